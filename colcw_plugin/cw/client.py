@@ -1,0 +1,541 @@
+"""The ConnectWise Manage REST client: discovery, generic calls and paging.
+
+Threads: one `ConnectWiseClient` may be shared by several threads. It holds one
+``requests.Session`` whose only shared state is the urllib3 connection pool (which is
+thread-safe); headers and auth are passed per request and the session is never mutated
+after construction. Discovery state is guarded by a lock, the token bucket and the
+stats have their own locks. Size the pool with ``ClientSettings.pool_size`` to at
+least the number of threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import conditions as C
+from .errors import (
+    BadResponse,
+    ConnectWiseError,
+    DiscoveryError,
+    NetworkError,
+    NotFound,
+    TLSFailed,
+)
+from .paging import MAX_PAGE_SIZE, iterate_forward_only, iterate_navigable
+from .patch import patch_ops
+from .ratelimit import TokenBucket
+from .resources import ForecastResource, Resource, record_id
+from .settings import ClientSettings
+from .stats import RequestStats, path_template
+from .transport import Transport
+
+if TYPE_CHECKING:
+    from .connection_check import ConnectionReport
+
+log = logging.getLogger("colcw_plugin.cw")
+
+Record = dict[str, Any]
+
+DEFAULT_MAX_URL_LENGTH = 2000
+# Room kept free in iterate_in() for "&page=N&pageSize=1000" or "&pageId=N".
+_PAGING_RESERVE = 48
+_PATH_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)*/?$")
+_CODEBASE_RE = re.compile(r"^[A-Za-z0-9_.\-]+/?$")
+_ORDER_RE = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_/]*(?:\s+(?:asc|desc))?(?:\s*,\s*[A-Za-z_][A-Za-z0-9_/]*(?:\s+(?:asc|desc))?)*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class CompanyInfo:
+    """What ``/login/companyinfo/{companyId}`` said about the tenant."""
+
+    company_id: str
+    codebase: str
+    company_name: str | None = None
+    version_code: str | None = None
+    version_number: str | None = None
+    is_cloud: bool | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _check_path(path: str) -> str:
+    path = path.lstrip("/")
+    if not _PATH_RE.match(path) or ".." in path:
+        raise ValueError(f"invalid ConnectWise API path: {path!r}")
+    return path
+
+
+def _fields_param(fields: Sequence[str] | None, *, need_id: bool = False) -> str | None:
+    if not fields:
+        return None
+    if isinstance(fields, str):
+        raise TypeError("fields must be a list of field names, not a string")
+    names = [C.check_field(f) for f in fields]
+    if need_id and "id" not in names:
+        names.insert(0, "id")  # the paging loops need ids to check they advance
+    return ",".join(names)
+
+
+def _order_param(order_by: str | None) -> str | None:
+    if order_by is None:
+        return None
+    if not _ORDER_RE.match(order_by.strip()):
+        raise ValueError(f"invalid orderBy: {order_by!r} (expected e.g. 'name asc')")
+    return order_by.strip()
+
+
+class ConnectWiseClient:
+    """A client for one ConnectWise Manage tenant. See the module docstring on threads.
+
+    ``sleep``, ``clock`` and ``rng`` are injectable so retry timing can be tested.
+    ``rate_limiter`` lets several clients share one budget.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        session: requests.Session | None = None,
+        *,
+        rate_limiter: TokenBucket | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+        max_url_length: int = DEFAULT_MAX_URL_LENGTH,
+    ) -> None:
+        self.settings = settings
+        self._owns_session = session is None
+        if session is None:
+            session = requests.Session()
+            # Our own retry loop decides what to retry; urllib3 must not retry on its own.
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
+        self.stats = RequestStats()
+        if rate_limiter is None and settings.rate_limit_per_minute:
+            rate_limiter = TokenBucket(settings.rate_limit_per_minute)
+        self.rate_limiter = rate_limiter
+        self.max_url_length = max_url_length
+        self._transport = Transport(
+            settings, session, limiter=rate_limiter, stats=self.stats, sleep=sleep, clock=clock, rng=rng
+        )
+        self._lock = threading.RLock()
+        self._info: CompanyInfo | None = None
+        self._base_url: str | None = None
+        self._verified_base: str | None = None
+
+        # Resource accessors (paths per API-NOTES §3, quirks included).
+        self.companies = Resource(self, "company/companies")
+        self.contacts = Resource(self, "company/contacts")
+        self.states = Resource(self, "company/states")
+        self.countries = Resource(self, "company/countries")
+        self.opportunities = Resource(self, "sales/opportunities")
+        self.opportunity_statuses = Resource(self, "sales/opportunities/statuses")
+        self.opportunity_types = Resource(self, "sales/opportunities/types")
+        self.opportunity_stages = Resource(self, "sales/stages")
+        self.products = Resource(self, "procurement/products")  # opportunity product lines
+        self.catalog_items = Resource(self, "procurement/catalog")
+        self.manufacturers = Resource(self, "procurement/manufacturers")
+        self.categories = Resource(self, "procurement/categories")
+        # Listed and created with a trailing slash; items without (API-NOTES §3).
+        self.subcategories = Resource(
+            self, "procurement/subcategories", list_path="procurement/subcategories/"
+        )
+        self.product_types = Resource(self, "procurement/types")
+        self.members = Resource(self, "system/members")
+        self.locations = Resource(self, "system/locations")
+        self.departments = Resource(self, "system/departments")
+
+    def company_sites(self, company_id: int | str) -> Resource:
+        """``company/companies/{id}/sites``."""
+        return Resource(self, f"company/companies/{record_id(company_id)}/sites")
+
+    def contact_communications(self, contact_id: int | str) -> Resource:
+        """``company/contacts/{id}/communications`` (phone/email rows as a sub-resource)."""
+        return Resource(self, f"company/contacts/{record_id(contact_id)}/communications")
+
+    def opportunity_forecast(self, opportunity_id: int | str) -> ForecastResource:
+        """``sales/opportunities/{id}/forecast``."""
+        return ForecastResource(self, f"sales/opportunities/{record_id(opportunity_id)}/forecast")
+
+    def __repr__(self) -> str:
+        return (
+            f"<ConnectWiseClient {self.settings.site_root} company={self.settings.company_id!r} "
+            f"auth={self.settings.auth_mode}>"
+        )
+
+    def close(self) -> None:
+        """Close the session if this client created it."""
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> ConnectWiseClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- discovery --------------------------------------------------------------------
+
+    def discover(self, *, retry: bool = True) -> CompanyInfo:
+        """Read ``/login/companyinfo/{companyId}`` and set the API base URL.
+
+        Raises `DiscoveryError` with ``kind`` unreachable, tls, unknown_company or
+        bad_response.
+        """
+        s = self.settings
+        path = f"/login/companyinfo/{quote(s.company_id, safe='')}"
+        try:
+            response = self._transport.send(
+                "GET", s.site_root + path, path=path, template="login/companyinfo", auth=False, retry=retry
+            )
+        except TLSFailed as exc:
+            raise DiscoveryError(f"TLS failed talking to {s.site_root}: {exc.message}", kind="tls") from exc
+        except NetworkError as exc:
+            raise DiscoveryError(f"cannot reach {s.site_root}: {exc.message}", kind="unreachable") from exc
+        except ConnectWiseError as exc:
+            raise DiscoveryError(
+                f"{s.site_root} answered HTTP {exc.status} to the company lookup",
+                kind="bad_response",
+                status=exc.status,
+            ) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            raise DiscoveryError(
+                f"{s.site_root} did not answer the company lookup with JSON", kind="bad_response"
+            ) from None
+        if body is None:
+            raise DiscoveryError(
+                f"ConnectWise does not know the company id {s.company_id!r}", kind="unknown_company"
+            )
+        codebase = body.get("Codebase") if isinstance(body, dict) else None
+        if not isinstance(codebase, str) or not _CODEBASE_RE.match(codebase):
+            raise DiscoveryError(
+                f"{s.site_root} answered the company lookup without a codebase", kind="bad_response"
+            )
+        cloud = body.get("IsCloud")
+        info = CompanyInfo(
+            company_id=str(body.get("CompanyID") or s.company_id),
+            codebase=codebase,
+            company_name=body.get("CompanyName"),
+            version_code=body.get("VersionCode"),
+            version_number=body.get("VersionNumber"),
+            # "IsCloud" is the string "True"/"False" (API-NOTES §2).
+            is_cloud=None if cloud is None else str(cloud).lower() == "true",
+            raw=body,
+        )
+        with self._lock:
+            self._info = info
+            self._base_url = f"{s.api_root}/{codebase.strip('/')}/apis/3.0/"
+        log.info("ConnectWise codebase for %s is %s", s.company_id, codebase)
+        return info
+
+    @property
+    def company_info(self) -> CompanyInfo | None:
+        """The last companyinfo answer, or None before the first call."""
+        return self._info
+
+    @property
+    def base_url(self) -> str:
+        """``{api host}/{codebase}apis/3.0/``, discovering it on first use."""
+        with self._lock:
+            if self._base_url is None:
+                self.discover()
+            assert self._base_url is not None
+            return self._base_url
+
+    def _rediscover(self, stale_base: str) -> bool:
+        """Re-read companyinfo after a 404; True when the base URL changed."""
+        with self._lock:
+            if self._base_url != stale_base:
+                return True  # another thread already refreshed it
+            try:
+                self.discover()
+            except DiscoveryError:
+                log.warning("ConnectWise rediscovery after a 404 failed", exc_info=True)
+                return False
+            return self._base_url != stale_base
+
+    # -- raw calls --------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        extra_headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> requests.Response:
+        """One API call relative to the base URL, with retries and rediscovery on 404."""
+        path = _check_path(path)
+        template = path_template(path)
+        base = self.base_url
+        try:
+            response = self._transport.send(
+                method,
+                base + path,
+                path=path,
+                template=template,
+                params=params,
+                body=body,
+                extra_headers=extra_headers,
+                retry=retry,
+            )
+        except NotFound:
+            # A 404 on a base that worked before may mean the tenant moved to a new
+            # codebase (cloud upgrades): re-read companyinfo once and retry if it moved.
+            if self._verified_base != base or not self._rediscover(base):
+                raise
+            base = self.base_url
+            response = self._transport.send(
+                method,
+                base + path,
+                path=path,
+                template=template,
+                params=params,
+                body=body,
+                extra_headers=extra_headers,
+                retry=retry,
+            )
+        self._verified_base = base
+        return response
+
+    def _json(self, response: requests.Response, path: str) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise BadResponse("response is not JSON", method=response.request.method, path=path) from None
+
+    # -- generic operations -----------------------------------------------------------
+
+    def get(
+        self, path: str, *, fields: Sequence[str] | None = None, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        """GET ``path`` and return the decoded JSON."""
+        query = dict(params or {})
+        if fields:
+            query["fields"] = _fields_param(fields)
+        return self._json(self.request("GET", path, params=query or None), path)
+
+    def list_params(
+        self,
+        *,
+        conditions: C.Condition | None = None,
+        fields: Sequence[str] | None = None,
+        order_by: str | None = None,
+        child_conditions: C.Condition | None = None,
+        custom_field_conditions: C.Condition | None = None,
+        need_id: bool = False,
+    ) -> dict[str, Any]:
+        """Query parameters shared by list, iterate and count."""
+        params = {
+            "conditions": C.render(conditions),
+            "childConditions": C.render(child_conditions),
+            "customFieldConditions": C.render(custom_field_conditions),
+            "orderBy": _order_param(order_by),
+            "fields": _fields_param(fields, need_id=need_id),
+        }
+        return {k: v for k, v in params.items() if v is not None}
+
+    def list(
+        self,
+        path: str,
+        *,
+        conditions: C.Condition | None = None,
+        fields: Sequence[str] | None = None,
+        order_by: str | None = None,
+        page: int = 1,
+        page_size: int = 25,
+        child_conditions: C.Condition | None = None,
+        custom_field_conditions: C.Condition | None = None,
+    ) -> list[Record]:
+        """One page of a list endpoint."""
+        params = self.list_params(
+            conditions=conditions,
+            fields=fields,
+            order_by=order_by,
+            child_conditions=child_conditions,
+            custom_field_conditions=custom_field_conditions,
+        )
+        params.update(page=int(page), pageSize=_page_size(page_size))
+        data = self._json(self.request("GET", path, params=params), path)
+        if not isinstance(data, list):
+            raise BadResponse("list response is not a JSON array", method="GET", path=path)
+        return data
+
+    def iterate_pages(
+        self,
+        path: str,
+        *,
+        conditions: C.Condition | None = None,
+        fields: Sequence[str] | None = None,
+        order_by: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        child_conditions: C.Condition | None = None,
+        custom_field_conditions: C.Condition | None = None,
+        forward_only: bool | None = None,
+    ) -> Iterator[list[Record]]:
+        """Yield every page. ``forward_only=None`` picks forward-only when there is no orderBy.
+
+        With ``fields``, ``id`` is always requested too: the loops use it to check
+        they advance.
+        """
+        if forward_only is None:
+            forward_only = order_by is None
+        if forward_only and order_by is not None:
+            raise ValueError("forward-only paging cannot be combined with orderBy")
+        params = self.list_params(
+            conditions=conditions,
+            fields=fields,
+            order_by=order_by,
+            child_conditions=child_conditions,
+            custom_field_conditions=custom_field_conditions,
+            need_id=True,
+        )
+        size = _page_size(page_size)
+
+        def fetch(query: dict[str, Any], headers: Mapping[str, str] | None) -> requests.Response:
+            return self.request("GET", path, params=query, extra_headers=headers)
+
+        loop = iterate_forward_only if forward_only else iterate_navigable
+        yield from loop(fetch, params, page_size=size, path=path)
+
+    def iterate(self, path: str, **kwargs: Any) -> Iterator[Record]:
+        """Yield every record of a list endpoint (same arguments as `iterate_pages`)."""
+        for page in self.iterate_pages(path, **kwargs):
+            yield from page
+
+    def iterate_in(
+        self,
+        path: str,
+        field_name: str,
+        values: Iterable[Any],
+        *,
+        conditions: C.Condition | None = None,
+        **kwargs: Any,
+    ) -> Iterator[Record]:
+        """Records whose ``field_name`` is in ``values``, split into ``in (...)`` chunks
+        so every URL stays under ``max_url_length`` characters."""
+        for chunk in self.in_chunks(path, field_name, values, conditions=conditions, **kwargs):
+            yield from self.iterate(path, conditions=C.and_(C.in_(field_name, chunk), conditions), **kwargs)
+
+    def in_chunks(
+        self,
+        path: str,
+        field_name: str,
+        values: Iterable[Any],
+        *,
+        conditions: C.Condition | None = None,
+        **kwargs: Any,
+    ) -> Iterator[list[Any]]:
+        """Split ``values`` (deduplicated, order kept) into URL-length-safe chunks."""
+        unique = list(dict.fromkeys(values))
+        if not unique:
+            return
+        list_kwargs = {
+            k: kwargs[k]
+            for k in ("fields", "order_by", "child_conditions", "custom_field_conditions")
+            if k in kwargs
+        }
+        probe = self.list_params(
+            conditions=C.and_(C.in_(field_name, unique[:1]), conditions), need_id=True, **list_kwargs
+        )
+        probe_url = (
+            requests.Request("GET", self.base_url + _check_path(path), params=probe).prepare().url or ""
+        )
+
+        def cost(value: Any) -> int:
+            return len(quote_plus(C.format_value(value)))
+
+        separator = len(quote_plus(", "))
+        fixed = len(probe_url) - cost(unique[0]) + _PAGING_RESERVE
+        chunk: list[Any] = []
+        used = 0
+        for value in unique:
+            extra = cost(value) + (separator if chunk else 0)
+            if chunk and fixed + used + extra > self.max_url_length:
+                yield chunk
+                chunk, used = [], 0
+                extra = cost(value)
+            if fixed + extra > self.max_url_length:
+                raise ValueError(f"value too long for one ConnectWise URL: {str(value)[:40]!r}...")
+            chunk.append(value)
+            used += extra
+        if chunk:
+            yield chunk
+
+    def count(
+        self,
+        path: str,
+        *,
+        conditions: C.Condition | None = None,
+        child_conditions: C.Condition | None = None,
+        custom_field_conditions: C.Condition | None = None,
+    ) -> int:
+        """``GET {path}/count``."""
+        params = self.list_params(
+            conditions=conditions,
+            child_conditions=child_conditions,
+            custom_field_conditions=custom_field_conditions,
+        )
+        count_path = _check_path(path).rstrip("/") + "/count"
+        data = self._json(self.request("GET", count_path, params=params or None), count_path)
+        if not isinstance(data, dict) or not isinstance(data.get("count"), int):
+            raise BadResponse("count response has no integer 'count'", method="GET", path=count_path)
+        return data["count"]
+
+    def create(self, path: str, body: Mapping[str, Any]) -> Record:
+        """POST a new record; returns the created record (201)."""
+        return self._json(self.request("POST", path, body=dict(body)), path)
+
+    def update(self, path: str, body: Mapping[str, Any]) -> Record:
+        """PUT a whole record (fields left out are reset by ConnectWise)."""
+        return self._json(self.request("PUT", path, body=dict(body)), path)
+
+    def patch(self, path: str, changes: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Record:
+        """PATCH: ``changes`` is ``{field: new value}`` (turned into replace ops) or a ready op list."""
+        ops = patch_ops(changes) if isinstance(changes, Mapping) else [dict(op) for op in changes]
+        if not ops:
+            raise ValueError("nothing to patch")
+        return self._json(self.request("PATCH", path, body=ops), path)
+
+    def delete(self, path: str) -> None:
+        """DELETE a record (204)."""
+        self.request("DELETE", path)
+
+    # -- system -----------------------------------------------------------------------
+
+    def system_info(self) -> Record:
+        """``GET system/info``: version, isCloud, serverTimeZone..."""
+        return self.get("system/info")
+
+    def check_connection(self) -> ConnectionReport:
+        """Run the connection handshake step by step; see `connection_check`."""
+        from .connection_check import check_connection
+
+        return check_connection(self)
+
+
+def _page_size(page_size: int) -> int:
+    size = int(page_size)
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    return size

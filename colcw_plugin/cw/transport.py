@@ -1,0 +1,268 @@
+"""Sending one logical request: headers, timeouts, rate limit, retries, error mapping.
+
+Retry rules (API-NOTES §6.4):
+* transient failures (429, 5xx, timeouts, dropped or refused connections) are retried
+  with exponential back-off and jitter, honouring ``Retry-After`` (seconds or an HTTP
+  date), until ``max_attempts`` or ``max_retry_seconds`` of total time would be exceeded;
+* permanent failures (400, 401, 403, 404, 409, TLS) are raised at once;
+* POST is not idempotent: it is retried only when the request cannot have reached the
+  server (connect error) or on 429, which ConnectWise returns before processing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+import urllib3.exceptions
+
+from .conditions import format_datetime
+from .errors import (
+    ConnectWiseError,
+    NetworkError,
+    RateLimited,
+    TLSFailed,
+    error_from_response,
+)
+from .ratelimit import TokenBucket
+from .settings import ClientSettings
+from .stats import RequestStats
+
+log = logging.getLogger("colcw_plugin.cw")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_TRY_AGAIN_RE = re.compile(r"try again in (\d+(?:\.\d+)?) second", re.IGNORECASE)
+
+
+def json_default(value: Any) -> Any:
+    """JSON encoder hook: datetimes as ConnectWise's UTC format, Decimals as numbers."""
+    if isinstance(value, datetime | date):
+        return format_datetime(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot send a {type(value).__name__} to ConnectWise")
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _retry_after_of(response: requests.Response) -> float | None:
+    seconds = parse_retry_after(response.headers.get("Retry-After"))
+    if seconds is None and response.status_code == 429:
+        # ConnectWise's 429 body says "Please try again in N seconds." (API-NOTES §6.3).
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        message = body.get("message") if isinstance(body, dict) else None
+        match = _TRY_AGAIN_RE.search(message or "")
+        if match:
+            seconds = float(match.group(1))
+    return seconds
+
+
+def _find_cause(exc: BaseException, types: tuple[type[BaseException], ...]) -> BaseException | None:
+    """Search an exception's args / reason / cause chain for one of ``types``."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, types):
+            return item
+        stack.extend(item.args)
+        stack.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
+    return None
+
+
+def network_error(exc: requests.RequestException, *, method: str, path: str) -> ConnectWiseError:
+    """Classify a requests exception: TLS (permanent), connect (not sent) or other."""
+    kw: dict[str, Any] = {"method": method, "path": path}
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TLSFailed(f"TLS error: {_short(exc)}", **kw)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return NetworkError("connection timed out", sent=False, **kw)
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return NetworkError("timed out waiting for the response", sent=True, **kw)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if _find_cause(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
+            return NetworkError(f"could not connect: {_short(exc)}", sent=False, **kw)
+        # Reset or closed after the request went out: the server may have acted on it.
+        return NetworkError(f"connection dropped: {_short(exc)}", sent=True, **kw)
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        return NetworkError(f"response cut short: {_short(exc)}", sent=True, **kw)
+    return ConnectWiseError(f"request failed: {_short(exc)}", **kw)
+
+
+def _short(exc: BaseException) -> str:
+    # The innermost reason is the readable part ("Connection refused", "certificate
+    # verify failed"); urllib3's wrappers repeat the URL, which is noise here.
+    reason = _find_cause(exc, (OSError,)) or exc
+    text = str(reason) or type(reason).__name__
+    return text[:300]
+
+
+class Transport:
+    """Sends requests for one client. Thread-safe: state is the shared session's
+    connection pool (thread-safe), the token bucket and the stats (both locked)."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        session: requests.Session,
+        *,
+        limiter: TokenBucket | None,
+        stats: RequestStats,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.limiter = limiter
+        self.stats = stats
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng
+        self._auth = settings.authorization_header()
+
+    def headers(self, *, auth: bool, body: bool, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Request headers. Built per call so nothing secret lives on the session."""
+        headers = {"Accept": self.settings.accept_header, "clientId": self.settings.client_id}
+        if auth:
+            headers["Authorization"] = self._auth
+        if body:
+            headers["Content-Type"] = "application/json"
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def backoff(self, failures: int) -> float:
+        """Delay before retry number ``failures`` (1-based): exponential, equal jitter."""
+        ceiling = min(self.settings.backoff_cap, self.settings.backoff_base * (2 ** (failures - 1)))
+        return ceiling / 2 + self._rng() * ceiling / 2
+
+    def may_retry(self, method: str, err: ConnectWiseError) -> bool:
+        """Whether ``err`` on ``method`` is safe and useful to retry."""
+        if not err.transient:
+            return False
+        if method in IDEMPOTENT:
+            return True
+        if isinstance(err, RateLimited):
+            return True  # rejected before processing
+        return isinstance(err, NetworkError) and not err.sent
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        path: str,
+        template: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        extra_headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+        retry: bool = True,
+    ) -> requests.Response:
+        """Send with rate limiting and retries; return a 2xx response or raise."""
+        method = method.upper()
+        data = None if body is None else json.dumps(body, default=json_default).encode("utf-8")
+        headers = self.headers(auth=auth, body=data is not None, extra=extra_headers)
+        verify: bool | str = self.settings.ca_bundle or True
+        start = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.limiter is not None:
+                self.limiter.acquire()
+            self.stats.record(method, template)
+            t0 = self._clock()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=self.settings.timeout,
+                    verify=verify,
+                )
+            except requests.RequestException as exc:
+                err = network_error(exc, method=method, path=path)
+                err.__cause__ = exc
+            else:
+                log.debug(
+                    "ConnectWise %s %s -> %s in %.0f ms",
+                    method,
+                    template,
+                    response.status_code,
+                    (self._clock() - t0) * 1000,
+                )
+                if response.status_code < 400:
+                    return response
+                err = error_from_response(
+                    response,
+                    method=method,
+                    path=path,
+                    resource=_resource_of(template),
+                    retry_after=_retry_after_of(response),
+                )
+            if not retry or attempt >= self.settings.max_attempts or not self.may_retry(method, err):
+                err.note_attempts(attempt, self._clock() - start)
+                raise err
+            wait = getattr(err, "retry_after", None)
+            if wait is None:
+                wait = self.backoff(attempt)
+            elapsed = self._clock() - start
+            if elapsed + wait > self.settings.max_retry_seconds:
+                # Sleeping past the bound would only delay the same failure.
+                err.note_attempts(attempt, elapsed)
+                raise err
+            log.warning(
+                "ConnectWise %s %s failed (%s); retry %d in %.2fs",
+                method,
+                template,
+                err.status or type(err).__name__,
+                attempt,
+                wait,
+            )
+            self.stats.record_retry(wait)
+            self._sleep(wait)
+
+
+def _resource_of(template: str) -> str:
+    """``company/companies/{id}`` or ``.../count`` -> ``company/companies`` (for 403 messages)."""
+    parts = template.split("/")
+    while len(parts) > 1 and parts[-1] in ("{id}", "count", "info", "default"):
+        parts.pop()
+    return "/".join(parts)
