@@ -1,0 +1,82 @@
+"""The host's blueprints and the helpers plugins' pages share (roles, actor, plugin links)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from ..extensions import db, login_manager
+from ..models import User
+from ..plugins import collect_html, collect_links
+from ..snapshots import actor_snapshot
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    return db.session.get(User, int(user_id))
+
+
+def current_actor() -> dict | None:
+    """The signed-in user as the plain dict hooks receive."""
+    return actor_snapshot(current_user)
+
+
+def admin_required(view):
+    """Sign-in required, and the admin role: 403 for reps, redirect to sign-in for anonymous."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def plugin_links(hook: str, **kwargs) -> list[dict]:
+    pm = current_app.extensions["host_stub"]["pm"]
+    return collect_links(pm, hook, actor=current_actor(), request=request, **kwargs)
+
+
+def plugin_html(hook: str, **kwargs):
+    pm = current_app.extensions["host_stub"]["pm"]
+    return collect_html(pm, hook, actor=current_actor(), request=request, **kwargs)
+
+
+def register_views(app: Flask) -> None:
+    from . import admin, auth, customers, documents
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(customers.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(admin.bp)
+
+    @app.route("/")
+    @login_required
+    def index():
+        return redirect(url_for("customers.list_customers"))
+
+    @app.context_processor
+    def _inject():
+        def admin_menu():
+            if current_user.is_authenticated and current_user.is_admin:
+                return plugin_links("admin_menu")
+            return []
+
+        return {"admin_menu": admin_menu}
+
+    @app.errorhandler(403)
+    def _forbidden(e):
+        from flask import render_template
+
+        return render_template("host/error.html", code=403,
+                               message="You do not have access to this page. Ask an administrator."), 403
+
+    @app.errorhandler(404)
+    def _not_found(e):
+        from flask import render_template
+
+        return render_template("host/error.html", code=404, message="That page or record does not exist."), 404

@@ -1,0 +1,35 @@
+"""Sign-in and sign-out."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_user, logout_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import User
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: never redirect to another site after sign-in.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("customers.list_customers")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        email = request.form.get("email", "").strip().lower()
+        user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+        if user and user.active and user.check_password(request.form.get("password", "")):
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("Unknown e-mail or wrong password.", "error")
+    return render_template("host/login.html")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,94 @@
+"""All Customers, customer view, create and edit (with contacts)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..models import Customer, Document
+from ..services import CONTACT_EDITABLE, CUSTOMER_EDITABLE, ValidationError, save_customer
+from ..snapshots import customer_snapshot
+from . import current_actor, plugin_html, plugin_links
+
+bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+PER_PAGE = 25
+
+
+@bp.route("/")
+@login_required
+def list_customers():
+    q = request.args.get("q", "").strip()
+    stmt = select(Customer).order_by(Customer.name, Customer.id)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Customer.name.ilike(like), Customer.account_number.ilike(like),
+                              Customer.city.ilike(like), Customer.phone.ilike(like)))
+    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    return render_template("host/customers.html", page=page, q=q,
+                           actions=plugin_links("customers_list_actions"),
+                           plugin_slot=plugin_html("customers_list_render"))
+
+
+def _get(customer_id: int) -> Customer:
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        abort(404)
+    return customer
+
+
+@bp.route("/<int:customer_id>")
+@login_required
+def view_customer(customer_id: int):
+    customer = _get(customer_id)
+    snap = customer_snapshot(customer)
+    documents = db.session.execute(select(Document).where(Document.customer_id == customer.id)
+                                   .order_by(Document.created_at.desc())).scalars().all()
+    return render_template("host/customer_view.html", customer=customer, documents=documents,
+                           actions=plugin_links("customer_view_actions", customer=snap),
+                           plugin_slot=plugin_html("customer_view_render", customer=snap))
+
+
+def _form_contacts() -> list[dict]:
+    """Contacts posted as contacts-<n>-<field>; rows marked for deletion or left empty are dropped."""
+    rows: dict[str, dict] = {}
+    for key, value in request.form.items():
+        if key.startswith("contacts-"):
+            _, idx, field = key.split("-", 2)
+            rows.setdefault(idx, {})[field] = value
+    default_idx = request.form.get("default_contact")
+    out = []
+    for idx, row in sorted(rows.items(), key=lambda kv: int(kv[0])):
+        if row.get("delete") or not any(row.get(f, "").strip() for f in ("first_name", "last_name", "email")):
+            continue
+        contact = {f: row.get(f, "") for f in CONTACT_EDITABLE if f != "is_default"}
+        contact["is_default"] = idx == default_idx
+        if row.get("id"):
+            contact["id"] = int(row["id"])
+        out.append(contact)
+    return out
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_customer(customer_id: int | None = None):
+    customer = _get(customer_id) if customer_id else None
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        data = {f: form.get(f, "") for f in CUSTOMER_EDITABLE if f != "active"}
+        data["active"] = bool(form.get("active"))
+        try:
+            saved = save_customer(data, _form_contacts(), customer_id=customer_id, actor=current_actor(),
+                                  delete_missing_contacts=True)
+        except ValidationError as e:
+            db.session.rollback()
+            errors = e.errors
+            flash("Nothing was saved: correct the fields marked below.", "error")
+        else:
+            flash(f"Customer {saved.name} saved.", "success")
+            return redirect(url_for(".view_customer", customer_id=saved.id))
+    return render_template("host/customer_edit.html", customer=customer, errors=errors, form=form)

@@ -1,0 +1,115 @@
+"""Quotes list, quote / sales order view and edit, convert quote to sales order."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import PRODUCT_TYPES, Customer, CustomField, Document, ProductCategory, User
+from ..services import LINE_EDITABLE, ValidationError, convert_quote, save_document
+from ..snapshots import document_snapshot
+from . import current_actor, plugin_html, plugin_links
+
+bp = Blueprint("documents", __name__)
+
+PER_PAGE = 25
+
+
+@bp.route("/quotes/")
+@bp.route("/orders/", endpoint="list_orders", defaults={"doc_type": "order"})
+@login_required
+def list_quotes(doc_type: str = "quote"):
+    q = request.args.get("q", "").strip()
+    stmt = select(Document).where(Document.doc_type == doc_type).order_by(Document.created_at.desc(), Document.id.desc())
+    if q:
+        stmt = stmt.join(Customer).where((Document.number.ilike(f"%{q}%")) | (Customer.name.ilike(f"%{q}%")))
+    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    return render_template("host/documents.html", page=page, q=q, doc_type=doc_type)
+
+
+def _get(doc_id: int) -> Document:
+    doc = db.session.get(Document, doc_id)
+    if doc is None:
+        abort(404)
+    return doc
+
+
+@bp.route("/documents/<int:doc_id>")
+@login_required
+def view_document(doc_id: int):
+    doc = _get(doc_id)
+    snap = document_snapshot(doc)
+    fields = db.session.execute(select(CustomField).order_by(CustomField.position)).scalars().all()
+    return render_template("host/document_view.html", doc=doc, fields=fields,
+                           actions=plugin_links("document_view_actions", document=snap),
+                           plugin_slot=plugin_html("document_view_render", document=snap))
+
+
+def _form_lines() -> list[dict]:
+    rows: dict[str, dict] = {}
+    for key, value in request.form.items():
+        if key.startswith("lines-"):
+            _, idx, field = key.split("-", 2)
+            rows.setdefault(idx, {})[field] = value
+    out = []
+    for _idx, row in sorted(rows.items(), key=lambda kv: int(kv[0])):
+        if row.get("delete") or not any(row.get(f, "").strip() for f in ("item_number", "description")):
+            continue
+        line = {f: row.get(f, "") for f in LINE_EDITABLE}
+        if row.get("id"):
+            line["id"] = int(row["id"])
+        out.append(line)
+    return out
+
+
+@bp.route("/quotes/new", methods=["GET", "POST"])
+@bp.route("/documents/<int:doc_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_document(doc_id: int | None = None):
+    doc = _get(doc_id) if doc_id else None
+    if doc is not None and doc.locked:
+        flash(f"{doc.number} is locked because it was exported to ConnectWise. Unlock it to edit.", "error")
+        return redirect(url_for(".view_document", doc_id=doc.id))
+    fields = db.session.execute(select(CustomField).order_by(CustomField.position)).scalars().all()
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        header = {k: form.get(k, "") for k in ("customer_id", "contact_id", "sales_rep_id", "title", "follow_up_date")}
+        custom = {f.id: form.get(f"field-{f.id}", "") for f in fields}
+        try:
+            saved = save_document(header, _form_lines(), document_id=doc_id, custom_fields=custom,
+                                  actor=current_actor())
+        except ValidationError as e:
+            db.session.rollback()
+            errors = e.errors
+            flash("Nothing was saved: correct the fields marked below.", "error")
+        else:
+            flash(f"{'Quote' if saved.is_quote else 'Sales order'} {saved.number} saved.", "success")
+            return redirect(url_for(".view_document", doc_id=saved.id))
+    preselect = request.args.get("customer_id", type=int)
+    customers = db.session.execute(select(Customer).order_by(Customer.name).limit(500)).scalars().all()
+    if preselect and not any(c.id == preselect for c in customers):
+        extra = db.session.get(Customer, preselect)
+        if extra:
+            customers.append(extra)
+    reps = db.session.execute(select(User).where(User.active).order_by(User.first_name)).scalars().all()
+    cats = db.session.execute(select(ProductCategory).where(ProductCategory.parent_id.is_(None))
+                              .order_by(ProductCategory.name)).scalars().all()
+    return render_template("host/document_edit.html", doc=doc, fields=fields, errors=errors, form=form,
+                           customers=customers, reps=reps, categories=cats, product_types=PRODUCT_TYPES,
+                           preselect=preselect, me=current_user)
+
+
+@bp.route("/documents/<int:doc_id>/convert", methods=["POST"])
+@login_required
+def convert(doc_id: int):
+    try:
+        order = convert_quote(doc_id, actor=current_actor())
+    except ValidationError as e:
+        db.session.rollback()
+        flash(" ".join(e.errors.values()), "error")
+        return redirect(url_for(".view_document", doc_id=doc_id))
+    flash(f"Quote converted to sales order {order.number}.", "success")
+    return redirect(url_for(".view_document", doc_id=order.id))
