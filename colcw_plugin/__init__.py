@@ -1,0 +1,1 @@
+"""colcw: the ConnectWise Manage integration plugin for the host_stub quoting app."""

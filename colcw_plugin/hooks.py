@@ -1,0 +1,64 @@
+"""colcw's hookimpls: thin glue from the host's hooks to colcw's views and services."""
+
+from __future__ import annotations
+
+import os
+
+from flask import url_for
+from host_stub.hookspecs import hookimpl
+
+
+def _is_admin(actor) -> bool:
+    return bool(actor) and actor.get("role") == "admin"
+
+
+@hookimpl
+def host_init_app(app):
+    from .extension import init_app
+
+    init_app(app)
+
+
+@hookimpl
+def host_migrations():
+    return {
+        "name": "colcw",
+        "script_location": os.path.join(os.path.dirname(__file__), "migrations"),
+        "version_table": "colcw_alembic_version",
+        "table_prefix": "colcw_",
+    }
+
+
+@hookimpl
+def admin_menu(actor, request):
+    if not _is_admin(actor):
+        return []
+    return [{"href": url_for("colcw_admin.connection"), "label": "ConnectWise",
+             "description": "Connection, mappings and synchronization jobs"}]
+
+
+@hookimpl
+def customers_list_actions(actor, request):
+    if not actor:
+        return []
+    return [{"href": url_for("colcw.import_company"), "label": "Import From ConnectWise",
+             "description": "Import a company and its contacts by ConnectWise Company ID",
+             "attrs": {"id": "colcw-import-link", "data-colcw-popup": "import"}}]
+
+
+@hookimpl
+def customer_view_actions(customer, actor, request):
+    if not actor:
+        return []
+    return [{"href": url_for("colcw.export_customer", customer_id=customer["id"]), "label": "Export to ConnectWise",
+             "description": "Create or update this company and its contacts in ConnectWise",
+             "attrs": {"id": "colcw-export-customer"}}]
+
+
+@hookimpl
+def document_view_actions(document, actor, request):
+    if not actor:
+        return []
+    return [{"href": url_for("colcw.export_document", doc_id=document["id"]), "label": "Export to ConnectWise",
+             "description": "Send this document's lines to a ConnectWise opportunity",
+             "attrs": {"id": "colcw-export-document"}}]

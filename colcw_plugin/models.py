@@ -1,0 +1,169 @@
+"""colcw's own tables (prefix ``colcw_``) on the host's database.
+
+They live on their own Alembic history (``colcw_plugin/migrations``), so colcw can be added
+to an existing host database and upgraded independently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from host_stub.extensions import db
+from host_stub.models import utcnow
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+
+class Settings(db.Model):
+    """The ConnectWise connection and the connection options (one row)."""
+
+    __tablename__ = "colcw_settings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_url: Mapped[str] = mapped_column(String(255), default="")
+    company_id: Mapped[str] = mapped_column(String(100), default="")
+    auth_mode: Mapped[str] = mapped_column(String(20), default="api_keys")  # api_keys | integrator
+    public_key: Mapped[str] = mapped_column(String(255), default="")  # API member public key / integrator username
+    secret_encrypted: Mapped[str] = mapped_column(Text, default="")  # private key / integrator password (encrypted)
+    client_id: Mapped[str] = mapped_column(String(100), default="")
+    allow_http: Mapped[bool] = mapped_column(Boolean, default=False)
+    opportunity_field_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    allow_empty_opportunity_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    use_logged_in_rep: Mapped[bool] = mapped_column(Boolean, default=False)
+    category_mode: Mapped[str] = mapped_column(String(20), default="names")  # names | mapping
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ConfigChange(db.Model):
+    """Who changed which setting and when (never the secret values)."""
+
+    __tablename__ = "colcw_config_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    area: Mapped[str] = mapped_column(String(50))
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class RepMapping(db.Model):
+    """A host sales rep → ConnectWise member, location and business unit (department)."""
+
+    __tablename__ = "colcw_rep_mappings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    member_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    member_identifier: Mapped[str] = mapped_column(String(30), default="")
+    location_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    location_name: Mapped[str] = mapped_column(String(100), default="")
+    department_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    department_name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ProductTypeMapping(db.Model):
+    """Host product type (Product, Service, Labor) → ConnectWise product type."""
+
+    __tablename__ = "colcw_product_type_mappings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_type: Mapped[str] = mapped_column(String(10), unique=True)
+    cw_type_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cw_type_name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CategoryMapping(db.Model):
+    """Host category / sub-category → ConnectWise category / sub-category (category_mode = mapping)."""
+
+    __tablename__ = "colcw_category_mappings"
+    __table_args__ = (UniqueConstraint("host_category", "host_subcategory"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_category: Mapped[str] = mapped_column(String(100))
+    host_subcategory: Mapped[str] = mapped_column(String(100), default="")
+    cw_category_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cw_category_name: Mapped[str] = mapped_column(String(100), default="")
+    cw_subcategory_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cw_subcategory_name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ManufacturerAlias(db.Model):
+    """Host manufacturer name → ConnectWise manufacturer (when the names differ)."""
+
+    __tablename__ = "colcw_manufacturer_aliases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_name: Mapped[str] = mapped_column(String(100), unique=True)
+    cw_manufacturer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cw_manufacturer_name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Link(db.Model):
+    """The durable identity of a synced record: host record ↔ ConnectWise id.
+
+    ``entity`` is ``customer`` (↔ company), ``contact`` (↔ contact) or ``document`` (↔ opportunity;
+    several documents may share one opportunity). ``fingerprint`` is a hash of the mapped
+    fields at the last sync, used to skip unchanged records.
+    """
+
+    __tablename__ = "colcw_links"
+    __table_args__ = (
+        UniqueConstraint("entity", "host_id"),
+        Index("ix_colcw_links_entity_cw_id", "entity", "cw_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(20))
+    host_id: Mapped[int] = mapped_column(Integer)
+    cw_id: Mapped[int] = mapped_column(Integer)
+    cw_identifier: Mapped[str] = mapped_column(String(100), default="")
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    cw_last_updated: Mapped[str] = mapped_column(String(30), default="")
+    status: Mapped[str] = mapped_column(String(20), default="ok")  # ok | missing_in_cw | missing_in_host
+    linked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    synced_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SyncRun(db.Model):
+    """One run of a synchronisation job (created before it is enqueued)."""
+
+    __tablename__ = "colcw_sync_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)  # customer_import | customer_export | quote_export
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    # queued | running | succeeded | partial | failed | interrupted | cancelled
+    trigger: Mapped[str] = mapped_column(String(20), default="manual")  # manual | schedule | event | cli | retry
+    requested_by: Mapped[str] = mapped_column(String(200), default="")
+    requested_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    schedule_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    retry_of_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rq_job_id: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    api_requests: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+    items: Mapped[list[SyncItem]] = relationship(back_populates="run", cascade="all, delete-orphan",
+                                                 order_by="SyncItem.id", passive_deletes=True)
+
+
+class SyncItem(db.Model):
+    """The outcome for one record in a run."""
+
+    __tablename__ = "colcw_sync_items"
+    __table_args__ = (Index("ix_colcw_sync_items_entity_at", "entity", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("colcw_sync_runs.id", ondelete="CASCADE"), index=True,
+                                               nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    entity: Mapped[str] = mapped_column(String(20))  # customer | contact | document | line
+    direction: Mapped[str] = mapped_column(String(10))  # export | import
+    host_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cw_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    label: Mapped[str] = mapped_column(String(300), default="")
+    action: Mapped[str] = mapped_column(String(20))  # created | updated | unchanged | skipped | failed
+    message: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[str] = mapped_column(Text, default="")
+
+    run: Mapped[SyncRun | None] = relationship(back_populates="items")
