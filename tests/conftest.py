@@ -1,0 +1,174 @@
+"""Shared fixtures: real PostgreSQL and Redis, the host app with colcw, a live server, a browser.
+
+Under CI (``CI=true``) a missing PostgreSQL or Redis fails the run; elsewhere the tests that
+need it skip with a message naming the service. Each pytest-xdist worker gets its own
+PostgreSQL database and its own Redis database number, so workers never see each other's data.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+
+import pytest
+
+# TEMPORARY guard while cw_sandbox is being written; removed once it lands.
+from helpers import LiveServer, make_test_app, sign_in, truncate_all  # noqa: E402
+from sqlalchemy import create_engine, text
+
+pytest_plugins = ["cw_sandbox.pytest_plugin"] if importlib.util.find_spec("cw_sandbox.pytest_plugin") else []
+
+CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _missing(service: str, why: str):
+    message = f"{service} is not available ({why})"
+    if CI:
+        pytest.fail(f"{message}: under CI the tests that need {service} must run, not skip", pytrace=False)
+    pytest.skip(f"{message}; start it to run this test")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database for this test session (and xdist worker)."""
+    name = f"colcw_test_{_worker()}"
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as e:  # noqa: BLE001 - any failure means the service is not usable here
+        _missing("PostgreSQL", f"{PG_ADMIN_URL.split('@')[-1]}: {type(e).__name__}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis database number of its own for this xdist worker, flushed at start."""
+    import redis
+
+    n = int(re.sub(r"\D", "", _worker()) or 0) + 1
+    url = f"{REDIS_BASE_URL}/{n}"
+    try:
+        conn = redis.Redis.from_url(url)
+        conn.ping()
+        conn.flushdb()
+    except Exception as e:  # noqa: BLE001
+        _missing("Redis", f"{REDIS_BASE_URL}: {type(e).__name__}")
+    return url
+
+
+@pytest.fixture()
+def redis_conn(redis_url):
+    import redis
+
+    conn = redis.Redis.from_url(redis_url)
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+
+
+@pytest.fixture(scope="session")
+def pg_app(pg_url, redis_url):
+    """The host app with the plugins found through entry points (colcw), on PostgreSQL."""
+    return make_test_app(pg_url, redis_url)
+
+
+@pytest.fixture()
+def app(pg_app):
+    """The PostgreSQL app with empty tables and the demo reference data (store, users, categories)."""
+    from host_stub.extensions import db
+    from host_stub.seed import seed_reference
+
+    truncate_all(pg_app)
+    with pg_app.app_context():
+        seed_reference(db.session)
+        db.session.commit()
+        yield pg_app
+        db.session.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_app(request, tmp_path):
+    """The app on SQLite and on PostgreSQL: for data-layer tests that must hold on both."""
+    from host_stub.extensions import db
+    from host_stub.seed import seed_reference
+
+    if request.param == "sqlite":
+        the_app = make_test_app(f"sqlite:///{tmp_path / 'host.db'}")
+    else:
+        the_app = request.getfixturevalue("pg_app")
+        truncate_all(the_app)
+    with the_app.app_context():
+        seed_reference(db.session)
+        db.session.commit()
+        yield the_app
+        db.session.remove()
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def rep_client(client):
+    return sign_in(client, "riley@demo.example")
+
+
+@pytest.fixture()
+def admin_client(client):
+    return sign_in(client, "admin@demo.example")
+
+
+# --- live server and browser -------------------------------------------------------------------
+
+
+@pytest.fixture()
+def live_server(app):
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        _missing("Chromium", f"{CHROMIUM} not found; `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    yield pg
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        os.makedirs("test-artifacts", exist_ok=True)
+        pg.screenshot(path=f"test-artifacts/{request.node.name}.png", full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)

@@ -1,0 +1,80 @@
+"""Helpers shared by the tests (importable as ``helpers``; pytest puts tests/ on the path)."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+
+def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:6379/15", plugins=None, **extra):
+    from host_stub import create_app
+    from host_stub.migrate import upgrade
+
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "REDIS_URL": redis_url,
+        "COLCW_ENCRYPTION_KEY": "t3stK3y-t3stK3y-t3stK3y-t3stK3y-t3stK3y-t3s=",
+        "SERVER_NAME": None,
+    }
+    config.update(extra)
+    app = create_app(config, plugins=plugins)
+    upgrade(app)
+    return app
+
+
+def truncate_all(app) -> None:
+    """Empty every table (keeping the migration version tables)."""
+    from host_stub.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for t in reversed(tables):
+                    conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+# --- helpers for page tests ------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    m = CSRF_RE.search(html)
+    assert m, "page has no CSRF token"
+    return m.group(1)
+
+
+def sign_in(client, email: str, password: str = "demo"):
+    """Sign in through the real form (CSRF included)."""
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    resp = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert resp.status_code == 302, f"sign-in as {email} failed"
+    return client
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def browser_sign_in(page, base_url: str, email: str, password: str = "demo"):
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/customers/.*"))

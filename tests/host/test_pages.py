@@ -1,0 +1,147 @@
+"""Host pages: sign-in, roles, customers, quotes, conversion, CSRF."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import csrf_from, sign_in
+from host_stub import services
+from host_stub.extensions import db
+from host_stub.models import Customer, Document
+from sqlalchemy import select
+
+
+@pytest.fixture()
+def acme(app):
+    return services.save_customer(
+        {"account_number": "ACME1", "name": "Acme Ltd", "city": "Toronto", "state": "ON", "phone": "416-555-0101"},
+        [{"first_name": "Ann", "last_name": "O'Neil", "email": "ann@acme.example", "is_default": True},
+         {"first_name": "Bob", "last_name": "Tremblay"}])
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(client):
+    for path in ["/customers/", "/quotes/", "/admin/"]:
+        resp = client.get(path)
+        assert resp.status_code == 302 and "/login" in resp.headers["Location"], path
+
+
+def test_wrong_password_is_refused(client):
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    resp = client.post("/login", data={"email": "riley@demo.example", "password": "nope", "csrf_token": token})
+    assert resp.status_code == 200
+    assert "wrong password" in resp.get_data(as_text=True)
+
+
+def test_sign_in_never_redirects_off_site(client):
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    resp = client.post("/login?next=//evil.example/", data={"email": "riley@demo.example", "password": "demo",
+                                                            "csrf_token": token})
+    assert resp.headers["Location"].startswith("/customers")
+
+
+def test_reps_cannot_open_admin_pages(rep_client):
+    assert rep_client.get("/admin/").status_code == 403
+    assert rep_client.get("/admin/custom-fields").status_code == 403
+
+
+def test_admin_adds_a_custom_header_field(admin_client):
+    page = admin_client.get("/admin/custom-fields").get_data(as_text=True)
+    resp = admin_client.post("/admin/custom-fields", data={"name": "CW Opp. Name", "csrf_token": csrf_from(page)},
+                             follow_redirects=True)
+    assert "CW Opp. Name" in resp.get_data(as_text=True)
+
+
+def test_post_without_csrf_token_is_rejected(admin_client):
+    resp = admin_client.post("/admin/custom-fields", data={"name": "Sneaky"})
+    assert resp.status_code == 400
+    assert "Sneaky" not in admin_client.get("/admin/custom-fields").get_data(as_text=True)
+
+
+def test_all_customers_search_and_paging(rep_client):
+    from host_stub.seed import seed_demo
+
+    seed_demo(db.session, customers=60, quotes=0)
+    body = rep_client.get("/customers/").get_data(as_text=True)
+    assert "Page 1 of 3" in body
+    body = rep_client.get("/customers/?page=3").get_data(as_text=True)
+    assert "Page 3 of 3" in body
+    body = rep_client.get("/customers/?q=DEMO00007").get_data(as_text=True)
+    assert "DEMO00007" in body and "DEMO00008" not in body
+
+
+def test_rep_creates_and_edits_a_customer_with_contacts(rep_client):
+    page = rep_client.get("/customers/new").get_data(as_text=True)
+    resp = rep_client.post("/customers/new", data={
+        "csrf_token": csrf_from(page), "account_number": "NEW1", "name": "Müller & Söhne", "active": "1",
+        "state": "QC", "contacts-0-first_name": "Zoé", "contacts-0-last_name": "Lefebvre",
+        "contacts-0-email": "zoe@example.com", "default_contact": "0"})
+    assert resp.status_code == 302
+    customer = db.session.execute(select(Customer).where(Customer.account_number == "NEW1")).scalar_one()
+    assert customer.name == "Müller & Söhne"
+    assert [(c.first_name, c.is_default) for c in customer.contacts] == [("Zoé", True)]
+    body = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert "Müller &amp; Söhne" in body and "Zoé Lefebvre" in body
+
+
+def test_duplicate_account_number_is_refused_and_nothing_saved(rep_client, acme):
+    page = rep_client.get("/customers/new").get_data(as_text=True)
+    resp = rep_client.post("/customers/new", data={"csrf_token": csrf_from(page), "account_number": "ACME1",
+                                                   "name": "Copy"})
+    assert resp.status_code == 200
+    assert "already used by another customer" in resp.get_data(as_text=True)
+    assert db.session.execute(select(Customer).where(Customer.name == "Copy")).first() is None
+
+
+def test_quote_create_edit_and_convert(rep_client, acme):
+    page = rep_client.get(f"/quotes/new?customer_id={acme.id}").get_data(as_text=True)
+    resp = rep_client.post("/quotes/new", data={
+        "csrf_token": csrf_from(page), "customer_id": str(acme.id), "contact_id": str(acme.contacts[0].id),
+        "title": "Refresh", "follow_up_date": "2026-12-01",
+        "lines-0-item_number": "U6-PRO", "lines-0-manufacturer": "Ubiquiti", "lines-0-quantity": "3",
+        "lines-0-cost": "149", "lines-0-price": "199", "lines-0-product_type": "Product",
+        "lines-1-item_number": "SVC", "lines-1-quantity": "2", "lines-1-price": "125", "lines-1-product_type": "Labor"})
+    assert resp.status_code == 302
+    quote = db.session.execute(select(Document)).scalar_one()
+    assert [ln.item_number for ln in quote.lines] == ["U6-PRO", "SVC"]
+    assert quote.total == 847
+    view = rep_client.get(f"/documents/{quote.id}").get_data(as_text=True)
+    assert "U6-PRO" in view and "847.00" in view
+
+    resp = rep_client.post(f"/documents/{quote.id}/convert", data={"csrf_token": csrf_from(view)})
+    order = db.session.execute(select(Document).where(Document.doc_type == "order")).scalar_one()
+    assert resp.headers["Location"].endswith(f"/documents/{order.id}")
+    assert order.source_quote_id == quote.id and [ln.item_number for ln in order.lines] == ["U6-PRO", "SVC"]
+    db.session.refresh(quote)
+    assert quote.status == "converted"
+
+
+def test_bad_line_input_saves_nothing(rep_client, acme):
+    page = rep_client.get("/quotes/new").get_data(as_text=True)
+    resp = rep_client.post("/quotes/new", data={"csrf_token": csrf_from(page), "customer_id": str(acme.id),
+                                                "lines-0-item_number": "X", "lines-0-quantity": "two"})
+    assert resp.status_code == 200
+    assert "Quantity must be a number" in resp.get_data(as_text=True)
+    assert db.session.execute(select(Document)).first() is None
+
+
+def test_locked_document_cannot_be_edited(rep_client, acme):
+    quote = services.save_document({"customer_id": acme.id}, [{"item_number": "A", "price": 1}])
+    services.set_locked(quote.id, True)
+    resp = rep_client.get(f"/documents/{quote.id}/edit")
+    assert resp.status_code == 302
+    with pytest.raises(services.ValidationError):
+        services.save_document({"title": "x"}, document_id=quote.id)
+
+
+def test_plugin_links_appear_on_host_pages(admin_client, acme):
+    quote = services.save_document({"customer_id": acme.id}, [{"item_number": "A", "price": 1}])
+    assert "Import From ConnectWise" in admin_client.get("/customers/").get_data(as_text=True)
+    assert "Export to ConnectWise" in admin_client.get(f"/customers/{acme.id}").get_data(as_text=True)
+    assert "Export to ConnectWise" in admin_client.get(f"/documents/{quote.id}").get_data(as_text=True)
+    assert ">ConnectWise<" in admin_client.get("/admin/").get_data(as_text=True)
+
+
+def test_sign_out(client):
+    sign_in(client, "riley@demo.example")
+    page = client.get("/customers/").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    assert client.get("/customers/").status_code == 302
