@@ -1,0 +1,191 @@
+"""Paging loops, in-list chunking, counts, discovery and rediscovery (mocked HTTP)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+from cwtest_support import BASE, COMPANY_INFO_BODY, COMPANYINFO
+
+from colcw_plugin.cw import DiscoveryError, NotFound, PagingStalled
+from colcw_plugin.cw import conditions as C
+
+URL = BASE + "company/companies"
+
+
+def _query(call) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(call.request.url).query)
+
+
+def _list_calls(rsps) -> list:
+    return [c for c in rsps.calls if urlsplit(c.request.url).path.endswith("company/companies")]
+
+
+def test_navigable_paging_stops_on_a_short_page(rsps, make_client):
+    rsps.get(URL, json=[{"id": i} for i in range(1, 4)])
+    rsps.get(URL, json=[{"id": i} for i in range(4, 7)])
+    rsps.get(URL, json=[{"id": 7}])
+    client = make_client()
+    ids = [r["id"] for r in client.companies.iterate(order_by="name asc", page_size=3)]
+    assert ids == list(range(1, 8))
+    pages = [_query(c)["page"] for c in _list_calls(rsps)]
+    assert pages == [["1"], ["2"], ["3"]]
+    assert client.stats.counts["GET company/companies"] == 3
+
+
+def test_navigable_paging_stops_when_link_has_no_next(rsps, make_client):
+    rsps.get(URL, json=[{"id": 1}, {"id": 2}], headers={"Link": f'<{URL}?page=1>; rel="first"'})
+    rows = list(make_client().companies.iterate(order_by="id asc", page_size=2))
+    assert len(rows) == 2 and len(_list_calls(rsps)) == 1
+
+
+def test_navigable_paging_that_repeats_a_page_raises(rsps, make_client):
+    rsps.get(URL, json=[{"id": 1}, {"id": 2}])  # a server that ignores `page`
+    with pytest.raises(PagingStalled):
+        list(make_client().companies.iterate(order_by="id asc", page_size=2))
+
+
+def test_forward_only_follows_page_id(rsps, make_client):
+    rsps.get(URL, json=[{"id": 1}, {"id": 5}], headers={"Link": f'<{URL}?pageSize=2&pageId=5>; rel="next"'})
+    rsps.get(URL, json=[{"id": 9}, {"id": 12}], headers={"Link": f'<{URL}?pageSize=2&pageId=12>; rel="next"'})
+    rsps.get(URL, json=[{"id": 13}], headers={"Link": ""})
+    ids = [r["id"] for r in make_client().companies.iterate(page_size=2, fields=["name"])]
+    assert ids == [1, 5, 9, 12, 13]
+    calls = _list_calls(rsps)
+    assert all(c.request.headers["pagination-type"] == "forward-only" for c in calls)
+    assert [_query(c).get("pageId") for c in calls] == [None, ["5"], ["12"]]
+    assert _query(calls[0])["fields"] == ["id,name"]  # id added so the loop can advance
+    assert "orderBy" not in _query(calls[0]) and "page" not in _query(calls[0])
+
+
+def test_forward_only_stops_on_a_full_last_page_with_an_empty_link(rsps, make_client):
+    rsps.get(URL, json=[{"id": 1}, {"id": 2}], headers={"Link": ""})
+    assert len(list(make_client().companies.iterate(page_size=2))) == 2
+    assert len(_list_calls(rsps)) == 1
+
+
+def test_forward_only_that_ignores_page_id_raises(rsps, make_client):
+    rsps.get(URL, json=[{"id": 1}, {"id": 2}])
+    with pytest.raises(PagingStalled):
+        list(make_client().companies.iterate(page_size=2, forward_only=True))
+
+
+def test_forward_only_refuses_order_by(make_client):
+    with pytest.raises(ValueError):
+        list(make_client().companies.iterate(order_by="name asc", forward_only=True))
+
+
+@pytest.mark.parametrize("bad", ["name; drop", "name asc desc", "na me", ""])
+def test_order_by_is_validated(make_client, bad):
+    with pytest.raises(ValueError):
+        make_client().companies.list(order_by=bad)
+
+
+def test_list_count_and_params(rsps, make_client):
+    rsps.get(URL + "/count", json={"count": 42})
+    rsps.get(URL, json=[{"id": 1}])
+    client = make_client()
+    assert client.companies.count(C.eq("deletedFlag", False)) == 42
+    assert client.companies.list(conditions=C.eq("name", "a b"), fields=["id", "name"], page=2, page_size=10)
+    q = _query(rsps.calls[-1])
+    assert q == {"conditions": ['name = "a b"'], "fields": ["id,name"], "page": ["2"], "pageSize": ["10"]}
+    assert _query(rsps.calls[-2]) == {"conditions": ["deletedFlag = False"]}
+    with pytest.raises(ValueError):
+        client.companies.list(page_size=1001)
+
+
+def test_in_lists_are_chunked_under_the_url_limit(make_client):
+    ids = list(range(100_000, 102_000))
+    names = [f'Company "{i}" [x] 100% ü' for i in range(300)]
+    seen_ids: list[int] = []
+    urls: list[str] = []
+
+    def reply(request):
+        urls.append(request.url)
+        return 200, {}, "[]"
+
+    with responses.RequestsMock() as rsps:
+        rsps.get(COMPANYINFO, json=COMPANY_INFO_BODY)
+        rsps.add_callback(responses.GET, URL, callback=reply)
+        client = make_client()
+        list(client.companies.iterate_in("id", ids + ids[:10], conditions=C.eq("deletedFlag", False)))
+        for url in urls:
+            cond = parse_qs(urlsplit(url).query)["conditions"][0]
+            inner = cond.split("in (", 1)[1].split(")", 1)[0]
+            seen_ids += [int(x) for x in inner.split(", ")]
+        urls_for_ids = list(urls)
+        urls.clear()
+        list(client.companies.iterate_in("name", names, fields=["id", "name"]))
+    assert sorted(seen_ids) == ids  # every id once, duplicates dropped
+    assert len(urls_for_ids) > 1
+    # Paging adds at most "&pageId=NNNNNNNNNN" or "&page=N&pageSize=1000" on later pages.
+    for url in urls_for_ids + urls:
+        assert len(url) + 20 <= 2000, len(url)
+    assert len(urls) > 1
+
+
+def test_a_single_value_too_long_for_a_url_is_refused(make_client, rsps):
+    with pytest.raises(ValueError):
+        list(make_client().companies.iterate_in("name", ["x" * 3000]))
+
+
+def test_discovery_builds_the_base_url(rsps, make_client):
+    client = make_client()
+    assert client.base_url == BASE
+    assert client.company_info.is_cloud is True and client.company_info.codebase == "v2025_1/"
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind"),
+    [
+        ({"body": "null", "content_type": "application/json"}, "unknown_company"),
+        ({"body": "<html>login</html>"}, "bad_response"),
+        ({"json": {"CompanyName": "x"}}, "bad_response"),
+        ({"json": {"Codebase": "../../evil/"}}, "bad_response"),
+        ({"status": 404}, "bad_response"),
+        ({"body": requests.exceptions.ConnectionError("refused")}, "unreachable"),
+        ({"body": requests.exceptions.SSLError("bad cert")}, "tls"),
+    ],
+)
+def test_discovery_failures_are_classified(make_client, reply, kind):
+    with responses.RequestsMock() as rsps:
+        rsps.get(COMPANYINFO, **reply)
+        with pytest.raises(DiscoveryError) as info:
+            make_client(max_attempts=1).discover()
+    assert info.value.kind == kind
+    assert info.value.hint
+
+
+def test_codebase_change_is_rediscovered_after_a_404(make_client):
+    new_base = "https://api-na.myconnectwise.net/v2025_2/apis/3.0/"
+    with responses.RequestsMock() as rsps:
+        rsps.get(COMPANYINFO, json=COMPANY_INFO_BODY)
+        rsps.get(BASE + "system/info", json={"version": "1"})
+        client = make_client()
+        client.system_info()  # the old base works once...
+        rsps.replace(responses.GET, COMPANYINFO, json={**COMPANY_INFO_BODY, "Codebase": "v2025_2/"})
+        rsps.replace(responses.GET, BASE + "system/info", status=404)  # ...then the tenant moves
+        rsps.get(new_base + "system/info", json={"version": "2"})
+        assert client.system_info() == {"version": "2"}
+        assert client.base_url == new_base
+
+
+def test_a_404_without_a_codebase_change_is_raised(make_client):
+    with responses.RequestsMock() as rsps:
+        rsps.get(COMPANYINFO, json=COMPANY_INFO_BODY)
+        rsps.get(BASE + "company/companies/1", json={"id": 1})
+        rsps.get(BASE + "company/companies/2", status=404, json={"code": "NotFound", "message": "gone"})
+        client = make_client()
+        client.companies.get(1)
+        with pytest.raises(NotFound):
+            client.companies.get(2)
+        assert [c.request.url for c in rsps.calls].count(COMPANYINFO) == 2  # re-read once
+
+
+def test_ids_cannot_inject_paths(make_client):
+    client = make_client()
+    for bad in ("1/../../system", "1?x=1", -1.5, True):
+        with pytest.raises(ValueError):
+            client.companies.get(bad)
