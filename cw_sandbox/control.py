@@ -1,0 +1,158 @@
+"""The test control API under ``/__sandbox__/`` (no auth; never part of ConnectWise).
+
+* ``POST /__sandbox__/faults`` arm a fault (see faults.py); ``GET`` lists, ``DELETE`` clears.
+* ``GET /__sandbox__/requests`` every API request since the last reset; ``DELETE`` clears it.
+* ``POST /__sandbox__/reset`` ``{"seed": "empty"|"demo"}``: back to the seed, clears faults,
+  denied resources and the request log (the codebase stays as it is).
+* ``POST /__sandbox__/codebase`` ``{"codebase": "v2026_1/"}``: the old base then answers 404.
+* ``POST /__sandbox__/permissions`` ``{"deny": ["procurement/catalog"]}``: those answer 403.
+* ``POST /__sandbox__/generate`` ``{"companies": N, "contacts_per_company": 2.5}``.
+* ``POST /__sandbox__/options`` ``{"forecast_shape": "object"|"array"}``: what
+  ``GET /sales/opportunities/{id}/forecast`` returns (API-NOTES §3 INCONSISTENCY).
+* ``GET /__sandbox__/info``: company id, codebase and credentials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from cw_sandbox.errors import ApiError, bad_request
+
+control_bp = Blueprint("cw_sandbox_control", __name__, url_prefix="/__sandbox__")
+
+
+def _tenant() -> Any:
+    return current_app.extensions["cw_sandbox"]
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if data is None and request.get_data():
+        raise bad_request("The control API takes a JSON object.")
+    if data is not None and not isinstance(data, dict):
+        raise bad_request("The control API takes a JSON object.")
+    return data or {}
+
+
+def _ok(data: Any, status: int = 200) -> Response:
+    from cw_sandbox.app import json_response
+
+    return json_response(data, status)
+
+
+@control_bp.post("/faults")
+def add_fault() -> Response:
+    """Arm a fault; answers its id and spec."""
+    fault = _tenant().faults.add(_json_body())
+    return _ok({"id": fault.fid, **fault.spec}, 201)
+
+
+@control_bp.get("/faults")
+def list_faults() -> Response:
+    """Armed faults with how often each matched and fired."""
+    return _ok(_tenant().faults.describe())
+
+
+@control_bp.delete("/faults")
+def clear_faults() -> Response:
+    """Disarm all faults."""
+    _tenant().faults.clear()
+    return _ok(None, 204)
+
+
+@control_bp.get("/requests")
+def list_requests() -> Response:
+    """The request log: method, path, query, status (int, or "drop"; None while in flight)."""
+    return _ok([{k: v for k, v in e.items() if k != "time"} | {"time": e["time"]} for e in _tenant().requests()])
+
+
+@control_bp.delete("/requests")
+def clear_requests() -> Response:
+    """Empty the request log."""
+    tenant = _tenant()
+    with tenant.log_lock:
+        tenant.request_log.clear()
+    return _ok(None, 204)
+
+
+@control_bp.post("/reset")
+def reset() -> Response:
+    """Reload a seed and clear faults, permissions and the request log."""
+    from cw_sandbox.seed import SEEDS, apply_seed
+
+    seed = _json_body().get("seed", "empty")
+    if seed not in SEEDS:
+        raise bad_request(f"Unknown seed {seed!r}; use one of {', '.join(SEEDS)}.")
+    tenant = _tenant()
+    tenant.clear_controls()
+    tenant.forecast_shape = "object"
+    with tenant.store.lock:
+        apply_seed(tenant, seed)
+    return _ok({"seed": seed})
+
+
+@control_bp.route("/codebase", methods=["GET", "POST"])
+def codebase() -> Response:
+    """Read or move the codebase (e.g. "v2026_1/")."""
+    tenant = _tenant()
+    if request.method == "POST":
+        value = _json_body().get("codebase")
+        if not isinstance(value, str) or not value.strip("/"):
+            raise bad_request('Send {"codebase": "v2026_1/"}.')
+        tenant.set_codebase(value)
+    return _ok({"codebase": tenant.codebase})
+
+
+@control_bp.post("/permissions")
+def permissions() -> Response:
+    """Deny resources (paths under apis/3.0/) as a missing security role would."""
+    deny = _json_body().get("deny", [])
+    if not isinstance(deny, list) or not all(isinstance(d, str) for d in deny):
+        raise bad_request('Send {"deny": ["procurement/catalog", ...]}.')
+    tenant = _tenant()
+    tenant.denied = {d.strip("/") for d in deny}
+    return _ok({"deny": sorted(tenant.denied)})
+
+
+@control_bp.post("/generate")
+def generate() -> Response:
+    """Bulk-generate companies and contacts."""
+    from cw_sandbox.seed import generate as run
+
+    body = _json_body()
+    try:
+        companies = int(body.get("companies", 0))
+        per = float(body.get("contacts_per_company", 2.5))
+    except (TypeError, ValueError):
+        raise bad_request("companies must be an integer and contacts_per_company a number.") from None
+    if companies < 0 or per < 0:
+        raise bad_request("companies and contacts_per_company must not be negative.")
+    return _ok(run(_tenant(), companies, per), 201)
+
+
+@control_bp.post("/options")
+def options() -> Response:
+    """Switch behaviours that public sources disagree on."""
+    tenant = _tenant()
+    body = _json_body()
+    if "forecast_shape" in body:
+        if body["forecast_shape"] not in ("object", "array"):
+            raise bad_request("forecast_shape is 'object' or 'array'.")
+        tenant.forecast_shape = body["forecast_shape"]
+    return _ok({"forecast_shape": tenant.forecast_shape})
+
+
+@control_bp.get("/info")
+def info() -> Response:
+    """Company id, codebase and both credential pairs."""
+    t = _tenant()
+    return _ok({"company_id": t.company_id, "codebase": t.codebase, "public_key": t.public_key,
+                "private_key": t.private_key, "integrator_username": t.integrator_username,
+                "integrator_password": t.integrator_password, "api_member": t.api_member})
+
+
+@control_bp.errorhandler(ApiError)
+def _error(exc: ApiError) -> Response:
+    return _ok(exc.body, exc.status)

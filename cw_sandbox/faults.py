@@ -1,0 +1,141 @@
+"""Fault injection for API requests: latency, 429/500/503, dropped connections, hangs.
+
+A fault spec (JSON body of ``POST /__sandbox__/faults``)::
+
+    {"status": 429 | 500 | 503 | "drop" | "hang",   # optional when latency_ms is given
+     "latency_ms": 200,                              # delay before answering
+     "retry_after": 2,                               # 429 only: Retry-After seconds (default 1)
+     "seconds": 5,                                   # "hang" only: how long to sleep (default 30)
+     "fraction": 0.3,                                # fire on ~30% of matching requests, or
+     "nth": 3,                                       # fire only on the 3rd matching request, or
+     "count": 2,                                     # fire on the next 2 matching requests;
+     "method": "POST", "path": "company/companies"}  # filters (path is a regex searched in the URL path)
+
+Without fraction/nth/count a fault fires on every matching request until cleared.
+Counting starts when the fault is added. The 429 body is the documented one, which has a
+different shape from the other errors: ``{"error": "ConnectWiseAPI", "message": "Too many
+requests. Please try again in N seconds."}``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+
+from cw_sandbox.errors import bad_request
+
+_STATUSES = {429, 500, 503, "drop", "hang"}
+
+
+@dataclass
+class Fault:
+    """One armed fault."""
+
+    fid: int
+    status: int | str | None
+    latency_ms: int = 0
+    retry_after: int = 1
+    seconds: float = 30.0
+    fraction: float | None = None
+    nth: int | None = None
+    count: int | None = None
+    method: str | None = None
+    path: re.Pattern[str] | None = None
+    seen: int = 0
+    fired: int = 0
+    spec: dict = field(default_factory=dict)
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether the filters select this request."""
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not (self.path and not self.path.search(path))
+
+    def decide(self, rng: random.Random) -> bool:
+        """Count a matching request and say whether the fault fires on it."""
+        self.seen += 1
+        if self.nth is not None:
+            fire = self.seen == self.nth
+        elif self.count is not None:
+            fire = self.fired < self.count
+        elif self.fraction is not None:
+            fire = rng.random() < self.fraction
+        else:
+            fire = True
+        if fire:
+            self.fired += 1
+        return fire
+
+    @property
+    def spent(self) -> bool:
+        """True once a one-shot fault can never fire again."""
+        return (self.nth is not None and self.seen >= self.nth) or (
+            self.count is not None and self.fired >= self.count)
+
+
+def parse_fault(spec: dict, fid: int) -> Fault:
+    """Validate a fault spec (400 on nonsense, so tests fail loudly)."""
+    if not isinstance(spec, dict):
+        raise bad_request("A fault must be a JSON object.")
+    status = spec.get("status")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if status is not None and status not in _STATUSES:
+        raise bad_request(f"status must be one of 429, 500, 503, 'drop', 'hang'; got {status!r}.")
+    latency = int(spec.get("latency_ms") or 0)
+    if status is None and not latency:
+        raise bad_request("A fault needs a status or latency_ms.")
+    selectors = [k for k in ("fraction", "nth", "count") if spec.get(k) is not None]
+    if len(selectors) > 1:
+        raise bad_request("Use at most one of fraction, nth and count.")
+    try:
+        pattern = re.compile(spec["path"]) if spec.get("path") else None
+    except re.error as exc:
+        raise bad_request(f"Bad path regex: {exc}") from None
+    return Fault(
+        fid=fid, status=status, latency_ms=latency,
+        retry_after=int(spec.get("retry_after", 1)), seconds=float(spec.get("seconds", 30)),
+        fraction=float(spec["fraction"]) if spec.get("fraction") is not None else None,
+        nth=int(spec["nth"]) if spec.get("nth") is not None else None,
+        count=int(spec["count"]) if spec.get("count") is not None else None,
+        method=spec.get("method"), path=pattern, spec=dict(spec),
+    )
+
+
+class FaultSet:
+    """The armed faults, consulted once per API request (thread-safe)."""
+
+    def __init__(self, seed: int = 1234) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._next = 1
+        self._rng = random.Random(seed)  # seeded so a fraction-based test is repeatable
+
+    def add(self, spec: dict) -> Fault:
+        """Arm a fault; returns it (its ``fid`` identifies it)."""
+        with self._lock:
+            fault = parse_fault(spec, self._next)
+            self._next += 1
+            self._faults.append(fault)
+            return fault
+
+    def clear(self) -> None:
+        """Disarm everything."""
+        with self._lock:
+            self._faults.clear()
+
+    def describe(self) -> list[dict]:
+        """The armed faults with their counters (for GET /__sandbox__/faults)."""
+        with self._lock:
+            return [{"id": f.fid, **f.spec, "seen": f.seen, "fired": f.fired} for f in self._faults]
+
+    def pick(self, method: str, path: str) -> Fault | None:
+        """The fault to apply to this request, if any (every matching fault counts the request)."""
+        chosen = None
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path) and not fault.spent and fault.decide(self._rng) and chosen is None:
+                    chosen = fault
+        return chosen

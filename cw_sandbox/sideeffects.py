@@ -1,0 +1,131 @@
+"""What ConnectWise does after a write, and the opportunity Forecast container.
+
+* A new company gets a "Main" site holding its address, linked as ``company.site``.
+* A product line on an opportunity gets a forecast row (``forecastType = "Product"``,
+  revenue = price x quantity, cost = cost x quantity, status = the opportunity's status)
+  unless ``bypassForecastUpdate`` is set; the product keeps its ``forecastDetailId``. The
+  arithmetic is inferred from field names (API-NOTES §3, UNVERIFIED).
+* Closing an opportunity moves its forecast rows to the same status.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cw_sandbox.validation import WriteContext, find_by, make_reference, now_iso
+
+if TYPE_CHECKING:
+    from cw_sandbox.tenant import Tenant
+
+
+def _stamp(record: dict, actor: str) -> dict:
+    ts = now_iso()
+    info = dict(record.get("_info") or {"dateEntered": ts, "enteredBy": actor})
+    info.update(lastUpdated=ts, updatedBy=actor)
+    return {**record, "_info": info}
+
+
+def _company_site(tenant: Tenant, ctx: WriteContext, record: dict, existing: dict | None) -> None:
+    if existing is not None or record.get("site"):
+        return
+    site: dict = {"id": tenant.store.new_id("sites"), "name": "Main"}
+    for key in ("addressLine1", "addressLine2", "city", "zip", "country", "phoneNumber", "faxNumber"):
+        if record.get(key):
+            site[key] = record[key]
+    state = find_by(tenant.store, "states", "identifier", record.get("state") or "\0")
+    if state:
+        site["stateReference"] = make_reference(ctx, "StateReference", state)
+    site.update(primaryAddressFlag=True, defaultShippingFlag=True, defaultBillingFlag=True,
+                defaultMailingFlag=True, inactiveFlag=False,
+                company=make_reference(ctx, "CompanyReference", record))
+    tenant.store.put("sites", _stamp(site, ctx.actor))
+    tenant.store.put("companies", {**record, "site": make_reference(ctx, "SiteReference", site)})
+
+
+def _product_forecast(tenant: Tenant, ctx: WriteContext, record: dict, existing: dict | None) -> None:
+    opp_ref = record.get("opportunity")
+    if not opp_ref or record.get("bypassForecastUpdate"):
+        return
+    opp = tenant.store.get("opportunities", opp_ref["id"])
+    if opp is None:
+        return
+    catalog = tenant.store.get("catalog", record["catalogItem"]["id"]) or {}
+    qty = record.get("quantity") or 0
+    item_id = record.get("forecastDetailId") or tenant.store.new_id("forecast_items")
+    old = tenant.store.get("forecast_items", item_id) or {}
+    revenue = round((record.get("price") or 0) * qty, 2)
+    cost = round((record.get("cost") or 0) * qty, 2)
+    item = {
+        "id": item_id, "forecastDescription": (record.get("description") or "")[:50],
+        "opportunity": opp_ref, "quantity": qty, "status": opp.get("status") or {},
+        "catalogItem": make_reference(ctx, "IvItemReference", catalog) if catalog else None,
+        "productDescription": record.get("description") or "", "productClass": record.get("productClass") or "",
+        "revenue": revenue, "cost": cost, "margin": round(revenue - cost, 2),
+        "percentage": int(round((revenue - cost) / revenue * 100)) if revenue else 0,
+        "includeFlag": True, "linkFlag": True, "recurringRevenue": 0.0, "recurringCost": 0.0, "cycles": 0,
+        "recurringFlag": False, "sequenceNumber": record.get("sequenceNumber") or float(item_id), "subNumber": 0,
+        "taxableFlag": bool(record.get("taxableFlag")), "forecastType": "Product",
+        "_info": old.get("_info"),
+    }
+    item = {k: v for k, v in item.items() if v is not None}
+    tenant.store.put("forecast_items", _stamp(item, ctx.actor))
+    if record.get("forecastDetailId") != item_id:
+        tenant.store.put("products", {**record, "forecastDetailId": item_id})
+
+
+def _opportunity_forecast(tenant: Tenant, ctx: WriteContext, record: dict, existing: dict | None) -> None:
+    if existing is None or (existing.get("status") or {}).get("id") == (record.get("status") or {}).get("id"):
+        return
+    status = tenant.store.get("opportunity_statuses", record["status"]["id"]) or {}
+    updates = []
+    for item in tenant.store.all("forecast_items"):
+        if item["opportunity"]["id"] == record["id"] and status.get("closedFlag"):
+            updates.append(_stamp({**item, "status": record["status"]}, ctx.actor))
+    if updates:
+        tenant.store.put_many("forecast_items", updates)
+    for product in tenant.store.all("products"):
+        if (product.get("opportunity") or {}).get("id") == record["id"]:
+            tenant.store.put("products", {**product, "forecastStatus": record["status"]})
+
+
+AFTER_WRITE = {
+    "companies": _company_site,
+    "products": _product_forecast,
+    "opportunities": _opportunity_forecast,
+}
+
+
+def _revenue(items: list[dict]) -> dict:
+    revenue = round(sum(i.get("revenue") or 0 for i in items), 2)
+    cost = round(sum(i.get("cost") or 0 for i in items), 2)
+    return {"id": 0, "revenue": revenue, "cost": cost, "margin": round(revenue - cost, 2),
+            "percentage": round((revenue - cost) / revenue * 100, 2) if revenue else 0.0}
+
+
+def forecast_container(tenant: Tenant, opportunity: dict) -> dict:
+    """The ``Forecast`` object of an opportunity: its items plus revenue totals."""
+    items = [i for i in tenant.store.all("forecast_items") if i["opportunity"]["id"] == opportunity["id"]]
+    flags = {s["id"]: s for s in tenant.store.all("opportunity_statuses")}
+
+    def by(pred) -> list[dict]:
+        return [i for i in items if pred(flags.get((i.get("status") or {}).get("id"), {}))]
+
+    totals = _revenue(items)
+    return {
+        "id": opportunity["id"],
+        "forecastItems": items,
+        "productRevenue": _revenue([i for i in items if i.get("forecastType") == "Product"]),
+        "serviceRevenue": _revenue([i for i in items if i.get("forecastType") == "Service"]),
+        "agreementRevenue": _revenue([i for i in items if i.get("forecastType") == "Agreement"]),
+        "timeRevenue": _revenue([]), "expenseRevenue": _revenue([]),
+        "forecastRevenueTotals": totals, "inclusiveRevenueTotals": totals,
+        "recurringTotal": 0.0,
+        "wonRevenue": _revenue(by(lambda s: s.get("wonFlag"))),
+        "lostRevenue": _revenue(by(lambda s: s.get("lostFlag"))),
+        "openRevenue": _revenue(by(lambda s: not s.get("closedFlag"))),
+        "otherRevenue1": _revenue([i for i in items if i.get("forecastType") == "Other1"]),
+        "otherRevenue2": _revenue([i for i in items if i.get("forecastType") == "Other2"]),
+        "salesTaxRevenue": 0.0, "forecastTotalWithTaxes": totals["revenue"],
+        "expectedProbability": 0,
+        "_info": {"lastUpdated": opportunity["_info"]["lastUpdated"], "updatedBy": opportunity["_info"]["updatedBy"]},
+    }

@@ -1,0 +1,141 @@
+"""The sandbox's record store: JSON objects per resource, in memory, optionally in SQLite.
+
+One re-entrant lock guards every read-modify-write, which is plenty for a test server.
+Stored dicts are never mutated in place: a write puts a new dict in, so a reader that took a
+snapshot (``all``) can serialise it after releasing the lock without seeing half a write.
+With ``db_path`` every write goes through to SQLite at once (one row per record), so a
+second app instance on the same file sees the same tenant.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+
+class Store:
+    """Records keyed by resource name and integer id, with per-resource id counters."""
+
+    def __init__(self, db_path: str | None = None) -> None:
+        self.lock = threading.RLock()
+        self._data: dict[str, dict[int, dict]] = {}
+        self._next_id: dict[str, int] = {}
+        self._meta: dict[str, Any] = {}
+        self._db: sqlite3.Connection | None = None
+        if db_path:
+            # check_same_thread=False: werkzeug serves each request on its own thread; the
+            # store lock serialises every use of the connection.
+            self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS records (resource TEXT NOT NULL, id INTEGER NOT NULL, "
+                "data TEXT NOT NULL, PRIMARY KEY (resource, id))")
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._load()
+
+    # -- persistence -------------------------------------------------------------------
+    def _load(self) -> None:
+        assert self._db is not None
+        for resource, rid, data in self._db.execute("SELECT resource, id, data FROM records ORDER BY resource, id"):
+            self._data.setdefault(resource, {})[rid] = json.loads(data)
+        for key, value in self._db.execute("SELECT key, value FROM meta"):
+            self._meta[key] = json.loads(value)
+        self._next_id = {k: int(v) for k, v in self._meta.get("next_id", {}).items()}
+
+    def _persist(self, resource: str, records: Iterable[dict]) -> None:
+        if self._db is None:
+            return
+        rows = [(resource, r["id"], json.dumps(r)) for r in records]
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT OR REPLACE INTO records (resource, id, data) VALUES (?, ?, ?)", rows)
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('next_id', ?)",
+                         (json.dumps(self._next_id),))
+        self._db.execute("COMMIT")
+
+    @property
+    def persistent(self) -> bool:
+        """Whether writes go through to a SQLite file."""
+        return self._db is not None
+
+    def is_empty(self) -> bool:
+        """True when no record of any resource is held (a new database file)."""
+        with self.lock:
+            return not any(self._data.values())
+
+    def clear(self) -> None:
+        """Forget every record, counter and meta value (memory and file)."""
+        with self.lock:
+            self._data.clear()
+            self._next_id.clear()
+            self._meta.clear()
+            if self._db is not None:
+                self._db.execute("DELETE FROM records")
+                self._db.execute("DELETE FROM meta")
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """A persisted setting (e.g. the codebase)."""
+        with self.lock:
+            return self._meta.get(key, default)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Persist a setting."""
+        with self.lock:
+            self._meta[key] = value
+            if self._db is not None:
+                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    # -- records -------------------------------------------------------------------------
+    def new_id(self, resource: str) -> int:
+        """Reserve the next id of ``resource`` (ids are never reused, as in ConnectWise)."""
+        with self.lock:
+            nid = self._next_id.get(resource, 1)
+            self._next_id[resource] = nid + 1
+            return nid
+
+    def get(self, resource: str, rid: int) -> dict | None:
+        """The record, or None."""
+        with self.lock:
+            return self._data.get(resource, {}).get(rid)
+
+    def all(self, resource: str) -> list[dict]:
+        """A snapshot list of the records in id order (ids only grow, so insertion order is id order)."""
+        with self.lock:
+            return list(self._data.get(resource, {}).values())
+
+    def count(self, resource: str) -> int:
+        """How many records ``resource`` holds."""
+        with self.lock:
+            return len(self._data.get(resource, {}))
+
+    def put(self, resource: str, record: dict) -> dict:
+        """Insert or replace ``record`` (which carries its ``id``)."""
+        return self.put_many(resource, [record])[0]
+
+    def put_many(self, resource: str, records: list[dict]) -> list[dict]:
+        """Insert or replace many records in one go (one SQLite transaction)."""
+        with self.lock:
+            table = self._data.setdefault(resource, {})
+            for record in records:
+                rid = record["id"]
+                if rid not in table and table and rid < next(reversed(table)):
+                    # Keep id order: only happens for restores of deleted ids, which we never do,
+                    # but re-sort rather than silently break paging.
+                    table[rid] = record
+                    self._data[resource] = dict(sorted(table.items()))
+                    table = self._data[resource]
+                else:
+                    table[rid] = record
+                self._next_id[resource] = max(self._next_id.get(resource, 1), rid + 1)
+            self._persist(resource, records)
+            return records
+
+    def delete(self, resource: str, rid: int) -> bool:
+        """Remove a record; False when it did not exist."""
+        with self.lock:
+            removed = self._data.get(resource, {}).pop(rid, None)
+            if removed is not None and self._db is not None:
+                self._db.execute("DELETE FROM records WHERE resource = ? AND id = ?", (resource, rid))
+            return removed is not None
