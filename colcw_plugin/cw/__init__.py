@@ -10,8 +10,9 @@ for company in client.companies.iterate(conditions=C.eq("deletedFlag", False), f
 """
 
 from . import conditions
-from .client import CompanyInfo, ConnectWiseClient, Record
+from .client import ConnectWiseClient, Record
 from .connection_check import CheckStep, ConnectionReport
+from .discovery import CompanyInfo
 from .errors import (
     AuthenticationFailed,
     BadRequest,

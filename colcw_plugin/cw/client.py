@@ -16,21 +16,18 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote_plus
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from . import conditions as C
+from .discovery import CompanyInfo, read_company_info
 from .errors import (
     BadResponse,
-    ConnectWiseError,
     DiscoveryError,
-    NetworkError,
     NotFound,
-    TLSFailed,
 )
 from .paging import MAX_PAGE_SIZE, iterate_forward_only, iterate_navigable
 from .patch import patch_ops
@@ -51,24 +48,10 @@ DEFAULT_MAX_URL_LENGTH = 2000
 # Room kept free in iterate_in() for "&page=N&pageSize=1000" or "&pageId=N".
 _PAGING_RESERVE = 48
 _PATH_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)*/?$")
-_CODEBASE_RE = re.compile(r"^[A-Za-z0-9_.\-]+/?$")
 _ORDER_RE = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_/]*(?:\s+(?:asc|desc))?(?:\s*,\s*[A-Za-z_][A-Za-z0-9_/]*(?:\s+(?:asc|desc))?)*$",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class CompanyInfo:
-    """What ``/login/companyinfo/{companyId}`` said about the tenant."""
-
-    company_id: str
-    codebase: str
-    company_name: str | None = None
-    version_code: str | None = None
-    version_number: str | None = None
-    is_cloud: bool | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 def _check_path(path: str) -> str:
@@ -197,47 +180,8 @@ class ConnectWiseClient:
         bad_response.
         """
         s = self.settings
-        path = f"/login/companyinfo/{quote(s.company_id, safe='')}"
-        try:
-            response = self._transport.send(
-                "GET", s.site_root + path, path=path, template="login/companyinfo", auth=False, retry=retry
-            )
-        except TLSFailed as exc:
-            raise DiscoveryError(f"TLS failed talking to {s.site_root}: {exc.message}", kind="tls") from exc
-        except NetworkError as exc:
-            raise DiscoveryError(f"cannot reach {s.site_root}: {exc.message}", kind="unreachable") from exc
-        except ConnectWiseError as exc:
-            raise DiscoveryError(
-                f"{s.site_root} answered HTTP {exc.status} to the company lookup",
-                kind="bad_response",
-                status=exc.status,
-            ) from exc
-        try:
-            body = response.json()
-        except ValueError:
-            raise DiscoveryError(
-                f"{s.site_root} did not answer the company lookup with JSON", kind="bad_response"
-            ) from None
-        if body is None:
-            raise DiscoveryError(
-                f"ConnectWise does not know the company id {s.company_id!r}", kind="unknown_company"
-            )
-        codebase = body.get("Codebase") if isinstance(body, dict) else None
-        if not isinstance(codebase, str) or not _CODEBASE_RE.match(codebase):
-            raise DiscoveryError(
-                f"{s.site_root} answered the company lookup without a codebase", kind="bad_response"
-            )
-        cloud = body.get("IsCloud")
-        info = CompanyInfo(
-            company_id=str(body.get("CompanyID") or s.company_id),
-            codebase=codebase,
-            company_name=body.get("CompanyName"),
-            version_code=body.get("VersionCode"),
-            version_number=body.get("VersionNumber"),
-            # "IsCloud" is the string "True"/"False" (API-NOTES §2).
-            is_cloud=None if cloud is None else str(cloud).lower() == "true",
-            raw=body,
-        )
+        info = read_company_info(self._transport, s, retry=retry)
+        codebase = info.codebase
         with self._lock:
             self._info = info
             self._base_url = f"{s.api_root}/{codebase.strip('/')}/apis/3.0/"
