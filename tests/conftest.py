@@ -14,7 +14,13 @@ import re
 import pytest
 
 # TEMPORARY guard while cw_sandbox is being written; removed once it lands.
-from helpers import LiveServer, make_test_app, sign_in, truncate_all  # noqa: E402
+from helpers import (  # noqa: E402
+    LiveServer,
+    configure_sandbox_connection,
+    make_test_app,
+    sign_in,
+    truncate_all,
+)
 from sqlalchemy import create_engine, text
 
 pytest_plugins = ["cw_sandbox.pytest_plugin"] if importlib.util.find_spec("cw_sandbox.pytest_plugin") else []
@@ -172,3 +178,38 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
+
+
+# --- colcw against the sandbox -------------------------------------------------------------------
+
+
+@pytest.fixture()
+def box(app):
+    from colcw_plugin.extension import secret_box
+
+    return secret_box()
+
+
+@pytest.fixture()
+def connected(app, cw_sandbox, box):
+    """The app with colcw's connection pointing at a fresh (empty-seed) sandbox tenant."""
+    configure_sandbox_connection(cw_sandbox, box)
+    return cw_sandbox
+
+
+@pytest.fixture()
+def connected_demo(app, cw_sandbox_demo, box):
+    """The app connected to the sandbox's demo tenant."""
+    configure_sandbox_connection(cw_sandbox_demo, box)
+    return cw_sandbox_demo
+
+
+@pytest.fixture()
+def cw_client(connected, box):
+    """A client for the connected sandbox, built from the stored settings as the sync builds it."""
+    from colcw_plugin.connection import build_client
+    from host_stub.extensions import db
+
+    client = build_client(db.session, box)
+    yield client
+    client.close()

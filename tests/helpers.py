@@ -18,8 +18,9 @@ def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:6379/15", plu
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": db_url,
         "REDIS_URL": redis_url,
-        "COLCW_ENCRYPTION_KEY": "t3stK3y-t3stK3y-t3stK3y-t3stK3y-t3stK3y-t3s=",
+        "COLCW_ENCRYPTION_KEY": "n1PEgd5eXIn8NARF47vH1pH59Ufaj8LxeMJVLqMh2Cs=",
         "SERVER_NAME": None,
+        "COLCW_ALLOW_HTTP": True,
     }
     config.update(extra)
     app = create_app(config, plugins=plugins)
@@ -78,3 +79,17 @@ def browser_sign_in(page, base_url: str, email: str, password: str = "demo"):
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/customers/.*"))
+
+
+def configure_sandbox_connection(sandbox, box, *, integrator: bool = False) -> None:
+    """Store a connection to ``sandbox`` in colcw's settings (committed), as an admin would."""
+    from colcw_plugin.connection import ConnectionInput, save_connection
+    from host_stub.extensions import db
+
+    data = ConnectionInput(site_url=sandbox.base_url, company_id=sandbox.company_id,
+                           auth_mode="integrator" if integrator else "api_keys",
+                           user=sandbox.username if integrator else sandbox.public_key,
+                           secret=sandbox.password if integrator else sandbox.private_key,
+                           client_id="colcw-tests", allow_http=True)
+    save_connection(db.session, box, data, actor="tests", http_allowed_by_config=True)
+    db.session.commit()

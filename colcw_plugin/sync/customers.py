@@ -1,0 +1,1 @@
+"""Customer and contact synchronisation (export to and import from ConnectWise)."""

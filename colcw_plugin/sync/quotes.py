@@ -1,0 +1,1 @@
+"""Quote and sales order export to ConnectWise opportunities."""
