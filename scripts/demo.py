@@ -1,0 +1,143 @@
+"""``make demo``: everything a person needs to try colcw, on embedded defaults.
+
+Starts the ConnectWise sandbox (seeded), prepares the host's SQLite database (schema, demo
+data, the connection to the sandbox), then runs the host web server, an RQ worker and the
+scheduler. Ctrl-C stops all of it. Secrets for the demo are generated once into var/demo.env.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+BIN = Path(sys.executable).parent
+FLASK = [str(BIN / "flask"), "--app", "host_stub"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited during start-up (status {proc.returncode}); see the lines above.")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{name} did not start listening on port {port} within {timeout:.0f}s.")
+
+
+def demo_env() -> dict[str, str]:
+    """Stable secrets for the demo (a new key each start would make stored credentials unreadable)."""
+    VAR.mkdir(exist_ok=True)
+    env_file = VAR / "demo.env"
+    if not env_file.exists():
+        from cryptography.fernet import Fernet
+
+        env_file.write_text(f"SECRET_KEY={secrets.token_hex(32)}\nCOLCW_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n")
+        env_file.chmod(0o600)
+    values = dict(line.split("=", 1) for line in env_file.read_text().split() if "=" in line)
+    return values
+
+
+def redis_url(procs: list) -> str:
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    server = shutil.which("redis-server")
+    if not server:
+        raise SystemExit("colcw's jobs need Redis. Set REDIS_URL to a Redis server, or install one "
+                         "(Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) and rerun make demo.")
+    port = free_port()
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL)
+    procs.append(("redis", proc))
+    wait_for_port(port, proc, "redis-server")
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "5000"))
+    sandbox_port = int(os.environ.get("SANDBOX_PORT", "0")) or free_port()
+    procs: list[tuple[str, subprocess.Popen]] = []
+    env = dict(os.environ)
+    env.update(demo_env())
+    env.setdefault("HOST_DATA_DIR", str(VAR))
+    env.pop("DATABASE_URL", None)  # the demo runs on the embedded SQLite default
+    try:
+        env["REDIS_URL"] = redis_url(procs)
+        sandbox = subprocess.Popen([str(BIN / "cw-sandbox"), "serve", "--port", str(sandbox_port), "--seed", "demo",
+                                    "--db", str(VAR / "sandbox.db")], env=env)
+        procs.append(("sandbox", sandbox))
+        wait_for_port(sandbox_port, sandbox, "the ConnectWise sandbox")
+        sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+
+        subprocess.run([*FLASK, "seed-demo"], env=env, check=True)
+        setup_connection(env, sandbox_url)
+
+        for name, args in background_commands():
+            procs.append((name, subprocess.Popen([*FLASK, *args], env=env)))
+        host = subprocess.Popen([*FLASK, "run", "--port", str(port), "--no-reload"], env=env)
+        procs.append(("host", host))
+        wait_for_port(port, host, "the host")
+        print(f"""
+==============================================================================
+ colcw demo is running:  http://127.0.0.1:{port}
+   sales rep:  riley@demo.example / demo      admin:  admin@demo.example / demo
+   ConnectWise sandbox:  {sandbox_url}  (company sandbox)
+   Press Ctrl-C to stop everything.
+==============================================================================
+""", flush=True)
+        while all(p.poll() is None for _, p in procs):
+            time.sleep(0.5)
+        dead = [n for n, p in procs if p.poll() is not None]
+        print(f"Stopping: {', '.join(dead)} exited.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for _name, proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for _name, proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def setup_connection(env: dict, sandbox_url: str) -> None:
+    """Point colcw at the sandbox and map what can be mapped automatically (idempotent)."""
+    cmds = available_colcw_commands(env)
+    if "configure" in cmds:
+        subprocess.run([*FLASK, "colcw", "configure", "--site", sandbox_url, "--company-id", "sandbox",
+                        "--public-key", "sandbox-public", "--private-key", "sandbox-private",
+                        "--client-id", "colcw-demo", "--allow-http", "--if-unset"], env=env, check=True)
+    if "automap" in cmds:
+        subprocess.run([*FLASK, "colcw", "automap"], env=env, check=True)
+
+
+def background_commands() -> list[tuple[str, list[str]]]:
+    return [("worker", ["colcw", "worker"]), ("scheduler", ["colcw", "scheduler"])]
+
+
+def available_colcw_commands(env: dict) -> set[str]:
+    out = subprocess.run([*FLASK, "colcw", "--help"], env=env, capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.split("Commands:")[-1].splitlines() if line.strip()}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
