@@ -1,8 +1,9 @@
-"""The ``flask --app host_stub colcw ...`` command group."""
+"""The ``flask --app host_stub colcw ...`` command group (commands live with their features)."""
 
 from __future__ import annotations
 
-import click
 from flask.cli import AppGroup
 
 colcw_cli = AppGroup("colcw", help="ConnectWise integration: configuration, synchronisation, workers.")
+sync_cli = AppGroup("sync", help="Run a synchronisation in the foreground and print its results.")
+colcw_cli.add_command(sync_cli)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import url_for
+
 from host_stub.hookspecs import hookimpl
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from host_stub.extensions import db
-from host_stub.models import utcnow
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from host_stub.extensions import db
+from host_stub.models import utcnow
 
 
 class Settings(db.Model):

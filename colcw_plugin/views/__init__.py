@@ -11,4 +11,4 @@ admin_bp = Blueprint("colcw_admin", __name__, url_prefix="/admin/integration/con
                      template_folder="../templates")
 rep_bp = Blueprint("colcw", __name__, url_prefix="/colcw", template_folder="../templates")
 
-from . import connection, rep  # noqa: E402,F401 - routes attach to the blueprints above
+from . import connection, customer_sync, document_sync  # noqa: E402,F401 - routes attach to the blueprints above

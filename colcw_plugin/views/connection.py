@@ -1,6 +1,7 @@
 """Admin → Integration → ConnectWise (the connection page)."""
 
 from flask import render_template
+
 from host_stub.views import admin_required
 
 from . import admin_bp
