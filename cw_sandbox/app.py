@@ -110,6 +110,16 @@ def create_app(seed: str = "empty", db_path: str | None = None, company_id: str 
     def _api_error(exc: ApiError) -> Response:
         return json_response(exc.body, exc.status, exc.headers)
 
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # A sandbox bug must still look like a ConnectWise 500 to the client under test.
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(exc, HTTPException):
+            return json_response(error_body(exc.name.replace(" ", ""), exc.description or exc.name), exc.code or 500)
+        app.logger.exception("cw_sandbox: unexpected error")
+        return json_response(error_body("UnexpectedError", f"An unexpected error occurred: {exc}"), 500)
+
     @app.get("/login/companyinfo/<company>")
     def company_info(company: str) -> Response:
         if company.lower() != tenant.company_id.lower():

@@ -95,7 +95,7 @@ def _contact(ctx: WriteContext, fields: dict, mode: str, existing: dict | None) 
         if ctype is None:
             continue
         type_record = ctx.store.get("communication_types", ctype["id"]) or {}
-        klass = type_record.get("klass", "Phone")
+        klass = "Email" if type_record.get("emailFlag") else "Fax" if type_record.get("faxFlag") else "Phone"
         if klass == "Email" and not looks_like_email(value):
             ctx.error("InvalidObject", f"'{value}' is not a valid e-mail address.", f"{where}/value")
             continue
@@ -138,11 +138,12 @@ def _opportunity(ctx: WriteContext, fields: dict, mode: str, existing: dict | No
         ctx.error("InvalidObject", f"Contact {contact['id']} is not associated with company "
                   f"{company['identifier']}.", "contact")
     rep = _ref_record(ctx, "members", fields.get("primarySalesRep"))
+    if "status" not in fields:
+        # POST and PUT both default a missing status (PUT resets left-out fields to defaults).
+        default = next((s for s in ctx.store.all("opportunity_statuses") if s.get("defaultFlag")), None)
+        if default:
+            fields["status"] = make_reference(ctx, "OpportunityStatusReference", default)
     if mode == "post":
-        if "status" not in fields:
-            default = next((s for s in ctx.store.all("opportunity_statuses") if s.get("defaultFlag")), None)
-            if default:
-                fields["status"] = make_reference(ctx, "OpportunityStatusReference", default)
         fields.setdefault("expectedCloseDate",
                           (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT00:00:00Z"))
         if rep and "locationId" not in fields and rep.get("defaultLocation"):

@@ -89,10 +89,14 @@ def required_fields(schema_name: str) -> tuple[str, ...]:
     return tuple(schema(schema_name).get("required", ()))
 
 
-def _convert(node: Any) -> Any:
-    """OpenAPI 3.0 schema node -> JSON Schema node (nullable, $ref, OpenAPI-only keywords)."""
+def _convert(node: Any, strict: bool = False) -> Any:
+    """OpenAPI 3.0 schema node -> JSON Schema node (nullable, $ref, OpenAPI-only keywords).
+
+    ``strict`` forbids properties the schema does not declare, so a response carrying a
+    field ConnectWise never sends fails validation.
+    """
     if isinstance(node, list):
-        return [_convert(item) for item in node]
+        return [_convert(item, strict) for item in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
@@ -103,9 +107,11 @@ def _convert(node: Any) -> Any:
                      "deprecated", "externalDocs", "x-source", "format"):
             continue
         elif key in ("properties", "$defs"):
-            out[key] = {name: _convert(sub) for name, sub in value.items()}
+            out[key] = {name: _convert(sub, strict) for name, sub in value.items()}
         else:
-            out[key] = _convert(value)
+            out[key] = _convert(value, strict)
+    if strict and "properties" in node and "additionalProperties" not in node:
+        out["additionalProperties"] = False
     if node.get("nullable"):
         if "type" in out:
             out["type"] = [out["type"], "null"]
@@ -116,9 +122,9 @@ def _convert(node: Any) -> Any:
     return out
 
 
-def to_json_schema(schema_name: str, *, array: bool = False) -> dict:
+def to_json_schema(schema_name: str, *, array: bool = False, strict: bool = False) -> dict:
     """A self-contained JSON Schema (2020-12) for ``schema_name`` (or an array of it)."""
-    defs = {name: _convert(copy.deepcopy(body)) for name, body in spec()["components"]["schemas"].items()}
+    defs = {name: _convert(copy.deepcopy(body), strict) for name, body in spec()["components"]["schemas"].items()}
     root: dict[str, Any] = {"$ref": f"#/$defs/{schema_name}"}
     if array:
         root = {"type": "array", "items": root}

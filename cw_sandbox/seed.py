@@ -43,7 +43,7 @@ CURRENCIES = [
     ("AUD", "Australian Dollar", "$"), ("NZD", "New Zealand Dollar", "$"), ("EUR", "Euro", "€"),
     ("MXN", "Mexican Peso", "$"), ("ZAR", "South African Rand", "R"), ("INR", "Indian Rupee", "₹"),
 ]
-# name -> (klass, flags); klass is the ContactCommunicationItem.communicationType.
+# (name, class): the class is the ContactCommunicationItem.communicationType it implies.
 COMMUNICATION_TYPES = [("Email", "Email"), ("Direct", "Phone"), ("Cell", "Phone"), ("Fax", "Fax"),
                        ("Home", "Phone"), ("Pager", "Phone")]
 DEFAULT_CATEGORIES = {
@@ -92,7 +92,9 @@ def seed_empty(tenant: Tenant) -> None:
     _table(tenant, "company_statuses", [{"name": "Active"}, {"name": "Inactive"}, {"name": "Not-Approved"}])
     _table(tenant, "company_types", [{"name": n} for n in ("Client", "Prospect", "Vendor", "Partner")])
     _table(tenant, "time_zones", [{"name": n} for n in ("Eastern", "Central", "Mountain", "Pacific")])
-    _table(tenant, "communication_types", [{"name": n, "klass": k} for n, k in COMMUNICATION_TYPES])
+    _table(tenant, "communication_types", [{"name": n, "description": n, "emailFlag": k == "Email",
+                                            "phoneFlag": k == "Phone", "faxFlag": k == "Fax", "defaultFlag": False}
+                                           for n, k in COMMUNICATION_TYPES])
     for name, code, currency, prefix in COUNTRIES:
         _post(tenant, "countries", {"name": name, "countryCode": code, "coreEntityCountryCode": code,
                                     "currency": {"id": currency}, "dialingPrefix": prefix,

@@ -76,16 +76,16 @@ def _product_forecast(tenant: Tenant, ctx: WriteContext, record: dict, existing:
 def _opportunity_forecast(tenant: Tenant, ctx: WriteContext, record: dict, existing: dict | None) -> None:
     if existing is None or (existing.get("status") or {}).get("id") == (record.get("status") or {}).get("id"):
         return
-    status = tenant.store.get("opportunity_statuses", record["status"]["id"]) or {}
+    status = tenant.store.get("opportunity_statuses", (record.get("status") or {}).get("id", 0)) or {}
     updates = []
     for item in tenant.store.all("forecast_items"):
         if item["opportunity"]["id"] == record["id"] and status.get("closedFlag"):
-            updates.append(_stamp({**item, "status": record["status"]}, ctx.actor))
+            updates.append(_stamp({**item, "status": record.get("status")}, ctx.actor))
     if updates:
         tenant.store.put_many("forecast_items", updates)
     for product in tenant.store.all("products"):
         if (product.get("opportunity") or {}).get("id") == record["id"]:
-            tenant.store.put("products", {**product, "forecastStatus": record["status"]})
+            tenant.store.put("products", {**product, "forecastStatus": record.get("status")})
 
 
 AFTER_WRITE = {
