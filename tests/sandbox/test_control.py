@@ -1,0 +1,86 @@
+"""The /__sandbox__ control API: faults, the request log, reset, generate."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+
+def test_429_with_retry_after_and_the_documented_body(cw_sandbox):
+    cw_sandbox.add_fault(status=429, retry_after=7, count=1)
+    resp = cw_sandbox.api("GET", "company/states")
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "7"
+    assert resp.json() == {"error": "ConnectWiseAPI", "message": "Too many requests. Please try again in 7 seconds."}
+    assert cw_sandbox.api("GET", "company/states").status_code == 200
+
+
+def test_503_on_the_next_k_requests(cw_sandbox):
+    cw_sandbox.add_fault(status=503, count=2)
+    assert [cw_sandbox.api("GET", "company/states").status_code for _ in range(3)] == [503, 503, 200]
+
+
+def test_nth_matching_request_with_method_and_path_filters(cw_sandbox):
+    cw_sandbox.add_fault(status=500, nth=2, method="POST", path=r"procurement/manufacturers$")
+    statuses = []
+    for n in range(3):
+        cw_sandbox.api("GET", "procurement/manufacturers")  # not POST: never counted
+        statuses.append(cw_sandbox.api("POST", "procurement/manufacturers", json={"name": f"Maker {n}"}).status_code)
+    assert statuses == [201, 500, 201]
+
+
+def test_drop_closes_the_connection_without_a_response(cw_sandbox):
+    cw_sandbox.add_fault(status="drop", count=1)
+    with pytest.raises(requests.ConnectionError):
+        cw_sandbox.api("GET", "company/states")
+    assert cw_sandbox.api("GET", "company/states").status_code == 200
+    assert cw_sandbox.requests()[0]["status"] == "drop"
+
+
+def test_hang_and_latency_delay_the_answer(cw_sandbox):
+    cw_sandbox.add_fault(status="hang", seconds=1.5, count=1)
+    with pytest.raises(requests.Timeout):
+        cw_sandbox.api("GET", "company/states", timeout=0.3)
+    cw_sandbox.clear_faults()
+    cw_sandbox.add_fault(latency_ms=300, count=1)
+    started = time.perf_counter()
+    assert cw_sandbox.api("GET", "company/states").status_code == 200
+    assert time.perf_counter() - started >= 0.3
+
+
+def test_fraction_fires_on_part_of_the_requests(cw_sandbox):
+    cw_sandbox.add_fault(status=503, fraction=0.5)
+    statuses = [cw_sandbox.api("GET", "company/states/count").status_code for _ in range(40)]
+    assert 5 < statuses.count(503) < 35
+
+
+def test_bad_fault_specs_are_400(cw_sandbox):
+    resp = requests.post(f"{cw_sandbox.base_url}/__sandbox__/faults", json={"status": 418}, timeout=10)
+    assert resp.status_code == 400
+
+
+def test_request_log_records_method_path_query_and_status(cw_sandbox):
+    cw_sandbox.api("GET", "company/states", params={"pageSize": 5})
+    cw_sandbox.api("GET", "company/states/999999")
+    log = cw_sandbox.requests()
+    assert [(e["method"], e["path"], e["query"], e["status"]) for e in log] == [
+        ("GET", "/v2025_1/apis/3.0/company/states", "pageSize=5", 200),
+        ("GET", "/v2025_1/apis/3.0/company/states/999999", "", 404)]
+
+
+def test_reset_restores_the_seed_and_clears_faults_and_log(cw_sandbox):
+    cw_sandbox.api("POST", "procurement/manufacturers", json={"name": "Temporary"})
+    cw_sandbox.add_fault(status=500)
+    cw_sandbox.reset("empty")
+    assert cw_sandbox.requests() == []
+    rows = cw_sandbox.api("GET", "procurement/manufacturers", params={"conditions": 'name="Temporary"'})
+    assert rows.status_code == 200 and rows.json() == []
+
+
+def test_generate_makes_companies_with_contacts(cw_sandbox):
+    result = cw_sandbox.generate(200, contacts_per_company=2.5)
+    assert result["companies"] == 200 and 400 <= result["contacts"] <= 600
+    assert cw_sandbox.api("GET", "company/companies/count").json()["count"] == 200
+    contact = cw_sandbox.api("GET", "company/contacts").json()[0]
+    assert contact["company"]["id"] and contact["communicationItems"][0]["communicationType"] == "Email"
