@@ -295,11 +295,19 @@ def _forecast(tenant: Tenant, route: Route, actor: str, method: str, args: dict)
                 items = body.get("forecastItems") if isinstance(body, dict) else None
             if not isinstance(items, list):
                 raise bad_request("The forecast body needs a forecastItems array.")
-            if method != "POST":
-                for old in tenant.records(res, route.parent_id):
-                    tenant.store.delete(res.key, old["id"])
-            for item in items:
-                tenant.create(res, item, actor, route.parent_id)
+            replaced = tenant.records(res, route.parent_id) if method != "POST" else []
+            for old in replaced:
+                tenant.store.delete(res.key, old["id"])
+            created: list[int] = []
+            try:
+                for item in items:
+                    created.append(tenant.create(res, item, actor, route.parent_id)["id"])
+            except ApiError:
+                # All or nothing: put the forecast back as it was before answering the 400.
+                for rid in created:
+                    tenant.store.delete(res.key, rid)
+                tenant.store.put_many(res.key, replaced)
+                raise
         elif method == "DELETE":
             for old in tenant.records(res, route.parent_id):
                 tenant.store.delete(res.key, old["id"])

@@ -18,6 +18,14 @@ if TYPE_CHECKING:
     from cw_sandbox.tenant import Tenant
 
 
+def _with(record: dict, **updates: object) -> dict:
+    """``record`` with ``updates`` applied, ``_info`` kept last as ConnectWise orders it."""
+    out = {k: v for k, v in record.items() if k != "_info"}
+    out.update(updates)
+    out["_info"] = record.get("_info")
+    return out
+
+
 def _stamp(record: dict, actor: str) -> dict:
     ts = now_iso()
     info = dict(record.get("_info") or {"dateEntered": ts, "enteredBy": actor})
@@ -39,7 +47,7 @@ def _company_site(tenant: Tenant, ctx: WriteContext, record: dict, existing: dic
                 defaultMailingFlag=True, inactiveFlag=False,
                 company=make_reference(ctx, "CompanyReference", record))
     tenant.store.put("sites", _stamp(site, ctx.actor))
-    tenant.store.put("companies", {**record, "site": make_reference(ctx, "SiteReference", site)})
+    tenant.store.put("companies", _with(record, site=make_reference(ctx, "SiteReference", site)))
 
 
 def _product_forecast(tenant: Tenant, ctx: WriteContext, record: dict, existing: dict | None) -> None:
@@ -70,7 +78,7 @@ def _product_forecast(tenant: Tenant, ctx: WriteContext, record: dict, existing:
     item = {k: v for k, v in item.items() if v is not None}
     tenant.store.put("forecast_items", _stamp(item, ctx.actor))
     if record.get("forecastDetailId") != item_id:
-        tenant.store.put("products", {**record, "forecastDetailId": item_id})
+        tenant.store.put("products", _with(record, forecastDetailId=item_id))
 
 
 def _opportunity_forecast(tenant: Tenant, ctx: WriteContext, record: dict, existing: dict | None) -> None:
@@ -85,7 +93,7 @@ def _opportunity_forecast(tenant: Tenant, ctx: WriteContext, record: dict, exist
         tenant.store.put_many("forecast_items", updates)
     for product in tenant.store.all("products"):
         if (product.get("opportunity") or {}).get("id") == record["id"]:
-            tenant.store.put("products", {**product, "forecastStatus": record.get("status")})
+            tenant.store.put("products", _with(product, forecastStatus=record.get("status")))
 
 
 AFTER_WRITE = {

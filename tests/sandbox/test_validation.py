@@ -241,3 +241,22 @@ def test_sites_are_nested_under_their_company(cw_sandbox, company):
     assert site.status_code == 201 and site.json()["company"]["id"] == comp["id"]
     assert cw_sandbox.api("GET", "company/companies/424242/sites").status_code == 404
     assert len(cw_sandbox.api("GET", f"company/companies/{comp['id']}/sites").json()) == 2
+
+
+def test_forecast_put_replaces_items_all_or_nothing(cw_sandbox_demo):
+    api = cw_sandbox_demo.api
+    opp = api("GET", "sales/opportunities").json()[0]
+    open_status = {"name": "Open"}
+    path = f"sales/opportunities/{opp['id']}/forecast/"
+    before = api("GET", path).json()["forecastItems"]
+    bad = api("PUT", path, json={"forecastItems": [{"status": open_status, "forecastType": "Service", "revenue": 5.0},
+                                                   {"status": open_status, "forecastType": "Nonsense"}]})
+    assert field_errors(bad) == {"forecastType": "InvalidObject"}
+    assert api("GET", path).json()["forecastItems"] == before
+    good = api("PUT", path, json={"forecastItems": [{"status": open_status, "forecastType": "Service",
+                                                     "revenue": 5.0, "cost": 1.0}]})
+    assert good.status_code == 200
+    assert [(i["forecastType"], i["revenue"]) for i in good.json()["forecastItems"]] == [("Service", 5.0)]
+    assert good.json()["serviceRevenue"]["revenue"] == 5.0
+    assert api("DELETE", path).status_code == 204
+    assert api("GET", f"sales/opportunities/{opp['id']}/forecast/count").json() == {"count": 0}
