@@ -138,6 +138,10 @@ def client_settings(settings: Settings, box: SecretBox, **overrides) -> ClientSe
                           allow_http=settings.allow_http, **creds, **overrides)
 
 
-def build_client(session: Session, box: SecretBox, **overrides) -> ConnectWiseClient:
-    """A ConnectWise client for the stored connection (raises :class:`NotConfigured`)."""
-    return ConnectWiseClient(client_settings(get_settings(session), box, **overrides))
+def build_client(session: Session, box: SecretBox, *, rate_limiter=None, **overrides) -> ConnectWiseClient:
+    """A ConnectWise client for the stored connection (raises :class:`NotConfigured`).
+
+    ``rate_limiter`` (e.g. :class:`colcw_plugin.sync.ratelimit.RedisRateLimiter`) shares the
+    tenant's request budget between processes; without it the client limits itself alone.
+    """
+    return ConnectWiseClient(client_settings(get_settings(session), box, **overrides), rate_limiter=rate_limiter)

@@ -75,7 +75,7 @@ def create_run(session: Session, kind: str, params: dict, *, trigger: str = "man
 
 
 def execute_run(session: Session, box: SecretBox, run_id: int, *, client: ConnectWiseClient | None = None,
-                reraise_transient: bool = False) -> SyncRun:
+                reraise_transient: bool = False, rate_limiter=None) -> SyncRun:
     """Run a queued (or interrupted, to resume) run to its end and return it, refreshed.
 
     Transient ConnectWise failures that escape the service (the whole tenant unreachable, say)
@@ -93,7 +93,7 @@ def execute_run(session: Session, box: SecretBox, run_id: int, *, client: Connec
     message, status = "", None
     try:
         if own_client:
-            client = build_client(session, box)
+            client = build_client(session, box, rate_limiter=rate_limiter)
         ctx = SyncContext(session=session, client=client, recorder=recorder, settings=get_settings(session),
                           actor=actor, run_id=run_id, params=dict(run.params or {}))
         message = job.run(ctx) or ""
