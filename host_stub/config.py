@@ -36,5 +36,5 @@ def from_env() -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
     }
     if env != "development" and not os.environ.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set outside development (HOST_ENV=%s)." % env)
+        raise RuntimeError(f"SECRET_KEY must be set outside development (HOST_ENV={env}).")
     return cfg

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.migrate import pending_changes
 from host_stub.models import Contact, Customer, Document, DocumentLine
 from host_stub.seed import seed_demo
-from sqlalchemy import func, select
 
 
 def test_seed_demo_builds_a_realistic_data_set(any_app):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from helpers import csrf_from, sign_in
+from sqlalchemy import select
+
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import Customer, Document
-from sqlalchemy import select
 
 
 @pytest.fixture()
