@@ -168,3 +168,22 @@ class SyncItem(db.Model):
     resolution: Mapped[str] = mapped_column(Text, default="")
 
     run: Mapped[SyncRun | None] = relationship(back_populates="items")
+
+
+class CompanyScan(db.Model):
+    """One ConnectWise company as last seen by "Import / map customers from ConnectWise".
+
+    The scan is kept so "Map Customers" opens the mapping table without reading every company
+    again; ``norm_name`` and ``norm_phone`` let the page point out likely duplicates quickly.
+    """
+
+    __tablename__ = "colcw_company_scan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cw_id: Mapped[int] = mapped_column(Integer, unique=True)
+    identifier: Mapped[str] = mapped_column(String(160), default="")
+    name: Mapped[str] = mapped_column(String(160), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    city: Mapped[str] = mapped_column(String(60), default="")
+    norm_name: Mapped[str] = mapped_column(String(160), default="", index=True)
+    norm_phone: Mapped[str] = mapped_column(String(20), default="", index=True)
+    scanned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: colcw_0001
 Revises: 
-Create Date: 2026-11-25 16:36:28.677445
+Create Date: 2026-11-25 16:45:01.990578
 """
 from alembic import op
 import sqlalchemy as sa
@@ -27,6 +27,23 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_colcw_category_mappings')),
     sa.UniqueConstraint('host_category', 'host_subcategory', name=op.f('uq_colcw_category_mappings_host_category'))
     )
+    op.create_table('colcw_company_scan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cw_id', sa.Integer(), nullable=False),
+    sa.Column('identifier', sa.String(length=160), nullable=False),
+    sa.Column('name', sa.String(length=160), nullable=False),
+    sa.Column('phone', sa.String(length=40), nullable=False),
+    sa.Column('city', sa.String(length=60), nullable=False),
+    sa.Column('norm_name', sa.String(length=160), nullable=False),
+    sa.Column('norm_phone', sa.String(length=20), nullable=False),
+    sa.Column('scanned_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_colcw_company_scan')),
+    sa.UniqueConstraint('cw_id', name=op.f('uq_colcw_company_scan_cw_id'))
+    )
+    with op.batch_alter_table('colcw_company_scan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_colcw_company_scan_norm_name'), ['norm_name'], unique=False)
+        batch_op.create_index(batch_op.f('ix_colcw_company_scan_norm_phone'), ['norm_phone'], unique=False)
+
     op.create_table('colcw_config_changes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
@@ -176,5 +193,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_colcw_config_changes_at'))
 
     op.drop_table('colcw_config_changes')
+    with op.batch_alter_table('colcw_company_scan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_colcw_company_scan_norm_phone'))
+        batch_op.drop_index(batch_op.f('ix_colcw_company_scan_norm_name'))
+
+    op.drop_table('colcw_company_scan')
     op.drop_table('colcw_category_mappings')
     # ### end Alembic commands ###
