@@ -12,6 +12,7 @@ them. Change a rule here and both follow.
 * ``status``: the host's Active flag ↔ the company status reference (Active / Inactive).
 * ``state``: a state / province code, which must exist in ConnectWise's state list.
 * ``site``: the host's location code ↔ the name of the company's site.
+* ``country``: the host's country name ↔ the company's country reference (by name).
 * ``comm``: a contact communication item of type ``cw_path`` (Direct, Cell, Home, Pager, Email).
 * ``default``: the host's default contact ↔ ConnectWise's primary (default) contact.
 * ``ref``: a reference resolved through colcw's links or settings (company, contact, member, ...).
@@ -72,7 +73,12 @@ COMPANY = MappingTable("company", "Customers (Company Info)", "Customer", "Compa
     FieldRule("Website", "Website", BOTH, "website", "website", max_len=255),
     FieldRule("Company Phone", "Phone Number", BOTH, "phone", "phoneNumber", max_len=30),
     FieldRule("Company Fax", "Fax (Company)", BOTH, "fax", "faxNumber", max_len=30),
-    FieldRule("Location Code", "Site Name", BOTH, "location_code", "site/name", "site", max_len=50),
+    FieldRule("Location Code", "Site Name", BOTH, "location_code", "site/name", "site", max_len=50,
+              note="The company's site of that name; a blank code ↔ the default site Main ConnectWise creates"),
+    FieldRule("Country", "Country", BOTH, "country", "country/name", "country",
+              note="Not in Appendix B: kept so a Canadian address stays Canadian; must be in ConnectWise's list"),
+    FieldRule("SalesRep", "Territory Manager", EXPORT, None, "territoryManager", "ref",
+              note="New companies: the store's default rep or the logged-in rep, through the rep mapping"),
 ))
 
 CONTACT = MappingTable("contact", "Contacts", "Contact", "Contact", (
@@ -92,8 +98,8 @@ CONTACT = MappingTable("contact", "Contacts", "Contact", "Contact", (
     FieldRule("Home Phone", "Home (Phone)", BOTH, "home_phone", "Home", "comm", max_len=30),
     FieldRule("Other Phone", "Pager", BOTH, "other_phone", "Pager", "comm", max_len=30),
     FieldRule("Email", "Email", BOTH, "email", "Email", "comm", max_len=250),
-    FieldRule("Default", "Primary", IMPORT, "is_default", "defaultFlag", "default",
-              note="ConnectWise's primary contact becomes the host's default contact"),
+    FieldRule("Default", "Primary", BOTH, "is_default", "defaultFlag", "default",
+              note="ConnectWise's primary contact becomes the host's default contact (and the reverse on export)"),
 ))
 
 OPPORTUNITY = MappingTable("opportunity", "Opportunities (Quote / Sales Order)", "Quote / Sales Order",
