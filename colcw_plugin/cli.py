@@ -7,3 +7,7 @@ from flask.cli import AppGroup
 colcw_cli = AppGroup("colcw", help="ConnectWise integration: configuration, synchronisation, workers.")
 sync_cli = AppGroup("sync", help="Run a synchronisation in the foreground and print its results.")
 colcw_cli.add_command(sync_cli)
+
+from .setup.commands import register as register_setup_commands  # noqa: E402 - configure, test-connection, automap, check (issue 4)
+
+register_setup_commands(colcw_cli)

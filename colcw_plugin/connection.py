@@ -98,15 +98,53 @@ def validate_connection(data: ConnectionInput, has_stored_secret: bool, http_all
     return errors
 
 
+def _stored_secret_fits(row: Settings, data: ConnectionInput) -> bool:
+    """Whether a blank secret may keep the stored one: only for the same site, company, login kind
+    and user, so a changed site URL can never receive the stored credentials."""
+    def where(url: str) -> str:
+        parts = urlsplit(url if "://" in url else f"https://{url}")
+        return f"{parts.scheme}://{(parts.netloc or '').lower()}"
+
+    return bool(row.secret_encrypted) and (where(row.site_url), row.company_id, row.auth_mode, row.public_key) == (
+        where(data.site_url.strip()), data.company_id.strip(), data.auth_mode, data.user.strip())
+
+
+def _validate_against_stored(row: Settings, data: ConnectionInput, http_allowed_by_config: bool) -> dict:
+    errors = validate_connection(data, bool(row.secret_encrypted), http_allowed_by_config)
+    if not data.secret and "secret" not in errors and not _stored_secret_fits(row, data):
+        label = "private key" if data.auth_mode == "api_keys" else "password"
+        errors["secret"] = (f"Enter the {label} again: the stored one is only kept while the site URL, company ID "
+                            "and login stay the same.")
+    return errors
+
+
+def typed_client_settings(session: Session, box: SecretBox, data: ConnectionInput, http_allowed_by_config: bool,
+                          **overrides) -> ClientSettings:
+    """Client settings for a connection typed on the page but not saved (Test Connection before Save).
+
+    Same validation as saving (raises :class:`InvalidSettings`); a blank secret uses the stored one
+    only under the rule of :func:`save_connection`.
+    """
+    row = get_settings(session)
+    errors = _validate_against_stored(row, data, http_allowed_by_config)
+    if errors:
+        raise InvalidSettings(errors)
+    secret = data.secret or box.decrypt(row.secret_encrypted)
+    creds = ({"public_key": data.user.strip(), "private_key": secret} if data.auth_mode == "api_keys"
+             else {"username": data.user.strip(), "password": secret})
+    return ClientSettings(site_url=data.site_url.strip(), company_id=data.company_id.strip(),
+                          client_id=data.client_id.strip(), allow_http=bool(data.allow_http), **creds, **overrides)
+
+
 def save_connection(session: Session, box: SecretBox, data: ConnectionInput, actor: str,
                     http_allowed_by_config: bool) -> Settings:
     """Validate and store the connection; nothing is written when a field is invalid.
 
-    An empty ``secret`` keeps the stored one (the page never sends it back to the browser).
-    The change is recorded without any secret value.
+    An empty ``secret`` keeps the stored one (the page never sends it back to the browser), but
+    only while the site, company ID and login stay the same. The change is recorded without any secret value.
     """
     row = get_settings(session)
-    errors = validate_connection(data, bool(row.secret_encrypted), http_allowed_by_config)
+    errors = _validate_against_stored(row, data, http_allowed_by_config)
     if errors:
         raise InvalidSettings(errors)
     changed = []

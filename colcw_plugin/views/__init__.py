@@ -12,3 +12,6 @@ admin_bp = Blueprint("colcw_admin", __name__, url_prefix="/admin/integration/con
 rep_bp = Blueprint("colcw", __name__, url_prefix="/colcw", template_folder="../templates")
 
 from . import connection, customer_sync, document_sync  # noqa: E402,F401 - routes attach to the blueprints above
+
+# isort: split
+from . import customer_mapping, settings_pages  # noqa: E402,F401 - admin setup pages (issue 4)

@@ -1,13 +1,165 @@
-"""Admin → Integration → ConnectWise (the connection page)."""
+"""Admin → Integration → ConnectWise: synced items, the connection, Test Connection, the options,
+the settings links and Reset (user guide §5.1)."""
 
-from flask import render_template
+from __future__ import annotations
 
+import logging
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from host_stub.extensions import db
+from host_stub.models import CustomField
 from host_stub.views import admin_required
 
+from ..connection import (
+    ConnectionInput,
+    InvalidSettings,
+    get_settings,
+    is_configured,
+    save_connection,
+    typed_client_settings,
+)
+from ..crypto import SecretError
+from ..cw import ConnectWiseClient
+from ..extension import secret_box
+from ..models import ConfigChange
+from ..setup import reset as reset_service
+from ..setup import synced_items
+from ..setup.mappings import MappingErrors
+from ..setup.options import OptionsInput, save_options
 from . import admin_bp
+from .admin_support import actor_name
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 50
+
+
+def _http_allowed() -> bool:
+    return bool(current_app.config.get("COLCW_ALLOW_HTTP"))
+
+
+def _form_input() -> ConnectionInput:
+    f = request.form
+    auth_mode = f.get("auth_mode", "api_keys")
+    user = f.get("public_key" if auth_mode == "api_keys" else "username", "")
+    secret = f.get("private_key" if auth_mode == "api_keys" else "password", "")
+    return ConnectionInput(site_url=f.get("site_url", ""), company_id=f.get("company_id", ""), auth_mode=auth_mode,
+                           user=user, secret=secret or None, client_id=f.get("client_id", ""),
+                           allow_http=f.get("allow_http") == "on")
+
+
+def _form_values(settings) -> dict:
+    """What the connection form shows: the stored values (never the secret), or what was typed."""
+    if request.method == "POST" and request.endpoint == "colcw_admin.save_connection":
+        data = _form_input()
+        return {"site_url": data.site_url, "company_id": data.company_id, "auth_mode": data.auth_mode,
+                "user": data.user, "client_id": data.client_id, "allow_http": data.allow_http}
+    return {"site_url": settings.site_url, "company_id": settings.company_id, "auth_mode": settings.auth_mode,
+            "user": settings.public_key, "client_id": settings.client_id, "allow_http": settings.allow_http}
+
+
+def _render(errors: dict | None = None, status: int = 200):
+    settings = get_settings(db.session)
+    fields = db.session.execute(select(CustomField).order_by(CustomField.position, CustomField.name)).scalars().all()
+    changes = db.session.execute(select(ConfigChange).order_by(ConfigChange.at.desc(), ConfigChange.id.desc())
+                                 .limit(10)).scalars().all()
+    jobs_url = url_for("colcw_admin.jobs") if "colcw_admin.jobs" in current_app.view_functions else None
+    return render_template("colcw/connection.html", settings=settings, configured=is_configured(settings),
+                           values=_form_values(settings), errors=errors or {}, http_allowed=_http_allowed(),
+                           has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes,
+                           counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
+                           jobs_url=jobs_url), status
 
 
 @admin_bp.route("/")
 @admin_required
 def connection():
-    return render_template("colcw/connection.html")
+    return _render()
+
+
+@admin_bp.route("/connection", methods=["POST"])
+@admin_required
+def save_connection_view():
+    try:
+        save_connection(db.session, secret_box(), _form_input(), actor_name(), _http_allowed())
+    except InvalidSettings as e:
+        db.session.rollback()
+        flash("Nothing was saved: correct the fields marked below.", "error")
+        return _render(e.errors, 400)
+    db.session.commit()
+    flash("Connection saved. Use Test Connection to check it.", "success")
+    return redirect(url_for(".connection"))
+
+
+@admin_bp.route("/test", methods=["POST"])
+@admin_required
+def test_connection():
+    """Run the handshake with the connection typed on the page (saved or not); JSON for the page."""
+    try:
+        cs = typed_client_settings(db.session, secret_box(), _form_input(), _http_allowed(), read_timeout=20.0)
+    except InvalidSettings as e:
+        db.session.rollback()
+        return jsonify({"ok": False, "errors": e.errors}), 400
+    except SecretError as e:
+        return jsonify({"ok": False, "errors": {"secret": str(e)}}), 400
+    with ConnectWiseClient(cs) as client:
+        report = client.check_connection()
+    db.session.rollback()
+    log.info("Test Connection to %s for company %s: %s", cs.site_root, cs.company_id, "ok" if report.ok else
+             ", ".join(s.problem or "failed" for s in report.failed_steps))
+    return jsonify(report.as_dict())
+
+
+@admin_bp.route("/options", methods=["POST"])
+@admin_required
+def save_options_view():
+    raw = request.form.get("opportunity_field_id", "")
+    if raw and not raw.isdigit():
+        abort(400)
+    data = OptionsInput(opportunity_field_id=int(raw) if raw else None,
+                        allow_empty_opportunity_name=request.form.get("allow_empty_opportunity_name") == "on",
+                        use_logged_in_rep=request.form.get("use_logged_in_rep") == "on")
+    try:
+        save_options(db.session, data, actor_name())
+    except MappingErrors as e:
+        db.session.rollback()
+        flash(" ".join(e.errors.values()), "error")
+        return _render(e.errors, 400)
+    db.session.commit()
+    flash("Options saved.", "success")
+    return redirect(url_for(".connection"))
+
+
+@admin_bp.route("/synced/<entity>")
+@admin_required
+def synced_list(entity: str):
+    if entity not in synced_items.ENTITIES:
+        abort(404)
+    all_results = request.args.get("all") == "1"
+    page = db.paginate(synced_items.items_query(entity, all_results=all_results), per_page=PAGE_SIZE,
+                       error_out=False)
+    return render_template("colcw/admin_synced_items.html", entity=entity, title=synced_items.ENTITIES[entity],
+                           page=page, all_results=all_results)
+
+
+@admin_bp.route("/reset", methods=["GET", "POST"])
+@admin_required
+def reset():
+    error = None
+    if request.method == "POST":
+        if request.form.get("confirm", "").strip() != "RESET":
+            error = "Type RESET in capitals to confirm."
+        else:
+            try:
+                reset_service.reset_all(db.session, actor_name(), force=request.form.get("force") == "on")
+            except reset_service.ResetRefused as e:
+                db.session.rollback()
+                error = str(e)
+            else:
+                db.session.commit()
+                flash("The ConnectWise integration was reset: its history, links and settings are gone. Host "
+                      "customers and documents and everything in ConnectWise are unchanged.", "success")
+                return redirect(url_for(".connection"))
+    return render_template("colcw/admin_reset.html", lost=reset_service.what_will_be_lost(db.session),
+                           active_runs=reset_service.active_runs(db.session), error=error), 400 if error else 200

@@ -1,0 +1,128 @@
+"""Auto-map: fill in what can be matched without a person, and say what is left for one.
+
+Reps are matched to members by e-mail (case-insensitive, as e-mail is); product types,
+categories / sub-categories and manufacturers by exact name. Existing choices are never
+changed, so running it again maps nothing new (``make demo`` runs it on every start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from host_stub.models import PRODUCT_TYPES
+
+from ..models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMapping
+from .lookups import Lookups
+from .mappings import (
+    category_mappings,
+    host_category_pairs,
+    host_manufacturers,
+    host_users,
+    lock_settings,
+    manufacturer_aliases,
+    product_type_mappings,
+    rep_mappings,
+)
+
+
+@dataclass
+class AutomapReport:
+    """``mapped``: what this run set; ``kept``: how many were already mapped; ``left``: for a person."""
+
+    mapped: list[str] = field(default_factory=list)
+    kept: int = 0
+    left: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"Mapped: {m}" for m in self.mapped] or ["Nothing new to map."]
+        out.append(f"Already mapped and left as they were: {self.kept}.")
+        out += [f"Left for a person: {item}" for item in self.left]
+        return out
+
+
+def _reps(session: Session, lookups: Lookups, report: AutomapReport) -> None:
+    current = rep_mappings(session)
+    for user in host_users(session):
+        if user.id in current and current[user.id].member_identifier:
+            report.kept += 1
+            continue
+        matches = [m for m in lookups.members if user.email.lower() in m.emails]
+        if len(matches) != 1:
+            why = "no active ConnectWise member has this e-mail" if not matches else \
+                f"several members have this e-mail ({', '.join(m.identifier for m in matches)})"
+            report.left.append(f"sales rep {user.name} <{user.email}>: {why}; choose the member on Sales rep mapping.")
+            continue
+        m = matches[0]
+        if not (m.location_id and m.department_id):
+            report.left.append(f"sales rep {user.name}: member {m.identifier} has no default location or business "
+                               "unit; choose them on Sales rep mapping.")
+            continue
+        session.add(RepMapping(user_id=user.id, member_id=m.id, member_identifier=m.identifier,
+                               location_id=m.location_id, location_name=m.location_name,
+                               department_id=m.department_id, department_name=m.department_name))
+        report.mapped.append(f"sales rep {user.name} → member {m.identifier} ({m.location_name} / "
+                             f"{m.department_name})")
+
+
+def _product_types(session: Session, lookups: Lookups, report: AutomapReport) -> None:
+    current = product_type_mappings(session)
+    for host_type in PRODUCT_TYPES:
+        if host_type in current and current[host_type].cw_type_name:
+            report.kept += 1
+            continue
+        ref = lookups.named("product_types", host_type)
+        if ref is None:
+            report.left.append(f"product type {host_type}: ConnectWise has no product type of that name; choose one "
+                               "on Product integration mapping.")
+            continue
+        session.add(ProductTypeMapping(host_type=host_type, cw_type_id=ref.id, cw_type_name=ref.name))
+        report.mapped.append(f"product type {host_type} → {ref.name}")
+
+
+def _categories(session: Session, lookups: Lookups, report: AutomapReport) -> None:
+    current = category_mappings(session)
+    for cat, sub in host_category_pairs(session):
+        if not sub:
+            continue  # a category alone cannot be mapped by name: products need a sub-category
+        if (cat, sub) in current:
+            report.kept += 1
+            continue
+        ref = lookups.subcategory(cat, sub)
+        if ref is None:
+            report.left.append(f"category {cat} / {sub}: ConnectWise has no sub-category of that name; add it in "
+                               "ConnectWise or map it on Product integration mapping.")
+            continue
+        session.add(CategoryMapping(host_category=cat, host_subcategory=sub, cw_category_id=ref.parent_id,
+                                    cw_category_name=ref.parent_name, cw_subcategory_id=ref.id,
+                                    cw_subcategory_name=ref.name))
+        report.mapped.append(f"category {cat} / {sub} → {ref.parent_name} / {ref.name}")
+
+
+def _manufacturers(session: Session, lookups: Lookups, report: AutomapReport) -> None:
+    aliases = manufacturer_aliases(session)
+    by_lower: dict[str, list[str]] = {}
+    for ref in lookups.manufacturers:
+        by_lower.setdefault(ref.name.lower(), []).append(ref.name)
+    for name in host_manufacturers(session):
+        if name in aliases or lookups.named("manufacturers", name) is not None:
+            report.kept += 1  # exact names need no alias
+            continue
+        near = by_lower.get(name.lower())
+        hint = f' (ConnectWise has "{near[0]}": add an alias)' if near else " (add it in ConnectWise or an alias)"
+        report.left.append(f"manufacturer {name}: not in ConnectWise{hint} on Product integration mapping.")
+
+
+def automap(session: Session, lookups: Lookups, actor: str) -> AutomapReport:
+    """Map what matches; flushes and records the change, the caller commits."""
+    lock_settings(session)
+    report = AutomapReport()
+    _reps(session, lookups, report)
+    _product_types(session, lookups, report)
+    _categories(session, lookups, report)
+    _manufacturers(session, lookups, report)
+    if report.mapped:
+        session.add(ConfigChange(actor=actor, area="automap", summary=("Auto-mapped " + "; ".join(report.mapped))[:4000]))
+    session.flush()
+    return report

@@ -1,0 +1,271 @@
+"""Import / map customers from ConnectWise (user guide §5.1, Settings 3 and 4).
+
+``scan`` reads every ConnectWise company, links those whose identifier equals a host account
+number, and keeps the scan (``colcw_company_scan``) so "Map Customers" opens the table of the
+rest without reading ConnectWise again. A person maps each remaining company to a host
+customer; likely duplicates (same normalised name or phone) are pointed out on both sides,
+because duplicate companies are what users of such connectors complain about most.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from host_stub.models import Customer, utcnow
+
+from ..cw import ConnectWiseClient
+from ..links import CUSTOMER, set_link
+from ..models import CompanyScan, ConfigChange, Link
+from .mappings import MappingErrors, lock_settings
+
+BATCH = 1000
+_SUFFIXES = {"inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "company", "plc", "gmbh",
+             "pllc", "lp", "llp"}
+
+
+def normalize_name(name: str) -> str:
+    """Lower case, accents and punctuation removed, "&" as "and", a leading "the" and legal suffixes dropped."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace("&", " and ")
+    words = re.sub(r"[^a-z0-9]+", " ", text).split()
+    if words and words[0] == "the":
+        words = words[1:]
+    while len(words) > 1 and words[-1] in _SUFFIXES:
+        words.pop()
+    return " ".join(words)[:160]
+
+
+def normalize_phone(phone: str) -> str:
+    """The last ten digits (a leading country code 1 dropped); "" when too short to compare."""
+    digits = re.sub(r"\D", "", phone or "")
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return digits[-10:] if len(digits) >= 7 else ""
+
+
+@dataclass
+class ScanResult:
+    total: int = 0
+    auto_linked: int = 0
+    already_linked: int = 0
+    unmatched: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _customer_links(session: Session) -> tuple[dict[int, int], dict[int, int]]:
+    rows = session.execute(select(Link.host_id, Link.cw_id).where(Link.entity == CUSTOMER)).all()
+    return {h: c for h, c in rows}, {c: h for h, c in rows}
+
+
+def scan(session: Session, client: ConnectWiseClient, actor: str) -> ScanResult:
+    """Read every company (all pages), replace the stored scan and link matches by identifier.
+
+    Flushes; the caller commits. Raises the client's ConnectWiseError when ConnectWise fails,
+    leaving the previous scan as it was.
+    """
+    rows = []
+    now = utcnow()
+    for c in client.companies.iterate(fields=["id", "identifier", "name", "phoneNumber", "city", "deletedFlag"]):
+        if c.get("deletedFlag"):
+            continue
+        name, phone = str(c.get("name") or ""), str(c.get("phoneNumber") or "")
+        rows.append({"cw_id": c["id"], "identifier": str(c.get("identifier") or "")[:160], "name": name[:160],
+                     "phone": phone[:40], "city": str(c.get("city") or "")[:60], "norm_name": normalize_name(name),
+                     "norm_phone": normalize_phone(phone), "scanned_at": now})
+    lock_settings(session)  # one scan at a time across processes
+    session.execute(delete(CompanyScan))
+    for i in range(0, len(rows), BATCH):
+        session.execute(insert(CompanyScan), rows[i:i + BATCH])
+
+    result = ScanResult(total=len(rows))
+    by_account = dict(session.execute(select(Customer.account_number, Customer.id)).all())
+    host_to_cw, cw_to_host = _customer_links(session)
+    new_links = []
+    for r in rows:
+        if r["cw_id"] in cw_to_host:
+            result.already_linked += 1
+            continue
+        host_id = by_account.get(r["identifier"])
+        if host_id is None:
+            result.unmatched += 1
+            continue
+        if host_id in host_to_cw:
+            result.unmatched += 1
+            result.conflicts.append(f"{r['identifier']} ({r['name']}): the host customer with this account number is "
+                                    f"already linked to ConnectWise company #{host_to_cw[host_id]}.")
+            continue
+        host_to_cw[host_id] = r["cw_id"]
+        cw_to_host[r["cw_id"]] = host_id
+        new_links.append({"entity": CUSTOMER, "host_id": host_id, "cw_id": r["cw_id"], "cw_identifier": r["identifier"],
+                          "fingerprint": "", "cw_last_updated": "", "status": "ok", "linked_at": now, "synced_at": now})
+    for i in range(0, len(new_links), BATCH):
+        session.execute(insert(Link), new_links[i:i + BATCH])
+    result.auto_linked = len(new_links)
+    session.add(ConfigChange(actor=actor, area="customer mapping",
+                             summary=f"Scanned {result.total} ConnectWise companies; linked {result.auto_linked} by "
+                                     f"account number; {result.unmatched} left to map"))
+    session.flush()
+    return result
+
+
+def last_scan_at(session: Session):
+    """When the stored scan was taken (None: never)."""
+    return session.execute(select(func.max(CompanyScan.scanned_at))).scalar()
+
+
+def unmatched_query(search: str = ""):
+    """Scanned companies not linked to any host customer, by name (a select for pagination)."""
+    linked = select(Link.cw_id).where(Link.entity == CUSTOMER)
+    q = select(CompanyScan).where(CompanyScan.cw_id.not_in(linked))
+    if search.strip():
+        term = search.strip().lower()
+        q = q.where(func.lower(CompanyScan.name).contains(term, autoescape=True)
+                    | func.lower(CompanyScan.identifier).contains(term, autoescape=True))
+    return q.order_by(CompanyScan.name, CompanyScan.cw_id)
+
+
+def linked_count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(Link).where(Link.entity == CUSTOMER)).scalar_one()
+
+
+@dataclass
+class HostCustomer:
+    id: int
+    name: str
+    account_number: str
+    phone: str
+    city: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.account_number})"
+
+
+def _host_customers(session: Session) -> list[HostCustomer]:
+    rows = session.execute(select(Customer.id, Customer.name, Customer.account_number, Customer.phone, Customer.city))
+    return [HostCustomer(*r) for r in rows]
+
+
+@dataclass
+class RowHints:
+    """What the page says next to one unmatched company."""
+
+    cw_duplicates: list[CompanyScan] = field(default_factory=list)
+    host_matches: list[HostCustomer] = field(default_factory=list)
+
+
+def hints_for(session: Session, rows: Iterable[CompanyScan]) -> dict[int, RowHints]:
+    """For each company: other ConnectWise companies and host customers with the same normalised name or phone."""
+    rows = list(rows)
+    names = {r.norm_name for r in rows if r.norm_name}
+    phones = {r.norm_phone for r in rows if r.norm_phone}
+    others = session.execute(select(CompanyScan).where(CompanyScan.norm_name.in_(names)
+                                                       | CompanyScan.norm_phone.in_(phones))).scalars().all() \
+        if (names or phones) else []
+    host_by_name, host_by_phone = defaultdict(list), defaultdict(list)
+    for h in _host_customers(session):
+        host_by_name[normalize_name(h.name)].append(h)
+        if p := normalize_phone(h.phone):
+            host_by_phone[p].append(h)
+    out = {}
+    for r in rows:
+        hint = RowHints()
+        hint.cw_duplicates = [o for o in others if o.cw_id != r.cw_id and (
+            (r.norm_name and o.norm_name == r.norm_name) or (r.norm_phone and o.norm_phone == r.norm_phone))]
+        seen = set()
+        for h in host_by_name.get(r.norm_name, []) + host_by_phone.get(r.norm_phone, []):
+            if h.id not in seen and (r.norm_name or r.norm_phone):
+                seen.add(h.id)
+                hint.host_matches.append(h)
+        out[r.cw_id] = hint
+    return out
+
+
+def host_duplicate_groups(session: Session, limit: int = 50) -> list[list[HostCustomer]]:
+    """Groups of host customers that look like the same company (same normalised name or phone)."""
+    groups: dict[tuple[str, str], list[HostCustomer]] = defaultdict(list)
+    for h in _host_customers(session):
+        if n := normalize_name(h.name):
+            groups[("name", n)].append(h)
+        if p := normalize_phone(h.phone):
+            groups[("phone", p)].append(h)
+    found, seen = [], set()
+    for group in groups.values():
+        key = frozenset(h.id for h in group)
+        if len(group) > 1 and key not in seen:
+            seen.add(key)
+            found.append(sorted(group, key=lambda h: h.name.lower()))
+    return sorted(found, key=lambda g: g[0].name.lower())[:limit]
+
+
+def cw_duplicate_groups(session: Session, limit: int = 50) -> list[list[CompanyScan]]:
+    """Groups of scanned ConnectWise companies with the same normalised name or phone."""
+    found, seen = [], set()
+    for column in (CompanyScan.norm_name, CompanyScan.norm_phone):
+        keys = session.execute(select(column).where(column != "").group_by(column)
+                               .having(func.count() > 1).limit(limit)).scalars().all()
+        for key in keys:
+            group = session.execute(select(CompanyScan).where(column == key).order_by(CompanyScan.name)).scalars().all()
+            ids = frozenset(g.cw_id for g in group)
+            if ids not in seen:
+                seen.add(ids)
+                found.append(list(group))
+    return found[:limit]
+
+
+def search_customers(session: Session, query: str, limit: int = 15) -> list[dict]:
+    """Host customers whose name or account number contains ``query`` (for the type-ahead)."""
+    term = (query or "").strip().lower()[:100]
+    if len(term) < 2:
+        return []
+    linked = select(Link.host_id).where(Link.entity == CUSTOMER)
+    rows = session.execute(
+        select(Customer.id, Customer.name, Customer.account_number, Customer.city, Customer.id.in_(linked))
+        .where(func.lower(Customer.name).contains(term, autoescape=True)
+               | func.lower(Customer.account_number).contains(term, autoescape=True))
+        .order_by(func.lower(Customer.name).startswith(term, autoescape=True).desc(), Customer.name)
+        .limit(max(1, min(limit, 50)))).all()
+    return [{"id": r[0], "name": r[1], "account_number": r[2], "city": r[3], "linked": bool(r[4])} for r in rows]
+
+
+def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: str) -> int:
+    """Link each scanned company (ConnectWise id) to the chosen host customer id; all or nothing."""
+    lock_settings(session)
+    errors: dict[str, str] = {}
+    scanned = {r.cw_id: r for r in session.execute(select(CompanyScan).where(
+        CompanyScan.cw_id.in_(list(choices)))).scalars()} if choices else {}
+    customers = {c.id: c for c in session.execute(select(Customer).where(
+        Customer.id.in_(list(choices.values())))).scalars()} if choices else {}
+    host_to_cw, cw_to_host = _customer_links(session)
+    chosen: dict[int, int] = {}
+    for cw_id, host_id in choices.items():
+        key = f"map-{cw_id}"
+        company, customer = scanned.get(cw_id), customers.get(host_id)
+        if company is None:
+            errors[key] = "This company is not in the last scan; run Import / map customers again."
+        elif cw_id in cw_to_host:
+            errors[key] = f"{company.name} is already linked to a host customer."
+        elif customer is None:
+            errors[key] = f"Choose a host customer for {company.name} from the suggestions."
+        elif host_id in host_to_cw:
+            errors[key] = f"{customer.name} is already linked to ConnectWise company #{host_to_cw[host_id]}."
+        elif host_id in chosen:
+            errors[key] = f"{customer.name} is chosen for two companies; a customer can be linked to one company."
+        else:
+            chosen[host_id] = cw_id
+    if errors:
+        raise MappingErrors(errors)
+    for host_id, cw_id in chosen.items():
+        set_link(session, CUSTOMER, host_id, cw_id, cw_identifier=scanned[cw_id].identifier)
+    if chosen:
+        session.add(ConfigChange(actor=actor, area="customer mapping", summary="Linked " + "; ".join(
+            f"{customers[h].name} ↔ {scanned[c].identifier}" for h, c in chosen.items())[:3990]))
+    session.flush()
+    return len(chosen)

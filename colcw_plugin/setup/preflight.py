@@ -1,0 +1,183 @@
+"""The pre-flight check: everything that would make an export fail, before a person tries one.
+
+Each :class:`Check` names an area, says whether it passes, lists the offending items and says
+what to do. The admin page and ``flask --app host_stub colcw check`` render the same list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from host_stub.models import PRODUCT_TYPES, Customer, CustomField, StoreSite, User
+
+from ..connection import get_settings, is_configured
+from ..mapping import CANADIAN_PROVINCES
+from ..models import Settings
+from .lookups import Lookups
+from .mappings import (
+    category_mappings,
+    host_category_pairs,
+    host_manufacturers,
+    host_users,
+    manufacturer_aliases,
+    product_type_mappings,
+    rep_mappings,
+)
+
+
+@dataclass
+class Check:
+    """One line of the report. ``page`` is the colcw_admin endpoint where it is fixed."""
+
+    area: str
+    ok: bool
+    summary: str
+    items: list[str] = field(default_factory=list)
+    fix: str = ""
+    page: str | None = None
+
+
+@dataclass
+class PreflightReport:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def problems(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+
+def _opportunity_field(session: Session, settings: Settings) -> Check:
+    field_row = session.get(CustomField, settings.opportunity_field_id) if settings.opportunity_field_id else None
+    if field_row is None:
+        return Check("Opportunity name field", False,
+                     "No custom header field is chosen for the opportunity name" if not settings.opportunity_field_id
+                     else "The chosen opportunity name field no longer exists",
+                     fix="Choose the field under Options on the connection page (create one under Admin → Custom "
+                         "fields first if there is none).", page="colcw_admin.connection")
+    extra = " (blank names use the document number)" if settings.allow_empty_opportunity_name else \
+        " (documents with a blank name will not export)"
+    return Check("Opportunity name field", True, f"Opportunity names come from “{field_row.name}”{extra}.")
+
+
+def _reps(session: Session, settings: Settings, lookups: Lookups | None) -> Check:
+    mappings = rep_mappings(session)
+    if settings.use_logged_in_rep:
+        users = host_users(session)
+        scope = "every user who may export (the logged-in rep option is on)"
+    else:
+        store = session.execute(select(StoreSite).order_by(StoreSite.id).limit(1)).scalar_one_or_none()
+        rep = session.get(User, store.default_rep_id) if store and store.default_rep_id else None
+        users = [rep] if rep else []
+        scope = "the store's default sales rep"
+        if rep is None:
+            return Check("Sales reps", False, "The store has no default sales rep",
+                         fix="Set the store's default sales rep in the host, or turn on “assign to the logged-in "
+                             "sales rep”.", page="colcw_admin.connection")
+    items = []
+    for user in users:
+        m = mappings.get(user.id)
+        if m is None or not m.member_identifier:
+            items.append(f"{user.name} <{user.email}> is not mapped to a ConnectWise member")
+        elif not m.member_id or not m.location_id or not m.department_id:
+            items.append(f"{user.name}: {m.member_identifier} was saved without checking it in ConnectWise")
+        elif lookups is not None and lookups.member(m.member_identifier) is None:
+            items.append(f"{user.name}: member {m.member_identifier} is no longer active in ConnectWise")
+    return Check("Sales reps", not items, f"Checked {scope}: " + (f"{len(items)} problem(s)" if items else "all mapped"),
+                 items, "Map them on Sales rep mapping (Auto-map matches members by e-mail).", "colcw_admin.reps")
+
+
+def _product_types(session: Session, lookups: Lookups | None) -> Check:
+    mappings = product_type_mappings(session)
+    items = []
+    for host_type in PRODUCT_TYPES:
+        m = mappings.get(host_type)
+        if m is None or not m.cw_type_name:
+            items.append(f"{host_type} is not mapped to a ConnectWise product type")
+        elif lookups is not None and lookups.named("product_types", m.cw_type_name) is None:
+            items.append(f"{host_type} → {m.cw_type_name}: ConnectWise no longer has this product type")
+        elif not m.cw_type_id:
+            items.append(f"{host_type} → {m.cw_type_name} was saved without checking it in ConnectWise")
+    return Check("Product types", not items, "All product types are mapped" if not items else
+                 f"{len(items)} product type(s) would stop products from being created", items,
+                 "Map them on Product integration mapping.", "colcw_admin.products")
+
+
+def _categories(session: Session, settings: Settings, lookups: Lookups | None) -> Check:
+    pairs = [p for p in host_category_pairs(session) if p[1]]
+    items = []
+    if settings.category_mode == "mapping":
+        mappings = category_mappings(session)
+        for cat, sub in pairs:
+            m = mappings.get((cat, sub)) or mappings.get((cat, ""))
+            if m is None:
+                items.append(f"{cat} / {sub} is not mapped")
+            elif lookups is not None and lookups.subcategory(m.cw_category_name, m.cw_subcategory_name) is None:
+                items.append(f"{cat} / {sub} → {m.cw_category_name} / {m.cw_subcategory_name}: not in ConnectWise")
+        fix = "Map them on Product integration mapping."
+        mode = "the mapping table"
+    else:
+        if lookups is not None:
+            items = [f"{cat} / {sub}" for cat, sub in pairs if lookups.subcategory(cat, sub) is None]
+        fix = ("Add these categories / sub-categories in ConnectWise (Setup Tables → Product Category), or switch "
+               "to the mapping on Product integration mapping.")
+        mode = "ChannelOnline's names"
+    return Check("Categories", not items, f"Using {mode}: " + (f"{len(items)} host categories have no ConnectWise "
+                 "match" if items else "every host category has a ConnectWise match"), items, fix, "colcw_admin.products")
+
+
+def _manufacturers(session: Session, lookups: Lookups | None) -> Check:
+    if lookups is None:
+        return Check("Manufacturers", True, "Not checked: ConnectWise could not be reached.")
+    aliases = manufacturer_aliases(session)
+    items = []
+    for name in host_manufacturers(session):
+        alias = aliases.get(name)
+        target = alias.cw_manufacturer_name if alias is not None else name
+        if lookups.named("manufacturers", target) is None:
+            items.append(name if alias is None else f"{name} → {target} (alias target not in ConnectWise)")
+    return Check("Manufacturers", not items, f"{len(items)} manufacturer(s) on host documents are not in ConnectWise"
+                 if items else "Every manufacturer on host documents exists in ConnectWise", items,
+                 "Add them in ConnectWise (Setup Tables → Manufacturer) or add an alias on Product integration mapping.",
+                 "colcw_admin.products")
+
+
+def _provinces(session: Session, lookups: Lookups | None) -> Check:
+    if lookups is None:
+        return Check("Canadian provinces", True, "Not checked: ConnectWise could not be reached.")
+    # Compared as the export compares them (colcw_plugin.sync.states): case-insensitively.
+    have = {s.identifier.casefold() for s in lookups.states}
+    missing = [code for code in CANADIAN_PROVINCES if code.casefold() not in have]
+    used = dict(session.execute(select(Customer.state, func.count()).where(Customer.state.in_(missing))
+                                .group_by(Customer.state)).all()) if missing else {}
+    items = [f"{code} ({CANADIAN_PROVINCES[code]})" + (f": used by {used[code]} customer(s)" if code in used else "")
+             for code in missing]
+    return Check("Canadian provinces", not items, f"{len(items)} Canadian province(s) missing from ConnectWise's "
+                 "state list" if items else "All Canadian provinces exist in ConnectWise", items,
+                 "Add them in ConnectWise (Setup Tables → State) with the codes of Appendix A; customers in a missing "
+                 "province cannot be exported.")
+
+
+def run_preflight(session: Session, lookups: Lookups | None, connection_error: str | None = None) -> PreflightReport:
+    """Check everything; ``lookups`` is None when ConnectWise could not be read (``connection_error`` says why)."""
+    settings = get_settings(session)
+    report = PreflightReport()
+    if not is_configured(settings):
+        report.checks.append(Check("Connection", False, "The connection to ConnectWise is not configured",
+                                   fix="Enter it on the connection page.", page="colcw_admin.connection"))
+    elif lookups is None:
+        report.checks.append(Check("Connection", False, "ConnectWise could not be read", [connection_error or ""],
+                                   "Run Test Connection on the connection page to see which step fails.",
+                                   "colcw_admin.connection"))
+    else:
+        report.checks.append(Check("Connection", True, "ConnectWise answered and its lists were read."))
+    report.checks += [_opportunity_field(session, settings), _reps(session, settings, lookups),
+                      _product_types(session, lookups), _categories(session, settings, lookups),
+                      _manufacturers(session, lookups), _provinces(session, lookups)]
+    return report

@@ -1,0 +1,83 @@
+"""Import / map customers from ConnectWise, and Map Customers (user guide §5.1 Settings 3 and 4)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+
+from host_stub.extensions import db
+from host_stub.views import admin_required
+
+from ..connection import NotConfigured, build_client
+from ..crypto import SecretError
+from ..cw import ConnectWiseError
+from ..extension import secret_box
+from ..setup import customer_matching as CM
+from ..setup.mappings import MappingErrors
+from . import admin_bp
+from .admin_support import actor_name
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 50
+
+
+@admin_bp.route("/customers/scan", methods=["POST"])
+@admin_required
+def scan_customers():
+    try:
+        with build_client(db.session, secret_box()) as client:
+            result = CM.scan(db.session, client, actor_name())
+    except (NotConfigured, SecretError, ConnectWiseError) as e:
+        db.session.rollback()
+        log.warning("Scanning ConnectWise companies failed: %s", e)
+        flash(f"ConnectWise's companies could not be read, so nothing changed: {e}", "error")
+        return redirect(url_for(".connection"))
+    db.session.commit()
+    flash(f"Read {result.total} ConnectWise companies: {result.auto_linked} linked now by account number, "
+          f"{result.already_linked} already linked, {result.unmatched} left to map below.", "success")
+    for conflict in result.conflicts[:20]:
+        flash(conflict, "error")
+    return redirect(url_for(".map_customers"))
+
+
+def _render(errors=None, posted=None, status=200):
+    q = request.args.get("q", "")
+    page = db.paginate(CM.unmatched_query(q), per_page=PAGE_SIZE, error_out=False)
+    hints = CM.hints_for(db.session, page.items)
+    return render_template("colcw/admin_customer_mapping.html", page=page, q=q, hints=hints,
+                           scanned_at=CM.last_scan_at(db.session), linked=CM.linked_count(db.session),
+                           host_dups=CM.host_duplicate_groups(db.session), cw_dups=CM.cw_duplicate_groups(db.session),
+                           errors=errors or {}, posted=posted or {}), status
+
+
+@admin_bp.route("/customers/map", methods=["GET", "POST"])
+@admin_required
+def map_customers():
+    if request.method == "GET":
+        return _render()
+    choices: dict[int, int] = {}
+    for key, value in request.form.items():
+        if key.startswith("map-") and key[4:].isdigit() and value.strip():
+            if not value.strip().isdigit():
+                return _render({key: "Choose the customer from the suggestions."}, request.form, 400)
+            choices[int(key[4:])] = int(value)
+    if not choices:
+        flash("Nothing to save: choose a ChannelOnline customer for at least one company.", "error")
+        return _render(status=400)
+    try:
+        saved = CM.save_customer_mappings(db.session, choices, actor_name())
+    except MappingErrors as e:
+        db.session.rollback()
+        flash("Nothing was saved: correct the rows marked below.", "error")
+        return _render(e.errors, request.form, 400)
+    db.session.commit()
+    flash(f"Linked {saved} ConnectWise compan{'y' if saved == 1 else 'ies'} to ChannelOnline customers.", "success")
+    return redirect(url_for(".map_customers", q=request.args.get("q") or None, page=request.args.get("page") or None))
+
+
+@admin_bp.route("/customers/search")
+@admin_required
+def search_customers():
+    """Type-ahead: host customers by name or account number (read-only GET, at most 15, as an object)."""
+    return jsonify({"results": CM.search_customers(db.session, request.args.get("q", ""))})
