@@ -213,3 +213,62 @@ def cw_client(connected, box):
     client = build_client(db.session, box)
     yield client
     client.close()
+
+
+# --- colcw jobs on RQ (issue 7) ---------------------------------------------------------------------
+
+
+def _test_worker(app):
+    """An in-process RQ worker for colcw's queue that counts the jobs it ran and can live in a thread."""
+    from rq import SimpleWorker
+    from rq.timeouts import TimerDeathPenalty
+
+    from colcw_plugin.sync.jobs import get_queue
+
+    class TestWorker(SimpleWorker):
+        death_penalty_class = TimerDeathPenalty  # SIGALRM works in the main thread only
+        jobs_run = 0
+
+        def _install_signal_handlers(self):  # signals belong to the main thread; tests stop it by flag
+            pass
+
+        def perform_job(self, job, queue):
+            TestWorker.jobs_run += 1
+            return super().perform_job(job, queue)
+
+    queue = get_queue(app)
+    return TestWorker([queue], connection=queue.connection)
+
+
+@pytest.fixture()
+def drain_queue(app, redis_conn):
+    """Call ``drain_queue()`` to run every queued colcw job in this process (rq SimpleWorker, burst),
+    inside the app, against this worker's test Redis. Returns how many jobs (attempts) it ran."""
+
+    def drain() -> int:
+        worker = _test_worker(app)
+        with app.app_context():
+            worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+        return type(worker).jobs_run
+
+    return drain
+
+
+@pytest.fixture()
+def worker_thread(app, redis_conn):
+    """An RQ worker running colcw jobs in a background thread (for browser tests); stopped at teardown."""
+    import threading
+
+    stop = threading.Event()
+
+    def loop():
+        with app.app_context():
+            while not stop.is_set():
+                _test_worker(app).work(burst=True, with_scheduler=False, logging_level="WARNING")
+                stop.wait(0.2)
+
+    thread = threading.Thread(target=loop, name="colcw-test-worker", daemon=True)
+    thread.start()
+    yield thread
+    stop.set()
+    thread.join(timeout=30)

@@ -9,7 +9,9 @@ through it. No Flask here.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,9 +57,15 @@ def register(kind: JobKind) -> JobKind:
 
 
 def kinds() -> dict[str, JobKind]:
-    """All job kinds (importing the services registers them)."""
+    """All job kinds (importing the services registers them).
+
+    ``COLCW_EXTRA_JOB_MODULES`` (comma-separated module names, tests only) are imported too, so
+    a worker subprocess knows the test job kinds.
+    """
     from . import customers, quotes  # noqa: F401
 
+    for name in filter(None, (m.strip() for m in os.environ.get("COLCW_EXTRA_JOB_MODULES", "").split(","))):
+        importlib.import_module(name)
     return KINDS
 
 

@@ -1,0 +1,60 @@
+"""A worker killed mid-run (a real ``colcw worker`` subprocess, SIGKILLed with its work horse)."""
+
+from __future__ import annotations
+
+import pytest
+from colcw_test_kinds import effects_key
+from conftest import wait_until, worker_env
+from sqlalchemy import select
+
+from colcw_plugin.models import SyncItem, SyncRun
+from colcw_plugin.sync import jobs
+from host_stub.extensions import db
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+
+ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
+
+
+def fresh(run_id: int) -> SyncRun:
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id)
+
+
+def test_a_killed_worker_leaves_the_run_interrupted_and_resuming_completes_it_without_duplicates(
+        jobs_app, redis_conn, processes):
+    run_id = jobs.submit(db.session, "test_count", {"n": 6, "stall_at": 4, "stall_seconds": 120}, actor=ADMIN).id
+    env = worker_env(jobs_app, COLCW_LIVENESS_SECONDS=1)
+    worker = processes.start(["colcw", "worker"], env)
+    wait_until(lambda: fresh(run_id).done == 3, message="the worker to finish 3 of 6 items")
+    # Alive and working (stalled inside item 4): not interrupted, however old its heartbeat.
+    assert jobs.detect_interrupted(db.session, stale_seconds=0) == []
+
+    processes.kill(worker)
+    assert fresh(run_id).status == "running"  # nobody told the database
+    assert jobs.detect_interrupted(db.session, stale_seconds=300) == []  # heartbeat still recent
+    wait_until(lambda: jobs.detect_interrupted(db.session, stale_seconds=0) == [run_id],
+               message="the liveness key to expire")
+    interrupted = fresh(run_id)
+    assert interrupted.status == "interrupted"
+    assert "after 3 of 6 records" in interrupted.message and "Resume" in interrupted.message
+
+    resumed = jobs.resume(db.session, run_id, actor=ADMIN)
+    assert resumed.duplicate is False and resumed.status == "queued"
+    burst = processes.start(["colcw", "worker", "--burst"], env)
+    assert burst.wait(timeout=60) == 0, burst.stdout.read()
+
+    done = fresh(run_id)
+    assert done.status == "succeeded", done.message
+    assert done.done == done.total == 6
+    recorded = db.session.execute(select(SyncItem.host_id).where(SyncItem.run_id == run_id)).scalars().all()
+    assert sorted(recorded) == [1, 2, 3, 4, 5, 6]  # one record per item
+    effects = [int(x) for x in redis_conn.lrange(effects_key(run_id), 0, -1)]
+    assert sorted(effects) == [1, 2, 3, 4, 5, 6]  # nothing done twice
+
+
+def test_only_an_interrupted_run_can_be_resumed(jobs_app, drain_queue):
+    run = jobs.submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    drain_queue()
+    with pytest.raises(ValueError, match="only an interrupted run can be resumed"):
+        jobs.resume(db.session, run.id, actor=ADMIN)

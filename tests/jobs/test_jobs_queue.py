@@ -1,0 +1,151 @@
+"""The RQ glue on real Redis: submit, duplicates, retries, status, lost runs, retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from colcw_test_kinds import attempts_key, effects_key
+from rq.job import Job, JobStatus
+from sqlalchemy import func, select
+
+from colcw_plugin.models import SyncItem, SyncRun
+from colcw_plugin.sync import jobs
+from host_stub.extensions import db
+from host_stub.models import utcnow
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
+
+
+def items(run_id: int) -> list[int]:
+    return list(db.session.execute(select(SyncItem.host_id).where(SyncItem.run_id == run_id)
+                                   .order_by(SyncItem.host_id)).scalars())
+
+
+def test_submitted_run_is_recorded_before_it_runs_and_the_job_gets_only_its_id(jobs_app, redis_conn, drain_queue):
+    run = jobs.submit(db.session, "test_count", {"n": 3}, actor=ADMIN)
+    assert run.duplicate is False
+    assert db.session.get(SyncRun, run.id).status == "queued"  # committed before any worker saw it
+    job = Job.fetch(run.rq_job_id, connection=redis_conn)
+    assert job.args == (run.id,) and job.kwargs == {}
+    assert job.id == jobs.job_id_for("test_count", {"n": 3})
+    assert f"colcw run #{run.id}: Count 3 test items" in job.description
+    assert job.meta["colcw_run_id"] == run.id and job.meta["kind"] == "test_count"
+
+    assert drain_queue() == 1
+    db.session.expire_all()
+    done = db.session.get(SyncRun, run.id)
+    assert done.status == "succeeded" and done.done == done.total == 3
+    assert items(run.id) == [1, 2, 3]
+    assert Job.fetch(run.rq_job_id, connection=redis_conn).get_status() == JobStatus.FINISHED
+
+
+def test_the_same_job_is_not_queued_twice_while_one_is_pending(jobs_app, redis_conn, drain_queue):
+    first = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    again = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    other = jobs.submit(db.session, "test_count", {"n": 5}, actor=ADMIN)
+    assert again.duplicate is True and again.id == first.id
+    assert other.duplicate is False and other.id != first.id
+    assert db.session.scalar(select(func.count(SyncRun.id))) == 2
+    assert jobs.get_queue().count == 2
+
+    assert drain_queue() == 2
+    # Finished: the same job may run again, as a new run.
+    third = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    assert third.duplicate is False and third.id not in (first.id, other.id)
+    drain_queue()
+    db.session.expire_all()
+    assert db.session.get(SyncRun, third.id).status == "succeeded"
+
+
+def test_a_transient_failure_is_retried_with_the_same_run_until_it_succeeds(jobs_app, redis_conn, drain_queue):
+    run = jobs.submit(db.session, "test_count", {"n": 2, "fail": "transient", "transient_times": 2}, actor=ADMIN)
+    assert drain_queue() == 3  # two 503s, then the third attempt works
+    db.session.expire_all()
+    done = db.session.get(SyncRun, run.id)
+    assert int(redis_conn.get(attempts_key(run.id))) == 3
+    assert done.status == "succeeded" and items(run.id) == [1, 2]
+
+
+def test_transient_failures_beyond_the_retries_fail_the_run_with_the_reason(jobs_app, redis_conn, drain_queue):
+    run = jobs.submit(db.session, "test_count", {"n": 2, "fail": "transient"}, actor=ADMIN)
+    assert drain_queue() == 3  # the first attempt and two retries (COLCW_RETRY_INTERVALS has two)
+    db.session.expire_all()
+    failed = db.session.get(SyncRun, run.id)
+    assert failed.status == "failed"
+    assert "ConnectWise is unavailable" in failed.message
+    assert Job.fetch(run.rq_job_id, connection=redis_conn).get_status() == JobStatus.FAILED
+
+
+def test_a_permanent_error_is_not_retried(jobs_app, redis_conn, drain_queue):
+    run = jobs.submit(db.session, "test_count", {"n": 2, "fail": "permanent"}, actor=ADMIN)
+    job = Job.fetch(run.rq_job_id, connection=redis_conn)
+    assert job.retries_left == 2  # retries were configured ...
+    assert drain_queue() == 1  # ... and not used
+    assert int(redis_conn.get(attempts_key(run.id))) == 1
+    job = Job.fetch(run.rq_job_id, connection=redis_conn)
+    assert job.get_status() == JobStatus.FAILED and job.retries_left == 0
+    db.session.expire_all()
+    failed = db.session.get(SyncRun, run.id)
+    assert failed.status == "failed" and "refused" in failed.message and "fix the request" in failed.message
+
+
+def test_a_job_delivered_twice_runs_once(jobs_app, redis_conn, drain_queue):
+    run = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    drain_queue()
+    assert "nothing to do" in jobs.run_job(run.id)  # a stray second delivery of a finished run
+    assert redis_conn.llen(effects_key(run.id)) == 2
+
+
+def test_run_status_reports_progress_and_the_final_result(jobs_app, drain_queue):
+    working = jobs.submit(db.session, "test_count", {"n": 8}, actor=ADMIN)
+    queued = jobs.run_status(db.session, working.id)
+    assert queued["status"] == "queued" and queued["percent"] == 0 and queued["final"] is False
+    db.session.execute(SyncRun.__table__.update().where(SyncRun.id == working.id).values(
+        status="running", total=8, done=2))  # as a worker reports progress
+    db.session.commit()
+    assert jobs.run_status(db.session, working.id)["percent"] == 25
+
+    run = jobs.submit(db.session, "test_count", {"n": 4}, actor=ADMIN)
+    drain_queue()
+    final = jobs.run_status(db.session, run.id)
+    assert final == final | {"status": "succeeded", "final": True, "done": 4, "total": 4, "percent": 100,
+                             "counts": {"created": 4}}
+    assert "4 created" in final["message"]
+    assert jobs.run_status(db.session, 999_999) is None
+
+
+def test_a_queued_run_lost_by_redis_is_enqueued_again(jobs_app, redis_conn, drain_queue):
+    run = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    redis_conn.flushdb()  # Redis restarted without persistence
+    assert jobs.requeue_lost(db.session, older_than_seconds=0) == [run.id]
+    assert jobs.requeue_lost(db.session, older_than_seconds=0) == []  # now it is queued again
+    drain_queue()
+    db.session.expire_all()
+    assert db.session.get(SyncRun, run.id).status == "succeeded"
+
+
+def test_history_older_than_the_retention_is_purged_and_active_runs_are_kept(jobs_app, redis_conn, drain_queue):
+    old = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN).id
+    drain_queue()
+    recent = jobs.submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    drain_queue()
+    stuck = jobs.submit(db.session, "test_count", {"n": 3}, actor=ADMIN)  # still queued
+    long_ago = utcnow() - dt.timedelta(days=91)
+    db.session.execute(SyncRun.__table__.update().where(SyncRun.id.in_([old, stuck.id]))
+                       .values(created_at=long_ago))
+    db.session.commit()
+
+    assert jobs.maybe_purge(db.session, redis_conn, 90) == 1
+    assert jobs.maybe_purge(db.session, redis_conn, 90) is None  # at most hourly
+    remaining = set(db.session.execute(select(SyncRun.id)).scalars())
+    assert remaining == {recent.id, stuck.id}
+    assert items(old) == [] and items(recent.id) == [1]
+
+
+def test_an_unknown_job_type_is_refused(jobs_app):
+    with pytest.raises(ValueError, match="Unknown job type"):
+        jobs.submit(db.session, "nope", {})
+    assert db.session.scalar(select(func.count(SyncRun.id))) == 0
