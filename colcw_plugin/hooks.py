@@ -63,3 +63,53 @@ def document_view_actions(document, actor, request):
     return [{"href": url_for("colcw.export_document", doc_id=document["id"]), "label": "Export to ConnectWise",
              "description": "Send this document's lines to a ConnectWise opportunity",
              "attrs": {"id": "colcw-export-document"}}]
+
+
+# --- quote / sales order export (issue 6) -------------------------------------------------------
+
+
+@hookimpl
+def document_view_render(document, actor, request):
+    if not actor:
+        return None
+    from .views.document_sync import status_panel
+
+    return status_panel(document)
+
+
+@hookimpl
+def quote_saved(document, created, actor):
+    if created:
+        return
+    from host_stub.extensions import db
+
+    from .sync.document_state import note_saved
+
+    note_saved(db.session, document)
+
+
+@hookimpl
+def quote_converted(quote, order, actor):
+    from host_stub.extensions import db
+
+    from .sync.quotes import on_quote_converted
+
+    on_quote_converted(db.session, quote, order, actor)
+
+
+@hookimpl
+def customers_list_render(actor, request):
+    if not actor:
+        return None
+    from .views.customer_sync import import_popup
+
+    return import_popup()
+
+
+@hookimpl
+def customer_view_render(customer, actor, request):
+    if not actor:
+        return None
+    from .views.customer_sync import customer_panel
+
+    return customer_panel(customer["id"])

@@ -187,3 +187,69 @@ class CompanyScan(db.Model):
     norm_name: Mapped[str] = mapped_column(String(160), default="", index=True)
     norm_phone: Mapped[str] = mapped_column(String(20), default="", index=True)
     scanned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DocumentExport(db.Model):
+    """A quote's or sales order's export state (one row per exported document).
+
+    ``fingerprint`` is the hash of the document's exported header and lines, so a later save can
+    tell whether it changed; ``exported_at`` stays set after a later failed export.
+    """
+
+    __tablename__ = "colcw_document_exports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), unique=True)
+    opportunity_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    opportunity_name: Mapped[str] = mapped_column(String(100), default="")
+    created_opportunity: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="never")  # never | exported | failed
+    changed_since_export: Mapped[bool] = mapped_column(Boolean, default=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    name_at_export: Mapped[str] = mapped_column(String(250), default="")
+    exported_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    exported_by: Mapped[str] = mapped_column(String(200), default="")
+    last_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[str] = mapped_column(Text, default="")
+
+
+class DocumentLineExport(db.Model):
+    """Which ConnectWise opportunity product (and catalog item) a document line became."""
+
+    __tablename__ = "colcw_document_line_exports"
+    __table_args__ = (UniqueConstraint("document_id", "line_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    line_id: Mapped[int] = mapped_column(Integer)
+    cw_product_id: Mapped[int] = mapped_column(Integer)
+    cw_catalog_item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    item_number: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Schedule(db.Model):
+    """A synchronisation job run on a timetable ("Schedule this job" on the Synchronization Jobs page).
+
+    ``next_run_at`` (naive UTC) is also the scheduler's claim: a scheduler fires a due schedule
+    only if its compare-and-set ``UPDATE ... WHERE next_run_at = :due`` changes the row, so a
+    period fires exactly once however many schedulers run (see ``sync/scheduler.py``).
+    """
+
+    __tablename__ = "colcw_schedules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    frequency: Mapped[str] = mapped_column(String(10))  # daily | weekly | monthly
+    time_of_day: Mapped[str] = mapped_column(String(5))  # "HH:MM", wall-clock time in ``timezone``
+    timezone: Mapped[str] = mapped_column(String(64))  # IANA name
+    weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # weekly: 0 Monday .. 6 Sunday
+    day_of_month: Mapped[int | None] = mapped_column(Integer, nullable=True)  # monthly: 1..31 (or the last day)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    last_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_fired_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_outcome: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,42 @@
+"""Why a document could not be exported: a message, the fix, and the lines at fault.
+
+Every refusal names the record, the reason and the fix (Appendix C style), so the run log,
+the document page and the command line can show it as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """One document line that cannot become an opportunity product."""
+
+    line_id: int
+    position: int
+    item_number: str
+    message: str
+    resolution: str
+
+    @property
+    def label(self) -> str:
+        return f"Line {self.position} ({self.item_number})"
+
+
+@dataclass
+class ExportRefused(Exception):
+    """The document was not exported (nothing was written for it in ConnectWise)."""
+
+    message: str
+    resolution: str = ""
+    lines: list[LineProblem] = field(default_factory=list)
+    # A link the page can offer to fix it in one click, e.g. ("Export the customer", url endpoint args).
+    fix_endpoint: str | None = None
+    fix_args: dict | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message

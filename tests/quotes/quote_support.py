@@ -1,0 +1,128 @@
+"""Helpers for the quote export tests: a host customer linked to a ConnectWise company and contact,
+mapped reps and product types, catalog items, and helpers to export and read ConnectWise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from colcw_plugin import links
+from colcw_plugin.connection import get_settings
+from colcw_plugin.models import ProductTypeMapping, RepMapping, SyncItem, SyncRun
+from colcw_plugin.sync import engine
+from host_stub import services
+from host_stub.extensions import db
+from host_stub.models import CustomField, Document, StoreSite
+
+
+@dataclass
+class QuoteWorld:
+    sandbox: object
+    box: object
+    customer_id: int
+    contact_id: int
+    company_id: int
+    cw_contact_id: int
+    member_id: int
+    field_id: int
+    catalog: dict  # identifier -> catalog item id
+
+    # -- host side -------------------------------------------------------------------------
+    def quote(self, lines: list[dict], *, name: str | None = "Network refresh", doc_type: str = "quote",
+              follow_up: str | None = None) -> Document:
+        header = {"customer_id": self.customer_id, "contact_id": self.contact_id, "follow_up_date": follow_up}
+        fields = {self.field_id: name} if name is not None else {}
+        return services.save_document(header, lines, doc_type=doc_type, custom_fields=fields)
+
+    def edit(self, doc: Document, lines: list[dict], **header) -> Document:
+        services.set_locked(doc.id, False)
+        return services.save_document(header, lines, document_id=doc.id)
+
+    # -- running ---------------------------------------------------------------------------
+    def export(self, params: dict | int, actor: dict | None = None) -> SyncRun:
+        if isinstance(params, int):
+            params = {"document_id": params}
+        run = engine.create_run(db.session, "quote_export", params, actor=actor)
+        db.session.commit()
+        return engine.execute_run(db.session, self.box, run.id)
+
+    # -- ConnectWise side ------------------------------------------------------------------
+    def api(self, path: str, **params) -> list | dict:
+        params.setdefault("pageSize", 1000)
+        resp = self.sandbox.api("GET", path, params=params)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def opportunities(self) -> list[dict]:
+        return self.api("sales/opportunities", conditions=f"company/id={self.company_id}")
+
+    def products(self, opportunity_id: int) -> list[dict]:
+        return self.api("procurement/products", conditions=f"opportunity/id={opportunity_id}", orderBy="id asc")
+
+    def status_of(self, opportunity_id: int) -> dict:
+        opp = self.api(f"sales/opportunities/{opportunity_id}")
+        return next(s for s in self.api("sales/opportunities/statuses") if s["id"] == opp["status"]["id"])
+
+
+def items(run: SyncRun, entity: str = "document") -> list[SyncItem]:
+    return list(db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id, SyncItem.entity == entity)
+                                   .order_by(SyncItem.id)).scalars())
+
+
+def line(item: str, qty=1, price=100, cost=60, **kw) -> dict:
+    data = {"item_number": item, "quantity": qty, "price": price, "cost": cost, "manufacturer": "Dell",
+            "description": f"{item} description", "category": "Hardware", "subcategory": "Desktops",
+            "product_type": "Product"}
+    data.update(kw)
+    return data
+
+
+def lines_of(doc: Document) -> list[dict]:
+    """The document's current lines as form data that keeps their ids."""
+    return [{"id": ln.id, "item_number": ln.item_number, "quantity": ln.quantity, "price": ln.price, "cost": ln.cost,
+             "manufacturer": ln.manufacturer, "description": ln.description, "category": ln.category,
+             "subcategory": ln.subcategory, "product_type": ln.product_type} for ln in doc.lines]
+
+
+def _post(sandbox, path: str, body: dict) -> dict:
+    resp = sandbox.api("POST", path, json=body)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def make_world(sandbox, box, *, catalog: tuple[str, ...] = ("OPT-7010", "LAT-5440", "PWR-R550")) -> QuoteWorld:
+    """Link a host customer + contact to a new ConnectWise company + contact, map the default rep and
+    the product types, put ``catalog`` items in the ConnectWise catalog."""
+    company = _post(sandbox, "company/companies", {"identifier": "ACME01", "name": "Acme Dental",
+                                                   "addressLine1": "1 Main St", "city": "Austin", "state": "TX"})
+    contact = _post(sandbox, "company/contacts", {"firstName": "Maria", "lastName": "Smith",
+                                                  "company": {"id": company["id"]}})
+    customer = services.save_customer({"account_number": "ACME01", "name": "Acme Dental"},
+                                      [{"first_name": "Maria", "last_name": "Smith", "is_default": True}],
+                                      fire_event=False)
+    links.set_link(db.session, "customer", customer.id, company["id"], cw_identifier="ACME01")
+    links.set_link(db.session, "contact", customer.contacts[0].id, contact["id"])
+    member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
+    store = db.session.execute(select(StoreSite)).scalar_one()
+    db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1",
+                              location_id=member["defaultLocation"]["id"],
+                              department_id=member["defaultDepartment"]["id"]))
+    types = {t["name"]: t["id"] for t in sandbox.api("GET", "procurement/types").json()}
+    for host, cw in (("Product", "Hardware"), ("Service", "Service"), ("Labor", "Service")):
+        db.session.add(ProductTypeMapping(host_type=host, cw_type_id=types[cw], cw_type_name=cw))
+    field = db.session.execute(select(CustomField).where(CustomField.name == "Opportunity Name")).scalar_one()
+    settings = get_settings(db.session)
+    settings.opportunity_field_id = field.id
+    db.session.commit()
+    sub = next(s for s in sandbox.api("GET", "procurement/subcategories/", params={"pageSize": 1000}).json()
+               if s["name"] == "Desktops")
+    dell = sandbox.api("GET", "procurement/manufacturers", params={"conditions": 'name="Dell"'}).json()[0]
+    ids = {}
+    for ident in catalog:
+        ids[ident] = _post(sandbox, "procurement/catalog", {
+            "identifier": ident, "description": f"{ident} catalog", "customerDescription": f"{ident} catalog",
+            "subcategory": {"id": sub["id"]}, "type": {"id": types["Hardware"]}, "manufacturer": {"id": dell["id"]},
+            "price": 1.0, "cost": 0.5})["id"]
+    return QuoteWorld(sandbox, box, customer.id, customer.contacts[0].id, company["id"], contact["id"],
+                      member["id"], field.id, ids)
