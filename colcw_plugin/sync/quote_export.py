@@ -215,10 +215,9 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
         action, summary = "created", f"created opportunity {opp_id} \"{opp.get('name', '')}\" with {len(lines)} lines"
     elif plan.writes or opp_changes:
         action = "updated"
-        parts = [f"{n} {what}" for n, what in ((len(plan.create), "added"), (len(plan.update), "updated"),
-                                                (len(plan.delete), "removed")) if n]
-        summary = (f"updated opportunity {opp_id} \"{opp.get('name', '')}\": "
-                   + (", ".join(f"{p} line{'s' if not p.startswith('1 ') else ''}" for p in parts) or "status"))
+        parts = [f"{n} line{'s' if n != 1 else ''} {what}" for n, what in (
+            (len(plan.create), "added"), (len(plan.update), "updated"), (len(plan.delete), "removed")) if n]
+        summary = f"updated opportunity {opp_id} \"{opp.get('name', '')}\": " + (", ".join(parts) or "status")
     else:
         action, summary = "unchanged", f"opportunity {opp_id} \"{opp.get('name', '')}\" already up to date"
     message = f"{number}: {summary}." + (" " + " ".join(notes) if notes else "")

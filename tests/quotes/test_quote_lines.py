@@ -1,0 +1,199 @@
+"""Products (Appendix D) and the re-export contract, against the sandbox."""
+
+from __future__ import annotations
+
+import threading
+
+from quote_support import items, line, lines_of
+from sqlalchemy import select
+
+from colcw_plugin.connection import get_settings
+from colcw_plugin.models import CategoryMapping, DocumentExport, DocumentLineExport, ManufacturerAlias
+from colcw_plugin.sync import engine
+from host_stub.extensions import db
+from host_stub.models import Document
+
+
+def _opp(world) -> dict:
+    [opp] = world.opportunities()
+    return opp
+
+
+def _lines(world, opp_id) -> list[tuple]:
+    return [(p["catalogItem"]["identifier"], p["quantity"], p["price"], p["cost"]) for p in world.products(opp_id)]
+
+
+def test_catalog_lookup_is_batched_not_one_request_per_line(world, connected):
+    doc = world.quote([line("OPT-7010"), line("LAT-5440"), line("PWR-R550")])
+    connected.clear_requests()
+    world.export(doc.id)
+    catalog_gets = [r for r in connected.requests() if r["method"] == "GET" and r["path"].endswith("procurement/catalog")]
+    assert len(catalog_gets) == 1
+    assert "OPT-7010" in catalog_gets[0]["query"] and "PWR-R550" in catalog_gets[0]["query"]
+
+
+def test_missing_item_is_created_from_category_manufacturer_and_type(world):
+    doc = world.quote([line("NEW-9000", description="Brand new desktop", manufacturer="Lenovo", price=500, cost=400)])
+    run = world.export(doc.id)
+    assert run.status == "succeeded", run.message
+    [item] = world.api("procurement/catalog", conditions='identifier="NEW-9000"')
+    assert item["description"] == "Brand new desktop"
+    assert item["subcategory"]["name"] == "Desktops" and item["category"]["name"] == "Hardware"
+    assert item["manufacturer"]["name"] == "Lenovo" and item["type"]["name"] == "Hardware"
+    assert _lines(world, _opp(world)["id"]) == [("NEW-9000", 1.0, 500.0, 400.0)]
+
+
+def test_unknown_manufacturer_reports_the_line_and_writes_nothing(world):
+    doc = world.quote([line("OPT-7010"), line("AW-DOCK-1", manufacturer="Acme Widgets")])
+    run = world.export(doc.id)
+    assert run.status == "failed"
+    [line_item] = items(run, "line")
+    assert 'manufacturer "Acme Widgets" does not exist' in line_item.message
+    assert "Manufacturer aliases" in line_item.resolution
+    assert "Line 2 (AW-DOCK-1)" in line_item.label
+    assert world.opportunities() == []
+    assert world.api("procurement/catalog", conditions='identifier="AW-DOCK-1"') == []
+
+
+def test_manufacturer_alias_lets_the_item_be_created(world):
+    db.session.add(ManufacturerAlias(host_name="Dell Technologies", cw_manufacturer_name="Dell"))
+    db.session.commit()
+    doc = world.quote([line("ALIAS-1", manufacturer="Dell Technologies")])
+    assert world.export(doc.id).status == "succeeded"
+    [item] = world.api("procurement/catalog", conditions='identifier="ALIAS-1"')
+    assert item["manufacturer"]["name"] == "Dell"
+
+
+def test_manufacturer_name_must_match_exactly(world):
+    doc = world.quote([line("CASE-1", manufacturer="DELL")])
+    run = world.export(doc.id)
+    assert run.status == "failed"
+    assert "does not exist in ConnectWise" in items(run, "line")[0].message
+
+
+def test_unmapped_product_type_and_missing_category_are_reported_per_line(world):
+    get_settings(db.session).category_mode = "mapping"
+    db.session.add(CategoryMapping(host_category="Hardware", host_subcategory="Desktops",
+                                   cw_category_name="Hardware", cw_subcategory_name="Servers"))
+    db.session.commit()
+    from colcw_plugin.models import ProductTypeMapping
+
+    db.session.execute(ProductTypeMapping.__table__.delete().where(ProductTypeMapping.host_type == "Labor"))
+    db.session.commit()
+    doc = world.quote([line("MAPPED-1"), line("LAB-1", product_type="Labor"),
+                       line("NOCAT-1", category="Power", subcategory="UPS")])
+    run = world.export(doc.id)
+    problems = {i.label.split(" ", 1)[1]: i for i in items(run, "line")}
+    assert set(problems) == {"Line 2 (LAB-1)", "Line 3 (NOCAT-1)"}
+    assert "no ConnectWise product type is mapped to Labor" in problems["Line 2 (LAB-1)"].message
+    assert "Power / UPS is not mapped" in problems["Line 3 (NOCAT-1)"].message
+    assert world.api("procurement/catalog", conditions='identifier="MAPPED-1"') == []  # nothing half-written
+    db.session.execute(CategoryMapping.__table__.delete())
+    db.session.add(CategoryMapping(host_category="Hardware", host_subcategory="Desktops",
+                                   cw_category_name="Hardware", cw_subcategory_name="Servers"))
+    db.session.commit()
+    doc2 = world.quote([line("MAPPED-1")], name="Mapped")
+    assert world.export(doc2.id).status == "succeeded"
+    [item] = world.api("procurement/catalog", conditions='identifier="MAPPED-1"')
+    assert item["subcategory"]["name"] == "Servers"
+
+
+def test_reexport_updates_removes_and_adds_lines_never_duplicating(world):
+    doc = world.quote([line("OPT-7010", qty=2, price=900), line("LAT-5440", qty=1), line("PWR-R550", qty=3)])
+    world.export(doc.id)
+    opp_id = _opp(world)["id"]
+    db.session.expire_all()
+    doc = db.session.get(Document, doc.id)
+    current = lines_of(doc)
+    edited = [{**current[0], "quantity": 5, "price": 850},  # changed
+              current[2],  # kept (LAT-5440 removed)
+              line("NEW-1")]  # added
+    doc = world.edit(doc, edited)
+    run = world.export(doc.id)
+    assert run.status == "succeeded", run.message
+    assert items(run)[0].action == "updated"
+    assert "1 line added" in items(run)[0].message and "1 line removed" in items(run)[0].message
+    assert sorted(_lines(world, opp_id)) == sorted([("OPT-7010", 5.0, 850.0, 60.0), ("PWR-R550", 3.0, 100.0, 60.0),
+                                                    ("NEW-1", 1.0, 100.0, 60.0)])
+    again = world.export(doc.id)
+    assert items(again)[0].action == "unchanged"
+    assert len(world.products(opp_id)) == 3
+    rows = db.session.execute(select(DocumentLineExport).where(DocumentLineExport.document_id == doc.id)).scalars()
+    assert {r.cw_product_id for r in rows} == {p["id"] for p in world.products(opp_id)}
+
+
+def test_reexport_leaves_other_documents_and_hand_added_lines_alone(world, connected):
+    mine = world.quote([line("OPT-7010")], name="Shared")
+    other = world.quote([line("LAT-5440", qty=4)], name="Shared")
+    world.export(mine.id)
+    world.export(other.id)
+    opp_id = _opp(world)["id"]
+    hand = connected.api("POST", "procurement/products", json={
+        "catalogItem": {"id": world.catalog["PWR-R550"]}, "opportunity": {"id": opp_id}, "quantity": 1,
+        "billableOption": "Billable"}).json()
+    db.session.expire_all()
+    mine = world.edit(db.session.get(Document, mine.id), [])  # every line removed
+    assert world.export(mine.id).status == "succeeded"
+    left = {p["id"]: p["catalogItem"]["identifier"] for p in world.products(opp_id)}
+    assert sorted(left.values()) == ["LAT-5440", "PWR-R550"]
+    assert hand["id"] in left
+
+
+def test_crash_between_opportunity_and_products_resumes_without_duplicates(world, connected):
+    doc = world.quote([line("OPT-7010", qty=2), line("LAT-5440"), line("PWR-R550")])
+    # The connection drops on the second product POST: the opportunity and one line exist.
+    connected.add_fault(status="drop", method="POST", path="procurement/products", nth=2)
+    run = world.export(doc.id)
+    assert run.status == "failed"
+    assert "connection dropped" in run.message
+    state = db.session.execute(select(DocumentExport).where(DocumentExport.document_id == doc.id)).scalar_one()
+    assert state.status == "failed" and "was not exported completely" in state.message
+    [opp] = world.opportunities()
+    assert len(world.products(opp["id"])) == 1
+    connected.clear_faults()
+    rerun = world.export(doc.id)
+    assert rerun.status == "succeeded", rerun.message
+    [again] = world.opportunities()
+    assert again["id"] == opp["id"]
+    assert sorted(_lines(world, opp["id"])) == sorted([("OPT-7010", 2.0, 100.0, 60.0), ("LAT-5440", 1.0, 100.0, 60.0),
+                                                       ("PWR-R550", 1.0, 100.0, 60.0)])
+
+
+def test_crash_before_the_link_is_saved_finds_the_opportunity_by_name(world, connected):
+    doc = world.quote([line("OPT-7010"), line("LAT-5440")])
+    from colcw_plugin import links
+
+    connected.add_fault(status="drop", method="POST", path="procurement/products", nth=1)
+    world.export(doc.id)
+    links.remove_link(db.session, "document", doc.id)  # as if the process died before committing the link
+    db.session.commit()
+    connected.clear_faults()
+    assert world.export(doc.id).status == "succeeded"
+    [opp] = world.opportunities()
+    assert len(world.products(opp["id"])) == 2
+
+
+def test_two_simultaneous_exports_of_one_document_make_one_opportunity(world, app, connected):
+    doc = world.quote([line("OPT-7010"), line("LAT-5440")])
+    connected.add_fault(latency_ms=80, path="apis/3.0/")  # widen the race window
+    runs = []
+    for _ in range(2):
+        run = engine.create_run(db.session, "quote_export", {"document_id": doc.id})
+        runs.append(run.id)
+    db.session.commit()
+    results = []
+
+    def go(run_id):
+        with app.app_context():
+            results.append(engine.execute_run(db.session, world.box, run_id).status)
+            db.session.remove()
+
+    threads = [threading.Thread(target=go, args=(r,)) for r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    connected.clear_faults()
+    assert results == ["succeeded", "succeeded"]
+    [opp] = world.opportunities()
+    assert len(world.products(opp["id"])) == 2

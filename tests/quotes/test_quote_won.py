@@ -1,0 +1,78 @@
+"""Sales orders export Won; converting an exported quote sets Won (unless another quote still feeds it)."""
+
+from __future__ import annotations
+
+from quote_support import items, line
+from sqlalchemy import select
+
+from colcw_plugin import links
+from colcw_plugin.models import SyncItem, SyncRun
+from host_stub import services
+from host_stub.extensions import db
+from host_stub.models import Document
+
+
+def _conversion_runs() -> list[SyncRun]:
+    return list(db.session.execute(select(SyncRun).where(SyncRun.trigger == "event").order_by(SyncRun.id)).scalars())
+
+
+def test_sales_order_exports_as_a_won_opportunity(world):
+    order = world.quote([line("OPT-7010")], name="Direct order", doc_type="order")
+    run = world.export(order.id)
+    assert run.status == "succeeded", run.message
+    [opp] = world.opportunities()
+    status = world.status_of(opp["id"])
+    assert status["wonFlag"] and status["closedFlag"]
+
+
+def test_converting_an_exported_quote_sets_its_opportunity_won(world, drain_queue):
+    quote = world.quote([line("OPT-7010", qty=2), line("LAT-5440")], name="Convert me")
+    world.export(quote.id)
+    [opp] = world.opportunities()
+    assert not world.status_of(opp["id"])["closedFlag"]
+    order = services.convert_quote(quote.id)
+    assert drain_queue() >= 1
+    assert world.status_of(opp["id"])["wonFlag"]
+    products = world.products(opp["id"])
+    assert sorted(p["catalogItem"]["identifier"] for p in products) == ["LAT-5440", "OPT-7010"]  # adopted, not copied
+    assert all(p["integrationXRef"].startswith(f"colcw:{order.id}:") for p in products)
+    db.session.expire_all()
+    assert db.session.get(Document, order.id).locked
+    assert links.get_link(db.session, "document", order.id).cw_id == opp["id"]
+
+
+def test_multi_quote_opportunity_stays_open_on_conversion_until_the_last_quote(world, drain_queue):
+    first = world.quote([line("OPT-7010")], name="Big deal")
+    second = world.quote([line("LAT-5440")], name="Big deal")
+    world.export(first.id)
+    world.export(second.id)
+    [opp] = world.opportunities()
+    services.convert_quote(first.id)
+    drain_queue()
+    assert not world.status_of(opp["id"])["closedFlag"]
+    [run] = _conversion_runs()
+    [item] = items(run)
+    assert item.action == "updated"
+    assert f"stays open: quote {second.number} also feeds it" in item.message
+    services.convert_quote(second.id)
+    drain_queue()
+    assert world.status_of(opp["id"])["wonFlag"]
+    assert sorted(p["catalogItem"]["identifier"] for p in world.products(opp["id"])) == ["LAT-5440", "OPT-7010"]
+
+
+def test_converting_a_quote_that_was_never_exported_sends_nothing(world, drain_queue):
+    quote = world.quote([line("OPT-7010")])
+    services.convert_quote(quote.id)
+    assert drain_queue() == 0
+    assert world.opportunities() == [] and _conversion_runs() == []
+
+
+def test_a_converted_quote_is_skipped_and_points_to_its_order(world, drain_queue):
+    quote = world.quote([line("OPT-7010")])
+    world.export(quote.id)
+    order = services.convert_quote(quote.id)
+    drain_queue()
+    run = world.export(quote.id)
+    [item] = items(run)
+    assert item.action == "skipped" and order.number in item.resolution
+    assert db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id, SyncItem.action == "failed")).first() is None
