@@ -23,10 +23,15 @@ def actor_name() -> str:
     return f"{current_user.name} <{current_user.email}>"
 
 
+def interactive_client():
+    """A client for the stored connection that gives up quickly: a person is waiting on the page."""
+    return build_client(db.session, secret_box(), max_attempts=2, max_retry_seconds=5.0, connect_timeout=3.0)
+
+
 def lookups_or_reason(names: Iterable[str]) -> tuple[Lookups | None, str | None]:
     """The named ConnectWise lists, or None and a sentence saying why they could not be read."""
     try:
-        client = build_client(db.session, secret_box())
+        client = interactive_client()
     except NotConfigured as e:
         return None, str(e)
     except SecretError as e:

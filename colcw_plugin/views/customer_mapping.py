@@ -9,14 +9,13 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from host_stub.extensions import db
 from host_stub.views import admin_required
 
-from ..connection import NotConfigured, build_client
+from ..connection import NotConfigured
 from ..crypto import SecretError
 from ..cw import ConnectWiseError
-from ..extension import secret_box
 from ..setup import customer_matching as CM
 from ..setup.mappings import MappingErrors
 from . import admin_bp
-from .admin_support import actor_name
+from .admin_support import actor_name, interactive_client
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -26,7 +25,7 @@ PAGE_SIZE = 50
 @admin_required
 def scan_customers():
     try:
-        with build_client(db.session, secret_box()) as client:
+        with interactive_client() as client:
             result = CM.scan(db.session, client, actor_name())
     except (NotConfigured, SecretError, ConnectWiseError) as e:
         db.session.rollback()
