@@ -35,7 +35,9 @@ def admin_menu(actor, request):
     if not _is_admin(actor):
         return []
     return [{"href": url_for("colcw_admin.connection"), "label": "ConnectWise",
-             "description": "Connection, mappings and synchronization jobs"}]
+             "description": "Connection, mappings and synchronization jobs"},
+            {"href": url_for("colcw_admin.jobs"), "label": "ConnectWise Synchronization Jobs",
+             "description": "Run and schedule customer and quote jobs, history and logs"}]
 
 
 @hookimpl

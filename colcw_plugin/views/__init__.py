@@ -15,3 +15,6 @@ from . import connection, customer_sync, document_sync  # noqa: E402,F401 - rout
 
 # isort: split
 from . import customer_mapping, settings_pages  # noqa: E402,F401 - admin setup pages (issue 4)
+
+# isort: split
+from . import jobs  # noqa: E402,F401 - Synchronization Jobs, run logs, progress JSON, rq-dashboard (issue 7)

@@ -1,0 +1,178 @@
+"""The Synchronization Jobs pages (Flask test client): forms, schedules, history, logs, access."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from helpers import csrf_from, sign_in
+from sqlalchemy import func, insert, select
+
+from colcw_plugin.models import Schedule, SyncItem, SyncRun
+from colcw_plugin.sync import jobs
+from host_stub.extensions import db
+from host_stub.models import User, utcnow
+from host_stub.seed import seed_demo
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+JOBS = "/admin/integration/connectwise/jobs"
+
+
+def post(client, url, data, page=JOBS):
+    token = csrf_from(client.get(page).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count(model.id)))
+
+
+def test_only_admins_reach_the_jobs_page_and_the_queue_dashboard(client, redis_conn):
+    assert client.get(JOBS).status_code == 302  # to sign-in
+    assert client.get("/admin/integration/connectwise/rq/").status_code == 302
+    sign_in(client, "riley@demo.example")
+    assert client.get(JOBS).status_code == 403
+    assert client.get("/admin/integration/connectwise/rq/").status_code == 403
+    assert client.get("/admin/integration/connectwise/rq/0/data/queues.json").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/customers/").get_data(as_text=True))})
+    sign_in(client, "admin@demo.example")
+    page = client.get(JOBS).get_data(as_text=True)
+    assert "Synchronization Jobs" in page and "Customer data sync" in page and "Quote / sales order export" in page
+    dash = client.get("/admin/integration/connectwise/rq/", follow_redirects=True)
+    assert dash.status_code == 200 and b"RQ" in dash.data
+
+
+def test_run_now_by_document_number_queues_an_export_of_that_document(admin_client, jobs_app):
+    seed_demo(db.session, customers=3, quotes=2)
+    from host_stub.models import Document
+
+    doc = db.session.execute(select(Document).order_by(Document.id)).scalars().first()
+    number, doc_id = doc.number, doc.id
+    resp = post(admin_client, f"{JOBS}/run", {"job": "quote", "quote_scope": "one", "document_number": number.lower()})
+    assert resp.status_code == 302
+    run = db.session.execute(select(SyncRun)).scalar_one()
+    assert run.kind == "quote_export" and run.params == {"document_id": doc_id}
+    assert resp.headers["Location"].endswith(f"/jobs/runs/{run.id}")
+    again = post(admin_client, f"{JOBS}/run", {"job": "quote", "quote_scope": "one", "document_number": number})
+    assert count(SyncRun) == 1
+    assert "already queued as run" in admin_client.get(again.headers["Location"]).get_data(as_text=True)
+
+
+def test_an_unknown_account_number_is_refused_with_a_message_and_nothing_queued(admin_client, jobs_app):
+    resp = post(admin_client, f"{JOBS}/run", {"job": "customer", "source": "channelonline", "customer_scope": "one",
+                                              "account_number": "NOPE-1"})
+    assert resp.status_code == 400
+    assert "No customer has the account number" in resp.get_data(as_text=True)
+    assert count(SyncRun) == 0 and jobs.get_queue().count == 0
+
+
+def test_range_and_import_forms_build_the_params_the_services_expect(admin_client, jobs_app):
+    post(admin_client, f"{JOBS}/run", {"job": "customer", "source": "channelonline", "customer_scope": "range",
+                                       "customer_range_field": "created", "customer_preset": "custom",
+                                       "customer_start": "2025-01-01", "customer_end": "2025-01-31"})
+    post(admin_client, f"{JOBS}/run", {"job": "customer", "source": "connectwise", "import_scope": "changed"})
+    post(admin_client, f"{JOBS}/run", {"job": "quote", "quote_scope": "range", "quote_range_field": "follow_up",
+                                       "quote_preset": "last15"})
+    got = [(r.kind, r.params) for r in db.session.execute(select(SyncRun).order_by(SyncRun.id)).scalars()]
+    assert got == [
+        ("customer_export", {"range": {"field": "created", "preset": "custom", "start": "2025-01-01",
+                                       "end": "2025-01-31"}}),
+        ("customer_import", {"mode": "changed"}),
+        ("quote_export", {"range": {"field": "follow_up", "preset": "last15"}}),
+    ]
+
+
+def test_schedule_this_job_saves_a_schedule_shown_in_the_admins_zone_and_can_be_managed(admin_client, jobs_app):
+    resp = post(admin_client, f"{JOBS}/run", {
+        "job": "customer", "source": "connectwise", "import_scope": "all", "schedule": "1",
+        "schedule_name": "Nightly import", "time": "02:30", "timezone": "America/New_York", "frequency": "daily"})
+    assert resp.status_code == 302 and count(SyncRun) == 0
+    schedule = db.session.execute(select(Schedule)).scalar_one()
+    assert (schedule.kind, schedule.params, schedule.time_of_day) == ("customer_import", {"mode": "all"}, "02:30")
+
+    post(admin_client, f"{JOBS}/zone", {"zone": "America/Los_Angeles"})
+    page = admin_client.get(JOBS).get_data(as_text=True)
+    expected = schedule.next_run_at.replace(tzinfo=dt.UTC).astimezone(
+        __import__("zoneinfo").ZoneInfo("America/Los_Angeles")).strftime("%Y-%m-%d %H:%M %Z")
+    assert expected in page and "Daily at 02:30 (America/New_York)" in page
+
+    edit = f"{JOBS}/schedules/{schedule.id}/edit"
+    bad = post(admin_client, edit, {"schedule_name": "Nightly import", "time": "02:30", "timezone": "Mars/Base",
+                                    "frequency": "weekly", "weekday": "2"}, page=edit)
+    assert bad.status_code == 400 and "Choose a time zone from the list" in bad.get_data(as_text=True)
+    post(admin_client, edit, {"schedule_name": "Wednesday import", "time": "04:00", "timezone": "Europe/Paris",
+                              "frequency": "weekly", "weekday": "2"}, page=edit)
+    db.session.expire_all()
+    schedule = db.session.get(Schedule, schedule.id)
+    assert (schedule.name, schedule.frequency, schedule.weekday) == ("Wednesday import", "weekly", 2)
+    assert schedule.next_run_at.replace(tzinfo=dt.UTC).astimezone(
+        __import__("zoneinfo").ZoneInfo("Europe/Paris")).strftime("%a %H:%M") == "Wed 04:00"
+
+    post(admin_client, f"{JOBS}/schedules/{schedule.id}/toggle", {})
+    db.session.expire_all()
+    assert db.session.get(Schedule, schedule.id).enabled is False
+    post(admin_client, f"{JOBS}/schedules/{schedule.id}/delete", {})
+    assert count(Schedule) == 0
+
+
+def _finished_run(kind="quote_export", created=None, status="partial") -> SyncRun:
+    run = SyncRun(kind=kind, params={"all": True}, description="Export all documents", status=status,
+                  requested_by="admin@demo.example", created_at=created or utcnow(), counts={"created": 1, "failed": 2},
+                  done=3, total=3, finished_at=utcnow())
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def test_history_shows_the_last_seven_days_by_default_and_filters(admin_client, jobs_app):
+    recent = _finished_run()
+    old = _finished_run(created=utcnow() - dt.timedelta(days=10), status="failed")
+    db.session.commit()
+    page = admin_client.get(JOBS).get_data(as_text=True)
+    assert f'data-run="{recent.id}"' in page and f'data-run="{old.id}"' not in page
+    start = (utcnow() - dt.timedelta(days=30)).date().isoformat()
+    filtered = admin_client.get(f"{JOBS}?result=failed&start={start}").get_data(as_text=True)
+    assert f'data-run="{old.id}"' in filtered and f'data-run="{recent.id}"' not in filtered
+    bad = admin_client.get(f"{JOBS}?start=yesterday").get_data(as_text=True)
+    assert "Enter the history dates as YYYY-MM-DD" in bad
+
+
+def test_retry_of_a_runs_failed_records_queues_only_those_documents(admin_client, jobs_app):
+    run = _finished_run()
+    db.session.execute(insert(SyncItem), [
+        {"run_id": run.id, "at": utcnow(), "entity": "document", "direction": "export", "host_id": 11,
+         "action": "created", "label": "Q-11", "message": "", "resolution": ""},
+        {"run_id": run.id, "at": utcnow(), "entity": "document", "direction": "export", "host_id": 12,
+         "action": "failed", "label": "=HYPERLINK(\"x\")", "message": "Manufacturer 'Acme' is not in ConnectWise.",
+         "resolution": "Add Acme under Setup Tables → Manufacturers, or map it, then retry."},
+        {"run_id": run.id, "at": utcnow(), "entity": "document", "direction": "export", "host_id": 14,
+         "action": "failed", "label": "Q-14", "message": "x", "resolution": "y"}])
+    db.session.commit()
+    page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)
+    assert "Retry the 2 failed records" in page and "Add Acme under Setup Tables" in page
+
+    resp = post(admin_client, f"{JOBS}/runs/{run.id}/retry", {}, page=f"{JOBS}/runs/{run.id}")
+    retry = db.session.execute(select(SyncRun).where(SyncRun.retry_of_id == run.id)).scalar_one()
+    assert retry.params == {"document_ids": [12, 14]} and retry.trigger == "retry"
+    assert resp.headers["Location"].endswith(f"/jobs/runs/{retry.id}")
+
+    rows = list(csv.reader(io.StringIO(admin_client.get(f"{JOBS}/runs/{run.id}.csv").get_data(as_text=True))))
+    assert rows[0][:4] == ["at_utc", "entity", "direction", "action"]
+    assert [r[3] for r in rows[1:]] == ["created", "failed", "failed"]
+    assert rows[2][4] == "'=HYPERLINK(\"x\")"  # never a live formula in a spreadsheet
+
+
+def test_status_json_is_for_admins_and_for_the_rep_who_started_the_run(client, jobs_app):
+    riley = db.session.execute(select(User).where(User.email == "riley@demo.example")).scalar_one()
+    mine = jobs.submit(db.session, "test_count", {"n": 1}, actor={"id": riley.id, "email": riley.email})
+    other = jobs.submit(db.session, "test_count", {"n": 2}, actor={"id": None, "email": "admin@demo.example"})
+    sign_in(client, "riley@demo.example")
+    data = client.get(f"/colcw/runs/{mine.id}/status.json").get_json()
+    assert data["status"] == "queued" and data["percent"] == 0 and "log_url" not in data
+    assert client.get(f"/colcw/runs/{other.id}/status.json").status_code == 404
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/customers/").get_data(as_text=True))})
+    sign_in(client, "admin@demo.example")
+    assert client.get(f"/colcw/runs/{other.id}/status.json").get_json()["log_url"].endswith(f"/runs/{other.id}")
