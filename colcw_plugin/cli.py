@@ -17,3 +17,11 @@ colcw_cli.add_command(scheduler_command)
 from .setup.commands import register as register_setup_commands  # noqa: E402 - configure, test-connection, automap, check (issue 4)
 
 register_setup_commands(colcw_cli)
+
+from .sync.customer_cli import sync_customers  # noqa: E402 - sync customers (issue 5)
+
+sync_cli.add_command(sync_customers)
+
+from .sync.quotes_cli import quotes_command  # noqa: E402 - sync quotes (issue 6)
+
+sync_cli.add_command(quotes_command)

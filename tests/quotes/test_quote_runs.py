@@ -1,0 +1,124 @@
+"""Bulk runs (ranges, concurrency, resume), the command line, and the rep's export pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from helpers import csrf_from
+from quote_support import items, line
+from sqlalchemy import update
+
+from colcw_plugin.models import SyncRun
+from colcw_plugin.sync import engine
+from host_stub.extensions import db
+from host_stub.models import Document
+
+
+def test_bulk_range_export_runs_documents_concurrently_and_reports_each(world, app, monkeypatch):
+    monkeypatch.setitem(app.config, "COLCW_CONCURRENCY", 4)
+    good = [world.quote([line("OPT-7010"), line("LAT-5440")], name=f"Deal {n}") for n in range(6)]
+    bad = world.quote([line("XX-1", manufacturer="Nobody Inc")], name="Broken")
+    old = world.quote([line("OPT-7010")], name="Old deal")
+    db.session.execute(update(Document).where(Document.id == old.id)
+                       .values(updated_at=dt.datetime(2020, 1, 1), created_at=dt.datetime(2020, 1, 1)))
+    db.session.commit()
+    run = world.export({"range": {"field": "modified", "preset": "last7"}})
+    assert run.status == "partial"
+    assert run.total == 7 and run.done == 7
+    by_doc = {i.host_id: i for i in items(run)}
+    assert set(by_doc) == {d.id for d in good} | {bad.id}
+    assert all(by_doc[d.id].action == "created" for d in good)
+    assert by_doc[bad.id].action == "failed" and len(items(run, "line")) == 1
+    assert sorted(o["name"] for o in world.opportunities()) == sorted(f"Deal {n}" for n in range(6))
+
+
+def test_resumed_run_skips_documents_it_already_finished(world, connected):
+    first = world.quote([line("OPT-7010")], name="First")
+    second = world.quote([line("LAT-5440")], name="Second")
+    connected.add_fault(status="drop", method="POST", path="sales/opportunities", nth=2)
+    run = world.export({"document_ids": [first.id, second.id]})
+    assert run.status == "partial"
+    connected.clear_faults()
+    connected.clear_requests()
+    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(status="interrupted"))
+    db.session.commit()
+    again = engine.execute_run(db.session, world.box, run.id)
+    assert again.status == "partial"  # the first attempt's failure stays in the log
+    assert sorted(i.host_id for i in items(again) if i.action == "created") == [first.id, second.id]
+    assert not any("First" in r["query"] for r in connected.requests())  # not looked at again
+    assert sorted(o["name"] for o in world.opportunities()) == ["First", "Second"]
+
+
+def test_command_exports_one_document_and_prints_its_summary(world, app):
+    doc = world.quote([line("OPT-7010")], name="From the shell")
+    result = app.test_cli_runner().invoke(args=["colcw", "sync", "quotes", "--document", doc.number])
+    assert result.exit_code == 0, result.output
+    assert doc.number in result.output and "created" in result.output
+    assert [o["name"] for o in world.opportunities()] == ["From the shell"]
+
+
+def test_command_exits_non_zero_and_prints_the_fix_when_a_document_fails(world, app):
+    world.quote([line("XX-1", manufacturer="Nobody Inc")], name="Broken")
+    result = app.test_cli_runner().invoke(args=["colcw", "sync", "quotes", "--created", "today"])
+    assert result.exit_code == 1
+    assert 'manufacturer "Nobody Inc" does not exist' in result.output and "Fix:" in result.output
+
+
+def test_command_refuses_two_selections_and_bad_ranges(world, app):
+    runner = app.test_cli_runner()
+    both = runner.invoke(args=["colcw", "sync", "quotes", "--all", "--created", "today"])
+    assert both.exit_code == 2 and "exactly one" in both.output
+    bad = runner.invoke(args=["colcw", "sync", "quotes", "--modified", "yesterday-ish"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD..YYYY-MM-DD" in bad.output
+
+
+def test_export_page_queues_the_export_and_shows_the_outcome(world, rep_client, drain_queue):
+    doc = world.quote([line("OPT-7010")], name="From the page")
+    page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
+    assert "Adds the lines to the customer&#39;s opportunity named exactly" in page
+    resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
+    assert resp.status_code == 302 and "run=" in resp.location
+    queued = rep_client.get(resp.location).get_data(as_text=True)
+    assert "colcw-progress-bar" in queued
+    status_url = resp.location.replace("/export?", "/export/status?")
+    assert rep_client.get(status_url).get_json()["status"] == "queued"
+    drain_queue()
+    assert rep_client.get(status_url).get_json()["final"] is True
+    done = rep_client.get(resp.location).get_data(as_text=True)
+    [opp] = world.opportunities()
+    assert 'id="colcw-outcome" data-action="created"' in done
+    assert f"recid={opp['id']}" in done
+
+
+def test_export_page_shows_the_error_with_its_fix_and_offers_the_customer_export(world, rep_client, drain_queue):
+    from colcw_plugin import links
+
+    links.remove_link(db.session, "customer", world.customer_id)
+    db.session.commit()
+    doc = world.quote([line("OPT-7010")])
+    page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
+    assert 'id="colcw-export-customer-now"' in page
+    resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
+    drain_queue()
+    done = rep_client.get(resp.location).get_data(as_text=True)
+    assert 'data-action="failed"' in done and "Manually sync the specific customer" in done
+
+
+def test_unlock_needs_csrf_and_unlocks(world, rep_client):
+    doc = world.quote([line("OPT-7010")])
+    world.export(doc.id)
+    assert rep_client.post(f"/colcw/documents/{doc.id}/unlock").status_code == 400
+    view = rep_client.get(f"/documents/{doc.id}").get_data(as_text=True)
+    assert 'id="colcw-unlock"' in view and 'id="colcw-opportunity-link"' in view
+    resp = rep_client.post(f"/colcw/documents/{doc.id}/unlock", data={"csrf_token": csrf_from(view)})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert not db.session.get(Document, doc.id).locked
+
+
+def test_another_documents_run_is_not_shown(world, rep_client):
+    a = world.quote([line("OPT-7010")], name="A")
+    b = world.quote([line("OPT-7010")], name="B")
+    run = world.export(a.id)
+    assert rep_client.get(f"/colcw/documents/{b.id}/export?run={run.id}").status_code == 404
+    assert rep_client.get(f"/colcw/documents/{b.id}/export/status?run={run.id}").status_code == 404
