@@ -9,3 +9,6 @@ export HOST_DATA_DIR="$tmp" DATABASE_URL=""
 rm -f host_stub/migrations/versions/host_0001_*.py colcw_plugin/migrations/versions/colcw_0001_*.py
 .venv/bin/flask --app host_stub make-migration host_stub "host schema" --rev-id host_0001
 .venv/bin/flask --app host_stub make-migration colcw "colcw schema" --rev-id colcw_0001
+# Keep regenerations diff-free when nothing changed.
+sed -i 's/^Create Date: .*/Create Date: pre-release initial revision/' \
+  host_stub/migrations/versions/host_0001_*.py colcw_plugin/migrations/versions/colcw_0001_*.py

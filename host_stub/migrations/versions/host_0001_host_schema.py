@@ -2,7 +2,7 @@
 
 Revision ID: host_0001
 Revises: 
-Create Date: 2026-11-25 16:36:28.065691
+Create Date: pre-release initial revision
 """
 from alembic import op
 import sqlalchemy as sa
