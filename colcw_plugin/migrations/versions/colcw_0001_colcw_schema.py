@@ -2,7 +2,7 @@
 
 Revision ID: colcw_0001
 Revises: 
-Create Date: 2026-11-25 16:49:46.008008
+Create Date: pre-release initial revision
 """
 from alembic import op
 import sqlalchemy as sa
