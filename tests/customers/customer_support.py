@@ -1,0 +1,86 @@
+"""Helpers for the customer sync tests: run a job through the engine, read results and ConnectWise."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from colcw_plugin.extension import secret_box
+from colcw_plugin.links import get_link
+from colcw_plugin.models import SyncItem, SyncRun
+from colcw_plugin.sync.engine import create_run, execute_run
+from host_stub.extensions import db
+from host_stub.services import save_customer
+
+CUSTOMER = {"name": "Acme Corp", "account_number": "ACME1", "active": True, "address1": "1 Main St",
+            "address2": "", "city": "Austin", "state": "TX", "zip": "73301", "country": "United States",
+            "website": "https://acme.example", "phone": "512-555-0100", "fax": "512-555-0101",
+            "location_code": ""}
+CONTACTS = [
+    {"first_name": "Ada", "last_name": "Lovelace", "title": "CFO", "email": "ada@acme.example",
+     "work_phone": "512-555-0110", "mobile_phone": "512-555-0111", "home_phone": "512-555-0112",
+     "other_phone": "512-555-0113", "is_default": True, "city": "Austin", "state": "TX"},
+    {"first_name": "Charles", "last_name": "Babbage", "title": "CTO", "email": "charles@acme.example",
+     "work_phone": "512-555-0120", "is_default": False},
+]
+
+
+def make_customer(contacts=None, **fields):
+    """A host customer (committed, no event) with the given fields over :data:`CUSTOMER`."""
+    return save_customer({**CUSTOMER, **fields}, CONTACTS if contacts is None else contacts, fire_event=False)
+
+
+def run(kind: str, params: dict, actor: dict | None = None) -> SyncRun:
+    """Create and execute a run as the web request does; returns the finished run."""
+    job = create_run(db.session, kind, params, trigger="manual", actor=actor)
+    db.session.commit()
+    return execute_run(db.session, secret_box(), job.id)
+
+
+def export(customer_id: int, actor: dict | None = None) -> SyncRun:
+    return run("customer_export", {"customer_id": customer_id}, actor)
+
+
+def items(run_: SyncRun, entity: str | None = None) -> list[SyncItem]:
+    stmt = select(SyncItem).where(SyncItem.run_id == run_.id).order_by(SyncItem.id)
+    if entity:
+        stmt = stmt.where(SyncItem.entity == entity)
+    return list(db.session.execute(stmt).scalars())
+
+
+def actions(run_: SyncRun, entity: str = "customer") -> list[str]:
+    return [i.action for i in items(run_, entity)]
+
+
+def company(sandbox, company_id: int) -> dict:
+    """What ConnectWise holds for a company."""
+    resp = sandbox.api("GET", f"company/companies/{company_id}")
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def companies(sandbox, **params) -> list[dict]:
+    return sandbox.api("GET", "company/companies", params={"pageSize": 1000, **params}).json()
+
+
+def contacts_of(sandbox, company_id: int) -> list[dict]:
+    return sandbox.api("GET", "company/contacts",
+                       params={"conditions": f"company/id = {company_id}", "pageSize": 1000}).json()
+
+
+def comm(contact: dict, type_name: str) -> str | None:
+    return next((i["value"] for i in contact.get("communicationItems", []) if i["type"]["name"] == type_name), None)
+
+
+def link_of(entity: str, host_id: int):
+    db.session.expire_all()
+    return get_link(db.session, entity, host_id)
+
+
+def update_customer(customer_id: int, **fields):
+    """Edit a customer as the host's form does (every field sent), no event."""
+    from host_stub.models import Customer
+    from host_stub.services import CUSTOMER_EDITABLE
+
+    customer = db.session.get(Customer, customer_id)
+    data = {f: getattr(customer, f) for f in CUSTOMER_EDITABLE}
+    return save_customer({**data, **fields}, customer_id=customer_id, fire_event=False)

@@ -1,0 +1,224 @@
+"""Importing ConnectWise companies and contacts into host customers (issue 5), against the sandbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from customer_support import actions, company, items, link_of, make_customer, run
+from sqlalchemy import delete, select
+
+from colcw_plugin.models import Link, SyncRun
+from colcw_plugin.sync.company_map import contact_values, customer_values
+from colcw_plugin.sync.customer_import import IMPORT_ACTOR, is_own_import
+from host_stub.extensions import db
+from host_stub.models import Contact, Customer
+from host_stub.seed import seed_demo
+
+
+def _host_data() -> dict:
+    """Every customer's mapped values and contacts, keyed by account number."""
+    db.session.expire_all()
+    out = {}
+    for c in db.session.execute(select(Customer)).scalars():
+        out[c.account_number] = (customer_values(c), sorted((contact_values(k) for k in c.contacts),
+                                                            key=lambda v: v["email"]))
+    return out
+
+
+def _forget_host_customers() -> None:
+    db.session.execute(delete(Link))
+    db.session.execute(delete(Contact))
+    db.session.execute(delete(Customer))
+    db.session.commit()
+
+
+def _add_province(sandbox, code: str, name: str) -> None:
+    canada = sandbox.api("GET", "company/countries", params={"conditions": 'name = "Canada"'}).json()[0]
+    sandbox.api("POST", "company/states", json={"identifier": code, "name": name, "country": {"id": canada["id"]}})
+
+
+def test_export_then_import_gives_back_the_same_host_data(sync_ready):
+    _add_province(sync_ready, "QC", "Quebec")
+    make_customer(location_code="HQ")
+    make_customer(account_number="ZOE'1", name="Zoé O'Brien \"Bakery\"", city="Montréal", state="QC",
+                  zip="H2Y 1C6", country="Canada", active=False, website="", fax="",
+                  contacts=[{"first_name": "Amélie", "last_name": "Müller", "email": "amelie@zoe.example",
+                             "mobile_phone": "514-555-0100", "is_default": True, "title": "", "state": "QC"},
+                            {"first_name": "Kenji", "last_name": "O'Neil", "email": "kenji@zoe.example",
+                             "work_phone": "514-555-0101"}])
+    before = _host_data()
+    exported = run("customer_export", {"all": True})
+    assert exported.status == "succeeded", [i.message for i in items(exported) if i.action == "failed"]
+    _forget_host_customers()
+    imported = run("customer_import", {"mode": "all"})
+    assert imported.status == "succeeded", imported.message
+    assert sorted(actions(imported)) == ["created", "created"]
+    assert _host_data() == before
+
+
+def test_import_one_company_by_company_id_creates_the_customer_and_contacts(connected_demo):
+    result = run("customer_import", {"company": "DEMO00001"})
+    item = items(result, "customer")[0]
+    assert item.action == "created", item.message
+    customer = db.session.get(Customer, item.host_id)
+    cw = company(connected_demo, item.cw_id)
+    assert (customer.account_number, customer.name, customer.city, customer.state) == (
+        "DEMO00001", cw["name"], cw["city"], cw["state"])
+    assert customer.phone == cw["phoneNumber"] and customer.active is True
+    assert customer.location_code == ""  # the default site "Main"
+    cw_contacts = connected_demo.api("GET", "company/contacts",
+                                     params={"conditions": f"company/id = {cw['id']}"}).json()
+    assert sorted(c.email for c in customer.contacts) == sorted(
+        next(i["value"] for i in k["communicationItems"] if i["type"]["name"] == "Email") for k in cw_contacts)
+    default = next(c for c in customer.contacts if c.is_default)
+    assert link_of("contact", default.id).cw_id == cw["defaultContact"]["id"]
+    assert len(items(result, "contact")) == len(cw_contacts)
+
+
+def test_unknown_company_id_says_so(connected):
+    item = items(run("customer_import", {"company": 'NOPE"X'}), "customer")[0]
+    assert item.action == "failed" and "No ConnectWise company has the Company ID 'NOPE\"X'" in item.message
+
+
+def test_import_links_the_customer_with_the_same_account_number_never_by_name(connected_demo):
+    same_name = make_customer(account_number="LOCAL1", name="Quantum Bakery", contacts=[])
+    same_number = make_customer(account_number="CW0001", name="Something else", contacts=[])
+    item = items(run("customer_import", {"company": "CW0001"}), "customer")[0]
+    assert item.action == "updated" and item.host_id == same_number.id
+    db.session.expire_all()
+    assert db.session.get(Customer, same_number.id).name == "Quantum Bakery"
+    assert db.session.get(Customer, same_name.id).account_number == "LOCAL1"
+    assert db.session.execute(select(Customer)).scalars().all().__len__() == 2
+
+
+def test_an_unchanged_company_writes_nothing_in_the_host(connected_demo):
+    first = items(run("customer_import", {"company": "DEMO00004"}), "customer")[0]
+    stamp = db.session.get(Customer, first.host_id).updated_at
+    again = run("customer_import", {"company": "DEMO00004"})
+    assert actions(again) == ["unchanged"] and set(actions(again, "contact")) == {"unchanged"}
+    db.session.expire_all()
+    assert db.session.get(Customer, first.host_id).updated_at == stamp
+
+
+def test_incremental_import_takes_only_what_changed_since_the_last_import(connected_demo):
+    full = run("customer_import", {"mode": "all"})
+    assert full.status == "succeeded", full.message
+    since = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    db.session.execute(SyncRun.__table__.update().where(SyncRun.id == full.id).values(started_at=since))
+    db.session.commit()
+    time.sleep(1.1)  # ConnectWise stamps lastUpdated to the second: edit in a later one
+    companies = connected_demo.api("GET", "company/companies", params={"pageSize": 1000,
+                                                                      "orderBy": "id asc"}).json()
+    renamed, via_contact = companies[0], companies[1]
+    connected_demo.api("PATCH", f"company/companies/{renamed['id']}",
+                       json=[{"op": "replace", "path": "name", "value": "Renamed In ConnectWise"}])
+    contact = connected_demo.api("GET", "company/contacts",
+                                 params={"conditions": f"company/id = {via_contact['id']}"}).json()[0]
+    connected_demo.api("PATCH", f"company/contacts/{contact['id']}",
+                       json=[{"op": "replace", "path": "title", "value": "Chief Renamer"}])
+    changed = run("customer_import", {"mode": "changed", "since": since.isoformat()})
+    touched = {i.cw_id: i.action for i in items(changed, "customer")}
+    assert touched == {renamed["id"]: "updated", via_contact["id"]: "updated"}
+    assert {i.cw_id: i.action for i in items(changed, "contact") if i.action != "unchanged"} == {
+        contact["id"]: "updated"}
+    assert db.session.get(Customer, link_host(renamed["id"])).name == "Renamed In ConnectWise"
+    titles = {c.title for c in db.session.get(Customer, link_host(via_contact["id"])).contacts}
+    assert "Chief Renamer" in titles
+    # Without "since", the watermark is the start of the last full / incremental import that succeeded.
+    again = run("customer_import", {"mode": "changed"})
+    assert "Companies changed since" in again.message
+    assert set(actions(again)) <= {"unchanged"}
+
+
+def link_host(cw_id: int) -> int:
+    return db.session.execute(select(Link.host_id).where(Link.entity == "customer", Link.cw_id == cw_id)).scalar()
+
+
+def test_changed_mode_uses_the_start_of_the_last_successful_import(connected_demo):
+    first = run("customer_import", {"mode": "changed"})
+    assert "No earlier import" in first.message and first.status == "succeeded"
+    second = run("customer_import", {"mode": "changed"})
+    assert "Companies changed since" in second.message
+    # The demo tenant was seeded before the first import: nothing is newer than its start (minus overlap).
+    assert second.total <= first.total
+
+
+def test_linked_customer_deleted_in_the_host_is_reported_then_recreated_by_company_id(connected_demo):
+    first = items(run("customer_import", {"company": "DEMO00001"}), "customer")[0]
+    db.session.execute(delete(Customer).where(Customer.id == first.host_id))
+    db.session.commit()
+    bulk = run("customer_import", {"company_ids": [first.cw_id]})
+    item = items(bulk, "customer")[0]
+    assert item.action == "skipped" and "was deleted" in item.message and "DEMO00001" in item.resolution
+    assert db.session.execute(select(Customer)).scalars().all() == []
+    again = items(run("customer_import", {"company": "DEMO00001"}), "customer")[0]
+    assert again.action == "created" and "re-linked" in again.message
+    assert link_of("customer", again.host_id).cw_id == first.cw_id
+
+
+def test_company_deleted_in_connectwise_keeps_the_customer_and_says_so(connected_demo):
+    first = items(run("customer_import", {"company": "DEMO00001"}), "customer")[0]
+    connected_demo.api("DELETE", f"company/companies/{first.cw_id}")
+    item = items(run("customer_import", {"mode": "all"}), "customer")
+    mine = next(i for i in item if i.cw_id == first.cw_id)
+    assert mine.action == "skipped" and "deleted in ConnectWise" in mine.message
+    assert db.session.get(Customer, first.host_id) is not None
+    assert link_of("customer", first.host_id).status == "missing_in_cw"
+
+
+def test_a_company_and_its_contacts_import_atomically(connected):
+    cw = connected.api("POST", "company/companies", json={"identifier": "ATOM1", "name": "Atom", "city": "X"}).json()
+    connected.api("POST", "company/contacts", json={"firstName": "Ok", "lastName": "Fine", "company": {"id": cw["id"]}})
+    connected.api("POST", "company/contacts", json={"firstName": "F" * 70, "lastName": "Long",
+                                                    "company": {"id": cw["id"]}})
+    good = connected.api("POST", "company/companies", json={"identifier": "GOOD1", "name": "Good", "city": "X"})
+    result = run("customer_import", {"mode": "all"})
+    by_cw = {i.cw_id: i for i in items(result, "customer")}
+    assert result.status == "partial"
+    assert by_cw[cw["id"]].action == "failed" and "ChannelOnline allows at most 60" in by_cw[cw["id"]].message
+    assert by_cw[good.json()["id"]].action == "created"
+    assert [c.account_number for c in db.session.execute(select(Customer)).scalars()] == ["GOOD1"]
+    assert db.session.execute(select(Contact)).scalars().all() == []
+
+
+def test_bulk_import_reads_pages_not_records(connected):
+    made = connected.generate(companies=300, contacts_per_company=2.5)
+    connected.clear_requests()
+    result = run("customer_import", {"mode": "all"})
+    assert result.status == "succeeded" and result.counts == {"created": made["companies"] + made["contacts"]}
+    gets = [r for r in connected.requests() if r["method"] == "GET"]
+    assert len(gets) <= 6, [r["path"] for r in gets]
+    assert [r for r in connected.requests() if r["method"] != "GET"] == []
+    assert db.session.query(Customer).count() == 300
+
+
+def test_import_events_carry_the_import_actor(connected_demo, app):
+    seen = []
+
+    class Listener:
+        from host_stub.hookspecs import hookimpl
+
+        @hookimpl
+        def customer_saved(self, customer, created, actor):
+            seen.append((customer["account_number"], created, actor))
+
+    pm = app.extensions["host_stub"]["pm"]
+    listener = Listener()
+    pm.register(listener)
+    try:
+        run("customer_import", {"company": "DEMO00001"})
+    finally:
+        pm.unregister(listener)
+    assert seen == [("DEMO00001", True, IMPORT_ACTOR)] and is_own_import(seen[0][2])
+
+
+def test_export_of_a_demo_customer_matches_its_imported_twin(sync_ready_demo):
+    seed_demo(db.session, customers=3, quotes=0)
+    result = run("customer_export", {"customer_ids": [1]})
+    assert actions(result) == ["updated"] or actions(result) == ["unchanged"], items(result)[0].message
+    assert "same Company ID" in items(result, "customer")[0].message
+    linked = link_of("customer", 1)
+    assert company(sync_ready_demo, linked.cw_id)["identifier"] == "DEMO00001"
+    # The demo tenant holds the same contacts (same e-mails): linked, not duplicated.
+    assert set(actions(result, "contact")) <= {"updated", "unchanged"}
