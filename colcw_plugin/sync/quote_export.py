@@ -192,6 +192,12 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
             # Commit the link before adding lines: an export that dies from here on resumes on it.
             _remember_opportunity(session, doc.id, opp, created)
             session.commit()
+    elif (opp.get("company") or {}).get("id") not in (None, company_id):
+        raise ExportRefused(
+            f"{number} is linked to opportunity {opp['id']} \"{opp.get('name', '')}\" of another ConnectWise company "
+            f"({(opp.get('company') or {}).get('name', '')}); its customer changed after it was exported.",
+            "Move the opportunity to the new company in ConnectWise, or copy the lines to a new quote for this "
+            "customer and export that.")
     elif state and state.exported_at and name_now != state.name_at_export:
         notes.append(f"The opportunity name on the document changed to \"{name_now}\"; it stays linked to "
                      f"opportunity {opp['id']} \"{opp.get('name', '')}\".")

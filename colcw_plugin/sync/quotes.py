@@ -25,7 +25,7 @@ from host_stub.models import Document
 from ..links import get_link
 from ..models import SyncRun
 from . import ranges
-from .engine import JobKind, SyncContext, create_run, execute_run, register
+from .engine import JobKind, SyncContext, register
 from .quote_export import ExportContext, Outcome, export_document
 from .runs import RunRecorder
 
@@ -154,21 +154,11 @@ register(JobKind(name=KIND, label="Quote / sales order export", run=run, describ
 
 
 def start_export(session: Session, params: dict, *, trigger: str = "manual", actor: dict | None = None) -> SyncRun:
-    """Queue an export (through the jobs engine) and return its run.
+    """Queue an export on the jobs engine and return its run (the one already queued or running
+    for the same params, when there is one). Commits the session."""
+    from .jobs import submit
 
-    Without the jobs engine's ``submit`` (issue 7) the run is executed at once, in this process.
-    """
-    try:
-        from .jobs import submit
-    except ImportError:
-        submit = None
-    if submit is not None:
-        return submit(session, KIND, params, trigger=trigger, actor=actor)
-    from ..extension import secret_box
-
-    run_ = create_run(session, KIND, params, trigger=trigger, actor=actor)
-    session.commit()
-    return execute_run(session, secret_box(), run_.id)
+    return submit(session, KIND, params, trigger=trigger, actor=actor)
 
 
 def on_quote_converted(session: Session, quote: dict, order: dict, actor: dict | None) -> SyncRun | None:

@@ -154,3 +154,18 @@ def test_saving_a_changed_exported_document_marks_it_changed_since_export(world)
     world.export(doc.id)
     db.session.refresh(state)
     assert not state.changed_since_export
+
+
+def test_document_linked_to_another_companys_opportunity_is_refused(world, connected):
+    doc = world.quote([line("OPT-7010")])
+    world.export(doc.id)
+    other = connected.api("POST", "company/companies", json={"identifier": "OTHER1", "name": "Other Co",
+                                                              "city": "Austin"}).json()
+    contact = connected.api("POST", "company/contacts", json={"firstName": "Kim", "company": {"id": other["id"]}}).json()
+    links.set_link(db.session, "customer", world.customer_id, other["id"])
+    links.set_link(db.session, "contact", world.contact_id, contact["id"])
+    db.session.commit()
+    run = world.export(doc.id)
+    [item] = items(run)
+    assert item.action == "failed" and "of another ConnectWise company" in item.message
+    assert len(world.products(world.opportunities()[0]["id"])) == 1
