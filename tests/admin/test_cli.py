@@ -1,0 +1,72 @@
+"""``flask colcw configure`` and ``flask colcw test-connection`` for operators and scripts."""
+
+from __future__ import annotations
+
+from colcw_plugin.connection import get_settings
+from host_stub.extensions import db
+
+
+def _configure(app, sandbox, *extra, private_key=None):
+    args = ["colcw", "configure", "--site", sandbox.base_url, "--company-id", sandbox.company_id, "--public-key",
+            sandbox.public_key, "--private-key", private_key or sandbox.private_key, "--client-id", "colcw-cli",
+            "--allow-http", *extra]
+    return app.test_cli_runner().invoke(args=args)
+
+
+def test_configure_saves_the_connection_like_the_page(app, cw_sandbox, box):
+    result = _configure(app, cw_sandbox)
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    settings = get_settings(db.session)
+    assert (settings.site_url, settings.client_id, settings.updated_by) == (cw_sandbox.base_url, "colcw-cli",
+                                                                            "command line")
+    assert box.decrypt(settings.secret_encrypted) == cw_sandbox.private_key
+
+
+def test_configure_if_unset_leaves_an_existing_connection_alone(app, connected, box):
+    result = _configure(app, connected, "--if-unset", private_key="another-key")
+    assert result.exit_code == 0 and "left unchanged" in result.output
+    db.session.expire_all()
+    assert box.decrypt(get_settings(db.session).secret_encrypted) == connected.private_key
+
+
+def test_configure_with_invalid_values_says_why_and_saves_nothing(app, cw_sandbox):
+    result = app.test_cli_runner().invoke(args=["colcw", "configure", "--site", "ftp://x", "--company-id", "a b",
+                                                "--username", "u", "--password", "p", "--client-id", "c"])
+    assert result.exit_code == 2
+    assert "site_url: The site URL must start with https://." in result.output
+    assert "company_id:" in result.output
+    assert get_settings(db.session).site_url == ""
+
+
+def test_configure_refuses_http_without_the_development_setting(app, cw_sandbox):
+    app.config["COLCW_ALLOW_HTTP"] = False
+    try:
+        result = _configure(app, cw_sandbox)
+    finally:
+        app.config["COLCW_ALLOW_HTTP"] = True
+    assert result.exit_code == 2 and "must use https://" in result.output
+
+
+def test_configure_needs_one_kind_of_credentials(app, cw_sandbox):
+    result = _configure(app, cw_sandbox, "--username", "u", "--password", "p")
+    assert result.exit_code == 2 and "either --public-key and --private-key" in result.output
+
+
+def test_test_connection_command_succeeds(app, connected):
+    result = app.test_cli_runner().invoke(args=["colcw", "test-connection"])
+    assert result.exit_code == 0, result.output
+    assert "Connected: ConnectWise version" in result.output and "APIMember" in result.output
+
+
+def test_test_connection_command_fails_with_the_step_and_the_fix(app, connected):
+    connected.deny(["sales/opportunities"])
+    result = app.test_cli_runner().invoke(args=["colcw", "test-connection"])
+    assert result.exit_code == 1
+    assert "FAIL Read opportunities: ConnectWise denied access to sales/opportunities (403)." in result.output
+    assert "What to do: In ConnectWise, give the API member's security role Inquire access" in result.output
+
+
+def test_test_connection_command_without_a_connection(app):
+    result = app.test_cli_runner().invoke(args=["colcw", "test-connection"])
+    assert result.exit_code == 1 and "not configured" in result.output
