@@ -14,7 +14,7 @@ import time
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from host_stub.extensions import db
 from host_stub.models import Customer
@@ -125,9 +125,15 @@ def sync_customers(direction: str, customer: str | None, since: str | None, all_
 
 
 def _print_summary(run: SyncRun) -> None:
-    click.echo(f"Status: {run.status}. {describe_counts(run.counts or {})}. "
+    rows = db.session.execute(select(SyncItem.entity, SyncItem.action, func.count())
+                              .where(SyncItem.run_id == run.id).group_by(SyncItem.entity, SyncItem.action)).all()
+    per_entity: dict[str, dict[str, int]] = {}
+    for entity, action, n in rows:
+        per_entity.setdefault(entity, {})[action] = n
+    parts = [f"{entity}s: {describe_counts(counts)}" for entity, counts in sorted(per_entity.items(), reverse=True)]
+    click.echo(f"Status: {run.status}. {'; '.join(parts) or 'nothing to do'}. "
                f"ConnectWise requests: {run.api_requests}.")
-    if run.message:
+    if run.message and run.message != describe_counts(run.counts or {}):
         click.echo(run.message)
     problems = db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id,
                                                          SyncItem.action.in_(("failed", "skipped")))

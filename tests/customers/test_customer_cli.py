@@ -1,0 +1,47 @@
+"""``flask colcw sync customers``: foreground runs, the summary, the exit status."""
+
+from __future__ import annotations
+
+from customer_support import companies, make_customer
+
+from host_stub.extensions import db
+from host_stub.models import Customer
+
+
+def _invoke(app, *args):
+    return app.test_cli_runner().invoke(args=["colcw", "sync", "customers", *args], catch_exceptions=False)
+
+
+def test_export_all_prints_the_summary_and_exits_zero(sync_ready, app):
+    make_customer()
+    result = _invoke(app, "--direction", "export", "--all")
+    assert result.exit_code == 0, result.output
+    assert "Export all customers to ConnectWise" in result.output
+    assert "Status: succeeded. customers: 1 created; contacts: 2 created." in result.output
+    assert [c["identifier"] for c in companies(sync_ready)] == ["ACME1"]
+
+
+def test_a_failed_record_is_listed_and_exits_one(sync_ready, app):
+    make_customer(state="ZZ")
+    result = _invoke(app, "--direction", "export", "--customer", "ACME1")
+    assert result.exit_code == 1
+    assert "FAILED" in result.output and "state 'ZZ' is not in ConnectWise's state list" in result.output
+    assert "→ Correct the state" in result.output
+
+
+def test_import_one_company_and_then_the_changed_ones(sync_ready_demo, app):
+    result = _invoke(app, "--direction", "import", "--customer", "CW0003")
+    assert result.exit_code == 0, result.output
+    assert db.session.query(Customer).filter_by(account_number="CW0003").count() == 1
+    result = _invoke(app, "--direction", "import", "--since", "today")
+    assert result.exit_code == 0, result.output
+    assert "changed in ConnectWise since" in result.output
+
+
+def test_contradictory_options_are_refused(sync_ready, app):
+    result = app.test_cli_runner().invoke(args=["colcw", "sync", "customers", "--direction", "export", "--all",
+                                                "--since", "last7"])
+    assert result.exit_code == 2 and "only one of --customer, --since and --all" in result.output
+    result = app.test_cli_runner().invoke(args=["colcw", "sync", "customers", "--direction", "export",
+                                                "--customer", "NOBODY"])
+    assert result.exit_code == 2 and "No customer has the account number 'NOBODY'" in result.output

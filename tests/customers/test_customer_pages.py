@@ -1,0 +1,100 @@
+"""The rep-facing customer sync pages through the Flask test client (CSRF on)."""
+
+from __future__ import annotations
+
+from customer_support import companies, link_of, make_customer
+from helpers import csrf_from, sign_in
+from sqlalchemy import select
+
+from colcw_plugin.models import SyncRun
+from host_stub.extensions import db
+from host_stub.models import Customer
+
+
+def _token(client) -> str:
+    return csrf_from(client.get("/customers/").get_data(as_text=True))
+
+
+def test_all_customers_page_holds_the_import_popup(sync_ready, rep_client):
+    html = rep_client.get("/customers/").get_data(as_text=True)
+    assert 'id="colcw-import-link"' in html and 'id="colcw-import-dialog"' in html
+    assert 'action="/colcw/import"' in html and 'name="csrf_token"' in html
+
+
+def test_import_by_company_id_opens_the_imported_customer(sync_ready_demo, rep_client):
+    resp = rep_client.post("/colcw/import", data={"company": "CW0002", "csrf_token": _token(rep_client)})
+    assert resp.status_code == 302
+    customer = db.session.execute(select(Customer).where(Customer.account_number == "CW0002")).scalar_one()
+    assert resp.headers["Location"].endswith(f"/customers/{customer.id}")
+    page = rep_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Imported Orchard Street Pharmacy (CW0002) from ConnectWise" in page
+    run = db.session.execute(select(SyncRun)).scalar_one()
+    assert run.kind == "customer_import" and run.requested_by == "riley@demo.example"
+
+
+def test_import_of_an_unknown_company_id_says_what_to_do(sync_ready_demo, rep_client):
+    resp = rep_client.post("/colcw/import", data={"company": "NOPE", "csrf_token": _token(rep_client)})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "No ConnectWise company has the Company ID &#39;NOPE&#39;" in html and "Check the Company ID" in html
+
+
+def test_import_without_csrf_token_is_refused(sync_ready_demo, rep_client):
+    resp = rep_client.post("/colcw/import", data={"company": "CW0002"})
+    assert resp.status_code == 400
+    assert db.session.execute(select(Customer)).scalars().all() == []
+
+
+def test_export_from_the_customer_page_shows_the_result(sync_ready, rep_client):
+    customer = make_customer()
+    page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert 'id="colcw-sync-panel"' in page and "Not linked to a ConnectWise company" in page
+    resp = rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/customers/{customer.id}")
+    page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert "Created in ConnectWise: Acme Corp (ACME1). Contacts: 2 created." in page
+    assert "Linked to company <strong>ACME1</strong>" in page
+    assert [c["identifier"] for c in companies(sync_ready)] == ["ACME1"]
+
+
+def test_export_failure_is_flashed_with_its_resolution(connected, rep_client):
+    customer = make_customer()
+    rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
+    page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert "Export to ConnectWise failed: Customer export did not occur" in page
+    assert "Make sure that the Sales Rep is mapped" in page
+
+
+def test_export_link_without_javascript_asks_to_confirm(sync_ready, rep_client):
+    customer = make_customer()
+    html = rep_client.get(f"/colcw/customers/{customer.id}/export").get_data(as_text=True)
+    assert "Not linked yet" in html and 'id="colcw-export-submit"' in html
+    assert companies(sync_ready) == []
+
+
+def test_clear_and_relink_from_the_customer_page(sync_ready, rep_client):
+    customer = make_customer()
+    rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
+    cid = link_of("customer", customer.id).cw_id
+    sync_ready.api("DELETE", f"company/companies/{cid}")
+    rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
+    page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert "was deleted in" in page and 'id="colcw-clear-link"' in page
+    rep_client.post(f"/colcw/customers/{customer.id}/clear-link", data={"csrf_token": _token(rep_client)})
+    assert link_of("customer", customer.id) is None
+    other = sync_ready.api("POST", "company/companies", json={"identifier": "ACME-B", "name": "B", "city": "c"}).json()
+    resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",
+                           data={"company": "ACME-B", "csrf_token": _token(rep_client)})
+    assert resp.status_code == 302
+    assert link_of("customer", customer.id).cw_id == other["id"]
+    resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",
+                           data={"company": "MISSING", "csrf_token": _token(rep_client)}, follow_redirects=True)
+    assert "No ConnectWise company has the Company ID &#39;MISSING&#39;" in resp.get_data(as_text=True)
+
+
+def test_pages_need_a_signed_in_user(sync_ready, client):
+    customer = make_customer()
+    assert client.get("/colcw/import").status_code == 302
+    assert client.get(f"/colcw/customers/{customer.id}/export").status_code == 302
+    sign_in(client, "sam@demo.example")
+    assert client.get("/colcw/import").status_code == 200
