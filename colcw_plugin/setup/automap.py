@@ -84,12 +84,14 @@ def _product_types(session: Session, lookups: Lookups, report: AutomapReport) ->
 def _categories(session: Session, lookups: Lookups, report: AutomapReport) -> None:
     current = category_mappings(session)
     for cat, sub in host_category_pairs(session):
-        if not sub:
-            continue  # a category alone cannot be mapped by name: products need a sub-category
         if (cat, sub) in current:
             report.kept += 1
             continue
-        ref = lookups.subcategory(cat, sub)
+        ref = lookups.subcategory(cat, sub) if sub else None
+        if not sub:
+            report.left.append(f"category {cat} (lines without a sub-category): choose a ConnectWise sub-category "
+                               "on Product integration mapping.")
+            continue
         if ref is None:
             report.left.append(f"category {cat} / {sub}: ConnectWise has no sub-category of that name; add it in "
                                "ConnectWise or map it on Product integration mapping.")

@@ -60,18 +60,20 @@ def host_users(session: Session) -> list[User]:
 
 
 def host_category_pairs(session: Session) -> list[tuple[str, str]]:
-    """Every (category, sub-category) the host has, from its category tree and from document lines;
-    ``(category, "")`` stands for the category itself."""
+    """Every (category, sub-category) a host line may carry: the category tree's pairs, a category
+    without sub-categories as ``(category, "")``, and whatever document lines hold."""
     pairs: set[tuple[str, str]] = set()
     nodes = session.execute(select(ProductCategory)).scalars().all()
     names = {n.id: n.name for n in nodes}
+    parents = {n.parent_id for n in nodes if n.parent_id}
     for n in nodes:
-        pairs.add((names[n.parent_id], n.name) if n.parent_id else (n.name, ""))
+        if n.parent_id:
+            pairs.add((names[n.parent_id], n.name))
+        elif n.id not in parents:
+            pairs.add((n.name, ""))
     for cat, sub in session.execute(select(DocumentLine.category, DocumentLine.subcategory).distinct()):
         if cat:
-            pairs.add((cat, ""))
-            if sub:
-                pairs.add((cat, sub))
+            pairs.add((cat, sub or ""))
     return sorted(pairs, key=lambda p: (p[0].lower(), p[1].lower()))
 
 
@@ -304,12 +306,12 @@ def category_for(session: Session, settings: Settings, category: str, subcategor
     """The ConnectWise (category, sub-category) names for a host line.
 
     With "use ChannelOnline's names" the host's names are used as they are; with the mapping,
-    the row for the sub-category, else the row for its category; None when nothing is mapped.
+    the row for exactly this (category, sub-category), as the quote export reads it; None when
+    nothing applies.
     """
     if settings.category_mode != "mapping":
         return (category, subcategory) if category and subcategory else None
-    rows = category_mappings(session)
-    row = rows.get((category, subcategory)) or rows.get((category, ""))
+    row = category_mappings(session).get((category, subcategory or ""))
     return (row.cw_category_name, row.cw_subcategory_name) if row is not None else None
 
 

@@ -110,21 +110,23 @@ def _product_types(session: Session, lookups: Lookups | None) -> Check:
 
 
 def _categories(session: Session, settings: Settings, lookups: Lookups | None) -> Check:
-    pairs = [p for p in host_category_pairs(session) if p[1]]
+    pairs = host_category_pairs(session)
     items = []
     if settings.category_mode == "mapping":
         mappings = category_mappings(session)
         for cat, sub in pairs:
-            m = mappings.get((cat, sub)) or mappings.get((cat, ""))
+            m = mappings.get((cat, sub))
+            label = f"{cat} / {sub}" if sub else f"{cat} (lines without a sub-category)"
             if m is None:
-                items.append(f"{cat} / {sub} is not mapped")
+                items.append(f"{label} is not mapped")
             elif lookups is not None and lookups.subcategory(m.cw_category_name, m.cw_subcategory_name) is None:
-                items.append(f"{cat} / {sub} → {m.cw_category_name} / {m.cw_subcategory_name}: not in ConnectWise")
+                items.append(f"{label} → {m.cw_category_name} / {m.cw_subcategory_name}: not in ConnectWise")
         fix = "Map them on Product integration mapping."
         mode = "the mapping table"
     else:
         if lookups is not None:
-            items = [f"{cat} / {sub}" for cat, sub in pairs if lookups.subcategory(cat, sub) is None]
+            items = [f"{cat} / {sub}" if sub else f"{cat} (lines without a sub-category cannot create products)"
+                     for cat, sub in pairs if not sub or lookups.subcategory(cat, sub) is None]
         fix = ("Add these categories / sub-categories in ConnectWise (Setup Tables → Product Category), or switch "
                "to the mapping on Product integration mapping.")
         mode = "ChannelOnline's names"

@@ -149,3 +149,20 @@ def test_preflight_when_connectwise_is_unreachable_says_so(admin_client, connect
     db.session.commit()
     html = admin_client.get(BASE + "/preflight").get_data(as_text=True)
     assert 'data-area="Connection" data-ok="no"' in html and "ConnectWise could not be read" in html
+
+
+def test_lines_without_a_subcategory_need_their_own_mapping_row(app, connected_demo, demo_client):
+    from colcw_plugin.setup.mappings import category_for
+
+    add_document_lines([("Cisco", "Services", "", "Labor")])
+    lookups = load_lookups(demo_client)
+    automap(db.session, lookups, "tests")
+    settings = get_settings(db.session)
+    gaps = [CategoryChoice(c, s, "Hardware", "Storage") for c, s in demo_data.CATEGORIES_MISSING_IN_CW]
+    save_categories(db.session, settings, "mapping", gaps, lookups, "tests")
+    items = _areas(run_preflight(db.session, lookups))["Categories"].items
+    assert items == ["Services (lines without a sub-category) is not mapped"]
+    save_categories(db.session, settings, "mapping", [CategoryChoice("Services", "", "Service", "Support")], lookups,
+                    "tests")
+    assert _areas(run_preflight(db.session, lookups))["Categories"].ok
+    assert category_for(db.session, settings, "Services", "") == ("Service", "Support")
