@@ -197,7 +197,7 @@ class CustomerExporter:
 
     # --- one customer -------------------------------------------------------------------------
 
-    def _export(self, customer: Customer, chunk: _Chunk) -> list[_Outcome]:
+    def _export(self, customer: Customer, chunk: _Chunk) -> list[_Outcome]:  # noqa: C901 - one linear story
         assert self.states is not None
         label = customer_label(customer)
         values = M.customer_values(customer)
@@ -246,14 +246,19 @@ class CustomerExporter:
                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record))
         batch.flush()
         self.session.commit()
-        if self._sync_site(customer, record, values):
-            action = "updated" if action == "unchanged" else action
+        # The site and the default contact go in one last PATCH, only when they change.
+        pending: dict[str, Any] = {}
+        site = self._site(record, values, created=action == "created")
+        if site is not None:
+            pending["site"] = site
             notes.append("site set to " + values["location_code"])
         contact_outcomes, default_cw = self._contacts(customer, company_id, chunk, batch)
         if default_cw and (record.get("defaultContact") or {}).get("id") != default_cw:
-            record = self.client.companies.patch(company_id, {"defaultContact": {"id": default_cw}})
-            action = "updated" if action == "unchanged" else action
+            pending["defaultContact"] = {"id": default_cw}
             notes.append("default contact set")
+        if pending:
+            record = self.client.companies.patch(company_id, pending)
+            action = "updated" if action == "unchanged" else action
         if action != "unchanged":
             batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                       fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record))
@@ -275,15 +280,21 @@ class CustomerExporter:
                     "Give this customer its own account number, or clear the other customer's link first.")
         return None
 
-    def _sync_site(self, customer: Customer, record: dict, values: dict) -> bool:
-        """Point the company at the site named by the location code (created when missing)."""
+    def _site(self, record: dict, values: dict, *, created: bool) -> dict | None:
+        """The site reference the location code names, when the company is not on it yet.
+
+        The site is looked up among the company's sites by name and created when missing (a new
+        company has only ConnectWise's default site, so it is not looked up).
+        """
         code = values.get("location_code") or ""
         current = ((record.get("site") or {}).get("name") or "")
         if not code or code.casefold() == current.casefold():
-            return False
+            return None
         sites = self.client.company_sites(record["id"])
-        found = next((s for s in sites.list(conditions=C.eq("name", code), fields=["id", "name"], page_size=25)
-                      if str(s.get("name", "")).casefold() == code.casefold()), None)
+        found = None
+        if not created:
+            found = next((s for s in sites.list(conditions=C.eq("name", code), fields=["id", "name"], page_size=25)
+                          if str(s.get("name", "")).casefold() == code.casefold()), None)
         if found is None:
             body: dict[str, Any] = {"name": code}
             for host_attr, cw in (("address1", "addressLine1"), ("address2", "addressLine2"), ("city", "city"),
@@ -296,8 +307,7 @@ class CustomerExporter:
             if values.get("country"):
                 body["country"] = {"name": values["country"]}
             found = sites.create(body)
-        self.client.companies.patch(record["id"], {"site": {"id": found["id"]}})
-        return True
+        return {"id": found["id"]}
 
     # --- contacts -----------------------------------------------------------------------------
 

@@ -1,0 +1,275 @@
+"""Benchmark the customer import and export against a local sandbox (not a test).
+
+    python bench/bench_customers.py [--companies 10000] [--contacts-per-company 2.5] [--customers 2000]
+
+Needs PostgreSQL (TEST_PG_ADMIN_URL, default postgres@127.0.0.1) for the host database. The
+sandbox runs in its own process (``cw-sandbox serve``) so that its memory is not counted, and
+each measured run happens in a fresh child process. Reports, for:
+
+* importing every company with its contacts, at a quarter of ``--companies`` and at the full
+  count: ConnectWise requests (target: pages of 1,000 and contacts in bulk, never a request per
+  record), wall time, records per second, and the growth of the process's peak memory during
+  the run (target: the same at both sizes: memory that does not grow with the records);
+* exporting ``--customers`` demo customers (2-4 contacts each) to an empty tenant: requests,
+  wall time and peak memory growth.
+
+The client-side rate limiter is off so the figures show colcw, PostgreSQL and the sandbox, not
+the 1,000-a-minute budget used against real tenants (at which 10,000 companies cost ~60
+requests, well under a minute of budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import requests  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+CANADA = [("AB", "Alberta"), ("BC", "British Columbia"), ("MB", "Manitoba"), ("NB", "New Brunswick"),
+          ("NL", "Newfoundland and Labrador"), ("NT", "Northwest Territories"), ("NS", "Nova Scotia"),
+          ("NU", "Nunavut"), ("ON", "Ontario"), ("PE", "Prince Edward Island"), ("QC", "Quebec"),
+          ("SK", "Saskatchewan"), ("YT", "Yukon")]
+
+
+def rss_mb() -> float:
+    """The process's resident memory now, in MB (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class PeakMemory:
+    """Samples the resident memory every 20 ms while a run goes on; ``peak`` is the highest seen."""
+
+    def __init__(self) -> None:
+        self.start = rss_mb()
+        self.peak = self.start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_mb())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+def fresh_database(name: str) -> str:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+class Sandbox:
+    """``cw-sandbox serve`` in a child process."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([sys.executable, "-m", "cw_sandbox.cli", "serve", "--port", str(self.port)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+        lines = []
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("the sandbox did not start:\n" + "".join(lines))
+            lines.append(line)
+            m = re.search(r"public (\S+)\s+private (\S+)", line)
+            if m:
+                self.public_key, self.private_key = m.groups()
+            if "control API" in line:
+                break
+        for _ in range(50):
+            try:
+                requests.get(self.base_url + "/login/companyinfo/sandbox", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+
+    def control(self, path: str, body: dict) -> dict:
+        resp = requests.post(f"{self.base_url}/__sandbox__/{path}", json=body, timeout=600)
+        resp.raise_for_status()
+        return resp.json() if resp.content else {}
+
+    def api(self, method: str, path: str, **kw) -> requests.Response:
+        return requests.request(method, f"{self.base_url}/v2025_1/apis/3.0/{path}",
+                                auth=(f"sandbox+{self.public_key}", self.private_key),
+                                headers={"clientId": "bench"}, timeout=60, **kw)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+# --- child phases (each in a fresh process) -------------------------------------------------------
+
+
+def _app(db_name: str):
+    from helpers import make_test_app
+
+    return make_test_app(fresh_database(db_name))
+
+
+def _connect(sandbox_url: str, public: str, private: str) -> None:
+    from colcw_plugin.connection import ConnectionInput, save_connection
+    from colcw_plugin.extension import secret_box
+    from host_stub.extensions import db
+    from host_stub.seed import seed_reference
+
+    seed_reference(db.session)
+    data = ConnectionInput(site_url=sandbox_url, company_id="sandbox", auth_mode="api_keys", user=public,
+                           secret=private, client_id="bench", allow_http=True)
+    save_connection(db.session, secret_box(), data, actor="bench", http_allowed_by_config=True)
+    db.session.commit()
+
+
+def _run(kind: str, params: dict) -> dict:
+    from colcw_plugin.connection import build_client
+    from colcw_plugin.extension import secret_box
+    from colcw_plugin.sync import engine
+    from host_stub.extensions import db
+
+    run = engine.create_run(db.session, kind, params, trigger="cli")
+    db.session.commit()
+    client = build_client(db.session, secret_box(), rate_limit_per_minute=None)
+    client.discover()
+    client.stats.reset()
+    memory = PeakMemory()
+    start = time.perf_counter()
+    done = engine.execute_run(db.session, secret_box(), run.id, client=client)
+    elapsed = time.perf_counter() - start
+    memory.stop()
+    by_path: dict[str, int] = {}
+    for key, n in client.stats.counts.items():
+        label = " ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+        by_path[label] = by_path.get(label, 0) + n
+    client.close()
+    return {"status": done.status, "counts": done.counts, "requests": client.stats.total, "by_path": by_path,
+            "seconds": round(elapsed, 1), "rss_before_mb": round(memory.start, 1),
+            "rss_peak_mb": round(memory.peak, 1), "rss_growth_mb": round(memory.peak - memory.start, 1)}
+
+
+def phase_import(args) -> dict:
+    app = _app("colcw_bench_customers")
+    with app.app_context():
+        _connect(args.sandbox, args.public, args.private)
+        return _run("customer_import", {"mode": "all"})
+
+
+def phase_export(args) -> dict:
+    from colcw_plugin.cw import conditions as C
+    from colcw_plugin.connection import build_client
+    from colcw_plugin.extension import secret_box
+    from colcw_plugin.models import RepMapping
+    from host_stub.extensions import db
+    from host_stub.models import StoreSite
+    from host_stub.seed import seed_demo
+
+    app = _app("colcw_bench_customers")
+    with app.app_context():
+        _connect(args.sandbox, args.public, args.private)
+        seed_demo(db.session, customers=args.customers, quotes=0)
+        with build_client(db.session, secret_box()) as client:
+            member = client.members.list(conditions=C.eq("identifier", "admin1"), fields=["id"])[0]
+        store = db.session.query(StoreSite).first()
+        db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1"))
+        db.session.commit()
+        return _run("customer_export", {"all": True})
+
+
+# --- the parent -----------------------------------------------------------------------------------
+
+
+def child(phase: str, sandbox: Sandbox, **extra) -> dict:
+    cmd = [sys.executable, __file__, "--phase", phase, "--sandbox", sandbox.base_url, "--public", sandbox.public_key,
+           "--private", sandbox.private_key] + [f"--{k.replace('_', '-')}={v}" for k, v in extra.items()]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_import(companies: int, per_company: float) -> dict:
+    sandbox = Sandbox()
+    try:
+        made = sandbox.control("generate", {"companies": companies, "contacts_per_company": per_company})
+        result = child("import", sandbox)
+        return {**made, **result}
+    finally:
+        sandbox.stop()
+
+
+def bench_export(customers: int) -> dict:
+    sandbox = Sandbox()
+    try:
+        canada = sandbox.api("GET", "company/countries", params={"conditions": 'name = "Canada"'}).json()[0]
+        for code, name in CANADA:  # user guide §4.1 step 7
+            sandbox.api("POST", "company/states", json={"identifier": code, "name": name,
+                                                        "country": {"id": canada["id"]}})
+        return child("export", sandbox, customers=customers)
+    finally:
+        sandbox.stop()
+
+
+def report(title: str, r: dict) -> None:
+    print(f"\n{title}")
+    records = sum(v for k, v in (r.get("counts") or {}).items())
+    print(f"  status {r['status']}, results {r['counts']}")
+    print(f"  ConnectWise requests: {r['requests']}  ({', '.join(f'{k}: {v}' for k, v in r['by_path'].items())})")
+    print(f"  wall time {r['seconds']} s ({records / max(r['seconds'], 0.001):.0f} records/s)")
+    print(f"  peak memory {r['rss_peak_mb']} MB; growth during the run {r['rss_growth_mb']} MB "
+          f"(process at {r['rss_before_mb']} MB before)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--companies", type=int, default=10_000)
+    parser.add_argument("--contacts-per-company", type=float, default=2.5)
+    parser.add_argument("--customers", type=int, default=2_000)
+    parser.add_argument("--phase", choices=["import", "export"])
+    parser.add_argument("--sandbox")
+    parser.add_argument("--public")
+    parser.add_argument("--private")
+    args = parser.parse_args()
+    if args.phase:
+        result = phase_import(args) if args.phase == "import" else phase_export(args)
+        print(json.dumps(result))
+        return 0
+    small = max(args.companies // 4, 1)
+    r_small = bench_import(small, args.contacts_per_company)
+    report(f"Import {r_small['companies']} companies with {r_small['contacts']} contacts", r_small)
+    r_full = bench_import(args.companies, args.contacts_per_company)
+    report(f"Import {r_full['companies']} companies with {r_full['contacts']} contacts", r_full)
+    print(f"  memory growth at {small} vs {args.companies} companies: {r_small['rss_growth_mb']} MB vs "
+          f"{r_full['rss_growth_mb']} MB")
+    r_export = bench_export(args.customers)
+    report(f"Export {args.customers} customers with their contacts to an empty tenant", r_export)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
