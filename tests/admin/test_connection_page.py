@@ -242,7 +242,8 @@ def test_synced_items_count_exports_of_the_last_seven_days_and_list_them(admin_c
 
 def test_connection_page_links_to_every_settings_page(admin_client, connected):
     html = admin_client.get(URL).get_data(as_text=True)
-    for path in ("reps", "products", "customers/scan", "customers/map", "mapping", "preflight", "automap", "reset"):
+    for path in ("reps", "products", "customers/scan", "customers/map", "mapping", "preflight", "automap", "reset",
+                 "jobs"):
         assert f'"/admin/integration/connectwise/{path}"' in html, path
 
 

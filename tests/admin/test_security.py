@@ -218,3 +218,14 @@ def test_no_secret_in_the_rq_job_or_anything_in_redis(app, connected_demo, demo_
         blob = key + b"\n" + b"\n".join(values)
         leaks += [(key, s) for s in secrets if s in blob]
     assert leaks == []
+
+
+def test_colcw_refuses_to_start_outside_development_without_an_encryption_key(tmp_path, monkeypatch, caplog):
+    """The host keeps running (a broken plugin never stops it) but colcw does not start, and says why."""
+    from helpers import make_test_app
+
+    monkeypatch.delenv("COLCW_ENCRYPTION_KEY", raising=False)
+    app = make_test_app(f"sqlite:///{tmp_path / 'h.db'}", ENV_NAME="production", COLCW_ENCRYPTION_KEY="")
+    assert "colcw" not in app.extensions
+    assert not [r for r in app.url_map.iter_rules() if r.rule.startswith(ADMIN_PREFIX)]
+    assert "COLCW_ENCRYPTION_KEY is not set" in caplog.text
