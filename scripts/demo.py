@@ -63,7 +63,7 @@ def redis_url(procs: list) -> str:
                          "(Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) and rerun make demo.")
     port = free_port()
     proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, start_new_session=True)  # Ctrl-C reaches it via main()
     procs.append(("redis", proc))
     wait_for_port(port, proc, "redis-server")
     return f"redis://127.0.0.1:{port}/0"
@@ -77,6 +77,7 @@ def main() -> int:
     env.update(demo_env())
     env.setdefault("HOST_DATA_DIR", str(VAR))
     env.pop("DATABASE_URL", None)  # the demo runs on the embedded SQLite default
+    env.setdefault("COLCW_ALLOW_HTTP", "1")  # the local sandbox speaks plain http (never allowed in production)
     try:
         env["REDIS_URL"] = redis_url(procs)
         sandbox = subprocess.Popen([str(BIN / "cw-sandbox"), "serve", "--port", str(sandbox_port), "--seed", "demo",
@@ -109,10 +110,11 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # In reverse start order, each stopped before the next: Redis goes last, after the worker and
+        # the scheduler have let go of it (so a Ctrl-C leaves no connection-refused tracebacks).
         for _name, proc in reversed(procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
-        for _name, proc in procs:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -128,6 +130,23 @@ def setup_connection(env: dict, sandbox_url: str) -> None:
                         "--client-id", "colcw-demo", "--allow-http", "--if-unset"], env=env, check=True)
     if "automap" in cmds:
         subprocess.run([*FLASK, "colcw", "automap"], env=env, check=True)
+    # The demo quotes carry their opportunity name in the "Opportunity Name" header field (guide §4.2).
+    subprocess.run([sys.executable, "-c", OPPORTUNITY_FIELD], env=env, check=True)
+
+
+OPPORTUNITY_FIELD = """
+from sqlalchemy import select
+from host_stub import create_app
+from host_stub.extensions import db
+from host_stub.models import CustomField
+from colcw_plugin.connection import get_settings
+with create_app().app_context():
+    settings = get_settings(db.session)
+    field = db.session.execute(select(CustomField).where(CustomField.name == "Opportunity Name")).scalar()
+    if field is not None and settings.opportunity_field_id is None:
+        settings.opportunity_field_id = field.id
+        db.session.commit()
+"""
 
 
 def background_commands() -> list[tuple[str, list[str]]]:
