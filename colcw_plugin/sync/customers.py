@@ -30,6 +30,18 @@ def _account_number(customer_id: int) -> str:
     return f"#{customer_id}"
 
 
+def _last_import():
+    """The incremental import's watermark for a description (None without an app context)."""
+    if not has_app_context():
+        return None
+    from host_stub.extensions import db
+
+    from .customer_import import WATERMARK_OVERLAP, last_import_start
+
+    started = last_import_start(db.session)
+    return started - WATERMARK_OVERLAP if started else None
+
+
 def describe_export(params: dict) -> str:
     """A readable description of an export run's params."""
     if params.get("customer_id") is not None:
@@ -59,6 +71,9 @@ def describe_import(params: dict) -> str:
     if params.get("mode") == "changed":
         if params.get("since"):
             return f"Import companies changed in ConnectWise since {str(params['since'])[:16].replace('T', ' ')} UTC"
+        since = _last_import()
+        if since is not None:
+            return f"Import companies changed in ConnectWise since {since:%Y-%m-%d %H:%M} UTC"
         return "Import companies changed in ConnectWise since the last import"
     return "Import all companies from ConnectWise"
 
