@@ -181,8 +181,8 @@ def phase_import(args) -> dict:
 
 
 def phase_export(args) -> dict:
-    from colcw_plugin.cw import conditions as C
     from colcw_plugin.connection import build_client
+    from colcw_plugin.cw import conditions as C
     from colcw_plugin.extension import secret_box
     from colcw_plugin.models import RepMapping
     from host_stub.extensions import db
