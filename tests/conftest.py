@@ -46,8 +46,12 @@ def _worker() -> str:
 
 @pytest.fixture(scope="session")
 def pg_url():
-    """A fresh PostgreSQL database for this test session (and xdist worker)."""
-    name = f"colcw_test_{_worker()}"
+    """A fresh PostgreSQL database for this test session (and xdist worker), dropped at the end.
+
+    The name carries the run's id so two test runs on one machine never share a database.
+    """
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:8] or str(os.getpid())
+    name = f"colcw_test_{_worker()}_{run}"
     try:
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -57,7 +61,14 @@ def pg_url():
         _missing("PostgreSQL", f"{PG_ADMIN_URL.split('@')[-1]}: {type(e).__name__}")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     yield url
-    admin.dispose()
+    from sqlalchemy.orm import close_all_sessions
+
+    close_all_sessions()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
