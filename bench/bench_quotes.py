@@ -132,7 +132,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from helpers import configure_sandbox_connection, make_test_app
-
     from host_stub.extensions import db
     from host_stub.seed import seed_reference
 

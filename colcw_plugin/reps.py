@@ -7,9 +7,10 @@ signed-in user (a schedule) falls back to the document's own rep, then the store
 
 from __future__ import annotations
 
-from host_stub.models import StoreSite, User
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from host_stub.models import StoreSite, User
 
 from .models import RepMapping, Settings
 

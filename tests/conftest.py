@@ -12,6 +12,7 @@ import os
 import re
 
 import pytest
+from sqlalchemy import create_engine, text
 
 # TEMPORARY guard while cw_sandbox is being written; removed once it lands.
 from helpers import (  # noqa: E402
@@ -21,7 +22,6 @@ from helpers import (  # noqa: E402
     sign_in,
     truncate_all,
 )
-from sqlalchemy import create_engine, text
 
 pytest_plugins = ["cw_sandbox.pytest_plugin"] if importlib.util.find_spec("cw_sandbox.pytest_plugin") else []
 

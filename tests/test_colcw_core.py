@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from colcw_plugin.connection import ConnectionInput, InvalidSettings, build_client, get_settings, save_connection
+from sqlalchemy import select
+
+from colcw_plugin.connection import (
+    ConnectionInput,
+    InvalidSettings,
+    build_client,
+    get_settings,
+    save_connection,
+)
 from colcw_plugin.crypto import SecretBox, SecretError
 from colcw_plugin.models import ConfigChange
 from host_stub.extensions import db
-from sqlalchemy import select
 
 
 def test_stored_connection_reaches_the_sandbox(cw_client, connected):

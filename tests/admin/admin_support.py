@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from helpers import csrf_from
-
 from host_stub.extensions import db
 from host_stub.models import Customer, Document, DocumentLine
 

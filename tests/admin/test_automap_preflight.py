@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from admin_support import BASE, add_document_lines
-from helpers import csrf_from
 from sqlalchemy import select
 
 from colcw_plugin.connection import get_settings
@@ -12,6 +11,7 @@ from colcw_plugin.setup.automap import automap
 from colcw_plugin.setup.lookups import load_lookups
 from colcw_plugin.setup.mappings import CategoryChoice, save_categories, save_manufacturer_aliases
 from colcw_plugin.setup.preflight import run_preflight
+from helpers import csrf_from
 from host_stub import demo_data
 from host_stub.extensions import db
 from host_stub.models import CustomField, User

@@ -7,11 +7,11 @@ import datetime as dt
 import socket
 
 import pytest
-from helpers import configure_sandbox_connection, csrf_from
 from sqlalchemy import select
 
 from colcw_plugin.connection import get_settings
 from colcw_plugin.models import ConfigChange, SyncItem, SyncRun
+from helpers import configure_sandbox_connection, csrf_from
 from host_stub.extensions import db
 from host_stub.models import Customer, CustomField, utcnow
 

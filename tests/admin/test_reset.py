@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from admin_support import BASE
-from helpers import csrf_from
 from sqlalchemy import func, select
 
 from colcw_plugin.links import set_link
@@ -12,6 +11,7 @@ from colcw_plugin.setup.automap import automap
 from colcw_plugin.setup.customer_matching import scan
 from colcw_plugin.setup.lookups import load_lookups
 from colcw_plugin.setup.reset import colcw_tables
+from helpers import csrf_from
 from host_stub.extensions import db
 from host_stub.seed import seed_demo
 

@@ -12,12 +12,12 @@ import logging
 import zlib
 
 import pytest
-from helpers import csrf_from, sign_in
 
 from colcw_plugin.connection import get_settings
 from colcw_plugin.models import SyncRun
 from colcw_plugin.setup.automap import automap
 from colcw_plugin.setup.lookups import load_lookups
+from helpers import csrf_from, sign_in
 from host_stub.extensions import db
 from host_stub.models import Customer
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import browser_sign_in
 from sqlalchemy import select
 
 from colcw_plugin.connection import get_settings
 from colcw_plugin.links import get_link
 from colcw_plugin.models import CategoryMapping, RepMapping
+from helpers import browser_sign_in
 from host_stub.extensions import db
 from host_stub.models import Customer, User
 from host_stub.seed import seed_demo

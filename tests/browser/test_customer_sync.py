@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import browser_sign_in
 from sqlalchemy import select
 
 from colcw_plugin.connection import build_client
 from colcw_plugin.cw import conditions as C
 from colcw_plugin.models import RepMapping
+from helpers import browser_sign_in
 from host_stub.extensions import db
 from host_stub.models import StoreSite
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import browser_sign_in
 from quotes.quote_support import line, make_world
 from sqlalchemy import select
 
 from colcw_plugin.models import Schedule
+from helpers import browser_sign_in
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.postgres]

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from helpers import browser_sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quotes"))

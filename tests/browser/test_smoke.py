@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import browser_sign_in
 
+from helpers import browser_sign_in
 from host_stub.extensions import db
 from host_stub.seed import seed_demo
 

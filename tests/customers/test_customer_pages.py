@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from customer_support import companies, link_of, make_customer
-from helpers import csrf_from, sign_in
 from sqlalchemy import select
 
 from colcw_plugin.models import SyncRun
+from helpers import csrf_from, sign_in
 from host_stub.extensions import db
 from host_stub.models import Customer
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from helpers import csrf_from, sign_in
 from sqlalchemy import select
 
+from helpers import csrf_from, sign_in
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import Customer, Document

@@ -6,9 +6,9 @@ import logging
 
 import pluggy
 import pytest
-from helpers import csrf_from, make_test_app, sign_in
 from sqlalchemy import select
 
+from helpers import csrf_from, make_test_app, sign_in
 from host_stub.hookspecs import hookimpl
 from host_stub.plugins import make_plugin_manager
 

@@ -7,11 +7,11 @@ import datetime as dt
 import io
 
 import pytest
-from helpers import csrf_from, sign_in
 from sqlalchemy import func, insert, select
 
 from colcw_plugin.models import Schedule, SyncItem, SyncRun
 from colcw_plugin.sync import jobs
+from helpers import csrf_from, sign_in
 from host_stub.extensions import db
 from host_stub.models import User, utcnow
 from host_stub.seed import seed_demo

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from helpers import csrf_from
 from quote_support import items, line
 from sqlalchemy import update
 
 from colcw_plugin.models import SyncRun
 from colcw_plugin.sync import engine
+from helpers import csrf_from
 from host_stub.extensions import db
 from host_stub.models import Document
 
