@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
 PYTEST_ARGS ?=
+JOBS ?= 2
 
 # The newest Python 3.11+ on this machine.
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -31,7 +32,7 @@ chromium:
 
 test: setup chromium
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
