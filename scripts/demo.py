@@ -69,7 +69,27 @@ def redis_url(procs: list) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Ask politely (SIGINT, as Ctrl-C would), then firmly (SIGTERM), then kill."""
+    for send, grace in ((lambda: proc.send_signal(signal.SIGINT), 8), (proc.terminate, 5), (proc.kill, 5)):
+        if proc.poll() is not None:
+            return
+        send()
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C and a plain `kill` both stop everything (a shell may start us with SIGINT ignored).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     port = int(os.environ.get("PORT", "5000"))
     sandbox_port = int(os.environ.get("SANDBOX_PORT", "0")) or free_port()
     procs: list[tuple[str, subprocess.Popen]] = []
@@ -113,49 +133,23 @@ def main() -> int:
         # In reverse start order, each stopped before the next: Redis goes last, after the worker and
         # the scheduler have let go of it (so a Ctrl-C leaves no connection-refused tracebacks).
         for _name, proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
 
 def setup_connection(env: dict, sandbox_url: str) -> None:
-    """Point colcw at the sandbox and map what can be mapped automatically (idempotent)."""
-    cmds = available_colcw_commands(env)
-    if "configure" in cmds:
-        subprocess.run([*FLASK, "colcw", "configure", "--site", sandbox_url, "--company-id", "sandbox",
-                        "--public-key", "sandbox-public", "--private-key", "sandbox-private",
-                        "--client-id", "colcw-demo", "--allow-http", "--if-unset"], env=env, check=True)
-    if "automap" in cmds:
-        subprocess.run([*FLASK, "colcw", "automap"], env=env, check=True)
+    """Point colcw at the sandbox and map what can be mapped automatically (idempotent: a demo
+    restarted after an admin changed something keeps the admin's choices)."""
+    subprocess.run([*FLASK, "colcw", "configure", "--site", sandbox_url, "--company-id", "sandbox",
+                    "--public-key", "sandbox-public", "--private-key", "sandbox-private",
+                    "--client-id", "colcw-demo", "--allow-http", "--if-unset"], env=env, check=True)
     # The demo quotes carry their opportunity name in the "Opportunity Name" header field (guide §4.2).
-    subprocess.run([sys.executable, "-c", OPPORTUNITY_FIELD], env=env, check=True)
-
-
-OPPORTUNITY_FIELD = """
-from sqlalchemy import select
-from host_stub import create_app
-from host_stub.extensions import db
-from host_stub.models import CustomField
-from colcw_plugin.connection import get_settings
-with create_app().app_context():
-    settings = get_settings(db.session)
-    field = db.session.execute(select(CustomField).where(CustomField.name == "Opportunity Name")).scalar()
-    if field is not None and settings.opportunity_field_id is None:
-        settings.opportunity_field_id = field.id
-        db.session.commit()
-"""
+    subprocess.run([*FLASK, "colcw", "options", "--opportunity-field", "Opportunity Name", "--if-unset"],
+                   env=env, check=True)
+    subprocess.run([*FLASK, "colcw", "automap"], env=env, check=True)
 
 
 def background_commands() -> list[tuple[str, list[str]]]:
     return [("worker", ["colcw", "worker"]), ("scheduler", ["colcw", "scheduler"])]
-
-
-def available_colcw_commands(env: dict) -> set[str]:
-    out = subprocess.run([*FLASK, "colcw", "--help"], env=env, capture_output=True, text=True).stdout
-    return {line.split()[0] for line in out.split("Commands:")[-1].splitlines() if line.strip()}
 
 
 if __name__ == "__main__":

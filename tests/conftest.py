@@ -283,3 +283,30 @@ def worker_thread(app, redis_conn):
     yield thread
     stop.set()
     thread.join(timeout=30)
+
+
+# --- which real services the run used (CI's output shows they ran, not skipped) -----------------
+
+_SERVICE_FIXTURES = {"postgres": "pg_url", "redis": "redis_conn", "browser": "browser", "sandbox": "cw_sandbox_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for marker, fixture in _SERVICE_FIXTURES.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
+
+
+def pytest_terminal_summary(terminalreporter):
+    counts = dict.fromkeys(_SERVICE_FIXTURES, 0)
+    skipped = dict.fromkeys(_SERVICE_FIXTURES, 0)
+    for key, bucket in (("passed", counts), ("failed", counts), ("skipped", skipped)):
+        for report in terminalreporter.stats.get(key, []):
+            if getattr(report, "when", "call") not in ("call", "setup") or (key != "skipped" and report.when != "call"):
+                continue
+            for marker in _SERVICE_FIXTURES:
+                if marker in getattr(report, "keywords", {}):
+                    bucket[marker] += 1
+    terminalreporter.write_line(
+        "real services: " + ", ".join(f"{n} tests ran on {m}" + (f" ({skipped[m]} skipped)" if skipped[m] else "")
+                                      for m, n in counts.items()))

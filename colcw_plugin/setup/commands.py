@@ -1,4 +1,4 @@
-"""``flask --app host_stub colcw configure | test-connection | automap | check`` for operators and scripts.
+"""``flask --app host_stub colcw configure | options | test-connection | automap | check`` for operators and scripts.
 
 Same services and validation as the admin pages; secrets are never printed. Commands that
 check something exit non-zero when it fails, so scripts can stop on them.
@@ -139,7 +139,48 @@ def check_command():
     click.echo("Nothing found that would make an export fail.")
 
 
+@click.command("options")
+@click.option("--opportunity-field", metavar="NAME", help="The quote header custom field holding the opportunity name.")
+@click.option("--allow-empty-names/--no-allow-empty-names", default=None,
+              help="Export documents with a blank opportunity name under their document number.")
+@click.option("--logged-in-rep/--store-rep", default=None,
+              help="Assign to the logged-in sales rep instead of the store's default rep.")
+@click.option("--if-unset", is_flag=True, help="Only set the opportunity name field when none is chosen yet.")
+@with_appcontext
+def options_command(opportunity_field, allow_empty_names, logged_in_rep, if_unset):
+    """Set the connection options (the same as the Options section of the connection page)."""
+    from sqlalchemy import select
+
+    from host_stub.models import CustomField
+
+    from .mappings import MappingErrors
+    from .options import OptionsInput, save_options
+
+    row = get_settings(db.session)
+    field_id = row.opportunity_field_id
+    if opportunity_field and not (if_unset and field_id is not None):
+        field = db.session.execute(select(CustomField).where(CustomField.name == opportunity_field)).scalar()
+        if field is None:
+            names = ", ".join(db.session.execute(select(CustomField.name)).scalars()) or "none yet"
+            click.echo(f"No custom header field is named {opportunity_field!r} (fields: {names}). "
+                       "Add it under Admin → Custom fields first.", err=True)
+            sys.exit(2)
+        field_id = field.id
+    data = OptionsInput(
+        opportunity_field_id=field_id,
+        allow_empty_opportunity_name=row.allow_empty_opportunity_name if allow_empty_names is None else allow_empty_names,
+        use_logged_in_rep=row.use_logged_in_rep if logged_in_rep is None else logged_in_rep)
+    try:
+        save_options(db.session, data, actor=CLI_ACTOR)
+    except MappingErrors as e:
+        db.session.rollback()
+        click.echo("; ".join(e.errors.values()), err=True)
+        sys.exit(2)
+    db.session.commit()
+    click.echo("Options saved.")
+
+
 def register(group: click.Group) -> None:
     """Add the setup commands to the ``colcw`` group."""
-    for command in (configure_command, test_connection_command, automap_command, check_command):
+    for command in (configure_command, options_command, test_connection_command, automap_command, check_command):
         group.add_command(command)

@@ -1,4 +1,4 @@
-"""Take the README's "first export" screenshots (step1..step5.png) against a running `make demo`.
+"""Take the README's screenshots (customer.png and the "first export" steps step1..step5.png) against a running `make demo`.
 
     make demo                      # in one terminal
     .venv/bin/python docs/screenshots/take.py http://127.0.0.1:5000 http://127.0.0.1:<sandbox port>
@@ -61,6 +61,12 @@ def main() -> int:
                                "document.querySelector('#colcw-run').dataset.final === 'true'", timeout=60_000)
         page.wait_for_timeout(500)
         shot(page, 3)
+        # The customer's page now shows colcw's link and its sync status (the README's top picture).
+        page.goto(f"{BASE}/customers/?q=Bayview")
+        page.click("table.grid tbody a:text-is('Bayview Law Group')")
+        page.wait_for_url(re.compile(r".*/customers/\d+$"))
+        page.screenshot(path=str(OUT / "customer.png"), full_page=False)
+        print(f"customer.png: {page.url}")
         # 4. Admin → Integration → ConnectWise Synchronization Jobs: the run in the history.
         page.goto(f"{BASE}/admin/")
         page.click("#integration-menu >> text=ConnectWise Synchronization Jobs")

@@ -70,3 +70,35 @@ def test_test_connection_command_fails_with_the_step_and_the_fix(app, connected)
 def test_test_connection_command_without_a_connection(app):
     result = app.test_cli_runner().invoke(args=["colcw", "test-connection"])
     assert result.exit_code == 1 and "not configured" in result.output
+
+
+def test_options_command_sets_the_opportunity_field_and_flags(app):
+    from sqlalchemy import select
+
+    from host_stub.models import CustomField
+
+    field = db.session.execute(select(CustomField).where(CustomField.name == "Opportunity Name")).scalar_one()
+    result = app.test_cli_runner().invoke(args=["colcw", "options", "--opportunity-field", "Opportunity Name",
+                                                "--allow-empty-names", "--logged-in-rep"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    settings = get_settings(db.session)
+    assert (settings.opportunity_field_id, settings.allow_empty_opportunity_name, settings.use_logged_in_rep) == (
+        field.id, True, True)
+    # --if-unset keeps a field an admin already chose; flags not given stay as they are.
+    other = CustomField(name="CW Opp. Name", position=1)
+    db.session.add(other)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["colcw", "options", "--opportunity-field", "CW Opp. Name",
+                                                "--if-unset"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    settings = get_settings(db.session)
+    assert (settings.opportunity_field_id, settings.allow_empty_opportunity_name) == (field.id, True)
+
+
+def test_options_command_names_an_unknown_field_and_saves_nothing(app):
+    result = app.test_cli_runner().invoke(args=["colcw", "options", "--opportunity-field", "Nope"])
+    assert result.exit_code == 2
+    assert "No custom header field is named 'Nope'" in result.output
+    assert get_settings(db.session).opportunity_field_id is None
