@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 from cw_sandbox.app import create_app
 
@@ -33,7 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  integrator login:  {tenant.integrator_username} / {tenant.integrator_password}")
     print(f"  seed: {args.seed}   db: {args.db or '(memory)'}   control API: {site}/__sandbox__/")
     sys.stdout.flush()
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    server = make_server(args.host, args.port, app, threaded=True)
+    # Requests in flight on kept-alive connections must not hold up Ctrl-C (the demo stops us).
+    server.daemon_threads = True
+    server.block_on_close = False
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0
 
 

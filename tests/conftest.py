@@ -292,21 +292,23 @@ _SERVICE_FIXTURES = {"postgres": "pg_url", "redis": "redis_conn", "browser": "br
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        for marker, fixture in _SERVICE_FIXTURES.items():
-            if fixture in item.fixturenames:
-                item.add_marker(marker)
+        used = [name for name, fixture in _SERVICE_FIXTURES.items() if fixture in item.fixturenames]
+        for name in used:
+            item.add_marker(name)
+        # user_properties travel with the reports from xdist workers to the summary below.
+        item.user_properties.append(("services", used))
 
 
 def pytest_terminal_summary(terminalreporter):
-    counts = dict.fromkeys(_SERVICE_FIXTURES, 0)
+    ran = dict.fromkeys(_SERVICE_FIXTURES, 0)
     skipped = dict.fromkeys(_SERVICE_FIXTURES, 0)
-    for key, bucket in (("passed", counts), ("failed", counts), ("skipped", skipped)):
+    for key in ("passed", "failed", "skipped"):
         for report in terminalreporter.stats.get(key, []):
-            if getattr(report, "when", "call") not in ("call", "setup") or (key != "skipped" and report.when != "call"):
+            if key != "skipped" and report.when != "call":
                 continue
-            for marker in _SERVICE_FIXTURES:
-                if marker in getattr(report, "keywords", {}):
-                    bucket[marker] += 1
+            services = dict(getattr(report, "user_properties", [])).get("services", [])
+            for name in services:
+                (skipped if key == "skipped" else ran)[name] += 1
     terminalreporter.write_line(
         "real services: " + ", ".join(f"{n} tests ran on {m}" + (f" ({skipped[m]} skipped)" if skipped[m] else "")
-                                      for m, n in counts.items()))
+                                      for m, n in ran.items()))

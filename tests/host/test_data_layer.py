@@ -58,3 +58,33 @@ def test_document_lines_keep_identity_across_edits(any_app):
 
 def test_migrations_match_the_models(any_app):
     assert pending_changes(any_app) == {"host_stub": [], "colcw": []}
+
+
+def test_colcw_installs_into_an_existing_host_database_and_keeps_its_data(tmp_path):
+    """A host that ran without colcw gains colcw's tables on its own history; host data is kept."""
+    from sqlalchemy import inspect, text
+
+    from helpers import make_test_app
+
+    url = f"sqlite:///{tmp_path / 'existing.db'}"
+    bare = make_test_app(url, plugins=[])
+    with bare.app_context():
+        seed_demo(db.session, customers=5, quotes=2)
+        tables = set(inspect(db.engine).get_table_names())
+        assert "customers" in tables and not any(t.startswith("colcw_") for t in tables)
+        db.session.remove()
+
+    import colcw_plugin.hooks
+
+    with_colcw = make_test_app(url, plugins=[colcw_plugin.hooks])  # runs upgrade: host at head, colcw from zero
+    with with_colcw.app_context():
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"colcw_settings", "colcw_links", "colcw_sync_runs", "colcw_alembic_version"} <= tables
+        assert db.session.execute(select(func.count(Customer.id))).scalar() == 5
+        versions = {
+            "host": db.session.execute(text("SELECT version_num FROM alembic_version")).scalar(),
+            "colcw": db.session.execute(text("SELECT version_num FROM colcw_alembic_version")).scalar(),
+        }
+        assert versions == {"host": "host_0001", "colcw": "colcw_0001"}
+        assert pending_changes(with_colcw) == {"host_stub": [], "colcw": []}
+        db.session.remove()

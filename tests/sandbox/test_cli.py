@@ -1,0 +1,51 @@
+"""``cw-sandbox serve``: prints where it is and how to sign in, serves, and stops at once on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_prints_site_and_credentials_serves_and_stops_on_ctrl_c(tmp_path):
+    port = _free_port()
+    exe = Path(sys.executable).parent / "cw-sandbox"
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--seed", "demo", "--db", str(tmp_path / "s.db")],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(5)]
+        text = "".join(lines)
+        assert f"http://127.0.0.1:{port}" in text
+        assert "sandbox-public" in text and "sandbox-private" in text and "integrator / sandbox-password" in text
+        for _ in range(50):
+            try:
+                info = requests.get(f"http://127.0.0.1:{port}/login/companyinfo/sandbox", timeout=2).json()
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert info["Codebase"] == "v2025_1/"
+        # A kept-alive connection (as the host's workers hold) must not delay shutdown.
+        session = requests.Session()
+        resp = session.get(f"http://127.0.0.1:{port}/v2025_1/apis/3.0/company/companies", timeout=5,
+                           auth=("sandbox+sandbox-public", "sandbox-private"), headers={"clientId": "t"})
+        assert resp.status_code == 200 and resp.json()
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=5)
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (tmp_path / "s.db").exists()
