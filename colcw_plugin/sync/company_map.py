@@ -91,6 +91,17 @@ def company_host_values(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def keep_default_site_name(values: dict[str, Any], current: Mapping[str, Any] | None) -> None:
+    """Keep the host's "Main" when ConnectWise says the default site (imported as blank).
+
+    Both mean the same site, so an import must not rewrite one into the other: a customer exported
+    with location code "Main" would otherwise come back blank (and count as changed) on every import.
+    """
+    code = _text((current or {}).get("location_code"))
+    if not values.get("location_code") and code.casefold() == DEFAULT_SITE.casefold():
+        values["location_code"] = code
+
+
 def company_payload(values: Mapping[str, Any], states: StateList) -> dict[str, Any]:
     """Host values as ConnectWise company fields (the site is handled apart: it is its own record)."""
     out: dict[str, Any] = {}

@@ -304,6 +304,7 @@ class _CompanyImport:
         page, record = self.page, self.record
         values = M.company_host_values(record)
         existing = page.hosts.get(host_id) if host_id else None
+        M.keep_default_site_name(values, existing.values if existing else None)
         cw_contacts = [c for c in page.contacts.get(self.cid, []) if not c.get("inactiveFlag")]
         default_id = (record.get("defaultContact") or {}).get("id")
         problems = M.host_length_problems(values, _CUSTOMER_LIMITS, self.label, _COMPANY_LABELS)

@@ -57,6 +57,17 @@ def test_export_then_import_gives_back_the_same_host_data(sync_ready):
     assert _host_data() == before
 
 
+def test_location_code_main_survives_an_export_then_import(sync_ready):
+    # "Main" and a blank code both mean ConnectWise's default site: importing the company back must
+    # keep what the host holds, not rewrite "Main" to blank (a third of the demo customers use "Main").
+    customer = make_customer(location_code="Main")
+    assert actions(run("customer_export", {"customer_id": customer.id})) == ["created"]
+    again = run("customer_import", {"company": "ACME1"})
+    assert actions(again) == ["unchanged"], items(again)[0].message
+    db.session.expire_all()
+    assert db.session.get(Customer, customer.id).location_code == "Main"
+
+
 def test_import_one_company_by_company_id_creates_the_customer_and_contacts(connected_demo):
     result = run("customer_import", {"company": "DEMO00001"})
     item = items(result, "customer")[0]
