@@ -263,6 +263,8 @@ class CustomerExporter:
             batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                       fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record))
         batch.flush()
+        # A new company says so first: "default contact set" alone reads as if nothing was created.
+        notes = (["created in ConnectWise"] if action == "created" else []) + notes
         message = f"{label}: " + ("; ".join(notes) if notes else action) + "."
         return [_Outcome(CUSTOMER, action, customer.id, company_id, label, message), *contact_outcomes]
 

@@ -54,6 +54,7 @@ def test_export_from_the_customer_page_shows_the_result(sync_ready, rep_client):
     page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
     assert "Created in ConnectWise: Acme Corp (ACME1). Contacts: 2 created." in page
     assert "Linked to company <strong>ACME1</strong>" in page
+    assert "Acme Corp (ACME1): created in ConnectWise; default contact set." in page  # the panel's last result
     assert [c["identifier"] for c in companies(sync_ready)] == ["ACME1"]
 
 
