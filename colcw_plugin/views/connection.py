@@ -49,9 +49,9 @@ def _form_input() -> ConnectionInput:
                            allow_http=f.get("allow_http") == "on")
 
 
-def _form_values(settings) -> dict:
+def _form_values(settings, typed: bool) -> dict:
     """What the connection form shows: the stored values (never the secret), or what was typed."""
-    if request.method == "POST" and request.endpoint == "colcw_admin.save_connection":
+    if typed:
         data = _form_input()
         return {"site_url": data.site_url, "company_id": data.company_id, "auth_mode": data.auth_mode,
                 "user": data.user, "client_id": data.client_id, "allow_http": data.allow_http}
@@ -59,14 +59,14 @@ def _form_values(settings) -> dict:
             "user": settings.public_key, "client_id": settings.client_id, "allow_http": settings.allow_http}
 
 
-def _render(errors: dict | None = None, status: int = 200):
+def _render(errors: dict | None = None, status: int = 200, typed: bool = False):
     settings = get_settings(db.session)
     fields = db.session.execute(select(CustomField).order_by(CustomField.position, CustomField.name)).scalars().all()
     changes = db.session.execute(select(ConfigChange).order_by(ConfigChange.at.desc(), ConfigChange.id.desc())
                                  .limit(10)).scalars().all()
     jobs_url = url_for("colcw_admin.jobs") if "colcw_admin.jobs" in current_app.view_functions else None
     return render_template("colcw/connection.html", settings=settings, configured=is_configured(settings),
-                           values=_form_values(settings), errors=errors or {}, http_allowed=_http_allowed(),
+                           values=_form_values(settings, typed), errors=errors or {}, http_allowed=_http_allowed(),
                            has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
                            jobs_url=jobs_url), status
@@ -86,7 +86,7 @@ def save_connection_view():
     except InvalidSettings as e:
         db.session.rollback()
         flash("Nothing was saved: correct the fields marked below.", "error")
-        return _render(e.errors, 400)
+        return _render(e.errors, 400, typed=True)
     db.session.commit()
     flash("Connection saved. Use Test Connection to check it.", "success")
     return redirect(url_for(".connection"))

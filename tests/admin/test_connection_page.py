@@ -82,6 +82,16 @@ def test_invalid_fields_save_nothing_and_say_what_to_enter(admin_client, cw_sand
     assert get_settings(db.session).site_url == ""
 
 
+def test_a_refused_form_shows_what_was_typed_not_the_stored_values(admin_client, connected):
+    resp = admin_client.post(URL + "connection", data=_form(admin_client, connected, site_url="ftp://typo.example",
+                                                            company_id="bad id!", private_key="typed-secret"))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert 'value="ftp://typo.example"' in html and 'value="bad id!"' in html
+    assert f'value="{connected.base_url}"' not in html
+    assert "typed-secret" not in html  # a typed secret is never sent back either
+
+
 def test_http_needs_both_the_development_setting_and_the_tick(app, admin_client, cw_sandbox):
     resp = admin_client.post(URL + "connection", data=_form(admin_client, cw_sandbox, allow_http=None))
     assert resp.status_code == 400 and "must use https://" in resp.get_data(as_text=True)
