@@ -17,6 +17,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from flask import current_app, has_app_context
+from redis.exceptions import RedisError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ from host_stub.models import Document
 from ..links import get_link
 from ..models import SyncRun
 from . import ranges
-from .engine import JobKind, SyncContext, register
+from .engine import JobKind, SyncContext, create_run, register
 from .quote_export import ExportContext, Outcome, export_document
 from .runs import RunRecorder
 
@@ -169,4 +170,31 @@ def on_quote_converted(session: Session, quote: dict, order: dict, actor: dict |
     """
     if get_link(session, "document", quote["id"]) is None:
         return None  # never exported: nothing to update in ConnectWise
-    return start_export(session, {"document_id": order["id"]}, trigger="event", actor=actor)
+    params = {"document_id": order["id"]}
+    try:
+        return start_export(session, params, trigger="event", actor=actor)
+    except RedisError:
+        # The conversion is already committed in the host and will not fire again: losing this
+        # run would lose the Won. Record it as queued; the scheduler's requeue_lost enqueues it
+        # once Redis answers again.
+        session.rollback()
+        return _record_unqueued(session, params, actor)
+
+
+def _record_unqueued(session: Session, params: dict, actor: dict | None) -> SyncRun:
+    """The queued run of ``params`` (the one ``submit`` committed before the enqueue failed, or a new one)."""
+    from .jobs import job_id_for
+
+    job_id = job_id_for(KIND, params)
+    run = session.execute(select(SyncRun).where(SyncRun.kind == KIND, SyncRun.status == "queued",
+                                                SyncRun.rq_job_id == job_id).order_by(SyncRun.id.desc())
+                          ).scalars().first()
+    if run is None:
+        run = create_run(session, KIND, params, trigger="event", actor=actor)
+        run.rq_job_id = job_id
+    run.message = ("Recorded while the job queue (Redis) was unreachable; the colcw scheduler queues it "
+                   "when Redis answers again.")
+    session.commit()
+    log.warning("quote export run %s recorded without a queue (Redis unreachable); requeue_lost will enqueue it",
+                run.id)
+    return run
