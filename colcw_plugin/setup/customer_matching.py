@@ -142,6 +142,7 @@ class HostCustomer:
     account_number: str
     phone: str
     city: str
+    linked_to: str | None = None  # the ConnectWise Company ID it is already linked to, if any
 
     @property
     def label(self) -> str:
@@ -149,8 +150,10 @@ class HostCustomer:
 
 
 def _host_customers(session: Session) -> list[HostCustomer]:
-    rows = session.execute(select(Customer.id, Customer.name, Customer.account_number, Customer.phone, Customer.city))
-    return [HostCustomer(*r) for r in rows]
+    rows = session.execute(
+        select(Customer.id, Customer.name, Customer.account_number, Customer.phone, Customer.city, Link.cw_identifier)
+        .outerjoin(Link, (Link.entity == CUSTOMER) & (Link.host_id == Customer.id)))
+    return [HostCustomer(*r[:5], linked_to=(r[5] or "?") if r[5] is not None else None) for r in rows]
 
 
 @dataclass

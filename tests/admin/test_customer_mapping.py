@@ -51,7 +51,7 @@ def test_scan_links_companies_whose_identifier_is_an_account_number(admin_client
 
 
 def test_map_customers_lists_the_rest_and_points_out_duplicates(admin_client, connected_demo):
-    seed_demo(db.session, customers=12, quotes=0)
+    seed_demo(db.session, customers=24, quotes=0)
     _scan(admin_client)
     html = admin_client.get(BASE + "/customers/map").get_data(as_text=True)
     table = html[html.index('id="unmatched"'):]
@@ -61,7 +61,13 @@ def test_map_customers_lists_the_rest_and_points_out_duplicates(admin_client, co
     row = table[table.index('data-identifier="CW0004"'):]
     row = row[:row.index("</tr>")]
     assert "Possible duplicate in ConnectWise: DEMO00001 “Northwind Dental”" in row
-    assert "Likely the same as ChannelOnline" in row and "Northwind Dental (DEMO00001)" in row
+    # The host's Northwind Dental is linked to DEMO00001 already: named as such, not offered for mapping.
+    assert "Northwind Dental (DEMO00001), which is\n            already linked to ConnectWise company DEMO00001" in row
+    assert "use-match" not in row
+    # CW0006 "Harbor Logistics Inc" is offered the unlinked host "Harbor Logistics" (same name without Inc).
+    row = table[table.index('data-identifier="CW0006"'):]
+    row = row[:row.index("</tr>")]
+    assert 'class="link use-match"' in row and "Harbor Logistics (DEMO00023)" in row
     assert 'id="cw-duplicates"' in html
 
 
