@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from quote_support import items, line, lines_of
 from sqlalchemy import select
@@ -197,3 +201,26 @@ def test_two_simultaneous_exports_of_one_document_make_one_opportunity(world, ap
     assert results == ["succeeded", "succeeded"]
     [opp] = world.opportunities()
     assert len(world.products(opp["id"])) == 2
+
+
+def test_two_processes_exporting_one_document_at_once_make_one_opportunity(world, app, connected):
+    """Web processes and workers run on several machines: the serialisation must hold across processes
+    (PostgreSQL advisory locks), not only between threads. Two real ``colcw sync quotes`` processes."""
+    doc = world.quote([line("OPT-7010"), line("LAT-5440"), line("PWR-R550")], name="Raced deal")
+    connected.add_fault(latency_ms=150, path="apis/3.0/")  # each export takes ~1.5 s: the two overlap
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
+           "SECRET_KEY": app.config["SECRET_KEY"], "COLCW_ENCRYPTION_KEY": app.config["COLCW_ENCRYPTION_KEY"],
+           "COLCW_ALLOW_HTTP": "1"}
+    flask = str(Path(sys.executable).parent / "flask")
+    root = Path(__file__).resolve().parents[2]
+    procs = [subprocess.Popen([flask, "--app", "host_stub", "colcw", "sync", "quotes", "--document", doc.number],
+                              env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    connected.clear_faults()
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    actions = sorted(ln.split()[1] for o in outputs for ln in o.splitlines() if ln.startswith(f"{doc.number} "))
+    assert actions == ["created", "unchanged"], outputs  # the second waited, then found the first's work
+    [opp] = world.opportunities()
+    assert sorted(p["catalogItem"]["identifier"] for p in world.products(opp["id"])) == [
+        "LAT-5440", "OPT-7010", "PWR-R550"]
