@@ -29,15 +29,19 @@ from .mappings import (
 
 @dataclass
 class AutomapReport:
-    """``mapped``: what this run set; ``kept``: how many were already mapped; ``left``: for a person."""
+    """``mapped``: what this run set; ``kept``: how many were already mapped; ``same_name``: host
+    manufacturers ConnectWise holds under the same name (nothing to map); ``left``: for a person."""
 
     mapped: list[str] = field(default_factory=list)
     kept: int = 0
+    same_name: int = 0
     left: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"Mapped: {m}" for m in self.mapped] or ["Nothing new to map."]
         out.append(f"Already mapped and left as they were: {self.kept}.")
+        if self.same_name:
+            out.append(f"Manufacturers with the same name in ConnectWise (no alias needed): {self.same_name}.")
         out += [f"Left for a person: {item}" for item in self.left]
         return out
 
@@ -108,8 +112,11 @@ def _manufacturers(session: Session, lookups: Lookups, report: AutomapReport) ->
     for ref in lookups.manufacturers:
         by_lower.setdefault(ref.name.lower(), []).append(ref.name)
     for name in host_manufacturers(session):
-        if name in aliases or lookups.named("manufacturers", name) is not None:
-            report.kept += 1  # exact names need no alias
+        if name in aliases:
+            report.kept += 1
+            continue
+        if lookups.named("manufacturers", name) is not None:
+            report.same_name += 1  # exact names need no alias; not "already mapped" on a first run
             continue
         near = by_lower.get(name.lower())
         hint = f' (ConnectWise has "{near[0]}": add an alias)' if near else " (add it in ConnectWise or an alias)"

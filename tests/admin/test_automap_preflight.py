@@ -64,6 +64,8 @@ def test_automap_command_prints_what_it_mapped_and_what_is_left(app, connected_d
     assert result.exit_code == 0, result.output
     assert "Mapped: sales rep Riley Rep → member rrep (Main / Sales)" in result.output
     assert "Left for a person: sales rep Sam Sales" in result.output
+    # A first run has mapped nothing before: exact-name manufacturers are not "already mapped".
+    assert "Already mapped and left as they were: 0." in result.output
     again = runner.invoke(args=["colcw", "automap"])
     assert again.exit_code == 0 and "Nothing new to map." in again.output
 
@@ -76,6 +78,8 @@ def test_automap_manufacturers_report_missing_ones_with_a_near_match(app, connec
     assert 'manufacturer CISCO: not in ConnectWise (ConnectWise has "Cisco": add an alias)' in left
     assert "manufacturer Acme Widgets: not in ConnectWise (add it in ConnectWise or an alias)" in left
     assert "manufacturer Cisco:" not in left
+    assert report.same_name == 1  # Cisco exists in ConnectWise as is: reported apart from "already mapped"
+    assert "Manufacturers with the same name in ConnectWise (no alias needed): 1." in report.lines()
 
 
 def _areas(report) -> dict[str, object]:
