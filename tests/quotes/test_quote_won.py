@@ -98,3 +98,26 @@ def test_conversion_while_redis_is_down_records_the_run_and_the_scheduler_queues
     assert world.status_of(opp["id"])["wonFlag"]
     db.session.expire_all()
     assert db.session.get(SyncRun, run.id).status == "succeeded"
+
+
+def test_open_and_won_are_found_by_status_flags_not_by_names(world, connected, drain_queue):
+    by_name = {s["name"]: s for s in world.api("sales/opportunities/statuses")}
+    for old, new in (("Won", "Closed - Gagné"), ("Open", "Nouveau")):
+        resp = connected.api("PATCH", f"sales/opportunities/statuses/{by_name[old]['id']}",
+                             json=[{"op": "replace", "path": "name", "value": new}])
+        assert resp.status_code == 200, resp.text
+    for trap in ({"name": "Won", "wonFlag": False, "closedFlag": False},  # named like it, flagged otherwise
+                 {"name": "Open", "wonFlag": False, "closedFlag": True, "lostFlag": True}):
+        resp = connected.api("POST", "sales/opportunities/statuses", json={**trap, "inactiveFlag": False})
+        assert resp.status_code == 201, resp.text
+    quote = world.quote([line("OPT-7010")], name="Flags")
+    assert world.export(quote.id).status == "succeeded"
+    [opp] = world.opportunities()
+    assert world.status_of(opp["id"])["name"] == "Nouveau"
+    services.convert_quote(quote.id)
+    drain_queue()
+    assert world.status_of(opp["id"])["name"] == "Closed - Gagné"
+    order = world.quote([line("LAT-5440")], name="Direct flags", doc_type="order")
+    assert world.export(order.id).status == "succeeded"
+    direct = next(o for o in world.opportunities() if o["name"] == "Direct flags")
+    assert world.status_of(direct["id"])["name"] == "Closed - Gagné"
