@@ -105,6 +105,10 @@ def export_customer(customer_id: int):
         flash(f"{verb} ConnectWise: {item.label}.{contacts}", "success")
     for p in problems:
         flash(f"{p.message} {p.resolution}".strip(), "error")
+    # The quote export's one-click "export the customer" comes back to the document it came from.
+    back = request.form.get("next", "")
+    if back.startswith("/colcw/documents/") and "//" not in back and "\\" not in back:
+        return redirect(back)
     return redirect(url_for("customers.view_customer", customer_id=customer_id))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from quote_support import items, line
 from sqlalchemy import update
@@ -103,6 +104,19 @@ def test_export_page_shows_the_error_with_its_fix_and_offers_the_customer_export
     drain_queue()
     done = rep_client.get(resp.location).get_data(as_text=True)
     assert 'data-action="failed"' in done and "Manually sync the specific customer" in done
+    # The one-click customer export comes back to the document's export page, ready to export.
+    from host_stub.models import Customer
+
+    db.session.get(Customer, world.customer_id).city = "Austin"  # ConnectWise needs some address
+    db.session.commit()
+    fix = re.search(r'<form method="post" action="([^"]+)">\s*<input type="hidden" name="csrf_token" value="([^"]+)">'
+                    r'\s*<input type="hidden" name="next" value="([^"]+)">', done)
+    back = rep_client.post(fix.group(1), data={"csrf_token": fix.group(2), "next": fix.group(3)})
+    assert back.status_code == 302 and back.location.endswith(f"/colcw/documents/{doc.id}/export")
+    again = rep_client.get(back.location).get_data(as_text=True)
+    assert "Updated in ConnectWise: Acme Dental (ACME01)" in again and 'id="colcw-export-customer-now"' not in again
+    elsewhere = rep_client.post(fix.group(1), data={"csrf_token": fix.group(2), "next": "//evil.example/x"})
+    assert elsewhere.location.endswith(f"/customers/{world.customer_id}")  # never an off-site redirect
 
 
 def test_unlock_needs_csrf_and_unlocks(world, rep_client):
