@@ -169,3 +169,30 @@ def test_document_linked_to_another_companys_opportunity_is_refused(world, conne
     [item] = items(run)
     assert item.action == "failed" and "of another ConnectWise company" in item.message
     assert len(world.products(world.opportunities()[0]["id"])) == 1
+
+
+def test_names_with_quotes_and_backslashes_are_matched_exactly_never_pasted_into_conditions(world):
+    name = 'Bob\'s "Big" deal \\ phase (2) or name="x"'
+    first = world.quote([line("OPT-7010")], name=name)
+    second = world.quote([line("LAT-5440")], name=name)
+    assert world.export(first.id).status == "succeeded"
+    run = world.export(second.id)
+    assert run.status == "succeeded", run.message
+    [opp] = world.opportunities()
+    assert opp["name"] == name
+    assert len(world.products(opp["id"])) == 2
+
+
+def test_document_page_says_when_it_changed_since_export_and_when_its_name_changed(world, rep_client):
+    from host_stub import services
+
+    doc = world.quote([line("OPT-7010")], name="Before")
+    world.export(doc.id)
+    page = rep_client.get(f"/documents/{doc.id}").get_data(as_text=True)
+    assert 'id="colcw-changed"' not in page and 'id="colcw-name-changed"' not in page
+    services.set_locked(doc.id, False)
+    services.save_document({}, None, document_id=doc.id, custom_fields={world.field_id: "After"})
+    page = rep_client.get(f"/documents/{doc.id}").get_data(as_text=True)
+    assert 'id="colcw-changed"' in page and "Changed since export" in page
+    assert "The opportunity name on the document is now “After”" in page
+    assert "Export again" in page
