@@ -168,10 +168,12 @@ class Catalog:
 
     # -- the export's entry point --------------------------------------------------------
 
-    def ensure(self, lines: list[LineInput]) -> dict[int, int]:
+    def ensure(self, lines: list[LineInput], *, create: bool = True) -> dict[int, int]:
         """The catalog item id of every line, creating missing items; or :class:`ExportRefused`.
 
-        Nothing is created unless every line can be exported.
+        Nothing is created unless every line can be exported. With ``create`` False the lines are
+        only checked (the export is refused for another reason): the result then lacks the
+        missing items.
         """
         problems: list[LineProblem] = []
         valid = []
@@ -200,6 +202,8 @@ class Catalog:
             raise ExportRefused(f"{n} line{'s' if n > 1 else ''} cannot be exported, so nothing was sent to "
                                 "ConnectWise.", "Fix what each line below names, then export again.",
                                 lines=problems)
+        if not create:
+            return {ln.line_id: found[ln.item_number]["id"] for ln in valid if ln.item_number in found}
         for identifier, body in bodies.items():
             found[identifier] = self._create(body)
         return {ln.line_id: found[ln.item_number]["id"] for ln in valid}

@@ -160,20 +160,28 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     lines = _line_inputs(doc)
     if not lines and not (state and state.exported_at):
         raise ExportRefused(f"{number} has no lines.", "Add the products to the document, then export it.")
-    catalog_ids = ctx.catalog.ensure(lines)
-    notes: list[str] = []
     name_now = opportunity_field_value(snapshot, settings)
+    # A missing name is reported before anything is written (catalog items included), and
+    # together with the lines at fault, so the rep fixes everything in one go.
+    unnamed = None if name_now or _has_link(session, doc) else _name_refusal(session, settings, doc)
+    try:
+        catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None)
+    except ExportRefused as e:
+        if unnamed is None:
+            raise
+        raise ExportRefused(f"{unnamed.message} {e.message}", f"{unnamed.resolution} {e.resolution}",
+                            lines=e.lines) from None
+    if unnamed is not None:
+        raise unnamed
+    notes: list[str] = []
 
     opp, created = _linked_opportunity(session, ctx, doc, notes)
     if opp is None:
         name = name_now
         if not name:
-            if not settings.allow_empty_opportunity_name:
-                field_label = "opportunity name field" if not settings.opportunity_field_id else \
-                    f"\"{_field_name(session, settings.opportunity_field_id)}\" field"
-                raise ExportRefused(f"{number} has no opportunity name.",
-                                    f"Enter the opportunity name in the document's {field_label}, or allow empty "
-                                    f"opportunity names ({SETTINGS_PAGE}) to use the document number.")
+            refusal = _name_refusal(session, settings, doc)
+            if refusal is not None:
+                raise refusal
             name = number
         if len(name) > NAME_MAX:
             raise ExportRefused(f"The opportunity name \"{name[:40]}...\" is longer than {NAME_MAX} characters.",
@@ -228,6 +236,24 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
         action, summary = "unchanged", f"opportunity {opp_id} \"{opp.get('name', '')}\" already up to date"
     message = f"{number}: {summary}." + (" " + " ".join(notes) if notes else "")
     return Outcome(doc.id, number, action, opp_id, opp.get("name", ""), message)
+
+
+def _has_link(session: Session, doc: Document) -> bool:
+    """Is the document (or a sales order's quote) linked to an opportunity already?"""
+    if get_link(session, "document", doc.id) is not None:
+        return True
+    return bool(doc.source_quote_id and not doc.is_quote and get_link(session, "document", doc.source_quote_id))
+
+
+def _name_refusal(session: Session, settings: Settings, doc: Document) -> ExportRefused | None:
+    """The refusal for a document without an opportunity name (None when empty names are allowed)."""
+    if settings.allow_empty_opportunity_name:
+        return None
+    field_label = "opportunity name field" if not settings.opportunity_field_id else \
+        f"\"{_field_name(session, settings.opportunity_field_id)}\" field"
+    return ExportRefused(f"{doc.number} has no opportunity name.",
+                         f"Enter the opportunity name in the document's {field_label}, or allow empty "
+                         f"opportunity names ({SETTINGS_PAGE}) to use the document number.")
 
 
 def _field_name(session: Session, field_id: int) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from host_stub.models import Contact, Document
+from host_stub.models import Contact, CustomField, Document
 
 from ..connection import get_settings, is_configured
 from ..links import get_link
@@ -68,5 +68,7 @@ def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict
                      "or creates it.")
     if settings.allow_empty_opportunity_name:
         return Check(True, "Opportunity", f"No name given: creates an opportunity named {doc.number}.")
-    return Check(False, "Opportunity", "The document has no opportunity name. Enter it in the opportunity name field, "
+    field = session.get(CustomField, settings.opportunity_field_id) if settings.opportunity_field_id else None
+    where = f"the \"{field.name}\" field (Edit)" if field else "the opportunity name field"
+    return Check(False, "Opportunity", f"The document has no opportunity name. Enter it in {where}, "
                  "or ask an admin to allow empty opportunity names.")

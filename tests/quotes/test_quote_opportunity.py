@@ -196,3 +196,26 @@ def test_document_page_says_when_it_changed_since_export_and_when_its_name_chang
     assert 'id="colcw-changed"' in page and "Changed since export" in page
     assert "The opportunity name on the document is now “After”" in page
     assert "Export again" in page
+
+
+def test_blank_name_is_reported_with_the_lines_at_fault_before_any_catalog_item_is_created(world):
+    doc = world.quote([line("BRAND-NEW-1", manufacturer="Lenovo"), line("AW-DOCK-1", manufacturer="Acme Widgets")],
+                      name="")
+    run = world.export(doc.id)
+    [item] = items(run)
+    assert "has no opportunity name" in item.message and "1 line cannot be exported" in item.message
+    assert "Opportunity Name" in item.resolution and "Fix what each line below names" in item.resolution
+    assert [i.label.split(" ", 1)[1] for i in items(run, "line")] == ["Line 2 (AW-DOCK-1)"]
+    blank_only = world.quote([line("BRAND-NEW-1", manufacturer="Lenovo")], name="")
+    assert "has no opportunity name" in items(world.export(blank_only.id))[0].message
+    assert world.api("procurement/catalog", conditions='identifier="BRAND-NEW-1"') == []  # nothing written
+    assert world.opportunities() == []
+
+
+def test_preflight_names_the_opportunity_name_field_when_it_is_blank(world):
+    from colcw_plugin.sync.quote_preflight import preflight
+    from host_stub.snapshots import document_snapshot
+
+    doc = world.quote([line("OPT-7010")], name="")
+    [check] = [c for c in preflight(db.session, doc, None, document_snapshot(doc)) if c.label == "Opportunity"]
+    assert not check.ok and 'Enter it in the "Opportunity Name" field' in check.detail
