@@ -229,8 +229,11 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
         action, summary = "created", f"created opportunity {opp_id} \"{opp.get('name', '')}\" with {len(lines)} lines"
     elif plan.writes or opp_changes:
         action = "updated"
+        # Lines that only moved (a line above them was removed) are not "updated" to the rep.
+        moved = sum(1 for _, _, changes in plan.update if set(changes) == {"sequenceNumber"})
         parts = [f"{n} line{'s' if n != 1 else ''} {what}" for n, what in (
-            (len(plan.create), "added"), (len(plan.update), "updated"), (len(plan.delete), "removed")) if n]
+            (len(plan.create), "added"), (len(plan.update) - moved, "updated"), (len(plan.delete), "removed"),
+            (moved, "renumbered")) if n]
         summary = f"updated opportunity {opp_id} \"{opp.get('name', '')}\": " + (", ".join(parts) or "status")
     else:
         action, summary = "unchanged", f"opportunity {opp_id} \"{opp.get('name', '')}\" already up to date"
@@ -251,7 +254,7 @@ def _name_refusal(session: Session, settings: Settings, doc: Document) -> Export
         return None
     field_label = "opportunity name field" if not settings.opportunity_field_id else \
         f"\"{_field_name(session, settings.opportunity_field_id)}\" field"
-    return ExportRefused(f"{doc.number} has no opportunity name.",
+    return ExportRefused("the document has no opportunity name.",
                          f"Enter the opportunity name in the document's {field_label}, or allow empty "
                          f"opportunity names ({SETTINGS_PAGE}) to use the document number.")
 

@@ -116,7 +116,7 @@ def test_reexport_updates_removes_and_adds_lines_never_duplicating(world):
     run = world.export(doc.id)
     assert run.status == "succeeded", run.message
     assert items(run)[0].action == "updated"
-    assert "1 line added" in items(run)[0].message and "1 line removed" in items(run)[0].message
+    assert "1 line added, 1 line updated, 1 line removed, 1 line renumbered" in items(run)[0].message
     assert sorted(_lines(world, opp_id)) == sorted([("OPT-7010", 5.0, 850.0, 60.0), ("PWR-R550", 3.0, 100.0, 60.0),
                                                     ("NEW-1", 1.0, 100.0, 60.0)])
     again = world.export(doc.id)
