@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import colcw_test_kinds  # noqa: F401 - registers the "test_count" kind
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-FLASK = str(Path(sys.executable).parent / "flask")
+from jobs_support import Processes
 
 
 @pytest.fixture()
@@ -24,78 +14,8 @@ def jobs_app(app, connected, redis_conn, monkeypatch):
     return app
 
 
-def worker_env(app, **extra) -> dict:
-    """Environment for a real ``flask --app host_stub colcw ...`` subprocess on the test databases."""
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "COLCW_ENCRYPTION_KEY": app.config["COLCW_ENCRYPTION_KEY"],
-        "COLCW_ALLOW_HTTP": "1",
-        "COLCW_EXTRA_JOB_MODULES": "colcw_test_kinds",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "jobs"), env.get("PYTHONPATH", "")]),
-    })
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
-class Processes:
-    """Subprocesses started by a test, each in its own process group; killed at teardown."""
-
-    def __init__(self):
-        self.procs: list[subprocess.Popen] = []
-
-    def start(self, args: list[str], env: dict) -> subprocess.Popen:
-        proc = subprocess.Popen([FLASK, "--app", "host_stub", *args], env=env, cwd=ROOT, start_new_session=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.procs.append(proc)
-        return proc
-
-    def kill(self, proc: subprocess.Popen) -> None:
-        """SIGKILL the process and its descendants at once (RQ's work horse has a process group of
-        its own): what a machine dying looks like to the run."""
-        for pid in [*descendants(proc.pid), proc.pid]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                self.kill(proc)
-
-
-def descendants(pid: int) -> list[int]:
-    """Child processes of ``pid``, recursively (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 @pytest.fixture()
 def processes():
     procs = Processes()
     yield procs
     procs.stop_all()
-
-
-def wait_until(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

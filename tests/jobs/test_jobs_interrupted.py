@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from colcw_test_kinds import effects_key
-from conftest import wait_until, worker_env
+from jobs_support import wait_until, worker_env
 from sqlalchemy import select
 
 from colcw_plugin.models import SyncItem, SyncRun
