@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
-from conftest import wait_until, worker_env
+from jobs_support import wait_until, worker_env
 from sqlalchemy import func, select
 
 from colcw_plugin.models import Schedule, SyncRun
@@ -115,3 +115,28 @@ def test_a_disabled_schedule_does_not_fire_and_re_enabling_does_not_catch_up(job
     db.session.commit()
     assert scheduler.tick(db.session, now=later) == []
     assert db.session.get(Schedule, schedule.id).next_run_at == dt.datetime(2025, 3, 13, 6, 30)
+
+
+@pytest.mark.parametrize("first_day, change_day", [
+    (dt.datetime(2025, 3, 7, 12, 0), dt.date(2025, 3, 9)),  # spring forward: 02:30 does not exist
+    (dt.datetime(2025, 10, 31, 12, 0), dt.date(2025, 11, 2)),  # fall back: 01:00-02:00 happens twice
+])
+def test_a_daily_0230_new_york_schedule_fires_once_a_day_across_a_daylight_saving_change(
+        jobs_app, drain_queue, first_day, change_day):
+    from zoneinfo import ZoneInfo
+
+    schedule = nightly(now=first_day)
+    fired, now = [], first_day
+    while now < first_day + dt.timedelta(days=4):  # a scheduler ticking every 10 minutes for four days
+        this_tick = scheduler.tick(db.session, now=now)
+        if this_tick:
+            fired += this_tick
+            drain_queue()  # each night's run finishes before the next night
+        now += dt.timedelta(minutes=10)
+    runs = runs_of(schedule.id)
+    assert [f.run_id for f in fired] == [r.id for r in runs] and all(r.status == "succeeded" for r in runs)
+    local = [f.due_at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("America/New_York")) for f in fired]
+    assert [t.date() for t in local] == [first_day.date() + dt.timedelta(days=i) for i in range(1, 5)]  # once a day
+    expected = {d: "02:30" for d in (t.date() for t in local)} | {change_day: "03:30" if change_day.month == 3
+                                                                  else "02:30"}
+    assert {t.date(): t.strftime("%H:%M") for t in local} == expected
