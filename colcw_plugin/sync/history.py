@@ -126,6 +126,23 @@ def retry_params(session: Session, run: SyncRun) -> dict | None:
     return single or None
 
 
+RETRY_NOUNS = {"customer_ids": ("customer", "customers"), "company_ids": ("company", "companies"),
+               "document_ids": ("quote / order", "quotes / orders")}
+
+
+def retry_label(session: Session, run: SyncRun) -> str | None:
+    """The Retry button's text, counting what the retry redoes (a document with three failed lines
+    is one document to export again), or None when nothing can be retried."""
+    params = retry_params(session, run)
+    if params is None:
+        return None
+    for key, (one, many) in RETRY_NOUNS.items():
+        if key in params:
+            n = len(params[key])
+            return f"Retry the {n} failed {one if n == 1 else many}"
+    return "Retry the failed record"
+
+
 CSV_COLUMNS = ("at_utc", "entity", "direction", "action", "label", "channelonline_id", "connectwise_id", "message",
                "resolution")
 

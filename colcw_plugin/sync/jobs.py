@@ -12,7 +12,8 @@
 * :func:`detect_interrupted` marks a run ``interrupted`` when its heartbeat is old, it is still
   ``running`` and nothing is working on it any more (the liveness key expired, the RQ job is
   not waiting). :func:`resume` re-enqueues the same run; services skip the records it already
-  completed (``RunRecorder.completed_keys``).
+  completed (``RunRecorder.completed_keys``). :func:`cancel` withdraws a queued run or gives up an
+  interrupted one.
 * :func:`purge_history` drops runs older than ``COLCW_HISTORY_DAYS`` (the scheduler calls
   :func:`maybe_purge` every tick; it purges at most once an hour).
 """
@@ -31,7 +32,7 @@ from contextlib import contextmanager
 import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
-from redis import Redis
+from redis import Redis, RedisError
 from rq import Queue, Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -125,24 +126,44 @@ def submit(session: Session, kind: str, params: dict, *, trigger: str = "manual"
            schedule_id: int | None = None, retry_of_id: int | None = None, queue: Queue | None = None) -> SyncRun:
     """Create a run and enqueue it; or return the run already queued / running for the same job.
 
-    The returned run has ``duplicate`` True when nothing new was created. Commits the session.
+    The returned run has ``duplicate`` True when nothing new was created, and ``enqueued`` False
+    when it was recorded but Redis failed before it was queued: it stays ``queued`` with a message
+    saying so, and the scheduler's :func:`requeue_lost` queues it once Redis answers again (a
+    :class:`redis.RedisError` before anything was recorded propagates). Commits the session.
     """
     if kind not in kinds():
         raise ValueError(f"Unknown job type {kind!r}.")
     queue = queue or get_queue()
     job_id = job_id_for(kind, params)
-    with submit_lock(queue, job_id):
-        existing = active_run(session, queue, job_id)
-        if existing is not None:
-            existing.duplicate = True
-            return existing
-        run = create_run(session, kind, params, trigger=trigger, actor=actor, schedule_id=schedule_id,
-                         retry_of_id=retry_of_id)
-        run.rq_job_id = job_id
-        session.commit()
-        enqueue_job(queue, run)
-    run.duplicate = False
+    run = None
+    try:
+        with submit_lock(queue, job_id):
+            existing = active_run(session, queue, job_id)
+            if existing is not None:
+                existing.duplicate, existing.enqueued = True, True
+                return existing
+            run = create_run(session, kind, params, trigger=trigger, actor=actor, schedule_id=schedule_id,
+                             retry_of_id=retry_of_id)
+            run.rq_job_id = job_id
+            session.commit()
+            enqueue_job(queue, run)
+    except RedisError:
+        if run is None or run.id is None:
+            raise
+        log.warning("run %s recorded but not queued: Redis failed", run.id, exc_info=True)
+        session.rollback()
+        run = session.get(SyncRun, run.id)
+        if run.status == "queued":
+            run.message = NOT_QUEUED_MESSAGE
+            session.commit()
+        run.duplicate, run.enqueued = False, False
+        return run
+    run.duplicate, run.enqueued = False, True
     return run
+
+
+NOT_QUEUED_MESSAGE = ("Not queued yet: the job queue (Redis) did not answer. The colcw scheduler queues this run as "
+                      "soon as Redis is reachable again.")
 
 
 def active_run(session: Session, queue: Queue, job_id: str) -> SyncRun | None:
@@ -315,8 +336,14 @@ def requeue_lost(session: Session, queue: Queue | None = None, *, older_than_sec
     runs = session.execute(select(SyncRun).where(SyncRun.status == "queued", SyncRun.created_at < cutoff)).scalars()
     requeued = []
     for run in list(runs):
-        if not _job_is_working(queue, _fetch(queue, run.rq_job_id), run.id) and enqueue_existing(session, run, queue):
+        if _job_is_working(queue, _fetch(queue, run.rq_job_id), run.id):
+            continue
+        if run.message == NOT_QUEUED_MESSAGE:
+            run.message = "Queued by the scheduler once the job queue (Redis) answered again."
+        if enqueue_existing(session, run, queue):
             requeued.append(run.id)
+        else:
+            session.rollback()
     return requeued
 
 
@@ -335,6 +362,38 @@ def resume(session: Session, run_id: int, *, actor: dict | None = None, queue: Q
         session.rollback()
         run = session.get(SyncRun, run_id)
         run.duplicate = True
+    return run
+
+
+CANCELLABLE = ("queued", "interrupted")
+
+
+def cancel(session: Session, run_id: int, *, actor: dict | None = None, queue: Queue | None = None) -> SyncRun:
+    """Cancel a queued run (before a worker takes it) or give up an interrupted one.
+
+    A compare-and-set on the status, so of a worker claiming the run and an admin cancelling it
+    exactly one wins; the RQ job is then removed (a stray delivery would find nothing to do).
+    A running run cannot be cancelled: it stops at its end, or is marked interrupted if its worker
+    dies. Cancelling is also how a queued run leaves for good: deleting its job in rq-dashboard
+    alone does not, because the scheduler re-queues queued runs RQ lost.
+    """
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        raise LookupError(f"Run #{run_id} does not exist.")
+    who = (actor or {}).get("email") or (actor or {}).get("name") or "system"
+    before = run.status
+    changed = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(CANCELLABLE)).values(
+        status="cancelled", finished_at=utcnow(),
+        message=f"Cancelled by {who} while {before} ({run.done} of {run.total or '?'} records done).")).rowcount
+    session.commit()
+    session.expire_all()
+    run = session.get(SyncRun, run_id)
+    if not changed:
+        raise ValueError(f"Run #{run_id} is {run.status}; only a queued or interrupted run can be cancelled.")
+    queue = queue or get_queue()
+    job = _fetch(queue, run.rq_job_id) if run.rq_job_id else None
+    if job is not None and job.args and job.args[0] == run_id and job.get_status(refresh=True) in WAITING:
+        job.delete()
     return run
 
 

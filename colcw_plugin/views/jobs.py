@@ -81,7 +81,7 @@ def run_job():
     try:
         kind, params = parse_job_form(db.session, form)
         if form.get("schedule"):
-            timing = parse_timing(form)
+            timing = _schedule_timing(form)
             schedule = create_schedule(db.session, name=form.get("schedule_name", ""), kind=kind, params=params,
                                        timing=timing, actor=actor["email"])
             db.session.commit()
@@ -91,7 +91,8 @@ def run_job():
         run = jobs.submit(db.session, kind, params, trigger="manual", actor=actor)
     except (JobFormError, ScheduleError) as e:
         db.session.rollback()
-        flash("The job was not started: " + " ".join(e.errors.values()), "error")
+        refused = "The schedule was not saved: " if form.get("schedule") else "The job was not started: "
+        flash(refused + " ".join(e.errors.values()), "error")
         return render_template("colcw/jobs.html", **_page_context(form, e.errors)), 400
     except RedisError:
         db.session.rollback()
@@ -100,9 +101,28 @@ def run_job():
         return redirect(url_for(".jobs"))
     if run.duplicate:
         flash(f"That job is already {run.status} as run #{run.id}; it was not queued again.", "error")
+    elif not run.enqueued:
+        flash(f"Run #{run.id} is recorded but not queued yet: {NOT_QUEUED}", "error")
     else:
         flash(f"Run #{run.id} queued: {run.description}.", "success")
     return redirect(url_for(".job_run", run_id=run.id))
+
+
+NOT_QUEUED = ("the job queue (Redis) did not answer. The colcw scheduler queues it as soon as Redis is reachable; "
+              "check REDIS_URL and that the scheduler and a worker are running.")
+
+
+def _schedule_timing(form: dict):
+    """The schedule's timing, with a missing name reported together with the timing's errors."""
+    errors = {} if (form.get("schedule_name") or "").strip() else {
+        "schedule_name": "Name the schedule so you can find it in the list and the history."}
+    try:
+        timing = parse_timing(form)
+    except ScheduleError as e:
+        raise ScheduleError({**errors, **e.errors}) from None
+    if errors:
+        raise ScheduleError(errors)
+    return timing
 
 
 @admin_bp.route("/jobs/zone", methods=["POST"])
@@ -193,8 +213,8 @@ def job_run(run_id: int):
     return render_template("colcw/jobs_run.html", run=run, items=items, action=action, when=_when,
                            job_label=job.label if job else run.kind, schedule=schedule,
                            failed=history.failed_count(db.session, run.id),
-                           can_retry=run.status in ("succeeded", "partial", "failed", "interrupted")
-                           and history.retry_params(db.session, run) is not None,
+                           retry=history.retry_label(db.session, run)
+                           if run.status in ("succeeded", "partial", "failed", "interrupted") else None,
                            retries=db.session.execute(select(SyncRun.id).where(SyncRun.retry_of_id == run.id)
                                                       .order_by(SyncRun.id)).scalars().all())
 
@@ -223,9 +243,28 @@ def retry_run(run_id: int):
         return redirect(url_for(".job_run", run_id=run.id))
     if new.duplicate:
         flash(f"A retry of these records is already {new.status} as run #{new.id}.", "error")
+    elif not new.enqueued:
+        flash(f"Run #{new.id} is recorded but not queued yet: {NOT_QUEUED}", "error")
     else:
         flash(f"Run #{new.id} queued: retrying the failed records of run #{run.id}.", "success")
     return redirect(url_for(".job_run", run_id=new.id))
+
+
+@admin_bp.route("/jobs/runs/<int:run_id>/cancel", methods=["POST"])
+@admin_required
+def cancel_run(run_id: int):
+    try:
+        run = jobs.cancel(db.session, _run(run_id).id, actor=current_actor())
+    except ValueError as e:
+        flash(str(e), "error")
+    except RedisError:
+        # The run is cancelled in the database already; only removing its RQ job failed (a stray
+        # delivery of it finds nothing to do).
+        flash(f"Run #{run_id} cancelled. (The job queue did not answer; if the job is delivered anyway, it does "
+              "nothing.)", "success")
+    else:
+        flash(f"Run #{run.id} cancelled.", "success")
+    return redirect(url_for(".job_run", run_id=run_id))
 
 
 @admin_bp.route("/jobs/runs/<int:run_id>/resume", methods=["POST"])

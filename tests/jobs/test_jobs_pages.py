@@ -152,7 +152,7 @@ def test_retry_of_a_runs_failed_records_queues_only_those_documents(admin_client
          "action": "failed", "label": "Q-14", "message": "x", "resolution": "y"}])
     db.session.commit()
     page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)
-    assert "Retry the 2 failed records" in page and "Add Acme under Setup Tables" in page
+    assert "Retry the 2 failed quotes / orders" in page and "Add Acme under Setup Tables" in page
 
     resp = post(admin_client, f"{JOBS}/runs/{run.id}/retry", {}, page=f"{JOBS}/runs/{run.id}")
     retry = db.session.execute(select(SyncRun).where(SyncRun.retry_of_id == run.id)).scalar_one()
@@ -176,3 +176,33 @@ def test_status_json_is_for_admins_and_for_the_rep_who_started_the_run(client, j
     client.post("/logout", data={"csrf_token": csrf_from(client.get("/customers/").get_data(as_text=True))})
     sign_in(client, "admin@demo.example")
     assert client.get(f"/colcw/runs/{other.id}/status.json").get_json()["log_url"].endswith(f"/runs/{other.id}")
+
+
+def test_a_schedule_with_no_name_and_a_bad_time_reports_both_and_saves_nothing(admin_client, jobs_app):
+    resp = post(admin_client, f"{JOBS}/run", {
+        "job": "quote", "quote_scope": "all", "schedule": "1", "schedule_name": " ", "time": "25:00",
+        "timezone": "America/New_York", "frequency": "daily"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "The schedule was not saved" in page and "The job was not started" not in page
+    assert "Name the schedule" in page and "Enter the time as HH:MM" in page
+    assert count(Schedule) == 0 and count(SyncRun) == 0
+
+
+def test_when_redis_is_down_run_now_says_so_and_records_nothing(admin_client, jobs_app, monkeypatch):
+    monkeypatch.setitem(jobs_app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    resp = post(admin_client, f"{JOBS}/run", {"job": "customer", "source": "connectwise", "import_scope": "all"})
+    page = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "the job queue (Redis) is not reachable" in page
+    assert count(SyncRun) == 0  # nothing half-done: no run waits for a queue it never reached
+
+
+def test_an_admin_cancels_a_queued_run_from_its_page(admin_client, jobs_app):
+    run = jobs.submit(db.session, "test_count", {"n": 2}, actor={"id": None, "email": "admin@demo.example"})
+    url = f"{JOBS}/runs/{run.id}"
+    assert 'id="cancel-run"' in admin_client.get(url).get_data(as_text=True)
+    resp = post(admin_client, f"{url}/cancel", {}, page=url)
+    page = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert f"Run #{run.id} cancelled." in page and 'id="cancel-run"' not in page
+    db.session.expire_all()
+    assert db.session.get(SyncRun, run.id).status == "cancelled" and jobs.get_queue().count == 0

@@ -149,3 +149,76 @@ def test_an_unknown_job_type_is_refused(jobs_app):
     with pytest.raises(ValueError, match="Unknown job type"):
         jobs.submit(db.session, "nope", {})
     assert db.session.scalar(select(func.count(SyncRun.id))) == 0
+
+
+def test_a_run_recorded_when_redis_fails_before_the_enqueue_is_kept_and_queued_once_redis_is_back(
+        jobs_app, redis_conn, drain_queue, monkeypatch):
+    import redis
+
+    real_enqueue = jobs.enqueue_job
+
+    def redis_dies(queue, run):
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(jobs, "enqueue_job", redis_dies)
+    run = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    assert run.enqueued is False and run.duplicate is False
+    run_id = run.id
+    db.session.expire_all()
+    kept = db.session.get(SyncRun, run_id)
+    assert kept.status == "queued" and "Not queued yet" in kept.message  # recorded, and says why it waits
+    assert jobs.get_queue().count == 0
+
+    monkeypatch.setattr(jobs, "enqueue_job", real_enqueue)  # Redis answers again
+    monkeypatch.setitem(jobs_app.config, "COLCW_LOST_AFTER_SECONDS", 0)
+    from colcw_plugin.sync import scheduler
+
+    scheduler.run_scheduler(once=True)  # the scheduler's housekeeping queues it
+    assert jobs.get_queue().count == 1
+    assert drain_queue() == 1
+    db.session.expire_all()
+    done = db.session.get(SyncRun, run_id)
+    assert done.status == "succeeded" and items(run_id) == [1, 2]
+    assert "Not queued yet" not in done.message
+
+
+def test_the_scheduler_housekeeping_marks_dead_runs_interrupted_and_purges_old_history(jobs_app, redis_conn):
+    dead = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN).id
+    jobs.get_queue().empty()
+    old = jobs.submit(db.session, "test_count", {"n": 3}, actor=ADMIN).id
+    long_ago = utcnow() - dt.timedelta(days=91)
+    db.session.execute(SyncRun.__table__.update().where(SyncRun.id == dead).values(
+        status="running", heartbeat_at=long_ago))  # its worker died long ago and RQ holds nothing
+    db.session.execute(SyncRun.__table__.update().where(SyncRun.id == old).values(
+        status="succeeded", created_at=long_ago))
+    db.session.commit()
+    from colcw_plugin.sync import scheduler
+
+    scheduler.run_scheduler(once=True)
+    db.session.expire_all()
+    assert db.session.get(SyncRun, dead).status == "interrupted"
+    assert db.session.get(SyncRun, old) is None
+
+
+def test_cancelling_a_queued_run_keeps_it_from_running_and_from_being_queued_again(jobs_app, redis_conn, drain_queue):
+    run = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    cancelled = jobs.cancel(db.session, run.id, actor=ADMIN)
+    assert cancelled.status == "cancelled" and "Cancelled by admin@demo.example" in cancelled.message
+    assert jobs.get_queue().count == 0
+    assert jobs.requeue_lost(db.session, older_than_seconds=0) == []
+    assert drain_queue() == 0
+    assert jobs.run_job(run.id).endswith("is cancelled; nothing to do")  # a stray delivery does nothing
+    assert redis_conn.llen(effects_key(run.id)) == 0
+    with pytest.raises(ValueError, match="only a queued or interrupted run can be cancelled"):
+        jobs.cancel(db.session, run.id, actor=ADMIN)
+    again = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)  # the same job may be queued anew
+    assert again.duplicate is False and again.id != run.id
+
+
+def test_a_finished_run_cannot_be_cancelled(jobs_app, drain_queue):
+    run = jobs.submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    drain_queue()
+    with pytest.raises(ValueError, match="is succeeded; only a queued or interrupted run"):
+        jobs.cancel(db.session, run.id, actor=ADMIN)
+    db.session.expire_all()
+    assert db.session.get(SyncRun, run.id).status == "succeeded"
