@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import utcnow
 
 from ..models import Schedule
+from .engine import kinds
 
 FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -155,6 +156,15 @@ def describe(schedule: Schedule) -> str:
         tail = " (or the month's last day)" if day > 28 else ""
         return f"Monthly on day {day}{tail} {when}"
     return f"Daily {when}"
+
+
+def job_description(kind: str, params: dict) -> str:
+    """What a schedule's job does each time it fires. An incremental import's "since" moves with
+    every import, so a schedule names it instead of showing today's value as if it were fixed."""
+    if kind == "customer_import" and (params or {}).get("mode") == "changed" and not params.get("since"):
+        return "Import companies changed in ConnectWise since the previous import"
+    job = kinds().get(kind)
+    return job.describe(params or {}) if job else kind
 
 
 def in_zone(value: dt.datetime | None, zone_name: str) -> dt.datetime | None:

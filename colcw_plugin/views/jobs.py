@@ -27,6 +27,7 @@ from ..sync.schedules import (
     describe,
     in_zone,
     is_timezone,
+    job_description,
     list_schedules,
     parse_timing,
     set_enabled,
@@ -63,7 +64,7 @@ def _page_context(form: dict | None = None, errors: dict | None = None) -> dict:
             "page": page, "flt": flt, "results": history.RESULTS, "form": form or {}, "errors": errors or {},
             "presets": PRESET_LABELS, "customer_fields": CUSTOMER_RANGE_FIELDS, "quote_fields": QUOTE_RANGE_FIELDS,
             "frequencies": FREQUENCIES, "weekdays": WEEKDAYS, "zones": timezones(), "zone": display_zone(),
-            "when": _when, "describe": describe}
+            "when": _when, "describe": describe, "job_description": job_description}
 
 
 @admin_bp.route("/jobs", methods=["GET"], endpoint="jobs")
@@ -168,7 +169,7 @@ def edit_schedule(schedule_id: int):
     job = kinds().get(schedule.kind)
     return render_template("colcw/jobs_schedule_edit.html", schedule=schedule, form=form, errors=errors,
                            job_label=job.label if job else schedule.kind,
-                           job_description=job.describe(schedule.params or {}) if job else "",
+                           job_description=job_description(schedule.kind, schedule.params or {}),
                            frequencies=FREQUENCIES, weekdays=WEEKDAYS, zones=timezones(), when=_when,
                            zone=display_zone()), (400 if errors else 200)
 

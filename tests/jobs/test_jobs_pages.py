@@ -206,3 +206,14 @@ def test_an_admin_cancels_a_queued_run_from_its_page(admin_client, jobs_app):
     assert f"Run #{run.id} cancelled." in page and 'id="cancel-run"' not in page
     db.session.expire_all()
     assert db.session.get(SyncRun, run.id).status == "cancelled" and jobs.get_queue().count == 0
+
+
+def test_a_scheduled_changed_since_import_is_described_by_its_moving_watermark_not_todays(admin_client, jobs_app):
+    _finished_run(kind="customer_import", status="succeeded").params = {"mode": "all"}  # a previous import
+    db.session.execute(SyncRun.__table__.update().values(started_at=utcnow()))
+    db.session.commit()
+    post(admin_client, f"{JOBS}/run", {"job": "customer", "source": "connectwise", "import_scope": "changed",
+                                       "schedule": "1", "schedule_name": "Hourly-ish", "time": "03:00",
+                                       "timezone": "UTC", "frequency": "daily"})
+    row = admin_client.get(JOBS).get_data(as_text=True).split('data-schedule="Hourly-ish"')[1].split("</tr>")[0]
+    assert "since the previous import" in row and " UTC</span>" not in row
