@@ -183,7 +183,7 @@ def on_quote_converted(session: Session, quote: dict, order: dict, actor: dict |
 
 def _record_unqueued(session: Session, params: dict, actor: dict | None) -> SyncRun:
     """The queued run of ``params`` (the one ``submit`` committed before the enqueue failed, or a new one)."""
-    from .jobs import job_id_for
+    from .jobs import NOT_QUEUED_MESSAGE, job_id_for
 
     job_id = job_id_for(KIND, params)
     run = session.execute(select(SyncRun).where(SyncRun.kind == KIND, SyncRun.status == "queued",
@@ -192,8 +192,7 @@ def _record_unqueued(session: Session, params: dict, actor: dict | None) -> Sync
     if run is None:
         run = create_run(session, KIND, params, trigger="event", actor=actor)
         run.rq_job_id = job_id
-    run.message = ("Recorded while the job queue (Redis) was unreachable; the colcw scheduler queues it "
-                   "when Redis answers again.")
+    run.message = NOT_QUEUED_MESSAGE  # requeue_lost replaces it when it queues the run
     session.commit()
     log.warning("quote export run %s recorded without a queue (Redis unreachable); requeue_lost will enqueue it",
                 run.id)
