@@ -141,12 +141,36 @@ class SyncRun(db.Model):
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
-    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)  # totals by action, all records
+    entity_counts: Mapped[dict] = mapped_column(JSON, default=dict)  # {entity: {action: n}}
     api_requests: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
 
+    @property
+    def records_summary(self) -> str:
+        """What the run did, per kind of record: "customers: 6 created, 20 updated; contacts: 62 unchanged"."""
+        return summarize_counts(self.entity_counts or {}, self.counts or {})
+
     items: Mapped[list[SyncItem]] = relationship(back_populates="run", cascade="all, delete-orphan",
                                                  order_by="SyncItem.id", passive_deletes=True)
+
+
+RECORD_ACTIONS = ("created", "updated", "unchanged", "skipped", "failed")
+ENTITY_PLURALS = {"customer": "customers", "contact": "contacts", "document": "quotes / orders", "line": "lines"}
+
+
+def summarize_counts(entity_counts: dict, counts: dict) -> str:
+    """Counts by action, per kind of record when the run recorded more than one kind."""
+
+    def actions(c: dict) -> str:
+        return ", ".join(f"{c[a]} {a}" for a in RECORD_ACTIONS if c.get(a))
+
+    if len(entity_counts) > 1:
+        order = list(ENTITY_PLURALS)
+        kinds = sorted(entity_counts, key=lambda e: order.index(e) if e in order else len(order))
+        return "; ".join(f"{ENTITY_PLURALS.get(e, e + 's')}: {actions(entity_counts[e])}" for e in kinds
+                         if actions(entity_counts[e]))
+    return actions(counts) or "nothing to do"
 
 
 class SyncItem(db.Model):

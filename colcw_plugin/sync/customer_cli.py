@@ -133,7 +133,7 @@ def _print_summary(run: SyncRun) -> None:
     parts = [f"{entity}s: {describe_counts(counts)}" for entity, counts in sorted(per_entity.items(), reverse=True)]
     click.echo(f"Status: {run.status}. {'; '.join(parts) or 'nothing to do'}. "
                f"ConnectWise requests: {run.api_requests}.")
-    if run.message and run.message != describe_counts(run.counts or {}):
+    if run.message and run.message != run.records_summary:
         click.echo(run.message)
     problems = db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id,
                                                          SyncItem.action.in_(("failed", "skipped")))

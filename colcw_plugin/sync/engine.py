@@ -22,7 +22,7 @@ from ..connection import NotConfigured, build_client, get_settings
 from ..crypto import SecretBox, SecretError
 from ..cw import ConnectWiseClient, ConnectWiseError
 from ..models import Settings, SyncRun
-from .runs import RunRecorder, describe_counts
+from .runs import RunRecorder, describe_recorder
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def execute_run(session: Session, box: SecretBox, run_id: int, *, client: Connec
     finally:
         if own_client and client is not None:
             client.close()
-    summary = describe_counts(dict(recorder.counts))
+    summary = describe_recorder(recorder)
     recorder.finish(status=status, message=(f"{message} ({summary})" if message else summary).strip(),
                     api_requests=client.stats.total if client else 0)
     session.expire_all()

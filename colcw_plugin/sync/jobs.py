@@ -431,7 +431,7 @@ def run_status(session: Session, run_id: int) -> dict | None:
     return {"id": run.id, "kind": run.kind, "label": kinds()[run.kind].label if run.kind in kinds() else run.kind,
             "description": run.description, "status": run.status, "final": final, "done": run.done,
             "total": run.total, "percent": percent,
-            "counts": dict(run.counts or {}), "message": run.message or "",
+            "counts": dict(run.counts or {}), "records": run.records_summary, "message": run.message or "",
             "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
             "finished_at": _iso(run.finished_at), "requested_by": run.requested_by, "trigger": run.trigger}
 

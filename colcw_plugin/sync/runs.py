@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
-from ..models import SyncItem, SyncRun
+from ..models import SyncItem, SyncRun, summarize_counts
 
 ACTIONS = ("created", "updated", "unchanged", "skipped", "failed")
 FINAL_STATUSES = ("succeeded", "partial", "failed", "interrupted", "cancelled")
@@ -39,6 +39,7 @@ class RunRecorder:
         if run is None:
             raise LookupError(f"sync run {run_id} does not exist")
         self.counts: Counter = Counter(run.counts or {})
+        self.entity_counts: dict[str, Counter] = {e: Counter(c) for e, c in (run.entity_counts or {}).items()}
         self.done = run.done
         self.total = run.total
 
@@ -62,6 +63,7 @@ class RunRecorder:
                              "host_id": host_id, "cw_id": cw_id, "label": label[:300], "action": action,
                              "message": message, "resolution": resolution})
         self.counts[action] += 1
+        self.entity_counts.setdefault(entity, Counter())[action] += 1
         if advance:
             self.done += 1
         if len(self._buffer) >= self.flush_every or time.monotonic() - self._last_flush >= self.flush_seconds:
@@ -77,7 +79,8 @@ class RunRecorder:
         if self._buffer:
             self._session.execute(insert(SyncItem), self._buffer)
             self._buffer = []
-        self._update(done=self.done, counts=dict(self.counts), heartbeat_at=utcnow(), **extra)
+        self._update(done=self.done, counts=dict(self.counts),
+                     entity_counts={e: dict(c) for e, c in self.entity_counts.items()}, heartbeat_at=utcnow(), **extra)
         self._last_flush = time.monotonic()
 
     def finish(self, *, message: str = "", status: str | None = None, api_requests: int = 0) -> str:
@@ -108,6 +111,11 @@ class RunRecorder:
 def describe_counts(counts: dict) -> str:
     parts = [f"{counts[a]} {a}" for a in ACTIONS if counts.get(a)]
     return ", ".join(parts) or "nothing to do"
+
+
+def describe_recorder(recorder: RunRecorder) -> str:
+    """The run's counts per kind of record (customers and contacts apart, documents and lines apart)."""
+    return summarize_counts({e: dict(c) for e, c in recorder.entity_counts.items()}, dict(recorder.counts))
 
 
 def stale_before(minutes: int = 5) -> dt.datetime:

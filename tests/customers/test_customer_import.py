@@ -85,6 +85,10 @@ def test_import_one_company_by_company_id_creates_the_customer_and_contacts(conn
     default = next(c for c in customer.contacts if c.is_default)
     assert link_of("contact", default.id).cw_id == cw["defaultContact"]["id"]
     assert len(items(result, "contact")) == len(cw_contacts)
+    # The run's counts keep companies and contacts apart (the jobs pages show this summary).
+    assert result.entity_counts == {"customer": {"created": 1}, "contact": {"created": len(cw_contacts)}}
+    assert result.records_summary == f"customers: 1 created; contacts: {len(cw_contacts)} created"
+    assert result.records_summary in result.message
 
 
 def test_unknown_company_id_says_so(connected):

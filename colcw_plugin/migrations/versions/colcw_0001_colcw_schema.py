@@ -149,6 +149,7 @@ def upgrade():
     sa.Column('total', sa.Integer(), nullable=False),
     sa.Column('done', sa.Integer(), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('entity_counts', sa.JSON(), nullable=False),
     sa.Column('api_requests', sa.Integer(), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_colcw_sync_runs'))
