@@ -72,7 +72,9 @@ def validate_connection(data: ConnectionInput, has_stored_secret: bool, http_all
     if not url or not parts.hostname:
         errors["site_url"] = "Enter the ConnectWise site URL, e.g. https://na.myconnectwise.net."
     elif parts.scheme not in ("https", "http"):
-        errors["site_url"] = "The site URL must start with https://."
+        errors["site_url"] = ("The site URL must start with https://"
+                              + (" (or http:// for the local sandbox)." if http_allowed_by_config and data.allow_http
+                                 else "."))
     elif parts.scheme == "http" and not (data.allow_http and http_allowed_by_config):
         errors["site_url"] = ("The site URL must use https://. Plain http is only allowed for a local sandbox "
                               "with the development setting (COLCW_ALLOW_HTTP).")

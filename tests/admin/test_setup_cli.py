@@ -102,3 +102,11 @@ def test_options_command_names_an_unknown_field_and_saves_nothing(app):
     assert result.exit_code == 2
     assert "No custom header field is named 'Nope'" in result.output
     assert get_settings(db.session).opportunity_field_id is None
+
+
+def test_configure_names_http_when_the_development_setting_allows_it(app, cw_sandbox):
+    result = app.test_cli_runner().invoke(args=["colcw", "configure", "--site", "ftp://x", "--company-id", "a",
+                                                "--username", "u", "--password", "p", "--client-id", "c",
+                                                "--allow-http"])
+    assert result.exit_code == 2
+    assert "must start with https:// (or http:// for the local sandbox)." in result.output

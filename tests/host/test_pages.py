@@ -146,3 +146,9 @@ def test_sign_out(client):
     page = client.get("/customers/").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf_from(page)})
     assert client.get("/customers/").status_code == 302
+
+
+def test_pages_name_a_favicon_that_exists(client):
+    body = client.get("/login").get_data(as_text=True)
+    assert 'rel="icon" href="/static/favicon.svg"' in body
+    assert client.get("/static/favicon.svg").status_code == 200
