@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from host_stub.models import Contact, Document, utcnow
+from host_stub.models import Contact, CustomField, Document, utcnow
 from host_stub.snapshots import document_snapshot
 
 from ..connection import get_settings
 from ..cw import ConnectWiseClient, ConnectWiseError, NotFound
 from ..links import find_by_cw, get_link, remove_link, set_link
-from ..models import DocumentExport, DocumentLineExport, Settings
+from ..models import DocumentExport, DocumentLineExport, Link, Settings
 from ..reps import UnmappedRep, member_for
 from .catalog import Catalog, CatalogSetup, LineInput
 from .document_export import Desired, apply_plan, list_products, plan_lines
@@ -163,7 +163,7 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     name_now = opportunity_field_value(snapshot, settings)
     # A missing name is reported before anything is written (catalog items included), and
     # together with the lines at fault, so the rep fixes everything in one go.
-    unnamed = None if name_now or _has_link(session, doc) else _name_refusal(session, settings, doc)
+    unnamed = None if name_now or _document_link(session, doc)[0] else _name_refusal(session, settings, doc)
     try:
         catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None)
     except ExportRefused as e:
@@ -175,7 +175,7 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
         raise unnamed
     notes: list[str] = []
 
-    opp, created = _linked_opportunity(session, ctx, doc, notes)
+    opp, created = _linked_opportunity(session, ctx, doc, notes), False
     if opp is None:
         name = name_now
         if not name:
@@ -241,11 +241,12 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     return Outcome(doc.id, number, action, opp_id, opp.get("name", ""), message)
 
 
-def _has_link(session: Session, doc: Document) -> bool:
-    """Is the document (or a sales order's quote) linked to an opportunity already?"""
-    if get_link(session, "document", doc.id) is not None:
-        return True
-    return bool(doc.source_quote_id and not doc.is_quote and get_link(session, "document", doc.source_quote_id))
+def _document_link(session: Session, doc: Document) -> tuple[Link | None, bool]:
+    """The opportunity link of the document, else of a sales order's quote; and whether it is the quote's."""
+    link = get_link(session, "document", doc.id)
+    if link is None and doc.source_quote_id and not doc.is_quote:
+        return get_link(session, "document", doc.source_quote_id), True
+    return link, False
 
 
 def _name_refusal(session: Session, settings: Settings, doc: Document) -> ExportRefused | None:
@@ -260,20 +261,15 @@ def _name_refusal(session: Session, settings: Settings, doc: Document) -> Export
 
 
 def _field_name(session: Session, field_id: int) -> str:
-    from host_stub.models import CustomField
-
     f = session.get(CustomField, field_id)
     return f.name if f else "opportunity name"
 
 
-def _linked_opportunity(session: Session, ctx: ExportContext, doc: Document, notes: list[str]):
+def _linked_opportunity(session: Session, ctx: ExportContext, doc: Document, notes: list[str]) -> dict | None:
     """The opportunity this document (or a sales order's quote) is linked to, if it still exists."""
-    link = get_link(session, "document", doc.id)
-    inherited = False
-    if link is None and doc.source_quote_id and not doc.is_quote:
-        link, inherited = get_link(session, "document", doc.source_quote_id), True
+    link, inherited = _document_link(session, doc)
     if link is None:
-        return None, False
+        return None
     try:
         opp = ctx.client.opportunities.get(link.cw_id, fields=OPPORTUNITY_FIELDS)
     except NotFound:
@@ -282,15 +278,21 @@ def _linked_opportunity(session: Session, ctx: ExportContext, doc: Document, not
         if not inherited:
             remove_link(session, "document", doc.id)
             session.commit()
-        return None, False
-    return opp, False
+        return None
+    return opp
 
 
-def _remember_opportunity(session: Session, document_id: int, opp: dict, created: bool) -> None:
+def _state_row(session: Session, document_id: int) -> DocumentExport:
+    """The document's export state, added when it has none yet."""
     state = get_state(session, document_id)
     if state is None:
         state = DocumentExport(document_id=document_id)
         session.add(state)
+    return state
+
+
+def _remember_opportunity(session: Session, document_id: int, opp: dict, created: bool) -> None:
+    state = _state_row(session, document_id)
     state.opportunity_id = opp["id"]
     state.opportunity_name = str(opp.get("name", ""))[:100]
     state.created_opportunity = created
@@ -334,10 +336,7 @@ def _opportunity_changes(session: Session, ctx: ExportContext, doc: Document, op
 def _save_success(session: Session, doc: Document, opp: dict, created: bool, product_ids: dict[int, int],
                   catalog_ids: dict[int, int], *, fingerprint: str, name_now: str, actor: dict | None,
                   run_id: int | None, notes: list[str]) -> None:
-    state = get_state(session, doc.id)
-    if state is None:
-        state = DocumentExport(document_id=doc.id)
-        session.add(state)
+    state = _state_row(session, doc.id)
     if created or state.opportunity_id != opp["id"]:
         state.created_opportunity = created
     state.opportunity_id = opp["id"]
@@ -362,10 +361,7 @@ def _save_success(session: Session, doc: Document, opp: dict, created: bool, pro
 
 
 def _save_failure(session: Session, document_id: int, message: str, resolution: str, run_id: int | None) -> None:
-    state = get_state(session, document_id)
-    if state is None:
-        state = DocumentExport(document_id=document_id)
-        session.add(state)
+    state = _state_row(session, document_id)
     state.status = "failed"
     state.message = message
     state.resolution = resolution
