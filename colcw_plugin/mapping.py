@@ -54,9 +54,6 @@ class MappingTable:
                 return r
         raise KeyError(host_attr)
 
-    def text_rules(self) -> tuple[FieldRule, ...]:
-        return tuple(r for r in self.rules if r.kind == "text")
-
 
 COMPANY = MappingTable("company", "Customers (Company Info)", "Customer", "Company", (
     FieldRule("Active", "Status", BOTH, "active", "status", "status",

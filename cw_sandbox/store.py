@@ -55,11 +55,6 @@ class Store:
                          (json.dumps(self._next_id),))
         self._db.execute("COMMIT")
 
-    @property
-    def persistent(self) -> bool:
-        """Whether writes go through to a SQLite file."""
-        return self._db is not None
-
     def is_empty(self) -> bool:
         """True when no record of any resource is held (a new database file)."""
         with self.lock:

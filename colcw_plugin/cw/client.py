@@ -146,10 +146,6 @@ class ConnectWiseClient:
         """``company/companies/{id}/sites``."""
         return Resource(self, f"company/companies/{record_id(company_id)}/sites")
 
-    def contact_communications(self, contact_id: int | str) -> Resource:
-        """``company/contacts/{id}/communications`` (phone/email rows as a sub-resource)."""
-        return Resource(self, f"company/contacts/{record_id(contact_id)}/communications")
-
     def opportunity_forecast(self, opportunity_id: int | str) -> ForecastResource:
         """``sales/opportunities/{id}/forecast``."""
         return ForecastResource(self, f"sales/opportunities/{record_id(opportunity_id)}/forecast")

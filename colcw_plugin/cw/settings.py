@@ -129,10 +129,6 @@ class ClientSettings:
         api_host = CLOUD_API_HOSTS.get(host.lower(), host)
         return f"{scheme}://{api_host}{sep}{port}"
 
-    def companyinfo_url(self) -> str:
-        """The unauthenticated codebase discovery URL."""
-        return f"{self.site_root}/login/companyinfo/{self.company_id}"
-
     def _split_site(self) -> tuple[str, str]:
         raw = (self.site_url or "").strip()
         if not raw:

@@ -14,7 +14,6 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -129,7 +128,3 @@ def execute_run(session: Session, box: SecretBox, run_id: int, *, client: Connec
                     api_requests=client.stats.total if client else 0)
     session.expire_all()
     return session.get(SyncRun, run_id)
-
-
-def params_for(run: SyncRun) -> dict[str, Any]:
-    return dict(run.params or {})

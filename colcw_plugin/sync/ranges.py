@@ -15,13 +15,6 @@ class DateRange:
     start: dt.datetime  # inclusive, naive UTC
     end: dt.datetime  # exclusive, naive UTC
 
-    def as_params(self) -> dict:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
-
-    @classmethod
-    def from_params(cls, params: dict) -> DateRange:
-        return cls(dt.datetime.fromisoformat(params["start"]), dt.datetime.fromisoformat(params["end"]))
-
 
 def resolve(preset: str, start: str | None = None, end: str | None = None, *,
             now: dt.datetime | None = None) -> DateRange:

@@ -8,7 +8,6 @@ commit or roll back on their own. Results are buffered and written in batches so
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections import Counter
 
@@ -116,7 +115,3 @@ def describe_counts(counts: dict) -> str:
 def describe_recorder(recorder: RunRecorder) -> str:
     """The run's counts per kind of record (customers and contacts apart, documents and lines apart)."""
     return summarize_counts({e: dict(c) for e, c in recorder.entity_counts.items()}, dict(recorder.counts))
-
-
-def stale_before(minutes: int = 5) -> dt.datetime:
-    return utcnow() - dt.timedelta(minutes=minutes)
