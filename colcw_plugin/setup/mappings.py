@@ -6,15 +6,17 @@ When ConnectWise cannot be reached the page offers typed entry: ``lookups=None``
 the typed names without ids ("not verified"), and the pre-flight check says so until an admin
 saves them again while ConnectWise answers.
 
-The sync code reads the result through :func:`product_type_for`, :func:`category_for` and
-:func:`manufacturer_for` (and :mod:`colcw_plugin.reps` for members).
+The quote export reads the product tables once per run (:class:`colcw_plugin.sync.catalog.CatalogSetup`)
+and members through :mod:`colcw_plugin.reps`; :func:`product_type_for`, :func:`category_for` and
+:func:`manufacturer_for` answer for a single value.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -202,23 +204,32 @@ def save_product_types(session: Session, choices: Mapping[str, str], lookups: Lo
         resolved[host_type] = (value, ref.id if ref else None)
     if errors:
         raise MappingErrors(errors)
-    current = product_type_mappings(session)
+    changes = _apply_named(session, product_type_mappings(session), resolved,
+                           lambda key: ProductTypeMapping(host_type=key), "cw_type_name", "cw_type_id", "{} unmapped")
+    _audit(session, actor, "product types", changes)
+    session.flush()
+
+
+def _apply_named(session: Session, current: Mapping[str, Any], resolved: Mapping[str, tuple[str, int | None]],
+                 new_row: Callable[[str], Any], name_attr: str, id_attr: str, removed_note: str) -> list[str]:
+    """Store ``resolved`` (key → ConnectWise (name, id); "" deletes the row) over the ``current`` rows;
+    the audit lines of what changed. Product types and manufacturer aliases share this."""
     changes = []
-    for host_type, (name, type_id) in resolved.items():
-        row = current.get(host_type)
+    for key, (name, cw_id) in resolved.items():
+        row = current.get(key)
         if not name:
             if row is not None:
                 session.delete(row)
-                changes.append(f"{host_type} unmapped")
+                changes.append(removed_note.format(key))
             continue
         if row is None:
-            row = ProductTypeMapping(host_type=host_type)
+            row = new_row(key)
             session.add(row)
-        if (row.cw_type_name, row.cw_type_id) != (name, type_id):
-            changes.append(f"{host_type} → {name}" + ("" if type_id else " (not verified)"))
-        row.cw_type_name, row.cw_type_id = name, type_id
-    _audit(session, actor, "product types", changes)
-    session.flush()
+        if (getattr(row, name_attr), getattr(row, id_attr)) != (name, cw_id):
+            changes.append(f"{key} → {name}" + ("" if cw_id else " (not verified)"))
+        setattr(row, name_attr, name)
+        setattr(row, id_attr, cw_id)
+    return changes
 
 
 def product_type_for(session: Session, host_type: str) -> ProductTypeMapping | None:
@@ -343,21 +354,9 @@ def save_manufacturer_aliases(session: Session, choices: Mapping[str, str], look
         resolved[host_name] = (value, ref.id if ref else None)
     if errors:
         raise MappingErrors(errors)
-    current = manufacturer_aliases(session)
-    changes = []
-    for host_name, (name, mid) in resolved.items():
-        row = current.get(host_name)
-        if not name:
-            if row is not None:
-                session.delete(row)
-                changes.append(f"alias {host_name} removed")
-            continue
-        if row is None:
-            row = ManufacturerAlias(host_name=host_name)
-            session.add(row)
-        if (row.cw_manufacturer_name, row.cw_manufacturer_id) != (name, mid):
-            changes.append(f"{host_name} → {name}" + ("" if mid else " (not verified)"))
-        row.cw_manufacturer_name, row.cw_manufacturer_id = name, mid
+    changes = _apply_named(session, manufacturer_aliases(session), resolved,
+                           lambda key: ManufacturerAlias(host_name=key), "cw_manufacturer_name", "cw_manufacturer_id",
+                           "alias {} removed")
     _audit(session, actor, "manufacturers", changes)
     session.flush()
 
