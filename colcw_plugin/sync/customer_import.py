@@ -351,7 +351,7 @@ class _CompanyImport:
             c_action = ("created" if c["id"] in contact_ids else "updated") if c["id"] in changed_cw else "unchanged"
             outcomes.append(self._out(c_action, hid, f"{who} ({record.get('name')}): {c_action}.", entity=CONTACT,
                                       cw_id=c["id"], label=f"{who} ({record.get('name')})"))
-        outcomes += self._missing_contacts(existing, cw_contacts)
+        outcomes += self._missing_contacts(existing)
         message = f"{self.label}: " + ("; ".join(notes) if notes else action) + "."
         return [self._out(action, host_id, message), *outcomes]
 
@@ -393,10 +393,11 @@ class _CompanyImport:
             plan.append((c, hid, values))
         return plan
 
-    def _missing_contacts(self, existing: _HostCustomer | None, cw_contacts: list[dict]) -> list[dict]:
+    def _missing_contacts(self, existing: _HostCustomer | None) -> list[dict]:
         """Host contacts linked to ConnectWise contacts this company no longer has: reported, kept."""
         if existing is None:
             return []
+        # Every contact the company holds, inactive ones included: an inactive contact is not missing.
         present = {c["id"] for c in self.page.contacts.get(self.cid, [])}
         out = []
         for hid in existing.contacts:
