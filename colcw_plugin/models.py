@@ -277,3 +277,15 @@ class Schedule(db.Model):
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ReferenceCache(db.Model):
+    """Tenant reference lists (opportunity statuses, types, stages) shared by every process for a while.
+
+    A single-document export would otherwise read them again on every run.
+    """
+
+    __tablename__ = "colcw_reference_cache"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    rows: Mapped[list] = mapped_column(JSON, default=list)
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

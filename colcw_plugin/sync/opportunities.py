@@ -3,7 +3,8 @@
 Open / Won / Lost are found by ConnectWise's status flags (``wonFlag``, ``lostFlag``,
 ``closedFlag``, ``defaultFlag``), never by name: tenants rename them ("Closed - Won", "Gagné").
 The status, type and stage lists are read once per run (lazily, only when needed) and shared by
-the run's threads.
+the run's threads; with a shared cache (:mod:`.reference_cache`) they are read once per ten
+minutes for all runs.
 """
 
 from __future__ import annotations
@@ -45,15 +46,17 @@ def pick_default(rows: list[dict]) -> dict | None:
 class OpportunitySetup:
     """Statuses, types and stages of the tenant, fetched at most once per run (thread-safe)."""
 
-    def __init__(self, client: ConnectWiseClient) -> None:
+    def __init__(self, client: ConnectWiseClient, shared=None) -> None:
         self.client = client
+        self.shared = shared  # e.g. reference_cache.DbReferenceCache: the lists shared between runs
         self._lock = threading.Lock()
         self._cache: dict[str, list[dict]] = {}
 
     def _rows(self, key: str, fetch: Callable[[], Any]) -> list[dict]:
         with self._lock:
             if key not in self._cache:
-                self._cache[key] = list(fetch())
+                self._cache[key] = (self.shared.rows(key, lambda: list(fetch())) if self.shared is not None
+                                    else list(fetch()))
             return self._cache[key]
 
     def statuses(self) -> list[dict]:

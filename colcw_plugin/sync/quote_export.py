@@ -44,6 +44,7 @@ from .opportunities import (
     new_opportunity_body,
 )
 from .problems import ExportRefused, LineProblem
+from .reference_cache import DbReferenceCache
 
 SETTINGS_PAGE = "Admin → Integration → ConnectWise → Connection options"
 
@@ -61,7 +62,8 @@ class ExportContext:
     @classmethod
     def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None) -> ExportContext:
         settings = settings or get_settings(session)
-        return cls(client, OpportunitySetup(client), Catalog(client, CatalogSetup.load(session, settings)))
+        shared = DbReferenceCache(session.get_bind(), tenant=f"{settings.site_url}|{settings.company_id}")
+        return cls(client, OpportunitySetup(client, shared), Catalog(client, CatalogSetup.load(session, settings)))
 
 
 @dataclass
@@ -163,7 +165,7 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     name_now = opportunity_field_value(snapshot, settings)
     # A missing name is reported before anything is written (catalog items included), and
     # together with the lines at fault, so the rep fixes everything in one go.
-    unnamed = None if name_now or _document_link(session, doc)[0] else _name_refusal(session, settings, doc)
+    unnamed = None if name_now or _document_link(session, doc)[0] else _name_refusal(session, settings)
     try:
         catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None)
     except ExportRefused as e:
@@ -179,7 +181,7 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     if opp is None:
         name = name_now
         if not name:
-            refusal = _name_refusal(session, settings, doc)
+            refusal = _name_refusal(session, settings)
             if refusal is not None:
                 raise refusal
             name = number
@@ -249,7 +251,7 @@ def _document_link(session: Session, doc: Document) -> tuple[Link | None, bool]:
     return link, False
 
 
-def _name_refusal(session: Session, settings: Settings, doc: Document) -> ExportRefused | None:
+def _name_refusal(session: Session, settings: Settings) -> ExportRefused | None:
     """The refusal for a document without an opportunity name (None when empty names are allowed)."""
     if settings.allow_empty_opportunity_name:
         return None

@@ -224,3 +224,45 @@ def test_two_processes_exporting_one_document_at_once_make_one_opportunity(world
     [opp] = world.opportunities()
     assert sorted(p["catalogItem"]["identifier"] for p in world.products(opp["id"])) == [
         "LAT-5440", "OPT-7010", "PWR-R550"]
+
+
+def test_a_single_document_export_costs_n_plus_3_requests_once_the_tenant_lists_are_cached(world, connected):
+    # The first export of the day reads opportunity statuses, types and stages; later single-document
+    # exports (any worker) take them from the shared cache: N + 3 requests for N lines in the catalog.
+    first = world.quote([line("OPT-7010")])
+    assert world.export(first.id).status == "succeeded"
+    doc = world.quote([line("OPT-7010"), line("LAT-5440"), line("PWR-R550")])
+    connected.clear_requests()
+    run = world.export(doc.id)
+    assert run.status == "succeeded", run.message
+    paths = [r["path"] for r in connected.requests() if "/apis/3.0/" in r["path"]]
+    assert not any(p.endswith(("opportunities/statuses", "opportunities/types", "sales/stages")) for p in paths), paths
+    # N + 3 API requests (catalog, opportunity look-up, opportunity create, one POST per line), plus the
+    # unauthenticated codebase discovery each new client makes.
+    assert len(paths) <= 3 + 3, paths
+    assert run.api_requests == len(paths) + 1
+
+
+def test_the_shared_tenant_lists_expire(app, connected):
+    from colcw_plugin.sync.reference_cache import DbReferenceCache
+
+    calls = []
+    now = [dt_now()]
+    cache = DbReferenceCache(db.engine, tenant="t", ttl_seconds=600, clock=lambda: now[0])
+    assert cache.rows("statuses", lambda: calls.append(1) or [{"id": 1}]) == [{"id": 1}]
+    assert cache.rows("statuses", lambda: calls.append(1) or [{"id": 2}]) == [{"id": 1}]
+    now[0] += dt_delta(601)
+    assert cache.rows("statuses", lambda: calls.append(1) or [{"id": 3}]) == [{"id": 3}]
+    assert len(calls) == 2
+
+
+def dt_now():
+    from host_stub.models import utcnow
+
+    return utcnow()
+
+
+def dt_delta(seconds: int):
+    import datetime as dt
+
+    return dt.timedelta(seconds=seconds)

@@ -88,6 +88,12 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_colcw_product_type_mappings')),
     sa.UniqueConstraint('host_type', name=op.f('uq_colcw_product_type_mappings_host_type'))
     )
+    op.create_table('colcw_reference_cache',
+    sa.Column('key', sa.String(length=300), nullable=False),
+    sa.Column('rows', sa.JSON(), nullable=False),
+    sa.Column('fetched_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_colcw_reference_cache'))
+    )
     op.create_table('colcw_schedules',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -258,6 +264,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_colcw_schedules_kind'))
 
     op.drop_table('colcw_schedules')
+    op.drop_table('colcw_reference_cache')
     op.drop_table('colcw_product_type_mappings')
     op.drop_table('colcw_manufacturer_aliases')
     with op.batch_alter_table('colcw_links', schema=None) as batch_op:
