@@ -44,3 +44,15 @@ def _secret_box(app: Flask) -> SecretBox:
 def secret_box() -> SecretBox:
     """The current app's secret box (credentials encryption)."""
     return current_app.extensions["colcw"]["box"]
+
+
+def shared_rate_limiter(session):
+    """The tenant-wide ConnectWise rate limit (``COLCW_RATE_LIMIT_PER_MINUTE``), shared through Redis
+    by every web process, worker and command talking to the configured tenant."""
+    from .connection import get_settings
+    from .sync.jobs import redis_connection
+    from .sync.ratelimit import RedisRateLimiter, tenant_key
+
+    settings = get_settings(session)
+    return RedisRateLimiter(redis_connection(), float(current_app.config["COLCW_RATE_LIMIT_PER_MINUTE"]),
+                            key=tenant_key(settings.site_url, settings.company_id))

@@ -41,3 +41,44 @@ def test_single_limiter_lets_a_burst_through_then_paces(redis_conn):
     waits = [limiter.acquire() for _ in range(8)]
     assert waits[:5] == [0, 0, 0, 0, 0]
     assert all(w > 0 for w in waits[5:])
+
+
+def test_without_redis_the_limiter_falls_back_to_this_process_alone():
+    dead = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    limiter = RedisRateLimiter(dead, rate_per_minute=6000, key="colcw:test-dead", burst=2)
+    waits = [limiter.acquire() for _ in range(4)]  # no exception: requests still go out, paced locally
+    assert waits[:2] == [0, 0] and all(w > 0 for w in waits[2:])
+
+
+def test_every_sync_path_draws_on_the_tenant_budget_in_redis(app, connected, redis_conn, drain_queue):
+    """A queued run, the web's inline export and the command line all use the shared Redis budget."""
+    from sqlalchemy import select
+
+    from colcw_plugin.connection import get_settings
+    from colcw_plugin.models import RepMapping
+    from colcw_plugin.sync import jobs
+    from colcw_plugin.sync.ratelimit import tenant_key
+    from host_stub import services
+    from host_stub.extensions import db
+    from host_stub.models import User
+
+    member = connected.api("GET", "system/members", params={"pageSize": 1}).json()[0]
+    dana = db.session.execute(select(User).where(User.email == "dana@demo.example")).scalar_one()
+    db.session.add(RepMapping(user_id=dana.id, member_id=member["id"], member_identifier=member["identifier"]))
+    db.session.commit()
+    settings = get_settings(db.session)
+    key = tenant_key(settings.site_url, settings.company_id)
+    customer = services.save_customer({"account_number": "RL1", "name": "Rate Limited", "state": "WA", "city": "Seattle"},
+                                      [{"first_name": "Ann", "email": "ann@rl.example"}])
+    run = jobs.submit(db.session, "customer_export", {"customer_id": customer.id})
+    assert redis_conn.get(key) is None
+    drain_queue()
+    db.session.expire_all()
+    done = db.session.get(type(run), run.id)
+    assert done.status == "succeeded", done.message
+    assert redis_conn.get(key) is not None  # the run's requests reserved slots in the shared schedule
+    redis_conn.delete(key)
+    result = app.test_cli_runner().invoke(args=["colcw", "sync", "customers", "--direction", "export",
+                                                "--customer", "RL1"])
+    assert result.exit_code == 0, result.output
+    assert redis_conn.get(key) is not None

@@ -20,7 +20,7 @@ from host_stub.extensions import db
 from host_stub.models import Customer
 from host_stub.snapshots import system_actor
 
-from ..extension import secret_box
+from ..extension import secret_box, shared_rate_limiter
 from ..models import SyncItem, SyncRun
 from .engine import create_run, execute_run
 from .ranges import resolve
@@ -72,7 +72,7 @@ def _run_in_thread(app, run_id: int, outcome: dict) -> threading.Thread:
     def target() -> None:
         with app.app_context():
             try:
-                execute_run(db.session, secret_box(), run_id)
+                execute_run(db.session, secret_box(), run_id, rate_limiter=shared_rate_limiter(db.session))
             except Exception as e:  # noqa: BLE001 - reported by the main thread
                 outcome["error"] = e
             finally:

@@ -234,7 +234,7 @@ def run_job(run_id: int) -> str:
     """The RQ job: run ``run_id`` to its end (see the module doc)."""
     from host_stub.extensions import db
 
-    from ..extension import secret_box
+    from ..extension import secret_box, shared_rate_limiter
 
     app = _job_app()
     with app.app_context():  # a context of its own: its own database session
@@ -246,7 +246,8 @@ def run_job(run_id: int) -> str:
         last_attempt = job is None or not job.retries_left
         with liveness(redis_connection(app), run_id, int(config("COLCW_LIVENESS_SECONDS"))):
             try:
-                run = execute_run(session, secret_box(), run_id, reraise_transient=not last_attempt)
+                run = execute_run(session, secret_box(), run_id, reraise_transient=not last_attempt,
+                                  rate_limiter=shared_rate_limiter(session))
             except ConnectWiseError as e:
                 if not e.transient:
                     _no_retry(job)

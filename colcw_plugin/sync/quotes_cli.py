@@ -72,7 +72,7 @@ def quotes_command(number, created, modified, follow_up, all_) -> None:
     """Export quotes and sales orders to ConnectWise opportunities, in the foreground."""
     from host_stub.extensions import db
 
-    from ..extension import secret_box
+    from ..extension import secret_box, shared_rate_limiter
 
     params = params_from_options(db.session, number, created, modified, follow_up, all_)
     run = create_run(db.session, KIND, params, trigger="cli", actor=None)
@@ -83,7 +83,7 @@ def quotes_command(number, created, modified, follow_up, all_) -> None:
     def work() -> None:
         with app.app_context():
             try:
-                execute_run(db.session, box, run_id)
+                execute_run(db.session, box, run_id, rate_limiter=shared_rate_limiter(db.session))
             except BaseException as e:  # shown below; the run row already says failed
                 errors.append(e)
             finally:

@@ -9,8 +9,16 @@ script, so all clients sharing the key share the budget. Same interface as
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import time
 from collections.abc import Callable
+
+from redis.exceptions import RedisError
+
+from ..cw import TokenBucket
+
+log = logging.getLogger(__name__)
 
 # KEYS[1] = key; ARGV = now (ms), interval per request (ms), burst tolerance (ms).
 # Returns the milliseconds the caller must wait before sending (0 = go now); the slot is
@@ -45,14 +53,33 @@ class RedisRateLimiter:
         self._sleep = sleep
         self._clock = clock
         self.waited = 0.0
+        # Without Redis (a blip, or a command run where none is reachable) each process keeps to
+        # the limit on its own rather than failing every ConnectWise request.
+        self._fallback = TokenBucket(rate_per_minute, burst, sleep=sleep)
+        self._warned = False
 
     def __repr__(self) -> str:
         return f"RedisRateLimiter(key={self.key!r}, interval_ms={self.interval_ms:.1f})"
 
     def acquire(self) -> float:
-        wait_ms = float(self._script(keys=[self.key], args=[int(self._clock() * 1000), self.interval_ms,
-                                                             self.tolerance_ms]))
+        try:
+            wait_ms = float(self._script(keys=[self.key], args=[int(self._clock() * 1000), self.interval_ms,
+                                                                 self.tolerance_ms]))
+        except RedisError as e:
+            if not self._warned:
+                log.warning("Redis unavailable for the shared ConnectWise rate limit (%s); limiting this process alone",
+                            type(e).__name__)
+                self._warned = True
+            waited = self._fallback.acquire()
+            self.waited += waited
+            return waited
         if wait_ms > 0:
             self._sleep(wait_ms / 1000.0)
         self.waited += wait_ms / 1000.0
         return wait_ms / 1000.0
+
+
+def tenant_key(site_url: str, company_id: str) -> str:
+    """The Redis key of one tenant's budget (every worker talking to it shares the key)."""
+    digest = hashlib.sha256(f"{site_url.rstrip('/').lower()}|{company_id.lower()}".encode()).hexdigest()[:16]
+    return f"colcw:ratelimit:{digest}"

@@ -20,7 +20,7 @@ from host_stub.views import current_actor
 from ..connection import NotConfigured, build_client
 from ..crypto import SecretError
 from ..cw import ConnectWiseError
-from ..extension import secret_box
+from ..extension import secret_box, shared_rate_limiter
 from ..models import SyncItem, SyncRun
 from ..sync import customer_links
 from ..sync.engine import create_run, execute_run
@@ -32,7 +32,7 @@ MAX_IDENT = 100
 def _execute(kind: str, params: dict) -> SyncRun:
     run = create_run(db.session, kind, params, trigger="manual", actor=current_actor())
     db.session.commit()
-    return execute_run(db.session, secret_box(), run.id)
+    return execute_run(db.session, secret_box(), run.id, rate_limiter=shared_rate_limiter(db.session))
 
 
 def _items(run: SyncRun, entity: str) -> list[SyncItem]:
