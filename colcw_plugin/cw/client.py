@@ -225,34 +225,20 @@ class ConnectWiseClient:
         """One API call relative to the base URL, with retries and rediscovery on 404."""
         path = _check_path(path)
         template = path_template(path)
+        def send(base: str) -> requests.Response:
+            return self._transport.send(method, base + path, path=path, template=template, params=params,
+                                        body=body, extra_headers=extra_headers, retry=retry)
+
         base = self.base_url
         try:
-            response = self._transport.send(
-                method,
-                base + path,
-                path=path,
-                template=template,
-                params=params,
-                body=body,
-                extra_headers=extra_headers,
-                retry=retry,
-            )
+            response = send(base)
         except NotFound:
             # A 404 on a base that worked before may mean the tenant moved to a new
             # codebase (cloud upgrades): re-read companyinfo once and retry if it moved.
             if self._verified_base != base or not self._rediscover(base):
                 raise
             base = self.base_url
-            response = self._transport.send(
-                method,
-                base + path,
-                path=path,
-                template=template,
-                params=params,
-                body=body,
-                extra_headers=extra_headers,
-                retry=retry,
-            )
+            response = send(base)
         self._verified_base = base
         return response
 
