@@ -296,12 +296,22 @@ class Catalog:
                 ln, "is not in the ConnectWise catalog and cannot be created: the line has no manufacturer.",
                 f"Set the line's manufacturer, or add {ln.item_number} to the ConnectWise catalog."))
             return None
-        found = self._manufacturer(ln.manufacturer)
-        if found is None and ln.manufacturer in self.setup.aliases:
+        # An admin's alias is an explicit choice and wins over a same-named manufacturer (as the
+        # pre-flight check and the mapping page read it).
+        if ln.manufacturer in self.setup.aliases:
             alias_id, alias_name = self.setup.aliases[ln.manufacturer]
             if alias_id:
                 return alias_id
             found = self._manufacturer(alias_name) if alias_name else None
+            if found is None:
+                problems.append(_problem(
+                    ln, f"is not in the ConnectWise catalog and cannot be created: the alias of \"{ln.manufacturer}\" "
+                    f"points to \"{alias_name}\", which does not exist in ConnectWise.",
+                    f"Correct the alias ({SETUP_PAGE} → Manufacturer aliases) or add \"{alias_name}\" to ConnectWise's "
+                    "manufacturers (Setup Tables → Manufacturers)."))
+                return None
+            return found["id"]
+        found = self._manufacturer(ln.manufacturer)
         if found is None:
             problems.append(_problem(
                 ln, f"is not in the ConnectWise catalog and cannot be created: manufacturer \"{ln.manufacturer}\" "

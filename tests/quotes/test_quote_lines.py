@@ -68,6 +68,23 @@ def test_manufacturer_alias_lets_the_item_be_created(world):
     assert item["manufacturer"]["name"] == "Dell"
 
 
+def test_an_alias_wins_over_a_same_named_manufacturer_and_a_bad_alias_is_reported(world):
+    # "Lenovo" exists in ConnectWise, but the admin says the host's Lenovo is ConnectWise's "Dell".
+    db.session.add(ManufacturerAlias(host_name="Lenovo", cw_manufacturer_name="Dell"))
+    db.session.add(ManufacturerAlias(host_name="Samsung", cw_manufacturer_name="Samsung Electronics Co"))
+    db.session.commit()
+    doc = world.quote([line("ALIAS-2", manufacturer="Lenovo")])
+    assert world.export(doc.id).status == "succeeded"
+    [item] = world.api("procurement/catalog", conditions='identifier="ALIAS-2"')
+    assert item["manufacturer"]["name"] == "Dell"
+    bad = world.quote([line("ALIAS-3", manufacturer="Samsung")])
+    run = world.export(bad.id)
+    assert run.status == "failed"
+    [problem] = items(run, "line")
+    assert 'points to "Samsung Electronics Co", which does not exist in ConnectWise' in problem.message
+    assert "Manufacturer aliases" in problem.resolution
+
+
 def test_manufacturer_name_must_match_exactly(world):
     doc = world.quote([line("CASE-1", manufacturer="DELL")])
     run = world.export(doc.id)
