@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import or_, select
 
@@ -32,17 +32,11 @@ def list_customers():
                            plugin_slot=plugin_html("customers_list_render"))
 
 
-def _get(customer_id: int) -> Customer:
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        abort(404)
-    return customer
-
 
 @bp.route("/<int:customer_id>")
 @login_required
 def view_customer(customer_id: int):
-    customer = _get(customer_id)
+    customer = db.get_or_404(Customer, customer_id)
     snap = customer_snapshot(customer)
     documents = db.session.execute(select(Document).where(Document.customer_id == customer.id)
                                    .order_by(Document.created_at.desc())).scalars().all()
@@ -75,7 +69,7 @@ def _form_contacts() -> list[dict]:
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_customer(customer_id: int | None = None):
-    customer = _get(customer_id) if customer_id else None
+    customer = db.get_or_404(Customer, customer_id) if customer_id else None
     errors: dict[str, str] = {}
     form = request.form
     if request.method == "POST":

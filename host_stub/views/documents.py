@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -29,17 +29,11 @@ def list_quotes(doc_type: str = "quote"):
     return render_template("host/documents.html", page=page, q=q, doc_type=doc_type)
 
 
-def _get(doc_id: int) -> Document:
-    doc = db.session.get(Document, doc_id)
-    if doc is None:
-        abort(404)
-    return doc
-
 
 @bp.route("/documents/<int:doc_id>")
 @login_required
 def view_document(doc_id: int):
-    doc = _get(doc_id)
+    doc = db.get_or_404(Document, doc_id)
     snap = document_snapshot(doc)
     fields = db.session.execute(select(CustomField).order_by(CustomField.position)).scalars().all()
     return render_template("host/document_view.html", doc=doc, fields=fields,
@@ -68,7 +62,7 @@ def _form_lines() -> list[dict]:
 @bp.route("/documents/<int:doc_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_document(doc_id: int | None = None):
-    doc = _get(doc_id) if doc_id else None
+    doc = db.get_or_404(Document, doc_id) if doc_id else None
     if doc is not None and doc.locked:
         flash(f"{doc.number} is locked because it was exported to ConnectWise. Unlock it to edit.", "error")
         return redirect(url_for(".view_document", doc_id=doc.id))
