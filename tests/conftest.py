@@ -2,19 +2,22 @@
 
 Under CI (``CI=true``) a missing PostgreSQL or Redis fails the run; elsewhere the tests that
 need it skip with a message naming the service. Each pytest-xdist worker gets its own
-PostgreSQL database and its own Redis database number, so workers never see each other's data.
+PostgreSQL database and its own private ``redis-server``, so neither workers nor two test runs
+on one machine ever see each other's data, and the machine's shared Redis is never flushed.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import re
+import shutil
+import socket
+import subprocess
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
 
-# TEMPORARY guard while cw_sandbox is being written; removed once it lands.
 from helpers import (  # noqa: E402
     LiveServer,
     configure_sandbox_connection,
@@ -27,7 +30,7 @@ pytest_plugins = ["cw_sandbox.pytest_plugin"] if importlib.util.find_spec("cw_sa
 
 CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+REDIS_URL_OVERRIDE = os.environ.get("TEST_REDIS_URL", "")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -72,18 +75,75 @@ def pg_url():
 
 
 @pytest.fixture(scope="session")
-def redis_url():
-    """A Redis database number of its own for this xdist worker, flushed at start."""
+def redis_url(tmp_path_factory):
+    """A Redis server of this test session's own (one per xdist worker), stopped at the end.
+
+    Tests never touch the machine's shared Redis: two test runs at once on one machine cannot
+    flush each other's queues. ``TEST_REDIS_URL`` points the tests at another Redis instead
+    (its database is flushed, so never give it a shared one).
+    """
+    if REDIS_URL_OVERRIDE:
+        yield _check_redis(REDIS_URL_OVERRIDE)
+        return
+    binary = shutil.which("redis-server") or next(
+        (p for p in ("/usr/bin/redis-server", "/usr/local/bin/redis-server") if os.path.exists(p)), None)
+    if binary is None:
+        _missing("Redis", "redis-server is not installed: apt-get install redis-server")
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = url = None
+    for _ in range(5):  # a free port can be taken between the probe and the bind: try another
+        port = _free_port()
+        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                 "--appendonly", "no", "--dir", str(workdir), "--logfile", str(workdir / "redis.log")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"redis://127.0.0.1:{port}/0"
+        if _wait_for_redis(url, proc):
+            break
+        proc.kill()
+        proc.wait()
+        proc = None
+    if proc is None:
+        _missing("Redis", f"{binary} did not start (see {workdir / 'redis.log'})")
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_redis(url: str, proc: subprocess.Popen, seconds: float = 10) -> bool:
     import redis
 
-    n = int(re.sub(r"\D", "", _worker()) or 0) + 1
-    url = f"{REDIS_BASE_URL}/{n}"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+            return True
+        except redis.RedisError:
+            time.sleep(0.05)
+    return False
+
+
+def _check_redis(url: str) -> str:
+    import redis
+
     try:
         conn = redis.Redis.from_url(url)
         conn.ping()
         conn.flushdb()
     except Exception as e:  # noqa: BLE001
-        _missing("Redis", f"{REDIS_BASE_URL}: {type(e).__name__}")
+        _missing("Redis", f"{url}: {type(e).__name__}")
     return url
 
 

@@ -9,7 +9,9 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 
-def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:6379/15", plugins=None, **extra):
+def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:1/0", plugins=None, **extra):
+    """A host app on ``db_url``; without a test Redis it points at port 1, where nothing listens, so it
+    can never touch the machine's shared Redis."""
     from host_stub import create_app
     from host_stub.migrate import upgrade
 
