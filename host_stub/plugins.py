@@ -1,14 +1,17 @@
 """Plugin loading and guarded hook calls.
 
 Each entry point is loaded in its own try/except (a broken plugin never stops the host), and
-``check_pending`` makes a misspelt hookimpl fail loudly at start-up. Hooks are called one
-implementation at a time so that one plugin raising is logged and the others still run.
+``check_pending`` makes a misspelt hookimpl fail loudly at start-up. Hooks are called through
+pluggy (``pm.hook.<name>``), so its call order (``tryfirst``/``trylast``, then the last registered
+first), ``firstresult`` and wrappers hold; every plain implementation is guarded when it is
+registered, so one plugin raising is logged and the others still run.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -27,31 +30,46 @@ def make_plugin_manager(plugins: Iterable[Any] | None = None) -> pluggy.PluginMa
     if plugins is None:
         for ep in entry_points(group=hookspecs.PROJECT):
             try:
-                pm.register(ep.load(), name=ep.name)
+                register(pm, ep.load(), name=ep.name)
             except Exception:
                 log.exception("plugin %r could not be loaded; the host runs without it", ep.name)
     else:
         for plugin in plugins:
-            pm.register(plugin)
+            register(pm, plugin)
     pm.check_pending()  # a hookimpl that matches no hookspec is a bug: refuse to start
     return pm
 
 
-def call_hook(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any]:
-    """Call every implementation of hook ``name``, each guarded; return the non-None results.
+def register(pm: pluggy.PluginManager, plugin: Any, name: str | None = None) -> None:
+    """Register ``plugin`` with each of its plain hook implementations guarded (see the module doc)."""
+    plugin_name = pm.register(plugin, name=name)
+    for caller in pm.get_hookcallers(plugin) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin and not (impl.hookwrapper or impl.wrapper):
+                impl.function = _guarded(impl.function, plugin_name, caller.name)
 
-    Results come in registration order (the first registered plugin first).
-    """
-    results = []
-    for impl in getattr(pm.hook, name).get_hookimpls():
+
+def _guarded(function: Callable, plugin_name: str, hook: str) -> Callable:
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         try:
-            result = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            return function(*args, **kwargs)
         except Exception:
-            log.exception("plugin %s failed in hook %s; ignored", impl.plugin_name, name)
-            continue
-        if result is not None:
-            results.append(result)
-    return results
+            log.exception("plugin %s failed in hook %s; ignored", plugin_name, hook)
+            return None
+
+    return guarded
+
+
+def call_hook(pm: pluggy.PluginManager | None, name: str, **kwargs: Any) -> list[Any]:
+    """Call hook ``name`` through pluggy and return its non-None results as a list (a ``firstresult``
+    hook gives at most one). Implementations are guarded (see :func:`register`)."""
+    if pm is None:
+        return []
+    result = getattr(pm.hook, name)(**kwargs)
+    if getattr(pm.hook, name).spec.opts.get("firstresult"):
+        return [] if result is None else [result]
+    return [r for r in result if r is not None]
 
 
 def collect_links(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[dict]:

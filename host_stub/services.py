@@ -1,310 +1,63 @@
-"""The host's write operations. Each commits, then fires the matching plugin event.
+"""The host pages' writes: each one a unit of work on the request's session, committed at once.
 
-Events are fired only after the commit succeeded, so a plugin never reacts to data that was
-rolled back, and a plugin failure can never undo a save (see :func:`host_stub.plugins.call_hook`).
-Plugins that write host data (the ConnectWise import, document locking) call these services too.
+The rules live in :mod:`host_stub.gateway`; this module binds them to the app (its session and
+its plugin manager) for the host's own views and tests. Plugins build their own
+:class:`~host_stub.gateway.UnitOfWork` on the session they work with and commit when they choose.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import current_app
-from sqlalchemy import func, select
 
 from .extensions import db
-from .models import (
-    PRODUCT_TYPES,
-    Contact,
-    Customer,
-    CustomField,
-    Document,
-    DocumentFieldValue,
-    DocumentLine,
-    StoreSite,
-    utcnow,
-)
-from .plugins import call_hook
-from .snapshots import customer_snapshot, document_snapshot
+from .gateway import CONTACT_EDITABLE, CUSTOMER_EDITABLE, LINE_EDITABLE, UnitOfWork, ValidationError
+from .models import Customer, CustomField, Document
 
-CUSTOMER_EDITABLE = ("account_number", "name", "active", "address1", "address2", "city", "state", "zip",
-                     "country", "website", "phone", "fax", "location_code")
-CONTACT_EDITABLE = ("title", "first_name", "last_name", "address1", "address2", "city", "state", "zip",
-                    "work_phone", "mobile_phone", "home_phone", "other_phone", "email", "is_default")
-LINE_EDITABLE = ("item_number", "manufacturer", "description", "quantity", "cost", "price", "category",
-                 "subcategory", "product_type")
+__all__ = ["CONTACT_EDITABLE", "CUSTOMER_EDITABLE", "LINE_EDITABLE", "ValidationError", "add_custom_field",
+           "convert_quote", "save_customer", "save_document", "set_locked", "unit_of_work"]
+
+T = TypeVar("T")
 
 
-class ValidationError(ValueError):
-    """Bad input; ``errors`` maps field names to messages that say what to do."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+def unit_of_work() -> UnitOfWork:
+    """A unit of work on the current request's session that fires events through the app's plugins."""
+    return UnitOfWork(db.session, current_app.extensions["host_stub"]["pm"])
 
 
-def fire(name: str, **kwargs: Any) -> None:
-    """Fire a plugin event (guarded). Call only after the commit."""
-    pm = current_app.extensions["host_stub"]["pm"]
-    call_hook(pm, name, **kwargs)
-
-
-def default_store() -> StoreSite | None:
-    return db.session.execute(select(StoreSite).order_by(StoreSite.id).limit(1)).scalar_one_or_none()
-
-
-# --- customers ----------------------------------------------------------------------------
-
-
-def _validate_customer(data: Mapping[str, Any], customer_id: int | None) -> dict[str, str]:
-    errors = {}
-    if not str(data.get("name", "")).strip():
-        errors["name"] = "Enter the customer's name."
-    acct = str(data.get("account_number", "")).strip()
-    if not acct:
-        errors["account_number"] = "Enter an account number (it becomes the ConnectWise company ID)."
-    else:
-        other = db.session.execute(select(Customer.id).where(Customer.account_number == acct)).scalar()
-        if other is not None and other != customer_id:
-            errors["account_number"] = f"Account number {acct} is already used by another customer."
-    return errors
-
-
-def save_customer(data: Mapping[str, Any], contacts: Iterable[Mapping[str, Any]] | None = None, *,
-                  customer_id: int | None = None, actor: dict | None = None,
-                  delete_missing_contacts: bool = False, fire_event: bool = True) -> Customer:
-    """Create or update a customer and (optionally) its contacts in one transaction.
-
-    ``contacts`` items with an ``id`` update that contact, others are added. With
-    ``delete_missing_contacts`` the customer's other contacts are removed. Nothing is written
-    when any field is invalid (``ValidationError``).
-    """
-    errors = _validate_customer(data, customer_id)
-    contacts = list(contacts or [])
-    for i, c in enumerate(contacts):
-        if not (str(c.get("first_name", "")).strip() or str(c.get("last_name", "")).strip()):
-            errors[f"contacts[{i}]"] = "Each contact needs a first or last name."
-    if errors:
-        raise ValidationError(errors)
-    created = customer_id is None
-    if created:
-        customer = Customer(account_number="", name="")
-        store = default_store()
-        customer.store_site_id = store.id if store else None
-        db.session.add(customer)
-    else:
-        customer = db.session.get(Customer, customer_id)
-        if customer is None:
-            raise ValidationError({"id": f"Customer {customer_id} no longer exists."})
-    for field in CUSTOMER_EDITABLE:
-        if field in data:
-            value = data[field]
-            setattr(customer, field, bool(value) if field == "active" else str(value or "").strip())
-    customer.updated_at = utcnow()
-    if contacts:
-        by_id = {c.id: c for c in customer.contacts}
-        kept = set()
-        for c in contacts:
-            contact = by_id.get(c.get("id")) if c.get("id") else None
-            if contact is None:
-                contact = Contact(customer=customer)
-                db.session.add(contact)
-            for field in CONTACT_EDITABLE:
-                if field in c:
-                    value = c[field]
-                    setattr(contact, field, bool(value) if field == "is_default" else str(value or "").strip())
-            contact.updated_at = utcnow()
-            kept.add(id(contact))
-        if delete_missing_contacts:
-            for contact in list(customer.contacts):
-                if id(contact) not in kept:
-                    customer.contacts.remove(contact)
-        _one_default_contact(customer)
-    db.session.commit()
-    if fire_event:
-        fire("customer_saved", customer=customer_snapshot(customer), created=created, actor=actor)
-    return customer
-
-
-def _one_default_contact(customer: Customer) -> None:
-    defaults = [c for c in customer.contacts if c.is_default]
-    for extra in defaults[1:]:
-        extra.is_default = False
-    if not defaults and customer.contacts:
-        customer.contacts[0].is_default = True
-
-
-def delete_contact(contact_id: int, *, actor: dict | None = None) -> None:
-    contact = db.session.get(Contact, contact_id)
-    if contact is None:
-        return
-    customer = contact.customer
-    customer.contacts.remove(contact)
-    _one_default_contact(customer)
-    customer.updated_at = utcnow()
-    db.session.commit()
-    fire("customer_saved", customer=customer_snapshot(customer), created=False, actor=actor)
-
-
-# --- documents ----------------------------------------------------------------------------
-
-
-def next_document_number(doc_type: str) -> str:
-    prefix = "Q" if doc_type == "quote" else "SO"
-    count = db.session.execute(select(func.count(Document.id)).where(Document.doc_type == doc_type)).scalar()
-    n = (count or 0) + 1001
-    while db.session.execute(select(Document.id).where(Document.number == f"{prefix}{n}")).first():
-        n += 1
-    return f"{prefix}{n}"
-
-
-def _decimal(value: Any, field: str, errors: dict, key: str) -> Decimal:
+def _committed(write: Callable[[UnitOfWork], T]) -> T:
+    uow = unit_of_work()
     try:
-        d = Decimal(str(value if value not in (None, "") else 0))
-    except InvalidOperation:
-        errors[key] = f"{field} must be a number."
-        return Decimal(0)
-    if not d.is_finite():
-        errors[key] = f"{field} must be a number."
-        return Decimal(0)
-    return d
+        result = write(uow)
+    except Exception:
+        uow.rollback()
+        raise
+    uow.commit()
+    return result
 
 
-def _parse_date(value: Any) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
+def save_customer(*args, **kwargs) -> Customer:
+    """:meth:`UnitOfWork.save_customer`, committed; ``customer_saved`` fires after the commit."""
+    return _committed(lambda uow: uow.save_customer(*args, **kwargs))
 
 
-def save_document(header: Mapping[str, Any], lines: Iterable[Mapping[str, Any]] | None = None, *,
-                  document_id: int | None = None, doc_type: str = "quote",
-                  custom_fields: Mapping[int, str] | None = None, actor: dict | None = None) -> Document:
-    """Create or update a quote / sales order with its custom header fields and lines.
-
-    ``lines`` replaces the document's lines when given (items with an ``id`` keep their
-    identity, so plugins can follow a line across edits). A locked document cannot be edited.
-    """
-    errors: dict[str, str] = {}
-    doc = db.session.get(Document, document_id) if document_id else None
-    if document_id and doc is None:
-        raise ValidationError({"id": f"Document {document_id} no longer exists."})
-    if doc is not None and doc.locked:
-        raise ValidationError({"locked": f"{doc.number} is locked because it was exported. Unlock it first."})
-    customer_id = header.get("customer_id", doc.customer_id if doc else None)
-    customer = db.session.get(Customer, int(customer_id)) if customer_id else None
-    if customer is None:
-        errors["customer_id"] = "Choose the customer."
-    contact_id = header.get("contact_id", doc.contact_id if doc else None)
-    if contact_id and customer and not any(c.id == int(contact_id) for c in customer.contacts):
-        errors["contact_id"] = "The contact must belong to the customer."
-    try:
-        follow_up = _parse_date(header.get("follow_up_date", doc.follow_up_date if doc else None))
-    except ValueError:
-        errors["follow_up_date"] = "Enter the follow-up date as YYYY-MM-DD."
-        follow_up = None
-    parsed_lines = []
-    for i, ln in enumerate(lines or []):
-        if not str(ln.get("item_number", "")).strip():
-            errors[f"lines[{i}].item_number"] = f"Line {i + 1}: enter the item / part number."
-        ptype = ln.get("product_type") or "Product"
-        if ptype not in PRODUCT_TYPES:
-            errors[f"lines[{i}].product_type"] = f"Line {i + 1}: product type must be Product, Service or Labor."
-        parsed = {k: str(ln.get(k, "") or "").strip() for k in ("item_number", "manufacturer", "description",
-                                                                "category", "subcategory")}
-        parsed.update(product_type=ptype, id=ln.get("id"),
-                      quantity=_decimal(ln.get("quantity", 1), "Quantity", errors, f"lines[{i}].quantity"),
-                      cost=_decimal(ln.get("cost"), "Cost", errors, f"lines[{i}].cost"),
-                      price=_decimal(ln.get("price"), "Price", errors, f"lines[{i}].price"))
-        parsed_lines.append(parsed)
-    if errors:
-        raise ValidationError(errors)
-
-    created = doc is None
-    if created:
-        doc = Document(doc_type=doc_type, number=header.get("number") or next_document_number(doc_type),
-                       customer_id=customer.id)
-        db.session.add(doc)
-    doc.customer_id = customer.id
-    doc.contact_id = int(contact_id) if contact_id else None
-    if "sales_rep_id" in header:
-        doc.sales_rep_id = int(header["sales_rep_id"]) if header["sales_rep_id"] else None
-    if "title" in header:
-        doc.title = str(header["title"] or "").strip()
-    doc.follow_up_date = follow_up
-    doc.updated_at = utcnow()
-    if custom_fields is not None:
-        existing = {fv.field_id: fv for fv in doc.field_values}
-        for field_id, value in custom_fields.items():
-            fv = existing.get(int(field_id))
-            if fv is None:
-                doc.field_values.append(DocumentFieldValue(field_id=int(field_id), value=str(value or "").strip()))
-            else:
-                fv.value = str(value or "").strip()
-    if lines is not None:
-        _replace_lines(doc, parsed_lines)
-    db.session.commit()
-    fire("quote_saved", document=document_snapshot(doc), created=created, actor=actor)
-    return doc
-
-
-def _replace_lines(doc: Document, parsed_lines: list[dict]) -> None:
-    by_id = {ln.id: ln for ln in doc.lines}
-    keep = []
-    for pos, data in enumerate(parsed_lines, start=1):
-        line = by_id.get(int(data["id"])) if data.get("id") else None
-        if line is None:
-            line = DocumentLine(item_number="")
-        for field in LINE_EDITABLE:
-            setattr(line, field, data[field])
-        line.position = pos
-        keep.append(line)
-    doc.lines[:] = keep
+def save_document(*args, **kwargs) -> Document:
+    """:meth:`UnitOfWork.save_document`, committed; ``quote_saved`` fires after the commit."""
+    return _committed(lambda uow: uow.save_document(*args, **kwargs))
 
 
 def set_locked(document_id: int, locked: bool) -> Document:
-    """Lock or unlock a document (plugins lock exported documents). Fires no event."""
-    doc = db.session.get(Document, document_id)
-    if doc is None:
-        raise ValidationError({"id": f"Document {document_id} no longer exists."})
-    doc.locked = locked
-    db.session.commit()
-    return doc
+    """:meth:`UnitOfWork.set_locked`, committed."""
+    return _committed(lambda uow: uow.set_locked(document_id, locked))
 
 
 def convert_quote(quote_id: int, *, actor: dict | None = None) -> Document:
-    """Turn a quote into a sales order (a copy of its header and lines that refers back to it)."""
-    quote = db.session.get(Document, quote_id)
-    if quote is None or not quote.is_quote:
-        raise ValidationError({"id": "Only an existing quote can be converted to a sales order."})
-    if quote.status == "converted":
-        raise ValidationError({"status": f"{quote.number} was already converted to a sales order."})
-    order = Document(doc_type="order", number=next_document_number("order"), title=quote.title,
-                     customer_id=quote.customer_id, contact_id=quote.contact_id, sales_rep_id=quote.sales_rep_id,
-                     follow_up_date=quote.follow_up_date, source_quote_id=quote.id)
-    for fv in quote.field_values:
-        order.field_values.append(DocumentFieldValue(field_id=fv.field_id, value=fv.value))
-    for ln in quote.lines:
-        order.lines.append(DocumentLine(**{f: getattr(ln, f) for f in LINE_EDITABLE}, position=ln.position))
-    quote.status = "converted"
-    db.session.add(order)
-    db.session.commit()
-    fire("quote_converted", quote=document_snapshot(quote), order=document_snapshot(order), actor=actor)
-    return order
+    """:meth:`UnitOfWork.convert_quote`, committed; ``quote_converted`` fires after the commit."""
+    return _committed(lambda uow: uow.convert_quote(quote_id, actor=actor))
 
 
 def add_custom_field(name: str) -> CustomField:
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "Enter the field's name, e.g. Opportunity Name."})
-    if db.session.execute(select(CustomField).where(CustomField.name == name)).scalar():
-        raise ValidationError({"name": f"A custom field named {name} already exists."})
-    pos = db.session.execute(select(func.count(CustomField.id))).scalar() or 0
-    field = CustomField(name=name, position=pos)
-    db.session.add(field)
-    db.session.commit()
-    return field
+    """:meth:`UnitOfWork.add_custom_field`, committed."""
+    return _committed(lambda uow: uow.add_custom_field(name))

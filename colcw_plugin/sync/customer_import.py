@@ -329,7 +329,7 @@ class _CompanyImport:
             data = [{**v, **({"id": hid} if hid else {})} for c, hid, v in contact_changes]
             data += [{"id": hid, "is_default": False} for hid in demote]
             before = set(existing.contacts) if existing else set()
-            saved = save_customer(values, data, customer_id=host_id, actor=IMPORT_ACTOR, fire_event=True)
+            saved = save_customer(values, data, customer_id=host_id, actor=IMPORT_ACTOR)
             host_id = saved.id
             new_ids = sorted(k.id for k in saved.contacts if k.id not in before)
             new_plan = [c for c, hid, _ in contact_changes if hid is None]

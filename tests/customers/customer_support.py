@@ -26,7 +26,7 @@ CONTACTS = [
 
 def make_customer(contacts=None, **fields):
     """A host customer (committed, no event) with the given fields over :data:`CUSTOMER`."""
-    return save_customer({**CUSTOMER, **fields}, CONTACTS if contacts is None else contacts, fire_event=False)
+    return save_customer({**CUSTOMER, **fields}, CONTACTS if contacts is None else contacts)
 
 
 def run(kind: str, params: dict, actor: dict | None = None) -> SyncRun:
@@ -83,4 +83,4 @@ def update_customer(customer_id: int, **fields):
 
     customer = db.session.get(Customer, customer_id)
     data = {f: getattr(customer, f) for f in CUSTOMER_EDITABLE}
-    return save_customer({**data, **fields}, customer_id=customer_id, fire_event=False)
+    return save_customer({**data, **fields}, customer_id=customer_id)

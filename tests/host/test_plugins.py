@@ -214,10 +214,11 @@ def test_events_fire_after_commit_with_snapshots(tmp_path):
         c = services.save_customer({"account_number": "A1", "name": "Acme"}, [{"first_name": "Ann"}],
                                    actor={"id": 1, "role": "rep"})
         q = services.save_document({"customer_id": c.id}, [{"item_number": "P1", "quantity": 1, "price": 5}])
+        number = q.number
         services.convert_quote(q.id)
     assert seen[0] == ("customer_saved", "Acme", True, "Acme", {"id": 1, "role": "rep"})
-    assert seen[1] == ("quote_saved", q.number, True, 1)
-    assert seen[2] == ("quote_converted", q.number, True)
+    assert seen[1] == ("quote_saved", number, True, 1)
+    assert seen[2] == ("quote_converted", number, True)
 
 
 def test_nothing_is_saved_when_a_field_is_invalid(app):
@@ -230,3 +231,34 @@ def test_nothing_is_saved_when_a_field_is_invalid(app):
     assert "account_number" in e.value.errors
     db.session.rollback()
     assert db.session.execute(select(Customer)).first() is None
+
+
+def test_hooks_are_called_through_pluggy_with_its_order_and_wrappers_and_each_impl_guarded(caplog):
+    from host_stub.plugins import call_hook
+
+    class First:
+        @hookimpl(tryfirst=True)
+        def admin_menu(self, actor, request):
+            return [{"href": "/first", "label": "First"}]
+
+    class Broken:
+        @hookimpl
+        def admin_menu(self, actor, request):
+            raise RuntimeError("boom")
+
+    class Later:
+        @hookimpl
+        def admin_menu(self, actor, request):
+            return [{"href": "/later", "label": "Later"}]
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def admin_menu(self, actor, request):
+            results = yield
+            return [*results, [{"href": "/wrapped", "label": "Wrapped"}]]
+
+    pm = make_plugin_manager([Later(), Broken(), First(), Wrapper()])
+    with caplog.at_level(logging.ERROR):
+        results = call_hook(pm, "admin_menu", actor={"role": "admin"}, request=None)
+    assert [r[0]["href"] for r in results] == ["/first", "/later", "/wrapped"]
+    assert "failed in hook admin_menu" in caplog.text

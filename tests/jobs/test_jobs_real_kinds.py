@@ -29,8 +29,7 @@ def test_customer_export_job_creates_the_company_in_connectwise(connected, cw_cl
     db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1"))
     db.session.commit()
     customer = services.save_customer({"account_number": "JOBS01", "name": "Jobs Test Dental", "state": "TX"},
-                                      [{"first_name": "Ana", "last_name": "Lee", "is_default": True}],
-                                      fire_event=False)
+                                      [{"first_name": "Ana", "last_name": "Lee", "is_default": True}])
     run = jobs.submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN)
     drain_queue()
     assert finished(run.id).status == "succeeded", finished(run.id).message

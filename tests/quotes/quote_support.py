@@ -99,8 +99,7 @@ def make_world(sandbox, box, *, catalog: tuple[str, ...] = ("OPT-7010", "LAT-544
     contact = _post(sandbox, "company/contacts", {"firstName": "Maria", "lastName": "Smith",
                                                   "company": {"id": company["id"]}})
     customer = services.save_customer({"account_number": "ACME01", "name": "Acme Dental"},
-                                      [{"first_name": "Maria", "last_name": "Smith", "is_default": True}],
-                                      fire_event=False)
+                                      [{"first_name": "Maria", "last_name": "Smith", "is_default": True}])
     links.set_link(db.session, "customer", customer.id, company["id"], cw_identifier="ACME01")
     links.set_link(db.session, "contact", customer.contacts[0].id, contact["id"])
     member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
