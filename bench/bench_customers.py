@@ -135,8 +135,8 @@ def _app(db_name: str):
 
 
 def _connect(sandbox_url: str, public: str, private: str) -> None:
-    from colcw_plugin.connection import ConnectionInput, save_connection
     from colcw_plugin.extension import secret_box
+    from colcw_plugin.setup.connection import ConnectionInput, save_connection
     from host_stub.extensions import db
     from host_stub.seed import seed_reference
 
@@ -148,9 +148,9 @@ def _connect(sandbox_url: str, public: str, private: str) -> None:
 
 
 def _run(kind: str, params: dict) -> dict:
-    from colcw_plugin.connection import build_client
     from colcw_plugin.extension import secret_box
-    from colcw_plugin.sync import engine
+    from colcw_plugin.setup.connection import build_client
+    from colcw_plugin.sync.jobs import runs as engine
     from host_stub.extensions import db
 
     run = engine.create_run(db.session, kind, params, trigger="cli")
@@ -181,10 +181,10 @@ def phase_import(args) -> dict:
 
 
 def phase_export(args) -> dict:
-    from colcw_plugin.connection import build_client
     from colcw_plugin.cw import conditions as C
     from colcw_plugin.extension import secret_box
     from colcw_plugin.models import RepMapping
+    from colcw_plugin.setup.connection import build_client
     from host_stub.extensions import db
     from host_stub.models import StoreSite
     from host_stub.seed import seed_demo

@@ -64,8 +64,8 @@ class Bench:
         return ids
 
     def run(self, params: dict, concurrency: int) -> tuple[float, int, dict, object]:
-        from colcw_plugin.connection import build_client
-        from colcw_plugin.sync import engine
+        from colcw_plugin.setup.connection import build_client
+        from colcw_plugin.sync.jobs import runs as engine
         from host_stub.extensions import db
 
         self.app.config["COLCW_CONCURRENCY"] = concurrency

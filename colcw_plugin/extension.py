@@ -7,7 +7,7 @@ import os
 
 from flask import Flask, current_app
 
-from .crypto import SecretBox
+from .setup.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def secret_box() -> SecretBox:
 def shared_rate_limiter(session):
     """The tenant-wide ConnectWise rate limit (``COLCW_RATE_LIMIT_PER_MINUTE``), shared through Redis
     by every web process, worker and command talking to the configured tenant."""
-    from .connection import get_settings
-    from .sync.jobs import redis_connection
+    from .setup.connection import get_settings
+    from .sync.jobs.queue import redis_connection
     from .sync.ratelimit import RedisRateLimiter, tenant_key
 
     settings = get_settings(session)

@@ -74,7 +74,7 @@ def document_view_actions(document, actor, request):
 def document_view_render(document, actor, request):
     if not actor:
         return None
-    from .views.document_sync import status_panel
+    from .views.documents import status_panel
 
     return status_panel(document)
 
@@ -85,7 +85,7 @@ def quote_saved(document, created, actor):
         return
     from host_stub.extensions import db
 
-    from .sync.document_state import note_saved
+    from .sync.quotes.state import note_saved
 
     note_saved(db.session, document)
 
@@ -94,7 +94,7 @@ def quote_saved(document, created, actor):
 def quote_converted(quote, order, actor):
     from host_stub.extensions import db
 
-    from .sync.quotes import on_quote_converted
+    from .sync.quotes.kinds import on_quote_converted
 
     on_quote_converted(db.session, quote, order, actor)
 
@@ -103,7 +103,7 @@ def quote_converted(quote, order, actor):
 def customers_list_render(actor, request):
     if not actor:
         return None
-    from .views.customer_sync import import_popup
+    from .views.customers import import_popup
 
     return import_popup()
 
@@ -112,6 +112,6 @@ def customers_list_render(actor, request):
 def customer_view_render(customer, actor, request):
     if not actor:
         return None
-    from .views.customer_sync import customer_panel
+    from .views.customers import customer_panel
 
     return customer_panel(customer["id"])

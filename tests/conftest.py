@@ -278,7 +278,7 @@ def connected_demo(app, cw_sandbox_demo, box):
 @pytest.fixture()
 def cw_client(connected, box):
     """A client for the connected sandbox, built from the stored settings as the sync builds it."""
-    from colcw_plugin.connection import build_client
+    from colcw_plugin.setup.connection import build_client
     from host_stub.extensions import db
 
     client = build_client(db.session, box)
@@ -294,7 +294,7 @@ def _test_worker(app):
     from rq import SimpleWorker
     from rq.timeouts import TimerDeathPenalty
 
-    from colcw_plugin.sync.jobs import get_queue
+    from colcw_plugin.sync.jobs.queue import get_queue
 
     class TestWorker(SimpleWorker):
         death_penalty_class = TimerDeathPenalty  # SIGALRM works in the main thread only

@@ -85,7 +85,7 @@ def browser_sign_in(page, base_url: str, email: str, password: str = "demo"):
 
 def configure_sandbox_connection(sandbox, box, *, integrator: bool = False) -> None:
     """Store a connection to ``sandbox`` in colcw's settings (committed), as an admin would."""
-    from colcw_plugin.connection import ConnectionInput, save_connection
+    from colcw_plugin.setup.connection import ConnectionInput, save_connection
     from host_stub.extensions import db
 
     data = ConnectionInput(site_url=sandbox.base_url, company_id=sandbox.company_id,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from colcw_plugin.connection import (
+from colcw_plugin.models import ConfigChange
+from colcw_plugin.setup.connection import (
     ConnectionInput,
     InvalidSettings,
     build_client,
     get_settings,
     save_connection,
 )
-from colcw_plugin.crypto import SecretBox, SecretError
-from colcw_plugin.models import ConfigChange
+from colcw_plugin.setup.secrets import SecretBox, SecretError
 from host_stub.extensions import db
 
 

@@ -54,9 +54,9 @@ def test_every_sync_path_draws_on_the_tenant_budget_in_redis(app, connected, red
     """A queued run, the web's inline export and the command line all use the shared Redis budget."""
     from sqlalchemy import select
 
-    from colcw_plugin.connection import get_settings
     from colcw_plugin.models import RepMapping
-    from colcw_plugin.sync import jobs
+    from colcw_plugin.setup.connection import get_settings
+    from colcw_plugin.sync.jobs import queue as jobs
     from colcw_plugin.sync.ratelimit import tenant_key
     from host_stub import services
     from host_stub.extensions import db

@@ -24,11 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from . import conditions as C
 from .discovery import CompanyInfo, read_company_info
-from .errors import (
-    BadResponse,
-    DiscoveryError,
-    NotFound,
-)
+from .errors import BadResponse, DiscoveryError, NotFound
 from .paging import MAX_PAGE_SIZE, iterate_forward_only, iterate_navigable
 from .patch import patch_ops
 from .ratelimit import TokenBucket

@@ -10,13 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
-    AuthenticationFailed,
-    ConnectWiseError,
-    DiscoveryError,
-    NotFound,
-    PermissionDenied,
-)
+from .errors import AuthenticationFailed, ConnectWiseError, DiscoveryError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from .client import ConnectWiseClient

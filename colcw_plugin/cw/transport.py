@@ -26,13 +26,7 @@ import requests
 import urllib3.exceptions
 
 from .conditions import format_datetime
-from .errors import (
-    ConnectWiseError,
-    NetworkError,
-    RateLimited,
-    TLSFailed,
-    error_from_response,
-)
+from .errors import ConnectWiseError, NetworkError, RateLimited, TLSFailed, error_from_response
 from .ratelimit import TokenBucket
 from .settings import ClientSettings
 from .stats import RequestStats

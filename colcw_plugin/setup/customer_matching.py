@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import Customer, utcnow
 
 from ..cw import ConnectWiseClient
-from ..links import CUSTOMER, set_link
-from ..models import CompanyScan, ConfigChange, Link
+from ..models import CUSTOMER, CompanyScan, ConfigChange, Link, set_link
 from .mappings import MappingErrors, lock_settings
 
 BATCH = 1000

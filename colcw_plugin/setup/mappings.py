@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import PRODUCT_TYPES, DocumentLine, ProductCategory, User
 
-from ..connection import get_settings
 from ..models import (
     CategoryMapping,
     ConfigChange,
@@ -32,6 +31,7 @@ from ..models import (
     RepMapping,
     Settings,
 )
+from .connection import get_settings
 from .lookups import Lookups
 
 CATEGORY_MODES = ("names", "mapping")

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import CustomField
 
-from ..connection import get_settings
 from ..models import ConfigChange, Settings
+from .connection import get_settings
 from .mappings import MappingErrors
 
 

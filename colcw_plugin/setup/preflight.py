@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import PRODUCT_TYPES, Customer, CustomField, StoreSite, User
 
-from ..connection import get_settings, is_configured
-from ..mapping import CANADIAN_PROVINCES
 from ..models import Settings
+from .connection import get_settings, is_configured
+from .field_mapping import CANADIAN_PROVINCES
 from .lookups import Lookups
 from .mappings import (
     category_mappings,

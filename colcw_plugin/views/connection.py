@@ -12,7 +12,12 @@ from host_stub.extensions import db
 from host_stub.models import CustomField
 from host_stub.views import admin_required
 
-from ..connection import (
+from ..cw import ConnectWiseClient
+from ..extension import secret_box
+from ..models import ConfigChange
+from ..setup import reset as reset_service
+from ..setup import synced_items
+from ..setup.connection import (
     ConnectionInput,
     InvalidSettings,
     get_settings,
@@ -20,16 +25,11 @@ from ..connection import (
     save_connection,
     typed_client_settings,
 )
-from ..crypto import SecretError
-from ..cw import ConnectWiseClient
-from ..extension import secret_box
-from ..models import ConfigChange
-from ..setup import reset as reset_service
-from ..setup import synced_items
 from ..setup.mappings import MappingErrors
 from ..setup.options import OptionsInput, save_options
+from ..setup.secrets import SecretError
 from . import admin_bp
-from .admin_support import actor_name
+from .support import actor_name
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50

@@ -9,13 +9,13 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from host_stub.extensions import db
 from host_stub.views import admin_required
 
-from ..connection import NotConfigured
-from ..crypto import SecretError
 from ..cw import ConnectWiseError
 from ..setup import customer_matching as CM
+from ..setup.connection import NotConfigured
 from ..setup.mappings import MappingErrors
+from ..setup.secrets import SecretError
 from . import admin_bp
-from .admin_support import actor_name, interactive_client
+from .support import actor_name, interactive_client
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50

@@ -15,11 +15,12 @@ from host_stub.extensions import db
 from host_stub.views import admin_required, current_actor
 
 from ..models import Schedule, SyncRun
-from ..sync import history, jobs
-from ..sync.engine import kinds
-from ..sync.job_params import CUSTOMER_RANGE_FIELDS, QUOTE_RANGE_FIELDS, JobFormError, parse_job_form
-from ..sync.ranges import PRESET_LABELS
-from ..sync.schedules import (
+from ..sync.jobs import history
+from ..sync.jobs import queue as jobs
+from ..sync.jobs.forms import CUSTOMER_RANGE_FIELDS, QUOTE_RANGE_FIELDS, JobFormError, parse_job_form
+from ..sync.jobs.ranges import PRESET_LABELS
+from ..sync.jobs.runs import kinds
+from ..sync.jobs.schedules import (
     FREQUENCIES,
     WEEKDAYS,
     ScheduleError,

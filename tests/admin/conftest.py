@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from colcw_plugin.connection import build_client
+from colcw_plugin.setup.connection import build_client
 from host_stub.extensions import db
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from admin_support import BASE, add_document_lines
 from sqlalchemy import select
 
-from colcw_plugin.connection import get_settings
 from colcw_plugin.models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMapping
 from colcw_plugin.setup.automap import automap
+from colcw_plugin.setup.connection import get_settings
 from colcw_plugin.setup.lookups import load_lookups
 from colcw_plugin.setup.mappings import CategoryChoice, save_categories, save_manufacturer_aliases
 from colcw_plugin.setup.preflight import run_preflight

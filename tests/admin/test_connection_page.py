@@ -9,8 +9,8 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from colcw_plugin.connection import get_settings
 from colcw_plugin.models import ConfigChange, SyncItem, SyncRun
+from colcw_plugin.setup.connection import get_settings
 from helpers import configure_sandbox_connection, csrf_from
 from host_stub.extensions import db
 from host_stub.models import Customer, CustomField, utcnow

@@ -6,8 +6,7 @@ from __future__ import annotations
 from admin_support import BASE
 from sqlalchemy import select
 
-from colcw_plugin.links import find_by_cw, get_link
-from colcw_plugin.models import CompanyScan, Link
+from colcw_plugin.models import CompanyScan, Link, find_by_cw, get_link
 from colcw_plugin.setup.customer_matching import normalize_name, normalize_phone, scan
 from helpers import csrf_from
 from host_stub import demo_data

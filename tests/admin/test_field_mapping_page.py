@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 
-from colcw_plugin import mapping
+from colcw_plugin.setup import field_mapping as mapping
 
 
 def test_mapping_page_renders_every_rule_and_document_type(admin_client):

@@ -8,7 +8,6 @@ import socket
 from admin_support import add_document_lines, post_form
 from sqlalchemy import select
 
-from colcw_plugin.connection import get_settings
 from colcw_plugin.models import (
     CategoryMapping,
     ConfigChange,
@@ -16,6 +15,7 @@ from colcw_plugin.models import (
     ProductTypeMapping,
     RepMapping,
 )
+from colcw_plugin.setup.connection import get_settings
 from colcw_plugin.setup.mappings import category_for, manufacturer_for, product_type_for
 from cw_sandbox.validation import now_iso
 from host_stub.extensions import db

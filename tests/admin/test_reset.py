@@ -5,8 +5,7 @@ from __future__ import annotations
 from admin_support import BASE
 from sqlalchemy import func, select
 
-from colcw_plugin.links import set_link
-from colcw_plugin.models import ConfigChange, SyncItem, SyncRun
+from colcw_plugin.models import ConfigChange, SyncItem, SyncRun, set_link
 from colcw_plugin.setup.automap import automap
 from colcw_plugin.setup.customer_matching import scan
 from colcw_plugin.setup.lookups import load_lookups

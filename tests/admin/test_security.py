@@ -13,9 +13,9 @@ import zlib
 
 import pytest
 
-from colcw_plugin.connection import get_settings
 from colcw_plugin.models import SyncRun
 from colcw_plugin.setup.automap import automap
+from colcw_plugin.setup.connection import get_settings
 from colcw_plugin.setup.lookups import load_lookups
 from helpers import csrf_from, sign_in
 from host_stub.extensions import db
@@ -183,7 +183,7 @@ def _inflate(value: bytes) -> bytes:
 
 def test_no_secret_in_the_rq_job_or_anything_in_redis(app, connected_demo, demo_client, redis_conn, drain_queue):
     """A real export run through the queue; then every key and value in the test Redis db is searched."""
-    from colcw_plugin.sync.jobs import submit
+    from colcw_plugin.sync.jobs.queue import submit
 
     automap(db.session, load_lookups(demo_client), "tests")
     customer = Customer(account_number="SECRET1", name="Secretless Co", city="Austin", state="TX")

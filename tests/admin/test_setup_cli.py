@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from colcw_plugin.connection import get_settings
+from colcw_plugin.setup.connection import get_settings
 from host_stub.extensions import db
 
 

@@ -8,9 +8,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from colcw_plugin.connection import get_settings
-from colcw_plugin.links import get_link
-from colcw_plugin.models import CategoryMapping, RepMapping
+from colcw_plugin.models import CategoryMapping, RepMapping, get_link
+from colcw_plugin.setup.connection import get_settings
 from helpers import browser_sign_in
 from host_stub.extensions import db
 from host_stub.models import Customer, User

@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from colcw_plugin.connection import build_client
 from colcw_plugin.cw import conditions as C
 from colcw_plugin.models import RepMapping
+from colcw_plugin.setup.connection import build_client
 from helpers import browser_sign_in
 from host_stub.extensions import db
 from host_stub.models import StoreSite

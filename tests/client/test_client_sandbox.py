@@ -12,12 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from colcw_plugin.cw import (
-    ClientSettings,
-    ConnectWiseClient,
-    NetworkError,
-    ValidationFailed,
-)
+from colcw_plugin.cw import ClientSettings, ConnectWiseClient, NetworkError, ValidationFailed
 from colcw_plugin.cw import conditions as C
 
 pytestmark = pytest.mark.slow

@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from colcw_plugin.extension import secret_box
-from colcw_plugin.links import get_link
-from colcw_plugin.models import SyncItem, SyncRun
-from colcw_plugin.sync.engine import create_run, execute_run
+from colcw_plugin.models import SyncItem, SyncRun, get_link
+from colcw_plugin.sync.jobs.runs import create_run, execute_run
 from host_stub.extensions import db
 from host_stub.services import save_customer
 

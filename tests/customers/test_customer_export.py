@@ -20,10 +20,10 @@ from customer_support import (
 )
 from sqlalchemy import select
 
-from colcw_plugin.connection import build_client, get_settings
 from colcw_plugin.models import RepMapping
-from colcw_plugin.sync import customer_links
-from colcw_plugin.sync.engine import create_run, execute_run
+from colcw_plugin.setup.connection import build_client, get_settings
+from colcw_plugin.sync.customers import links as customer_links
+from colcw_plugin.sync.jobs.runs import create_run, execute_run
 from host_stub.extensions import db
 from host_stub.models import Customer
 
@@ -280,7 +280,7 @@ def test_resumed_run_skips_records_already_done(sync_ready, box):
     first, second = make_customer(account_number="A1"), make_customer(account_number="A2")
     job = create_run(db.session, "customer_export", {"customer_ids": [first.id, second.id]})
     db.session.commit()
-    from colcw_plugin.sync.runs import RunRecorder
+    from colcw_plugin.sync.jobs.recorder import RunRecorder
     recorder = RunRecorder(db.engine, job.id)
     recorder.record(entity="customer", direction="export", action="created", host_id=first.id, label="A1")
     recorder.finish(status="interrupted")

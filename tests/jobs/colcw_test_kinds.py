@@ -19,7 +19,7 @@ from flask import current_app
 from redis import Redis
 
 from colcw_plugin.cw.errors import BadRequest, ServerError
-from colcw_plugin.sync.engine import JobKind, SyncContext, register
+from colcw_plugin.sync.jobs.runs import JobKind, SyncContext, register
 
 
 def effects_key(run_id: int) -> str:

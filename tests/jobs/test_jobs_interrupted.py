@@ -8,7 +8,7 @@ from jobs_support import wait_until, worker_env
 from sqlalchemy import select
 
 from colcw_plugin.models import SyncItem, SyncRun
-from colcw_plugin.sync import jobs
+from colcw_plugin.sync.jobs import queue as jobs
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]

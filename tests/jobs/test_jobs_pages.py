@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from colcw_plugin.models import Schedule, SyncItem, SyncRun
-from colcw_plugin.sync import jobs
+from colcw_plugin.sync.jobs import queue as jobs
 from helpers import csrf_from, sign_in
 from host_stub.extensions import db
 from host_stub.models import User, utcnow

@@ -10,7 +10,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
 from colcw_plugin.models import SyncItem, SyncRun
-from colcw_plugin.sync import jobs
+from colcw_plugin.sync.jobs import queue as jobs
 from host_stub.extensions import db
 from host_stub.models import utcnow
 
@@ -171,7 +171,7 @@ def test_a_run_recorded_when_redis_fails_before_the_enqueue_is_kept_and_queued_o
 
     monkeypatch.setattr(jobs, "enqueue_job", real_enqueue)  # Redis answers again
     monkeypatch.setitem(jobs_app.config, "COLCW_LOST_AFTER_SECONDS", 0)
-    from colcw_plugin.sync import scheduler
+    from colcw_plugin.sync.jobs import scheduler
 
     scheduler.run_scheduler(once=True)  # the scheduler's housekeeping queues it
     assert jobs.get_queue().count == 1
@@ -192,7 +192,7 @@ def test_the_scheduler_housekeeping_marks_dead_runs_interrupted_and_purges_old_h
     db.session.execute(SyncRun.__table__.update().where(SyncRun.id == old).values(
         status="succeeded", created_at=long_ago))
     db.session.commit()
-    from colcw_plugin.sync import scheduler
+    from colcw_plugin.sync.jobs import scheduler
 
     scheduler.run_scheduler(once=True)
     db.session.expire_all()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from colcw_plugin.cw import conditions as C
 from colcw_plugin.models import RepMapping, SyncRun
-from colcw_plugin.sync import jobs
+from colcw_plugin.sync.jobs import queue as jobs
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import Customer, StoreSite

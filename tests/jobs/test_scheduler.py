@@ -10,8 +10,9 @@ from jobs_support import wait_until, worker_env
 from sqlalchemy import func, select
 
 from colcw_plugin.models import Schedule, SyncRun
-from colcw_plugin.sync import jobs, scheduler
-from colcw_plugin.sync.schedules import create_schedule, parse_timing, set_enabled
+from colcw_plugin.sync.jobs import queue as jobs
+from colcw_plugin.sync.jobs import scheduler
+from colcw_plugin.sync.jobs.schedules import create_schedule, parse_timing, set_enabled
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]

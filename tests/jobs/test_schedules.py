@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from colcw_plugin.sync.schedules import ScheduleError, Timing, in_zone, next_run_after, parse_timing
+from colcw_plugin.sync.jobs.schedules import ScheduleError, Timing, in_zone, next_run_after, parse_timing
 
 NY = "America/New_York"
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from colcw_plugin import links
-from colcw_plugin.connection import get_settings
+from colcw_plugin import models as links
 from colcw_plugin.models import ProductTypeMapping, RepMapping, SyncItem, SyncRun
-from colcw_plugin.sync import engine
+from colcw_plugin.setup.connection import get_settings
+from colcw_plugin.sync.jobs import runs as engine
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import CustomField, Document, StoreSite

@@ -11,9 +11,9 @@ from pathlib import Path
 from quote_support import items, line, lines_of
 from sqlalchemy import select
 
-from colcw_plugin.connection import get_settings
 from colcw_plugin.models import CategoryMapping, DocumentExport, DocumentLineExport, ManufacturerAlias
-from colcw_plugin.sync import engine
+from colcw_plugin.setup.connection import get_settings
+from colcw_plugin.sync.jobs import runs as engine
 from host_stub.extensions import db
 from host_stub.models import Document
 
@@ -182,7 +182,7 @@ def test_crash_between_opportunity_and_products_resumes_without_duplicates(world
 
 def test_crash_before_the_link_is_saved_finds_the_opportunity_by_name(world, connected):
     doc = world.quote([line("OPT-7010"), line("LAT-5440")])
-    from colcw_plugin import links
+    from colcw_plugin import models as links
 
     connected.add_fault(status="drop", method="POST", path="procurement/products", nth=1)
     world.export(doc.id)
@@ -261,7 +261,7 @@ def test_a_single_document_export_costs_n_plus_3_requests_once_the_tenant_lists_
 
 
 def test_the_shared_tenant_lists_expire(app, connected):
-    from colcw_plugin.sync.reference_cache import DbReferenceCache
+    from colcw_plugin.sync.quotes.reference_cache import DbReferenceCache
 
     calls = []
     now = [dt_now()]

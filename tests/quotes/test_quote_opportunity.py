@@ -5,9 +5,9 @@ from __future__ import annotations
 from quote_support import items, line, lines_of
 from sqlalchemy import select
 
-from colcw_plugin import links
-from colcw_plugin.connection import get_settings
+from colcw_plugin import models as links
 from colcw_plugin.models import DocumentExport, RepMapping
+from colcw_plugin.setup.connection import get_settings
 from host_stub.extensions import db
 from host_stub.models import Document
 
@@ -213,7 +213,7 @@ def test_blank_name_is_reported_with_the_lines_at_fault_before_any_catalog_item_
 
 
 def test_preflight_names_the_opportunity_name_field_when_it_is_blank(world):
-    from colcw_plugin.sync.quote_preflight import preflight
+    from colcw_plugin.sync.quotes.preflight import preflight
     from host_stub.snapshots import document_snapshot
 
     doc = world.quote([line("OPT-7010")], name="")

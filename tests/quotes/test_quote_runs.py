@@ -9,7 +9,7 @@ from quote_support import items, line
 from sqlalchemy import update
 
 from colcw_plugin.models import SyncRun
-from colcw_plugin.sync import engine
+from colcw_plugin.sync.jobs import runs as engine
 from helpers import csrf_from
 from host_stub.extensions import db
 from host_stub.models import Document
@@ -93,7 +93,7 @@ def test_export_page_queues_the_export_and_shows_the_outcome(world, rep_client, 
 
 
 def test_export_page_shows_the_error_with_its_fix_and_offers_the_customer_export(world, rep_client, drain_queue):
-    from colcw_plugin import links
+    from colcw_plugin import models as links
 
     links.remove_link(db.session, "customer", world.customer_id)
     db.session.commit()

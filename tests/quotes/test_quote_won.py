@@ -5,7 +5,7 @@ from __future__ import annotations
 from quote_support import items, line
 from sqlalchemy import select
 
-from colcw_plugin import links
+from colcw_plugin import models as links
 from colcw_plugin.models import SyncItem, SyncRun
 from host_stub import services
 from host_stub.extensions import db
@@ -80,7 +80,7 @@ def test_a_converted_quote_is_skipped_and_points_to_its_order(world, drain_queue
 
 def test_conversion_while_redis_is_down_records_the_run_and_the_scheduler_queues_it_later(world, app, drain_queue,
                                                                                         monkeypatch):
-    from colcw_plugin.sync import jobs
+    from colcw_plugin.sync.jobs import queue as jobs
 
     quote = world.quote([line("OPT-7010")], name="Won despite Redis")
     world.export(quote.id)

@@ -1,0 +1,186 @@
+"""``flask --app host_stub colcw configure | options | test-connection | automap | check`` for operators and scripts.
+
+Same services and validation as the admin pages; secrets are never printed. Commands that
+check something exit non-zero when it fails, so scripts can stop on them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from host_stub.extensions import db
+
+from ..cw import ConnectWiseError
+from ..extension import secret_box
+from ..setup.automap import automap
+from ..setup.connection import (
+    ConnectionInput,
+    InvalidSettings,
+    NotConfigured,
+    build_client,
+    get_settings,
+    is_configured,
+    save_connection,
+)
+from ..setup.lookups import load_lookups
+from ..setup.preflight import run_preflight
+from ..setup.secrets import SecretError
+
+CLI_ACTOR = "command line"
+
+
+@click.command("configure")
+@click.option("--site", "site_url", required=True, help="ConnectWise site URL, e.g. https://na.myconnectwise.net")
+@click.option("--company-id", required=True, help="The company ID typed on the ConnectWise login screen.")
+@click.option("--public-key", help="API member public key (with --private-key).")
+@click.option("--private-key", envvar="COLCW_PRIVATE_KEY", help="API member private key (or env COLCW_PRIVATE_KEY).")
+@click.option("--username", help="Integrator login username (with --password).")
+@click.option("--password", envvar="COLCW_PASSWORD", help="Integrator login password (or env COLCW_PASSWORD).")
+@click.option("--client-id", required=True, help="Your clientId from developer.connectwise.com.")
+@click.option("--allow-http", is_flag=True, help="Allow http:// (only with the COLCW_ALLOW_HTTP development setting).")
+@click.option("--if-unset", is_flag=True, help="Leave an existing connection alone (for scripts run on every start).")
+@with_appcontext
+def configure_command(site_url, company_id, public_key, private_key, username, password, client_id, allow_http,
+                      if_unset):
+    """Save the ConnectWise connection (validated like the connection page)."""
+    if if_unset and is_configured(get_settings(db.session)):
+        db.session.rollback()
+        click.echo("A ConnectWise connection is already configured; left unchanged (--if-unset).")
+        return
+    if bool(public_key or private_key) == bool(username or password):
+        raise click.UsageError("Give either --public-key and --private-key, or --username and --password.")
+    keys = bool(public_key or private_key)
+    data = ConnectionInput(site_url=site_url, company_id=company_id, auth_mode="api_keys" if keys else "integrator",
+                           user=(public_key if keys else username) or "", secret=(private_key if keys else password) or None,
+                           client_id=client_id, allow_http=allow_http)
+    try:
+        save_connection(db.session, secret_box(), data, CLI_ACTOR, bool(current_app.config.get("COLCW_ALLOW_HTTP")))
+    except InvalidSettings as e:
+        db.session.rollback()
+        for field, message in e.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        sys.exit(2)
+    db.session.commit()
+    click.echo(f"Saved the ConnectWise connection to {data.site_url.strip()} (company {data.company_id.strip()}).")
+
+
+def _client_or_exit():
+    try:
+        return build_client(db.session, secret_box())
+    except (NotConfigured, SecretError) as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
+
+
+@click.command("test-connection")
+@with_appcontext
+def test_connection_command():
+    """Run Test Connection against the stored connection; exit 1 on failure."""
+    with _client_or_exit() as client:
+        report = client.check_connection()
+    db.session.rollback()
+    for step in report.steps:
+        click.echo(f"{'ok  ' if step.ok else 'FAIL'} {step.name}: {step.detail}")
+        if not step.ok and step.fix:
+            click.echo(f"     What to do: {step.fix}")
+    if not report.ok:
+        click.echo("Test Connection failed.", err=True)
+        sys.exit(1)
+    click.echo(f"Connected: ConnectWise version {report.version or 'unknown'}; API member: "
+               f"{report.member or 'not identified'}.")
+
+
+@click.command("automap")
+@with_appcontext
+def automap_command():
+    """Map reps (by e-mail), product types, categories and manufacturers (by exact name); idempotent."""
+    with _client_or_exit() as client:
+        try:
+            lookups = load_lookups(client, ("members", "product_types", "categories", "subcategories",
+                                            "manufacturers"))
+        except ConnectWiseError as e:
+            db.session.rollback()
+            click.echo(f"ConnectWise's lists could not be read: {e}", err=True)
+            sys.exit(1)
+    report = automap(db.session, lookups, CLI_ACTOR)
+    db.session.commit()
+    for line in report.lines():
+        click.echo(line)
+
+
+@click.command("check")
+@with_appcontext
+def check_command():
+    """The pre-flight check: list what would make an export fail; exit 1 if anything would."""
+    lookups, reason = None, None
+    if is_configured(get_settings(db.session)):
+        try:
+            with build_client(db.session, secret_box()) as client:
+                lookups = load_lookups(client, ("members", "product_types", "categories", "subcategories",
+                                                "manufacturers", "states"))
+        except (SecretError, ConnectWiseError) as e:
+            reason = str(e)
+    report = run_preflight(db.session, lookups, reason)
+    db.session.rollback()
+    for check in report.checks:
+        click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.area}: {check.summary}")
+        if not check.ok:
+            for item in check.items:
+                click.echo(f"     - {item}")
+            if check.fix:
+                click.echo(f"     What to do: {check.fix}")
+    if not report.ok:
+        click.echo(f"{len(report.problems)} area(s) would make exports fail.", err=True)
+        sys.exit(1)
+    click.echo("Nothing found that would make an export fail.")
+
+
+@click.command("options")
+@click.option("--opportunity-field", metavar="NAME", help="The quote header custom field holding the opportunity name.")
+@click.option("--allow-empty-names/--no-allow-empty-names", default=None,
+              help="Export documents with a blank opportunity name under their document number.")
+@click.option("--logged-in-rep/--store-rep", default=None,
+              help="Assign to the logged-in sales rep instead of the store's default rep.")
+@click.option("--if-unset", is_flag=True, help="Only set the opportunity name field when none is chosen yet.")
+@with_appcontext
+def options_command(opportunity_field, allow_empty_names, logged_in_rep, if_unset):
+    """Set the connection options (the same as the Options section of the connection page)."""
+    from sqlalchemy import select
+
+    from host_stub.models import CustomField
+
+    from ..setup.mappings import MappingErrors
+    from ..setup.options import OptionsInput, save_options
+
+    row = get_settings(db.session)
+    field_id = row.opportunity_field_id
+    if opportunity_field and not (if_unset and field_id is not None):
+        field = db.session.execute(select(CustomField).where(CustomField.name == opportunity_field)).scalar()
+        if field is None:
+            names = ", ".join(db.session.execute(select(CustomField.name)).scalars()) or "none yet"
+            click.echo(f"No custom header field is named {opportunity_field!r} (fields: {names}). "
+                       "Add it under Admin → Custom fields first.", err=True)
+            sys.exit(2)
+        field_id = field.id
+    data = OptionsInput(
+        opportunity_field_id=field_id,
+        allow_empty_opportunity_name=row.allow_empty_opportunity_name if allow_empty_names is None else allow_empty_names,
+        use_logged_in_rep=row.use_logged_in_rep if logged_in_rep is None else logged_in_rep)
+    try:
+        save_options(db.session, data, actor=CLI_ACTOR)
+    except MappingErrors as e:
+        db.session.rollback()
+        click.echo("; ".join(e.errors.values()), err=True)
+        sys.exit(2)
+    db.session.commit()
+    click.echo("Options saved.")
+
+
+def register(group: click.Group) -> None:
+    """Add the setup commands to the ``colcw`` group."""
+    for command in (configure_command, options_command, test_connection_command, automap_command, check_command):
+        group.add_command(command)

@@ -1,0 +1,187 @@
+"""The stored ConnectWise connection: read, validate and save it, and build a client from it.
+
+No Flask here: callers pass the SQLAlchemy session and the :class:`SecretBox`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..cw import ClientSettings, ConnectWiseClient
+from ..models import ConfigChange, Settings
+from .secrets import SecretBox
+
+CONNECTION_FIELDS = ("site_url", "company_id", "auth_mode", "public_key", "client_id", "allow_http")
+SECRET_UNCHANGED = object()
+
+
+class NotConfigured(RuntimeError):
+    """The connection to ConnectWise has not been set up."""
+
+    def __init__(self):
+        super().__init__("The ConnectWise connection is not configured. An admin must enter it on "
+                         "Admin → Integration → ConnectWise (or run `flask --app host_stub colcw configure`).")
+
+
+class InvalidSettings(ValueError):
+    """``errors`` maps each invalid field to a message that says what to enter."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def get_settings(session: Session) -> Settings:
+    """The settings row, created empty on first use."""
+    row = session.execute(select(Settings).order_by(Settings.id).limit(1)).scalar_one_or_none()
+    if row is None:
+        row = Settings()
+        session.add(row)
+        session.flush()
+    return row
+
+
+def is_configured(settings: Settings) -> bool:
+    return bool(settings.site_url and settings.company_id and settings.public_key and settings.secret_encrypted
+                and settings.client_id)
+
+
+@dataclass
+class ConnectionInput:
+    site_url: str
+    company_id: str
+    auth_mode: str  # "api_keys" | "integrator"
+    user: str  # public key or integrator username
+    secret: str | None  # private key or password; None keeps the stored one
+    client_id: str
+    allow_http: bool = False
+
+
+_COMPANY_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,50}$")
+
+
+def validate_connection(data: ConnectionInput, has_stored_secret: bool, http_allowed_by_config: bool) -> dict:
+    errors: dict[str, str] = {}
+    url = data.site_url.strip()
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    if not url or not parts.hostname:
+        errors["site_url"] = "Enter the ConnectWise site URL, e.g. https://na.myconnectwise.net."
+    elif parts.scheme not in ("https", "http"):
+        errors["site_url"] = ("The site URL must start with https://"
+                              + (" (or http:// for the local sandbox)." if http_allowed_by_config and data.allow_http
+                                 else "."))
+    elif parts.scheme == "http" and not (data.allow_http and http_allowed_by_config):
+        errors["site_url"] = ("The site URL must use https://. Plain http is only allowed for a local sandbox "
+                              "with the development setting (COLCW_ALLOW_HTTP).")
+    if not _COMPANY_RE.match(data.company_id.strip()):
+        errors["company_id"] = "Enter the company ID you type on the ConnectWise login screen (letters, digits, - _ .)."
+    if data.auth_mode not in ("api_keys", "integrator"):
+        errors["auth_mode"] = "Choose API member keys or an integrator login."
+    label = "public key" if data.auth_mode == "api_keys" else "username"
+    secret_label = "private key" if data.auth_mode == "api_keys" else "password"
+    if not data.user.strip():
+        errors["user"] = f"Enter the {label}."
+    elif len(data.user) > 100 or any(c in data.user for c in ":\n\r"):
+        errors["user"] = f"The {label} must be at most 100 characters without ':' or line breaks."
+    if data.secret is None or data.secret == "":
+        if not has_stored_secret:
+            errors["secret"] = f"Enter the {secret_label}."
+    elif len(data.secret) > 200 or any(c in data.secret for c in "\n\r"):
+        errors["secret"] = f"The {secret_label} must be at most 200 characters on one line."
+    if not data.client_id.strip():
+        errors["client_id"] = "Enter your clientId (a GUID from developer.connectwise.com)."
+    elif len(data.client_id) > 100:
+        errors["client_id"] = "The clientId must be at most 100 characters."
+    return errors
+
+
+def _stored_secret_fits(row: Settings, data: ConnectionInput) -> bool:
+    """Whether a blank secret may keep the stored one: only for the same site, company, login kind
+    and user, so a changed site URL can never receive the stored credentials."""
+    def where(url: str) -> str:
+        parts = urlsplit(url if "://" in url else f"https://{url}")
+        return f"{parts.scheme}://{(parts.netloc or '').lower()}"
+
+    return bool(row.secret_encrypted) and (where(row.site_url), row.company_id, row.auth_mode, row.public_key) == (
+        where(data.site_url.strip()), data.company_id.strip(), data.auth_mode, data.user.strip())
+
+
+def _validate_against_stored(row: Settings, data: ConnectionInput, http_allowed_by_config: bool) -> dict:
+    errors = validate_connection(data, bool(row.secret_encrypted), http_allowed_by_config)
+    if not data.secret and "secret" not in errors and not _stored_secret_fits(row, data):
+        label = "private key" if data.auth_mode == "api_keys" else "password"
+        errors["secret"] = (f"Enter the {label} again: the stored one is only kept while the site URL, company ID "
+                            "and login stay the same.")
+    return errors
+
+
+def typed_client_settings(session: Session, box: SecretBox, data: ConnectionInput, http_allowed_by_config: bool,
+                          **overrides) -> ClientSettings:
+    """Client settings for a connection typed on the page but not saved (Test Connection before Save).
+
+    Same validation as saving (raises :class:`InvalidSettings`); a blank secret uses the stored one
+    only under the rule of :func:`save_connection`.
+    """
+    row = get_settings(session)
+    errors = _validate_against_stored(row, data, http_allowed_by_config)
+    if errors:
+        raise InvalidSettings(errors)
+    secret = data.secret or box.decrypt(row.secret_encrypted)
+    creds = ({"public_key": data.user.strip(), "private_key": secret} if data.auth_mode == "api_keys"
+             else {"username": data.user.strip(), "password": secret})
+    return ClientSettings(site_url=data.site_url.strip(), company_id=data.company_id.strip(),
+                          client_id=data.client_id.strip(), allow_http=bool(data.allow_http), **creds, **overrides)
+
+
+def save_connection(session: Session, box: SecretBox, data: ConnectionInput, actor: str,
+                    http_allowed_by_config: bool) -> Settings:
+    """Validate and store the connection; nothing is written when a field is invalid.
+
+    An empty ``secret`` keeps the stored one (the page never sends it back to the browser), but
+    only while the site, company ID and login stay the same. The change is recorded without any secret value.
+    """
+    row = get_settings(session)
+    errors = _validate_against_stored(row, data, http_allowed_by_config)
+    if errors:
+        raise InvalidSettings(errors)
+    changed = []
+    new = {"site_url": data.site_url.strip().rstrip("/"), "company_id": data.company_id.strip(),
+           "auth_mode": data.auth_mode, "public_key": data.user.strip(), "client_id": data.client_id.strip(),
+           "allow_http": bool(data.allow_http)}
+    for field, value in new.items():
+        if getattr(row, field) != value:
+            changed.append(field if field != "public_key" else ("public key" if data.auth_mode == "api_keys" else "username"))
+            setattr(row, field, value)
+    if data.secret:
+        row.secret_encrypted = box.encrypt(data.secret)
+        changed.append("private key" if data.auth_mode == "api_keys" else "password")
+    row.updated_by = actor
+    if changed:
+        session.add(ConfigChange(actor=actor, area="connection", summary="Changed " + ", ".join(changed)))
+    session.flush()
+    return row
+
+
+def client_settings(settings: Settings, box: SecretBox, **overrides) -> ClientSettings:
+    """The client's settings from the stored row (decrypting the secret)."""
+    if not is_configured(settings):
+        raise NotConfigured()
+    secret = box.decrypt(settings.secret_encrypted)
+    creds = ({"public_key": settings.public_key, "private_key": secret} if settings.auth_mode == "api_keys"
+             else {"username": settings.public_key, "password": secret})
+    return ClientSettings(site_url=settings.site_url, company_id=settings.company_id, client_id=settings.client_id,
+                          allow_http=settings.allow_http, **creds, **overrides)
+
+
+def build_client(session: Session, box: SecretBox, *, rate_limiter=None, **overrides) -> ConnectWiseClient:
+    """A ConnectWise client for the stored connection (raises :class:`NotConfigured`).
+
+    ``rate_limiter`` (e.g. :class:`colcw_plugin.sync.ratelimit.RedisRateLimiter`) shares the
+    tenant's request budget between processes; without it the client limits itself alone.
+    """
+    return ConnectWiseClient(client_settings(get_settings(session), box, **overrides), rate_limiter=rate_limiter)

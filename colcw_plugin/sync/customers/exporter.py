@@ -1,0 +1,408 @@
+"""Export host customers and their contacts to ConnectWise companies and contacts (§5.3, §5.4).
+
+Identity: the link table is the truth. An unlinked customer is matched once, by account number =
+Company ID (never by name); failing that, a company is created. A linked company that was
+deleted in ConnectWise is reported and left alone until the user re-links or clears the link:
+a duplicate is never created behind their back. Contacts of a linked company are matched
+the first time by an exact e-mail address within that company only.
+
+ConnectWise is read in bulk, a chunk of customers at a time (linked companies by id, candidate
+companies by identifier, all their contacts by company id), so the cost is a few requests per
+chunk plus one write per record that changed. An unchanged record is not written; a changed one
+gets a PATCH holding only the changed fields.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from host_stub.models import Customer
+
+from ...cw import ConnectWiseClient, ConnectWiseError
+from ...cw import conditions as C
+from ...models import CONTACT, CUSTOMER, fingerprint
+from ...setup.reps import UnmappedRep, member_for
+from ..jobs.ranges import resolve
+from ..jobs.runs import SyncContext
+from . import fields as M
+from .link_batch import LinkBatch, LinkRow, by_cw, by_host
+from .states import StateList
+
+log = logging.getLogger(__name__)
+
+CHUNK = 200
+TRANSIENT_STREAK = 3  # this many records in a row failing transiently: ConnectWise is down, stop
+
+
+def customer_label(customer: Customer) -> str:
+    return f"{customer.name} ({customer.account_number})"
+
+
+def contact_label(contact: Any) -> str:
+    return (f"{contact.first_name} {contact.last_name}".strip() or f"contact {contact.id}")
+
+
+def export_scope(session: Session, params: dict) -> list[int]:
+    """The host customer ids a run's params select (see the job params contract)."""
+    if params.get("customer_id") is not None:
+        return [int(params["customer_id"])]
+    if params.get("customer_ids") is not None:
+        return sorted({int(i) for i in params["customer_ids"]})
+    if params.get("range"):
+        r = params["range"]
+        span = resolve(r.get("preset", ""), r.get("start"), r.get("end"))
+        column = Customer.created_at if r.get("field") == "created" else Customer.updated_at
+        stmt = select(Customer.id).where(column >= span.start, column < span.end)
+        return list(session.execute(stmt.order_by(Customer.id)).scalars())
+    if params.get("all"):
+        return list(session.execute(select(Customer.id).order_by(Customer.id)).scalars())
+    raise ValueError("Choose what to export: one customer, a date range or all customers.")
+
+
+def load_comm_types(client: ConnectWiseClient) -> dict[str, dict]:
+    """ConnectWise's communication types by lower-cased name (``{id, name}``)."""
+    out: dict[str, dict] = {}
+    for row in client.iterate("company/communicationTypes", fields=["id", "name"]):
+        name = str(row.get("name") or "").strip()
+        if name:
+            out.setdefault(name.casefold(), {"id": row["id"], "name": name})
+    return out
+
+
+@dataclass
+class _Outcome:
+    entity: str
+    action: str
+    host_id: int | None
+    cw_id: int | None
+    label: str
+    message: str = ""
+    resolution: str = ""
+
+
+@dataclass
+class _Chunk:
+    """What ConnectWise holds for one chunk of customers, read in bulk."""
+
+    customer_links: dict[int, LinkRow]
+    contact_links: dict[int, LinkRow]
+    companies: dict[int, dict]  # linked companies by id
+    by_identifier: dict[str, dict]  # first-match candidates by lower-cased identifier
+    contacts: dict[int, list[dict]] = field(default_factory=dict)  # by company id
+    contact_owner: dict[int, int] = field(default_factory=dict)  # cw contact id -> linked host contact id
+    company_owner: dict[int, int] = field(default_factory=dict)  # cw company id -> linked host customer id
+
+
+class CustomerExporter:
+    """Exports customers for one run (see the module docstring)."""
+
+    def __init__(self, ctx: SyncContext):
+        self.ctx = ctx
+        self.session = ctx.session
+        self.client = ctx.client
+        self.recorder = ctx.recorder
+        self.states: StateList | None = None
+        self.comm_types: dict[str, dict] = {}
+        self.member: dict | None = None
+        self.streak = 0
+
+    # --- the run ------------------------------------------------------------------------------
+
+    def run(self, ids: Sequence[int]) -> str:
+        done, _ = self.recorder.completed_keys(CUSTOMER)
+        self.recorder.set_total(len(ids))
+        todo = [i for i in ids if i not in done]
+        try:
+            mapping = member_for(self.session, self.ctx.settings, self.ctx.actor)
+        except UnmappedRep as e:
+            return self._unmapped(todo, e)
+        self.member = {"member_id": mapping.member_id, "location_id": mapping.location_id}
+        if not todo:
+            return ""
+        self.states = StateList.load(self.client)
+        self.comm_types = load_comm_types(self.client)
+        for start in range(0, len(todo), CHUNK):
+            self._chunk(todo[start:start + CHUNK])
+        return ""
+
+    def _unmapped(self, ids: Sequence[int], error: UnmappedRep) -> str:
+        message = "Customer export did not occur: " + str(error).removeprefix("Export did not occur: ")
+        labels = dict(self.session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all()) \
+            if ids else {}
+        for cid in ids:
+            self.recorder.record(entity=CUSTOMER, direction="export", action="failed", host_id=cid,
+                                 label=labels.get(cid, f"customer {cid}"), message=message,
+                                 resolution=error.resolution)
+        return message
+
+    def _chunk(self, ids: list[int]) -> None:
+        customers = list(self.session.execute(
+            select(Customer).where(Customer.id.in_(ids)).options(selectinload(Customer.contacts))
+            .order_by(Customer.id)).scalars())
+        for gone in sorted(set(ids) - {c.id for c in customers}):
+            self.recorder.record(entity=CUSTOMER, direction="export", action="skipped", host_id=gone,
+                                 label=f"customer {gone}", message="The customer no longer exists in ChannelOnline.")
+        chunk = self._read(customers)
+        for customer in customers:
+            outcomes = self._export_guarded(customer, chunk)
+            self.session.commit()
+            for o in outcomes:
+                self.recorder.record(entity=o.entity, direction="export", action=o.action, host_id=o.host_id,
+                                     cw_id=o.cw_id, label=o.label, message=o.message, resolution=o.resolution,
+                                     advance=o.entity == CUSTOMER)
+
+    def _read(self, customers: list[Customer]) -> _Chunk:
+        cust_links = by_host(self.session, CUSTOMER, [c.id for c in customers])
+        contact_links = by_host(self.session, CONTACT, [k.id for c in customers for k in c.contacts])
+        linked_ids = [row.cw_id for row in cust_links.values()]
+        companies = {r["id"]: r for r in self.client.companies.iterate_in("id", linked_ids, fields=M.COMPANY_FIELDS)}
+        unlinked = [c.account_number for c in customers if c.id not in cust_links and c.account_number]
+        by_identifier: dict[str, dict] = {}
+        for r in self.client.companies.iterate_in("identifier", unlinked, fields=M.COMPANY_FIELDS):
+            by_identifier.setdefault(str(r.get("identifier", "")).casefold(), r)
+        company_ids = [i for i, r in companies.items() if not r.get("deletedFlag")]
+        company_ids += [r["id"] for r in by_identifier.values() if not r.get("deletedFlag")]
+        contacts: dict[int, list[dict]] = defaultdict(list)
+        for r in self.client.contacts.iterate_in("company/id", company_ids, fields=M.CONTACT_FIELDS):
+            contacts[(r.get("company") or {}).get("id")].append(r)
+        contact_owner = {cw: row.host_id for cw, row in
+                         by_cw(self.session, CONTACT, [r["id"] for rs in contacts.values() for r in rs]).items()}
+        company_owner = {cw: row.host_id for cw, row in
+                         by_cw(self.session, CUSTOMER, [r["id"] for r in by_identifier.values()]).items()}
+        return _Chunk(cust_links, contact_links, companies, by_identifier, dict(contacts), contact_owner,
+                      company_owner)
+
+    def _export_guarded(self, customer: Customer, chunk: _Chunk) -> list[_Outcome]:
+        label = customer_label(customer)
+        try:
+            outcomes = self._export(customer, chunk)
+        except ConnectWiseError as e:
+            # Keep the links already written: they record what ConnectWise really holds now.
+            self.session.commit()
+            if e.transient:
+                self.streak += 1
+                if self.streak >= TRANSIENT_STREAK:
+                    raise
+            return [_Outcome(CUSTOMER, "failed", customer.id, None, label, f"{label}: {e}",
+                             _resolution_for(e))]
+        self.streak = 0
+        return outcomes
+
+    # --- one customer -------------------------------------------------------------------------
+
+    def _export(self, customer: Customer, chunk: _Chunk) -> list[_Outcome]:  # noqa: C901 - one linear story
+        assert self.states is not None
+        label = customer_label(customer)
+        values = M.customer_values(customer)
+        problems = M.customer_problems(values, self.states)
+        if problems:
+            return [_Outcome(CUSTOMER, "failed", customer.id, None, label, *M.join(problems))]
+        batch = LinkBatch(self.session)
+        link = chunk.customer_links.get(customer.id)
+        record: dict | None = None
+        notes: list[str] = []
+        if link is not None:
+            record = chunk.companies.get(link.cw_id)
+            if record is None or record.get("deletedFlag"):
+                batch.mark(link, "missing_in_cw")
+                return [_Outcome(
+                    CUSTOMER, "failed", customer.id, link.cw_id, label,
+                    f"{label}: the ConnectWise company it is linked to (Company ID {link.cw_identifier or '?'}, "
+                    f"id {link.cw_id}) was deleted in ConnectWise.",
+                    "Re-link the customer to a ConnectWise company (Link to Company ID on the customer's page) or "
+                    "clear the link to export it again as a new company.")]
+        else:
+            record = chunk.by_identifier.get(customer.account_number.casefold())
+            if record is not None:
+                problem = self._first_match_problem(customer, record, chunk)
+                if problem:
+                    return [_Outcome(CUSTOMER, "failed", customer.id, record["id"], label, *problem)]
+                notes.append(f"linked to the existing ConnectWise company {record['identifier']} "
+                             "(same Company ID)")
+        wanted = M.company_payload(values, self.states)
+        if record is None:
+            body = {k: v for k, v in wanted.items() if v is not None}
+            if self.member and self.member.get("member_id"):
+                body["territoryManager"] = {"id": self.member["member_id"]}
+            record = self.client.companies.create(body)
+            action = "created"
+        else:
+            diff = M.changes(M.company_current(record, wanted), wanted)
+            action = "unchanged"
+            if diff:
+                record = self.client.companies.patch(record["id"], diff)
+                action = "updated"
+                notes.append("changed " + ", ".join(sorted(diff)))
+        company_id = record["id"]
+        # Link at once: whatever happens to the contacts, the company is never created twice.
+        link = batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
+                         fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record))
+        batch.flush()
+        self.session.commit()
+        # The site and the default contact go in one last PATCH, only when they change.
+        pending: dict[str, Any] = {}
+        site = self._site(record, values, created=action == "created")
+        if site is not None:
+            pending["site"] = site
+            notes.append("site set to " + values["location_code"])
+        contact_outcomes, default_cw = self._contacts(customer, company_id, chunk, batch)
+        if default_cw and (record.get("defaultContact") or {}).get("id") != default_cw:
+            pending["defaultContact"] = {"id": default_cw}
+            notes.append("default contact set")
+        if pending:
+            record = self.client.companies.patch(company_id, pending)
+            action = "updated" if action == "unchanged" else action
+        if action != "unchanged":
+            batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
+                      fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record))
+        batch.flush()
+        # A new company says so first: "default contact set" alone reads as if nothing was created.
+        notes = (["created in ConnectWise"] if action == "created" else []) + notes
+        message = f"{label}: " + ("; ".join(notes) if notes else action) + "."
+        return [_Outcome(CUSTOMER, action, customer.id, company_id, label, message), *contact_outcomes]
+
+    def _first_match_problem(self, customer: Customer, record: dict, chunk: _Chunk) -> tuple[str, str] | None:
+        ident = record.get("identifier", "")
+        if record.get("deletedFlag"):
+            return (f"{customer_label(customer)}: ConnectWise holds a deleted company with the Company ID {ident}, "
+                    "so a new one cannot be created with it.",
+                    "Restore the company in ConnectWise and export again, or give the customer another account "
+                    "number.")
+        owner = chunk.company_owner.get(record["id"])
+        if owner is not None and owner != customer.id:
+            return (f"{customer_label(customer)}: the ConnectWise company {ident} is already linked to another "
+                    f"ChannelOnline customer (id {owner}).",
+                    "Give this customer its own account number, or clear the other customer's link first.")
+        return None
+
+    def _site(self, record: dict, values: dict, *, created: bool) -> dict | None:
+        """The site reference the location code names, when the company is not on it yet.
+
+        The site is looked up among the company's sites by name and created when missing (a new
+        company has only ConnectWise's default site, so it is not looked up).
+        """
+        code = values.get("location_code") or ""
+        current = ((record.get("site") or {}).get("name") or "")
+        if not code or code.casefold() == current.casefold():
+            return None
+        sites = self.client.company_sites(record["id"])
+        found = None
+        if not created:
+            found = next((s for s in sites.list(conditions=C.eq("name", code), fields=["id", "name"], page_size=25)
+                          if str(s.get("name", "")).casefold() == code.casefold()), None)
+        if found is None:
+            body: dict[str, Any] = {"name": code}
+            for host_attr, cw in (("address1", "addressLine1"), ("address2", "addressLine2"), ("city", "city"),
+                                  ("zip", "zip"), ("phone", "phoneNumber"), ("fax", "faxNumber")):
+                if values.get(host_attr):
+                    body[cw] = values[host_attr]
+            state = self.states.identifier(values.get("state") or "") if self.states else ""
+            if state:
+                body["stateReference"] = {"identifier": state}
+            if values.get("country"):
+                body["country"] = {"name": values["country"]}
+            found = sites.create(body)
+        return {"id": found["id"]}
+
+    # --- contacts -----------------------------------------------------------------------------
+
+    def _contacts(self, customer: Customer, company_id: int, chunk: _Chunk,
+                  batch: LinkBatch) -> tuple[list[_Outcome], int | None]:
+        assert self.states is not None
+        cw_contacts = chunk.contacts.get(company_id, [])
+        by_id = {r["id"]: r for r in cw_contacts}
+        by_email: dict[str, list[dict]] = defaultdict(list)
+        for r in cw_contacts:
+            if r["id"] in chunk.contact_owner:
+                continue
+            for item in r.get("communicationItems") or []:
+                if str((item.get("type") or {}).get("name", "")).casefold() == "email" and item.get("value"):
+                    by_email[str(item["value"]).casefold()].append(r)
+        host_emails = defaultdict(int)
+        for contact in customer.contacts:
+            if contact.email:
+                host_emails[contact.email.casefold()] += 1
+        outcomes: list[_Outcome] = []
+        default_cw: int | None = None
+        for contact in customer.contacts:
+            label = f"{contact_label(contact)} ({customer.name})"
+            values = M.contact_values(contact)
+            problems = M.contact_problems(values, self.states, self.comm_types)
+            if problems:
+                outcomes.append(_Outcome(CONTACT, "failed", contact.id, None, label, *M.join(problems)))
+                continue
+            link = chunk.contact_links.get(contact.id)
+            record = None
+            note = ""
+            if link is not None:
+                record = by_id.get(link.cw_id)
+                if record is None:
+                    batch.mark(link, "missing_in_cw")
+                    outcomes.append(_Outcome(
+                        CONTACT, "failed", contact.id, link.cw_id, label,
+                        f"{label}: the linked ConnectWise contact (id {link.cw_id}) was deleted in ConnectWise or "
+                        "moved to another company.",
+                        "Clear the contact's link on the customer's page to export it again as a new contact."))
+                    continue
+            elif contact.email and host_emails[contact.email.casefold()] == 1:
+                matches = by_email.get(contact.email.casefold(), [])
+                if len(matches) == 1:
+                    record = matches[0]
+                    chunk.contact_owner[record["id"]] = contact.id
+                    note = "linked to the existing ConnectWise contact with the same e-mail"
+            try:
+                outcome, record = self._write_contact(contact, values, record, company_id, label, note)
+            except ConnectWiseError as e:
+                if e.transient:
+                    raise
+                outcomes.append(_Outcome(CONTACT, "failed", contact.id, record["id"] if record else None, label,
+                                         f"{label}: {e}", _resolution_for(e)))
+                continue
+            batch.put(link, CONTACT, contact.id, record["id"], fingerprint=fingerprint(values),
+                      cw_last_updated=M.last_updated(record))
+            batch.flush()
+            outcomes.append(outcome)
+            if contact.is_default:
+                default_cw = record["id"]
+        batch.flush()
+        return outcomes, default_cw
+
+    def _write_contact(self, contact: Any, values: dict, record: dict | None, company_id: int, label: str,
+                       note: str) -> tuple[_Outcome, dict]:
+        assert self.states is not None
+        existing = (record or {}).get("communicationItems") or []
+        wanted = M.contact_payload(values, company_id, self.states, self.comm_types, existing)
+        if record is None:
+            body = {k: v for k, v in wanted.items() if v not in (None, [])}
+            record = self.client.contacts.create(body)
+            return _Outcome(CONTACT, "created", contact.id, record["id"], label, f"{label}: created."), record
+        diff = M.contact_changes(record, wanted)
+        if not diff:
+            return _Outcome(CONTACT, "unchanged", contact.id, record["id"], label,
+                            f"{label}: {note or 'unchanged'}."), record
+        record = self.client.contacts.patch(record["id"], diff)
+        changed = ", ".join(sorted(diff))
+        return _Outcome(CONTACT, "updated", contact.id, record["id"], label,
+                        f"{label}: {note + '; ' if note else ''}changed {changed}."), record
+
+
+def _resolution_for(error: ConnectWiseError) -> str:
+    if error.transient:
+        return "ConnectWise did not answer in time; retry the failed records later."
+    if error.status == 400:
+        return "Correct the fields ConnectWise named in ChannelOnline and export again."
+    return error.hint or "Check the ConnectWise connection and export again."
+
+
+def run_export(ctx: SyncContext) -> str:
+    """The ``customer_export`` job: export the customers the params select."""
+    ids = export_scope(ctx.session, ctx.params)
+    return CustomerExporter(ctx).run(ids)
+

@@ -1,0 +1,314 @@
+"""Host customer / contact ↔ ConnectWise company / contact, driven by the Appendix B rules.
+
+Every conversion here iterates :data:`colcw_plugin.mapping.COMPANY` and
+:data:`colcw_plugin.mapping.CONTACT`, the same definitions the Mapping page renders, so a rule
+changed there changes the sync too. Pure functions over plain values: no database, no HTTP.
+
+"Host values" are dicts keyed by the host attribute (``name``, ``work_phone``...). They are
+what fingerprints are taken of and what an import writes back through the host's services.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ...setup.field_mapping import COMPANY, CONTACT, FieldRule
+from .states import StateList
+
+DEFAULT_SITE = "Main"  # the site ConnectWise creates with every company
+ACTIVE, INACTIVE = "Active", "Inactive"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+Problem = tuple[str, str]  # (message, resolution)
+
+COMPANY_FIELDS = ["id", "identifier", "name", "status", "addressLine1", "addressLine2", "city", "state", "zip",
+                  "country", "phoneNumber", "faxNumber", "website", "site", "defaultContact", "deletedFlag",
+                  "_info/lastUpdated"]
+CONTACT_FIELDS = ["id", "firstName", "lastName", "title", "company/id", "addressLine1", "addressLine2", "city",
+                  "state", "zip", "communicationItems", "defaultFlag", "inactiveFlag", "_info/lastUpdated"]
+
+
+def _top(rule: FieldRule) -> str:
+    return (rule.cw_path or "").split("/")[0]
+
+
+def _text(value: Any) -> str:
+    return str(value or "").strip()
+
+
+def _ref_name(value: Any) -> str:
+    return _text(value.get("name")) if isinstance(value, Mapping) else ""
+
+
+def last_updated(record: Mapping[str, Any]) -> str:
+    return _text((record.get("_info") or {}).get("lastUpdated"))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as ConnectWise compares them: blank == null, references by name ignoring case."""
+    if isinstance(a, Mapping) or isinstance(b, Mapping):
+        return _ref_name(a).casefold() == _ref_name(b).casefold()
+    return (a if a not in ("", None) else None) == (b if b not in ("", None) else None)
+
+
+def changes(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``wanted`` whose value differs from ``current`` (the PATCH set)."""
+    return {k: v for k, v in wanted.items() if not same(current.get(k), v)}
+
+
+# --- companies ---------------------------------------------------------------------------------
+
+
+def customer_values(customer: Any) -> dict[str, Any]:
+    """The mapped host values of a customer (ORM object or snapshot-like object)."""
+    out: dict[str, Any] = {}
+    for rule in COMPANY.rules:
+        if rule.host_attr is None:
+            continue
+        value = getattr(customer, rule.host_attr)
+        out[rule.host_attr] = bool(value) if rule.kind == "status" else _text(value)
+    return out
+
+
+def company_host_values(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A ConnectWise company as host customer values (import)."""
+    out: dict[str, Any] = {}
+    for rule in COMPANY.rules:
+        if rule.host_attr is None:
+            continue
+        raw = record.get(_top(rule))
+        if rule.kind == "status":
+            out[rule.host_attr] = _ref_name(raw).casefold() == ACTIVE.casefold() if raw else True
+        elif rule.kind == "site":
+            name = _ref_name(raw)
+            out[rule.host_attr] = "" if name.casefold() == DEFAULT_SITE.casefold() else name
+        elif rule.kind == "country":
+            out[rule.host_attr] = _ref_name(raw)
+        else:
+            out[rule.host_attr] = _text(raw)
+    return out
+
+
+def keep_default_site_name(values: dict[str, Any], current: Mapping[str, Any] | None) -> None:
+    """Keep the host's "Main" when ConnectWise says the default site (imported as blank).
+
+    Both mean the same site, so an import must not rewrite one into the other: a customer exported
+    with location code "Main" would otherwise come back blank (and count as changed) on every import.
+    """
+    code = _text((current or {}).get("location_code"))
+    if not values.get("location_code") and code.casefold() == DEFAULT_SITE.casefold():
+        values["location_code"] = code
+
+
+def company_payload(values: Mapping[str, Any], states: StateList) -> dict[str, Any]:
+    """Host values as ConnectWise company fields (the site is handled apart: it is its own record)."""
+    out: dict[str, Any] = {}
+    for rule in COMPANY.rules:
+        if rule.host_attr is None or rule.kind == "site":
+            continue
+        value = values.get(rule.host_attr)
+        if rule.kind == "status":
+            out[_top(rule)] = {"name": ACTIVE if value else INACTIVE}
+        elif rule.kind == "state":
+            out[_top(rule)] = states.identifier(value or "") or None
+        elif rule.kind == "country":
+            out[_top(rule)] = {"name": value} if value else None
+        else:
+            out[_top(rule)] = value or None
+    return out
+
+
+def company_current(record: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The ConnectWise company's values for the keys of ``wanted`` (compare with :func:`changes`)."""
+    return {key: record.get(key) for key in wanted}
+
+
+def customer_problems(values: Mapping[str, Any], states: StateList) -> list[Problem]:
+    """What stops a customer from being exported, each with what to do."""
+    who = f"Customer {values.get('account_number') or values.get('name') or '(no number)'}"
+    problems: list[Problem] = []
+    if not values.get("name"):
+        problems.append((f"{who} has no name; ConnectWise requires a company name.",
+                         "Enter the customer's name in ChannelOnline and export again."))
+    if not values.get("account_number"):
+        problems.append((f"Customer {values.get('name')} has no account number; it becomes the ConnectWise "
+                         "Company ID.", "Enter an account number in ChannelOnline and export again."))
+    problems += _too_long(COMPANY.rules, values, who)
+    state = states.problem(values.get("state") or "", who=who)
+    if state:
+        problems.append(state)
+    if not any(values.get(a) for a in ("address1", "address2", "city", "state", "zip", "country")):
+        problems.append((f"{who} has no address; ConnectWise needs at least one of address, city, state, zip "
+                         "or country.", "Enter the customer's address in ChannelOnline and export again."))
+    return problems
+
+
+def _too_long(rules: Iterable[FieldRule], values: Mapping[str, Any], who: str) -> list[Problem]:
+    out = []
+    for rule in rules:
+        value = values.get(rule.host_attr) if rule.host_attr else None
+        if rule.max_len and isinstance(value, str) and len(value) > rule.max_len:
+            out.append((f"{who}: {rule.host} is {len(value)} characters long; ConnectWise allows at most "
+                        f"{rule.max_len}.", f"Shorten the {rule.host.lower()} in ChannelOnline and export again."))
+    return out
+
+
+# --- contacts ----------------------------------------------------------------------------------
+
+COMM_RULES = tuple(r for r in CONTACT.rules if r.kind == "comm")
+
+
+def contact_values(contact: Any) -> dict[str, Any]:
+    """The mapped host values of a contact."""
+    out: dict[str, Any] = {}
+    for rule in CONTACT.rules:
+        if rule.host_attr is None:
+            continue
+        value = getattr(contact, rule.host_attr)
+        out[rule.host_attr] = bool(value) if rule.kind == "default" else _text(value)
+    return out
+
+
+def _comm_name(item: Mapping[str, Any]) -> str:
+    return _ref_name(item.get("type")).casefold()
+
+
+def contact_host_values(record: Mapping[str, Any], default_contact_id: int | None) -> dict[str, Any]:
+    """A ConnectWise contact as host contact values (import). ``default_contact_id``: the company's."""
+    items = [i for i in record.get("communicationItems") or [] if isinstance(i, Mapping)]
+    out: dict[str, Any] = {}
+    for rule in CONTACT.rules:
+        if rule.host_attr is None:
+            continue
+        if rule.kind == "comm":
+            of_type = [i for i in items if _comm_name(i) == (rule.cw_path or "").casefold()]
+            chosen = next((i for i in of_type if i.get("defaultFlag")), of_type[0] if of_type else None)
+            out[rule.host_attr] = _text(chosen.get("value")) if chosen else ""
+        elif rule.kind == "default":
+            out[rule.host_attr] = (record.get("id") == default_contact_id if default_contact_id
+                                   else bool(record.get("defaultFlag")))
+        else:
+            out[rule.host_attr] = _text(record.get(_top(rule)))
+    return out
+
+
+def merge_communications(existing: Iterable[Mapping[str, Any]], values: Mapping[str, Any],
+                         comm_types: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The contact's communication items with the mapped types set from ``values``.
+
+    Items of other types (a Fax, a second e-mail) are kept as they are; the first item of a mapped
+    type takes the host's value (or is removed when the host's field is blank); a mapped value
+    ConnectWise lacks is added. ``comm_types`` maps a lower-cased type name to ``{id, name}``.
+    """
+    wanted = {(r.cw_path or "").casefold(): values.get(r.host_attr) or "" for r in COMM_RULES}
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in existing:
+        name = _comm_name(item)
+        kept = {k: item[k] for k in ("id", "type", "value", "extension", "defaultFlag") if item.get(k) is not None}
+        kept["type"] = {k: v for k, v in (item.get("type") or {}).items() if k in ("id", "name")}
+        if name in wanted and name not in seen:
+            seen.add(name)
+            if not wanted[name]:
+                continue
+            kept["value"] = wanted[name]
+        out.append(kept)
+    for rule in COMM_RULES:
+        name = (rule.cw_path or "").casefold()
+        if name in seen or not wanted[name]:
+            continue
+        ctype = comm_types[name]
+        # Work phone and e-mail are the contact's default phone and e-mail in ConnectWise.
+        out.append({"type": {"id": ctype["id"], "name": ctype["name"]}, "value": wanted[name],
+                    "defaultFlag": name in ("direct", "email")})
+    return out
+
+
+def communications_differ(current: Iterable[Mapping[str, Any]], merged: Iterable[Mapping[str, Any]]) -> bool:
+    def key(items):
+        return [(_comm_name(i), _text(i.get("value"))) for i in items]
+    return key(current) != key(merged)
+
+
+def contact_payload(values: Mapping[str, Any], company_id: int, states: StateList,
+                    comm_types: Mapping[str, Mapping[str, Any]],
+                    existing_items: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """Host contact values as ConnectWise contact fields (communication items merged)."""
+    out: dict[str, Any] = {}
+    for rule in CONTACT.rules:
+        if rule.kind == "ref":
+            out["company"] = {"id": company_id}
+        elif rule.kind == "comm":
+            continue
+        elif rule.kind == "default":
+            out[_top(rule)] = bool(values.get(rule.host_attr))
+        elif rule.kind == "state":
+            out[_top(rule)] = states.identifier(values.get(rule.host_attr) or "") or None
+        else:
+            out[_top(rule)] = values.get(rule.host_attr) or None
+    out["communicationItems"] = merge_communications(existing_items, values, comm_types)
+    return out
+
+
+def contact_changes(record: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The PATCH set for a linked contact: changed scalar fields, the company, the whole item list."""
+    out = {}
+    for key, value in wanted.items():
+        if key == "communicationItems":
+            if communications_differ(record.get("communicationItems") or [], value):
+                out[key] = value
+        elif key == "company":
+            if (record.get("company") or {}).get("id") != value["id"]:
+                out[key] = value
+        elif key == "defaultFlag":
+            if bool(record.get("defaultFlag")) != value:
+                out[key] = value
+        elif not same(record.get(key), value):
+            out[key] = value
+    return out
+
+
+def contact_problems(values: Mapping[str, Any], states: StateList,
+                     comm_types: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    """What stops a contact from being exported, each with what to do."""
+    name = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip() or "(no name)"
+    who = f"Contact {name}"
+    problems: list[Problem] = []
+    if not values.get("first_name"):
+        problems.append((f"{who} has no first name; ConnectWise requires one.",
+                         "Enter the contact's first name in ChannelOnline and export again."))
+    problems += _too_long(CONTACT.rules, values, who)
+    email = values.get("email") or ""
+    if email and not _EMAIL.match(email):
+        problems.append((f"{who}: '{email}' is not a valid e-mail address.",
+                         "Correct the contact's e-mail in ChannelOnline and export again."))
+    state = states.problem(values.get("state") or "", who=who)
+    if state:
+        problems.append(state)
+    for rule in COMM_RULES:
+        if values.get(rule.host_attr) and (rule.cw_path or "").casefold() not in comm_types:
+            problems.append((f"{who}: ConnectWise has no communication type '{rule.cw_path}' for the "
+                             f"{rule.host.lower()}.", f"Add the type '{rule.cw_path}' in ConnectWise: Setup Tables → "
+                             "Communication Types, then export again."))
+    return problems
+
+
+def host_length_problems(values: Mapping[str, Any], columns: Mapping[str, int | None], who: str,
+                         labels: Mapping[str, str]) -> list[Problem]:
+    """Values longer than the host's columns allow (import)."""
+    out = []
+    for attr, value in values.items():
+        limit = columns.get(attr)
+        if limit and isinstance(value, str) and len(value) > limit:
+            out.append((f"{who}: {labels.get(attr, attr)} is {len(value)} characters long; ChannelOnline allows "
+                        f"at most {limit}.", "Shorten it in ConnectWise and import again."))
+    return out
+
+
+def join(problems: list[Problem]) -> Problem:
+    """Several problems as one message and one resolution (duplicates dropped)."""
+    message = " ".join(dict.fromkeys(p[0] for p in problems))
+    resolution = " ".join(dict.fromkeys(p[1] for p in problems))
+    return message, resolution

@@ -1,0 +1,118 @@
+"""Reading and writing many links at once, as plain values.
+
+A bulk sync touches thousands of links. Reading them per page and writing them with one
+statement per batch keeps it to a few queries per page; using plain rows rather than ORM
+objects means the host service's commits (which expire every loaded object) cost nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from host_stub.models import utcnow
+
+from ...models import Link
+
+
+@dataclass
+class LinkRow:
+    id: int | None
+    entity: str
+    host_id: int
+    cw_id: int
+    cw_identifier: str = ""
+    fingerprint: str = ""
+    cw_last_updated: str = ""
+    status: str = "ok"
+
+
+def _rows(session: Session, stmt) -> list[LinkRow]:
+    return [LinkRow(r.id, r.entity, r.host_id, r.cw_id, r.cw_identifier, r.fingerprint, r.cw_last_updated, r.status)
+            for r in session.execute(stmt)]
+
+
+_COLS = (Link.id, Link.entity, Link.host_id, Link.cw_id, Link.cw_identifier, Link.fingerprint,
+         Link.cw_last_updated, Link.status)
+
+
+def by_host(session: Session, entity: str, host_ids: Iterable[int]) -> dict[int, LinkRow]:
+    ids = list(host_ids)
+    if not ids:
+        return {}
+    return {r.host_id: r for r in _rows(session, select(*_COLS).where(Link.entity == entity, Link.host_id.in_(ids)))}
+
+
+def by_cw(session: Session, entity: str, cw_ids: Iterable[int]) -> dict[int, LinkRow]:
+    """Links to these ConnectWise ids (customers and contacts have at most one each)."""
+    ids = list(cw_ids)
+    if not ids:
+        return {}
+    rows = _rows(session, select(*_COLS).where(Link.entity == entity, Link.cw_id.in_(ids)).order_by(Link.id))
+    out: dict[int, LinkRow] = {}
+    for r in rows:
+        out.setdefault(r.cw_id, r)
+    return out
+
+
+class LinkBatch:
+    """Link writes collected and sent together by :meth:`flush` (the caller commits)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._inserts: list[tuple[LinkRow, dict]] = []
+        self._updates: list[dict] = []
+
+    def put(self, row: LinkRow | None, entity: str, host_id: int, cw_id: int, *, cw_identifier: str = "",
+            fingerprint: str = "", cw_last_updated: str = "", status: str = "ok") -> LinkRow:
+        """Create the link, or update ``row`` (the existing link of this host record)."""
+        now = utcnow()
+        values = {"cw_id": cw_id, "cw_identifier": cw_identifier[:100], "fingerprint": fingerprint,
+                  "cw_last_updated": cw_last_updated[:30], "status": status, "synced_at": now}
+        if row is not None and row.id is None:
+            pending = next((v for r, v in self._inserts if r is row), None)
+            if pending is not None:  # still to be inserted: change what will be inserted
+                pending.update(values)
+                self._set(row, cw_id, cw_identifier, fingerprint, cw_last_updated, status)
+                return row
+        if row is None or row.id is None:
+            row = LinkRow(None, entity, host_id, cw_id, cw_identifier, fingerprint, cw_last_updated, status)
+            self._inserts.append((row, {"entity": entity, "host_id": host_id, "linked_at": now, **values}))
+            return row
+        self._updates.append({"link_id": row.id, "linked_at": now if row.cw_id != cw_id else None, **values})
+        self._set(row, cw_id, cw_identifier, fingerprint, cw_last_updated, status)
+        return row
+
+    @staticmethod
+    def _set(row: LinkRow, cw_id: int, cw_identifier: str, fingerprint: str, cw_last_updated: str,
+             status: str) -> None:
+        row.cw_id, row.cw_identifier, row.fingerprint = cw_id, cw_identifier, fingerprint
+        row.cw_last_updated, row.status = cw_last_updated, status
+
+    def mark(self, row: LinkRow, status: str) -> None:
+        """Change only a link's status (missing_in_cw, missing_in_host, ok)."""
+        if row.id is not None and row.status != status:
+            self.session.execute(update(Link).where(Link.id == row.id).values(status=status))
+            row.status = status
+
+    def flush(self) -> None:
+        if self._inserts:
+            ids = self.session.execute(insert(Link).returning(Link.id, sort_by_parameter_order=True),
+                                       [v for _, v in self._inserts]).scalars().all()
+            for (row, _), new_id in zip(self._inserts, ids, strict=True):
+                row.id = new_id
+            self._inserts = []
+        if self._updates:
+            # Bind names must differ from the column names they set (SQLAlchemy reserves those).
+            cols = ("cw_id", "cw_identifier", "fingerprint", "cw_last_updated", "status", "synced_at")
+            base = update(Link).where(Link.id == bindparam("b_link_id"))
+            for relinked in (False, True):
+                names = (*cols, "linked_at") if relinked else cols
+                rows = [{"b_link_id": u["link_id"], **{f"b_{c}": u[c] for c in names}}
+                        for u in self._updates if (u["linked_at"] is not None) == relinked]
+                if rows:
+                    self.session.connection().execute(base.values({c: bindparam(f"b_{c}") for c in names}), rows)
+            self._updates = []

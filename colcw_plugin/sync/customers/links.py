@@ -1,0 +1,95 @@
+"""A customer's ConnectWise identity as the user sees and repairs it: status, clear, re-link.
+
+When the company (or a contact) a record is linked to was deleted in ConnectWise, colcw stops
+and says so rather than creating a duplicate. These services are the way out: clear the link
+(the next export matches by Company ID again, or creates the company), or link the customer to a
+ConnectWise company by its Company ID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from host_stub.models import Contact, Customer
+
+from ...cw import ConnectWiseClient
+from ...cw import conditions as C
+from ...models import CONTACT, CUSTOMER, Link, SyncItem, find_by_cw, get_link, links_for, set_link
+from . import fields as M
+
+
+class RelinkError(ValueError):
+    """The customer cannot be linked to that company; ``str()`` says why and what to do."""
+
+
+@dataclass
+class CustomerSyncStatus:
+    """What the customer page's ConnectWise panel shows."""
+
+    link: Link | None
+    contacts: list[tuple[Contact, Link | None, SyncItem | None]]
+    last: SyncItem | None  # the customer's latest export / import result
+    history: list[SyncItem]
+
+
+def status(session: Session, customer: Customer) -> CustomerSyncStatus:
+    """The customer's link, its contacts' links and the latest results."""
+    link = get_link(session, CUSTOMER, customer.id)
+    contact_links = links_for(session, CONTACT, [c.id for c in customer.contacts])
+    history = list(session.execute(select(SyncItem).where(SyncItem.entity == CUSTOMER,
+                                                          SyncItem.host_id == customer.id)
+                                   .order_by(SyncItem.id.desc()).limit(5)).scalars())
+    contacts = []
+    for contact in customer.contacts:
+        last = session.execute(select(SyncItem).where(SyncItem.entity == CONTACT, SyncItem.host_id == contact.id)
+                               .order_by(SyncItem.id.desc()).limit(1)).scalar_one_or_none()
+        contacts.append((contact, contact_links.get(contact.id), last))
+    return CustomerSyncStatus(link, contacts, history[0] if history else None, history)
+
+
+def clear_link(session: Session, customer: Customer, contact_id: int | None = None) -> str:
+    """Forget the customer's link (and its contacts'), or one contact's link. Flushes, does not commit."""
+    if contact_id is not None:
+        if contact_id not in {c.id for c in customer.contacts}:
+            raise RelinkError("That contact does not belong to this customer.")
+        session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id == contact_id))
+        return "The contact's ConnectWise link was cleared: the next export links it again or creates it."
+    session.execute(delete(Link).where(Link.entity == CUSTOMER, Link.host_id == customer.id))
+    _clear_contacts(session, customer)
+    return ("The ConnectWise link was cleared: the next export matches the company by Company ID "
+            f"{customer.account_number} or creates it.")
+
+
+def _clear_contacts(session: Session, customer: Customer) -> None:
+    ids = [c.id for c in customer.contacts]
+    if ids:
+        session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id.in_(ids)))
+
+
+def relink(session: Session, client: ConnectWiseClient, customer: Customer, identifier: str) -> str:
+    """Link the customer to the ConnectWise company with this Company ID. Flushes, does not commit.
+
+    Its contacts' links are cleared: they belonged to the old company, and the next export
+    matches them again by e-mail within the new one.
+    """
+    identifier = identifier.strip()
+    if not identifier:
+        raise RelinkError("Enter the ConnectWise Company ID to link this customer to.")
+    rows = client.companies.list(conditions=C.eq("identifier", identifier), fields=M.COMPANY_FIELDS, page_size=10)
+    live = [r for r in rows if not r.get("deletedFlag")]
+    if not live:
+        detail = " (it was deleted)" if rows else ""
+        raise RelinkError(f"No ConnectWise company has the Company ID '{identifier}'{detail}. Check it in "
+                          "ConnectWise and try again.")
+    record = next((r for r in live if r.get("identifier") == identifier), live[0])
+    others = [row for row in find_by_cw(session, CUSTOMER, record["id"]) if row.host_id != customer.id]
+    if others:
+        raise RelinkError(f"ConnectWise company {record['identifier']} is already linked to another ChannelOnline "
+                          f"customer (id {others[0].host_id}). Clear that customer's link first.")
+    set_link(session, CUSTOMER, customer.id, record["id"], cw_identifier=str(record.get("identifier", "")),
+             cw_last_updated=M.last_updated(record))
+    _clear_contacts(session, customer)
+    return f"Linked to ConnectWise company {record['identifier']} ({record.get('name')}). Export to update it."

@@ -1,0 +1,221 @@
+"""Schedules: "Schedule this job" — daily, weekly on a weekday, monthly on a day — and their next run.
+
+A schedule is a wall-clock time in an IANA time zone. Its next run is computed in that zone and
+stored in UTC (``Schedule.next_run_at``), so it keeps to the local time across daylight-saving
+changes:
+
+* **Spring forward** (the local time does not exist that day, e.g. 02:30 in America/New_York on
+  the second Sunday of March): the job runs at the same *elapsed* time, i.e. shifted forward by
+  the length of the gap — 03:30 local (07:30 UTC). This is what ``zoneinfo`` gives with
+  ``fold=0`` (the offset in force before the change), and it keeps the job on that day.
+* **Fall back** (the local time happens twice, e.g. 01:30 on the first Sunday of November): the
+  job runs once, at the first occurrence (daylight time). A 02:30 job is unambiguous that day
+  and runs once at 02:30 standard time.
+* **Monthly on day 29, 30 or 31**: in a shorter month the job runs on the month's last day.
+
+No Flask here: the Synchronization Jobs page and the scheduler call these with a session.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from host_stub.models import utcnow
+
+from ...models import Schedule
+from .runs import kinds
+
+FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+UTC = dt.UTC
+
+
+class ScheduleError(ValueError):
+    """Invalid schedule input; ``errors`` maps each form field to a message saying what to do."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When a schedule runs: frequency, local time, IANA zone, and the weekday / day of month."""
+
+    frequency: str
+    time_of_day: dt.time
+    timezone: str
+    weekday: int | None = None
+    day_of_month: int | None = None
+
+    @classmethod
+    def of(cls, schedule: Schedule) -> Timing:
+        h, m = (int(x) for x in schedule.time_of_day.split(":"))
+        return cls(schedule.frequency, dt.time(h, m), schedule.timezone, schedule.weekday, schedule.day_of_month)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@functools.cache
+def timezones() -> tuple[str, ...]:
+    """The IANA zone names offered in the forms (sorted)."""
+    return tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
+
+
+def is_timezone(name: str) -> bool:
+    if not name or name not in available_timezones():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def parse_timing(form: dict) -> Timing:
+    """Validate the schedule fields of a form (frequency, time, timezone, weekday, day_of_month)."""
+    errors: dict[str, str] = {}
+    frequency = (form.get("frequency") or "").strip()
+    if frequency not in FREQUENCIES:
+        errors["frequency"] = "Choose how often the job runs: daily, weekly or monthly."
+    m = TIME_RE.match((form.get("time") or "").strip())
+    if not m:
+        errors["time"] = "Enter the time as HH:MM on a 24-hour clock, for example 02:30."
+    zone = (form.get("timezone") or "").strip()
+    if not is_timezone(zone):
+        errors["timezone"] = "Choose a time zone from the list (an IANA name such as America/New_York)."
+    weekday = day = None
+    if frequency == "weekly":
+        try:
+            weekday = int(form.get("weekday", ""))
+            if not 0 <= weekday <= 6:
+                raise ValueError
+        except ValueError:
+            errors["weekday"] = "Choose the day of the week the job runs on."
+    if frequency == "monthly":
+        try:
+            day = int(form.get("day_of_month", ""))
+            if not 1 <= day <= 31:
+                raise ValueError
+        except ValueError:
+            errors["day_of_month"] = "Enter the day of the month, 1 to 31 (shorter months use their last day)."
+    if errors:
+        raise ScheduleError(errors)
+    return Timing(frequency, dt.time(int(m.group(1)), int(m.group(2))), zone, weekday, day)
+
+
+# --- next run ------------------------------------------------------------------------------------
+
+
+def local_instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """The UTC instant (naive) of wall-clock ``at`` on ``day`` in ``zone`` (see the module doc for DST)."""
+    local = dt.datetime.combine(day, at).replace(tzinfo=zone, fold=0)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def runs_on(timing: Timing, day: dt.date) -> bool:
+    if timing.frequency == "daily":
+        return True
+    if timing.frequency == "weekly":
+        return day.weekday() == timing.weekday
+    last = calendar.monthrange(day.year, day.month)[1]
+    return day.day == min(timing.day_of_month or 1, last)
+
+
+def next_run_after(timing: Timing, after: dt.datetime) -> dt.datetime:
+    """The first run strictly after ``after`` (naive UTC), as naive UTC."""
+    zone = timing.zone
+    day = after.replace(tzinfo=UTC).astimezone(zone).date() - dt.timedelta(days=1)
+    for _ in range(400):  # a monthly schedule finds its day within 32 days; this is a safety bound
+        if runs_on(timing, day):
+            at = local_instant(day, timing.time_of_day, zone)
+            if at > after:
+                return at
+        day += dt.timedelta(days=1)
+    raise RuntimeError(f"no run found for {timing} after {after}")  # unreachable for valid timings
+
+
+def describe(schedule: Schedule) -> str:
+    """"Daily at 02:30 (America/New_York)" and the like."""
+    when = f"at {schedule.time_of_day} ({schedule.timezone})"
+    if schedule.frequency == "weekly" and schedule.weekday is not None:
+        return f"Weekly on {WEEKDAYS[schedule.weekday]} {when}"
+    if schedule.frequency == "monthly":
+        day = schedule.day_of_month or 1
+        tail = " (or the month's last day)" if day > 28 else ""
+        return f"Monthly on day {day}{tail} {when}"
+    return f"Daily {when}"
+
+
+def job_description(kind: str, params: dict) -> str:
+    """What a schedule's job does each time it fires. An incremental import's "since" moves with
+    every import, so a schedule names it instead of showing today's value as if it were fixed."""
+    if kind == "customer_import" and (params or {}).get("mode") == "changed" and not params.get("since"):
+        return "Import companies changed in ConnectWise since the previous import"
+    job = kinds().get(kind)
+    return job.describe(params or {}) if job else kind
+
+
+def in_zone(value: dt.datetime | None, zone_name: str) -> dt.datetime | None:
+    """A naive-UTC datetime shown in ``zone_name`` (aware)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC).astimezone(ZoneInfo(zone_name))
+
+
+# --- schedules as records ------------------------------------------------------------------------
+
+
+def _apply(schedule: Schedule, name: str, timing: Timing) -> None:
+    name = name.strip()
+    if not name:
+        raise ScheduleError({"schedule_name": "Name the schedule so you can find it in the list and the history."})
+    schedule.name = name[:100]
+    schedule.frequency = timing.frequency
+    schedule.time_of_day = timing.time_of_day.strftime("%H:%M")
+    schedule.timezone = timing.timezone
+    schedule.weekday = timing.weekday if timing.frequency == "weekly" else None
+    schedule.day_of_month = timing.day_of_month if timing.frequency == "monthly" else None
+
+
+def create_schedule(session: Session, *, name: str, kind: str, params: dict, timing: Timing, actor: str,
+                    now: dt.datetime | None = None) -> Schedule:
+    """Add an enabled schedule with its first run computed (flushed, not committed)."""
+    schedule = Schedule(kind=kind, params=dict(params), enabled=True, created_by=actor)
+    _apply(schedule, name, timing)
+    schedule.next_run_at = next_run_after(timing, now or utcnow())
+    session.add(schedule)
+    session.flush()
+    return schedule
+
+
+def update_schedule(session: Session, schedule: Schedule, *, name: str, timing: Timing,
+                    now: dt.datetime | None = None) -> Schedule:
+    """Change a schedule's name and timing; its next run is recomputed from now."""
+    _apply(schedule, name, timing)
+    if schedule.enabled:
+        schedule.next_run_at = next_run_after(timing, now or utcnow())
+    session.flush()
+    return schedule
+
+
+def set_enabled(session: Session, schedule: Schedule, enabled: bool, *, now: dt.datetime | None = None) -> None:
+    """Enable (next run from now: periods missed while disabled are not caught up) or disable."""
+    schedule.enabled = enabled
+    schedule.next_run_at = next_run_after(Timing.of(schedule), now or utcnow()) if enabled else None
+    session.flush()
+
+
+def list_schedules(session: Session) -> list[Schedule]:
+    return list(session.execute(select(Schedule).order_by(Schedule.kind, Schedule.name, Schedule.id)).scalars())

@@ -1,0 +1,344 @@
+"""The ConnectWise catalog for the quote export (Appendix D: "COL checks for products in the CW DB").
+
+Every line's item / part number is looked up in batches (``identifier in (...)``, split so each
+URL stays under 2,000 characters) and remembered for the rest of the run. A missing item is
+created when everything ConnectWise needs is known:
+
+* its product type, through the product type mapping (Product / Service / Labor);
+* its category and sub-category, by the host's names (category mode "names") or through the
+  category mapping (mode "mapping");
+* its manufacturer, by exact name (the user guide: names are case sensitive) or an alias.
+
+Otherwise the line is reported with what is missing and where to fix it, and nothing is
+created for the document (no half-written opportunities).
+
+Identifiers: ConnectWise keeps catalog identifiers unique *case-insensitively*, so a
+case-insensitive server match is the one item ConnectWise itself would use; an exact match is
+preferred when the server returns several.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...cw import ConnectWiseClient, ValidationFailed
+from ...cw import conditions as C
+from ...models import CategoryMapping, ManufacturerAlias, ProductTypeMapping, Settings
+from ...setup.field_mapping import PRODUCT
+from .problems import ExportRefused, LineProblem
+
+ITEM_FIELDS = ["id", "identifier", "description", "inactiveFlag"]
+ITEM_MAX = PRODUCT.rule("item_number").max_len or 75
+CATALOG_DESCRIPTION_MAX = 60  # CatalogItem.description, Max length: 60
+CUSTOMER_DESCRIPTION_MAX = 6000
+SETUP_PAGE = "Admin → Integration → ConnectWise"
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """A document line as plain values (threads never share ORM objects)."""
+
+    line_id: int
+    position: int
+    item_number: str
+    manufacturer: str
+    description: str
+    category: str
+    subcategory: str
+    product_type: str
+    quantity: Decimal
+    cost: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class CatalogSetup:
+    """The admin's product mappings, read once per run from the database."""
+
+    category_mode: str
+    types: dict[str, tuple[int | None, str]]
+    aliases: dict[str, tuple[int | None, str]]
+    categories: dict[tuple[str, str], tuple[int | None, str, int | None, str]]
+
+    @classmethod
+    def load(cls, session: Session, settings: Settings) -> CatalogSetup:
+        types = {m.host_type: (m.cw_type_id, m.cw_type_name)
+                 for m in session.execute(select(ProductTypeMapping)).scalars()}
+        aliases = {a.host_name: (a.cw_manufacturer_id, a.cw_manufacturer_name)
+                   for a in session.execute(select(ManufacturerAlias)).scalars()}
+        cats = {(c.host_category, c.host_subcategory or ""): (c.cw_category_id, c.cw_category_name,
+                                                              c.cw_subcategory_id, c.cw_subcategory_name)
+                for c in session.execute(select(CategoryMapping)).scalars()}
+        return cls(settings.category_mode or "names", types, aliases, cats)
+
+
+def _by_name(rows: Iterable[dict], name: str, key: str = "name") -> dict | None:
+    """Exact name first; else the single case-insensitive match (ConnectWise's own uniqueness)."""
+    rows = list(rows)
+    exact = [r for r in rows if r.get(key) == name]
+    if exact:
+        return exact[0]
+    folded = [r for r in rows if str(r.get(key, "")).lower() == name.lower()]
+    return folded[0] if len(folded) == 1 else None
+
+
+class Catalog:
+    """Catalog look-ups and creations for one run, shared by its threads."""
+
+    def __init__(self, client: ConnectWiseClient, setup: CatalogSetup) -> None:
+        self.client = client
+        self.setup = setup
+        self._lock = threading.RLock()
+        self._items: dict[str, list[dict]] = {}  # lower-cased identifier -> records
+        self._absent: set[str] = set()
+        self._manufacturers: dict[str, list[dict]] = {}  # lower-cased name -> records
+        self._categories: dict[str, list[dict]] = {}
+        self._subcategories: dict[int, list[dict]] = {}  # category id -> its sub-categories
+        self._types: list[dict] | None = None
+
+    # -- look-ups ------------------------------------------------------------------------
+
+    def lookup(self, identifiers: Iterable[str]) -> dict[str, dict]:
+        """Catalog items by identifier (batched; cached for the run)."""
+        wanted = list(dict.fromkeys(identifiers))
+        with self._lock:
+            unknown = [i for i in wanted if i.lower() not in self._items and i.lower() not in self._absent]
+        if unknown:
+            found = list(self.client.catalog_items.iterate_in("identifier", unknown, fields=ITEM_FIELDS))
+            with self._lock:
+                for rec in found:
+                    self._remember(rec)
+                for i in unknown:
+                    if i.lower() not in self._items:
+                        self._absent.add(i.lower())
+        out = {}
+        with self._lock:
+            for i in wanted:
+                match = _by_name(self._items.get(i.lower(), []), i, "identifier")
+                if match is not None:
+                    out[i] = match
+        return out
+
+    def _remember(self, rec: dict) -> None:
+        key = str(rec.get("identifier", "")).lower()
+        rows = [r for r in self._items.get(key, []) if r.get("id") != rec.get("id")]
+        self._items[key] = rows + [rec]
+        self._absent.discard(key)
+
+    def _load_names(self, cache: dict[str, list[dict]], resource, names: Iterable[str]) -> None:
+        unknown = [n for n in dict.fromkeys(names) if n and n.lower() not in cache]
+        if not unknown:
+            return
+        rows = list(resource.iterate_in("name", unknown, fields=["id", "name", "inactiveFlag"]))
+        with self._lock:
+            for n in unknown:
+                cache.setdefault(n.lower(), [])
+            for r in rows:
+                bucket = cache.setdefault(str(r.get("name", "")).lower(), [])
+                if all(b.get("id") != r.get("id") for b in bucket):
+                    bucket.append(r)
+
+    def _manufacturer(self, name: str) -> dict | None:
+        # Exact, case included: the user guide's rule for manufacturer names.
+        return next((r for r in self._manufacturers.get(name.lower(), []) if r.get("name") == name), None)
+
+    def _category(self, name: str) -> dict | None:
+        return _by_name(self._categories.get(name.lower(), []), name)
+
+    def _subcategory(self, category_id: int, name: str) -> dict | None:
+        if category_id not in self._subcategories:
+            rows = list(self.client.subcategories.iterate(
+                conditions=C.eq("category/id", int(category_id)), fields=["id", "name", "category", "inactiveFlag"]))
+            with self._lock:
+                self._subcategories[category_id] = rows
+        return _by_name(self._subcategories[category_id], name)
+
+    def _type_by_name(self, name: str) -> dict | None:
+        if self._types is None:
+            rows = list(self.client.product_types.iterate(fields=["id", "name", "inactiveFlag"]))
+            with self._lock:
+                self._types = rows
+        return _by_name(self._types, name)
+
+    # -- the export's entry point --------------------------------------------------------
+
+    def ensure(self, lines: list[LineInput], *, create: bool = True) -> dict[int, int]:
+        """The catalog item id of every line, creating missing items; or :class:`ExportRefused`.
+
+        Nothing is created unless every line can be exported. With ``create`` False the lines are
+        only checked (the export is refused for another reason): the result then lacks the
+        missing items.
+        """
+        problems: list[LineProblem] = []
+        valid = []
+        for ln in lines:
+            if not ln.item_number.strip():
+                problems.append(_problem(ln, "has no item / part number.", "Enter the item number on the line."))
+            elif len(ln.item_number) > ITEM_MAX:
+                problems.append(_problem(ln, f"has an item number longer than {ITEM_MAX} characters, which "
+                                         "ConnectWise's catalog cannot hold.",
+                                         "Shorten the item number on the line."))
+            else:
+                valid.append(ln)
+        found = self.lookup(ln.item_number for ln in valid)
+        missing = []
+        for ln in valid:
+            item = found.get(ln.item_number)
+            if item is None:
+                missing.append(ln)
+            elif item.get("inactiveFlag"):
+                problems.append(_problem(ln, f"is inactive in the ConnectWise catalog (item {item['id']}).",
+                                         "Reactivate the item in ConnectWise (Procurement → Product Catalog) "
+                                         "or replace the line."))
+        bodies = self._creation_bodies(missing, problems) if missing else {}
+        if problems:
+            n = len(problems)
+            raise ExportRefused(f"{n} line{'s' if n > 1 else ''} cannot be exported, so nothing was sent to "
+                                "ConnectWise.", "Fix what each line below names, then export again.",
+                                lines=problems)
+        if not create:
+            return {ln.line_id: found[ln.item_number]["id"] for ln in valid if ln.item_number in found}
+        for identifier, body in bodies.items():
+            found[identifier] = self._create(body)
+        return {ln.line_id: found[ln.item_number]["id"] for ln in valid}
+
+    def _creation_bodies(self, missing: list[LineInput], problems: list[LineProblem]) -> dict[str, dict]:
+        setup = self.setup
+        # Batch what creation needs: manufacturers (with aliases given by name) and category names.
+        alias_names = [setup.aliases[ln.manufacturer][1] for ln in missing
+                       if ln.manufacturer in setup.aliases and not setup.aliases[ln.manufacturer][0]]
+        self._load_names(self._manufacturers, self.client.manufacturers,
+                         [ln.manufacturer for ln in missing] + alias_names)
+        cat_names = []
+        for ln in missing:
+            mapped = setup.categories.get((ln.category, ln.subcategory)) if setup.category_mode == "mapping" else None
+            if mapped and not mapped[2] and mapped[1]:
+                cat_names.append(mapped[1])
+            elif setup.category_mode != "mapping":
+                cat_names.append(ln.category)
+        self._load_names(self._categories, self.client.categories, cat_names)
+
+        bodies: dict[str, dict] = {}
+        for ln in missing:
+            if ln.item_number in bodies:
+                continue
+            before = len(problems)
+            type_id = self._resolve_type(ln, problems)
+            cat_id, sub_id = self._resolve_category(ln, problems)
+            maker_id = self._resolve_manufacturer(ln, problems)
+            if len(problems) > before:
+                continue
+            text = ln.description.strip() or ln.item_number
+            bodies[ln.item_number] = {
+                "identifier": ln.item_number, "description": text[:CATALOG_DESCRIPTION_MAX],
+                "customerDescription": text[:CUSTOMER_DESCRIPTION_MAX], "category": {"id": cat_id},
+                "subcategory": {"id": sub_id}, "type": {"id": type_id}, "manufacturer": {"id": maker_id},
+                "manufacturerPartNumber": ln.item_number[:50], "cost": float(ln.cost), "price": float(ln.price),
+            }
+        return bodies
+
+    def _resolve_type(self, ln: LineInput, problems: list[LineProblem]) -> int | None:
+        type_id, type_name = self.setup.types.get(ln.product_type, (None, ""))
+        if not type_id and type_name:
+            found = self._type_by_name(type_name)
+            type_id = found["id"] if found else None
+        if not type_id:
+            problems.append(_problem(
+                ln, f"is not in the ConnectWise catalog and cannot be created: no ConnectWise product type is "
+                f"mapped to {ln.product_type}.",
+                f"Map {ln.product_type} to a ConnectWise product type ({SETUP_PAGE} → Product type mapping), "
+                f"or add {ln.item_number} to the ConnectWise catalog."))
+        return type_id
+
+    def _resolve_category(self, ln: LineInput, problems: list[LineProblem]) -> tuple[int | None, int | None]:
+        where = f"{ln.category} / {ln.subcategory}" if ln.subcategory else (ln.category or "(none)")
+        if self.setup.category_mode == "mapping":
+            mapped = self.setup.categories.get((ln.category, ln.subcategory))
+            if mapped and mapped[2]:
+                return mapped[0], mapped[2]
+            if not (mapped and mapped[1] and mapped[3]):
+                problems.append(_problem(
+                    ln, f"is not in the ConnectWise catalog and cannot be created: category {where} is not mapped "
+                    "to a ConnectWise category and sub-category.",
+                    f"Map {where} on {SETUP_PAGE} → Category mapping, or add {ln.item_number} to the "
+                    "ConnectWise catalog."))
+                return None, None
+            cat_name, sub_name = mapped[1], mapped[3]
+        else:
+            cat_name, sub_name = ln.category, ln.subcategory
+            if not (cat_name and sub_name):
+                problems.append(_problem(
+                    ln, "is not in the ConnectWise catalog and cannot be created: the line has no category and "
+                    "sub-category.", f"Set the line's category and sub-category, or add {ln.item_number} to "
+                    "the ConnectWise catalog."))
+                return None, None
+        category = self._category(cat_name)
+        sub = self._subcategory(category["id"], sub_name) if category else None
+        if sub is None:
+            missing = f"category \"{cat_name}\"" if category is None else f"sub-category \"{sub_name}\" of {cat_name}"
+            problems.append(_problem(
+                ln, f"is not in the ConnectWise catalog and cannot be created: {missing} does not exist in "
+                "ConnectWise.",
+                f"Create {missing} in ConnectWise (Setup Tables → Products → Category / Sub Category), or map "
+                f"{where} to an existing one ({SETUP_PAGE} → Category mapping)."))
+            return None, None
+        return category["id"], sub["id"]
+
+    def _resolve_manufacturer(self, ln: LineInput, problems: list[LineProblem]) -> int | None:
+        if not ln.manufacturer.strip():
+            problems.append(_problem(
+                ln, "is not in the ConnectWise catalog and cannot be created: the line has no manufacturer.",
+                f"Set the line's manufacturer, or add {ln.item_number} to the ConnectWise catalog."))
+            return None
+        # An admin's alias is an explicit choice and wins over a same-named manufacturer (as the
+        # pre-flight check and the mapping page read it).
+        if ln.manufacturer in self.setup.aliases:
+            alias_id, alias_name = self.setup.aliases[ln.manufacturer]
+            if alias_id:
+                return alias_id
+            found = self._manufacturer(alias_name) if alias_name else None
+            if found is None:
+                problems.append(_problem(
+                    ln, f"is not in the ConnectWise catalog and cannot be created: the alias of \"{ln.manufacturer}\" "
+                    f"points to \"{alias_name}\", which does not exist in ConnectWise.",
+                    f"Correct the alias ({SETUP_PAGE} → Manufacturer aliases) or add \"{alias_name}\" to ConnectWise's "
+                    "manufacturers (Setup Tables → Manufacturers)."))
+                return None
+            return found["id"]
+        found = self._manufacturer(ln.manufacturer)
+        if found is None:
+            problems.append(_problem(
+                ln, f"is not in the ConnectWise catalog and cannot be created: manufacturer \"{ln.manufacturer}\" "
+                "does not exist in ConnectWise (names must match exactly, case included).",
+                f"Add \"{ln.manufacturer}\" to ConnectWise's manufacturers (Setup Tables → Manufacturers), or map it "
+                f"to an existing manufacturer ({SETUP_PAGE} → Manufacturer aliases)."))
+            return None
+        return found["id"]
+
+    def _create(self, body: dict) -> dict:
+        try:
+            rec = self.client.catalog_items.create(body)
+        except ValidationFailed as e:
+            # Another thread or process created it a moment ago: use theirs.
+            if not any(fe.code == "ObjectExists" for fe in e.field_errors):
+                raise
+            with self._lock:
+                self._items.pop(body["identifier"].lower(), None)
+                self._absent.discard(body["identifier"].lower())
+            rec = self.lookup([body["identifier"]]).get(body["identifier"])
+            if rec is None:
+                raise
+            return rec
+        with self._lock:
+            self._remember(rec)
+        return rec
+
+
+def _problem(ln: LineInput, what: str, fix: str) -> LineProblem:
+    return LineProblem(ln.line_id, ln.position, ln.item_number, f"Line {ln.position} ({ln.item_number}) {what}", fix)

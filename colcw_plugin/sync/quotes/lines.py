@@ -1,0 +1,178 @@
+"""A document's lines on its opportunity: the re-export contract.
+
+Re-exporting a document updates *its own* lines on the opportunity and nothing else:
+
+* a line whose quantity, price, cost or description changed is updated in place;
+* a line removed from the document is removed from the opportunity;
+* a new line is added;
+* a line is never duplicated, whatever happened before (a crash, a double click);
+* lines of other documents, and lines added by hand in ConnectWise, are left alone.
+
+Ownership is marked on ConnectWise itself: each product a document creates carries
+``integrationXRef = "colcw:<document id>:<line id>"``. Listing the opportunity's products (one
+request) before writing therefore finds everything an earlier, interrupted export created, so a
+rerun completes it instead of adding the same lines again. A sales order converted from a
+quote adopts the quote's products (re-marked as the order's) rather than adding copies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ...cw import ConnectWiseClient, NotFound
+from ...cw import conditions as C
+from .catalog import LineInput
+
+PRODUCT_FIELDS = ["id", "catalogItem", "quantity", "price", "cost", "description", "sequenceNumber",
+                  "integrationXRef"]
+DESCRIPTION_MAX = 2000  # ProductItem.description
+CUSTOMER_DESCRIPTION_MAX = 6000
+_MARKER = re.compile(r"^colcw:(\d+):(\d+)$")
+
+
+def marker(document_id: int, line_id: int) -> str:
+    """The ``integrationXRef`` that marks a product as line ``line_id`` of ``document_id``."""
+    return f"colcw:{int(document_id)}:{int(line_id)}"
+
+
+def parse_marker(value: str | None) -> tuple[int, int] | None:
+    m = _MARKER.match(value or "")
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _money(value: Decimal | float | int | None) -> Decimal:
+    return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What one line should look like on the opportunity."""
+
+    line: LineInput
+    catalog_item_id: int
+
+    def fields(self) -> dict:
+        desc = self.line.description.strip() or self.line.item_number
+        return {"quantity": float(self.line.quantity), "price": float(self.line.price),
+                "cost": float(self.line.cost), "description": desc[:DESCRIPTION_MAX],
+                "sequenceNumber": float(self.line.position)}
+
+    def changes_from(self, product: dict) -> dict:
+        """The fields that differ between this line and ``product`` (money compared to the cent)."""
+        want = self.fields()
+        out = {}
+        for key in ("quantity", "price", "cost"):
+            if _money(product.get(key)) != _money(want[key]):
+                out[key] = want[key]
+        if (product.get("description") or "") != want["description"]:
+            out["description"] = want["description"]
+            out["customerDescription"] = (self.line.description.strip() or self.line.item_number)[
+                :CUSTOMER_DESCRIPTION_MAX]
+        if product.get("sequenceNumber") is None or float(product["sequenceNumber"]) != want["sequenceNumber"]:
+            out["sequenceNumber"] = want["sequenceNumber"]
+        return out
+
+
+@dataclass
+class Plan:
+    create: list[Desired] = field(default_factory=list)
+    update: list[tuple[int, Desired, dict]] = field(default_factory=list)
+    keep: list[tuple[int, Desired]] = field(default_factory=list)
+    delete: list[int] = field(default_factory=list)
+
+    @property
+    def writes(self) -> int:
+        return len(self.create) + len(self.update) + len(self.delete)
+
+
+def plan_lines(document_id: int, desired: list[Desired], products: Iterable[dict], *,
+               adopt_from: Iterable[int] = ()) -> Plan:
+    """Match the document's lines to the opportunity's products and say what to write.
+
+    ``adopt_from`` are documents whose products this one takes over (a sales order's source
+    quote): they are matched by catalog item, in order, after the order's own markers.
+    """
+    adopt = set(adopt_from)
+    own: dict[int, list[dict]] = {}
+    adoptable: list[dict] = []
+    for p in sorted(products, key=lambda p: p.get("id") or 0):
+        parsed = parse_marker(p.get("integrationXRef"))
+        if parsed is None:
+            continue  # added by hand, or by another integration
+        doc, line = parsed
+        if doc == document_id:
+            own.setdefault(line, []).append(p)
+        elif doc in adopt:
+            adoptable.append(p)
+    plan = Plan()
+    unmatched: list[Desired] = []
+    for want in desired:
+        candidates = own.pop(want.line.line_id, [])
+        same_item = [p for p in candidates if (p.get("catalogItem") or {}).get("id") == want.catalog_item_id]
+        if same_item:
+            product = same_item[0]
+            plan.delete.extend(p["id"] for p in candidates if p is not product)  # duplicates from the past
+            _update_or_keep(plan, product, want)
+        else:
+            plan.delete.extend(p["id"] for p in candidates)  # the line now names another item
+            unmatched.append(want)
+    for want in unmatched:
+        product = next((p for p in adoptable if (p.get("catalogItem") or {}).get("id") == want.catalog_item_id), None)
+        if product is None:
+            plan.create.append(want)
+            continue
+        adoptable.remove(product)
+        changes = want.changes_from(product)
+        changes["integrationXRef"] = marker(document_id, want.line.line_id)
+        plan.update.append((product["id"], want, changes))
+    for leftovers in own.values():
+        plan.delete.extend(p["id"] for p in leftovers)  # lines removed from the document
+    plan.delete.extend(p["id"] for p in adoptable)  # source-quote lines the order no longer has
+    return plan
+
+
+def _update_or_keep(plan: Plan, product: dict, want: Desired) -> None:
+    changes = want.changes_from(product)
+    if changes:
+        plan.update.append((product["id"], want, changes))
+    else:
+        plan.keep.append((product["id"], want))
+
+
+def list_products(client: ConnectWiseClient, opportunity_id: int) -> list[dict]:
+    """Every product line of an opportunity (one request up to 1,000 lines)."""
+    return list(client.products.iterate(conditions=C.eq("opportunity/id", int(opportunity_id)),
+                                        fields=PRODUCT_FIELDS))
+
+
+def new_product_body(document_id: int, opportunity_id: int, want: Desired) -> dict:
+    body = {"catalogItem": {"id": want.catalog_item_id}, "opportunity": {"id": int(opportunity_id)},
+            "billableOption": "Billable", "integrationXRef": marker(document_id, want.line.line_id),
+            "customerDescription": (want.line.description.strip() or want.line.item_number)[:CUSTOMER_DESCRIPTION_MAX]}
+    body.update(want.fields())
+    return body
+
+
+def apply_plan(client: ConnectWiseClient, document_id: int, opportunity_id: int, plan: Plan,
+               *, before_create=None) -> dict[int, int]:
+    """Write the plan; returns line id → product id for every line of the document.
+
+    ``before_create(n)`` is called before the n-th product POST (tests inject crashes there).
+    """
+    result = {want.line.line_id: pid for pid, want in plan.keep}
+    for pid, want, changes in plan.update:
+        client.products.patch(pid, changes)
+        result[want.line.line_id] = pid
+    for n, want in enumerate(plan.create):
+        if before_create is not None:
+            before_create(n)
+        created = client.products.create(new_product_body(document_id, opportunity_id, want))
+        result[want.line.line_id] = created["id"]
+    for pid in plan.delete:
+        with contextlib.suppress(NotFound):  # already gone (removed in ConnectWise, or by an earlier run)
+            client.products.delete(pid)
+    return result

@@ -1,0 +1,147 @@
+"""ConnectWise opportunities for the quote export: statuses by flag, defaults, find by name, create.
+
+Open / Won / Lost are found by ConnectWise's status flags (``wonFlag``, ``lostFlag``,
+``closedFlag``, ``defaultFlag``), never by name: tenants rename them ("Closed - Won", "Gagné").
+The status, type and stage lists are read once per run (lazily, only when needed) and shared by
+the run's threads; with a shared cache (:mod:`.reference_cache`) they are read once per ten
+minutes for all runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from ...cw import ConnectWiseClient
+from ...cw import conditions as C
+from .problems import ExportRefused
+
+OPPORTUNITY_FIELDS = ["id", "name", "status", "company", "contact", "expectedCloseDate"]
+NAME_MAX = 100  # Opportunity.name, Max length: 100 (mapping.OPPORTUNITY "name" rule)
+
+
+def _active(rows: list[dict]) -> list[dict]:
+    return sorted((r for r in rows if not r.get("inactiveFlag")), key=lambda r: r.get("id") or 0)
+
+
+def pick_open_status(statuses: list[dict]) -> dict | None:
+    """The status a new quote opportunity gets: the default open one, else the first open one."""
+    open_ = [s for s in _active(statuses) if not (s.get("closedFlag") or s.get("wonFlag") or s.get("lostFlag"))]
+    return next((s for s in open_ if s.get("defaultFlag")), open_[0] if open_ else None)
+
+
+def pick_won_status(statuses: list[dict]) -> dict | None:
+    """The status a sales order's opportunity gets: a won one (the default won one when several)."""
+    won = [s for s in _active(statuses) if s.get("wonFlag") and not s.get("lostFlag")]
+    return next((s for s in won if s.get("defaultFlag")), won[0] if won else None)
+
+
+def pick_default(rows: list[dict]) -> dict | None:
+    """The row ConnectWise marks as default (types, stages), or None to let ConnectWise decide."""
+    return next((r for r in _active(rows) if r.get("defaultFlag")), None)
+
+
+class OpportunitySetup:
+    """Statuses, types and stages of the tenant, fetched at most once per run (thread-safe)."""
+
+    def __init__(self, client: ConnectWiseClient, shared=None) -> None:
+        self.client = client
+        self.shared = shared  # e.g. reference_cache.DbReferenceCache: the lists shared between runs
+        self._lock = threading.Lock()
+        self._cache: dict[str, list[dict]] = {}
+
+    def _rows(self, key: str, fetch: Callable[[], Any]) -> list[dict]:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = (self.shared.rows(key, lambda: list(fetch())) if self.shared is not None
+                                    else list(fetch()))
+            return self._cache[key]
+
+    def statuses(self) -> list[dict]:
+        return self._rows("statuses", lambda: self.client.opportunity_statuses.iterate(
+            fields=["id", "name", "wonFlag", "lostFlag", "closedFlag", "defaultFlag", "inactiveFlag"]))
+
+    def open_status(self) -> dict:
+        status = pick_open_status(self.statuses())
+        if status is None:
+            raise ExportRefused("ConnectWise has no open opportunity status (one that is neither closed, won nor lost).",
+                                "Add an open opportunity status in ConnectWise: Setup Tables → Opportunity Status.")
+        return status
+
+    def won_status(self) -> dict:
+        status = pick_won_status(self.statuses())
+        if status is None:
+            raise ExportRefused("ConnectWise has no opportunity status marked Won.",
+                                "Tick the Won flag on your won status in ConnectWise: Setup Tables → Opportunity Status.")
+        return status
+
+    def is_won(self, status_ref: dict | None) -> bool:
+        sid = (status_ref or {}).get("id")
+        return any(s.get("id") == sid and s.get("wonFlag") for s in self.statuses())
+
+    def is_closed(self, status_ref: dict | None) -> bool:
+        sid = (status_ref or {}).get("id")
+        return any(s.get("id") == sid and s.get("closedFlag") for s in self.statuses())
+
+    def default_type(self) -> dict | None:
+        return pick_default(self._rows("types", lambda: self.client.opportunity_types.iterate(
+            fields=["id", "description", "inactiveFlag", "defaultFlag"])))
+
+    def default_stage(self) -> dict | None:
+        return pick_default(self._rows("stages", lambda: self.client.opportunity_stages.iterate(
+            fields=["id", "name", "defaultFlag", "inactiveFlag"])))
+
+
+def find_by_name(client: ConnectWiseClient, company_id: int, name: str) -> list[dict]:
+    """The company's opportunities named exactly ``name`` (case-sensitive).
+
+    ConnectWise compares strings case-insensitively (SQL Server collation), so the server's
+    answer is re-checked here: "Network Refresh" must not land on "network refresh".
+    """
+    rows = client.opportunities.iterate(conditions=C.and_(C.eq("company/id", company_id), C.eq("name", name)),
+                                        fields=OPPORTUNITY_FIELDS)
+    return [r for r in rows if r.get("name") == name]
+
+
+def choose_match(matches: list[dict], setup: OpportunitySetup, name: str, company_label: str) -> dict | None:
+    """One opportunity among exact-name matches; refuses when several open ones make it ambiguous."""
+    if len(matches) <= 1:
+        return matches[0] if matches else None
+    open_ = [m for m in matches if not setup.is_closed(m.get("status"))]
+    if len(open_) == 1:
+        return open_[0]
+    ids = ", ".join(str(m["id"]) for m in (open_ or matches))
+    raise ExportRefused(
+        f"{company_label} has {len(open_ or matches)} opportunities named \"{name}\" in ConnectWise (ids {ids}).",
+        "Rename or close the duplicates in ConnectWise, or put a different opportunity name on the document.")
+
+
+def new_opportunity_body(*, name: str, company_id: int, contact_id: int, member_id: int,
+                         location_id: int | None, department_id: int | None, status: dict,
+                         type_: dict | None, stage: dict | None, expected_close: str | None,
+                         notes: str) -> dict:
+    """The POST body of a new opportunity (Appendix B's Opportunities mapping)."""
+    body: dict[str, Any] = {
+        "name": name, "company": {"id": company_id}, "contact": {"id": contact_id},
+        "primarySalesRep": {"id": member_id}, "status": {"id": status["id"]}, "notes": notes,
+        "source": "ChannelOnline",
+    }
+    if location_id:
+        body["locationId"] = location_id
+    if department_id:
+        body["businessUnitId"] = department_id
+    if type_:
+        body["type"] = {"id": type_["id"]}
+    if stage:
+        body["stage"] = {"id": stage["id"]}
+    if expected_close:
+        body["expectedCloseDate"] = expected_close
+    return body
+
+
+def opportunity_url(site_url: str, company_id: str, opportunity_id: int) -> str:
+    """The ConnectWise screen of an opportunity (the "open record" router every tenant has)."""
+    return (f"{site_url.rstrip('/')}/v4_6_release/services/system_io/router/openrecord.rails"
+            f"?recordType=OpportunityFV&recid={int(opportunity_id)}&companyName={quote(company_id)}")

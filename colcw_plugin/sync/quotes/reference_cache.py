@@ -1,0 +1,55 @@
+"""A short-lived cache of tenant reference lists, in the database so every worker shares it.
+
+Opportunity statuses, types and stages change rarely; reading them on every single-document
+export costs three requests out of a budget of N + 3. Entries are keyed by the tenant (site and
+company), expire after ``ttl`` seconds, and vanish with the connector's reset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from host_stub.models import utcnow
+
+from ...models import ReferenceCache
+
+DEFAULT_TTL_SECONDS = 600
+
+
+class DbReferenceCache:
+    """``rows(key, fetch)``: the cached rows for ``key``, or ``fetch()`` stored for the next caller."""
+
+    def __init__(self, engine: Engine, tenant: str, ttl_seconds: float = DEFAULT_TTL_SECONDS,
+                 clock: Callable[[], dt.datetime] = utcnow):
+        self.engine = engine
+        self.tenant = tenant
+        self.ttl = dt.timedelta(seconds=ttl_seconds)
+        self.clock = clock
+
+    def rows(self, key: str, fetch: Callable[[], list[dict]]) -> list[dict]:
+        full_key = f"{self.tenant}|{key}"[:300]
+        with Session(bind=self.engine) as session:
+            entry = session.get(ReferenceCache, full_key)
+            if entry is not None and self.clock() - entry.fetched_at < self.ttl:
+                return list(entry.rows)
+            rows = list(fetch())
+            try:
+                if entry is None:
+                    session.add(ReferenceCache(key=full_key, rows=rows, fetched_at=self.clock()))
+                else:
+                    entry.rows, entry.fetched_at = rows, self.clock()
+                session.commit()
+            except IntegrityError:  # another process stored it first: theirs is as fresh as ours
+                session.rollback()
+            return rows
+
+    def clear(self) -> None:
+        with Session(bind=self.engine) as session:
+            session.execute(delete(ReferenceCache).where(ReferenceCache.key.startswith(f"{self.tenant}|")))
+            session.commit()

@@ -1,0 +1,115 @@
+"""A document's export state: its fingerprint, "changed since export", and what its page shows.
+
+The fingerprint covers what the export sends (customer, contact, opportunity name field,
+follow-up date, document type and every line), computed from the host's plain snapshot so
+the ``quote_saved`` hook and the export compute it the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...models import DocumentExport, Settings
+from ...models import fingerprint as hash_fields
+from ...setup.connection import get_settings
+from .opportunities import opportunity_url
+
+LINE_KEYS = ("id", "position", "item_number", "manufacturer", "description", "category", "subcategory",
+             "product_type")
+
+
+def _num(value: Any) -> str:
+    return f"{Decimal(str(value if value is not None else 0)):.2f}"
+
+
+def opportunity_field_value(snapshot: dict, settings: Settings) -> str:
+    values = snapshot.get("field_values") or {}
+    fid = settings.opportunity_field_id
+    return str(values.get(fid, values.get(str(fid), "")) or "").strip() if fid else ""
+
+
+def document_fingerprint(snapshot: dict, settings: Settings) -> str:
+    """A hash of what an export of this document sends (from ``host_stub.snapshots.document_snapshot``)."""
+    lines = [{**{k: line.get(k) for k in LINE_KEYS}, "quantity": _num(line.get("quantity")),
+              "cost": _num(line.get("cost")), "price": _num(line.get("price"))}
+             for line in snapshot.get("lines") or []]
+    follow_up = snapshot.get("follow_up_date")
+    return hash_fields({
+        "doc_type": snapshot.get("doc_type"), "customer_id": snapshot.get("customer_id"),
+        "contact_id": snapshot.get("contact_id"),
+        "follow_up": follow_up.isoformat() if isinstance(follow_up, dt.date) else follow_up,
+        "opportunity_name": opportunity_field_value(snapshot, settings), "lines": lines,
+    })
+
+
+def get_state(session: Session, document_id: int) -> DocumentExport | None:
+    return session.execute(select(DocumentExport).where(DocumentExport.document_id == document_id)
+                           ).scalar_one_or_none()
+
+
+def note_saved(session: Session, snapshot: dict) -> bool:
+    """After a save (the ``quote_saved`` hook): flag an exported document that no longer matches
+    what was exported. Returns the new flag; commits."""
+    state = get_state(session, snapshot["id"])
+    if state is None or state.exported_at is None or not state.fingerprint:
+        return False
+    changed = document_fingerprint(snapshot, get_settings(session)) != state.fingerprint
+    if changed != state.changed_since_export:
+        state.changed_since_export = changed
+        session.commit()
+    return changed
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """What the document page's ConnectWise panel shows."""
+
+    exported: bool
+    locked: bool
+    changed: bool
+    failed: bool
+    opportunity_id: int | None
+    opportunity_name: str
+    opportunity_url: str | None
+    exported_at: dt.datetime | None
+    exported_by: str
+    name_now: str
+    name_at_export: str
+    message: str
+    resolution: str
+    via_quote: str  # the source quote's number when the order inherits its opportunity
+
+    @property
+    def name_changed(self) -> bool:
+        return self.exported and self.name_now != self.name_at_export
+
+
+def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> PanelState:
+    """The panel of ``doc`` (a host Document), from colcw's state and links."""
+    from ...models import get_link
+
+    state = get_state(session, doc.id)
+    link = get_link(session, "document", doc.id)
+    via_quote = ""
+    opp_id = link.cw_id if link else (state.opportunity_id if state else None)
+    opp_name = (state.opportunity_name if state else "") or (link.cw_identifier if link else "")
+    if opp_id is None and doc.source_quote_id:
+        quote_link = get_link(session, "document", doc.source_quote_id)
+        if quote_link:
+            opp_id, opp_name = quote_link.cw_id, quote_link.cw_identifier
+            via_quote = doc.source_quote.number if doc.source_quote else ""
+    url = opportunity_url(settings.site_url, settings.company_id, opp_id) if opp_id and settings.site_url else None
+    exported = bool(state and state.exported_at)
+    return PanelState(
+        exported=exported, locked=bool(doc.locked), changed=bool(state and state.changed_since_export),
+        failed=bool(state and state.status == "failed"), opportunity_id=opp_id, opportunity_name=opp_name,
+        opportunity_url=url, exported_at=state.exported_at if state else None,
+        exported_by=state.exported_by if state else "", name_now=opportunity_field_value(snapshot, settings),
+        name_at_export=state.name_at_export if state else "", message=state.message if state else "",
+        resolution=state.resolution if state else "", via_quote=via_quote)

@@ -1,0 +1,165 @@
+"""Rep-facing customer sync: the Import From ConnectWise popup and the Export to ConnectWise action.
+
+Both run one record synchronously through the sync engine (a run row, per-record results), so
+what a rep does here shows on the jobs pages like any other run. Also the customer page's
+ConnectWise panel (status, results, clear / re-link) and the popup's markup, which the
+hookimpls render.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from markupsafe import Markup
+from sqlalchemy import select
+
+from host_stub.extensions import db
+from host_stub.models import Customer
+from host_stub.views import current_actor
+
+from ..cw import ConnectWiseError
+from ..extension import secret_box, shared_rate_limiter
+from ..models import SyncItem, SyncRun
+from ..setup.connection import NotConfigured, build_client
+from ..setup.secrets import SecretError
+from ..sync.customers import links as customer_links
+from ..sync.jobs.runs import create_run, execute_run
+from . import rep_bp
+
+MAX_IDENT = 100
+
+
+def _execute(kind: str, params: dict) -> SyncRun:
+    run = create_run(db.session, kind, params, trigger="manual", actor=current_actor())
+    db.session.commit()
+    return execute_run(db.session, secret_box(), run.id, rate_limiter=shared_rate_limiter(db.session))
+
+
+def _items(run: SyncRun, entity: str) -> list[SyncItem]:
+    return list(db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id, SyncItem.entity == entity)
+                                   .order_by(SyncItem.id)).scalars())
+
+
+def _contact_summary(run: SyncRun) -> tuple[str, list[SyncItem]]:
+    contacts = _items(run, "contact")
+    counts: dict[str, int] = {}
+    for item in contacts:
+        counts[item.action] = counts.get(item.action, 0) + 1
+    text = ", ".join(f"{n} {a}" for a, n in counts.items())
+    return (f" Contacts: {text}." if text else ""), [i for i in contacts if i.action in ("failed", "skipped")]
+
+
+@rep_bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_company():
+    """The popup's form (also a page of its own without JavaScript); a POST imports and opens the customer."""
+    error: tuple[str, str] | None = None
+    ident = ""
+    if request.method == "POST":
+        ident = request.form.get("company", "").strip()
+        if not ident:
+            error = ("Enter the ConnectWise Company ID of the company to import.", "")
+        elif len(ident) > MAX_IDENT:
+            error = (f"A Company ID has at most {MAX_IDENT} characters.", "")
+        else:
+            run = _execute("customer_import", {"company": ident})
+            done = _items(run, "customer")
+            item = done[0] if done else None
+            if item and item.action in ("created", "updated", "unchanged") and item.host_id:
+                contacts, problems = _contact_summary(run)
+                verb = {"created": "Imported", "updated": "Updated", "unchanged": "Already up to date:"}[item.action]
+                flash(f"{verb} {item.label} from ConnectWise.{contacts}", "success")
+                for p in problems:
+                    flash(f"{p.message} {p.resolution}".strip(), "error")
+                return redirect(url_for("customers.view_customer", customer_id=item.host_id))
+            error = (item.message, item.resolution) if item else (run.message or "The import did not run.", "")
+    return render_template("colcw/import_company.html", error=error, ident=ident), 400 if error else 200
+
+
+def _customer(customer_id: int) -> Customer:
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        abort(404)
+    return customer
+
+
+@rep_bp.route("/customers/<int:customer_id>/export", methods=["GET", "POST"])
+@login_required
+def export_customer(customer_id: int):
+    """GET: what the export will do (the page behind the link without JavaScript). POST: export now."""
+    customer = _customer(customer_id)
+    if request.method == "GET":
+        return render_template("colcw/export_customer.html", customer=customer,
+                               status=customer_links.status(db.session, customer))
+    run = _execute("customer_export", {"customer_id": customer_id})
+    done = _items(run, "customer")
+    item = done[0] if done else None
+    contacts, problems = _contact_summary(run)
+    if item is None:
+        flash(f"Export to ConnectWise did not run: {run.message}", "error")
+    elif item.action == "failed":
+        flash(f"Export to ConnectWise failed: {item.message} {item.resolution}".strip(), "error")
+    else:
+        verb = {"created": "Created in", "updated": "Updated in", "unchanged": "Already up to date in",
+                "skipped": "Skipped by"}[item.action]
+        flash(f"{verb} ConnectWise: {item.label}.{contacts}", "success")
+    for p in problems:
+        flash(f"{p.message} {p.resolution}".strip(), "error")
+    # The quote export's one-click "export the customer" comes back to the document it came from.
+    back = request.form.get("next", "")
+    if back.startswith("/colcw/documents/") and "//" not in back and "\\" not in back:
+        return redirect(back)
+    return redirect(url_for("customers.view_customer", customer_id=customer_id))
+
+
+@rep_bp.route("/customers/<int:customer_id>/clear-link", methods=["POST"])
+@login_required
+def clear_customer_link(customer_id: int):
+    customer = _customer(customer_id)
+    raw = request.form.get("contact_id", "")
+    if raw and not raw.isdigit():
+        abort(400)
+    try:
+        message = customer_links.clear_link(db.session, customer, int(raw) if raw else None)
+    except customer_links.RelinkError as e:
+        db.session.rollback()
+        flash(str(e), "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("customers.view_customer", customer_id=customer_id))
+
+
+@rep_bp.route("/customers/<int:customer_id>/relink", methods=["POST"])
+@login_required
+def relink_customer(customer_id: int):
+    customer = _customer(customer_id)
+    ident = request.form.get("company", "").strip()[:MAX_IDENT]
+    try:
+        with build_client(db.session, secret_box()) as client:
+            message = customer_links.relink(db.session, client, customer, ident)
+    except (customer_links.RelinkError, NotConfigured, SecretError, ConnectWiseError) as e:
+        db.session.rollback()
+        flash(str(e), "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("customers.view_customer", customer_id=customer_id))
+
+
+# --- HTML for the hookimpls --------------------------------------------------------------------
+
+
+def customer_panel(customer_id: int) -> Markup:
+    """The ConnectWise panel on a customer's page: link, last results, clear / re-link, export form."""
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        return Markup("")
+    html = render_template("colcw/_customer_sync_panel.html", customer=customer,
+                           status=customer_links.status(db.session, customer))
+    return Markup(html)  # noqa: S704 - a rendered (autoescaped) template
+
+
+def import_popup() -> Markup:
+    """The Import From ConnectWise dialog on All Customers (opened by the link's script)."""
+    return Markup(render_template("colcw/_customer_import_popup.html"))  # noqa: S704 - autoescaped template

@@ -1,0 +1,124 @@
+"""Rep-facing document export: Export to ConnectWise on the quote / sales order page, its
+progress and outcome, Unlock, and the document page's ConnectWise panel.
+
+The export runs on the job queue (``jobs.submit``): the page shows it queued, then running with
+its progress (polling :func:`export_status`), then the outcome rendered from the run's log.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import login_required
+from markupsafe import Markup
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from host_stub.extensions import db
+from host_stub.models import Document
+from host_stub.services import ValidationError, set_locked
+from host_stub.snapshots import document_snapshot
+from host_stub.views import current_actor
+
+from ..models import SyncItem, SyncRun
+from ..setup.connection import get_settings, is_configured
+from ..sync.jobs.recorder import FINAL_STATUSES
+from ..sync.quotes.kinds import KIND, start_export
+from ..sync.quotes.preflight import preflight
+from ..sync.quotes.state import panel_state
+from . import rep_bp
+
+
+def _document(doc_id: int) -> Document:
+    doc = db.session.get(Document, doc_id)
+    if doc is None:
+        abort(404)
+    return doc
+
+
+def _run_of(doc: Document, run_id: int | None) -> SyncRun | None:
+    """A run of this document's export (404 for another document's run: ids are guessable)."""
+    if run_id is None:
+        return None
+    run = db.session.get(SyncRun, run_id)
+    if run is None or run.kind != KIND or int((run.params or {}).get("document_id") or 0) != doc.id:
+        abort(404)
+    return run
+
+
+def _outcome(run: SyncRun) -> dict:
+    rows = list(db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id).order_by(SyncItem.id)).scalars())
+    document = next((r for r in rows if r.entity == "document"), None)
+    return {"document": document, "lines": [r for r in rows if r.entity == "line"]}
+
+
+@rep_bp.route("/documents/<int:doc_id>/export", methods=["GET"])
+@login_required
+def export_document(doc_id: int):
+    """The export page: pre-flight checks and Export now; with ``?run=`` the run's progress / outcome."""
+    doc = _document(doc_id)
+    run = _run_of(doc, request.args.get("run", type=int))
+    snapshot = document_snapshot(doc)
+    settings = get_settings(db.session)
+    return render_template("colcw/export_document.html", doc=doc, run=run,
+                           final=bool(run and run.status in FINAL_STATUSES),
+                           outcome=_outcome(run) if run else None,
+                           checks=preflight(db.session, doc, current_actor(), snapshot),
+                           panel=panel_state(db.session, doc, settings, snapshot))
+
+
+@rep_bp.route("/documents/<int:doc_id>/export", methods=["POST"])
+@login_required
+def start_document_export(doc_id: int):
+    doc = _document(doc_id)
+    if not is_configured(get_settings(db.session)):
+        flash("The ConnectWise connection is not set up yet. Ask an admin to enter it on Admin → Integration → "
+              "ConnectWise.", "error")
+        return redirect(url_for("colcw.export_document", doc_id=doc.id))
+    try:
+        run = start_export(db.session, {"document_id": doc.id}, trigger="manual", actor=current_actor())
+    except RedisError:
+        db.session.rollback()
+        flash("The export could not be queued: the job queue (Redis) is not reachable. Try again in a minute; "
+              "if it persists, ask an admin to check the colcw workers.", "error")
+        return redirect(url_for("colcw.export_document", doc_id=doc.id))
+    return redirect(url_for("colcw.export_document", doc_id=doc.id, run=run.id))
+
+
+@rep_bp.route("/documents/<int:doc_id>/export/status", methods=["GET"])
+@login_required
+def export_status(doc_id: int):
+    """JSON for the progress bar: the run's status and progress."""
+    from ..sync.jobs.queue import run_status
+
+    doc = _document(doc_id)
+    run = _run_of(doc, request.args.get("run", type=int))
+    if run is None:
+        abort(404)
+    return jsonify(run_status(db.session, run.id))
+
+
+@rep_bp.route("/documents/<int:doc_id>/unlock", methods=["POST"])
+@login_required
+def unlock_document(doc_id: int):
+    doc = _document(doc_id)
+    try:
+        set_locked(doc.id, False)
+    except ValidationError as e:
+        db.session.rollback()
+        flash(" ".join(e.errors.values()), "error")
+    else:
+        flash(f"{doc.number} unlocked. After editing it, export it again to update ConnectWise.", "success")
+    return redirect(url_for("documents.view_document", doc_id=doc.id))
+
+
+# --- HTML for the hookimpls --------------------------------------------------------------------
+
+
+def status_panel(document: dict) -> Markup:
+    """The ConnectWise panel on a quote's or sales order's page (exported / locked / changed / link)."""
+    doc = db.session.get(Document, document["id"])
+    if doc is None:
+        return Markup("")
+    settings = get_settings(db.session)
+    html = render_template("colcw/_document_panel.html", doc=doc, panel=panel_state(db.session, doc, settings, document))
+    return Markup(html)  # noqa: S704 - a rendered (autoescaped) template
