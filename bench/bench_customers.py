@@ -38,6 +38,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from helpers import runtime  # noqa: E402
+
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CANADA = [("AB", "Alberta"), ("BC", "British Columbia"), ("MB", "Manitoba"), ("NB", "New Brunswick"),
           ("NL", "Newfoundland and Labrador"), ("NT", "Northwest Territories"), ("NS", "Nova Scotia"),
@@ -135,7 +137,6 @@ def _app(db_name: str):
 
 
 def _connect(sandbox_url: str, public: str, private: str) -> None:
-    from colcw_plugin.extension import secret_box
     from colcw_plugin.setup.connection import ConnectionInput, save_connection
     from host_stub.extensions import db
     from host_stub.seed import seed_reference
@@ -143,24 +144,23 @@ def _connect(sandbox_url: str, public: str, private: str) -> None:
     seed_reference(db.session)
     data = ConnectionInput(site_url=sandbox_url, company_id="sandbox", auth_mode="api_keys", user=public,
                            secret=private, client_id="bench", allow_http=True)
-    save_connection(db.session, secret_box(), data, actor="bench", http_allowed_by_config=True)
+    save_connection(db.session, runtime().box, data, actor="bench", http_allowed_by_config=True)
     db.session.commit()
 
 
 def _run(kind: str, params: dict) -> dict:
-    from colcw_plugin.extension import secret_box
     from colcw_plugin.setup.connection import build_client
-    from colcw_plugin.sync.jobs import runs as engine
+    from colcw_plugin.sync.jobs.runs import create_run
     from host_stub.extensions import db
 
-    run = engine.create_run(db.session, kind, params, trigger="cli")
+    run = create_run(db.session, runtime().kinds, kind, params, trigger="cli")
     db.session.commit()
-    client = build_client(db.session, secret_box(), rate_limit_per_minute=None)
+    client = build_client(db.session, runtime().box, rate_limit_per_minute=None)
     client.discover()
     client.stats.reset()
     memory = PeakMemory()
     start = time.perf_counter()
-    done = engine.execute_run(db.session, secret_box(), run.id, client=client)
+    done = runtime().execute(db.session, run.id, client=client)
     elapsed = time.perf_counter() - start
     memory.stop()
     by_path: dict[str, int] = {}
@@ -182,7 +182,6 @@ def phase_import(args) -> dict:
 
 def phase_export(args) -> dict:
     from colcw_plugin.cw import conditions as C
-    from colcw_plugin.extension import secret_box
     from colcw_plugin.models import RepMapping
     from colcw_plugin.setup.connection import build_client
     from host_stub.extensions import db
@@ -193,7 +192,7 @@ def phase_export(args) -> dict:
     with app.app_context():
         _connect(args.sandbox, args.public, args.private)
         seed_demo(db.session, customers=args.customers, quotes=0)
-        with build_client(db.session, secret_box()) as client:
+        with build_client(db.session, runtime().box) as client:
             member = client.members.list(conditions=C.eq("identifier", "admin1"), fields=["id"])[0]
         store = db.session.query(StoreSite).first()
         db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1"))

@@ -30,6 +30,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "quotes")]
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from cw_sandbox.testing import SandboxServer  # noqa: E402
+from helpers import runtime  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -65,17 +66,17 @@ class Bench:
 
     def run(self, params: dict, concurrency: int) -> tuple[float, int, dict, object]:
         from colcw_plugin.setup.connection import build_client
-        from colcw_plugin.sync.jobs import runs as engine
+        from colcw_plugin.sync.jobs.runs import create_run
         from host_stub.extensions import db
 
         self.app.config["COLCW_CONCURRENCY"] = concurrency
-        run = engine.create_run(db.session, "quote_export", params)
+        run = create_run(db.session, runtime().kinds, "quote_export", params)
         db.session.commit()
         client = build_client(db.session, self.box, rate_limit_per_minute=None, pool_size=max(10, concurrency * 2))
         client.discover()
         client.stats.reset()
         start = time.perf_counter()
-        done = engine.execute_run(db.session, self.box, run.id, client=client)
+        done = runtime().execute(db.session, run.id, client=client)
         elapsed = time.perf_counter() - start
         counts = client.stats.counts
         client.close()
@@ -139,12 +140,11 @@ def main() -> None:
     server = SandboxServer(seed="empty")
     try:
         with app.app_context():
-            from colcw_plugin.extension import secret_box
 
             seed_reference(db.session)
             db.session.commit()
-            configure_sandbox_connection(server, secret_box())
-            bench = Bench(app, server, secret_box())
+            configure_sandbox_connection(server, runtime().box)
+            bench = Bench(app, server, runtime().box)
             report_requests(bench)
             report_wall_time(bench, args.documents, args.lines, args.latency_ms, args.concurrency)
     finally:

@@ -1,33 +1,59 @@
-"""colcw's Flask extension: blueprints, CLI group, configuration defaults, the secret box."""
+"""colcw's composition root: builds the runtime once per app and wires the plugin into the host.
+
+``init_app`` reads the settings, builds the secret box, the registry of job kinds (each feature
+registers its own) and the :class:`~.sync.runtime.Runtime`, keeps it in
+``app.extensions["colcw"]``, and registers the blueprints and the ``flask colcw`` commands.
+:func:`run_job` is the RQ job function: it binds the app and calls the jobs engine with the runtime.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
+from host_stub import create_app
+from host_stub.extensions import db
+
+from . import models  # noqa: F401 - registers colcw's tables on the host's metadata
+from .cli import colcw_cli
 from .setup.secrets import SecretBox
+from .sync.customers import kinds as customer_kinds
+from .sync.jobs.kinds import KindRegistry
+from .sync.jobs.queue import perform
+from .sync.quotes import kinds as quote_kinds
+from .sync.runtime import ColcwConfig, Runtime
+from .views import admin_bp, rep_bp
 
 log = logging.getLogger(__name__)
 
+FEATURES = (customer_kinds, quote_kinds)  # each registers its job kinds
 
-def init_app(app: Flask) -> None:
-    from . import models  # noqa: F401 - register colcw's tables on the host's metadata
-    from .cli import colcw_cli
-    from .views import admin_bp, rep_bp
 
+def init_app(app: Flask) -> Runtime:
+    """Set colcw up on ``app`` (the host calls this through its ``host_init_app`` hook)."""
     app.config.setdefault("COLCW_ENCRYPTION_KEY", os.environ.get("COLCW_ENCRYPTION_KEY", ""))
-    app.config.setdefault("COLCW_QUEUE", os.environ.get("COLCW_QUEUE", "colcw"))
-    app.config.setdefault("COLCW_RATE_LIMIT_PER_MINUTE", float(os.environ.get("COLCW_RATE_LIMIT_PER_MINUTE", "1000")))
-    app.config.setdefault("COLCW_CONCURRENCY", int(os.environ.get("COLCW_CONCURRENCY", "4")))
-    app.config.setdefault("COLCW_ALLOW_HTTP", os.environ.get("COLCW_ALLOW_HTTP", "") in ("1", "true", "yes"))
-    app.config.setdefault("COLCW_HISTORY_DAYS", int(os.environ.get("COLCW_HISTORY_DAYS", "90")))
-
-    app.extensions["colcw"] = {"box": _secret_box(app)}
+    config = ColcwConfig.from_mapping(app.config)
+    runtime = Runtime(config, _secret_box(app), build_kinds(app.config), app.extensions["host_stub"]["pm"])
+    app.extensions["colcw"] = runtime
     app.register_blueprint(admin_bp)
     app.register_blueprint(rep_bp)
     app.cli.add_command(colcw_cli)
+    return runtime
+
+
+def build_kinds(config) -> KindRegistry:
+    """The job kinds: each feature's, plus ``COLCW_EXTRA_JOB_MODULES`` (comma-separated modules with a
+    ``register(kinds)`` function; tests use it so a worker subprocess knows their kinds)."""
+    kinds = KindRegistry()
+    for feature in FEATURES:
+        feature.register(kinds)
+    extra = config.get("COLCW_EXTRA_JOB_MODULES") or os.environ.get("COLCW_EXTRA_JOB_MODULES", "")
+    for name in filter(None, (m.strip() for m in extra.split(","))):
+        importlib.import_module(name).register(kinds)
+    return kinds
 
 
 def _secret_box(app: Flask) -> SecretBox:
@@ -41,18 +67,28 @@ def _secret_box(app: Flask) -> SecretBox:
     return SecretBox.derived_from(app.config["SECRET_KEY"])
 
 
-def secret_box() -> SecretBox:
-    """The current app's secret box (credentials encryption)."""
-    return current_app.extensions["colcw"]["box"]
+# --- the RQ job ----------------------------------------------------------------------------------
+
+_process_app: Flask | None = None
 
 
-def shared_rate_limiter(session):
-    """The tenant-wide ConnectWise rate limit (``COLCW_RATE_LIMIT_PER_MINUTE``), shared through Redis
-    by every web process, worker and command talking to the configured tenant."""
-    from .setup.connection import get_settings
-    from .sync.jobs.queue import redis_connection
-    from .sync.ratelimit import RedisRateLimiter, tenant_key
+def _job_app() -> Flask:
+    """The app a job runs in: the worker's (its command runs in an app context, which a forked job
+    inherits), or one created once per process."""
+    global _process_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _process_app is None:
+        _process_app = create_app()
+    return _process_app
 
-    settings = get_settings(session)
-    return RedisRateLimiter(redis_connection(), float(current_app.config["COLCW_RATE_LIMIT_PER_MINUTE"]),
-                            key=tenant_key(settings.site_url, settings.company_id))
+
+def run_job(run_id: int) -> str:
+    """The RQ job: run ``run_id`` to its end, in an app context of its own (its own database session)."""
+    app = _job_app()
+    runtime = Runtime.of(app)
+    with app.app_context():
+        try:
+            return perform(db.session, runtime.queue, run_id, runtime.execute)
+        finally:
+            db.session.remove()

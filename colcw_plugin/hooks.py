@@ -1,12 +1,20 @@
-"""colcw's hookimpls: thin glue from the host's hooks to colcw's views and services."""
+"""colcw's hookimpls: thin glue from the host's hooks to colcw's composition root, views and services."""
 
 from __future__ import annotations
 
 import os
 
-from flask import url_for
+from flask import current_app, url_for
 
+from host_stub.extensions import db
 from host_stub.hookspecs import hookimpl
+
+from .extension import init_app
+from .sync.quotes.state import note_saved
+from .sync.quotes.won import on_quote_converted
+from .sync.runtime import Runtime
+from .views import customers as customer_views
+from .views import documents as document_views
 
 
 def _is_admin(actor) -> bool:
@@ -15,8 +23,6 @@ def _is_admin(actor) -> bool:
 
 @hookimpl
 def host_init_app(app):
-    from .extension import init_app
-
     init_app(app)
 
 
@@ -28,6 +34,9 @@ def host_migrations():
         "version_table": "colcw_alembic_version",
         "table_prefix": "colcw_",
     }
+
+
+# --- links on the host's pages ------------------------------------------------------------------
 
 
 @hookimpl
@@ -67,51 +76,34 @@ def document_view_actions(document, actor, request):
              "attrs": {"id": "colcw-export-document"}}]
 
 
-# --- quote / sales order export (issue 6) -------------------------------------------------------
-
-
-@hookimpl
-def document_view_render(document, actor, request):
-    if not actor:
-        return None
-    from .views.documents import status_panel
-
-    return status_panel(document)
-
-
-@hookimpl
-def quote_saved(document, created, actor):
-    if created:
-        return
-    from host_stub.extensions import db
-
-    from .sync.quotes.state import note_saved
-
-    note_saved(db.session, document)
-
-
-@hookimpl
-def quote_converted(quote, order, actor):
-    from host_stub.extensions import db
-
-    from .sync.quotes.kinds import on_quote_converted
-
-    on_quote_converted(db.session, quote, order, actor)
+# --- panels on the host's pages -------------------------------------------------------------------
 
 
 @hookimpl
 def customers_list_render(actor, request):
-    if not actor:
-        return None
-    from .views.customers import import_popup
-
-    return import_popup()
+    return customer_views.import_popup() if actor else None
 
 
 @hookimpl
 def customer_view_render(customer, actor, request):
-    if not actor:
-        return None
-    from .views.customers import customer_panel
+    return customer_views.customer_panel(customer["id"]) if actor else None
 
-    return customer_panel(customer["id"])
+
+@hookimpl
+def document_view_render(document, actor, request):
+    return document_views.status_panel(document) if actor else None
+
+
+# --- events -----------------------------------------------------------------------------------------
+
+
+@hookimpl
+def quote_saved(document, created, actor):
+    if not created:
+        note_saved(db.session, document)
+
+
+@hookimpl
+def quote_converted(quote, order, actor):
+    runtime = Runtime.of(current_app)
+    on_quote_converted(db.session, runtime.queue, runtime.kinds, quote, order, actor)

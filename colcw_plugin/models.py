@@ -7,6 +7,7 @@ to an existing host database and upgraded independently.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -188,6 +189,37 @@ def fingerprint(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+class RunStatus(enum.StrEnum):
+    """Where a run is: the one list of run statuses every page, job and query uses."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return RUN_STATUS_LABELS[self]
+
+
+RUN_STATUS_LABELS = {RunStatus.QUEUED: "Queued", RunStatus.RUNNING: "Running", RunStatus.SUCCEEDED: "Succeeded",
+                     RunStatus.PARTIAL: "Partly failed", RunStatus.FAILED: "Failed",
+                     RunStatus.INTERRUPTED: "Interrupted", RunStatus.CANCELLED: "Cancelled"}
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)  # a worker will or does work on it
+FINAL_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED,
+                      RunStatus.CANCELLED)
+ENDED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED)  # can retry
+
+
+def actor_label(actor: Mapping[str, Any] | None) -> str:
+    """How run records and export states name who acted: the e-mail, else the name, else "system"."""
+    actor = actor or {}
+    return actor.get("email") or actor.get("name") or "system"
+
+
 class SyncRun(db.Model):
     """One run of a synchronisation job (created before it is enqueued)."""
 
@@ -196,8 +228,7 @@ class SyncRun(db.Model):
     kind: Mapped[str] = mapped_column(String(30), index=True)  # customer_import | customer_export | quote_export
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     description: Mapped[str] = mapped_column(String(300), default="")
-    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
-    # queued | running | succeeded | partial | failed | interrupted | cancelled
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.QUEUED, index=True)  # a RunStatus
     trigger: Mapped[str] = mapped_column(String(20), default="manual")  # manual | schedule | event | cli | retry
     requested_by: Mapped[str] = mapped_column(String(200), default="")
     requested_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

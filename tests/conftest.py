@@ -256,9 +256,9 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture()
 def box(app):
-    from colcw_plugin.extension import secret_box
+    from helpers import runtime
 
-    return secret_box()
+    return runtime(app).box
 
 
 @pytest.fixture()
@@ -294,7 +294,7 @@ def _test_worker(app):
     from rq import SimpleWorker
     from rq.timeouts import TimerDeathPenalty
 
-    from colcw_plugin.sync.jobs.queue import get_queue
+    from helpers import runtime
 
     class TestWorker(SimpleWorker):
         death_penalty_class = TimerDeathPenalty  # SIGALRM works in the main thread only
@@ -307,8 +307,8 @@ def _test_worker(app):
             TestWorker.jobs_run += 1
             return super().perform_job(job, queue)
 
-    queue = get_queue(app)
-    return TestWorker([queue], connection=queue.connection)
+    queue = runtime(app).queue
+    return TestWorker([queue.rq], connection=queue.connection)
 
 
 @pytest.fixture()

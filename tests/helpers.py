@@ -95,3 +95,61 @@ def configure_sandbox_connection(sandbox, box, *, integrator: bool = False) -> N
                            client_id="colcw-tests", allow_http=True)
     save_connection(db.session, box, data, actor="tests", http_allowed_by_config=True)
     db.session.commit()
+
+
+# --- colcw's runtime in tests --------------------------------------------------------------------
+
+
+def runtime(app=None):
+    """The colcw runtime of ``app`` (default: the current app)."""
+    from flask import current_app
+
+    from colcw_plugin.sync.runtime import Runtime
+
+    return Runtime.of(app or current_app)
+
+
+def tune_runtime(monkeypatch, app, **settings):
+    """Change the runtime's settings for one test: ``ColcwConfig`` fields (``allow_http``,
+    ``concurrency``, ...) and ``QueueSettings`` fields (``retry_intervals``, ``lost_after_seconds``, ...)."""
+    import dataclasses
+
+    rt = runtime(app)
+    top = {f.name for f in dataclasses.fields(rt.config)}
+    queue = dataclasses.replace(rt.config.queue, **{k: v for k, v in settings.items() if k not in top})
+    config = dataclasses.replace(rt.config, queue=queue, **{k: v for k, v in settings.items() if k in top})
+    monkeypatch.setattr(rt, "config", config)
+    monkeypatch.setattr(rt.queue, "settings", queue)
+    return rt
+
+
+def run_scheduler_once(app=None, **kwargs) -> int:
+    """One scheduler tick with its housekeeping, as ``flask colcw scheduler --once`` runs it."""
+    from sqlalchemy.orm import Session
+
+    from colcw_plugin.sync.jobs.scheduler import run_scheduler
+    from host_stub.extensions import db
+
+    rt = runtime(app)
+    return run_scheduler(lambda: Session(bind=db.engine), rt.queue, rt.kinds, history_days=rt.config.history_days,
+                         once=True, **kwargs)
+
+
+def redis_down(monkeypatch, app=None):
+    """Make the app's Redis unreachable for one test (nothing listens on port 1); returns a function
+    that brings it back."""
+    import redis
+
+    from colcw_plugin.sync.jobs.queue import JobQueue
+
+    rt = runtime(app)
+    live_redis, live_queue = rt.redis, rt.queue
+    dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    monkeypatch.setattr(rt, "redis", dead)
+    monkeypatch.setattr(rt, "queue", JobQueue(dead, rt.config.queue))
+
+    def back():
+        monkeypatch.setattr(rt, "redis", live_redis)
+        monkeypatch.setattr(rt, "queue", live_queue)
+
+    return back

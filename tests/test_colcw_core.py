@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from colcw_plugin.errors import FieldErrors
 from colcw_plugin.models import ConfigChange
-from colcw_plugin.setup.connection import (
-    ConnectionInput,
-    InvalidSettings,
-    build_client,
-    get_settings,
-    save_connection,
-)
+from colcw_plugin.setup.connection import ConnectionInput, build_client, get_settings, save_connection
 from colcw_plugin.setup.secrets import SecretBox, SecretError
 from host_stub.extensions import db
 
@@ -40,7 +35,7 @@ def test_wrong_key_cannot_decrypt_and_says_what_to_do(connected, box):
 def test_invalid_connection_saves_nothing(app, box):
     bad = ConnectionInput(site_url="http://cw.example.com", company_id="bad id!", auth_mode="api_keys",
                           user="", secret="", client_id="")
-    with pytest.raises(InvalidSettings) as e:
+    with pytest.raises(FieldErrors) as e:
         save_connection(db.session, box, bad, actor="t", http_allowed_by_config=False)
     assert set(e.value.errors) == {"site_url", "company_id", "user", "secret", "client_id"}
     assert "https" in e.value.errors["site_url"]

@@ -8,6 +8,7 @@ import time
 import redis as redis_lib
 
 from colcw_plugin.sync.ratelimit import RedisRateLimiter
+from helpers import runtime
 
 
 def _burst(url: str, n: int, out) -> None:
@@ -56,7 +57,6 @@ def test_every_sync_path_draws_on_the_tenant_budget_in_redis(app, connected, red
 
     from colcw_plugin.models import RepMapping
     from colcw_plugin.setup.connection import get_settings
-    from colcw_plugin.sync.jobs import queue as jobs
     from colcw_plugin.sync.ratelimit import tenant_key
     from host_stub import services
     from host_stub.extensions import db
@@ -70,7 +70,7 @@ def test_every_sync_path_draws_on_the_tenant_budget_in_redis(app, connected, red
     key = tenant_key(settings.site_url, settings.company_id)
     customer = services.save_customer({"account_number": "RL1", "name": "Rate Limited", "state": "WA", "city": "Seattle"},
                                       [{"first_name": "Ann", "email": "ann@rl.example"}])
-    run = jobs.submit(db.session, "customer_export", {"customer_id": customer.id})
+    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id})
     assert redis_conn.get(key) is None
     drain_queue()
     db.session.expire_all()

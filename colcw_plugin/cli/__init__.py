@@ -1,14 +1,16 @@
-"""The ``flask --app host_stub colcw ...`` command group: set-up, foreground syncs, worker, scheduler."""
+"""The ``flask --app host_stub colcw ...`` command group: set-up, foreground syncs, worker, scheduler.
+
+Commands are thin: they read their options, take what they need from the app's runtime
+(:meth:`~colcw_plugin.sync.runtime.Runtime.of`) and call the same services as the pages.
+"""
 
 from __future__ import annotations
 
 from flask.cli import AppGroup
 
-from ..sync.jobs.queue import worker_command
-from ..sync.jobs.scheduler import scheduler_command
 from .setup import register as register_setup_commands
-from .sync import sync_customers
-from .sync_quotes import quotes_command
+from .sync import sync_customers, sync_quotes
+from .worker import scheduler_command, worker_command
 
 colcw_cli = AppGroup("colcw", help="ConnectWise integration: configuration, synchronisation, workers.")
 sync_cli = AppGroup("sync", help="Run a synchronisation in the foreground and print its results.")
@@ -17,4 +19,4 @@ colcw_cli.add_command(worker_command)
 colcw_cli.add_command(scheduler_command)
 register_setup_commands(colcw_cli)
 sync_cli.add_command(sync_customers)
-sync_cli.add_command(quotes_command)
+sync_cli.add_command(sync_quotes)

@@ -11,24 +11,26 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from host_stub.extensions import db
+from host_stub.models import CustomField
 
 from ..cw import ConnectWiseError
-from ..extension import secret_box
+from ..errors import FieldErrors
 from ..setup.automap import automap
 from ..setup.connection import (
     ConnectionInput,
-    InvalidSettings,
     NotConfigured,
-    build_client,
     get_settings,
     is_configured,
     save_connection,
 )
 from ..setup.lookups import load_lookups
+from ..setup.options import OptionsInput, save_options
 from ..setup.preflight import run_preflight
 from ..setup.secrets import SecretError
+from ..sync.runtime import Runtime
 
 CLI_ACTOR = "command line"
 
@@ -58,8 +60,9 @@ def configure_command(site_url, company_id, public_key, private_key, username, p
                            user=(public_key if keys else username) or "", secret=(private_key if keys else password) or None,
                            client_id=client_id, allow_http=allow_http)
     try:
-        save_connection(db.session, secret_box(), data, CLI_ACTOR, bool(current_app.config.get("COLCW_ALLOW_HTTP")))
-    except InvalidSettings as e:
+        rt = runtime()
+        save_connection(db.session, rt.box, data, CLI_ACTOR, rt.config.allow_http)
+    except FieldErrors as e:
         db.session.rollback()
         for field, message in e.errors.items():
             click.echo(f"{field}: {message}", err=True)
@@ -68,9 +71,13 @@ def configure_command(site_url, company_id, public_key, private_key, username, p
     click.echo(f"Saved the ConnectWise connection to {data.site_url.strip()} (company {data.company_id.strip()}).")
 
 
+def runtime() -> Runtime:
+    return Runtime.of(current_app)
+
+
 def _client_or_exit():
     try:
-        return build_client(db.session, secret_box())
+        return runtime().client(db.session)
     except (NotConfigured, SecretError) as e:
         click.echo(str(e), err=True)
         sys.exit(1)
@@ -119,7 +126,7 @@ def check_command():
     lookups, reason = None, None
     if is_configured(get_settings(db.session)):
         try:
-            with build_client(db.session, secret_box()) as client:
+            with runtime().client(db.session) as client:
                 lookups = load_lookups(client, ("members", "product_types", "categories", "subcategories",
                                                 "manufacturers", "states"))
         except (SecretError, ConnectWiseError) as e:
@@ -149,13 +156,6 @@ def check_command():
 @with_appcontext
 def options_command(opportunity_field, allow_empty_names, logged_in_rep, if_unset):
     """Set the connection options (the same as the Options section of the connection page)."""
-    from sqlalchemy import select
-
-    from host_stub.models import CustomField
-
-    from ..setup.mappings import MappingErrors
-    from ..setup.options import OptionsInput, save_options
-
     row = get_settings(db.session)
     field_id = row.opportunity_field_id
     if opportunity_field and not (if_unset and field_id is not None):
@@ -172,7 +172,7 @@ def options_command(opportunity_field, allow_empty_names, logged_in_rep, if_unse
         use_logged_in_rep=row.use_logged_in_rep if logged_in_rep is None else logged_in_rep)
     try:
         save_options(db.session, data, actor=CLI_ACTOR)
-    except MappingErrors as e:
+    except FieldErrors as e:
         db.session.rollback()
         click.echo("; ".join(e.errors.values()), err=True)
         sys.exit(2)

@@ -1,13 +1,18 @@
-"""``flask --app host_stub colcw sync customers``: a customer sync in the foreground.
+"""``flask --app host_stub colcw sync customers | quotes``: a synchronisation in the foreground.
 
-The run goes through the same engine as the jobs page (a run row with per-record results); a
-progress bar follows it, then the per-record summary is printed. The exit status is 1 when any
-record failed (or the run could not run), so scripts and cron can tell.
+    flask --app host_stub colcw sync customers --direction export --customer ACME1
+    flask --app host_stub colcw sync customers --direction import            # what changed since the last import
+    flask --app host_stub colcw sync quotes --document Q1001
+    flask --app host_stub colcw sync quotes --follow-up 2026-01-01..2026-01-31
+
+The run goes through the same engine as the jobs page (a run row, trigger "cli", per-record
+results, so it shows on the jobs pages too); the options are read by the job kind, as the page's
+form is; a progress bar follows the run, then its results are printed. The exit status is 1 when
+any record failed (or the run could not run), so scripts and cron can tell.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 
@@ -15,72 +20,67 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from host_stub.extensions import db
-from host_stub.models import Customer
 from host_stub.snapshots import system_actor
 
-from ..extension import secret_box, shared_rate_limiter
-from ..models import SyncItem, SyncRun
-from ..sync.jobs.ranges import resolve
+from ..errors import FieldErrors
+from ..models import FINAL_RUN_STATUSES, RunStatus, SyncItem, SyncRun
 from ..sync.jobs.recorder import describe_counts
-from ..sync.jobs.runs import create_run, execute_run
+from ..sync.jobs.runs import create_run
+from ..sync.runtime import Runtime
 
 SHOW_AT_MOST = 50
 
 
-def _range_params(since: str, field: str) -> dict:
-    """``--since`` as the export's range params (validated now, resolved again at run time)."""
-    if ".." in since:
-        start, end = since.split("..", 1)
-        params = {"field": field, "preset": "custom", "start": start.strip(), "end": end.strip()}
-    elif since in ("today", "last7", "last15", "last30"):
-        params = {"field": field, "preset": since}
-    else:
-        params = {"field": field, "preset": "custom", "start": since.strip(), "end": dt.date.today().isoformat()}
-    resolve(params["preset"], params.get("start"), params.get("end"))
-    return params
-
-
-def build_params(direction: str, customer: str | None, since: str | None, all_: bool, created: bool) -> dict:
-    """The run params for the command's options; raises click.UsageError with what to type."""
-    if sum(bool(x) for x in (customer, since, all_)) > 1:
-        raise click.UsageError("Use only one of --customer, --since and --all.")
+def run_in_foreground(kind: str, options: dict, *, label: str) -> tuple[SyncRun, list[BaseException]]:
+    """Create the run from the command's options, run it in a thread with a progress bar, and
+    return the finished run and any error that escaped it (click errors for bad options)."""
+    rt = Runtime.of(current_app)
     try:
-        if direction == "export":
-            if customer:
-                cid = db.session.execute(select(Customer.id).where(Customer.account_number == customer)).scalar()
-                if cid is None:
-                    raise click.UsageError(f"No customer has the account number {customer!r}.")
-                return {"customer_id": cid}
-            if since:
-                return {"range": _range_params(since, "created" if created else "modified")}
-            if all_:
-                return {"all": True}
-            raise click.UsageError("Say what to export: --customer ACCOUNT, --since DATE or --all.")
-        if customer:
-            return {"company": customer}
-        if since:
-            r = _range_params(since, "modified")
-            return {"mode": "changed", "since": resolve(r["preset"], r.get("start"), r.get("end")).start.isoformat()}
-        return {"mode": "all"} if all_ else {"mode": "changed"}
-    except ValueError as e:
-        raise click.UsageError(str(e)) from None
+        params = rt.kinds[kind].parse_cli(db.session, options)
+    except FieldErrors as e:
+        raise click.UsageError(" ".join(e.errors.values())) from None
+    run = create_run(db.session, rt.kinds, kind, params, trigger="cli", actor=system_actor("command line"))
+    db.session.commit()
+    run_id = run.id
+    click.echo(f"Run #{run_id}: {run.description}")
+    app, errors = current_app._get_current_object(), []
 
-
-def _run_in_thread(app, run_id: int, outcome: dict) -> threading.Thread:
-    def target() -> None:
+    def work() -> None:
         with app.app_context():
             try:
-                execute_run(db.session, secret_box(), run_id, rate_limiter=shared_rate_limiter(db.session))
-            except Exception as e:  # noqa: BLE001 - reported by the main thread
-                outcome["error"] = e
+                rt.execute(db.session, run_id)
+            except BaseException as e:  # shown by the command; the run row already says failed
+                errors.append(e)
             finally:
                 db.session.remove()
 
-    thread = threading.Thread(target=target, name=f"colcw-run-{run_id}", daemon=True)
+    thread = threading.Thread(target=work, name=f"colcw-run-{run_id}", daemon=True)
     thread.start()
-    return thread
+    _show_progress(db.engine, run_id, thread, label)
+    thread.join()
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id), errors
+
+
+def _show_progress(engine, run_id: int, thread: threading.Thread, label: str) -> None:
+    with Session(bind=engine) as s, click.progressbar(length=1, label=label, show_pos=True) as bar:
+        while True:
+            s.expire_all()
+            run = s.get(SyncRun, run_id)
+            bar.length = max(run.total, run.done, 1)
+            bar.update(min(run.done, bar.length) - bar.pos)
+            if run.status in FINAL_RUN_STATUSES or not thread.is_alive():
+                break
+            time.sleep(0.3)
+
+
+def _problems(run: SyncRun) -> list[SyncItem]:
+    return list(db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id,
+                                                          SyncItem.action.in_(("failed", "skipped")))
+                                   .order_by(SyncItem.id).limit(SHOW_AT_MOST + 1)).scalars())
 
 
 @click.command("customers")
@@ -97,34 +97,8 @@ def _run_in_thread(app, run_id: int, outcome: dict) -> threading.Thread:
 @with_appcontext
 def sync_customers(direction: str, customer: str | None, since: str | None, all_: bool, created: bool) -> None:
     """Run a customer sync now and print what happened to each record."""
-    params = build_params(direction, customer, since, all_, created)
-    kind = f"customer_{direction}"
-    run = create_run(db.session, kind, params, trigger="cli", actor=system_actor("command line"))
-    db.session.commit()
-    run_id = run.id
-    click.echo(f"Run {run_id}: {run.description}")
-    outcome: dict = {}
-    thread = _run_in_thread(current_app._get_current_object(), run_id, outcome)
-    with click.progressbar(length=1, label="Synchronising", show_pos=True) as bar:
-        while True:
-            thread.join(timeout=0.3)
-            done, total = db.session.execute(select(SyncRun.done, SyncRun.total).where(SyncRun.id == run_id)).one()
-            db.session.rollback()
-            bar.length = max(total, done, 1)
-            bar.update(done - bar.pos)
-            if not thread.is_alive():
-                break
-            time.sleep(0.2)
-    db.session.expire_all()
-    run = db.session.get(SyncRun, run_id)
-    _print_summary(run)
-    if outcome.get("error") is not None:
-        raise click.ClickException(f"The run stopped: {outcome['error']}")
-    if run.status == "failed" or (run.counts or {}).get("failed"):
-        raise SystemExit(1)
-
-
-def _print_summary(run: SyncRun) -> None:
+    run, errors = run_in_foreground(f"customer_{direction}", {"customer": customer, "since": since, "all": all_,
+                                                              "created": created}, label="Synchronising")
     rows = db.session.execute(select(SyncItem.entity, SyncItem.action, func.count())
                               .where(SyncItem.run_id == run.id).group_by(SyncItem.entity, SyncItem.action)).all()
     per_entity: dict[str, dict[str, int]] = {}
@@ -135,12 +109,41 @@ def _print_summary(run: SyncRun) -> None:
                f"ConnectWise requests: {run.api_requests}.")
     if run.message and run.message != run.records_summary:
         click.echo(run.message)
-    problems = db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id,
-                                                         SyncItem.action.in_(("failed", "skipped")))
-                                  .order_by(SyncItem.id).limit(SHOW_AT_MOST + 1)).scalars().all()
+    problems = _problems(run)
     for item in problems[:SHOW_AT_MOST]:
         click.echo(f"  {item.action.upper():8} {item.entity:8} {item.label}: {item.message}")
         if item.resolution:
             click.echo(f"           → {item.resolution}")
     if len(problems) > SHOW_AT_MOST:
         click.echo(f"  ... and more: see run {run.id} on the synchronization jobs page.")
+    if errors:
+        raise click.ClickException(f"The run stopped: {errors[0]}")
+    if run.status == RunStatus.FAILED or (run.counts or {}).get("failed"):
+        raise SystemExit(1)
+
+
+@click.command("quotes")
+@click.option("--document", metavar="DOC_NUMBER", help="Export one quote or sales order, e.g. Q1001.")
+@click.option("--created", metavar="RANGE", help="Documents created in RANGE (today, last7, last15, last30, A..B).")
+@click.option("--modified", metavar="RANGE", help="Documents last modified in RANGE.")
+@click.option("--follow-up", "follow_up", metavar="RANGE", help="Documents whose follow-up date is in RANGE.")
+@click.option("--all", "all_", is_flag=True, help="Every quote and sales order (converted quotes excepted).")
+@with_appcontext
+def sync_quotes(document, created, modified, follow_up, all_) -> None:
+    """Export quotes and sales orders to ConnectWise opportunities, in the foreground."""
+    run, errors = run_in_foreground("quote_export", {"document": document, "created": created, "modified": modified,
+                                                     "follow_up": follow_up, "all": all_}, label="Exporting")
+    failed = 0
+    for item in db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id).order_by(SyncItem.id)).scalars():
+        if item.entity == "document":
+            click.echo(f"{item.label:<10} {item.action:<9} {item.message}")
+            if item.resolution and item.action in ("failed", "skipped"):
+                click.echo(f"{'':<10} {'':<9} What to do: {item.resolution}")
+            failed += item.action == "failed"
+        elif item.entity == "line":
+            click.echo(f"{'':<10} {'':<9}   {item.message} Fix: {item.resolution}")
+    if errors:
+        click.echo(f"Unexpected error: {errors[0]}", err=True)
+    click.echo(f"Run #{run.id} {run.status}: {run.message}")
+    if failed or run.status in (RunStatus.FAILED, RunStatus.PARTIAL) or errors:
+        raise SystemExit(1)

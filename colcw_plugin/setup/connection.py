@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..cw import ClientSettings, ConnectWiseClient
+from ..errors import FieldErrors
 from ..models import ConfigChange, Settings
 from .secrets import SecretBox
 
@@ -26,14 +27,6 @@ class NotConfigured(RuntimeError):
     def __init__(self):
         super().__init__("The ConnectWise connection is not configured. An admin must enter it on "
                          "Admin → Integration → ConnectWise (or run `flask --app host_stub colcw configure`).")
-
-
-class InvalidSettings(ValueError):
-    """``errors`` maps each invalid field to a message that says what to enter."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 def get_settings(session: Session) -> Settings:
@@ -124,13 +117,13 @@ def typed_client_settings(session: Session, box: SecretBox, data: ConnectionInpu
                           **overrides) -> ClientSettings:
     """Client settings for a connection typed on the page but not saved (Test Connection before Save).
 
-    Same validation as saving (raises :class:`InvalidSettings`); a blank secret uses the stored one
+    Same validation as saving (raises :class:`FieldErrors`); a blank secret uses the stored one
     only under the rule of :func:`save_connection`.
     """
     row = get_settings(session)
     errors = _validate_against_stored(row, data, http_allowed_by_config)
     if errors:
-        raise InvalidSettings(errors)
+        raise FieldErrors(errors)
     secret = data.secret or box.decrypt(row.secret_encrypted)
     creds = ({"public_key": data.user.strip(), "private_key": secret} if data.auth_mode == "api_keys"
              else {"username": data.user.strip(), "password": secret})
@@ -148,7 +141,7 @@ def save_connection(session: Session, box: SecretBox, data: ConnectionInput, act
     row = get_settings(session)
     errors = _validate_against_stored(row, data, http_allowed_by_config)
     if errors:
-        raise InvalidSettings(errors)
+        raise FieldErrors(errors)
     changed = []
     new = {"site_url": data.site_url.strip().rstrip("/"), "company_id": data.company_id.strip(),
            "auth_mode": data.auth_mode, "public_key": data.user.strip(), "client_id": data.client_id.strip(),

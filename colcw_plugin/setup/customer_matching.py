@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from host_stub.models import Customer, utcnow
 
 from ..cw import ConnectWiseClient
+from ..errors import FieldErrors
 from ..models import CUSTOMER, CompanyScan, ConfigChange, Link, set_link
-from .mappings import MappingErrors, lock_settings
+from .mappings import lock_settings
 
 BATCH = 1000
 _SUFFIXES = {"inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "company", "plc", "gmbh",
@@ -263,7 +264,7 @@ def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: 
         else:
             chosen[host_id] = cw_id
     if errors:
-        raise MappingErrors(errors)
+        raise FieldErrors(errors)
     for host_id, cw_id in chosen.items():
         set_link(session, CUSTOMER, host_id, cw_id, cw_identifier=scanned[cw_id].identifier)
     if chosen:

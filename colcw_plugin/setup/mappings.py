@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import PRODUCT_TYPES, DocumentLine, ProductCategory, User
 
+from ..errors import FieldErrors
 from ..models import (
     CategoryMapping,
     ConfigChange,
@@ -35,14 +36,6 @@ from .connection import get_settings
 from .lookups import Lookups
 
 CATEGORY_MODES = ("names", "mapping")
-
-
-class MappingErrors(ValueError):
-    """``errors`` maps a form key to a message saying what to choose."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 def _unknown(kind: str, value: str, names: Iterable[str]) -> str:
@@ -158,7 +151,7 @@ def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Looku
             continue
         resolved[c.user_id] = row
     if errors:
-        raise MappingErrors(errors)
+        raise FieldErrors(errors)
     changes = []
     for user_id, row in resolved.items():
         existing = current.get(user_id)
@@ -203,7 +196,7 @@ def save_product_types(session: Session, choices: Mapping[str, str], lookups: Lo
             continue
         resolved[host_type] = (value, ref.id if ref else None)
     if errors:
-        raise MappingErrors(errors)
+        raise FieldErrors(errors)
     changes = _apply_named(session, product_type_mappings(session), resolved,
                            lambda key: ProductTypeMapping(host_type=key), "cw_type_name", "cw_type_id", "{} unmapped")
     _audit(session, actor, "product types", changes)
@@ -286,7 +279,7 @@ def save_categories(session: Session, settings: Settings, mode: str, choices: li
             ids = (ref.parent_id, ref.id)
         resolved[key] = (cat, sub, *ids)
     if errors:
-        raise MappingErrors(errors)
+        raise FieldErrors(errors)
     changes = []
     if settings.category_mode != mode:
         changes.append("Category mode: " + ("use ChannelOnline's names" if mode == "names" else "use the mapping"))
@@ -353,7 +346,7 @@ def save_manufacturer_aliases(session: Session, choices: Mapping[str, str], look
             continue
         resolved[host_name] = (value, ref.id if ref else None)
     if errors:
-        raise MappingErrors(errors)
+        raise FieldErrors(errors)
     changes = _apply_named(session, manufacturer_aliases(session), resolved,
                            lambda key: ManufacturerAlias(host_name=key), "cw_manufacturer_name", "cw_manufacturer_id",
                            "alias {} removed")

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import CustomField
 
+from ..errors import FieldErrors
 from ..models import ConfigChange, Settings
 from .connection import get_settings
-from .mappings import MappingErrors
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def save_options(session: Session, data: OptionsInput, actor: str) -> Settings:
     if data.opportunity_field_id is not None:
         field = session.get(CustomField, data.opportunity_field_id)
         if field is None:
-            raise MappingErrors({"opportunity_field_id": "That custom field no longer exists; choose another one."})
+            raise FieldErrors({"opportunity_field_id": "That custom field no longer exists; choose another one."})
     changes = []
     if row.opportunity_field_id != data.opportunity_field_id:
         changes.append(f"opportunity name field: {field.name if field else 'none'}")

@@ -12,12 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from host_stub.extensions import db
-
-from ..models import ConfigChange, SyncRun
+from ..models import ACTIVE_RUN_STATUSES, ConfigChange, SyncRun
 
 PREFIX = "colcw_"
-ACTIVE_RUN_STATUSES = ("queued", "running")
 
 LABELS = {
     "colcw_settings": "The connection (site, company, credentials) and its options",
@@ -46,7 +43,7 @@ class ResetRefused(RuntimeError):
 
 def colcw_tables() -> list[Table]:
     """colcw's tables, children first (safe delete order)."""
-    return [t for t in reversed(db.metadata.sorted_tables) if t.name.startswith(PREFIX)
+    return [t for t in reversed(ConfigChange.metadata.sorted_tables) if t.name.startswith(PREFIX)
             and not t.name.endswith("alembic_version")]
 
 

@@ -13,4 +13,4 @@ admin_bp = Blueprint("colcw_admin", __name__, url_prefix="/admin/integration/con
 rep_bp = Blueprint("colcw", __name__, url_prefix="/colcw", template_folder="../templates")
 
 # The page modules below import the blueprints above to attach their routes.
-from . import connection, customer_mapping, customers, documents, jobs, mappings  # noqa: E402,F401
+from . import connection, customer_mapping, customers, dashboard, documents, jobs, mappings, runs  # noqa: E402,F401

@@ -13,30 +13,28 @@ from host_stub.models import CustomField
 from host_stub.views import admin_required
 
 from ..cw import ConnectWiseClient
-from ..extension import secret_box
+from ..errors import FieldErrors
 from ..models import ConfigChange
 from ..setup import reset as reset_service
 from ..setup import synced_items
 from ..setup.connection import (
     ConnectionInput,
-    InvalidSettings,
     get_settings,
     is_configured,
     save_connection,
     typed_client_settings,
 )
-from ..setup.mappings import MappingErrors
 from ..setup.options import OptionsInput, save_options
 from ..setup.secrets import SecretError
 from . import admin_bp
-from .support import actor_name
+from .support import actor_name, runtime
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
 
 
 def _http_allowed() -> bool:
-    return bool(current_app.config.get("COLCW_ALLOW_HTTP"))
+    return runtime().config.allow_http
 
 
 def _form_input() -> ConnectionInput:
@@ -65,7 +63,7 @@ def _render(errors: dict | None = None, status: int = 200, typed: bool = False):
     changes = db.session.execute(select(ConfigChange).order_by(ConfigChange.at.desc(), ConfigChange.id.desc())
                                  .limit(10)).scalars().all()
     jobs_url = url_for("colcw_admin.jobs") if "colcw_admin.jobs" in current_app.view_functions else None
-    return render_template("colcw/connection.html", settings=settings, configured=is_configured(settings),
+    return render_template("colcw/connection/index.html", settings=settings, configured=is_configured(settings),
                            values=_form_values(settings, typed), errors=errors or {}, http_allowed=_http_allowed(),
                            has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
@@ -82,8 +80,8 @@ def connection():
 @admin_required
 def save_connection_view():
     try:
-        save_connection(db.session, secret_box(), _form_input(), actor_name(), _http_allowed())
-    except InvalidSettings as e:
+        save_connection(db.session, runtime().box, _form_input(), actor_name(), _http_allowed())
+    except FieldErrors as e:
         db.session.rollback()
         flash("Nothing was saved: correct the fields marked below.", "error")
         return _render(e.errors, 400, typed=True)
@@ -97,8 +95,8 @@ def save_connection_view():
 def test_connection():
     """Run the handshake with the connection typed on the page (saved or not); JSON for the page."""
     try:
-        cs = typed_client_settings(db.session, secret_box(), _form_input(), _http_allowed(), read_timeout=20.0)
-    except InvalidSettings as e:
+        cs = typed_client_settings(db.session, runtime().box, _form_input(), _http_allowed(), read_timeout=20.0)
+    except FieldErrors as e:
         db.session.rollback()
         return jsonify({"ok": False, "errors": e.errors}), 400
     except SecretError as e:
@@ -122,7 +120,7 @@ def save_options_view():
                         use_logged_in_rep=request.form.get("use_logged_in_rep") == "on")
     try:
         save_options(db.session, data, actor_name())
-    except MappingErrors as e:
+    except FieldErrors as e:
         db.session.rollback()
         flash(" ".join(e.errors.values()), "error")
         return _render(e.errors, 400)
@@ -139,7 +137,7 @@ def synced_list(entity: str):
     all_results = request.args.get("all") == "1"
     page = db.paginate(synced_items.items_query(entity, all_results=all_results), per_page=PAGE_SIZE,
                        error_out=False)
-    return render_template("colcw/admin_synced_items.html", entity=entity, title=synced_items.ENTITIES[entity],
+    return render_template("colcw/connection/synced_items.html", entity=entity, title=synced_items.ENTITIES[entity],
                            page=page, all_results=all_results)
 
 
@@ -161,5 +159,5 @@ def reset():
                 flash("The ConnectWise integration was reset: its history, links and settings are gone. Host "
                       "customers and documents and everything in ConnectWise are unchanged.", "success")
                 return redirect(url_for(".connection"))
-    return render_template("colcw/admin_reset.html", lost=reset_service.what_will_be_lost(db.session),
+    return render_template("colcw/connection/reset.html", lost=reset_service.what_will_be_lost(db.session),
                            active_runs=reset_service.active_runs(db.session), error=error), 400 if error else 200

@@ -10,12 +10,12 @@ from host_stub.extensions import db
 from host_stub.views import admin_required
 
 from ..cw import ConnectWiseError
+from ..errors import FieldErrors
 from ..setup import customer_matching as CM
 from ..setup.connection import NotConfigured
-from ..setup.mappings import MappingErrors
 from ..setup.secrets import SecretError
 from . import admin_bp
-from .support import actor_name, interactive_client
+from .support import actor_name, runtime
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -25,7 +25,7 @@ PAGE_SIZE = 50
 @admin_required
 def scan_customers():
     try:
-        with interactive_client() as client:
+        with runtime().interactive_client(db.session) as client:
             result = CM.scan(db.session, client, actor_name())
     except (NotConfigured, SecretError, ConnectWiseError) as e:
         db.session.rollback()
@@ -44,7 +44,7 @@ def _render(errors=None, posted=None, status=200):
     q = request.args.get("q", "")
     page = db.paginate(CM.unmatched_query(q), per_page=PAGE_SIZE, error_out=False)
     hints = CM.hints_for(db.session, page.items)
-    return render_template("colcw/admin_customer_mapping.html", page=page, q=q, hints=hints,
+    return render_template("colcw/mappings/customers.html", page=page, q=q, hints=hints,
                            scanned_at=CM.last_scan_at(db.session), linked=CM.linked_count(db.session),
                            host_dups=CM.host_duplicate_groups(db.session), cw_dups=CM.cw_duplicate_groups(db.session),
                            errors=errors or {}, posted=posted or {}), status
@@ -66,7 +66,7 @@ def map_customers():
         return _render(status=400)
     try:
         saved = CM.save_customer_mappings(db.session, choices, actor_name())
-    except MappingErrors as e:
+    except FieldErrors as e:
         db.session.rollback()
         flash("Nothing was saved: correct the rows marked below.", "error")
         return _render(e.errors, request.form, 400)

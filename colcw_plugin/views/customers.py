@@ -18,21 +18,22 @@ from host_stub.models import Customer
 from host_stub.views import current_actor
 
 from ..cw import ConnectWiseError
-from ..extension import secret_box, shared_rate_limiter
 from ..models import SyncItem, SyncRun
-from ..setup.connection import NotConfigured, build_client
+from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
 from ..sync.customers import links as customer_links
-from ..sync.jobs.runs import create_run, execute_run
+from ..sync.jobs.runs import create_run
 from . import rep_bp
+from .support import runtime
 
 MAX_IDENT = 100
 
 
 def _execute(kind: str, params: dict) -> SyncRun:
-    run = create_run(db.session, kind, params, trigger="manual", actor=current_actor())
+    rt = runtime()
+    run = create_run(db.session, rt.kinds, kind, params, trigger="manual", actor=current_actor())
     db.session.commit()
-    return execute_run(db.session, secret_box(), run.id, rate_limiter=shared_rate_limiter(db.session))
+    return rt.execute(db.session, run.id)
 
 
 def _items(run: SyncRun, entity: str) -> list[SyncItem]:
@@ -73,7 +74,7 @@ def import_company():
                     flash(f"{p.message} {p.resolution}".strip(), "error")
                 return redirect(url_for("customers.view_customer", customer_id=item.host_id))
             error = (item.message, item.resolution) if item else (run.message or "The import did not run.", "")
-    return render_template("colcw/import_company.html", error=error, ident=ident), 400 if error else 200
+    return render_template("colcw/customers/import.html", error=error, ident=ident), 400 if error else 200
 
 
 def _customer(customer_id: int) -> Customer:
@@ -89,7 +90,7 @@ def export_customer(customer_id: int):
     """GET: what the export will do (the page behind the link without JavaScript). POST: export now."""
     customer = _customer(customer_id)
     if request.method == "GET":
-        return render_template("colcw/export_customer.html", customer=customer,
+        return render_template("colcw/customers/export.html", customer=customer,
                                status=customer_links.status(db.session, customer))
     run = _execute("customer_export", {"customer_id": customer_id})
     done = _items(run, "customer")
@@ -136,7 +137,7 @@ def relink_customer(customer_id: int):
     customer = _customer(customer_id)
     ident = request.form.get("company", "").strip()[:MAX_IDENT]
     try:
-        with build_client(db.session, secret_box()) as client:
+        with runtime().client(db.session) as client:
             message = customer_links.relink(db.session, client, customer, ident)
     except (customer_links.RelinkError, NotConfigured, SecretError, ConnectWiseError) as e:
         db.session.rollback()
@@ -155,11 +156,11 @@ def customer_panel(customer_id: int) -> Markup:
     customer = db.session.get(Customer, customer_id)
     if customer is None:
         return Markup("")
-    html = render_template("colcw/_customer_sync_panel.html", customer=customer,
+    html = render_template("colcw/customers/_panel.html", customer=customer,
                            status=customer_links.status(db.session, customer))
     return Markup(html)  # noqa: S704 - a rendered (autoescaped) template
 
 
 def import_popup() -> Markup:
     """The Import From ConnectWise dialog on All Customers (opened by the link's script)."""
-    return Markup(render_template("colcw/_customer_import_popup.html"))  # noqa: S704 - autoescaped template
+    return Markup(render_template("colcw/customers/_import_popup.html"))  # noqa: S704 - autoescaped template

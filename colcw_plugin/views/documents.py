@@ -1,7 +1,7 @@
 """Rep-facing document export: Export to ConnectWise on the quote / sales order page, its
 progress and outcome, Unlock, and the document page's ConnectWise panel.
 
-The export runs on the job queue (``jobs.submit``): the page shows it queued, then running with
+The export runs on the job queue (``Runtime.submit``): the page shows it queued, then running with
 its progress (polling :func:`export_status`), then the outcome rendered from the run's log.
 """
 
@@ -14,18 +14,19 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from host_stub.extensions import db
+from host_stub.gateway import ValidationError
 from host_stub.models import Document
-from host_stub.services import ValidationError, set_locked
 from host_stub.snapshots import document_snapshot
 from host_stub.views import current_actor
 
-from ..models import SyncItem, SyncRun
+from ..models import FINAL_RUN_STATUSES, SyncItem, SyncRun
 from ..setup.connection import get_settings, is_configured
-from ..sync.jobs.recorder import FINAL_STATUSES
-from ..sync.quotes.kinds import KIND, start_export
+from ..sync.jobs.history import run_status
+from ..sync.quotes import KIND
 from ..sync.quotes.preflight import preflight
 from ..sync.quotes.state import panel_state
 from . import rep_bp
+from .support import runtime
 
 
 def _document(doc_id: int) -> Document:
@@ -59,8 +60,8 @@ def export_document(doc_id: int):
     run = _run_of(doc, request.args.get("run", type=int))
     snapshot = document_snapshot(doc)
     settings = get_settings(db.session)
-    return render_template("colcw/export_document.html", doc=doc, run=run,
-                           final=bool(run and run.status in FINAL_STATUSES),
+    return render_template("colcw/documents/export.html", doc=doc, run=run,
+                           final=bool(run and run.status in FINAL_RUN_STATUSES),
                            outcome=_outcome(run) if run else None,
                            checks=preflight(db.session, doc, current_actor(), snapshot),
                            panel=panel_state(db.session, doc, settings, snapshot))
@@ -75,7 +76,7 @@ def start_document_export(doc_id: int):
               "ConnectWise.", "error")
         return redirect(url_for("colcw.export_document", doc_id=doc.id))
     try:
-        run = start_export(db.session, {"document_id": doc.id}, trigger="manual", actor=current_actor())
+        run = runtime().submit(db.session, KIND, {"document_id": doc.id}, trigger="manual", actor=current_actor())
     except RedisError:
         db.session.rollback()
         flash("The export could not be queued: the job queue (Redis) is not reachable. Try again in a minute; "
@@ -88,23 +89,23 @@ def start_document_export(doc_id: int):
 @login_required
 def export_status(doc_id: int):
     """JSON for the progress bar: the run's status and progress."""
-    from ..sync.jobs.queue import run_status
-
     doc = _document(doc_id)
     run = _run_of(doc, request.args.get("run", type=int))
     if run is None:
         abort(404)
-    return jsonify(run_status(db.session, run.id))
+    return jsonify(run_status(db.session, runtime().kinds, run.id))
 
 
 @rep_bp.route("/documents/<int:doc_id>/unlock", methods=["POST"])
 @login_required
 def unlock_document(doc_id: int):
     doc = _document(doc_id)
+    host = runtime().host(db.session)
     try:
-        set_locked(doc.id, False)
+        host.set_locked(doc.id, False)
+        host.commit()
     except ValidationError as e:
-        db.session.rollback()
+        host.rollback()
         flash(" ".join(e.errors.values()), "error")
     else:
         flash(f"{doc.number} unlocked. After editing it, export it again to update ConnectWise.", "success")
@@ -120,5 +121,5 @@ def status_panel(document: dict) -> Markup:
     if doc is None:
         return Markup("")
     settings = get_settings(db.session)
-    html = render_template("colcw/_document_panel.html", doc=doc, panel=panel_state(db.session, doc, settings, document))
+    html = render_template("colcw/documents/_panel.html", doc=doc, panel=panel_state(db.session, doc, settings, document))
     return Markup(html)  # noqa: S704 - a rendered (autoescaped) template

@@ -9,6 +9,7 @@ from host_stub.extensions import db
 from host_stub.models import PRODUCT_TYPES
 from host_stub.views import admin_required
 
+from ..errors import FieldErrors
 from ..setup import field_mapping as field_mapping_defs
 from ..setup import mappings as M
 from ..setup.automap import automap
@@ -25,7 +26,7 @@ PRODUCT_LISTS = ("product_types", "categories", "subcategories", "manufacturers"
 
 
 def _render_reps(lookups, reason, errors=None, posted=None, status=200):
-    return render_template("colcw/admin_reps.html", users=M.host_users(db.session),
+    return render_template("colcw/mappings/reps.html", users=M.host_users(db.session),
                            mappings=M.rep_mappings(db.session), lookups=lookups, reason=reason,
                            errors=errors or {}, posted=posted), status
 
@@ -44,7 +45,7 @@ def reps():
                                        request.form.get(f"department-{user.id}", "")))
     try:
         M.save_rep_mappings(db.session, choices, lookups, actor_name())
-    except M.MappingErrors as e:
+    except FieldErrors as e:
         db.session.rollback()
         flash("Nothing was saved: correct the rows marked below.", "error")
         return _render_reps(lookups, reason, e.errors, request.form, 400)
@@ -66,7 +67,7 @@ def _render_products(lookups, reason, errors=None, posted=None, status=200):
     missing_manufacturers = [m for m in manufacturers if lookups.named("manufacturers", m) is None
                              and m not in aliases] if lookups else None
     alias_names = sorted(set(aliases) | set(missing_manufacturers or []), key=str.lower)
-    return render_template("colcw/admin_products.html", settings=settings, product_types=PRODUCT_TYPES,
+    return render_template("colcw/mappings/products.html", settings=settings, product_types=PRODUCT_TYPES,
                            type_mappings=M.product_type_mappings(db.session), pairs=pairs,
                            category_mappings=M.category_mappings(db.session), aliases=aliases,
                            alias_names=alias_names, missing_categories=missing_categories,
@@ -83,7 +84,7 @@ def _category_choices(lookups) -> list[M.CategoryChoice]:
             raw = request.form.get(f"target-{n}", "")
             ref = lookups.subcategory_by_id(int(raw)) if raw.isdigit() else None
             if raw and ref is None:
-                raise M.MappingErrors({f"category-{n}": "That ConnectWise sub-category no longer exists; reload."})
+                raise FieldErrors({f"category-{n}": "That ConnectWise sub-category no longer exists; reload."})
             choices.append(M.CategoryChoice(cat, sub, ref.parent_name if ref else "", ref.name if ref else ""))
         else:
             choices.append(M.CategoryChoice(cat, sub, request.form.get(f"cwcat-{n}", ""),
@@ -112,8 +113,8 @@ def products():
             targets = request.form.getlist("alias_cw")
             M.save_manufacturer_aliases(db.session, dict(zip(names, targets, strict=False)), lookups, actor)
         else:
-            raise M.MappingErrors({"section": "Unknown form; reload the page."})
-    except M.MappingErrors as e:
+            raise FieldErrors({"section": "Unknown form; reload the page."})
+    except FieldErrors as e:
         db.session.rollback()
         flash("Nothing was saved: correct the rows marked below.", "error")
         return _render_products(lookups, reason, e.errors, request.form, 400)
@@ -135,7 +136,7 @@ def automap_view():
         return redirect(request.referrer or url_for(".connection"))
     report = automap(db.session, lookups, actor_name())
     db.session.commit()
-    return render_template("colcw/admin_automap.html", report=report)
+    return render_template("colcw/mappings/automap.html", report=report)
 
 
 @admin_bp.route("/preflight")
@@ -145,12 +146,12 @@ def preflight():
                                          "manufacturers", "states"))
     report = run_preflight(db.session, lookups, reason)
     db.session.rollback()
-    return render_template("colcw/admin_preflight.html", report=report)
+    return render_template("colcw/mappings/preflight.html", report=report)
 
 
 @admin_bp.route("/mapping")
 @admin_required
 def field_mapping():
-    return render_template("colcw/admin_field_mapping.html", tables=field_mapping_defs.TABLES,
+    return render_template("colcw/mappings/field_mapping.html", tables=field_mapping_defs.TABLES,
                            document_types=field_mapping_defs.DOCUMENT_TYPES,
                            provinces=field_mapping_defs.CANADIAN_PROVINCES)

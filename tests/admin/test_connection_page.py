@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from colcw_plugin.models import ConfigChange, SyncItem, SyncRun
 from colcw_plugin.setup.connection import get_settings
-from helpers import configure_sandbox_connection, csrf_from
+from helpers import configure_sandbox_connection, csrf_from, tune_runtime
 from host_stub.extensions import db
 from host_stub.models import Customer, CustomField, utcnow
 
@@ -92,17 +92,14 @@ def test_a_refused_form_shows_what_was_typed_not_the_stored_values(admin_client,
     assert "typed-secret" not in html  # a typed secret is never sent back either
 
 
-def test_http_needs_both_the_development_setting_and_the_tick(app, admin_client, cw_sandbox):
+def test_http_needs_both_the_development_setting_and_the_tick(app, admin_client, cw_sandbox, monkeypatch):
     resp = admin_client.post(URL + "connection", data=_form(admin_client, cw_sandbox, allow_http=None))
     assert resp.status_code == 400 and "must use https://" in resp.get_data(as_text=True)
-    app.config["COLCW_ALLOW_HTTP"] = False
-    try:
-        page = admin_client.get(URL).get_data(as_text=True)
-        assert 'name="allow_http"' not in page  # the tick box is not even offered
-        resp = admin_client.post(URL + "connection", data=_form(admin_client, cw_sandbox))
-        assert resp.status_code == 400 and "must use https://" in resp.get_data(as_text=True)
-    finally:
-        app.config["COLCW_ALLOW_HTTP"] = True
+    tune_runtime(monkeypatch, app, allow_http=False)
+    page = admin_client.get(URL).get_data(as_text=True)
+    assert 'name="allow_http"' not in page  # the tick box is not even offered
+    resp = admin_client.post(URL + "connection", data=_form(admin_client, cw_sandbox))
+    assert resp.status_code == 400 and "must use https://" in resp.get_data(as_text=True)
     assert get_settings(db.session).site_url == ""
 
 

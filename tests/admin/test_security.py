@@ -17,7 +17,7 @@ from colcw_plugin.models import SyncRun
 from colcw_plugin.setup.automap import automap
 from colcw_plugin.setup.connection import get_settings
 from colcw_plugin.setup.lookups import load_lookups
-from helpers import csrf_from, sign_in
+from helpers import csrf_from, runtime, sign_in
 from host_stub.extensions import db
 from host_stub.models import Customer
 
@@ -183,13 +183,11 @@ def _inflate(value: bytes) -> bytes:
 
 def test_no_secret_in_the_rq_job_or_anything_in_redis(app, connected_demo, demo_client, redis_conn, drain_queue):
     """A real export run through the queue; then every key and value in the test Redis db is searched."""
-    from colcw_plugin.sync.jobs.queue import submit
-
     automap(db.session, load_lookups(demo_client), "tests")
     customer = Customer(account_number="SECRET1", name="Secretless Co", city="Austin", state="TX")
     db.session.add(customer)
     db.session.commit()
-    run = submit(db.session, "customer_export", {"customer_id": customer.id},
+    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id},
                  actor={"id": 1, "name": "Alex Admin", "role": "admin", "email": "admin@demo.example"})
     assert drain_queue() >= 1
     db.session.expire_all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from colcw_plugin.setup.connection import get_settings
+from helpers import tune_runtime
 from host_stub.extensions import db
 
 
@@ -39,12 +40,9 @@ def test_configure_with_invalid_values_says_why_and_saves_nothing(app, cw_sandbo
     assert get_settings(db.session).site_url == ""
 
 
-def test_configure_refuses_http_without_the_development_setting(app, cw_sandbox):
-    app.config["COLCW_ALLOW_HTTP"] = False
-    try:
-        result = _configure(app, cw_sandbox)
-    finally:
-        app.config["COLCW_ALLOW_HTTP"] = True
+def test_configure_refuses_http_without_the_development_setting(app, cw_sandbox, monkeypatch):
+    tune_runtime(monkeypatch, app, allow_http=False)
+    result = _configure(app, cw_sandbox)
     assert result.exit_code == 2 and "must use https://" in result.output
 
 

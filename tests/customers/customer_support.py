@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from colcw_plugin.extension import secret_box
 from colcw_plugin.models import SyncItem, SyncRun, get_link
-from colcw_plugin.sync.jobs.runs import create_run, execute_run
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
 from host_stub.extensions import db
 from host_stub.services import save_customer
 
@@ -30,9 +30,9 @@ def make_customer(contacts=None, **fields):
 
 def run(kind: str, params: dict, actor: dict | None = None) -> SyncRun:
     """Create and execute a run as the web request does; returns the finished run."""
-    job = create_run(db.session, kind, params, trigger="manual", actor=actor)
+    job = create_run(db.session, runtime().kinds, kind, params, trigger="manual", actor=actor)
     db.session.commit()
-    return execute_run(db.session, secret_box(), job.id)
+    return runtime().execute(db.session, job.id)
 
 
 def export(customer_id: int, actor: dict | None = None) -> SyncRun:

@@ -55,9 +55,9 @@ def test_communication_items_keep_other_types_and_replace_mapped_ones():
 
 
 def test_job_descriptions_read_well():
-    assert describe_import({"company": "ACME1"}) == "Import company ACME1 from ConnectWise"
-    assert describe_import({"mode": "changed", "since": "2026-11-20T10:00:00"}) == (
+    assert describe_import(None, {"company": "ACME1"}) == "Import company ACME1 from ConnectWise"
+    assert describe_import(None, {"mode": "changed", "since": "2026-11-20T10:00:00"}) == (
         "Import companies changed in ConnectWise since 2026-11-20 10:00 UTC")
-    assert describe_export({"range": {"field": "created", "preset": "last7"}}) == (
+    assert describe_export(None, {"range": {"field": "created", "preset": "last7"}}) == (
         "Export customers created in the last 7 days to ConnectWise")
-    assert describe_export({"customer_ids": [1, 2]}) == "Export 2 customers to ConnectWise (retry)"
+    assert describe_export(None, {"customer_ids": [1, 2]}) == "Export 2 customers to ConnectWise (retry)"

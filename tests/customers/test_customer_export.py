@@ -23,7 +23,8 @@ from sqlalchemy import select
 from colcw_plugin.models import RepMapping
 from colcw_plugin.setup.connection import build_client, get_settings
 from colcw_plugin.sync.customers import links as customer_links
-from colcw_plugin.sync.jobs.runs import create_run, execute_run
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
 from host_stub.extensions import db
 from host_stub.models import Customer
 
@@ -78,9 +79,9 @@ def test_a_changed_field_is_patched_alone(sync_ready, box):
         return real_patch(id_, changes)
 
     client.companies.patch = spy
-    job = create_run(db.session, "customer_export", {"customer_id": customer.id})
+    job = create_run(db.session, runtime().kinds, "customer_export", {"customer_id": customer.id})
     db.session.commit()
-    result = execute_run(db.session, box, job.id, client=client)
+    result = runtime().execute(db.session, job.id, client=client)
     client.close()
     assert actions(result) == ["updated"]
     assert sent == [{"phoneNumber": "512-555-0199"}]
@@ -278,12 +279,12 @@ def test_range_export_selects_customers_by_modified_or_created_date(sync_ready):
 
 def test_resumed_run_skips_records_already_done(sync_ready, box):
     first, second = make_customer(account_number="A1"), make_customer(account_number="A2")
-    job = create_run(db.session, "customer_export", {"customer_ids": [first.id, second.id]})
+    job = create_run(db.session, runtime().kinds, "customer_export", {"customer_ids": [first.id, second.id]})
     db.session.commit()
     from colcw_plugin.sync.jobs.recorder import RunRecorder
     recorder = RunRecorder(db.engine, job.id)
     recorder.record(entity="customer", direction="export", action="created", host_id=first.id, label="A1")
     recorder.finish(status="interrupted")
-    result = execute_run(db.session, box, job.id)
+    result = runtime().execute(db.session, job.id)
     assert [i.host_id for i in items(result, "customer")] == [first.id, second.id]
     assert [c["identifier"] for c in companies(sync_ready)] == ["A2"]

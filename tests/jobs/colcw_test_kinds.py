@@ -19,7 +19,7 @@ from flask import current_app
 from redis import Redis
 
 from colcw_plugin.cw.errors import BadRequest, ServerError
-from colcw_plugin.sync.jobs.runs import JobKind, SyncContext, register
+from colcw_plugin.sync.jobs.kinds import JobKind, KindRegistry, SyncContext
 
 
 def effects_key(run_id: int) -> str:
@@ -55,5 +55,10 @@ def _count(ctx: SyncContext) -> str:
     return f"counted {n} items" + (" (resumed)" if resumed else "")
 
 
-register(JobKind(name="test_count", label="Test count", run=_count,
-                 describe=lambda p: f"Count {p.get('n', 3)} test items"))
+TEST_COUNT = JobKind(name="test_count", label="Test count", run=_count,
+                     describe=lambda session, p, scheduled=False: f"Count {p.get('n', 3)} test items")
+
+
+def register(kinds: KindRegistry) -> None:
+    """Register the test kinds (the composition root calls this for ``COLCW_EXTRA_JOB_MODULES``)."""
+    kinds.register(TEST_COUNT)

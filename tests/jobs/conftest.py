@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import colcw_test_kinds  # noqa: F401 - registers the "test_count" kind
+import colcw_test_kinds
 import pytest
 from jobs_support import Processes
+
+from helpers import runtime, tune_runtime
+
+
+@pytest.fixture(autouse=True)
+def test_kinds(pg_app):
+    """The test job kinds on the test app (a worker subprocess gets them from COLCW_EXTRA_JOB_MODULES)."""
+    colcw_test_kinds.register(runtime(pg_app).kinds)
 
 
 @pytest.fixture()
 def jobs_app(app, connected, redis_conn, monkeypatch):
     """The app connected to an empty sandbox, with retries that do not wait (0 s back-off)."""
-    monkeypatch.setitem(app.config, "COLCW_RETRY_INTERVALS", (0, 0))
+    tune_runtime(monkeypatch, app, retry_intervals=(0, 0))
     return app
 
 

@@ -8,7 +8,8 @@ from jobs_support import wait_until, worker_env
 from sqlalchemy import select
 
 from colcw_plugin.models import SyncItem, SyncRun
-from colcw_plugin.sync.jobs import queue as jobs
+from colcw_plugin.sync.jobs import recovery
+from helpers import runtime
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
@@ -23,23 +24,23 @@ def fresh(run_id: int) -> SyncRun:
 
 def test_a_killed_worker_leaves_the_run_interrupted_and_resuming_completes_it_without_duplicates(
         jobs_app, redis_conn, processes):
-    run_id = jobs.submit(db.session, "test_count", {"n": 6, "stall_at": 4, "stall_seconds": 120}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "test_count", {"n": 6, "stall_at": 4, "stall_seconds": 120}, actor=ADMIN).id
     env = worker_env(jobs_app, COLCW_LIVENESS_SECONDS=1)
     worker = processes.start(["colcw", "worker"], env)
     wait_until(lambda: fresh(run_id).done == 3, message="the worker to finish 3 of 6 items")
     # Alive and working (stalled inside item 4): not interrupted, however old its heartbeat.
-    assert jobs.detect_interrupted(db.session, stale_seconds=0) == []
+    assert recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=0) == []
 
     processes.kill(worker)
     assert fresh(run_id).status == "running"  # nobody told the database
-    assert jobs.detect_interrupted(db.session, stale_seconds=300) == []  # heartbeat still recent
-    wait_until(lambda: jobs.detect_interrupted(db.session, stale_seconds=0) == [run_id],
+    assert recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=300) == []  # heartbeat still recent
+    wait_until(lambda: recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=0) == [run_id],
                message="the liveness key to expire")
     interrupted = fresh(run_id)
     assert interrupted.status == "interrupted"
     assert "after 3 of 6 records" in interrupted.message and "Resume" in interrupted.message
 
-    resumed = jobs.resume(db.session, run_id, actor=ADMIN)
+    resumed = recovery.resume(db.session, runtime().queue, run_id, actor=ADMIN)
     assert resumed.duplicate is False and resumed.status == "queued"
     burst = processes.start(["colcw", "worker", "--burst"], env)
     assert burst.wait(timeout=60) == 0, burst.stdout.read()
@@ -54,7 +55,7 @@ def test_a_killed_worker_leaves_the_run_interrupted_and_resuming_completes_it_wi
 
 
 def test_only_an_interrupted_run_can_be_resumed(jobs_app, drain_queue):
-    run = jobs.submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
     drain_queue()
     with pytest.raises(ValueError, match="only an interrupted run can be resumed"):
-        jobs.resume(db.session, run.id, actor=ADMIN)
+        recovery.resume(db.session, runtime().queue, run.id, actor=ADMIN)

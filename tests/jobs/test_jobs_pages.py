@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from colcw_plugin.models import Schedule, SyncItem, SyncRun
-from colcw_plugin.sync.jobs import queue as jobs
-from helpers import csrf_from, sign_in
+from helpers import csrf_from, redis_down, runtime, sign_in
 from host_stub.extensions import db
 from host_stub.models import User, utcnow
 from host_stub.seed import seed_demo
@@ -66,7 +65,7 @@ def test_an_unknown_account_number_is_refused_with_a_message_and_nothing_queued(
                                               "account_number": "NOPE-1"})
     assert resp.status_code == 400
     assert "No customer has the account number" in resp.get_data(as_text=True)
-    assert count(SyncRun) == 0 and jobs.get_queue().count == 0
+    assert count(SyncRun) == 0 and runtime().queue.rq.count == 0
 
 
 def test_range_and_import_forms_build_the_params_the_services_expect(admin_client, jobs_app):
@@ -167,8 +166,8 @@ def test_retry_of_a_runs_failed_records_queues_only_those_documents(admin_client
 
 def test_status_json_is_for_admins_and_for_the_rep_who_started_the_run(client, jobs_app):
     riley = db.session.execute(select(User).where(User.email == "riley@demo.example")).scalar_one()
-    mine = jobs.submit(db.session, "test_count", {"n": 1}, actor={"id": riley.id, "email": riley.email})
-    other = jobs.submit(db.session, "test_count", {"n": 2}, actor={"id": None, "email": "admin@demo.example"})
+    mine = runtime().submit(db.session, "test_count", {"n": 1}, actor={"id": riley.id, "email": riley.email})
+    other = runtime().submit(db.session, "test_count", {"n": 2}, actor={"id": None, "email": "admin@demo.example"})
     sign_in(client, "riley@demo.example")
     data = client.get(f"/colcw/runs/{mine.id}/status.json").get_json()
     assert data["status"] == "queued" and data["percent"] == 0 and "log_url" not in data
@@ -190,7 +189,7 @@ def test_a_schedule_with_no_name_and_a_bad_time_reports_both_and_saves_nothing(a
 
 
 def test_when_redis_is_down_run_now_says_so_and_records_nothing(admin_client, jobs_app, monkeypatch):
-    monkeypatch.setitem(jobs_app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    redis_down(monkeypatch, jobs_app)
     resp = post(admin_client, f"{JOBS}/run", {"job": "customer", "source": "connectwise", "import_scope": "all"})
     page = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "the job queue (Redis) is not reachable" in page
@@ -198,14 +197,14 @@ def test_when_redis_is_down_run_now_says_so_and_records_nothing(admin_client, jo
 
 
 def test_an_admin_cancels_a_queued_run_from_its_page(admin_client, jobs_app):
-    run = jobs.submit(db.session, "test_count", {"n": 2}, actor={"id": None, "email": "admin@demo.example"})
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor={"id": None, "email": "admin@demo.example"})
     url = f"{JOBS}/runs/{run.id}"
     assert 'id="cancel-run"' in admin_client.get(url).get_data(as_text=True)
     resp = post(admin_client, f"{url}/cancel", {}, page=url)
     page = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
     assert f"Run #{run.id} cancelled." in page and 'id="cancel-run"' not in page
     db.session.expire_all()
-    assert db.session.get(SyncRun, run.id).status == "cancelled" and jobs.get_queue().count == 0
+    assert db.session.get(SyncRun, run.id).status == "cancelled" and runtime().queue.rq.count == 0
 
 
 def test_a_scheduled_changed_since_import_is_described_by_its_moving_watermark_not_todays(admin_client, jobs_app):

@@ -9,8 +9,11 @@ from colcw_test_kinds import attempts_key, effects_key
 from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
+from colcw_plugin.extension import run_job
 from colcw_plugin.models import SyncItem, SyncRun
-from colcw_plugin.sync.jobs import queue as jobs
+from colcw_plugin.sync.jobs import history, recovery
+from colcw_plugin.sync.jobs.queue import job_id_for
+from helpers import run_scheduler_once, runtime, tune_runtime
 from host_stub.extensions import db
 from host_stub.models import utcnow
 
@@ -25,12 +28,12 @@ def items(run_id: int) -> list[int]:
 
 
 def test_submitted_run_is_recorded_before_it_runs_and_the_job_gets_only_its_id(jobs_app, redis_conn, drain_queue):
-    run = jobs.submit(db.session, "test_count", {"n": 3}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN)
     assert run.duplicate is False
     assert db.session.get(SyncRun, run.id).status == "queued"  # committed before any worker saw it
     job = Job.fetch(run.rq_job_id, connection=redis_conn)
     assert job.args == (run.id,) and job.kwargs == {}
-    assert job.id == jobs.job_id_for("test_count", {"n": 3})
+    assert job.id == job_id_for("test_count", {"n": 3})
     assert f"colcw run #{run.id}: Count 3 test items" in job.description
     assert job.meta["colcw_run_id"] == run.id and job.meta["kind"] == "test_count"
 
@@ -43,17 +46,17 @@ def test_submitted_run_is_recorded_before_it_runs_and_the_job_gets_only_its_id(j
 
 
 def test_the_same_job_is_not_queued_twice_while_one_is_pending(jobs_app, redis_conn, drain_queue):
-    first = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
-    again = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
-    other = jobs.submit(db.session, "test_count", {"n": 5}, actor=ADMIN)
+    first = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    again = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    other = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN)
     assert again.duplicate is True and again.id == first.id
     assert other.duplicate is False and other.id != first.id
     assert db.session.scalar(select(func.count(SyncRun.id))) == 2
-    assert jobs.get_queue().count == 2
+    assert runtime().queue.rq.count == 2
 
     assert drain_queue() == 2
     # Finished: the same job may run again, as a new run.
-    third = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    third = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
     assert third.duplicate is False and third.id not in (first.id, other.id)
     drain_queue()
     db.session.expire_all()
@@ -61,7 +64,7 @@ def test_the_same_job_is_not_queued_twice_while_one_is_pending(jobs_app, redis_c
 
 
 def test_a_transient_failure_is_retried_with_the_same_run_until_it_succeeds(jobs_app, redis_conn, drain_queue):
-    run = jobs.submit(db.session, "test_count", {"n": 2, "fail": "transient", "transient_times": 2}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2, "fail": "transient", "transient_times": 2}, actor=ADMIN)
     assert drain_queue() == 3  # two 503s, then the third attempt works
     db.session.expire_all()
     done = db.session.get(SyncRun, run.id)
@@ -70,7 +73,7 @@ def test_a_transient_failure_is_retried_with_the_same_run_until_it_succeeds(jobs
 
 
 def test_transient_failures_beyond_the_retries_fail_the_run_with_the_reason(jobs_app, redis_conn, drain_queue):
-    run = jobs.submit(db.session, "test_count", {"n": 2, "fail": "transient"}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2, "fail": "transient"}, actor=ADMIN)
     assert drain_queue() == 3  # the first attempt and two retries (COLCW_RETRY_INTERVALS has two)
     db.session.expire_all()
     failed = db.session.get(SyncRun, run.id)
@@ -80,7 +83,7 @@ def test_transient_failures_beyond_the_retries_fail_the_run_with_the_reason(jobs
 
 
 def test_a_permanent_error_is_not_retried(jobs_app, redis_conn, drain_queue):
-    run = jobs.submit(db.session, "test_count", {"n": 2, "fail": "permanent"}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2, "fail": "permanent"}, actor=ADMIN)
     job = Job.fetch(run.rq_job_id, connection=redis_conn)
     assert job.retries_left == 2  # retries were configured ...
     assert drain_queue() == 1  # ... and not used
@@ -93,53 +96,53 @@ def test_a_permanent_error_is_not_retried(jobs_app, redis_conn, drain_queue):
 
 
 def test_a_job_delivered_twice_runs_once(jobs_app, redis_conn, drain_queue):
-    run = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
     drain_queue()
-    assert "nothing to do" in jobs.run_job(run.id)  # a stray second delivery of a finished run
+    assert "nothing to do" in run_job(run.id)  # a stray second delivery of a finished run
     assert redis_conn.llen(effects_key(run.id)) == 2
 
 
 def test_run_status_reports_progress_and_the_final_result(jobs_app, drain_queue):
-    working = jobs.submit(db.session, "test_count", {"n": 8}, actor=ADMIN)
-    queued = jobs.run_status(db.session, working.id)
+    working = runtime().submit(db.session, "test_count", {"n": 8}, actor=ADMIN)
+    queued = history.run_status(db.session, runtime().kinds, working.id)
     assert queued["status"] == "queued" and queued["percent"] == 0 and queued["final"] is False
     db.session.execute(SyncRun.__table__.update().where(SyncRun.id == working.id).values(
         status="running", total=8, done=2))  # as a worker reports progress
     db.session.commit()
-    assert jobs.run_status(db.session, working.id)["percent"] == 25
+    assert history.run_status(db.session, runtime().kinds, working.id)["percent"] == 25
 
-    run = jobs.submit(db.session, "test_count", {"n": 4}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 4}, actor=ADMIN)
     drain_queue()
-    final = jobs.run_status(db.session, run.id)
+    final = history.run_status(db.session, runtime().kinds, run.id)
     assert final == final | {"status": "succeeded", "final": True, "done": 4, "total": 4, "percent": 100,
                              "counts": {"created": 4}}
     assert "4 created" in final["message"]
-    assert jobs.run_status(db.session, 999_999) is None
+    assert history.run_status(db.session, runtime().kinds, 999_999) is None
 
 
 def test_a_queued_run_lost_by_redis_is_enqueued_again(jobs_app, redis_conn, drain_queue):
-    run = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
     redis_conn.flushdb()  # Redis restarted without persistence
-    assert jobs.requeue_lost(db.session, older_than_seconds=0) == [run.id]
-    assert jobs.requeue_lost(db.session, older_than_seconds=0) == []  # now it is queued again
+    assert recovery.requeue_lost(db.session, runtime().queue, older_than_seconds=0) == [run.id]
+    assert recovery.requeue_lost(db.session, runtime().queue, older_than_seconds=0) == []  # now it is queued again
     drain_queue()
     db.session.expire_all()
     assert db.session.get(SyncRun, run.id).status == "succeeded"
 
 
 def test_history_older_than_the_retention_is_purged_and_active_runs_are_kept(jobs_app, redis_conn, drain_queue):
-    old = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN).id
+    old = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).id
     drain_queue()
-    recent = jobs.submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    recent = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
     drain_queue()
-    stuck = jobs.submit(db.session, "test_count", {"n": 3}, actor=ADMIN)  # still queued
+    stuck = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN)  # still queued
     long_ago = utcnow() - dt.timedelta(days=91)
     db.session.execute(SyncRun.__table__.update().where(SyncRun.id.in_([old, stuck.id]))
                        .values(created_at=long_ago))
     db.session.commit()
 
-    assert jobs.maybe_purge(db.session, redis_conn, 90) == 1
-    assert jobs.maybe_purge(db.session, redis_conn, 90) is None  # at most hourly
+    assert history.maybe_purge(db.session, redis_conn, 90) == 1
+    assert history.maybe_purge(db.session, redis_conn, 90) is None  # at most hourly
     remaining = set(db.session.execute(select(SyncRun.id)).scalars())
     assert remaining == {recent.id, stuck.id}
     assert items(old) == [] and items(recent.id) == [1]
@@ -147,7 +150,7 @@ def test_history_older_than_the_retention_is_purged_and_active_runs_are_kept(job
 
 def test_an_unknown_job_type_is_refused(jobs_app):
     with pytest.raises(ValueError, match="Unknown job type"):
-        jobs.submit(db.session, "nope", {})
+        runtime().submit(db.session, "nope", {})
     assert db.session.scalar(select(func.count(SyncRun.id))) == 0
 
 
@@ -155,26 +158,26 @@ def test_a_run_recorded_when_redis_fails_before_the_enqueue_is_kept_and_queued_o
         jobs_app, redis_conn, drain_queue, monkeypatch):
     import redis
 
-    real_enqueue = jobs.enqueue_job
+    queue = runtime().queue
+    real_enqueue = queue.enqueue
 
-    def redis_dies(queue, run):
+    def redis_dies(run):
         raise redis.ConnectionError("Connection refused")
 
-    monkeypatch.setattr(jobs, "enqueue_job", redis_dies)
-    run = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    monkeypatch.setattr(queue, "enqueue", redis_dies)
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
     assert run.enqueued is False and run.duplicate is False
     run_id = run.id
     db.session.expire_all()
     kept = db.session.get(SyncRun, run_id)
     assert kept.status == "queued" and "Not queued yet" in kept.message  # recorded, and says why it waits
-    assert jobs.get_queue().count == 0
+    assert runtime().queue.rq.count == 0
 
-    monkeypatch.setattr(jobs, "enqueue_job", real_enqueue)  # Redis answers again
-    monkeypatch.setitem(jobs_app.config, "COLCW_LOST_AFTER_SECONDS", 0)
-    from colcw_plugin.sync.jobs import scheduler
+    monkeypatch.setattr(queue, "enqueue", real_enqueue)  # Redis answers again
+    tune_runtime(monkeypatch, jobs_app, lost_after_seconds=0)
 
-    scheduler.run_scheduler(once=True)  # the scheduler's housekeeping queues it
-    assert jobs.get_queue().count == 1
+    run_scheduler_once()  # the scheduler's housekeeping queues it
+    assert runtime().queue.rq.count == 1
     assert drain_queue() == 1
     db.session.expire_all()
     done = db.session.get(SyncRun, run_id)
@@ -183,42 +186,41 @@ def test_a_run_recorded_when_redis_fails_before_the_enqueue_is_kept_and_queued_o
 
 
 def test_the_scheduler_housekeeping_marks_dead_runs_interrupted_and_purges_old_history(jobs_app, redis_conn):
-    dead = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN).id
-    jobs.get_queue().empty()
-    old = jobs.submit(db.session, "test_count", {"n": 3}, actor=ADMIN).id
+    dead = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).id
+    runtime().queue.rq.empty()
+    old = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN).id
     long_ago = utcnow() - dt.timedelta(days=91)
     db.session.execute(SyncRun.__table__.update().where(SyncRun.id == dead).values(
         status="running", heartbeat_at=long_ago))  # its worker died long ago and RQ holds nothing
     db.session.execute(SyncRun.__table__.update().where(SyncRun.id == old).values(
         status="succeeded", created_at=long_ago))
     db.session.commit()
-    from colcw_plugin.sync.jobs import scheduler
 
-    scheduler.run_scheduler(once=True)
+    run_scheduler_once()
     db.session.expire_all()
     assert db.session.get(SyncRun, dead).status == "interrupted"
     assert db.session.get(SyncRun, old) is None
 
 
 def test_cancelling_a_queued_run_keeps_it_from_running_and_from_being_queued_again(jobs_app, redis_conn, drain_queue):
-    run = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
-    cancelled = jobs.cancel(db.session, run.id, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    cancelled = recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
     assert cancelled.status == "cancelled" and "Cancelled by admin@demo.example" in cancelled.message
-    assert jobs.get_queue().count == 0
-    assert jobs.requeue_lost(db.session, older_than_seconds=0) == []
+    assert runtime().queue.rq.count == 0
+    assert recovery.requeue_lost(db.session, runtime().queue, older_than_seconds=0) == []
     assert drain_queue() == 0
-    assert jobs.run_job(run.id).endswith("is cancelled; nothing to do")  # a stray delivery does nothing
+    assert run_job(run.id).endswith("is cancelled; nothing to do")  # a stray delivery does nothing
     assert redis_conn.llen(effects_key(run.id)) == 0
     with pytest.raises(ValueError, match="only a queued or interrupted run can be cancelled"):
-        jobs.cancel(db.session, run.id, actor=ADMIN)
-    again = jobs.submit(db.session, "test_count", {"n": 2}, actor=ADMIN)  # the same job may be queued anew
+        recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
+    again = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)  # the same job may be queued anew
     assert again.duplicate is False and again.id != run.id
 
 
 def test_a_finished_run_cannot_be_cancelled(jobs_app, drain_queue):
-    run = jobs.submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
     drain_queue()
     with pytest.raises(ValueError, match="is succeeded; only a queued or interrupted run"):
-        jobs.cancel(db.session, run.id, actor=ADMIN)
+        recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
     db.session.expire_all()
     assert db.session.get(SyncRun, run.id).status == "succeeded"

@@ -10,9 +10,9 @@ from jobs_support import wait_until, worker_env
 from sqlalchemy import func, select
 
 from colcw_plugin.models import Schedule, SyncRun
-from colcw_plugin.sync.jobs import queue as jobs
 from colcw_plugin.sync.jobs import scheduler
 from colcw_plugin.sync.jobs.schedules import create_schedule, parse_timing, set_enabled
+from helpers import runtime
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -39,12 +39,12 @@ def test_a_due_schedule_fires_once_and_not_again_after_a_scheduler_restart(jobs_
     sid, due = schedule.id, schedule.next_run_at
     assert due == dt.datetime(2025, 3, 9, 7, 30)  # 02:30 does not exist that night: 03:30 EDT
 
-    assert scheduler.tick(db.session, now=due - dt.timedelta(seconds=1)) == []
-    fired = scheduler.tick(db.session, now=due + dt.timedelta(seconds=2))
+    assert scheduler.tick(db.session, runtime().queue, runtime().kinds, now=due - dt.timedelta(seconds=1)) == []
+    fired = scheduler.tick(db.session, runtime().queue, runtime().kinds, now=due + dt.timedelta(seconds=2))
     assert [f.due_at for f in fired] == [due]
     db.session.remove()  # "restart": a new process, nothing in memory
-    assert scheduler.tick(db.session, now=due + dt.timedelta(seconds=3)) == []
-    assert scheduler.tick(db.session, now=due + dt.timedelta(hours=5)) == []
+    assert scheduler.tick(db.session, runtime().queue, runtime().kinds, now=due + dt.timedelta(seconds=3)) == []
+    assert scheduler.tick(db.session, runtime().queue, runtime().kinds, now=due + dt.timedelta(hours=5)) == []
 
     [run] = runs_of(sid)
     assert run.trigger == "schedule" and run.requested_by == "schedule: Nightly count"
@@ -54,7 +54,7 @@ def test_a_due_schedule_fires_once_and_not_again_after_a_scheduler_restart(jobs_
     assert s.next_run_at == dt.datetime(2025, 3, 10, 6, 30)  # 02:30 EDT the next night
     assert s.last_run_id == run.id and db.session.get(SyncRun, run.id).status == "succeeded"
 
-    fired = scheduler.tick(db.session, now=dt.datetime(2025, 3, 10, 6, 30, 1))
+    fired = scheduler.tick(db.session, runtime().queue, runtime().kinds, now=dt.datetime(2025, 3, 10, 6, 30, 1))
     assert len(fired) == 1 and len(runs_of(sid)) == 2
 
 
@@ -67,7 +67,7 @@ def test_two_schedulers_ticking_at_the_same_moment_fire_once(jobs_app, app):
     def one_scheduler():
         with app.app_context():
             barrier.wait()
-            results.extend(scheduler.tick(db.session, now=now))
+            results.extend(scheduler.tick(db.session, runtime().queue, runtime().kinds, now=now))
 
     threads = [threading.Thread(target=one_scheduler) for _ in range(4)]
     for t in threads:
@@ -76,7 +76,7 @@ def test_two_schedulers_ticking_at_the_same_moment_fire_once(jobs_app, app):
         t.join(timeout=30)
     assert sorted(f.schedule_id for f in results) == sorted(s.id for s in schedules)
     assert all(len(runs_of(s.id)) == 1 for s in schedules)
-    assert jobs.get_queue().count == 5
+    assert runtime().queue.rq.count == 5
 
 
 def test_two_scheduler_processes_started_by_mistake_fire_a_due_schedule_once(jobs_app, processes):
@@ -97,8 +97,8 @@ def test_two_scheduler_processes_started_by_mistake_fire_a_due_schedule_once(job
 
 def test_a_period_is_skipped_with_a_note_while_the_same_job_is_still_queued(jobs_app):
     schedule = nightly()
-    queued = jobs.submit(db.session, "test_count", {"n": 2})
-    fired = scheduler.tick(db.session, now=schedule.next_run_at)
+    queued = runtime().submit(db.session, "test_count", {"n": 2})
+    fired = scheduler.tick(db.session, runtime().queue, runtime().kinds, now=schedule.next_run_at)
     assert fired[0].run_id is None and fired[0].skipped_for == queued.id
     db.session.expire_all()
     note = db.session.get(Schedule, schedule.id).last_outcome
@@ -111,10 +111,10 @@ def test_a_disabled_schedule_does_not_fire_and_re_enabling_does_not_catch_up(job
     set_enabled(db.session, schedule, False)
     db.session.commit()
     later = dt.datetime(2025, 3, 12, 12, 0)
-    assert scheduler.tick(db.session, now=later) == []
+    assert scheduler.tick(db.session, runtime().queue, runtime().kinds, now=later) == []
     set_enabled(db.session, schedule, True, now=later)
     db.session.commit()
-    assert scheduler.tick(db.session, now=later) == []
+    assert scheduler.tick(db.session, runtime().queue, runtime().kinds, now=later) == []
     assert db.session.get(Schedule, schedule.id).next_run_at == dt.datetime(2025, 3, 13, 6, 30)
 
 
@@ -129,7 +129,7 @@ def test_a_daily_0230_new_york_schedule_fires_once_a_day_across_a_daylight_savin
     schedule = nightly(now=first_day)
     fired, now = [], first_day
     while now < first_day + dt.timedelta(days=4):  # a scheduler ticking every 10 minutes for four days
-        this_tick = scheduler.tick(db.session, now=now)
+        this_tick = scheduler.tick(db.session, runtime().queue, runtime().kinds, now=now)
         if this_tick:
             fired += this_tick
             drain_queue()  # each night's run finishes before the next night

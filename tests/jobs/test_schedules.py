@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from colcw_plugin.sync.jobs.schedules import ScheduleError, Timing, in_zone, next_run_after, parse_timing
+from colcw_plugin.errors import FieldErrors
+from colcw_plugin.sync.jobs.schedules import Timing, in_zone, next_run_after, parse_timing
 
 NY = "America/New_York"
 
@@ -78,7 +79,7 @@ def test_next_run_is_strictly_after_the_given_instant():
     ({"frequency": "monthly", "time": "02:30", "timezone": NY, "day_of_month": "0"}, "day_of_month"),
 ])
 def test_invalid_schedule_input_names_the_field_and_what_to_do(form, field):
-    with pytest.raises(ScheduleError) as e:
+    with pytest.raises(FieldErrors) as e:
         parse_timing(form)
     assert set(e.value.errors) == {field}
     assert e.value.errors[field].endswith((".", ")"))

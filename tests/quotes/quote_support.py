@@ -10,7 +10,8 @@ from sqlalchemy import select
 from colcw_plugin import models as links
 from colcw_plugin.models import ProductTypeMapping, RepMapping, SyncItem, SyncRun
 from colcw_plugin.setup.connection import get_settings
-from colcw_plugin.sync.jobs import runs as engine
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import CustomField, Document, StoreSite
@@ -43,9 +44,9 @@ class QuoteWorld:
     def export(self, params: dict | int, actor: dict | None = None) -> SyncRun:
         if isinstance(params, int):
             params = {"document_id": params}
-        run = engine.create_run(db.session, "quote_export", params, actor=actor)
+        run = create_run(db.session, runtime().kinds, "quote_export", params, actor=actor)
         db.session.commit()
-        return engine.execute_run(db.session, self.box, run.id)
+        return runtime().execute(db.session, run.id)
 
     # -- ConnectWise side ------------------------------------------------------------------
     def api(self, path: str, **params) -> list | dict:

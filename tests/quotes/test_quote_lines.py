@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from colcw_plugin.models import CategoryMapping, DocumentExport, DocumentLineExport, ManufacturerAlias
 from colcw_plugin.setup.connection import get_settings
-from colcw_plugin.sync.jobs import runs as engine
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
 from host_stub.extensions import db
 from host_stub.models import Document
 
@@ -199,14 +200,14 @@ def test_two_simultaneous_exports_of_one_document_make_one_opportunity(world, ap
     connected.add_fault(latency_ms=80, path="apis/3.0/")  # widen the race window
     runs = []
     for _ in range(2):
-        run = engine.create_run(db.session, "quote_export", {"document_id": doc.id})
+        run = create_run(db.session, runtime().kinds, "quote_export", {"document_id": doc.id})
         runs.append(run.id)
     db.session.commit()
     results = []
 
     def go(run_id):
         with app.app_context():
-            results.append(engine.execute_run(db.session, world.box, run_id).status)
+            results.append(runtime().execute(db.session, run_id).status)
             db.session.remove()
 
     threads = [threading.Thread(target=go, args=(r,)) for r in runs]

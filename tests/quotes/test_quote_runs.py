@@ -9,14 +9,13 @@ from quote_support import items, line
 from sqlalchemy import update
 
 from colcw_plugin.models import SyncRun
-from colcw_plugin.sync.jobs import runs as engine
-from helpers import csrf_from
+from helpers import csrf_from, runtime, tune_runtime
 from host_stub.extensions import db
 from host_stub.models import Document
 
 
 def test_bulk_range_export_runs_documents_concurrently_and_reports_each(world, app, monkeypatch):
-    monkeypatch.setitem(app.config, "COLCW_CONCURRENCY", 4)
+    tune_runtime(monkeypatch, app, concurrency=4)
     good = [world.quote([line("OPT-7010"), line("LAT-5440")], name=f"Deal {n}") for n in range(6)]
     bad = world.quote([line("XX-1", manufacturer="Nobody Inc")], name="Broken")
     old = world.quote([line("OPT-7010")], name="Old deal")
@@ -34,7 +33,7 @@ def test_bulk_range_export_runs_documents_concurrently_and_reports_each(world, a
 
 
 def test_resumed_run_skips_documents_it_already_finished(world, connected, app, monkeypatch):
-    monkeypatch.setitem(app.config, "COLCW_CONCURRENCY", 1)  # so the dropped POST is the second document's
+    tune_runtime(monkeypatch, app, concurrency=1)  # so the dropped POST is the second document's
     first = world.quote([line("OPT-7010")], name="First")
     second = world.quote([line("LAT-5440")], name="Second")
     connected.add_fault(status="drop", method="POST", path="sales/opportunities", nth=2)
@@ -44,7 +43,7 @@ def test_resumed_run_skips_documents_it_already_finished(world, connected, app, 
     connected.clear_requests()
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(status="interrupted"))
     db.session.commit()
-    again = engine.execute_run(db.session, world.box, run.id)
+    again = runtime().execute(db.session, run.id)
     assert again.status == "partial"  # the first attempt's failure stays in the log
     assert sorted(i.host_id for i in items(again) if i.action == "created") == [first.id, second.id]
     assert not any("First" in r["query"] for r in connected.requests())  # not looked at again

@@ -7,6 +7,8 @@ from sqlalchemy import select
 
 from colcw_plugin import models as links
 from colcw_plugin.models import SyncItem, SyncRun
+from colcw_plugin.sync.jobs import recovery
+from helpers import redis_down, runtime
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import Document
@@ -80,20 +82,18 @@ def test_a_converted_quote_is_skipped_and_points_to_its_order(world, drain_queue
 
 def test_conversion_while_redis_is_down_records_the_run_and_the_scheduler_queues_it_later(world, app, drain_queue,
                                                                                         monkeypatch):
-    from colcw_plugin.sync.jobs import queue as jobs
 
     quote = world.quote([line("OPT-7010")], name="Won despite Redis")
     world.export(quote.id)
     [opp] = world.opportunities()
-    redis_url = app.config["REDIS_URL"]
-    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    redis_back = redis_down(monkeypatch)
     order = services.convert_quote(quote.id)
     db.session.expire_all()
     [run] = _conversion_runs()
     assert run.status == "queued" and run.params == {"document_id": order.id}
     assert "Redis" in run.message
-    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)  # Redis is back
-    assert jobs.requeue_lost(db.session, older_than_seconds=0) == [run.id]
+    redis_back()
+    assert recovery.requeue_lost(db.session, runtime().queue, older_than_seconds=0) == [run.id]
     assert drain_queue() == 1
     assert world.status_of(opp["id"])["wonFlag"]
     db.session.expire_all()

@@ -6,8 +6,8 @@ counts as changed when one of its contacts changed).
 
 Companies are read a page of 1,000 at a time and their contacts in bulk (``company/id in (...)``
 chunks), never a request per record; each page is processed and dropped, so memory does not grow
-with the tenant. Host data is written through the host's ``save_customer`` service, so a company
-and its contacts land in one transaction. Identity follows the link table; an unlinked company is
+with the tenant. Host data is written through the host's service API (a unit of work on the run's
+session), so a company, its contacts and their links land in one transaction. Identity follows the link table; an unlinked company is
 matched once by Company ID = account number, never by name. A linked customer deleted in the host
 is not re-created by a bulk import: it is reported, and importing that one company by its
 Company ID re-creates and re-links it.
@@ -25,8 +25,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from host_stub.gateway import ValidationError
 from host_stub.models import Contact, Customer
-from host_stub.services import ValidationError, save_customer
 from host_stub.snapshots import system_actor
 
 from ...cw import NotFound
@@ -228,6 +228,7 @@ class _CompanyImport:
     def __init__(self, owner: CompanyImporter, record: dict, page: _PageData, explicit: bool):
         self.owner, self.record, self.page, self.explicit = owner, record, page, explicit
         self.session = owner.session
+        self.host = owner.ctx.host(self.session)  # the customer, its contacts and links commit together
         self.batch = LinkBatch(self.session)
         self.label = f"{record.get('name')} ({record.get('identifier')})"
         self.cid = record["id"]
@@ -242,13 +243,13 @@ class _CompanyImport:
         try:
             outcomes = self._run()
         except (ValidationError, SQLAlchemyError) as e:
-            self.session.rollback()
+            self.host.rollback()
             detail = "; ".join(e.errors.values()) if isinstance(e, ValidationError) else type(e).__name__
             outcomes = [self._out("failed", None, f"{self.label} could not be saved in ChannelOnline: {detail}",
                                   "Correct the company in ConnectWise (or the clashing customer in ChannelOnline) "
                                   "and import again.")]
         self.batch.flush()
-        self.session.commit()
+        self.host.commit()
         return outcomes
 
     def _run(self) -> list[dict]:
@@ -328,7 +329,7 @@ class _CompanyImport:
             data = [{**v, **({"id": hid} if hid else {})} for c, hid, v in contact_changes]
             data += [{"id": hid, "is_default": False} for hid in demote]
             before = set(existing.contacts) if existing else set()
-            saved = save_customer(values, data, customer_id=host_id, actor=IMPORT_ACTOR)
+            saved = self.host.save_customer(values, data, customer_id=host_id, actor=IMPORT_ACTOR)
             host_id = saved.id
             new_ids = sorted(k.id for k in saved.contacts if k.id not in before)
             new_plan = [c for c, hid, _ in contact_changes if hid is None]

@@ -1,51 +1,46 @@
-"""Customer and contact synchronisation (export to and import from ConnectWise): the job kinds.
+"""Customer and contact synchronisation as job kinds: ``customer_export`` and ``customer_import``.
 
 ``customer_export`` params: ``{"customer_id": id}``, ``{"customer_ids": [...]}`` (a retry),
 ``{"range": {"field": "modified"|"created", "preset": ..., "start", "end"}}`` or ``{"all": true}``.
 ``customer_import`` params: ``{"company": "<Company ID or id>"}``, ``{"company_ids": [...]}``,
 ``{"mode": "all"}`` or ``{"mode": "changed"}`` (optionally ``"since": "<ISO datetime>"``).
-The services are :mod:`.customer_export` and :mod:`.customer_import`.
+The services are :mod:`.exporter` and :mod:`.importer`.
 """
 
 from __future__ import annotations
 
-from flask import has_app_context
+from collections.abc import Mapping, Sequence
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from ..jobs.ranges import PRESET_LABELS
-from ..jobs.runs import JobKind, register
+from host_stub.models import Contact, Customer
+
+from ...errors import FieldErrors
+from ...models import SyncItem, SyncRun
+from ..jobs import ranges
+from ..jobs.forms import find_by_number, range_from_cli, range_from_form
+from ..jobs.kinds import JobKind, KindRegistry
 from .exporter import run_export
-from .importer import run_import
+from .importer import WATERMARK_OVERLAP, last_import_start, run_import
+
+RANGE_FIELDS = {"modified": "Last Modified", "created": "Created Date"}
+COMPANY_ID_MAX = 30
 
 
-def _account_number(customer_id: int) -> str:
-    """The customer's account number for a description (the id when there is no app context)."""
-    if has_app_context():
-        from host_stub.extensions import db
-        from host_stub.models import Customer
-
-        number = db.session.execute(select(Customer.account_number).where(Customer.id == customer_id)).scalar()
+def _account_number(session: Session | None, customer_id: int) -> str:
+    """The customer's account number for a description (its id without a session)."""
+    if session is not None:
+        number = session.execute(select(Customer.account_number).where(Customer.id == customer_id)).scalar()
         if number:
             return number
     return f"#{customer_id}"
 
 
-def _last_import():
-    """The incremental import's watermark for a description (None without an app context)."""
-    if not has_app_context():
-        return None
-    from host_stub.extensions import db
-
-    from .importer import WATERMARK_OVERLAP, last_import_start
-
-    started = last_import_start(db.session)
-    return started - WATERMARK_OVERLAP if started else None
-
-
-def describe_export(params: dict) -> str:
+def describe_export(session: Session | None, params: dict, *, scheduled: bool = False) -> str:
     """A readable description of an export run's params."""
     if params.get("customer_id") is not None:
-        return f"Export customer {_account_number(int(params['customer_id']))} to ConnectWise"
+        return f"Export customer {_account_number(session, int(params['customer_id']))} to ConnectWise"
     if params.get("customer_ids") is not None:
         n = len(params["customer_ids"])
         return f"Export {n} customer{'s' if n != 1 else ''} to ConnectWise (retry)"
@@ -55,14 +50,15 @@ def describe_export(params: dict) -> str:
         if r.get("preset") == "custom":
             span = f"from {r.get('start')} to {r.get('end')}"
         else:
-            span = PRESET_LABELS.get(r.get("preset", ""), str(r.get("preset"))).lower()
+            span = ranges.PRESET_LABELS.get(r.get("preset", ""), str(r.get("preset"))).lower()
             span = "today" if span == "today" else f"in the {span}"
         return f"Export customers {what} {span} to ConnectWise"
     return "Export all customers to ConnectWise"
 
 
-def describe_import(params: dict) -> str:
-    """A readable description of an import run's params."""
+def describe_import(session: Session | None, params: dict, *, scheduled: bool = False) -> str:
+    """A readable description of an import run's params. A schedule's "changed" import names its
+    moving watermark ("since the previous import") instead of today's value."""
     if params.get("company") not in (None, ""):
         return f"Import company {params['company']} from ConnectWise"
     if params.get("company_ids") is not None:
@@ -71,14 +67,128 @@ def describe_import(params: dict) -> str:
     if params.get("mode") == "changed":
         if params.get("since"):
             return f"Import companies changed in ConnectWise since {str(params['since'])[:16].replace('T', ' ')} UTC"
-        since = _last_import()
-        if since is not None:
-            return f"Import companies changed in ConnectWise since {since:%Y-%m-%d %H:%M} UTC"
+        if scheduled:
+            return "Import companies changed in ConnectWise since the previous import"
+        started = last_import_start(session) if session is not None else None
+        if started is not None:
+            return f"Import companies changed in ConnectWise since {started - WATERMARK_OVERLAP:%Y-%m-%d %H:%M} UTC"
         return "Import companies changed in ConnectWise since the last import"
     return "Import all companies from ConnectWise"
 
 
-CUSTOMER_EXPORT = register(JobKind("customer_export", "Customer export (ChannelOnline → ConnectWise)", run_export,
-                                   describe_export))
-CUSTOMER_IMPORT = register(JobKind("customer_import", "Customer import (ConnectWise → ChannelOnline)", run_import,
-                                   describe_import))
+# --- the jobs form and the command line -----------------------------------------------------------
+
+
+def customer_by_account(session: Session, number: str, *, field: str) -> int:
+    """The customer with this account number (any case), or :class:`FieldErrors` on ``field``."""
+    if not number.strip():
+        raise FieldErrors({field: "Enter the customer's account number."})
+    found = find_by_number(session, Customer.account_number, number)
+    if found is None:
+        raise FieldErrors({field: f"No customer has the account number {number.strip()!r}. Check it on the "
+                                  "customer's page."})
+    return found
+
+
+def export_from_form(session: Session, form: Mapping[str, str]) -> dict:
+    scope = form.get("customer_scope")
+    if scope == "one":
+        return {"customer_id": customer_by_account(session, form.get("account_number") or "", field="account_number")}
+    if scope == "range":
+        return range_from_form(form, "customer", RANGE_FIELDS)
+    if scope == "all":
+        return {"all": True}
+    raise FieldErrors({"customer_scope": "Choose a specific customer, a date range, or all."})
+
+
+def company_params(ident: str, *, field: str) -> dict:
+    ident = ident.strip()
+    if not ident:
+        raise FieldErrors({field: "Enter the ConnectWise Company ID of the company to import."})
+    if len(ident) > COMPANY_ID_MAX:
+        raise FieldErrors({field: f"A ConnectWise Company ID has at most {COMPANY_ID_MAX} characters."})
+    return {"company": ident}
+
+
+def import_from_form(session: Session, form: Mapping[str, str]) -> dict:
+    scope = form.get("import_scope")
+    if scope == "company":
+        return company_params(form.get("company") or "", field="company")
+    if scope in ("all", "changed"):
+        return {"mode": scope}
+    raise FieldErrors({"import_scope": "Choose what to import: one company, all companies, or those changed "
+                                       "since the last import."})
+
+
+def _one_of(options: Mapping[str, object]) -> None:
+    if sum(bool(options.get(k)) for k in ("customer", "since", "all")) > 1:
+        raise FieldErrors({"options": "Use only one of --customer, --since and --all."})
+
+
+def export_from_cli(session: Session, options: Mapping[str, object]) -> dict:
+    """``--customer ACCOUNT`` | ``--since RANGE`` (``--created`` to select by created date) | ``--all``."""
+    _one_of(options)
+    if options.get("customer"):
+        return {"customer_id": customer_by_account(session, str(options["customer"]), field="--customer")}
+    if options.get("since"):
+        field = "created" if options.get("created") else "modified"
+        return {"range": range_from_cli(str(options["since"]), field, option="--since")}
+    if options.get("all"):
+        return {"all": True}
+    raise FieldErrors({"options": "Say what to export: --customer ACCOUNT, --since DATE or --all."})
+
+
+def import_from_cli(session: Session, options: Mapping[str, object]) -> dict:
+    """``--customer COMPANY_ID`` | ``--since RANGE`` | ``--all``; nothing: what changed since the last import."""
+    _one_of(options)
+    if options.get("customer"):
+        return company_params(str(options["customer"]), field="--customer")
+    if options.get("since"):
+        spec = range_from_cli(str(options["since"]), "modified", option="--since")
+        start = ranges.resolve(spec["preset"], spec.get("start"), spec.get("end")).start
+        return {"mode": "changed", "since": start.isoformat()}
+    return {"mode": "all"} if options.get("all") else {"mode": "changed"}
+
+
+# --- Retry ---------------------------------------------------------------------------------------
+
+
+def _single_target(run: SyncRun, key: str) -> dict | None:
+    """A failure without a record id (a company not found, say) retries the run's single target."""
+    value = (run.params or {}).get(key)
+    return {key: value} if value not in (None, "") else None
+
+
+def retry_export(session: Session, run: SyncRun, failed: Sequence[SyncItem]) -> dict | None:
+    """The customers to export again: failed customers, and the customers of failed contacts."""
+    ids = [i.host_id for i in failed if i.entity == "customer" and i.host_id]
+    contact_ids = [i.host_id for i in failed if i.entity == "contact" and i.host_id]
+    if contact_ids:
+        ids += session.execute(select(Contact.customer_id).where(Contact.id.in_(contact_ids))).scalars().all()
+    return {"customer_ids": sorted(set(ids))} if ids else _single_target(run, "customer_id")
+
+
+def retry_import(session: Session, run: SyncRun, failed: Sequence[SyncItem]) -> dict | None:
+    """The companies to import again."""
+    ids = [i.cw_id for i in failed if i.entity == "customer" and i.cw_id]
+    return {"company_ids": sorted(set(ids))} if ids else _single_target(run, "company")
+
+
+CUSTOMER_EXPORT = JobKind(
+    "customer_export", "Customer export (ChannelOnline → ConnectWise)", run_export, describe_export,
+    form_job="customer", form_job_label="customer", form_source="channelonline",
+    form_source_prompt="Choose the source of the customer data: ChannelOnline (export) or ConnectWise (import).",
+    form_template="colcw/jobs/_customer_form.html", range_fields=RANGE_FIELDS, parse_form=export_from_form, parse_cli=export_from_cli, retry=retry_export,
+    retry_nouns=("customer", "customers"))
+CUSTOMER_IMPORT = JobKind(
+    "customer_import", "Customer import (ConnectWise → ChannelOnline)", run_import, describe_import,
+    form_job="customer", form_job_label="customer", form_source="connectwise",
+    form_source_prompt=CUSTOMER_EXPORT.form_source_prompt, form_template=CUSTOMER_EXPORT.form_template,
+    parse_form=import_from_form, parse_cli=import_from_cli, retry=retry_import,
+    retry_nouns=("company", "companies"))
+
+
+def register(kinds: KindRegistry) -> None:
+    """Register the customer job kinds."""
+    kinds.register(CUSTOMER_EXPORT)
+    kinds.register(CUSTOMER_IMPORT)

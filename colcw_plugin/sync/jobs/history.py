@@ -1,6 +1,7 @@
-"""Run history: the filtered list, a run's status log, Retry of failed records, CSV of a log.
+"""Run history: the filtered list, a run's status log, Retry of failed records, CSV of a log, the
+progress JSON, and purging old runs.
 
-No Flask here: the Synchronization Jobs pages call these with a session.
+No Flask here: the Synchronization Jobs pages, the progress bars and the scheduler call these.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
-from host_stub.models import Contact, DocumentLine, utcnow
+from host_stub.models import utcnow
 
-from ...models import SyncItem, SyncRun
+from ...models import ACTIVE_RUN_STATUSES, FINAL_RUN_STATUSES, RUN_STATUS_LABELS, SyncItem, SyncRun
+from .kinds import KindRegistry
 
-RESULTS = {"queued": "Queued", "running": "Running", "succeeded": "Succeeded", "partial": "Partly failed",
-           "failed": "Failed", "interrupted": "Interrupted", "cancelled": "Cancelled"}
+RESULTS = {str(status): label for status, label in RUN_STATUS_LABELS.items()}
 DEFAULT_DAYS = 7
 
 
@@ -91,56 +92,26 @@ def failed_count(session: Session, run_id: int) -> int:
                                                                 SyncItem.action == "failed")) or 0
 
 
-def retry_params(session: Session, run: SyncRun) -> dict | None:
-    """Params of a new run that redoes the failed records of ``run`` (None when none can be redone).
+def failed_items(session: Session, run_id: int) -> list[SyncItem]:
+    return list(session.execute(select(SyncItem).where(SyncItem.run_id == run_id, SyncItem.action == "failed")
+                                .order_by(SyncItem.id)).scalars())
 
-    Customer export → ``customer_ids`` (a failed contact's customer included), customer import →
-    ``company_ids``, quote export → ``document_ids`` (a failed line's document included). A
-    failure without a record id (a company not found, say) retries the run's single target.
-    """
-    failed = session.execute(select(SyncItem).where(SyncItem.run_id == run.id, SyncItem.action == "failed")).scalars()
-    failed = list(failed)
-    if not failed:
+
+def retry_params(session: Session, kinds: KindRegistry, run: SyncRun) -> dict | None:
+    """Params of a new run that redoes the failed records of ``run`` (None when none can be redone):
+    the run's kind says which records those are (see ``JobKind.retry``)."""
+    kind = kinds.get(run.kind)
+    failed = failed_items(session, run.id)
+    if kind is None or kind.retry is None or not failed:
         return None
-    ids: list[int] = []
-    if run.kind == "customer_export":
-        ids = [i.host_id for i in failed if i.entity == "customer" and i.host_id]
-        contact_ids = [i.host_id for i in failed if i.entity == "contact" and i.host_id]
-        if contact_ids:
-            ids += session.execute(select(Contact.customer_id).where(Contact.id.in_(contact_ids))).scalars().all()
-        key = "customer_ids"
-    elif run.kind == "customer_import":
-        ids = [i.cw_id for i in failed if i.entity == "customer" and i.cw_id]
-        key = "company_ids"
-    elif run.kind == "quote_export":
-        ids = [i.host_id for i in failed if i.entity == "document" and i.host_id]
-        line_ids = [i.host_id for i in failed if i.entity == "line" and i.host_id]
-        if line_ids:
-            ids += session.execute(select(DocumentLine.document_id).where(DocumentLine.id.in_(line_ids))).scalars().all()
-        key = "document_ids"
-    else:
-        return None
-    if ids:
-        return {key: sorted(set(ids))}
-    single = {k: v for k, v in (run.params or {}).items() if k in ("customer_id", "company", "document_id")}
-    return single or None
+    return kind.retry(session, run, failed)
 
 
-RETRY_NOUNS = {"customer_ids": ("customer", "customers"), "company_ids": ("company", "companies"),
-               "document_ids": ("quote / order", "quotes / orders")}
-
-
-def retry_label(session: Session, run: SyncRun) -> str | None:
+def retry_label(session: Session, kinds: KindRegistry, run: SyncRun) -> str | None:
     """The Retry button's text, counting what the retry redoes (a document with three failed lines
     is one document to export again), or None when nothing can be retried."""
-    params = retry_params(session, run)
-    if params is None:
-        return None
-    for key, (one, many) in RETRY_NOUNS.items():
-        if key in params:
-            n = len(params[key])
-            return f"Retry the {n} failed {one if n == 1 else many}"
-    return "Retry the failed record"
+    params = retry_params(session, kinds, run)
+    return None if params is None else kinds[run.kind].retry_label(params)
 
 
 CSV_COLUMNS = ("at_utc", "entity", "direction", "action", "label", "channelonline_id", "connectwise_id", "message",
@@ -161,3 +132,48 @@ def log_csv(session: Session, run_id: int) -> str:
 
 def _cell(text: str) -> str:
     return "'" + text if text and text[0] in "=+-@\t\r" else text
+
+
+# --- progress ----------------------------------------------------------------------------------------
+
+
+def run_status(session: Session, kinds: KindRegistry, run_id: int) -> dict | None:
+    """A run's progress as the JSON the progress bar polls."""
+    session.expire_all()
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        return None
+    final = run.status in FINAL_RUN_STATUSES
+    # 100 % only when the run has closed, whatever its counts say.
+    percent = 100 if final else (min(99, round(100 * run.done / run.total)) if run.total else 0)
+    return {"id": run.id, "kind": run.kind, "label": kinds.label(run.kind),
+            "description": run.description, "status": run.status, "final": final, "done": run.done,
+            "total": run.total, "percent": percent,
+            "counts": dict(run.counts or {}), "records": run.records_summary, "message": run.message or "",
+            "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
+            "finished_at": _iso(run.finished_at), "requested_by": run.requested_by, "trigger": run.trigger}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.replace(tzinfo=dt.UTC).isoformat() if value else None
+
+
+# --- purge -------------------------------------------------------------------------------------------
+
+
+def purge_history(session: Session, days: int, *, now: dt.datetime | None = None) -> int:
+    """Delete finished runs (and their records) created more than ``days`` days ago."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    old = select(SyncRun.id).where(SyncRun.created_at < cutoff, SyncRun.status.not_in(ACTIVE_RUN_STATUSES))
+    session.execute(delete(SyncItem).where(SyncItem.run_id.in_(old)))
+    result = session.execute(delete(SyncRun).where(SyncRun.id.in_(old)))
+    session.commit()
+    return result.rowcount
+
+
+def maybe_purge(session: Session, redis, days: int, *, every_seconds: int = 3600) -> int | None:
+    """Purge at most once per ``every_seconds`` across all schedulers (a Redis key says when); None when
+    not due."""
+    if not redis.set("colcw:history:purged", utcnow().isoformat(), nx=True, ex=every_seconds):
+        return None
+    return purge_history(session, days)

@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
-from ...models import SyncItem, SyncRun, summarize_counts
+from ...models import RunStatus, SyncItem, SyncRun, summarize_counts
 
 ACTIONS = ("created", "updated", "unchanged", "skipped", "failed")
-FINAL_STATUSES = ("succeeded", "partial", "failed", "interrupted", "cancelled")
 
 
 class RunRecorder:
@@ -46,7 +45,7 @@ class RunRecorder:
 
     def start(self) -> None:
         now = utcnow()
-        self._update(status="running", started_at=now, heartbeat_at=now, finished_at=None)
+        self._update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, finished_at=None)
 
     def set_total(self, total: int) -> None:
         self.total = total
@@ -87,7 +86,7 @@ class RunRecorder:
         if status is None:
             failed = self.counts.get("failed", 0)
             ok = sum(v for k, v in self.counts.items() if k != "failed")
-            status = "succeeded" if not failed else ("partial" if ok else "failed")
+            status = RunStatus.SUCCEEDED if not failed else (RunStatus.PARTIAL if ok else RunStatus.FAILED)
         self.flush(status=status, finished_at=utcnow(), message=message, api_requests=api_requests)
         self._session.close()
         return status

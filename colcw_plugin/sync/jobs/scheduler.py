@@ -15,7 +15,7 @@ times in IANA zones edited on a page, so colcw runs its own tick loop:
   machine) finds ``next_run_at`` moved and does nothing. PostgreSQL's row lock makes the second
   UPDATE wait and then re-check the condition, so this holds under real concurrency.
 * **Nothing silently skipped.** The run is committed before it is enqueued; if the process dies
-  in between, the next tick's :func:`~colcw_plugin.sync.jobs.requeue_lost` enqueues it. Periods
+  in between, the next tick's :func:`~.recovery.requeue_lost` enqueues it. Periods
   missed while no scheduler ran are fired once (not once per missed period) on the next tick,
   and the run says it was late. If the same job is already queued or running, the period is
   recorded on the schedule as skipped, with the run it waited for.
@@ -32,24 +32,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
 import threading
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import click
-from flask import current_app
-from flask.cli import with_appcontext
 from redis.exceptions import LockError
-from rq import Queue
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
 from ...models import Schedule
-from . import queue as jobs
+from .history import maybe_purge
+from .kinds import KindRegistry
+from .queue import JobQueue, active_run, job_id_for
+from .recovery import detect_interrupted, requeue_lost
 from .runs import create_run
 from .schedules import Timing, next_run_after
 
@@ -66,22 +64,21 @@ class Fired:
     skipped_for: int | None = None  # the active run of the same job, when the period was skipped
 
 
-def tick(session: Session, queue: Queue | None = None, *, now: dt.datetime | None = None) -> list[Fired]:
+def tick(session: Session, queue: JobQueue, kinds: KindRegistry, *, now: dt.datetime | None = None) -> list[Fired]:
     """Fire every schedule due at ``now`` (naive UTC) that this process manages to claim."""
-    queue = queue or jobs.get_queue()
     now = now or utcnow()
     due = session.execute(select(Schedule.id, Schedule.next_run_at).where(
         Schedule.enabled.is_(True), Schedule.next_run_at <= now).order_by(Schedule.next_run_at)).all()
     session.rollback()  # read snapshot done; each claim is its own transaction
     fired = []
     for schedule_id, due_at in due:
-        result = fire(session, queue, schedule_id, due_at, now=now)
+        result = fire(session, queue, kinds, schedule_id, due_at, now=now)
         if result is not None:
             fired.append(result)
     return fired
 
 
-def fire(session: Session, queue: Queue, schedule_id: int, due_at: dt.datetime, *,
+def fire(session: Session, queue: JobQueue, kinds: KindRegistry, schedule_id: int, due_at: dt.datetime, *,
          now: dt.datetime) -> Fired | None:
     """Claim one due period of one schedule and start its run; None if another process claimed it."""
     schedule = session.get(Schedule, schedule_id)
@@ -94,9 +91,9 @@ def fire(session: Session, queue: Queue, schedule_id: int, due_at: dt.datetime, 
     if claimed != 1:
         session.rollback()
         return None
-    job_id = jobs.job_id_for(schedule.kind, schedule.params or {})
-    with jobs.submit_lock(queue, job_id):
-        existing = jobs.active_run(session, queue, job_id)
+    job_id = job_id_for(schedule.kind, schedule.params or {})
+    with queue.lock(job_id):
+        existing = active_run(session, queue, job_id)
         if existing is not None:
             session.execute(update(Schedule).where(Schedule.id == schedule_id).values(
                 last_outcome=f"Skipped the run due {due_at:%Y-%m-%d %H:%M} UTC: run #{existing.id} of the same "
@@ -104,7 +101,7 @@ def fire(session: Session, queue: Queue, schedule_id: int, due_at: dt.datetime, 
             session.commit()
             log.info("schedule %s: skipped, run %s still %s", schedule_id, existing.id, existing.status)
             return Fired(schedule_id, due_at, None, skipped_for=existing.id)
-        run = create_run(session, schedule.kind, schedule.params or {}, trigger="schedule",
+        run = create_run(session, kinds, schedule.kind, schedule.params or {}, trigger="schedule",
                          actor={"name": f"schedule: {schedule.name}"}, schedule_id=schedule_id)
         run.rq_job_id = job_id
         if now - due_at > dt.timedelta(minutes=5):
@@ -112,31 +109,31 @@ def fire(session: Session, queue: Queue, schedule_id: int, due_at: dt.datetime, 
         session.execute(update(Schedule).where(Schedule.id == schedule_id).values(
             last_run_id=run.id, last_outcome=f"Started run #{run.id}."))
         session.commit()  # the claim and the run together: a crash after this is healed by requeue_lost
-        jobs.enqueue_job(queue, run)
+        queue.enqueue(run)
     log.info("schedule %s fired run %s (due %s)", schedule_id, run.id, due_at)
     return Fired(schedule_id, due_at, run.id)
 
 
-def maintenance(session: Session, queue: Queue, *, history_days: int) -> None:
+def maintenance(session: Session, queue: JobQueue, *, history_days: int) -> None:
     """Mark dead runs interrupted, re-enqueue lost ones, purge old history (hourly)."""
-    jobs.detect_interrupted(session, queue)
-    jobs.requeue_lost(session, queue)
-    purged = jobs.maybe_purge(session, queue.connection, history_days)
+    detect_interrupted(session, queue)
+    requeue_lost(session, queue)
+    purged = maybe_purge(session, queue.connection, history_days)
     if purged:
         log.info("purged %s runs older than %s days", purged, history_days)
 
 
-def run_scheduler(*, once: bool = False, interval: float = 10.0, stop: threading.Event | None = None) -> int:
-    """The tick loop (call inside an app context). Returns the number of runs fired."""
-    from host_stub.extensions import db
-
-    queue = jobs.get_queue()
+def run_scheduler(new_session: Callable[[], Session], queue: JobQueue, kinds: KindRegistry, *, history_days: int,
+                  once: bool = False, interval: float = 10.0, stop: threading.Event | None = None,
+                  say: Callable[[str], None] = log.info) -> int:
+    """The tick loop: one fresh session per tick. Returns the number of runs fired."""
     stop = stop or threading.Event()
     lock = queue.connection.lock(LEADER_KEY, timeout=max(int(interval * 3), 5), thread_local=False)
     token = uuid.uuid4().hex.encode()
     leading = False
     total = 0
     while not stop.is_set():
+        session = new_session()
         try:
             if leading:
                 try:
@@ -149,36 +146,20 @@ def run_scheduler(*, once: bool = False, interval: float = 10.0, stop: threading
                 if leading:
                     log.info("colcw scheduler: leading")
                 elif once:
-                    click.echo("Another colcw scheduler is running; this one did nothing.")
+                    say("Another colcw scheduler is running; this one did nothing.")
                     return 0
             if leading:
-                fired = tick(db.session, queue)
+                fired = tick(session, queue, kinds)
                 total += sum(1 for f in fired if f.run_id)
-                maintenance(db.session, queue, history_days=int(current_app.config.get("COLCW_HISTORY_DAYS", 90)))
+                maintenance(session, queue, history_days=history_days)
         except Exception:  # noqa: BLE001 - a database or Redis blip must not stop the scheduler
-            db.session.rollback()
+            session.rollback()
             log.exception("colcw scheduler tick failed; retrying in %ss", interval)
         finally:
-            db.session.remove()
+            session.close()
         if once:
             break
         stop.wait(interval)
     if leading and lock.owned():
         lock.release()
     return total
-
-
-@click.command("scheduler")
-@click.option("--once", is_flag=True, help="Tick once (fire what is due, then exit).")
-@click.option("--interval", default=10.0, show_default=True, help="Seconds between ticks.")
-@with_appcontext
-def scheduler_command(once: bool, interval: float) -> None:
-    """Fire due synchronisation schedules (one scheduler leads; others stand by)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"colcw scheduler ({'once' if once else f'every {interval:g}s'})")
-    started = time.monotonic()
-    fired = run_scheduler(once=once, interval=interval, stop=stop)
-    click.echo(f"colcw scheduler stopped after {time.monotonic() - started:.0f}s; {fired} runs fired.")

@@ -30,21 +30,14 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
+from ...errors import FieldErrors
 from ...models import Schedule
-from .runs import kinds
+from .kinds import KindRegistry
 
 FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 UTC = dt.UTC
-
-
-class ScheduleError(ValueError):
-    """Invalid schedule input; ``errors`` maps each form field to a message saying what to do."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -111,7 +104,7 @@ def parse_timing(form: dict) -> Timing:
         except ValueError:
             errors["day_of_month"] = "Enter the day of the month, 1 to 31 (shorter months use their last day)."
     if errors:
-        raise ScheduleError(errors)
+        raise FieldErrors(errors)
     return Timing(frequency, dt.time(int(m.group(1)), int(m.group(2))), zone, weekday, day)
 
 
@@ -158,13 +151,10 @@ def describe(schedule: Schedule) -> str:
     return f"Daily {when}"
 
 
-def job_description(kind: str, params: dict) -> str:
-    """What a schedule's job does each time it fires. An incremental import's "since" moves with
-    every import, so a schedule names it instead of showing today's value as if it were fixed."""
-    if kind == "customer_import" and (params or {}).get("mode") == "changed" and not params.get("since"):
-        return "Import companies changed in ConnectWise since the previous import"
-    job = kinds().get(kind)
-    return job.describe(params or {}) if job else kind
+def job_description(session: Session | None, kinds: KindRegistry, kind: str, params: dict) -> str:
+    """What a schedule's job does each time it fires (its kind says how, e.g. an incremental import's
+    "since" moves with every import, so it is named rather than shown as today's value)."""
+    return kinds.describe(session, kind, params or {}, scheduled=True)
 
 
 def in_zone(value: dt.datetime | None, zone_name: str) -> dt.datetime | None:
@@ -180,7 +170,7 @@ def in_zone(value: dt.datetime | None, zone_name: str) -> dt.datetime | None:
 def _apply(schedule: Schedule, name: str, timing: Timing) -> None:
     name = name.strip()
     if not name:
-        raise ScheduleError({"schedule_name": "Name the schedule so you can find it in the list and the history."})
+        raise FieldErrors({"schedule_name": "Name the schedule so you can find it in the list and the history."})
     schedule.name = name[:100]
     schedule.frequency = timing.frequency
     schedule.time_of_day = timing.time_of_day.strftime("%H:%M")

@@ -8,11 +8,11 @@ The order of work keeps ConnectWise clean when anything is wrong:
 3. the opportunity: the one this document (or, for a sales order, its quote) is linked to by
    id; else an exact, case-sensitive name match among the company's opportunities; else a new
    one — and the link is committed at once, so a crash from here on resumes on it;
-4. the lines, reconciled per :mod:`colcw_plugin.sync.document_export` (never duplicated);
-5. a sales order sets the opportunity to Won, unless an unconverted quote still feeds it;
+4. the lines, reconciled per :mod:`.lines` (never duplicated);
+5. a sales order sets the opportunity to Won, unless an unconverted quote still feeds it (:mod:`.won`);
 6. the state (fingerprint, per-line product ids) is saved and the document locked in the host.
 
-Exports of one document are serialised across processes (:mod:`colcw_plugin.sync.locks`).
+Exports of one document are serialised across processes (:mod:`.locks`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from host_stub.gateway import UnitOfWork
 from host_stub.models import Contact, CustomField, Document, utcnow
 from host_stub.snapshots import document_snapshot
 
@@ -32,7 +33,6 @@ from ...models import (
     DocumentLineExport,
     Link,
     Settings,
-    find_by_cw,
     get_link,
     remove_link,
     set_link,
@@ -53,6 +53,7 @@ from .opportunities import (
 from .problems import ExportRefused, LineProblem
 from .reference_cache import DbReferenceCache
 from .state import document_fingerprint, get_state, opportunity_field_value
+from .won import won_change
 
 SETTINGS_PAGE = "Admin → Integration → ConnectWise → Connection options"
 
@@ -64,14 +65,18 @@ class ExportContext:
     client: ConnectWiseClient
     setup: OpportunitySetup
     catalog: Catalog
+    # Opens the host's unit of work on a session (the document is locked through it).
+    host: Callable[[Session], UnitOfWork] = UnitOfWork
     # Called before the n-th product POST of a document (tests inject crashes here).
     before_product_create: Callable[[int], None] | None = None
 
     @classmethod
-    def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None) -> ExportContext:
+    def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None, *,
+                host: Callable[[Session], UnitOfWork] = UnitOfWork) -> ExportContext:
         settings = settings or get_settings(session)
         shared = DbReferenceCache(session.get_bind(), tenant=f"{settings.site_url}|{settings.company_id}")
-        return cls(client, OpportunitySetup(client, shared), Catalog(client, CatalogSetup.load(session, settings)))
+        return cls(client, OpportunitySetup(client, shared), Catalog(client, CatalogSetup.load(session, settings)),
+                   host=host)
 
 
 @dataclass
@@ -151,8 +156,7 @@ def _preconditions(session: Session, settings: Settings, doc: Document, actor: d
             f"Both the customer and the contact need to exist in ConnectWise to export the document: {missing} "
             "not in ConnectWise yet.",
             f"Manually sync the specific customer from ChannelOnline to ConnectWise (Export to ConnectWise on "
-            f"{doc.customer.name}'s page), then export this document again.",
-            fix_endpoint="colcw.export_customer", fix_args={"customer_id": doc.customer_id})
+            f"{doc.customer.name}'s page), then export this document again.")
     try:
         rep = member_for(session, settings, actor, doc.sales_rep_id)
     except UnmappedRep as e:
@@ -234,7 +238,7 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     _save_success(session, doc, opp, created, product_ids, catalog_ids,
                   fingerprint=document_fingerprint(snapshot, settings), name_now=name_now, actor=actor,
                   run_id=run_id, notes=notes)
-    _lock_in_host(doc.id)
+    _lock_in_host(ctx.host(session), doc.id)
     if created:
         action, summary = "created", f"created opportunity {opp_id} \"{opp.get('name', '')}\" with {len(lines)} lines"
     elif plan.writes or opp_changes:
@@ -309,32 +313,12 @@ def _remember_opportunity(session: Session, document_id: int, opp: dict, created
     set_link(session, "document", document_id, opp["id"], cw_identifier=str(opp.get("name", ""))[:100])
 
 
-def _open_quotes_feeding(session: Session, opportunity_id: int, exclude: set[int]) -> list[Document]:
-    ids = [link.host_id for link in find_by_cw(session, "document", opportunity_id) if link.host_id not in exclude]
-    if not ids:
-        return []
-    return list(session.execute(select(Document).where(Document.id.in_(ids), Document.doc_type == "quote",
-                                                       Document.status != "converted").order_by(Document.number)
-                                ).scalars())
-
-
 def _opportunity_changes(session: Session, ctx: ExportContext, doc: Document, opp: dict, created: bool,
                          notes: list[str]) -> dict:
     """Header changes on an existing opportunity: Won for a sales order, the expected close date."""
-    changes: dict = {}
     if created:
-        return changes
-    if not doc.is_quote:
-        blockers = _open_quotes_feeding(session, opp["id"], {doc.id, doc.source_quote_id or 0})
-        if blockers:
-            numbers = ", ".join(q.number for q in blockers)
-            notes.append(f"Opportunity {opp['id']} stays open: quote{'s' if len(blockers) > 1 else ''} {numbers} "
-                         f"also feed{'s' if len(blockers) == 1 else ''} it and "
-                         f"{'has' if len(blockers) == 1 else 'have'} not been converted to a sales order. "
-                         "It is set to Won when the last of them is converted (or set it in ConnectWise).")
-        elif not ctx.setup.is_won(opp.get("status")):
-            changes["status"] = {"id": ctx.setup.won_status()["id"]}
-            notes.append(f"Opportunity {opp['id']} set to {ctx.setup.won_status().get('name', 'Won')}.")
+        return {}
+    changes = {} if doc.is_quote else won_change(session, ctx.setup, doc, opp, notes)
     state = get_state(session, doc.id)
     if state and state.created_opportunity and doc.follow_up_date:
         want = f"{doc.follow_up_date.isoformat()}T00:00:00Z"
@@ -379,8 +363,7 @@ def _save_failure(session: Session, document_id: int, message: str, resolution: 
     session.commit()
 
 
-def _lock_in_host(document_id: int) -> None:
-    """Exported documents are locked in the host (user guide §5.3), through the host's service."""
-    from host_stub.services import set_locked
-
-    set_locked(document_id, True)
+def _lock_in_host(host: UnitOfWork, document_id: int) -> None:
+    """Exported documents are locked in the host (user guide §5.3), through the host's service API."""
+    host.set_locked(document_id, True)
+    host.commit()

@@ -31,9 +31,6 @@ class ExportRefused(Exception):
     message: str
     resolution: str = ""
     lines: list[LineProblem] = field(default_factory=list)
-    # A link the page can offer to fix it in one click, e.g. ("Export the customer", url endpoint args).
-    fix_endpoint: str | None = None
-    fix_args: dict | None = None
 
     def __post_init__(self) -> None:
         super().__init__(self.message)

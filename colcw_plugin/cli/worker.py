@@ -1,0 +1,53 @@
+"""``flask --app host_stub colcw worker | scheduler``: the processes that run and schedule the jobs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
+
+from host_stub.extensions import db
+
+from ..sync.jobs.queue import work
+from ..sync.jobs.scheduler import run_scheduler
+from ..sync.runtime import Runtime
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the jobs queued now, then exit.")
+@click.option("--simple", is_flag=True, help="Run jobs in the worker process instead of a forked one.")
+@with_appcontext
+def worker_command(burst: bool, simple: bool) -> None:
+    """Run an RQ worker on colcw's queue (with RQ's scheduler, which retries need)."""
+    queue = Runtime.of(current_app).queue
+    engine = db.engine
+    # A forked job must not share the parent's pooled database connections.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    click.echo(f"colcw worker on queue {queue.name!r} ({'burst' if burst else 'waiting for jobs'})")
+    work(queue, burst=burst, simple=simple)
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Tick once (fire what is due, then exit).")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between ticks.")
+@with_appcontext
+def scheduler_command(once: bool, interval: float) -> None:
+    """Fire due synchronisation schedules (one scheduler leads; others stand by)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    rt = Runtime.of(current_app)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"colcw scheduler ({'once' if once else f'every {interval:g}s'})")
+    started = time.monotonic()
+    engine = db.engine
+    fired = run_scheduler(lambda: Session(bind=engine), rt.queue, rt.kinds, history_days=rt.config.history_days,
+                          once=once, interval=interval, stop=stop, say=click.echo)
+    click.echo(f"colcw scheduler stopped after {time.monotonic() - started:.0f}s; {fired} runs fired.")

@@ -1,0 +1,154 @@
+"""Job kinds: what each kind of synchronisation is, in one place, and the registry of them.
+
+A kind (customer export, customer import, quote export, and the ones to come) registers once
+with everything the generic jobs code needs to know about it: its label, how it describes its
+params, how the Synchronization Jobs form and the command line choose it and turn their input
+into params, what Retry re-runs, and the service that executes it. The jobs engine, the history
+page and the schedules only ever call these, so none of them branches on a kind's name.
+
+The registry is built by the composition root (``colcw_plugin.extension``), which asks each
+feature to register its kinds; tests build their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from host_stub.gateway import UnitOfWork
+
+from ...cw import ConnectWiseClient
+from ...errors import FieldErrors
+from ...models import Settings, SyncItem, SyncRun
+from .recorder import RunRecorder
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run may work: documents exported side by side (``COLCW_CONCURRENCY``)."""
+
+    concurrency: int = 1
+
+
+@dataclass
+class SyncContext:
+    """What a kind's service gets: the business session, the client, the recorder, who asked.
+
+    ``host`` opens a unit of work of the host's service API on a session (the run's, or a worker
+    thread's own): host writes go through it and its events fire after its commit.
+    """
+
+    session: Session
+    client: ConnectWiseClient
+    recorder: RunRecorder
+    settings: Settings
+    actor: dict | None
+    run_id: int
+    params: dict = field(default_factory=dict)
+    options: RunOptions = field(default_factory=RunOptions)
+    host: Callable[[Session], UnitOfWork] = UnitOfWork
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of synchronisation job (see the module doc).
+
+    * ``run(ctx)`` executes a run and may return a summary message.
+    * ``describe(session, params, scheduled=False)`` is the run's readable description (``session``
+      may be None: then records are named by id); ``scheduled`` describes what a schedule does
+      each time it fires, when that differs from one run (a moving "since").
+    * ``form_job`` / ``form_source`` are the values of the jobs form's ``job`` and ``source``
+      choices that select this kind, ``form_template`` the page's form section that offers it;
+      ``parse_form(session, form)`` turns the form into params.
+    * ``parse_cli(session, options)`` does the same for the ``flask colcw sync`` options.
+    * ``retry(session, run, failed)`` gives the params of a run that redoes the failed records of
+      ``run`` (None when nothing can be redone); ``retry_nouns`` names what it counts.
+    """
+
+    name: str
+    label: str
+    run: Callable[[SyncContext], str | None]
+    describe: Callable[..., str]
+    form_job: str = ""
+    form_job_label: str = ""
+    form_source: str = ""
+    form_source_prompt: str = ""
+    form_template: str = ""  # the jobs page's form section that offers it
+    range_fields: Mapping[str, str] = field(default_factory=dict)  # the dates its range form can select on
+    parse_form: Callable[[Session, Mapping[str, str]], dict] | None = None
+    parse_cli: Callable[[Session, Mapping[str, object]], dict] | None = None
+    retry: Callable[[Session, SyncRun, Sequence[SyncItem]], dict | None] | None = None
+    retry_nouns: tuple[str, str] = ("record", "records")
+
+    def retry_label(self, params: Mapping) -> str:
+        """The Retry button's text for ``params`` of :attr:`retry`: "Retry the 3 failed customers"."""
+        ids = next((v for v in params.values() if isinstance(v, list)), None)
+        if ids is None:
+            return "Retry the failed record"
+        one, many = self.retry_nouns
+        return f"Retry the {len(ids)} failed {one if len(ids) == 1 else many}"
+
+
+class KindRegistry:
+    """The job kinds an app knows, by name."""
+
+    def __init__(self, kinds: Sequence[JobKind] = ()):
+        self._kinds: dict[str, JobKind] = {}
+        for kind in kinds:
+            self.register(kind)
+
+    def register(self, kind: JobKind) -> JobKind:
+        if kind.name in self._kinds and self._kinds[kind.name] is not kind:
+            raise ValueError(f"job kind {kind.name!r} is registered twice")
+        self._kinds[kind.name] = kind
+        return kind
+
+    def __getitem__(self, name: str) -> JobKind:
+        return self._kinds[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    def __iter__(self) -> Iterator[JobKind]:
+        return iter(self._kinds.values())
+
+    def get(self, name: str) -> JobKind | None:
+        return self._kinds.get(name)
+
+    def label(self, name: str) -> str:
+        kind = self._kinds.get(name)
+        return kind.label if kind else name
+
+    def describe(self, session: Session | None, name: str, params: Mapping, *, scheduled: bool = False) -> str:
+        kind = self._kinds.get(name)
+        return kind.describe(session, dict(params or {}), scheduled=scheduled) if kind else name
+
+    def on_form(self) -> list[JobKind]:
+        """The kinds the Synchronization Jobs form offers, in registration order."""
+        return [k for k in self._kinds.values() if k.parse_form is not None]
+
+    def forms(self) -> list[JobKind]:
+        """One kind per form section of the jobs page (kinds sharing a section share its template)."""
+        sections: dict[str, JobKind] = {}
+        for kind in self.on_form():
+            if kind.form_template:
+                sections.setdefault(kind.form_template, kind)
+        return list(sections.values())
+
+    def from_form(self, session: Session, form: Mapping[str, str]) -> tuple[JobKind, dict]:
+        """The kind a submitted jobs form chose and its params (:class:`FieldErrors` saying what to choose)."""
+        offered = self.on_form()
+        chosen = [k for k in offered if k.form_job == form.get("job")]
+        if not chosen:
+            labels = list(dict.fromkeys(k.form_job_label for k in offered))
+            raise FieldErrors({"job": f"Choose a job type: {' or '.join(labels)}."})
+        sourced = [k for k in chosen if k.form_source]
+        if sourced:
+            chosen = [k for k in sourced if k.form_source == form.get("source")]
+            if not chosen:
+                raise FieldErrors({"source": sourced[0].form_source_prompt})
+        kind = chosen[0]
+        assert kind.parse_form is not None
+        return kind, kind.parse_form(session, form)

@@ -1,0 +1,102 @@
+"""The ``quote_export`` job: select the documents, export them side by side, record each outcome.
+
+Documents are exported ``ctx.options.concurrency`` at a time (threads with their own database
+sessions, sharing the run's client, token bucket and ConnectWise caches). The per-document work
+is in :mod:`.export`. A resumed run skips the documents it already finished; converted quotes are
+left out of ranges (their sales orders carry their lines).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from host_stub.models import Document
+
+from ..jobs import ranges
+from ..jobs.kinds import SyncContext
+from ..jobs.recorder import RunRecorder
+from .export import ExportContext, Outcome, export_document
+
+log = logging.getLogger(__name__)
+
+
+def select_documents(session: Session, params: dict) -> list[int]:
+    """The document ids a run's params select (ValueError with a message for bad params)."""
+    if params.get("document_id") is not None:
+        return [int(params["document_id"])]
+    if params.get("document_ids") is not None:
+        return list(dict.fromkeys(int(i) for i in params["document_ids"]))
+    stmt = select(Document.id).where(or_(Document.doc_type == "order", Document.status != "converted"))
+    if params.get("range"):
+        spec = params["range"]
+        span = ranges.resolve(spec.get("preset", ""), spec.get("start"), spec.get("end"))
+        column = {"created": Document.created_at, "modified": Document.updated_at}.get(spec.get("field"))
+        if column is not None:
+            stmt = stmt.where(column >= span.start, column < span.end)
+        elif spec.get("field") == "follow_up":
+            stmt = stmt.where(Document.follow_up_date >= span.start.date(), Document.follow_up_date < span.end.date())
+        else:
+            raise ValueError("The range field must be created, modified or follow_up.")
+    elif not params.get("all"):
+        raise ValueError("Choose a document, a date range or all documents to export.")
+    return list(session.execute(stmt.order_by(Document.id)).scalars())
+
+
+def record_outcome(recorder: RunRecorder, outcome: Outcome) -> None:
+    """One document's result, and one entry per line at fault (not counted as progress)."""
+    recorder.record(entity="document", direction="export", action=outcome.action, host_id=outcome.document_id,
+                    cw_id=outcome.opportunity_id, label=outcome.number, message=outcome.message,
+                    resolution=outcome.resolution)
+    for problem in outcome.lines:
+        recorder.record(entity="line", direction="export", action="failed", host_id=problem.line_id,
+                        label=f"{outcome.number} {problem.label}", message=problem.message,
+                        resolution=problem.resolution, advance=False)
+
+
+def run(ctx: SyncContext) -> str | None:
+    """The job: export every selected document, recording each outcome."""
+    try:
+        ids = select_documents(ctx.session, ctx.params)
+    except ValueError as e:
+        ctx.recorder.record(entity="document", direction="export", action="failed", label="selection",
+                            message=str(e), resolution="Start the export again with a valid selection.")
+        return str(e)
+    finished, _ = ctx.recorder.completed_keys("document")
+    todo = [i for i in ids if i not in finished]
+    ctx.recorder.set_total(len(ids))
+    export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host)
+    workers = min(max(1, ctx.options.concurrency), len(todo))
+    outcomes = []
+    if workers <= 1:
+        for doc_id in todo:
+            outcome = export_document(ctx.session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id)
+            if len(ids) == 1 and outcome.error is not None and outcome.error.transient:
+                # One document (the page, a conversion): let the queue retry the run later.
+                raise outcome.error
+            record_outcome(ctx.recorder, outcome)
+            outcomes.append(outcome)
+    else:
+        engine = ctx.session.get_bind()
+
+        def work(doc_id: int) -> Outcome:
+            # Each thread works on a session of its own.
+            with Session(bind=engine) as session:
+                try:
+                    return export_document(session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id)
+                except Exception as e:  # a bug must not lose the other documents' results
+                    log.exception("quote export of document %s crashed", doc_id)
+                    return Outcome(doc_id, f"#{doc_id}", "failed", message=f"Unexpected error: {type(e).__name__}: {e}",
+                                   resolution="Report this to your administrator with the run number.")
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colcw-export") as pool:
+            for future in as_completed([pool.submit(work, d) for d in todo]):
+                outcome = future.result()
+                record_outcome(ctx.recorder, outcome)  # only this thread touches the recorder
+                outcomes.append(outcome)
+    if len(ids) == 1 and outcomes:
+        return outcomes[0].message
+    return None

@@ -1,0 +1,63 @@
+"""Won on conversion (user guide §5.4): a quote becomes a sales order, its opportunity turns Won.
+
+When the host converts an exported quote (the ``quote_converted`` event), the sales order is
+exported to the quote's opportunity: it takes over the quote's lines (no duplicates) and sets
+the opportunity to Won — found by ConnectWise's status flags, never by name — unless another
+quote feeding the same opportunity is not converted yet: then it stays open, the run log names
+the quotes it waits for, and it turns Won when the last of them is converted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from host_stub.models import Document
+
+from ...models import DOCUMENT, SyncRun, find_by_cw, get_link
+from ..jobs.kinds import KindRegistry
+from ..jobs.queue import JobQueue, submit
+from . import KIND
+from .opportunities import OpportunitySetup
+
+
+def on_quote_converted(session: Session, queue: JobQueue, kinds: KindRegistry, quote: dict, order: dict,
+                       actor: dict | None) -> SyncRun | None:
+    """The ``quote_converted`` event: when the quote was exported, export its sales order.
+
+    The conversion is already committed in the host and will not fire again: losing this run
+    would lose the Won. So it is recorded even while Redis is down (the scheduler queues it
+    once Redis answers again).
+    """
+    if get_link(session, DOCUMENT, quote["id"]) is None:
+        return None  # never exported: nothing to update in ConnectWise
+    return submit(session, queue, kinds, KIND, {"document_id": order["id"]}, trigger="event", actor=actor,
+                  record_when_queue_down=True)
+
+
+def open_quotes_feeding(session: Session, opportunity_id: int, exclude: set[int]) -> list[Document]:
+    """The unconverted quotes (other than ``exclude``) exported to this opportunity."""
+    ids = [link.host_id for link in find_by_cw(session, DOCUMENT, opportunity_id) if link.host_id not in exclude]
+    if not ids:
+        return []
+    return list(session.execute(select(Document).where(Document.id.in_(ids), Document.doc_type == "quote",
+                                                       Document.status != "converted").order_by(Document.number)
+                                ).scalars())
+
+
+def won_change(session: Session, setup: OpportunitySetup, order: Document, opp: dict, notes: list[str]) -> dict:
+    """The status change a sales order makes on its existing opportunity: Won, unless an unconverted
+    quote still feeds it (the note says which). Adds a note either way; {} when nothing changes."""
+    blockers = open_quotes_feeding(session, opp["id"], {order.id, order.source_quote_id or 0})
+    if blockers:
+        numbers = ", ".join(q.number for q in blockers)
+        notes.append(f"Opportunity {opp['id']} stays open: quote{'s' if len(blockers) > 1 else ''} {numbers} "
+                     f"also feed{'s' if len(blockers) == 1 else ''} it and "
+                     f"{'has' if len(blockers) == 1 else 'have'} not been converted to a sales order. "
+                     "It is set to Won when the last of them is converted (or set it in ConnectWise).")
+        return {}
+    if setup.is_won(opp.get("status")):
+        return {}
+    won = setup.won_status()
+    notes.append(f"Opportunity {opp['id']} set to {won.get('name', 'Won')}.")
+    return {"status": {"id": won["id"]}}

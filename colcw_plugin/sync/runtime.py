@@ -1,0 +1,141 @@
+"""The runtime colcw works with: built once per app by the composition root (``extension.py``) and
+passed down, so no service reaches back up through ``current_app`` or a module global.
+
+It holds the secret box, the Redis connection and the job queue, the registry of job kinds, the
+host's plugin manager (for the host's unit of work) and the settings; and it is the one place
+that knows how to build a ConnectWise client for the stored connection with the tenant-wide
+rate limiter. Views and commands get it with :meth:`Runtime.of` and hand services what they need.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import pluggy
+from redis import Redis
+from sqlalchemy.orm import Session
+
+from host_stub.gateway import UnitOfWork
+
+from ..cw import ConnectWiseClient
+from ..models import SyncRun
+from ..setup.connection import build_client, get_settings
+from ..setup.secrets import SecretBox
+from .jobs.kinds import KindRegistry, RunOptions
+from .jobs.queue import JobQueue, QueueSettings, submit
+from .jobs.runs import execute_run
+from .ratelimit import RedisRateLimiter, tenant_key
+
+# Settings (app config key → (environment variable default, parser)); a worker subprocess reads
+# the environment, an app built by the tests its config.
+_FLAGS = ("1", "true", "yes", "on")
+
+
+def _intervals(raw: Any) -> tuple[int, ...]:
+    if isinstance(raw, str):
+        return tuple(int(x) for x in raw.split(",") if x.strip())
+    return tuple(int(x) for x in raw)
+
+
+@dataclass(frozen=True)
+class ColcwConfig:
+    """colcw's settings (``COLCW_*`` and ``REDIS_URL``; see the README's Configuration)."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    allow_http: bool = False
+    rate_limit_per_minute: float = 1000.0
+    concurrency: int = 4
+    history_days: int = 90
+    queue: QueueSettings = field(default_factory=QueueSettings)
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any], env: Mapping[str, str] = os.environ) -> ColcwConfig:
+        """From an app's config, falling back to the environment, then to the defaults."""
+
+        def get(name: str, default: Any) -> Any:
+            value = config.get(name)
+            if value is None or value == "":
+                value = env.get(name)
+            return default if value is None or value == "" else value
+
+        q = QueueSettings()
+        allow = get("COLCW_ALLOW_HTTP", False)
+        return cls(
+            redis_url=str(get("REDIS_URL", cls.redis_url)),
+            allow_http=allow if isinstance(allow, bool) else str(allow).lower() in _FLAGS,
+            rate_limit_per_minute=float(get("COLCW_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute)),
+            concurrency=max(1, int(get("COLCW_CONCURRENCY", cls.concurrency))),
+            history_days=int(get("COLCW_HISTORY_DAYS", cls.history_days)),
+            queue=QueueSettings(
+                name=str(get("COLCW_QUEUE", q.name)),
+                retry_intervals=_intervals(get("COLCW_RETRY_INTERVALS", q.retry_intervals)),
+                job_timeout=int(float(get("COLCW_JOB_TIMEOUT", q.job_timeout))),
+                liveness_seconds=int(float(get("COLCW_LIVENESS_SECONDS", q.liveness_seconds))),
+                interrupted_after_seconds=float(get("COLCW_INTERRUPTED_AFTER_SECONDS", q.interrupted_after_seconds)),
+                lost_after_seconds=float(get("COLCW_LOST_AFTER_SECONDS", q.lost_after_seconds))))
+
+
+class Runtime:
+    """What colcw's views, commands and jobs share (see the module doc)."""
+
+    def __init__(self, config: ColcwConfig, box: SecretBox, kinds: KindRegistry,
+                 hooks: pluggy.PluginManager | None = None):
+        self.config = config
+        self.box = box
+        self.kinds = kinds
+        self.hooks = hooks
+
+    @staticmethod
+    def of(app: Any) -> Runtime:
+        """The runtime of a Flask app (``app.extensions["colcw"]``)."""
+        return app.extensions["colcw"]
+
+    @cached_property
+    def redis(self) -> Redis:
+        """One Redis connection pool per app (``REDIS_URL``)."""
+        return Redis.from_url(self.config.redis_url)
+
+    @cached_property
+    def queue(self) -> JobQueue:
+        """colcw's job queue (``COLCW_QUEUE``)."""
+        return JobQueue(self.redis, self.config.queue)
+
+    @property
+    def options(self) -> RunOptions:
+        return RunOptions(concurrency=self.config.concurrency)
+
+    # --- ConnectWise ------------------------------------------------------------------------
+
+    def rate_limiter(self, session: Session) -> RedisRateLimiter:
+        """The tenant-wide ConnectWise rate limit (``COLCW_RATE_LIMIT_PER_MINUTE``), shared through Redis
+        by every web process, worker and command talking to the configured tenant."""
+        settings = get_settings(session)
+        return RedisRateLimiter(self.redis, self.config.rate_limit_per_minute,
+                                key=tenant_key(settings.site_url, settings.company_id))
+
+    def client(self, session: Session, **overrides: Any) -> ConnectWiseClient:
+        """A client for the stored connection under the shared rate limit (raises ``NotConfigured``)."""
+        return build_client(session, self.box, rate_limiter=self.rate_limiter(session), **overrides)
+
+    def interactive_client(self, session: Session) -> ConnectWiseClient:
+        """A client that gives up quickly: a person is waiting on the page."""
+        return self.client(session, max_attempts=2, max_retry_seconds=5.0, connect_timeout=3.0)
+
+    # --- the host and the jobs --------------------------------------------------------------
+
+    def host(self, session: Session) -> UnitOfWork:
+        """A unit of work of the host's service API on ``session``; its events fire through the host's plugins."""
+        return UnitOfWork(session, self.hooks)
+
+    def execute(self, session: Session, run_id: int, **kwargs: Any) -> SyncRun:
+        """Run ``run_id`` to its end in this process (see :func:`~.jobs.runs.execute_run`)."""
+        kwargs.setdefault("make_client", self.client)
+        return execute_run(session, self.kinds, run_id, host=self.host, options=self.options, **kwargs)
+
+    def submit(self, session: Session, kind: str, params: dict, **kwargs: Any) -> SyncRun:
+        """Record a run and queue it (see :func:`~.jobs.queue.submit`)."""
+        return submit(session, self.queue, self.kinds, kind, params, **kwargs)

@@ -1,0 +1,117 @@
+"""A run's page (its status log, CSV, Retry, Cancel, Resume) and the progress JSON reps' pages poll."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from host_stub.extensions import db
+from host_stub.views import admin_required, current_actor
+
+from ..models import ENDED_RUN_STATUSES, Schedule, SyncRun
+from ..sync.jobs import history, recovery
+from . import admin_bp, rep_bp
+from .jobs import flash_submitted, when
+from .support import runtime
+
+
+def _run(run_id: int) -> SyncRun:
+    return db.session.get(SyncRun, run_id) or abort(404)
+
+
+@admin_bp.route("/jobs/runs/<int:run_id>", methods=["GET"])
+@admin_required
+def job_run(run_id: int):
+    run = _run(run_id)
+    kinds = runtime().kinds
+    action = request.args.get("action", "")
+    items = db.paginate(history.items_query(run.id, action), page=request.args.get("page", 1, type=int),
+                        per_page=100, error_out=False)
+    schedule = db.session.get(Schedule, run.schedule_id) if run.schedule_id else None
+    return render_template("colcw/jobs/run.html", run=run, items=items, action=action, when=when,
+                           job_label=kinds.label(run.kind), schedule=schedule,
+                           failed=history.failed_count(db.session, run.id),
+                           retry=history.retry_label(db.session, kinds, run) if run.status in ENDED_RUN_STATUSES
+                           else None,
+                           retries=db.session.execute(select(SyncRun.id).where(SyncRun.retry_of_id == run.id)
+                                                      .order_by(SyncRun.id)).scalars().all())
+
+
+@admin_bp.route("/jobs/runs/<int:run_id>.csv", methods=["GET"])
+@admin_required
+def job_run_csv(run_id: int):
+    run = _run(run_id)
+    return Response(history.log_csv(db.session, run.id), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="colcw-run-{run.id}-{run.kind}.csv"'})
+
+
+@admin_bp.route("/jobs/runs/<int:run_id>/retry", methods=["POST"])
+@admin_required
+def retry_run(run_id: int):
+    run = _run(run_id)
+    rt = runtime()
+    params = history.retry_params(db.session, rt.kinds, run)
+    if params is None:
+        flash(f"Run #{run.id} has no failed records to retry.", "error")
+        return redirect(url_for(".job_run", run_id=run.id))
+    try:
+        new = rt.submit(db.session, run.kind, params, trigger="retry", actor=current_actor(), retry_of_id=run.id)
+    except RedisError:
+        db.session.rollback()
+        flash("The retry could not be queued: the job queue (Redis) is not reachable.", "error")
+        return redirect(url_for(".job_run", run_id=run.id))
+    flash_submitted(new, f"Run #{new.id} queued: retrying the failed records of run #{run.id}.",
+                    f"A retry of these records is already {new.status} as run #{new.id}.")
+    return redirect(url_for(".job_run", run_id=new.id))
+
+
+@admin_bp.route("/jobs/runs/<int:run_id>/cancel", methods=["POST"])
+@admin_required
+def cancel_run(run_id: int):
+    try:
+        run = recovery.cancel(db.session, runtime().queue, _run(run_id).id, actor=current_actor())
+    except ValueError as e:
+        flash(str(e), "error")
+    except RedisError:
+        # The run is cancelled in the database already; only removing its RQ job failed (a stray
+        # delivery of it finds nothing to do).
+        flash(f"Run #{run_id} cancelled. (The job queue did not answer; if the job is delivered anyway, it does "
+              "nothing.)", "success")
+    else:
+        flash(f"Run #{run.id} cancelled.", "success")
+    return redirect(url_for(".job_run", run_id=run_id))
+
+
+@admin_bp.route("/jobs/runs/<int:run_id>/resume", methods=["POST"])
+@admin_required
+def resume_run(run_id: int):
+    try:
+        run = recovery.resume(db.session, runtime().queue, _run(run_id).id, actor=current_actor())
+    except ValueError as e:
+        flash(str(e), "error")
+    except RedisError:
+        db.session.rollback()
+        flash("The run could not be queued: the job queue (Redis) is not reachable.", "error")
+    else:
+        if run.duplicate:
+            flash(f"Run #{run.id} was not resumed: the same job is already queued or running.", "error")
+        else:
+            flash(f"Run #{run.id} resumed: records already done are skipped.", "success")
+    return redirect(url_for(".job_run", run_id=run_id))
+
+
+@rep_bp.route("/runs/<int:run_id>/status.json", methods=["GET"])
+@login_required
+def run_status(run_id: int):
+    """A run's progress: any run for admins, the runs they started for reps (404 otherwise)."""
+    run = db.session.get(SyncRun, run_id)
+    if run is None or not (current_user.is_admin or run.requested_by_id == current_user.id):
+        abort(404)
+    data = history.run_status(db.session, runtime().kinds, run.id)
+    if current_user.is_admin:
+        data["log_url"] = url_for("colcw_admin.job_run", run_id=run.id)
+    resp = jsonify(data)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
