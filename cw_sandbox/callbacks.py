@@ -265,16 +265,18 @@ class CallbackService:
 
 
 def install(app: Flask, tenant: Tenant, settings: dict | None = None) -> CallbackService:
-    """Wire callbacks into a sandbox app: write listeners and the control API.
+    """Wire callbacks into a sandbox app: write listeners, the control API, person changes, the page.
 
     ``settings`` overrides delivery settings (names as in ``DeliverySettings.describe``).
     """
     from cw_sandbox.callback_control import callbacks_bp, key_bp
+    from cw_sandbox.person import person_bp
+    from cw_sandbox.sandbox_ui import ui_bp
 
     service = CallbackService(tenant, DeliverySettings().updated(settings or {}))
     tenant.write_listeners.append(service.on_write)
     tenant.clear_listeners.append(service.reset)
     app.extensions["cw_sandbox_callbacks"] = service
-    for blueprint in (key_bp, callbacks_bp):
+    for blueprint in (key_bp, callbacks_bp, person_bp, ui_bp):
         app.register_blueprint(blueprint)
     return service
