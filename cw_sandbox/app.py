@@ -46,12 +46,15 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def create_app(seed: str = "empty", db_path: str | None = None, company_id: str = "sandbox",
-               codebase: str = "v2025_1/", site_url: str = "http://127.0.0.1") -> Flask:
+               codebase: str = "v2025_1/", site_url: str = "http://127.0.0.1",
+               callback_settings: dict | None = None) -> Flask:
     """Build the sandbox app.
 
     ``seed`` is "empty" (a new tenant) or "demo"; with ``db_path`` the data lives in that
-    SQLite file and an existing file is reused as is (not reseeded). ``site_url`` is only
-    used for the ``_href`` links inside returned references.
+    SQLite file and an existing file is reused as is (not reseeded). ``site_url`` is used for
+    the ``_href`` links inside returned references and the callbacks' ``key_url``.
+    ``callback_settings`` overrides callback delivery settings (see delivery.py), e.g.
+    ``{"retry_delays": [0.1, 0.2]}``; a reset returns to them.
     """
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -64,6 +67,10 @@ def create_app(seed: str = "empty", db_path: str | None = None, company_id: str 
     from cw_sandbox.control import control_bp
 
     app.register_blueprint(control_bp)
+
+    from cw_sandbox.callbacks import install as install_callbacks
+
+    install_callbacks(app, tenant, callback_settings)
 
     @app.before_request
     def _faults() -> Response | None:

@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  API keys:          public {tenant.public_key}  private {tenant.private_key}")
     print(f"  integrator login:  {tenant.integrator_username} / {tenant.integrator_password}")
     print(f"  seed: {args.seed}   db: {args.db or '(memory)'}   control API: {site}/__sandbox__/")
+    print(f"  sandbox page:      {site}/__sandbox__/ui  (set an opportunity's status as a person would)")
     sys.stdout.flush()
     server = make_server(args.host, args.port, app, threaded=True)
     # Requests in flight on kept-alive connections must not hold up Ctrl-C (the demo stops us).

@@ -98,6 +98,8 @@ RESOURCES: list[Resource] = [
     _resource("members", "system/members", "Member", "member", display=_person_name, unique=("identifier",)),
     _resource("locations", "system/locations", "Location", "location"),
     _resource("departments", "system/departments", "Department", "department", unique=("identifier",)),
+    # Callback registrations (CALLBACKS.md); their rules and delivery live in callbacks.py.
+    _resource("callbacks", "system/callbacks", "CallbackEntry", "callbackEntry", display=_description),
     # Built-in lookup tables: the targets of references the client sends (communication type of
     # a contact's e-mail row, a country's currency, a member's security role...). Only
     # communicationTypes is routed, read-only, because clients need its ids.

@@ -2,7 +2,9 @@
 
 The sandbox validates writes with the same ``required`` arrays, "Max length: N;" and
 "Required On Updates;" descriptions, enums and types that ConnectWise publishes, so the
-rules live in one place: the spec file. ``to_json_schema`` turns an OpenAPI 3.0 schema into
+rules live in one place: the spec file. Schemas the trimmed spec lacks come from
+``data/supplement_*.json`` files (each names its source in ``x-source``), merged in at load.
+``to_json_schema`` turns an OpenAPI 3.0 schema into
 a JSON Schema (``nullable`` and ``$ref`` handled) for tests that check response shapes.
 """
 
@@ -17,14 +19,20 @@ from pathlib import Path
 from typing import Any
 
 SPEC_PATH = Path(__file__).parent / "data" / "manage_trimmed.json"
+SUPPLEMENT_GLOB = "supplement_*.json"
 _MAX_LENGTH = re.compile(r"Max length:\s*(\d+)")
 _REF_PREFIX = "#/components/schemas/"
 
 
 @cache
 def spec() -> dict:
-    """The whole trimmed OpenAPI document (cached; treat as read-only)."""
-    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    """The whole trimmed OpenAPI document plus the supplements (cached; treat as read-only)."""
+    doc = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    for path in sorted(SPEC_PATH.parent.glob(SUPPLEMENT_GLOB)):
+        extra = json.loads(path.read_text(encoding="utf-8"))
+        doc["components"]["schemas"].update(extra.get("components", {}).get("schemas", {}))
+        doc["x-operation-index"].extend(extra.get("x-operation-index", []))
+    return doc
 
 
 def schema(name: str) -> dict:

@@ -3,12 +3,16 @@
 ``Tenant`` holds the store plus everything a test can change at run time (codebase, denied
 resources, faults, the request log). Its ``create``/``replace``/``patch``/``delete`` run the
 whole write pipeline under the store lock so concurrent requests never interleave halfway.
+After each write the ``write_listeners`` hear ``(resource key, "added"|"updated"|"deleted",
+record, actor)``, still under the lock so they hear writes in commit order (callbacks.py
+turns them into callback deliveries); ``clear_controls`` also calls the ``clear_listeners``.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from cw_sandbox.errors import ApiError, bad_request, field_error, invalid, not_found
@@ -50,6 +54,8 @@ class Tenant:
         self.forecast_shape = "object"
         self.log_lock = threading.Lock()
         self.request_log: list[dict] = []
+        self.write_listeners: list[Callable[[str, str, dict, str], None]] = []
+        self.clear_listeners: list[Callable[[], None]] = []
 
     # -- settings ------------------------------------------------------------------------
     @property
@@ -80,6 +86,13 @@ class Tenant:
         self.denied.clear()
         with self.log_lock:
             self.request_log.clear()
+        for listener in self.clear_listeners:
+            listener()
+
+    def changed(self, key: str, action: str, record: dict, actor: str) -> None:
+        """Tell the write listeners that ``record`` of resource ``key`` was added, updated or deleted."""
+        for listener in self.write_listeners:
+            listener(key, action, record, actor)
 
     # -- reads ---------------------------------------------------------------------------
     def get(self, res: Resource, rid: int, parent_id: int | None = None) -> dict:
@@ -125,7 +138,9 @@ class Tenant:
         record = {"id": rid if rid is not None else self.store.new_id(res.key), **fields, "_info": info}
         self.store.put(res.key, record)
         _after_write(self, ctx, res, record, existing)
-        return self.store.get(res.key, record["id"]) or record
+        final = self.store.get(res.key, record["id"]) or record
+        self.changed(res.key, "added" if existing is None else "updated", final, actor)
+        return final
 
     def create(self, res: Resource, body: Any, actor: str, parent_id: int | None = None) -> dict:
         """POST: validate, default, store; returns the created record."""
@@ -160,8 +175,10 @@ class Tenant:
             if res.key == "companies":
                 # ConnectWise keeps deleted companies visible with deletedFlag (API-NOTES §8).
                 stamp = now_iso()
-                self.store.put(res.key, {**record, "deletedFlag": True, "dateDeleted": stamp, "deletedBy": actor,
-                                         "_info": {**record["_info"], "lastUpdated": stamp, "updatedBy": actor}})
+                deleted = {**record, "deletedFlag": True, "dateDeleted": stamp, "deletedBy": actor,
+                           "_info": {**record["_info"], "lastUpdated": stamp, "updatedBy": actor}}
+                self.store.put(res.key, deleted)
+                self.changed(res.key, "deleted", deleted, actor)
                 return
             if res.key == "opportunities":
                 for product in self.store.all("products"):
@@ -177,6 +194,7 @@ class Tenant:
             if res.key == "products" and record.get("forecastDetailId"):
                 self.store.delete("forecast_items", record["forecastDetailId"])
             self.store.delete(res.key, rid)
+            self.changed(res.key, "deleted", record, actor)
 
 
 def _parent_ref_schema(res: Resource) -> str:

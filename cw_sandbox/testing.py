@@ -7,7 +7,9 @@
 
 ``api`` is an authenticated ``requests`` call for tests that want to see what ConnectWise
 holds; the code under test should use its own client with ``base_url``, ``company_id``,
-``public_key`` and ``private_key``.
+``public_key`` and ``private_key``. Callback controls and person changes
+(``set_opportunity_status``, ``wait_for_deliveries``...) come from
+``cw_sandbox.callback_testing.CallbackControls``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from cw_sandbox.app import create_app
+from cw_sandbox.callback_testing import CallbackControls
 
 CLIENT_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -40,18 +43,23 @@ class _Dispatcher:
         return self.app(environ, start_response)
 
 
-class SandboxServer:
-    """A live sandbox on ``http://127.0.0.1:<free port>``, served by werkzeug with threads."""
+class SandboxServer(CallbackControls):
+    """A live sandbox on ``http://127.0.0.1:<free port>``, served by werkzeug with threads.
+
+    ``callback_settings`` overrides the callback delivery settings for this server's life
+    (a reset returns to them), e.g. ``{"retry_delays": [0.05, 0.1]}``.
+    """
 
     def __init__(self, seed: str = "empty", db_path: str | None = None, company_id: str = "sandbox",
-                 codebase: str = "v2025_1/", host: str = "127.0.0.1", port: int = 0) -> None:
+                 codebase: str = "v2025_1/", host: str = "127.0.0.1", port: int = 0,
+                 callback_settings: dict | None = None) -> None:
         self._dispatcher = _Dispatcher()
         self._server: BaseWSGIServer = make_server(host, port, self._dispatcher, threaded=True,
                                                        request_handler=_QuietHandler)
         self.port: int = self._server.server_port
         self.base_url = f"http://{host}:{self.port}"
         self.app = create_app(seed=seed, db_path=db_path, company_id=company_id, codebase=codebase,
-                              site_url=self.base_url)
+                              site_url=self.base_url, callback_settings=callback_settings)
         self._dispatcher.app = self.app
         self.tenant = self.app.extensions["cw_sandbox"]
         self.company_id = company_id
@@ -137,6 +145,7 @@ class SandboxServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+        self.app.extensions["cw_sandbox_callbacks"].worker.close()
         self._session.close()
 
     def __enter__(self) -> SandboxServer:

@@ -15,3 +15,13 @@ def company(cw_sandbox):
         "firstName": "Ada", "lastName": "Lovelace", "company": {"id": comp["id"]},
         "communicationItems": [{"type": {"name": "Email"}, "value": "ada@acme.example", "defaultFlag": True}]}).json()
     return comp, contact
+
+
+@pytest.fixture
+def receiver():
+    """A local HTTP server that records the callbacks the sandbox POSTs (see callback_receiver.py)."""
+    from callback_receiver import Receiver
+
+    rx = Receiver()
+    yield rx
+    rx.stop()
