@@ -65,12 +65,15 @@ def test_added_updated_and_deleted_for_companies_contacts_and_opportunities(cw_s
     assert sandbox.api("DELETE", f"sales/opportunities/{opp['id']}").status_code == 204
     assert sandbox.api("DELETE", f"company/companies/{new['id']}").status_code == 204
     sandbox.wait_for_deliveries()
-    seen = [(c.path, c.json["Action"], c.json["ID"]) for c in receiver.calls]
-    assert seen == [("/company", "added", new["id"]), ("/contact", "added", contact["id"]),
-                    ("/contact", "deleted", contact["id"]), ("/opportunity", "deleted", opp["id"]),
-                    ("/company", "deleted", new["id"])]
-    assert receiver.calls[-1].entity["deletedFlag"] is True  # ConnectWise keeps deleted companies
-    assert receiver.calls[2].entity["firstName"] == "Lin"  # a deleted record's last state
+    # In order for each URL; deliveries to different URLs run side by side.
+    seen = {path: [(c.json["Action"], c.json["ID"]) for c in receiver.calls if c.path == path]
+            for path in ("/company", "/contact", "/opportunity")}
+    assert seen == {"/company": [("added", new["id"]), ("deleted", new["id"])],
+                    "/contact": [("added", contact["id"]), ("deleted", contact["id"])],
+                    "/opportunity": [("deleted", opp["id"])]}
+    by_action = {(c.path, c.json["Action"]): c for c in receiver.calls}
+    assert by_action[("/company", "deleted")].entity["deletedFlag"] is True  # ConnectWise keeps deleted companies
+    assert by_action[("/contact", "deleted")].entity["firstName"] == "Lin"  # a deleted record's last state
 
 
 def test_levels_and_object_ids_narrow_what_a_callback_hears(cw_sandbox_demo, receiver):
