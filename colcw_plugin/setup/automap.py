@@ -14,17 +14,12 @@ from sqlalchemy.orm import Session
 from host_stub.models import PRODUCT_TYPES
 
 from ..models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMapping
+from .categories import category_mappings
+from .common import host_category_pairs, host_manufacturers, host_users, lock_settings
 from .lookups import Lookups
-from .mappings import (
-    category_mappings,
-    host_category_pairs,
-    host_manufacturers,
-    host_users,
-    lock_settings,
-    manufacturer_aliases,
-    product_type_mappings,
-    rep_mappings,
-)
+from .manufacturers import manufacturer_aliases
+from .product_types import product_type_mappings
+from .reps import rep_mappings
 
 
 @dataclass

@@ -23,7 +23,7 @@ from host_stub.models import Customer, utcnow
 from ..cw import ConnectWiseClient
 from ..errors import FieldErrors
 from ..models import CUSTOMER, CompanyScan, ConfigChange, Link, set_link
-from .mappings import lock_settings
+from .common import lock_settings
 
 BATCH = 1000
 _SUFFIXES = {"inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "company", "plc", "gmbh",

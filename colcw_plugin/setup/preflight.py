@@ -14,18 +14,12 @@ from sqlalchemy.orm import Session
 from host_stub.models import PRODUCT_TYPES, Customer, CustomField, StoreSite, User
 
 from ..models import Settings
+from .catalog_rules import CatalogRules
+from .common import host_category_pairs, host_manufacturers, host_users
 from .connection import get_settings, is_configured
 from .field_mapping import CANADIAN_PROVINCES
 from .lookups import Lookups
-from .mappings import (
-    category_mappings,
-    host_category_pairs,
-    host_manufacturers,
-    host_users,
-    manufacturer_aliases,
-    product_type_mappings,
-    rep_mappings,
-)
+from .reps import rep_mappings
 
 
 @dataclass
@@ -93,40 +87,38 @@ def _reps(session: Session, settings: Settings, lookups: Lookups | None) -> Chec
                  items, "Map them on Sales rep mapping (Auto-map matches members by e-mail).", "colcw_admin.reps")
 
 
-def _product_types(session: Session, lookups: Lookups | None) -> Check:
-    mappings = product_type_mappings(session)
+def _product_types(rules: CatalogRules, lookups: Lookups | None) -> Check:
     items = []
     for host_type in PRODUCT_TYPES:
-        m = mappings.get(host_type)
-        if m is None or not m.cw_type_name:
+        target = rules.product_type_for(host_type)
+        if target is None:
             items.append(f"{host_type} is not mapped to a ConnectWise product type")
-        elif lookups is not None and lookups.named("product_types", m.cw_type_name) is None:
-            items.append(f"{host_type} → {m.cw_type_name}: ConnectWise no longer has this product type")
-        elif not m.cw_type_id:
-            items.append(f"{host_type} → {m.cw_type_name} was saved without checking it in ConnectWise")
+        elif lookups is not None and lookups.named("product_types", target.name) is None:
+            items.append(f"{host_type} → {target.name}: ConnectWise no longer has this product type")
+        elif not target.id:
+            items.append(f"{host_type} → {target.name} was saved without checking it in ConnectWise")
     return Check("Product types", not items, "All product types are mapped" if not items else
                  f"{len(items)} product type(s) would stop products from being created", items,
                  "Map them on Product integration mapping.", "colcw_admin.products")
 
 
-def _categories(session: Session, settings: Settings, lookups: Lookups | None) -> Check:
+def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) -> Check:
     pairs = host_category_pairs(session)
     items = []
-    if settings.category_mode == "mapping":
-        mappings = category_mappings(session)
+    if rules.by_mapping:
         for cat, sub in pairs:
-            m = mappings.get((cat, sub))
+            target = rules.category_for(cat, sub)
             label = f"{cat} / {sub}" if sub else f"{cat} (lines without a sub-category)"
-            if m is None:
+            if target is None:
                 items.append(f"{label} is not mapped")
-            elif lookups is not None and lookups.subcategory(m.cw_category_name, m.cw_subcategory_name) is None:
-                items.append(f"{label} → {m.cw_category_name} / {m.cw_subcategory_name}: not in ConnectWise")
+            elif lookups is not None and lookups.subcategory(target[0].name, target[1].name) is None:
+                items.append(f"{label} → {target[0].name} / {target[1].name}: not in ConnectWise")
         fix = "Map them on Product integration mapping."
         mode = "the mapping table"
     else:
         if lookups is not None:
             items = [f"{cat} / {sub}" if sub else f"{cat} (lines without a sub-category cannot create products)"
-                     for cat, sub in pairs if not sub or lookups.subcategory(cat, sub) is None]
+                     for cat, sub in pairs if rules.category_for(cat, sub) is None or lookups.subcategory(cat, sub) is None]
         fix = ("Add these categories / sub-categories in ConnectWise (Setup Tables → Product Category), or switch "
                "to the mapping on Product integration mapping.")
         mode = "ChannelOnline's names"
@@ -134,16 +126,15 @@ def _categories(session: Session, settings: Settings, lookups: Lookups | None) -
                  "match" if items else "every host category has a ConnectWise match"), items, fix, "colcw_admin.products")
 
 
-def _manufacturers(session: Session, lookups: Lookups | None) -> Check:
+def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | None) -> Check:
     if lookups is None:
         return Check("Manufacturers", True, "Not checked: ConnectWise could not be reached.")
-    aliases = manufacturer_aliases(session)
     items = []
     for name in host_manufacturers(session):
-        alias = aliases.get(name)
-        target = alias.cw_manufacturer_name if alias is not None else name
-        if lookups.named("manufacturers", target) is None:
-            items.append(name if alias is None else f"{name} → {target} (alias target not in ConnectWise)")
+        target = rules.manufacturer_for(name)
+        if lookups.named("manufacturers", target.name) is None:
+            items.append(name if rules.alias_for(name) is None else f"{name} → {target.name} (alias target not in "
+                                                                    "ConnectWise)")
     return Check("Manufacturers", not items, f"{len(items)} manufacturer(s) on host documents are not in ConnectWise"
                  if items else "Every manufacturer on host documents exists in ConnectWise", items,
                  "Add them in ConnectWise (Setup Tables → Manufacturer) or add an alias on Product integration mapping.",
@@ -153,7 +144,7 @@ def _manufacturers(session: Session, lookups: Lookups | None) -> Check:
 def _provinces(session: Session, lookups: Lookups | None) -> Check:
     if lookups is None:
         return Check("Canadian provinces", True, "Not checked: ConnectWise could not be reached.")
-    # Compared as the export compares them (colcw_plugin.sync.states): case-insensitively.
+    # Compared as the export compares them (sync/customers/states.py): case-insensitively.
     have = {s.identifier.casefold() for s in lookups.states}
     missing = [code for code in CANADIAN_PROVINCES if code.casefold() not in have]
     used = dict(session.execute(select(Customer.state, func.count()).where(Customer.state.in_(missing))
@@ -179,7 +170,8 @@ def run_preflight(session: Session, lookups: Lookups | None, connection_error: s
                                    "colcw_admin.connection"))
     else:
         report.checks.append(Check("Connection", True, "ConnectWise answered and its lists were read."))
+    rules = CatalogRules.load(session, settings)
     report.checks += [_opportunity_field(session, settings), _reps(session, settings, lookups),
-                      _product_types(session, lookups), _categories(session, settings, lookups),
-                      _manufacturers(session, lookups), _provinces(session, lookups)]
+                      _product_types(rules, lookups), _categories(session, rules, lookups),
+                      _manufacturers(session, rules, lookups), _provinces(session, lookups)]
     return report

@@ -1,4 +1,5 @@
-"""Which ConnectWise member a sync acts for (user guide §4.2 2e and Appendix C).
+"""Sales reps → ConnectWise members: which member a sync acts for (user guide §4.2 2e and Appendix C),
+and saving the Sales rep mapping page.
 
 By default every export uses the store's default sales rep; with the connection option
 "assign to the logged-in sales rep" it uses the user who started the export. A run with no
@@ -7,12 +8,17 @@ signed-in user (a schedule) falls back to the document's own rep, then the store
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host_stub.models import StoreSite, User
 
+from ..errors import FieldErrors
 from ..models import RepMapping, Settings
+from .common import audit, lock_settings, unknown_name
+from .lookups import Lookups
 
 
 class UnmappedRep(Exception):
@@ -50,3 +56,86 @@ def member_for(session: Session, settings: Settings, actor: dict | None,
     if mapping is None or not mapping.member_id:
         raise UnmappedRep(rep)
     return mapping
+
+
+# --- the Sales rep mapping page ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepChoice:
+    """What the form sent for one host user ("" member = not mapped)."""
+
+    user_id: int
+    member: str
+    location: str = ""
+    department: str = ""
+
+
+def rep_mappings(session: Session) -> dict[int, RepMapping]:
+    return {m.user_id: m for m in session.execute(select(RepMapping)).scalars()}
+
+
+def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Lookups | None, actor: str) -> None:
+    """Store the rep mappings. A blank location or department takes the member's default."""
+    lock_settings(session)
+    errors: dict[str, str] = {}
+    users = {u.id: u for u in session.execute(select(User)).scalars()}
+    current = rep_mappings(session)
+    resolved: dict[int, dict | None] = {}
+    for c in choices:
+        user = users.get(c.user_id)
+        if user is None:
+            errors[f"member-{c.user_id}"] = "That user no longer exists; reload the page."
+            continue
+        member, location, department = c.member.strip(), c.location.strip(), c.department.strip()
+        if not member:
+            resolved[c.user_id] = None
+            continue
+        row = {"member_identifier": member, "member_id": None, "location_name": location, "location_id": None,
+               "department_name": department, "department_id": None}
+        if lookups is not None:
+            m = lookups.member(member)
+            if m is None:
+                errors[f"member-{c.user_id}"] = unknown_name("active member", member, (x.identifier for x in lookups.members))
+                continue
+            row["member_id"] = m.id
+            location = location or m.location_name
+            department = department or m.department_name
+            loc, dept = lookups.named("locations", location), lookups.named("departments", department)
+            if loc is None:
+                errors[f"location-{c.user_id}"] = (unknown_name("location", location, (x.name for x in lookups.locations))
+                                                   if location else f"Choose the location for {user.name}.")
+            if dept is None:
+                errors[f"department-{c.user_id}"] = (
+                    unknown_name("business unit (department)", department, (x.name for x in lookups.departments))
+                    if department else f"Choose the business unit for {user.name}.")
+            if loc is None or dept is None:
+                continue
+            row.update(location_name=loc.name, location_id=loc.id, department_name=dept.name, department_id=dept.id)
+        elif not location or not department:
+            errors[f"member-{c.user_id}"] = (f"Type the location and business unit for {user.name} too: ConnectWise "
+                                             "cannot be reached to look up the member's defaults.")
+            continue
+        resolved[c.user_id] = row
+    if errors:
+        raise FieldErrors(errors)
+    changes = []
+    for user_id, row in resolved.items():
+        existing = current.get(user_id)
+        name = users[user_id].name
+        if row is None:
+            if existing is not None:
+                session.delete(existing)
+                changes.append(f"{name} unmapped")
+            continue
+        if existing is None:
+            existing = RepMapping(user_id=user_id)
+            session.add(existing)
+        before = (existing.member_identifier, existing.location_name, existing.department_name, existing.member_id)
+        for key, value in row.items():
+            setattr(existing, key, value)
+        if before != (row["member_identifier"], row["location_name"], row["department_name"], row["member_id"]):
+            changes.append(f"{name} → {row['member_identifier']} ({row['location_name']} / {row['department_name']})"
+                           + ("" if row["member_id"] else ", not verified"))
+    audit(session, actor, "rep mapping", changes)
+    session.flush()

@@ -10,8 +10,12 @@ from host_stub.models import PRODUCT_TYPES
 from host_stub.views import admin_required
 
 from ..errors import FieldErrors
+from ..setup import categories as category_mapping
+from ..setup import common
 from ..setup import field_mapping as field_mapping_defs
-from ..setup import mappings as M
+from ..setup import manufacturers as alias_mapping
+from ..setup import product_types as type_mapping
+from ..setup import reps as rep_mapping
 from ..setup.automap import automap
 from ..setup.connection import get_settings
 from ..setup.preflight import run_preflight
@@ -26,8 +30,8 @@ PRODUCT_LISTS = ("product_types", "categories", "subcategories", "manufacturers"
 
 
 def _render_reps(lookups, reason, errors=None, posted=None, status=200):
-    return render_template("colcw/mappings/reps.html", users=M.host_users(db.session),
-                           mappings=M.rep_mappings(db.session), lookups=lookups, reason=reason,
+    return render_template("colcw/mappings/reps.html", users=common.host_users(db.session),
+                           mappings=rep_mapping.rep_mappings(db.session), lookups=lookups, reason=reason,
                            errors=errors or {}, posted=posted), status
 
 
@@ -38,13 +42,13 @@ def reps():
     if request.method == "GET":
         return _render_reps(lookups, reason)
     choices = []
-    for user in M.host_users(db.session):
+    for user in common.host_users(db.session):
         if f"member-{user.id}" in request.form:
-            choices.append(M.RepChoice(user.id, request.form.get(f"member-{user.id}", ""),
+            choices.append(rep_mapping.RepChoice(user.id, request.form.get(f"member-{user.id}", ""),
                                        request.form.get(f"location-{user.id}", ""),
                                        request.form.get(f"department-{user.id}", "")))
     try:
-        M.save_rep_mappings(db.session, choices, lookups, actor_name())
+        rep_mapping.save_rep_mappings(db.session, choices, lookups, actor_name())
     except FieldErrors as e:
         db.session.rollback()
         flash("Nothing was saved: correct the rows marked below.", "error")
@@ -60,22 +64,22 @@ def reps():
 
 def _render_products(lookups, reason, errors=None, posted=None, status=200):
     settings = get_settings(db.session)
-    pairs = M.host_category_pairs(db.session)
-    manufacturers = M.host_manufacturers(db.session)
-    aliases = M.manufacturer_aliases(db.session)
+    pairs = common.host_category_pairs(db.session)
+    manufacturers = common.host_manufacturers(db.session)
+    aliases = alias_mapping.manufacturer_aliases(db.session)
     missing_categories = [p for p in pairs if p[1] and lookups.subcategory(*p) is None] if lookups else None
     missing_manufacturers = [m for m in manufacturers if lookups.named("manufacturers", m) is None
                              and m not in aliases] if lookups else None
     alias_names = sorted(set(aliases) | set(missing_manufacturers or []), key=str.lower)
     return render_template("colcw/mappings/products.html", settings=settings, product_types=PRODUCT_TYPES,
-                           type_mappings=M.product_type_mappings(db.session), pairs=pairs,
-                           category_mappings=M.category_mappings(db.session), aliases=aliases,
+                           type_mappings=type_mapping.product_type_mappings(db.session), pairs=pairs,
+                           category_mappings=category_mapping.category_mappings(db.session), aliases=aliases,
                            alias_names=alias_names, missing_categories=missing_categories,
                            missing_manufacturers=missing_manufacturers, lookups=lookups, reason=reason,
                            errors=errors or {}, posted=posted), status
 
 
-def _category_choices(lookups) -> list[M.CategoryChoice]:
+def _category_choices(lookups) -> list[category_mapping.CategoryChoice]:
     """The rows the form sent; each carries its host names so a row never shifts to another category."""
     choices, n = [], 0
     while f"hostcat-{n}" in request.form:
@@ -85,9 +89,9 @@ def _category_choices(lookups) -> list[M.CategoryChoice]:
             ref = lookups.subcategory_by_id(int(raw)) if raw.isdigit() else None
             if raw and ref is None:
                 raise FieldErrors({f"category-{n}": "That ConnectWise sub-category no longer exists; reload."})
-            choices.append(M.CategoryChoice(cat, sub, ref.parent_name if ref else "", ref.name if ref else ""))
+            choices.append(category_mapping.CategoryChoice(cat, sub, ref.parent_name if ref else "", ref.name if ref else ""))
         else:
-            choices.append(M.CategoryChoice(cat, sub, request.form.get(f"cwcat-{n}", ""),
+            choices.append(category_mapping.CategoryChoice(cat, sub, request.form.get(f"cwcat-{n}", ""),
                                             request.form.get(f"cwsub-{n}", "")))
         n += 1
     return choices
@@ -103,15 +107,15 @@ def products():
     actor = actor_name()
     try:
         if section == "types":
-            M.save_product_types(db.session, {t: request.form.get(f"type-{t}", "") for t in PRODUCT_TYPES
+            type_mapping.save_product_types(db.session, {t: request.form.get(f"type-{t}", "") for t in PRODUCT_TYPES
                                               if f"type-{t}" in request.form}, lookups, actor)
         elif section == "categories":
-            M.save_categories(db.session, get_settings(db.session), request.form.get("category_mode", ""),
+            category_mapping.save_categories(db.session, get_settings(db.session), request.form.get("category_mode", ""),
                               _category_choices(lookups), lookups, actor)
         elif section == "manufacturers":
             names = request.form.getlist("alias_host")
             targets = request.form.getlist("alias_cw")
-            M.save_manufacturer_aliases(db.session, dict(zip(names, targets, strict=False)), lookups, actor)
+            alias_mapping.save_manufacturer_aliases(db.session, dict(zip(names, targets, strict=False)), lookups, actor)
         else:
             raise FieldErrors({"section": "Unknown form; reload the page."})
     except FieldErrors as e:

@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from colcw_plugin.models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMapping
 from colcw_plugin.setup.automap import automap
+from colcw_plugin.setup.categories import CategoryChoice, save_categories
 from colcw_plugin.setup.connection import get_settings
 from colcw_plugin.setup.lookups import load_lookups
-from colcw_plugin.setup.mappings import CategoryChoice, save_categories, save_manufacturer_aliases
+from colcw_plugin.setup.manufacturers import save_manufacturer_aliases
 from colcw_plugin.setup.preflight import run_preflight
 from helpers import csrf_from
 from host_stub import demo_data
@@ -156,7 +157,7 @@ def test_preflight_when_connectwise_is_unreachable_says_so(admin_client, connect
 
 
 def test_lines_without_a_subcategory_need_their_own_mapping_row(app, connected_demo, demo_client):
-    from colcw_plugin.setup.mappings import category_for
+    from colcw_plugin.setup.catalog_rules import CatalogRules
 
     add_document_lines([("Cisco", "Services", "", "Labor")])
     lookups = load_lookups(demo_client)
@@ -169,4 +170,5 @@ def test_lines_without_a_subcategory_need_their_own_mapping_row(app, connected_d
     save_categories(db.session, settings, "mapping", [CategoryChoice("Services", "", "Service", "Support")], lookups,
                     "tests")
     assert _areas(run_preflight(db.session, lookups))["Categories"].ok
-    assert category_for(db.session, settings, "Services", "") == ("Service", "Support")
+    assert CatalogRules.load(db.session, settings).category_for("Services", "")[0].name == "Service"
+    assert CatalogRules.load(db.session, settings).category_for("Services", "")[1].name == "Support"

@@ -15,8 +15,8 @@ from colcw_plugin.models import (
     ProductTypeMapping,
     RepMapping,
 )
+from colcw_plugin.setup.catalog_rules import CatalogRules
 from colcw_plugin.setup.connection import get_settings
-from colcw_plugin.setup.mappings import category_for, manufacturer_for, product_type_for
 from cw_sandbox.validation import now_iso
 from host_stub.extensions import db
 from host_stub.models import User
@@ -112,9 +112,9 @@ def test_product_types_are_chosen_from_connectwise_and_checked_exactly(admin_cli
     resp = post_form(admin_client, "/products", {"section": "types", "type-Product": "Hardware",
                                                  "type-Service": "Service", "type-Labor": "Labor"})
     assert resp.status_code == 302
-    mapping = product_type_for(db.session, "Product")
-    assert mapping.cw_type_name == "Hardware"
-    assert mapping.cw_type_id == _sandbox_id(connected_demo, "procurement/types", name="Hardware")
+    mapping = CatalogRules.load(db.session, get_settings(db.session)).product_type_for("Product")
+    assert mapping.name == "Hardware"
+    assert mapping.id == _sandbox_id(connected_demo, "procurement/types", name="Hardware")
 
 
 def test_category_names_mode_shows_what_connectwise_lacks(admin_client, connected_demo):
@@ -138,8 +138,9 @@ def test_category_mapping_maps_a_host_subcategory_to_a_connectwise_one(admin_cli
     assert (row.host_category, row.host_subcategory, row.cw_category_name, row.cw_subcategory_name) == (
         "Power", "PDUs", "Hardware", "Storage")
     assert row.cw_subcategory_id == storage
-    assert category_for(db.session, settings, "Power", "PDUs") == ("Hardware", "Storage")
-    assert category_for(db.session, settings, "Power", "UPS") is None  # nothing mapped for it
+    assert CatalogRules.load(db.session, settings).category_for("Power", "PDUs")[0].name == "Hardware"
+    assert CatalogRules.load(db.session, settings).category_for("Power", "PDUs")[1].name == "Storage"
+    assert CatalogRules.load(db.session, settings).category_for("Power", "UPS") is None  # nothing mapped for it
 
 
 def test_category_mapping_needs_both_category_and_subcategory(admin_client, connected_demo):
@@ -167,8 +168,8 @@ def test_manufacturers_missing_in_connectwise_are_listed_and_aliased(admin_clien
     alias = db.session.execute(select(ManufacturerAlias)).scalar_one()
     assert (alias.host_name, alias.cw_manufacturer_name) == ("Acme Widgets", "Belkin")
     assert alias.cw_manufacturer_id == _sandbox_id(connected_demo, "procurement/manufacturers", name="Belkin")
-    assert manufacturer_for(db.session, "Acme Widgets") == "Belkin"
-    assert manufacturer_for(db.session, "Cisco") == "Cisco"
+    assert CatalogRules.load(db.session, get_settings(db.session)).manufacturer_for("Acme Widgets").name == "Belkin"
+    assert CatalogRules.load(db.session, get_settings(db.session)).manufacturer_for("Cisco").name == "Cisco"
     html = admin_client.get("/admin/integration/connectwise/products").get_data(as_text=True)
     missing = html[html.index('id="missing-manufacturers"'):html.index('id="alias-table"')]
     assert "Acme Widgets" not in missing and "NorthPeak Cables" in missing

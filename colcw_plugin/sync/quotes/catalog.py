@@ -24,12 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ...cw import ConnectWiseClient, ValidationFailed
 from ...cw import conditions as C
-from ...models import CategoryMapping, ManufacturerAlias, ProductTypeMapping, Settings
+from ...setup.catalog_rules import CatalogRules
 from ...setup.field_mapping import PRODUCT
 from .problems import ExportRefused, LineProblem
 
@@ -57,27 +54,6 @@ class LineInput:
     price: Decimal
 
 
-@dataclass(frozen=True)
-class CatalogSetup:
-    """The admin's product mappings, read once per run from the database."""
-
-    category_mode: str
-    types: dict[str, tuple[int | None, str]]
-    aliases: dict[str, tuple[int | None, str]]
-    categories: dict[tuple[str, str], tuple[int | None, str, int | None, str]]
-
-    @classmethod
-    def load(cls, session: Session, settings: Settings) -> CatalogSetup:
-        types = {m.host_type: (m.cw_type_id, m.cw_type_name)
-                 for m in session.execute(select(ProductTypeMapping)).scalars()}
-        aliases = {a.host_name: (a.cw_manufacturer_id, a.cw_manufacturer_name)
-                   for a in session.execute(select(ManufacturerAlias)).scalars()}
-        cats = {(c.host_category, c.host_subcategory or ""): (c.cw_category_id, c.cw_category_name,
-                                                              c.cw_subcategory_id, c.cw_subcategory_name)
-                for c in session.execute(select(CategoryMapping)).scalars()}
-        return cls(settings.category_mode or "names", types, aliases, cats)
-
-
 def _by_name(rows: Iterable[dict], name: str, key: str = "name") -> dict | None:
     """Exact name first; else the single case-insensitive match (ConnectWise's own uniqueness)."""
     rows = list(rows)
@@ -91,9 +67,9 @@ def _by_name(rows: Iterable[dict], name: str, key: str = "name") -> dict | None:
 class Catalog:
     """Catalog look-ups and creations for one run, shared by its threads."""
 
-    def __init__(self, client: ConnectWiseClient, setup: CatalogSetup) -> None:
+    def __init__(self, client: ConnectWiseClient, rules: CatalogRules) -> None:
         self.client = client
-        self.setup = setup
+        self.rules = rules
         self._lock = threading.RLock()
         self._items: dict[str, list[dict]] = {}  # lower-cased identifier -> records
         self._absent: set[str] = set()
@@ -209,19 +185,13 @@ class Catalog:
         return {ln.line_id: found[ln.item_number]["id"] for ln in valid}
 
     def _creation_bodies(self, missing: list[LineInput], problems: list[LineProblem]) -> dict[str, dict]:
-        setup = self.setup
+        rules = self.rules
         # Batch what creation needs: manufacturers (with aliases given by name) and category names.
-        alias_names = [setup.aliases[ln.manufacturer][1] for ln in missing
-                       if ln.manufacturer in setup.aliases and not setup.aliases[ln.manufacturer][0]]
+        alias_names = [a.name for a in (rules.alias_for(ln.manufacturer) for ln in missing) if a and not a.id]
         self._load_names(self._manufacturers, self.client.manufacturers,
                          [ln.manufacturer for ln in missing] + alias_names)
-        cat_names = []
-        for ln in missing:
-            mapped = setup.categories.get((ln.category, ln.subcategory)) if setup.category_mode == "mapping" else None
-            if mapped and not mapped[2] and mapped[1]:
-                cat_names.append(mapped[1])
-            elif setup.category_mode != "mapping":
-                cat_names.append(ln.category)
+        cat_names = [pair[0].name for pair in (rules.category_for(ln.category, ln.subcategory) for ln in missing)
+                     if pair is not None and not pair[1].id]
         self._load_names(self._categories, self.client.categories, cat_names)
 
         bodies: dict[str, dict] = {}
@@ -244,9 +214,10 @@ class Catalog:
         return bodies
 
     def _resolve_type(self, ln: LineInput, problems: list[LineProblem]) -> int | None:
-        type_id, type_name = self.setup.types.get(ln.product_type, (None, ""))
-        if not type_id and type_name:
-            found = self._type_by_name(type_name)
+        target = self.rules.product_type_for(ln.product_type)
+        type_id = target.id if target else None
+        if not type_id and target:
+            found = self._type_by_name(target.name)
             type_id = found["id"] if found else None
         if not type_id:
             problems.append(_problem(
@@ -258,26 +229,24 @@ class Catalog:
 
     def _resolve_category(self, ln: LineInput, problems: list[LineProblem]) -> tuple[int | None, int | None]:
         where = f"{ln.category} / {ln.subcategory}" if ln.subcategory else (ln.category or "(none)")
-        if self.setup.category_mode == "mapping":
-            mapped = self.setup.categories.get((ln.category, ln.subcategory))
-            if mapped and mapped[2]:
-                return mapped[0], mapped[2]
-            if not (mapped and mapped[1] and mapped[3]):
+        pair = self.rules.category_for(ln.category, ln.subcategory)
+        if pair is None:
+            if self.rules.by_mapping:
                 problems.append(_problem(
                     ln, f"is not in the ConnectWise catalog and cannot be created: category {where} is not mapped "
                     "to a ConnectWise category and sub-category.",
                     f"Map {where} on {SETUP_PAGE} → Category mapping, or add {ln.item_number} to the "
                     "ConnectWise catalog."))
-                return None, None
-            cat_name, sub_name = mapped[1], mapped[3]
-        else:
-            cat_name, sub_name = ln.category, ln.subcategory
-            if not (cat_name and sub_name):
+            else:
                 problems.append(_problem(
                     ln, "is not in the ConnectWise catalog and cannot be created: the line has no category and "
                     "sub-category.", f"Set the line's category and sub-category, or add {ln.item_number} to "
                     "the ConnectWise catalog."))
-                return None, None
+            return None, None
+        cat_target, sub_target = pair
+        if sub_target.id:
+            return cat_target.id, sub_target.id
+        cat_name, sub_name = cat_target.name, sub_target.name
         category = self._category(cat_name)
         sub = self._subcategory(category["id"], sub_name) if category else None
         if sub is None:
@@ -296,18 +265,16 @@ class Catalog:
                 ln, "is not in the ConnectWise catalog and cannot be created: the line has no manufacturer.",
                 f"Set the line's manufacturer, or add {ln.item_number} to the ConnectWise catalog."))
             return None
-        # An admin's alias is an explicit choice and wins over a same-named manufacturer (as the
-        # pre-flight check and the mapping page read it).
-        if ln.manufacturer in self.setup.aliases:
-            alias_id, alias_name = self.setup.aliases[ln.manufacturer]
-            if alias_id:
-                return alias_id
-            found = self._manufacturer(alias_name) if alias_name else None
+        alias = self.rules.alias_for(ln.manufacturer)  # an explicit choice: wins over a same-named manufacturer
+        if alias is not None:
+            if alias.id:
+                return alias.id
+            found = self._manufacturer(alias.name)
             if found is None:
                 problems.append(_problem(
                     ln, f"is not in the ConnectWise catalog and cannot be created: the alias of \"{ln.manufacturer}\" "
-                    f"points to \"{alias_name}\", which does not exist in ConnectWise.",
-                    f"Correct the alias ({SETUP_PAGE} → Manufacturer aliases) or add \"{alias_name}\" to ConnectWise's "
+                    f"points to \"{alias.name}\", which does not exist in ConnectWise.",
+                    f"Correct the alias ({SETUP_PAGE} → Manufacturer aliases) or add \"{alias.name}\" to ConnectWise's "
                     "manufacturers (Setup Tables → Manufacturers)."))
                 return None
             return found["id"]

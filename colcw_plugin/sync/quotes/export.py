@@ -37,9 +37,10 @@ from ...models import (
     remove_link,
     set_link,
 )
+from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import get_settings
 from ...setup.reps import UnmappedRep, member_for
-from .catalog import Catalog, CatalogSetup, LineInput
+from .catalog import Catalog, LineInput
 from .lines import Desired, apply_plan, list_products, plan_lines
 from .locks import Busy, document_lock, name_lock
 from .opportunities import (
@@ -75,7 +76,7 @@ class ExportContext:
                 host: Callable[[Session], UnitOfWork] = UnitOfWork) -> ExportContext:
         settings = settings or get_settings(session)
         shared = DbReferenceCache(session.get_bind(), tenant=f"{settings.site_url}|{settings.company_id}")
-        return cls(client, OpportunitySetup(client, shared), Catalog(client, CatalogSetup.load(session, settings)),
+        return cls(client, OpportunitySetup(client, shared), Catalog(client, CatalogRules.load(session, settings)),
                    host=host)
 
 

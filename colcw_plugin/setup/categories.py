@@ -1,0 +1,88 @@
+"""Product integration mapping: host categories / sub-categories → ConnectWise categories / sub-categories,
+and the category mode (use the host's names as they are, or the mapping table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import FieldErrors
+from ..models import CategoryMapping, Settings
+from .common import audit, lock_settings, unknown_name
+from .lookups import Lookups
+
+CATEGORY_MODES = ("names", "mapping")
+
+
+@dataclass(frozen=True)
+class CategoryChoice:
+    """Host (category, sub-category) → ConnectWise (category, sub-category) names ("" = unmapped)."""
+
+    host_category: str
+    host_subcategory: str
+    cw_category: str
+    cw_subcategory: str
+
+
+def category_mappings(session: Session) -> dict[tuple[str, str], CategoryMapping]:
+    return {(m.host_category, m.host_subcategory): m for m in session.execute(select(CategoryMapping)).scalars()}
+
+
+def save_categories(session: Session, settings: Settings, mode: str, choices: list[CategoryChoice],
+                    lookups: Lookups | None, actor: str) -> None:
+    """Store the category mode and the mapping table (the table is kept in either mode)."""
+    lock_settings(session)
+    errors: dict[str, str] = {}
+    if mode not in CATEGORY_MODES:
+        errors["category_mode"] = "Choose whether to use ChannelOnline's names or the mapping below."
+    resolved = {}
+    for n, c in enumerate(choices):
+        key = (c.host_category, c.host_subcategory)
+        cat, sub = c.cw_category.strip(), c.cw_subcategory.strip()
+        if not cat and not sub:
+            resolved[key] = None
+            continue
+        if not cat or not sub:
+            errors[f"category-{n}"] = (f"Choose both the ConnectWise category and sub-category for "
+                                       f"{' / '.join(filter(None, key))}: a product needs a sub-category.")
+            continue
+        ids = (None, None)
+        if lookups is not None:
+            ref = lookups.subcategory(cat, sub)
+            if ref is None:
+                if lookups.named("categories", cat) is None:
+                    errors[f"category-{n}"] = unknown_name("category", cat, (x.name for x in lookups.categories))
+                else:
+                    errors[f"category-{n}"] = unknown_name(f"sub-category of {cat}", sub,
+                                                       (x.name for x in lookups.subcategories if x.parent_name == cat))
+                continue
+            ids = (ref.parent_id, ref.id)
+        resolved[key] = (cat, sub, *ids)
+    if errors:
+        raise FieldErrors(errors)
+    changes = []
+    if settings.category_mode != mode:
+        changes.append("Category mode: " + ("use ChannelOnline's names" if mode == "names" else "use the mapping"))
+        settings.category_mode = mode
+    current = category_mappings(session)
+    for key, value in resolved.items():
+        row = current.get(key)
+        label = " / ".join(filter(None, key))
+        if value is None:
+            if row is not None:
+                session.delete(row)
+                changes.append(f"{label} unmapped")
+            continue
+        if row is None:
+            row = CategoryMapping(host_category=key[0], host_subcategory=key[1])
+            session.add(row)
+        new = dict(zip(("cw_category_name", "cw_subcategory_name", "cw_category_id", "cw_subcategory_id"), value,
+                       strict=True))
+        if any(getattr(row, k) != v for k, v in new.items()):
+            changes.append(f"{label} → {value[0]} / {value[1]}" + ("" if value[3] else " (not verified)"))
+        for k, v in new.items():
+            setattr(row, k, v)
+    audit(session, actor, "categories", changes)
+    session.flush()

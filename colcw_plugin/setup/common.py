@@ -1,0 +1,98 @@
+"""What the admin's mapping pages share: the host's lists to map, the "unknown name" message, the
+settings lock that serialises saves across processes, and the audit of every change.
+
+Saving a mapping checks every value against what ConnectWise holds, exactly as ConnectWise spells
+it (ConnectWise matches names case-sensitively), and saves nothing when one value is wrong. When
+ConnectWise cannot be reached the pages offer typed entry: ``lookups=None`` then stores the typed
+names without ids ("not verified"), and the pre-flight check says so until an admin saves them
+again while ConnectWise answers.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from host_stub.models import DocumentLine, ProductCategory, User
+
+from ..models import ConfigChange, Settings
+from .connection import get_settings
+
+
+def unknown_name(kind: str, value: str, names: Iterable[str]) -> str:
+    names = list(names)
+    near = [n for n in names if n.lower() == value.lower()] or difflib.get_close_matches(value, names, n=1)
+    hint = f' Did you mean "{near[0]}"?' if near else ""
+    return f'ConnectWise has no {kind} named "{value}" (names must match exactly, including case).{hint}'
+
+
+# -- what the host holds -----------------------------------------------------------------------------
+
+
+def host_users(session: Session) -> list[User]:
+    """Active host users who can be sales reps (reps and admins), by name."""
+    return list(session.execute(select(User).where(User.active.is_(True))
+                                .order_by(User.first_name, User.last_name)).scalars())
+
+
+def host_category_pairs(session: Session) -> list[tuple[str, str]]:
+    """Every (category, sub-category) a host line may carry: the category tree's pairs, a category
+    without sub-categories as ``(category, "")``, and whatever document lines hold."""
+    pairs: set[tuple[str, str]] = set()
+    nodes = session.execute(select(ProductCategory)).scalars().all()
+    names = {n.id: n.name for n in nodes}
+    parents = {n.parent_id for n in nodes if n.parent_id}
+    for n in nodes:
+        if n.parent_id:
+            pairs.add((names[n.parent_id], n.name))
+        elif n.id not in parents:
+            pairs.add((n.name, ""))
+    for cat, sub in session.execute(select(DocumentLine.category, DocumentLine.subcategory).distinct()):
+        if cat:
+            pairs.add((cat, sub or ""))
+    return sorted(pairs, key=lambda p: (p[0].lower(), p[1].lower()))
+
+
+def host_manufacturers(session: Session) -> list[str]:
+    """The manufacturer names on the host's document lines."""
+    rows = session.execute(select(DocumentLine.manufacturer).where(DocumentLine.manufacturer != "").distinct())
+    return sorted((r[0] for r in rows), key=str.lower)
+
+
+def lock_settings(session: Session) -> Settings:
+    """The settings row, locked until commit: saves of mappings and auto-map run one at a time
+    across all web processes (otherwise two could insert the same mapping row)."""
+    row = get_settings(session)
+    session.execute(select(Settings.id).where(Settings.id == row.id).with_for_update())
+    return row
+
+
+def audit(session: Session, actor: str, area: str, lines: list[str]) -> None:
+    if lines:
+        session.add(ConfigChange(actor=actor, area=area, summary="; ".join(lines)[:4000]))
+
+
+def apply_named(session: Session, current: Mapping[str, Any], resolved: Mapping[str, tuple[str, int | None]],
+                 new_row: Callable[[str], Any], name_attr: str, id_attr: str, removed_note: str) -> list[str]:
+    """Store ``resolved`` (key → ConnectWise (name, id); "" deletes the row) over the ``current`` rows;
+    the audit lines of what changed. Product types and manufacturer aliases share this."""
+    changes = []
+    for key, (name, cw_id) in resolved.items():
+        row = current.get(key)
+        if not name:
+            if row is not None:
+                session.delete(row)
+                changes.append(removed_note.format(key))
+            continue
+        if row is None:
+            row = new_row(key)
+            session.add(row)
+        if (getattr(row, name_attr), getattr(row, id_attr)) != (name, cw_id):
+            changes.append(f"{key} → {name}" + ("" if cw_id else " (not verified)"))
+        setattr(row, name_attr, name)
+        setattr(row, id_attr, cw_id)
+    return changes
