@@ -30,12 +30,13 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: setup chromium
-	$(VENV)/bin/ruff check .
+test: setup chromium lint
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
+# ruff, then the import-linter contracts in pyproject.toml (layers, what services may import, no cycles).
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 demo: setup
 	PORT=$(PORT) $(PY) scripts/demo.py

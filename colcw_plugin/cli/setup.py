@@ -16,7 +16,7 @@ from sqlalchemy import select
 from host_stub.extensions import db
 from host_stub.models import CustomField
 
-from ..cw import ConnectWiseError
+from ..cw import ConnectWiseError, check_connection
 from ..errors import FieldErrors
 from ..setup.automap import automap
 from ..setup.connection import (
@@ -88,7 +88,7 @@ def _client_or_exit():
 def test_connection_command():
     """Run Test Connection against the stored connection; exit 1 on failure."""
     with _client_or_exit() as client:
-        report = client.check_connection()
+        report = check_connection(client)
     db.session.rollback()
     for step in report.steps:
         click.echo(f"{'ok  ' if step.ok else 'FAIL'} {step.name}: {step.detail}")

@@ -11,7 +11,7 @@ for company in client.companies.iterate(conditions=C.eq("deletedFlag", False), f
 
 from . import conditions
 from .client import ConnectWiseClient, Record
-from .connection_check import CheckStep, ConnectionReport
+from .connection_check import CheckStep, ConnectionReport, check_connection
 from .discovery import CompanyInfo
 from .errors import (
     AuthenticationFailed,
@@ -38,6 +38,7 @@ from .settings import ClientSettings
 from .stats import RequestStats
 
 __all__ = [
+    "check_connection",
     "AuthenticationFailed",
     "BadRequest",
     "BadResponse",

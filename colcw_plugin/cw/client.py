@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote_plus
 
 import requests
@@ -32,9 +32,6 @@ from .resources import ForecastResource, Resource, record_id
 from .settings import ClientSettings
 from .stats import RequestStats, path_template
 from .transport import Transport
-
-if TYPE_CHECKING:
-    from .connection_check import ConnectionReport
 
 log = logging.getLogger("colcw_plugin.cw")
 
@@ -449,11 +446,6 @@ class ConnectWiseClient:
         """``GET system/info``: version, isCloud, serverTimeZone..."""
         return self.get("system/info")
 
-    def check_connection(self) -> ConnectionReport:
-        """Run the connection handshake step by step; see `connection_check`."""
-        from .connection_check import check_connection
-
-        return check_connection(self)
 
 
 def _page_size(page_size: int) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import conditions as C
 from .errors import AuthenticationFailed, ConnectWiseError, DiscoveryError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
@@ -162,8 +163,6 @@ def _member_step(client: ConnectWiseClient, report: ConnectionReport) -> None:
         return
     # The API index we target has no "who am I" call (system/myAccount is absent), so
     # look for API members and name the one when it is unambiguous.
-    from . import conditions as C
-
     try:
         rows = client.members.list(
             conditions=C.and_(C.eq("licenseClass", "A"), C.eq("inactiveFlag", False)),

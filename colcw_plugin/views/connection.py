@@ -12,7 +12,7 @@ from host_stub.extensions import db
 from host_stub.models import CustomField
 from host_stub.views import admin_required
 
-from ..cw import ConnectWiseClient
+from ..cw import ConnectWiseClient, check_connection
 from ..errors import FieldErrors
 from ..models import ConfigChange
 from ..setup import reset as reset_service
@@ -102,7 +102,7 @@ def test_connection():
     except SecretError as e:
         return jsonify({"ok": False, "errors": {"secret": str(e)}}), 400
     with ConnectWiseClient(cs) as client:
-        report = client.check_connection()
+        report = check_connection(client)
     db.session.rollback()
     log.info("Test Connection to %s for company %s: %s", cs.site_root, cs.company_id, "ok" if report.ok else
              ", ".join(s.problem or "failed" for s in report.failed_steps))

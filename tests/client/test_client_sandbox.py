@@ -12,7 +12,13 @@ from collections.abc import Callable
 
 import pytest
 
-from colcw_plugin.cw import ClientSettings, ConnectWiseClient, NetworkError, ValidationFailed
+from colcw_plugin.cw import (
+    ClientSettings,
+    ConnectWiseClient,
+    NetworkError,
+    ValidationFailed,
+    check_connection,
+)
 from colcw_plugin.cw import conditions as C
 
 pytestmark = pytest.mark.slow
@@ -221,7 +227,7 @@ def test_codebase_change_is_rediscovered(cw_sandbox, make_cw):
 
 
 def test_check_connection_success(cw_sandbox, make_cw):
-    report = make_cw().check_connection()
+    report = check_connection(make_cw())
     assert report.ok, report.as_dict()
     assert report.version
     assert report.member == "APIMember"
@@ -229,9 +235,9 @@ def test_check_connection_success(cw_sandbox, make_cw):
 
 
 def test_check_connection_with_an_integrator_login(cw_sandbox, make_cw):
-    report = make_cw(
+    report = check_connection(make_cw(
         public_key=None, private_key=None, username=cw_sandbox.username, password=cw_sandbox.password
-    ).check_connection()
+    ))
     assert report.ok and cw_sandbox.username in report.member
 
 
@@ -252,7 +258,7 @@ def _closed_port() -> int:
     ids=["unreachable", "tls", "unknown-company", "bad-credentials"],
 )
 def test_check_connection_names_the_failed_step(cw_sandbox, make_cw, overrides, problem):
-    report = make_cw(**overrides(cw_sandbox)).check_connection()
+    report = check_connection(make_cw(**overrides(cw_sandbox)))
     assert not report.ok
     failed = report.failed_steps
     assert [s.problem for s in failed] == [problem]
@@ -263,7 +269,7 @@ def test_check_connection_names_the_failed_step(cw_sandbox, make_cw, overrides, 
 
 def test_check_connection_names_each_denied_resource(cw_sandbox, make_cw):
     cw_sandbox.deny(["procurement/catalog", "system/departments"])
-    report = make_cw().check_connection()
+    report = check_connection(make_cw())
     assert not report.ok
     denied = [(s.problem, s.resource) for s in report.failed_steps]
     assert denied == [("permission", "procurement/catalog"), ("permission", "system/departments")]

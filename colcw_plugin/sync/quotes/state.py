@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...models import DocumentExport, Settings
+from ...models import DocumentExport, Settings, get_link
 from ...models import fingerprint as hash_fields
 from ...setup.connection import get_settings
 from .opportunities import opportunity_url
@@ -92,8 +92,6 @@ class PanelState:
 
 def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> PanelState:
     """The panel of ``doc`` (a host Document), from colcw's state and links."""
-    from ...models import get_link
-
     state = get_state(session, doc.id)
     link = get_link(session, "document", doc.id)
     via_quote = ""
