@@ -29,9 +29,10 @@ from ...cw import ConnectWiseClient, ConnectWiseError
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, fingerprint
 from ...setup.reps import UnmappedRep, member_for
+from ..jobs.kinds import SyncContext
 from ..jobs.ranges import resolve
-from ..jobs.runs import SyncContext
 from . import fields as M
+from .contact_export import ContactExporter, Outcome, resolution_for
 from .link_batch import LinkBatch, LinkRow, by_cw, by_host
 from .states import StateList
 
@@ -43,10 +44,6 @@ TRANSIENT_STREAK = 3  # this many records in a row failing transiently: ConnectW
 
 def customer_label(customer: Customer) -> str:
     return f"{customer.name} ({customer.account_number})"
-
-
-def contact_label(contact: Any) -> str:
-    return (f"{contact.first_name} {contact.last_name}".strip() or f"contact {contact.id}")
 
 
 def export_scope(session: Session, params: dict) -> list[int]:
@@ -77,18 +74,7 @@ def load_comm_types(client: ConnectWiseClient) -> dict[str, dict]:
 
 
 @dataclass
-class _Outcome:
-    entity: str
-    action: str
-    host_id: int | None
-    cw_id: int | None
-    label: str
-    message: str = ""
-    resolution: str = ""
-
-
-@dataclass
-class _Chunk:
+class Chunk:
     """What ConnectWise holds for one chunk of customers, read in bulk."""
 
     customer_links: dict[int, LinkRow]
@@ -158,7 +144,7 @@ class CustomerExporter:
                                      cw_id=o.cw_id, label=o.label, message=o.message, resolution=o.resolution,
                                      advance=o.entity == CUSTOMER)
 
-    def _read(self, customers: list[Customer]) -> _Chunk:
+    def _read(self, customers: list[Customer]) -> Chunk:
         cust_links = by_host(self.session, CUSTOMER, [c.id for c in customers])
         contact_links = by_host(self.session, CONTACT, [k.id for c in customers for k in c.contacts])
         linked_ids = [row.cw_id for row in cust_links.values()]
@@ -176,10 +162,10 @@ class CustomerExporter:
                          by_cw(self.session, CONTACT, [r["id"] for rs in contacts.values() for r in rs]).items()}
         company_owner = {cw: row.host_id for cw, row in
                          by_cw(self.session, CUSTOMER, [r["id"] for r in by_identifier.values()]).items()}
-        return _Chunk(cust_links, contact_links, companies, by_identifier, dict(contacts), contact_owner,
+        return Chunk(cust_links, contact_links, companies, by_identifier, dict(contacts), contact_owner,
                       company_owner)
 
-    def _export_guarded(self, customer: Customer, chunk: _Chunk) -> list[_Outcome]:
+    def _export_guarded(self, customer: Customer, chunk: Chunk) -> list[Outcome]:
         label = customer_label(customer)
         try:
             outcomes = self._export(customer, chunk)
@@ -190,20 +176,20 @@ class CustomerExporter:
                 self.streak += 1
                 if self.streak >= TRANSIENT_STREAK:
                     raise
-            return [_Outcome(CUSTOMER, "failed", customer.id, None, label, f"{label}: {e}",
-                             _resolution_for(e))]
+            return [Outcome(CUSTOMER, "failed", customer.id, None, label, f"{label}: {e}",
+                             resolution_for(e))]
         self.streak = 0
         return outcomes
 
     # --- one customer -------------------------------------------------------------------------
 
-    def _export(self, customer: Customer, chunk: _Chunk) -> list[_Outcome]:  # noqa: C901 - one linear story
+    def _export(self, customer: Customer, chunk: Chunk) -> list[Outcome]:  # noqa: C901 - one linear story
         assert self.states is not None
         label = customer_label(customer)
         values = M.customer_values(customer)
         problems = M.customer_problems(values, self.states)
         if problems:
-            return [_Outcome(CUSTOMER, "failed", customer.id, None, label, *M.join(problems))]
+            return [Outcome(CUSTOMER, "failed", customer.id, None, label, *M.join(problems))]
         batch = LinkBatch(self.session)
         link = chunk.customer_links.get(customer.id)
         record: dict | None = None
@@ -212,7 +198,7 @@ class CustomerExporter:
             record = chunk.companies.get(link.cw_id)
             if record is None or record.get("deletedFlag"):
                 batch.mark(link, "missing_in_cw")
-                return [_Outcome(
+                return [Outcome(
                     CUSTOMER, "failed", customer.id, link.cw_id, label,
                     f"{label}: the ConnectWise company it is linked to (Company ID {link.cw_identifier or '?'}, "
                     f"id {link.cw_id}) was deleted in ConnectWise.",
@@ -223,7 +209,7 @@ class CustomerExporter:
             if record is not None:
                 problem = self._first_match_problem(customer, record, chunk)
                 if problem:
-                    return [_Outcome(CUSTOMER, "failed", customer.id, record["id"], label, *problem)]
+                    return [Outcome(CUSTOMER, "failed", customer.id, record["id"], label, *problem)]
                 notes.append(f"linked to the existing ConnectWise company {record['identifier']} "
                              "(same Company ID)")
         wanted = M.company_payload(values, self.states)
@@ -252,7 +238,7 @@ class CustomerExporter:
         if site is not None:
             pending["site"] = site
             notes.append("site set to " + values["location_code"])
-        contact_outcomes, default_cw = self._contacts(customer, company_id, chunk, batch)
+        contact_outcomes, default_cw = self._contact_exporter().export(customer, company_id, chunk, batch)
         if default_cw and (record.get("defaultContact") or {}).get("id") != default_cw:
             pending["defaultContact"] = {"id": default_cw}
             notes.append("default contact set")
@@ -266,9 +252,13 @@ class CustomerExporter:
         # A new company says so first: "default contact set" alone reads as if nothing was created.
         notes = (["created in ConnectWise"] if action == "created" else []) + notes
         message = f"{label}: " + ("; ".join(notes) if notes else action) + "."
-        return [_Outcome(CUSTOMER, action, customer.id, company_id, label, message), *contact_outcomes]
+        return [Outcome(CUSTOMER, action, customer.id, company_id, label, message), *contact_outcomes]
 
-    def _first_match_problem(self, customer: Customer, record: dict, chunk: _Chunk) -> tuple[str, str] | None:
+    def _contact_exporter(self) -> ContactExporter:
+        assert self.states is not None
+        return ContactExporter(self.client, self.states, self.comm_types)
+
+    def _first_match_problem(self, customer: Customer, record: dict, chunk: Chunk) -> tuple[str, str] | None:
         ident = record.get("identifier", "")
         if record.get("deletedFlag"):
             return (f"{customer_label(customer)}: ConnectWise holds a deleted company with the Company ID {ident}, "
@@ -310,96 +300,6 @@ class CustomerExporter:
                 body["country"] = {"name": values["country"]}
             found = sites.create(body)
         return {"id": found["id"]}
-
-    # --- contacts -----------------------------------------------------------------------------
-
-    def _contacts(self, customer: Customer, company_id: int, chunk: _Chunk,
-                  batch: LinkBatch) -> tuple[list[_Outcome], int | None]:
-        assert self.states is not None
-        cw_contacts = chunk.contacts.get(company_id, [])
-        by_id = {r["id"]: r for r in cw_contacts}
-        by_email: dict[str, list[dict]] = defaultdict(list)
-        for r in cw_contacts:
-            if r["id"] in chunk.contact_owner:
-                continue
-            for item in r.get("communicationItems") or []:
-                if str((item.get("type") or {}).get("name", "")).casefold() == "email" and item.get("value"):
-                    by_email[str(item["value"]).casefold()].append(r)
-        host_emails = defaultdict(int)
-        for contact in customer.contacts:
-            if contact.email:
-                host_emails[contact.email.casefold()] += 1
-        outcomes: list[_Outcome] = []
-        default_cw: int | None = None
-        for contact in customer.contacts:
-            label = f"{contact_label(contact)} ({customer.name})"
-            values = M.contact_values(contact)
-            problems = M.contact_problems(values, self.states, self.comm_types)
-            if problems:
-                outcomes.append(_Outcome(CONTACT, "failed", contact.id, None, label, *M.join(problems)))
-                continue
-            link = chunk.contact_links.get(contact.id)
-            record = None
-            note = ""
-            if link is not None:
-                record = by_id.get(link.cw_id)
-                if record is None:
-                    batch.mark(link, "missing_in_cw")
-                    outcomes.append(_Outcome(
-                        CONTACT, "failed", contact.id, link.cw_id, label,
-                        f"{label}: the linked ConnectWise contact (id {link.cw_id}) was deleted in ConnectWise or "
-                        "moved to another company.",
-                        "Clear the contact's link on the customer's page to export it again as a new contact."))
-                    continue
-            elif contact.email and host_emails[contact.email.casefold()] == 1:
-                matches = by_email.get(contact.email.casefold(), [])
-                if len(matches) == 1:
-                    record = matches[0]
-                    chunk.contact_owner[record["id"]] = contact.id
-                    note = "linked to the existing ConnectWise contact with the same e-mail"
-            try:
-                outcome, record = self._write_contact(contact, values, record, company_id, label, note)
-            except ConnectWiseError as e:
-                if e.transient:
-                    raise
-                outcomes.append(_Outcome(CONTACT, "failed", contact.id, record["id"] if record else None, label,
-                                         f"{label}: {e}", _resolution_for(e)))
-                continue
-            batch.put(link, CONTACT, contact.id, record["id"], fingerprint=fingerprint(values),
-                      cw_last_updated=M.last_updated(record))
-            batch.flush()
-            outcomes.append(outcome)
-            if contact.is_default:
-                default_cw = record["id"]
-        batch.flush()
-        return outcomes, default_cw
-
-    def _write_contact(self, contact: Any, values: dict, record: dict | None, company_id: int, label: str,
-                       note: str) -> tuple[_Outcome, dict]:
-        assert self.states is not None
-        existing = (record or {}).get("communicationItems") or []
-        wanted = M.contact_payload(values, company_id, self.states, self.comm_types, existing)
-        if record is None:
-            body = {k: v for k, v in wanted.items() if v not in (None, [])}
-            record = self.client.contacts.create(body)
-            return _Outcome(CONTACT, "created", contact.id, record["id"], label, f"{label}: created."), record
-        diff = M.contact_changes(record, wanted)
-        if not diff:
-            return _Outcome(CONTACT, "unchanged", contact.id, record["id"], label,
-                            f"{label}: {note or 'unchanged'}."), record
-        record = self.client.contacts.patch(record["id"], diff)
-        changed = ", ".join(sorted(diff))
-        return _Outcome(CONTACT, "updated", contact.id, record["id"], label,
-                        f"{label}: {note + '; ' if note else ''}changed {changed}."), record
-
-
-def _resolution_for(error: ConnectWiseError) -> str:
-    if error.transient:
-        return "ConnectWise did not answer in time; retry the failed records later."
-    if error.status == 400:
-        return "Correct the fields ConnectWise named in ChannelOnline and export again."
-    return error.hint or "Check the ConnectWise connection and export again."
-
 
 def run_export(ctx: SyncContext) -> str:
     """The ``customer_export`` job: export the customers the params select."""

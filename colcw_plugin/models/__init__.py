@@ -1,0 +1,49 @@
+"""colcw's own tables (prefix ``colcw_``) on the host's database.
+
+They live on their own Alembic history (``colcw_plugin/migrations``), so colcw can be added
+to an existing host database and upgraded independently.
+"""
+
+from .links import (
+    CONTACT,
+    CUSTOMER,
+    DOCUMENT,
+    Link,
+    find_by_cw,
+    fingerprint,
+    get_link,
+    links_for,
+    remove_link,
+    set_link,
+)
+from .runs import (
+    ACTIVE_RUN_STATUSES,
+    ENDED_RUN_STATUSES,
+    ENTITY_PLURALS,
+    FINAL_RUN_STATUSES,
+    RECORD_ACTIONS,
+    RUN_STATUS_LABELS,
+    RunStatus,
+    Schedule,
+    SyncItem,
+    SyncRun,
+    actor_label,
+    summarize_counts,
+)
+from .settings import (
+    CategoryMapping,
+    ConfigChange,
+    ManufacturerAlias,
+    ProductTypeMapping,
+    RepMapping,
+    Settings,
+)
+from .state import CompanyScan, DocumentExport, DocumentLineExport, ReferenceCache
+
+__all__ = [
+    "ACTIVE_RUN_STATUSES", "CONTACT", "CUSTOMER", "DOCUMENT", "ENDED_RUN_STATUSES", "ENTITY_PLURALS",
+    "FINAL_RUN_STATUSES", "RECORD_ACTIONS", "RUN_STATUS_LABELS", "CategoryMapping", "CompanyScan", "ConfigChange",
+    "DocumentExport", "DocumentLineExport", "Link", "ManufacturerAlias", "ProductTypeMapping", "ReferenceCache",
+    "RepMapping", "RunStatus", "Schedule", "Settings", "SyncItem", "SyncRun", "actor_label", "find_by_cw",
+    "fingerprint", "get_link", "links_for", "remove_link", "set_link", "summarize_counts",
+]

@@ -1,0 +1,91 @@
+"""The link table: the durable identity of every synced record (host id ↔ ConnectWise id), and its access."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from host_stub.extensions import db
+from host_stub.models import utcnow
+
+
+class Link(db.Model):
+    """The durable identity of a synced record: host record ↔ ConnectWise id.
+
+    ``entity`` is ``customer`` (↔ company), ``contact`` (↔ contact) or ``document`` (↔ opportunity;
+    several documents may share one opportunity). ``fingerprint`` is a hash of the mapped
+    fields at the last sync, used to skip unchanged records.
+    """
+
+    __tablename__ = "colcw_links"
+    __table_args__ = (
+        UniqueConstraint("entity", "host_id"),
+        Index("ix_colcw_links_entity_cw_id", "entity", "cw_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(20))
+    host_id: Mapped[int] = mapped_column(Integer)
+    cw_id: Mapped[int] = mapped_column(Integer)
+    cw_identifier: Mapped[str] = mapped_column(String(100), default="")
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    cw_last_updated: Mapped[str] = mapped_column(String(30), default="")
+    status: Mapped[str] = mapped_column(String(20), default="ok")  # ok | missing_in_cw | missing_in_host
+    linked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    synced_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+CUSTOMER, CONTACT, DOCUMENT = "customer", "contact", "document"
+
+
+def get_link(session: Session, entity: str, host_id: int) -> Link | None:
+    return session.execute(select(Link).where(Link.entity == entity, Link.host_id == host_id)).scalar_one_or_none()
+
+
+def links_for(session: Session, entity: str, host_ids: Iterable[int]) -> dict[int, Link]:
+    ids = list(host_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Link).where(Link.entity == entity, Link.host_id.in_(ids))).scalars()
+    return {r.host_id: r for r in rows}
+
+
+def find_by_cw(session: Session, entity: str, cw_id: int) -> list[Link]:
+    """Links to one ConnectWise record (several for documents sharing an opportunity)."""
+    return list(session.execute(select(Link).where(Link.entity == entity, Link.cw_id == cw_id)
+                                .order_by(Link.id)).scalars())
+
+
+def set_link(session: Session, entity: str, host_id: int, cw_id: int, *, cw_identifier: str = "",
+             fingerprint: str = "", cw_last_updated: str = "", status: str = "ok") -> Link:
+    """Create or repoint the link of a host record (flushes, does not commit)."""
+    link = get_link(session, entity, host_id)
+    now = utcnow()
+    if link is None:
+        link = Link(entity=entity, host_id=host_id, cw_id=cw_id, linked_at=now)
+        session.add(link)
+    elif link.cw_id != cw_id:
+        link.linked_at = now
+    link.cw_id = cw_id
+    link.cw_identifier = cw_identifier
+    link.fingerprint = fingerprint
+    link.cw_last_updated = cw_last_updated
+    link.status = status
+    link.synced_at = now
+    session.flush()
+    return link
+
+
+def remove_link(session: Session, entity: str, host_id: int) -> None:
+    session.execute(delete(Link).where(Link.entity == entity, Link.host_id == host_id))
+
+
+def fingerprint(data: Mapping[str, Any]) -> str:
+    """A stable hash of mapped field values, to tell whether a record changed since its last sync."""
+    blob = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()

@@ -1,0 +1,148 @@
+"""Synchronisation runs, their per-record results, the run statuses and schedules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from host_stub.extensions import db
+from host_stub.models import utcnow
+
+
+class RunStatus(enum.StrEnum):
+    """Where a run is: the one list of run statuses every page, job and query uses."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return RUN_STATUS_LABELS[self]
+
+
+RUN_STATUS_LABELS = {RunStatus.QUEUED: "Queued", RunStatus.RUNNING: "Running", RunStatus.SUCCEEDED: "Succeeded",
+                     RunStatus.PARTIAL: "Partly failed", RunStatus.FAILED: "Failed",
+                     RunStatus.INTERRUPTED: "Interrupted", RunStatus.CANCELLED: "Cancelled"}
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)  # a worker will or does work on it
+FINAL_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED,
+                      RunStatus.CANCELLED)
+ENDED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED)  # can retry
+
+
+def actor_label(actor: Mapping[str, Any] | None) -> str:
+    """How run records and export states name who acted: the e-mail, else the name, else "system"."""
+    actor = actor or {}
+    return actor.get("email") or actor.get("name") or "system"
+
+
+class SyncRun(db.Model):
+    """One run of a synchronisation job (created before it is enqueued)."""
+
+    __tablename__ = "colcw_sync_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)  # customer_import | customer_export | quote_export
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.QUEUED, index=True)  # a RunStatus
+    trigger: Mapped[str] = mapped_column(String(20), default="manual")  # manual | schedule | event | cli | retry
+    requested_by: Mapped[str] = mapped_column(String(200), default="")
+    requested_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    schedule_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    retry_of_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rq_job_id: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)  # totals by action, all records
+    entity_counts: Mapped[dict] = mapped_column(JSON, default=dict)  # {entity: {action: n}}
+    api_requests: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def records_summary(self) -> str:
+        """What the run did, per kind of record: "customers: 6 created, 20 updated; contacts: 62 unchanged"."""
+        return summarize_counts(self.entity_counts or {}, self.counts or {})
+
+    items: Mapped[list[SyncItem]] = relationship(back_populates="run", cascade="all, delete-orphan",
+                                                 order_by="SyncItem.id", passive_deletes=True)
+
+
+RECORD_ACTIONS = ("created", "updated", "unchanged", "skipped", "failed")
+ENTITY_PLURALS = {"customer": "customers", "contact": "contacts", "document": "quotes / orders", "line": "lines"}
+
+
+def summarize_counts(entity_counts: dict, counts: dict) -> str:
+    """Counts by action, per kind of record when the run recorded more than one kind."""
+
+    def actions(c: dict) -> str:
+        return ", ".join(f"{c[a]} {a}" for a in RECORD_ACTIONS if c.get(a))
+
+    if len(entity_counts) > 1:
+        order = list(ENTITY_PLURALS)
+        kinds = sorted(entity_counts, key=lambda e: order.index(e) if e in order else len(order))
+        return "; ".join(f"{ENTITY_PLURALS.get(e, e + 's')}: {actions(entity_counts[e])}" for e in kinds
+                         if actions(entity_counts[e]))
+    return actions(counts) or "nothing to do"
+
+
+class SyncItem(db.Model):
+    """The outcome for one record in a run."""
+
+    __tablename__ = "colcw_sync_items"
+    __table_args__ = (Index("ix_colcw_sync_items_entity_at", "entity", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("colcw_sync_runs.id", ondelete="CASCADE"), index=True,
+                                               nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    entity: Mapped[str] = mapped_column(String(20))  # customer | contact | document | line
+    direction: Mapped[str] = mapped_column(String(10))  # export | import
+    host_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cw_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    label: Mapped[str] = mapped_column(String(300), default="")
+    action: Mapped[str] = mapped_column(String(20))  # created | updated | unchanged | skipped | failed
+    message: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[str] = mapped_column(Text, default="")
+
+    run: Mapped[SyncRun | None] = relationship(back_populates="items")
+
+
+class Schedule(db.Model):
+    """A synchronisation job run on a timetable ("Schedule this job" on the Synchronization Jobs page).
+
+    ``next_run_at`` (naive UTC) is also the scheduler's claim: a scheduler fires a due schedule
+    only if its compare-and-set ``UPDATE ... WHERE next_run_at = :due`` changes the row, so a
+    period fires exactly once however many schedulers run (see ``sync/scheduler.py``).
+    """
+
+    __tablename__ = "colcw_schedules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    frequency: Mapped[str] = mapped_column(String(10))  # daily | weekly | monthly
+    time_of_day: Mapped[str] = mapped_column(String(5))  # "HH:MM", wall-clock time in ``timezone``
+    timezone: Mapped[str] = mapped_column(String(64))  # IANA name
+    weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # weekly: 0 Monday .. 6 Sunday
+    day_of_month: Mapped[int | None] = mapped_column(Integer, nullable=True)  # monthly: 1..31 (or the last day)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    last_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_fired_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_outcome: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

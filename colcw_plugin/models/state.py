@@ -1,0 +1,79 @@
+"""What colcw remembers between runs: the company scan, documents' export state, shared reference lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from host_stub.extensions import db
+from host_stub.models import utcnow
+
+
+class CompanyScan(db.Model):
+    """One ConnectWise company as last seen by "Import / map customers from ConnectWise".
+
+    The scan is kept so "Map Customers" opens the mapping table without reading every company
+    again; ``norm_name`` and ``norm_phone`` let the page point out likely duplicates quickly.
+    """
+
+    __tablename__ = "colcw_company_scan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cw_id: Mapped[int] = mapped_column(Integer, unique=True)
+    identifier: Mapped[str] = mapped_column(String(160), default="")
+    name: Mapped[str] = mapped_column(String(160), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    city: Mapped[str] = mapped_column(String(60), default="")
+    norm_name: Mapped[str] = mapped_column(String(160), default="", index=True)
+    norm_phone: Mapped[str] = mapped_column(String(20), default="", index=True)
+    scanned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DocumentExport(db.Model):
+    """A quote's or sales order's export state (one row per exported document).
+
+    ``fingerprint`` is the hash of the document's exported header and lines, so a later save can
+    tell whether it changed; ``exported_at`` stays set after a later failed export.
+    """
+
+    __tablename__ = "colcw_document_exports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), unique=True)
+    opportunity_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    opportunity_name: Mapped[str] = mapped_column(String(100), default="")
+    created_opportunity: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="never")  # never | exported | failed
+    changed_since_export: Mapped[bool] = mapped_column(Boolean, default=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    name_at_export: Mapped[str] = mapped_column(String(250), default="")
+    exported_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    exported_by: Mapped[str] = mapped_column(String(200), default="")
+    last_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[str] = mapped_column(Text, default="")
+
+
+class DocumentLineExport(db.Model):
+    """Which ConnectWise opportunity product (and catalog item) a document line became."""
+
+    __tablename__ = "colcw_document_line_exports"
+    __table_args__ = (UniqueConstraint("document_id", "line_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    line_id: Mapped[int] = mapped_column(Integer)
+    cw_product_id: Mapped[int] = mapped_column(Integer)
+    cw_catalog_item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    item_number: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ReferenceCache(db.Model):
+    """Tenant reference lists (opportunity statuses, types, stages) shared by every process for a while.
+
+    A single-document export would otherwise read them again on every run.
+    """
+
+    __tablename__ = "colcw_reference_cache"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    rows: Mapped[list] = mapped_column(JSON, default=list)
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
