@@ -10,7 +10,7 @@ JOBS ?= 2
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && { echo $$p; break; }; done)
 
-.PHONY: setup demo test lint chromium bench clean
+.PHONY: setup demo test test-fast lint chromium bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (none found on PATH)."; exit 1; }
@@ -32,6 +32,11 @@ chromium:
 
 test: setup chromium lint
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+# The fast tier: every test that needs no PostgreSQL, Redis or browser (business rules on a plain
+# session, the client, the sandbox); it runs with those services stopped.
+test-fast: setup lint
+	COLCW_FAST_TIER=1 $(PY) -m pytest -n $(JOBS) -m "not postgres and not redis and not browser" $(PYTEST_ARGS)
 
 # ruff, then the import-linter contracts in pyproject.toml (layers, what services may import, no cycles).
 lint: setup

@@ -36,8 +36,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
                  "--disable-component-update", "--disable-sync"]
 
 
+FAST_TIER = os.environ.get("COLCW_FAST_TIER") == "1"
+
+
 def _missing(service: str, why: str):
     message = f"{service} is not available ({why})"
+    if FAST_TIER:
+        pytest.fail(f"{service} was asked for in the fast tier: a test here must need no service", pytrace=False)
     if CI:
         pytest.fail(f"{message}: under CI the tests that need {service} must run, not skip", pytrace=False)
     pytest.skip(f"{message}; start it to run this test")
@@ -347,7 +352,7 @@ def worker_thread(app, redis_conn):
 
 # --- which real services the run used (CI's output shows they ran, not skipped) -----------------
 
-_SERVICE_FIXTURES = {"postgres": "pg_url", "redis": "redis_conn", "browser": "browser", "sandbox": "cw_sandbox_server"}
+_SERVICE_FIXTURES = {"postgres": "pg_url", "redis": "redis_url", "browser": "browser", "sandbox": "cw_sandbox_server"}
 
 
 def pytest_collection_modifyitems(config, items):
