@@ -10,9 +10,11 @@ from helpers import runtime, tune_runtime
 
 
 @pytest.fixture(autouse=True)
-def test_kinds(pg_app):
-    """The test job kinds on the test app (a worker subprocess gets them from COLCW_EXTRA_JOB_MODULES)."""
-    colcw_test_kinds.register(runtime(pg_app).kinds)
+def test_kinds(request):
+    """The test job kinds on the test app, for the tests that use it (a worker subprocess gets them from
+    COLCW_EXTRA_JOB_MODULES)."""
+    if "pg_app" in request.fixturenames:
+        colcw_test_kinds.register(runtime(request.getfixturevalue("pg_app")).kinds)
 
 
 @pytest.fixture()
