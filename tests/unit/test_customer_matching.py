@@ -1,0 +1,47 @@
+"""Customer matching rules: names and phones compared as people write them, and the hints the Map
+Customers page gives (likely duplicates on either side)."""
+
+from __future__ import annotations
+
+from colcw_plugin.models import CompanyScan
+from colcw_plugin.setup.customer_matching import (
+    cw_duplicate_groups,
+    hints_for,
+    host_duplicate_groups,
+    normalize_name,
+    normalize_phone,
+)
+from host_stub.gateway import UnitOfWork
+
+
+def test_names_are_compared_without_case_accents_punctuation_or_legal_suffixes():
+    assert normalize_name("The Café & Bakery, Inc.") == normalize_name("cafe and bakery") == "cafe and bakery"
+    assert normalize_name("Acme Co LLC") == "acme"
+    assert normalize_name("Co") == "co"  # a name made only of a suffix keeps it
+
+
+def test_phones_are_compared_on_their_last_ten_digits():
+    assert normalize_phone("+1 (512) 555-0100") == normalize_phone("512.555.0100") == "5125550100"
+    assert normalize_phone("555-01") == ""  # too short to compare
+
+
+def _scan(cw_id: int, name: str, phone: str = "") -> CompanyScan:
+    return CompanyScan(cw_id=cw_id, identifier=f"C{cw_id}", name=name, phone=phone,
+                       norm_name=normalize_name(name), norm_phone=normalize_phone(phone))
+
+
+def test_the_page_points_out_look_alikes_on_both_sides(session):
+    uow = UnitOfWork(session)
+    uow.save_customer({"account_number": "H1", "name": "Bayview Law Group LLC", "phone": "555-867-5309"})
+    uow.save_customer({"account_number": "H2", "name": "bayview law group"})
+    uow.commit()
+    rows = [_scan(1, "Bayview Law Group"), _scan(2, "Other Name", "(555) 867-5309"), _scan(3, "Unrelated")]
+    session.add_all([*rows, _scan(4, "BAYVIEW LAW GROUP, INC.")])
+    session.commit()
+    hints = hints_for(session, rows)
+    assert sorted(h.account_number for h in hints[1].host_matches) == ["H1", "H2"]
+    assert [d.cw_id for d in hints[1].cw_duplicates] == [4]
+    assert [h.account_number for h in hints[2].host_matches] == ["H1"]  # by phone
+    assert hints[3].host_matches == [] and hints[3].cw_duplicates == []
+    assert [sorted(h.account_number for h in g) for g in host_duplicate_groups(session)] == [["H1", "H2"]]
+    assert [sorted(c.cw_id for c in g) for g in cw_duplicate_groups(session)] == [[1, 4]]
