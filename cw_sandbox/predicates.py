@@ -14,7 +14,8 @@ from typing import Any
 
 from cw_sandbox.condition_parser import NUMBER_RE, QueryError, compile_getter, parse_conditions, tree_paths
 
-__all__ = ["Predicate", "compile_child_conditions", "compile_conditions", "compile_tree"]
+__all__ = ["Predicate", "always", "as_number", "child_predicate", "compile_child_conditions", "compile_conditions",
+           "compile_tree", "conditions_predicate", "custom_field_predicate"]
 
 Predicate = Callable[[dict], bool]
 # A "test" maps a field value to True/False/None, None standing for SQL's UNKNOWN (null or a value
@@ -33,8 +34,7 @@ def _to_datetime(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-
-def _as_number(value: Any) -> float | int | None:
+def as_number(value: Any) -> float | int | None:
     """Numeric view of a value the way SQL Server's implicit conversion would see it, else None."""
     if isinstance(value, bool):
         return int(value)
@@ -58,7 +58,7 @@ def _equality_test(literals: list[tuple]) -> _Test:
         if kind == "str":
             strings.add(value.lower())
             # "5" is also a number when compared with a numeric field (SQL implicit conversion).
-            num = _as_number(value)
+            num = as_number(value)
             if num is not None:
                 numbers.add(num)
         elif kind == "num":
@@ -82,7 +82,7 @@ def _equality_test(literals: list[tuple]) -> _Test:
             if strings and value.lower() in strings:
                 return True
             if numbers:
-                num = _as_number(value)
+                num = as_number(value)
                 if num is not None and num in numbers:
                     return True
             if dates:
@@ -116,12 +116,12 @@ def _ordering_test(op: str, literal: tuple) -> _Test:
     if kind == "num":
 
         def test_num(value: Any) -> bool | None:
-            num = _as_number(value)
+            num = as_number(value)
             return None if num is None else compare(num, lit)
 
         return test_num
     # String literal: string fields compare case-insensitively, numeric fields numerically.
-    lowered, lit_num = lit.lower(), _as_number(lit)
+    lowered, lit_num = lit.lower(), as_number(lit)
 
     def test_str(value: Any) -> bool | None:
         if isinstance(value, str):
@@ -227,7 +227,8 @@ def compile_tree(node: tuple, getter_for: Callable[[str], Callable[[Any], Any]])
     return lambda obj: any(p(obj) for p in parts)
 
 
-def _always(_record: dict) -> bool:
+def always(_record: dict) -> bool:
+    """The predicate of no conditions."""
     return True
 
 
@@ -239,10 +240,20 @@ def compile_conditions(text: str | None) -> Callable[[dict], bool]:
     case-insensitive collation: callers needing exact case must re-check results client-side.
     Missing fields read as null. Raises :class:`QueryError` on any syntax error.
     """
-    tree = parse_conditions(text)
+    return conditions_predicate(parse_conditions(text))
+
+
+def conditions_predicate(tree: tuple | None) -> Predicate:
+    """The predicate of a parsed ``conditions`` tree (None accepts everything)."""
+    return always if tree is None else compile_tree(tree, compile_getter)
+
+
+def custom_field_predicate(tree: tuple | None) -> Predicate:
+    """``customFieldConditions``: true when any entry of ``customFields`` matches the tree."""
     if tree is None:
-        return _always
-    return compile_tree(tree, compile_getter)
+        return always
+    test = compile_tree(tree, compile_getter)
+    return lambda record: any(test(cf) for cf in record.get("customFields") or [] if isinstance(cf, dict))
 
 
 def compile_child_conditions(text: str | None) -> Callable[[dict], bool]:
@@ -255,9 +266,13 @@ def compile_child_conditions(text: str | None) -> Callable[[dict], bool]:
     whose named arrays are all empty never matches. Case-insensitive like ``compile_conditions``.
     Raises :class:`QueryError`.
     """
-    tree = parse_conditions(text)
+    return child_predicate(parse_conditions(text))
+
+
+def child_predicate(tree: tuple | None) -> Predicate:
+    """The predicate of a parsed ``childConditions`` tree (see ``compile_child_conditions``)."""
     if tree is None:
-        return _always
+        return always
     arrays: list[str] = []
     for path, pos in tree_paths(tree):
         head, sep, _rest = path.partition("/")
