@@ -11,8 +11,9 @@
 * ``POST /__sandbox__/options`` ``{"forecast_shape": "array"|"object"}``: what
   ``GET /sales/opportunities/{id}/forecast`` returns: the spec's array (default) or the single
   object some integrations read (API-NOTES §3 INCONSISTENCY).
-* ``GET|POST /__sandbox__/throttle`` ``{"per_minute": 1000, "in_flight": 10}``: the tenant's
-  request budget (``null`` turns a limit off); a reset restores the one the server started with.
+* ``GET|POST /__sandbox__/throttle`` ``{"per_minute": 1000, "in_flight": 10, "window_seconds": 60}``:
+  the tenant's request budget (``null`` turns a limit off; a shorter window lets a test watch a
+  client wait out a 429 quickly); a reset restores the one the server started with.
 * ``GET /__sandbox__/info``: company id, codebase and credentials.
 """
 
@@ -150,13 +151,14 @@ def throttle() -> Response:
     limits = _tenant().throttle
     if request.method == "POST":
         body = _json_body()
-        unknown = set(body) - {"per_minute", "in_flight"}
+        unknown = set(body) - {"per_minute", "in_flight", "window_seconds"}
         if unknown:
             raise bad_request(f"Unknown throttle setting(s): {', '.join(sorted(unknown))}.")
         current = limits.describe()
         try:
             limits.configure(per_minute=body.get("per_minute", current["per_minute"]),
-                             in_flight=body.get("in_flight", current["in_flight"]))
+                             in_flight=body.get("in_flight", current["in_flight"]),
+                             window=body.get("window_seconds", current["window_seconds"]))
         except ValueError as exc:
             raise bad_request(str(exc)) from None
     return _ok(limits.describe())

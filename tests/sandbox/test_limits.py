@@ -30,7 +30,7 @@ def test_a_url_over_2048_characters_is_refused_with_414(cw_sandbox):
 
 
 def test_the_request_budget_answers_429_with_retry_after_without_any_fault(cw_sandbox):
-    assert cw_sandbox.throttle() == {"per_minute": 1000, "in_flight": 10}
+    assert cw_sandbox.throttle() == {"per_minute": 1000, "in_flight": 10, "window_seconds": 60}
     cw_sandbox.set_throttle(per_minute=5)
     statuses = [cw_sandbox.api("GET", "company/states/count").status_code for _ in range(6)]
     assert statuses == [200] * 5 + [429]

@@ -95,5 +95,5 @@ def test_navigable_pages_of_one_query_filter_once(cw_sandbox):
 
 def test_sandbox_server_is_usable_as_a_context_manager_with_a_budget():
     with SandboxServer(seed="empty", requests_per_minute=2, max_in_flight=3) as server:
-        assert server.throttle() == {"per_minute": 2, "in_flight": 3}
+        assert server.throttle() == {"per_minute": 2, "in_flight": 3, "window_seconds": 60}
         assert [server.api("GET", "system/info").status_code for _ in range(3)] == [200, 200, 429]
