@@ -52,7 +52,8 @@ def create_app(seed: str = "empty", db_path: str | None = None, company_id: str 
         apply_seed(tenant, seed)
     app.extensions["cw_sandbox"] = tenant
     app.register_blueprint(control_bp)
-    gate.install(app, log=tenant.log, throttle=tenant.throttle, faults=tenant.faults)
+    gate.install(app, log=tenant.log, throttle=tenant.throttle, faults=tenant.faults,
+                 record_bodies=lambda: tenant.record_bodies)
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:

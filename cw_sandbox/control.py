@@ -10,7 +10,9 @@
 * ``POST /__sandbox__/generate`` ``{"companies": N, "contacts_per_company": 2.5}``.
 * ``POST /__sandbox__/options`` ``{"forecast_shape": "array"|"object"}``: what
   ``GET /sales/opportunities/{id}/forecast`` returns: the spec's array (default) or the single
-  object some integrations read (API-NOTES §3 INCONSISTENCY).
+  object some integrations read (API-NOTES §3 INCONSISTENCY); ``{"record_bodies": true}``: the
+  request log also keeps each JSON request and response body (``request_json``,
+  ``response_json``), for contract tests.
 * ``GET|POST /__sandbox__/throttle`` ``{"per_minute": 1000, "in_flight": 10, "window_seconds": 60}``:
   the tenant's request budget (``null`` turns a limit off; a shorter window lets a test watch a
   client wait out a 429 quickly); a reset restores the one the server started with.
@@ -135,14 +137,21 @@ def generate() -> Response:
 
 @control_bp.post("/options")
 def options() -> Response:
-    """Switch behaviours that public sources disagree on."""
+    """Switch behaviours that public sources disagree on, and what the request log keeps."""
     tenant = _tenant()
     body = _json_body()
+    unknown = set(body) - {"forecast_shape", "record_bodies"}
+    if unknown:
+        raise bad_request(f"Unknown option(s): {', '.join(sorted(unknown))}.")
     if "forecast_shape" in body:
         if body["forecast_shape"] not in ("object", "array"):
             raise bad_request("forecast_shape is 'object' or 'array'.")
         tenant.forecast_shape = body["forecast_shape"]
-    return _ok({"forecast_shape": tenant.forecast_shape})
+    if "record_bodies" in body:
+        if not isinstance(body["record_bodies"], bool):
+            raise bad_request("record_bodies is true or false.")
+        tenant.record_bodies = body["record_bodies"]
+    return _ok({"forecast_shape": tenant.forecast_shape, "record_bodies": tenant.record_bodies})
 
 
 @control_bp.route("/throttle", methods=["GET", "POST"])

@@ -15,8 +15,10 @@ for a missing record or a moved codebase, which is worse for a client under test
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import time
+from collections.abc import Callable
 
 from flask import Flask, Response, g, request
 
@@ -38,8 +40,9 @@ def _is_api(path: str) -> bool:
     return "/apis/3.0" in path
 
 
-def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet) -> None:
-    """Register the gate on ``app`` (``log`` appends a request-log entry)."""
+def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet, record_bodies: Callable[[], bool]) -> None:
+    """Register the gate on ``app`` (``log`` appends a request-log entry; when ``record_bodies()``
+    the entry also keeps the JSON request and response bodies, for contract tests)."""
 
     @app.before_request
     def _gate() -> Response | None:
@@ -48,6 +51,8 @@ def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet) -> None:
         g.logged = {"method": request.method, "path": request.path,
                     "query": request.query_string.decode("latin-1"), "status": None, "time": time.time(),
                     "examined": 0}
+        if record_bodies():
+            g.logged["request_json"] = request.get_json(silent=True)
         log(g.logged)
         length = url_length()
         if length > MAX_URL_LENGTH:
@@ -65,6 +70,9 @@ def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet) -> None:
         logged = g.get("logged")
         if logged is not None and logged["status"] is None:
             logged["status"] = resp.status_code
+        if logged is not None and "request_json" in logged and resp.mimetype == "application/json":
+            data = resp.get_data()
+            logged["response_json"] = json.loads(data) if data else None
         if logged is not None and _is_api(request.path) and resp.mimetype == "application/json":
             resp.headers["Content-Type"] = vendor_media_type(request.headers.get("Accept", ""))
         return resp

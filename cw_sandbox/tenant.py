@@ -53,6 +53,7 @@ class Tenant:
         self.throttle = throttle or Throttle()
         self.finder = Finder(store)
         self.forecast_shape = "array"  # the spec's; "object" only when a test asks for it
+        self.record_bodies = False  # keep JSON bodies in the request log (contract tests)
         self.log_lock = threading.Lock()
         self.request_log: list[dict] = []
 
@@ -85,6 +86,7 @@ class Tenant:
         self.denied.clear()
         self.throttle.reset()
         self.forecast_shape = "array"
+        self.record_bodies = False
         with self.log_lock:
             self.request_log.clear()
 
