@@ -136,24 +136,34 @@ def check_fields_param(fields: str | None, schema: str) -> None:
         raise query_error(exc) from None
 
 
-def candidate_ids(store: Store, res: Resource, query: Query | None, parent_id: int | None) -> set[int] | None:
-    """The ids an index says can match (None: no usable equality, read every record)."""
+def candidate_ids(store: Store, res: Resource, query: Query | None, parent_id: int | None,
+                  limit: int | None = None) -> set[int] | None:
+    """The ids an index says can match (None: no usable equality, read every record).
+
+    The equality with the fewest indexed matches wins. With ``limit`` (a forward-only page), an
+    index that still matches more than ``_SCAN_FACTOR`` pages' worth is not used: reading on from
+    ``pageId`` until the page fills costs less than collecting and sorting those ids every page.
+    """
     options: list[tuple[str, list[Key]]] = []
     if res.parent and res.parent_field:
         options.append((res.parent_path, [("n", parent_id)]))
     for path, keys in query.equalities() if query is not None else []:
         if keys is not None:
             options.append((path, keys))
-    best: set[int] | None = None
+    best: tuple[int, str, list[Key]] | None = None
     for path, keys in options:
-        if path == "id":
-            ids = {int(v) for kind, v in keys if kind == "n" and float(v).is_integer()}
-        else:
-            ids = store.lookup(res.key, path, keys)
-        best = ids if best is None or len(ids) < len(best) else best
-        if not best:
-            break
-    return best
+        size = len(keys) if path == "id" else store.lookup_count(res.key, path, keys)
+        if best is None or size < best[0]:
+            best = (size, path, keys)
+    if best is None or (limit is not None and best[0] > _SCAN_FACTOR * limit):
+        return None
+    _size, path, keys = best
+    if path == "id":
+        return {int(v) for kind, v in keys if kind == "n" and float(v).is_integer()}
+    return store.lookup(res.key, path, keys)
+
+
+_SCAN_FACTOR = 10
 
 
 def _source(store: Store, res: Resource, ids: set[int] | None, after: int = 0) -> Iterator[dict]:
@@ -226,7 +236,8 @@ class Finder:
         """Forward-only: up to ``limit`` matches with an id above ``page_id``, and whether more exist."""
         test = query.predicate()
         out: list[dict] = []
-        for record in _source(self.store, res, candidate_ids(self.store, res, query, parent_id), page_id):
+        ids = candidate_ids(self.store, res, query, parent_id, limit)
+        for record in _source(self.store, res, ids, page_id):
             stats.examined += 1
             if test(record) and (not res.parent or _child_of(res, record, parent_id)):
                 if len(out) == limit:

@@ -84,6 +84,10 @@ class Index:
                 if not bucket:
                     del self.ids[key]
 
+    def count(self, keys: Iterable[Key]) -> int:
+        """How many ids ``lookup`` would return at most (without building the set)."""
+        return sum(len(self.ids.get(key, ())) for key in set(keys))
+
     def lookup(self, keys: Iterable[Key]) -> set[int]:
         """Ids of the records filed under any of ``keys``."""
         found: set[int] = set()

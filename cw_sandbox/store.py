@@ -124,11 +124,19 @@ class Store:
     def lookup(self, resource: str, path: str, keys: Iterable[Key]) -> set[int]:
         """Ids of the records whose ``path`` value is filed under any of ``keys`` (see indexes.py)."""
         with self.lock:
-            indexes = self._indexes.setdefault(resource, {})
-            index = indexes.get(path)
-            if index is None:
-                index = indexes[path] = Index(path, self._data.get(resource, {}).values())
-            return index.lookup(keys)
+            return self._index(resource, path).lookup(keys)
+
+    def lookup_count(self, resource: str, path: str, keys: Iterable[Key]) -> int:
+        """An upper bound of ``len(lookup(...))``, without building the set."""
+        with self.lock:
+            return self._index(resource, path).count(keys)
+
+    def _index(self, resource: str, path: str) -> Index:
+        indexes = self._indexes.setdefault(resource, {})
+        index = indexes.get(path)
+        if index is None:
+            index = indexes[path] = Index(path, self._data.get(resource, {}).values())
+        return index
 
     def after(self, resource: str, last_id: int) -> Iterator[dict]:
         """The records with an id above ``last_id``, in id order, read a chunk at a time (each chunk
