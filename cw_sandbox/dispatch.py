@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, g, request
 
 from cw_sandbox.errors import ApiError, bad_request, error_body
-from cw_sandbox.finder import ResourceSource, Stats, check_fields_param, query_args
+from cw_sandbox.finder import ResourceSource, Stats, fields_param, query_args
 from cw_sandbox.listing import count, paginate, project
 from cw_sandbox.readonly import answer_read_only
 from cw_sandbox.resources import Resource
@@ -95,7 +95,7 @@ def dispatch(tenant: Tenant, route: Route, actor: str) -> Response:
             record_cost(stats)
         headers = {"Link": page.link} if page.link is not None else {}
         return json_response(project(page.records, args.get("fields"), res.schema), 200, headers)
-    check_fields_param(args.get("fields"), res.schema)
+    fields_param(args.get("fields"), res.schema)  # a malformed list is refused before any write
     if route.action == "collection":  # POST
         created = tenant.create(res, request_body(), actor, route.parent_id)
         return json_response(project([created], args.get("fields"), res.schema)[0], 201)

@@ -5,7 +5,8 @@
   parameter given twice (in any spelling) is 400 (unverified: chosen stricter).
 * ``conditions``, ``childConditions``, ``customFieldConditions`` and ``orderBy`` are parsed and
   checked against the resource's official schema (``names.py``); any problem is 400
-  ``ApiFindCondition`` with only ``code`` and ``message``.
+  ``ApiFindCondition`` with only ``code`` and ``message``. ``fields`` names the schema lacks are
+  dropped, as ConnectWise drops them.
 * The top-level AND of ``conditions`` is searched for ``path = v`` / ``path in (...)``; the one
   with the fewest matches in the store's equality indexes gives the candidates, and only those
   are tested against the whole predicate. Nested resources read their parent's rows the same way.
@@ -30,10 +31,10 @@ from cw_sandbox.names import (
     UnknownName,
     check_child_conditions,
     check_conditions,
-    check_fields,
     check_order_by,
+    recognised_fields,
 )
-from cw_sandbox.ordering import parse_fields, parse_order_by, sort_records
+from cw_sandbox.ordering import parse_order_by, sort_records
 from cw_sandbox.predicates import Predicate, child_predicate, conditions_predicate, custom_field_predicate
 from cw_sandbox.resources import Resource
 from cw_sandbox.store import Store
@@ -125,13 +126,13 @@ def parse_query(args: Mapping[str, str], schema: str) -> Query:
     return query
 
 
-def check_fields_param(fields: str | None, schema: str) -> None:
-    """400 ApiFindCondition when ``fields`` is malformed or names a field the schema lacks
-    (unverified: ConnectWise's answer to an unknown ``fields`` name is not public; chosen stricter)."""
+def fields_param(fields: str | None, schema: str) -> str | None:
+    """``fields`` with the names ``schema`` lacks dropped, as ConnectWise drops them (see names.py);
+    None when no ``fields`` was sent. 400 ApiFindCondition for a malformed list."""
     if not fields or not fields.strip():
-        return
+        return None
     try:
-        check_fields(parse_fields(fields), schema)
+        return recognised_fields(fields, schema)
     except QueryError as exc:
         raise query_error(exc) from None
 

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from cw_sandbox.condition_parser import QueryError
 from cw_sandbox.errors import bad_request
-from cw_sandbox.finder import ListSource, ResourceSource, Stats, check_fields_param, parse_query, query_error
+from cw_sandbox.finder import ListSource, ResourceSource, Stats, fields_param, parse_query, query_error
 from cw_sandbox.ordering import project_fields
 
 Source = ResourceSource | ListSource
@@ -45,12 +45,13 @@ def count(source: Source, schema: str, args: Mapping[str, str], stats: Stats) ->
 
 
 def project(records: list[dict], fields: str | None, schema: str) -> list[dict]:
-    """Partial responses for ``fields=`` (400 ApiFindCondition on a bad or unknown name)."""
-    if not fields:
+    """Partial responses for ``fields=``: names the schema lacks are dropped (400 ApiFindCondition
+    only for a malformed list)."""
+    kept = fields_param(fields, schema)
+    if kept is None:
         return records
-    check_fields_param(fields, schema)
     try:
-        return [project_fields(r, fields) for r in records]
+        return [project_fields(r, kept) for r in records]
     except QueryError as exc:
         raise query_error(exc) from None
 

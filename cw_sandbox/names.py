@@ -11,8 +11,12 @@ What public code quotes from live tenants (API-NOTES-style table in cw_sandbox/R
   compared with a value outside its enum answers "Enum value supplied was invalid".
   :class:`BadValue` carries the position so the HTTP layer can say where.
 
-Unverified, chosen stricter: the same check for ``orderBy`` and ``fields`` names; ``_info`` is one
-field (``_info/lastUpdated`` is not a name; ``lastUpdated`` is, as the pseudo-field the Developer
+``fields`` is the exception: public code describing live answers says an unrecognized ``fields``
+name is silently dropped, so ``recognised_fields`` drops it (colcw's contract tests check
+``fields`` names against the official schemas instead).
+
+Unverified, chosen stricter: the same check for ``orderBy`` names; ``_info`` is one field
+(``_info/lastUpdated`` is not a name; ``lastUpdated`` is, as the pseudo-field the Developer
 Guide documents); a string literal is never taken as a number or a date (SQL Server would try an
 implicit conversion), and ``like``/``contains`` only apply to text fields.
 """
@@ -21,11 +25,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cw_sandbox.condition_parser import PSEUDO_FIELDS, QueryError
+from cw_sandbox.condition_parser import PSEUDO_FIELDS, SEGMENT_RE, QueryError
 from cw_sandbox.schemas import FieldRule, field_rules, has_schema
 
-__all__ = ["BadValue", "UnknownName", "check_child_conditions", "check_conditions", "check_fields",
-           "check_order_by", "Leaf"]
+__all__ = ["BadValue", "Leaf", "UnknownName", "check_child_conditions", "check_conditions", "check_order_by",
+           "recognised_fields"]
 
 _TEXT_OPS = ("like", "not like", "contains", "not contains")
 
@@ -162,17 +166,33 @@ def check_order_by(keys: tuple[tuple[str, bool], ...], schema_name: str) -> None
         resolve(schema_name, path)
 
 
-def check_fields(tree: dict, schema_name: str, prefix: str = "") -> None:
-    """Every ``fields`` path exists: references and arrays may be entered, objects and scalars not."""
-    rules = _rules(schema_name) or {}
-    for name, sub in tree.items():
-        path = prefix + name
-        rule = rules.get(name)
+def _field_exists(schema_name: str, path: str) -> bool:
+    rules = _rules(schema_name)
+    segments = path.split("/")
+    for n, segment in enumerate(segments):
+        rule = (rules or {}).get(segment) if SEGMENT_RE.match(segment) else None
         if rule is None:
-            raise UnknownName(path)
-        if not isinstance(sub, dict):
-            continue  # the whole value
-        if rule.kind in ("ref", "array") and rule.ref and has_schema(rule.ref):
-            check_fields(sub, rule.ref, path + "/")
-        else:
-            raise UnknownName(path + "/" + next(iter(sub)))
+            return False
+        if n == len(segments) - 1:
+            return True
+        if rule.kind not in ("ref", "array") or not rule.ref or not has_schema(rule.ref):
+            return False  # scalars and objects (``_info``) have no named sub-fields
+        rules = _rules(rule.ref)
+    return False
+
+
+def recognised_fields(text: str, schema_name: str) -> str:
+    """The ``fields`` paths ``schema_name`` has, comma-joined; ``id`` when none is.
+
+    ConnectWise drops an unrecognized ``fields`` name silently rather than rejecting it (public
+    code describing live answers), and answered ``fields=*`` with ids only after 2018.4 (a public
+    issue); an empty name is still a malformed list (400).
+    """
+    kept = []
+    for raw in text.split(","):
+        path = raw.strip()
+        if not path:
+            raise QueryError(f"Empty field name in fields '{text}'")
+        if _field_exists(schema_name, path):
+            kept.append(path)
+    return ",".join(kept) or "id"
