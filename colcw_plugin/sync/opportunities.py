@@ -39,7 +39,8 @@ def pick_won_status(statuses: list[dict]) -> dict | None:
 
 
 class OpportunitySetup:
-    """Statuses, types and stages of the tenant, fetched at most once per run (thread-safe)."""
+    """Statuses of the tenant, fetched at most once per run (thread-safe); types and stages are left
+    to ConnectWise's defaults."""
 
     def __init__(self, client: ConnectWiseClient, shared=None) -> None:
         self.client = client
