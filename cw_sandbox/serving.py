@@ -74,7 +74,7 @@ class KeepAliveHandler(WSGIRequestHandler):
         if not self.quiet:
             super().log_request(*args, **kwargs)
 
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+    def log_error(self, format: str, *args: Any) -> None:
         if format.startswith("Request timed out"):
             return  # an idle kept-alive connection closing, not an error
         super().log_error(format, *args)
