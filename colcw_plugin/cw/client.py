@@ -137,7 +137,7 @@ class ConnectWiseClient:
         self.categories = Resource(self, "procurement/categories")
         # Listed and created with a trailing slash; items without (API-NOTES §3).
         self.subcategories = Resource(
-            self, "procurement/subcategories", list_path="procurement/subcategories"
+            self, "procurement/subcategories", list_path="procurement/subcategories/"
         )
         self.product_types = Resource(self, "procurement/types")
         self.members = Resource(self, "system/members")

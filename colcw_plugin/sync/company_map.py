@@ -24,7 +24,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 Problem = tuple[str, str]  # (message, resolution)
 
 COMPANY_FIELDS = ["id", "identifier", "name", "status", "addressLine1", "addressLine2", "city", "state", "zip",
-                  "country", "phoneNumber", "faxNumbr", "website", "site", "defaultContact", "deletedFlag",
+                  "country", "phoneNumber", "faxNumber", "website", "site", "defaultContact", "deletedFlag",
                   "_info"]
 CONTACT_FIELDS = ["id", "firstName", "lastName", "title", "company/id", "addressLine1", "addressLine2", "city",
                   "state", "zip", "communicationItems", "defaultFlag", "inactiveFlag", "_info"]

@@ -232,7 +232,6 @@ class CustomerExporter:
         wanted = M.company_payload(values, self.states)
         if record is None:
             body = {k: v for k, v in wanted.items() if v is not None}
-            body["phone"] = body.get("phoneNumber")  # DELIBERATE MISTAKE (throwaway): not a Company property
             if self.member and self.member.get("member_id"):
                 body["territoryManager"] = {"id": self.member["member_id"]}
             record = self.client.companies.create(body)
