@@ -5,13 +5,15 @@ The request log records ``examined``: how many stored records the request looked
 
 from __future__ import annotations
 
+import base64
 import socket
 
+from cw_sandbox.cli import build_server
 from cw_sandbox.testing import SandboxServer
 
 
 def _raw_get(sock: socket.socket, sandbox, path: str) -> bytes:
-    auth = __import__("base64").b64encode(f"{sandbox.auth[0]}:{sandbox.auth[1]}".encode()).decode()
+    auth = base64.b64encode(f"{sandbox.auth[0]}:{sandbox.auth[1]}".encode()).decode()
     sock.sendall((f"GET /{sandbox.codebase}apis/3.0/{path} HTTP/1.1\r\nHost: 127.0.0.1:{sandbox.port}\r\n"
                   f"Authorization: Basic {auth}\r\nclientId: {sandbox.client_id}\r\n\r\n").encode())
     head = b""
@@ -36,9 +38,7 @@ def test_one_connection_serves_several_requests_over_http_1_1(cw_sandbox):
 
 
 def test_the_cli_server_keeps_connections_alive_too():
-    # cw-sandbox serve uses the same server class as the test server (cw_sandbox.testing.make_server).
-    from cw_sandbox.cli import build_server
-
+    # cw-sandbox serve uses the same server as the test server (cw_sandbox.serving.make_server).
     server, _app = build_server(host="127.0.0.1", port=0, seed="empty", db=None, company_id="sandbox",
                                 codebase="v2025_1/")
     assert server.RequestHandlerClass.protocol_version == "HTTP/1.1"
