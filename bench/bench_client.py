@@ -8,7 +8,7 @@ Starts a `cw_sandbox.testing.SandboxServer`, generates companies, then reports:
   navigable and forward-only;
 * the same with the given latency injected on every API request.
 
-The client-side rate limiter is disabled (rate_limit_per_minute=None) so the figures
+The client-side rate limiter and the sandbox's own request budget are both off, so the figures
 show the client and sandbox, not the 1,000-a-minute budget used against real tenants.
 """
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     rows: list[tuple[str, str, str, str]] = []
-    with SandboxServer(seed="empty") as server:
+    with SandboxServer(seed="empty", requests_per_minute=None, max_in_flight=None) as server:
         t0 = time.perf_counter()
         server.generate(args.companies, contacts_per_company=0)
         print(f"generated {args.companies} companies in {time.perf_counter() - t0:.1f}s", flush=True)

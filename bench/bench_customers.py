@@ -92,7 +92,9 @@ class Sandbox:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "cw_sandbox.cli", "serve", "--port", str(self.port)],
+        # No request budget: the figures are colcw's and the sandbox's, not ConnectWise's 1,000 a minute.
+        self.proc = subprocess.Popen([sys.executable, "-m", "cw_sandbox.cli", "serve", "--port", str(self.port),
+                                      "--requests-per-minute", "0", "--max-in-flight", "0"],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
         lines = []
         while True:

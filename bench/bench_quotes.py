@@ -137,7 +137,8 @@ def main() -> None:
     from host_stub.seed import seed_reference
 
     app = make_test_app(fresh_database(), COLCW_CONCURRENCY=args.concurrency)
-    server = SandboxServer(seed="empty")
+    # No request budget: the figures are colcw's and the sandbox's, not ConnectWise's 1,000 a minute.
+    server = SandboxServer(seed="empty", requests_per_minute=None, max_in_flight=None)
     try:
         with app.app_context():
 

@@ -3,12 +3,19 @@
 * ``POST /__sandbox__/faults`` arm a fault (see faults.py); ``GET`` lists, ``DELETE`` clears.
 * ``GET /__sandbox__/requests`` every API request since the last reset; ``DELETE`` clears it.
 * ``POST /__sandbox__/reset`` ``{"seed": "empty"|"demo"}``: back to the seed, clears faults,
-  denied resources and the request log (the codebase stays as it is).
+  denied resources, the request log and the throttle's window, and restores the default
+  options and budget (the codebase stays as it is).
 * ``POST /__sandbox__/codebase`` ``{"codebase": "v2026_1/"}``: the old base then answers 404.
 * ``POST /__sandbox__/permissions`` ``{"deny": ["procurement/catalog"]}``: those answer 403.
 * ``POST /__sandbox__/generate`` ``{"companies": N, "contacts_per_company": 2.5}``.
-* ``POST /__sandbox__/options`` ``{"forecast_shape": "object"|"array"}``: what
-  ``GET /sales/opportunities/{id}/forecast`` returns (API-NOTES §3 INCONSISTENCY).
+* ``POST /__sandbox__/options`` ``{"forecast_shape": "array"|"object"}``: what
+  ``GET /sales/opportunities/{id}/forecast`` returns: the spec's array (default) or the single
+  object some integrations read (API-NOTES §3 INCONSISTENCY); ``{"record_bodies": true}``: the
+  request log also keeps each JSON request and response body (``request_json``,
+  ``response_json``), for contract tests.
+* ``GET|POST /__sandbox__/throttle`` ``{"per_minute": 1000, "in_flight": 10, "window_seconds": 60}``:
+  the tenant's request budget (``null`` turns a limit off; a shorter window lets a test watch a
+  client wait out a 429 quickly); a reset restores the one the server started with.
 * ``GET /__sandbox__/info``: company id, codebase and credentials.
 """
 
@@ -19,6 +26,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from cw_sandbox.errors import ApiError, bad_request
+from cw_sandbox.responses import json_response
+from cw_sandbox.seed import SEEDS, apply_seed
+from cw_sandbox.seed import generate as generate_records
 
 control_bp = Blueprint("cw_sandbox_control", __name__, url_prefix="/__sandbox__")
 
@@ -37,8 +47,6 @@ def _json_body() -> dict:
 
 
 def _ok(data: Any, status: int = 200) -> Response:
-    from cw_sandbox.app import json_response
-
     return json_response(data, status)
 
 
@@ -79,15 +87,12 @@ def clear_requests() -> Response:
 
 @control_bp.post("/reset")
 def reset() -> Response:
-    """Reload a seed and clear faults, permissions and the request log."""
-    from cw_sandbox.seed import SEEDS, apply_seed
-
+    """Reload a seed and clear faults, permissions, the request log and the throttle window."""
     seed = _json_body().get("seed", "empty")
     if seed not in SEEDS:
         raise bad_request(f"Unknown seed {seed!r}; use one of {', '.join(SEEDS)}.")
     tenant = _tenant()
     tenant.clear_controls()
-    tenant.forecast_shape = "object"
     with tenant.store.lock:
         apply_seed(tenant, seed)
     return _ok({"seed": seed})
@@ -119,8 +124,6 @@ def permissions() -> Response:
 @control_bp.post("/generate")
 def generate() -> Response:
     """Bulk-generate companies and contacts."""
-    from cw_sandbox.seed import generate as run
-
     body = _json_body()
     try:
         companies = int(body.get("companies", 0))
@@ -129,19 +132,45 @@ def generate() -> Response:
         raise bad_request("companies must be an integer and contacts_per_company a number.") from None
     if companies < 0 or per < 0:
         raise bad_request("companies and contacts_per_company must not be negative.")
-    return _ok(run(_tenant(), companies, per), 201)
+    return _ok(generate_records(_tenant(), companies, per), 201)
 
 
 @control_bp.post("/options")
 def options() -> Response:
-    """Switch behaviours that public sources disagree on."""
+    """Switch behaviours that public sources disagree on, and what the request log keeps."""
     tenant = _tenant()
     body = _json_body()
+    unknown = set(body) - {"forecast_shape", "record_bodies"}
+    if unknown:
+        raise bad_request(f"Unknown option(s): {', '.join(sorted(unknown))}.")
     if "forecast_shape" in body:
         if body["forecast_shape"] not in ("object", "array"):
             raise bad_request("forecast_shape is 'object' or 'array'.")
         tenant.forecast_shape = body["forecast_shape"]
-    return _ok({"forecast_shape": tenant.forecast_shape})
+    if "record_bodies" in body:
+        if not isinstance(body["record_bodies"], bool):
+            raise bad_request("record_bodies is true or false.")
+        tenant.record_bodies = body["record_bodies"]
+    return _ok({"forecast_shape": tenant.forecast_shape, "record_bodies": tenant.record_bodies})
+
+
+@control_bp.route("/throttle", methods=["GET", "POST"])
+def throttle() -> Response:
+    """Read or set the request budget: ``{"per_minute": N|null, "in_flight": M|null}``."""
+    limits = _tenant().throttle
+    if request.method == "POST":
+        body = _json_body()
+        unknown = set(body) - {"per_minute", "in_flight", "window_seconds"}
+        if unknown:
+            raise bad_request(f"Unknown throttle setting(s): {', '.join(sorted(unknown))}.")
+        current = limits.describe()
+        try:
+            limits.configure(per_minute=body.get("per_minute", current["per_minute"]),
+                             in_flight=body.get("in_flight", current["in_flight"]),
+                             window=body.get("window_seconds", current["window_seconds"]))
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+    return _ok(limits.describe())
 
 
 @control_bp.get("/info")

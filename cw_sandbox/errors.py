@@ -53,3 +53,9 @@ def human(label: str) -> str:
     """``opportunityStatus`` -> ``Opportunity Status`` (for messages)."""
     out = "".join(" " + ch if ch.isupper() else ch for ch in label)
     return out[:1].upper() + out[1:]
+
+
+def find_error(message: str) -> ApiError:
+    """400 ``ApiFindCondition``: a bad ``conditions``/``orderBy``/``fields``. Live answers quoted in
+    public code carry only ``code`` and ``message`` (no ``errors`` key)."""
+    return ApiError(400, {"code": "ApiFindCondition", "message": message})

@@ -1,4 +1,4 @@
-"""List and count endpoints: filtering, ordering, paging, Link headers, partial responses.
+"""List and count endpoints: paging, Link headers and partial responses over ``finder.Finder``.
 
 Navigable paging: ``page`` (1-based) and ``pageSize`` (default 25, max 1000). A ``pageSize``
 above 1000 is clamped to 1000, the Link header then carries ``pageSize=1000``: a client that
@@ -11,18 +11,16 @@ on the last page the Link header is present and empty (the end-of-data signal S8
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from cw_sandbox.condition_parser import QueryError
 from cw_sandbox.errors import bad_request
-from cw_sandbox.query import (
-    QueryError,
-    compile_child_conditions,
-    compile_conditions,
-    project_fields,
-    sort_records,
-)
+from cw_sandbox.finder import ListSource, ResourceSource, Stats, fields_param, parse_query, query_error
+from cw_sandbox.ordering import project_fields
+
+Source = ResourceSource | ListSource
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 1000
@@ -41,37 +39,21 @@ def _int_arg(args: Mapping[str, str], name: str, default: int | None) -> int | N
     return value
 
 
-def _custom_field_predicate(text: str) -> Callable[[dict], bool]:
-    """customFieldConditions: true when any entry of ``customFields`` matches."""
-    test = compile_conditions(text)
-    return lambda record: any(test(cf) for cf in record.get("customFields") or [] if isinstance(cf, dict))
+def count(source: Source, schema: str, args: Mapping[str, str], stats: Stats) -> int:
+    """``GET .../count``: how many records the filter parameters select."""
+    return len(source.rows(parse_query(args, schema), stats))
 
 
-def filter_records(records: list[dict], args: Mapping[str, str]) -> list[dict]:
-    """Apply conditions, childConditions and customFieldConditions (400 on a syntax error)."""
-    try:
-        tests: list[Callable[[dict], bool]] = []
-        if args.get("conditions"):
-            tests.append(compile_conditions(args["conditions"]))
-        if args.get("childConditions"):
-            tests.append(compile_child_conditions(args["childConditions"]))
-        if args.get("customFieldConditions"):
-            tests.append(_custom_field_predicate(args["customFieldConditions"]))
-        for test in tests:
-            records = [r for r in records if test(r)]
-    except QueryError as exc:
-        raise bad_request(str(exc)) from None
-    return records
-
-
-def project(records: list[dict], fields: str | None) -> list[dict]:
-    """Partial responses for ``fields=`` (400 on a bad field list)."""
-    if not fields:
+def project(records: list[dict], fields: str | None, schema: str) -> list[dict]:
+    """Partial responses for ``fields=``: names the schema lacks are dropped (400 ApiFindCondition
+    only for a malformed list)."""
+    kept = fields_param(fields, schema)
+    if kept is None:
         return records
     try:
-        return [project_fields(r, fields) for r in records]
+        return [project_fields(r, kept) for r in records]
     except QueryError as exc:
-        raise bad_request(str(exc)) from None
+        raise query_error(exc) from None
 
 
 @dataclass
@@ -88,29 +70,24 @@ def _link(base_url: str, args: Mapping[str, str], rel: str, **changes: int) -> s
     return f'<{base_url}?{urlencode(query)}>; rel="{rel}"'
 
 
-def paginate(records: list[dict], args: Mapping[str, str], headers: Mapping[str, str], base_url: str) -> Page:
-    """Order and page filtered ``records`` (already in id order) as ConnectWise does."""
+def paginate(source: Source, schema: str, args: Mapping[str, str], headers: Mapping[str, str], base_url: str,
+             stats: Stats) -> Page:
+    """One page of the records the filter parameters select, as ConnectWise pages them."""
     args = dict(args)
     page_size = min(_int_arg(args, "pageSize", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     if "pageSize" in args:
         args["pageSize"] = str(page_size)
-    forward_only = headers.get("pagination-type", "").strip().lower() == "forward-only"
-    if forward_only:
+    query = parse_query(args, schema)
+    if headers.get("pagination-type", "").strip().lower() == "forward-only":
         if args.get("orderBy"):
             raise bad_request("orderBy is not supported with forward-only pagination.")
         page_id = _int_arg(args, "pageId", 0) or 0
-        # Records are id-ordered; a linear scan is fast enough for tens of thousands of rows.
-        rest = [r for r in records if r["id"] > page_id] if page_id else records
-        chunk = rest[:page_size]
+        chunk, more = source.after(query, page_id, page_size, stats)
         args.pop("page", None)
         args["pageSize"] = str(page_size)
-        link = _link(base_url, args, "next", pageId=chunk[-1]["id"]) if len(rest) > page_size else ""
+        link = _link(base_url, args, "next", pageId=chunk[-1]["id"]) if more else ""
         return Page(chunk, link)
-    if args.get("orderBy"):
-        try:
-            records = sort_records(records, args["orderBy"])
-        except QueryError as exc:
-            raise bad_request(str(exc)) from None
+    records = source.rows(query, stats)
     page = _int_arg(args, "page", 1) or 1
     total = len(records)
     last = max(1, -(-total // page_size))

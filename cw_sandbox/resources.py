@@ -36,12 +36,23 @@ class Resource:
     label: str  # the "resource" named in error bodies, e.g. "company"
     unique: tuple[str, ...] = ()  # case-insensitive unique fields -> ObjectExists
     parent: str | None = None  # parent resource key for nested collections
-    parent_field: str | None = None  # reference field pointing at the parent
+    parent_field: str | None = None  # reference field (or ``...Id`` integer field) pointing at the parent
     display: Callable[[dict], str | None] = _name
     extra_required: tuple[str, ...] = ()  # required by ConnectWise beyond the schema's list
     read_only: bool = False  # served from built-in tables; no writes through the API
     collection_methods: frozenset[str] = field(default_factory=frozenset)
     item_methods: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def parent_path(self) -> str:
+        """Where a record names its parent: ``company/id``, or ``contactId`` for integer fields."""
+        name = self.parent_field or ""
+        return name if name.endswith("Id") else f"{name}/id"
+
+    def parent_of(self, record: dict) -> int | None:
+        """The parent id ``record`` carries."""
+        value = record.get(self.parent_field or "")
+        return value.get("id") if isinstance(value, dict) else value
 
 
 def _methods(template: str) -> frozenset[str]:
@@ -100,14 +111,41 @@ RESOURCES: list[Resource] = [
     _resource("departments", "system/departments", "Department", "department", unique=("identifier",)),
     # Callback registrations (CALLBACKS.md); their rules and delivery live in callbacks.py.
     _resource("callbacks", "system/callbacks", "CallbackEntry", "callbackEntry", display=_description),
-    # Built-in lookup tables: the targets of references the client sends (communication type of
-    # a contact's e-mail row, a country's currency, a member's security role...). Only
-    # communicationTypes is routed, read-only, because clients need its ids.
-    _resource("communication_types", "company/communicationTypes", "CommunicationTypeReference",
-              "communicationType", read_only=True, collection_methods=_GET, item_methods=_GET),
+    # Built-in lookup tables, read-only: the targets of references the client sends (a company's
+    # status and types, a contact's e-mail row type...). CommunicationType and SalesProbability
+    # are not in the official excerpts; their schemas come from pyconnectwise's models
+    # (data/supplement_pyconnectwise.json).
+    _resource("communication_types", "company/communicationTypes", "CommunicationType", "communicationType",
+              display=_description, read_only=True, collection_methods=_GET, item_methods=_GET),
+    _resource("company_statuses", "company/companies/statuses", "CompanyStatus", "companyStatus",
+              read_only=True, collection_methods=_GET, item_methods=_GET),
+    _resource("company_types", "company/companies/types", "CompanyType", "companyType",
+              read_only=True, collection_methods=_GET, item_methods=_GET),
+    _resource("contact_types", "company/contacts/types", "ContactType", "contactType", display=_description,
+              read_only=True, collection_methods=_GET, item_methods=_GET),
+    _resource("contact_departments", "company/contacts/departments", "ContactDepartment", "contactDepartment",
+              read_only=True, collection_methods=_GET, item_methods=_GET),
+    _resource("probabilities", "sales/probabilities", "SalesProbability", "probability",
+              display=lambda r: str(r.get("probability")), read_only=True, collection_methods=_GET,
+              item_methods=_GET),
+    # Notes, groups and custom status notes of companies, contacts and opportunities (read-only).
+    _resource("company_notes", "notes", "CompanyNote", "companyNote", parent="companies", parent_field="company",
+              display=lambda r: r.get("text"), read_only=True, collection_methods=_GET, item_methods=_GET),
+    _resource("company_groups", "groups", "CompanyGroup", "companyGroup", parent="companies",
+              parent_field="company", read_only=True, collection_methods=_GET, item_methods=_GET),
+    _resource("company_custom_notes", "customStatusNotes", "CompanyCustomNote", "companyCustomNote",
+              parent="companies", parent_field="company", read_only=True, collection_methods=_GET,
+              item_methods=_GET),
+    _resource("contact_notes", "notes", "ContactNote", "contactNote", parent="contacts", parent_field="contactId",
+              display=lambda r: r.get("text"), read_only=True, collection_methods=_GET, item_methods=_GET),
+    _resource("contact_groups", "groups", "ContactGroup", "contactGroup", parent="contacts",
+              parent_field="contact", read_only=True, collection_methods=_GET, item_methods=_GET),
+    _resource("opportunity_notes", "notes", "OpportunityNote", "opportunityNote", parent="opportunities",
+              parent_field="opportunityId", display=lambda r: r.get("text"), read_only=True,
+              collection_methods=_GET, item_methods=_GET),
 ]
-for _internal in ("currencies", "security_roles", "structure_levels", "company_statuses", "company_types",
-                  "time_zones"):
+# Tables only referenced, never routed (their official paths are outside the excerpts).
+for _internal in ("currencies", "security_roles", "structure_levels", "time_zones", "groups", "note_types"):
     RESOURCES_BY_KEY.setdefault(_internal, Resource(_internal, "", "", _internal, read_only=True))
 
 RESOURCE_BY_PATH: dict[str, Resource] = {r.path: r for r in RESOURCES if not r.parent}
@@ -119,13 +157,15 @@ class RefTarget:
 
     key: str
     fields: tuple[str, ...]  # besides id and _info; "name" comes from Resource.display
-    href: str | None  # path for the _info.<x>_href link
+    href: str | None  # path for the _info.<x>_href link ("{parent}" is the record's parent id)
+    link_name: str | None = None  # the <x> of <x>_href when not the resource's label
 
 
 REFERENCES: dict[str, RefTarget] = {
     "CompanyReference": RefTarget("companies", ("identifier", "name"), "company/companies"),
     "ContactReference": RefTarget("contacts", ("name",), "company/contacts"),
-    "SiteReference": RefTarget("sites", ("name",), None),
+    # "site_href" as a live answer quoted in public shows it.
+    "SiteReference": RefTarget("sites", ("name",), "company/companies/{parent}/sites", "site"),
     "CountryReference": RefTarget("countries", ("name",), "company/countries"),
     "StateReference": RefTarget("states", ("identifier", "name"), "company/states"),
     "MemberReference": RefTarget("members", ("identifier", "name"), "system/members"),
@@ -142,10 +182,18 @@ REFERENCES: dict[str, RefTarget] = {
     "ProductSubCategoryReference": RefTarget("subcategories", ("name",), "procurement/subcategories"),
     "ProductTypeReference": RefTarget("product_types", ("name",), "procurement/types"),
     "CommunicationTypeReference": RefTarget("communication_types", ("name",), "company/communicationTypes"),
-    "CurrencyReference": RefTarget("currencies", ("symbol", "currencyCode", "currencyIdentifier", "name"), None),
-    "SecurityRoleReference": RefTarget("security_roles", ("name",), None),
-    "CorporateStructureLevelReference": RefTarget("structure_levels", ("name",), None),
-    "CompanyStatusReference": RefTarget("company_statuses", ("name",), None),
-    "CompanyTypeReference": RefTarget("company_types", ("name",), None),
-    "TimeZoneSetupReference": RefTarget("time_zones", ("name",), None),
+    "CompanyStatusReference": RefTarget("company_statuses", ("name",), "company/companies/statuses"),
+    "CompanyTypeReference": RefTarget("company_types", ("name",), "company/companies/types"),
+    "ContactTypeReference": RefTarget("contact_types", ("name",), "company/contacts/types"),
+    "ContactDepartmentReference": RefTarget("contact_departments", ("name",), "company/contacts/departments"),
+    "OpportunityProbabilityReference": RefTarget("probabilities", ("name",), "sales/probabilities"),
+    # Official paths outside the excerpts (not served by the sandbox, but linked as ConnectWise does).
+    "CurrencyReference": RefTarget("currencies", ("symbol", "currencyCode", "currencyIdentifier", "name"),
+                                   "finance/currencies"),
+    "SecurityRoleReference": RefTarget("security_roles", ("name",), "system/securityRoles"),
+    "CorporateStructureLevelReference": RefTarget("structure_levels", ("name",),
+                                                  "system/myCompany/corporateStructureLevels"),
+    "TimeZoneSetupReference": RefTarget("time_zones", ("name",), "system/timeZoneSetups"),
+    "GroupReference": RefTarget("groups", ("name",), "company/groups"),
+    "NoteTypeReference": RefTarget("note_types", ("name",), "company/noteTypes"),
 }

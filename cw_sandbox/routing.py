@@ -7,7 +7,8 @@ otherwise ignored, as ASP.NET routing does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from cw_sandbox.resources import RESOURCE_BY_PATH, RESOURCES, Resource
 
@@ -17,10 +18,12 @@ class Route:
     """What a request addresses."""
 
     resource: Resource | None  # None for special endpoints
-    action: str  # collection | count | item | forecast | forecast_count | system_info
+    action: str  # collection | count | item | forecast | forecast_count | system_info | read_only
     rid: int | None = None
     parent_id: int | None = None
     rel: str = ""  # the normalised relative path, for permission checks
+    view: Any = None  # read_only: the readonly.View that answers
+    params: dict[str, Any] = field(default_factory=dict)  # read_only: the template's placeholders
 
 
 _NESTED = [r for r in RESOURCES if r.parent]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cw_sandbox.errors import ApiError, error_body, human
-from cw_sandbox.resources import RESOURCES, RESOURCES_BY_KEY
+from cw_sandbox.resources import REFERENCES, RESOURCES, RESOURCES_BY_KEY
 from cw_sandbox.schemas import field_rules
 from cw_sandbox.validation import (
     WriteContext,
@@ -126,9 +126,19 @@ def _contact(ctx: WriteContext, fields: dict, mode: str, existing: dict | None) 
         fields["defaultPhoneNbr"] = phone["value"]
         if phone.get("extension"):
             fields["defaultPhoneExtension"] = phone["extension"]
+    type_ids = fields.pop("typeIds", None)  # write-only: contact types "only during new contact creation"
     if mode == "post":
         fields.setdefault("inactiveFlag", False)
         fields.setdefault("defaultFlag", False)
+        for type_id in type_ids or []:
+            kind = ctx.store.get("contact_types", type_id) if isinstance(type_id, int) else None
+            if kind is None:
+                ctx.error("NotFound", f"Contact type {type_id} not found", "typeIds")
+            elif all(t["id"] != type_id for t in fields.get("types", [])):
+                fields.setdefault("types", []).append(make_reference(ctx, "ContactTypeReference", kind))
+    else:
+        # As for companies, types change through /company/contacts/{id}/typeAssociations only.
+        fields["types"] = (existing or {}).get("types", [])
 
 
 def _opportunity(ctx: WriteContext, fields: dict, mode: str, existing: dict | None) -> None:
@@ -222,7 +232,18 @@ def _product(ctx: WriteContext, fields: dict, mode: str, existing: dict | None) 
         fields["forecastDetailId"] = existing["forecastDetailId"]
 
 
+# Display settings ConnectWise fills on every member (enum fields; pyconnectwise's Member model,
+# generated from the official spec, requires the first three on every member it reads).
+MEMBER_DEFAULTS = {"agreementInvoicingDisplayOptions": "RemainOnInvoicingScreen",
+                   "invoicingDisplayOptions": "RemainOnInvoicingScreen",
+                   "invoiceScreenDefaultTabFormat": "ShowInvoicingTab", "companyActivityTabFormat": "SummaryList",
+                   "invoiceTimeTabFormat": "SummaryList", "globalSearchDefaultTicketFilter": "OpenRecords",
+                   "globalSearchDefaultSort": "None"}
+
+
 def _member(ctx: WriteContext, fields: dict, mode: str, existing: dict | None) -> None:
+    for name, value in MEMBER_DEFAULTS.items():
+        fields.setdefault(name, (existing or {}).get(name, value))
     if mode == "post":
         fields.setdefault("inactiveFlag", False)
         fields.setdefault("disableOnlineFlag", False)
@@ -269,7 +290,6 @@ def in_use_by(store, key: str, rid: int) -> str | None:
 
 
 def _targets() -> dict[str, str]:
-    from cw_sandbox.resources import REFERENCES
     return {name: t.key for name, t in REFERENCES.items()}
 
 

@@ -1,4 +1,14 @@
-"""The official ConnectWise object schemas, read from ``data/manage_trimmed.json``.
+"""The official ConnectWise object schemas, read from ``data/manage_trimmed.json`` and the GET excerpt.
+
+``manage_trimmed.json`` covers the resources colcw writes (and the operation index of every
+method); ``openapi_get_subset_2026.4.json`` adds the schemas of the read-only endpoints around
+them (company statuses and types, notes, usages, ``/info`` variants...). Both are verbatim
+official excerpts (see shared/connectwise/README.md); a name present in both is the same schema.
+``supplement_pyconnectwise.json`` holds the few schemas neither has (communication types, sales
+probabilities, contact communications, type associations), transcribed from pyconnectwise's
+models, which are generated from the official document; the excerpts win on any overlap.
+``supplement_callbacks.json`` adds ``CallbackEntry`` and the ``/system/callbacks`` operations
+(from a client generated from the official 2025.1 document; see CALLBACKS.md).
 
 The sandbox validates writes with the same ``required`` arrays, "Max length: N;" and
 "Required On Updates;" descriptions, enums and types that ConnectWise publishes, so the
@@ -19,25 +29,45 @@ from pathlib import Path
 from typing import Any
 
 SPEC_PATH = Path(__file__).parent / "data" / "manage_trimmed.json"
-SUPPLEMENT_GLOB = "supplement_*.json"
+SUBSET_PATH = Path(__file__).parent / "data" / "openapi_get_subset_2026.4.json"
+SUPPLEMENT_PATH = Path(__file__).parent / "data" / "supplement_pyconnectwise.json"
+CALLBACKS_SUPPLEMENT_PATH = Path(__file__).parent / "data" / "supplement_callbacks.json"
 _MAX_LENGTH = re.compile(r"Max length:\s*(\d+)")
 _REF_PREFIX = "#/components/schemas/"
 
 
 @cache
 def spec() -> dict:
-    """The whole trimmed OpenAPI document plus the supplements (cached; treat as read-only)."""
+    """The whole trimmed OpenAPI document, with the callbacks' schema and operations merged in from
+    ``supplement_callbacks.json`` (cached; treat as read-only)."""
     doc = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
-    for path in sorted(SPEC_PATH.parent.glob(SUPPLEMENT_GLOB)):
-        extra = json.loads(path.read_text(encoding="utf-8"))
-        doc["components"]["schemas"].update(extra.get("components", {}).get("schemas", {}))
-        doc["x-operation-index"].extend(extra.get("x-operation-index", []))
+    extra = json.loads(CALLBACKS_SUPPLEMENT_PATH.read_text(encoding="utf-8"))
+    doc["components"]["schemas"].update(extra.get("components", {}).get("schemas", {}))
+    doc["x-operation-index"].extend(extra.get("x-operation-index", []))
     return doc
 
 
+@cache
+def get_subset() -> dict:
+    """The official GET excerpt (2026.4): 324 paths and the schemas they answer (read-only)."""
+    return json.loads(SUBSET_PATH.read_text(encoding="utf-8"))
+
+
+@cache
+def all_schemas() -> dict[str, dict]:
+    """Every schema of both excerpts by name (treat as read-only)."""
+    supplement = json.loads(SUPPLEMENT_PATH.read_text(encoding="utf-8"))["components"]["schemas"]
+    return {**supplement, **get_subset()["components"]["schemas"], **spec()["components"]["schemas"]}
+
+
 def schema(name: str) -> dict:
-    """One schema from ``components.schemas`` by name (e.g. ``"Company"``)."""
-    return spec()["components"]["schemas"][name]
+    """One schema by name (e.g. ``"Company"``); KeyError when neither excerpt has it."""
+    return all_schemas()[name]
+
+
+def has_schema(name: str) -> bool:
+    """Whether an official schema of that name is known."""
+    return name in all_schemas()
 
 
 def operation_index() -> list[dict]:
@@ -132,7 +162,7 @@ def _convert(node: Any, strict: bool = False) -> Any:
 
 def to_json_schema(schema_name: str, *, array: bool = False, strict: bool = False) -> dict:
     """A self-contained JSON Schema (2020-12) for ``schema_name`` (or an array of it)."""
-    defs = {name: _convert(copy.deepcopy(body), strict) for name, body in spec()["components"]["schemas"].items()}
+    defs = {name: _convert(copy.deepcopy(body), strict) for name, body in all_schemas().items()}
     root: dict[str, Any] = {"$ref": f"#/$defs/{schema_name}"}
     if array:
         root = {"type": "array", "items": root}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cw_sandbox.resources import RESOURCES_BY_KEY
 from cw_sandbox.tenant import Tenant
-from cw_sandbox.validation import find_by, make_reference, now_iso
+from cw_sandbox.validation import WriteContext, find_by, make_reference, now_iso
 from host_stub import demo_data
 
 SEEDS = ("empty", "demo")
@@ -44,6 +44,7 @@ CURRENCIES = [
     ("MXN", "Mexican Peso", "$"), ("ZAR", "South African Rand", "R"), ("INR", "Indian Rupee", "₹"),
 ]
 # (name, class): the class is the ContactCommunicationItem.communicationType it implies.
+CONTACT_TYPES = ["Decision Maker", "Billing", "Technical", "End User"]
 COMMUNICATION_TYPES = [("Email", "Email"), ("Direct", "Phone"), ("Cell", "Phone"), ("Fax", "Fax"),
                        ("Home", "Phone"), ("Pager", "Phone")]
 DEFAULT_CATEGORIES = {
@@ -89,11 +90,21 @@ def seed_empty(tenant: Tenant) -> None:
                                    "displayIdFlag": False, "rightAlign": False} for c, n, s in CURRENCIES])
     _table(tenant, "security_roles", [{"name": n} for n in ("Admin", "API", "Sales", "Technician")])
     _table(tenant, "structure_levels", [{"name": "Corporate"}, {"name": "Location"}])
-    _table(tenant, "company_statuses", [{"name": "Active"}, {"name": "Inactive"}, {"name": "Not-Approved"}])
-    _table(tenant, "company_types", [{"name": n} for n in ("Client", "Prospect", "Vendor", "Partner")])
+    _table(tenant, "company_statuses", [
+        {"name": name, "defaultFlag": name == "Active", "inactiveFlag": False, "notifyFlag": name != "Active",
+         "disallowSavingFlag": name == "Not-Approved", "customNoteFlag": False, "cancelOpenTracksFlag": False}
+        for name in ("Active", "Inactive", "Not-Approved")])
+    _table(tenant, "company_types", [{"name": n, "defaultFlag": n == "Client", "vendorFlag": n == "Vendor",
+                                      "serviceAlertFlag": False} for n in ("Client", "Prospect", "Vendor", "Partner")])
+    _table(tenant, "contact_types", [{"description": n, "defaultFlag": False, "serviceAlertFlag": False}
+                                     for n in CONTACT_TYPES])
+    _table(tenant, "contact_departments", [{"name": n} for n in ("Accounting", "IT", "Purchasing", "Sales")])
+    _table(tenant, "probabilities", [{"probability": p} for p in range(0, 101, 10)])
     _table(tenant, "time_zones", [{"name": n} for n in ("Eastern", "Central", "Mountain", "Pacific")])
-    _table(tenant, "communication_types", [{"name": n, "description": n, "emailFlag": k == "Email",
-                                            "phoneFlag": k == "Phone", "faxFlag": k == "Fax", "defaultFlag": False}
+    _table(tenant, "groups", [{"name": "Newsletter", "publicFlag": True, "inactiveFlag": False}])
+    _table(tenant, "note_types", [{"name": "General Note", "identifier": "General", "defaultFlag": True}])
+    _table(tenant, "communication_types", [{"description": n, "emailFlag": k == "Email", "phoneFlag": k == "Phone",
+                                            "faxFlag": k == "Fax", "defaultFlag": n in ("Email", "Direct")}
                                            for n, k in COMMUNICATION_TYPES])
     for name, code, currency, prefix in COUNTRIES:
         _post(tenant, "countries", {"name": name, "countryCode": code, "coreEntityCountryCode": code,
@@ -197,6 +208,7 @@ def seed_demo(tenant: Tenant) -> None:
                 "company": {"id": company["id"]}, "addressLine1": person["address1"],
                 "addressLine2": person["address2"] or None, "city": person["city"], "state": person["state"],
                 "zip": person["zip"], "communicationItems": items, "defaultFlag": person["is_default"],
+                "typeIds": [1] if person["is_default"] else [],
             })
             contact_ids.append(contact["id"])
         tenant.patch(RESOURCES_BY_KEY["companies"], company["id"],
@@ -206,6 +218,39 @@ def seed_demo(tenant: Tenant) -> None:
         _post(tenant, "companies", {"identifier": row["identifier"], "name": row["name"], "city": row["city"],
                                     "state": row["state"], "phoneNumber": row["phone"], "country": {"id": 1}})
     _demo_opportunities(tenant, companies)
+    _demo_notes(tenant, companies[0])
+
+
+def _demo_notes(tenant: Tenant, first: tuple[dict, list[int]]) -> None:
+    """A note, a marketing group and a custom status note on the first company, its first contact
+    and its opportunity (read-only in the sandbox: these endpoints are GET-only here)."""
+    company, contact_ids = first
+    ctx = WriteContext(store=tenant.store, actor=SEED_ACTOR, api_base=tenant.api_base,
+                       resource=RESOURCES_BY_KEY["company_notes"])
+    company_ref = make_reference(ctx, "CompanyReference", tenant.store.get("companies", company["id"]))
+    contact = tenant.store.get("contacts", contact_ids[0])
+    contact_ref = make_reference(ctx, "ContactReference", contact)
+    group = make_reference(ctx, "GroupReference", tenant.store.get("groups", 1))
+    note_type = make_reference(ctx, "NoteTypeReference", tenant.store.get("note_types", 1))
+    status = make_reference(ctx, "CompanyStatusReference", tenant.store.get("company_statuses", 1))
+    opportunity = next(o for o in tenant.store.all("opportunities") if o["company"]["id"] == company["id"])
+    rows = {
+        "company_notes": {"text": "Prefers quotes by e-mail.", "type": note_type, "flagged": False,
+                          "enteredBy": SEED_ACTOR, "company": company_ref},
+        "company_groups": {"group": group, "company": company_ref, "defaultContactFlag": True,
+                           "allContactsFlag": False, "unsubscribeFlag": False, "contactIds": [contact["id"]]},
+        "company_custom_notes": {"customNote": "Net 30 approved.", "status": status, "company": company_ref},
+        "contact_notes": {"contactId": contact["id"], "text": "Call after 10am.", "type": note_type,
+                          "flagged": False, "enteredBy": SEED_ACTOR},
+        "contact_groups": {"group": group, "contact": contact_ref, "description": "Newsletter",
+                           "unsubscribeFlag": False},
+        "opportunity_notes": {"opportunityId": opportunity["id"], "text": "Budget confirmed.", "type": note_type,
+                              "flagged": False, "enteredBy": SEED_ACTOR},
+    }
+    stamp = now_iso()
+    for key, row in rows.items():
+        tenant.store.put(key, {"id": tenant.store.new_id(key), **row,
+                               "_info": {"lastUpdated": stamp, "updatedBy": SEED_ACTOR}})
 
 
 def _demo_opportunities(tenant: Tenant, companies: list[tuple[dict, list[int]]]) -> None:
@@ -249,8 +294,6 @@ def generate(tenant: Tenant, companies: int, contacts_per_company: float = 2.5, 
     """Bulk-create realistic companies and contacts directly in the store (for benchmarks)."""
     rng = random.Random(seed)
     ctx_res = RESOURCES_BY_KEY["companies"]
-    from cw_sandbox.validation import WriteContext
-
     ctx = WriteContext(store=tenant.store, actor=SEED_ACTOR, api_base=tenant.api_base, resource=ctx_res)
     stamp = now_iso()
     info = {"lastUpdated": stamp, "updatedBy": SEED_ACTOR, "dateEntered": stamp, "enteredBy": SEED_ACTOR}

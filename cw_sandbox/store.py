@@ -5,15 +5,23 @@ Stored dicts are never mutated in place: a write puts a new dict in, so a reader
 snapshot (``all``) can serialise it after releasing the lock without seeing half a write.
 With ``db_path`` every write goes through to SQLite at once (one row per record), so a
 second app instance on the same file sees the same tenant.
+
+Reads that filter use ``lookup`` (an equality index per field path, built on first use and kept
+up to date by every write) and ``after`` (the records above an id, found by bisection), so a
+query's cost follows the rows it can match rather than the size of the table. ``version`` changes
+with every write to a resource, for callers that cache query results.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from cw_sandbox.indexes import Index, Key
 
 
 class Store:
@@ -24,6 +32,9 @@ class Store:
         self._data: dict[str, dict[int, dict]] = {}
         self._next_id: dict[str, int] = {}
         self._meta: dict[str, Any] = {}
+        self._indexes: dict[str, dict[str, Index]] = {}
+        self._sorted_ids: dict[str, list[int]] = {}
+        self._versions: dict[str, int] = {}
         self._db: sqlite3.Connection | None = None
         if db_path:
             # check_same_thread=False: werkzeug serves each request on its own thread; the
@@ -66,6 +77,10 @@ class Store:
             self._data.clear()
             self._next_id.clear()
             self._meta.clear()
+            self._indexes.clear()
+            self._sorted_ids.clear()
+            for resource in self._versions:
+                self._versions[resource] += 1
             if self._db is not None:
                 self._db.execute("DELETE FROM records")
                 self._db.execute("DELETE FROM meta")
@@ -100,6 +115,72 @@ class Store:
         with self.lock:
             return list(self._data.get(resource, {}).values())
 
+    def get_many(self, resource: str, ids: Iterable[int]) -> list[dict]:
+        """The records with these ids that exist, in id order."""
+        with self.lock:
+            table = self._data.get(resource, {})
+            return [table[i] for i in sorted(ids) if i in table]
+
+    def lookup(self, resource: str, path: str, keys: Iterable[Key]) -> set[int]:
+        """Ids of the records whose ``path`` value is filed under any of ``keys`` (see indexes.py)."""
+        with self.lock:
+            return self._index(resource, path).lookup(keys)
+
+    def lookup_count(self, resource: str, path: str, keys: Iterable[Key]) -> int:
+        """An upper bound of ``len(lookup(...))``, without building the set."""
+        with self.lock:
+            return self._index(resource, path).count(keys)
+
+    def _index(self, resource: str, path: str) -> Index:
+        indexes = self._indexes.setdefault(resource, {})
+        index = indexes.get(path)
+        if index is None:
+            index = indexes[path] = Index(path, self._data.get(resource, {}).values())
+        return index
+
+    def after(self, resource: str, last_id: int) -> Iterator[dict]:
+        """The records with an id above ``last_id``, in id order, read a chunk at a time (each chunk
+        under the lock, so writers are never held up for long)."""
+        chunk = self.after_chunk(resource, last_id)
+        while chunk:
+            yield from chunk
+            chunk = self.after_chunk(resource, chunk[-1]["id"])
+
+    def after_chunk(self, resource: str, last_id: int) -> list[dict]:
+        """Up to 2000 records above ``last_id`` (one step of ``after``)."""
+        with self.lock:
+            ids = self._ids(resource)
+            start = bisect.bisect_right(ids, last_id)
+            table = self._data.get(resource, {})
+            return [table[i] for i in ids[start:start + 2000]]
+
+    def version(self, resource: str) -> int:
+        """A number that changes with every write to ``resource``."""
+        with self.lock:
+            return self._versions.get(resource, 0)
+
+    def _ids(self, resource: str) -> list[int]:
+        ids = self._sorted_ids.get(resource)
+        if ids is None:
+            ids = self._sorted_ids[resource] = sorted(self._data.get(resource, {}))
+        return ids
+
+    def _indexed(self, resource: str, old: dict | None, new: dict | None) -> None:
+        """Keep indexes, the sorted id list and the version in step with one write."""
+        self._versions[resource] = self._versions.get(resource, 0) + 1
+        for index in self._indexes.get(resource, {}).values():
+            if old is not None:
+                index.remove(old)
+            if new is not None:
+                index.add(new)
+        ids = self._sorted_ids.get(resource)
+        if ids is not None and (old is None) != (new is None):
+            rid = (new or old or {})["id"]
+            if new is not None and (not ids or rid > ids[-1]):
+                ids.append(rid)
+            else:
+                self._sorted_ids.pop(resource, None)
+
     def count(self, resource: str) -> int:
         """How many records ``resource`` holds."""
         with self.lock:
@@ -115,6 +196,7 @@ class Store:
             table = self._data.setdefault(resource, {})
             for record in records:
                 rid = record["id"]
+                self._indexed(resource, table.get(rid), record)
                 if rid not in table and table and rid < next(reversed(table)):
                     # Keep id order: only happens for restores of deleted ids, which we never do,
                     # but re-sort rather than silently break paging.
@@ -131,6 +213,8 @@ class Store:
         """Remove a record; False when it did not exist."""
         with self.lock:
             removed = self._data.get(resource, {}).pop(rid, None)
+            if removed is not None:
+                self._indexed(resource, removed, None)
             if removed is not None and self._db is not None:
                 self._db.execute("DELETE FROM records WHERE resource = ? AND id = ?", (resource, rid))
             return removed is not None

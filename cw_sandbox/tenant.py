@@ -17,10 +17,13 @@ from typing import Any
 
 from cw_sandbox.errors import ApiError, bad_request, field_error, invalid, not_found
 from cw_sandbox.faults import FaultSet
+from cw_sandbox.finder import Finder
 from cw_sandbox.resources import RESOURCES_BY_KEY, Resource
 from cw_sandbox.rules import conflict, in_use_by, prepare
 from cw_sandbox.schemas import field_rules
+from cw_sandbox.sideeffects import AFTER_WRITE
 from cw_sandbox.store import Store
+from cw_sandbox.throttle import Throttle
 from cw_sandbox.validation import (
     WriteContext,
     check_required,
@@ -39,7 +42,7 @@ class Tenant:
     def __init__(self, *, store: Store, company_id: str, codebase: str, site_url: str,
                  public_key: str = "sandbox-public", private_key: str = "sandbox-private",
                  integrator_username: str = "integrator", integrator_password: str = "sandbox-password",  # noqa: S107 - sandbox login, documented
-                 api_member: str = "APIMember") -> None:
+                 api_member: str = "APIMember", throttle: Throttle | None = None) -> None:
         self.store = store
         self.company_id = company_id
         self.site_url = site_url.rstrip("/")
@@ -51,7 +54,10 @@ class Tenant:
         self.codebase = store.get_meta("codebase", codebase)
         self.denied: set[str] = set()
         self.faults = FaultSet()
-        self.forecast_shape = "object"
+        self.throttle = throttle or Throttle()
+        self.finder = Finder(store)
+        self.forecast_shape = "array"  # the spec's; "object" only when a test asks for it
+        self.record_bodies = False  # keep JSON bodies in the request log (contract tests)
         self.log_lock = threading.Lock()
         self.request_log: list[dict] = []
         self.write_listeners: list[Callable[[str, str, dict, str], None]] = []
@@ -81,9 +87,12 @@ class Tenant:
             return list(self.request_log)
 
     def clear_controls(self) -> None:
-        """Forget faults, the request log and denied resources."""
+        """Forget faults, the request log, denied resources and the throttle's window; default options."""
         self.faults.clear()
         self.denied.clear()
+        self.throttle.reset()
+        self.forecast_shape = "array"
+        self.record_bodies = False
         with self.log_lock:
             self.request_log.clear()
         for listener in self.clear_listeners:
@@ -98,16 +107,15 @@ class Tenant:
     def get(self, res: Resource, rid: int, parent_id: int | None = None) -> dict:
         """One record, or 404 (also when it belongs to another parent)."""
         record = self.store.get(res.key, rid)
-        if record is None or (res.parent and (record.get(res.parent_field) or {}).get("id") != parent_id):
+        if record is None or (res.parent and res.parent_of(record) != parent_id):
             raise not_found(res.label, rid)
         return record
 
     def records(self, res: Resource, parent_id: int | None = None) -> list[dict]:
-        """All records of a resource (of one parent for nested ones), in id order."""
-        rows = self.store.all(res.key)
-        if res.parent:
-            rows = [r for r in rows if (r.get(res.parent_field) or {}).get("id") == parent_id]
-        return rows
+        """All records of a resource (of one parent for nested ones, read through an index), in id order."""
+        if not res.parent:
+            return self.store.all(res.key)
+        return self.finder.rows(res, parent_id)
 
     def require_parent(self, res: Resource, parent_id: int | None) -> dict | None:
         """The parent record of a nested resource, or 404."""
@@ -163,7 +171,8 @@ class Tenant:
             parent = self.require_parent(res, parent_id)
             existing = self.get(res, rid, parent_id)
             draft = {k: copy.deepcopy(v) for k, v in existing.items() if k not in ("id", "_info")}
-            apply_patch(res, draft, ops)
+            if not apply_patch(res, draft, ops):
+                return existing  # only paths inside references: ConnectWise's "false 200"
             ctx = self._context(res, actor)
             return self._finish(ctx, res, draft, mode="patch", actor=actor, existing=existing, parent=parent,
                                 rid=rid)
@@ -202,17 +211,19 @@ def _parent_ref_schema(res: Resource) -> str:
     return rule.ref or ""
 
 
-def apply_patch(res: Resource, draft: dict, ops: Any) -> None:
+def apply_patch(res: Resource, draft: dict, ops: Any) -> bool:
     """Apply ConnectWise PATCH operations to ``draft`` (400 on a malformed operation).
 
     Paths are top-level property names, case-sensitive, with or without a leading slash.
-    A path inside a reference (``company/identifier``) is refused: ConnectWise may answer a
-    "false 200" and change nothing (API-NOTES §5.1), which we would rather surface as an error.
+    A path inside a reference (``company/identifier``) changes nothing, and a PATCH made only of
+    such paths answers 200 with the record as it was: the Developer Guide's documented "false 200"
+    (API-NOTES §5.1). Returns whether any operation applied.
     """
     if not isinstance(ops, list) or not ops:
         raise bad_request("The PATCH body must be a non-empty JSON array of operations.")
     rules = field_rules(res.schema)
     errors = []
+    applied = False
     for n, op in enumerate(ops):
         if not isinstance(op, dict) or not isinstance(op.get("op"), str) or not isinstance(op.get("path"), str):
             raise bad_request(f"Operation {n} must be an object with op and path.")
@@ -220,13 +231,12 @@ def apply_patch(res: Resource, draft: dict, ops: Any) -> None:
         if kind not in PATCH_OPS:
             raise bad_request(f"Operation {n}: op must be add, replace or remove, not {op['op']!r}.")
         if "/" in path:
-            errors.append(field_error("InvalidObject", f"Cannot patch inside a property ({path}); replace the "
-                                      "whole object instead.", res.label, path))
-            continue
+            continue  # inside a reference: ignored (the false 200)
         if path not in rules or path in ("id", "_info"):
             errors.append(field_error("InvalidObject", f"{path} is not a patchable property of {res.label}.",
                                       res.label, path))
             continue
+        applied = True
         if kind == "remove":
             draft.pop(path, None)
         else:
@@ -235,12 +245,11 @@ def apply_patch(res: Resource, draft: dict, ops: Any) -> None:
             draft[path] = op["value"]
     if errors:
         raise invalid(res.label, errors)
+    return applied
 
 
 def _after_write(tenant: Tenant, ctx: WriteContext, res: Resource, record: dict, existing: dict | None) -> None:
     """Side effects ConnectWise performs after a write."""
-    from cw_sandbox.sideeffects import AFTER_WRITE  # local: sideeffects imports Tenant helpers
-
     hook = AFTER_WRITE.get(res.key)
     if hook:
         hook(tenant, ctx, record, existing)

@@ -18,19 +18,14 @@ import threading
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from cw_sandbox.app import create_app
 from cw_sandbox.callback_testing import CallbackControls
+from cw_sandbox.serving import make_server
+from cw_sandbox.throttle import DEFAULT_IN_FLIGHT, DEFAULT_PER_MINUTE
 
 CLIENT_ID = "00000000-0000-4000-8000-000000000000"
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log lines in test output."""
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
 
 
 class _Dispatcher:
@@ -44,22 +39,24 @@ class _Dispatcher:
 
 
 class SandboxServer(CallbackControls):
-    """A live sandbox on ``http://127.0.0.1:<free port>``, served by werkzeug with threads.
-
+    """A live sandbox on ``http://127.0.0.1:<free port>``, served with threads and kept-alive
+    connections (``serving.py``). ``requests_per_minute`` and ``max_in_flight`` are the tenant's
+    request budget (ConnectWise's 1,000 a minute by default; None for no limit).
     ``callback_settings`` overrides the callback delivery settings for this server's life
     (a reset returns to them), e.g. ``{"retry_delays": [0.05, 0.1]}``.
     """
 
     def __init__(self, seed: str = "empty", db_path: str | None = None, company_id: str = "sandbox",
                  codebase: str = "v2025_1/", host: str = "127.0.0.1", port: int = 0,
-                 callback_settings: dict | None = None) -> None:
+                 requests_per_minute: int | None = DEFAULT_PER_MINUTE,
+                 max_in_flight: int | None = DEFAULT_IN_FLIGHT, callback_settings: dict | None = None) -> None:
         self._dispatcher = _Dispatcher()
-        self._server: BaseWSGIServer = make_server(host, port, self._dispatcher, threaded=True,
-                                                       request_handler=_QuietHandler)
+        self._server: BaseWSGIServer = make_server(host, port, self._dispatcher, quiet=True)
         self.port: int = self._server.server_port
         self.base_url = f"http://{host}:{self.port}"
         self.app = create_app(seed=seed, db_path=db_path, company_id=company_id, codebase=codebase,
-                              site_url=self.base_url, callback_settings=callback_settings)
+                              site_url=self.base_url, requests_per_minute=requests_per_minute,
+                              max_in_flight=max_in_flight, callback_settings=callback_settings)
         self._dispatcher.app = self.app
         self.tenant = self.app.extensions["cw_sandbox"]
         self.company_id = company_id
@@ -128,8 +125,17 @@ class SandboxServer(CallbackControls):
                                                   "contacts_per_company": contacts_per_company})
 
     def set_options(self, **options: Any) -> dict:
-        """E.g. ``set_options(forecast_shape="array")``."""
+        """E.g. ``set_options(forecast_shape="object")``."""
         return self._control("POST", "options", options)
+
+    def throttle(self) -> dict:
+        """The request budget: ``{"per_minute": ..., "in_flight": ...}``."""
+        return self._control("GET", "throttle")
+
+    def set_throttle(self, **limits: Any) -> dict:
+        """Change the request budget until the next reset, e.g. ``set_throttle(per_minute=5)``
+        (None turns a limit off)."""
+        return self._control("POST", "throttle", limits)
 
     # -- API -----------------------------------------------------------------------------
     def api(self, method: str, path: str, **kw: Any) -> requests.Response:

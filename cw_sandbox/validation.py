@@ -86,7 +86,8 @@ def make_reference(ctx: WriteContext, ref_schema: str, record: dict) -> dict:
         if value is not None:
             out[name] = value
     if target.href:
-        out["_info"] = {f"{res.label}_href": f"{ctx.api_base}{target.href}/{record['id']}"}
+        path = target.href.replace("{parent}", str(res.parent_of(record)))
+        out["_info"] = {f"{target.link_name or res.label}_href": f"{ctx.api_base}{path}/{record['id']}"}
     return out
 
 

@@ -37,7 +37,9 @@ log = logging.getLogger("colcw_plugin.cw")
 
 Record = dict[str, Any]
 
-DEFAULT_MAX_URL_LENGTH = 2000
+# The Developer Guide's "safe max" URL length (API-NOTES §4.2: keep URLs under 2,000 characters,
+# safe around 1,745). Every request is checked against it before it is sent.
+DEFAULT_MAX_URL_LENGTH = 1745
 # Room kept free in iterate_in() for "&page=N&pageSize=1000" or "&pageId=N".
 _PAGING_RESERVE = 48
 _PATH_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)*/?$")
@@ -219,6 +221,7 @@ class ConnectWiseClient:
         path = _check_path(path)
         template = path_template(path)
         def send(base: str) -> requests.Response:
+            self._check_url_length(method, base + path, params)
             return self._transport.send(method, base + path, path=path, template=template, params=params,
                                         body=body, extra_headers=extra_headers, retry=retry)
 
@@ -234,6 +237,14 @@ class ConnectWiseClient:
             response = send(base)
         self._verified_base = base
         return response
+
+    def _check_url_length(self, method: str, url: str, params: Mapping[str, Any] | None) -> None:
+        """Refuse a URL longer than ``max_url_length`` before it is sent: ConnectWise's answer to one
+        is undocumented (the sandbox answers 414). Long ``in`` lists go through `iterate_in`."""
+        full = requests.Request(method, url, params=params).prepare().url or url
+        if len(full) > self.max_url_length:
+            raise ValueError(f"a ConnectWise URL of {len(full)} characters (the limit is {self.max_url_length}); "
+                             "split the conditions, e.g. with iterate_in()")
 
     def _json(self, response: requests.Response, path: str) -> Any:
         if response.status_code == 204 or not response.content:

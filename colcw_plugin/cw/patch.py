@@ -33,9 +33,14 @@ def _normalise(value: Any) -> Any:
 
 
 def patch_ops(changes: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``{"name": "x", "status": {"id": 2}}`` -> replace operations for exactly those fields."""
+    """``{"name": "x", "status": {"id": 2}}`` -> replace operations for exactly those fields.
+
+    ``None`` clears a field with a ``remove`` operation: the official schemas declare most text
+    fields non-nullable, so ``replace`` with null is not a valid PATCH value for them.
+    """
     return [
-        {"op": "replace", "path": _check(name), "value": _normalise(value)}
+        {"op": "remove", "path": _check(name)} if value is None
+        else {"op": "replace", "path": _check(name), "value": _normalise(value)}
         for name, value in changes.items()
         if name not in _SKIP
     ]

@@ -35,7 +35,7 @@ def test_diff_patch_normalises_datetimes_and_decimals():
 
 
 def test_diff_patch_adds_new_fields_and_leaves_missing_ones_alone():
-    assert diff_patch({"a": 1, "b": 2}, {"c": None}) == [{"op": "replace", "path": "c", "value": None}]
+    assert diff_patch({"a": 1, "b": 2}, {"c": None}) == [{"op": "remove", "path": "c"}]  # null clears by remove
 
 
 def test_patch_ops_refuse_nested_paths():

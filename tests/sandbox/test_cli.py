@@ -49,3 +49,28 @@ def test_serve_prints_site_and_credentials_serves_and_stops_on_ctrl_c(tmp_path):
             proc.kill()
             proc.wait()
     assert (tmp_path / "s.db").exists()
+
+
+def test_serve_takes_the_request_budget_from_its_flags():
+    port = _free_port()
+    exe = Path(sys.executable).parent / "cw-sandbox"
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--requests-per-minute", "2",
+                             "--max-in-flight", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(5)]
+        assert "budget: 2/min, no limit in flight" in "".join(lines)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(50):
+            try:
+                requests.get(f"{base}/login/companyinfo/sandbox", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        kw = {"auth": ("sandbox+sandbox-public", "sandbox-private"), "headers": {"clientId": "t"}, "timeout": 5}
+        statuses = [requests.get(f"{base}/v2025_1/apis/3.0/system/info", **kw).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        assert requests.get(f"{base}/__sandbox__/throttle", timeout=5).json() == {
+            "per_minute": 2, "in_flight": None, "window_seconds": 60}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)

@@ -52,18 +52,19 @@ def test_sites_forecast_and_forecast_items_fit_their_schemas(cw_sandbox_demo):
     assert [s["name"] for s in sites] == ["Main"]
     assert_matches_schema(sites, "CompanySite")
     opp = cw_sandbox_demo.api("GET", "sales/opportunities").json()[0]
-    forecast = cw_sandbox_demo.api("GET", f"sales/opportunities/{opp['id']}/forecast").json()
-    assert_matches_schema(forecast, "Forecast")
+    forecasts = cw_sandbox_demo.api("GET", f"sales/opportunities/{opp['id']}/forecast").json()
+    assert_matches_schema(forecasts, "Forecast")
+    forecast = forecasts[0]
     assert forecast["forecastItems"], "the demo opportunity has a product line, so a forecast row"
     item = cw_sandbox_demo.api("GET", f"sales/opportunities/{opp['id']}/forecast/{forecast['forecastItems'][0]['id']}")
     assert_matches_schema(item.json(), "ForecastItem")
 
 
-def test_forecast_shape_can_be_switched_to_the_specs_array(cw_sandbox_demo):
+def test_forecast_shape_can_be_switched_to_a_single_object(cw_sandbox_demo):
     opp = cw_sandbox_demo.api("GET", "sales/opportunities").json()[0]
-    cw_sandbox_demo.set_options(forecast_shape="array")
+    cw_sandbox_demo.set_options(forecast_shape="object")
     body = cw_sandbox_demo.api("GET", f"sales/opportunities/{opp['id']}/forecast").json()
-    assert isinstance(body, list) and body[0]["id"] == opp["id"]
+    assert isinstance(body, dict) and body["id"] == opp["id"]
     assert_matches_schema(body, "Forecast")
 
 

@@ -9,7 +9,6 @@ from colcw_plugin.sync.quotes.opportunities import (
     OpportunitySetup,
     choose_match,
     new_opportunity_body,
-    pick_default,
     pick_open_status,
     pick_won_status,
 )
@@ -38,11 +37,6 @@ def test_open_and_won_come_from_flags_not_names_and_inactive_ones_are_skipped():
     assert pick_open_status(STATUSES)["id"] == 2  # the default open one, not the one named "Won"
     assert pick_won_status(STATUSES)["id"] == 3
     assert pick_won_status([s for s in STATUSES if s["id"] != 3]) is None  # only an inactive won one is left
-
-
-def test_a_default_type_or_stage_is_used_only_when_connectwise_marks_one():
-    assert pick_default([{"id": 1}, {"id": 2, "defaultFlag": True}])["id"] == 2
-    assert pick_default([{"id": 1}, {"id": 2, "defaultFlag": True, "inactiveFlag": True}]) is None
 
 
 def test_the_setup_reads_the_shared_lists_and_refuses_a_tenant_without_a_won_status():

@@ -64,10 +64,13 @@ def export_scope(session: Session, params: dict) -> list[int]:
 
 
 def load_comm_types(client: ConnectWiseClient) -> dict[str, dict]:
-    """ConnectWise's communication types by lower-cased name (``{id, name}``)."""
+    """ConnectWise's communication types by lower-cased name (``{id, name}``, a CommunicationTypeReference).
+
+    A CommunicationType record names itself in ``description`` (it has no ``name``; only the
+    reference a contact's row carries has one)."""
     out: dict[str, dict] = {}
-    for row in client.iterate("company/communicationTypes", fields=["id", "name"]):
-        name = str(row.get("name") or "").strip()
+    for row in client.iterate("company/communicationTypes", fields=["id", "description"]):
+        name = str(row.get("description") or "").strip()
         if name:
             out.setdefault(name.casefold(), {"id": row["id"], "name": name})
     return out

@@ -25,9 +25,9 @@ Problem = tuple[str, str]  # (message, resolution)
 
 COMPANY_FIELDS = ["id", "identifier", "name", "status", "addressLine1", "addressLine2", "city", "state", "zip",
                   "country", "phoneNumber", "faxNumber", "website", "site", "defaultContact", "deletedFlag",
-                  "_info/lastUpdated"]
+                  "_info"]
 CONTACT_FIELDS = ["id", "firstName", "lastName", "title", "company/id", "addressLine1", "addressLine2", "city",
-                  "state", "zip", "communicationItems", "defaultFlag", "inactiveFlag", "_info/lastUpdated"]
+                  "state", "zip", "communicationItems", "defaultFlag", "inactiveFlag", "_info"]
 
 
 def _top(rule: FieldRule) -> str:

@@ -38,13 +38,9 @@ def pick_won_status(statuses: list[dict]) -> dict | None:
     return next((s for s in won if s.get("defaultFlag")), won[0] if won else None)
 
 
-def pick_default(rows: list[dict]) -> dict | None:
-    """The row ConnectWise marks as default (types, stages), or None to let ConnectWise decide."""
-    return next((r for r in _active(rows) if r.get("defaultFlag")), None)
-
-
 class OpportunitySetup:
-    """Statuses, types and stages of the tenant, fetched at most once per run (thread-safe)."""
+    """Statuses of the tenant, fetched at most once per run (thread-safe); types and stages are left
+    to ConnectWise's defaults."""
 
     def __init__(self, client: ConnectWiseClient, shared=None) -> None:
         self.client = client
@@ -86,12 +82,13 @@ class OpportunitySetup:
         return any(s.get("id") == sid and s.get("closedFlag") for s in self.statuses())
 
     def default_type(self) -> dict | None:
-        return pick_default(self._rows("types", lambda: self.client.opportunity_types.iterate(
-            fields=["id", "description", "inactiveFlag", "defaultFlag"])))
+        """None: ConnectWise's OpportunityType has no default flag (the official schema: id,
+        description, inactiveFlag), so ConnectWise applies its own default to a new opportunity."""
+        return None
 
     def default_stage(self) -> dict | None:
-        return pick_default(self._rows("stages", lambda: self.client.opportunity_stages.iterate(
-            fields=["id", "name", "defaultFlag", "inactiveFlag"])))
+        """None: ConnectWise's OpportunityStage has no default or inactive flag either."""
+        return None
 
 
 def find_by_name(client: ConnectWiseClient, company_id: int, name: str) -> list[dict]:

@@ -1,0 +1,147 @@
+"""Benchmark the sandbox's own cost (not a test): the floor the other benches compare colcw with.
+
+    python bench/bench_sandbox.py [--companies 40000] [--small 10000] [--contacts-per-company 2.5]
+
+For a tenant of ``--small`` and then ``--companies`` generated companies (with contacts), prints:
+* small GETs over one session: requests per second, and how many answers closed the connection;
+* paging every company at pageSize 1000, forward-only and navigable (with a condition and an
+  orderBy): the first page (which may build an index or filter and sort once) and the median of
+  the others;
+* every company by ``id in (...)`` in chunks of 150 ids, and every contact by ``company/id in (...)``;
+* for each figure, large over small: a per-request cost that does not grow with the tenant stays
+  near 1, a one-off pass over the table near the size ratio.
+
+The request budget is off (ConnectWise's 1,000 a minute would measure the throttle, not the
+sandbox). Runs against older sandboxes too (no budget, no ``examined`` in the log), for before /
+after figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cw_sandbox.testing import SandboxServer  # noqa: E402
+
+CHUNK = 150
+
+
+def start() -> SandboxServer:
+    try:
+        return SandboxServer(seed="empty", requests_per_minute=None, max_in_flight=None)
+    except TypeError:  # a sandbox from before the request budget
+        return SandboxServer(seed="empty")
+
+
+def timed(fn) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def measure(server: SandboxServer, companies: int, per_company: float) -> dict[str, float]:
+    server.reset("empty")
+    server.generate(companies, contacts_per_company=per_company)
+    gc.collect()
+    gc.freeze()  # the generated tenant is long-lived: keep the collector from rescanning it per request
+    session = requests.Session()
+    kw = {"auth": server.auth, "headers": {"clientId": server.client_id}, "timeout": 600}
+    base = server.api_url
+    out: dict[str, float] = {}
+
+    n = 500
+    seconds, _ = timed(lambda: [session.get(base + "system/info", **kw) for _ in range(n)])
+    out["small GETs per second"] = n / seconds
+    closing = [session.get(base + "system/info", **kw).headers.get("Connection", "").lower() for _ in range(50)]
+    out["responses closing the connection, of 50"] = closing.count("close")
+
+    def get(path: str, params: dict, *, forward: bool = False) -> tuple[float, list]:
+        headers = {**kw["headers"], "pagination-type": "forward-only"} if forward else kw["headers"]
+        started = time.perf_counter()
+        rows = session.get(base + path, params=params, headers=headers, auth=kw["auth"], timeout=600).json()
+        return time.perf_counter() - started, rows
+
+    def forward_only() -> list[float]:
+        page_id, times = 0, []
+        while True:
+            t, rows = get("company/companies", {"conditions": "deletedFlag = false", "fields": "id,name",
+                                                "pageSize": 1000, "pageId": page_id}, forward=True)
+            times.append(t)
+            if len(rows) < 1000:
+                return times
+            page_id = rows[-1]["id"]
+
+    pages = forward_only()
+    out["forward-only: first page, ms"] = pages[0] * 1000
+    out["forward-only: later pages, median ms"] = statistics.median(pages[1:]) * 1000
+
+    def navigable() -> list[float]:
+        times, page = [], 1
+        while True:
+            t, rows = get("company/companies", {"conditions": "deletedFlag = false", "orderBy": "name asc",
+                                                "fields": "id,name", "pageSize": 1000, "page": page})
+            times.append(t)
+            if len(rows) < 1000:
+                return times
+            page += 1
+
+    pages = navigable()
+    out["navigable + orderBy: first page, ms"] = pages[0] * 1000
+    out["navigable + orderBy: later pages, median ms"] = statistics.median(pages[1:]) * 1000
+
+    ids: list[int] = []
+    while len(ids) < companies:
+        _t, rows = get("company/companies", {"pageSize": 1000, "fields": "id", "pageId": ids[-1] if ids else 0},
+                       forward=True)
+        ids += [r["id"] for r in rows]
+    chunks = [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+    def by_ids(path: str, field: str) -> int:
+        found = 0
+        for chunk in chunks:
+            resp = session.get(base + path, params={"conditions": f"{field} in ({', '.join(map(str, chunk))})",
+                                                    "fields": "id", "pageSize": 1000}, **kw)
+            found += len(resp.json())
+        return found
+
+    seconds, found = timed(lambda: by_ids("company/companies", "id"))
+    assert found == companies, found
+    out["companies by id in (...), ms per request"] = seconds * 1000 / len(chunks)
+    seconds, found = timed(lambda: by_ids("company/contacts", "company/id"))
+    out["contacts by company/id in (...), ms per request"] = seconds * 1000 / len(chunks)
+    session.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--companies", type=int, default=40_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--contacts-per-company", type=float, default=2.5)
+    args = parser.parse_args()
+    server = start()
+    try:
+        small = measure(server, args.small, args.contacts_per_company)
+        large = measure(server, args.companies, args.contacts_per_company)
+    finally:
+        server.stop()
+    ratio = args.companies / args.small
+    print(f"sandbox cost, {args.small:,} and {args.companies:,} companies ({args.contacts_per_company} contacts each); "
+          f"size ratio {ratio:g}")
+    print(f"{'figure':52} {args.small:>12,} {args.companies:>12,} {'large/small':>12}")
+    for name, value in small.items():
+        other = large[name]
+        growth = other / value if value else float("nan")
+        print(f"{name:52} {value:12.2f} {other:12.2f} {growth:12.2f}")
+
+
+if __name__ == "__main__":
+    main()
