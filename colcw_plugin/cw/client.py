@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote_plus
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -27,6 +25,7 @@ from .discovery import CompanyInfo, read_company_info
 from .errors import BadResponse, DiscoveryError, NotFound
 from .paging import MAX_PAGE_SIZE, iterate_forward_only, iterate_navigable
 from .patch import patch_ops
+from .query import DEFAULT_MAX_URL_LENGTH, check_path, fields_param, in_chunks, list_params, page_size_param
 from .ratelimit import TokenBucket
 from .resources import ForecastResource, Resource, record_id
 from .settings import ClientSettings
@@ -36,44 +35,6 @@ from .transport import Transport
 log = logging.getLogger("colcw_plugin.cw")
 
 Record = dict[str, Any]
-
-# The Developer Guide's "safe max" URL length (API-NOTES §4.2: keep URLs under 2,000 characters,
-# safe around 1,745). Every request is checked against it before it is sent.
-DEFAULT_MAX_URL_LENGTH = 1745
-# Room kept free in iterate_in() for "&page=N&pageSize=1000" or "&pageId=N".
-_PAGING_RESERVE = 48
-_PATH_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)*/?$")
-_ORDER_RE = re.compile(
-    r"^[A-Za-z_][A-Za-z0-9_/]*(?:\s+(?:asc|desc))?(?:\s*,\s*[A-Za-z_][A-Za-z0-9_/]*(?:\s+(?:asc|desc))?)*$",
-    re.IGNORECASE,
-)
-
-
-def _check_path(path: str) -> str:
-    path = path.lstrip("/")
-    if not _PATH_RE.match(path) or ".." in path:
-        raise ValueError(f"invalid ConnectWise API path: {path!r}")
-    return path
-
-
-def _fields_param(fields: Sequence[str] | None, *, need_id: bool = False) -> str | None:
-    if not fields:
-        return None
-    if isinstance(fields, str):
-        raise TypeError("fields must be a list of field names, not a string")
-    names = [C.check_field(f) for f in fields]
-    if need_id and "id" not in names:
-        names.insert(0, "id")  # the paging loops need ids to check they advance
-    return ",".join(names)
-
-
-def _order_param(order_by: str | None) -> str | None:
-    if order_by is None:
-        return None
-    if not _ORDER_RE.match(order_by.strip()):
-        raise ValueError(f"invalid orderBy: {order_by!r} (expected e.g. 'name asc')")
-    return order_by.strip()
-
 
 class ConnectWiseClient:
     """A client for one ConnectWise Manage tenant. See the module docstring on threads.
@@ -119,11 +80,8 @@ class ConnectWiseClient:
         self.companies = Resource(self, "company/companies")
         self.contacts = Resource(self, "company/contacts")
         self.states = Resource(self, "company/states")
-        self.countries = Resource(self, "company/countries")
         self.opportunities = Resource(self, "sales/opportunities")
         self.opportunity_statuses = Resource(self, "sales/opportunities/statuses")
-        self.opportunity_types = Resource(self, "sales/opportunities/types")
-        self.opportunity_stages = Resource(self, "sales/stages")
         self.products = Resource(self, "procurement/products")  # opportunity product lines
         self.catalog_items = Resource(self, "procurement/catalog")
         self.manufacturers = Resource(self, "procurement/manufacturers")
@@ -218,7 +176,7 @@ class ConnectWiseClient:
         retry: bool = True,
     ) -> requests.Response:
         """One API call relative to the base URL, with retries and rediscovery on 404."""
-        path = _check_path(path)
+        path = check_path(path)
         template = path_template(path)
         def send(base: str) -> requests.Response:
             self._check_url_length(method, base + path, params)
@@ -262,28 +220,12 @@ class ConnectWiseClient:
         """GET ``path`` and return the decoded JSON."""
         query = dict(params or {})
         if fields:
-            query["fields"] = _fields_param(fields)
+            query["fields"] = fields_param(fields)
         return self._json(self.request("GET", path, params=query or None), path)
 
-    def list_params(
-        self,
-        *,
-        conditions: C.Condition | None = None,
-        fields: Sequence[str] | None = None,
-        order_by: str | None = None,
-        child_conditions: C.Condition | None = None,
-        custom_field_conditions: C.Condition | None = None,
-        need_id: bool = False,
-    ) -> dict[str, Any]:
-        """Query parameters shared by list, iterate and count."""
-        params = {
-            "conditions": C.render(conditions),
-            "childConditions": C.render(child_conditions),
-            "customFieldConditions": C.render(custom_field_conditions),
-            "orderBy": _order_param(order_by),
-            "fields": _fields_param(fields, need_id=need_id),
-        }
-        return {k: v for k, v in params.items() if v is not None}
+    def list_params(self, **kwargs: Any) -> dict[str, Any]:
+        """Query parameters shared by list, iterate and count (see :func:`.query.list_params`)."""
+        return list_params(**kwargs)
 
     def list(
         self,
@@ -305,7 +247,7 @@ class ConnectWiseClient:
             child_conditions=child_conditions,
             custom_field_conditions=custom_field_conditions,
         )
-        params.update(page=int(page), pageSize=_page_size(page_size))
+        params.update(page=int(page), pageSize=page_size_param(page_size))
         data = self._json(self.request("GET", path, params=params), path)
         if not isinstance(data, list):
             raise BadResponse("list response is not a JSON array", method="GET", path=path)
@@ -340,7 +282,7 @@ class ConnectWiseClient:
             custom_field_conditions=custom_field_conditions,
             need_id=True,
         )
-        size = _page_size(page_size)
+        size = page_size_param(page_size)
 
         def fetch(query: dict[str, Any], headers: Mapping[str, str] | None) -> requests.Response:
             return self.request("GET", path, params=query, extra_headers=headers)
@@ -367,50 +309,11 @@ class ConnectWiseClient:
         for chunk in self.in_chunks(path, field_name, values, conditions=conditions, **kwargs):
             yield from self.iterate(path, conditions=C.and_(C.in_(field_name, chunk), conditions), **kwargs)
 
-    def in_chunks(
-        self,
-        path: str,
-        field_name: str,
-        values: Iterable[Any],
-        *,
-        conditions: C.Condition | None = None,
-        **kwargs: Any,
-    ) -> Iterator[list[Any]]:
-        """Split ``values`` (deduplicated, order kept) into URL-length-safe chunks."""
-        unique = list(dict.fromkeys(values))
-        if not unique:
-            return
-        list_kwargs = {
-            k: kwargs[k]
-            for k in ("fields", "order_by", "child_conditions", "custom_field_conditions")
-            if k in kwargs
-        }
-        probe = self.list_params(
-            conditions=C.and_(C.in_(field_name, unique[:1]), conditions), need_id=True, **list_kwargs
-        )
-        probe_url = (
-            requests.Request("GET", self.base_url + _check_path(path), params=probe).prepare().url or ""
-        )
-
-        def cost(value: Any) -> int:
-            return len(quote_plus(C.format_value(value)))
-
-        separator = len(quote_plus(", "))
-        fixed = len(probe_url) - cost(unique[0]) + _PAGING_RESERVE
-        chunk: list[Any] = []
-        used = 0
-        for value in unique:
-            extra = cost(value) + (separator if chunk else 0)
-            if chunk and fixed + used + extra > self.max_url_length:
-                yield chunk
-                chunk, used = [], 0
-                extra = cost(value)
-            if fixed + extra > self.max_url_length:
-                raise ValueError(f"value too long for one ConnectWise URL: {str(value)[:40]!r}...")
-            chunk.append(value)
-            used += extra
-        if chunk:
-            yield chunk
+    def in_chunks(self, path: str, field_name: str, values: Iterable[Any], *,
+                  conditions: C.Condition | None = None, **kwargs: Any) -> Iterator[list[Any]]:
+        """Split ``values`` (deduplicated, order kept) into URL-length-safe ``in (...)`` chunks."""
+        return in_chunks(self.base_url + check_path(path), field_name, values, max_url_length=self.max_url_length,
+                         conditions=conditions, **kwargs)
 
     def count(
         self,
@@ -426,7 +329,7 @@ class ConnectWiseClient:
             child_conditions=child_conditions,
             custom_field_conditions=custom_field_conditions,
         )
-        count_path = _check_path(path).rstrip("/") + "/count"
+        count_path = check_path(path).rstrip("/") + "/count"
         data = self._json(self.request("GET", count_path, params=params or None), count_path)
         if not isinstance(data, dict) or not isinstance(data.get("count"), int):
             raise BadResponse("count response has no integer 'count'", method="GET", path=count_path)
@@ -456,11 +359,3 @@ class ConnectWiseClient:
     def system_info(self) -> Record:
         """``GET system/info``: version, isCloud, serverTimeZone..."""
         return self.get("system/info")
-
-
-
-def _page_size(page_size: int) -> int:
-    size = int(page_size)
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-    return size

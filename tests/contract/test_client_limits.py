@@ -57,7 +57,7 @@ def test_the_client_waits_out_the_sandboxs_own_budget(cw_sandbox):
     cw_sandbox.set_throttle(per_minute=3, window_seconds=2)
     with _client(cw_sandbox, max_retry_seconds=30) as client:
         client.discover()
-        counts = [client.countries.count() for _ in range(4)]
+        counts = [client.count("company/countries") for _ in range(4)]
     assert counts == [12] * 4
     statuses = [e["status"] for e in cw_sandbox.requests() if e["path"].endswith("/count")]
     assert statuses.count(429) >= 1 and statuses[-1] == 200

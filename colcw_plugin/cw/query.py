@@ -1,0 +1,112 @@
+"""Building a request's query: paths, ``fields``, ``orderBy``, the list parameters, page sizes, and
+``in (...)`` lists split so that no URL is longer than ConnectWise's safe maximum."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import quote_plus
+
+import requests
+
+from . import conditions as C
+from .paging import MAX_PAGE_SIZE
+
+# The Developer Guide's "safe max" URL length (API-NOTES §4.2: keep URLs under 2,000 characters,
+# safe around 1,745). Every request is checked against it before it is sent.
+DEFAULT_MAX_URL_LENGTH = 1745
+# Room kept free in iterate_in() for "&page=N&pageSize=1000" or "&pageId=N".
+_PAGING_RESERVE = 48
+_PATH_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)*/?$")
+_ORDER_RE = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_/]*(?:\s+(?:asc|desc))?(?:\s*,\s*[A-Za-z_][A-Za-z0-9_/]*(?:\s+(?:asc|desc))?)*$",
+    re.IGNORECASE,
+)
+
+
+def check_path(path: str) -> str:
+    path = path.lstrip("/")
+    if not _PATH_RE.match(path) or ".." in path:
+        raise ValueError(f"invalid ConnectWise API path: {path!r}")
+    return path
+
+
+def fields_param(fields: Sequence[str] | None, *, need_id: bool = False) -> str | None:
+    if not fields:
+        return None
+    if isinstance(fields, str):
+        raise TypeError("fields must be a list of field names, not a string")
+    names = [C.check_field(f) for f in fields]
+    if need_id and "id" not in names:
+        names.insert(0, "id")  # the paging loops need ids to check they advance
+    return ",".join(names)
+
+
+def order_param(order_by: str | None) -> str | None:
+    if order_by is None:
+        return None
+    if not _ORDER_RE.match(order_by.strip()):
+        raise ValueError(f"invalid orderBy: {order_by!r} (expected e.g. 'name asc')")
+    return order_by.strip()
+
+
+
+def list_params(
+    *,
+    conditions: C.Condition | None = None,
+    fields: Sequence[str] | None = None,
+    order_by: str | None = None,
+    child_conditions: C.Condition | None = None,
+    custom_field_conditions: C.Condition | None = None,
+    need_id: bool = False,
+) -> dict[str, Any]:
+    """Query parameters shared by list, iterate and count."""
+    params = {
+        "conditions": C.render(conditions),
+        "childConditions": C.render(child_conditions),
+        "customFieldConditions": C.render(custom_field_conditions),
+        "orderBy": order_param(order_by),
+        "fields": fields_param(fields, need_id=need_id),
+    }
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def in_chunks(url: str, field_name: str, values: Iterable[Any], *, max_url_length: int = DEFAULT_MAX_URL_LENGTH,
+              conditions: C.Condition | None = None, **kwargs: Any) -> Iterator[list[Any]]:
+    """Split ``values`` (deduplicated, order kept) into chunks whose ``field_name in (...)`` request
+    to ``url`` (with the other list arguments in ``kwargs``) stays within ``max_url_length``."""
+    unique = list(dict.fromkeys(values))
+    if not unique:
+        return
+    list_kwargs = {k: kwargs[k] for k in ("fields", "order_by", "child_conditions", "custom_field_conditions")
+                   if k in kwargs}
+    probe = list_params(conditions=C.and_(C.in_(field_name, unique[:1]), conditions), need_id=True, **list_kwargs)
+    probe_url = requests.Request("GET", url, params=probe).prepare().url or ""
+
+    def cost(value: Any) -> int:
+        return len(quote_plus(C.format_value(value)))
+
+    separator = len(quote_plus(", "))
+    fixed = len(probe_url) - cost(unique[0]) + _PAGING_RESERVE
+    chunk: list[Any] = []
+    used = 0
+    for value in unique:
+        extra = cost(value) + (separator if chunk else 0)
+        if chunk and fixed + used + extra > max_url_length:
+            yield chunk
+            chunk, used = [], 0
+            extra = cost(value)
+        if fixed + extra > max_url_length:
+            raise ValueError(f"value too long for one ConnectWise URL: {str(value)[:40]!r}...")
+        chunk.append(value)
+        used += extra
+    if chunk:
+        yield chunk
+
+
+def page_size_param(page_size: int) -> int:
+    size = int(page_size)
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    return size
