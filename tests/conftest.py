@@ -358,6 +358,9 @@ _SERVICE_FIXTURES = {"postgres": "pg_url", "redis": "redis_url", "browser": "bro
 def pytest_collection_modifyitems(config, items):
     for item in items:
         used = [name for name, fixture in _SERVICE_FIXTURES.items() if fixture in item.fixturenames]
+        # any_app reaches PostgreSQL (and so Redis) through getfixturevalue for its "postgres" case.
+        if getattr(item, "callspec", None) is not None and item.callspec.params.get("any_app") == "postgres":
+            used += [name for name in ("postgres", "redis") if name not in used]
         for name in used:
             item.add_marker(name)
         # user_properties travel with the reports from xdist workers to the summary below.
