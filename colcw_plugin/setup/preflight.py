@@ -144,7 +144,7 @@ def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | Non
 def _provinces(session: Session, lookups: Lookups | None) -> Check:
     if lookups is None:
         return Check("Canadian provinces", True, "Not checked: ConnectWise could not be reached.")
-    # Compared as the export compares them (sync/customers/states.py): case-insensitively.
+    # Compared as the export compares them (sync/shared/states.py): case-insensitively.
     have = {s.identifier.casefold() for s in lookups.states}
     missing = [code for code in CANADIAN_PROVINCES if code.casefold() not in have]
     used = dict(session.execute(select(Customer.state, func.count()).where(Customer.state.in_(missing))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from colcw_plugin.setup.field_mapping import CANADIAN_PROVINCES, COMPANY, CONTACT
-from colcw_plugin.sync.customers import fields as M
 from colcw_plugin.sync.customers.kinds import describe_export, describe_import
-from colcw_plugin.sync.customers.states import StateList
+from colcw_plugin.sync.shared import fields as M
+from colcw_plugin.sync.shared.states import StateList
 
 TYPES = {n.casefold(): {"id": i, "name": n} for i, n in enumerate(["Email", "Direct", "Cell", "Fax", "Home",
                                                                     "Pager"], 1)}

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from colcw_plugin.models import Link, SyncRun
 from colcw_plugin.sync.customers.company_import import IMPORT_ACTOR, is_own_import
-from colcw_plugin.sync.customers.fields import contact_values, customer_values
+from colcw_plugin.sync.shared.fields import contact_values, customer_values
 from host_stub.extensions import db
 from host_stub.models import Contact, Customer
 from host_stub.seed import seed_demo

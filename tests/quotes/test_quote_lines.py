@@ -262,7 +262,7 @@ def test_a_single_document_export_costs_n_plus_3_requests_once_the_tenant_lists_
 
 
 def test_the_shared_tenant_lists_expire(app, connected):
-    from colcw_plugin.sync.quotes.reference_cache import DbReferenceCache
+    from colcw_plugin.sync.shared.reference_cache import DbReferenceCache
 
     calls = []
     now = [dt_now()]

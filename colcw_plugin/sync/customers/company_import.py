@@ -21,7 +21,7 @@ from host_stub.snapshots import system_actor
 from ...models import CONTACT, CUSTOMER, Link, fingerprint
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
-from . import fields as M
+from ..shared import fields as M
 from .link_batch import LinkBatch, LinkRow
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from host_stub.models import Customer
 
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...models import CONTACT, fingerprint
-from . import fields as M
+from ..shared import fields as M
+from ..shared.states import StateList
 from .link_batch import LinkBatch
-from .states import StateList
 
 if TYPE_CHECKING:
     from .exporter import Chunk

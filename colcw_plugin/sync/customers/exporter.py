@@ -31,10 +31,10 @@ from ...models import CONTACT, CUSTOMER, fingerprint
 from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
 from ..jobs.ranges import resolve
-from . import fields as M
+from ..shared import fields as M
+from ..shared.states import StateList
 from .contact_export import ContactExporter, Outcome, resolution_for
 from .link_batch import LinkBatch, LinkRow, by_cw, by_host
-from .states import StateList
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from ...cw import NotFound
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, SyncRun
 from ..jobs.kinds import SyncContext
-from . import fields as M
+from ..shared import fields as M
 from .company_import import CompanyImport, HostCustomer, PageData
 from .link_batch import by_cw, by_host
 

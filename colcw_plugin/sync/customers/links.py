@@ -18,7 +18,7 @@ from host_stub.models import Contact, Customer
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, Link, SyncItem, find_by_cw, get_link, links_for, set_link
-from . import fields as M
+from ..shared import fields as M
 
 
 class RelinkError(ValueError):

@@ -40,9 +40,11 @@ from ...models import (
 from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import get_settings
 from ...setup.reps import UnmappedRep, member_for
+from ..shared.locks import Busy
+from ..shared.reference_cache import DbReferenceCache
 from .catalog import Catalog, LineInput
 from .lines import Desired, apply_plan, list_products, plan_lines
-from .locks import Busy, document_lock, name_lock
+from .locks import document_lock, name_lock
 from .opportunities import (
     NAME_MAX,
     OPPORTUNITY_FIELDS,
@@ -52,7 +54,6 @@ from .opportunities import (
     new_opportunity_body,
 )
 from .problems import ExportRefused, LineProblem
-from .reference_cache import DbReferenceCache
 from .state import document_fingerprint, get_state, opportunity_field_value
 from .won import won_change
 

@@ -18,32 +18,19 @@ quote adopts the quote's products (re-marked as the order's) rather than adding 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
+from ..shared.markers import marker, parse_marker
 from .catalog import LineInput
 
 PRODUCT_FIELDS = ["id", "catalogItem", "quantity", "price", "cost", "description", "sequenceNumber",
                   "integrationXRef"]
 DESCRIPTION_MAX = 2000  # ProductItem.description
 CUSTOMER_DESCRIPTION_MAX = 6000
-_MARKER = re.compile(r"^colcw:(\d+):(\d+)$")
-
-
-def marker(document_id: int, line_id: int) -> str:
-    """The ``integrationXRef`` that marks a product as line ``line_id`` of ``document_id``."""
-    return f"colcw:{int(document_id)}:{int(line_id)}"
-
-
-def parse_marker(value: str | None) -> tuple[int, int] | None:
-    m = _MARKER.match(value or "")
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
 def _money(value: Decimal | float | int | None) -> Decimal:
     return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
 

@@ -1,9 +1,9 @@
 """ConnectWise opportunities for the quote export: statuses by flag, defaults, find by name, create.
 
 Open / Won / Lost are found by ConnectWise's status flags (``wonFlag``, ``lostFlag``,
-``closedFlag``, ``defaultFlag``), never by name: tenants rename them ("Closed - Won", "Gagné").
+``closedFlag``, ``defaultFlag``), never by name (:mod:`..shared.statuses`).
 The status, type and stage lists are read once per run (lazily, only when needed) and shared by
-the run's threads; with a shared cache (:mod:`.reference_cache`) they are read once per ten
+the run's threads; with a shared cache (:mod:`..shared.reference_cache`) they are read once per ten
 minutes for all runs.
 """
 
@@ -16,26 +16,11 @@ from urllib.parse import quote
 
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
+from ..shared.statuses import CACHE_KEY, fetch_statuses, pick_open_status, pick_won_status
 from .problems import ExportRefused
 
 OPPORTUNITY_FIELDS = ["id", "name", "status", "company", "contact", "expectedCloseDate"]
 NAME_MAX = 100  # Opportunity.name, Max length: 100 (mapping.OPPORTUNITY "name" rule)
-
-
-def _active(rows: list[dict]) -> list[dict]:
-    return sorted((r for r in rows if not r.get("inactiveFlag")), key=lambda r: r.get("id") or 0)
-
-
-def pick_open_status(statuses: list[dict]) -> dict | None:
-    """The status a new quote opportunity gets: the default open one, else the first open one."""
-    open_ = [s for s in _active(statuses) if not (s.get("closedFlag") or s.get("wonFlag") or s.get("lostFlag"))]
-    return next((s for s in open_ if s.get("defaultFlag")), open_[0] if open_ else None)
-
-
-def pick_won_status(statuses: list[dict]) -> dict | None:
-    """The status a sales order's opportunity gets: a won one (the default won one when several)."""
-    won = [s for s in _active(statuses) if s.get("wonFlag") and not s.get("lostFlag")]
-    return next((s for s in won if s.get("defaultFlag")), won[0] if won else None)
 
 
 class OpportunitySetup:
@@ -56,8 +41,7 @@ class OpportunitySetup:
             return self._cache[key]
 
     def statuses(self) -> list[dict]:
-        return self._rows("statuses", lambda: self.client.opportunity_statuses.iterate(
-            fields=["id", "name", "wonFlag", "lostFlag", "closedFlag", "defaultFlag", "inactiveFlag"]))
+        return self._rows(CACHE_KEY, lambda: fetch_statuses(self.client))
 
     def open_status(self) -> dict:
         status = pick_open_status(self.statuses())
