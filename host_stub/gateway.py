@@ -20,15 +20,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pluggy
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .models import (
+    EXTERNAL_STATUSES,
     PRODUCT_TYPES,
     Contact,
     Customer,
     CustomField,
     Document,
+    DocumentExternalStatus,
     DocumentFieldValue,
     DocumentLine,
     StoreSite,
@@ -238,6 +240,51 @@ class UnitOfWork:
         doc.locked = locked
         self.session.flush()
         return doc
+
+    # --- external status ----------------------------------------------------------------------
+
+    def set_external_status(self, document_id: int, source: str, *, status: str, label: str, detail: str = "",
+                            url: str = "", changed_at: dt.datetime | None = None) -> DocumentExternalStatus:
+        """Record where a document stands in another system (flushed, not committed).
+
+        ``source`` names the system ("ConnectWise"); ``status`` is one of ``open``, ``won``,
+        ``lost``, ``closed`` or ``deleted``; ``label`` the sentence shown ("Won in ConnectWise on
+        2026-05-04 by Sam Admin"), ``detail`` a second line, ``url`` a link to the record there and
+        ``changed_at`` (naive UTC) when it changed there. One status per document and source: a
+        new one replaces the last. It works on locked documents and records no event: it is not
+        an edit of the document.
+        """
+        errors: dict[str, str] = {}
+        source, label = (source or "").strip(), (label or "").strip()
+        if not source or len(source) > 40:
+            errors["source"] = "Name the other system in at most 40 characters, e.g. ConnectWise."
+        if status not in EXTERNAL_STATUSES:
+            errors["status"] = f"The external status must be one of {', '.join(EXTERNAL_STATUSES)}."
+        if not label or len(label) > 200:
+            errors["label"] = "Give the status as a sentence of at most 200 characters."
+        if len(url or "") > 500:
+            errors["url"] = "The link to the record must be at most 500 characters."
+        if self.session.get(Document, document_id) is None:
+            errors["id"] = f"Document {document_id} no longer exists."
+        if errors:
+            raise ValidationError(errors)
+        row = self.session.execute(select(DocumentExternalStatus).where(
+            DocumentExternalStatus.document_id == document_id, DocumentExternalStatus.source == source)
+        ).scalar_one_or_none()
+        if row is None:
+            row = DocumentExternalStatus(document_id=document_id, source=source)
+            self.session.add(row)
+        row.status, row.label, row.detail, row.url = status, label, (detail or "").strip(), url or ""
+        row.changed_at = changed_at
+        row.updated_at = utcnow()
+        self.session.flush()
+        return row
+
+    def clear_external_status(self, document_id: int, source: str) -> None:
+        """Forget a document's status in ``source`` (flushed, not committed; records no event)."""
+        self.session.execute(delete(DocumentExternalStatus).where(
+            DocumentExternalStatus.document_id == document_id, DocumentExternalStatus.source == source))
+        self.session.flush()
 
     def convert_quote(self, quote_id: int, *, actor: dict | None = None) -> Document:
         """Turn a quote into a sales order (a copy of its header and lines that refers back to it)."""

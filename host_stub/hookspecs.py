@@ -18,6 +18,15 @@ Arguments:
 Link hooks return a list of ``{"href", "label", "description"?, "attrs"?}`` dicts which the
 host renders; HTML hooks return :class:`markupsafe.Markup` (or ``None``) which the host joins
 into one slot.
+
+Writing: plugins change host data through the service API, :class:`host_stub.gateway.UnitOfWork`
+on their own session (customers and contacts, documents, locking). A plugin that mirrors a
+document in another system records where it stands there with
+``UnitOfWork.set_external_status(document_id, source, status=..., label=..., detail=..., url=...,
+changed_at=...)`` (``clear_external_status`` forgets it): ``status`` is open, won, lost, closed or
+deleted, ``label`` the sentence people read ("Won in ConnectWise on 2026-05-04 by Sam Admin").
+The host shows it on the quote / sales order page and in the Quotes and Sales Orders lists; it is
+not an edit of the document, so it fires no event and works on locked documents.
 """
 
 from __future__ import annotations

@@ -165,6 +165,8 @@ class Document(db.Model):
     lines: Mapped[list[DocumentLine]] = relationship(back_populates="document", cascade="all, delete-orphan",
                                                      order_by="DocumentLine.position")
     field_values: Mapped[list[DocumentFieldValue]] = relationship(cascade="all, delete-orphan")
+    external_statuses: Mapped[list[DocumentExternalStatus]] = relationship(
+        cascade="all, delete-orphan", order_by="DocumentExternalStatus.source", passive_deletes=True)
 
     @property
     def is_quote(self) -> bool:
@@ -191,6 +193,28 @@ class DocumentFieldValue(db.Model):
     field: Mapped[CustomField] = relationship()
 
 
+class DocumentExternalStatus(db.Model):
+    """Where a document stands in another system, as a plugin recorded it (e.g. "Won in ConnectWise").
+
+    One row per document and source (the other system's name, shown as the label's heading).
+    Plugins write it through :meth:`host_stub.gateway.UnitOfWork.set_external_status`; the host
+    shows it on the document page and in the Quotes and Sales Orders lists. It is not part of the
+    document: recording it is not an edit and fires no ``quote_saved``.
+    """
+
+    __tablename__ = "document_external_statuses"
+    __table_args__ = (UniqueConstraint("document_id", "source"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))  # one of EXTERNAL_STATUSES
+    label: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(String(500), default="")
+    changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
 class DocumentLine(db.Model):
     __tablename__ = "document_lines"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -210,3 +234,5 @@ class DocumentLine(db.Model):
 
 
 PRODUCT_TYPES = ("Product", "Service", "Labor")
+# What an external status says (the host styles each): still open, won, lost, closed otherwise, gone.
+EXTERNAL_STATUSES = ("open", "won", "lost", "closed", "deleted")

@@ -16,6 +16,16 @@ from .links import (
     remove_link,
     set_link,
 )
+from .live import (
+    CUSTOMER_MASTERS,
+    CW_MASTER,
+    HOST_MASTER,
+    CallbackRegistration,
+    DocumentDrift,
+    InboundHint,
+    LiveSettings,
+    RecordDrift,
+)
 from .runs import (
     ACTIVE_RUN_STATUSES,
     ENDED_RUN_STATUSES,
@@ -41,9 +51,11 @@ from .settings import (
 from .state import CompanyScan, DocumentExport, DocumentLineExport, ReferenceCache
 
 __all__ = [
-    "ACTIVE_RUN_STATUSES", "CONTACT", "CUSTOMER", "DOCUMENT", "ENDED_RUN_STATUSES", "ENTITY_PLURALS",
-    "FINAL_RUN_STATUSES", "RECORD_ACTIONS", "RUN_STATUS_LABELS", "CategoryMapping", "CompanyScan", "ConfigChange",
-    "DocumentExport", "DocumentLineExport", "Link", "ManufacturerAlias", "ProductTypeMapping", "ReferenceCache",
-    "RepMapping", "RunStatus", "Schedule", "Settings", "SyncItem", "SyncRun", "actor_label", "find_by_cw",
-    "fingerprint", "get_link", "links_for", "remove_link", "set_link", "summarize_counts",
+    "ACTIVE_RUN_STATUSES", "CONTACT", "CUSTOMER", "CUSTOMER_MASTERS", "CW_MASTER", "DOCUMENT", "ENDED_RUN_STATUSES",
+    "ENTITY_PLURALS", "FINAL_RUN_STATUSES", "HOST_MASTER", "RECORD_ACTIONS", "RUN_STATUS_LABELS",
+    "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "DocumentDrift", "DocumentExport",
+    "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",
+    "RecordDrift", "ReferenceCache", "RepMapping", "RunStatus", "Schedule", "Settings", "SyncItem", "SyncRun",
+    "actor_label", "find_by_cw", "fingerprint", "get_link", "links_for", "remove_link", "set_link",
+    "summarize_counts",
 ]

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, delete, select
+from sqlalchemy import JSON, DateTime, Index, Integer, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from host_stub.extensions import db
@@ -20,7 +20,9 @@ class Link(db.Model):
 
     ``entity`` is ``customer`` (↔ company), ``contact`` (↔ contact) or ``document`` (↔ opportunity;
     several documents may share one opportunity). ``fingerprint`` is a hash of the mapped
-    fields at the last sync, used to skip unchanged records.
+    fields at the last sync, used to skip unchanged records; ``synced_values`` those values
+    themselves (the host's attribute names), what both sides agreed on at the last sync: a field
+    that differs from it changed since, on the side where it differs (live updates' conflict rule).
     """
 
     __tablename__ = "colcw_links"
@@ -36,6 +38,7 @@ class Link(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64), default="")
     cw_last_updated: Mapped[str] = mapped_column(String(30), default="")
     status: Mapped[str] = mapped_column(String(20), default="ok")  # ok | missing_in_cw | missing_in_host
+    synced_values: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     linked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     synced_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -62,14 +65,17 @@ def find_by_cw(session: Session, entity: str, cw_id: int) -> list[Link]:
 
 
 def set_link(session: Session, entity: str, host_id: int, cw_id: int, *, cw_identifier: str = "",
-             fingerprint: str = "", cw_last_updated: str = "", status: str = "ok") -> Link:
-    """Create or repoint the link of a host record (flushes, does not commit)."""
+             fingerprint: str = "", cw_last_updated: str = "", status: str = "ok",
+             values: Mapping[str, Any] | None = None) -> Link:
+    """Create or repoint the link of a host record (flushes, does not commit). ``values``: the
+    mapped values both sides hold now (kept as ``synced_values``; None keeps what was there)."""
     link = get_link(session, entity, host_id)
     now = utcnow()
+    repointed = link is not None and link.cw_id != cw_id
     if link is None:
         link = Link(entity=entity, host_id=host_id, cw_id=cw_id, linked_at=now)
         session.add(link)
-    elif link.cw_id != cw_id:
+    elif repointed:
         link.linked_at = now
     link.cw_id = cw_id
     link.cw_identifier = cw_identifier
@@ -77,6 +83,10 @@ def set_link(session: Session, entity: str, host_id: int, cw_id: int, *, cw_iden
     link.cw_last_updated = cw_last_updated
     link.status = status
     link.synced_at = now
+    if values is not None:
+        link.synced_values = dict(values)
+    elif repointed:
+        link.synced_values = None  # what was agreed with another record says nothing about this one
     session.flush()
     return link
 

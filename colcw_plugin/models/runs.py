@@ -132,7 +132,8 @@ class Schedule(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(30), index=True)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
-    frequency: Mapped[str] = mapped_column(String(10))  # daily | weekly | monthly
+    frequency: Mapped[str] = mapped_column(String(10))  # every | daily | weekly | monthly
+    every_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)  # every: the interval
     time_of_day: Mapped[str] = mapped_column(String(5))  # "HH:MM", wall-clock time in ``timezone``
     timezone: Mapped[str] = mapped_column(String(64))  # IANA name
     weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # weekly: 0 Monday .. 6 Sunday

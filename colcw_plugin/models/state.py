@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from host_stub.extensions import db
@@ -52,6 +53,9 @@ class DocumentExport(db.Model):
     last_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message: Mapped[str] = mapped_column(Text, default="")
     resolution: Mapped[str] = mapped_column(Text, default="")
+    # Products on the opportunity at the last export that no colcw export made (added by hand):
+    # only those added after it are "changed in ConnectWise since export".
+    hand_products: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class DocumentLineExport(db.Model):
@@ -65,6 +69,12 @@ class DocumentLineExport(db.Model):
     cw_product_id: Mapped[int] = mapped_column(Integer)
     cw_catalog_item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     item_number: Mapped[str] = mapped_column(String(100), default="")
+    # What the export sent, to tell a line changed in ConnectWise since (live updates).
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    quantity: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), nullable=True)
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), nullable=True)
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
 
 
 class ReferenceCache(db.Model):

@@ -27,6 +27,11 @@ LABELS = {
     "colcw_sync_runs": "Synchronization job runs (history)",
     "colcw_sync_items": "Per-record results of those runs",
     "colcw_company_scan": "The last scan of ConnectWise companies",
+    "colcw_live_settings": "Live updates: the switch, the public URL, the customer master, the safety net's state",
+    "colcw_callbacks": "The callbacks registered in ConnectWise (removed from ConnectWise first)",
+    "colcw_inbound_hints": "Changes ConnectWise announced (callbacks received)",
+    "colcw_record_drift": "ConnectWise changes not taken and conflicts shown on customer pages",
+    "colcw_document_drift": "Opportunity products changed in ConnectWise since their export",
 }
 
 

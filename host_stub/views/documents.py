@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import PRODUCT_TYPES, Customer, CustomField, Document, ProductCategory, User
@@ -22,7 +23,9 @@ PER_PAGE = 25
 @login_required
 def list_quotes(doc_type: str = "quote"):
     q = request.args.get("q", "").strip()
-    stmt = select(Document).where(Document.doc_type == doc_type).order_by(Document.created_at.desc(), Document.id.desc())
+    stmt = (select(Document).where(Document.doc_type == doc_type)
+            .options(selectinload(Document.external_statuses))
+            .order_by(Document.created_at.desc(), Document.id.desc()))
     if q:
         stmt = stmt.join(Customer).where((Document.number.ilike(f"%{q}%")) | (Customer.name.ilike(f"%{q}%")))
     page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)

@@ -152,3 +152,20 @@ def test_pages_name_a_favicon_that_exists(client):
     body = client.get("/login").get_data(as_text=True)
     assert 'rel="icon" href="/static/favicon.svg"' in body
     assert client.get("/static/favicon.svg").status_code == 200
+
+
+def test_a_plugins_external_status_shows_on_the_document_page_and_in_the_lists(rep_client, acme):
+    from host_stub.services import unit_of_work
+
+    quote = services.save_document({"customer_id": acme.id}, [{"item_number": "A", "quantity": 1, "price": 5}])
+    other = services.save_document({"customer_id": acme.id}, [{"item_number": "B", "quantity": 1, "price": 5}])
+    uow = unit_of_work()
+    uow.set_external_status(quote.id, "ConnectWise", status="lost", label="Lost in ConnectWise on 2026-05-04 by Sam",
+                            detail="Status: Lost - price")
+    uow.commit()
+    view = rep_client.get(f"/documents/{quote.id}").get_data(as_text=True)
+    assert "Lost in ConnectWise on 2026-05-04 by Sam" in view and "Status: Lost - price" in view
+    assert 'data-status="lost"' in view
+    listing = rep_client.get("/quotes/").get_data(as_text=True)
+    assert listing.count('data-external-status="lost"') == 1 and "Lost in ConnectWise on 2026-05-04 by Sam" in listing
+    assert "external-status" not in rep_client.get(f"/documents/{other.id}").get_data(as_text=True)

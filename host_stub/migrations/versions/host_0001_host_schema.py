@@ -130,6 +130,23 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_documents_follow_up_date'), ['follow_up_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_documents_updated_at'), ['updated_at'], unique=False)
 
+    op.create_table('document_external_statuses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('changed_at', sa.DateTime(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_document_external_statuses_document_id_documents'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_document_external_statuses')),
+    sa.UniqueConstraint('document_id', 'source', name=op.f('uq_document_external_statuses_document_id'))
+    )
+    with op.batch_alter_table('document_external_statuses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_external_statuses_document_id'), ['document_id'], unique=False)
+
     op.create_table('document_field_values',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('document_id', sa.Integer(), nullable=False),
@@ -175,6 +192,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_document_field_values_document_id'))
 
     op.drop_table('document_field_values')
+    with op.batch_alter_table('document_external_statuses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_external_statuses_document_id'))
+
+    op.drop_table('document_external_statuses')
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_documents_updated_at'))
         batch_op.drop_index(batch_op.f('ix_documents_follow_up_date'))
