@@ -21,6 +21,7 @@ from . import models  # noqa: F401 - registers colcw's tables on the host's meta
 from .cli import colcw_cli
 from .setup.secrets import SecretBox
 from .sync.customers import kinds as customer_kinds
+from .sync.inbound import kinds as inbound_kinds
 from .sync.jobs.kinds import KindRegistry
 from .sync.jobs.queue import perform
 from .sync.quotes import kinds as quote_kinds
@@ -29,7 +30,7 @@ from .views import admin_bp, rep_bp
 
 log = logging.getLogger(__name__)
 
-FEATURES = (customer_kinds, quote_kinds)  # each registers its job kinds
+FEATURES = (customer_kinds, quote_kinds, inbound_kinds)  # each registers its job kinds
 
 
 def init_app(app: Flask) -> Runtime:

@@ -97,6 +97,7 @@ class ConnectWiseClient:
         self.members = Resource(self, "system/members")
         self.locations = Resource(self, "system/locations")
         self.departments = Resource(self, "system/departments")
+        self.callbacks = Resource(self, "system/callbacks")
 
     def company_sites(self, company_id: int | str) -> Resource:
         """``company/companies/{id}/sites``."""

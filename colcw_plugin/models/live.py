@@ -40,7 +40,6 @@ class LiveSettings(db.Model):
     alert_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     alert_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")  # registering or removing callbacks
-    echoes: Mapped[int] = mapped_column(Integer, default=0)  # callbacks of colcw's own writes, not read back
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(200), default="")
 

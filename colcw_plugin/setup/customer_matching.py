@@ -272,3 +272,28 @@ def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: 
             f"{customers[h].name} ↔ {scanned[c].identifier}" for h, c in chosen.items())[:3990]))
     session.flush()
     return len(chosen)
+
+
+class LikelyDuplicates:
+    """Host customers by normalised name and phone, to tell whether a company about to become a new
+    host customer looks like one that exists (the Map Customers page's "likely duplicate")."""
+
+    def __init__(self, session: Session):
+        self._by_name: dict[str, HostCustomer] = {}
+        self._by_phone: dict[str, HostCustomer] = {}
+        for h in _host_customers(session):
+            self.add(h)
+
+    def add(self, customer: HostCustomer) -> None:
+        if n := normalize_name(customer.name):
+            self._by_name.setdefault(n, customer)
+        if p := normalize_phone(customer.phone):
+            self._by_phone.setdefault(p, customer)
+
+    def match(self, name: str, phone: str) -> tuple[HostCustomer, str] | None:
+        """The host customer a company with this name and phone looks like, and why."""
+        if (n := normalize_name(name)) and n in self._by_name:
+            return self._by_name[n], "same name"
+        if (p := normalize_phone(phone)) and p in self._by_phone:
+            return self._by_phone[p], "same phone number"
+        return None

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from host_stub.gateway import UnitOfWork
 
 from ..cw import ConnectWiseClient
+from ..cw.callbacks import SigningKeys
 from ..models import SyncRun
 from ..setup.connection import build_client, get_settings
 from ..setup.secrets import SecretBox
@@ -103,6 +104,11 @@ class Runtime:
     def queue(self) -> JobQueue:
         """colcw's job queue (``COLCW_QUEUE``)."""
         return JobQueue(self.redis, self.config.queue)
+
+    @cached_property
+    def callback_keys(self) -> SigningKeys:
+        """ConnectWise's callback signing keys, fetched once and cached for this process."""
+        return SigningKeys()
 
     @property
     def options(self) -> RunOptions:

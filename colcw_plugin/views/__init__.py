@@ -10,7 +10,18 @@ from flask import Blueprint
 
 admin_bp = Blueprint("colcw_admin", __name__, url_prefix="/admin/integration/connectwise",
                      template_folder="../templates")
-rep_bp = Blueprint("colcw", __name__, url_prefix="/colcw", template_folder="../templates")
+rep_bp = Blueprint("colcw", __name__, url_prefix="/colcw", template_folder="../templates",
+                   static_folder="../static", static_url_path="/static")  # /colcw/static/colcw/...
 
 # The page modules below import the blueprints above to attach their routes.
-from . import connection, customer_mapping, customers, dashboard, documents, jobs, mappings, runs  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    callbacks,
+    connection,
+    customer_mapping,
+    customers,
+    dashboard,
+    documents,
+    jobs,
+    mappings,
+    runs,
+)

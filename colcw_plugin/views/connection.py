@@ -1,5 +1,6 @@
 """Admin → Integration → ConnectWise: synced items, the connection, Test Connection, the options,
-the settings links and Reset (user guide §5.1)."""
+Live updates (callbacks, public URL, customer master, the mass-delete alert), the settings links and
+Reset (user guide §5.1)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from sqlalchemy import select
 
 from host_stub.extensions import db
 from host_stub.models import CustomField
-from host_stub.views import admin_required
+from host_stub.views import admin_required, current_actor
 
 from ..cw import ConnectWiseClient, check_connection
 from ..errors import FieldErrors
-from ..models import ConfigChange
+from ..models import HOST_MASTER, ConfigChange
 from ..setup import reset as reset_service
 from ..setup import synced_items
 from ..setup.connection import (
@@ -24,8 +25,12 @@ from ..setup.connection import (
     save_connection,
     typed_client_settings,
 )
+from ..setup.live_updates import LiveInput, get_live
 from ..setup.options import OptionsInput, save_options
 from ..setup.secrets import SecretError
+from ..sync.inbound import RECONCILE_KIND
+from ..sync.inbound.status import live_panel
+from ..sync.inbound.switch import apply_live, register_callbacks, remove_callbacks
 from . import admin_bp
 from .support import actor_name, runtime
 
@@ -67,7 +72,7 @@ def _render(errors: dict | None = None, status: int = 200, typed: bool = False):
                            values=_form_values(settings, typed), errors=errors or {}, http_allowed=_http_allowed(),
                            has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
-                           jobs_url=jobs_url), status
+                           jobs_url=jobs_url, live=live_panel(db.session)), status
 
 
 @admin_bp.route("/")
@@ -87,7 +92,51 @@ def save_connection_view():
         return _render(e.errors, 400, typed=True)
     db.session.commit()
     flash("Connection saved. Use Test Connection to check it.", "success")
+    if get_live(db.session).enabled:  # the callbacks belong to the tenant the connection names
+        rt = runtime()
+        flash(register_callbacks(db.session, rt.box, rt.interactive_client),
+              "warning" if get_live(db.session).last_error else "info")
     return redirect(url_for(".connection"))
+
+
+@admin_bp.route("/live-updates", methods=["POST"])
+@admin_required
+def save_live_updates():
+    """The Live updates section: the switch, the public URL, the master for customer data."""
+    f = request.form
+    data = LiveInput(enabled=f.get("live_enabled") == "on", public_base_url=f.get("public_base_url", ""),
+                     customer_master=f.get("customer_master", HOST_MASTER))
+    rt = runtime()
+    try:
+        messages = apply_live(db.session, rt.box, rt.interactive_client, data, actor_name())
+    except FieldErrors as e:
+        db.session.rollback()
+        flash("Live updates were not saved: correct the fields marked below.", "error")
+        return _render(e.errors, 400)
+    flash("Live updates are on." if data.enabled else "Live updates are off.", "success")
+    for category, text in messages:
+        flash(text, category)
+    return redirect(url_for(".connection") + "#live-updates")
+
+
+@admin_bp.route("/live-updates/alert", methods=["POST"])
+@admin_required
+def live_updates_alert():
+    """The mass-delete guard's alert: run the stopped pass anyway, or dismiss the alert."""
+    live = get_live(db.session)
+    if request.form.get("action") == "apply":
+        run = runtime().submit(db.session, RECONCILE_KIND, {"mode": "deletions", "force": True}, trigger="manual",
+                               actor=current_actor())
+        live = get_live(db.session)
+        live.alert, live.alert_at, live.alert_run_id = "", None, None
+        db.session.commit()
+        flash(f"Run #{run.id} marks the deleted records as deleted, past the mass-delete guard.", "success")
+        return redirect(url_for(".job_run", run_id=run.id))
+    live.alert, live.alert_at, live.alert_run_id = "", None, None
+    db.session.commit()
+    flash("Alert dismissed. The next safety-net pass checks again (and stops again if it still finds as many).",
+          "success")
+    return redirect(url_for(".connection") + "#live-updates")
 
 
 @admin_bp.route("/test", methods=["POST"])
@@ -149,8 +198,14 @@ def reset():
         if request.form.get("confirm", "").strip() != "RESET":
             error = "Type RESET in capitals to confirm."
         else:
+            force = request.form.get("force") == "on"
+            if force or not reset_service.active_runs(db.session):
+                # Before the settings go: colcw's callbacks must not keep pointing at this host.
+                removed = remove_callbacks(db.session, runtime().interactive_client)
+                if removed:
+                    flash(removed, "warning" if get_live(db.session).last_error else "info")
             try:
-                reset_service.reset_all(db.session, actor_name(), force=request.form.get("force") == "on")
+                reset_service.reset_all(db.session, actor_name(), force=force)
             except reset_service.ResetRefused as e:
                 db.session.rollback()
                 error = str(e)

@@ -22,6 +22,7 @@ from ..models import SyncItem, SyncRun
 from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
 from ..sync.customers import links as customer_links
+from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
 from . import rep_bp
 from .support import runtime
@@ -157,7 +158,9 @@ def customer_panel(customer_id: int) -> Markup:
     if customer is None:
         return Markup("")
     html = render_template("colcw/customers/_panel.html", customer=customer,
-                           status=customer_links.status(db.session, customer))
+                           status=customer_links.status(db.session, customer),
+                           drift=customer_drift(db.session, customer.id),
+                           contact_names={c.id: c.name for c in customer.contacts})
     return Markup(html)  # noqa: S704 - a rendered (autoescaped) template
 
 

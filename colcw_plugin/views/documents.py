@@ -21,12 +21,16 @@ from host_stub.views import current_actor
 
 from ..models import FINAL_RUN_STATUSES, SyncItem, SyncRun
 from ..setup.connection import get_settings, is_configured
+from ..sync.inbound import SOURCE
+from ..sync.inbound.status import document_changes
 from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
 from ..sync.quotes.preflight import preflight
 from ..sync.quotes.state import panel_state
 from . import rep_bp
 from .support import runtime
+
+REFRESH_SECONDS = 3  # how often a linked document's panel asks for what came back from ConnectWise
 
 
 def _document(doc_id: int) -> Document:
@@ -115,11 +119,27 @@ def unlock_document(doc_id: int):
 # --- HTML for the hookimpls --------------------------------------------------------------------
 
 
+def _panel_html(doc: Document, snapshot: dict) -> str:
+    settings = get_settings(db.session)
+    cw_status = next((x for x in doc.external_statuses if x.source == SOURCE), None)
+    return render_template("colcw/documents/_panel.html", doc=doc, cw_status=cw_status,
+                           panel=panel_state(db.session, doc, settings, snapshot),
+                           changes=document_changes(db.session, doc.id), refresh_seconds=REFRESH_SECONDS)
+
+
 def status_panel(document: dict) -> Markup:
-    """The ConnectWise panel on a quote's or sales order's page (exported / locked / changed / link)."""
+    """The ConnectWise panel on a quote's or sales order's page (exported / locked / changed / link, and
+    what came back from ConnectWise); it refreshes itself while the document is linked."""
     doc = db.session.get(Document, document["id"])
     if doc is None:
         return Markup("")
-    settings = get_settings(db.session)
-    html = render_template("colcw/documents/_panel.html", doc=doc, panel=panel_state(db.session, doc, settings, document))
-    return Markup(html)  # noqa: S704 - a rendered (autoescaped) template
+    script = Markup('<script src="{}" defer></script>').format(url_for("colcw.static", filename="colcw/refresh.js"))
+    return Markup(_panel_html(doc, document)) + script  # noqa: S704 - a rendered (autoescaped) template
+
+
+@rep_bp.route("/documents/<int:doc_id>/panel", methods=["GET"])
+@login_required
+def document_panel(doc_id: int):
+    """The panel alone, for its refresh (a person sees "Won in ConnectWise" without reloading)."""
+    doc = _document(doc_id)
+    return _panel_html(doc, document_snapshot(doc))

@@ -13,6 +13,7 @@ from host_stub.views import admin_required, current_actor
 
 from ..errors import FieldErrors
 from ..models import Schedule, SyncRun
+from ..setup.live_updates import get_live, save_limit
 from ..sync.jobs import history
 from ..sync.jobs.ranges import PRESET_LABELS
 from ..sync.jobs.schedules import (
@@ -30,7 +31,7 @@ from ..sync.jobs.schedules import (
     update_schedule,
 )
 from . import admin_bp
-from .support import runtime
+from .support import actor_name, runtime
 
 ZONE_COOKIE = "colcw_tz"
 NOT_QUEUED = ("the job queue (Redis) did not answer. The colcw scheduler queues it as soon as Redis is reachable; "
@@ -60,7 +61,7 @@ def _page_context(form: dict | None = None, errors: dict | None = None) -> dict:
             "schedules": list_schedules(db.session), "page": page, "flt": flt, "results": history.RESULTS,
             "form": form or {}, "errors": errors or {}, "presets": PRESET_LABELS, "frequencies": FREQUENCIES,
             "weekdays": WEEKDAYS, "zones": timezones(), "zone": display_zone(), "when": when, "describe": describe,
-            "kind_label": kinds.label,
+            "kind_label": kinds.label, "mass_delete_limit": get_live(db.session).mass_delete_limit,
             "schedule_job": lambda s: job_description(db.session, kinds, s.kind, s.params or {})}
 
 
@@ -126,6 +127,22 @@ def _schedule_timing(form: dict):
     return timing
 
 
+@admin_bp.route("/jobs/mass-delete-limit", methods=["POST"])
+@admin_required
+def save_mass_delete_limit():
+    """The safety net's mass-delete limit (a percentage of a kind's links, or a number)."""
+    try:
+        row = save_limit(db.session, request.form.get("mass_delete_limit", ""), actor_name())
+    except FieldErrors as e:
+        db.session.rollback()
+        flash(" ".join(e.errors.values()), "error")
+    else:
+        db.session.commit()
+        flash(f"A pass that would mark more than {row.mass_delete_limit} of the links of a kind as deleted now stops "
+              "and alerts.", "success")
+    return redirect(url_for(".jobs") + "#reconcile-job")
+
+
 @admin_bp.route("/jobs/zone", methods=["POST"])
 @admin_required
 def set_zone():
@@ -153,7 +170,8 @@ def edit_schedule(schedule_id: int):
     schedule = _schedule(schedule_id)
     errors: dict = {}
     form = {"schedule_name": schedule.name, "time": schedule.time_of_day, "timezone": schedule.timezone,
-            "frequency": schedule.frequency, "weekday": schedule.weekday, "day_of_month": schedule.day_of_month}
+            "frequency": schedule.frequency, "weekday": schedule.weekday, "day_of_month": schedule.day_of_month,
+            "every_minutes": schedule.every_minutes}
     if request.method == "POST":
         form = request.form.to_dict()
         try:

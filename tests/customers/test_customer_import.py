@@ -42,7 +42,7 @@ def test_export_then_import_gives_back_the_same_host_data(sync_ready):
     _add_province(sync_ready, "QC", "Quebec")
     make_customer(location_code="HQ")
     make_customer(account_number="ZOE'1", name="Zoé O'Brien \"Bakery\"", city="Montréal", state="QC",
-                  zip="H2Y 1C6", country="Canada", active=False, website="", fax="",
+                  zip="H2Y 1C6", country="Canada", active=False, website="", fax="", phone="514-555-0199",
                   contacts=[{"first_name": "Amélie", "last_name": "Müller", "email": "amelie@zoe.example",
                              "mobile_phone": "514-555-0100", "is_default": True, "title": "", "state": "QC"},
                             {"first_name": "Kenji", "last_name": "O'Neil", "email": "kenji@zoe.example",
@@ -125,7 +125,8 @@ def test_incremental_import_takes_only_what_changed_since_the_last_import(connec
     time.sleep(1.1)  # ConnectWise stamps lastUpdated to the second: edit in a later one
     companies = connected_demo.api("GET", "company/companies", params={"pageSize": 1000,
                                                                       "orderBy": "id asc"}).json()
-    renamed, via_contact = companies[0], companies[1]
+    # Not Northwind Dental: the tenant's likely duplicate of it (CW0004) is imported once it is renamed.
+    renamed, via_contact = [c for c in companies if c["name"] != "Northwind Dental"][:2]
     connected_demo.api("PATCH", f"company/companies/{renamed['id']}",
                        json=[{"op": "replace", "path": "name", "value": "Renamed In ConnectWise"}])
     contact = connected_demo.api("GET", "company/contacts",
@@ -143,7 +144,8 @@ def test_incremental_import_takes_only_what_changed_since_the_last_import(connec
     # Without "since", the watermark is the start of the last full / incremental import that succeeded.
     again = run("customer_import", {"mode": "changed"})
     assert "Companies changed since" in again.message
-    assert set(actions(again)) <= {"unchanged"}
+    others = [i for i in items(again, "customer") if i.action != "unchanged"]
+    assert [(i.action, "would be a duplicate" in i.message) for i in others] == [("skipped", True)]  # CW0004
 
 
 def link_host(cw_id: int) -> int:
@@ -237,3 +239,17 @@ def test_export_of_a_demo_customer_matches_its_imported_twin(sync_ready_demo):
     assert company(sync_ready_demo, linked.cw_id)["identifier"] == "DEMO00001"
     # The demo tenant holds the same contacts (same e-mails): linked, not duplicated.
     assert set(actions(result, "contact")) <= {"updated", "unchanged"}
+
+
+def test_a_bulk_import_never_creates_a_second_customer_for_a_likely_duplicate(connected_demo):
+    # The demo tenant holds Northwind Dental twice (DEMO00001 and CW0004): the Map Customers page flags
+    # the second as a likely duplicate, so importing all companies reports it for a person to map.
+    full = run("customer_import", {"mode": "all"})
+    names = [c.name for c in db.session.execute(select(Customer)).scalars()]
+    assert names.count("Northwind Dental") == 1
+    reported = [i for i in items(full, "customer") if i.action == "skipped"]
+    assert len(reported) == 1 and "CW0004" in reported[0].label
+    assert "Map customers" in reported[0].resolution and "DEMO00001" in reported[0].message
+    # Asked for by its Company ID, it is imported: a person chose it.
+    one = run("customer_import", {"company": "CW0004"})
+    assert actions(one) == ["created"]

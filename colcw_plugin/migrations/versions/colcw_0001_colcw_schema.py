@@ -119,7 +119,6 @@ def upgrade():
     sa.Column('alert_at', sa.DateTime(), nullable=True),
     sa.Column('alert_run_id', sa.Integer(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=False),
-    sa.Column('echoes', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('updated_by', sa.String(length=200), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_colcw_live_settings'))

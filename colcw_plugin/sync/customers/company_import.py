@@ -19,10 +19,11 @@ from host_stub.models import Contact, Customer
 from host_stub.snapshots import system_actor
 
 from ...models import CONTACT, CUSTOMER, Link, fingerprint
+from ...setup.customer_matching import HostCustomer as MatchCustomer
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
-from .link_batch import LinkBatch, LinkRow
+from .link_batch import LinkBatch, LinkRow, clear_drift
 
 if TYPE_CHECKING:
     from .importer import CompanyImporter
@@ -35,6 +36,14 @@ _CUSTOMER_LIMITS = {c.name: getattr(c.type, "length", None) for c in Customer.__
 _CONTACT_LIMITS = {c.name: getattr(c.type, "length", None) for c in Contact.__table__.columns}
 _COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
 _CONTACT_LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
+
+
+def keep_host_values(values: dict, host: dict) -> None:
+    """Unless ConnectWise is the master for customer data, a ConnectWise field that is blank (or maps
+    to blank, as the site "Main" does to the location code) does not erase the host's value."""
+    for key, value in values.items():
+        if value in ("", None) and host.get(key) not in ("", None):
+            values[key] = host[key]
 
 
 def is_own_import(actor: dict | None) -> bool:
@@ -70,6 +79,7 @@ class CompanyImport:
         self.batch = LinkBatch(self.session)
         self.label = f"{record.get('name')} ({record.get('identifier')})"
         self.cid = record["id"]
+        self.theirs: dict[int, dict] = {}  # ConnectWise contact id -> its values as ConnectWise holds them
 
     def _out(self, action: str, host_id: int | None, message: str, resolution: str = "",
              entity: str = CUSTOMER, cw_id: int | None = None, label: str | None = None) -> dict:
@@ -123,6 +133,16 @@ class CompanyImport:
                                   "again.")]
             if host_id is not None:
                 notes.append(f"linked to the existing customer with account number {ident}")
+            elif not self.explicit:
+                like = self.owner.duplicates.match(str(record.get("name") or ""), str(record.get("phoneNumber") or ""))
+                if like is not None:
+                    other, why = like
+                    return [self._out("skipped", None,
+                                      f"{self.label}: not imported: it looks like the ChannelOnline customer "
+                                      f"{other.label} ({why}), so a new customer would be a duplicate.",
+                                      "Map the company to that customer (Admin → Integration → ConnectWise → Map "
+                                      "customers), or import it on its own by its Company ID if it is another "
+                                      "company.")]
         return self._apply(host_id, link, notes)
 
     def _deleted(self, link: LinkRow | None) -> list[dict]:
@@ -143,6 +163,9 @@ class CompanyImport:
         values = M.company_host_values(record)
         existing = page.hosts.get(host_id) if host_id else None
         M.keep_default_site_name(values, existing.values if existing else None)
+        theirs = dict(values)  # what ConnectWise holds: the agreement the link keeps
+        if existing is not None and not self.owner.cw_master:
+            keep_host_values(values, existing.values)
         cw_contacts = [c for c in page.contacts.get(self.cid, []) if not c.get("inactiveFlag")]
         default_id = (record.get("defaultContact") or {}).get("id")
         problems = M.host_length_problems(values, _CUSTOMER_LIMITS, self.label, _COMPANY_LABELS)
@@ -169,6 +192,8 @@ class CompanyImport:
             before = set(existing.contacts) if existing else set()
             saved = self.host.save_customer(values, data, customer_id=host_id, actor=IMPORT_ACTOR)
             host_id = saved.id
+            if existing is None:
+                self.owner.duplicates.add(MatchCustomer(saved.id, saved.name, saved.account_number, saved.phone, ""))
             new_ids = sorted(k.id for k in saved.contacts if k.id not in before)
             new_plan = [c for c, hid, _ in contact_changes if hid is None]
             contact_ids = dict(zip((c["id"] for c in new_plan), new_ids, strict=False))
@@ -176,7 +201,8 @@ class CompanyImport:
             if changed and existing is not None:
                 notes.append("changed " + ", ".join(_COMPANY_LABELS.get(k, k) for k in changed))
         self.batch.put(link, CUSTOMER, host_id, self.cid, cw_identifier=str(record.get("identifier") or ""),
-                       fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record))
+                       fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=theirs)
+        clear_drift(self.session, host_id)
         changed_cw = {c["id"] for c, _, _ in contact_changes}
         for c, hid, v in plan:
             hid = hid or contact_ids.get(c["id"])
@@ -184,7 +210,8 @@ class CompanyImport:
                 continue
             row = page.contact_links.get(c["id"])
             self.batch.put(row if row is not None and row.host_id == hid else None, CONTACT, hid, c["id"],
-                           fingerprint=fingerprint(v), cw_last_updated=M.last_updated(c))
+                           fingerprint=fingerprint(v), cw_last_updated=M.last_updated(c),
+                           values=self.theirs.get(c["id"], v))
             who = f"{c.get('firstName', '')} {c.get('lastName', '')}".strip()
             c_action = ("created" if c["id"] in contact_ids else "updated") if c["id"] in changed_cw else "unchanged"
             outcomes.append(self._out(c_action, hid, f"{who} ({record.get('name')}): {c_action}.", entity=CONTACT,
@@ -209,6 +236,7 @@ class CompanyImport:
             values = M.contact_host_values(c, default_id)
             if not has_default:
                 values.pop("is_default")
+            self.theirs[c["id"]] = dict(values)
             who = f"{self.label}, contact {values.get('first_name')} {values.get('last_name')}".strip()
             if not (values.get("first_name") or values.get("last_name")):
                 problems.append((f"{self.label}: contact id {c['id']} has no name.",
@@ -228,6 +256,8 @@ class CompanyImport:
                     hid = matches[0]
             if hid is not None:
                 taken.add(hid)
+                if not self.owner.cw_master:
+                    keep_host_values(values, existing.contacts[hid])
             plan.append((c, hid, values))
         return plan
 

@@ -15,12 +15,15 @@ from host_stub.models import Customer
 
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...models import CONTACT, fingerprint
+from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
 from ..shared.states import StateList
 from .link_batch import LinkBatch
 
 if TYPE_CHECKING:
     from .exporter import Chunk
+
+LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
 
 
 def contact_label(contact: Any) -> str:
@@ -42,10 +45,12 @@ class Outcome:
 class ContactExporter:
     """Writes one customer's contacts (see the module doc)."""
 
-    def __init__(self, client: ConnectWiseClient, states: StateList, comm_types: dict[str, dict]):
+    def __init__(self, client: ConnectWiseClient, states: StateList, comm_types: dict[str, dict], *,
+                 cw_master: bool = False):
         self.client = client
         self.states = states
         self.comm_types = comm_types
+        self.cw_master = cw_master  # fields ConnectWise changed since the last sync are not overwritten
 
     def export(self, customer: Customer, company_id: int, chunk: Chunk,
                batch: LinkBatch) -> tuple[list[Outcome], int | None]:
@@ -90,8 +95,16 @@ class ContactExporter:
                     record = matches[0]
                     chunk.contact_owner[record["id"]] = contact.id
                     note = "linked to the existing ConnectWise contact with the same e-mail"
+            sent, agreed = values, values
+            if self.cw_master and link is not None and record is not None:
+                theirs = M.contact_host_values(record, None)
+                theirs["is_default"] = values.get("is_default")  # the default contact is the company's choice
+                sent, agreed, kept = M.keep_master_changes(values, theirs, link.synced_values)
+                if kept:
+                    note = (f"{note + '; ' if note else ''}kept ConnectWise's {', '.join(LABELS.get(k, k) for k in kept)} (ConnectWise is the "
+                            "master for customer data)")
             try:
-                outcome, record = self._write_contact(contact, values, record, company_id, label, note)
+                outcome, record = self._write_contact(contact, sent, record, company_id, label, note)
             except ConnectWiseError as e:
                 if e.transient:
                     raise
@@ -99,7 +112,7 @@ class ContactExporter:
                                          f"{label}: {e}", resolution_for(e)))
                 continue
             batch.put(link, CONTACT, contact.id, record["id"], fingerprint=fingerprint(values),
-                      cw_last_updated=M.last_updated(record))
+                      cw_last_updated=M.last_updated(record), values=agreed)
             batch.flush()
             outcomes.append(outcome)
             if contact.is_default:

@@ -28,17 +28,20 @@ from host_stub.models import Customer
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, fingerprint
+from ...setup.field_mapping import COMPANY
+from ...setup.live_updates import cw_is_master
 from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
 from ..jobs.ranges import resolve
 from ..shared import fields as M
 from ..shared.states import StateList
 from .contact_export import ContactExporter, Outcome, resolution_for
-from .link_batch import LinkBatch, LinkRow, by_cw, by_host
+from .link_batch import LinkBatch, LinkRow, by_cw, by_host, clear_drift
 
 log = logging.getLogger(__name__)
 
 CHUNK = 200
+COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
 TRANSIENT_STREAK = 3  # this many records in a row failing transiently: ConnectWise is down, stop
 
 
@@ -101,6 +104,7 @@ class CustomerExporter:
         self.comm_types: dict[str, dict] = {}
         self.member: dict | None = None
         self.streak = 0
+        self.cw_master = cw_is_master(self.session)
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -215,7 +219,15 @@ class CustomerExporter:
                     return [Outcome(CUSTOMER, "failed", customer.id, record["id"], label, *problem)]
                 notes.append(f"linked to the existing ConnectWise company {record['identifier']} "
                              "(same Company ID)")
-        wanted = M.company_payload(values, self.states)
+        sent, agreed = values, values
+        if self.cw_master and link is not None and record is not None:
+            theirs = M.company_host_values(record)
+            M.keep_default_site_name(theirs, values)
+            sent, agreed, kept = M.keep_master_changes(values, theirs, link.synced_values)
+            if kept:
+                notes.append("kept ConnectWise's " + ", ".join(COMPANY_LABELS.get(k, k) for k in kept) +
+                             " (ConnectWise is the master for customer data and changed them since the last sync)")
+        wanted = M.company_payload(sent, self.states)
         if record is None:
             body = {k: v for k, v in wanted.items() if v is not None}
             if self.member and self.member.get("member_id"):
@@ -232,12 +244,12 @@ class CustomerExporter:
         company_id = record["id"]
         # Link at once: whatever happens to the contacts, the company is never created twice.
         link = batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
-                         fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record))
+                         fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=agreed)
         batch.flush()
         self.session.commit()
         # The site and the default contact go in one last PATCH, only when they change.
         pending: dict[str, Any] = {}
-        site = self._site(record, values, created=action == "created")
+        site = self._site(record, sent, created=action == "created")
         if site is not None:
             pending["site"] = site
             notes.append("site set to " + values["location_code"])
@@ -250,8 +262,9 @@ class CustomerExporter:
             action = "updated" if action == "unchanged" else action
         if action != "unchanged":
             batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
-                      fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record))
+                      fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=agreed)
         batch.flush()
+        clear_drift(self.session, customer.id)
         # A new company says so first: "default contact set" alone reads as if nothing was created.
         notes = (["created in ConnectWise"] if action == "created" else []) + notes
         message = f"{label}: " + ("; ".join(notes) if notes else action) + "."
@@ -259,7 +272,7 @@ class CustomerExporter:
 
     def _contact_exporter(self) -> ContactExporter:
         assert self.states is not None
-        return ContactExporter(self.client, self.states, self.comm_types)
+        return ContactExporter(self.client, self.states, self.comm_types, cw_master=self.cw_master)
 
     def _first_match_problem(self, customer: Customer, record: dict, chunk: Chunk) -> tuple[str, str] | None:
         ident = record.get("identifier", "")

@@ -28,6 +28,8 @@ from host_stub.models import Customer
 from ...cw import NotFound
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, SyncRun
+from ...setup.customer_matching import LikelyDuplicates
+from ...setup.live_updates import cw_is_master
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from .company_import import CompanyImport, HostCustomer, PageData
@@ -74,6 +76,15 @@ class CompanyImporter:
         self.client = ctx.client
         self.recorder = ctx.recorder
         _, self.done_cw = self.recorder.completed_keys(CUSTOMER)
+        self.cw_master = cw_is_master(self.session)
+        self._duplicates: LikelyDuplicates | None = None
+
+    @property
+    def duplicates(self) -> LikelyDuplicates:
+        """Host customers a new one could duplicate (read when the first company is about to be created)."""
+        if self._duplicates is None:
+            self._duplicates = LikelyDuplicates(self.session)
+        return self._duplicates
 
     # --- scopes -------------------------------------------------------------------------------
 

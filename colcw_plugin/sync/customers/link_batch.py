@@ -1,4 +1,4 @@
-"""Reading and writing many links at once, as plain values.
+"""Reading and writing many links at once, as plain values (and forgetting a customer's drift).
 
 A bulk sync touches thousands of links. Reading them per page and writing them with one
 statement per batch keeps it to a few queries per page; using plain rows rather than ORM
@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
-from ...models import Link
+from ...models import Link, RecordDrift
 
 
 @dataclass
@@ -28,15 +28,16 @@ class LinkRow:
     fingerprint: str = ""
     cw_last_updated: str = ""
     status: str = "ok"
+    synced_values: dict | None = None  # what both sides agreed on at the last sync (Link.synced_values)
 
 
 def _rows(session: Session, stmt) -> list[LinkRow]:
-    return [LinkRow(r.id, r.entity, r.host_id, r.cw_id, r.cw_identifier, r.fingerprint, r.cw_last_updated, r.status)
-            for r in session.execute(stmt)]
+    return [LinkRow(r.id, r.entity, r.host_id, r.cw_id, r.cw_identifier, r.fingerprint, r.cw_last_updated, r.status,
+                    r.synced_values) for r in session.execute(stmt)]
 
 
 _COLS = (Link.id, Link.entity, Link.host_id, Link.cw_id, Link.cw_identifier, Link.fingerprint,
-         Link.cw_last_updated, Link.status)
+         Link.cw_last_updated, Link.status, Link.synced_values)
 
 
 def by_host(session: Session, entity: str, host_ids: Iterable[int]) -> dict[int, LinkRow]:
@@ -67,30 +68,34 @@ class LinkBatch:
         self._updates: list[dict] = []
 
     def put(self, row: LinkRow | None, entity: str, host_id: int, cw_id: int, *, cw_identifier: str = "",
-            fingerprint: str = "", cw_last_updated: str = "", status: str = "ok") -> LinkRow:
-        """Create the link, or update ``row`` (the existing link of this host record)."""
+            fingerprint: str = "", cw_last_updated: str = "", status: str = "ok",
+            values: dict | None = None) -> LinkRow:
+        """Create the link, or update ``row`` (the existing link of this host record). ``values``: the
+        mapped values both sides hold after this sync (None: not known)."""
         now = utcnow()
-        values = {"cw_id": cw_id, "cw_identifier": cw_identifier[:100], "fingerprint": fingerprint,
-                  "cw_last_updated": cw_last_updated[:30], "status": status, "synced_at": now}
+        cols = {"cw_id": cw_id, "cw_identifier": cw_identifier[:100], "fingerprint": fingerprint,
+                "cw_last_updated": cw_last_updated[:30], "status": status, "synced_at": now,
+                "synced_values": dict(values) if values is not None else None}
         if row is not None and row.id is None:
             pending = next((v for r, v in self._inserts if r is row), None)
             if pending is not None:  # still to be inserted: change what will be inserted
-                pending.update(values)
-                self._set(row, cw_id, cw_identifier, fingerprint, cw_last_updated, status)
+                pending.update(cols)
+                self._set(row, cols)
                 return row
         if row is None or row.id is None:
-            row = LinkRow(None, entity, host_id, cw_id, cw_identifier, fingerprint, cw_last_updated, status)
-            self._inserts.append((row, {"entity": entity, "host_id": host_id, "linked_at": now, **values}))
+            row = LinkRow(None, entity, host_id, cw_id)
+            self._set(row, cols)
+            self._inserts.append((row, {"entity": entity, "host_id": host_id, "linked_at": now, **cols}))
             return row
-        self._updates.append({"link_id": row.id, "linked_at": now if row.cw_id != cw_id else None, **values})
-        self._set(row, cw_id, cw_identifier, fingerprint, cw_last_updated, status)
+        self._updates.append({"link_id": row.id, "linked_at": now if row.cw_id != cw_id else None, **cols})
+        self._set(row, cols)
         return row
 
     @staticmethod
-    def _set(row: LinkRow, cw_id: int, cw_identifier: str, fingerprint: str, cw_last_updated: str,
-             status: str) -> None:
-        row.cw_id, row.cw_identifier, row.fingerprint = cw_id, cw_identifier, fingerprint
-        row.cw_last_updated, row.status = cw_last_updated, status
+    def _set(row: LinkRow, cols: dict) -> None:
+        row.cw_id, row.cw_identifier, row.fingerprint = cols["cw_id"], cols["cw_identifier"], cols["fingerprint"]
+        row.cw_last_updated, row.status, row.synced_values = cols["cw_last_updated"], cols["status"], \
+            cols["synced_values"]
 
     def mark(self, row: LinkRow, status: str) -> None:
         """Change only a link's status (missing_in_cw, missing_in_host, ok)."""
@@ -107,7 +112,7 @@ class LinkBatch:
             self._inserts = []
         if self._updates:
             # Bind names must differ from the column names they set (SQLAlchemy reserves those).
-            cols = ("cw_id", "cw_identifier", "fingerprint", "cw_last_updated", "status", "synced_at")
+            cols = ("cw_id", "cw_identifier", "fingerprint", "cw_last_updated", "status", "synced_at", "synced_values")
             base = update(Link).where(Link.id == bindparam("b_link_id"))
             for relinked in (False, True):
                 names = (*cols, "linked_at") if relinked else cols
@@ -116,3 +121,10 @@ class LinkBatch:
                 if rows:
                     self.session.connection().execute(base.values({c: bindparam(f"b_{c}") for c in names}), rows)
             self._updates = []
+
+
+def clear_drift(session: Session, customer_id: int) -> None:
+    """Forget what live updates found different for a customer and its contacts: an export or an
+    import just made both sides agree (a contact added in ConnectWise and not taken stays listed)."""
+    session.execute(delete(RecordDrift).where(RecordDrift.customer_id == customer_id,
+                                              RecordDrift.kind != "new_contact"))

@@ -1,4 +1,5 @@
-"""Schedules: "Schedule this job" — daily, weekly on a weekday, monthly on a day — and their next run.
+"""Schedules: "Schedule this job" — every N minutes, daily, weekly on a weekday, monthly on a day — and
+their next run.
 
 A schedule is a wall-clock time in an IANA time zone. Its next run is computed in that zone and
 stored in UTC (``Schedule.next_run_at``), so it keeps to the local time across daylight-saving
@@ -12,6 +13,8 @@ changes:
   job runs once, at the first occurrence (daylight time). A 02:30 job is unambiguous that day
   and runs once at 02:30 standard time.
 * **Monthly on day 29, 30 or 31**: in a shorter month the job runs on the month's last day.
+* **Every N minutes** (the live updates' safety net): N minutes after it last fired; time zones
+  do not matter to it.
 
 No Flask here: the Synchronization Jobs page and the scheduler call these with a session.
 """
@@ -34,7 +37,8 @@ from ...errors import FieldErrors
 from ...models import Schedule
 from .kinds import KindRegistry
 
-FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
+FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly", "every": "Every N minutes"}
+MAX_EVERY_MINUTES = 1440
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 UTC = dt.UTC
@@ -49,11 +53,17 @@ class Timing:
     timezone: str
     weekday: int | None = None
     day_of_month: int | None = None
+    every_minutes: int | None = None
 
     @classmethod
     def of(cls, schedule: Schedule) -> Timing:
         h, m = (int(x) for x in schedule.time_of_day.split(":"))
-        return cls(schedule.frequency, dt.time(h, m), schedule.timezone, schedule.weekday, schedule.day_of_month)
+        return cls(schedule.frequency, dt.time(h, m), schedule.timezone, schedule.weekday, schedule.day_of_month,
+                   schedule.every_minutes)
+
+    @classmethod
+    def every(cls, minutes: int, timezone: str = "UTC") -> Timing:
+        return cls("every", dt.time(0, 0), timezone, every_minutes=minutes)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -81,10 +91,18 @@ def parse_timing(form: dict) -> Timing:
     errors: dict[str, str] = {}
     frequency = (form.get("frequency") or "").strip()
     if frequency not in FREQUENCIES:
-        errors["frequency"] = "Choose how often the job runs: daily, weekly or monthly."
-    m = TIME_RE.match((form.get("time") or "").strip())
+        errors["frequency"] = "Choose how often the job runs: daily, weekly, monthly or every N minutes."
+    m = TIME_RE.match((form.get("time") or "").strip() or ("00:00" if frequency == "every" else ""))
     if not m:
         errors["time"] = "Enter the time as HH:MM on a 24-hour clock, for example 02:30."
+    every = None
+    if frequency == "every":
+        try:
+            every = int(form.get("every_minutes", ""))
+            if not 1 <= every <= MAX_EVERY_MINUTES:
+                raise ValueError
+        except ValueError:
+            errors["every_minutes"] = f"Enter the minutes between runs, 1 to {MAX_EVERY_MINUTES}."
     zone = (form.get("timezone") or "").strip()
     if not is_timezone(zone):
         errors["timezone"] = "Choose a time zone from the list (an IANA name such as America/New_York)."
@@ -105,7 +123,7 @@ def parse_timing(form: dict) -> Timing:
             errors["day_of_month"] = "Enter the day of the month, 1 to 31 (shorter months use their last day)."
     if errors:
         raise FieldErrors(errors)
-    return Timing(frequency, dt.time(int(m.group(1)), int(m.group(2))), zone, weekday, day)
+    return Timing(frequency, dt.time(int(m.group(1)), int(m.group(2))), zone, weekday, day, every)
 
 
 # --- next run ------------------------------------------------------------------------------------
@@ -118,6 +136,8 @@ def local_instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
 
 
 def runs_on(timing: Timing, day: dt.date) -> bool:
+    if timing.frequency == "every":
+        return True
     if timing.frequency == "daily":
         return True
     if timing.frequency == "weekly":
@@ -128,6 +148,8 @@ def runs_on(timing: Timing, day: dt.date) -> bool:
 
 def next_run_after(timing: Timing, after: dt.datetime) -> dt.datetime:
     """The first run strictly after ``after`` (naive UTC), as naive UTC."""
+    if timing.frequency == "every":
+        return after.replace(second=0, microsecond=0) + dt.timedelta(minutes=timing.every_minutes or 15)
     zone = timing.zone
     day = after.replace(tzinfo=UTC).astimezone(zone).date() - dt.timedelta(days=1)
     for _ in range(400):  # a monthly schedule finds its day within 32 days; this is a safety bound
@@ -140,7 +162,10 @@ def next_run_after(timing: Timing, after: dt.datetime) -> dt.datetime:
 
 
 def describe(schedule: Schedule) -> str:
-    """"Daily at 02:30 (America/New_York)" and the like."""
+    """"Daily at 02:30 (America/New_York)", "Every 15 minutes" and the like."""
+    if schedule.frequency == "every":
+        n = schedule.every_minutes or 15
+        return f"Every {n} minute{'s' if n != 1 else ''}"
     when = f"at {schedule.time_of_day} ({schedule.timezone})"
     if schedule.frequency == "weekly" and schedule.weekday is not None:
         return f"Weekly on {WEEKDAYS[schedule.weekday]} {when}"
@@ -177,6 +202,7 @@ def _apply(schedule: Schedule, name: str, timing: Timing) -> None:
     schedule.timezone = timing.timezone
     schedule.weekday = timing.weekday if timing.frequency == "weekly" else None
     schedule.day_of_month = timing.day_of_month if timing.frequency == "monthly" else None
+    schedule.every_minutes = timing.every_minutes if timing.frequency == "every" else None
 
 
 def create_schedule(session: Session, *, name: str, kind: str, params: dict, timing: Timing, actor: str,

@@ -29,6 +29,7 @@ from host_stub.snapshots import document_snapshot
 
 from ...cw import ConnectWiseClient, ConnectWiseError, NotFound
 from ...models import (
+    DocumentDrift,
     DocumentExport,
     DocumentLineExport,
     Link,
@@ -41,6 +42,7 @@ from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import get_settings
 from ...setup.reps import UnmappedRep, member_for
 from ..shared.locks import Busy
+from ..shared.markers import parse_marker
 from ..shared.reference_cache import DbReferenceCache
 from .catalog import Catalog, LineInput
 from .lines import Desired, apply_plan, list_products, plan_lines
@@ -237,9 +239,10 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     if opp_changes:
         client.opportunities.patch(opp_id, opp_changes)
 
-    _save_success(session, doc, opp, created, product_ids, catalog_ids,
+    hand = [p["id"] for p in products if parse_marker(p.get("integrationXRef")) is None]
+    _save_success(session, doc, opp, created, product_ids, catalog_ids, {d.line.line_id: d for d in desired},
                   fingerprint=document_fingerprint(snapshot, settings), name_now=name_now, actor=actor,
-                  run_id=run_id, notes=notes)
+                  run_id=run_id, notes=notes, hand_products=hand)
     _lock_in_host(ctx.host(session), doc.id)
     if created:
         action, summary = "created", f"created opportunity {opp_id} \"{opp.get('name', '')}\" with {len(lines)} lines"
@@ -330,8 +333,8 @@ def _opportunity_changes(session: Session, ctx: ExportContext, doc: Document, op
 
 
 def _save_success(session: Session, doc: Document, opp: dict, created: bool, product_ids: dict[int, int],
-                  catalog_ids: dict[int, int], *, fingerprint: str, name_now: str, actor: dict | None,
-                  run_id: int | None, notes: list[str]) -> None:
+                  catalog_ids: dict[int, int], sent: dict[int, Desired], *, fingerprint: str, name_now: str,
+                  actor: dict | None, run_id: int | None, notes: list[str], hand_products: list[int]) -> None:
     state = _state_row(session, doc.id)
     if created or state.opportunity_id != opp["id"]:
         state.created_opportunity = created
@@ -346,11 +349,19 @@ def _save_success(session: Session, doc: Document, opp: dict, created: bool, pro
     state.last_run_id = run_id
     state.message = " ".join(notes)
     state.resolution = ""
+    state.hand_products = hand_products
     session.execute(delete(DocumentLineExport).where(DocumentLineExport.document_id == doc.id))
+    session.execute(delete(DocumentDrift).where(DocumentDrift.document_id == doc.id))  # ConnectWise holds the lines again
     items = {ln.id: ln.item_number for ln in doc.lines}
-    session.add_all(DocumentLineExport(document_id=doc.id, line_id=line_id, cw_product_id=pid,
-                                       cw_catalog_item_id=catalog_ids.get(line_id), item_number=items.get(line_id, "")[:100])
-                    for line_id, pid in product_ids.items())
+    rows = []
+    for line_id, pid in product_ids.items():
+        values = sent[line_id].fields() if line_id in sent else {}
+        rows.append(DocumentLineExport(
+            document_id=doc.id, line_id=line_id, cw_product_id=pid, cw_catalog_item_id=catalog_ids.get(line_id),
+            item_number=items.get(line_id, "")[:100], position=int(values.get("sequenceNumber") or 0),
+            quantity=values.get("quantity"), price=values.get("price"), cost=values.get("cost"),
+            description=values.get("description", "")))
+    session.add_all(rows)
     set_link(session, "document", doc.id, opp["id"], cw_identifier=str(opp.get("name", ""))[:100],
              fingerprint=fingerprint)
     session.commit()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
@@ -121,8 +120,3 @@ def new_opportunity_body(*, name: str, company_id: int, contact_id: int, member_
         body["expectedCloseDate"] = expected_close
     return body
 
-
-def opportunity_url(site_url: str, company_id: str, opportunity_id: int) -> str:
-    """The ConnectWise screen of an opportunity (the "open record" router every tenant has)."""
-    return (f"{site_url.rstrip('/')}/v4_6_release/services/system_io/router/openrecord.rails"
-            f"?recordType=OpportunityFV&recid={int(opportunity_id)}&companyName={quote(company_id)}")

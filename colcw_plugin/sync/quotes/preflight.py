@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import Contact, CustomField, Document
 
-from ...models import get_link
+from ...models import DocumentDrift, get_link
 from ...setup.connection import get_settings, is_configured
 from ...setup.reps import UnmappedRep, member_for
+from ..shared.product_drift import overwrite
 from .state import get_state, opportunity_field_value
 
 
@@ -46,6 +47,10 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
     except UnmappedRep as e:
         checks.append(Check(False, "Sales rep mapped", f"{e} {e.resolution}"))
     checks.append(_opportunity_check(session, doc, settings, snapshot))
+    drift = session.execute(select(DocumentDrift).where(DocumentDrift.document_id == doc.id)).scalar_one_or_none()
+    if drift is not None and drift.changes:
+        checks.append(Check(True, "Changes made in ConnectWise since the last export",
+                            "Exporting overwrites them: it " + "; ".join(overwrite(c) for c in drift.changes) + "."))
     return checks
 
 

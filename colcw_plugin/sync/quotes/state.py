@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ...models import DocumentExport, Settings, get_link
 from ...models import fingerprint as hash_fields
 from ...setup.connection import get_settings
-from .opportunities import opportunity_url
+from ..shared.screens import opportunity_url
 
 LINE_KEYS = ("id", "position", "item_number", "manufacturer", "description", "category", "subcategory",
              "product_type")

@@ -312,3 +312,19 @@ def join(problems: list[Problem]) -> Problem:
     message = " ".join(dict.fromkeys(p[0] for p in problems))
     resolution = " ".join(dict.fromkeys(p[1] for p in problems))
     return message, resolution
+
+
+def keep_master_changes(host: Mapping[str, Any], cw: Mapping[str, Any],
+                        base: Mapping[str, Any] | None) -> tuple[dict, dict, list[str]]:
+    """An export with ConnectWise as the master for customer data: (the values to send, the values
+    both sides agree on afterwards, the fields kept as ConnectWise has them).
+
+    A field ConnectWise changed since the last sync (it differs from ``base``) is the master's and
+    is not overwritten; it stays "changed on both sides" in the agreement, so live updates bring it
+    into the host as a conflict the master won. Without ``base`` nothing is known to have changed.
+    """
+    if not base:
+        return dict(host), dict(host), []
+    kept = [k for k in host if k in base and k in cw and cw[k] != base[k] and cw[k] != host[k]]
+    export = {**host, **{k: cw[k] for k in kept}}
+    return export, {**export, **{k: base[k] for k in kept}}, kept

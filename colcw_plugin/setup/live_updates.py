@@ -1,0 +1,198 @@
+"""Live updates: what an admin sets on the Connection page, and the callback URL it implies.
+
+* **The public base URL**: the host's address as ConnectWise's servers reach it. Callbacks go to
+  ``<base>/colcw/cw-callback/<secret>``; the secret is random per connection, kept encrypted like
+  the credentials, and is a second check beside ConnectWise's signature (an unknown one gets 404).
+  It must be an absolute http(s) URL; plain http or an address this server cannot reach itself
+  is saved with a warning (ConnectWise needs https and a public address).
+* **The switch**: on, colcw registers its callbacks and runs the safety net; off, it removes them.
+* **The customer master**: with ConnectWise as the master for customer data (the user guide
+  advises one master), changes to linked companies and contacts flow into the host; with
+  ChannelOnline as the master they are reported as drift, and a blank ConnectWise field never
+  erases a host value on import.
+* **The mass-delete limit**: a pass that would break more links than this (a percentage of the
+  linked records of a kind, or a number) stops and alerts instead.
+
+No Flask here; the reachability check is given as a function so pages and tests choose it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import FieldErrors
+from ..models import CUSTOMER_MASTERS, CW_MASTER, ConfigChange, LiveSettings
+from .secrets import SecretBox
+
+CALLBACK_PATH = "/colcw/cw-callback/"  # the callback view's route (views/callbacks.py)
+PING_ANSWER = {"colcw": "live-updates"}  # what a GET of the callback URL answers (the reachability check)
+DEFAULT_LIMIT = "10%"
+_LIMIT_RE = re.compile(r"^\s*(\d{1,6})\s*(%?)\s*$")
+
+
+def get_live(session: Session) -> LiveSettings:
+    """The live-updates settings row, created (switched off) on first use."""
+    row = session.execute(select(LiveSettings).order_by(LiveSettings.id).limit(1)).scalar_one_or_none()
+    if row is None:
+        row = LiveSettings()
+        session.add(row)
+        session.flush()
+    return row
+
+
+def cw_is_master(session: Session) -> bool:
+    """Whether ConnectWise is the chosen master for customer data."""
+    row = session.execute(select(LiveSettings.customer_master).limit(1)).scalar()
+    return row == CW_MASTER
+
+
+@dataclass(frozen=True)
+class LiveInput:
+    enabled: bool
+    public_base_url: str
+    customer_master: str
+
+
+def normalize_base_url(raw: str) -> str:
+    """The base URL without a trailing slash (:class:`FieldErrors` when it is not one)."""
+    url = (raw or "").strip().rstrip("/")
+    parts = urlsplit(url)
+    if not url or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FieldErrors({"public_base_url": "Enter the address ConnectWise reaches this server at, e.g. "
+                                              "https://quotes.example.com."})
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise FieldErrors({"public_base_url": "Enter only the scheme, host and path (no user name, query or #)."})
+    if len(url) > 200:
+        raise FieldErrors({"public_base_url": "The address must be at most 200 characters."})
+    return url
+
+
+def url_warnings(url: str) -> list[str]:
+    """What is wrong with a base URL for ConnectWise's servers, though it can be saved."""
+    out = []
+    if urlsplit(url).scheme != "https":
+        out.append("The public URL is not https: ConnectWise sends callbacks only to https addresses, so this "
+                   "works with the local sandbox only. Use the https address of this server.")
+    return out
+
+
+def parse_limit(raw: str) -> tuple[int, bool]:
+    """(number, is a percentage) of a mass-delete limit such as ``10%`` or ``50``."""
+    m = _LIMIT_RE.match(raw or "")
+    if not m or (m.group(2) and not 0 < int(m.group(1)) <= 100):
+        raise FieldErrors({"mass_delete_limit": "Enter a percentage of the linked records (e.g. 10%) or a number of "
+                                                "links (e.g. 50)."})
+    return int(m.group(1)), bool(m.group(2))
+
+
+def allowed_breaks(limit: str, linked: int) -> int:
+    """How many links of a kind with ``linked`` links one pass may break before the guard stops it
+    (always at least one: a single deletion is never a mass delete)."""
+    number, percent = parse_limit(limit or DEFAULT_LIMIT)
+    return max(1, math.floor(linked * number / 100) if percent else number)
+
+
+def save_limit(session: Session, raw: str, actor: str) -> LiveSettings:
+    """Store the mass-delete limit (validated; audited)."""
+    number, percent = parse_limit(raw)
+    text = f"{number}%" if percent else str(number)
+    row = get_live(session)
+    if row.mass_delete_limit != text:
+        session.add(ConfigChange(actor=actor, area="live updates", summary=f"Mass-delete limit: {text}"))
+    row.mass_delete_limit = text
+    session.flush()
+    return row
+
+
+# --- the secret and the callback URL --------------------------------------------------------------
+
+
+def url_secret(row: LiveSettings, box: SecretBox) -> str:
+    """The callback URL's secret, made on first use (flushed by the caller)."""
+    if not row.url_secret_encrypted:
+        row.url_secret_encrypted = box.encrypt(secrets.token_urlsafe(24))
+    return box.decrypt(row.url_secret_encrypted)
+
+
+def callback_url(row: LiveSettings, box: SecretBox) -> str:
+    return f"{row.public_base_url}{CALLBACK_PATH}{url_secret(row, box)}"
+
+
+def shown_url(row: LiveSettings) -> str:
+    """The callback URL as pages show it: the secret masked."""
+    return f"{row.public_base_url}{CALLBACK_PATH}••••••" if row.public_base_url else ""
+
+
+def secret_matches(row: LiveSettings | None, box: SecretBox, given: str) -> bool:
+    """Whether ``given`` is this connection's URL secret (constant time); never when switched off."""
+    if row is None or not row.enabled or not row.url_secret_encrypted:
+        return False
+    return secrets.compare_digest(box.decrypt(row.url_secret_encrypted).encode(), (given or "").encode())
+
+
+def reachable(url: str, timeout: float = 3.0) -> str:
+    """"" when a GET of the callback URL from this server answers as colcw does; else why not."""
+    try:
+        resp = requests.get(url, timeout=timeout, allow_redirects=False)
+    except requests.RequestException as e:
+        return f"this server could not reach it itself ({type(e).__name__})"
+    try:
+        ok = resp.status_code == 200 and resp.json() == PING_ANSWER
+    except ValueError:
+        ok = False
+    return "" if ok else f"it answered HTTP {resp.status_code}, not colcw's callback endpoint"
+
+
+def save_live(session: Session, box: SecretBox, data: LiveInput, actor: str) -> tuple[LiveSettings, list[str]]:
+    """Validate and store the Live updates section; returns the row and the warnings to show.
+
+    The callbacks themselves are registered or removed by the caller (it has a client), and the
+    URL checked once this is committed (:func:`check_url`). Flushes.
+    """
+    errors: dict[str, str] = {}
+    url = ""
+    if data.public_base_url.strip() or data.enabled:
+        try:
+            url = normalize_base_url(data.public_base_url)
+        except FieldErrors as e:
+            errors.update(e.errors)
+    if data.customer_master not in CUSTOMER_MASTERS:
+        errors["customer_master"] = "Choose which system is the master for customer data."
+    if errors:
+        raise FieldErrors(errors)
+    row = get_live(session)
+    changes = []
+    if row.public_base_url != url:
+        changes.append(f"public URL: {url or 'none'}")
+    if row.enabled != data.enabled:
+        changes.append(f"live updates: {'on' if data.enabled else 'off'}")
+    if row.customer_master != data.customer_master:
+        changes.append(f"master for customer data: {CUSTOMER_MASTERS[data.customer_master]}")
+    row.public_base_url, row.enabled, row.customer_master = url, data.enabled, data.customer_master
+    warnings = url_warnings(url) if url else []
+    row.url_check = ""
+    if url and data.enabled:
+        url_secret(row, box)
+    if changes:
+        row.updated_by = actor
+        session.add(ConfigChange(actor=actor, area="live updates", summary="Changed " + "; ".join(changes)))
+    session.flush()
+    return row, warnings
+
+
+def check_url(row: LiveSettings, box: SecretBox, check: Callable[[str], str] = reachable) -> str:
+    """Check the callback URL from this server (after the settings were committed: the check is a
+    request to ourselves); the warning, also kept on the row, or "". Flushes."""
+    problem = check(callback_url(row, box)) if row.enabled and row.public_base_url else ""
+    row.url_check = (f"ConnectWise must reach {shown_url(row)}, but {problem}. Check the public URL and the proxy "
+                     "or firewall in front of this server." if problem else "")
+    return row.url_check

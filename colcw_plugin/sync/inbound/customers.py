@@ -1,0 +1,317 @@
+"""Linked companies and contacts changed in ConnectWise: what comes back to the host customers.
+
+The rule, field by field, against what both sides agreed on at the last sync (``Link.synced_values``):
+
+* equal on both sides: nothing to do (colcw's own export lands here: no echo);
+* changed in ConnectWise only: with ConnectWise as the master for customer data it is taken into
+  the host customer or contact; with the host as master it is reported as drift (not taken);
+* changed on both sides: a conflict. The master's value stays (ConnectWise's is written into the
+  host, or the host's is kept) and the other side's is shown on the customer page and in the run;
+* changed in the host only: the next export sends it; nothing comes back.
+
+A contact added in ConnectWise to a linked company is created in the host (matched first to an
+unlinked contact of that customer with the same e-mail), or reported when the host is the master.
+A company or contact deleted (or a contact moved to another company) in ConnectWise marks its
+link broken; the host record is kept. Planning writes nothing: :mod:`.reconcile` applies a plan
+after the mass-delete guard has seen every break.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from host_stub.models import Contact, Customer
+
+from ...models import CONTACT, CUSTOMER, Link
+from ...setup.field_mapping import COMPANY
+from ...setup.field_mapping import CONTACT as CONTACT_TABLE
+from ..shared import fields as M
+from .reading import Found
+
+COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
+CONTACT_LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
+_CUSTOMER_LIMITS = {c.name: getattr(c.type, "length", None) for c in Customer.__table__.columns}
+_CONTACT_LIMITS = {c.name: getattr(c.type, "length", None) for c in Contact.__table__.columns}
+NOT_COMPARED = ("is_default",)  # the default contact is the company's choice, not a contact field
+
+
+@dataclass(frozen=True)
+class Diff:
+    field: str
+    label: str
+    host: Any
+    cw: Any
+    conflict: bool
+
+
+def compare(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None,
+            labels: Mapping[str, str]) -> list[Diff]:
+    """The fields ConnectWise changed since the last sync (conflicts: changed in the host too)."""
+    out = []
+    for name, cw_value in cw.items():
+        host_value = host.get(name)
+        if host_value == cw_value:
+            continue
+        known = base is not None and name in base
+        cw_changed = not known or base[name] != cw_value
+        host_changed = known and base[name] != host_value
+        if cw_changed:
+            out.append(Diff(name, labels.get(name, name), host_value, cw_value, host_changed))
+    return out
+
+
+def agreed(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None) -> dict:
+    """What both sides agree on now, per field (the last agreement where they still differ)."""
+    return {k: v if host.get(k) == v else (base or {}).get(k, host.get(k)) for k, v in cw.items()}
+
+
+def shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"“{value}”" if value not in ("", None) else "(blank)"
+
+
+@dataclass
+class Break:
+    """A link whose ConnectWise record is gone (deleted, or a contact moved elsewhere)."""
+
+    link: Link
+    label: str
+    message: str
+    resolution: str
+
+
+@dataclass
+class CustomerPlan:
+    """What comes back for one host customer (its company and/or some of its contacts)."""
+
+    customer: Customer
+    label: str
+    values: dict | None = None  # the customer's new values (None: unchanged)
+    contacts: list[dict] = field(default_factory=list)  # contact rows to save (with "id" to update)
+    new_contacts: list[dict] = field(default_factory=list)  # ConnectWise contacts to create, in ``contacts`` order
+    links: list[tuple[Link | None, str, int | None, int, dict, str]] = field(default_factory=list)
+    drift: list[dict] = field(default_factory=list)  # RecordDrift rows
+    clear_drift: list[tuple[str, int, str | None]] = field(default_factory=list)  # (entity, host id, field)
+    restore: list[Link] = field(default_factory=list)
+    outcomes: list[dict] = field(default_factory=list)
+    breaks: list[Break] = field(default_factory=list)
+
+
+class CustomerPlanner:
+    """Plans what comes back for the companies and contacts in ``found`` (writes nothing)."""
+
+    def __init__(self, session: Session, found: Found, *, cw_master: bool):
+        self.session, self.found, self.cw_master = session, found, cw_master
+        self.plans: dict[int, CustomerPlan] = {}
+        company_ids = set(found.asked["company"])
+        contact_ids = set(found.asked["contact"])
+        contact_companies = {(c.get("company") or {}).get("id") for c in found.contacts.values()}
+        self.customer_links = self._links(CUSTOMER, company_ids | {i for i in contact_companies if i})
+        self.contact_links = self._links(CONTACT, contact_ids)
+        host_ids = {ln.host_id for ln in self.customer_links.values()}
+        contact_hosts = dict(session.execute(select(Contact.id, Contact.customer_id).where(
+            Contact.id.in_([ln.host_id for ln in self.contact_links.values()]))).all()) if self.contact_links else {}
+        self.contact_customer = contact_hosts
+        host_ids |= set(contact_hosts.values())
+        self.customers = {c.id: c for c in session.execute(
+            select(Customer).where(Customer.id.in_(host_ids)).options(selectinload(Customer.contacts))).scalars()} \
+            if host_ids else {}
+        self.links_by_host = {ln.host_id: ln for ln in self.customer_links.values()}
+        if set(contact_hosts.values()) - set(self.links_by_host):
+            for ln in session.execute(select(Link).where(Link.entity == CUSTOMER, Link.host_id.in_(
+                    set(contact_hosts.values()) - set(self.links_by_host)))).scalars():
+                self.links_by_host[ln.host_id] = ln
+
+    def _links(self, entity: str, cw_ids: Iterable[int]) -> dict[int, Link]:
+        ids = list(cw_ids)
+        if not ids:
+            return {}
+        out: dict[int, Link] = {}
+        for ln in self.session.execute(select(Link).where(Link.entity == entity, Link.cw_id.in_(ids))
+                                       .order_by(Link.id)).scalars():
+            out.setdefault(ln.cw_id, ln)
+        return out
+
+    def _plan(self, customer_id: int) -> CustomerPlan | None:
+        if customer_id not in self.plans:
+            customer = self.customers.get(customer_id)
+            if customer is None:
+                return None
+            self.plans[customer_id] = CustomerPlan(customer, f"{customer.name} ({customer.account_number})")
+        return self.plans[customer_id]
+
+    def plan(self) -> list[CustomerPlan]:
+        for cw_id in sorted(self.found.asked["company"]):
+            link = self.customer_links.get(cw_id)
+            if link is not None:
+                self._company(link, self.found.companies.get(cw_id))
+        for cw_id in sorted(self.found.asked["contact"]):
+            record = self.found.contacts.get(cw_id)
+            link = self.contact_links.get(cw_id)
+            if link is not None:
+                self._contact(link, record)
+            elif record is not None and not record.get("inactiveFlag"):
+                self._new_contact(record)
+        return list(self.plans.values())
+
+    # --- companies ----------------------------------------------------------------------------
+
+    def _company(self, link: Link, record: dict | None) -> None:
+        plan = self._plan(link.host_id)
+        if plan is None:
+            return  # the host customer was deleted: the import reports that, live updates leave it
+        if record is None or record.get("deletedFlag"):
+            if link.status != "missing_in_cw":
+                plan.breaks.append(Break(link, plan.label, f"{plan.label}: its ConnectWise company (Company ID "
+                                         f"{link.cw_identifier or '?'}, id {link.cw_id}) was deleted in ConnectWise; the "
+                                         "customer was kept in ChannelOnline and its link marked broken.",
+                                         "Re-link the customer to a ConnectWise company (Link to Company ID on the "
+                                         "customer's page) or clear the link to export it as a new company."))
+            return
+        if link.status == "missing_in_cw":
+            plan.restore.append(link)
+        host = M.customer_values(plan.customer)
+        cw = M.company_host_values(record)
+        M.keep_default_site_name(cw, host)
+        diffs = compare(host, cw, link.synced_values, COMPANY_LABELS)
+        plan.clear_drift.append((CUSTOMER, plan.customer.id, None))
+        new_base = agreed(host, cw, link.synced_values)
+        if diffs and self.cw_master:
+            problems = M.host_length_problems(cw, _CUSTOMER_LIMITS, plan.label, COMPANY_LABELS)
+            if problems:
+                plan.outcomes.append(_out(CUSTOMER, "failed", plan.customer.id, record["id"], plan.label,
+                                          *M.join(problems)))
+                return
+            plan.values = {**host, **{d.field: d.cw for d in diffs}}
+            new_base = dict(cw)
+        plan.links.append((link, CUSTOMER, plan.customer.id, record["id"], new_base, M.last_updated(record)))
+        plan.drift += self._drift(CUSTOMER, plan.customer.id, plan.customer.id, record["id"], diffs)
+        plan.outcomes.append(self._outcome(CUSTOMER, plan.customer.id, record["id"], plan.label, diffs))
+
+    # --- contacts -----------------------------------------------------------------------------
+
+    def _contact(self, link: Link, record: dict | None) -> None:
+        customer_id = self.contact_customer.get(link.host_id)
+        plan = self._plan(customer_id) if customer_id is not None else None
+        if plan is None:
+            return
+        contact = next((c for c in plan.customer.contacts if c.id == link.host_id), None)
+        label = f"{contact.name if contact else 'contact'} ({plan.customer.name})"
+        company_link = self.links_by_host.get(plan.customer.id)
+        moved = record is not None and company_link is not None and \
+            (record.get("company") or {}).get("id") != company_link.cw_id
+        if record is None or moved:
+            if link.status != "missing_in_cw":
+                what = "moved to another company" if moved else "deleted"
+                plan.breaks.append(Break(link, label, f"{label}: the linked ConnectWise contact (id {link.cw_id}) was "
+                                         f"{what} in ConnectWise; the contact was kept in ChannelOnline and its link "
+                                         "marked broken.", "Clear the contact's link on the customer's page if it should "
+                                         "be exported again."))
+            return
+        if contact is None or record.get("inactiveFlag"):
+            return
+        if link.status == "missing_in_cw":
+            plan.restore.append(link)
+        host = {k: v for k, v in M.contact_values(contact).items() if k not in NOT_COMPARED}
+        cw = {k: v for k, v in M.contact_host_values(record, None).items() if k not in NOT_COMPARED}
+        base = {k: v for k, v in (link.synced_values or {}).items() if k not in NOT_COMPARED} \
+            if link.synced_values is not None else None
+        diffs = compare(host, cw, base, CONTACT_LABELS)
+        plan.clear_drift.append((CONTACT, contact.id, None))
+        new_base = {**(link.synced_values or {}), **agreed(host, cw, base)}
+        if diffs and self.cw_master:
+            problems = M.host_length_problems(cw, _CONTACT_LIMITS, label, CONTACT_LABELS)
+            if problems:
+                plan.outcomes.append(_out(CONTACT, "failed", contact.id, record["id"], label, *M.join(problems)))
+                return
+            plan.contacts.append({"id": contact.id, **{d.field: d.cw for d in diffs}})
+            new_base = {**(link.synced_values or {}), **cw}
+        plan.links.append((link, CONTACT, contact.id, record["id"], new_base, M.last_updated(record)))
+        plan.drift += self._drift(CONTACT, contact.id, plan.customer.id, record["id"], diffs)
+        plan.outcomes.append(self._outcome(CONTACT, contact.id, record["id"], label, diffs))
+
+    def _new_contact(self, record: dict) -> None:
+        company_link = self.customer_links.get((record.get("company") or {}).get("id"))
+        plan = self._plan(company_link.host_id) if company_link is not None else None
+        if plan is None:
+            return
+        values = {k: v for k, v in M.contact_host_values(record, None).items() if k not in NOT_COMPARED}
+        who = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip() or f"contact {record['id']}"
+        label = f"{who} ({plan.customer.name})"
+        key = f"contact:{record['id']}"
+        if not (values.get("first_name") or values.get("last_name")):
+            plan.outcomes.append(_out(CONTACT, "failed", None, record["id"], label,
+                                      f"{label}: added in ConnectWise without a name; ChannelOnline needs one.",
+                                      "Enter the contact's name in ConnectWise; the next live update takes it."))
+            return
+        plan.clear_drift.append((CUSTOMER, plan.customer.id, key))
+        if not self.cw_master:
+            plan.drift.append({"entity": CUSTOMER, "host_id": plan.customer.id, "customer_id": plan.customer.id,
+                               "cw_id": record["id"], "field": key, "label": f"New contact {who}", "kind": "new_contact",
+                               "host_value": "", "cw_value": who, "kept": "host"})
+            plan.outcomes.append(_out(CONTACT, "skipped", None, record["id"], label,
+                                      f"{label}: added in ConnectWise; not created in ChannelOnline (ChannelOnline is the "
+                                      "master for customer data).",
+                                      "Add the contact in ChannelOnline, or import the company to take it."))
+            return
+        linked = {ln.host_id for ln in self.session.execute(select(Link).where(
+            Link.entity == CONTACT, Link.host_id.in_([c.id for c in plan.customer.contacts]))).scalars()}
+        email = (values.get("email") or "").casefold()
+        same = [c for c in plan.customer.contacts if c.id not in linked and email and c.email.casefold() == email]
+        if len(same) == 1:
+            plan.links.append((None, CONTACT, same[0].id, record["id"], values, M.last_updated(record)))
+            plan.outcomes.append(_out(CONTACT, "updated", same[0].id, record["id"], label,
+                                      f"{label}: added in ConnectWise; linked to the contact with the same e-mail."))
+            return
+        plan.contacts.append(values)
+        plan.new_contacts.append(record)
+        plan.outcomes.append(_out(CONTACT, "created", None, record["id"], label,
+                                  f"{label}: added in ConnectWise; created in ChannelOnline."))
+
+    # --- reporting ----------------------------------------------------------------------------
+
+    def _drift(self, entity: str, host_id: int, customer_id: int, cw_id: int, diffs: list[Diff]) -> list[dict]:
+        rows = []
+        for d in diffs:
+            if self.cw_master and not d.conflict:
+                continue  # taken: nothing to show
+            rows.append({"entity": entity, "host_id": host_id, "customer_id": customer_id, "cw_id": cw_id,
+                         "field": d.field, "label": d.label, "kind": "conflict" if d.conflict else "drift",
+                         "host_value": str(d.host if d.host is not None else ""),
+                         "cw_value": str(d.cw if d.cw is not None else ""),
+                         "kept": "connectwise" if self.cw_master else "host"})
+        return rows
+
+    def _outcome(self, entity: str, host_id: int, cw_id: int, label: str, diffs: list[Diff]) -> dict:
+        if not diffs:
+            return _out(entity, "unchanged", host_id, cw_id, label, f"{label}: unchanged.")
+        plain = [d for d in diffs if not d.conflict]
+        conflicts = [d for d in diffs if d.conflict]
+        parts = []
+        if self.cw_master:
+            if plain:
+                parts.append("took " + ", ".join(f"{d.label} {shown(d.cw)}" for d in plain) + " from ConnectWise")
+            parts += [f"{d.label} changed on both sides: kept ConnectWise's {shown(d.cw)} (the master); ChannelOnline "
+                      f"had {shown(d.host)}" for d in conflicts]
+            return _out(entity, "updated", host_id, cw_id, label, f"{label}: " + "; ".join(parts) + ".")
+        if plain:
+            parts.append("changed in ConnectWise, not taken (ChannelOnline is the master for customer data): " +
+                         ", ".join(f"{d.label} {shown(d.cw)} (ChannelOnline: {shown(d.host)})" for d in plain))
+        parts += [f"{d.label} changed on both sides: kept ChannelOnline's {shown(d.host)} (the master); ConnectWise "
+                  f"has {shown(d.cw)}" for d in conflicts]
+        return _out(entity, "skipped", host_id, cw_id, label, f"{label}: " + "; ".join(parts) + ".",
+                    "Export the customer to put ChannelOnline's values back into ConnectWise, or make ConnectWise the "
+                    "master for customer data (Connection page, Live updates).")
+
+
+def _out(entity: str, action: str, host_id: int | None, cw_id: int | None, label: str, message: str,
+         resolution: str = "") -> dict:
+    return {"entity": entity, "action": action, "host_id": host_id, "cw_id": cw_id, "label": label,
+            "message": message, "resolution": resolution}
+

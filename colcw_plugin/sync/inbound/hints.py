@@ -1,0 +1,86 @@
+"""Hints: ConnectWise said a record changed. One row per record, however many callbacks said so.
+
+:func:`record_hint` stores a callback's hint (an upsert) and :func:`ensure_run` makes sure a
+live-update run will take it: it queues one unless a run is already waiting in the queue. A
+waiting run takes every hint recorded before it starts (:func:`take_pending` runs after its
+claim), so a burst of callbacks for a few records makes one run reading those records once; a
+hint that arrives while a run is working gets the next run (the one working may have read the
+record before the change). Runs of this kind are serialised, so reads apply in order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from host_stub.models import utcnow
+from host_stub.snapshots import system_actor
+
+from ...models import InboundHint, RunStatus, SyncRun
+from ..jobs.kinds import KindRegistry
+from ..jobs.queue import JobQueue, submit
+from . import LIVE_KIND, LIVE_SYSTEM
+
+LIVE_ACTOR = system_actor(LIVE_SYSTEM)
+
+
+@dataclass(frozen=True)
+class Hint:
+    entity: str  # company | contact | opportunity
+    cw_id: int
+    action: str
+    member: str = ""
+
+
+def record_hint(session: Session, hint: Hint) -> None:
+    """Store (or add to) the record's pending hint and commit."""
+    now = utcnow()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(InboundHint).values(entity=hint.entity, cw_id=hint.cw_id, action=hint.action,
+                                      member=hint.member[:100], hints=1, pending=True, first_at=now, last_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["entity", "cw_id"], set_={
+        "action": stmt.excluded.action, "member": stmt.excluded.member, "last_at": stmt.excluded.last_at,
+        "pending": True, "hints": InboundHint.hints + 1}))
+    session.commit()
+
+
+def take_pending(session: Session, run_id: int, limit: int = 5000) -> list[InboundHint]:
+    """Claim the pending hints for ``run_id`` (at most ``limit``, oldest first) and commit."""
+    ids = list(session.execute(select(InboundHint.id).where(InboundHint.pending.is_(True))
+                               .order_by(InboundHint.last_at, InboundHint.id).limit(limit)).scalars())
+    if ids:
+        session.execute(update(InboundHint).where(InboundHint.id.in_(ids), InboundHint.pending.is_(True))
+                        .values(pending=False, taken_at=utcnow(), run_id=run_id))
+    session.commit()
+    if not ids:
+        return []
+    return list(session.execute(select(InboundHint).where(InboundHint.id.in_(ids), InboundHint.run_id == run_id)
+                                .order_by(InboundHint.id)).scalars())
+
+
+def ensure_run(session: Session, queue: JobQueue, kinds: KindRegistry) -> SyncRun | None:
+    """Queue a live-update run unless one is already waiting in the queue; the run queued (or None)."""
+    with queue.lock(f"colcw-{LIVE_KIND}"):
+        waiting = session.execute(select(SyncRun).where(SyncRun.kind == LIVE_KIND, SyncRun.status == RunStatus.QUEUED)
+                                  .order_by(SyncRun.id.desc()).limit(5)).scalars().all()
+        if any(queue.is_working(run.rq_job_id, run.id) for run in waiting):
+            session.rollback()
+            return None
+        return submit(session, queue, kinds, LIVE_KIND, {"wave": uuid.uuid4().hex[:16]}, trigger="event",
+                      actor=LIVE_ACTOR, record_when_queue_down=True)
+
+
+def pending_count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(InboundHint)
+                           .where(InboundHint.pending.is_(True))).scalar_one()
+
+
+def last_received(session: Session) -> InboundHint | None:
+    """The record ConnectWise told us about last."""
+    return session.execute(select(InboundHint).order_by(InboundHint.last_at.desc(), InboundHint.id.desc())
+                           .limit(1)).scalar_one_or_none()

@@ -1,0 +1,128 @@
+"""Live updates as job kinds, so their work shows on the jobs pages like any other run.
+
+* ``cw_live_update``: takes the pending hints (callbacks) and reads those records again.
+  Params ``{"wave": "<id>"}`` (each run its own job; see :mod:`.hints`), or ``{"records":
+  {"company": [ids], "contact": [...], "opportunity": [...]}}`` to read given records (Retry).
+* ``cw_reconcile``: the safety net. ``{"mode": "changes"}`` (what changed since the last pass,
+  scheduled every 15 minutes by default) or ``{"mode": "deletions"}`` (daily); ``"force": true``
+  runs past the mass-delete guard (Apply anyway).
+
+Both hold one cross-process lock, so live-update work applies in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy.orm import Session
+
+from ...errors import FieldErrors
+from ...models import SyncItem, SyncRun
+from ..jobs.kinds import JobKind, KindRegistry, SyncContext
+from ..shared.locks import advisory_lock, lock_key
+from . import LIVE_KIND, RECONCILE_KIND
+from .hints import take_pending
+from .reading import read
+from .reconcile import GuardStopped, Reconciler
+from .safety_net import changes_pass, deletions_pass
+
+LOCK_WAIT_SECONDS = 1800  # a first safety-net pass over a big tenant takes minutes; live runs wait for it
+ENTITY_OF = {"customer": "company", "contact": "contact", "document": "opportunity"}
+MODES = {"changes": "what changed in ConnectWise since the last pass", "deletions": "records deleted in ConnectWise"}
+
+
+def _inbound_lock(ctx: SyncContext):
+    return advisory_lock(ctx.session.get_bind(), lock_key("colcw-inbound"),
+                         "Another live-update pass held the lock too long; the next callback or pass retries.",
+                         LOCK_WAIT_SECONDS)
+
+
+def run_live(ctx: SyncContext) -> str:
+    """Read back the records ConnectWise announced (pending hints), until none is left."""
+    with _inbound_lock(ctx):
+        reconciler = Reconciler(ctx)
+        records = ctx.params.get("records")
+        try:
+            if records:
+                found = read(ctx.client, {k: [int(i) for i in v] for k, v in records.items()})
+                reconciler.run(found)
+                return f"Read {len(found)} record{'s' if len(found) != 1 else ''} again."
+            taken = 0
+            while True:
+                hints = take_pending(ctx.session, ctx.run_id)
+                if not hints:
+                    break
+                taken += len(hints)
+                ids: dict[str, list[int]] = {}
+                for hint in hints:
+                    ids.setdefault(hint.entity, []).append(hint.cw_id)
+                reconciler.run(read(ctx.client, ids))
+        except GuardStopped as e:
+            return str(e)
+    return f"{taken} record{'s' if taken != 1 else ''} changed in ConnectWise." if taken else "Nothing was pending."
+
+
+def run_reconcile(ctx: SyncContext) -> str:
+    """The safety net's pass (``mode``: changes or deletions)."""
+    mode = ctx.params.get("mode", "changes")
+    with _inbound_lock(ctx):
+        try:
+            if mode == "deletions":
+                return deletions_pass(ctx, force=bool(ctx.params.get("force")))
+            return changes_pass(ctx, force=bool(ctx.params.get("force")))
+        except GuardStopped as e:
+            return str(e)
+
+
+def describe_live(session: Session | None, params: dict, *, scheduled: bool = False) -> str:
+    records = params.get("records")
+    if records:
+        n = sum(len(v) for v in records.values())
+        return f"Read {n} record{'s' if n != 1 else ''} changed in ConnectWise again (retry)"
+    return "Live updates: records ConnectWise announced as changed"
+
+
+def describe_reconcile(session: Session | None, params: dict, *, scheduled: bool = False) -> str:
+    text = f"Safety net: {MODES.get(params.get('mode', 'changes'), MODES['changes'])}"
+    return text + (" (past the mass-delete guard)" if params.get("force") else "")
+
+
+def retry_live(session: Session, run: SyncRun, failed: Sequence[SyncItem]) -> dict | None:
+    records: dict[str, list[int]] = {}
+    for item in failed:
+        if item.cw_id and item.entity in ENTITY_OF:
+            records.setdefault(ENTITY_OF[item.entity], []).append(item.cw_id)
+    return {"records": {k: sorted(set(v)) for k, v in records.items()}} if records else None
+
+
+def retry_reconcile(session: Session, run: SyncRun, failed: Sequence[SyncItem]) -> dict | None:
+    return {"mode": (run.params or {}).get("mode", "changes")}
+
+
+def reconcile_from_form(session: Session, form: Mapping[str, str]) -> dict:
+    mode = form.get("reconcile_mode") or ""
+    if mode not in MODES:
+        raise FieldErrors({"reconcile_mode": "Choose what the safety net checks: what changed since the last pass, "
+                                             "or deletions."})
+    return {"mode": mode}
+
+
+def reconcile_from_cli(session: Session, options: Mapping[str, object]) -> dict:
+    params: dict = {"mode": "deletions" if options.get("deletions") else "changes"}
+    if options.get("force"):
+        params["force"] = True
+    return params
+
+
+LIVE_UPDATE = JobKind(LIVE_KIND, "Live updates from ConnectWise", run_live, describe_live, retry=retry_live,
+                      retry_nouns=("record", "records"))
+RECONCILE = JobKind(RECONCILE_KIND, "ConnectWise safety net (live updates)", run_reconcile, describe_reconcile,
+                    form_job="reconcile", form_job_label="safety net", form_template="colcw/jobs/_reconcile_form.html",
+                    parse_form=reconcile_from_form, parse_cli=reconcile_from_cli, retry=retry_reconcile,
+                    retry_nouns=("pass", "passes"))
+
+
+def register(kinds: KindRegistry) -> None:
+    """Register the live-update job kinds."""
+    kinds.register(LIVE_UPDATE)
+    kinds.register(RECONCILE)

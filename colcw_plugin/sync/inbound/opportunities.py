@@ -1,0 +1,143 @@
+"""Opportunities changed in ConnectWise: their status on the linked documents, and their products.
+
+* **Status**, by ConnectWise's flags (never names): won, lost or closed shows on every document
+  linked to the opportunity, through the host's external status ("Won in ConnectWise on 2026-05-04
+  by Sam Admin"); open again clears it.
+* **Products**: the lines a document exported are compared with what the opportunity holds now
+  (quantity, price, cost, description; a line removed; a line added by hand since the export).
+  The document is never rewritten: the differences are kept (``colcw_document_drift``) for its
+  page ("changed in ConnectWise since export") and its export page (what the next export will
+  overwrite). colcw's own export compares equal, so it never shows as a change.
+* **Deleted**: the document's link is marked broken and its page says what to do.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from host_stub.models import Document, DocumentExternalStatus
+
+from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link, Settings
+from ..shared.product_drift import describe_change, product_changes
+from ..shared.screens import opportunity_url
+from ..shared.statuses import CLOSED, LOST, OPEN, WON, find_status, status_kind
+from . import SOURCE
+from .customers import Break
+from .reading import Found
+
+VERBS = {WON: "Won", LOST: "Lost", CLOSED: "Closed"}
+
+
+def _who(record: dict, own_member: str) -> str:
+    ref = record.get("closedBy") or {}
+    ident = ref.get("identifier") or (record.get("_info") or {}).get("updatedBy") or ""
+    if own_member and ident == own_member:
+        return "colcw"  # colcw's own change (Won when a quote became a sales order)
+    return ref.get("name") or ident or "someone"
+
+
+def external_status(record: dict, statuses: list[dict], settings: Settings, own_member: str) -> dict | None:
+    """The host external status an opportunity gives its documents (None while it is open)."""
+    status = find_status(statuses, record.get("status"))
+    kind = status_kind(status)
+    if kind == OPEN:
+        return None
+    name = (status or record.get("status") or {}).get("name") or VERBS[kind]
+    when = str(record.get("closedDate") or (record.get("_info") or {}).get("lastUpdated") or "")[:10]
+    label = f"{VERBS[kind]} in ConnectWise" + (f" on {when}" if when else "") + f" by {_who(record, own_member)}"
+    if kind == CLOSED or name.casefold() != VERBS[kind].casefold():
+        label += f": {name}"
+    url = opportunity_url(settings.site_url, settings.company_id, record["id"]) if settings.site_url else ""
+    return {"status": kind, "label": label[:200], "detail": f"Opportunity {record['id']} “{record.get('name', '')}”",
+            "url": url}
+
+
+@dataclass
+class DocumentPlan:
+    """What comes back for one document linked to a changed opportunity."""
+
+    document_id: int
+    number: str
+    link: Link
+    opportunity_id: int
+    status: dict | None = None
+    status_changed: bool = False
+    drift: list[dict] | None = None
+    drift_changed: bool = False
+    restore: bool = False
+    outcome: dict | None = None
+    brk: Break | None = None
+
+
+class OpportunityPlanner:
+    """Plans what the opportunities in ``found`` mean for their documents (writes nothing)."""
+
+    def __init__(self, session: Session, found: Found, statuses: list[dict], settings: Settings, own_member: str):
+        self.session, self.found, self.statuses = session, found, statuses
+        self.settings, self.own_member = settings, own_member
+
+    def plan(self) -> list[DocumentPlan]:
+        ids = sorted(self.found.asked["opportunity"])
+        if not ids:
+            return []
+        links = list(self.session.execute(select(Link).where(Link.entity == DOCUMENT, Link.cw_id.in_(ids))
+                                          .order_by(Link.id)).scalars())
+        doc_ids = [ln.host_id for ln in links]
+        if not doc_ids:
+            return []
+        numbers = dict(self.session.execute(select(Document.id, Document.number).where(Document.id.in_(doc_ids))).all())
+        exports: dict[int, list[DocumentLineExport]] = defaultdict(list)
+        for le in self.session.execute(select(DocumentLineExport).where(DocumentLineExport.document_id.in_(doc_ids))
+                                       ).scalars():
+            exports[le.document_id].append(le)
+        hand = {s.document_id: set(s.hand_products or []) for s in self.session.execute(
+            select(DocumentExport).where(DocumentExport.document_id.in_(doc_ids))).scalars()}
+        current = {x.document_id: x for x in self.session.execute(select(DocumentExternalStatus).where(
+            DocumentExternalStatus.document_id.in_(doc_ids), DocumentExternalStatus.source == SOURCE)).scalars()}
+        drifts = {d.document_id: d for d in self.session.execute(
+            select(DocumentDrift).where(DocumentDrift.document_id.in_(doc_ids))).scalars()}
+        plans = []
+        for link in links:
+            if link.host_id not in numbers:
+                continue  # the document was deleted in the host
+            plans.append(self._document(link, numbers[link.host_id], exports.get(link.host_id, []),
+                                        hand.get(link.host_id, set()), current.get(link.host_id),
+                                        drifts.get(link.host_id)))
+        return plans
+
+    def _document(self, link: Link, number: str, exports: list[DocumentLineExport], hand: set[int],
+                  current: DocumentExternalStatus | None, drift: DocumentDrift | None) -> DocumentPlan:
+        plan = DocumentPlan(link.host_id, number, link, link.cw_id)
+        record = self.found.opportunities.get(link.cw_id)
+        if record is None:
+            if link.status != "missing_in_cw":
+                plan.brk = Break(link, number, f"{number}: its opportunity {link.cw_id} was deleted in ConnectWise; the "
+                                 "link was marked broken.", "Export the document again to add its lines to a new "
+                                 "opportunity (or to the customer's opportunity of the same name).")
+            return plan
+        plan.restore = link.status == "missing_in_cw"
+        plan.status = external_status(record, self.statuses, self.settings, self.own_member)
+        was = (current.status, current.label) if current is not None else None
+        plan.status_changed = was != ((plan.status["status"], plan.status["label"]) if plan.status else None)
+        if exports or hand:
+            changes = product_changes(exports, self.found.products.get(link.cw_id, []), hand)
+            plan.drift = changes or None
+            plan.drift_changed = (drift.changes if drift else None) != plan.drift
+        notes = []
+        if plan.status_changed:
+            notes.append(plan.status["label"] if plan.status else "open again in ConnectWise")
+        if plan.drift_changed:
+            notes.append(f"{len(plan.drift)} change{'s' if len(plan.drift) != 1 else ''} in ConnectWise since export: "
+                         + "; ".join(describe_change(c) for c in plan.drift) if plan.drift
+                         else "its products match the export again")
+        action = "updated" if notes else "unchanged"
+        plan.outcome = {"entity": DOCUMENT, "action": action, "host_id": link.host_id, "cw_id": link.cw_id,
+                        "label": number, "message": f"{number}: " + ("; ".join(notes) if notes else
+                                                                     f"opportunity {link.cw_id} unchanged") + ".",
+                        "resolution": ""}
+        return plan
+

@@ -1,0 +1,87 @@
+"""Receiving one callback: check it, record its hint, queue the run that reads the record again.
+
+In this order, answering fast and trusting nothing in the body:
+
+1. the URL's secret (an unknown one is 404, as if the URL did not exist; switched off is the same);
+2. the body is a ConnectWise callback message, at most 256 KB (else 400);
+3. ``x-content-signature`` matches the signing key behind ``Metadata.key_url``, fetched only from
+   the configured site over https and cached (else 401; 503 when the key cannot be fetched now);
+4. a company or contact change made by colcw's own API member is colcw's own write coming back
+   (echo): nothing to read. Opportunities are always read back: their status is shown, not merged,
+   and reading it after colcw's own Won keeps the document page right;
+5. the hint (type, id, action) is recorded and a live-update run queued unless one is waiting.
+
+Refusals are logged without the secret, the signature or the body.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...cw.callbacks import BadCallback, CallbackMessage, CallbackRefused, SigningKeys, trusted_origins
+from ...models import LiveSettings
+from ...setup.connection import NotConfigured, client_settings, get_settings
+from ...setup.live_updates import secret_matches
+from ...setup.secrets import SecretBox, SecretError
+from ..jobs.kinds import KindRegistry
+from ..jobs.queue import JobQueue
+from .hints import Hint, ensure_run, record_hint
+
+log = logging.getLogger(__name__)
+ECHO_TYPES = ("company", "contact")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The HTTP status to answer and a short text (never a secret)."""
+
+    status: int
+    text: str
+
+
+def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue, kinds: KindRegistry, *,
+            secret: str, body: bytes, signature: str | None, http_allowed_by_config: bool) -> Answer:
+    """Handle one callback POST (see the module doc)."""
+    live = session.execute(select(LiveSettings).limit(1)).scalar_one_or_none()
+    try:
+        known = secret_matches(live, box, secret)
+    except SecretError:
+        known = False
+    if not known:
+        log.warning("ConnectWise callback refused: unknown callback URL (or live updates are off)")
+        return Answer(404, "Not found.")
+    try:
+        message = CallbackMessage.parse(body)
+    except BadCallback as e:
+        log.warning("ConnectWise callback refused: %s", e)
+        return Answer(400, f"Not a ConnectWise callback: {e}.")
+    settings = get_settings(session)
+    try:
+        origins = trusted_origins(client_settings(settings, box))
+    except (NotConfigured, SecretError, ValueError):
+        log.warning("ConnectWise callback for %s %s refused: the connection is not configured", message.type,
+                    message.id)
+        return Answer(503, "The ConnectWise connection is not configured.")
+    try:
+        keys.verify(body, signature, message.key_url, origins,
+                    allow_http=bool(settings.allow_http and http_allowed_by_config))
+    except CallbackRefused as e:
+        log.warning("ConnectWise callback for %s %s refused: %s", message.type, message.id, e)
+        return Answer(e.status, f"Refused: {e}.")
+    assert live is not None
+    if message.type in ECHO_TYPES and live.own_member and message.member == live.own_member:
+        session.rollback()
+        return Answer(200, "colcw's own change; nothing to read.")
+    record_hint(session, Hint(message.type, message.id, message.action, message.member))
+    try:
+        ensure_run(session, queue, kinds)
+    except RedisError:
+        session.rollback()
+        log.warning("ConnectWise callback for %s %s recorded; the job queue (Redis) did not answer, so the next "
+                    "callback or the safety net reads it", message.type, message.id)
+    return Answer(200, "Recorded.")

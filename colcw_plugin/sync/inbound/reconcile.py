@@ -1,0 +1,194 @@
+"""One pass of live updates over records read back from ConnectWise: plan, guard, apply, record.
+
+Planning (:mod:`.customers`, :mod:`.opportunities`) writes nothing. The mass-delete guard then
+sees every link the pass would break: more than the limit for a kind of record (10 % of its
+links by default, or the number the admin set; never fewer than one) and the whole pass stops,
+applies nothing and raises an alert on the Connection and jobs pages, because so many deletions
+at once more often mean a wrong connection or a mistake in ConnectWise than real deletions. A
+person can then run it anyway. Otherwise each customer (with its contacts) and each document is
+written in its own transaction through the host's unit of work, and every record gets its
+result in the run's log.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select
+
+from host_stub.gateway import ValidationError
+from host_stub.models import utcnow
+
+from ...models import CONTACT, CUSTOMER, CW_MASTER, DOCUMENT, DocumentDrift, Link, RecordDrift, fingerprint
+from ...setup.live_updates import allowed_breaks, get_live
+from ..jobs.kinds import SyncContext
+from ..shared import fields as M
+from ..shared.reference_cache import DbReferenceCache
+from ..shared.statuses import CACHE_KEY, fetch_statuses
+from . import SOURCE
+from .customers import Break, CustomerPlan, CustomerPlanner
+from .hints import LIVE_ACTOR
+from .opportunities import DocumentPlan, OpportunityPlanner
+from .reading import Found
+
+KIND_WORDS = {CUSTOMER: "customer", CONTACT: "contact", DOCUMENT: "quote / order"}
+
+
+class GuardStopped(Exception):
+    """The pass would break too many links; nothing was applied (``str()`` says what and what to do)."""
+
+
+@dataclass
+class Tally:
+    records: int = 0
+    breaks: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Reconciler:
+    """Applies what comes back for records read from ConnectWise, for one run."""
+
+    def __init__(self, ctx: SyncContext, *, force: bool = False):
+        self.ctx, self.session, self.recorder, self.force = ctx, ctx.session, ctx.recorder, force
+        self.live = get_live(self.session)
+        self._statuses: list[dict] | None = None
+
+    def statuses(self) -> list[dict]:
+        """Opportunity statuses with their flags, shared with the quote export's cache."""
+        if self._statuses is None:
+            s = self.ctx.settings
+            cache = DbReferenceCache(self.session.get_bind(), tenant=f"{s.site_url}|{s.company_id}")
+            self._statuses = cache.rows(CACHE_KEY, lambda: fetch_statuses(self.ctx.client))
+        return self._statuses
+
+    def run(self, found: Found) -> Tally:
+        """Plan, guard, apply and record everything in ``found``; raises :class:`GuardStopped`."""
+        live = self.live
+        customers = CustomerPlanner(self.session, found, cw_master=live.customer_master == CW_MASTER).plan()
+        documents = OpportunityPlanner(self.session, found, self.statuses() if found.asked["opportunity"] else [],
+                                       self.ctx.settings, live.own_member).plan()
+        breaks = [b for p in customers for b in p.breaks] + [p.brk for p in documents if p.brk]
+        self.guard(breaks)
+        outcomes = sum(len(p.outcomes) + len(p.breaks) for p in customers) + len(documents)
+        self.recorder.set_total(self.recorder.total + outcomes)
+        for plan in customers:
+            self._customer(plan)
+        for plan in documents:
+            self._document(plan)
+        return Tally(records=outcomes, breaks=len(breaks))
+
+    # --- the guard ----------------------------------------------------------------------------
+
+    def guard(self, breaks: list[Break]) -> None:
+        counts = Counter(b.link.entity for b in breaks)
+        over = []
+        for entity, n in sorted(counts.items()):
+            linked = self.session.execute(select(func.count()).select_from(Link).where(
+                Link.entity == entity, Link.status == "ok")).scalar_one()
+            allowed = allowed_breaks(self.live.mass_delete_limit, linked)
+            if n > allowed:
+                over.append(f"{n} of {linked} {KIND_WORDS.get(entity, entity)} links (at most {allowed} allowed)")
+        if not over or self.force:
+            if breaks and self.live.alert and not over:
+                self.live.alert, self.live.alert_at, self.live.alert_run_id = "", None, None
+                self.session.commit()
+            return
+        message = ("Stopped by the mass-delete guard: this pass would mark " + " and ".join(over) +
+                   f" as deleted in ConnectWise (limit {self.live.mass_delete_limit}). Nothing was changed.")
+        fix = ("Check in ConnectWise that these records really were deleted (and that the connection points at the "
+               "right company). Then use Apply anyway on the Connection page, or raise the limit on the jobs page.")
+        self.live.alert, self.live.alert_at, self.live.alert_run_id = f"{message} {fix}", utcnow(), self.ctx.run_id
+        self.session.commit()
+        for b in breaks:
+            self.recorder.record(entity=b.link.entity, direction="import", action="failed", host_id=b.link.host_id,
+                                 cw_id=b.link.cw_id, label=b.label, message=f"{b.label}: not marked deleted. {message}",
+                                 resolution=fix)
+        raise GuardStopped(f"{message} {fix}")
+
+    # --- applying -----------------------------------------------------------------------------
+
+    def _record(self, outcome: dict) -> None:
+        self.recorder.record(direction="import", **outcome)
+
+    def _customer(self, plan: CustomerPlan) -> None:
+        host = self.ctx.host(self.session)
+        outcomes = list(plan.outcomes)
+        try:
+            new_ids: list[int] = []
+            customer_id = plan.customer.id
+            if plan.values is not None or plan.contacts:
+                before = {c.id for c in plan.customer.contacts}
+                values = plan.values or M.customer_values(plan.customer)
+                saved = host.save_customer(values, plan.contacts, customer_id=customer_id, actor=LIVE_ACTOR)
+                new_ids = sorted(c.id for c in saved.contacts if c.id not in before)
+            now = utcnow()
+            for link, entity, host_id, cw_id, base, last in plan.links:
+                if link is None:
+                    link = Link(entity=entity, host_id=host_id, cw_id=cw_id, linked_at=now)
+                    self.session.add(link)
+                link.synced_values, link.fingerprint, link.cw_last_updated = base, fingerprint(base), last[:30]
+                link.synced_at = now
+            for record, host_id in zip(plan.new_contacts, new_ids, strict=False):
+                values = {k: v for k, v in M.contact_host_values(record, None).items() if k != "is_default"}
+                self.session.add(Link(entity=CONTACT, host_id=host_id, cw_id=record["id"], linked_at=now, synced_at=now,
+                                      synced_values=values, fingerprint=fingerprint(values),
+                                      cw_last_updated=M.last_updated(record)[:30]))
+                for o in outcomes:
+                    if o["cw_id"] == record["id"] and o["entity"] == CONTACT and o["host_id"] is None:
+                        o["host_id"] = host_id
+            for link in plan.restore:
+                link.status = "ok"
+            for b in plan.breaks:
+                b.link.status = "missing_in_cw"
+                outcomes.append({"entity": b.link.entity, "action": "skipped", "host_id": b.link.host_id,
+                                 "cw_id": b.link.cw_id, "label": b.label, "message": b.message,
+                                 "resolution": b.resolution})
+            self._replace_drift(plan)
+            host.commit()
+        except ValidationError as e:
+            host.rollback()
+            detail = "; ".join(e.errors.values())
+            outcomes = [{"entity": CUSTOMER, "action": "failed", "host_id": plan.customer.id, "cw_id": None,
+                         "label": plan.label, "message": f"{plan.label}: ConnectWise's changes could not be saved in "
+                         f"ChannelOnline: {detail}", "resolution": "Correct the company in ConnectWise (or the clashing "
+                         "customer in ChannelOnline); the next live update takes it."}]
+        for o in outcomes:
+            self._record(o)
+
+    def _replace_drift(self, plan: CustomerPlan) -> None:
+        for entity, host_id, name in plan.clear_drift:
+            stmt = delete(RecordDrift).where(RecordDrift.entity == entity, RecordDrift.host_id == host_id)
+            stmt = stmt.where(RecordDrift.field == name) if name else stmt.where(~RecordDrift.field.startswith("contact:"))
+            self.session.execute(stmt)
+        for row in plan.drift:
+            self.session.add(RecordDrift(**row, run_id=self.ctx.run_id))
+
+    def _document(self, plan: DocumentPlan) -> None:
+        host = self.ctx.host(self.session)
+        if plan.brk is not None:
+            plan.link.status = "missing_in_cw"
+            host.set_external_status(plan.document_id, SOURCE, status="deleted",
+                                     label=f"Deleted in ConnectWise: opportunity {plan.opportunity_id}",
+                                     detail=plan.brk.resolution)
+            host.commit()
+            self._record({"entity": DOCUMENT, "action": "skipped", "host_id": plan.document_id,
+                          "cw_id": plan.opportunity_id, "label": plan.number, "message": plan.brk.message,
+                          "resolution": plan.brk.resolution})
+            return
+        if plan.outcome is None:
+            return
+        if plan.restore:
+            plan.link.status = "ok"
+        if plan.status_changed or plan.restore:
+            if plan.status:
+                host.set_external_status(plan.document_id, SOURCE, changed_at=None, **plan.status)
+            else:
+                host.clear_external_status(plan.document_id, SOURCE)
+        if plan.drift_changed:
+            self.session.execute(delete(DocumentDrift).where(DocumentDrift.document_id == plan.document_id))
+            if plan.drift:
+                self.session.add(DocumentDrift(document_id=plan.document_id, opportunity_id=plan.opportunity_id,
+                                               changes=plan.drift, run_id=self.ctx.run_id))
+        host.commit()
+        self._record(plan.outcome)

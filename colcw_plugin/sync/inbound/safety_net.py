@@ -1,0 +1,125 @@
+"""The safety net: what changed in ConnectWise since the last pass, and a daily check for deletions.
+
+Callbacks get lost (ConnectWise gives up, a proxy drops one, colcw was down). Every pass
+therefore asks ConnectWise for what changed since the watermark, the start of the last complete
+pass less an overlap (the two clocks differ a little): companies, contacts, opportunities and
+opportunity products (a product's change does not move its opportunity's ``lastUpdated``), each
+a few pages of 1,000 with only the fields colcw maps, never a request per record; then it keeps
+the records colcw links (and contacts new to a linked company) and reconciles them like callbacks.
+Without a watermark (the first pass) it compares every linked record. It also takes the hints
+received before it started, and switches back on the callbacks ConnectWise switched off.
+
+Deletions are invisible to ``lastUpdated``: the daily pass lists the ids ConnectWise holds (pages
+of 1,000, ``fields=id``) and compares them with the links; the products colcw exported are listed
+by their marker, so a line removed in ConnectWise shows on its document. Both passes go through
+the mass-delete guard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from host_stub.models import utcnow
+
+from ...cw import conditions as C
+from ...models import CONTACT, CUSTOMER, DOCUMENT, DocumentLineExport, Link
+from ...setup import callbacks as registrations
+from ...setup.live_updates import get_live
+from ..jobs.kinds import SyncContext
+from ..shared import fields as M
+from .hints import take_pending
+from .reading import OPPORTUNITY_FIELDS, Found, read, read_products
+from .reconcile import Reconciler
+
+OVERLAP = dt.timedelta(minutes=2)
+PAGE = 1000
+
+
+def linked_ids(session: Session, entity: str, *, status: str | None = None) -> set[int]:
+    stmt = select(Link.cw_id).where(Link.entity == entity)
+    if status:
+        stmt = stmt.where(Link.status == status)
+    return set(session.execute(stmt).scalars())
+
+
+def _hinted(session: Session, run_id: int) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {"company": set(), "contact": set(), "opportunity": set()}
+    for hint in take_pending(session, run_id):
+        out.setdefault(hint.entity, set()).add(hint.cw_id)
+    return out
+
+
+def _keep(found: Found, entity: str, pages: Iterable[list[dict]], wanted) -> None:
+    for page in pages:
+        found.add(entity, [r for r in page if wanted(r)])
+
+
+def changes_pass(ctx: SyncContext, *, force: bool = False) -> str:
+    """Reconcile every linked record changed since the watermark; move the watermark on success."""
+    session, client = ctx.session, ctx.client
+    live = get_live(session)
+    started = utcnow()
+    notes = registrations.check(session, client)
+    session.commit()
+    since = live.changes_watermark - OVERLAP if live.changes_watermark else None
+    changed = C.gt("lastUpdated", since) if since else None
+    hinted = _hinted(session, ctx.run_id)
+    companies = linked_ids(session, CUSTOMER)
+    contacts = linked_ids(session, CONTACT)
+    opportunities = linked_ids(session, DOCUMENT)
+    found = Found()
+    _keep(found, "company", client.companies.iterate_pages(conditions=changed, fields=M.COMPANY_FIELDS,
+                                                           page_size=PAGE), lambda r: r["id"] in companies)
+    _keep(found, "contact", client.contacts.iterate_pages(conditions=changed, fields=M.CONTACT_FIELDS, page_size=PAGE),
+          lambda r: r["id"] in contacts or (r.get("company") or {}).get("id") in companies)
+    _keep(found, "opportunity", client.opportunities.iterate_pages(conditions=changed, fields=OPPORTUNITY_FIELDS,
+                                                                   page_size=PAGE), lambda r: r["id"] in opportunities)
+    if changed is not None and opportunities:
+        for p in client.products.iterate(conditions=C.and_(changed, C.not_null("opportunity/id")),
+                                         fields=["id", "opportunity/id"]):
+            opp = (p.get("opportunity") or {}).get("id")
+            if opp in opportunities:
+                hinted["opportunity"].add(opp)
+    read_products(client, found, list(found.opportunities))
+    read(client, hinted, found)
+    tally = Reconciler(ctx, force=force).run(found)
+    live = get_live(session)
+    live.changes_watermark = started
+    session.commit()
+    what = f"Checked {len(found)} linked record{'s' if len(found) != 1 else ''} changed in ConnectWise " + (
+        f"since {since:%Y-%m-%d %H:%M} UTC" if since else "(first pass: every linked record)")
+    return " ".join([what + (f"; {tally.breaks} deleted" if tally.breaks else "") + ".", *notes])
+
+
+def deletions_pass(ctx: SyncContext, *, force: bool = False) -> str:
+    """Find linked records deleted in ConnectWise (and products removed from exported documents)."""
+    session, client = ctx.session, ctx.client
+    found = Found()
+    live_companies = {r["id"] for r in client.companies.iterate(fields=["id", "deletedFlag"], page_size=PAGE)
+                      if not r.get("deletedFlag")}
+    live_contacts = {r["id"] for r in client.contacts.iterate(fields=["id"], page_size=PAGE)}
+    live_opportunities = {r["id"] for r in client.opportunities.iterate(fields=["id"], page_size=PAGE)}
+    restore: dict[str, set[int]] = {}
+    for entity, kind, alive in (("company", CUSTOMER, live_companies), ("contact", CONTACT, live_contacts),
+                                ("opportunity", DOCUMENT, live_opportunities)):
+        gone = linked_ids(session, kind, status="ok") - alive
+        found.asked[entity].update(gone)
+        restore[entity] = linked_ids(session, kind, status="missing_in_cw") & alive
+    exported = dict(session.execute(select(DocumentLineExport.cw_product_id, Link.cw_id).join(
+        Link, (Link.entity == DOCUMENT) & (Link.host_id == DocumentLineExport.document_id))).all())
+    if exported:
+        present = {r["id"] for r in client.products.iterate(conditions=C.like("integrationXRef", "colcw:%"),
+                                                            fields=["id"], page_size=PAGE)}
+        restore["opportunity"] |= {opp for pid, opp in exported.items() if pid not in present} & live_opportunities
+    read(client, restore, found)
+    tally = Reconciler(ctx, force=force).run(found)
+    live = get_live(session)
+    live.deletions_checked_at = utcnow()
+    session.commit()
+    checked = len(live_companies) + len(live_contacts) + len(live_opportunities)
+    return (f"Compared the links with the {checked} companies, contacts and opportunities ConnectWise holds: "
+            f"{tally.breaks} deleted in ConnectWise.")

@@ -1,0 +1,66 @@
+"""What pages show of live updates: the Connection page's section, drift on a customer, a document's changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...models import (
+    CUSTOMER_MASTERS,
+    CallbackRegistration,
+    DocumentDrift,
+    InboundHint,
+    LiveSettings,
+    RecordDrift,
+    Schedule,
+)
+from ...setup import callbacks as registrations
+from ...setup.live_updates import get_live, shown_url
+from ..shared.product_drift import describe_change
+from . import RECONCILE_KIND
+from .hints import last_received, pending_count
+
+
+@dataclass
+class LivePanel:
+    """The Connection page's Live updates section."""
+
+    live: LiveSettings
+    url: str
+    callbacks: list[CallbackRegistration]
+    last: InboundHint | None
+    pending: int
+    schedules: list[Schedule]
+    masters: dict[str, str]
+
+
+def live_panel(session: Session) -> LivePanel:
+    live = get_live(session)
+    schedules = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)
+                                     .order_by(Schedule.id)).scalars())
+    return LivePanel(live, shown_url(live), registrations.registered(session), last_received(session),
+                     pending_count(session), schedules, CUSTOMER_MASTERS)
+
+
+def customer_drift(session: Session, customer_id: int) -> list[RecordDrift]:
+    """ConnectWise changes not taken and conflicts for a customer and its contacts (the customer page)."""
+    return list(session.execute(select(RecordDrift).where(RecordDrift.customer_id == customer_id)
+                                .order_by(RecordDrift.entity.desc(), RecordDrift.host_id, RecordDrift.field)).scalars())
+
+
+@dataclass
+class DocumentChanges:
+    """A document's products changed in ConnectWise since its export, in words."""
+
+    opportunity_id: int
+    lines: list[str]
+    detected_at: object
+
+
+def document_changes(session: Session, document_id: int) -> DocumentChanges | None:
+    row = session.execute(select(DocumentDrift).where(DocumentDrift.document_id == document_id)).scalar_one_or_none()
+    if row is None or not row.changes:
+        return None
+    return DocumentChanges(row.opportunity_id, [describe_change(c) for c in row.changes], row.detected_at)

@@ -1,0 +1,124 @@
+"""The Live updates switch: register or remove the callbacks, schedule or pause the safety net.
+
+On: the callbacks for companies, contacts and opportunities are registered (reused when they
+exist) and two schedules are made if missing: the safety net every 15 minutes and the deletion
+check daily at 03:30 UTC (both editable on the jobs page). Off: colcw's callbacks are removed and
+those schedules disabled. Saving the connection while on registers again (the callbacks belong
+to the tenant the connection names). A failure to reach ConnectWise is kept on the page and
+never quoted with the URL's secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...cw import ConnectWiseClient, ConnectWiseError
+from ...models import Schedule
+from ...setup import callbacks as registrations
+from ...setup.connection import NotConfigured
+from ...setup.live_updates import (
+    LiveInput,
+    callback_url,
+    check_url,
+    get_live,
+    reachable,
+    save_live,
+    shown_url,
+    url_secret,
+)
+from ...setup.secrets import SecretBox, SecretError
+from ..jobs.schedules import Timing, create_schedule, set_enabled
+from . import RECONCILE_KIND
+
+ClientFactory = Callable[[Session], AbstractContextManager[ConnectWiseClient]]
+SCHEDULES = (("ConnectWise safety net", {"mode": "changes"}, Timing.every(15)),
+             ("ConnectWise deletion check", {"mode": "deletions"}, Timing("daily", dt.time(3, 30), "UTC")))
+
+
+def ensure_schedules(session: Session, actor: str, *, enabled: bool) -> list[Schedule]:
+    """The safety net's schedules: made when missing (enabled), enabled or disabled as asked."""
+    existing = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)).scalars())
+    out = []
+    for name, params, timing in SCHEDULES:
+        row = next((s for s in existing if (s.params or {}).get("mode") == params["mode"]
+                    and not (s.params or {}).get("force")), None)
+        if row is None:
+            if not enabled:
+                continue
+            row = create_schedule(session, name=name, kind=RECONCILE_KIND, params=params, timing=timing, actor=actor)
+        elif row.enabled != enabled:
+            set_enabled(session, row, enabled)
+        out.append(row)
+    return out
+
+
+def register_callbacks(session: Session, box: SecretBox, client_for: ClientFactory) -> str:
+    """(Re-)register the callbacks for the stored settings; the outcome in words (errors kept on the row).
+    Commits (what was saved before it stays saved when ConnectWise fails)."""
+    session.commit()
+    live = get_live(session)
+    secret = url_secret(live, box)
+    try:
+        with client_for(session) as client:
+            done = registrations.register(session, client, live, callback_url(live, box), shown_url(live))
+    except (ConnectWiseError, NotConfigured, SecretError) as e:
+        session.rollback()
+        live = get_live(session)
+        live.last_error = "The callbacks could not be registered: " + registrations.masked(str(e), secret)
+        session.commit()
+        return live.last_error
+    session.commit()
+    return done.summary()
+
+
+def remove_callbacks(session: Session, client_for: ClientFactory) -> str:
+    """Remove colcw's callbacks from ConnectWise; when ConnectWise cannot be reached, say which to remove.
+    Commits."""
+    session.commit()
+    rows = registrations.registered(session)
+    if not rows:
+        return ""
+    try:
+        with client_for(session) as client:
+            n = registrations.unregister(session, client)
+    except (ConnectWiseError, NotConfigured, SecretError) as e:
+        session.rollback()
+        ids = ", ".join(str(r.cw_id) for r in registrations.registered(session))
+        live = get_live(session)
+        live.last_error = (f"The callbacks (ids {ids}) could not be removed from ConnectWise ({e}). Remove them in "
+                           "ConnectWise: System → Callbacks, or switch Live updates off again later.")
+        session.commit()
+        return live.last_error
+    session.commit()
+    return f"Removed {n} callback{'s' if n != 1 else ''} from ConnectWise."
+
+
+def apply_live(session: Session, box: SecretBox, client_for: ClientFactory, data: LiveInput, actor: str, *,
+               check: Callable[[str], str] = reachable) -> list[tuple[str, str]]:
+    """Save the Live updates section and act on it; the messages for the page as (category, text):
+    ``warning`` for what needs attention, ``info`` for what was done.
+
+    Raises :class:`~colcw_plugin.errors.FieldErrors` for bad input (nothing saved). Commits.
+    """
+    live, warnings = save_live(session, box, data, actor)
+    session.commit()
+    messages = [("warning", w) for w in warnings]
+    if live.enabled:
+        problem = check_url(live, box, check)
+        if problem:
+            messages.append(("warning", problem))
+        done = register_callbacks(session, box, client_for)
+        messages.append(("warning" if get_live(session).last_error else "info", done))
+        ensure_schedules(session, actor, enabled=True)
+    else:
+        removed = remove_callbacks(session, client_for)
+        if removed:
+            messages.append(("warning" if get_live(session).last_error else "info", removed))
+        ensure_schedules(session, actor, enabled=False)
+    session.commit()
+    return messages
