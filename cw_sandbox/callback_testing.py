@@ -118,6 +118,10 @@ class CallbackControls:
         """Delete a company (ConnectWise keeps it, with deletedFlag)."""
         self.delete_record("companies", company_id, member)
 
+    def add_contact(self, fields: dict, member: str | None = None) -> dict:
+        """Add a contact (e.g. ``{"firstName": "Grace", "company": {"id": 3}}``); returns it."""
+        return self._person("POST", "contacts", self._with_member({"fields": fields}, member))
+
     def edit_contact(self, contact_id: int, changes: dict, member: str | None = None) -> dict:
         """Edit a contact."""
         return self.edit_record("contacts", contact_id, changes, member)

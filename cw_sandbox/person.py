@@ -15,6 +15,8 @@ the request log and API faults do not apply. Under ``/__sandbox__/person/``:
 * ``POST opportunities/<id>/products`` ``{"fields": {"catalogItem": {"identifier": "X"},
   "quantity": 2}}`` adds a product line to the opportunity (``billableOption`` defaults to
   "Billable", as on the product screen); answers it (201).
+* ``POST contacts`` ``{"fields": {"firstName": "Grace", "company": {"id": 3}}}`` adds a contact
+  (as on the company's Contacts tab); answers it (201).
 
 Every call takes an optional ``"member"`` (a member identifier, in the body or as
 ``?member=``); the default is ``admin1``, the tenant's administrator. Errors use ConnectWise's
@@ -141,3 +143,15 @@ def add_product(rid: int) -> Response:
     body = {"billableOption": "Billable", **fields, "opportunity": {"id": rid}}
     product = tenant.create(RESOURCES_BY_KEY["products"], body, actor)
     return json_response(product, 201)
+
+
+@person_bp.post("/contacts")
+def add_contact() -> Response:
+    """Add a contact to a company."""
+    body = json_object()
+    fields = body.get("fields")
+    if not isinstance(fields, dict) or not fields:
+        raise bad_request('Send {"fields": {"firstName": "...", "company": {"id": <company id>}}}.')
+    tenant = _tenant()
+    contact = tenant.create(RESOURCES_BY_KEY["contacts"], fields, member_for(tenant, _member_arg(body)))
+    return json_response(contact, 201)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask.cli import AppGroup
 
+from .live import live_updates_command
 from .setup import register as register_setup_commands
 from .sync import sync_customers, sync_quotes
 from .worker import scheduler_command, worker_command
@@ -17,6 +18,7 @@ sync_cli = AppGroup("sync", help="Run a synchronisation in the foreground and pr
 colcw_cli.add_command(sync_cli)
 colcw_cli.add_command(worker_command)
 colcw_cli.add_command(scheduler_command)
+colcw_cli.add_command(live_updates_command)
 register_setup_commands(colcw_cli)
 sync_cli.add_command(sync_customers)
 sync_cli.add_command(sync_quotes)

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import FieldErrors
-from ..models import CUSTOMER_MASTERS, CW_MASTER, ConfigChange, LiveSettings
+from ..models import CUSTOMER_MASTERS, CW_MASTER, HOST_MASTER, ConfigChange, LiveSettings
 from .secrets import SecretBox
 
 CALLBACK_PATH = "/colcw/cw-callback/"  # the callback view's route (views/callbacks.py)
@@ -47,6 +47,15 @@ def get_live(session: Session) -> LiveSettings:
         session.add(row)
         session.flush()
     return row
+
+
+def read_live(session: Session) -> LiveSettings:
+    """The settings row for reading (pages on GET): an unsaved default when there is none yet."""
+    row = session.execute(select(LiveSettings).order_by(LiveSettings.id).limit(1)).scalar_one_or_none()
+    return row if row is not None else LiveSettings(enabled=False, public_base_url="", url_secret_encrypted="",
+                                                    url_check="", customer_master=HOST_MASTER,
+                                                    mass_delete_limit=DEFAULT_LIMIT, own_member="", alert="",
+                                                    last_error="")
 
 
 def cw_is_master(session: Session) -> bool:

@@ -13,7 +13,7 @@ from flask import Response, jsonify, request
 from host_stub.extensions import csrf, db
 
 from ..cw.callbacks import MAX_BODY_BYTES, SIGNATURE_HEADER
-from ..setup.live_updates import CALLBACK_PATH, PING_ANSWER, get_live, secret_matches
+from ..setup.live_updates import CALLBACK_PATH, PING_ANSWER, read_live, secret_matches
 from ..setup.secrets import SecretError
 from ..sync.inbound.receive import receive
 from . import rep_bp
@@ -39,7 +39,7 @@ def cw_callback(secret: str) -> Response:
 def cw_callback_ping(secret: str) -> Response:
     """The Connection page's check that this URL reaches colcw (the right secret only)."""
     try:
-        known = secret_matches(get_live(db.session), runtime().box, secret)
+        known = secret_matches(read_live(db.session), runtime().box, secret)
     except SecretError:
         known = False
     db.session.rollback()

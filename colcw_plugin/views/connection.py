@@ -25,7 +25,7 @@ from ..setup.connection import (
     save_connection,
     typed_client_settings,
 )
-from ..setup.live_updates import LiveInput, get_live
+from ..setup.live_updates import LiveInput, get_live, read_live
 from ..setup.options import OptionsInput, save_options
 from ..setup.secrets import SecretError
 from ..sync.inbound import RECONCILE_KIND
@@ -92,7 +92,7 @@ def save_connection_view():
         return _render(e.errors, 400, typed=True)
     db.session.commit()
     flash("Connection saved. Use Test Connection to check it.", "success")
-    if get_live(db.session).enabled:  # the callbacks belong to the tenant the connection names
+    if read_live(db.session).enabled:  # the callbacks belong to the tenant the connection names
         rt = runtime()
         flash(register_callbacks(db.session, rt.box, rt.interactive_client),
               "warning" if get_live(db.session).last_error else "info")

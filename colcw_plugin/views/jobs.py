@@ -13,7 +13,7 @@ from host_stub.views import admin_required, current_actor
 
 from ..errors import FieldErrors
 from ..models import Schedule, SyncRun
-from ..setup.live_updates import get_live, save_limit
+from ..setup.live_updates import read_live, save_limit
 from ..sync.jobs import history
 from ..sync.jobs.ranges import PRESET_LABELS
 from ..sync.jobs.schedules import (
@@ -61,7 +61,7 @@ def _page_context(form: dict | None = None, errors: dict | None = None) -> dict:
             "schedules": list_schedules(db.session), "page": page, "flt": flt, "results": history.RESULTS,
             "form": form or {}, "errors": errors or {}, "presets": PRESET_LABELS, "frequencies": FREQUENCIES,
             "weekdays": WEEKDAYS, "zones": timezones(), "zone": display_zone(), "when": when, "describe": describe,
-            "kind_label": kinds.label, "mass_delete_limit": get_live(db.session).mass_delete_limit,
+            "kind_label": kinds.label, "live": read_live(db.session),
             "schedule_job": lambda s: job_description(db.session, kinds, s.kind, s.params or {})}
 
 

@@ -85,6 +85,17 @@ def test_editing_and_deleting_a_contact(demo, receiver):
     assert receiver.calls[1].entity["title"] == "Office manager"
 
 
+def test_a_person_adds_a_contact_to_a_company(demo, receiver):
+    company = first(demo, "company/companies")
+    added = demo.add_contact({"firstName": "Grace", "lastName": "Hopper", "company": {"id": company["id"]}},
+                             member="rrep")
+    assert demo.api("GET", f"company/contacts/{added['id']}").json()["firstName"] == "Grace"
+    assert heard(demo, receiver) == [("contact", "added", added["id"], "rrep")]
+    with pytest.raises(SandboxControlError) as err:
+        demo.add_contact({"lastName": "No company"})
+    assert err.value.status == 400
+
+
 def test_adding_editing_and_removing_a_product_line(demo, receiver):
     opp = first(demo, "sales/opportunities")
     item = first(demo, "procurement/catalog")

@@ -230,7 +230,7 @@ class CustomerPlanner:
             if problems:
                 plan.outcomes.append(_out(CONTACT, "failed", contact.id, record["id"], label, *M.join(problems)))
                 return
-            plan.contacts.append({"id": contact.id, **{d.field: d.cw for d in diffs}})
+            plan.contacts.append({"id": contact.id, **host, **{d.field: d.cw for d in diffs}})
             new_base = {**(link.synced_values or {}), **cw}
         plan.links.append((link, CONTACT, contact.id, record["id"], new_base, M.last_updated(record)))
         plan.drift += self._drift(CONTACT, contact.id, plan.customer.id, record["id"], diffs)

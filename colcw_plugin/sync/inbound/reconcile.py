@@ -3,8 +3,9 @@
 Planning (:mod:`.customers`, :mod:`.opportunities`) writes nothing. The mass-delete guard then
 sees every link the pass would break: more than the limit for a kind of record (10 % of its
 links by default, or the number the admin set; never fewer than one) and the whole pass stops,
-applies nothing and raises an alert on the Connection and jobs pages, because so many deletions
-at once more often mean a wrong connection or a mistake in ConnectWise than real deletions. A
+applies nothing and raises an alert on the Connection page, because so many deletions at once more
+often mean a wrong connection or a mistake in ConnectWise than real deletions. Links broken in the
+last ten minutes count too, so a mass delete that arrives as a stream of callbacks is stopped alike. A
 person can then run it anyway. Otherwise each customer (with its contacts) and each document is
 written in its own transaction through the host's unit of work, and every record gets its
 result in the run's log.
@@ -12,6 +13,7 @@ result in the run's log.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -33,6 +35,9 @@ from .opportunities import DocumentPlan, OpportunityPlanner
 from .reading import Found
 
 KIND_WORDS = {CUSTOMER: "customer", CONTACT: "contact", DOCUMENT: "quote / order"}
+# Links broken this recently count with a pass's own: a mass delete arriving as a stream of callbacks
+# (one pass each) is stopped as surely as one the daily check finds at once.
+GUARD_WINDOW = dt.timedelta(minutes=10)
 
 
 class GuardStopped(Exception):
@@ -83,12 +88,16 @@ class Reconciler:
     def guard(self, breaks: list[Break]) -> None:
         counts = Counter(b.link.entity for b in breaks)
         over = []
+        since = utcnow() - GUARD_WINDOW
         for entity, n in sorted(counts.items()):
-            linked = self.session.execute(select(func.count()).select_from(Link).where(
-                Link.entity == entity, Link.status == "ok")).scalar_one()
-            allowed = allowed_breaks(self.live.mass_delete_limit, linked)
-            if n > allowed:
-                over.append(f"{n} of {linked} {KIND_WORDS.get(entity, entity)} links (at most {allowed} allowed)")
+            linked, recent = self.session.execute(select(
+                func.count().filter(Link.status == "ok"),
+                func.count().filter(Link.status == "missing_in_cw", Link.synced_at >= since)).where(
+                Link.entity == entity)).one()
+            allowed = allowed_breaks(self.live.mass_delete_limit, linked + recent)
+            if n + recent > allowed:
+                over.append(f"{n + recent} of {linked + recent} {KIND_WORDS.get(entity, entity)} links (at most "
+                            f"{allowed} allowed)")
         if not over or self.force:
             if breaks and self.live.alert and not over:
                 self.live.alert, self.live.alert_at, self.live.alert_run_id = "", None, None
@@ -140,7 +149,7 @@ class Reconciler:
             for link in plan.restore:
                 link.status = "ok"
             for b in plan.breaks:
-                b.link.status = "missing_in_cw"
+                b.link.status, b.link.synced_at = "missing_in_cw", now
                 outcomes.append({"entity": b.link.entity, "action": "skipped", "host_id": b.link.host_id,
                                  "cw_id": b.link.cw_id, "label": b.label, "message": b.message,
                                  "resolution": b.resolution})
@@ -167,7 +176,7 @@ class Reconciler:
     def _document(self, plan: DocumentPlan) -> None:
         host = self.ctx.host(self.session)
         if plan.brk is not None:
-            plan.link.status = "missing_in_cw"
+            plan.link.status, plan.link.synced_at = "missing_in_cw", utcnow()
             host.set_external_status(plan.document_id, SOURCE, status="deleted",
                                      label=f"Deleted in ConnectWise: opportunity {plan.opportunity_id}",
                                      detail=plan.brk.resolution)

@@ -17,7 +17,7 @@ from ...models import (
     Schedule,
 )
 from ...setup import callbacks as registrations
-from ...setup.live_updates import get_live, shown_url
+from ...setup.live_updates import read_live, shown_url
 from ..shared.product_drift import describe_change
 from . import RECONCILE_KIND
 from .hints import last_received, pending_count
@@ -37,7 +37,7 @@ class LivePanel:
 
 
 def live_panel(session: Session) -> LivePanel:
-    live = get_live(session)
+    live = read_live(session)
     schedules = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)
                                      .order_by(Schedule.id)).scalars())
     return LivePanel(live, shown_url(live), registrations.registered(session), last_received(session),

@@ -1,0 +1,114 @@
+"""Helpers for the live-update tests: switch Live updates on against a live host, wait for what comes
+back, sign callbacks as ConnectWise does, and read the sandbox's request log."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+
+from colcw_plugin.cw.callbacks import sign
+from colcw_plugin.models import CW_MASTER, RepMapping, SyncItem, SyncRun, get_link
+from colcw_plugin.setup.live_updates import LiveInput, callback_url, get_live
+from colcw_plugin.sync.inbound.switch import apply_live
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
+from host_stub import services
+from host_stub.extensions import db
+from host_stub.models import StoreSite
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quotes"))
+from quote_support import QuoteWorld, line, make_world  # noqa: E402, F401 - re-exported for the tests
+
+
+def enable(public_url: str, master: str = CW_MASTER, *, check=None) -> list[tuple[str, str]]:
+    """Switch Live updates on as an admin would (commits)."""
+    rt = runtime()
+    kwargs = {"check": check} if check is not None else {}
+    return apply_live(db.session, rt.box, rt.client, LiveInput(True, public_url, master), "tests", **kwargs)
+
+
+def disable() -> list[tuple[str, str]]:
+    rt = runtime()
+    live = get_live(db.session)
+    return apply_live(db.session, rt.box, rt.client, LiveInput(False, live.public_base_url, live.customer_master),
+                      "tests")
+
+
+def the_callback_url() -> str:
+    return callback_url(get_live(db.session), runtime().box)
+
+
+def wait_for(predicate, timeout: float = 20.0, what: str = "the change to come back"):
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.rollback()
+        db.session.expire_all()
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def settle(sandbox, timeout: float = 30.0) -> None:
+    """Every run finished, every callback delivered, and the runs those callbacks started finished."""
+    def idle():
+        return not db.session.execute(select(SyncRun.id).where(SyncRun.status.in_(("queued", "running")))).first()
+
+    wait_for(idle, timeout, "runs to finish")
+    sandbox.wait_for_deliveries(timeout=timeout)
+    wait_for(idle, timeout, "live-update runs to finish")
+
+
+def message(sandbox, ctype: str, record_id: int, action: str = "updated", member: str = "admin1",
+            key_url: str | None = None) -> bytes:
+    """A callback body as ConnectWise sends it (the Entity is a stale, unimportant copy)."""
+    key_url = key_url or sandbox.signing_key()["key_url"]
+    return json.dumps({"MessageId": str(uuid.uuid4()), "FromUrl": "127.0.0.1", "CompanyId": sandbox.company_id,
+                       "MemberId": member, "Action": action, "Type": ctype, "ID": record_id,
+                       "ProductInstanceId": None, "PartnerId": None, "Entity": json.dumps({"id": record_id}),
+                       "Metadata": {"key_url": key_url}}).encode()
+
+
+def signed_headers(body: bytes, signing_key: str) -> dict:
+    return {"Content-Type": "application/json", "x-content-signature": sign(body, signing_key)}
+
+
+def run_items(kind: str) -> list[SyncItem]:
+    runs = select(SyncRun.id).where(SyncRun.kind == kind)
+    return list(db.session.execute(select(SyncItem).where(SyncItem.run_id.in_(runs)).order_by(SyncItem.id)).scalars())
+
+
+def record_reads(sandbox, path: str) -> list[dict]:
+    """GET requests the sandbox served for records of ``path`` (by id or by ``id in (...)``)."""
+    return [r for r in sandbox.requests() if r["method"] == "GET" and r["path"].rstrip("/").endswith(path)
+            or (r["method"] == "GET" and f"{path}/" in r["path"] and r["path"].rsplit("/", 1)[-1].isdigit())]
+
+
+def export_customer(sandbox, **fields):
+    """A host customer with two contacts, exported to ConnectWise (links and agreed values recorded).
+    Returns (customer, company id, {contact first name: ConnectWise contact id})."""
+    if not db.session.execute(select(RepMapping)).first():
+        member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
+        store = db.session.execute(select(StoreSite)).scalars().first()
+        db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1"))
+        db.session.commit()
+    data = {"name": "Acme Corp", "account_number": "ACME1", "active": True, "address1": "1 Main St",
+            "city": "Austin", "state": "TX", "zip": "73301", "country": "United States", "phone": "512-555-0100",
+            "location_code": "", **fields}
+    customer = services.save_customer(data, [
+        {"first_name": "Ada", "last_name": "Lovelace", "title": "CFO", "email": "ada@acme.example",
+         "work_phone": "512-555-0110", "is_default": True},
+        {"first_name": "Charles", "last_name": "Babbage", "title": "CTO", "email": "charles@acme.example"}])
+    run = create_run(db.session, runtime().kinds, "customer_export", {"customer_id": customer.id})
+    db.session.commit()
+    assert runtime().execute(db.session, run.id).status == "succeeded"
+    company = get_link(db.session, "customer", customer.id).cw_id
+    contacts = {c.first_name: get_link(db.session, "contact", c.id).cw_id for c in customer.contacts}
+    return customer, company, contacts

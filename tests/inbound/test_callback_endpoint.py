@@ -1,0 +1,147 @@
+"""The callback endpoint: only the configured ConnectWise gets in, fast, and bursts collapse."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+from inbound_support import enable, message, run_items, signed_headers, the_callback_url
+from sqlalchemy import select
+
+from colcw_plugin.models import HOST_MASTER, InboundHint, SyncRun
+from colcw_plugin.setup.live_updates import get_live
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime, tune_runtime
+from host_stub.extensions import db
+
+NO_CHECK = {"check": lambda url: ""}
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def _post(client, body: bytes, headers: dict, url: str | None = None):
+    return client.post(_path(url or the_callback_url()), data=body, headers=headers)
+
+
+def _company(sandbox, n: int) -> dict:
+    resp = sandbox.api("POST", "company/companies", json={"identifier": f"HINT{n:02d}", "name": f"Hint Co {n}",
+                                                           "addressLine1": f"{n} Main St", "city": "Austin",
+                                                           "state": "TX", "phoneNumber": f"512-555-01{n:02d}"})
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def test_unknown_secret_forged_signature_and_bad_bodies_are_refused_and_logged_without_secrets(app, connected, caplog):
+    enable("http://127.0.0.1:1", HOST_MASTER, **NO_CHECK)
+    client = app.test_client()
+    key = connected.signing_key()
+    company = _company(connected, 1)
+    body = message(connected, "company", company["id"])
+    secret = the_callback_url().rsplit("/", 1)[1]
+    caplog.set_level(logging.INFO)
+
+    assert client.post("/colcw/cw-callback/not-the-secret", data=body,
+                       headers=signed_headers(body, key["signing_key"])).status_code == 404
+    assert client.get("/colcw/cw-callback/not-the-secret").status_code == 404
+    forged = _post(client, body, signed_headers(body, "a guessed key"))
+    assert forged.status_code == 401 and "signature" in forged.get_data(as_text=True)
+    assert _post(client, body, {"Content-Type": "application/json"}).status_code == 401  # no signature at all
+    tampered = body.replace(b'"updated"', b'"deleted"')
+    assert _post(client, tampered, signed_headers(body, key["signing_key"])).status_code == 401
+    assert _post(client, b"not json", signed_headers(b"not json", key["signing_key"])).status_code == 400
+    assert _post(client, b'{"Type": "ticket", "ID": 1}', {}).status_code == 400
+    huge = json.dumps({"Type": "company", "ID": 1, "Action": "updated", "Entity": "x" * 300_000}).encode()
+    assert _post(client, huge, signed_headers(huge, key["signing_key"])).status_code == 400
+    assert db.session.execute(select(InboundHint)).first() is None  # nothing was recorded
+
+    good = _post(client, body, signed_headers(body, key["signing_key"]))
+    assert good.status_code == 200
+    assert db.session.execute(select(InboundHint.entity, InboundHint.cw_id)).all() == [("company", company["id"])]
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "refused" in text and secret not in text and key["signing_key"] not in text
+
+
+class _KeyServer(BaseHTTPRequestHandler):
+    fetched: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        _KeyServer.fetched.append(self.path)
+        data = json.dumps({"signing_key": "attacker-key"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_key_url_on_another_host_is_refused_without_fetching_it(app, connected, monkeypatch):
+    enable("http://127.0.0.1:1", HOST_MASTER, **NO_CHECK)
+    server = HTTPServer(("127.0.0.1", 0), _KeyServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        company = _company(connected, 2)
+        evil = f"http://127.0.0.1:{server.server_port}/v2025_1/apis/3.0/system/callbackkeys/x"
+        body = message(connected, "company", company["id"], key_url=evil)
+        resp = _post(app.test_client(), body, signed_headers(body, "attacker-key"))
+        assert resp.status_code == 401 and "key_url" in resp.get_data(as_text=True)
+        assert _KeyServer.fetched == []
+        # The sandbox's own key_url over http passes only with the development allowance (COLCW_ALLOW_HTTP);
+        # without it, only https from the configured site is trusted.
+        good = message(connected, "company", company["id"])
+        headers = signed_headers(good, connected.signing_key()["signing_key"])
+        assert _post(app.test_client(), good, headers).status_code == 200
+        tune_runtime(monkeypatch, app, allow_http=False)
+        assert _post(app.test_client(), good, headers).status_code == 401
+    finally:
+        server.shutdown()
+
+
+def test_a_thousand_hints_for_ten_records_make_one_run_reading_each_record_once(app, connected, drain_queue):
+    companies = [_company(connected, n) for n in range(10)]
+    assert runtime().execute(db.session, _import_all().id).status == "succeeded"
+    enable("http://127.0.0.1:1", HOST_MASTER, **NO_CHECK)
+    key = connected.signing_key()
+    client = app.test_client()
+    connected.clear_requests()
+    for i in range(1000):
+        body = message(connected, "company", companies[i % 10]["id"], action="updated", member="admin1")
+        assert _post(client, body, signed_headers(body, key["signing_key"])).status_code == 200
+    hints = db.session.execute(select(InboundHint.cw_id, InboundHint.hints, InboundHint.pending)).all()
+    assert sorted(hints) == sorted((c["id"], 100, True) for c in companies)
+    runs = db.session.execute(select(SyncRun).where(SyncRun.kind == "cw_live_update")).scalars().all()
+    assert len(runs) == 1  # one run waited in the queue for all of them
+    assert drain_queue() == 1
+    reads = [r for r in connected.requests() if r["method"] == "GET" and "company/companies" in r["path"]]
+    assert 1 <= len(reads) <= 10, reads  # at most one read per record: here one "id in (...)" for all ten
+    key_fetches = [r for r in connected.requests() if "callbackkeys" in r["path"]]
+    assert len(key_fetches) == 1  # the signing key is cached
+    done = run_items("cw_live_update")
+    assert sorted(i.cw_id for i in done) == sorted(c["id"] for c in companies)
+    assert {i.action for i in done} == {"unchanged"}
+    assert not db.session.execute(select(InboundHint).where(InboundHint.pending.is_(True))).first()
+
+
+def test_colcw_s_own_company_and_contact_writes_are_not_read_back(app, connected, drain_queue):
+    enable("http://127.0.0.1:1", HOST_MASTER, **NO_CHECK)
+    own = get_live(db.session).own_member
+    assert own == "APIMember"  # who registered the callbacks: colcw's API member
+    company = _company(connected, 3)
+    body = message(connected, "company", company["id"], member=own)
+    resp = _post(app.test_client(), body, signed_headers(body, connected.signing_key()["signing_key"]))
+    assert resp.status_code == 200 and "own change" in resp.get_data(as_text=True)
+    assert db.session.execute(select(InboundHint)).first() is None
+    assert db.session.execute(select(SyncRun)).first() is None
+
+
+def _import_all():
+    run = create_run(db.session, runtime().kinds, "customer_import", {"mode": "all"})
+    db.session.commit()
+    return run

@@ -1,0 +1,108 @@
+"""Registering colcw's callbacks: once, however often it is saved and by however many processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from inbound_support import disable, enable
+from sqlalchemy import select
+
+from colcw_plugin.models import HOST_MASTER, CallbackRegistration
+from colcw_plugin.setup import callbacks as registrations
+from helpers import csrf_from, runtime, sign_in
+from host_stub.extensions import db
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "jobs"))
+from jobs_support import FLASK, ROOT, worker_env  # noqa: E402
+
+NO_CHECK = {"check": lambda url: ""}
+
+
+def _callbacks(sandbox) -> list[dict]:
+    return sandbox.api("GET", "system/callbacks", params={"pageSize": 1000}).json()
+
+
+def test_callbacks_are_registered_once_across_saves_and_removed_when_switched_off(app, connected):
+    messages = enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
+    assert ("info", "Callbacks: registered company, contact, opportunity.") in messages
+    first = _callbacks(connected)
+    assert sorted(c["type"] for c in first) == ["company", "contact", "opportunity"]
+    assert {c["level"] for c in first} == {"owner"}
+    assert all(c["url"].startswith("https://quotes.example.com/colcw/cw-callback/") for c in first)
+    assert len({c["url"] for c in first}) == 1
+    enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
+    enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
+    assert _callbacks(connected) == first  # reused, not registered again
+
+    # ConnectWise switched one off after failed deliveries: saving switches it on again.
+    connected.api("PATCH", f"system/callbacks/{first[0]['id']}", json=[{"op": "replace", "path": "inactiveFlag",
+                                                                          "value": True}])
+    assert ("info", f"Callbacks: already registered {', '.join(sorted(c['type'] for c in first[1:]))}; "
+            f"re-activated {first[0]['type']}.") in enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
+    assert not any(c["inactiveFlag"] for c in _callbacks(connected))
+
+    # Another URL: the old callbacks go, never another integration's.
+    other = connected.api("POST", "system/callbacks", json={"url": "https://other.example/hook", "type": "company",
+                                                            "level": "owner", "objectId": 1}).json()
+    enable("https://quotes2.example.com", HOST_MASTER, **NO_CHECK)
+    now = _callbacks(connected)
+    assert len(now) == 4 and {c["id"] for c in now} & {c["id"] for c in first} == set()
+    disable()
+    assert [c["id"] for c in _callbacks(connected)] == [other["id"]]
+    assert db.session.execute(select(CallbackRegistration)).first() is None
+
+
+def test_an_object_exists_answer_reuses_what_another_process_registered(app, connected, monkeypatch):
+    enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
+    before = _callbacks(connected)
+    db.session.execute(db.delete(CallbackRegistration))
+    db.session.commit()
+    real = registrations._mine
+    calls = []
+
+    def stale_list(client, url):  # the first list was read before the other process registered
+        calls.append(url)
+        return [] if len(calls) == 1 else real(client, url)
+
+    monkeypatch.setattr(registrations, "_mine", stale_list)
+    messages = enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
+    assert ("info", "Callbacks: already registered company, contact, opportunity.") in messages
+    assert _callbacks(connected) == before
+    assert len(db.session.execute(select(CallbackRegistration)).all()) == 3
+
+
+def test_two_web_processes_switching_live_updates_on_at_once_register_each_callback_once(app, connected):
+    env = worker_env(app)
+    args = [FLASK, "--app", "host_stub", "colcw", "live-updates", "--on", "--public-url", "https://quotes.example.com",
+            "--master", "channelonline"]
+    procs = [subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert sorted(c["type"] for c in _callbacks(connected)) == ["company", "contact", "opportunity"]
+    assert "secret" not in "".join(outputs) and "cw-callback/" not in "".join(outputs).replace("cw-callback/••••••", "")
+
+
+def test_the_connection_page_shows_the_callbacks_the_last_change_and_warns_about_the_public_url(app, connected):
+    client = sign_in(app.test_client(), "admin@demo.example")
+    page = client.get("/admin/integration/connectwise/").get_data(as_text=True)
+    assert 'id="live-updates"' in page and "No callbacks registered." in page
+    resp = client.post("/admin/integration/connectwise/live-updates", data={
+        "csrf_token": csrf_from(page), "public_base_url": "http://127.0.0.1:1/", "customer_master": "connectwise",
+        "live_enabled": "on"}, follow_redirects=True)
+    text = resp.get_data(as_text=True)
+    assert "Live updates are on." in text
+    assert "is not https" in text  # ConnectWise calls https only
+    assert "this server could not reach it itself" in text
+    rows = {c.type: c.cw_id for c in db.session.execute(select(CallbackRegistration)).scalars()}
+    for ctype, cw_id in rows.items():
+        assert f"<td>{ctype}</td><td>{cw_id}</td>" in text
+    secret = runtime().box.decrypt(db.session.execute(db.text(
+        "SELECT url_secret_encrypted FROM colcw_live_settings")).scalar())
+    assert secret not in text and "cw-callback/••••••" in text
+    bad = client.post("/admin/integration/connectwise/live-updates", data={
+        "csrf_token": csrf_from(text), "public_base_url": "quotes dot example", "customer_master": "host",
+        "live_enabled": "on"})
+    assert bad.status_code == 400 and "Enter the address ConnectWise reaches this server at" in bad.get_data(as_text=True)

@@ -1,0 +1,62 @@
+"""An opportunity set Won, Lost or closed in ConnectWise shows on its quotes and sales orders, by flags."""
+
+from __future__ import annotations
+
+from inbound_support import enable, line, settle, wait_for
+from sqlalchemy import select
+
+from colcw_plugin.models import HOST_MASTER
+from helpers import sign_in
+from host_stub import services
+from host_stub.extensions import db
+from host_stub.models import Document, DocumentExternalStatus
+
+
+def _status(doc_id: int) -> DocumentExternalStatus | None:
+    return db.session.execute(select(DocumentExternalStatus).where(
+        DocumentExternalStatus.document_id == doc_id, DocumentExternalStatus.source == "ConnectWise")).scalar()
+
+
+def test_won_lost_and_closed_in_connectwise_show_on_the_quote_and_its_sales_order(app, world, live_server,
+                                                                                 worker_thread):
+    quote = world.quote([line("OPT-7010", qty=2)], name="Status deal")
+    assert world.export(quote.id).status == "succeeded"
+    [opp] = world.opportunities()
+    enable(live_server.url, HOST_MASTER)
+
+    world.sandbox.set_opportunity_status(opp["id"], "Lost")
+    lost = wait_for(lambda: _status(quote.id), what="Lost on the quote")
+    assert lost.status == "lost" and lost.label.startswith("Lost in ConnectWise on ") and "by Sandbox Admin" in lost.label
+
+    # Statuses are told by their flags: renamed "Lost", a tenant's "Closed - Price" is still lost.
+    statuses = {s["name"]: s["id"] for s in world.api("sales/opportunities/statuses")}
+    world.sandbox.api("PATCH", f"sales/opportunities/statuses/{statuses['Lost']}",
+                      json=[{"op": "replace", "path": "name", "value": "Closed - Price"}])
+    db.session.execute(db.text("DELETE FROM colcw_reference_cache"))
+    db.session.commit()
+    world.sandbox.set_opportunity_status(opp["id"], "Won")
+    won = wait_for(lambda: (s := _status(quote.id)) is not None and s.status == "won" and s)
+    assert won.label.startswith("Won in ConnectWise on ")
+    world.sandbox.set_opportunity_status(opp["id"], statuses["Lost"])
+    renamed = wait_for(lambda: (s := _status(quote.id)) is not None and s.status == "lost" and s)
+    assert renamed.label.endswith(": Closed - Price")
+    world.sandbox.set_opportunity_status(opp["id"], "No Decision")
+    closed = wait_for(lambda: (s := _status(quote.id)) is not None and s.status == "closed" and s)
+    assert "Closed in ConnectWise" in closed.label and closed.label.endswith("No Decision")
+
+    # Open again: the status goes away.
+    world.sandbox.set_opportunity_status(opp["id"], "Open")
+    wait_for(lambda: _status(quote.id) is None, what="the status to clear")
+
+    # A sales order converted from the quote shares the opportunity: both show what ConnectWise says.
+    order = services.convert_quote(quote.id)
+    settle(world.sandbox)
+    world.sandbox.set_opportunity_status(opp["id"], statuses["Lost"])
+    wait_for(lambda: all((s := _status(d)) is not None and s.status == "lost" for d in (quote.id, order.id)))
+
+    client = sign_in(app.test_client(), "riley@demo.example")
+    page = client.get(f"/documents/{order.id}").get_data(as_text=True)
+    assert "Lost in ConnectWise on" in page and 'id="colcw-cw-status"' in page
+    for listing in ("/quotes/", "/orders/"):
+        assert 'data-external-status="lost"' in client.get(listing).get_data(as_text=True)
+    assert db.session.get(Document, quote.id).locked  # the documents themselves were not touched
