@@ -114,11 +114,24 @@ def main() -> int:
         host = subprocess.Popen([*FLASK, "run", "--port", str(port), "--no-reload"], env=env)
         procs.append(("host", host))
         wait_for_port(port, host, "the host")
+        live = live_updates(env, port)
         print(f"""
 ==============================================================================
  colcw demo is running:  http://127.0.0.1:{port}
    sales rep:  riley@demo.example / demo      admin:  admin@demo.example / demo
    ConnectWise sandbox:  {sandbox_url}  (company sandbox)
+
+ Watch live updates (a change in ConnectWise shows here within 5 seconds):{live}
+   1. Export quote Q1013 as the README's "Your first export" shows (Quotes → Q1013 →
+      Export to ConnectWise), and stay on the quote's page.
+   2. In another tab open the sandbox's page  {sandbox_url}/__sandbox__/ui
+      and set "Backup project 2026" to Lost (what a sales manager does in ConnectWise).
+      Or through its control API, with the opportunity id the quote page links to:
+        curl -X POST {sandbox_url}/__sandbox__/person/opportunities/<id>/status \\
+             -H 'Content-Type: application/json' -d '{{"status": "Lost"}}'
+   3. Without a reload, the quote's ConnectWise panel shows "Lost in ConnectWise on ... by
+      Sandbox Admin"; Quotes lists it too. Edit the company in the sandbox and the customer follows
+      (ConnectWise is the demo's master for customer data).
    Press Ctrl-C to stop everything.
 ==============================================================================
 """, flush=True)
@@ -146,6 +159,17 @@ def setup_connection(env: dict, sandbox_url: str) -> None:
     subprocess.run([*FLASK, "colcw", "options", "--opportunity-field", "Opportunity Name", "--if-unset"],
                    env=env, check=True)
     subprocess.run([*FLASK, "colcw", "automap"], env=env, check=True)
+
+
+def live_updates(env: dict, port: int) -> str:
+    """Switch Live updates on: ConnectWise's callbacks to this host, ConnectWise the master for customer
+    data (idempotent: a restart reuses the callbacks). Returns a note for the banner when it failed."""
+    result = subprocess.run([*FLASK, "colcw", "live-updates", "--on", "--public-url", f"http://127.0.0.1:{port}",
+                             "--master", "connectwise"], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        print(result.stdout + result.stderr, file=sys.stderr)
+        return "\n   (Live updates could not be switched on; see the messages above.)"
+    return ""
 
 
 def background_commands() -> list[tuple[str, list[str]]]:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from host_stub.models import Contact, Customer
 
-from ...models import CONTACT, CUSTOMER, Link
+from ...models import CONTACT, CUSTOMER, Link, RecordDrift
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
@@ -102,6 +102,11 @@ class CustomerPlan:
     outcomes: list[dict] = field(default_factory=list)
     breaks: list[Break] = field(default_factory=list)
 
+    @property
+    def writes(self) -> bool:
+        return bool(self.values is not None or self.contacts or self.links or self.drift or self.clear_drift
+                    or self.restore or self.breaks)
+
 
 class CustomerPlanner:
     """Plans what comes back for the companies and contacts in ``found`` (writes nothing)."""
@@ -122,6 +127,9 @@ class CustomerPlanner:
         self.customers = {c.id: c for c in session.execute(
             select(Customer).where(Customer.id.in_(host_ids)).options(selectinload(Customer.contacts))).scalars()} \
             if host_ids else {}
+        # Customers and contacts with drift shown now (only those have rows to clear).
+        self.drifting = {(e, h) for e, h in session.execute(select(RecordDrift.entity, RecordDrift.host_id).where(
+            RecordDrift.customer_id.in_(list(self.customers))))} if self.customers else set()
         self.links_by_host = {ln.host_id: ln for ln in self.customer_links.values()}
         if set(contact_hosts.values()) - set(self.links_by_host):
             for ln in session.execute(select(Link).where(Link.entity == CUSTOMER, Link.host_id.in_(
@@ -180,7 +188,8 @@ class CustomerPlanner:
         cw = M.company_host_values(record)
         M.keep_default_site_name(cw, host)
         diffs = compare(host, cw, link.synced_values, COMPANY_LABELS)
-        plan.clear_drift.append((CUSTOMER, plan.customer.id, None))
+        if (CUSTOMER, plan.customer.id) in self.drifting:
+            plan.clear_drift.append((CUSTOMER, plan.customer.id, None))
         new_base = agreed(host, cw, link.synced_values)
         if diffs and self.cw_master:
             problems = M.host_length_problems(cw, _CUSTOMER_LIMITS, plan.label, COMPANY_LABELS)
@@ -190,7 +199,8 @@ class CustomerPlanner:
                 return
             plan.values = {**host, **{d.field: d.cw for d in diffs}}
             new_base = dict(cw)
-        plan.links.append((link, CUSTOMER, plan.customer.id, record["id"], new_base, M.last_updated(record)))
+        if new_base != link.synced_values:  # an unchanged record writes nothing
+            plan.links.append((link, CUSTOMER, plan.customer.id, record["id"], new_base, M.last_updated(record)))
         plan.drift += self._drift(CUSTOMER, plan.customer.id, plan.customer.id, record["id"], diffs)
         plan.outcomes.append(self._outcome(CUSTOMER, plan.customer.id, record["id"], plan.label, diffs))
 
@@ -223,7 +233,8 @@ class CustomerPlanner:
         base = {k: v for k, v in (link.synced_values or {}).items() if k not in NOT_COMPARED} \
             if link.synced_values is not None else None
         diffs = compare(host, cw, base, CONTACT_LABELS)
-        plan.clear_drift.append((CONTACT, contact.id, None))
+        if (CONTACT, contact.id) in self.drifting:
+            plan.clear_drift.append((CONTACT, contact.id, None))
         new_base = {**(link.synced_values or {}), **agreed(host, cw, base)}
         if diffs and self.cw_master:
             problems = M.host_length_problems(cw, _CONTACT_LIMITS, label, CONTACT_LABELS)
@@ -232,7 +243,8 @@ class CustomerPlanner:
                 return
             plan.contacts.append({"id": contact.id, **host, **{d.field: d.cw for d in diffs}})
             new_base = {**(link.synced_values or {}), **cw}
-        plan.links.append((link, CONTACT, contact.id, record["id"], new_base, M.last_updated(record)))
+        if new_base != link.synced_values:
+            plan.links.append((link, CONTACT, contact.id, record["id"], new_base, M.last_updated(record)))
         plan.drift += self._drift(CONTACT, contact.id, plan.customer.id, record["id"], diffs)
         plan.outcomes.append(self._outcome(CONTACT, contact.id, record["id"], label, diffs))
 
@@ -250,7 +262,8 @@ class CustomerPlanner:
                                       f"{label}: added in ConnectWise without a name; ChannelOnline needs one.",
                                       "Enter the contact's name in ConnectWise; the next live update takes it."))
             return
-        plan.clear_drift.append((CUSTOMER, plan.customer.id, key))
+        if (CUSTOMER, plan.customer.id) in self.drifting:
+            plan.clear_drift.append((CUSTOMER, plan.customer.id, key))
         if not self.cw_master:
             plan.drift.append({"entity": CUSTOMER, "host_id": plan.customer.id, "customer_id": plan.customer.id,
                                "cw_id": record["id"], "field": key, "label": f"New contact {who}", "kind": "new_contact",

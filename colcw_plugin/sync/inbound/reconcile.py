@@ -121,6 +121,10 @@ class Reconciler:
         self.recorder.record(direction="import", **outcome)
 
     def _customer(self, plan: CustomerPlan) -> None:
+        if not plan.writes:
+            for o in plan.outcomes:
+                self._record(o)
+            return
         host = self.ctx.host(self.session)
         outcomes = list(plan.outcomes)
         try:
@@ -186,6 +190,9 @@ class Reconciler:
                           "resolution": plan.brk.resolution})
             return
         if plan.outcome is None:
+            return
+        if not (plan.restore or plan.status_changed or plan.drift_changed):
+            self._record(plan.outcome)
             return
         if plan.restore:
             plan.link.status = "ok"
