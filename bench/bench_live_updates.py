@@ -21,7 +21,6 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -31,10 +30,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "scripts"), str(ROOT / "bench")]
 
 import requests  # noqa: E402
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from bench_quotes import fresh_database  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
+from demo import free_port, wait_for_port  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 
 from colcw_plugin.models import CUSTOMER, CW_MASTER, Link, fingerprint  # noqa: E402
 from colcw_plugin.setup.connection import ConnectionInput, build_client, save_connection  # noqa: E402
@@ -47,17 +49,7 @@ from host_stub.extensions import db  # noqa: E402
 from host_stub.models import Customer, utcnow  # noqa: E402
 from host_stub.seed import seed_reference  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BIN = Path(sys.executable).parent
-
-
-def fresh_database(name: str = "colcw_bench_live") -> str:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 # --- 1. the safety net ------------------------------------------------------------------------------
@@ -90,7 +82,7 @@ def _report(title: str, r: dict) -> None:
 
 def bench_safety_net(companies: int, changed: int) -> None:
     server = SandboxServer(seed="empty", requests_per_minute=None, max_in_flight=None)
-    app = make_test_app(fresh_database())
+    app = make_test_app(fresh_database("colcw_bench_live"))
     try:
         server.generate(companies, contacts_per_company=0)
         hour_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -137,29 +129,9 @@ def bench_safety_net(companies: int, changed: int) -> None:
 # --- 2. latency on a running demo -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"a demo process exited (status {proc.returncode})")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listened on port {port}")
-
-
 def bench_latency(samples: int) -> None:
-    from cryptography.fernet import Fernet
-
     tmp = Path(tempfile.mkdtemp(prefix="colcw-bench-live-"))
-    redis_port, sandbox_port, port = _free_port(), _free_port(), _free_port()
+    redis_port, sandbox_port, port = free_port(), free_port(), free_port()
     env = {**os.environ, "HOST_DATA_DIR": str(tmp), "SECRET_KEY": "bench", "COLCW_ALLOW_HTTP": "1",
            "COLCW_ENCRYPTION_KEY": Fernet.generate_key().decode(), "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
     env.pop("DATABASE_URL", None)
@@ -170,7 +142,7 @@ def bench_latency(samples: int) -> None:
         proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(proc)
         if port_:
-            _wait(port_, proc)
+            wait_for_port(port_, proc, args[0])
         return proc
 
     def cli(*args: str) -> str:
