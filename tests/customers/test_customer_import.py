@@ -8,7 +8,8 @@ import time
 from customer_support import actions, company, items, link_of, make_customer, run
 from sqlalchemy import delete, select
 
-from colcw_plugin.models import Link, SyncRun
+from colcw_plugin.models import CW_MASTER, Link, SyncRun
+from colcw_plugin.setup.live_updates import get_live
 from colcw_plugin.sync.customers.company_import import IMPORT_ACTOR, is_own_import
 from colcw_plugin.sync.shared.fields import contact_values, customer_values
 from host_stub.extensions import db
@@ -253,3 +254,27 @@ def test_a_bulk_import_never_creates_a_second_customer_for_a_likely_duplicate(co
     # Asked for by its Company ID, it is imported: a person chose it.
     one = run("customer_import", {"company": "CW0004"})
     assert actions(one) == ["created"]
+
+
+def test_a_blank_connectwise_field_keeps_the_host_value_unless_connectwise_is_the_master(sync_ready):
+    customer = make_customer(fax="512-555-0101", website="https://acme.example")
+    assert actions(run("customer_export", {"customer_id": customer.id})) == ["created"]
+    company = link_host_company(customer.id)
+    sync_ready.api("PATCH", f"company/companies/{company}", json=[{"op": "remove", "path": "faxNumber"},
+                                                                  {"op": "remove", "path": "website"}])
+    assert actions(run("customer_import", {"company": "ACME1"})) == ["unchanged"]
+    db.session.expire_all()
+    kept = db.session.get(Customer, customer.id)
+    assert (kept.fax, kept.website) == ("512-555-0101", "https://acme.example")
+
+    live = get_live(db.session)
+    live.customer_master = CW_MASTER
+    db.session.commit()
+    assert actions(run("customer_import", {"company": "ACME1"})) == ["updated"]
+    db.session.expire_all()
+    erased = db.session.get(Customer, customer.id)
+    assert (erased.fax, erased.website) == ("", "")
+
+
+def link_host_company(customer_id: int) -> int:
+    return db.session.execute(select(Link.cw_id).where(Link.entity == "customer", Link.host_id == customer_id)).scalar()

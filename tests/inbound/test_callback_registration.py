@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 from inbound_support import disable, enable
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from colcw_plugin.models import HOST_MASTER, CallbackRegistration
+from colcw_plugin.models import HOST_MASTER, CallbackRegistration, Schedule, SyncRun
 from colcw_plugin.setup import callbacks as registrations
-from helpers import csrf_from, runtime, sign_in
+from helpers import csrf_from, run_scheduler_once, runtime, sign_in
 from host_stub.extensions import db
+from host_stub.models import utcnow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "jobs"))
 from jobs_support import FLASK, ROOT, worker_env  # noqa: E402
@@ -106,3 +107,47 @@ def test_the_connection_page_shows_the_callbacks_the_last_change_and_warns_about
         "csrf_token": csrf_from(text), "public_base_url": "quotes dot example", "customer_master": "host",
         "live_enabled": "on"})
     assert bad.status_code == 400 and "Enter the address ConnectWise reaches this server at" in bad.get_data(as_text=True)
+
+
+def test_saving_the_connection_registers_again_and_reset_removes_them(app, connected):
+    enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
+    for c in _callbacks(connected):  # someone removed them in ConnectWise
+        connected.api("DELETE", f"system/callbacks/{c['id']}")
+    client = sign_in(app.test_client(), "admin@demo.example")
+    page = client.get("/admin/integration/connectwise/").get_data(as_text=True)
+    resp = client.post("/admin/integration/connectwise/connection", data={
+        "csrf_token": csrf_from(page), "site_url": connected.base_url, "company_id": connected.company_id,
+        "auth_mode": "api_keys", "public_key": connected.public_key, "private_key": connected.private_key,
+        "client_id": "colcw-tests", "allow_http": "on"}, follow_redirects=True)
+    assert "Callbacks: registered company, contact, opportunity; removed 3 old." in resp.get_data(as_text=True)
+    assert len(_callbacks(connected)) == 3
+    reset = client.post("/admin/integration/connectwise/reset", data={
+        "csrf_token": csrf_from(resp.get_data(as_text=True)), "confirm": "RESET"}, follow_redirects=True)
+    assert "Removed 3 callbacks from ConnectWise." in reset.get_data(as_text=True)
+    assert _callbacks(connected) == []
+
+
+def test_switching_on_schedules_the_safety_net_every_15_minutes_and_the_scheduler_runs_it(app, connected):
+    enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
+    client = sign_in(app.test_client(), "admin@demo.example")
+    jobs = client.get("/admin/integration/connectwise/jobs").get_data(as_text=True)
+    assert "ConnectWise safety net" in jobs and "Every 15 minutes" in jobs
+    assert "ConnectWise deletion check" in jobs and "Daily at 03:30 (UTC)" in jobs
+    net = db.session.execute(select(Schedule).where(Schedule.name == "ConnectWise safety net")).scalar_one()
+    # The admin changes the interval on the jobs page.
+    edit = client.get(f"/admin/integration/connectwise/jobs/schedules/{net.id}/edit").get_data(as_text=True)
+    resp = client.post(f"/admin/integration/connectwise/jobs/schedules/{net.id}/edit", data={
+        "csrf_token": csrf_from(edit), "schedule_name": net.name, "frequency": "every", "every_minutes": "5",
+        "time": "00:00", "timezone": "UTC"}, follow_redirects=True)
+    assert "Every 5 minutes" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert net.every_minutes == 5
+    db.session.execute(update(Schedule).where(Schedule.id == net.id).values(next_run_at=utcnow()))
+    db.session.commit()
+    assert run_scheduler_once(app) == 1
+    fired = db.session.execute(select(SyncRun).where(SyncRun.kind == "cw_reconcile")).scalar_one()
+    assert fired.params == {"mode": "changes"} and fired.trigger == "schedule"
+    db.session.expire_all()
+    assert net.next_run_at > utcnow()
+    disable()
+    assert not any(s.enabled for s in db.session.execute(select(Schedule)).scalars())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from inbound_support import enable, line, settle, wait_for
 from sqlalchemy import select
 
-from colcw_plugin.models import HOST_MASTER
+from colcw_plugin.models import HOST_MASTER, SyncRun
 from helpers import sign_in
 from host_stub import services
 from host_stub.extensions import db
@@ -60,3 +60,14 @@ def test_won_lost_and_closed_in_connectwise_show_on_the_quote_and_its_sales_orde
     for listing in ("/quotes/", "/orders/"):
         assert 'data-external-status="lost"' in client.get(listing).get_data(as_text=True)
     assert db.session.get(Document, quote.id).locked  # the documents themselves were not touched
+
+    # The Connection page says what came last; the run shows on the jobs pages with its records.
+    run_id = db.session.execute(select(SyncRun.id).where(SyncRun.kind == "cw_live_update",
+                                                         SyncRun.status == "succeeded").order_by(SyncRun.id.desc())
+                                ).scalars().first()
+    with app.app_context():  # another user: a request context of its own (Flask-Login keeps the user in g)
+        admin = sign_in(app.test_client(), "admin@demo.example")
+        section = admin.get("/admin/integration/connectwise/").get_data(as_text=True)
+        log = admin.get(f"/admin/integration/connectwise/jobs/runs/{run_id}").get_data(as_text=True)
+    assert f"Last change received:\n    opportunity {opp['id']} updated" in section and "by admin1" in section
+    assert "Live updates from ConnectWise" in log and f"{quote.number}: Lost in ConnectWise on" in log
