@@ -25,9 +25,9 @@ ROUTE = CALLBACK_PATH.removeprefix(rep_bp.url_prefix or "") + "<secret>"
 @rep_bp.route(ROUTE, methods=["POST"])
 @csrf.exempt
 def cw_callback(secret: str) -> Response:
-    if (request.content_length or 0) > MAX_BODY_BYTES:
+    body = request.stream.read(MAX_BODY_BYTES + 1)  # never more, whatever Content-Length says
+    if (request.content_length or 0) > MAX_BODY_BYTES or len(body) > MAX_BODY_BYTES:
         return _text(400, "Not a ConnectWise callback: the body is too large.")
-    body = request.get_data(cache=False)
     rt = runtime()
     answer = receive(db.session, rt.box, rt.callback_keys, rt.queue, rt.kinds, secret=secret, body=body,
                      signature=request.headers.get(SIGNATURE_HEADER), http_allowed_by_config=rt.config.allow_http)

@@ -36,10 +36,11 @@ def _company(sandbox, n: int) -> dict:
 
 
 def test_unknown_secret_forged_signature_and_bad_bodies_are_refused_and_logged_without_secrets(app, connected, caplog):
+    company = _company(connected, 1)
+    assert runtime().execute(db.session, _import_all().id).status == "succeeded"  # linked
     enable("http://127.0.0.1:1", HOST_MASTER, **NO_CHECK)
     client = app.test_client()
     key = connected.signing_key()
-    company = _company(connected, 1)
     body = message(connected, "company", company["id"])
     secret = the_callback_url().rsplit("/", 1)[1]
     caplog.set_level(logging.INFO)
@@ -61,6 +62,11 @@ def test_unknown_secret_forged_signature_and_bad_bodies_are_refused_and_logged_w
     good = _post(client, body, signed_headers(body, key["signing_key"]))
     assert good.status_code == 200
     assert db.session.execute(select(InboundHint.entity, InboundHint.cw_id)).all() == [("company", company["id"])]
+    # An opportunity or company colcw has no link to is nobody's business here: nothing to read.
+    other = message(connected, "opportunity", 424242)
+    resp = _post(client, other, signed_headers(other, key["signing_key"]))
+    assert resp.status_code == 200 and "Not linked" in resp.get_data(as_text=True)
+    assert len(db.session.execute(select(InboundHint)).all()) == 1
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "refused" in text and secret not in text and key["signing_key"] not in text
 

@@ -26,6 +26,7 @@ from .reading import read
 from .reconcile import GuardStopped, Reconciler
 from .safety_net import changes_pass, deletions_pass
 
+MAX_WAVES = 20  # batches of hints one live-update run takes before it ends
 LOCK_WAIT_SECONDS = 1800  # a first safety-net pass over a big tenant takes minutes; live runs wait for it
 ENTITY_OF = {"customer": "company", "contact": "contact", "document": "opportunity"}
 MODES = {"changes": "what changed in ConnectWise since the last pass", "deletions": "records deleted in ConnectWise"}
@@ -48,7 +49,7 @@ def run_live(ctx: SyncContext) -> str:
                 reconciler.run(found)
                 return f"Read {len(found)} record{'s' if len(found) != 1 else ''} again."
             taken = 0
-            while True:
+            for _ in range(MAX_WAVES):  # under a steady stream, the run queued meanwhile takes over
                 hints = take_pending(ctx.session, ctx.run_id)
                 if not hints:
                     break

@@ -8,7 +8,8 @@ In this order, answering fast and trusting nothing in the body:
    the configured site over https and cached (else 401; 503 when the key cannot be fetched now);
 4. a company or contact change made by colcw's own API member is colcw's own write coming back
    (echo): nothing to read. Opportunities are always read back: their status is shown, not merged,
-   and reading it after colcw's own Won keeps the document page right;
+   and reading it after colcw's own Won keeps the document page right. A company or opportunity
+   colcw has no link to is not read either;
 5. the hint (type, id, action) is recorded and a live-update run queued unless one is waiting.
 
 Refusals are logged without the secret, the signature or the body.
@@ -24,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...cw.callbacks import BadCallback, CallbackMessage, CallbackRefused, SigningKeys, trusted_origins
-from ...models import LiveSettings
+from ...models import CUSTOMER, DOCUMENT, Link, LiveSettings
 from ...setup.connection import NotConfigured, client_settings, get_settings
 from ...setup.live_updates import secret_matches
 from ...setup.secrets import SecretBox, SecretError
@@ -34,6 +35,9 @@ from .hints import Hint, ensure_run, record_hint
 
 log = logging.getLogger(__name__)
 ECHO_TYPES = ("company", "contact")
+# Companies and opportunities colcw has no link to mean nothing here (a contact may be new to a linked
+# company, which only reading it tells).
+LINKED = {"company": CUSTOMER, "opportunity": DOCUMENT}
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,11 @@ def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue
     if message.type in ECHO_TYPES and live.own_member and message.member == live.own_member:
         session.rollback()
         return Answer(200, "colcw's own change; nothing to read.")
+    linked_as = LINKED.get(message.type)
+    if linked_as and not session.execute(select(Link.id).where(Link.entity == linked_as,
+                                                               Link.cw_id == message.id).limit(1)).first():
+        session.rollback()
+        return Answer(200, "Not linked to a record here; nothing to read.")
     record_hint(session, Hint(message.type, message.id, message.action, message.member))
     try:
         ensure_run(session, queue, kinds)
