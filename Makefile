@@ -6,9 +6,12 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-# The newest Python 3.11+ on this machine.
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && { echo $$p; break; }; done)
+# The newest Python 3.11+ on this machine, probed once and quietly: a name on PATH may be a
+# pyenv shim for a version that is not installed, which prints its complaint on stderr.
+ifeq ($(origin PYTHON), undefined)
+PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+endif
 
 .PHONY: setup demo test test-fast lint chromium bench clean
 
