@@ -15,6 +15,8 @@ import json
 import logging
 import random
 import re
+import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -99,30 +101,48 @@ def _find_cause(exc: BaseException, types: tuple[type[BaseException], ...]) -> B
 
 
 def network_error(exc: requests.RequestException, *, method: str, path: str) -> ConnectWiseError:
-    """Classify a requests exception: TLS (permanent), connect (not sent) or other."""
+    """Classify a requests exception: TLS (permanent), connect (not sent) or other.
+
+    The message says in words what went wrong (:func:`network_reason`), never the library's text
+    (``HTTPConnectionPool(host=...): Max retries exceeded ...``).
+    """
     kw: dict[str, Any] = {"method": method, "path": path}
     if isinstance(exc, requests.exceptions.SSLError):
-        return TLSFailed(f"TLS error: {_short(exc)}", **kw)
+        return TLSFailed(f"the secure connection failed: {network_reason(exc)}", **kw)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return NetworkError("connection timed out", sent=False, **kw)
+        return NetworkError("the server did not accept the connection in time", sent=False, **kw)
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return NetworkError("timed out waiting for the response", sent=True, **kw)
     if isinstance(exc, requests.exceptions.ConnectionError):
-        if _find_cause(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
-            return NetworkError(f"could not connect: {_short(exc)}", sent=False, **kw)
+        if _find_cause(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
+                             urllib3.exceptions.NameResolutionError)):
+            return NetworkError(f"could not connect: {network_reason(exc)}", sent=False, **kw)
         # Reset or closed after the request went out: the server may have acted on it.
-        return NetworkError(f"connection dropped: {_short(exc)}", sent=True, **kw)
+        return NetworkError(f"connection dropped: {network_reason(exc)}", sent=True, **kw)
     if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
-        return NetworkError(f"response cut short: {_short(exc)}", sent=True, **kw)
-    return ConnectWiseError(f"request failed: {_short(exc)}", **kw)
+        return NetworkError("the response was cut short", sent=True, **kw)
+    return ConnectWiseError(f"the request failed: {network_reason(exc)}", **kw)
 
 
-def _short(exc: BaseException) -> str:
-    # The innermost reason is the readable part ("Connection refused", "certificate
-    # verify failed"); urllib3's wrappers repeat the URL, which is noise here.
-    reason = _find_cause(exc, (OSError,)) or exc
-    text = str(reason) or type(reason).__name__
-    return text[:300]
+def network_reason(exc: BaseException) -> str:
+    """What went wrong on the network, in words a person can act on (no library text)."""
+    if _find_cause(exc, (socket.gaierror, urllib3.exceptions.NameResolutionError)):
+        return "the server's name could not be found (DNS); check the spelling of the site URL"
+    if _find_cause(exc, (ConnectionRefusedError,)):
+        return "the server refused the connection (nothing answers at that address and port)"
+    if _find_cause(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+        return "the server closed the connection"
+    if _find_cause(exc, (socket.timeout, TimeoutError, urllib3.exceptions.TimeoutError)):
+        return "no answer in time"
+    if _find_cause(exc, (ssl.SSLCertVerificationError,)):
+        return "the server's certificate could not be verified"
+    if _find_cause(exc, (ssl.SSLError,)):
+        return "the TLS handshake failed"
+    errno_error = _find_cause(exc, (OSError,))
+    reason = getattr(errno_error, "strerror", None)
+    if reason and not isinstance(errno_error, requests.RequestException):
+        return str(reason).lower()
+    return "the network connection failed"
 
 
 class Transport:
