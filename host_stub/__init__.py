@@ -25,7 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] |
     from . import config as config_mod
 
     app = Flask(__name__, instance_relative_config=False)
-    app.config.update(config_mod.from_env())
+    app.config.update(config_mod.from_env(dict(config or {})))
     if config:
         app.config.update(config)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

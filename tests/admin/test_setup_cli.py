@@ -108,3 +108,33 @@ def test_configure_names_http_when_the_development_setting_allows_it(app, cw_san
                                                 "--allow-http"])
     assert result.exit_code == 2
     assert "must start with https:// (or http:// for the local sandbox)." in result.output
+
+
+def test_configure_then_test_connection_as_separate_commands_without_a_secret_key(cw_sandbox, tmp_path):
+    """Development defaults: without SECRET_KEY the first command makes one in the data directory and the
+    next command reads it, so it can decrypt the credentials the first one stored."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "host_stub"]
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SECRET_KEY", "COLCW_ENCRYPTION_KEY", "DATABASE_URL", "HOST_ENV")}
+    env.update(HOST_DATA_DIR=str(tmp_path), COLCW_ALLOW_HTTP="1", REDIS_URL="redis://127.0.0.1:1/0")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*flask, *args], env=env, capture_output=True, text=True, timeout=120)
+
+    assert run("upgrade-db").returncode == 0
+    configured = run("colcw", "configure", "--site", cw_sandbox.base_url, "--company-id", cw_sandbox.company_id,
+                     "--public-key", cw_sandbox.public_key, "--private-key", cw_sandbox.private_key,
+                     "--client-id", "colcw-cli", "--allow-http")
+    assert configured.returncode == 0, configured.stderr
+    key_file = tmp_path / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text()
+    tested = run("colcw", "test-connection")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "Connected: ConnectWise version" in tested.stdout
+    assert key_file.read_text() == key  # made once, then kept
