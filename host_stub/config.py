@@ -6,8 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 def data_dir() -> Path:

@@ -2,7 +2,9 @@
 
 Starts the ConnectWise sandbox (seeded), prepares the host's SQLite database (schema, demo
 data, the connection to the sandbox), then runs the host web server, an RQ worker and the
-scheduler. Ctrl-C stops all of it. Secrets for the demo are generated once into var/demo.env.
+scheduler. Ctrl-C stops all of it, quietly: every child runs in a session of its own, so the
+terminal's Ctrl-C reaches only this script, which stops them one by one (SIGTERM, which each of them
+handles as a clean stop, then SIGKILL). Secrets for the demo are generated once into var/demo.env.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("HOST_DATA_DIR") or ROOT / "var").resolve()  # the demo's files and database
 BIN = Path(sys.executable).parent
 FLASK = [str(BIN / "flask"), "--app", "host_stub"]
 
@@ -62,16 +64,32 @@ def redis_url(procs: list) -> str:
         raise SystemExit("colcw's jobs need Redis. Set REDIS_URL to a Redis server, or install one "
                          "(Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) and rerun make demo.")
     port = free_port()
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, start_new_session=True)  # Ctrl-C reaches it via main()
+    proc = start([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                 stdout=subprocess.DEVNULL)
     procs.append(("redis", proc))
     wait_for_port(port, proc, "redis-server")
     return f"redis://127.0.0.1:{port}/0"
 
 
+def start(args: list[str], **kwargs) -> subprocess.Popen:
+    """A child in a session of its own: the terminal's Ctrl-C reaches this script only (see the module doc)."""
+    return subprocess.Popen(args, start_new_session=True, **kwargs)
+
+
+def run(args: list[str], env: dict) -> None:
+    """Run a set-up command to its end (stopped quietly if Ctrl-C comes meanwhile)."""
+    proc = start(args, env=env)
+    try:
+        code = proc.wait()
+    finally:
+        stop(proc)
+    if code:
+        raise SystemExit(f"{' '.join(args[1:])} failed (status {code}); see the lines above.")
+
+
 def stop(proc: subprocess.Popen) -> None:
-    """Ask politely (SIGINT, as Ctrl-C would), then firmly (SIGTERM), then kill."""
-    for send, grace in ((lambda: proc.send_signal(signal.SIGINT), 8), (proc.terminate, 5), (proc.kill, 5)):
+    """Ask the child to stop (SIGTERM: the worker, the scheduler and the sandbox finish cleanly), then kill."""
+    for send, grace in ((proc.terminate, 10), (proc.kill, 5)):
         if proc.poll() is not None:
             return
         send()
@@ -91,27 +109,27 @@ def main() -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     port = int(os.environ.get("PORT", "5000"))
-    sandbox_port = int(os.environ.get("SANDBOX_PORT", "0")) or free_port()
+    sandbox_port, moved = sandbox_port_of_this_demo()
     procs: list[tuple[str, subprocess.Popen]] = []
     env = dict(os.environ)
     env.update(demo_env())
-    env.setdefault("HOST_DATA_DIR", str(VAR))
+    env["HOST_DATA_DIR"] = str(VAR)
     env.pop("DATABASE_URL", None)  # the demo runs on the embedded SQLite default
     env.setdefault("COLCW_ALLOW_HTTP", "1")  # the local sandbox speaks plain http (never allowed in production)
     try:
         env["REDIS_URL"] = redis_url(procs)
-        sandbox = subprocess.Popen([str(BIN / "cw-sandbox"), "serve", "--port", str(sandbox_port), "--seed", "demo",
+        sandbox = start([str(BIN / "cw-sandbox"), "serve", "--port", str(sandbox_port), "--seed", "demo",
                                     "--db", str(VAR / "sandbox.db")], env=env)
         procs.append(("sandbox", sandbox))
         wait_for_port(sandbox_port, sandbox, "the ConnectWise sandbox")
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
 
-        subprocess.run([*FLASK, "seed-demo"], env=env, check=True)
-        setup_connection(env, sandbox_url)
+        run([*FLASK, "seed-demo"], env)
+        setup_connection(env, sandbox_url, moved=moved)
 
         for name, args in background_commands():
-            procs.append((name, subprocess.Popen([*FLASK, *args], env=env)))
-        host = subprocess.Popen([*FLASK, "run", "--port", str(port), "--no-reload"], env=env)
+            procs.append((name, start([*FLASK, *args], env=env)))
+        host = start([*FLASK, "run", "--port", str(port), "--no-reload"], env=env)
         procs.append(("host", host))
         wait_for_port(port, host, "the host")
         live = live_updates(env, port)
@@ -141,6 +159,7 @@ def main() -> int:
         print(f"Stopping: {', '.join(dead)} exited.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("\nStopping the demo...", flush=True)
         return 0
     finally:
         # In reverse start order, each stopped before the next: Redis goes last, after the worker and
@@ -149,16 +168,36 @@ def main() -> int:
             stop(proc)
 
 
-def setup_connection(env: dict, sandbox_url: str) -> None:
+def sandbox_port_of_this_demo() -> tuple[int, bool]:
+    """The sandbox's port: the one this demo used before (kept in var/sandbox.port, so the stored
+    connection still points at it), or a new one when that is taken; True when it moved."""
+    if os.environ.get("SANDBOX_PORT"):
+        return int(os.environ["SANDBOX_PORT"]), True
+    VAR.mkdir(exist_ok=True)
+    kept = VAR / "sandbox.port"
+    if kept.exists() and kept.read_text().strip().isdigit():
+        port = int(kept.read_text())
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port, False
+            except OSError:
+                pass
+    port = free_port()
+    kept.write_text(f"{port}\n")
+    return port, True
+
+
+def setup_connection(env: dict, sandbox_url: str, *, moved: bool) -> None:
     """Point colcw at the sandbox and map what can be mapped automatically (idempotent: a demo
-    restarted after an admin changed something keeps the admin's choices)."""
-    subprocess.run([*FLASK, "colcw", "configure", "--site", sandbox_url, "--company-id", "sandbox",
-                    "--public-key", "sandbox-public", "--private-key", "sandbox-private",
-                    "--client-id", "colcw-demo", "--allow-http", "--if-unset"], env=env, check=True)
+    restarted after an admin changed something keeps the admin's choices, unless the sandbox had to
+    move to another port)."""
+    run([*FLASK, "colcw", "configure", "--site", sandbox_url, "--company-id", "sandbox",
+         "--public-key", "sandbox-public", "--private-key", "sandbox-private",
+         "--client-id", "colcw-demo", "--allow-http", *([] if moved else ["--if-unset"])], env)
     # The demo quotes carry their opportunity name in the "Opportunity Name" header field (guide §4.2).
-    subprocess.run([*FLASK, "colcw", "options", "--opportunity-field", "Opportunity Name", "--if-unset"],
-                   env=env, check=True)
-    subprocess.run([*FLASK, "colcw", "automap"], env=env, check=True)
+    run([*FLASK, "colcw", "options", "--opportunity-field", "Opportunity Name", "--if-unset"], env)
+    run([*FLASK, "colcw", "automap"], env)
 
 
 def live_updates(env: dict, port: int) -> str:

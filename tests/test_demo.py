@@ -1,0 +1,86 @@
+"""``make demo``: Ctrl-C stops everything it started, without a traceback, at any moment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> set[int]:
+    """Every process started (directly or not) by ``pid``, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    return {p for p in pids if Path(f"/proc/{p}").exists()
+            and "Z" not in (Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[:1] or ["Z"])}
+
+
+@pytest.mark.skipif(not shutil.which("redis-server") or not sys.platform.startswith("linux"),
+                    reason="the demo starts its own redis-server; /proc is read to find its children")
+@pytest.mark.parametrize("moment", ["starting", "running"])
+def test_ctrl_c_stops_the_demo_and_everything_it_started_without_a_traceback(tmp_path, moment):
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
+    env.update(HOST_DATA_DIR=str(tmp_path), PORT=str(_free_port()), PYTHONUNBUFFERED="1")
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        # Its own process group, as a terminal's foreground job: Ctrl-C is SIGINT to the whole group.
+        demo = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "demo.py")], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            started: set[int] = set()
+            while time.monotonic() < deadline:
+                started |= _children(demo.pid)
+                text = log.read_text()
+                if moment == "starting" and "Seeded" in text or "colcw demo is running" in text:
+                    break
+                assert demo.poll() is None, text
+                time.sleep(0.2)
+            else:
+                pytest.fail("the demo did not start:\n" + log.read_text())
+            if moment == "running":
+                time.sleep(2)  # the worker and the scheduler are up
+            started |= _children(demo.pid)
+            os.killpg(demo.pid, signal.SIGINT)
+            assert demo.wait(timeout=60) == 0
+        finally:
+            if demo.poll() is None:
+                os.killpg(demo.pid, signal.SIGKILL)
+    text = log.read_text()
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text and "Aborted!" not in text, text
+    assert "Stopping the demo..." in text
+    deadline = time.monotonic() + 10
+    while _alive(started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(started), f"left running: {_alive(started)}"
