@@ -15,6 +15,7 @@ from .sync.quotes.won import on_quote_converted
 from .sync.runtime import Runtime
 from .views import customers as customer_views
 from .views import documents as document_views
+from .views import lists as list_views
 
 
 def _is_admin(actor) -> bool:
@@ -62,9 +63,11 @@ def customers_list_actions(actor, request):
 def customer_view_actions(customer, actor, request):
     if not actor:
         return []
-    return [{"href": url_for("colcw.export_customer", customer_id=customer["id"]), "label": "Export to ConnectWise",
+    url = url_for("colcw.export_customer", customer_id=customer["id"])
+    # Without JavaScript the link opens the page that says what the export will do; with it, it posts.
+    return [{"href": url, "label": "Export to ConnectWise",
              "description": "Create or update this company and its contacts in ConnectWise",
-             "attrs": {"id": "colcw-export-customer"}}]
+             "attrs": {"id": "colcw-export-customer", "data-colcw-post": url, "data-colcw-busy": "Exporting…"}}]
 
 
 @hookimpl
@@ -92,6 +95,44 @@ def customer_view_render(customer, actor, request):
 @hookimpl
 def document_view_render(document, actor, request):
     return document_views.status_panel(document) if actor else None
+
+
+# --- assets and the list pages ----------------------------------------------------------------------
+
+
+@hookimpl
+def extra_css_urls(request):
+    return [url_for("colcw.static", filename="colcw.css")]
+
+
+@hookimpl
+def extra_js_urls(request):
+    return [url_for("colcw.static", filename="htmx.min.js"), url_for("colcw.static", filename="colcw.js")]
+
+
+@hookimpl
+def list_columns(list_name, ids, actor, request):
+    return list_views.column(list_name, ids) if actor else None
+
+
+@hookimpl
+def list_filters(list_name, id_column, actor, request):
+    return list_views.filters(list_name) if actor else []
+
+
+@hookimpl
+def list_bulk_actions(list_name, actor, request):
+    return list_views.bulk_actions(list_name) if actor else []
+
+
+@hookimpl
+def list_bulk_action(list_name, action, ids, back, actor, request):
+    return list_views.bulk_action(list_name, action, ids, back) if actor else None
+
+
+@hookimpl
+def list_render(list_name, actor, request):
+    return list_views.run_panel() if actor else None
 
 
 # --- events -----------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ Arguments:
 
 Link hooks return a list of ``{"href", "label", "description"?, "attrs"?}`` dicts which the
 host renders; HTML hooks return :class:`markupsafe.Markup` (or ``None``) which the host joins
-into one slot.
+into one slot. The list hooks (All Customers, Quotes, Sales Orders) return plain data, never HTML:
+the host renders every column, filter and action itself, in the same way for every plugin.
 
 Writing: plugins change host data through the service API, :class:`host_stub.gateway.UnitOfWork`
 on their own session (customers and contacts, documents, locking). A plugin that mirrors a
@@ -100,6 +101,76 @@ def document_view_actions(document, actor, request):
 @hookspec
 def document_view_render(document, actor, request):
     """HTML shown in the plugin slot of a quote's or sales order's view page. Return ``Markup``."""
+
+
+# --- assets on every page -----------------------------------------------------------------
+
+
+@hookspec
+def extra_css_urls(request):
+    """Stylesheets for every page's ``<head>``: return a list of URLs (the plugin serves them)."""
+
+
+@hookspec
+def extra_js_urls(request):
+    """Scripts for every page, loaded with ``defer`` at the end of ``<head>``: return a list of URLs.
+
+    Pages must keep working without them: a script only improves what a plain form already does.
+    """
+
+
+# --- list pages: All Customers (``customers``), Quotes (``quotes``), Sales Orders (``orders``) ----
+
+
+LIST_NAMES = ("customers", "quotes", "orders")
+
+
+@hookspec
+def list_columns(list_name, ids, actor, request):
+    """A column for the rows shown on a list page, called once per page with the ids of its rows.
+
+    Return ``{"key": str, "label": str, "cells": {row_id: cell}}`` (or None), where a cell is
+    ``{"label": str, "title"?: str (shown on hover), "tone"?: "ok" | "warn" | "error" | "muted",
+    "href"?: str}``. Read every row in one query (the host budgets list pages per plugin), never
+    one per row. Rows without a cell show an empty one.
+    """
+
+
+@hookspec
+def list_filters(list_name, id_column, actor, request):
+    """Filters a plugin adds to a list page's search form.
+
+    Return a list of ``{"name": str (the query parameter), "label": str, "options": [{"value",
+    "label"}], "value": str (the chosen value, "" for all), "where": clause | None}``. ``where`` is
+    a SQLAlchemy boolean clause on ``id_column`` (the listed table's primary key column) that the
+    host adds to its own query, so paging, counts and "all matching" bulk actions all agree; the
+    plugin reads the chosen value from ``request.args[name]``.
+    """
+
+
+@hookspec
+def list_bulk_actions(list_name, actor, request):
+    """Actions on rows selected on a list page: a list of ``{"name", "label", "description"?}``.
+
+    The host shows a checkbox per row, "all N matching this search", and a button per action;
+    submitting calls :func:`list_bulk_action`.
+    """
+
+
+@hookspec(firstresult=True)
+def list_bulk_action(list_name, action, ids, back, actor, request):
+    """Carry out bulk action ``action`` (a ``name`` from :func:`list_bulk_actions`) on the rows ``ids``
+    (the ones ticked, or every row matching the list's search and filters, resolved by the host).
+
+    ``back`` is the list page's URL with its search and filters. Return ``{"redirect": url,
+    "message"?: str, "category"?: "success" | "error"}``, or None when ``action`` is not this
+    plugin's (the first plugin that answers wins).
+    """
+
+
+@hookspec
+def list_render(list_name, actor, request):
+    """HTML above a list page's table (e.g. the progress of a bulk action). Return ``Markup`` or None."""
 
 
 # --- events (fired after the database commit) ---------------------------------------------

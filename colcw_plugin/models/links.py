@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -44,6 +45,19 @@ class Link(db.Model):
 
 
 CUSTOMER, CONTACT, DOCUMENT = "customer", "contact", "document"
+
+
+class RecordState(enum.StrEnum):
+    """Where a host record stands with ConnectWise, as the list pages show and filter it."""
+
+    NOT_LINKED = "not_linked"  # never exported (or its link was cleared)
+    SYNCED = "synced"  # as it was at its last sync
+    CHANGED = "changed"  # edited in the host since its last sync
+    FAILED = "failed"  # its last sync failed (or its ConnectWise record is gone)
+
+    @property
+    def tone(self) -> str:
+        return {"not_linked": "muted", "synced": "ok", "changed": "warn", "failed": "error"}[self.value]
 
 
 def get_link(session: Session, entity: str, host_id: int) -> Link | None:

@@ -76,6 +76,13 @@ class SyncRun(db.Model):
         """What the run did, per kind of record: "customers: 6 created, 20 updated; contacts: 62 unchanged"."""
         return summarize_counts(self.entity_counts or {}, self.counts or {})
 
+    @property
+    def records_text(self) -> str:
+        """The counts for a page: "none yet" only while the run may still record some."""
+        if self.counts:
+            return self.records_summary
+        return "none yet" if self.status in ACTIVE_RUN_STATUSES else "none"
+
     items: Mapped[list[SyncItem]] = relationship(back_populates="run", cascade="all, delete-orphan",
                                                  order_by="SyncItem.id", passive_deletes=True)
 
@@ -102,7 +109,9 @@ class SyncItem(db.Model):
     """The outcome for one record in a run."""
 
     __tablename__ = "colcw_sync_items"
-    __table_args__ = (Index("ix_colcw_sync_items_entity_at", "entity", "at"),)
+    __table_args__ = (Index("ix_colcw_sync_items_entity_at", "entity", "at"),
+                      # a record's latest result (the list pages' status column, the record's page)
+                      Index("ix_colcw_sync_items_entity_host", "entity", "host_id", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("colcw_sync_runs.id", ondelete="CASCADE"), index=True,
                                                nullable=True)

@@ -1,7 +1,8 @@
 """colcw's blueprints, one module per page family.
 
 ``admin_bp`` (under the host's admin section) holds the admin pages; ``rep_bp`` the pages and
-actions sales reps reach from customer and document pages. The page modules attach their routes
+actions sales reps reach from customer and document pages, and colcw's static files (``colcw.static``:
+its scripts, its stylesheet and the vendored htmx, see ``static/VENDORED.md``). The page modules attach their routes
 when imported, at import time: a registered blueprint must not be changed when the next app is
 created.
 """

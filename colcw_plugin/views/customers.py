@@ -73,8 +73,13 @@ def import_company():
                 flash(f"{verb} {item.label} from ConnectWise.{contacts}", "success")
                 for p in problems:
                     flash(f"{p.message} {p.resolution}".strip(), "error")
-                return redirect(url_for("customers.view_customer", customer_id=item.host_id))
+                target = url_for("customers.view_customer", customer_id=item.host_id)
+                if request.headers.get("HX-Request"):  # the popup: htmx follows to the customer
+                    return "", 200, {"HX-Redirect": target}
+                return redirect(target)
             error = (item.message, item.resolution) if item else (run.message or "The import did not run.", "")
+    if request.headers.get("HX-Request"):  # the popup's form again, with the error (htmx swaps 2xx only)
+        return render_template("colcw/customers/_import_form.html", error=error, ident=ident)
     return render_template("colcw/customers/import.html", error=error, ident=ident), 400 if error else 200
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from host_stub.extensions import db
 from host_stub.views import admin_required, current_actor
 
-from ..models import ENDED_RUN_STATUSES, Schedule, SyncRun
+from ..models import ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, Schedule, SyncRun
 from ..sync.jobs import history, recovery
 from . import admin_bp, rep_bp
 from .jobs import flash_submitted, when
@@ -102,13 +102,47 @@ def resume_run(run_id: int):
     return redirect(url_for(".job_run", run_id=run_id))
 
 
+def _visible_run(run_id: int) -> SyncRun:
+    """A run the signed-in user may follow: any for admins, their own for reps (404 otherwise)."""
+    run = db.session.get(SyncRun, run_id)
+    if run is None or not (current_user.is_admin or run.requested_by_id == current_user.id):
+        abort(404)
+    return run
+
+
+@rep_bp.route("/runs/<int:run_id>/progress", methods=["GET"])
+@login_required
+def run_progress(run_id: int):
+    """The progress bar's fresh copy (htmx swaps it in); with ``refresh`` the page reloads once it ends."""
+    db.session.expire_all()
+    run = _visible_run(run_id)
+    resp = Response(render_template("colcw/_run_progress.html", run=run, refresh=bool(request.args.get("refresh"))))
+    resp.headers["Cache-Control"] = "no-store"
+    if run.status in FINAL_RUN_STATUSES and request.args.get("refresh") and request.headers.get("HX-Request"):
+        resp.headers["HX-Refresh"] = "true"
+    return resp
+
+
+@rep_bp.route("/runs/<int:run_id>", methods=["GET"])
+@login_required
+def run_log(run_id: int):
+    """A run's log for the rep who started it (a bulk export from a list); admins get the full run page."""
+    run = _visible_run(run_id)
+    if current_user.is_admin:
+        return redirect(url_for("colcw_admin.job_run", run_id=run.id))
+    action = request.args.get("action", "")
+    items = db.paginate(history.items_query(run.id, action), page=request.args.get("page", 1, type=int),
+                        per_page=100, error_out=False)
+    back = request.referrer if (request.referrer or "").startswith(request.host_url) else None
+    return render_template("colcw/jobs/log.html", run=run, items=items, action=action, when=when,
+                           job_label=runtime().kinds.label(run.kind), back=back)
+
+
 @rep_bp.route("/runs/<int:run_id>/status.json", methods=["GET"])
 @login_required
 def run_status(run_id: int):
     """A run's progress: any run for admins, the runs they started for reps (404 otherwise)."""
-    run = db.session.get(SyncRun, run_id)
-    if run is None or not (current_user.is_admin or run.requested_by_id == current_user.id):
-        abort(404)
+    run = _visible_run(run_id)
     data = history.run_status(db.session, runtime().kinds, run.id)
     if current_user.is_admin:
         data["log_url"] = url_for("colcw_admin.job_run", run_id=run.id)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ..extensions import db, login_manager
 from ..models import User
-from ..plugins import collect_html, collect_links
+from ..plugins import call_hook, collect_html, collect_links
 from ..snapshots import actor_snapshot
 
 
@@ -66,7 +66,14 @@ def register_views(app: Flask) -> None:
                 return plugin_links("admin_menu")
             return []
 
-        return {"admin_menu": admin_menu}
+        def plugin_assets():
+            pm = current_app.extensions["host_stub"]["pm"]
+            urls = {kind: [u for urls in call_hook(pm, f"extra_{kind}_urls", request=request)
+                           for u in (urls if isinstance(urls, list | tuple) else [urls]) if isinstance(u, str)]
+                    for kind in ("css", "js")}
+            return urls
+
+        return {"admin_menu": admin_menu, "plugin_assets": plugin_assets}
 
     @app.errorhandler(403)
     def _forbidden(e):

@@ -4,33 +4,47 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from ..extensions import db
 from ..models import Customer, Document
 from ..services import CONTACT_EDITABLE, CUSTOMER_EDITABLE, ValidationError, save_customer
 from ..snapshots import customer_snapshot
-from . import current_actor, plugin_html, plugin_links
+from . import current_actor, lists, plugin_html, plugin_links
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 PER_PAGE = 25
 
 
-@bp.route("/")
-@login_required
-def list_customers():
-    q = request.args.get("q", "").strip()
+def _list_query(args) -> Select:
+    """All Customers' query for a search (``q``), before the plugins' filters."""
+    q = args.get("q", "").strip()
     stmt = select(Customer).order_by(Customer.name, Customer.id)
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(Customer.name.ilike(like), Customer.account_number.ilike(like),
                               Customer.city.ilike(like), Customer.phone.ilike(like)))
+    return stmt
+
+
+@bp.route("/")
+@login_required
+def list_customers():
+    q = request.args.get("q", "").strip()
+    stmt, filters = lists.filtered("customers", _list_query(request.args), Customer.id)
     page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
-    return render_template("host/customers.html", page=page, q=q,
+    extras = lists.page_extras("customers", [c.id for c in page.items], filters)
+    return render_template("host/customers.html", page=page, q=q, lst=extras,
                            actions=plugin_links("customers_list_actions"),
                            plugin_slot=plugin_html("customers_list_render"))
 
+
+@bp.route("/bulk", methods=["POST"])
+@login_required
+def bulk_customers():
+    return lists.bulk("customers", lambda: lists.filtered("customers", _list_query(request.args), Customer.id)[0],
+                      Customer.id, "customers.list_customers")
 
 
 @bp.route("/<int:customer_id>")

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import PRODUCT_TYPES, Customer, CustomField, Document, ProductCategory, User
 from ..services import LINE_EDITABLE, ValidationError, convert_quote, save_document
 from ..snapshots import document_snapshot
-from . import current_actor, plugin_html, plugin_links
+from . import current_actor, lists, plugin_html, plugin_links
 
 bp = Blueprint("documents", __name__)
 
 PER_PAGE = 25
+
+
+LIST_NAMES = {"quote": "quotes", "order": "orders"}
+LIST_ENDPOINTS = {"quote": "documents.list_quotes", "order": "documents.list_orders"}
+
+
+def _list_query(doc_type: str, args) -> Select:
+    """The Quotes or Sales Orders query for a search (``q``), before the plugins' filters."""
+    q = args.get("q", "").strip()
+    stmt = select(Document).where(Document.doc_type == doc_type).order_by(Document.created_at.desc(), Document.id.desc())
+    if q:
+        stmt = stmt.join(Customer).where((Document.number.ilike(f"%{q}%")) | (Customer.name.ilike(f"%{q}%")))
+    return stmt
 
 
 @bp.route("/quotes/")
@@ -23,14 +36,20 @@ PER_PAGE = 25
 @login_required
 def list_quotes(doc_type: str = "quote"):
     q = request.args.get("q", "").strip()
-    stmt = (select(Document).where(Document.doc_type == doc_type)
-            .options(selectinload(Document.external_statuses))
-            .order_by(Document.created_at.desc(), Document.id.desc()))
-    if q:
-        stmt = stmt.join(Customer).where((Document.number.ilike(f"%{q}%")) | (Customer.name.ilike(f"%{q}%")))
+    stmt, filters = lists.filtered(LIST_NAMES[doc_type], _list_query(doc_type, request.args), Document.id)
+    stmt = stmt.options(selectinload(Document.external_statuses))  # the rows' statuses elsewhere, in one query
     page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
-    return render_template("host/documents.html", page=page, q=q, doc_type=doc_type)
+    extras = lists.page_extras(LIST_NAMES[doc_type], [d.id for d in page.items], filters)
+    return render_template("host/documents.html", page=page, q=q, doc_type=doc_type, lst=extras,
+                           bulk_url=url_for(".bulk_documents", doc_type=doc_type, **request.args))
 
+
+@bp.route("/<any(quote, order):doc_type>s/bulk", methods=["POST"])
+@login_required
+def bulk_documents(doc_type: str):
+    name = LIST_NAMES[doc_type]
+    return lists.bulk(name, lambda: lists.filtered(name, _list_query(doc_type, request.args), Document.id)[0],
+                      Document.id, LIST_ENDPOINTS[doc_type])
 
 
 @bp.route("/documents/<int:doc_id>")

@@ -268,6 +268,7 @@ def upgrade():
     )
     with op.batch_alter_table('colcw_sync_items', schema=None) as batch_op:
         batch_op.create_index('ix_colcw_sync_items_entity_at', ['entity', 'at'], unique=False)
+        batch_op.create_index('ix_colcw_sync_items_entity_host', ['entity', 'host_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_colcw_sync_items_run_id'), ['run_id'], unique=False)
 
     op.create_table('colcw_document_drift',
@@ -339,6 +340,7 @@ def downgrade():
     op.drop_table('colcw_document_drift')
     with op.batch_alter_table('colcw_sync_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_colcw_sync_items_run_id'))
+        batch_op.drop_index('ix_colcw_sync_items_entity_host')
         batch_op.drop_index('ix_colcw_sync_items_entity_at')
 
     op.drop_table('colcw_sync_items')

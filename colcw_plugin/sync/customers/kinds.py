@@ -1,6 +1,7 @@
 """Customer and contact synchronisation as job kinds: ``customer_export`` and ``customer_import``.
 
-``customer_export`` params: ``{"customer_id": id}``, ``{"customer_ids": [...]}`` (a retry),
+``customer_export`` params: ``{"customer_id": id}``, ``{"customer_ids": [...]}`` (a retry, or with
+``"selected": true`` the rows ticked on All Customers),
 ``{"range": {"field": "modified"|"created", "preset": ..., "start", "end"}}`` or ``{"all": true}``.
 ``customer_import`` params: ``{"company": "<Company ID or id>"}``, ``{"company_ids": [...]}``,
 ``{"mode": "all"}`` or ``{"mode": "changed"}`` (optionally ``"since": "<ISO datetime>"``).
@@ -43,7 +44,10 @@ def describe_export(session: Session | None, params: dict, *, scheduled: bool = 
         return f"Export customer {_account_number(session, int(params['customer_id']))} to ConnectWise"
     if params.get("customer_ids") is not None:
         n = len(params["customer_ids"])
-        return f"Export {n} customer{'s' if n != 1 else ''} to ConnectWise (retry)"
+        customers = f"{n} customer{'s' if n != 1 else ''}"
+        if params.get("selected"):
+            return f"Export {customers} selected on All Customers to ConnectWise"
+        return f"Export {customers} to ConnectWise (retry)"
     if params.get("range"):
         r = params["range"]
         what = "created" if r.get("field") == "created" else "modified"

@@ -1,7 +1,7 @@
 """Quote and sales order export as a job kind: ``quote_export``.
 
 Params (the jobs engine's contract): ``{"document_id": id}`` | ``{"document_ids": [...]}`` (a
-retry of failed ones) | ``{"range": {"field": "created"|"modified"|"follow_up", "preset", "start",
+retry of failed ones, or with ``"selected": true`` the rows ticked on a list) | ``{"range": {"field": "created"|"modified"|"follow_up", "preset", "start",
 "end"}}`` | ``{"all": true}``. Presets are resolved when the run starts. The job is in :mod:`.job`.
 """
 
@@ -33,6 +33,8 @@ def describe(session: Session | None, params: dict, *, scheduled: bool = False) 
         return f"Export {_number(session, params['document_id'])} to ConnectWise"
     if params.get("document_ids") is not None:
         n = len(params["document_ids"])
+        if params.get("selected"):
+            return f"Export {n} selected quote{'s' if n != 1 else ''} / order{'s' if n != 1 else ''} to ConnectWise"
         return f"Export {n} document{'s' if n != 1 else ''} to ConnectWise again"
     if params.get("range"):
         spec = params["range"]

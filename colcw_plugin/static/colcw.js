@@ -1,0 +1,181 @@
+// colcw's page behaviours, loaded on every host page (extra_js_urls) after htmx.
+//
+// Every behaviour here improves a page that already works without JavaScript: links and forms
+// carry their own URLs and methods, and partial updates are htmx attributes in the templates.
+// Elements opt in with data-colcw-* attributes; nothing here knows a page by name.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector("meta[name=csrf-token]");
+    return meta ? meta.content : "";
+  }
+
+  // htmx requests carry the CSRF token (Flask-WTF reads the X-CSRFToken header).
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRFToken"] = csrfToken();
+  });
+
+  // <a data-colcw-post>: a link whose action is a POST (its href without JavaScript is a page that
+  // asks first). With JavaScript the click posts at once.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-colcw-post]");
+    if (!link) { return; }
+    event.preventDefault();
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = link.dataset.colcwPost;
+    var token = document.createElement("input");
+    token.type = "hidden"; token.name = "csrf_token"; token.value = csrfToken();
+    form.appendChild(token);
+    document.body.appendChild(form);
+    if (link.dataset.colcwBusy) { link.textContent = link.dataset.colcwBusy; }
+    form.submit();
+  });
+
+  // <form data-colcw-confirm="question">: ask before submitting.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.colcwConfirm && !window.confirm(form.dataset.colcwConfirm)) {
+      event.preventDefault();
+      return;
+    }
+    var busy = form.querySelector && form.querySelector("button[data-colcw-busy]");
+    if (busy) {
+      window.setTimeout(function () { busy.disabled = true; busy.textContent = busy.dataset.colcwBusy; }, 0);
+    }
+  });
+
+  // Show only the parts of a form that apply: [data-colcw-show="name=value|value2"] is shown while
+  // the form's field `name` (radio, checkbox or select) has one of the values.
+  function currentValue(form, name) {
+    var fields = form.querySelectorAll("[name='" + name + "']");
+    for (var i = 0; i < fields.length; i++) {
+      var f = fields[i];
+      if (f.type === "radio" || f.type === "checkbox") {
+        if (f.checked) { return f.value; }
+      } else {
+        return f.value;
+      }
+    }
+    return "";
+  }
+  function applyShows(root) {
+    root.querySelectorAll("[data-colcw-show]").forEach(function (el) {
+      var form = el.closest("form");
+      if (!form) { return; }
+      var rule = el.dataset.colcwShow.split("=");
+      var wanted = rule[1].split("|");
+      el.hidden = wanted.indexOf(currentValue(form, rule[0])) === -1;
+    });
+    root.querySelectorAll("[data-colcw-label-when]").forEach(function (el) {
+      var form = el.closest("form");
+      var rule = el.dataset.colcwLabelWhen.split("=");
+      el.textContent = currentValue(form, rule[0]) === rule[1] ? el.dataset.colcwLabelOn : el.dataset.colcwLabelOff;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.form) { applyShows(event.target.form); }
+  });
+
+  // <select data-colcw-searchable>: a box above a long list that narrows its options as you type.
+  function makeSearchable(select) {
+    if (select.dataset.colcwSearchReady) { return; }
+    select.dataset.colcwSearchReady = "1";
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "colcw-searchable-filter";
+    box.placeholder = "Type to narrow the list";
+    box.setAttribute("aria-label", "Search " + (select.getAttribute("aria-label") || "the list"));
+    select.parentNode.insertBefore(box, select);
+    box.addEventListener("input", function () {
+      var words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var first = null;
+      Array.prototype.forEach.call(select.options, function (option) {
+        var text = option.textContent.toLowerCase();
+        var match = !option.value || words.every(function (w) { return text.indexOf(w) !== -1; });
+        option.hidden = !match;
+        if (match && option.value && !first) { first = option; }
+      });
+      if (first && select.selectedOptions.length && select.selectedOptions[0].hidden) { first.selected = true; }
+    });
+  }
+
+  // <dialog data-colcw-dialog="name"> opened by <a data-colcw-popup="name"> (the link's page without
+  // JavaScript, or where <dialog> is missing); [data-colcw-close] inside closes it.
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-colcw-popup]");
+    if (opener) {
+      var dialog = document.querySelector("dialog[data-colcw-dialog='" + opener.dataset.colcwPopup + "']");
+      if (dialog && typeof dialog.showModal === "function") {
+        event.preventDefault();
+        dialog.showModal();
+        var first = dialog.querySelector("input:not([type=hidden])");
+        if (first) { first.focus(); }
+      }
+      return;
+    }
+    var closer = event.target.closest("dialog [data-colcw-close]");
+    if (closer) {
+      event.preventDefault();
+      closer.closest("dialog").close();
+    }
+  });
+
+  // A typeahead for a hidden id field: <div data-colcw-typeahead="search URL"> holding a text box
+  // (.typeahead), the hidden input, a list (.suggestions) and a clear button (.clear); buttons
+  // [data-colcw-pick][data-id][data-label] in the same cell choose a suggestion at once.
+  function typeahead(box) {
+    if (box.dataset.colcwReady) { return; }
+    box.dataset.colcwReady = "1";
+    var text = box.querySelector(".typeahead"), list = box.querySelector(".suggestions");
+    var hidden = box.querySelector("input[type=hidden]"), clear = box.querySelector(".clear");
+    var timer = null, seq = 0;
+    function choose(id, label) {
+      hidden.value = id; text.value = label; text.readOnly = !!id;
+      clear.hidden = !id; list.hidden = true;
+    }
+    text.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      var q = text.value.trim();
+      if (q.length < 2) { list.hidden = true; return; }
+      timer = window.setTimeout(function () {
+        var mine = ++seq;
+        fetch(box.dataset.colcwTypeahead + "?q=" + encodeURIComponent(q), {headers: {"Accept": "application/json"}})
+          .then(function (r) { return r.json(); })
+          .then(function (data) {
+            if (mine !== seq) { return; }
+            list.replaceChildren();
+            data.results.forEach(function (r) {
+              var li = document.createElement("li"), b = document.createElement("button");
+              b.type = "button";
+              b.textContent = r.name + " (" + r.account_number + ")" + (r.city ? " — " + r.city : "") +
+                (r.linked ? " · already linked" : "");
+              b.disabled = r.linked;
+              b.addEventListener("click", function () { choose(r.id, r.name + " (" + r.account_number + ")"); });
+              li.appendChild(b); list.appendChild(li);
+            });
+            if (!data.results.length) {
+              var li = document.createElement("li");
+              li.className = "hint"; li.textContent = "No ChannelOnline customer matches.";
+              list.appendChild(li);
+            }
+            list.hidden = false;
+          });
+      }, 200);
+    });
+    clear.addEventListener("click", function () { choose("", ""); text.focus(); });
+    box.closest("td").querySelectorAll("[data-colcw-pick]").forEach(function (b) {
+      b.addEventListener("click", function () { choose(b.dataset.id, b.dataset.label); });
+    });
+    if (hidden.value) { choose(hidden.value, text.value || "customer #" + hidden.value); }
+  }
+
+  function enhance(root) {
+    applyShows(root);
+    root.querySelectorAll("select[data-colcw-searchable]").forEach(makeSearchable);
+    root.querySelectorAll("[data-colcw-typeahead]").forEach(typeahead);
+  }
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:load", function (event) { enhance(event.detail.elt); });
+})();

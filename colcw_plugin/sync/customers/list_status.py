@@ -1,0 +1,97 @@
+"""Each customer's ConnectWise state for All Customers: one query for a page of rows, and the same
+rule as a SQL clause so the page can be filtered by it.
+
+* **failed**: its latest export or import failed, or the company it is linked to was deleted in
+  ConnectWise (the reason is the latest message);
+* **not linked**: never exported or imported (or its link was cleared);
+* **changed**: the customer or one of its contacts was edited after its last sync;
+* **synced**: otherwise.
+
+The rule is written once, as a SQL ``CASE`` over correlated subqueries (:func:`state_expression`),
+and used both for the status column and for the filter, so what a row shows is what the filter
+selects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from host_stub.models import Contact, Customer
+
+from ...models import CUSTOMER, Link, RecordState, SyncItem
+
+LABELS = {RecordState.NOT_LINKED: "Not linked", RecordState.SYNCED: "Synced",
+          RecordState.CHANGED: "Changed since export", RecordState.FAILED: "Failed"}
+
+
+@dataclass(frozen=True)
+class RowState:
+    state: RecordState
+    reason: str  # for the hover text
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.state]
+
+
+def _latest_item(column):
+    """The customer's latest sync result's ``column`` (correlated to the outer Customer row)."""
+    return (select(column).where(SyncItem.entity == CUSTOMER, SyncItem.host_id == Customer.id)
+            .order_by(SyncItem.id.desc()).limit(1).correlate(Customer).scalar_subquery())
+
+
+def state_expression() -> ColumnElement[str]:
+    """The customer's :class:`RecordState` value as SQL, correlated to ``Customer``."""
+    link = (select(Link.id).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
+            .correlate(Customer).scalar_subquery())
+    link_status = (select(Link.status).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
+                   .correlate(Customer).scalar_subquery())
+    synced_at = (select(Link.synced_at).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
+                 .correlate(Customer).scalar_subquery())
+    contact_edited = (select(func.max(Contact.updated_at)).where(Contact.customer_id == Customer.id)
+                      .correlate(Customer).scalar_subquery())
+    return case(
+        (or_(_latest_item(SyncItem.action) == "failed", link_status == "missing_in_cw"),
+         literal(RecordState.FAILED.value)),
+        (link.is_(None), literal(RecordState.NOT_LINKED.value)),
+        (or_(Customer.updated_at > synced_at, and_(contact_edited.is_not(None), contact_edited > synced_at)),
+         literal(RecordState.CHANGED.value)),
+        else_=literal(RecordState.SYNCED.value))
+
+
+def state_filter(value: str) -> ColumnElement[bool] | None:
+    """The clause selecting customers in state ``value`` (None for an unknown value: no filter)."""
+    try:
+        state = RecordState(value)
+    except ValueError:
+        return None
+    return state_expression() == state.value
+
+
+def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]:
+    """The state of each customer in ``customer_ids``, in one query."""
+    if not customer_ids:
+        return {}
+    stmt = select(Customer.id, state_expression(), _latest_item(SyncItem.message), _latest_item(SyncItem.resolution),
+                  (select(Link.cw_identifier).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
+                   .correlate(Customer).scalar_subquery()),
+                  (select(Link.status).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
+                   .correlate(Customer).scalar_subquery())).where(Customer.id.in_(customer_ids))
+    out = {}
+    for cid, value, message, resolution, identifier, link_status in session.execute(stmt):
+        state = RecordState(value)
+        if state is RecordState.FAILED and link_status == "missing_in_cw" and not message:
+            reason = f"The linked ConnectWise company {identifier} was deleted in ConnectWise."
+        elif state is RecordState.FAILED:
+            reason = " ".join(p for p in (message, resolution) if p)
+        elif state is RecordState.NOT_LINKED:
+            reason = "Not in ConnectWise yet: Export to ConnectWise links it by Company ID or creates it."
+        elif state is RecordState.CHANGED:
+            reason = f"Edited since it was last synced with company {identifier}: export it again to update it."
+        else:
+            reason = f"Linked to ConnectWise company {identifier}."
+        out[cid] = RowState(state, reason)
+    return out

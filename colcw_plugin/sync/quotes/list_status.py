@@ -1,0 +1,73 @@
+"""Each quote's and sales order's ConnectWise state for the Quotes and Sales Orders lists: one query
+for a page of rows, and the same rule as a SQL clause for the filter.
+
+From the document's export state (``colcw_document_exports``): **failed** when its last export
+failed, **changed** when it was edited after its export, **synced** when exported, **not exported**
+otherwise (a document linked to an opportunity but never exported included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, case, literal, select
+from sqlalchemy.orm import Session
+
+from host_stub.models import Document
+
+from ...models import DocumentExport, RecordState
+
+LABELS = {RecordState.NOT_LINKED: "Not exported", RecordState.SYNCED: "Exported",
+          RecordState.CHANGED: "Changed since export", RecordState.FAILED: "Failed"}
+
+
+@dataclass(frozen=True)
+class RowState:
+    state: RecordState
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.state]
+
+
+def _state(status, exported_at, changed) -> ColumnElement[str]:
+    return case((status == "failed", literal(RecordState.FAILED.value)),
+                (exported_at.is_(None), literal(RecordState.NOT_LINKED.value)),
+                (changed.is_(True), literal(RecordState.CHANGED.value)),
+                else_=literal(RecordState.SYNCED.value))
+
+
+def state_filter(value: str) -> ColumnElement[bool] | None:
+    """The clause selecting documents in state ``value`` (None for an unknown value: no filter)."""
+    try:
+        state = RecordState(value)
+    except ValueError:
+        return None
+
+    def col(c):
+        return select(c).where(DocumentExport.document_id == Document.id).correlate(Document).scalar_subquery()
+
+    return _state(col(DocumentExport.status), col(DocumentExport.exported_at),
+                  col(DocumentExport.changed_since_export)) == state.value
+
+
+def row_states(session: Session, document_ids: list[int]) -> dict[int, RowState]:
+    """The state of each document in ``document_ids``, in one query (documents never exported have no row)."""
+    if not document_ids:
+        return {}
+    stmt = select(DocumentExport.document_id, DocumentExport.opportunity_id, DocumentExport.opportunity_name,
+                  DocumentExport.message, DocumentExport.resolution,
+                  _state(DocumentExport.status, DocumentExport.exported_at, DocumentExport.changed_since_export)
+                  ).where(DocumentExport.document_id.in_(document_ids))
+    out = {doc_id: RowState(RecordState.NOT_LINKED, "Not exported to ConnectWise yet.") for doc_id in document_ids}
+    for doc_id, opp_id, opp_name, message, resolution, value in session.execute(stmt):
+        state = RecordState(value)
+        opportunity = f"opportunity {opp_id} “{opp_name}”" if opp_id else "an opportunity"
+        reason = {RecordState.FAILED: " ".join(p for p in (message, resolution) if p) or "The last export failed.",
+                  RecordState.NOT_LINKED: (f"Linked to {opportunity}; not exported yet." if opp_id
+                                           else "Not exported to ConnectWise yet."),
+                  RecordState.CHANGED: f"Edited since it was exported to {opportunity}: export it again.",
+                  RecordState.SYNCED: f"Exported to {opportunity}."}[state]
+        out[doc_id] = RowState(state, reason)
+    return out

@@ -1,0 +1,115 @@
+"""What the list pages (All Customers, Quotes, Sales Orders) share: plugins' filters, columns, bulk
+actions and HTML (see the list hooks in :mod:`host_stub.hookspecs`).
+
+Plugins return data; this module applies their filters to the page's own query (so the page, its
+count and "all matching" agree), asks for their columns once per page with the ids shown, and
+resolves a bulk selection (the rows ticked, or every row matching the search) before handing it to
+the plugin that owns the action.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from sqlalchemy import Select
+
+from ..extensions import db
+from ..plugins import call_hook, collect_html
+from . import current_actor
+
+log = logging.getLogger(__name__)
+
+MAX_BULK = 5000  # rows one bulk action may take ("all matching" on a very broad search is refused)
+
+
+@dataclass
+class ListExtras:
+    """What plugins add to one list page."""
+
+    name: str
+    filters: list[dict] = field(default_factory=list)
+    columns: list[dict] = field(default_factory=list)
+    bulk_actions: list[dict] = field(default_factory=list)
+    slot: object = ""
+
+    def filter_args(self) -> dict[str, str]:
+        """The chosen filter values, for links that keep them (the pager, the bulk form)."""
+        return {f["name"]: f["value"] for f in self.filters if f.get("value")}
+
+
+def _pm():
+    return current_app.extensions["host_stub"]["pm"]
+
+
+def _hook(name: str, **kwargs) -> list:
+    return call_hook(_pm(), name, actor=current_actor(), request=request, **kwargs)
+
+
+def filtered(list_name: str, stmt: Select, id_column) -> tuple[Select, list[dict]]:
+    """``stmt`` narrowed by the plugins' chosen filters, and the filters to show."""
+    filters: list[dict] = []
+    for result in _hook("list_filters", list_name=list_name, id_column=id_column):
+        for f in result if isinstance(result, list | tuple) else [result]:
+            if not (isinstance(f, dict) and f.get("name") and f.get("label") and isinstance(f.get("options"), list)):
+                log.warning("list_filters returned a malformed filter %r; ignored", f)
+                continue
+            f.setdefault("value", "")
+            if f.get("where") is not None:
+                stmt = stmt.where(f["where"])
+            filters.append(f)
+    return stmt, filters
+
+
+def page_extras(list_name: str, ids: list[int], filters: list[dict]) -> ListExtras:
+    """The plugins' columns for the rows ``ids``, their bulk actions and their HTML."""
+    extras = ListExtras(list_name, filters=filters)
+    if ids:
+        for col in _hook("list_columns", list_name=list_name, ids=list(ids)):
+            if isinstance(col, dict) and col.get("label") and isinstance(col.get("cells"), dict):
+                extras.columns.append(col)
+            else:
+                log.warning("list_columns returned a malformed column %r; ignored", col)
+    for result in _hook("list_bulk_actions", list_name=list_name):
+        extras.bulk_actions += [a for a in (result if isinstance(result, list | tuple) else [result])
+                                if isinstance(a, dict) and a.get("name") and a.get("label")]
+    extras.slot = collect_html(_pm(), "list_render", list_name=list_name, actor=current_actor(), request=request)
+    return extras
+
+
+def bulk(list_name: str, query: Callable[[], Select], id_column, list_endpoint: str):
+    """The POST of a list's bulk form: resolve the selection, hand it to the action's plugin.
+
+    The form's URL carries the list's own query string, so ``query()`` rebuilds exactly the search
+    and filters the person saw; "all matching" takes every row of it.
+    """
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    back = url_for(list_endpoint, **args)
+    action = request.form.get("action", "")
+    stmt = query().with_only_columns(id_column).order_by(None)
+    if request.form.get("all_matching"):
+        ids = list(db.session.execute(stmt.limit(MAX_BULK + 1)).scalars())
+        if len(ids) > MAX_BULK:
+            flash(f"More than {MAX_BULK:,} rows match this search: narrow it (search or filter) and try again.",
+                  "error")
+            return redirect(back)
+    else:
+        raw = request.form.getlist("ids")
+        if any(not r.isdigit() for r in raw):
+            abort(400)
+        wanted = sorted({int(r) for r in raw})
+        ids = list(db.session.execute(stmt.where(id_column.in_(wanted))).scalars()) if wanted else []
+    if not ids:
+        flash("Select at least one row (or “all matching this search”), then choose the action.", "error")
+        return redirect(back)
+    results = _hook("list_bulk_action", list_name=list_name, action=action, ids=sorted(ids), back=back)
+    if not results or not isinstance(results[0], dict) or not results[0].get("redirect"):
+        flash("That action is not available any more; reload the page.", "error")
+        return redirect(back)
+    result = results[0]
+    if result.get("message"):
+        flash(result["message"], result.get("category", "success"))
+    target = str(result["redirect"])
+    return redirect(target if target.startswith("/") and not target.startswith("//") else back)
