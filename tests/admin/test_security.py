@@ -32,6 +32,8 @@ def _colcw_rules(app):
     """Every route of colcw: its blueprints' endpoints and anything mounted under its URL prefixes."""
     rules = []
     for rule in app.url_map.iter_rules():
+        if rule.endpoint == "colcw.static":  # scripts and a stylesheet: public, like the host's own static files
+            continue
         if (rule.endpoint.startswith(("colcw.", "colcw_admin.")) or rule.rule.startswith(ADMIN_PREFIX)
                 or rule.rule.startswith(REP_PREFIX + "/")):
             rules.append(rule)
@@ -234,3 +236,11 @@ def test_colcw_refuses_to_start_outside_development_without_an_encryption_key(tm
     assert "colcw" not in app.extensions
     assert not [r for r in app.url_map.iter_rules() if r.rule.startswith(ADMIN_PREFIX)]
     assert "COLCW_ENCRYPTION_KEY is not set" in caplog.text
+
+
+def test_colcws_static_files_hold_no_secret_and_no_template(client):
+    """The static route serves only the files in colcw_plugin/static (no template, no Python)."""
+    assert client.get("/colcw/static/colcw.js").status_code == 200
+    assert client.get("/colcw/static/htmx.min.js").status_code == 200
+    for path in ("../hooks.py", "../templates/colcw/_macros.html", "%2e%2e/hooks.py"):
+        assert client.get(f"/colcw/static/{path}").status_code == 404, path
