@@ -2,7 +2,10 @@
 progress and outcome, Unlock, and the document page's ConnectWise panel.
 
 The export runs on the job queue (``Runtime.submit``): the page shows it queued, then running with
-its progress (polling :func:`export_status`), then the outcome rendered from the run's log.
+its progress (htmx polls :func:`export_run`), then the outcome rendered from the run's log. Before
+it, the page asks ConnectWise where the export goes (:func:`~..sync.quotes.picker.export_target`):
+a closed, Won or Lost opportunity, or a name that differs from an existing one only by case, must be
+confirmed before Export now goes ahead.
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ from host_stub.models import Document
 from host_stub.snapshots import document_snapshot
 from host_stub.views import current_actor
 
+from ..cw import ConnectWiseError
 from ..models import FINAL_RUN_STATUSES, SyncItem, SyncRun
-from ..setup.connection import get_settings, is_configured
+from ..setup.connection import NotConfigured, get_settings, is_configured
+from ..setup.secrets import SecretError
 from ..sync.inbound import SOURCE
 from ..sync.inbound.status import document_changes
 from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
+from ..sync.quotes.opportunities import shared_setup
+from ..sync.quotes.picker import ExportTarget, export_target
 from ..sync.quotes.preflight import preflight
 from ..sync.quotes.state import panel_state
 from . import rep_bp
@@ -56,29 +63,71 @@ def _outcome(run: SyncRun) -> dict:
     return {"document": document, "lines": [r for r in rows if r.entity == "line"]}
 
 
+def _target(doc: Document, snapshot: dict, checks: list) -> tuple[ExportTarget | None, str | None]:
+    """Where the export goes, checked in ConnectWise (None while a check fails), or why it could not be read."""
+    if any(not c.ok for c in checks):
+        return None, None
+    settings = get_settings(db.session)
+    try:
+        with runtime().interactive_client(db.session) as client:
+            return export_target(db.session, client, shared_setup(client, db.engine, settings), settings, doc,
+                                 snapshot), None
+    except (NotConfigured, SecretError):
+        return None, None
+    except ConnectWiseError as e:
+        return None, f"ConnectWise could not be asked where the export goes ({e.message}); the export checks again."
+
+
 @rep_bp.route("/documents/<int:doc_id>/export", methods=["GET"])
 @login_required
 def export_document(doc_id: int):
-    """The export page: pre-flight checks and Export now; with ``?run=`` the run's progress / outcome."""
+    """The export page: pre-flight checks, where the export goes (asked of ConnectWise), and Export now,
+    disabled while a check fails; with ``?run=`` the run's progress / outcome."""
     doc = _document(doc_id)
     run = _run_of(doc, request.args.get("run", type=int))
     snapshot = document_snapshot(doc)
     settings = get_settings(db.session)
+    checks = preflight(db.session, doc, current_actor(), snapshot)
+    target, target_problem = _target(doc, snapshot, checks)
     return render_template("colcw/documents/export.html", doc=doc, run=run,
                            final=bool(run and run.status in FINAL_RUN_STATUSES),
-                           outcome=_outcome(run) if run else None,
-                           checks=preflight(db.session, doc, current_actor(), snapshot),
-                           panel=panel_state(db.session, doc, settings, snapshot))
+                           outcome=_outcome(run) if run else None, checks=checks,
+                           blocking=next((c for c in checks if not c.ok), None), target=target,
+                           target_problem=target_problem, panel=panel_state(db.session, doc, settings, snapshot))
+
+
+@rep_bp.route("/documents/<int:doc_id>/export/run", methods=["GET"])
+@login_required
+def export_run(doc_id: int):
+    """The export page's run section: progress while it runs (htmx polls this), then the outcome."""
+    doc = _document(doc_id)
+    db.session.expire_all()
+    run = _run_of(doc, request.args.get("run", type=int)) or abort(404)
+    final = run.status in FINAL_RUN_STATUSES
+    return render_template("colcw/documents/_run.html", doc=doc, run=run, final=final,
+                           outcome=_outcome(run) if final else None,
+                           panel=panel_state(db.session, doc, get_settings(db.session), document_snapshot(doc)))
 
 
 @rep_bp.route("/documents/<int:doc_id>/export", methods=["POST"])
 @login_required
 def start_document_export(doc_id: int):
     doc = _document(doc_id)
+    back = url_for("colcw.export_document", doc_id=doc.id)
     if not is_configured(get_settings(db.session)):
-        flash("The ConnectWise connection is not set up yet. Ask an admin to enter it on Admin → Integration → "
-              "ConnectWise.", "error")
-        return redirect(url_for("colcw.export_document", doc_id=doc.id))
+        flash("ConnectWise is not connected yet: ask an admin to set up the connection (Admin → Integration → "
+              "ConnectWise).", "error")
+        return redirect(back)
+    snapshot = document_snapshot(doc)
+    checks = preflight(db.session, doc, current_actor(), snapshot)
+    failing = next((c for c in checks if not c.ok), None)
+    if failing is not None:
+        flash(f"Not exported: “{failing.label}” must be fixed first. {failing.detail}", "error")
+        return redirect(back)
+    target, _ = _target(doc, snapshot, checks)
+    if target is not None and target.confirm and request.form.get("confirm") != target.confirm_token:
+        flash(f"Not exported yet: confirm it first. {target.confirm}", "error")
+        return redirect(back)
     try:
         run = runtime().submit(db.session, KIND, {"document_id": doc.id}, trigger="manual", actor=current_actor())
     except RedisError:
@@ -134,7 +183,9 @@ def status_panel(document: dict) -> Markup:
     if doc is None:
         return Markup("")
     script = Markup('<script src="{}" defer></script>').format(url_for("colcw.static", filename="colcw/refresh.js"))
-    return Markup(_panel_html(doc, document)) + script  # noqa: S704 - a rendered (autoescaped) template
+    # The opportunity picker opens below the panel, outside what the panel's refresh replaces.
+    picker = Markup('<div id="colcw-picker"></div>')
+    return Markup(_panel_html(doc, document)) + picker + script  # noqa: S704 - a rendered (autoescaped) template
 
 
 @rep_bp.route("/documents/<int:doc_id>/panel", methods=["GET"])

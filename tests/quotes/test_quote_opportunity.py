@@ -195,7 +195,8 @@ def test_document_page_says_when_it_changed_since_export_and_when_its_name_chang
     page = rep_client.get(f"/documents/{doc.id}").get_data(as_text=True)
     assert 'id="colcw-changed"' in page and "Changed since export" in page
     assert "The opportunity name on the document is now “After”" in page
-    assert "Export again" in page
+    assert "Export it again to update ConnectWise." in page
+    assert page.count(">Export to ConnectWise<") == 1  # one control: the action link to the checklist
 
 
 def test_blank_name_is_reported_with_the_lines_at_fault_before_any_catalog_item_is_created(world):

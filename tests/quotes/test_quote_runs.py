@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 from quote_support import items, line
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from colcw_plugin.models import SyncRun
 from helpers import csrf_from, runtime, tune_runtime
@@ -76,11 +76,12 @@ def test_command_refuses_two_selections_and_bad_ranges(world, app):
 def test_export_page_queues_the_export_and_shows_the_outcome(world, rep_client, drain_queue):
     doc = world.quote([line("OPT-7010")], name="From the page")
     page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
-    assert "Adds the lines to the customer&#39;s opportunity named exactly" in page
+    # Asked of ConnectWise: no opportunity of that name yet, so the export creates it.
+    assert "Creates a new opportunity “From the page” for Acme Dental." in page
     resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
     assert resp.status_code == 302 and "run=" in resp.location
     queued = rep_client.get(resp.location).get_data(as_text=True)
-    assert "colcw-progress-bar" in queued
+    assert "colcw-progress-bar" in queued and 'hx-trigger="every 1s"' in queued
     status_url = resp.location.replace("/export?", "/export/status?")
     assert rep_client.get(status_url).get_json()["status"] == "queued"
     drain_queue()
@@ -91,7 +92,8 @@ def test_export_page_queues_the_export_and_shows_the_outcome(world, rep_client, 
     assert f"recid={opp['id']}" in done
 
 
-def test_export_page_shows_the_error_with_its_fix_and_offers_the_customer_export(world, rep_client, drain_queue):
+def test_export_now_is_disabled_while_a_check_fails_naming_it_and_offers_the_customer_export(world, rep_client,
+                                                                                              drain_queue):
     from colcw_plugin import models as links
 
     links.remove_link(db.session, "customer", world.customer_id)
@@ -99,10 +101,16 @@ def test_export_page_shows_the_error_with_its_fix_and_offers_the_customer_export
     doc = world.quote([line("OPT-7010")])
     page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
     assert 'id="colcw-export-customer-now"' in page
+    assert re.search(r'<button type="submit" id="colcw-export-submit" disabled>', page)
+    assert ("Export now is unavailable until “Customer Acme Dental in ConnectWise” is fixed: Not exported yet: export "
+            "the customer first.") in page.replace("&#34;", '"')
+    # A post anyway (a stale page, a script) is refused the same way, and nothing is queued.
     resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
-    drain_queue()
+    assert resp.location.endswith(f"/colcw/documents/{doc.id}/export")
     done = rep_client.get(resp.location).get_data(as_text=True)
-    assert 'data-action="failed"' in done and "Manually sync the specific customer" in done
+    assert ("Not exported: “Customer Acme Dental in ConnectWise” must be fixed first. Not exported yet: export the "
+            "customer first.") in done
+    assert db.session.execute(select(SyncRun)).first() is None
     # The one-click customer export comes back to the document's export page, ready to export.
     from host_stub.models import Customer
 

@@ -32,7 +32,6 @@ from ...models import (
     DocumentDrift,
     DocumentExport,
     DocumentLineExport,
-    Link,
     Settings,
     get_link,
     remove_link,
@@ -43,7 +42,6 @@ from ...setup.connection import get_settings
 from ...setup.reps import UnmappedRep, member_for
 from ..shared.locks import Busy
 from ..shared.markers import parse_marker
-from ..shared.reference_cache import DbReferenceCache
 from .catalog import Catalog, LineInput
 from .lines import Desired, apply_plan, list_products, plan_lines
 from .locks import document_lock, name_lock
@@ -54,9 +52,10 @@ from .opportunities import (
     choose_match,
     find_by_name,
     new_opportunity_body,
+    shared_setup,
 )
 from .problems import ExportRefused, LineProblem
-from .state import document_fingerprint, get_state, opportunity_field_value
+from .state import document_fingerprint, document_link, get_state, opportunity_field_value
 from .won import won_change
 
 SETTINGS_PAGE = "Admin → Integration → ConnectWise → Connection options"
@@ -78,9 +77,8 @@ class ExportContext:
     def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None, *,
                 host: Callable[[Session], UnitOfWork] = UnitOfWork) -> ExportContext:
         settings = settings or get_settings(session)
-        shared = DbReferenceCache(session.get_bind(), tenant=f"{settings.site_url}|{settings.company_id}")
-        return cls(client, OpportunitySetup(client, shared), Catalog(client, CatalogRules.load(session, settings)),
-                   host=host)
+        return cls(client, shared_setup(client, session.get_bind(), settings),
+                   Catalog(client, CatalogRules.load(session, settings)), host=host)
 
 
 @dataclass
@@ -181,7 +179,7 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     name_now = opportunity_field_value(snapshot, settings)
     # A missing name is reported before anything is written (catalog items included), and
     # together with the lines at fault, so the rep fixes everything in one go.
-    unnamed = None if name_now or _document_link(session, doc)[0] else _name_refusal(session, settings)
+    unnamed = None if name_now or document_link(session, doc)[0] else _name_refusal(session, settings)
     try:
         catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None)
     except ExportRefused as e:
@@ -260,14 +258,6 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     return Outcome(doc.id, number, action, opp_id, opp.get("name", ""), message)
 
 
-def _document_link(session: Session, doc: Document) -> tuple[Link | None, bool]:
-    """The opportunity link of the document, else of a sales order's quote; and whether it is the quote's."""
-    link = get_link(session, "document", doc.id)
-    if link is None and doc.source_quote_id and not doc.is_quote:
-        return get_link(session, "document", doc.source_quote_id), True
-    return link, False
-
-
 def _name_refusal(session: Session, settings: Settings) -> ExportRefused | None:
     """The refusal for a document without an opportunity name (None when empty names are allowed)."""
     if settings.allow_empty_opportunity_name:
@@ -286,7 +276,7 @@ def _field_name(session: Session, field_id: int) -> str:
 
 def _linked_opportunity(session: Session, ctx: ExportContext, doc: Document, notes: list[str]) -> dict | None:
     """The opportunity this document (or a sales order's quote) is linked to, if it still exists."""
-    link, inherited = _document_link(session, doc)
+    link, inherited = document_link(session, doc)
     if link is None:
         return None
     try:

@@ -13,8 +13,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
+from ...models import Settings
+from ..shared.reference_cache import DbReferenceCache
 from ..shared.statuses import CACHE_KEY, fetch_statuses, pick_open_status, pick_won_status
 from .problems import ExportRefused
 
@@ -72,6 +76,11 @@ class OpportunitySetup:
     def default_stage(self) -> dict | None:
         """None: ConnectWise's OpportunityStage has no default or inactive flag either."""
         return None
+
+
+def shared_setup(client: ConnectWiseClient, engine: Engine, settings: Settings) -> OpportunitySetup:
+    """The tenant's statuses, types and stages through the cache every process shares (ten minutes)."""
+    return OpportunitySetup(client, DbReferenceCache(engine, tenant=f"{settings.site_url}|{settings.company_id}"))
 
 
 def find_by_name(client: ConnectWiseClient, company_id: int, name: str) -> list[dict]:

@@ -29,8 +29,12 @@ class Check:
 def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dict) -> list[Check]:
     """The checks shown on the export page, in the order the export applies them."""
     settings = get_settings(session)
-    checks = [Check(is_configured(settings), "ConnectWise connection",
-                    "" if is_configured(settings) else "An admin must set up the connection first.")]
+    if not is_configured(settings):
+        # Nothing else can be told without the connection and its settings (after a Reset, the
+        # opportunity name field is not chosen yet either): say that, and only that.
+        return [Check(False, "ConnectWise connection", "ConnectWise is not connected yet: ask an admin to set up "
+                      "the connection (Admin → Integration → ConnectWise).")]
+    checks = [Check(True, "ConnectWise connection")]
     customer_link = get_link(session, "customer", doc.customer_id)
     checks.append(Check(customer_link is not None, f"Customer {doc.customer.name} in ConnectWise",
                         f"Company {customer_link.cw_identifier or customer_link.cw_id}" if customer_link else

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...models import DocumentExport, Settings, get_link
+from ...models import DocumentExport, Link, Settings, SyncItem, get_link
 from ...models import fingerprint as hash_fields
-from ...setup.connection import get_settings
+from ...setup.connection import get_settings, is_configured
 from ..shared.screens import opportunity_url
 
 LINE_KEYS = ("id", "position", "item_number", "manufacturer", "description", "category", "subcategory",
@@ -53,6 +53,15 @@ def get_state(session: Session, document_id: int) -> DocumentExport | None:
                            ).scalar_one_or_none()
 
 
+def document_link(session: Session, doc) -> tuple[Link | None, bool]:
+    """The opportunity link of a document (chosen, or made by its export), else of a sales order's
+    quote; and whether it is the quote's. Exports go to this opportunity, whatever the name field says."""
+    link = get_link(session, "document", doc.id)
+    if link is None and doc.source_quote_id and not doc.is_quote:
+        return get_link(session, "document", doc.source_quote_id), True
+    return link, False
+
+
 def note_saved(session: Session, snapshot: dict) -> bool:
     """After a save (the ``quote_saved`` hook): flag an exported document that no longer matches
     what was exported. Returns the new flag; commits."""
@@ -84,10 +93,21 @@ class PanelState:
     message: str
     resolution: str
     via_quote: str  # the source quote's number when the order inherits its opportunity
+    configured: bool = True  # the connection to ConnectWise is set up
+    chosen: bool = False  # linked to an opportunity by id (the picker), not exported yet
+    failed_lines: tuple[SyncItem, ...] = ()  # the lines at fault in the last, failed export
 
     @property
     def name_changed(self) -> bool:
         return self.exported and self.name_now != self.name_at_export
+
+    @property
+    def lock_reason(self) -> str:
+        """Why the document is locked when colcw did not export it (empty otherwise)."""
+        if not self.locked or self.exported:
+            return ""
+        return ("Locked, but colcw has no record of exporting it: the ConnectWise integration was reset after the "
+                "export, or it was locked elsewhere. Unlock it to edit; export it again to link it.")
 
 
 def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> PanelState:
@@ -104,10 +124,17 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
             via_quote = doc.source_quote.number if doc.source_quote else ""
     url = opportunity_url(settings.site_url, settings.company_id, opp_id) if opp_id and settings.site_url else None
     exported = bool(state and state.exported_at)
+    failed = bool(state and state.status == "failed")
+    failed_lines: tuple[SyncItem, ...] = ()
+    if failed and state.last_run_id:
+        failed_lines = tuple(session.execute(
+            select(SyncItem).where(SyncItem.run_id == state.last_run_id, SyncItem.entity == "line",
+                                   SyncItem.action == "failed").order_by(SyncItem.id)).scalars())
     return PanelState(
         exported=exported, locked=bool(doc.locked), changed=bool(state and state.changed_since_export),
-        failed=bool(state and state.status == "failed"), opportunity_id=opp_id, opportunity_name=opp_name,
+        failed=failed, opportunity_id=opp_id, opportunity_name=opp_name,
         opportunity_url=url, exported_at=state.exported_at if state else None,
         exported_by=state.exported_by if state else "", name_now=opportunity_field_value(snapshot, settings),
         name_at_export=state.name_at_export if state else "", message=state.message if state else "",
-        resolution=state.resolution if state else "", via_quote=via_quote)
+        resolution=state.resolution if state else "", via_quote=via_quote, configured=is_configured(settings),
+        chosen=bool(link is not None and not exported), failed_lines=failed_lines)

@@ -1,0 +1,233 @@
+"""Choosing a document's opportunity: the customer's ConnectWise opportunities to pick from, linking a
+document to one by id, and where an export will go, checked in ConnectWise before it runs.
+
+* :func:`company_opportunities` lists a company's opportunities (open ones unless asked) with their
+  status, stage, expected close and amount, in two requests whatever their number: the
+  opportunities, then their products (amount = Σ price × quantity). The status list comes from the
+  shared reference cache.
+* :func:`link_document` links a document to a chosen opportunity by id (the export then goes there,
+  see :mod:`.export`) and writes its name into the document's opportunity-name field.
+* :func:`export_target` says where the next export goes and whether a person must confirm it first:
+  into a closed, Won or Lost opportunity; or a new opportunity whose name differs from an existing
+  one only by case (a slip that would otherwise make a second opportunity).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from host_stub.gateway import UnitOfWork, ValidationError
+from host_stub.models import Document
+
+from ...cw import ConnectWiseClient, NotFound
+from ...cw import conditions as C
+from ...models import DocumentExport, Settings, get_link, remove_link, set_link
+from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
+from .state import document_link, get_state, opportunity_field_value
+
+PICKER_FIELDS = [*OPPORTUNITY_FIELDS, "stage"]
+MAX_SHOWN = 200  # opportunities listed at once (a search narrows them)
+
+
+class PickRefused(ValueError):
+    """The document cannot be linked to that opportunity; ``str()`` says why and what to do."""
+
+
+@dataclass(frozen=True)
+class OpportunityChoice:
+    """One ConnectWise opportunity as the picker shows it."""
+
+    id: int
+    name: str
+    company_id: int | None
+    status: str
+    closed: bool
+    won: bool
+    lost: bool
+    stage: str
+    expected_close: dt.date | None
+    amount: Decimal
+
+    @property
+    def state(self) -> str:
+        """Won, Lost, Closed or Open, from ConnectWise's status flags (never the status name)."""
+        return "Won" if self.won else "Lost" if self.lost else "Closed" if self.closed else "Open"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed or self.won or self.lost
+
+
+def _choice(row: dict, flags: dict[int, dict], amounts: dict[int, Decimal]) -> OpportunityChoice:
+    status = row.get("status") or {}
+    flag = flags.get(status.get("id"), {})
+    close = str(row.get("expectedCloseDate") or "")[:10]
+    return OpportunityChoice(
+        id=int(row["id"]), name=str(row.get("name", "")), company_id=(row.get("company") or {}).get("id"),
+        status=str(status.get("name") or flag.get("name") or ""), closed=bool(flag.get("closedFlag")),
+        won=bool(flag.get("wonFlag")), lost=bool(flag.get("lostFlag")), stage=str((row.get("stage") or {}).get("name", "")),
+        expected_close=dt.date.fromisoformat(close) if close else None, amount=amounts.get(int(row["id"]), Decimal(0)))
+
+
+def _amounts(client: ConnectWiseClient, ids: list[int]) -> dict[int, Decimal]:
+    """Σ price × quantity of each opportunity's products (one request per 1,000 products)."""
+    totals: dict[int, Decimal] = dict.fromkeys(ids, Decimal(0))
+    if ids:
+        for p in client.products.iterate_in("opportunity/id", ids, fields=["opportunity/id", "price", "quantity"]):
+            opp = (p.get("opportunity") or {}).get("id")
+            if opp in totals:
+                totals[opp] += Decimal(str(p.get("price") or 0)) * Decimal(str(p.get("quantity") or 0))
+    return totals
+
+
+def company_opportunities(client: ConnectWiseClient, setup: OpportunitySetup, company_id: int, *, search: str = "",
+                          include_closed: bool = False) -> list[OpportunityChoice]:
+    """The company's opportunities, open ones first by expected close (closed ones only when asked)."""
+    flags = {s["id"]: s for s in setup.statuses()}
+    wanted = C.eq("company/id", int(company_id))
+    if not include_closed:
+        open_ids = [sid for sid, s in flags.items() if not (s.get("closedFlag") or s.get("wonFlag") or s.get("lostFlag"))]
+        if not open_ids:
+            return []
+        wanted = C.and_(wanted, C.in_("status/id", open_ids))
+    if search.strip():
+        wanted = C.and_(wanted, C.contains("name", search.strip()[:100]))
+    rows = client.opportunities.list(conditions=wanted, fields=PICKER_FIELDS, order_by="expectedCloseDate asc",
+                                     page_size=MAX_SHOWN)
+    amounts = _amounts(client, [int(r["id"]) for r in rows])
+    choices = [_choice(r, flags, amounts) for r in rows]
+    return sorted(choices, key=lambda c: (c.is_closed, c.expected_close or dt.date.max, c.name.lower()))
+
+
+def get_opportunity(client: ConnectWiseClient, setup: OpportunitySetup, opportunity_id: int) -> OpportunityChoice:
+    """One opportunity (with its amount), or :class:`PickRefused` when ConnectWise has no such opportunity."""
+    try:
+        row = client.opportunities.get(int(opportunity_id), fields=PICKER_FIELDS)
+    except NotFound:
+        raise PickRefused(f"Opportunity {opportunity_id} no longer exists in ConnectWise; choose another one.") from None
+    return _choice(row, {s["id"]: s for s in setup.statuses()}, _amounts(client, [int(row["id"])]))
+
+
+def closed_warning(choice: OpportunityChoice, doc: Document) -> str | None:
+    """What exporting ``doc`` into a closed, Won or Lost opportunity does (None for an open one)."""
+    if not choice.is_closed:
+        return None
+    what = f"Opportunity {choice.id} “{choice.name}” is {choice.state} in ConnectWise (status “{choice.status}”)."
+    if not doc.is_quote:
+        if choice.won:
+            return None  # a sales order turns its opportunity Won anyway: nothing unexpected
+        return f"{what} Exporting sales order {doc.number} adds its lines to it and sets it Won."
+    return (f"{what} Exporting quote {doc.number} adds its lines to it; its status stays {choice.state}. "
+            "Reopen it in ConnectWise first if the deal is live again, or choose an open opportunity.")
+
+
+# --- linking a document by id ---------------------------------------------------------------------
+
+
+def link_document(session: Session, host: UnitOfWork, client: ConnectWiseClient, setup: OpportunitySetup,
+                  settings: Settings, doc: Document, opportunity_id: int) -> str:
+    """Link ``doc`` to the opportunity by id and put its name in the opportunity-name field; commits.
+
+    Only a document not exported yet can be pointed elsewhere (an exported one keeps its lines on its
+    opportunity). Returns what was done, for the page.
+    """
+    state = get_state(session, doc.id)
+    if state is not None and state.exported_at is not None:
+        raise PickRefused(f"{doc.number} is already exported to opportunity {state.opportunity_id} “"
+                          f"{state.opportunity_name}” and stays linked to it; copy it to a new quote to export it "
+                          "elsewhere.")
+    company = get_link(session, "customer", doc.customer_id)
+    if company is None:
+        raise PickRefused(f"{doc.customer.name} is not in ConnectWise yet: export the customer first, then choose "
+                          "one of its opportunities.")
+    choice = get_opportunity(client, setup, opportunity_id)
+    if choice.company_id not in (None, company.cw_id):
+        raise PickRefused(f"Opportunity {choice.id} “{choice.name}” belongs to another ConnectWise company; choose "
+                          f"one of {doc.customer.name}'s opportunities.")
+    set_link(session, "document", doc.id, choice.id, cw_identifier=choice.name[:100])
+    if state is None:
+        state = DocumentExport(document_id=doc.id)
+        session.add(state)
+    state.opportunity_id, state.opportunity_name = choice.id, choice.name[:100]
+    filled = ""
+    if settings.opportunity_field_id:
+        try:
+            host.save_document({}, None, document_id=doc.id, custom_fields={settings.opportunity_field_id: choice.name})
+        except ValidationError as e:
+            raise PickRefused(" ".join(e.errors.values())) from None
+        filled = " Its opportunity name field now says so."
+    host.commit()
+    return (f"{doc.number} is linked to opportunity {choice.id} “{choice.name}”: Export to ConnectWise adds its "
+            f"lines there.{filled}")
+
+
+def unlink_document(session: Session, doc: Document) -> str:
+    """Forget a chosen opportunity of a document not exported yet (the export goes by name again); commits."""
+    state = get_state(session, doc.id)
+    if state is not None and state.exported_at is not None:
+        raise PickRefused(f"{doc.number} is exported to opportunity {state.opportunity_id} and stays linked to it.")
+    remove_link(session, "document", doc.id)
+    if state is not None:
+        state.opportunity_id, state.opportunity_name = None, ""
+    session.commit()
+    return f"{doc.number} is no longer linked to an opportunity: the export uses the opportunity name on the document."
+
+
+# --- where the export goes ------------------------------------------------------------------------
+
+
+@dataclass
+class ExportTarget:
+    """Where the next export of a document goes, as checked in ConnectWise just now."""
+
+    opportunity: OpportunityChoice | None  # the one it goes to (None: a new one, or unknown)
+    how: str  # "linked" | "quote" (a sales order's quote) | "name" | "new" | "unknown"
+    detail: str  # one sentence for the checklist
+    confirm: str | None = None  # when set, the export waits for a person to confirm this
+    case_slips: list[OpportunityChoice] = field(default_factory=list)  # same name but for case
+
+    @property
+    def confirm_token(self) -> str:
+        """What the confirmation checkbox posts: it stays valid only for this very target."""
+        return f"{self.how}:{self.opportunity.id if self.opportunity else 'new'}"
+
+
+def export_target(session: Session, client: ConnectWiseClient, setup: OpportunitySetup, settings: Settings,
+                  doc: Document, snapshot: dict) -> ExportTarget:
+    """Where exporting ``doc`` goes, and what needs confirming (two requests at most)."""
+    link, inherited = document_link(session, doc)
+    if link is not None:
+        try:
+            choice = get_opportunity(client, setup, link.cw_id)
+        except PickRefused:
+            return ExportTarget(None, "unknown", f"Linked opportunity {link.cw_id} is gone from ConnectWise: the "
+                                "export goes by the opportunity name instead.")
+        how = "quote" if inherited else "linked"
+        where = f"opportunity {choice.id} “{choice.name}”" + (" (the quote's)" if inherited else "")
+        return ExportTarget(choice, how, f"Goes to {where}, {choice.state.lower()}.",
+                            confirm=closed_warning(choice, doc))
+    name = opportunity_field_value(snapshot, settings)
+    company = get_link(session, "customer", doc.customer_id)
+    if not name or company is None:
+        return ExportTarget(None, "new" if name else "unknown", "")
+    rows = client.opportunities.list(conditions=C.and_(C.eq("company/id", company.cw_id), C.eq("name", name)),
+                                     fields=PICKER_FIELDS, page_size=25)
+    flags = {s["id"]: s for s in setup.statuses()}
+    exact = [_choice(r, flags, {}) for r in rows if r.get("name") == name]
+    if exact:
+        choice = next((c for c in exact if not c.is_closed), exact[0])
+        return ExportTarget(choice, "name", f"Goes to opportunity {choice.id} “{choice.name}” (same name), "
+                            f"{choice.state.lower()}.", confirm=closed_warning(choice, doc))
+    slips = [_choice(r, flags, {}) for r in rows if str(r.get("name", "")).casefold() == name.casefold()]
+    if slips:
+        names = ", ".join(f"{c.id} “{c.name}”" for c in slips)
+        return ExportTarget(None, "new", f"Creates a new opportunity “{name}”.", case_slips=slips,
+                            confirm=f"{doc.customer.name} already has opportunity {names} in ConnectWise, named like "
+                                    f"“{name}” but for upper and lower case. Exporting creates a second opportunity "
+                                    f"“{name}”. Link the document to the existing one instead, or correct the name — "
+                                    "or confirm that you want a new one.")
+    return ExportTarget(None, "new", f"Creates a new opportunity “{name}” for {doc.customer.name}.")

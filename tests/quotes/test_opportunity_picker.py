@@ -1,0 +1,147 @@
+"""The opportunity picker's services against the sandbox: a company's opportunities with status, stage,
+expected close and amount in two requests; linking a document by id feeds the export; where an export
+goes and what needs confirming (a closed, Won or Lost opportunity; a name that differs only by case)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from quote_support import items, line
+
+from colcw_plugin.models import get_link
+from colcw_plugin.setup.connection import build_client, get_settings
+from colcw_plugin.sync.quotes import picker
+from colcw_plugin.sync.quotes.opportunities import OpportunitySetup
+from helpers import runtime
+from host_stub.extensions import db
+from host_stub.snapshots import document_snapshot
+
+
+def _status(world, flag: str) -> dict:
+    statuses = world.api("sales/opportunities/statuses")
+    if flag == "open":
+        return next(s for s in statuses if not (s["closedFlag"] or s["wonFlag"] or s["lostFlag"]))
+    return next(s for s in statuses if s[flag])
+
+
+def make_opportunity(world, name: str, *, status: str = "open", close: str = "2026-12-31",
+                     lines: tuple[tuple[str, float, float], ...] = ()) -> dict:
+    resp = world.sandbox.api("POST", "sales/opportunities", json={
+        "name": name, "company": {"id": world.company_id}, "contact": {"id": world.cw_contact_id},
+        "primarySalesRep": {"id": world.member_id}, "status": {"id": _status(world, status)["id"]},
+        "expectedCloseDate": f"{close}T00:00:00Z"})
+    assert resp.status_code == 201, resp.text
+    opp = resp.json()
+    for ident, qty, price in lines:
+        r = world.sandbox.api("POST", "procurement/products", json={
+            "catalogItem": {"id": world.catalog[ident]}, "opportunity": {"id": opp["id"]}, "quantity": qty,
+            "price": price, "billableOption": "Billable", "customerDescription": ident})
+        assert r.status_code == 201, r.text
+    return opp
+
+
+@pytest.fixture()
+def client(world, box):
+    with build_client(db.session, box) as c:
+        yield c
+
+
+def test_lists_the_customers_open_opportunities_with_stage_close_and_amount_in_two_requests(world, client):
+    make_opportunity(world, "Backup project", close="2026-11-30", lines=(("OPT-7010", 2, 100.5), ("LAT-5440", 1, 50)))
+    make_opportunity(world, "Network refresh", close="2026-10-01")
+    make_opportunity(world, "Old deal", status="wonFlag")
+    setup = OpportunitySetup(client)
+    setup.statuses()  # the shared reference list (cached across runs in production)
+    before = client.stats.total
+    found = picker.company_opportunities(client, setup, world.company_id)
+    assert client.stats.total - before == 2
+    assert [(c.name, c.state, c.expected_close, c.amount) for c in found] == [
+        ("Network refresh", "Open", dt.date(2026, 10, 1), Decimal(0)),
+        ("Backup project", "Open", dt.date(2026, 11, 30), Decimal("251.0"))]
+    assert all(c.status for c in found)
+    closed_too = picker.company_opportunities(client, setup, world.company_id, include_closed=True)
+    assert [c.name for c in closed_too][-1] == "Old deal" and closed_too[-1].won
+    assert [c.name for c in picker.company_opportunities(client, setup, world.company_id, search="refr")] == [
+        "Network refresh"]
+    # A search is text, never a condition: quotes and wildcards are matched as typed.
+    assert picker.company_opportunities(client, setup, world.company_id, search='" OR name like "%') == []
+
+
+def test_linking_by_id_fills_the_name_field_and_the_export_goes_there(app, world, client):
+    opp = make_opportunity(world, "Backup project 2026")
+    doc = world.quote([line("OPT-7010")], name="something else entirely")
+    settings = get_settings(db.session)
+    message = picker.link_document(db.session, runtime().host(db.session), client, OpportunitySetup(client), settings,
+                                   doc, opp["id"])
+    assert message.startswith(f"{doc.number} is linked to opportunity {opp['id']} “Backup project 2026”")
+    db.session.expire_all()
+    assert document_snapshot(doc)["field_values"][world.field_id] == "Backup project 2026"
+    assert get_link(db.session, "document", doc.id).cw_id == opp["id"]
+    run = world.export(doc.id)
+    assert run.status == "succeeded", run.message
+    assert [o["name"] for o in world.opportunities()] == ["Backup project 2026"]  # no new opportunity
+    assert [p["catalogItem"]["identifier"] for p in world.products(opp["id"])] == ["OPT-7010"]
+    assert items(run)[0].action == "updated"
+
+
+def test_an_exported_document_cannot_be_pointed_elsewhere(world, client):
+    doc = world.quote([line("OPT-7010")], name="First home")
+    world.export(doc.id)
+    other = make_opportunity(world, "Elsewhere")
+    with pytest.raises(picker.PickRefused, match="is already exported to opportunity .* and stays linked to it"):
+        picker.link_document(db.session, runtime().host(db.session), client, OpportunitySetup(client),
+                             get_settings(db.session), doc, other["id"])
+
+
+def test_another_companys_opportunity_is_refused(world, client):
+    company = world.sandbox.api("POST", "company/companies", json={"identifier": "OTHER1", "name": "Other Co",
+                                                                   "addressLine1": "1 Side St"}).json()
+    contact = world.sandbox.api("POST", "company/contacts", json={"firstName": "O", "lastName": "T",
+                                                                  "company": {"id": company["id"]}}).json()
+    foreign = world.sandbox.api("POST", "sales/opportunities", json={
+        "name": "Theirs", "company": {"id": company["id"]}, "contact": {"id": contact["id"]},
+        "primarySalesRep": {"id": world.member_id}}).json()
+    doc = world.quote([line("OPT-7010")])
+    with pytest.raises(picker.PickRefused, match="belongs to another ConnectWise company; choose one of Acme Dental's"):
+        picker.link_document(db.session, runtime().host(db.session), client, OpportunitySetup(client),
+                             get_settings(db.session), doc, foreign["id"])
+
+
+@pytest.mark.parametrize("flag,state", [("wonFlag", "Won"), ("lostFlag", "Lost")])
+def test_exporting_into_a_closed_opportunity_needs_confirming_and_says_what_it_does(world, client, flag, state):
+    opp = make_opportunity(world, "Closed deal", status=flag)
+    doc = world.quote([line("OPT-7010")], name="Closed deal")
+    target = picker.export_target(db.session, client, OpportunitySetup(client), get_settings(db.session), doc,
+                                  document_snapshot(doc))
+    assert target.opportunity.id == opp["id"] and target.how == "name"
+    assert target.confirm == (f"Opportunity {opp['id']} “Closed deal” is {state} in ConnectWise (status "
+                              f"“{target.opportunity.status}”). Exporting quote {doc.number} adds its lines to it; "
+                              f"its status stays {state}. Reopen it in ConnectWise first if the deal is live again, "
+                              "or choose an open opportunity.")
+
+
+def test_a_name_that_differs_only_by_case_is_flagged_before_anything_is_created(world, client):
+    opp = make_opportunity(world, "Network Refresh")
+    doc = world.quote([line("OPT-7010")], name="network refresh")
+    target = picker.export_target(db.session, client, OpportunitySetup(client), get_settings(db.session), doc,
+                                  document_snapshot(doc))
+    assert target.how == "new" and [c.id for c in target.case_slips] == [opp["id"]]
+    assert target.confirm == (f"Acme Dental already has opportunity {opp['id']} “Network Refresh” in ConnectWise, "
+                              "named like “network refresh” but for upper and lower case. Exporting creates a second "
+                              "opportunity “network refresh”. Link the document to the existing one instead, or "
+                              "correct the name — or confirm that you want a new one.")
+    assert [o["name"] for o in world.opportunities()] == ["Network Refresh"]  # nothing created by checking
+
+
+def test_an_open_exact_match_and_a_new_name_need_no_confirmation(world, client):
+    make_opportunity(world, "Open deal")
+    same = world.quote([line("OPT-7010")], name="Open deal")
+    new = world.quote([line("OPT-7010")], name="Brand new deal")
+    setup = OpportunitySetup(client)
+    settings = get_settings(db.session)
+    assert picker.export_target(db.session, client, setup, settings, same, document_snapshot(same)).confirm is None
+    target = picker.export_target(db.session, client, setup, settings, new, document_snapshot(new))
+    assert (target.how, target.confirm, target.detail) == ("new", None, "Creates a new opportunity “Brand new deal” "
+                                                                       "for Acme Dental.")
