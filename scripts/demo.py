@@ -105,9 +105,10 @@ def _interrupt(signum, frame):
 
 
 def main() -> int:
-    # Ctrl-C and a plain `kill` both stop everything (a shell may start us with SIGINT ignored).
+    # Ctrl-C, a plain `kill` and a closed terminal all stop everything (a shell may start us with SIGINT ignored).
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)  # the terminal closed: its children are in sessions of their own
     port = int(os.environ.get("PORT", "5000"))
     sandbox_port, moved = sandbox_port_of_this_demo()
     procs: list[tuple[str, subprocess.Popen]] = []

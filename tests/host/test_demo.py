@@ -1,4 +1,4 @@
-"""``make demo``: Ctrl-C stops everything it started, without a traceback, at any moment."""
+"""``make demo``: Ctrl-C (or closing its terminal) stops everything it started, without a traceback, at any moment."""
 
 from __future__ import annotations
 
@@ -48,8 +48,10 @@ def _alive(pids: set[int]) -> set[int]:
 
 @pytest.mark.skipif(not shutil.which("redis-server") or not sys.platform.startswith("linux"),
                     reason="the demo starts its own redis-server; /proc is read to find its children")
-@pytest.mark.parametrize("moment", ["starting", "running"])
-def test_ctrl_c_stops_the_demo_and_everything_it_started_without_a_traceback(tmp_path, moment):
+@pytest.mark.parametrize("moment,sig", [("starting", signal.SIGINT), ("running", signal.SIGINT),
+                                        ("running", signal.SIGHUP)], ids=["ctrl-c-starting", "ctrl-c-running",
+                                                                          "terminal-closed"])
+def test_ctrl_c_stops_the_demo_and_everything_it_started_without_a_traceback(tmp_path, moment, sig):
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
     env.update(HOST_DATA_DIR=str(tmp_path), PORT=str(_free_port()), PYTHONUNBUFFERED="1")
     log = tmp_path / "demo.log"
@@ -72,7 +74,7 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started_without_a_traceback(tmp
             if moment == "running":
                 time.sleep(2)  # the worker and the scheduler are up
             started |= _children(demo.pid)
-            os.killpg(demo.pid, signal.SIGINT)
+            os.killpg(demo.pid, sig)
             assert demo.wait(timeout=60) == 0
         finally:
             if demo.poll() is None:
