@@ -171,6 +171,14 @@
     if (hidden.value) { choose(hidden.value, text.value || "customer #" + hidden.value); }
   }
 
+  // A run ended (the progress bar's last answer says so): a bar marked data-colcw-reload reloads
+  // the page (e.g. a list whose statuses changed); other parts listen with hx-trigger.
+  document.addEventListener("colcw-run-finished", function (event) {
+    if (event.target.closest && event.target.closest("[data-colcw-reload]")) {
+      window.setTimeout(function () { window.location.reload(); }, 300);
+    }
+  });
+
   function enhance(root) {
     applyShows(root);
     root.querySelectorAll("select[data-colcw-searchable]").forEach(makeSearchable);

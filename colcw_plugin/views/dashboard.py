@@ -47,3 +47,28 @@ def _guard_rq_dashboard_blueprint() -> None:
 
 
 _guard_rq_dashboard_blueprint()
+
+
+BACK_LINK = ('<div id="colcw-back-to-admin" style="padding:.5rem 1rem;background:#12324f;font:15px system-ui,sans-serif">'
+             '<a href="{jobs}" style="color:#fff">← ConnectWise Synchronization Jobs</a>'
+             ' <span style="color:#b9c2cc">·</span> <a href="{admin}" style="color:#fff">Admin</a></div>')
+
+
+def _dashboard_back_link(resp):
+    """rq-dashboard's pages are its own; put a way back to colcw's admin pages at the top of each."""
+    if resp.mimetype == "text/html" and not resp.direct_passthrough and resp.status_code == 200:
+        html = resp.get_data(as_text=True)
+        link = BACK_LINK.format(jobs=url_for("colcw_admin.jobs"), admin=url_for("admin.index"))
+        if "<body>" in html and "colcw-back-to-admin" not in html:
+            resp.set_data(html.replace("<body>", "<body>" + link, 1))
+    return resp
+
+
+def _link_rq_dashboard_back() -> None:
+    bp = rq_dashboard.blueprint
+    if not getattr(bp, "_colcw_back_link", False):
+        bp.after_request(_dashboard_back_link)
+        bp._colcw_back_link = True
+
+
+_link_rq_dashboard_back()

@@ -15,10 +15,7 @@ from ..errors import FieldErrors
 from ..models import Schedule, SyncRun
 from ..setup.live_updates import read_live, save_limit
 from ..sync.jobs import history
-from ..sync.jobs.ranges import PRESET_LABELS
 from ..sync.jobs.schedules import (
-    FREQUENCIES,
-    WEEKDAYS,
     create_schedule,
     describe,
     in_zone,
@@ -31,6 +28,7 @@ from ..sync.jobs.schedules import (
     update_schedule,
 )
 from . import admin_bp
+from .forms import JOB_FORMS, ScheduleForm
 from .support import actor_name, runtime
 
 ZONE_COOKIE = "colcw_tz"
@@ -50,25 +48,47 @@ def when(value: dt.datetime | None) -> str:
     return shown.strftime("%Y-%m-%d %H:%M %Z") if shown else "—"
 
 
-def _page_context(form: dict | None = None, errors: dict | None = None) -> dict:
-    flt, filter_error = history.HistoryFilter.parse(request.args)
-    if filter_error:
-        flash(filter_error, "error")
-    page = db.paginate(history.history_query(flt), page=request.args.get("page", 1, type=int), per_page=25,
-                       error_out=False)
+TABS = {"run": "Run or schedule a job", "schedules": "Scheduled jobs", "history": "Job history"}
+
+
+def _job_forms(posted: dict | None = None, errors: dict | None = None) -> list[tuple]:
+    """Each form section of the page with its form: the posted one keeps what was typed and its errors."""
+    out = []
+    for kind in runtime().kinds.forms():
+        mine = posted is not None and posted.get("job") == kind.form_job
+        form = JOB_FORMS[kind.form_job](formdata=request.form if mine else None)
+        form.set_range_fields(kind.range_fields).with_zone(display_zone())
+        form.job.data = kind.form_job
+        if mine and errors:
+            form.show_errors(errors)
+        out.append((kind, form))
+    return out
+
+
+def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | None = None) -> dict:
     kinds = runtime().kinds
-    return {"kinds": list(kinds), "job_forms": kinds.forms(), "last": history.last_runs(db.session, [k.name for k in kinds]),
-            "schedules": list_schedules(db.session), "page": page, "flt": flt, "results": history.RESULTS,
-            "form": form or {}, "errors": errors or {}, "presets": PRESET_LABELS, "frequencies": FREQUENCIES,
-            "weekdays": WEEKDAYS, "zones": timezones(), "zone": display_zone(), "when": when, "describe": describe,
-            "kind_label": kinds.label, "live": read_live(db.session),
-            "schedule_job": lambda s: job_description(db.session, kinds, s.kind, s.params or {})}
+    context = {"tab": tab, "tabs": TABS, "kinds": list(kinds), "zone": display_zone(), "when": when,
+               "results": history.RESULTS, "kind_label": kinds.label, "zones": timezones()}
+    if tab == "run":
+        context.update(job_forms=_job_forms(posted, errors), live=read_live(db.session),
+                       last=history.last_runs(db.session, [k.name for k in kinds]))
+    elif tab == "schedules":
+        context.update(schedules=list_schedules(db.session), describe=describe,
+                       schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}))
+    else:
+        flt, filter_error = history.HistoryFilter.parse(request.args)
+        if filter_error:
+            flash(filter_error, "error")
+        context.update(flt=flt, page=db.paginate(history.history_query(flt), page=request.args.get("page", 1, type=int),
+                                                 per_page=25, error_out=False))
+    return context
 
 
 @admin_bp.route("/jobs", methods=["GET"], endpoint="jobs")
 @admin_required
 def jobs_page():
-    return render_template("colcw/jobs/index.html", **_page_context())
+    tab = request.args.get("tab", "run")
+    return render_template("colcw/jobs/index.html", **_page_context(tab if tab in TABS else "run"))
 
 
 @admin_bp.route("/jobs/run", methods=["POST"])
@@ -87,13 +107,13 @@ def run_job():
             db.session.commit()
             flash(f"Scheduled “{schedule.name}”: {describe(schedule)}; next run {when(schedule.next_run_at)}.",
                   "success")
-            return redirect(url_for(".jobs") + "#schedules")
+            return redirect(url_for(".jobs", tab="schedules"))
         run = rt.submit(db.session, kind.name, params, trigger="manual", actor=actor)
     except FieldErrors as e:
         db.session.rollback()
         refused = "The schedule was not saved: " if form.get("schedule") else "The job was not started: "
         flash(refused + " ".join(e.errors.values()), "error")
-        return render_template("colcw/jobs/index.html", **_page_context(form, e.errors)), 400
+        return render_template("colcw/jobs/index.html", **_page_context("run", form, e.errors)), 400
     except RedisError:
         db.session.rollback()
         flash("The job could not be queued: the job queue (Redis) is not reachable. Check REDIS_URL and that "
@@ -140,7 +160,7 @@ def save_mass_delete_limit():
         db.session.commit()
         flash(f"A pass that would mark more than {row.mass_delete_limit} of the links of a kind as deleted now stops "
               "and alerts.", "success")
-    return redirect(url_for(".jobs") + "#reconcile-job")
+    return redirect(url_for(".jobs", tab="run") + "#reconcile-job")
 
 
 @admin_bp.route("/jobs/zone", methods=["POST"])
@@ -168,28 +188,26 @@ def _schedule(schedule_id: int) -> Schedule:
 @admin_required
 def edit_schedule(schedule_id: int):
     schedule = _schedule(schedule_id)
-    errors: dict = {}
-    form = {"schedule_name": schedule.name, "time": schedule.time_of_day, "timezone": schedule.timezone,
-            "frequency": schedule.frequency, "weekday": schedule.weekday, "day_of_month": schedule.day_of_month,
-            "every_minutes": schedule.every_minutes}
+    form = ScheduleForm.of_schedule(schedule) if request.method == "GET" else ScheduleForm()
+    errors = False
     if request.method == "POST":
-        form = request.form.to_dict()
+        data = request.form.to_dict()
         try:
-            update_schedule(db.session, schedule, name=form.get("schedule_name", ""), timing=parse_timing(form))
+            update_schedule(db.session, schedule, name=data.get("schedule_name", ""), timing=parse_timing(data))
         except FieldErrors as e:
             db.session.rollback()
-            errors = e.errors
+            form.show_errors(e.errors)
+            errors = True
         else:
             db.session.commit()
             flash(f"Schedule “{schedule.name}” saved: {describe(schedule)}; next run {when(schedule.next_run_at)}.",
                   "success")
-            return redirect(url_for(".jobs") + "#schedules")
+            return redirect(url_for(".jobs", tab="schedules"))
     kinds = runtime().kinds
-    return render_template("colcw/jobs/schedule_edit.html", schedule=schedule, form=form, errors=errors,
+    return render_template("colcw/jobs/schedule_edit.html", schedule=schedule, form=form,
                            job_label=kinds.label(schedule.kind),
                            job_description=job_description(db.session, kinds, schedule.kind, schedule.params or {}),
-                           frequencies=FREQUENCIES, weekdays=WEEKDAYS, zones=timezones(), when=when,
-                           zone=display_zone()), (400 if errors else 200)
+                           zones=timezones(), when=when, zone=display_zone()), (400 if errors else 200)
 
 
 @admin_bp.route("/jobs/schedules/<int:schedule_id>/toggle", methods=["POST"])
@@ -200,7 +218,7 @@ def toggle_schedule(schedule_id: int):
     db.session.commit()
     state = f"enabled; next run {when(schedule.next_run_at)}" if schedule.enabled else "disabled"
     flash(f"Schedule “{schedule.name}” {state}.", "success")
-    return redirect(url_for(".jobs") + "#schedules")
+    return redirect(url_for(".jobs", tab="schedules"))
 
 
 @admin_bp.route("/jobs/schedules/<int:schedule_id>/delete", methods=["POST"])
@@ -210,4 +228,4 @@ def delete_schedule(schedule_id: int):
     db.session.delete(schedule)
     db.session.commit()
     flash(f"Schedule “{schedule.name}” deleted. Its past runs stay in the history.", "success")
-    return redirect(url_for(".jobs") + "#schedules")
+    return redirect(url_for(".jobs", tab="schedules"))

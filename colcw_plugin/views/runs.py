@@ -113,13 +113,13 @@ def _visible_run(run_id: int) -> SyncRun:
 @rep_bp.route("/runs/<int:run_id>/progress", methods=["GET"])
 @login_required
 def run_progress(run_id: int):
-    """The progress bar's fresh copy (htmx swaps it in); with ``refresh`` the page reloads once it ends."""
+    """The progress bar's fresh copy (htmx swaps it in); a finished run's fires ``colcw-run-finished``."""
     db.session.expire_all()
     run = _visible_run(run_id)
-    resp = Response(render_template("colcw/_run_progress.html", run=run, refresh=bool(request.args.get("refresh"))))
+    resp = Response(render_template("colcw/_run_progress.html", run=run, reload=bool(request.args.get("reload"))))
     resp.headers["Cache-Control"] = "no-store"
-    if run.status in FINAL_RUN_STATUSES and request.args.get("refresh") and request.headers.get("HX-Request"):
-        resp.headers["HX-Refresh"] = "true"
+    if run.status in FINAL_RUN_STATUSES:
+        resp.headers["HX-Trigger"] = "colcw-run-finished"  # the parts showing its results fetch themselves again
     return resp
 
 

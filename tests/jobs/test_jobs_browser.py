@@ -42,6 +42,7 @@ def test_admin_schedules_an_import_runs_a_quote_export_and_follows_it_to_its_log
     assert (schedule.kind, schedule.params, schedule.enabled) == ("customer_import", {"mode": "all"}, True)
 
     # Run a quote export now: the run page shows it queued (no worker yet) ...
+    page.click("#tab-run")
     quote = page.locator("#quote-job form")
     quote.locator("input[name=quote_scope][value=one]").check()
     quote.locator("input[name=document_number]").fill(doc.number)
@@ -57,8 +58,14 @@ def test_admin_schedules_an_import_runs_a_quote_export_and_follows_it_to_its_log
     assert page.locator(".colcw-progress-status").inner_text() == "succeeded"
     assert "created" in page.locator(".colcw-progress-message").inner_text()
 
-    # The log: from the history to the run's per-record results.
-    page.goto(f"{live_server.url}/admin/integration/connectwise/jobs")
+    # The finished run's details and log fetch themselves again: counts and records, still no reload.
+    page.wait_for_function("document.querySelector('#run-log tbody tr.item-created') !== null", timeout=10_000)
+    assert page.evaluate("window.__sameDocument") is True
+    assert "none yet" not in page.locator("#run-details").inner_text()
+
+    # The log: from the history (a tab of its own, linkable) to the run's per-record results.
+    page.goto(f"{live_server.url}/admin/integration/connectwise/jobs?tab=history")
+    assert page.locator("#tab-history").get_attribute("aria-current") == "page"
     page.locator("#history tbody tr").first.locator("a").click()
     page.wait_for_url(re.compile(r".*/jobs/runs/\d+$"))
     log = page.locator("#run-log tbody")

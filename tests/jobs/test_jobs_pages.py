@@ -93,7 +93,7 @@ def test_schedule_this_job_saves_a_schedule_shown_in_the_admins_zone_and_can_be_
     assert (schedule.kind, schedule.params, schedule.time_of_day) == ("customer_import", {"mode": "all"}, "02:30")
 
     post(admin_client, f"{JOBS}/zone", {"zone": "America/Los_Angeles"})
-    page = admin_client.get(JOBS).get_data(as_text=True)
+    page = admin_client.get(f"{JOBS}?tab=schedules").get_data(as_text=True)
     expected = schedule.next_run_at.replace(tzinfo=dt.UTC).astimezone(
         __import__("zoneinfo").ZoneInfo("America/Los_Angeles")).strftime("%Y-%m-%d %H:%M %Z")
     assert expected in page and "Daily at 02:30 (America/New_York)" in page
@@ -130,12 +130,12 @@ def test_history_shows_the_last_seven_days_by_default_and_filters(admin_client, 
     recent = _finished_run()
     old = _finished_run(created=utcnow() - dt.timedelta(days=10), status="failed")
     db.session.commit()
-    page = admin_client.get(JOBS).get_data(as_text=True)
+    page = admin_client.get(f"{JOBS}?tab=history").get_data(as_text=True)
     assert f'data-run="{recent.id}"' in page and f'data-run="{old.id}"' not in page
     start = (utcnow() - dt.timedelta(days=30)).date().isoformat()
-    filtered = admin_client.get(f"{JOBS}?result=failed&start={start}").get_data(as_text=True)
+    filtered = admin_client.get(f"{JOBS}?tab=history&result=failed&start={start}").get_data(as_text=True)
     assert f'data-run="{old.id}"' in filtered and f'data-run="{recent.id}"' not in filtered
-    bad = admin_client.get(f"{JOBS}?start=yesterday").get_data(as_text=True)
+    bad = admin_client.get(f"{JOBS}?tab=history&start=yesterday").get_data(as_text=True)
     assert "Enter the history dates as YYYY-MM-DD" in bad
 
 
@@ -214,5 +214,6 @@ def test_a_scheduled_changed_since_import_is_described_by_its_moving_watermark_n
     post(admin_client, f"{JOBS}/run", {"job": "customer", "source": "connectwise", "import_scope": "changed",
                                        "schedule": "1", "schedule_name": "Hourly-ish", "time": "03:00",
                                        "timezone": "UTC", "frequency": "daily"})
-    row = admin_client.get(JOBS).get_data(as_text=True).split('data-schedule="Hourly-ish"')[1].split("</tr>")[0]
+    row = admin_client.get(f"{JOBS}?tab=schedules").get_data(as_text=True).split('data-schedule="Hourly-ish"')[1]
+    row = row.split("</tr>")[0]
     assert "since the previous import" in row and " UTC</span>" not in row

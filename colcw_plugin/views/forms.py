@@ -1,0 +1,228 @@
+"""colcw's fixed forms, declared once with WTForms (through Flask-WTF): the connection, the options,
+the Synchronization Jobs forms and the schedule form.
+
+The forms declare the fields, their labels, choices and defaults, and render each field with its
+errors; the rules stay in the services (``setup/``, ``sync/``), which raise :class:`~..errors.FieldErrors`
+keyed by field name. :meth:`ColcwForm.show_errors` puts those messages beside their fields. CSRF is
+checked for every POST by the host's ``CSRFProtect``; the forms render its token.
+
+The jobs page's sections are registered job kinds (``JobKind.form_job`` / ``form_template``): the
+form class of a section is found in :data:`JOB_FORMS` by its ``form_job``, so the page itself never
+names a kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+
+from ..setup.connection import ConnectionInput
+from ..setup.options import OptionsInput
+from ..sync.jobs.ranges import PRESET_LABELS
+from ..sync.jobs.schedules import FREQUENCIES, WEEKDAYS
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """``(value, label)`` pairs as WTForms choices."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+class ColcwForm(FlaskForm):
+    """A form whose errors come from a service's :class:`FieldErrors`."""
+
+    ALIASES: Mapping[str, str] = {}  # a service's error key -> this form's field name
+
+    def show_errors(self, errors: Mapping[str, str]) -> None:
+        """Attach each message to its field (unknown keys go to ``form_errors``)."""
+        for key, message in errors.items():
+            field = self._fields.get(self.ALIASES.get(key, key))
+            if field is None:
+                self.form_errors.append(message)
+            else:
+                field.errors = [*list(field.errors or ()), message]
+
+
+# --- connection and options ------------------------------------------------------------------------
+
+
+class ConnectionForm(ColcwForm):
+    """Admin → Integration → ConnectWise: the connection (the secret is never sent back to the page)."""
+
+    site_url = StringField("Site URL", render_kw={"placeholder": "https://na.myconnectwise.net"})
+    company_id = StringField("Company ID", render_kw={"autocomplete": "off"})
+    client_id = StringField("clientId", render_kw={"autocomplete": "off"})
+    auth_mode = RadioField("Credentials", default="api_keys",
+                           choices=choices([("api_keys", "API member keys (recommended)"),
+                                    ("integrator", "Integrator login (username and password)")]))
+    public_key = StringField("Public key", render_kw={"autocomplete": "off"})
+    private_key = PasswordField("Private key", render_kw={"autocomplete": "new-password"})
+    username = StringField("Username", render_kw={"autocomplete": "off"})
+    password = PasswordField("Password", render_kw={"autocomplete": "new-password"})
+    allow_http = BooleanField("Allow http (development: a local ConnectWise sandbox only)")
+
+    @property
+    def user_field(self):
+        return self.public_key if self.auth_mode.data != "integrator" else self.username
+
+    @property
+    def secret_field(self):
+        return self.private_key if self.auth_mode.data != "integrator" else self.password
+
+    def show_errors(self, errors: Mapping[str, str]) -> None:
+        # The service names the login fields by role; they sit under the chosen credentials.
+        super().show_errors({({"user": self.user_field.name, "secret": self.secret_field.name}).get(k, k): v
+                             for k, v in errors.items()})
+
+    def to_input(self) -> ConnectionInput:
+        mode = self.auth_mode.data or "api_keys"
+        return ConnectionInput(site_url=self.site_url.data or "", company_id=self.company_id.data or "",
+                               auth_mode=mode, user=self.user_field.data or "",
+                               secret=self.secret_field.data or None, client_id=self.client_id.data or "",
+                               allow_http=bool(self.allow_http.data))
+
+    @classmethod
+    def of_settings(cls, settings) -> ConnectionForm:
+        """The stored connection, to show (never the secret)."""
+        form = cls(formdata=None)
+        form.site_url.data, form.company_id.data = settings.site_url, settings.company_id
+        form.client_id.data, form.auth_mode.data = settings.client_id, settings.auth_mode or "api_keys"
+        form.user_field.data, form.allow_http.data = settings.public_key, settings.allow_http
+        return form
+
+
+class OptionsForm(ColcwForm):
+    """The connection options (§4.2 2c-2e)."""
+
+    opportunity_field_id = SelectField("Opportunity name comes from the quote header field", choices=[])
+    allow_empty_opportunity_name = BooleanField("Allow empty opportunity names (use the document number)")
+    use_logged_in_rep = BooleanField("Assign to the logged-in sales rep instead of the store's default rep")
+
+    def set_fields(self, fields) -> OptionsForm:
+        self.opportunity_field_id.choices = choices([("", "— choose a custom header field —")]
+                                                    + [(f.id, f.name) for f in fields])
+        return self
+
+    def to_input(self) -> OptionsInput | None:
+        """The options, or None when the field choice is not one of the page's (a forged post)."""
+        raw = self.opportunity_field_id.data or ""
+        if raw and not raw.isdigit():
+            return None
+        return OptionsInput(opportunity_field_id=int(raw) if raw else None,
+                            allow_empty_opportunity_name=bool(self.allow_empty_opportunity_name.data),
+                            use_logged_in_rep=bool(self.use_logged_in_rep.data))
+
+    @classmethod
+    def of_settings(cls, settings, fields) -> OptionsForm:
+        form = cls(formdata=None).set_fields(fields)
+        form.opportunity_field_id.data = str(settings.opportunity_field_id or "")
+        form.allow_empty_opportunity_name.data = settings.allow_empty_opportunity_name
+        form.use_logged_in_rep.data = settings.use_logged_in_rep
+        return form
+
+
+# --- schedules and the jobs forms -------------------------------------------------------------------
+
+
+def _weekdays() -> list[SelectChoice]:
+    return choices(enumerate(WEEKDAYS))
+
+
+class ScheduleForm(ColcwForm):
+    """When a job runs: name, local time, IANA time zone, frequency and, by frequency, the weekday or
+    the day of the month (the page shows only the one the frequency needs)."""
+
+    schedule_name = StringField("Schedule name", render_kw={"maxlength": 100,
+                                                            "placeholder": "e.g. Nightly customer import"})
+    time = StringField("Time (24-hour)", default="02:30", render_kw={"type": "time"})
+    timezone = StringField("Time zone", render_kw={"list": "colcw-zones", "autocomplete": "off"})
+    frequency = SelectField("Frequency", choices=choices(FREQUENCIES.items()), default="daily")
+    weekday = SelectField("On", choices=_weekdays(), default="0")
+    day_of_month = StringField("Day of month", default="1",
+                               render_kw={"type": "number", "min": 1, "max": 31})
+    every_minutes = StringField("Minutes between runs", default="15",
+                                render_kw={"type": "number", "min": 1, "max": 1440})
+
+    SCHEDULE_FIELDS = ("time", "timezone", "frequency", "weekday", "day_of_month", "every_minutes")
+
+    def with_zone(self, zone: str) -> ScheduleForm:
+        if not self.timezone.data:
+            self.timezone.data = zone
+        return self
+
+    @classmethod
+    def of_schedule(cls, schedule) -> ScheduleForm:
+        form = cls(formdata=None)
+        form.schedule_name.data, form.time.data, form.timezone.data = schedule.name, schedule.time_of_day, \
+            schedule.timezone
+        form.frequency.data = schedule.frequency
+        form.weekday.data = str(schedule.weekday if schedule.weekday is not None else 0)
+        form.day_of_month.data = str(schedule.day_of_month or 1)
+        form.every_minutes.data = str(schedule.every_minutes or 15)
+        return form
+
+
+def _presets() -> list[SelectChoice]:
+    return choices(PRESET_LABELS.items())
+
+
+class JobForm(ScheduleForm):
+    """A Synchronization Jobs section: what to run, and "Schedule this job" with the schedule's fields."""
+
+    job = HiddenField()
+    schedule = BooleanField("Schedule this job")
+
+    def set_range_fields(self, options: Mapping[str, str]) -> JobForm:
+        for field in self:
+            if field.name.endswith("_range_field"):
+                field.choices = choices(options.items())
+        return self
+
+
+class CustomerJobForm(JobForm):
+    """Customer data sync: export to or import from ConnectWise."""
+
+    source = RadioField("Source of the customer data", default="channelonline",
+                        choices=choices([("channelonline", "ChannelOnline (export to ConnectWise)"),
+                                 ("connectwise", "ConnectWise (import into ChannelOnline)")]))
+    customer_scope = RadioField("Export which customers", default="one",
+                                choices=choices([("one", "A specific customer, account number"),
+                                         ("range", "All customers within a date range"), ("all", "All customers")]))
+    account_number = StringField("Account number")
+    customer_range_field = SelectField("Type", choices=[])
+    customer_preset = SelectField("Date range", choices=_presets(), default="last7")
+    customer_start = StringField("Start (custom)", render_kw={"type": "date"})
+    customer_end = StringField("End (custom)", render_kw={"type": "date"})
+    import_scope = RadioField("Import which companies", default="company",
+                              choices=choices([("company", "One company, ConnectWise Company ID"),
+                                       ("changed", "Companies changed in ConnectWise since the last import"),
+                                       ("all", "All companies")]))
+    company = StringField("ConnectWise Company ID")
+
+
+class QuoteJobForm(JobForm):
+    """Quote / sales order export."""
+
+    quote_scope = RadioField("Export which quotes and orders", default="one",
+                             choices=choices([("one", "A specific quote / order, number"),
+                                      ("range", "All quotes and orders within a date range"),
+                                      ("all", "All quotes and orders")]))
+    document_number = StringField("Number")
+    quote_range_field = SelectField("Type", choices=[])
+    quote_preset = SelectField("Date range", choices=_presets(), default="last7")
+    quote_start = StringField("Start (custom)", render_kw={"type": "date"})
+    quote_end = StringField("End (custom)", render_kw={"type": "date"})
+
+
+class ReconcileJobForm(JobForm):
+    """The live updates' safety net."""
+
+    reconcile_mode = RadioField("What the pass checks", default="changes",
+                                choices=choices([("changes", "What changed in ConnectWise since the last pass"),
+                                                 ("deletions", "Records deleted in ConnectWise")]))
+
+
+JOB_FORMS: dict[str, type[JobForm]] = {"customer": CustomerJobForm, "quote": QuoteJobForm,
+                                       "reconcile": ReconcileJobForm}
