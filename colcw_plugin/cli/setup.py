@@ -31,6 +31,7 @@ from ..setup.options import OptionsInput, save_options
 from ..setup.preflight import run_preflight
 from ..setup.secrets import SecretError
 from ..sync.runtime import Runtime
+from ..text import plural
 
 CLI_ACTOR = "command line"
 
@@ -141,7 +142,7 @@ def check_command():
             if check.fix:
                 click.echo(f"     What to do: {check.fix}")
     if not report.ok:
-        click.echo(f"{len(report.problems)} area(s) would make exports fail.", err=True)
+        click.echo(f"{plural(len(report.problems), 'area')} would make exports fail.", err=True)
         sys.exit(1)
     click.echo("Nothing found that would make an export fail.")
 

@@ -105,8 +105,19 @@ def _sign_in_step(client: ConnectWiseClient, report: ConnectionReport) -> bool:
     name = f"Sign in with {how}"
     try:
         info = client.request("GET", "system/info", retry=False).json()
-    except AuthenticationFailed as exc:
-        report.steps.append(CheckStep(name, False, exc.message, exc.hint, "bad_credentials"))
+    except AuthenticationFailed:
+        # ConnectWise's own text speaks of keys whatever the login was; say what was refused.
+        if s.auth_mode == "integrator":
+            detail = (f"ConnectWise refused the integrator login {s.username!r}: the username or password is wrong, "
+                      f"or the login is not enabled for company {s.company_id!r}.")
+            fix = ("Check the integrator username and password (ConnectWise: System → Setup Tables → Integrator "
+                   "Login) and the company ID, then test again")
+        else:
+            detail = (f"ConnectWise refused the API keys: the public or private key is wrong, revoked, or belongs to "
+                      f"another company than {s.company_id!r}.")
+            fix = ("Check the API member's public and private keys (ConnectWise: System → Members → API Members → "
+                   "API Keys) and the company ID, then test again")
+        report.steps.append(CheckStep(name, False, detail, fix, "bad_credentials"))
         return False
     except PermissionDenied as exc:
         # Signed in, but the role may not read system/info: carry on without a version.

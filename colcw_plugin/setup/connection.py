@@ -56,18 +56,36 @@ class ConnectionInput:
 
 
 _COMPANY_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,50}$")
+_HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def _is_web_address(parts) -> bool:
+    """A host name (dotted labels, or localhost) or an IPv4 address, with an optional port."""
+    try:
+        host, _port = parts.hostname or "", parts.port  # .port raises ValueError for a bad port
+    except ValueError:
+        return False
+    if not host or any(c.isspace() for c in parts.netloc) or parts.username or parts.password:
+        return False
+    labels = host.split(".")
+    if len(labels) == 4 and all(label.isdigit() for label in labels):
+        return all(int(label) < 256 for label in labels)
+    return all(_HOST_LABEL_RE.match(label) for label in labels) and (len(labels) > 1 or host == "localhost")
 
 
 def validate_connection(data: ConnectionInput, has_stored_secret: bool, http_allowed_by_config: bool) -> dict:
     errors: dict[str, str] = {}
     url = data.site_url.strip()
     parts = urlsplit(url if "://" in url else f"https://{url}")
-    if not url or not parts.hostname:
+    if not url:
         errors["site_url"] = "Enter the ConnectWise site URL, e.g. https://na.myconnectwise.net."
     elif parts.scheme not in ("https", "http"):
         errors["site_url"] = ("The site URL must start with https://"
                               + (" (or http:// for the local sandbox)." if http_allowed_by_config and data.allow_http
                                  else "."))
+    elif not _is_web_address(parts):
+        errors["site_url"] = (f"“{url[:80]}” is not a web address. Enter your ConnectWise site URL as the browser "
+                              "shows it, e.g. https://na.myconnectwise.net.")
     elif parts.scheme == "http" and not (data.allow_http and http_allowed_by_config):
         errors["site_url"] = ("The site URL must use https://. Plain http is only allowed for a local sandbox "
                               "with the development setting (COLCW_ALLOW_HTTP).")

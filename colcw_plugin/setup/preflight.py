@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import PRODUCT_TYPES, Customer, CustomField, StoreSite, User
 
 from ..models import Settings
+from ..text import plural
 from .catalog_rules import CatalogRules
 from .common import host_category_pairs, host_manufacturers, host_users
 from .connection import get_settings, is_configured
@@ -98,7 +99,7 @@ def _product_types(rules: CatalogRules, lookups: Lookups | None) -> Check:
         elif not target.id:
             items.append(f"{host_type} → {target.name} was saved without checking it in ConnectWise")
     return Check("Product types", not items, "All product types are mapped" if not items else
-                 f"{len(items)} product type(s) would stop products from being created", items,
+                 f"{plural(len(items), 'product type')} would stop products from being created", items,
                  "Map them on Product integration mapping.", "colcw_admin.products")
 
 
@@ -135,7 +136,7 @@ def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | Non
         if lookups.named("manufacturers", target.name) is None:
             items.append(name if rules.alias_for(name) is None else f"{name} → {target.name} (alias target not in "
                                                                     "ConnectWise)")
-    return Check("Manufacturers", not items, f"{len(items)} manufacturer(s) on host documents are not in ConnectWise"
+    return Check("Manufacturers", not items, f"{plural(len(items), 'manufacturer')} on host documents {'is' if len(items) == 1 else 'are'} not in ConnectWise"
                  if items else "Every manufacturer on host documents exists in ConnectWise", items,
                  "Add them in ConnectWise (Setup Tables → Manufacturer) or add an alias on Product integration mapping.",
                  "colcw_admin.products")
@@ -151,7 +152,7 @@ def _provinces(session: Session, lookups: Lookups | None) -> Check:
                                 .group_by(Customer.state)).all()) if missing else {}
     items = [f"{code} ({CANADIAN_PROVINCES[code]})" + (f": used by {used[code]} customer(s)" if code in used else "")
              for code in missing]
-    return Check("Canadian provinces", not items, f"{len(items)} Canadian province(s) missing from ConnectWise's "
+    return Check("Canadian provinces", not items, f"{plural(len(items), 'Canadian province')} missing from ConnectWise's "
                  "state list" if items else "All Canadian provinces exist in ConnectWise", items,
                  "Add them in ConnectWise (Setup Tables → State) with the codes of Appendix A; customers in a missing "
                  "province cannot be exported.")

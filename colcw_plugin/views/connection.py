@@ -19,19 +19,19 @@ from ..models import HOST_MASTER, ConfigChange
 from ..setup import reset as reset_service
 from ..setup import synced_items
 from ..setup.connection import (
-    ConnectionInput,
     get_settings,
     is_configured,
     save_connection,
     typed_client_settings,
 )
 from ..setup.live_updates import LiveInput, get_live, read_live
-from ..setup.options import OptionsInput, save_options
+from ..setup.options import save_options
 from ..setup.secrets import SecretError
 from ..sync.inbound import RECONCILE_KIND
 from ..sync.inbound.status import live_panel
 from ..sync.inbound.switch import apply_live, register_callbacks, remove_callbacks
 from . import admin_bp
+from .forms import ConnectionForm, OptionsForm
 from .support import actor_name, runtime
 
 log = logging.getLogger(__name__)
@@ -42,37 +42,19 @@ def _http_allowed() -> bool:
     return runtime().config.allow_http
 
 
-def _form_input() -> ConnectionInput:
-    f = request.form
-    auth_mode = f.get("auth_mode", "api_keys")
-    user = f.get("public_key" if auth_mode == "api_keys" else "username", "")
-    secret = f.get("private_key" if auth_mode == "api_keys" else "password", "")
-    return ConnectionInput(site_url=f.get("site_url", ""), company_id=f.get("company_id", ""), auth_mode=auth_mode,
-                           user=user, secret=secret or None, client_id=f.get("client_id", ""),
-                           allow_http=f.get("allow_http") == "on")
-
-
-def _form_values(settings, typed: bool) -> dict:
-    """What the connection form shows: the stored values (never the secret), or what was typed."""
-    if typed:
-        data = _form_input()
-        return {"site_url": data.site_url, "company_id": data.company_id, "auth_mode": data.auth_mode,
-                "user": data.user, "client_id": data.client_id, "allow_http": data.allow_http}
-    return {"site_url": settings.site_url, "company_id": settings.company_id, "auth_mode": settings.auth_mode,
-            "user": settings.public_key, "client_id": settings.client_id, "allow_http": settings.allow_http}
-
-
-def _render(errors: dict | None = None, status: int = 200, typed: bool = False):
+def _render(conn: ConnectionForm | None = None, options: OptionsForm | None = None, status: int = 200,
+            report: dict | None = None, live_errors: dict | None = None):
     settings = get_settings(db.session)
     fields = db.session.execute(select(CustomField).order_by(CustomField.position, CustomField.name)).scalars().all()
     changes = db.session.execute(select(ConfigChange).order_by(ConfigChange.at.desc(), ConfigChange.id.desc())
                                  .limit(10)).scalars().all()
     jobs_url = url_for("colcw_admin.jobs") if "colcw_admin.jobs" in current_app.view_functions else None
     return render_template("colcw/connection/index.html", settings=settings, configured=is_configured(settings),
-                           values=_form_values(settings, typed), errors=errors or {}, http_allowed=_http_allowed(),
-                           has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes,
+                           form=conn or ConnectionForm.of_settings(settings),
+                           options=options or OptionsForm.of_settings(settings, fields), http_allowed=_http_allowed(),
+                           has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes, report=report,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
-                           jobs_url=jobs_url, live=live_panel(db.session)), status
+                           jobs_url=jobs_url, live=live_panel(db.session), errors=live_errors or {}), status
 
 
 @admin_bp.route("/")
@@ -84,12 +66,14 @@ def connection():
 @admin_bp.route("/connection", methods=["POST"])
 @admin_required
 def save_connection_view():
+    form = ConnectionForm()
     try:
-        save_connection(db.session, runtime().box, _form_input(), actor_name(), _http_allowed())
+        save_connection(db.session, runtime().box, form.to_input(), actor_name(), _http_allowed())
     except FieldErrors as e:
         db.session.rollback()
+        form.show_errors(e.errors)
         flash("Nothing was saved: correct the fields marked below.", "error")
-        return _render(e.errors, 400, typed=True)
+        return _render(form, status=400)
     db.session.commit()
     flash("Connection saved. Use Test Connection to check it.", "success")
     if read_live(db.session).enabled:  # the callbacks belong to the tenant the connection names
@@ -112,7 +96,7 @@ def save_live_updates():
     except FieldErrors as e:
         db.session.rollback()
         flash("Live updates were not saved: correct the fields marked below.", "error")
-        return _render(e.errors, 400)
+        return _render(status=400, live_errors=e.errors)
     flash("Live updates are on." if data.enabled else "Live updates are off.", "success")
     for category, text in messages:
         flash(text, category)
@@ -139,43 +123,60 @@ def live_updates_alert():
     return redirect(url_for(".connection") + "#live-updates")
 
 
+def _wants_page() -> bool:
+    """A browser without JavaScript posted the form (Test Connection is then a page, not a fragment)."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
 @admin_bp.route("/test", methods=["POST"])
 @admin_required
 def test_connection():
-    """Run the handshake with the connection typed on the page (saved or not); JSON for the page."""
+    """Run the handshake with the connection typed on the page (saved or not).
+
+    htmx gets the result's HTML for the page; a browser without JavaScript the whole page with it;
+    other callers JSON (``ok``, ``steps``, ``version``, ``member`` or ``errors``).
+    """
+    form = ConnectionForm()
     try:
-        cs = typed_client_settings(db.session, runtime().box, _form_input(), _http_allowed(), read_timeout=20.0)
-    except FieldErrors as e:
+        cs = typed_client_settings(db.session, runtime().box, form.to_input(), _http_allowed(), read_timeout=20.0)
+    except (FieldErrors, SecretError) as e:
         db.session.rollback()
-        return jsonify({"ok": False, "errors": e.errors}), 400
-    except SecretError as e:
-        return jsonify({"ok": False, "errors": {"secret": str(e)}}), 400
-    with ConnectWiseClient(cs) as client:
-        report = check_connection(client)
-    db.session.rollback()
-    log.info("Test Connection to %s for company %s: %s", cs.site_root, cs.company_id, "ok" if report.ok else
-             ", ".join(s.problem or "failed" for s in report.failed_steps))
-    return jsonify(report.as_dict())
+        errors = e.errors if isinstance(e, FieldErrors) else {"secret": str(e)}
+        result = {"ok": False, "errors": errors}
+    else:
+        with ConnectWiseClient(cs) as client:
+            report = check_connection(client)
+        db.session.rollback()
+        log.info("Test Connection to %s for company %s: %s", cs.site_root, cs.company_id, "ok" if report.ok else
+                 ", ".join(s.problem or "failed" for s in report.failed_steps))
+        result = report.as_dict()
+    if request.headers.get("HX-Request"):
+        return render_template("colcw/connection/_test_result.html", report=result)
+    if _wants_page():
+        if result.get("errors"):
+            form.show_errors(result["errors"])
+        return _render(form, report=result, status=400 if result.get("errors") else 200)
+    return jsonify(result), 400 if result.get("errors") else 200
 
 
 @admin_bp.route("/options", methods=["POST"])
 @admin_required
 def save_options_view():
-    raw = request.form.get("opportunity_field_id", "")
-    if raw and not raw.isdigit():
+    fields = db.session.execute(select(CustomField).order_by(CustomField.position, CustomField.name)).scalars().all()
+    form = OptionsForm().set_fields(fields)
+    data = form.to_input()
+    if data is None:
         abort(400)
-    data = OptionsInput(opportunity_field_id=int(raw) if raw else None,
-                        allow_empty_opportunity_name=request.form.get("allow_empty_opportunity_name") == "on",
-                        use_logged_in_rep=request.form.get("use_logged_in_rep") == "on")
     try:
         save_options(db.session, data, actor_name())
     except FieldErrors as e:
         db.session.rollback()
+        form.show_errors(e.errors)
         flash(" ".join(e.errors.values()), "error")
-        return _render(e.errors, 400)
+        return _render(options=form, status=400)
     db.session.commit()
     flash("Options saved.", "success")
-    return redirect(url_for(".connection"))
+    return redirect(url_for(".connection") + "#options")
 
 
 @admin_bp.route("/synced/<entity>")

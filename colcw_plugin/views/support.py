@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from host_stub.extensions import db
 
+from .. import text
 from ..cw import ConnectWiseError
+from ..setup import pages
 from ..setup.connection import NotConfigured
 from ..setup.lookups import Lookups, load_lookups
 from ..setup.secrets import SecretError
 from ..sync.runtime import Runtime
+from . import rep_bp
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +45,35 @@ def lookups_or_reason(names: Iterable[str]) -> tuple[Lookups | None, str | None]
     except ConnectWiseError as e:
         log.warning("Reading ConnectWise lists failed: %s", e)
         return None, f"ConnectWise could not be read: {e}"
+
+
+@rep_bp.app_template_filter("page_links")
+def page_links(text: str | None) -> Markup:
+    """A message with each page it names (:mod:`..setup.pages`) made a link to that page, for those who
+    may open it; the rest of the text is escaped."""
+    html = str(escape(text or ""))
+    for page in pages.ALL:
+        name = str(escape(page.name))
+        if name in html and (not page.admin or (current_user.is_authenticated and current_user.is_admin)):
+            href = url_for(page.endpoint) + (f"#{page.anchor}" if page.anchor else "")
+            # Longer names come first; text already inside a link is left alone.
+            html = _link_outside_anchors(html, name, f'<a href="{escape(href)}">{name}</a>')
+    return Markup(html)  # noqa: S704 - built from escaped text and our own URLs
+
+
+def _link_outside_anchors(html: str, name: str, link: str) -> str:
+    """Replace ``name`` with ``link`` except inside an existing ``<a>...</a>``."""
+    out, rest = [], html
+    while rest:
+        start = rest.find("<a ")
+        chunk, rest = (rest, "") if start < 0 else (rest[:start], rest[start:])
+        out.append(chunk.replace(name, link))
+        if rest:
+            end = rest.find("</a>") + len("</a>")
+            out.append(rest[:end])
+            rest = rest[end:]
+    return "".join(out)
+
+
+rep_bp.add_app_template_filter(text.plural, "plural")
+rep_bp.add_app_template_filter(text.possessive, "possessive")

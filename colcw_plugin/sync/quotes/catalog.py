@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from ...cw import ConnectWiseClient, ValidationFailed
 from ...cw import conditions as C
+from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
 from ...setup.field_mapping import PRODUCT
 from .problems import ExportRefused, LineProblem
@@ -34,7 +35,6 @@ ITEM_FIELDS = ["id", "identifier", "description", "inactiveFlag"]
 ITEM_MAX = PRODUCT.rule("item_number").max_len or 75
 CATALOG_DESCRIPTION_MAX = 60  # CatalogItem.description, Max length: 60
 CUSTOMER_DESCRIPTION_MAX = 6000
-SETUP_PAGE = "Admin → Integration → ConnectWise"
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ class Catalog:
             problems.append(_problem(
                 ln, f"is not in the ConnectWise catalog and cannot be created: no ConnectWise product type is "
                 f"mapped to {ln.product_type}.",
-                f"Map {ln.product_type} to a ConnectWise product type ({SETUP_PAGE} → Product type mapping), "
+                f"Map {ln.product_type} to a ConnectWise product type ({pages.PRODUCT_TYPES.name}), "
                 f"or add {ln.item_number} to the ConnectWise catalog."))
         return type_id
 
@@ -235,7 +235,7 @@ class Catalog:
                 problems.append(_problem(
                     ln, f"is not in the ConnectWise catalog and cannot be created: category {where} is not mapped "
                     "to a ConnectWise category and sub-category.",
-                    f"Map {where} on {SETUP_PAGE} → Category mapping, or add {ln.item_number} to the "
+                    f"Map {where} on {pages.CATEGORIES.name}, or add {ln.item_number} to the "
                     "ConnectWise catalog."))
             else:
                 problems.append(_problem(
@@ -255,7 +255,7 @@ class Catalog:
                 ln, f"is not in the ConnectWise catalog and cannot be created: {missing} does not exist in "
                 "ConnectWise.",
                 f"Create {missing} in ConnectWise (Setup Tables → Products → Category / Sub Category), or map "
-                f"{where} to an existing one ({SETUP_PAGE} → Category mapping)."))
+                f"{where} to an existing one ({pages.CATEGORIES.name})."))
             return None, None
         return category["id"], sub["id"]
 
@@ -274,7 +274,7 @@ class Catalog:
                 problems.append(_problem(
                     ln, f"is not in the ConnectWise catalog and cannot be created: the alias of \"{ln.manufacturer}\" "
                     f"points to \"{alias.name}\", which does not exist in ConnectWise.",
-                    f"Correct the alias ({SETUP_PAGE} → Manufacturer aliases) or add \"{alias.name}\" to ConnectWise's "
+                    f"Correct the alias ({pages.MANUFACTURERS.name}) or add \"{alias.name}\" to ConnectWise's "
                     "manufacturers (Setup Tables → Manufacturers)."))
                 return None
             return found["id"]
@@ -284,7 +284,7 @@ class Catalog:
                 ln, f"is not in the ConnectWise catalog and cannot be created: manufacturer \"{ln.manufacturer}\" "
                 "does not exist in ConnectWise (names must match exactly, case included).",
                 f"Add \"{ln.manufacturer}\" to ConnectWise's manufacturers (Setup Tables → Manufacturers), or map it "
-                f"to an existing manufacturer ({SETUP_PAGE} → Manufacturer aliases)."))
+                f"to an existing manufacturer ({pages.MANUFACTURERS.name})."))
             return None
         return found["id"]
 

@@ -37,9 +37,11 @@ from ...models import (
     remove_link,
     set_link,
 )
+from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import get_settings
 from ...setup.reps import UnmappedRep, member_for
+from ...text import plural, possessive
 from ..shared.locks import Busy
 from ..shared.markers import parse_marker
 from .catalog import Catalog, LineInput
@@ -57,8 +59,6 @@ from .opportunities import (
 from .problems import ExportRefused, LineProblem
 from .state import document_fingerprint, document_link, get_state, opportunity_field_value
 from .won import won_change
-
-SETTINGS_PAGE = "Admin → Integration → ConnectWise → Connection options"
 
 
 @dataclass
@@ -158,7 +158,7 @@ def _preconditions(session: Session, settings: Settings, doc: Document, actor: d
             f"Both the customer and the contact need to exist in ConnectWise to export the document: {missing} "
             "not in ConnectWise yet.",
             f"Manually sync the specific customer from ChannelOnline to ConnectWise (Export to ConnectWise on "
-            f"{doc.customer.name}'s page), then export this document again.")
+            f"{possessive(doc.customer.name)} page), then export this document again.")
     try:
         rep = member_for(session, settings, actor, doc.sales_rep_id)
     except UnmappedRep as e:
@@ -243,7 +243,7 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
                   run_id=run_id, notes=notes, hand_products=hand)
     _lock_in_host(ctx.host(session), doc.id)
     if created:
-        action, summary = "created", f"created opportunity {opp_id} \"{opp.get('name', '')}\" with {len(lines)} lines"
+        action, summary = "created", f"created opportunity {opp_id} \"{opp.get('name', '')}\" with {plural(len(lines), 'line')}"
     elif plan.writes or opp_changes:
         action = "updated"
         # Lines that only moved (a line above them was removed) are not "updated" to the rep.
@@ -266,7 +266,7 @@ def _name_refusal(session: Session, settings: Settings) -> ExportRefused | None:
         f"\"{_field_name(session, settings.opportunity_field_id)}\" field"
     return ExportRefused("the document has no opportunity name.",
                          f"Enter the opportunity name in the document's {field_label}, or allow empty "
-                         f"opportunity names ({SETTINGS_PAGE}) to use the document number.")
+                         f"opportunity names ({pages.OPTIONS.name}) to use the document number.")
 
 
 def _field_name(session: Session, field_id: int) -> str:

@@ -26,6 +26,7 @@ from host_stub.models import Document
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
 from ...models import DocumentExport, Settings, get_link, remove_link, set_link
+from ...text import possessive
 from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
 from .state import document_link, get_state, opportunity_field_value
 
@@ -147,7 +148,7 @@ def link_document(session: Session, host: UnitOfWork, client: ConnectWiseClient,
     choice = get_opportunity(client, setup, opportunity_id)
     if choice.company_id not in (None, company.cw_id):
         raise PickRefused(f"Opportunity {choice.id} “{choice.name}” belongs to another ConnectWise company; choose "
-                          f"one of {doc.customer.name}'s opportunities.")
+                          f"one of {possessive(doc.customer.name)} opportunities.")
     set_link(session, "document", doc.id, choice.id, cw_identifier=choice.name[:100])
     if state is None:
         state = DocumentExport(document_id=doc.id)
