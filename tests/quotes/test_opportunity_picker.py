@@ -104,7 +104,7 @@ def test_another_companys_opportunity_is_refused(world, client):
         "name": "Theirs", "company": {"id": company["id"]}, "contact": {"id": contact["id"]},
         "primarySalesRep": {"id": world.member_id}}).json()
     doc = world.quote([line("OPT-7010")])
-    with pytest.raises(picker.PickRefused, match="belongs to another ConnectWise company; choose one of Acme Dental's"):
+    with pytest.raises(picker.PickRefused, match="belongs to another ConnectWise company; choose one of Acme Dental’s"):
         picker.link_document(db.session, runtime().host(db.session), client, OpportunitySetup(client),
                              get_settings(db.session), doc, foreign["id"])
 

@@ -54,7 +54,7 @@ def test_unknown_manufacturer_reports_the_line_and_writes_nothing(world):
     assert run.status == "failed"
     [line_item] = items(run, "line")
     assert 'manufacturer "Acme Widgets" does not exist' in line_item.message
-    assert "Manufacturer aliases" in line_item.resolution
+    assert "Product integration mapping → Manufacturers" in line_item.resolution
     assert "Line 2 (AW-DOCK-1)" in line_item.label
     assert world.opportunities() == []
     assert world.api("procurement/catalog", conditions='identifier="AW-DOCK-1"') == []
@@ -83,7 +83,7 @@ def test_an_alias_wins_over_a_same_named_manufacturer_and_a_bad_alias_is_reporte
     assert run.status == "failed"
     [problem] = items(run, "line")
     assert 'points to "Samsung Electronics Co", which does not exist in ConnectWise' in problem.message
-    assert "Manufacturer aliases" in problem.resolution
+    assert "Product integration mapping → Manufacturers" in problem.resolution
 
 
 def test_manufacturer_name_must_match_exactly(world):
