@@ -226,3 +226,91 @@ class ReconcileJobForm(JobForm):
 
 JOB_FORMS: dict[str, type[JobForm]] = {"customer": CustomerJobForm, "quote": QuoteJobForm,
                                        "reconcile": ReconcileJobForm}
+
+
+# --- the mapping pages: one field per host record, built from the records and ConnectWise's lists -----
+
+
+def _pick(label: str, aria: str, current: str, options: list[tuple[str, str]] | None, *, blank: str,
+          missing: str = " (not in ConnectWise)"):
+    """A select of ConnectWise's names (searchable) when its lists could be read; a text box otherwise.
+    A stored value ConnectWise no longer has stays chosen, marked."""
+    if options is None:
+        return StringField(label, default=current, render_kw={"aria-label": aria})
+    known = {value for value, _ in options}
+    extra = [(current, f"{current}{missing}")] if current and current not in known else []
+    return SelectField(label, choices=choices([("", blank), *options, *extra]), default=current,
+                       render_kw={"aria-label": aria, "data-colcw-searchable": ""})
+
+
+def rep_mapping_form(users, mappings, lookups, formdata=None) -> ColcwForm:
+    """Sales rep mapping: member, location and business unit per host user."""
+    fields = {}
+    for u in users:
+        m = mappings.get(u.id)
+        members = None if lookups is None else [
+            (mem.identifier, mem.label + (" (API member)" if mem.api_member else "")) for mem in lookups.members]
+        fields[f"member-{u.id}"] = _pick("ConnectWise member", f"Member for {u.name}",
+                                         m.member_identifier if m else "", members, blank="— not mapped —")
+        for key, attr, words in (("location", "location_name", "Location"),
+                                 ("department", "department_name", "Business unit")):
+            names = None if lookups is None else [(x.name, x.name) for x in getattr(lookups, f"{key}s")]
+            fields[f"{key}-{u.id}"] = _pick(words, f"{words} for {u.name}", getattr(m, attr) if m else "", names,
+                                            blank="member's default")
+    return type("RepMappingForm", (ColcwForm,), fields)(formdata=formdata)
+
+
+def product_types_form(product_types, mappings, lookups, formdata=None) -> ColcwForm:
+    """Product integration mapping → Product types: one ConnectWise product type per host type."""
+    names = None if lookups is None else [(x.name, x.name) for x in lookups.product_types]
+    fields = {f"type-{t}": _pick("ConnectWise product type", f"ConnectWise product type for {t}",
+                                 mappings[t].cw_type_name if t in mappings else "", names, blank="— not mapped —")
+              for t in product_types}
+    return type("ProductTypesForm", (ColcwForm,), {"section": HiddenField(default="types"), **fields})(
+        formdata=formdata)
+
+
+def categories_form(settings, pairs, mappings, lookups, formdata=None) -> ColcwForm:
+    """Product integration mapping → Categories: the mode, and a ConnectWise sub-category per host pair
+    (a pick from ConnectWise's list, or two names typed while ConnectWise cannot be read)."""
+    fields = {"section": HiddenField(default="categories"),
+              "category_mode": RadioField("Categories", default=settings.category_mode or "names", choices=choices([
+                  ("names", "Use the names from ChannelOnline (the same categories and sub-categories must exist "
+                            "in ConnectWise)"),
+                  ("mapping", "Use the mapping below (map ChannelOnline's categories to categories that exist in "
+                              "ConnectWise)")]))}
+    for n, (cat, sub) in enumerate(pairs):
+        m = mappings.get((cat, sub))
+        fields[f"hostcat-{n}"], fields[f"hostsub-{n}"] = HiddenField(default=cat), HiddenField(default=sub)
+        aria = f"ConnectWise sub-category for {cat} / {sub}"
+        if lookups is None:
+            fields[f"cwcat-{n}"] = StringField("category", default=m.cw_category_name if m else "",
+                                               render_kw={"aria-label": f"ConnectWise category for {cat} / {sub}"})
+            fields[f"cwsub-{n}"] = StringField("sub-category", default=m.cw_subcategory_name if m else "",
+                                               render_kw={"aria-label": aria})
+        else:
+            chosen = next((str(x.id) for x in lookups.subcategories
+                           if m and (x.parent_name, x.name) == (m.cw_category_name, m.cw_subcategory_name)), "")
+            fields[f"target-{n}"] = _pick("ConnectWise sub-category", aria, chosen,
+                                          [(str(x.id), x.label) for x in lookups.subcategories],
+                                          blank="— not mapped —")
+    form_class = type("CategoriesForm", (ColcwForm,), fields)
+    form_class.ALIASES = {f"category-{n}": f"{'cwsub' if lookups is None else 'target'}-{n}" for n in range(len(pairs))}
+    return form_class(formdata=formdata)
+
+
+def manufacturers_form(names, aliases, lookups, formdata=None) -> ColcwForm:
+    """Product integration mapping → Manufacturers: an alias per host manufacturer, and one new row."""
+    options = None if lookups is None else [(x.name, x.name) for x in lookups.manufacturers]
+    fields: dict = {"section": HiddenField(default="manufacturers")}
+    for n, name in enumerate([*names, ""]):
+        fields[f"alias_host-{n}"] = (HiddenField(default=name) if name else
+                                     StringField("ChannelOnline name", render_kw={
+                                         "placeholder": "another ChannelOnline name",
+                                         "aria-label": "New alias: ChannelOnline name"}))
+        fields[f"alias_cw-{n}"] = _pick("ConnectWise manufacturer", f"ConnectWise manufacturer for {name or 'new alias'}",
+                                        aliases[name].cw_manufacturer_name if name in aliases else "", options,
+                                        blank="— no alias —")
+    form_class = type("ManufacturersForm", (ColcwForm,), fields)
+    form_class.ALIASES = {f"alias-{n}": f"alias_cw-{n}" for n in range(len(names) + 1)}
+    return form_class(formdata=formdata)

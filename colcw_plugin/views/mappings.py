@@ -20,6 +20,7 @@ from ..setup.automap import automap
 from ..setup.connection import get_settings
 from ..setup.preflight import run_preflight
 from . import admin_bp
+from .forms import categories_form, manufacturers_form, product_types_form, rep_mapping_form
 from .support import actor_name, lookups_or_reason
 
 REP_LISTS = ("members", "locations", "departments")
@@ -29,30 +30,30 @@ PRODUCT_LISTS = ("product_types", "categories", "subcategories", "manufacturers"
 # -- sales reps --------------------------------------------------------------------------------------
 
 
-def _render_reps(lookups, reason, errors=None, posted=None, status=200):
-    return render_template("colcw/mappings/reps.html", users=common.host_users(db.session),
-                           mappings=rep_mapping.rep_mappings(db.session), lookups=lookups, reason=reason,
-                           errors=errors or {}, posted=posted), status
+def _render_reps(form, lookups, reason, status=200):
+    return render_template("colcw/mappings/reps.html", users=common.host_users(db.session), form=form,
+                           mappings=rep_mapping.rep_mappings(db.session), lookups=lookups, reason=reason), status
 
 
 @admin_bp.route("/reps", methods=["GET", "POST"])
 @admin_required
 def reps():
     lookups, reason = lookups_or_reason(REP_LISTS)
+    users = common.host_users(db.session)
+    form = rep_mapping_form(users, rep_mapping.rep_mappings(db.session), lookups,
+                            formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
-        return _render_reps(lookups, reason)
-    choices = []
-    for user in common.host_users(db.session):
-        if f"member-{user.id}" in request.form:
-            choices.append(rep_mapping.RepChoice(user.id, request.form.get(f"member-{user.id}", ""),
-                                       request.form.get(f"location-{user.id}", ""),
-                                       request.form.get(f"department-{user.id}", "")))
+        return _render_reps(form, lookups, reason)
+    choices = [rep_mapping.RepChoice(u.id, form[f"member-{u.id}"].data or "", form[f"location-{u.id}"].data or "",
+                                     form[f"department-{u.id}"].data or "")
+               for u in users if f"member-{u.id}" in request.form]
     try:
         rep_mapping.save_rep_mappings(db.session, choices, lookups, actor_name())
     except FieldErrors as e:
         db.session.rollback()
+        form.show_errors(e.errors)
         flash("Nothing was saved: correct the rows marked below.", "error")
-        return _render_reps(lookups, reason, e.errors, request.form, 400)
+        return _render_reps(form, lookups, reason, 400)
     db.session.commit()
     flash("Sales rep mapping saved." if lookups else "Sales rep mapping saved without checking: ConnectWise could not "
           "be reached. Save again once it answers to check the names.", "success" if lookups else "error")
@@ -62,38 +63,62 @@ def reps():
 # -- product integration -----------------------------------------------------------------------------
 
 
-def _render_products(lookups, reason, errors=None, posted=None, status=200):
+def _product_forms(lookups, posted: str | None = None) -> dict:
+    """The page's three forms; the posted one (by its ``section``) reads what was sent."""
+    settings = get_settings(db.session)
+    data = {name: request.form if posted == name else None for name in ("types", "categories", "manufacturers")}
+    aliases = alias_mapping.manufacturer_aliases(db.session)
+    missing = _missing_manufacturers(lookups, aliases)
+    return {"types": product_types_form(PRODUCT_TYPES, type_mapping.product_type_mappings(db.session), lookups,
+                                        data["types"]),
+            "categories": categories_form(settings, common.host_category_pairs(db.session),
+                                          category_mapping.category_mappings(db.session), lookups, data["categories"]),
+            "manufacturers": manufacturers_form(_alias_names(aliases, missing), aliases, lookups,
+                                                data["manufacturers"])}
+
+
+def _missing_manufacturers(lookups, aliases) -> list[str] | None:
+    if lookups is None:
+        return None
+    return [m for m in common.host_manufacturers(db.session)
+            if lookups.named("manufacturers", m) is None and m not in aliases]
+
+
+def _alias_names(aliases, missing) -> list[str]:
+    return sorted(set(aliases) | set(missing or []), key=str.lower)
+
+
+def _render_products(lookups, reason, forms, status=200):
     settings = get_settings(db.session)
     pairs = common.host_category_pairs(db.session)
-    manufacturers = common.host_manufacturers(db.session)
     aliases = alias_mapping.manufacturer_aliases(db.session)
+    missing_manufacturers = _missing_manufacturers(lookups, aliases)
     missing_categories = [p for p in pairs if p[1] and lookups.subcategory(*p) is None] if lookups else None
-    missing_manufacturers = [m for m in manufacturers if lookups.named("manufacturers", m) is None
-                             and m not in aliases] if lookups else None
-    alias_names = sorted(set(aliases) | set(missing_manufacturers or []), key=str.lower)
     return render_template("colcw/mappings/products.html", settings=settings, product_types=PRODUCT_TYPES,
                            type_mappings=type_mapping.product_type_mappings(db.session), pairs=pairs,
                            category_mappings=category_mapping.category_mappings(db.session), aliases=aliases,
-                           alias_names=alias_names, missing_categories=missing_categories,
-                           missing_manufacturers=missing_manufacturers, lookups=lookups, reason=reason,
-                           errors=errors or {}, posted=posted), status
+                           alias_names=_alias_names(aliases, missing_manufacturers),
+                           missing_categories=missing_categories, missing_manufacturers=missing_manufacturers,
+                           lookups=lookups, reason=reason, forms=forms), status
 
 
-def _category_choices(lookups) -> list[category_mapping.CategoryChoice]:
+def _category_choices(form, pairs, lookups) -> list[category_mapping.CategoryChoice]:
     """The rows the form sent; each carries its host names so a row never shifts to another category."""
-    choices, n = [], 0
-    while f"hostcat-{n}" in request.form:
-        cat, sub = request.form.get(f"hostcat-{n}", ""), request.form.get(f"hostsub-{n}", "")
+    choices = []
+    for n in range(len(pairs)):
+        if f"hostcat-{n}" not in request.form:
+            break
+        cat, sub = form[f"hostcat-{n}"].data or "", form[f"hostsub-{n}"].data or ""
         if lookups is not None and f"target-{n}" in request.form:
-            raw = request.form.get(f"target-{n}", "")
+            raw = form[f"target-{n}"].data or ""
             ref = lookups.subcategory_by_id(int(raw)) if raw.isdigit() else None
             if raw and ref is None:
-                raise FieldErrors({f"category-{n}": "That ConnectWise sub-category no longer exists; reload."})
-            choices.append(category_mapping.CategoryChoice(cat, sub, ref.parent_name if ref else "", ref.name if ref else ""))
+                raise FieldErrors({f"target-{n}": "That ConnectWise sub-category no longer exists; reload."})
+            choices.append(category_mapping.CategoryChoice(cat, sub, ref.parent_name if ref else "",
+                                                           ref.name if ref else ""))
         else:
             choices.append(category_mapping.CategoryChoice(cat, sub, request.form.get(f"cwcat-{n}", ""),
-                                            request.form.get(f"cwsub-{n}", "")))
-        n += 1
+                                                           request.form.get(f"cwsub-{n}", "")))
     return choices
 
 
@@ -102,26 +127,34 @@ def _category_choices(lookups) -> list[category_mapping.CategoryChoice]:
 def products():
     lookups, reason = lookups_or_reason(PRODUCT_LISTS)
     if request.method == "GET":
-        return _render_products(lookups, reason)
+        return _render_products(lookups, reason, _product_forms(lookups))
     section = request.form.get("section")
+    forms = _product_forms(lookups, posted=section)
     actor = actor_name()
     try:
         if section == "types":
-            type_mapping.save_product_types(db.session, {t: request.form.get(f"type-{t}", "") for t in PRODUCT_TYPES
-                                              if f"type-{t}" in request.form}, lookups, actor)
+            form = forms["types"]
+            type_mapping.save_product_types(db.session, {t: form[f"type-{t}"].data or "" for t in PRODUCT_TYPES
+                                                         if f"type-{t}" in request.form}, lookups, actor)
         elif section == "categories":
-            category_mapping.save_categories(db.session, get_settings(db.session), request.form.get("category_mode", ""),
-                              _category_choices(lookups), lookups, actor)
+            form = forms["categories"]
+            category_mapping.save_categories(db.session, get_settings(db.session), form.category_mode.data or "",
+                                             _category_choices(form, common.host_category_pairs(db.session), lookups),
+                                             lookups, actor)
         elif section == "manufacturers":
-            names = request.form.getlist("alias_host")
-            targets = request.form.getlist("alias_cw")
-            alias_mapping.save_manufacturer_aliases(db.session, dict(zip(names, targets, strict=False)), lookups, actor)
+            form = forms["manufacturers"]
+            rows = [(form[f"alias_host-{n}"].data or "", form[f"alias_cw-{n}"].data or "")
+                    for n in range(len(form._fields)) if f"alias_host-{n}" in form]
+            alias_mapping.save_manufacturer_aliases(db.session, dict(rows), lookups, actor)
         else:
             raise FieldErrors({"section": "Unknown form; reload the page."})
     except FieldErrors as e:
         db.session.rollback()
-        flash("Nothing was saved: correct the rows marked below.", "error")
-        return _render_products(lookups, reason, e.errors, request.form, 400)
+        if section in forms:
+            forms[section].show_errors(e.errors)
+        flash("Nothing was saved: correct the rows marked below." if section in forms else
+              " ".join(e.errors.values()), "error")
+        return _render_products(lookups, reason, forms, 400)
     db.session.commit()
     flash("Saved." if lookups else "Saved without checking: ConnectWise could not be reached. Save again once it "
           "answers to check the names.", "success" if lookups else "error")
