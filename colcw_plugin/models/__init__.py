@@ -10,6 +10,7 @@ from .links import (
     DOCUMENT,
     Link,
     RecordState,
+    RowState,
     find_by_cw,
     fingerprint,
     get_link,
@@ -56,7 +57,7 @@ __all__ = [
     "ENTITY_PLURALS", "FINAL_RUN_STATUSES", "HOST_MASTER", "RECORD_ACTIONS", "RUN_STATUS_LABELS",
     "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "DocumentDrift", "DocumentExport",
     "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",
-    "RecordDrift", "RecordState", "ReferenceCache", "RepMapping", "RunStatus", "Schedule", "Settings", "SyncItem", "SyncRun",
-    "actor_label", "find_by_cw", "fingerprint", "get_link", "links_for", "remove_link", "set_link",
-    "summarize_counts",
+    "RecordDrift", "RecordState", "ReferenceCache", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
+    "SyncItem", "SyncRun", "actor_label", "find_by_cw", "fingerprint", "get_link", "links_for", "remove_link",
+    "set_link", "summarize_counts",
 ]

@@ -7,9 +7,22 @@ import enum
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, UniqueConstraint, delete, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    case,
+    delete,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from host_stub.extensions import db
@@ -58,6 +71,29 @@ class RecordState(enum.StrEnum):
     @property
     def tone(self) -> str:
         return {"not_linked": "muted", "synced": "ok", "changed": "warn", "failed": "error"}[self.value]
+
+    @classmethod
+    def parse(cls, value: str) -> RecordState | None:
+        """The state named ``value`` (a filter's query parameter), or None."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+    @classmethod
+    def case(cls, failed, not_linked, changed) -> ColumnElement[str]:
+        """The state as SQL from three conditions, in the order they win (else synced)."""
+        return case((failed, literal(cls.FAILED.value)), (not_linked, literal(cls.NOT_LINKED.value)),
+                    (changed, literal(cls.CHANGED.value)), else_=literal(cls.SYNCED.value))
+
+
+@dataclass(frozen=True)
+class RowState:
+    """One row's state on a list page, with the words it shows and the reason on hover."""
+
+    state: RecordState
+    label: str
+    reason: str
 
 
 def get_link(session: Session, entity: str, host_id: int) -> Link | None:

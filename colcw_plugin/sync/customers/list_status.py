@@ -14,27 +14,15 @@ selects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Contact, Customer
 
-from ...models import CUSTOMER, Link, RecordState, SyncItem
+from ...models import CUSTOMER, Link, RecordState, RowState, SyncItem
 
 LABELS = {RecordState.NOT_LINKED: "Not linked", RecordState.SYNCED: "Synced",
           RecordState.CHANGED: "Changed since export", RecordState.FAILED: "Failed"}
-
-
-@dataclass(frozen=True)
-class RowState:
-    state: RecordState
-    reason: str  # for the hover text
-
-    @property
-    def label(self) -> str:
-        return LABELS[self.state]
 
 
 def _latest_item(column):
@@ -53,22 +41,15 @@ def state_expression() -> ColumnElement[str]:
                  .correlate(Customer).scalar_subquery())
     contact_edited = (select(func.max(Contact.updated_at)).where(Contact.customer_id == Customer.id)
                       .correlate(Customer).scalar_subquery())
-    return case(
-        (or_(_latest_item(SyncItem.action) == "failed", link_status == "missing_in_cw"),
-         literal(RecordState.FAILED.value)),
-        (link.is_(None), literal(RecordState.NOT_LINKED.value)),
-        (or_(Customer.updated_at > synced_at, and_(contact_edited.is_not(None), contact_edited > synced_at)),
-         literal(RecordState.CHANGED.value)),
-        else_=literal(RecordState.SYNCED.value))
+    return RecordState.case(
+        or_(_latest_item(SyncItem.action) == "failed", link_status == "missing_in_cw"), link.is_(None),
+        or_(Customer.updated_at > synced_at, and_(contact_edited.is_not(None), contact_edited > synced_at)))
 
 
 def state_filter(value: str) -> ColumnElement[bool] | None:
     """The clause selecting customers in state ``value`` (None for an unknown value: no filter)."""
-    try:
-        state = RecordState(value)
-    except ValueError:
-        return None
-    return state_expression() == state.value
+    state = RecordState.parse(value)
+    return None if state is None else state_expression() == state.value
 
 
 def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]:
@@ -93,5 +74,5 @@ def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]
             reason = f"Edited since it was last synced with company {identifier}: export it again to update it."
         else:
             reason = f"Linked to ConnectWise company {identifier}."
-        out[cid] = RowState(state, reason)
+        out[cid] = RowState(state, LABELS[state], reason)
     return out

@@ -8,41 +8,25 @@ otherwise (a document linked to an opportunity but never exported included).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import ColumnElement, case, literal, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Document
 
-from ...models import DocumentExport, RecordState
+from ...models import DocumentExport, RecordState, RowState
 
 LABELS = {RecordState.NOT_LINKED: "Not exported", RecordState.SYNCED: "Exported",
           RecordState.CHANGED: "Changed since export", RecordState.FAILED: "Failed"}
 
 
-@dataclass(frozen=True)
-class RowState:
-    state: RecordState
-    reason: str
-
-    @property
-    def label(self) -> str:
-        return LABELS[self.state]
-
-
 def _state(status, exported_at, changed) -> ColumnElement[str]:
-    return case((status == "failed", literal(RecordState.FAILED.value)),
-                (exported_at.is_(None), literal(RecordState.NOT_LINKED.value)),
-                (changed.is_(True), literal(RecordState.CHANGED.value)),
-                else_=literal(RecordState.SYNCED.value))
+    return RecordState.case(status == "failed", exported_at.is_(None), changed.is_(True))
 
 
 def state_filter(value: str) -> ColumnElement[bool] | None:
     """The clause selecting documents in state ``value`` (None for an unknown value: no filter)."""
-    try:
-        state = RecordState(value)
-    except ValueError:
+    state = RecordState.parse(value)
+    if state is None:
         return None
 
     def col(c):
@@ -60,7 +44,8 @@ def row_states(session: Session, document_ids: list[int]) -> dict[int, RowState]
                   DocumentExport.message, DocumentExport.resolution,
                   _state(DocumentExport.status, DocumentExport.exported_at, DocumentExport.changed_since_export)
                   ).where(DocumentExport.document_id.in_(document_ids))
-    out = {doc_id: RowState(RecordState.NOT_LINKED, "Not exported to ConnectWise yet.") for doc_id in document_ids}
+    out = {doc_id: RowState(RecordState.NOT_LINKED, LABELS[RecordState.NOT_LINKED], "Not exported to ConnectWise yet.")
+           for doc_id in document_ids}
     for doc_id, opp_id, opp_name, message, resolution, value in session.execute(stmt):
         state = RecordState(value)
         opportunity = f"opportunity {opp_id} “{opp_name}”" if opp_id else "an opportunity"
@@ -69,5 +54,5 @@ def row_states(session: Session, document_ids: list[int]) -> dict[int, RowState]
                                            else "Not exported to ConnectWise yet."),
                   RecordState.CHANGED: f"Edited since it was exported to {opportunity}: export it again.",
                   RecordState.SYNCED: f"Exported to {opportunity}."}[state]
-        out[doc_id] = RowState(state, reason)
+        out[doc_id] = RowState(state, LABELS[state], reason)
     return out
