@@ -162,8 +162,9 @@ def test_manufacturers_missing_in_connectwise_are_listed_and_aliased(admin_clien
     assert "<li>Acme Widgets</li>" in missing and "<li>NorthPeak Cables</li>" in missing
     assert "<li>Cisco</li>" not in missing
     resp = post_form(admin_client, "/products", {"section": "manufacturers",
-                                                 "alias_host": ["Acme Widgets", "NorthPeak Cables", ""],
-                                                 "alias_cw": ["Belkin", "", ""]})
+                                                 "alias_host-0": "Acme Widgets", "alias_cw-0": "Belkin",
+                                                 "alias_host-1": "NorthPeak Cables", "alias_cw-1": "",
+                                                 "alias_host-2": "", "alias_cw-2": ""})
     assert resp.status_code == 302
     alias = db.session.execute(select(ManufacturerAlias)).scalar_one()
     assert (alias.host_name, alias.cw_manufacturer_name) == ("Acme Widgets", "Belkin")
@@ -176,9 +177,12 @@ def test_manufacturers_missing_in_connectwise_are_listed_and_aliased(admin_clien
 
 
 def test_alias_to_a_manufacturer_connectwise_lacks_is_refused(admin_client, connected_demo):
-    resp = post_form(admin_client, "/products", {"section": "manufacturers", "alias_host": ["Acme Widgets"],
-                                                 "alias_cw": ["belkin"]})
-    assert resp.status_code == 400 and "Did you mean &#34;Belkin&#34;?" in resp.get_data(as_text=True)
+    resp = post_form(admin_client, "/products", {"section": "manufacturers", "alias_host-0": "Acme Widgets",
+                                                 "alias_cw-0": "belkin"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Did you mean &#34;Belkin&#34;?" in page
+    # Beside the row it is about, with the typed value kept (the manufacturer list is searchable).
+    assert 'id="error-alias_cw-0"' in page and 'data-colcw-searchable' in page
     assert db.session.execute(select(ManufacturerAlias)).first() is None
 
 
