@@ -97,3 +97,23 @@ def test_admin_configures_tests_and_maps(app, live_server, page, cw_sandbox_demo
     bakery = db.session.execute(select(Customer).where(Customer.account_number == "QB-1")).scalar_one()
     cw_bakery = sandbox.api("GET", "company/companies", params={"conditions": 'identifier="CW0001"'}).json()[0]
     assert get_link(db.session, "customer", bakery.id).cw_id == cw_bakery["id"]
+
+
+def test_the_manufacturer_alias_picker_is_searchable(app, live_server, page, cw_sandbox_demo, box):
+    from helpers import configure_sandbox_connection
+
+    configure_sandbox_connection(cw_sandbox_demo, box)
+    browser_sign_in(page, live_server.url, "admin@demo.example")
+    page.goto(live_server.url + BASE + "/products")
+    picker = page.locator("#alias-table select[name='alias_cw-0']")
+    search = page.locator("#alias-table input.colcw-searchable-filter").first
+    total = picker.locator("option").count()
+    assert total > 5
+    search.fill("belk")
+    shown = [o for o in picker.locator("option").all() if o.evaluate("o => !o.hidden") and o.get_attribute("value")]
+    assert [o.inner_text() for o in shown] == ["Belkin"]
+    picker.select_option("Belkin")
+    page.locator("#alias-table input[name='alias_host-0']").fill("Belkin Intl")
+    page.click("#save-manufacturers")
+    assert "Saved." in page.locator(".flash.success").inner_text()
+    assert page.locator("#alias-table").inner_text().count("Belkin Intl") == 1
