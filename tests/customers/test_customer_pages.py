@@ -49,6 +49,8 @@ def test_export_from_the_customer_page_shows_the_result(sync_ready, rep_client):
     customer = make_customer()
     page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
     assert 'id="colcw-sync-panel"' in page and "Not linked to a ConnectWise company" in page
+    assert page.count(">Export to ConnectWise<") == 1  # one control: the action link (it posts with JavaScript)
+    assert f'data-colcw-post="/colcw/customers/{customer.id}/export"' in page
     resp = rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/customers/{customer.id}")
     page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)

@@ -42,6 +42,9 @@ def test_only_admins_reach_the_jobs_page_and_the_queue_dashboard(client, redis_c
     assert "Synchronization Jobs" in page and "Customer data sync" in page and "Quote / sales order export" in page
     dash = client.get("/admin/integration/connectwise/rq/", follow_redirects=True)
     assert dash.status_code == 200 and b"RQ" in dash.data
+    # rq-dashboard's own pages carry a way back to the admin.
+    back = dash.get_data(as_text=True).split('id="colcw-back-to-admin"')[1].split("</div>")[0]
+    assert f'href="{JOBS}"' in back and 'href="/admin/"' in back
 
 
 def test_run_now_by_document_number_queues_an_export_of_that_document(admin_client, jobs_app):
