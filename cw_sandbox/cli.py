@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
           f"budget: {limits['per_minute'] or 'no limit'}/min, {limits['in_flight'] or 'no limit'} in flight")
     print(f"  sandbox page:      {site}/__sandbox__/ui  (set an opportunity's status as a person would)")
     sys.stdout.flush()
+    # Ctrl-C and SIGTERM stop it, even when it was started with SIGINT ignored (a shell's background
+    # job, or a process that ignores it, passes that on and Python then installs no handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         server.serve_forever()
