@@ -33,6 +33,20 @@ def _limit(text: str) -> int | None:
     return value or None
 
 
+def _print_banner(app: Flask, args: argparse.Namespace) -> None:
+    tenant = app.extensions["cw_sandbox"]
+    site = tenant.site_url
+    print(f"ConnectWise sandbox at {site}  (API base {tenant.api_base})")
+    print(f"  company id:        {tenant.company_id}")
+    print(f"  API keys:          public {tenant.public_key}  private {tenant.private_key}")
+    print(f"  integrator login:  {tenant.integrator_username} / {tenant.integrator_password}")
+    limits = tenant.throttle.describe()
+    print(f"  seed: {args.seed}   db: {args.db or '(memory)'}   control API: {site}/__sandbox__/   "
+          f"budget: {limits['per_minute'] or 'no limit'}/min, {limits['in_flight'] or 'no limit'} in flight")
+    print(f"  sandbox page:      {site}/__sandbox__/ui  (set an opportunity's status as a person would)")
+    sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cw-sandbox`` console script."""
     parser = argparse.ArgumentParser(prog="cw-sandbox", description="ConnectWise Manage REST API sandbox")
@@ -50,31 +64,24 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--max-in-flight", type=_limit, default=DEFAULT_IN_FLIGHT,
                        help=f"requests answered at once before 429 (default {DEFAULT_IN_FLIGHT}; 0 for none)")
     args = parser.parse_args(argv)
-
-    server, app = build_server(host=args.host, port=args.port, seed=args.seed, db=args.db,
-                               company_id=args.company_id, codebase=args.codebase,
-                               requests_per_minute=args.requests_per_minute, max_in_flight=args.max_in_flight)
-    tenant = app.extensions["cw_sandbox"]
-    site = tenant.site_url
-    print(f"ConnectWise sandbox at {site}  (API base {tenant.api_base})")
-    print(f"  company id:        {tenant.company_id}")
-    print(f"  API keys:          public {tenant.public_key}  private {tenant.private_key}")
-    print(f"  integrator login:  {tenant.integrator_username} / {tenant.integrator_password}")
-    limits = tenant.throttle.describe()
-    print(f"  seed: {args.seed}   db: {args.db or '(memory)'}   control API: {site}/__sandbox__/   "
-          f"budget: {limits['per_minute'] or 'no limit'}/min, {limits['in_flight'] or 'no limit'} in flight")
-    print(f"  sandbox page:      {site}/__sandbox__/ui  (set an opportunity's status as a person would)")
-    sys.stdout.flush()
     # Ctrl-C and SIGTERM stop it, even when it was started with SIGINT ignored (a shell's background
-    # job, or a process that ignores it, passes that on and Python then installs no handler of its own).
+    # job, or a process that ignores it, passes that on and Python then installs no handler of its own);
+    # set before the banner, so a Ctrl-C right after it is not lost.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+    server = None
     try:
+        server, app = build_server(host=args.host, port=args.port, seed=args.seed, db=args.db,
+                                   company_id=args.company_id, codebase=args.codebase,
+                                   requests_per_minute=args.requests_per_minute, max_in_flight=args.max_in_flight)
+        _print_banner(app, args)
         server.serve_forever()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # stopped, possibly while it was still starting: quietly
         pass
     finally:
-        server.server_close()
+        if server is not None:
+            server.server_close()
     return 0
 
 
