@@ -130,7 +130,7 @@ def test_saving_the_connection_registers_again_and_reset_removes_them(app, conne
 def test_switching_on_schedules_the_safety_net_every_15_minutes_and_the_scheduler_runs_it(app, connected):
     enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
     client = sign_in(app.test_client(), "admin@demo.example")
-    jobs = client.get("/admin/integration/connectwise/jobs").get_data(as_text=True)
+    jobs = client.get("/admin/integration/connectwise/jobs?tab=schedules").get_data(as_text=True)
     assert "ConnectWise safety net" in jobs and "Every 15 minutes" in jobs
     assert "ConnectWise deletion check" in jobs and "Daily at 03:30 (UTC)" in jobs
     net = db.session.execute(select(Schedule).where(Schedule.name == "ConnectWise safety net")).scalar_one()

@@ -33,4 +33,4 @@ def test_the_quote_page_shows_won_in_connectwise_without_a_reload(app, connected
     assert status.inner_text().startswith("Won in ConnectWise on ")
     assert "by Sandbox Admin" in status.inner_text()
     assert page.evaluate("window.__colcwNoReload") is True
-    assert page.locator("#colcw-export-now").is_visible()  # the refreshed panel still works
+    assert page.locator("#colcw-unlock").is_visible()  # the refreshed panel still works
