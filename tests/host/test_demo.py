@@ -46,6 +46,7 @@ def _alive(pids: set[int]) -> set[int]:
             and "Z" not in (Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[:1] or ["Z"])}
 
 
+@pytest.mark.redis  # the demo starts a redis-server of its own: not for the fast tier
 @pytest.mark.skipif(not shutil.which("redis-server") or not sys.platform.startswith("linux"),
                     reason="the demo starts its own redis-server; /proc is read to find its children")
 @pytest.mark.parametrize("moment,sig", [("starting", signal.SIGINT), ("running", signal.SIGINT),
