@@ -30,13 +30,21 @@ class NotConfigured(RuntimeError):
 
 
 def get_settings(session: Session) -> Settings:
-    """The settings row, created empty on first use."""
+    """The settings row to change, created empty on first use (writers only: see :func:`read_settings`)."""
     row = session.execute(select(Settings).order_by(Settings.id).limit(1)).scalar_one_or_none()
     if row is None:
         row = Settings()
         session.add(row)
         session.flush()
     return row
+
+
+def read_settings(session: Session) -> Settings:
+    """The settings to read: the stored row, or the defaults (not added to the session) when none is
+    stored yet, so that reading — a page, a run, a hook — never writes to the database."""
+    row = session.execute(select(Settings).order_by(Settings.id).limit(1)).scalar_one_or_none()
+    return row if row is not None else Settings(**{c.name: c.default.arg for c in Settings.__table__.columns
+                                                   if c.default is not None and not callable(c.default.arg)})
 
 
 def is_configured(settings: Settings) -> bool:
@@ -195,4 +203,4 @@ def build_client(session: Session, box: SecretBox, *, rate_limiter=None, **overr
     ``rate_limiter`` (e.g. :class:`colcw_plugin.sync.ratelimit.RedisRateLimiter`) shares the
     tenant's request budget between processes; without it the client limits itself alone.
     """
-    return ConnectWiseClient(client_settings(get_settings(session), box, **overrides), rate_limiter=rate_limiter)
+    return ConnectWiseClient(client_settings(read_settings(session), box, **overrides), rate_limiter=rate_limiter)

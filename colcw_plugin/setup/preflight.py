@@ -17,7 +17,7 @@ from ..models import Settings
 from ..text import plural
 from .catalog_rules import CatalogRules
 from .common import host_category_pairs, host_manufacturers, host_users
-from .connection import get_settings, is_configured
+from .connection import is_configured, read_settings
 from .field_mapping import CANADIAN_PROVINCES
 from .lookups import Lookups
 from .reps import rep_mappings
@@ -160,7 +160,7 @@ def _provinces(session: Session, lookups: Lookups | None) -> Check:
 
 def run_preflight(session: Session, lookups: Lookups | None, connection_error: str | None = None) -> PreflightReport:
     """Check everything; ``lookups`` is None when ConnectWise could not be read (``connection_error`` says why)."""
-    settings = get_settings(session)
+    settings = read_settings(session)
     report = PreflightReport()
     if not is_configured(settings):
         report.checks.append(Check("Connection", False, "The connection to ConnectWise is not configured",

@@ -24,7 +24,7 @@ from host_stub.gateway import UnitOfWork
 from ..cw import ConnectWiseClient
 from ..cw.callbacks import SigningKeys
 from ..models import SyncRun
-from ..setup.connection import build_client, get_settings
+from ..setup.connection import build_client, read_settings
 from ..setup.secrets import SecretBox
 from .jobs.kinds import KindRegistry, RunOptions
 from .jobs.queue import JobQueue, QueueSettings, submit
@@ -119,7 +119,7 @@ class Runtime:
     def rate_limiter(self, session: Session) -> RedisRateLimiter:
         """The tenant-wide ConnectWise rate limit (``COLCW_RATE_LIMIT_PER_MINUTE``), shared through Redis
         by every web process, worker and command talking to the configured tenant."""
-        settings = get_settings(session)
+        settings = read_settings(session)
         return RedisRateLimiter(self.redis, self.config.rate_limit_per_minute,
                                 key=tenant_key(settings.site_url, settings.company_id))
 

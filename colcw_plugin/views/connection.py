@@ -19,8 +19,8 @@ from ..models import HOST_MASTER, ConfigChange
 from ..setup import reset as reset_service
 from ..setup import synced_items
 from ..setup.connection import (
-    get_settings,
     is_configured,
+    read_settings,
     save_connection,
     typed_client_settings,
 )
@@ -44,7 +44,7 @@ def _http_allowed() -> bool:
 
 def _render(conn: ConnectionForm | None = None, options: OptionsForm | None = None, status: int = 200,
             report: dict | None = None, live_errors: dict | None = None):
-    settings = get_settings(db.session)
+    settings = read_settings(db.session)
     fields = db.session.execute(select(CustomField).order_by(CustomField.position, CustomField.name)).scalars().all()
     changes = db.session.execute(select(ConfigChange).order_by(ConfigChange.at.desc(), ConfigChange.id.desc())
                                  .limit(10)).scalars().all()

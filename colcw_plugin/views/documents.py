@@ -24,7 +24,7 @@ from host_stub.views import current_actor
 
 from ..cw import ConnectWiseError
 from ..models import FINAL_RUN_STATUSES, SyncItem, SyncRun
-from ..setup.connection import NotConfigured, get_settings, is_configured
+from ..setup.connection import NotConfigured, is_configured, read_settings
 from ..setup.secrets import SecretError
 from ..sync.inbound import SOURCE
 from ..sync.inbound.status import document_changes
@@ -67,7 +67,7 @@ def _target(doc: Document, snapshot: dict, checks: list) -> tuple[ExportTarget |
     """Where the export goes, checked in ConnectWise (None while a check fails), or why it could not be read."""
     if any(not c.ok for c in checks):
         return None, None
-    settings = get_settings(db.session)
+    settings = read_settings(db.session)
     try:
         with runtime().interactive_client(db.session) as client:
             return export_target(db.session, client, shared_setup(client, db.engine, settings), settings, doc,
@@ -86,7 +86,7 @@ def export_document(doc_id: int):
     doc = _document(doc_id)
     run = _run_of(doc, request.args.get("run", type=int))
     snapshot = document_snapshot(doc)
-    settings = get_settings(db.session)
+    settings = read_settings(db.session)
     checks = preflight(db.session, doc, current_actor(), snapshot)
     target, target_problem = _target(doc, snapshot, checks)
     return render_template("colcw/documents/export.html", doc=doc, run=run,
@@ -106,7 +106,7 @@ def export_run(doc_id: int):
     final = run.status in FINAL_RUN_STATUSES
     return render_template("colcw/documents/_run.html", doc=doc, run=run, final=final,
                            outcome=_outcome(run) if final else None,
-                           panel=panel_state(db.session, doc, get_settings(db.session), document_snapshot(doc)))
+                           panel=panel_state(db.session, doc, read_settings(db.session), document_snapshot(doc)))
 
 
 @rep_bp.route("/documents/<int:doc_id>/export", methods=["POST"])
@@ -114,7 +114,7 @@ def export_run(doc_id: int):
 def start_document_export(doc_id: int):
     doc = _document(doc_id)
     back = url_for("colcw.export_document", doc_id=doc.id)
-    if not is_configured(get_settings(db.session)):
+    if not is_configured(read_settings(db.session)):
         flash("ConnectWise is not connected yet: ask an admin to set up the connection (Admin → Integration → "
               "ConnectWise).", "error")
         return redirect(back)
@@ -169,7 +169,7 @@ def unlock_document(doc_id: int):
 
 
 def _panel_html(doc: Document, snapshot: dict) -> str:
-    settings = get_settings(db.session)
+    settings = read_settings(db.session)
     cw_status = next((x for x in doc.external_statuses if x.source == SOURCE), None)
     return render_template("colcw/documents/_panel.html", doc=doc, cw_status=cw_status,
                            panel=panel_state(db.session, doc, settings, snapshot),

@@ -17,7 +17,7 @@ from ..setup import manufacturers as alias_mapping
 from ..setup import product_types as type_mapping
 from ..setup import reps as rep_mapping
 from ..setup.automap import automap
-from ..setup.connection import get_settings
+from ..setup.connection import get_settings, read_settings
 from ..setup.preflight import run_preflight
 from . import admin_bp
 from .forms import categories_form, manufacturers_form, product_types_form, rep_mapping_form
@@ -65,7 +65,7 @@ def reps():
 
 def _product_forms(lookups, posted: str | None = None) -> dict:
     """The page's three forms; the posted one (by its ``section``) reads what was sent."""
-    settings = get_settings(db.session)
+    settings = read_settings(db.session)
     data = {name: request.form if posted == name else None for name in ("types", "categories", "manufacturers")}
     aliases = alias_mapping.manufacturer_aliases(db.session)
     missing = _missing_manufacturers(lookups, aliases)
@@ -89,7 +89,7 @@ def _alias_names(aliases, missing) -> list[str]:
 
 
 def _render_products(lookups, reason, forms, status=200):
-    settings = get_settings(db.session)
+    settings = read_settings(db.session)
     pairs = common.host_category_pairs(db.session)
     aliases = alias_mapping.manufacturer_aliases(db.session)
     missing_manufacturers = _missing_manufacturers(lookups, aliases)

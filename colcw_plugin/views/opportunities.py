@@ -15,7 +15,7 @@ from host_stub.models import Document
 
 from ..cw import ConnectWiseError
 from ..models import get_link
-from ..setup.connection import NotConfigured, get_settings
+from ..setup.connection import NotConfigured, read_settings
 from ..setup.secrets import SecretError
 from ..sync.quotes import picker
 from ..sync.quotes.opportunities import shared_setup
@@ -44,7 +44,7 @@ def choose_opportunity(doc_id: int):
     doc = _document(doc_id)
     search = request.args.get("q", "").strip()[:100]
     include_closed = request.args.get("closed") == "1"
-    settings = get_settings(db.session)
+    settings = read_settings(db.session)
     company = get_link(db.session, "customer", doc.customer_id)
     state = get_state(db.session, doc.id)
     choices, problem = [], None
@@ -88,8 +88,8 @@ def link_opportunity(doc_id: int):
     try:
         with rt.interactive_client(db.session) as client:
             message = picker.link_document(db.session, rt.host(db.session), client,
-                                           shared_setup(client, db.engine, get_settings(db.session)),
-                                           get_settings(db.session), doc, int(raw))
+                                           shared_setup(client, db.engine, read_settings(db.session)),
+                                           read_settings(db.session), doc, int(raw))
     except picker.PickRefused as e:
         db.session.rollback()
         flash(str(e), "error")

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ...cw.callbacks import BadCallback, CallbackMessage, CallbackRefused, SigningKeys, trusted_origins
 from ...models import CUSTOMER, DOCUMENT, Link, LiveSettings
-from ...setup.connection import NotConfigured, client_settings, get_settings
+from ...setup.connection import NotConfigured, client_settings, read_settings
 from ...setup.live_updates import secret_matches
 from ...setup.secrets import SecretBox, SecretError
 from ..jobs.kinds import KindRegistry
@@ -64,7 +64,7 @@ def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue
     except BadCallback as e:
         log.warning("ConnectWise callback refused: %s", e)
         return Answer(400, f"Not a ConnectWise callback: {e}.")
-    settings = get_settings(session)
+    settings = read_settings(session)
     try:
         origins = trusted_origins(client_settings(settings, box))
     except (NotConfigured, SecretError, ValueError):

@@ -18,7 +18,7 @@ from host_stub.gateway import UnitOfWork
 
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...models import RunStatus, SyncRun, actor_label
-from ...setup.connection import NotConfigured, get_settings
+from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from .kinds import KindRegistry, RunOptions, SyncContext
 from .recorder import RunRecorder, describe_recorder
@@ -66,7 +66,7 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     try:
         if own_client:
             client = make_client(session)
-        ctx = SyncContext(session=session, client=client, recorder=recorder, settings=get_settings(session),
+        ctx = SyncContext(session=session, client=client, recorder=recorder, settings=read_settings(session),
                           actor=run_actor(run), run_id=run_id, params=dict(run.params or {}), options=options,
                           host=host)
         message = job.run(ctx) or ""

@@ -39,7 +39,7 @@ from ...models import (
 )
 from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
-from ...setup.connection import get_settings
+from ...setup.connection import read_settings
 from ...setup.reps import UnmappedRep, member_for
 from ...text import plural, possessive
 from ..shared.locks import Busy
@@ -76,7 +76,7 @@ class ExportContext:
     @classmethod
     def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None, *,
                 host: Callable[[Session], UnitOfWork] = UnitOfWork) -> ExportContext:
-        settings = settings or get_settings(session)
+        settings = settings or read_settings(session)
         return cls(client, shared_setup(client, session.get_bind(), settings),
                    Catalog(client, CatalogRules.load(session, settings)), host=host)
 
@@ -167,7 +167,7 @@ def _preconditions(session: Session, settings: Settings, doc: Document, actor: d
 
 
 def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | None, run_id: int | None) -> Outcome:
-    settings = get_settings(session)
+    settings = read_settings(session)
     client = ctx.client
     number = doc.number
     snapshot = document_snapshot(doc)

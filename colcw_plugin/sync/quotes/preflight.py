@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import Contact, CustomField, Document
 
 from ...models import DocumentDrift, get_link
-from ...setup.connection import get_settings, is_configured
+from ...setup.connection import is_configured, read_settings
 from ...setup.reps import UnmappedRep, member_for
 from ..shared.product_drift import overwrite
 from .state import get_state, opportunity_field_value
@@ -28,7 +28,7 @@ class Check:
 
 def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dict) -> list[Check]:
     """The checks shown on the export page, in the order the export applies them."""
-    settings = get_settings(session)
+    settings = read_settings(session)
     if not is_configured(settings):
         # Nothing else can be told without the connection and its settings (after a Reset, the
         # opportunity name field is not chosen yet either): say that, and only that.

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ...models import DocumentExport, Link, Settings, SyncItem, get_link
 from ...models import fingerprint as hash_fields
-from ...setup.connection import get_settings, is_configured
+from ...setup.connection import is_configured, read_settings
 from ..shared.screens import opportunity_url
 
 LINE_KEYS = ("id", "position", "item_number", "manufacturer", "description", "category", "subcategory",
@@ -68,7 +68,7 @@ def note_saved(session: Session, snapshot: dict) -> bool:
     state = get_state(session, snapshot["id"])
     if state is None or state.exported_at is None or not state.fingerprint:
         return False
-    changed = document_fingerprint(snapshot, get_settings(session)) != state.fingerprint
+    changed = document_fingerprint(snapshot, read_settings(session)) != state.fingerprint
     if changed != state.changed_since_export:
         state.changed_since_export = changed
         session.commit()
