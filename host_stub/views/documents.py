@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import PRODUCT_TYPES, Customer, CustomField, Document, ProductCategory, User
@@ -37,7 +37,10 @@ def _list_query(doc_type: str, args) -> Select:
 def list_quotes(doc_type: str = "quote"):
     q = request.args.get("q", "").strip()
     stmt, filters = lists.filtered(LIST_NAMES[doc_type], _list_query(doc_type, request.args), Document.id)
-    stmt = stmt.options(selectinload(Document.external_statuses))  # the rows' statuses elsewhere, in one query
+    # Everything a row shows, loaded for the whole page at once: a constant number of statements
+    # whatever the page size (the customer and rep joined, the lines and external statuses in one query each).
+    stmt = stmt.options(joinedload(Document.customer), joinedload(Document.sales_rep), selectinload(Document.lines),
+                        selectinload(Document.external_statuses))
     page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
     extras = lists.page_extras(LIST_NAMES[doc_type], [d.id for d in page.items], filters)
     return render_template("host/documents.html", page=page, q=q, doc_type=doc_type, lst=extras,
