@@ -4,9 +4,16 @@ Thin: read the raw body (refusing more than the service accepts before reading i
 :func:`~colcw_plugin.sync.inbound.receive.receive`, answer its status. No sign-in and no CSRF
 token (ConnectWise is the caller); the URL's secret and ConnectWise's signature stand in for them.
 A GET with the right secret answers the reachability check of the Connection page.
+
+The secret is part of the path, so a server's access log would write it down: :class:`RedactSecret`
+hides it in the ``werkzeug`` logger's lines (attached when the blueprint is registered); a production
+server's access log (gunicorn's ``--access-logfile``) takes the same filter (README, Deployment).
 """
 
 from __future__ import annotations
+
+import logging
+import re
 
 from flask import Response, jsonify, request
 
@@ -20,6 +27,24 @@ from . import rep_bp
 from .support import runtime
 
 ROUTE = CALLBACK_PATH.removeprefix(rep_bp.url_prefix or "") + "<secret>"
+_SECRET_IN_PATH = re.compile(re.escape(CALLBACK_PATH) + r"[^\s?\"']+")
+
+
+class RedactSecret(logging.Filter):
+    """Replaces the callback URL's secret in a log line by ``[secret]`` (the line is kept)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line = record.getMessage()
+        if CALLBACK_PATH in line:
+            record.msg, record.args = _SECRET_IN_PATH.sub(CALLBACK_PATH + "[secret]", line), None
+        return True
+
+
+@rep_bp.record_once
+def _redact_access_log(state) -> None:
+    access_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactSecret) for f in access_log.filters):
+        access_log.addFilter(RedactSecret())
 
 
 @rep_bp.route(ROUTE, methods=["POST"])

@@ -7,6 +7,7 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import requests
 from inbound_support import enable, message, run_items, signed_headers, the_callback_url
 from sqlalchemy import select
 
@@ -69,6 +70,21 @@ def test_unknown_secret_forged_signature_and_bad_bodies_are_refused_and_logged_w
     assert len(db.session.execute(select(InboundHint)).all()) == 1
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "refused" in text and secret not in text and key["signing_key"] not in text
+
+
+def test_the_served_access_log_never_writes_the_url_secret(app, connected, live_server, caplog):
+    """The secret is in the callback URL's path: the server's access line shows ``[secret]`` instead."""
+    enable("http://127.0.0.1:1", HOST_MASTER, **NO_CHECK)
+    secret = the_callback_url().rsplit("/", 1)[1]
+    caplog.set_level(logging.INFO, logger="werkzeug")
+
+    assert requests.get(f"{live_server.url}/colcw/cw-callback/{secret}", timeout=10).status_code == 200
+    assert requests.get(f"{live_server.url}/colcw/cw-callback/not-it", timeout=10).status_code == 404
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any("GET /colcw/cw-callback/[secret] HTTP" in line and " 200 " in line for line in lines), lines
+    assert any(" 404 " in line for line in lines), lines
+    assert not any(secret in line or "not-it" in line for line in lines), lines
 
 
 class _KeyServer(BaseHTTPRequestHandler):
