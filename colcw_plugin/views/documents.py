@@ -27,7 +27,7 @@ from ..models import FINAL_RUN_STATUSES, SyncItem, SyncRun
 from ..setup.connection import NotConfigured, is_configured, read_settings
 from ..setup.secrets import SecretError
 from ..sync.inbound import SOURCE
-from ..sync.inbound.status import document_changes
+from ..sync.inbound.status import changes_of
 from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
 from ..sync.quotes.opportunities import shared_setup
@@ -63,14 +63,15 @@ def _outcome(run: SyncRun) -> dict:
     return {"document": document, "lines": [r for r in rows if r.entity == "line"]}
 
 
-def _target(doc: Document, snapshot: dict, checks: list) -> tuple[ExportTarget | None, str | None]:
-    """Where the export goes, checked in ConnectWise (None while a check fails), or why it could not be read."""
+def _target(doc: Document, snapshot: dict, checks: list, store: bool) -> tuple[ExportTarget | None, str | None]:
+    """Where the export goes, checked in ConnectWise (None while a check fails), or why it could not be read;
+    ``store``: keep the reference lists read for the next caller (not on a GET, which writes nothing)."""
     if any(not c.ok for c in checks):
         return None, None
     settings = read_settings(db.session)
     try:
         with runtime().interactive_client(db.session) as client:
-            return export_target(db.session, client, shared_setup(client, db.engine, settings), settings, doc,
+            return export_target(db.session, client, shared_setup(client, db.engine, settings, store), settings, doc,
                                  snapshot), None
     except (NotConfigured, SecretError):
         return None, None
@@ -88,7 +89,7 @@ def export_document(doc_id: int):
     snapshot = document_snapshot(doc)
     settings = read_settings(db.session)
     checks = preflight(db.session, doc, current_actor(), snapshot)
-    target, target_problem = _target(doc, snapshot, checks)
+    target, target_problem = _target(doc, snapshot, checks, store=False)
     return render_template("colcw/documents/export.html", doc=doc, run=run,
                            final=bool(run and run.status in FINAL_RUN_STATUSES),
                            outcome=_outcome(run) if run else None, checks=checks,
@@ -124,7 +125,7 @@ def start_document_export(doc_id: int):
     if failing is not None:
         flash(f"Not exported: “{failing.label}” must be fixed first. {failing.detail}", "error")
         return redirect(back)
-    target, _ = _target(doc, snapshot, checks)
+    target, _ = _target(doc, snapshot, checks, store=True)
     if target is not None and target.confirm and request.form.get("confirm") != target.confirm_token:
         flash(f"Not exported yet: confirm it first. {target.confirm}", "error")
         return redirect(back)
@@ -171,9 +172,9 @@ def unlock_document(doc_id: int):
 def _panel_html(doc: Document, snapshot: dict) -> str:
     settings = read_settings(db.session)
     cw_status = next((x for x in doc.external_statuses if x.source == SOURCE), None)
-    return render_template("colcw/documents/_panel.html", doc=doc, cw_status=cw_status,
-                           panel=panel_state(db.session, doc, settings, snapshot),
-                           changes=document_changes(db.session, doc.id), refresh_seconds=REFRESH_SECONDS)
+    panel = panel_state(db.session, doc, settings, snapshot)
+    return render_template("colcw/documents/_panel.html", doc=doc, cw_status=cw_status, panel=panel,
+                           changes=changes_of(panel.drift), refresh_seconds=REFRESH_SECONDS)
 
 
 def status_panel(document: dict) -> Markup:

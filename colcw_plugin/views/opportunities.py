@@ -57,7 +57,7 @@ def choose_opportunity(doc_id: int):
     else:
         try:
             with runtime().interactive_client(db.session) as client:
-                choices = picker.company_opportunities(client, shared_setup(client, db.engine, settings),
+                choices = picker.company_opportunities(client, shared_setup(client, db.engine, settings, store=False),
                                                        company.cw_id, search=search, include_closed=include_closed)
         except (NotConfigured, SecretError):
             problem = NOT_CONNECTED

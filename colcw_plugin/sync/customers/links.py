@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from host_stub.models import Contact, Customer
 
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, Link, SyncItem, find_by_cw, get_link, links_for, set_link
+from ...models import CONTACT, CUSTOMER, Link, SyncItem, find_by_cw, set_link
 from ..shared import fields as M
 
 
@@ -32,22 +32,30 @@ class CustomerSyncStatus:
     link: Link | None
     contacts: list[tuple[Contact, Link | None, SyncItem | None]]
     last: SyncItem | None  # the customer's latest export / import result
-    history: list[SyncItem]
 
 
 def status(session: Session, customer: Customer) -> CustomerSyncStatus:
-    """The customer's link, its contacts' links and the latest results."""
-    link = get_link(session, CUSTOMER, customer.id)
-    contact_links = links_for(session, CONTACT, [c.id for c in customer.contacts])
-    history = list(session.execute(select(SyncItem).where(SyncItem.entity == CUSTOMER,
-                                                          SyncItem.host_id == customer.id)
-                                   .order_by(SyncItem.id.desc()).limit(5)).scalars())
-    contacts = []
-    for contact in customer.contacts:
-        last = session.execute(select(SyncItem).where(SyncItem.entity == CONTACT, SyncItem.host_id == contact.id)
-                               .order_by(SyncItem.id.desc()).limit(1)).scalar_one_or_none()
-        contacts.append((contact, contact_links.get(contact.id), last))
-    return CustomerSyncStatus(link, contacts, history[0] if history else None, history)
+    """The customer's link, its contacts' links and each one's latest result, in one statement.
+
+    The keys (the customer, then each of its contacts) are joined to their link and to their latest
+    sync item, found by a correlated ``max(id)`` on the (entity, host_id, id) index: one index probe
+    per key, however long the sync history grows.
+    """
+    keys = union_all(
+        select(literal(CUSTOMER).label("entity"), literal(customer.id).label("host_id")),
+        select(literal(CONTACT).label("entity"), Contact.id.label("host_id")).where(Contact.customer_id == customer.id),
+    ).subquery("keys")
+    last_id = (select(func.max(SyncItem.id)).where(SyncItem.entity == keys.c.entity, SyncItem.host_id == keys.c.host_id)
+               .correlate(keys).scalar_subquery())
+    latest = select(keys.c.entity, keys.c.host_id, last_id.label("last_id")).subquery("latest")
+    rows = session.execute(
+        select(latest.c.entity, latest.c.host_id, Link, SyncItem).select_from(latest)
+        .outerjoin(Link, and_(Link.entity == latest.c.entity, Link.host_id == latest.c.host_id))
+        .outerjoin(SyncItem, SyncItem.id == latest.c.last_id)).all()
+    found = {(entity, host_id): (link, item) for entity, host_id, link, item in rows}
+    link, last = found.get((CUSTOMER, customer.id), (None, None))
+    contacts = [(contact, *found.get((CONTACT, contact.id), (None, None))) for contact in customer.contacts]
+    return CustomerSyncStatus(link, contacts, last)
 
 
 def clear_link(session: Session, customer: Customer, contact_id: int | None = None) -> str:

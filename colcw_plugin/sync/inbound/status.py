@@ -59,8 +59,8 @@ class DocumentChanges:
     detected_at: object
 
 
-def document_changes(session: Session, document_id: int) -> DocumentChanges | None:
-    row = session.execute(select(DocumentDrift).where(DocumentDrift.document_id == document_id)).scalar_one_or_none()
+def changes_of(row: DocumentDrift | None) -> DocumentChanges | None:
+    """A document's drift row (read with its panel) in words."""
     if row is None or not row.changes:
         return None
     return DocumentChanges(row.opportunity_id, [describe_change(c) for c in row.changes], row.detected_at)

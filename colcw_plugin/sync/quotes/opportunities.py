@@ -78,9 +78,11 @@ class OpportunitySetup:
         return None
 
 
-def shared_setup(client: ConnectWiseClient, engine: Engine, settings: Settings) -> OpportunitySetup:
-    """The tenant's statuses, types and stages through the cache every process shares (ten minutes)."""
-    return OpportunitySetup(client, DbReferenceCache(engine, tenant=f"{settings.site_url}|{settings.company_id}"))
+def shared_setup(client: ConnectWiseClient, engine: Engine, settings: Settings, store: bool = True) -> OpportunitySetup:
+    """The tenant's statuses, types and stages through the cache every process shares (ten minutes);
+    ``store=False`` (a page's GET) reads it without writing."""
+    return OpportunitySetup(client, DbReferenceCache(engine, tenant=f"{settings.site_url}|{settings.company_id}",
+                                                     store=store))
 
 
 def find_by_name(client: ConnectWiseClient, company_id: int, name: str) -> list[dict]:

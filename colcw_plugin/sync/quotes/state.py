@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, aliased
 
-from ...models import DocumentExport, Link, Settings, SyncItem, get_link
+from host_stub.models import Document
+
+from ...models import DocumentDrift, DocumentExport, Link, Settings, SyncItem, get_link
 from ...models import fingerprint as hash_fields
 from ...setup.connection import is_configured, read_settings
 from ..shared.screens import opportunity_url
@@ -96,6 +98,7 @@ class PanelState:
     configured: bool = True  # the connection to ConnectWise is set up
     chosen: bool = False  # linked to an opportunity by id (the picker), not exported yet
     failed_lines: tuple[SyncItem, ...] = ()  # the lines at fault in the last, failed export
+    drift: DocumentDrift | None = None  # its products changed in ConnectWise since the export (live updates)
 
     @property
     def name_changed(self) -> bool:
@@ -110,18 +113,29 @@ class PanelState:
                 "export, or it was locked elsewhere. Unlock it to edit; export it again to link it.")
 
 
+def _panel_rows(session: Session, doc) -> tuple[DocumentExport | None, Link | None, Link | None,
+                                                DocumentDrift | None]:
+    """The document's export state, its link, its source quote's link and its drift, in one statement."""
+    own, quote = aliased(Link), aliased(Link)
+    row = session.execute(
+        select(DocumentExport, own, quote, DocumentDrift).select_from(Document)
+        .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
+        .outerjoin(own, and_(own.entity == "document", own.host_id == Document.id))
+        .outerjoin(quote, and_(quote.entity == "document", quote.host_id == Document.source_quote_id))
+        .outerjoin(DocumentDrift, DocumentDrift.document_id == Document.id)
+        .where(Document.id == doc.id)).first()
+    return tuple(row) if row is not None else (None, None, None, None)
+
+
 def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> PanelState:
     """The panel of ``doc`` (a host Document), from colcw's state and links."""
-    state = get_state(session, doc.id)
-    link = get_link(session, "document", doc.id)
+    state, link, quote_link, drift = _panel_rows(session, doc)
     via_quote = ""
     opp_id = link.cw_id if link else (state.opportunity_id if state else None)
     opp_name = (state.opportunity_name if state else "") or (link.cw_identifier if link else "")
-    if opp_id is None and doc.source_quote_id:
-        quote_link = get_link(session, "document", doc.source_quote_id)
-        if quote_link:
-            opp_id, opp_name = quote_link.cw_id, quote_link.cw_identifier
-            via_quote = doc.source_quote.number if doc.source_quote else ""
+    if opp_id is None and doc.source_quote_id and quote_link:
+        opp_id, opp_name = quote_link.cw_id, quote_link.cw_identifier
+        via_quote = doc.source_quote.number if doc.source_quote else ""
     url = opportunity_url(settings.site_url, settings.company_id, opp_id) if opp_id and settings.site_url else None
     exported = bool(state and state.exported_at)
     failed = bool(state and state.status == "failed")
@@ -137,4 +151,4 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         exported_by=state.exported_by if state else "", name_now=opportunity_field_value(snapshot, settings),
         name_at_export=state.name_at_export if state else "", message=state.message if state else "",
         resolution=state.resolution if state else "", via_quote=via_quote, configured=is_configured(settings),
-        chosen=bool(link is not None and not exported), failed_lines=failed_lines)
+        chosen=bool(link is not None and not exported), failed_lines=failed_lines, drift=drift)

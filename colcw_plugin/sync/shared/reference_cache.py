@@ -2,7 +2,8 @@
 
 Opportunity statuses, types and stages change rarely; reading them on every single-document
 export costs three requests out of a budget of N + 3. Entries are keyed by the tenant (site and
-company), expire after ``ttl`` seconds, and vanish with the connector's reset.
+company), expire after ``ttl`` seconds, and vanish with the connector's reset. A page shown on a GET
+reads the cache without storing (``store=False``): a GET never writes to the database.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ DEFAULT_TTL_SECONDS = 600
 
 
 class DbReferenceCache:
-    """``rows(key, fetch)``: the cached rows for ``key``, or ``fetch()`` stored for the next caller."""
+    """``rows(key, fetch)``: the cached rows for ``key``, or ``fetch()`` (stored for the next caller unless
+    ``store`` is off)."""
 
     def __init__(self, engine: Engine, tenant: str, ttl_seconds: float = DEFAULT_TTL_SECONDS,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 clock: Callable[[], dt.datetime] = utcnow, store: bool = True):
         self.engine = engine
+        self.store = store
         self.tenant = tenant
         self.ttl = dt.timedelta(seconds=ttl_seconds)
         self.clock = clock
@@ -39,6 +42,8 @@ class DbReferenceCache:
             if entry is not None and self.clock() - entry.fetched_at < self.ttl:
                 return list(entry.rows)
             rows = list(fetch())
+            if not self.store:
+                return rows
             try:
                 if entry is None:
                     session.add(ReferenceCache(key=full_key, rows=rows, fetched_at=self.clock()))
