@@ -5,13 +5,22 @@ A fault spec (JSON body of ``POST /__sandbox__/faults``)::
     {"status": 429 | 500 | 503 | "drop" | "hang",   # optional when latency_ms is given
      "latency_ms": 200,                              # delay before answering
      "retry_after": 2,                               # 429 only: Retry-After seconds (default 1)
-     "seconds": 5,                                   # "hang" only: how long to sleep (default 30)
+     "seconds": 5,                                   # "hang" only: how long to sleep (default 30); a plain
+                                                     # hang sleeps before the resource, so the write lands late
      "fraction": 0.3,                                # fire on ~30% of matching requests, or
      "nth": 3,                                       # fire only on the 3rd matching request, or
      "count": 2,                                     # fire on the next 2 matching requests;
-     "method": "POST", "path": "company/companies"}  # filters (path is a regex searched in the URL path)
+     "method": "POST", "path": "company/companies",  # filters (path is a regex searched in the URL path)
+     "applied": true}                                # the request is carried out first (see below)
 
 Without fraction/nth/count a fault fires on every matching request until cleared.
+
+``"applied": true`` (with "hang", "drop", 500 or 503) makes the fault a write ConnectWise carried
+out but never acknowledged: the request reaches its resource and is applied (a POST creates its
+record), then the response is lost — "drop" closes the connection with no answer, "hang" holds
+the answer for ``seconds`` (past the client's read timeout), 500/503 replace it with an error. It
+is what a client sees when a gateway or the network fails after the server acted, and what makes a
+blindly repeated create produce a second record.
 Counting starts when the fault is added. The 429 body is the documented one, which has a
 different shape from the other errors: ``{"error": "ConnectWiseAPI", "message": "Too many
 requests. Please try again in N seconds."}``.
@@ -43,6 +52,7 @@ class Fault:
     count: int | None = None
     method: str | None = None
     path: re.Pattern[str] | None = None
+    applied: bool = False
     seen: int = 0
     fired: int = 0
     spec: dict = field(default_factory=dict)
@@ -87,6 +97,11 @@ def parse_fault(spec: dict, fid: int) -> Fault:
     latency = int(spec.get("latency_ms") or 0)
     if status is None and not latency:
         raise bad_request("A fault needs a status or latency_ms.")
+    applied = spec.get("applied", False)
+    if not isinstance(applied, bool):
+        raise bad_request("applied must be true or false.")
+    if applied and status not in ("hang", "drop", 500, 503):
+        raise bad_request("applied needs status 'hang', 'drop', 500 or 503 (the answer lost after the write).")
     selectors = [k for k in ("fraction", "nth", "count") if spec.get(k) is not None]
     if len(selectors) > 1:
         raise bad_request("Use at most one of fraction, nth and count.")
@@ -100,7 +115,7 @@ def parse_fault(spec: dict, fid: int) -> Fault:
         fraction=float(spec["fraction"]) if spec.get("fraction") is not None else None,
         nth=int(spec["nth"]) if spec.get("nth") is not None else None,
         count=int(spec["count"]) if spec.get("count") is not None else None,
-        method=spec.get("method"), path=pattern, spec=dict(spec),
+        method=spec.get("method"), path=pattern, applied=applied, spec=dict(spec),
     )
 
 

@@ -68,6 +68,9 @@ def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet, record_bod
     @app.after_request
     def _finish(resp: Response) -> Response:
         logged = g.get("logged")
+        lost = g.pop("fault_after", None)
+        if lost is not None:
+            resp = _lose_answer(lost, resp)
         if logged is not None and logged["status"] is None:
             logged["status"] = resp.status_code
         if logged is not None and "request_json" in logged and resp.mimetype == "application/json":
@@ -89,17 +92,13 @@ def _fault(faults: FaultSet) -> Response | None:
         return None
     if fault.latency_ms:
         time.sleep(fault.latency_ms / 1000)
+    if fault.applied:
+        g.fault_after = fault  # the resource runs first; _lose_answer then loses its answer
+        return None
     if fault.status == "hang":
         time.sleep(fault.seconds)
     elif fault.status == "drop":
-        g.logged["status"] = "drop"
-        sock = request.environ.get("werkzeug.socket")
-        if sock is not None:
-            # Shut down (not close) the socket: the client sees the connection end with no
-            # response, and werkzeug's later write fails with a quiet BrokenPipeError.
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        return Response(b"", status=500)
+        return _drop_connection()
     elif fault.status == 429:
         seconds = fault.retry_after
         return json_response(too_many_requests_body(seconds), 429, {"Retry-After": str(seconds)})
@@ -108,3 +107,27 @@ def _fault(faults: FaultSet) -> Response | None:
         return json_response(error_body("ServerError" if fault.status == 500 else "ServiceUnavailable",
                                         message), int(fault.status))
     return None
+
+
+def _drop_connection() -> Response:
+    g.logged["status"] = "drop"
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        # Shut down (not close) the socket: the client sees the connection end with no
+        # response, and werkzeug's later write fails with a quiet BrokenPipeError.
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    return Response(b"", status=500)
+
+
+def _lose_answer(fault, resp: Response) -> Response:
+    """An ``applied`` fault: the resource has carried the request out; its answer is lost."""
+    g.logged["applied"] = resp.status_code  # what the resource answered, for tests reading the log
+    if fault.status == "hang":
+        time.sleep(fault.seconds)  # the client has given up by now; the record exists all the same
+        return resp
+    if fault.status == "drop":
+        return _drop_connection()
+    message = "An error has occurred." if fault.status == 500 else "The service is unavailable."
+    return json_response(error_body("ServerError" if fault.status == 500 else "ServiceUnavailable", message),
+                         int(fault.status))

@@ -49,6 +49,49 @@ def test_hang_and_latency_delay_the_answer(cw_sandbox):
     assert time.perf_counter() - started >= 0.3
 
 
+def _manufacturers(cw_sandbox, name: str) -> list[dict]:
+    return cw_sandbox.api("GET", "procurement/manufacturers", params={"conditions": f'name="{name}"'}).json()
+
+
+def test_an_applied_drop_creates_the_record_and_then_closes_the_connection(cw_sandbox):
+    cw_sandbox.add_fault(status="drop", applied=True, method="POST", path="procurement/manufacturers", count=1)
+    with pytest.raises(requests.ConnectionError):
+        cw_sandbox.api("POST", "procurement/manufacturers", json={"name": "Dropped Maker"})
+    assert [m["name"] for m in _manufacturers(cw_sandbox, "Dropped Maker")] == ["Dropped Maker"]
+    entry = next(e for e in cw_sandbox.requests() if e["method"] == "POST")
+    assert (entry["status"], entry["applied"]) == ("drop", 201)
+
+
+def test_an_applied_hang_creates_the_record_and_answers_too_late(cw_sandbox):
+    cw_sandbox.add_fault(status="hang", seconds=1.5, applied=True, method="POST", count=1)
+    started = time.perf_counter()
+    with pytest.raises(requests.Timeout):
+        cw_sandbox.api("POST", "procurement/manufacturers", json={"name": "Hung Maker"}, timeout=0.4)
+    # The record exists before the answer would have come: the write was applied, then the answer hung.
+    assert [m["name"] for m in _manufacturers(cw_sandbox, "Hung Maker")] == ["Hung Maker"]
+    assert time.perf_counter() - started < 1.5
+
+
+def test_an_applied_500_creates_the_record_and_answers_an_error(cw_sandbox):
+    cw_sandbox.add_fault(status=500, applied=True, method="POST", count=1)
+    assert cw_sandbox.api("POST", "procurement/manufacturers", json={"name": "Erred Maker"}).status_code == 500
+    assert len(_manufacturers(cw_sandbox, "Erred Maker")) == 1
+
+
+def test_a_plain_drop_is_not_applied(cw_sandbox):
+    cw_sandbox.add_fault(status="drop", method="POST", count=1)
+    with pytest.raises(requests.ConnectionError):
+        cw_sandbox.api("POST", "procurement/manufacturers", json={"name": "Never Maker"})
+    assert _manufacturers(cw_sandbox, "Never Maker") == []
+
+
+@pytest.mark.parametrize("spec", [{"status": 429, "applied": True}, {"latency_ms": 5, "applied": True},
+                                  {"status": "drop", "applied": "yes"}])
+def test_applied_needs_a_lost_answer_fault(cw_sandbox, spec):
+    resp = requests.post(f"{cw_sandbox.base_url}/__sandbox__/faults", json=spec, timeout=10)
+    assert resp.status_code == 400
+
+
 def test_fraction_fires_on_part_of_the_requests(cw_sandbox):
     cw_sandbox.add_fault(status=503, fraction=0.5)
     statuses = [cw_sandbox.api("GET", "company/states/count").status_code for _ in range(40)]
