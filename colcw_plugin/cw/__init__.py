@@ -12,6 +12,7 @@ for company in client.companies.iterate(conditions=C.eq("deletedFlag", False), f
 from . import conditions
 from .client import ConnectWiseClient, Record
 from .connection_check import CheckStep, ConnectionReport, check_connection
+from .create_once import create_once, unacknowledged
 from .discovery import CompanyInfo
 from .errors import (
     AuthenticationFailed,
@@ -38,6 +39,8 @@ from .settings import ClientSettings
 from .stats import RequestStats
 
 __all__ = [
+    "create_once",
+    "unacknowledged",
     "check_connection",
     "AuthenticationFailed",
     "BadRequest",

@@ -8,6 +8,7 @@ from .links import (
     CONTACT,
     CUSTOMER,
     DOCUMENT,
+    CreateIntent,
     Link,
     RecordState,
     RowState,
@@ -55,7 +56,7 @@ from .state import CompanyScan, DocumentExport, DocumentLineExport, ReferenceCac
 __all__ = [
     "ACTIVE_RUN_STATUSES", "CONTACT", "CUSTOMER", "CUSTOMER_MASTERS", "CW_MASTER", "DOCUMENT", "ENDED_RUN_STATUSES",
     "ENTITY_PLURALS", "FINAL_RUN_STATUSES", "HOST_MASTER", "RECORD_ACTIONS", "RUN_STATUS_LABELS",
-    "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "DocumentDrift", "DocumentExport",
+    "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "CreateIntent", "DocumentDrift", "DocumentExport",
     "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",
     "RecordDrift", "RecordState", "ReferenceCache", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
     "SyncItem", "SyncRun", "actor_label", "find_by_cw", "fingerprint", "get_link", "links_for", "remove_link",

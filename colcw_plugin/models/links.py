@@ -60,6 +60,27 @@ class Link(db.Model):
 CUSTOMER, CONTACT, DOCUMENT = "customer", "contact", "document"
 
 
+class CreateIntent(db.Model):
+    """A ConnectWise record colcw is about to create for a host record (contacts, which ConnectWise
+    identifies by nothing unique), committed *before* the POST and deleted with the link's insert.
+
+    One left behind means the POST's outcome is unknown — the process died between the create and
+    the link, or the answer was lost — so the next export looks the record up before creating it
+    again: a record under ``cw_parent_id`` (the company) matching ``match`` (the names sent) that is
+    not among ``known_ids`` (what the company held before the POST) and not linked to anything else.
+    """
+
+    __tablename__ = "colcw_create_intents"
+    __table_args__ = (UniqueConstraint("entity", "host_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(20))
+    host_id: Mapped[int] = mapped_column(Integer)
+    cw_parent_id: Mapped[int] = mapped_column(Integer)
+    match: Mapped[dict] = mapped_column(JSON)
+    known_ids: Mapped[list] = mapped_column(JSON)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class RecordState(enum.StrEnum):
     """Where a host record stands with ConnectWise, as the list pages show and filter it."""
 

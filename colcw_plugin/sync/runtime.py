@@ -51,6 +51,7 @@ class ColcwConfig:
     rate_limit_per_minute: float = 1000.0
     concurrency: int = 4
     history_days: int = 90
+    cw_read_timeout: float = 30.0  # seconds to wait for ConnectWise's answer before the request counts as lost
     queue: QueueSettings = field(default_factory=QueueSettings)
 
     @classmethod
@@ -71,6 +72,7 @@ class ColcwConfig:
             rate_limit_per_minute=float(get("COLCW_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute)),
             concurrency=max(1, int(get("COLCW_CONCURRENCY", cls.concurrency))),
             history_days=int(get("COLCW_HISTORY_DAYS", cls.history_days)),
+            cw_read_timeout=float(get("COLCW_CW_READ_TIMEOUT", cls.cw_read_timeout)),
             queue=QueueSettings(
                 name=str(get("COLCW_QUEUE", q.name)),
                 retry_intervals=_intervals(get("COLCW_RETRY_INTERVALS", q.retry_intervals)),
@@ -125,6 +127,7 @@ class Runtime:
 
     def client(self, session: Session, **overrides: Any) -> ConnectWiseClient:
         """A client for the stored connection under the shared rate limit (raises ``NotConfigured``)."""
+        overrides.setdefault("read_timeout", self.config.cw_read_timeout)
         return build_client(session, self.box, rate_limiter=self.rate_limiter(session), **overrides)
 
     def interactive_client(self, session: Session) -> ConnectWiseClient:

@@ -67,6 +67,17 @@ def upgrade():
     with op.batch_alter_table('colcw_config_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_colcw_config_changes_at'), ['at'], unique=False)
 
+    op.create_table('colcw_create_intents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entity', sa.String(length=20), nullable=False),
+    sa.Column('host_id', sa.Integer(), nullable=False),
+    sa.Column('cw_parent_id', sa.Integer(), nullable=False),
+    sa.Column('match', sa.JSON(), nullable=False),
+    sa.Column('known_ids', sa.JSON(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_colcw_create_intents')),
+    sa.UniqueConstraint('entity', 'host_id', name=op.f('uq_colcw_create_intents_entity'))
+    )
     op.create_table('colcw_inbound_hints',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entity', sa.String(length=20), nullable=False),
@@ -375,6 +386,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_colcw_inbound_hints_last_at'))
 
     op.drop_table('colcw_inbound_hints')
+    op.drop_table('colcw_create_intents')
     with op.batch_alter_table('colcw_config_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_colcw_config_changes_at'))
 

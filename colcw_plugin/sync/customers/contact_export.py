@@ -3,18 +3,31 @@
 Contacts of a linked company are matched the first time by an exact e-mail address within that
 company only; a contact whose link points at a contact the company no longer holds is reported,
 never re-created behind the user's back.
+
+A contact is created at most once per host contact. ConnectWise identifies a contact by nothing
+unique, so before the POST an intent (:class:`~...models.CreateIntent`: the company, the names sent,
+the company's contacts at that moment) is committed, and it is deleted in the transaction that
+inserts the link. If the answer to the POST is lost, the contact is looked up at once
+(:func:`~...cw.create_once`); if the process dies before the link is saved, the next export finds
+the intent and takes the contact the lost POST created — same company and names, not there before,
+linked to nothing — instead of creating another.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
 from host_stub.models import Customer
 
-from ...cw import ConnectWiseClient, ConnectWiseError
-from ...models import CONTACT, fingerprint
+from ...cw import ConnectWiseClient, ConnectWiseError, create_once
+from ...cw import conditions as C
+from ...models import CONTACT, CreateIntent, fingerprint
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
 from ..shared.states import StateList
@@ -42,11 +55,35 @@ class Outcome:
 
 
 
+@dataclass(frozen=True)
+class Intent:
+    """A contact create whose outcome is not known yet (a :class:`~...models.CreateIntent` row, as values)."""
+
+    company_id: int
+    match: dict
+    known_ids: frozenset[int]
+
+
+def intents_for(session: Session, contact_ids: Iterable[int]) -> dict[int, Intent]:
+    """The unconfirmed contact creates of these host contacts, by host contact id."""
+    ids = list(contact_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(CreateIntent).where(CreateIntent.entity == CONTACT, CreateIntent.host_id.in_(ids)))
+    return {r.host_id: Intent(r.cw_parent_id, dict(r.match or {}), frozenset(int(i) for i in r.known_ids or ()))
+            for r in rows.scalars()}
+
+
+def _names(row: dict) -> tuple[str, str]:
+    return (str(row.get("firstName") or "").strip().casefold(), str(row.get("lastName") or "").strip().casefold())
+
+
 class ContactExporter:
     """Writes one customer's contacts (see the module doc)."""
 
-    def __init__(self, client: ConnectWiseClient, states: StateList, comm_types: dict[str, dict], *,
+    def __init__(self, session: Session, client: ConnectWiseClient, states: StateList, comm_types: dict[str, dict], *,
                  cw_master: bool = False):
+        self.session = session
         self.client = client
         self.states = states
         self.comm_types = comm_types
@@ -89,7 +126,12 @@ class ContactExporter:
                         "moved to another company.",
                         "Clear the contact's link on the customer's page to export it again as a new contact."))
                     continue
-            elif contact.email and host_emails[contact.email.casefold()] == 1:
+            else:
+                record = self._left_behind(chunk.contact_intents.get(contact.id), company_id, cw_contacts, chunk)
+                if record is not None:
+                    chunk.contact_owner[record["id"]] = contact.id
+                    note = "linked to the ConnectWise contact an interrupted export had created"
+            if record is None and link is None and contact.email and host_emails[contact.email.casefold()] == 1:
                 matches = by_email.get(contact.email.casefold(), [])
                 if len(matches) == 1:
                     record = matches[0]
@@ -104,7 +146,8 @@ class ContactExporter:
                     note = (f"{note + '; ' if note else ''}kept ConnectWise's {', '.join(LABELS.get(k, k) for k in kept)} (ConnectWise is the "
                             "master for customer data)")
             try:
-                outcome, record = self._write_contact(contact, sent, record, company_id, label, note)
+                outcome, record = self._write_contact(contact, sent, record, company_id, label, note,
+                                                      {r["id"] for r in cw_contacts}, chunk)
             except ConnectWiseError as e:
                 if e.transient:
                     raise
@@ -114,19 +157,59 @@ class ContactExporter:
             batch.put(link, CONTACT, contact.id, record["id"], fingerprint=fingerprint(values),
                       cw_last_updated=M.last_updated(record), values=agreed)
             batch.flush()
+            if contact.id in chunk.contact_intents or outcome.action == "created":
+                # In the link's transaction: from its commit on, the link is what says the contact exists.
+                self.session.execute(delete(CreateIntent).where(CreateIntent.entity == CONTACT,
+                                                                CreateIntent.host_id == contact.id))
+                chunk.contact_intents.pop(contact.id, None)
             outcomes.append(outcome)
             if contact.is_default:
                 default_cw = record["id"]
         batch.flush()
         return outcomes, default_cw
 
+    @staticmethod
+    def _left_behind(intent: Intent | None, company_id: int, cw_contacts: list[dict], chunk: Chunk) -> dict | None:
+        """The contact an earlier export's unconfirmed POST created, if ConnectWise holds it."""
+        if intent is None or intent.company_id != company_id:
+            return None
+        found = [r for r in cw_contacts if r["id"] not in intent.known_ids and r["id"] not in chunk.contact_owner
+                 and _names(r) == _names(intent.match)]
+        return min(found, key=lambda r: r["id"]) if found else None
+
+    def _intend(self, contact_id: int, company_id: int, body: dict, known: set[int], chunk: Chunk) -> Intent:
+        """Commit the intent to create ``body`` before its POST (see the module doc)."""
+        previous = chunk.contact_intents.get(contact_id)
+        if previous is not None and previous.company_id == company_id:
+            known = known | previous.known_ids  # its POST may still land: never count it as "there before"
+        intent = Intent(company_id, {"firstName": body.get("firstName") or "", "lastName": body.get("lastName") or ""},
+                        frozenset(known))
+        self.session.execute(delete(CreateIntent).where(CreateIntent.entity == CONTACT,
+                                                        CreateIntent.host_id == contact_id))
+        self.session.add(CreateIntent(entity=CONTACT, host_id=contact_id, cw_parent_id=company_id,
+                                      match=intent.match, known_ids=sorted(intent.known_ids)))
+        self.session.commit()
+        chunk.contact_intents[contact_id] = intent
+        return intent
+
+    def _find_created(self, intent: Intent, chunk: Chunk) -> dict | None:
+        """Ask ConnectWise for the contact a POST whose answer was lost created."""
+        first = intent.match.get("firstName") or ""
+        cond = C.eq("company/id", intent.company_id)
+        if first:
+            cond = C.and_(cond, C.eq("firstName", first))
+        rows = self.client.contacts.list(conditions=cond, fields=M.CONTACT_FIELDS, page_size=100)
+        return self._left_behind(intent, intent.company_id, rows, chunk)
+
     def _write_contact(self, contact: Any, values: dict, record: dict | None, company_id: int, label: str,
-                       note: str) -> tuple[Outcome, dict]:
+                       note: str, known: set[int], chunk: Chunk) -> tuple[Outcome, dict]:
         existing = (record or {}).get("communicationItems") or []
         wanted = M.contact_payload(values, company_id, self.states, self.comm_types, existing)
         if record is None:
             body = {k: v for k, v in wanted.items() if v not in (None, [])}
-            record = self.client.contacts.create(body)
+            intent = self._intend(contact.id, company_id, body, known, chunk)
+            record = create_once(lambda: self.client.contacts.create(body),
+                                 lambda: self._find_created(intent, chunk), what=f"contact {label}")
             return Outcome(CONTACT, "created", contact.id, record["id"], label, f"{label}: created."), record
         diff = M.contact_changes(record, wanted)
         if not diff:

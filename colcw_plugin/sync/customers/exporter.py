@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from host_stub.models import Customer
 
-from ...cw import ConnectWiseClient, ConnectWiseError
+from ...cw import ConnectWiseClient, ConnectWiseError, create_once
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, fingerprint
 from ...setup.field_mapping import COMPANY
@@ -35,7 +35,7 @@ from ..jobs.kinds import SyncContext
 from ..jobs.ranges import resolve
 from ..shared import fields as M
 from ..shared.states import StateList
-from .contact_export import ContactExporter, Outcome, resolution_for
+from .contact_export import ContactExporter, Intent, Outcome, intents_for, resolution_for
 from .link_batch import LinkBatch, LinkRow, by_cw, by_host, clear_drift
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class Chunk:
     contacts: dict[int, list[dict]] = field(default_factory=dict)  # by company id
     contact_owner: dict[int, int] = field(default_factory=dict)  # cw contact id -> linked host contact id
     company_owner: dict[int, int] = field(default_factory=dict)  # cw company id -> linked host customer id
+    contact_intents: dict[int, Intent] = field(default_factory=dict)  # host contact id -> create left unconfirmed
 
 
 class CustomerExporter:
@@ -170,7 +171,7 @@ class CustomerExporter:
         company_owner = {cw: row.host_id for cw, row in
                          by_cw(self.session, CUSTOMER, [r["id"] for r in by_identifier.values()]).items()}
         return Chunk(cust_links, contact_links, companies, by_identifier, dict(contacts), contact_owner,
-                      company_owner)
+                     company_owner, intents_for(self.session, [k.id for c in customers for k in c.contacts]))
 
     def _export_guarded(self, customer: Customer, chunk: Chunk) -> list[Outcome]:
         label = customer_label(customer)
@@ -232,7 +233,8 @@ class CustomerExporter:
             body = {k: v for k, v in wanted.items() if v is not None}
             if self.member and self.member.get("member_id"):
                 body["territoryManager"] = {"id": self.member["member_id"]}
-            record = self.client.companies.create(body)
+            record = create_once(lambda: self.client.companies.create(body),
+                                 lambda: self._find_company(customer.account_number), what=f"company {label}")
             action = "created"
         else:
             diff = M.changes(M.company_current(record, wanted), wanted)
@@ -270,9 +272,16 @@ class CustomerExporter:
         message = f"{label}: " + ("; ".join(notes) if notes else action) + "."
         return [Outcome(CUSTOMER, action, customer.id, company_id, label, message), *contact_outcomes]
 
+    def _find_company(self, identifier: str) -> dict | None:
+        """The company a create whose answer was lost made: ConnectWise keeps identifiers unique."""
+        rows = self.client.companies.list(conditions=C.eq("identifier", identifier), fields=M.COMPANY_FIELDS,
+                                          page_size=25)
+        return next((r for r in rows if str(r.get("identifier", "")).casefold() == identifier.casefold()
+                     and not r.get("deletedFlag")), None)
+
     def _contact_exporter(self) -> ContactExporter:
         assert self.states is not None
-        return ContactExporter(self.client, self.states, self.comm_types, cw_master=self.cw_master)
+        return ContactExporter(self.session, self.client, self.states, self.comm_types, cw_master=self.cw_master)
 
     def _first_match_problem(self, customer: Customer, record: dict, chunk: Chunk) -> tuple[str, str] | None:
         ident = record.get("identifier", "")
@@ -314,8 +323,14 @@ class CustomerExporter:
                 body["stateReference"] = {"identifier": state}
             if values.get("country"):
                 body["country"] = {"name": values["country"]}
-            found = sites.create(body)
+            found = create_once(lambda: sites.create(body), lambda: self._find_site(sites, code),
+                                what=f"site {code} of company {record['id']}")
         return {"id": found["id"]}
+
+    @staticmethod
+    def _find_site(sites, name: str) -> dict | None:
+        rows = sites.list(conditions=C.eq("name", name), fields=["id", "name"], page_size=25)
+        return next((s for s in rows if str(s.get("name", "")).casefold() == name.casefold()), None)
 
 def run_export(ctx: SyncContext) -> str:
     """The ``customer_export`` job: export the customers the params select."""

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ...cw import ConnectWiseClient, ValidationFailed
+from ...cw import ConnectWiseClient, ValidationFailed, create_once
 from ...cw import conditions as C
 from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
@@ -288,9 +288,15 @@ class Catalog:
             return None
         return found["id"]
 
+    def _find_item(self, body: dict) -> dict | None:
+        """The catalog item a create whose answer was lost made (identifiers are unique in ConnectWise)."""
+        rows = self.client.catalog_items.list(conditions=C.eq("identifier", body["identifier"]), fields=ITEM_FIELDS)
+        return _by_name(rows, body["identifier"], "identifier")
+
     def _create(self, body: dict) -> dict:
         try:
-            rec = self.client.catalog_items.create(body)
+            rec = create_once(lambda: self.client.catalog_items.create(body), lambda: self._find_item(body),
+                              what=f"catalog item {body['identifier']}")
         except ValidationFailed as e:
             # Another thread or process created it a moment ago: use theirs.
             if not any(fe.code == "ObjectExists" for fe in e.field_errors):

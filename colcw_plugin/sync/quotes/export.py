@@ -27,7 +27,7 @@ from host_stub.gateway import UnitOfWork
 from host_stub.models import Contact, CustomField, Document, utcnow
 from host_stub.snapshots import document_snapshot
 
-from ...cw import ConnectWiseClient, ConnectWiseError, NotFound
+from ...cw import ConnectWiseClient, ConnectWiseError, NotFound, create_once
 from ...models import (
     DocumentDrift,
     DocumentExport,
@@ -207,11 +207,15 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
             if opp is None:
                 status = ctx.setup.open_status() if doc.is_quote else ctx.setup.won_status()
                 follow_up = f"{doc.follow_up_date.isoformat()}T00:00:00Z" if doc.follow_up_date else None
-                opp = client.opportunities.create(new_opportunity_body(
+                body = new_opportunity_body(
                     name=name, company_id=company_id, contact_id=contact_id, member_id=rep.member_id,
                     location_id=rep.location_id, department_id=rep.department_id, status=status,
                     type_=ctx.setup.default_type(), stage=ctx.setup.default_stage(), expected_close=follow_up,
-                    notes=f"Created from ChannelOnline {'quote' if doc.is_quote else 'sales order'} {number}."))
+                    notes=f"Created from ChannelOnline {'quote' if doc.is_quote else 'sales order'} {number}.")
+                # Under the name lock nothing else creates it: an exact-name match after a lost answer is ours.
+                opp = create_once(lambda: client.opportunities.create(body),
+                                  lambda: next(iter(find_by_name(client, company_id, name)), None),
+                                  what=f"opportunity \"{name}\" for {number}")
                 created = True
             # Commit the link before adding lines: an export that dies from here on resumes on it.
             _remember_opportunity(session, doc.id, opp, created)

@@ -11,7 +11,9 @@ Re-exporting a document updates *its own* lines on the opportunity and nothing e
 Ownership is marked on ConnectWise itself: each product a document creates carries
 ``integrationXRef = "colcw:<document id>:<line id>"``. Listing the opportunity's products (one
 request) before writing therefore finds everything an earlier, interrupted export created, so a
-rerun completes it instead of adding the same lines again. A sales order converted from a
+rerun completes it instead of adding the same lines again; a product POST whose answer is lost
+(a timeout, a dropped connection) is followed by a look-up of that marker before anything is sent
+again. A sales order converted from a
 quote adopts the quote's products (re-marked as the order's) rather than adding copies.
 """
 
@@ -22,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ...cw import ConnectWiseClient, NotFound
+from ...cw import ConnectWiseClient, NotFound, create_once
 from ...cw import conditions as C
 from ..shared.markers import marker, parse_marker
 from .catalog import LineInput
@@ -144,6 +146,11 @@ def new_product_body(document_id: int, opportunity_id: int, want: Desired) -> di
     return body
 
 
+def _find_product(client: ConnectWiseClient, opportunity_id: int, xref: str) -> dict | None:
+    """The product a create whose answer was lost made: the one carrying its ``integrationXRef``."""
+    return next((p for p in list_products(client, opportunity_id) if p.get("integrationXRef") == xref), None)
+
+
 def apply_plan(client: ConnectWiseClient, document_id: int, opportunity_id: int, plan: Plan,
                *, before_create=None) -> dict[int, int]:
     """Write the plan; returns line id → product id for every line of the document.
@@ -157,7 +164,10 @@ def apply_plan(client: ConnectWiseClient, document_id: int, opportunity_id: int,
     for n, want in enumerate(plan.create):
         if before_create is not None:
             before_create(n)
-        created = client.products.create(new_product_body(document_id, opportunity_id, want))
+        body = new_product_body(document_id, opportunity_id, want)
+        created = create_once(lambda body=body: client.products.create(body),
+                              lambda body=body: _find_product(client, opportunity_id, body["integrationXRef"]),
+                              what=f"line {want.line.position} of document {document_id}")
         result[want.line.line_id] = created["id"]
     for pid in plan.delete:
         with contextlib.suppress(NotFound):  # already gone (removed in ConnectWise, or by an earlier run)
