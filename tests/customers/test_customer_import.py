@@ -6,7 +6,7 @@ import datetime as dt
 import time
 
 from customer_support import actions, company, items, link_of, make_customer, run
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 
 from colcw_plugin.models import CW_MASTER, Link, SyncRun
 from colcw_plugin.setup.live_updates import get_live
@@ -278,3 +278,24 @@ def test_a_blank_connectwise_field_keeps_the_host_value_unless_connectwise_is_th
 
 def link_host_company(customer_id: int) -> int:
     return db.session.execute(select(Link.cw_id).where(Link.entity == "customer", Link.host_id == customer_id)).scalar()
+
+
+def test_an_unchanged_re_import_writes_no_row(connected):
+    connected.generate(companies=120, contacts_per_company=2.5)
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    written: dict[str, int] = {}
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        verb, _, rest = statement.lstrip().partition(" ")
+        if verb.upper() in ("INSERT", "UPDATE", "DELETE") and cursor.rowcount > 0:
+            table = rest.split()[1 if verb.upper() != "UPDATE" else 0].strip('"')
+            if table not in ("colcw_sync_runs", "colcw_sync_items"):  # the run's own record
+                written[table] = written.get(table, 0) + cursor.rowcount
+
+    event.listen(db.engine, "after_cursor_execute", count)
+    try:
+        again = run("customer_import", {"mode": "all"})
+    finally:
+        event.remove(db.engine, "after_cursor_execute", count)
+    assert again.status == "succeeded" and set(again.counts) == {"unchanged"}, again.counts
+    assert written == {}

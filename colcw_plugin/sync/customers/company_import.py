@@ -76,7 +76,7 @@ class CompanyImport:
         self.owner, self.record, self.page, self.explicit = owner, record, page, explicit
         self.session = owner.session
         self.host = owner.ctx.host(self.session)  # the customer, its contacts and links commit together
-        self.batch = LinkBatch(self.session)
+        self.batch = LinkBatch(self.session, write_unchanged=False)  # an unchanged re-import writes nothing
         self.label = f"{record.get('name')} ({record.get('identifier')})"
         self.cid = record["id"]
         self.theirs: dict[int, dict] = {}  # ConnectWise contact id -> its values as ConnectWise holds them

@@ -62,8 +62,9 @@ def by_cw(session: Session, entity: str, cw_ids: Iterable[int]) -> dict[int, Lin
 class LinkBatch:
     """Link writes collected and sent together by :meth:`flush` (the caller commits)."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, *, write_unchanged: bool = True):
         self.session = session
+        self.write_unchanged = write_unchanged
         self._inserts: list[tuple[LinkRow, dict]] = []
         self._updates: list[dict] = []
 
@@ -71,7 +72,9 @@ class LinkBatch:
             fingerprint: str = "", cw_last_updated: str = "", status: str = "ok",
             values: dict | None = None) -> LinkRow:
         """Create the link, or update ``row`` (the existing link of this host record). ``values``: the
-        mapped values both sides hold after this sync (None: not known)."""
+        mapped values both sides hold after this sync (None: not known). With ``write_unchanged`` off (the
+        import), a link that would not change is not written: an unchanged re-import writes nothing, and
+        ``synced_at`` keeps the last sync that changed it."""
         now = utcnow()
         cols = {"cw_id": cw_id, "cw_identifier": cw_identifier[:100], "fingerprint": fingerprint,
                 "cw_last_updated": cw_last_updated[:30], "status": status, "synced_at": now,
@@ -86,6 +89,10 @@ class LinkBatch:
             row = LinkRow(None, entity, host_id, cw_id)
             self._set(row, cols)
             self._inserts.append((row, {"entity": entity, "host_id": host_id, "linked_at": now, **cols}))
+            return row
+        now_held = (row.cw_id, row.cw_identifier, row.fingerprint, row.cw_last_updated, row.status, row.synced_values)
+        if not self.write_unchanged and now_held == tuple(cols[k] for k in (
+                "cw_id", "cw_identifier", "fingerprint", "cw_last_updated", "status", "synced_values")):
             return row
         self._updates.append({"link_id": row.id, "linked_at": now if row.cw_id != cw_id else None, **cols})
         self._set(row, cols)

@@ -73,6 +73,7 @@ class Catalog:
         self._lock = threading.RLock()
         self._items: dict[str, list[dict]] = {}  # lower-cased identifier -> records
         self._absent: set[str] = set()
+        self._fetching: dict[str, threading.Event] = {}  # identifiers a thread is asking ConnectWise for
         self._manufacturers: dict[str, list[dict]] = {}  # lower-cased name -> records
         self._categories: dict[str, list[dict]] = {}
         self._subcategories: dict[int, list[dict]] = {}  # category id -> its sub-categories
@@ -81,21 +82,42 @@ class Catalog:
     # -- look-ups ------------------------------------------------------------------------
 
     def lookup(self, identifiers: Iterable[str]) -> dict[str, dict]:
-        """Catalog items by identifier (batched; cached for the run)."""
+        """Catalog items by identifier (batched; cached for the run). The run's threads share the cache:
+        an item another thread is already asking ConnectWise for is waited for, not asked again."""
         wanted = list(dict.fromkeys(identifiers))
         with self._lock:
-            unknown = [i for i in wanted if i.lower() not in self._items and i.lower() not in self._absent]
-        if unknown:
-            found = list(self.client.catalog_items.iterate_in("identifier", unknown, fields=ITEM_FIELDS))
-            with self._lock:
-                for rec in found:
-                    self._remember(rec)
-                for i in unknown:
-                    if i.lower() not in self._items:
-                        self._absent.add(i.lower())
+            others = {self._fetching[i.lower()] for i in wanted if i.lower() in self._fetching}
+            mine = [i for i in wanted if i.lower() not in self._items and i.lower() not in self._absent
+                    and i.lower() not in self._fetching]
+            done = threading.Event()
+            for i in mine:
+                self._fetching[i.lower()] = done
+        if mine:
+            try:
+                found = list(self.client.catalog_items.iterate_in("identifier", mine, fields=ITEM_FIELDS))
+                with self._lock:
+                    for rec in found:
+                        self._remember(rec)
+                    for i in mine:
+                        if i.lower() not in self._items:
+                            self._absent.add(i.lower())
+            finally:
+                with self._lock:
+                    for i in mine:
+                        self._fetching.pop(i.lower(), None)
+                done.set()
+        for other in others:
+            other.wait(timeout=300)
+        with self._lock:
+            missed = [i for i in wanted if i.lower() not in self._items and i.lower() not in self._absent]
+        if missed:  # another thread's look-up failed: ask for them here (its error was its document's)
+            return {**self.lookup(missed), **self._cached(i for i in wanted if i not in missed)}
+        return self._cached(wanted)
+
+    def _cached(self, identifiers: Iterable[str]) -> dict[str, dict]:
         out = {}
         with self._lock:
-            for i in wanted:
+            for i in identifiers:
                 match = _by_name(self._items.get(i.lower(), []), i, "identifier")
                 if match is not None:
                     out[i] = match
@@ -144,17 +166,24 @@ class Catalog:
 
     # -- the export's entry point --------------------------------------------------------
 
-    def ensure(self, lines: list[LineInput], *, create: bool = True) -> dict[int, int]:
+    def ensure(self, lines: list[LineInput], *, create: bool = True,
+               exported: dict[int, tuple[str, int | None]] | None = None) -> dict[int, int]:
         """The catalog item id of every line, creating missing items; or :class:`ExportRefused`.
 
         Nothing is created unless every line can be exported. With ``create`` False the lines are
         only checked (the export is refused for another reason): the result then lacks the
-        missing items.
+        missing items. ``exported`` (line id -> item number and catalog item id at the last export)
+        spares the look-up of a line whose item number has not changed since: its product already
+        holds that catalog item.
         """
         problems: list[LineProblem] = []
         valid = []
+        ids: dict[int, int] = {}
         for ln in lines:
-            if not ln.item_number.strip():
+            item_number, item_id = (exported or {}).get(ln.line_id, ("", None))
+            if item_id and item_number == ln.item_number:
+                ids[ln.line_id] = item_id
+            elif not ln.item_number.strip():
                 problems.append(_problem(ln, "has no item / part number.", "Enter the item number on the line."))
             elif len(ln.item_number) > ITEM_MAX:
                 problems.append(_problem(ln, f"has an item number longer than {ITEM_MAX} characters, which "
@@ -162,7 +191,7 @@ class Catalog:
                                          "Shorten the item number on the line."))
             else:
                 valid.append(ln)
-        found = self.lookup(ln.item_number for ln in valid)
+        found = self.lookup(ln.item_number for ln in valid) if valid else {}
         missing = []
         for ln in valid:
             item = found.get(ln.item_number)
@@ -179,10 +208,10 @@ class Catalog:
                                 "ConnectWise.", "Fix what each line below names, then export again.",
                                 lines=problems)
         if not create:
-            return {ln.line_id: found[ln.item_number]["id"] for ln in valid if ln.item_number in found}
+            return {**ids, **{ln.line_id: found[ln.item_number]["id"] for ln in valid if ln.item_number in found}}
         for identifier, body in bodies.items():
             found[identifier] = self._create(body)
-        return {ln.line_id: found[ln.item_number]["id"] for ln in valid}
+        return {**ids, **{ln.line_id: found[ln.item_number]["id"] for ln in valid}}
 
     def _creation_bodies(self, missing: list[LineInput], problems: list[LineProblem]) -> dict[str, dict]:
         rules = self.rules

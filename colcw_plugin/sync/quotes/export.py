@@ -181,7 +181,7 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     # together with the lines at fault, so the rep fixes everything in one go.
     unnamed = None if name_now or document_link(session, doc)[0] else _name_refusal(session, settings)
     try:
-        catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None)
+        catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None, exported=_exported_items(session, doc.id))
     except ExportRefused as e:
         if unnamed is None:
             raise
@@ -260,6 +260,13 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
         action, summary = "unchanged", f"opportunity {opp_id} \"{opp.get('name', '')}\" already up to date"
     message = f"{number}: {summary}." + (" " + " ".join(notes) if notes else "")
     return Outcome(doc.id, number, action, opp_id, opp.get("name", ""), message)
+
+
+def _exported_items(session: Session, document_id: int) -> dict[int, tuple[str, int | None]]:
+    """Each line's item number and catalog item at the document's last export."""
+    return {line_id: (item, item_id) for line_id, item, item_id in session.execute(
+        select(DocumentLineExport.line_id, DocumentLineExport.item_number, DocumentLineExport.cw_catalog_item_id)
+        .where(DocumentLineExport.document_id == document_id))}
 
 
 def _name_refusal(session: Session, settings: Settings) -> ExportRefused | None:

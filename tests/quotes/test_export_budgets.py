@@ -1,0 +1,47 @@
+"""What a quote export costs in ConnectWise requests: a run's workers share its catalog look-ups."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from quote_support import line
+
+from helpers import runtime
+
+CATALOG = "/procurement/catalog"
+API = "/apis/3.0/"
+
+
+def test_with_four_workers_each_catalog_item_is_looked_up_once_per_run(world):
+    items = ("OPT-7010", "LAT-5440", "PWR-R550")
+    docs = [world.quote([line(items[(n + k) % 3]) for k in range(3)], name=f"Deal {n}").id for n in range(8)]
+    rt = runtime()
+    config = rt.config
+    rt.config = dataclasses.replace(config, concurrency=4)
+    try:
+        world.sandbox.clear_requests()
+        run = world.export({"document_ids": docs})
+    finally:
+        rt.config = config
+    assert run.status == "succeeded", run.message
+    lookups = [e for e in world.sandbox.requests() if e["method"] == "GET" and e["path"].endswith(CATALOG)]
+    assert len(lookups) == 1, [e.get("query") for e in lookups]
+    assert len(world.opportunities()) == 8
+
+
+def test_an_unchanged_re_export_costs_two_requests_and_a_changed_item_is_looked_up(world):
+    doc = world.quote([line("OPT-7010"), line("LAT-5440"), line("PWR-R550")], name="Backup deal")
+    assert world.export(doc.id).status == "succeeded"
+    world.sandbox.clear_requests()
+    run = world.export(doc.id)
+    api = [(e["method"], e["path"].split("/apis/3.0/")[1]) for e in world.sandbox.requests() if API in e["path"]]
+    assert run.status == "succeeded" and "already up to date" in run.message, run.message
+    assert api == [("GET", "sales/opportunities/" + str(world.opportunities()[0]["id"])),
+                   ("GET", "procurement/products")]
+    # A line whose item number changed is looked up again (and its product replaced).
+    world.edit(doc, [line("OPT-7010"), line("LAT-5440"), line("OPT-7010", qty=3)])
+    world.sandbox.clear_requests()
+    assert world.export(doc.id).status == "succeeded"
+    assert [e for e in world.sandbox.requests() if e["path"].endswith(CATALOG)]
+    products = world.products(world.opportunities()[0]["id"])
+    assert sorted(p["catalogItem"]["identifier"] for p in products) == ["LAT-5440", "OPT-7010", "OPT-7010"]
