@@ -49,8 +49,12 @@ lint: setup
 demo: setup
 	PORT=$(PORT) $(PY) scripts/demo.py
 
+# Every benchmark (each prints its figures and floors and saves its rows under var/bench/), then the
+# README's Performance table rewritten from those rows; exits 1 when a bench failed or a target is not met.
 bench: setup
-	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@rm -f var/bench/*.json; status=0; \
+	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || { echo "!! $$f failed"; status=1; }; done; \
+	$(PY) bench/perf_table.py || status=1; exit $$status
 
 clean:
 	rm -rf $(VENV) var .pytest_cache test-artifacts

@@ -1,6 +1,7 @@
 """Benchmark the customer import and export against a local sandbox (not a test).
 
     python bench/bench_customers.py [--companies 10000] [--contacts-per-company 2.5] [--customers 2000]
+                                    [--sweep 2500,5000,10000]
 
 Needs PostgreSQL (TEST_PG_ADMIN_URL, default postgres@127.0.0.1) for the host database. The
 sandbox runs in its own process (``cw-sandbox serve``) so that its memory is not counted, and
@@ -12,6 +13,13 @@ each measured run happens in a fresh child process. Reports, for:
   the run (target: the same at both sizes: memory that does not grow with the records);
 * exporting ``--customers`` demo customers (2-4 contacts each) to an empty tenant: requests,
   wall time and peak memory growth.
+
+Each figure is printed beside its floor: the same ConnectWise requests replayed alone on one kept-alive
+connection (:mod:`floor`), so the ratio is what colcw adds. The import is also run again unchanged (its
+writes to the host and the link table counted: the target is none), and at each ``--sweep`` size
+for linearity (the issue names 2,500 to 40,000; the default sweep stops at 10,000 so that ``make
+bench`` stays near ten minutes on this 2-core machine — pass ``--sweep 2500,10000,40000`` for the
+full range). The rows are saved for the README's Performance table (:mod:`results`).
 
 The client-side rate limiter is off so the figures show colcw, PostgreSQL and the sandbox, not
 the 1,000-a-minute budget used against real tenants (at which 10,000 companies cost ~60
@@ -35,11 +43,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import floor  # noqa: E402
 import requests  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from results import Row, count_row, ratio_row, save  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
 
 from helpers import runtime  # noqa: E402
 
+WRITE = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+\"?(\w+)", re.I)
+RUN_LOG = ("colcw_sync_runs", "colcw_sync_items")  # the run's own record, not the data it syncs
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CANADA = [("AB", "Alberta"), ("BC", "British Columbia"), ("MB", "Manitoba"), ("NB", "New Brunswick"),
           ("NL", "Newfoundland and Labrador"), ("NT", "Northwest Territories"), ("NS", "Nova Scotia"),
@@ -119,6 +131,24 @@ class Sandbox:
         resp.raise_for_status()
         return resp.json() if resp.content else {}
 
+    # What :mod:`floor` needs of a sandbox.
+    client_id = "bench"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (f"sandbox+{self.public_key}", self.private_key)
+
+    def set_options(self, **options) -> dict:
+        return self.control("options", options)
+
+    def clear_requests(self) -> None:
+        requests.delete(f"{self.base_url}/__sandbox__/requests", timeout=60).raise_for_status()
+
+    def requests(self) -> list[dict]:
+        resp = requests.get(f"{self.base_url}/__sandbox__/requests", timeout=600)
+        resp.raise_for_status()
+        return resp.json()
+
     def api(self, method: str, path: str, **kw) -> requests.Response:
         return requests.request(method, f"{self.base_url}/v2025_1/apis/3.0/{path}",
                                 auth=(f"sandbox+{self.public_key}", self.private_key),
@@ -132,10 +162,11 @@ class Sandbox:
 # --- child phases (each in a fresh process) -------------------------------------------------------
 
 
-def _app(db_name: str):
+def _app(db_name: str, fresh: bool = True):
     from helpers import make_test_app
 
-    return make_test_app(fresh_database(db_name))
+    url = fresh_database(db_name) if fresh else PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
+    return make_test_app(url)
 
 
 def _connect(sandbox_url: str, public: str, private: str) -> None:
@@ -160,25 +191,35 @@ def _run(kind: str, params: dict) -> dict:
     client = build_client(db.session, runtime().box, rate_limit_per_minute=None)
     client.discover()
     client.stats.reset()
+    writes: dict[str, int] = {}
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        m = WRITE.match(statement)
+        if m and m.group(2) not in RUN_LOG and cursor.rowcount > 0:  # rows written, not statements sent
+            writes[m.group(2)] = writes.get(m.group(2), 0) + cursor.rowcount
+
+    event.listen(db.engine, "after_cursor_execute", count)
     memory = PeakMemory()
     start = time.perf_counter()
     done = runtime().execute(db.session, run.id, client=client)
     elapsed = time.perf_counter() - start
     memory.stop()
+    event.remove(db.engine, "after_cursor_execute", count)
     by_path: dict[str, int] = {}
     for key, n in client.stats.counts.items():
         label = " ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
         by_path[label] = by_path.get(label, 0) + n
     client.close()
     return {"status": done.status, "counts": done.counts, "requests": client.stats.total, "by_path": by_path,
-            "seconds": round(elapsed, 1), "rss_before_mb": round(memory.start, 1),
+            "seconds": round(elapsed, 3), "writes": writes, "rss_before_mb": round(memory.start, 1),
             "rss_peak_mb": round(memory.peak, 1), "rss_growth_mb": round(memory.peak - memory.start, 1)}
 
 
 def phase_import(args) -> dict:
-    app = _app("colcw_bench_customers")
+    app = _app("colcw_bench_customers", fresh=not args.again)
     with app.app_context():
-        _connect(args.sandbox, args.public, args.private)
+        if not args.again:
+            _connect(args.sandbox, args.public, args.private)
         return _run("customer_import", {"mode": "all"})
 
 
@@ -214,26 +255,50 @@ def child(phase: str, sandbox: Sandbox, **extra) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench_import(companies: int, per_company: float) -> dict:
+def bench_import(companies: int, per_company: float, *, again: bool = False) -> dict:
+    """Import ``companies`` (and, with ``again``, import them again unchanged), each with its floor."""
     sandbox = Sandbox()
     try:
         made = sandbox.control("generate", {"companies": companies, "contacts_per_company": per_company})
-        result = child("import", sandbox)
-        return {**made, **result}
+        floor.start_recording(sandbox)
+        result = {**made, **child("import", sandbox)}
+        result["floor"] = floor.replay(sandbox, floor.recorded(sandbox))
+        if again:
+            floor.start_recording(sandbox)
+            second = child("import", sandbox, again=1)
+            second["floor"] = floor.replay(sandbox, floor.recorded(sandbox))
+            result["again"] = second
+        return result
     finally:
         sandbox.stop()
+
+
+def _states(sandbox: Sandbox) -> None:
+    canada = sandbox.api("GET", "company/countries", params={"conditions": 'name = "Canada"'}).json()[0]
+    for code, name in CANADA:  # user guide §4.1 step 7
+        sandbox.api("POST", "company/states", json={"identifier": code, "name": name, "country": {"id": canada["id"]}})
 
 
 def bench_export(customers: int) -> dict:
+    """Export to an empty tenant; the floor replays its requests on another empty tenant, set up alike."""
     sandbox = Sandbox()
     try:
-        canada = sandbox.api("GET", "company/countries", params={"conditions": 'name = "Canada"'}).json()[0]
-        for code, name in CANADA:  # user guide §4.1 step 7
-            sandbox.api("POST", "company/states", json={"identifier": code, "name": name,
-                                                        "country": {"id": canada["id"]}})
-        return child("export", sandbox, customers=customers)
+        _states(sandbox)
+        floor.start_recording(sandbox)
+        result = child("export", sandbox, customers=customers)
+        sent = floor.recorded(sandbox)
     finally:
         sandbox.stop()
+    twin = Sandbox()
+    try:
+        _states(twin)
+        # A fresh tenant set up alike gives the same ids, which the recorded paths and bodies name.
+        result["floor"] = floor.replay(twin, sent)
+        statuses = [e["status"] for e in twin.requests() if floor.API in e["path"]]
+        result["floor_failures"] = sum(1 for st in statuses if st >= 400)
+        return result
+    finally:
+        twin.stop()
 
 
 def report(title: str, r: dict) -> None:
@@ -241,9 +306,15 @@ def report(title: str, r: dict) -> None:
     records = sum(v for k, v in (r.get("counts") or {}).items())
     print(f"  status {r['status']}, results {r['counts']}")
     print(f"  ConnectWise requests: {r['requests']}  ({', '.join(f'{k}: {v}' for k, v in r['by_path'].items())})")
-    print(f"  wall time {r['seconds']} s ({records / max(r['seconds'], 0.001):.0f} records/s)")
+    print(f"  {floor.ratio_line('wall time', r['seconds'], r['floor'])} ({records / max(r['seconds'], 0.001):.0f} "
+          "records/s)")
+    print(f"  writes to the host and the links: {sum(r['writes'].values())} {r['writes']}")
     print(f"  peak memory {r['rss_peak_mb']} MB; growth during the run {r['rss_growth_mb']} MB "
           f"(process at {r['rss_before_mb']} MB before)")
+
+
+def reads(r: dict) -> int:
+    return sum(n for k, n in r["by_path"].items() if k.startswith("GET"))
 
 
 def main() -> int:
@@ -251,7 +322,9 @@ def main() -> int:
     parser.add_argument("--companies", type=int, default=10_000)
     parser.add_argument("--contacts-per-company", type=float, default=2.5)
     parser.add_argument("--customers", type=int, default=2_000)
+    parser.add_argument("--sweep", default="2500,5000,10000")
     parser.add_argument("--phase", choices=["import", "export"])
+    parser.add_argument("--again", type=int, default=0)
     parser.add_argument("--sandbox")
     parser.add_argument("--public")
     parser.add_argument("--private")
@@ -260,17 +333,43 @@ def main() -> int:
         result = phase_import(args) if args.phase == "import" else phase_export(args)
         print(json.dumps(result))
         return 0
-    small = max(args.companies // 4, 1)
-    r_small = bench_import(small, args.contacts_per_company)
-    report(f"Import {r_small['companies']} companies with {r_small['contacts']} contacts", r_small)
-    r_full = bench_import(args.companies, args.contacts_per_company)
-    report(f"Import {r_full['companies']} companies with {r_full['contacts']} contacts", r_full)
-    print(f"  memory growth at {small} vs {args.companies} companies: {r_small['rss_growth_mb']} MB vs "
-          f"{r_full['rss_growth_mb']} MB")
+    rows: list[Row] = []
+    sweep = sorted({int(n) for n in args.sweep.split(",") if n} | {args.companies})
+    runs = {}
+    for n in sweep:
+        runs[n] = bench_import(n, args.contacts_per_company, again=n == args.companies)
+        r = runs[n]
+        report(f"Import {r['companies']} companies with {r['contacts']} contacts", r)
+    full, small = runs[args.companies], runs[sweep[0]]
+    again = full["again"]
+    report(f"Import the same {full['companies']} companies again, unchanged", again)
+    label = f"{full['companies']:,} companies + {full['contacts']:,} contacts"
+    rows.append(ratio_row(f"customer import of {label} (floor: its requests replayed alone)", full["seconds"],
+                          full["floor"], 3, order=100))
+    rows.append(count_row(f"customer import of {label}: ConnectWise requests", full["requests"], 40, order=101))
+    rows.append(ratio_row(f"customer import of {label} again, unchanged", again["seconds"], again["floor"], 2,
+                          order=102))
+    rows.append(count_row("… rows it writes to host records and links", sum(again["writes"].values()), 0, order=103))
+    growth = (full["rss_growth_mb"], small["rss_growth_mb"])
+    rows.append(Row(f"customer import: memory growth during the run at {args.companies:,} vs {sweep[0]:,} companies",
+                    f"{growth[0]} MB", f"{growth[1]} MB", f"{growth[0] / max(growth[1], 1):.2f}x",
+                    "flat: ≤ 1.5x", growth[0] <= 1.5 * max(growth[1], 1), 104))
+    per = {n: runs[n]["seconds"] / runs[n]["companies"] for n in sweep}
+    print("\nLinearity: " + ", ".join(f"{n:,}: {per[n] * 1000:.2f} ms per company" for n in sweep))
+    worst = max(per.values()) / per[sweep[0]]
+    rows.append(Row(f"customer import: time per company from {sweep[0]:,} to {sweep[-1]:,} companies (linear)",
+                    f"{max(per.values()) * 1000:.2f} ms", f"{per[sweep[0]] * 1000:.2f} ms", f"{worst:.2f}x",
+                    "≤ 1.25x", worst <= 1.25, 105))
     r_export = bench_export(args.customers)
     report(f"Export {args.customers} customers with their contacts to an empty tenant", r_export)
+    if r_export["floor_failures"]:
+        print(f"  (the floor's replay had {r_export['floor_failures']} failed requests)")
+    rows.append(ratio_row(f"customer export of {args.customers:,} customers with their contacts to an empty tenant "
+                          f"({r_export['requests']:,} requests)", r_export["seconds"], r_export["floor"], 1.3,
+                          order=110))
+    rows.append(count_row("… its reads (GET requests)", reads(r_export), 3, order=111))
+    save("bench_customers", rows)
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,16 +1,21 @@
 """Benchmark the quote export against a local sandbox (not a test).
 
-    python bench/bench_quotes.py [--documents 200] [--lines 10] [--latency-ms 50] [--concurrency 4]
+    python bench/bench_quotes.py [--documents 40] [--lines 10] [--latency-ms 50] [--concurrency 4]
 
 Needs PostgreSQL (TEST_PG_ADMIN_URL, default postgres@127.0.0.1) for the host database; the
-ConnectWise side is an in-process `cw_sandbox` server. Reports:
+ConnectWise side is an in-process `cw_sandbox` server. Prints, and saves as rows of the README's
+Performance table (:mod:`results`):
 
+* SQL statements per document, for documents of 1 and of 20 lines (what one more document adds to
+  a run; target: at most 12 whatever the line count);
+* a one-line document's export against its floor (the same requests replayed alone; target 1.5x);
 * ConnectWise requests for one exported document of N lines when every product exists in the
-  catalog (the run's one-off look-ups of statuses / types / stages shown apart), and when M of
-  them must be created; and for an unchanged re-export;
+  catalog, when M of them must be created, and for an unchanged re-export (target: 2);
+* catalog look-ups of a run of documents sharing their items, ``--concurrency`` at a time (target:
+  each item looked up once per run, not once per worker);
 * wall time for ``--documents`` documents of ``--lines`` lines with ``--latency-ms`` injected on
-  every API request, sequential and with ``--concurrency`` documents at a time, against the
-  target: within 1.3x of requests x latency / concurrency.
+  every API request, sequential and ``--concurrency`` at a time (target: within 1.3x of
+  requests x latency / concurrency).
 
 The client-side rate limiter is off so the figures show colcw and the sandbox, not the
 1,000-a-minute budget used against real tenants.
@@ -19,6 +24,7 @@ The client-side rate limiter is off so the figures show colcw and the sandbox, n
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -27,12 +33,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "quotes")]
 
-from sqlalchemy import create_engine, text  # noqa: E402
+import floor  # noqa: E402
+from results import Row, count_row, ratio_row, save  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
 
 from cw_sandbox.testing import SandboxServer  # noqa: E402
 from helpers import runtime  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SETUP = ("GET sales/opportunities/statuses", "GET sales/opportunities/types", "GET sales/stages")
 
 
 def fresh_database(name: str = "colcw_bench_quotes") -> str:
@@ -64,69 +73,129 @@ class Bench:
             ids.append(self.world.quote(rows, name=f"Bench deal {self.serial}").id)
         return ids
 
-    def run(self, params: dict, concurrency: int) -> tuple[float, int, dict, object]:
+    def run(self, params: dict, concurrency: int = 1) -> tuple[float, int, dict, object]:
         from colcw_plugin.setup.connection import build_client
         from colcw_plugin.sync.jobs.runs import create_run
         from host_stub.extensions import db
 
-        self.app.config["COLCW_CONCURRENCY"] = concurrency
-        run = create_run(db.session, runtime().kinds, "quote_export", params)
+        rt = runtime()
+        rt.config = dataclasses.replace(rt.config, concurrency=concurrency)  # the runtime's own setting
+        run = create_run(db.session, rt.kinds, "quote_export", params)
         db.session.commit()
         client = build_client(db.session, self.box, rate_limit_per_minute=None, pool_size=max(10, concurrency * 2))
         client.discover()
         client.stats.reset()
         start = time.perf_counter()
-        done = runtime().execute(db.session, run.id, client=client)
+        done = rt.execute(db.session, run.id, client=client)
         elapsed = time.perf_counter() - start
         counts = client.stats.counts
         client.close()
+        assert done.status == "succeeded", done.message
         return elapsed, sum(counts.values()), counts, done
 
+    def statements(self, params: dict) -> int:
+        from host_stub.extensions import db
 
-SETUP = ("GET sales/opportunities/statuses", "GET sales/opportunities/types", "GET sales/stages")
+        seen = []
+        listener = lambda *a: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            self.run(params)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
 
 
-def report_requests(bench: Bench) -> None:
+def statements_per_document(bench: Bench) -> list[Row]:
+    print("\n== SQL statements per document (what one more document adds to a run) ==")
+    rows = []
+    for n, order in ((1, 200), (20, 201)):
+        bench.run({"document_id": bench.quotes(1, n)[0]})  # warm the run-wide caches (statuses, types, stages)
+        one = bench.statements({"document_id": bench.quotes(1, n)[0]})
+        six = bench.statements({"document_ids": bench.quotes(6, n)})
+        per = (six - one) / 5
+        print(f"{n:>3} line(s): a run of 1 document {one} statements, of 6 documents {six}: {per:g} per document")
+        rows.append(count_row(f"quote export: SQL statements per document of {n} line{'s' if n > 1 else ''} "
+                              f"(a run of one document: {one})", per, 12, order=order))
+    return rows
+
+
+def one_line_floor(bench: Bench, tries: int = 5) -> Row:
+    """A one-line document's first export (a new opportunity) against the same requests replayed alone."""
+    print("\n== a one-line document against its floor ==")
+    best = None
+    for _ in range(tries):
+        [doc] = bench.quotes(1, 1)
+        floor.start_recording(bench.server)
+        seconds, total, _, _ = bench.run({"document_id": doc})
+        sent = floor.recorded(bench.server)
+        bench.server.set_options(record_bodies=False)
+        base = floor.replay(bench.server, sent)
+        print(f"  {floor.ratio_line(f'{total} requests', seconds, base, 1.5)}")
+        if best is None or seconds / base < best[0] / best[1]:
+            best = (seconds, base, total)
+    seconds, base, total = best
+    return ratio_row(f"quote export of a one-line document ({total} requests; best of {tries})", seconds, base, 1.5,
+                     unit="ms", scale=1000, digits=1, order=202)
+
+
+def report_requests(bench: Bench) -> list[Row]:
     print("\n== ConnectWise requests for one document (every product in the catalog) ==")
     print(f"{'lines N':>8} {'total':>6} {'one-off per run':>16} {'per document':>13} {'target N+3':>11}")
+    rows = []
     for n in (1, 5, 10, 20):
         [doc] = bench.quotes(1, n)
-        _, total, counts, run = bench.run({"document_id": doc}, 1)
-        assert run.status == "succeeded", run.message
+        _, total, counts, _ = bench.run({"document_id": doc})
         setup = sum(counts.get(k, 0) for k in SETUP)
         print(f"{n:>8} {total:>6} {setup:>16} {total - setup:>13} {n + 3:>11}")
-        _, again, _, _ = bench.run({"document_id": doc}, 1)
+        _, again, _, _ = bench.run({"document_id": doc})
         if n == 10:
-            unchanged = again
-    print(f"Re-export of an unchanged 10-line document: {unchanged} requests")
+            rows.append(count_row("quote export: requests for an unchanged re-export of a 10-line document", again, 2,
+                                  order=203))
+            print(f"Re-export of an unchanged 10-line document: {again} requests")
     print("\n== ... when M of 10 lines must be created in the catalog ==")
     print(f"{'M':>4} {'total':>6} {'per document':>13}")
     for m in (1, 5, 10):
         [doc] = bench.quotes(1, 10, new_items=m)
-        _, total, counts, run = bench.run({"document_id": doc}, 1)
-        assert run.status == "succeeded", run.message
+        _, total, counts, _ = bench.run({"document_id": doc})
         setup = sum(counts.get(k, 0) for k in SETUP)
         print(f"{m:>4} {total:>6} {total - setup:>13}   ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))})")
+    return rows
 
 
-def report_wall_time(bench: Bench, documents: int, lines: int, latency_ms: int, concurrency: int) -> None:
+def catalog_lookups(bench: Bench, concurrency: int) -> Row:
+    ids = bench.quotes(12, 10)
+    _, total, counts, _ = bench.run({"document_ids": ids}, concurrency)
+    lookups = counts.get("GET procurement/catalog", 0)
+    print(f"\n== 12 documents sharing their 10 items, {concurrency} at a time: {lookups} catalog look-up(s), "
+          f"{total} requests ==")
+    return count_row(f"quote export: catalog look-ups for 12 documents sharing 10 items, {concurrency} workers", lookups,
+                     1, order=204)
+
+
+def report_wall_time(bench: Bench, documents: int, lines: int, latency_ms: int, concurrency: int) -> list[Row]:
     print(f"\n== {documents} documents of {lines} lines, {latency_ms} ms latency on every request ==")
     bench.server.add_fault(latency_ms=latency_ms, path="apis/3.0/")
+    rows = []
     try:
-        for workers in (1, concurrency):
+        for n, workers in enumerate((1, concurrency)):
             ids = bench.quotes(documents, lines)
             elapsed, total, _, run = bench.run({"document_ids": ids}, workers)
             ideal = total * latency_ms / 1000 / workers
             print(f"concurrency {workers}: {elapsed:7.1f} s, {total} requests ({total / documents:.1f} per document), "
                   f"run {run.status}; target {ideal * 1.3:6.1f} s (1.3 x {ideal:.1f} s) -> "
                   f"{elapsed / ideal:.2f}x of requests x latency / concurrency")
+            rows.append(ratio_row(f"quote export of {documents} documents × {lines} lines, {latency_ms} ms latency, "
+                                  f"concurrency {workers} (floor: requests × latency / concurrency)",
+                                  elapsed, ideal, 1.3, order=205 + n))
     finally:
         bench.server.clear_faults()
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--documents", type=int, default=200)
+    parser.add_argument("--documents", type=int, default=40)
     parser.add_argument("--lines", type=int, default=10)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=4)
@@ -136,18 +205,21 @@ def main() -> None:
     from host_stub.extensions import db
     from host_stub.seed import seed_reference
 
-    app = make_test_app(fresh_database(), COLCW_CONCURRENCY=args.concurrency)
+    app = make_test_app(fresh_database())
     # No request budget: the figures are colcw's and the sandbox's, not ConnectWise's 1,000 a minute.
     server = SandboxServer(seed="empty", requests_per_minute=None, max_in_flight=None)
     try:
         with app.app_context():
-
             seed_reference(db.session)
             db.session.commit()
             configure_sandbox_connection(server, runtime().box)
             bench = Bench(app, server, runtime().box)
-            report_requests(bench)
-            report_wall_time(bench, args.documents, args.lines, args.latency_ms, args.concurrency)
+            rows = statements_per_document(bench)
+            rows.append(one_line_floor(bench))
+            rows += report_requests(bench)
+            rows.append(catalog_lookups(bench, args.concurrency))
+            rows += report_wall_time(bench, args.documents, args.lines, args.latency_ms, args.concurrency)
+            save("bench_quotes", rows)
     finally:
         server.stop()
 

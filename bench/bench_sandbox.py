@@ -29,6 +29,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from results import Row, save  # noqa: E402
+
 from cw_sandbox.testing import SandboxServer  # noqa: E402
 
 CHUNK = 150
@@ -141,6 +143,11 @@ def main() -> None:
         other = large[name]
         growth = other / value if value else float("nan")
         print(f"{name:52} {value:12.2f} {other:12.2f} {growth:12.2f}")
+    per_request = [n for n in small if "ms per request" in n or "median" in n]
+    save("bench_sandbox", [Row(f"sandbox (the floor): {n} at {args.companies:,} companies (floor: at {args.small:,})",
+                               f"{large[n]:.2f}", f"{small[n]:.2f}", f"{large[n] / small[n]:.2f}x",
+                               "≤ 1.5x (does not grow)", large[n] / small[n] <= 1.5, 950 + i)
+                           for i, n in enumerate(per_request) if small[n]])
 
 
 if __name__ == "__main__":

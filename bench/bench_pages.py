@@ -1,0 +1,177 @@
+"""Benchmark the host pages with colcw against the bare host (not a test).
+
+    python bench/bench_pages.py [--history 1000000] [--rounds 7] [--gets 40]
+
+Needs PostgreSQL (TEST_PG_ADMIN_URL, default postgres@127.0.0.1). One database, two apps on it: the
+host with colcw and the bare host (no plugins). For the customer page, the quote and sales order
+pages and the three lists it prints, side by side: the SQL statements of a GET and the render time
+(the best of ``--rounds`` rounds of ``--gets`` GETs each, the two apps alternating so both see the
+same machine load); then it adds ``--history`` rows to colcw's sync history (the customer's and its
+contacts' among them) and times the pages again: their time must not grow with the history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "perf")]
+
+from results import Row, count_row, save  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PAGES = {"customer page": "/customers/{customer}", "quote page": "/documents/{quote}",
+         "sales order page": "/documents/{order}", "customers list": "/customers/", "quotes list": "/quotes/",
+         "orders list": "/orders/"}
+
+
+def fresh_database(name: str = "colcw_bench_pages") -> str:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def world(app) -> dict:
+    """A rep's day: 60 customers with contacts and quotes; one customer linked with history, its quote
+    exported and converted to a sales order (what the pages show)."""
+    from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
+    from host_stub import services
+    from host_stub.extensions import db
+    from host_stub.models import utcnow
+    from host_stub.seed import seed_reference
+
+    with app.app_context():
+        seed_reference(db.session)
+        db.session.commit()
+        for n in range(60):
+            other = services.save_customer({"account_number": f"B{n:03d}", "name": f"Bench {n:03d}"},
+                                           [{"first_name": "Al", "last_name": f"N{n}"}])
+            services.save_document({"customer_id": other.id, "sales_rep_id": 1},
+                                   [{"item_number": "L1", "price": 3}, {"item_number": "L2", "price": 4}])
+        customer = services.save_customer({"account_number": "BUD01", "name": "Budget Bikes"},
+                                          [{"first_name": f"P{n}", "last_name": "Lee", "is_default": n == 0}
+                                           for n in range(4)])
+        set_link(db.session, "customer", customer.id, 901, cw_identifier="BUD01")
+        for contact in customer.contacts:
+            set_link(db.session, "contact", contact.id, 1000 + contact.id)
+        run = SyncRun(kind="customer_export", status="succeeded")
+        db.session.add(run)
+        db.session.flush()
+        db.session.add_all([SyncItem(run_id=run.id, entity=e, direction="export", host_id=h, action="updated",
+                                     label="x") for e, h in [("customer", customer.id),
+                                                              *(("contact", c.id) for c in customer.contacts)]])
+        quote = services.save_document({"customer_id": customer.id, "sales_rep_id": 1},
+                                       [{"item_number": f"I{n}", "price": 5} for n in range(6)])
+        db.session.add(DocumentExport(document_id=quote.id, status="exported", exported_at=utcnow(),
+                                      opportunity_id=77, opportunity_name="Bikes"))
+        set_link(db.session, "document", quote.id, 77, cw_identifier="Bikes")
+        db.session.commit()
+        order = services.convert_quote(quote.id)
+        return {"customer": customer.id, "quote": quote.id, "order": order.id}
+
+
+class Page:
+    def __init__(self, app, path: str):
+        from helpers import sign_in
+
+        self.app, self.path = app, path
+        self.ctx = app.app_context()
+        self.ctx.push()
+        self.client = sign_in(app.test_client(), "riley@demo.example")
+        self.ctx.pop()
+
+    def statements(self) -> int:
+        from host_stub.extensions import db
+
+        seen = []
+        with self.app.app_context():
+            listener = lambda *a: seen.append(1)  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                self.get()
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    def get(self) -> None:
+        resp = self.client.get(self.path)
+        assert resp.status_code == 200, (self.path, resp.status_code)
+
+    def timed(self, gets: int) -> float:
+        """Median seconds of one GET over ``gets`` GETs."""
+        times = []
+        for _ in range(gets):
+            start = time.perf_counter()
+            self.get()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+
+def measure(pairs: dict[str, tuple[Page, Page]], rounds: int, gets: int) -> dict[str, tuple[float, float]]:
+    """Per page: (with colcw, bare), each the best of ``rounds`` medians, the two alternating."""
+    best: dict[str, list[float]] = {name: [float("inf"), float("inf")] for name in pairs}
+    for _ in range(rounds):
+        for name, (colcw, bare) in pairs.items():
+            best[name][0] = min(best[name][0], colcw.timed(gets))
+            best[name][1] = min(best[name][1], bare.timed(gets))
+    return {name: (a, b) for name, (a, b) in best.items()}
+
+
+def add_history(app, rows: int) -> None:
+    from host_stub.extensions import db
+
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO colcw_sync_items (entity, direction, host_id, action, label, message, resolution, at) "
+            "SELECT CASE WHEN g % 5 = 0 THEN 'customer' ELSE 'contact' END, 'import', "
+            "CASE WHEN g <= :own THEN g % 5 + 61 ELSE g % 40000 + 100 END, 'updated', 'x', '', '', now() "
+            "FROM generate_series(1, :rows) AS g"), {"rows": rows, "own": min(rows, 10_000)})
+        conn.execute(text("ANALYZE colcw_sync_items"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--history", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--gets", type=int, default=40)
+    args = parser.parse_args()
+
+    from helpers import make_test_app
+
+    url = fresh_database()
+    app = make_test_app(url)
+    bare = make_test_app(url, plugins=[])
+    ids = world(app)
+    pairs = {name: (Page(app, path.format(**ids)), Page(bare, path.format(**ids))) for name, path in PAGES.items()}
+    counts = {name: (colcw.statements(), plain.statements()) for name, (colcw, plain) in pairs.items()}
+    before = measure(pairs, args.rounds, args.gets)
+    add_history(app, args.history)
+    after = measure(pairs, args.rounds, args.gets)
+    print(f"\n{'page':<18} {'statements':>10} {'bare':>5}  {'render ms':>9} {'bare ms':>8} {'ratio':>6}  "
+          f"{'with ' + format(args.history, ',') + ' history rows':>28}")
+    rows: list[Row] = []
+    for n, name in enumerate(PAGES):
+        (with_colcw, plain), (t0, b0), (t1, b1) = counts[name], before[name], after[name]
+        print(f"{name:<18} {with_colcw:>10} {plain:>5}  {t0 * 1000:>9.2f} {b0 * 1000:>8.2f} {t0 / b0:>5.2f}x  "
+              f"{t1 * 1000:>9.2f} ms, bare {b1 * 1000:.2f} ms, {t1 / b1:.2f}x")
+        rows.append(count_row(f"{name}: SQL statements of a GET, with colcw (floor: the bare host)", with_colcw,
+                              plain + 2, floor=str(plain), ratio=f"+{with_colcw - plain}", order=400 + n * 2))
+        ratio = t1 / b1
+        rows.append(Row(f"{name}: render time with {args.history:,} sync history rows (floor: the bare host; "
+                        f"{t0 * 1000:.2f} ms with none)", f"{t1 * 1000:.2f} ms", f"{b1 * 1000:.2f} ms", f"{ratio:.2f}x",
+                        "≤ 1.1x", ratio <= 1.1, 401 + n * 2))
+    save("bench_pages", rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
