@@ -1,6 +1,6 @@
 """Benchmark the host pages with colcw against the bare host (not a test).
 
-    python bench/bench_pages.py [--history 1000000] [--rounds 7] [--gets 40]
+    python bench/bench_pages.py [--history 1000000] [--rounds 5] [--gets 30]
 
 Needs PostgreSQL (TEST_PG_ADMIN_URL, default postgres@127.0.0.1). One database, two apps on it: the
 host with colcw and the bare host (no plugins). For the customer page, the quote and sales order
@@ -141,8 +141,8 @@ def add_history(app, rows: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--history", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--gets", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--gets", type=int, default=30)
     args = parser.parse_args()
 
     from helpers import make_test_app
