@@ -10,6 +10,7 @@ from sqlalchemy import delete, event, select
 
 from colcw_plugin.models import CW_MASTER, Link, SyncRun
 from colcw_plugin.setup.live_updates import get_live
+from colcw_plugin.sync.customers import importer
 from colcw_plugin.sync.customers.company_import import IMPORT_ACTOR, is_own_import
 from colcw_plugin.sync.shared.fields import contact_values, customer_values
 from host_stub.extensions import db
@@ -207,6 +208,9 @@ def test_bulk_import_reads_pages_not_records(connected):
     assert result.status == "succeeded" and result.counts == {"created": made["companies"] + made["contacts"]}
     gets = [r for r in connected.requests() if r["method"] == "GET"]
     assert len(gets) <= 6, [r["path"] for r in gets]
+    # Contacts are paged alongside the companies (in company order), not fetched by lists of company ids.
+    contacts = [r for r in gets if r["path"].endswith("/company/contacts")]
+    assert len(contacts) == 1 and "orderBy=company%2Fid+asc" in contacts[0]["query"], contacts
     assert [r for r in connected.requests() if r["method"] != "GET"] == []
     assert db.session.query(Customer).count() == 300
 
@@ -299,3 +303,19 @@ def test_an_unchanged_re_import_writes_no_row(connected):
         event.remove(db.engine, "after_cursor_execute", count)
     assert again.status == "succeeded" and set(again.counts) == {"unchanged"}, again.counts
     assert written == {}
+
+
+def test_contacts_paged_alongside_many_company_pages_land_on_their_companies(connected, monkeypatch):
+    monkeypatch.setattr(importer, "PAGE", 40)  # 120 companies: 3 company pages, their contacts 8 pages
+    made = connected.generate(companies=120, contacts_per_company=2.5)
+    result = run("customer_import", {"mode": "all"})
+    assert result.status == "succeeded" and result.counts == {"created": made["companies"] + made["contacts"]}
+    cw_contacts = connected.api("GET", "company/contacts", params={"pageSize": 1000, "fields": "id,company/id"}).json()
+    company_of = {c["id"]: c["company"]["id"] for c in cw_contacts}
+    customer_cw = {link.host_id: link.cw_id for link in db.session.execute(
+        select(Link).where(Link.entity == "customer")).scalars()}
+    contact_links = db.session.execute(select(Link).where(Link.entity == "contact")).scalars().all()
+    assert len(contact_links) == made["contacts"]
+    for link in contact_links:
+        contact = db.session.get(Contact, link.host_id)
+        assert customer_cw[contact.customer_id] == company_of[link.cw_id]

@@ -4,9 +4,11 @@ One company by its Company ID (the Import From ConnectWise popup), all companies
 changed since the last successful full or incremental import (``lastUpdated``; a company also
 counts as changed when one of its contacts changed).
 
-Companies are read a page of 1,000 at a time and their contacts in bulk (``company/id in (...)``
-chunks), never a request per record; each page is processed and dropped, so memory does not grow
-with the tenant. Host data is written through the host's service API (a unit of work on the run's
+Companies are read a page of 1,000 at a time and their contacts in bulk, never a request per
+record: for all companies, the contacts paged at 1,000 too, in company order, each company page taking
+the contacts up to its last company (a merge of the two ordered streams); for a selection,
+``company/id in (...)`` chunks. Each page is processed and dropped, so memory does not grow with the
+tenant. Host data is written through the host's service API (a unit of work on the run's
 session), so a company, its contacts and their links land in one transaction. Identity follows the link table; an unlinked company is
 matched once by Company ID = account number, never by name. A linked customer deleted in the host
 is not re-created by a bulk import: it is reported, and importing that one company by its
@@ -67,6 +69,29 @@ def _pages(records: Iterable[dict], size: int = PAGE) -> Iterator[list[dict]]:
         yield page
 
 
+class ContactStream:
+    """Contacts ordered by company id, handed out company page by company page (a merge join: the
+    companies come by ascending id too). Holds one page of contacts at most."""
+
+    def __init__(self, contacts: Iterator[dict]):
+        self._contacts = contacts
+        self._next: dict | None = None
+
+    def up_to(self, last_company_id: int) -> dict[int, list[dict]]:
+        """The contacts of companies up to ``last_company_id`` not handed out yet, by company id."""
+        out: dict[int, list[dict]] = defaultdict(list)
+        while True:
+            contact = self._next if self._next is not None else next(self._contacts, None)
+            self._next = None
+            if contact is None:
+                return out
+            company_id = (contact.get("company") or {}).get("id")
+            if company_id is not None and company_id > last_company_id:
+                self._next = contact
+                return out
+            out[company_id].append(contact)
+
+
 class CompanyImporter:
     """Imports companies for one run (see the module docstring)."""
 
@@ -101,9 +126,7 @@ class CompanyImporter:
         if params.get("mode") == "changed":
             return self._changed()
         if params.get("mode") == "all":
-            self.recorder.set_total(self.client.companies.count())
-            for page in self.client.companies.iterate_pages(fields=M.COMPANY_FIELDS, page_size=PAGE):
-                self._page(page, explicit=False)
+            self._all()
             return ""
         raise ValueError("Choose what to import: one company, all companies or the changed ones.")
 
@@ -138,9 +161,7 @@ class CompanyImporter:
     def _changed(self) -> str:
         since = self._since()
         if since is None:
-            self.recorder.set_total(self.client.companies.count())
-            for page in self.client.companies.iterate_pages(fields=M.COMPANY_FIELDS, page_size=PAGE):
-                self._page(page, explicit=False)
+            self._all()
             return "No earlier import: imported all companies"
         changed = C.gt("lastUpdated", since)
         # A contact edit does not touch its company's lastUpdated: pick those companies up too.
@@ -158,6 +179,14 @@ class CompanyImporter:
             self._page(page, explicit=False)
         return f"Companies changed since {since:%Y-%m-%d %H:%M} UTC"
 
+    def _all(self) -> None:
+        """Every company, a page at a time (forward-only, by id), with the contacts paged alongside."""
+        self.recorder.set_total(self.client.companies.count())
+        contacts = ContactStream(self.client.contacts.iterate(fields=M.CONTACT_FIELDS, order_by="company/id asc",
+                                                              page_size=PAGE))
+        for page in self.client.companies.iterate_pages(fields=M.COMPANY_FIELDS, page_size=PAGE):
+            self._page(page, explicit=False, contacts=contacts.up_to(max((r["id"] for r in page), default=0)))
+
     def _since(self) -> dt.datetime | None:
         given = self.ctx.params.get("since")
         if given:
@@ -167,12 +196,14 @@ class CompanyImporter:
 
     # --- a page -------------------------------------------------------------------------------
 
-    def _page(self, records: list[dict], *, explicit: bool) -> None:
+    def _page(self, records: list[dict], *, explicit: bool, contacts: dict[int, list[dict]] | None = None) -> None:
+        """One page of companies; ``contacts`` (by company id) when already read, else read here."""
         records = [r for r in records if r["id"] not in self.done_cw]
-        live = [r["id"] for r in records if not r.get("deletedFlag")]
-        contacts: dict[int, list[dict]] = defaultdict(list)
-        for c in self.client.contacts.iterate_in("company/id", live, fields=M.CONTACT_FIELDS):
-            contacts[(c.get("company") or {}).get("id")].append(c)
+        if contacts is None:
+            live = [r["id"] for r in records if not r.get("deletedFlag")]
+            contacts = defaultdict(list)
+            for c in self.client.contacts.iterate_in("company/id", live, fields=M.CONTACT_FIELDS):
+                contacts[(c.get("company") or {}).get("id")].append(c)
         links = by_cw(self.session, CUSTOMER, [r["id"] for r in records])
         contact_links = by_cw(self.session, CONTACT, [c["id"] for cs in contacts.values() for c in cs])
         idents = [str(r.get("identifier") or "") for r in records if r["id"] not in links]
