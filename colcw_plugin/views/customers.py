@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from host_stub.extensions import db
 from host_stub.models import Customer
-from host_stub.views import current_actor
+from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
 from ..models import SyncItem, SyncRun
@@ -113,10 +113,8 @@ def export_customer(customer_id: int):
     for p in problems:
         flash(f"{p.message} {p.resolution}".strip(), "error")
     # The quote export's one-click "export the customer" comes back to the document it came from.
-    back = request.form.get("next", "")
-    if back.startswith("/colcw/documents/") and "//" not in back and "\\" not in back:
-        return redirect(back)
-    return redirect(url_for("customers.view_customer", customer_id=customer_id))
+    back = url_for("customers.view_customer", customer_id=customer_id)
+    return redirect(safe_target(request.form.get("next"), back))
 
 
 @rep_bp.route("/customers/<int:customer_id>/clear-link", methods=["POST"])

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from redis.exceptions import RedisError
 
 from host_stub.extensions import db
-from host_stub.views import admin_required, current_actor
+from host_stub.views import admin_required, current_actor, safe_target
 
 from ..errors import FieldErrors
 from ..models import Schedule, SyncRun
@@ -167,7 +167,7 @@ def save_mass_delete_limit():
 @admin_required
 def set_zone():
     zone = request.form.get("zone", "").strip()
-    resp = redirect(request.form.get("next") or url_for(".jobs"))
+    resp = redirect(safe_target(request.form.get("next"), url_for(".jobs")))
     if not is_timezone(zone):
         flash(f"{zone!r} is not a time zone name; choose one from the list (e.g. America/Chicago).", "error")
         return resp

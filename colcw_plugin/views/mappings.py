@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from host_stub.extensions import db
 from host_stub.models import PRODUCT_TYPES
-from host_stub.views import admin_required
+from host_stub.views import admin_required, referrer_path
 
 from ..errors import FieldErrors
 from ..setup import categories as category_mapping
@@ -170,7 +170,7 @@ def automap_view():
     lookups, reason = lookups_or_reason(REP_LISTS[:1] + PRODUCT_LISTS)
     if lookups is None:
         flash(f"Auto-map needs ConnectWise's lists. {reason}", "error")
-        return redirect(request.referrer or url_for(".connection"))
+        return redirect(referrer_path(url_for(".connection")))
     report = automap(db.session, lookups, actor_name())
     db.session.commit()
     return render_template("colcw/mappings/automap.html", report=report)

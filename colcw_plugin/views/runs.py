@@ -8,7 +8,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from host_stub.extensions import db
-from host_stub.views import admin_required, current_actor
+from host_stub.views import admin_required, current_actor, referrer_path
 
 from ..models import ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, Schedule, SyncRun
 from ..sync.jobs import history, recovery
@@ -133,7 +133,7 @@ def run_log(run_id: int):
     action = request.args.get("action", "")
     items = db.paginate(history.items_query(run.id, action), page=request.args.get("page", 1, type=int),
                         per_page=100, error_out=False)
-    back = request.referrer if (request.referrer or "").startswith(request.host_url) else None
+    back = referrer_path()
     return render_template("colcw/jobs/log.html", run=run, items=items, action=action, when=when,
                            job_label=runtime().kinds.label(run.kind), back=back)
 

@@ -1,4 +1,5 @@
-"""The host's blueprints and the helpers plugins' pages share (roles, actor, plugin links)."""
+"""The host's blueprints and the helpers plugins' pages share (roles, actor, plugin links, where a
+redirect may go)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask_login import current_user, login_required
 from ..extensions import db, login_manager
 from ..models import User
 from ..plugins import call_hook, collect_html, collect_links
+from ..redirects import local_path, same_site_path
 from ..snapshots import actor_snapshot
 
 
@@ -34,6 +36,18 @@ def admin_required(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def safe_target(target: str | None, fallback: str) -> str:
+    """Where to redirect for a target taken from the request (a ``next`` field or argument, a plugin's
+    answer): ``target`` when it is a local path, else ``fallback`` (see :mod:`host_stub.redirects`).
+    Every redirect of the host and its plugins whose target the request chose goes through this."""
+    return local_path(target, fallback)
+
+
+def referrer_path(fallback: str | None = None) -> str | None:
+    """The page the request came from, as a local path, when it is a page of this site; else ``fallback``."""
+    return same_site_path(request.referrer, request.host_url) or fallback
 
 
 def plugin_links(hook: str, **kwargs) -> list[dict]:

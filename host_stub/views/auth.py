@@ -6,15 +6,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import User
+from . import safe_target
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    # Only local paths: never redirect to another site after sign-in.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("customers.list_customers")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -24,7 +18,8 @@ def login():
         user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
         if user and user.active and user.check_password(request.form.get("password", "")):
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            # Only a path on this site: never another site after sign-in.
+            return redirect(safe_target(request.args.get("next"), url_for("customers.list_customers")))
         flash("Unknown e-mail or wrong password.", "error")
     return render_template("host/login.html")
 

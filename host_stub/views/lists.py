@@ -18,7 +18,7 @@ from sqlalchemy import Select
 
 from ..extensions import db
 from ..plugins import call_hook, collect_html
-from . import current_actor
+from . import current_actor, safe_target
 
 log = logging.getLogger(__name__)
 
@@ -111,5 +111,4 @@ def bulk(list_name: str, query: Callable[[], Select], id_column, list_endpoint: 
     result = results[0]
     if result.get("message"):
         flash(result["message"], result.get("category", "success"))
-    target = str(result["redirect"])
-    return redirect(target if target.startswith("/") and not target.startswith("//") else back)
+    return redirect(safe_target(str(result["redirect"]), back))
