@@ -1,16 +1,74 @@
-"""rq-dashboard (the queue dashboard ops watch), mounted under the admin section, for admins only."""
+"""rq-dashboard (the queue dashboard ops watch), mounted under the admin section, for admins only.
+
+rq-dashboard 0.9 has no authentication and no CSRF check of its own. Before any of its views runs,
+:func:`_guard_dashboard` lets only a signed-in admin through, and then:
+
+* its routes that change the queue (:data:`STATE_CHANGING`: delete or requeue a job, requeue all
+  failed jobs, empty or compact a queue — read from its ``web.py``) answer only a POST carrying a
+  valid CSRF token (``X-CSRFToken`` header or ``csrf_token`` field): a GET, which rq-dashboard
+  itself accepts for "requeue all", is 405; a POST without the token is 400. Its own pages' buttons
+  already POST with the header, taken from the ``_csrf_token`` cookie :func:`_dashboard_csrf_cookie`
+  sets;
+* a job id Redis does not hold answers 404 (rq-dashboard raises, a 500), and so do an unknown
+  Redis instance, registry or page; requeueing a job that has not failed answers 409.
+"""
 
 from __future__ import annotations
 
 import rq_dashboard
-from flask import abort, redirect, request, url_for
+from flask import abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from rq_dashboard.web import setup_rq_connection
 
+from ..sync.jobs.queue import JobQueue
 from . import admin_bp
 
 RQ_PREFIX = "/admin/integration/connectwise/rq"
+
+# rq-dashboard's routes that change what Redis holds (rq_dashboard/web.py of 0.9.0). Every other route of
+# its blueprint only reads (tests/jobs/test_dashboard_security.py fails when a new version adds one).
+STATE_CHANGING = frozenset({"delete_job_view", "requeue_job_view", "requeue_all", "empty_queue", "compact_queue"})
+REGISTRIES = frozenset({"queued", "failed", "deferred", "started", "finished", "scheduled", "canceled"})
+CSRF_HEADERS = ("X-CSRFToken", "X-CSRF-Token")
+
+
+def _refuse(status: int, message: str):
+    """A refusal in the form the caller reads: JSON for rq-dashboard's scripts, the host's error page else."""
+    if request.method == "POST" or "/data/" in request.path:
+        resp = jsonify(status="ERROR", message=message)
+        resp.status_code = status
+        if status == 405:
+            resp.headers["Allow"] = "POST"
+        return resp
+    abort(status)
+
+
+def _csrf_ok() -> bool:
+    token = next((request.headers[h] for h in CSRF_HEADERS if request.headers.get(h)), None)
+    try:
+        validate_csrf(token or request.form.get("csrf_token"))
+    except ValueError:  # flask_wtf raises wtforms' ValidationError, a ValueError
+        return False
+    return True
+
+
+def _missing(endpoint: str, args: dict) -> tuple[int, str] | None:
+    """Why the request cannot be done as asked (a status and a sentence), or None."""
+    if args.get("instance_number", 0) >= len(current_app.config.get("RQ_DASHBOARD_REDIS_URL") or ()):
+        return 404, "There is no such Redis instance."
+    if "registry_name" in args and args["registry_name"] not in REGISTRIES:
+        return 404, "There is no such job list."
+    if endpoint == "list_jobs" and not all(str(args.get(k, "")).isdigit() and int(args[k]) > 0
+                                           for k in ("per_page", "page")):
+        return 404, "There is no such page."
+    if "job_id" in args:
+        job = JobQueue(current_app.redis_conn).fetch(args["job_id"])
+        if job is None:
+            return 404, f"Job {args['job_id']} does not exist (it may have been deleted or expired)."
+        if endpoint == "requeue_job_view" and job.get_status() != "failed":
+            return 409, f"Job {job.id} has not failed: only failed jobs can be requeued."
+    return None
 
 
 def _guard_dashboard():
@@ -18,7 +76,14 @@ def _guard_dashboard():
         return redirect(url_for("auth.login", next=request.full_path))
     if not current_user.is_admin:
         abort(403)
-    return None
+    endpoint = (request.endpoint or "").rpartition(".")[2]
+    if endpoint in STATE_CHANGING:
+        if request.method != "POST":
+            return _refuse(405, "This changes the queue: it takes a POST with a CSRF token, not a link.")
+        if not _csrf_ok():
+            return _refuse(400, "The CSRF token is missing or invalid: reload the dashboard and try again.")
+    problem = _missing(endpoint, request.view_args or {})
+    return _refuse(*problem) if problem else None
 
 
 def _dashboard_csrf_cookie(resp):
