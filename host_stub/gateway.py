@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pluggy
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from . import fields as F
 from .models import (
     EXTERNAL_STATUSES,
-    PRODUCT_TYPES,
     Contact,
     Customer,
     CustomField,
@@ -34,6 +33,7 @@ from .models import (
     DocumentFieldValue,
     DocumentLine,
     StoreSite,
+    User,
     utcnow,
 )
 from .plugins import call_hook
@@ -45,7 +45,6 @@ CONTACT_EDITABLE = ("title", "first_name", "last_name", "address1", "address2", 
                     "work_phone", "mobile_phone", "home_phone", "other_phone", "email", "is_default")
 LINE_EDITABLE = ("item_number", "manufacturer", "description", "quantity", "cost", "price", "category",
                  "subcategory", "product_type")
-
 
 class ValidationError(ValueError):
     """Bad input; ``errors`` maps field names to messages that say what to do."""
@@ -96,18 +95,43 @@ class UnitOfWork:
     def default_store(self) -> StoreSite | None:
         return self.session.execute(select(StoreSite).order_by(StoreSite.id).limit(1)).scalar_one_or_none()
 
-    def _validate_customer(self, data: Mapping[str, Any], customer_id: int | None) -> dict[str, str]:
-        errors = {}
-        if not str(data.get("name", "")).strip():
-            errors["name"] = "Enter the customer's name."
-        acct = str(data.get("account_number", "")).strip()
-        if not acct:
-            errors["account_number"] = "Enter an account number (it becomes the ConnectWise company ID)."
-        else:
+    def _validate_customer(self, data: Mapping[str, Any], customer_id: int | None) -> tuple[dict, dict[str, str]]:
+        """The customer's values as they will be saved (text stripped), and the errors, field by field."""
+        errors: dict[str, str] = {}
+        required = {"name": "Enter the customer's name.",
+                    "account_number": "Enter an account number (it becomes the ConnectWise company ID)."}
+        values = {}
+        for field in CUSTOMER_EDITABLE:
+            if field == "active":
+                if field in data:
+                    values[field] = bool(data[field])
+            elif field in data or (customer_id is None and field in required):
+                values[field] = F.text(errors, field, data.get(field), Customer, field, F.LABELS[field],
+                                       required=required.get(field))
+        acct = values.get("account_number")
+        if acct and "account_number" not in errors:
             other = self.session.execute(select(Customer.id).where(Customer.account_number == acct)).scalar()
             if other is not None and other != customer_id:
                 errors["account_number"] = f"Account number {acct} is already used by another customer."
-        return errors
+        return values, errors
+
+    @staticmethod
+    def _validate_contacts(contacts: list[Mapping[str, Any]], errors: dict[str, str]) -> list[dict]:
+        out = []
+        for i, c in enumerate(contacts):
+            values: dict[str, Any] = {"id": c.get("id")} if c.get("id") else {}
+            for field in CONTACT_EDITABLE:
+                if field == "is_default":
+                    if field in c:
+                        values[field] = bool(c[field])
+                elif field in c:
+                    values[field] = F.text(errors, f"contacts[{i}].{field}", c[field], Contact, field,
+                                           f"Contact {i + 1}: {F.LABELS[field]}")
+            if not (values.get("first_name") or values.get("last_name")) and (
+                    "first_name" in c or "last_name" in c or not c.get("id")):
+                errors.setdefault(f"contacts[{i}].first_name", f"Contact {i + 1}: enter a first or last name.")
+            out.append(values)
+        return out
 
     def save_customer(self, data: Mapping[str, Any], contacts: Iterable[Mapping[str, Any]] | None = None, *,
                       customer_id: int | None = None, actor: dict | None = None,
@@ -116,13 +140,11 @@ class UnitOfWork:
 
         ``contacts`` items with an ``id`` update that contact, others are added. With
         ``delete_missing_contacts`` the customer's other contacts are removed. Nothing is written
-        when any field is invalid (``ValidationError``). Records ``customer_saved``.
+        when any field is invalid (``ValidationError``: a required field missing, a value longer
+        than its column). Records ``customer_saved``.
         """
-        errors = self._validate_customer(data, customer_id)
-        contacts = list(contacts or [])
-        for i, c in enumerate(contacts):
-            if not (str(c.get("first_name", "")).strip() or str(c.get("last_name", "")).strip()):
-                errors[f"contacts[{i}]"] = "Each contact needs a first or last name."
+        values, errors = self._validate_customer(data, customer_id)
+        contacts = self._validate_contacts(list(contacts or []), errors)
         if errors:
             raise ValidationError(errors)
         created = customer_id is None
@@ -135,10 +157,8 @@ class UnitOfWork:
             customer = self.session.get(Customer, customer_id)
             if customer is None:
                 raise ValidationError({"id": f"Customer {customer_id} no longer exists."})
-        for field in CUSTOMER_EDITABLE:
-            if field in data:
-                value = data[field]
-                setattr(customer, field, bool(value) if field == "active" else str(value or "").strip())
+        for field, value in values.items():
+            setattr(customer, field, value)
         customer.updated_at = utcnow()
         if contacts:
             by_id = {c.id: c for c in customer.contacts}
@@ -150,8 +170,7 @@ class UnitOfWork:
                     self.session.add(contact)
                 for field in CONTACT_EDITABLE:
                     if field in c:
-                        value = c[field]
-                        setattr(contact, field, bool(value) if field == "is_default" else str(value or "").strip())
+                        setattr(contact, field, c[field])
                 contact.updated_at = utcnow()
                 kept.add(id(contact))
             if delete_missing_contacts:
@@ -189,48 +208,69 @@ class UnitOfWork:
             raise ValidationError({"id": f"Document {document_id} no longer exists."})
         if doc is not None and doc.locked:
             raise ValidationError({"locked": f"{doc.number} is locked because it was exported. Unlock it first."})
-        customer_id = header.get("customer_id", doc.customer_id if doc else None)
-        customer = self.session.get(Customer, int(customer_id)) if customer_id else None
+        customer_id = F.row_id(errors, "customer_id", header.get("customer_id", doc.customer_id if doc else None),
+                               "Choose the customer.")
+        customer = self.session.get(Customer, customer_id) if customer_id else None
         if customer is None:
             errors["customer_id"] = "Choose the customer."
-        contact_id = header.get("contact_id", doc.contact_id if doc else None)
-        if contact_id and customer and not any(c.id == int(contact_id) for c in customer.contacts):
+        contact_id = F.row_id(errors, "contact_id", header.get("contact_id", doc.contact_id if doc else None),
+                              "Choose one of the customer's contacts.")
+        if contact_id and customer and not any(c.id == contact_id for c in customer.contacts):
             errors["contact_id"] = "The contact must belong to the customer."
+        rep_id = F.row_id(errors, "sales_rep_id", header.get("sales_rep_id"), "Choose the sales rep from the list.")
+        if rep_id and self.session.get(User, rep_id) is None:
+            errors["sales_rep_id"] = "That sales rep no longer exists: choose another from the list."
+        title = F.text(errors, "title", header.get("title"), Document, "title", "Title")
+        number = F.text(errors, "number", header.get("number"), Document, "number", "Document number")
         try:
-            follow_up = _parse_date(header.get("follow_up_date", doc.follow_up_date if doc else None))
+            follow_up = F.parse_date(header.get("follow_up_date", doc.follow_up_date if doc else None))
         except ValueError:
             errors["follow_up_date"] = "Enter the follow-up date as YYYY-MM-DD."
             follow_up = None
-        parsed_lines = _parse_lines(lines or [], errors)
+        values = self._validate_custom_fields(custom_fields, errors) if custom_fields is not None else None
+        parsed_lines = F.document_lines(lines or [], errors)
         if errors:
             raise ValidationError(errors)
 
         created = doc is None
         if created:
-            doc = Document(doc_type=doc_type, number=header.get("number") or self.next_document_number(doc_type),
+            doc = Document(doc_type=doc_type, number=number or self.next_document_number(doc_type),
                            customer_id=customer.id)
             self.session.add(doc)
         doc.customer_id = customer.id
-        doc.contact_id = int(contact_id) if contact_id else None
+        doc.contact_id = contact_id
         if "sales_rep_id" in header:
-            doc.sales_rep_id = int(header["sales_rep_id"]) if header["sales_rep_id"] else None
+            doc.sales_rep_id = rep_id
         if "title" in header:
-            doc.title = str(header["title"] or "").strip()
+            doc.title = title
         doc.follow_up_date = follow_up
         doc.updated_at = utcnow()
-        if custom_fields is not None:
+        if values is not None:
             existing = {fv.field_id: fv for fv in doc.field_values}
-            for field_id, value in custom_fields.items():
-                fv = existing.get(int(field_id))
+            for field_id, value in values.items():
+                fv = existing.get(field_id)
                 if fv is None:
-                    doc.field_values.append(DocumentFieldValue(field_id=int(field_id), value=str(value or "").strip()))
+                    doc.field_values.append(DocumentFieldValue(field_id=field_id, value=value))
                 else:
-                    fv.value = str(value or "").strip()
+                    fv.value = value
         if lines is not None:
             _replace_lines(doc, parsed_lines)
         self.session.flush()
         self.record("quote_saved", lambda: {"document": document_snapshot(doc), "created": created, "actor": actor})
         return doc
+
+    def _validate_custom_fields(self, custom_fields: Mapping[int, str], errors: dict[str, str]) -> dict[int, str]:
+        """The custom header fields' values by field id; errors at ``custom_fields[<id>]``."""
+        names = dict(self.session.execute(select(CustomField.id, CustomField.name)).tuples().all())
+        values = {}
+        for raw_id, value in custom_fields.items():
+            key = f"custom_fields[{raw_id}]"
+            field_id = F.row_id(errors, key, raw_id, "That custom header field no longer exists.")
+            if field_id is not None and field_id not in names:
+                errors[key] = "That custom header field no longer exists."
+            elif field_id is not None:
+                values[field_id] = F.text(errors, key, value, DocumentFieldValue, "value", names[field_id])
+        return values
 
     def set_locked(self, document_id: int, locked: bool) -> Document:
         """Lock or unlock a document (plugins lock exported documents). Records no event."""
@@ -255,15 +295,13 @@ class UnitOfWork:
         an edit of the document.
         """
         errors: dict[str, str] = {}
-        source, label = (source or "").strip(), (label or "").strip()
-        if not source or len(source) > 40:
-            errors["source"] = "Name the other system in at most 40 characters, e.g. ConnectWise."
+        source = F.text(errors, "source", source, DocumentExternalStatus, "source", "The other system's name",
+                        required="Name the other system, e.g. ConnectWise.")
         if status not in EXTERNAL_STATUSES:
             errors["status"] = f"The external status must be one of {', '.join(EXTERNAL_STATUSES)}."
-        if not label or len(label) > 200:
-            errors["label"] = "Give the status as a sentence of at most 200 characters."
-        if len(url or "") > 500:
-            errors["url"] = "The link to the record must be at most 500 characters."
+        label = F.text(errors, "label", label, DocumentExternalStatus, "label", "The status sentence",
+                       required="Give the status as a sentence, e.g. Won in ConnectWise.")
+        url = F.text(errors, "url", url, DocumentExternalStatus, "url", "The link to the record")
         if self.session.get(Document, document_id) is None:
             errors["id"] = f"Document {document_id} no longer exists."
         if errors:
@@ -274,7 +312,7 @@ class UnitOfWork:
         if row is None:
             row = DocumentExternalStatus(document_id=document_id, source=source)
             self.session.add(row)
-        row.status, row.label, row.detail, row.url = status, label, (detail or "").strip(), url or ""
+        row.status, row.label, row.detail, row.url = status, label, (detail or "").strip(), url
         row.changed_at = changed_at
         row.updated_at = utcnow()
         self.session.flush()
@@ -310,9 +348,11 @@ class UnitOfWork:
     # --- settings ---------------------------------------------------------------------------
 
     def add_custom_field(self, name: str) -> CustomField:
-        name = name.strip()
-        if not name:
-            raise ValidationError({"name": "Enter the field's name, e.g. Opportunity Name."})
+        errors: dict[str, str] = {}
+        name = F.text(errors, "name", name, CustomField, "name", "The field's name",
+                      required="Enter the field's name, e.g. Opportunity Name.")
+        if errors:
+            raise ValidationError(errors)
         if self.session.execute(select(CustomField).where(CustomField.name == name)).scalar():
             raise ValidationError({"name": f"A custom field named {name} already exists."})
         pos = self.session.execute(select(func.count(CustomField.id))).scalar() or 0
@@ -328,44 +368,6 @@ def _one_default_contact(customer: Customer) -> None:
         extra.is_default = False
     if not defaults and customer.contacts:
         customer.contacts[0].is_default = True
-
-
-def _decimal(value: Any, field: str, errors: dict, key: str) -> Decimal:
-    try:
-        d = Decimal(str(value if value not in (None, "") else 0))
-    except InvalidOperation:
-        errors[key] = f"{field} must be a number."
-        return Decimal(0)
-    if not d.is_finite():
-        errors[key] = f"{field} must be a number."
-        return Decimal(0)
-    return d
-
-
-def _parse_date(value: Any) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
-
-
-def _parse_lines(lines: Iterable[Mapping[str, Any]], errors: dict) -> list[dict]:
-    parsed_lines = []
-    for i, ln in enumerate(lines):
-        if not str(ln.get("item_number", "")).strip():
-            errors[f"lines[{i}].item_number"] = f"Line {i + 1}: enter the item / part number."
-        ptype = ln.get("product_type") or "Product"
-        if ptype not in PRODUCT_TYPES:
-            errors[f"lines[{i}].product_type"] = f"Line {i + 1}: product type must be Product, Service or Labor."
-        parsed = {k: str(ln.get(k, "") or "").strip() for k in ("item_number", "manufacturer", "description",
-                                                                "category", "subcategory")}
-        parsed.update(product_type=ptype, id=ln.get("id"),
-                      quantity=_decimal(ln.get("quantity", 1), "Quantity", errors, f"lines[{i}].quantity"),
-                      cost=_decimal(ln.get("cost"), "Cost", errors, f"lines[{i}].cost"),
-                      price=_decimal(ln.get("price"), "Price", errors, f"lines[{i}].price"))
-        parsed_lines.append(parsed)
-    return parsed_lines
 
 
 def _replace_lines(doc: Document, parsed_lines: list[dict]) -> None:

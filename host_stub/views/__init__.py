@@ -50,6 +50,29 @@ def referrer_path(fallback: str | None = None) -> str | None:
     return same_site_path(request.referrer, request.host_url) or fallback
 
 
+def form_rows(prefix: str) -> dict[str, dict]:
+    """Rows posted as <prefix>-<n>-<field>, by <n> (a tampered row number or id is a bad request)."""
+    rows: dict[str, dict] = {}
+    for key, value in request.form.items():
+        if key.startswith(prefix + "-"):
+            _, idx, field = (key.split("-", 2) + [""])[:3]
+            if not (idx.isascii() and idx.isdigit()) or (field == "id" and not (value.isascii() and value.isdigit())):
+                abort(400)
+            rows.setdefault(idx, {})[field] = value
+    return rows
+
+
+def row_errors(errors: dict[str, str], prefix: str, rows: list[str]) -> dict[str, str]:
+    """The service's errors with ``<prefix>[<i>].<field>`` keys renamed to the form's ``<prefix>-<n>-<field>``,
+    so each shows beside its field (``rows[i]`` is the form row of the i-th item saved)."""
+    out = {}
+    for key, message in errors.items():
+        head, _, field = key.partition(".")
+        i = head[len(prefix) + 1:-1] if head.startswith(prefix + "[") else ""
+        out[f"{prefix}-{rows[int(i)]}-{field}" if i.isdigit() and int(i) < len(rows) else key] = message
+    return out
+
+
 def plugin_links(hook: str, **kwargs) -> list[dict]:
     pm = current_app.extensions["host_stub"]["pm"]
     return collect_links(pm, hook, actor=current_actor(), request=request, **kwargs)

@@ -20,14 +20,16 @@ def index():
 @bp.route("/custom-fields", methods=["GET", "POST"])
 @admin_required
 def custom_fields():
+    errors: dict[str, str] = {}
     if request.method == "POST":
         try:
             field = add_custom_field(request.form.get("name", ""))
         except ValidationError as e:
             db.session.rollback()
-            flash(" ".join(e.errors.values()), "error")
+            errors = e.errors
         else:
             flash(f"Custom header field {field.name} added.", "success")
-        return redirect(url_for(".custom_fields"))
+            return redirect(url_for(".custom_fields"))
     fields = db.session.execute(select(CustomField).order_by(CustomField.position)).scalars().all()
-    return render_template("host/custom_fields.html", fields=fields)
+    return render_template("host/custom_fields.html", fields=fields, errors=errors,
+                           name=request.form.get("name", "")), 400 if errors else 200

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Customer, Document
 from ..services import CONTACT_EDITABLE, CUSTOMER_EDITABLE, ValidationError, save_customer
 from ..snapshots import customer_snapshot
-from . import current_actor, lists, plugin_html, plugin_links
+from . import current_actor, form_rows, lists, plugin_html, plugin_links, row_errors
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -59,16 +59,12 @@ def view_customer(customer_id: int):
                            plugin_slot=plugin_html("customer_view_render", customer=snap))
 
 
-def _form_contacts() -> list[dict]:
-    """Contacts posted as contacts-<n>-<field>; rows marked for deletion or left empty are dropped."""
-    rows: dict[str, dict] = {}
-    for key, value in request.form.items():
-        if key.startswith("contacts-"):
-            _, idx, field = key.split("-", 2)
-            rows.setdefault(idx, {})[field] = value
+def _form_contacts() -> tuple[list[dict], list[str]]:
+    """Contacts posted as contacts-<n>-<field>, and the form row of each; rows marked for deletion or
+    left empty are dropped."""
     default_idx = request.form.get("default_contact")
-    out = []
-    for idx, row in sorted(rows.items(), key=lambda kv: int(kv[0])):
+    out, rows = [], []
+    for idx, row in sorted(form_rows("contacts").items(), key=lambda kv: int(kv[0])):
         if row.get("delete") or not any(row.get(f, "").strip() for f in ("first_name", "last_name", "email")):
             continue
         contact = {f: row.get(f, "") for f in CONTACT_EDITABLE if f != "is_default"}
@@ -76,7 +72,8 @@ def _form_contacts() -> list[dict]:
         if row.get("id"):
             contact["id"] = int(row["id"])
         out.append(contact)
-    return out
+        rows.append(idx)
+    return out, rows
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -89,12 +86,13 @@ def edit_customer(customer_id: int | None = None):
     if request.method == "POST":
         data = {f: form.get(f, "") for f in CUSTOMER_EDITABLE if f != "active"}
         data["active"] = bool(form.get("active"))
+        contacts, rows = _form_contacts()
         try:
-            saved = save_customer(data, _form_contacts(), customer_id=customer_id, actor=current_actor(),
+            saved = save_customer(data, contacts, customer_id=customer_id, actor=current_actor(),
                                   delete_missing_contacts=True)
         except ValidationError as e:
             db.session.rollback()
-            errors = e.errors
+            errors = row_errors(e.errors, "contacts", rows)
             flash("Nothing was saved: correct the fields marked below.", "error")
         else:
             flash(f"Customer {saved.name} saved.", "success")

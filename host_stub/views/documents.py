@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import PRODUCT_TYPES, Customer, CustomField, Document, ProductCategory, User
 from ..services import LINE_EDITABLE, ValidationError, convert_quote, save_document
 from ..snapshots import document_snapshot
-from . import current_actor, lists, plugin_html, plugin_links
+from . import current_actor, form_rows, lists, plugin_html, plugin_links, row_errors
 
 bp = Blueprint("documents", __name__)
 
@@ -66,21 +66,18 @@ def view_document(doc_id: int):
                            plugin_slot=plugin_html("document_view_render", document=snap))
 
 
-def _form_lines() -> list[dict]:
-    rows: dict[str, dict] = {}
-    for key, value in request.form.items():
-        if key.startswith("lines-"):
-            _, idx, field = key.split("-", 2)
-            rows.setdefault(idx, {})[field] = value
-    out = []
-    for _idx, row in sorted(rows.items(), key=lambda kv: int(kv[0])):
+def _form_lines() -> tuple[list[dict], list[str]]:
+    """Lines posted as lines-<n>-<field>, and the form row of each; deleted or empty rows are dropped."""
+    out, rows = [], []
+    for idx, row in sorted(form_rows("lines").items(), key=lambda kv: int(kv[0])):
         if row.get("delete") or not any(row.get(f, "").strip() for f in ("item_number", "description")):
             continue
         line = {f: row.get(f, "") for f in LINE_EDITABLE}
         if row.get("id"):
             line["id"] = int(row["id"])
         out.append(line)
-    return out
+        rows.append(idx)
+    return out, rows
 
 
 @bp.route("/quotes/new", methods=["GET", "POST"])
@@ -97,12 +94,12 @@ def edit_document(doc_id: int | None = None):
     if request.method == "POST":
         header = {k: form.get(k, "") for k in ("customer_id", "contact_id", "sales_rep_id", "title", "follow_up_date")}
         custom = {f.id: form.get(f"field-{f.id}", "") for f in fields}
+        lines, rows = _form_lines()
         try:
-            saved = save_document(header, _form_lines(), document_id=doc_id, custom_fields=custom,
-                                  actor=current_actor())
+            saved = save_document(header, lines, document_id=doc_id, custom_fields=custom, actor=current_actor())
         except ValidationError as e:
             db.session.rollback()
-            errors = e.errors
+            errors = row_errors(e.errors, "lines", rows)
             flash("Nothing was saved: correct the fields marked below.", "error")
         else:
             flash(f"{'Quote' if saved.is_quote else 'Sales order'} {saved.number} saved.", "success")

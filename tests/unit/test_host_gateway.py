@@ -66,7 +66,7 @@ def test_invalid_input_raises_field_errors_and_writes_nothing(session):
     uow = UnitOfWork(session)
     with pytest.raises(ValidationError) as e:
         uow.save_customer({"account_number": "", "name": ""}, [{"first_name": ""}])
-    assert set(e.value.errors) == {"name", "account_number", "contacts[0]"}
+    assert set(e.value.errors) == {"name", "account_number", "contacts[0].first_name"}
     uow.commit()
     assert session.execute(select(Customer)).first() is None
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 
+from host_stub.fields import column_limits
 from host_stub.gateway import ValidationError
 from host_stub.models import Contact, Customer
 from host_stub.snapshots import system_actor
@@ -32,8 +33,9 @@ IMPORT_SYSTEM = "colcw-import"
 # Host events fired by an import carry this actor, so colcw's own event handlers can ignore them.
 IMPORT_ACTOR = system_actor(IMPORT_SYSTEM)
 
-_CUSTOMER_LIMITS = {c.name: getattr(c.type, "length", None) for c in Customer.__table__.columns}
-_CONTACT_LIMITS = {c.name: getattr(c.type, "length", None) for c in Contact.__table__.columns}
+# The host's own limits (its columns), the ones its unit of work checks: a value too long is a failed record.
+_CUSTOMER_LIMITS = column_limits(Customer)
+_CONTACT_LIMITS = column_limits(Contact)
 _COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
 _CONTACT_LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
 

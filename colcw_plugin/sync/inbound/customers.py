@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from host_stub.fields import column_limits
 from host_stub.models import Contact, Customer
 
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift
@@ -35,8 +36,9 @@ from .reading import Found
 
 COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
 CONTACT_LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
-_CUSTOMER_LIMITS = {c.name: getattr(c.type, "length", None) for c in Customer.__table__.columns}
-_CONTACT_LIMITS = {c.name: getattr(c.type, "length", None) for c in Contact.__table__.columns}
+# The host's own limits (its columns), the ones its unit of work checks: a value too long is a failed record.
+_CUSTOMER_LIMITS = column_limits(Customer)
+_CONTACT_LIMITS = column_limits(Contact)
 NOT_COMPARED = ("is_default",)  # the default contact is the company's choice, not a contact field
 
 
