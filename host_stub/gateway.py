@@ -46,6 +46,7 @@ CONTACT_EDITABLE = ("title", "first_name", "last_name", "address1", "address2", 
 LINE_EDITABLE = ("item_number", "manufacturer", "description", "quantity", "cost", "price", "category",
                  "subcategory", "product_type")
 
+
 class ValidationError(ValueError):
     """Bad input; ``errors`` maps field names to messages that say what to do."""
 
@@ -261,7 +262,7 @@ class UnitOfWork:
 
     def _validate_custom_fields(self, custom_fields: Mapping[int, str], errors: dict[str, str]) -> dict[int, str]:
         """The custom header fields' values by field id; errors at ``custom_fields[<id>]``."""
-        names = dict(self.session.execute(select(CustomField.id, CustomField.name)).tuples().all())
+        names = {row.id: row.name for row in self.session.execute(select(CustomField.id, CustomField.name))}
         values = {}
         for raw_id, value in custom_fields.items():
             key = f"custom_fields[{raw_id}]"
