@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
+from urllib.parse import urljoin
 
+import requests
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
@@ -73,6 +75,54 @@ class LiveServer:
 
     def stop(self):
         self.server.shutdown()
+
+
+# --- many clicks at once, over real HTTP -----------------------------------------------------------
+
+
+Jar = requests.cookies.RequestsCookieJar
+
+
+def http_sign_in(base: str, page: str, email: str = "riley@demo.example") -> tuple[Jar, str]:
+    """Sign in as a rep over HTTP; the session cookies and a CSRF token taken from ``page``."""
+    http = requests.Session()
+    token = CSRF_RE.search(http.get(f"{base}/login", timeout=30).text).group(1)
+    resp = http.post(f"{base}/login", data={"email": email, "password": "demo", "csrf_token": token},
+                     allow_redirects=False, timeout=30)
+    assert resp.status_code == 302
+    token = CSRF_RE.search(http.get(f"{base}{page}", timeout=30).text).group(1)
+    return http.cookies, token
+
+
+def post_at_once(clicks: int, url: str, cookies: Jar, data: dict, headers: dict | None = None) -> list[requests.Response]:
+    """``clicks`` POSTs of ``data`` to ``url`` from as many threads, released together; each answer is the page
+    the click lands on (a redirect or htmx's ``HX-Redirect`` followed, so its flash shows)."""
+    start = threading.Barrier(clicks)
+    answers: list[requests.Response] = []
+    lock = threading.Lock()
+
+    def click():
+        with requests.Session() as http:
+            http.cookies = cookies.copy()
+            start.wait(30)
+            try:
+                resp = http.post(url, data=data, headers=headers or {}, allow_redirects=False, timeout=120)
+                target = resp.headers.get("Location") if resp.status_code == 302 else resp.headers.get("HX-Redirect")
+                if target:  # the page the click lands on, with its flash
+                    resp = http.get(urljoin(url, target), timeout=60)
+            except requests.RequestException as e:  # counted: every click must be answered
+                resp = e
+            with lock:
+                answers.append(resp)
+
+    threads = [threading.Thread(target=click) for _ in range(clicks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert [a for a in answers if not isinstance(a, requests.Response)] == []
+    assert len(answers) == clicks
+    return answers
 
 
 def browser_sign_in(page, base_url: str, email: str, password: str = "demo"):

@@ -32,6 +32,7 @@ LABELS = {
     "colcw_inbound_hints": "Changes ConnectWise announced (callbacks received)",
     "colcw_record_drift": "ConnectWise changes not taken and conflicts shown on customer pages",
     "colcw_document_drift": "Opportunity products changed in ConnectWise since their export",
+    "colcw_create_intents": "ConnectWise contacts being created, not confirmed yet",
 }
 
 

@@ -21,11 +21,12 @@ from ..cw import ConnectWiseError
 from ..models import SyncItem, SyncRun
 from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
+from ..sync.customers import exclusive
 from ..sync.customers import links as customer_links
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
 from . import rep_bp
-from .support import runtime
+from .support import already_running, not_connected, runtime
 
 MAX_IDENT = 100
 
@@ -63,8 +64,15 @@ def import_company():
             error = ("Enter the ConnectWise Company ID of the company to import.", "")
         elif len(ident) > MAX_IDENT:
             error = (f"A Company ID has at most {MAX_IDENT} characters.", "")
+        elif (unconnected := not_connected()) is not None:
+            error = (unconnected, "")
         else:
-            run = _execute("customer_import", {"company": ident})
+            try:
+                with exclusive.importing_company(db.session, ident):
+                    run = _execute("customer_import", {"company": ident})
+            except exclusive.AlreadyRunning as e:
+                return _import_answer(already_running(e.run, f"{ident} is already being imported from ConnectWise"),
+                                      ident)
             done = _items(run, "customer")
             item = done[0] if done else None
             if item and item.action in ("created", "updated", "unchanged") and item.host_id:
@@ -78,7 +86,13 @@ def import_company():
                     return "", 200, {"HX-Redirect": target}
                 return redirect(target)
             error = (item.message, item.resolution) if item else (run.message or "The import did not run.", "")
-    if request.headers.get("HX-Request"):  # the popup's form again, with the error (htmx swaps 2xx only)
+    return _import_answer(error[0], ident, error[1]) if error else _import_answer(None, ident)
+
+
+def _import_answer(message, ident: str, resolution: str = ""):
+    """The popup's form again, with what went wrong (htmx swaps 2xx only), or the page of its own."""
+    error = (message, resolution) if message is not None else None
+    if request.headers.get("HX-Request"):
         return render_template("colcw/customers/_import_form.html", error=error, ident=ident)
     return render_template("colcw/customers/import.html", error=error, ident=ident), 400 if error else 200
 
@@ -98,7 +112,18 @@ def export_customer(customer_id: int):
     if request.method == "GET":
         return render_template("colcw/customers/export.html", customer=customer,
                                status=customer_links.status(db.session, customer))
-    run = _execute("customer_export", {"customer_id": customer_id})
+    # The quote export's one-click "export the customer" comes back to the document it came from.
+    back = safe_target(request.form.get("next"), url_for("customers.view_customer", customer_id=customer_id))
+    unconnected = not_connected()
+    if unconnected is not None:
+        flash(unconnected, "error")
+        return redirect(back)
+    try:
+        with exclusive.exporting_customer(db.session, customer_id):
+            run = _execute("customer_export", {"customer_id": customer_id})
+    except exclusive.AlreadyRunning as e:
+        flash(already_running(e.run, f"{customer.name} is already being exported to ConnectWise"), "info")
+        return redirect(back)
     done = _items(run, "customer")
     item = done[0] if done else None
     contacts, problems = _contact_summary(run)
@@ -112,9 +137,7 @@ def export_customer(customer_id: int):
         flash(f"{verb} ConnectWise: {item.label}.{contacts}", "success")
     for p in problems:
         flash(f"{p.message} {p.resolution}".strip(), "error")
-    # The quote export's one-click "export the customer" comes back to the document it came from.
-    back = url_for("customers.view_customer", customer_id=customer_id)
-    return redirect(safe_target(request.form.get("next"), back))
+    return redirect(back)
 
 
 @rep_bp.route("/customers/<int:customer_id>/clear-link", methods=["POST"])

@@ -24,7 +24,7 @@ from host_stub.views import current_actor
 
 from ..cw import ConnectWiseError
 from ..models import FINAL_RUN_STATUSES, SyncItem, SyncRun
-from ..setup.connection import NotConfigured, is_configured, read_settings
+from ..setup.connection import NotConfigured, read_settings
 from ..setup.secrets import SecretError
 from ..sync.inbound import SOURCE
 from ..sync.inbound.status import changes_of
@@ -35,7 +35,7 @@ from ..sync.quotes.picker import ExportTarget, export_target
 from ..sync.quotes.preflight import preflight
 from ..sync.quotes.state import panel_state
 from . import rep_bp
-from .support import runtime
+from .support import already_running, not_connected, runtime
 
 REFRESH_SECONDS = 3  # how often a linked document's panel asks for what came back from ConnectWise
 
@@ -71,7 +71,7 @@ def _target(doc: Document, snapshot: dict, checks: list, store: bool) -> tuple[E
     settings = read_settings(db.session)
     try:
         with runtime().interactive_client(db.session) as client:
-            return export_target(db.session, client, shared_setup(client, db.engine, settings, store), settings, doc,
+            return export_target(db.session, client, shared_setup(client, db.engine, settings, store, session=db.session), settings, doc,
                                  snapshot), None
     except (NotConfigured, SecretError):
         return None, None
@@ -115,9 +115,9 @@ def export_run(doc_id: int):
 def start_document_export(doc_id: int):
     doc = _document(doc_id)
     back = url_for("colcw.export_document", doc_id=doc.id)
-    if not is_configured(read_settings(db.session)):
-        flash("ConnectWise is not connected yet: ask an admin to set up the connection (Admin → Integration → "
-              "ConnectWise).", "error")
+    unconnected = not_connected()
+    if unconnected is not None:
+        flash(unconnected, "error")
         return redirect(back)
     snapshot = document_snapshot(doc)
     checks = preflight(db.session, doc, current_actor(), snapshot)
@@ -129,14 +129,20 @@ def start_document_export(doc_id: int):
     if target is not None and target.confirm and request.form.get("confirm") != target.confirm_token:
         flash(f"Not exported yet: confirm it first. {target.confirm}", "error")
         return redirect(back)
+    actor = current_actor()
+    # Give the request's database connection back before waiting on the queue's submit lock: clicks that each
+    # held one while waiting for the lock's holder, which needs one, would exhaust the pool.
+    db.session.commit()
     try:
-        run = runtime().submit(db.session, KIND, {"document_id": doc.id}, trigger="manual", actor=current_actor())
+        run = runtime().submit(db.session, KIND, {"document_id": doc_id}, trigger="manual", actor=actor)
     except RedisError:
         db.session.rollback()
         flash("The export could not be queued: the job queue (Redis) is not reachable. Try again in a minute; "
               "if it persists, ask an admin to check the colcw workers.", "error")
-        return redirect(url_for("colcw.export_document", doc_id=doc.id))
-    return redirect(url_for("colcw.export_document", doc_id=doc.id, run=run.id))
+        return redirect(url_for("colcw.export_document", doc_id=doc_id))
+    if getattr(run, "duplicate", False):
+        flash(already_running(run, f"{doc.number} is already being exported to ConnectWise"), "info")
+    return redirect(url_for("colcw.export_document", doc_id=doc_id, run=run.id))
 
 
 @rep_bp.route("/documents/<int:doc_id>/export/status", methods=["GET"])

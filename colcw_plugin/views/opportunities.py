@@ -21,9 +21,7 @@ from ..sync.quotes import picker
 from ..sync.quotes.opportunities import shared_setup
 from ..sync.quotes.state import get_state, opportunity_field_value
 from . import rep_bp
-from .support import runtime
-
-NOT_CONNECTED = "ConnectWise is not connected yet: ask an admin to set up the connection."
+from .support import not_connected, runtime
 
 
 def _document(doc_id: int) -> Document:
@@ -47,8 +45,10 @@ def choose_opportunity(doc_id: int):
     settings = read_settings(db.session)
     company = get_link(db.session, "customer", doc.customer_id)
     state = get_state(db.session, doc.id)
-    choices, problem = [], None
-    if state is not None and state.exported_at is not None:
+    choices, problem = [], not_connected()
+    if problem is not None:
+        pass  # said at once: nothing to ask ConnectWise
+    elif state is not None and state.exported_at is not None:
         problem = (f"{doc.number} is exported to opportunity {state.opportunity_id} “{state.opportunity_name}” and "
                    "stays linked to it.")
     elif company is None:
@@ -57,10 +57,10 @@ def choose_opportunity(doc_id: int):
     else:
         try:
             with runtime().interactive_client(db.session) as client:
-                choices = picker.company_opportunities(client, shared_setup(client, db.engine, settings, store=False),
+                choices = picker.company_opportunities(client, shared_setup(client, db.engine, settings, store=False, session=db.session),
                                                        company.cw_id, search=search, include_closed=include_closed)
         except (NotConfigured, SecretError):
-            problem = NOT_CONNECTED
+            problem = not_connected() or "ConnectWise's stored credentials cannot be read; ask an admin to enter them again."
         except ConnectWiseError as e:
             problem = f"ConnectWise could not be read: {e.message}. Try again in a minute."
     link = get_link(db.session, "document", doc.id)
@@ -84,18 +84,23 @@ def link_opportunity(doc_id: int):
     if not raw.isdigit():
         flash("Choose an opportunity from the list.", "error")
         return redirect(_back(doc))
+    unconnected = not_connected()
+    if unconnected is not None:
+        flash(unconnected, "error")
+        return redirect(_back(doc))
     rt = runtime()
     try:
         with rt.interactive_client(db.session) as client:
             message = picker.link_document(db.session, rt.host(db.session), client,
-                                           shared_setup(client, db.engine, read_settings(db.session)),
+                                           shared_setup(client, db.engine, read_settings(db.session), session=db.session),
                                            read_settings(db.session), doc, int(raw))
     except picker.PickRefused as e:
         db.session.rollback()
         flash(str(e), "error")
     except (NotConfigured, SecretError):
         db.session.rollback()
-        flash(NOT_CONNECTED, "error")
+        flash(not_connected() or "ConnectWise's stored credentials cannot be read; ask an admin to enter them again.",
+              "error")
     except ConnectWiseError as e:
         db.session.rollback()
         flash(f"The opportunity could not be read from ConnectWise: {e.message}. Try again in a minute.", "error")

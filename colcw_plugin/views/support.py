@@ -13,8 +13,9 @@ from host_stub.extensions import db
 
 from .. import text
 from ..cw import ConnectWiseError
+from ..models import SyncRun
 from ..setup import pages
-from ..setup.connection import NotConfigured
+from ..setup.connection import NotConfigured, is_configured, read_settings
 from ..setup.lookups import Lookups, load_lookups
 from ..setup.secrets import SecretError
 from ..sync.runtime import Runtime
@@ -31,6 +32,30 @@ def runtime() -> Runtime:
 def actor_name() -> str:
     """How the audit names the signed-in admin."""
     return f"{current_user.name} <{current_user.email}>"
+
+
+NOT_CONNECTED = Markup("ConnectWise is not connected yet — ask an admin to connect it on {}.")
+
+
+def not_connected() -> Markup | None:
+    """What a rep's action answers at once while ConnectWise is not connected (never set up, or Reset),
+    with a link to the page where an admin connects it; None when it is connected. Nothing is recorded
+    or queued for an action that cannot reach ConnectWise."""
+    if is_configured(read_settings(db.session)):
+        return None
+    link = Markup('<a href="{}">{}</a>').format(url_for(pages.CONNECTION.endpoint), pages.CONNECTION.name)
+    return NOT_CONNECTED.format(link)
+
+
+def already_running(run: SyncRun | None, what: str) -> Markup:
+    """ "<what> is already being exported — here is its progress" (a link to the run, for whoever may follow it)."""
+    if run is None:
+        return Markup("{} — it has just started; reload this page in a moment to see its result.").format(what)
+    if current_user.is_admin or run.requested_by_id == current_user.id:
+        href = url_for("colcw.run_log", run_id=run.id)
+        return Markup('{} — <a href="{}">here is its progress (run #{})</a>.').format(what, href, run.id)
+    return Markup("{} by {} (run #{}); its result shows here when it has finished.").format(
+        what, run.requested_by or "another user", run.id)
 
 
 def lookups_or_reason(names: Iterable[str]) -> tuple[Lookups | None, str | None]:

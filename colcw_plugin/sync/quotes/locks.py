@@ -11,7 +11,7 @@ The lock is transaction-scoped, so a dying process releases it with its connecti
 Creating a *new* opportunity also takes a lock on (company, name), so two different documents
 naming the same new opportunity cannot both create it.
 
-On SQLite (single-process development only) the locks are no-ops (:mod:`..shared.locks`).
+On SQLite they are file locks beside the database (:mod:`..shared.locks`).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
@@ -78,11 +79,12 @@ class OpportunitySetup:
         return None
 
 
-def shared_setup(client: ConnectWiseClient, engine: Engine, settings: Settings, store: bool = True) -> OpportunitySetup:
+def shared_setup(client: ConnectWiseClient, engine: Engine, settings: Settings, store: bool = True,
+                 session: Session | None = None) -> OpportunitySetup:
     """The tenant's statuses, types and stages through the cache every process shares (ten minutes);
-    ``store=False`` (a page's GET) reads it without writing."""
+    ``store=False`` (a page's GET) reads it without writing; a page passes its ``session`` to read through it."""
     return OpportunitySetup(client, DbReferenceCache(engine, tenant=f"{settings.site_url}|{settings.company_id}",
-                                                     store=store))
+                                                     store=store, session=session))
 
 
 def find_by_name(client: ConnectWiseClient, company_id: int, name: str) -> list[dict]:

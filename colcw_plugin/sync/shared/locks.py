@@ -1,21 +1,49 @@
-"""Cross-process locks held in PostgreSQL (advisory, transaction-scoped, on a connection of their own).
+"""Cross-process locks on one record (a customer, a document, an opportunity name), held while it is written.
 
 Web processes and RQ workers on several machines share one database, so a lock that must hold
-across all of them lives there. A dying process releases its locks with its connection. On
-SQLite (single-process development only) the locks are no-ops.
+across all of them lives there:
+
+* on PostgreSQL, an advisory lock (transaction-scoped, on a connection of its own), which a dying
+  process releases with its connection;
+* on SQLite, which lives in one file on one machine and has no advisory locks, an OS file lock
+  (``flock``) on a file beside the database (``<database>.colcw-locks/``), which the kernel releases
+  when the process dies; keys share 4,096 files, so two records rarely wait for each other; an
+  in-memory SQLite database (one process) uses locks in memory.
+
+A thread that holds a key may take it again (a rep's export holds its customer's lock while the run it
+starts takes the same lock): the nested take is free. Several keys are taken in a sorted order, so two
+holders of overlapping sets never wait for each other in a circle. ``wait_seconds=0`` only tries:
+:class:`Busy` at once when another holder has the key.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
-from collections.abc import Iterator
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 LOCK_WAIT_SECONDS = 120
+FILE_BUCKETS = 4096
+_POLL_SECONDS = 0.05
+
+_TAKE_ALL = text("SELECT count(pg_advisory_xact_lock(k)) "
+                 "FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS s")
+_TRY_ALL = text("SELECT bool_and(pg_try_advisory_xact_lock(k)) "
+                "FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS s")
+
+_held = threading.local()  # this thread's keys (and, on SQLite, lock files) -> how many times taken
+_memory_guard = threading.Lock()
+_memory_locks: dict[int, threading.Lock] = {}
 
 
 class Busy(RuntimeError):
@@ -28,21 +56,130 @@ def lock_key(*parts: object) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _counts(name: str) -> dict:
+    if not hasattr(_held, name):
+        setattr(_held, name, {})
+    return getattr(_held, name)
+
+
+def holds(key: int) -> bool:
+    """Whether this thread holds ``key``."""
+    return _counts("keys").get(key, 0) > 0
+
+
 @contextmanager
-def advisory_lock(engine: Engine, key: int, busy_message: str, wait_seconds: int = LOCK_WAIT_SECONDS
+def advisory_lock(engine: Engine, key: int, busy_message: str, wait_seconds: float = LOCK_WAIT_SECONDS
                   ) -> Iterator[None]:
-    """Hold advisory lock ``key`` while the block runs; :class:`Busy` after ``wait_seconds``."""
-    if engine.dialect.name != "postgresql":
+    """Hold lock ``key`` while the block runs; :class:`Busy` after ``wait_seconds`` (0: only try)."""
+    with advisory_locks(engine, [key], busy_message, wait_seconds):
         yield
-        return
-    with engine.connect() as conn:
-        try:
-            conn.execute(text(f"SET LOCAL lock_timeout = '{int(wait_seconds)}s'"))
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-        except OperationalError as e:
-            conn.rollback()
-            raise Busy(busy_message) from e
+
+
+@contextmanager
+def advisory_locks(engine: Engine, keys: Iterable[int], busy_message: str,
+                   wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold every lock in ``keys`` (taken in sorted order) while the block runs."""
+    counts = _counts("keys")
+    new = sorted({k for k in keys if counts.get(k, 0) == 0})
+    with contextlib.ExitStack() as stack:
+        if new:
+            if engine.dialect.name == "postgresql":
+                stack.enter_context(_pg_locks(engine, new, busy_message, wait_seconds))
+            else:
+                stack.enter_context(_local_locks(engine, new, busy_message, wait_seconds))
+        for k in keys:
+            counts[k] = counts.get(k, 0) + 1
         try:
             yield
         finally:
-            conn.rollback()  # ends the transaction: releases the lock
+            for k in keys:
+                counts[k] -= 1
+                if not counts[k]:
+                    del counts[k]
+
+
+@contextmanager
+def _pg_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: float) -> Iterator[None]:
+    with engine.connect() as conn:
+        try:
+            # One statement for all the keys (a bulk run's chunk), taken in ascending order.
+            if wait_seconds > 0:
+                conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(wait_seconds * 1000))}ms'"))
+                conn.execute(_TAKE_ALL, {"keys": keys})
+            elif not conn.execute(_TRY_ALL, {"keys": keys}).scalar():
+                raise Busy(busy_message)
+        except OperationalError as e:
+            conn.rollback()
+            raise Busy(busy_message) from e
+        except Busy:
+            conn.rollback()
+            raise
+        try:
+            yield
+        finally:
+            conn.rollback()  # ends the transaction: releases the locks
+
+
+def _lock_dir(engine: Engine) -> Path | None:
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve().with_name(Path(database).name + ".colcw-locks")
+
+
+@contextmanager
+def _local_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: float) -> Iterator[None]:
+    folder = _lock_dir(engine)
+    deadline = time.monotonic() + max(0.0, wait_seconds)
+    with contextlib.ExitStack() as stack:
+        if folder is None:
+            for k in keys:
+                stack.enter_context(_memory_lock(k, busy_message, deadline))
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            for bucket in sorted({k % FILE_BUCKETS for k in keys}):
+                stack.enter_context(_file_lock(folder / f"{bucket:04d}.lock", busy_message, deadline))
+        yield
+
+
+@contextmanager
+def _memory_lock(key: int, busy_message: str, deadline: float) -> Iterator[None]:
+    with _memory_guard:
+        lock = _memory_locks.setdefault(key, threading.Lock())
+    left = deadline - time.monotonic()
+    if not (lock.acquire(timeout=left) if left > 0 else lock.acquire(blocking=False)):
+        raise Busy(busy_message)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _file_lock(path: Path, busy_message: str, deadline: float) -> Iterator[None]:
+    files = _counts("files")
+    if files.get(path, 0):  # this thread has the file for another key already
+        files[path] += 1
+        try:
+            yield
+        finally:
+            files[path] -= 1
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise Busy(busy_message) from None
+                time.sleep(_POLL_SECONDS)
+        files[path] = 1
+        try:
+            yield
+        finally:
+            del files[path]
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

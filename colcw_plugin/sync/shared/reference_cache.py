@@ -28,15 +28,23 @@ class DbReferenceCache:
     ``store`` is off)."""
 
     def __init__(self, engine: Engine, tenant: str, ttl_seconds: float = DEFAULT_TTL_SECONDS,
-                 clock: Callable[[], dt.datetime] = utcnow, store: bool = True):
+                 clock: Callable[[], dt.datetime] = utcnow, store: bool = True, session: Session | None = None):
         self.engine = engine
-        self.store = store
+        # A web request passes its own session: it reads through that session's connection (and stores
+        # nothing), so a request never holds two connections — twenty at once would exhaust the pool.
+        self.session = session
+        self.store = store and session is None
         self.tenant = tenant
         self.ttl = dt.timedelta(seconds=ttl_seconds)
         self.clock = clock
 
     def rows(self, key: str, fetch: Callable[[], list[dict]]) -> list[dict]:
         full_key = f"{self.tenant}|{key}"[:300]
+        if self.session is not None:
+            entry = self.session.get(ReferenceCache, full_key)
+            if entry is not None and self.clock() - entry.fetched_at < self.ttl:
+                return list(entry.rows)
+            return list(fetch())
         with Session(bind=self.engine) as session:
             entry = session.get(ReferenceCache, full_key)
             if entry is not None and self.clock() - entry.fetched_at < self.ttl:

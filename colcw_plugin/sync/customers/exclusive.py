@@ -1,0 +1,107 @@
+"""One export of a customer, and one import of a company, at a time — across every web process and worker.
+
+The services take these locks themselves (:mod:`..shared.locks`): an export holds its customers'
+locks while it reads and writes them (a bulk run, a chunk at a time), an import its companies'. So a
+customer and its contacts are written by one export at a time, and the second export reads what the
+first wrote: one company, each contact once.
+
+A rep's click must not queue up behind another export of the same record, nor start a second one:
+:func:`exporting_customer` and :func:`importing_company` only *try* the lock (the run they start takes
+it again for free, in the same thread) and otherwise raise :class:`AlreadyRunning` with the run that
+holds the record, for the page to say "already being exported — here is its progress".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...models import ACTIVE_RUN_STATUSES, SyncRun
+from ..shared.locks import Busy, advisory_locks, lock_key
+
+EXPORT_KIND, IMPORT_KIND = "customer_export", "customer_import"
+EXPORT_BUSY = "Another export of this customer was still running after two minutes, so it was not exported now."
+IMPORT_BUSY = "Another import of this company was still running after two minutes, so it was not imported now."
+RUN_APPEARS_SECONDS = 2.0  # how long a click waits for the run holding the record to be recorded
+
+
+class AlreadyRunning(Exception):
+    """The record is being exported (or imported) by ``run`` (None: its run is not recorded yet)."""
+
+    def __init__(self, run: SyncRun | None):
+        super().__init__(f"already running as run #{run.id}" if run else "already running")
+        self.run = run
+
+
+def customer_keys(customer_ids: Iterable[int]) -> list[int]:
+    return [lock_key("colcw-customer", int(i)) for i in customer_ids]
+
+
+def company_keys(company_ids: Iterable[int]) -> list[int]:
+    return [lock_key("colcw-company", int(i)) for i in company_ids]
+
+
+def _typed_key(ident: str) -> int:
+    return lock_key("colcw-company-import", ident.strip().casefold())
+
+
+def _exports_customer(customer_id: int) -> Callable[[dict], bool]:
+    def selects(params: dict) -> bool:
+        if params.get("customer_id") is not None:
+            return int(params["customer_id"]) == customer_id
+        if params.get("customer_ids") is not None:
+            return customer_id in {int(i) for i in params["customer_ids"]}
+        return bool(params.get("range") or params.get("all"))
+    return selects
+
+
+def _imports_company(ident: str) -> Callable[[dict], bool]:
+    wanted = ident.strip().casefold()
+    return lambda params: str(params.get("company") or "").strip().casefold() == wanted
+
+
+def active_run(session: Session, kind: str, selects: Callable[[dict], bool]) -> SyncRun | None:
+    """The queued or running run of ``kind`` whose params select the record (single-record runs first)."""
+    runs = session.execute(select(SyncRun).where(SyncRun.kind == kind, SyncRun.status.in_(ACTIVE_RUN_STATUSES))
+                           .order_by(SyncRun.id.desc())).scalars().all()
+    mine = [r for r in runs if selects(dict(r.params or {}))]
+    single = [r for r in mine if "customer_id" in (r.params or {}) or "company" in (r.params or {})]
+    return (single or mine or [None])[0]
+
+
+def _holder(session: Session, kind: str, selects: Callable[[dict], bool]) -> SyncRun | None:
+    # The holder takes the lock, then records its run: give it a moment to appear.
+    deadline = time.monotonic() + RUN_APPEARS_SECONDS
+    while True:
+        session.rollback()  # a fresh snapshot each look
+        run = active_run(session, kind, selects)
+        if run is not None or time.monotonic() >= deadline:
+            return run
+        time.sleep(0.1)
+
+
+@contextmanager
+def _try(session: Session, keys: list[int], kind: str, selects: Callable[[dict], bool]) -> Iterator[None]:
+    # Give the session's connection back first: twenty clicks each holding one connection while waiting for
+    # a second (the lock's) would exhaust the pool and wait on each other.
+    session.rollback()
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(advisory_locks(session.get_bind(), keys, "busy", wait_seconds=0))
+        except Busy:
+            raise AlreadyRunning(_holder(session, kind, selects)) from None
+        yield
+
+
+def exporting_customer(session: Session, customer_id: int):
+    """Hold the customer's export lock while a rep's export runs, or raise :class:`AlreadyRunning` at once."""
+    return _try(session, customer_keys([customer_id]), EXPORT_KIND, _exports_customer(customer_id))
+
+
+def importing_company(session: Session, ident: str):
+    """Hold the lock on a typed Company ID while a rep's import runs, or raise :class:`AlreadyRunning` at once."""
+    return _try(session, [_typed_key(ident)], IMPORT_KIND, _imports_company(ident))
