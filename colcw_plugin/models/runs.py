@@ -19,6 +19,7 @@ class RunStatus(enum.StrEnum):
 
     QUEUED = "queued"
     RUNNING = "running"
+    WAITING = "waiting"  # between attempts: records (or the whole run) wait for ConnectWise
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
@@ -30,13 +31,15 @@ class RunStatus(enum.StrEnum):
         return RUN_STATUS_LABELS[self]
 
 
-RUN_STATUS_LABELS = {RunStatus.QUEUED: "Queued", RunStatus.RUNNING: "Running", RunStatus.SUCCEEDED: "Succeeded",
+RUN_STATUS_LABELS = {RunStatus.QUEUED: "Queued", RunStatus.RUNNING: "Running", RunStatus.WAITING: "Waiting to retry",
+                     RunStatus.SUCCEEDED: "Succeeded",
                      RunStatus.PARTIAL: "Partly failed", RunStatus.FAILED: "Failed",
                      RunStatus.INTERRUPTED: "Interrupted", RunStatus.CANCELLED: "Cancelled"}
-ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)  # a worker will or does work on it
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING)  # a worker will or does work on it
 FINAL_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED,
                       RunStatus.CANCELLED)
-ENDED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED)  # can retry
+ENDED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED,
+                      RunStatus.CANCELLED)  # can retry
 
 
 def actor_label(actor: Mapping[str, Any] | None) -> str:
@@ -70,6 +73,28 @@ class SyncRun(db.Model):
     entity_counts: Mapped[dict] = mapped_column(JSON, default=dict)  # {entity: {action: n}}
     api_requests: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
+    # Convergence: how many attempts the run made, what it selected (so records it never reached
+    # end "not attempted"), and while it waits, why and until when (shown on every page of the run).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    interruptions: Mapped[int] = mapped_column(Integer, default=0)  # times its worker died under it
+    selection: Mapped[dict] = mapped_column(JSON, default=dict)  # {"entity", "key": host|cw, "ids": [...]}
+    waiting_reason: Mapped[str] = mapped_column(Text, default="")
+    next_try_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    give_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    @property
+    def wait_text(self) -> str:
+        """Why an active run waits and when it tries again ("" when it does not wait): the run page, the
+        rep's export page and the history list show it while it waits."""
+        if self.status not in ACTIVE_RUN_STATUSES or not self.waiting_reason:
+            return ""
+        text = self.waiting_reason
+        if self.next_try_at is not None and self.status == RunStatus.WAITING:
+            text += f"; next try at {self.next_try_at:%H:%M:%S} UTC"
+            if self.give_up_at is not None:
+                text += (f" (what still fails at {self.give_up_at:%H:%M} UTC is left as not attempted, "
+                         "for Retry)")
+        return text + "."
 
     @property
     def records_summary(self) -> str:
@@ -87,7 +112,8 @@ class SyncRun(db.Model):
                                                  order_by="SyncItem.id", passive_deletes=True)
 
 
-RECORD_ACTIONS = ("created", "updated", "unchanged", "skipped", "failed")
+RECORD_ACTIONS = ("created", "updated", "unchanged", "skipped", "failed", "not_attempted")
+ACTION_LABELS = {"not_attempted": "not attempted"}
 ENTITY_PLURALS = {"customer": "customers", "contact": "contacts", "document": "quotes / orders", "line": "lines"}
 
 
@@ -95,7 +121,7 @@ def summarize_counts(entity_counts: dict, counts: dict) -> str:
     """Counts by action, per kind of record when the run recorded more than one kind."""
 
     def actions(c: dict) -> str:
-        return ", ".join(f"{c[a]} {a}" for a in RECORD_ACTIONS if c.get(a))
+        return ", ".join(f"{c[a]} {ACTION_LABELS.get(a, a)}" for a in RECORD_ACTIONS if c.get(a))
 
     if len(entity_counts) > 1:
         order = list(ENTITY_PLURALS)
@@ -121,7 +147,7 @@ class SyncItem(db.Model):
     host_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cw_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     label: Mapped[str] = mapped_column(String(300), default="")
-    action: Mapped[str] = mapped_column(String(20))  # created | updated | unchanged | skipped | failed
+    action: Mapped[str] = mapped_column(String(20))  # created | updated | unchanged | skipped | failed | not_attempted
     message: Mapped[str] = mapped_column(Text, default="")
     resolution: Mapped[str] = mapped_column(Text, default="")
 

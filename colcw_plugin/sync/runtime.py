@@ -9,6 +9,7 @@ rate limiter. Views and commands get it with :meth:`Runtime.of` and hand service
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,10 +37,10 @@ from .ratelimit import RedisRateLimiter, tenant_key
 _FLAGS = ("1", "true", "yes", "on")
 
 
-def _intervals(raw: Any) -> tuple[int, ...]:
+def _intervals(raw: Any) -> tuple[float, ...]:
     if isinstance(raw, str):
-        return tuple(int(x) for x in raw.split(",") if x.strip())
-    return tuple(int(x) for x in raw)
+        return tuple(float(x) for x in raw.split(",") if x.strip())
+    return tuple(float(x) for x in raw)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class ColcwConfig:
             queue=QueueSettings(
                 name=str(get("COLCW_QUEUE", q.name)),
                 retry_intervals=_intervals(get("COLCW_RETRY_INTERVALS", q.retry_intervals)),
+                record_retry_intervals=_intervals(get("COLCW_RECORD_RETRY_INTERVALS", q.record_retry_intervals)),
+                unreachable_after=int(get("COLCW_UNREACHABLE_AFTER", q.unreachable_after)),
+                auto_resumes=int(get("COLCW_AUTO_RESUMES", q.auto_resumes)),
                 job_timeout=int(float(get("COLCW_JOB_TIMEOUT", q.job_timeout))),
                 liveness_seconds=int(float(get("COLCW_LIVENESS_SECONDS", q.liveness_seconds))),
                 interrupted_after_seconds=float(get("COLCW_INTERRUPTED_AFTER_SECONDS", q.interrupted_after_seconds)),
@@ -114,7 +118,9 @@ class Runtime:
 
     @property
     def options(self) -> RunOptions:
-        return RunOptions(concurrency=self.config.concurrency)
+        q = self.config.queue
+        return RunOptions(concurrency=self.config.concurrency, record_retries=tuple(q.record_retry_intervals),
+                          attempt_intervals=tuple(q.retry_intervals), unreachable_after=q.unreachable_after)
 
     # --- ConnectWise ------------------------------------------------------------------------
 
@@ -140,10 +146,12 @@ class Runtime:
         """A unit of work of the host's service API on ``session``; its events fire through the host's plugins."""
         return UnitOfWork(session, self.hooks)
 
-    def execute(self, session: Session, run_id: int, **kwargs: Any) -> SyncRun:
-        """Run ``run_id`` to its end in this process (see :func:`~.jobs.runs.execute_run`)."""
+    def execute(self, session: Session, run_id: int, *, queued: bool = False, **kwargs: Any) -> SyncRun:
+        """Run ``run_id`` in this process (see :func:`~.jobs.runs.execute_run`): to its end, or, for a
+        queued run (``queued``), one attempt that may leave it waiting for its next."""
         kwargs.setdefault("make_client", self.client)
-        return execute_run(session, self.kinds, run_id, host=self.host, options=self.options, **kwargs)
+        options = dataclasses.replace(self.options, can_wait=queued)
+        return execute_run(session, self.kinds, run_id, host=self.host, options=options, **kwargs)
 
     def submit(self, session: Session, kind: str, params: dict, **kwargs: Any) -> SyncRun:
         """Record a run and queue it (see :func:`~.jobs.queue.submit`)."""

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from colcw_plugin.models import SyncItem, SyncRun
 from colcw_plugin.sync.jobs import recovery
-from helpers import runtime
+from helpers import runtime, tune_runtime
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
@@ -23,7 +23,8 @@ def fresh(run_id: int) -> SyncRun:
 
 
 def test_a_killed_worker_leaves_the_run_interrupted_and_resuming_completes_it_without_duplicates(
-        jobs_app, redis_conn, processes):
+        jobs_app, redis_conn, processes, monkeypatch):
+    tune_runtime(monkeypatch, jobs_app, auto_resumes=0)  # no automatic resume: a person resumes it
     run_id = runtime().submit(db.session, "test_count", {"n": 6, "stall_at": 4, "stall_seconds": 120}, actor=ADMIN).id
     env = worker_env(jobs_app, COLCW_LIVENESS_SECONDS=1)
     worker = processes.start(["colcw", "worker"], env)
@@ -52,6 +53,25 @@ def test_a_killed_worker_leaves_the_run_interrupted_and_resuming_completes_it_wi
     assert sorted(recorded) == [1, 2, 3, 4, 5, 6]  # one record per item
     effects = [int(x) for x in redis_conn.lrange(effects_key(run_id), 0, -1)]
     assert sorted(effects) == [1, 2, 3, 4, 5, 6]  # nothing done twice
+
+
+def test_a_run_whose_worker_died_is_resumed_without_a_person_and_finishes_once(jobs_app, redis_conn, processes):
+    run_id = runtime().submit(db.session, "test_count", {"n": 5, "stall_at": 3, "stall_seconds": 120}, actor=ADMIN).id
+    env = worker_env(jobs_app, COLCW_LIVENESS_SECONDS=1)
+    worker = processes.start(["colcw", "worker"], env)
+    wait_until(lambda: fresh(run_id).done == 2, message="the worker to finish 2 of 5 items")
+    processes.kill(worker)
+    wait_until(lambda: recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=0) == [run_id],
+               message="the liveness key to expire")
+    resumed = fresh(run_id)
+    assert resumed.status == "queued" and resumed.interruptions == 1
+    assert "resumed automatically" in resumed.message
+    burst = processes.start(["colcw", "worker", "--burst"], env)
+    assert burst.wait(timeout=60) == 0, burst.stdout.read()
+    done = fresh(run_id)
+    assert done.status == "succeeded" and done.done == done.total == 5, done.message
+    effects = sorted(int(x) for x in redis_conn.lrange(effects_key(run_id), 0, -1))
+    assert effects == [1, 2, 3, 4, 5]  # nothing done twice
 
 
 def test_only_an_interrupted_run_can_be_resumed(jobs_app, drain_queue):

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from colcw_plugin.extension import run_job
 from colcw_plugin.models import SyncItem, SyncRun
 from colcw_plugin.sync.jobs import history, recovery
-from colcw_plugin.sync.jobs.queue import job_id_for
 from helpers import run_scheduler_once, runtime, tune_runtime
 from host_stub.extensions import db
 from host_stub.models import utcnow
@@ -33,7 +32,7 @@ def test_submitted_run_is_recorded_before_it_runs_and_the_job_gets_only_its_id(j
     assert db.session.get(SyncRun, run.id).status == "queued"  # committed before any worker saw it
     job = Job.fetch(run.rq_job_id, connection=redis_conn)
     assert job.args == (run.id,) and job.kwargs == {}
-    assert job.id == job_id_for("test_count", {"n": 3})
+    assert job.id.startswith(f"colcw-run-{run.id}-")  # the run's own job: no other run ever carries its id
     assert f"colcw run #{run.id}: Count 3 test items" in job.description
     assert job.meta["colcw_run_id"] == run.id and job.meta["kind"] == "test_count"
 
@@ -77,19 +76,19 @@ def test_transient_failures_beyond_the_retries_fail_the_run_with_the_reason(jobs
     assert drain_queue() == 3  # the first attempt and two retries (COLCW_RETRY_INTERVALS has two)
     db.session.expire_all()
     failed = db.session.get(SyncRun, run.id)
-    assert failed.status == "failed"
-    assert "ConnectWise is unavailable" in failed.message
+    assert failed.status == "failed" and failed.attempts == 3
+    assert "ConnectWise is unavailable" in failed.message and "repeated transient failures" in failed.message
     assert Job.fetch(run.rq_job_id, connection=redis_conn).get_status() == JobStatus.FAILED
+    # Nothing was done: Retry offers the whole job again.
+    assert history.retry_params(db.session, runtime().kinds, failed) is None  # the test kind has no Retry
 
 
 def test_a_permanent_error_is_not_retried(jobs_app, redis_conn, drain_queue):
     run = runtime().submit(db.session, "test_count", {"n": 2, "fail": "permanent"}, actor=ADMIN)
-    job = Job.fetch(run.rq_job_id, connection=redis_conn)
-    assert job.retries_left == 2  # retries were configured ...
-    assert drain_queue() == 1  # ... and not used
+    assert drain_queue() == 1  # retries are configured, and not used
     assert int(redis_conn.get(attempts_key(run.id))) == 1
     job = Job.fetch(run.rq_job_id, connection=redis_conn)
-    assert job.get_status() == JobStatus.FAILED and job.retries_left == 0
+    assert job.get_status() == JobStatus.FAILED
     db.session.expire_all()
     failed = db.session.get(SyncRun, run.id)
     assert failed.status == "failed" and "refused" in failed.message and "fix the request" in failed.message
@@ -198,7 +197,10 @@ def test_the_scheduler_housekeeping_marks_dead_runs_interrupted_and_purges_old_h
 
     run_scheduler_once()
     db.session.expire_all()
-    assert db.session.get(SyncRun, dead).status == "interrupted"
+    found = db.session.get(SyncRun, dead)
+    assert found.status == "queued" and found.interruptions == 1  # marked interrupted, and resumed at once
+    assert "resumed automatically" in found.message
+    assert runtime().queue.is_working(found.rq_job_id, dead)
     assert db.session.get(SyncRun, old) is None
 
 
@@ -211,7 +213,7 @@ def test_cancelling_a_queued_run_keeps_it_from_running_and_from_being_queued_aga
     assert drain_queue() == 0
     assert run_job(run.id).endswith("is cancelled; nothing to do")  # a stray delivery does nothing
     assert redis_conn.llen(effects_key(run.id)) == 0
-    with pytest.raises(ValueError, match="only a queued or interrupted run can be cancelled"):
+    with pytest.raises(ValueError, match="only a queued, waiting or interrupted run can be cancelled"):
         recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
     again = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)  # the same job may be queued anew
     assert again.duplicate is False and again.id != run.id
@@ -220,7 +222,7 @@ def test_cancelling_a_queued_run_keeps_it_from_running_and_from_being_queued_aga
 def test_a_finished_run_cannot_be_cancelled(jobs_app, drain_queue):
     run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
     drain_queue()
-    with pytest.raises(ValueError, match="is succeeded; only a queued or interrupted run"):
+    with pytest.raises(ValueError, match="is succeeded; only a queued, waiting or interrupted run"):
         recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
     db.session.expire_all()
     assert db.session.get(SyncRun, run.id).status == "succeeded"

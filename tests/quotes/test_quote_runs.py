@@ -33,19 +33,21 @@ def test_bulk_range_export_runs_documents_concurrently_and_reports_each(world, a
 
 
 def test_resumed_run_skips_documents_it_already_finished(world, connected, app, monkeypatch):
-    tune_runtime(monkeypatch, app, concurrency=1)  # so the dropped POST is the second document's
+    tune_runtime(monkeypatch, app, concurrency=1, record_retry_intervals=())  # the dropped POST: the second document
     first = world.quote([line("OPT-7010")], name="First")
     second = world.quote([line("LAT-5440")], name="Second")
     connected.add_fault(status="drop", method="POST", path="sales/opportunities", nth=2)
     run = world.export({"document_ids": [first.id, second.id]})
     assert run.status == "partial"
+    assert [i.action for i in items(run)] == ["created", "not_attempted"]  # the dropped one, in the foreground
     connected.clear_faults()
     connected.clear_requests()
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(status="interrupted"))
     db.session.commit()
     again = runtime().execute(db.session, run.id)
-    assert again.status == "partial"  # the first attempt's failure stays in the log
+    assert again.status == "succeeded"  # resumed: the record not attempted is, the other is not redone
     assert sorted(i.host_id for i in items(again) if i.action == "created") == [first.id, second.id]
+    assert again.done == again.total == 2 and len(items(again)) == 2
     assert not any("First" in r["query"] for r in connected.requests())  # not looked at again
     assert sorted(o["name"] for o in world.opportunities()) == ["First", "Second"]
 

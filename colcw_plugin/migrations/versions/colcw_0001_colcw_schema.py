@@ -242,6 +242,12 @@ def upgrade():
     sa.Column('entity_counts', sa.JSON(), nullable=False),
     sa.Column('api_requests', sa.Integer(), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('interruptions', sa.Integer(), nullable=False),
+    sa.Column('selection', sa.JSON(), nullable=False),
+    sa.Column('waiting_reason', sa.Text(), nullable=False),
+    sa.Column('next_try_at', sa.DateTime(), nullable=True),
+    sa.Column('give_up_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_colcw_sync_runs'))
     )
     with op.batch_alter_table('colcw_sync_runs', schema=None) as batch_op:

@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 CHUNK = 200
 COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
-TRANSIENT_STREAK = 3  # this many records in a row failing transiently: ConnectWise is down, stop
 
 
 def customer_label(customer: Customer) -> str:
@@ -106,14 +105,13 @@ class CustomerExporter:
         self.states: StateList | None = None
         self.comm_types: dict[str, dict] = {}
         self.member: dict | None = None
-        self.streak = 0
         self.cw_master = cw_is_master(self.session)
 
     # --- the run ------------------------------------------------------------------------------
 
     def run(self, ids: Sequence[int]) -> str:
+        self.recorder.set_total(len(ids), entity=CUSTOMER, ids=ids)
         done, _ = self.recorder.completed_keys(CUSTOMER)
-        self.recorder.set_total(len(ids))
         todo = [i for i in ids if i not in done]
         try:
             mapping = member_for(self.session, self.ctx.settings, self.ctx.actor)
@@ -165,6 +163,8 @@ class CustomerExporter:
         for customer in customers:
             outcomes = self._export_guarded(customer, chunk)
             self.session.commit()
+            if outcomes is None:
+                continue  # waits for ConnectWise: tried again later in the run
             for o in outcomes:
                 self.recorder.record(entity=o.entity, direction="export", action=o.action, host_id=o.host_id,
                                      cw_id=o.cw_id, label=o.label, message=o.message, resolution=o.resolution,
@@ -191,21 +191,20 @@ class CustomerExporter:
         return Chunk(cust_links, contact_links, companies, by_identifier, dict(contacts), contact_owner,
                      company_owner, intents_for(self.session, [k.id for c in customers for k in c.contacts]))
 
-    def _export_guarded(self, customer: Customer, chunk: Chunk) -> list[Outcome]:
+    def _export_guarded(self, customer: Customer, chunk: Chunk) -> list[Outcome] | None:
+        """The customer's outcomes; None when ConnectWise failed transiently (the record waits: the run
+        tries it again later, and stops record by record when several in a row fail so)."""
         label = customer_label(customer)
         try:
-            outcomes = self._export(customer, chunk)
+            return self._export(customer, chunk)
         except ConnectWiseError as e:
             # Keep the links already written: they record what ConnectWise really holds now.
             self.session.commit()
             if e.transient:
-                self.streak += 1
-                if self.streak >= TRANSIENT_STREAK:
-                    raise
+                self.recorder.defer(entity=CUSTOMER, key=customer.id, label=label, error=e)
+                return None
             return [Outcome(CUSTOMER, "failed", customer.id, None, label, f"{label}: {e}",
                              resolution_for(e))]
-        self.streak = 0
-        return outcomes
 
     # --- one customer -------------------------------------------------------------------------
 
@@ -349,6 +348,13 @@ class CustomerExporter:
     def _find_site(sites, name: str) -> dict | None:
         rows = sites.list(conditions=C.eq("name", name), fields=["id", "name"], page_size=25)
         return next((s for s in rows if str(s.get("name", "")).casefold() == name.casefold()), None)
+
+
+def customer_labels(session: Session, ids: list[int]) -> dict[int, str]:
+    """Customers' names for their run log entries ("Acme Dental (ACME01)")."""
+    rows = session.execute(select(Customer.id, Customer.name, Customer.account_number).where(Customer.id.in_(ids)))
+    return {i: f"{name} ({number})" for i, name, number in rows}
+
 
 def run_export(ctx: SyncContext) -> str:
     """The ``customer_export`` job: export the customers the params select."""

@@ -121,7 +121,8 @@ class CompanyImporter:
             return self.one(str(params["company"]))
         if params.get("company_ids") is not None:
             ids = sorted({int(i) for i in params["company_ids"]})
-            self.recorder.set_total(len(ids))
+            self.recorder.set_total(len(ids), entity=CUSTOMER, ids=ids, key="cw", direction="import")
+            _, self.done_cw = self.recorder.completed_keys(CUSTOMER)
             for page in _pages(self.client.companies.iterate_in("id", ids, fields=M.COMPANY_FIELDS)):
                 self._page(page, explicit=False)
             return ""

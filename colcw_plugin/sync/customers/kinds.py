@@ -22,7 +22,7 @@ from ...models import SyncItem, SyncRun
 from ..jobs import ranges
 from ..jobs.forms import find_by_number, range_from_cli, range_from_form
 from ..jobs.kinds import JobKind, KindRegistry
-from .exporter import run_export
+from .exporter import customer_labels, run_export
 from .importer import WATERMARK_OVERLAP, last_import_start, run_import
 
 RANGE_FIELDS = {"modified": "Last Modified", "created": "Created Date"}
@@ -183,7 +183,7 @@ CUSTOMER_EXPORT = JobKind(
     form_job="customer", form_job_label="customer", form_source="channelonline",
     form_source_prompt="Choose the source of the customer data: ChannelOnline (export) or ConnectWise (import).",
     form_template="colcw/jobs/_customer_form.html", range_fields=RANGE_FIELDS, parse_form=export_from_form, parse_cli=export_from_cli, retry=retry_export,
-    retry_nouns=("customer", "customers"))
+    retry_nouns=("customer", "customers"), record_labels=customer_labels)
 CUSTOMER_IMPORT = JobKind(
     "customer_import", "Customer import (ConnectWise → ChannelOnline)", run_import, describe_import,
     form_job="customer", form_job_label="customer", form_source="connectwise",

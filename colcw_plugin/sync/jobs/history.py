@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
-from ...models import ACTIVE_RUN_STATUSES, FINAL_RUN_STATUSES, RUN_STATUS_LABELS, SyncItem, SyncRun
+from ...models import (
+    ACTIVE_RUN_STATUSES,
+    ENDED_RUN_STATUSES,
+    FINAL_RUN_STATUSES,
+    RUN_STATUS_LABELS,
+    SyncItem,
+    SyncRun,
+)
 from .kinds import KindRegistry
 
 RESULTS = {str(status): label for status, label in RUN_STATUS_LABELS.items()}
@@ -87,23 +94,46 @@ def items_query(run_id: int, action: str = "") -> Select:
     return q.where(SyncItem.action == action) if action else q
 
 
+REDO_ACTIONS = ("failed", "not_attempted")  # what Retry re-runs
+
+
 def failed_count(session: Session, run_id: int) -> int:
+    """Records of the run that failed or were not attempted (what Retry re-runs)."""
     return session.scalar(select(func.count(SyncItem.id)).where(SyncItem.run_id == run_id,
-                                                                SyncItem.action == "failed")) or 0
+                                                                SyncItem.action.in_(REDO_ACTIONS))) or 0
 
 
 def failed_items(session: Session, run_id: int) -> list[SyncItem]:
-    return list(session.execute(select(SyncItem).where(SyncItem.run_id == run_id, SyncItem.action == "failed")
-                                .order_by(SyncItem.id)).scalars())
+    """The failed and not attempted records of a run, plus (for a run that ended without recording
+    them) the records it selected and never reached, as unsaved items."""
+    items = list(session.execute(select(SyncItem).where(SyncItem.run_id == run_id, SyncItem.action.in_(REDO_ACTIONS))
+                                 .order_by(SyncItem.id)).scalars())
+    run = session.get(SyncRun, run_id)
+    selection = (run.selection or {}) if run is not None else {}
+    if selection.get("ids") and run.status in ENDED_RUN_STATUSES:
+        entity, key = selection["entity"], selection.get("key", "host")
+        column = SyncItem.cw_id if key == "cw" else SyncItem.host_id
+        seen = set(session.execute(select(column).where(SyncItem.run_id == run_id, SyncItem.entity == entity))
+                   .scalars())
+        for i in selection["ids"]:
+            if i not in seen:
+                items.append(SyncItem(run_id=run_id, entity=entity, direction="export", action="not_attempted",
+                                      host_id=i if key == "host" else None, cw_id=i if key == "cw" else None))
+    return items
 
 
 def retry_params(session: Session, kinds: KindRegistry, run: SyncRun) -> dict | None:
-    """Params of a new run that redoes the failed records of ``run`` (None when none can be redone):
-    the run's kind says which records those are (see ``JobKind.retry``)."""
+    """Params of a new run that redoes the failed and not attempted records of ``run`` (None when none can
+    be redone): the run's kind says which records those are (see ``JobKind.retry``). A run that stopped
+    before selecting anything is redone whole."""
     kind = kinds.get(run.kind)
-    failed = failed_items(session, run.id)
-    if kind is None or kind.retry is None or not failed:
+    if kind is None or kind.retry is None:
         return None
+    failed = failed_items(session, run.id)
+    if not failed:
+        stopped = run.status in ENDED_RUN_STATUSES and run.status != "succeeded" and not run.selection \
+            and (run.total == 0 or run.done < run.total)
+        return dict(run.params or {}) if stopped and run.counts.get("failed", 0) == 0 else None
     return kind.retry(session, run, failed)
 
 
@@ -111,7 +141,14 @@ def retry_label(session: Session, kinds: KindRegistry, run: SyncRun) -> str | No
     """The Retry button's text, counting what the retry redoes (a document with three failed lines
     is one document to export again), or None when nothing can be retried."""
     params = retry_params(session, kinds, run)
-    return None if params is None else kinds[run.kind].retry_label(params)
+    if params is None:
+        return None
+    actions = {i.action for i in failed_items(session, run.id)}
+    what = "failed and not attempted" if actions == set(REDO_ACTIONS) else \
+        "not attempted" if actions == {"not_attempted"} else "failed"
+    if not actions:
+        return "Run the whole job again"
+    return kinds[run.kind].retry_text(params, what)
 
 
 CSV_COLUMNS = ("at_utc", "entity", "direction", "action", "label", "channelonline_id", "connectwise_id", "message",
@@ -151,7 +188,8 @@ def run_status(session: Session, kinds: KindRegistry, run_id: int) -> dict | Non
             "total": run.total, "percent": percent,
             "counts": dict(run.counts or {}), "records": run.records_summary, "message": run.message or "",
             "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
-            "finished_at": _iso(run.finished_at), "requested_by": run.requested_by, "trigger": run.trigger}
+            "finished_at": _iso(run.finished_at), "requested_by": run.requested_by, "trigger": run.trigger,
+            "waiting": run.wait_text, "next_try_at": _iso(run.next_try_at)}
 
 
 def _iso(value: dt.datetime | None) -> str | None:

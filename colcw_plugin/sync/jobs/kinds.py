@@ -27,9 +27,17 @@ from .recorder import RunRecorder
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How a run may work: documents exported side by side (``COLCW_CONCURRENCY``)."""
+    """How a run may work: documents exported side by side (``COLCW_CONCURRENCY``); how long it keeps
+    trying records that failed transiently: passes within an attempt after ``record_retries`` seconds
+    (``COLCW_RECORD_RETRY_INTERVALS``), then, when ``can_wait`` (a queued run), later attempts after
+    ``attempt_intervals`` seconds (``COLCW_RETRY_INTERVALS``); ``unreachable_after`` records failing in a
+    row make the whole run wait (``COLCW_UNREACHABLE_AFTER``)."""
 
     concurrency: int = 1
+    record_retries: tuple[float, ...] = (2.0, 10.0)
+    attempt_intervals: tuple[float, ...] = (30.0, 120.0, 600.0)
+    unreachable_after: int = 3
+    can_wait: bool = False
 
 
 @dataclass
@@ -49,6 +57,7 @@ class SyncContext:
     params: dict = field(default_factory=dict)
     options: RunOptions = field(default_factory=RunOptions)
     host: Callable[[Session], UnitOfWork] = UnitOfWork
+    message: str = ""  # what the service's last pass returned
 
 
 @dataclass(frozen=True)
@@ -63,8 +72,9 @@ class JobKind:
       choices that select this kind, ``form_template`` the page's form section that offers it;
       ``parse_form(session, form)`` turns the form into params.
     * ``parse_cli(session, options)`` does the same for the ``flask colcw sync`` options.
-    * ``retry(session, run, failed)`` gives the params of a run that redoes the failed records of
-      ``run`` (None when nothing can be redone); ``retry_nouns`` names what it counts.
+    * ``retry(session, run, failed)`` gives the params of a run that redoes the failed and not
+      attempted records of ``run`` (None when nothing can be redone); ``retry_nouns`` names what it
+      counts; ``record_labels(session, ids)`` names selected records the run never reached.
     """
 
     name: str
@@ -81,14 +91,19 @@ class JobKind:
     parse_cli: Callable[[Session, Mapping[str, object]], dict] | None = None
     retry: Callable[[Session, SyncRun, Sequence[SyncItem]], dict | None] | None = None
     retry_nouns: tuple[str, str] = ("record", "records")
+    # Names of selected records by id, for those a run never reached ("not attempted").
+    record_labels: Callable[[Session, list[int]], dict[int, str]] | None = None
 
     def retry_label(self, params: Mapping) -> str:
         """The Retry button's text for ``params`` of :attr:`retry`: "Retry the 3 failed customers"."""
+        return self.retry_text(params)
+
+    def retry_text(self, params: Mapping, what: str = "failed") -> str:
         ids = next((v for v in params.values() if isinstance(v, list)), None)
         if ids is None:
-            return "Retry the failed record"
+            return f"Retry the {what} record"
         one, many = self.retry_nouns
-        return f"Retry the {len(ids)} failed {one if len(ids) == 1 else many}"
+        return f"Retry the {len(ids)} {what} {one if len(ids) == 1 else many}"
 
 
 class KindRegistry:

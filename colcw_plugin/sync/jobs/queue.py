@@ -1,40 +1,46 @@
 """Runs on RQ: the job queue, submitting a run, the job's body, the worker. The only module that imports rq.
 
 * :func:`submit` creates the run record (:func:`~.runs.create_run`), commits it, and enqueues a
-  job whose only argument is the run id. The job id is deterministic — ``colcw-<kind>-<digest of
-  the params>`` — so the same job is never queued twice while one is pending or running: a
-  second submit returns the existing run with ``run.duplicate = True``.
+  job whose only argument is the run id. Every run owns its jobs: the job id is the run's
+  (``colcw-run-<id>-<attempt token>``), so no later submission can take over a run's job. The same
+  work (kind and params) is not queued twice while a run of it is queued, running or waiting: under
+  a Redis lock per work, :func:`find_active` looks for such a run in the database and returns it
+  (``run.duplicate = True``) — re-enqueueing it first if RQ lost its job, so it starts even when no
+  colcw scheduler runs.
 * :func:`perform` is the job's body (the composition root's ``run_job`` calls it inside the app):
-  it claims the run (``queued``/``interrupted`` → ``running``, compare-and-set, so a job delivered
-  twice runs once), keeps a liveness key in Redis while it works and executes the run. Transient
-  ConnectWise failures are re-raised and RQ retries them with back-off (``Retry``; the worker
-  runs with its scheduler). A permanent failure sets ``retries_left = 0`` before raising, so RQ
-  does not retry it.
+  it claims the run (``queued``/``waiting``/``interrupted`` → ``running``, compare-and-set, so a job
+  delivered twice runs once), keeps a liveness key in Redis while it works and runs one attempt.
+  When the attempt ends with records (or the whole run) waiting for ConnectWise, the run is
+  ``waiting`` and its next attempt is enqueued with a delay (``enqueue_at``: the worker runs with
+  RQ's scheduler; the colcw scheduler also releases overdue ones, in case the worker holding RQ's
+  scheduler died).
 * :class:`JobQueue` is what the rest of colcw knows of RQ: enqueue a run, tell whether a job is
-  waiting for or working on a run, withdraw a waiting job, the per-job submit lock.
+  waiting for or working on a run, withdraw a waiting job, the per-work submit lock.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from redis import Redis, RedisError
-from rq import Queue, Retry, SimpleWorker, Worker, get_current_job
+from rq import Queue, SimpleWorker, Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import update
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
-from ...cw import ConnectWiseError
 from ...models import ACTIVE_RUN_STATUSES, RunStatus, SyncRun
 from .kinds import KindRegistry
 from .runs import create_run
@@ -57,17 +63,28 @@ class QueueSettings:
     """How jobs are queued and watched (``COLCW_*`` settings; the defaults suit production)."""
 
     name: str = "colcw"
-    retry_intervals: tuple[int, ...] = (30, 120, 600)  # seconds between attempts after a transient failure
+    retry_intervals: tuple[float, ...] = (30, 120, 600)  # seconds between a run's attempts while ConnectWise fails
+    record_retry_intervals: tuple[float, ...] = (2, 10)  # seconds between passes over failed records in an attempt
+    unreachable_after: int = 3  # records failing transiently in a row: the whole run waits
+    auto_resumes: int = 3  # a run whose worker died is resumed this often without a person
     job_timeout: int = 6 * 3600  # a full sync of a big tenant may take hours
     liveness_seconds: int = 30  # the liveness key of a running job expires this long after its worker died
     interrupted_after_seconds: float = 120  # a running run's heartbeat must be this old to be judged
     lost_after_seconds: float = 60  # a queued run with no RQ job this long is re-enqueued
 
 
-def job_id_for(kind: str, params: dict) -> str:
-    """The deterministic RQ job id of a kind with its params: equal jobs get equal ids."""
-    canonical = json.dumps(params or {}, sort_keys=True, separators=(",", ":"), default=str)
-    return f"colcw-{kind}-{hashlib.sha256(canonical.encode()).hexdigest()[:20]}"
+def canonical_params(params: dict | None) -> str:
+    return json.dumps(params or {}, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def work_key(kind: str, params: dict) -> str:
+    """What "the same work" is: a kind with its params (the submit lock's name)."""
+    return f"colcw-{kind}-{hashlib.sha256(canonical_params(params).encode()).hexdigest()[:20]}"
+
+
+def new_job_id(run_id: int) -> str:
+    """A fresh RQ job id for one attempt of a run: only this run's attempt ever carries it."""
+    return f"colcw-run-{run_id}-{uuid.uuid4().hex[:8]}"
 
 
 def alive_key(run_id: int) -> str:
@@ -108,23 +125,35 @@ class JobQueue:
         job = self.fetch(job_id)
         return job.args[0] if job is not None and job.args else None
 
-    def lock(self, job_id: str):
-        """The Redis lock that serialises "is this job active? then enqueue it" for one job id."""
-        return self.connection.lock(f"colcw:submit:{job_id}", timeout=60, blocking_timeout=60)
+    def lock(self, key: str):
+        """The Redis lock that serialises "is this work active? then enqueue it" for one work key."""
+        return self.connection.lock(f"colcw:submit:{key}", timeout=60, blocking_timeout=60)
 
-    def enqueue(self, run: SyncRun) -> Job:
-        """Put a committed run on the queue under its job id (call under :meth:`lock`)."""
-        old = self.fetch(run.rq_job_id)
-        if old is not None:
-            old.delete()  # a finished, failed or abandoned job of the same id: its history is in our tables
-        intervals = [int(x) for x in self.settings.retry_intervals]
-        return self.rq.enqueue(
-            JOB_FUNCTION, run.id, job_id=run.rq_job_id,
+    def enqueue(self, run: SyncRun, at: dt.datetime | None = None) -> Job:
+        """Put a committed run on the queue under its own job id (``run.rq_job_id``, see
+        :func:`new_job_id`), now or at ``at`` (naive UTC)."""
+        kwargs = dict(
+            job_id=run.rq_job_id,
             description=f"colcw run #{run.id}: {run.description} ({run.trigger}, by {run.requested_by})",
             meta={"colcw_run_id": run.id, "kind": run.kind, "trigger": run.trigger,
                   "requested_by": run.requested_by, "description": run.description},
-            retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
             job_timeout=int(self.settings.job_timeout), result_ttl=7 * 86400, failure_ttl=30 * 86400)
+        if at is not None and at > utcnow():
+            return self.rq.enqueue_at(at.replace(tzinfo=dt.UTC), JOB_FUNCTION, run.id, **kwargs)
+        return self.rq.enqueue(JOB_FUNCTION, run.id, **kwargs)
+
+    def release_overdue(self, grace_seconds: float = 5.0) -> int:
+        """Queue delayed jobs due more than ``grace_seconds`` ago that no RQ scheduler moved (the worker
+        holding RQ's scheduler lock died); returns how many."""
+        registry = ScheduledJobRegistry(queue=self.rq)
+        due = utcnow().replace(tzinfo=dt.UTC) - dt.timedelta(seconds=grace_seconds)
+        released = 0
+        for job_id in registry.get_jobs_to_schedule(int(due.timestamp())):
+            job = self.fetch(job_id)
+            if registry.remove(job_id) and job is not None:  # only the process that removed it queues it
+                self.rq.enqueue_job(job)
+                released += 1
+        return released
 
     def withdraw(self, run: SyncRun) -> None:
         """Delete the run's job if it is still waiting (a stray delivery would find nothing to do)."""
@@ -160,13 +189,31 @@ class JobQueue:
 # --- submit ---------------------------------------------------------------------------------------
 
 
-def active_run(session: Session, queue: JobQueue, job_id: str) -> SyncRun | None:
-    """The run that RQ job ``job_id`` is waiting for or working on, if any."""
-    run_id = queue.run_of(job_id)
-    run = session.get(SyncRun, run_id) if run_id is not None else None
-    if run is None or run.status not in ACTIVE_RUN_STATUSES:
-        return None
-    return run if queue.is_working(job_id, run.id) else None
+def find_active(session: Session, queue: JobQueue, kind: str, params: dict, *,
+                exclude: int | None = None) -> SyncRun | None:
+    """A run of the same work (kind and params) that is queued, running or waiting, if any (call under
+    :meth:`JobQueue.lock` of :func:`work_key`). A queued or waiting run whose job RQ lost is enqueued
+    again here, so it starts whoever notices it first; a running one whose worker died is not
+    returned (the scheduler marks it interrupted)."""
+    wanted = canonical_params(params)
+    candidates = session.execute(select(SyncRun).where(SyncRun.kind == kind, SyncRun.status.in_(ACTIVE_RUN_STATUSES))
+                                 .order_by(SyncRun.id)).scalars().all()
+    for run in candidates:
+        if run.id == exclude or canonical_params(run.params) != wanted:
+            continue
+        if queue.is_working(run.rq_job_id, run.id):
+            return run
+        if run.status in (RunStatus.QUEUED, RunStatus.WAITING):
+            _enqueue_own(session, queue, run)
+            return run
+    return None
+
+
+def _enqueue_own(session: Session, queue: JobQueue, run: SyncRun) -> None:
+    """Give a recorded run a job of its own and queue it (at its next try when it waits)."""
+    run.rq_job_id = new_job_id(run.id)
+    session.commit()
+    queue.enqueue(run, at=run.next_try_at if run.status == RunStatus.WAITING else None)
 
 
 def submit(session: Session, queue: JobQueue, kinds: KindRegistry, kind: str, params: dict, *,
@@ -181,17 +228,17 @@ def submit(session: Session, queue: JobQueue, kinds: KindRegistry, kind: str, pa
     ``record_when_queue_down`` (an event that will not fire again): then the run is recorded
     unqueued all the same. Commits the session.
     """
-    job_id = job_id_for(kind, params)
+    key = work_key(kind, params)
     run = None
     try:
-        with queue.lock(job_id):
-            existing = active_run(session, queue, job_id)
+        with queue.lock(key):
+            existing = find_active(session, queue, kind, params)
             if existing is not None:
                 existing.duplicate, existing.enqueued = True, True
                 return existing
             run = create_run(session, kinds, kind, params, trigger=trigger, actor=actor, schedule_id=schedule_id,
                              retry_of_id=retry_of_id)
-            run.rq_job_id = job_id
+            run.rq_job_id = new_job_id(run.id)
             session.commit()
             queue.enqueue(run)
     except RedisError:
@@ -199,7 +246,7 @@ def submit(session: Session, queue: JobQueue, kinds: KindRegistry, kind: str, pa
             raise
         log.warning("run of %s recorded but not queued: Redis failed", kind, exc_info=True)
         session.rollback()
-        run = _unqueued_run(session, kinds, kind, params, job_id, run.id if run is not None else None,
+        run = _unqueued_run(session, kinds, kind, params, run.id if run is not None else None,
                             trigger=trigger, actor=actor)
         run.duplicate, run.enqueued = False, False
         return run
@@ -207,13 +254,13 @@ def submit(session: Session, queue: JobQueue, kinds: KindRegistry, kind: str, pa
     return run
 
 
-def _unqueued_run(session: Session, kinds: KindRegistry, kind: str, params: dict, job_id: str, run_id: int | None,
+def _unqueued_run(session: Session, kinds: KindRegistry, kind: str, params: dict, run_id: int | None,
                   *, trigger: str, actor: dict | None) -> SyncRun:
     """The run recorded before Redis failed, or a new one, marked as not queued yet."""
     run = session.get(SyncRun, run_id) if run_id is not None else None
     if run is None:
         run = create_run(session, kinds, kind, params, trigger=trigger, actor=actor)
-        run.rq_job_id = job_id
+        run.rq_job_id = new_job_id(run.id)
     if run.status == RunStatus.QUEUED:
         run.message = NOT_QUEUED_MESSAGE  # requeue_lost replaces it when it queues the run
     session.commit()
@@ -221,59 +268,50 @@ def _unqueued_run(session: Session, kinds: KindRegistry, kind: str, params: dict
 
 
 def enqueue_existing(session: Session, queue: JobQueue, run: SyncRun) -> bool:
-    """Enqueue a run that is already recorded as queued (scheduler, resume, lost runs). False if a job
-    for the same work is already waiting or running."""
-    run.rq_job_id = run.rq_job_id or job_id_for(run.kind, run.params or {})
-    with queue.lock(run.rq_job_id):
-        other = active_run(session, queue, run.rq_job_id)
-        if other is not None and other.id != run.id:
+    """Enqueue a run that is already recorded as queued or waiting (resume, lost runs) under a job of its
+    own. False if another run of the same work is already queued, running or waiting."""
+    with queue.lock(work_key(run.kind, run.params or {})):
+        other = find_active(session, queue, run.kind, run.params or {}, exclude=run.id)
+        if other is not None:
             return False
-        if other is None:
+        if not queue.is_working(run.rq_job_id, run.id):
+            _enqueue_own(session, queue, run)
+        else:
             session.commit()
-            queue.enqueue(run)
     return True
 
 
 # --- the job and the worker -------------------------------------------------------------------------
 
 
-def claim(session: Session, run_id: int) -> bool:
-    """Take a queued or interrupted run for this worker (atomic: of two deliveries, one wins)."""
-    result = session.execute(update(SyncRun).where(SyncRun.id == run_id,
-                                                   SyncRun.status.in_((RunStatus.QUEUED, RunStatus.INTERRUPTED)))
-                             .values(status=RunStatus.RUNNING, heartbeat_at=utcnow()))
+def claim(session: Session, run_id: int, job_id: str | None = None) -> bool:
+    """Take a queued, waiting or interrupted run for this worker (atomic: of two deliveries, one wins).
+    A waiting run is taken only by the job of its next attempt (``job_id``), not by a stray earlier one."""
+    waiting = SyncRun.status == RunStatus.WAITING
+    if job_id is not None:
+        waiting = waiting & (SyncRun.rq_job_id == job_id)
+    result = session.execute(update(SyncRun).where(
+        SyncRun.id == run_id, or_(SyncRun.status.in_((RunStatus.QUEUED, RunStatus.INTERRUPTED)), waiting))
+        .values(status=RunStatus.RUNNING, heartbeat_at=utcnow()))
     session.commit()
     return result.rowcount == 1
 
 
 def perform(session: Session, queue: JobQueue, run_id: int, execute: Callable[..., SyncRun]) -> str:
-    """The RQ job's body: claim ``run_id`` and run it to its end with ``execute(session, run_id,
-    reraise_transient=...)`` (see the module doc)."""
-    if not claim(session, run_id):
+    """The RQ job's body: claim ``run_id`` and run one attempt with ``execute(session, run_id,
+    queued=True)``; a run left waiting gets its next attempt enqueued (see the module doc)."""
+    job = get_current_job()
+    if not claim(session, run_id, job.id if job is not None else None):
         run = session.get(SyncRun, run_id)
         return f"run #{run_id} is {run.status if run else 'gone'}; nothing to do"
-    job = get_current_job()
-    last_attempt = job is None or not job.retries_left
     with queue.liveness(run_id):
-        try:
-            run = execute(session, run_id, reraise_transient=not last_attempt)
-        except ConnectWiseError as e:
-            if not e.transient:
-                _no_retry(job)
-            raise
-        except Exception:
-            _no_retry(job)
-            raise
+        run = execute(session, run_id, queued=True)
+    if run.status == RunStatus.WAITING:
+        _enqueue_own(session, queue, run)
+        return f"run #{run_id} waits: {run.wait_text}"
     if run.status == RunStatus.FAILED:
-        _no_retry(job)
         raise RunFailed(f"run #{run_id} failed: {run.message}")
     return f"run #{run_id} {run.status}: {run.message}"
-
-
-def _no_retry(job: Job | None) -> None:
-    # RQ's Retry cannot tell errors apart: a permanent failure empties the retries before raising.
-    if job is not None:
-        job.retries_left = 0
 
 
 def work(queue: JobQueue, *, burst: bool = False, simple: bool = False) -> None:

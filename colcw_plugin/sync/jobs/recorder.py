@@ -1,60 +1,142 @@
-"""Recording what a run did: progress, per-record results, the final status.
+"""Recording what a run did: progress, per-record results, records waiting for ConnectWise, the status.
 
 The recorder writes through its *own* database session, so progress and results are visible
 to the jobs page while the sync's business transactions (a company with its contacts, say)
 commit or roll back on their own. Results are buffered and written in batches so a run over
 10,000 records does not cost 10,000 round trips.
+
+Every record a run selects ends with exactly one outcome: created / updated, unchanged, skipped,
+failed (permanently, with reason and fix) or not attempted (with why). A transient ConnectWise
+failure is not an outcome: the service :meth:`RunRecorder.defer` s the record, the engine tries it
+again later (:mod:`.runs`), and only when it gives up is the record "not attempted". Progress counts
+records, not attempts: ``done`` is the number of distinct records with an outcome, so it never
+passes ``total`` however often a record is tried or a run resumed.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
-from ...models import RunStatus, SyncItem, SyncRun, summarize_counts
+from ...cw import ConnectWiseError
+from ...models import RECORD_ACTIONS, RunStatus, SyncItem, SyncRun, summarize_counts
 
-ACTIONS = ("created", "updated", "unchanged", "skipped", "failed")
+ACTIONS = RECORD_ACTIONS
+NOT_ATTEMPTED = "not_attempted"
+OK_ACTIONS = ("created", "updated", "unchanged", "skipped")
+
+
+class Unreachable(Exception):
+    """Several records in a row failed transiently: ConnectWise is unreachable, the whole run waits."""
+
+    def __init__(self, error: ConnectWiseError, streak: int):
+        self.error = error
+        self.streak = streak
+        super().__init__(str(error))
+
+
+@dataclass
+class Deferred:
+    """A record whose last try failed transiently: it is tried again later in the run."""
+
+    entity: str
+    key: int
+    label: str
+    error: ConnectWiseError
+
+
+def _key(entity: str, host_id: int | None, cw_id: int | None) -> tuple | None:
+    if host_id is not None:
+        return (entity, "host", int(host_id))
+    if cw_id is not None:
+        return (entity, "cw", int(cw_id))
+    return None
 
 
 class RunRecorder:
     """Records one run's progress and per-record outcomes (use one recorder per run)."""
 
-    def __init__(self, engine: Engine, run_id: int, *, flush_every: int = 200, flush_seconds: float = 1.0):
+    def __init__(self, engine: Engine, run_id: int, *, flush_every: int = 200, flush_seconds: float = 1.0,
+                 unreachable_after: int = 3):
         self.engine = engine
         self.run_id = run_id
         self.flush_every = flush_every
         self.flush_seconds = flush_seconds
+        self.unreachable_after = unreachable_after
         self._session = Session(bind=engine, expire_on_commit=False)
         self._buffer: list[dict] = []
         self._last_flush = time.monotonic()
         run = self._session.get(SyncRun, run_id)
         if run is None:
             raise LookupError(f"sync run {run_id} does not exist")
-        self.counts: Counter = Counter(run.counts or {})
-        self.entity_counts: dict[str, Counter] = {e: Counter(c) for e, c in (run.entity_counts or {}).items()}
-        self.done = run.done
         self.total = run.total
+        self.selection: dict = dict(run.selection or {})
+        self.deferred: dict[tuple, Deferred] = {}
+        self.streak = 0
+        self._load()
+
+    def _load(self) -> None:
+        """Counts and finished records from the items already recorded (a resumed or re-attempted run)."""
+        self.counts: Counter = Counter()
+        self.entity_counts: dict[str, Counter] = {}
+        for entity, action, n in self._session.execute(
+                select(SyncItem.entity, SyncItem.action, func.count()).where(SyncItem.run_id == self.run_id)
+                .group_by(SyncItem.entity, SyncItem.action)):
+            self.counts[action] += n
+            self.entity_counts.setdefault(entity, Counter())[action] += n
+        self._finished: set[tuple] = set()
+        self._anonymous = 0
+        main = self.selection.get("entity")
+        if main:
+            for host_id, cw_id in self._session.execute(select(SyncItem.host_id, SyncItem.cw_id).where(
+                    SyncItem.run_id == self.run_id, SyncItem.entity == main)):
+                key = _key(main, host_id, cw_id) if self.selection.get("key") != "cw" else _key(main, None, cw_id)
+                if key is not None:
+                    self._finished.add(key)
+        else:
+            run = self._session.get(SyncRun, self.run_id)
+            self._anonymous = run.done if run is not None else 0
+
+    @property
+    def done(self) -> int:
+        return len(self._finished) + self._anonymous
 
     # --- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
+        """An attempt starts: records left "not attempted" by an earlier attempt are tried again."""
+        self._session.execute(delete(SyncItem).where(SyncItem.run_id == self.run_id, SyncItem.action == NOT_ATTEMPTED))
+        self._session.commit()
+        self._load()
         now = utcnow()
-        self._update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, finished_at=None)
+        self._update(status=RunStatus.RUNNING, started_at=func.coalesce(SyncRun.started_at, now), heartbeat_at=now, finished_at=None,
+                     attempts=SyncRun.attempts + 1, next_try_at=None, waiting_reason="", done=self.done,
+                     counts=dict(self.counts), entity_counts={e: dict(c) for e, c in self.entity_counts.items()})
 
-    def set_total(self, total: int) -> None:
+    def set_total(self, total: int, *, entity: str | None = None, ids=None, key: str = "host",
+                  direction: str = "export") -> None:
+        """How many records the run selected; with ``ids`` (of ``entity``, host or ConnectWise ids by
+        ``key``), which ones, so those it never reaches end "not attempted" and Retry offers them."""
         self.total = total
-        self._update(total=total)
+        values: dict = {"total": total}
+        if ids is not None and entity is not None:
+            self.selection = {"entity": entity, "key": key, "direction": direction, "ids": sorted({int(i) for i in ids})}
+            values["selection"] = self.selection
+            self.flush()  # what is buffered counts too
+            self._load()
+        self._update(**values)
 
     def record(self, *, entity: str, direction: str, action: str, host_id: int | None = None,
                cw_id: int | None = None, label: str = "", message: str = "", resolution: str = "",
                advance: bool = True) -> None:
-        """One record's outcome. ``advance`` counts it toward done / total."""
+        """One record's outcome. ``advance`` counts it toward done / total (once per record)."""
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
         self._buffer.append({"run_id": self.run_id, "at": utcnow(), "entity": entity, "direction": direction,
@@ -63,14 +145,52 @@ class RunRecorder:
         self.counts[action] += 1
         self.entity_counts.setdefault(entity, Counter())[action] += 1
         if advance:
-            self.done += 1
+            key = self._record_key(entity, host_id, cw_id)
+            if key is None:
+                self._anonymous += 1
+            else:
+                self._finished.add(key)
+                self.deferred.pop(key, None)
+            if action != "failed":
+                self.streak = 0
         if len(self._buffer) >= self.flush_every or time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
 
+    def _record_key(self, entity: str, host_id: int | None, cw_id: int | None) -> tuple | None:
+        if self.selection.get("key") == "cw" and entity == self.selection.get("entity"):
+            return _key(entity, None, cw_id)
+        return _key(entity, host_id, cw_id)
+
     def advance(self, n: int = 1) -> None:
-        self.done += n
+        self._anonymous += n
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
+
+    def defer(self, *, entity: str, key: int, label: str, error: ConnectWiseError) -> None:
+        """A record failed transiently: it is tried again later in this run (not counted as done).
+
+        After ``unreachable_after`` records in a row failed so, ConnectWise is taken as unreachable:
+        :class:`Unreachable` stops the pass, and the whole run waits instead of trying record by record.
+        """
+        rkey = (entity, "cw" if self.selection.get("key") == "cw" else "host", int(key))
+        self.deferred[rkey] = Deferred(entity, int(key), label, error)
+        self.streak += 1
+        if time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+        if self.unreachable_after and self.streak >= self.unreachable_after:
+            raise Unreachable(error, self.streak)
+
+    def is_finished(self, entity: str, key: int) -> bool:
+        kind = "cw" if self.selection.get("key") == "cw" and entity == self.selection.get("entity") else "host"
+        return (entity, kind, int(key)) in self._finished
+
+    def note_wait(self, reason: str) -> None:
+        """Say why the run waits now (shown on its pages while it is active); "" when it goes on. Safe
+        from any thread (it writes on a connection of its own)."""
+        with Session(bind=self.engine) as session:
+            session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(waiting_reason=reason[:2000],
+                                                                                    heartbeat_at=utcnow()))
+            session.commit()
 
     def flush(self, **extra) -> None:
         """Write buffered results, progress and a heartbeat."""
@@ -81,22 +201,54 @@ class RunRecorder:
                      entity_counts={e: dict(c) for e, c in self.entity_counts.items()}, heartbeat_at=utcnow(), **extra)
         self._last_flush = time.monotonic()
 
+    # --- the end ----------------------------------------------------------------------------
+
+    def unfinished(self) -> list[int]:
+        """Selected records without an outcome yet."""
+        entity, kind = self.selection.get("entity"), self.selection.get("key", "host")
+        if not entity:
+            return []
+        return [i for i in self.selection.get("ids", []) if (entity, kind, int(i)) not in self._finished]
+
+    def close_unattempted(self, why: str, resolution: str, labels: dict[int, str] | None = None) -> int:
+        """Record every selected record still without an outcome as not attempted, saying why."""
+        entity, kind = self.selection.get("entity"), self.selection.get("key", "host")
+        left = self.unfinished()
+        for i in left:
+            deferred = self.deferred.get((entity, kind, i))
+            label = (deferred.label if deferred else "") or (labels or {}).get(i) or f"{entity} #{i}"
+            detail = f" (last answer: {deferred.error})" if deferred else ""
+            self.record(entity=entity, direction=self.selection.get("direction", "export"), action=NOT_ATTEMPTED,
+                        host_id=i if kind == "host" else None, cw_id=i if kind == "cw" else None, label=label,
+                        message=f"{label}: not attempted: {why}{detail}.", resolution=resolution)
+        self.deferred.clear()
+        return len(left)
+
     def finish(self, *, message: str = "", status: str | None = None, api_requests: int = 0) -> str:
         """Close the run; the status follows from the results unless given."""
         if status is None:
-            failed = self.counts.get("failed", 0)
-            ok = sum(v for k, v in self.counts.items() if k != "failed")
+            failed = self.counts.get("failed", 0) + self.counts.get(NOT_ATTEMPTED, 0)
+            ok = sum(v for k, v in self.counts.items() if k in OK_ACTIONS)
             status = RunStatus.SUCCEEDED if not failed else (RunStatus.PARTIAL if ok else RunStatus.FAILED)
-        self.flush(status=status, finished_at=utcnow(), message=message, api_requests=api_requests)
+        self.flush(status=status, finished_at=utcnow(), message=message, api_requests=SyncRun.api_requests + api_requests,
+                   waiting_reason="", next_try_at=None, give_up_at=None)
         self._session.close()
         return status
+
+    def wait(self, *, reason: str, next_try_at, give_up_at, api_requests: int = 0, message: str = "") -> None:
+        """End this attempt: the run waits (status waiting) until ``next_try_at``."""
+        self.flush(status=RunStatus.WAITING, waiting_reason=reason, next_try_at=next_try_at, give_up_at=give_up_at,
+                   api_requests=SyncRun.api_requests + api_requests, message=message)
+        self._session.close()
 
     # --- resume -----------------------------------------------------------------------------
 
     def completed_keys(self, entity: str) -> tuple[set[int], set[int]]:
-        """Host ids and ConnectWise ids this run already finished (not failed): a resumed run skips them."""
+        """Host ids and ConnectWise ids this run already finished (any outcome but "not attempted"): a
+        resumed or re-attempted run skips them."""
+        self.flush()
         rows = self._session.execute(select(SyncItem.host_id, SyncItem.cw_id).where(
-            SyncItem.run_id == self.run_id, SyncItem.entity == entity, SyncItem.action != "failed")).all()
+            SyncItem.run_id == self.run_id, SyncItem.entity == entity, SyncItem.action != NOT_ATTEMPTED)).all()
         return {h for h, _ in rows if h is not None}, {c for _, c in rows if c is not None}
 
     # --- internals --------------------------------------------------------------------------
@@ -107,8 +259,7 @@ class RunRecorder:
 
 
 def describe_counts(counts: dict) -> str:
-    parts = [f"{counts[a]} {a}" for a in ACTIONS if counts.get(a)]
-    return ", ".join(parts) or "nothing to do"
+    return summarize_counts({}, counts)
 
 
 def describe_recorder(recorder: RunRecorder) -> str:

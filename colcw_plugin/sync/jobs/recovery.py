@@ -1,12 +1,16 @@
-"""Runs that lost their worker or their job: mark them interrupted, re-queue them, resume, cancel.
+"""Runs that lost their worker or their job: mark them interrupted and resume them, re-queue them, cancel.
 
 * :func:`detect_interrupted` marks a run ``interrupted`` when its heartbeat is old, it is still
   ``running`` and nothing is working on it any more (the liveness key expired, the RQ job is not
-  waiting). :func:`resume` re-enqueues the same run; services skip the records it already
-  completed (``RunRecorder.completed_keys``).
+  waiting), and resumes it at once — no person needed — up to ``auto_resumes`` times; after that
+  the records it did not reach end "not attempted" (interrupted) and Resume or Retry are a person's.
+  :func:`resume` re-enqueues the same run; services skip the records it already completed
+  (``RunRecorder.completed_keys``).
 * :func:`requeue_lost` re-enqueues queued runs that RQ does not hold (Redis lost them, or a
-  process died between the commit and the enqueue): a recorded run is never silently dropped.
-* :func:`cancel` withdraws a queued run or gives up an interrupted one.
+  process died between the commit and the enqueue) and waiting runs whose next attempt is overdue,
+  and releases delayed jobs no RQ scheduler moved: a recorded run is never silently dropped.
+* :func:`cancel` withdraws a queued or waiting run or gives up an interrupted one: the records it
+  did not reach end "not attempted" (cancelled).
 
 The scheduler calls the first two every tick.
 """
@@ -16,17 +20,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
 from ...models import RunStatus, SyncRun, actor_label
 from .queue import NOT_QUEUED_MESSAGE, JobQueue, enqueue_existing
+from .recorder import RunRecorder
 
 log = logging.getLogger(__name__)
 
-CANCELLABLE = (RunStatus.QUEUED, RunStatus.INTERRUPTED)
+CANCELLABLE = (RunStatus.QUEUED, RunStatus.WAITING, RunStatus.INTERRUPTED)
+RETRY_FIX = "Retry on the run's page re-runs them."
 
 
 def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: float | None = None,
@@ -40,15 +46,32 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
     for run in list(runs):
         if queue.is_working(run.rq_job_id, run.id):
             continue
+        again = (run.interruptions or 0) < queue.settings.auto_resumes
+        stopped = (f"the worker stopped after {run.done} of {run.total or '?'} records (last heartbeat "
+                   f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)")
+        message = (f"Interrupted: {stopped}; resumed automatically, records already done are skipped." if again
+                   else f"Interrupted: {stopped}, for the {run.interruptions + 1}th time. Resume it to finish the "
+                        "rest (records already done are skipped), or Retry what was not attempted.")
         result = session.execute(update(SyncRun).where(
             SyncRun.id == run.id, SyncRun.status == RunStatus.RUNNING, SyncRun.heartbeat_at == run.heartbeat_at).values(
-            status=RunStatus.INTERRUPTED, finished_at=utcnow(),
-            message=(f"Interrupted: the worker stopped after {run.done} of {run.total or '?'} records "
-                     f"(last heartbeat {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC). Resume it to finish the rest; "
-                     "records already done are skipped.")))
-        if result.rowcount:
-            found.append(run.id)
-            log.warning("sync run %s marked interrupted", run.id)
+            status=RunStatus.INTERRUPTED, finished_at=None if again else utcnow(), message=message,
+            interruptions=SyncRun.interruptions + 1))
+        session.commit()
+        if not result.rowcount:
+            continue
+        found.append(run.id)
+        log.warning("sync run %s marked interrupted", run.id)
+        if again:
+            session.expire_all()
+            run = session.get(SyncRun, run.id)
+            run.status = RunStatus.QUEUED
+            if not enqueue_existing(session, queue, run):
+                session.rollback()
+        else:
+            recorder = RunRecorder(session.get_bind(), run.id)
+            recorder.close_unattempted("interrupted: its worker stopped",
+                                       "Resume the run, or use Retry on its page to re-run them.")
+            recorder.flush()
     session.commit()
     return found
 
@@ -58,8 +81,10 @@ def requeue_lost(session: Session, queue: JobQueue, *, older_than_seconds: float
     """Re-enqueue queued runs that RQ does not hold (see the module doc)."""
     age = older_than_seconds if older_than_seconds is not None else queue.settings.lost_after_seconds
     cutoff = (now or utcnow()) - dt.timedelta(seconds=age)
-    runs = session.execute(select(SyncRun).where(SyncRun.status == RunStatus.QUEUED,
-                                                 SyncRun.created_at < cutoff)).scalars()
+    queue.release_overdue()
+    runs = session.execute(select(SyncRun).where(or_(
+        and_(SyncRun.status == RunStatus.QUEUED, SyncRun.created_at < cutoff),
+        and_(SyncRun.status == RunStatus.WAITING, SyncRun.next_try_at < cutoff)))).scalars()
     requeued = []
     for run in list(runs):
         if queue.is_working(run.rq_job_id, run.id):
@@ -103,14 +128,21 @@ def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
     if run is None:
         raise LookupError(f"Run #{run_id} does not exist.")
     before = run.status
+    who = actor_label(actor)
     changed = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(CANCELLABLE)).values(
-        status=RunStatus.CANCELLED, finished_at=utcnow(),
-        message=f"Cancelled by {actor_label(actor)} while {before} ({run.done} of {run.total or '?'} records done)."
+        status=RunStatus.CANCELLED, finished_at=utcnow(), waiting_reason="", next_try_at=None, give_up_at=None,
+        message=f"Cancelled by {who} while {before} ({run.done} of {run.total or '?'} records done)."
     )).rowcount
     session.commit()
     session.expire_all()
     run = session.get(SyncRun, run_id)
     if not changed:
-        raise ValueError(f"Run #{run_id} is {run.status}; only a queued or interrupted run can be cancelled.")
+        raise ValueError(f"Run #{run_id} is {run.status}; only a queued, waiting or interrupted run can be "
+                         "cancelled.")
+    recorder = RunRecorder(session.get_bind(), run.id)
+    recorder.close_unattempted(f"the run was cancelled by {who}", RETRY_FIX)
+    recorder.flush()
+    session.expire_all()
+    run = session.get(SyncRun, run_id)
     queue.withdraw(run)
     return run

@@ -9,19 +9,24 @@ caller passes the kinds, how to build a client and how to open a host unit of wo
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
 from host_stub.gateway import UnitOfWork
+from host_stub.models import utcnow
 
 from ...cw import ConnectWiseClient, ConnectWiseError
+from ...cw.errors import RateLimited
 from ...models import RunStatus, SyncRun, actor_label
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
+from ...text import plural
 from .kinds import KindRegistry, RunOptions, SyncContext
-from .recorder import RunRecorder, describe_recorder
+from .recorder import RunRecorder, Unreachable, describe_recorder
 
 log = logging.getLogger(__name__)
 
@@ -47,39 +52,46 @@ def run_actor(run: SyncRun) -> dict:
 def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
                 make_client: Callable[[Session], ConnectWiseClient], client: ConnectWiseClient | None = None,
                 host: Callable[[Session], UnitOfWork] = UnitOfWork, options: RunOptions = RunOptions(),
-                reraise_transient: bool = False) -> SyncRun:
-    """Run a queued (or interrupted, to resume) run to its end and return it, refreshed.
+                sleep: Callable[[float], None] = time.sleep) -> SyncRun:
+    """Run one attempt of a queued (waiting, or interrupted) run and return it, refreshed.
 
     ``make_client(session)`` builds the client for the stored connection unless ``client`` is
-    given. Transient ConnectWise failures that escape the service (the whole tenant unreachable,
-    say) are re-raised when ``reraise_transient`` so the queue can retry the run; every other
-    failure closes the run as failed with a message saying what to do.
+    given. Records that fail transiently are tried again in further passes after
+    ``options.record_retries``; what still fails then — or the whole run when ConnectWise is
+    unreachable — waits: with ``options.can_wait`` the run ends this attempt ``waiting`` with its
+    reason and next try (the queue re-enqueues it then), until ``options.attempt_intervals`` are
+    spent; after that, and for a run in the foreground, what is left ends "not attempted" with why.
+    Every other failure closes the run as failed with a message saying what to do.
     """
     run = session.get(SyncRun, run_id)
     if run is None:
         raise LookupError(f"sync run {run_id} does not exist")
     job = kinds[run.kind]
-    recorder = RunRecorder(session.get_bind(), run_id)
+    recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after)
     recorder.start()
+    attempt = (run.attempts or 0) + 1
     own_client = client is None
-    message, status = "", None
+    message, status, waiting, whole_run = "", None, None, False
     try:
         if own_client:
             client = make_client(session)
         ctx = SyncContext(session=session, client=client, recorder=recorder, settings=read_settings(session),
                           actor=run_actor(run), run_id=run_id, params=dict(run.params or {}), options=options,
                           host=host)
-        message = job.run(ctx) or ""
+        waiting = _passes(ctx, job, recorder, options, sleep)
+        message = ctx.message
+    except Unreachable as e:
+        session.rollback()
+        waiting, whole_run = e.error, True
     except (NotConfigured, SecretError) as e:
         session.rollback()
         message, status = str(e), RunStatus.FAILED
     except ConnectWiseError as e:
         session.rollback()
-        if e.transient and reraise_transient:
-            recorder.finish(status=RunStatus.QUEUED, message=f"Will retry: {e}",
-                            api_requests=client.stats.total if client else 0)
-            raise
-        message, status = f"ConnectWise: {e}", RunStatus.FAILED
+        if e.transient:
+            waiting, whole_run = e, True
+        else:
+            message, status = f"ConnectWise: {e}", RunStatus.FAILED
     except Exception as e:
         session.rollback()
         log.exception("sync run %s crashed", run_id)
@@ -89,8 +101,95 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     finally:
         if own_client and client is not None:
             client.close()
+    requests = client.stats.total if client else 0
+    if waiting is not None:
+        closed = _wait_or_give_up(session, job, recorder, options, waiting, attempt, requests, whole_run=whole_run)
+        if closed is None:
+            session.expire_all()
+            return session.get(SyncRun, run_id)
+        message, status = closed
     summary = describe_recorder(recorder)
     recorder.finish(status=status, message=(f"{message} ({summary})" if message else summary).strip(),
-                    api_requests=client.stats.total if client else 0)
+                    api_requests=requests)
     session.expire_all()
     return session.get(SyncRun, run_id)
+
+
+def _passes(ctx: SyncContext, job, recorder: RunRecorder, options: RunOptions,
+            sleep: Callable[[float], None]) -> ConnectWiseError | None:
+    """Run the kind's service, then again for the records that failed transiently, after each of
+    ``options.record_retries``. The error of what still waits, or None when nothing does."""
+    noted = False
+    for delay in (*options.record_retries, None):
+        ctx.message = job.run(ctx) or ""
+        ctx.session.commit()
+        if not recorder.deferred:
+            if noted:
+                recorder.note_wait("")
+            return None
+        if delay is None:
+            break
+        n = len(recorder.deferred)
+        until = utcnow() + dt.timedelta(seconds=delay)
+        recorder.note_wait(f"{plural(n, 'record')} waiting for ConnectWise ({short_error(_last(recorder))}); "
+                           f"trying {'it' if n == 1 else 'them'} again at {until:%H:%M:%S} UTC")
+        noted = True
+        recorder.streak = 0
+        sleep(delay)
+    return _last(recorder)
+
+
+def _last(recorder: RunRecorder) -> ConnectWiseError:
+    return list(recorder.deferred.values())[-1].error
+
+
+def short_error(error: ConnectWiseError) -> str:
+    """What ConnectWise answered, in a few words: "HTTP 503 The service is unavailable"."""
+    if isinstance(error, RateLimited):
+        return "rate-limited by ConnectWise" + (f" for {error.retry_after:.0f} s" if error.retry_after else "")
+    head = f"HTTP {error.status} " if error.status else ""
+    return (head + (error.message or type(error).__name__)).strip()
+
+
+def wait_reason(error: ConnectWiseError, recorder: RunRecorder, *, whole_run: bool) -> str:
+    """Why a run waits, for a person: what waits and what ConnectWise did."""
+    if whole_run:
+        if isinstance(error, RateLimited):
+            return f"ConnectWise is rate-limiting colcw ({short_error(error)}): the run waits as a whole"
+        return f"ConnectWise cannot be reached ({short_error(error)}): the run waits as a whole"
+    n = len(recorder.unfinished()) or len(recorder.deferred)
+    return f"{plural(n, 'record')} waiting for ConnectWise ({short_error(error)})"
+
+
+def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunOptions, error: ConnectWiseError,
+                     attempt: int, requests: int, *, whole_run: bool) -> tuple[str, str | None] | None:
+    """After this attempt something waits for ConnectWise: schedule the next attempt (None), or give up
+    on it and return the run's closing (message, status)."""
+    reason = wait_reason(error, recorder, whole_run=whole_run)
+    intervals = list(options.attempt_intervals)
+    if options.can_wait and attempt <= len(intervals):
+        now = utcnow()
+        delay = float(intervals[attempt - 1])
+        give_up = now + dt.timedelta(seconds=sum(float(x) for x in intervals[attempt - 1:]))
+        recorder.wait(reason=reason, next_try_at=now + dt.timedelta(seconds=delay), give_up_at=give_up,
+                      api_requests=requests)
+        log.info("sync run %s waits: %s", recorder.run_id, reason)
+        return None
+    if options.can_wait:
+        why = f"stopped after repeated transient failures ({attempt} attempts)"
+    else:  # in the foreground (a person waits on the page, or the command line): no later attempt
+        why = "ConnectWise did not answer in time"
+    labels = {}
+    left = recorder.unfinished()
+    if left and job.record_labels is not None:
+        try:
+            labels = job.record_labels(session, left)
+        except Exception:  # noqa: BLE001 - names are a nicety; the outcome must be recorded anyway
+            log.warning("could not name the records of run %s", recorder.run_id, exc_info=True)
+            session.rollback()
+    n = recorder.close_unattempted(why, "Retry on the run's page re-runs them once ConnectWise answers again.",
+                                   labels)
+    if not recorder.counts:
+        return f"Not done: {why}. ConnectWise: {error}", RunStatus.FAILED
+    what = f"{plural(n, 'record')} not attempted: " if n else ""
+    return f"{what}{why}; ConnectWise answered: {short_error(error)}", None

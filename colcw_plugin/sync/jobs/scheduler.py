@@ -46,7 +46,7 @@ from host_stub.models import utcnow
 from ...models import Schedule
 from .history import maybe_purge
 from .kinds import KindRegistry
-from .queue import JobQueue, active_run, job_id_for
+from .queue import JobQueue, find_active, new_job_id, work_key
 from .recovery import detect_interrupted, requeue_lost
 from .runs import create_run
 from .schedules import Timing, next_run_after
@@ -91,9 +91,8 @@ def fire(session: Session, queue: JobQueue, kinds: KindRegistry, schedule_id: in
     if claimed != 1:
         session.rollback()
         return None
-    job_id = job_id_for(schedule.kind, schedule.params or {})
-    with queue.lock(job_id):
-        existing = active_run(session, queue, job_id)
+    with queue.lock(work_key(schedule.kind, schedule.params or {})):
+        existing = find_active(session, queue, schedule.kind, schedule.params or {})
         if existing is not None:
             session.execute(update(Schedule).where(Schedule.id == schedule_id).values(
                 last_outcome=f"Skipped the run due {due_at:%Y-%m-%d %H:%M} UTC: run #{existing.id} of the same "
@@ -103,7 +102,7 @@ def fire(session: Session, queue: JobQueue, kinds: KindRegistry, schedule_id: in
             return Fired(schedule_id, due_at, None, skipped_for=existing.id)
         run = create_run(session, kinds, schedule.kind, schedule.params or {}, trigger="schedule",
                          actor={"name": f"schedule: {schedule.name}"}, schedule_id=schedule_id)
-        run.rq_job_id = job_id
+        run.rq_job_id = new_job_id(run.id)
         if now - due_at > dt.timedelta(minutes=5):
             run.message = f"Started late: it was due {due_at:%Y-%m-%d %H:%M} UTC (no scheduler was running)."
         session.execute(update(Schedule).where(Schedule.id == schedule_id).values(

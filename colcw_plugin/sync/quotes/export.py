@@ -72,13 +72,16 @@ class ExportContext:
     host: Callable[[Session], UnitOfWork] = UnitOfWork
     # Called before the n-th product POST of a document (tests inject crashes here).
     before_product_create: Callable[[int], None] | None = None
+    # Says why the run waits ("" when it goes on): shown on the run's pages while it waits.
+    on_wait: Callable[[str], None] | None = None
 
     @classmethod
     def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None, *,
-                host: Callable[[Session], UnitOfWork] = UnitOfWork) -> ExportContext:
+                host: Callable[[Session], UnitOfWork] = UnitOfWork,
+                on_wait: Callable[[str], None] | None = None) -> ExportContext:
         settings = settings or read_settings(session)
         return cls(client, shared_setup(client, session.get_bind(), settings),
-                   Catalog(client, CatalogRules.load(session, settings)), host=host)
+                   Catalog(client, CatalogRules.load(session, settings)), host=host, on_wait=on_wait)
 
 
 @dataclass
@@ -111,7 +114,7 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                        message=f"{number} was converted to {order_no}, which carries its lines.",
                        resolution=f"Export {order_no} instead.")
     try:
-        with document_lock(session.get_bind(), doc.id):
+        with document_lock(session.get_bind(), doc.id, on_wait=_lock_waiting(ctx, number)):
             session.expire_all()  # see what an export that held the lock before us wrote
             doc = session.get(Document, document_id)
             return _export(session, ctx, doc, actor, run_id)
@@ -131,6 +134,14 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
         _save_failure(session, document_id, message, resolution, run_id)
         return Outcome(document_id, number, "failed", message=message, resolution=resolution,
                        error=e if isinstance(e, ConnectWiseError) else None)
+
+
+def _lock_waiting(ctx: ExportContext, number: str) -> Callable[[bool], None] | None:
+    if ctx.on_wait is None:
+        return None
+    say = ctx.on_wait
+    return lambda waiting: say(f"Waiting for another export of {number} to finish (exports of one document "
+                               "run one at a time)" if waiting else "")
 
 
 def _line_inputs(doc: Document) -> list[LineInput]:

@@ -18,7 +18,7 @@ from host_stub.models import Document
 
 from ..jobs import ranges
 from ..jobs.kinds import SyncContext
-from ..jobs.recorder import RunRecorder
+from ..jobs.recorder import RunRecorder, Unreachable
 from .export import ExportContext, Outcome, export_document
 
 log = logging.getLogger(__name__)
@@ -65,20 +65,20 @@ def run(ctx: SyncContext) -> str | None:
         ctx.recorder.record(entity="document", direction="export", action="failed", label="selection",
                             message=str(e), resolution="Start the export again with a valid selection.")
         return str(e)
+    ctx.recorder.set_total(len(ids), entity="document", ids=ids)
     finished, _ = ctx.recorder.completed_keys("document")
     todo = [i for i in ids if i not in finished]
-    ctx.recorder.set_total(len(ids))
-    export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host)
+    if not todo:
+        return None
+    export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host,
+                                       on_wait=ctx.recorder.note_wait)
     workers = min(max(1, ctx.options.concurrency), len(todo))
     outcomes = []
     if workers <= 1:
         for doc_id in todo:
             outcome = export_document(ctx.session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id)
-            if len(ids) == 1 and outcome.error is not None and outcome.error.transient:
-                # One document (the page, a conversion): let the queue retry the run later.
-                raise outcome.error
-            record_outcome(ctx.recorder, outcome)
-            outcomes.append(outcome)
+            if _settle(ctx.recorder, outcome):
+                outcomes.append(outcome)
     else:
         engine = ctx.session.get_bind()
 
@@ -92,11 +92,37 @@ def run(ctx: SyncContext) -> str | None:
                     return Outcome(doc_id, f"#{doc_id}", "failed", message=f"Unexpected error: {type(e).__name__}: {e}",
                                    resolution="Report this to your administrator with the run number.")
 
+        stop: Unreachable | None = None
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colcw-export") as pool:
-            for future in as_completed([pool.submit(work, d) for d in todo]):
+            futures = [pool.submit(work, d) for d in todo]
+            for future in as_completed(futures):
+                if future.cancelled():
+                    continue
                 outcome = future.result()
-                record_outcome(ctx.recorder, outcome)  # only this thread touches the recorder
-                outcomes.append(outcome)
+                try:
+                    if _settle(ctx.recorder, outcome):  # only this thread touches the recorder
+                        outcomes.append(outcome)
+                except Unreachable as e:  # ConnectWise is down: start no other document, record the rest
+                    stop = stop or e
+                    for f in futures:
+                        f.cancel()
+        if stop is not None:
+            raise stop
     if len(ids) == 1 and outcomes:
         return outcomes[0].message
     return None
+
+
+def _settle(recorder: RunRecorder, outcome: Outcome) -> bool:
+    """Record a document's outcome; a transient ConnectWise failure instead makes it wait for a later
+    pass of the run (False). Raises :class:`Unreachable` when several in a row failed so."""
+    if outcome.error is not None and outcome.error.transient:
+        recorder.defer(entity="document", key=outcome.document_id, label=outcome.number, error=outcome.error)
+        return False
+    record_outcome(recorder, outcome)
+    return True
+
+
+def document_labels(session: Session, ids: list[int]) -> dict[int, str]:
+    """Documents' numbers for their run log entries."""
+    return dict(session.execute(select(Document.id, Document.number).where(Document.id.in_(ids))).all())

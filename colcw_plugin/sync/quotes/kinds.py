@@ -20,7 +20,7 @@ from ..jobs import ranges
 from ..jobs.forms import find_by_number, range_from_cli, range_from_form
 from ..jobs.kinds import JobKind, KindRegistry
 from . import KIND
-from .job import run
+from .job import document_labels, run
 
 RANGE_FIELDS = {"created": "Created Date", "modified": "Last Modified", "follow_up": "Follow-up Date"}
 RANGE_WORDS = {"created": "created", "modified": "last modified", "follow_up": "follow-up"}
@@ -102,7 +102,8 @@ def retry(session: Session, run: SyncRun, failed: Sequence[SyncItem]) -> dict | 
 
 QUOTE_EXPORT = JobKind(
     KIND, "Quote / sales order export", run, describe, form_job="quote", form_job_label="quote / order",
-    form_template="colcw/jobs/_quote_form.html", range_fields=RANGE_FIELDS, parse_form=from_form, parse_cli=from_cli, retry=retry, retry_nouns=("quote / order", "quotes / orders"))
+    form_template="colcw/jobs/_quote_form.html", range_fields=RANGE_FIELDS, parse_form=from_form, parse_cli=from_cli, retry=retry, retry_nouns=("quote / order", "quotes / orders"),
+    record_labels=document_labels)
 
 
 def register(kinds: KindRegistry) -> None:

@@ -16,7 +16,7 @@ On SQLite they are file locks beside the database (:mod:`..shared.locks`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.engine import Engine
@@ -25,11 +25,13 @@ from ..shared.locks import LOCK_WAIT_SECONDS, advisory_lock, lock_key
 
 
 @contextmanager
-def document_lock(engine: Engine, document_id: int, *, wait_seconds: int = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """Hold the export lock of one document; waits for a concurrent export of it to finish."""
+def document_lock(engine: Engine, document_id: int, *, wait_seconds: int = LOCK_WAIT_SECONDS,
+                  on_wait: Callable[[bool], None] | None = None) -> Iterator[None]:
+    """Hold the export lock of one document; waits for a concurrent export of it to finish (telling
+    ``on_wait``, see :func:`~..shared.locks.advisory_lock`)."""
     with advisory_lock(engine, lock_key("colcw-document-export", int(document_id)),
                        "Another export of this document is still running; try again when it has finished.",
-                       wait_seconds):
+                       wait_seconds, on_wait):
         yield
 
 

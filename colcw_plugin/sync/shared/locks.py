@@ -24,7 +24,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,10 +68,23 @@ def holds(key: int) -> bool:
 
 
 @contextmanager
-def advisory_lock(engine: Engine, key: int, busy_message: str, wait_seconds: float = LOCK_WAIT_SECONDS
-                  ) -> Iterator[None]:
-    """Hold lock ``key`` while the block runs; :class:`Busy` after ``wait_seconds`` (0: only try)."""
-    with advisory_locks(engine, [key], busy_message, wait_seconds):
+def advisory_lock(engine: Engine, key: int, busy_message: str, wait_seconds: float = LOCK_WAIT_SECONDS,
+                  on_wait: Callable[[bool], None] | None = None) -> Iterator[None]:
+    """Hold lock ``key`` while the block runs; :class:`Busy` after ``wait_seconds`` (0: only try).
+    ``on_wait(True)`` is called when another holder makes it wait, ``on_wait(False)`` when that ends."""
+    if on_wait is None or wait_seconds <= 0 or holds(key):
+        with advisory_locks(engine, [key], busy_message, wait_seconds):
+            yield
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(advisory_locks(engine, [key], busy_message, 0))
+        except Busy:
+            on_wait(True)
+            try:
+                stack.enter_context(advisory_locks(engine, [key], busy_message, wait_seconds))
+            finally:
+                on_wait(False)
         yield
 
 
