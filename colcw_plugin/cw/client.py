@@ -22,7 +22,7 @@ from requests.adapters import HTTPAdapter
 
 from . import conditions as C
 from .discovery import CompanyInfo, read_company_info
-from .errors import BadResponse, DiscoveryError, NotFound
+from .errors import BadResponse, ConnectWiseError, DiscoveryError, NotFound
 from .paging import MAX_PAGE_SIZE, iterate_forward_only, iterate_navigable
 from .patch import patch_ops
 from .query import DEFAULT_MAX_URL_LENGTH, check_path, fields_param, in_chunks, list_params, page_size_param
@@ -112,6 +112,11 @@ class ConnectWiseClient:
             f"<ConnectWiseClient {self.settings.site_root} company={self.settings.company_id!r} "
             f"auth={self.settings.auth_mode}>"
         )
+
+    def notify_retry_waits(self, listener: Callable[[ConnectWiseError, float], None] | None) -> None:
+        """Call ``listener(error, seconds)`` before each pause of a second or more between two tries of a
+        request (a 429's Retry-After, a server error's back-off)."""
+        self._transport.on_retry_wait = listener
 
     def close(self) -> None:
         """Close the session if this client created it."""

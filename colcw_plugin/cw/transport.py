@@ -168,6 +168,9 @@ class Transport:
         self._clock = clock
         self._rng = rng
         self._auth = settings.authorization_header()
+        # Told before a pause of a second or more between tries (the error, the seconds), so a run can
+        # show that it waits for ConnectWise (rate-limited, a server error) while it waits.
+        self.on_retry_wait: Callable[[ConnectWiseError, float], None] | None = None
 
     def headers(self, *, auth: bool, body: bool, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Request headers. Built per call so nothing secret lives on the session."""
@@ -271,6 +274,8 @@ class Transport:
                 wait,
             )
             self.stats.record_retry(wait)
+            if self.on_retry_wait is not None and wait >= 1.0:
+                self.on_retry_wait(err, wait)
             self._sleep(wait)
 
 

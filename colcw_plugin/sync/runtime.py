@@ -146,11 +146,14 @@ class Runtime:
         """A unit of work of the host's service API on ``session``; its events fire through the host's plugins."""
         return UnitOfWork(session, self.hooks)
 
-    def execute(self, session: Session, run_id: int, *, queued: bool = False, **kwargs: Any) -> SyncRun:
+    def execute(self, session: Session, run_id: int, *, queued: bool = False, person_waiting: bool = False,
+                **kwargs: Any) -> SyncRun:
         """Run ``run_id`` in this process (see :func:`~.jobs.runs.execute_run`): to its end, or, for a
-        queued run (``queued``), one attempt that may leave it waiting for its next."""
+        queued run (``queued``), one attempt that may leave it waiting for its next. With
+        ``person_waiting`` (a page answers when it ends) records are not tried again after a pause."""
         kwargs.setdefault("make_client", self.client)
-        options = dataclasses.replace(self.options, can_wait=queued)
+        options = dataclasses.replace(self.options, can_wait=queued,
+                                      record_retries=() if person_waiting else self.options.record_retries)
         return execute_run(session, self.kinds, run_id, host=self.host, options=options, **kwargs)
 
     def submit(self, session: Session, kind: str, params: dict, **kwargs: Any) -> SyncRun:

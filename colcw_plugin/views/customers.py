@@ -35,7 +35,7 @@ def _execute(kind: str, params: dict) -> SyncRun:
     rt = runtime()
     run = create_run(db.session, rt.kinds, kind, params, trigger="manual", actor=current_actor())
     db.session.commit()
-    return rt.execute(db.session, run.id)
+    return rt.execute(db.session, run.id, person_waiting=True)
 
 
 def _items(run: SyncRun, entity: str) -> list[SyncItem]:

@@ -80,6 +80,7 @@ class RunRecorder:
         self.selection: dict = dict(run.selection or {})
         self.deferred: dict[tuple, Deferred] = {}
         self.streak = 0
+        self._retry_noted = False
         self._load()
 
     def _load(self) -> None:
@@ -184,6 +185,13 @@ class RunRecorder:
         kind = "cw" if self.selection.get("key") == "cw" and entity == self.selection.get("entity") else "host"
         return (entity, kind, int(key)) in self._finished
 
+    def note_retry_wait(self, error: ConnectWiseError, seconds: float) -> None:
+        """The client pauses between two tries of a request: show it until the next record's outcome."""
+        what = "ConnectWise is rate-limiting colcw" if getattr(error, "status", None) == 429 else \
+            f"ConnectWise answered {'HTTP ' + str(error.status) if error.status else 'with an error'}"
+        self.note_wait(f"{what}: trying the request again in {seconds:.0f} s")
+        self._retry_noted = True
+
     def note_wait(self, reason: str) -> None:
         """Say why the run waits now (shown on its pages while it is active); "" when it goes on. Safe
         from any thread (it writes on a connection of its own)."""
@@ -194,6 +202,9 @@ class RunRecorder:
 
     def flush(self, **extra) -> None:
         """Write buffered results, progress and a heartbeat."""
+        if self._retry_noted and self._buffer and "waiting_reason" not in extra:
+            extra["waiting_reason"] = ""  # records moved on: the client's pause is over
+            self._retry_noted = False
         if self._buffer:
             self._session.execute(insert(SyncItem), self._buffer)
             self._buffer = []

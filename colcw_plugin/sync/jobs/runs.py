@@ -75,6 +75,8 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     try:
         if own_client:
             client = make_client(session)
+        if hasattr(client, "notify_retry_waits"):
+            client.notify_retry_waits(recorder.note_retry_wait)
         ctx = SyncContext(session=session, client=client, recorder=recorder, settings=read_settings(session),
                           actor=run_actor(run), run_id=run_id, params=dict(run.params or {}), options=options,
                           host=host)
@@ -99,6 +101,8 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
                         api_requests=client.stats.total if client else 0)
         raise
     finally:
+        if client is not None and hasattr(client, "notify_retry_waits"):
+            client.notify_retry_waits(None)
         if own_client and client is not None:
             client.close()
     requests = client.stats.total if client else 0

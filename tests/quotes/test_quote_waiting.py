@@ -1,0 +1,86 @@
+"""The rep's export page says why an export waits while it waits (issue 11): ConnectWise failing, or
+another export of the same document holding it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from quote_support import items, line
+
+from colcw_plugin.models import SyncRun
+from colcw_plugin.sync.quotes.locks import document_lock
+from helpers import runtime, tune_runtime
+from host_stub.extensions import db
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.sandbox]
+
+RILEY = {"id": None, "email": "riley@demo.example", "role": "rep"}
+
+
+def wait_until(predicate, timeout: float, message: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def fresh(run_id: int) -> SyncRun:
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id)
+
+
+def test_an_export_waiting_for_connectwise_says_so_on_the_export_page_then_finishes_by_itself(
+        world, connected, app, monkeypatch, redis_conn, drain_queue, rep_client):
+    tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=(0.5,))
+    doc = world.quote([line("OPT-7010")], name="Patient")
+    connected.add_fault(status=503, method="POST", path="sales/opportunities$", count=1)
+    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=RILEY)
+    assert drain_queue() == 1  # one attempt; the next is due in half a second (RQ's scheduler moves it)
+    waiting = fresh(run.id)
+    assert waiting.status == "waiting" and waiting.done == 0 and items(waiting) == []
+    part = rep_client.get(f"/colcw/documents/{doc.id}/export/run?run={run.id}").get_data(as_text=True)
+    assert "Waiting to try again" in part
+    assert "1 record waiting for ConnectWise (HTTP 503" in part and "next try at" in part
+    page = rep_client.get(f"/colcw/documents/{doc.id}/export?run={run.id}").get_data(as_text=True)
+    assert "1 record waiting for ConnectWise" in page
+
+    wait_until(lambda: runtime().queue.release_overdue(grace_seconds=0), timeout=10, message="the next try")
+    drain_queue()
+    done = fresh(run.id)
+    assert done.status == "succeeded" and done.attempts == 2 and done.done == done.total == 1
+    assert [i.action for i in items(done)] == ["created"]
+    assert len(world.opportunities()) == 1
+    part = rep_client.get(f"/colcw/documents/{doc.id}/export/run?run={run.id}").get_data(as_text=True)
+    assert "waiting for ConnectWise" not in part
+
+
+def test_an_export_waiting_for_another_export_of_the_document_says_so(world, connected, app, redis_conn,
+                                                                      worker_thread, rep_client):
+    doc = world.quote([line("OPT-7010")], name="Busy")
+    release = threading.Event()
+    held = threading.Event()
+    engine, doc_id, number = db.engine, doc.id, doc.number
+
+    def other_export():  # another process exporting the same document holds its lock
+        with document_lock(engine, doc_id):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=other_export, daemon=True)
+    holder.start()
+    assert held.wait(10)
+    run = runtime().submit(db.session, "quote_export", {"document_id": doc_id}, actor=RILEY)
+    try:
+        wait_until(lambda: "Waiting for another export of" in fresh(run.id).waiting_reason, timeout=20,
+                   message="the run to say what it waits for")
+        part = rep_client.get(f"/colcw/documents/{doc_id}/export/run?run={run.id}").get_data(as_text=True)
+        assert f"Waiting for another export of {number} to finish" in part
+    finally:
+        release.set()
+        holder.join(10)
+    wait_until(lambda: fresh(run.id).status == "succeeded", timeout=30, message="the export to finish")
+    assert fresh(run.id).waiting_reason == ""
