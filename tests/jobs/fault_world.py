@@ -21,12 +21,14 @@ CATALOG = ("OPT-7010", "LAT-5440", "PWR-R550", "MON-2720", "DOCK-WD19")
 # About a fifth of the API requests fail: throttled, server errors, dropped connections, and writes that
 # hang past the client's read timeout while ConnectWise applies them.
 FAULTS = (
-    {"status": 503, "fraction": 0.06},
-    {"status": 500, "fraction": 0.04},
+    {"status": 503, "fraction": 0.05},
+    {"status": 500, "fraction": 0.03},
     {"status": 429, "retry_after": 1, "fraction": 0.03},
-    {"status": "drop", "fraction": 0.04},
-    {"status": "hang", "seconds": 2.0, "method": "POST", "fraction": 0.05},
-    {"status": "hang", "seconds": 2.0, "method": "PATCH", "fraction": 0.03},
+    {"status": "drop", "fraction": 0.03},
+    {"status": "hang", "seconds": 2.0, "method": "POST", "applied": True, "fraction": 0.04},  # created, answer lost
+    {"status": "drop", "method": "POST", "applied": True, "fraction": 0.02},
+    {"status": 503, "method": "POST", "applied": True, "fraction": 0.02},
+    {"status": "hang", "seconds": 2.0, "method": "PATCH", "fraction": 0.02},  # lands after the client gave up
 )
 
 
@@ -107,6 +109,8 @@ def audit(sandbox, world: World) -> dict:
     companies = _get(sandbox, "company/companies")
     by_ident = Counter(c["identifier"] for c in companies)
     wanted = set(world.customers.values())
+    details: list[str] = [f"company {i} x{n}" for i, n in by_ident.items() if i in wanted and n > 1]
+    details += [f"company {i} missing" for i in sorted(wanted - set(by_ident))]
     dup = sum(n - 1 for ident, n in by_ident.items() if ident in wanted and n > 1)
     missing = len(wanted - set(by_ident))
     company_of = {c["id"]: c["identifier"] for c in companies}
@@ -120,6 +124,8 @@ def audit(sandbox, world: World) -> dict:
         have = emails.get(account, Counter())
         dup += sum(n - 1 for e, n in have.items() if e in people and n > 1)
         missing += len(people - set(have))
+        details += [f"contact {e} x{n}" for e, n in have.items() if e in people and n > 1]
+        details += [f"contact {e} missing" for e in sorted(people - set(have))]
     opps = _get(sandbox, "sales/opportunities")
     by_name = Counter((company_of.get(o["company"]["id"]), o["name"]) for o in opps)
     products = Counter()
@@ -134,7 +140,11 @@ def audit(sandbox, world: World) -> dict:
         xrefs = [k for k in products if k[0] == (account, name) and str(k[1] or "").startswith(f"colcw:{doc_id}:")]
         dup += sum(products[k] - 1 for k in xrefs)
         missing += lines - len(xrefs)
-    return {"duplicates": dup, "missing": missing, "companies": len(companies), "opportunities": len(opps)}
+        details += [f"opportunity {name} of {account} x{n}"] if n > 1 else []
+        details += [f"line {k[1]} x{products[k]}" for k in xrefs if products[k] > 1]
+        details += [f"{lines - len(xrefs)} lines of {name} missing"] if len(xrefs) < lines else []
+    return {"duplicates": dup, "missing": missing, "companies": len(companies), "opportunities": len(opps),
+            "details": details[:20]}
 
 
 def run_problems(run_ids: list[int]) -> list[str]:

@@ -48,9 +48,11 @@ def test_product_line_creates_whose_answers_were_lost_are_found_by_their_marker(
     assert _products(world, opp["id"]) == expected
 
 
-def test_a_line_whose_create_is_not_found_yet_is_not_sent_again_in_that_run_and_the_rerun_completes(world):
+def test_a_line_whose_create_is_not_found_yet_is_not_sent_again_in_that_run_and_the_rerun_completes(
+        world, app, monkeypatch):
     """A lost answer and nothing found: the line fails (transient) rather than being POSTed blindly; the
     next export adds it once."""
+    tune_runtime(monkeypatch, app, record_retry_intervals=())  # no second pass inside the run
     doc = world.quote([line("OPT-7010"), line("LAT-5440")])
     world.sandbox.add_fault(status="drop", method="POST", path=r"procurement/products$", nth=2)  # not applied
     run = world.export(doc.id)
