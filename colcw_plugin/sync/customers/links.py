@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, literal, select, union_all
+from sqlalchemy import Integer, and_, bindparam, delete, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from host_stub.models import Contact, Customer
@@ -34,6 +34,24 @@ class CustomerSyncStatus:
     last: SyncItem | None  # the customer's latest export / import result
 
 
+def _status_statement():
+    """The customer page's one statement (built once: its cache key is computed once, not per page view)."""
+    customer_id = bindparam("customer_id", type_=Integer)
+    keys = union_all(
+        select(literal(CUSTOMER).label("entity"), customer_id.label("host_id")),
+        select(literal(CONTACT).label("entity"), Contact.id.label("host_id")).where(Contact.customer_id == customer_id),
+    ).subquery("keys")
+    last_id = (select(func.max(SyncItem.id)).where(SyncItem.entity == keys.c.entity, SyncItem.host_id == keys.c.host_id)
+               .correlate(keys).scalar_subquery())
+    latest = select(keys.c.entity, keys.c.host_id, last_id.label("last_id")).subquery("latest")
+    return (select(latest.c.entity, latest.c.host_id, Link, SyncItem).select_from(latest)
+            .outerjoin(Link, and_(Link.entity == latest.c.entity, Link.host_id == latest.c.host_id))
+            .outerjoin(SyncItem, SyncItem.id == latest.c.last_id))
+
+
+_STATUS = _status_statement()
+
+
 def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     """The customer's link, its contacts' links and each one's latest result, in one statement.
 
@@ -41,17 +59,7 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     sync item, found by a correlated ``max(id)`` on the (entity, host_id, id) index: one index probe
     per key, however long the sync history grows.
     """
-    keys = union_all(
-        select(literal(CUSTOMER).label("entity"), literal(customer.id).label("host_id")),
-        select(literal(CONTACT).label("entity"), Contact.id.label("host_id")).where(Contact.customer_id == customer.id),
-    ).subquery("keys")
-    last_id = (select(func.max(SyncItem.id)).where(SyncItem.entity == keys.c.entity, SyncItem.host_id == keys.c.host_id)
-               .correlate(keys).scalar_subquery())
-    latest = select(keys.c.entity, keys.c.host_id, last_id.label("last_id")).subquery("latest")
-    rows = session.execute(
-        select(latest.c.entity, latest.c.host_id, Link, SyncItem).select_from(latest)
-        .outerjoin(Link, and_(Link.entity == latest.c.entity, Link.host_id == latest.c.host_id))
-        .outerjoin(SyncItem, SyncItem.id == latest.c.last_id)).all()
+    rows = session.execute(_STATUS, {"customer_id": customer.id}).all()
     found = {(entity, host_id): (link, item) for entity, host_id, link, item in rows}
     link, last = found.get((CUSTOMER, customer.id), (None, None))
     contacts = [(contact, *found.get((CONTACT, contact.id), (None, None))) for contact in customer.contacts]

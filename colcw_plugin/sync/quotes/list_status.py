@@ -8,7 +8,7 @@ otherwise (a document linked to an opportunity but never exported included).
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Document
@@ -36,17 +36,21 @@ def state_filter(value: str) -> ColumnElement[bool] | None:
                   col(DocumentExport.changed_since_export)) == state.value
 
 
+# Built once (the lists run it on every view; its cache key is computed once).
+_ROW_STATES = select(DocumentExport.document_id, DocumentExport.opportunity_id, DocumentExport.opportunity_name,
+                     DocumentExport.message, DocumentExport.resolution,
+                     _state(DocumentExport.status, DocumentExport.exported_at, DocumentExport.changed_since_export)
+                     ).where(DocumentExport.document_id.in_(bindparam("ids", expanding=True)))
+
+
 def row_states(session: Session, document_ids: list[int]) -> dict[int, RowState]:
     """The state of each document in ``document_ids``, in one query (documents never exported have no row)."""
     if not document_ids:
         return {}
-    stmt = select(DocumentExport.document_id, DocumentExport.opportunity_id, DocumentExport.opportunity_name,
-                  DocumentExport.message, DocumentExport.resolution,
-                  _state(DocumentExport.status, DocumentExport.exported_at, DocumentExport.changed_since_export)
-                  ).where(DocumentExport.document_id.in_(document_ids))
+    stmt, params = _ROW_STATES, {"ids": list(document_ids)}
     out = {doc_id: RowState(RecordState.NOT_LINKED, LABELS[RecordState.NOT_LINKED], "Not exported to ConnectWise yet.")
            for doc_id in document_ids}
-    for doc_id, opp_id, opp_name, message, resolution, value in session.execute(stmt):
+    for doc_id, opp_id, opp_name, message, resolution, value in session.execute(stmt, params):
         state = RecordState(value)
         opportunity = f"opportunity {opp_id} “{opp_name}”" if opp_id else "an opportunity"
         reason = {RecordState.FAILED: " ".join(p for p in (message, resolution) if p) or "The last export failed.",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Integer, and_, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from host_stub.models import Document
@@ -113,17 +113,24 @@ class PanelState:
                 "export, or it was locked elsewhere. Unlock it to edit; export it again to link it.")
 
 
+def _panel_statement():
+    """The document panel's one statement (built once: its cache key is computed once, not per page view)."""
+    own, quote = aliased(Link), aliased(Link)
+    return (select(DocumentExport, own, quote, DocumentDrift).select_from(Document)
+            .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
+            .outerjoin(own, and_(own.entity == "document", own.host_id == Document.id))
+            .outerjoin(quote, and_(quote.entity == "document", quote.host_id == Document.source_quote_id))
+            .outerjoin(DocumentDrift, DocumentDrift.document_id == Document.id)
+            .where(Document.id == bindparam("document_id", type_=Integer)))
+
+
+_PANEL = _panel_statement()
+
+
 def _panel_rows(session: Session, doc) -> tuple[DocumentExport | None, Link | None, Link | None,
                                                 DocumentDrift | None]:
     """The document's export state, its link, its source quote's link and its drift, in one statement."""
-    own, quote = aliased(Link), aliased(Link)
-    row = session.execute(
-        select(DocumentExport, own, quote, DocumentDrift).select_from(Document)
-        .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
-        .outerjoin(own, and_(own.entity == "document", own.host_id == Document.id))
-        .outerjoin(quote, and_(quote.entity == "document", quote.host_id == Document.source_quote_id))
-        .outerjoin(DocumentDrift, DocumentDrift.document_id == Document.id)
-        .where(Document.id == doc.id)).first()
+    row = session.execute(_PANEL, {"document_id": doc.id}).first()
     return tuple(row) if row is not None else (None, None, None, None)
 
 
