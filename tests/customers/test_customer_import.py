@@ -8,7 +8,7 @@ import time
 from customer_support import actions, company, items, link_of, make_customer, run
 from sqlalchemy import delete, event, select
 
-from colcw_plugin.models import CW_MASTER, Link, SyncRun
+from colcw_plugin.models import CW_MASTER, Link, RecordDrift, SyncRun
 from colcw_plugin.setup.live_updates import get_live
 from colcw_plugin.sync.customers import importer
 from colcw_plugin.sync.customers.company_import import IMPORT_ACTOR, is_own_import
@@ -319,3 +319,19 @@ def test_contacts_paged_alongside_many_company_pages_land_on_their_companies(con
     for link in contact_links:
         contact = db.session.get(Contact, link.host_id)
         assert customer_cw[contact.customer_id] == company_of[link.cw_id]
+
+
+def test_an_unchanged_re_import_still_forgets_drift_both_sides_now_agree_on(connected):
+    connected.generate(companies=3, contacts_per_company=1)
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    customer = db.session.execute(select(Customer).order_by(Customer.id)).scalars().first()
+    other = db.session.execute(select(Customer).order_by(Customer.id.desc())).scalars().first()
+    for host, kind, field in ((customer, "drift", "city"), (customer, "new_contact", "contact"),
+                              (other, "new_contact", "contact")):
+        db.session.add(RecordDrift(entity="customer", host_id=host.id, customer_id=host.id, cw_id=1, field=field,
+                                   label="City", kind=kind, host_value="a", cw_value="b"))
+    db.session.commit()
+    assert set(run("customer_import", {"mode": "all"}).counts) == {"unchanged"}
+    db.session.expire_all()
+    left = db.session.execute(select(RecordDrift.customer_id, RecordDrift.kind)).all()
+    assert sorted(left) == sorted([(customer.id, "new_contact"), (other.id, "new_contact")])

@@ -69,6 +69,7 @@ class PageData:
     hosts: dict[int, HostCustomer]
     host_links: dict[int, LinkRow]
     host_contact_links: dict[int, LinkRow]
+    drifted: set[int] | None = None  # the page's customers with live-update drift to forget (None: unknown)
 
 
 class CompanyImport:
@@ -204,7 +205,8 @@ class CompanyImport:
                 notes.append("changed " + ", ".join(_COMPANY_LABELS.get(k, k) for k in changed))
         self.batch.put(link, CUSTOMER, host_id, self.cid, cw_identifier=str(record.get("identifier") or ""),
                        fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=theirs)
-        clear_drift(self.session, host_id)
+        if page.drifted is None or host_id in page.drifted:  # an unchanged re-import writes nothing
+            clear_drift(self.session, host_id)
         changed_cw = {c["id"] for c, _, _ in contact_changes}
         for c, hid, v in plan:
             hid = hid or contact_ids.get(c["id"])

@@ -37,7 +37,7 @@ from ..shared import fields as M
 from ..shared.locks import Busy, advisory_locks
 from .company_import import CompanyImport, HostCustomer, PageData
 from .exclusive import IMPORT_BUSY, company_keys
-from .link_batch import by_cw, by_host
+from .link_batch import by_cw, by_host, drifted_customers
 
 log = logging.getLogger(__name__)
 
@@ -231,8 +231,10 @@ class CompanyImporter:
         hosts = self._snapshots(host_ids)
         host_links = by_host(self.session, CUSTOMER, by_account.values())
         host_contact_links = by_host(self.session, CONTACT, [k for h in hosts.values() for k in h.contacts])
+        drifted = drifted_customers(self.session, hosts)
         self.session.commit()  # end the read transaction: each company below commits on its own
-        page = PageData(contacts, links, contact_links, by_account, hosts, host_links, host_contact_links)
+        page = PageData(contacts, links, contact_links, by_account, hosts, host_links, host_contact_links,
+                        drifted=drifted)
         for record in records:
             for outcome in CompanyImport(self, record, page, explicit).run():
                 self.recorder.record(direction="import", **outcome)

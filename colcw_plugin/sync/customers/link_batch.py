@@ -130,6 +130,15 @@ class LinkBatch:
             self._updates = []
 
 
+def drifted_customers(session: Session, customer_ids: Iterable[int]) -> set[int]:
+    """Which of these customers have drift :func:`clear_drift` would forget (one query for a page)."""
+    ids = list(customer_ids)
+    if not ids:
+        return set()
+    return set(session.execute(select(RecordDrift.customer_id).where(
+        RecordDrift.customer_id.in_(ids), RecordDrift.kind != "new_contact").distinct()).scalars())
+
+
 def clear_drift(session: Session, customer_id: int) -> None:
     """Forget what live updates found different for a customer and its contacts: an export or an
     import just made both sides agree (a contact added in ConnectWise and not taken stays listed)."""
