@@ -67,10 +67,13 @@ def view_document(doc_id: int):
 
 
 def _form_lines() -> tuple[list[dict], list[str]]:
-    """Lines posted as lines-<n>-<field>, and the form row of each; deleted or empty rows are dropped."""
+    """Lines posted as lines-<n>-<field>, and the form row of each; deleted or empty rows are dropped (an
+    empty row still carries its defaults: quantity 1, type Product). A row with anything typed is kept,
+    so a price without an item number is an error beside it, never silently lost."""
     out, rows = [], []
     for idx, row in sorted(form_rows("lines").items(), key=lambda kv: int(kv[0])):
-        if row.get("delete") or not any(row.get(f, "").strip() for f in ("item_number", "description")):
+        typed = {f: row.get(f, "").strip() for f in LINE_EDITABLE if f != "product_type"}
+        if row.get("delete") or not any(v for f, v in typed.items() if not (f == "quantity" and v == "1")):
             continue
         line = {f: row.get(f, "") for f in LINE_EDITABLE}
         if row.get("id"):

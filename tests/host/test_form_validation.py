@@ -112,6 +112,17 @@ def test_a_contact_without_a_name_is_refused_beside_its_row(rep_client, acme):
     assert _count(Contact) == 1
 
 
+def test_a_contact_row_with_only_a_phone_is_an_error_not_silently_dropped(rep_client, acme):
+    page = rep_client.get(f"/customers/{acme.id}/edit").get_data(as_text=True)
+    body = rep_client.post(f"/customers/{acme.id}/edit", data={
+        "csrf_token": csrf_from(page), "account_number": "ACME1", "name": "Acme Ltd",
+        "contacts-0-id": str(acme.contacts[0].id), "contacts-0-first_name": "Ann",
+        "contacts-2-work_phone": "902-555-0100"}).get_data(as_text=True)
+    assert "enter a first or last name" in _error_beside(body, "contacts-2-first_name")
+    assert _value_of(body, "contacts-2-work_phone") == "902-555-0100"
+    assert _count(Contact) == 1
+
+
 def test_a_tampered_contact_row_is_a_bad_request_not_a_500(rep_client, acme):
     page = rep_client.get(f"/customers/{acme.id}/edit").get_data(as_text=True)
     resp = rep_client.post(f"/customers/{acme.id}/edit", data={
@@ -151,6 +162,17 @@ def test_bad_numbers_and_a_missing_item_number_are_field_errors(rep_client, acme
     body = _post_quote(rep_client, "/quotes/new", customer_id=str(acme.id), **line).get_data(as_text=True)
     assert expect in _error_beside(body, key)
     assert _count(Document) == 0 and _count(DocumentLine) == 0
+
+
+def test_a_line_with_a_price_but_no_item_is_an_error_not_silently_dropped(rep_client, acme):
+    body = _post_quote(rep_client, "/quotes/new", customer_id=str(acme.id), **{
+        "lines-0-item_number": "A-1", "lines-0-quantity": "1", "lines-0-product_type": "Product",
+        "lines-1-quantity": "1", "lines-1-price": "250", "lines-1-product_type": "Service",
+        "lines-2-quantity": "1", "lines-2-product_type": "Product"}).get_data(as_text=True)  # an untouched row
+    assert "enter the item / part number" in _error_beside(body, "lines-1-item_number")
+    assert _value_of(body, "lines-1-price") == "250"
+    assert 'data-error-for="lines-2-item_number"' not in body
+    assert _count(Document) == 0
 
 
 @pytest.mark.parametrize("fields, key, expect", [
