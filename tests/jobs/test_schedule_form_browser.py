@@ -60,6 +60,8 @@ def test_the_schedule_form_shows_only_the_fields_of_the_chosen_frequency(app, li
 
     # Editing it: the same form, with its frequency's field only.
     page.click('tr[data-schedule="Monthly import"] >> text=Edit')
+    page.wait_for_url(re.compile(r".*/schedules/\d+/edit$"))
+    page.wait_for_load_state()  # its script has shown only the frequency's field (it ran on DOMContentLoaded)
     edit = page.locator("#schedule-form")
     assert _visible(edit, "day_of_month") and not _visible(edit, "weekday")
     edit.locator("select[name=frequency]").select_option("weekly")
