@@ -21,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import ACTIVE_RUN_STATUSES, SyncRun
-from ..shared.locks import Busy, advisory_locks, lock_key
+from ..shared.locks import LOCK_WAIT_SECONDS, Busy, advisory_locks, lock_key
 
 EXPORT_KIND, IMPORT_KIND = "customer_export", "customer_import"
 EXPORT_BUSY = "Another export of this customer was still running after two minutes, so it was not exported now."
 IMPORT_BUSY = "Another import of this company was still running after two minutes, so it was not imported now."
+BULK_WAIT_SECONDS: float = LOCK_WAIT_SECONDS  # how long a bulk run waits for another export's records
 RUN_APPEARS_SECONDS = 2.0  # how long a click waits for the run holding the record to be recorded
 
 
@@ -43,6 +44,18 @@ def customer_keys(customer_ids: Iterable[int]) -> list[int]:
 
 def company_keys(company_ids: Iterable[int]) -> list[int]:
     return [lock_key("colcw-company", int(i)) for i in company_ids]
+
+
+def customers_locked(session: Session, customer_ids: Iterable[int], *, wait_seconds: float | None = None):
+    """Hold the export locks of these customers (a bulk run's chunk); :class:`Busy` after the wait."""
+    return advisory_locks(session.get_bind(), customer_keys(customer_ids), EXPORT_BUSY,
+                          BULK_WAIT_SECONDS if wait_seconds is None else wait_seconds)
+
+
+def companies_locked(session: Session, company_ids: Iterable[int], *, wait_seconds: float | None = None):
+    """Hold the import locks of these ConnectWise companies (a bulk import's page)."""
+    return advisory_locks(session.get_bind(), company_keys(company_ids), IMPORT_BUSY,
+                          BULK_WAIT_SECONDS if wait_seconds is None else wait_seconds)
 
 
 def _typed_key(ident: str) -> int:

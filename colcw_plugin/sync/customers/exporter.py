@@ -34,10 +34,10 @@ from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
 from ..jobs.ranges import resolve
 from ..shared import fields as M
-from ..shared.locks import Busy, advisory_locks
+from ..shared.locks import Busy
 from ..shared.states import StateList
+from . import exclusive
 from .contact_export import ContactExporter, Intent, Outcome, intents_for, resolution_for
-from .exclusive import EXPORT_BUSY, customer_keys
 from .link_batch import LinkBatch, LinkRow, by_cw, by_host, clear_drift
 
 log = logging.getLogger(__name__)
@@ -139,18 +139,23 @@ class CustomerExporter:
     def _chunk(self, ids: list[int]) -> None:
         # One export of a customer at a time, across processes: read and write under its lock.
         try:
-            with advisory_locks(self.session.get_bind(), customer_keys(ids), EXPORT_BUSY):
+            with exclusive.customers_locked(self.session, ids):
                 self._chunk_locked(ids)
+                return
         except Busy:
             self.session.rollback()
-            done, _ = self.recorder.completed_keys(CUSTOMER)
-            names = dict(self.session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())
-            for cid in ids:
-                if cid not in done:
-                    self.recorder.record(entity=CUSTOMER, direction="export", action="failed", host_id=cid,
-                                         label=names.get(cid, f"customer {cid}"),
-                                         message=f"{names.get(cid, f'customer {cid}')}: {EXPORT_BUSY}",
-                                         resolution="Export it again once the other export has finished (Retry).")
+        # Another export held one of them past the wait: the others one by one, the held ones reported.
+        for cid in ids:
+            try:
+                with exclusive.customers_locked(self.session, [cid], wait_seconds=0):
+                    self._chunk_locked([cid])
+            except Busy:
+                self.session.rollback()
+                name = self.session.execute(select(Customer.name).where(Customer.id == cid)).scalar() or \
+                    f"customer {cid}"
+                self.recorder.record(entity=CUSTOMER, direction="export", action="failed", host_id=cid, label=name,
+                                     message=f"{name}: {exclusive.EXPORT_BUSY}",
+                                     resolution="Export it again once the other export has finished (Retry).")
 
     def _chunk_locked(self, ids: list[int]) -> None:
         customers = list(self.session.execute(

@@ -34,9 +34,9 @@ from ...setup.customer_matching import LikelyDuplicates
 from ...setup.live_updates import cw_is_master
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
-from ..shared.locks import Busy, advisory_locks
+from ..shared.locks import Busy
+from . import exclusive
 from .company_import import CompanyImport, HostCustomer, PageData
-from .exclusive import IMPORT_BUSY, company_keys
 from .link_batch import by_cw, by_host, drifted_customers
 
 log = logging.getLogger(__name__)
@@ -204,17 +204,22 @@ class CompanyImporter:
         records = [r for r in records if r["id"] not in self.done_cw]
         # One import of a company at a time, across processes: read what the host holds under its lock.
         try:
-            with advisory_locks(self.session.get_bind(), company_keys(r["id"] for r in records), IMPORT_BUSY):
+            with exclusive.companies_locked(self.session, [r["id"] for r in records]):
                 self._page_locked(records, explicit=explicit, contacts=contacts)
+                return
         except Busy:
             self.session.rollback()
-            _, done = self.recorder.completed_keys(CUSTOMER)
-            for r in records:
-                if r["id"] not in done:
-                    label = f"{r.get('name')} ({r.get('identifier')})"
-                    self.recorder.record(entity=CUSTOMER, direction="import", action="failed", cw_id=r["id"],
-                                         label=label, message=f"{label}: {IMPORT_BUSY}",
-                                         resolution="Import it again once the other import has finished (Retry).")
+        # Another import held one of them past the wait: the others one by one, the held ones reported.
+        for r in records:
+            try:
+                with exclusive.companies_locked(self.session, [r["id"]], wait_seconds=0):
+                    self._page_locked([r], explicit=explicit, contacts=contacts)
+            except Busy:
+                self.session.rollback()
+                label = f"{r.get('name')} ({r.get('identifier')})"
+                self.recorder.record(entity=CUSTOMER, direction="import", action="failed", cw_id=r["id"],
+                                     label=label, message=f"{label}: {exclusive.IMPORT_BUSY}",
+                                     resolution="Import it again once the other import has finished (Retry).")
 
     def _page_locked(self, records: list[dict], *, explicit: bool, contacts: dict[int, list[dict]] | None) -> None:
         if contacts is None:
