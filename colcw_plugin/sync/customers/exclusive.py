@@ -20,6 +20,9 @@ from contextlib import ExitStack, contextmanager
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from host_stub.models import Customer
+
+from ...cw import ConnectWiseError
 from ...models import ACTIVE_RUN_STATUSES, SyncRun
 from ..shared.locks import LOCK_WAIT_SECONDS, Busy, advisory_locks, lock_key
 
@@ -30,12 +33,37 @@ BULK_WAIT_SECONDS: float = LOCK_WAIT_SECONDS  # how long a bulk run waits for an
 RUN_APPEARS_SECONDS = 2.0  # how long a click waits for the run holding the record to be recorded
 
 
+class HeldElsewhere(ConnectWiseError):
+    """Not an answer of ConnectWise: another export (or import) still held the record after the wait.
+    Transient like a 503: the run tries the record again later instead of failing it."""
+
+    transient = True
+
+
 class AlreadyRunning(Exception):
     """The record is being exported (or imported) by ``run`` (None: its run is not recorded yet)."""
 
     def __init__(self, run: SyncRun | None):
         super().__init__(f"already running as run #{run.id}" if run else "already running")
         self.run = run
+
+
+def waiting_text(session: Session, customer_ids: list[int]) -> str:
+    """What a run shows while another export holds some of its customers."""
+    if len(customer_ids) == 1:
+        name = session.execute(select(Customer.name).where(Customer.id == customer_ids[0])).scalar()
+        session.rollback()
+        what = name or f"customer {customer_ids[0]}"
+    else:
+        what = f"some of these {len(customer_ids)} customers"
+    return f"Waiting for another export of {what} to finish (one export of a customer runs at a time)"
+
+
+def import_waiting_text(records: list[dict]) -> str:
+    """What a run shows while another import holds some of its companies."""
+    what = records[0].get("name") or f"company {records[0]['id']}" if len(records) == 1 else \
+        f"some of these {len(records)} companies"
+    return f"Waiting for another import of {what} to finish (one import of a company runs at a time)"
 
 
 def customer_keys(customer_ids: Iterable[int]) -> list[int]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,12 +140,24 @@ class CustomerExporter:
     def _chunk(self, ids: list[int]) -> None:
         # One export of a customer at a time, across processes: read and write under its lock.
         try:
-            with exclusive.customers_locked(self.session, ids):
+            with exclusive.customers_locked(self.session, ids, wait_seconds=0):
                 self._chunk_locked(ids)
                 return
         except Busy:
             self.session.rollback()
-        # Another export held one of them past the wait: the others one by one, the held ones reported.
+        # Another export holds some of them: wait for it, and say so on the run's pages meanwhile.
+        self.recorder.note_wait(exclusive.waiting_text(self.session, ids))
+        try:
+            with ExitStack() as stack:
+                try:
+                    stack.enter_context(exclusive.customers_locked(self.session, ids))
+                finally:
+                    self.recorder.note_wait("")
+                self._chunk_locked(ids)
+                return
+        except Busy:
+            self.session.rollback()
+        # Still held past the wait: the others one by one; a held one waits for a later pass of the run.
         for cid in ids:
             try:
                 with exclusive.customers_locked(self.session, [cid], wait_seconds=0):
@@ -153,9 +166,8 @@ class CustomerExporter:
                 self.session.rollback()
                 name = self.session.execute(select(Customer.name).where(Customer.id == cid)).scalar() or \
                     f"customer {cid}"
-                self.recorder.record(entity=CUSTOMER, direction="export", action="failed", host_id=cid, label=name,
-                                     message=f"{name}: {exclusive.EXPORT_BUSY}",
-                                     resolution="Export it again once the other export has finished (Retry).")
+                self.recorder.defer(entity=CUSTOMER, key=cid, label=name, from_connectwise=False,
+                                    error=exclusive.HeldElsewhere(f"another export of {name} is still running"))
 
     def _chunk_locked(self, ids: list[int]) -> None:
         customers = list(self.session.execute(

@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -204,12 +205,24 @@ class CompanyImporter:
         records = [r for r in records if r["id"] not in self.done_cw]
         # One import of a company at a time, across processes: read what the host holds under its lock.
         try:
-            with exclusive.companies_locked(self.session, [r["id"] for r in records]):
+            with exclusive.companies_locked(self.session, [r["id"] for r in records], wait_seconds=0):
                 self._page_locked(records, explicit=explicit, contacts=contacts)
                 return
         except Busy:
             self.session.rollback()
-        # Another import held one of them past the wait: the others one by one, the held ones reported.
+        # Another import holds some of them: wait for it, and say so on the run's pages meanwhile.
+        self.recorder.note_wait(exclusive.import_waiting_text(records))
+        try:
+            with ExitStack() as stack:
+                try:
+                    stack.enter_context(exclusive.companies_locked(self.session, [r["id"] for r in records]))
+                finally:
+                    self.recorder.note_wait("")
+                self._page_locked(records, explicit=explicit, contacts=contacts)
+                return
+        except Busy:
+            self.session.rollback()
+        # Still held past the wait: the others one by one; a held one waits for a later pass of the run.
         for r in records:
             try:
                 with exclusive.companies_locked(self.session, [r["id"]], wait_seconds=0):
@@ -217,9 +230,8 @@ class CompanyImporter:
             except Busy:
                 self.session.rollback()
                 label = f"{r.get('name')} ({r.get('identifier')})"
-                self.recorder.record(entity=CUSTOMER, direction="import", action="failed", cw_id=r["id"],
-                                     label=label, message=f"{label}: {exclusive.IMPORT_BUSY}",
-                                     resolution="Import it again once the other import has finished (Retry).")
+                self.recorder.defer(entity=CUSTOMER, key=r["id"], label=label, from_connectwise=False,
+                                    error=exclusive.HeldElsewhere(f"another import of {label} is still running"))
 
     def _page_locked(self, records: list[dict], *, explicit: bool, contacts: dict[int, list[dict]] | None) -> None:
         if contacts is None:

@@ -167,14 +167,18 @@ class RunRecorder:
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
 
-    def defer(self, *, entity: str, key: int, label: str, error: ConnectWiseError) -> None:
+    def defer(self, *, entity: str, key: int, label: str, error: ConnectWiseError, from_connectwise: bool = True) -> None:
         """A record failed transiently: it is tried again later in this run (not counted as done).
 
         After ``unreachable_after`` records in a row failed so, ConnectWise is taken as unreachable:
         :class:`Unreachable` stops the pass, and the whole run waits instead of trying record by record.
+        A record that waits for something else (``from_connectwise`` False: another export holds it)
+        does not count toward that.
         """
         rkey = (entity, "cw" if self.selection.get("key") == "cw" else "host", int(key))
         self.deferred[rkey] = Deferred(entity, int(key), label, error)
+        if not from_connectwise:
+            return
         self.streak += 1
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
