@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import resource
 import socket
@@ -45,14 +44,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import floor  # noqa: E402
 import requests  # noqa: E402
+from databases import database_url, fresh_database  # noqa: E402
 from results import Row, count_row, ratio_row, save  # noqa: E402
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 from helpers import runtime  # noqa: E402
 
 WRITE = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+\"?(\w+)", re.I)
 RUN_LOG = ("colcw_sync_runs", "colcw_sync_items")  # the run's own record, not the data it syncs
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CANADA = [("AB", "Alberta"), ("BC", "British Columbia"), ("MB", "Manitoba"), ("NB", "New Brunswick"),
           ("NL", "Newfoundland and Labrador"), ("NT", "Northwest Territories"), ("NS", "Nova Scotia"),
           ("NU", "Nunavut"), ("ON", "Ontario"), ("PE", "Prince Edward Island"), ("QC", "Quebec"),
@@ -87,13 +86,6 @@ class PeakMemory:
         self.peak = max(self.peak, rss_mb())
 
 
-def fresh_database(name: str) -> str:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 class Sandbox:
@@ -165,7 +157,7 @@ class Sandbox:
 def _app(db_name: str, fresh: bool = True):
     from helpers import make_test_app
 
-    url = fresh_database(db_name) if fresh else PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
+    url = fresh_database(db_name) if fresh else database_url(db_name)
     return make_test_app(url)
 
 

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "scripts"), str(ROOT / "bench")]
 
 import requests  # noqa: E402
-from bench_quotes import fresh_database  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
+from databases import fresh_database  # noqa: E402
 from demo import free_port, wait_for_port  # noqa: E402
 from results import Row, save  # noqa: E402
 from sqlalchemy import insert  # noqa: E402

@@ -13,7 +13,6 @@ contacts' among them) and times the pages again: their time must not grow with t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,22 +20,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "perf")]
 
+from databases import fresh_database  # noqa: E402
 from results import Row, count_row, save  # noqa: E402
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PAGES = {"customer page": "/customers/{customer}", "quote page": "/documents/{quote}",
          "sales order page": "/documents/{order}", "customers list": "/customers/", "quotes list": "/quotes/",
          "orders list": "/orders/"}
 
 
-def fresh_database(name: str = "colcw_bench_pages") -> str:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 def world(app) -> dict:
@@ -146,7 +138,7 @@ def main() -> int:
 
     from helpers import make_test_app
 
-    url = fresh_database()
+    url = fresh_database("colcw_bench_pages")
     app = make_test_app(url)
     bare = make_test_app(url, plugins=[])
     ids = world(app)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 import time
 from pathlib import Path
@@ -34,23 +33,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "quotes")]
 
 import floor  # noqa: E402
+from databases import fresh_database  # noqa: E402
 from results import Row, count_row, ratio_row, save  # noqa: E402
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 from cw_sandbox.testing import SandboxServer  # noqa: E402
 from helpers import runtime  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SETUP = ("GET sales/opportunities/statuses", "GET sales/opportunities/types", "GET sales/stages")
 
 
-def fresh_database(name: str = "colcw_bench_quotes") -> str:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 class Bench:
@@ -205,7 +197,7 @@ def main() -> None:
     from host_stub.extensions import db
     from host_stub.seed import seed_reference
 
-    app = make_test_app(fresh_database())
+    app = make_test_app(fresh_database("colcw_bench_quotes"))
     # No request budget: the figures are colcw's and the sandbox's, not ConnectWise's 1,000 a minute.
     server = SandboxServer(seed="empty", requests_per_minute=None, max_in_flight=None)
     try:

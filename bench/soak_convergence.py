@@ -18,7 +18,6 @@ is started on a free port); the sandbox runs in this process.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import socket
@@ -32,12 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "jobs")]
 
 import fault_world  # noqa: E402
+from databases import fresh_database  # noqa: E402
 from jobs_support import Processes, worker_env  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from helpers import configure_sandbox_connection, make_test_app, runtime  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "colcw_soak_convergence"
 ADMIN = {"id": None, "email": "soak@bench.example", "role": "admin"}
 SETTINGS = {"COLCW_RETRY_INTERVALS": "2,3,5,5,10,10,15,15,20,20,30,30", "COLCW_RECORD_RETRY_INTERVALS": "1,3",
@@ -46,13 +44,6 @@ SETTINGS = {"COLCW_RETRY_INTERVALS": "2,3,5,5,10,10,15,15,20,20,30,30", "COLCW_R
             "COLCW_RATE_LIMIT_PER_MINUTE": "100000", "COLCW_AUTO_RESUMES": "20"}
 
 
-def fresh_database() -> str:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-    admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{DB_NAME}"
 
 
 def private_redis(workdir: str) -> tuple[subprocess.Popen, str]:
@@ -83,7 +74,7 @@ def main() -> int:
     redis_proc, redis_url = private_redis(workdir)
     sandbox = SandboxServer(seed="empty", requests_per_minute=None, max_in_flight=None)
     procs = Processes()
-    app = make_test_app(fresh_database(), redis_url)
+    app = make_test_app(fresh_database(DB_NAME), redis_url)
     try:
         with app.app_context():
             seed_reference(db.session)
