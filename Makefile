@@ -36,10 +36,10 @@ chromium:
 test: setup chromium lint
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
-# The fast tier: every test that needs no PostgreSQL, Redis or browser (business rules on a plain
-# session, the client, the sandbox); it runs with those services stopped.
+# The fast tier: every test that needs no PostgreSQL, Redis or browser and starts no other process
+# (business rules on a plain session, the client, the sandbox); it runs with those services stopped.
 test-fast: setup lint
-	COLCW_FAST_TIER=1 $(PY) -m pytest -n $(JOBS) -m "not postgres and not redis and not browser" $(PYTEST_ARGS)
+	COLCW_FAST_TIER=1 $(PY) -m pytest -n $(JOBS) -m "not postgres and not redis and not browser and not processes" $(PYTEST_ARGS)
 
 # ruff, then the import-linter contracts in pyproject.toml (layers, what services may import, no cycles).
 lint: setup

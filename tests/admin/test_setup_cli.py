@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from colcw_plugin.setup.connection import get_settings
 from helpers import tune_runtime
 from host_stub.extensions import db
@@ -110,6 +112,7 @@ def test_configure_names_http_when_the_development_setting_allows_it(app, cw_san
     assert "must start with https:// (or http:// for the local sandbox)." in result.output
 
 
+@pytest.mark.processes
 def test_configure_then_test_connection_as_separate_commands_without_a_secret_key(cw_sandbox, tmp_path):
     """Development defaults: without SECRET_KEY the first command makes one in the data directory and the
     next command reads it, so it can decrypt the credentials the first one stored."""

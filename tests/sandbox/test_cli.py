@@ -9,7 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
+
+pytestmark = pytest.mark.processes  # each test starts `cw-sandbox serve`
 
 
 def _free_port() -> int:

@@ -85,6 +85,7 @@ def test_a_thread_takes_a_key_it_holds_again_and_keys_sharing_a_file_do_not_bloc
     assert not holds(first)
 
 
+@pytest.mark.processes
 def test_a_key_held_by_another_process_is_refused_and_freed_when_that_process_dies(engine, tmp_path):
     key = lock_key("colcw-customer", 42)
     script = textwrap.dedent(f"""
