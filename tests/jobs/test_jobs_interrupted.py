@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from colcw_test_kinds import effects_key
 from jobs_support import wait_until, worker_env
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from colcw_plugin.models import SyncItem, SyncRun
 from colcw_plugin.sync.jobs import recovery
@@ -61,11 +61,16 @@ def test_a_run_whose_worker_died_is_resumed_without_a_person_and_finishes_once(j
     worker = processes.start(["colcw", "worker"], env)
     wait_until(lambda: fresh(run_id).done == 2, message="the worker to finish 2 of 5 items")
     processes.kill(worker)
+    # What the dead attempt last said it waited for must not outlive it.
+    db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
+        waiting_reason="ConnectWise is rate-limiting colcw: trying the request again in 30 s"))
+    db.session.commit()
     wait_until(lambda: recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=0) == [run_id],
                message="the liveness key to expire")
     resumed = fresh(run_id)
     assert resumed.status == "queued" and resumed.interruptions == 1
     assert "resumed automatically" in resumed.message
+    assert resumed.waiting_reason == "" and resumed.wait_text == ""
     burst = processes.start(["colcw", "worker", "--burst"], env)
     assert burst.wait(timeout=60) == 0, burst.stdout.read()
     done = fresh(run_id)

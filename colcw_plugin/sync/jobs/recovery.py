@@ -55,7 +55,7 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
         result = session.execute(update(SyncRun).where(
             SyncRun.id == run.id, SyncRun.status == RunStatus.RUNNING, SyncRun.heartbeat_at == run.heartbeat_at).values(
             status=RunStatus.INTERRUPTED, finished_at=None if again else utcnow(), message=message,
-            interruptions=SyncRun.interruptions + 1))
+            interruptions=SyncRun.interruptions + 1, waiting_reason=""))  # the dead attempt's wait is over
         session.commit()
         if not result.rowcount:
             continue
@@ -107,6 +107,7 @@ def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
         raise ValueError(f"Run #{run_id} is {run.status}; only an interrupted run can be resumed.")
     run.status = RunStatus.QUEUED
     run.message = f"Resumed by {actor_label(actor)} after {run.done} records."
+    run.waiting_reason = ""
     run.duplicate = not enqueue_existing(session, queue, run)
     if run.duplicate:
         session.rollback()
