@@ -150,6 +150,30 @@ def configure_sandbox_connection(sandbox, box, *, integrator: bool = False) -> N
 # --- colcw's runtime in tests --------------------------------------------------------------------
 
 
+def map_for_export(sandbox) -> tuple[dict[str, int], int, int]:
+    """Map the store's default rep to the sandbox's admin1, the host's product types to ConnectWise's,
+    and pick the Opportunity Name field, as an admin would (uncommitted). Returns ConnectWise's type ids
+    by name, admin1's member id and the Opportunity Name field's id."""
+    from sqlalchemy import select
+
+    from colcw_plugin.models import ProductTypeMapping, RepMapping
+    from colcw_plugin.setup.connection import get_settings
+    from host_stub.extensions import db
+    from host_stub.models import CustomField, StoreSite
+
+    member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
+    store = db.session.execute(select(StoreSite)).scalar_one()
+    db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1",
+                              location_id=member["defaultLocation"]["id"],
+                              department_id=member["defaultDepartment"]["id"]))
+    types = {t["name"]: t["id"] for t in sandbox.api("GET", "procurement/types").json()}
+    for host, cw in (("Product", "Hardware"), ("Service", "Service"), ("Labor", "Service")):
+        db.session.add(ProductTypeMapping(host_type=host, cw_type_id=types[cw], cw_type_name=cw))
+    field = db.session.execute(select(CustomField).where(CustomField.name == "Opportunity Name")).scalar_one()
+    get_settings(db.session).opportunity_field_id = field.id
+    return types, member["id"], field.id
+
+
 def runtime(app=None):
     """The colcw runtime of ``app`` (default: the current app)."""
     from flask import current_app

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from colcw_plugin.models import ProductTypeMapping, RepMapping, SyncItem, SyncRun
-from colcw_plugin.setup.connection import get_settings
+from colcw_plugin.models import SyncItem, SyncRun
+from helpers import map_for_export
 from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import CustomField, Document, StoreSite
+from host_stub.models import Document
 
 CATALOG = ("OPT-7010", "LAT-5440", "PWR-R550", "MON-2720", "DOCK-WD19")
 
@@ -60,16 +60,7 @@ def _get(sandbox, path: str, **params) -> list:
 def build(sandbox, *, customers: int = 60, contacts: int = 150, documents: int = 40, lines: int = 3) -> World:
     """Map the default rep and product types, fill the catalog, and create the host's customers (contacts
     spread over them, e-mails unique) and quotes (one per customer, the first ``documents`` customers)."""
-    member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
-    store = db.session.execute(select(StoreSite)).scalar_one()
-    db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1",
-                              location_id=member["defaultLocation"]["id"],
-                              department_id=member["defaultDepartment"]["id"]))
-    types = {t["name"]: t["id"] for t in sandbox.api("GET", "procurement/types").json()}
-    for host, cw in (("Product", "Hardware"), ("Service", "Service"), ("Labor", "Service")):
-        db.session.add(ProductTypeMapping(host_type=host, cw_type_id=types[cw], cw_type_name=cw))
-    name_field = db.session.execute(select(CustomField).where(CustomField.name == "Opportunity Name")).scalar_one()
-    get_settings(db.session).opportunity_field_id = name_field.id
+    types, _, name_field_id = map_for_export(sandbox)
     db.session.commit()
     sub = next(s for s in _get(sandbox, "procurement/subcategories/") if s["name"] == "Desktops")
     dell = sandbox.api("GET", "procurement/manufacturers", params={"conditions": 'name="Dell"'}).json()[0]
@@ -94,7 +85,7 @@ def build(sandbox, *, customers: int = 60, contacts: int = 150, documents: int =
                           "subcategory": "Desktops", "product_type": "Product"} for k in range(lines)]
             name = f"Deal {i}"
             doc = services.save_document({"customer_id": customer.id, "contact_id": customer.contacts[0].id},
-                                         doc_lines, doc_type="quote", custom_fields={name_field.id: name})
+                                         doc_lines, doc_type="quote", custom_fields={name_field_id: name})
             world.documents[doc.id] = (account, name, lines)
     return world
 

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from colcw_plugin import models as links
-from colcw_plugin.models import ProductTypeMapping, RepMapping, SyncItem, SyncRun
-from colcw_plugin.setup.connection import get_settings
+from colcw_plugin.models import SyncItem, SyncRun
 from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime
+from helpers import map_for_export, runtime
 from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import CustomField, Document, StoreSite
+from host_stub.models import Document
 
 
 @dataclass
@@ -103,17 +102,7 @@ def make_world(sandbox, box, *, catalog: tuple[str, ...] = ("OPT-7010", "LAT-544
                                       [{"first_name": "Maria", "last_name": "Smith", "is_default": True}])
     links.set_link(db.session, "customer", customer.id, company["id"], cw_identifier="ACME01")
     links.set_link(db.session, "contact", customer.contacts[0].id, contact["id"])
-    member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
-    store = db.session.execute(select(StoreSite)).scalar_one()
-    db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1",
-                              location_id=member["defaultLocation"]["id"],
-                              department_id=member["defaultDepartment"]["id"]))
-    types = {t["name"]: t["id"] for t in sandbox.api("GET", "procurement/types").json()}
-    for host, cw in (("Product", "Hardware"), ("Service", "Service"), ("Labor", "Service")):
-        db.session.add(ProductTypeMapping(host_type=host, cw_type_id=types[cw], cw_type_name=cw))
-    field = db.session.execute(select(CustomField).where(CustomField.name == "Opportunity Name")).scalar_one()
-    settings = get_settings(db.session)
-    settings.opportunity_field_id = field.id
+    types, member_id, field_id = map_for_export(sandbox)
     db.session.commit()
     sub = next(s for s in sandbox.api("GET", "procurement/subcategories/", params={"pageSize": 1000}).json()
                if s["name"] == "Desktops")
@@ -125,4 +114,4 @@ def make_world(sandbox, box, *, catalog: tuple[str, ...] = ("OPT-7010", "LAT-544
             "subcategory": {"id": sub["id"]}, "type": {"id": types["Hardware"]}, "manufacturer": {"id": dell["id"]},
             "price": 1.0, "cost": 0.5})["id"]
     return QuoteWorld(sandbox, box, customer.id, customer.contacts[0].id, company["id"], contact["id"],
-                      member["id"], field.id, ids)
+                      member_id, field_id, ids)
