@@ -34,10 +34,10 @@ PAGES = {"customer page": "/customers/{customer}", "quote page": "/documents/{qu
 def world(app) -> dict:
     """A rep's day: 60 customers with contacts and quotes; one customer linked with history, its quote
     exported and converted to a sales order (what the pages show)."""
-    from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
+    from budget_support import synced_world
+
     from host_stub import services
     from host_stub.extensions import db
-    from host_stub.models import utcnow
     from host_stub.seed import seed_reference
 
     with app.app_context():
@@ -48,26 +48,7 @@ def world(app) -> dict:
                                            [{"first_name": "Al", "last_name": f"N{n}"}])
             services.save_document({"customer_id": other.id, "sales_rep_id": 1},
                                    [{"item_number": "L1", "price": 3}, {"item_number": "L2", "price": 4}])
-        customer = services.save_customer({"account_number": "BUD01", "name": "Budget Bikes"},
-                                          [{"first_name": f"P{n}", "last_name": "Lee", "is_default": n == 0}
-                                           for n in range(4)])
-        set_link(db.session, "customer", customer.id, 901, cw_identifier="BUD01")
-        for contact in customer.contacts:
-            set_link(db.session, "contact", contact.id, 1000 + contact.id)
-        run = SyncRun(kind="customer_export", status="succeeded")
-        db.session.add(run)
-        db.session.flush()
-        db.session.add_all([SyncItem(run_id=run.id, entity=e, direction="export", host_id=h, action="updated",
-                                     label="x") for e, h in [("customer", customer.id),
-                                                              *(("contact", c.id) for c in customer.contacts)]])
-        quote = services.save_document({"customer_id": customer.id, "sales_rep_id": 1},
-                                       [{"item_number": f"I{n}", "price": 5} for n in range(6)])
-        db.session.add(DocumentExport(document_id=quote.id, status="exported", exported_at=utcnow(),
-                                      opportunity_id=77, opportunity_name="Bikes"))
-        set_link(db.session, "document", quote.id, 77, cw_identifier="Bikes")
-        db.session.commit()
-        order = services.convert_quote(quote.id)
-        return {"customer": customer.id, "quote": quote.id, "order": order.id}
+        return synced_world(sales_rep_id=1)
 
 
 class Page:

@@ -6,8 +6,11 @@ import re
 
 from sqlalchemy import event
 
+from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
 from helpers import sign_in
+from host_stub import services
 from host_stub.extensions import db
+from host_stub.models import utcnow
 
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|CREATE|DROP|ALTER)\b", re.I)
 
@@ -28,3 +31,27 @@ def statements(app, path: str) -> tuple[list[str], str]:
             event.remove(db.engine, "before_cursor_execute", count)
         assert resp.status_code == 200, resp.status_code
         return seen, resp.get_data(as_text=True)
+
+
+def synced_world(**header) -> dict:
+    """A customer with four contacts, linked, with some history; an exported quote (``header`` added to
+    its header) and its sales order. Ids by "customer", "quote" and "order"."""
+    customer = services.save_customer({"account_number": "BUD01", "name": "Budget Bikes"},
+                                      [{"first_name": f"P{n}", "last_name": "Lee", "is_default": n == 0}
+                                       for n in range(4)])
+    set_link(db.session, "customer", customer.id, 901, cw_identifier="BUD01")
+    for contact in customer.contacts:
+        set_link(db.session, "contact", contact.id, 1000 + contact.id)
+    run = SyncRun(kind="customer_export", status="succeeded")
+    db.session.add(run)
+    db.session.flush()
+    db.session.add_all([SyncItem(run_id=run.id, entity=e, direction="export", host_id=h, action="updated", label="x")
+                        for e, h in [("customer", customer.id), *(("contact", c.id) for c in customer.contacts)]])
+    quote = services.save_document({"customer_id": customer.id, **header},
+                                   [{"item_number": f"I{n}", "price": 5} for n in range(6)])
+    db.session.add(DocumentExport(document_id=quote.id, status="exported", exported_at=utcnow(), opportunity_id=77,
+                                  opportunity_name="Bikes"))
+    set_link(db.session, "document", quote.id, 77, cw_identifier="Bikes")
+    db.session.commit()
+    order = services.convert_quote(quote.id)
+    return {"customer": customer.id, "quote": quote.id, "order": order.id}

@@ -5,37 +5,17 @@ from __future__ import annotations
 
 import pytest
 from budget_support import WRITES, statements
+from budget_support import synced_world as build_synced_world
 from sqlalchemy import event, text
 
-from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
 from helpers import make_test_app, sign_in
-from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import utcnow
 
 
 @pytest.fixture()
 def synced_world(app):
     """A customer with four contacts, linked, with some history; an exported quote and its sales order."""
-    customer = services.save_customer({"account_number": "BUD01", "name": "Budget Bikes"},
-                                      [{"first_name": f"P{n}", "last_name": "Lee", "is_default": n == 0}
-                                       for n in range(4)])
-    set_link(db.session, "customer", customer.id, 901, cw_identifier="BUD01")
-    for contact in customer.contacts:
-        set_link(db.session, "contact", contact.id, 1000 + contact.id)
-    run = SyncRun(kind="customer_export", status="succeeded")
-    db.session.add(run)
-    db.session.flush()
-    db.session.add_all([SyncItem(run_id=run.id, entity=e, direction="export", host_id=h, action="updated", label="x")
-                        for e, h in [("customer", customer.id), *(("contact", c.id) for c in customer.contacts)]])
-    quote = services.save_document({"customer_id": customer.id}, [{"item_number": f"I{n}", "price": 5}
-                                                                   for n in range(6)])
-    db.session.add(DocumentExport(document_id=quote.id, status="exported", exported_at=utcnow(), opportunity_id=77,
-                                  opportunity_name="Bikes"))
-    set_link(db.session, "document", quote.id, 77, cw_identifier="Bikes")
-    db.session.commit()
-    order = services.convert_quote(quote.id)
-    return {"customer": customer.id, "quote": quote.id, "order": order.id}
+    return build_synced_world()
 
 
 PAGES = {"customer": "/customers/{customer}", "quote": "/documents/{quote}", "order": "/documents/{order}",
