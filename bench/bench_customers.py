@@ -223,7 +223,8 @@ def phase_export(args) -> dict:
     from host_stub.models import StoreSite
     from host_stub.seed import seed_demo
 
-    app = _app("colcw_bench_customers")
+    # A database of its own: the import's phases (and whoever runs them at the same time) keep theirs.
+    app = _app("colcw_bench_customer_export")
     with app.app_context():
         _connect(args.sandbox, args.public, args.private)
         seed_demo(db.session, customers=args.customers, quotes=0)
