@@ -6,8 +6,9 @@ never re-created behind the user's back.
 
 A contact is created at most once per host contact. ConnectWise identifies a contact by nothing
 unique, so before the POST an intent (:class:`~...models.CreateIntent`: the company, the names sent,
-the company's contacts at that moment) is committed, and it is deleted in the transaction that
-inserts the link. If the answer to the POST is lost, the contact is looked up at once
+the company's contacts at that moment) is committed — the intents of all a customer's new contacts in
+one commit, with its company's link, before the first of their POSTs — and it is deleted in the
+transaction that inserts the link. If the answer to the POST is lost, the contact is looked up at once
 (:func:`~...cw.create_once`); if the process dies before the link is saved, the next export finds
 the intent and takes the contact the lost POST created — same company and names, not there before,
 linked to nothing — instead of creating another.
@@ -31,10 +32,10 @@ from ...models import CONTACT, CreateIntent, fingerprint
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
 from ..shared.states import StateList
-from .link_batch import LinkBatch
+from .link_batch import LinkBatch, LinkRow
 
 if TYPE_CHECKING:
-    from .exporter import Chunk
+    from .export_reads import Chunk
 
 LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
 
@@ -78,8 +79,24 @@ def _names(row: dict) -> tuple[str, str]:
     return (str(row.get("firstName") or "").strip().casefold(), str(row.get("lastName") or "").strip().casefold())
 
 
+@dataclass
+class Planned:
+    """One contact's write, decided before anything is sent (see :meth:`ContactExporter.plan`)."""
+
+    contact: Any
+    label: str
+    values: dict
+    sent: dict
+    agreed: dict
+    link: LinkRow | None
+    record: dict | None  # the ConnectWise contact it is linked or matched to; None: to be created
+    note: str = ""
+    body: dict | None = None  # what a create sends (its intent names the same first and last name)
+
+
 class ContactExporter:
-    """Writes one customer's contacts (see the module doc)."""
+    """Writes one customer's contacts (see the module doc), in two steps: :meth:`plan` matches them and adds the
+    create intents to the session; the caller commits those before :meth:`write` sends anything."""
 
     def __init__(self, session: Session, client: ConnectWiseClient, states: StateList, comm_types: dict[str, dict], *,
                  cw_master: bool = False):
@@ -89,10 +106,12 @@ class ContactExporter:
         self.comm_types = comm_types
         self.cw_master = cw_master  # fields ConnectWise changed since the last sync are not overwritten
 
-    def export(self, customer: Customer, company_id: int, chunk: Chunk,
-               batch: LinkBatch) -> tuple[list[Outcome], int | None]:
+    def plan(self, customer: Customer, company_id: int, chunk: Chunk,
+             batch: LinkBatch) -> list[Outcome | Planned]:
+        """Each contact's failure, or what will be written; the intents of the creates are added (not committed)."""
         cw_contacts = chunk.contacts.get(company_id, [])
         by_id = {r["id"]: r for r in cw_contacts}
+        known = set(by_id)
         by_email: dict[str, list[dict]] = defaultdict(list)
         for r in cw_contacts:
             if r["id"] in chunk.contact_owner:
@@ -104,14 +123,13 @@ class ContactExporter:
         for contact in customer.contacts:
             if contact.email:
                 host_emails[contact.email.casefold()] += 1
-        outcomes: list[Outcome] = []
-        default_cw: int | None = None
+        out: list[Outcome | Planned] = []
         for contact in customer.contacts:
             label = f"{contact_label(contact)} ({customer.name})"
             values = M.contact_values(contact)
             problems = M.contact_problems(values, self.states, self.comm_types)
             if problems:
-                outcomes.append(Outcome(CONTACT, "failed", contact.id, None, label, *M.join(problems)))
+                out.append(Outcome(CONTACT, "failed", contact.id, None, label, *M.join(problems)))
                 continue
             link = chunk.contact_links.get(contact.id)
             record = None
@@ -120,7 +138,7 @@ class ContactExporter:
                 record = by_id.get(link.cw_id)
                 if record is None:
                     batch.mark(link, "missing_in_cw")
-                    outcomes.append(Outcome(
+                    out.append(Outcome(
                         CONTACT, "failed", contact.id, link.cw_id, label,
                         f"{label}: the linked ConnectWise contact (id {link.cw_id}) was deleted in ConnectWise or "
                         "moved to another company.",
@@ -145,27 +163,50 @@ class ContactExporter:
                 if kept:
                     note = (f"{note + '; ' if note else ''}kept ConnectWise's {', '.join(LABELS.get(k, k) for k in kept)} (ConnectWise is the "
                             "master for customer data)")
-            try:
-                outcome, record = self._write_contact(contact, sent, record, company_id, label, note,
-                                                      {r["id"] for r in cw_contacts}, chunk)
-            except ConnectWiseError as e:
-                if e.transient:
-                    raise
-                outcomes.append(Outcome(CONTACT, "failed", contact.id, record["id"] if record else None, label,
-                                         f"{label}: {e}", resolution_for(e)))
-                continue
-            batch.put(link, CONTACT, contact.id, record["id"], fingerprint=fingerprint(values),
-                      cw_last_updated=M.last_updated(record), values=agreed)
+            planned = Planned(contact, label, values, sent, agreed, link, record, note)
+            if record is None:
+                wanted = M.contact_payload(sent, company_id, self.states, self.comm_types, [])
+                planned.body = {k: v for k, v in wanted.items() if v not in (None, [])}
+                self._intend(contact.id, company_id, planned.body, known, chunk)
+            out.append(planned)
+        return out
+
+    def write(self, company_id: int, chunk: Chunk, batch: LinkBatch,
+              plans: list[Outcome | Planned]) -> tuple[list[Outcome], int | None]:
+        """Send the planned writes (the intents of the creates committed before) and put their links in
+        ``batch``; the links and the intents' deletion are flushed together, also when a transient failure
+        stops the customer half-way (the caller commits them)."""
+        outcomes: list[Outcome] = []
+        default_cw: int | None = None
+        settled: list[int] = []
+        try:
+            for p in plans:
+                if isinstance(p, Outcome):
+                    outcomes.append(p)
+                    continue
+                try:
+                    outcome, record = self._write_contact(p, company_id, chunk)
+                except ConnectWiseError as e:
+                    if e.transient:
+                        raise
+                    outcomes.append(Outcome(CONTACT, "failed", p.contact.id, p.record["id"] if p.record else None,
+                                             p.label, f"{p.label}: {e}", resolution_for(e)))
+                    continue
+                batch.put(p.link, CONTACT, p.contact.id, record["id"], fingerprint=fingerprint(p.values),
+                          cw_last_updated=M.last_updated(record), values=p.agreed)
+                if p.contact.id in chunk.contact_intents or outcome.action == "created":
+                    settled.append(p.contact.id)
+                outcomes.append(outcome)
+                if p.contact.is_default:
+                    default_cw = record["id"]
+        finally:
             batch.flush()
-            if contact.id in chunk.contact_intents or outcome.action == "created":
-                # In the link's transaction: from its commit on, the link is what says the contact exists.
+            if settled:
+                # In the links' transaction: from its commit on, the link is what says the contact exists.
                 self.session.execute(delete(CreateIntent).where(CreateIntent.entity == CONTACT,
-                                                                CreateIntent.host_id == contact.id))
-                chunk.contact_intents.pop(contact.id, None)
-            outcomes.append(outcome)
-            if contact.is_default:
-                default_cw = record["id"]
-        batch.flush()
+                                                                CreateIntent.host_id.in_(settled)))
+                for contact_id in settled:
+                    chunk.contact_intents.pop(contact_id, None)
         return outcomes, default_cw
 
     @staticmethod
@@ -178,17 +219,18 @@ class ContactExporter:
         return min(found, key=lambda r: r["id"]) if found else None
 
     def _intend(self, contact_id: int, company_id: int, body: dict, known: set[int], chunk: Chunk) -> Intent:
-        """Commit the intent to create ``body`` before its POST (see the module doc)."""
+        """Add the intent to create ``body`` to the session: the caller commits it before the POST (see the module
+        doc), together with the customer's other intents and its company's link."""
         previous = chunk.contact_intents.get(contact_id)
         if previous is not None and previous.company_id == company_id:
             known = known | previous.known_ids  # its POST may still land: never count it as "there before"
         intent = Intent(company_id, {"firstName": body.get("firstName") or "", "lastName": body.get("lastName") or ""},
                         frozenset(known))
-        self.session.execute(delete(CreateIntent).where(CreateIntent.entity == CONTACT,
-                                                        CreateIntent.host_id == contact_id))
+        if previous is not None:  # the chunk read every intent of its contacts (under their locks)
+            self.session.execute(delete(CreateIntent).where(CreateIntent.entity == CONTACT,
+                                                            CreateIntent.host_id == contact_id))
         self.session.add(CreateIntent(entity=CONTACT, host_id=contact_id, cw_parent_id=company_id,
                                       match=intent.match, known_ids=sorted(intent.known_ids)))
-        self.session.commit()
         chunk.contact_intents[contact_id] = intent
         return intent
 
@@ -201,16 +243,18 @@ class ContactExporter:
         rows = self.client.contacts.list(conditions=cond, fields=M.CONTACT_FIELDS, page_size=100)
         return self._left_behind(intent, intent.company_id, rows, chunk)
 
-    def _write_contact(self, contact: Any, values: dict, record: dict | None, company_id: int, label: str,
-                       note: str, known: set[int], chunk: Chunk) -> tuple[Outcome, dict]:
-        existing = (record or {}).get("communicationItems") or []
-        wanted = M.contact_payload(values, company_id, self.states, self.comm_types, existing)
-        if record is None:
-            body = {k: v for k, v in wanted.items() if v not in (None, [])}
-            intent = self._intend(contact.id, company_id, body, known, chunk)
+    def _write_contact(self, p: Planned, company_id: int, chunk: Chunk) -> tuple[Outcome, dict]:
+        contact, label, note = p.contact, p.label, p.note
+        if p.record is None:
+            assert p.body is not None
+            intent = chunk.contact_intents[contact.id]  # committed by the caller before this POST
+            body = p.body
             record = create_once(lambda: self.client.contacts.create(body),
                                  lambda: self._find_created(intent, chunk), what=f"contact {label}")
             return Outcome(CONTACT, "created", contact.id, record["id"], label, f"{label}: created."), record
+        record = p.record
+        wanted = M.contact_payload(p.sent, company_id, self.states, self.comm_types,
+                                   record.get("communicationItems") or [])
         diff = M.contact_changes(record, wanted)
         if not diff:
             return Outcome(CONTACT, "unchanged", contact.id, record["id"], label,

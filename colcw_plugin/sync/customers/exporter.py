@@ -14,11 +14,10 @@ gets a PATCH holding only the changed fields.
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -26,20 +25,21 @@ from sqlalchemy.orm import Session, selectinload
 
 from host_stub.models import Customer
 
-from ...cw import ConnectWiseClient, ConnectWiseError, create_once
+from ...cw import ConnectWiseError, create_once
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, fingerprint
+from ...models import CUSTOMER, fingerprint
 from ...setup.field_mapping import COMPANY
 from ...setup.live_updates import cw_is_master
 from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
-from ..jobs.ranges import resolve
 from ..shared import fields as M
 from ..shared.locks import Busy
 from ..shared.states import StateList
 from . import exclusive
-from .contact_export import ContactExporter, Intent, Outcome, intents_for, resolution_for
-from .link_batch import LinkBatch, LinkRow, by_cw, by_host, clear_drift
+from .contact_export import ContactExporter, Outcome, resolution_for
+from .export_pool import side_by_side
+from .export_reads import Chunk, clear_drift_of, export_scope, load_comm_types, read_chunk
+from .link_batch import LinkBatch, drifted_customers
 
 log = logging.getLogger(__name__)
 
@@ -51,48 +51,11 @@ def customer_label(customer: Customer) -> str:
     return f"{customer.name} ({customer.account_number})"
 
 
-def export_scope(session: Session, params: dict) -> list[int]:
-    """The host customer ids a run's params select (see the job params contract)."""
-    if params.get("customer_id") is not None:
-        return [int(params["customer_id"])]
-    if params.get("customer_ids") is not None:
-        return sorted({int(i) for i in params["customer_ids"]})
-    if params.get("range"):
-        r = params["range"]
-        span = resolve(r.get("preset", ""), r.get("start"), r.get("end"))
-        column = Customer.created_at if r.get("field") == "created" else Customer.updated_at
-        stmt = select(Customer.id).where(column >= span.start, column < span.end)
-        return list(session.execute(stmt.order_by(Customer.id)).scalars())
-    if params.get("all"):
-        return list(session.execute(select(Customer.id).order_by(Customer.id)).scalars())
-    raise ValueError("Choose what to export: one customer, a date range or all customers.")
+class MatchAgain(ConnectWiseError):
+    """Not an answer of ConnectWise: a company with the customer's Company ID appeared although the tenant held
+    none when the pass began. Transient: the next pass looks it up by identifier and matches it."""
 
-
-def load_comm_types(client: ConnectWiseClient) -> dict[str, dict]:
-    """ConnectWise's communication types by lower-cased name (``{id, name}``, a CommunicationTypeReference).
-
-    A CommunicationType record names itself in ``description`` (it has no ``name``; only the
-    reference a contact's row carries has one)."""
-    out: dict[str, dict] = {}
-    for row in client.iterate("company/communicationTypes", fields=["id", "description"]):
-        name = str(row.get("description") or "").strip()
-        if name:
-            out.setdefault(name.casefold(), {"id": row["id"], "name": name})
-    return out
-
-
-@dataclass
-class Chunk:
-    """What ConnectWise holds for one chunk of customers, read in bulk."""
-
-    customer_links: dict[int, LinkRow]
-    contact_links: dict[int, LinkRow]
-    companies: dict[int, dict]  # linked companies by id
-    by_identifier: dict[str, dict]  # first-match candidates by lower-cased identifier
-    contacts: dict[int, list[dict]] = field(default_factory=dict)  # by company id
-    contact_owner: dict[int, int] = field(default_factory=dict)  # cw contact id -> linked host contact id
-    company_owner: dict[int, int] = field(default_factory=dict)  # cw company id -> linked host customer id
-    contact_intents: dict[int, Intent] = field(default_factory=dict)  # host contact id -> create left unconfirmed
+    transient = True
 
 
 class CustomerExporter:
@@ -107,6 +70,11 @@ class CustomerExporter:
         self.comm_types: dict[str, dict] = {}
         self.member: dict | None = None
         self.cw_master = cw_is_master(self.session)
+        self.tenant_empty = False  # the tenant held no company when this pass began (bulk passes count them)
+        self._pending: list[Outcome] = []  # outcomes written but not committed yet
+        self._committed: list[Outcome] = []  # outcomes committed but not recorded yet
+        self._agreed: list[int] = []  # customers whose drift the next commit forgets
+        self._drifted: set[int] = set()  # customers of the chunk with drift to forget
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -121,8 +89,11 @@ class CustomerExporter:
         self.member = {"member_id": mapping.member_id, "location_id": mapping.location_id}
         if not todo:
             return ""
+        # The reference lists, once per pass; a bulk pass counts the companies once: a tenant holding none
+        # has nothing to match by identifier, so no chunk looks any up (a rep's single export does not count).
         self.states = StateList.load(self.client)
         self.comm_types = load_comm_types(self.client)
+        self.tenant_empty = len(todo) > 1 and self.client.companies.count() == 0
         for start in range(0, len(todo), CHUNK):
             self._chunk(todo[start:start + CHUNK])
         return ""
@@ -173,53 +144,69 @@ class CustomerExporter:
         customers = list(self.session.execute(
             select(Customer).where(Customer.id.in_(ids)).options(selectinload(Customer.contacts))
             .order_by(Customer.id)).scalars())
+        # Read-only from here on: detached, the customers and contacts are not reloaded after each commit.
+        for customer in customers:
+            self.session.expunge(customer)
         for gone in sorted(set(ids) - {c.id for c in customers}):
             self.recorder.record(entity=CUSTOMER, direction="export", action="skipped", host_id=gone,
                                  label=f"customer {gone}", message="The customer no longer exists in ChannelOnline.")
-        chunk = self._read(customers)
+        chunk = read_chunk(self.session, self.client, customers, tenant_empty=self.tenant_empty)
+        self._drifted = drifted_customers(self.session, [c.id for c in customers])
+        workers = min(max(1, self.ctx.options.concurrency), len(customers))
+        if workers > 1:
+            self._commit()  # the reads' transaction ends: each worker writes on a session of its own
+            side_by_side(self, customers, chunk, workers)
+            return
         for customer in customers:
-            outcomes = self._export_guarded(customer, chunk)
-            self.session.commit()
-            if outcomes is None:
-                continue  # waits for ConnectWise: tried again later in the run
-            for o in outcomes:
-                self.recorder.record(entity=o.entity, direction="export", action=o.action, host_id=o.host_id,
-                                     cw_id=o.cw_id, label=o.label, message=o.message, resolution=o.resolution,
-                                     advance=o.entity == CUSTOMER)
+            result = self._export_guarded(customer, chunk)
+            self.record_committed()
+            self.settle(customer, result)
+        self._commit()
+        self.record_committed()
 
-    def _read(self, customers: list[Customer]) -> Chunk:
-        cust_links = by_host(self.session, CUSTOMER, [c.id for c in customers])
-        contact_links = by_host(self.session, CONTACT, [k.id for c in customers for k in c.contacts])
-        linked_ids = [row.cw_id for row in cust_links.values()]
-        companies = {r["id"]: r for r in self.client.companies.iterate_in("id", linked_ids, fields=M.COMPANY_FIELDS)}
-        unlinked = [c.account_number for c in customers if c.id not in cust_links and c.account_number]
-        by_identifier: dict[str, dict] = {}
-        for r in self.client.companies.iterate_in("identifier", unlinked, fields=M.COMPANY_FIELDS):
-            by_identifier.setdefault(str(r.get("identifier", "")).casefold(), r)
-        company_ids = [i for i, r in companies.items() if not r.get("deletedFlag")]
-        company_ids += [r["id"] for r in by_identifier.values() if not r.get("deletedFlag")]
-        contacts: dict[int, list[dict]] = defaultdict(list)
-        for r in self.client.contacts.iterate_in("company/id", company_ids, fields=M.CONTACT_FIELDS):
-            contacts[(r.get("company") or {}).get("id")].append(r)
-        contact_owner = {cw: row.host_id for cw, row in
-                         by_cw(self.session, CONTACT, [r["id"] for rs in contacts.values() for r in rs]).items()}
-        company_owner = {cw: row.host_id for cw, row in
-                         by_cw(self.session, CUSTOMER, [r["id"] for r in by_identifier.values()]).items()}
-        return Chunk(cust_links, contact_links, companies, by_identifier, dict(contacts), contact_owner,
-                     company_owner, intents_for(self.session, [k.id for c in customers for k in c.contacts]))
+    def for_session(self, session: Session) -> CustomerExporter:
+        """This exporter for a worker thread: the same run, reference lists and chunk, its own session."""
+        mine = copy.copy(self)
+        mine.session = session
+        mine._pending, mine._agreed, mine._committed = [], [], []
+        return mine
 
-    def _export_guarded(self, customer: Customer, chunk: Chunk) -> list[Outcome] | None:
-        """The customer's outcomes; None when ConnectWise failed transiently (the record waits: the run
-        tries it again later, and stops record by record when several in a row fail so)."""
+    def _commit(self) -> None:
+        """Commit what was written since the last commit; the outcomes of the customers it finished are then
+        recorded (:meth:`record_committed`): the run log never says a record is done before its links are
+        committed (a resumed run skips those)."""
+        clear_drift_of(self.session, self._agreed)
+        self.session.commit()
+        self._committed += self._pending
+        self._pending, self._agreed = [], []
+
+    def record_committed(self) -> None:
+        """Record the committed outcomes (the run's thread only: the recorder is not shared)."""
+        for o in self._committed:
+            self.recorder.record(entity=o.entity, direction="export", action=o.action, host_id=o.host_id,
+                                 cw_id=o.cw_id, label=o.label, message=o.message, resolution=o.resolution,
+                                 advance=o.entity == CUSTOMER)
+        self._committed = []
+
+    def settle(self, customer: Customer, result: list[Outcome] | ConnectWiseError) -> None:
+        """A customer's outcomes wait for the next commit; a transient failure makes it wait for a later pass
+        (the run stops record by record when several in a row fail so: :class:`~..jobs.recorder.Unreachable`)."""
+        if isinstance(result, ConnectWiseError):
+            self.recorder.defer(entity=CUSTOMER, key=customer.id, label=customer_label(customer), error=result,
+                                from_connectwise=not isinstance(result, MatchAgain))
+        else:
+            self._pending += result
+
+    def _export_guarded(self, customer: Customer, chunk: Chunk) -> list[Outcome] | ConnectWiseError:
+        """The customer's outcomes, or the transient ConnectWise failure it waits on (tried again later)."""
         label = customer_label(customer)
         try:
             return self._export(customer, chunk)
         except ConnectWiseError as e:
             # Keep the links already written: they record what ConnectWise really holds now.
-            self.session.commit()
+            self._commit()
             if e.transient:
-                self.recorder.defer(entity=CUSTOMER, key=customer.id, label=label, error=e)
-                return None
+                return e
             return [Outcome(CUSTOMER, "failed", customer.id, None, label, f"{label}: {e}",
                              resolution_for(e))]
 
@@ -267,8 +254,7 @@ class CustomerExporter:
             body = {k: v for k, v in wanted.items() if v is not None}
             if self.member and self.member.get("member_id"):
                 body["territoryManager"] = {"id": self.member["member_id"]}
-            record = create_once(lambda: self.client.companies.create(body),
-                                 lambda: self._find_company(customer.account_number), what=f"company {label}")
+            record = self._create_company(customer, body, label, chunk)
             action = "created"
         else:
             diff = M.changes(M.company_current(record, wanted), wanted)
@@ -279,17 +265,24 @@ class CustomerExporter:
                 notes.append("changed " + ", ".join(sorted(diff)))
         company_id = record["id"]
         # Link at once: whatever happens to the contacts, the company is never created twice.
+        was_linked = link is not None
         link = batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=agreed)
         batch.flush()
-        self.session.commit()
+        contacts = self._contact_exporter()
+        plans = contacts.plan(customer, company_id, chunk, batch)
+        # One commit before any contact POST: the company's link and the intents of all its new contacts.
+        self._commit()
         # The site and the default contact go in one last PATCH, only when they change.
         pending: dict[str, Any] = {}
         site = self._site(record, sent, created=action == "created")
         if site is not None:
             pending["site"] = site
             notes.append("site set to " + values["location_code"])
-        contact_outcomes, default_cw = self._contact_exporter().export(customer, company_id, chunk, batch)
+        contact_outcomes, default_cw = contacts.write(company_id, chunk, batch, plans)
+        # The contact marked default was sent with defaultFlag true. Whether ConnectWise then makes it the
+        # company's default contact by itself is not documented (API-NOTES §3.1, §5.2; UNVERIFIED), so the
+        # company's defaultContact is still set here, in the PATCH that carries the site.
         if default_cw and (record.get("defaultContact") or {}).get("id") != default_cw:
             pending["defaultContact"] = {"id": default_cw}
             notes.append("default contact set")
@@ -300,11 +293,26 @@ class CustomerExporter:
             batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                       fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=agreed)
         batch.flush()
-        clear_drift(self.session, customer.id)
+        if was_linked or customer.id in self._drifted:
+            self._agreed.append(customer.id)  # its drift is forgotten at the next commit
         # A new company says so first: "default contact set" alone reads as if nothing was created.
         notes = (["created in ConnectWise"] if action == "created" else []) + notes
         message = f"{label}: " + ("; ".join(notes) if notes else action) + "."
         return [Outcome(CUSTOMER, action, customer.id, company_id, label, message), *contact_outcomes]
+
+    def _create_company(self, customer: Customer, body: dict, label: str, chunk: Chunk) -> dict:
+        try:
+            return create_once(lambda: self.client.companies.create(body),
+                               lambda: self._find_company(customer.account_number), what=f"company {label}")
+        except ConnectWiseError as e:
+            if e.transient or chunk.identifiers_read:
+                raise
+            # The tenant held no company when the pass began, so none was looked up by this identifier; one made
+            # since (by a person, or an export that died before linking it) is matched in a later pass instead.
+            if self._find_company(customer.account_number) is None:
+                raise
+            raise MatchAgain(f"ConnectWise already holds a company with the Company ID {customer.account_number}; "
+                             "it is matched by Company ID in the next pass") from e
 
     def _find_company(self, identifier: str) -> dict | None:
         """The company a create whose answer was lost made: ConnectWise keeps identifiers unique."""
@@ -365,12 +373,6 @@ class CustomerExporter:
     def _find_site(sites, name: str) -> dict | None:
         rows = sites.list(conditions=C.eq("name", name), fields=["id", "name"], page_size=25)
         return next((s for s in rows if str(s.get("name", "")).casefold() == name.casefold()), None)
-
-
-def customer_labels(session: Session, ids: list[int]) -> dict[int, str]:
-    """Customers' names for their run log entries ("Acme Dental (ACME01)")."""
-    rows = session.execute(select(Customer.id, Customer.name, Customer.account_number).where(Customer.id.in_(ids)))
-    return {i: f"{name} ({number})" for i, name, number in rows}
 
 
 def run_export(ctx: SyncContext) -> str:

@@ -22,7 +22,8 @@ from ...models import SyncItem, SyncRun
 from ..jobs import ranges
 from ..jobs.forms import find_by_number, range_from_cli, range_from_form
 from ..jobs.kinds import JobKind, KindRegistry
-from .exporter import customer_labels, run_export
+from .export_reads import customer_labels
+from .exporter import run_export
 from .importer import WATERMARK_OVERLAP, last_import_start, run_import
 
 RANGE_FIELDS = {"modified": "Last Modified", "created": "Created Date"}

@@ -1,0 +1,74 @@
+"""Exporting a chunk's customers side by side (a helper of :mod:`.exporter`).
+
+``COLCW_CONCURRENCY`` customers at a time, each on a worker thread with a database session of its own,
+sharing the run's client (so its rate limiter: the tenant-wide budget holds whatever the number of
+workers), its reference lists and the chunk read in bulk. Each customer's requests stay in their order
+(company, site, contacts, the last PATCH) and issue 11's guarantees hold per customer exactly as one at a
+time: its contacts' create intents are committed before their POSTs, its links with what they guard. The
+run's thread holds the chunk's locks and is the only one to touch the run's recorder: it records each
+customer's committed outcomes, in the chunk's order.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from host_stub.models import Customer
+
+from ...cw import ConnectWiseError
+from ..jobs.recorder import Unreachable
+
+if TYPE_CHECKING:
+    from .contact_export import Outcome
+    from .export_reads import Chunk
+    from .exporter import CustomerExporter
+
+log = logging.getLogger(__name__)
+
+Done = tuple[list["Outcome"] | ConnectWiseError, list["Outcome"]]  # (the result, the outcomes it committed)
+
+
+def side_by_side(exporter: CustomerExporter, customers: list[Customer], chunk: Chunk, workers: int) -> None:
+    """Export ``customers`` ``workers`` at a time and record their outcomes (see the module doc)."""
+    engine = exporter.session.get_bind()
+
+    def work(customer: Customer) -> Done:
+        with Session(bind=engine) as session:
+            mine = exporter.for_session(session)
+            result = mine._export_guarded(customer, chunk)
+            if not isinstance(result, ConnectWiseError):
+                mine.settle(customer, result)
+            mine._commit()  # its last writes: the next customer may run on another thread
+            return result, mine._committed
+
+    stop: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colcw-customers") as pool:
+        futures: list[Future[Done]] = [pool.submit(work, c) for c in customers]
+        for customer, future in zip(customers, futures, strict=True):
+            if future.cancelled():
+                continue
+            try:
+                result, committed = future.result()
+            except BaseException as e:  # noqa: BLE001 - a crash ends the run, after the workers stop
+                stop = stop or e
+                _cancel(futures)
+                continue
+            exporter._committed += committed
+            exporter.record_committed()
+            if isinstance(result, ConnectWiseError):
+                try:
+                    exporter.settle(customer, result)
+                except Unreachable as e:  # ConnectWise is down: start no other customer
+                    stop = stop or e
+                    _cancel(futures)
+    if stop is not None:
+        raise stop
+
+
+def _cancel(futures: list[Future]) -> None:
+    for f in futures:
+        f.cancel()
