@@ -12,9 +12,11 @@ customer's committed outcomes, in the chunk's order.
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from host_stub.models import Customer
@@ -35,16 +37,41 @@ Done = tuple[list["Outcome"] | ConnectWiseError, list["Outcome"]]  # (the result
 def side_by_side(exporter: CustomerExporter, customers: list[Customer], chunk: Chunk, workers: int) -> None:
     """Export ``customers`` ``workers`` at a time and record their outcomes (see the module doc)."""
     engine = exporter.session.get_bind()
+    local = threading.local()
+    held: list[tuple[Connection, Session]] = []
+
+    def session_of_this_thread() -> Session:
+        # One connection per worker for the chunk: a transaction per commit without a pool check-out (and its
+        # pre-ping) each time.
+        session = getattr(local, "session", None)
+        if session is None:
+            connection = engine.connect()
+            session = local.session = Session(bind=connection)
+            held.append((connection, session))
+        return session
 
     def work(customer: Customer) -> Done:
-        with Session(bind=engine) as session:
+        session = session_of_this_thread()
+        try:
             mine = exporter.for_session(session)
             result = mine._export_guarded(customer, chunk)
             if not isinstance(result, ConnectWiseError):
                 mine.settle(customer, result)
             mine._commit()  # its last writes: the next customer may run on another thread
             return result, mine._committed
+        except BaseException:
+            session.rollback()
+            raise
 
+    try:
+        _drive(exporter, customers, workers, work)
+    finally:
+        for connection, session in held:
+            session.close()
+            connection.close()
+
+
+def _drive(exporter: CustomerExporter, customers: list[Customer], workers: int, work) -> None:
     stop: BaseException | None = None
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colcw-customers") as pool:
         futures: list[Future[Done]] = [pool.submit(work, c) for c in customers]
