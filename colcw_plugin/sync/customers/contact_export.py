@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Customer
@@ -105,6 +105,7 @@ class ContactExporter:
         self.states = states
         self.comm_types = comm_types
         self.cw_master = cw_master  # fields ConnectWise changed since the last sync are not overwritten
+        self._intents: list[dict] = []  # the rows of the intents :meth:`plan` adds
 
     def plan(self, customer: Customer, company_id: int, chunk: Chunk,
              batch: LinkBatch) -> list[Outcome | Planned]:
@@ -124,6 +125,7 @@ class ContactExporter:
             if contact.email:
                 host_emails[contact.email.casefold()] += 1
         out: list[Outcome | Planned] = []
+        self._intents = []
         for contact in customer.contacts:
             label = f"{contact_label(contact)} ({customer.name})"
             values = M.contact_values(contact)
@@ -169,6 +171,8 @@ class ContactExporter:
                 planned.body = {k: v for k, v in wanted.items() if v not in (None, [])}
                 self._intend(contact.id, company_id, planned.body, known, chunk)
             out.append(planned)
+        if self._intents:  # one statement for the customer's intents
+            self.session.execute(insert(CreateIntent), self._intents)
         return out
 
     def write(self, company_id: int, chunk: Chunk, batch: LinkBatch,
@@ -229,8 +233,8 @@ class ContactExporter:
         if previous is not None:  # the chunk read every intent of its contacts (under their locks)
             self.session.execute(delete(CreateIntent).where(CreateIntent.entity == CONTACT,
                                                             CreateIntent.host_id == contact_id))
-        self.session.add(CreateIntent(entity=CONTACT, host_id=contact_id, cw_parent_id=company_id,
-                                      match=intent.match, known_ids=sorted(intent.known_ids)))
+        self._intents.append({"entity": CONTACT, "host_id": contact_id, "cw_parent_id": company_id,
+                              "match": intent.match, "known_ids": sorted(intent.known_ids)})
         chunk.contact_intents[contact_id] = intent
         return intent
 
