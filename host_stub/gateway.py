@@ -15,14 +15,16 @@ binds the request's session and the app's plugin manager.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pluggy
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from . import bulk
 from . import fields as F
+from .bulk import CustomerSaved, CustomerWrite
 from .models import (
     EXTERNAL_STATUSES,
     Contact,
@@ -99,6 +101,18 @@ class UnitOfWork:
     def _validate_customer(self, data: Mapping[str, Any], customer_id: int | None) -> tuple[dict, dict[str, str]]:
         """The customer's values as they will be saved (text stripped), and the errors, field by field."""
         errors: dict[str, str] = {}
+        values = self.customer_fields(data, customer_id, errors)
+        acct = values.get("account_number")
+        if acct and "account_number" not in errors:
+            other = self.session.execute(select(Customer.id).where(Customer.account_number == acct)).scalar()
+            if other is not None and other != customer_id:
+                errors["account_number"] = f"Account number {acct} is already used by another customer."
+        return values, errors
+
+    @staticmethod
+    def customer_fields(data: Mapping[str, Any], customer_id: int | None, errors: dict[str, str]) -> dict:
+        """The customer's fields given in ``data`` as they will be saved (text stripped); each invalid
+        one adds its error to ``errors`` (the account number's uniqueness is checked by the caller)."""
         required = {"name": "Enter the customer's name.",
                     "account_number": "Enter an account number (it becomes the ConnectWise company ID)."}
         values = {}
@@ -109,15 +123,11 @@ class UnitOfWork:
             elif field in data or (customer_id is None and field in required):
                 values[field] = F.text(errors, field, data.get(field), Customer, field, F.LABELS[field],
                                        required=required.get(field))
-        acct = values.get("account_number")
-        if acct and "account_number" not in errors:
-            other = self.session.execute(select(Customer.id).where(Customer.account_number == acct)).scalar()
-            if other is not None and other != customer_id:
-                errors["account_number"] = f"Account number {acct} is already used by another customer."
-        return values, errors
+        return values
 
     @staticmethod
-    def _validate_contacts(contacts: list[Mapping[str, Any]], errors: dict[str, str]) -> list[dict]:
+    def contact_fields(contacts: list[Mapping[str, Any]], errors: dict[str, str]) -> list[dict]:
+        """The contacts' fields as they will be saved (an ``id`` kept); errors at ``contacts[i].field``."""
         out = []
         for i, c in enumerate(contacts):
             values: dict[str, Any] = {"id": c.get("id")} if c.get("id") else {}
@@ -145,7 +155,7 @@ class UnitOfWork:
         than its column). Records ``customer_saved``.
         """
         values, errors = self._validate_customer(data, customer_id)
-        contacts = self._validate_contacts(list(contacts or []), errors)
+        contacts = self.contact_fields(list(contacts or []), errors)
         if errors:
             raise ValidationError(errors)
         created = customer_id is None
@@ -183,6 +193,10 @@ class UnitOfWork:
         self.record("customer_saved", lambda: {"customer": customer_snapshot(customer), "created": created,
                                                "actor": actor})
         return customer
+
+    def save_customers(self, writes: Sequence[CustomerWrite], *, actor: dict | None = None) -> list[CustomerSaved]:
+        """Many customers and their contacts in a constant number of statements (see :mod:`host_stub.bulk`)."""
+        return bulk.save_customers(self, writes, actor=actor)
 
     # --- documents --------------------------------------------------------------------------
 

@@ -1,0 +1,280 @@
+"""The bulk path of the host's unit of work: a page of customers and their contacts in a few statements.
+
+:meth:`~host_stub.gateway.UnitOfWork.save_customers` saves many customers at once with the rules of
+:meth:`~host_stub.gateway.UnitOfWork.save_customer` (the same field checks, a unique account number,
+one default contact per customer), but with a constant number of statements whatever the page
+size: one read of the account numbers and customers it names, one of their contacts, then
+multi-row inserts and one batched update per kind of change. A customer whose values are invalid
+is not written and comes back with its errors; the others are saved. ``customer_saved`` is
+recorded once per saved customer, with snapshots read before the commit in two queries for the
+page, and only when a plugin implements it. A database error (another process took an account
+number meanwhile) raises: the caller rolls back and saves the customers one by one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, Column, Table, bindparam, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from .models import Contact, Customer, StoreSite, utcnow
+from .snapshots import CONTACT_FIELDS, CUSTOMER_FIELDS, contact_snapshot, customer_snapshot
+
+if TYPE_CHECKING:
+    from .gateway import UnitOfWork
+
+_CUSTOMER_DEFAULTS = {"active": True, "address1": "", "address2": "", "city": "", "state": "", "zip": "",
+                      "country": "", "website": "", "phone": "", "fax": "", "location_code": ""}
+_CONTACT_DEFAULTS = {"title": "", "first_name": "", "last_name": "", "address1": "", "address2": "", "city": "",
+                     "state": "", "zip": "", "work_phone": "", "mobile_phone": "", "home_phone": "", "other_phone": "",
+                     "email": "", "is_default": False}
+
+
+@dataclass
+class CustomerWrite:
+    """One customer to save: its values, its contacts (with an ``id``: update that contact of this
+    customer; without: add one) and, for an update, its id."""
+
+    data: Mapping[str, Any]
+    contacts: Sequence[Mapping[str, Any]] = ()
+    customer_id: int | None = None
+
+
+@dataclass
+class CustomerSaved:
+    """What became of one :class:`CustomerWrite`: its id and each given contact's id (in order), or
+    the errors, field by field, that kept it from being saved (then ``id`` is None)."""
+
+    id: int | None
+    contact_ids: list[int] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    created: bool = False
+
+    @property
+    def saved(self) -> bool:
+        return self.id is not None
+
+
+@dataclass
+class _Plan:
+    write: CustomerWrite
+    values: dict
+    contacts: list[dict]
+    result: CustomerSaved
+
+
+def save_customers(uow: UnitOfWork, writes: Sequence[CustomerWrite], *, actor: dict | None = None
+                   ) -> list[CustomerSaved]:
+    """See the module docstring (flushed, not committed)."""
+    session = uow.session
+    session.flush()  # the ORM's pending changes go first: the statements below bypass it
+    plans = [_validate(uow, w) for w in writes]
+    _check_accounts_and_ids(uow, plans)
+    ok = [p for p in plans if not p.result.errors]
+    if not ok:
+        return [p.result for p in plans]
+    existing = _existing_contacts(session, [p.write.customer_id for p in ok
+                                            if p.write.customer_id is not None and p.contacts])
+    now = utcnow()
+    _insert_customers(session, [p for p in ok if p.write.customer_id is None], now)
+    _update_rows(session, Customer, [{"id": p.write.customer_id, **p.values, "updated_at": now}
+                                     for p in ok if p.write.customer_id is not None])
+    new_contacts, changed_contacts, given = [], [], {}
+    for p in ok:
+        mine = existing.get(p.result.id, {})
+        given[id(p)] = rows = []
+        for c in p.contacts:
+            cid = c.get("id")
+            fields = {k: v for k, v in c.items() if k != "id"}
+            if cid in mine:  # this customer's contact: updated (another id is added as new, as in save_customer)
+                rows.append({**fields, "id": cid, "updated_at": now})
+                changed_contacts.append(rows[-1])
+                if "is_default" in c:
+                    mine[cid] = bool(c["is_default"])
+            else:
+                rows.append({**_CONTACT_DEFAULTS, **fields, "customer_id": p.result.id, "created_at": now,
+                             "updated_at": now})
+                new_contacts.append((p, rows[-1]))
+    for (_, row), new_id in zip(new_contacts, _insert(session, Contact, [row for _, row in new_contacts]),
+                                strict=True):
+        row["id"] = new_id
+    _update_rows(session, Contact, changed_contacts)
+    for p in ok:
+        p.result.contact_ids = [row["id"] for row in given[id(p)]]
+    _one_default_contact(session, ok, existing, new_contacts)
+    session.expire_all()  # ORM objects the caller holds may show customers these statements changed
+    if uow.listens("customer_saved"):
+        _record_events(uow, ok, actor)
+    return [p.result for p in plans]
+
+
+def _validate(uow: UnitOfWork, w: CustomerWrite) -> _Plan:
+    errors: dict[str, str] = {}
+    values = uow.customer_fields(w.data, w.customer_id, errors)
+    contacts = uow.contact_fields(list(w.contacts), errors)
+    return _Plan(w, values, contacts, CustomerSaved(id=w.customer_id, errors=errors, created=w.customer_id is None))
+
+
+def _check_accounts_and_ids(uow: UnitOfWork, plans: list[_Plan]) -> None:
+    """One query: who holds the page's account numbers, and which of its customer ids still exist."""
+    accounts = {p.values["account_number"] for p in plans
+                if p.values.get("account_number") and "account_number" not in p.result.errors}
+    ids = {p.write.customer_id for p in plans if p.write.customer_id is not None}
+    if not accounts and not ids:
+        return
+    conds = []
+    if accounts:
+        conds.append(Customer.account_number.in_(sorted(accounts)))
+    if ids:
+        conds.append(Customer.id.in_(sorted(ids)))
+    rows = uow.session.execute(select(Customer.id, Customer.account_number).where(or_(*conds))).all()
+    holder = {acct: cid for cid, acct in rows}
+    present = {cid for cid, _ in rows}
+    claimed: dict[str, int] = {}  # account number -> the plan (by position) that takes it in this page
+    for i, p in enumerate(plans):
+        cid, errors = p.write.customer_id, p.result.errors
+        if cid is not None and cid not in present:
+            errors["id"] = f"Customer {cid} no longer exists."
+        acct = p.values.get("account_number")
+        if not acct or "account_number" in errors:
+            continue
+        other = holder.get(acct)
+        if (other is not None and other != cid) or claimed.get(acct, i) != i:
+            errors["account_number"] = f"Account number {acct} is already used by another customer."
+        elif not errors:
+            claimed[acct] = i
+    for p in plans:
+        if p.result.errors:
+            p.result.id = None
+
+
+def _existing_contacts(session, customer_ids: Iterable[int]) -> dict[int, dict[int, bool]]:
+    """The contacts of customers being updated: customer id -> {contact id: is_default}, by id."""
+    ids = sorted(set(customer_ids))
+    out: dict[int, dict[int, bool]] = defaultdict(dict)
+    if ids:
+        for cid, customer_id, is_default in session.execute(
+                select(Contact.id, Contact.customer_id, Contact.is_default)
+                .where(Contact.customer_id.in_(ids)).order_by(Contact.id)):
+            out[customer_id][cid] = bool(is_default)
+    return out
+
+
+def _insert(session, model, rows: list[dict]) -> list[int]:
+    return insert_rows(session, model.__table__, rows)
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, ids: bool = True) -> list[int]:
+    """Insert many rows of ``table`` (an ``id`` primary key) in one go; their new ids, in the order of
+    ``rows`` (none with ``ids`` False). Columns a row leaves out take their Python default.
+
+    On PostgreSQL the ids are drawn from the table's sequence in one query and the rows sent with
+    ``COPY … FROM STDIN`` (a multi-row INSERT of thousands of rows spends most of its time in the
+    driver, parsing the statement); elsewhere (SQLite) it is an ``INSERT … RETURNING``.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        if not ids:
+            session.execute(insert(table), [dict(r) for r in rows])
+            return []
+        return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                    [dict(r) for r in rows]).scalars())
+    given = set().union(*(r.keys() for r in rows)) - {"id"}
+    columns = [c for c in table.columns if c.name in given or (c.default is not None and c.name != "id")]
+    connection = session.connection()
+    dialect = connection.dialect
+    fill = {c.name: _default(c) for c in columns if c.name not in given or any(c.name not in r for r in rows)}
+    process = {c.name: json.dumps if isinstance(c.type, JSON) else c.type.bind_processor(dialect) for c in columns}
+    new_ids: list[int] = []
+    if ids:
+        new_ids = list(connection.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
+                                               "FROM generate_series(1, :n)"), {"t": table.name, "n": len(rows)})
+                       .scalars())
+    names = (["id"] if ids else []) + [c.name for c in columns]
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for i, row in enumerate(rows):
+                values = [new_ids[i]] if ids else []
+                for c in columns:
+                    v = row[c.name] if c.name in row else fill[c.name]()
+                    p = process[c.name]
+                    values.append(p(v) if p is not None and v is not None else v)
+                copy.write_row(values)
+    except dialect.loaded_dbapi.Error as e:  # the driver's own error, as SQLAlchemy raises it for a statement
+        raise DBAPIError.instance(statement, None, e, dialect.loaded_dbapi.Error) from e
+    return new_ids
+
+
+def _default(column: Column):
+    """A column's Python default as a function of nothing (None when it has none)."""
+    default = column.default
+    if default is None:
+        return lambda: None
+    if default.is_callable:
+        return lambda: default.arg(None)
+    return lambda: default.arg
+
+
+def _insert_customers(session, plans: list[_Plan], now) -> None:
+    if not plans:
+        return
+    store = session.execute(select(StoreSite.id).order_by(StoreSite.id).limit(1)).scalar()
+    rows = [{**_CUSTOMER_DEFAULTS, **p.values, "store_site_id": store, "created_at": now, "updated_at": now}
+            for p in plans]
+    for p, new_id in zip(plans, _insert(session, Customer, rows), strict=True):
+        p.result.id = new_id
+
+
+def _update_rows(session, model, rows: list[dict]) -> None:
+    """Batched UPDATEs by id, one statement per set of columns changed (bind names must differ
+    from the column names they set)."""
+    groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted(k for k in row if k != "id"))].append(row)
+    for cols, group in groups.items():
+        if not cols:
+            continue
+        stmt = update(model).where(model.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in cols})
+        session.connection().execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in group])
+
+
+def _one_default_contact(session, ok: list[_Plan], existing: dict[int, dict[int, bool]], new_contacts) -> None:
+    """Each customer whose contacts were given keeps exactly one default contact: the first (by id) of
+    those marked default, or its first contact when none is."""
+    added = defaultdict(list)
+    for p, row in new_contacts:
+        added[p.result.id].append((row["id"], bool(row["is_default"])))
+    fixes = []
+    for p in ok:
+        if not p.contacts:
+            continue
+        contacts = sorted([*existing.get(p.result.id, {}).items(), *added.get(p.result.id, [])])
+        defaults = [cid for cid, d in contacts if d]
+        fixes += [{"id": cid, "is_default": False} for cid in defaults[1:]]
+        if not defaults and contacts:
+            fixes.append({"id": contacts[0][0], "is_default": True})
+    _update_rows(session, Contact, fixes)
+
+
+def _record_events(uow: UnitOfWork, ok: list[_Plan], actor: dict | None) -> None:
+    """``customer_saved`` for each saved customer, with snapshots read now (two queries for the page)."""
+    session = uow.session
+    ids = [p.result.id for p in ok]
+    customers = {r.id: r for r in session.execute(
+        select(*(getattr(Customer, f) for f in CUSTOMER_FIELDS)).where(Customer.id.in_(ids)))}
+    contacts = defaultdict(list)
+    for r in session.execute(select(*(getattr(Contact, f) for f in CONTACT_FIELDS))
+                             .where(Contact.customer_id.in_(ids)).order_by(Contact.id)):
+        contacts[r.customer_id].append(contact_snapshot(r))
+    for p in ok:
+        snap = customer_snapshot(customers[p.result.id], with_contacts=False)
+        snap["contacts"] = contacts.get(p.result.id, [])
+        uow.pending.append(("customer_saved", {"customer": snap, "created": p.result.created, "actor": actor}))
