@@ -46,12 +46,10 @@ import floor  # noqa: E402
 import requests  # noqa: E402
 from databases import database_url, fresh_database  # noqa: E402
 from results import Row, count_row, ratio_row, save  # noqa: E402
-from sqlalchemy import event  # noqa: E402
 
-from helpers import runtime  # noqa: E402
+from helpers import row_versions, rows_written, runtime  # noqa: E402
 
-WRITE = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+\"?(\w+)", re.I)
-RUN_LOG = ("colcw_sync_runs", "colcw_sync_items")  # the run's own record, not the data it syncs
+DATA_TABLES = ("customers", "contacts", "colcw_links")  # what an import writes (not the run's own record)
 CANADA = [("AB", "Alberta"), ("BC", "British Columbia"), ("MB", "Manitoba"), ("NB", "New Brunswick"),
           ("NL", "Newfoundland and Labrador"), ("NT", "Northwest Territories"), ("NS", "Nova Scotia"),
           ("NU", "Nunavut"), ("ON", "Ontario"), ("PE", "Prince Edward Island"), ("QC", "Quebec"),
@@ -183,20 +181,13 @@ def _run(kind: str, params: dict) -> dict:
     client = build_client(db.session, runtime().box, rate_limit_per_minute=None)
     client.discover()
     client.stats.reset()
-    writes: dict[str, int] = {}
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        m = WRITE.match(statement)
-        if m and m.group(2) not in RUN_LOG and cursor.rowcount > 0:  # rows written, not statements sent
-            writes[m.group(2)] = writes.get(m.group(2), 0) + cursor.rowcount
-
-    event.listen(db.engine, "after_cursor_execute", count)
+    before = row_versions(db.session, DATA_TABLES)
     memory = PeakMemory()
     start = time.perf_counter()
     done = runtime().execute(db.session, run.id, client=client)
     elapsed = time.perf_counter() - start
     memory.stop()
-    event.remove(db.engine, "after_cursor_execute", count)
+    writes = rows_written(before, row_versions(db.session, DATA_TABLES))
     by_path: dict[str, int] = {}
     for key, n in client.stats.counts.items():
         label = " ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)

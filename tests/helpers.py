@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from urllib.parse import urljoin
 
 import requests
@@ -227,3 +228,16 @@ def redis_down(monkeypatch, app=None):
         monkeypatch.setattr(rt, "queue", live_queue)
 
     return back
+
+
+def row_versions(session, tables: Iterable[str]) -> dict[str, set[tuple]]:
+    """Each table's rows with their PostgreSQL row version (xmin): an INSERT, UPDATE or DELETE of a row,
+    by a statement or a COPY, changes the set (a rewrite of unchanged values too)."""
+    return {t: set(session.execute(text(f"SELECT id, xmin::text FROM {t}")).all())  # noqa: S608 - our names
+            for t in tables}
+
+
+def rows_written(before: dict[str, set[tuple]], after: dict[str, set[tuple]]) -> dict[str, int]:
+    """How many rows of each table were inserted, updated or deleted between two :func:`row_versions`."""
+    out = {t: len({row_id for row_id, _ in before[t] ^ after[t]}) for t in before}
+    return {t: n for t, n in out.items() if n}

@@ -1,8 +1,10 @@
 """Importing one ConnectWise company and its contacts into a host customer (a helper of :mod:`.importer`).
 
 The page's bulk reads (:class:`PageData`) say what ConnectWise and the host hold; this module
-decides, per company, what to create, update, re-link or report, and writes the customer, its
-contacts and their links in one unit of work.
+decides, per company, what to create, update, re-link or report (:meth:`CompanyImport.prepare`).
+The importer then saves the page's customers and contacts together through the host's bulk path,
+and each company turns what was saved into its links and outcomes (:meth:`CompanyImport.finish`):
+a page is one transaction of a few statements, whatever its size.
 """
 
 from __future__ import annotations
@@ -11,20 +13,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete
-from sqlalchemy.exc import SQLAlchemyError
-
+from host_stub.bulk import CustomerSaved, CustomerWrite
 from host_stub.fields import column_limits
-from host_stub.gateway import ValidationError
 from host_stub.models import Contact, Customer
 from host_stub.snapshots import system_actor
 
-from ...models import CONTACT, CUSTOMER, Link, fingerprint
+from ...models import CONTACT, CUSTOMER, fingerprint
 from ...setup.customer_matching import HostCustomer as MatchCustomer
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
-from .link_batch import LinkBatch, LinkRow, clear_drift
+from .link_batch import LinkRow, PageWrites
 
 if TYPE_CHECKING:
     from .importer import CompanyImporter
@@ -70,19 +69,28 @@ class PageData:
     host_links: dict[int, LinkRow]
     host_contact_links: dict[int, LinkRow]
     drifted: set[int] | None = None  # the page's customers with live-update drift to forget (None: unknown)
+    linked_hosts: set[int] | None = None  # host contacts linked to some ConnectWise contact
+
+    def __post_init__(self) -> None:
+        if self.linked_hosts is None:
+            self.linked_hosts = {row.host_id for row in self.host_contact_links.values()}
 
 
 class CompanyImport:
-    """One company and its contacts (a helper of :class:`~.importer.CompanyImporter`)."""
+    """One company and its contacts (a helper of :class:`~.importer.CompanyImporter`): :meth:`prepare`
+    decides and either ends with its outcomes or leaves a :attr:`write` for the page's bulk save, after
+    which :meth:`finish` writes the links and the outcomes. Its writes go into the page's ``writes``."""
 
-    def __init__(self, owner: CompanyImporter, record: dict, page: PageData, explicit: bool):
+    def __init__(self, owner: CompanyImporter, record: dict, page: PageData, explicit: bool, writes: PageWrites):
         self.owner, self.record, self.page, self.explicit = owner, record, page, explicit
-        self.session = owner.session
-        self.host = owner.ctx.host(self.session)  # the customer, its contacts and links commit together
-        self.batch = LinkBatch(self.session, write_unchanged=False)  # an unchanged re-import writes nothing
+        self.batch = writes
         self.label = f"{record.get('name')} ({record.get('identifier')})"
         self.cid = record["id"]
         self.theirs: dict[int, dict] = {}  # ConnectWise contact id -> its values as ConnectWise holds them
+        self.stale: list[int] = []  # links to drop once the company is saved (their host record is gone)
+        self.write: CustomerWrite | None = None
+        self.outcomes: list[dict] = []
+        self._then: dict = {}
 
     def _out(self, action: str, host_id: int | None, message: str, resolution: str = "",
              entity: str = CUSTOMER, cw_id: int | None = None, label: str | None = None) -> dict:
@@ -90,20 +98,25 @@ class CompanyImport:
                 "cw_id": self.cid if cw_id is None else cw_id, "label": label or self.label,
                 "message": message, "resolution": resolution, "advance": entity == CUSTOMER}
 
-    def run(self) -> list[dict]:
-        try:
-            outcomes = self._run()
-        except (ValidationError, SQLAlchemyError) as e:
-            self.host.rollback()
-            detail = "; ".join(e.errors.values()) if isinstance(e, ValidationError) else type(e).__name__
-            outcomes = [self._out("failed", None, f"{self.label} could not be saved in ChannelOnline: {detail}",
-                                  "Correct the company in ConnectWise (or the clashing customer in ChannelOnline) "
-                                  "and import again.")]
-        self.batch.flush()
-        self.host.commit()
-        return outcomes
+    def prepare(self) -> None:
+        """Decide what to do: either :attr:`outcomes` are final, or :attr:`write` waits for the save."""
+        self.outcomes = self._run() or []
 
-    def _run(self) -> list[dict]:
+    def finish(self, saved: CustomerSaved) -> None:
+        """The page's save answered for :attr:`write`: write the links and say what happened."""
+        if not saved.saved:
+            self.outcomes = [self._out("failed", None, f"{self.label} could not be saved in ChannelOnline: "
+                                       + "; ".join(saved.errors.values()),
+                                       "Correct the company in ConnectWise (or the clashing customer in ChannelOnline) "
+                                       "and import again.")]
+            return
+        t = self._then
+        new_plan = [c for c, hid, _ in t["contact_changes"] if hid is None]
+        new_ids = [i for (_, hid, _), i in zip(t["contact_changes"], saved.contact_ids, strict=False) if hid is None]
+        contact_ids = dict(zip((c["id"] for c in new_plan), new_ids, strict=True))
+        self.outcomes = self._saved(saved.id, contact_ids, "created" if saved.created else "updated")
+
+    def _run(self) -> list[dict] | None:
         page, record = self.page, self.record
         link = page.links.get(self.cid)
         ident = str(record.get("identifier") or "")
@@ -122,7 +135,7 @@ class CompanyImport:
                                   f"To import it again, use Import From ConnectWise with Company ID {ident} (this "
                                   "re-creates and re-links it).")]
             else:
-                self.session.execute(delete(Link).where(Link.id == link.id))
+                self.stale.append(link.id)
                 link = None
                 notes.append("re-linked (the customer it was linked to had been deleted in ChannelOnline)")
         if host_id is None:
@@ -186,29 +199,34 @@ class CompanyImport:
             chosen = {hid for _, hid, v in plan if v.get("is_default")}
             demote = [hid for hid, v in existing.contacts.items() if v.get("is_default") and hid not in chosen
                       and hid not in {h for _, h, _ in plan}]
-        outcomes: list[dict] = []
+        self._then = {"link": link, "values": values, "theirs": theirs, "plan": plan, "existing": existing,
+                      "changed": changed, "contact_changes": contact_changes, "notes": notes}
         if existing is not None and not changed and not contact_changes and not demote:
-            action, contact_ids = "unchanged", {}
-        else:
-            data = [{**v, **({"id": hid} if hid else {})} for c, hid, v in contact_changes]
-            data += [{"id": hid, "is_default": False} for hid in demote]
-            before = set(existing.contacts) if existing else set()
-            saved = self.host.save_customer(values, data, customer_id=host_id, actor=IMPORT_ACTOR)
-            host_id = saved.id
-            if existing is None:
-                self.owner.duplicates.add(MatchCustomer(saved.id, saved.name, saved.account_number, saved.phone, ""))
-            new_ids = sorted(k.id for k in saved.contacts if k.id not in before)
-            new_plan = [c for c, hid, _ in contact_changes if hid is None]
-            contact_ids = dict(zip((c["id"] for c in new_plan), new_ids, strict=False))
-            action = "created" if existing is None else "updated"
-            if changed and existing is not None:
-                notes.append("changed " + ", ".join(_COMPANY_LABELS.get(k, k) for k in changed))
-        self.batch.put(link, CUSTOMER, host_id, self.cid, cw_identifier=str(record.get("identifier") or ""),
-                       fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=theirs)
+            return self._saved(host_id, {}, "unchanged")
+        data = [{**v, **({"id": hid} if hid else {})} for c, hid, v in contact_changes]
+        data += [{"id": hid, "is_default": False} for hid in demote]
+        self.write = CustomerWrite(values, data, customer_id=host_id)
+        if existing is None:  # a later company of this page that looks like it is a likely duplicate
+            self.owner.duplicates.add(MatchCustomer(0, values["name"], values["account_number"],
+                                                    values.get("phone", ""), ""))
+        return None
+
+    def _saved(self, host_id: int, contact_ids: dict[int, int], action: str) -> list[dict]:
+        """The customer is saved (or unchanged): its links, drift and outcomes."""
+        t = self._then
+        record, page, existing, notes = self.record, self.page, t["existing"], t["notes"]
+        for link_id in self.stale:
+            self.batch.delete(link_id)
+        if t["changed"] and existing is not None and action != "unchanged":
+            notes.append("changed " + ", ".join(_COMPANY_LABELS.get(k, k) for k in t["changed"]))
+        self.batch.put(t["link"], CUSTOMER, host_id, self.cid, cw_identifier=str(record.get("identifier") or ""),
+                       fingerprint=fingerprint(t["values"]), cw_last_updated=M.last_updated(record),
+                       values=t["theirs"])
         if page.drifted is None or host_id in page.drifted:  # an unchanged re-import writes nothing
-            clear_drift(self.session, host_id)
-        changed_cw = {c["id"] for c, _, _ in contact_changes}
-        for c, hid, v in plan:
+            self.batch.clear_drift(host_id)
+        changed_cw = {c["id"] for c, _, _ in t["contact_changes"]}
+        outcomes: list[dict] = []
+        for c, hid, v in t["plan"]:
             hid = hid or contact_ids.get(c["id"])
             if hid is None:
                 continue
@@ -229,7 +247,7 @@ class CompanyImport:
         """Each ConnectWise contact with the host contact it updates (None: a new one) and its values."""
         page = self.page
         has_default = bool(default_id) or any(c.get("defaultFlag") for c in cw_contacts)
-        linked_hosts = {row.host_id for row in page.host_contact_links.values()}
+        linked_hosts = page.linked_hosts
         free_by_email: dict[str, list[int]] = defaultdict(list)
         for hid, v in (existing.contacts.items() if existing else ()):
             if hid not in linked_hosts and v.get("email"):
@@ -252,7 +270,7 @@ class CompanyImport:
                 hid = link.host_id
             elif link is not None:
                 # The linked host contact is gone (or belongs elsewhere): start this contact afresh.
-                self.session.execute(delete(Link).where(Link.id == link.id))
+                self.stale.append(link.id)
                 page.contact_links.pop(c["id"], None)
             elif values.get("email"):
                 matches = [h for h in free_by_email.get(values["email"].casefold(), []) if h not in taken]

@@ -24,25 +24,32 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
-from host_stub.models import Customer
+from host_stub.models import Contact, Customer
 
 from ...cw import NotFound
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, SyncRun
 from ...setup.customer_matching import LikelyDuplicates
+from ...setup.field_mapping import COMPANY
+from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared.locks import Busy
 from . import exclusive
-from .company_import import CompanyImport, HostCustomer, PageData
-from .link_batch import by_cw, by_host, drifted_customers
+from .company_import import IMPORT_ACTOR, CompanyImport, HostCustomer, PageData
+from .link_batch import PageWrites, by_cw, by_host, drifted_customers
 
 log = logging.getLogger(__name__)
 
 PAGE = 1000
+# The columns the import compares (the mapped ones) and the ids they hang on: read as plain rows.
+CUSTOMER_COLUMNS = (Customer.id, *(getattr(Customer, r.host_attr) for r in COMPANY.rules if r.host_attr))
+CONTACT_COLUMNS = (Contact.id, Contact.customer_id, *(getattr(Contact, r.host_attr) for r in CONTACT_TABLE.rules
+                                                      if r.host_attr))
 # ConnectWise's clock and ours differ a little: look back a bit further than the last start.
 WATERMARK_OVERLAP = dt.timedelta(minutes=2)
 
@@ -239,8 +246,30 @@ class CompanyImporter:
             contacts = defaultdict(list)
             for c in self.client.contacts.iterate_in("company/id", live, fields=M.CONTACT_FIELDS):
                 contacts[(c.get("company") or {}).get("id")].append(c)
+        try:
+            outcomes = self._save_page(records, self._read_page(records, contacts), explicit)
+        except SQLAlchemyError as e:
+            # The page's save failed as a whole (another process wrote one of its customers meanwhile):
+            # save its companies one by one, so only the one that clashes fails.
+            self.session.rollback()
+            self._duplicates = None
+            if len(records) == 1:
+                outcomes = [self._not_saved(records[0], e)]
+            else:
+                outcomes = []
+                for record in records:
+                    try:
+                        outcomes += self._save_page([record], self._read_page([record], contacts), explicit)
+                    except SQLAlchemyError as one:
+                        self.session.rollback()
+                        outcomes.append(self._not_saved(record, one))
+        for outcome in outcomes:
+            self.recorder.record(direction="import", **outcome)
+
+    def _read_page(self, records: list[dict], contacts: dict[int, list[dict]]) -> PageData:
+        """What ConnectWise and the host hold for these companies, in a few queries for the page."""
         links = by_cw(self.session, CUSTOMER, [r["id"] for r in records])
-        contact_links = by_cw(self.session, CONTACT, [c["id"] for cs in contacts.values() for c in cs])
+        contact_links = by_cw(self.session, CONTACT, [c["id"] for r in records for c in contacts.get(r["id"], ())])
         idents = [str(r.get("identifier") or "") for r in records if r["id"] not in links]
         by_account = dict(self.session.execute(select(Customer.account_number, Customer.id)
                                                .where(Customer.account_number.in_(idents))).all()) if idents else {}
@@ -249,22 +278,45 @@ class CompanyImporter:
         host_links = by_host(self.session, CUSTOMER, by_account.values())
         host_contact_links = by_host(self.session, CONTACT, [k for h in hosts.values() for k in h.contacts])
         drifted = drifted_customers(self.session, hosts)
-        self.session.commit()  # end the read transaction: each company below commits on its own
-        page = PageData(contacts, links, contact_links, by_account, hosts, host_links, host_contact_links,
+        return PageData(contacts, links, contact_links, by_account, hosts, host_links, host_contact_links,
                         drifted=drifted)
-        for record in records:
-            for outcome in CompanyImport(self, record, page, explicit).run():
-                self.recorder.record(direction="import", **outcome)
+
+    def _save_page(self, records: list[dict], page: PageData, explicit: bool) -> list[dict]:
+        """Decide for each company, save the page's customers and contacts through the host's bulk path,
+        write the links, commit once; the outcomes, in record order (recorded once committed)."""
+        host = self.ctx.host(self.session)
+        writes = PageWrites(self.session)
+        jobs = [CompanyImport(self, record, page, explicit, writes) for record in records]
+        for job in jobs:
+            job.prepare()
+        pending = [job for job in jobs if job.write is not None]
+        if pending:
+            for job, saved in zip(pending, host.save_customers([j.write for j in pending], actor=IMPORT_ACTOR),
+                                  strict=True):
+                job.finish(saved)
+        writes.flush()
+        host.commit()
+        return [outcome for job in jobs for outcome in job.outcomes]
+
+    @staticmethod
+    def _not_saved(record: dict, error: Exception) -> dict:
+        label = f"{record.get('name')} ({record.get('identifier')})"
+        return {"entity": CUSTOMER, "action": "failed", "host_id": None, "cw_id": record["id"], "label": label,
+                "message": f"{label} could not be saved in ChannelOnline: {type(error).__name__}",
+                "resolution": "Correct the company in ConnectWise (or the clashing customer in ChannelOnline) and "
+                              "import again.", "advance": True}
 
     def _snapshots(self, host_ids: Iterable[int]) -> dict[int, HostCustomer]:
-        ids = list(host_ids)
+        """The customers' mapped values and their contacts' (plain values, two queries)."""
+        ids = sorted(host_ids)
         if not ids:
             return {}
-        rows = self.session.execute(select(Customer).where(Customer.id.in_(ids))
-                                    .options(selectinload(Customer.contacts))).scalars()
-        # Plain values: the commits below expire ORM objects, values stay valid.
-        return {c.id: HostCustomer(M.customer_values(c), {k.id: M.contact_values(k) for k in c.contacts})
-                for c in rows}
+        out = {c.id: HostCustomer(M.customer_values(c), {}) for c in self.session.execute(
+            select(*CUSTOMER_COLUMNS).where(Customer.id.in_(ids)))}
+        for k in self.session.execute(select(*CONTACT_COLUMNS).where(Contact.customer_id.in_(ids))
+                                      .order_by(Contact.id)):
+            out[k.customer_id].contacts[k.id] = M.contact_values(k)
+        return out
 
 
 def run_import(ctx: SyncContext) -> str:

@@ -7,12 +7,14 @@ objects means the host service's commits (which expire every loaded object) cost
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from host_stub.bulk import insert_rows
 from host_stub.models import utcnow
 
 from ...models import Link, RecordDrift
@@ -112,8 +114,7 @@ class LinkBatch:
 
     def flush(self) -> None:
         if self._inserts:
-            ids = self.session.execute(insert(Link).returning(Link.id, sort_by_parameter_order=True),
-                                       [v for _, v in self._inserts]).scalars().all()
+            ids = insert_rows(self.session, Link.__table__, [v for _, v in self._inserts])
             for (row, _), new_id in zip(self._inserts, ids, strict=True):
                 row.id = new_id
             self._inserts = []
@@ -144,3 +145,38 @@ def clear_drift(session: Session, customer_id: int) -> None:
     import just made both sides agree (a contact added in ConnectWise and not taken stays listed)."""
     session.execute(delete(RecordDrift).where(RecordDrift.customer_id == customer_id,
                                               RecordDrift.kind != "new_contact"))
+
+
+class PageWrites(LinkBatch):
+    """A page of imported companies' link writes, deletes, status marks and drift clears, all sent by
+    :meth:`flush` in a few statements for the page (the import saves a page in one transaction)."""
+
+    def __init__(self, session: Session):
+        super().__init__(session, write_unchanged=False)  # an unchanged re-import writes nothing
+        self._deletes: list[int] = []
+        self._marks: dict[str, list[int]] = defaultdict(list)
+        self._drift: list[int] = []
+
+    def delete(self, link_id: int) -> None:
+        self._deletes.append(link_id)
+
+    def mark(self, row: LinkRow, status: str) -> None:
+        if row.id is not None and row.status != status:
+            self._marks[status].append(row.id)
+            row.status = status
+
+    def clear_drift(self, customer_id: int) -> None:
+        self._drift.append(customer_id)
+
+    def flush(self) -> None:
+        if self._deletes:  # before the inserts: a re-linked record gets a new link for the same id
+            self.session.execute(delete(Link).where(Link.id.in_(self._deletes)))
+            self._deletes = []
+        for status, ids in self._marks.items():
+            self.session.execute(update(Link).where(Link.id.in_(ids)).values(status=status))
+        self._marks.clear()
+        if self._drift:
+            self.session.execute(delete(RecordDrift).where(RecordDrift.customer_id.in_(self._drift),
+                                                           RecordDrift.kind != "new_contact"))
+            self._drift = []
+        super().flush()

@@ -19,10 +19,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from host_stub.bulk import insert_rows
 from host_stub.models import utcnow
 
 from ...cw import ConnectWiseError
@@ -210,7 +211,7 @@ class RunRecorder:
             extra["waiting_reason"] = ""  # records moved on: the client's pause is over
             self._retry_noted = False
         if self._buffer:
-            self._session.execute(insert(SyncItem), self._buffer)
+            insert_rows(self._session, SyncItem.__table__, self._buffer, ids=False)
             self._buffer = []
         self._update(done=self.done, counts=dict(self.counts),
                      entity_counts={e: dict(c) for e, c in self.entity_counts.items()}, heartbeat_at=utcnow(), **extra)

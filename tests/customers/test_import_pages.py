@@ -1,0 +1,79 @@
+"""A bulk import saves a page of companies in one transaction of a few statements (issue 14), and a page
+the database refuses as a whole is saved company by company, so only the one at fault fails."""
+
+from __future__ import annotations
+
+from customer_support import items, run
+from sqlalchemy import event, select, text
+
+from colcw_plugin.models import Link
+from helpers import row_versions, rows_written
+from host_stub.extensions import db
+from host_stub.models import Contact, Customer
+
+RUN_LOG = ("colcw_sync_runs", "colcw_sync_items")  # the run's own record, not the data it syncs
+
+
+def _data_statements(job) -> int:
+    """SQL statements a run sends that touch something other than its own run record."""
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if not any(t in statement for t in RUN_LOG):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        job()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_a_page_of_companies_costs_the_same_statements_whatever_its_size(connected):
+    made = connected.generate(companies=300, contacts_per_company=2.5)
+    ids = sorted(c["id"] for c in connected.api("GET", "company/companies",
+                                                params={"pageSize": 1000, "fields": "id"}).json())
+    small = _data_statements(lambda: run("customer_import", {"company_ids": ids[:30]}))
+    assert db.session.query(Customer).count() == 30
+    large = _data_statements(lambda: run("customer_import", {"company_ids": ids[30:]}))
+    assert db.session.query(Customer).count() == 300 and db.session.query(Contact).count() == made["contacts"]
+    assert large == small <= 40, (small, large)
+
+
+def test_a_page_the_database_refuses_is_saved_company_by_company(connected):
+    connected.generate(companies=6, contacts_per_company=1)
+    victim = connected.api("POST", "company/companies", json={"identifier": "REFUSED1", "name": "Refused Ltd",
+                                                             "city": "X"}).json()
+    # A real failure inside PostgreSQL, as a clash with another writer would raise it.
+    db.session.execute(text("""
+        CREATE OR REPLACE FUNCTION refuse_one() RETURNS trigger AS $$
+        BEGIN IF NEW.name = 'Refused Ltd' THEN RAISE EXCEPTION 'refused by a test'; END IF; RETURN NEW; END;
+        $$ LANGUAGE plpgsql;
+        CREATE TRIGGER refuse_one BEFORE INSERT ON customers FOR EACH ROW EXECUTE FUNCTION refuse_one();"""))
+    db.session.commit()
+    try:
+        result = run("customer_import", {"mode": "all"})
+    finally:
+        db.session.execute(text("DROP TRIGGER refuse_one ON customers; DROP FUNCTION refuse_one();"))
+        db.session.commit()
+    by_cw = {i.cw_id: i for i in items(result, "customer")}
+    assert result.status == "partial"
+    assert by_cw[victim["id"]].action == "failed" and "could not be saved in ChannelOnline" in by_cw[victim["id"]].message
+    assert sorted(i.action for i in by_cw.values()) == ["created"] * 6 + ["failed"]
+    assert db.session.query(Customer).count() == 6 and db.session.query(Contact).count() == 6
+    linked = db.session.execute(select(Link.cw_id).where(Link.entity == "customer")).scalars().all()
+    assert victim["id"] not in linked and len(linked) == 6
+    # The next import takes it once the database accepts it.
+    again = run("customer_import", {"mode": "all"})
+    assert sorted(i.action for i in items(again, "customer")) == ["created"] + ["unchanged"] * 6
+
+
+def test_an_unchanged_re_import_leaves_every_row_version_as_it_was(connected):
+    connected.generate(companies=80, contacts_per_company=2.5)
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    tables = ("customers", "contacts", "colcw_links", "colcw_record_drift")
+    before = row_versions(db.session, tables)
+    again = run("customer_import", {"mode": "all"})
+    assert again.status == "succeeded" and set(again.counts) == {"unchanged"}, again.counts
+    assert rows_written(before, row_versions(db.session, tables)) == {}
