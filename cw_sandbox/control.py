@@ -128,11 +128,12 @@ def generate() -> Response:
     try:
         companies = int(body.get("companies", 0))
         per = float(body.get("contacts_per_company", 2.5))
+        age = float(body.get("age_minutes", 0))
     except (TypeError, ValueError):
-        raise bad_request("companies must be an integer and contacts_per_company a number.") from None
-    if companies < 0 or per < 0:
-        raise bad_request("companies and contacts_per_company must not be negative.")
-    return _ok(generate_records(_tenant(), companies, per), 201)
+        raise bad_request("companies must be an integer, contacts_per_company and age_minutes numbers.") from None
+    if companies < 0 or per < 0 or age < 0:
+        raise bad_request("companies, contacts_per_company and age_minutes must not be negative.")
+    return _ok(generate_records(_tenant(), companies, per, age_minutes=age), 201)
 
 
 @control_bp.post("/options")

@@ -8,6 +8,7 @@ company and contact records directly, because benchmarks need tens of thousands 
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cw_sandbox.resources import RESOURCES_BY_KEY
@@ -290,12 +291,14 @@ _WORDS_B = ["Dental", "Logistics", "Legal", "Accounting", "Clinic", "Builders", 
             "Insurance", "Credit Union", "Engineering", "Foods", "Design", "Academy", "Hotels", "Printing"]
 
 
-def generate(tenant: Tenant, companies: int, contacts_per_company: float = 2.5, seed: int = 42) -> dict:
-    """Bulk-create realistic companies and contacts directly in the store (for benchmarks)."""
+def generate(tenant: Tenant, companies: int, contacts_per_company: float = 2.5, seed: int = 42,
+             age_minutes: float = 0) -> dict:
+    """Bulk-create realistic companies and contacts directly in the store (for benchmarks), last changed
+    ``age_minutes`` ago (a tenant whose records settled a day ago, say, as a nightly import meets them)."""
     rng = random.Random(seed)
     ctx_res = RESOURCES_BY_KEY["companies"]
     ctx = WriteContext(store=tenant.store, actor=SEED_ACTOR, api_base=tenant.api_base, resource=ctx_res)
-    stamp = now_iso()
+    stamp = (datetime.now(UTC) - timedelta(minutes=age_minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
     info = {"lastUpdated": stamp, "updatedBy": SEED_ACTOR, "dateEntered": stamp, "enteredBy": SEED_ACTOR}
     with tenant.store.lock:
         us = find_by(tenant.store, "countries", "name", "United States")

@@ -119,10 +119,10 @@ class SandboxServer(CallbackControls):
         """Make these resources answer 403 (``[]`` allows everything again)."""
         self._control("POST", "permissions", {"deny": list(resources)})
 
-    def generate(self, companies: int, contacts_per_company: float = 2.5) -> dict:
-        """Bulk-generate companies and contacts."""
-        return self._control("POST", "generate", {"companies": companies,
-                                                  "contacts_per_company": contacts_per_company})
+    def generate(self, companies: int, contacts_per_company: float = 2.5, age_minutes: float = 0) -> dict:
+        """Bulk-generate companies and contacts, last changed ``age_minutes`` ago."""
+        return self._control("POST", "generate", {"companies": companies, "contacts_per_company": contacts_per_company,
+                                                  "age_minutes": age_minutes})
 
     def set_options(self, **options: Any) -> dict:
         """E.g. ``set_options(forecast_shape="object")``."""

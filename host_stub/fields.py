@@ -10,6 +10,7 @@ naming the field, never a database exception. Nothing here knows Flask.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -37,15 +38,21 @@ def column_limits(model) -> dict[str, int]:
             if isinstance(c.type, String) and getattr(c.type, "length", None)}
 
 
+@functools.cache
 def _column(model, name: str) -> Column:
     return model.__table__.columns[name]
+
+
+@functools.cache
+def _length(model, name: str) -> int | None:
+    return getattr(_column(model, name).type, "length", None)
 
 
 def text(errors: Errors, key: str, value: Any, model, name: str, label: str, *, required: str | None = None) -> str:
     """``value`` as stripped text; an error at ``key`` when it is missing (``required`` says what to
     enter) or longer than the column ``model.name`` allows."""
     out = "" if value is None else str(value).strip()
-    limit = getattr(_column(model, name).type, "length", None)
+    limit = _length(model, name)
     if required and not out:
         errors[key] = required
     elif limit and len(out) > limit:

@@ -3,12 +3,14 @@ the database refuses as a whole is saved company by company, so only the one at 
 
 from __future__ import annotations
 
-from customer_support import items, run
+from customer_support import items, link_of, run
 from sqlalchemy import event, select, text
 
-from colcw_plugin.models import Link
+from colcw_plugin.models import CW_MASTER, Link
+from colcw_plugin.setup.live_updates import get_live
 from helpers import row_versions, rows_written
 from host_stub.extensions import db
+from host_stub.gateway import UnitOfWork
 from host_stub.models import Contact, Customer
 
 RUN_LOG = ("colcw_sync_runs", "colcw_sync_items")  # the run's own record, not the data it syncs
@@ -77,3 +79,31 @@ def test_an_unchanged_re_import_leaves_every_row_version_as_it_was(connected):
     again = run("customer_import", {"mode": "all"})
     assert again.status == "succeeded" and set(again.counts) == {"unchanged"}, again.counts
     assert rows_written(before, row_versions(db.session, tables)) == {}
+
+
+def test_a_re_import_still_sees_a_change_on_either_side(connected):
+    """An untouched company is passed over without mapping it; a change on either side is not."""
+    connected.generate(companies=4, contacts_per_company=2, age_minutes=60)
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    live = get_live(db.session)
+    live.customer_master = CW_MASTER
+    db.session.commit()
+    customers = db.session.execute(select(Customer).order_by(Customer.id)).scalars().all()
+    # The host changes one customer's phone and another's contact; ConnectWise changes a third's contact.
+    host = UnitOfWork(db.session)
+    host.save_customer({"phone": "000-000-0000"}, customer_id=customers[0].id)
+    host.save_customer({}, [{"id": customers[1].contacts[0].id, "title": "Changed here"}], customer_id=customers[1].id)
+    host.commit()
+    theirs = db.session.execute(select(Link.cw_id).where(Link.entity == "contact",
+                                                         Link.host_id == customers[2].contacts[0].id)).scalar()
+    connected.api("PATCH", f"company/contacts/{theirs}", json=[{"op": "replace", "path": "title",
+                                                                "value": "Changed there"}])
+    again = run("customer_import", {"mode": "all"})
+    by_host = {i.host_id: i.action for i in items(again, "customer")}
+    assert [by_host[c.id] for c in customers] == ["updated", "updated", "updated", "unchanged"]
+    db.session.expire_all()
+    company = link_of("customer", customers[0].id).cw_id
+    cw_phone = connected.api("GET", f"company/companies/{company}").json().get("phoneNumber") or ""
+    assert db.session.get(Customer, customers[0].id).phone == cw_phone != "000-000-0000"
+    assert db.session.get(Contact, customers[1].contacts[0].id).title != "Changed here"
+    assert db.session.get(Contact, customers[2].contacts[0].id).title == "Changed there"

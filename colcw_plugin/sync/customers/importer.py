@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 
 PAGE = 1000
 # The columns the import compares (the mapped ones) and the ids they hang on: read as plain rows.
-CUSTOMER_COLUMNS = (Customer.id, *(getattr(Customer, r.host_attr) for r in COMPANY.rules if r.host_attr))
-CONTACT_COLUMNS = (Contact.id, Contact.customer_id, *(getattr(Contact, r.host_attr) for r in CONTACT_TABLE.rules
+CUSTOMER_COLUMNS = (Customer.id, Customer.updated_at, *(getattr(Customer, r.host_attr) for r in COMPANY.rules if r.host_attr))
+CONTACT_COLUMNS = (Contact.id, Contact.customer_id, Contact.updated_at, *(getattr(Contact, r.host_attr) for r in CONTACT_TABLE.rules
                                                       if r.host_attr))
 # ConnectWise's clock and ours differ a little: look back a bit further than the last start.
 WATERMARK_OVERLAP = dt.timedelta(minutes=2)
@@ -311,11 +311,12 @@ class CompanyImporter:
         ids = sorted(host_ids)
         if not ids:
             return {}
-        out = {c.id: HostCustomer(M.customer_values(c), {}) for c in self.session.execute(
+        out = {c.id: HostCustomer(M.customer_values(c), {}, c.updated_at) for c in self.session.execute(
             select(*CUSTOMER_COLUMNS).where(Customer.id.in_(ids)))}
         for k in self.session.execute(select(*CONTACT_COLUMNS).where(Contact.customer_id.in_(ids))
                                       .order_by(Contact.id)):
             out[k.customer_id].contacts[k.id] = M.contact_values(k)
+            out[k.customer_id].contacts_updated[k.id] = k.updated_at
         return out
 
 

@@ -7,6 +7,7 @@ objects means the host service's commits (which expire every loaded object) cost
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,15 +32,16 @@ class LinkRow:
     cw_last_updated: str = ""
     status: str = "ok"
     synced_values: dict | None = None  # what both sides agreed on at the last sync (Link.synced_values)
+    synced_at: dt.datetime | None = None  # when a sync last wrote the link (an unchanged one is not written)
 
 
 def _rows(session: Session, stmt) -> list[LinkRow]:
     return [LinkRow(r.id, r.entity, r.host_id, r.cw_id, r.cw_identifier, r.fingerprint, r.cw_last_updated, r.status,
-                    r.synced_values) for r in session.execute(stmt)]
+                    r.synced_values, r.synced_at) for r in session.execute(stmt)]
 
 
 _COLS = (Link.id, Link.entity, Link.host_id, Link.cw_id, Link.cw_identifier, Link.fingerprint,
-         Link.cw_last_updated, Link.status, Link.synced_values)
+         Link.cw_last_updated, Link.status, Link.synced_values, Link.synced_at)
 
 
 def by_host(session: Session, entity: str, host_ids: Iterable[int]) -> dict[int, LinkRow]:
@@ -105,6 +107,7 @@ class LinkBatch:
         row.cw_id, row.cw_identifier, row.fingerprint = cols["cw_id"], cols["cw_identifier"], cols["fingerprint"]
         row.cw_last_updated, row.status, row.synced_values = cols["cw_last_updated"], cols["status"], \
             cols["synced_values"]
+        row.synced_at = cols["synced_at"]
 
     def mark(self, row: LinkRow, status: str) -> None:
         """Change only a link's status (missing_in_cw, missing_in_host, ok)."""

@@ -177,13 +177,16 @@ def _comm_name(item: Mapping[str, Any]) -> str:
 
 def contact_host_values(record: Mapping[str, Any], default_contact_id: int | None) -> dict[str, Any]:
     """A ConnectWise contact as host contact values (import). ``default_contact_id``: the company's."""
-    items = [i for i in record.get("communicationItems") or [] if isinstance(i, Mapping)]
+    by_type: dict[str, list[Mapping[str, Any]]] = {}
+    for i in record.get("communicationItems") or ():
+        if isinstance(i, Mapping):
+            by_type.setdefault(_comm_name(i), []).append(i)
     out: dict[str, Any] = {}
     for rule in CONTACT.rules:
         if rule.host_attr is None:
             continue
         if rule.kind == "comm":
-            of_type = [i for i in items if _comm_name(i) == (rule.cw_path or "").casefold()]
+            of_type = by_type.get((rule.cw_path or "").casefold(), ())
             chosen = next((i for i in of_type if i.get("defaultFlag")), of_type[0] if of_type else None)
             out[rule.host_attr] = _text(chosen.get("value")) if chosen else ""
         elif rule.kind == "default":
