@@ -276,7 +276,12 @@ class CompanyImporter:
         host_ids = {row.host_id for row in links.values()} | set(by_account.values())
         hosts = self._snapshots(host_ids)
         host_links = by_host(self.session, CUSTOMER, by_account.values())
-        host_contact_links = by_host(self.session, CONTACT, [k for h in hosts.values() for k in h.contacts])
+        # Most host contacts' links were just read by ConnectWise id: read only the others'.
+        host_contact_links = {row.host_id: row for row in contact_links.values()}
+        host_contact_links.update(by_host(self.session, CONTACT, [k for h in hosts.values() for k in h.contacts
+                                                                  if k not in host_contact_links]))
+        host_contact_links = {k: host_contact_links[k] for h in hosts.values() for k in h.contacts
+                              if k in host_contact_links}
         drifted = drifted_customers(self.session, hosts)
         return PageData(contacts, links, contact_links, by_account, hosts, host_links, host_contact_links,
                         drifted=drifted)
