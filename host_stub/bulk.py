@@ -190,8 +190,9 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     columns = [c for c in table.columns if c.name in given or (c.default is not None and c.name != "id")]
     connection = session.connection()
     dialect = connection.dialect
-    fill = {c.name: _default(c) for c in columns if c.name not in given or any(c.name not in r for r in rows)}
-    process = {c.name: json.dumps if isinstance(c.type, JSON) else c.type.bind_processor(dialect) for c in columns}
+    # Per column: its name, its default (a function of nothing) and how the driver wants its values.
+    plan = [(c.name, _default(c), json.dumps if isinstance(c.type, JSON) else c.type.bind_processor(dialect))
+            for c in columns]
     new_ids: list[int] = []
     if ids:
         new_ids = list(connection.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
@@ -199,14 +200,16 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
                        .scalars())
     names = (["id"] if ids else []) + [c.name for c in columns]
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    missing = object()
     try:
         with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
             for i, row in enumerate(rows):
                 values = [new_ids[i]] if ids else []
-                for c in columns:
-                    v = row[c.name] if c.name in row else fill[c.name]()
-                    p = process[c.name]
-                    values.append(p(v) if p is not None and v is not None else v)
+                for name, default, process in plan:
+                    v = row.get(name, missing)
+                    if v is missing:
+                        v = default()
+                    values.append(process(v) if process is not None and v is not None else v)
                 copy.write_row(values)
     except dialect.loaded_dbapi.Error as e:  # the driver's own error, as SQLAlchemy raises it for a statement
         raise DBAPIError.instance(statement, None, e, dialect.loaded_dbapi.Error) from e
