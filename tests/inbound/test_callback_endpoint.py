@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import requests
 from inbound_support import enable, message, run_items, signed_headers, the_callback_url
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from colcw_plugin.models import HOST_MASTER, InboundHint, SyncRun
+from colcw_plugin.models import HOST_MASTER, InboundHint, RunStatus, SyncRun
 from colcw_plugin.setup.live_updates import get_live
 from colcw_plugin.sync.jobs.runs import create_run
 from helpers import runtime, tune_runtime
@@ -167,3 +167,26 @@ def _import_all():
     run = create_run(db.session, runtime().kinds, "customer_import", {"mode": "all"})
     db.session.commit()
     return run
+
+
+def test_a_burst_while_the_live_run_waits_for_connectwise_queues_no_second_run(app, connected):
+    company = _company(connected, 1)
+    assert runtime().execute(db.session, _import_all().id).status == "succeeded"
+    enable("http://127.0.0.1:1", HOST_MASTER, **NO_CHECK)
+    key = connected.signing_key()
+    client = app.test_client()
+
+    def burst():
+        for _ in range(3):
+            body = message(connected, "company", company["id"], action="updated", member="admin1")
+            assert _post(client, body, signed_headers(body, key["signing_key"])).status_code == 200
+
+    burst()
+    [run_id] = db.session.execute(select(SyncRun.id).where(SyncRun.kind == "cw_live_update")).scalars().all()
+    # Its attempt met ConnectWise unreachable: the run waits for its next try (its job still on the queue),
+    # and that try takes every hint pending by then.
+    db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(status=RunStatus.WAITING))
+    db.session.commit()
+    burst()
+    runs = db.session.execute(select(SyncRun.id).where(SyncRun.kind == "cw_live_update")).scalars().all()
+    assert runs == [run_id]

@@ -64,9 +64,12 @@ def take_pending(session: Session, run_id: int, limit: int = 5000) -> list[Inbou
 
 
 def ensure_run(session: Session, queue: JobQueue, kinds: KindRegistry) -> SyncRun | None:
-    """Queue a live-update run unless one is already waiting in the queue; the run queued (or None)."""
+    """Queue a live-update run unless one is already waiting in the queue, or waiting for its next try (that
+    try takes every hint pending by then: while ConnectWise is unreachable, bursts do not pile up runs);
+    the run queued (or None)."""
     with queue.lock(f"colcw-{LIVE_KIND}"):
-        waiting = session.execute(select(SyncRun).where(SyncRun.kind == LIVE_KIND, SyncRun.status == RunStatus.QUEUED)
+        waiting = session.execute(select(SyncRun).where(SyncRun.kind == LIVE_KIND,
+                                                        SyncRun.status.in_((RunStatus.QUEUED, RunStatus.WAITING)))
                                   .order_by(SyncRun.id.desc()).limit(5)).scalars().all()
         if any(queue.is_working(run.rq_job_id, run.id) for run in waiting):
             session.rollback()
