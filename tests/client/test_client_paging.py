@@ -189,3 +189,21 @@ def test_ids_cannot_inject_paths(make_client):
     for bad in ("1/../../system", "1?x=1", -1.5, True):
         with pytest.raises(ValueError):
             client.companies.get(bad)
+
+
+@pytest.mark.parametrize("extra", [-40, -1, 0, 1, 40])
+def test_the_url_limit_holds_to_the_character_however_the_query_is_encoded(rsps, make_client, extra):
+    """Measured on the URL as sent (a quick estimate only spares the measuring well under the limit)."""
+    client = make_client()
+    rsps.get(URL, json=[])
+    probe = requests.Request("GET", URL, params={"conditions": 'name = "é & ü"', "fields": "id"}).prepare().url
+    room = client.max_url_length - len(probe)
+    value = 'name = "é & ü' + "x" * (room + extra) + '"'
+    sent = requests.Request("GET", URL, params={"conditions": value, "fields": "id"}).prepare().url
+    if len(sent) > client.max_url_length:
+        with pytest.raises(ValueError):
+            client.get("company/companies", params={"conditions": value}, fields=["id"])
+        assert _list_calls(rsps) == []
+    else:
+        assert client.get("company/companies", params={"conditions": value}, fields=["id"]) == []
+        assert len(_list_calls(rsps)[-1].request.url) == len(sent) <= client.max_url_length
