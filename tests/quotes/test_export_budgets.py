@@ -1,12 +1,16 @@
-"""What a quote export costs in ConnectWise requests: a run's workers share its catalog look-ups."""
+"""What a quote export costs: ConnectWise requests (a run's workers share its catalog look-ups) and SQL
+statements per document (issue 14: at most 12 whatever its line count)."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from quote_support import line
+from sqlalchemy import event
 
-from helpers import runtime
+from helpers import runtime, tune_runtime
+from host_stub.extensions import db
 
 CATALOG = "/procurement/catalog"
 API = "/apis/3.0/"
@@ -45,3 +49,43 @@ def test_an_unchanged_re_export_costs_two_requests_and_a_changed_item_is_looked_
     assert [e for e in world.sandbox.requests() if e["path"].endswith(CATALOG)]
     products = world.products(world.opportunities()[0]["id"])
     assert sorted(p["catalogItem"]["identifier"] for p in products) == ["LAT-5440", "OPT-7010", "OPT-7010"]
+
+
+STATEMENTS_PER_DOCUMENT = 12
+
+
+def _statements(world, params) -> int:
+    """Every SQL statement a run sends, on every connection (the run's, its recorder's, the locks')."""
+    seen = []
+
+    def count(*_):
+        seen.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        run = world.export(params)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert run.status == "succeeded", run.message
+    return len(seen)
+
+
+@pytest.mark.parametrize("lines", [1, 20])
+def test_each_document_of_a_run_costs_at_most_twelve_sql_statements_whatever_its_lines(world, app, monkeypatch,
+                                                                                      lines):
+    tune_runtime(monkeypatch, app, concurrency=1)
+    catalog = list(world.catalog)
+    serial = iter(range(1000))
+
+    def document() -> int:
+        n = next(serial)
+        return world.quote([line(catalog[i % len(catalog)], qty=i + 1) for i in range(lines)], name=f"Deal {n}").id
+
+    world.export(document())  # the run-wide caches (the tenant's opportunity statuses) are kept between runs
+    first, others = document(), [document() for _ in range(6)]
+    one, six = _statements(world, first), _statements(world, {"document_ids": others})
+    # What one more document adds to a run: a new opportunity with its lines, its link and state, the lock.
+    assert (six - one) / 5 <= STATEMENTS_PER_DOCUMENT, (one, six)
+    # Exported again, unchanged: the lines are compared, nothing is sent to ConnectWise but two reads.
+    one, six = _statements(world, first), _statements(world, {"document_ids": others})
+    assert (six - one) / 5 <= STATEMENTS_PER_DOCUMENT, (one, six)

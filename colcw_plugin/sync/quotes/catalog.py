@@ -20,7 +20,7 @@ preferred when the server returns several.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -65,11 +65,12 @@ def _by_name(rows: Iterable[dict], name: str, key: str = "name") -> dict | None:
 
 
 class Catalog:
-    """Catalog look-ups and creations for one run, shared by its threads."""
+    """Catalog look-ups and creations for one run, shared by its threads. ``rules`` may be given as a
+    function that loads them: they are read when an item must be created, at most once per run."""
 
-    def __init__(self, client: ConnectWiseClient, rules: CatalogRules) -> None:
+    def __init__(self, client: ConnectWiseClient, rules: CatalogRules | Callable[[], CatalogRules]) -> None:
         self.client = client
-        self.rules = rules
+        self._rules = rules
         self._lock = threading.RLock()
         self._items: dict[str, list[dict]] = {}  # lower-cased identifier -> records
         self._absent: set[str] = set()
@@ -78,6 +79,14 @@ class Catalog:
         self._categories: dict[str, list[dict]] = {}
         self._subcategories: dict[int, list[dict]] = {}  # category id -> its sub-categories
         self._types: list[dict] | None = None
+
+    @property
+    def rules(self) -> CatalogRules:
+        if not isinstance(self._rules, CatalogRules):
+            with self._lock:
+                if not isinstance(self._rules, CatalogRules):
+                    self._rules = self._rules()
+        return self._rules
 
     # -- look-ups ------------------------------------------------------------------------
 

@@ -10,9 +10,13 @@ The order of work keeps ConnectWise clean when anything is wrong:
    one — and the link is committed at once, so a crash from here on resumes on it;
 4. the lines, reconciled per :mod:`.lines` (never duplicated);
 5. a sales order sets the opportunity to Won, unless an unconverted quote still feeds it (:mod:`.won`);
-6. the state (fingerprint, per-line product ids) is saved and the document locked in the host.
+6. the state (fingerprint, per-line product ids) is saved and the document locked in the host, in
+   one commit (:mod:`.bookkeeping`).
 
-Exports of one document are serialised across processes (:mod:`.locks`).
+Exports of one document are serialised across processes (:mod:`.locks`). What an export reads of its
+document and of colcw's rows is read once, under that lock (:mod:`.held`); what every document of a
+run shares (the connection options, the sales reps' members, the catalog rules) once per run
+(:mod:`.run_setup`).
 """
 
 from __future__ import annotations
@@ -20,31 +24,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from host_stub.gateway import UnitOfWork
-from host_stub.models import Contact, CustomField, Document, utcnow
-from host_stub.snapshots import document_snapshot
+from host_stub.models import CustomField, Document, utcnow
 
 from ...cw import ConnectWiseClient, ConnectWiseError, NotFound, create_once
-from ...models import (
-    DocumentDrift,
-    DocumentExport,
-    DocumentLineExport,
-    Settings,
-    get_link,
-    remove_link,
-    set_link,
-)
+from ...models import Settings, remove_link
 from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import read_settings
-from ...setup.reps import UnmappedRep, member_for
+from ...setup.reps import UnmappedRep
 from ...text import plural, possessive
 from ..shared.locks import Busy
 from ..shared.markers import parse_marker
-from .catalog import Catalog, LineInput
+from .bookkeeping import link_is, save_lines, save_link, save_state
+from .catalog import Catalog
+from .held import HeldDocument, LinkRef, exported_items, load_document
 from .lines import Desired, apply_plan, list_products, plan_lines
 from .locks import document_lock, name_lock
 from .opportunities import (
@@ -57,17 +55,21 @@ from .opportunities import (
     shared_setup,
 )
 from .problems import ExportRefused, LineProblem
-from .state import document_fingerprint, document_link, get_state, opportunity_field_value
+from .run_setup import ExportSettings, Member, Reps
+from .state import document_fingerprint, opportunity_field_value
 from .won import won_change
 
 
 @dataclass
 class ExportContext:
-    """What the exports of one run share: the client and the per-run ConnectWise caches."""
+    """What the exports of one run share: the client, the per-run ConnectWise caches, the connection
+    options and the sales reps' members (plain values: the run's threads share them)."""
 
     client: ConnectWiseClient
     setup: OpportunitySetup
     catalog: Catalog
+    settings: ExportSettings
+    reps: Reps
     # Opens the host's unit of work on a session (the document is locked through it).
     host: Callable[[Session], UnitOfWork] = UnitOfWork
     # Called before the n-th product POST of a document (tests inject crashes here).
@@ -80,8 +82,18 @@ class ExportContext:
                 host: Callable[[Session], UnitOfWork] = UnitOfWork,
                 on_wait: Callable[[str], None] | None = None) -> ExportContext:
         settings = settings or read_settings(session)
-        return cls(client, shared_setup(client, session.get_bind(), settings),
-                   Catalog(client, CatalogRules.load(session, settings)), host=host, on_wait=on_wait)
+        plain = ExportSettings.of(settings)
+        engine = session.get_bind()
+        return cls(client, shared_setup(client, engine, settings), Catalog(client, _rules_loader(engine, plain)),
+                   plain, Reps(plain), host=host, on_wait=on_wait)
+
+
+def _rules_loader(engine: Engine, settings: ExportSettings) -> Callable[[], CatalogRules]:
+    """The catalog rules, read when a run first needs them (only to create a catalog item)."""
+    def load() -> CatalogRules:
+        with Session(bind=engine) as session:
+            return CatalogRules.load(session, settings)
+    return load
 
 
 @dataclass
@@ -102,24 +114,26 @@ class Outcome:
 def export_document(session: Session, ctx: ExportContext, document_id: int, *, actor: dict | None = None,
                     run_id: int | None = None) -> Outcome:
     """Export one document; never raises for a ConnectWise or setup problem (the outcome says it)."""
-    doc = session.get(Document, document_id)
-    if doc is None:
-        return Outcome(document_id, f"#{document_id}", "failed", message=f"Document #{document_id} no longer exists.",
-                       resolution="Nothing to export; remove it from the selection.")
-    number = doc.number
-    if doc.is_quote and doc.status == "converted":
-        order = session.execute(select(Document).where(Document.source_quote_id == doc.id)).scalars().first()
-        order_no = order.number if order else "a sales order"
-        return Outcome(doc.id, number, "skipped",
-                       message=f"{number} was converted to {order_no}, which carries its lines.",
-                       resolution=f"Export {order_no} instead.")
+    number = ""
     try:
-        with document_lock(session.get_bind(), doc.id, on_wait=_lock_waiting(ctx, number)):
+        with document_lock(session.get_bind(), document_id, on_wait=_lock_waiting(ctx, session, document_id)):
             session.expire_all()  # see what an export that held the lock before us wrote
-            doc = session.get(Document, document_id)
-            return _export(session, ctx, doc, actor, run_id)
+            held = load_document(session, document_id)
+            if held is None:
+                return Outcome(document_id, f"#{document_id}", "failed",
+                               message=f"Document #{document_id} no longer exists.",
+                               resolution="Nothing to export; remove it from the selection.")
+            number = held.number
+            if held.converted:
+                order = session.execute(select(Document.number).where(Document.source_quote_id == held.id)).first()
+                order_no = order[0] if order else "a sales order"
+                return Outcome(held.id, number, "skipped",
+                               message=f"{number} was converted to {order_no}, which carries its lines.",
+                               resolution=f"Export {order_no} instead.")
+            return _export(session, ctx, held, actor, run_id)
     except Busy as e:
         session.rollback()
+        number = number or _number(session, document_id)
         return Outcome(document_id, number, "failed", message=f"{number}: {e}", resolution="Export it again later.")
     except ExportRefused as e:
         session.rollback()
@@ -136,63 +150,65 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                        error=e if isinstance(e, ConnectWiseError) else None)
 
 
-def _lock_waiting(ctx: ExportContext, number: str) -> Callable[[bool], None] | None:
+def _number(session: Session, document_id: int) -> str:
+    row = session.execute(select(Document.number).where(Document.id == document_id)).first()
+    return row[0] if row else f"#{document_id}"
+
+
+def _lock_waiting(ctx: ExportContext, session: Session, document_id: int) -> Callable[[bool], None] | None:
     if ctx.on_wait is None:
         return None
     say = ctx.on_wait
-    return lambda waiting: say(f"Waiting for another export of {number} to finish (exports of one document "
-                               "run one at a time)" if waiting else "")
+    return lambda waiting: say(f"Waiting for another export of {_number(session, document_id)} to finish (exports "
+                               "of one document run one at a time)" if waiting else "")
 
 
-def _line_inputs(doc: Document) -> list[LineInput]:
-    return [LineInput(ln.id, ln.position, ln.item_number.strip(), ln.manufacturer.strip(), ln.description or "",
-                      ln.category.strip(), ln.subcategory.strip(), ln.product_type, ln.quantity, ln.cost, ln.price)
-            for ln in doc.lines]
+def _name_waiting(ctx: ExportContext, name: str) -> Callable[[bool], None]:
+    say = ctx.on_wait or (lambda reason: None)
+    return lambda waiting: say(f"Waiting for another export creating the opportunity \"{name}\" to finish"
+                               if waiting else "")
 
 
-def _preconditions(session: Session, settings: Settings, doc: Document, actor: dict | None):
-    """Appendix C: customer and contact linked, sales rep mapped. Returns (company, contact, rep mapping)."""
-    customer_link = get_link(session, "customer", doc.customer_id)
-    contact = doc.contact or session.execute(
-        select(Contact).where(Contact.customer_id == doc.customer_id).order_by(Contact.is_default.desc(), Contact.id)
-    ).scalars().first()
-    contact_link = get_link(session, "contact", contact.id) if contact else None
-    if contact is None:
-        raise ExportRefused(f"{doc.customer.name} has no contact, and both the customer and a contact must exist in "
+def _preconditions(session: Session, ctx: ExportContext, held: HeldDocument, actor: dict | None
+                   ) -> tuple[int, int, Member]:
+    """Appendix C: customer and contact linked, sales rep mapped. Returns (company, contact, member)."""
+    customer = held.customer_name
+    if held.contact_id is None:
+        raise ExportRefused(f"{customer} has no contact, and both the customer and a contact must exist in "
                             "ConnectWise to export the document.",
-                            f"Add a contact to {doc.customer.name}, export the customer to ConnectWise, then export "
+                            f"Add a contact to {customer}, export the customer to ConnectWise, then export "
                             "this document again.")
-    if customer_link is None or contact_link is None:
-        missing = ("the customer and its contact are" if customer_link is None and contact_link is None
-                   else "the customer is" if customer_link is None else f"the contact {contact.name} is")
+    if held.customer_link is None or held.contact_link is None:
+        missing = ("the customer and its contact are" if held.customer_link is None and held.contact_link is None
+                   else "the customer is" if held.customer_link is None else f"the contact {held.contact_name} is")
         raise ExportRefused(
             f"Both the customer and the contact need to exist in ConnectWise to export the document: {missing} "
             "not in ConnectWise yet.",
             f"Manually sync the specific customer from ChannelOnline to ConnectWise (Export to ConnectWise on "
-            f"{possessive(doc.customer.name)} page), then export this document again.")
-    try:
-        rep = member_for(session, settings, actor, doc.sales_rep_id)
-    except UnmappedRep as e:
-        raise ExportRefused(str(e), e.resolution) from None
-    return customer_link.cw_id, contact_link.cw_id, rep
+            f"{possessive(customer)} page), then export this document again.")
+    rep = ctx.reps.member(session, actor, held.sales_rep_id)
+    return held.customer_link.cw_id, held.contact_link.cw_id, rep
 
 
-def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | None, run_id: int | None) -> Outcome:
-    settings = read_settings(session)
+def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dict | None,
+            run_id: int | None) -> Outcome:
+    settings = ctx.settings
     client = ctx.client
-    number = doc.number
-    snapshot = document_snapshot(doc)
-    company_id, contact_id, rep = _preconditions(session, settings, doc, actor)
-    state = get_state(session, doc.id)
-    lines = _line_inputs(doc)
+    number = held.number
+    company_id, contact_id, rep = _preconditions(session, ctx, held, actor)
+    state = held.state
+    lines = held.lines
     if not lines and not (state and state.exported_at):
         raise ExportRefused(f"{number} has no lines.", "Add the products to the document, then export it.")
-    name_now = opportunity_field_value(snapshot, settings)
+    name_now = opportunity_field_value(held.snapshot, settings)
+    fingerprint = document_fingerprint(held.snapshot, settings)
+    link, inherited = held.opportunity_link()
     # A missing name is reported before anything is written (catalog items included), and
     # together with the lines at fault, so the rep fixes everything in one go.
-    unnamed = None if name_now or document_link(session, doc)[0] else _name_refusal(session, settings)
+    unnamed = None if name_now or link else _name_refusal(session, settings)
+    exported = exported_items(session, held)
     try:
-        catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None, exported=_exported_items(session, doc.id))
+        catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None, exported=exported)
     except ExportRefused as e:
         if unnamed is None:
             raise
@@ -202,8 +218,11 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
         raise unnamed
     notes: list[str] = []
 
-    opp, created = _linked_opportunity(session, ctx, doc, notes), False
+    own_link = held.own_link  # the document's own link as it stands now
+    opp, created, remembered = _linked_opportunity(session, ctx, held, link, inherited, notes), False, False
     if opp is None:
+        if link is not None and not inherited:
+            own_link = None  # its opportunity is gone: _linked_opportunity removed the link
         name = name_now
         if not name:
             refusal = _name_refusal(session, settings)
@@ -213,24 +232,25 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
         if len(name) > NAME_MAX:
             raise ExportRefused(f"The opportunity name \"{name[:40]}...\" is longer than {NAME_MAX} characters.",
                                 "Shorten the opportunity name on the document.")
-        with name_lock(session.get_bind(), company_id, name):
-            opp = choose_match(find_by_name(client, company_id, name), ctx.setup, name, doc.customer.name)
+        with name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name)):
+            opp = choose_match(find_by_name(client, company_id, name), ctx.setup, name, held.customer_name)
             if opp is None:
-                status = ctx.setup.open_status() if doc.is_quote else ctx.setup.won_status()
-                follow_up = f"{doc.follow_up_date.isoformat()}T00:00:00Z" if doc.follow_up_date else None
+                status = ctx.setup.open_status() if held.is_quote else ctx.setup.won_status()
+                follow_up = f"{held.follow_up_date.isoformat()}T00:00:00Z" if held.follow_up_date else None
                 body = new_opportunity_body(
                     name=name, company_id=company_id, contact_id=contact_id, member_id=rep.member_id,
                     location_id=rep.location_id, department_id=rep.department_id, status=status,
                     type_=ctx.setup.default_type(), stage=ctx.setup.default_stage(), expected_close=follow_up,
-                    notes=f"Created from ChannelOnline {'quote' if doc.is_quote else 'sales order'} {number}.")
+                    notes=f"Created from ChannelOnline {'quote' if held.is_quote else 'sales order'} {number}.")
                 # Under the name lock nothing else creates it: an exact-name match after a lost answer is ours.
                 opp = create_once(lambda: client.opportunities.create(body),
                                   lambda: next(iter(find_by_name(client, company_id, name)), None),
                                   what=f"opportunity \"{name}\" for {number}")
                 created = True
             # Commit the link before adding lines: an export that dies from here on resumes on it.
-            _remember_opportunity(session, doc.id, opp, created)
+            own_link = _remember_opportunity(session, held.id, opp, created, fingerprint)
             session.commit()
+            remembered = True
     elif (opp.get("company") or {}).get("id") not in (None, company_id):
         raise ExportRefused(
             f"{number} is linked to opportunity {opp['id']} \"{opp.get('name', '')}\" of another ConnectWise company "
@@ -243,20 +263,20 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     opp_id = opp["id"]
 
     desired = [Desired(ln, catalog_ids[ln.line_id]) for ln in lines]
-    adopt = {doc.source_quote_id} if doc.source_quote_id and not doc.is_quote else set()
+    adopt = {held.source_quote_id} if held.source_quote_id and not held.is_quote else set()
     products = [] if created else list_products(client, opp_id)
-    plan = plan_lines(doc.id, desired, products, adopt_from=adopt)
-    product_ids = apply_plan(client, doc.id, opp_id, plan, before_create=ctx.before_product_create)
+    plan = plan_lines(held.id, desired, products, adopt_from=adopt)
+    product_ids = apply_plan(client, held.id, opp_id, plan, before_create=ctx.before_product_create)
 
-    opp_changes = _opportunity_changes(session, ctx, doc, opp, created, notes)
+    opp_changes = _opportunity_changes(session, ctx, held, opp, created, remembered, notes)
     if opp_changes:
         client.opportunities.patch(opp_id, opp_changes)
 
     hand = [p["id"] for p in products if parse_marker(p.get("integrationXRef")) is None]
-    _save_success(session, doc, opp, created, product_ids, catalog_ids, {d.line.line_id: d for d in desired},
-                  fingerprint=document_fingerprint(snapshot, settings), name_now=name_now, actor=actor,
-                  run_id=run_id, notes=notes, hand_products=hand)
-    _lock_in_host(ctx.host(session), doc.id)
+    _save_success(session, held, opp, created, remembered, product_ids, catalog_ids,
+                  {d.line.line_id: d for d in desired}, fingerprint=fingerprint, name_now=name_now, actor=actor,
+                  run_id=run_id, notes=notes, hand_products=hand, own_link=own_link, had_rows=bool(exported))
+    _lock_in_host(ctx.host(session), held.id)  # commits the state with the host's lock
     if created:
         action, summary = "created", f"created opportunity {opp_id} \"{opp.get('name', '')}\" with {plural(len(lines), 'line')}"
     elif plan.writes or opp_changes:
@@ -270,17 +290,10 @@ def _export(session: Session, ctx: ExportContext, doc: Document, actor: dict | N
     else:
         action, summary = "unchanged", f"opportunity {opp_id} \"{opp.get('name', '')}\" already up to date"
     message = f"{number}: {summary}." + (" " + " ".join(notes) if notes else "")
-    return Outcome(doc.id, number, action, opp_id, opp.get("name", ""), message)
+    return Outcome(held.id, number, action, opp_id, opp.get("name", ""), message)
 
 
-def _exported_items(session: Session, document_id: int) -> dict[int, tuple[str, int | None]]:
-    """Each line's item number and catalog item at the document's last export."""
-    return {line_id: (item, item_id) for line_id, item, item_id in session.execute(
-        select(DocumentLineExport.line_id, DocumentLineExport.item_number, DocumentLineExport.cw_catalog_item_id)
-        .where(DocumentLineExport.document_id == document_id))}
-
-
-def _name_refusal(session: Session, settings: Settings) -> ExportRefused | None:
+def _name_refusal(session: Session, settings: ExportSettings) -> ExportRefused | None:
     """The refusal for a document without an opportunity name (None when empty names are allowed)."""
     if settings.allow_empty_opportunity_name:
         return None
@@ -296,9 +309,9 @@ def _field_name(session: Session, field_id: int) -> str:
     return f.name if f else "opportunity name"
 
 
-def _linked_opportunity(session: Session, ctx: ExportContext, doc: Document, notes: list[str]) -> dict | None:
+def _linked_opportunity(session: Session, ctx: ExportContext, held: HeldDocument, link: LinkRef | None,
+                        inherited: bool, notes: list[str]) -> dict | None:
     """The opportunity this document (or a sales order's quote) is linked to, if it still exists."""
-    link, inherited = document_link(session, doc)
     if link is None:
         return None
     try:
@@ -307,88 +320,72 @@ def _linked_opportunity(session: Session, ctx: ExportContext, doc: Document, not
         notes.append(f"Opportunity {link.cw_id} no longer exists in ConnectWise, so the document was exported by "
                      "its opportunity name instead.")
         if not inherited:
-            remove_link(session, "document", doc.id)
+            remove_link(session, "document", held.id)
             session.commit()
         return None
     return opp
 
 
-def _state_row(session: Session, document_id: int) -> DocumentExport:
-    """The document's export state, added when it has none yet."""
-    state = get_state(session, document_id)
-    if state is None:
-        state = DocumentExport(document_id=document_id)
-        session.add(state)
-    return state
+def _remember_opportunity(session: Session, document_id: int, opp: dict, created: bool, fingerprint: str) -> LinkRef:
+    """The document's opportunity, in its state and its link (not committed); returns the link as written."""
+    name = str(opp.get("name", ""))[:100]
+    save_state(session, document_id, opportunity_id=opp["id"], opportunity_name=name, created_opportunity=created)
+    save_link(session, document_id, opp["id"], name, fingerprint)
+    return LinkRef(int(opp["id"]), name, fingerprint, "ok")
 
 
-def _remember_opportunity(session: Session, document_id: int, opp: dict, created: bool) -> None:
-    state = _state_row(session, document_id)
-    state.opportunity_id = opp["id"]
-    state.opportunity_name = str(opp.get("name", ""))[:100]
-    state.created_opportunity = created
-    set_link(session, "document", document_id, opp["id"], cw_identifier=str(opp.get("name", ""))[:100])
-
-
-def _opportunity_changes(session: Session, ctx: ExportContext, doc: Document, opp: dict, created: bool,
-                         notes: list[str]) -> dict:
+def _opportunity_changes(session: Session, ctx: ExportContext, held: HeldDocument, opp: dict, created: bool,
+                         remembered: bool, notes: list[str]) -> dict:
     """Header changes on an existing opportunity: Won for a sales order, the expected close date."""
     if created:
         return {}
-    changes = {} if doc.is_quote else won_change(session, ctx.setup, doc, opp, notes)
-    state = get_state(session, doc.id)
-    if state and state.created_opportunity and doc.follow_up_date:
-        want = f"{doc.follow_up_date.isoformat()}T00:00:00Z"
+    changes = {} if held.is_quote else won_change(session, ctx.setup, held, opp, notes)
+    # Found by name just now, it was not created by this document; else as its state says.
+    created_by_us = not remembered and held.state is not None and held.state.created_opportunity
+    if created_by_us and held.follow_up_date:
+        want = f"{held.follow_up_date.isoformat()}T00:00:00Z"
         if str(opp.get("expectedCloseDate") or "")[:10] != want[:10]:
             changes["expectedCloseDate"] = want
     return changes
 
 
-def _save_success(session: Session, doc: Document, opp: dict, created: bool, product_ids: dict[int, int],
-                  catalog_ids: dict[int, int], sent: dict[int, Desired], *, fingerprint: str, name_now: str,
-                  actor: dict | None, run_id: int | None, notes: list[str], hand_products: list[int]) -> None:
-    state = _state_row(session, doc.id)
-    if created or state.opportunity_id != opp["id"]:
-        state.created_opportunity = created
-    state.opportunity_id = opp["id"]
-    state.opportunity_name = str(opp.get("name", ""))[:100]
-    state.status = "exported"
-    state.changed_since_export = False
-    state.fingerprint = fingerprint
-    state.name_at_export = name_now[:250]
-    state.exported_at = utcnow()
-    state.exported_by = ((actor or {}).get("email") or (actor or {}).get("name") or "system")[:200]
-    state.last_run_id = run_id
-    state.message = " ".join(notes)
-    state.resolution = ""
-    state.hand_products = hand_products
-    session.execute(delete(DocumentLineExport).where(DocumentLineExport.document_id == doc.id))
-    session.execute(delete(DocumentDrift).where(DocumentDrift.document_id == doc.id))  # ConnectWise holds the lines again
-    items = {ln.id: ln.item_number for ln in doc.lines}
+def _save_success(session: Session, held: HeldDocument, opp: dict, created: bool, remembered: bool,
+                  product_ids: dict[int, int], catalog_ids: dict[int, int], sent: dict[int, Desired], *,
+                  fingerprint: str, name_now: str, actor: dict | None, run_id: int | None, notes: list[str],
+                  hand_products: list[int], own_link: LinkRef | None, had_rows: bool) -> None:
+    """The state, the lines and the link after a successful export (not committed: the host's lock commits them)."""
+    prior = held.state
+    name = str(opp.get("name", ""))[:100]
+    if remembered or created or prior is None or prior.opportunity_id != opp["id"]:
+        created_flag = created
+    else:
+        created_flag = prior.created_opportunity
+    save_state(session, held.id, opportunity_id=opp["id"], opportunity_name=name, created_opportunity=created_flag,
+               status="exported", changed_since_export=False, fingerprint=fingerprint, name_at_export=name_now[:250],
+               exported_at=utcnow(), exported_by=((actor or {}).get("email") or (actor or {}).get("name")
+                                                  or "system")[:200],
+               last_run_id=run_id, message=" ".join(notes), resolution="", hand_products=hand_products)
+    items = {ln.line_id: ln.item_number for ln in held.lines}
     rows = []
     for line_id, pid in product_ids.items():
         values = sent[line_id].fields() if line_id in sent else {}
-        rows.append(DocumentLineExport(
-            document_id=doc.id, line_id=line_id, cw_product_id=pid, cw_catalog_item_id=catalog_ids.get(line_id),
-            item_number=items.get(line_id, "")[:100], position=int(values.get("sequenceNumber") or 0),
-            quantity=values.get("quantity"), price=values.get("price"), cost=values.get("cost"),
-            description=values.get("description", "")))
-    session.add_all(rows)
-    set_link(session, "document", doc.id, opp["id"], cw_identifier=str(opp.get("name", ""))[:100],
-             fingerprint=fingerprint)
-    session.commit()
+        rows.append({"document_id": held.id, "line_id": line_id, "cw_product_id": pid,
+                     "cw_catalog_item_id": catalog_ids.get(line_id), "item_number": items.get(line_id, "")[:100],
+                     "position": int(values.get("sequenceNumber") or 0), "quantity": values.get("quantity"),
+                     "price": values.get("price"), "cost": values.get("cost"),
+                     "description": values.get("description", "")})
+    save_lines(session, held, rows, had_rows=had_rows)
+    if not link_is(own_link, int(opp["id"]), name, fingerprint):
+        save_link(session, held.id, opp["id"], name, fingerprint)
 
 
 def _save_failure(session: Session, document_id: int, message: str, resolution: str, run_id: int | None) -> None:
-    state = _state_row(session, document_id)
-    state.status = "failed"
-    state.message = message
-    state.resolution = resolution
-    state.last_run_id = run_id
+    save_state(session, document_id, status="failed", message=message, resolution=resolution, last_run_id=run_id)
     session.commit()
 
 
 def _lock_in_host(host: UnitOfWork, document_id: int) -> None:
-    """Exported documents are locked in the host (user guide §5.3), through the host's service API."""
+    """Exported documents are locked in the host (user guide §5.3), through the host's service API; its
+    commit is the export's."""
     host.set_locked(document_id, True)
     host.commit()

@@ -65,9 +65,8 @@ def run(ctx: SyncContext) -> str | None:
         ctx.recorder.record(entity="document", direction="export", action="failed", label="selection",
                             message=str(e), resolution="Start the export again with a valid selection.")
         return str(e)
-    ctx.recorder.set_total(len(ids), entity="document", ids=ids)
-    finished, _ = ctx.recorder.completed_keys("document")
-    todo = [i for i in ids if i not in finished]
+    ctx.recorder.set_total(len(ids), entity="document", ids=ids)  # also reads what the run already finished
+    todo = [i for i in ids if not ctx.recorder.is_finished("document", i)]
     if not todo:
         return None
     export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host,

@@ -36,8 +36,10 @@ def document_lock(engine: Engine, document_id: int, *, wait_seconds: int = LOCK_
 
 
 @contextmanager
-def name_lock(engine: Engine, company_id: int, name: str, *, wait_seconds: int = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """Serialise "find the opportunity named X for company C, else create it" across processes."""
+def name_lock(engine: Engine, company_id: int, name: str, *, wait_seconds: int = LOCK_WAIT_SECONDS,
+              on_wait: Callable[[bool], None] | None = None) -> Iterator[None]:
+    """Serialise "find the opportunity named X for company C, else create it" across processes (with
+    ``on_wait``, the lock is first only tried: one statement when nothing holds it)."""
     with advisory_lock(engine, lock_key("colcw-opportunity", int(company_id), name),
-                       "Another export is creating this opportunity; try again in a moment.", wait_seconds):
+                       "Another export is creating this opportunity; try again in a moment.", wait_seconds, on_wait):
         yield

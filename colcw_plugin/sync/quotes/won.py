@@ -18,6 +18,7 @@ from ...models import DOCUMENT, SyncRun, find_by_cw, get_link
 from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue, submit
 from . import KIND
+from .held import HeldDocument
 from .opportunities import OpportunitySetup
 
 
@@ -45,7 +46,7 @@ def open_quotes_feeding(session: Session, opportunity_id: int, exclude: set[int]
                                 ).scalars())
 
 
-def won_change(session: Session, setup: OpportunitySetup, order: Document, opp: dict, notes: list[str]) -> dict:
+def won_change(session: Session, setup: OpportunitySetup, order: HeldDocument, opp: dict, notes: list[str]) -> dict:
     """The status change a sales order makes on its existing opportunity: Won, unless an unconverted
     quote still feeds it (the note says which). Adds a note either way; {} when nothing changes."""
     blockers = open_quotes_feeding(session, opp["id"], {order.id, order.source_quote_id or 0})

@@ -1,0 +1,62 @@
+"""What an export writes to colcw's own tables: the opportunity's link and the document's export state.
+
+Written with single statements (an upsert each) on what the export already holds, never by reading
+the rows back first; none of them commits. The export commits twice at most: the opportunity's link
+at once after the opportunity is created or found by name (so an export that dies from there on
+resumes on it instead of creating a second one), and everything else together with the host's lock
+of the document.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import case, delete, insert, null
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from host_stub.models import utcnow
+
+from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link
+from .held import HeldDocument, LinkRef
+
+
+def _insert(session: Session):
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def save_state(session: Session, document_id: int, **values) -> None:
+    """Create or update the document's export state with ``values`` (one statement)."""
+    stmt = _insert(session)(DocumentExport).values(document_id=document_id, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["document_id"], set_=values))
+
+
+def save_link(session: Session, document_id: int, cw_id: int, cw_identifier: str, fingerprint: str = "") -> None:
+    """Create or repoint the document's opportunity link (one statement; :func:`~colcw_plugin.models.set_link`'s
+    rules: a repointed link is linked anew and forgets the values agreed with the other record)."""
+    now = utcnow()
+    stmt = _insert(session)(Link).values(entity=DOCUMENT, host_id=document_id, cw_id=cw_id, cw_identifier=cw_identifier,
+                                         fingerprint=fingerprint, cw_last_updated="", status="ok", linked_at=now,
+                                         synced_at=now)
+    repointed = Link.cw_id != stmt.excluded.cw_id
+    session.execute(stmt.on_conflict_do_update(index_elements=["entity", "host_id"], set_={
+        "cw_id": stmt.excluded.cw_id, "cw_identifier": stmt.excluded.cw_identifier,
+        "fingerprint": stmt.excluded.fingerprint, "cw_last_updated": "", "status": "ok", "synced_at": now,
+        "linked_at": case((repointed, now), else_=Link.linked_at),
+        "synced_values": case((repointed, null()), else_=Link.synced_values)}))
+
+
+def link_is(link: LinkRef | None, cw_id: int, cw_identifier: str, fingerprint: str) -> bool:
+    """Whether ``link`` already says all this (so writing it again would change nothing that is read)."""
+    return (link is not None and link.cw_id == cw_id and link.cw_identifier == cw_identifier
+            and link.fingerprint == fingerprint and link.status == "ok")
+
+
+def save_lines(session: Session, held: HeldDocument, rows: list[dict], *, had_rows: bool) -> None:
+    """Replace what each line became (``rows``), and forget the drift: ConnectWise holds the lines again."""
+    if had_rows:
+        session.execute(delete(DocumentLineExport).where(DocumentLineExport.document_id == held.id))
+    # A first export has no drift, and none can appear while it runs (drift compares exported lines).
+    if held.state is not None or held.has_drift:
+        session.execute(delete(DocumentDrift).where(DocumentDrift.document_id == held.id))
+    if rows:
+        session.execute(insert(DocumentLineExport), rows)

@@ -1,0 +1,143 @@
+"""What an export reads of one document, read once, under its lock: the document with its customer,
+contact, lines and custom field values, and colcw's rows for it (its export state, whether it has
+drift, its link, its source quote's link, the customer's and the contact's links) — one statement.
+
+Everything the export needs later is copied into plain values here (:class:`HeldDocument`), so a
+commit in the middle of the export (the opportunity's link, committed at once) reloads nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, and_, bindparam, select
+from sqlalchemy.orm import Session, aliased, joinedload
+
+from host_stub.models import Contact, Document, DocumentFieldValue
+from host_stub.snapshots import document_snapshot
+
+from ...models import (
+    CONTACT,
+    CUSTOMER,
+    DOCUMENT,
+    DocumentDrift,
+    DocumentExport,
+    DocumentLineExport,
+    Link,
+    get_link,
+)
+from .catalog import LineInput
+
+
+@dataclass(frozen=True)
+class PriorState:
+    """The document's export state as it was when the export started (None fields: no state row)."""
+
+    opportunity_id: int | None
+    created_opportunity: bool
+    exported_at: dt.datetime | None
+    name_at_export: str
+
+
+@dataclass(frozen=True)
+class LinkRef:
+    """A plain copy of a :class:`~colcw_plugin.models.Link` row."""
+
+    cw_id: int
+    cw_identifier: str = ""
+    fingerprint: str = ""
+    status: str = "ok"
+
+
+@dataclass
+class HeldDocument:
+    """One document as its export reads it, in plain values."""
+
+    id: int
+    number: str
+    is_quote: bool
+    converted: bool
+    source_quote_id: int | None
+    follow_up_date: dt.date | None
+    sales_rep_id: int | None
+    customer_id: int
+    customer_name: str
+    contact_id: int | None
+    contact_name: str
+    snapshot: dict
+    lines: list[LineInput]
+    state: PriorState | None
+    has_drift: bool
+    own_link: LinkRef | None
+    quote_link: LinkRef | None  # a sales order's source quote's link
+    customer_link: LinkRef | None
+    contact_link: LinkRef | None
+
+    def opportunity_link(self) -> tuple[LinkRef | None, bool]:
+        """The link the export goes to: its own, else (a sales order) its quote's; and whether it is the quote's."""
+        if self.own_link is None and self.source_quote_id and not self.is_quote:
+            return self.quote_link, self.quote_link is not None
+        return self.own_link, False
+
+
+def _load_statement():
+    """Built once: its cache key is computed once, not per document."""
+    own, quote, customer, contact = aliased(Link), aliased(Link), aliased(Link), aliased(Link)
+    return (select(Document, DocumentExport, DocumentDrift.id, own, quote, customer, contact)
+            .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
+            .outerjoin(DocumentDrift, DocumentDrift.document_id == Document.id)
+            .outerjoin(own, and_(own.entity == DOCUMENT, own.host_id == Document.id))
+            .outerjoin(quote, and_(quote.entity == DOCUMENT, quote.host_id == Document.source_quote_id))
+            .outerjoin(customer, and_(customer.entity == CUSTOMER, customer.host_id == Document.customer_id))
+            .outerjoin(contact, and_(contact.entity == CONTACT, contact.host_id == Document.contact_id))
+            .where(Document.id == bindparam("document_id", type_=Integer))
+            .options(joinedload(Document.customer), joinedload(Document.contact), joinedload(Document.lines),
+                     joinedload(Document.field_values).joinedload(DocumentFieldValue.field)))
+
+
+_LOAD = _load_statement()
+
+
+def _ref(link: Link | None) -> LinkRef | None:
+    if link is None:
+        return None
+    return LinkRef(int(link.cw_id), link.cw_identifier or "", link.fingerprint or "", link.status or "ok")
+
+
+def line_inputs(doc: Document) -> list[LineInput]:
+    return [LineInput(ln.id, ln.position, ln.item_number.strip(), ln.manufacturer.strip(), ln.description or "",
+                      ln.category.strip(), ln.subcategory.strip(), ln.product_type, ln.quantity, ln.cost, ln.price)
+            for ln in doc.lines]
+
+
+def load_document(session: Session, document_id: int) -> HeldDocument | None:
+    """The document and colcw's rows for it (None when it no longer exists)."""
+    row = session.execute(_LOAD, {"document_id": document_id}).unique().first()
+    if row is None:
+        return None
+    doc, state, drift_id, own, quote, customer_link, contact_link = row
+    contact = doc.contact
+    if contact is None:  # no contact chosen on the document: the customer's default one
+        contact = session.execute(select(Contact).where(Contact.customer_id == doc.customer_id)
+                                  .order_by(Contact.is_default.desc(), Contact.id)).scalars().first()
+        contact_link = get_link(session, CONTACT, contact.id) if contact is not None else None
+    return HeldDocument(
+        id=doc.id, number=doc.number, is_quote=doc.is_quote, converted=doc.is_quote and doc.status == "converted",
+        source_quote_id=doc.source_quote_id, follow_up_date=doc.follow_up_date, sales_rep_id=doc.sales_rep_id,
+        customer_id=doc.customer_id, customer_name=doc.customer.name,
+        contact_id=contact.id if contact is not None else None, contact_name=contact.name if contact is not None else "",
+        snapshot=document_snapshot(doc), lines=line_inputs(doc),
+        state=PriorState(state.opportunity_id, bool(state.created_opportunity), state.exported_at,
+                         state.name_at_export or "") if state is not None else None,
+        has_drift=drift_id is not None, own_link=_ref(own), quote_link=_ref(quote),
+        customer_link=_ref(customer_link), contact_link=_ref(contact_link if contact is not None else None))
+
+
+def exported_items(session: Session, held: HeldDocument) -> dict[int, tuple[str, int | None]]:
+    """Each line's item number and catalog item at the document's last export (none without a state row)."""
+    if held.state is None:
+        return {}
+    return {line_id: (item, item_id) for line_id, item, item_id in session.execute(
+        select(DocumentLineExport.line_id, DocumentLineExport.item_number, DocumentLineExport.cw_catalog_item_id)
+        .where(DocumentLineExport.document_id == held.id))}
