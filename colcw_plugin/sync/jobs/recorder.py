@@ -114,9 +114,10 @@ class RunRecorder:
 
     def start(self) -> None:
         """An attempt starts: records left "not attempted" by an earlier attempt are tried again."""
-        self._session.execute(delete(SyncItem).where(SyncItem.run_id == self.run_id, SyncItem.action == NOT_ATTEMPTED))
-        self._session.commit()
-        self._load()
+        dropped = self._session.execute(delete(SyncItem).where(SyncItem.run_id == self.run_id,
+                                                                SyncItem.action == NOT_ATTEMPTED)).rowcount
+        if dropped:  # committed below, with the status
+            self._load()
         now = utcnow()
         self._update(status=RunStatus.RUNNING, started_at=func.coalesce(SyncRun.started_at, now), heartbeat_at=now, finished_at=None,
                      attempts=SyncRun.attempts + 1, next_try_at=None, waiting_reason="", done=self.done,
@@ -131,7 +132,8 @@ class RunRecorder:
         if ids is not None and entity is not None:
             self.selection = {"entity": entity, "key": key, "direction": direction, "ids": sorted({int(i) for i in ids})}
             values["selection"] = self.selection
-            self.flush()  # what is buffered counts too
+            if self._buffer:
+                self.flush()  # what is buffered counts too
             self._load()
         self._update(**values)
 
