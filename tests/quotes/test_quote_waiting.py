@@ -9,7 +9,8 @@ import time
 import pytest
 from quote_support import items, line
 
-from colcw_plugin.models import SyncRun
+from colcw_plugin.models import RecordState, SyncRun
+from colcw_plugin.sync.quotes.list_status import row_states
 from colcw_plugin.sync.quotes.locks import document_lock
 from helpers import runtime, tune_runtime
 from host_stub.extensions import db
@@ -33,6 +34,11 @@ def fresh(run_id: int) -> SyncRun:
     return db.session.get(SyncRun, run_id)
 
 
+def _listed(client, number: str, state: str) -> bool:
+    """Whether the Quotes list filtered by ConnectWise state ``state`` shows ``number``."""
+    return f">{number}</a>" in client.get(f"/quotes/?cw={state}").get_data(as_text=True)
+
+
 def test_an_export_waiting_for_connectwise_says_so_on_the_export_page_then_finishes_by_itself(
         world, connected, app, monkeypatch, redis_conn, drain_queue, rep_client):
     tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=(0.5,))
@@ -47,6 +53,10 @@ def test_an_export_waiting_for_connectwise_says_so_on_the_export_page_then_finis
     assert "1 record waiting for ConnectWise (HTTP 503" in part and "next try at" in part
     page = rep_client.get(f"/colcw/documents/{doc.id}/export?run={run.id}").get_data(as_text=True)
     assert "1 record waiting for ConnectWise" in page
+    # While its run waits, the document has not failed: not on its page, not in the Quotes list.
+    assert "Last export failed" not in rep_client.get(f"/documents/{doc.id}").get_data(as_text=True)
+    assert row_states(db.session, [doc.id])[doc.id].state == RecordState.NOT_LINKED
+    assert not _listed(rep_client, doc.number, "failed") and _listed(rep_client, doc.number, "not_linked")
 
     wait_until(lambda: runtime().queue.release_overdue(grace_seconds=0), timeout=10, message="the next try")
     drain_queue()

@@ -145,7 +145,10 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
         message = f"{number} was not exported completely: ConnectWise answered {e}"
         resolution = ("Fix what ConnectWise named and export again; lines already sent are matched, "
                       "not duplicated.")
-        _save_failure(session, document_id, message, resolution, run_id)
+        # A transient failure is not an outcome yet: its run tries the document again, so it waits (its
+        # pages show a failure only once that run is over without exporting it: state.export_failed).
+        transient = isinstance(e, ConnectWiseError) and e.transient
+        _save_failure(session, document_id, message, resolution, run_id, status="waiting" if transient else "failed")
         return Outcome(document_id, number, "failed", message=message, resolution=resolution,
                        error=e if isinstance(e, ConnectWiseError) else None)
 
@@ -379,8 +382,9 @@ def _save_success(session: Session, held: HeldDocument, opp: dict, created: bool
         save_link(session, held.id, opp["id"], name, fingerprint)
 
 
-def _save_failure(session: Session, document_id: int, message: str, resolution: str, run_id: int | None) -> None:
-    save_state(session, document_id, status="failed", message=message, resolution=resolution, last_run_id=run_id)
+def _save_failure(session: Session, document_id: int, message: str, resolution: str, run_id: int | None, *,
+                  status: str = "failed") -> None:
+    save_state(session, document_id, status=status, message=message, resolution=resolution, last_run_id=run_id)
     session.commit()
 
 

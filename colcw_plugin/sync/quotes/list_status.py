@@ -2,7 +2,7 @@
 for a page of rows, and the same rule as a SQL clause for the filter.
 
 From the document's export state (``colcw_document_exports``): **failed** when its last export
-failed, **changed** when it was edited after its export, **synced** when exported, **not exported**
+failed (a transient failure only once its run is over without exporting it), **changed** when it was edited after its export, **synced** when exported, **not exported**
 otherwise (a document linked to an opportunity but never exported included).
 """
 
@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import Document
 
-from ...models import DocumentExport, RecordState, RowState
+from ...models import DocumentExport, RecordState, RowState, SyncRun
+from .state import export_failed_clause
 
 LABELS = {RecordState.NOT_LINKED: "Not exported", RecordState.SYNCED: "Exported",
           RecordState.CHANGED: "Changed since export", RecordState.FAILED: "Failed"}
 
 
-def _state(status, exported_at, changed) -> ColumnElement[str]:
-    return RecordState.case(status == "failed", exported_at.is_(None), changed.is_(True))
+def _state(status, exported_at, changed, run_status) -> ColumnElement[str]:
+    return RecordState.case(export_failed_clause(status, run_status), exported_at.is_(None), changed.is_(True))
 
 
 def state_filter(value: str) -> ColumnElement[bool] | None:
@@ -32,15 +33,19 @@ def state_filter(value: str) -> ColumnElement[bool] | None:
     def col(c):
         return select(c).where(DocumentExport.document_id == Document.id).correlate(Document).scalar_subquery()
 
+    run_status = (select(SyncRun.status).join_from(DocumentExport, SyncRun, SyncRun.id == DocumentExport.last_run_id)
+                  .where(DocumentExport.document_id == Document.id).correlate(Document).scalar_subquery())
     return _state(col(DocumentExport.status), col(DocumentExport.exported_at),
-                  col(DocumentExport.changed_since_export)) == state.value
+                  col(DocumentExport.changed_since_export), run_status) == state.value
 
 
 # Built once (the lists run it on every view; its cache key is computed once).
 _ROW_STATES = select(DocumentExport.document_id, DocumentExport.opportunity_id, DocumentExport.opportunity_name,
                      DocumentExport.message, DocumentExport.resolution,
-                     _state(DocumentExport.status, DocumentExport.exported_at, DocumentExport.changed_since_export)
-                     ).where(DocumentExport.document_id.in_(bindparam("ids", expanding=True)))
+                     _state(DocumentExport.status, DocumentExport.exported_at, DocumentExport.changed_since_export,
+                            SyncRun.status)
+                     ).outerjoin(SyncRun, SyncRun.id == DocumentExport.last_run_id
+                                 ).where(DocumentExport.document_id.in_(bindparam("ids", expanding=True)))
 
 
 def row_states(session: Session, document_ids: list[int]) -> dict[int, RowState]:

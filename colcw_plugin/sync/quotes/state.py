@@ -12,12 +12,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, select
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from host_stub.models import Document
 
-from ...models import DocumentDrift, DocumentExport, Link, Settings, SyncItem, get_link
+from ...models import (
+    ACTIVE_RUN_STATUSES,
+    DocumentDrift,
+    DocumentExport,
+    Link,
+    Settings,
+    SyncItem,
+    SyncRun,
+    get_link,
+)
 from ...models import fingerprint as hash_fields
 from ...setup.connection import is_configured, read_settings
 from ..shared.screens import opportunity_url
@@ -48,6 +57,21 @@ def document_fingerprint(snapshot: dict, settings: Settings) -> str:
         "follow_up": follow_up.isoformat() if isinstance(follow_up, dt.date) else follow_up,
         "opportunity_name": opportunity_field_value(snapshot, settings), "lines": lines,
     })
+
+
+# The export state's status: never | exported | failed (permanently) | waiting (a transient failure: its
+# run tries the document again; once that run is over without exporting it, the export failed).
+ACTIVE = tuple(s.value for s in ACTIVE_RUN_STATUSES)
+
+
+def export_failed(status: str | None, run_status: str | None) -> bool:
+    """Whether a document's last export failed, from its state's status and its last run's status."""
+    return status == "failed" or (status == "waiting" and run_status not in ACTIVE)
+
+
+def export_failed_clause(status, run_status) -> ColumnElement[bool]:
+    """:func:`export_failed` as SQL."""
+    return or_(status == "failed", and_(status == "waiting", or_(run_status.is_(None), run_status.not_in(ACTIVE))))
 
 
 def get_state(session: Session, document_id: int) -> DocumentExport | None:
@@ -99,6 +123,7 @@ class PanelState:
     chosen: bool = False  # linked to an opportunity by id (the picker), not exported yet
     failed_lines: tuple[SyncItem, ...] = ()  # the lines at fault in the last, failed export
     drift: DocumentDrift | None = None  # its products changed in ConnectWise since the export (live updates)
+    waiting: bool = False  # its export failed transiently and its run tries it again (not failed, yet)
 
     @property
     def name_changed(self) -> bool:
@@ -116,8 +141,9 @@ class PanelState:
 def _panel_statement():
     """The document panel's one statement (built once: its cache key is computed once, not per page view)."""
     own, quote = aliased(Link), aliased(Link)
-    return (select(DocumentExport, own, quote, DocumentDrift).select_from(Document)
+    return (select(DocumentExport, own, quote, DocumentDrift, SyncRun.status).select_from(Document)
             .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
+            .outerjoin(SyncRun, SyncRun.id == DocumentExport.last_run_id)
             .outerjoin(own, and_(own.entity == "document", own.host_id == Document.id))
             .outerjoin(quote, and_(quote.entity == "document", quote.host_id == Document.source_quote_id))
             .outerjoin(DocumentDrift, DocumentDrift.document_id == Document.id)
@@ -128,15 +154,16 @@ _PANEL = _panel_statement()
 
 
 def _panel_rows(session: Session, doc) -> tuple[DocumentExport | None, Link | None, Link | None,
-                                                DocumentDrift | None]:
-    """The document's export state, its link, its source quote's link and its drift, in one statement."""
+                                                DocumentDrift | None, str | None]:
+    """The document's export state, its link, its source quote's link, its drift and its last run's status,
+    in one statement."""
     row = session.execute(_PANEL, {"document_id": doc.id}).first()
-    return tuple(row) if row is not None else (None, None, None, None)
+    return tuple(row) if row is not None else (None, None, None, None, None)
 
 
 def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> PanelState:
     """The panel of ``doc`` (a host Document), from colcw's state and links."""
-    state, link, quote_link, drift = _panel_rows(session, doc)
+    state, link, quote_link, drift, run_status = _panel_rows(session, doc)
     via_quote = ""
     opp_id = link.cw_id if link else (state.opportunity_id if state else None)
     opp_name = (state.opportunity_name if state else "") or (link.cw_identifier if link else "")
@@ -145,7 +172,7 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         via_quote = doc.source_quote.number if doc.source_quote else ""
     url = opportunity_url(settings.site_url, settings.company_id, opp_id) if opp_id and settings.site_url else None
     exported = bool(state and state.exported_at)
-    failed = bool(state and state.status == "failed")
+    failed = bool(state and export_failed(state.status, run_status))
     failed_lines: tuple[SyncItem, ...] = ()
     if failed and state.last_run_id:
         failed_lines = tuple(session.execute(
@@ -158,4 +185,5 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         exported_by=state.exported_by if state else "", name_now=opportunity_field_value(snapshot, settings),
         name_at_export=state.name_at_export if state else "", message=state.message if state else "",
         resolution=state.resolution if state else "", via_quote=via_quote, configured=is_configured(settings),
-        chosen=bool(link is not None and not exported), failed_lines=failed_lines, drift=drift)
+        chosen=bool(link is not None and not exported), failed_lines=failed_lines, drift=drift,
+        waiting=bool(state and state.status == "waiting" and not failed))
