@@ -112,6 +112,7 @@ class CompanyImport:
         self.write: CustomerWrite | None = None
         self.outcomes: list[dict] = []
         self._then: dict = {}
+        self._quiet: bool | None = None
 
     def _out(self, action: str, host_id: int | None, message: str, resolution: str = "",
              entity: str = CUSTOMER, cw_id: int | None = None, label: str | None = None) -> dict:
@@ -143,7 +144,7 @@ class CompanyImport:
         ident = str(record.get("identifier") or "")
         if record.get("deletedFlag"):
             return self._deleted(link)
-        if not self.explicit and self._untouched(link):
+        if self.untouched():
             return self._unchanged(link.host_id)
         host_id: int | None = None
         notes: list[str] = []
@@ -183,6 +184,13 @@ class CompanyImport:
                                       "customers), or import it on its own by its Company ID if it is another "
                                       "company.")]
         return self._apply(host_id, link, notes)
+
+    def untouched(self) -> bool:
+        """A bulk import's company that neither side touched since the last sync (see :meth:`_untouched`)."""
+        if self._quiet is None:
+            self._quiet = not self.explicit and not self.record.get("deletedFlag") \
+                and self._untouched(self.page.links.get(self.cid))
+        return self._quiet
 
     def _untouched(self, link: LinkRow | None) -> bool:
         """Whether neither side changed the company or its contacts since the last sync wrote their links:

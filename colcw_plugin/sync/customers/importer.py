@@ -41,7 +41,7 @@ from ..shared import fields as M
 from ..shared.locks import Busy
 from . import exclusive
 from .company_import import IMPORT_ACTOR, CompanyImport, HostCustomer, PageData
-from .link_batch import PageWrites, by_cw, by_host, drifted_customers
+from .link_batch import PageWrites, by_cw, by_host, drifted_customers, load_values
 
 log = logging.getLogger(__name__)
 
@@ -267,24 +267,44 @@ class CompanyImporter:
             self.recorder.record(direction="import", **outcome)
 
     def _read_page(self, records: list[dict], contacts: dict[int, list[dict]]) -> PageData:
-        """What ConnectWise and the host hold for these companies, in a few queries for the page."""
-        links = by_cw(self.session, CUSTOMER, [r["id"] for r in records])
-        contact_links = by_cw(self.session, CONTACT, [c["id"] for r in records for c in contacts.get(r["id"], ())])
+        """What ConnectWise and the host hold for these companies, in a few queries for the page: light
+        reads (no host values, no links' synced values) that :meth:`_complete` fills in for the companies
+        that need more than the check that neither side touched them."""
+        links = by_cw(self.session, CUSTOMER, [r["id"] for r in records], values=False)
+        contact_links = by_cw(self.session, CONTACT, [c["id"] for r in records for c in contacts.get(r["id"], ())],
+                              values=False)
         idents = [str(r.get("identifier") or "") for r in records if r["id"] not in links]
         by_account = dict(self.session.execute(select(Customer.account_number, Customer.id)
                                                .where(Customer.account_number.in_(idents))).all()) if idents else {}
         host_ids = {row.host_id for row in links.values()} | set(by_account.values())
-        hosts = self._snapshots(host_ids)
-        host_links = by_host(self.session, CUSTOMER, by_account.values())
+        hosts = self._snapshots(host_ids, values=False)
+        host_links = by_host(self.session, CUSTOMER, by_account.values(), values=False)
         # Most host contacts' links were just read by ConnectWise id: read only the others'.
         host_contact_links = {row.host_id: row for row in contact_links.values()}
         host_contact_links.update(by_host(self.session, CONTACT, [k for h in hosts.values() for k in h.contacts
-                                                                  if k not in host_contact_links]))
+                                                                  if k not in host_contact_links], values=False))
         host_contact_links = {k: host_contact_links[k] for h in hosts.values() for k in h.contacts
                               if k in host_contact_links}
         drifted = drifted_customers(self.session, hosts)
         return PageData(contacts, links, contact_links, by_account, hosts, host_links, host_contact_links,
                         drifted=drifted)
+
+    def _complete(self, page: PageData, jobs: list[CompanyImport]) -> None:
+        """Read the host values and the links' synced values these companies' decisions compare."""
+        host_ids: set[int] = set()
+        links = []
+        for job in jobs:
+            link = page.links.get(job.cid)
+            if link is not None:
+                links.append(link)
+                host_ids.add(link.host_id)
+            if (other := page.by_account.get(str(job.record.get("identifier") or ""))) is not None:
+                host_ids.add(other)
+            links += [row for c in page.contacts.get(job.cid, ()) if (row := page.contact_links.get(c["id"]))]
+        page.hosts.update(self._snapshots(host_ids & set(page.hosts)))
+        links += [row for hid in host_ids & set(page.hosts) for k in page.hosts[hid].contacts
+                  if (row := page.host_contact_links.get(k)) is not None]
+        load_values(self.session, links)
 
     def _save_page(self, records: list[dict], page: PageData, explicit: bool) -> list[dict]:
         """Decide for each company, save the page's customers and contacts through the host's bulk path,
@@ -292,6 +312,7 @@ class CompanyImporter:
         host = self.ctx.host(self.session)
         writes = PageWrites(self.session)
         jobs = [CompanyImport(self, record, page, explicit, writes) for record in records]
+        self._complete(page, [job for job in jobs if not job.untouched()])
         for job in jobs:
             job.prepare()
         pending = [job for job in jobs if job.write is not None]
@@ -311,16 +332,18 @@ class CompanyImporter:
                 "resolution": "Correct the company in ConnectWise (or the clashing customer in ChannelOnline) and "
                               "import again.", "advance": True}
 
-    def _snapshots(self, host_ids: Iterable[int]) -> dict[int, HostCustomer]:
-        """The customers' mapped values and their contacts' (plain values, two queries)."""
+    def _snapshots(self, host_ids: Iterable[int], *, values: bool = True) -> dict[int, HostCustomer]:
+        """The customers and their contacts (plain values, two queries); with ``values`` False only their ids
+        and when they last changed."""
         ids = sorted(host_ids)
         if not ids:
             return {}
-        out = {c.id: HostCustomer(M.customer_values(c), {}, c.updated_at) for c in self.session.execute(
-            select(*CUSTOMER_COLUMNS).where(Customer.id.in_(ids)))}
-        for k in self.session.execute(select(*CONTACT_COLUMNS).where(Contact.customer_id.in_(ids))
-                                      .order_by(Contact.id)):
-            out[k.customer_id].contacts[k.id] = M.contact_values(k)
+        customer_cols = CUSTOMER_COLUMNS if values else (Customer.id, Customer.updated_at)
+        contact_cols = CONTACT_COLUMNS if values else (Contact.id, Contact.customer_id, Contact.updated_at)
+        out = {c.id: HostCustomer(M.customer_values(c) if values else {}, {}, c.updated_at)
+               for c in self.session.execute(select(*customer_cols).where(Customer.id.in_(ids)))}
+        for k in self.session.execute(select(*contact_cols).where(Contact.customer_id.in_(ids)).order_by(Contact.id)):
+            out[k.customer_id].contacts[k.id] = M.contact_values(k) if values else {}
             out[k.customer_id].contacts_updated[k.id] = k.updated_at
         return out
 

@@ -35,32 +35,44 @@ class LinkRow:
     synced_at: dt.datetime | None = None  # when a sync last wrote the link (an unchanged one is not written)
 
 
-def _rows(session: Session, stmt) -> list[LinkRow]:
+def _rows(session: Session, stmt, values: bool = True) -> list[LinkRow]:
     return [LinkRow(r.id, r.entity, r.host_id, r.cw_id, r.cw_identifier, r.fingerprint, r.cw_last_updated, r.status,
-                    r.synced_values, r.synced_at) for r in session.execute(stmt)]
+                    r.synced_values if values else None, r.synced_at) for r in session.execute(stmt)]
 
 
 _COLS = (Link.id, Link.entity, Link.host_id, Link.cw_id, Link.cw_identifier, Link.fingerprint,
          Link.cw_last_updated, Link.status, Link.synced_values, Link.synced_at)
+_LIGHT = tuple(c for c in _COLS if c is not Link.synced_values)
 
 
-def by_host(session: Session, entity: str, host_ids: Iterable[int]) -> dict[int, LinkRow]:
+def by_host(session: Session, entity: str, host_ids: Iterable[int], *, values: bool = True) -> dict[int, LinkRow]:
+    """Links of these host records; with ``values`` False, without their synced values (see :func:`load_values`)."""
     ids = list(host_ids)
     if not ids:
         return {}
-    return {r.host_id: r for r in _rows(session, select(*_COLS).where(Link.entity == entity, Link.host_id.in_(ids)))}
+    stmt = select(*(_COLS if values else _LIGHT)).where(Link.entity == entity, Link.host_id.in_(ids))
+    return {r.host_id: r for r in _rows(session, stmt, values)}
 
 
-def by_cw(session: Session, entity: str, cw_ids: Iterable[int]) -> dict[int, LinkRow]:
-    """Links to these ConnectWise ids (customers and contacts have at most one each)."""
+def by_cw(session: Session, entity: str, cw_ids: Iterable[int], *, values: bool = True) -> dict[int, LinkRow]:
+    """Links to these ConnectWise ids (customers and contacts have at most one each); with ``values`` False,
+    without their synced values (see :func:`load_values`)."""
     ids = list(cw_ids)
     if not ids:
         return {}
-    rows = _rows(session, select(*_COLS).where(Link.entity == entity, Link.cw_id.in_(ids)).order_by(Link.id))
+    stmt = select(*(_COLS if values else _LIGHT)).where(Link.entity == entity, Link.cw_id.in_(ids)).order_by(Link.id)
     out: dict[int, LinkRow] = {}
-    for r in rows:
+    for r in _rows(session, stmt, values):
         out.setdefault(r.cw_id, r)
     return out
+
+
+def load_values(session: Session, rows: Iterable[LinkRow]) -> None:
+    """Fill in the synced values of links read without them (one query)."""
+    by_id = {r.id: r for r in rows if r.id is not None}
+    if by_id:
+        for link_id, synced in session.execute(select(Link.id, Link.synced_values).where(Link.id.in_(by_id))):
+            by_id[link_id].synced_values = synced
 
 
 class LinkBatch:
