@@ -89,7 +89,7 @@ def customers_list_render(actor, request):
 
 @hookimpl
 def customer_view_render(customer, actor, request):
-    return customer_views.customer_panel(customer["id"]) if actor else None
+    return customer_views.customer_panel_slot(customer) if actor else None
 
 
 @hookimpl
@@ -132,7 +132,7 @@ def list_bulk_action(list_name, action, ids, back, actor, request):
 
 @hookimpl
 def list_render(list_name, actor, request):
-    return list_views.run_panel() if actor else None
+    return list_views.slot(list_name) if actor else None
 
 
 # --- events -----------------------------------------------------------------------------------------

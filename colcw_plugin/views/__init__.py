@@ -23,6 +23,7 @@ from . import (  # noqa: E402,F401
     dashboard,
     documents,
     jobs,
+    lists,
     mappings,
     opportunities,
     runs,

@@ -29,6 +29,10 @@ from . import rep_bp
 from .support import already_running, not_connected, runtime
 
 MAX_IDENT = 100
+# Where the ConnectWise panel goes on the customer's page; htmx swaps the panel in once the page is shown.
+PANEL_SLOT = Markup('<section class="card colcw-panel-slot" id="colcw-sync-panel-slot" hx-get="{url}" hx-trigger="load" '
+              'hx-swap="outerHTML"><h2 style="margin-top:0">ConnectWise</h2>'
+              '<p class="hint"><a href="{url}">This customer in ConnectWise</a></p></section>')
 
 
 def _execute(kind: str, params: dict) -> SyncRun:
@@ -175,19 +179,35 @@ def relink_customer(customer_id: int):
     return redirect(url_for("customers.view_customer", customer_id=customer_id))
 
 
-# --- HTML for the hookimpls --------------------------------------------------------------------
+# --- the customer page's ConnectWise panel -----------------------------------------------------------
 
 
-def customer_panel(customer_id: int) -> Markup:
-    """The ConnectWise panel on a customer's page: link, last results, clear / re-link, export form."""
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        return Markup("")
-    html = render_template("colcw/customers/_panel.html", customer=customer,
+def _panel_html(customer: Customer) -> str:
+    return render_template("colcw/customers/_panel.html", customer=customer,
                            status=customer_links.status(db.session, customer),
                            drift=customer_drift(db.session, customer.id),
                            contact_names={c.id: c.name for c in customer.contacts})
-    return Markup(html)  # noqa: S704 - a rendered (autoescaped) template
+
+
+@rep_bp.route("/customers/<int:customer_id>/panel", methods=["GET"])
+@login_required
+def customer_panel(customer_id: int):
+    """The ConnectWise panel (link, last results, clear / re-link): the fragment the customer page loads after
+    it is shown (htmx), or a page of its own (the page's link without JavaScript)."""
+    customer = _customer(customer_id)
+    panel = Markup(_panel_html(customer))  # noqa: S704 - a rendered (autoescaped) template
+    if request.headers.get("HX-Request"):
+        return panel
+    return render_template("colcw/customers/panel.html", customer=customer, panel=panel)
+
+
+# --- HTML for the hookimpls --------------------------------------------------------------------
+
+
+def customer_panel_slot(customer: dict) -> Markup:
+    """Where the panel goes on the customer's page: it loads after the page (its reads cost the page nothing),
+    with a link to the panel's own page without JavaScript."""
+    return PANEL_SLOT.format(url=url_for("colcw.customer_panel", customer_id=customer["id"]))
 
 
 def import_popup() -> Markup:

@@ -38,6 +38,12 @@ from . import rep_bp
 from .support import already_running, not_connected, runtime
 
 REFRESH_SECONDS = 3  # how often a linked document's panel asks for what came back from ConnectWise
+# Where the panel goes on the document's page (htmx swaps it in once the page is shown). The opportunity picker
+# opens below it, outside what the panel's refresh replaces.
+PANEL_SLOT = Markup('<section class="card colcw-document-panel colcw-panel-slot" id="colcw-document-panel-slot" '
+              'hx-get="{url}" hx-trigger="load" hx-swap="outerHTML"><h2>ConnectWise</h2>'
+              '<p class="hint"><a href="{url}">This document in ConnectWise</a></p></section>'
+              '<div id="colcw-picker"></div><script src="{script}" defer></script>')
 
 
 def _document(doc_id: int) -> Document:
@@ -184,20 +190,20 @@ def _panel_html(doc: Document, snapshot: dict) -> str:
 
 
 def status_panel(document: dict) -> Markup:
-    """The ConnectWise panel on a quote's or sales order's page (exported / locked / changed / link, and
-    what came back from ConnectWise); it refreshes itself while the document is linked."""
-    doc = db.session.get(Document, document["id"])
-    if doc is None:
-        return Markup("")
-    script = Markup('<script src="{}" defer></script>').format(url_for("colcw.static", filename="colcw/refresh.js"))
-    # The opportunity picker opens below the panel, outside what the panel's refresh replaces.
-    picker = Markup('<div id="colcw-picker"></div>')
-    return Markup(_panel_html(doc, document)) + picker + script  # noqa: S704 - a rendered (autoescaped) template
+    """Where the ConnectWise panel goes on a quote's or sales order's page (exported / locked / changed / link,
+    and what came back from ConnectWise): it loads after the page, then refreshes itself while the document is
+    linked; without JavaScript the slot links to the panel's own page."""
+    url = url_for("colcw.document_panel", doc_id=document["id"])
+    return PANEL_SLOT.format(url=url, script=url_for("colcw.static", filename="colcw/refresh.js"))
 
 
 @rep_bp.route("/documents/<int:doc_id>/panel", methods=["GET"])
 @login_required
 def document_panel(doc_id: int):
-    """The panel alone, for its refresh (a person sees "Won in ConnectWise" without reloading)."""
+    """The panel alone: the fragment the page loads and refreshes (htmx, refresh.js: a person sees "Won in
+    ConnectWise" without reloading), or a page of its own without JavaScript."""
     doc = _document(doc_id)
-    return _panel_html(doc, document_snapshot(doc))
+    panel = Markup(_panel_html(doc, document_snapshot(doc)))  # noqa: S704 - a rendered (autoescaped) template
+    if request.headers.get("HX-Request"):
+        return panel
+    return render_template("colcw/documents/panel.html", doc=doc, panel=panel)

@@ -3,7 +3,9 @@ column and filter, the "Export to ConnectWise" bulk action, and the progress of 
 list (see the list hooks in ``host_stub/hookspecs.py``).
 
 Each list maps to its feature's status service and export kind; the hookimpls in ``hooks.py`` call
-these functions.
+these functions. The status column's cells load after the page is shown: the column is empty on the page,
+and one request (:func:`list_status`, htmx) fills every row's cell, so the list's own render costs what
+the bare host's does; without JavaScript a link opens the statuses as a page.
 """
 
 from __future__ import annotations
@@ -11,22 +13,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import render_template, request, url_for
-from flask_login import current_user
+from flask import abort, g, render_template, request, url_for
+from flask_login import current_user, login_required
 from markupsafe import Markup
 from redis.exceptions import RedisError
 
 from host_stub.extensions import db
-from host_stub.views import current_actor
+from host_stub.views import current_actor, referrer_path
 
 from ..models import RecordState, SyncRun
 from ..sync.customers import list_status as customer_status
 from ..sync.quotes import KIND as QUOTE_EXPORT
 from ..sync.quotes import list_status as document_status
+from . import rep_bp
 from .support import runtime
 
 RUN_PARAM = "colcw_run"  # the list URL's parameter naming the bulk run to follow
 FILTER_PARAM = "cw"
+MAX_STATUS_ROWS = 500  # rows one status request may ask for (a list page shows far fewer)
+# Where the list's statuses come from: htmx asks once the page is shown and swaps each row's cell in (hx-swap-oob).
+STATUS_LOADER = Markup('<div id="colcw-list-status" hx-get="{url}" hx-trigger="load" hx-swap="none"><noscript>'
+                 '<p class="hint"><a href="{url}">ConnectWise status of these rows</a></p></noscript></div>')
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class ListFeature:
     noun: tuple[str, str]
 
 
+LIST_PAGES = {"customers": "customers.list_customers", "quotes": "documents.list_quotes",
+              "orders": "documents.list_orders"}
 FEATURES = {
     "customers": ListFeature(customer_status.row_states, customer_status.state_filter, customer_status.LABELS,
                              "customer_export", "customer_ids", ("customer", "customers")),
@@ -52,12 +61,38 @@ FEATURES = {
 
 
 def column(list_name: str, ids: list[int]) -> dict | None:
-    feature = FEATURES.get(list_name)
-    if feature is None:
+    """The ConnectWise column, its cells empty: :func:`slot` loads them after the page."""
+    if list_name not in FEATURES:
         return None
-    states = feature.states(db.session, ids)
-    return {"key": "colcw", "label": "ConnectWise",
-            "cells": {i: {"label": s.label, "title": s.reason, "tone": s.state.tone} for i, s in states.items()}}
+    g.colcw_list_rows = (list_name, list(ids))
+    return {"key": "colcw", "label": "ConnectWise", "cells": {}}
+
+
+def slot(list_name: str) -> Markup | None:
+    """Above the list: the bulk run it follows, and the loader of its rows' statuses."""
+    parts = [run_panel()]
+    shown, ids = getattr(g, "colcw_list_rows", (None, []))
+    if shown == list_name and ids:
+        url = url_for("colcw.list_status", list_name=list_name, ids=",".join(map(str, ids)))
+        parts.append(STATUS_LOADER.format(url=url))
+    return Markup("").join(p for p in parts if p) or None
+
+
+@rep_bp.route("/lists/<list_name>/status", methods=["GET"])
+@login_required
+def list_status(list_name: str):
+    """The ConnectWise state of the rows ``ids`` of a list: each row's cell (htmx swaps them into the list),
+    or a page of its own without JavaScript."""
+    feature = FEATURES.get(list_name)
+    raw = request.args.get("ids", "")
+    parts = raw.split(",") if raw else []
+    if feature is None or len(parts) > MAX_STATUS_ROWS or not all(p.isdigit() for p in parts):
+        abort(404 if feature is None else 400)
+    states = feature.states(db.session, [int(p) for p in parts])
+    if request.headers.get("HX-Request"):
+        return render_template("colcw/lists/_status_cells.html", states=states)
+    return render_template("colcw/lists/status.html", states=states, noun=feature.noun,
+                           back=referrer_path(url_for(LIST_PAGES[list_name])))
 
 
 def filters(list_name: str) -> list[dict]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 from sqlalchemy import event
 
 from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
 from helpers import sign_in
+from htmx_loads import LOAD
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import utcnow
@@ -15,7 +17,7 @@ from host_stub.models import utcnow
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|CREATE|DROP|ALTER)\b", re.I)
 
 
-def statements(app, path: str) -> tuple[list[str], str]:
+def statements(app, path: str, headers: dict | None = None) -> tuple[list[str], str]:
     """The SQL statements of one GET of ``path`` by a signed-in rep, and the page."""
     with app.app_context():  # a context of its own: Flask-WTF keeps the CSRF token in g
         client = sign_in(app.test_client(), "riley@demo.example")
@@ -26,11 +28,16 @@ def statements(app, path: str) -> tuple[list[str], str]:
 
         event.listen(db.engine, "before_cursor_execute", count)
         try:
-            resp = client.get(path)
+            resp = client.get(path, headers=headers or {})
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
         assert resp.status_code == 200, resp.status_code
         return seen, resp.get_data(as_text=True)
+
+
+def loads(html: str) -> list[str]:
+    """The URLs a page loads after it is shown (colcw's panels and status cells, ``hx-trigger="load"``)."""
+    return [html_lib.unescape(m.group(2)) for m in LOAD.finditer(html)]
 
 
 def synced_world(**header) -> dict:
