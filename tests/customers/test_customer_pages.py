@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from customer_support import companies, link_of, make_customer
+from htmx_loads import loaded
 from sqlalchemy import select
 
 from colcw_plugin.models import SyncRun
@@ -47,13 +48,13 @@ def test_import_without_csrf_token_is_refused(sync_ready_demo, rep_client):
 
 def test_export_from_the_customer_page_shows_the_result(sync_ready, rep_client):
     customer = make_customer()
-    page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    page = loaded(rep_client, f"/customers/{customer.id}")
     assert 'id="colcw-sync-panel"' in page and "Not linked to a ConnectWise company" in page
     assert page.count(">Export to ConnectWise<") == 1  # one control: the action link (it posts with JavaScript)
     assert f'data-colcw-post="/colcw/customers/{customer.id}/export"' in page
     resp = rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/customers/{customer.id}")
-    page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    page = loaded(rep_client, f"/customers/{customer.id}")
     assert "Created in ConnectWise: Acme Corp (ACME1). Contacts: 2 created." in page
     assert "Linked to company <strong>ACME1</strong>" in page
     assert "Acme Corp (ACME1): created in ConnectWise; default contact set." in page  # the panel's last result
@@ -63,7 +64,7 @@ def test_export_from_the_customer_page_shows_the_result(sync_ready, rep_client):
 def test_export_failure_is_flashed_with_its_resolution(connected, rep_client):
     customer = make_customer()
     rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
-    page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    page = loaded(rep_client, f"/customers/{customer.id}")
     assert "Export to ConnectWise failed: Customer export did not occur" in page
     assert "Make sure that the Sales Rep is mapped" in page
 
@@ -81,7 +82,7 @@ def test_clear_and_relink_from_the_customer_page(sync_ready, rep_client):
     cid = link_of("customer", customer.id).cw_id
     sync_ready.api("DELETE", f"company/companies/{cid}")
     rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
-    page = rep_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    page = loaded(rep_client, f"/customers/{customer.id}")
     assert "was deleted in" in page and 'id="colcw-clear-link"' in page
     rep_client.post(f"/colcw/customers/{customer.id}/clear-link", data={"csrf_token": _token(rep_client)})
     assert link_of("customer", customer.id) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from htmx_loads import loaded
 from inbound_support import enable, export_customer, line, run_items, settle, wait_for
 from sqlalchemy import select
 
@@ -71,7 +72,7 @@ def test_with_the_host_as_master_connectwise_edits_are_reported_not_taken(app, f
     assert sorted(_drift(customer.id)) == [("contact", "title", "drift", "CTO", "Chief Engineer", "host"),
                                            ("customer", "city", "drift", "Austin", "Dallas", "host")]
     assert _customer(customer.id).city == "Austin" and _contact(customer.id, "Charles").title == "CTO"
-    page = sign_in(app.test_client(), "riley@demo.example").get(f"/customers/{customer.id}").get_data(as_text=True)
+    page = loaded(sign_in(app.test_client(), "riley@demo.example"), f"/customers/{customer.id}")
     assert 'id="colcw-drift"' in page and "Dallas" in page and "not taken (ChannelOnline is the master)" in page
     skipped = [i for i in run_items("cw_live_update") if i.action == "skipped"]
     assert any("not taken (ChannelOnline is the master for customer data): Company City “Dallas”" in i.message for i in skipped)
@@ -102,7 +103,7 @@ def test_a_field_changed_on_both_sides_keeps_the_masters_value_and_shows_the_oth
     log = " ".join(i.message for i in run_items("cw_live_update"))
     assert "Company City changed on both sides: kept " + ("ConnectWise's “Dallas”" if master == CW_MASTER
                                                    else "ChannelOnline's “Houston”") in log
-    page = sign_in(app.test_client(), "riley@demo.example").get(f"/customers/{customer.id}").get_data(as_text=True)
+    page = loaded(sign_in(app.test_client(), "riley@demo.example"), f"/customers/{customer.id}")
     assert "Changed on both sides" in page
 
 
@@ -160,7 +161,7 @@ def test_deleted_in_connectwise_marks_links_broken_and_keeps_host_data(app, fast
     sandbox.delete_company(company)
     wait_for(lambda: get_link(db.session, "customer", customer.id).status == "missing_in_cw")
     assert _customer(customer.id) is not None and len(_customer(customer.id).contacts) == 2
-    page = sign_in(app.test_client(), "riley@demo.example").get(f"/customers/{customer.id}").get_data(as_text=True)
+    page = loaded(sign_in(app.test_client(), "riley@demo.example"), f"/customers/{customer.id}")
     assert "was deleted in" in page and "Re-link the customer" in page
     assert any("its link marked broken" in i.message for i in run_items("cw_live_update"))
     assert db.session.execute(select(Link).where(Link.status == "ok", Link.entity == "customer")).first() is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from htmx_loads import loaded
 from inbound_support import enable, line, settle, wait_for
 from sqlalchemy import select
 
@@ -55,7 +56,7 @@ def test_won_lost_and_closed_in_connectwise_show_on_the_quote_and_its_sales_orde
     wait_for(lambda: all((s := _status(d)) is not None and s.status == "lost" for d in (quote.id, order.id)))
 
     client = sign_in(app.test_client(), "riley@demo.example")
-    page = client.get(f"/documents/{order.id}").get_data(as_text=True)
+    page = loaded(client, f"/documents/{order.id}")
     assert "Lost in ConnectWise on" in page and 'id="colcw-cw-status"' in page
     for listing in ("/quotes/", "/orders/"):
         assert 'data-external-status="lost"' in client.get(listing).get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from htmx_loads import loaded
 from inbound_support import enable, export_customer, line, run_items, settle, wait_for
 from sqlalchemy import select
 
@@ -47,7 +48,7 @@ def test_products_edited_in_connectwise_are_shown_never_written_and_the_next_exp
     assert [(ln.item_number, ln.quantity) for ln in doc.lines] == [("OPT-7010", 3), ("LAT-5440", 1), ("PWR-R550", 2)]
 
     client = sign_in(app.test_client(), "riley@demo.example")
-    page = client.get(f"/documents/{quote.id}").get_data(as_text=True)
+    page = loaded(client, f"/documents/{quote.id}")
     assert "Changed in ConnectWise since export" in page
     assert "line 1 (OPT-7010) quantity 3.00 → 5.00 in ConnectWise" in page
     assert "line 3 (PWR-R550) removed in ConnectWise" in page and "LAT-5440 added by hand in ConnectWise" in page
@@ -61,7 +62,7 @@ def test_products_edited_in_connectwise_are_shown_never_written_and_the_next_exp
     assert _changes(quote.id) == []
     held = sorted((p["catalogItem"]["identifier"], p["quantity"]) for p in world.products(opp["id"]))
     assert held == [("LAT-5440", 1.0), ("LAT-5440", 7.0), ("OPT-7010", 3.0), ("PWR-R550", 2.0)]
-    assert "Changed in ConnectWise since export" not in client.get(f"/documents/{quote.id}").get_data(as_text=True)
+    assert "Changed in ConnectWise since export" not in loaded(client, f"/documents/{quote.id}")
 
 
 def services_unlock_and_export(world, doc_id: int) -> None:
@@ -80,7 +81,7 @@ def test_an_opportunity_deleted_in_connectwise_breaks_the_link_and_the_page_says
                                 ).scalar_one()
     assert status.status == "deleted" and "Export the document again" in status.detail
     assert db.session.get(Document, quote.id) is not None
-    page = sign_in(app.test_client(), "riley@demo.example").get(f"/documents/{quote.id}").get_data(as_text=True)
+    page = loaded(sign_in(app.test_client(), "riley@demo.example"), f"/documents/{quote.id}")
     assert f"Deleted in ConnectWise: opportunity {opp['id']}" in page
 
 

@@ -8,6 +8,7 @@ import html as html_lib
 import re
 
 import pytest
+from htmx_loads import loaded
 from sqlalchemy import event, select
 
 from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
@@ -58,7 +59,7 @@ def _rows(html: str) -> dict[str, tuple[str, str]]:
 
 
 def test_all_customers_shows_each_rows_state_with_the_reason_on_hover(rep_client, four_customers):
-    rows = _rows(rep_client.get("/customers/").get_data(as_text=True))
+    rows = _rows(loaded(rep_client, "/customers/"))
     assert rows["NEW01"] == ("Not linked", "Not in ConnectWise yet: Export to ConnectWise links it by Company ID or "
                                            "creates it.")
     assert rows["SYN01"] == ("Synced", "Linked to ConnectWise company SYN01.")
@@ -72,7 +73,7 @@ def test_all_customers_shows_each_rows_state_with_the_reason_on_hover(rep_client
 @pytest.mark.parametrize("state,expected", [("not_linked", {"NEW01"}), ("synced", {"SYN01"}),
                                             ("changed", {"CHG01"}), ("failed", {"FAIL01"})])
 def test_all_customers_filters_by_state(rep_client, four_customers, state, expected):
-    html = rep_client.get(f"/customers/?cw={state}").get_data(as_text=True)
+    html = loaded(rep_client, f"/customers/?cw={state}")
     assert set(_rows(html)) == expected
     assert f'<option value="{state}" selected>' in html
 
@@ -82,12 +83,12 @@ def test_a_contact_edited_after_the_export_marks_the_customer_changed(rep_client
     contact = synced.contacts[0]
     contact.updated_at = utcnow() + HOUR
     db.session.commit()
-    assert _rows(rep_client.get("/customers/").get_data(as_text=True))["SYN01"][0] == "Changed since export"
-    assert "SYN01" in _rows(rep_client.get("/customers/?cw=changed").get_data(as_text=True))
+    assert _rows(loaded(rep_client, "/customers/"))["SYN01"][0] == "Changed since export"
+    assert "SYN01" in _rows(loaded(rep_client, "/customers/?cw=changed"))
 
 
 def test_an_unknown_filter_value_shows_every_row(rep_client, four_customers):
-    assert len(_rows(rep_client.get("/customers/?cw=bogus").get_data(as_text=True))) == 4
+    assert len(_rows(loaded(rep_client, "/customers/?cw=bogus"))) == 4
 
 
 @pytest.fixture()
@@ -121,7 +122,7 @@ def _doc_rows(html: str) -> dict[str, tuple[str, str]]:
 
 
 def test_quotes_show_and_filter_their_export_state(rep_client, documents):
-    rows = _doc_rows(rep_client.get("/quotes/").get_data(as_text=True))
+    rows = _doc_rows(loaded(rep_client, "/quotes/"))
     by_state = {key: rows[doc.number] for key, doc in documents.items()}
     assert by_state["never"] == ("Not exported", "Not exported to ConnectWise yet.")
     assert by_state["exported"] == ("Exported", "Exported to opportunity 77 “Refresh”.")
@@ -130,7 +131,7 @@ def test_quotes_show_and_filter_their_export_state(rep_client, documents):
     assert by_state["failed"] == ("Failed", "Q1004 was not exported: line 2's manufacturer Acme Widgets is not in "
                                             "ConnectWise. Add an alias on Product integration mapping.")
     for state, key in (("not_linked", "never"), ("synced", "exported"), ("changed", "changed"), ("failed", "failed")):
-        shown = _doc_rows(rep_client.get(f"/quotes/?cw={state}").get_data(as_text=True))
+        shown = _doc_rows(loaded(rep_client, f"/quotes/?cw={state}"))
         assert set(shown) == {documents[key].number}, state
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import html as html_lib
 import re
 
+from htmx_loads import LOAD
 from sqlalchemy import event
 
 from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
 from helpers import sign_in
-from htmx_loads import LOAD
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import utcnow

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from budget_support import WRITES, loads, statements
 from budget_support import synced_world as build_synced_world
+from htmx_loads import loaded
 from sqlalchemy import event, text
 
 from helpers import make_test_app, sign_in
-from htmx_loads import loaded
 from host_stub.extensions import db
 
 

@@ -15,6 +15,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from htmx_loads import loaded
 from quote_support import line
 from sqlalchemy import select
 
@@ -135,13 +136,13 @@ def test_a_fix_in_the_run_log_links_the_page_it_names(world, app):
         log = admin.get(f"{URL}jobs/runs/{run.id}").get_data(as_text=True)
         assert (f'<a href="{URL}products#types">Product integration mapping → Product types</a>') in log
         # The document's page lists the failed lines of its last export, with the same fix.
-        doc_page = admin.get(f"/documents/{doc.id}").get_data(as_text=True)
+        doc_page = loaded(admin, f"/documents/{doc.id}")
     failed = doc_page.split('id="colcw-failed-lines"')[1].split("</table>")[0]
     assert "Line 1 (LAB-1)" in failed and "no ConnectWise product type is mapped to Labor" in failed
     assert f'href="{URL}products#types"' in failed
     with app.app_context():  # a rep sees the page's name, not a link to an admin page
         rep = sign_in(app.test_client(), "riley@demo.example")
-        rep_page = rep.get(f"/documents/{doc.id}").get_data(as_text=True)
+        rep_page = loaded(rep, f"/documents/{doc.id}")
     assert "Product integration mapping → Product types" in _text(rep_page)
     assert f'href="{URL}products#types"' not in rep_page
 
@@ -169,7 +170,7 @@ def test_after_reset_pages_say_not_connected_and_invent_nothing(world, admin_cli
     page = admin_client.get(URL + "reset").get_data(as_text=True)
     admin_client.post(URL + "reset", data={"csrf_token": csrf_from(page), "confirm": "RESET", "force": "on"})
     assert get_settings(db.session).site_url == ""
-    page = admin_client.get(f"/documents/{doc.id}").get_data(as_text=True)
+    page = loaded(admin_client, f"/documents/{doc.id}")
     panel = _text(page.split('id="colcw-document-panel"')[1].split("</section>")[0])
     assert "ConnectWise is not connected yet: ask an admin to set up the connection" in panel
     assert "opportunity name" not in panel.lower()
@@ -182,7 +183,7 @@ def test_after_reset_pages_say_not_connected_and_invent_nothing(world, admin_cli
 def test_a_locked_document_that_colcw_did_not_export_says_why_it_is_locked(world, rep_client):
     doc = world.quote([line("OPT-7010")])
     services.set_locked(doc.id, True)
-    view = _text(rep_client.get(f"/documents/{doc.id}").get_data(as_text=True))
+    view = _text(loaded(rep_client, f"/documents/{doc.id}"))
     assert ("Locked, but colcw has no record of exporting it: the ConnectWise integration was reset after the "
             "export, or it was locked elsewhere. Unlock it to edit; export it again to link it.") in view
 
@@ -205,7 +206,7 @@ def test_a_one_line_export_says_one_line_and_names_take_the_right_possessive(wor
     run = world.export(doc.id)
     assert run.status == "succeeded" and "with 1 line" in run.message and "1 lines" not in run.message
     other = world.quote([line("OPT-7010")], name="")
-    view = _text(rep_client.get(f"/documents/{other.id}").get_data(as_text=True))
+    view = _text(loaded(rep_client, f"/documents/{other.id}"))
     assert "Choose from Bayview Logistics’ opportunities" in view and "Logistics’s" not in view
 
 
@@ -214,7 +215,7 @@ def test_no_double_punctuation_on_the_pages_that_show_messages(world, admin_clie
     db.session.commit()
     doc = world.quote([line("LAB-1", product_type="Labor"), line("XX-2", manufacturer="Nobody Inc")], name="")
     run = world.export(doc.id)
-    texts = [_text(admin_client.get(f"/documents/{doc.id}").get_data(as_text=True)),
+    texts = [_text(loaded(admin_client, f"/documents/{doc.id}")),
              _text(admin_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)),
              _text(admin_client.get(f"{URL}jobs/runs/{run.id}").get_data(as_text=True)),
              _text(admin_client.get(f"{URL}preflight").get_data(as_text=True))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from htmx_loads import loaded
 from quote_support import items, line, lines_of
 from sqlalchemy import select
 
@@ -188,11 +189,11 @@ def test_document_page_says_when_it_changed_since_export_and_when_its_name_chang
 
     doc = world.quote([line("OPT-7010")], name="Before")
     world.export(doc.id)
-    page = rep_client.get(f"/documents/{doc.id}").get_data(as_text=True)
+    page = loaded(rep_client, f"/documents/{doc.id}")
     assert 'id="colcw-changed"' not in page and 'id="colcw-name-changed"' not in page
     services.set_locked(doc.id, False)
     services.save_document({}, None, document_id=doc.id, custom_fields={world.field_id: "After"})
-    page = rep_client.get(f"/documents/{doc.id}").get_data(as_text=True)
+    page = loaded(rep_client, f"/documents/{doc.id}")
     assert 'id="colcw-changed"' in page and "Changed since export" in page
     assert "The opportunity name on the document is now “After”" in page
     assert "Export it again to update ConnectWise." in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from htmx_loads import loaded
 from quote_support import items, line
 from sqlalchemy import select, update
 
@@ -132,7 +133,7 @@ def test_unlock_needs_csrf_and_unlocks(world, rep_client):
     doc = world.quote([line("OPT-7010")])
     world.export(doc.id)
     assert rep_client.post(f"/colcw/documents/{doc.id}/unlock").status_code == 400
-    view = rep_client.get(f"/documents/{doc.id}").get_data(as_text=True)
+    view = loaded(rep_client, f"/documents/{doc.id}")
     assert 'id="colcw-unlock"' in view and 'id="colcw-opportunity-link"' in view
     resp = rep_client.post(f"/colcw/documents/{doc.id}/unlock", data={"csrf_token": csrf_from(view)})
     assert resp.status_code == 302
