@@ -24,6 +24,7 @@ def test_the_quote_page_shows_won_in_connectwise_without_a_reload(app, connected
 
     browser_sign_in(page, live_server.url, "riley@demo.example")
     page.goto(f"{live_server.url}/documents/{quote.id}")
+    page.locator("#colcw-export-state").wait_for()  # the panel has loaded (after the page)
     assert page.locator("#colcw-cw-status").count() == 0
     page.evaluate("window.__colcwNoReload = true")  # gone if the page reloads
 

@@ -40,7 +40,8 @@ def customers(connected, box):
 
 
 def _status(page, name: str) -> str:
-    return page.locator("tr", has_text=name).locator("td[data-column=colcw]").inner_text().strip()
+    """The row's ConnectWise status, once the list has loaded its status cells (after the page is shown)."""
+    return page.locator("tr", has_text=name).locator("td[data-column=colcw] .tag").inner_text().strip()
 
 
 def test_rep_exports_three_ticked_customers_in_one_run_and_follows_it(app, customers, connected, live_server, page,
