@@ -101,6 +101,11 @@
     });
   }
 
+  function focusFirst(root) {
+    var first = root.querySelector("input:not([type=hidden])");
+    if (first) { first.focus(); }
+  }
+
   // <dialog data-colcw-dialog="name"> opened by <a data-colcw-popup="name"> (the link's page without
   // JavaScript, or where <dialog> is missing); [data-colcw-close] inside closes it.
   document.addEventListener("click", function (event) {
@@ -110,8 +115,9 @@
       if (dialog && typeof dialog.showModal === "function") {
         event.preventDefault();
         dialog.showModal();
-        var first = dialog.querySelector("input:not([type=hidden])");
-        if (first) { first.focus(); }
+        var loader = dialog.querySelector("[data-colcw-load]");  // its content loads when it first opens
+        if (loader && window.htmx) { window.htmx.trigger(loader, "colcw-open"); }
+        focusFirst(dialog);
       }
       return;
     }
@@ -185,5 +191,9 @@
     root.querySelectorAll("[data-colcw-typeahead]").forEach(typeahead);
   }
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
-  document.addEventListener("htmx:load", function (event) { enhance(event.detail.elt); });
+  document.addEventListener("htmx:load", function (event) {
+    enhance(event.detail.elt);
+    var dialog = event.detail.elt.closest && event.detail.elt.closest("dialog[open]");
+    if (dialog) { focusFirst(dialog); }  // what an open dialog loaded (its form) takes the focus
+  });
 })();

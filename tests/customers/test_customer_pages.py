@@ -19,7 +19,9 @@ def _token(client) -> str:
 def test_all_customers_page_holds_the_import_popup(sync_ready, rep_client):
     html = rep_client.get("/customers/").get_data(as_text=True)
     assert 'id="colcw-import-link"' in html and 'id="colcw-import-dialog"' in html
-    assert 'action="/colcw/import"' in html and 'name="csrf_token"' in html
+    assert 'hx-get="/colcw/import" hx-trigger="colcw-open once"' in html  # its form loads when it opens
+    form = rep_client.get("/colcw/import", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'action="/colcw/import"' in form and 'name="csrf_token"' in form and "<html" not in form
 
 
 def test_import_by_company_id_opens_the_imported_customer(sync_ready_demo, rep_client):
