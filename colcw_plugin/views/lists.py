@@ -73,7 +73,8 @@ def slot(list_name: str) -> Markup | None:
     parts = [run_panel()]
     shown, ids = getattr(g, "colcw_list_rows", (None, []))
     if shown == list_name and ids:
-        url = url_for("colcw.list_status", list_name=list_name, ids=",".join(map(str, ids)))
+        # ids are ints: joined by hand, not url-encoded by url_for (which costs more than the rest of the hook)
+        url = f'{url_for("colcw.list_status", list_name=list_name)}?ids={",".join(map(str, ids))}'
         parts.append(STATUS_LOADER.format(url=url))
     return Markup("").join(p for p in parts if p) or None
 
