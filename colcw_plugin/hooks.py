@@ -100,14 +100,26 @@ def document_view_render(document, actor, request):
 # --- assets and the list pages ----------------------------------------------------------------------
 
 
+ASSETS = {"css": ("colcw.css",), "js": ("htmx.min.js", "colcw.js")}
+
+
+def _asset_urls(kind: str, request) -> list[str]:
+    """colcw's stylesheet or scripts, built once per app (and script root): every page asks for them."""
+    cache = current_app.extensions.setdefault("colcw_asset_urls", {})
+    key = (kind, request.script_root)
+    if key not in cache:
+        cache[key] = [url_for("colcw.static", filename=name) for name in ASSETS[kind]]
+    return list(cache[key])
+
+
 @hookimpl
 def extra_css_urls(request):
-    return [url_for("colcw.static", filename="colcw.css")]
+    return _asset_urls("css", request)
 
 
 @hookimpl
 def extra_js_urls(request):
-    return [url_for("colcw.static", filename="htmx.min.js"), url_for("colcw.static", filename="colcw.js")]
+    return _asset_urls("js", request)
 
 
 @hookimpl
