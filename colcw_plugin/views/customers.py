@@ -26,6 +26,7 @@ from ..sync.customers import links as customer_links
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
 from . import rep_bp
+from .parts import fragment_or_page
 from .support import already_running, not_connected, runtime
 
 MAX_IDENT = 100
@@ -201,10 +202,7 @@ def customer_panel(customer_id: int):
     """The ConnectWise panel (link, last results, clear / re-link): the fragment the customer page loads after
     it is shown (htmx), or a page of its own (the page's link without JavaScript)."""
     customer = _customer(customer_id)
-    panel = Markup(_panel_html(customer))  # noqa: S704 - a rendered (autoescaped) template
-    if request.headers.get("HX-Request"):
-        return panel
-    return render_template("colcw/customers/panel.html", customer=customer, panel=panel)
+    return fragment_or_page(_panel_html(customer), "colcw/customers/panel.html", customer=customer)
 
 
 # --- HTML for the hookimpls --------------------------------------------------------------------

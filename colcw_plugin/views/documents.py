@@ -35,6 +35,7 @@ from ..sync.quotes.picker import ExportTarget, export_target
 from ..sync.quotes.preflight import preflight
 from ..sync.quotes.state import panel_state
 from . import rep_bp
+from .parts import fragment_or_page
 from .support import already_running, not_connected, runtime
 
 REFRESH_SECONDS = 3  # how often a linked document's panel asks for what came back from ConnectWise
@@ -203,7 +204,4 @@ def document_panel(doc_id: int):
     """The panel alone: the fragment the page loads and refreshes (htmx, refresh.js: a person sees "Won in
     ConnectWise" without reloading), or a page of its own without JavaScript."""
     doc = _document(doc_id)
-    panel = Markup(_panel_html(doc, document_snapshot(doc)))  # noqa: S704 - a rendered (autoescaped) template
-    if request.headers.get("HX-Request"):
-        return panel
-    return render_template("colcw/documents/panel.html", doc=doc, panel=panel)
+    return fragment_or_page(_panel_html(doc, document_snapshot(doc)), "colcw/documents/panel.html", doc=doc)

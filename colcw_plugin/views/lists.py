@@ -26,6 +26,7 @@ from ..sync.customers import list_status as customer_status
 from ..sync.quotes import KIND as QUOTE_EXPORT
 from ..sync.quotes import list_status as document_status
 from . import rep_bp
+from .parts import fragment_or_page
 from .support import runtime
 
 RUN_PARAM = "colcw_run"  # the list URL's parameter naming the bulk run to follow
@@ -90,10 +91,8 @@ def list_status(list_name: str):
     if feature is None or len(parts) > MAX_STATUS_ROWS or not all(p.isdigit() for p in parts):
         abort(404 if feature is None else 400)
     states = feature.states(db.session, [int(p) for p in parts])
-    if request.headers.get("HX-Request"):
-        return render_template("colcw/lists/_status_cells.html", states=states)
-    return render_template("colcw/lists/status.html", states=states, noun=feature.noun,
-                           back=referrer_path(url_for(LIST_PAGES[list_name])))
+    return fragment_or_page(render_template("colcw/lists/_status_cells.html", states=states), "colcw/lists/status.html",
+                            states=states, noun=feature.noun, back=referrer_path(url_for(LIST_PAGES[list_name])))
 
 
 def filters(list_name: str) -> list[dict]:

@@ -67,7 +67,9 @@ def test_without_javascript_the_pages_link_to_their_connectwise_parts(world, rep
     page = rep_client.get(f"/customers/{world['customer']}").get_data(as_text=True)
     url = f"/colcw/customers/{world['customer']}/panel"
     assert f'<a href="{url}">' in page
-    own = rep_client.get(url).get_data(as_text=True)  # a page of its own, with the host's layout
+    resp = rep_client.get(url)
+    own = resp.get_data(as_text=True)  # a page of its own, with the host's layout
+    assert "HX-Request" in resp.headers["Vary"]  # a cache keeps it apart from the fragment htmx loads
     assert "<html" in own and 'id="colcw-sync-panel"' in own and "Linked to company <strong>BUD01</strong>" in own
     listing = rep_client.get("/customers/").get_data(as_text=True)
     assert "<noscript>" in listing and "ConnectWise status of these rows" in listing
