@@ -42,9 +42,9 @@ REFRESH_SECONDS = 3  # how often a linked document's panel asks for what came ba
 # Where the panel goes on the document's page (htmx swaps it in once the page is shown). The opportunity picker
 # opens below it, outside what the panel's refresh replaces.
 PANEL_SLOT = Markup('<section class="card colcw-document-panel colcw-panel-slot" id="colcw-document-panel-slot" '
-              'hx-get="{url}" hx-trigger="load" hx-swap="outerHTML"><h2>ConnectWise</h2>'
-              '<p class="hint"><a href="{url}">This document in ConnectWise</a></p></section>'
-              '<div id="colcw-picker"></div><script src="{script}" defer></script>')
+                    'hx-get="{url}" hx-trigger="load" hx-swap="outerHTML"><h2>ConnectWise</h2>'
+                    '<p class="hint"><a href="{url}">This document in ConnectWise</a></p></section>'
+                    '<div id="colcw-picker"></div><script src="{script}" defer></script>')
 
 
 def _document(doc_id: int) -> Document:
