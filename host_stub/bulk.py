@@ -101,7 +101,7 @@ def save_customers(uow: UnitOfWork, writes: Sequence[CustomerWrite], *, actor: d
                 rows.append({**_CONTACT_DEFAULTS, **fields, "customer_id": p.result.id, "created_at": now,
                              "updated_at": now})
                 new_contacts.append((p, rows[-1]))
-    for (_, row), new_id in zip(new_contacts, _insert(session, Contact, [row for _, row in new_contacts]),
+    for (_, row), new_id in zip(new_contacts, insert_rows(session, Contact.__table__, [row for _, row in new_contacts]),
                                 strict=True):
         row["id"] = new_id
     _update_rows(session, Contact, changed_contacts)
@@ -166,10 +166,6 @@ def _existing_contacts(session, customer_ids: Iterable[int]) -> dict[int, dict[i
     return out
 
 
-def _insert(session, model, rows: list[dict]) -> list[int]:
-    return insert_rows(session, model.__table__, rows)
-
-
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, ids: bool = True) -> list[int]:
     """Insert many rows of ``table`` (an ``id`` primary key) in one go; their new ids, in the order of
     ``rows`` (none with ``ids`` False). Columns a row leaves out take their Python default.
@@ -232,7 +228,7 @@ def _insert_customers(session, plans: list[_Plan], now) -> None:
     store = session.execute(select(StoreSite.id).order_by(StoreSite.id).limit(1)).scalar()
     rows = [{**_CUSTOMER_DEFAULTS, **p.values, "store_site_id": store, "created_at": now, "updated_at": now}
             for p in plans]
-    for p, new_id in zip(plans, _insert(session, Customer, rows), strict=True):
+    for p, new_id in zip(plans, insert_rows(session, Customer.__table__, rows), strict=True):
         p.result.id = new_id
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from urllib.parse import urljoin
 
 import requests
-from sqlalchemy import text
+from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
 
@@ -241,3 +242,19 @@ def rows_written(before: dict[str, set[tuple]], after: dict[str, set[tuple]]) ->
     """How many rows of each table were inserted, updated or deleted between two :func:`row_versions`."""
     out = {t: len({row_id for row_id, _ in before[t] ^ after[t]}) for t in before}
     return {t: n for t, n in out.items() if n}
+
+
+@contextmanager
+def recorded_statements(engine) -> Iterator[list[str]]:
+    """The SQL statements sent on any of ``engine``'s connections while the block runs (COPY streams,
+    sent through the driver, are not among them)."""
+    seen: list[str] = []
+
+    def keep(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)

@@ -4,11 +4,11 @@ the database refuses as a whole is saved company by company, so only the one at 
 from __future__ import annotations
 
 from customer_support import items, link_of, run
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from colcw_plugin.models import CW_MASTER, Link
 from colcw_plugin.setup.live_updates import get_live
-from helpers import row_versions, rows_written
+from helpers import recorded_statements, row_versions, rows_written
 from host_stub.extensions import db
 from host_stub.gateway import UnitOfWork
 from host_stub.models import Contact, Customer
@@ -18,18 +18,9 @@ RUN_LOG = ("colcw_sync_runs", "colcw_sync_items")  # the run's own record, not t
 
 def _data_statements(job) -> int:
     """SQL statements a run sends that touch something other than its own run record."""
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        if not any(t in statement for t in RUN_LOG):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(db.engine) as seen:
         job()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(seen)
+    return sum(1 for st in seen if not any(t in st for t in RUN_LOG))
 
 
 def test_a_page_of_companies_costs_the_same_statements_whatever_its_size(connected):

@@ -4,8 +4,9 @@ same rules as save_customer, per customer, in a number of statements that does n
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from helpers import recorded_statements
 from host_stub.bulk import CustomerWrite
 from host_stub.extensions import db
 from host_stub.gateway import UnitOfWork
@@ -102,16 +103,8 @@ def test_updates_change_given_fields_and_contacts_and_keep_one_default(any_app):
 
 
 def _statements(write) -> int:
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(db.engine) as seen:
         write()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     return len(seen)
 
 

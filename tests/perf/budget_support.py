@@ -6,10 +6,9 @@ import html as html_lib
 import re
 
 from htmx_loads import LOAD
-from sqlalchemy import event
 
 from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
-from helpers import sign_in
+from helpers import recorded_statements, sign_in
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import utcnow
@@ -21,16 +20,8 @@ def statements(app, path: str, headers: dict | None = None) -> tuple[list[str], 
     """The SQL statements of one GET of ``path`` by a signed-in rep, and the page."""
     with app.app_context():  # a context of its own: Flask-WTF keeps the CSRF token in g
         client = sign_in(app.test_client(), "riley@demo.example")
-        seen: list[str] = []
-
-        def count(conn, cursor, statement, *args):
-            seen.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with recorded_statements(db.engine) as seen:
             resp = client.get(path, headers=headers or {})
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
         assert resp.status_code == 200, resp.status_code
         return seen, resp.get_data(as_text=True)
 

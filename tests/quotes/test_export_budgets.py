@@ -7,9 +7,8 @@ import dataclasses
 
 import pytest
 from quote_support import line
-from sqlalchemy import event
 
-from helpers import runtime, tune_runtime
+from helpers import recorded_statements, runtime, tune_runtime
 from host_stub.extensions import db
 
 CATALOG = "/procurement/catalog"
@@ -56,16 +55,8 @@ STATEMENTS_PER_DOCUMENT = 12
 
 def _statements(world, params) -> int:
     """Every SQL statement a run sends, on every connection (the run's, its recorder's, the locks')."""
-    seen = []
-
-    def count(*_):
-        seen.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(db.engine) as seen:
         run = world.export(params)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert run.status == "succeeded", run.message
     return len(seen)
 

@@ -97,6 +97,15 @@ def _settled(link: LinkRow, record: dict, host_updated: dt.datetime) -> bool:
     return changed < link.synced_at - SETTLED
 
 
+def not_saved(record: dict, detail: str) -> dict:
+    """The outcome of a company the host did not save (its errors, or the database's refusal)."""
+    label = f"{record.get('name')} ({record.get('identifier')})"
+    return {"entity": CUSTOMER, "action": "failed", "host_id": None, "cw_id": record["id"], "label": label,
+            "message": f"{label} could not be saved in ChannelOnline: {detail}",
+            "resolution": "Correct the company in ConnectWise (or the clashing customer in ChannelOnline) and "
+                          "import again.", "advance": True}
+
+
 class CompanyImport:
     """One company and its contacts (a helper of :class:`~.importer.CompanyImporter`): :meth:`prepare`
     decides and either ends with its outcomes or leaves a :attr:`write` for the page's bulk save, after
@@ -127,15 +136,11 @@ class CompanyImport:
     def finish(self, saved: CustomerSaved) -> None:
         """The page's save answered for :attr:`write`: write the links and say what happened."""
         if not saved.saved:
-            self.outcomes = [self._out("failed", None, f"{self.label} could not be saved in ChannelOnline: "
-                                       + "; ".join(saved.errors.values()),
-                                       "Correct the company in ConnectWise (or the clashing customer in ChannelOnline) "
-                                       "and import again.")]
+            self.outcomes = [not_saved(self.record, "; ".join(saved.errors.values()))]
             return
-        t = self._then
-        new_plan = [c for c, hid, _ in t["contact_changes"] if hid is None]
-        new_ids = [i for (_, hid, _), i in zip(t["contact_changes"], saved.contact_ids, strict=False) if hid is None]
-        contact_ids = dict(zip((c["id"] for c in new_plan), new_ids, strict=True))
+        # The contacts given without an id were created: their new ids, in the order given.
+        contact_ids = {c["id"]: new_id for (c, hid, _), new_id in zip(self._then["contact_changes"],
+                                                                      saved.contact_ids, strict=False) if hid is None}
         self.outcomes = self._saved(saved.id, contact_ids, "created" if saved.created else "updated")
 
     def _run(self) -> list[dict] | None:

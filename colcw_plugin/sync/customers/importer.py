@@ -40,7 +40,7 @@ from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared.locks import Busy
 from . import exclusive
-from .company_import import IMPORT_ACTOR, CompanyImport, HostCustomer, PageData
+from .company_import import IMPORT_ACTOR, CompanyImport, HostCustomer, PageData, not_saved
 from .link_batch import PageWrites, by_cw, by_host, drifted_customers, load_values
 
 log = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ class CompanyImporter:
             self.session.rollback()
             self._duplicates = None
             if len(records) == 1:
-                outcomes = [self._not_saved(records[0], e)]
+                outcomes = [not_saved(records[0], type(e).__name__)]
             else:
                 outcomes = []
                 for record in records:
@@ -262,7 +262,7 @@ class CompanyImporter:
                         outcomes += self._save_page([record], self._read_page([record], contacts), explicit)
                     except SQLAlchemyError as one:
                         self.session.rollback()
-                        outcomes.append(self._not_saved(record, one))
+                        outcomes.append(not_saved(record, type(one).__name__))
         for outcome in outcomes:
             self.recorder.record(direction="import", **outcome)
 
@@ -323,14 +323,6 @@ class CompanyImporter:
         writes.flush()
         host.commit()
         return [outcome for job in jobs for outcome in job.outcomes]
-
-    @staticmethod
-    def _not_saved(record: dict, error: Exception) -> dict:
-        label = f"{record.get('name')} ({record.get('identifier')})"
-        return {"entity": CUSTOMER, "action": "failed", "host_id": None, "cw_id": record["id"], "label": label,
-                "message": f"{label} could not be saved in ChannelOnline: {type(error).__name__}",
-                "resolution": "Correct the company in ConnectWise (or the clashing customer in ChannelOnline) and "
-                              "import again.", "advance": True}
 
     def _snapshots(self, host_ids: Iterable[int], *, values: bool = True) -> dict[int, HostCustomer]:
         """The customers and their contacts (plain values, two queries); with ``values`` False only their ids
