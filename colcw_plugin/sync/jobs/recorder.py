@@ -65,7 +65,8 @@ class RunRecorder:
     """Records one run's progress and per-record outcomes (use one recorder per run)."""
 
     def __init__(self, engine: Engine, run_id: int, *, flush_every: int = 200, flush_seconds: float = 1.0,
-                 unreachable_after: int = 3):
+                 unreachable_after: int = 3, run: SyncRun | None = None):
+        """``run``: the run's row as the caller just read it (else the recorder reads it)."""
         self.engine = engine
         self.run_id = run_id
         self.flush_every = flush_every
@@ -74,7 +75,8 @@ class RunRecorder:
         self._session = Session(bind=engine, expire_on_commit=False)
         self._buffer: list[dict] = []
         self._last_flush = time.monotonic()
-        run = self._session.get(SyncRun, run_id)
+        if run is None:
+            run = self._session.get(SyncRun, run_id)
         if run is None:
             raise LookupError(f"sync run {run_id} does not exist")
         self.total = run.total
@@ -82,12 +84,19 @@ class RunRecorder:
         self.deferred: dict[tuple, Deferred] = {}
         self.streak = 0
         self._retry_noted = False
-        self._load()
+        self._load(run)
 
-    def _load(self) -> None:
-        """Counts and finished records from the items already recorded (a resumed or re-attempted run)."""
+    def _load(self, run: SyncRun | None = None) -> None:
+        """Counts and finished records from the items already recorded (a resumed or re-attempted run).
+
+        ``run`` (its row as just read): when its counts are empty, it has no items — every item is
+        written in the same commit as the counts that include it — so nothing is read."""
         self.counts: Counter = Counter()
         self.entity_counts: dict[str, Counter] = {}
+        if run is not None and not run.counts:
+            self._finished = set()
+            self._anonymous = 0 if self.selection.get("entity") else (run.done or 0)
+            return
         for entity, action, n in self._session.execute(
                 select(SyncItem.entity, SyncItem.action, func.count()).where(SyncItem.run_id == self.run_id)
                 .group_by(SyncItem.entity, SyncItem.action)):
@@ -103,7 +112,7 @@ class RunRecorder:
                 if key is not None:
                     self._finished.add(key)
         else:
-            run = self._session.get(SyncRun, self.run_id)
+            run = run if run is not None else self._session.get(SyncRun, self.run_id)
             self._anonymous = run.done if run is not None else 0
 
     @property
@@ -114,8 +123,9 @@ class RunRecorder:
 
     def start(self) -> None:
         """An attempt starts: records left "not attempted" by an earlier attempt are tried again."""
-        dropped = self._session.execute(delete(SyncItem).where(SyncItem.run_id == self.run_id,
-                                                                SyncItem.action == NOT_ATTEMPTED)).rowcount
+        # The counts were just loaded: without a "not attempted" among them there is nothing to drop.
+        dropped = self.counts.get(NOT_ATTEMPTED) and self._session.execute(
+            delete(SyncItem).where(SyncItem.run_id == self.run_id, SyncItem.action == NOT_ATTEMPTED)).rowcount
         if dropped:  # committed below, with the status
             self._load()
         now = utcnow()
@@ -134,7 +144,10 @@ class RunRecorder:
             values["selection"] = self.selection
             if self._buffer:
                 self.flush()  # what is buffered counts too
-            self._load()
+            if self.counts:
+                self._load()
+            else:  # nothing recorded, by this attempt or an earlier one: no item to read
+                self._finished, self._anonymous = set(), 0
         self._update(**values)
 
     def record(self, *, entity: str, direction: str, action: str, host_id: int | None = None,

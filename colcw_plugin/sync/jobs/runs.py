@@ -63,11 +63,11 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     spent; after that, and for a run in the foreground, what is left ends "not attempted" with why.
     Every other failure closes the run as failed with a message saying what to do.
     """
-    run = session.get(SyncRun, run_id)
+    run = session.get(SyncRun, run_id, populate_existing=True)  # as it is now: the recorder starts from it
     if run is None:
         raise LookupError(f"sync run {run_id} does not exist")
     job = kinds[run.kind]
-    recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after)
+    recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after, run=run)
     recorder.start()
     attempt = (run.attempts or 0) + 1
     own_client = client is None
