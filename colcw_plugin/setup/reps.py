@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import StoreSite, User
@@ -32,27 +32,42 @@ class UnmappedRep(Exception):
         super().__init__(f"Export did not occur: {who} is not mapped to a ConnectWise member.")
 
 
-def acting_rep(session: Session, settings: Settings, actor: dict | None, document_rep_id: int | None = None) -> User | None:
-    """The host user whose ConnectWise member the export uses."""
-    if settings.use_logged_in_rep and actor and actor.get("id"):
-        user = session.get(User, actor["id"])
-        if user is not None:
-            return user
+def _acting(session: Session, settings: Settings, actor: dict | None, document_rep_id: int | None
+            ) -> tuple[User | None, RepMapping | None]:
+    """The acting rep and their mapping, in one statement: every user the rule may pick (the actor, the
+    document's rep, the store's default rep) with their mappings, and the store's default rep id."""
+    actor_id = (actor or {}).get("id") if settings.use_logged_in_rep else None
+    store_rep = select(StoreSite.default_rep_id).order_by(StoreSite.id).limit(1).scalar_subquery()
+    ids = [i for i in (actor_id, document_rep_id) if i]
+    rows = session.execute(select(User, RepMapping, store_rep.label("store_rep"))
+                           .outerjoin(RepMapping, RepMapping.user_id == User.id)
+                           .where(or_(User.id.in_(ids), User.id == store_rep))).all()
+    # No row: none of those users exists, and whichever the rule picks, there is no rep.
+    found = {user.id: (user, mapping) for user, mapping, _ in rows}
+    nobody = (None, None)
+    if actor_id and actor_id in found:
+        return found[actor_id]
     if settings.use_logged_in_rep and document_rep_id:
-        return session.get(User, document_rep_id)
-    store = session.execute(select(StoreSite).order_by(StoreSite.id).limit(1)).scalar_one_or_none()
-    if store and store.default_rep_id:
-        return session.get(User, store.default_rep_id)
-    return session.get(User, document_rep_id) if document_rep_id else None
+        return found.get(document_rep_id, nobody)
+    default_rep_id = rows[0].store_rep if rows else None
+    if default_rep_id:
+        return found.get(default_rep_id, nobody)
+    return found.get(document_rep_id, nobody) if document_rep_id else nobody
+
+
+def acting_rep(session: Session, settings: Settings, actor: dict | None, document_rep_id: int | None = None) -> User | None:
+    """The host user whose ConnectWise member the export uses: with "assign to the logged-in sales rep",
+    the user who started it, else the document's rep; otherwise the store's default rep, else the
+    document's rep."""
+    return _acting(session, settings, actor, document_rep_id)[0]
 
 
 def member_for(session: Session, settings: Settings, actor: dict | None,
                document_rep_id: int | None = None) -> RepMapping:
-    """The rep mapping to use, or :class:`UnmappedRep` with Appendix C's message and resolution."""
-    rep = acting_rep(session, settings, actor, document_rep_id)
+    """The rep mapping to use, or :class:`UnmappedRep` with Appendix C's message and resolution (one statement)."""
+    rep, mapping = _acting(session, settings, actor, document_rep_id)
     if rep is None:
         raise UnmappedRep(None)
-    mapping = session.execute(select(RepMapping).where(RepMapping.user_id == rep.id)).scalar_one_or_none()
     if mapping is None or not mapping.member_id:
         raise UnmappedRep(rep)
     return mapping
