@@ -9,7 +9,9 @@ through the business session, which would wait forever on a row lock held by its
 The lock is transaction-scoped, so a dying process releases it with its connection.
 
 Creating a *new* opportunity also takes a lock on (company, name), so two different documents
-naming the same new opportunity cannot both create it.
+naming the same new opportunity cannot both create it. Taken under the document's lock, it shares
+that lock's connection (one statement instead of a connection of its own): it is held until the
+document's lock ends.
 
 On SQLite they are file locks beside the database (:mod:`..shared.locks`).
 """
@@ -39,7 +41,9 @@ def document_lock(engine: Engine, document_id: int, *, wait_seconds: int = LOCK_
 def name_lock(engine: Engine, company_id: int, name: str, *, wait_seconds: int = LOCK_WAIT_SECONDS,
               on_wait: Callable[[bool], None] | None = None) -> Iterator[None]:
     """Serialise "find the opportunity named X for company C, else create it" across processes (with
-    ``on_wait``, the lock is first only tried: one statement when nothing holds it)."""
+    ``on_wait``, the lock is first only tried: one statement when nothing holds it). Under a document's
+    lock it is taken on that lock's connection, and released with it."""
     with advisory_lock(engine, lock_key("colcw-opportunity", int(company_id), name),
-                       "Another export is creating this opportunity; try again in a moment.", wait_seconds, on_wait):
+                       "Another export is creating this opportunity; try again in a moment.", wait_seconds, on_wait,
+                       with_enclosing=True):
         yield

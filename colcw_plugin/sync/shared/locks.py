@@ -57,7 +57,7 @@ def lock_key(*parts: object) -> int:
 
 
 def _counts(name: str) -> dict:
-    if not hasattr(_held, name):
+    if not hasattr(_held, name):  # keys, files (SQLite) or connections (PostgreSQL, by engine)
         setattr(_held, name, {})
     return getattr(_held, name)
 
@@ -69,20 +69,22 @@ def holds(key: int) -> bool:
 
 @contextmanager
 def advisory_lock(engine: Engine, key: int, busy_message: str, wait_seconds: float = LOCK_WAIT_SECONDS,
-                  on_wait: Callable[[bool], None] | None = None) -> Iterator[None]:
+                  on_wait: Callable[[bool], None] | None = None, *, with_enclosing: bool = False) -> Iterator[None]:
     """Hold lock ``key`` while the block runs; :class:`Busy` after ``wait_seconds`` (0: only try).
-    ``on_wait(True)`` is called when another holder makes it wait, ``on_wait(False)`` when that ends."""
+    ``on_wait(True)`` is called when another holder makes it wait, ``on_wait(False)`` when that ends.
+    ``with_enclosing``: see :func:`advisory_locks`."""
     if on_wait is None or wait_seconds <= 0 or holds(key):
-        with advisory_locks(engine, [key], busy_message, wait_seconds):
+        with advisory_locks(engine, [key], busy_message, wait_seconds, with_enclosing=with_enclosing):
             yield
         return
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(advisory_locks(engine, [key], busy_message, 0))
+            stack.enter_context(advisory_locks(engine, [key], busy_message, 0, with_enclosing=with_enclosing))
         except Busy:
             on_wait(True)
             try:
-                stack.enter_context(advisory_locks(engine, [key], busy_message, wait_seconds))
+                stack.enter_context(advisory_locks(engine, [key], busy_message, wait_seconds,
+                                                   with_enclosing=with_enclosing))
             finally:
                 on_wait(False)
         yield
@@ -90,14 +92,22 @@ def advisory_lock(engine: Engine, key: int, busy_message: str, wait_seconds: flo
 
 @contextmanager
 def advisory_locks(engine: Engine, keys: Iterable[int], busy_message: str,
-                   wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """Hold every lock in ``keys`` (taken in sorted order) while the block runs."""
+                   wait_seconds: float = LOCK_WAIT_SECONDS, *, with_enclosing: bool = False) -> Iterator[None]:
+    """Hold every lock in ``keys`` (taken in sorted order) while the block runs.
+
+    ``with_enclosing``: on PostgreSQL, when this thread already holds locks of ``engine``, these are
+    taken on the same connection (no connection of their own to check out and end) and so are held
+    until the enclosing locks end, not only while the block runs."""
     counts = _counts("keys")
     new = sorted({k for k in keys if counts.get(k, 0) == 0})
     with contextlib.ExitStack() as stack:
         if new:
             if engine.dialect.name == "postgresql":
-                stack.enter_context(_pg_locks(engine, new, busy_message, wait_seconds))
+                enclosing = _counts("connections").get(id(engine)) if with_enclosing else None
+                if enclosing is not None:
+                    stack.enter_context(_pg_locks_on(enclosing, new, busy_message, wait_seconds))
+                else:
+                    stack.enter_context(_pg_locks(engine, new, busy_message, wait_seconds))
             else:
                 stack.enter_context(_local_locks(engine, new, busy_message, wait_seconds))
         for k in keys:
@@ -127,10 +137,41 @@ def _pg_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: 
         except Busy:
             conn.rollback()
             raise
+        connections = _counts("connections")
+        outermost = connections.setdefault(id(engine), conn) is conn
         try:
             yield
         finally:
-            conn.rollback()  # ends the transaction: releases the locks
+            if outermost:
+                del connections[id(engine)]
+            conn.rollback()  # ends the transaction: releases the locks (and those taken with them)
+
+
+@contextmanager
+def _pg_locks_on(conn, keys: list[int], busy_message: str, wait_seconds: float) -> Iterator[None]:
+    """Take ``keys`` on the connection of this thread's enclosing locks; they end with its transaction."""
+    if wait_seconds <= 0 and len(keys) == 1:  # one try, one statement: a refusal took nothing
+        if not conn.execute(_TRY_ALL, {"keys": keys}).scalar():
+            raise Busy(busy_message)
+        yield
+        return
+    # Waiting (or several keys) in a savepoint: a timeout, or a refusal after some keys were taken,
+    # rolls back only to it, never the enclosing locks.
+    savepoint = conn.begin_nested()
+    try:
+        if wait_seconds > 0:
+            conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(wait_seconds * 1000))}ms'"))
+            conn.execute(_TAKE_ALL, {"keys": keys})
+        elif not conn.execute(_TRY_ALL, {"keys": keys}).scalar():
+            raise Busy(busy_message)
+    except OperationalError as e:
+        savepoint.rollback()
+        raise Busy(busy_message) from e
+    except Busy:
+        savepoint.rollback()
+        raise
+    savepoint.commit()  # releases the savepoint; the locks stay with the enclosing transaction
+    yield
 
 
 def _lock_dir(engine: Engine) -> Path | None:
