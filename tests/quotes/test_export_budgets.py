@@ -80,3 +80,51 @@ def test_each_document_of_a_run_costs_at_most_twelve_sql_statements_whatever_its
     # Exported again, unchanged: the lines are compared, nothing is sent to ConnectWise but two reads.
     one, six = _statements(world, first), _statements(world, {"document_ids": others})
     assert (six - one) / 5 <= STATEMENTS_PER_DOCUMENT, (one, six)
+
+
+# A run of one document, first exported (a new opportunity with one line): its run bookkeeping is the
+# run read once at its start and once at its end, three writes (started, its selection, finished), no
+# item read or deleted (it has none), the sales rep's member in one statement, and the name lock on the
+# document lock's connection. Issue 14: the one-line export against its floor (bench/bench_quotes.py);
+# before, such a run sent 23 statements on 9 checkouts (each with its ping).
+ONE_DOCUMENT_RUN_STATEMENTS = 17
+ONE_DOCUMENT_RUN_CHECKOUTS = 7
+
+
+def test_a_run_of_one_new_document_sends_seventeen_statements_on_seven_checkouts(world, app, monkeypatch):
+    from sqlalchemy import event
+
+    from colcw_plugin.sync.jobs.runs import create_run
+
+    tune_runtime(monkeypatch, app, concurrency=1)
+    world.export(world.quote([line("OPT-7010")], name="Warm-up deal").id)  # the run-wide caches
+    doc = world.quote([line("LAT-5440")], name="One-line deal")
+    rt = runtime()
+    run = create_run(db.session, rt.kinds, "quote_export", {"document_id": doc.id})
+    db.session.commit()
+    run_id = run.id
+    client = rt.client(db.session)
+    checkouts = []
+
+    def checkout(*args):
+        checkouts.append(1)
+
+    event.listen(db.engine.pool, "checkout", checkout)
+    try:
+        with recorded_statements(db.engine) as seen:
+            done = rt.execute(db.session, run_id, client=client)
+    finally:
+        event.remove(db.engine.pool, "checkout", checkout)
+        client.close()
+    assert done.status == "succeeded" and "created opportunity" in done.message, done.message
+
+    def touching(*tables):
+        return [s for s in seen if any(t in s for t in tables)]
+
+    assert len(touching("colcw_sync_items")) == 0, touching("colcw_sync_items")  # a fresh run has no item to read
+    runs = touching("colcw_sync_runs")
+    assert [s.split()[0] for s in runs] == ["SELECT", "UPDATE", "UPDATE", "UPDATE", "SELECT"], runs
+    assert len(touching("store_sites", "colcw_rep_mappings")) == 1  # the acting rep and their member together
+    assert len(touching("pg_try_advisory_xact_lock")) == 2  # the document's lock, the new opportunity's name
+    assert len(seen) <= ONE_DOCUMENT_RUN_STATEMENTS, "\n".join(seen)
+    assert len(checkouts) <= ONE_DOCUMENT_RUN_CHECKOUTS, len(checkouts)

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host_stub.gateway import UnitOfWork
@@ -63,7 +64,9 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     spent; after that, and for a run in the foreground, what is left ends "not attempted" with why.
     Every other failure closes the run as failed with a message saying what to do.
     """
-    run = session.get(SyncRun, run_id, populate_existing=True)  # as it is now: the recorder starts from it
+    # As it is now (one statement, whatever the session held of it): the recorder starts from it too.
+    run = session.execute(select(SyncRun).where(SyncRun.id == run_id)
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
     if run is None:
         raise LookupError(f"sync run {run_id} does not exist")
     job = kinds[run.kind]
