@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 
 from .extensions import csrf, db, login_manager
 from .plugins import make_plugin_manager
@@ -28,12 +30,16 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] |
     app.config.update(config_mod.from_env(dict(config or {})))
     if config:
         app.config.update(config)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    if sqlite:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
 
     db.init_app(app)
+    if not sqlite and "pool_pre_ping" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]:
+        with app.app_context():
+            ping_when_idle(db.engine)
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -52,6 +58,34 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] |
 
     call_hook(pm, "host_init_app", app=app)
     return app
+
+
+# A pooled connection is pinged before it is used when it sat in the pool for longer than this: a
+# server restart, or an idle timeout on the way, closes connections while they wait there. One given
+# back moments ago is used as it is (``pool_pre_ping`` pings on every checkout: one more round trip
+# each time a unit of work, a record lock or a run's bookkeeping takes a connection).
+PING_IDLE_SECONDS = 2.0
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float = PING_IDLE_SECONDS) -> None:
+    """Ping ``engine``'s pooled connections on checkout when idle for more than ``idle_seconds``; a dead
+    one is replaced (the pool connects anew) before anyone uses it."""
+
+    def fresh(dbapi_connection, record) -> None:
+        record.info["colcw_idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection, record, proxy) -> None:
+        since = record.info.get("colcw_idle_since")
+        if since is not None and time.monotonic() - since <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as e:  # noqa: BLE001 - whatever the driver raises, the connection is unusable
+            raise DisconnectionError("the pooled connection is closed") from e
+
+    event.listen(engine, "connect", fresh)
+    event.listen(engine, "checkin", fresh)
+    event.listen(engine, "checkout", checkout)
 
 
 @event.listens_for(Engine, "connect")
