@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Customer
@@ -32,6 +32,7 @@ from ...models import CONTACT, CreateIntent, fingerprint
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
 from ..shared.states import StateList
+from .export_writes import delete_intents, insert_intents
 from .link_batch import LinkBatch, LinkRow
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ class ContactExporter:
                 self._intend(contact.id, company_id, planned.body, known, chunk)
             out.append(planned)
         if self._intents:  # one statement for the customer's intents
-            self.session.execute(insert(CreateIntent), self._intents)
+            insert_intents(self.session, self._intents)
         return out
 
     def write(self, company_id: int, chunk: Chunk, batch: LinkBatch,
@@ -207,8 +208,7 @@ class ContactExporter:
             batch.flush()
             if settled:
                 # In the links' transaction: from its commit on, the link is what says the contact exists.
-                self.session.execute(delete(CreateIntent).where(CreateIntent.entity == CONTACT,
-                                                                CreateIntent.host_id.in_(settled)))
+                delete_intents(self.session, CONTACT, settled)
                 for contact_id in settled:
                     chunk.contact_intents.pop(contact_id, None)
         return outcomes, default_cw

@@ -39,7 +39,8 @@ from . import exclusive
 from .contact_export import ContactExporter, Outcome, resolution_for
 from .export_pool import side_by_side
 from .export_reads import Chunk, clear_drift_of, export_scope, load_comm_types, read_chunk
-from .link_batch import LinkBatch, drifted_customers
+from .export_writes import ExportLinks
+from .link_batch import drifted_customers
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ class CustomerExporter:
         problems = M.customer_problems(values, self.states)
         if problems:
             return [Outcome(CUSTOMER, "failed", customer.id, None, label, *M.join(problems))]
-        batch = LinkBatch(self.session)
+        batch = ExportLinks(self.session)
         link = chunk.customer_links.get(customer.id)
         record: dict | None = None
         notes: list[str] = []
