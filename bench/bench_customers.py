@@ -183,9 +183,9 @@ def _run(kind: str, params: dict) -> dict:
     client.stats.reset()
     before = row_versions(db.session, DATA_TABLES)
     memory = PeakMemory()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     done = runtime().execute(db.session, run.id, client=client)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     memory.stop()
     writes = rows_written(before, row_versions(db.session, DATA_TABLES))
     by_path: dict[str, int] = {}
@@ -194,7 +194,7 @@ def _run(kind: str, params: dict) -> dict:
         by_path[label] = by_path.get(label, 0) + n
     client.close()
     return {"status": done.status, "counts": done.counts, "requests": client.stats.total, "by_path": by_path,
-            "seconds": round(elapsed, 3), "writes": writes, "rss_before_mb": round(memory.start, 1),
+            "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3), "writes": writes, "rss_before_mb": round(memory.start, 1),
             "rss_peak_mb": round(memory.peak, 1), "rss_growth_mb": round(memory.peak - memory.start, 1)}
 
 
@@ -295,6 +295,7 @@ def report(title: str, r: dict) -> None:
     print(f"  ConnectWise requests: {r['requests']}  ({', '.join(f'{k}: {v}' for k, v in r['by_path'].items())})")
     print(f"  {floor.ratio_line('wall time', r['seconds'], r['floor'])} ({records / max(r['seconds'], 0.001):.0f} "
           "records/s)")
+    print(f"  colcw's CPU during the run: {r['cpu_seconds']} s (the sandbox's and PostgreSQL's not included)")
     print(f"  writes to the host and the links: {sum(r['writes'].values())} {r['writes']}")
     print(f"  peak memory {r['rss_peak_mb']} MB; growth during the run {r['rss_growth_mb']} MB "
           f"(process at {r['rss_before_mb']} MB before)")
