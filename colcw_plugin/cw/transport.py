@@ -26,6 +26,9 @@ from typing import Any
 
 import requests
 import urllib3.exceptions
+from requests.cookies import RequestsCookieJar, merge_cookies
+from requests.sessions import merge_setting
+from requests.structures import CaseInsensitiveDict
 
 from .conditions import format_datetime
 from .errors import ConnectWiseError, NetworkError, RateLimited, TLSFailed, error_from_response
@@ -225,15 +228,7 @@ class Transport:
             self.stats.record(method, template)
             t0 = self._clock()
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    headers=headers,
-                    timeout=self.settings.timeout,
-                    verify=verify,
-                )
+                response = self._request(method, url, params=params, data=data, headers=headers, verify=verify)
             except requests.RequestException as exc:
                 err = network_error(exc, method=method, path=path)
                 err.__cause__ = exc
@@ -277,6 +272,37 @@ class Transport:
             if self.on_retry_wait is not None and wait >= 1.0:
                 self.on_retry_wait(err, wait)
             self._sleep(wait)
+
+    def _request(self, method: str, url: str, *, params: Mapping[str, Any] | None, data: bytes | None,
+                 headers: dict[str, str], verify: bool | str) -> requests.Response:
+        """``session.request(...)``, prepared with less work.
+
+        ``Session.request`` merges what the session holds into each request through generic code that costs
+        about 80 µs (a tenth of colcw's CPU per request in a bulk export). A session that reads nothing
+        from the environment (``trust_env`` off, as the client's own) gets the same prepared request,
+        merged here directly: the session's headers under the call's, its cookies copied into the
+        request's jar, its params, auth and hooks, and the same send settings (redirects followed,
+        the session's proxies, stream and cert). Any other session goes through ``Session.request``.
+        """
+        session = self.session
+        timeout = self.settings.timeout
+        if session.trust_env:
+            return session.request(method, url, params=params, data=data, headers=headers, timeout=timeout,
+                                   verify=verify)
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=method,
+            url=url,
+            headers=merge_setting(headers, session.headers, dict_class=CaseInsensitiveDict),
+            data=data or {},
+            params=merge_setting(params or {}, session.params),
+            auth=session.auth,
+            cookies=merge_cookies(RequestsCookieJar(), session.cookies),
+            hooks=session.hooks,
+        )
+        return session.send(prepared, timeout=timeout, allow_redirects=True,
+                            proxies=merge_setting({}, session.proxies), stream=merge_setting(None, session.stream),
+                            verify=merge_setting(verify, session.verify), cert=merge_setting(None, session.cert))
 
 
 def _resource_of(template: str) -> str:
