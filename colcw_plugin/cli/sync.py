@@ -19,7 +19,7 @@ import time
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host_stub.extensions import db
@@ -99,11 +99,7 @@ def sync_customers(direction: str, customer: str | None, since: str | None, all_
     """Run a customer sync now and print what happened to each record."""
     run, errors = run_in_foreground(f"customer_{direction}", {"customer": customer, "since": since, "all": all_,
                                                               "created": created}, label="Synchronising")
-    rows = db.session.execute(select(SyncItem.entity, SyncItem.action, func.count())
-                              .where(SyncItem.run_id == run.id).group_by(SyncItem.entity, SyncItem.action)).all()
-    per_entity: dict[str, dict[str, int]] = {}
-    for entity, action, n in rows:
-        per_entity.setdefault(entity, {})[action] = n
+    per_entity: dict[str, dict[str, int]] = run.entity_counts or {}  # an unchanged company's contacts have no item
     parts = [f"{entity}s: {describe_counts(counts)}" for entity, counts in sorted(per_entity.items(), reverse=True)]
     click.echo(f"Status: {run.status}. {'; '.join(parts) or 'nothing to do'}. "
                f"ConnectWise requests: {run.api_requests}.")

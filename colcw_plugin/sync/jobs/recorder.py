@@ -64,7 +64,7 @@ def _key(entity: str, host_id: int | None, cw_id: int | None) -> tuple | None:
 class RunRecorder:
     """Records one run's progress and per-record outcomes (use one recorder per run)."""
 
-    def __init__(self, engine: Engine, run_id: int, *, flush_every: int = 200, flush_seconds: float = 1.0,
+    def __init__(self, engine: Engine, run_id: int, *, flush_every: int = 1000, flush_seconds: float = 1.0,
                  unreachable_after: int = 3, run: SyncRun | None = None):
         """``run``: the run's row as the caller just read it (else the recorder reads it)."""
         self.engine = engine
@@ -87,33 +87,26 @@ class RunRecorder:
         self._load(run)
 
     def _load(self, run: SyncRun | None = None) -> None:
-        """Counts and finished records from the items already recorded (a resumed or re-attempted run).
-
-        ``run`` (its row as just read): when its counts are empty, it has no items — every item is
-        written in the same commit as the counts that include it — so nothing is read."""
-        self.counts: Counter = Counter()
-        self.entity_counts: dict[str, Counter] = {}
-        if run is not None and not run.counts:
-            self._finished = set()
-            self._anonymous = 0 if self.selection.get("entity") else (run.done or 0)
-            return
-        for entity, action, n in self._session.execute(
-                select(SyncItem.entity, SyncItem.action, func.count()).where(SyncItem.run_id == self.run_id)
-                .group_by(SyncItem.entity, SyncItem.action)):
-            self.counts[action] += n
-            self.entity_counts.setdefault(entity, Counter())[action] += n
+        """Counts and finished records of the run so far (a resumed or re-attempted run). The counts are the
+        run's own, written in the same commit as the items they include (some records have no item of their
+        own: see :meth:`tally`); ``run``: its row as just read, else it is read now. A run whose counts are
+        empty has no items, so none are read."""
+        if run is None:
+            run = self._session.execute(select(SyncRun).where(SyncRun.id == self.run_id)
+                                        .execution_options(populate_existing=True)).scalar_one()
+        self.counts: Counter = Counter(run.counts or {})
+        self.entity_counts: dict[str, Counter] = {e: Counter(c) for e, c in (run.entity_counts or {}).items()}
         self._finished: set[tuple] = set()
         self._anonymous = 0
         main = self.selection.get("entity")
-        if main:
+        if not main:
+            self._anonymous = run.done or 0
+        elif self.counts:
             for host_id, cw_id in self._session.execute(select(SyncItem.host_id, SyncItem.cw_id).where(
                     SyncItem.run_id == self.run_id, SyncItem.entity == main)):
                 key = _key(main, host_id, cw_id) if self.selection.get("key") != "cw" else _key(main, None, cw_id)
                 if key is not None:
                     self._finished.add(key)
-        else:
-            run = run if run is not None else self._session.get(SyncRun, self.run_id)
-            self._anonymous = run.done if run is not None else 0
 
     @property
     def done(self) -> int:
@@ -124,10 +117,19 @@ class RunRecorder:
     def start(self) -> None:
         """An attempt starts: records left "not attempted" by an earlier attempt are tried again."""
         # The counts were just loaded: without a "not attempted" among them there is nothing to drop.
-        dropped = self.counts.get(NOT_ATTEMPTED) and self._session.execute(
-            delete(SyncItem).where(SyncItem.run_id == self.run_id, SyncItem.action == NOT_ATTEMPTED)).rowcount
-        if dropped:  # committed below, with the status
+        if self.counts.get(NOT_ATTEMPTED):  # dropped now, committed below with the counts without them
+            dropped = self._session.execute(select(SyncItem.entity, func.count()).where(
+                SyncItem.run_id == self.run_id, SyncItem.action == NOT_ATTEMPTED).group_by(SyncItem.entity)).all()
+            self._session.execute(delete(SyncItem).where(SyncItem.run_id == self.run_id,
+                                                         SyncItem.action == NOT_ATTEMPTED))
             self._load()
+            for entity, n in dropped:
+                self.counts[NOT_ATTEMPTED] -= n
+                self.entity_counts.setdefault(entity, Counter())[NOT_ATTEMPTED] -= n
+            if not self.selection.get("entity"):  # done was counted, not read from the items
+                self._anonymous = max(0, self._anonymous - sum(n for _, n in dropped))
+            self.counts = +self.counts  # drop the zeros
+            self.entity_counts = {e: +c for e, c in self.entity_counts.items() if +c}
         now = utcnow()
         self._update(status=RunStatus.RUNNING, started_at=func.coalesce(SyncRun.started_at, now), heartbeat_at=now, finished_at=None,
                      attempts=SyncRun.attempts + 1, next_try_at=None, waiting_reason="", done=self.done,
@@ -172,6 +174,13 @@ class RunRecorder:
                 self.streak = 0
         if len(self._buffer) >= self.flush_every or time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
+
+    def tally(self, entity: str, action: str, n: int) -> None:
+        """Count ``n`` records of ``entity`` whose outcome another record's result states (an unchanged
+        company's contacts): in the run's counts, without a result of their own."""
+        if n:
+            self.counts[action] += n
+            self.entity_counts.setdefault(entity, Counter())[action] += n
 
     def _record_key(self, entity: str, host_id: int | None, cw_id: int | None) -> tuple | None:
         if self.selection.get("key") == "cw" and entity == self.selection.get("entity"):

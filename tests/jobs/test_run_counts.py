@@ -1,0 +1,54 @@
+"""A run's counts are its own record: records that share another record's result (an unchanged company's
+contacts) count without a result of their own, and the counts survive a resumed attempt (issue 14)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from colcw_plugin.models import SyncItem, SyncRun
+from colcw_plugin.sync.jobs.recorder import RunRecorder
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
+from host_stub.extensions import db
+
+
+def _run() -> int:
+    run = create_run(db.session, runtime().kinds, "customer_import", {"mode": "all"})
+    db.session.commit()
+    return run.id
+
+
+def _stored(run_id: int) -> SyncRun:
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id)
+
+
+def test_tallied_records_count_in_the_run_and_survive_a_resumed_attempt(app):
+    run_id = _run()
+    first = RunRecorder(db.engine, run_id)
+    first.start()
+    first.record(entity="customer", direction="import", action="unchanged", cw_id=11, host_id=1, label="Acme (ACME)")
+    first.tally("contact", "unchanged", 3)
+    first.record(entity="customer", direction="import", action="not_attempted", cw_id=12, label="Beta (BETA)")
+    first.wait(reason="ConnectWise is unreachable", next_try_at=None, give_up_at=None)
+    assert _stored(run_id).entity_counts == {"customer": {"unchanged": 1, "not_attempted": 1},
+                                             "contact": {"unchanged": 3}}
+
+    # The next attempt forgets what was not attempted, keeps the rest, and goes on.
+    second = RunRecorder(db.engine, run_id)
+    second.start()
+    assert second.entity_counts == {"customer": {"unchanged": 1}, "contact": {"unchanged": 3}}
+    assert second.done == 1
+    second.record(entity="customer", direction="import", action="updated", cw_id=12, host_id=2, label="Beta (BETA)")
+    second.record(entity="contact", direction="import", action="created", cw_id=21, host_id=5, label="Ann (Beta)",
+                  advance=False)
+    assert second.finish() == "succeeded"
+
+    run = _stored(run_id)
+    assert run.entity_counts == {"customer": {"unchanged": 1, "updated": 1}, "contact": {"unchanged": 3, "created": 1}}
+    assert run.counts == {"unchanged": 4, "updated": 1, "created": 1} and run.done == 2
+    assert "3 unchanged" in run.records_summary, run.records_summary
+    # Only the records with a result of their own are listed.
+    listed = db.session.execute(select(SyncItem.entity, SyncItem.action).where(SyncItem.run_id == run_id)
+                                .order_by(SyncItem.id)).all()
+    assert listed == [("customer", "unchanged"), ("customer", "updated"), ("contact", "created")]
