@@ -63,13 +63,30 @@ def test_a_page_the_database_refuses_is_saved_company_by_company(connected):
 
 
 def test_an_unchanged_re_import_leaves_every_row_version_as_it_was(connected):
-    connected.generate(companies=80, contacts_per_company=2.5)
+    made = connected.generate(companies=80, contacts_per_company=2.5, age_minutes=60)
     assert run("customer_import", {"mode": "all"}).status == "succeeded"
     tables = ("customers", "contacts", "colcw_links", "colcw_record_drift")
     before = row_versions(db.session, tables)
     again = run("customer_import", {"mode": "all"})
     assert again.status == "succeeded" and set(again.counts) == {"unchanged"}, again.counts
     assert rows_written(before, row_versions(db.session, tables)) == {}
+    # Neither side touched them since: one result per company, which stands for its contacts; the run still
+    # counts every contact.
+    assert again.entity_counts == {"customer": {"unchanged": 80}, "contact": {"unchanged": made["contacts"]}}
+    assert [i.entity for i in again.items] == ["customer"] * 80
+    contacts = db.session.query(Contact).filter(Contact.customer_id == again.items[0].host_id).count()
+    assert again.items[0].message.endswith(f"unchanged, and its {contacts} contact{'s' if contacts != 1 else ''}.")
+
+
+def test_an_unchanged_page_costs_the_same_statements_whatever_its_size(connected):
+    """An untouched page is read in two queries and writes nothing but the run's own record."""
+    connected.generate(companies=300, contacts_per_company=2.5, age_minutes=60)
+    ids = sorted(c["id"] for c in connected.api("GET", "company/companies",
+                                                params={"pageSize": 1000, "fields": "id"}).json())
+    assert run("customer_import", {"company_ids": ids}).status == "succeeded"
+    small = _data_statements(lambda: run("customer_import", {"company_ids": ids[:30]}))
+    large = _data_statements(lambda: run("customer_import", {"company_ids": ids}))
+    assert large == small <= 8, (small, large)
 
 
 def test_a_re_import_still_sees_a_change_on_either_side(connected):

@@ -9,9 +9,8 @@ a page is one transaction of a few statements, whatever its size.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from host_stub.bulk import CustomerSaved, CustomerWrite
@@ -57,8 +56,6 @@ def is_own_import(actor: dict | None) -> bool:
 class HostCustomer:
     values: dict
     contacts: dict[int, dict]  # host contact id -> values
-    updated_at: dt.datetime | None = None  # when the host last changed the customer
-    contacts_updated: dict[int, dt.datetime] = field(default_factory=dict)  # ... and each contact
 
 
 @dataclass
@@ -76,25 +73,6 @@ class PageData:
     def __post_init__(self) -> None:
         if self.linked_hosts is None:
             self.linked_hosts = {row.host_id for row in self.host_contact_links.values()}
-
-
-# A record's lastUpdated must be this much older than the sync that wrote its link for the link to
-# vouch for it: lastUpdated has whole seconds, and ConnectWise's clock is not ours (as the incremental
-# import's look-back, importer.WATERMARK_OVERLAP).
-SETTLED = dt.timedelta(minutes=2)
-
-
-def _settled(link: LinkRow, record: dict, host_updated: dt.datetime) -> bool:
-    """The link keeps the record's lastUpdated, the record had it well before the link was written, and
-    the host row has not changed since."""
-    stamp = M.last_updated(record)
-    if not stamp or link.synced_at is None or link.cw_last_updated != stamp or host_updated > link.synced_at:
-        return False
-    try:
-        changed = dt.datetime.fromisoformat(stamp).replace(tzinfo=None)
-    except ValueError:
-        return False
-    return changed < link.synced_at - SETTLED
 
 
 def not_saved(record: dict, detail: str) -> dict:
@@ -121,7 +99,6 @@ class CompanyImport:
         self.write: CustomerWrite | None = None
         self.outcomes: list[dict] = []
         self._then: dict = {}
-        self._quiet: bool | None = None
 
     def _out(self, action: str, host_id: int | None, message: str, resolution: str = "",
              entity: str = CUSTOMER, cw_id: int | None = None, label: str | None = None) -> dict:
@@ -149,8 +126,6 @@ class CompanyImport:
         ident = str(record.get("identifier") or "")
         if record.get("deletedFlag"):
             return self._deleted(link)
-        if self.untouched():
-            return self._unchanged(link.host_id)
         host_id: int | None = None
         notes: list[str] = []
         if link is not None:
@@ -189,49 +164,6 @@ class CompanyImport:
                                       "customers), or import it on its own by its Company ID if it is another "
                                       "company.")]
         return self._apply(host_id, link, notes)
-
-    def untouched(self) -> bool:
-        """A bulk import's company that neither side touched since the last sync (see :meth:`_untouched`)."""
-        if self._quiet is None:
-            self._quiet = not self.explicit and not self.record.get("deletedFlag") \
-                and self._untouched(self.page.links.get(self.cid))
-        return self._quiet
-
-    def _untouched(self, link: LinkRow | None) -> bool:
-        """Whether neither side changed the company or its contacts since the last sync wrote their links:
-        each keeps the lastUpdated that ConnectWise shows now, and had it well before that sync (within the
-        same second a later change would keep it too), and the host's rows are no newer than the links.
-        Such a company is unchanged without mapping it."""
-        page = self.page
-        host = page.hosts.get(link.host_id) if link is not None else None
-        if host is None or link.status != "ok" or host.updated_at is None \
-                or not _settled(link, self.record, host.updated_at) \
-                or link.cw_identifier != str(self.record.get("identifier") or "") \
-                or (page.drifted is None or link.host_id in page.drifted):
-            return False
-        all_contacts = page.contacts.get(self.cid, [])
-        for c in all_contacts:
-            if c.get("inactiveFlag"):
-                continue
-            row = page.contact_links.get(c["id"])
-            if row is None or row.host_id not in host.contacts or row.status != "ok" \
-                    or not _settled(row, c, host.contacts_updated[row.host_id]):
-                return False
-        present = {c["id"] for c in all_contacts}
-        return all(row.cw_id in present or row.status == "missing_in_cw"
-                   for hid in host.contacts if (row := page.host_contact_links.get(hid)) is not None)
-
-    def _unchanged(self, host_id: int) -> list[dict]:
-        """The outcomes of an untouched company (see :meth:`_untouched`): nothing to write."""
-        name = self.record.get("name")
-        outcomes = [self._out("unchanged", host_id, f"{self.label}: unchanged.")]
-        for c in self.page.contacts.get(self.cid, []):
-            if not c.get("inactiveFlag"):
-                who = f"{c.get('firstName', '')} {c.get('lastName', '')}".strip()
-                outcomes.append(self._out("unchanged", self.page.contact_links[c["id"]].host_id,
-                                          f"{who} ({name}): unchanged.", entity=CONTACT, cw_id=c["id"],
-                                          label=f"{who} ({name})"))
-        return outcomes
 
     def _deleted(self, link: LinkRow | None) -> list[dict]:
         if link is not None:

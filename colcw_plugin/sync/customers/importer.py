@@ -41,14 +41,15 @@ from ..shared import fields as M
 from ..shared.locks import Busy
 from . import exclusive
 from .company_import import IMPORT_ACTOR, CompanyImport, HostCustomer, PageData, not_saved
-from .link_batch import PageWrites, by_cw, by_host, drifted_customers, load_values
+from .link_batch import PageWrites, by_cw, by_host, drifted_customers
+from .settled import Untouched, untouched
 
 log = logging.getLogger(__name__)
 
 PAGE = 1000
 # The columns the import compares (the mapped ones) and the ids they hang on: read as plain rows.
-CUSTOMER_COLUMNS = (Customer.id, Customer.updated_at, *(getattr(Customer, r.host_attr) for r in COMPANY.rules if r.host_attr))
-CONTACT_COLUMNS = (Contact.id, Contact.customer_id, Contact.updated_at, *(getattr(Contact, r.host_attr) for r in CONTACT_TABLE.rules
+CUSTOMER_COLUMNS = (Customer.id, *(getattr(Customer, r.host_attr) for r in COMPANY.rules if r.host_attr))
+CONTACT_COLUMNS = (Contact.id, Contact.customer_id, *(getattr(Contact, r.host_attr) for r in CONTACT_TABLE.rules
                                                       if r.host_attr))
 # ConnectWise's clock and ours differ a little: look back a bit further than the last start.
 WATERMARK_OVERLAP = dt.timedelta(minutes=2)
@@ -246,6 +247,15 @@ class CompanyImporter:
             contacts = defaultdict(list)
             for c in self.client.contacts.iterate_in("company/id", live, fields=M.CONTACT_FIELDS):
                 contacts[(c.get("company") or {}).get("id")].append(c)
+        # Companies neither side touched since the last sync: one outcome each, nothing read or written.
+        quiet = {} if explicit else untouched(self.session, records, contacts)
+        for record in records:
+            if (company := quiet.get(record["id"])) is not None:
+                self._unchanged(record, company)
+        records = [r for r in records if r["id"] not in quiet]
+        if not records:
+            self.session.rollback()  # end the read transaction (the locks are the caller's)
+            return
         try:
             outcomes = self._save_page(records, self._read_page(records, contacts), explicit)
         except SQLAlchemyError as e:
@@ -266,45 +276,34 @@ class CompanyImporter:
         for outcome in outcomes:
             self.recorder.record(direction="import", **outcome)
 
+    def _unchanged(self, record: dict, company: Untouched) -> None:
+        """An untouched company's outcome: one result, which stands for its contacts too."""
+        label = f"{record.get('name')} ({record.get('identifier')})"
+        n = company.contacts
+        also = f", and its {n} contact{'s' if n != 1 else ''}" if n else ""
+        self.recorder.record(entity=CUSTOMER, direction="import", action="unchanged", host_id=company.host_id,
+                             cw_id=record["id"], label=label, message=f"{label}: unchanged{also}.")
+        self.recorder.tally(CONTACT, "unchanged", n)
+
     def _read_page(self, records: list[dict], contacts: dict[int, list[dict]]) -> PageData:
-        """What ConnectWise and the host hold for these companies, in a few queries for the page: light
-        reads (no host values, no links' synced values) that :meth:`_complete` fills in for the companies
-        that need more than the check that neither side touched them."""
-        links = by_cw(self.session, CUSTOMER, [r["id"] for r in records], values=False)
-        contact_links = by_cw(self.session, CONTACT, [c["id"] for r in records for c in contacts.get(r["id"], ())],
-                              values=False)
+        """What ConnectWise and the host hold for these companies, in a few queries for the page."""
+        links = by_cw(self.session, CUSTOMER, [r["id"] for r in records])
+        contact_links = by_cw(self.session, CONTACT, [c["id"] for r in records for c in contacts.get(r["id"], ())])
         idents = [str(r.get("identifier") or "") for r in records if r["id"] not in links]
         by_account = dict(self.session.execute(select(Customer.account_number, Customer.id)
                                                .where(Customer.account_number.in_(idents))).all()) if idents else {}
         host_ids = {row.host_id for row in links.values()} | set(by_account.values())
-        hosts = self._snapshots(host_ids, values=False)
-        host_links = by_host(self.session, CUSTOMER, by_account.values(), values=False)
+        hosts = self._snapshots(host_ids)
+        host_links = by_host(self.session, CUSTOMER, by_account.values())
         # Most host contacts' links were just read by ConnectWise id: read only the others'.
         host_contact_links = {row.host_id: row for row in contact_links.values()}
         host_contact_links.update(by_host(self.session, CONTACT, [k for h in hosts.values() for k in h.contacts
-                                                                  if k not in host_contact_links], values=False))
+                                                                  if k not in host_contact_links]))
         host_contact_links = {k: host_contact_links[k] for h in hosts.values() for k in h.contacts
                               if k in host_contact_links}
         drifted = drifted_customers(self.session, hosts)
         return PageData(contacts, links, contact_links, by_account, hosts, host_links, host_contact_links,
                         drifted=drifted)
-
-    def _complete(self, page: PageData, jobs: list[CompanyImport]) -> None:
-        """Read the host values and the links' synced values these companies' decisions compare."""
-        host_ids: set[int] = set()
-        links = []
-        for job in jobs:
-            link = page.links.get(job.cid)
-            if link is not None:
-                links.append(link)
-                host_ids.add(link.host_id)
-            if (other := page.by_account.get(str(job.record.get("identifier") or ""))) is not None:
-                host_ids.add(other)
-            links += [row for c in page.contacts.get(job.cid, ()) if (row := page.contact_links.get(c["id"]))]
-        page.hosts.update(self._snapshots(host_ids & set(page.hosts)))
-        links += [row for hid in host_ids & set(page.hosts) for k in page.hosts[hid].contacts
-                  if (row := page.host_contact_links.get(k)) is not None]
-        load_values(self.session, links)
 
     def _save_page(self, records: list[dict], page: PageData, explicit: bool) -> list[dict]:
         """Decide for each company, save the page's customers and contacts through the host's bulk path,
@@ -312,7 +311,6 @@ class CompanyImporter:
         host = self.ctx.host(self.session)
         writes = PageWrites(self.session)
         jobs = [CompanyImport(self, record, page, explicit, writes) for record in records]
-        self._complete(page, [job for job in jobs if not job.untouched()])
         for job in jobs:
             job.prepare()
         pending = [job for job in jobs if job.write is not None]
@@ -324,19 +322,15 @@ class CompanyImporter:
         host.commit()
         return [outcome for job in jobs for outcome in job.outcomes]
 
-    def _snapshots(self, host_ids: Iterable[int], *, values: bool = True) -> dict[int, HostCustomer]:
-        """The customers and their contacts (plain values, two queries); with ``values`` False only their ids
-        and when they last changed."""
+    def _snapshots(self, host_ids: Iterable[int]) -> dict[int, HostCustomer]:
+        """The customers and their contacts (plain values, two queries)."""
         ids = sorted(host_ids)
         if not ids:
             return {}
-        customer_cols = CUSTOMER_COLUMNS if values else (Customer.id, Customer.updated_at)
-        contact_cols = CONTACT_COLUMNS if values else (Contact.id, Contact.customer_id, Contact.updated_at)
-        out = {c.id: HostCustomer(M.customer_values(c) if values else {}, {}, c.updated_at)
-               for c in self.session.execute(select(*customer_cols).where(Customer.id.in_(ids)))}
-        for k in self.session.execute(select(*contact_cols).where(Contact.customer_id.in_(ids)).order_by(Contact.id)):
-            out[k.customer_id].contacts[k.id] = M.contact_values(k) if values else {}
-            out[k.customer_id].contacts_updated[k.id] = k.updated_at
+        out = {c.id: HostCustomer(M.customer_values(c), {})
+               for c in self.session.execute(select(*CUSTOMER_COLUMNS).where(Customer.id.in_(ids)))}
+        for k in self.session.execute(select(*CONTACT_COLUMNS).where(Contact.customer_id.in_(ids)).order_by(Contact.id)):
+            out[k.customer_id].contacts[k.id] = M.contact_values(k)
         return out
 
 
