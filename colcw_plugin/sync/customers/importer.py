@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from host_stub.bulk import among
 from host_stub.models import Contact, Customer
 
 from ...cw import NotFound
@@ -291,7 +292,7 @@ class CompanyImporter:
         contact_links = by_cw(self.session, CONTACT, [c["id"] for r in records for c in contacts.get(r["id"], ())])
         idents = [str(r.get("identifier") or "") for r in records if r["id"] not in links]
         by_account = dict(self.session.execute(select(Customer.account_number, Customer.id)
-                                               .where(Customer.account_number.in_(idents))).all()) if idents else {}
+                                               .where(among(self.session, Customer.account_number, idents))).all()) if idents else {}
         host_ids = {row.host_id for row in links.values()} | set(by_account.values())
         hosts = self._snapshots(host_ids)
         host_links = by_host(self.session, CUSTOMER, by_account.values())
@@ -328,8 +329,8 @@ class CompanyImporter:
         if not ids:
             return {}
         out = {c.id: HostCustomer(M.customer_values(c), {})
-               for c in self.session.execute(select(*CUSTOMER_COLUMNS).where(Customer.id.in_(ids)))}
-        for k in self.session.execute(select(*CONTACT_COLUMNS).where(Contact.customer_id.in_(ids)).order_by(Contact.id)):
+               for c in self.session.execute(select(*CUSTOMER_COLUMNS).where(among(self.session, Customer.id, ids)))}
+        for k in self.session.execute(select(*CONTACT_COLUMNS).where(among(self.session, Contact.customer_id, ids)).order_by(Contact.id)):
             out[k.customer_id].contacts[k.id] = M.contact_values(k)
         return out
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from host_stub.bulk import insert_rows
+from host_stub.bulk import among, insert_rows
 from host_stub.models import utcnow
 
 from ...models import Link, RecordDrift
@@ -35,44 +35,34 @@ class LinkRow:
     synced_at: dt.datetime | None = None  # when a sync last wrote the link (an unchanged one is not written)
 
 
-def _rows(session: Session, stmt, values: bool = True) -> list[LinkRow]:
+def _rows(session: Session, stmt) -> list[LinkRow]:
     return [LinkRow(r.id, r.entity, r.host_id, r.cw_id, r.cw_identifier, r.fingerprint, r.cw_last_updated, r.status,
-                    r.synced_values if values else None, r.synced_at) for r in session.execute(stmt)]
+                    r.synced_values, r.synced_at) for r in session.execute(stmt)]
 
 
 _COLS = (Link.id, Link.entity, Link.host_id, Link.cw_id, Link.cw_identifier, Link.fingerprint,
          Link.cw_last_updated, Link.status, Link.synced_values, Link.synced_at)
-_LIGHT = tuple(c for c in _COLS if c is not Link.synced_values)
 
 
-def by_host(session: Session, entity: str, host_ids: Iterable[int], *, values: bool = True) -> dict[int, LinkRow]:
-    """Links of these host records; with ``values`` False, without their synced values (see :func:`load_values`)."""
+def by_host(session: Session, entity: str, host_ids: Iterable[int]) -> dict[int, LinkRow]:
+    """Links of these host records."""
     ids = list(host_ids)
     if not ids:
         return {}
-    stmt = select(*(_COLS if values else _LIGHT)).where(Link.entity == entity, Link.host_id.in_(ids))
-    return {r.host_id: r for r in _rows(session, stmt, values)}
+    stmt = select(*_COLS).where(Link.entity == entity, among(session, Link.host_id, ids))
+    return {r.host_id: r for r in _rows(session, stmt)}
 
 
-def by_cw(session: Session, entity: str, cw_ids: Iterable[int], *, values: bool = True) -> dict[int, LinkRow]:
-    """Links to these ConnectWise ids (customers and contacts have at most one each); with ``values`` False,
-    without their synced values (see :func:`load_values`)."""
+def by_cw(session: Session, entity: str, cw_ids: Iterable[int]) -> dict[int, LinkRow]:
+    """Links to these ConnectWise ids (customers and contacts have at most one each)."""
     ids = list(cw_ids)
     if not ids:
         return {}
-    stmt = select(*(_COLS if values else _LIGHT)).where(Link.entity == entity, Link.cw_id.in_(ids)).order_by(Link.id)
+    stmt = select(*_COLS).where(Link.entity == entity, among(session, Link.cw_id, ids)).order_by(Link.id)
     out: dict[int, LinkRow] = {}
-    for r in _rows(session, stmt, values):
+    for r in _rows(session, stmt):
         out.setdefault(r.cw_id, r)
     return out
-
-
-def load_values(session: Session, rows: Iterable[LinkRow]) -> None:
-    """Fill in the synced values of links read without them (one query)."""
-    by_id = {r.id: r for r in rows if r.id is not None}
-    if by_id:
-        for link_id, synced in session.execute(select(Link.id, Link.synced_values).where(Link.id.in_(by_id))):
-            by_id[link_id].synced_values = synced
 
 
 class LinkBatch:
@@ -152,7 +142,7 @@ def drifted_customers(session: Session, customer_ids: Iterable[int]) -> set[int]
     if not ids:
         return set()
     return set(session.execute(select(RecordDrift.customer_id).where(
-        RecordDrift.customer_id.in_(ids), RecordDrift.kind != "new_contact").distinct()).scalars())
+        among(session, RecordDrift.customer_id, ids), RecordDrift.kind != "new_contact").distinct()).scalars())
 
 
 def clear_drift(session: Session, customer_id: int) -> None:
@@ -185,13 +175,13 @@ class PageWrites(LinkBatch):
 
     def flush(self) -> None:
         if self._deletes:  # before the inserts: a re-linked record gets a new link for the same id
-            self.session.execute(delete(Link).where(Link.id.in_(self._deletes)))
+            self.session.execute(delete(Link).where(among(self.session, Link.id, self._deletes)))
             self._deletes = []
         for status, ids in self._marks.items():
-            self.session.execute(update(Link).where(Link.id.in_(ids)).values(status=status))
+            self.session.execute(update(Link).where(among(self.session, Link.id, ids)).values(status=status))
         self._marks.clear()
         if self._drift:
-            self.session.execute(delete(RecordDrift).where(RecordDrift.customer_id.in_(self._drift),
+            self.session.execute(delete(RecordDrift).where(among(self.session, RecordDrift.customer_id, self._drift),
                                                            RecordDrift.kind != "new_contact"))
             self._drift = []
         super().flush()

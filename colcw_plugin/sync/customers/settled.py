@@ -18,9 +18,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from host_stub.bulk import among
 from host_stub.models import Contact, Customer
 
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift
@@ -59,9 +60,8 @@ def _twins(entity: str, link):
 
 
 # The two queries, built once (their compiled form is cached): the companies' links with their customers,
-# and those customers' contacts with their links, for the page's ConnectWise company ids.
+# and those customers' contacts with their links (for the page's ConnectWise company ids: see untouched).
 _company, _contact = aliased(Link), aliased(Link)
-_IDS = bindparam("ids", expanding=True)
 _COMPANIES = (
     select(_company.cw_id, _company.host_id, _company.status, _company.synced_at, _company.cw_last_updated,
            _company.cw_identifier, Customer.updated_at,
@@ -69,13 +69,12 @@ _COMPANIES = (
                                         RecordDrift.kind != "new_contact").exists().label("drifted"),
            _twins(CUSTOMER, _company).label("twins"))
     .join(Customer, Customer.id == _company.host_id)
-    .where(_company.entity == CUSTOMER, _company.cw_id.in_(_IDS)))
+    .where(_company.entity == CUSTOMER))
 _CONTACTS = (
     select(Contact.customer_id, Contact.updated_at, _contact.cw_id, _contact.status, _contact.synced_at,
            _contact.cw_last_updated, _twins(CONTACT, _contact).label("twins"))
     .join(_company, and_(_company.entity == CUSTOMER, _company.host_id == Contact.customer_id))
-    .outerjoin(_contact, and_(_contact.entity == CONTACT, _contact.host_id == Contact.id))
-    .where(_company.cw_id.in_(_IDS)))
+    .outerjoin(_contact, and_(_contact.entity == CONTACT, _contact.host_id == Contact.id)))
 
 
 def untouched(session: Session, records: Iterable[dict], contacts: dict[int, list[dict]]) -> dict[int, Untouched]:
@@ -85,9 +84,9 @@ def untouched(session: Session, records: Iterable[dict], contacts: dict[int, lis
     ids = [r["id"] for r in records]
     if not ids:
         return {}
-    links = {row.cw_id: row for row in session.execute(_COMPANIES, {"ids": ids})}
+    links = {row.cw_id: row for row in session.execute(_COMPANIES.where(among(session, _company.cw_id, ids)))}
     held: dict[int, list] = defaultdict(list)  # host customer id -> its contacts with their links
-    for row in session.execute(_CONTACTS, {"ids": ids}):
+    for row in session.execute(_CONTACTS.where(among(session, _company.cw_id, ids))):
         held[row.customer_id].append(row)
     out: dict[int, Untouched] = {}
     for record in records:
