@@ -55,12 +55,12 @@ def _items(run: SyncRun, entity: str) -> list[SyncItem]:
 
 
 def _contact_summary(run: SyncRun) -> tuple[str, list[SyncItem]]:
-    contacts = _items(run, "contact")
-    counts: dict[str, int] = {}
-    for item in contacts:
-        counts[item.action] = counts.get(item.action, 0) + 1
-    text = ", ".join(f"{n} {a}" for a, n in counts.items())
-    return (f" Contacts: {text}." if text else ""), [i for i in contacts if i.action in ("failed", "skipped")]
+    """The run's contacts, counted (a new or unchanged company's contacts have no result of their own), and
+    those that failed or were skipped."""
+    counts = (run.entity_counts or {}).get("contact", {})
+    text = ", ".join(f"{n} {a}" for a, n in counts.items() if n)
+    problems = [i for i in _items(run, "contact") if i.action in ("failed", "skipped")]
+    return (f" Contacts: {text}." if text else ""), problems
 
 
 @rep_bp.route("/import", methods=["GET", "POST"])

@@ -75,7 +75,7 @@ def test_an_unchanged_re_import_leaves_every_row_version_as_it_was(connected):
     assert again.entity_counts == {"customer": {"unchanged": 80}, "contact": {"unchanged": made["contacts"]}}
     assert [i.entity for i in again.items] == ["customer"] * 80
     contacts = db.session.query(Contact).filter(Contact.customer_id == again.items[0].host_id).count()
-    assert again.items[0].message.endswith(f"unchanged, and its {contacts} contact{'s' if contacts != 1 else ''}.")
+    assert again.items[0].message.endswith(f"unchanged, with its {contacts} contact{'s' if contacts != 1 else ''}.")
 
 
 def test_an_unchanged_page_costs_the_same_statements_whatever_its_size(connected):

@@ -75,6 +75,11 @@ class PageData:
             self.linked_hosts = {row.host_id for row in self.host_contact_links.values()}
 
 
+def with_contacts(n: int) -> str:
+    """How a company's result names the contacts it stands for (they have no result of their own)."""
+    return f", with its {n} contact{'s' if n != 1 else ''}" if n else ""
+
+
 def not_saved(record: dict, detail: str) -> dict:
     """The outcome of a company the host did not save (its errors, or the database's refusal)."""
     label = f"{record.get('name')} ({record.get('identifier')})"
@@ -230,6 +235,7 @@ class CompanyImport:
             self.batch.clear_drift(host_id)
         changed_cw = {c["id"] for c, _, _ in t["contact_changes"]}
         outcomes: list[dict] = []
+        folded = 0
         for c, hid, v in t["plan"]:
             hid = hid or contact_ids.get(c["id"])
             if hid is None:
@@ -238,13 +244,16 @@ class CompanyImport:
             self.batch.put(row if row is not None and row.host_id == hid else None, CONTACT, hid, c["id"],
                            fingerprint=fingerprint(v), cw_last_updated=M.last_updated(c),
                            values=self.theirs.get(c["id"], v))
+            if action == "created":  # a new customer's contacts are all new: its result says how many
+                folded += 1
+                continue
             who = f"{c.get('firstName', '')} {c.get('lastName', '')}".strip()
             c_action = ("created" if c["id"] in contact_ids else "updated") if c["id"] in changed_cw else "unchanged"
             outcomes.append(self._out(c_action, hid, f"{who} ({record.get('name')}): {c_action}.", entity=CONTACT,
                                       cw_id=c["id"], label=f"{who} ({record.get('name')})"))
         outcomes += self._missing_contacts(existing)
-        message = f"{self.label}: " + ("; ".join(notes) if notes else action) + "."
-        return [self._out(action, host_id, message), *outcomes]
+        message = f"{self.label}: " + ("; ".join(notes) if notes else action) + with_contacts(folded) + "."
+        return [{**self._out(action, host_id, message), "contacts": folded}, *outcomes]
 
     def _plan(self, cw_contacts: list[dict], default_id: int | None, existing: HostCustomer | None,
               problems: list) -> list[tuple[dict, int | None, dict]]:

@@ -41,7 +41,7 @@ from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared.locks import Busy
 from . import exclusive
-from .company_import import IMPORT_ACTOR, CompanyImport, HostCustomer, PageData, not_saved
+from .company_import import IMPORT_ACTOR, CompanyImport, HostCustomer, PageData, not_saved, with_contacts
 from .link_batch import PageWrites, by_cw, by_host, drifted_customers
 from .settled import Untouched, untouched
 
@@ -275,16 +275,17 @@ class CompanyImporter:
                         self.session.rollback()
                         outcomes.append(not_saved(record, type(one).__name__))
         for outcome in outcomes:
+            contacts = outcome.pop("contacts", 0)  # contacts this result stands for
             self.recorder.record(direction="import", **outcome)
+            self.recorder.tally(CONTACT, outcome["action"], contacts)
 
     def _unchanged(self, record: dict, company: Untouched) -> None:
         """An untouched company's outcome: one result, which stands for its contacts too."""
         label = f"{record.get('name')} ({record.get('identifier')})"
-        n = company.contacts
-        also = f", and its {n} contact{'s' if n != 1 else ''}" if n else ""
         self.recorder.record(entity=CUSTOMER, direction="import", action="unchanged", host_id=company.host_id,
-                             cw_id=record["id"], label=label, message=f"{label}: unchanged{also}.")
-        self.recorder.tally(CONTACT, "unchanged", n)
+                             cw_id=record["id"], label=label,
+                             message=f"{label}: unchanged{with_contacts(company.contacts)}.")
+        self.recorder.tally(CONTACT, "unchanged", company.contacts)
 
     def _read_page(self, records: list[dict], contacts: dict[int, list[dict]]) -> PageData:
         """What ConnectWise and the host hold for these companies, in a few queries for the page."""

@@ -72,22 +72,27 @@ def customer_values(customer: Any) -> dict[str, Any]:
     return out
 
 
+# What an import reads for each mapped host field, worked out once from the rules (a 10,000-company import
+# maps 35,000 records): (host attribute, rule kind, the ConnectWise field or communication type it comes from).
+_COMPANY_IMPORT = tuple((r.host_attr, r.kind, _top(r)) for r in COMPANY.rules if r.host_attr is not None)
+_CONTACT_IMPORT = tuple((r.host_attr, r.kind, (r.cw_path or "").casefold() if r.kind == "comm" else _top(r))
+                        for r in CONTACT.rules if r.host_attr is not None)
+
+
 def company_host_values(record: Mapping[str, Any]) -> dict[str, Any]:
     """A ConnectWise company as host customer values (import)."""
     out: dict[str, Any] = {}
-    for rule in COMPANY.rules:
-        if rule.host_attr is None:
-            continue
-        raw = record.get(_top(rule))
-        if rule.kind == "status":
-            out[rule.host_attr] = _ref_name(raw).casefold() == ACTIVE.casefold() if raw else True
-        elif rule.kind == "site":
+    for attr, kind, key in _COMPANY_IMPORT:
+        raw = record.get(key)
+        if kind == "status":
+            out[attr] = _ref_name(raw).casefold() == ACTIVE.casefold() if raw else True
+        elif kind == "site":
             name = _ref_name(raw)
-            out[rule.host_attr] = "" if name.casefold() == DEFAULT_SITE.casefold() else name
-        elif rule.kind == "country":
-            out[rule.host_attr] = _ref_name(raw)
+            out[attr] = "" if name.casefold() == DEFAULT_SITE.casefold() else name
+        elif kind == "country":
+            out[attr] = _ref_name(raw)
         else:
-            out[rule.host_attr] = _text(raw)
+            out[attr] = _text(raw)
     return out
 
 
@@ -182,18 +187,16 @@ def contact_host_values(record: Mapping[str, Any], default_contact_id: int | Non
         if isinstance(i, Mapping):
             by_type.setdefault(_comm_name(i), []).append(i)
     out: dict[str, Any] = {}
-    for rule in CONTACT.rules:
-        if rule.host_attr is None:
-            continue
-        if rule.kind == "comm":
-            of_type = by_type.get((rule.cw_path or "").casefold(), ())
+    for attr, kind, key in _CONTACT_IMPORT:
+        if kind == "comm":
+            of_type = by_type.get(key, ())
             chosen = next((i for i in of_type if i.get("defaultFlag")), of_type[0] if of_type else None)
-            out[rule.host_attr] = _text(chosen.get("value")) if chosen else ""
-        elif rule.kind == "default":
-            out[rule.host_attr] = (record.get("id") == default_contact_id if default_contact_id
-                                   else bool(record.get("defaultFlag")))
+            out[attr] = _text(chosen.get("value")) if chosen else ""
+        elif kind == "default":
+            out[attr] = (record.get("id") == default_contact_id if default_contact_id
+                         else bool(record.get("defaultFlag")))
         else:
-            out[rule.host_attr] = _text(record.get(_top(rule)))
+            out[attr] = _text(record.get(key))
     return out
 
 
