@@ -40,6 +40,7 @@ from ...setup.live_updates import cw_is_master
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared.locks import Busy
+from ..shared.prefetch import read_ahead
 from . import exclusive
 from .company_import import IMPORT_ACTOR, CompanyImport, HostCustomer, PageData, not_saved, with_contacts
 from .link_batch import PageWrites, by_cw, by_host, drifted_customers
@@ -197,8 +198,14 @@ class CompanyImporter:
         self.recorder.set_total(self.client.companies.count())
         contacts = ContactStream(self.client.contacts.iterate(fields=M.CONTACT_FIELDS, order_by="company/id asc",
                                                               page_size=PAGE))
-        for page in self.client.companies.iterate_pages(fields=M.COMPANY_FIELDS, page_size=PAGE):
-            self._page(page, explicit=False, contacts=contacts.up_to(max((r["id"] for r in page), default=0)))
+
+        def pages() -> Iterator[tuple[list[dict], dict[int, list[dict]]]]:
+            for page in self.client.companies.iterate_pages(fields=M.COMPANY_FIELDS, page_size=PAGE):
+                yield page, contacts.up_to(max((r["id"] for r in page), default=0))
+
+        # The next page (with its contacts) is read while this one is saved: only that thread uses the client.
+        for page, its_contacts in read_ahead(pages(), name="colcw-import-read-ahead"):
+            self._page(page, explicit=False, contacts=its_contacts)
 
     def _since(self) -> dt.datetime | None:
         given = self.ctx.params.get("since")

@@ -1,0 +1,64 @@
+"""Reading ahead: the next page of a ConnectWise listing comes in while this one is saved.
+
+A bulk import alternates between waiting for ConnectWise (a page of 1,000 companies and their
+contacts) and working on what came (mapping, the host's database). :func:`read_ahead` runs the
+reading in a thread of its own, at most ``depth`` items ahead, so the two overlap: against a real
+tenant, where a page takes seconds, the import takes about the longer of the two instead of their
+sum. Memory stays bounded (``depth`` items waiting at most). An error while reading is raised
+where the consumer asks for the next item, as it would have been without the thread; a consumer
+that stops early (an error of its own, a ``break``) stops the reader at its next item.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+_END = object()
+_POLL_SECONDS = 0.2
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "colcw-read-ahead") -> Iterator[T]:
+    """The items of ``items``, read in a thread at most ``depth`` ahead of the consumer."""
+    ready: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(value) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(value, timeout=_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
+            put(_Failed(e))
+
+    thread = threading.Thread(target=read, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            value = ready.get()
+            if value is _END:
+                return
+            if isinstance(value, _Failed):
+                raise value.error
+            yield value
+    finally:
+        stop.set()
+        thread.join(timeout=5)

@@ -1,0 +1,71 @@
+"""Reading ahead (sync/shared/prefetch.py): the import reads its next page while it saves this one."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from colcw_plugin.sync.shared.prefetch import read_ahead
+
+
+def test_items_come_in_order_and_the_reader_works_in_another_thread():
+    readers = []
+
+    def pages():
+        for n in range(5):
+            readers.append(threading.current_thread().name)
+            yield n
+
+    assert list(read_ahead(pages(), name="reader")) == [0, 1, 2, 3, 4]
+    assert set(readers) == {"reader"}
+
+
+def _until(condition, seconds: float = 5.0) -> bool:
+    done = threading.Event()
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return True
+        done.wait(0.02)
+    return condition()
+
+
+def test_the_reader_stays_at_most_depth_items_ahead():
+    read = []
+
+    def pages():
+        for n in range(10):
+            read.append(n)
+            yield n
+
+    it = read_ahead(pages(), depth=2)
+    assert next(it) == 0
+    # While the consumer works on page 0, the reader fetches 1 and 2 (queued) and 3 (waiting for room), no more.
+    assert _until(lambda: len(read) >= 4)
+    threading.Event().wait(0.3)
+    assert read == [0, 1, 2, 3]
+    assert list(it) == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+
+def test_an_error_while_reading_is_raised_where_the_next_item_is_asked_for():
+    def pages():
+        yield 1
+        raise ConnectionError("ConnectWise did not answer")
+
+    it = read_ahead(pages())
+    assert next(it) == 1
+    with pytest.raises(ConnectionError, match="did not answer"):
+        next(it)
+
+
+def test_a_consumer_that_stops_early_stops_the_reader():
+    def pages():
+        yield from range(1000)
+
+    def alive() -> bool:
+        return any(t.name == "early-stop" for t in threading.enumerate())
+
+    it = read_ahead(pages(), name="early-stop")
+    assert next(it) == 0 and alive()
+    it.close()  # as a break or an error in the consumer's loop does
+    assert _until(lambda: not alive())
