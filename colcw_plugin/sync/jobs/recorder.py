@@ -125,7 +125,7 @@ class RunRecorder:
             self._load()
             for entity, n in dropped:
                 self.counts[NOT_ATTEMPTED] -= n
-                self.entity_counts.setdefault(entity, Counter())[NOT_ATTEMPTED] -= n
+                self._of(entity)[NOT_ATTEMPTED] -= n
             if not self.selection.get("entity"):  # done was counted, not read from the items
                 self._anonymous = max(0, self._anonymous - sum(n for _, n in dropped))
             self.counts = +self.counts  # drop the zeros
@@ -162,7 +162,7 @@ class RunRecorder:
                              "host_id": host_id, "cw_id": cw_id, "label": label[:300], "action": action,
                              "message": message, "resolution": resolution})
         self.counts[action] += 1
-        self.entity_counts.setdefault(entity, Counter())[action] += 1
+        self._of(entity)[action] += 1
         if advance:
             key = self._record_key(entity, host_id, cw_id)
             if key is None:
@@ -180,7 +180,14 @@ class RunRecorder:
         company's contacts): in the run's counts, without a result of their own."""
         if n:
             self.counts[action] += n
-            self.entity_counts.setdefault(entity, Counter())[action] += n
+            self._of(entity)[action] += n
+
+    def _of(self, entity: str) -> Counter:
+        """The counts of one kind of record (made when first needed: not a new Counter per record)."""
+        counts = self.entity_counts.get(entity)
+        if counts is None:
+            counts = self.entity_counts[entity] = Counter()
+        return counts
 
     def _record_key(self, entity: str, host_id: int | None, cw_id: int | None) -> tuple | None:
         if self.selection.get("key") == "cw" and entity == self.selection.get("entity"):
