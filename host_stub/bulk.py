@@ -37,11 +37,16 @@ _CONTACT_DEFAULTS = {"title": "", "first_name": "", "last_name": "", "address1":
                      "email": "", "is_default": False}
 
 
+def on_postgresql(session: Session) -> bool:
+    """Whether the session talks to PostgreSQL (the bulk paths' COPY, arrays and upserts), not SQLite."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def among(session: Session, column, values: Iterable) -> Any:
     """``column IN (values)`` for many values: one array parameter on PostgreSQL (a page's thousands of ids
     cost one bind, not thousands of placeholders to render and parse), a plain ``IN`` elsewhere."""
     values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
 
@@ -186,7 +191,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     """
     if not rows:
         return []
-    if session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql(session):
         if not ids:
             session.execute(insert(table), [dict(r) for r in rows])
             return []

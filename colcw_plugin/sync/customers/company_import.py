@@ -80,9 +80,14 @@ def with_contacts(n: int) -> str:
     return f", with its {n} contact{'s' if n != 1 else ''}" if n else ""
 
 
+def company_label(record: dict) -> str:
+    """How results and messages name a ConnectWise company: "Acme Ltd (ACME)"."""
+    return f"{record.get('name')} ({record.get('identifier')})"
+
+
 def not_saved(record: dict, detail: str) -> dict:
     """The outcome of a company the host did not save (its errors, or the database's refusal)."""
-    label = f"{record.get('name')} ({record.get('identifier')})"
+    label = company_label(record)
     return {"entity": CUSTOMER, "action": "failed", "host_id": None, "cw_id": record["id"], "label": label,
             "message": f"{label} could not be saved in ChannelOnline: {detail}",
             "resolution": "Correct the company in ConnectWise (or the clashing customer in ChannelOnline) and "
@@ -97,7 +102,7 @@ class CompanyImport:
     def __init__(self, owner: CompanyImporter, record: dict, page: PageData, explicit: bool, writes: PageWrites):
         self.owner, self.record, self.page, self.explicit = owner, record, page, explicit
         self.batch = writes
-        self.label = f"{record.get('name')} ({record.get('identifier')})"
+        self.label = company_label(record)
         self.cid = record["id"]
         self.theirs: dict[int, dict] = {}  # ConnectWise contact id -> its values as ConnectWise holds them
         self.stale: list[int] = []  # links to drop once the company is saved (their host record is gone)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
+from host_stub.bulk import on_postgresql
 from host_stub.models import utcnow
 
 from ...models import CreateIntent
@@ -42,10 +43,6 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-def _on_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _execute(session: Session, statement: str, params: Sequence[Any]):
     """Send ``statement`` as it is (no compilation) on the session's connection, in its transaction."""
     return session.connection().exec_driver_sql(statement, tuple(params))
@@ -58,7 +55,7 @@ class ExportLinks(LinkBatch):
     def flush(self) -> None:
         if not (self._inserts or self._updates):
             return
-        if not _on_postgresql(self.session):
+        if not on_postgresql(self.session):
             super().flush()
             return
         if self._inserts:
@@ -82,7 +79,7 @@ def insert_intents(session: Session, rows: Sequence[dict]) -> None:
     """Add create intents (``entity``, ``host_id``, ``cw_parent_id``, ``match``, ``known_ids``) in one statement."""
     if not rows:
         return
-    if not _on_postgresql(session):
+    if not on_postgresql(session):
         session.execute(insert(CreateIntent), list(rows))
         return
     params: list[Any] = []
@@ -95,7 +92,7 @@ def delete_intents(session: Session, entity: str, host_ids: Sequence[int]) -> No
     """Delete these host records' create intents (one statement)."""
     if not host_ids:
         return
-    if not _on_postgresql(session):
+    if not on_postgresql(session):
         session.execute(delete(CreateIntent).where(CreateIntent.entity == entity, CreateIntent.host_id.in_(host_ids)))
         return
     _execute(session, _INTENT_DELETE, (entity, list(host_ids)))

@@ -42,7 +42,15 @@ from ..shared import fields as M
 from ..shared.locks import Busy
 from ..shared.prefetch import read_ahead
 from . import exclusive
-from .company_import import IMPORT_ACTOR, CompanyImport, HostCustomer, PageData, not_saved, with_contacts
+from .company_import import (
+    IMPORT_ACTOR,
+    CompanyImport,
+    HostCustomer,
+    PageData,
+    company_label,
+    not_saved,
+    with_contacts,
+)
 from .link_batch import PageWrites, by_cw, by_host, drifted_customers
 from .settled import Untouched, untouched
 
@@ -245,7 +253,7 @@ class CompanyImporter:
                     self._page_locked([r], explicit=explicit, contacts=contacts)
             except Busy:
                 self.session.rollback()
-                label = f"{r.get('name')} ({r.get('identifier')})"
+                label = company_label(r)
                 self.recorder.defer(entity=CUSTOMER, key=r["id"], label=label, from_connectwise=False,
                                     error=exclusive.HeldElsewhere(f"another import of {label} is still running"))
 
@@ -288,7 +296,7 @@ class CompanyImporter:
 
     def _unchanged(self, record: dict, company: Untouched) -> None:
         """An untouched company's outcome: one result, which stands for its contacts too."""
-        label = f"{record.get('name')} ({record.get('identifier')})"
+        label = company_label(record)
         self.recorder.record(entity=CUSTOMER, direction="import", action="unchanged", host_id=company.host_id,
                              cw_id=record["id"], label=label,
                              message=f"{label}: unchanged{with_contacts(company.contacts)}.")

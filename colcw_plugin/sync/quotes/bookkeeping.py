@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from host_stub.bulk import on_postgresql
 from host_stub.models import utcnow
 
 from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link
@@ -21,7 +22,7 @@ from .held import HeldDocument, LinkRef
 
 
 def _insert(session: Session):
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if on_postgresql(session) else sqlite_insert
 
 
 def save_state(session: Session, document_id: int, **values) -> None:

@@ -121,22 +121,27 @@ def advisory_locks(engine: Engine, keys: Iterable[int], busy_message: str,
                     del counts[k]
 
 
+def _take(conn, keys: list[int], busy_message: str, wait_seconds: float, *, undo: Callable[[], None]) -> None:
+    """Take every key on ``conn`` in one statement, in ascending order (waiting up to ``wait_seconds``, or
+    only trying when 0); when they cannot all be had, ``undo()`` (what was taken goes) and :class:`Busy`."""
+    try:
+        if wait_seconds > 0:
+            conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(wait_seconds * 1000))}ms'"))
+            conn.execute(_TAKE_ALL, {"keys": keys})
+        elif not conn.execute(_TRY_ALL, {"keys": keys}).scalar():
+            raise Busy(busy_message)
+    except OperationalError as e:
+        undo()
+        raise Busy(busy_message) from e
+    except Busy:
+        undo()
+        raise
+
+
 @contextmanager
 def _pg_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: float) -> Iterator[None]:
     with engine.connect() as conn:
-        try:
-            # One statement for all the keys (a bulk run's chunk), taken in ascending order.
-            if wait_seconds > 0:
-                conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(wait_seconds * 1000))}ms'"))
-                conn.execute(_TAKE_ALL, {"keys": keys})
-            elif not conn.execute(_TRY_ALL, {"keys": keys}).scalar():
-                raise Busy(busy_message)
-        except OperationalError as e:
-            conn.rollback()
-            raise Busy(busy_message) from e
-        except Busy:
-            conn.rollback()
-            raise
+        _take(conn, keys, busy_message, wait_seconds, undo=conn.rollback)
         connections = _counts("connections")
         outermost = connections.setdefault(id(engine), conn) is conn
         try:
@@ -158,18 +163,7 @@ def _pg_locks_on(conn, keys: list[int], busy_message: str, wait_seconds: float) 
     # Waiting (or several keys) in a savepoint: a timeout, or a refusal after some keys were taken,
     # rolls back only to it, never the enclosing locks.
     savepoint = conn.begin_nested()
-    try:
-        if wait_seconds > 0:
-            conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(wait_seconds * 1000))}ms'"))
-            conn.execute(_TAKE_ALL, {"keys": keys})
-        elif not conn.execute(_TRY_ALL, {"keys": keys}).scalar():
-            raise Busy(busy_message)
-    except OperationalError as e:
-        savepoint.rollback()
-        raise Busy(busy_message) from e
-    except Busy:
-        savepoint.rollback()
-        raise
+    _take(conn, keys, busy_message, wait_seconds, undo=savepoint.rollback)
     savepoint.commit()  # releases the savepoint; the locks stay with the enclosing transaction
     yield
 
