@@ -73,3 +73,30 @@ def test_a_session_that_reads_the_environment_still_goes_through_session_request
         rsps.get(BASE + "company/companies/1", json={"id": 1})
         assert client.companies.get(1) == {"id": 1}
     assert ("GET", BASE + "company/companies/1") in seen
+
+
+def test_queries_headers_and_bodies_match_session_request_case_by_case(make_client, rsps):
+    """Each shape of call the transport may get: a query of lists, None values and numbers, a URL that
+    already holds a query, no body on a PATCH, a session header the call removes (None) or overrides."""
+    client = make_client()
+    transport, session = client._transport, client.session
+    session.headers["X-Session"] = "kept"
+    session.headers["X-Gone"] = "session"
+    rsps.get(BASE + "company/companies", json=[])
+    rsps.patch(BASE + "company/companies/1", json={})
+    calls = [
+        ("GET", BASE + "company/companies", {"conditions": 'name like "A&B%"', "page": 2, "pageSize": 1000,
+                                            "fields": ["id", "name"], "orderBy": None, "childConditions": "x = 1"},
+         None, {"X-Gone": None, "Accept": "application/json"}),
+        ("GET", BASE + "company/companies?clientFlag=true", {"page": 1}, None, {}),
+        ("GET", BASE + "company/companies", {"orderBy": None}, None, {}),
+        ("PATCH", BASE + "company/companies/1", None, None, {"X-Session": "call"}),
+        ("PATCH", BASE + "company/companies/1", None, b'[{"op": "replace"}]', {"Content-Type": "application/json"}),
+    ]
+    for method, url, params, data, headers in calls:
+        before = len(rsps.calls)
+        transport._request(method, url, params=params, data=data, headers=dict(headers), verify=True)
+        sent = rsps.calls[before].request
+        _same(sent, _as_session_would(session, sent, method=method, url=url, params=params, data=data,
+                                      headers=dict(headers)))
+        assert "X-Gone" not in sent.headers or headers.get("X-Gone", "") is not None
