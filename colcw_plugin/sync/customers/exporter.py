@@ -33,6 +33,7 @@ from ...setup.live_updates import cw_is_master
 from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
+from ..shared.collector import bulk_allocations
 from ..shared.locks import Busy
 from ..shared.states import StateList
 from . import exclusive
@@ -95,8 +96,9 @@ class CustomerExporter:
         self.states = StateList.load(self.client)
         self.comm_types = load_comm_types(self.client)
         self.tenant_empty = len(todo) > 1 and self.client.companies.count() == 0
-        for start in range(0, len(todo), CHUNK):
-            self._chunk(todo[start:start + CHUNK])
+        with bulk_allocations():
+            for start in range(0, len(todo), CHUNK):
+                self._chunk(todo[start:start + CHUNK])
         return ""
 
     def _unmapped(self, ids: Sequence[int], error: UnmappedRep) -> str:

@@ -39,6 +39,7 @@ from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
+from ..shared.collector import bulk_allocations
 from ..shared.locks import Busy
 from ..shared.prefetch import read_ahead
 from . import exclusive
@@ -135,6 +136,10 @@ class CompanyImporter:
     # --- scopes -------------------------------------------------------------------------------
 
     def run(self) -> str:
+        with bulk_allocations():
+            return self._scope()
+
+    def _scope(self) -> str:
         params = self.ctx.params
         if params.get("company") not in (None, ""):
             return self.one(str(params["company"]))

@@ -1,0 +1,49 @@
+"""Bulk work with the cyclic garbage collector told what is long-lived.
+
+A bulk run (every company imported, thousands of customers exported) allocates millions of small
+containers — records, mapped values, rows — and CPython's cyclic collector runs every 700 net
+allocations, each of its full passes walking every object the process holds: the Flask app, the
+SQLAlchemy mappers, the run's own page. Measured on a 10,000-company import, the collector took
+about a fifth of colcw's CPU. :func:`bulk_allocations` moves what the process held before the run
+into the collector's permanent generation (``gc.freeze``: it is not walked again) and collects the
+young generation less often while the run lasts, then puts both back. Reference counting frees what
+the run drops as before; only cycles wait a little longer to be collected.
+
+The collector's settings belong to the process, and threads of one process may run bulk work at the
+same time: the first to enter changes them, the last to leave restores them.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# Young-generation collections after this many net container allocations (CPython's default: 700).
+BULK_THRESHOLD = (50_000, 20, 10)
+
+_lock = threading.Lock()
+_holders = 0
+_saved: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def bulk_allocations() -> Iterator[None]:
+    """While the block runs: the process's objects frozen and young collections rarer (see the module)."""
+    global _holders, _saved
+    with _lock:
+        _holders += 1
+        if _holders == 1:
+            _saved = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(*BULK_THRESHOLD)
+    try:
+        yield
+    finally:
+        with _lock:
+            _holders -= 1
+            if _holders == 0:
+                gc.set_threshold(*_saved)
+                gc.unfreeze()  # back into the oldest generation: a later full pass sees them again
+                _saved = None
