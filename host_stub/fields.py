@@ -48,10 +48,21 @@ def _length(model, name: str) -> int | None:
     return getattr(_column(model, name).type, "length", None)
 
 
+def stripped(value: Any) -> str:
+    """``value`` as the host saves text: stripped, "" for None."""
+    return "" if value is None else str(value).strip()
+
+
+def fits(model, name: str, value: str) -> bool:
+    """Whether text ``value`` fits the column ``model.name``."""
+    limit = _length(model, name)
+    return not limit or len(value) <= limit
+
+
 def text(errors: Errors, key: str, value: Any, model, name: str, label: str, *, required: str | None = None) -> str:
     """``value`` as stripped text; an error at ``key`` when it is missing (``required`` says what to
     enter) or longer than the column ``model.name`` allows."""
-    out = "" if value is None else str(value).strip()
+    out = stripped(value)
     limit = _length(model, name)
     if required and not out:
         errors[key] = required

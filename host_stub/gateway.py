@@ -136,8 +136,11 @@ class UnitOfWork:
                     if field in c:
                         values[field] = bool(c[field])
                 elif field in c:
-                    values[field] = F.text(errors, f"contacts[{i}].{field}", c[field], Contact, field,
-                                           f"Contact {i + 1}: {F.LABELS[field]}")
+                    value = F.stripped(c[field])
+                    if not F.fits(Contact, field, value):  # the error's key and label made only when needed
+                        F.text(errors, f"contacts[{i}].{field}", value, Contact, field,
+                               f"Contact {i + 1}: {F.LABELS[field]}")
+                    values[field] = value
             if not (values.get("first_name") or values.get("last_name")) and (
                     "first_name" in c or "last_name" in c or not c.get("id")):
                 errors.setdefault(f"contacts[{i}].first_name", f"Contact {i + 1}: enter a first or last name.")

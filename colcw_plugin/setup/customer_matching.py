@@ -32,8 +32,10 @@ _SUFFIXES = {"inc", "incorporated", "llc", "ltd", "limited", "corp", "corporatio
 
 def normalize_name(name: str) -> str:
     """Lower case, accents and punctuation removed, "&" as "and", a leading "the" and legal suffixes dropped."""
-    text = unicodedata.normalize("NFKD", name or "")
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace("&", " and ")
+    text = name or ""
+    if not text.isascii():  # ASCII has no accents to take off (and most names are ASCII: a bulk import's hot path)
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.lower().replace("&", " and ")
     words = re.sub(r"[^a-z0-9]+", " ", text).split()
     if words and words[0] == "the":
         words = words[1:]

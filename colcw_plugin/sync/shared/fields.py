@@ -181,16 +181,20 @@ def _comm_name(item: Mapping[str, Any]) -> str:
 
 
 def contact_host_values(record: Mapping[str, Any], default_contact_id: int | None) -> dict[str, Any]:
-    """A ConnectWise contact as host contact values (import). ``default_contact_id``: the company's."""
-    by_type: dict[str, list[Mapping[str, Any]]] = {}
+    """A ConnectWise contact as host contact values (import). ``default_contact_id``: the company's.
+    A communication field takes the type's default item, else its first."""
+    first: dict[str, Mapping[str, Any]] = {}
+    default: dict[str, Mapping[str, Any]] = {}
     for i in record.get("communicationItems") or ():
         if isinstance(i, Mapping):
-            by_type.setdefault(_comm_name(i), []).append(i)
+            name = _comm_name(i)
+            first.setdefault(name, i)
+            if i.get("defaultFlag"):
+                default.setdefault(name, i)
     out: dict[str, Any] = {}
     for attr, kind, key in _CONTACT_IMPORT:
         if kind == "comm":
-            of_type = by_type.get(key, ())
-            chosen = next((i for i in of_type if i.get("defaultFlag")), of_type[0] if of_type else None)
+            chosen = default.get(key) or first.get(key)
             out[attr] = _text(chosen.get("value")) if chosen else ""
         elif kind == "default":
             out[attr] = (record.get("id") == default_contact_id if default_contact_id
