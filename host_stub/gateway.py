@@ -203,6 +203,11 @@ class UnitOfWork:
 
     # --- documents --------------------------------------------------------------------------
 
+    def refresh_statistics(self) -> None:
+        """After many customers were saved in bulk: the database's statistics of the customer tables brought
+        up to date, so that the next reads plan for their new size (see ``bulk.refresh_statistics``)."""
+        bulk.refresh_statistics(self.session, [Customer.__tablename__, Contact.__tablename__])
+
     def next_document_number(self, doc_type: str) -> str:
         prefix = "Q" if doc_type == "quote" else "SO"
         count = self.session.execute(select(func.count(Document.id)).where(Document.doc_type == doc_type)).scalar()

@@ -115,3 +115,36 @@ def test_a_re_import_still_sees_a_change_on_either_side(connected):
     assert db.session.get(Customer, customers[0].id).phone == cw_phone != "000-000-0000"
     assert db.session.get(Contact, customers[1].contacts[0].id).title != "Changed here"
     assert db.session.get(Contact, customers[2].contacts[0].id).title == "Changed there"
+
+
+def _analyses() -> dict[str, tuple[int, float]]:
+    """Per host and link table: how many times it was analyzed by hand, and the row count the planner knows."""
+    db.session.commit()  # statistics views are read once per transaction: a fresh one sees the latest
+    rows = db.session.execute(text(
+        "SELECT s.relname, s.analyze_count, c.reltuples FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+        "WHERE s.relname IN ('customers', 'contacts', 'colcw_links')")).all()
+    db.session.commit()
+    return {name: (count, tuples) for name, count, tuples in rows}
+
+
+def test_a_bulk_import_leaves_the_planner_knowing_the_tables_new_size(connected, monkeypatch):
+    from colcw_plugin.sync.customers import importer
+
+    monkeypatch.setattr(importer, "BULK_LOAD", 10)  # a bulk load, at this test's scale
+    connected.generate(companies=8, contacts_per_company=2)
+    before = _analyses()
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    after = _analyses()
+    links = db.session.query(Link).count()
+    assert links >= 10
+    assert {name: after[name][0] - before[name][0] for name in after} == {"customers": 1, "contacts": 1,
+                                                                          "colcw_links": 1}
+    assert after["colcw_links"][1] == links and after["customers"][1] == db.session.query(Customer).count()
+
+
+def test_a_small_import_leaves_the_statistics_to_autovacuum(connected):
+    connected.generate(companies=3, contacts_per_company=1)
+    before = _analyses()
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    assert db.session.query(Customer).count() == 3
+    assert {name: n for name, (n, _) in _analyses().items()} == {name: n for name, (n, _) in before.items()}

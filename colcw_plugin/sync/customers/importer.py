@@ -27,12 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from host_stub.bulk import among
+from host_stub.bulk import among, refresh_statistics
 from host_stub.models import Contact, Customer
 
 from ...cw import NotFound
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, SyncRun
+from ...models import CONTACT, CUSTOMER, Link, SyncRun
 from ...setup.customer_matching import LikelyDuplicates
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
@@ -56,6 +56,9 @@ from .link_batch import PageWrites, by_cw, by_host, drifted_customers
 from .settled import Untouched, untouched
 
 log = logging.getLogger(__name__)
+
+# Links inserted by a run from which the tables' planner statistics are refreshed at its end.
+BULK_LOAD = 1_000
 
 PAGE = 1000
 # The columns the import compares (the mapped ones) and the ids they hang on: read as plain rows.
@@ -123,6 +126,7 @@ class CompanyImporter:
         self.client = ctx.client
         self.recorder = ctx.recorder
         _, self.done_cw = self.recorder.completed_keys(CUSTOMER)
+        self.linked = 0  # links this run inserted (as many host customers and contacts created or linked)
         self.cw_master = cw_is_master(self.session)
         self._duplicates: LikelyDuplicates | None = None
 
@@ -137,7 +141,18 @@ class CompanyImporter:
 
     def run(self) -> str:
         with bulk_allocations():
-            return self._scope()
+            message = self._scope()
+        if self.linked >= BULK_LOAD:
+            # Thousands of rows just written: the next pages' and the next import's reads plan with the
+            # tables' new size now, not after autovacuum's next pass (a re-import read whole tables till then).
+            try:
+                self.ctx.host(self.session).refresh_statistics()
+                refresh_statistics(self.session, [Link.__tablename__])
+                self.session.commit()
+            except SQLAlchemyError:  # the import itself is saved: only the planner waits for autovacuum
+                self.session.rollback()
+                log.warning("could not refresh the planner statistics after a bulk import", exc_info=True)
+        return message
 
     def _scope(self) -> str:
         params = self.ctx.params
@@ -342,6 +357,7 @@ class CompanyImporter:
                 job.finish(saved)
         writes.flush()
         host.commit()
+        self.linked += writes.inserted
         return [outcome for job in jobs for outcome in job.outcomes]
 
     def _snapshots(self, host_ids: Iterable[int]) -> dict[int, HostCustomer]:

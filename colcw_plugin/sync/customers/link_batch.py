@@ -73,6 +73,7 @@ class LinkBatch:
         self.write_unchanged = write_unchanged
         self._inserts: list[tuple[LinkRow, dict]] = []
         self._updates: list[dict] = []
+        self.inserted = 0  # links inserted by flushes so far
 
     def put(self, row: LinkRow | None, entity: str, host_id: int, cw_id: int, *, cw_identifier: str = "",
             fingerprint: str = "", cw_last_updated: str = "", status: str = "ok",
@@ -122,6 +123,7 @@ class LinkBatch:
             ids = insert_rows(self.session, Link.__table__, [v for _, v in self._inserts])
             for (row, _), new_id in zip(self._inserts, ids, strict=True):
                 row.id = new_id
+            self.inserted += len(ids)
             self._inserts = []
         if self._updates:
             # Bind names must differ from the column names they set (SQLAlchemy reserves those).

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from host_stub.bulk import among
@@ -60,21 +60,26 @@ def _twins(entity: str, link):
 
 
 # The two queries, built once (their compiled form is cached): the companies' links with their customers,
-# and those customers' contacts with their links (for the page's ConnectWise company ids: see untouched).
+# and those customers' contacts with their links. Each row's partner is looked up by its key (a lateral
+# LIMIT 1: an index probe per row), so a page reads what it needs whatever the size of the tables, where a
+# join let the planner read every customer or contact and hash them, page after page.
 _company, _contact = aliased(Link), aliased(Link)
+_customer = select(Customer.updated_at).where(Customer.id == _company.host_id).limit(1).lateral()
 _COMPANIES = (
     select(_company.cw_id, _company.host_id, _company.status, _company.synced_at, _company.cw_last_updated,
-           _company.cw_identifier, Customer.updated_at,
+           _company.cw_identifier, _customer.c.updated_at,
            select(RecordDrift.id).where(RecordDrift.customer_id == _company.host_id,
                                         RecordDrift.kind != "new_contact").exists().label("drifted"),
            _twins(CUSTOMER, _company).label("twins"))
-    .join(Customer, Customer.id == _company.host_id)
+    .join(_customer, true())
     .where(_company.entity == CUSTOMER))
+_contact_link = (select(_contact.cw_id, _contact.status, _contact.synced_at, _contact.cw_last_updated,
+                        _twins(CONTACT, _contact).label("twins"))
+                 .where(_contact.entity == CONTACT, _contact.host_id == Contact.id).limit(1).lateral())
 _CONTACTS = (
-    select(Contact.customer_id, Contact.updated_at, _contact.cw_id, _contact.status, _contact.synced_at,
-           _contact.cw_last_updated, _twins(CONTACT, _contact).label("twins"))
-    .join(_company, and_(_company.entity == CUSTOMER, _company.host_id == Contact.customer_id))
-    .outerjoin(_contact, and_(_contact.entity == CONTACT, _contact.host_id == Contact.id)))
+    select(Contact.customer_id, Contact.updated_at, _contact_link.c.cw_id, _contact_link.c.status,
+           _contact_link.c.synced_at, _contact_link.c.cw_last_updated, _contact_link.c.twins)
+    .outerjoin(_contact_link, true()))
 
 
 def untouched(session: Session, records: Iterable[dict], contacts: dict[int, list[dict]]) -> dict[int, Untouched]:
@@ -84,10 +89,13 @@ def untouched(session: Session, records: Iterable[dict], contacts: dict[int, lis
     ids = [r["id"] for r in records]
     if not ids:
         return {}
-    links = {row.cw_id: row for row in session.execute(_COMPANIES.where(among(session, _company.cw_id, ids)))}
+    rows = session.execute(_COMPANIES.where(among(session, _company.cw_id, ids))).all()
+    links = {row.cw_id: row for row in rows}
     held: dict[int, list] = defaultdict(list)  # host customer id -> its contacts with their links
-    for row in session.execute(_CONTACTS.where(among(session, _company.cw_id, ids))):
-        held[row.customer_id].append(row)
+    hosts = sorted({row.host_id for row in rows})
+    if hosts:
+        for row in session.execute(_CONTACTS.where(among(session, Contact.customer_id, hosts))):
+            held[row.customer_id].append(row)
     out: dict[int, Untouched] = {}
     for record in records:
         link = links.get(record["id"])
