@@ -17,6 +17,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, Table, any_, bindparam, insert, or_, select, text, update
@@ -202,11 +203,16 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return []
     if not on_postgresql(session):
+        # Every row with the same columns (one statement is compiled for all of them): what a row leaves out
+        # takes its default, or NULL, as in the COPY below.
+        given = set().union(*(r.keys() for r in rows)) - {"id"}
+        fill = [(c.name, _default(c)) for c in table.columns if c.name in given]
+        params = [{**{name: default() for name, default in fill if name not in r}, **r} for r in rows]
         if not ids:
-            session.execute(insert(table), [dict(r) for r in rows])
+            session.execute(insert(table), params)
             return []
         return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                    [dict(r) for r in rows]).scalars())
+                                    params).scalars())
     given = set().union(*(r.keys() for r in rows)) - {"id"}
     columns = [c for c in table.columns if c.name in given or (c.default is not None and c.name != "id")]
     connection = session.connection()
@@ -224,16 +230,24 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
                        .scalars())
     names = (["id"] if ids else []) + [c.name for c in columns]
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-    missing = object()
+    # A row's values in column order in one C call; a row leaving a column out gets its default first.
+    getter = itemgetter(*[name for name, _, _ in plan]) if plan else (lambda row: ())
+    pick = (lambda row: (getter(row),)) if len(plan) == 1 else getter
+    wanted = frozenset(name for name, _, _ in plan)
+    defaults = {name: default for name, default, _ in plan}
+    processed = [(position, process) for position, (_, _, process) in enumerate(plan, start=1 if ids else 0)
+                 if process is not None]
     try:
         with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
             for i, row in enumerate(rows):
-                values = [new_ids[i]] if ids else []
-                for name, default, process in plan:
-                    v = row.get(name, missing)
-                    if v is missing:
-                        v = default()
-                    values.append(process(v) if process is not None and v is not None else v)
+                lacking = wanted.difference(row.keys())
+                if lacking:
+                    row = {**row, **{name: defaults[name]() for name in lacking}}
+                picked = pick(row)
+                values = [new_ids[i], *picked] if ids else list(picked)
+                for position, process in processed:
+                    if values[position] is not None:
+                        values[position] = process(values[position])
                 copy.write_row(values)
     except dialect.loaded_dbapi.Error as e:  # the driver's own error, as SQLAlchemy raises it for a statement
         raise DBAPIError.instance(statement, None, e, dialect.loaded_dbapi.Error) from e

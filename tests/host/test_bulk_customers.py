@@ -163,3 +163,26 @@ def test_events_fire_once_per_saved_customer_after_the_commit_only(any_app):
     uow.rollback()  # rolled back: no event, no customer
     uow.commit()
     assert listener.seen == [] and db.session.query(Customer).count() == 2
+
+
+def test_insert_rows_fills_what_a_row_leaves_out_with_its_default_and_returns_ids_in_order(any_app):
+    from colcw_plugin.models import Link
+    from host_stub.bulk import insert_rows
+
+    rows = [{"entity": "customer", "host_id": 1, "cw_id": 11, "synced_values": {"name": "Åsa & Co", "n": [1, 2]}},
+            {"entity": "contact", "host_id": 2, "cw_id": 12, "status": "missing_in_cw", "cw_identifier": "X"},
+            {"entity": "customer", "host_id": 3, "cw_id": 13, "synced_values": None, "fingerprint": "f" * 64}]
+    ids = insert_rows(db.session, Link.__table__, rows)
+    db.session.commit()
+    got = {link.id: link for link in db.session.execute(select(Link)).scalars()}
+    assert sorted(got) == sorted(ids) and len(set(ids)) == 3
+    first, second, third = (got[i] for i in ids)
+    assert (first.cw_id, first.synced_values, first.status, first.cw_identifier, first.fingerprint) == \
+        (11, {"name": "Åsa & Co", "n": [1, 2]}, "ok", "", "")
+    assert (second.cw_id, second.status, second.cw_identifier, second.synced_values) == \
+        (12, "missing_in_cw", "X", None)
+    assert (third.cw_id, third.fingerprint, third.synced_values) == (13, "f" * 64, None)
+    assert all(link.linked_at is not None and link.synced_at is not None for link in got.values())
+    assert insert_rows(db.session, Link.__table__, [{"entity": "customer", "host_id": 4, "cw_id": 14}], ids=False) == []
+    db.session.commit()
+    assert db.session.execute(select(Link.status).where(Link.cw_id == 14)).scalar_one() == "ok"
