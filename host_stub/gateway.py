@@ -206,7 +206,8 @@ class UnitOfWork:
     def refresh_statistics(self) -> None:
         """After many customers were saved in bulk: the database's statistics of the customer tables brought
         up to date, so that the next reads plan for their new size (see ``bulk.refresh_statistics``)."""
-        bulk.refresh_statistics(self.session, [Customer.__tablename__, Contact.__tablename__])
+        bulk.refresh_statistics(self.session, {Customer.__tablename__: ["id", "account_number"],
+                                               Contact.__tablename__: ["customer_id"]})
 
     def next_document_number(self, doc_type: str) -> str:
         prefix = "Q" if doc_type == "quote" else "SO"

@@ -147,7 +147,7 @@ class CompanyImporter:
             # tables' new size now, not after autovacuum's next pass (a re-import read whole tables till then).
             try:
                 self.ctx.host(self.session).refresh_statistics()
-                refresh_statistics(self.session, [Link.__tablename__])
+                refresh_statistics(self.session, {Link.__tablename__: ["entity", "cw_id", "host_id"]})
                 self.session.commit()
             except SQLAlchemyError:  # the import itself is saved: only the planner waits for autovacuum
                 self.session.rollback()
