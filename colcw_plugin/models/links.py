@@ -166,7 +166,9 @@ def remove_link(session: Session, entity: str, host_id: int) -> None:
     session.execute(delete(Link).where(Link.entity == entity, Link.host_id == host_id))
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
 def fingerprint(data: Mapping[str, Any]) -> str:
     """A stable hash of mapped field values, to tell whether a record changed since its last sync."""
-    blob = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(data).encode()).hexdigest()

@@ -148,3 +148,19 @@ def test_a_small_import_leaves_the_statistics_to_autovacuum(connected):
     assert run("customer_import", {"mode": "all"}).status == "succeeded"
     assert db.session.query(Customer).count() == 3
     assert {name: n for name, (n, _) in _analyses().items()} == {name: n for name, (n, _) in before.items()}
+
+
+def test_a_contact_value_longer_than_the_host_allows_fails_its_company_naming_the_contact(connected):
+    made = connected.api("POST", "company/companies", json={"identifier": "LONGST1", "name": "Long State Ltd",
+                                                            "city": "X"}).json()
+    direct = connected.api("GET", "company/communicationTypes", params={"conditions": 'description = "Direct"'}).json()
+    phone = "555-0100 extension 12345, ask reception"  # 39 characters: ChannelOnline keeps 30 of a work phone
+    resp = connected.api("POST", "company/contacts", json={
+        "firstName": "Ada", "lastName": "Lovelace", "company": {"id": made["id"]},
+        "communicationItems": [{"type": {"id": direct[0]["id"]}, "value": phone, "defaultFlag": True}]})
+    assert resp.status_code == 201, resp.text
+    result = run("customer_import", {"mode": "all"})
+    [failed] = [i for i in items(result, "customer") if i.cw_id == made["id"]]
+    assert failed.action == "failed"
+    assert "Long State Ltd (LONGST1), contact Ada Lovelace: Work Phone is 39 characters long; ChannelOnline allows at most 30" in failed.message
+    assert db.session.query(Customer).filter_by(account_number="LONGST1").count() == 0

@@ -277,11 +277,12 @@ class CompanyImport:
             if not has_default:
                 values.pop("is_default")
             self.theirs[c["id"]] = dict(values)
-            who = f"{self.label}, contact {values.get('first_name')} {values.get('last_name')}".strip()
             if not (values.get("first_name") or values.get("last_name")):
                 problems.append((f"{self.label}: contact id {c['id']} has no name.",
                                  "Enter the contact's name in ConnectWise and import again."))
-            problems += M.host_length_problems(values, _CONTACT_LIMITS, who, _CONTACT_LABELS)
+            problems += M.host_length_problems(
+                values, _CONTACT_LIMITS, lambda v=values: f"{self.label}, contact {v.get('first_name')} "
+                                                        f"{v.get('last_name')}".strip(), _CONTACT_LABELS)
             link = page.contact_links.get(c["id"])
             hid = None
             if link is not None and existing and link.host_id in existing.contacts:

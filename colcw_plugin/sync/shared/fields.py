@@ -11,7 +11,7 @@ what fingerprints are taken of and what an import writes back through the host's
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ...setup.field_mapping import COMPANY, CONTACT, FieldRule
@@ -305,14 +305,16 @@ def contact_problems(values: Mapping[str, Any], states: StateList,
     return problems
 
 
-def host_length_problems(values: Mapping[str, Any], columns: Mapping[str, int | None], who: str,
+def host_length_problems(values: Mapping[str, Any], columns: Mapping[str, int | None], who: str | Callable[[], str],
                          labels: Mapping[str, str]) -> list[Problem]:
-    """Values longer than the host's columns allow (import)."""
+    """Values longer than the host's columns allow (import). ``who`` names the record (made only when a
+    value is too long, when given as a function)."""
     out = []
     for attr, value in values.items():
         limit = columns.get(attr)
         if limit and isinstance(value, str) and len(value) > limit:
-            out.append((f"{who}: {labels.get(attr, attr)} is {len(value)} characters long; ChannelOnline allows "
+            name = who() if callable(who) else who
+            out.append((f"{name}: {labels.get(attr, attr)} is {len(value)} characters long; ChannelOnline allows "
                         f"at most {limit}.", "Shorten it in ConnectWise and import again."))
     return out
 
