@@ -12,7 +12,8 @@
   ``GET /sales/opportunities/{id}/forecast`` returns: the spec's array (default) or the single
   object some integrations read (API-NOTES §3 INCONSISTENCY); ``{"record_bodies": true}``: the
   request log also keeps each JSON request and response body (``request_json``,
-  ``response_json``), for contract tests.
+  ``response_json``), for contract tests; ``"requests"``: the request bodies only (what a benchmark
+  needs to replay the requests, without parsing every response it sends back).
 * ``GET|POST /__sandbox__/throttle`` ``{"per_minute": 1000, "in_flight": 10, "window_seconds": 60}``:
   the tenant's request budget (``null`` turns a limit off; a shorter window lets a test watch a
   client wait out a 429 quickly); a reset restores the one the server started with.
@@ -149,8 +150,8 @@ def options() -> Response:
             raise bad_request("forecast_shape is 'object' or 'array'.")
         tenant.forecast_shape = body["forecast_shape"]
     if "record_bodies" in body:
-        if not isinstance(body["record_bodies"], bool):
-            raise bad_request("record_bodies is true or false.")
+        if not isinstance(body["record_bodies"], bool) and body["record_bodies"] != "requests":
+            raise bad_request("record_bodies is true, false or \"requests\".")
         tenant.record_bodies = body["record_bodies"]
     return _ok({"forecast_shape": tenant.forecast_shape, "record_bodies": tenant.record_bodies})
 

@@ -41,8 +41,9 @@ def _is_api(path: str) -> bool:
 
 
 def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet, record_bodies: Callable[[], bool]) -> None:
-    """Register the gate on ``app`` (``log`` appends a request-log entry; when ``record_bodies()``
-    the entry also keeps the JSON request and response bodies, for contract tests)."""
+    """Register the gate on ``app`` (``log`` appends a request-log entry; when ``record_bodies()`` is
+    true the entry also keeps the JSON request and response bodies, for contract tests; when it is
+    ``"requests"``, the request bodies only)."""
 
     @app.before_request
     def _gate() -> Response | None:
@@ -73,7 +74,8 @@ def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet, record_bod
             resp = _lose_answer(lost, resp)
         if logged is not None and logged["status"] is None:
             logged["status"] = resp.status_code
-        if logged is not None and "request_json" in logged and resp.mimetype == "application/json":
+        if logged is not None and "request_json" in logged and record_bodies() is True \
+                and resp.mimetype == "application/json":
             data = resp.get_data()
             logged["response_json"] = json.loads(data) if data else None
         if logged is not None and _is_api(request.path) and resp.mimetype == "application/json":

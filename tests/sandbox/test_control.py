@@ -127,3 +127,22 @@ def test_generate_makes_companies_with_contacts(cw_sandbox):
     assert cw_sandbox.api("GET", "company/companies/count").json()["count"] == 200
     contact = cw_sandbox.api("GET", "company/contacts").json()[0]
     assert contact["company"]["id"] and contact["communicationItems"][0]["communicationType"] == "Email"
+
+
+def test_the_request_log_keeps_bodies_both_ways_or_the_requests_only(cw_sandbox):
+    posted = {"name": "Maker A"}
+    for mode, keeps_response in ((True, True), ("requests", False)):
+        assert cw_sandbox.set_options(record_bodies=mode)["record_bodies"] == mode
+        cw_sandbox.clear_requests()
+        made = cw_sandbox.api("POST", "procurement/manufacturers", json={**posted, "name": f"Maker {mode}"}).json()
+        [entry] = [e for e in cw_sandbox.requests() if e["path"].endswith("procurement/manufacturers")]
+        assert entry["request_json"] == {"name": f"Maker {mode}"}
+        assert ("response_json" in entry) is keeps_response
+        if keeps_response:
+            assert entry["response_json"]["id"] == made["id"]
+    cw_sandbox.set_options(record_bodies=False)
+    cw_sandbox.clear_requests()
+    cw_sandbox.api("GET", "company/states")
+    assert "request_json" not in cw_sandbox.requests()[-1]
+    resp = requests.post(f"{cw_sandbox.base_url}/__sandbox__/options", json={"record_bodies": "all"}, timeout=10)
+    assert resp.status_code == 400 and "record_bodies is true, false or" in resp.text
