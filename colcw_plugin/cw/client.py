@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from . import conditions as C
 from .discovery import CompanyInfo, read_company_info
 from .errors import BadResponse, ConnectWiseError, DiscoveryError, NotFound
-from .paging import MAX_PAGE_SIZE, iterate_forward_only, iterate_navigable
+from .paging import MAX_PAGE_SIZE, body, iterate_forward_only, iterate_navigable
 from .patch import patch_ops
 from .query import DEFAULT_MAX_URL_LENGTH, check_path, fields_param, in_chunks, list_params, page_size_param
 from .ratelimit import TokenBucket
@@ -220,7 +220,7 @@ class ConnectWiseClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return response.json()
+            return body(response)
         except ValueError:
             raise BadResponse("response is not JSON", method=response.request.method, path=path) from None
 

@@ -207,3 +207,22 @@ def test_the_url_limit_holds_to_the_character_however_the_query_is_encoded(rsps,
     else:
         assert client.get("company/companies", params={"conditions": value}, fields=["id"]) == []
         assert len(_list_calls(rsps)[-1].request.url) == len(sent) <= client.max_url_length
+
+
+def test_bodies_decode_accented_text_and_bad_bodies_are_reported_as_not_json(rsps, make_client):
+    from colcw_plugin.cw import BadResponse
+
+    client = make_client()
+    rsps.get(URL, body='[{"id": 1, "name": "Zoé \\"Bakery\\" & Co 東京", "n": 12345678901, "x": 1.5, "f": null}]',
+             content_type="application/json")
+    assert client.companies.list() == [{"id": 1, "name": 'Zoé "Bakery" & Co 東京', "n": 12345678901, "x": 1.5,
+                                        "f": None}]
+    rsps.get(URL + "/1", json={"id": 1, "name": "Åsa"})
+    assert client.companies.get(1) == {"id": 1, "name": "Åsa"}
+    for bad in ("<html>Service unavailable</html>", "[{\"id\": 1,"):
+        rsps.replace(responses.GET, URL, body=bad, content_type="application/json")
+        with pytest.raises(BadResponse, match="not JSON"):
+            client.companies.list()
+    rsps.replace(responses.GET, URL + "/1", body="nope", content_type="application/json")
+    with pytest.raises(BadResponse, match="not JSON"):
+        client.companies.get(1)
