@@ -72,13 +72,13 @@ class Bench:
 
         rt = runtime()
         rt.config = dataclasses.replace(rt.config, concurrency=concurrency)  # the runtime's own setting
-        run = create_run(db.session, rt.kinds, "quote_export", params)
-        db.session.commit()
+        run_id = create_run(db.session, rt.kinds, "quote_export", params).id
+        db.session.commit()  # (its id taken before: reading it after the commit would reload the run)
         client = build_client(db.session, self.box, rate_limit_per_minute=None, pool_size=max(10, concurrency * 2))
         client.discover()
         client.stats.reset()
         start = time.perf_counter()
-        done = rt.execute(db.session, run.id, client=client)
+        done = rt.execute(db.session, run_id, client=client)
         elapsed = time.perf_counter() - start
         counts = client.stats.counts
         client.close()
