@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pluggy
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from . import bulk
@@ -297,8 +297,22 @@ class UnitOfWork:
         return values
 
     def set_locked(self, document_id: int, locked: bool) -> Document:
-        """Lock or unlock a document (plugins lock exported documents). Records no event."""
-        doc = self.session.get(Document, document_id)
+        """Lock or unlock a document (plugins lock exported documents). Records no event.
+
+        A document this session holds as loaded is set as any change (written only if it differs). One it
+        does not (or holds expired, as after a commit) is not read first: one UPDATE, only where it differs,
+        returns it; a document already so is then read, or found gone."""
+        held = self.session.identity_map.get(Session.identity_key(Document, document_id))
+        if held is not None and "locked" not in inspect(held).unloaded:
+            doc = held
+        else:
+            doc = self.session.execute(
+                update(Document).where(Document.id == document_id, Document.locked != locked).values(locked=locked)
+                .returning(Document), execution_options={"synchronize_session": False, "populate_existing": True}
+            ).scalar_one_or_none()  # what the UPDATE returns is loaded into the session (nothing else to sync)
+            if doc is not None:
+                return doc
+            doc = self.session.get(Document, document_id)  # already so, or gone
         if doc is None:
             raise ValidationError({"id": f"Document {document_id} no longer exists."})
         doc.locked = locked

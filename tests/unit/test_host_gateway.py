@@ -83,3 +83,31 @@ def test_locking_a_document_stops_edits_until_it_is_unlocked(session):
     uow.save_document({"title": "changed"}, document_id=doc.id)
     uow.commit()
     assert session.get(Document, doc.id).title == "changed"
+
+
+def test_locking_a_document_the_session_no_longer_holds_is_one_update_and_changes_only_what_differs(engine, session):
+    from sqlalchemy import event
+
+    uow = UnitOfWork(session)
+    customer = uow.save_customer({"account_number": "LK2", "name": "Locks too"}, [{"first_name": "Di"}])
+    doc = uow.save_document({"customer_id": customer.id}, [{"item_number": "A-1", "price": 5}])
+    doc_id = doc.id
+    uow.commit()  # the document is expired now, as after an export's first commit
+    seen = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cur, statement, *a: seen.append(statement.split()[0]))
+    locked = uow.set_locked(doc_id, True)
+    assert seen == ["UPDATE"]  # not read first: the UPDATE returns it
+    assert locked is doc and locked.locked
+    uow.commit()
+    with Session(engine) as other:
+        first = other.get(Document, doc.id)
+        assert first.locked
+        stamp = first.updated_at
+    session.expire_all()
+    uow.set_locked(doc.id, True)  # already locked: nothing is written, its modified time stays
+    uow.commit()
+    with Session(engine) as other:
+        assert other.get(Document, doc.id).updated_at == stamp
+    session.expire_all()
+    with pytest.raises(ValidationError, match="no longer exists"):
+        uow.set_locked(doc.id + 1000, True)
