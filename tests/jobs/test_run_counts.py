@@ -52,3 +52,28 @@ def test_tallied_records_count_in_the_run_and_survive_a_resumed_attempt(app):
     listed = db.session.execute(select(SyncItem.entity, SyncItem.action).where(SyncItem.run_id == run_id)
                                 .order_by(SyncItem.id)).all()
     assert listed == [("customer", "unchanged"), ("customer", "updated"), ("contact", "created")]
+
+
+def test_a_finished_run_is_returned_as_written_with_its_results_few_or_many(app):
+    # One with the run's last update (PostgreSQL), several by COPY (in their order); alone, or in the recorder's
+    # session's transaction (it read the run's results: a resumed run), whose stale copy is not what is returned.
+    for n, resumed in ((1, False), (12, False), (1, True), (3, True)):
+        run_id = _run()
+        recorder = RunRecorder(db.engine, run_id, flush_seconds=3600)
+        recorder.start()
+        recorder.set_total(n, entity="customer", ids=range(1, n + 1), key="cw", direction="import")
+        if resumed:
+            assert recorder.completed_keys("customer") == (set(), set())
+        for i in range(1, n + 1):
+            recorder.record(entity="customer", direction="import", action="created", cw_id=i, host_id=i,
+                            label=f"Company {i}")
+        assert recorder.finish(message="done") == "succeeded"
+        run = _stored(run_id)
+        written = recorder.row
+        assert written is not None and written.id == run_id
+        assert (written.status, written.done, written.total, written.counts, written.message, written.finished_at,
+                written.attempts) == (run.status, run.done, run.total, run.counts, run.message, run.finished_at,
+                                      run.attempts) == ("succeeded", n, n, {"created": n}, "done", run.finished_at, 1)
+        ids = db.session.execute(select(SyncItem.cw_id).where(SyncItem.run_id == run_id)
+                                 .order_by(SyncItem.id)).scalars().all()
+        assert ids == list(range(1, n + 1))

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 from quote_support import line
 
+from colcw_plugin.models import SyncRun
 from helpers import recorded_statements, runtime, tune_runtime
 from host_stub.extensions import db
 
@@ -83,15 +84,18 @@ def test_each_document_of_a_run_costs_at_most_twelve_sql_statements_whatever_its
 
 
 # A run of one document, first exported (a new opportunity with one line): its run bookkeeping is the
-# run read once at its start and once at its end, three writes (started, its selection, finished), no
-# item read or deleted (it has none), the sales rep's member in one statement, and the name lock on the
-# document lock's connection. Issue 14: the one-line export against its floor (bench/bench_quotes.py);
-# before, such a run sent 23 statements on 9 checkouts (each with its ping).
-ONE_DOCUMENT_RUN_STATEMENTS = 17
+# run read once at its start, three writes (started, its selection, finished with the document's result in
+# the same statement, which returns the run as written: it is not read again), no item read or deleted (it
+# has none), the sales rep's member in one statement, the name lock on the document lock's connection, and
+# the document locked in the host by one UPDATE (not read first). The run's writes and the tenant's cached
+# statuses are single statements sent in autocommit: no BEGIN and COMMIT round trips around each. Issue 14:
+# the one-line export against its floor (bench/bench_quotes.py); before, such a run sent 23 statements on 9
+# checkouts (each with its ping), then 17 (and a COPY of its result) on 7.
+ONE_DOCUMENT_RUN_STATEMENTS = 15
 ONE_DOCUMENT_RUN_CHECKOUTS = 7
 
 
-def test_a_run_of_one_new_document_sends_seventeen_statements_on_seven_checkouts(world, app, monkeypatch):
+def test_a_run_of_one_new_document_sends_fifteen_statements_on_seven_checkouts(world, app, monkeypatch):
     from sqlalchemy import event
 
     from colcw_plugin.sync.jobs.runs import create_run
@@ -105,26 +109,43 @@ def test_a_run_of_one_new_document_sends_seventeen_statements_on_seven_checkouts
     run_id = run.id
     client = rt.client(db.session)
     checkouts = []
+    autocommit = []
 
     def checkout(*args):
         checkouts.append(1)
 
+    def sent(conn, cursor, statement, *args):
+        autocommit.append((statement, conn.connection.driver_connection.autocommit))
+
     event.listen(db.engine.pool, "checkout", checkout)
+    event.listen(db.engine, "before_cursor_execute", sent)
     try:
         with recorded_statements(db.engine) as seen:
             done = rt.execute(db.session, run_id, client=client)
     finally:
         event.remove(db.engine.pool, "checkout", checkout)
+        event.remove(db.engine, "before_cursor_execute", sent)
         client.close()
     assert done.status == "succeeded" and "created opportunity" in done.message, done.message
+    # The run returned is the row as written at its end (not read again after it).
+    db.session.expire_all()
+    stored = db.session.get(SyncRun, run_id)
+    assert (done.status, done.message, done.done, done.total, done.counts, done.finished_at) == (
+        stored.status, stored.message, stored.done, stored.total, stored.counts, stored.finished_at)
+    assert [i.host_id for i in stored.items] == [doc.id]
 
     def touching(*tables):
         return [s for s in seen if any(t in s for t in tables)]
 
-    assert len(touching("colcw_sync_items")) == 0, touching("colcw_sync_items")  # a fresh run has no item to read
+    # A fresh run has no item to read or delete: its one result is written with the run's last update.
+    assert [s.split()[0] for s in touching("colcw_sync_items")] == ["WITH"], touching("colcw_sync_items")
     runs = touching("colcw_sync_runs")
-    assert [s.split()[0] for s in runs] == ["SELECT", "UPDATE", "UPDATE", "UPDATE", "SELECT"], runs
+    assert [s.split()[0] for s in runs] == ["SELECT", "UPDATE", "UPDATE", "WITH"], runs
+    assert all(on for statement, on in autocommit if statement.startswith(("UPDATE colcw_sync_runs", "WITH"))), \
+        autocommit
+    assert [on for statement, on in autocommit if "colcw_reference_cache" in statement] == [True]
     assert len(touching("store_sites", "colcw_rep_mappings")) == 1  # the acting rep and their member together
     assert len(touching("pg_try_advisory_xact_lock")) == 2  # the document's lock, the new opportunity's name
+    assert [s.split()[0] for s in touching("FROM documents", "UPDATE documents")] == ["SELECT", "UPDATE"]
     assert len(seen) <= ONE_DOCUMENT_RUN_STATEMENTS, "\n".join(seen)
     assert len(checkouts) <= ONE_DOCUMENT_RUN_CHECKOUTS, len(checkouts)

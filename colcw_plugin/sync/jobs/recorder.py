@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,10 @@ class RunRecorder:
         self.flush_seconds = flush_seconds
         self.unreachable_after = unreachable_after
         self._session = Session(bind=engine, expire_on_commit=False)
+        # A write of one statement needs no transaction of its own: in autocommit it costs one round trip
+        # instead of three (BEGIN, the statement, COMMIT). See :meth:`_update`.
+        self._direct = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.row: SyncRun | None = None  # the run's row as the attempt's last write left it (finish, wait)
         self._buffer: list[dict] = []
         self._last_flush = time.monotonic()
         if run is None:
@@ -236,16 +240,15 @@ class RunRecorder:
                                                                                     heartbeat_at=utcnow()))
             session.commit()
 
-    def flush(self, **extra) -> None:
-        """Write buffered results, progress and a heartbeat."""
+    def flush(self, _returning: bool = False, **extra) -> None:
+        """Write buffered results, progress and a heartbeat (``_returning``: keep the row written in :attr:`row`)."""
         if self._retry_noted and self._buffer and "waiting_reason" not in extra:
             extra["waiting_reason"] = ""  # records moved on: the client's pause is over
             self._retry_noted = False
-        if self._buffer:
-            insert_rows(self._session, SyncItem.__table__, self._buffer, ids=False)
-            self._buffer = []
+        items, self._buffer = self._buffer, []
         self._update(done=self.done, counts=dict(self.counts),
-                     entity_counts={e: dict(c) for e, c in self.entity_counts.items()}, heartbeat_at=utcnow(), **extra)
+                     entity_counts={e: dict(c) for e, c in self.entity_counts.items()}, heartbeat_at=utcnow(),
+                     _returning=_returning, _items=items, **extra)
         self._last_flush = time.monotonic()
 
     # --- the end ----------------------------------------------------------------------------
@@ -278,14 +281,14 @@ class RunRecorder:
             ok = sum(v for k, v in self.counts.items() if k in OK_ACTIONS)
             status = RunStatus.SUCCEEDED if not failed else (RunStatus.PARTIAL if ok else RunStatus.FAILED)
         self.flush(status=status, finished_at=utcnow(), message=message, api_requests=SyncRun.api_requests + api_requests,
-                   waiting_reason="", next_try_at=None, give_up_at=None)
+                   waiting_reason="", next_try_at=None, give_up_at=None, _returning=True)
         self._session.close()
         return status
 
     def wait(self, *, reason: str, next_try_at, give_up_at, api_requests: int = 0, message: str = "") -> None:
         """End this attempt: the run waits (status waiting) until ``next_try_at``."""
         self.flush(status=RunStatus.WAITING, waiting_reason=reason, next_try_at=next_try_at, give_up_at=give_up_at,
-                   api_requests=SyncRun.api_requests + api_requests, message=message)
+                   api_requests=SyncRun.api_requests + api_requests, message=message, _returning=True)
         self._session.close()
 
     # --- resume -----------------------------------------------------------------------------
@@ -300,9 +303,41 @@ class RunRecorder:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _update(self, **values) -> None:
-        self._session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(**values))
-        self._session.commit()
+    def _update(self, _returning: bool = False, _items: list[dict] | None = None, **values) -> None:
+        """Write ``_items`` (results) and ``values`` (the run's row) and commit; ``_returning``: keep the row as
+        written in :attr:`row` (detached, every column loaded), so the caller need not read it back.
+
+        With something of this session's in its transaction (results inserted, records dropped, rows read)
+        it commits with them, in one transaction. Alone, it is one statement in autocommit: no BEGIN and
+        COMMIT round trips, and the same outcome (a single statement is atomic on its own). On PostgreSQL one
+        result (a run of one document) goes in that statement too (``WITH … INSERT … UPDATE``: still one
+        statement, so the result and the counts that include it commit together); several go by ``COPY``
+        with the update, in a transaction (one INSERT of several rows would be compiled anew each time, and
+        several INSERTs in a WITH run in no set order: the results' order is the run log's)."""
+        stmt = update(SyncRun).where(SyncRun.id == self.run_id).values(**values)
+        if _items:
+            if self.engine.dialect.name == "postgresql" and len(_items) == 1:
+                stmt = stmt.add_cte(insert(SyncItem.__table__).values(**_items[0]).cte("new_item"))
+            else:
+                insert_rows(self._session, SyncItem.__table__, _items, ids=False)
+        if _returning:  # the row as written, over whatever a session held of it (nothing else to sync)
+            stmt = stmt.returning(SyncRun).execution_options(synchronize_session=False, populate_existing=True)
+        if self._session.in_transaction():
+            row = self._session.execute(stmt).scalar_one_or_none() if _returning else self._session.execute(stmt)
+            self._session.commit()
+            if _returning:
+                if row is not None:
+                    self._session.expunge(row)
+                self.row = row
+            return
+        if not _returning:
+            with self._direct.connect() as conn:
+                conn.execute(stmt)
+            return
+        with Session(bind=self._direct, expire_on_commit=False) as session:
+            self.row = session.execute(stmt).scalar_one_or_none()
+            if self.row is not None:
+                session.expunge(self.row)
 
 
 def describe_counts(counts: dict) -> str:

@@ -112,14 +112,21 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     if waiting is not None:
         closed = _wait_or_give_up(session, job, recorder, options, waiting, attempt, requests, whole_run=whole_run)
         if closed is None:
-            session.expire_all()
-            return session.get(SyncRun, run_id)
+            return _as_written(session, recorder, run_id)
         message, status = closed
     summary = describe_recorder(recorder)
     recorder.finish(status=status, message=(f"{message} ({summary})" if message else summary).strip(),
                     api_requests=requests)
+    return _as_written(session, recorder, run_id)
+
+
+def _as_written(session: Session, recorder: RunRecorder, run_id: int) -> SyncRun:
+    """The run as the recorder's last write left it, in ``session`` (which forgets what it held: the
+    attempt changed it). That write returned the row, so it is not read again."""
     session.expire_all()
-    return session.get(SyncRun, run_id)
+    if recorder.row is None:
+        return session.get(SyncRun, run_id)
+    return session.merge(recorder.row, load=False)
 
 
 def _passes(ctx: SyncContext, job, recorder: RunRecorder, options: RunOptions,

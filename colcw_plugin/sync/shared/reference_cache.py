@@ -30,6 +30,9 @@ class DbReferenceCache:
     def __init__(self, engine: Engine, tenant: str, ttl_seconds: float = DEFAULT_TTL_SECONDS,
                  clock: Callable[[], dt.datetime] = utcnow, store: bool = True, session: Session | None = None):
         self.engine = engine
+        # Its reads and writes are one statement each: in autocommit they need no BEGIN and COMMIT (or
+        # ROLLBACK) round trips of their own.
+        self._direct = engine.execution_options(isolation_level="AUTOCOMMIT")
         # A web request passes its own session: it reads through that session's connection (and stores
         # nothing), so a request never holds two connections — twenty at once would exhaust the pool.
         self.session = session
@@ -45,7 +48,7 @@ class DbReferenceCache:
             if entry is not None and self.clock() - entry.fetched_at < self.ttl:
                 return list(entry.rows)
             return list(fetch())
-        with Session(bind=self.engine) as session:
+        with Session(bind=self._direct) as session:
             entry = session.get(ReferenceCache, full_key)
             if entry is not None and self.clock() - entry.fetched_at < self.ttl:
                 return list(entry.rows)
