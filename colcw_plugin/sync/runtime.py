@@ -24,8 +24,8 @@ from host_stub.gateway import UnitOfWork
 
 from ..cw import ConnectWiseClient
 from ..cw.callbacks import SigningKeys
-from ..models import SyncRun
-from ..setup.connection import build_client, read_settings
+from ..models import Settings, SyncRun
+from ..setup.connection import client_settings, read_settings
 from ..setup.secrets import SecretBox
 from .jobs.kinds import KindRegistry, RunOptions
 from .jobs.queue import JobQueue, QueueSettings, submit
@@ -127,14 +127,19 @@ class Runtime:
     def rate_limiter(self, session: Session) -> RedisRateLimiter:
         """The tenant-wide ConnectWise rate limit (``COLCW_RATE_LIMIT_PER_MINUTE``), shared through Redis
         by every web process, worker and command talking to the configured tenant."""
-        settings = read_settings(session)
+        return self._rate_limiter(read_settings(session))
+
+    def _rate_limiter(self, settings: Settings) -> RedisRateLimiter:
         return RedisRateLimiter(self.redis, self.config.rate_limit_per_minute,
                                 key=tenant_key(settings.site_url, settings.company_id))
 
     def client(self, session: Session, **overrides: Any) -> ConnectWiseClient:
-        """A client for the stored connection under the shared rate limit (raises ``NotConfigured``)."""
+        """A client for the stored connection under the shared rate limit (raises ``NotConfigured``); the
+        settings are read once for both."""
         overrides.setdefault("read_timeout", self.config.cw_read_timeout)
-        return build_client(session, self.box, rate_limiter=self.rate_limiter(session), **overrides)
+        settings = read_settings(session)
+        return ConnectWiseClient(client_settings(settings, self.box, **overrides),
+                                 rate_limiter=self._rate_limiter(settings))
 
     def interactive_client(self, session: Session) -> ConnectWiseClient:
         """A client that gives up quickly: a person is waiting on the page."""

@@ -84,18 +84,18 @@ def test_each_document_of_a_run_costs_at_most_twelve_sql_statements_whatever_its
 
 
 # A run of one document, first exported (a new opportunity with one line): its run bookkeeping is the
-# run read once at its start, three writes (started, its selection, finished with the document's result in
+# run read once at its start (with the connection settings, in the same statement), three writes (started, its selection, finished with the document's result in
 # the same statement, which returns the run as written: it is not read again), no item read or deleted (it
 # has none), the sales rep's member in one statement, the name lock on the document lock's connection, and
 # the document locked in the host by one UPDATE (not read first). The run's writes and the tenant's cached
 # statuses are single statements sent in autocommit: no BEGIN and COMMIT round trips around each. Issue 14:
 # the one-line export against its floor (bench/bench_quotes.py); before, such a run sent 23 statements on 9
 # checkouts (each with its ping), then 17 (and a COPY of its result) on 7.
-ONE_DOCUMENT_RUN_STATEMENTS = 15
+ONE_DOCUMENT_RUN_STATEMENTS = 14
 ONE_DOCUMENT_RUN_CHECKOUTS = 7
 
 
-def test_a_run_of_one_new_document_sends_fifteen_statements_on_seven_checkouts(world, app, monkeypatch):
+def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(world, app, monkeypatch):
     from sqlalchemy import event
 
     from colcw_plugin.sync.jobs.runs import create_run
@@ -141,6 +141,7 @@ def test_a_run_of_one_new_document_sends_fifteen_statements_on_seven_checkouts(w
     assert [s.split()[0] for s in touching("colcw_sync_items")] == ["WITH"], touching("colcw_sync_items")
     runs = touching("colcw_sync_runs")
     assert [s.split()[0] for s in runs] == ["SELECT", "UPDATE", "UPDATE", "WITH"], runs
+    assert touching("colcw_settings") == runs[:1]  # the settings come with the run
     assert all(on for statement, on in autocommit if statement.startswith(("UPDATE colcw_sync_runs", "WITH"))), \
         autocommit
     assert [on for statement, on in autocommit if "colcw_reference_cache" in statement] == [True]
@@ -149,3 +150,19 @@ def test_a_run_of_one_new_document_sends_fifteen_statements_on_seven_checkouts(w
     assert [s.split()[0] for s in touching("FROM documents", "UPDATE documents")] == ["SELECT", "UPDATE"]
     assert len(seen) <= ONE_DOCUMENT_RUN_STATEMENTS, "\n".join(seen)
     assert len(checkouts) <= ONE_DOCUMENT_RUN_CHECKOUTS, len(checkouts)
+
+
+def test_a_run_that_builds_its_own_client_reads_the_settings_twice(world, app, monkeypatch):
+    """With the run, then for its client and the client's rate limit together (before: four times)."""
+    from colcw_plugin.sync.jobs.runs import create_run
+
+    tune_runtime(monkeypatch, app, concurrency=1)
+    doc = world.quote([line("LAT-5440")], name="Own-client deal")
+    rt = runtime()
+    run_id = create_run(db.session, rt.kinds, "quote_export", {"document_id": doc.id}).id
+    db.session.commit()
+    with recorded_statements(db.engine) as seen:
+        done = rt.execute(db.session, run_id)
+    assert done.status == "succeeded", done.message
+    settings = [s for s in seen if "colcw_settings" in s]
+    assert len(settings) == 2 and "colcw_sync_runs" in settings[0], settings

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, true
 from sqlalchemy.orm import Session
 
 from host_stub.gateway import UnitOfWork
@@ -22,7 +22,7 @@ from host_stub.models import utcnow
 
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...cw.errors import RateLimited
-from ...models import RunStatus, SyncRun, actor_label
+from ...models import RunStatus, Settings, SyncRun, actor_label
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from ...text import plural
@@ -45,6 +45,11 @@ def create_run(session: Session, kinds: KindRegistry, kind: str, params: dict, *
     return run
 
 
+# The run and the settings row read_settings reads (the first; none yet: its defaults are made apart).
+_RUN_AND_SETTINGS = (select(SyncRun, Settings).outerjoin(Settings, true()).where(SyncRun.id == bindparam("run_id"))
+                     .order_by(Settings.id).limit(1).execution_options(populate_existing=True))
+
+
 def run_actor(run: SyncRun) -> dict:
     """Who a run acts for: the user who asked for it, or the system (a schedule, an event)."""
     return {"id": run.requested_by_id, "email": run.requested_by, "role": "rep" if run.requested_by_id else "system"}
@@ -64,11 +69,12 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     spent; after that, and for a run in the foreground, what is left ends "not attempted" with why.
     Every other failure closes the run as failed with a message saying what to do.
     """
-    # As it is now (one statement, whatever the session held of it): the recorder starts from it too.
-    run = session.execute(select(SyncRun).where(SyncRun.id == run_id)
-                          .execution_options(populate_existing=True)).scalar_one_or_none()
-    if run is None:
+    # As it is now (whatever the session held of it), with the connection settings, in one statement: the
+    # recorder starts from it too.
+    found = session.execute(_RUN_AND_SETTINGS, {"run_id": run_id}).first()
+    if found is None:
         raise LookupError(f"sync run {run_id} does not exist")
+    run, settings = found
     job = kinds[run.kind]
     recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after, run=run)
     recorder.start()
@@ -80,7 +86,8 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
             client = make_client(session)
         if hasattr(client, "notify_retry_waits"):
             client.notify_retry_waits(recorder.note_retry_wait)
-        ctx = SyncContext(session=session, client=client, recorder=recorder, settings=read_settings(session),
+        ctx = SyncContext(session=session, client=client, recorder=recorder,
+                          settings=settings if settings is not None else read_settings(session),  # (its defaults)
                           actor=run_actor(run), run_id=run_id, params=dict(run.params or {}), options=options,
                           host=host)
         waiting = _passes(ctx, job, recorder, options, sleep)
