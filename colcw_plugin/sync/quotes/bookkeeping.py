@@ -9,7 +9,7 @@ of the document.
 
 from __future__ import annotations
 
-from sqlalchemy import case, delete, insert, null
+from sqlalchemy import bindparam, case, delete, insert, null
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,30 +20,51 @@ from host_stub.models import utcnow
 from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link
 from .held import HeldDocument, LinkRef
 
+# The upserts are built once per dialect (and, for the state, per set of columns written), with bound
+# parameters for the values: building one anew for each export cost more Python than sending it.
+_STATEMENTS: dict[tuple, object] = {}
 
-def _insert(session: Session):
-    return pg_insert if on_postgresql(session) else sqlite_insert
+
+def _statement(session: Session, key: tuple, build):
+    postgresql = on_postgresql(session)
+    stmt = _STATEMENTS.get((postgresql, *key))
+    if stmt is None:
+        stmt = _STATEMENTS[(postgresql, *key)] = build(pg_insert if postgresql else sqlite_insert)
+    return stmt
+
+
+def _state_upsert(insert_, columns: tuple[str, ...]):
+    stmt = insert_(DocumentExport).values({"document_id": bindparam("document_id"),
+                                           **{c: bindparam(c) for c in columns}})
+    return stmt.on_conflict_do_update(index_elements=["document_id"], set_={c: stmt.excluded[c] for c in columns})
 
 
 def save_state(session: Session, document_id: int, **values) -> None:
     """Create or update the document's export state with ``values`` (one statement)."""
-    stmt = _insert(session)(DocumentExport).values(document_id=document_id, **values)
-    session.execute(stmt.on_conflict_do_update(index_elements=["document_id"], set_=values))
+    columns = tuple(sorted(values))
+    stmt = _statement(session, ("state", columns), lambda insert_: _state_upsert(insert_, columns))
+    session.execute(stmt, {"document_id": document_id, **values})
+
+
+def _link_upsert(insert_):
+    now = bindparam("now", type_=Link.__table__.c.linked_at.type)
+    stmt = insert_(Link).values(entity=DOCUMENT, host_id=bindparam("host_id"), cw_id=bindparam("cw_id"),
+                                cw_identifier=bindparam("cw_identifier"), fingerprint=bindparam("fingerprint"),
+                                cw_last_updated="", status="ok", linked_at=now, synced_at=now)
+    repointed = Link.cw_id != stmt.excluded.cw_id
+    return stmt.on_conflict_do_update(index_elements=["entity", "host_id"], set_={
+        "cw_id": stmt.excluded.cw_id, "cw_identifier": stmt.excluded.cw_identifier,
+        "fingerprint": stmt.excluded.fingerprint, "cw_last_updated": "", "status": "ok", "synced_at": now,
+        "linked_at": case((repointed, now), else_=Link.linked_at),
+        "synced_values": case((repointed, null()), else_=Link.synced_values)})
 
 
 def save_link(session: Session, document_id: int, cw_id: int, cw_identifier: str, fingerprint: str = "") -> None:
     """Create or repoint the document's opportunity link (one statement; :func:`~colcw_plugin.models.set_link`'s
     rules: a repointed link is linked anew and forgets the values agreed with the other record)."""
-    now = utcnow()
-    stmt = _insert(session)(Link).values(entity=DOCUMENT, host_id=document_id, cw_id=cw_id, cw_identifier=cw_identifier,
-                                         fingerprint=fingerprint, cw_last_updated="", status="ok", linked_at=now,
-                                         synced_at=now)
-    repointed = Link.cw_id != stmt.excluded.cw_id
-    session.execute(stmt.on_conflict_do_update(index_elements=["entity", "host_id"], set_={
-        "cw_id": stmt.excluded.cw_id, "cw_identifier": stmt.excluded.cw_identifier,
-        "fingerprint": stmt.excluded.fingerprint, "cw_last_updated": "", "status": "ok", "synced_at": now,
-        "linked_at": case((repointed, now), else_=Link.linked_at),
-        "synced_values": case((repointed, null()), else_=Link.synced_values)}))
+    session.execute(_statement(session, ("link",), _link_upsert),
+                    {"host_id": document_id, "cw_id": cw_id, "cw_identifier": cw_identifier,
+                     "fingerprint": fingerprint, "now": utcnow()})
 
 
 def link_is(link: LinkRef | None, cw_id: int, cw_identifier: str, fingerprint: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from host_stub.models import utcnow
 from ...models import ReferenceCache
 
 DEFAULT_TTL_SECONDS = 600
+_READ = select(ReferenceCache.rows, ReferenceCache.fetched_at).where(ReferenceCache.key == bindparam("key"))
 
 
 class DbReferenceCache:
@@ -48,8 +49,8 @@ class DbReferenceCache:
             if entry is not None and self.clock() - entry.fetched_at < self.ttl:
                 return list(entry.rows)
             return list(fetch())
-        with Session(bind=self._direct) as session:
-            entry = session.get(ReferenceCache, full_key)
+        with self._direct.connect() as conn:  # plain statements: no ORM object to build for two values
+            entry = conn.execute(_READ, {"key": full_key}).first()
             if entry is not None and self.clock() - entry.fetched_at < self.ttl:
                 return list(entry.rows)
             rows = list(fetch())
@@ -57,12 +58,12 @@ class DbReferenceCache:
                 return rows
             try:
                 if entry is None:
-                    session.add(ReferenceCache(key=full_key, rows=rows, fetched_at=self.clock()))
+                    conn.execute(insert(ReferenceCache).values(key=full_key, rows=rows, fetched_at=self.clock()))
                 else:
-                    entry.rows, entry.fetched_at = rows, self.clock()
-                session.commit()
+                    conn.execute(update(ReferenceCache).where(ReferenceCache.key == full_key)
+                                 .values(rows=rows, fetched_at=self.clock()))
             except IntegrityError:  # another process stored it first: theirs is as fresh as ours
-                session.rollback()
+                conn.rollback()
             return rows
 
     def clear(self) -> None:
