@@ -201,13 +201,13 @@ class UnitOfWork:
         """Many customers and their contacts in a constant number of statements (see :mod:`host_stub.bulk`)."""
         return bulk.save_customers(self, writes, actor=actor)
 
-    # --- documents --------------------------------------------------------------------------
-
     def refresh_statistics(self) -> None:
         """After many customers were saved in bulk: the database's statistics of the customer tables brought
         up to date, so that the next reads plan for their new size (see ``bulk.refresh_statistics``)."""
         bulk.refresh_statistics(self.session, {Customer.__tablename__: ["id", "account_number"],
                                                Contact.__tablename__: ["customer_id"]})
+
+    # --- documents --------------------------------------------------------------------------
 
     def next_document_number(self, doc_type: str) -> str:
         prefix = "Q" if doc_type == "quote" else "SO"
