@@ -151,7 +151,7 @@ def test_a_small_import_leaves_the_statistics_to_autovacuum(connected):
 
 
 def test_a_contact_value_longer_than_the_host_allows_fails_its_company_naming_the_contact(connected):
-    made = connected.api("POST", "company/companies", json={"identifier": "LONGST1", "name": "Long State Ltd",
+    made = connected.api("POST", "company/companies", json={"identifier": "LONGPH1", "name": "Long Phone Ltd",
                                                             "city": "X"}).json()
     direct = connected.api("GET", "company/communicationTypes", params={"conditions": 'description = "Direct"'}).json()
     phone = "555-0100 extension 12345, ask reception"  # 39 characters: ChannelOnline keeps 30 of a work phone
@@ -162,5 +162,5 @@ def test_a_contact_value_longer_than_the_host_allows_fails_its_company_naming_th
     result = run("customer_import", {"mode": "all"})
     [failed] = [i for i in items(result, "customer") if i.cw_id == made["id"]]
     assert failed.action == "failed"
-    assert "Long State Ltd (LONGST1), contact Ada Lovelace: Work Phone is 39 characters long; ChannelOnline allows at most 30" in failed.message
-    assert db.session.query(Customer).filter_by(account_number="LONGST1").count() == 0
+    assert "Long Phone Ltd (LONGPH1), contact Ada Lovelace: Work Phone is 39 characters long; ChannelOnline allows at most 30" in failed.message
+    assert db.session.query(Customer).filter_by(account_number="LONGPH1").count() == 0
