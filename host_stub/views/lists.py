@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import abort, current_app, flash, redirect, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import Select
 
 from ..extensions import db
@@ -38,6 +39,33 @@ class ListExtras:
     def filter_args(self) -> dict[str, str]:
         """The chosen filter values, for links that keep them (the pager, the bulk form)."""
         return {f["name"]: f["value"] for f in self.filters if f.get("value")}
+
+    # A row's cells for what plugins add, made here rather than by template macros: a list of 50 rows called
+    # two macros per row, a tenth of the page's render time.
+
+    def select_cell(self, row_id: int, label: object) -> Markup:
+        """The row's tick box for the bulk actions (nothing when there are none)."""
+        if not self.bulk_actions:
+            return Markup("")
+        value = row_id if type(row_id) is int else escape(row_id)  # an id is a number: nothing to escape
+        return Markup(f'<td class="select"><input type="checkbox" name="ids" value="{value}" '  # noqa: S704
+                      f'form="bulk-form" aria-label="Select {escape(label)}"></td>')  # every value escaped
+
+    def column_cells(self, row_id: int) -> Markup:
+        """The row's cell in each plugin column (a tag, linked when the cell has an ``href``; empty when the
+        column has nothing for the row yet)."""
+        out = []
+        for col in self.columns:
+            cell = col["cells"].get(row_id)
+            inner = ""
+            if isinstance(cell, dict) and cell:
+                tag = "a" if cell.get("href") else "span"
+                href = f' href="{escape(cell["href"])}"' if tag == "a" else ""
+                title = f' title="{escape(cell["title"])}"' if cell.get("title") else ""
+                inner = (f'<{tag}{href} class="tag tone-{escape(cell.get("tone") or "muted")}"{title}>'
+                         f'{escape(cell.get("label", ""))}</{tag}>')
+            out.append(f'<td data-column="{escape(col.get("key", ""))}">{inner}</td>')
+        return Markup("".join(out))  # noqa: S704 - every value in it escaped (Markup.format costs 4x)
 
 
 def _pm():
