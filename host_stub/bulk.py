@@ -204,10 +204,10 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     """
     if not rows:
         return []
+    given = set().union(*(r.keys() for r in rows)) - {"id"}
     if not on_postgresql(session):
         # Every row with the same columns (one statement is compiled for all of them): what a row leaves out
         # takes its default, or NULL, as in the COPY below.
-        given = set().union(*(r.keys() for r in rows)) - {"id"}
         fill = [(c.name, _default(c)) for c in table.columns if c.name in given]
         params = [{**{name: default() for name, default in fill if name not in r}, **r} for r in rows]
         if not ids:
@@ -215,7 +215,6 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
             return []
         return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                                     params).scalars())
-    given = set().union(*(r.keys() for r in rows)) - {"id"}
     columns = [c for c in table.columns if c.name in given or (c.default is not None and c.name != "id")]
     connection = session.connection()
     dialect = connection.dialect

@@ -197,10 +197,13 @@ def client_settings(settings: Settings, box: SecretBox, **overrides) -> ClientSe
                           allow_http=settings.allow_http, **creds, **overrides)
 
 
-def build_client(session: Session, box: SecretBox, *, rate_limiter=None, **overrides) -> ConnectWiseClient:
+def build_client(session: Session, box: SecretBox, *, settings: Settings | None = None, rate_limiter=None,
+                 **overrides) -> ConnectWiseClient:
     """A ConnectWise client for the stored connection (raises :class:`NotConfigured`).
 
+    ``settings``: the stored connection when the caller has read it already (else it is read here).
     ``rate_limiter`` (e.g. :class:`colcw_plugin.sync.ratelimit.RedisRateLimiter`) shares the
     tenant's request budget between processes; without it the client limits itself alone.
     """
-    return ConnectWiseClient(client_settings(read_settings(session), box, **overrides), rate_limiter=rate_limiter)
+    settings = settings if settings is not None else read_settings(session)
+    return ConnectWiseClient(client_settings(settings, box, **overrides), rate_limiter=rate_limiter)

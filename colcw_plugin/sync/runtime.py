@@ -25,7 +25,7 @@ from host_stub.gateway import UnitOfWork
 from ..cw import ConnectWiseClient
 from ..cw.callbacks import SigningKeys
 from ..models import Settings, SyncRun
-from ..setup.connection import client_settings, read_settings
+from ..setup.connection import build_client, read_settings
 from ..setup.secrets import SecretBox
 from .jobs.kinds import KindRegistry, RunOptions
 from .jobs.queue import JobQueue, QueueSettings, submit
@@ -138,8 +138,8 @@ class Runtime:
         settings are read once for both."""
         overrides.setdefault("read_timeout", self.config.cw_read_timeout)
         settings = read_settings(session)
-        return ConnectWiseClient(client_settings(settings, self.box, **overrides),
-                                 rate_limiter=self._rate_limiter(settings))
+        return build_client(session, self.box, settings=settings, rate_limiter=self._rate_limiter(settings),
+                            **overrides)
 
     def interactive_client(self, session: Session) -> ConnectWiseClient:
         """A client that gives up quickly: a person is waiting on the page."""
