@@ -3,8 +3,8 @@ the database refuses as a whole is saved company by company, so only the one at 
 
 from __future__ import annotations
 
-from customer_support import items, link_of, run
-from sqlalchemy import select, text
+from customer_support import items, link_of, make_customer, run
+from sqlalchemy import select, text, update
 
 from colcw_plugin.models import CW_MASTER, Link
 from colcw_plugin.setup.live_updates import get_live
@@ -164,3 +164,32 @@ def test_a_contact_value_longer_than_the_host_allows_fails_its_company_naming_th
     assert failed.action == "failed"
     assert "Long Phone Ltd (LONGPH1), contact Ada Lovelace: Work Phone is 39 characters long; ChannelOnline allows at most 30" in failed.message
     assert db.session.query(Customer).filter_by(account_number="LONGPH1").count() == 0
+
+
+def test_a_re_import_passes_over_only_what_nothing_unusual_touched(connected):
+    """The untouched check sends a company down the full path (which names each contact) when a link is doubled,
+    a linked contact is no longer among the company's contacts, or a contact moved to another customer."""
+    connected.generate(companies=6, contacts_per_company=2, age_minutes=60)
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    customers = db.session.execute(select(Customer).order_by(Customer.id)).scalars().all()
+    link = {c.id: link_of("customer", c.id) for c in customers}
+    contact_link = {k.id: link_of("contact", k.id) for c in customers for k in c.contacts}
+    other = make_customer(account_number="OTHER1", name="Other Ltd")
+
+    def twin(of: Link, host_id: int) -> None:
+        db.session.add(Link(entity=of.entity, host_id=host_id, cw_id=of.cw_id, cw_identifier=of.cw_identifier,
+                            fingerprint=of.fingerprint, cw_last_updated=of.cw_last_updated, status="ok",
+                            linked_at=of.linked_at, synced_at=of.synced_at))
+
+    twin(link[customers[0].id], other.id)  # the company linked twice
+    twin(contact_link[customers[1].contacts[0].id], other.contacts[0].id)  # a contact linked twice
+    contact_link[customers[2].contacts[0].id].cw_id = 987654321  # linked to a contact the company no longer has
+    moved = customers[3].contacts[0]  # moved to another customer, its time of change left as it was
+    db.session.execute(update(Contact).where(Contact.id == moved.id).values(customer_id=customers[4].id,
+                                                                            updated_at=moved.updated_at))
+    db.session.commit()
+    again = run("customer_import", {"mode": "all"})
+    said = {i.host_id: i.message for i in items(again, "customer")}
+    full = [c.id for c in customers if not said[c.id].endswith("contacts.")]
+    assert full == [c.id for c in customers[:5]], said
+    assert said[customers[5].id].endswith("unchanged, with its 2 contacts."), said

@@ -247,6 +247,22 @@ class CompanyImporter:
     def _page(self, records: list[dict], *, explicit: bool, contacts: dict[int, list[dict]] | None = None) -> None:
         """One page of companies; ``contacts`` (by company id) when already read, else read here."""
         records = [r for r in records if r["id"] not in self.done_cw]
+        if contacts is None:
+            live = [r["id"] for r in records if not r.get("deletedFlag")]
+            contacts = defaultdict(list)
+            for c in self.client.contacts.iterate_in("company/id", live, fields=M.CONTACT_FIELDS):
+                contacts[(c.get("company") or {}).get("id")].append(c)
+        # Companies neither side touched since the last sync: one outcome each, nothing else read or written,
+        # and no lock: whatever another import commits for one of them meanwhile, this run wrote nothing of it.
+        if not explicit and records:
+            quiet = untouched(self.session, records, contacts)
+            self.session.rollback()  # end the read transaction
+            for record in records:
+                if (company := quiet.get(record["id"])) is not None:
+                    self._unchanged(record, company)
+            records = [r for r in records if r["id"] not in quiet]
+        if not records:
+            return
         # One import of a company at a time, across processes: read what the host holds under its lock.
         try:
             with exclusive.companies_locked(self.session, [r["id"] for r in records], wait_seconds=0):
@@ -277,21 +293,7 @@ class CompanyImporter:
                 self.recorder.defer(entity=CUSTOMER, key=r["id"], label=label, from_connectwise=False,
                                     error=exclusive.HeldElsewhere(f"another import of {label} is still running"))
 
-    def _page_locked(self, records: list[dict], *, explicit: bool, contacts: dict[int, list[dict]] | None) -> None:
-        if contacts is None:
-            live = [r["id"] for r in records if not r.get("deletedFlag")]
-            contacts = defaultdict(list)
-            for c in self.client.contacts.iterate_in("company/id", live, fields=M.CONTACT_FIELDS):
-                contacts[(c.get("company") or {}).get("id")].append(c)
-        # Companies neither side touched since the last sync: one outcome each, nothing read or written.
-        quiet = {} if explicit else untouched(self.session, records, contacts)
-        for record in records:
-            if (company := quiet.get(record["id"])) is not None:
-                self._unchanged(record, company)
-        records = [r for r in records if r["id"] not in quiet]
-        if not records:
-            self.session.rollback()  # end the read transaction (the locks are the caller's)
-            return
+    def _page_locked(self, records: list[dict], *, explicit: bool, contacts: dict[int, list[dict]]) -> None:
         try:
             outcomes = self._save_page(records, self._read_page(records, contacts), explicit)
         except SQLAlchemyError as e:
