@@ -61,10 +61,10 @@ def _settled(stamp: str, link: str, host: str) -> str:
 # The f-string joins fixed fragments of this module only: every value is a bound parameter.
 _UNTOUCHED = text(f"""
 WITH co AS (
-    SELECT (e->>0)::int AS cw_id, e->>1 AS ident, e->>2 AS stamp FROM json_array_elements(CAST(:companies AS json)) AS e
+    SELECT (e->>0)::int AS cw_id, e->>1 AS ident, e->>2 AS stamp FROM jsonb_array_elements(CAST(:companies AS jsonb)) AS e
 ), cc AS (
     SELECT (e->>0)::int AS cw_id, (e->>1)::int AS company, e->>2 AS stamp, (e->>3)::boolean AS active
-    FROM json_array_elements(CAST(:contacts AS json)) AS e
+    FROM jsonb_array_elements(CAST(:contacts AS jsonb)) AS e
 ), firm AS MATERIALIZED (
     SELECT co.cw_id, l.host_id
     FROM co
@@ -73,29 +73,37 @@ WITH co AS (
     WHERE l.status = 'ok' AND l.cw_identifier = co.ident AND {_settled("co.stamp", "l", "hc")}
       AND NOT EXISTS (SELECT 1 FROM colcw_links t WHERE t.entity = :customer AND t.cw_id = co.cw_id AND t.id <> l.id)
       AND NOT EXISTS (SELECT 1 FROM colcw_record_drift d WHERE d.customer_id = l.host_id AND d.kind <> 'new_contact')
-), theirs AS MATERIALIZED (
-    SELECT cc.company, EXISTS (
-        SELECT 1 FROM colcw_links k JOIN contacts hc ON hc.id = k.host_id
-        WHERE k.entity = :contact AND k.cw_id = cc.cw_id AND hc.customer_id = firm.host_id AND k.status = 'ok'
-          AND {_settled("cc.stamp", "k", "hc")}
-          AND NOT EXISTS (SELECT 1 FROM colcw_links t WHERE t.entity = :contact AND t.cw_id = cc.cw_id AND t.id <> k.id)
-    ) AS ok
-    FROM cc JOIN firm ON firm.cw_id = cc.company
-    WHERE cc.active
-), gone AS MATERIALIZED (
-    SELECT firm.cw_id AS company
+), held AS MATERIALIZED (
+    SELECT firm.cw_id AS company, k.cw_id, k.id AS link_id, k.status, k.synced_at, k.cw_last_updated, hc.updated_at
     FROM firm
     JOIN contacts hc ON hc.customer_id = firm.host_id
     JOIN colcw_links k ON k.entity = :contact AND k.host_id = hc.id
-    WHERE k.status <> 'missing_in_cw'
-      AND NOT EXISTS (SELECT 1 FROM cc WHERE cc.company = firm.cw_id AND cc.cw_id = k.cw_id)
+), pairs AS (
+    SELECT company, cw_id, bool_or(active) AS active, bool_or(side = 1) AS theirs, count(link_id) AS links,
+           bool_and(status = 'missing_in_cw') AS all_missing, max(stamp) AS stamp, max(link_id) AS link_id,
+           max(status) AS status, max(synced_at) AS synced_at, max(cw_last_updated) AS cw_last_updated,
+           max(updated_at) AS updated_at
+    FROM (SELECT company, cw_id, active, stamp, NULL::int AS link_id, NULL::varchar AS status,
+                 NULL::timestamp AS synced_at, NULL::varchar AS cw_last_updated, NULL::timestamp AS updated_at, 1 AS side
+          FROM cc
+          UNION ALL
+          SELECT company, cw_id, NULL, NULL, link_id, status, synced_at, cw_last_updated, updated_at, 2 FROM held) AS both_sides
+    GROUP BY company, cw_id
+), verdicts AS (
+    SELECT company, (theirs AND active)::int AS n, CASE
+        WHEN theirs AND active THEN links = 1 AND status = 'ok' AND {_settled("stamp", "pairs", "pairs")}
+             AND NOT EXISTS (SELECT 1 FROM colcw_links t WHERE t.entity = :contact AND t.cw_id = pairs.cw_id
+                             AND t.id <> pairs.link_id)
+        WHEN theirs THEN true
+        ELSE all_missing
+    END AS ok
+    FROM pairs
 )
 SELECT cw_id, max(host_id), sum(n)
 FROM (SELECT cw_id, host_id, 0 AS n, true AS ok FROM firm
-      UNION ALL SELECT company, NULL, 1, ok FROM theirs
-      UNION ALL SELECT company, NULL, 0, false FROM gone) AS said
+      UNION ALL SELECT company, NULL, n, ok FROM verdicts) AS said
 GROUP BY cw_id
-HAVING bool_and(ok)
+HAVING bool_and(ok) AND max(host_id) IS NOT NULL
 """).bindparams(  # noqa: S608
     bindparam("stamp_format", _STAMP), bindparam("settled", f"{int(SETTLED.total_seconds())} seconds"),
     bindparam("customer", CUSTOMER), bindparam("contact", CONTACT))
