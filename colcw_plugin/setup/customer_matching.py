@@ -30,13 +30,16 @@ _SUFFIXES = {"inc", "incorporated", "llc", "ltd", "limited", "corp", "corporatio
              "pllc", "lp", "llp"}
 
 
+_NOT_ALNUM, _NOT_DIGIT = re.compile(r"[^a-z0-9]+"), re.compile(r"\D")
+
+
 def normalize_name(name: str) -> str:
     """Lower case, accents and punctuation removed, "&" as "and", a leading "the" and legal suffixes dropped."""
     text = name or ""
     if not text.isascii():  # ASCII has no accents to take off (and most names are ASCII: a bulk import's hot path)
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     text = text.lower().replace("&", " and ")
-    words = re.sub(r"[^a-z0-9]+", " ", text).split()
+    words = _NOT_ALNUM.sub(" ", text).split()
     if words and words[0] == "the":
         words = words[1:]
     while len(words) > 1 and words[-1] in _SUFFIXES:
@@ -46,7 +49,7 @@ def normalize_name(name: str) -> str:
 
 def normalize_phone(phone: str) -> str:
     """The last ten digits (a leading country code 1 dropped); "" when too short to compare."""
-    digits = re.sub(r"\D", "", phone or "")
+    digits = _NOT_DIGIT.sub("", phone or "")
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     return digits[-10:] if len(digits) >= 7 else ""
@@ -281,21 +284,27 @@ class LikelyDuplicates:
     host customer looks like one that exists (the Map Customers page's "likely duplicate")."""
 
     def __init__(self, session: Session):
-        self._by_name: dict[str, HostCustomer] = {}
-        self._by_phone: dict[str, HostCustomer] = {}
-        for h in _host_customers(session):
-            self.add(h)
+        # Plain rows of what is compared and named, indexed once (a bulk import reads every host customer).
+        self._by_name: dict[str, tuple] = {}
+        self._by_phone: dict[str, tuple] = {}
+        by_name, by_phone = self._by_name, self._by_phone
+        for row in session.execute(select(Customer.id, Customer.name, Customer.account_number, Customer.phone)):
+            if n := normalize_name(row[1]):
+                by_name.setdefault(n, row)
+            if p := normalize_phone(row[3]):
+                by_phone.setdefault(p, row)
 
     def add(self, customer: HostCustomer) -> None:
+        row = (customer.id, customer.name, customer.account_number, customer.phone)
         if n := normalize_name(customer.name):
-            self._by_name.setdefault(n, customer)
+            self._by_name.setdefault(n, row)
         if p := normalize_phone(customer.phone):
-            self._by_phone.setdefault(p, customer)
+            self._by_phone.setdefault(p, row)
 
     def match(self, name: str, phone: str) -> tuple[HostCustomer, str] | None:
         """The host customer a company with this name and phone looks like, and why."""
         if (n := normalize_name(name)) and n in self._by_name:
-            return self._by_name[n], "same name"
+            return HostCustomer(*self._by_name[n], city=""), "same name"
         if (p := normalize_phone(phone)) and p in self._by_phone:
-            return self._by_phone[p], "same phone number"
+            return HostCustomer(*self._by_phone[p], city=""), "same phone number"
         return None
