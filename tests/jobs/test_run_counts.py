@@ -3,7 +3,9 @@ contacts) count without a result of their own, and the counts survive a resumed 
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from colcw_plugin.models import SyncItem, SyncRun
 from colcw_plugin.sync.jobs.recorder import RunRecorder
@@ -77,3 +79,34 @@ def test_a_finished_run_is_returned_as_written_with_its_results_few_or_many(app)
         ids = db.session.execute(select(SyncItem.cw_id).where(SyncItem.run_id == run_id)
                                  .order_by(SyncItem.id)).scalars().all()
         assert ids == list(range(1, n + 1))
+
+
+def test_results_written_behind_a_run_land_whole_and_in_order(app):
+    """The batches the recorder writes by itself as a run goes on are written behind it (PostgreSQL): each one in
+    full, in the order recorded, before anything reads the results or ends the attempt."""
+    run_id = _run()
+    recorder = RunRecorder(db.engine, run_id, flush_every=3)
+    recorder.start()
+    for n in range(10):
+        recorder.record(entity="customer", direction="import", action="unchanged", cw_id=100 + n, host_id=n + 1,
+                        label=f"Company {n}")
+    assert recorder.completed_keys("customer")[1] == {100 + n for n in range(10)}  # waits for the batch behind
+    for n in range(10, 20):
+        recorder.record(entity="customer", direction="import", action="created", cw_id=100 + n, host_id=n + 1,
+                        label=f"Company {n}")
+    assert recorder.finish() == "succeeded"
+    run = _stored(run_id)
+    assert run.done == 20 and run.counts == {"unchanged": 10, "created": 10}
+    listed = db.session.execute(select(SyncItem.cw_id).where(SyncItem.run_id == run_id).order_by(SyncItem.id))
+    assert list(listed.scalars()) == [100 + n for n in range(20)]
+
+
+def test_a_batch_written_behind_that_fails_stops_the_run_with_its_error(app):
+    run_id = _run()
+    recorder = RunRecorder(db.engine, run_id, flush_every=2)
+    recorder.start()
+    recorder.record(entity="customer", direction="import", action="unchanged", cw_id=1, host_id=1, label="A")
+    recorder.record(entity="c" * 30, direction="import", action="unchanged", cw_id=2, host_id=2, label="B")  # too long
+    with pytest.raises(DBAPIError):
+        recorder.finish()
+    assert db.session.execute(select(SyncItem).where(SyncItem.run_id == run_id)).first() is None  # nothing half-written

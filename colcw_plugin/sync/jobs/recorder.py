@@ -3,7 +3,12 @@
 The recorder writes through its *own* database session, so progress and results are visible
 to the jobs page while the sync's business transactions (a company with its contacts, say)
 commit or roll back on their own. Results are buffered and written in batches so a run over
-10,000 records does not cost 10,000 round trips.
+10,000 records does not cost 10,000 round trips. On PostgreSQL the batches the recorder writes by
+itself as the run goes on (progress and results only) are written behind: by a thread of the
+recorder's, on a connection of its own, while the run goes on (a thousand results cost the database
+tens of milliseconds: its indexes and the check of each row's run). One batch at a time, in order:
+the next write, any read of the run's results, an explicit :meth:`RunRecorder.flush` and the end of
+the attempt wait for it first, so nothing is read or written out of order.
 
 Every record a run selects ends with exactly one outcome: created / updated, unchanged, skipped,
 failed (permanently, with reason and fix) or not attempted (with why). A transient ConnectWise
@@ -15,6 +20,7 @@ passes ``total`` however often a record is tried or a run resumed.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -78,6 +84,7 @@ class RunRecorder:
         self._direct = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.row: SyncRun | None = None  # the run's row as the attempt's last write left it (finish, wait)
         self._buffer: list[dict] = []
+        self._behind: tuple[threading.Thread, list[BaseException]] | None = None  # the batch written behind
         self._last_flush = time.monotonic()
         if run is None:
             run = self._session.get(SyncRun, run_id)
@@ -95,6 +102,7 @@ class RunRecorder:
         run's own, written in the same commit as the items they include (some records have no item of their
         own: see :meth:`tally`); ``run``: its row as just read, else it is read now. A run whose counts are
         empty has no items, so none are read."""
+        self._drain()
         if run is None:
             run = self._session.execute(select(SyncRun).where(SyncRun.id == self.run_id)
                                         .execution_options(populate_existing=True)).scalar_one()
@@ -120,6 +128,7 @@ class RunRecorder:
 
     def start(self) -> None:
         """An attempt starts: records left "not attempted" by an earlier attempt are tried again."""
+        self._drain()
         # The counts were just loaded: without a "not attempted" among them there is nothing to drop.
         if self.counts.get(NOT_ATTEMPTED):  # dropped now, committed below with the counts without them
             dropped = self._session.execute(select(SyncItem.entity, func.count()).where(
@@ -177,7 +186,7 @@ class RunRecorder:
             if action != "failed":
                 self.streak = 0
         if len(self._buffer) >= self.flush_every or time.monotonic() - self._last_flush >= self.flush_seconds:
-            self.flush()
+            self.flush(_behind=True)
 
     def tally(self, entity: str, action: str, n: int) -> None:
         """Count ``n`` records of ``entity`` whose outcome another record's result states (an unchanged
@@ -201,7 +210,7 @@ class RunRecorder:
     def advance(self, n: int = 1) -> None:
         self._anonymous += n
         if time.monotonic() - self._last_flush >= self.flush_seconds:
-            self.flush()
+            self.flush(_behind=True)
 
     def defer(self, *, entity: str, key: int, label: str, error: ConnectWiseError, from_connectwise: bool = True) -> None:
         """A record failed transiently: it is tried again later in this run (not counted as done).
@@ -217,7 +226,7 @@ class RunRecorder:
             return
         self.streak += 1
         if time.monotonic() - self._last_flush >= self.flush_seconds:
-            self.flush()
+            self.flush(_behind=True)
         if self.unreachable_after and self.streak >= self.unreachable_after:
             raise Unreachable(error, self.streak)
 
@@ -240,15 +249,19 @@ class RunRecorder:
                                                                                     heartbeat_at=utcnow()))
             session.commit()
 
-    def flush(self, _returning: bool = False, **extra) -> None:
-        """Write buffered results, progress and a heartbeat (``_returning``: keep the row written in :attr:`row`)."""
+    def flush(self, _returning: bool = False, _behind: bool = False, **extra) -> None:
+        """Write buffered results, progress and a heartbeat (``_returning``: keep the row written in :attr:`row`).
+        Written when it returns, unless ``_behind`` (the recorder's own batching, as a run goes on)."""
         if self._retry_noted and self._buffer and "waiting_reason" not in extra:
             extra["waiting_reason"] = ""  # records moved on: the client's pause is over
             self._retry_noted = False
         items, self._buffer = self._buffer, []
-        self._update(done=self.done, counts=dict(self.counts),
-                     entity_counts={e: dict(c) for e, c in self.entity_counts.items()}, heartbeat_at=utcnow(),
-                     _returning=_returning, _items=items, **extra)
+        values = {"done": self.done, "counts": dict(self.counts),
+                  "entity_counts": {e: dict(c) for e, c in self.entity_counts.items()}, "heartbeat_at": utcnow()}
+        if _behind and len(items) > 1 and not _returning and not extra and self.engine.dialect.name == "postgresql":
+            self._write_behind(items, values)
+        else:
+            self._update(_returning=_returning, _items=items, **values, **extra)
         self._last_flush = time.monotonic()
 
     # --- the end ----------------------------------------------------------------------------
@@ -297,6 +310,7 @@ class RunRecorder:
         """Host ids and ConnectWise ids this run already finished (any outcome but "not attempted"): a
         resumed or re-attempted run skips them."""
         self.flush()
+        self._drain()
         rows = self._session.execute(select(SyncItem.host_id, SyncItem.cw_id).where(
             SyncItem.run_id == self.run_id, SyncItem.entity == entity, SyncItem.action != NOT_ATTEMPTED)).all()
         return {h for h, _ in rows if h is not None}, {c for _, c in rows if c is not None}
@@ -314,6 +328,7 @@ class RunRecorder:
         statement, so the result and the counts that include it commit together); several go by ``COPY``
         with the update, in a transaction (one INSERT of several rows would be compiled anew each time, and
         several INSERTs in a WITH run in no set order: the results' order is the run log's)."""
+        self._drain()
         stmt = update(SyncRun).where(SyncRun.id == self.run_id).values(**values)
         if _items:
             if self.engine.dialect.name == "postgresql" and len(_items) == 1:
@@ -338,6 +353,38 @@ class RunRecorder:
             self.row = session.execute(stmt).scalar_one_or_none()
             if self.row is not None:
                 session.expunge(self.row)
+
+
+    def _write_behind(self, items: list[dict], values: dict) -> None:
+        """Write ``items`` and the run's progress ``values`` in one transaction on a thread of their own (the
+        batch before is waited for first); a failure is raised by the next write or read (:meth:`_drain`)."""
+        self._drain()
+        if self._session.in_transaction():  # reads only (every write of this session commits at once)
+            self._session.commit()
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                with Session(bind=self.engine) as session:
+                    insert_rows(session, SyncItem.__table__, items, ids=False)
+                    session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(**values))
+                    session.commit()
+            except BaseException as e:  # noqa: BLE001 - handed to the run's own thread by _drain
+                failed.append(e)
+
+        thread = threading.Thread(target=write, name=f"colcw-run-{self.run_id}-results", daemon=True)
+        thread.start()
+        self._behind = (thread, failed)
+
+    def _drain(self) -> None:
+        """Wait for the batch written behind, if any; raise what stopped it."""
+        if self._behind is None:
+            return
+        thread, failed = self._behind
+        self._behind = None
+        thread.join()
+        if failed:
+            raise failed[0]
 
 
 def describe_counts(counts: dict) -> str:
