@@ -133,11 +133,11 @@ class Runtime:
         return RedisRateLimiter(self.redis, self.config.rate_limit_per_minute,
                                 key=tenant_key(settings.site_url, settings.company_id))
 
-    def client(self, session: Session, **overrides: Any) -> ConnectWiseClient:
+    def client(self, session: Session, *, settings: Settings | None = None, **overrides: Any) -> ConnectWiseClient:
         """A client for the stored connection under the shared rate limit (raises ``NotConfigured``); the
-        settings are read once for both."""
+        settings (``settings``: as the caller just read them) serve both."""
         overrides.setdefault("read_timeout", self.config.cw_read_timeout)
-        settings = read_settings(session)
+        settings = settings if settings is not None else read_settings(session)
         return build_client(session, self.box, settings=settings, rate_limiter=self._rate_limiter(settings),
                             **overrides)
 

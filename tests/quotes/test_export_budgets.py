@@ -152,8 +152,9 @@ def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(
     assert len(checkouts) <= ONE_DOCUMENT_RUN_CHECKOUTS, len(checkouts)
 
 
-def test_a_run_that_builds_its_own_client_reads_the_settings_twice(world, app, monkeypatch):
-    """With the run, then for its client and the client's rate limit together (before: four times)."""
+def test_a_run_that_builds_its_own_client_reads_the_settings_once(world, app, monkeypatch):
+    """With the run, in one statement, for the run, its client and the client's rate limit (before: four times,
+    then twice)."""
     from colcw_plugin.sync.jobs.runs import create_run
 
     tune_runtime(monkeypatch, app, concurrency=1)
@@ -165,4 +166,5 @@ def test_a_run_that_builds_its_own_client_reads_the_settings_twice(world, app, m
         done = rt.execute(db.session, run_id)
     assert done.status == "succeeded", done.message
     settings = [s for s in seen if "colcw_settings" in s]
-    assert len(settings) == 2 and "colcw_sync_runs" in settings[0], settings
+    assert len(settings) == 1 and "colcw_sync_runs" in settings[0], settings
+

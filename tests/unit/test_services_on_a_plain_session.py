@@ -47,7 +47,7 @@ def connected_session(session, cw_sandbox):
 def run(session, kind: str, params: dict):
     job = create_run(session, KINDS, kind, params)
     session.commit()
-    return execute_run(session, KINDS, job.id, make_client=lambda s: build_client(s, BOX))
+    return execute_run(session, KINDS, job.id, make_client=lambda s, **kw: build_client(s, BOX, **kw))
 
 
 def test_a_customer_export_runs_on_a_plain_session(connected_session, cw_sandbox):

@@ -56,13 +56,13 @@ def run_actor(run: SyncRun) -> dict:
 
 
 def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
-                make_client: Callable[[Session], ConnectWiseClient], client: ConnectWiseClient | None = None,
+                make_client: Callable[..., ConnectWiseClient], client: ConnectWiseClient | None = None,
                 host: Callable[[Session], UnitOfWork] = UnitOfWork, options: RunOptions = RunOptions(),
                 sleep: Callable[[float], None] = time.sleep) -> SyncRun:
     """Run one attempt of a queued (waiting, or interrupted) run and return it, refreshed.
 
-    ``make_client(session)`` builds the client for the stored connection unless ``client`` is
-    given. Records that fail transiently are tried again in further passes after
+    ``make_client(session, settings=...)`` builds the client for the stored connection (the settings
+    read with the run) unless ``client`` is given. Records that fail transiently are tried again in further passes after
     ``options.record_retries``; what still fails then — or the whole run when ConnectWise is
     unreachable — waits: with ``options.can_wait`` the run ends this attempt ``waiting`` with its
     reason and next try (the queue re-enqueues it then), until ``options.attempt_intervals`` are
@@ -82,8 +82,8 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     own_client = client is None
     message, status, waiting, whole_run = "", None, None, False
     try:
-        if own_client:
-            client = make_client(session)
+        if own_client:  # with the settings just read, when there are any (else it reads their defaults)
+            client = make_client(session, settings=settings) if settings is not None else make_client(session)
         if hasattr(client, "notify_retry_waits"):
             client.notify_retry_waits(recorder.note_retry_wait)
         ctx = SyncContext(session=session, client=client, recorder=recorder,
