@@ -45,8 +45,11 @@ from ..shared import fields as M
 # import's look-back, importer.WATERMARK_OVERLAP).
 SETTLED = dt.timedelta(minutes=2)
 
-# ConnectWise's own lastUpdated format (UTC, "Z"): any other counts as not settled.
+# ConnectWise's own lastUpdated format (UTC, "Z"): any other counts as not settled. In this format the text
+# sorts as the time does, so it is compared as text with the link's time written alike (no cast that a
+# malformed stamp could make fail, whatever order the database evaluates the conditions in).
 _STAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
+_TIME_AS_STAMP = 'YYYY-MM-DD"T"HH24:MI:SS.US'  # to_char: the same format, with microseconds
 
 
 def _settled(stamp: str, link: str, host: str) -> str:
@@ -55,7 +58,7 @@ def _settled(stamp: str, link: str, host: str) -> str:
     return (f"({stamp} <> '' AND {link}.cw_last_updated = {stamp} AND {link}.synced_at IS NOT NULL "
             f"AND {host}.updated_at IS NOT NULL AND {host}.updated_at <= {link}.synced_at "
             f"AND {stamp} ~ :stamp_format "
-            f"AND CAST(left({stamp}, -1) AS timestamp) < {link}.synced_at - CAST(:settled AS interval))")
+            f"AND left({stamp}, -1) < to_char({link}.synced_at - CAST(:settled AS interval), :time_as_stamp))")
 
 
 # The f-string joins fixed fragments of this module only: every value is a bound parameter.
@@ -105,7 +108,8 @@ FROM (SELECT cw_id, host_id, 0 AS n, true AS ok FROM firm
 GROUP BY cw_id
 HAVING bool_and(ok) AND max(host_id) IS NOT NULL
 """).bindparams(  # noqa: S608
-    bindparam("stamp_format", _STAMP), bindparam("settled", f"{int(SETTLED.total_seconds())} seconds"),
+    bindparam("stamp_format", _STAMP), bindparam("time_as_stamp", _TIME_AS_STAMP),
+    bindparam("settled", f"{int(SETTLED.total_seconds())} seconds"),
     bindparam("customer", CUSTOMER), bindparam("contact", CONTACT))
 
 
