@@ -101,12 +101,35 @@ def test_results_written_behind_a_run_land_whole_and_in_order(app):
     assert list(listed.scalars()) == [100 + n for n in range(20)]
 
 
-def test_a_batch_written_behind_that_fails_stops_the_run_with_its_error(app):
+def _failing_batch(flush_every: int = 2) -> tuple[int, RunRecorder]:
+    """A run whose first batch of results cannot be written (an entity too long for its column)."""
     run_id = _run()
-    recorder = RunRecorder(db.engine, run_id, flush_every=2)
+    recorder = RunRecorder(db.engine, run_id, flush_every=flush_every)
     recorder.start()
     recorder.record(entity="customer", direction="import", action="unchanged", cw_id=1, host_id=1, label="A")
-    recorder.record(entity="c" * 30, direction="import", action="unchanged", cw_id=2, host_id=2, label="B")  # too long
-    with pytest.raises(DBAPIError):
-        recorder.finish()
+    recorder.record(entity="c" * 30, direction="import", action="unchanged", cw_id=2, host_id=2, label="B")
+    return run_id, recorder
+
+
+def test_a_batch_written_behind_that_fails_is_raised_where_the_run_goes_on(app):
+    run_id, recorder = _failing_batch()
+    with pytest.raises(DBAPIError):  # the next batch waits for the one before, and says it failed
+        for n in range(3, 5):
+            recorder.record(entity="customer", direction="import", action="unchanged", cw_id=n, host_id=n, label="C")
     assert db.session.execute(select(SyncItem).where(SyncItem.run_id == run_id)).first() is None  # nothing half-written
+
+
+def test_a_batch_written_behind_that_fails_ends_the_run_failed_saying_why(app):
+    run_id, recorder = _failing_batch()
+    assert recorder.finish() == "failed"
+    run = _stored(run_id)
+    assert run.status == "failed" and "could not be written" not in run.message
+    assert run.message.startswith("Unexpected error: DataError") and "value too long" in run.message, run.message
+    assert run.items == []  # nothing half-written
+
+
+def test_a_run_that_waits_after_a_batch_that_failed_fails_instead(app):
+    run_id, recorder = _failing_batch()
+    recorder.wait(reason="ConnectWise is unreachable", next_try_at=None, give_up_at=None)
+    run = _stored(run_id)
+    assert run.status == "failed" and run.message.startswith("Unexpected error: DataError"), run.message

@@ -20,6 +20,7 @@ passes ``total`` however often a record is tried or a run resumed.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -34,6 +35,8 @@ from host_stub.models import utcnow
 
 from ...cw import ConnectWiseError
 from ...models import RECORD_ACTIONS, RunStatus, SyncItem, SyncRun, summarize_counts
+
+log = logging.getLogger(__name__)
 
 ACTIONS = RECORD_ACTIONS
 NOT_ATTEMPTED = "not_attempted"
@@ -288,7 +291,11 @@ class RunRecorder:
         return len(left)
 
     def finish(self, *, message: str = "", status: str | None = None, api_requests: int = 0) -> str:
-        """Close the run; the status follows from the results unless given."""
+        """Close the run; the status follows from the results unless given (failed, saying why, when a batch
+        of results written behind it could not be written)."""
+        lost = self._lost_batch()
+        if lost:
+            status, message = RunStatus.FAILED, lost
         if status is None:
             failed = self.counts.get("failed", 0) + self.counts.get(NOT_ATTEMPTED, 0)
             ok = sum(v for k, v in self.counts.items() if k in OK_ACTIONS)
@@ -299,7 +306,12 @@ class RunRecorder:
         return status
 
     def wait(self, *, reason: str, next_try_at, give_up_at, api_requests: int = 0, message: str = "") -> None:
-        """End this attempt: the run waits (status waiting) until ``next_try_at``."""
+        """End this attempt: the run waits (status waiting) until ``next_try_at`` (or fails, as :meth:`finish`
+        says, when a batch of its results could not be written)."""
+        lost = self._lost_batch()
+        if lost:
+            self.finish(status=RunStatus.FAILED, message=lost, api_requests=api_requests)
+            return
         self.flush(status=RunStatus.WAITING, waiting_reason=reason, next_try_at=next_try_at, give_up_at=give_up_at,
                    api_requests=SyncRun.api_requests + api_requests, message=message, _returning=True)
         self._session.close()
@@ -354,7 +366,6 @@ class RunRecorder:
             if self.row is not None:
                 session.expunge(self.row)
 
-
     def _write_behind(self, items: list[dict], values: dict) -> None:
         """Write ``items`` and the run's progress ``values`` in one transaction on a thread of their own (the
         batch before is waited for first); a failure is raised by the next write or read (:meth:`_drain`)."""
@@ -375,6 +386,15 @@ class RunRecorder:
         thread = threading.Thread(target=write, name=f"colcw-run-{self.run_id}-results", daemon=True)
         thread.start()
         self._behind = (thread, failed)
+
+    def _lost_batch(self) -> str:
+        """Wait for the batch written behind; what stopped it, as the run's message ("" when it was written)."""
+        try:
+            self._drain()
+        except Exception as e:  # noqa: BLE001 - the run ends saying so (an unexpected error, as runs.py says it)
+            log.error("sync run %s: results could not be written", self.run_id, exc_info=True)
+            return f"Unexpected error: {type(e).__name__}: {e}"
+        return ""
 
     def _drain(self) -> None:
         """Wait for the batch written behind, if any; raise what stopped it."""
