@@ -88,7 +88,7 @@ WITH co AS (
            max(updated_at) AS updated_at
     FROM (SELECT company, cw_id, active, stamp, NULL::int AS link_id, NULL::varchar AS status,
                  NULL::timestamp AS synced_at, NULL::varchar AS cw_last_updated, NULL::timestamp AS updated_at, 1 AS side
-          FROM cc
+          FROM cc WHERE company IN (SELECT cw_id FROM firm)  -- (a first import's pages have none)
           UNION ALL
           SELECT company, cw_id, NULL, NULL, link_id, status, synced_at, cw_last_updated, updated_at, 2 FROM held) AS both_sides
     GROUP BY company, cw_id
