@@ -269,13 +269,13 @@ def bench_import(companies: int, per_company: float, *, again: bool = False, rou
             firsts.append(first)
         result = {**made, **best(firsts)}
         if again:
-            seconds = []
+            agains = []
             for _ in range(rounds):
                 floor.start_recording(sandbox)
                 second = child("import", sandbox, again=1)
                 second["floor"] = floor.replay(sandbox, floor.recorded(sandbox))
-                seconds.append(second)
-            result["again"] = best(seconds)
+                agains.append(second)
+            result["again"] = best(agains)
         return result
     finally:
         sandbox.stop()
