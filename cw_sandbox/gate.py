@@ -40,7 +40,7 @@ def _is_api(path: str) -> bool:
     return "/apis/3.0" in path
 
 
-def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet, record_bodies: Callable[[], bool]) -> None:
+def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet, record_bodies: Callable[[], bool | str]) -> None:
     """Register the gate on ``app`` (``log`` appends a request-log entry; when ``record_bodies()`` is
     true the entry also keeps the JSON request and response bodies, for contract tests; when it is
     ``"requests"``, the request bodies only)."""

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, Table, any_, bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,11 @@ _CONTACT_DEFAULTS = {"title": "", "first_name": "", "last_name": "", "address1":
 def on_postgresql(session: Session) -> bool:
     """Whether the session talks to PostgreSQL (the bulk paths' COPY, arrays and upserts), not SQLite."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def upsert_insert(session: Session):
+    """The ``insert`` construct with ``on_conflict_do_update`` for the session's database (both have one)."""
+    return pg_insert if on_postgresql(session) else sqlite_insert
 
 
 def among(session: Session, column, values: Iterable) -> Any:

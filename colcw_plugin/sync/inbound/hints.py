@@ -14,11 +14,9 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from host_stub.bulk import on_postgresql
+from host_stub.bulk import upsert_insert
 from host_stub.models import utcnow
 from host_stub.snapshots import system_actor
 
@@ -41,8 +39,7 @@ class Hint:
 def record_hint(session: Session, hint: Hint) -> None:
     """Store (or add to) the record's pending hint and commit."""
     now = utcnow()
-    insert = pg_insert if on_postgresql(session) else sqlite_insert
-    stmt = insert(InboundHint).values(entity=hint.entity, cw_id=hint.cw_id, action=hint.action,
+    stmt = upsert_insert(session)(InboundHint).values(entity=hint.entity, cw_id=hint.cw_id, action=hint.action,
                                       member=hint.member[:100], hints=1, pending=True, first_at=now, last_at=now)
     session.execute(stmt.on_conflict_do_update(index_elements=["entity", "cw_id"], set_={
         "action": stmt.excluded.action, "member": stmt.excluded.member, "last_at": stmt.excluded.last_at,

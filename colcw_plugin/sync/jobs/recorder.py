@@ -321,8 +321,7 @@ class RunRecorder:
     def completed_keys(self, entity: str) -> tuple[set[int], set[int]]:
         """Host ids and ConnectWise ids this run already finished (any outcome but "not attempted"): a
         resumed or re-attempted run skips them."""
-        self.flush()
-        self._drain()
+        self.flush()  # written when it returns (nothing left behind)
         rows = self._session.execute(select(SyncItem.host_id, SyncItem.cw_id).where(
             SyncItem.run_id == self.run_id, SyncItem.entity == entity, SyncItem.action != NOT_ATTEMPTED)).all()
         return {h for h, _ in rows if h is not None}, {c for _, c in rows if c is not None}

@@ -75,6 +75,8 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     if found is None:
         raise LookupError(f"sync run {run_id} does not exist")
     run, settings = found
+    if settings is None:  # none stored yet: their defaults (the client then says it is not configured)
+        settings = read_settings(session)
     job = kinds[run.kind]
     recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after, run=run)
     recorder.start()
@@ -82,14 +84,12 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     own_client = client is None
     message, status, waiting, whole_run = "", None, None, False
     try:
-        if own_client:  # with the settings just read, when there are any (else it reads their defaults)
-            client = make_client(session, settings=settings) if settings is not None else make_client(session)
+        if own_client:
+            client = make_client(session, settings=settings)
         if hasattr(client, "notify_retry_waits"):
             client.notify_retry_waits(recorder.note_retry_wait)
-        ctx = SyncContext(session=session, client=client, recorder=recorder,
-                          settings=settings if settings is not None else read_settings(session),  # (its defaults)
-                          actor=run_actor(run), run_id=run_id, params=dict(run.params or {}), options=options,
-                          host=host)
+        ctx = SyncContext(session=session, client=client, recorder=recorder, settings=settings, actor=run_actor(run),
+                          run_id=run_id, params=dict(run.params or {}), options=options, host=host)
         waiting = _passes(ctx, job, recorder, options, sleep)
         message = ctx.message
     except Unreachable as e:

@@ -10,11 +10,9 @@ of the document.
 from __future__ import annotations
 
 from sqlalchemy import bindparam, case, delete, insert, null
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from host_stub.bulk import on_postgresql
+from host_stub.bulk import upsert_insert
 from host_stub.models import utcnow
 
 from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link
@@ -26,10 +24,10 @@ _STATEMENTS: dict[tuple, object] = {}
 
 
 def _statement(session: Session, key: tuple, build):
-    postgresql = on_postgresql(session)
-    stmt = _STATEMENTS.get((postgresql, *key))
+    insert_ = upsert_insert(session)
+    stmt = _STATEMENTS.get((insert_, *key))
     if stmt is None:
-        stmt = _STATEMENTS[(postgresql, *key)] = build(pg_insert if postgresql else sqlite_insert)
+        stmt = _STATEMENTS[(insert_, *key)] = build(insert_)
     return stmt
 
 
