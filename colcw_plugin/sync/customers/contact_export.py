@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Customer
@@ -32,11 +32,11 @@ from ...models import CONTACT, CreateIntent, fingerprint
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
 from ..shared.states import StateList
-from .export_writes import delete_intents, insert_intents
-from .link_batch import LinkBatch, LinkRow
+from .link_batch import LinkRow
 
 if TYPE_CHECKING:
     from .export_reads import Chunk
+    from .export_writes import ExportWrites
 
 LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
 
@@ -96,8 +96,9 @@ class Planned:
 
 
 class ContactExporter:
-    """Writes one customer's contacts (see the module doc), in two steps: :meth:`plan` matches them and adds the
-    create intents to the session; the caller commits those before :meth:`write` sends anything."""
+    """Writes one customer's contacts (see the module doc), in two steps: :meth:`plan` matches them and stages
+    the create intents in the customer's writes; the caller sends and commits those before :meth:`write` sends
+    anything to ConnectWise."""
 
     def __init__(self, session: Session, client: ConnectWiseClient, states: StateList, comm_types: dict[str, dict], *,
                  cw_master: bool = False):
@@ -109,8 +110,8 @@ class ContactExporter:
         self._intents: list[dict] = []  # the rows of the intents :meth:`plan` adds
 
     def plan(self, customer: Customer, company_id: int, chunk: Chunk,
-             batch: LinkBatch) -> list[Outcome | Planned]:
-        """Each contact's failure, or what will be written; the intents of the creates are added (not committed)."""
+             batch: ExportWrites) -> list[Outcome | Planned]:
+        """Each contact's failure, or what will be written; the intents of the creates are staged in ``batch``."""
         cw_contacts = chunk.contacts.get(company_id, [])
         by_id = {r["id"]: r for r in cw_contacts}
         known = set(by_id)
@@ -172,15 +173,14 @@ class ContactExporter:
                 planned.body = {k: v for k, v in wanted.items() if v not in (None, [])}
                 self._intend(contact.id, company_id, planned.body, known, chunk)
             out.append(planned)
-        if self._intents:  # one statement for the customer's intents
-            insert_intents(self.session, self._intents)
+        batch.intend(self._intents)
         return out
 
-    def write(self, company_id: int, chunk: Chunk, batch: LinkBatch,
+    def write(self, company_id: int, chunk: Chunk, batch: ExportWrites,
               plans: list[Outcome | Planned]) -> tuple[list[Outcome], int | None]:
-        """Send the planned writes (the intents of the creates committed before) and put their links in
-        ``batch``; the links and the intents' deletion are flushed together, also when a transient failure
-        stops the customer half-way (the caller commits them)."""
+        """Send the planned writes (the intents of the creates committed before) and stage their links and the
+        settled intents' deletion in ``batch``, also when a transient failure stops the customer half-way (the
+        caller flushes them together and commits them)."""
         outcomes: list[Outcome] = []
         default_cw: int | None = None
         settled: list[int] = []
@@ -205,10 +205,9 @@ class ContactExporter:
                 if p.contact.is_default:
                     default_cw = record["id"]
         finally:
-            batch.flush()
             if settled:
-                # In the links' transaction: from its commit on, the link is what says the contact exists.
-                delete_intents(self.session, CONTACT, settled)
+                # In the links' flush: from its commit on, the link is what says the contact exists.
+                batch.settle(CONTACT, settled)
                 for contact_id in settled:
                     chunk.contact_intents.pop(contact_id, None)
         return outcomes, default_cw
@@ -223,16 +222,13 @@ class ContactExporter:
         return min(found, key=lambda r: r["id"]) if found else None
 
     def _intend(self, contact_id: int, company_id: int, body: dict, known: set[int], chunk: Chunk) -> Intent:
-        """Add the intent to create ``body`` to the session: the caller commits it before the POST (see the module
-        doc), together with the customer's other intents and its company's link."""
+        """Stage the intent to create ``body`` (it replaces the contact's earlier one): the caller commits it
+        before the POST (see the module doc), together with the customer's other intents and its company's link."""
         previous = chunk.contact_intents.get(contact_id)
         if previous is not None and previous.company_id == company_id:
             known = known | previous.known_ids  # its POST may still land: never count it as "there before"
         intent = Intent(company_id, {"firstName": body.get("firstName") or "", "lastName": body.get("lastName") or ""},
                         frozenset(known))
-        if previous is not None:  # the chunk read every intent of its contacts (under their locks)
-            self.session.execute(delete(CreateIntent).where(CreateIntent.entity == CONTACT,
-                                                            CreateIntent.host_id == contact_id))
         self._intents.append({"entity": CONTACT, "host_id": contact_id, "cw_parent_id": company_id,
                               "match": intent.match, "known_ids": sorted(intent.known_ids)})
         chunk.contact_intents[contact_id] = intent

@@ -23,6 +23,7 @@ from host_stub.models import Customer
 
 from ...cw import ConnectWiseError
 from ..jobs.recorder import Unreachable
+from .export_writes import autocommit
 
 if TYPE_CHECKING:
     from .contact_export import Outcome
@@ -41,11 +42,12 @@ def side_by_side(exporter: CustomerExporter, customers: list[Customer], chunk: C
     held: list[tuple[Connection, Session]] = []
 
     def session_of_this_thread() -> Session:
-        # One connection per worker for the chunk: a transaction per commit without a pool check-out (and its
-        # pre-ping) each time.
+        # One connection per worker for the chunk: no pool check-out (and its pre-ping) per customer. On
+        # PostgreSQL in autocommit: each of a customer's writes is one statement (see :mod:`.export_writes`),
+        # committed as it is sent without a BEGIN and a COMMIT of its own.
         session = getattr(local, "session", None)
         if session is None:
-            connection = engine.connect()
+            connection = autocommit(engine.connect())
             session = local.session = Session(bind=connection)
             held.append((connection, session))
         return session

@@ -14,16 +14,15 @@ exporter looks up by identifier after all if a create is refused (see :mod:`.exp
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Customer
 
 from ...cw import ConnectWiseClient
-from ...models import CONTACT, CUSTOMER, RecordDrift
+from ...models import CONTACT, CUSTOMER
 from ..jobs.ranges import resolve
 from ..shared import fields as M
 from .contact_export import Intent, intents_for
@@ -110,11 +109,3 @@ def read_chunk(session: Session, client: ConnectWiseClient, customers: list[Cust
     return Chunk(cust_links, contact_links, companies, by_identifier, dict(contacts), contact_owner,
                  company_owner, intents_for(session, contact_ids), identifiers_read=not tenant_empty)
 
-
-def clear_drift_of(session: Session, customer_ids: Iterable[int]) -> None:
-    """Forget what live updates found different for these customers and their contacts, in one statement:
-    an export just made both sides agree (a contact added in ConnectWise and not taken stays listed)."""
-    ids = sorted(set(customer_ids))
-    if ids:
-        session.execute(delete(RecordDrift).where(RecordDrift.customer_id.in_(ids),
-                                                  RecordDrift.kind != "new_contact"))

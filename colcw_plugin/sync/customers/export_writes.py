@@ -1,41 +1,57 @@
-"""A customer export's own database writes, sent cheaply (a helper of :mod:`.exporter` and :mod:`.contact_export`).
+"""A customer export's own database writes, staged and sent together (a helper of :mod:`.exporter` and
+:mod:`.contact_export`).
 
-An export writes a handful of small statements per customer: its company's link, its new contacts'
-create intents, then their links, the intents' deletion and the company link's update. Through the ORM
-each costs far more of colcw's CPU than PostgreSQL takes to run it (compilation, bulk-insert
-machinery, a sequence query and a COPY for a single link), and a bulk export runs thousands of them.
-On PostgreSQL they are sent here as plain parameterised statements (no compilation) on the session's own
-connection, in its transaction, one statement each: the same rows, the same transactions and commits (and,
-unlike a COPY, seen by the engine's statement events). Elsewhere
-(SQLite: the fast test tier) the ORM's statements are used as before.
+An export writes twice per customer: before its contacts' POSTs, its company's link and its new contacts'
+create intents; after them, the contacts' links, the intents' deletion, the company link's last update and
+the customer's forgotten drift. :class:`ExportWrites` stages each of the two and :meth:`~ExportWrites.flush`
+sends it. Through the ORM they were half a dozen statements per customer, each costing far more of colcw's
+CPU (compilation, bulk-insert machinery, a round trip and the driver's work) than PostgreSQL takes to run
+it, and a bulk export writes thousands of customers. On PostgreSQL each flush is one plain parameterised
+statement (data-modifying ``WITH`` clauses, no compilation), all its parts one atomic write: a worker of a
+bulk export sends it in autocommit (:func:`autocommit`), so a customer costs two round trips and no BEGIN
+or COMMIT; the rep's single export sends it in the session's transaction, which the exporter commits.
+Elsewhere (SQLite: the fast test tier) the ORM's statements are sent one by one in the session's transaction.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from host_stub.bulk import on_postgresql
 from host_stub.models import utcnow
 
-from ...models import CreateIntent
+from ...models import CreateIntent, RecordDrift
 from .link_batch import LinkBatch
 
 _LINK_COLS = ("entity", "host_id", "cw_id", "cw_identifier", "fingerprint", "cw_last_updated", "status",
               "synced_values", "linked_at", "synced_at")
 _LINK_ROW = "(" + ", ".join("%s::json" if c == "synced_values" else "%s" for c in _LINK_COLS) + ")"
 _LINK_INSERT = ("INSERT INTO colcw_links (entity, host_id, cw_id, cw_identifier, fingerprint, cw_last_updated, status, "
-                "synced_values, linked_at, synced_at) VALUES ")
+                "synced_values, linked_at, synced_at) VALUES {rows} RETURNING id, entity, host_id")
 _LINK_UPDATE = ("UPDATE colcw_links SET cw_id = %s, cw_identifier = %s, fingerprint = %s, cw_last_updated = %s, "
                 "status = %s, synced_at = %s, synced_values = %s::json, linked_at = COALESCE(%s, linked_at) "
                 "WHERE id = %s")
 _INTENT_ROW = "(%s, %s, %s, %s::json, %s::json, %s)"
-_INTENT_INSERT = "INSERT INTO colcw_create_intents (entity, host_id, cw_parent_id, match, known_ids, started_at) VALUES "
+# A contact's intent replaces the one an earlier export left (one intent per host record: the unique key).
+_INTENT_UPSERT = ("INSERT INTO colcw_create_intents (entity, host_id, cw_parent_id, match, known_ids, started_at) "
+                  "VALUES {rows} ON CONFLICT (entity, host_id) DO UPDATE SET cw_parent_id = EXCLUDED.cw_parent_id, "
+                  "match = EXCLUDED.match, known_ids = EXCLUDED.known_ids, started_at = EXCLUDED.started_at")
 _INTENT_DELETE = "DELETE FROM colcw_create_intents WHERE entity = %s AND host_id = ANY(%s)"
+_DRIFT_DELETE = "DELETE FROM colcw_record_drift WHERE customer_id = ANY(%s) AND kind <> 'new_contact'"
+
+
+def autocommit(connection: Connection) -> Connection:
+    """``connection`` set to send each statement as a transaction of its own, on PostgreSQL (where a flush of
+    :class:`ExportWrites` is one statement: no BEGIN and COMMIT round trips); as it is elsewhere."""
+    if connection.dialect.name == "postgresql":
+        return connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
 
 
 def _json(value: Any) -> str | None:
@@ -43,56 +59,101 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-def _execute(session: Session, statement: str, params: Sequence[Any]):
-    """Send ``statement`` as it is (no compilation) on the session's connection, in its transaction."""
-    return session.connection().exec_driver_sql(statement, tuple(params))
+class ExportWrites(LinkBatch):
+    """One customer's export writes (see the module doc): :meth:`put` and :meth:`mark` of :class:`LinkBatch`
+    (a mark is written at once), plus create intents added and settled and drift forgotten, all sent by
+    :meth:`flush` (the caller commits, unless the session is in autocommit)."""
 
+    def __init__(self, session: Session):
+        super().__init__(session)
+        self._intents: list[dict] = []  # to add (each replaces the record's earlier intent)
+        self._settled: dict[str, list[int]] = {}  # entity: host ids whose intents go
+        self._drift: list[int] = []  # customers whose drift goes
 
-class ExportLinks(LinkBatch):
-    """:class:`~.link_batch.LinkBatch` whose :meth:`flush` sends its inserts in one statement (their ids come
-    back with it) and each update as one statement, on PostgreSQL."""
+    def intend(self, rows: Sequence[dict]) -> None:
+        """Add create intents (``entity``, ``host_id``, ``cw_parent_id``, ``match``, ``known_ids``), each
+        replacing the record's earlier one."""
+        self._intents += rows
+
+    def settle(self, entity: str, host_ids: Iterable[int]) -> None:
+        """Delete these host records' create intents (their links, in the same flush, now say they exist)."""
+        self._settled.setdefault(entity, []).extend(host_ids)
+
+    def forget_drift(self, customer_id: int) -> None:
+        """Forget what live updates found different for the customer and its contacts (a contact added in
+        ConnectWise and not taken stays listed): the export just made both sides agree."""
+        self._drift.append(customer_id)
 
     def flush(self) -> None:
-        if not (self._inserts or self._updates):
-            return
+        settling = {(e, i) for e, ids in self._settled.items() for i in ids}
+        if settling & {(r["entity"], r["host_id"]) for r in self._intents}:
+            raise ValueError("an intent is added and settled in the same flush")
         if not on_postgresql(self.session):
-            super().flush()
-            return
-        if self._inserts:
-            params: list[Any] = []
-            for _, v in self._inserts:
+            self._flush_each()
+        elif self._inserts or self._updates or self._intents or settling or self._drift:
+            self._flush_one()
+        self._intents, self._settled, self._drift = [], {}, []
+
+    def _flush_each(self) -> None:
+        """The ORM's statements, one by one (SQLite)."""
+        super().flush()
+        by_entity: dict[str, list[int]] = {}
+        for r in self._intents:
+            by_entity.setdefault(r["entity"], []).append(r["host_id"])
+        for entity, ids in by_entity.items():  # the earlier intents these replace
+            self.session.execute(delete(CreateIntent).where(CreateIntent.entity == entity,
+                                                            CreateIntent.host_id.in_(ids)))
+        if self._intents:
+            self.session.execute(insert(CreateIntent), [{**r, "started_at": utcnow()} for r in self._intents])
+        for entity, ids in self._settled.items():
+            if ids:
+                self.session.execute(delete(CreateIntent).where(CreateIntent.entity == entity,
+                                                                CreateIntent.host_id.in_(ids)))
+        if self._drift:
+            self.session.execute(delete(RecordDrift).where(RecordDrift.customer_id.in_(sorted(set(self._drift))),
+                                                           RecordDrift.kind != "new_contact"))
+
+    def _flush_one(self) -> None:
+        """Everything staged in one statement (PostgreSQL): the link inserts as its result, every other write a
+        data-modifying ``WITH`` clause of it (no two of them touch the same row)."""
+        parts: list[tuple[str, list[Any]]] = []
+        updates: dict[int, dict] = {}
+        for u in self._updates:  # the last update of a link wins; a re-link keeps its new linked_at
+            earlier = updates.get(u["link_id"])
+            updates[u["link_id"]] = {**u, "linked_at": u["linked_at"] or (earlier or {}).get("linked_at")}
+        for u in updates.values():
+            parts.append((_LINK_UPDATE, [u["cw_id"], u["cw_identifier"], u["fingerprint"], u["cw_last_updated"],
+                                         u["status"], u["synced_at"], _json(u["synced_values"]), u["linked_at"],
+                                         u["link_id"]]))
+        if self._intents:
+            now, params = utcnow(), []
+            for r in self._intents:
+                params += [r["entity"], r["host_id"], r["cw_parent_id"], _json(r["match"]), _json(r["known_ids"]), now]
+            parts.append((_INTENT_UPSERT.format(rows=", ".join([_INTENT_ROW] * len(self._intents))), params))
+        for entity, ids in self._settled.items():
+            if ids:
+                parts.append((_INTENT_DELETE, [entity, sorted(set(ids))]))
+        if self._drift:
+            parts.append((_DRIFT_DELETE, [sorted(set(self._drift))]))
+        inserts = self._inserts
+        if inserts:
+            params = []
+            for _, v in inserts:
                 params += [_json(v[c]) if c == "synced_values" else v[c] for c in _LINK_COLS]
-            returned = _execute(self.session, _LINK_INSERT + ", ".join([_LINK_ROW] * len(self._inserts)) +
-                                " RETURNING id, entity, host_id", params)
-            ids = {(entity, host_id): link_id for link_id, entity, host_id in returned}
-            for row, v in self._inserts:
+            main = (_LINK_INSERT.format(rows=", ".join([_LINK_ROW] * len(inserts))), params)
+        else:
+            main = ("SELECT NULL, NULL, NULL WHERE false", [])
+        if not parts:
+            statement, params = main
+        elif not inserts and len(parts) == 1:
+            statement, params = parts[0]
+        else:
+            statement = "WITH " + ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(parts)) + " " + main[0]
+            params = [p for _, ps in parts for p in ps] + main[1]
+        result = self.session.connection().exec_driver_sql(statement, tuple(params))
+        if inserts:
+            ids = {(entity, host_id): link_id for link_id, entity, host_id in result}
+            for row, v in inserts:
                 row.id = ids[v["entity"], v["host_id"]]  # a link's (entity, host_id) is unique
-            self._inserts = []
-        for u in self._updates:
-            _execute(self.session, _LINK_UPDATE, (u["cw_id"], u["cw_identifier"], u["fingerprint"], u["cw_last_updated"],
-                                                  u["status"], u["synced_at"], _json(u["synced_values"]),
-                                                  u["linked_at"], u["link_id"]))
-        self._updates = []
-
-
-def insert_intents(session: Session, rows: Sequence[dict]) -> None:
-    """Add create intents (``entity``, ``host_id``, ``cw_parent_id``, ``match``, ``known_ids``) in one statement."""
-    if not rows:
-        return
-    if not on_postgresql(session):
-        session.execute(insert(CreateIntent), list(rows))
-        return
-    params: list[Any] = []
-    for r in rows:
-        params += [r["entity"], r["host_id"], r["cw_parent_id"], _json(r["match"]), _json(r["known_ids"]), utcnow()]
-    _execute(session, _INTENT_INSERT + ", ".join([_INTENT_ROW] * len(rows)), params)
-
-
-def delete_intents(session: Session, entity: str, host_ids: Sequence[int]) -> None:
-    """Delete these host records' create intents (one statement)."""
-    if not host_ids:
-        return
-    if not on_postgresql(session):
-        session.execute(delete(CreateIntent).where(CreateIntent.entity == entity, CreateIntent.host_id.in_(host_ids)))
-        return
-    _execute(session, _INTENT_DELETE, (entity, list(host_ids)))
+            self.inserted += len(inserts)
+        self._inserts, self._updates = [], []

@@ -39,8 +39,8 @@ from ..shared.states import StateList
 from . import exclusive
 from .contact_export import ContactExporter, Outcome, resolution_for
 from .export_pool import side_by_side
-from .export_reads import Chunk, clear_drift_of, export_scope, load_comm_types, read_chunk
-from .export_writes import ExportLinks
+from .export_reads import Chunk, export_scope, load_comm_types, read_chunk
+from .export_writes import ExportWrites
 from .link_batch import drifted_customers
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,6 @@ class CustomerExporter:
         self.tenant_empty = False  # the tenant held no company when this pass began (bulk passes count them)
         self._pending: list[Outcome] = []  # outcomes written but not committed yet
         self._committed: list[Outcome] = []  # outcomes committed but not recorded yet
-        self._agreed: list[int] = []  # customers whose drift the next commit forgets
         self._drifted: set[int] = set()  # customers of the chunk with drift to forget
 
     # --- the run ------------------------------------------------------------------------------
@@ -171,17 +170,17 @@ class CustomerExporter:
         """This exporter for a worker thread: the same run, reference lists and chunk, its own session."""
         mine = copy.copy(self)
         mine.session = session
-        mine._pending, mine._agreed, mine._committed = [], [], []
+        mine._pending, mine._committed = [], []
         return mine
 
     def _commit(self) -> None:
         """Commit what was written since the last commit; the outcomes of the customers it finished are then
         recorded (:meth:`record_committed`): the run log never says a record is done before its links are
-        committed (a resumed run skips those)."""
-        clear_drift_of(self.session, self._agreed)
+        committed (a resumed run skips those). A worker's session in autocommit has committed each write as it
+        was sent (:func:`.export_writes.autocommit`)."""
         self.session.commit()
         self._committed += self._pending
-        self._pending, self._agreed = [], []
+        self._pending = []
 
     def record_committed(self) -> None:
         """Record the committed outcomes (the run's thread only: the recorder is not shared)."""
@@ -222,7 +221,7 @@ class CustomerExporter:
         problems = M.customer_problems(values, self.states)
         if problems:
             return [Outcome(CUSTOMER, "failed", customer.id, None, label, *M.join(problems))]
-        batch = ExportLinks(self.session)
+        batch = ExportWrites(self.session)
         link = chunk.customer_links.get(customer.id)
         record: dict | None = None
         notes: list[str] = []
@@ -271,33 +270,38 @@ class CustomerExporter:
         was_linked = link is not None
         link = batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=agreed)
-        batch.flush()
         contacts = self._contact_exporter()
         plans = contacts.plan(customer, company_id, chunk, batch)
-        # One commit before any contact POST: the company's link and the intents of all its new contacts.
-        self._commit()
-        # The site and the default contact go in one last PATCH, only when they change.
-        pending: dict[str, Any] = {}
-        site = self._site(record, sent, created=action == "created")
-        if site is not None:
-            pending["site"] = site
-            notes.append("site set to " + values["location_code"])
-        contact_outcomes, default_cw = contacts.write(company_id, chunk, batch, plans)
-        # The contact marked default was sent with defaultFlag true. Whether ConnectWise then makes it the
-        # company's default contact by itself is not documented (API-NOTES §3.1, §5.2; UNVERIFIED), so the
-        # company's defaultContact is still set here, in the PATCH that carries the site.
-        if default_cw and (record.get("defaultContact") or {}).get("id") != default_cw:
-            pending["defaultContact"] = {"id": default_cw}
-            notes.append("default contact set")
-        if pending:
-            record = self.client.companies.patch(company_id, pending)
-            action = "updated" if action == "unchanged" else action
-        if action != "unchanged":
-            batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
-                      fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=agreed)
+        # One write, committed before any contact POST: the company's link and the intents of its new contacts.
         batch.flush()
-        if was_linked or customer.id in self._drifted:
-            self._agreed.append(customer.id)  # its drift is forgotten at the next commit
+        self._commit()
+        try:
+            # The site and the default contact go in one last PATCH, only when they change.
+            pending: dict[str, Any] = {}
+            site = self._site(record, sent, created=action == "created")
+            if site is not None:
+                pending["site"] = site
+                notes.append("site set to " + values["location_code"])
+            contact_outcomes, default_cw = contacts.write(company_id, chunk, batch, plans)
+            # The contact marked default was sent with defaultFlag true. Whether ConnectWise then makes it the
+            # company's default contact by itself is not documented (API-NOTES §3.1, §5.2; UNVERIFIED), so the
+            # company's defaultContact is still set here, in the PATCH that carries the site.
+            if default_cw and (record.get("defaultContact") or {}).get("id") != default_cw:
+                pending["defaultContact"] = {"id": default_cw}
+                notes.append("default contact set")
+            if pending:
+                record = self.client.companies.patch(company_id, pending)
+                action = "updated" if action == "unchanged" else action
+            if action != "unchanged":
+                batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
+                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=agreed)
+            if was_linked or customer.id in self._drifted:
+                batch.forget_drift(customer.id)
+        finally:
+            # One more write: the contacts' links with their intents' deletion, the company link's update, the
+            # forgotten drift; also when a transient failure stopped the customer half-way (what ConnectWise
+            # holds now).
+            batch.flush()
         # A new company says so first: "default contact set" alone reads as if nothing was created.
         notes = (["created in ConnectWise"] if action == "created" else []) + notes
         message = f"{label}: " + ("; ".join(notes) if notes else action) + "."
