@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, and_, bindparam, select, true
+from sqlalchemy import Integer, and_, bindparam, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from host_stub.bulk import on_postgresql
 from host_stub.models import Contact, Document, DocumentFieldValue
 from host_stub.snapshots import document_snapshot
 
@@ -82,37 +81,22 @@ class HeldDocument:
         return self.own_link, False
 
 
-def _load_statement(*, lateral: bool):
-    """Built once per database kind: its cache key is computed once, not per document.
-
-    colcw's six rows (the export state, the drift, four links: each at most one) join the document's. On
-    PostgreSQL each is a ``LATERAL`` subquery: the planner then orders the document's own relations only
-    (0.9 ms of planning instead of 3 for the twelve relations as plain outer joins). SQLite has no
-    ``LATERAL``: plain outer joins there.
-    """
-
-    def one(model, where):
-        if not lateral:
-            alias = aliased(model)
-            return alias, where(alias)
-        return aliased(model, select(model).where(where(model)).limit(1).lateral()), true()
-
-    parts = [one(DocumentExport, lambda t: t.document_id == Document.id),
-             one(DocumentDrift, lambda t: t.document_id == Document.id),
-             one(Link, lambda t: and_(t.entity == DOCUMENT, t.host_id == Document.id)),
-             one(Link, lambda t: and_(t.entity == DOCUMENT, t.host_id == Document.source_quote_id)),
-             one(Link, lambda t: and_(t.entity == CUSTOMER, t.host_id == Document.customer_id)),
-             one(Link, lambda t: and_(t.entity == CONTACT, t.host_id == Document.contact_id))]
-    (state, _), (drift, _), (own, _), (quote, _), (customer, _), (contact, _) = parts
-    statement = select(Document, state, drift.id, own, quote, customer, contact).select_from(Document)
-    for alias, on in parts:
-        statement = statement.join_from(Document, alias, on, isouter=True)
-    return (statement.where(Document.id == bindparam("document_id", type_=Integer))
+def _load_statement():
+    """Built once: its cache key is computed once, not per document."""
+    own, quote, customer, contact = aliased(Link), aliased(Link), aliased(Link), aliased(Link)
+    return (select(Document, DocumentExport, DocumentDrift.id, own, quote, customer, contact)
+            .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
+            .outerjoin(DocumentDrift, DocumentDrift.document_id == Document.id)
+            .outerjoin(own, and_(own.entity == DOCUMENT, own.host_id == Document.id))
+            .outerjoin(quote, and_(quote.entity == DOCUMENT, quote.host_id == Document.source_quote_id))
+            .outerjoin(customer, and_(customer.entity == CUSTOMER, customer.host_id == Document.customer_id))
+            .outerjoin(contact, and_(contact.entity == CONTACT, contact.host_id == Document.contact_id))
+            .where(Document.id == bindparam("document_id", type_=Integer))
             .options(joinedload(Document.customer), joinedload(Document.contact), joinedload(Document.lines),
                      joinedload(Document.field_values).joinedload(DocumentFieldValue.field)))
 
 
-_LOAD = {True: _load_statement(lateral=True), False: _load_statement(lateral=False)}
+_LOAD = _load_statement()
 
 
 def _ref(link: Link | None) -> LinkRef | None:
@@ -129,7 +113,7 @@ def line_inputs(doc: Document) -> list[LineInput]:
 
 def load_document(session: Session, document_id: int) -> HeldDocument | None:
     """The document and colcw's rows for it (None when it no longer exists)."""
-    row = session.execute(_LOAD[on_postgresql(session)], {"document_id": document_id}).unique().first()
+    row = session.execute(_LOAD, {"document_id": document_id}).unique().first()
     if row is None:
         return None
     doc, state, drift_id, own, quote, customer_link, contact_link = row
