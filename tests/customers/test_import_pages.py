@@ -27,11 +27,33 @@ def test_a_page_of_companies_costs_the_same_statements_whatever_its_size(connect
     made = connected.generate(companies=300, contacts_per_company=2.5)
     ids = sorted(c["id"] for c in connected.api("GET", "company/companies",
                                                 params={"pageSize": 1000, "fields": "id"}).json())
-    small = _data_statements(lambda: run("customer_import", {"company_ids": ids[:30]}))
-    assert db.session.query(Customer).count() == 30
-    large = _data_statements(lambda: run("customer_import", {"company_ids": ids[30:]}))
+    run("customer_import", {"company_ids": ids[:1]})  # (a first import checks no page for untouched companies)
+    small = _data_statements(lambda: run("customer_import", {"company_ids": ids[1:31]}))
+    assert db.session.query(Customer).count() == 31
+    large = _data_statements(lambda: run("customer_import", {"company_ids": ids[31:]}))
     assert db.session.query(Customer).count() == 300 and db.session.query(Contact).count() == made["contacts"]
     assert large == small <= 40, (small, large)
+
+
+def _untouched_checks(job) -> int:
+    """How many times a run asked the database for a page's untouched companies (settled.untouched)."""
+    with recorded_statements(db.engine) as seen:
+        job()
+    return sum(1 for st in seen if "jsonb_array_elements(CAST(" in st)
+
+
+def test_a_first_import_checks_no_page_for_untouched_companies_and_the_next_one_does(connected):
+    made = connected.generate(companies=1500, contacts_per_company=1)
+    assert _untouched_checks(lambda: run("customer_import", {"mode": "all"})) == 0
+    assert db.session.query(Customer).count() == 1500
+    result = None
+
+    def again():
+        nonlocal result
+        result = run("customer_import", {"mode": "all"})
+
+    assert _untouched_checks(again) == 2  # one per page of 1,000
+    assert result.status == "succeeded" and result.counts == {"unchanged": 1500 + made["contacts"]}, result.counts
 
 
 def test_a_page_the_database_refuses_is_saved_company_by_company(connected):

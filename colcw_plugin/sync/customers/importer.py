@@ -129,6 +129,10 @@ class CompanyImporter:
         self.linked = 0  # links this run inserted (as many host customers and contacts created or linked)
         self.cw_master = cw_is_master(self.session)
         self._duplicates: LikelyDuplicates | None = None
+        # No company was linked when the run began (a tenant's first import): none of its pages can hold an
+        # untouched company, so none is checked for them (settled.untouched: one query a page saved).
+        self.first_import = self.session.execute(
+            select(Link.id).where(Link.entity == CUSTOMER).limit(1)).first() is None
 
     @property
     def duplicates(self) -> LikelyDuplicates:
@@ -254,7 +258,7 @@ class CompanyImporter:
                 contacts[(c.get("company") or {}).get("id")].append(c)
         # Companies neither side touched since the last sync: one outcome each, nothing else read or written,
         # and no lock: whatever another import commits for one of them meanwhile, this run wrote nothing of it.
-        if not explicit and records:
+        if not explicit and records and not self.first_import:
             quiet = untouched(self.session, records, contacts)
             self.session.rollback()  # end the read transaction
             for record in records:
