@@ -129,10 +129,17 @@ class CompanyImporter:
         self.linked = 0  # links this run inserted (as many host customers and contacts created or linked)
         self.cw_master = cw_is_master(self.session)
         self._duplicates: LikelyDuplicates | None = None
-        # No company was linked when the run began (a tenant's first import): none of its pages can hold an
-        # untouched company, so none is checked for them (settled.untouched: one query a page saved).
-        self.first_import = self.session.execute(
-            select(Link.id).where(Link.entity == CUSTOMER).limit(1)).first() is None
+        self._first_import: bool | None = None
+
+    @property
+    def first_import(self) -> bool:
+        """No company was linked when the run's first page came (a tenant's first import): none of its pages can
+        hold an untouched company, so none is checked for them (settled.untouched: one query a page saved).
+        Asked at the first page that would check, not for a company imported on its own."""
+        if self._first_import is None:
+            self._first_import = self.session.execute(
+                select(Link.id).where(Link.entity == CUSTOMER).limit(1)).first() is None
+        return self._first_import
 
     @property
     def duplicates(self) -> LikelyDuplicates:
