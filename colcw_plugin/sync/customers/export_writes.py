@@ -19,11 +19,11 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from host_stub.bulk import on_postgresql
+from host_stub.bulk import on_postgresql, upsert_insert
 from host_stub.models import utcnow
 
 from ...models import CreateIntent, RecordDrift
@@ -97,14 +97,11 @@ class ExportWrites(LinkBatch):
     def _flush_each(self) -> None:
         """The ORM's statements, one by one (SQLite)."""
         super().flush()
-        by_entity: dict[str, list[int]] = {}
-        for r in self._intents:
-            by_entity.setdefault(r["entity"], []).append(r["host_id"])
-        for entity, ids in by_entity.items():  # the earlier intents these replace
-            self.session.execute(delete(CreateIntent).where(CreateIntent.entity == entity,
-                                                            CreateIntent.host_id.in_(ids)))
-        if self._intents:
-            self.session.execute(insert(CreateIntent), [{**r, "started_at": utcnow()} for r in self._intents])
+        if self._intents:  # each replaces the record's earlier intent, as on PostgreSQL
+            stmt = upsert_insert(self.session)(CreateIntent).values(
+                [{**r, "started_at": utcnow()} for r in self._intents])
+            self.session.execute(stmt.on_conflict_do_update(index_elements=["entity", "host_id"], set_={
+                c: stmt.excluded[c] for c in ("cw_parent_id", "match", "known_ids", "started_at")}))
         for entity, ids in self._settled.items():
             if ids:
                 self.session.execute(delete(CreateIntent).where(CreateIntent.entity == entity,

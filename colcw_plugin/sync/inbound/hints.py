@@ -40,7 +40,8 @@ def record_hint(session: Session, hint: Hint) -> None:
     """Store (or add to) the record's pending hint and commit."""
     now = utcnow()
     stmt = upsert_insert(session)(InboundHint).values(entity=hint.entity, cw_id=hint.cw_id, action=hint.action,
-                                      member=hint.member[:100], hints=1, pending=True, first_at=now, last_at=now)
+                                                      member=hint.member[:100], hints=1, pending=True, first_at=now,
+                                                      last_at=now)
     session.execute(stmt.on_conflict_do_update(index_elements=["entity", "cw_id"], set_={
         "action": stmt.excluded.action, "member": stmt.excluded.member, "last_at": stmt.excluded.last_at,
         "pending": True, "hints": InboundHint.hints + 1}))
