@@ -93,6 +93,9 @@ class JobKind:
     retry_nouns: tuple[str, str] = ("record", "records")
     # Names of selected records by id, for those a run never reached ("not attempted").
     record_labels: Callable[[Session, list[int]], dict[int, str]] | None = None
+    # Its run selects its records in the host database and says how many (``recorder.set_total``) before any
+    # request to ConnectWise: the run's start ("running") is then written with its total, one statement for two.
+    selects_in_host: bool = False
 
     def retry_label(self, params: Mapping) -> str:
         """The Retry button's text for ``params`` of :attr:`retry`: "Retry the 3 failed customers"."""

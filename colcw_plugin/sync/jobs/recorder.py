@@ -98,6 +98,7 @@ class RunRecorder:
         self.deferred: dict[tuple, Deferred] = {}
         self.streak = 0
         self._retry_noted = False
+        self._starting: dict | None = None  # the start's values, written with the next write (start(with_total))
         self._load(run)
 
     def _load(self, run: SyncRun | None = None) -> None:
@@ -129,11 +130,14 @@ class RunRecorder:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """An attempt starts: records left "not attempted" by an earlier attempt are tried again."""
+    def start(self, *, with_total: bool = False) -> None:
+        """An attempt starts: records left "not attempted" by an earlier attempt are tried again. ``with_total``:
+        the run says its total at once (:meth:`set_total`, before any request to ConnectWise), so its start is
+        written with it, or with whatever the recorder writes first (one statement for two)."""
         self._drain()
         # The counts were just loaded: without a "not attempted" among them there is nothing to drop.
-        if self.counts.get(NOT_ATTEMPTED):  # dropped now, committed below with the counts without them
+        dropping = bool(self.counts.get(NOT_ATTEMPTED))
+        if dropping:  # dropped now, committed below with the counts without them (at once: set_total reads them)
             dropped = self._session.execute(select(SyncItem.entity, func.count()).where(
                 SyncItem.run_id == self.run_id, SyncItem.action == NOT_ATTEMPTED).group_by(SyncItem.entity)).all()
             self._session.execute(delete(SyncItem).where(SyncItem.run_id == self.run_id,
@@ -147,9 +151,14 @@ class RunRecorder:
             self.counts = +self.counts  # drop the zeros
             self.entity_counts = {e: +c for e, c in self.entity_counts.items() if +c}
         now = utcnow()
-        self._update(status=RunStatus.RUNNING, started_at=func.coalesce(SyncRun.started_at, now), heartbeat_at=now, finished_at=None,
-                     attempts=SyncRun.attempts + 1, next_try_at=None, waiting_reason="", done=self.done,
-                     counts=dict(self.counts), entity_counts={e: dict(c) for e, c in self.entity_counts.items()})
+        values = dict(status=RunStatus.RUNNING, started_at=func.coalesce(SyncRun.started_at, now), heartbeat_at=now,
+                      finished_at=None, attempts=SyncRun.attempts + 1, next_try_at=None, waiting_reason="",
+                      done=self.done, counts=dict(self.counts),
+                      entity_counts={e: dict(c) for e, c in self.entity_counts.items()})
+        if with_total and not dropping:
+            self._starting = values
+        else:
+            self._update(**values)
 
     def set_total(self, total: int, *, entity: str | None = None, ids=None, key: str = "host",
                   direction: str = "export") -> None:
@@ -261,10 +270,11 @@ class RunRecorder:
         items, self._buffer = self._buffer, []
         values = {"done": self.done, "counts": dict(self.counts),
                   "entity_counts": {e: dict(c) for e, c in self.entity_counts.items()}, "heartbeat_at": utcnow()}
-        if _behind and len(items) > 1 and not _returning and not extra and self.engine.dialect.name == "postgresql":
+        if (_behind and len(items) > 1 and not _returning and not extra and self._starting is None
+                and self.engine.dialect.name == "postgresql"):
             self._write_behind(items, values)
         else:
-            self._update(_returning=_returning, _items=items, **values, **extra)
+            self._update(_returning=_returning, _items=items, **{**values, **extra})
         self._last_flush = time.monotonic()
 
     # --- the end ----------------------------------------------------------------------------
@@ -340,6 +350,7 @@ class RunRecorder:
         with the update, in a transaction (one INSERT of several rows would be compiled anew each time, and
         several INSERTs in a WITH run in no set order: the results' order is the run log's)."""
         self._drain()
+        values = {**self._started(), **values}
         stmt = update(SyncRun).where(SyncRun.id == self.run_id).values(**values)
         if _items:
             if self.engine.dialect.name == "postgresql" and len(_items) == 1:
@@ -364,6 +375,11 @@ class RunRecorder:
             self.row = session.execute(stmt).scalar_one_or_none()
             if self.row is not None:
                 session.expunge(self.row)
+
+    def _started(self) -> dict:
+        """The start's values not written yet (see :meth:`start`), once: the write that takes them writes them."""
+        values, self._starting = self._starting or {}, None
+        return values
 
     def _write_behind(self, items: list[dict], values: dict) -> None:
         """Write ``items`` and the run's progress ``values`` in one transaction on a thread of their own (the

@@ -79,7 +79,7 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
         settings = read_settings(session)
     job = kinds[run.kind]
     recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after, run=run)
-    recorder.start()
+    recorder.start(with_total=job.selects_in_host)
     attempt = (run.attempts or 0) + 1
     own_client = client is None
     message, status, waiting, whole_run = "", None, None, False
