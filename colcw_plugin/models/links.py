@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     ColumnElement,
@@ -167,8 +168,20 @@ def remove_link(session: Session, entity: str, host_id: int) -> None:
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
+# Values orjson writes byte for byte as _CANONICAL does (sorted keys, no spaces, UTF-8 unescaped); it writes a
+# float, a date or a Decimal otherwise, so a record holding any other type goes the standard library's way.
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def fingerprint(data: Mapping[str, Any]) -> str:
-    """A stable hash of mapped field values, to tell whether a record changed since its last sync."""
+    """A stable hash of mapped field values, to tell whether a record changed since its last sync.
+
+    The hash of their canonical JSON; a bulk import takes thousands, so mapped values of plain types (text,
+    numbers, flags: every customer and contact field) are written by orjson, ten times faster and the same bytes
+    (tests/unit/test_fingerprint.py), and the links' fingerprints stay what they were."""
+    if isinstance(data, dict) and _PLAIN.issuperset(map(type, data.values())):
+        try:
+            return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        except TypeError:  # a key that is not text: as the standard library writes it
+            pass
     return hashlib.sha256(_CANONICAL.encode(data).encode()).hexdigest()
