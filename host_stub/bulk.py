@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Column, Table, any_, bindparam, insert, or_, select, text, update
+import orjson
+from sqlalchemy import JSON, Column, Table, Text, any_, bindparam, cast, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -55,6 +56,11 @@ def among(session: Session, column, values: Iterable) -> Any:
     cost one bind, not thousands of placeholders to render and parse), a plain ``IN`` elsewhere."""
     values = list(values)
     if on_postgresql(session):
+        if values and all(type(v) is int for v in values):
+            # Ids go as the array's text: the driver writes a list of ints element by element in Python (a
+            # page's 2,500 ids took 4 ms, the text 0.3), the database reads the text in C.
+            return column == any_(cast(bindparam(None, "{" + ",".join(map(str, values)) + "}", type_=Text),
+                                       ARRAY(column.type)))
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
 
@@ -226,7 +232,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     connection = session.connection()
     dialect = connection.dialect
     # Per column: its name, its default (a function of nothing) and how the driver wants its values.
-    plan = [(c.name, _default(c), json.dumps if isinstance(c.type, JSON) else c.type.bind_processor(dialect))
+    plan = [(c.name, _default(c), _json_text if isinstance(c.type, JSON) else c.type.bind_processor(dialect))
             for c in columns]
     new_ids: list[int] = []
     if ids:
@@ -260,6 +266,16 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     except dialect.loaded_dbapi.Error as e:  # the driver's own error, as SQLAlchemy raises it for a statement
         raise DBAPIError.instance(statement, None, e, dialect.loaded_dbapi.Error) from e
     return new_ids
+
+
+def _json_text(value: Any) -> str:
+    """A JSON column's value as the text COPY sends: by orjson (a tenth of the standard library's time, which
+    took a fifth of a bulk link write); what orjson cannot write (a Decimal, an integer beyond 64 bits) as the
+    ORM would write it."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def _default(column: Column):

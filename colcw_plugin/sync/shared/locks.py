@@ -36,10 +36,12 @@ LOCK_WAIT_SECONDS = 120
 FILE_BUCKETS = 4096
 _POLL_SECONDS = 0.05
 
+# The keys go as the array's text (a page's thousands of keys: the driver writes a list element by element in
+# Python, the database reads the text in C).
 _TAKE_ALL = text("SELECT count(pg_advisory_xact_lock(k)) "
-                 "FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS s")
+                 "FROM (SELECT k FROM unnest(CAST(CAST(:keys AS text) AS bigint[])) AS k ORDER BY k) AS s")
 _TRY_ALL = text("SELECT bool_and(pg_try_advisory_xact_lock(k)) "
-                "FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS s")
+                "FROM (SELECT k FROM unnest(CAST(CAST(:keys AS text) AS bigint[])) AS k ORDER BY k) AS s")
 
 _held = threading.local()  # this thread's keys (and, on SQLite, lock files) -> how many times taken
 _memory_guard = threading.Lock()
@@ -121,14 +123,20 @@ def advisory_locks(engine: Engine, keys: Iterable[int], busy_message: str,
                     del counts[k]
 
 
+def _array(keys: list[int]) -> str:
+    """The keys as PostgreSQL reads an array's text: ``{1,2,3}``."""
+    return "{" + ",".join(str(int(k)) for k in keys) + "}"
+
+
 def _take(conn, keys: list[int], busy_message: str, wait_seconds: float, *, undo: Callable[[], None]) -> None:
     """Take every key on ``conn`` in one statement, in ascending order (waiting up to ``wait_seconds``, or
     only trying when 0); when they cannot all be had, ``undo()`` (what was taken goes) and :class:`Busy`."""
+    array = _array(keys)
     try:
         if wait_seconds > 0:
             conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(wait_seconds * 1000))}ms'"))
-            conn.execute(_TAKE_ALL, {"keys": keys})
-        elif not conn.execute(_TRY_ALL, {"keys": keys}).scalar():
+            conn.execute(_TAKE_ALL, {"keys": array})
+        elif not conn.execute(_TRY_ALL, {"keys": array}).scalar():
             raise Busy(busy_message)
     except OperationalError as e:
         undo()
@@ -156,7 +164,7 @@ def _pg_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: 
 def _pg_locks_on(conn, keys: list[int], busy_message: str, wait_seconds: float) -> Iterator[None]:
     """Take ``keys`` on the connection of this thread's enclosing locks; they end with its transaction."""
     if wait_seconds <= 0 and len(keys) == 1:  # one try, one statement: a refusal took nothing
-        if not conn.execute(_TRY_ALL, {"keys": keys}).scalar():
+        if not conn.execute(_TRY_ALL, {"keys": _array(keys)}).scalar():
             raise Busy(busy_message)
         yield
         return
