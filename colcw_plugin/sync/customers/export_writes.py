@@ -113,6 +113,7 @@ class ExportWrites(LinkBatch):
     def _flush_one(self) -> None:
         """Everything staged in one statement (PostgreSQL): the link inserts as its result, every other write a
         data-modifying ``WITH`` clause of it (no two of them touch the same row)."""
+        self._stamp()
         parts: list[tuple[str, list[Any]]] = []
         updates: dict[int, dict] = {}
         for u in self._updates:  # the last update of a link wins; a re-link keeps its new linked_at

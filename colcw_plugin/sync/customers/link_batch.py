@@ -81,10 +81,11 @@ class LinkBatch:
         """Create the link, or update ``row`` (the existing link of this host record). ``values``: the
         mapped values both sides hold after this sync (None: not known). With ``write_unchanged`` off (the
         import), a link that would not change is not written: an unchanged re-import writes nothing, and
-        ``synced_at`` keeps the last sync that changed it."""
-        now = utcnow()
+        ``synced_at`` keeps the last sync that changed it. The links written get their time (``synced_at``, and
+        ``linked_at`` for a new or re-pointed one) when the batch is flushed: after the host records they
+        vouch for were saved, so a host record's ``updated_at`` is never later than its link's ``synced_at``."""
         cols = {"cw_id": cw_id, "cw_identifier": cw_identifier[:100], "fingerprint": fingerprint,
-                "cw_last_updated": cw_last_updated[:30], "status": status, "synced_at": now,
+                "cw_last_updated": cw_last_updated[:30], "status": status, "synced_at": None,
                 "synced_values": dict(values) if values is not None else None}
         if row is not None and row.id is None:
             pending = next((v for r, v in self._inserts if r is row), None)
@@ -95,22 +96,33 @@ class LinkBatch:
         if row is None or row.id is None:
             row = LinkRow(None, entity, host_id, cw_id)
             self._set(row, cols)
-            self._inserts.append((row, {"entity": entity, "host_id": host_id, "linked_at": now, **cols}))
+            self._inserts.append((row, {"entity": entity, "host_id": host_id, "linked_at": None, **cols}))
             return row
         now_held = (row.cw_id, row.cw_identifier, row.fingerprint, row.cw_last_updated, row.status, row.synced_values)
         if not self.write_unchanged and now_held == tuple(cols[k] for k in (
                 "cw_id", "cw_identifier", "fingerprint", "cw_last_updated", "status", "synced_values")):
             return row
-        self._updates.append({"link_id": row.id, "linked_at": now if row.cw_id != cw_id else None, **cols})
+        # linked_at: True until stamped, for a link re-pointed to another ConnectWise record (None: kept).
+        self._updates.append({"link_id": row.id, "linked_at": True if row.cw_id != cw_id else None, "row": row,
+                              **cols})
         self._set(row, cols)
         return row
+
+    def _stamp(self) -> None:
+        """The time of the links about to be written, one for the batch (see :meth:`put`)."""
+        now = utcnow()
+        for row, v in self._inserts:
+            v["synced_at"] = v["linked_at"] = row.synced_at = now
+        for u in self._updates:
+            u["synced_at"] = u["row"].synced_at = now
+            if u["linked_at"] is True:
+                u["linked_at"] = now
 
     @staticmethod
     def _set(row: LinkRow, cols: dict) -> None:
         row.cw_id, row.cw_identifier, row.fingerprint = cols["cw_id"], cols["cw_identifier"], cols["fingerprint"]
         row.cw_last_updated, row.status, row.synced_values = cols["cw_last_updated"], cols["status"], \
             cols["synced_values"]
-        row.synced_at = cols["synced_at"]
 
     def mark(self, row: LinkRow, status: str) -> None:
         """Change only a link's status (missing_in_cw, missing_in_host, ok)."""
@@ -119,6 +131,7 @@ class LinkBatch:
             row.status = status
 
     def flush(self) -> None:
+        self._stamp()
         if self._inserts:
             ids = insert_rows(self.session, Link.__table__, [v for _, v in self._inserts])
             for (row, _), new_id in zip(self._inserts, ids, strict=True):
