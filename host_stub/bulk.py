@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import JSON, Column, Table, Text, any_, bindparam, cast, insert, or_, select, text, update
+from sqlalchemy import JSON, Column, Table, any_, bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -56,11 +56,6 @@ def among(session: Session, column, values: Iterable) -> Any:
     cost one bind, not thousands of placeholders to render and parse), a plain ``IN`` elsewhere."""
     values = list(values)
     if on_postgresql(session):
-        if values and all(type(v) is int for v in values):
-            # Ids go as the array's text: the driver writes a list of ints element by element in Python (a
-            # page's 2,500 ids took 4 ms, the text 0.3), the database reads the text in C.
-            return column == any_(cast(bindparam(None, "{" + ",".join(map(str, values)) + "}", type_=Text),
-                                       ARRAY(column.type)))
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
 
