@@ -219,6 +219,16 @@ def test_cancelling_a_queued_run_keeps_it_from_running_and_from_being_queued_aga
     assert again.duplicate is False and again.id != run.id
 
 
+def test_a_cancelled_run_picked_up_in_the_foreground_stays_cancelled_and_does_nothing(jobs_app, redis_conn):
+    """The command line and the pages run a run in their own process, without the queue's claim: the attempt's start
+    is the compare-and-set then, so an admin's cancel that lands first wins there too."""
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
+    done = runtime().execute(db.session, run.id)
+    assert done.status == "cancelled" and done.attempts == 0 and done.started_at is None, done.status
+    assert redis_conn.llen(effects_key(run.id)) == 0 and items(run.id) == []
+
+
 def test_a_finished_run_cannot_be_cancelled(jobs_app, drain_queue):
     run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
     drain_queue()

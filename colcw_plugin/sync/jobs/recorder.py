@@ -52,6 +52,10 @@ class Unreachable(Exception):
         super().__init__(str(error))
 
 
+class RunCancelled(Exception):
+    """The run was cancelled (by an admin, while it was queued) before this attempt's start was written."""
+
+
 @dataclass
 class Deferred:
     """A record whose last try failed transiently: it is tried again later in the run."""
@@ -133,7 +137,9 @@ class RunRecorder:
     def start(self, *, with_total: bool = False) -> None:
         """An attempt starts: records left "not attempted" by an earlier attempt are tried again. ``with_total``:
         the run says its total at once (:meth:`set_total`, before any request to ConnectWise), so its start is
-        written with it, or with whatever the recorder writes first (one statement for two)."""
+        written with it, or with whatever the recorder writes first (one statement for two). The start is written
+        only to a run that was not cancelled meanwhile: else :class:`RunCancelled` (from here, or from that write),
+        and the attempt ends doing nothing more (a foreground run is not claimed in the queue first)."""
         self._drain()
         # The counts were just loaded: without a "not attempted" among them there is nothing to drop.
         dropping = bool(self.counts.get(NOT_ATTEMPTED))
@@ -155,10 +161,9 @@ class RunRecorder:
                       finished_at=None, attempts=SyncRun.attempts + 1, next_try_at=None, waiting_reason="",
                       done=self.done, counts=dict(self.counts),
                       entity_counts={e: dict(c) for e, c in self.entity_counts.items()})
-        if with_total and not dropping:
-            self._starting = values
-        else:
-            self._update(**values)
+        self._starting = values
+        if not with_total or dropping:
+            self._update()
 
     def set_total(self, total: int, *, entity: str | None = None, ids=None, key: str = "host",
                   direction: str = "export") -> None:
@@ -350,8 +355,15 @@ class RunRecorder:
         with the update, in a transaction (one INSERT of several rows would be compiled anew each time, and
         several INSERTs in a WITH run in no set order: the results' order is the run log's)."""
         self._drain()
-        values = {**self._started(), **values}
+        starting = self._started()
+        if starting and _items:  # the start alone first (below): a run cancelled meanwhile gets no result
+            self._starting = starting
+            self._update()
+            starting = {}
+        values = {**starting, **values}
         stmt = update(SyncRun).where(SyncRun.id == self.run_id).values(**values)
+        if starting:  # the attempt's start: a compare-and-set against an admin's cancel (recovery.cancel)
+            stmt = stmt.where(SyncRun.status != RunStatus.CANCELLED)
         if _items:
             if self.engine.dialect.name == "postgresql" and len(_items) == 1:
                 stmt = stmt.add_cte(insert(SyncItem.__table__).values(**_items[0]).cte("new_item"))
@@ -360,7 +372,11 @@ class RunRecorder:
         if _returning:  # the row as written, over whatever a session held of it (nothing else to sync)
             stmt = stmt.returning(SyncRun).execution_options(synchronize_session=False, populate_existing=True)
         if self._session.in_transaction():
-            row = self._session.execute(stmt).scalar_one_or_none() if _returning else self._session.execute(stmt)
+            result = self._session.execute(stmt)
+            row = result.scalar_one_or_none() if _returning else None
+            if starting and not (row is not None if _returning else result.rowcount):
+                self._session.rollback()  # what the start dropped with it stays
+                raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
             self._session.commit()
             if _returning:
                 if row is not None:
@@ -369,12 +385,22 @@ class RunRecorder:
             return
         if not _returning:
             with self._direct.connect() as conn:
-                conn.execute(stmt)
+                written = conn.execute(stmt).rowcount
+            if starting and not written:
+                raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
             return
         with Session(bind=self._direct, expire_on_commit=False) as session:
             self.row = session.execute(stmt).scalar_one_or_none()
             if self.row is not None:
                 session.expunge(self.row)
+        if starting and self.row is None:
+            raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
+
+    def close(self) -> None:
+        """The attempt ends without a last write (its run was cancelled before it started)."""
+        self._drain()
+        self._starting = None
+        self._session.close()
 
     def _started(self) -> dict:
         """The start's values not written yet (see :meth:`start`), once: the write that takes them writes them."""

@@ -120,7 +120,8 @@ def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
     """Cancel a queued run (before a worker takes it) or give up an interrupted one.
 
     A compare-and-set on the status, so of a worker claiming the run and an admin cancelling it
-    exactly one wins; the RQ job is then removed (a stray delivery would find nothing to do).
+    exactly one wins (a run attempted in the foreground, without the queue's claim, writes its start as a
+    compare-and-set: recorder.RunCancelled); the RQ job is then removed (a stray delivery would find nothing to do).
     A running run cannot be cancelled: it stops at its end, or is marked interrupted if its worker
     dies. Cancelling is also how a queued run leaves for good: deleting its job in rq-dashboard
     alone does not, because the scheduler re-queues queued runs RQ lost.

@@ -27,7 +27,7 @@ from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from ...text import plural
 from .kinds import KindRegistry, RunOptions, SyncContext
-from .recorder import RunRecorder, Unreachable, describe_recorder
+from .recorder import RunCancelled, RunRecorder, Unreachable, describe_recorder
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +79,14 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
         settings = read_settings(session)
     job = kinds[run.kind]
     recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after, run=run)
-    recorder.start(with_total=job.selects_in_host)
+    try:
+        recorder.start(with_total=job.selects_in_host)
+    except RunCancelled:
+        return _as_cancelled(session, recorder, run_id)
     attempt = (run.attempts or 0) + 1
     own_client = client is None
     message, status, waiting, whole_run = "", None, None, False
+    cancelled = False
     try:
         if own_client:
             client = make_client(session, settings=settings)
@@ -98,6 +102,9 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     except (NotConfigured, SecretError) as e:
         session.rollback()
         message, status = str(e), RunStatus.FAILED
+    except RunCancelled:  # before its start was written (a kind that selects in the host writes it with its total)
+        session.rollback()
+        cancelled = True
     except ConnectWiseError as e:
         session.rollback()
         if e.transient:
@@ -115,6 +122,8 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
             client.notify_retry_waits(None)
         if own_client and client is not None:
             client.close()
+    if cancelled:
+        return _as_cancelled(session, recorder, run_id)
     requests = client.stats.total if client else 0
     if waiting is not None:
         closed = _wait_or_give_up(session, job, recorder, options, waiting, attempt, requests, whole_run=whole_run)
@@ -125,6 +134,13 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     recorder.finish(status=status, message=(f"{message} ({summary})" if message else summary).strip(),
                     api_requests=requests)
     return _as_written(session, recorder, run_id)
+
+
+def _as_cancelled(session: Session, recorder: RunRecorder, run_id: int) -> SyncRun:
+    """The run as the admin who cancelled it before this attempt started left it (nothing written by the attempt)."""
+    recorder.close()
+    session.expire_all()
+    return session.get(SyncRun, run_id)
 
 
 def _as_written(session: Session, recorder: RunRecorder, run_id: int) -> SyncRun:
