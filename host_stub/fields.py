@@ -48,6 +48,11 @@ def _length(model, name: str) -> int | None:
     return getattr(_column(model, name).type, "length", None)
 
 
+def limit(model, name: str) -> int | None:
+    """The length the column ``model.name`` allows (None: no limit)."""
+    return _length(model, name)
+
+
 def stripped(value: Any) -> str:
     """``value`` as the host saves text: stripped, "" for None."""
     return "" if value is None else str(value).strip()

@@ -45,6 +45,11 @@ CUSTOMER_EDITABLE = ("account_number", "name", "active", "address1", "address2",
                      "country", "website", "phone", "fax", "location_code")
 CONTACT_EDITABLE = ("title", "first_name", "last_name", "address1", "address2", "city", "state", "zip",
                     "work_phone", "mobile_phone", "home_phone", "other_phone", "email", "is_default")
+# Each editable field with its column's length (0: none; None: a flag), read once from the columns (fields.py).
+_CUSTOMER_FIELDS = tuple((f, None if f == "active" else F.limit(Customer, f) or 0) for f in CUSTOMER_EDITABLE)
+_CONTACT_FIELDS = tuple((f, None if f == "is_default" else F.limit(Contact, f) or 0) for f in CONTACT_EDITABLE)
+_REQUIRED = {"name": "Enter the customer's name.",
+             "account_number": "Enter an account number (it becomes the ConnectWise company ID)."}
 LINE_EDITABLE = ("item_number", "manufacturer", "description", "quantity", "cost", "price", "category",
                  "subcategory", "product_type")
 
@@ -113,16 +118,18 @@ class UnitOfWork:
     def customer_fields(data: Mapping[str, Any], customer_id: int | None, errors: dict[str, str]) -> dict:
         """The customer's fields given in ``data`` as they will be saved (text stripped); each invalid
         one adds its error to ``errors`` (the account number's uniqueness is checked by the caller)."""
-        required = {"name": "Enter the customer's name.",
-                    "account_number": "Enter an account number (it becomes the ConnectWise company ID)."}
         values = {}
-        for field in CUSTOMER_EDITABLE:
-            if field == "active":
+        for field, limit in _CUSTOMER_FIELDS:
+            if limit is None:  # the flag
                 if field in data:
                     values[field] = bool(data[field])
-            elif field in data or (customer_id is None and field in required):
-                values[field] = F.text(errors, field, data.get(field), Customer, field, F.LABELS[field],
-                                       required=required.get(field))
+            elif field in data or (customer_id is None and field in _REQUIRED):
+                value = data.get(field)
+                value = value.strip() if type(value) is str else F.stripped(value)
+                if (limit and len(value) > limit) or (not value and field in _REQUIRED):
+                    # The error's words made only when needed (a bulk save checks tens of thousands of fields).
+                    F.text(errors, field, value, Customer, field, F.LABELS[field], required=_REQUIRED.get(field))
+                values[field] = value
         return values
 
     @staticmethod
@@ -131,13 +138,14 @@ class UnitOfWork:
         out = []
         for i, c in enumerate(contacts):
             values: dict[str, Any] = {"id": c.get("id")} if c.get("id") else {}
-            for field in CONTACT_EDITABLE:
-                if field == "is_default":
-                    if field in c:
+            for field, limit in _CONTACT_FIELDS:
+                if field in c:
+                    if limit is None:  # the flag
                         values[field] = bool(c[field])
-                elif field in c:
-                    value = F.stripped(c[field])
-                    if not F.fits(Contact, field, value):  # the error's key and label made only when needed
+                        continue
+                    value = c[field]
+                    value = value.strip() if type(value) is str else F.stripped(value)
+                    if limit and len(value) > limit:  # the error's key and label made only when needed
                         F.text(errors, f"contacts[{i}].{field}", value, Contact, field,
                                f"Contact {i + 1}: {F.LABELS[field]}")
                     values[field] = value
