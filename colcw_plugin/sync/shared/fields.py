@@ -316,16 +316,13 @@ def host_length_problems(values: Mapping[str, Any], columns: Mapping[str, int | 
                          labels: Mapping[str, str]) -> list[Problem]:
     """Values longer than the host's columns allow (import). ``who`` names the record (made only when a
     value is too long, when given as a function)."""
+    # Almost every record has none: one comprehension finds them, the messages are made only for them.
+    too_long = [(a, v) for a, v in values.items() if isinstance(v, str) and len(v) > (columns.get(a) or _NO_LIMIT)]
     out = []
-    # Almost every record has none: one pass in C-speed comprehension, the messages only for what is too long.
-    if not [a for a, v in values.items() if isinstance(v, str) and len(v) > (columns.get(a) or _NO_LIMIT)]:
-        return out
-    for attr, value in values.items():
-        limit = columns.get(attr)
-        if limit and isinstance(value, str) and len(value) > limit:
-            name = who() if callable(who) else who
-            out.append((f"{name}: {labels.get(attr, attr)} is {len(value)} characters long; ChannelOnline allows "
-                        f"at most {limit}.", "Shorten it in ConnectWise and import again."))
+    for attr, value in too_long:
+        name = who() if callable(who) else who
+        out.append((f"{name}: {labels.get(attr, attr)} is {len(value)} characters long; ChannelOnline allows "
+                    f"at most {columns[attr]}.", "Shorten it in ConnectWise and import again."))
     return out
 
 
