@@ -1,8 +1,11 @@
 """Benchmark the sandbox's own cost (not a test): the floor the other benches compare colcw with.
 
-    python bench/bench_sandbox.py [--companies 40000] [--small 10000] [--contacts-per-company 2.5]
+    python bench/bench_sandbox.py [--companies 40000] [--small 10000] [--contacts-per-company 2.5] [--rounds 2]
 
-For a tenant of ``--small`` and then ``--companies`` generated companies (with contacts), prints:
+For two tenants, of ``--small`` and of ``--companies`` generated companies (with contacts), each in a
+sandbox of its own, measured in turns for ``--rounds`` rounds (so that the machine's load, which moves
+a figure by a fifth from one minute to the next, falls on both sizes alike and is not read as growth),
+prints the best round of each figure:
 * small GETs over one session: requests per second, and how many answers closed the connection;
 * paging every company at pageSize 1000, forward-only and navigable (with a condition and an
   orderBy): the first page (which may build an index or filter and sort once) and the median of
@@ -49,11 +52,16 @@ def timed(fn) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
-def measure(server: SandboxServer, companies: int, per_company: float) -> dict[str, float]:
+def tenant(companies: int, per_company: float) -> SandboxServer:
+    """A sandbox of its own holding ``companies`` generated companies and their contacts."""
+    server = start()
     server.reset("empty")
     server.generate(companies, contacts_per_company=per_company)
-    gc.collect()
-    gc.freeze()  # the generated tenant is long-lived: keep the collector from rescanning it per request
+    return server
+
+
+def measure(server: SandboxServer, companies: int) -> dict[str, float]:
+    """One round of every figure on a generated tenant of ``companies`` companies."""
     session = requests.Session()
     kw = {"auth": server.auth, "headers": {"clientId": server.client_id}, "timeout": 600}
     base = server.api_url
@@ -123,18 +131,38 @@ def measure(server: SandboxServer, companies: int, per_company: float) -> dict[s
     return out
 
 
+# Of several rounds, the best: the most small GETs a second, the most answers closing the connection (any is
+# a fault), the least time of the others; a first page's time is its first round's (what the sandbox builds
+# once for a listing is built then, and a later round's first page only reads it).
+BEST = {"small GETs per second": max, "responses closing the connection, of 50": max}
+
+
+def best(rounds: list[dict[str, float]]) -> dict[str, float]:
+    return {name: rounds[0][name] if "first page" in name else BEST.get(name, min)(r[name] for r in rounds)
+            for name in rounds[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--companies", type=int, default=40_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--contacts-per-company", type=float, default=2.5)
+    parser.add_argument("--rounds", type=int, default=2, help="measure each tenant this many times, in turns")
     args = parser.parse_args()
-    server = start()
+    servers: list[SandboxServer] = []
     try:
-        small = measure(server, args.small, args.contacts_per_company)
-        large = measure(server, args.companies, args.contacts_per_company)
+        servers.append(tenant(args.small, args.contacts_per_company))
+        servers.append(tenant(args.companies, args.contacts_per_company))
+        gc.collect()
+        gc.freeze()  # the generated tenants are long-lived: keep the collector from rescanning them per request
+        smalls, larges = [], []
+        for _ in range(max(1, args.rounds)):
+            smalls.append(measure(servers[0], args.small))
+            larges.append(measure(servers[1], args.companies))
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
+    small, large = best(smalls), best(larges)
     ratio = args.companies / args.small
     print(f"sandbox cost, {args.small:,} and {args.companies:,} companies ({args.contacts_per_company} contacts each); "
           f"size ratio {ratio:g}")
