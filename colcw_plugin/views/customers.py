@@ -26,16 +26,16 @@ from ..sync.customers import links as customer_links
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
 from . import rep_bp
-from .parts import fragment_or_page
+from .parts import filled, fixed_url, fragment_or_page
 from .support import already_running, not_connected, runtime
 
 MAX_IDENT = 100
 # Where the ConnectWise panel goes on the customer's page; htmx swaps the panel in once the page is shown.
-PANEL_SLOT = Markup('<section class="card colcw-panel-slot" id="colcw-sync-panel-slot" hx-get="{url}" hx-trigger="load" '
+PANEL_SLOT = ('<section class="card colcw-panel-slot" id="colcw-sync-panel-slot" hx-get="{url}" hx-trigger="load" '
                     'hx-swap="outerHTML"><h2 style="margin-top:0">ConnectWise</h2>'
                     '<p class="hint"><a href="{url}">This customer in ConnectWise</a></p></section>')
 # The Import From ConnectWise dialog on All Customers; its form (_import_form.html) loads when it first opens.
-IMPORT_POPUP = Markup('<dialog id="colcw-import-dialog" data-colcw-dialog="import" aria-labelledby="colcw-import-title" '
+IMPORT_POPUP = ('<dialog id="colcw-import-dialog" data-colcw-dialog="import" aria-labelledby="colcw-import-title" '
                       'style="max-width:460px;border:1px solid #b9c2cc;border-radius:6px;padding:1rem 1.2rem">'
                       '<h2 id="colcw-import-title" style="margin-top:0">Import From ConnectWise</h2>'
                       '<div hx-get="{url}" hx-trigger="colcw-open once" hx-swap="outerHTML" data-colcw-load>'
@@ -211,10 +211,10 @@ def customer_panel(customer_id: int):
 def customer_panel_slot(customer: dict) -> Markup:
     """Where the panel goes on the customer's page: it loads after the page (its reads cost the page nothing),
     with a link to the panel's own page without JavaScript."""
-    return PANEL_SLOT.format(url=url_for("colcw.customer_panel", customer_id=customer["id"]))
+    return filled(PANEL_SLOT, url_for("colcw.customer_panel", customer_id=customer["id"]))
 
 
 def import_popup() -> Markup:
     """The Import From ConnectWise dialog on All Customers (opened by the link's script), its form loaded when it
     first opens, so All Customers costs nothing for it."""
-    return IMPORT_POPUP.format(url=url_for("colcw.import_company"))
+    return filled(IMPORT_POPUP, fixed_url("colcw.import_company"))

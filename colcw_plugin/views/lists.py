@@ -26,14 +26,14 @@ from ..sync.customers import list_status as customer_status
 from ..sync.quotes import KIND as QUOTE_EXPORT
 from ..sync.quotes import list_status as document_status
 from . import rep_bp
-from .parts import fragment_or_page
+from .parts import filled, fixed_url, fragment_or_page
 from .support import runtime
 
 RUN_PARAM = "colcw_run"  # the list URL's parameter naming the bulk run to follow
 FILTER_PARAM = "cw"
 MAX_STATUS_ROWS = 500  # rows one status request may ask for (a list page shows far fewer)
 # Where the list's statuses come from: htmx asks once the page is shown and swaps each row's cell in (hx-swap-oob).
-STATUS_LOADER = Markup('<div id="colcw-list-status" hx-get="{url}" hx-trigger="load" hx-swap="none"><noscript>'
+STATUS_LOADER = ('<div id="colcw-list-status" hx-get="{url}" hx-trigger="load" hx-swap="none"><noscript>'
                        '<p class="hint"><a href="{url}">ConnectWise status of these rows</a></p></noscript></div>')
 
 
@@ -75,8 +75,8 @@ def slot(list_name: str) -> Markup | None:
     shown, ids = getattr(g, "colcw_list_rows", (None, []))
     if shown == list_name and ids:
         # ids are ints: joined by hand, not url-encoded by url_for (which costs more than the rest of the hook)
-        url = f'{url_for("colcw.list_status", list_name=list_name)}?ids={",".join(map(str, ids))}'
-        parts.append(STATUS_LOADER.format(url=url))
+        url = f'{fixed_url("colcw.list_status", list_name=list_name)}?ids={",".join(map(str, ids))}'
+        parts.append(filled(STATUS_LOADER, url))
     return Markup("").join(p for p in parts if p) or None
 
 

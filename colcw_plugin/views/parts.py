@@ -1,10 +1,28 @@
-"""What colcw's parts of the host's pages answer when loaded after the page (its panels, the lists' status cells):
-the fragment htmx asked for (``HX-Request``), or the same as a page of its own for a browser without JavaScript."""
+"""colcw's parts of the host's pages: the slots it puts on them (:func:`filled`, :func:`fixed_url`), and what those
+parts answer when loaded after the page (its panels, the lists' status cells): the fragment htmx asked for
+(``HX-Request``), or the same as a page of its own for a browser without JavaScript."""
 
 from __future__ import annotations
 
-from flask import make_response, render_template, request
-from markupsafe import Markup
+from flask import current_app, make_response, render_template, request, url_for
+from markupsafe import Markup, escape
+
+
+def filled(html: str, url: str) -> Markup:
+    """A slot's fixed ``html`` with its ``{url}`` placeholders filled with ``url``, escaped. Every host page colcw
+    adds to renders one: one replace, where ``Markup.format`` escapes through a formatter at four times the cost."""
+    return Markup(html.replace("{url}", escape(url)))  # noqa: S704 - the html is colcw's own, the url escaped
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """``url_for(endpoint, **values)`` for a URL that is the same on every request of this app (and script root),
+    built once: the list pages ask for theirs on every GET."""
+    cache = current_app.extensions.setdefault("colcw_fixed_urls", {})
+    key = (endpoint, request.script_root, tuple(sorted(values.items())))
+    url = cache.get(key)
+    if url is None:
+        url = cache[key] = url_for(endpoint, **values)
+    return url
 
 
 def fragment_or_page(fragment: str, page_template: str, **context):
