@@ -35,6 +35,7 @@ class ListExtras:
     columns: list[dict] = field(default_factory=list)
     bulk_actions: list[dict] = field(default_factory=list)
     slot: object = ""
+    _blank: Markup | bool | None = field(default=None, repr=False)  # every row's cells when all are empty
 
     def filter_args(self) -> dict[str, str]:
         """The chosen filter values, for links that keep them (the pager, the bulk form)."""
@@ -54,9 +55,17 @@ class ListExtras:
     def column_cells(self, row_id: int) -> Markup:
         """The row's cell in each plugin column (a tag, linked when the cell has an ``href``; empty when the
         column has nothing for the row yet)."""
+        if self._blank is None:
+            # A column whose cells load after the page (colcw's) has none here: every row's cells are the same.
+            self._blank = self._cells(None) if not any(col["cells"] for col in self.columns) else False
+        if self._blank is not False:
+            return self._blank
+        return self._cells(row_id)
+
+    def _cells(self, row_id: int | None) -> Markup:
         out = []
         for col in self.columns:
-            cell = col["cells"].get(row_id)
+            cell = col["cells"].get(row_id) if row_id is not None else None
             inner = ""
             if isinstance(cell, dict) and cell:
                 tag = "a" if cell.get("href") else "span"

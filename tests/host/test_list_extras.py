@@ -1,0 +1,29 @@
+"""The cells plugins add to a list's rows (host_stub/views/lists.py ListExtras): rendered as the plugin gave them,
+escaped, and the same empty cells for every row when a column's cells all load after the page."""
+
+from __future__ import annotations
+
+from host_stub.views.lists import ListExtras
+
+
+def test_a_column_with_cells_shows_each_rows_tag_escaped_and_an_empty_cell_for_the_others():
+    extras = ListExtras("customers", columns=[
+        {"key": "crm", "label": "CRM", "cells": {1: {"label": "Linked <ok>", "tone": "good", "href": "/x?a=1&b=2",
+                                                       "title": 'said "yes"'}}},
+        {"key": "w<", "label": "Other", "cells": {2: {"label": "plain"}}},
+    ])
+
+    assert str(extras.column_cells(1)) == (
+        '<td data-column="crm"><a href="/x?a=1&amp;b=2" class="tag tone-good" title="said &#34;yes&#34;">'
+        'Linked &lt;ok&gt;</a></td><td data-column="w&lt;"></td>')
+    assert str(extras.column_cells(2)) == (
+        '<td data-column="crm"></td><td data-column="w&lt;"><span class="tag tone-muted">plain</span></td>')
+    assert str(extras.column_cells(3)) == '<td data-column="crm"></td><td data-column="w&lt;"></td>'
+
+
+def test_columns_whose_cells_load_after_the_page_give_every_row_the_same_empty_cells():
+    extras = ListExtras("quotes", columns=[{"key": "colcw", "label": "ConnectWise", "cells": {}}])
+
+    first, second = extras.column_cells(1), extras.column_cells(99)
+    assert str(first) == str(second) == '<td data-column="colcw"></td>'
+    assert ListExtras("orders").column_cells(5) == ""  # no plugin column: nothing added to the row
