@@ -32,14 +32,14 @@ from .support import already_running, not_connected, runtime
 MAX_IDENT = 100
 # Where the ConnectWise panel goes on the customer's page; htmx swaps the panel in once the page is shown.
 PANEL_SLOT = ('<section class="card colcw-panel-slot" id="colcw-sync-panel-slot" hx-get="{url}" hx-trigger="load" '
-                    'hx-swap="outerHTML"><h2 style="margin-top:0">ConnectWise</h2>'
-                    '<p class="hint"><a href="{url}">This customer in ConnectWise</a></p></section>')
+              'hx-swap="outerHTML"><h2 style="margin-top:0">ConnectWise</h2>'
+              '<p class="hint"><a href="{url}">This customer in ConnectWise</a></p></section>')
 # The Import From ConnectWise dialog on All Customers; its form (_import_form.html) loads when it first opens.
 IMPORT_POPUP = ('<dialog id="colcw-import-dialog" data-colcw-dialog="import" aria-labelledby="colcw-import-title" '
-                      'style="max-width:460px;border:1px solid #b9c2cc;border-radius:6px;padding:1rem 1.2rem">'
-                      '<h2 id="colcw-import-title" style="margin-top:0">Import From ConnectWise</h2>'
-                      '<div hx-get="{url}" hx-trigger="colcw-open once" hx-swap="outerHTML" data-colcw-load>'
-                      '<a href="{url}">Open the import form</a></div></dialog>')
+                'style="max-width:460px;border:1px solid #b9c2cc;border-radius:6px;padding:1rem 1.2rem">'
+                '<h2 id="colcw-import-title" style="margin-top:0">Import From ConnectWise</h2>'
+                '<div hx-get="{url}" hx-trigger="colcw-open once" hx-swap="outerHTML" data-colcw-load>'
+                '<a href="{url}">Open the import form</a></div></dialog>')
 
 
 def _execute(kind: str, params: dict) -> SyncRun:

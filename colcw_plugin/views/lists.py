@@ -34,7 +34,7 @@ FILTER_PARAM = "cw"
 MAX_STATUS_ROWS = 500  # rows one status request may ask for (a list page shows far fewer)
 # Where the list's statuses come from: htmx asks once the page is shown and swaps each row's cell in (hx-swap-oob).
 STATUS_LOADER = ('<div id="colcw-list-status" hx-get="{url}" hx-trigger="load" hx-swap="none"><noscript>'
-                       '<p class="hint"><a href="{url}">ConnectWise status of these rows</a></p></noscript></div>')
+                 '<p class="hint"><a href="{url}">ConnectWise status of these rows</a></p></noscript></div>')
 
 
 @dataclass(frozen=True)

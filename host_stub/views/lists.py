@@ -35,7 +35,7 @@ class ListExtras:
     columns: list[dict] = field(default_factory=list)
     bulk_actions: list[dict] = field(default_factory=list)
     slot: object = ""
-    _blank: Markup | bool | None = field(default=None, repr=False)  # every row's cells when all are empty
+    _blank: Markup | bool | None = field(default=None, init=False, repr=False)  # every row's cells when all are empty
 
     def filter_args(self) -> dict[str, str]:
         """The chosen filter values, for links that keep them (the pager, the bulk form)."""
