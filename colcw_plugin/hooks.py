@@ -16,6 +16,7 @@ from .sync.runtime import Runtime
 from .views import customers as customer_views
 from .views import documents as document_views
 from .views import lists as list_views
+from .views.parts import fixed_url
 
 
 def _is_admin(actor) -> bool:
@@ -54,7 +55,7 @@ def admin_menu(actor, request):
 def customers_list_actions(actor, request):
     if not actor:
         return []
-    return [{"href": url_for("colcw.import_company"), "label": "Import From ConnectWise",
+    return [{"href": fixed_url("colcw.import_company"), "label": "Import From ConnectWise",
              "description": "Import a company and its contacts by ConnectWise Company ID",
              "attrs": {"id": "colcw-import-link", "data-colcw-popup": "import"}}]
 
@@ -103,23 +104,19 @@ def document_view_render(document, actor, request):
 ASSETS = {"css": ("colcw.css",), "js": ("htmx.min.js", "colcw.js")}
 
 
-def _asset_urls(kind: str, request) -> list[str]:
-    """colcw's stylesheet or scripts, built once per app (and script root): every page asks for them."""
-    cache = current_app.extensions.setdefault("colcw_asset_urls", {})
-    key = (kind, request.script_root)
-    if key not in cache:
-        cache[key] = [url_for("colcw.static", filename=name) for name in ASSETS[kind]]
-    return list(cache[key])
+def _asset_urls(kind: str) -> list[str]:
+    """colcw's stylesheet or scripts, their URLs built once per app (and script root): every page asks for them."""
+    return [fixed_url("colcw.static", filename=name) for name in ASSETS[kind]]
 
 
 @hookimpl
 def extra_css_urls(request):
-    return _asset_urls("css", request)
+    return _asset_urls("css")
 
 
 @hookimpl
 def extra_js_urls(request):
-    return _asset_urls("js", request)
+    return _asset_urls("js")
 
 
 @hookimpl

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from markupsafe import Markup, escape
@@ -35,7 +36,6 @@ class ListExtras:
     columns: list[dict] = field(default_factory=list)
     bulk_actions: list[dict] = field(default_factory=list)
     slot: object = ""
-    _blank: Markup | bool | None = field(default=None, init=False, repr=False)  # every row's cells when all are empty
 
     def filter_args(self) -> dict[str, str]:
         """The chosen filter values, for links that keep them (the pager, the bulk form)."""
@@ -55,17 +55,18 @@ class ListExtras:
     def column_cells(self, row_id: int) -> Markup:
         """The row's cell in each plugin column (a tag, linked when the cell has an ``href``; empty when the
         column has nothing for the row yet)."""
-        if self._blank is None:
-            # A column whose cells load after the page (colcw's) has none here: every row's cells are the same.
-            self._blank = self._cells(None) if not any(col["cells"] for col in self.columns) else False
-        if self._blank is not False:
-            return self._blank
-        return self._cells(row_id)
+        blank = self._blank_cells
+        return blank if blank is not None else self._cells(row_id)
+
+    @cached_property
+    def _blank_cells(self) -> Markup | None:
+        """Every row's cells when no column has any on the page (colcw's load after it), made once; else None."""
+        return None if any(col["cells"] for col in self.columns) else self._cells(None)
 
     def _cells(self, row_id: int | None) -> Markup:
         out = []
         for col in self.columns:
-            cell = col["cells"].get(row_id) if row_id is not None else None
+            cell = col["cells"].get(row_id)
             inner = ""
             if isinstance(cell, dict) and cell:
                 tag = "a" if cell.get("href") else "span"
