@@ -16,7 +16,7 @@ from .sync.runtime import Runtime
 from .views import customers as customer_views
 from .views import documents as document_views
 from .views import lists as list_views
-from .views.parts import fixed_url
+from .views.parts import constant, fixed_url
 
 
 def _is_admin(actor) -> bool:
@@ -106,7 +106,7 @@ ASSETS = {"css": ("colcw.css",), "js": ("htmx.min.js", "colcw.js")}
 
 def _asset_urls(kind: str) -> list[str]:
     """colcw's stylesheet or scripts, their URLs built once per app (and script root): every page asks for them."""
-    return [fixed_url("colcw.static", filename=name) for name in ASSETS[kind]]
+    return list(constant(("assets", kind), lambda: tuple(url_for("colcw.static", filename=n) for n in ASSETS[kind])))
 
 
 @hookimpl

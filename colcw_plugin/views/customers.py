@@ -26,7 +26,7 @@ from ..sync.customers import links as customer_links
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
 from . import rep_bp
-from .parts import filled, fixed_url, fragment_or_page
+from .parts import constant, filled, fragment_or_page
 from .support import already_running, not_connected, runtime
 
 MAX_IDENT = 100
@@ -217,4 +217,4 @@ def customer_panel_slot(customer: dict) -> Markup:
 def import_popup() -> Markup:
     """The Import From ConnectWise dialog on All Customers (opened by the link's script), its form loaded when it
     first opens, so All Customers costs nothing for it."""
-    return filled(IMPORT_POPUP, fixed_url("colcw.import_company"))
+    return constant("import_popup", lambda: filled(IMPORT_POPUP, url_for("colcw.import_company")))

@@ -26,7 +26,7 @@ from ..sync.customers import list_status as customer_status
 from ..sync.quotes import KIND as QUOTE_EXPORT
 from ..sync.quotes import list_status as document_status
 from . import rep_bp
-from .parts import filled, fixed_url, fragment_or_page
+from .parts import arg, filled, fixed_url, fragment_or_page
 from .support import runtime
 
 RUN_PARAM = "colcw_run"  # the list URL's parameter naming the bulk run to follow
@@ -99,7 +99,7 @@ def filters(list_name: str) -> list[dict]:
     feature = FEATURES.get(list_name)
     if feature is None:
         return []
-    value = request.args.get(FILTER_PARAM, "")
+    value = arg(FILTER_PARAM)
     where = feature.state_filter(value) if value else None
     return [{"name": FILTER_PARAM, "label": "ConnectWise",
              "options": [{"value": "", "label": "Any status"}] + [{"value": s.value, "label": feature.labels[s]}
@@ -136,7 +136,7 @@ def bulk_action(list_name: str, action: str, ids: list[int], back: str) -> dict 
 
 def run_panel() -> Markup | None:
     """The progress of the bulk run named in the list's URL, with its log (for the one who may see it)."""
-    raw = request.args.get(RUN_PARAM, "")
+    raw = arg(RUN_PARAM)
     run = db.session.get(SyncRun, int(raw)) if raw.isdigit() else None
     if run is None or not can_see(run):
         return None
