@@ -27,3 +27,20 @@ def test_columns_whose_cells_load_after_the_page_give_every_row_the_same_empty_c
     first, second = extras.column_cells(1), extras.column_cells(99)
     assert str(first) == str(second) == '<td data-column="colcw"></td>'
     assert ListExtras("orders").column_cells(5) == ""  # no plugin column: nothing added to the row
+
+
+def test_a_plugins_filter_is_a_labelled_select_with_its_chosen_option_selected_and_every_text_escaped():
+    extras = ListExtras("customers", filters=[
+        {"name": "cw", "label": "Connect<Wise>", "value": "a&b",
+         "options": [{"value": "", "label": "Any status"}, {"value": "a&b", "label": 'Linked "ok"'},
+                     {"value": "x", "label": "Missing"}]},
+    ])
+
+    assert str(extras.filters_html()) == (
+        '<label class="inline-label">Connect&lt;Wise&gt;\n  <select name="cw" data-list-filter>\n    '
+        '<option value="">Any status</option><option value="a&amp;b" selected>Linked &#34;ok&#34;</option>'
+        '<option value="x">Missing</option>\n  </select></label>')
+    none_chosen = ListExtras("quotes", filters=[{"name": "cw", "label": "CW", "value": "",
+                                                  "options": [{"value": "", "label": "Any"}, {"value": "x", "label": "X"}]}])
+    assert '<option value="" selected>Any</option><option value="x">X</option>' in str(none_chosen.filters_html())
+    assert ListExtras("orders").filters_html() == ""  # no plugin filter: nothing in the search form
