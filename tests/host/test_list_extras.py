@@ -1,5 +1,6 @@
-"""The cells plugins add to a list's rows (host_stub/views/lists.py ListExtras): rendered as the plugin gave them,
-escaped, and the same empty cells for every row when a column's cells all load after the page."""
+"""What plugins add to a list page, made by host_stub/views/lists.py ListExtras: the cells of its rows, rendered as
+the plugin gave them, escaped, and the same empty cells for every row when a column's cells all load after the page;
+and the filters of its search form."""
 
 from __future__ import annotations
 
