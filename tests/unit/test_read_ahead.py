@@ -1,4 +1,5 @@
-"""Reading ahead (sync/shared/prefetch.py): the import reads its next page while it saves this one."""
+"""Reading ahead (sync/shared/prefetch.py): the import reads its next page while it saves this one, and
+an export sends a read while it does something else first (call_ahead)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import threading
 
 import pytest
 
-from colcw_plugin.sync.shared.prefetch import read_ahead
+from colcw_plugin.sync.shared.prefetch import call_ahead, read_ahead
 
 
 def test_items_come_in_order_and_the_reader_works_in_another_thread():
@@ -69,3 +70,28 @@ def test_a_consumer_that_stops_early_stops_the_reader():
     assert next(it) == 0 and alive()
     it.close()  # as a break or an error in the consumer's loop does
     assert _until(lambda: not alive())
+
+
+def test_a_call_ahead_runs_beside_the_caller_and_hands_over_its_value():
+    started, release = threading.Event(), threading.Event()
+
+    def call():
+        started.set()
+        release.wait(5)
+        return threading.current_thread().name
+
+    ahead = call_ahead(call, name="ahead")
+    assert started.wait(5)  # it runs before anyone asks for its value
+    release.set()
+    assert ahead.result() == "ahead"
+    assert ahead.result() == "ahead"  # asked again, the same value
+
+
+def test_a_call_ahead_raises_its_error_where_its_value_is_asked_for_and_wait_does_not():
+    def call():
+        raise LookupError("gone")
+
+    ahead = call_ahead(call)
+    ahead.wait()  # an answer no longer needed: its error is not raised
+    with pytest.raises(LookupError, match="gone"):
+        ahead.result()

@@ -7,14 +7,17 @@ tenant, where a page takes seconds, the import takes about the longer of the two
 sum. Memory stays bounded (``depth`` items waiting at most). An error while reading is raised
 where the consumer asks for the next item, as it would have been without the thread; a consumer
 that stops early (an error of its own, a ``break``) stops the reader at its next item.
+
+:func:`call_ahead` does the same for one request whose answer is needed later: it goes out at once,
+beside whatever the caller does first, and its answer (or its error) is taken where it is needed.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 _END = object()
@@ -62,3 +65,38 @@ def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "colcw-read-ah
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+
+class Ahead(Generic[T]):
+    """``call()`` started in a thread of its own (:func:`call_ahead`)."""
+
+    def __init__(self, call: Callable[[], T], name: str) -> None:
+        self._outcome: list = []
+        self._thread = threading.Thread(target=self._run, args=(call,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[[], T]) -> None:
+        try:
+            self._outcome.append((True, call()))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller, raised there
+            self._outcome.append((False, e))
+
+    def result(self) -> T:
+        """Its value, or its error raised, as ``call()`` would have here."""
+        self.wait()
+        ok, value = self._outcome[0]
+        if not ok:
+            raise value
+        return value
+
+    def wait(self) -> None:
+        """Wait for it to end, whatever its outcome (an answer that is no longer needed)."""
+        self._thread.join()
+
+
+def call_ahead(call: Callable[[], T], *, name: str = "colcw-call-ahead") -> Ahead[T]:
+    """Start ``call()`` in a thread of its own now, beside what the caller does first; its answer is
+    taken later with :meth:`Ahead.result`. Only for calls that touch nothing but ConnectWise (no
+    session, no lock: those belong to the caller's thread)."""
+    return Ahead(call, name)
