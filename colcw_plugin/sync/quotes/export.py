@@ -13,6 +13,10 @@ The order of work keeps ConnectWise clean when anything is wrong:
 6. the state (fingerprint, per-line product ids) is saved and the document locked in the host, in
    one commit (:mod:`.bookkeeping`).
 
+Nothing is written before step 2 is done, but step 3's reads (the linked opportunity and its
+products, or the look-up by name under the name's lock) go out while the catalog is looked up: they
+do not depend on it, and against a real tenant each is a round trip a rep waits for.
+
 Exports of one document are serialised across processes (:mod:`.locks`). What an export reads of its
 document and of colcw's rows is read once, under that lock (:mod:`.held`); what every document of a
 run shares (the connection options, the sales reps' members, the catalog rules) once per run
@@ -22,6 +26,7 @@ run shares (the connection options, the sales reps' members, the catalog rules) 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -40,6 +45,7 @@ from ...setup.reps import UnmappedRep
 from ...text import plural, possessive
 from ..shared.locks import Busy
 from ..shared.markers import parse_marker
+from ..shared.prefetch import Ahead, call_ahead
 from .bookkeeping import link_is, save_lines, save_link, save_state
 from .catalog import Catalog
 from .held import HeldDocument, LinkRef, exported_items, load_document
@@ -116,7 +122,8 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
     """Export one document; never raises for a ConnectWise or setup problem (the outcome says it)."""
     number = ""
     try:
-        with document_lock(session.get_bind(), document_id, on_wait=_lock_waiting(ctx, session, document_id)):
+        with document_lock(session.get_bind(), document_id, on_wait=_lock_waiting(ctx, session, document_id)), \
+                ExitStack() as later:  # what the export takes on its way, released before the document's lock
             session.expire_all()  # see what an export that held the lock before us wrote
             held = load_document(session, document_id)
             if held is None:
@@ -130,7 +137,7 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                 return Outcome(held.id, number, "skipped",
                                message=f"{number} was converted to {order_no}, which carries its lines.",
                                resolution=f"Export {order_no} instead.")
-            return _export(session, ctx, held, actor, run_id)
+            return _export(session, ctx, held, actor, run_id, later)
     except Busy as e:
         session.rollback()
         number = number or _number(session, document_id)
@@ -193,8 +200,42 @@ def _preconditions(session: Session, ctx: ExportContext, held: HeldDocument, act
     return held.customer_link.cw_id, held.contact_link.cw_id, rep
 
 
+@dataclass
+class _Ahead:
+    """The ConnectWise reads that do not depend on the catalog, sent while it is looked up: the linked
+    opportunity and its products; or, for a document without a link, the company's opportunities of
+    the document's name, under that name's lock. Against a real tenant each read costs a round trip,
+    so a rep's export waits one round trip less (two requests in the time of one)."""
+
+    linked: Ahead[dict] | None = None  # the linked opportunity (NotFound when it is gone)
+    products: Ahead[list[dict]] | None = None  # the linked opportunity's products
+    name: str = ""
+    by_name: Ahead[list[dict]] | None = None  # the company's opportunities named ``name``
+
+
+def _read_ahead(session: Session, ctx: ExportContext, link: LinkRef | None, company_id: int, name: str,
+                later: ExitStack) -> _Ahead:
+    """Start the reads of :class:`_Ahead`. ``later`` waits for them when the export ends (a refusal
+    included), so no request of an export outlives it."""
+    client = ctx.client
+    if link is not None:
+        cw_id = link.cw_id
+        ahead = _Ahead(linked=call_ahead(lambda: client.opportunities.get(cw_id, fields=OPPORTUNITY_FIELDS)),
+                       products=call_ahead(lambda: list_products(client, cw_id)))
+    elif name and len(name) <= NAME_MAX:
+        # Found and, when missing, created under its lock: the lock comes first.
+        later.enter_context(name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name)))
+        ahead = _Ahead(name=name, by_name=call_ahead(lambda: find_by_name(client, company_id, name)))
+    else:
+        return _Ahead()
+    for call in (ahead.linked, ahead.products, ahead.by_name):
+        if call is not None:
+            later.callback(call.wait)
+    return ahead
+
+
 def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dict | None,
-            run_id: int | None) -> Outcome:
+            run_id: int | None, later: ExitStack) -> Outcome:
     settings = ctx.settings
     client = ctx.client
     number = held.number
@@ -210,6 +251,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     # together with the lines at fault, so the rep fixes everything in one go.
     unnamed = None if name_now or link else _name_refusal(session, settings)
     exported = exported_items(session, held)
+    ahead = _read_ahead(session, ctx, link, company_id, name_now, later)
     try:
         catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None, exported=exported)
     except ExportRefused as e:
@@ -222,7 +264,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     notes: list[str] = []
 
     own_link = held.own_link  # the document's own link as it stands now
-    opp, created, remembered = _linked_opportunity(session, ctx, held, link, inherited, notes), False, False
+    opp, created, remembered = _linked_opportunity(session, held, link, inherited, notes, ahead), False, False
     if opp is None:
         if link is not None and not inherited:
             own_link = None  # its opportunity is gone: _linked_opportunity removed the link
@@ -236,7 +278,9 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
             raise ExportRefused(f"The opportunity name \"{name[:40]}...\" is longer than {NAME_MAX} characters.",
                                 "Shorten the opportunity name on the document.")
         with name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name)):
-            opp = choose_match(find_by_name(client, company_id, name), ctx.setup, name, held.customer_name)
+            found = ahead.by_name.result() if ahead.by_name and ahead.name == name else find_by_name(
+                client, company_id, name)
+            opp = choose_match(found, ctx.setup, name, held.customer_name)
             if opp is None:
                 status = ctx.setup.open_status() if held.is_quote else ctx.setup.won_status()
                 follow_up = f"{held.follow_up_date.isoformat()}T00:00:00Z" if held.follow_up_date else None
@@ -267,7 +311,12 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
 
     desired = [Desired(ln, catalog_ids[ln.line_id]) for ln in lines]
     adopt = {held.source_quote_id} if held.source_quote_id and not held.is_quote else set()
-    products = [] if created else list_products(client, opp_id)
+    if created:
+        products = []
+    elif ahead.products is not None and link is not None and opp_id == link.cw_id:
+        products = ahead.products.result()
+    else:
+        products = list_products(client, opp_id)
     plan = plan_lines(held.id, desired, products, adopt_from=adopt)
     product_ids = apply_plan(client, held.id, opp_id, plan, before_create=ctx.before_product_create)
 
@@ -312,13 +361,13 @@ def _field_name(session: Session, field_id: int) -> str:
     return f.name if f else "opportunity name"
 
 
-def _linked_opportunity(session: Session, ctx: ExportContext, held: HeldDocument, link: LinkRef | None,
-                        inherited: bool, notes: list[str]) -> dict | None:
+def _linked_opportunity(session: Session, held: HeldDocument, link: LinkRef | None, inherited: bool,
+                        notes: list[str], ahead: _Ahead) -> dict | None:
     """The opportunity this document (or a sales order's quote) is linked to, if it still exists."""
-    if link is None:
+    if ahead.linked is None:  # read ahead whenever there is a link
         return None
     try:
-        opp = ctx.client.opportunities.get(link.cw_id, fields=OPPORTUNITY_FIELDS)
+        opp = ahead.linked.result()
     except NotFound:
         notes.append(f"Opportunity {link.cw_id} no longer exists in ConnectWise, so the document was exported by "
                      "its opportunity name instead.")
