@@ -25,7 +25,7 @@ class Row:
     ratio: str = "–"
     target: str = ""
     met: bool | None = None  # None: a figure with no target
-    order: int = 0  # where the row goes in the table
+    order: float = 0  # where the row goes in the table
 
 
 def ratio_row(what: str, seconds: float, floor: float, target: float, *, order: int, unit: str = "s",
