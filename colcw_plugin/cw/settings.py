@@ -58,6 +58,9 @@ class ClientSettings:
     # Path to a CA bundle for on-premise servers with a private CA; None = system store.
     ca_bundle: str | None = None
     pool_size: int = 10
+    # At most this many requests of the client answered at once, whatever its threads (None: no bound).
+    # ConnectWise asks integrations to keep parallel requests low (API-NOTES §6.3: 1-4 in flight).
+    max_in_flight: int | None = None
 
     def __post_init__(self) -> None:
         if not self.company_id or not self.company_id.strip():
@@ -84,6 +87,8 @@ class ClientSettings:
             raise ValueError("max_retry_seconds must not be negative")
         if self.rate_limit_per_minute is not None and self.rate_limit_per_minute <= 0:
             raise ValueError("rate_limit_per_minute must be positive (or None to disable)")
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1 (or None for no bound)")
         # Parsing validates the URL and the scheme rule now, not at the first request.
         self._split_site()
 

@@ -11,12 +11,14 @@ Retry rules (API-NOTES §6.4):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -171,6 +173,9 @@ class Transport:
         self._clock = clock
         self._rng = rng
         self._auth = settings.authorization_header()
+        # Held while a request is out (never while waiting for a token or between tries).
+        self._slots = (threading.BoundedSemaphore(settings.max_in_flight) if settings.max_in_flight
+                       else contextlib.nullcontext())
         self._header_sets: dict[tuple, CaseInsensitiveDict] = {}
         # Told before a pause of a second or more between tries (the error, the seconds), so a run can
         # show that it waits for ConnectWise (rate-limited, a server error) while it waits.
@@ -229,7 +234,9 @@ class Transport:
             self.stats.record(method, template)
             t0 = self._clock()
             try:
-                response = self._request(method, url, params=params, data=data, headers=headers, verify=verify)
+                with self._slots:
+                    response = self._request(method, url, params=params, data=data, headers=headers,
+                                             verify=verify)
             except requests.RequestException as exc:
                 err = network_error(exc, method=method, path=path)
                 err.__cause__ = exc

@@ -11,7 +11,7 @@ from http.client import RemoteDisconnected
 import pytest
 import requests
 import urllib3.exceptions
-from cwtest_support import BASE
+from cwtest_support import BASE, make_settings
 
 from colcw_plugin.cw import (
     AuthenticationFailed,
@@ -274,3 +274,40 @@ def test_settings_build_a_limiter_of_the_configured_rate(make_client):
     assert client.rate_limiter is not None
     assert client.rate_limiter.rate == pytest.approx(20.0)
     assert make_client(rate_limit_per_minute=None).rate_limiter is None
+
+
+def _most_at_once(rsps, client: ConnectWiseClient, threads: int = 6) -> int:
+    """How many of ``threads`` simultaneous GETs ConnectWise was answering at once, at most."""
+    lock, busy, most = threading.Lock(), [0], [0]
+
+    def answer(request):
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        time.sleep(0.05)
+        with lock:
+            busy[0] -= 1
+        return 200, {}, '{"id": 5}'
+
+    rsps.add_callback("GET", URL, callback=answer, content_type="application/json")
+    workers = [threading.Thread(target=client.companies.get, args=(5,)) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return most[0]
+
+
+def test_a_client_keeps_at_most_max_in_flight_requests_out_whatever_its_threads(rsps):
+    bounded = ConnectWiseClient(make_settings(max_in_flight=2))
+    assert _most_at_once(rsps, bounded) == 2
+    assert bounded.stats.counts["GET company/companies/{id}"] == 6  # each thread's request was sent, in turn
+
+
+def test_without_max_in_flight_the_threads_requests_go_out_together(rsps):
+    assert _most_at_once(rsps, ConnectWiseClient(make_settings())) > 2
+
+
+def test_max_in_flight_below_one_is_refused():
+    with pytest.raises(ValueError, match="max_in_flight"):
+        make_settings(max_in_flight=0)
