@@ -137,6 +137,8 @@ class Runtime:
         """A client for the stored connection under the shared rate limit (raises ``NotConfigured``); the
         settings (``settings``: as the caller just read them) serve both."""
         overrides.setdefault("read_timeout", self.config.cw_read_timeout)
+        # A run's workers and the reads an export sends ahead share these: ConnectWise asks for few at once.
+        overrides.setdefault("max_in_flight", self.config.concurrency)
         settings = settings if settings is not None else read_settings(session)
         return build_client(session, self.box, settings=settings, rate_limiter=self._rate_limiter(settings),
                             **overrides)

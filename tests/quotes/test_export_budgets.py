@@ -102,6 +102,21 @@ def test_a_refused_export_ends_only_after_the_reads_it_sent_ahead(world):
     assert [e for e in log if e["method"] != "GET"] == [] and world.opportunities() == []
 
 
+def test_a_run_keeps_no_more_requests_in_flight_than_its_concurrency(world, app, monkeypatch):
+    """Two workers, each sending two reads ahead, against a tenant that answers 429 past two requests at
+    once: the run's client holds its requests to two in flight, so none is refused."""
+    tune_runtime(monkeypatch, app, concurrency=2)
+    docs = [world.quote([line("OPT-7010")], name=f"Bounded deal {n}").id for n in range(4)]
+    assert world.export({"document_ids": docs}).status == "succeeded"
+    world.sandbox.set_throttle(in_flight=2)
+    world.sandbox.add_fault(latency_ms=150, method="GET", path=r"sales/opportunities/\d+$|procurement/products$")
+    world.sandbox.clear_requests()
+    run = world.export({"document_ids": docs})
+    assert run.status == "succeeded", run.message
+    log = [e for e in world.sandbox.requests() if API in e["path"]]
+    assert len(log) == 8 and [e for e in log if e["status"] == 429] == [], [e["status"] for e in log]
+
+
 STATEMENTS_PER_DOCUMENT = 12
 
 
