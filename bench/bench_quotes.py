@@ -39,8 +39,13 @@ from databases import fresh_database  # noqa: E402
 from results import Row, count_row, ratio_row, save  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
+from colcw_plugin.sync.runtime import ColcwConfig  # noqa: E402
 from cw_sandbox.testing import SandboxServer  # noqa: E402
 from helpers import runtime  # noqa: E402
+
+# A rep's export of one document runs with the default concurrency: one worker, and that many requests
+# in flight at most (what the reads it sends ahead may use).
+ONE_DOCUMENT = ColcwConfig.concurrency
 
 SETUP = ("GET sales/opportunities/statuses", "GET sales/opportunities/types", "GET sales/stages")
 
@@ -76,7 +81,9 @@ class Bench:
         rt.config = dataclasses.replace(rt.config, concurrency=concurrency)  # the runtime's own setting
         run_id = create_run(db.session, rt.kinds, "quote_export", params).id
         db.session.commit()  # (its id taken before: reading it after the commit would reload the run)
-        client = build_client(db.session, self.box, rate_limit_per_minute=None, pool_size=max(10, concurrency * 2))
+        # As the runtime builds a run's client (at most its concurrency in flight), without the rate limit.
+        client = build_client(db.session, self.box, rate_limit_per_minute=None, pool_size=max(10, concurrency * 2),
+                              max_in_flight=concurrency)
         client.discover()
         client.stats.reset()
         start = time.perf_counter()
@@ -121,7 +128,7 @@ def one_line_floor(bench: Bench, tries: int = 5) -> Row:
     for _ in range(tries):
         [doc] = bench.quotes(1, 1)
         floor.start_recording(bench.server)
-        seconds, total, _, _ = bench.run({"document_id": doc})
+        seconds, total, _, _ = bench.run({"document_id": doc}, ONE_DOCUMENT)
         sent = floor.recorded(bench.server)
         bench.server.set_options(record_bodies=False)
         base = floor.replay(bench.server, sent)
@@ -148,7 +155,7 @@ def at_latency(bench: Bench, latency_ms: int, tries: int = 3) -> list[Row]:
             runs = []
             for what in ("new", "unchanged re-export"):
                 floor.start_recording(bench.server)
-                seconds, total, _, _ = bench.run({"document_id": doc})
+                seconds, total, _, _ = bench.run({"document_id": doc}, ONE_DOCUMENT)
                 runs.append((what, seconds, total, floor.recorded(bench.server)))
             bench.server.set_options(record_bodies=False)
             for what, seconds, total, sent in runs:  # replayed once both ran: a replayed POST adds a record
