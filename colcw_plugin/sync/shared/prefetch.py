@@ -67,7 +67,6 @@ def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "colcw-read-ah
         thread.join(timeout=5)
 
 
-
 class Ahead(Generic[T]):
     """``call()`` started in a thread of its own (:func:`call_ahead`)."""
 
