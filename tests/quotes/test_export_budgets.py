@@ -56,7 +56,7 @@ def test_an_unchanged_re_export_costs_two_requests_and_a_changed_item_is_looked_
 # Against a real tenant each request is a round trip of a few hundred milliseconds, and a rep waits
 # for the export of a quote: the reads that do not depend on each other go out together. The sandbox
 # holds the answer of the first one; the second must arrive before it is answered.
-HELD = 0.8  # seconds
+HELD = 1.5  # seconds (the test asserts half of it: room for a loaded machine)
 
 
 def _arrivals(world, *patterns: str) -> list[float]:
