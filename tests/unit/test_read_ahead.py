@@ -95,3 +95,28 @@ def test_a_call_ahead_raises_its_error_where_its_value_is_asked_for_and_wait_doe
     ahead.wait()  # an answer no longer needed: its error is not raised
     with pytest.raises(LookupError, match="gone"):
         ahead.result()
+
+
+def test_reading_starts_when_the_reader_is_made_not_at_the_first_item():
+    started = threading.Event()
+
+    def pages():
+        started.set()
+        yield 1
+
+    it = read_ahead(pages())
+    assert started.wait(5)  # nobody has asked for an item yet
+    assert list(it) == [1]
+
+
+def test_a_reader_dropped_without_closing_stops_its_thread():
+    def pages():
+        yield from range(1000)
+
+    def alive() -> bool:
+        return any(t.name == "dropped" for t in threading.enumerate())
+
+    it = read_ahead(pages(), name="dropped")
+    assert next(it) == 0 and alive()
+    del it
+    assert _until(lambda: not alive())

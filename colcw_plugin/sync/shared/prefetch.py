@@ -6,7 +6,8 @@ reading in a thread of its own, at most ``depth`` items ahead, so the two overla
 tenant, where a page takes seconds, the import takes about the longer of the two instead of their
 sum. Memory stays bounded (``depth`` items waiting at most). An error while reading is raised
 where the consumer asks for the next item, as it would have been without the thread; a consumer
-that stops early (an error of its own, a ``break``) stops the reader at its next item.
+that stops early (an error of its own, a ``break``) closes the reader, which stops at its next item.
+Reading starts at once: the import reads its contacts' pages and its companies' side by side.
 
 :func:`call_ahead` does the same for one request whose answer is needed later: it goes out at once,
 beside whatever the caller does first, and its answer (or its error) is taken where it is needed.
@@ -29,42 +30,68 @@ class _Failed:
         self.error = error
 
 
-def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "colcw-read-ahead") -> Iterator[T]:
-    """The items of ``items``, read in a thread at most ``depth`` ahead of the consumer."""
-    ready: queue.Queue = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
-
-    def put(value) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(value, timeout=_POLL_SECONDS)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
+def _put(ready: queue.Queue, stop: threading.Event, value) -> bool:
+    while not stop.is_set():
         try:
-            for item in items:
-                if not put(item):
-                    return
-            put(_END)
-        except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
-            put(_Failed(e))
+            ready.put(value, timeout=_POLL_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False
 
-    thread = threading.Thread(target=read, name=name, daemon=True)
-    thread.start()
+
+def _read(items: Iterable, ready: queue.Queue, stop: threading.Event) -> None:
     try:
-        while True:
-            value = ready.get()
-            if value is _END:
+        for item in items:
+            if not _put(ready, stop, item):
                 return
-            if isinstance(value, _Failed):
-                raise value.error
-            yield value
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+        _put(ready, stop, _END)
+    except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
+        _put(ready, stop, _Failed(e))
+
+
+class Reader(Iterator[T]):
+    """The items of an iterable, read in a thread of its own (:func:`read_ahead`). Reading starts when the
+    reader is made, not when its first item is asked for: two readers made one after the other read side by
+    side from the start. :meth:`close` (or ``contextlib.closing``) stops the thread at its next item."""
+
+    def __init__(self, items: Iterable[T], depth: int, name: str) -> None:
+        self._ready: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._done = False
+        # The thread holds the queue and the flag, not the reader: a reader dropped unclosed is collected,
+        # and its __del__ stops the thread.
+        self._thread = threading.Thread(target=_read, args=(items, self._ready, self._stop), name=name, daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Reader[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._done:
+            raise StopIteration
+        value = self._ready.get()
+        if value is _END:
+            self.close()
+            raise StopIteration
+        if isinstance(value, _Failed):
+            self.close()
+            raise value.error
+        return value
+
+    def close(self) -> None:
+        """Stop reading (the thread ends at its next item) and wait a moment for it."""
+        self._done = True
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def __del__(self) -> None:  # a consumer that dropped it without closing: the thread ends all the same
+        self._stop.set()
+
+
+def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "colcw-read-ahead") -> Reader[T]:
+    """The items of ``items``, read in a thread at most ``depth`` ahead of the consumer, from now on."""
+    return Reader(items, depth, name)
 
 
 class Ahead(Generic[T]):
