@@ -215,3 +215,17 @@ def test_a_re_import_passes_over_only_what_nothing_unusual_touched(connected):
     full = [c.id for c in customers if not said[c.id].endswith("contacts.")]
     assert full == [c.id for c in customers[:5]], said
     assert said[customers[5].id].endswith("unchanged, with its 2 contacts."), said
+
+
+def test_an_import_of_all_companies_reads_its_contacts_pages_beside_its_companies(connected):
+    """Against a real tenant each page is a round trip: the contacts' pages do not wait for the companies'. The
+    sandbox holds every page of companies 1.5 s; the first page of contacts must arrive well before that."""
+    made = connected.generate(companies=30, contacts_per_company=2)
+    connected.add_fault(latency_ms=1500, method="GET", path=r"company/companies$")
+    connected.clear_requests()
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    assert db.session.query(Customer).count() == 30 and db.session.query(Contact).count() == made["contacts"]
+    log = [e for e in connected.requests() if "/apis/3.0/" in e["path"]]
+    companies = next(e["time"] for e in log if e["path"].endswith("company/companies"))
+    contacts = next(e["time"] for e in log if e["path"].endswith("company/contacts"))
+    assert contacts - companies < 0.75, "the contacts were asked for only after the companies' page came back"

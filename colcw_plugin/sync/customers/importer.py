@@ -21,7 +21,8 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
+from itertools import chain
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -235,16 +236,22 @@ class CompanyImporter:
     def _all(self) -> None:
         """Every company, a page at a time (forward-only, by id), with the contacts paged alongside."""
         self.recorder.set_total(self.client.companies.count())
-        contacts = ContactStream(self.client.contacts.iterate(fields=M.CONTACT_FIELDS, order_by="company/id asc",
-                                                              page_size=PAGE))
+        # The contacts' pages are read by a thread of their own, up to two pages ahead, beside the companies':
+        # two requests out at a time instead of one (ConnectWise answers a page of contacts in about the time
+        # of a page of companies, and there are two and a half times as many).
+        contact_pages = read_ahead(self.client.contacts.iterate_pages(fields=M.CONTACT_FIELDS,
+                                                                      order_by="company/id asc", page_size=PAGE),
+                                   depth=2, name="colcw-import-contacts-ahead")
+        contacts = ContactStream(chain.from_iterable(contact_pages))
 
         def pages() -> Iterator[tuple[list[dict], dict[int, list[dict]]]]:
             for page in self.client.companies.iterate_pages(fields=M.COMPANY_FIELDS, page_size=PAGE):
                 yield page, contacts.up_to(max((r["id"] for r in page), default=0))
 
-        # The next page (with its contacts) is read while this one is saved: only that thread uses the client.
-        for page, its_contacts in read_ahead(pages(), name="colcw-import-read-ahead"):
-            self._page(page, explicit=False, contacts=its_contacts)
+        # The next page (with its contacts) is read while this one is saved: only those threads use the client.
+        with closing(contact_pages), closing(read_ahead(pages(), name="colcw-import-read-ahead")) as read:
+            for page, its_contacts in read:
+                self._page(page, explicit=False, contacts=its_contacts)
 
     def _since(self) -> dt.datetime | None:
         given = self.ctx.params.get("since")
