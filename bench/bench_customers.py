@@ -267,9 +267,12 @@ def best(rounds: list[dict]) -> dict:
     return fastest
 
 
-def bench_import(companies: int, per_company: float, *, again: bool = False, rounds: int = 1) -> dict:
+def bench_import(companies: int, per_company: float, *, again: bool = False, rounds: int = 1,
+                 latency_ms: int = 0) -> dict:
     """Import ``companies`` (and, with ``again``, import them again unchanged), each with its floor; each
-    measure ``rounds`` times (:func:`best`: the first import into an empty database each time)."""
+    measure ``rounds`` times (:func:`best`: the first import into an empty database each time). With
+    ``again`` and ``latency_ms``, the unchanged import once more with that latency on every request, as
+    against a real tenant (its companies' and contacts' pages are read side by side)."""
     sandbox = Sandbox()
     try:
         # Records last changed a day ago, as a nightly import meets most of a tenant (a record changed in the
@@ -291,6 +294,13 @@ def bench_import(companies: int, per_company: float, *, again: bool = False, rou
                 second["floor"] = floor.replay(sandbox, floor.recorded(sandbox))
                 agains.append(second)
             result["again"] = best(agains)
+            if latency_ms:
+                sandbox.control("faults", {"latency_ms": latency_ms, "path": "apis/3.0/"})
+                floor.start_recording(sandbox)
+                slow = child("import", sandbox, again=1)
+                slow["floor"] = floor.replay(sandbox, floor.recorded(sandbox))
+                requests.delete(f"{sandbox.base_url}/__sandbox__/faults", timeout=60).raise_for_status()
+                result["again_slow"] = slow
         return result
     finally:
         sandbox.stop()
@@ -356,6 +366,8 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=2_000)
     parser.add_argument("--sweep", default="2500,10000")
     parser.add_argument("--rounds", type=int, default=3, help="measure each import and the export this many times")
+    parser.add_argument("--latency-ms", type=int, default=50,
+                        help="latency on every request for one more unchanged import (0: none)")
     parser.add_argument("--phase", choices=["import", "export"])
     parser.add_argument("--again", type=int, default=0)
     parser.add_argument("--sandbox")
@@ -370,7 +382,8 @@ def main() -> int:
     sweep = sorted({int(n) for n in args.sweep.split(",") if n} | {args.companies})
     runs = {}
     for n in sweep:
-        runs[n] = bench_import(n, args.contacts_per_company, again=n == args.companies, rounds=args.rounds)
+        runs[n] = bench_import(n, args.contacts_per_company, again=n == args.companies, rounds=args.rounds,
+                               latency_ms=args.latency_ms)
         r = runs[n]
         report(f"Import {r['companies']} companies with {r['contacts']} contacts", r)
     full, small = runs[args.companies], runs[sweep[0]]
@@ -383,6 +396,12 @@ def main() -> int:
     rows.append(ratio_row(f"customer import of {label} again, unchanged", again["seconds"], again["floor"], 2,
                           order=102))
     rows.append(count_row("… rows it writes to host records and links", again["most_writes"], 0, order=103))
+    if "again_slow" in full:
+        slow = full["again_slow"]
+        report(f"Import them again, unchanged, {args.latency_ms} ms latency on every request", slow)
+        rows.append(Row(f"… with {args.latency_ms} ms latency on every request, as against a real tenant (floor: its "
+                        f"{slow['requests']} requests one after another)", f"{slow['seconds']:.2f} s",
+                        f"{slow['floor']:.2f} s", f"{slow['seconds'] / slow['floor']:.2f}x", order=103.5))
     growth = (full["rss_growth_mb"], small["rss_growth_mb"])
     rows.append(Row(f"customer import: memory growth during the run at {args.companies:,} vs {sweep[0]:,} companies",
                     f"{growth[0]} MB", f"{growth[1]} MB", f"{growth[0] / max(growth[1], 1):.2f}x",
