@@ -236,12 +236,13 @@ class CompanyImporter:
     def _all(self) -> None:
         """Every company, a page at a time (forward-only, by id), with the contacts paged alongside."""
         self.recorder.set_total(self.client.companies.count())
-        # The contacts' pages are read by a thread of their own, up to two pages ahead, beside the companies':
-        # two requests out at a time instead of one (ConnectWise answers a page of contacts in about the time
-        # of a page of companies, and there are two and a half times as many).
+        # The contacts' pages are read by a thread of their own, a page ahead, beside the companies': two
+        # requests out at a time instead of one (ConnectWise answers a page of contacts in about the time of a
+        # page of companies, and there are two and a half times as many). Two pages ahead gained nothing more
+        # and held 3 MB more at 10,000 companies.
         contact_pages = read_ahead(self.client.contacts.iterate_pages(fields=M.CONTACT_FIELDS,
                                                                       order_by="company/id asc", page_size=PAGE),
-                                   depth=2, name="colcw-import-contacts-ahead")
+                                   depth=1, name="colcw-import-contacts-ahead")
         contacts = ContactStream(chain.from_iterable(contact_pages))
 
         def pages() -> Iterator[tuple[list[dict], dict[int, list[dict]]]]:
