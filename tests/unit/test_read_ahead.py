@@ -59,17 +59,19 @@ def test_an_error_while_reading_is_raised_where_the_next_item_is_asked_for():
         next(it)
 
 
-def test_a_consumer_that_stops_early_stops_the_reader():
-    def pages():
-        yield from range(1000)
+def _alive(name: str) -> bool:
+    return any(t.name == name for t in threading.enumerate())
 
-    def alive() -> bool:
-        return any(t.name == "early-stop" for t in threading.enumerate())
 
-    it = read_ahead(pages(), name="early-stop")
-    assert next(it) == 0 and alive()
-    it.close()  # as a break or an error in the consumer's loop does
-    assert _until(lambda: not alive())
+@pytest.mark.parametrize("how", ["closed", "dropped"])
+def test_a_consumer_that_stops_early_stops_the_reader(how):
+    it = read_ahead(iter(range(1000)), name=f"stops-{how}")
+    assert next(it) == 0 and _alive(f"stops-{how}")
+    if how == "closed":
+        it.close()  # as a break or an error in the consumer's loop does (through contextlib.closing)
+    else:
+        del it  # dropped without closing: collected, and its thread ends all the same
+    assert _until(lambda: not _alive(f"stops-{how}"))
 
 
 def test_a_call_ahead_runs_beside_the_caller_and_hands_over_its_value():
@@ -107,16 +109,3 @@ def test_reading_starts_when_the_reader_is_made_not_at_the_first_item():
     it = read_ahead(pages())
     assert started.wait(5)  # nobody has asked for an item yet
     assert list(it) == [1]
-
-
-def test_a_reader_dropped_without_closing_stops_its_thread():
-    def pages():
-        yield from range(1000)
-
-    def alive() -> bool:
-        return any(t.name == "dropped" for t in threading.enumerate())
-
-    it = read_ahead(pages(), name="dropped")
-    assert next(it) == 0 and alive()
-    del it
-    assert _until(lambda: not alive())
