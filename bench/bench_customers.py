@@ -152,6 +152,9 @@ class Sandbox:
     def clear_requests(self) -> None:
         requests.delete(f"{self.base_url}/__sandbox__/requests", timeout=60).raise_for_status()
 
+    def clear_faults(self) -> None:
+        requests.delete(f"{self.base_url}/__sandbox__/faults", timeout=60).raise_for_status()
+
     def requests(self) -> list[dict]:
         resp = requests.get(f"{self.base_url}/__sandbox__/requests", timeout=600)
         resp.raise_for_status()
@@ -299,7 +302,7 @@ def bench_import(companies: int, per_company: float, *, again: bool = False, rou
                 floor.start_recording(sandbox)
                 slow = child("import", sandbox, again=1)
                 slow["floor"] = floor.replay(sandbox, floor.recorded(sandbox))
-                requests.delete(f"{sandbox.base_url}/__sandbox__/faults", timeout=60).raise_for_status()
+                sandbox.clear_faults()
                 result["again_slow"] = slow
         return result
     finally:

@@ -201,7 +201,7 @@ def _preconditions(session: Session, ctx: ExportContext, held: HeldDocument, act
 
 
 @dataclass
-class _Ahead:
+class _Reads:
     """The ConnectWise reads that do not depend on the catalog, sent while it is looked up: the linked
     opportunity and its products; or, for a document without a link, the company's opportunities of
     the document's name, under that name's lock. Against a real tenant each read costs a round trip,
@@ -209,25 +209,24 @@ class _Ahead:
 
     linked: Ahead[dict] | None = None  # the linked opportunity (NotFound when it is gone)
     products: Ahead[list[dict]] | None = None  # the linked opportunity's products
-    name: str = ""
-    by_name: Ahead[list[dict]] | None = None  # the company's opportunities named ``name``
+    by_name: Ahead[list[dict]] | None = None  # without a link: the company's opportunities of the document's name
 
 
 def _read_ahead(session: Session, ctx: ExportContext, link: LinkRef | None, company_id: int, name: str,
-                later: ExitStack) -> _Ahead:
-    """Start the reads of :class:`_Ahead`. ``later`` waits for them when the export ends (a refusal
+                later: ExitStack) -> _Reads:
+    """Start the reads of :class:`_Reads`. ``later`` waits for them when the export ends (a refusal
     included), so no request of an export outlives it."""
     client = ctx.client
     if link is not None:
         cw_id = link.cw_id
-        ahead = _Ahead(linked=call_ahead(lambda: client.opportunities.get(cw_id, fields=OPPORTUNITY_FIELDS)),
+        ahead = _Reads(linked=call_ahead(lambda: client.opportunities.get(cw_id, fields=OPPORTUNITY_FIELDS)),
                        products=call_ahead(lambda: list_products(client, cw_id)))
     elif name and len(name) <= NAME_MAX:
         # Found and, when missing, created under its lock: the lock comes first.
         later.enter_context(name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name)))
-        ahead = _Ahead(name=name, by_name=call_ahead(lambda: find_by_name(client, company_id, name)))
+        ahead = _Reads(by_name=call_ahead(lambda: find_by_name(client, company_id, name)))
     else:
-        return _Ahead()
+        return _Reads()
     for call in (ahead.linked, ahead.products, ahead.by_name):
         if call is not None:
             later.callback(call.wait)
@@ -278,8 +277,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
             raise ExportRefused(f"The opportunity name \"{name[:40]}...\" is longer than {NAME_MAX} characters.",
                                 "Shorten the opportunity name on the document.")
         with name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name)):
-            found = ahead.by_name.result() if ahead.by_name and ahead.name == name else find_by_name(
-                client, company_id, name)
+            # (Read ahead only without a link, by the document's name: the name here.)
+            found = ahead.by_name.result() if ahead.by_name else find_by_name(client, company_id, name)
             opp = choose_match(found, ctx.setup, name, held.customer_name)
             if opp is None:
                 status = ctx.setup.open_status() if held.is_quote else ctx.setup.won_status()
@@ -313,7 +312,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     adopt = {held.source_quote_id} if held.source_quote_id and not held.is_quote else set()
     if created:
         products = []
-    elif ahead.products is not None and link is not None and opp_id == link.cw_id:
+    elif ahead.products is not None and opp_id == link.cw_id:  # (read ahead only with a link)
         products = ahead.products.result()
     else:
         products = list_products(client, opp_id)
@@ -362,7 +361,7 @@ def _field_name(session: Session, field_id: int) -> str:
 
 
 def _linked_opportunity(session: Session, held: HeldDocument, link: LinkRef | None, inherited: bool,
-                        notes: list[str], ahead: _Ahead) -> dict | None:
+                        notes: list[str], ahead: _Reads) -> dict | None:
     """The opportunity this document (or a sales order's quote) is linked to, if it still exists."""
     if ahead.linked is None:  # read ahead whenever there is a link
         return None
