@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from . import conditions as C
 from .discovery import CompanyInfo, read_company_info
 from .errors import BadResponse, ConnectWiseError, DiscoveryError, NotFound
-from .paging import MAX_PAGE_SIZE, body, iterate_forward_only, iterate_navigable
+from .paging import MAX_PAGE_SIZE, PagesAtOnce, body, iterate_forward_only, iterate_navigable
 from .patch import patch_ops
 from .query import DEFAULT_MAX_URL_LENGTH, check_path, fields_param, in_chunks, list_params, page_size_param
 from .ratelimit import TokenBucket
@@ -276,11 +276,13 @@ class ConnectWiseClient:
         child_conditions: C.Condition | None = None,
         custom_field_conditions: C.Condition | None = None,
         forward_only: bool | None = None,
+        at_once: int = 1,
     ) -> Iterator[list[Record]]:
-        """Yield every page. ``forward_only=None`` picks forward-only when there is no orderBy.
+        """Every page, in order. ``forward_only=None`` picks forward-only when there is no orderBy.
 
         With ``fields``, ``id`` is always requested too: the loops use it to check
-        they advance.
+        they advance. ``at_once`` > 1 (page-numbered paging only) asks for that many pages side
+        by side, from now on (:class:`.paging.PagesAtOnce`: close it when stopping early).
         """
         if forward_only is None:
             forward_only = order_by is None
@@ -299,8 +301,12 @@ class ConnectWiseClient:
         def fetch(query: dict[str, Any], headers: Mapping[str, str] | None) -> requests.Response:
             return self.request("GET", path, params=query, extra_headers=headers)
 
+        if at_once > 1:
+            if forward_only:
+                raise ValueError("forward-only pages cannot be asked for several at once: each needs the one before")
+            return PagesAtOnce(fetch, params, page_size=size, path=path, at_once=at_once)
         loop = iterate_forward_only if forward_only else iterate_navigable
-        yield from loop(fetch, params, page_size=size, path=path)
+        return loop(fetch, params, page_size=size, path=path)
 
     def iterate(self, path: str, **kwargs: Any) -> Iterator[Record]:
         """Yield every record of a list endpoint (same arguments as `iterate_pages`)."""

@@ -8,11 +8,20 @@ Two modes:
 
 Both loops check that they advance and raise `PagingStalled` otherwise (a server that
 ignores ``page`` or ``pageId`` would otherwise make them spin forever).
+
+A navigable listing's pages can also be asked for several at once (:class:`PagesAtOnce`): page
+``n + k`` goes out as soon as page ``n`` is taken, so ``k`` requests are out while the caller works
+on a page. Against a real tenant, where a page of 1,000 records takes a good part of a second, a
+long listing takes about ``1/k`` of the time. Forward-only paging cannot: each page's cursor comes
+from the one before.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -67,6 +76,23 @@ def _row_id(row: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _navigable_page(fetch: Fetch, params: dict[str, Any], page: int, page_size: int,
+                    path: str) -> tuple[list[dict[str, Any]], bool]:
+    """Page ``page`` of a navigable listing, and whether it is the last."""
+    response = fetch({**params, "page": page, "pageSize": page_size}, None)
+    rows = _rows(response, path)
+    return rows, len(rows) < page_size or _has_link_without_next(response)
+
+
+def _check_advanced(rows: list[dict[str, Any]], previous: tuple[Any, ...] | None, page: int,
+                    path: str) -> tuple[Any, ...]:
+    """The page's signature (its ids); `PagingStalled` when it repeats the page before."""
+    signature = tuple(_row_id(r) for r in rows)
+    if rows and signature == previous:
+        raise PagingStalled(f"page {page} repeated page {page - 1}", method="GET", path=path)
+    return signature
+
+
 def iterate_navigable(
     fetch: Fetch, params: dict[str, Any], *, page_size: int, path: str
 ) -> Iterator[list[dict[str, Any]]]:
@@ -74,17 +100,82 @@ def iterate_navigable(
     page = 1
     previous: tuple[Any, ...] | None = None
     while True:
-        response = fetch({**params, "page": page, "pageSize": page_size}, None)
-        rows = _rows(response, path)
-        signature = tuple(_row_id(r) for r in rows)
-        if rows and signature == previous:
-            raise PagingStalled(f"page {page} repeated page {page - 1}", method="GET", path=path)
+        rows, last = _navigable_page(fetch, params, page, page_size, path)
+        previous = _check_advanced(rows, previous, page, path)
         if rows:
             yield rows
-        if len(rows) < page_size or _has_link_without_next(response):
+        if last:
             return
-        previous = signature
         page += 1
+
+
+class PagesAtOnce(Iterator[list[dict[str, Any]]]):
+    """The pages of a navigable listing, in order, ``at_once`` of them requested side by side.
+
+    Page 1 goes out alone: a listing of one page costs one request, as in :func:`iterate_navigable`.
+    Once it comes back and is not the last, ``at_once`` pages are on their way or waiting at a time,
+    beside the one the caller holds: taking one sends the next. The last page (short, or a ``Link``
+    header without ``next``) ends the listing; the requests already sent past it are answered with
+    nothing and dropped, at most ``at_once - 1`` of them. A request's error is raised where its page is
+    taken, in order, as in :func:`iterate_navigable`. :meth:`close` (from any thread) stops it: no more
+    requests go out, and a caller waiting for a page gets ``StopIteration``.
+    """
+
+    def __init__(self, fetch: Fetch, params: dict[str, Any], *, page_size: int, path: str, at_once: int) -> None:
+        self._fetch, self._params, self._page_size, self._path = fetch, params, page_size, path
+        self._lock = threading.Lock()
+        self._closed = False
+        self._page = 1  # the page the caller takes next
+        self._previous: tuple[Any, ...] | None = None
+        self._at_once = max(1, at_once)
+        self._pool = ThreadPoolExecutor(max_workers=self._at_once, thread_name_prefix="colcw-pages")
+        self._pending: deque[Future] = deque([self._send(1)])
+        self._next_to_send = 2
+
+    def _send(self, page: int) -> Future:
+        return self._pool.submit(_navigable_page, self._fetch, self._params, page, self._page_size, self._path)
+
+    def __iter__(self) -> PagesAtOnce:
+        return self
+
+    def __next__(self) -> list[dict[str, Any]]:
+        while True:
+            with self._lock:
+                if self._closed or not self._pending:
+                    raise StopIteration
+                future = self._pending.popleft()
+            try:
+                rows, last = future.result()
+                self._previous = _check_advanced(rows, self._previous, self._page, self._path)
+            except CancelledError:
+                raise StopIteration from None
+            except BaseException:
+                self.close()
+                raise
+            self._page += 1
+            if last:
+                self.close()
+            else:
+                with self._lock:
+                    while not self._closed and len(self._pending) < self._at_once:
+                        self._pending.append(self._send(self._next_to_send))
+                        self._next_to_send += 1
+            if rows:
+                return rows
+
+    def close(self) -> None:
+        """Send no more requests; those on their way are dropped when they are answered."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for future in self._pending:
+                future.cancel()
+            self._pending.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def iterate_forward_only(

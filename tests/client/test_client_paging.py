@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -9,7 +12,7 @@ import requests
 import responses
 from cwtest_support import BASE, COMPANY_INFO_BODY, COMPANYINFO
 
-from colcw_plugin.cw import DiscoveryError, NotFound, PagingStalled
+from colcw_plugin.cw import BadRequest, DiscoveryError, NotFound, PagingStalled
 from colcw_plugin.cw import conditions as C
 
 URL = BASE + "company/companies"
@@ -45,6 +48,79 @@ def test_navigable_paging_that_repeats_a_page_raises(rsps, make_client):
     rsps.get(URL, json=[{"id": 1}, {"id": 2}])  # a server that ignores `page`
     with pytest.raises(PagingStalled):
         list(make_client().companies.iterate(order_by="id asc", page_size=2))
+
+
+def _pages_of(rsps, total: int, size: int, *, gate=None, bad_page: int | None = None) -> list[int]:
+    """Answer page n of companies 1..total (``size`` a page) whatever order the requests come in; the page
+    numbers asked for, in order of arrival. ``gate(page)`` runs before a page is answered."""
+    asked: list[int] = []
+
+    def answer(request):
+        page = int(_query_of(request.url)["page"][0])
+        asked.append(page)
+        if gate is not None:
+            gate(page)
+        if page == bad_page:
+            return 400, {}, '{"code": "InvalidObject", "message": "bad page"}'
+        ids = range((page - 1) * size + 1, min(page * size, total) + 1)
+        return 200, {"Content-Type": "application/json"}, json.dumps([{"id": i} for i in ids])
+
+    rsps.add_callback(responses.GET, URL, callback=answer)
+    return asked
+
+
+def _query_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def test_pages_asked_for_two_at_once_come_in_order_two_requests_out_after_the_first(rsps, make_client):
+    both_out = threading.Barrier(2, timeout=5)  # pages 2 and 3 are answered only once both were asked for
+
+    def gate(page):
+        if page in (2, 3):
+            both_out.wait()
+
+    asked = _pages_of(rsps, total=10, size=3, gate=gate)
+    pages = make_client().companies.iterate_pages(order_by="id asc", page_size=3, at_once=2)
+    assert [[r["id"] for r in page] for page in pages] == [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]]
+    assert asked[0] == 1 and sorted(asked) in ([1, 2, 3, 4], [1, 2, 3, 4, 5])  # past the last (4): one at most
+
+
+def test_a_listing_of_one_page_asked_for_at_once_costs_one_request(rsps, make_client):
+    asked = _pages_of(rsps, total=2, size=3)
+    pages = make_client().companies.iterate_pages(order_by="id asc", page_size=3, at_once=2)
+    assert [[r["id"] for r in page] for page in pages] == [[1, 2]]
+    assert asked == [1]
+
+
+def test_pages_asked_for_at_once_raise_an_error_where_its_page_comes(rsps, make_client):
+    _pages_of(rsps, total=9, size=3, bad_page=2)
+    pages = make_client().companies.iterate_pages(order_by="id asc", page_size=3, at_once=2)
+    assert [r["id"] for r in next(pages)] == [1, 2, 3]
+    with pytest.raises(BadRequest, match="bad page"):
+        next(pages)
+    assert next(pages, None) is None  # nothing after the error
+
+
+def test_pages_asked_for_at_once_stop_when_a_server_repeats_a_page(rsps, make_client):
+    rsps.get(URL, json=[{"id": 1}, {"id": 2}])  # a server that ignores `page`
+    with pytest.raises(PagingStalled):
+        list(make_client().companies.iterate_pages(order_by="id asc", page_size=2, at_once=2))
+
+
+def test_pages_asked_for_at_once_send_nothing_more_once_closed(rsps, make_client):
+    asked = _pages_of(rsps, total=30, size=3)
+    pages = make_client().companies.iterate_pages(order_by="id asc", page_size=3, at_once=2)
+    assert [r["id"] for r in next(pages)] == [1, 2, 3]  # taking page 1 sent pages 2 and 3
+    pages.close()
+    assert next(pages, None) is None
+    time.sleep(0.2)
+    assert sorted(asked) == [1, 2, 3]
+
+
+def test_forward_only_pages_cannot_be_asked_for_at_once(make_client):
+    with pytest.raises(ValueError):
+        make_client().companies.iterate_pages(page_size=2, at_once=2)
 
 
 def test_forward_only_follows_page_id(rsps, make_client):
