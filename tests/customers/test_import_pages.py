@@ -3,11 +3,14 @@ the database refuses as a whole is saved company by company, so only the one at 
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from customer_support import items, link_of, make_customer, run
 from sqlalchemy import select, text, update
 
 from colcw_plugin.models import CW_MASTER, Link
 from colcw_plugin.setup.live_updates import get_live
+from colcw_plugin.sync.customers import importer
 from helpers import recorded_statements, row_versions, rows_written
 from host_stub.extensions import db
 from host_stub.gateway import UnitOfWork
@@ -229,3 +232,20 @@ def test_an_import_of_all_companies_reads_its_contacts_pages_beside_its_companie
     companies = next(e["time"] for e in log if e["path"].endswith("company/companies"))
     contacts = next(e["time"] for e in log if e["path"].endswith("company/contacts"))
     assert contacts - companies < 0.75, "the contacts were asked for only after the companies' page came back"
+
+
+def test_an_import_of_all_companies_asks_for_two_pages_of_contacts_at_once(connected, monkeypatch):
+    """The contacts' pages are what a bulk import waits for (two and a half times as many as the companies'):
+    once the first is in, two are on their way at a time. The sandbox holds the first three pages of contacts
+    1.5 s each; the request for page 3 must arrive well before page 2 is answered, and every contact is
+    imported once."""
+    monkeypatch.setattr(importer, "PAGE", 10)  # pages of 10: 30 companies' 60 contacts are six pages
+    made = connected.generate(companies=30, contacts_per_company=2)
+    connected.add_fault(latency_ms=1500, method="GET", path=r"company/contacts$", count=3)
+    connected.clear_requests()
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    assert db.session.query(Contact).count() == made["contacts"] == 60
+    pages = {parse_qs(e["query"])["page"][0]: e["time"] for e in connected.requests()
+             if e["path"].endswith("company/contacts")}
+    assert pages["3"] - pages["2"] < 0.75, "page 3 of the contacts was asked for only after page 2 came back"
+    assert len(pages) <= 7  # six pages, and one more sent before the sixth came back as the last (answered empty)
