@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 
-from customer_support import CONTACTS, actions, companies, link_of, make_customer, run
+from customer_support import CONTACTS, actions, companies, export, link_of, make_customer, run
 
+from colcw_plugin.cw import BadRequest
 from colcw_plugin.cw.resources import Resource
 from colcw_plugin.sync.customers import exporter
 from host_stub.extensions import db
@@ -111,3 +112,42 @@ def test_each_customer_costs_one_request_per_record_and_none_is_repeated(sync_re
     gets = [path_of(r) for r in sent if r["method"] == "GET"]
     assert len(gets) <= 3, gets
     assert db.session.query(Customer).count() == 3
+
+
+HELD = 1.5  # seconds the sandbox holds an answer in the tests below
+
+
+def test_a_re_export_of_a_linked_customer_sends_its_reads_together(sync_ready):
+    """Against a real tenant each read is a round trip the rep waits for: the reference lists, the linked company
+    and its contacts go out together. The sandbox holds every answer 1.5 s; the four reads must all arrive within
+    half of that, and the re-export still finds nothing to write."""
+    customer = make_customer()
+    assert export(customer.id).status == "succeeded"
+    sync_ready.add_fault(latency_ms=int(HELD * 1000), method="GET", path="apis/3.0/")
+    sync_ready.clear_requests()
+    again = export(customer.id)
+    assert actions(again) == ["unchanged"] and actions(again, "contact") == ["unchanged", "unchanged"]
+    log = api_requests(sync_ready)
+    assert sorted(path_of(r) for r in log) == ["company/communicationTypes", "company/companies",
+                                               "company/contacts", "company/states"]
+    times = [r["time"] for r in log]
+    assert max(times) - min(times) < HELD / 2, "a read waited for the answer of another"
+
+
+def test_an_export_that_fails_ends_only_after_the_reads_it_sent_ahead(sync_ready, monkeypatch):
+    """A bulk pass's count is refused while its reference lists are still out: the run ends only once they have
+    come back, so nothing it sent is in flight after it, and nothing is written."""
+    ids = [make_customer(account_number=f"HELDREF{i}", name=f"Held {i}").id for i in range(2)]
+
+    def refused(self, *args, **kwargs):
+        raise BadRequest("the count was refused", status=400, method="GET", path=self.path)
+
+    monkeypatch.setattr(Resource, "count", refused)
+    sync_ready.add_fault(latency_ms=int(HELD * 1000), method="GET", path=r"company/states$")
+    sync_ready.clear_requests()
+    result = run("customer_export", {"customer_ids": ids})
+    assert result.status != "succeeded" and "the count was refused" in result.message, result.message
+    log = api_requests(sync_ready)
+    assert any(path_of(r) == "company/states" for r in log)
+    assert [r for r in log if r["status"] is None] == [], "a read was still out when the run ended"
+    assert [r for r in log if r["method"] != "GET"] == [] and companies(sync_ready) == []

@@ -35,6 +35,7 @@ from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared.collector import bulk_allocations
 from ..shared.locks import Busy
+from ..shared.prefetch import Ahead, call_ahead
 from ..shared.states import StateList
 from . import exclusive
 from .contact_export import ContactExporter, Outcome, resolution_for
@@ -70,6 +71,7 @@ class CustomerExporter:
         self.recorder = ctx.recorder
         self.states: StateList | None = None
         self.comm_types: dict[str, dict] = {}
+        self._lists: tuple[Ahead[StateList], Ahead[dict[str, dict]]] | None = None  # asked for when a pass begins
         self.member: dict | None = None
         self.cw_master = cw_is_master(self.session)
         self.tenant_empty = False  # the tenant held no company when this pass began (bulk passes count them)
@@ -90,15 +92,28 @@ class CustomerExporter:
         self.member = {"member_id": mapping.member_id, "location_id": mapping.location_id}
         if not todo:
             return ""
-        # The reference lists, once per pass; a bulk pass counts the companies once: a tenant holding none
-        # has nothing to match by identifier, so no chunk looks any up (a rep's single export does not count).
-        self.states = StateList.load(self.client)
-        self.comm_types = load_comm_types(self.client)
-        self.tenant_empty = len(todo) > 1 and self.client.companies.count() == 0
-        with bulk_allocations():
-            for start in range(0, len(todo), CHUNK):
-                self._chunk(todo[start:start + CHUNK])
+        # The reference lists, once per pass, asked for beside the count and the first chunk's reads (taken
+        # when the chunk has been read): a rep exporting a linked customer waits one round trip for its reads,
+        # not four. A bulk pass counts the companies once: a tenant holding none has nothing to match by
+        # identifier, so no chunk looks any up (a rep's single export does not count).
+        self._lists = (call_ahead(lambda: StateList.load(self.client), name="colcw-export-states"),
+                       call_ahead(lambda: load_comm_types(self.client), name="colcw-export-comm-types"))
+        try:
+            self.tenant_empty = len(todo) > 1 and self.client.companies.count() == 0
+            with bulk_allocations():
+                for start in range(0, len(todo), CHUNK):
+                    self._chunk(todo[start:start + CHUNK])
+        finally:  # the pass ended before it needed them (an error): they end before it does
+            for ahead in self._lists:
+                ahead.wait()
         return ""
+
+    def _reference_lists(self) -> None:
+        """The states and communication types asked for at the start of the pass (their error raised here)."""
+        if self.states is None:
+            assert self._lists is not None, "run() asks for them first"
+            states, comm_types = self._lists
+            self.states, self.comm_types = states.result(), comm_types.result()
 
     def _unmapped(self, ids: Sequence[int], error: UnmappedRep) -> str:
         message = "Customer export did not occur: " + str(error).removeprefix("Export did not occur: ")
@@ -153,6 +168,7 @@ class CustomerExporter:
             self.recorder.record(entity=CUSTOMER, direction="export", action="skipped", host_id=gone,
                                  label=f"customer {gone}", message="The customer no longer exists in ChannelOnline.")
         chunk = read_chunk(self.session, self.client, customers, tenant_empty=self.tenant_empty)
+        self._reference_lists()
         self._drifted = drifted_customers(self.session, [c.id for c in customers])
         workers = min(max(1, self.ctx.options.concurrency), len(customers))
         if workers > 1:
