@@ -94,6 +94,34 @@ def test_import_one_company_by_company_id_creates_the_customer_and_contacts(conn
     assert result.records_summary in result.message
 
 
+def test_importing_one_company_asks_for_its_contacts_beside_it(connected_demo):
+    """A rep importing a company from the popup waits for ConnectWise: its contacts are asked for by its Company
+    ID with the company, not after it. The sandbox holds every answer 1.5 s; both requests must arrive within
+    half of that, and the customer gets exactly the company's contacts."""
+    connected_demo.add_fault(latency_ms=1500, method="GET", path="apis/3.0/")
+    connected_demo.clear_requests()
+    item = items(run("customer_import", {"company": "DEMO00004"}), "customer")[0]
+    connected_demo.clear_faults()
+    assert item.action == "created", item.message
+    log = [e for e in connected_demo.requests() if "/apis/3.0/" in e["path"]]
+    assert sorted(e["path"].rsplit("/", 1)[1] for e in log) == ["companies", "contacts"]
+    assert abs(log[0]["time"] - log[1]["time"]) < 0.75, "the contacts were asked for after the company came back"
+    cw_contacts = connected_demo.api("GET", "company/contacts",
+                                     params={"conditions": f"company/id = {item.cw_id}"}).json()
+    customer = db.session.get(Customer, item.host_id)
+    assert len(customer.contacts) == len(cw_contacts) > 0
+    assert {link_of("contact", c.id).cw_id for c in customer.contacts} == {c["id"] for c in cw_contacts}
+
+
+def test_a_company_imported_by_its_numeric_id_gets_its_own_contacts(connected_demo):
+    cw = connected_demo.api("GET", "company/companies", params={"conditions": 'identifier = "DEMO00001"'}).json()[0]
+    item = items(run("customer_import", {"company": str(cw["id"])}), "customer")[0]
+    assert item.action == "created" and item.cw_id == cw["id"], item.message
+    cw_contacts = connected_demo.api("GET", "company/contacts", params={"conditions": f"company/id = {cw['id']}"}).json()
+    customer = db.session.get(Customer, item.host_id)
+    assert {link_of("contact", c.id).cw_id for c in customer.contacts} == {c["id"] for c in cw_contacts} != set()
+
+
 def test_unknown_company_id_says_so(connected):
     item = items(run("customer_import", {"company": 'NOPE"X'}), "customer")[0]
     assert item.action == "failed" and "No ConnectWise company has the Company ID 'NOPE\"X'" in item.message

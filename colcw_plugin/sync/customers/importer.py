@@ -42,7 +42,7 @@ from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared.collector import bulk_allocations
 from ..shared.locks import Busy
-from ..shared.prefetch import read_ahead
+from ..shared.prefetch import call_ahead, read_ahead
 from . import exclusive
 from .company_import import (
     IMPORT_ACTOR,
@@ -188,14 +188,29 @@ class CompanyImporter:
     def one(self, ident: str) -> str:
         """Import one company by its Company ID (identifier) or numeric id."""
         self.recorder.set_total(1)
-        record = self._find(ident.strip())
+        ident = ident.strip()
+        # Its contacts are asked for by the Company ID beside the company itself: a rep importing it from the
+        # popup waits one round trip for both (read again by company id if the company is found another way).
+        ahead = call_ahead(lambda: list(self.client.contacts.iterate(conditions=C.eq("company/identifier", ident),
+                                                                      fields=M.CONTACT_FIELDS)),
+                           name="colcw-import-contacts") if ident else None
+        try:
+            record = self._find(ident)
+            contacts = None
+            if record is not None and ahead is not None \
+                    and str(record.get("identifier") or "").casefold() == ident.casefold():
+                contacts = {record["id"]: [c for c in ahead.result() if (c.get("company") or {}).get("id") == record["id"]]
+                            } if not record.get("deletedFlag") else {}
+        finally:  # not needed after all, or an error: it ends before the import goes on
+            if ahead is not None:
+                ahead.wait()
         if record is None:
             self.recorder.record(entity=CUSTOMER, direction="import", action="failed", label=ident,
                                  message=f"No ConnectWise company has the Company ID '{ident}'.",
                                  resolution="Check the Company ID in ConnectWise (the company's Company ID field) "
                                             "and try again.")
             return ""
-        self._page([record], explicit=True)
+        self._page([record], explicit=True, contacts=contacts)
         return ""
 
     def _find(self, ident: str) -> dict | None:
