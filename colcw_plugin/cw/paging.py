@@ -118,7 +118,7 @@ class PagesAtOnce(Iterator[list[dict[str, Any]]]):
     header without ``next``) ends the listing; the requests already sent past it are answered with
     nothing and dropped, at most ``at_once - 1`` of them. A request's error is raised where its page is
     taken, in order, as in :func:`iterate_navigable`. :meth:`close` (from any thread) stops it: no more
-    requests go out, and a caller waiting for a page gets ``StopIteration``.
+    requests go out, and the caller gets at most the page whose answer it is already waiting for.
     """
 
     def __init__(self, fetch: Fetch, params: dict[str, Any], *, page_size: int, path: str, at_once: int) -> None:
@@ -174,8 +174,9 @@ class PagesAtOnce(Iterator[list[dict[str, Any]]]):
             self._pending.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def __del__(self) -> None:
-        self.close()
+    def __del__(self) -> None:  # dropped unclosed: its threads end all the same
+        if hasattr(self, "_pending"):
+            self.close()
 
 
 def iterate_forward_only(

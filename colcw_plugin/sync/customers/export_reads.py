@@ -3,8 +3,9 @@ links hold for them (a helper of :mod:`.exporter`).
 
 ConnectWise is read in bulk, a chunk of customers at a time: linked companies by id, their contacts by
 company id and first-match candidates by identifier, the three asked for together, then the candidates'
-contacts; the links and the create intents of the chunk come from the database in a few queries. The reference lists (states,
-communication types) are read once per pass of a run, by the exporter.
+contacts; the links and the create intents of the chunk come from the database in a few queries. The
+reference lists (states, communication types) are read once per pass of a run, by the exporter, asked for
+beside the first chunk's reads.
 
 Against a tenant that holds no company at all (one count says so at the start of a bulk pass),
 there is nothing to match by identifier, so the per-chunk identifier look-ups are not sent; the

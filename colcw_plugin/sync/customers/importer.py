@@ -191,16 +191,17 @@ class CompanyImporter:
         ident = ident.strip()
         # Its contacts are asked for by the Company ID beside the company itself: a rep importing it from the
         # popup waits one round trip for both (read again by company id if the company is found another way).
-        ahead = call_ahead(lambda: list(self.client.contacts.iterate(conditions=C.eq("company/identifier", ident),
-                                                                      fields=M.CONTACT_FIELDS)),
+        by_ident = C.eq("company/identifier", ident)
+        ahead = call_ahead(lambda: list(self.client.contacts.iterate(conditions=by_ident, fields=M.CONTACT_FIELDS)),
                            name="colcw-import-contacts") if ident else None
         try:
             record = self._find(ident)
             contacts = None
             if record is not None and ahead is not None \
                     and str(record.get("identifier") or "").casefold() == ident.casefold():
-                contacts = {record["id"]: [c for c in ahead.result() if (c.get("company") or {}).get("id") == record["id"]]
-                            } if not record.get("deletedFlag") else {}
+                cid = record["id"]
+                theirs = [] if record.get("deletedFlag") else ahead.result()
+                contacts = {cid: [c for c in theirs if (c.get("company") or {}).get("id") == cid]}
         finally:  # not needed after all, or an error: it ends before the import goes on
             if ahead is not None:
                 ahead.wait()

@@ -7,7 +7,8 @@ tenant, where a page takes seconds, the import takes about the longer of the two
 sum. Memory stays bounded (``depth`` items waiting at most). An error while reading is raised
 where the consumer asks for the next item, as it would have been without the thread; a consumer
 that stops early (an error of its own, a ``break``) closes the reader, which stops at its next item.
-Reading starts at once: the import reads its contacts' pages and its companies' side by side.
+Reading starts at once, when the reader is made (the import's contacts' pages, asked for several at a
+time by the client's own paging, come in beside its companies').
 
 :func:`call_ahead` does the same for one request whose answer is needed later: it goes out at once,
 beside whatever the caller does first, and its answer (or its error) is taken where it is needed.
