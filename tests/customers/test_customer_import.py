@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from urllib.parse import unquote
 
 from customer_support import actions, company, items, link_of, make_customer, run
 from sqlalchemy import delete, event, select
@@ -177,6 +178,23 @@ def test_incremental_import_takes_only_what_changed_since_the_last_import(connec
     assert "Companies changed since" in again.message
     others = [i for i in items(again, "customer") if i.action != "unchanged"]
     assert [(i.action, "would be a duplicate" in i.message) for i in others] == [("skipped", True)]  # CW0004
+
+
+def test_an_incremental_import_asks_for_its_changed_contacts_count_and_companies_together(connected_demo):
+    """A scheduled incremental import waits for ConnectWise three times before its first page: the changed
+    contacts, the count and the first page of changed companies go out together. The sandbox holds every answer
+    1.5 s; the three must arrive within half of that."""
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).replace(tzinfo=None)  # the whole demo tenant
+    connected_demo.add_fault(latency_ms=1500, method="GET", path="apis/3.0/")
+    connected_demo.clear_requests()
+    result = run("customer_import", {"mode": "changed", "since": since.isoformat()})
+    connected_demo.clear_faults()
+    assert result.status == "succeeded" and result.total > 0, result.message
+    log = [e for e in connected_demo.requests() if "/apis/3.0/" in e["path"] and "lastUpdated" in unquote(e["query"])]
+    kinds = {e["path"].split("/apis/3.0/")[1]: e["time"] for e in log}
+    assert set(kinds) == {"company/contacts", "company/companies/count", "company/companies"}, kinds
+    assert max(kinds.values()) - min(kinds.values()) < 0.75, "one waited for the answer of another"
 
 
 def link_host(cw_id: int) -> int:

@@ -235,16 +235,25 @@ class CompanyImporter:
             self._all()
             return "No earlier import: imported all companies"
         changed = C.gt("lastUpdated", since)
-        # A contact edit does not touch its company's lastUpdated: pick those companies up too.
-        via_contacts = {(r.get("company") or {}).get("id") for r in
-                        self.client.contacts.iterate(conditions=changed, fields=["id", "company/id"])}
-        via_contacts.discard(None)
-        total = self.client.companies.count(changed)
-        self.recorder.set_total(total + len(via_contacts))
-        for page in self.client.companies.iterate_pages(conditions=changed, fields=M.COMPANY_FIELDS,
-                                                        page_size=PAGE):
-            via_contacts.difference_update(r["id"] for r in page)
-            self._page(page, explicit=False)
+        # A contact edit does not touch its company's lastUpdated: pick those companies up too. The changed
+        # contacts, the count and the first page of changed companies are asked for together (the pages are read
+        # ahead, as in _all): a scheduled run that finds a few changes waits one round trip for them, not three.
+        via = call_ahead(lambda: {(r.get("company") or {}).get("id") for r in
+                                  self.client.contacts.iterate(conditions=changed, fields=["id", "company/id"])},
+                         name="colcw-import-changed-contacts")
+        count = call_ahead(lambda: self.client.companies.count(changed), name="colcw-import-changed-count")
+        try:
+            pages = read_ahead(self.client.companies.iterate_pages(conditions=changed, fields=M.COMPANY_FIELDS,
+                                                                   page_size=PAGE), name="colcw-import-read-ahead")
+            with closing(pages):
+                total, via_contacts = count.result(), via.result() - {None}
+                self.recorder.set_total(total + len(via_contacts))
+                for page in pages:
+                    via_contacts.difference_update(r["id"] for r in page)
+                    self._page(page, explicit=False)
+        finally:  # an error in one of them: the others end before it is raised
+            via.wait()
+            count.wait()
         self.recorder.set_total(total + len(via_contacts))
         for page in _pages(self.client.companies.iterate_in("id", sorted(via_contacts), fields=M.COMPANY_FIELDS)):
             self._page(page, explicit=False)
