@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import JSON, Column, Table, any_, bindparam, insert, or_, select, text, update
+from sqlalchemy import JSON, Column, DateTime, Table, any_, bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -227,7 +227,9 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     connection = session.connection()
     dialect = connection.dialect
     # Per column: its name, its default (a function of nothing) and how the driver wants its values.
-    plan = [(c.name, _default(c), _json_text if isinstance(c.type, JSON) else c.type.bind_processor(dialect))
+    plan = [(c.name, _default(c), _json_text if isinstance(c.type, JSON)
+             else _timestamp_text() if isinstance(c.type, DateTime) and c.type.bind_processor(dialect) is None
+             else c.type.bind_processor(dialect))
             for c in columns]
     new_ids: list[int] = []
     if ids:
@@ -261,6 +263,23 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     except dialect.loaded_dbapi.Error as e:  # the driver's own error, as SQLAlchemy raises it for a statement
         raise DBAPIError.instance(statement, None, e, dialect.loaded_dbapi.Error) from e
     return new_ids
+
+
+def _timestamp_text() -> Any:
+    """A timestamp column's value as the text COPY sends, as the driver writes it (``str`` of the datetime), made
+    once per distinct value: a page's rows share a few (the save's time), and the driver's own conversion of each
+    cost about 2.5 µs (a contact row's two timestamps took twice the time of its sixteen other values)."""
+    made: dict[Any, str] = {}
+
+    def as_text(value: Any) -> Any:
+        if getattr(value, "tzinfo", None) is not None:  # equal instants in other zones must keep their own text
+            return str(value)
+        out = made.get(value)
+        if out is None:
+            out = made[value] = str(value)
+        return out
+
+    return as_text
 
 
 def _json_text(value: Any) -> str:

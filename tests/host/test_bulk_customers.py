@@ -186,3 +186,25 @@ def test_insert_rows_fills_what_a_row_leaves_out_with_its_default_and_returns_id
     assert insert_rows(db.session, Link.__table__, [{"entity": "customer", "host_id": 4, "cw_id": 14}], ids=False) == []
     db.session.commit()
     assert db.session.execute(select(Link.status).where(Link.cw_id == 14)).scalar_one() == "ok"
+
+
+def test_insert_rows_writes_each_timestamp_as_given_to_the_microsecond(any_app):
+    """The COPY path writes a page's shared timestamps once as text: every row still gets its own value,
+    microseconds included, and a time given with its zone keeps the zone's meaning."""
+    import datetime as dt
+
+    from colcw_plugin.models import Link
+    from host_stub.bulk import insert_rows
+
+    shared = dt.datetime(2026, 12, 3, 10, 11, 12, 345678)
+    other = dt.datetime(2025, 1, 2, 3, 4, 5)
+    # An aware time equal to the same instant as `shared` in UTC, written in another zone: the column has no
+    # zone, so what is stored is the wall time given (as the driver writes it), not the shared row's text.
+    zoned = dt.datetime(2026, 12, 3, 5, 11, 12, 345678, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    rows = [{"entity": "customer", "host_id": n, "cw_id": 100 + n, "synced_at": at, "linked_at": shared}
+            for n, at in enumerate([shared, other, shared, zoned], start=1)]
+    ids = insert_rows(db.session, Link.__table__, rows)
+    db.session.commit()
+    got = dict(db.session.execute(select(Link.id, Link.synced_at)).all())
+    assert [got[i] for i in ids] == [shared, other, shared, zoned.replace(tzinfo=None)]
+    assert set(db.session.execute(select(Link.linked_at)).scalars()) == {shared}
