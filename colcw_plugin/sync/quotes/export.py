@@ -78,8 +78,6 @@ class ExportContext:
     reps: Reps
     # Opens the host's unit of work on a session (the document is locked through it).
     host: Callable[[Session], UnitOfWork] = UnitOfWork
-    # Called before the n-th product POST of a document (tests inject crashes here).
-    before_product_create: Callable[[int], None] | None = None
     # Says why the run waits ("" when it goes on): shown on the run's pages while it waits.
     on_wait: Callable[[str], None] | None = None
 
@@ -317,7 +315,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     else:
         products = list_products(client, opp_id)
     plan = plan_lines(held.id, desired, products, adopt_from=adopt)
-    product_ids = apply_plan(client, held.id, opp_id, plan, before_create=ctx.before_product_create)
+    product_ids = apply_plan(client, held.id, opp_id, plan)
 
     opp_changes = _opportunity_changes(session, ctx, held, opp, created, remembered, notes)
     if opp_changes:

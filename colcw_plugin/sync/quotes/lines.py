@@ -151,19 +151,13 @@ def _find_product(client: ConnectWiseClient, opportunity_id: int, xref: str) -> 
     return next((p for p in list_products(client, opportunity_id) if p.get("integrationXRef") == xref), None)
 
 
-def apply_plan(client: ConnectWiseClient, document_id: int, opportunity_id: int, plan: Plan,
-               *, before_create=None) -> dict[int, int]:
-    """Write the plan; returns line id → product id for every line of the document.
-
-    ``before_create(n)`` is called before the n-th product POST (tests inject crashes there).
-    """
+def apply_plan(client: ConnectWiseClient, document_id: int, opportunity_id: int, plan: Plan) -> dict[int, int]:
+    """Write the plan; returns line id → product id for every line of the document."""
     result = {want.line.line_id: pid for pid, want in plan.keep}
     for pid, want, changes in plan.update:
         client.products.patch(pid, changes)
         result[want.line.line_id] = pid
-    for n, want in enumerate(plan.create):
-        if before_create is not None:
-            before_create(n)
+    for want in plan.create:
         body = new_product_body(document_id, opportunity_id, want)
         created = create_once(lambda body=body: client.products.create(body),
                               lambda body=body: _find_product(client, opportunity_id, body["integrationXRef"]),
