@@ -94,6 +94,18 @@ class Bench:
         assert done.status == "succeeded", done.message
         return elapsed, sum(counts.values()), counts, done
 
+    def recorded(self, params: dict) -> tuple[float, int, list]:
+        """Run ``params`` as a rep's export of one document runs, its requests recorded for the floor: the
+        seconds it took, its requests and what it sent."""
+        floor.start_recording(self.server)
+        seconds, total, _, _ = self.run(params, ONE_DOCUMENT)
+        return seconds, total, floor.recorded(self.server)
+
+    def replayed(self, sent: list) -> float:
+        """The floor of what a run sent: the same requests replayed alone (the replay's bodies not recorded)."""
+        self.server.set_options(record_bodies=False)
+        return floor.replay(self.server, sent)
+
     def statements(self, params: dict) -> int:
         from host_stub.extensions import db
 
@@ -121,20 +133,22 @@ def statements_per_document(bench: Bench) -> list[Row]:
     return rows
 
 
+def _better(best: tuple[float, float, int] | None, seconds: float, base: float, total: int
+            ) -> tuple[float, float, int]:
+    """Of two tries of one measure (seconds, floor, requests), the one with the lower ratio."""
+    return best if best is not None and best[0] / best[1] <= seconds / base else (seconds, base, total)
+
+
 def one_line_floor(bench: Bench, tries: int = 5) -> Row:
     """A one-line document's first export (a new opportunity) against the same requests replayed alone."""
     print("\n== a one-line document against its floor ==")
     best = None
     for _ in range(tries):
         [doc] = bench.quotes(1, 1)
-        floor.start_recording(bench.server)
-        seconds, total, _, _ = bench.run({"document_id": doc}, ONE_DOCUMENT)
-        sent = floor.recorded(bench.server)
-        bench.server.set_options(record_bodies=False)
-        base = floor.replay(bench.server, sent)
+        seconds, total, sent = bench.recorded({"document_id": doc})
+        base = bench.replayed(sent)
         print(f"  {floor.ratio_line(f'{total} requests', seconds, base, 1.5)} [{seconds * 1000:.1f} ms / {base * 1000:.1f} ms]")
-        if best is None or seconds / base < best[0] / best[1]:
-            best = (seconds, base, total)
+        best = _better(best, seconds, base, total)
     seconds, base, total = best
     return ratio_row(f"quote export of a one-line document ({total} requests; best of {tries})", seconds, base, 1.5,
                      unit="ms", scale=1000, digits=1, order=202)
@@ -152,17 +166,11 @@ def at_latency(bench: Bench, latency_ms: int, tries: int = 3) -> list[Row]:
         best: dict[str, tuple[float, float, int]] = {}
         for _ in range(tries):
             [doc] = bench.quotes(1, 1)
-            runs = []
-            for what in ("new", "unchanged re-export"):
-                floor.start_recording(bench.server)
-                seconds, total, _, _ = bench.run({"document_id": doc}, ONE_DOCUMENT)
-                runs.append((what, seconds, total, floor.recorded(bench.server)))
-            bench.server.set_options(record_bodies=False)
+            runs = [(what, *bench.recorded({"document_id": doc})) for what in ("new", "unchanged re-export")]
             for what, seconds, total, sent in runs:  # replayed once both ran: a replayed POST adds a record
-                base = floor.replay(bench.server, sent)
+                base = bench.replayed(sent)
                 print(f"  {what}: {floor.ratio_line(f'{total} requests', seconds, base)}")
-                if what not in best or seconds / base < best[what][0] / best[what][1]:
-                    best[what] = (seconds, base, total)
+                best[what] = _better(best.get(what), seconds, base, total)
         for n, (what, (seconds, base, total)) in enumerate(best.items()):
             rows.append(Row(f"… {what}, {latency_ms} ms latency on every request ({total} requests; floor: them one "
                             f"after another)", f"{seconds * 1000:.0f} ms", f"{base * 1000:.0f} ms",
