@@ -27,8 +27,17 @@ _POLL_SECONDS = 0.2
 
 
 class _Failed:
+    """An error raised in a reading thread, handed to the thread that takes the outcome (raised there)."""
+
     def __init__(self, error: BaseException):
         self.error = error
+
+    @staticmethod
+    def unwrap(value):
+        """``value`` as the taker gets it: an error handed over is raised."""
+        if isinstance(value, _Failed):
+            raise value.error
+        return value
 
 
 def _put(ready: queue.Queue, stop: threading.Event, value) -> bool:
@@ -77,8 +86,7 @@ class Reader(Iterator[T]):
             raise StopIteration
         if isinstance(value, _Failed):
             self.close()
-            raise value.error
-        return value
+        return _Failed.unwrap(value)
 
     def close(self) -> None:
         """Stop reading (the thread ends at its next item) and wait a moment for it."""
@@ -105,17 +113,14 @@ class Ahead(Generic[T]):
 
     def _run(self, call: Callable[[], T]) -> None:
         try:
-            self._outcome.append((True, call()))
+            self._outcome.append(call())
         except BaseException as e:  # noqa: BLE001 - handed to the caller, raised there
-            self._outcome.append((False, e))
+            self._outcome.append(_Failed(e))
 
     def result(self) -> T:
         """Its value, or its error raised, as ``call()`` would have here."""
         self.wait()
-        ok, value = self._outcome[0]
-        if not ok:
-            raise value
-        return value
+        return _Failed.unwrap(self._outcome[0])
 
     def wait(self) -> None:
         """Wait for it to end, whatever its outcome (an answer that is no longer needed)."""
