@@ -249,3 +249,36 @@ def test_an_import_of_all_companies_asks_for_two_pages_of_contacts_at_once(conne
              if e["path"].endswith("company/contacts")}
     assert pages["3"] - pages["2"] < 0.75, "page 3 of the contacts was asked for only after page 2 came back"
     assert len(pages) <= 7  # six pages, and one more sent before the sixth came back as the last (answered empty)
+
+
+def test_a_re_import_passes_over_inactive_missing_and_host_only_contacts_but_not_a_new_one(connected):
+    """What the untouched check lets by: a customer's contact linked to a contact the company made inactive, or
+    whose link already says it is missing in ConnectWise, or one the host added and never linked; what it does
+    not: a contact the company gained in ConnectWise."""
+    connected.generate(companies=4, contacts_per_company=2, age_minutes=60)
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    customers = db.session.execute(select(Customer).order_by(Customer.id)).scalars().all()
+    company = {c.id: link_of("customer", c.id).cw_id for c in customers}
+    inactive, gone = (link_of("contact", customers[i].contacts[0].id).cw_id for i in (0, 1))
+    connected.api("PATCH", f"company/contacts/{inactive}", json=[{"op": "replace", "path": "inactiveFlag",
+                                                                  "value": True}])
+    assert connected.api("DELETE", f"company/contacts/{gone}").status_code == 204
+    host = UnitOfWork(db.session)
+    host.save_customer({}, [{"first_name": "Only", "last_name": "Here"}], customer_id=customers[3].id)
+    host.commit()
+    between = run("customer_import", {"mode": "all"})  # takes the changes in; the deleted contact is reported
+    assert between.status == "succeeded"
+    assert link_of("contact", customers[1].contacts[0].id).status == "missing_in_cw"
+    connected.api("POST", "company/contacts", json={"firstName": "New", "lastName": "There",
+                                                   "company": {"id": company[customers[2].id]}})
+    # Every link was written well after the records it vouches for changed (as if the import had run later).
+    db.session.execute(text("UPDATE colcw_links SET synced_at = synced_at + interval '10 minutes'"))
+    db.session.commit()
+    again = run("customer_import", {"mode": "all"})
+    said = {i.host_id: i.message for i in items(again, "customer")}
+    assert said[customers[0].id].endswith("unchanged, with its 1 contact."), said
+    assert said[customers[1].id].endswith("unchanged, with its 1 contact."), said
+    assert not said[customers[2].id].endswith("contacts."), said  # compared field by field: the new one comes in
+    assert said[customers[3].id].endswith("unchanged, with its 2 contacts."), said
+    assert [c.first_name for c in db.session.execute(select(Contact).where(
+        Contact.customer_id == customers[2].id)).scalars()].count("New") == 1

@@ -69,39 +69,43 @@ WITH co AS (
 ), cc AS (
     SELECT (e->>0)::int AS cw_id, (e->>1)::int AS company, e->>2 AS stamp, (e->>3)::boolean AS active
     FROM jsonb_array_elements(CAST(:contacts AS jsonb)) AS e
-), firm AS MATERIALIZED (
-    SELECT co.cw_id, l.host_id
-    FROM co
-    JOIN colcw_links l ON l.entity = :customer AND l.cw_id = co.cw_id
+), firm AS MATERIALIZED (  -- the companies whose own link vouches for them (n: the links holding the id)
+    SELECT l.cw_id, l.host_id
+    FROM (SELECT co.cw_id, co.ident, co.stamp, l.host_id, l.status, l.cw_identifier, l.cw_last_updated, l.synced_at,
+                 count(*) OVER (PARTITION BY co.cw_id) AS n
+          FROM co JOIN colcw_links l ON l.entity = :customer AND l.cw_id = co.cw_id) AS l
     JOIN customers hc ON hc.id = l.host_id
-    WHERE l.status = 'ok' AND l.cw_identifier = co.ident AND {_settled("co.stamp", "l", "hc")}
-      AND NOT EXISTS (SELECT 1 FROM colcw_links t WHERE t.entity = :customer AND t.cw_id = co.cw_id AND t.id <> l.id)
+    WHERE l.n = 1 AND l.status = 'ok' AND l.cw_identifier = l.ident AND {_settled("l.stamp", "l", "hc")}
       AND NOT EXISTS (SELECT 1 FROM colcw_record_drift d WHERE d.customer_id = l.host_id AND d.kind <> 'new_contact')
-), held AS MATERIALIZED (
-    SELECT firm.cw_id AS company, k.cw_id, k.id AS link_id, k.status, k.synced_at, k.cw_last_updated, hc.updated_at
-    FROM firm
-    JOIN contacts hc ON hc.customer_id = firm.host_id
-    JOIN colcw_links k ON k.entity = :contact AND k.host_id = hc.id
-), pairs AS (
-    SELECT company, cw_id, bool_or(active) AS active, bool_or(side = 1) AS theirs, count(link_id) AS links,
-           bool_and(status = 'missing_in_cw') AS all_missing, max(stamp) AS stamp, max(link_id) AS link_id,
-           max(status) AS status, max(synced_at) AS synced_at, max(cw_last_updated) AS cw_last_updated,
-           max(updated_at) AS updated_at
-    FROM (SELECT company, cw_id, active, stamp, NULL::int AS link_id, NULL::varchar AS status,
-                 NULL::timestamp AS synced_at, NULL::varchar AS cw_last_updated, NULL::timestamp AS updated_at, 1 AS side
-          FROM cc WHERE company IN (SELECT cw_id FROM firm)  -- (a first import's pages have none)
+), theirs AS MATERIALIZED (  -- their contacts in ConnectWise, each with every link holding its id (n of them)
+    SELECT cc.company, cc.active, cc.stamp, k.host_id, k.status, k.synced_at, k.cw_last_updated,
+           count(k.id) OVER (PARTITION BY cc.cw_id) AS n
+    FROM cc
+    JOIN firm ON firm.cw_id = cc.company
+    LEFT JOIN colcw_links k ON k.entity = :contact AND k.cw_id = cc.cw_id
+), mine AS MATERIALIZED (  -- their customers' contacts in the host
+    SELECT firm.cw_id AS company, hc.id, hc.updated_at FROM firm JOIN contacts hc ON hc.customer_id = firm.host_id
+), pairs AS (  -- by host contact: the ConnectWise contact linked to it, and whether it is this customer's
+    SELECT company, host_id, bool_or(side = 1) AS theirs, bool_or(side = 2) AS mine, bool_or(active) AS active,
+           max(stamp) AS stamp, max(n) AS n, max(status) AS status, max(synced_at) AS synced_at,
+           max(cw_last_updated) AS cw_last_updated, max(updated_at) AS updated_at
+    FROM (SELECT company, host_id, 1 AS side, active, stamp, n, status, synced_at, cw_last_updated,
+                 NULL::timestamp AS updated_at
+          FROM theirs WHERE host_id IS NOT NULL
           UNION ALL
-          SELECT company, cw_id, NULL, NULL, link_id, status, synced_at, cw_last_updated, updated_at, 2 FROM held) AS both_sides
-    GROUP BY company, cw_id
+          SELECT company, id, 2, NULL, NULL, NULL, NULL, NULL, NULL, updated_at FROM mine) AS both_sides
+    GROUP BY company, host_id
 ), verdicts AS (
     SELECT company, (theirs AND active)::int AS n, CASE
-        WHEN theirs AND active THEN links = 1 AND status = 'ok' AND {_settled("stamp", "pairs", "pairs")}
-             AND NOT EXISTS (SELECT 1 FROM colcw_links t WHERE t.entity = :contact AND t.cw_id = pairs.cw_id
-                             AND t.id <> pairs.link_id)
+        WHEN theirs AND active THEN n = 1 AND status = 'ok' AND mine AND {_settled("stamp", "pairs", "pairs")}
         WHEN theirs THEN true
-        ELSE all_missing
+        -- a contact of the customer no contact of the company is linked to: its link (if any) says missing
+        ELSE NOT EXISTS (SELECT 1 FROM colcw_links k WHERE k.entity = :contact AND k.host_id = pairs.host_id
+                         AND k.status <> 'missing_in_cw')
     END AS ok
     FROM pairs
+    UNION ALL
+    SELECT company, 1, false FROM theirs WHERE host_id IS NULL AND active  -- an active contact not linked
 )
 SELECT cw_id, max(host_id), sum(n)
 FROM (SELECT cw_id, host_id, 0 AS n, true AS ok FROM firm
