@@ -227,10 +227,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     connection = session.connection()
     dialect = connection.dialect
     # Per column: its name, its default (a function of nothing) and how the driver wants its values.
-    plan = [(c.name, _default(c), _json_text if isinstance(c.type, JSON)
-             else _timestamp_text() if isinstance(c.type, DateTime) and c.type.bind_processor(dialect) is None
-             else c.type.bind_processor(dialect))
-            for c in columns]
+    plan = [(c.name, _default(c), _copy_value(c, dialect)) for c in columns]
     new_ids: list[int] = []
     if ids:
         # The sequence is looked up once (materialized), not per row: pg_get_serial_sequence in the select
@@ -263,6 +260,16 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     except dialect.loaded_dbapi.Error as e:  # the driver's own error, as SQLAlchemy raises it for a statement
         raise DBAPIError.instance(statement, None, e, dialect.loaded_dbapi.Error) from e
     return new_ids
+
+
+def _copy_value(column: Column, dialect) -> Any:
+    """How a column's values are turned into what COPY sends (None: as they are)."""
+    if isinstance(column.type, JSON):
+        return _json_text
+    process = column.type.bind_processor(dialect)
+    if process is None and isinstance(column.type, DateTime):
+        return _timestamp_text()
+    return process
 
 
 def _timestamp_text() -> Any:
