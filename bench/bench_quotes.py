@@ -135,8 +135,13 @@ def statements_per_document(bench: Bench) -> list[Row]:
 
 def _better(best: tuple[float, float, int] | None, seconds: float, base: float, total: int
             ) -> tuple[float, float, int]:
-    """Of two tries of one measure (seconds, floor, requests), the one with the lower ratio."""
-    return best if best is not None and best[0] / best[1] <= seconds / base else (seconds, base, total)
+    """Of several tries of one measure (seconds, floor, requests), each side's best so far: the fastest run
+    with the least floor of any try, as the other benches pair them. (Keeping the try with the lowest ratio
+    instead let one floor slowed by the machine, 118 ms against 3 to 7 ms, report the target as met.)"""
+    if best is None:
+        return seconds, base, total
+    fastest, _, requests = min(best, (seconds, base, total))
+    return fastest, min(best[1], base), requests
 
 
 def one_line_floor(bench: Bench, tries: int = 5) -> Row:
