@@ -88,6 +88,24 @@ def test_a_new_document_asks_for_its_opportunity_by_name_while_its_catalog_is_lo
     assert opp["name"] == "Parallel deal" and len(world.products(opp["id"])) == 1
 
 
+def test_a_new_document_sends_its_product_lines_side_by_side_each_in_its_place(world):
+    """Each product POST is held: the four lines reach ConnectWise together (the run's client sends four at
+    once), not one after the other, and each lands once, in the document's order."""
+    items = ("OPT-7010", "LAT-5440", "PWR-R550", "OPT-7010")
+    doc = world.quote([line(item, qty=n + 1) for n, item in enumerate(items)], name="Side by side deal")
+    world.sandbox.add_fault(latency_ms=int(HELD * 1000), method="POST", path=r"procurement/products$")
+    world.sandbox.clear_requests()
+    run = world.export(doc.id)
+    assert run.status == "succeeded", run.message
+    posts = [e["time"] for e in world.sandbox.requests() if e["method"] == "POST" and e["path"].endswith("products")]
+    assert len(posts) == 4 and max(posts) - min(posts) < HELD / 2, "the lines were sent one after another"
+    [opp] = world.opportunities()
+    placed = sorted((p["sequenceNumber"], p["catalogItem"]["identifier"], p["quantity"], p["integrationXRef"])
+                    for p in world.products(opp["id"]))
+    assert placed == [(n + 1.0, item, n + 1.0, f"colcw:{doc.id}:{ln.id}")
+                      for n, (item, ln) in enumerate(zip(items, doc.lines, strict=True))]
+
+
 def test_a_refused_export_ends_only_after_the_reads_it_sent_ahead(world):
     """The catalog refuses a line (an unknown manufacturer) while the look-up by name is still out:
     the export waits for it, so nothing it sent is in flight once it has ended, and nothing is written."""

@@ -1,5 +1,6 @@
 """Reading ahead (sync/shared/prefetch.py): the import reads its next page while it saves this one, and
-an export sends a read while it does something else first (call_ahead)."""
+an export sends a read while it does something else first (call_ahead), and a document's product lines go out
+side by side (call_together)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 
 import pytest
 
-from colcw_plugin.sync.shared.prefetch import call_ahead, read_ahead
+from colcw_plugin.sync.shared.prefetch import call_ahead, call_together, read_ahead
 
 
 def test_items_come_in_order_and_the_reader_works_in_another_thread():
@@ -109,3 +110,66 @@ def test_reading_starts_when_the_reader_is_made_not_at_the_first_item():
     it = read_ahead(pages())
     assert started.wait(5)  # nobody has asked for an item yet
     assert list(it) == [1]
+
+
+def test_calls_together_run_at_most_at_once_side_by_side_and_answer_in_order():
+    lock, running, most = threading.Lock(), [0], [0]
+    all_in = threading.Barrier(3, timeout=5)  # three calls must be under way at once for any to end
+
+    def call(n):
+        def run():
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            if n < 3:
+                all_in.wait()
+            with lock:
+                running[0] -= 1
+            return n * 10
+        return run
+
+    assert call_together([call(n) for n in range(7)], at_once=3) == [0, 10, 20, 30, 40, 50, 60]
+    assert most[0] == 3
+
+
+class Refused(Exception):
+    pass
+
+
+def test_when_a_call_fails_the_ones_under_way_end_the_rest_are_dropped_and_the_first_error_in_order_is_raised():
+    started, ended = [], []
+    second_in = threading.Event()
+    lock = threading.Lock()
+
+    def call(n):
+        def run():
+            with lock:
+                started.append(n)
+            if n == 0:
+                second_in.wait(5)  # ends after call 1 has failed
+                ended.append(n)
+                raise Refused("line 0")
+            if n == 1:
+                second_in.set()
+                raise Refused("line 1")
+            ended.append(n)
+        return run
+
+    with pytest.raises(Refused, match="line 0"):  # the first in the calls' order, though it failed second
+        call_together([call(n) for n in range(6)], at_once=2)
+    assert sorted(started) == [0, 1] and ended == [0]  # none started once one had failed; none left running
+
+
+def test_calls_together_one_at_a_time_stop_at_the_first_error():
+    done = []
+
+    def call(n):
+        def run():
+            if n == 1:
+                raise Refused("line 1")
+            done.append(n)
+        return run
+
+    with pytest.raises(Refused, match="line 1"):
+        call_together([call(n) for n in range(3)], at_once=1)
+    assert done == [0]
