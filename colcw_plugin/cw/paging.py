@@ -71,17 +71,28 @@ def _has_link_without_next(response: requests.Response) -> bool:
     return "Link" in response.headers and "next" not in response.links
 
 
+def _last_page(response: requests.Response) -> int | None:
+    """The page number the ``Link`` header's ``last`` names (None: no such link, or no page number in it)."""
+    link = response.links.get("last", {}).get("url")
+    values = (parse_qs(urlsplit(link).query).get("page") or [None]) if link else [None]
+    try:
+        return int(values[0]) if values[0] is not None else None
+    except ValueError:
+        return None
+
+
 def _row_id(row: dict[str, Any]) -> int | None:
     value = row.get("id")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _navigable_page(fetch: Fetch, params: dict[str, Any], page: int, page_size: int,
-                    path: str) -> tuple[list[dict[str, Any]], bool]:
-    """Page ``page`` of a navigable listing, and whether it is the last."""
+                    path: str) -> tuple[list[dict[str, Any]], bool, int | None]:
+    """Page ``page`` of a navigable listing, whether it is the last, and the last page's number as the
+    ``Link`` header gave it when it was answered (None: not given)."""
     response = fetch({**params, "page": page, "pageSize": page_size}, None)
     rows = _rows(response, path)
-    return rows, len(rows) < page_size or _has_link_without_next(response)
+    return rows, len(rows) < page_size or _has_link_without_next(response), _last_page(response)
 
 
 def _check_advanced(rows: list[dict[str, Any]], previous: tuple[Any, ...] | None, page: int,
@@ -100,7 +111,7 @@ def iterate_navigable(
     page = 1
     previous: tuple[Any, ...] | None = None
     while True:
-        rows, last = _navigable_page(fetch, params, page, page_size, path)
+        rows, last, _ = _navigable_page(fetch, params, page, page_size, path)
         previous = _check_advanced(rows, previous, page, path)
         if rows:
             yield rows
@@ -114,9 +125,11 @@ class PagesAtOnce(Iterator[list[dict[str, Any]]]):
 
     Page 1 goes out alone: a listing of one page costs one request, as in :func:`iterate_navigable`.
     Once it comes back and is not the last, ``at_once`` pages are on their way or waiting at a time,
-    beside the one the caller holds: taking one sends the next. The last page (short, or a ``Link``
-    header without ``next``) ends the listing; the requests already sent past it are answered with
-    nothing and dropped, at most ``at_once - 1`` of them. A request's error is raised where its page is
+    beside the one the caller holds: taking one sends the next. No page past the one the ``Link`` header's
+    ``last`` names is sent ahead (the latest answer's: a listing that grows while it is read moves it on;
+    the page after the one taken always goes out). The last page (short, or a ``Link`` header without
+    ``next``) ends the listing; without a ``last`` link, the requests already sent past it are answered
+    with nothing and dropped, at most ``at_once - 1`` of them. A request's error is raised where its page is
     taken, in order, as in :func:`iterate_navigable`. :meth:`close` (from any thread) stops it: no more
     requests go out, and the caller gets at most the page whose answer it is already waiting for.
     """
@@ -127,6 +140,7 @@ class PagesAtOnce(Iterator[list[dict[str, Any]]]):
         self._closed = False
         self._page = 1  # the page the caller takes next
         self._previous: tuple[Any, ...] | None = None
+        self._last_page: int | None = None  # what the latest answer's Link header named as the last page
         self._at_once = max(1, at_once)
         self._pool = ThreadPoolExecutor(max_workers=self._at_once, thread_name_prefix="colcw-pages")
         self._pending: deque[Future] = deque([self._send(1)])
@@ -145,7 +159,7 @@ class PagesAtOnce(Iterator[list[dict[str, Any]]]):
                     raise StopIteration
                 future = self._pending.popleft()
             try:
-                rows, last = future.result()
+                rows, last, last_page = future.result()
                 self._previous = _check_advanced(rows, self._previous, self._page, self._path)
             except CancelledError:
                 raise StopIteration from None
@@ -153,15 +167,23 @@ class PagesAtOnce(Iterator[list[dict[str, Any]]]):
                 self.close()
                 raise
             self._page += 1
+            if last_page is not None:
+                self._last_page = last_page
             if last:
                 self.close()
             else:
                 with self._lock:
-                    while not self._closed and len(self._pending) < self._at_once:
+                    while not self._closed and len(self._pending) < self._at_once and self._worth_sending():
                         self._pending.append(self._send(self._next_to_send))
                         self._next_to_send += 1
             if rows:
                 return rows
+
+    def _worth_sending(self) -> bool:
+        """Whether the next page to send may hold rows: the one after the page taken always may (a ``last``
+        link named before the listing grew can be behind); past it, only up to the ``last`` link's page."""
+        return (self._next_to_send <= self._page or self._last_page is None
+                or self._next_to_send <= self._last_page)
 
     def close(self) -> None:
         """Send no more requests; those on their way are dropped when they are answered."""

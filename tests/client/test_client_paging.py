@@ -50,9 +50,12 @@ def test_navigable_paging_that_repeats_a_page_raises(rsps, make_client):
         list(make_client().companies.iterate(order_by="id asc", page_size=2))
 
 
-def _pages_of(rsps, total: int, size: int, *, gate=None, bad_page: int | None = None) -> list[int]:
+def _pages_of(rsps, total: int, size: int, *, gate=None, bad_page: int | None = None,
+              links: bool = False) -> list[int]:
     """Answer page n of companies 1..total (``size`` a page) whatever order the requests come in; the page
-    numbers asked for, in order of arrival. ``gate(page)`` runs before a page is answered."""
+    numbers asked for, in order of arrival. ``gate(page)`` runs before a page is answered. With ``links``, each
+    answer carries ConnectWise's ``Link`` header (``next`` before the last page, ``last`` always); ``total`` may
+    then be a callable, read at each answer (a listing that grows while it is read)."""
     asked: list[int] = []
 
     def answer(request):
@@ -62,8 +65,14 @@ def _pages_of(rsps, total: int, size: int, *, gate=None, bad_page: int | None = 
             gate(page)
         if page == bad_page:
             return 400, {}, '{"code": "InvalidObject", "message": "bad page"}'
-        ids = range((page - 1) * size + 1, min(page * size, total) + 1)
-        return 200, {"Content-Type": "application/json"}, json.dumps([{"id": i} for i in ids])
+        count = total() if callable(total) else total
+        ids = range((page - 1) * size + 1, min(page * size, count) + 1)
+        headers = {"Content-Type": "application/json"}
+        if links:
+            last = max(1, -(-count // size))
+            headers["Link"] = ", ".join(([f'<{URL}?page={page + 1}&pageSize={size}>; rel="next"'] if page < last else [])
+                                        + [f'<{URL}?page={last}&pageSize={size}>; rel="last"'])
+        return 200, headers, json.dumps([{"id": i} for i in ids])
 
     rsps.add_callback(responses.GET, URL, callback=answer)
     return asked
@@ -84,6 +93,27 @@ def test_pages_asked_for_two_at_once_come_in_order_two_requests_out_after_the_fi
     pages = make_client().companies.iterate_pages(order_by="id asc", page_size=3, at_once=2)
     assert [[r["id"] for r in page] for page in pages] == [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]]
     assert asked[0] == 1 and sorted(asked) in ([1, 2, 3, 4], [1, 2, 3, 4, 5])  # past the last (4): one at most
+
+
+@pytest.mark.parametrize("at_once", [2, 3])
+def test_pages_asked_for_at_once_stop_at_the_last_page_the_link_header_names(rsps, make_client, at_once):
+    asked = _pages_of(rsps, total=12, size=3, links=True)  # four full pages: only the Link header says it ends
+    pages = make_client().companies.iterate_pages(order_by="id asc", page_size=3, at_once=at_once)
+    assert [r["id"] for page in pages for r in page] == list(range(1, 13))
+    assert sorted(asked) == [1, 2, 3, 4]  # none past the last
+
+
+def test_pages_asked_for_at_once_follow_a_listing_that_grows_past_the_last_page_first_named(rsps, make_client):
+    grown = threading.Event()  # page 1 names page 2 as the last; then the listing grows to three pages
+
+    def gate(page):
+        if page == 2:
+            grown.set()
+
+    asked = _pages_of(rsps, total=lambda: 8 if grown.is_set() else 6, size=3, gate=gate, links=True)
+    pages = make_client().companies.iterate_pages(order_by="id asc", page_size=3, at_once=2)
+    assert [r["id"] for page in pages for r in page] == list(range(1, 9))
+    assert sorted(asked) == [1, 2, 3]
 
 
 def test_a_listing_of_one_page_asked_for_at_once_costs_one_request(rsps, make_client):
