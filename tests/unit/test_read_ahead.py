@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from colcw_plugin.sync.shared.prefetch import call_ahead, call_together, read_ahead
+from colcw_plugin.sync.shared.prefetch import call_ahead, call_together, read_ahead, settle_together
 
 
 def test_items_come_in_order_and_the_reader_works_in_another_thread():
@@ -173,3 +173,26 @@ def test_calls_together_one_at_a_time_stop_at_the_first_error():
     with pytest.raises(Refused, match="line 1"):
         call_together([call(n) for n in range(3)], at_once=1)
     assert done == [0]
+
+
+class Transient(Exception):
+    pass
+
+
+@pytest.mark.parametrize("at_once", [1, 3])
+def test_settled_together_an_error_that_does_not_stop_lets_the_rest_run_and_each_outcome_is_kept(at_once):
+    def call(n):
+        def run():
+            if n == 1:
+                raise Refused("contact 1")
+            if n == 3:
+                raise Transient("contact 3")
+            return n
+        return run
+
+    done = settle_together([call(n) for n in range(5)], at_once=at_once,
+                           stops=lambda e: isinstance(e, Transient))
+    assert [d.value for d in done[:3]] == [0, None, 2] and isinstance(done[1].error, Refused)
+    assert isinstance(done[3].error, Transient) and all(d.started for d in done[:4])
+    if at_once == 1:
+        assert not done[4].started and done[4].error is None  # after a stopping error, nothing starts

@@ -17,7 +17,7 @@ linked to nothing — instead of creating another.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from ...cw import conditions as C
 from ...models import CONTACT, CreateIntent, fingerprint
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
+from ..shared.prefetch import Done, settle_together
 from ..shared.states import StateList
 from .link_batch import LinkRow
 
@@ -82,9 +83,11 @@ def _names(row: dict) -> tuple[str, str]:
 
 @dataclass
 class Planned:
-    """One contact's write, decided before anything is sent (see :meth:`ContactExporter.plan`)."""
+    """One contact's write, decided before anything is sent (see :meth:`ContactExporter.plan`); plain values
+    only: it is sent from a thread of its own."""
 
-    contact: Any
+    contact_id: int
+    is_default: bool
     label: str
     values: dict
     sent: dict
@@ -101,9 +104,10 @@ class ContactExporter:
     anything to ConnectWise."""
 
     def __init__(self, session: Session, client: ConnectWiseClient, states: StateList, comm_types: dict[str, dict], *,
-                 cw_master: bool = False):
+                 cw_master: bool = False, at_once: int = 1):
         self.session = session
         self.client = client
+        self.at_once = at_once  # contact writes sent side by side (the worker's share of the client's in flight)
         self.states = states
         self.comm_types = comm_types
         self.cw_master = cw_master  # fields ConnectWise changed since the last sync are not overwritten
@@ -167,7 +171,7 @@ class ContactExporter:
                 if kept:
                     note = (f"{note + '; ' if note else ''}kept ConnectWise's {', '.join(LABELS.get(k, k) for k in kept)} (ConnectWise is the "
                             "master for customer data)")
-            planned = Planned(contact, label, values, sent, agreed, link, record, note)
+            planned = Planned(contact.id, bool(contact.is_default), label, values, sent, agreed, link, record, note)
             if record is None:
                 wanted = M.contact_payload(sent, company_id, self.states, self.comm_types, [])
                 planned.body = {k: v for k, v in wanted.items() if v not in (None, [])}
@@ -180,30 +184,50 @@ class ContactExporter:
               plans: list[Outcome | Planned]) -> tuple[list[Outcome], int | None]:
         """Send the planned writes (the intents of the creates committed before) and stage their links and the
         settled intents' deletion in ``batch``, also when a transient failure stops the customer half-way (the
-        caller flushes them together and commits them)."""
+        caller flushes them together and commits them).
+
+        The contacts' writes go out side by side, ``at_once`` at a time (a worker's share of the client's requests
+        in flight: :func:`~..shared.prefetch.writes_at_once`; a bulk export's four workers fill them, a rep's
+        export of one customer does not): each touches one contact, and against a real tenant a customer with
+        four new contacts waits for about one round trip for them, not four. A contact ConnectWise refuses is reported and the others go on; a
+        transient failure starts nothing more, and once the writes under way have ended the links of those
+        that were made are staged and the first such failure is raised."""
+        # An unchanged contact is settled here; only the writes that send something go to the threads.
+        writes = [self._write_contact(p, company_id, chunk) for p in plans if isinstance(p, Planned)]
+        settled_apart = iter(settle_together([w for w in writes if callable(w)],
+                                             at_once=self.at_once,
+                                             name="colcw-contacts", stops=_stops))
+        sent = iter([next(settled_apart) if callable(w) else Done(True, w) for w in writes])
         outcomes: list[Outcome] = []
         default_cw: int | None = None
         settled: list[int] = []
+        stopped: BaseException | None = None
         try:
             for p in plans:
                 if isinstance(p, Outcome):
                     outcomes.append(p)
                     continue
-                try:
-                    outcome, record = self._write_contact(p, company_id, chunk)
-                except ConnectWiseError as e:
-                    if e.transient:
-                        raise
-                    outcomes.append(Outcome(CONTACT, "failed", p.contact.id, p.record["id"] if p.record else None,
-                                             p.label, f"{p.label}: {e}", resolution_for(e)))
+                done = next(sent)
+                if done.error is not None and _stops(done.error):
+                    stopped = stopped or done.error
                     continue
-                batch.put(p.link, CONTACT, p.contact.id, record["id"], fingerprint=fingerprint(p.values),
+                if done.error is not None:
+                    e = done.error
+                    outcomes.append(Outcome(CONTACT, "failed", p.contact_id, p.record["id"] if p.record else None,
+                                            p.label, f"{p.label}: {e}", resolution_for(e)))  # type: ignore[arg-type]
+                    continue
+                if not done.started:
+                    continue  # not sent: a transient failure before it stopped the customer
+                outcome, record = done.value
+                batch.put(p.link, CONTACT, p.contact_id, record["id"], fingerprint=fingerprint(p.values),
                           cw_last_updated=M.last_updated(record), values=p.agreed)
-                if p.contact.id in chunk.contact_intents or outcome.action == "created":
-                    settled.append(p.contact.id)
+                if p.contact_id in chunk.contact_intents or outcome.action == "created":
+                    settled.append(p.contact_id)
                 outcomes.append(outcome)
-                if p.contact.is_default:
+                if p.is_default:
                     default_cw = record["id"]
+            if stopped is not None:
+                raise stopped
         finally:
             if settled:
                 # In the links' flush: from its commit on, the link is what says the contact exists.
@@ -243,26 +267,39 @@ class ContactExporter:
         rows = self.client.contacts.list(conditions=cond, fields=M.CONTACT_FIELDS, page_size=100)
         return self._left_behind(intent, intent.company_id, rows, chunk)
 
-    def _write_contact(self, p: Planned, company_id: int, chunk: Chunk) -> tuple[Outcome, dict]:
-        contact, label, note = p.contact, p.label, p.note
+    def _write_contact(self, p: Planned, company_id: int, chunk: Chunk
+                       ) -> tuple[Outcome, dict] | Callable[[], tuple[Outcome, dict]]:
+        """One contact's outcome when nothing is to be sent; else the call that sends its write (and gives its
+        outcome), for a thread of its own: it touches ConnectWise and plain values only."""
+        contact_id, label, note = p.contact_id, p.label, p.note
         if p.record is None:
             assert p.body is not None
-            intent = chunk.contact_intents[contact.id]  # committed by the caller before this POST
+            intent = chunk.contact_intents[contact_id]  # committed by the caller before this POST
             body = p.body
-            record = create_once(lambda: self.client.contacts.create(body),
-                                 lambda: self._find_created(intent, chunk), what=f"contact {label}")
-            return Outcome(CONTACT, "created", contact.id, record["id"], label, f"{label}: created."), record
+
+            def create() -> tuple[Outcome, dict]:
+                record = create_once(lambda: self.client.contacts.create(body),
+                                     lambda: self._find_created(intent, chunk), what=f"contact {label}")
+                return Outcome(CONTACT, "created", contact_id, record["id"], label, f"{label}: created."), record
+            return create
         record = p.record
         wanted = M.contact_payload(p.sent, company_id, self.states, self.comm_types,
                                    record.get("communicationItems") or [])
         diff = M.contact_changes(record, wanted)
         if not diff:
-            return Outcome(CONTACT, "unchanged", contact.id, record["id"], label,
-                            f"{label}: {note or 'unchanged'}."), record
-        record = self.client.contacts.patch(record["id"], diff)
-        changed = ", ".join(sorted(diff))
-        return Outcome(CONTACT, "updated", contact.id, record["id"], label,
-                        f"{label}: {note + '; ' if note else ''}changed {changed}."), record
+            return Outcome(CONTACT, "unchanged", contact_id, record["id"], label,
+                           f"{label}: {note or 'unchanged'}."), record
+
+        def update() -> tuple[Outcome, dict]:
+            patched = self.client.contacts.patch(record["id"], diff)
+            return Outcome(CONTACT, "updated", contact_id, patched["id"], label,
+                           f"{label}: {note + '; ' if note else ''}changed {', '.join(sorted(diff))}."), patched
+        return update
+
+
+def _stops(error: BaseException) -> bool:
+    """Whether a contact's failure stops the customer's other writes: all but a refusal of that contact."""
+    return not isinstance(error, ConnectWiseError) or error.transient
 
 
 def resolution_for(error: ConnectWiseError) -> str:

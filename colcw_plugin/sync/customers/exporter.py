@@ -35,7 +35,7 @@ from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared.collector import bulk_allocations
 from ..shared.locks import Busy
-from ..shared.prefetch import Ahead, call_ahead
+from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.states import StateList
 from . import exclusive
 from .contact_export import ContactExporter, Outcome, resolution_for
@@ -78,6 +78,7 @@ class CustomerExporter:
         self._pending: list[Outcome] = []  # outcomes written but not committed yet
         self._committed: list[Outcome] = []  # outcomes committed but not recorded yet
         self._drifted: set[int] = set()  # customers of the chunk with drift to forget
+        self._workers = 1  # the chunk's workers (each sends its customer's contacts with its share of the client)
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -170,7 +171,7 @@ class CustomerExporter:
         chunk = read_chunk(self.session, self.client, customers, tenant_empty=self.tenant_empty)
         self._reference_lists()
         self._drifted = drifted_customers(self.session, [c.id for c in customers])
-        workers = min(max(1, self.ctx.options.concurrency), len(customers))
+        workers = self._workers = min(max(1, self.ctx.options.concurrency), len(customers))
         if workers > 1:
             self._commit()  # the reads' transaction ends: each worker writes on a session of its own
             side_by_side(self, customers, chunk, workers)
@@ -346,7 +347,8 @@ class CustomerExporter:
 
     def _contact_exporter(self) -> ContactExporter:
         assert self.states is not None
-        return ContactExporter(self.session, self.client, self.states, self.comm_types, cw_master=self.cw_master)
+        return ContactExporter(self.session, self.client, self.states, self.comm_types, cw_master=self.cw_master,
+                               at_once=writes_at_once(self.client.settings.max_in_flight, self._workers))
 
     def _first_match_problem(self, customer: Customer, record: dict, chunk: Chunk) -> tuple[str, str] | None:
         ident = record.get("identifier", "")

@@ -45,7 +45,7 @@ from ...setup.reps import UnmappedRep
 from ...text import plural, possessive
 from ..shared.locks import Busy
 from ..shared.markers import parse_marker
-from ..shared.prefetch import Ahead, call_ahead
+from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from .bookkeeping import link_is, save_lines, save_link, save_state
 from .catalog import Catalog
 from .held import HeldDocument, LinkRef, exported_items, load_document
@@ -80,16 +80,19 @@ class ExportContext:
     host: Callable[[Session], UnitOfWork] = UnitOfWork
     # Says why the run waits ("" when it goes on): shown on the run's pages while it waits.
     on_wait: Callable[[str], None] | None = None
+    # How many of its workers the run has: each document's writes take their share of the client's requests
+    # in flight (one worker alone, as for a rep's export, sends a document's product lines side by side).
+    workers: int = 1
 
     @classmethod
     def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None, *,
                 host: Callable[[Session], UnitOfWork] = UnitOfWork,
-                on_wait: Callable[[str], None] | None = None) -> ExportContext:
+                on_wait: Callable[[str], None] | None = None, workers: int = 1) -> ExportContext:
         settings = settings or read_settings(session)
         plain = ExportSettings.of(settings)
         engine = session.get_bind()
         return cls(client, shared_setup(client, engine, settings), Catalog(client, _rules_loader(engine, plain)),
-                   plain, Reps(plain), host=host, on_wait=on_wait)
+                   plain, Reps(plain), host=host, on_wait=on_wait, workers=workers)
 
 
 def _rules_loader(engine: Engine, settings: ExportSettings) -> Callable[[], CatalogRules]:
@@ -315,7 +318,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     else:
         products = list_products(client, opp_id)
     plan = plan_lines(held.id, desired, products, adopt_from=adopt)
-    product_ids = apply_plan(client, held.id, opp_id, plan)
+    at_once = writes_at_once(client.settings.max_in_flight, ctx.workers)
+    product_ids = apply_plan(client, held.id, opp_id, plan, at_once=at_once)
 
     opp_changes = _opportunity_changes(session, ctx, held, opp, created, remembered, notes)
     if opp_changes:

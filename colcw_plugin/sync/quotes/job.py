@@ -69,9 +69,9 @@ def run(ctx: SyncContext) -> str | None:
     todo = [i for i in ids if not ctx.recorder.is_finished("document", i)]
     if not todo:
         return None
-    export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host,
-                                       on_wait=ctx.recorder.note_wait)
     workers = min(max(1, ctx.options.concurrency), len(todo))
+    export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host,
+                                       on_wait=ctx.recorder.note_wait, workers=workers)
     outcomes = []
     if workers <= 1:
         for doc_id in todo:

@@ -35,9 +35,6 @@ PRODUCT_FIELDS = ["id", "catalogItem", "quantity", "price", "cost", "description
                   "integrationXRef"]
 DESCRIPTION_MAX = 2000  # ProductItem.description
 CUSTOMER_DESCRIPTION_MAX = 6000
-LINES_AT_ONCE = 4  # product writes sent side by side when the client sets no bound of its own
-
-
 def _money(value: Decimal | float | int | None) -> Decimal:
     return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
 
@@ -156,14 +153,16 @@ def _find_product(client: ConnectWiseClient, opportunity_id: int, xref: str) -> 
     return next((p for p in list_products(client, opportunity_id) if p.get("integrationXRef") == xref), None)
 
 
-def apply_plan(client: ConnectWiseClient, document_id: int, opportunity_id: int, plan: Plan) -> dict[int, int]:
+def apply_plan(client: ConnectWiseClient, document_id: int, opportunity_id: int, plan: Plan, *,
+               at_once: int = 1) -> dict[int, int]:
     """Write the plan; returns line id → product id for every line of the document.
 
     Each write touches one product and none depends on another (the order on the opportunity is each
-    line's ``sequenceNumber``, not the order of creation), so they go out side by side, as many at once as
-    the client sends (``max_in_flight``): against a real tenant a new ten-line quote waits for about three
-    round trips for its lines, not ten. When one fails the others under way end first, and a rerun finds
-    whatever they created by its marker."""
+    line's ``sequenceNumber``, not the order of creation), so they go out side by side, ``at_once`` at a
+    time (the run's worker's share of the client's requests in flight: :func:`~..shared.prefetch.writes_at_once`):
+    against a real tenant a rep's new ten-line quote waits for about three round trips for its lines, not
+    ten. When one fails the others under way end first, and a rerun finds whatever they created by its
+    marker."""
     result = {want.line.line_id: pid for pid, want in plan.keep}
 
     def update(pid: int, want: Desired, changes: dict) -> tuple[int, int]:
@@ -183,6 +182,6 @@ def apply_plan(client: ConnectWiseClient, document_id: int, opportunity_id: int,
 
     writes = ([functools.partial(update, *u) for u in plan.update] + [functools.partial(create, w) for w in plan.create]
               + [functools.partial(delete, pid) for pid in plan.delete])
-    done = call_together(writes, at_once=client.settings.max_in_flight or LINES_AT_ONCE, name="colcw-lines")
+    done = call_together(writes, at_once=at_once, name="colcw-lines")
     result.update(pair for pair in done if pair is not None)
     return result

@@ -22,6 +22,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -137,29 +138,64 @@ def call_ahead(call: Callable[[], T], *, name: str = "colcw-call-ahead") -> Ahea
     return Ahead(call, name)
 
 
-def call_together(calls: Sequence[Callable[[], T]], *, at_once: int, name: str = "colcw-together") -> list[T]:
+WRITES_AT_ONCE = 4  # requests a worker alone sends side by side when the client sets no bound of its own
+
+
+def writes_at_once(max_in_flight: int | None, workers: int) -> int:
+    """How many requests one of a run's ``workers`` sends side by side: its share of the client's requests in
+    flight (``max_in_flight``; None: no bound, then :data:`WRITES_AT_ONCE`). A run whose workers already
+    fill them (four workers, four in flight) gains nothing from more threads, and on a busy machine loses:
+    each worker then sends one request after another, in its own thread."""
+    return max(1, (max_in_flight or WRITES_AT_ONCE) // max(1, workers))
+
+
+@dataclass
+class Done(Generic[T]):
+    """What became of one call of :func:`settle_together`: its value, its error, or neither (not started)."""
+
+    started: bool = False
+    value: T | None = None
+    error: BaseException | None = None
+
+
+def settle_together(calls: Sequence[Callable[[], T]], *, at_once: int, name: str = "colcw-together",
+                    stops: Callable[[BaseException], bool] = lambda error: True) -> list[Done[T]]:
     """Each of ``calls``, at most ``at_once`` at a time (each in a thread of the caller's; the client bounds what
-    all of a run's threads send at once); their answers, in the calls' order. When one raises, no call starts
-    after it and, once those under way have ended (nothing is left in flight), the first error in the calls'
-    order is raised, as it would have been one call after another. Only for calls that touch nothing but
-    ConnectWise (no session, no lock)."""
+    all of a run's threads send at once), and what became of each, in the calls' order. An error for which
+    ``stops`` holds (any, by default) keeps the calls not yet started from starting; this returns once those
+    under way have ended (nothing is left in flight). With ``at_once`` 1 they run one after another here.
+    Only for calls that touch nothing but ConnectWise (no session, no lock, no ORM object)."""
     calls = list(calls)
-    if at_once <= 1 or len(calls) <= 1:
-        return [call() for call in calls]
-    failed = threading.Event()
+    out = [Done[T]() for _ in calls]
+    stopped = threading.Event()
 
-    def guarded(call: Callable[[], T]):
-        if failed.is_set():
-            return None  # not started: an earlier call failed
+    def run(call: Callable[[], T], done: Done[T]) -> None:
+        if stopped.is_set():
+            return  # not started: an earlier call failed
+        done.started = True
         try:
-            return call()
-        except BaseException:
-            failed.set()
-            raise
+            done.value = call()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            done.error = e
+            if stops(e):
+                stopped.set()
 
+    if at_once <= 1 or len(calls) <= 1:
+        for call, done in zip(calls, out, strict=True):
+            run(call, done)
+        return out
     with ThreadPoolExecutor(max_workers=min(at_once, len(calls)), thread_name_prefix=name) as pool:
-        futures = [pool.submit(guarded, call) for call in calls]
-    error = next((f.exception() for f in futures if f.exception() is not None), None)
+        for call, done in zip(calls, out, strict=True):
+            pool.submit(run, call, done)
+    return out
+
+
+def call_together(calls: Sequence[Callable[[], T]], *, at_once: int, name: str = "colcw-together") -> list[T]:
+    """Each of ``calls`` as :func:`settle_together` runs them, and their values in the calls' order. When one
+    raises, no call starts after it and, once those under way have ended, the first error in the calls' order
+    is raised, as it would have been one call after another."""
+    outcomes = settle_together(calls, at_once=at_once, name=name)
+    error = next((d.error for d in outcomes if d.error is not None), None)
     if error is not None:
         raise error
-    return [f.result() for f in futures]
+    return [d.value for d in outcomes]  # type: ignore[misc]
