@@ -8,7 +8,13 @@ import threading
 
 import pytest
 
-from colcw_plugin.sync.shared.prefetch import call_ahead, call_together, read_ahead, settle_together
+from colcw_plugin.sync.shared.prefetch import (
+    call_ahead,
+    call_together,
+    read_ahead,
+    settle_together,
+    writes_at_once,
+)
 
 
 def test_items_come_in_order_and_the_reader_works_in_another_thread():
@@ -196,3 +202,9 @@ def test_settled_together_an_error_that_does_not_stop_lets_the_rest_run_and_each
     assert isinstance(done[3].error, Transient) and all(d.started for d in done[:4])
     if at_once == 1:
         assert not done[4].started and done[4].error is None  # after a stopping error, nothing starts
+
+
+@pytest.mark.parametrize(("in_flight", "workers", "share"), [(4, 1, 4), (4, 2, 2), (4, 4, 1), (2, 4, 1), (None, 1, 4),
+                                                          (8, 3, 2)])
+def test_a_worker_sends_its_share_of_the_clients_requests_in_flight_and_at_least_one(in_flight, workers, share):
+    assert writes_at_once(in_flight, workers) == share

@@ -13,7 +13,9 @@ time by the client's own paging, come in beside its companies').
 :func:`call_ahead` does the same for one request whose answer is needed later: it goes out at once,
 beside whatever the caller does first, and its answer (or its error) is taken where it is needed.
 :func:`call_together` sends requests that do not depend on each other (a document's product lines)
-side by side: against a real tenant they cost about one round trip for each few of them, not one each.
+side by side: against a real tenant they cost about one round trip for each few of them, not one each;
+:func:`settle_together` does the same and hands back each one's outcome (a customer's contacts: one
+refused, the others go on). :func:`writes_at_once` says how many a run's worker sends at once.
 """
 
 from __future__ import annotations
