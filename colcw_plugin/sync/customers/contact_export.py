@@ -186,18 +186,18 @@ class ContactExporter:
         settled intents' deletion in ``batch``, also when a transient failure stops the customer half-way (the
         caller flushes them together and commits them).
 
-        The contacts' writes go out side by side, ``at_once`` at a time (a worker's share of the client's requests
-        in flight: :func:`~..shared.prefetch.writes_at_once`; a bulk export's four workers fill them, a rep's
-        export of one customer does not): each touches one contact, and against a real tenant a customer with
-        four new contacts waits for about one round trip for them, not four. A contact ConnectWise refuses is reported and the others go on; a
-        transient failure starts nothing more, and once the writes under way have ended the links of those
-        that were made are staged and the first such failure is raised."""
+        The contacts' writes go out side by side, ``at_once`` at a time (a worker's share of the client's
+        requests in flight: :func:`~..shared.prefetch.writes_at_once`; a bulk export's four workers fill them,
+        a rep's export of one customer does not): each touches one contact, and against a real tenant a
+        customer with four new contacts waits for about one round trip for them, not four. A contact
+        ConnectWise refuses is reported and the others go on; a transient failure starts nothing more, and
+        once the writes under way have ended the links of those that were made are staged and the first such
+        failure is raised."""
         # An unchanged contact is settled here; only the writes that send something go to the threads.
         writes = [self._write_contact(p, company_id, chunk) for p in plans if isinstance(p, Planned)]
-        settled_apart = iter(settle_together([w for w in writes if callable(w)],
-                                             at_once=self.at_once,
-                                             name="colcw-contacts", stops=_stops))
-        sent = iter([next(settled_apart) if callable(w) else Done(True, w) for w in writes])
+        answers = iter(settle_together([w for w in writes if callable(w)], at_once=self.at_once,
+                                       name="colcw-contacts", stops=_stops))
+        sent = iter([next(answers) if callable(w) else Done(True, w) for w in writes])
         outcomes: list[Outcome] = []
         default_cw: int | None = None
         settled: list[int] = []
@@ -211,10 +211,10 @@ class ContactExporter:
                 if done.error is not None and _stops(done.error):
                     stopped = stopped or done.error
                     continue
-                if done.error is not None:
+                if isinstance(done.error, ConnectWiseError):  # refused: this contact alone fails
                     e = done.error
                     outcomes.append(Outcome(CONTACT, "failed", p.contact_id, p.record["id"] if p.record else None,
-                                            p.label, f"{p.label}: {e}", resolution_for(e)))  # type: ignore[arg-type]
+                                            p.label, f"{p.label}: {e}", resolution_for(e)))
                     continue
                 if not done.started:
                     continue  # not sent: a transient failure before it stopped the customer
