@@ -58,7 +58,10 @@ class QuoteWorld:
         return self.api("sales/opportunities", conditions=f"company/id={self.company_id}")
 
     def products(self, opportunity_id: int) -> list[dict]:
-        return self.api("procurement/products", conditions=f"opportunity/id={opportunity_id}", orderBy="id asc")
+        # As the opportunity lists them: by sequence number (its lines are written side by side, so
+        # their ids need not follow the lines).
+        return self.api("procurement/products", conditions=f"opportunity/id={opportunity_id}",
+                        orderBy="sequenceNumber asc, id asc")
 
     def status_of(self, opportunity_id: int) -> dict:
         opp = self.api(f"sales/opportunities/{opportunity_id}")
