@@ -170,11 +170,14 @@ def pg_app(pg_url, redis_url):
 
 @pytest.fixture()
 def app(pg_app):
-    """The PostgreSQL app with empty tables and the demo reference data (store, users, categories)."""
+    """The PostgreSQL app with empty tables and the demo reference data (store, users, categories), and
+    no tenant's codebase remembered (each test's first client discovers it, as on a fresh install)."""
+    from colcw_plugin.sync.runtime import Runtime
     from host_stub.extensions import db
     from host_stub.seed import seed_reference
 
     truncate_all(pg_app)
+    Runtime.of(pg_app).codebases.forget_all()
     with pg_app.app_context():
         seed_reference(db.session)
         db.session.commit()

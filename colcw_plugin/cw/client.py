@@ -22,7 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from . import conditions as C
-from .discovery import CompanyInfo, read_company_info
+from .discovery import CodebaseMemo, CompanyInfo, is_codebase, read_company_info
 from .errors import BadResponse, ConnectWiseError, DiscoveryError, NotFound
 from .paging import MAX_PAGE_SIZE, PagesAtOnce, body, iterate_forward_only, iterate_navigable
 from .patch import patch_ops
@@ -54,8 +54,10 @@ class ConnectWiseClient:
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
         max_url_length: int = DEFAULT_MAX_URL_LENGTH,
+        codebases: CodebaseMemo | None = None,
     ) -> None:
         self.settings = settings
+        self._codebases = codebases
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
@@ -79,6 +81,7 @@ class ConnectWiseClient:
         self._info: CompanyInfo | None = None
         self._base_url: str | None = None
         self._verified_base: str | None = None
+        self._remembered_base: str | None = None  # the base URL as remembered, until this client reads it again
 
         # Resource accessors (paths per API-NOTES §3, quirks included).
         self.companies = Resource(self, "company/companies")
@@ -133,7 +136,8 @@ class ConnectWiseClient:
     # -- discovery --------------------------------------------------------------------
 
     def discover(self, *, retry: bool = True) -> CompanyInfo:
-        """Read ``/login/companyinfo/{companyId}`` and set the API base URL.
+        """Read ``/login/companyinfo/{companyId}`` and set the API base URL (and remember its codebase
+        for the clients that share this one's :class:`CodebaseMemo`).
 
         Raises `DiscoveryError` with ``kind`` unreachable, tls, unknown_company or
         bad_response.
@@ -143,9 +147,29 @@ class ConnectWiseClient:
         codebase = info.codebase
         with self._lock:
             self._info = info
-            self._base_url = f"{s.api_root}/{codebase.strip('/')}/apis/3.0/"
+            self._base_url = self._base_for(codebase)
+            self._remembered_base = None
         log.info("ConnectWise codebase for %s is %s", s.company_id, codebase)
+        if self._codebases is not None:
+            try:
+                self._codebases.put(s.site_root, s.company_id, codebase)
+            except Exception:  # noqa: BLE001 - remembering is a saving, never a reason to fail
+                log.warning("could not remember the ConnectWise codebase", exc_info=True)
         return info
+
+    def _base_for(self, codebase: str) -> str:
+        return f"{self.settings.api_root}/{codebase.strip('/')}/apis/3.0/"
+
+    def _remembered(self) -> str | None:
+        """The codebase another client found for this tenant, if it is remembered and well formed."""
+        if self._codebases is None:
+            return None
+        try:
+            codebase = self._codebases.get(self.settings.site_root, self.settings.company_id)
+        except Exception:  # noqa: BLE001 - without the memo the client discovers, as it would anyway
+            log.warning("could not read the remembered ConnectWise codebase", exc_info=True)
+            return None
+        return codebase if is_codebase(codebase) else None
 
     @property
     def company_info(self) -> CompanyInfo | None:
@@ -154,10 +178,14 @@ class ConnectWiseClient:
 
     @property
     def base_url(self) -> str:
-        """``{api host}/{codebase}apis/3.0/``, discovering it on first use."""
+        """``{api host}/{codebase}apis/3.0/``: on first use the remembered codebase, else discovered."""
         with self._lock:
             if self._base_url is None:
-                self.discover()
+                codebase = self._remembered()
+                if codebase is None:
+                    self.discover()
+                else:
+                    self._base_url = self._remembered_base = self._base_for(codebase)
             assert self._base_url is not None
             return self._base_url
 
@@ -197,9 +225,9 @@ class ConnectWiseClient:
         try:
             response = send(base)
         except NotFound:
-            # A 404 on a base that worked before may mean the tenant moved to a new
-            # codebase (cloud upgrades): re-read companyinfo once and retry if it moved.
-            if self._verified_base != base or not self._rediscover(base):
+            # A 404 on a base that worked before, or that was only remembered, may mean the tenant
+            # moved to a new codebase (cloud upgrades): re-read companyinfo once and retry if it moved.
+            if base not in (self._verified_base, self._remembered_base) or not self._rediscover(base):
                 raise
             base = self.base_url
             response = send(base)

@@ -1,14 +1,22 @@
 """Codebase discovery: ``GET {site}/login/companyinfo/{companyId}`` (API-NOTES §2).
 
 The call is unauthenticated. An unknown company id gets HTTP 200 with a JSON ``null``.
+
+A codebase changes only when ConnectWise upgrades a cloud tenant, so it is discovered once and
+remembered (API-NOTES §9.3: "discover the codebase once, cache it, and re-discover on 404"): a
+:class:`CodebaseMemo` shared by the clients of every process spares each new client (a rep's
+export, a search in the import dialog) a round trip to the login host and a second TLS handshake.
+A client that starts from a remembered codebase reads it again on its first 404 (see the client).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from .errors import ConnectWiseError, DiscoveryError, NetworkError, TLSFailed
@@ -18,6 +26,41 @@ from .transport import Transport
 # A codebase is one path segment ("v2025_1/", "v4_6_release/"): anything else could
 # steer requests elsewhere, so it is refused.
 _CODEBASE_RE = re.compile(r"^[A-Za-z0-9_.\-]+/?$")
+
+# How long a remembered codebase is used without asking again: a stale one is found by its 404 anyway.
+CODEBASE_TTL_SECONDS = 6 * 3600
+
+
+def is_codebase(value: object) -> bool:
+    """Whether ``value`` is a codebase colcw will put in a URL (one path segment)."""
+    return isinstance(value, str) and bool(_CODEBASE_RE.match(value))
+
+
+class CodebaseMemo(Protocol):
+    """Where clients remember a tenant's codebase (``site_root`` and company id say which tenant)."""
+
+    def get(self, site_root: str, company_id: str) -> str | None: ...
+
+    def put(self, site_root: str, company_id: str, codebase: str) -> None: ...
+
+
+class CodebaseMemory:
+    """A :class:`CodebaseMemo` of this process alone, each codebase kept ``ttl`` seconds. Thread-safe."""
+
+    def __init__(self, ttl: float = CODEBASE_TTL_SECONDS, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._kept: dict[tuple[str, str], tuple[str, float]] = {}
+
+    def get(self, site_root: str, company_id: str) -> str | None:
+        with self._lock:
+            codebase, until = self._kept.get((site_root, company_id.lower()), (None, 0.0))
+        return codebase if codebase is not None and self._clock() < until else None
+
+    def put(self, site_root: str, company_id: str, codebase: str) -> None:
+        with self._lock:
+            self._kept[(site_root, company_id.lower())] = (codebase, self._clock() + self.ttl)
 
 
 @dataclass(frozen=True)
@@ -62,7 +105,7 @@ def read_company_info(transport: Transport, settings: ClientSettings, *, retry: 
             f"ConnectWise does not know the company id {s.company_id!r}", kind="unknown_company"
         )
     codebase = body.get("Codebase") if isinstance(body, dict) else None
-    if not isinstance(codebase, str) or not _CODEBASE_RE.match(codebase):
+    if not is_codebase(codebase):
         raise DiscoveryError(
             f"{s.site_root} answered the company lookup without a codebase", kind="bad_response"
         )

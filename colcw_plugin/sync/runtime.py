@@ -27,6 +27,7 @@ from ..cw.callbacks import SigningKeys
 from ..models import Settings, SyncRun
 from ..setup.connection import build_client, read_settings
 from ..setup.secrets import SecretBox
+from .codebases import RedisCodebases
 from .jobs.kinds import KindRegistry, RunOptions
 from .jobs.queue import JobQueue, QueueSettings, submit
 from .jobs.runs import execute_run
@@ -112,6 +113,11 @@ class Runtime:
         return JobQueue(self.redis, self.config.queue)
 
     @cached_property
+    def codebases(self) -> RedisCodebases:
+        """The tenants' codebases as last discovered, shared through Redis by every client colcw builds."""
+        return RedisCodebases(self.redis)
+
+    @cached_property
     def callback_keys(self) -> SigningKeys:
         """ConnectWise's callback signing keys, fetched once and cached for this process."""
         return SigningKeys()
@@ -141,7 +147,7 @@ class Runtime:
         overrides.setdefault("max_in_flight", self.config.concurrency)
         settings = settings if settings is not None else read_settings(session)
         return build_client(session, self.box, settings=settings, rate_limiter=self._rate_limiter(settings),
-                            **overrides)
+                            codebases=self.codebases, **overrides)
 
     def interactive_client(self, session: Session) -> ConnectWiseClient:
         """A client that gives up quickly: a person is waiting on the page."""

@@ -144,7 +144,8 @@ def test_connection():
         errors = e.errors if isinstance(e, FieldErrors) else {"secret": str(e)}
         result = {"ok": False, "errors": errors}
     else:
-        with ConnectWiseClient(cs) as client:
+        # (A check that finds the codebase remembers it for every client: it is read fresh here.)
+        with ConnectWiseClient(cs, codebases=runtime().codebases) as client:
             report = check_connection(client)
         db.session.rollback()
         log.info("Test Connection to %s for company %s: %s", cs.site_root, cs.company_id, "ok" if report.ok else

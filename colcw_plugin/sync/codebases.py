@@ -1,0 +1,40 @@
+"""The tenant's ConnectWise codebase, remembered in Redis for every web process, worker and command.
+
+A client built for a run or for a page's request reads the codebase here instead of asking
+ConnectWise's login host first (see :mod:`colcw_plugin.cw.discovery`). Redis being away only costs
+that request again: the client then discovers the codebase as it would without a memo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..cw.discovery import CODEBASE_TTL_SECONDS
+
+PREFIX = "colcw:codebase:"
+
+
+class RedisCodebases:
+    """A :class:`~colcw_plugin.cw.discovery.CodebaseMemo` in Redis, each codebase kept ``ttl`` seconds."""
+
+    def __init__(self, redis, ttl: int = CODEBASE_TTL_SECONDS) -> None:
+        self.redis = redis
+        self.ttl = ttl
+
+    @staticmethod
+    def key(site_root: str, company_id: str) -> str:
+        digest = hashlib.sha256(f"{site_root.lower()}|{company_id.lower()}".encode()).hexdigest()[:16]
+        return PREFIX + digest
+
+    def get(self, site_root: str, company_id: str) -> str | None:
+        value = self.redis.get(self.key(site_root, company_id))
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+    def put(self, site_root: str, company_id: str, codebase: str) -> None:
+        self.redis.set(self.key(site_root, company_id), codebase, ex=self.ttl)
+
+    def forget_all(self) -> None:
+        """Forget every tenant's codebase (the next client of each discovers it again)."""
+        keys = list(self.redis.scan_iter(match=PREFIX + "*", count=500))
+        if keys:
+            self.redis.delete(*keys)
