@@ -1,8 +1,16 @@
-"""The PostgreSQL databases the benches run on: one per bench, made fresh for each run."""
+"""The PostgreSQL databases the benches run on (one per bench, made fresh for each run), and a Redis of a
+bench's own."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
@@ -22,3 +30,23 @@ def fresh_database(name: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return database_url(name)
+
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[str]:
+    """A Redis server of the bench's own on a free port (never the machine's shared one): its URL, for
+    as long as the block runs."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from demo import free_port, wait_for_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="colcw-bench-redis-") as workdir:
+        proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
+                                 "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(port, proc, "redis-server")
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
