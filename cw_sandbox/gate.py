@@ -51,7 +51,9 @@ def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet, record_bod
             return None
         g.logged = {"method": request.method, "path": request.path,
                     "query": request.query_string.decode("latin-1"), "status": None, "time": time.time(),
-                    "examined": 0}
+                    "examined": 0,
+                    # The client's address and port: which TCP connection carried the request.
+                    "connection": f"{request.remote_addr}:{request.environ.get('REMOTE_PORT', '')}"}
         if record_bodies():
             g.logged["request_json"] = request.get_json(silent=True)
         log(g.logged)
