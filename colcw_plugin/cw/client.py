@@ -22,6 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from . import conditions as C
+from .connections import SharedConnections
 from .discovery import CodebaseMemo, CompanyInfo, is_codebase, read_company_info
 from .errors import BadResponse, ConnectWiseError, DiscoveryError, NotFound
 from .paging import MAX_PAGE_SIZE, PagesAtOnce, body, iterate_forward_only, iterate_navigable
@@ -55,17 +56,21 @@ class ConnectWiseClient:
         rng: Callable[[], float] = random.random,
         max_url_length: int = DEFAULT_MAX_URL_LENGTH,
         codebases: CodebaseMemo | None = None,
+        connections: SharedConnections | None = None,
     ) -> None:
         self.settings = settings
         self._codebases = codebases
         self._owns_session = session is None
+        self._shared_connections = connections is not None
         if session is None:
             session = requests.Session()
             # No proxy or .netrc look-ups from the environment on every request (they cost ~2 s per
             # 11,000 requests); the connection's settings say where ConnectWise is.
             session.trust_env = False
-            # Our own retry loop decides what to retry; urllib3 must not retry on its own.
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
+            # Our own retry loop decides what to retry; urllib3 must not retry on its own. With
+            # ``connections`` the pool is the process's, shared with the clients before and after this one.
+            adapter = connections.adapter() if connections is not None else HTTPAdapter(
+                pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self.session = session
@@ -123,8 +128,10 @@ class ConnectWiseClient:
         self._transport.on_retry_wait = listener
 
     def close(self) -> None:
-        """Close the session if this client created it."""
+        """Close the session if this client created it (shared connections stay for the next client)."""
         if self._owns_session:
+            if self._shared_connections:
+                self.session.adapters.clear()
             self.session.close()
 
     def __enter__(self) -> ConnectWiseClient:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..cw import ClientSettings, ConnectWiseClient
+from ..cw.connections import SharedConnections
 from ..cw.discovery import CodebaseMemo
 from ..errors import FieldErrors
 from ..models import ConfigChange, Settings
@@ -199,14 +200,16 @@ def client_settings(settings: Settings, box: SecretBox, **overrides) -> ClientSe
 
 
 def build_client(session: Session, box: SecretBox, *, settings: Settings | None = None, rate_limiter=None,
-                 codebases: CodebaseMemo | None = None, **overrides) -> ConnectWiseClient:
+                 codebases: CodebaseMemo | None = None, connections: SharedConnections | None = None,
+                 **overrides) -> ConnectWiseClient:
     """A ConnectWise client for the stored connection (raises :class:`NotConfigured`).
 
     ``settings``: the stored connection when the caller has read it already (else it is read here).
     ``rate_limiter`` (e.g. :class:`colcw_plugin.sync.ratelimit.RedisRateLimiter`) shares the
     tenant's request budget between processes; without it the client limits itself alone.
     ``codebases`` remembers the tenant's codebase between clients; without it the client discovers it.
+    ``connections``: the process's connections the client sends on; without it the client opens its own.
     """
     settings = settings if settings is not None else read_settings(session)
     return ConnectWiseClient(client_settings(settings, box, **overrides), rate_limiter=rate_limiter,
-                             codebases=codebases)
+                             codebases=codebases, connections=connections)

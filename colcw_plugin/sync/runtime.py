@@ -24,6 +24,7 @@ from host_stub.gateway import UnitOfWork
 
 from ..cw import ConnectWiseClient
 from ..cw.callbacks import SigningKeys
+from ..cw.connections import SharedConnections
 from ..models import Settings, SyncRun
 from ..setup.connection import build_client, read_settings
 from ..setup.secrets import SecretBox
@@ -113,6 +114,11 @@ class Runtime:
         return JobQueue(self.redis, self.config.queue)
 
     @cached_property
+    def connections(self) -> SharedConnections:
+        """This process's connections to ConnectWise, lent to every client it builds (a forked job gets its own)."""
+        return SharedConnections()
+
+    @cached_property
     def codebases(self) -> RedisCodebases:
         """The tenants' codebases as last discovered, shared through Redis by every client colcw builds."""
         return RedisCodebases(self.redis)
@@ -145,9 +151,11 @@ class Runtime:
         overrides.setdefault("read_timeout", self.config.cw_read_timeout)
         # A run's workers and the reads an export sends ahead share these: ConnectWise asks for few at once.
         overrides.setdefault("max_in_flight", self.config.concurrency)
+        overrides.setdefault("codebases", self.codebases)
+        overrides.setdefault("connections", self.connections)
         settings = settings if settings is not None else read_settings(session)
         return build_client(session, self.box, settings=settings, rate_limiter=self._rate_limiter(settings),
-                            codebases=self.codebases, **overrides)
+                            **overrides)
 
     def interactive_client(self, session: Session) -> ConnectWiseClient:
         """A client that gives up quickly: a person is waiting on the page."""
