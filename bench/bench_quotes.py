@@ -212,28 +212,40 @@ def report_requests(bench: Bench) -> list[Row]:
     return rows
 
 
-def rep_requests(bench: Bench, exports: int = 3) -> Row:
-    """A rep's unchanged re-export as the runtime runs it, with a client of its own as every run has: the
-    first after the tenant's codebase was forgotten reads it from ConnectWise, the ones after remember it."""
+def rep_requests(bench: Bench, exports: int = 3) -> list[Row]:
+    """Reps' unchanged re-exports as the runtime runs them, each run with a client of its own: the first after
+    the tenant's codebase was forgotten reads it from ConnectWise, the ones after remember it; and the
+    connections they open, sending on the process's kept connections and, side by side, each on its own."""
     from colcw_plugin.sync.jobs.runs import create_run
     from host_stub.extensions import db
 
     rt = runtime()
     [doc] = bench.quotes(1, 1)
     bench.run({"document_id": doc}, ONE_DOCUMENT)  # (and the runtime's concurrency as a rep's export has it)
+
+    def exports_of(**client) -> tuple[list[int], int]:
+        counts = []
+        bench.server.clear_requests()
+        for _ in range(exports):
+            run_id = create_run(db.session, rt.kinds, "quote_export", {"document_id": doc}).id
+            db.session.commit()
+            done = rt.execute(db.session, run_id, make_client=lambda session, **kw: rt.client(session, **kw, **client))
+            assert done.status == "succeeded", done.message
+            counts.append(done.api_requests)
+        return counts, len({r["connection"] for r in bench.server.requests()})
+
+    rt.connections.close()
     rt.codebases.forget_all()
-    counts = []
-    for _ in range(exports):
-        run_id = create_run(db.session, rt.kinds, "quote_export", {"document_id": doc}).id
-        db.session.commit()
-        done = rt.execute(db.session, run_id)
-        assert done.status == "succeeded", done.message
-        counts.append(done.api_requests)
-    print(f"\n== a rep's unchanged re-export, each run with its own client: {' / '.join(map(str, counts))} requests "
-          "(the first after the codebase was forgotten, then the ones that remember it) ==")
-    return count_row("quote export: requests for a rep's unchanged re-export as a run sends them (its own client, "
-                     f"codebase discovery included; {counts[0]} on the first after the codebase was forgotten)",
-                     max(counts[1:]), 2, order=203.5)
+    counts, kept = exports_of()
+    _, own = exports_of(connections=None)
+    print(f"\n== {exports} reps' unchanged re-exports one after another, each run with its own client: "
+          f"{' / '.join(map(str, counts))} requests (the first after the codebase was forgotten, then the ones that "
+          f"remember it); {kept} connection(s) opened on the process's kept ones, {own} with a connection pool each ==")
+    return [count_row("quote export: requests for a rep's unchanged re-export as a run sends them (its own client, "
+                      f"codebase discovery included; {counts[0]} on the first after the codebase was forgotten)",
+                      max(counts[1:]), 2, order=203.5),
+            Row(f"… connections {exports} such exports open one after another, on the process's kept connections "
+                f"(a connection pool per client: {own})", str(kept), order=203.6)]
 
 
 def catalog_lookups(bench: Bench, concurrency: int) -> Row:
@@ -304,7 +316,7 @@ def _main(args: argparse.Namespace, app) -> None:
             rows.append(one_line_floor(bench))
             rows += at_latency(bench, args.latency_ms)
             rows += report_requests(bench)
-            rows.append(rep_requests(bench))
+            rows += rep_requests(bench)
             rows.append(catalog_lookups(bench, args.concurrency))
             rows += report_wall_time(bench, args.documents, args.lines, args.latency_ms, args.concurrency)
             save("bench_quotes", rows)
