@@ -8,8 +8,13 @@ that request again: the client then discovers the codebase as it would without a
 from __future__ import annotations
 
 import hashlib
+import logging
+
+from redis.exceptions import RedisError
 
 from ..cw.discovery import CODEBASE_TTL_SECONDS
+
+log = logging.getLogger(__name__)
 
 PREFIX = "colcw:codebase:"
 
@@ -20,6 +25,7 @@ class RedisCodebases:
     def __init__(self, redis, ttl: int = CODEBASE_TTL_SECONDS) -> None:
         self.redis = redis
         self.ttl = ttl
+        self._warned = False
 
     @staticmethod
     def key(site_root: str, company_id: str) -> str:
@@ -27,11 +33,24 @@ class RedisCodebases:
         return PREFIX + digest
 
     def get(self, site_root: str, company_id: str) -> str | None:
-        value = self.redis.get(self.key(site_root, company_id))
+        try:
+            value = self.redis.get(self.key(site_root, company_id))
+        except RedisError as e:
+            self._unavailable(e)
+            return None
         return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
     def put(self, site_root: str, company_id: str, codebase: str) -> None:
-        self.redis.set(self.key(site_root, company_id), codebase, ex=self.ttl)
+        try:
+            self.redis.set(self.key(site_root, company_id), codebase, ex=self.ttl)
+        except RedisError as e:
+            self._unavailable(e)
+
+    def _unavailable(self, error: RedisError) -> None:
+        if not self._warned:  # once per process: every client would say it again
+            log.warning("Redis unavailable for the remembered ConnectWise codebase (%s); each client asks "
+                        "ConnectWise for it", type(error).__name__)
+            self._warned = True
 
     def forget_all(self) -> None:
         """Forget every tenant's codebase (the next client of each discovers it again)."""

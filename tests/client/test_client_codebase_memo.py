@@ -133,13 +133,15 @@ def test_the_redis_memo_is_shared_by_clients_of_separate_memos(cw_sandbox, clien
     assert _discoveries(cw_sandbox) == 2
 
 
-def test_without_redis_a_client_still_finds_its_codebase(cw_sandbox, clients):
+def test_without_redis_a_client_still_finds_its_codebase_and_it_is_said_once(cw_sandbox, clients, caplog):
     import redis
 
     away = RedisCodebases(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
     for _ in range(2):
         assert clients(away).companies.count() == 0
     assert _discoveries(cw_sandbox) == 2
+    said = [r for r in caplog.records if "codebase" in r.getMessage() and r.levelname == "WARNING"]
+    assert len(said) == 1 and "Redis unavailable" in said[0].getMessage()
 
 
 def _url_of(conn) -> str:
