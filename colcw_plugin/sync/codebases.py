@@ -7,12 +7,12 @@ that request again: the client then discovers the codebase as it would without a
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from redis.exceptions import RedisError
 
 from ..cw.discovery import CODEBASE_TTL_SECONDS
+from .ratelimit import tenant_key
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,7 @@ class RedisCodebases:
 
     @staticmethod
     def key(site_root: str, company_id: str) -> str:
-        digest = hashlib.sha256(f"{site_root.lower()}|{company_id.lower()}".encode()).hexdigest()[:16]
-        return PREFIX + digest
+        return tenant_key(site_root, company_id, prefix=PREFIX)
 
     def get(self, site_root: str, company_id: str) -> str | None:
         try:

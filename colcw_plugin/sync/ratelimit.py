@@ -79,7 +79,8 @@ class RedisRateLimiter:
         return wait_ms / 1000.0
 
 
-def tenant_key(site_url: str, company_id: str) -> str:
-    """The Redis key of one tenant's budget (every worker talking to it shares the key)."""
+def tenant_key(site_url: str, company_id: str, *, prefix: str = "colcw:ratelimit:") -> str:
+    """The Redis key of one tenant's ``prefix`` (its budget by default): every worker talking to the tenant
+    shares the key, which names the tenant by a digest, not in clear."""
     digest = hashlib.sha256(f"{site_url.rstrip('/').lower()}|{company_id.lower()}".encode()).hexdigest()[:16]
-    return f"colcw:ratelimit:{digest}"
+    return f"{prefix}{digest}"
