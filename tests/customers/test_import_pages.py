@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from customer_support import items, link_of, make_customer, run
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from colcw_plugin.models import CW_MASTER, Link
 from colcw_plugin.setup.live_updates import get_live
@@ -57,6 +57,55 @@ def test_a_first_import_checks_no_page_for_untouched_companies_and_the_next_one_
 
     assert _untouched_checks(again) == 2  # one per page of 1,000
     assert result.status == "succeeded" and result.counts == {"unchanged": 1500 + made["contacts"]}, result.counts
+
+
+def _links_as_planned(job) -> list[tuple[int, int]]:
+    """At each look-up of customer links by ConnectWise id a run sends (link_batch.by_cw): how many customer links
+    PostgreSQL's planner takes the table to hold, and how many it holds (asked on a connection of its own)."""
+    seen: list[tuple[int, int]] = []
+
+    def ask(conn, cursor, statement, parameters, context, executemany):
+        if "FROM colcw_links" in statement and "cw_id = ANY" in statement \
+                and "customer" in (parameters or {}).values():
+            raw = db.engine.raw_connection()
+            try:
+                with raw.cursor() as cur:
+                    cur.execute("EXPLAIN (FORMAT JSON) SELECT 1 FROM colcw_links WHERE entity = 'customer'")
+                    planned = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
+                    cur.execute("SELECT count(*) FROM colcw_links WHERE entity = 'customer'")
+                    seen.append((planned, cur.fetchone()[0]))
+            finally:
+                raw.close()
+
+    event.listen(db.engine, "before_cursor_execute", ask)
+    try:
+        job()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", ask)
+    return seen
+
+
+def test_a_first_import_plans_its_later_pages_with_the_links_it_has_written(connected):
+    """A first import starts on tables the planner knows nothing of. Until their statistics are taken, it takes a
+    table holding thousands of links for the few it held, and keeps reading every link of each page's kind where
+    the index would do (at 40,000 companies the last pages' look-ups took ten times the first's): the import takes
+    them after its first page, and the planner's picture then grows with the tables."""
+    # As on a new install: no statistics (TRUNCATE between tests keeps those taken of earlier tests' data).
+    db.session.execute(text("DELETE FROM pg_statistic WHERE starelid IN "
+                            "('colcw_links'::regclass, 'customers'::regclass, 'contacts'::regclass)"))
+    db.session.commit()
+    connected.generate(companies=1500, contacts_per_company=2.5)
+    result = None
+
+    def first():
+        nonlocal result
+        result = run("customer_import", {"mode": "all"})
+
+    seen = _links_as_planned(first)
+    assert result.status == "succeeded" and db.session.query(Customer).count() == 1500
+    assert [held for _, held in seen] == [0, 1000], seen  # a look-up per page of 1,000
+    planned, held = seen[1]
+    assert held / 2 <= planned <= held * 2, seen  # (without the statistics: about 10)
 
 
 def test_a_page_the_database_refuses_is_saved_company_by_company(connected):
