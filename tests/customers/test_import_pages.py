@@ -88,7 +88,7 @@ def _links_as_planned(job) -> list[tuple[int, int]]:
 def test_a_first_import_plans_its_later_pages_with_the_links_it_has_written(connected):
     """A first import starts on tables the planner knows nothing of. Until their statistics are taken, it takes a
     table holding thousands of links for the few it held, and keeps reading every link of each page's kind where
-    the index would do (at 40,000 companies the last pages' look-ups took ten times the first's): the import takes
+    the index would do (at 40,000 companies the last pages' look-ups took five to six times the first's): the import takes
     them after its first page, and the planner's picture then grows with the tables."""
     # As on a new install: no statistics (TRUNCATE between tests keeps those taken of earlier tests' data).
     db.session.execute(text("DELETE FROM pg_statistic WHERE starelid IN "
