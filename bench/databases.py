@@ -14,6 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+_SCRIPTS = str(Path(__file__).resolve().parent.parent / "scripts")  # the demo's helpers (a free port, a wait)
+if _SCRIPTS not in sys.path:
+    sys.path.insert(0, _SCRIPTS)
+
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -36,7 +40,6 @@ def fresh_database(name: str) -> str:
 def private_redis() -> Iterator[str]:
     """A Redis server of the bench's own on a free port (never the machine's shared one): its URL, for
     as long as the block runs."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
     from demo import free_port, wait_for_port
 
     port = free_port()
