@@ -67,8 +67,8 @@ class ConnectWiseError(Exception):
             text += " (" + "; ".join(details) + ")"
         if self.attempts > 1:
             text += f" (gave up after {self.attempts} attempts in {self.elapsed:.1f}s)"
-        if self.hint:
-            text += f". {self.hint}"
+        if self.hint:  # (after ConnectWise's own full stop, no second one)
+            text += f"{'' if text.endswith('.') else '.'} {self.hint}"
         return text
 
     def note_attempts(self, attempts: int, elapsed: float) -> None:

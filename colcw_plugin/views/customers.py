@@ -142,6 +142,8 @@ def export_customer(customer_id: int):
         flash(f"Export to ConnectWise did not run: {run.message}", "error")
     elif item.action == "failed":
         flash(f"Export to ConnectWise failed: {item.message} {item.resolution}".strip(), "error")
+    elif item.action == "not_attempted":  # ConnectWise kept failing (busy, down): the message says why and when
+        flash(f"Export to ConnectWise did not finish: {item.message} {item.resolution}".strip(), "error")
     else:
         verb = {"created": "Created in", "updated": "Updated in", "unchanged": "Already up to date in",
                 "skipped": "Skipped by"}[item.action]

@@ -71,6 +71,21 @@ def test_export_failure_is_flashed_with_its_resolution(connected, rep_client):
     assert "Make sure that the Sales Rep is mapped" in page
 
 
+def test_export_while_connectwise_keeps_failing_says_so_on_the_customer_page(sync_ready, rep_client):
+    """ConnectWise answering 503 to every company create: the rep comes back to the customer's page with what
+    happened and what to do (it answered 500 when the record ended "not attempted")."""
+    customer = make_customer()
+    sync_ready.add_fault(status=503, method="POST", path="company/companies$")
+    resp = rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/customers/{customer.id}")
+    page = loaded(rep_client, f"/customers/{customer.id}")
+    assert ("Export to ConnectWise did not finish: Acme Corp (ACME1): not attempted: ConnectWise did not answer in "
+            "time (last answer: POST company/companies: HTTP 503 [ServiceUnavailable] The service is unavailable. "
+            "ConnectWise had a server error; try again in a few minutes). Try again in a few minutes") in page
+    assert '<span class="badge">not attempted</span>' in page  # the panel's last result, in words
+    assert companies(sync_ready) == []
+
+
 def test_export_link_without_javascript_asks_to_confirm(sync_ready, rep_client):
     customer = make_customer()
     html = rep_client.get(f"/colcw/customers/{customer.id}/export").get_data(as_text=True)

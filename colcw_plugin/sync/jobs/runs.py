@@ -214,8 +214,10 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
         return None
     if options.can_wait:
         why = f"stopped after repeated transient failures ({attempt} attempts)"
+        fix = "Retry on the run's page re-runs them once ConnectWise answers again."
     else:  # in the foreground (a person waits on the page, or the command line): no later attempt
         why = "ConnectWise did not answer in time"
+        fix = "Try again in a few minutes, once ConnectWise answers again."
     labels = {}
     left = recorder.unfinished()
     if left and job.record_labels is not None:
@@ -224,8 +226,7 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
         except Exception:  # noqa: BLE001 - names are a nicety; the outcome must be recorded anyway
             log.warning("could not name the records of run %s", recorder.run_id, exc_info=True)
             session.rollback()
-    n = recorder.close_unattempted(why, "Retry on the run's page re-runs them once ConnectWise answers again.",
-                                   labels)
+    n = recorder.close_unattempted(why, fix, labels)
     if not recorder.counts:
         return f"Not done: {why}. ConnectWise: {error}", RunStatus.FAILED
     what = f"{plural(n, 'record')} not attempted: " if n else ""
