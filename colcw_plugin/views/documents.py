@@ -32,7 +32,7 @@ from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
 from ..sync.quotes.opportunities import shared_setup
 from ..sync.quotes.picker import ExportTarget, export_target
-from ..sync.quotes.preflight import preflight
+from ..sync.quotes.preflight import preflight, with_target
 from ..sync.quotes.state import panel_state
 from . import rep_bp
 from .parts import fragment_or_page
@@ -97,6 +97,7 @@ def export_document(doc_id: int):
     settings = read_settings(db.session)
     checks = preflight(db.session, doc, current_actor(), snapshot)
     target, target_problem = _target(doc, snapshot, checks, store=False)
+    checks = with_target(checks, target.refused if target else None)
     return render_template("colcw/documents/export.html", doc=doc, run=run,
                            final=bool(run and run.status in FINAL_RUN_STATUSES),
                            outcome=_outcome(run) if run else None, checks=checks,
@@ -133,6 +134,9 @@ def start_document_export(doc_id: int):
         flash(f"Not exported: “{failing.label}” must be fixed first. {failing.detail}", "error")
         return redirect(back)
     target, _ = _target(doc, snapshot, checks, store=True)
+    if target is not None and target.refused is not None:
+        flash(f"Not exported: {target.refused.message} {target.refused.resolution}", "error")
+        return redirect(back)
     if target is not None and target.confirm and request.form.get("confirm") != target.confirm_token:
         flash(f"Not exported yet: confirm it first. {target.confirm}", "error")
         return redirect(back)

@@ -147,3 +147,34 @@ def test_another_documents_run_is_not_shown(world, rep_client):
     run = world.export(a.id)
     assert rep_client.get(f"/colcw/documents/{b.id}/export?run={run.id}").status_code == 404
     assert rep_client.get(f"/colcw/documents/{b.id}/export/status?run={run.id}").status_code == 404
+
+
+def test_a_document_whose_customer_changed_after_export_is_stopped_on_the_checklist(world, rep_client, drain_queue):
+    """Its opportunity belongs to the company of the customer it had: the checklist says what the export would
+    refuse, with the fix, and keeps Export again disabled; a post anyway queues nothing."""
+    from colcw_plugin import models as links
+
+    doc = world.quote([line("OPT-7010")], name="Moved deal")
+    assert world.export(doc.id).status == "succeeded"
+    [opp] = world.opportunities()
+    other = world.sandbox.api("POST", "company/companies", json={"identifier": "OTHER1", "name": "Other Co",
+                                                                 "addressLine1": "1 Side St"}).json()
+    contact = world.sandbox.api("POST", "company/contacts", json={"firstName": "Kim", "company": {"id": other["id"]}}
+                                ).json()
+    links.set_link(db.session, "customer", world.customer_id, other["id"])  # the customer is now that company
+    links.set_link(db.session, "contact", world.contact_id, contact["id"])
+    db.session.commit()
+    refusal = (f"{doc.number} is linked to opportunity {opp['id']} \"Moved deal\" of another ConnectWise company "
+               "(Acme Dental); its customer changed after it was exported. Move the opportunity to the new company "
+               "in ConnectWise, or copy the lines to a new quote for this customer and export that.")
+    page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
+    text = page.replace("&#34;", '"')
+    assert re.search(r'<button type="submit" id="colcw-export-submit" disabled>', page)
+    assert f"Export now is unavailable until “Opportunity” is fixed: {refusal}" in text
+    resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
+    assert resp.location.endswith(f"/colcw/documents/{doc.id}/export")
+    assert f"Not exported: {refusal}" in rep_client.get(resp.location).get_data(as_text=True).replace("&#34;", '"')
+    assert drain_queue() == 0
+    # What the export itself says, were it run: the same words.
+    [item] = items(world.export(doc.id))
+    assert item.action == "failed" and f"{item.message} {item.resolution}" == f"{doc.number} was not exported: {refusal}"

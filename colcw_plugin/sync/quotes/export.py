@@ -60,7 +60,7 @@ from .opportunities import (
     new_opportunity_body,
     shared_setup,
 )
-from .problems import ExportRefused, LineProblem
+from .problems import ExportRefused, LineProblem, other_company
 from .run_setup import ExportSettings, Member, Reps
 from .state import document_fingerprint, opportunity_field_value
 from .won import won_change
@@ -299,11 +299,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
             session.commit()
             remembered = True
     elif (opp.get("company") or {}).get("id") not in (None, company_id):
-        raise ExportRefused(
-            f"{number} is linked to opportunity {opp['id']} \"{opp.get('name', '')}\" of another ConnectWise company "
-            f"({(opp.get('company') or {}).get('name', '')}); its customer changed after it was exported.",
-            "Move the opportunity to the new company in ConnectWise, or copy the lines to a new quote for this "
-            "customer and export that.")
+        raise other_company(number, opp["id"], opp.get("name", ""), (opp.get("company") or {}).get("name", ""))
     elif state and state.exported_at and name_now != state.name_at_export:
         notes.append(f"The opportunity name on the document changed to \"{name_now}\"; it stays linked to "
                      f"opportunity {opp['id']} \"{opp.get('name', '')}\".")

@@ -28,6 +28,7 @@ from ...cw import conditions as C
 from ...models import DocumentExport, Settings, get_link, remove_link, set_link
 from ...text import possessive
 from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
+from .problems import ExportRefused, other_company
 from .state import document_link, get_state, opportunity_field_value
 
 PICKER_FIELDS = [*OPPORTUNITY_FIELDS, "stage"]
@@ -52,6 +53,7 @@ class OpportunityChoice:
     stage: str
     expected_close: dt.date | None
     amount: Decimal
+    company_name: str = ""
 
     @property
     def state(self) -> str:
@@ -71,7 +73,8 @@ def _choice(row: dict, flags: dict[int, dict], amounts: dict[int, Decimal]) -> O
         id=int(row["id"]), name=str(row.get("name", "")), company_id=(row.get("company") or {}).get("id"),
         status=str(status.get("name") or flag.get("name") or ""), closed=bool(flag.get("closedFlag")),
         won=bool(flag.get("wonFlag")), lost=bool(flag.get("lostFlag")), stage=str((row.get("stage") or {}).get("name", "")),
-        expected_close=dt.date.fromisoformat(close) if close else None, amount=amounts.get(int(row["id"]), Decimal(0)))
+        expected_close=dt.date.fromisoformat(close) if close else None, amount=amounts.get(int(row["id"]), Decimal(0)),
+        company_name=str((row.get("company") or {}).get("name") or ""))
 
 
 def _amounts(client: ConnectWiseClient, ids: list[int]) -> dict[int, Decimal]:
@@ -190,6 +193,7 @@ class ExportTarget:
     detail: str  # one sentence for the checklist
     confirm: str | None = None  # when set, the export waits for a person to confirm this
     case_slips: list[OpportunityChoice] = field(default_factory=list)  # same name but for case
+    refused: ExportRefused | None = None  # when set, the export would be refused: Export now waits for the fix
 
     @property
     def confirm_token(self) -> str:
@@ -208,6 +212,10 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
             return ExportTarget(None, "unknown", f"Linked opportunity {link.cw_id} is gone from ConnectWise: the "
                                 "export goes by the opportunity name instead.")
         how = "quote" if inherited else "linked"
+        company = get_link(session, "customer", doc.customer_id)
+        if company is not None and choice.company_id not in (None, company.cw_id):  # as the export refuses it
+            refused = other_company(doc.number, choice.id, choice.name, choice.company_name)
+            return ExportTarget(choice, how, f"{refused.message} {refused.resolution}", refused=refused)
         where = f"opportunity {choice.id} “{choice.name}”" + (" (the quote's)" if inherited else "")
         return ExportTarget(choice, how, f"Goes to {where}, {choice.state.lower()}.",
                             confirm=closed_warning(choice, doc))

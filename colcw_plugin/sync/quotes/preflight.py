@@ -15,6 +15,7 @@ from ...models import DocumentDrift, get_link
 from ...setup.connection import is_configured, read_settings
 from ...setup.reps import UnmappedRep, member_for
 from ..shared.product_drift import overwrite
+from .problems import ExportRefused
 from .state import get_state, opportunity_field_value
 
 
@@ -56,6 +57,15 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
         checks.append(Check(True, "Changes made in ConnectWise since the last export",
                             "Exporting overwrites them: it " + "; ".join(overwrite(c) for c in drift.changes) + "."))
     return checks
+
+
+def with_target(checks: list[Check], refused: ExportRefused | None) -> list[Check]:
+    """The checks with what ConnectWise said of where the export goes: the opportunity check fails when the
+    export would be refused there (``refused``: :attr:`~.picker.ExportTarget.refused`)."""
+    if refused is None:
+        return checks
+    return [Check(False, c.label, f"{refused.message} {refused.resolution}") if c.label == "Opportunity" else c
+            for c in checks]
 
 
 def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict) -> Check:

@@ -37,3 +37,13 @@ class ExportRefused(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def other_company(number: str, opportunity_id: int, opportunity_name: str, company_name: str) -> ExportRefused:
+    """A document linked to an opportunity of another ConnectWise company than its customer's (its customer
+    changed after it was exported): the export refuses it, and the export page says so before."""
+    return ExportRefused(
+        f"{number} is linked to opportunity {opportunity_id} \"{opportunity_name}\" of another ConnectWise company "
+        f"({company_name}); its customer changed after it was exported.",
+        "Move the opportunity to the new company in ConnectWise, or copy the lines to a new quote for this customer "
+        "and export that.")
