@@ -78,6 +78,9 @@ def save_categories(session: Session, settings: Settings, mode: str, choices: li
         if row is None:
             row = CategoryMapping(host_category=key[0], host_subcategory=key[1])
             session.add(row)
+        elif value[3] is None and (row.cw_category_name, row.cw_subcategory_name) == value[:2]:
+            # Unchanged, saved while ConnectWise cannot be reached: it keeps the ids it was verified with.
+            value = (*value[:2], row.cw_category_id, row.cw_subcategory_id)
         new = dict(zip(("cw_category_name", "cw_subcategory_name", "cw_category_id", "cw_subcategory_id"), value,
                        strict=True))
         if any(getattr(row, k) != v for k, v in new.items()):

@@ -91,6 +91,8 @@ def apply_named(session: Session, current: Mapping[str, Any], resolved: Mapping[
         if row is None:
             row = new_row(key)
             session.add(row)
+        elif cw_id is None and getattr(row, name_attr) == name:
+            cw_id = getattr(row, id_attr)  # unchanged, saved while ConnectWise cannot be reached: keeps its id
         if (getattr(row, name_attr), getattr(row, id_attr)) != (name, cw_id):
             changes.append(f"{key} → {name}" + ("" if cw_id else " (not verified)"))
         setattr(row, name_attr, name)

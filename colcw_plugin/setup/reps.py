@@ -24,9 +24,15 @@ from .lookups import Lookups
 class UnmappedRep(Exception):
     """The sales rep has no ConnectWise member: Appendix C's "Customer export did not occur"."""
 
-    def __init__(self, rep: User | None):
+    def __init__(self, rep: User | None, unverified: str = ""):
         self.rep = rep
         who = rep.name if rep else "No sales rep"
+        if unverified:  # mapped by a name saved while ConnectWise could not be reached
+            self.resolution = ("Save Admin → Integration → ConnectWise → Sales rep mapping again while ConnectWise "
+                               "answers: that checks the member and keeps its id.")
+            super().__init__(f"Export did not occur: {who} is mapped to ConnectWise member {unverified}, but the "
+                             "mapping was saved without checking it in ConnectWise (not verified).")
+            return
         self.resolution = ("Make sure that the Sales Rep is mapped: Admin → Integration → ConnectWise → "
                            "Sales rep mapping" + (f" (map {rep.name} to a ConnectWise member)." if rep else "."))
         super().__init__(f"Export did not occur: {who} is not mapped to a ConnectWise member.")
@@ -69,7 +75,7 @@ def member_for(session: Session, settings: Settings, actor: dict | None,
     if rep is None:
         raise UnmappedRep(None)
     if mapping is None or not mapping.member_id:
-        raise UnmappedRep(rep)
+        raise UnmappedRep(rep, mapping.member_identifier if mapping is not None else "")
     return mapping
 
 
@@ -108,6 +114,13 @@ def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Looku
             continue
         row = {"member_identifier": member, "member_id": None, "location_name": location, "location_id": None,
                "department_name": department, "department_id": None}
+        kept = current.get(c.user_id)
+        if lookups is None and kept is not None and kept.member_identifier == member \
+                and location in ("", kept.location_name) and department in ("", kept.department_name):
+            # Unchanged while ConnectWise cannot be reached: it keeps the ids it was verified with (were they
+            # dropped, every export of this rep would stop until the page was saved again).
+            resolved[c.user_id] = {k: getattr(kept, k) for k in row}
+            continue
         if lookups is not None:
             m = lookups.member(member)
             if m is None:

@@ -197,3 +197,62 @@ def test_lists_are_read_to_the_last_page(admin_client, connected_demo):
     assert '<option value="Zz Maker 1199">' in html and '<option value="Zz Maker 0000">' in html
     pages = [r for r in connected_demo.requests() if r["path"].endswith("procurement/manufacturers")]
     assert len(pages) >= 2
+
+
+def test_mappings_saved_unchanged_while_connectwise_is_unreachable_keep_their_verified_ids(admin_client,
+                                                                                           connected_demo):
+    """An admin saves the mapping pages again, as they were, while ConnectWise does not answer: what was
+    verified stays verified (dropping the member's id stopped every export of that rep)."""
+    dana = _user("dana@demo.example")  # the store's default rep: the one exports use
+    add_document_lines([("Acme Widgets", "Power", "PDUs", "Product")])
+    storage = _sandbox_id(connected_demo, "procurement/subcategories/", name="Storage")
+    assert post_form(admin_client, "/reps", {f"member-{dana.id}": "ddefault"}).status_code == 302
+    assert post_form(admin_client, "/products", {"section": "types", "type-Product": "Hardware",
+                                                 "type-Service": "Service", "type-Labor": "Labor"}).status_code == 302
+    assert post_form(admin_client, "/products", {"section": "manufacturers", "alias_host-0": "Acme Widgets",
+                                                 "alias_cw-0": "Belkin"}).status_code == 302
+    assert post_form(admin_client, "/products", {"section": "categories", "category_mode": "mapping",
+                                                 "hostcat-0": "Power", "hostsub-0": "PDUs",
+                                                 "target-0": str(storage)}).status_code == 302
+
+    def verified():
+        db.session.expire_all()
+        m = _mapping(dana)
+        types = {r.host_type: r.cw_type_id for r in db.session.execute(select(ProductTypeMapping)).scalars()}
+        alias = db.session.execute(select(ManufacturerAlias)).scalar_one()
+        category = db.session.execute(select(CategoryMapping)).scalar_one()
+        return ((m.member_id, m.location_id, m.department_id), types, alias.cw_manufacturer_id,
+                (category.cw_category_id, category.cw_subcategory_id))
+
+    before = verified()
+    assert before[0][0] == _sandbox_id(connected_demo, "system/members", identifier="ddefault")
+    assert None not in before[1].values()
+    settings = get_settings(db.session)
+    settings.site_url = "http://127.0.0.1:9"  # unreachable: the pages offer typed fields, filled as saved
+    db.session.commit()
+    resp = post_form(admin_client, "/reps", {f"member-{dana.id}": "ddefault", f"location-{dana.id}": "Main",
+                                             f"department-{dana.id}": "Sales"})
+    assert resp.status_code == 302
+    assert post_form(admin_client, "/products", {"section": "types", "type-Product": "Hardware",
+                                                 "type-Service": "Service", "type-Labor": "Labor"}).status_code == 302
+    assert post_form(admin_client, "/products", {"section": "manufacturers", "alias_host-0": "Acme Widgets",
+                                                 "alias_cw-0": "Belkin"}).status_code == 302
+    assert post_form(admin_client, "/products", {"section": "categories", "category_mode": "mapping",
+                                                 "hostcat-0": "Power", "hostsub-0": "PDUs", "cwcat-0": "Hardware",
+                                                 "cwsub-0": "Storage"}).status_code == 302
+    assert verified() == before
+    assert "not verified" not in admin_client.get("/admin/integration/connectwise/reps").get_data(as_text=True)
+    # A changed row is still saved as typed, unverified, and an export says what that means.
+    post_form(admin_client, "/reps", {f"member-{dana.id}": "sales2", f"location-{dana.id}": "Main",
+                                      f"department-{dana.id}": "Sales"})
+    assert _mapping(dana).member_id is None
+    from colcw_plugin.setup.reps import UnmappedRep, member_for
+
+    try:
+        member_for(db.session, get_settings(db.session), None)
+    except UnmappedRep as e:
+        assert str(e) == ("Export did not occur: Dana Default is mapped to ConnectWise member sales2, but the mapping "
+                          "was saved without checking it in ConnectWise (not verified).")
+        assert "save" in e.resolution.lower() and "while ConnectWise answers" in e.resolution
+    else:
+        raise AssertionError("an unverified mapping has no member id to export with")
