@@ -15,6 +15,7 @@ from ..errors import FieldErrors
 from ..models import Schedule, SyncRun
 from ..setup.live_updates import read_live, save_limit
 from ..sync.jobs import history
+from ..sync.jobs.scheduler import missing_processes
 from ..sync.jobs.schedules import (
     create_schedule,
     describe,
@@ -68,7 +69,8 @@ def _job_forms(posted: dict | None = None, errors: dict | None = None) -> list[t
 def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | None = None) -> dict:
     kinds = runtime().kinds
     context = {"tab": tab, "tabs": TABS, "kinds": list(kinds), "zone": display_zone(), "when": when,
-               "results": history.RESULTS, "kind_label": kinds.label, "zones": timezones()}
+               "results": history.RESULTS, "kind_label": kinds.label, "zones": timezones(),
+               "missing": missing_processes(runtime().queue)}
     if tab == "run":
         context.update(job_forms=_job_forms(posted, errors), live=read_live(db.session),
                        last=history.last_runs(db.session, [k.name for k in kinds]))

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from host_stub.extensions import db
 from host_stub.views import admin_required, current_actor, referrer_path
 
-from ..models import ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, Schedule, SyncRun
+from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, Schedule, SyncRun
 from ..sync.jobs import history, recovery
+from ..sync.jobs.scheduler import missing_processes
 from . import admin_bp, rep_bp
 from .jobs import flash_submitted, when
 from .support import runtime
@@ -32,6 +33,7 @@ def job_run(run_id: int):
     schedule = db.session.get(Schedule, run.schedule_id) if run.schedule_id else None
     return render_template("colcw/jobs/run.html", run=run, items=items, action=action, when=when,
                            job_label=kinds.label(run.kind), schedule=schedule,
+                           missing=missing_processes(runtime().queue) if run.status in ACTIVE_RUN_STATUSES else [],
                            failed=history.failed_count(db.session, run.id),
                            retry=history.retry_label(db.session, kinds, run) if run.status in ENDED_RUN_STATUSES
                            else None,

@@ -220,3 +220,47 @@ def test_a_scheduled_changed_since_import_is_described_by_its_moving_watermark_n
     row = admin_client.get(f"{JOBS}?tab=schedules").get_data(as_text=True).split('data-schedule="Hourly-ish"')[1]
     row = row.split("</tr>")[0]
     assert "since the previous import" in row and " UTC</span>" not in row
+
+
+def test_the_jobs_pages_say_when_no_worker_or_scheduler_is_running(admin_client, app, redis_conn, monkeypatch):
+    """Without a worker a run sits queued, and without the scheduler nothing scheduled starts: the pages say
+    so, from what Redis (shared by every machine) holds, instead of a run that silently never starts."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    from colcw_plugin.sync.jobs.scheduler import run_scheduler
+
+    no_worker, no_scheduler = "No colcw worker is running", "The colcw scheduler is not running"
+    page = admin_client.get(JOBS).get_data(as_text=True)
+    assert no_worker in page and no_scheduler in page and "flask colcw worker" in page
+    run = runtime().submit(db.session, "quote_export", {"document_id": 1}, actor={"name": "admin"})
+    assert no_worker in admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)  # queued: said there too
+
+    rt = runtime()
+    from rq import SimpleWorker
+
+    worker = SimpleWorker([rt.queue.rq], connection=rt.queue.connection)
+    worker.register_birth()  # what a starting worker writes to Redis
+    stop = threading.Event()
+    engine = db.engine
+    scheduler = threading.Thread(target=run_scheduler, args=(lambda: Session(bind=engine), rt.queue, rt.kinds),
+                                 kwargs={"history_days": 90, "interval": 0.2, "stop": stop}, daemon=True)
+    try:
+        page = admin_client.get(JOBS).get_data(as_text=True)
+        assert no_worker not in page and no_scheduler in page
+        scheduler.start()
+        for _ in range(50):
+            page = admin_client.get(JOBS).get_data(as_text=True)
+            if no_scheduler not in page:
+                break
+            stop.wait(0.1)
+        assert 'id="colcw-missing-processes"' not in page
+    finally:
+        stop.set()
+        scheduler.join(timeout=10)
+        worker.register_death()
+    page = admin_client.get(JOBS).get_data(as_text=True)
+    assert no_worker in page and no_scheduler in page  # the scheduler let its lock go as it stopped
+    redis_down(monkeypatch, app)
+    assert "The job queue (Redis) does not answer" in admin_client.get(f"{JOBS}?tab=history").get_data(as_text=True)

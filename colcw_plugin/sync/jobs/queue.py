@@ -15,7 +15,8 @@
   RQ's scheduler; the colcw scheduler also releases overdue ones, in case the worker holding RQ's
   scheduler died).
 * :class:`JobQueue` is what the rest of colcw knows of RQ: enqueue a run, tell whether a job is
-  waiting for or working on a run, withdraw a waiting job, the per-work submit lock.
+  waiting for or working on a run, withdraw a waiting job, the per-work submit lock, how many
+  workers listen.
 """
 
 from __future__ import annotations
@@ -154,6 +155,11 @@ class JobQueue:
                 self.rq.enqueue_job(job)
                 released += 1
         return released
+
+    def workers(self) -> int:
+        """How many RQ workers listen on this queue, on any machine (a worker that died without saying so
+        counts until its registration expires: RQ's worker TTL, seven minutes by default)."""
+        return len(Worker.all(queue=self.rq))
 
     def withdraw(self, run: SyncRun) -> None:
         """Delete the run's job if it is still waiting (a stray delivery would find nothing to do)."""

@@ -37,7 +37,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -120,6 +120,25 @@ def maintenance(session: Session, queue: JobQueue, *, history_days: int) -> None
     purged = maybe_purge(session, queue.connection, history_days)
     if purged:
         log.info("purged %s runs older than %s days", purged, history_days)
+
+
+def missing_processes(queue: JobQueue) -> list[str]:
+    """What keeps runs from starting by themselves, for the jobs pages: no worker listening on the queue, no
+    scheduler leading (its leader lock lives three ticks after its last), Redis not answering. Each process
+    may run on another machine: only Redis, which they all share, can tell."""
+    try:
+        workers, leading = queue.workers(), bool(queue.connection.exists(LEADER_KEY))
+    except RedisError:
+        return ["The job queue (Redis) does not answer: runs are neither queued nor started until it does. Check "
+                "REDIS_URL and that Redis is running."]
+    missing = []
+    if not workers:
+        missing.append("No colcw worker is running: queued runs wait until one starts. Start one with "
+                       "“flask colcw worker” (on any machine that shares this database and Redis).")
+    if not leading:
+        missing.append("The colcw scheduler is not running: scheduled jobs do not start, and runs whose worker "
+                       "stopped are not resumed, until it runs. Start it with “flask colcw scheduler”.")
+    return missing
 
 
 def run_scheduler(new_session: Callable[[], Session], queue: JobQueue, kinds: KindRegistry, *, history_days: int,
