@@ -296,3 +296,21 @@ def dt_delta(seconds: int):
     import datetime as dt
 
     return dt.timedelta(seconds=seconds)
+
+
+def test_a_line_at_fault_on_two_counts_is_one_line_that_cannot_be_exported(world):
+    """An unknown manufacturer and a sub-category ConnectWise lacks, on one line: one line, both reasons."""
+    doc = world.quote([line("NPC-OM4-3M", manufacturer="NorthPeak Cables", category="Hardware",
+                            subcategory="Fiber")])
+    run = world.export(doc.id)
+    [document] = items(run)
+    assert "1 line cannot be exported" in document.message, document.message
+    [problem] = items(run, "line")
+    assert problem.message == (
+        "Line 1 (NPC-OM4-3M) is not in the ConnectWise catalog and cannot be created: sub-category \"Fiber\" of "
+        "Hardware does not exist in ConnectWise; manufacturer \"NorthPeak Cables\" does not exist in ConnectWise "
+        "(names must match exactly, case included).")
+    assert "Create sub-category \"Fiber\" of Hardware in ConnectWise" in problem.resolution
+    assert "Add \"NorthPeak Cables\" to ConnectWise's manufacturers" in problem.resolution
+    assert run.entity_counts.get("line") == {"failed": 1}
+    assert world.opportunities() == []

@@ -212,6 +212,7 @@ class Catalog:
                                          "or replace the line."))
         bodies = self._creation_bodies(missing, problems) if missing else {}
         if problems:
+            problems = _per_line(problems)
             n = len(problems)
             raise ExportRefused(f"{n} line{'s' if n > 1 else ''} cannot be exported, so nothing was sent to "
                                 "ConnectWise.", "Fix what each line below names, then export again.",
@@ -352,4 +353,33 @@ class Catalog:
 
 
 def _problem(ln: LineInput, what: str, fix: str) -> LineProblem:
-    return LineProblem(ln.line_id, ln.position, ln.item_number, f"Line {ln.position} ({ln.item_number}) {what}", fix)
+    return LineProblem(ln.line_id, ln.position, ln.item_number, f"{_named(ln)} {what}", fix)
+
+
+def _named(line: LineInput | LineProblem) -> str:
+    return f"Line {line.position} ({line.item_number})"
+
+
+_CANNOT_CREATE = "is not in the ConnectWise catalog and cannot be created: "
+
+
+def _per_line(problems: list[LineProblem]) -> list[LineProblem]:
+    """One problem per line, in order: a line at fault on several counts (an unknown manufacturer and an
+    unmapped category) is one line that cannot be exported, its reasons and fixes joined."""
+    by_line: dict[int, list[LineProblem]] = {}
+    for p in problems:
+        by_line.setdefault(p.line_id, []).append(p)
+    out = []
+    for mine in by_line.values():
+        first = mine[0]
+        if len(mine) == 1:
+            out.append(first)
+            continue
+        whats = [p.message.removeprefix(f"{_named(first)} ").rstrip(".") for p in mine]
+        if all(w.startswith(_CANNOT_CREATE) for w in whats):  # said once: "… cannot be created: this; that."
+            what = _CANNOT_CREATE + "; ".join(w.removeprefix(_CANNOT_CREATE) for w in whats)
+        else:
+            what = "; ".join(whats)
+        out.append(LineProblem(first.line_id, first.position, first.item_number, f"{_named(first)} {what}.",
+                               " ".join(dict.fromkeys(p.resolution for p in mine))))
+    return out
