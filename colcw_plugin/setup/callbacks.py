@@ -50,7 +50,10 @@ class Registration:
 
 
 def _mine(client: ConnectWiseClient, url: str) -> list[dict]:
-    return list(client.callbacks.iterate(conditions=C.eq("url", url), fields=FIELDS))
+    """The tenant's callbacks pointing at ``url``, matched here: the URL holds the secret, and a condition
+    would put it in a query string, which ConnectWise's and every proxy's access logs keep (a tenant has
+    a few dozen callbacks: one page)."""
+    return [c for c in client.callbacks.iterate(conditions=C.in_("type", TYPES), fields=FIELDS) if c.get("url") == url]
 
 
 def _same(entry: dict, ctype: str) -> bool:

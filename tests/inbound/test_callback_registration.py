@@ -33,6 +33,9 @@ def test_callbacks_are_registered_once_across_saves_and_removed_when_switched_of
     assert {c["level"] for c in first} == {"owner"}
     assert all(c["url"].startswith("https://quotes.example.com/colcw/cw-callback/") for c in first)
     assert len({c["url"] for c in first}) == 1
+    secret = first[0]["url"].rsplit("/", 1)[1]
+    asked = [r for r in connected.requests() if "system/callbacks" in r["path"]]
+    assert asked and not [r for r in asked if secret in (r.get("query") or "") + r["path"]]  # never in a URL
     enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
     enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
     assert _callbacks(connected) == first  # reused, not registered again
