@@ -28,6 +28,10 @@ def save_options(session: Session, data: OptionsInput, actor: str) -> Settings:
         field = session.get(CustomField, data.opportunity_field_id)
         if field is None:
             raise FieldErrors({"opportunity_field_id": "That custom field no longer exists; choose another one."})
+    elif not data.allow_empty_opportunity_name:  # no name from anywhere: every export would be refused
+        raise FieldErrors({"opportunity_field_id": "Choose the custom field that holds the opportunity name, or "
+                           "allow empty opportunity names (a document then becomes an opportunity named by its "
+                           "number): with neither, no document can be exported."})
     changes = []
     if row.opportunity_field_id != data.opportunity_field_id:
         changes.append(f"opportunity name field: {field.name if field else 'none'}")

@@ -214,6 +214,22 @@ def test_options_refuse_a_field_that_does_not_exist(admin_client):
     assert get_settings(db.session).opportunity_field_id is None
 
 
+def test_options_refuse_no_name_field_when_empty_names_are_not_allowed(admin_client):
+    """Neither a field nor empty names: every document's export would be refused for want of a name."""
+    field = db.session.execute(select(CustomField).where(CustomField.name == "Opportunity Name")).scalar_one()
+    token = csrf_from(admin_client.get(URL).get_data(as_text=True))
+    admin_client.post(URL + "options", data={"csrf_token": token, "opportunity_field_id": str(field.id)})
+    resp = admin_client.post(URL + "options", data={"csrf_token": token, "opportunity_field_id": ""})
+    assert resp.status_code == 400
+    assert "with neither, no document can be exported" in resp.get_data(as_text=True)
+    assert get_settings(db.session).opportunity_field_id == field.id  # nothing saved
+    resp = admin_client.post(URL + "options", data={"csrf_token": token, "opportunity_field_id": "",
+                                                    "allow_empty_opportunity_name": "on"})
+    assert resp.status_code == 302
+    settings = get_settings(db.session)
+    assert (settings.opportunity_field_id, settings.allow_empty_opportunity_name) == (None, True)
+
+
 # -- synced items ----------------------------------------------------------------------------------------
 
 
