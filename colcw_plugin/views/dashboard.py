@@ -10,7 +10,8 @@ rq-dashboard 0.9 has no authentication and no CSRF check of its own. Before any 
   already POST with the header, taken from the ``_csrf_token`` cookie :func:`_dashboard_csrf_cookie`
   sets;
 * a job id Redis does not hold answers 404 (rq-dashboard raises, a 500), and so do an unknown
-  Redis instance, registry or page; requeueing a job that has not failed answers 409.
+  Redis instance, registry or page; requeueing a job that has not failed answers 409; compacting an
+  empty queue answers that there is nothing to do (RQ's compact fails on a queue with no key).
 """
 
 from __future__ import annotations
@@ -83,7 +84,11 @@ def _guard_dashboard():
         if not _csrf_ok():
             return _refuse(400, "The CSRF token is missing or invalid: reload the dashboard and try again.")
     problem = _missing(endpoint, request.view_args or {})
-    return _refuse(*problem) if problem else None
+    if problem:
+        return _refuse(*problem)
+    if endpoint == "compact_queue" and not JobQueue.length(current_app.redis_conn, request.view_args["queue_name"]):
+        return jsonify(status="OK", message="The queue is empty: there is nothing to compact.")  # (RQ fails on it)
+    return None
 
 
 def _dashboard_csrf_cookie(resp):

@@ -102,6 +102,16 @@ def test_empty_with_a_token_empties_the_failed_list(admin_client, queue, drain_q
     assert queue.failed_job_registry.get_job_ids() == [] and all(queue.fetch_job(i) is None for i in ids)
 
 
+def test_compacting_an_empty_queue_says_there_is_nothing_to_do_and_a_full_one_keeps_its_jobs(admin_client, queue):
+    url = f"{RQ_PREFIX}/queue/{queue.name}/compact"
+    resp = admin_client.post(url, headers={"X-CSRFToken": _token(admin_client)})
+    assert resp.status_code == 200 and "nothing to compact" in resp.get_json()["message"]  # RQ raised: a 500
+    job = queue.enqueue("operator.truediv", 4, 2, job_id=f"colcw-test-{uuid.uuid4().hex[:8]}")
+    resp = admin_client.post(url, headers={"X-CSRFToken": _token(admin_client)})
+    assert resp.status_code == 200 and resp.get_json()["status"] == "OK"
+    assert queue.job_ids == [job.id]
+
+
 def test_requeueing_a_job_that_has_not_failed_is_409_and_leaves_it(admin_client, queue):
     job = queue.enqueue("operator.truediv", 4, 2, job_id=f"colcw-test-{uuid.uuid4().hex[:8]}")
     resp = admin_client.post(f"{RQ_PREFIX}/job/{job.id}/requeue", headers={"X-CSRFToken": _token(admin_client)})

@@ -156,6 +156,11 @@ class JobQueue:
                 released += 1
         return released
 
+    @staticmethod
+    def length(connection: Redis, name: str) -> int:
+        """How many jobs wait in the RQ queue ``name`` (any queue: the dashboard shows them all)."""
+        return Queue(name, connection=connection).count
+
     def workers(self) -> int:
         """How many RQ workers listen on this queue, on any machine (a worker that died without saying so
         counts until its registration expires: RQ's worker TTL, seven minutes by default)."""
