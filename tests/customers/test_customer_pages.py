@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customer_support import companies, link_of, make_customer
+from customer_support import companies, link_of, make_customer, update_customer
 from htmx_loads import loaded
 from sqlalchemy import select
 
@@ -84,6 +84,20 @@ def test_export_while_connectwise_keeps_failing_says_so_on_the_customer_page(syn
             "ConnectWise had a server error; try again in a few minutes). Try again in a few minutes") in page
     assert '<span class="badge">not attempted</span>' in page  # the panel's last result, in words
     assert companies(sync_ready) == []
+
+
+def test_the_customer_panel_says_changed_since_export_as_all_customers_does(sync_ready, rep_client):
+    customer = make_customer()
+    rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
+    assert 'id="colcw-changed"' not in loaded(rep_client, f"/customers/{customer.id}")
+    update_customer(customer.id, phone="555-0199")
+    page = loaded(rep_client, f"/customers/{customer.id}")
+    assert '<span class="badge" id="colcw-changed">Changed since export</span> Export it again' in page
+    listing = loaded(rep_client, "/customers/")
+    assert "Changed since export" in listing
+    rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
+    assert 'id="colcw-changed"' not in loaded(rep_client, f"/customers/{customer.id}")
+    assert [c["phoneNumber"] for c in companies(sync_ready)] == ["555-0199"]
 
 
 def test_export_link_without_javascript_asks_to_confirm(sync_ready, rep_client):

@@ -32,6 +32,7 @@ class CustomerSyncStatus:
     link: Link | None
     contacts: list[tuple[Contact, Link | None, SyncItem | None]]
     last: SyncItem | None  # the customer's latest export / import result
+    changed: bool = False  # edited since its last sync: All Customers' "Changed since export"
 
 
 def _status_statement():
@@ -63,7 +64,16 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     found = {(entity, host_id): (link, item) for entity, host_id, link, item in rows}
     link, last = found.get((CUSTOMER, customer.id), (None, None))
     contacts = [(contact, *found.get((CONTACT, contact.id), (None, None))) for contact in customer.contacts]
-    return CustomerSyncStatus(link, contacts, last)
+    return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link))
+
+
+def edited_since_sync(customer: Customer, link: Link | None) -> bool:
+    """The customer or one of its contacts was edited after its link was last synced: the rule of
+    :func:`.list_status.state_expression`'s "changed", on the rows the page holds (no statement of its own)."""
+    if link is None or link.synced_at is None:
+        return False
+    return (customer.updated_at is not None and customer.updated_at > link.synced_at) or any(
+        c.updated_at is not None and c.updated_at > link.synced_at for c in customer.contacts)
 
 
 def clear_link(session: Session, customer: Customer, contact_id: int | None = None) -> str:
