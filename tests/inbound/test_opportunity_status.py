@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from htmx_loads import loaded
 from inbound_support import enable, line, settle, wait_for
 from sqlalchemy import select
@@ -72,3 +74,26 @@ def test_won_lost_and_closed_in_connectwise_show_on_the_quote_and_its_sales_orde
         log = admin.get(f"/admin/integration/connectwise/jobs/runs/{run_id}").get_data(as_text=True)
     assert f"Last change received:\n    opportunity {opp['id']} updated" in section and "by admin1" in section
     assert "Live updates from ConnectWise" in log and f"{quote.number}: Lost in ConnectWise on" in log
+
+
+def test_a_sales_order_whose_opportunity_turned_won_later_tells_its_stays_open_note_as_past(app, world, live_server,
+                                                                                           worker_thread):
+    """Two quotes feed one opportunity: the first one's order says it stays open; when the second is converted
+    the opportunity turns Won, and the first order's page shows that, with the old note told as what held at
+    its export (it stood under "Won in ConnectWise" as if still true)."""
+    first = world.quote([line("OPT-7010")], name="Shared deal")
+    second = world.quote([line("LAT-5440")], name="Shared deal")
+    assert world.export(first.id).status == "succeeded" and world.export(second.id).status == "succeeded"
+    [opp] = world.opportunities()
+    enable(live_server.url, HOST_MASTER)
+    order = services.convert_quote(first.id)
+    settle(world.sandbox)
+    client = sign_in(app.test_client(), "riley@demo.example")
+    wait_for(lambda: "stays open" in loaded(client, f"/documents/{order.id}"), what="the order's note")
+    page = loaded(client, f"/documents/{order.id}")
+    assert f"Opportunity {opp['id']} stays open" in page and "At the last export" not in page
+    services.convert_quote(second.id)
+    wait_for(lambda: (s := _status(order.id)) is not None and s.status == "won", what="Won on the first order")
+    page = loaded(client, f"/documents/{order.id}")
+    assert "Won in ConnectWise on" in page
+    assert re.search(r"At the last\s+export \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\): Opportunity \d+ stays open", page)
