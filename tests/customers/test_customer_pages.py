@@ -125,6 +125,13 @@ def test_clear_and_relink_from_the_customer_page(sync_ready, rep_client):
     resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",
                            data={"company": "MISSING", "csrf_token": _token(rep_client)}, follow_redirects=True)
     assert "No ConnectWise company has the Company ID &#39;MISSING&#39;" in resp.get_data(as_text=True)
+    # A company another customer is linked to: that customer is named as a person knows it, not by its row id.
+    second = make_customer(name="Second Co", account_number="SECOND1", contacts=[])
+    resp = rep_client.post(f"/colcw/customers/{second.id}/relink",
+                           data={"company": "ACME-B", "csrf_token": _token(rep_client)}, follow_redirects=True)
+    assert ("ConnectWise company ACME-B is already linked to another ChannelOnline customer, Acme Corp (ACME1). "
+            "Clear that customer&#39;s link first.") in resp.get_data(as_text=True)
+    assert link_of("customer", second.id) is None
 
 
 def test_pages_need_a_signed_in_user(sync_ready, client):

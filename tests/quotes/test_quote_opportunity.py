@@ -95,7 +95,9 @@ def test_unlinked_customer_is_refused_with_appendix_c_message(world):
     run = world.export(doc.id)
     assert run.status == "failed"
     [item] = items(run)
-    assert "Both the customer and the contact need to exist in ConnectWise" in item.message
+    assert ("Both the customer and the contact need to exist in ConnectWise to export the document: the contact "
+            "Maria Smith is not linked to ConnectWise yet.") in item.message
+    assert "it links the company by its Company ID, or creates it" in item.resolution
     assert "Manually sync the specific customer" in item.resolution
     assert world.opportunities() == []
     assert not db.session.get(Document, doc.id).locked

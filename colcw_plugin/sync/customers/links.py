@@ -113,8 +113,10 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     record = next((r for r in live if r.get("identifier") == identifier), live[0])
     others = [row for row in find_by_cw(session, CUSTOMER, record["id"]) if row.host_id != customer.id]
     if others:
+        other = session.get(Customer, others[0].host_id)
+        named = f"{other.name} ({other.account_number})" if other is not None else f"id {others[0].host_id}"
         raise RelinkError(f"ConnectWise company {record['identifier']} is already linked to another ChannelOnline "
-                          f"customer (id {others[0].host_id}). Clear that customer's link first.")
+                          f"customer, {named}. Clear that customer's link first.")
     set_link(session, CUSTOMER, customer.id, record["id"], cw_identifier=str(record.get("identifier", "")),
              cw_last_updated=M.last_updated(record))
     _clear_contacts(session, customer)

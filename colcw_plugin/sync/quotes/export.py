@@ -192,11 +192,12 @@ def _preconditions(session: Session, ctx: ExportContext, held: HeldDocument, act
     if held.customer_link is None or held.contact_link is None:
         missing = ("the customer and its contact are" if held.customer_link is None and held.contact_link is None
                    else "the customer is" if held.customer_link is None else f"the contact {held.contact_name} is")
-        raise ExportRefused(
+        raise ExportRefused(  # (colcw knows its links, not what ConnectWise holds: a company may be there unlinked)
             f"Both the customer and the contact need to exist in ConnectWise to export the document: {missing} "
-            "not in ConnectWise yet.",
+            "not linked to ConnectWise yet.",
             f"Manually sync the specific customer from ChannelOnline to ConnectWise (Export to ConnectWise on "
-            f"{possessive(customer)} page), then export this document again.")
+            f"{possessive(customer)} page: it links the company by its Company ID, or creates it), then export "
+            "this document again.")
     rep = ctx.reps.member(session, actor, held.sales_rep_id)
     return held.customer_link.cw_id, held.contact_link.cw_id, rep
 
