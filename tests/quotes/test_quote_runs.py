@@ -178,3 +178,16 @@ def test_a_document_whose_customer_changed_after_export_is_stopped_on_the_checkl
     # What the export itself says, were it run: the same words.
     [item] = items(world.export(doc.id))
     assert item.action == "failed" and f"{item.message} {item.resolution}" == f"{doc.number} was not exported: {refusal}"
+
+
+def test_a_converted_quotes_checklist_points_to_its_order_and_offers_no_export(world, rep_client, drain_queue):
+    from host_stub import services
+
+    quote = world.quote([line("OPT-7010")], name="Converted deal")
+    assert world.export(quote.id).status == "succeeded"
+    order = services.convert_quote(quote.id)
+    drain_queue()
+    page = rep_client.get(f"/colcw/documents/{quote.id}/export").get_data(as_text=True)
+    assert re.search(r'<button type="submit" id="colcw-export-submit" disabled>', page)
+    assert (f"Export now is unavailable until “Converted to a sales order” is fixed: {quote.number} was converted to "
+            f"{order.number}, which carries its lines. Export {order.number} instead.") in page

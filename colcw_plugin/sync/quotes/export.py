@@ -60,7 +60,7 @@ from .opportunities import (
     new_opportunity_body,
     shared_setup,
 )
-from .problems import ExportRefused, LineProblem, other_company
+from .problems import ExportRefused, LineProblem, converted, other_company
 from .run_setup import ExportSettings, Member, Reps
 from .state import document_fingerprint, opportunity_field_value
 from .won import won_change
@@ -134,10 +134,8 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
             number = held.number
             if held.converted:
                 order = session.execute(select(Document.number).where(Document.source_quote_id == held.id)).first()
-                order_no = order[0] if order else "a sales order"
-                return Outcome(held.id, number, "skipped",
-                               message=f"{number} was converted to {order_no}, which carries its lines.",
-                               resolution=f"Export {order_no} instead.")
+                message, resolution = converted(number, order[0] if order else None)
+                return Outcome(held.id, number, "skipped", message=message, resolution=resolution)
             return _export(session, ctx, held, actor, run_id, later)
     except Busy as e:
         session.rollback()

@@ -15,7 +15,7 @@ from ...models import DocumentDrift, get_link
 from ...setup.connection import is_configured, read_settings
 from ...setup.reps import UnmappedRep, member_for
 from ..shared.product_drift import overwrite
-from .problems import ExportRefused
+from .problems import ExportRefused, converted
 from .state import get_state, opportunity_field_value
 
 
@@ -36,6 +36,9 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
         return [Check(False, "ConnectWise connection", "ConnectWise is not connected yet: ask an admin to set up "
                       "the connection (Admin → Integration → ConnectWise).")]
     checks = [Check(True, "ConnectWise connection")]
+    if doc.is_quote and doc.status == "converted":  # the export skips it: its order carries its lines
+        order = session.execute(select(Document.number).where(Document.source_quote_id == doc.id)).scalar()
+        return [*checks, Check(False, "Converted to a sales order", " ".join(converted(doc.number, order)))]
     customer_link = get_link(session, "customer", doc.customer_id)
     checks.append(Check(customer_link is not None, f"Customer {doc.customer.name} in ConnectWise",
                         f"Company {customer_link.cw_identifier or customer_link.cw_id}" if customer_link else

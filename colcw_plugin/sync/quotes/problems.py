@@ -39,6 +39,12 @@ class ExportRefused(Exception):
         return self.message
 
 
+def converted(number: str, order_number: str | None) -> tuple[str, str]:
+    """Why a quote converted to a sales order is not exported (the order is), and what to do instead."""
+    order = order_number or "a sales order"
+    return f"{number} was converted to {order}, which carries its lines.", f"Export {order} instead."
+
+
 def other_company(number: str, opportunity_id: int, opportunity_name: str, company_name: str) -> ExportRefused:
     """A document linked to an opportunity of another ConnectWise company than its customer's (its customer
     changed after it was exported): the export refuses it, and the export page says so before."""
