@@ -191,6 +191,15 @@ def test_a_schedule_with_no_name_and_a_bad_time_reports_both_and_saves_nothing(a
     assert count(Schedule) == 0 and count(SyncRun) == 0
 
 
+def test_a_schedule_name_longer_than_it_can_be_stored_is_refused_not_cut(admin_client, jobs_app):
+    resp = post(admin_client, f"{JOBS}/run", {
+        "job": "quote", "quote_scope": "all", "schedule": "1", "schedule_name": "N" * 300, "time": "02:30",
+        "timezone": "America/New_York", "frequency": "daily"})
+    assert resp.status_code == 400
+    assert "A schedule&#39;s name has at most 100 characters (300 given): shorten it." in resp.get_data(as_text=True)
+    assert count(Schedule) == 0
+
+
 def test_when_redis_is_down_run_now_says_so_and_records_nothing(admin_client, jobs_app, monkeypatch):
     redis_down(monkeypatch, jobs_app)
     resp = post(admin_client, f"{JOBS}/run", {"job": "customer", "source": "connectwise", "import_scope": "all"})

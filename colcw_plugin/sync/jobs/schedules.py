@@ -192,11 +192,17 @@ def in_zone(value: dt.datetime | None, zone_name: str) -> dt.datetime | None:
 # --- schedules as records ------------------------------------------------------------------------
 
 
+NAME_MAX = 100  # Schedule.name
+
+
 def _apply(schedule: Schedule, name: str, timing: Timing) -> None:
     name = name.strip()
     if not name:
         raise FieldErrors({"schedule_name": "Name the schedule so you can find it in the list and the history."})
-    schedule.name = name[:100]
+    if len(name) > NAME_MAX:  # (the form's maxlength stops a browser; a script or an old page gets told)
+        raise FieldErrors({"schedule_name": f"A schedule's name has at most {NAME_MAX} characters ({len(name)} "
+                                            "given): shorten it."})
+    schedule.name = name
     schedule.frequency = timing.frequency
     schedule.time_of_day = timing.time_of_day.strftime("%H:%M")
     schedule.timezone = timing.timezone
