@@ -8,7 +8,9 @@ count effects (nothing done twice), and every attempt is counted. Params:
 * ``stall_at`` / ``stall_seconds``: sleep long before that item (first attempt only) so a test
   can kill the worker at a known point;
 * ``fail``: ``"permanent"`` (a ConnectWise 400) or ``"transient"`` (a 503, for the first
-  ``transient_times`` attempts).
+  ``transient_times`` attempts);
+* ``ask``: each item sends one ConnectWise request, and pushes the requests its run's row shows
+  after the item (read by another session, as the run's page reads it) to ``seen_key``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import time
 
 from flask import current_app
 from redis import Redis
+from sqlalchemy.orm import Session
 
 from colcw_plugin.cw.errors import BadRequest, ServerError
+from colcw_plugin.models import SyncRun
 from colcw_plugin.sync.jobs.kinds import JobKind, KindRegistry, SyncContext
 
 
@@ -28,6 +32,10 @@ def effects_key(run_id: int) -> str:
 
 def attempts_key(run_id: int) -> str:
     return f"colcw-test:attempts:{run_id}"
+
+
+def seen_key(run_id: int) -> str:
+    return f"colcw-test:seen:{run_id}"
 
 
 def _count(ctx: SyncContext) -> str:
@@ -49,9 +57,14 @@ def _count(ctx: SyncContext) -> str:
         if i == p.get("stall_at") and not resumed:
             time.sleep(float(p.get("stall_seconds", 60)))
         time.sleep(float(p.get("sleep", 0)))
+        if p.get("ask"):
+            ctx.client.request("GET", "system/info")
         r.rpush(effects_key(ctx.run_id), i)
         ctx.recorder.record(entity="test", direction="export", action="created", host_id=i, label=f"item {i}")
         ctx.recorder.flush()
+        if p.get("ask"):
+            with Session(bind=ctx.session.get_bind()) as other:
+                r.rpush(seen_key(ctx.run_id), other.get(SyncRun, ctx.run_id).api_requests)
     return f"counted {n} items" + (" (resumed)" if resumed else "")
 
 

@@ -84,3 +84,16 @@ def test_only_an_interrupted_run_can_be_resumed(jobs_app, drain_queue):
     drain_queue()
     with pytest.raises(ValueError, match="only an interrupted run can be resumed"):
         recovery.resume(db.session, runtime().queue, run.id, actor=ADMIN)
+
+
+def test_a_running_run_shows_its_connectwise_requests_as_it_goes(jobs_app, drain_queue, redis_conn):
+    """A long run's page read 0 requests until the attempt ended (a rate-limited import looked idle)."""
+    import colcw_test_kinds
+
+    run = runtime().submit(db.session, "test_count", {"n": 3, "ask": True}, actor=ADMIN)
+    drain_queue()
+    seen = [int(x) for x in redis_conn.lrange(colcw_test_kinds.seen_key(run.id), 0, -1)]
+    assert len(seen) == 3 and seen[0] >= 1 and seen == sorted(seen) and seen[2] - seen[0] == 2, seen
+    db.session.expire_all()
+    done = db.session.get(SyncRun, run.id)
+    assert done.status == "succeeded" and done.api_requests == seen[-1]  # the end adds nothing twice

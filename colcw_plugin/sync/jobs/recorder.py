@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
@@ -103,6 +104,10 @@ class RunRecorder:
         self.streak = 0
         self._retry_noted = False
         self._starting: dict | None = None  # the start's values, written with the next write (start(with_total))
+        # This attempt's ConnectWise requests so far (the caller sets it to its client's count): written with each
+        # flush, so a run's page shows them while it runs, on top of the earlier attempts' (read at the start).
+        self.requests_sent: Callable[[], int] | None = None
+        self._requests_before = run.api_requests or 0
         self._load(run)
 
     def _load(self, run: SyncRun | None = None) -> None:
@@ -275,6 +280,8 @@ class RunRecorder:
         items, self._buffer = self._buffer, []
         values = {"done": self.done, "counts": dict(self.counts),
                   "entity_counts": {e: dict(c) for e, c in self.entity_counts.items()}, "heartbeat_at": utcnow()}
+        if self.requests_sent is not None:
+            values["api_requests"] = self._requests_before + self.requests_sent()
         if (_behind and len(items) > 1 and not _returning and not extra and self._starting is None
                 and self.engine.dialect.name == "postgresql"):
             self._write_behind(items, values)
@@ -315,7 +322,7 @@ class RunRecorder:
             failed = self.counts.get("failed", 0) + self.counts.get(NOT_ATTEMPTED, 0)
             ok = sum(v for k, v in self.counts.items() if k in OK_ACTIONS)
             status = RunStatus.SUCCEEDED if not failed else (RunStatus.PARTIAL if ok else RunStatus.FAILED)
-        self.flush(status=status, finished_at=utcnow(), message=message, api_requests=SyncRun.api_requests + api_requests,
+        self.flush(status=status, finished_at=utcnow(), message=message, api_requests=self._requests_before + api_requests,
                    waiting_reason="", next_try_at=None, give_up_at=None, _returning=True)
         self._session.close()
         return status
@@ -328,7 +335,7 @@ class RunRecorder:
             self.finish(status=RunStatus.FAILED, message=lost, api_requests=api_requests)
             return
         self.flush(status=RunStatus.WAITING, waiting_reason=reason, next_try_at=next_try_at, give_up_at=give_up_at,
-                   api_requests=SyncRun.api_requests + api_requests, message=message, _returning=True)
+                   api_requests=self._requests_before + api_requests, message=message, _returning=True)
         self._session.close()
 
     # --- resume -----------------------------------------------------------------------------

@@ -92,6 +92,7 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
             client = make_client(session, settings=settings)
         if hasattr(client, "notify_retry_waits"):
             client.notify_retry_waits(recorder.note_retry_wait)
+        recorder.requests_sent = lambda: client.stats.total
         ctx = SyncContext(session=session, client=client, recorder=recorder, settings=settings, actor=run_actor(run),
                           run_id=run_id, params=dict(run.params or {}), options=options, host=host)
         waiting = _passes(ctx, job, recorder, options, sleep)
