@@ -243,6 +243,21 @@ def search_customers(session: Session, query: str, limit: int = 15) -> list[dict
     return [{"id": r[0], "name": r[1], "account_number": r[2], "city": r[3], "linked": bool(r[4])} for r in rows]
 
 
+def customer_typed(session: Session, text: str) -> int:
+    """The host customer a person typed without picking a suggestion (or without JavaScript): the one whose
+    account number, else whose name, is ``text`` but for case. Raises ``LookupError`` saying why none is."""
+    term = text.strip().lower()
+    for column in (Customer.account_number, Customer.name):
+        ids = session.execute(select(Customer.id).where(func.lower(column) == term).limit(2)).scalars().all()
+        if len(ids) == 1:
+            return ids[0]
+        if ids:
+            raise LookupError(f"Several ChannelOnline customers are named “{text.strip()}”: choose one from the "
+                              "suggestions, or type its account number.")
+    raise LookupError(f"No ChannelOnline customer has the name or account number “{text.strip()}”: choose one "
+                      "from the suggestions.")
+
+
 def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: str) -> int:
     """Link each scanned company (ConnectWise id) to the chosen host customer id; all or nothing."""
     lock_settings(session)

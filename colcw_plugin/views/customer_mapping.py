@@ -56,11 +56,23 @@ def map_customers():
     if request.method == "GET":
         return _render()
     choices: dict[int, int] = {}
+    errors: dict[str, str] = {}
     for key, value in request.form.items():
-        if key.startswith("map-") and key[4:].isdigit() and value.strip():
-            if not value.strip().isdigit():
-                return _render({key: "Choose the customer from the suggestions."}, request.form, 400)
+        if not (key.startswith("map-") and key[4:].isdigit()):
+            continue
+        typed = request.form.get(f"text-{key[4:]}", "").strip()
+        if value.strip().isdigit():  # picked from the suggestions
             choices[int(key[4:])] = int(value)
+        elif value.strip():
+            errors[key] = "Choose the customer from the suggestions."
+        elif typed:  # typed and not picked (or no JavaScript): the customer of that exact name or number
+            try:
+                choices[int(key[4:])] = CM.customer_typed(db.session, typed[:200])
+            except LookupError as e:
+                errors[key] = str(e)
+    if errors:  # nothing saved while a row says what it cannot tell
+        flash("Nothing was saved: correct the rows marked below.", "error")
+        return _render(errors, request.form, 400)
     if not choices:
         flash("Nothing to save: choose a ChannelOnline customer for at least one company.", "error")
         return _render(status=400)

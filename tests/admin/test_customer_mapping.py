@@ -103,6 +103,33 @@ def test_saving_a_mapping_links_the_company(admin_client, connected_demo):
     assert "Quantum Bakery" not in admin_client.get(BASE + "/customers/map").get_data(as_text=True)
 
 
+def test_a_customer_typed_without_picking_a_suggestion_is_mapped_by_its_exact_name_or_said_not_found(
+        admin_client, connected_demo):
+    """What a person typed and did not pick (or typed without JavaScript) was dropped without a word, while
+    the rows picked were saved: now it maps to the customer of that exact name or number, or nothing is saved
+    and the row says why."""
+    seed_demo(db.session, customers=3, quotes=0)
+    _scan(admin_client)
+    by_name = db.session.execute(select(Customer).where(Customer.account_number == "DEMO00002")).scalar_one()
+    by_number = db.session.execute(select(Customer).where(Customer.account_number == "DEMO00003")).scalar_one()
+    cw1, cw2 = _cw_company(connected_demo, "CW0001"), _cw_company(connected_demo, "CW0002")
+    page = admin_client.get(BASE + "/customers/map").get_data(as_text=True)
+    assert f'name="text-{cw1["id"]}"' in page  # the typed text is sent (the form works without JavaScript)
+    token = csrf_from(page)
+    resp = admin_client.post(BASE + "/customers/map", data={
+        "csrf_token": token, f"map-{cw1['id']}": "", f"text-{cw1['id']}": by_name.name.upper(),
+        f"map-{cw2['id']}": "", f"text-{cw2['id']}": "No Such Customer"})
+    assert resp.status_code == 400
+    assert "No ChannelOnline customer has the name or account number “No Such Customer”" in resp.get_data(as_text=True)
+    assert find_by_cw(db.session, "customer", cw1["id"]) == []  # nothing saved while a row cannot be told
+    resp = admin_client.post(BASE + "/customers/map", data={
+        "csrf_token": token, f"map-{cw1['id']}": "", f"text-{cw1['id']}": by_name.name.upper(),
+        f"map-{cw2['id']}": "", f"text-{cw2['id']}": "demo00003"})
+    assert resp.status_code == 302
+    assert get_link(db.session, "customer", by_name.id).cw_id == cw1["id"]
+    assert get_link(db.session, "customer", by_number.id).cw_id == cw2["id"]
+
+
 def test_a_customer_already_linked_cannot_be_mapped_again_and_nothing_is_saved(admin_client, connected_demo):
     seed_demo(db.session, customers=3, quotes=0)
     _scan(admin_client)
