@@ -353,11 +353,7 @@ class Catalog:
 
 
 def _problem(ln: LineInput, what: str, fix: str) -> LineProblem:
-    return LineProblem(ln.line_id, ln.position, ln.item_number, f"{_named(ln)} {what}", fix)
-
-
-def _named(line: LineInput | LineProblem) -> str:
-    return f"Line {line.position} ({line.item_number})"
+    return LineProblem(ln.line_id, ln.position, ln.item_number, f"Line {ln.position} ({ln.item_number}) {what}", fix)
 
 
 _CANNOT_CREATE = "is not in the ConnectWise catalog and cannot be created: "
@@ -375,11 +371,11 @@ def _per_line(problems: list[LineProblem]) -> list[LineProblem]:
         if len(mine) == 1:
             out.append(first)
             continue
-        whats = [p.message.removeprefix(f"{_named(first)} ").rstrip(".") for p in mine]
+        whats = [p.message.removeprefix(f"{first.label} ").rstrip(".") for p in mine]
         if all(w.startswith(_CANNOT_CREATE) for w in whats):  # said once: "… cannot be created: this; that."
             what = _CANNOT_CREATE + "; ".join(w.removeprefix(_CANNOT_CREATE) for w in whats)
         else:
             what = "; ".join(whats)
-        out.append(LineProblem(first.line_id, first.position, first.item_number, f"{_named(first)} {what}.",
+        out.append(LineProblem(first.line_id, first.position, first.item_number, f"{first.label} {what}.",
                                " ".join(dict.fromkeys(p.resolution for p in mine))))
     return out
