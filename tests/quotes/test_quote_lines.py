@@ -314,3 +314,17 @@ def test_a_line_at_fault_on_two_counts_is_one_line_that_cannot_be_exported(world
     assert "Add \"NorthPeak Cables\" to ConnectWise's manufacturers" in problem.resolution
     assert run.entity_counts.get("line") == {"failed": 1}
     assert world.opportunities() == []
+
+
+def test_a_description_longer_than_an_opportunity_product_holds_is_cut_and_said(world):
+    long_text = "Fibre patch lead, " * 150  # 2,700 characters
+    doc = world.quote([line("OPT-7010", description=long_text), line("LAT-5440")])
+    run = world.export(doc.id)
+    assert run.status == "succeeded", run.message
+    [item] = items(run)
+    assert ("The description of line 1 (OPT-7010) is longer than the 2,000 characters an opportunity product holds: "
+            "ConnectWise shows the first 2,000 (its customer description keeps up to 6,000).") in item.message
+    products = {p["catalogItem"]["identifier"]: p for p in world.products(_opp(world)["id"])}
+    assert products["OPT-7010"]["description"] == long_text.strip()[:2000]
+    assert products["OPT-7010"]["customerDescription"] == long_text.strip()
+    assert "description" not in items(world.export(world.quote([line("LAT-5440")]).id))[0].message  # short: no note

@@ -49,7 +49,7 @@ from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from .bookkeeping import link_is, save_lines, save_link, save_state
 from .catalog import Catalog
 from .held import HeldDocument, LinkRef, exported_items, load_document
-from .lines import Desired, apply_plan, list_products, plan_lines
+from .lines import Desired, apply_plan, cut_descriptions, list_products, plan_lines
 from .locks import document_lock, name_lock
 from .opportunities import (
     NAME_MAX,
@@ -260,7 +260,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                             lines=e.lines) from None
     if unnamed is not None:
         raise unnamed
-    notes: list[str] = []
+    notes: list[str] = cut_descriptions(lines)
 
     own_link = held.own_link  # the document's own link as it stands now
     opp, created, remembered = _linked_opportunity(session, held, link, inherited, notes, ahead), False, False

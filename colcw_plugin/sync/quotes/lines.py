@@ -39,6 +39,18 @@ def _money(value: Decimal | float | int | None) -> Decimal:
     return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
 
 
+def cut_descriptions(lines: Iterable[LineInput]) -> list[str]:
+    """The export's note on descriptions longer than an opportunity product holds (ConnectWise keeps their
+    start there; the customer description keeps more): cut without a word, a rep could not tell."""
+    long = [ln for ln in lines if len(ln.description.strip() or ln.item_number) > DESCRIPTION_MAX]
+    if not long:
+        return []
+    named = ", ".join(f"line {ln.position} ({ln.item_number})" for ln in long)
+    return [f"The description{'s' if len(long) > 1 else ''} of {named} {'are' if len(long) > 1 else 'is'} longer "
+            f"than the {DESCRIPTION_MAX:,} characters an opportunity product holds: ConnectWise shows the first "
+            f"{DESCRIPTION_MAX:,} (its customer description keeps up to {CUSTOMER_DESCRIPTION_MAX:,})."]
+
+
 @dataclass(frozen=True)
 class Desired:
     """What one line should look like on the opportunity."""
