@@ -92,6 +92,7 @@ def test_a_permanent_error_is_not_retried(jobs_app, redis_conn, drain_queue):
     db.session.expire_all()
     failed = db.session.get(SyncRun, run.id)
     assert failed.status == "failed" and "refused" in failed.message and "fix the request" in failed.message
+    assert "nothing to do" not in failed.message  # it stopped before any record: that is not "nothing to do"
 
 
 def test_a_job_delivered_twice_runs_once(jobs_app, redis_conn, drain_queue):

@@ -132,8 +132,10 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
             return _as_written(session, recorder, run_id)
         message, status = closed
     summary = describe_recorder(recorder)
-    recorder.finish(status=status, message=(f"{message} ({summary})" if message else summary).strip(),
-                    api_requests=requests)
+    if message and not recorder.counts:  # a run stopped before any record: "(nothing to do)" would belie it
+        summary = ""
+    recorder.finish(status=status, message=(f"{message} ({summary})" if message and summary else message or summary
+                                            ).strip(), api_requests=requests)
     return _as_written(session, recorder, run_id)
 
 
