@@ -135,7 +135,7 @@ def start_document_export(doc_id: int):
         return redirect(back)
     target, _ = _target(doc, snapshot, checks, store=True)
     if target is not None and target.refused is not None:
-        flash(f"Not exported: {target.refused.message} {target.refused.resolution}", "error")
+        flash(f"Not exported: {target.refused.sentence}", "error")
         return redirect(back)
     if target is not None and target.confirm and request.form.get("confirm") != target.confirm_token:
         flash(f"Not exported yet: confirm it first. {target.confirm}", "error")

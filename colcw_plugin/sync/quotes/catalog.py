@@ -259,9 +259,8 @@ class Catalog:
             found = self._type_by_name(target.name)
             type_id = found["id"] if found else None
         if not type_id:
-            problems.append(_problem(
-                ln, f"is not in the ConnectWise catalog and cannot be created: no ConnectWise product type is "
-                f"mapped to {ln.product_type}.",
+            problems.append(_uncreatable(
+                ln, f"no ConnectWise product type is mapped to {ln.product_type}.",
                 f"Map {ln.product_type} to a ConnectWise product type ({pages.PRODUCT_TYPES.name}), "
                 f"or add {ln.item_number} to the ConnectWise catalog."))
         return type_id
@@ -271,15 +270,13 @@ class Catalog:
         pair = self.rules.category_for(ln.category, ln.subcategory)
         if pair is None:
             if self.rules.by_mapping:
-                problems.append(_problem(
-                    ln, f"is not in the ConnectWise catalog and cannot be created: category {where} is not mapped "
-                    "to a ConnectWise category and sub-category.",
+                problems.append(_uncreatable(
+                    ln, f"category {where} is not mapped to a ConnectWise category and sub-category.",
                     f"Map {where} on {pages.CATEGORIES.name}, or add {ln.item_number} to the "
                     "ConnectWise catalog."))
             else:
-                problems.append(_problem(
-                    ln, "is not in the ConnectWise catalog and cannot be created: the line has no category and "
-                    "sub-category.", f"Set the line's category and sub-category, or add {ln.item_number} to "
+                problems.append(_uncreatable(
+                    ln, "the line has no category and sub-category.", f"Set the line's category and sub-category, or add {ln.item_number} to "
                     "the ConnectWise catalog."))
             return None, None
         cat_target, sub_target = pair
@@ -290,9 +287,8 @@ class Catalog:
         sub = self._subcategory(category["id"], sub_name) if category else None
         if sub is None:
             missing = f"category \"{cat_name}\"" if category is None else f"sub-category \"{sub_name}\" of {cat_name}"
-            problems.append(_problem(
-                ln, f"is not in the ConnectWise catalog and cannot be created: {missing} does not exist in "
-                "ConnectWise.",
+            problems.append(_uncreatable(
+                ln, f"{missing} does not exist in ConnectWise.",
                 f"Create {missing} in ConnectWise (Setup Tables → Products → Category / Sub Category), or map "
                 f"{where} to an existing one ({pages.CATEGORIES.name})."))
             return None, None
@@ -300,8 +296,8 @@ class Catalog:
 
     def _resolve_manufacturer(self, ln: LineInput, problems: list[LineProblem]) -> int | None:
         if not ln.manufacturer.strip():
-            problems.append(_problem(
-                ln, "is not in the ConnectWise catalog and cannot be created: the line has no manufacturer.",
+            problems.append(_uncreatable(
+                ln, "the line has no manufacturer.",
                 f"Set the line's manufacturer, or add {ln.item_number} to the ConnectWise catalog."))
             return None
         alias = self.rules.alias_for(ln.manufacturer)  # an explicit choice: wins over a same-named manufacturer
@@ -310,8 +306,8 @@ class Catalog:
                 return alias.id
             found = self._manufacturer(alias.name)
             if found is None:
-                problems.append(_problem(
-                    ln, f"is not in the ConnectWise catalog and cannot be created: the alias of \"{ln.manufacturer}\" "
+                problems.append(_uncreatable(
+                    ln, f"the alias of \"{ln.manufacturer}\" "
                     f"points to \"{alias.name}\", which does not exist in ConnectWise.",
                     f"Correct the alias ({pages.MANUFACTURERS.name}) or add \"{alias.name}\" to ConnectWise's "
                     "manufacturers (Setup Tables → Manufacturers)."))
@@ -319,8 +315,8 @@ class Catalog:
             return found["id"]
         found = self._manufacturer(ln.manufacturer)
         if found is None:
-            problems.append(_problem(
-                ln, f"is not in the ConnectWise catalog and cannot be created: manufacturer \"{ln.manufacturer}\" "
+            problems.append(_uncreatable(
+                ln, f"manufacturer \"{ln.manufacturer}\" "
                 "does not exist in ConnectWise (names must match exactly, case included).",
                 f"Add \"{ln.manufacturer}\" to ConnectWise's manufacturers (Setup Tables → Manufacturers), or map it "
                 f"to an existing manufacturer ({pages.MANUFACTURERS.name})."))
@@ -352,11 +348,17 @@ class Catalog:
         return rec
 
 
+_CANNOT_CREATE = "is not in the ConnectWise catalog and cannot be created: "
+
+
+def _uncreatable(ln: LineInput, why: str, fix: str) -> LineProblem:
+    """A line whose product is not in the catalog and cannot be created, and why (worded once: several
+    such reasons on one line are joined under it, see :func:`_per_line`)."""
+    return _problem(ln, _CANNOT_CREATE + why, fix)
+
+
 def _problem(ln: LineInput, what: str, fix: str) -> LineProblem:
     return LineProblem(ln.line_id, ln.position, ln.item_number, f"Line {ln.position} ({ln.item_number}) {what}", fix)
-
-
-_CANNOT_CREATE = "is not in the ConnectWise catalog and cannot be created: "
 
 
 def _per_line(problems: list[LineProblem]) -> list[LineProblem]:

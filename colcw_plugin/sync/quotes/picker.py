@@ -215,7 +215,7 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
         company = get_link(session, "customer", doc.customer_id)
         if company is not None and choice.company_id not in (None, company.cw_id):  # as the export refuses it
             refused = other_company(doc.number, choice.id, choice.name, choice.company_name)
-            return ExportTarget(choice, how, f"{refused.message} {refused.resolution}", refused=refused)
+            return ExportTarget(choice, how, refused.sentence, refused=refused)
         where = f"opportunity {choice.id} “{choice.name}”" + (" (the quote's)" if inherited else "")
         return ExportTarget(choice, how, f"Goes to {where}, {choice.state.lower()}.",
                             confirm=closed_warning(choice, doc))

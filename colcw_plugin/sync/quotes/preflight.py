@@ -67,7 +67,7 @@ def with_target(checks: list[Check], refused: ExportRefused | None) -> list[Chec
     export would be refused there (``refused``: :attr:`~.picker.ExportTarget.refused`)."""
     if refused is None:
         return checks
-    return [Check(False, c.label, f"{refused.message} {refused.resolution}") if c.label == "Opportunity" else c
+    return [Check(False, c.label, refused.sentence) if c.label == "Opportunity" else c
             for c in checks]
 
 

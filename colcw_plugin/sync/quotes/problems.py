@@ -38,6 +38,11 @@ class ExportRefused(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def sentence(self) -> str:
+        """The message and the fix, as one text (a checklist row, a flash)."""
+        return f"{self.message} {self.resolution}".strip()
+
 
 def converted(number: str, order_number: str | None) -> tuple[str, str]:
     """Why a quote converted to a sales order is not exported (the order is), and what to do instead."""
