@@ -13,7 +13,10 @@
   object some integrations read (API-NOTES §3 INCONSISTENCY); ``{"record_bodies": true}``: the
   request log also keeps each JSON request and response body (``request_json``,
   ``response_json``), for contract tests; ``"requests"``: the request bodies only (what a benchmark
-  needs to replay the requests, without parsing every response it sends back).
+  needs to replay the requests, without parsing every response it sends back);
+  ``{"required_fields": {"opportunities": ["type", "stage"]}}``: fields the tenant made mandatory, by
+  resource key, as a ConnectWise admin can (a write without one is 400 InvalidObject with a
+  ``NullValue`` entry naming the field, like any required field; ``{}`` makes them optional again).
 * ``GET|POST /__sandbox__/throttle`` ``{"per_minute": 1000, "in_flight": 10, "window_seconds": 60}``:
   the tenant's request budget (``null`` turns a limit off; a shorter window lets a test watch a
   client wait out a 429 quickly); a reset restores the one the server started with.
@@ -27,7 +30,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from cw_sandbox.errors import ApiError, bad_request
+from cw_sandbox.resources import RESOURCES_BY_KEY
 from cw_sandbox.responses import json_response
+from cw_sandbox.schemas import field_rules
 from cw_sandbox.seed import SEEDS, apply_seed
 from cw_sandbox.seed import generate as generate_records
 
@@ -142,7 +147,7 @@ def options() -> Response:
     """Switch behaviours that public sources disagree on, and what the request log keeps."""
     tenant = _tenant()
     body = _json_body()
-    unknown = set(body) - {"forecast_shape", "record_bodies"}
+    unknown = set(body) - {"forecast_shape", "record_bodies", "required_fields"}
     if unknown:
         raise bad_request(f"Unknown option(s): {', '.join(sorted(unknown))}.")
     if "forecast_shape" in body:
@@ -153,7 +158,31 @@ def options() -> Response:
         if not isinstance(body["record_bodies"], bool) and body["record_bodies"] != "requests":
             raise bad_request("record_bodies is true, false or \"requests\".")
         tenant.record_bodies = body["record_bodies"]
-    return _ok({"forecast_shape": tenant.forecast_shape, "record_bodies": tenant.record_bodies})
+    if "required_fields" in body:
+        tenant.required_fields = _required_fields(body["required_fields"])
+    return _ok({"forecast_shape": tenant.forecast_shape, "record_bodies": tenant.record_bodies,
+                "required_fields": {k: list(v) for k, v in tenant.required_fields.items()}})
+
+
+def _required_fields(value: Any) -> dict[str, tuple[str, ...]]:
+    """``{"opportunities": ["type"]}`` checked: writable resources, fields of their official schema."""
+    shape = 'required_fields is an object of resource keys to field names, e.g. {"opportunities": ["type"]}.'
+    if not isinstance(value, dict):
+        raise bad_request(shape)
+    out: dict[str, tuple[str, ...]] = {}
+    for key, names in value.items():
+        res = RESOURCES_BY_KEY.get(key)
+        if res is None or res.read_only or not res.schema:
+            raise bad_request(f"Unknown or read-only resource {key!r}. {shape}")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise bad_request(shape)
+        rules = field_rules(res.schema)
+        wrong = [n for n in names if n not in rules or n in ("id", "_info")]
+        if wrong:
+            raise bad_request(f"{res.schema} has no field {', '.join(map(repr, wrong))}.")
+        if names:
+            out[key] = tuple(dict.fromkeys(names))
+    return out
 
 
 @control_bp.route("/throttle", methods=["GET", "POST"])

@@ -58,6 +58,9 @@ class Tenant:
         self.finder = Finder(store)
         self.forecast_shape = "array"  # the spec's; "object" only when a test asks for it
         self.record_bodies: bool | str = False  # JSON bodies in the request log: True both, "requests" those only
+        # Fields the tenant made mandatory, by resource key (e.g. {"opportunities": ("type",)}), as an admin
+        # does in ConnectWise's setup; writes without them are refused like any missing required field.
+        self.required_fields: dict[str, tuple[str, ...]] = {}
         self.log_lock = threading.Lock()
         self.request_log: list[dict] = []
         self.write_listeners: list[Callable[[str, str, dict, str], None]] = []
@@ -93,6 +96,7 @@ class Tenant:
         self.throttle.reset()
         self.forecast_shape = "array"
         self.record_bodies = False
+        self.required_fields = {}
         with self.log_lock:
             self.request_log.clear()
         for listener in self.clear_listeners:
@@ -129,7 +133,8 @@ class Tenant:
 
     # -- writes --------------------------------------------------------------------------
     def _context(self, res: Resource, actor: str) -> WriteContext:
-        return WriteContext(store=self.store, actor=actor, api_base=self.api_base, resource=res)
+        return WriteContext(store=self.store, actor=actor, api_base=self.api_base, resource=res,
+                            extra_required=self.required_fields.get(res.key, ()))
 
     def _finish(self, ctx: WriteContext, res: Resource, body: Any, *, mode: str, actor: str,
                 existing: dict | None, parent: dict | None, rid: int | None) -> dict:

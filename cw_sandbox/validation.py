@@ -52,6 +52,8 @@ class WriteContext:
     api_base: str  # e.g. "http://127.0.0.1:5000/v2025_1/apis/3.0/"
     resource: Resource
     errors: list[dict] = field(default_factory=list)
+    # Fields this tenant made mandatory on the resource (Setup Tables; the control API's ``required_fields``).
+    extra_required: tuple[str, ...] = ()
 
     def error(self, code: str, message: str, fld: str) -> None:
         """Record a field error against the resource being written."""
@@ -219,8 +221,10 @@ def clean_body(ctx: WriteContext, body: Any, *, mode: str) -> dict:
 
 
 def check_required(ctx: WriteContext, record: dict, *, mode: str) -> None:
-    """``required`` fields (plus the resource's extras); on PUT/PATCH also "Required On Updates"."""
-    needed = list(required_fields(ctx.resource.schema)) + list(ctx.resource.extra_required)
+    """``required`` fields (plus the resource's extras and the tenant's own); on PUT/PATCH also "Required On
+    Updates". A field the tenant made mandatory is reported as any required field is."""
+    needed = (list(required_fields(ctx.resource.schema)) + list(ctx.resource.extra_required)
+              + list(ctx.extra_required))
     if mode in ("put", "patch"):
         needed += [r.name for r in field_rules(ctx.resource.schema).values() if r.required_on_updates]
     already = {e["field"].split("/")[0] for e in ctx.errors}

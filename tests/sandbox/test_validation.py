@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import requests
 from cw_helpers import field_errors
 
 
@@ -71,6 +72,37 @@ def test_references_resolve_by_identifier_or_name_and_come_back_filled_in(cw_san
 def test_opportunity_needs_name_rep_company_and_contact(cw_sandbox):
     errors = field_errors(cw_sandbox.api("POST", "sales/opportunities", json={}))
     assert set(errors) == {"name", "primarySalesRep", "company", "contact"}
+
+
+def test_fields_a_tenant_made_mandatory_are_refused_like_required_ones_until_made_optional(cw_sandbox, company):
+    comp, contact = company
+    body = {"name": "Deal", "company": {"id": comp["id"]}, "contact": {"id": contact["id"]},
+            "primarySalesRep": {"identifier": "APIMember"}}
+    assert cw_sandbox.set_options(required_fields={"opportunities": ["type", "stage"]})["required_fields"] == {
+        "opportunities": ["type", "stage"]}
+    resp = cw_sandbox.api("POST", "sales/opportunities", json=body)
+    assert resp.json() == {"code": "InvalidObject", "message": "opportunity object is invalid", "errors": [
+        {"code": "NullValue", "message": "The type field is required.", "resource": "opportunity", "field": "type"},
+        {"code": "NullValue", "message": "The stage field is required.", "resource": "opportunity", "field": "stage"}]}
+    typed = {**body, "type": {"name": "New Business"}, "stage": {"name": "1.Prospect"}}
+    opp = cw_sandbox.api("POST", "sales/opportunities", json=typed)
+    assert opp.status_code == 201, opp.text
+    assert opp.json()["type"]["name"] == "New Business"
+    # An update must keep them too: removing one is refused.
+    patch = [{"op": "remove", "path": "stage"}]
+    assert field_errors(cw_sandbox.api("PATCH", f"sales/opportunities/{opp.json()['id']}", json=patch)) == {
+        "stage": "NullValue"}
+    cw_sandbox.set_options(required_fields={})
+    assert cw_sandbox.api("POST", "sales/opportunities", json=body).status_code == 201
+    resp = requests.post(f"{cw_sandbox.base_url}/__sandbox__/options",
+                         json={"required_fields": {"opportunities": ["nosuch"]}}, timeout=10)
+    assert resp.status_code == 400 and "Opportunity has no field 'nosuch'" in resp.text
+
+
+def test_a_reset_makes_the_tenants_mandatory_fields_optional_again(cw_sandbox):
+    cw_sandbox.set_options(required_fields={"opportunities": ["type"]})
+    cw_sandbox.reset()
+    assert cw_sandbox.set_options()["required_fields"] == {}
 
 
 def test_opportunity_contact_must_belong_to_the_company(cw_sandbox, company):
