@@ -8,14 +8,15 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import requests
-from inbound_support import enable, message, run_items, signed_headers, the_callback_url
+from inbound_support import enable, message, run_items, signed_headers, the_callback_url, wait_for
 from sqlalchemy import select, update
 
-from colcw_plugin.models import HOST_MASTER, InboundHint, RunStatus, SyncRun
+from colcw_plugin.models import CW_MASTER, HOST_MASTER, InboundHint, RunStatus, SyncItem, SyncRun
 from colcw_plugin.setup.live_updates import get_live
 from colcw_plugin.sync.jobs.runs import create_run
 from helpers import runtime, tune_runtime
 from host_stub.extensions import db
+from host_stub.models import Customer
 
 NO_CHECK = {"check": lambda url: ""}
 
@@ -190,3 +191,73 @@ def test_a_burst_while_the_live_run_waits_for_connectwise_queues_no_second_run(a
     burst()
     runs = db.session.execute(select(SyncRun.id).where(SyncRun.kind == "cw_live_update")).scalars().all()
     assert runs == [run_id]
+
+
+def _rename(sandbox, company: dict, name: str) -> None:
+    resp = sandbox.api("PATCH", f"company/companies/{company['id']}",
+                       json=[{"op": "replace", "path": "name", "value": name}])
+    assert resp.status_code == 200, resp.text
+
+
+def _announce(app, sandbox, company: dict) -> None:
+    body = message(sandbox, "company", company["id"], action="updated", member="admin1")
+    resp = _post(app.test_client(), body, signed_headers(body, sandbox.signing_key()["signing_key"]))
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+
+
+def _host_names() -> list[str]:
+    db.session.expire_all()
+    return db.session.execute(select(Customer.name).order_by(Customer.id)).scalars().all()
+
+
+def test_a_live_run_that_meets_connectwise_unreachable_reads_the_record_on_its_next_attempt(app, connected,
+                                                                                            drain_queue):
+    company = _company(connected, 1)
+    assert runtime().execute(db.session, _import_all().id).status == "succeeded"
+    enable("http://127.0.0.1:1", CW_MASTER, **NO_CHECK)  # ConnectWise's edits are taken
+    _rename(connected, company, "Renamed in ConnectWise")
+    _announce(app, connected, company)
+    connected.add_fault(status=503, path="company/companies", count=100)
+    drain_queue()
+    [run] = db.session.execute(select(SyncRun).where(SyncRun.kind == "cw_live_update")).scalars().all()
+    assert run.status == RunStatus.WAITING, run.message
+    assert _host_names() == ["Hint Co 1"]
+
+    connected.clear_faults()
+    done = runtime().execute(db.session, run.id)  # its next attempt, when the queue hands it back
+    assert done.status == RunStatus.SUCCEEDED, done.message
+    assert done.message.startswith("1 record changed in ConnectWise."), done.message
+    assert _host_names() == ["Renamed in ConnectWise"]
+    assert not db.session.execute(select(InboundHint).where(InboundHint.pending.is_(True))).first()
+
+
+def test_a_record_announced_again_while_a_live_run_reads_it_is_the_next_runs_and_counted_once(app, connected,
+                                                                                             worker_thread):
+    company = _company(connected, 1)
+    assert runtime().execute(db.session, _import_all().id).status == "succeeded"
+    enable("http://127.0.0.1:1", CW_MASTER, **NO_CHECK)
+    _rename(connected, company, "First rename")
+    connected.add_fault(latency_ms=1500, path="company/companies", count=1)  # the first run's read is slow
+    _announce(app, connected, company)
+
+    def first_running():
+        return db.session.execute(select(SyncRun.id).where(SyncRun.kind == "cw_live_update",
+                                                           SyncRun.status == RunStatus.RUNNING)).scalar()
+    first = wait_for(first_running, what="the first live-update run to start")
+    wait_for(lambda: db.session.execute(select(InboundHint.run_id)).scalar() == first,
+             what="the first run to take the hint")  # it now waits for ConnectWise's answer
+    _rename(connected, company, "Second rename")
+    _announce(app, connected, company)  # ConnectWise changed it again while the first run reads it
+
+    def both_finished():
+        runs = db.session.execute(select(SyncRun).where(SyncRun.kind == "cw_live_update")
+                                  .order_by(SyncRun.id)).scalars().all()
+        return runs if len(runs) == 2 and all(r.status == RunStatus.SUCCEEDED for r in runs) else None
+    runs = wait_for(both_finished, what="both live-update runs to finish")
+    assert runs[0].id == first
+    for run in runs:  # each read the company once: no "2 records" for one, no empty "Nothing was pending" run
+        assert (run.done, run.total) == (1, 1), (run.id, run.message)
+        assert run.message.startswith("1 record changed in ConnectWise."), run.message
+        items = db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id)).scalars().all()
+        assert [i.cw_id for i in items] == [company["id"]]
+    assert _host_names() == ["Second rename"]

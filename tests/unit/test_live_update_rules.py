@@ -14,7 +14,7 @@ from colcw_plugin.setup.customer_matching import LikelyDuplicates
 from colcw_plugin.setup.live_updates import allowed_breaks, normalize_base_url, parse_limit, url_warnings
 from colcw_plugin.sync.customers.company_import import keep_host_values
 from colcw_plugin.sync.inbound.customers import agreed, compare
-from colcw_plugin.sync.inbound.hints import Hint, record_hint, take_pending
+from colcw_plugin.sync.inbound.hints import Hint, read_back, record_hint, take_pending
 from colcw_plugin.sync.inbound.opportunities import external_status
 from colcw_plugin.sync.jobs.schedules import Timing, next_run_after, parse_timing
 from colcw_plugin.sync.shared.fields import keep_master_changes
@@ -129,10 +129,21 @@ def test_many_hints_for_one_record_are_one_pending_row_taken_once(session):
     taken = take_pending(session, run_id=1)
     assert sorted((h.entity, h.cw_id, h.action, h.hints) for h in taken) == [
         ("company", 7, "updated", 3), ("contact", 7, "deleted", 1)]
+    read_back(session, taken)
     assert take_pending(session, run_id=2) == []
     record_hint(session, Hint("company", 7, "updated"))
     assert [h.hints for h in take_pending(session, run_id=3)] == [4]
     assert session.query(InboundHint).count() == 2
+
+
+def test_a_hint_stays_pending_until_its_record_was_read_and_again_if_announced_meanwhile(session):
+    record_hint(session, Hint("company", 7, "updated"))
+    record_hint(session, Hint("company", 8, "updated"))
+    taken = take_pending(session, run_id=1)  # the attempt then meets ConnectWise unreachable: no read_back
+    assert sorted(h.cw_id for h in take_pending(session, run_id=1)) == [7, 8]  # its next attempt takes them again
+    record_hint(session, Hint("company", 8, "updated"))  # announced again while they were being read
+    read_back(session, taken)
+    assert [(h.cw_id, h.hints) for h in take_pending(session, run_id=2)] == [(8, 2)]
 
 
 def test_a_schedule_every_n_minutes_fires_n_minutes_after_it_last_fired():

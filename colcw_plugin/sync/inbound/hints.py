@@ -5,15 +5,18 @@ live-update run will take it: it queues one unless a run is already waiting in t
 waiting run takes every hint recorded before it starts (:func:`take_pending` runs after its
 claim), so a burst of callbacks for a few records makes one run reading those records once; a
 hint that arrives while a run is working gets the next run (the one working may have read the
-record before the change). Runs of this kind are serialised, so reads apply in order.
+record before the change). Runs of this kind are serialised, so reads apply in order. A hint stays
+pending until its record was read and applied (:func:`read_back`), so a run that meets ConnectWise
+unreachable reads it on its next attempt.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from host_stub.bulk import upsert_insert
@@ -26,6 +29,7 @@ from ..jobs.queue import JobQueue, submit
 from . import LIVE_KIND, LIVE_SYSTEM
 
 LIVE_ACTOR = system_actor(LIVE_SYSTEM)
+TAKE_LIMIT = 5000  # hints one take claims: a run takes another batch only while they come this many at a time
 
 
 @dataclass(frozen=True)
@@ -48,18 +52,35 @@ def record_hint(session: Session, hint: Hint) -> None:
     session.commit()
 
 
-def take_pending(session: Session, run_id: int, limit: int = 5000) -> list[InboundHint]:
-    """Claim the pending hints for ``run_id`` (at most ``limit``, oldest first) and commit."""
+def take_pending(session: Session, run_id: int, limit: int = TAKE_LIMIT) -> list[Row]:
+    """Claim the pending hints for ``run_id`` (at most ``limit``, oldest first) and commit.
+
+    They stay pending until :func:`read_back` says their records were read and applied: an attempt that meets
+    ConnectWise unreachable, a worker that dies or a run stopped by the mass-delete guard loses none of them;
+    the run's next attempt, or the next run, takes them again. Runs that take hints hold one lock
+    (``colcw-inbound``), so two never claim the same hint at once. Each hint as it was claimed (``id``,
+    ``entity``, ``cw_id``, ``action``, ``hints``: plain values, which a commit does not refresh)."""
     ids = list(session.execute(select(InboundHint.id).where(InboundHint.pending.is_(True))
                                .order_by(InboundHint.last_at, InboundHint.id).limit(limit)).scalars())
     if ids:
-        session.execute(update(InboundHint).where(InboundHint.id.in_(ids), InboundHint.pending.is_(True))
-                        .values(pending=False, taken_at=utcnow(), run_id=run_id))
+        session.execute(update(InboundHint).where(InboundHint.id.in_(ids))
+                        .values(taken_at=utcnow(), run_id=run_id))
     session.commit()
     if not ids:
         return []
-    return list(session.execute(select(InboundHint).where(InboundHint.id.in_(ids), InboundHint.run_id == run_id)
-                                .order_by(InboundHint.id)).scalars())
+    return list(session.execute(select(InboundHint.id, InboundHint.entity, InboundHint.cw_id, InboundHint.action,
+                                       InboundHint.hints)
+                                .where(InboundHint.id.in_(ids)).order_by(InboundHint.id)))
+
+
+def read_back(session: Session, hints: Sequence[Row]) -> None:
+    """The records of ``hints`` (as :func:`take_pending` returned them) were read and applied: they are no longer
+    pending, except a record ConnectWise announced again since it was claimed (its count of hints moved on),
+    which the next run reads again. Commits."""
+    if hints:
+        session.execute(update(InboundHint).where(tuple_(InboundHint.id, InboundHint.hints).in_(
+            [(h.id, h.hints) for h in hints])).values(pending=False))
+    session.commit()
 
 
 def ensure_run(session: Session, queue: JobQueue, kinds: KindRegistry) -> SyncRun | None:

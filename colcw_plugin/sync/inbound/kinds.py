@@ -21,12 +21,12 @@ from ...models import SyncItem, SyncRun
 from ..jobs.kinds import JobKind, KindRegistry, SyncContext
 from ..shared.locks import advisory_lock, lock_key
 from . import LIVE_KIND, RECONCILE_KIND
-from .hints import take_pending
+from .hints import TAKE_LIMIT, read_back, take_pending
 from .reading import read
 from .reconcile import GuardStopped, Reconciler
 from .safety_net import changes_pass, deletions_pass
 
-MAX_WAVES = 20  # batches of hints one live-update run takes before it ends
+MAX_WAVES = 20  # full batches of hints (a backlog) one live-update run takes before it ends
 LOCK_WAIT_SECONDS = 1800  # a first safety-net pass over a big tenant takes minutes; live runs wait for it
 ENTITY_OF = {"customer": "company", "contact": "contact", "document": "opportunity"}
 MODES = {"changes": "what changed in ConnectWise since the last pass", "deletions": "records deleted in ConnectWise"}
@@ -39,7 +39,8 @@ def _inbound_lock(ctx: SyncContext):
 
 
 def run_live(ctx: SyncContext) -> str:
-    """Read back the records ConnectWise announced (pending hints), until none is left."""
+    """Read back the records ConnectWise announced (the hints pending when the run starts; a backlog of full
+    batches, up to ``MAX_WAVES`` of them)."""
     with _inbound_lock(ctx):
         reconciler = Reconciler(ctx)
         records = ctx.params.get("records")
@@ -49,15 +50,20 @@ def run_live(ctx: SyncContext) -> str:
                 reconciler.run(found)
                 return f"Read {len(found)} record{'s' if len(found) != 1 else ''} again."
             taken = 0
-            for _ in range(MAX_WAVES):  # under a steady stream, the run queued meanwhile takes over
+            for _ in range(MAX_WAVES):
                 hints = take_pending(ctx.session, ctx.run_id)
                 if not hints:
                     break
-                taken += len(hints)
                 ids: dict[str, list[int]] = {}
                 for hint in hints:
                     ids.setdefault(hint.entity, []).append(hint.cw_id)
                 reconciler.run(read(ctx.client, ids))
+                read_back(ctx.session, hints)
+                taken += len(hints)
+                if len(hints) < TAKE_LIMIT:
+                    # What ConnectWise announced meanwhile is the next run's (queued for it as it came): read
+                    # here, a record announced twice would be counted and listed twice in this run.
+                    break
         except GuardStopped as e:
             return str(e)
     return f"{taken} record{'s' if taken != 1 else ''} changed in ConnectWise." if taken else "Nothing was pending."

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
@@ -31,7 +31,7 @@ from ...setup import callbacks as registrations
 from ...setup.live_updates import get_live
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
-from .hints import take_pending
+from .hints import read_back, take_pending
 from .reading import OPPORTUNITY_FIELDS, Found, read, read_products
 from .reconcile import Reconciler
 
@@ -46,11 +46,13 @@ def linked_ids(session: Session, entity: str, *, status: str | None = None) -> s
     return set(session.execute(stmt).scalars())
 
 
-def _hinted(session: Session, run_id: int) -> dict[str, set[int]]:
+def _hinted(session: Session, run_id: int) -> tuple[dict[str, set[int]], list[Row]]:
+    """The records pending hints name (entity → ids), and the hints, claimed for this pass."""
+    hints = take_pending(session, run_id)
     out: dict[str, set[int]] = {"company": set(), "contact": set(), "opportunity": set()}
-    for hint in take_pending(session, run_id):
+    for hint in hints:
         out.setdefault(hint.entity, set()).add(hint.cw_id)
-    return out
+    return out, hints
 
 
 def _keep(found: Found, entity: str, pages: Iterable[list[dict]], wanted) -> None:
@@ -67,7 +69,7 @@ def changes_pass(ctx: SyncContext, *, force: bool = False) -> str:
     session.commit()
     since = live.changes_watermark - OVERLAP if live.changes_watermark else None
     changed = C.gt("lastUpdated", since) if since else None
-    hinted = _hinted(session, ctx.run_id)
+    hinted, hints = _hinted(session, ctx.run_id)
     companies = linked_ids(session, CUSTOMER)
     contacts = linked_ids(session, CONTACT)
     opportunities = linked_ids(session, DOCUMENT)
@@ -90,6 +92,7 @@ def changes_pass(ctx: SyncContext, *, force: bool = False) -> str:
     live = get_live(session)
     live.changes_watermark = started
     session.commit()
+    read_back(session, hints)
     what = f"Checked {len(found)} linked record{'s' if len(found) != 1 else ''} changed in ConnectWise " + (
         f"since {since:%Y-%m-%d %H:%M} UTC" if since else "(first pass: every linked record)")
     return " ".join([what + (f"; {tally.breaks} deleted" if tally.breaks else "") + ".", *notes])
