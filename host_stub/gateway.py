@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pluggy
-from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from . import bulk
@@ -40,6 +40,8 @@ from .models import (
 )
 from .plugins import call_hook
 from .snapshots import customer_snapshot, document_snapshot
+
+DOCUMENT_NUMBER_LOCK = 0x636F6C646F63  # the advisory lock numbering documents holds until its commit ("coldoc")
 
 CUSTOMER_EDITABLE = ("account_number", "name", "active", "address1", "address2", "city", "state", "zip",
                      "country", "website", "phone", "fax", "location_code")
@@ -218,7 +220,13 @@ class UnitOfWork:
     # --- documents --------------------------------------------------------------------------
 
     def next_document_number(self, doc_type: str) -> str:
+        """The next free number of ``doc_type`` (Q1001, SO1001, …). Two saves at once would both find the same one
+        and the second commit would fail on the unique number: on PostgreSQL the transaction first takes a lock
+        that numbering holds until its commit (web processes on several machines included); SQLite has one writer
+        at a time already."""
         prefix = "Q" if doc_type == "quote" else "SO"
+        if bulk.on_postgresql(self.session):
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DOCUMENT_NUMBER_LOCK})
         count = self.session.execute(select(func.count(Document.id)).where(Document.doc_type == doc_type)).scalar()
         n = (count or 0) + 1001
         while self.session.execute(select(Document.id).where(Document.number == f"{prefix}{n}")).first():
@@ -371,8 +379,10 @@ class UnitOfWork:
         self.session.flush()
 
     def convert_quote(self, quote_id: int, *, actor: dict | None = None) -> Document:
-        """Turn a quote into a sales order (a copy of its header and lines that refers back to it)."""
-        quote = self.session.get(Document, quote_id)
+        """Turn a quote into a sales order (a copy of its header and lines that refers back to it). The quote's row
+        is locked first, so of two conversions at once (a double click, two reps) the second finds it converted."""
+        quote = self.session.execute(select(Document).where(Document.id == quote_id).with_for_update()
+                                     .execution_options(populate_existing=True)).scalar_one_or_none()
         if quote is None or not quote.is_quote:
             raise ValidationError({"id": "Only an existing quote can be converted to a sales order."})
         if quote.status == "converted":
