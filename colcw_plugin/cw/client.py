@@ -94,6 +94,8 @@ class ConnectWiseClient:
         self.states = Resource(self, "company/states")
         self.opportunities = Resource(self, "sales/opportunities")
         self.opportunity_statuses = Resource(self, "sales/opportunities/statuses")
+        self.opportunity_types = Resource(self, "sales/opportunities/types")
+        self.opportunity_stages = Resource(self, "sales/stages")  # not under opportunities (API-NOTES §3)
         self.products = Resource(self, "procurement/products")  # opportunity product lines
         self.catalog_items = Resource(self, "procurement/catalog")
         self.manufacturers = Resource(self, "procurement/manufacturers")

@@ -27,6 +27,14 @@ class Settings(db.Model):
     allow_empty_opportunity_name: Mapped[bool] = mapped_column(Boolean, default=False)
     use_logged_in_rep: Mapped[bool] = mapped_column(Boolean, default=False)
     category_mode: Mapped[str] = mapped_column(String(20), default="names")  # names | mapping
+    # What a new opportunity gets (setup/opportunity_defaults.py): the ConnectWise id the export sends, checked
+    # when saved, and its name to show. No id: nothing is sent, ConnectWise's default applies.
+    opportunity_type_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    opportunity_type_name: Mapped[str] = mapped_column(String(100), default="")
+    opportunity_stage_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    opportunity_stage_name: Mapped[str] = mapped_column(String(100), default="")
+    open_status_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    open_status_name: Mapped[str] = mapped_column(String(100), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(200), default="")
 

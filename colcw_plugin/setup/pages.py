@@ -20,6 +20,8 @@ class Page:
 
 CONNECTION = Page("Admin → Integration → ConnectWise", "colcw_admin.connection")
 OPTIONS = Page("Admin → Integration → ConnectWise → Options", "colcw_admin.connection", "options")
+NEW_OPPORTUNITIES = Page("Admin → Integration → ConnectWise → New opportunities", "colcw_admin.connection",
+                         "new-opportunities")
 REPS = Page("Sales rep mapping", "colcw_admin.reps")
 PRODUCTS = Page("Product integration mapping", "colcw_admin.products")
 PRODUCT_TYPES = Page("Product integration mapping → Product types", "colcw_admin.products", "types")
@@ -29,5 +31,5 @@ JOBS = Page("Synchronization Jobs", "colcw_admin.jobs")
 CUSTOM_FIELDS = Page("Admin → Custom fields", "admin.custom_fields")
 
 # Longest names first, so "… → Manufacturers" is found before "Product integration mapping".
-ALL = tuple(sorted((CONNECTION, OPTIONS, REPS, PRODUCTS, PRODUCT_TYPES, CATEGORIES, MANUFACTURERS, JOBS,
-                    CUSTOM_FIELDS), key=lambda p: -len(p.name)))
+ALL = tuple(sorted((CONNECTION, OPTIONS, NEW_OPPORTUNITIES, REPS, PRODUCTS, PRODUCT_TYPES, CATEGORIES, MANUFACTURERS,
+                    JOBS, CUSTOM_FIELDS), key=lambda p: -len(p.name)))

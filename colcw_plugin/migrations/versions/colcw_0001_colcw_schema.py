@@ -216,6 +216,12 @@ def upgrade():
     sa.Column('allow_empty_opportunity_name', sa.Boolean(), nullable=False),
     sa.Column('use_logged_in_rep', sa.Boolean(), nullable=False),
     sa.Column('category_mode', sa.String(length=20), nullable=False),
+    sa.Column('opportunity_type_id', sa.Integer(), nullable=True),
+    sa.Column('opportunity_type_name', sa.String(length=100), nullable=False),
+    sa.Column('opportunity_stage_id', sa.Integer(), nullable=True),
+    sa.Column('opportunity_stage_name', sa.String(length=100), nullable=False),
+    sa.Column('open_status_id', sa.Integer(), nullable=True),
+    sa.Column('open_status_name', sa.String(length=100), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('updated_by', sa.String(length=200), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_colcw_settings'))

@@ -1,0 +1,349 @@
+"""The type, stage and open status a new opportunity gets (complaint 3: a tenant that made Opportunity
+Type mandatory refuses every opportunity created without one).
+
+Each is picked from ConnectWise's own list, or left to ConnectWise's default (then nothing is sent and
+ConnectWise applies its own). The settings keep the id the export sends, checked in ConnectWise when it
+is saved, and the name to show. One definition serves the settings section, the export, the export
+page's checklist and the pre-flight check: :func:`problem` says what is wrong with a choice as
+ConnectWise holds it now, and :func:`refused_create` what ConnectWise's refusal of a new opportunity
+means for these settings.
+
+A stage has no inactive flag in ConnectWise (the official ``OpportunityStage`` schema), so a stage
+can only be gone; a type can be inactive; a status must be active and open (neither closed, won nor
+lost, by its flags — never its name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from ..cw import ConnectWiseClient, FieldError
+from ..errors import FieldErrors
+from ..models import Settings
+from . import pages
+from .common import audit, lock_settings, unknown_name
+
+TYPE_FIELDS = ["id", "description", "inactiveFlag"]
+STAGE_FIELDS = ["id", "name", "sequenceNumber"]
+DEFAULT_LABEL = "ConnectWise's default"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One of the three values: how people read it, the opportunity's field, the settings' columns."""
+
+    key: str  # the opportunity's field and the form's: "type", "stage", "status"
+    label: str  # "type", "stage", "open status"
+    setup_table: str  # where ConnectWise keeps the list
+    id_attr: str  # Settings columns
+    name_attr: str
+    name_field: str  # the list row's name: a type's "description", else "name"
+
+    def name_of(self, row: Mapping[str, Any]) -> str:
+        return str(row.get(self.name_field) or row.get("name") or "")
+
+    def why_not(self, row: Mapping[str, Any]) -> str:
+        """Why this row cannot be chosen ("" when it can): "inactive", or a status that is not open."""
+        if row.get("inactiveFlag"):
+            return "inactive"
+        if self.key == "status":
+            flags = [word for flag, word in (("wonFlag", "Won"), ("lostFlag", "Lost"), ("closedFlag", "closed"))
+                     if row.get(flag)]
+            if flags:
+                return f"marked {' and '.join(flags)}, not open"
+        return ""
+
+
+TYPE = Kind("type", "type", "Setup Tables → Opportunity Type", "opportunity_type_id", "opportunity_type_name",
+            "description")
+STAGE = Kind("stage", "stage", "Setup Tables → Opportunity Stage", "opportunity_stage_id", "opportunity_stage_name",
+             "name")
+STATUS = Kind("status", "open status", "Setup Tables → Opportunity Status", "open_status_id", "open_status_name",
+              "name")
+KINDS = (TYPE, STAGE, STATUS)
+BY_KEY = {k.key: k for k in KINDS}
+
+
+class OpportunityLists(Protocol):
+    """ConnectWise's list of a kind, as rows (``sync.quotes.opportunities.OpportunitySetup`` reads them
+    through the shared reference cache, or fresh)."""
+
+    def rows(self, kind: Kind) -> list[dict]: ...
+
+
+def fetch_types(client: ConnectWiseClient) -> list[dict]:
+    """Every opportunity type, inactive ones included (one request per 1,000)."""
+    return list(client.opportunity_types.iterate(fields=TYPE_FIELDS))
+
+
+def fetch_stages(client: ConnectWiseClient) -> list[dict]:
+    """Every opportunity stage (``/sales/stages``)."""
+    return list(client.opportunity_stages.iterate(fields=STAGE_FIELDS))
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Lists read once (a page, a save, a command), so ConnectWise failing shows before anything is decided."""
+
+    lists: Mapping[str, list[dict]]
+
+    def rows(self, kind: Kind) -> list[dict]:
+        return self.lists[kind.key]
+
+
+def load(source: OpportunityLists, kinds: Iterable[Kind] = KINDS) -> Loaded:
+    """Read the lists of ``kinds`` now (raises the client's ConnectWiseError when ConnectWise fails)."""
+    return Loaded({k.key: list(source.rows(k)) for k in kinds})
+
+
+# --- what is chosen ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A value chosen for new opportunities: its id (sent) and its name as saved (shown)."""
+
+    kind: Kind
+    id: int
+    name: str
+
+    @property
+    def shown(self) -> str:
+        return f"“{self.name}”" if self.name else f"id {self.id}"
+
+
+@dataclass(frozen=True)
+class NewOpportunityValues:
+    """The three choices as plain values (a run's threads share them); None: ConnectWise's default."""
+
+    type: Chosen | None = None
+    stage: Chosen | None = None
+    status: Chosen | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> NewOpportunityValues:
+        def chosen(kind: Kind) -> Chosen | None:
+            cw_id = getattr(settings, kind.id_attr, None)
+            return Chosen(kind, int(cw_id), getattr(settings, kind.name_attr, "") or "") if cw_id else None
+        return cls(chosen(TYPE), chosen(STAGE), chosen(STATUS))
+
+    def get(self, kind: Kind) -> Chosen | None:
+        return getattr(self, kind.key)
+
+    def for_document(self, *, quote: bool) -> list[Chosen]:
+        """What a new opportunity for a quote (or, without the open status, a sales order: it is Won) gets."""
+        return [c for c in (self.type, self.stage, self.status if quote else None) if c is not None]
+
+
+def shown(values: NewOpportunityValues, kind: Kind) -> str:
+    """The choice as the page and the audit say it."""
+    chosen = values.get(kind)
+    return (chosen.name or f"id {chosen.id}") if chosen else DEFAULT_LABEL
+
+
+# --- what is wrong with a choice, defined once ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A choice ConnectWise no longer accepts: the message and the fix, as the export, the export page and
+    the pre-flight check say them."""
+
+    chosen: Chosen
+    reason: str  # "no longer exists", "is inactive", "is marked Won, not open"
+
+    @property
+    def message(self) -> str:
+        return (f"The opportunity {self.chosen.kind.label} {self.chosen.shown} chosen for new opportunities "
+                f"{self.reason} in ConnectWise.")
+
+    @property
+    def fix(self) -> str:
+        kind = self.chosen.kind
+        again = "" if self.reason == "no longer exists" else f", or change it back in ConnectWise ({kind.setup_table})"
+        return (f"Choose another {kind.label}, or {DEFAULT_LABEL}, under {pages.NEW_OPPORTUNITIES.name}{again}; "
+                "then export again.")
+
+    @property
+    def sentence(self) -> str:
+        return f"{self.message} {self.fix}"
+
+
+def problem(chosen: Chosen, rows: Iterable[Mapping[str, Any]]) -> Problem | None:
+    """What is wrong with ``chosen`` in ConnectWise's list ``rows`` (None: it can be used)."""
+    row = next((r for r in rows if r.get("id") == chosen.id), None)
+    if row is None:
+        return Problem(chosen, "no longer exists")
+    why = chosen.kind.why_not(row)
+    if not why:
+        return None
+    named = Chosen(chosen.kind, chosen.id, chosen.name or chosen.kind.name_of(row))
+    return Problem(named, f"is {why}")
+
+
+def problems(values: NewOpportunityValues, lists: OpportunityLists) -> list[Problem]:
+    """Every chosen value ConnectWise no longer accepts (reads only the lists of chosen kinds)."""
+    found = (problem(c, lists.rows(c.kind)) for c in values.for_document(quote=True))
+    return [p for p in found if p is not None]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    message: str
+    fix: str
+
+
+def refused_create(field_errors: Iterable[FieldError], values: NewOpportunityValues, name: str) -> Refusal | None:
+    """What ConnectWise's 400 to creating the opportunity ``name`` means for these settings, when it is about the
+    type, stage or status (None otherwise): a field the tenant made mandatory that is left to ConnectWise's default,
+    or a chosen value ConnectWise refused (gone since it was checked)."""
+    missing: list[Kind] = []
+    refused: list[str] = []
+    for fe in field_errors:
+        kind = BY_KEY.get((fe.field or "").split("/")[0])
+        if kind is None:
+            continue
+        chosen = values.get(kind)
+        if chosen is None:
+            if kind not in missing:
+                missing.append(kind)
+        elif (fe.code or "") == "NotFound":
+            return Refusal(Problem(chosen, "no longer exists").message, Problem(chosen, "no longer exists").fix)
+        else:
+            refused.append(f"the {kind.label} {chosen.shown}: {fe.message or fe.code}")
+    if missing:
+        words = " and ".join(k.label for k in missing)
+        plural = len(missing) > 1
+        return Refusal(
+            f"ConnectWise refused to create the opportunity “{name}”: this tenant requires an opportunity {words} "
+            f"on every opportunity, and {'none is' if not plural else 'they are not'} chosen for the opportunities "
+            f"colcw creates (left to {DEFAULT_LABEL}).",
+            f"Choose the {words} new opportunities get under {pages.NEW_OPPORTUNITIES.name}, then export again.")
+    if refused:
+        return Refusal(f"ConnectWise refused to create the opportunity “{name}” with " + "; ".join(refused) + ".",
+                       f"Choose another value, or {DEFAULT_LABEL}, under {pages.NEW_OPPORTUNITIES.name}, then "
+                       "export again.")
+    return None
+
+
+# --- the settings section ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One row of ConnectWise's list as the page offers it (``why_not``: shown marked, cannot be saved)."""
+
+    id: int
+    name: str
+    why_not: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.why_not})" if self.why_not else self.name
+
+
+def options(kind: Kind, rows: Iterable[Mapping[str, Any]], current: Chosen | None = None) -> list[Option]:
+    """What the page offers for ``kind``: the usable rows (stages in their pipeline order, the rest by name);
+    a stored choice ConnectWise no longer accepts stays listed, marked, so the page shows what is saved."""
+    rows = list(rows)
+    if kind is STAGE:
+        rows.sort(key=lambda r: (r.get("sequenceNumber") is None, r.get("sequenceNumber") or 0, kind.name_of(r).lower()))
+    else:
+        rows.sort(key=lambda r: kind.name_of(r).lower())
+    out = [Option(int(r["id"]), kind.name_of(r)) for r in rows if not kind.why_not(r)]
+    if current is not None and all(o.id != current.id for o in out):
+        wrong = problem(current, rows)
+        out.append(Option(current.id, current.name or f"id {current.id}",
+                          wrong.reason.removeprefix("is ") if wrong else "not in ConnectWise"))
+    return out
+
+
+@dataclass(frozen=True)
+class DefaultsInput:
+    """What the form or the command sent: an id per kind (None: ConnectWise's default)."""
+
+    type_id: int | None = None
+    stage_id: int | None = None
+    status_id: int | None = None
+
+    def get(self, kind: Kind) -> int | None:
+        return getattr(self, f"{kind.key}_id")
+
+
+def input_by_names(names: Mapping[str, str | None], current: NewOpportunityValues,
+                   lists: OpportunityLists | None) -> DefaultsInput:
+    """What a command typed, by name (exactly as ConnectWise spells it; "" for ConnectWise's default, None to keep
+    the saved choice), as ids; :class:`FieldErrors` for a name ConnectWise does not have or that cannot be chosen."""
+    ids: dict[str, int | None] = {}
+    errors: dict[str, str] = {}
+    for kind in KINDS:
+        name = names.get(kind.key)
+        saved = current.get(kind)
+        if name is None:
+            ids[kind.key] = saved.id if saved else None
+        elif not name.strip():
+            ids[kind.key] = None
+        elif lists is None:
+            if saved is not None and saved.name == name.strip():
+                ids[kind.key] = saved.id
+            else:
+                errors[kind.key] = f"ConnectWise cannot be reached to look up the {kind.label} “{name.strip()}”."
+        else:
+            rows = lists.rows(kind)
+            usable = [r for r in rows if not kind.why_not(r)]
+            row = next((r for r in usable if kind.name_of(r) == name.strip()), None)
+            if row is None:
+                errors[kind.key] = unknown_name(f"usable opportunity {kind.label}", name.strip(),
+                                                (kind.name_of(r) for r in usable))
+            else:
+                ids[kind.key] = int(row["id"])
+    if errors:
+        raise FieldErrors(errors)
+    return DefaultsInput(ids["type"], ids["stage"], ids["status"])
+
+
+def save_new_opportunity_values(session: Session, data: DefaultsInput, lists: OpportunityLists | None,
+                                actor: str) -> Settings:
+    """Check each chosen id in ConnectWise's list and store it with its name; nothing is saved when one is
+    wrong. ``lists`` None (ConnectWise cannot be reached): an unchanged choice keeps its verified id, a
+    new one is refused, ConnectWise's default can always be chosen."""
+    row = lock_settings(session)
+    errors: dict[str, str] = {}
+    resolved: dict[str, tuple[int | None, str]] = {}
+    for kind in KINDS:
+        wanted = data.get(kind)
+        current_id, current_name = getattr(row, kind.id_attr), getattr(row, kind.name_attr) or ""
+        if wanted is None:
+            resolved[kind.key] = (None, "")
+        elif lists is None:
+            if wanted == current_id:
+                resolved[kind.key] = (current_id, current_name)
+            else:
+                errors[kind.key] = (f"ConnectWise cannot be reached to check this {kind.label}: save it again once "
+                                    "ConnectWise answers (unchanged choices are kept).")
+        else:
+            rows = lists.rows(kind)
+            chosen = Chosen(kind, wanted, current_name if wanted == current_id else "")
+            wrong = problem(chosen, rows)
+            if wrong is not None:
+                errors[kind.key] = f"{wrong.message} Choose another {kind.label}, or {DEFAULT_LABEL}."
+            else:
+                resolved[kind.key] = (wanted, next(kind.name_of(r) for r in rows if r.get("id") == wanted))
+    if errors:
+        raise FieldErrors(errors)
+    before = NewOpportunityValues.of(row)
+    for kind in KINDS:
+        cw_id, name = resolved[kind.key]
+        setattr(row, kind.id_attr, cw_id)
+        setattr(row, kind.name_attr, name[:100])
+    after = NewOpportunityValues.of(row)
+    changes = [f"{kind.label} → {shown(after, kind)}" for kind in KINDS if before.get(kind) != after.get(kind)]
+    if changes:
+        row.updated_by = actor
+        audit(session, actor, "new opportunities", ["New opportunities: " + "; ".join(changes)])
+    session.flush()
+    return row
