@@ -15,11 +15,20 @@ from host_stub.models import PRODUCT_TYPES, Customer, CustomField, StoreSite, Us
 
 from ..models import Settings
 from ..text import plural
+from . import pages
 from .catalog_rules import CatalogRules
 from .common import host_category_pairs, host_manufacturers, host_users
 from .connection import is_configured, read_settings
 from .field_mapping import CANADIAN_PROVINCES
 from .lookups import Lookups
+from .opportunity_defaults import (
+    DEFAULT_LABEL,
+    KINDS,
+    NewOpportunityValues,
+    OpportunityLists,
+    problems,
+    shown,
+)
 from .reps import rep_mappings
 
 
@@ -158,8 +167,29 @@ def _provinces(session: Session, lookups: Lookups | None) -> Check:
                  "province cannot be exported.")
 
 
-def run_preflight(session: Session, lookups: Lookups | None, connection_error: str | None = None) -> PreflightReport:
-    """Check everything; ``lookups`` is None when ConnectWise could not be read (``connection_error`` says why)."""
+def _new_opportunities(settings: Settings, lists: OpportunityLists | None) -> Check:
+    """The type, stage and open status chosen for new opportunities, as the export checks them."""
+    values = NewOpportunityValues.of(settings)
+    chosen = values.for_document(quote=True)
+    summary = "New opportunities get " + ", ".join(f"{k.label} {shown(values, k)}" for k in KINDS)
+    if not chosen:
+        return Check("New opportunities", True, f"New opportunities get {DEFAULT_LABEL}s for their type, stage and "
+                     "status (a tenant that made the type or stage mandatory refuses them: choose one).")
+    if lists is None:
+        return Check("New opportunities", True, f"{summary}. Not checked: ConnectWise could not be reached.")
+    found = problems(values, lists)
+    return Check("New opportunities", not found, f"{summary}." if not found else
+                 f"{plural(len(found), 'value')} chosen for new opportunities {'is' if len(found) == 1 else 'are'} "
+                 "no longer accepted by ConnectWise: every document that needs a new opportunity is refused",
+                 [p.message for p in found], found[0].fix if len(found) == 1 else
+                 f"Choose other values, or {DEFAULT_LABEL}, under {pages.NEW_OPPORTUNITIES.name}.",
+                 "colcw_admin.new_opportunities")
+
+
+def run_preflight(session: Session, lookups: Lookups | None, connection_error: str | None = None,
+                  opportunity_lists: OpportunityLists | None = None) -> PreflightReport:
+    """Check everything; ``lookups`` is None when ConnectWise could not be read (``connection_error`` says why);
+    ``opportunity_lists``: ConnectWise's opportunity types, stages and statuses (None: not read)."""
     settings = read_settings(session)
     report = PreflightReport()
     if not is_configured(settings):
@@ -172,7 +202,9 @@ def run_preflight(session: Session, lookups: Lookups | None, connection_error: s
     else:
         report.checks.append(Check("Connection", True, "ConnectWise answered and its lists were read."))
     rules = CatalogRules.load(session, settings)
-    report.checks += [_opportunity_field(session, settings), _reps(session, settings, lookups),
+    report.checks += [_opportunity_field(session, settings),
+                      _new_opportunities(settings, opportunity_lists),
+                      _reps(session, settings, lookups),
                       _product_types(rules, lookups), _categories(session, rules, lookups),
                       _manufacturers(session, rules, lookups), _provinces(session, lookups)]
     return report

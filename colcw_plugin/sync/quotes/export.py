@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from host_stub.gateway import UnitOfWork
 from host_stub.models import CustomField, Document, utcnow
 
-from ...cw import ConnectWiseClient, ConnectWiseError, NotFound, create_once
+from ...cw import ConnectWiseClient, ConnectWiseError, NotFound, ValidationFailed, create_once
 from ...models import Settings, remove_link
 from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
@@ -56,6 +56,7 @@ from .opportunities import (
     OPPORTUNITY_FIELDS,
     OpportunitySetup,
     choose_match,
+    create_refused,
     find_by_name,
     new_opportunity_body,
     shared_setup,
@@ -251,6 +252,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     unnamed = None if name_now or link else _name_refusal(session, settings)
     exported = exported_items(session, held)
     ahead = _read_ahead(session, ctx, link, company_id, name_now, later)
+    if unnamed is None:
+        _check_new_opportunity(ctx, held, name_now, ahead)
     try:
         catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None, exported=exported)
     except ExportRefused as e:
@@ -281,17 +284,24 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
             found = ahead.by_name.result() if ahead.by_name else find_by_name(client, company_id, name)
             opp = choose_match(found, ctx.setup, name, held.customer_name)
             if opp is None:
-                status = ctx.setup.open_status() if held.is_quote else ctx.setup.won_status()
+                chosen = ctx.setup.new_opportunity_refs(settings.new_opportunity, quote=held.is_quote)
+                status = chosen.get("status") or (ctx.setup.open_status() if held.is_quote else ctx.setup.won_status())
                 follow_up = f"{held.follow_up_date.isoformat()}T00:00:00Z" if held.follow_up_date else None
                 body = new_opportunity_body(
                     name=name, company_id=company_id, contact_id=contact_id, member_id=rep.member_id,
                     location_id=rep.location_id, department_id=rep.department_id, status=status,
-                    type_=ctx.setup.default_type(), stage=ctx.setup.default_stage(), expected_close=follow_up,
+                    type_=chosen.get("type"), stage=chosen.get("stage"), expected_close=follow_up,
                     notes=f"Created from ChannelOnline {'quote' if held.is_quote else 'sales order'} {number}.")
                 # Under the name lock nothing else creates it: an exact-name match after a lost answer is ours.
-                opp = create_once(lambda: client.opportunities.create(body),
-                                  lambda: next(iter(find_by_name(client, company_id, name)), None),
-                                  what=f"opportunity \"{name}\" for {number}")
+                try:
+                    opp = create_once(lambda: client.opportunities.create(body),
+                                      lambda: next(iter(find_by_name(client, company_id, name)), None),
+                                      what=f"opportunity \"{name}\" for {number}")
+                except ValidationFailed as e:  # e.g. a type the tenant made mandatory, left to ConnectWise's default
+                    refusal = create_refused(e, settings.new_opportunity, name)
+                    if refusal is None:
+                        raise
+                    raise refusal from None
                 created = True
             # Commit the link before adding lines: an export that dies from here on resumes on it.
             own_link = _remember_opportunity(session, held.id, opp, created, fingerprint)
@@ -339,6 +349,20 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
         action, summary = "unchanged", f"opportunity {opp_id} \"{opp.get('name', '')}\" already up to date"
     message = f"{number}: {summary}." + (" " + " ".join(notes) if notes else "")
     return Outcome(held.id, number, action, opp_id, opp.get("name", ""), message)
+
+
+def _check_new_opportunity(ctx: ExportContext, held: HeldDocument, name: str, ahead: _Reads) -> None:
+    """Before anything is written (catalog items included): refuse a document that will make a new opportunity
+    when the type, stage or status chosen for new opportunities is no longer accepted by ConnectWise. Only an
+    unlinked document looked up by its name is checked here (whether it makes a new one is known from that read,
+    waited for only when a choice is wrong); the creation checks again in every case."""
+    if ahead.by_name is None:
+        return
+    try:
+        ctx.setup.new_opportunity_refs(ctx.settings.new_opportunity, quote=held.is_quote)
+    except ExportRefused:
+        if choose_match(ahead.by_name.result(), ctx.setup, name, held.customer_name) is None:
+            raise
 
 
 def _name_refusal(session: Session, settings: ExportSettings) -> ExportRefused | None:

@@ -1,7 +1,9 @@
 """ConnectWise opportunities for the quote export: statuses by flag, defaults, find by name, create.
 
 Open / Won / Lost are found by ConnectWise's status flags (``wonFlag``, ``lostFlag``,
-``closedFlag``, ``defaultFlag``), never by name (:mod:`..shared.statuses`).
+``closedFlag``, ``defaultFlag``), never by name (:mod:`..shared.statuses`). A new opportunity gets the
+type, stage and open status an admin chose (:mod:`...setup.opportunity_defaults`), or ConnectWise's
+defaults.
 The status, type and stage lists are read once per run (lazily, only when needed) and shared by
 the run's threads; with a shared cache (:mod:`..shared.reference_cache`) they are read once per ten
 minutes for all runs.
@@ -16,9 +18,20 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ...cw import ConnectWiseClient
+from ...cw import ConnectWiseClient, ValidationFailed
 from ...cw import conditions as C
 from ...models import Settings
+from ...setup.opportunity_defaults import (
+    STAGE,
+    STATUS,
+    TYPE,
+    Kind,
+    NewOpportunityValues,
+    fetch_stages,
+    fetch_types,
+    problem,
+    refused_create,
+)
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.statuses import CACHE_KEY, fetch_statuses, pick_open_status, pick_won_status
 from .problems import ExportRefused
@@ -27,25 +40,59 @@ OPPORTUNITY_FIELDS = ["id", "name", "status", "company", "contact", "expectedClo
 NAME_MAX = 100  # Opportunity.name, Max length: 100 (mapping.OPPORTUNITY "name" rule)
 
 
+TYPES_KEY, STAGES_KEY = "opportunity_types", "opportunity_stages"  # the shared reference cache's keys
+
+
 class OpportunitySetup:
-    """Statuses of the tenant, fetched at most once per run (thread-safe); types and stages are left
-    to ConnectWise's defaults."""
+    """The tenant's opportunity statuses, types and stages, each fetched at most once per run (thread-safe),
+    and what a new opportunity gets."""
 
     def __init__(self, client: ConnectWiseClient, shared=None) -> None:
         self.client = client
         self.shared = shared  # e.g. reference_cache.DbReferenceCache: the lists shared between runs
         self._lock = threading.Lock()
         self._cache: dict[str, list[dict]] = {}
+        self._fresh: set[str] = set()  # lists read from ConnectWise itself by this setup, not from the shared cache
 
-    def _rows(self, key: str, fetch: Callable[[], Any]) -> list[dict]:
+    def _rows(self, key: str, fetch: Callable[[], Any], fresh: bool = False) -> list[dict]:
         with self._lock:
-            if key not in self._cache:
-                self._cache[key] = (self.shared.rows(key, lambda: list(fetch())) if self.shared is not None
-                                    else list(fetch()))
+            if key not in self._cache or (fresh and key not in self._fresh):
+                if self.shared is not None:
+                    read = lambda: list(fetch())  # noqa: E731
+                    self._cache[key] = self.shared.rows(key, read, fresh=True) if fresh else self.shared.rows(key, read)
+                else:
+                    self._cache[key] = list(fetch())
+                if fresh or self.shared is None:
+                    self._fresh.add(key)
             return self._cache[key]
 
-    def statuses(self) -> list[dict]:
-        return self._rows(CACHE_KEY, lambda: fetch_statuses(self.client))
+    def statuses(self, fresh: bool = False) -> list[dict]:
+        return self._rows(CACHE_KEY, lambda: fetch_statuses(self.client), fresh)
+
+    def types(self, fresh: bool = False) -> list[dict]:
+        return self._rows(TYPES_KEY, lambda: fetch_types(self.client), fresh)
+
+    def stages(self, fresh: bool = False) -> list[dict]:
+        return self._rows(STAGES_KEY, lambda: fetch_stages(self.client), fresh)
+
+    def rows(self, kind: Kind, fresh: bool = False) -> list[dict]:
+        """ConnectWise's list of ``kind`` (the protocol of :mod:`...setup.opportunity_defaults`)."""
+        return {TYPE.key: self.types, STAGE.key: self.stages, STATUS.key: self.statuses}[kind.key](fresh)
+
+    def new_opportunity_refs(self, values: NewOpportunityValues, *, quote: bool) -> dict[str, dict]:
+        """The chosen type, stage and (for a quote) open status a new opportunity gets, as references by field
+        (what is left to ConnectWise's default is absent); :class:`ExportRefused` naming the value and the fix
+        when ConnectWise no longer accepts one. A cached list that says so is read again first: it may be older
+        than the fix."""
+        refs: dict[str, dict] = {}
+        for chosen in values.for_document(quote=quote):
+            wrong = problem(chosen, self.rows(chosen.kind))
+            if wrong is not None:
+                wrong = problem(chosen, self.rows(chosen.kind, fresh=True))
+            if wrong is not None:
+                raise ExportRefused(wrong.message, wrong.fix)
+            refs[chosen.kind.key] = {"id": chosen.id}
+        return refs
 
     def open_status(self) -> dict:
         status = pick_open_status(self.statuses())
@@ -69,14 +116,6 @@ class OpportunitySetup:
         sid = (status_ref or {}).get("id")
         return any(s.get("id") == sid and s.get("closedFlag") for s in self.statuses())
 
-    def default_type(self) -> dict | None:
-        """None: ConnectWise's OpportunityType has no default flag (the official schema: id,
-        description, inactiveFlag), so ConnectWise applies its own default to a new opportunity."""
-        return None
-
-    def default_stage(self) -> dict | None:
-        """None: ConnectWise's OpportunityStage has no default or inactive flag either."""
-        return None
 
 
 def shared_setup(client: ConnectWiseClient, engine: Engine, settings: Settings, store: bool = True,
@@ -109,6 +148,13 @@ def choose_match(matches: list[dict], setup: OpportunitySetup, name: str, compan
     raise ExportRefused(
         f"{company_label} has {len(open_ or matches)} opportunities named \"{name}\" in ConnectWise (ids {ids}).",
         "Rename or close the duplicates in ConnectWise, or put a different opportunity name on the document.")
+
+
+def create_refused(error: ValidationFailed, values: NewOpportunityValues, name: str) -> ExportRefused | None:
+    """ConnectWise's 400 to creating the opportunity ``name``, when it is about its type, stage or status (a field
+    the tenant made mandatory, a chosen value gone since), as a refusal naming the setting that fixes it."""
+    refusal = refused_create(error.field_errors, values, name)
+    return ExportRefused(refusal.message, refusal.fix) if refusal is not None else None
 
 
 def new_opportunity_body(*, name: str, company_id: int, contact_id: int, member_id: int,

@@ -9,7 +9,8 @@ document to one by id, and where an export will go, checked in ConnectWise befor
   see :mod:`.export`) and writes its name into the document's opportunity-name field.
 * :func:`export_target` says where the next export goes and whether a person must confirm it first:
   into a closed, Won or Lost opportunity; or a new opportunity whose name differs from an existing
-  one only by case (a slip that would otherwise make a second opportunity).
+  one only by case (a slip that would otherwise make a second opportunity). A new opportunity whose
+  chosen type, stage or status ConnectWise no longer accepts is refused there, as the export refuses it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from host_stub.models import Document
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
 from ...models import DocumentExport, Settings, get_link, remove_link, set_link
+from ...setup.opportunity_defaults import NewOpportunityValues
 from ...text import possessive
 from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
 from .problems import ExportRefused, other_company
@@ -232,6 +234,9 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
         return ExportTarget(choice, "name", f"Goes to opportunity {choice.id} “{choice.name}” (same name), "
                             f"{choice.state.lower()}.", confirm=closed_warning(choice, doc))
     slips = [_choice(r, flags, {}) for r in rows if str(r.get("name", "")).casefold() == name.casefold()]
+    refused = _new_refused(setup, settings, doc)
+    if refused is not None:
+        return ExportTarget(None, "new", refused.sentence, case_slips=slips, refused=refused)
     if slips:
         names = ", ".join(f"{c.id} “{c.name}”" for c in slips)
         return ExportTarget(None, "new", f"Creates a new opportunity “{name}”.", case_slips=slips,
@@ -240,3 +245,13 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
                                     f"“{name}”. Link the document to the existing one instead, or correct the name — "
                                     "or confirm that you want a new one.")
     return ExportTarget(None, "new", f"Creates a new opportunity “{name}” for {doc.customer.name}.")
+
+
+def _new_refused(setup: OpportunitySetup, settings: Settings, doc: Document) -> ExportRefused | None:
+    """Why a new opportunity for ``doc`` would be refused: the type, stage or status chosen for new opportunities
+    is one ConnectWise no longer accepts (the export's own rule, :meth:`OpportunitySetup.new_opportunity_refs`)."""
+    try:
+        setup.new_opportunity_refs(NewOpportunityValues.of(settings), quote=doc.is_quote)
+    except ExportRefused as refused:
+        return refused
+    return None

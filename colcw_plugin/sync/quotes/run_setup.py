@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ...models import Settings
+from ...setup.opportunity_defaults import NewOpportunityValues
 from ...setup.reps import UnmappedRep, member_for
 from .problems import ExportRefused
 
@@ -26,11 +27,13 @@ class ExportSettings:
     allow_empty_opportunity_name: bool
     use_logged_in_rep: bool
     category_mode: str
+    new_opportunity: NewOpportunityValues  # the type, stage and open status a new opportunity gets
 
     @classmethod
     def of(cls, settings: Settings) -> ExportSettings:
         return cls(settings.opportunity_field_id, bool(settings.allow_empty_opportunity_name),
-                   bool(settings.use_logged_in_rep), settings.category_mode or "names")
+                   bool(settings.use_logged_in_rep), settings.category_mode or "names",
+                   NewOpportunityValues.of(settings))
 
 
 @dataclass(frozen=True)

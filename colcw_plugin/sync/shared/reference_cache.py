@@ -42,16 +42,18 @@ class DbReferenceCache:
         self.ttl = dt.timedelta(seconds=ttl_seconds)
         self.clock = clock
 
-    def rows(self, key: str, fetch: Callable[[], list[dict]]) -> list[dict]:
+    def rows(self, key: str, fetch: Callable[[], list[dict]], *, fresh: bool = False) -> list[dict]:
+        """``fresh``: read ConnectWise whatever the cache holds (and store that), e.g. before refusing an export
+        for what a cached list says: the list may be older than a fix made in ConnectWise since."""
         full_key = f"{self.tenant}|{key}"[:300]
         if self.session is not None:
-            entry = self.session.get(ReferenceCache, full_key)
+            entry = None if fresh else self.session.get(ReferenceCache, full_key)
             if entry is not None and self.clock() - entry.fetched_at < self.ttl:
                 return list(entry.rows)
             return list(fetch())
         with self._direct.connect() as conn:  # plain statements: no ORM object to build for two values
             entry = conn.execute(_READ, {"key": full_key}).first()
-            if entry is not None and self.clock() - entry.fetched_at < self.ttl:
+            if not fresh and entry is not None and self.clock() - entry.fetched_at < self.ttl:
                 return list(entry.rows)
             rows = list(fetch())
             if not self.store:
