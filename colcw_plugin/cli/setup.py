@@ -27,9 +27,19 @@ from ..setup.connection import (
     save_connection,
 )
 from ..setup.lookups import load_lookups
+from ..setup.opportunity_defaults import (
+    DEFAULT_LABEL,
+    KINDS,
+    NewOpportunityValues,
+    input_by_names,
+    load,
+    save_new_opportunity_values,
+    shown,
+)
 from ..setup.options import OptionsInput, save_options
 from ..setup.preflight import run_preflight
 from ..setup.secrets import SecretError
+from ..sync.quotes.opportunities import OpportunitySetup
 from ..sync.runtime import Runtime
 from ..text import plural
 
@@ -124,15 +134,16 @@ def automap_command():
 @with_appcontext
 def check_command():
     """The pre-flight check: list what would make an export fail; exit 1 if anything would."""
-    lookups, reason = None, None
+    lookups, reason, opportunity_lists = None, None, None
     if is_configured(get_settings(db.session)):
         try:
             with runtime().client(db.session) as client:
                 lookups = load_lookups(client, ("members", "product_types", "categories", "subcategories",
                                                 "manufacturers", "states"))
+                opportunity_lists = load(OpportunitySetup(client))
         except (SecretError, ConnectWiseError) as e:
             reason = str(e)
-    report = run_preflight(db.session, lookups, reason)
+    report = run_preflight(db.session, lookups, reason, opportunity_lists)
     db.session.rollback()
     for check in report.checks:
         click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.area}: {check.summary}")
@@ -154,9 +165,17 @@ def check_command():
 @click.option("--logged-in-rep/--store-rep", default=None,
               help="Assign to the logged-in sales rep instead of the store's default rep.")
 @click.option("--if-unset", is_flag=True, help="Only set the opportunity name field when none is chosen yet.")
+@click.option("--opportunity-type", metavar="NAME",
+              help=f"The type new opportunities get, as ConnectWise names it (\"\" for {DEFAULT_LABEL}).")
+@click.option("--opportunity-stage", metavar="NAME",
+              help=f"The stage new opportunities get (\"\" for {DEFAULT_LABEL}).")
+@click.option("--open-status", metavar="NAME",
+              help=f"The open status new quote opportunities get (\"\" for {DEFAULT_LABEL}).")
 @with_appcontext
-def options_command(opportunity_field, allow_empty_names, logged_in_rep, if_unset):
-    """Set the connection options (the same as the Options section of the connection page)."""
+def options_command(opportunity_field, allow_empty_names, logged_in_rep, if_unset, opportunity_type,
+                    opportunity_stage, open_status):
+    """Set the connection options and what new opportunities get (the Options and New opportunities sections of
+    the connection page)."""
     row = get_settings(db.session)
     field_id = row.opportunity_field_id
     if opportunity_field and not (if_unset and field_id is not None):
@@ -171,14 +190,35 @@ def options_command(opportunity_field, allow_empty_names, logged_in_rep, if_unse
         opportunity_field_id=field_id,
         allow_empty_opportunity_name=row.allow_empty_opportunity_name if allow_empty_names is None else allow_empty_names,
         use_logged_in_rep=row.use_logged_in_rep if logged_in_rep is None else logged_in_rep)
+    names = {"type": opportunity_type, "stage": opportunity_stage, "status": open_status}
+    new_values = any(name is not None for name in names.values())
     try:
-        save_options(db.session, data, actor=CLI_ACTOR)
+        if not new_values or any(v is not None for v in (opportunity_field, allow_empty_names, logged_in_rep)):
+            save_options(db.session, data, actor=CLI_ACTOR)
+        if new_values:
+            _save_new_opportunity_values(names)
     except FieldErrors as e:
         db.session.rollback()
         click.echo("; ".join(e.errors.values()), err=True)
         sys.exit(2)
     db.session.commit()
     click.echo("Options saved.")
+    values = NewOpportunityValues.of(get_settings(db.session))
+    click.echo("New opportunities get " + "; ".join(f"{kind.label}: {shown(values, kind)}" for kind in KINDS) + ".")
+
+
+def _save_new_opportunity_values(names: dict[str, str | None]) -> None:
+    """The type, stage and open status by name, checked in ConnectWise's lists as the page checks them."""
+    lists, reason = None, None
+    try:
+        with runtime().client(db.session) as client:
+            lists = load(OpportunitySetup(client))
+    except (NotConfigured, SecretError, ConnectWiseError) as e:
+        reason = str(e)
+    current = NewOpportunityValues.of(get_settings(db.session))
+    save_new_opportunity_values(db.session, input_by_names(names, current, lists), lists, CLI_ACTOR)
+    if lists is None:
+        click.echo(f"ConnectWise's lists could not be read ({reason}): unchanged choices were kept.", err=True)
 
 
 def register(group: click.Group) -> None:

@@ -25,6 +25,7 @@ from . import (  # noqa: E402,F401
     jobs,
     lists,
     mappings,
+    new_opportunities,
     opportunities,
     runs,
 )

@@ -25,6 +25,7 @@ from ..setup.connection import (
     typed_client_settings,
 )
 from ..setup.live_updates import LiveInput, get_live, read_live
+from ..setup.opportunity_defaults import KINDS, NewOpportunityValues, shown
 from ..setup.options import save_options
 from ..setup.secrets import SecretError
 from ..sync.inbound import RECONCILE_KIND
@@ -54,7 +55,14 @@ def _render(conn: ConnectionForm | None = None, options: OptionsForm | None = No
                            options=options or OptionsForm.of_settings(settings, fields), http_allowed=_http_allowed(),
                            has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes, report=report,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
-                           jobs_url=jobs_url, live=live_panel(db.session), errors=live_errors or {}), status
+                           jobs_url=jobs_url, live=live_panel(db.session), errors=live_errors or {},
+                           new_opportunity=_new_opportunity_summary(settings)), status
+
+
+def _new_opportunity_summary(settings) -> list[tuple[str, str]]:
+    """What new opportunities get, as saved (the section's form loads after the page: it reads ConnectWise)."""
+    values = NewOpportunityValues.of(settings)
+    return [(kind.label, shown(values, kind)) for kind in KINDS]
 
 
 @admin_bp.route("/")

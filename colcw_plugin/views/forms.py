@@ -1,5 +1,5 @@
-"""colcw's fixed forms, declared once with WTForms (through Flask-WTF): the connection, the options,
-the Synchronization Jobs forms and the schedule form.
+"""colcw's fixed forms, declared once with WTForms (through Flask-WTF): the connection, the options, what new
+opportunities get, the Synchronization Jobs forms and the schedule form.
 
 The forms declare the fields, their labels, choices and defaults, and render each field with its
 errors; the rules stay in the services (``setup/``, ``sync/``), which raise :class:`~..errors.FieldErrors`
@@ -20,6 +20,15 @@ from wtforms import BooleanField, HiddenField, PasswordField, RadioField, Select
 from wtforms.fields.choices import SelectChoice
 
 from ..setup.connection import ConnectionInput
+from ..setup.opportunity_defaults import (
+    DEFAULT_LABEL,
+    KINDS,
+    DefaultsInput,
+    NewOpportunityValues,
+    OpportunityLists,
+    Option,
+    options,
+)
 from ..setup.options import OptionsInput
 from ..sync.jobs.ranges import PRESET_LABELS
 from ..sync.jobs.schedules import FREQUENCIES, WEEKDAYS
@@ -120,6 +129,45 @@ class OptionsForm(ColcwForm):
         form.opportunity_field_id.data = str(settings.opportunity_field_id or "")
         form.allow_empty_opportunity_name.data = settings.allow_empty_opportunity_name
         form.use_logged_in_rep.data = settings.use_logged_in_rep
+        return form
+
+
+class NewOpportunityForm(ColcwForm):
+    """Admin → Integration → ConnectWise → New opportunities: the type, stage and open status an opportunity colcw
+    creates gets, each picked from ConnectWise's list (the ids are posted) or left to ConnectWise's default."""
+
+    type_id = SelectField("Opportunity type", choices=[])
+    stage_id = SelectField("Stage", choices=[])
+    status_id = SelectField("Open status", choices=[])
+
+    ALIASES = {kind.key: f"{kind.key}_id" for kind in KINDS}
+    NOT_READ = "saved; ConnectWise's list could not be read"
+
+    def set_lists(self, values: NewOpportunityValues, lists: OpportunityLists | None) -> NewOpportunityForm:
+        """Each field's choices: ConnectWise's usable values (a saved one it no longer accepts stays, marked); without
+        the lists (ConnectWise unreachable), only the saved value, so saving it unchanged keeps it."""
+        for kind in KINDS:
+            current = values.get(kind)
+            if lists is None:
+                offered = [Option(current.id, current.name or f"id {current.id}", self.NOT_READ)] if current else []
+            else:
+                offered = options(kind, lists.rows(kind), current)
+            self[f"{kind.key}_id"].choices = choices([("", DEFAULT_LABEL), *((o.id, o.label) for o in offered)])
+        return self
+
+    def to_input(self) -> DefaultsInput | None:
+        """The chosen ids, or None when one is not an id (a forged post)."""
+        raw = [self[f"{kind.key}_id"].data or "" for kind in KINDS]
+        if any(value and not value.isdigit() for value in raw):
+            return None
+        return DefaultsInput(*(int(value) if value else None for value in raw))
+
+    @classmethod
+    def of_values(cls, values: NewOpportunityValues, lists: OpportunityLists | None) -> NewOpportunityForm:
+        form = cls(formdata=None).set_lists(values, lists)
+        for kind in KINDS:
+            chosen = values.get(kind)
+            form[f"{kind.key}_id"].data = str(chosen.id) if chosen else ""
         return form
 
 

@@ -21,7 +21,7 @@ from ..setup.connection import get_settings, read_settings
 from ..setup.preflight import run_preflight
 from . import admin_bp
 from .forms import categories_form, manufacturers_form, product_types_form, rep_mapping_form
-from .support import actor_name, lookups_or_reason
+from .support import actor_name, lookups_or_reason, opportunity_lists_or_reason
 
 REP_LISTS = ("members", "locations", "departments")
 PRODUCT_LISTS = ("product_types", "categories", "subcategories", "manufacturers")
@@ -181,7 +181,9 @@ def automap_view():
 def preflight():
     lookups, reason = lookups_or_reason(("members", "product_types", "categories", "subcategories",
                                          "manufacturers", "states"))
-    report = run_preflight(db.session, lookups, reason)
+    # Read fresh, as the export reads them again before it refuses a document for what a cached list says.
+    opportunity_lists = opportunity_lists_or_reason(fresh=True)[0] if lookups is not None else None
+    report = run_preflight(db.session, lookups, reason, opportunity_lists)
     db.session.rollback()
     return render_template("colcw/mappings/preflight.html", report=report)
 

@@ -17,7 +17,9 @@ from ..models import SyncRun
 from ..setup import pages
 from ..setup.connection import NotConfigured, is_configured, read_settings
 from ..setup.lookups import Lookups, load_lookups
+from ..setup.opportunity_defaults import Loaded, load
 from ..setup.secrets import SecretError
+from ..sync.quotes.opportunities import OpportunitySetup, shared_setup
 from ..sync.runtime import Runtime
 from . import rep_bp
 
@@ -70,6 +72,26 @@ def lookups_or_reason(names: Iterable[str]) -> tuple[Lookups | None, str | None]
     except ConnectWiseError as e:
         log.warning("Reading ConnectWise lists failed: %s", e)
         return None, f"ConnectWise could not be read: {e}"
+
+
+def opportunity_lists_or_reason(*, fresh: bool) -> tuple[Loaded | None, str | None]:
+    """ConnectWise's opportunity types, stages and statuses (through the shared reference cache, read without
+    storing, unless ``fresh``), or None and a sentence saying why they could not be read."""
+    settings = read_settings(db.session)
+    if not is_configured(settings):
+        return None, "ConnectWise is not connected yet: enter the connection first."
+    try:
+        client = runtime().interactive_client(db.session)
+    except (NotConfigured, SecretError) as e:
+        return None, str(e)
+    try:
+        with client:
+            source = OpportunitySetup(client) if fresh else shared_setup(client, db.engine, settings, store=False,
+                                                                           session=db.session)
+            return load(source), None
+    except ConnectWiseError as e:
+        log.warning("Reading ConnectWise's opportunity lists failed: %s", e)
+        return None, f"ConnectWise's lists could not be read: {e}"
 
 
 @rep_bp.app_template_filter("page_links")
