@@ -41,6 +41,9 @@ from .runs import (
     SyncItem,
     SyncRun,
     actor_label,
+    cancelled_message,
+    stop_request_message,
+    stop_requested_by,
     summarize_counts,
 )
 from .settings import (
@@ -59,6 +62,6 @@ __all__ = [
     "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "CreateIntent", "DocumentDrift", "DocumentExport",
     "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",
     "RecordDrift", "RecordState", "ReferenceCache", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
-    "SyncItem", "SyncRun", "actor_label", "find_by_cw", "fingerprint", "get_link", "links_for", "remove_link",
-    "set_link", "summarize_counts",
+    "SyncItem", "SyncRun", "actor_label", "cancelled_message", "find_by_cw", "fingerprint", "get_link", "links_for", "remove_link",
+    "set_link", "stop_request_message", "stop_requested_by", "summarize_counts",
 ]

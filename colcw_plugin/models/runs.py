@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,9 @@ class RunStatus(enum.StrEnum):
 
     QUEUED = "queued"
     RUNNING = "running"
+    # Running, and an admin asked it to stop: its worker stops at the next safe boundary (between records or
+    # pages) and closes it as cancelled; the request (who, when) is the run's message until then.
+    CANCELLING = "cancelling"
     WAITING = "waiting"  # between attempts: records (or the whole run) wait for ConnectWise
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
@@ -31,11 +35,12 @@ class RunStatus(enum.StrEnum):
         return RUN_STATUS_LABELS[self]
 
 
-RUN_STATUS_LABELS = {RunStatus.QUEUED: "Queued", RunStatus.RUNNING: "Running", RunStatus.WAITING: "Waiting to retry",
-                     RunStatus.SUCCEEDED: "Succeeded",
+RUN_STATUS_LABELS = {RunStatus.QUEUED: "Queued", RunStatus.RUNNING: "Running", RunStatus.CANCELLING: "Stopping",
+                     RunStatus.WAITING: "Waiting to retry", RunStatus.SUCCEEDED: "Succeeded",
                      RunStatus.PARTIAL: "Partly failed", RunStatus.FAILED: "Failed",
                      RunStatus.INTERRUPTED: "Interrupted", RunStatus.CANCELLED: "Cancelled"}
-ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING)  # a worker will or does work on it
+# A worker will or does work on it (a stopping run's worker still finishes the record it is on).
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.CANCELLING, RunStatus.WAITING)
 FINAL_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED,
                       RunStatus.CANCELLED)
 ENDED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED,
@@ -46,6 +51,29 @@ def actor_label(actor: Mapping[str, Any] | None) -> str:
     """How run records and export states name who acted: the e-mail, else the name, else "system"."""
     actor = actor or {}
     return actor.get("email") or actor.get("name") or "system"
+
+
+# A running run's message while it stops (status cancelling): who asked, and when. The worker that stops it, or the
+# scheduler closing it when that worker died, names who cancelled it from here: the request travels in the run's
+# row, whichever machine reads it.
+_STOP_REQUEST = re.compile(r"^Cancel requested by (?P<who>.*) at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
+
+
+def stop_request_message(who: str, at: dt.datetime) -> str:
+    """The message of a running run an admin asked to stop (see :data:`RunStatus.CANCELLING`)."""
+    return (f"Cancel requested by {who} at {at:%Y-%m-%d %H:%M:%S} UTC: the run stops as soon as the record it is "
+            "working on is saved.")
+
+
+def stop_requested_by(message: str | None) -> str:
+    """Who asked a run to stop, from its message as :func:`stop_request_message` wrote it."""
+    found = _STOP_REQUEST.match(message or "")
+    return found.group("who") if found else "an admin"
+
+
+def cancelled_message(who: str, was: str, done: int, total: int | None) -> str:
+    """A cancelled run's message: "Cancelled by admin@… while running (1,234 of 40,000 records done)."."""
+    return f"Cancelled by {who} while {was} ({done:,} of {f'{total:,}' if total else '?'} records done)."
 
 
 class SyncRun(db.Model):

@@ -214,7 +214,7 @@ def test_cancelling_a_queued_run_keeps_it_from_running_and_from_being_queued_aga
     assert drain_queue() == 0
     assert run_job(run.id).endswith("is cancelled; nothing to do")  # a stray delivery does nothing
     assert redis_conn.llen(effects_key(run.id)) == 0
-    with pytest.raises(ValueError, match="only a queued, waiting or interrupted run can be cancelled"):
+    with pytest.raises(ValueError, match="only a queued, running, waiting or interrupted run can be cancelled"):
         recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
     again = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)  # the same job may be queued anew
     assert again.duplicate is False and again.id != run.id
@@ -233,7 +233,7 @@ def test_a_cancelled_run_picked_up_in_the_foreground_stays_cancelled_and_does_no
 def test_a_finished_run_cannot_be_cancelled(jobs_app, drain_queue):
     run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
     drain_queue()
-    with pytest.raises(ValueError, match="is succeeded; only a queued, waiting or interrupted run"):
+    with pytest.raises(ValueError, match="is succeeded; only a queued, running, waiting or interrupted run"):
         recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
     db.session.expire_all()
     assert db.session.get(SyncRun, run.id).status == "succeeded"

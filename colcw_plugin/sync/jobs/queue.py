@@ -205,9 +205,11 @@ def find_active(session: Session, queue: JobQueue, kind: str, params: dict, *,
     """A run of the same work (kind and params) that is queued, running or waiting, if any (call under
     :meth:`JobQueue.lock` of :func:`work_key`). A queued or waiting run whose job RQ lost is enqueued
     again here, so it starts whoever notices it first; a running one whose worker died is not
-    returned (the scheduler marks it interrupted)."""
+    returned (the scheduler marks it interrupted), nor is one an admin asked to stop (it is about to end: the
+    same work asked for again is a new run)."""
     wanted = canonical_params(params)
-    candidates = session.execute(select(SyncRun).where(SyncRun.kind == kind, SyncRun.status.in_(ACTIVE_RUN_STATUSES))
+    candidates = session.execute(select(SyncRun).where(SyncRun.kind == kind, SyncRun.status.in_(ACTIVE_RUN_STATUSES),
+                                                       SyncRun.status != RunStatus.CANCELLING)
                                  .order_by(SyncRun.id)).scalars().all()
     for run in candidates:
         if run.id == exclude or canonical_params(run.params) != wanted:

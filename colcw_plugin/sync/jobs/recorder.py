@@ -16,6 +16,14 @@ failure is not an outcome: the service :meth:`RunRecorder.defer` s the record, t
 again later (:mod:`.runs`), and only when it gives up is the record "not attempted". Progress counts
 records, not attempts: ``done`` is the number of distinct records with an outcome, so it never
 passes ``total`` however often a record is tried or a run resumed.
+
+An admin may ask a running run to stop (status ``cancelling``, :func:`.recovery.cancel`). Every write of the
+run's row the recorder makes anyway (progress, a heartbeat, why it waits) reads the row's status back in the same
+statement (``UPDATE … RETURNING``), so it learns of the request at no extra cost; in a stretch without writes
+:meth:`RunRecorder.stop_requested` looks once a second at most. The recorder never stops a run by itself: a service
+calls :meth:`RunRecorder.stop_if_requested` where stopping leaves nothing half-written (between records or pages,
+everything before it committed and recorded), which raises :class:`RunStopped`; the engine then closes the run as
+cancelled (:func:`close_cancelled`).
 """
 
 from __future__ import annotations
@@ -35,13 +43,14 @@ from host_stub.bulk import insert_rows
 from host_stub.models import utcnow
 
 from ...cw import ConnectWiseError
-from ...models import RECORD_ACTIONS, RunStatus, SyncItem, SyncRun, summarize_counts
+from ...models import RECORD_ACTIONS, RunStatus, SyncItem, SyncRun, cancelled_message, summarize_counts
 
 log = logging.getLogger(__name__)
 
 ACTIONS = RECORD_ACTIONS
 NOT_ATTEMPTED = "not_attempted"
 OK_ACTIONS = ("created", "updated", "unchanged", "skipped")
+RETRY_FIX = "Retry on the run's page re-runs them."
 
 
 class Unreachable(Exception):
@@ -54,7 +63,18 @@ class Unreachable(Exception):
 
 
 class RunCancelled(Exception):
-    """The run was cancelled (by an admin, while it was queued) before this attempt's start was written."""
+    """The run was cancelled (by an admin, while it was queued) before this attempt's start was written, or an
+    admin asked it to stop (status cancelling) before then."""
+
+
+class RunStopped(Exception):
+    """An admin asked the running run to stop (status cancelling). Raised only where a service (or the engine)
+    says stopping is safe (:meth:`RunRecorder.stop_if_requested`), or by the write that would leave the run waiting
+    for its next attempt; ``request`` is the run's message then (who asked, when)."""
+
+    def __init__(self, request: str):
+        self.request = request
+        super().__init__(request)
 
 
 @dataclass
@@ -103,6 +123,8 @@ class RunRecorder:
         self.deferred: dict[tuple, Deferred] = {}
         self.streak = 0
         self._retry_noted = False
+        self._stop_request: str | None = None  # the run's message once a write or a look found it cancelling
+        self._looked = time.monotonic()  # when the run's status was last read (by a write, or a look)
         self._starting: dict | None = None  # the start's values, written with the next write (start(with_total))
         # This attempt's ConnectWise requests so far (the caller sets it to its client's count): written with each
         # flush, so a run's page shows them while it runs, on top of the earlier attempts' (read at the start).
@@ -143,8 +165,9 @@ class RunRecorder:
         """An attempt starts: records left "not attempted" by an earlier attempt are tried again. ``with_total``:
         the run says its total at once (:meth:`set_total`, before any request to ConnectWise), so its start is
         written with it, or with whatever the recorder writes first (one statement for two). The start is written
-        only to a run that was not cancelled meanwhile: else :class:`RunCancelled` (from here, or from that write),
-        and the attempt ends doing nothing more (a foreground run is not claimed in the queue first)."""
+        only to a run that was not cancelled (or asked to stop) meanwhile: else :class:`RunCancelled` (from here, or
+        from that write), and the attempt ends doing nothing more (a foreground run is not claimed in the queue
+        first)."""
         self._drain()
         # The counts were just loaded: without a "not attempted" among them there is nothing to drop.
         dropping = bool(self.counts.get(NOT_ATTEMPTED))
@@ -256,24 +279,59 @@ class RunRecorder:
         kind = "cw" if self.selection.get("key") == "cw" and entity == self.selection.get("entity") else "host"
         return (entity, kind, int(key)) in self._finished
 
-    def note_retry_wait(self, error: ConnectWiseError, seconds: float) -> None:
-        """The client pauses between two tries of a request: show it until the next record's outcome."""
+    def note_retry_wait(self, error: ConnectWiseError, seconds: float) -> Callable[[], bool]:
+        """The client pauses between two tries of a request: show it until the next record's outcome. Answers
+        what the pause asks as it goes whether to give up (:meth:`stop_requested`): a run asked to stop does not
+        sleep out a long Retry-After first; the request then fails as when its tries run out."""
         what = "ConnectWise is rate-limiting colcw" if getattr(error, "status", None) == 429 else \
             f"ConnectWise answered {'HTTP ' + str(error.status) if error.status else 'with an error'}"
         self.note_wait(f"{what}: trying the request again in {seconds:.0f} s")
         self._retry_noted = True
+        return self.stop_requested
 
     def note_wait(self, reason: str) -> None:
         """Say why the run waits now (shown on its pages while it is active); "" when it goes on. Safe
         from any thread (it writes on a connection of its own)."""
         with Session(bind=self.engine) as session:
-            session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(waiting_reason=reason[:2000],
-                                                                                    heartbeat_at=utcnow()))
+            row = session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(
+                waiting_reason=reason[:2000], heartbeat_at=utcnow()).returning(SyncRun.status, SyncRun.message)).first()
             session.commit()
+        self._saw(row)
 
-    def flush(self, _returning: bool = False, _behind: bool = False, **extra) -> None:
+    # --- an admin's request to stop -----------------------------------------------------------
+
+    def stop_requested(self) -> bool:
+        """Whether an admin asked the run to stop. Known from the recorder's writes; after a second without one,
+        looked up (one small read). Safe from any thread (a look reads on a connection of its own)."""
+        if self._stop_request is None and time.monotonic() - max(self._last_flush, self._looked) >= self.flush_seconds:
+            self._look()
+        return self._stop_request is not None
+
+    def stop_if_requested(self) -> None:
+        """Raise :class:`RunStopped` if an admin asked the run to stop. Call it only where stopping leaves nothing
+        half-written: what the run did so far committed (host writes with their links, ConnectWise records with
+        their ids) and its outcomes recorded."""
+        if self.stop_requested():
+            raise RunStopped(self._stop_request or "")
+
+    def _look(self) -> None:
+        self._looked = time.monotonic()
+        with self._direct.connect() as conn:
+            self._saw(conn.execute(select(SyncRun.status, SyncRun.message).where(SyncRun.id == self.run_id)).first())
+
+    def _saw(self, row) -> None:
+        """The run's status and message as a statement just read or wrote them."""
+        if row is None:
+            return
+        self._looked = time.monotonic()
+        if row[0] == RunStatus.CANCELLING and self._stop_request is None:
+            self._stop_request = row[1] or ""
+
+    def flush(self, _returning: bool = False, _behind: bool = False, _unless_stopping: bool = False, **extra) -> None:
         """Write buffered results, progress and a heartbeat (``_returning``: keep the row written in :attr:`row`).
-        Written when it returns, unless ``_behind`` (the recorder's own batching, as a run goes on)."""
+        Written when it returns, unless ``_behind`` (the recorder's own batching, as a run goes on).
+        ``_unless_stopping``: the run's row is written only if no admin asked it to stop, else :class:`RunStopped`
+        (the results are written all the same)."""
         if self._retry_noted and self._buffer and "waiting_reason" not in extra:
             extra["waiting_reason"] = ""  # records moved on: the client's pause is over
             self._retry_noted = False
@@ -286,7 +344,8 @@ class RunRecorder:
                 and self.engine.dialect.name == "postgresql"):
             self._write_behind(items, values)
         else:
-            self._update(_returning=_returning, _items=items, **{**values, **extra})
+            self._update(_returning=_returning, _items=items, _unless_stopping=_unless_stopping,
+                         **{**values, **extra})
         self._last_flush = time.monotonic()
 
     # --- the end ----------------------------------------------------------------------------
@@ -329,13 +388,15 @@ class RunRecorder:
 
     def wait(self, *, reason: str, next_try_at, give_up_at, api_requests: int = 0, message: str = "") -> None:
         """End this attempt: the run waits (status waiting) until ``next_try_at`` (or fails, as :meth:`finish`
-        says, when a batch of its results could not be written)."""
+        says, when a batch of its results could not be written). A run an admin asked to stop does not wait:
+        :class:`RunStopped` (its results written), so no later attempt starts it again."""
         lost = self._lost_batch()
         if lost:
             self.finish(status=RunStatus.FAILED, message=lost, api_requests=api_requests)
             return
         self.flush(status=RunStatus.WAITING, waiting_reason=reason, next_try_at=next_try_at, give_up_at=give_up_at,
-                   api_requests=self._requests_before + api_requests, message=message, _returning=True)
+                   api_requests=self._requests_before + api_requests, message=message, _returning=True,
+                   _unless_stopping=True)
         self._session.close()
 
     # --- resume -----------------------------------------------------------------------------
@@ -350,7 +411,8 @@ class RunRecorder:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _update(self, _returning: bool = False, _items: list[dict] | None = None, **values) -> None:
+    def _update(self, _returning: bool = False, _items: list[dict] | None = None, _unless_stopping: bool = False,
+                **values) -> None:
         """Write ``_items`` (results) and ``values`` (the run's row) and commit; ``_returning``: keep the row as
         written in :attr:`row` (detached, every column loaded), so the caller need not read it back.
 
@@ -360,7 +422,8 @@ class RunRecorder:
         result (a run of one document) goes in that statement too (``WITH … INSERT … UPDATE``: still one
         statement, so the result and the counts that include it commit together); several go by ``COPY``
         with the update, in a transaction (one INSERT of several rows would be compiled anew each time, and
-        several INSERTs in a WITH run in no set order: the results' order is the run log's)."""
+        several INSERTs in a WITH run in no set order: the results' order is the run log's). Every write reads the
+        run's status back (an admin's request to stop: :meth:`stop_requested`)."""
         self._drain()
         starting = self._started()
         if starting and _items:  # the start alone first (below): a run cancelled meanwhile gets no result
@@ -370,7 +433,9 @@ class RunRecorder:
         values = {**starting, **values}
         stmt = update(SyncRun).where(SyncRun.id == self.run_id).values(**values)
         if starting:  # the attempt's start: a compare-and-set against an admin's cancel (recovery.cancel)
-            stmt = stmt.where(SyncRun.status != RunStatus.CANCELLED)
+            stmt = stmt.where(SyncRun.status.not_in((RunStatus.CANCELLED, RunStatus.CANCELLING)))
+        elif _unless_stopping:
+            stmt = stmt.where(SyncRun.status != RunStatus.CANCELLING)
         if _items:
             if self.engine.dialect.name == "postgresql" and len(_items) == 1:
                 stmt = stmt.add_cte(insert(SyncItem.__table__).values(**_items[0]).cte("new_item"))
@@ -378,23 +443,30 @@ class RunRecorder:
                 insert_rows(self._session, SyncItem.__table__, _items, ids=False)
         if _returning:  # the row as written, over whatever a session held of it (nothing else to sync)
             stmt = stmt.returning(SyncRun).execution_options(synchronize_session=False, populate_existing=True)
+        else:  # its status, in the same statement: an admin's request to stop costs no read of its own
+            stmt = stmt.returning(SyncRun.status, SyncRun.message)
         if self._session.in_transaction():
             result = self._session.execute(stmt)
-            row = result.scalar_one_or_none() if _returning else None
-            if starting and not (row is not None if _returning else result.rowcount):
+            row = result.scalar_one_or_none() if _returning else result.first()
+            if starting and row is None:
                 self._session.rollback()  # what the start dropped with it stays
                 raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
-            self._session.commit()
+            self._session.commit()  # the results, also when the run's row was not written (it stops)
             if _returning:
                 if row is not None:
                     self._session.expunge(row)
                 self.row = row
+            else:
+                self._saw(row)
+            self._stopped_unless(_unless_stopping and row is None)
             return
         if not _returning:
             with self._direct.connect() as conn:
-                written = conn.execute(stmt).rowcount
-            if starting and not written:
+                row = conn.execute(stmt).first()
+            if starting and row is None:
                 raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
+            self._saw(row)
+            self._stopped_unless(_unless_stopping and row is None)
             return
         with Session(bind=self._direct, expire_on_commit=False) as session:
             self.row = session.execute(stmt).scalar_one_or_none()
@@ -402,6 +474,13 @@ class RunRecorder:
                 session.expunge(self.row)
         if starting and self.row is None:
             raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
+        self._stopped_unless(_unless_stopping and self.row is None)
+
+    def _stopped_unless(self, refused: bool) -> None:
+        """A write made only unless an admin asked the run to stop was refused: :class:`RunStopped`."""
+        if refused:
+            self._look()
+            raise RunStopped(self._stop_request or "")
 
     def close(self) -> None:
         """The attempt ends without a last write (its run was cancelled before it started)."""
@@ -426,8 +505,10 @@ class RunRecorder:
             try:
                 with Session(bind=self.engine) as session:
                     insert_rows(session, SyncItem.__table__, items, ids=False)
-                    session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(**values))
+                    row = session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(**values)
+                                          .returning(SyncRun.status, SyncRun.message)).first()
                     session.commit()
+                self._saw(row)
             except BaseException as e:  # noqa: BLE001 - handed to the run's own thread by _drain
                 failed.append(e)
 
@@ -453,6 +534,15 @@ class RunRecorder:
         thread.join()
         if failed:
             raise failed[0]
+
+
+def close_cancelled(recorder: RunRecorder, who: str, *, was: str = "running", labels: dict[int, str] | None = None,
+                    api_requests: int = 0, note: str = "") -> None:
+    """Close a run an admin cancelled: its message says who and how far it got ("Cancelled by … while running
+    (1,234 of 40,000 records done)."), and the selected records it did not reach end "not attempted" with why."""
+    message = cancelled_message(who, was, recorder.done, recorder.total) + note
+    recorder.close_unattempted(f"the run was cancelled by {who}", RETRY_FIX, labels)
+    recorder.finish(status=RunStatus.CANCELLED, message=message, api_requests=api_requests)
 
 
 def describe_counts(counts: dict) -> str:

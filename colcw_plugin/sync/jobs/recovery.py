@@ -10,7 +10,10 @@
   process died between the commit and the enqueue) and waiting runs whose next attempt is overdue,
   and releases delayed jobs no RQ scheduler moved: a recorded run is never silently dropped.
 * :func:`cancel` withdraws a queued or waiting run or gives up an interrupted one: the records it
-  did not reach end "not attempted" (cancelled).
+  did not reach end "not attempted" (cancelled). A running run is asked to stop (status ``cancelling``,
+  the request in its row, so any worker on any machine sees it): its worker stops it at the next safe
+  boundary and closes it as cancelled (:mod:`.runs`); if that worker died, :func:`detect_interrupted`
+  closes it as cancelled instead of resuming it.
 
 The scheduler calls the first two every tick.
 """
@@ -25,26 +28,38 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
-from ...models import RunStatus, SyncRun, actor_label
+from ...models import (
+    RunStatus,
+    SyncRun,
+    actor_label,
+    cancelled_message,
+    stop_request_message,
+    stop_requested_by,
+)
 from .queue import NOT_QUEUED_MESSAGE, JobQueue, enqueue_existing
-from .recorder import RunRecorder
+from .recorder import RETRY_FIX, RunRecorder, close_cancelled
 
 log = logging.getLogger(__name__)
 
-CANCELLABLE = (RunStatus.QUEUED, RunStatus.WAITING, RunStatus.INTERRUPTED)
-RETRY_FIX = "Retry on the run's page re-runs them."
+CANCELLABLE = (RunStatus.QUEUED, RunStatus.WAITING, RunStatus.INTERRUPTED)  # cancelled at once
+STOPPABLE = (RunStatus.RUNNING,)  # asked to stop: its worker cancels it at the next safe boundary
 
 
 def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: float | None = None,
                        now: dt.datetime | None = None) -> list[int]:
-    """Mark runs whose worker died as ``interrupted``; return their ids."""
+    """Mark runs whose worker died as ``interrupted``; return their ids. A run an admin had asked to stop is
+    closed as cancelled instead (its worker will never acknowledge the request)."""
     stale = stale_seconds if stale_seconds is not None else queue.settings.interrupted_after_seconds
     cutoff = (now or utcnow()) - dt.timedelta(seconds=stale)
-    runs = session.execute(select(SyncRun).where(SyncRun.status == RunStatus.RUNNING,
+    runs = session.execute(select(SyncRun).where(SyncRun.status.in_((RunStatus.RUNNING, RunStatus.CANCELLING)),
                                                  SyncRun.heartbeat_at < cutoff)).scalars()
     found = []
     for run in list(runs):
         if queue.is_working(run.rq_job_id, run.id):
+            continue
+        if run.status == RunStatus.CANCELLING:
+            if _close_stopping(session, run):
+                found.append(run.id)
             continue
         again = (run.interruptions or 0) < queue.settings.auto_resumes
         stopped = (f"the worker stopped after {run.done} of {run.total or '?'} records (last heartbeat "
@@ -74,6 +89,24 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
             recorder.flush()
     session.commit()
     return found
+
+
+def _close_stopping(session: Session, run: SyncRun) -> bool:
+    """A run asked to stop whose worker died before it stopped: cancelled, as the admin asked (compare-and-set
+    on its heartbeat, as for an interrupted run: a worker that wrote meanwhile is alive)."""
+    who = stop_requested_by(run.message)
+    result = session.execute(update(SyncRun).where(
+        SyncRun.id == run.id, SyncRun.status == RunStatus.CANCELLING, SyncRun.heartbeat_at == run.heartbeat_at)
+        .values(status=RunStatus.CANCELLED, finished_at=utcnow(), waiting_reason="", next_try_at=None,
+                give_up_at=None, message=cancelled_message(who, "running", run.done, run.total)))
+    session.commit()
+    if not result.rowcount:
+        return False
+    log.warning("sync run %s: its worker stopped after it was asked to stop; closed as cancelled", run.id)
+    recorder = RunRecorder(session.get_bind(), run.id)
+    close_cancelled(recorder, who, note=f" Its worker stopped before it acknowledged (last heartbeat "
+                                       f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC).")
+    return True
 
 
 def requeue_lost(session: Session, queue: JobQueue, *, older_than_seconds: float | None = None,
@@ -117,30 +150,45 @@ def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
 
 
 def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None) -> SyncRun:
-    """Cancel a queued run (before a worker takes it) or give up an interrupted one.
+    """Cancel a queued run (before a worker takes it) or a waiting one, give up an interrupted one, or ask a
+    running one to stop; the run as it is then (``cancelled``, or ``cancelling`` for a running run).
 
     A compare-and-set on the status, so of a worker claiming the run and an admin cancelling it
     exactly one wins (a run attempted in the foreground, without the queue's claim, writes its start as a
     compare-and-set: recorder.RunCancelled); the RQ job is then removed (a stray delivery would find nothing to do).
-    A running run cannot be cancelled: it stops at its end, or is marked interrupted if its worker
-    dies. Cancelling is also how a queued run leaves for good: deleting its job in rq-dashboard
-    alone does not, because the scheduler re-queues queued runs RQ lost.
+    A running run is only asked to stop: its status becomes ``cancelling`` and its message says who asked and
+    when; its worker, on whichever machine, stops at the next safe boundary (between records or pages, never
+    between a write and the link or id that records it) and closes it as cancelled; if that worker died, the
+    scheduler's :func:`detect_interrupted` does. Asking again changes nothing. Cancelling is also how a queued
+    run leaves for good: deleting its job in rq-dashboard alone does not, because the scheduler re-queues
+    queued runs RQ lost.
     """
     run = session.get(SyncRun, run_id)
     if run is None:
         raise LookupError(f"Run #{run_id} does not exist.")
-    before = run.status
     who = actor_label(actor)
-    changed = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(CANCELLABLE)).values(
-        status=RunStatus.CANCELLED, finished_at=utcnow(), waiting_reason="", next_try_at=None, give_up_at=None,
-        message=f"Cancelled by {who} while {before} ({run.done} of {run.total or '?'} records done)."
-    )).rowcount
-    session.commit()
-    session.expire_all()
-    run = session.get(SyncRun, run_id)
+    changed = stopping = 0
+    for _ in range(3):  # the run may move on between two compare-and-sets (queued → running → waiting)
+        before = run.status
+        changed = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(CANCELLABLE)).values(
+            status=RunStatus.CANCELLED, finished_at=utcnow(), waiting_reason="", next_try_at=None, give_up_at=None,
+            message=cancelled_message(who, before, run.done, run.total))).rowcount
+        if not changed:
+            stopping = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(STOPPABLE))
+                                       .values(status=RunStatus.CANCELLING,
+                                               message=stop_request_message(who, utcnow()))).rowcount
+        session.commit()
+        session.expire_all()
+        run = session.get(SyncRun, run_id)
+        if changed or stopping or run.status not in (*CANCELLABLE, *STOPPABLE):
+            break
+    if stopping or run.status == RunStatus.CANCELLING:
+        if stopping:
+            log.info("sync run %s: %s asked it to stop", run_id, who)
+        return run
     if not changed:
-        raise ValueError(f"Run #{run_id} is {run.status}; only a queued, waiting or interrupted run can be "
-                         "cancelled.")
+        raise ValueError(f"Run #{run_id} is {run.status}; only a queued, running, waiting or interrupted run can "
+                         "be cancelled.")
     recorder = RunRecorder(session.get_bind(), run.id)
     recorder.close_unattempted(f"the run was cancelled by {who}", RETRY_FIX)
     recorder.flush()

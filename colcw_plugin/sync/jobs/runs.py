@@ -5,6 +5,12 @@ every run is visible whatever happens next. :func:`execute_run` loads it, builds
 ConnectWise client, calls the kind's service and closes the run with its status. The RQ job,
 the rep's inline actions, the command line and tests all go through it. No Flask here: the
 caller passes the kinds, how to build a client and how to open a host unit of work.
+
+A run an admin asks to stop while it runs (status ``cancelling``) stops where its service checks for that
+(:meth:`~.recorder.RunRecorder.stop_if_requested`: between records or pages), between two passes, during a pause
+between passes or between two tries of a request, or instead of waiting for its next attempt; it is then closed
+as cancelled, the records it did not reach "not attempted", and the attempt ends normally (its RQ job is not
+retried, and nothing queues it again).
 """
 
 from __future__ import annotations
@@ -22,12 +28,12 @@ from host_stub.models import utcnow
 
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...cw.errors import RateLimited
-from ...models import RunStatus, Settings, SyncRun, actor_label
+from ...models import RunStatus, Settings, SyncRun, actor_label, stop_requested_by
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from ...text import plural
 from .kinds import KindRegistry, RunOptions, SyncContext
-from .recorder import RunCancelled, RunRecorder, Unreachable, describe_recorder
+from .recorder import RunCancelled, RunRecorder, RunStopped, Unreachable, close_cancelled, describe_recorder
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +88,12 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     try:
         recorder.start(with_total=job.selects_in_host)
     except RunCancelled:
-        return _as_cancelled(session, recorder, run_id)
+        return _as_cancelled(session, recorder, run_id, job)
     attempt = (run.attempts or 0) + 1
     own_client = client is None
     message, status, waiting, whole_run = "", None, None, False
     cancelled = False
+    stopped: RunStopped | None = None
     try:
         if own_client:
             client = make_client(session, settings=settings)
@@ -97,6 +104,9 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
                           run_id=run_id, params=dict(run.params or {}), options=options, host=host)
         waiting = _passes(ctx, job, recorder, options, sleep)
         message = ctx.message
+    except RunStopped as e:  # at a boundary the service chose: what it did before is committed and recorded
+        session.rollback()
+        stopped = e
     except Unreachable as e:
         session.rollback()
         waiting, whole_run = e.error, True
@@ -124,13 +134,21 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
         if own_client and client is not None:
             client.close()
     if cancelled:
-        return _as_cancelled(session, recorder, run_id)
+        return _as_cancelled(session, recorder, run_id, job)
     requests = client.stats.total if client else 0
-    if waiting is not None:
-        closed = _wait_or_give_up(session, job, recorder, options, waiting, attempt, requests, whole_run=whole_run)
-        if closed is None:
-            return _as_written(session, recorder, run_id)
-        message, status = closed
+    if stopped is None and waiting is not None:
+        try:
+            recorder.stop_if_requested()  # a run asked to stop neither waits for another attempt nor gives up
+            closed = _wait_or_give_up(session, job, recorder, options, waiting, attempt, requests,
+                                      whole_run=whole_run)
+        except RunStopped as e:  # asked to stop: it does not wait for another attempt
+            stopped = e
+        else:
+            if closed is None:
+                return _as_written(session, recorder, run_id)
+            message, status = closed
+    if stopped is not None:
+        return _stop(session, job, recorder, run_id, stopped.request, requests)
     summary = describe_recorder(recorder)
     if message and not recorder.counts:  # a run stopped before any record: "(nothing to do)" would belie it
         summary = ""
@@ -139,11 +157,39 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     return _as_written(session, recorder, run_id)
 
 
-def _as_cancelled(session: Session, recorder: RunRecorder, run_id: int) -> SyncRun:
-    """The run as the admin who cancelled it before this attempt started left it (nothing written by the attempt)."""
+def _as_cancelled(session: Session, recorder: RunRecorder, run_id: int, job) -> SyncRun:
+    """The run as the admin who cancelled it before this attempt started left it (nothing written by the attempt);
+    one asked to stop meanwhile (claimed from the queue, then asked before its start was written) is closed as
+    cancelled now, from the run as it is in the database (the attempt's own recorder dropped what its start
+    would have)."""
     recorder.close()
     session.expire_all()
-    return session.get(SyncRun, run_id)
+    run = session.get(SyncRun, run_id)
+    if run is None or run.status != RunStatus.CANCELLING:
+        return run
+    return _stop(session, job, RunRecorder(session.get_bind(), run_id), run_id, run.message, 0)
+
+
+def _stop(session: Session, job, recorder: RunRecorder, run_id: int, request: str, requests: int) -> SyncRun:
+    """Close a run an admin asked to stop while it ran: cancelled, saying who and how far it got; the selected
+    records it did not reach end "not attempted" (named, when the kind can name them)."""
+    who = stop_requested_by(request)
+    log.info("sync run %s stopped: cancelled by %s", run_id, who)
+    close_cancelled(recorder, who, labels=_labels(session, job, recorder), api_requests=requests)
+    return _as_written(session, recorder, run_id)
+
+
+def _labels(session: Session, job, recorder: RunRecorder) -> dict[int, str]:
+    """Names of the selected records the run did not reach, when its kind can say them."""
+    left = recorder.unfinished()
+    if not left or job.record_labels is None:
+        return {}
+    try:
+        return job.record_labels(session, left)
+    except Exception:  # noqa: BLE001 - names are a nicety; the outcome must be recorded anyway
+        log.warning("could not name the records of run %s", recorder.run_id, exc_info=True)
+        session.rollback()
+        return {}
 
 
 def _as_written(session: Session, recorder: RunRecorder, run_id: int) -> SyncRun:
@@ -161,6 +207,7 @@ def _passes(ctx: SyncContext, job, recorder: RunRecorder, options: RunOptions,
     ``options.record_retries``. The error of what still waits, or None when nothing does."""
     noted = False
     for delay in (*options.record_retries, None):
+        recorder.stop_if_requested()  # before a pass (the first one's is cheap: the start just read the status)
         ctx.message = job.run(ctx) or ""
         ctx.session.commit()
         if not recorder.deferred:
@@ -175,8 +222,23 @@ def _passes(ctx: SyncContext, job, recorder: RunRecorder, options: RunOptions,
                            f"trying {'it' if n == 1 else 'them'} again at {until:%H:%M:%S} UTC")
         noted = True
         recorder.streak = 0
-        sleep(delay)
+        _pause(delay, sleep, recorder)
     return _last(recorder)
+
+
+PAUSE_STEP = 1.0  # seconds between two looks for an admin's request to stop while a run pauses
+
+
+def _pause(seconds: float, sleep: Callable[[float], None], recorder: RunRecorder) -> None:
+    """Sleep ``seconds`` between two passes, cut short when an admin asks the run to stop (the next pass's check
+    then stops it)."""
+    left = seconds
+    while left > 0:
+        step = min(PAUSE_STEP, left)
+        sleep(step)
+        left -= step
+        if left > 0 and recorder.stop_requested():
+            return
 
 
 def _last(recorder: RunRecorder) -> ConnectWiseError:
@@ -221,15 +283,7 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
     else:  # in the foreground (a person waits on the page, or the command line): no later attempt
         why = "ConnectWise did not answer in time"
         fix = "Try again in a few minutes, once ConnectWise answers again."
-    labels = {}
-    left = recorder.unfinished()
-    if left and job.record_labels is not None:
-        try:
-            labels = job.record_labels(session, left)
-        except Exception:  # noqa: BLE001 - names are a nicety; the outcome must be recorded anyway
-            log.warning("could not name the records of run %s", recorder.run_id, exc_info=True)
-            session.rollback()
-    n = recorder.close_unattempted(why, fix, labels)
+    n = recorder.close_unattempted(why, fix, _labels(session, job, recorder))
     if not recorder.counts:
         return f"Not done: {why}. ConnectWise: {error}", RunStatus.FAILED
     what = f"{plural(n, 'record')} not attempted: " if n else ""
