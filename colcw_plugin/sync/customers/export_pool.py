@@ -6,7 +6,8 @@ workers), its reference lists and the chunk read in bulk. Each customer's reques
 (company, site, contacts, the last PATCH) and issue 11's guarantees hold per customer exactly as one at a
 time: its contacts' create intents are committed before their POSTs, its links with what they guard. The
 run's thread holds the chunk's locks and is the only one to touch the run's recorder: it records each
-customer's committed outcomes, in the chunk's order.
+customer's committed outcomes, in the chunk's order. A run an admin asks to stop starts no other customer:
+those under way end whole and are recorded.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import Customer
 
 from ...cw import ConnectWiseError
-from ..jobs.recorder import Unreachable
+from ..jobs.recorder import RunStopped, Unreachable
 from .export_writes import autocommit
 
 if TYPE_CHECKING:
@@ -93,6 +94,12 @@ def _drive(exporter: CustomerExporter, customers: list[Customer], workers: int, 
                     exporter.settle(customer, result)
                 except Unreachable as e:  # ConnectWise is down: start no other customer
                     stop = stop or e
+                    _cancel(futures)
+            if stop is None:
+                try:
+                    exporter.recorder.stop_if_requested()
+                except RunStopped as e:  # an admin asked the run to stop: the same, and it ends cancelled
+                    stop = e
                     _cancel(futures)
     if stop is not None:
         raise stop

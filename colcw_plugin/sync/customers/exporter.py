@@ -103,6 +103,7 @@ class CustomerExporter:
             self.tenant_empty = len(todo) > 1 and self.client.companies.count() == 0
             with bulk_allocations():
                 for start in range(0, len(todo), CHUNK):
+                    self.recorder.stop_if_requested()  # an admin asked it to stop: no other chunk starts
                     self._chunk(todo[start:start + CHUNK])
         finally:  # the pass ended before it needed them (an error): they end before it does
             for ahead in self._lists:
@@ -177,6 +178,10 @@ class CustomerExporter:
             side_by_side(self, customers, chunk, workers)
             return
         for customer in customers:
+            if self.recorder.stop_requested():  # asked to stop: the customers before are committed and recorded
+                self._commit()
+                self.record_committed()
+                self.recorder.stop_if_requested()
             result = self._export_guarded(customer, chunk)
             self.record_committed()
             self.settle(customer, result)

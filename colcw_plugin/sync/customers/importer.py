@@ -302,7 +302,10 @@ class CompanyImporter:
     # --- a page -------------------------------------------------------------------------------
 
     def _page(self, records: list[dict], *, explicit: bool, contacts: dict[int, list[dict]] | None = None) -> None:
-        """One page of companies; ``contacts`` (by company id) when already read, else read here."""
+        """One page of companies; ``contacts`` (by company id) when already read, else read here. A run an admin
+        asked to stop stops before it: the pages before are saved whole (customers, contacts and links in one
+        commit) and recorded."""
+        self.recorder.stop_if_requested()
         records = [r for r in records if r["id"] not in self.done_cw]
         if contacts is None:
             live = [r["id"] for r in records if not r.get("deletedFlag")]

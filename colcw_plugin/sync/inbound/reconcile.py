@@ -8,7 +8,9 @@ often mean a wrong connection or a mistake in ConnectWise than real deletions. L
 last ten minutes count too, so a mass delete that arrives as a stream of callbacks is stopped alike. A
 person can then run it anyway. Otherwise each customer (with its contacts) and each document is
 written in its own transaction through the host's unit of work, and every record gets its
-result in the run's log.
+result in the run's log. A run an admin asks to stop stops between two records (each committed and
+recorded): a safety-net pass then does not move its watermark, and the hints of a live-update run are not
+read back, so the next pass or run takes what it did not reach.
 """
 
 from __future__ import annotations
@@ -78,8 +80,10 @@ class Reconciler:
         outcomes = sum(len(p.outcomes) + len(p.breaks) for p in customers) + len(documents)
         self.recorder.set_total(self.recorder.total + outcomes)
         for plan in customers:
+            self.recorder.stop_if_requested()
             self._customer(plan)
         for plan in documents:
+            self.recorder.stop_if_requested()
             self._document(plan)
         return Tally(records=outcomes, breaks=len(breaks))
 

@@ -3,7 +3,8 @@
 Documents are exported ``ctx.options.concurrency`` at a time (threads with their own database
 sessions, sharing the run's client, token bucket and ConnectWise caches). The per-document work
 is in :mod:`.export`. A resumed run skips the documents it already finished; converted quotes are
-left out of ranges (their sales orders carry their lines).
+left out of ranges (their sales orders carry their lines). A run an admin asks to stop starts no other
+document: those under way end (each commits what it sent) and are recorded, the rest are not attempted.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from host_stub.models import Document
 
 from ..jobs import ranges
 from ..jobs.kinds import SyncContext
-from ..jobs.recorder import RunRecorder, Unreachable
+from ..jobs.recorder import RunRecorder, RunStopped, Unreachable
 from .export import ExportContext, Outcome, export_document
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def run(ctx: SyncContext) -> str | None:
     outcomes = []
     if workers <= 1:
         for doc_id in todo:
+            ctx.recorder.stop_if_requested()  # between documents: the one before is committed and recorded
             outcome = export_document(ctx.session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id)
             if _settle(ctx.recorder, outcome):
                 outcomes.append(outcome)
@@ -91,7 +93,7 @@ def run(ctx: SyncContext) -> str | None:
                     return Outcome(doc_id, f"#{doc_id}", "failed", message=f"Unexpected error: {type(e).__name__}: {e}",
                                    resolution="Report this to your administrator with the run number.")
 
-        stop: Unreachable | None = None
+        stop: Unreachable | RunStopped | None = None
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colcw-export") as pool:
             futures = [pool.submit(work, d) for d in todo]
             for future in as_completed(futures):
@@ -105,6 +107,13 @@ def run(ctx: SyncContext) -> str | None:
                     stop = stop or e
                     for f in futures:
                         f.cancel()
+                if stop is None:
+                    try:
+                        ctx.recorder.stop_if_requested()
+                    except RunStopped as e:  # an admin asked it to stop: the same, and the run ends cancelled
+                        stop = e
+                        for f in futures:
+                            f.cancel()
         if stop is not None:
             raise stop
     if len(ids) == 1 and outcomes:
