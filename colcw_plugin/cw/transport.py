@@ -41,6 +41,7 @@ from .stats import RequestStats
 log = logging.getLogger("colcw_plugin.cw")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+GIVE_UP_POLL_SECONDS = 1.0  # how often a pause between tries asks whether to give up (see Transport.on_retry_wait)
 _TRY_AGAIN_RE = re.compile(r"try again in (\d+(?:\.\d+)?) second", re.IGNORECASE)
 
 
@@ -178,8 +179,10 @@ class Transport:
                        else contextlib.nullcontext())
         self._header_sets: dict[tuple, CaseInsensitiveDict] = {}
         # Told before a pause of a second or more between tries (the error, the seconds), so a run can
-        # show that it waits for ConnectWise (rate-limited, a server error) while it waits.
-        self.on_retry_wait: Callable[[ConnectWiseError, float], None] | None = None
+        # show that it waits for ConnectWise (rate-limited, a server error) while it waits. It may answer a
+        # function the pause asks every second whether to give up (a run an admin asked to stop): the request
+        # then fails with the error it waited on, as when its tries run out.
+        self.on_retry_wait: Callable[[ConnectWiseError, float], Callable[[], bool] | None] | None = None
 
     def headers(self, *, auth: bool, body: bool, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Request headers. Built per call so nothing secret lives on the session."""
@@ -277,9 +280,24 @@ class Transport:
                 wait,
             )
             self.stats.record_retry(wait)
-            if self.on_retry_wait is not None and wait >= 1.0:
-                self.on_retry_wait(err, wait)
-            self._sleep(wait)
+            give_up = self.on_retry_wait(err, wait) if self.on_retry_wait is not None and wait >= 1.0 else None
+            if not self._pause(wait, give_up):
+                err.note_attempts(attempt, self._clock() - start)
+                raise err
+
+    def _pause(self, seconds: float, give_up: Callable[[], bool] | None) -> bool:
+        """Sleep ``seconds`` between two tries; False as soon as ``give_up()`` says so (asked every second)."""
+        if give_up is None:
+            self._sleep(seconds)
+            return True
+        left = seconds
+        while left > 0:
+            step = min(GIVE_UP_POLL_SECONDS, left)
+            self._sleep(step)
+            left -= step
+            if left > 0 and give_up():
+                return False
+        return True
 
     def _request(self, method: str, url: str, *, params: Mapping[str, Any] | None, data: bytes | None,
                  headers: dict[str, str], verify: bool | str) -> requests.Response:
