@@ -10,7 +10,7 @@ from sqlalchemy import select
 from host_stub.extensions import db
 from host_stub.views import admin_required, current_actor, referrer_path
 
-from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, Schedule, SyncRun
+from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, RunStatus, Schedule, SyncRun
 from ..sync.jobs import history, recovery
 from ..sync.jobs.scheduler import missing_processes
 from . import admin_bp, rep_bp
@@ -82,7 +82,11 @@ def cancel_run(run_id: int):
         flash(f"Run #{run_id} cancelled. (The job queue did not answer; if the job is delivered anyway, it does "
               "nothing.)", "success")
     else:
-        flash(f"Run #{run.id} cancelled.", "success")
+        if run.status == RunStatus.CANCELLING:
+            flash(f"Run #{run.id} is stopping: it ends as cancelled once the record it is working on is saved.",
+                  "success")
+        else:
+            flash(f"Run #{run.id} cancelled.", "success")
     return redirect(url_for(".job_run", run_id=run_id))
 
 
@@ -115,13 +119,18 @@ def _visible_run(run_id: int) -> SyncRun:
 @rep_bp.route("/runs/<int:run_id>/progress", methods=["GET"])
 @login_required
 def run_progress(run_id: int):
-    """The progress bar's fresh copy (htmx swaps it in); a finished run's fires ``colcw-run-finished``."""
+    """The progress bar's fresh copy (htmx swaps it in); a finished run's fires ``colcw-run-finished``, and one whose
+    status moved on since the copy the page shows (``seen``: queued → running → stopping) fires ``colcw-run-changed``:
+    the parts of the page that depend on it (a run's actions: no Cancel left for a run that can no longer take it)
+    fetch themselves again."""
     db.session.expire_all()
     run = _visible_run(run_id)
     resp = Response(render_template("colcw/_run_progress.html", run=run, reload=bool(request.args.get("reload"))))
     resp.headers["Cache-Control"] = "no-store"
     if run.status in FINAL_RUN_STATUSES:
         resp.headers["HX-Trigger"] = "colcw-run-finished"  # the parts showing its results fetch themselves again
+    elif request.args.get("seen", run.status) != run.status:
+        resp.headers["HX-Trigger"] = "colcw-run-changed"
     return resp
 
 
