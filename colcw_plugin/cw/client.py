@@ -124,9 +124,11 @@ class ConnectWiseClient:
             f"auth={self.settings.auth_mode}>"
         )
 
-    def notify_retry_waits(self, listener: Callable[[ConnectWiseError, float], None] | None) -> None:
+    def notify_retry_waits(self, listener: Callable[[ConnectWiseError, float], Callable[[], bool] | None] | None
+                           ) -> None:
         """Call ``listener(error, seconds)`` before each pause of a second or more between two tries of a
-        request (a 429's Retry-After, a server error's back-off)."""
+        request (a 429's Retry-After, a server error's back-off). It may answer a function the pause asks every
+        second whether to give up: the request then fails with the error it waited on."""
         self._transport.on_retry_wait = listener
 
     def close(self) -> None:
