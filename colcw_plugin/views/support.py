@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from flask import current_app, url_for
 from flask_login import current_user
@@ -12,7 +13,7 @@ from markupsafe import Markup, escape
 from host_stub.extensions import db
 
 from .. import text
-from ..cw import ConnectWiseError
+from ..cw import ConnectWiseClient, ConnectWiseError
 from ..models import SyncRun
 from ..setup import pages
 from ..setup.connection import NotConfigured, is_configured, read_settings
@@ -24,6 +25,7 @@ from ..sync.runtime import Runtime
 from . import rep_bp
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def runtime() -> Runtime:
@@ -60,18 +62,24 @@ def already_running(run: SyncRun | None, what: str) -> Markup:
         what, run.requested_by or "another user", run.id)
 
 
-def lookups_or_reason(names: Iterable[str]) -> tuple[Lookups | None, str | None]:
-    """The named ConnectWise lists, or None and a sentence saying why they could not be read."""
+def _read_or_reason(read: Callable[[ConnectWiseClient], T], what: str) -> tuple[T | None, str | None]:
+    """``read(client)`` on a client of the stored connection, or None and a sentence saying why ``what`` (e.g.
+    "ConnectWise's lists") could not be read."""
     try:
         client = runtime().interactive_client(db.session)
     except (NotConfigured, SecretError) as e:
         return None, str(e)
     try:
         with client:
-            return load_lookups(client, names), None
+            return read(client), None
     except ConnectWiseError as e:
-        log.warning("Reading ConnectWise lists failed: %s", e)
-        return None, f"ConnectWise could not be read: {e}"
+        log.warning("Reading %s failed: %s", what, e)
+        return None, f"{what} could not be read: {e}"
+
+
+def lookups_or_reason(names: Iterable[str]) -> tuple[Lookups | None, str | None]:
+    """The named ConnectWise lists, or None and a sentence saying why they could not be read."""
+    return _read_or_reason(lambda client: load_lookups(client, names), "ConnectWise")
 
 
 def opportunity_lists_or_reason(*, fresh: bool) -> tuple[Loaded | None, str | None]:
@@ -80,18 +88,8 @@ def opportunity_lists_or_reason(*, fresh: bool) -> tuple[Loaded | None, str | No
     settings = read_settings(db.session)
     if not is_configured(settings):
         return None, "ConnectWise is not connected yet: enter the connection first."
-    try:
-        client = runtime().interactive_client(db.session)
-    except (NotConfigured, SecretError) as e:
-        return None, str(e)
-    try:
-        with client:
-            source = OpportunitySetup(client) if fresh else shared_setup(client, db.engine, settings, store=False,
-                                                                           session=db.session)
-            return load(source), None
-    except ConnectWiseError as e:
-        log.warning("Reading ConnectWise's opportunity lists failed: %s", e)
-        return None, f"ConnectWise's lists could not be read: {e}"
+    return _read_or_reason(lambda client: load(OpportunitySetup(client) if fresh else shared_setup(
+        client, db.engine, settings, store=False, session=db.session)), "ConnectWise's lists")
 
 
 @rep_bp.app_template_filter("page_links")
