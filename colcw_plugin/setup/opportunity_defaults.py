@@ -230,6 +230,26 @@ def refused_create(field_errors: Iterable[FieldError], values: NewOpportunityVal
     return None
 
 
+def refused_update(field_errors: Iterable[FieldError], opportunity_id: int, name: str) -> Refusal | None:
+    """What ConnectWise's 400 to updating the existing opportunity ``name`` means, when it says a type or stage is
+    required (None otherwise): the tenant made it mandatory after the opportunity was made without one, so no
+    setting of colcw's can mend it; the opportunity itself needs one."""
+    missing: list[Kind] = []
+    for fe in field_errors:
+        kind = BY_KEY.get((fe.field or "").split("/")[0])
+        if kind in (TYPE, STAGE) and kind not in missing and (
+                (fe.code or "") == "NullValue" or "required" in (fe.message or "").lower()):
+            missing.append(kind)
+    if not missing:
+        return None
+    words = " and ".join(k.label for k in missing)
+    return Refusal(
+        f"ConnectWise refused to update the opportunity “{name}” (id {opportunity_id}): this tenant requires an "
+        f"opportunity {words} on every opportunity, and this one, made before {'it was' if len(missing) == 1 else 'they were'} "
+        "required, has none.",
+        f"Set its {words} in ConnectWise (Sales → Opportunities → “{name}”), then export again.")
+
+
 # --- the settings section ---------------------------------------------------------------------------------
 
 

@@ -144,3 +144,30 @@ def test_the_audit_names_what_new_opportunities_get(world, admin_client):
     _choose(admin_client, stage=_id(world, "sales/stages", "2.Qualification"))
     change = db.session.execute(select(ConfigChange).where(ConfigChange.area == "new opportunities")).scalar_one()
     assert change.summary == "New opportunities: stage → 2.Qualification"
+
+
+def test_an_older_opportunity_without_the_type_a_tenant_now_requires_names_the_opportunity_and_the_fix(world):
+    from host_stub import services
+
+    quote = world.quote([line("OPT-7010")], name="Before the rule")
+    assert world.export(quote.id).status == "succeeded"  # made without a type: none was required then
+    [opp] = world.opportunities()
+    world.sandbox.set_options(required_fields={"opportunities": ["type"]})
+    order = services.convert_quote(quote.id)
+    run = world.export(order.id)  # the sales order sets its opportunity Won: ConnectWise refuses the update
+    assert run.status == "failed"
+    [item] = items(run)
+    assert item.message == (
+        f"{order.number} was not exported completely: ConnectWise refused to update the opportunity “Before the rule” (id "
+        f"{opp['id']}): this tenant requires an opportunity type on every opportunity, and this one, made before it "
+        "was required, has none.")
+    assert item.resolution == ("Set its type in ConnectWise (Sales → Opportunities → “Before the rule”), then export "
+                               "again. Lines already sent are matched, not duplicated.")
+    assert not world.status_of(opp["id"])["wonFlag"]
+
+    renewal = _id(world, "sales/opportunities/types", "Renewal", "description")
+    resp = world.sandbox.api("PATCH", f"sales/opportunities/{opp['id']}",
+                             json=[{"op": "replace", "path": "type", "value": {"id": renewal}}])
+    assert resp.status_code == 200, resp.text
+    assert world.export(order.id).status == "succeeded"
+    assert world.status_of(opp["id"])["wonFlag"]

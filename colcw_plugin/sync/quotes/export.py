@@ -60,6 +60,7 @@ from .opportunities import (
     find_by_name,
     new_opportunity_body,
     shared_setup,
+    update_refused,
 )
 from .problems import ExportRefused, LineProblem, converted, other_company
 from .run_setup import ExportSettings, Member, Reps
@@ -145,8 +146,8 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
     except ExportRefused as e:
         session.rollback()
         _save_failure(session, document_id, e.message, e.resolution, run_id)
-        return Outcome(document_id, number, "failed", message=f"{number} was not exported: {e.message}",
-                       resolution=e.resolution, lines=e.lines)
+        return Outcome(document_id, number, "failed", resolution=e.resolution, lines=e.lines,
+                       message=f"{number} was not exported{' completely' if e.partly else ''}: {e.message}")
     except (ConnectWiseError, UnmappedRep) as e:
         session.rollback()
         message = f"{number} was not exported completely: ConnectWise answered {e}"
@@ -328,7 +329,13 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
 
     opp_changes = _opportunity_changes(session, ctx, held, opp, created, remembered, notes)
     if opp_changes:
-        client.opportunities.patch(opp_id, opp_changes)
+        try:
+            client.opportunities.patch(opp_id, opp_changes)
+        except ValidationFailed as e:  # e.g. a type the tenant made mandatory after the opportunity was made
+            refusal = update_refused(e, opp)
+            if refusal is None:
+                raise
+            raise refusal from None
 
     hand = [p["id"] for p in products if parse_marker(p.get("integrationXRef")) is None]
     _save_success(session, held, opp, created, remembered, product_ids, catalog_ids,

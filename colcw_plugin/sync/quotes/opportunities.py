@@ -31,6 +31,7 @@ from ...setup.opportunity_defaults import (
     fetch_types,
     problem,
     refused_create,
+    refused_update,
 )
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.statuses import CACHE_KEY, fetch_statuses, pick_open_status, pick_won_status
@@ -155,6 +156,17 @@ def create_refused(error: ValidationFailed, values: NewOpportunityValues, name: 
     the tenant made mandatory, a chosen value gone since), as a refusal naming the setting that fixes it."""
     refusal = refused_create(error.field_errors, values, name)
     return ExportRefused(refusal.message, refusal.fix) if refusal is not None else None
+
+
+def update_refused(error: ValidationFailed, opp: dict) -> ExportRefused | None:
+    """ConnectWise's 400 to updating the existing opportunity ``opp``, when it says a type or stage is required (the
+    tenant made it mandatory since): a refusal naming the opportunity and what to set on it. The document's lines
+    were sent before (``partly``)."""
+    refusal = refused_update(error.field_errors, opp["id"], str(opp.get("name", "")))
+    if refusal is None:
+        return None
+    return ExportRefused(refusal.message, refusal.fix + " Lines already sent are matched, not duplicated.",
+                         partly=True)
 
 
 def new_opportunity_body(*, name: str, company_id: int, contact_id: int, member_id: int,

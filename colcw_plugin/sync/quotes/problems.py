@@ -26,11 +26,13 @@ class LineProblem:
 
 @dataclass
 class ExportRefused(Exception):
-    """The document was not exported (nothing was written for it in ConnectWise)."""
+    """The document was not exported (nothing was written for it in ConnectWise, unless ``partly``: its lines were,
+    and ConnectWise then refused the opportunity's own update)."""
 
     message: str
     resolution: str = ""
     lines: list[LineProblem] = field(default_factory=list)
+    partly: bool = False
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
