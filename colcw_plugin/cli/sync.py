@@ -7,8 +7,9 @@
 
 The run goes through the same engine as the jobs page (a run row, trigger "cli", per-record
 results, so it shows on the jobs pages too); the options are read by the job kind, as the page's
-form is; a progress bar follows the run, then its results are printed. The exit status is 1 when
-any record failed (or the run could not run), so scripts and cron can tell.
+form is; a progress bar follows the run, then its results are printed. The exit status is 1 unless the run
+succeeded: a record failed or was not attempted, the run could not run, or an admin cancelled it on its page,
+so scripts and cron can tell.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _show_progress(engine, run_id: int, thread: threading.Thread, label: str) ->
 
 def _problems(run: SyncRun) -> list[SyncItem]:
     return list(db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id,
-                                                          SyncItem.action.in_(("failed", "skipped")))
+                                                          SyncItem.action.in_(("failed", "skipped", "not_attempted")))
                                    .order_by(SyncItem.id).limit(SHOW_AT_MOST + 1)).scalars())
 
 
@@ -114,7 +115,7 @@ def sync_customers(direction: str, customer: str | None, since: str | None, all_
         click.echo(f"  ... and more: see run {run.id} on the synchronization jobs page.")
     if errors:
         raise click.ClickException(f"The run stopped: {errors[0]}")
-    if run.status == RunStatus.FAILED or (run.counts or {}).get("failed"):
+    if run.status != RunStatus.SUCCEEDED or (run.counts or {}).get("failed"):
         raise SystemExit(1)
 
 
@@ -133,7 +134,7 @@ def sync_quotes(document, created, modified, follow_up, all_) -> None:
     for item in db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id).order_by(SyncItem.id)).scalars():
         if item.entity == "document":
             click.echo(f"{item.label:<10} {item.action:<9} {item.message}")
-            if item.resolution and item.action in ("failed", "skipped"):
+            if item.resolution and item.action in ("failed", "skipped", "not_attempted"):
                 click.echo(f"{'':<10} {'':<9} What to do: {item.resolution}")
             failed += item.action == "failed"
         elif item.entity == "line":
@@ -141,5 +142,5 @@ def sync_quotes(document, created, modified, follow_up, all_) -> None:
     if errors:
         click.echo(f"Unexpected error: {errors[0]}", err=True)
     click.echo(f"Run #{run.id} {run.status}: {run.message}")
-    if failed or run.status in (RunStatus.FAILED, RunStatus.PARTIAL) or errors:
+    if failed or run.status != RunStatus.SUCCEEDED or errors:
         raise SystemExit(1)

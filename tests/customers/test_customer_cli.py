@@ -45,3 +45,11 @@ def test_contradictory_options_are_refused(sync_ready, app):
     result = app.test_cli_runner().invoke(args=["colcw", "sync", "customers", "--direction", "export",
                                                 "--customer", "NOBODY"])
     assert result.exit_code == 2 and "No customer has the account number 'NOBODY'" in result.output
+
+
+def test_records_left_not_attempted_are_listed_and_exit_one(sync_ready, app):
+    make_customer()
+    sync_ready.add_fault(status=503, path="company/", count=10_000)  # ConnectWise keeps failing
+    result = _invoke(app, "--direction", "export", "--customer", "ACME1")
+    assert result.exit_code == 1, result.output
+    assert "NOT_ATTEMPTED" in result.output and "Try again in a few minutes" in result.output
