@@ -11,7 +11,10 @@ rq-dashboard 0.9 has no authentication and no CSRF check of its own. Before any 
   sets;
 * a job id Redis does not hold answers 404 (rq-dashboard raises, a 500), and so do an unknown
   Redis instance, registry or page; requeueing a job that has not failed answers 409; compacting an
-  empty queue answers that there is nothing to do (RQ's compact fails on a queue with no key).
+  empty queue answers that there is nothing to do (RQ's compact fails on a queue with no key);
+* Requeue of a failed job of a colcw run (a run that ended failed fails its job) redoes the run's failed records
+  as Retry on the run's page does, instead of running the job again to find its run ended
+  (:func:`_requeue_runs`).
 """
 
 from __future__ import annotations
@@ -20,10 +23,16 @@ import rq_dashboard
 from flask import abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from redis.exceptions import RedisError
 from rq_dashboard.web import setup_rq_connection
 
+from host_stub.extensions import db
+
+from ..models import ENDED_RUN_STATUSES, SyncRun
 from ..sync.jobs.queue import JobQueue
 from . import admin_bp
+from .runs import submit_retry
+from .support import runtime
 
 RQ_PREFIX = "/admin/integration/connectwise/rq"
 
@@ -88,7 +97,45 @@ def _guard_dashboard():
         return _refuse(*problem)
     if endpoint == "compact_queue" and not JobQueue.length(current_app.redis_conn, request.view_args["queue_name"]):
         return jsonify(status="OK", message="The queue is empty: there is nothing to compact.")  # (RQ fails on it)
+    if endpoint in ("requeue_job_view", "requeue_all"):
+        return _requeue_runs(endpoint, request.view_args or {})
     return None
+
+
+def _requeue_runs(endpoint: str, args: dict):
+    """Requeue of a failed job of a colcw run redoes the run's failed records, as Retry on the run's page does: a new
+    run (a retry of the failed one), and the failed job is deleted. Requeued as such, the job would find its run
+    ended and do nothing. "Requeue all" does so for colcw's failed jobs, then rq-dashboard requeues the others.
+    None: rq-dashboard answers (another job, or the rest)."""
+    queue = runtime().queue
+    try:
+        if endpoint == "requeue_job_view":
+            run_id = queue.colcw_run_of(args["job_id"])
+            if run_id is None:
+                return None
+            retried, message = _retry_job(queue, args["job_id"], run_id)
+            return jsonify(status="OK", message=message) if retried else _refuse(409, message)
+        if args.get("queue_name") == queue.name:
+            for job_id in queue.failed_job_ids():
+                run_id = queue.colcw_run_of(job_id)
+                if run_id is not None:
+                    _retry_job(queue, job_id, run_id)
+    except RedisError:
+        db.session.rollback()
+        return _refuse(503, "The job queue (Redis) did not answer: nothing was requeued. Try again in a moment.")
+    return None
+
+
+def _retry_job(queue: JobQueue, job_id: str, run_id: int) -> tuple[bool, str]:
+    run = db.session.get(SyncRun, run_id)
+    if run is None or run.status not in ENDED_RUN_STATUSES:
+        return False, (f"Job {job_id} belongs to run #{run_id}, which "
+                       f"{'no longer exists' if run is None else f'is {run.status}'}: there is nothing to requeue.")
+    new = submit_retry(run)
+    if new is None:
+        return False, f"Run #{run_id} has no failed records to retry: see its page on the Synchronization Jobs page."
+    queue.delete_job(job_id)
+    return True, f"Run #{run_id} is retried as run #{new.id} (its failed records)."
 
 
 def _dashboard_csrf_cookie(resp):

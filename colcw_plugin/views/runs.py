@@ -22,6 +22,16 @@ def _run(run_id: int) -> SyncRun:
     return db.session.get(SyncRun, run_id) or abort(404)
 
 
+def submit_retry(run: SyncRun) -> SyncRun | None:
+    """Queue a run that redoes what ``run`` failed or did not reach, asked by the signed-in admin (Retry on its page,
+    Requeue of its failed job on the queue dashboard); None when it has nothing to redo. RedisError: not queued."""
+    rt = runtime()
+    params = history.retry_params(db.session, rt.kinds, run)
+    if params is None:
+        return None
+    return rt.submit(db.session, run.kind, params, trigger="retry", actor=current_actor(), retry_of_id=run.id)
+
+
 @admin_bp.route("/jobs/runs/<int:run_id>", methods=["GET"])
 @admin_required
 def job_run(run_id: int):
@@ -53,13 +63,11 @@ def job_run_csv(run_id: int):
 @admin_required
 def retry_run(run_id: int):
     run = _run(run_id)
-    rt = runtime()
-    params = history.retry_params(db.session, rt.kinds, run)
-    if params is None:
-        flash(f"Run #{run.id} has no failed records to retry.", "error")
-        return redirect(url_for(".job_run", run_id=run.id))
     try:
-        new = rt.submit(db.session, run.kind, params, trigger="retry", actor=current_actor(), retry_of_id=run.id)
+        new = submit_retry(run)
+        if new is None:
+            flash(f"Run #{run.id} has no failed records to retry.", "error")
+            return redirect(url_for(".job_run", run_id=run.id))
     except RedisError:
         db.session.rollback()
         flash("The retry could not be queued: the job queue (Redis) is not reachable.", "error")

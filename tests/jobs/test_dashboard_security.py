@@ -12,9 +12,13 @@ import uuid
 
 import pytest
 import rq_dashboard
+from sqlalchemy import select
 
+from colcw_plugin.models import SyncRun
 from colcw_plugin.views.dashboard import RQ_PREFIX, STATE_CHANGING
 from helpers import browser_sign_in, csrf_from, runtime, sign_in
+from host_stub import services
+from host_stub.extensions import db
 
 JOBS = "/admin/integration/connectwise/jobs"
 # rq-dashboard 0.9's routes that only read (pages, JSON for its scripts, its files).
@@ -166,3 +170,36 @@ def test_an_admin_requeues_and_deletes_failed_jobs_with_the_dashboards_buttons(l
     # The job's own page answers 404 now, with the host's page, not a server error.
     resp = page.goto(f"{live_server.url}{RQ_PREFIX}/0/view/job/{delete_id}")
     assert resp.status == 404 and re.search("does not exist", page.content())
+
+
+def _failed_run(drain_queue, account: str) -> SyncRun:
+    """A colcw run that failed on a worker (its one customer's state is not ConnectWise's): its job is in RQ's
+    failed registry."""
+    customer = services.save_customer({"account_number": account, "name": f"Nowhere {account}", "state": "ZZ"})
+    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id},
+                           actor={"id": None, "email": "ops@demo.example", "role": "admin"})
+    drain_queue()
+    db.session.expire_all()
+    return db.session.get(SyncRun, run.id)
+
+
+def test_requeueing_a_failed_run_job_on_the_dashboard_retries_the_run(jobs_app, admin_client, queue, drain_queue):
+    run = _failed_run(drain_queue, "ZZ1")
+    assert run.status == "failed" and run.rq_job_id in queue.failed_job_registry.get_job_ids()
+    resp = admin_client.post(f"{RQ_PREFIX}/job/{run.rq_job_id}/requeue", headers={"X-CSRFToken": _token(admin_client)})
+    assert resp.status_code == 200, resp.get_json()
+    db.session.expire_all()
+    [retry] = db.session.execute(select(SyncRun).where(SyncRun.retry_of_id == run.id)).scalars().all()
+    assert resp.get_json()["message"] == f"Run #{run.id} is retried as run #{retry.id} (its failed records)."
+    assert (retry.status, retry.trigger, retry.requested_by) == ("queued", "retry", "admin@demo.example")
+    assert retry.rq_job_id in queue.job_ids
+    assert queue.fetch_job(run.rq_job_id) is None  # the failed job it replaces is gone from the failed list
+
+    # "Requeue all": colcw's failed runs are retried, any other failed job is requeued as rq-dashboard does.
+    second, other = _failed_run(drain_queue, "ZZ2"), _failed_job(queue, drain_queue)
+    resp = admin_client.post(f"{RQ_PREFIX}/requeue/{queue.name}", headers={"X-CSRFToken": _token(admin_client)})
+    assert resp.status_code == 200, resp.get_json()
+    db.session.expire_all()
+    assert db.session.execute(select(SyncRun.id).where(SyncRun.retry_of_id == second.id)).scalar_one()
+    assert other in queue.job_ids and queue.fetch_job(second.rq_job_id) is None
+    assert queue.failed_job_registry.get_job_ids() == []

@@ -126,6 +126,21 @@ class JobQueue:
         job = self.fetch(job_id)
         return job.args[0] if job is not None and job.args else None
 
+    def colcw_run_of(self, job_id: str) -> int | None:
+        """The run a job of colcw's (:data:`JOB_FUNCTION`) runs; None for another job, or none."""
+        job = self.fetch(job_id)
+        return job.args[0] if job is not None and job.func_name == JOB_FUNCTION and job.args else None
+
+    def failed_job_ids(self) -> list[str]:
+        """The jobs of colcw's queue in RQ's failed registry."""
+        return self.rq.failed_job_registry.get_job_ids()
+
+    def delete_job(self, job_id: str) -> None:
+        """Delete a job (from whichever registry holds it)."""
+        job = self.fetch(job_id)
+        if job is not None:
+            job.delete()
+
     def lock(self, key: str):
         """The Redis lock that serialises "is this work active? then enqueue it" for one work key."""
         return self.connection.lock(f"colcw:submit:{key}", timeout=60, blocking_timeout=60)
