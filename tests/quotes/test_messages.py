@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from htmx_loads import loaded
+from quote_support import items as run_items
 from quote_support import line
 from sqlalchemy import select
 
@@ -236,3 +237,19 @@ def test_one_time_zone_label_for_the_times_on_the_jobs_pages(admin_client, app):
     row = _text(schedules.split('data-schedule="Nightly"')[1].split("</tr>")[0])
     assert re.search(r"\d{4}-\d\d-\d\d 02:30 (CST|CDT)", row), row
     assert db.session.execute(select(SyncRun)).first() is None
+
+
+def test_a_documents_page_lists_only_its_own_failed_lines_of_a_run_of_several(world, app):
+    db.session.execute(ProductTypeMapping.__table__.delete().where(ProductTypeMapping.host_type == "Labor"))
+    db.session.commit()
+    first = world.quote([line("LAB-1", product_type="Labor")], name="First deal")
+    second = world.quote([line("OPT-7010"), line("LAB-2", product_type="Labor")], name="Second deal")
+    run = world.export({"document_ids": [first.id, second.id]})
+    assert sorted(i.label for i in run_items(run, "line")) == [f"{first.number} Line 1 (LAB-1)",
+                                                                 f"{second.number} Line 2 (LAB-2)"]
+    with app.app_context():
+        rep = sign_in(app.test_client(), "riley@demo.example")
+        pages_ = {doc.number: loaded(rep, f"/documents/{doc.id}") for doc in (first, second)}
+    for doc, own, other in ((first, "LAB-1", "LAB-2"), (second, "LAB-2", "LAB-1")):
+        failed = pages_[doc.number].split('id="colcw-failed-lines"')[1].split("</table>")[0]
+        assert own in failed and other not in failed, failed

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from host_stub.models import Document
+from host_stub.models import Document, DocumentLine
 
 from ...models import (
     ACTIVE_RUN_STATUSES,
@@ -177,7 +177,9 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
     if failed and state.last_run_id:
         failed_lines = tuple(session.execute(
             select(SyncItem).where(SyncItem.run_id == state.last_run_id, SyncItem.entity == "line",
-                                   SyncItem.action == "failed").order_by(SyncItem.id)).scalars())
+                                   SyncItem.action == "failed",  # this document's: a run exports several
+                                   SyncItem.host_id.in_(select(DocumentLine.id).where(
+                                       DocumentLine.document_id == doc.id))).order_by(SyncItem.id)).scalars())
     return PanelState(
         exported=exported, locked=bool(doc.locked), changed=bool(state and state.changed_since_export),
         failed=failed, opportunity_id=opp_id, opportunity_name=opp_name,
