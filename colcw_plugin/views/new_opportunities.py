@@ -2,8 +2,8 @@
 creates gets, picked from ConnectWise's lists (:mod:`..setup.opportunity_defaults`).
 
 The section sits on the connection page under Options and loads after it (htmx), so the connection page never
-waits for ConnectWise; without JavaScript its link opens the same form as a page of its own. Showing the form
-reads the lists through the shared reference cache; saving checks the chosen ids against lists read fresh.
+waits for ConnectWise; without JavaScript its link opens the same form as a page of its own. Showing the form and
+saving it read the lists from ConnectWise itself (a type or status added or made inactive a minute ago counts).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _render(form: NewOpportunityForm, lists: Loaded | None, reason: str | None, 
 @admin_required
 def new_opportunities():
     """The section's form (a fragment for htmx, a page without JavaScript)."""
-    lists, reason = opportunity_lists_or_reason(fresh=False)
+    lists, reason = opportunity_lists_or_reason(fresh=True)  # what ConnectWise holds now (the section loads late)
     values = NewOpportunityValues.of(read_settings(db.session))
     form = NewOpportunityForm.of_values(values, lists)
     db.session.rollback()  # a GET writes nothing

@@ -171,3 +171,25 @@ def test_an_older_opportunity_without_the_type_a_tenant_now_requires_names_the_o
     assert resp.status_code == 200, resp.text
     assert world.export(order.id).status == "succeeded"
     assert world.status_of(opp["id"])["wonFlag"]
+
+
+def test_a_type_made_inactive_after_the_lists_were_cached_is_refused_and_the_section_shows_it_at_once(
+        world, admin_client):
+    renewal = _id(world, "sales/opportunities/types", "Renewal", "description")
+    _choose(admin_client, type=renewal)
+    first = world.quote([line("OPT-7010")], name="Cached deal")
+    assert world.export(first.id).status == "succeeded"  # the lists are in the shared cache now (ten minutes)
+    resp = world.sandbox.api("PATCH", f"sales/opportunities/types/{renewal}",
+                             json=[{"op": "replace", "path": "inactiveFlag", "value": True}])
+    assert resp.status_code == 200, resp.text
+    added = world.sandbox.api("POST", "sales/opportunities/types", json={"description": "Project Work"})
+    assert added.status_code == 201, added.text
+
+    second = world.quote([line("OPT-7010")], name="After deactivation")
+    run = world.export(second.id)
+    assert run.status == "failed"
+    [item] = items(run)
+    assert "The opportunity type “Renewal” chosen for new opportunities is inactive in ConnectWise." in item.message
+    assert [o["name"] for o in world.opportunities()] == ["Cached deal"]
+    section = admin_client.get(BASE + "/new-opportunities").get_data(as_text=True)
+    assert "Renewal (inactive)" in section and ">Project Work<" in section  # what ConnectWise holds now

@@ -83,13 +83,11 @@ class OpportunitySetup:
     def new_opportunity_refs(self, values: NewOpportunityValues, *, quote: bool) -> dict[str, dict]:
         """The chosen type, stage and (for a quote) open status a new opportunity gets, as references by field
         (what is left to ConnectWise's default is absent); :class:`ExportRefused` naming the value and the fix
-        when ConnectWise no longer accepts one. A cached list that says so is read again first: it may be older
-        than the fix."""
+        when ConnectWise no longer accepts one. The lists of chosen values are read from ConnectWise itself, once
+        per run (not the shared cache's copy of up to ten minutes ago: a type made inactive since would be sent)."""
         refs: dict[str, dict] = {}
         for chosen in values.for_document(quote=quote):
-            wrong = problem(chosen, self.rows(chosen.kind))
-            if wrong is not None:
-                wrong = problem(chosen, self.rows(chosen.kind, fresh=True))
+            wrong = problem(chosen, self.rows(chosen.kind, fresh=True))
             if wrong is not None:
                 raise ExportRefused(wrong.message, wrong.fix)
             refs[chosen.kind.key] = {"id": chosen.id}
