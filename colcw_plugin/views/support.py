@@ -92,17 +92,27 @@ def opportunity_lists_or_reason(*, fresh: bool) -> tuple[Loaded | None, str | No
         client, db.engine, settings, store=False, session=db.session)), "ConnectWise's lists")
 
 
+ADMIN_ONLY = "(an admin's page: ask an admin to do this)"
+
+
 @rep_bp.app_template_filter("page_links")
 def page_links(text: str | None) -> Markup:
     """A message with each page it names (:mod:`..setup.pages`) made a link to that page, for those who
     may open it; the rest of the text is escaped."""
     html = str(escape(text or ""))
+    admin = current_user.is_authenticated and current_user.is_admin
+    asked = "ask an admin" in html.lower()
     for page in pages.ALL:
         name = str(escape(page.name))
-        if name in html and (not page.admin or (current_user.is_authenticated and current_user.is_admin)):
+        if name not in html:
+            continue
+        if not page.admin or admin:
             href = url_for(page.endpoint) + (f"#{page.anchor}" if page.anchor else "")
             # Longer names come first; text already inside a link is left alone.
             html = _link_outside_anchors(html, name, f'<a href="{escape(href)}">{name}</a>')
+        elif not asked:  # a rep cannot open it: the fix is an admin's to make
+            html = _link_outside_anchors(html, name, f"{name} {ADMIN_ONLY}")
+            asked = True
     return Markup(html)  # noqa: S704 - built from escaped text and our own URLs
 
 
