@@ -109,10 +109,13 @@ def edit_document(doc_id: int | None = None):
             return redirect(url_for(".view_document", doc_id=saved.id))
     preselect = request.args.get("customer_id", type=int)
     customers = db.session.execute(select(Customer).order_by(Customer.name).limit(500)).scalars().all()
-    if preselect and not any(c.id == preselect for c in customers):
-        extra = db.session.get(Customer, preselect)
-        if extra:
-            customers.append(extra)
+    # The first 500 by name, plus the document's own customer (or the one posted, or preselected) wherever it
+    # sorts: else the form would show "Choose…" for it and saving would lose it.
+    for wanted in (request.form.get("customer_id", type=int), doc.customer_id if doc else None, preselect):
+        if wanted and not any(c.id == wanted for c in customers):
+            extra = db.session.get(Customer, wanted)
+            if extra:
+                customers.append(extra)
     reps = db.session.execute(select(User).where(User.active).order_by(User.first_name)).scalars().all()
     cats = db.session.execute(select(ProductCategory).where(ProductCategory.parent_id.is_(None))
                               .order_by(ProductCategory.name)).scalars().all()

@@ -169,3 +169,21 @@ def test_a_plugins_external_status_shows_on_the_document_page_and_in_the_lists(r
     listing = rep_client.get("/quotes/").get_data(as_text=True)
     assert listing.count('data-external-status="lost"') == 1 and "Lost in ConnectWise on 2026-05-04 by Sam" in listing
     assert "external-status" not in rep_client.get(f"/documents/{other.id}").get_data(as_text=True)
+
+
+def test_a_quote_of_a_customer_past_the_first_500_by_name_keeps_its_customer_when_edited(rep_client):
+    db.session.add_all(Customer(account_number=f"A{n:04d}", name=f"Aardvark {n:04d}") for n in range(500))
+    db.session.commit()
+    late = services.save_customer({"account_number": "ZED1", "name": "Zed Systems", "state": "ON"},
+                                  [{"first_name": "Zoe", "last_name": "Zed", "is_default": True}])
+    quote = services.save_document({"customer_id": late.id, "contact_id": late.contacts[0].id, "title": "Late"},
+                                   [{"item_number": "U6-PRO", "quantity": 1, "price": 199, "product_type": "Product"}])
+    page = rep_client.get(f"/documents/{quote.id}/edit").get_data(as_text=True)
+    assert f'<option value="{late.id}" selected>Zed Systems (#ZED1)</option>' in page
+    resp = rep_client.post(f"/documents/{quote.id}/edit", data={
+        "csrf_token": csrf_from(page), "customer_id": str(late.id), "contact_id": str(late.contacts[0].id),
+        "title": "Late, edited", "lines-0-item_number": "U6-PRO", "lines-0-quantity": "2", "lines-0-price": "199",
+        "lines-0-product_type": "Product"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Document, quote.id).title == "Late, edited"
