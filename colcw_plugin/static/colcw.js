@@ -193,6 +193,10 @@
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   document.addEventListener("htmx:load", function (event) {
     enhance(event.detail.elt);
+    // A section loaded after the page, which the address points at (…/#new-opportunities after its Save): the
+    // browser jumped to its placeholder before it grew, so bring the section itself into view.
+    var elt = event.detail.elt;
+    if (elt.id && window.location.hash === "#" + elt.id) { elt.scrollIntoView(); }
     var dialog = event.detail.elt.closest && event.detail.elt.closest("dialog[open]");
     if (dialog) { focusFirst(dialog); }  // what an open dialog loaded (its form) takes the focus
   });
