@@ -42,6 +42,7 @@ from .runs import (
     SyncRun,
     actor_label,
     cancelled_message,
+    late_cancel_note,
     stop_request_message,
     stop_requested_by,
     summarize_counts,
@@ -62,6 +63,6 @@ __all__ = [
     "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "CreateIntent", "DocumentDrift", "DocumentExport",
     "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",
     "RecordDrift", "RecordState", "ReferenceCache", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
-    "SyncItem", "SyncRun", "actor_label", "cancelled_message", "find_by_cw", "fingerprint", "get_link", "links_for", "remove_link",
+    "SyncItem", "SyncRun", "actor_label", "cancelled_message", "find_by_cw", "late_cancel_note", "fingerprint", "get_link", "links_for", "remove_link",
     "set_link", "stop_request_message", "stop_requested_by", "summarize_counts",
 ]

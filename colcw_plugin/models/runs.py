@@ -72,8 +72,22 @@ def stop_requested_by(message: str | None) -> str:
 
 
 def cancelled_message(who: str, was: str, done: int, total: int | None) -> str:
-    """A cancelled run's message: "Cancelled by admin@… while running (1,234 of 40,000 records done)."."""
-    return f"Cancelled by {who} while {was} ({done:,} of {f'{total:,}' if total else '?'} records done)."
+    """A cancelled run's message: "Cancelled by admin@… while running (1,234 of 40,000 records done; 38,766 not
+    reached)."; "Cancelled by admin@… before it started." for a run no attempt of which started. ``done``: the
+    records it reached (with an outcome of their own: :attr:`SyncRun.reached`), ``was``: its status then (a run
+    never started says "queued")."""
+    if was == RunStatus.QUEUED and not done:
+        return f"Cancelled by {who} before it started."
+    if not total:
+        return f"Cancelled by {who} while {was} ({done:,} record{'' if done == 1 else 's'} done)."
+    left = f"; {total - done:,} not reached" if total > done else ""
+    return f"Cancelled by {who} while {was} ({done:,} of {total:,} records done{left})."
+
+
+def late_cancel_note(who: str) -> str:
+    """Said after the message of a run that an admin asked to stop once every record it selected had its outcome:
+    it ends with its own status, saying so."""
+    return f"An admin's cancel ({who}) came after its last record."
 
 
 class SyncRun(db.Model):
@@ -123,6 +137,31 @@ class SyncRun(db.Model):
                 text += (f" (what still fails at {self.give_up_at:%H:%M} UTC is left as not attempted, "
                          "for Retry)")
         return text + "."
+
+    @property
+    def stopping_text(self) -> str:
+        """What a stopping run's pages say (status cancelling), in one sentence: who asked and when, and what
+        happens next."""
+        found = _STOP_REQUEST.match(self.message or "")
+        asked = found.group(0) if found else "An admin asked it to stop"
+        return (f"{asked}: the run ends as cancelled once the record it is working on is saved (if its worker has "
+                "stopped, the scheduler closes it within a few minutes).")
+
+    @property
+    def reached(self) -> int:
+        """Records the run reached: those with an outcome of their own (``done`` counts those it closed "not
+        attempted" too, so that it says what a later attempt need not redo; the run's pages show this)."""
+        return max(0, (self.done or 0) - int((self.counts or {}).get("not_attempted", 0)))
+
+    @property
+    def percent(self) -> int:
+        """How far the run's progress bar goes: the records it reached, of its total. A succeeded run's is full, and
+        so is any ended run's without a total (it had nothing to count), but a cancelled one's."""
+        if self.status == RunStatus.SUCCEEDED:
+            return 100
+        if self.total:
+            return min(100, 100 * self.reached // self.total)
+        return 100 if self.status in FINAL_RUN_STATUSES and self.status != RunStatus.CANCELLED else 0
 
     @property
     def records_summary(self) -> str:

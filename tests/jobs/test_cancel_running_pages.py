@@ -106,7 +106,7 @@ def test_a_running_runs_page_drops_its_cancel_button_as_soon_as_another_admin_ca
 
     # Its worker stops it: the page shows the end, still the same document.
     _set(run_id, status="cancelled", finished_at=utcnow(),
-         message="Cancelled by ops@demo.example while running (2 of 5 records done).")
+         message="Cancelled by ops@demo.example while running (2 of 5 records done; 3 not reached).")
     page.wait_for_function("document.querySelector('.colcw-progress').dataset.status === 'cancelled'",
                            timeout=5_000)
     page.wait_for_selector('#run-actions[data-status="cancelled"]', timeout=5_000)
@@ -140,11 +140,12 @@ def test_an_admin_cancels_a_running_import_on_its_page_and_sees_it_stop(
     page.wait_for_function("document.querySelector('.colcw-progress').dataset.status === 'cancelled'",
                            timeout=60_000)
     message = page.locator(".colcw-progress-message").inner_text()
-    assert re.fullmatch(r"Cancelled by admin@demo\.example while running \(\d,000 of 6,000 records done\)\.",
-                        message), message
+    assert re.fullmatch(r"Cancelled by admin@demo\.example while running \(\d,000 of 6,000 records done; "
+                        r"\d,000 not reached\)\.", message), message
     page.wait_for_selector('#run-actions[data-status="cancelled"]', timeout=5_000)
     assert page.locator("#cancel-run").count() == 0 and page.locator("#run-stopping").count() == 0
     assert page.evaluate("window.__sameDocument") is True
     db.session.expire_all()
     run = db.session.get(SyncRun, run_id)
     assert run.status == "cancelled" and run.done < 6000
+    assert page.locator(".colcw-progress-count").inner_text() == f"{run.done} / 6000"  # how far it got, not 100 %

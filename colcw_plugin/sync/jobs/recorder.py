@@ -23,7 +23,10 @@ statement (``UPDATE … RETURNING``), so it learns of the request at no extra co
 :meth:`RunRecorder.stop_requested` looks once a second at most. The recorder never stops a run by itself: a service
 calls :meth:`RunRecorder.stop_if_requested` where stopping leaves nothing half-written (between records or pages,
 everything before it committed and recorded), which raises :class:`RunStopped`; the engine then closes the run as
-cancelled (:func:`close_cancelled`).
+cancelled (:func:`close_cancelled`) — unless every record it selected already had its outcome: then the request
+came too late to stop anything, and the run closes with its own status, saying so (as when it finishes while asked
+to stop: :meth:`RunRecorder.finish`'s ``late_cancel``). A cancelled run's pages show how far it got:
+:attr:`~colcw_plugin.models.SyncRun.reached`, not ``done`` (which counts the records it closed "not attempted" too).
 """
 
 from __future__ import annotations
@@ -43,7 +46,16 @@ from host_stub.bulk import insert_rows
 from host_stub.models import utcnow
 
 from ...cw import ConnectWiseError
-from ...models import RECORD_ACTIONS, RunStatus, SyncItem, SyncRun, cancelled_message, summarize_counts
+from ...models import (
+    RECORD_ACTIONS,
+    RunStatus,
+    SyncItem,
+    SyncRun,
+    cancelled_message,
+    late_cancel_note,
+    stop_requested_by,
+    summarize_counts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +170,21 @@ class RunRecorder:
     @property
     def done(self) -> int:
         return len(self._finished) + self._anonymous
+
+    @property
+    def reached(self) -> int:
+        """Records with an outcome of their own: :attr:`done` less those closed "not attempted" (see
+        :attr:`SyncRun.reached`)."""
+        return max(0, self.done - self.counts.get(NOT_ATTEMPTED, 0))
+
+    def reached_all(self) -> bool:
+        """Whether every record the run selected has its outcome (none waits, none left): a request to stop taken
+        now comes too late to stop anything. A run without a selection of ids: when it counted its total."""
+        if self.deferred:
+            return False
+        if self.selection.get("entity"):
+            return not self.unfinished()
+        return bool(self.total) and self.done >= self.total
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -371,9 +398,12 @@ class RunRecorder:
         self.deferred.clear()
         return len(left)
 
-    def finish(self, *, message: str = "", status: str | None = None, api_requests: int = 0) -> str:
+    def finish(self, *, message: str = "", status: str | None = None, api_requests: int = 0,
+               late_cancel: bool = False) -> str:
         """Close the run; the status follows from the results unless given (failed, saying why, when a batch
-        of results written behind it could not be written)."""
+        of results written behind it could not be written). ``late_cancel``: the run did all it had to, so an
+        admin's request to stop found in the run's row (status cancelling) came too late: it closes with its own
+        status all the same, its message saying so (:func:`~colcw_plugin.models.late_cancel_note`)."""
         lost = self._lost_batch()
         if lost:
             status, message = RunStatus.FAILED, lost
@@ -381,8 +411,17 @@ class RunRecorder:
             failed = self.counts.get("failed", 0) + self.counts.get(NOT_ATTEMPTED, 0)
             ok = sum(v for k, v in self.counts.items() if k in OK_ACTIONS)
             status = RunStatus.SUCCEEDED if not failed else (RunStatus.PARTIAL if ok else RunStatus.FAILED)
-        self.flush(status=status, finished_at=utcnow(), message=message, api_requests=self._requests_before + api_requests,
-                   waiting_reason="", next_try_at=None, give_up_at=None, _returning=True)
+        values = dict(status=status, finished_at=utcnow(), message=message,
+                      api_requests=self._requests_before + api_requests, waiting_reason="", next_try_at=None,
+                      give_up_at=None)
+        if late_cancel and not lost:
+            try:  # written unless an admin asked it to stop meanwhile (one statement: no window between)
+                self.flush(_returning=True, _unless_stopping=True, **values)
+            except RunStopped as e:
+                values["message"] = with_note(message, late_cancel_note(stop_requested_by(e.request)))
+                self.flush(_returning=True, **values)
+        else:
+            self.flush(_returning=True, **values)
         self._session.close()
         return status
 
@@ -536,11 +575,20 @@ class RunRecorder:
             raise failed[0]
 
 
+def with_note(message: str, note: str) -> str:
+    """``message`` followed by the sentence ``note``."""
+    message = message.strip()
+    if message and not message.endswith((".", "!", "?")):
+        message += "."
+    return f"{message} {note}".strip()
+
+
 def close_cancelled(recorder: RunRecorder, who: str, *, was: str = "running", labels: dict[int, str] | None = None,
                     api_requests: int = 0, note: str = "") -> None:
     """Close a run an admin cancelled: its message says who and how far it got ("Cancelled by … while running
-    (1,234 of 40,000 records done)."), and the selected records it did not reach end "not attempted" with why."""
-    message = cancelled_message(who, was, recorder.done, recorder.total) + note
+    (1,234 of 40,000 records done; 38,766 not reached)."), and the selected records it did not reach end "not
+    attempted" with why."""
+    message = cancelled_message(who, was, recorder.reached, recorder.total) + note
     recorder.close_unattempted(f"the run was cancelled by {who}", RETRY_FIX, labels)
     recorder.finish(status=RunStatus.CANCELLED, message=message, api_requests=api_requests)
 

@@ -98,7 +98,7 @@ def _close_stopping(session: Session, run: SyncRun) -> bool:
     result = session.execute(update(SyncRun).where(
         SyncRun.id == run.id, SyncRun.status == RunStatus.CANCELLING, SyncRun.heartbeat_at == run.heartbeat_at)
         .values(status=RunStatus.CANCELLED, finished_at=utcnow(), waiting_reason="", next_try_at=None,
-                give_up_at=None, message=cancelled_message(who, "running", run.done, run.total)))
+                give_up_at=None, message=cancelled_message(who, "running", run.reached, run.total)))
     session.commit()
     if not result.rowcount:
         return False
@@ -172,7 +172,7 @@ def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
         before = run.status
         changed = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(CANCELLABLE)).values(
             status=RunStatus.CANCELLED, finished_at=utcnow(), waiting_reason="", next_try_at=None, give_up_at=None,
-            message=cancelled_message(who, before, run.done, run.total))).rowcount
+            message=cancelled_message(who, before, run.reached, run.total))).rowcount
         if not changed:
             stopping = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(STOPPABLE))
                                        .values(status=RunStatus.CANCELLING,

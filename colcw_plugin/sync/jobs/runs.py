@@ -28,12 +28,20 @@ from host_stub.models import utcnow
 
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...cw.errors import RateLimited
-from ...models import RunStatus, Settings, SyncRun, actor_label, stop_requested_by
+from ...models import RunStatus, Settings, SyncRun, actor_label, late_cancel_note, stop_requested_by
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from ...text import plural
 from .kinds import KindRegistry, RunOptions, SyncContext
-from .recorder import RunCancelled, RunRecorder, RunStopped, Unreachable, close_cancelled, describe_recorder
+from .recorder import (
+    RunCancelled,
+    RunRecorder,
+    RunStopped,
+    Unreachable,
+    close_cancelled,
+    describe_recorder,
+    with_note,
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +161,7 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     if message and not recorder.counts:  # a run stopped before any record: "(nothing to do)" would belie it
         summary = ""
     recorder.finish(status=status, message=(f"{message} ({summary})" if message and summary else message or summary
-                                            ).strip(), api_requests=requests)
+                                            ).strip(), api_requests=requests, late_cancel=True)
     return _as_written(session, recorder, run_id)
 
 
@@ -167,15 +175,24 @@ def _as_cancelled(session: Session, recorder: RunRecorder, run_id: int, job) -> 
     run = session.get(SyncRun, run_id)
     if run is None or run.status != RunStatus.CANCELLING:
         return run
-    return _stop(session, job, RunRecorder(session.get_bind(), run_id), run_id, run.message, 0)
+    return _stop(session, job, RunRecorder(session.get_bind(), run_id), run_id, run.message, 0,
+                 was=RunStatus.QUEUED if run.started_at is None else RunStatus.RUNNING)
 
 
-def _stop(session: Session, job, recorder: RunRecorder, run_id: int, request: str, requests: int) -> SyncRun:
+def _stop(session: Session, job, recorder: RunRecorder, run_id: int, request: str, requests: int, *,
+          was: str = RunStatus.RUNNING) -> SyncRun:
     """Close a run an admin asked to stop while it ran: cancelled, saying who and how far it got; the selected
-    records it did not reach end "not attempted" (named, when the kind can name them)."""
+    records it did not reach end "not attempted" (named, when the kind can name them). A run that had already
+    given every record it selected its outcome when it stopped was not stopped by the request: it closes with
+    its own status, its message saying the cancel came after its last record (as when it finishes while
+    asked to stop)."""
     who = stop_requested_by(request)
+    if recorder.reached_all():
+        log.info("sync run %s: asked to stop by %s after its last record; finishing it", run_id, who)
+        recorder.finish(message=with_note(describe_recorder(recorder), late_cancel_note(who)), api_requests=requests)
+        return _as_written(session, recorder, run_id)
     log.info("sync run %s stopped: cancelled by %s", run_id, who)
-    close_cancelled(recorder, who, labels=_labels(session, job, recorder), api_requests=requests)
+    close_cancelled(recorder, who, was=was, labels=_labels(session, job, recorder), api_requests=requests)
     return _as_written(session, recorder, run_id)
 
 
