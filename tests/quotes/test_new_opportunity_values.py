@@ -174,7 +174,7 @@ def test_an_older_opportunity_without_the_type_a_tenant_now_requires_names_the_o
 
 
 def test_a_type_made_inactive_after_the_lists_were_cached_is_refused_and_the_section_shows_it_at_once(
-        world, admin_client):
+        world, admin_client, app):
     renewal = _id(world, "sales/opportunities/types", "Renewal", "description")
     _choose(admin_client, type=renewal)
     first = world.quote([line("OPT-7010")], name="Cached deal")
@@ -193,3 +193,8 @@ def test_a_type_made_inactive_after_the_lists_were_cached_is_refused_and_the_sec
     assert [o["name"] for o in world.opportunities()] == ["Cached deal"]
     section = admin_client.get(BASE + "/new-opportunities").get_data(as_text=True)
     assert "Renewal (inactive)" in section and ">Project Work<" in section  # what ConnectWise holds now
+    third = world.quote([line("OPT-7010")], name="Checked first")
+    with app.app_context():  # the rep's checklist asks the same, of the same fresh list
+        rep = sign_in(app.test_client(), "riley@demo.example")
+        page = rep.get(f"/colcw/documents/{third.id}/export").get_data(as_text=True)
+    assert "is inactive in ConnectWise" in page and 'id="colcw-export-submit" disabled' in page

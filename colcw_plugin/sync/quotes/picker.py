@@ -205,7 +205,8 @@ class ExportTarget:
 
 def export_target(session: Session, client: ConnectWiseClient, setup: OpportunitySetup, settings: Settings,
                   doc: Document, snapshot: dict) -> ExportTarget:
-    """Where exporting ``doc`` goes, and what needs confirming (two requests at most)."""
+    """Where exporting ``doc`` goes, and what needs confirming (two requests at most, and, for a new opportunity, the
+    lists of the values chosen for new opportunities, read fresh as the export reads them)."""
     link, inherited = document_link(session, doc)
     if link is not None:
         try:
