@@ -197,6 +197,11 @@ class Refusal:
     fix: str
 
 
+def _kind_named(error: FieldError) -> Kind | None:
+    """The value (type, stage, status) a field error of ConnectWise's is about ("type/id" → type), if any."""
+    return BY_KEY.get((error.field or "").split("/")[0])
+
+
 def refused_create(field_errors: Iterable[FieldError], values: NewOpportunityValues, name: str) -> Refusal | None:
     """What ConnectWise's 400 to creating the opportunity ``name`` means for these settings, when it is about the
     type, stage or status (None otherwise): a field the tenant made mandatory that is left to ConnectWise's default,
@@ -204,7 +209,7 @@ def refused_create(field_errors: Iterable[FieldError], values: NewOpportunityVal
     missing: list[Kind] = []
     refused: list[str] = []
     for fe in field_errors:
-        kind = BY_KEY.get((fe.field or "").split("/")[0])
+        kind = _kind_named(fe)
         if kind is None:
             continue
         chosen = values.get(kind)
@@ -236,7 +241,7 @@ def refused_update(field_errors: Iterable[FieldError], opportunity_id: int, name
     setting of colcw's can mend it; the opportunity itself needs one."""
     missing: list[Kind] = []
     for fe in field_errors:
-        kind = BY_KEY.get((fe.field or "").split("/")[0])
+        kind = _kind_named(fe)
         if kind in (TYPE, STAGE) and kind not in missing and (
                 (fe.code or "") == "NullValue" or "required" in (fe.message or "").lower()):
             missing.append(kind)

@@ -110,14 +110,14 @@ def _requeue_runs(endpoint: str, args: dict):
     queue = runtime().queue
     try:
         if endpoint == "requeue_job_view":
-            run_id = queue.colcw_run_of(args["job_id"])
+            run_id = queue.run_of(args["job_id"])
             if run_id is None:
                 return None
             retried, message = _retry_job(queue, args["job_id"], run_id)
             return jsonify(status="OK", message=message) if retried else _refuse(409, message)
         if args.get("queue_name") == queue.name:
             for job_id in queue.failed_job_ids():
-                run_id = queue.colcw_run_of(job_id)
+                run_id = queue.run_of(job_id)
                 if run_id is not None:
                     _retry_job(queue, job_id, run_id)
     except RedisError:

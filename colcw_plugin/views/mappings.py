@@ -182,7 +182,7 @@ def preflight():
     lookups, reason = lookups_or_reason(("members", "product_types", "categories", "subcategories",
                                          "manufacturers", "states"))
     # Read fresh, as the export reads them again before it refuses a document for what a cached list says.
-    opportunity_lists = opportunity_lists_or_reason(fresh=True)[0] if lookups is not None else None
+    opportunity_lists = opportunity_lists_or_reason()[0] if lookups is not None else None
     report = run_preflight(db.session, lookups, reason, opportunity_lists)
     db.session.rollback()
     return render_template("colcw/mappings/preflight.html", report=report)

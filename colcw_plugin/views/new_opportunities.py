@@ -39,7 +39,7 @@ def _render(form: NewOpportunityForm, lists: Loaded | None, reason: str | None, 
 @admin_required
 def new_opportunities():
     """The section's form (a fragment for htmx, a page without JavaScript)."""
-    lists, reason = opportunity_lists_or_reason(fresh=True)  # what ConnectWise holds now (the section loads late)
+    lists, reason = opportunity_lists_or_reason()  # what ConnectWise holds now (the section loads late)
     values = NewOpportunityValues.of(read_settings(db.session))
     form = NewOpportunityForm.of_values(values, lists)
     db.session.rollback()  # a GET writes nothing
@@ -49,7 +49,7 @@ def new_opportunities():
 @admin_bp.route("/new-opportunities", methods=["POST"])
 @admin_required
 def save_new_opportunities():
-    lists, reason = opportunity_lists_or_reason(fresh=True)
+    lists, reason = opportunity_lists_or_reason()
     values = NewOpportunityValues.of(read_settings(db.session))
     form = NewOpportunityForm().set_lists(values, lists)
     data = form.to_input()

@@ -20,7 +20,7 @@ from ..setup.connection import NotConfigured, is_configured, read_settings
 from ..setup.lookups import Lookups, load_lookups
 from ..setup.opportunity_defaults import Loaded, load
 from ..setup.secrets import SecretError
-from ..sync.quotes.opportunities import OpportunitySetup, shared_setup
+from ..sync.quotes.opportunities import OpportunitySetup
 from ..sync.runtime import Runtime
 from . import rep_bp
 
@@ -82,14 +82,12 @@ def lookups_or_reason(names: Iterable[str]) -> tuple[Lookups | None, str | None]
     return _read_or_reason(lambda client: load_lookups(client, names), "ConnectWise")
 
 
-def opportunity_lists_or_reason(*, fresh: bool) -> tuple[Loaded | None, str | None]:
-    """ConnectWise's opportunity types, stages and statuses (through the shared reference cache, read without
-    storing, unless ``fresh``), or None and a sentence saying why they could not be read."""
-    settings = read_settings(db.session)
-    if not is_configured(settings):
+def opportunity_lists_or_reason() -> tuple[Loaded | None, str | None]:
+    """ConnectWise's opportunity types, stages and statuses as it holds them now (not the shared cache's copy), or
+    None and a sentence saying why they could not be read."""
+    if not is_configured(read_settings(db.session)):
         return None, "ConnectWise is not connected yet: enter the connection first."
-    return _read_or_reason(lambda client: load(OpportunitySetup(client) if fresh else shared_setup(
-        client, db.engine, settings, store=False, session=db.session)), "ConnectWise's lists")
+    return _read_or_reason(lambda client: load(OpportunitySetup(client)), "ConnectWise's lists")
 
 
 ADMIN_ONLY = "(an admin's page: ask an admin to do this)"

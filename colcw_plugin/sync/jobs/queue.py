@@ -122,11 +122,6 @@ class JobQueue:
         return status == JobStatus.STARTED and bool(self.connection.exists(alive_key(run_id)))
 
     def run_of(self, job_id: str) -> int | None:
-        """The run id job ``job_id`` carries, if the job exists."""
-        job = self.fetch(job_id)
-        return job.args[0] if job is not None and job.args else None
-
-    def colcw_run_of(self, job_id: str) -> int | None:
         """The run a job of colcw's (:data:`JOB_FUNCTION`) runs; None for another job, or none."""
         job = self.fetch(job_id)
         return job.args[0] if job is not None and job.func_name == JOB_FUNCTION and job.args else None
