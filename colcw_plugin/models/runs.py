@@ -94,6 +94,9 @@ class SyncRun(db.Model):
     """One run of a synchronisation job (created before it is enqueued)."""
 
     __tablename__ = "colcw_sync_runs"
+    # A run's id is shown ("run #12"), polled by open pages and carried by its RQ job: on SQLite, AUTOINCREMENT
+    # keeps a Reset (which deletes every run) from handing the same ids out again (PostgreSQL's sequences never do).
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30), index=True)  # customer_import | customer_export | quote_export
     params: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -230,6 +233,8 @@ class Schedule(db.Model):
     """
 
     __tablename__ = "colcw_schedules"
+    # Its id is in the Edit / Pause / Delete addresses of open pages: never reused after a Reset (as runs).
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(30), index=True)
