@@ -24,8 +24,10 @@ statement (``UPDATE … RETURNING``), so it learns of the request at no extra co
 calls :meth:`RunRecorder.stop_if_requested` where stopping leaves nothing half-written (between records or pages,
 everything before it committed and recorded), which raises :class:`RunStopped`; the engine then closes the run as
 cancelled (:func:`close_cancelled`) — unless every record it selected already had its outcome: then the request
-came too late to stop anything, and the run closes with its own status, saying so (as when it finishes while asked
-to stop: :meth:`RunRecorder.finish`'s ``late_cancel``). A cancelled run's pages show how far it got:
+came too late to stop anything, so it raises nothing: the service ends as it would have, with its own message, and
+the run closes with its own status, saying so (as when it finishes while asked to stop: :meth:`RunRecorder.finish`'s
+``late_cancel``; the engine does the same when such a request reaches it another way). A cancelled run's pages show
+how far it got:
 :attr:`~colcw_plugin.models.SyncRun.reached`, not ``done`` (which counts the records it closed "not attempted" too).
 """
 
@@ -337,8 +339,13 @@ class RunRecorder:
     def stop_if_requested(self) -> None:
         """Raise :class:`RunStopped` if an admin asked the run to stop. Call it only where stopping leaves nothing
         half-written: what the run did so far committed (host writes with their links, ConnectWise records with
-        their ids) and its outcomes recorded."""
-        if self.stop_requested():
+        their ids) and its outcomes recorded.
+
+        A request found once every record the run selected has its outcome (:meth:`reached_all`: a service that
+        looks after its last record or page) stops nothing: the service goes on to its end and returns its own
+        message, and the run closes with its own status, saying the cancel came after its last record
+        (:meth:`finish`'s ``late_cancel``) — rather than losing what the service would have said."""
+        if self.stop_requested() and not self.reached_all():
             raise RunStopped(self._stop_request or "")
 
     def _look(self) -> None:
@@ -398,6 +405,13 @@ class RunRecorder:
         self.deferred.clear()
         return len(left)
 
+    def own_status(self) -> str:
+        """The status the run's results give it: succeeded, partly failed (some records failed or were not
+        attempted, others went through) or failed."""
+        failed = self.counts.get("failed", 0) + self.counts.get(NOT_ATTEMPTED, 0)
+        ok = sum(v for k, v in self.counts.items() if k in OK_ACTIONS)
+        return RunStatus.SUCCEEDED if not failed else (RunStatus.PARTIAL if ok else RunStatus.FAILED)
+
     def finish(self, *, message: str = "", status: str | None = None, api_requests: int = 0,
                late_cancel: bool = False) -> str:
         """Close the run; the status follows from the results unless given (failed, saying why, when a batch
@@ -408,9 +422,7 @@ class RunRecorder:
         if lost:
             status, message = RunStatus.FAILED, lost
         if status is None:
-            failed = self.counts.get("failed", 0) + self.counts.get(NOT_ATTEMPTED, 0)
-            ok = sum(v for k, v in self.counts.items() if k in OK_ACTIONS)
-            status = RunStatus.SUCCEEDED if not failed else (RunStatus.PARTIAL if ok else RunStatus.FAILED)
+            status = self.own_status()
         values = dict(status=status, finished_at=utcnow(), message=message,
                       api_requests=self._requests_before + api_requests, waiting_reason="", next_try_at=None,
                       give_up_at=None)

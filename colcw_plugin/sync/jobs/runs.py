@@ -102,6 +102,7 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     message, status, waiting, whole_run = "", None, None, False
     cancelled = False
     stopped: RunStopped | None = None
+    ctx: SyncContext | None = None
     try:
         if own_client:
             client = make_client(session, settings=settings)
@@ -115,6 +116,7 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     except RunStopped as e:  # at a boundary the service chose: what it did before is committed and recorded
         session.rollback()
         stopped = e
+        message = ctx.message if ctx is not None else ""  # what its last whole pass said, if it made one
     except Unreachable as e:
         session.rollback()
         waiting, whole_run = e.error, True
@@ -156,13 +158,18 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
                 return _as_written(session, recorder, run_id)
             message, status = closed
     if stopped is not None:
-        return _stop(session, job, recorder, run_id, stopped.request, requests)
+        return _stop(session, job, recorder, run_id, stopped.request, requests, message=message)
+    recorder.finish(status=status, message=_closing_message(message, recorder), api_requests=requests,
+                    late_cancel=True)
+    return _as_written(session, recorder, run_id)
+
+
+def _closing_message(message: str, recorder: RunRecorder) -> str:
+    """A run's last message: the kind's own, with the run's counts ("counted 6 items (6 created)")."""
     summary = describe_recorder(recorder)
     if message and not recorder.counts:  # a run stopped before any record: "(nothing to do)" would belie it
         summary = ""
-    recorder.finish(status=status, message=(f"{message} ({summary})" if message and summary else message or summary
-                                            ).strip(), api_requests=requests, late_cancel=True)
-    return _as_written(session, recorder, run_id)
+    return (f"{message} ({summary})" if message and summary else message or summary).strip()
 
 
 def _as_cancelled(session: Session, recorder: RunRecorder, run_id: int, job) -> SyncRun:
@@ -180,16 +187,17 @@ def _as_cancelled(session: Session, recorder: RunRecorder, run_id: int, job) -> 
 
 
 def _stop(session: Session, job, recorder: RunRecorder, run_id: int, request: str, requests: int, *,
-          was: str = RunStatus.RUNNING) -> SyncRun:
+          was: str = RunStatus.RUNNING, message: str = "") -> SyncRun:
     """Close a run an admin asked to stop while it ran: cancelled, saying who and how far it got; the selected
     records it did not reach end "not attempted" (named, when the kind can name them). A run that had already
     given every record it selected its outcome when it stopped was not stopped by the request: it closes with
-    its own status, its message saying the cancel came after its last record (as when it finishes while
-    asked to stop)."""
+    its own status and ``message`` (the kind's, as its normal end would say it), saying the cancel came after
+    its last record (as when it finishes while asked to stop)."""
     who = stop_requested_by(request)
     if recorder.reached_all():
         log.info("sync run %s: asked to stop by %s after its last record; finishing it", run_id, who)
-        recorder.finish(message=with_note(describe_recorder(recorder), late_cancel_note(who)), api_requests=requests)
+        recorder.finish(message=with_note(_closing_message(message, recorder), late_cancel_note(who)),
+                        api_requests=requests)
         return _as_written(session, recorder, run_id)
     log.info("sync run %s stopped: cancelled by %s", run_id, who)
     close_cancelled(recorder, who, was=was, labels=_labels(session, job, recorder), api_requests=requests)
