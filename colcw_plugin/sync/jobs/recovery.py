@@ -13,7 +13,8 @@
   did not reach end "not attempted" (cancelled). A running run is asked to stop (status ``cancelling``,
   the request in its row, so any worker on any machine sees it): its worker stops it at the next safe
   boundary and closes it as cancelled (:mod:`.runs`); if that worker died, :func:`detect_interrupted`
-  closes it as cancelled instead of resuming it.
+  closes it as cancelled instead of resuming it — or, when every record it selected already had its outcome (the
+  worker died after its last record), with its own status and a note that the cancel came after its last record.
 
 The scheduler calls the first two every tick.
 """
@@ -33,11 +34,12 @@ from ...models import (
     SyncRun,
     actor_label,
     cancelled_message,
+    late_cancel_note,
     stop_request_message,
     stop_requested_by,
 )
 from .queue import NOT_QUEUED_MESSAGE, JobQueue, enqueue_existing
-from .recorder import RETRY_FIX, RunRecorder, close_cancelled
+from .recorder import RETRY_FIX, RunRecorder, close_cancelled, describe_recorder, with_note
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,8 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
                 found.append(run.id)
             continue
         again = (run.interruptions or 0) < queue.settings.auto_resumes
-        stopped = (f"the worker stopped after {run.done} of {run.total or '?'} records (last heartbeat "
+        of_total = f"{run.total:,}" if run.total else "?"
+        stopped = (f"the worker stopped after {run.done:,} of {of_total} records (last heartbeat "
                    f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)")
         message = (f"Interrupted: {stopped}; resumed automatically, records already done are skipped." if again
                    else f"Interrupted: {stopped}, for the {run.interruptions + 1}th time. Resume it to finish the "
@@ -93,19 +96,33 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
 
 def _close_stopping(session: Session, run: SyncRun) -> bool:
     """A run asked to stop whose worker died before it stopped: cancelled, as the admin asked (compare-and-set
-    on its heartbeat, as for an interrupted run: a worker that wrote meanwhile is alive)."""
+    on its heartbeat, as for an interrupted run: a worker that wrote meanwhile is alive). A run whose every
+    selected record already had its outcome was not stopped by the request (its worker died after its last record,
+    before it closed the run): it keeps its own status, its message saying the cancel came after its last record,
+    as a late cancel does when its worker lives (:meth:`.recorder.RunRecorder.finish`)."""
     who = stop_requested_by(run.message)
+    heartbeat = f"(last heartbeat {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+    recorder = RunRecorder(session.get_bind(), run.id, run=run)
+    if recorder.reached_all():
+        recorder.close()
+        status = recorder.own_status()
+        message = with_note(with_note(describe_recorder(recorder), late_cancel_note(who)),
+                            f"Its worker stopped before it closed the run {heartbeat}.")
+        closed = "closed with its own status: every record had its outcome"
+    else:
+        status, message = RunStatus.CANCELLED, cancelled_message(who, "running", run.reached, run.total)
+        closed = "closed as cancelled"
     result = session.execute(update(SyncRun).where(
         SyncRun.id == run.id, SyncRun.status == RunStatus.CANCELLING, SyncRun.heartbeat_at == run.heartbeat_at)
-        .values(status=RunStatus.CANCELLED, finished_at=utcnow(), waiting_reason="", next_try_at=None,
-                give_up_at=None, message=cancelled_message(who, "running", run.reached, run.total)))
+        .values(status=status, finished_at=utcnow(), waiting_reason="", next_try_at=None,
+                give_up_at=None, message=message))
     session.commit()
     if not result.rowcount:
+        recorder.close()
         return False
-    log.warning("sync run %s: its worker stopped after it was asked to stop; closed as cancelled", run.id)
-    recorder = RunRecorder(session.get_bind(), run.id)
-    close_cancelled(recorder, who, note=f" Its worker stopped before it acknowledged (last heartbeat "
-                                       f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC).")
+    log.warning("sync run %s: its worker stopped after it was asked to stop; %s", run.id, closed)
+    if status == RunStatus.CANCELLED:
+        close_cancelled(recorder, who, note=f" Its worker stopped before it acknowledged {heartbeat}.")
     return True
 
 
