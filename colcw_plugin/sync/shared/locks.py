@@ -5,23 +5,37 @@ across all of them lives there:
 
 * on PostgreSQL, an advisory lock (transaction-scoped, on a connection of its own), which a dying
   process releases with its connection;
-* on SQLite, which lives in one file on one machine and has no advisory locks, an OS file lock
-  (``flock``) on a file beside the database (``<database>.colcw-locks/``), which the kernel releases
-  when the process dies; keys share 4,096 files, so two records rarely wait for each other; an
-  in-memory SQLite database (one process) uses locks in memory.
+* on SQLite, which lives in one file on one machine and has no advisory locks, OS file locks on one
+  file beside the database (``<database>.colcw-locks/records.lock``): on Linux an Open File Description
+  byte-range lock (``F_OFD_SETLK``) on one byte per key, at the key's 63 low bits as offset, so two
+  different keys never wait for each other, a holder of a thousand keys uses one file descriptor, two
+  threads of one process conflict like two processes (the locks belong to the open file, not to the
+  process, and a holder opens the file for itself), and the kernel releases them when the process
+  dies. Where OFD locks do not exist (not Linux, or a kernel before 3.15) the keys share 4,096 files
+  (``key % 4096``) locked with ``flock``, as before: there two records may wait for each other, and a
+  waiting run's message then names a record nothing else exports (kept so on those platforms, which
+  colcw is not deployed on). An in-memory SQLite database (one process) uses locks in memory.
 
 A thread that holds a key may take it again (a rep's export holds its customer's lock while the run it
 starts takes the same lock): the nested take is free. Several keys are taken in a sorted order, so two
 holders of overlapping sets never wait for each other in a circle. ``wait_seconds=0`` only tries:
 :class:`Busy` at once when another holder has the key.
+
+A wait may be cut short: ``should_stop`` (a run's "has an admin asked me to stop?") is asked about once a
+second while the lock is waited for — on PostgreSQL the wait goes in slices of a second (``lock_timeout``),
+elsewhere it polls — and when it answers yes the wait ends with :class:`Stopped`, which is not a
+:class:`Busy`: what handles a busy record (wait for a later pass, fail the document) must not take a
+stopped run for one. The caller ends its run as cancelled (its recorder's ``stop_if_requested``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,8 +47,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 LOCK_WAIT_SECONDS = 120
-FILE_BUCKETS = 4096
+FILE_BUCKETS = 4096  # where OFD locks do not exist: the files the keys share
+STOP_CHECK_SECONDS = 1.0  # how often a wait asks ``should_stop``
 _POLL_SECONDS = 0.05
+_LOCK_TIMEOUT = "55P03"  # PostgreSQL's lock_not_available: a slice of the wait ran out
 
 # The keys go as the array's text (a page's thousands of keys: the driver writes a list element by element in
 # Python, the database reads the text in C).
@@ -47,9 +63,19 @@ _held = threading.local()  # this thread's keys (and, on SQLite, lock files) -> 
 _memory_guard = threading.Lock()
 _memory_locks: dict[int, threading.Lock] = {}
 
+# struct flock (Linux, 64-bit off_t): l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks).
+_FLOCK = struct.Struct("hhqqi4x")
+_OFFSET_BITS = (1 << 63) - 1
+_ofd: dict[str, bool] = {}  # whether OFD locks work here, found on first use
+
 
 class Busy(RuntimeError):
     """Another process held the lock for longer than we are willing to wait."""
+
+
+class Stopped(RuntimeError):
+    """The wait for a lock was cut short: ``should_stop`` said so. Not a :class:`Busy` (the record is not
+    held too long: the caller was asked to stop); nothing was taken."""
 
 
 def lock_key(*parts: object) -> int:
@@ -69,14 +95,41 @@ def holds(key: int) -> bool:
     return _counts("keys").get(key, 0) > 0
 
 
+class _Wait:
+    """A wait until ``wait_seconds`` from now, asking ``should_stop`` about once a second."""
+
+    def __init__(self, wait_seconds: float, busy_message: str, should_stop: Callable[[], bool] | None):
+        now = time.monotonic()
+        self.deadline = now + max(0.0, wait_seconds)
+        self.busy_message = busy_message
+        self.should_stop = should_stop
+        self.next_look = now + STOP_CHECK_SECONDS
+
+    def left(self) -> float:
+        """How long to wait before looking again (at most until ``should_stop`` is next asked); :class:`Stopped`
+        when it says so, :class:`Busy` when the wait is over."""
+        now = time.monotonic()
+        if self.should_stop is not None and now >= self.next_look - _POLL_SECONDS:
+            self.next_look = now + STOP_CHECK_SECONDS
+            if self.should_stop():
+                raise Stopped("Stopped waiting for a lock: asked to stop.")
+        if now >= self.deadline:
+            raise Busy(self.busy_message)
+        if self.should_stop is None:
+            return self.deadline - now
+        return max(0.0, min(self.deadline, self.next_look) - now)
+
+
 @contextmanager
 def advisory_lock(engine: Engine, key: int, busy_message: str, wait_seconds: float = LOCK_WAIT_SECONDS,
-                  on_wait: Callable[[bool], None] | None = None, *, with_enclosing: bool = False) -> Iterator[None]:
+                  on_wait: Callable[[bool], None] | None = None, *, with_enclosing: bool = False,
+                  should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
     """Hold lock ``key`` while the block runs; :class:`Busy` after ``wait_seconds`` (0: only try).
     ``on_wait(True)`` is called when another holder makes it wait, ``on_wait(False)`` when that ends.
-    ``with_enclosing``: see :func:`advisory_locks`."""
+    ``with_enclosing``, ``should_stop``: see :func:`advisory_locks`."""
     if on_wait is None or wait_seconds <= 0 or holds(key):
-        with advisory_locks(engine, [key], busy_message, wait_seconds, with_enclosing=with_enclosing):
+        with advisory_locks(engine, [key], busy_message, wait_seconds, with_enclosing=with_enclosing,
+                            should_stop=should_stop):
             yield
         return
     with contextlib.ExitStack() as stack:
@@ -86,7 +139,7 @@ def advisory_lock(engine: Engine, key: int, busy_message: str, wait_seconds: flo
             on_wait(True)
             try:
                 stack.enter_context(advisory_locks(engine, [key], busy_message, wait_seconds,
-                                                   with_enclosing=with_enclosing))
+                                                   with_enclosing=with_enclosing, should_stop=should_stop))
             finally:
                 on_wait(False)
         yield
@@ -94,12 +147,17 @@ def advisory_lock(engine: Engine, key: int, busy_message: str, wait_seconds: flo
 
 @contextmanager
 def advisory_locks(engine: Engine, keys: Iterable[int], busy_message: str,
-                   wait_seconds: float = LOCK_WAIT_SECONDS, *, with_enclosing: bool = False) -> Iterator[None]:
+                   wait_seconds: float = LOCK_WAIT_SECONDS, *, with_enclosing: bool = False,
+                   should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
     """Hold every lock in ``keys`` (taken in sorted order) while the block runs.
 
     ``with_enclosing``: on PostgreSQL, when this thread already holds locks of ``engine``, these are
     taken on the same connection (no connection of their own to check out and end) and so are held
-    until the enclosing locks end, not only while the block runs."""
+    until the enclosing locks end, not only while the block runs.
+
+    ``should_stop``: asked about once a second while another holder makes this wait; when it answers
+    True the wait ends with :class:`Stopped` (none of ``keys`` is held then)."""
+    keys = list(keys)
     counts = _counts("keys")
     new = sorted({k for k in keys if counts.get(k, 0) == 0})
     with contextlib.ExitStack() as stack:
@@ -107,11 +165,11 @@ def advisory_locks(engine: Engine, keys: Iterable[int], busy_message: str,
             if engine.dialect.name == "postgresql":
                 enclosing = _counts("connections").get(id(engine)) if with_enclosing else None
                 if enclosing is not None:
-                    stack.enter_context(_pg_locks_on(enclosing, new, busy_message, wait_seconds))
+                    stack.enter_context(_pg_locks_on(enclosing, new, busy_message, wait_seconds, should_stop))
                 else:
-                    stack.enter_context(_pg_locks(engine, new, busy_message, wait_seconds))
+                    stack.enter_context(_pg_locks(engine, new, busy_message, wait_seconds, should_stop))
             else:
-                stack.enter_context(_local_locks(engine, new, busy_message, wait_seconds))
+                stack.enter_context(_local_locks(engine, new, busy_message, wait_seconds, should_stop))
         for k in keys:
             counts[k] = counts.get(k, 0) + 1
         try:
@@ -128,28 +186,52 @@ def _array(keys: list[int]) -> str:
     return "{" + ",".join(str(int(k)) for k in keys) + "}"
 
 
-def _take(conn, keys: list[int], busy_message: str, wait_seconds: float, *, undo: Callable[[], None]) -> None:
+def _timed_out(error: OperationalError) -> bool:
+    """Whether the statement ended because its ``lock_timeout`` ran out (not a lost connection, say)."""
+    orig = error.orig
+    return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == _LOCK_TIMEOUT
+
+
+def _take(conn, keys: list[int], busy_message: str, wait_seconds: float,
+          should_stop: Callable[[], bool] | None, *, nested: bool) -> None:
     """Take every key on ``conn`` in one statement, in ascending order (waiting up to ``wait_seconds``, or
-    only trying when 0); when they cannot all be had, ``undo()`` (what was taken goes) and :class:`Busy`."""
+    only trying when 0); when they cannot all be had, what was taken goes, and :class:`Busy` (or
+    :class:`Stopped`). ``nested``: each attempt in a savepoint (only it is rolled back), else in the
+    connection's transaction. With ``should_stop`` the wait goes in slices of about a second, and it is
+    asked between two."""
     array = _array(keys)
-    try:
-        if wait_seconds > 0:
-            conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(wait_seconds * 1000))}ms'"))
-            conn.execute(_TAKE_ALL, {"keys": array})
-        elif not conn.execute(_TRY_ALL, {"keys": array}).scalar():
-            raise Busy(busy_message)
-    except OperationalError as e:
-        undo()
-        raise Busy(busy_message) from e
-    except Busy:
-        undo()
-        raise
+    wait = _Wait(wait_seconds, busy_message, should_stop) if wait_seconds > 0 else None
+    timed_out: OperationalError | None = None
+    while True:
+        try:
+            seconds = wait.left() if wait is not None else 0.0
+        except (Busy, Stopped) as e:
+            raise e from timed_out
+        scope = conn.begin_nested() if nested else None
+        undo = scope.rollback if scope is not None else conn.rollback
+        try:
+            if wait is not None:
+                conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(seconds * 1000))}ms'"))
+                conn.execute(_TAKE_ALL, {"keys": array})
+            elif not conn.execute(_TRY_ALL, {"keys": array}).scalar():
+                undo()
+                raise Busy(busy_message)
+        except OperationalError as e:
+            undo()
+            if wait is None or not _timed_out(e):
+                raise Busy(busy_message) from e
+            timed_out = e
+            continue
+        if scope is not None:
+            scope.commit()  # releases the savepoint; the locks stay with the enclosing transaction
+        return
 
 
 @contextmanager
-def _pg_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: float) -> Iterator[None]:
+def _pg_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: float,
+              should_stop: Callable[[], bool] | None) -> Iterator[None]:
     with engine.connect() as conn:
-        _take(conn, keys, busy_message, wait_seconds, undo=conn.rollback)
+        _take(conn, keys, busy_message, wait_seconds, should_stop, nested=False)
         connections = _counts("connections")
         outermost = connections.setdefault(id(engine), conn) is conn
         try:
@@ -161,7 +243,8 @@ def _pg_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: 
 
 
 @contextmanager
-def _pg_locks_on(conn, keys: list[int], busy_message: str, wait_seconds: float) -> Iterator[None]:
+def _pg_locks_on(conn, keys: list[int], busy_message: str, wait_seconds: float,
+                 should_stop: Callable[[], bool] | None) -> Iterator[None]:
     """Take ``keys`` on the connection of this thread's enclosing locks; they end with its transaction."""
     if wait_seconds <= 0 and len(keys) == 1:  # one try, one statement: a refusal took nothing
         if not conn.execute(_TRY_ALL, {"keys": _array(keys)}).scalar():
@@ -170,9 +253,7 @@ def _pg_locks_on(conn, keys: list[int], busy_message: str, wait_seconds: float) 
         return
     # Waiting (or several keys) in a savepoint: a timeout, or a refusal after some keys were taken,
     # rolls back only to it, never the enclosing locks.
-    savepoint = conn.begin_nested()
-    _take(conn, keys, busy_message, wait_seconds, undo=savepoint.rollback)
-    savepoint.commit()  # releases the savepoint; the locks stay with the enclosing transaction
+    _take(conn, keys, busy_message, wait_seconds, should_stop, nested=True)
     yield
 
 
@@ -184,35 +265,92 @@ def _lock_dir(engine: Engine) -> Path | None:
 
 
 @contextmanager
-def _local_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: float) -> Iterator[None]:
+def _local_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: float,
+                 should_stop: Callable[[], bool] | None) -> Iterator[None]:
     folder = _lock_dir(engine)
-    deadline = time.monotonic() + max(0.0, wait_seconds)
+    wait = _Wait(wait_seconds, busy_message, should_stop)
     with contextlib.ExitStack() as stack:
         if folder is None:
             for k in keys:
-                stack.enter_context(_memory_lock(k, busy_message, deadline))
+                stack.enter_context(_memory_lock(k, wait))
         else:
             folder.mkdir(parents=True, exist_ok=True)
-            for bucket in sorted({k % FILE_BUCKETS for k in keys}):
-                stack.enter_context(_file_lock(folder / f"{bucket:04d}.lock", busy_message, deadline))
+            path = folder / "records.lock"
+            if _ofd_works(path):
+                stack.enter_context(_byte_locks(path, keys, wait))
+            else:
+                for bucket in sorted({k % FILE_BUCKETS for k in keys}):
+                    stack.enter_context(_file_lock(folder / f"{bucket:04d}.lock", wait))
         yield
 
 
 @contextmanager
-def _memory_lock(key: int, busy_message: str, deadline: float) -> Iterator[None]:
+def _memory_lock(key: int, wait: _Wait) -> Iterator[None]:
     with _memory_guard:
         lock = _memory_locks.setdefault(key, threading.Lock())
-    left = deadline - time.monotonic()
-    if not (lock.acquire(timeout=left) if left > 0 else lock.acquire(blocking=False)):
-        raise Busy(busy_message)
+    while not lock.acquire(blocking=False):
+        if lock.acquire(timeout=wait.left()):  # wait.left() raises Busy or Stopped when the wait is over
+            break
     try:
         yield
     finally:
         lock.release()
 
 
+# --- SQLite on Linux: one byte of one file per key ----------------------------------------------------
+
+
+def _flock(kind: int, start: int = 0, length: int = 0) -> bytes:
+    return _FLOCK.pack(kind, os.SEEK_SET, start, length, 0)
+
+
+def _ofd_works(path: Path) -> bool:
+    """Whether this platform has OFD locks (asked once per process, on the first lock file)."""
+    works = _ofd.get("works")
+    if works is None:
+        works = False
+        if hasattr(fcntl, "F_OFD_SETLK") and _FLOCK.size == 32:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                answer = fcntl.fcntl(fd, fcntl.F_OFD_GETLK, _flock(fcntl.F_WRLCK, _OFFSET_BITS, 1))
+                works = _FLOCK.unpack(answer)[0] in (fcntl.F_UNLCK, fcntl.F_WRLCK, fcntl.F_RDLCK)
+            except OSError:  # EINVAL: a kernel without them
+                works = False
+            finally:
+                os.close(fd)
+        _ofd["works"] = works
+    return works
+
+
 @contextmanager
-def _file_lock(path: Path, busy_message: str, deadline: float) -> Iterator[None]:
+def _byte_locks(path: Path, keys: list[int], wait: _Wait) -> Iterator[None]:
+    """Lock one byte per key (at the key's 63 low bits) of ``path``, through an open file of this holder's own:
+    its locks conflict with every other holder's, in this process (another thread) or another."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        for offset in sorted({k & _OFFSET_BITS for k in keys}):
+            request = _flock(fcntl.F_WRLCK, offset, 1)
+            while True:
+                try:
+                    fcntl.fcntl(fd, fcntl.F_OFD_SETLK, request)
+                    break
+                except OSError as e:
+                    if e.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                time.sleep(min(_POLL_SECONDS, wait.left()))  # raises Busy or Stopped when the wait is over
+        yield
+    finally:
+        # Unlock before closing: a child forked meanwhile shares the open file (and so would keep its locks).
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _flock(fcntl.F_UNLCK))
+        os.close(fd)
+
+
+# --- elsewhere: keys share FILE_BUCKETS files ---------------------------------------------------------
+
+
+@contextmanager
+def _file_lock(path: Path, wait: _Wait) -> Iterator[None]:
     files = _counts("files")
     if files.get(path, 0):  # this thread has the file for another key already
         files[path] += 1
@@ -228,9 +366,7 @@ def _file_lock(path: Path, busy_message: str, deadline: float) -> Iterator[None]
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise Busy(busy_message) from None
-                time.sleep(_POLL_SECONDS)
+                time.sleep(min(_POLL_SECONDS, wait.left()))  # raises Busy or Stopped when the wait is over
         files[path] = 1
         try:
             yield
