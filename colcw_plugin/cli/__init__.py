@@ -1,4 +1,4 @@
-"""The ``flask --app host_stub colcw ...`` command group: set-up, foreground syncs, worker, scheduler.
+"""The ``flask --app host_stub colcw ...`` command group: set-up, foreground syncs, cancel, worker, scheduler.
 
 Commands are thin: they read their options, take what they need from the app's runtime
 (:meth:`~colcw_plugin.sync.runtime.Runtime.of`) and call the same services as the pages.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask.cli import AppGroup
 
+from .cancel import cancel_command
 from .live import live_updates_command
 from .setup import register as register_setup_commands
 from .sync import sync_customers, sync_quotes
@@ -19,6 +20,7 @@ colcw_cli.add_command(sync_cli)
 colcw_cli.add_command(worker_command)
 colcw_cli.add_command(scheduler_command)
 colcw_cli.add_command(live_updates_command)
+colcw_cli.add_command(cancel_command)
 register_setup_commands(colcw_cli)
 sync_cli.add_command(sync_customers)
 sync_cli.add_command(sync_quotes)

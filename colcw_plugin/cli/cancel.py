@@ -1,0 +1,62 @@
+"""``flask --app host_stub colcw cancel RUN_ID``: cancel a run, as Cancel on its page does.
+
+    flask --app host_stub colcw cancel 42
+    flask --app host_stub colcw cancel 42 --by ops@example.com
+
+The same service as the page (:func:`~colcw_plugin.sync.jobs.recovery.cancel`): a queued, waiting or interrupted
+run is cancelled at once (the records it did not reach end "not attempted"); a running one is asked to stop, and
+its worker, on whichever machine, stops it at the next safe point and closes it as cancelled. The exit status is 1
+when nothing could be cancelled: no such run, or a run that has already ended.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from redis.exceptions import RedisError
+
+from host_stub.extensions import db
+from host_stub.snapshots import system_actor
+
+from ..models import FINAL_RUN_STATUSES, RunStatus, SyncRun
+from ..sync.jobs import recovery
+from ..sync.runtime import Runtime
+
+
+@click.command("cancel")
+@click.argument("run_id", type=int)
+@click.option("--by", "by", default="command line", show_default=True, metavar="NAME",
+              help="Who cancels it, as the run's message names them (an e-mail, say).")
+@with_appcontext
+def cancel_command(run_id: int, by: str) -> None:
+    """Cancel run RUN_ID (its number on the jobs pages): at once if it is queued, waiting or interrupted;
+    a running run stops at the next safe point."""
+    queue = Runtime.of(current_app).queue
+    before = db.session.get(SyncRun, run_id)
+    was_stopping = before is not None and before.status == RunStatus.CANCELLING
+    try:
+        run = recovery.cancel(db.session, queue, run_id, actor=system_actor(by.strip() or "command line"))
+    except LookupError as e:
+        raise click.ClickException(str(e)) from None
+    except ValueError as e:  # it has ended (or moved on to an end meanwhile)
+        db.session.expire_all()
+        ended = db.session.get(SyncRun, run_id)
+        if ended is None or ended.status not in FINAL_RUN_STATUSES:
+            raise click.ClickException(str(e)) from None
+        raise click.ClickException(f"Run #{run_id} has already ended ({RunStatus(ended.status).label.lower()}): "
+                                   "there is nothing to cancel.") from None
+    except RedisError:
+        # The run is cancelled in the database already; only removing its RQ job failed (a stray delivery of it
+        # finds nothing to do).
+        click.echo(f"Run #{run_id} cancelled. (The job queue did not answer; if the job is delivered anyway, it "
+                   "does nothing.)")
+        return
+    if run.status == RunStatus.CANCELLING:
+        if was_stopping:
+            click.echo(f"Run #{run.id} is already stopping. {run.stopping_text}")
+        else:
+            click.echo(f"Run #{run.id}: cancel requested; it stops at the next safe point (once the record it is "
+                       "working on is saved) and ends as cancelled.")
+        return
+    click.echo(f"Run #{run.id} cancelled. {run.message}")

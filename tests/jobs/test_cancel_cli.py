@@ -1,0 +1,124 @@
+"""``flask colcw cancel RUN_ID``: the page's Cancel from the command line — a queued run is cancelled at once, a
+running one is asked to stop and its worker stops it at the next safe point; an unknown run or one that has ended
+is refused with exit status 1."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import update
+
+from colcw_plugin.models import SyncRun
+from colcw_plugin.sync.jobs.kinds import JobKind, SyncContext
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
+from host_stub.extensions import db
+from host_stub.models import utcnow
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
+
+
+def _cancel(app, *args):
+    return app.test_cli_runner().invoke(args=["colcw", "cancel", *args])
+
+
+def _fresh(run_id: int) -> SyncRun:
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id)
+
+
+def test_a_queued_run_is_cancelled_at_once(app, jobs_app):
+    run = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN)
+    assert runtime().queue.rq.count == 1
+    result = _cancel(app, str(run.id), "--by", "ops@demo.example")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"Run #{run.id} cancelled. Cancelled by ops@demo.example before it started.\n"
+    done = _fresh(run.id)
+    assert done.status == "cancelled" and done.finished_at is not None
+    assert runtime().queue.rq.count == 0  # its job is withdrawn: no worker will start it
+
+
+def test_a_running_run_is_asked_to_stop(app, jobs_app):
+    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN)
+    runtime().queue.withdraw(run)
+    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
+        status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=1, total=5, done=2))
+    db.session.commit()
+    result = _cancel(app, str(run.id))
+    assert result.exit_code == 0, result.output
+    assert result.output == (f"Run #{run.id}: cancel requested; it stops at the next safe point (once the record it "
+                             "is working on is saved) and ends as cancelled.\n")
+    stopping = _fresh(run.id)
+    assert stopping.status == "cancelling" and stopping.finished_at is None
+    assert stopping.message.startswith("Cancel requested by command line at ")
+
+    again = _cancel(app, str(run.id))  # asked again: the first request stands
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith(f"Run #{run.id} is already stopping. Cancel requested by command line at ")
+    assert _fresh(run.id).message == stopping.message
+
+
+def test_an_unknown_or_ended_run_is_refused_with_exit_status_one(app, jobs_app):
+    result = _cancel(app, "987654")
+    assert result.exit_code == 1 and "Error: Run #987654 does not exist." in result.output, result.output
+
+    run = create_run(db.session, runtime().kinds, "test_count", {"n": 2}, actor=ADMIN)
+    db.session.commit()
+    runtime().execute(db.session, run.id)
+    assert _fresh(run.id).status == "succeeded"
+    result = _cancel(app, str(run.id))
+    assert result.exit_code == 1, result.output
+    assert f"Error: Run #{run.id} has already ended (succeeded): there is nothing to cancel." in result.output
+    assert _fresh(run.id).status == "succeeded"
+
+    assert _cancel(app, "not-a-number").exit_code == 2  # click's usage error
+
+
+def _slow(ctx: SyncContext) -> str:
+    """Records one item at a time, looking for a request to stop between items (a test waits on ``started``)."""
+    n = int(ctx.params["n"])
+    ctx.recorder.set_total(n, entity="test", ids=range(1, n + 1))
+    for i in range(1, n + 1):
+        ctx.recorder.stop_if_requested()
+        ctx.recorder.record(entity="test", direction="export", action="created", host_id=i, label=f"item {i}")
+        ctx.recorder.flush()
+        if i == 2:
+            STARTED.set()
+            RELEASE.wait(10)
+            ctx.recorder.flush()  # its next write reads the run's status back (as a busy run's next record would)
+    return f"did {n} items"
+
+
+STARTED, RELEASE = threading.Event(), threading.Event()
+SLOW = JobKind(name="test_slow_cli", label="Test slow", run=_slow,
+               describe=lambda session, p, scheduled=False: f"Slow {p.get('n')} items")
+
+
+def test_a_run_cancelled_from_the_command_line_stops_at_its_next_safe_point(app, jobs_app):
+    if SLOW.name not in runtime().kinds:
+        runtime().kinds.register(SLOW)
+    STARTED.clear()
+    RELEASE.clear()
+    run_id = create_run(db.session, runtime().kinds, SLOW.name, {"n": 6}, actor=ADMIN).id
+    db.session.commit()
+
+    def work():
+        with app.app_context():
+            try:
+                runtime().execute(db.session, run_id)
+            finally:
+                db.session.remove()
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    assert STARTED.wait(10)
+    result = _cancel(app, str(run_id), "--by", "ops@demo.example")
+    assert result.exit_code == 0 and "cancel requested" in result.output, result.output
+    RELEASE.set()
+    worker.join(20)
+    run = _fresh(run_id)
+    assert run.status == "cancelled"
+    assert run.message == "Cancelled by ops@demo.example while running (2 of 6 records done; 4 not reached)."
