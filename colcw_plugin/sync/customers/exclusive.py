@@ -74,16 +74,19 @@ def company_keys(company_ids: Iterable[int]) -> list[int]:
     return [lock_key("colcw-company", int(i)) for i in company_ids]
 
 
-def customers_locked(session: Session, customer_ids: Iterable[int], *, wait_seconds: float | None = None):
-    """Hold the export locks of these customers (a bulk run's chunk); :class:`Busy` after the wait."""
+def customers_locked(session: Session, customer_ids: Iterable[int], *, wait_seconds: float | None = None,
+                     should_stop: Callable[[], bool] | None = None):
+    """Hold the export locks of these customers (a bulk run's chunk); :class:`Busy` after the wait,
+    :class:`Stopped` when ``should_stop`` (the run's recorder's ``stop_requested``) ends it first."""
     return advisory_locks(session.get_bind(), customer_keys(customer_ids), EXPORT_BUSY,
-                          BULK_WAIT_SECONDS if wait_seconds is None else wait_seconds)
+                          BULK_WAIT_SECONDS if wait_seconds is None else wait_seconds, should_stop=should_stop)
 
 
-def companies_locked(session: Session, company_ids: Iterable[int], *, wait_seconds: float | None = None):
-    """Hold the import locks of these ConnectWise companies (a bulk import's page)."""
+def companies_locked(session: Session, company_ids: Iterable[int], *, wait_seconds: float | None = None,
+                     should_stop: Callable[[], bool] | None = None):
+    """Hold the import locks of these ConnectWise companies (a bulk import's page); see :func:`customers_locked`."""
     return advisory_locks(session.get_bind(), company_keys(company_ids), IMPORT_BUSY,
-                          BULK_WAIT_SECONDS if wait_seconds is None else wait_seconds)
+                          BULK_WAIT_SECONDS if wait_seconds is None else wait_seconds, should_stop=should_stop)
 
 
 def _typed_key(ident: str) -> int:

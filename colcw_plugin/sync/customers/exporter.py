@@ -34,7 +34,7 @@ from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared.collector import bulk_allocations
-from ..shared.locks import Busy
+from ..shared.locks import Busy, Stopped
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.states import StateList
 from . import exclusive
@@ -140,13 +140,18 @@ class CustomerExporter:
         try:
             with ExitStack() as stack:
                 try:
-                    stack.enter_context(exclusive.customers_locked(self.session, ids))
+                    stack.enter_context(exclusive.customers_locked(self.session, ids,
+                                                                   should_stop=self.recorder.stop_requested))
                 finally:
                     self.recorder.note_wait("")
                 self._chunk_locked(ids)
                 return
         except Busy:
             self.session.rollback()
+        except Stopped:  # an admin asked the run to stop while it waited: the chunks before are recorded
+            self.session.rollback()
+            self.recorder.stop_if_requested()
+            raise
         # Still held past the wait: the others one by one; a held one waits for a later pass of the run.
         for cid in ids:
             try:

@@ -41,7 +41,7 @@ from ...setup.live_updates import cw_is_master
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared.collector import bulk_allocations
-from ..shared.locks import Busy
+from ..shared.locks import Busy, Stopped
 from ..shared.prefetch import call_ahead, read_ahead
 from . import exclusive
 from .company_import import (
@@ -335,13 +335,18 @@ class CompanyImporter:
         try:
             with ExitStack() as stack:
                 try:
-                    stack.enter_context(exclusive.companies_locked(self.session, [r["id"] for r in records]))
+                    stack.enter_context(exclusive.companies_locked(self.session, [r["id"] for r in records],
+                                                                   should_stop=self.recorder.stop_requested))
                 finally:
                     self.recorder.note_wait("")
                 self._page_locked(records, explicit=explicit, contacts=contacts)
                 return
         except Busy:
             self.session.rollback()
+        except Stopped:  # an admin asked the run to stop while it waited: the pages before are saved and recorded
+            self.session.rollback()
+            self.recorder.stop_if_requested()
+            raise
         # Still held past the wait: the others one by one; a held one waits for a later pass of the run.
         for r in records:
             try:
