@@ -55,14 +55,14 @@ from .settings import (
     RepMapping,
     Settings,
 )
-from .state import CompanyScan, DocumentExport, DocumentLineExport, ReferenceCache
+from .state import CompanyScan, DocumentExport, DocumentLineExport, ReferenceCache, RequiredField
 
 __all__ = [
     "ACTIVE_RUN_STATUSES", "CONTACT", "CUSTOMER", "CUSTOMER_MASTERS", "CW_MASTER", "DOCUMENT", "ENDED_RUN_STATUSES",
     "ENTITY_PLURALS", "FINAL_RUN_STATUSES", "HOST_MASTER", "RECORD_ACTIONS", "RUN_STATUS_LABELS",
     "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "CreateIntent", "DocumentDrift", "DocumentExport",
     "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",
-    "RecordDrift", "RecordState", "ReferenceCache", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
+    "RecordDrift", "RecordState", "ReferenceCache", "RequiredField", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
     "SyncItem", "SyncRun", "actor_label", "cancelled_message", "find_by_cw", "late_cancel_note", "fingerprint", "get_link", "links_for", "remove_link",
     "set_link", "stop_request_message", "stop_requested_by", "summarize_counts",
 ]

@@ -1,4 +1,5 @@
-"""What colcw remembers between runs: the company scan, documents' export state, shared reference lists."""
+"""What colcw remembers between runs: the company scan, documents' export state, shared reference lists, the
+fields ConnectWise said it requires."""
 
 from __future__ import annotations
 
@@ -87,3 +88,17 @@ class ReferenceCache(db.Model):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     rows: Mapped[list] = mapped_column(JSON, default=list)
     fetched_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RequiredField(db.Model):
+    """A field of the opportunity (``type``, ``stage``) ConnectWise refused an export for because this tenant makes
+    it mandatory: remembered (for every process) from that refusal, so the pre-flight check, the New opportunities
+    section and the rep's checklist say so while it is left to ConnectWise's default; an opportunity created without
+    it clears it (``setup/opportunity_defaults.py``)."""
+
+    __tablename__ = "colcw_required_fields"
+    field: Mapped[str] = mapped_column(String(20), primary_key=True)  # an opportunity_defaults.Kind's key
+    opportunity_name: Mapped[str] = mapped_column(String(100), default="")  # the opportunity ConnectWise refused
+    refused_to: Mapped[str] = mapped_column(String(10), default="create")  # create | update
+    document_number: Mapped[str] = mapped_column(String(50), default="")
+    refused_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

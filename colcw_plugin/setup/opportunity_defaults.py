@@ -6,7 +6,10 @@ ConnectWise applies its own). The settings keep the id the export sends, checked
 is saved, and the name to show. One definition serves the settings section, the export, the export
 page's checklist and the pre-flight check: :func:`problem` says what is wrong with a choice as
 ConnectWise holds it now, and :func:`refused_create` what ConnectWise's refusal of a new opportunity
-means for these settings.
+means for these settings. A refusal because the tenant makes a field mandatory is remembered in the
+database (:func:`remember_required`, every process sees it) and :func:`required_problem` says it again
+while that field is left to ConnectWise's default, until an opportunity is created without it
+(:func:`forget_required`).
 
 A stage has no inactive flag in ConnectWise (the official ``OpportunityStage`` schema), so a stage
 can only be gone; a type can be inactive; a status must be active and open (neither closed, won nor
@@ -15,15 +18,20 @@ lost, by its flags — never its name).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from host_stub.models import utcnow
 
 from ..cw import ConnectWiseClient, FieldError
 from ..errors import FieldErrors
-from ..models import Settings
+from ..models import RequiredField, Settings
 from . import pages
 from .common import audit, lock_settings, unknown_name
 
@@ -192,9 +200,42 @@ def problems(values: NewOpportunityValues, lists: OpportunityLists) -> list[Prob
 
 
 @dataclass(frozen=True)
+class Missing:
+    """Fields ConnectWise refused an opportunity for because this tenant makes them mandatory: what is remembered
+    (:func:`remember_required`), and the message and fix the export, the pre-flight check, the New opportunities
+    section and the rep's checklist say while they are left to ConnectWise's default."""
+
+    kinds: tuple[Kind, ...]
+    opportunity: str  # the opportunity's name
+    refused_to: str = "create"  # create | update
+    document: str = ""  # the document whose export ConnectWise refused
+    at: dt.datetime | None = None
+
+    @property
+    def words(self) -> str:
+        return " and ".join(k.label for k in self.kinds)
+
+    @property
+    def message(self) -> str:
+        return (f"ConnectWise refused to {self.refused_to} the opportunity “{self.opportunity}”: this tenant requires "
+                f"an opportunity {self.words} on every opportunity, and "
+                f"{'none is' if len(self.kinds) == 1 else 'they are not'} chosen for the opportunities colcw creates "
+                f"(left to {DEFAULT_LABEL}).")
+
+    @property
+    def fix(self) -> str:
+        return f"Choose the {self.words} new opportunities get under {pages.NEW_OPPORTUNITIES.name}, then export again."
+
+    @property
+    def sentence(self) -> str:
+        return f"{self.message} {self.fix}"
+
+
+@dataclass(frozen=True)
 class Refusal:
     message: str
     fix: str
+    missing: Missing | None = None  # the fields it says the tenant makes mandatory (to remember)
 
 
 def _kind_named(error: FieldError) -> Kind | None:
@@ -221,13 +262,8 @@ def refused_create(field_errors: Iterable[FieldError], values: NewOpportunityVal
         else:
             refused.append(f"the {kind.label} {chosen.shown}: {fe.message or fe.code}")
     if missing:
-        words = " and ".join(k.label for k in missing)
-        plural = len(missing) > 1
-        return Refusal(
-            f"ConnectWise refused to create the opportunity “{name}”: this tenant requires an opportunity {words} "
-            f"on every opportunity, and {'none is' if not plural else 'they are not'} chosen for the opportunities "
-            f"colcw creates (left to {DEFAULT_LABEL}).",
-            f"Choose the {words} new opportunities get under {pages.NEW_OPPORTUNITIES.name}, then export again.")
+        said = Missing(tuple(missing), name)
+        return Refusal(said.message, said.fix, said)
     if refused:
         return Refusal(f"ConnectWise refused to create the opportunity “{name}” with " + "; ".join(refused) + ".",
                        f"Choose another value, or {DEFAULT_LABEL}, under {pages.NEW_OPPORTUNITIES.name}, then "
@@ -252,7 +288,50 @@ def refused_update(field_errors: Iterable[FieldError], opportunity_id: int, name
         f"ConnectWise refused to update the opportunity “{name}” (id {opportunity_id}): this tenant requires an "
         f"opportunity {words} on every opportunity, and this one, made before {'it was' if len(missing) == 1 else 'they were'} "
         "required, has none.",
-        f"Set its {words} in ConnectWise (Sales → Opportunities → “{name}”), then export again.")
+        f"Set its {words} in ConnectWise (Sales → Opportunities → “{name}”), then export again.",
+        # A new opportunity would be refused as well while these are left to ConnectWise's default.
+        Missing(tuple(missing), name, "update"))
+
+
+# --- what ConnectWise said it requires, remembered ----------------------------------------------------------
+
+
+def remember_required(session: Session, missing: Missing, document: str = "") -> None:
+    """Remember (for every process, until :func:`forget_required`) that ConnectWise refused an opportunity because
+    the tenant makes ``missing``'s fields mandatory. Not committed."""
+    for kind in missing.kinds:
+        values = {"opportunity_name": missing.opportunity[:100], "refused_to": missing.refused_to,
+                  "document_number": document[:50], "refused_at": utcnow()}
+        row = session.get(RequiredField, kind.key)
+        if row is None:
+            try:
+                with session.begin_nested():  # another process may remember the same field at the same moment
+                    session.add(RequiredField(field=kind.key, **values))
+                continue
+            except IntegrityError:
+                row = session.get(RequiredField, kind.key, populate_existing=True)
+        for attr, value in values.items():
+            setattr(row, attr, value)
+    session.flush()
+
+
+def forget_required(session: Session, created_without: Iterable[Kind]) -> None:
+    """ConnectWise created an opportunity without these fields: it does not require them (any more). Not committed."""
+    keys = [k.key for k in created_without]
+    if keys:
+        session.execute(delete(RequiredField).where(RequiredField.field.in_(keys)))
+
+
+def required_problem(session: Session, values: NewOpportunityValues) -> Missing | None:
+    """The fields ConnectWise last refused an opportunity for because the tenant makes them mandatory, among those
+    left to ConnectWise's default in ``values`` (None: none; choosing a value for the field ends it)."""
+    rows = [r for r in session.execute(select(RequiredField).order_by(RequiredField.refused_at.desc())).scalars()
+            if r.field in BY_KEY and values.get(BY_KEY[r.field]) is None]
+    if not rows:
+        return None
+    latest = rows[0]
+    kinds = tuple(k for k in KINDS if any(r.field == k.key for r in rows))
+    return Missing(kinds, latest.opportunity_name, latest.refused_to, latest.document_number, latest.refused_at)
 
 
 # --- the settings section ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from .opportunity_defaults import (
     NewOpportunityValues,
     OpportunityLists,
     problems,
+    required_problem,
     shown,
 )
 from .reps import rep_mappings
@@ -167,22 +168,39 @@ def _provinces(session: Session, lookups: Lookups | None) -> Check:
                  "province cannot be exported.")
 
 
-def _new_opportunities(settings: Settings, lists: OpportunityLists | None) -> Check:
-    """The type, stage and open status chosen for new opportunities, as the export checks them."""
+def _new_opportunities(session: Session, settings: Settings, lists: OpportunityLists | None) -> Check:
+    """The type, stage and open status chosen for new opportunities, as the export checks them, and a field
+    ConnectWise refused an export for because the tenant makes it mandatory, while it is left to its default."""
     values = NewOpportunityValues.of(settings)
     chosen = values.for_document(quote=True)
     summary = "New opportunities get " + ", ".join(f"{k.label} {shown(values, k)}" for k in KINDS)
-    if not chosen:
-        return Check("New opportunities", True, f"New opportunities get {DEFAULT_LABEL}s for their type, stage and "
-                     "status (a tenant that made the type or stage mandatory refuses them: choose one).")
-    if lists is None:
-        return Check("New opportunities", True, f"{summary}. Not checked: ConnectWise could not be reached.")
-    found = problems(values, lists)
-    return Check("New opportunities", not found, f"{summary}." if not found else
-                 f"{plural(len(found), 'value')} chosen for new opportunities {'is' if len(found) == 1 else 'are'} "
-                 "no longer accepted by ConnectWise: every document that needs a new opportunity is refused",
-                 [p.message for p in found], found[0].fix if len(found) == 1 else
-                 f"Choose other values, or {DEFAULT_LABEL}, under {pages.NEW_OPPORTUNITIES.name}.",
+    required = required_problem(session, values)
+    found = problems(values, lists) if chosen and lists is not None else []
+    wrong = [*found, *([required] if required else [])]
+    if not wrong:
+        if not chosen:
+            return Check("New opportunities", True, f"New opportunities get {DEFAULT_LABEL}s for their type, stage and "
+                         "status (a tenant that made the type or stage mandatory refuses them: choose one).")
+        if lists is None:
+            return Check("New opportunities", True, f"{summary}. Not checked: ConnectWise could not be reached.")
+        return Check("New opportunities", True, f"{summary}.")
+    if required is not None and not found:
+        who = f" for {required.document}" if required.document else ""
+        when = f" on {required.at:%Y-%m-%d at %H:%M} UTC" if required.at else ""
+        headline = (f"ConnectWise refused a new opportunity{who}{when}: it requires an opportunity {required.words}, "
+                    f"left to {DEFAULT_LABEL} here, so every document that needs a new opportunity is refused")
+    else:
+        headline = (f"{plural(len(found), 'value')} chosen for new opportunities {'is' if len(found) == 1 else 'are'} "
+                    "no longer accepted by ConnectWise: every document that needs a new opportunity is refused")
+        if required is not None:
+            headline += f", and ConnectWise requires an opportunity {required.words}"
+    if len(wrong) == 1:
+        fix = wrong[0].fix
+    elif required is None:
+        fix = f"Choose other values, or {DEFAULT_LABEL}, under {pages.NEW_OPPORTUNITIES.name}."
+    else:
+        fix = " ".join(dict.fromkeys(p.fix for p in wrong))
+    return Check("New opportunities", False, headline, [p.message for p in wrong], fix,
                  "colcw_admin.new_opportunities")
 
 
@@ -203,7 +221,7 @@ def run_preflight(session: Session, lookups: Lookups | None, connection_error: s
         report.checks.append(Check("Connection", True, "ConnectWise answered and its lists were read."))
     rules = CatalogRules.load(session, settings)
     report.checks += [_opportunity_field(session, settings),
-                      _new_opportunities(settings, opportunity_lists),
+                      _new_opportunities(session, settings, opportunity_lists),
                       _reps(session, settings, lookups),
                       _product_types(rules, lookups), _categories(session, rules, lookups),
                       _manufacturers(session, rules, lookups), _provinces(session, lookups)]

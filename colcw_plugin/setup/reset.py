@@ -33,6 +33,7 @@ LABELS = {
     "colcw_record_drift": "ConnectWise changes not taken and conflicts shown on customer pages",
     "colcw_document_drift": "Opportunity products changed in ConnectWise since their export",
     "colcw_create_intents": "ConnectWise contacts being created, not confirmed yet",
+    "colcw_required_fields": "Opportunity fields ConnectWise refused an export for as mandatory",
 }
 
 

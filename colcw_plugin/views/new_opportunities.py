@@ -19,6 +19,7 @@ from ..setup.opportunity_defaults import (
     KINDS,
     Loaded,
     NewOpportunityValues,
+    required_problem,
     save_new_opportunity_values,
 )
 from . import admin_bp
@@ -28,8 +29,11 @@ from .support import actor_name, opportunity_lists_or_reason
 
 
 def _render(form: NewOpportunityForm, lists: Loaded | None, reason: str | None, status: int = 200):
+    settings = read_settings(db.session)
+    # A field ConnectWise refused an export for as mandatory, left to its default here (as the pre-flight says it).
+    required = required_problem(db.session, NewOpportunityValues.of(settings))
     fragment = render_template("colcw/connection/_new_opportunities.html", form=form, lists=lists, reason=reason,
-                               configured=is_configured(read_settings(db.session)))
+                               configured=is_configured(settings), required=required)
     response = fragment_or_page(fragment, "colcw/connection/new_opportunities.html")
     response.status_code = status
     return response

@@ -57,8 +57,10 @@ from .opportunities import (
     OpportunitySetup,
     choose_match,
     create_refused,
+    created_with,
     find_by_name,
     new_opportunity_body,
+    remember_refusal,
     shared_setup,
     update_refused,
 )
@@ -145,6 +147,7 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
         return Outcome(document_id, number, "failed", message=f"{number}: {e}", resolution="Export it again later.")
     except ExportRefused as e:
         session.rollback()
+        remember_refusal(session, e, number)  # a field ConnectWise said is mandatory: the pre-flight check says it
         _save_failure(session, document_id, e.message, e.resolution, run_id)
         return Outcome(document_id, number, "failed", resolution=e.resolution, lines=e.lines,
                        message=f"{number} was not exported{' completely' if e.partly else ''}: {e.message}")
@@ -304,6 +307,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                         raise
                     raise refusal from None
                 created = True
+                created_with(session, body)  # what it left to ConnectWise's default is not mandatory
             # Commit the link before adding lines: an export that dies from here on resumes on it.
             own_link = _remember_opportunity(session, held.id, opp, created, fingerprint)
             session.commit()

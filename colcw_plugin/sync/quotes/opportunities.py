@@ -29,9 +29,11 @@ from ...setup.opportunity_defaults import (
     NewOpportunityValues,
     fetch_stages,
     fetch_types,
+    forget_required,
     problem,
     refused_create,
     refused_update,
+    remember_required,
 )
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.statuses import CACHE_KEY, fetch_statuses, pick_open_status, pick_won_status
@@ -153,7 +155,7 @@ def create_refused(error: ValidationFailed, values: NewOpportunityValues, name: 
     """ConnectWise's 400 to creating the opportunity ``name``, when it is about its type, stage or status (a field
     the tenant made mandatory, a chosen value gone since), as a refusal naming the setting that fixes it."""
     refusal = refused_create(error.field_errors, values, name)
-    return ExportRefused(refusal.message, refusal.fix) if refusal is not None else None
+    return ExportRefused(refusal.message, refusal.fix, required=refusal.missing) if refusal is not None else None
 
 
 def update_refused(error: ValidationFailed, opp: dict) -> ExportRefused | None:
@@ -164,7 +166,20 @@ def update_refused(error: ValidationFailed, opp: dict) -> ExportRefused | None:
     if refusal is None:
         return None
     return ExportRefused(refusal.message, refusal.fix + " Lines already sent are matched, not duplicated.",
-                         partly=True)
+                         partly=True, required=refusal.missing)
+
+
+def remember_refusal(session: Session, refused: ExportRefused, number: str) -> None:
+    """After ConnectWise refused ``number``'s export: remember a field it said the tenant makes mandatory, so the
+    pre-flight check and the checklists say so until it is chosen (not committed)."""
+    if refused.required is not None:
+        remember_required(session, refused.required, number)
+
+
+def created_with(session: Session, body: dict) -> None:
+    """ConnectWise created an opportunity from ``body``: the type, stage or status it left to ConnectWise's default
+    are not mandatory (any more), whatever an earlier refusal said (not committed)."""
+    forget_required(session, [kind for kind in (TYPE, STAGE, STATUS) if kind.key not in body])
 
 
 def new_opportunity_body(*, name: str, company_id: int, contact_id: int, member_id: int,

@@ -27,7 +27,7 @@ from host_stub.models import Document
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
 from ...models import DocumentExport, Settings, get_link, remove_link, set_link
-from ...setup.opportunity_defaults import NewOpportunityValues
+from ...setup.opportunity_defaults import NewOpportunityValues, required_problem
 from ...text import possessive
 from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
 from .problems import ExportRefused, other_company
@@ -235,7 +235,7 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
         return ExportTarget(choice, "name", f"Goes to opportunity {choice.id} “{choice.name}” (same name), "
                             f"{choice.state.lower()}.", confirm=closed_warning(choice, doc))
     slips = [_choice(r, flags, {}) for r in rows if str(r.get("name", "")).casefold() == name.casefold()]
-    refused = _new_refused(setup, settings, doc)
+    refused = _new_refused(session, setup, settings, doc)
     if refused is not None:
         return ExportTarget(None, "new", refused.sentence, case_slips=slips, refused=refused)
     if slips:
@@ -248,11 +248,14 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
     return ExportTarget(None, "new", f"Creates a new opportunity “{name}” for {doc.customer.name}.")
 
 
-def _new_refused(setup: OpportunitySetup, settings: Settings, doc: Document) -> ExportRefused | None:
+def _new_refused(session: Session, setup: OpportunitySetup, settings: Settings, doc: Document) -> ExportRefused | None:
     """Why a new opportunity for ``doc`` would be refused: the type, stage or status chosen for new opportunities
-    is one ConnectWise no longer accepts (the export's own rule, :meth:`OpportunitySetup.new_opportunity_refs`)."""
+    is one ConnectWise no longer accepts (the export's own rule, :meth:`OpportunitySetup.new_opportunity_refs`), or
+    ConnectWise refused an export because the tenant makes a field mandatory that is still left to its default."""
+    values = NewOpportunityValues.of(settings)
     try:
-        setup.new_opportunity_refs(NewOpportunityValues.of(settings), quote=doc.is_quote)
+        setup.new_opportunity_refs(values, quote=doc.is_quote)
     except ExportRefused as refused:
         return refused
-    return None
+    required = required_problem(session, values)
+    return ExportRefused(required.message, required.fix) if required is not None else None

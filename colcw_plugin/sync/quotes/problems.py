@@ -7,6 +7,10 @@ the document page and the command line can show it as is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ...setup.opportunity_defaults import Missing
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class ExportRefused(Exception):
     resolution: str = ""
     lines: list[LineProblem] = field(default_factory=list)
     partly: bool = False
+    required: Missing | None = None  # fields ConnectWise said this tenant makes mandatory (remembered: ..setup)
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
