@@ -43,7 +43,7 @@ from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import read_settings
 from ...setup.reps import UnmappedRep
 from ...text import plural, possessive
-from ..shared.locks import Busy
+from ..shared.locks import Busy, Stopped
 from ..shared.markers import parse_marker
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from .bookkeeping import link_is, save_lines, save_link, save_state
@@ -87,16 +87,19 @@ class ExportContext:
     # How many of its workers the run has: each document's writes take their share of the client's requests
     # in flight (one worker alone, as for a rep's export, sends a document's product lines side by side).
     workers: int = 1
+    # Whether the run was asked to stop (its recorder's): a wait for a document's lock ends then (Stopped).
+    should_stop: Callable[[], bool] | None = None
 
     @classmethod
     def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None, *,
                 host: Callable[[Session], UnitOfWork] = UnitOfWork,
-                on_wait: Callable[[str], None] | None = None, workers: int = 1) -> ExportContext:
+                on_wait: Callable[[str], None] | None = None, workers: int = 1,
+                should_stop: Callable[[], bool] | None = None) -> ExportContext:
         settings = settings or read_settings(session)
         plain = ExportSettings.of(settings)
         engine = session.get_bind()
         return cls(client, shared_setup(client, engine, settings), Catalog(client, _rules_loader(engine, plain)),
-                   plain, Reps(plain), host=host, on_wait=on_wait, workers=workers)
+                   plain, Reps(plain), host=host, on_wait=on_wait, workers=workers, should_stop=should_stop)
 
 
 def _rules_loader(engine: Engine, settings: ExportSettings) -> Callable[[], CatalogRules]:
@@ -124,10 +127,12 @@ class Outcome:
 
 def export_document(session: Session, ctx: ExportContext, document_id: int, *, actor: dict | None = None,
                     run_id: int | None = None) -> Outcome:
-    """Export one document; never raises for a ConnectWise or setup problem (the outcome says it)."""
+    """Export one document; never raises for a ConnectWise or setup problem (the outcome says it).
+    :class:`Stopped` when the run was asked to stop while it waited for a lock (nothing of it written yet)."""
     number = ""
     try:
-        with document_lock(session.get_bind(), document_id, on_wait=_lock_waiting(ctx, session, document_id)), \
+        with document_lock(session.get_bind(), document_id, on_wait=_lock_waiting(ctx, session, document_id),
+                           should_stop=ctx.should_stop), \
                 ExitStack() as later:  # what the export takes on its way, released before the document's lock
             session.expire_all()  # see what an export that held the lock before us wrote
             held = load_document(session, document_id)
@@ -141,6 +146,9 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                 message, resolution = converted(number, order[0] if order else None)
                 return Outcome(held.id, number, "skipped", message=message, resolution=resolution)
             return _export(session, ctx, held, actor, run_id, later)
+    except Stopped:
+        session.rollback()
+        raise
     except Busy as e:
         session.rollback()
         number = number or _number(session, document_id)
@@ -228,7 +236,8 @@ def _read_ahead(session: Session, ctx: ExportContext, link: LinkRef | None, comp
                        products=call_ahead(lambda: list_products(client, cw_id)))
     elif name and len(name) <= NAME_MAX:
         # Found and, when missing, created under its lock: the lock comes first.
-        later.enter_context(name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name)))
+        later.enter_context(name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name),
+                                      should_stop=ctx.should_stop))  # before anything is written
         ahead = _Reads(by_name=call_ahead(lambda: find_by_name(client, company_id, name)))
     else:
         return _Reads()

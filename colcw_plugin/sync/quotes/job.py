@@ -20,6 +20,7 @@ from host_stub.models import Document
 from ..jobs import ranges
 from ..jobs.kinds import SyncContext
 from ..jobs.recorder import RunRecorder, RunStopped, Unreachable
+from ..shared.locks import Stopped
 from .export import ExportContext, Outcome, export_document
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,16 @@ def run(ctx: SyncContext) -> str | None:
         return None
     workers = min(max(1, ctx.options.concurrency), len(todo))
     export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host,
-                                       on_wait=ctx.recorder.note_wait, workers=workers)
+                                       on_wait=ctx.recorder.note_wait, workers=workers,
+                                       should_stop=ctx.recorder.stop_requested)
     outcomes = []
     if workers <= 1:
         for doc_id in todo:
             ctx.recorder.stop_if_requested()  # between documents: the one before is committed and recorded
-            outcome = export_document(ctx.session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id)
+            try:
+                outcome = export_document(ctx.session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id)
+            except Stopped:  # asked to stop while it waited for the document's lock: nothing of it written
+                raise _stopped(ctx.recorder) from None
             if _settle(ctx.recorder, outcome):
                 outcomes.append(outcome)
     else:
@@ -88,6 +93,8 @@ def run(ctx: SyncContext) -> str | None:
             with Session(bind=engine) as session:
                 try:
                     return export_document(session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id)
+                except Stopped:
+                    raise
                 except Exception as e:  # a bug must not lose the other documents' results
                     log.exception("quote export of document %s crashed", doc_id)
                     return Outcome(doc_id, f"#{doc_id}", "failed", message=f"Unexpected error: {type(e).__name__}: {e}",
@@ -99,7 +106,13 @@ def run(ctx: SyncContext) -> str | None:
             for future in as_completed(futures):
                 if future.cancelled():
                     continue
-                outcome = future.result()
+                try:
+                    outcome = future.result()
+                except Stopped:  # its export was waiting for the document's lock: the run was asked to stop
+                    stop = stop or _stopped(ctx.recorder)
+                    for f in futures:
+                        f.cancel()
+                    continue
                 try:
                     if _settle(ctx.recorder, outcome):  # only this thread touches the recorder
                         outcomes.append(outcome)
@@ -119,6 +132,16 @@ def run(ctx: SyncContext) -> str | None:
     if len(ids) == 1 and outcomes:
         return outcomes[0].message
     return None
+
+
+def _stopped(recorder: RunRecorder) -> RunStopped:
+    """The run's :class:`RunStopped`, for an export that stopped waiting for a lock (:class:`Stopped`: the
+    recorder said the run was asked to stop, and it remembers it)."""
+    try:
+        recorder.stop_if_requested()
+    except RunStopped as e:
+        return e
+    return RunStopped("")
 
 
 def _settle(recorder: RunRecorder, outcome: Outcome) -> bool:

@@ -28,22 +28,24 @@ from ..shared.locks import LOCK_WAIT_SECONDS, advisory_lock, lock_key
 
 @contextmanager
 def document_lock(engine: Engine, document_id: int, *, wait_seconds: int = LOCK_WAIT_SECONDS,
-                  on_wait: Callable[[bool], None] | None = None) -> Iterator[None]:
+                  on_wait: Callable[[bool], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
     """Hold the export lock of one document; waits for a concurrent export of it to finish (telling
-    ``on_wait``, see :func:`~..shared.locks.advisory_lock`)."""
+    ``on_wait``, see :func:`~..shared.locks.advisory_lock`; ``should_stop`` cuts the wait short)."""
     with advisory_lock(engine, lock_key("colcw-document-export", int(document_id)),
                        "Another export of this document is still running; try again when it has finished.",
-                       wait_seconds, on_wait):
+                       wait_seconds, on_wait, should_stop=should_stop):
         yield
 
 
 @contextmanager
 def name_lock(engine: Engine, company_id: int, name: str, *, wait_seconds: int = LOCK_WAIT_SECONDS,
-              on_wait: Callable[[bool], None] | None = None) -> Iterator[None]:
+              on_wait: Callable[[bool], None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
     """Serialise "find the opportunity named X for company C, else create it" across processes (with
     ``on_wait``, the lock is first only tried: one statement when nothing holds it). Under a document's
     lock it is taken on that lock's connection, and released with it."""
     with advisory_lock(engine, lock_key("colcw-opportunity", int(company_id), name),
                        "Another export is creating this opportunity; try again in a moment.", wait_seconds, on_wait,
-                       with_enclosing=True):
+                       with_enclosing=True, should_stop=should_stop):
         yield
