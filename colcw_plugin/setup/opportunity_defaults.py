@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -298,21 +298,19 @@ def refused_update(field_errors: Iterable[FieldError], opportunity_id: int, name
 
 def remember_required(session: Session, missing: Missing, document: str = "") -> None:
     """Remember (for every process, until :func:`forget_required`) that ConnectWise refused an opportunity because
-    the tenant makes ``missing``'s fields mandatory. Not committed."""
+    the tenant makes ``missing``'s fields mandatory. Not committed. It writes first (an UPDATE), so on SQLite its
+    transaction never reads a snapshot another export's remembering could make stale."""
     for kind in missing.kinds:
         values = {"opportunity_name": missing.opportunity[:100], "refused_to": missing.refused_to,
                   "document_number": document[:50], "refused_at": utcnow()}
-        row = session.get(RequiredField, kind.key)
-        if row is None:
-            try:
-                with session.begin_nested():  # another process may remember the same field at the same moment
-                    session.add(RequiredField(field=kind.key, **values))
-                continue
-            except IntegrityError:
-                row = session.get(RequiredField, kind.key, populate_existing=True)
-        for attr, value in values.items():
-            setattr(row, attr, value)
-    session.flush()
+        again = update(RequiredField).where(RequiredField.field == kind.key).values(**values)
+        if session.execute(again).rowcount:
+            continue
+        try:
+            with session.begin_nested():  # another process may remember the same field at the same moment
+                session.add(RequiredField(field=kind.key, **values))
+        except IntegrityError:
+            session.execute(again)
 
 
 def forget_required(session: Session, created_without: Iterable[Kind]) -> None:
