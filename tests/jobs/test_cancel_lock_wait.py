@@ -189,3 +189,23 @@ def test_an_export_waiting_for_another_exports_customers_is_cancelled_within_sec
     assert db.session.scalar(select(func.count()).select_from(Customer)) == 3
     run_scheduler_once()
     assert fresh(run_id).status == "cancelled" and runtime().queue.rq.count == 0  # nothing starts it again
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_a_safety_net_pass_waiting_for_the_live_update_lock_is_cancelled_within_seconds(
+        jobs_app, connected, redis_conn, processes):
+    # Another pass holds the live-update lock (its wait is half an hour).
+    with advisory_lock(db.engine, lock_key("colcw-inbound"), "busy", wait_seconds=0):
+        run_id = runtime().submit(db.session, "cw_reconcile", {"mode": "changes"}, actor=ADMIN).id
+        processes.start(["colcw", "worker"], worker_env(jobs_app))
+        wait_until(lambda: fresh(run_id).status == "running", timeout=60, message="the pass to start")
+        time.sleep(1.5)  # it waits for the lock now
+        asked = time.monotonic()
+        assert recovery.cancel(db.session, runtime().queue, run_id, actor=ADMIN).status == "cancelling"
+        done = wait_until(lambda: ended(run_id), timeout=20, message="the pass to stop waiting and end")
+        assert time.monotonic() - asked < 10
+    assert done.status == "cancelled", (done.status, done.message)
+    assert done.message.startswith("Cancelled by admin@demo.example while running"), done.message
+    run_scheduler_once()
+    assert fresh(run_id).status == "cancelled" and runtime().queue.rq.count == 0

@@ -12,14 +12,15 @@ Both hold one cross-process lock, so live-update work applies in order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 
 from sqlalchemy.orm import Session
 
 from ...errors import FieldErrors
 from ...models import SyncItem, SyncRun
 from ..jobs.kinds import JobKind, KindRegistry, SyncContext
-from ..shared.locks import advisory_lock, lock_key
+from ..shared.locks import Stopped, advisory_lock, lock_key
 from . import LIVE_KIND, RECONCILE_KIND
 from .hints import TAKE_LIMIT, read_back, take_pending
 from .reading import read
@@ -32,10 +33,20 @@ ENTITY_OF = {"customer": "company", "contact": "contact", "document": "opportuni
 MODES = {"changes": "what changed in ConnectWise since the last pass", "deletions": "records deleted in ConnectWise"}
 
 
-def _inbound_lock(ctx: SyncContext):
-    return advisory_lock(ctx.session.get_bind(), lock_key("colcw-inbound"),
-                         "Another live-update pass held the lock too long; the next callback or pass retries.",
-                         LOCK_WAIT_SECONDS)
+@contextmanager
+def _inbound_lock(ctx: SyncContext) -> Iterator[None]:
+    """The live-update lock, for the whole run; a run an admin asks to stop while it waits for it stops then
+    (nothing done yet), not after the wait."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(advisory_lock(
+                ctx.session.get_bind(), lock_key("colcw-inbound"),
+                "Another live-update pass held the lock too long; the next callback or pass retries.",
+                LOCK_WAIT_SECONDS, should_stop=ctx.recorder.stop_requested))
+        except Stopped:
+            ctx.recorder.stop_if_requested()
+            raise
+        yield
 
 
 def run_live(ctx: SyncContext) -> str:
