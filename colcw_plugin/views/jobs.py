@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from redis.exceptions import RedisError
 
 from host_stub.extensions import db
@@ -91,6 +91,19 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
 def jobs_page():
     tab = request.args.get("tab", "run")
     return render_template("colcw/jobs/index.html", **_page_context(tab if tab in TABS else "run"))
+
+
+@admin_bp.route("/jobs/runs/<int:run_id>/history-row", methods=["GET"])
+@admin_required
+def job_history_row(run_id: int):
+    """A run's row of the job history as it is now: the row of a run not ended fetches it every two seconds (htmx),
+    so its result, progress and Cancel follow the run; ``next``: the history page it is on."""
+    run = db.session.get(SyncRun, run_id) or abort(404)
+    back = safe_target(request.args.get("next"), url_for(".jobs", tab="history"))
+    resp = make_response(render_template("colcw/jobs/_history_row.html", r=run, back=back, when=when,
+                                         results=history.RESULTS))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @admin_bp.route("/jobs/run", methods=["POST"])

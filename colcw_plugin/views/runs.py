@@ -8,7 +8,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from host_stub.extensions import db
-from host_stub.views import admin_required, current_actor, referrer_path
+from host_stub.views import admin_required, current_actor, referrer_path, safe_target
 
 from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, RunStatus, Schedule, SyncRun
 from ..sync.jobs import history, recovery
@@ -80,6 +80,8 @@ def retry_run(run_id: int):
 @admin_bp.route("/jobs/runs/<int:run_id>/cancel", methods=["POST"])
 @admin_required
 def cancel_run(run_id: int):
+    """Cancel on a run's page or on its row of the job history (``next``: the page to come back to)."""
+    back = safe_target(request.form.get("next"), url_for(".job_run", run_id=run_id))
     try:
         run = recovery.cancel(db.session, runtime().queue, _run(run_id).id, actor=current_actor())
     except ValueError as e:
@@ -95,7 +97,7 @@ def cancel_run(run_id: int):
                   "success")
         else:
             flash(f"Run #{run.id} cancelled.", "success")
-    return redirect(url_for(".job_run", run_id=run_id))
+    return redirect(back)
 
 
 @admin_bp.route("/jobs/runs/<int:run_id>/resume", methods=["POST"])
