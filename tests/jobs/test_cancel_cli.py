@@ -1,6 +1,6 @@
 """``flask colcw cancel RUN_ID``: the page's Cancel from the command line — a queued run is cancelled at once, a
 running one is asked to stop and its worker stops it at the next safe point; an unknown run or one that has ended
-is refused with exit status 1."""
+is refused with exit status 1; --wait waits for the run to stop and says how it ended."""
 
 from __future__ import annotations
 
@@ -122,3 +122,43 @@ def test_a_run_cancelled_from_the_command_line_stops_at_its_next_safe_point(app,
     run = _fresh(run_id)
     assert run.status == "cancelled"
     assert run.message == "Cancelled by ops@demo.example while running (2 of 6 records done; 4 not reached)."
+
+
+def test_wait_says_how_the_run_ended_once_it_stopped(app, jobs_app):
+    if SLOW.name not in runtime().kinds:
+        runtime().kinds.register(SLOW)
+    STARTED.clear()
+    RELEASE.clear()
+    run_id = create_run(db.session, runtime().kinds, SLOW.name, {"n": 5}, actor=ADMIN).id
+    db.session.commit()
+
+    def work():
+        with app.app_context():
+            try:
+                runtime().execute(db.session, run_id)
+            finally:
+                db.session.remove()
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    assert STARTED.wait(10)
+    threading.Timer(1.0, RELEASE.set).start()  # the worker saves the record it is on a second later
+    result = _cancel(app, str(run_id), "--wait", "--by", "ops@demo.example")
+    worker.join(20)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"Run #{run_id}: cancel requested; it stops at the next safe point (once the record it is working on is "
+        "saved) and ends as cancelled.",
+        f"Run #{run_id} cancelled: Cancelled by ops@demo.example while running (2 of 5 records done; 3 not reached)."]
+
+
+def test_wait_gives_up_after_its_timeout_with_exit_status_one(app, jobs_app):
+    run = runtime().submit(db.session, "test_count", {"n": 7}, actor=ADMIN)
+    runtime().queue.withdraw(run)
+    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
+        status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=1, total=7, done=1))
+    db.session.commit()
+    result = _cancel(app, str(run.id), "--wait", "--timeout", "1")
+    assert result.exit_code == 1, result.output
+    assert f"Error: Run #{run.id} is still stopping after 1 s" in result.output
+    assert _fresh(run.id).status == "cancelling"  # the request stands
