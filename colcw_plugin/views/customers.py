@@ -21,7 +21,7 @@ from ..cw import ConnectWiseError
 from ..models import SyncItem, SyncRun
 from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
-from ..sync.customers import exclusive
+from ..sync.customers import exclusive, lookup
 from ..sync.customers import links as customer_links
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
@@ -72,7 +72,7 @@ def import_company():
     if request.method == "POST":
         ident = request.form.get("company", "").strip()
         if not ident:
-            error = ("Enter the ConnectWise Company ID of the company to import.", "")
+            error = ("Enter the ConnectWise Company ID (or the name) of the company to import.", "")
         elif len(ident) > MAX_IDENT:
             error = (f"A Company ID has at most {MAX_IDENT} characters.", "")
         elif (unconnected := not_connected()) is not None:
@@ -97,15 +97,36 @@ def import_company():
                     return "", 200, {"HX-Redirect": target}
                 return redirect(target)
             error = (item.message, item.resolution) if item else (run.message or "The import did not run.", "")
+            if item is not None and item.action == "failed" and item.cw_id is None:  # no company has that ID
+                found, problem = _companies_like(ident)
+                if found is not None and found.choices:  # the rep typed a name, or part of a Company ID
+                    return _import_answer(None, ident, found=found)
+                if found is not None:
+                    error = (item.message, "No company's name contains it either. " + item.resolution)
+                elif problem:
+                    error = (item.message, f"{item.resolution} ({problem})")
     return _import_answer(error[0], ident, error[1]) if error else _import_answer(None, ident)
 
 
-def _import_answer(message, ident: str, resolution: str = ""):
-    """The popup's form again, with what went wrong (htmx swaps 2xx only), or the page of its own."""
+def _companies_like(text: str) -> tuple[lookup.Found | None, str]:
+    """The companies a rep who typed ``text`` may have meant; or None and why ConnectWise could not say."""
+    try:
+        with runtime().interactive_client(db.session) as client:
+            return lookup.companies_like(db.session, client, text), ""
+    except (NotConfigured, SecretError):
+        return None, ""
+    except ConnectWiseError as e:
+        return None, f"companies by name could not be looked up: {e.message}"
+
+
+def _import_answer(message, ident: str, resolution: str = "", found: lookup.Found | None = None):
+    """The popup's form again, with what went wrong (htmx swaps 2xx only) and the companies the rep may have
+    meant, or the page of its own."""
     error = (message, resolution) if message is not None else None
+    context = {"error": error, "ident": ident, "found": found}
     if request.headers.get("HX-Request"):
-        return render_template("colcw/customers/_import_form.html", error=error, ident=ident)
-    return render_template("colcw/customers/import.html", error=error, ident=ident), 400 if error else 200
+        return render_template("colcw/customers/_import_form.html", **context)
+    return render_template("colcw/customers/import.html", **context), 400 if error else 200
 
 
 def _customer(customer_id: int) -> Customer:
