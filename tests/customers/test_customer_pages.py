@@ -124,7 +124,13 @@ def test_clear_and_relink_from_the_customer_page(sync_ready, rep_client):
     assert link_of("customer", customer.id).cw_id == other["id"]
     resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",
                            data={"company": "MISSING", "csrf_token": _token(rep_client)}, follow_redirects=True)
-    assert "No ConnectWise company has the Company ID &#39;MISSING&#39;" in resp.get_data(as_text=True)
+    assert ("No ConnectWise company has the Company ID &#39;MISSING&#39;. Check it in ConnectWise and try "
+            "again.") in resp.get_data(as_text=True)
+    # A rep who typed the name instead is told the Company IDs of the companies meant.
+    resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",
+                           data={"company": "b", "csrf_token": _token(rep_client)}, follow_redirects=True)
+    assert ("No ConnectWise company has the Company ID &#39;b&#39;. Companies whose name or Company ID contains it: "
+            "B (ACME-B). Enter the Company ID (in brackets) of the one you meant.") in resp.get_data(as_text=True)
     # A company another customer is linked to: that customer is named as a person knows it, not by its row id.
     second = make_customer(name="Second Co", account_number="SECOND1", contacts=[])
     resp = rep_client.post(f"/colcw/customers/{second.id}/relink",

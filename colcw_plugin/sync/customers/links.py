@@ -19,6 +19,7 @@ from ...cw import ConnectWiseClient
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, Link, SyncItem, find_by_cw, set_link
 from ..shared import fields as M
+from . import lookup
 
 
 class RelinkError(ValueError):
@@ -95,6 +96,18 @@ def _clear_contacts(session: Session, customer: Customer) -> None:
         session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id.in_(ids)))
 
 
+def _meant(session: Session, client: ConnectWiseClient, text: str, shown: int = 5) -> str:
+    """What to do after no company had the Company ID ``text``: the Company IDs of companies whose name or
+    Company ID contains it, when there are some (:func:`.lookup.companies_like`)."""
+    found = lookup.companies_like(session, client, text)
+    if not found.choices:
+        return " Check it in ConnectWise and try again."
+    named = "; ".join(f"{c.name} ({c.identifier})" for c in found.choices[:shown])
+    more = ", and more: type more of the name to see fewer" if found.more or len(found.choices) > shown else ""
+    return (f" Companies whose name or Company ID contains it: {named}{more}. Enter the Company ID (in brackets) of "
+            "the one you meant.")
+
+
 def relink(session: Session, client: ConnectWiseClient, customer: Customer, identifier: str) -> str:
     """Link the customer to the ConnectWise company with this Company ID. Flushes, does not commit.
 
@@ -108,8 +121,8 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     live = [r for r in rows if not r.get("deletedFlag")]
     if not live:
         detail = " (it was deleted)" if rows else ""
-        raise RelinkError(f"No ConnectWise company has the Company ID '{identifier}'{detail}. Check it in "
-                          "ConnectWise and try again.")
+        raise RelinkError(f"No ConnectWise company has the Company ID '{identifier}'{detail}."
+                          + _meant(session, client, identifier))
     record = next((r for r in live if r.get("identifier") == identifier), live[0])
     others = [row for row in find_by_cw(session, CUSTOMER, record["id"]) if row.host_id != customer.id]
     if others:
