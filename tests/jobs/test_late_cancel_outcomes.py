@@ -18,7 +18,7 @@ from colcw_plugin.models import SyncItem, SyncRun
 from colcw_plugin.sync.jobs import recovery
 from colcw_plugin.sync.jobs.kinds import JobKind, SyncContext
 from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime
+from helpers import runtime, tune_runtime
 from host_stub.extensions import db
 from host_stub.models import utcnow
 
@@ -155,3 +155,19 @@ def test_an_interrupted_runs_message_separates_thousands(jobs_app, resumes):
     assert message.startswith("Interrupted: the worker stopped after 2,000 of 20,026 records (last heartbeat "), \
         message
     runtime().queue.withdraw(_fresh(run.id))
+
+
+@pytest.mark.parametrize(("auto_resumes", "nth"), [(0, "1st"), (1, "2nd"), (2, "3rd"), (3, "4th")])
+def test_a_run_interrupted_once_too_often_says_how_often_in_plain_english(jobs_app, monkeypatch, auto_resumes, nth):
+    tune_runtime(monkeypatch, jobs_app, auto_resumes=auto_resumes)
+    run = runtime().submit(db.session, "test_count", {"n": 4}, actor=ADMIN)
+    runtime().queue.withdraw(run)
+    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
+        status="running", started_at=utcnow(), heartbeat_at=utcnow() - dt.timedelta(minutes=5), attempts=1,
+        total=4, done=1, counts={"created": 1}, interruptions=auto_resumes))
+    db.session.commit()
+    assert recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=60) == [run.id]
+    run = _fresh(run.id)
+    assert run.status == "interrupted"
+    assert "records (last heartbeat " in run.message and f"UTC), for the {nth} time. Resume it" in run.message, \
+        run.message

@@ -68,7 +68,7 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
         stopped = (f"the worker stopped after {run.done:,} of {of_total} records (last heartbeat "
                    f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)")
         message = (f"Interrupted: {stopped}; resumed automatically, records already done are skipped." if again
-                   else f"Interrupted: {stopped}, for the {run.interruptions + 1}th time. Resume it to finish the "
+                   else f"Interrupted: {stopped}, for the {_ordinal(run.interruptions + 1)} time. Resume it to finish the "
                         "rest (records already done are skipped), or Retry what was not attempted.")
         result = session.execute(update(SyncRun).where(
             SyncRun.id == run.id, SyncRun.status == RunStatus.RUNNING, SyncRun.heartbeat_at == run.heartbeat_at).values(
@@ -92,6 +92,12 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
             recorder.flush()
     session.commit()
     return found
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 21st..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _close_stopping(session: Session, run: SyncRun) -> bool:
