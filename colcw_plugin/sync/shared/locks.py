@@ -11,10 +11,13 @@ across all of them lives there:
   different keys never wait for each other, a holder of a thousand keys uses one file descriptor, two
   threads of one process conflict like two processes (the locks belong to the open file, not to the
   process, and a holder opens the file for itself), and the kernel releases them when the process
-  dies. Where OFD locks do not exist (not Linux, or a kernel before 3.15) the keys share 4,096 files
-  (``key % 4096``) locked with ``flock``, as before: there two records may wait for each other, and a
-  waiting run's message then names a record nothing else exports (kept so on those platforms, which
-  colcw is not deployed on). An in-memory SQLite database (one process) uses locks in memory.
+  dies (a holder unlocks before it closes the file, so a child forked meanwhile keeps nothing). Where
+  OFD locks do not exist (not Linux, or a kernel before 3.15) the keys share 4,096 files (``key % 4096``)
+  locked with ``flock``, as before: there two records may wait for each other, and a waiting run's
+  message may then name a record nothing else exports. Chosen over a vaguer message: the messages are
+  the callers', and SQLite off Linux is a developer's machine, not a deployment. Processes of a version
+  that locked the 4,096 files do not see these locks: stop them all before starting this one. An
+  in-memory SQLite database (one process) uses locks in memory.
 
 A thread that holds a key may take it again (a rep's export holds its customer's lock while the run it
 starts takes the same lock): the nested take is free. Several keys are taken in a sorted order, so two
