@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    table,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from host_stub.extensions import db
 from host_stub.models import utcnow
@@ -37,6 +48,11 @@ class Settings(db.Model):
     open_status_name: Mapped[str] = mapped_column(String(100), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(200), default="")
+    # How many opportunity fields ConnectWise refused an export for as mandatory are remembered (RequiredField),
+    # read with the row in the same statement: an export forgets one, and a checklist looks for one, only when
+    # there is one (none, on nearly every tenant: no statement of their own).
+    required_refusals: Mapped[int] = column_property(
+        select(func.count()).select_from(table("colcw_required_fields")).scalar_subquery())
 
 
 class ConfigChange(db.Model):

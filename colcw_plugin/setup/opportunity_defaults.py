@@ -320,9 +320,12 @@ def forget_required(session: Session, created_without: Iterable[Kind]) -> None:
         session.execute(delete(RequiredField).where(RequiredField.field.in_(keys)))
 
 
-def required_problem(session: Session, values: NewOpportunityValues) -> Missing | None:
+def required_problem(session: Session, values: NewOpportunityValues, remembered: int | None = None) -> Missing | None:
     """The fields ConnectWise last refused an opportunity for because the tenant makes them mandatory, among those
-    left to ConnectWise's default in ``values`` (None: none; choosing a value for the field ends it)."""
+    left to ConnectWise's default in ``values`` (None: none; choosing a value for the field ends it). ``remembered``:
+    how many are, when already known (:attr:`Settings.required_refusals`): none is looked for when it is 0."""
+    if remembered == 0:
+        return None
     rows = [r for r in session.execute(select(RequiredField).order_by(RequiredField.refused_at.desc())).scalars()
             if r.field in BY_KEY and values.get(BY_KEY[r.field]) is None]
     if not rows:

@@ -89,6 +89,9 @@ class ExportContext:
     workers: int = 1
     # Whether the run was asked to stop (its recorder's): a wait for a document's lock ends then (Stopped).
     should_stop: Callable[[], bool] | None = None
+    # Whether a mandatory field ConnectWise refused an export for may be remembered (when the run began, or
+    # since, by this run): only then does an opportunity created without it forget it (a statement of its own).
+    refusals_remembered: bool = False
 
     @classmethod
     def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None, *,
@@ -99,7 +102,8 @@ class ExportContext:
         plain = ExportSettings.of(settings)
         engine = session.get_bind()
         return cls(client, shared_setup(client, engine, settings), Catalog(client, _rules_loader(engine, plain)),
-                   plain, Reps(plain), host=host, on_wait=on_wait, workers=workers, should_stop=should_stop)
+                   plain, Reps(plain), host=host, on_wait=on_wait, workers=workers, should_stop=should_stop,
+                   refusals_remembered=plain.required_refusals > 0)
 
 
 def _rules_loader(engine: Engine, settings: ExportSettings) -> Callable[[], CatalogRules]:
@@ -155,7 +159,8 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
         return Outcome(document_id, number, "failed", message=f"{number}: {e}", resolution="Export it again later.")
     except ExportRefused as e:
         session.rollback()
-        remember_refusal(session, e, number)  # a field ConnectWise said is mandatory: the pre-flight check says it
+        if remember_refusal(session, e, number):  # a field ConnectWise said is mandatory: the pre-flight check says it
+            ctx.refusals_remembered = True
         _save_failure(session, document_id, e.message, e.resolution, run_id)
         return Outcome(document_id, number, "failed", resolution=e.resolution, lines=e.lines,
                        message=f"{number} was not exported{' completely' if e.partly else ''}: {e.message}")
@@ -316,7 +321,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                         raise
                     raise refusal from None
                 created = True
-                created_with(session, body)  # what it left to ConnectWise's default is not mandatory
+                if ctx.refusals_remembered:
+                    created_with(session, body)  # what it left to ConnectWise's default is not mandatory
             # Commit the link before adding lines: an export that dies from here on resumes on it.
             own_link = _remember_opportunity(session, held.id, opp, created, fingerprint)
             session.commit()

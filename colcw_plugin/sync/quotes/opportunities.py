@@ -169,11 +169,13 @@ def update_refused(error: ValidationFailed, opp: dict) -> ExportRefused | None:
                          partly=True, required=refusal.missing)
 
 
-def remember_refusal(session: Session, refused: ExportRefused, number: str) -> None:
+def remember_refusal(session: Session, refused: ExportRefused, number: str) -> bool:
     """After ConnectWise refused ``number``'s export: remember a field it said the tenant makes mandatory, so the
-    pre-flight check and the checklists say so until it is chosen (not committed)."""
-    if refused.required is not None:
-        remember_required(session, refused.required, number)
+    pre-flight check and the checklists say so until it is chosen (not committed); whether there was one."""
+    if refused.required is None:
+        return False
+    remember_required(session, refused.required, number)
+    return True
 
 
 def created_with(session: Session, body: dict) -> None:

@@ -257,5 +257,5 @@ def _new_refused(session: Session, setup: OpportunitySetup, settings: Settings, 
         setup.new_opportunity_refs(values, quote=doc.is_quote)
     except ExportRefused as refused:
         return refused
-    required = required_problem(session, values)
+    required = required_problem(session, values, settings.required_refusals)
     return ExportRefused(required.message, required.fix) if required is not None else None

@@ -28,12 +28,13 @@ class ExportSettings:
     use_logged_in_rep: bool
     category_mode: str
     new_opportunity: NewOpportunityValues  # the type, stage and open status a new opportunity gets
+    required_refusals: int = 0  # mandatory fields remembered from ConnectWise's refusals when the run began
 
     @classmethod
     def of(cls, settings: Settings) -> ExportSettings:
         return cls(settings.opportunity_field_id, bool(settings.allow_empty_opportunity_name),
                    bool(settings.use_logged_in_rep), settings.category_mode or "names",
-                   NewOpportunityValues.of(settings))
+                   NewOpportunityValues.of(settings), int(settings.required_refusals or 0))
 
 
 @dataclass(frozen=True)
