@@ -97,12 +97,13 @@ SLOW = JobKind(name="test_slow_cli", label="Test slow", run=_slow,
                describe=lambda session, p, scheduled=False: f"Slow {p.get('n')} items")
 
 
-def test_a_run_cancelled_from_the_command_line_stops_at_its_next_safe_point(app, jobs_app):
+def _slow_run_started(app, n: int) -> tuple[int, threading.Thread]:
+    """A run of ``n`` slow items working in another thread, at its second item (held there until RELEASE)."""
     if SLOW.name not in runtime().kinds:
         runtime().kinds.register(SLOW)
     STARTED.clear()
     RELEASE.clear()
-    run_id = create_run(db.session, runtime().kinds, SLOW.name, {"n": 6}, actor=ADMIN).id
+    run_id = create_run(db.session, runtime().kinds, SLOW.name, {"n": n}, actor=ADMIN).id
     db.session.commit()
 
     def work():
@@ -115,6 +116,11 @@ def test_a_run_cancelled_from_the_command_line_stops_at_its_next_safe_point(app,
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
     assert STARTED.wait(10)
+    return run_id, worker
+
+
+def test_a_run_cancelled_from_the_command_line_stops_at_its_next_safe_point(app, jobs_app):
+    run_id, worker = _slow_run_started(app, 6)
     result = _cancel(app, str(run_id), "--by", "ops@demo.example")
     assert result.exit_code == 0 and "cancel requested" in result.output, result.output
     RELEASE.set()
@@ -125,23 +131,7 @@ def test_a_run_cancelled_from_the_command_line_stops_at_its_next_safe_point(app,
 
 
 def test_wait_says_how_the_run_ended_once_it_stopped(app, jobs_app):
-    if SLOW.name not in runtime().kinds:
-        runtime().kinds.register(SLOW)
-    STARTED.clear()
-    RELEASE.clear()
-    run_id = create_run(db.session, runtime().kinds, SLOW.name, {"n": 5}, actor=ADMIN).id
-    db.session.commit()
-
-    def work():
-        with app.app_context():
-            try:
-                runtime().execute(db.session, run_id)
-            finally:
-                db.session.remove()
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    assert STARTED.wait(10)
+    run_id, worker = _slow_run_started(app, 5)
     threading.Timer(1.0, RELEASE.set).start()  # the worker saves the record it is on a second later
     result = _cancel(app, str(run_id), "--wait", "--by", "ops@demo.example")
     worker.join(20)

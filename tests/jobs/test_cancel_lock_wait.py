@@ -10,6 +10,7 @@ import time
 
 import pytest
 from jobs_support import wait_until, worker_env
+from lock_support import free, held_elsewhere
 from sqlalchemy import func, select
 
 from colcw_plugin.cw import conditions as C
@@ -25,25 +26,6 @@ from host_stub.models import Customer, StoreSite
 pytestmark = pytest.mark.postgres
 
 ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
-
-
-def _in_thread(fn):
-    out = []
-    t = threading.Thread(target=lambda: out.append(fn()))
-    t.start()
-    t.join(30)
-    return out[0]
-
-
-def _free(take) -> bool:
-    """Whether another thread gets the lock ``take()`` (which only tries) at once."""
-    def attempt():
-        try:
-            with take():
-                return True
-        except Busy:
-            return False
-    return _in_thread(attempt)
 
 
 def _take(take) -> None:
@@ -62,34 +44,19 @@ def _stop_after(seconds: float):
     return should_stop, asked
 
 
-def _held_elsewhere(take):
-    """Hold the lock ``take()`` in another thread (another connection) until the returned event is set."""
-    release, held = threading.Event(), threading.Event()
-
-    def hold():
-        with take():
-            held.set()
-            release.wait(60)
-
-    t = threading.Thread(target=hold, daemon=True)
-    t.start()
-    assert held.wait(10)
-    return release, t
-
-
 def test_a_postgresql_waiter_asked_to_stop_stops_within_seconds_and_keeps_nothing(app):
     engine = db.engine
-    key, free = lock_key("colcw-customer", 501), lock_key("colcw-customer", 502)
-    release, holder = _held_elsewhere(lambda: advisory_lock(engine, key, "busy"))
+    key, unheld = lock_key("colcw-customer", 501), lock_key("colcw-customer", 502)
+    release, holder = held_elsewhere(lambda: advisory_lock(engine, key, "busy"))
     try:
         should_stop, asked = _stop_after(0.5)
         started = time.monotonic()
         with pytest.raises(Stopped):
-            _take(lambda: advisory_locks(engine, [free, key], "busy", wait_seconds=120, should_stop=should_stop))
+            _take(lambda: advisory_locks(engine, [unheld, key], "busy", wait_seconds=120, should_stop=should_stop))
         assert time.monotonic() - started < 2.5
         assert 1 <= len(asked) <= 4  # about once a second
-        assert not holds(free) and _free(lambda: advisory_lock(engine, free, "busy", wait_seconds=0))
-        assert not _free(lambda: advisory_lock(engine, key, "busy", wait_seconds=0))  # the holder's, untouched
+        assert not holds(unheld) and free(lambda: advisory_lock(engine, unheld, "busy", wait_seconds=0))
+        assert not free(lambda: advisory_lock(engine, key, "busy", wait_seconds=0))  # the holder's, untouched
 
         # Never asked to stop: the slices add up to its wait, then Busy as before.
         started = time.monotonic()
@@ -107,7 +74,7 @@ def test_a_postgresql_waiter_asked_to_stop_stops_within_seconds_and_keeps_nothin
 def test_a_postgresql_waiter_gets_the_lock_when_its_holder_lets_go_between_two_looks(app):
     engine = db.engine
     key = lock_key("colcw-customer", 503)
-    release, holder = _held_elsewhere(lambda: advisory_lock(engine, key, "busy"))
+    release, holder = held_elsewhere(lambda: advisory_lock(engine, key, "busy"))
     threading.Timer(1.6, release.set).start()
     started = time.monotonic()
     with advisory_lock(engine, key, "busy", wait_seconds=30, should_stop=lambda: False):
@@ -119,7 +86,7 @@ def test_a_name_lock_waited_for_under_a_document_lock_stops_and_the_document_loc
     """The opportunity name's lock is taken on the document lock's connection (in a savepoint): a wait for it
     cut short gives back only what it took, never the document's lock."""
     engine = db.engine
-    release, holder = _held_elsewhere(lambda: name_lock(engine, 7, "Busy deal"))
+    release, holder = held_elsewhere(lambda: name_lock(engine, 7, "Busy deal"))
     try:
         with document_lock(engine, 601):
             should_stop, _ = _stop_after(0.3)
@@ -127,10 +94,10 @@ def test_a_name_lock_waited_for_under_a_document_lock_stops_and_the_document_loc
             with pytest.raises(Stopped):
                 _take(lambda: name_lock(engine, 7, "Busy deal", should_stop=should_stop))
             assert time.monotonic() - started < 2.5
-            assert not _free(lambda: document_lock(engine, 601, wait_seconds=0))  # still ours
+            assert not free(lambda: document_lock(engine, 601, wait_seconds=0))  # still ours
             with name_lock(engine, 7, "Another deal", wait_seconds=0):  # the connection still works
                 pass
-        assert _free(lambda: document_lock(engine, 601, wait_seconds=0))
+        assert free(lambda: document_lock(engine, 601, wait_seconds=0))
     finally:
         release.set()
         holder.join(10)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from lock_support import free
 from sqlalchemy import event
 
 from colcw_plugin.sync.quotes.locks import document_lock, name_lock
@@ -14,25 +15,6 @@ from colcw_plugin.sync.shared.locks import Busy
 from host_stub.extensions import db
 
 pytestmark = pytest.mark.postgres
-
-
-def _in_thread(fn):
-    out = []
-    t = threading.Thread(target=lambda: out.append(fn()))
-    t.start()
-    t.join(20)
-    return out[0]
-
-
-def _free(take) -> bool:
-    """Whether another thread gets the lock ``take(wait_seconds=0)`` at once."""
-    def attempt():
-        try:
-            with take():
-                return True
-        except Busy:
-            return False
-    return _in_thread(attempt)
 
 
 def test_the_name_lock_under_a_document_lock_takes_no_connection_and_ends_with_the_document_lock(app):
@@ -51,10 +33,10 @@ def test_the_name_lock_under_a_document_lock_takes_no_connection_and_ends_with_t
         finally:
             event.remove(engine, "checkout", checkout)
         assert checkouts == []
-        assert not _free(other_name)  # still held: it ends with the document's lock
-        assert _free(lambda: name_lock(engine, 5, "Another deal", wait_seconds=0))
-    assert _free(other_name)
-    assert _free(lambda: document_lock(engine, 101, wait_seconds=0))
+        assert not free(other_name)  # still held: it ends with the document's lock
+        assert free(lambda: name_lock(engine, 5, "Another deal", wait_seconds=0))
+    assert free(other_name)
+    assert free(lambda: document_lock(engine, 101, wait_seconds=0))
 
 
 def test_waiting_for_a_busy_name_keeps_the_document_lock_whether_it_gets_the_name_or_gives_up(app):
@@ -76,14 +58,14 @@ def test_waiting_for_a_busy_name_keeps_the_document_lock_whether_it_gets_the_nam
             with pytest.raises(Busy), name_lock(engine, 6, "Backup deal", wait_seconds=0.3, on_wait=waits.append):
                 pass
             assert waits == [True, False]
-            assert not _free(lambda: document_lock(engine, 102, wait_seconds=0))
+            assert not free(lambda: document_lock(engine, 102, wait_seconds=0))
             threading.Timer(0.3, release.set).start()
             with name_lock(engine, 6, "Backup deal", on_wait=waits.append):  # waits, then gets it
-                assert not _free(lambda: name_lock(engine, 6, "Backup deal", wait_seconds=0))
+                assert not free(lambda: name_lock(engine, 6, "Backup deal", wait_seconds=0))
             assert waits == [True, False, True, False]
-            assert not _free(lambda: document_lock(engine, 102, wait_seconds=0))
-        assert _free(lambda: document_lock(engine, 102, wait_seconds=0))
-        assert _free(lambda: name_lock(engine, 6, "Backup deal", wait_seconds=0))
+            assert not free(lambda: document_lock(engine, 102, wait_seconds=0))
+        assert free(lambda: document_lock(engine, 102, wait_seconds=0))
+        assert free(lambda: name_lock(engine, 6, "Backup deal", wait_seconds=0))
     finally:
         release.set()
         holder.join(20)

@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+from lock_support import gets, held_elsewhere, in_thread
 from sqlalchemy import create_engine
 
 from colcw_plugin.sync.shared import locks
@@ -29,22 +30,6 @@ def engine(tmp_path):
     eng = create_engine(f"sqlite:///{tmp_path / 'host.db'}")
     yield eng
     eng.dispose()
-
-
-def _in_thread(fn):
-    out = []
-    t = threading.Thread(target=lambda: out.append(fn()))
-    t.start()
-    t.join(30)
-    return out[0]
-
-
-def _try(engine, key) -> bool:
-    try:
-        with advisory_lock(engine, key, "busy", wait_seconds=0):
-            return True
-    except Busy:
-        return False
 
 
 def _take(engine, keys: list[int], **kw) -> None:
@@ -87,8 +72,8 @@ def _open_fds() -> int:
 def test_two_records_whose_keys_shared_a_file_do_not_wait_for_each_other_across_threads(engine):
     a, b = _sharing_a_bucket("colcw-customer", 1)
     with advisory_lock(engine, a, "busy", wait_seconds=0):
-        assert _in_thread(lambda: _try(engine, b)) is True  # another record: free
-        assert _in_thread(lambda: _try(engine, a)) is False  # the same record: held
+        assert in_thread(lambda: gets(engine, b)) is True  # another record: free
+        assert in_thread(lambda: gets(engine, a)) is False  # the same record: held
 
 
 @pytest.mark.processes
@@ -105,14 +90,14 @@ def test_a_quote_is_not_kept_waiting_by_an_import_holding_a_page_of_customers_in
         started = time.monotonic()
         with advisory_lock(engine, document, "busy", wait_seconds=5):
             assert time.monotonic() - started < 1  # not waited for the page's import
-        assert _try(engine, same_file) is True
-        assert _try(engine, page[0]) is False and _try(engine, page[-1]) is False  # the page's records: held
+        assert gets(engine, same_file) is True
+        assert gets(engine, page[0]) is False and gets(engine, page[-1]) is False  # the page's records: held
         with pytest.raises(Busy):
             _take(engine, [document, page[500]], wait_seconds=0.3)
-        assert _try(engine, document) is True  # what it took before the refusal went with it
+        assert gets(engine, document) is True  # what it took before the refusal went with it
     finally:
         _kill(proc)
-    assert all(_try(engine, k) for k in (page[0], page[500], page[-1]))  # its process died: its keys are free
+    assert all(gets(engine, k) for k in (page[0], page[500], page[-1]))  # its process died: its keys are free
 
 
 def test_the_same_record_waits_for_its_holder_in_another_thread_then_gets_it(engine):
@@ -145,19 +130,19 @@ def test_a_thousand_keys_held_at_once_use_a_few_file_descriptors_and_hold_each_k
     with advisory_locks(engine, keys, "busy", wait_seconds=0):
         assert _open_fds() - before <= 2
         assert all(holds(k) for k in keys)
-        assert _in_thread(lambda: [_try(engine, k) for k in keys[::100]]) == [False] * 10
-        assert _in_thread(lambda: _try(engine, other)) is True
+        assert in_thread(lambda: [gets(engine, k) for k in keys[::100]]) == [False] * 10
+        assert in_thread(lambda: gets(engine, other)) is True
         with advisory_locks(engine, keys, "busy", wait_seconds=0):  # nested in the thread: free
             pass
     assert _open_fds() == before
-    assert _in_thread(lambda: all(_try(engine, k) for k in keys[::100])) is True
+    assert in_thread(lambda: all(gets(engine, k) for k in keys[::100])) is True
 
 
 def test_the_highest_and_lowest_keys_lock_too(engine):
     for key in ((1 << 63) - 1, -(1 << 63), 0, -1):
         with advisory_lock(engine, key, "busy", wait_seconds=0):
-            assert _in_thread(lambda k=key: _try(engine, k)) is False
-        assert _in_thread(lambda k=key: _try(engine, k)) is True
+            assert in_thread(lambda k=key: gets(engine, k)) is False
+        assert in_thread(lambda k=key: gets(engine, k)) is True
 
 
 # --- a wait an admin's request to stop cuts short ------------------------------------------------------
@@ -174,28 +159,13 @@ def _stop_after(seconds: float):
     return should_stop, asked
 
 
-def _held_elsewhere(engine, key):
-    """Hold ``key`` in another thread until the returned event is set."""
-    release, held = threading.Event(), threading.Event()
-
-    def hold():
-        with advisory_lock(engine, key, "busy"):
-            held.set()
-            release.wait(60)
-
-    t = threading.Thread(target=hold, daemon=True)
-    t.start()
-    assert held.wait(5)
-    return release, t
-
-
 @pytest.mark.parametrize("database", ["file", "memory", "buckets"])
 def test_a_waiter_asked_to_stop_stops_within_seconds_not_after_its_wait(tmp_path, monkeypatch, database):
     if database == "buckets":  # a platform without OFD locks: the 4,096 files, as before
         monkeypatch.setitem(locks._ofd, "works", False)
     engine = create_engine("sqlite://" if database == "memory" else f"sqlite:///{tmp_path / 'host.db'}")
     key, free = lock_key("colcw-customer", 77), lock_key("colcw-customer", 78)
-    release, holder = _held_elsewhere(engine, key)
+    release, holder = held_elsewhere(lambda: advisory_lock(engine, key, "busy"), timeout=5)
     try:
         should_stop, asked = _stop_after(0.5)
         started = time.monotonic()
@@ -203,8 +173,8 @@ def test_a_waiter_asked_to_stop_stops_within_seconds_not_after_its_wait(tmp_path
             _take(engine, [free, key], wait_seconds=60, should_stop=should_stop)
         assert time.monotonic() - started < 2.5
         assert 1 <= len(asked) <= 4  # about once a second, not at every poll
-        assert not holds(free) and _in_thread(lambda: _try(engine, free)) is True  # nothing kept
-        assert _in_thread(lambda: _try(engine, key)) is False  # the holder's lock untouched
+        assert not holds(free) and in_thread(lambda: gets(engine, free)) is True  # nothing kept
+        assert in_thread(lambda: gets(engine, key)) is False  # the holder's lock untouched
         # Never asked to stop: it waits out its wait and is Busy, as before.
         started = time.monotonic()
         with pytest.raises(Busy):

@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+from lock_support import gets, in_thread
 from sqlalchemy import create_engine
 
 from colcw_plugin.sync.shared.locks import FILE_BUCKETS, Busy, advisory_lock, advisory_locks, holds, lock_key
@@ -28,30 +29,14 @@ def engine(tmp_path):
     eng.dispose()
 
 
-def _in_thread(fn):
-    out = []
-    t = threading.Thread(target=lambda: out.append(fn()))
-    t.start()
-    t.join(10)
-    return out[0]
-
-
-def _try(engine, key) -> bool:
-    try:
-        with advisory_lock(engine, key, "busy", wait_seconds=0):
-            return True
-    except Busy:
-        return False
-
-
 def test_another_thread_is_refused_while_the_key_is_held_and_gets_it_after(engine):
     key = lock_key("colcw-customer", 7)
     with advisory_lock(engine, key, "busy"):
         assert holds(key)
-        assert _in_thread(lambda: _try(engine, key)) is False
-        assert _in_thread(lambda: _try(engine, lock_key("colcw-customer", 8))) is True  # other records are free
+        assert in_thread(lambda: gets(engine, key)) is False
+        assert in_thread(lambda: gets(engine, lock_key("colcw-customer", 8))) is True  # other records are free
     assert not holds(key)
-    assert _in_thread(lambda: _try(engine, key)) is True
+    assert in_thread(lambda: gets(engine, key)) is True
 
 
 def test_a_waiting_taker_gets_the_key_when_it_is_released_and_gives_up_after_its_wait(engine):
@@ -81,7 +66,7 @@ def test_a_thread_takes_a_key_it_holds_again_and_keys_sharing_a_file_do_not_bloc
         with advisory_locks(engine, [first, same_file], "busy", wait_seconds=0):  # nested: free, no self-deadlock
             assert holds(first) and holds(same_file)
         assert holds(first) and not holds(same_file)
-        assert _in_thread(lambda: _try(engine, first)) is False
+        assert in_thread(lambda: gets(engine, first)) is False
     assert not holds(first)
 
 
@@ -99,16 +84,16 @@ def test_a_key_held_by_another_process_is_refused_and_freed_when_that_process_di
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "held"
-        assert _try(engine, key) is False
+        assert gets(engine, key) is False
     finally:
         os.kill(proc.pid, signal.SIGKILL)  # a crash: no clean release
         proc.wait(10)
-    assert _try(engine, key) is True
+    assert gets(engine, key) is True
 
 
 def test_an_in_memory_database_locks_within_the_process():
     engine = create_engine("sqlite://")
     key = lock_key("colcw-document-export", 3)
     with advisory_lock(engine, key, "busy"):
-        assert _in_thread(lambda: _try(engine, key)) is False
-    assert _in_thread(lambda: _try(engine, key)) is True
+        assert in_thread(lambda: gets(engine, key)) is False
+    assert in_thread(lambda: gets(engine, key)) is True

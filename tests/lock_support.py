@@ -1,0 +1,56 @@
+"""What the record-lock tests share: doing something in another thread (another connection, or another open
+file on SQLite) and holding a lock there."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from colcw_plugin.sync.shared.locks import Busy
+
+
+def in_thread(fn: Callable, timeout: float = 30):
+    """``fn()`` run in another thread; its result."""
+    out = []
+    t = threading.Thread(target=lambda: out.append(fn()))
+    t.start()
+    t.join(timeout)
+    return out[0]
+
+
+def free(take: Callable[[], AbstractContextManager]) -> bool:
+    """Whether another thread gets the lock ``take()`` (which only tries) at once."""
+    def attempt() -> bool:
+        try:
+            with take():
+                return True
+        except Busy:
+            return False
+    return in_thread(attempt)
+
+
+def held_elsewhere(take: Callable[[], AbstractContextManager], timeout: float = 10):
+    """Hold the lock ``take()`` in another thread until the returned event is set; (that event, the thread)."""
+    release, held = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with take():
+            held.set()
+            release.wait(60)
+
+    t = threading.Thread(target=hold, daemon=True)
+    t.start()
+    assert held.wait(timeout)
+    return release, t
+
+
+def gets(engine, key: int) -> bool:
+    """Whether this thread gets ``key`` at once (it only tries, and lets it go)."""
+    from colcw_plugin.sync.shared.locks import advisory_lock
+
+    try:
+        with advisory_lock(engine, key, "busy", wait_seconds=0):
+            return True
+    except Busy:
+        return False
