@@ -84,3 +84,23 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.1, message: s
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
+
+
+def run_to_end(kind, **params):
+    """Run ``kind`` (a test JobKind, registered here the first time) to its end in this process, as ADMIN asked
+    for it; the run as it ended."""
+    from colcw_plugin.models import SyncRun
+    from colcw_plugin.sync.jobs.runs import create_run
+    from helpers import runtime
+    from host_stub.extensions import db
+
+    if kind.name not in runtime().kinds:
+        runtime().kinds.register(kind)
+    run = create_run(db.session, runtime().kinds, kind.name, params, actor=ADMIN)
+    db.session.commit()
+    runtime().execute(db.session, run.id)
+    db.session.expire_all()
+    return db.session.get(SyncRun, run.id)

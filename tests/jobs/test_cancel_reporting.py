@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from jobs_support import run_to_end
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -62,13 +63,7 @@ STOPPABLE = JobKind(name="test_stoppable", label="Test stoppable", run=_stoppabl
 
 def _run(**params) -> SyncRun:
     """Run the stoppable kind to its end in this process; the run as it ended."""
-    if STOPPABLE.name not in runtime().kinds:
-        runtime().kinds.register(STOPPABLE)
-    run = create_run(db.session, runtime().kinds, STOPPABLE.name, params, actor=ADMIN)
-    db.session.commit()
-    runtime().execute(db.session, run.id)
-    db.session.expire_all()
-    return db.session.get(SyncRun, run.id)
+    return run_to_end(STOPPABLE, **params)
 
 
 def _progress(page: str, run_id: int) -> tuple[str, str | None, int]:

@@ -11,13 +11,13 @@ import datetime as dt
 import html
 
 import pytest
+from jobs_support import run_to_end
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from colcw_plugin.models import SyncItem, SyncRun
 from colcw_plugin.sync.jobs import recovery
 from colcw_plugin.sync.jobs.kinds import JobKind, SyncContext
-from colcw_plugin.sync.jobs.runs import create_run
 from helpers import runtime, tune_runtime
 from host_stub.extensions import db
 from host_stub.models import utcnow
@@ -59,13 +59,8 @@ PAGED = JobKind(name="test_paged", label="Test paged", run=_paged,
 
 
 def _run(**params) -> SyncRun:
-    if PAGED.name not in runtime().kinds:
-        runtime().kinds.register(PAGED)
-    run = create_run(db.session, runtime().kinds, PAGED.name, params, actor=ADMIN)
-    db.session.commit()
-    runtime().execute(db.session, run.id)
-    db.session.expire_all()
-    return db.session.get(SyncRun, run.id)
+    """Run the paged kind to its end in this process; the run as it ended."""
+    return run_to_end(PAGED, **params)
 
 
 @pytest.mark.parametrize("select", [False, True], ids=["counted", "selected"])
