@@ -19,7 +19,7 @@ from colcw_plugin.sync.customers import exclusive
 from colcw_plugin.sync.jobs import recovery
 from colcw_plugin.sync.quotes.locks import document_lock, name_lock
 from colcw_plugin.sync.shared.locks import Busy, Stopped, advisory_lock, advisory_locks, holds, lock_key
-from helpers import run_scheduler_once, runtime
+from helpers import recorded_statements, run_scheduler_once, runtime
 from host_stub.extensions import db
 from host_stub.models import Customer, StoreSite
 
@@ -69,6 +69,24 @@ def test_a_postgresql_waiter_asked_to_stop_stops_within_seconds_and_keeps_nothin
     # Free: taken at once, should_stop never asked.
     with advisory_lock(engine, key, "busy", wait_seconds=5, should_stop=lambda: pytest.fail("asked")):
         assert holds(key)
+
+
+def test_a_cancellable_postgresql_wait_is_one_statement_whatever_its_length(app):
+    """Asked once a second whether to stop, a wait still sends one waiting statement: it keeps its place among
+    PostgreSQL's waiters, and the server logs no "canceling statement due to lock timeout" a second."""
+    engine = db.engine
+    key = lock_key("colcw-customer", 503)
+    release, holder = held_elsewhere(lambda: advisory_lock(engine, key, "busy"))
+    asked = []
+    try:
+        with recorded_statements(engine) as sent, pytest.raises(Busy, match="busy"):
+            _take(lambda: advisory_lock(engine, key, "busy", wait_seconds=3.2,
+                                        should_stop=lambda: asked.append(1) or False))
+    finally:
+        release.set()
+        holder.join(10)
+    assert len(asked) >= 2  # it was asked while it waited
+    assert sum("pg_advisory_xact_lock" in st for st in sent) == 1, sent
 
 
 def test_a_postgresql_waiter_gets_the_lock_when_its_holder_lets_go_between_two_looks(app):

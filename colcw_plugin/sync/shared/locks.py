@@ -25,8 +25,9 @@ holders of overlapping sets never wait for each other in a circle. ``wait_second
 :class:`Busy` at once when another holder has the key.
 
 A wait may be cut short: ``should_stop`` (a run's "has an admin asked me to stop?") is asked about once a
-second while the lock is waited for — on PostgreSQL the wait goes in slices of a second (``lock_timeout``),
-elsewhere it polls — and when it answers yes the wait ends with :class:`Stopped`, which is not a
+second while the lock is waited for — on PostgreSQL by a watcher thread beside the one waiting statement,
+which it cancels (the wait keeps its place among the waiters, and nothing is logged unless it stops),
+elsewhere by the polling itself — and when it answers yes the wait ends with :class:`Stopped`, which is not a
 :class:`Busy`: what handles a busy record (wait for a later pass, fail the document) must not take a
 stopped run for one. The caller ends its run as cancelled (its recorder's ``stop_if_requested``).
 """
@@ -37,6 +38,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import logging
 import os
 import struct
 import threading
@@ -49,11 +51,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+log = logging.getLogger(__name__)
+
 LOCK_WAIT_SECONDS = 120
 FILE_BUCKETS = 4096  # where OFD locks do not exist: the files the keys share
 STOP_CHECK_SECONDS = 1.0  # how often a wait asks ``should_stop``
 _POLL_SECONDS = 0.05
-_LOCK_TIMEOUT = "55P03"  # PostgreSQL's lock_not_available: a slice of the wait ran out
 
 # The keys go as the array's text (a page's thousands of keys: the driver writes a list element by element in
 # Python, the database reads the text in C).
@@ -189,45 +192,72 @@ def _array(keys: list[int]) -> str:
     return "{" + ",".join(str(int(k)) for k in keys) + "}"
 
 
-def _timed_out(error: OperationalError) -> bool:
-    """Whether the statement ended because its ``lock_timeout`` ran out (not a lost connection, say)."""
-    orig = error.orig
-    return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == _LOCK_TIMEOUT
-
-
 def _take(conn, keys: list[int], busy_message: str, wait_seconds: float,
           should_stop: Callable[[], bool] | None, *, nested: bool) -> None:
     """Take every key on ``conn`` in one statement, in ascending order (waiting up to ``wait_seconds``, or
     only trying when 0); when they cannot all be had, what was taken goes, and :class:`Busy` (or
-    :class:`Stopped`). ``nested``: each attempt in a savepoint (only it is rolled back), else in the
-    connection's transaction. With ``should_stop`` the wait goes in slices of about a second, and it is
-    asked between two."""
+    :class:`Stopped`). ``nested``: in a savepoint (only it is rolled back), else in the connection's
+    transaction. With ``should_stop``, a watcher asks it about once a second while the statement waits and,
+    when it says yes, cancels the statement: the wait keeps its place in PostgreSQL's queue of waiters, and
+    the server logs nothing unless it was stopped (a wait in slices of ``lock_timeout`` logged an error a
+    second, for as long as it waited)."""
     array = _array(keys)
-    wait = _Wait(wait_seconds, busy_message, should_stop) if wait_seconds > 0 else None
-    timed_out: OperationalError | None = None
-    while True:
-        try:
-            seconds = wait.left() if wait is not None else 0.0
-        except (Busy, Stopped) as e:
-            raise e from timed_out
-        scope = conn.begin_nested() if nested else None
-        undo = scope.rollback if scope is not None else conn.rollback
-        try:
-            if wait is not None:
-                conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(seconds * 1000))}ms'"))
+    scope = conn.begin_nested() if nested else None
+    undo = scope.rollback if scope is not None else conn.rollback
+    stopped = threading.Event()
+    try:
+        if wait_seconds > 0:
+            conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(wait_seconds * 1000))}ms'"))
+            with _watching(conn, should_stop, stopped):
                 conn.execute(_TAKE_ALL, {"keys": array})
-            elif not conn.execute(_TRY_ALL, {"keys": array}).scalar():
-                undo()
-                raise Busy(busy_message)
-        except OperationalError as e:
+        elif not conn.execute(_TRY_ALL, {"keys": array}).scalar():
             undo()
-            if wait is None or not _timed_out(e):
-                raise Busy(busy_message) from e
-            timed_out = e
-            continue
-        if scope is not None:
-            scope.commit()  # releases the savepoint; the locks stay with the enclosing transaction
+            raise Busy(busy_message)
+    except OperationalError as e:
+        undo()
+        if stopped.is_set():
+            raise Stopped("Stopped waiting for a lock: asked to stop.") from e
+        raise Busy(busy_message) from e
+    if stopped.is_set():  # asked to stop as the keys came: they go, as if it had stopped a moment sooner
+        undo()
+        raise Stopped("Stopped waiting for a lock: asked to stop.")
+    if scope is not None:
+        scope.commit()  # releases the savepoint; the locks stay with the enclosing transaction
+
+
+@contextmanager
+def _watching(conn, should_stop: Callable[[], bool] | None, stopped: threading.Event) -> Iterator[None]:
+    """While the block waits on ``conn``, ask ``should_stop`` about once a second (from a thread of its own); when it
+    says yes, set ``stopped`` and cancel the statement. The cancel is waited for (``cancel_safe``) before the block
+    is left, so it can never reach a later statement of the connection."""
+    if should_stop is None:
+        yield
         return
+    driver = conn.connection.driver_connection
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(STOP_CHECK_SECONDS):
+            try:
+                asked = should_stop()
+            except Exception:  # noqa: BLE001 - cannot tell now (the database?): ask again in a second
+                log.warning("a lock wait could not tell whether its run was asked to stop", exc_info=True)
+                continue
+            if asked:
+                stopped.set()
+                try:
+                    driver.cancel_safe(timeout=10)
+                except Exception:  # noqa: BLE001 - the wait then ends at its own timeout, as Busy
+                    log.warning("a lock wait asked to stop could not be cancelled", exc_info=True)
+                return
+
+    watcher = threading.Thread(target=watch, name="colcw-lock-wait", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 @contextmanager
