@@ -361,7 +361,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                   {d.line.line_id: d for d in desired}, fingerprint=fingerprint, name_now=name_now, actor=actor,
                   run_id=run_id, notes=notes, hand_products=hand, own_link=own_link, had_rows=bool(exported))
     _lock_in_host(ctx.host(session), held.id)  # commits the state with the host's lock
-    if created:
+    if created or _finishes_its_creation(held, opp_id):
         action, summary = "created", f"created opportunity {opp_id} \"{opp.get('name', '')}\" with {plural(len(lines), 'line')}"
     elif plan.writes or opp_changes:
         action = "updated"
@@ -422,6 +422,15 @@ def _linked_opportunity(session: Session, held: HeldDocument, link: LinkRef | No
             session.commit()
         return None
     return opp
+
+
+def _finishes_its_creation(held: HeldDocument, opp_id: int) -> bool:
+    """Whether this export completes the document's first one, which created ``opp_id`` and stopped before its
+    lines were all sent (a transient failure: a later pass or attempt found the opportunity through its link). To
+    the rep it is the creation of the opportunity, not an update of one they never had."""
+    state = held.state
+    return (state is not None and state.created_opportunity and state.exported_at is None
+            and state.opportunity_id == opp_id)
 
 
 def _remember_opportunity(session: Session, document_id: int, opp: dict, created: bool, fingerprint: str) -> LinkRef:
