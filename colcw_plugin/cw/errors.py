@@ -32,6 +32,8 @@ class ConnectWiseError(Exception):
 
     transient: ClassVar[bool] = False
     default_hint: ClassVar[str] = ""
+    # Why ConnectWise did not do it, in a few words for a person (a transient failure, given up on).
+    why_not_done: ClassVar[str] = "ConnectWise did not answer"
 
     def __init__(
         self,
@@ -57,7 +59,14 @@ class ConnectWiseError(Exception):
         self.elapsed = 0.0
         super().__init__(self._render())
 
-    def _render(self) -> str:
+    @property
+    def detail(self) -> str:
+        """What ConnectWise answered, without the hint: for a message whose fix is given apart (a run's result
+        has its message and its resolution; the hint there would say the fix twice)."""
+        text = self._render(hint=False)
+        return text if text.endswith(".") else text + "."
+
+    def _render(self, *, hint: bool = True) -> str:
         where = f"{self.method} {self.path}: " if self.method and self.path else ""
         status = f"HTTP {self.status} " if self.status else ""
         code = f"[{self.code}] " if self.code else ""
@@ -67,7 +76,7 @@ class ConnectWiseError(Exception):
             text += " (" + "; ".join(details) + ")"
         if self.attempts > 1:
             text += f" (gave up after {self.attempts} attempts in {self.elapsed:.1f}s)"
-        if self.hint:  # (after ConnectWise's own full stop, no second one)
+        if hint and self.hint:  # (after ConnectWise's own full stop, no second one)
             text += f"{'' if text.endswith('.') else '.'} {self.hint}"
         return text
 
@@ -185,6 +194,7 @@ class RateLimited(ConnectWiseError):
 
     transient = True
     default_hint = "ConnectWise is rate limiting this integration; it will be retried later"
+    why_not_done = "ConnectWise kept rate-limiting colcw"
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         self.retry_after = retry_after
@@ -196,6 +206,7 @@ class ServerError(ConnectWiseError):
 
     transient = True
     default_hint = "ConnectWise had a server error; try again in a few minutes"
+    why_not_done = "ConnectWise kept answering with a server error"
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         self.retry_after = retry_after
@@ -211,6 +222,7 @@ class NetworkError(ConnectWiseError):
 
     transient = True
     default_hint = "Could not talk to ConnectWise; check the network and try again"
+    why_not_done = "ConnectWise could not be reached or did not answer in time"
 
     def __init__(self, message: str, *, sent: bool, **kw: Any) -> None:
         self.sent = sent

@@ -214,7 +214,7 @@ class ContactExporter:
                 if isinstance(done.error, ConnectWiseError):  # refused: this contact alone fails
                     e = done.error
                     outcomes.append(Outcome(CONTACT, "failed", p.contact_id, p.record["id"] if p.record else None,
-                                            p.label, f"{p.label}: {e}", resolution_for(e)))
+                                            p.label, f"{p.label}: {e.detail}", resolution_for(e)))
                     continue
                 if not done.started:
                     continue  # not sent: a transient failure before it stopped the customer
@@ -304,7 +304,7 @@ def _stops(error: BaseException) -> bool:
 
 def resolution_for(error: ConnectWiseError) -> str:
     if error.transient:
-        return "ConnectWise did not answer in time; retry the failed records later."
+        return f"{error.why_not_done}; retry the failed records later."
     if error.status == 400:
         return "Correct the fields ConnectWise named in ChannelOnline and export again."
     return error.hint or "Check the ConnectWise connection and export again."

@@ -236,7 +236,7 @@ class CustomerExporter:
             self._commit()
             if e.transient:
                 return e
-            return [Outcome(CUSTOMER, "failed", customer.id, None, label, f"{label}: {e}",
+            return [Outcome(CUSTOMER, "failed", customer.id, None, label, f"{label}: {e.detail}",
                              resolution_for(e))]
 
     # --- one customer -------------------------------------------------------------------------

@@ -398,7 +398,9 @@ class RunRecorder:
         for i in left:
             deferred = self.deferred.get((entity, kind, i))
             label = (deferred.label if deferred else "") or (labels or {}).get(i) or f"{entity} #{i}"
-            detail = f" (last answer: {deferred.error})" if deferred else ""
+            # (What ConnectWise answered, without its hint: the resolution says what to do.)
+            answer = getattr(deferred.error, "detail", str(deferred.error)).rstrip(".") if deferred else ""
+            detail = f" (last answer: {answer})" if deferred else ""
             self.record(entity=entity, direction=self.selection.get("direction", "export"), action=NOT_ATTEMPTED,
                         host_id=i if kind == "host" else None, cw_id=i if kind == "cw" else None, label=label,
                         message=f"{label}: not attempted: {why}{detail}.", resolution=resolution)

@@ -306,10 +306,10 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
         why = f"stopped after repeated transient failures ({attempt} attempts)"
         fix = "Retry on the run's page re-runs them once ConnectWise answers again."
     else:  # in the foreground (a person waits on the page, or the command line): no later attempt
-        why = "ConnectWise did not answer in time"
+        why = error.why_not_done
         fix = "Try again in a few minutes, once ConnectWise answers again."
     n = recorder.close_unattempted(why, fix, _labels(session, job, recorder))
     if not recorder.counts:
-        return f"Not done: {why}. ConnectWise: {error}", RunStatus.FAILED
+        return f"Not done: {why}. ConnectWise: {error.detail} {fix}", RunStatus.FAILED
     what = f"{plural(n, 'record')} not attempted: " if n else ""
     return f"{what}{why}; ConnectWise answered: {short_error(error)}", None
