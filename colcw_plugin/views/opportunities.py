@@ -19,6 +19,7 @@ from ..setup.connection import NotConfigured, read_settings
 from ..setup.secrets import SecretError
 from ..sync.quotes import picker
 from ..sync.quotes.opportunities import shared_setup
+from ..sync.quotes.problems import customer_not_linked
 from ..sync.quotes.state import get_state, opportunity_field_value
 from . import rep_bp
 from .support import not_connected, runtime
@@ -52,8 +53,8 @@ def choose_opportunity(doc_id: int):
         problem = (f"{doc.number} is exported to opportunity {state.opportunity_id} “{state.opportunity_name}” and "
                    "stays linked to it.")
     elif company is None:
-        problem = (f"{doc.customer.name} is not in ConnectWise yet: export the customer first, then choose one of "
-                   "its opportunities (or keep the name field to create a new one).")
+        problem = customer_not_linked(doc.customer.name, doc.customer.account_number,
+                                      " (or keep the name field to create a new one)")
     else:
         try:
             with runtime().interactive_client(db.session) as client:

@@ -65,3 +65,12 @@ def other_company(number: str, opportunity_id: int, opportunity_name: str, compa
         f"({company_name}); its customer changed after it was exported.",
         "Move the opportunity to the new company in ConnectWise, or copy the lines to a new quote for this customer "
         "and export that.")
+
+
+def customer_not_linked(customer_name: str, account_number: str, also: str = "") -> str:
+    """Why a document's customer has no opportunities to choose from yet, and what to do: it is not linked to a
+    ConnectWise company (the company may well exist: the customer's export links it, or creates it). ``also``:
+    another way out, said before the full stop."""
+    return (f"{customer_name} is not linked to a ConnectWise company yet: export the customer first (it is linked to "
+            f"the company whose Company ID is {account_number or 'its account number'}, or that company is created), "
+            f"then choose one of its opportunities{also}.")
