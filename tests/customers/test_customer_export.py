@@ -144,7 +144,8 @@ def test_company_deleted_in_connectwise_is_reported_and_never_duplicated(sync_re
     result = export(customer.id)
     item = items(result, "customer")[0]
     assert item.action == "failed" and "was deleted in ConnectWise" in item.message
-    assert "Re-link" in item.resolution and "clear the link" in item.resolution
+    assert "Restore the company in ConnectWise" in item.resolution and "link the customer to another" in item.resolution
+    assert "give the customer another account number and clear the link" in item.resolution
     assert link_of("customer", customer.id).status == "missing_in_cw"
     assert len(companies(sync_ready)) == 1
     # Cleared, the deleted company still holds the Company ID: said so, still no duplicate.

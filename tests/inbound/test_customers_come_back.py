@@ -162,6 +162,6 @@ def test_deleted_in_connectwise_marks_links_broken_and_keeps_host_data(app, fast
     wait_for(lambda: get_link(db.session, "customer", customer.id).status == "missing_in_cw")
     assert _customer(customer.id) is not None and len(_customer(customer.id).contacts) == 2
     page = loaded(sign_in(app.test_client(), "riley@demo.example"), f"/customers/{customer.id}")
-    assert "was deleted in" in page and "Re-link the customer" in page
+    assert "was deleted in" in page and "Restore the company in ConnectWise and export again, or link the customer to another company" in page
     assert any("its link marked broken" in i.message for i in run_items("cw_live_update"))
     assert db.session.execute(select(Link).where(Link.status == "ok", Link.entity == "customer")).first() is None

@@ -33,6 +33,7 @@ from ...setup.live_updates import cw_is_master
 from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
+from ..shared.advice import deleted_company_fix
 from ..shared.collector import bulk_allocations
 from ..shared.locks import Busy, Stopped
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
@@ -260,8 +261,7 @@ class CustomerExporter:
                     CUSTOMER, "failed", customer.id, link.cw_id, label,
                     f"{label}: the ConnectWise company it is linked to (Company ID {link.cw_identifier or '?'}, "
                     f"id {link.cw_id}) was deleted in ConnectWise.",
-                    "Re-link the customer to a ConnectWise company (Link to Company ID on the customer's page) or "
-                    "clear the link to export it again as a new company.")]
+                    deleted_company_fix(link.cw_identifier, customer.account_number))]
         else:
             record = chunk.by_identifier.get(customer.account_number.casefold())
             if record is not None:

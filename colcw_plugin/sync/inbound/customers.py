@@ -32,6 +32,7 @@ from ...models import CONTACT, CUSTOMER, Link, RecordDrift
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
+from ..shared.advice import deleted_company_fix
 from .reading import Found
 
 COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
@@ -181,8 +182,7 @@ class CustomerPlanner:
                 plan.breaks.append(Break(link, plan.label, f"{plan.label}: its ConnectWise company (Company ID "
                                          f"{link.cw_identifier or '?'}, id {link.cw_id}) was deleted in ConnectWise; the "
                                          "customer was kept in ChannelOnline and its link marked broken.",
-                                         "Re-link the customer to a ConnectWise company (Link to Company ID on the "
-                                         "customer's page) or clear the link to export it as a new company."))
+                                         deleted_company_fix(link.cw_identifier, plan.customer.account_number)))
             return
         if link.status == "missing_in_cw":
             plan.restore.append(link)
