@@ -18,13 +18,14 @@ from host_stub.models import Customer
 from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
-from ..models import SyncItem, SyncRun
+from ..models import SyncItem, SyncRun, actor_label
 from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
 from ..sync.customers import exclusive, lookup
 from ..sync.customers import links as customer_links
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
+from ..sync.shared.advice import deleted_company_fix
 from . import rep_bp
 from .parts import constant, filled, fragment_or_page
 from .support import already_running, not_connected, runtime
@@ -182,7 +183,8 @@ def clear_customer_link(customer_id: int):
     if raw and not raw.isdigit():
         abort(400)
     try:
-        message = customer_links.clear_link(db.session, customer, int(raw) if raw else None)
+        message = customer_links.clear_link(db.session, customer, int(raw) if raw else None,
+                                            actor=actor_label(current_actor()))
     except customer_links.RelinkError as e:
         db.session.rollback()
         flash(str(e), "error")
@@ -195,26 +197,47 @@ def clear_customer_link(customer_id: int):
 @rep_bp.route("/customers/<int:customer_id>/relink", methods=["POST"])
 @login_required
 def relink_customer(customer_id: int):
+    """Link to the company with the Company ID typed, at once when it is plausibly the customer's; otherwise a
+    page of its own asks first (Link anyway posts again with ``confirm`` = the company's id), or lists the
+    companies whose name or Company ID contains what was typed, each with Link."""
     customer = _customer(customer_id)
     ident = request.form.get("company", "").strip()[:MAX_IDENT]
+    raw = request.form.get("confirm", "")
+    if raw and not raw.isdigit():
+        abort(400)
     try:
         with runtime().client(db.session) as client:
-            message = customer_links.relink(db.session, client, customer, ident)
+            answer = customer_links.relink(db.session, client, customer, ident, confirmed=int(raw) if raw else None,
+                                           actor=actor_label(current_actor()))
     except (customer_links.RelinkError, NotConfigured, SecretError, ConnectWiseError) as e:
         db.session.rollback()
-        flash(str(e), "error")
-    else:
-        db.session.commit()
-        flash(message, "success")
+        return _relink_page(customer, ident, error=str(e)), 400
+    if not answer.linked:
+        db.session.rollback()
+        return _relink_page(customer, ident, answer=answer)
+    db.session.commit()
+    flash(answer.message, "success")
     return redirect(url_for("customers.view_customer", customer_id=customer_id))
+
+
+def _relink_page(customer: Customer, ident: str, *, error: str = "",
+                 answer: customer_links.Relinked | None = None) -> str:
+    """The re-link's page: the confirmation, the companies the rep may have meant, or what went wrong, with the
+    Link to Company ID form holding what was typed. A page of its own (the panel's form is a plain POST), so it
+    works the same with and without JavaScript."""
+    return render_template("colcw/customers/relink.html", customer=customer, ident=ident, error=error,
+                           answer=answer)
 
 
 # --- the customer page's ConnectWise panel -----------------------------------------------------------
 
 
 def _panel_html(customer: Customer) -> str:
-    return render_template("colcw/customers/_panel.html", customer=customer,
-                           status=customer_links.status(db.session, customer),
+    status = customer_links.status(db.session, customer)
+    link = status.link
+    return render_template("colcw/customers/_panel.html", customer=customer, status=status,
+                           deleted_fix=deleted_company_fix(link.cw_identifier, customer.account_number)
+                           if link is not None and link.status == "missing_in_cw" else "",
                            drift=customer_drift(db.session, customer.id),
                            contact_names={c.id: c.name for c in customer.contacts})
 

@@ -156,8 +156,9 @@ def test_company_deleted_in_connectwise_is_reported_and_never_duplicated(sync_re
     assert len(companies(sync_ready)) == 1
     # Re-linked to another company, the export updates that one.
     other = sync_ready.api("POST", "company/companies", json={"identifier": "ACME-NEW", "name": "n", "city": "c"})
-    with build_client(db.session, box) as client:
-        customer_links.relink(db.session, client, db.session.get(Customer, customer.id), "ACME-NEW")
+    with build_client(db.session, box) as client:  # named otherwise: linked once confirmed
+        customer_links.relink(db.session, client, db.session.get(Customer, customer.id), "ACME-NEW",
+                              confirmed=other.json()["id"])
     db.session.commit()
     update_customer(customer.id, account_number="ACME-NEW")
     relinked = export(customer.id)

@@ -118,23 +118,30 @@ def test_clear_and_relink_from_the_customer_page(sync_ready, rep_client):
     rep_client.post(f"/colcw/customers/{customer.id}/clear-link", data={"csrf_token": _token(rep_client)})
     assert link_of("customer", customer.id) is None
     other = sync_ready.api("POST", "company/companies", json={"identifier": "ACME-B", "name": "B", "city": "c"}).json()
+    # Named otherwise than the customer: it asks first, then links once confirmed.
     resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",
                            data={"company": "ACME-B", "csrf_token": _token(rep_client)})
+    assert resp.status_code == 200 and "ConnectWise company ACME-B is “B” (c), not Acme Corp (ACME1)" in \
+        resp.get_data(as_text=True)
+    assert link_of("customer", customer.id) is None
+    resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",
+                           data={"company": "ACME-B", "confirm": str(other["id"]), "csrf_token": _token(rep_client)})
     assert resp.status_code == 302
     assert link_of("customer", customer.id).cw_id == other["id"]
     resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",
-                           data={"company": "MISSING", "csrf_token": _token(rep_client)}, follow_redirects=True)
-    assert ("No ConnectWise company has the Company ID &#39;MISSING&#39;. Check it in ConnectWise and try "
-            "again.") in resp.get_data(as_text=True)
-    # A rep who typed the name instead is told the Company IDs of the companies meant.
+                           data={"company": "MISSING", "csrf_token": _token(rep_client)})
+    assert resp.status_code == 400
+    assert ("No ConnectWise company has the Company ID &#39;MISSING&#39;. No company&#39;s name contains it either. "
+            "Check it in ConnectWise and try again.") in resp.get_data(as_text=True)
+    # A rep who typed the name instead is offered the companies meant, each with Link (tests/customers/test_relink_*).
     resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",
-                           data={"company": "b", "csrf_token": _token(rep_client)}, follow_redirects=True)
-    assert ("No ConnectWise company has the Company ID &#39;b&#39;. Companies whose name or Company ID contains it: "
-            "B (ACME-B). Enter the Company ID (in brackets) of the one you meant.") in resp.get_data(as_text=True)
+                           data={"company": "b", "csrf_token": _token(rep_client)})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'data-company="ACME-B"' in html and 'value="b"' in html
     # A company another customer is linked to: that customer is named as a person knows it, not by its row id.
     second = make_customer(name="Second Co", account_number="SECOND1", contacts=[])
     resp = rep_client.post(f"/colcw/customers/{second.id}/relink",
-                           data={"company": "ACME-B", "csrf_token": _token(rep_client)}, follow_redirects=True)
+                           data={"company": "ACME-B", "csrf_token": _token(rep_client)})
     assert ("ConnectWise company ACME-B is already linked to another ChannelOnline customer, Acme Corp (ACME1). "
             "Clear that customer&#39;s link first.") in resp.get_data(as_text=True)
     assert link_of("customer", second.id) is None

@@ -39,10 +39,11 @@ def test_the_customer_page_shows_its_connectwise_panel_after_it_loads(world, liv
     assert page.locator("#colcw-sync-panel-slot").count() == 0  # the placeholder was replaced
     assert [u for u in requests if u.endswith(f"/colcw/customers/{world['customer']}/panel")], requests
 
-    # What the panel does still works: clear the link, and the page (and its panel) say so.
+    # What the panel does still works: clear the link (it asks first), and the page (and its panel) say so.
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#colcw-clear-link")
     page.wait_for_load_state()
-    assert "The ConnectWise link was cleared" in page.locator(".flash.success").inner_text()
+    assert "The ConnectWise link of Budget Bikes (BUD01) was cleared" in page.locator(".flash.success").inner_text()
     assert "Not linked to a ConnectWise company" in page.locator("#colcw-link-status").inner_text()
 
 

@@ -3,7 +3,9 @@
 When the company (or a contact) a record is linked to was deleted in ConnectWise, colcw stops
 and says so rather than creating a duplicate. These services are the way out: clear the link
 (the next export matches by Company ID again, or creates the company), or link the customer to a
-ConnectWise company by its Company ID.
+ConnectWise company by its Company ID. A company that is not plausibly the customer's is linked only once
+confirmed (the next export overwrites it); a name typed instead of a Company ID finds the companies that
+contain it. Linking and clearing are recorded as the record's latest result.
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ from host_stub.models import Contact, Customer
 
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, Link, SyncItem, find_by_cw, set_link
+from ...models import CONTACT, CUSTOMER, Link, SyncItem, find_by_cw, get_link, set_link
+from ...setup.customer_matching import normalize_name
+from ...setup.field_mapping import COMPANY
 from ..shared import fields as M
 from . import lookup
+
+LINK_DIRECTION = "link"  # a link a person made or cleared on the customer's page (a result without a run)
+COMPANY_CW_LABELS = {r.host_attr: r.cw for r in COMPANY.rules if r.host_attr}
 
 
 class RelinkError(ValueError):
@@ -77,41 +84,134 @@ def edited_since_sync(customer: Customer, link: Link | None) -> bool:
         c.updated_at is not None and c.updated_at > link.synced_at for c in customer.contacts)
 
 
-def clear_link(session: Session, customer: Customer, contact_id: int | None = None) -> str:
-    """Forget the customer's link (and its contacts'), or one contact's link. Flushes, does not commit."""
+def clear_link(session: Session, customer: Customer, contact_id: int | None = None, *, actor: str = "") -> str:
+    """Forget the customer's link (and its contacts'), or one contact's link. Flushes, does not commit.
+
+    The clearing is recorded as the record's latest result (:func:`_note`), so the page no longer shows the
+    last export's result, which was about the link just cleared, as if it were current."""
     if contact_id is not None:
-        if contact_id not in {c.id for c in customer.contacts}:
+        contact = next((c for c in customer.contacts if c.id == contact_id), None)
+        if contact is None:
             raise RelinkError("That contact does not belong to this customer.")
+        old = get_link(session, CONTACT, contact_id)
         session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id == contact_id))
-        return "The contact's ConnectWise link was cleared: the next export links it again or creates it."
+        message = (f"The ConnectWise link of {contact.name} ({customer.name}) was cleared: the next export links it "
+                   "to the company's contact with the same e-mail, or creates it.")
+        if old is not None:
+            _note(session, "cleared", CONTACT, contact_id, old.cw_id, contact.name, message, actor)
+        return message
+    old = get_link(session, CUSTOMER, customer.id)
     session.execute(delete(Link).where(Link.entity == CUSTOMER, Link.host_id == customer.id))
-    _clear_contacts(session, customer)
-    return ("The ConnectWise link was cleared: the next export matches the company by Company ID "
-            f"{customer.account_number} or creates it.")
+    _clear_contacts(session, customer, actor)
+    label = f"{customer.name} ({customer.account_number})"
+    if old is not None and old.status == "missing_in_cw" and \
+            (old.cw_identifier or "").casefold() == (customer.account_number or "").casefold():
+        message = (f"The ConnectWise link of {label} was cleared. ConnectWise keeps the deleted company's Company ID "
+                   f"{customer.account_number}, so an export cannot create a new company with it: change the "
+                   "customer's account number, then export, or restore the company in ConnectWise and link to it "
+                   "again.")
+    else:
+        message = (f"The ConnectWise link of {label} was cleared: the next export links the company whose Company ID "
+                   f"is {customer.account_number}, or creates it.")
+    if old is not None:
+        _note(session, "cleared", CUSTOMER, customer.id, old.cw_id, label, message, actor)
+    return message
 
 
-def _clear_contacts(session: Session, customer: Customer) -> None:
+def _note(session: Session, action: str, entity: str, host_id: int, cw_id: int | None, label: str, message: str,
+          actor: str) -> None:
+    """Record a change of link made by a person as the record's latest result (no run: direction ``link``)."""
+    by = f" (by {actor})" if actor else ""
+    session.add(SyncItem(run_id=None, entity=entity, direction=LINK_DIRECTION, host_id=host_id, cw_id=cw_id,
+                         label=label[:300], action=action,
+                         message=message + by))
+
+
+def _clear_contacts(session: Session, customer: Customer, actor: str = "") -> None:
     ids = [c.id for c in customer.contacts]
-    if ids:
-        session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id.in_(ids)))
+    if not ids:
+        return
+    cleared = dict(session.execute(select(Link.host_id, Link.cw_id).where(Link.entity == CONTACT,
+                                                                           Link.host_id.in_(ids))).all())
+    session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id.in_(ids)))
+    for contact in customer.contacts:
+        if contact.id in cleared:
+            _note(session, "cleared", CONTACT, contact.id, cleared[contact.id], contact.name,
+                  f"The ConnectWise link of {contact.name} was cleared with its company's: the next export links it "
+                  "to the company's contact with the same e-mail, or creates it.", actor)
 
 
-def _meant(session: Session, client: ConnectWiseClient, text: str, shown: int = 5) -> str:
-    """What to do after no company had the Company ID ``text``: the Company IDs of companies whose name or
-    Company ID contains it, when there are some (:func:`.lookup.companies_like`)."""
-    found = lookup.companies_like(session, client, text)
-    if not found.choices:
-        return " Check it in ConnectWise and try again."
-    named = "; ".join(f"{c.name} ({c.identifier})" for c in found.choices[:shown])
-    more = ", and more: type more of the name to see fewer" if found.more or len(found.choices) > shown else ""
-    return (f" Companies whose name or Company ID contains it: {named}{more}. Enter the Company ID (in brackets) of "
-            "the one you meant.")
+@dataclass(frozen=True)
+class Mismatch:
+    """The company the Company ID typed names is not this customer's: what linking would do, to confirm first."""
+
+    cw_id: int
+    identifier: str
+    name: str
+    question: str
 
 
-def relink(session: Session, client: ConnectWiseClient, customer: Customer, identifier: str) -> str:
+@dataclass(frozen=True)
+class Relinked:
+    """What a re-link did: linked (``message``), or asks first (``confirm``), or offers the companies whose name or
+    Company ID contains the text typed (``found``, with ``message`` saying no company has it as its Company ID)."""
+
+    message: str = ""
+    confirm: Mismatch | None = None
+    found: lookup.Found | None = None
+
+    @property
+    def linked(self) -> bool:
+        return self.confirm is None and self.found is None
+
+
+def _place(record: dict) -> str:
+    return ", ".join(p for p in (str(record.get("city") or "").strip(), str(record.get("state") or "").strip()) if p)
+
+
+def mismatch(customer: Customer, record: dict) -> Mismatch | None:
+    """Why linking ``customer`` to ``record`` needs a confirmation, or None when the company is plausibly the
+    customer's: its Company ID is the customer's account number (ignoring case), or its name matches the
+    customer's as the Map Customers page matches likely duplicates (:func:`.customer_matching.normalize_name`)."""
+    identifier, name = str(record.get("identifier") or ""), str(record.get("name") or "")
+    if identifier.casefold() == (customer.account_number or "").casefold() or \
+            normalize_name(name) == normalize_name(customer.name or ""):
+        return None
+    place = _place(record)
+    host = M.customer_values(customer)
+    theirs = _cw_values(record, host)
+    others = [COMPANY_CW_LABELS.get(k, k) for k in host if k not in ("name", "account_number")
+              and k in theirs and theirs[k] != host[k]]
+    rest = f", and replace its {_listed(others)} with this customer's" if others else ""
+    question = (f"ConnectWise company {identifier} is “{name}”{f' ({place})' if place else ''}, not "
+                f"{customer.name} ({customer.account_number}). Linking makes the next export rename it to "
+                f"“{customer.name}” and change its Company ID to {customer.account_number}{rest}. Link only if this "
+                f"company really is {customer.name}.")
+    return Mismatch(int(record["id"]), identifier, name, question)
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _cw_values(record: dict, host: dict) -> dict:
+    """The company's mapped values as the host names them, as live updates compare them (inbound ``_company``)."""
+    theirs = M.company_host_values(record)
+    M.keep_default_site_name(theirs, host)
+    return theirs
+
+
+def relink(session: Session, client: ConnectWiseClient, customer: Customer, identifier: str, *,
+           confirmed: int | None = None, actor: str = "") -> Relinked:
     """Link the customer to the ConnectWise company with this Company ID. Flushes, does not commit.
 
-    Its contacts' links are cleared: they belonged to the old company, and the next export
+    A company that is not plausibly the customer's (:func:`mismatch`) is linked only when ``confirmed`` is its
+    id: the next export overwrites it with the customer's fields. When no company has that Company ID, the
+    companies whose name or Company ID contains it are offered (the rep typed a name).
+
+    The agreed values are ConnectWise's as they are now: what the customer holds differently counts as changed in
+    ChannelOnline (the next export sends it), and only what changes in ConnectWise afterwards comes back by live
+    updates. Its contacts' links are cleared: they belonged to the old company, and the next export
     matches them again by e-mail within the new one.
     """
     identifier = identifier.strip()
@@ -121,8 +221,11 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     live = [r for r in rows if not r.get("deletedFlag")]
     if not live:
         detail = " (it was deleted)" if rows else ""
-        raise RelinkError(f"No ConnectWise company has the Company ID '{identifier}'{detail}."
-                          + _meant(session, client, identifier))
+        missing = f"No ConnectWise company has the Company ID '{identifier}'{detail}."
+        found = lookup.companies_like(session, client, identifier)
+        if found.choices:
+            return Relinked(message=missing, found=found)
+        raise RelinkError(f"{missing} No company's name contains it either. Check it in ConnectWise and try again.")
     record = next((r for r in live if r.get("identifier") == identifier), live[0])
     others = [row for row in find_by_cw(session, CUSTOMER, record["id"]) if row.host_id != customer.id]
     if others:
@@ -130,7 +233,21 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         named = f"{other.name} ({other.account_number})" if other is not None else f"id {others[0].host_id}"
         raise RelinkError(f"ConnectWise company {record['identifier']} is already linked to another ChannelOnline "
                           f"customer, {named}. Clear that customer's link first.")
+    ask = mismatch(customer, record)
+    if ask is not None and confirmed != ask.cw_id:
+        return Relinked(confirm=ask)
+    current = get_link(session, CUSTOMER, customer.id)
+    same = current is not None and current.cw_id == record["id"]
+    # Re-linked to the company it is linked to, the agreement stands; to another, it is ConnectWise's values now.
+    values = None if same else _cw_values(record, M.customer_values(customer))
     set_link(session, CUSTOMER, customer.id, record["id"], cw_identifier=str(record.get("identifier", "")),
-             cw_last_updated=M.last_updated(record))
-    _clear_contacts(session, customer)
-    return f"Linked to ConnectWise company {record['identifier']} ({record.get('name')}). Export to update it."
+             cw_last_updated=M.last_updated(record), values=values)
+    _clear_contacts(session, customer, actor)
+    label = f"{customer.name} ({customer.account_number})"
+    message = f"Linked {label} to ConnectWise company {record['identifier']} ({record.get('name')})."
+    if ask is not None:
+        message += f" The next export renames it to {customer.name} and sends this customer's fields over its own."
+    else:
+        message += " Export to update it."
+    _note(session, "linked", CUSTOMER, customer.id, record["id"], label, message, actor)
+    return Relinked(message=message)
