@@ -69,6 +69,10 @@ def test_link_anyway_links_and_the_export_then_does_what_the_confirmation_said(s
     export(customer.id)
     cw = company(sync_ready, celeste["id"])
     assert (cw["name"], cw["identifier"], cw["city"]) == ("Bayview Dental", "DEMO00017", "Seattle")
+    # Linked to it already, Link to CW0005 again (now named otherwise) does not ask: nothing changes.
+    sync_ready.edit_company(celeste["id"], {"identifier": "CW0005", "name": "Céleste Boutique"})
+    assert _relink(rep_client, customer.id, company="CW0005").status_code == 302
+    assert link_of("customer", customer.id).cw_id == celeste["id"]
 
 
 def test_a_confirmation_given_for_another_company_asks_again(sync_ready, rep_client):

@@ -233,11 +233,11 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         named = f"{other.name} ({other.account_number})" if other is not None else f"id {others[0].host_id}"
         raise RelinkError(f"ConnectWise company {record['identifier']} is already linked to another ChannelOnline "
                           f"customer, {named}. Clear that customer's link first.")
-    ask = mismatch(customer, record)
-    if ask is not None and confirmed != ask.cw_id:
-        return Relinked(confirm=ask)
     current = get_link(session, CUSTOMER, customer.id)
     same = current is not None and current.cw_id == record["id"]
+    ask = None if same else mismatch(customer, record)  # the company it is linked to already: nothing to confirm
+    if ask is not None and confirmed != ask.cw_id:
+        return Relinked(confirm=ask)
     # Re-linked to the company it is linked to, the agreement stands; to another, it is ConnectWise's values now.
     values = None if same else _cw_values(record, M.customer_values(customer))
     set_link(session, CUSTOMER, customer.id, record["id"], cw_identifier=str(record.get("identifier", "")),
