@@ -185,12 +185,49 @@
     }
   });
 
+  // A panel that says what the host's header shows ([data-colcw-header] = "locked|status|label|detail", with the
+  // ids of the host's lock badge and status row): when the header shows something else (the panel refreshed
+  // itself after the document was locked, Won, Lost or reopened), the header's parts
+  // ([data-colcw-header-parts], selectors) are taken from a fresh copy of the page, the rest left as it is.
+  var headerAsked = "";  // the state last fetched for: a header the host draws otherwise is not fetched again and again
+  function headerNow(panel) {
+    var row = document.getElementById(panel.dataset.colcwHeaderRow || "");
+    var ext = row && row.querySelector(".ext"), hint = row && row.querySelector(".hint");
+    return [document.getElementById(panel.dataset.colcwHeaderLock || "") ? "locked" : "open",
+      row ? row.dataset.status || "" : "", ext ? ext.textContent.trim() : "", hint ? hint.textContent.trim() : ""
+    ].join("|");
+  }
+  function followHeader(panel) {
+    var wanted = panel.dataset.colcwHeader;
+    if (wanted === headerNow(panel) || wanted === headerAsked) { return; }
+    headerAsked = wanted;
+    fetch(window.location.href, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (resp) { if (!resp.ok) { throw new Error("HTTP " + resp.status); } return resp.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        panel.dataset.colcwHeaderParts.split(",").forEach(function (selector) {
+          var now = document.querySelector(selector.trim()), then = fresh.querySelector(selector.trim());
+          if (now && then) { now.replaceWith(document.importNode(then, true)); }
+        });
+      })
+      .catch(function () { headerAsked = ""; });  // the next refresh tries again
+  }
+  function watchHeaders(root) {
+    if (root.matches && root.matches("[data-colcw-header]")) { followHeader(root); }
+    if (root.querySelectorAll) { root.querySelectorAll("[data-colcw-header]").forEach(followHeader); }
+  }
+  if (window.MutationObserver) {
+    new MutationObserver(function (changes) {  // panels swapped in by htmx or refreshed by refresh.js
+      changes.forEach(function (change) { change.addedNodes.forEach(watchHeaders); });
+    }).observe(document.documentElement, {childList: true, subtree: true});
+  }
+
   function enhance(root) {
     applyShows(root);
     root.querySelectorAll("select[data-colcw-searchable]").forEach(makeSearchable);
     root.querySelectorAll("[data-colcw-typeahead]").forEach(typeahead);
   }
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); watchHeaders(document); });
   document.addEventListener("htmx:load", function (event) {
     enhance(event.detail.elt);
     // A section loaded after the page, which the address points at (…/#new-opportunities after its Save): the

@@ -190,7 +190,7 @@ def _panel_html(doc: Document, snapshot: dict) -> str:
     settings = read_settings(db.session)
     cw_status = next((x for x in doc.external_statuses if x.source == SOURCE), None)
     panel = panel_state(db.session, doc, settings, snapshot)
-    return render_template("colcw/documents/_panel.html", doc=doc, cw_status=cw_status, panel=panel,
+    return render_template("colcw/documents/_panel.html", doc=doc, cw_status=cw_status, panel=panel, source=SOURCE,
                            changes=changes_of(panel.drift), refresh_seconds=REFRESH_SECONDS)
 
 
