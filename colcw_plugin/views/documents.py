@@ -10,7 +10,9 @@ confirmed before Export now goes ahead.
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from dataclasses import dataclass
+
+from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from redis.exceptions import RedisError
@@ -31,13 +33,16 @@ from ..sync.inbound.status import changes_of
 from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
 from ..sync.quotes.opportunities import shared_setup
-from ..sync.quotes.picker import ExportTarget, export_target
-from ..sync.quotes.preflight import preflight, with_target
+from ..sync.quotes.picker import ExportTarget, active_export, export_target, line_problems
+from ..sync.quotes.preflight import Check, preflight, with_target
+from ..sync.quotes.problems import ExportRefused
 from ..sync.quotes.state import panel_state
+from ..text import plural
 from . import rep_bp
 from .parts import fragment_or_page
 from .support import already_running, not_connected, runtime
 
+LINES = "Lines"  # the checklist's row for the lines the export would refuse
 REFRESH_SECONDS = 3  # how often a linked document's panel asks for what came back from ConnectWise
 # Where the panel goes on the document's page (htmx swaps it in once the page is shown). The opportunity picker
 # opens below it, outside what the panel's refresh replaces.
@@ -70,52 +75,86 @@ def _outcome(run: SyncRun) -> dict:
     return {"document": document, "lines": [r for r in rows if r.entity == "line"]}
 
 
-def _target(doc: Document, snapshot: dict, checks: list, store: bool) -> tuple[ExportTarget | None, str | None]:
-    """Where the export goes, checked in ConnectWise (None while a check fails), or why it could not be read;
-    ``store``: keep the reference lists read for the next caller (not on a GET, which writes nothing)."""
-    if any(not c.ok for c in checks):
-        return None, None
+@dataclass
+class _Asked:
+    """What ConnectWise said before an export (see :func:`_ask_connectwise`)."""
+
+    target: ExportTarget | None = None  # where the export goes (None while a check fails)
+    lines_checked: bool = False
+    lines: ExportRefused | None = None  # the lines the export would refuse
+    problem: str | None = None  # why ConnectWise could not be asked
+
+
+def _ask_connectwise(doc: Document, snapshot: dict, checks: list, store: bool) -> _Asked:
+    """Where the export goes and which lines it would refuse, asked of ConnectWise with one client. ``store``:
+    keep the reference lists read for the next caller (not on a GET, which writes nothing)."""
+    if not checks[0].ok or (doc.is_quote and doc.status == "converted") or len(checks) < 2:
+        return _Asked()  # not connected, or a converted quote (the export skips it): nothing to ask
     settings = read_settings(db.session)
+    asked = _Asked()
     try:
         with runtime().interactive_client(db.session) as client:
-            return export_target(db.session, client, shared_setup(client, db.engine, settings, store, session=db.session), settings, doc,
-                                 snapshot), None
+            asked.lines, asked.lines_checked = line_problems(db.session, client, settings, doc), bool(doc.lines)
+            if all(c.ok for c in checks):
+                setup = shared_setup(client, db.engine, settings, store, session=db.session)
+                asked.target = export_target(db.session, client, setup, settings, doc, snapshot)
     except (NotConfigured, SecretError):
-        return None, None
+        return _Asked()
     except ConnectWiseError as e:
-        return None, f"ConnectWise could not be asked where the export goes ({e.message}); the export checks again."
+        asked.problem = (f"ConnectWise could not be asked where the export goes and whether its lines can go ({e.message}); "
+                         "the export checks again.")
+    return asked
+
+
+def _checklist(doc: Document, snapshot: dict, store: bool) -> dict:
+    """The export checklist as it is now: colcw's own checks, then what ConnectWise says (where the export goes,
+    the lines it would refuse), and the document's export run while it is queued or running."""
+    checks = preflight(db.session, doc, current_actor(), snapshot)
+    asked = _ask_connectwise(doc, snapshot, checks, store)
+    target, lines = asked.target, asked.lines
+    checks = with_target(checks, target.refused if target else None)
+    if lines is not None:
+        checks = [*checks, Check(False, LINES, f"{plural(len(lines.lines), 'line')} cannot be exported yet:")]
+    elif asked.lines_checked:
+        checks = [*checks, Check(True, LINES, "Its line can be exported." if len(doc.lines) == 1 else
+                                       f"Each of its {len(doc.lines)} lines can be exported.")]
+    return {"checks": checks, "target": target, "target_problem": asked.problem,
+            "line_problems": lines.lines if lines is not None else [],
+            "blocking": next((c for c in checks if not c.ok), None), "active": active_export(db.session, doc.id)}
 
 
 @rep_bp.route("/documents/<int:doc_id>/export", methods=["GET"])
 @login_required
 def export_document(doc_id: int):
-    """The export page: pre-flight checks, where the export goes (asked of ConnectWise), and Export now,
-    disabled while a check fails; with ``?run=`` the run's progress / outcome."""
+    """The export page: pre-flight checks, where the export goes (asked of ConnectWise), the lines it would refuse,
+    and Export now, disabled while a check fails or while the document's export runs; with ``?run=`` (or while its
+    export runs) the run's progress / outcome."""
     doc = _document(doc_id)
-    run = _run_of(doc, request.args.get("run", type=int))
     snapshot = document_snapshot(doc)
-    settings = read_settings(db.session)
-    checks = preflight(db.session, doc, current_actor(), snapshot)
-    target, target_problem = _target(doc, snapshot, checks, store=False)
-    checks = with_target(checks, target.refused if target else None)
+    asked_for = _run_of(doc, request.args.get("run", type=int))
+    checklist = _checklist(doc, snapshot, store=False)
+    run = checklist["active"] or asked_for  # while an export of it runs, that run's progress
     return render_template("colcw/documents/export.html", doc=doc, run=run,
                            final=bool(run and run.status in FINAL_RUN_STATUSES),
-                           outcome=_outcome(run) if run else None, checks=checks,
-                           blocking=next((c for c in checks if not c.ok), None), target=target,
-                           target_problem=target_problem, panel=panel_state(db.session, doc, settings, snapshot))
+                           outcome=_outcome(run) if run else None, **checklist,
+                           panel=panel_state(db.session, doc, read_settings(db.session), snapshot))
 
 
 @rep_bp.route("/documents/<int:doc_id>/export/run", methods=["GET"])
 @login_required
 def export_run(doc_id: int):
-    """The export page's run section: progress while it runs (htmx polls this), then the outcome."""
+    """The export page's run section: progress while it runs (htmx polls this). Once the run has ended, the whole
+    page is shown again (htmx: ``HX-Refresh``), so its checklist, Export now and messages are as they are now."""
     doc = _document(doc_id)
     db.session.expire_all()
     run = _run_of(doc, request.args.get("run", type=int)) or abort(404)
     final = run.status in FINAL_RUN_STATUSES
-    return render_template("colcw/documents/_run.html", doc=doc, run=run, final=final,
-                           outcome=_outcome(run) if final else None,
-                           panel=panel_state(db.session, doc, read_settings(db.session), document_snapshot(doc)))
+    resp = make_response(render_template(
+        "colcw/documents/_run.html", doc=doc, run=run, final=final, outcome=_outcome(run) if final else None, fragment=True,
+        panel=panel_state(db.session, doc, read_settings(db.session), document_snapshot(doc))))
+    if final and request.headers.get("HX-Request"):
+        resp.headers["HX-Refresh"] = "true"
+    return resp
 
 
 @rep_bp.route("/documents/<int:doc_id>/export", methods=["POST"])
@@ -127,15 +166,10 @@ def start_document_export(doc_id: int):
     if unconnected is not None:
         flash(unconnected, "error")
         return redirect(back)
-    snapshot = document_snapshot(doc)
-    checks = preflight(db.session, doc, current_actor(), snapshot)
-    failing = next((c for c in checks if not c.ok), None)
-    if failing is not None:
-        flash(f"Not exported: “{failing.label}” must be fixed first. {failing.detail}", "error")
-        return redirect(back)
-    target, _ = _target(doc, snapshot, checks, store=True)
-    if target is not None and target.refused is not None:
-        flash(f"Not exported: {target.refused.sentence}", "error")
+    checklist = _checklist(doc, document_snapshot(doc), store=True)
+    failing, target = checklist["blocking"], checklist["target"]
+    if failing is not None:  # (its row on the checklist says why and what to do: said once, there)
+        flash(f"Not exported: “{failing.label}” must be fixed first (see the checklist).", "error")
         return redirect(back)
     if target is not None and target.confirm and request.form.get("confirm") != target.confirm_token:
         flash(f"Not exported yet: confirm it first. {target.confirm}", "error")

@@ -176,8 +176,9 @@ def test_after_reset_pages_say_not_connected_and_invent_nothing(world, admin_cli
     assert "ConnectWise is not connected yet: ask an admin to set up the connection" in panel
     assert "opportunity name" not in panel.lower()
     checklist = _text(admin_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True))
-    assert ("ConnectWise is not connected yet: ask an admin to set up the connection (Admin → Integration → "
-            "ConnectWise).") in checklist
+    assert ("ConnectWise is not connected yet: ask an admin to set up the connection ( Admin → Integration → "
+            "ConnectWise ).") in checklist  # (its page a link)
+    assert "Export now is unavailable until “ConnectWise connection” is fixed" in checklist
     assert "opportunity name" not in checklist.lower()
 
 

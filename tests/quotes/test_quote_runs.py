@@ -105,14 +105,15 @@ def test_export_now_is_disabled_while_a_check_fails_naming_it_and_offers_the_cus
     page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
     assert 'id="colcw-export-customer-now"' in page
     assert re.search(r'<button type="submit" id="colcw-export-submit" disabled>', page)
-    assert ("Export now is unavailable until “Customer Acme Dental in ConnectWise” is fixed: Not exported yet: export "
-            "the customer first.") in page.replace("&#34;", '"')
+    # The check is named beside Export now; its row says why and what to do (said once, there).
+    assert "Export now is unavailable until “Customer Acme Dental in ConnectWise” is fixed: see its ✗ above." in page
+    assert page.count("Not exported yet: export the customer first.") == 1
     # A post anyway (a stale page, a script) is refused the same way, and nothing is queued.
     resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
     assert resp.location.endswith(f"/colcw/documents/{doc.id}/export")
     done = rep_client.get(resp.location).get_data(as_text=True)
-    assert ("Not exported: “Customer Acme Dental in ConnectWise” must be fixed first. Not exported yet: export the "
-            "customer first.") in done
+    assert "Not exported: “Customer Acme Dental in ConnectWise” must be fixed first (see the checklist)." in done
+    assert done.count("Not exported yet: export the customer first.") == 1
     assert db.session.execute(select(SyncRun)).first() is None
     # The one-click customer export comes back to the document's export page, ready to export.
     from host_stub.models import Customer
@@ -170,10 +171,13 @@ def test_a_document_whose_customer_changed_after_export_is_stopped_on_the_checkl
     page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
     text = page.replace("&#34;", '"')
     assert re.search(r'<button type="submit" id="colcw-export-submit" disabled>', page)
-    assert f"Export now is unavailable until “Opportunity” is fixed: {refusal}" in text
+    assert "Export now is unavailable until “Opportunity” is fixed: see its ✗ above." in text
+    assert text.count(refusal) == 1  # on the Opportunity row, said once
     resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
     assert resp.location.endswith(f"/colcw/documents/{doc.id}/export")
-    assert f"Not exported: {refusal}" in rep_client.get(resp.location).get_data(as_text=True).replace("&#34;", '"')
+    again = rep_client.get(resp.location).get_data(as_text=True).replace("&#34;", '"')
+    assert "Not exported: “Opportunity” must be fixed first (see the checklist)." in again
+    assert again.count(refusal) == 1
     assert drain_queue() == 0
     # What the export itself says, were it run: the same words.
     [item] = items(world.export(doc.id))
@@ -189,5 +193,6 @@ def test_a_converted_quotes_checklist_points_to_its_order_and_offers_no_export(w
     drain_queue()
     page = rep_client.get(f"/colcw/documents/{quote.id}/export").get_data(as_text=True)
     assert re.search(r'<button type="submit" id="colcw-export-submit" disabled>', page)
-    assert (f"Export now is unavailable until “Converted to a sales order” is fixed: {quote.number} was converted to "
-            f"{order.number}, which carries its lines. Export {order.number} instead.") in page
+    assert "Export now is unavailable until “Converted to a sales order” is fixed: see its ✗ above." in page
+    assert (f"{quote.number} was converted to {order.number}, which carries its lines. Export {order.number} "
+            "instead.") in page

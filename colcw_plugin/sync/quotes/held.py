@@ -145,6 +145,11 @@ def exported_items(session: Session, held: HeldDocument) -> dict[int, tuple[str,
     """Each line's item number and catalog item at the document's last export (none without a state row)."""
     if held.state is None:
         return {}
+    return exported_items_of(session, held.id)
+
+
+def exported_items_of(session: Session, document_id: int) -> dict[int, tuple[str, int | None]]:
+    """:func:`exported_items` by the document's id (one statement; none for a document never exported)."""
     return {line_id: (item, item_id) for line_id, item, item_id in session.execute(
         select(DocumentLineExport.line_id, DocumentLineExport.item_number, DocumentLineExport.cw_catalog_item_id)
-        .where(DocumentLineExport.document_id == held.id))}
+        .where(DocumentLineExport.document_id == document_id))}

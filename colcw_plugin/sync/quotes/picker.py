@@ -11,6 +11,9 @@ document to one by id, and where an export will go, checked in ConnectWise befor
   into a closed, Won or Lost opportunity; or a new opportunity whose name differs from an existing
   one only by case (a slip that would otherwise make a second opportunity). A new opportunity whose
   chosen type, stage or status ConnectWise no longer accepts is refused there, as the export refuses it.
+* :func:`line_problems` says which lines the export would refuse (:meth:`.catalog.Catalog.ensure`, the export's
+  own rule, without creating anything): a handful of requests whatever the number of lines.
+* :func:`active_export` is the document's export run that is queued or running, if any.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host_stub.gateway import UnitOfWork, ValidationError
@@ -26,9 +30,13 @@ from host_stub.models import Document
 
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
-from ...models import DocumentExport, Settings, get_link, remove_link, set_link
+from ...models import ACTIVE_RUN_STATUSES, DocumentExport, Settings, SyncRun, get_link, remove_link, set_link
+from ...setup.catalog_rules import CatalogRules
 from ...setup.opportunity_defaults import NewOpportunityValues, required_problem
 from ...text import possessive
+from . import KIND
+from .catalog import Catalog
+from .held import exported_items_of, line_inputs
 from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
 from .problems import ExportRefused, other_company
 from .state import document_link, get_state, opportunity_field_value
@@ -259,3 +267,31 @@ def _new_refused(session: Session, setup: OpportunitySetup, settings: Settings, 
         return refused
     required = required_problem(session, values, settings.required_refusals)
     return ExportRefused(required.message, required.fix) if required is not None else None
+
+
+# --- the lines, and a run under way ------------------------------------------------------------------
+
+
+def line_problems(session: Session, client: ConnectWiseClient, settings: Settings, doc: Document) -> ExportRefused | None:
+    """Why the export would refuse ``doc``'s lines (None when each can be exported): the export's own rule,
+    :meth:`.catalog.Catalog.ensure` without creating anything. Its items are looked up in batches, the
+    manufacturers and categories they would be created with by name, once each (a handful of requests, not one
+    per line); a line whose item number is the one it was exported with is not looked up (its product holds
+    that item), as the export does; the mappings are read only when an item is missing from the catalog."""
+    lines = line_inputs(doc)
+    if not lines:
+        return None
+    catalog = Catalog(client, lambda: CatalogRules.load(session, settings))
+    try:
+        catalog.ensure(lines, create=False, exported=exported_items_of(session, doc.id))
+    except ExportRefused as refused:
+        return refused
+    return None
+
+
+def active_export(session: Session, document_id: int) -> SyncRun | None:
+    """The run exporting this document alone (what Export now queues) while it is queued, running or waiting
+    to retry; None when there is none. One statement: a handful of runs are active at a time."""
+    runs = session.execute(select(SyncRun).where(SyncRun.kind == KIND, SyncRun.status.in_(ACTIVE_RUN_STATUSES))
+                           .order_by(SyncRun.id)).scalars()
+    return next((r for r in runs if int((r.params or {}).get("document_id") or 0) == document_id), None)
