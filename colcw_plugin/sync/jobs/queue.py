@@ -329,6 +329,10 @@ def perform(session: Session, queue: JobQueue, run_id: int, execute: Callable[..
         return f"run #{run_id} is {run.status if run else 'gone'}; nothing to do"
     with queue.liveness(run_id):
         run = execute(session, run_id, queued=True)
+    if job is not None and run.rq_job_id and run.rq_job_id != job.id:
+        # Taken for dead while it ran, the run was resumed under another job, which owns it now: this attempt
+        # wrote nothing more (runs.execute_run), and its job leaves the run to that one.
+        return f"run #{run_id} belongs to a later attempt ({run.rq_job_id}); this job did nothing more"
     if run.status == RunStatus.WAITING:
         _enqueue_own(session, queue, run)
         return f"run #{run_id} waits: {run.wait_text}"

@@ -40,7 +40,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,13 @@ class Unreachable(Exception):
 class RunCancelled(Exception):
     """The run was cancelled (by an admin, while it was queued) before this attempt's start was written, or an
     admin asked it to stop (status cancelling) before then."""
+
+
+class Superseded(Exception):
+    """A later attempt of the run took it over: the scheduler found this attempt's worker dead (no heartbeat) and
+    started another, and this one came back (a frozen machine, a long pause). Its writes are refused from then on
+    (each write of the run's row is made only for the attempt that wrote its start); it stops at once, writing
+    nothing more, and leaves the run to the attempt that owns it."""
 
 
 class RunStopped(Exception):
@@ -125,6 +132,10 @@ class RunRecorder:
         # instead of three (BEGIN, the statement, COMMIT). See :meth:`_update`.
         self._direct = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.row: SyncRun | None = None  # the run's row as the attempt's last write left it (finish, wait)
+        # The attempt this recorder's start wrote (the run's ``attempts`` then): every later write of the run's row
+        # is made only while it is still that one (a later attempt took over: :class:`Superseded`).
+        self._attempt: int | None = None
+        self._superseded = False
         self._buffer: list[dict] = []
         self._behind: tuple[threading.Thread, list[BaseException]] | None = None  # the batch written behind
         self._last_flush = time.monotonic()
@@ -243,6 +254,7 @@ class RunRecorder:
                cw_id: int | None = None, label: str = "", message: str = "", resolution: str = "",
                advance: bool = True) -> None:
         """One record's outcome. ``advance`` counts it toward done / total (once per record)."""
+        self._raise_if_superseded()  # (once taken over, every write of the attempt says so again)
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
         self._buffer.append({"run_id": self.run_id, "at": utcnow(), "entity": entity, "direction": direction,
@@ -332,9 +344,10 @@ class RunRecorder:
     def stop_requested(self) -> bool:
         """Whether an admin asked the run to stop. Known from the recorder's writes; after a second without one,
         looked up (one small read). Safe from any thread (a look reads on a connection of its own)."""
-        if self._stop_request is None and time.monotonic() - max(self._last_flush, self._looked) >= self.flush_seconds:
+        if (self._stop_request is None and not self._superseded
+                and time.monotonic() - max(self._last_flush, self._looked) >= self.flush_seconds):
             self._look()
-        return self._stop_request is not None
+        return self._stop_request is not None or self._superseded
 
     def stop_if_requested(self) -> None:
         """Raise :class:`RunStopped` if an admin asked the run to stop. Call it only where stopping leaves nothing
@@ -345,13 +358,27 @@ class RunRecorder:
         looks after its last record or page) stops nothing: the service goes on to its end and returns its own
         message, and the run closes with its own status, saying the cancel came after its last record
         (:meth:`finish`'s ``late_cancel``) — rather than losing what the service would have said."""
-        if self.stop_requested() and not self.reached_all():
+        asked = self.stop_requested()
+        self._raise_if_superseded()
+        if asked and not self.reached_all():
             raise RunStopped(self._stop_request or "")
+
+    def _raise_if_superseded(self) -> None:
+        if self._superseded:
+            raise Superseded(f"run #{self.run_id}: a later attempt took it over; attempt {self._attempt} stops")
+
+    def _owned_elsewhere(self) -> bool:
+        """After a write of the run's row matched nothing: whether a later attempt took the run over (read now)."""
+        if self._attempt is None:
+            return False
+        self._look()
+        return self._superseded
 
     def _look(self) -> None:
         self._looked = time.monotonic()
         with self._direct.connect() as conn:
-            self._saw(conn.execute(select(SyncRun.status, SyncRun.message).where(SyncRun.id == self.run_id)).first())
+            self._saw(conn.execute(select(SyncRun.status, SyncRun.message, SyncRun.attempts)
+                                   .where(SyncRun.id == self.run_id)).first())
 
     def _saw(self, row) -> None:
         """The run's status and message as a statement just read or wrote them."""
@@ -360,12 +387,15 @@ class RunRecorder:
         self._looked = time.monotonic()
         if row[0] == RunStatus.CANCELLING and self._stop_request is None:
             self._stop_request = row[1] or ""
+        if self._attempt is not None and len(row) > 2 and row[2] != self._attempt:
+            self._superseded = True
 
     def flush(self, _returning: bool = False, _behind: bool = False, _unless_stopping: bool = False, **extra) -> None:
         """Write buffered results, progress and a heartbeat (``_returning``: keep the row written in :attr:`row`).
         Written when it returns, unless ``_behind`` (the recorder's own batching, as a run goes on).
         ``_unless_stopping``: the run's row is written only if no admin asked it to stop, else :class:`RunStopped`
         (the results are written all the same)."""
+        self._raise_if_superseded()
         if self._retry_noted and self._buffer and "waiting_reason" not in extra:
             extra["waiting_reason"] = ""  # records moved on: the client's pause is over
             self._retry_noted = False
@@ -489,21 +519,27 @@ class RunRecorder:
             stmt = stmt.where(SyncRun.status.not_in((RunStatus.CANCELLED, RunStatus.CANCELLING)))
         elif _unless_stopping:
             stmt = stmt.where(SyncRun.status != RunStatus.CANCELLING)
+        if not starting and self._attempt is not None:  # only while no later attempt took the run over
+            stmt = stmt.where(SyncRun.attempts == self._attempt)
         if _items:
             if self.engine.dialect.name == "postgresql" and len(_items) == 1:
-                stmt = stmt.add_cte(insert(SyncItem.__table__).values(**_items[0]).cte("new_item"))
+                stmt = stmt.add_cte(self._one_item(_items[0], guarded=not starting).cte("new_item"))
             else:
                 insert_rows(self._session, SyncItem.__table__, _items, ids=False)
         if _returning:  # the row as written, over whatever a session held of it (nothing else to sync)
             stmt = stmt.returning(SyncRun).execution_options(synchronize_session=False, populate_existing=True)
         else:  # its status, in the same statement: an admin's request to stop costs no read of its own
-            stmt = stmt.returning(SyncRun.status, SyncRun.message)
+            stmt = stmt.returning(SyncRun.status, SyncRun.message, SyncRun.attempts)
         if self._session.in_transaction():
             result = self._session.execute(stmt)
             row = result.scalar_one_or_none() if _returning else result.first()
             if starting and row is None:
                 self._session.rollback()  # what the start dropped with it stays
                 raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
+            if row is None and self._owned_elsewhere():
+                self._session.rollback()  # a superseded attempt's results are not the run's
+                self._raise_if_superseded()
+            self._own_start(starting, row, _returning)
             self._session.commit()  # the results, also when the run's row was not written (it stops)
             if _returning:
                 if row is not None:
@@ -518,6 +554,9 @@ class RunRecorder:
                 row = conn.execute(stmt).first()
             if starting and row is None:
                 raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
+            if row is None and self._owned_elsewhere():
+                self._raise_if_superseded()
+            self._own_start(starting, row, False)
             self._saw(row)
             self._stopped_unless(_unless_stopping and row is None)
             return
@@ -527,7 +566,27 @@ class RunRecorder:
                 session.expunge(self.row)
         if starting and self.row is None:
             raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
+        if self.row is None and self._owned_elsewhere():
+            self._raise_if_superseded()
+        self._own_start(starting, self.row, True)
         self._stopped_unless(_unless_stopping and self.row is None)
+
+    def _one_item(self, item: dict, *, guarded: bool):
+        """The INSERT of one result that goes with the run's row in one statement. A data-modifying CTE runs
+        whether the UPDATE matches or not, so for an attempt that may have been taken over it inserts only while
+        the run is still this attempt's (the same condition as the UPDATE's, on the same snapshot)."""
+        table = SyncItem.__table__
+        if not guarded or self._attempt is None:
+            return insert(table).values(**item)
+        ours = select(SyncRun.id).where(SyncRun.id == self.run_id, SyncRun.attempts == self._attempt).exists()
+        names = list(item)
+        values = select(*[literal(item[n], type_=table.c[n].type) for n in names]).where(ours)
+        return insert(table).from_select(names, values)
+
+    def _own_start(self, starting: dict, row, whole: bool) -> None:
+        """The write that took the attempt's start wrote its number (``attempts``): later writes are made for it."""
+        if starting and row is not None:
+            self._attempt = row.attempts if whole else row[2]
 
     def _stopped_unless(self, refused: bool) -> None:
         """A write made only unless an admin asked the run to stop was refused: :class:`RunStopped`."""
@@ -558,8 +617,16 @@ class RunRecorder:
             try:
                 with Session(bind=self.engine) as session:
                     insert_rows(session, SyncItem.__table__, items, ids=False)
-                    row = session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(**values)
-                                          .returning(SyncRun.status, SyncRun.message)).first()
+                    stmt = update(SyncRun).where(SyncRun.id == self.run_id).values(**values)
+                    if self._attempt is not None:  # only while no later attempt took the run over
+                        stmt = stmt.where(SyncRun.attempts == self._attempt)
+                    row = session.execute(stmt.returning(SyncRun.status, SyncRun.message, SyncRun.attempts)).first()
+                    if row is None and self._attempt is not None:
+                        session.rollback()  # a superseded attempt's results are not the run's
+                        failed.append(Superseded(f"run #{self.run_id}: a later attempt took it over; attempt "
+                                                 f"{self._attempt} stops"))
+                        self._superseded = True
+                        return
                     session.commit()
                 self._saw(row)
             except BaseException as e:  # noqa: BLE001 - handed to the run's own thread by _drain
@@ -573,6 +640,8 @@ class RunRecorder:
         """Wait for the batch written behind; what stopped it, as the run's message ("" when it was written)."""
         try:
             self._drain()
+        except Superseded:
+            raise  # not this attempt's run any more: it writes nothing, its message neither
         except Exception as e:  # noqa: BLE001 - the run ends saying so (an unexpected error, as runs.py says it)
             log.error("sync run %s: results could not be written", self.run_id, exc_info=True)
             return f"Unexpected error: {type(e).__name__}: {e}"

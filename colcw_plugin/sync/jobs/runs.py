@@ -37,6 +37,7 @@ from .recorder import (
     RunCancelled,
     RunRecorder,
     RunStopped,
+    Superseded,
     Unreachable,
     close_cancelled,
     describe_recorder,
@@ -73,6 +74,23 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
                 make_client: Callable[..., ConnectWiseClient], client: ConnectWiseClient | None = None,
                 host: Callable[[Session], UnitOfWork] = UnitOfWork, options: RunOptions = RunOptions(),
                 sleep: Callable[[float], None] = time.sleep) -> SyncRun:
+    """Run one attempt of a queued (waiting, or interrupted) run and return it, refreshed (see :func:`_attempt`).
+    An attempt a later one took over (:class:`~.recorder.Superseded`: its worker was thought dead) stops at once
+    and writes nothing more; the run is returned as its owner left it."""
+    try:
+        return _attempt(session, kinds, run_id, make_client=make_client, client=client, host=host, options=options,
+                        sleep=sleep)
+    except Superseded as e:
+        session.rollback()
+        log.warning("sync run %s: %s (its worker was taken for dead); this attempt writes nothing more", run_id, e)
+        session.expire_all()
+        return session.get(SyncRun, run_id)
+
+
+def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
+             make_client: Callable[..., ConnectWiseClient], client: ConnectWiseClient | None,
+             host: Callable[[Session], UnitOfWork], options: RunOptions,
+             sleep: Callable[[float], None]) -> SyncRun:
     """Run one attempt of a queued (waiting, or interrupted) run and return it, refreshed.
 
     ``make_client(session, settings=...)`` builds the client for the stored connection (the settings
@@ -132,6 +150,8 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
             waiting, whole_run = e, True
         else:
             message, status = f"ConnectWise: {e}", RunStatus.FAILED
+    except Superseded:
+        raise  # (execute_run: this attempt writes nothing more)
     except Exception as e:
         session.rollback()
         log.exception("sync run %s crashed", run_id)
