@@ -38,7 +38,7 @@ from . import KIND
 from .catalog import Catalog
 from .held import exported_items_of, line_inputs
 from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
-from .problems import ExportRefused, other_company
+from .problems import ExportRefused, customer_not_linked, other_company
 from .state import document_link, get_state, opportunity_field_value
 
 PICKER_FIELDS = [*OPPORTUNITY_FIELDS, "stage"]
@@ -156,8 +156,7 @@ def link_document(session: Session, host: UnitOfWork, client: ConnectWiseClient,
                           "elsewhere.")
     company = get_link(session, "customer", doc.customer_id)
     if company is None:
-        raise PickRefused(f"{doc.customer.name} is not in ConnectWise yet: export the customer first, then choose "
-                          "one of its opportunities.")
+        raise PickRefused(customer_not_linked(doc.customer.name, doc.customer.account_number))
     choice = get_opportunity(client, setup, opportunity_id)
     if choice.company_id not in (None, company.cw_id):
         raise PickRefused(f"Opportunity {choice.id} “{choice.name}” belongs to another ConnectWise company; choose "
