@@ -87,3 +87,40 @@ def test_contacts_of_the_new_company_do_not_overwrite_the_customers_contacts(syn
     export(customer.id)
     cw_ada = next(c for c in contacts_of(sync_ready, celeste["id"]) if c["id"] == ada["id"])
     assert (cw_ada["lastName"], cw_ada["title"]) == ("King", "CFO")
+
+
+def test_after_a_link_the_customer_is_changed_since_export_and_not_said_synced(sync_ready, rep_client):
+    from htmx_loads import loaded
+
+    customer, _, _ = _linked_to_celeste(sync_ready, rep_client)
+    page = loaded(rep_client, f"/customers/{customer.id}")
+    status = page[page.index('id="colcw-link-status"'):]
+    status = status[:status.index("</p>")]
+    assert "not synced since" in status and "last synced" not in status, status
+    assert 'id="colcw-changed"' in status  # its own fields are not in ConnectWise yet
+    assert "Changed since export" in loaded(rep_client, "/customers/")  # All Customers says the same
+    export(customer.id)
+    page = loaded(rep_client, f"/customers/{customer.id}")
+    status = page[page.index('id="colcw-link-status"'):]
+    assert "last synced" in status[:status.index("</p>")] and 'id="colcw-changed"' not in status[:status.index("</p>")]
+
+
+def test_an_unchanged_import_moves_last_synced(sync_ready, rep_client):
+    import datetime as dt
+
+    from htmx_loads import loaded
+    from sqlalchemy import update
+
+    from colcw_plugin.models import Link
+
+    customer = make_customer(name="Quiet Co", account_number="QUIET1", contacts=[])
+    export(customer.id)
+    old = dt.datetime(2026, 1, 2, 3, 4)
+    db.session.execute(update(Link).where(Link.entity == "customer", Link.host_id == customer.id)
+                       .values(synced_at=old))
+    db.session.commit()
+    run("customer_import", {"company": "QUIET1"})  # nothing differs: it writes nothing, the link keeps its time
+    page = loaded(rep_client, f"/customers/{customer.id}")
+    status = page[page.index('id="colcw-link-status"'):]
+    status = status[:status.index("</p>")]
+    assert "last synced 2026-01-02 03:04" not in status and "last synced " in status, status

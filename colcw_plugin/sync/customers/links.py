@@ -10,6 +10,7 @@ contain it. Linking and clearing are recorded as the record's latest result.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Integer, and_, bindparam, delete, func, literal, select, union_all
@@ -24,6 +25,8 @@ from ...setup.customer_matching import normalize_name
 from ...setup.field_mapping import COMPANY
 from ..shared import fields as M
 from . import lookup
+
+SYNCED_ACTIONS = ("created", "updated", "unchanged")  # results of a sync that went through
 
 LINK_DIRECTION = "link"  # a link a person made or cleared on the customer's page (a result without a run)
 COMPANY_CW_LABELS = {r.host_attr: r.cw for r in COMPANY.rules if r.host_attr}
@@ -41,6 +44,20 @@ class CustomerSyncStatus:
     contacts: list[tuple[Contact, Link | None, SyncItem | None]]
     last: SyncItem | None  # the customer's latest export / import result
     changed: bool = False  # edited since its last sync: All Customers' "Changed since export"
+
+    @property
+    def last_synced(self) -> dt.datetime | None:
+        """When a sync last went through for the customer: its link's time, or its latest result's when that
+        is a sync that wrote nothing (an unchanged import or export leaves the link as it was). None while
+        the latest is a link made by hand (nothing was synced since)."""
+        if self.link is None:
+            return None
+        last = self.last
+        if last is not None and last.direction == "link":
+            return None
+        if last is not None and last.action in SYNCED_ACTIONS and last.at > self.link.synced_at:
+            return last.at
+        return self.link.synced_at
 
 
 def _status_statement():
@@ -239,9 +256,14 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     if ask is not None and confirmed != ask.cw_id:
         return Relinked(confirm=ask)
     # Re-linked to the company it is linked to, the agreement stands; to another, it is ConnectWise's values now.
-    values = None if same else _cw_values(record, M.customer_values(customer))
-    set_link(session, CUSTOMER, customer.id, record["id"], cw_identifier=str(record.get("identifier", "")),
-             cw_last_updated=M.last_updated(record), values=values)
+    host = M.customer_values(customer)
+    values = None if same else _cw_values(record, host)
+    link = set_link(session, CUSTOMER, customer.id, record["id"], cw_identifier=str(record.get("identifier", "")),
+                    cw_last_updated=M.last_updated(record), values=values)
+    if values is not None and values != {k: host.get(k) for k in values} and customer.updated_at is not None:
+        # What both sides agree on is ConnectWise's: the customer's own values are changes not exported yet, as
+        # All Customers and the panel say ("Changed since export") until the export sends them.
+        link.synced_at = min(link.synced_at, customer.updated_at - dt.timedelta(microseconds=1))
     _clear_contacts(session, customer, actor)
     label = f"{customer.name} ({customer.account_number})"
     message = f"Linked {label} to ConnectWise company {record['identifier']} ({record.get('name')})."
