@@ -55,7 +55,7 @@ def live_updates_command(enabled, public_url, master):
     click.echo(f"Live updates: {'on' if live.enabled else 'off'}; public URL {live.public_base_url or '(none)'}; "
                f"master for customer data: {CUSTOMER_MASTERS[live.customer_master]}.")
     for c in panel.callbacks:
-        click.echo(f"  callback {c.type}: id {c.cw_id}{' (switched off by ConnectWise)' if c.inactive else ''}")
+        click.echo(f"  callback {c.type}: id {c.cw_id}, {panel.state(c)}")
     db.session.rollback()
     if live.last_error:
         click.echo(live.last_error, err=True)

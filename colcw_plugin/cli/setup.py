@@ -1,7 +1,8 @@
 """``flask --app host_stub colcw configure | options | test-connection | automap | check`` for operators and scripts.
 
 Same services and validation as the admin pages; secrets are never printed. Commands that
-check something exit non-zero when it fails, so scripts can stop on them.
+check something exit non-zero when it fails, so scripts can stop on them (``configure`` too when, with Live
+updates on, the callbacks it registers again could not be registered).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ..setup.opportunity_defaults import (
 from ..setup.options import OptionsInput, save_options
 from ..setup.preflight import run_preflight
 from ..setup.secrets import SecretError
+from ..sync.inbound.switch import recheck_callbacks
 from ..sync.quotes.opportunities import OpportunitySetup
 from ..sync.runtime import Runtime
 from ..text import plural
@@ -80,6 +82,14 @@ def configure_command(site_url, company_id, public_key, private_key, username, p
         sys.exit(2)
     db.session.commit()
     click.echo(f"Saved the ConnectWise connection to {data.site_url.strip()} (company {data.company_id.strip()}).")
+    # As the connection page: the callbacks belong to the tenant the connection names, and are registered again.
+    done = recheck_callbacks(db.session, rt.box, rt.client)
+    if not done.live:
+        click.echo("Live updates are off: no callbacks to register.")
+    for category, text in done.messages:
+        click.echo(("Warning: " if category == "warning" else "") + text, err=category == "warning")
+    if done.failed:
+        sys.exit(1)
 
 
 def runtime() -> Runtime:

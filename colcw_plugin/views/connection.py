@@ -24,13 +24,13 @@ from ..setup.connection import (
     save_connection,
     typed_client_settings,
 )
-from ..setup.live_updates import LiveInput, get_live, read_live
+from ..setup.live_updates import LiveInput, get_live
 from ..setup.opportunity_defaults import KINDS, NewOpportunityValues, shown
 from ..setup.options import save_options
 from ..setup.secrets import SecretError
 from ..sync.inbound import RECONCILE_KIND
 from ..sync.inbound.status import live_panel
-from ..sync.inbound.switch import apply_live, register_callbacks, remove_callbacks
+from ..sync.inbound.switch import apply_live, recheck_callbacks, remove_callbacks
 from . import admin_bp
 from .forms import ConnectionForm, OptionsForm
 from .support import actor_name, runtime
@@ -83,11 +83,12 @@ def save_connection_view():
         flash("Nothing was saved: correct the fields marked below.", "error")
         return _render(form, status=400)
     db.session.commit()
-    flash("Connection saved. Use Test Connection to check it.", "success")
-    if read_live(db.session).enabled:  # the callbacks belong to the tenant the connection names
-        rt = runtime()
-        flash(register_callbacks(db.session, rt.box, rt.interactive_client),
-              "warning" if get_live(db.session).last_error else "info")
+    rt = runtime()  # the callbacks belong to the tenant the connection names: registered again (Live updates on)
+    done = recheck_callbacks(db.session, rt.box, rt.interactive_client)
+    if not done.connection_fails:
+        flash("Connection saved." if done.live else "Connection saved. Use Test Connection to check it.", "success")
+    for category, text in done.messages:
+        flash(text, category)
     return redirect(url_for(".connection"))
 
 

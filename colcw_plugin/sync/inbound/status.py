@@ -36,6 +36,16 @@ class LivePanel:
     masters: dict[str, str]
 
 
+    def state(self, c: CallbackRegistration) -> str:
+        """A callback's state in words (the page's table and ``colcw live-updates``): as of its last check, and
+        not confirmed while the last attempt to register or remove the callbacks failed."""
+        seen = "switched off by ConnectWise" if c.inactive else "active"
+        when = c.checked_at.strftime("%Y-%m-%d %H:%M")
+        if self.live.last_error:
+            return f"not confirmed (the last attempt failed); {seen} when last checked, {when} UTC"
+        return f"{seen}, checked {when} UTC"
+
+
 def live_panel(session: Session) -> LivePanel:
     live = read_live(session)
     schedules = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...cw import ConnectWiseClient, ConnectWiseError
+from ...cw.errors import AuthenticationFailed, DiscoveryError, NetworkError, TLSFailed
 from ...models import Schedule
 from ...setup import callbacks as registrations
 from ...setup.connection import NotConfigured
@@ -27,6 +29,7 @@ from ...setup.live_updates import (
     check_url,
     get_live,
     reachable,
+    read_live,
     save_live,
     shown_url,
     url_secret,
@@ -35,6 +38,7 @@ from ...setup.secrets import SecretBox, SecretError
 from ..jobs.schedules import Timing, create_schedule, set_enabled
 from . import RECONCILE_KIND
 
+REGISTER_FAILED = "The callbacks could not be registered: "
 ClientFactory = Callable[[Session], AbstractContextManager[ConnectWiseClient]]
 SCHEDULES = (("ConnectWise safety net", {"mode": "changes"}, Timing.every(15)),
              ("ConnectWise deletion check", {"mode": "deletions"}, Timing("daily", dt.time(3, 30), "UTC")))
@@ -60,6 +64,10 @@ def ensure_schedules(session: Session, actor: str, *, enabled: bool) -> list[Sch
 def register_callbacks(session: Session, box: SecretBox, client_for: ClientFactory) -> str:
     """(Re-)register the callbacks for the stored settings; the outcome in words (errors kept on the row).
     Commits (what was saved before it stays saved when ConnectWise fails)."""
+    return _register(session, box, client_for)[0]
+
+
+def _register(session: Session, box: SecretBox, client_for: ClientFactory) -> tuple[str, Exception | None]:
     session.commit()
     live = get_live(session)
     secret = url_secret(live, box)
@@ -69,11 +77,50 @@ def register_callbacks(session: Session, box: SecretBox, client_for: ClientFacto
     except (ConnectWiseError, NotConfigured, SecretError) as e:
         session.rollback()
         live = get_live(session)
-        live.last_error = "The callbacks could not be registered: " + registrations.masked(str(e), secret)
+        live.last_error = REGISTER_FAILED + registrations.masked(str(e), secret)
         session.commit()
-        return live.last_error
+        return live.last_error, e
     session.commit()
-    return done.summary()
+    return done.summary(), None
+
+
+# What says the connection itself does not work (keys, company, site), not only the callbacks.
+CONNECTION_FAILS = (AuthenticationFailed, DiscoveryError, TLSFailed, NetworkError, NotConfigured, SecretError)
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """What saving the connection did to the callbacks (the page and ``colcw configure`` say it alike).
+
+    ``messages`` are (category, text): ``warning`` for what needs attention, ``info`` for what was done.
+    """
+
+    live: bool  # Live updates are on: the callbacks were registered again for the connection saved
+    failed: bool = False  # registering failed (the reason is kept on the settings row, shown with the section)
+    connection_fails: bool = False  # ... because ConnectWise refused the connection itself
+    messages: list[tuple[str, str]] = field(default_factory=list)
+
+
+def recheck_callbacks(session: Session, box: SecretBox, client_for: ClientFactory) -> Recheck:
+    """After the connection was saved (page or command line): with Live updates on, register the callbacks
+    again (they belong to the tenant the connection names), which also clears an earlier error, or keeps
+    why not. A failure that shows the connection does not work says so first. Commits."""
+    if not read_live(session).enabled:
+        return Recheck(live=False)
+    before = get_live(session).last_error
+    summary, error = _register(session, box, client_for)
+    if error is None:
+        messages = [("info", summary)]
+        if before:
+            messages.append(("info", "The callbacks' earlier error is cleared."))
+        return Recheck(live=True, messages=messages)
+    if isinstance(error, CONNECTION_FAILS):
+        why = summary.removeprefix(REGISTER_FAILED)  # (the URL's secret is masked in it)
+        return Recheck(live=True, failed=True, connection_fails=True, messages=[(
+            "warning", f"The connection was saved, but it does not work: ConnectWise refused it when colcw "
+                       f"registered the callbacks ({why}). Correct it and save again; Test Connection shows which "
+                       "step fails.")])
+    return Recheck(live=True, failed=True, messages=[("warning", summary)])
 
 
 def remove_callbacks(session: Session, client_for: ClientFactory) -> str:
