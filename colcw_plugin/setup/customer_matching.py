@@ -22,7 +22,7 @@ from host_stub.models import Customer, utcnow
 
 from ..cw import ConnectWiseClient
 from ..errors import FieldErrors
-from ..models import CUSTOMER, CompanyScan, ConfigChange, Link, set_link
+from ..models import CUSTOMER, CompanyScan, ConfigChange, Link, SyncRun, set_link
 from .common import lock_settings
 
 BATCH = 1000
@@ -138,6 +138,40 @@ def unmatched_query(search: str = ""):
 
 def linked_count(session: Session) -> int:
     return session.execute(select(func.count()).select_from(Link).where(Link.entity == CUSTOMER)).scalar_one()
+
+
+def unlinked_customers(session: Session) -> int:
+    """Host customers linked to no ConnectWise company: what a company could still be mapped to (none: the page
+    has nothing to save)."""
+    linked = select(Link.host_id).where(Link.entity == CUSTOMER)
+    return session.execute(select(func.count()).select_from(Customer).where(Customer.id.not_in(linked))).scalar_one()
+
+
+@dataclass(frozen=True)
+class FullImport:
+    """The last import of all companies, as the Map customers page tells it (without a scan of its own)."""
+
+    run_id: int
+    finished_at: object
+    read: int  # the companies it counted in ConnectWise
+    not_linked: int  # companies it skipped or failed (likely duplicates of an existing customer among them)
+
+
+def last_full_import(session: Session, kind: str) -> FullImport | None:
+    """The last finished (succeeded or partial) run of ``kind`` (the customer import) that imported all companies.
+
+    The import does not keep the scan the table of companies to map is made from: reading every company again
+    for it is the scan (one pass), which the page offers."""
+    rows = session.execute(
+        select(SyncRun.id, SyncRun.finished_at, SyncRun.total, SyncRun.params, SyncRun.entity_counts)
+        .where(SyncRun.kind == kind, SyncRun.status.in_(("succeeded", "partial")), SyncRun.finished_at.is_not(None))
+        .order_by(SyncRun.finished_at.desc()).limit(200))
+    for run_id, finished_at, total, params, entity_counts in rows:
+        if (params or {}).get("mode") == "all":
+            counts = (entity_counts or {}).get(CUSTOMER) or {}
+            return FullImport(run_id, finished_at, total or 0, int(counts.get("skipped", 0)) +
+                              int(counts.get("failed", 0)))
+    return None
 
 
 @dataclass

@@ -14,6 +14,7 @@ from ..errors import FieldErrors
 from ..setup import customer_matching as CM
 from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
+from ..sync.customers.exclusive import IMPORT_KIND
 from . import admin_bp
 from .support import actor_name, runtime
 
@@ -47,6 +48,8 @@ def _render(errors=None, posted=None, status=200):
     return render_template("colcw/mappings/customers.html", page=page, q=q, hints=hints,
                            scanned_at=CM.last_scan_at(db.session), linked=CM.linked_count(db.session),
                            host_dups=CM.host_duplicate_groups(db.session), cw_dups=CM.cw_duplicate_groups(db.session),
+                           unlinked_customers=CM.unlinked_customers(db.session),
+                           full_import=CM.last_full_import(db.session, IMPORT_KIND),
                            errors=errors or {}, posted=posted or {}), status
 
 
