@@ -112,3 +112,22 @@ def export_customer(sandbox, **fields):
     company = get_link(db.session, "customer", customer.id).cw_id
     contacts = {c.first_name: get_link(db.session, "contact", c.id).cw_id for c in customer.contacts}
     return customer, company, contacts
+
+
+def watched_quote(sandbox, box, base_url: str, page, name: str) -> tuple[QuoteWorld, object, dict]:
+    """A quote exported to a new opportunity, live updates on (the host the master), and a rep watching its page
+    with a marker that a reload would lose (``window.__colcwNoReload``); (the world, the quote, its opportunity)."""
+    from colcw_plugin.models import HOST_MASTER
+    from helpers import browser_sign_in
+
+    sandbox.set_callback_settings(retry_delays=[0.2, 0.4])
+    world = make_world(sandbox, box)
+    quote = world.quote([line("OPT-7010", qty=2)], name=name)
+    assert world.export(quote.id).status == "succeeded"
+    [opp] = world.opportunities()
+    enable(base_url, HOST_MASTER)
+    settle(sandbox)
+    browser_sign_in(page, base_url, "riley@demo.example")
+    page.goto(f"{base_url}/documents/{quote.id}")
+    page.locator("#colcw-export-state").wait_for()  # the panel has loaded (after the page)
+    return world, quote, opp

@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from inbound_support import enable, line, make_world, settle
+from inbound_support import line, make_world, watched_quote
 
-from colcw_plugin.models import HOST_MASTER
 from helpers import browser_sign_in
 
 pytestmark = pytest.mark.browser
@@ -50,16 +49,7 @@ def test_after_converting_the_sales_orders_header_shows_it_locked_and_won_withou
 
 def test_a_reopened_opportunity_leaves_the_header_without_lost_without_a_reload(
         app, connected, box, live_server, page, worker_thread):
-    connected.set_callback_settings(retry_delays=[0.2, 0.4])
-    world = make_world(connected, box)
-    quote = world.quote([line("OPT-7010", qty=2)], name="Reopened deal")
-    assert world.export(quote.id).status == "succeeded"
-    [opp] = world.opportunities()
-    enable(live_server.url, HOST_MASTER)
-    settle(connected)
-    browser_sign_in(page, live_server.url, "riley@demo.example")
-    page.goto(f"{live_server.url}/documents/{quote.id}")
-    page.locator("#colcw-export-state").wait_for()
+    world, _, opp = watched_quote(connected, box, live_server.url, page, "Reopened deal")
     page.evaluate("window.__colcwNoReload = true")
 
     connected.set_opportunity_status(opp["id"], "Lost", member="admin1")

@@ -4,27 +4,14 @@ in ConnectWise, without reloading the page."""
 from __future__ import annotations
 
 import pytest
-from inbound_support import enable, line, make_world, settle
-
-from colcw_plugin.models import HOST_MASTER
-from helpers import browser_sign_in
+from inbound_support import watched_quote
 
 pytestmark = pytest.mark.browser
 
 
 def test_the_quote_page_shows_won_in_connectwise_without_a_reload(app, connected, box, live_server, page,
                                                                  worker_thread):
-    connected.set_callback_settings(retry_delays=[0.2, 0.4])
-    world = make_world(connected, box)
-    quote = world.quote([line("OPT-7010", qty=2)], name="Watched deal")
-    assert world.export(quote.id).status == "succeeded"
-    [opp] = world.opportunities()
-    enable(live_server.url, HOST_MASTER)
-    settle(connected)
-
-    browser_sign_in(page, live_server.url, "riley@demo.example")
-    page.goto(f"{live_server.url}/documents/{quote.id}")
-    page.locator("#colcw-export-state").wait_for()  # the panel has loaded (after the page)
+    world, quote, opp = watched_quote(connected, box, live_server.url, page, "Watched deal")
     assert page.locator("#colcw-cw-status").count() == 0
     page.evaluate("window.__colcwNoReload = true")  # gone if the page reloads
 
