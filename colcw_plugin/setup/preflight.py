@@ -194,6 +194,7 @@ def _new_opportunities(session: Session, settings: Settings, lists: OpportunityL
                     "no longer accepted by ConnectWise: every document that needs a new opportunity is refused")
         if required is not None:
             headline += f", and ConnectWise requires an opportunity {required.words}"
+    headline += "."
     if len(wrong) == 1:
         fix = wrong[0].fix
     elif required is None:

@@ -90,7 +90,7 @@ def opportunity_lists_or_reason() -> tuple[Loaded | None, str | None]:
     return _read_or_reason(lambda client: load(OpportunitySetup(client)), "ConnectWise's lists")
 
 
-ADMIN_ONLY = "(an admin's page: ask an admin to do this)"
+ADMIN_ONLY = "— an admin's page: ask an admin to do this"
 
 
 @rep_bp.app_template_filter("page_links")

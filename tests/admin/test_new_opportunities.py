@@ -102,6 +102,8 @@ def test_unchanged_choices_are_kept_while_connectwise_is_unreachable_and_new_one
     db.session.commit()
     section = admin_client.get(SECTION, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'id="new-opportunities-unavailable"' in section
+    unavailable = section.split('id="new-opportunities-unavailable">')[1].split("</p>")[0]
+    assert ". Only the saved choices are offered" in unavailable  # two sentences, a full stop between
     assert _options(section, "type_id") == ["ConnectWise&#39;s default",
                                             "Renewal (saved; ConnectWise&#39;s list could not be read)"]
     refused = _post(admin_client, type_id=renewal, stage_id=closing)

@@ -69,6 +69,7 @@ def test_a_refusal_for_a_mandatory_type_shows_in_the_preflight_check_until_a_typ
     assert check.items == [REFUSED] and check.fix == FIX
     assert f"ConnectWise refused a new opportunity for {quote.number} on " in check.summary
     assert "it requires an opportunity type, left to ConnectWise's default here" in check.summary
+    assert check.summary.endswith("so every document that needs a new opportunity is refused.")
     page = admin_client.get(BASE + "/preflight").get_data(as_text=True)
     assert 'data-area="New opportunities" data-ok="no"' in page
     assert REFUSED.replace("'", "&#39;") in page and FIX in page

@@ -295,7 +295,8 @@ def short_error(error: ConnectWiseError) -> str:
     if isinstance(error, RateLimited):
         return "rate-limited by ConnectWise" + (f" for {error.retry_after:.0f} s" if error.retry_after else "")
     head = f"HTTP {error.status} " if error.status else ""
-    return (head + (error.message or type(error).__name__)).strip()
+    # (inside brackets, before a colon: without ConnectWise's closing full stop)
+    return (head + (error.message or type(error).__name__)).strip().rstrip(".")
 
 
 def wait_reason(error: ConnectWiseError, recorder: RunRecorder, *, whole_run: bool) -> str:
