@@ -671,7 +671,8 @@ def close_cancelled(recorder: RunRecorder, who: str, *, was: str = "running", la
     """Close a run an admin cancelled: its message says who and how far it got ("Cancelled by … while running
     (1,234 of 40,000 records done; 38,766 not reached)."), and the selected records it did not reach end "not
     attempted" with why."""
-    message = cancelled_message(who, was, recorder.reached, recorder.total) + note
+    message = cancelled_message(who, was, recorder.reached, recorder.total,
+                                listed=bool(recorder.selection.get("ids"))) + note
     recorder.close_unattempted(f"the run was cancelled by {who}", RETRY_FIX, labels)
     recorder.finish(status=RunStatus.CANCELLED, message=message, api_requests=api_requests)
 
