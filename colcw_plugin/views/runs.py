@@ -135,7 +135,9 @@ def run_progress(run_id: int):
     fetch themselves again."""
     db.session.expire_all()
     run = _visible_run(run_id)
-    resp = Response(render_template("colcw/_run_progress.html", run=run, reload=bool(request.args.get("reload"))))
+    # details: a run's page, whose Records and ConnectWise requests rows follow the run too (from the same row)
+    resp = Response(render_template("colcw/_run_progress.html", run=run, reload=bool(request.args.get("reload")),
+                                    details=bool(request.args.get("details"))))
     resp.headers["Cache-Control"] = "no-store"
     if run.status in FINAL_RUN_STATUSES:
         resp.headers["HX-Trigger"] = "colcw-run-finished"  # the parts showing its results fetch themselves again
