@@ -146,6 +146,11 @@ class SyncRun(db.Model):
         return text + "."
 
     @property
+    def status_label(self) -> str:
+        """The run's status as every page names it (the history's filter too): "Partly failed", not "partial"."""
+        return RUN_STATUS_LABELS.get(self.status, self.status)
+
+    @property
     def stopping_text(self) -> str:
         """What a stopping run's pages say (status cancelling), in one sentence: who asked and when, and what
         happens next."""

@@ -89,8 +89,8 @@ def test_an_export_cancelled_part_way_shows_how_far_it_got_on_every_page(admin_c
 
     page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)
     text, count, value = _progress(page, run.id)
-    assert (count, value) == ("8 / 20", 40) and text == "cancelled — 8 / 20 (40 %)", text
-    assert "Records: 8 created, 12 not attempted" in page  # the records it never reached, as such
+    assert (count, value) == ("8 / 20", 40) and text == "Cancelled — 8 / 20 (40 %)", text
+    assert "8 created, 12 not attempted" in page  # the records it never reached, as such
     assert _history_progress(admin_client.get(f"{JOBS}?tab=history").get_data(as_text=True), run.id) == "8 / 20"
     log = admin_client.get(f"{JOBS}/runs/{run.id}?action=not_attempted").get_data(as_text=True)
     assert log.count('class="item-not_attempted"') == 12 and "test #20: not attempted" in log

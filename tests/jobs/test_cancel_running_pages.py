@@ -123,7 +123,7 @@ def test_an_admin_cancels_a_running_import_on_its_page_and_sees_it_stop(
     run_id = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor=ADMIN).id
     browser_sign_in(page, live_server.url, "admin@demo.example")
     page.goto(f"{live_server.url}{JOBS}/runs/{run_id}")
-    assert page.locator(".colcw-progress-status").inner_text() == "queued"
+    assert page.locator(".colcw-progress-status").inner_text() == "Queued"
 
     processes.start(["colcw", "worker"], worker_env(jobs_app))  # a worker takes it: the page follows, no reload
     page.evaluate("window.__sameDocument = true")

@@ -48,14 +48,14 @@ def test_admin_schedules_an_import_runs_a_quote_export_and_follows_it_to_its_log
     quote.locator("input[name=document_number]").fill(doc.number)
     quote.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/jobs/runs/\d+$"))
-    assert page.locator(".colcw-progress-status").inner_text() == "queued"
+    assert page.locator(".colcw-progress-status").inner_text() == "Queued"
     page.evaluate("window.__sameDocument = true")
 
     # ... then a worker picks it up and the bar follows it to 100 % without a reload.
     request.getfixturevalue("worker_thread")
     page.wait_for_function("document.querySelector('.colcw-progress progress').value === 100 "
                            "&& window.__sameDocument === true", timeout=30_000)
-    assert page.locator(".colcw-progress-status").inner_text() == "succeeded"
+    assert page.locator(".colcw-progress-status").inner_text() == "Succeeded"
     assert "created" in page.locator(".colcw-progress-message").inner_text()
 
     # The finished run's details and log fetch themselves again: counts and records, still no reload.
