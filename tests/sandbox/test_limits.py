@@ -55,7 +55,7 @@ def test_the_default_budget_is_1000_requests_a_minute(cw_sandbox):
 
 def test_requests_in_flight_beyond_the_limit_answer_429(cw_sandbox):
     cw_sandbox.set_throttle(in_flight=1)
-    cw_sandbox.add_fault(latency_ms=800, count=1, path="company/states$")
+    cw_sandbox.add_fault(latency_ms=3000, count=1, path="company/states$")
     slow: dict = {}
     thread = threading.Thread(target=lambda: slow.setdefault("resp", cw_sandbox.api("GET", "company/states")))
     thread.start()
