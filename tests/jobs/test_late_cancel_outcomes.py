@@ -133,6 +133,18 @@ def test_a_stopping_run_whose_worker_died_part_way_still_ends_cancelled(jobs_app
                                   "reached). Its worker stopped before it acknowledged"), run.message
 
 
+def test_an_interrupted_run_without_a_list_of_ids_cancelled_says_they_are_not_listed(jobs_app):
+    run = runtime().submit(db.session, "test_count", {"n": 3000}, actor=ADMIN)  # an import of all companies, say
+    runtime().queue.withdraw(run)
+    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
+        status="interrupted", started_at=utcnow(), attempts=1, total=3000, done=2, counts={"created": 2}))
+    db.session.commit()
+    assert recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN).status == "cancelled"
+    run = _fresh(run.id)
+    assert run.message.startswith("Cancelled by admin@demo.example while interrupted (2 of 3,000 records done; the "
+                                  "2,998 not reached are not listed: Run the whole job again reaches them"), run.message
+
+
 # --- an interrupted run's message ------------------------------------------------------------------------------------
 
 

@@ -100,6 +100,11 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def _lists_its_records(run: SyncRun) -> bool:
+    """Whether the run selected its records by id (those it did not reach end "not attempted", for Retry)."""
+    return bool((run.selection or {}).get("ids"))
+
+
 def _close_stopping(session: Session, run: SyncRun) -> bool:
     """A run asked to stop whose worker died before it stopped: cancelled, as the admin asked (compare-and-set
     on its heartbeat, as for an interrupted run: a worker that wrote meanwhile is alive). A run whose every
@@ -116,7 +121,8 @@ def _close_stopping(session: Session, run: SyncRun) -> bool:
                             f"Its worker stopped before it closed the run {heartbeat}.")
         closed = "closed with its own status: every record had its outcome"
     else:
-        status, message = RunStatus.CANCELLED, cancelled_message(who, "running", run.reached, run.total)
+        status, message = RunStatus.CANCELLED, cancelled_message(who, "running", run.reached, run.total,
+                                                                  listed=_lists_its_records(run))
         closed = "closed as cancelled"
     result = session.execute(update(SyncRun).where(
         SyncRun.id == run.id, SyncRun.status == RunStatus.CANCELLING, SyncRun.heartbeat_at == run.heartbeat_at)
@@ -195,7 +201,8 @@ def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
         before = run.status
         changed = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(CANCELLABLE)).values(
             status=RunStatus.CANCELLED, finished_at=utcnow(), waiting_reason="", next_try_at=None, give_up_at=None,
-            message=cancelled_message(who, before, run.reached, run.total))).rowcount
+            message=cancelled_message(who, before, run.reached, run.total,
+                                      listed=_lists_its_records(run)))).rowcount
         if not changed:
             stopping = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(STOPPABLE))
                                        .values(status=RunStatus.CANCELLING,
