@@ -12,12 +12,13 @@ import pytest
 from quote_support import line, make_world
 
 from colcw_plugin.setup.connection import get_settings
+from colcw_plugin.views.support import ADMIN_ONLY
 from helpers import browser_sign_in
 from host_stub.extensions import db
 
 pytestmark = pytest.mark.browser
 
-ADMIN_HINT = "(an admin's page: ask an admin to do this)"
+ADMIN_HINT = ADMIN_ONLY  # what a rep is told of an admin's page
 REQUIRED = "requires an opportunity type"  # words of ConnectWise's refusal, as colcw tells it
 
 # How many lines each label of the checklist takes on the screen (its text's line boxes).

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from colcw_plugin.models import SyncRun
 from colcw_plugin.setup.connection import get_settings
+from colcw_plugin.views.support import ADMIN_ONLY
 from helpers import csrf_from
 from host_stub.extensions import db
 
-ADMIN_HINT = "(an admin's page: ask an admin to do this)"
+ADMIN_HINT = ADMIN_ONLY  # what a rep is told of an admin's page
 
 
 def _unmapped(item: str, maker: str) -> dict:
