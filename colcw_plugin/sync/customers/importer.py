@@ -345,8 +345,7 @@ class CompanyImporter:
             self.session.rollback()
         except Stopped:  # an admin asked the run to stop while it waited: the pages before are saved and recorded
             self.session.rollback()
-            self.recorder.stop_if_requested()
-            raise
+            raise self.recorder.stopped_waiting() from None
         # Still held past the wait: the others one by one; a held one waits for a later pass of the run.
         for r in records:
             try:

@@ -182,10 +182,6 @@ class Relinked:
         return self.confirm is None and self.found is None
 
 
-def _place(record: dict) -> str:
-    return ", ".join(p for p in (str(record.get("city") or "").strip(), str(record.get("state") or "").strip()) if p)
-
-
 def mismatch(customer: Customer, record: dict) -> Mismatch | None:
     """Why linking ``customer`` to ``record`` needs a confirmation, or None when the company is plausibly the
     customer's: its Company ID is the customer's account number (ignoring case), or its name matches the
@@ -194,7 +190,7 @@ def mismatch(customer: Customer, record: dict) -> Mismatch | None:
     if identifier.casefold() == (customer.account_number or "").casefold() or \
             normalize_name(name) == normalize_name(customer.name or ""):
         return None
-    place = _place(record)
+    place = lookup.place(record)
     host = M.customer_values(customer)
     theirs = _cw_values(record, host)
     others = [COMPANY_CW_LABELS.get(k, k) for k in host if k not in ("name", "account_number")

@@ -67,11 +67,15 @@ def companies_like(session: Session, client: ConnectWiseClient, text: str) -> Fo
     return Found([_choice(r, linked.get(int(r["id"]), "")) for r in sorted(rows, key=closeness)], more)
 
 
+def place(record: dict) -> str:
+    """A company's "City, ST" as ConnectWise holds it ("" when it has neither)."""
+    return ", ".join(p for p in (str(record.get("city") or "").strip(), str(record.get("state") or "").strip()) if p)
+
+
 def _choice(row: dict, linked_to: str) -> CompanyChoice:
-    place = ", ".join(p for p in (str(row.get("city") or "").strip(), str(row.get("state") or "").strip()) if p)
     status = (row.get("status") or {}).get("name") or ""
     return CompanyChoice(cw_id=int(row["id"]), identifier=str(row.get("identifier") or ""),
-                         name=str(row.get("name") or ""), place=place,
+                         name=str(row.get("name") or ""), place=place(row),
                          active=not status or status.casefold() == M.ACTIVE.casefold(), linked_to=linked_to)
 
 

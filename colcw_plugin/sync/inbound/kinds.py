@@ -44,8 +44,7 @@ def _inbound_lock(ctx: SyncContext) -> Iterator[None]:
                 "Another live-update pass held the lock too long; the next callback or pass retries.",
                 LOCK_WAIT_SECONDS, should_stop=ctx.recorder.stop_requested))
         except Stopped:
-            ctx.recorder.stop_if_requested()
-            raise
+            raise ctx.recorder.stopped_waiting() from None
         yield
 
 

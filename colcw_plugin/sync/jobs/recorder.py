@@ -363,6 +363,13 @@ class RunRecorder:
         if asked and not self.reached_all():
             raise RunStopped(self._stop_request or "")
 
+    def stopped_waiting(self) -> RunStopped:
+        """What ends a run whose wait for a lock was cut short (:class:`~..shared.locks.Stopped`: this recorder said
+        the run was asked to stop): its :class:`RunStopped`, to raise where the wait was (a record waited, so the
+        request is not a late one). :class:`Superseded` is raised at once."""
+        self._raise_if_superseded()
+        return RunStopped(self._stop_request or "")
+
     def _raise_if_superseded(self) -> None:
         if self._superseded:
             raise Superseded(f"run #{self.run_id}: a later attempt took it over; attempt {self._attempt} stops")

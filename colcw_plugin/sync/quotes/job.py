@@ -82,7 +82,7 @@ def run(ctx: SyncContext) -> str | None:
             try:
                 outcome = export_document(ctx.session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id)
             except Stopped:  # asked to stop while it waited for the document's lock: nothing of it written
-                raise _stopped(ctx.recorder) from None
+                raise ctx.recorder.stopped_waiting() from None
             if _settle(ctx.recorder, outcome):
                 outcomes.append(outcome)
     else:
@@ -109,7 +109,7 @@ def run(ctx: SyncContext) -> str | None:
                 try:
                     outcome = future.result()
                 except Stopped:  # its export was waiting for the document's lock: the run was asked to stop
-                    stop = stop or _stopped(ctx.recorder)
+                    stop = stop or ctx.recorder.stopped_waiting()
                     for f in futures:
                         f.cancel()
                     continue
@@ -132,16 +132,6 @@ def run(ctx: SyncContext) -> str | None:
     if len(ids) == 1 and outcomes:
         return outcomes[0].message
     return None
-
-
-def _stopped(recorder: RunRecorder) -> RunStopped:
-    """The run's :class:`RunStopped`, for an export that stopped waiting for a lock (:class:`Stopped`: the
-    recorder said the run was asked to stop, and it remembers it)."""
-    try:
-        recorder.stop_if_requested()
-    except RunStopped as e:
-        return e
-    return RunStopped("")
 
 
 def _settle(recorder: RunRecorder, outcome: Outcome) -> bool:
