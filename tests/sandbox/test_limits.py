@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import requests
 
 URL_LIMIT = 2048
@@ -60,10 +61,12 @@ def test_requests_in_flight_beyond_the_limit_answer_429(cw_sandbox):
     thread = threading.Thread(target=lambda: slow.setdefault("resp", cw_sandbox.api("GET", "company/states")))
     thread.start()
     try:
-        for _ in range(50):  # wait until the slow request holds the only slot
+        for _ in range(500):  # wait (10 s at most, on a loaded machine) until the slow request holds the only slot
             if any(e["path"].endswith("company/states") for e in cw_sandbox.requests()):
                 break
             threading.Event().wait(0.02)
+        else:
+            pytest.fail("the slow request never reached the sandbox")
         second = cw_sandbox.api("GET", "company/countries/count")
         assert second.status_code == 429 and second.headers["Retry-After"] == "1"
     finally:
