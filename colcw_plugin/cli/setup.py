@@ -43,7 +43,7 @@ from ..setup.secrets import SecretError
 from ..sync.inbound.switch import recheck_callbacks
 from ..sync.quotes.opportunities import OpportunitySetup
 from ..sync.runtime import Runtime
-from ..text import plural
+from ..text import plural, sentence
 
 CLI_ACTOR = "command line"
 
@@ -228,7 +228,7 @@ def _save_new_opportunity_values(names: dict[str, str | None]) -> None:
     current = NewOpportunityValues.of(get_settings(db.session))
     save_new_opportunity_values(db.session, input_by_names(names, current, lists), lists, CLI_ACTOR)
     if lists is None:
-        click.echo(f"ConnectWise's lists could not be read ({reason}): unchanged choices were kept.", err=True)
+        click.echo(f"ConnectWise's lists could not be read: {sentence(reason)} Unchanged choices were kept.", err=True)
 
 
 def register(group: click.Group) -> None:

@@ -37,7 +37,7 @@ from ..sync.quotes.picker import ExportTarget, active_export, export_target, lin
 from ..sync.quotes.preflight import Check, preflight, with_target
 from ..sync.quotes.problems import ExportRefused
 from ..sync.quotes.state import panel_state
-from ..text import plural
+from ..text import plural, sentence
 from . import rep_bp
 from .parts import fragment_or_page
 from .support import already_running, not_connected, runtime
@@ -101,8 +101,8 @@ def _ask_connectwise(doc: Document, snapshot: dict, checks: list, store: bool) -
     except (NotConfigured, SecretError):
         return _Asked()
     except ConnectWiseError as e:
-        asked.problem = (f"ConnectWise could not be asked where the export goes and whether its lines can go ({e.message}); "
-                         "the export checks again.")
+        asked.problem = (f"ConnectWise could not be asked where the export goes and whether its lines can go: "
+                         f"{sentence(e.message)} The export checks again.")
     return asked
 
 

@@ -22,6 +22,7 @@ from ..setup.opportunity_defaults import (
     required_problem,
     save_new_opportunity_values,
 )
+from ..text import sentence
 from . import admin_bp
 from .forms import NewOpportunityForm
 from .parts import fragment_or_page
@@ -68,7 +69,8 @@ def save_new_opportunities():
         return _render(form, lists, reason, status=400)
     db.session.commit()
     if lists is None and any(data.get(kind) for kind in KINDS):
-        flash(f"Saved without checking in ConnectWise ({reason}); the unchanged choices keep their ids.", "warning")
+        flash(f"Saved without checking in ConnectWise. {sentence(reason)} The unchanged choices keep their ids.",
+              "warning")
     else:
         flash("New opportunities: saved.", "success")
     return redirect(url_for(".connection") + "#new-opportunities")

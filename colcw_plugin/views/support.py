@@ -130,3 +130,4 @@ def _link_outside_anchors(html: str, name: str, link: str) -> str:
 
 rep_bp.add_app_template_filter(text.plural, "plural")
 rep_bp.add_app_template_filter(text.possessive, "possessive")
+rep_bp.add_app_template_filter(text.sentence, "sentence")

@@ -3,6 +3,7 @@ typed entry when ConnectWise is unreachable, the full lists (all pages)."""
 
 from __future__ import annotations
 
+import re
 import socket
 
 from admin_support import add_document_lines, post_form
@@ -93,6 +94,8 @@ def test_typed_entry_when_connectwise_is_unreachable_is_saved_unverified(admin_c
     db.session.commit()
     html = admin_client.get("/admin/integration/connectwise/reps").get_data(as_text=True)
     assert 'id="lists-unavailable"' in html and 'placeholder="member identifier"' in html
+    unavailable = html.split('id="lists-unavailable">')[1].split("</p>")[0]
+    assert re.search(r"could not be read: [^<]*[^.]\. Type the values exactly", unavailable), unavailable
     riley = _user("riley@demo.example")
     missing = post_form(admin_client, "/reps", {f"member-{riley.id}": "rrep"})
     assert missing.status_code == 400 and "Type the location and business unit" in missing.get_data(as_text=True)

@@ -113,6 +113,12 @@ def test_unchanged_choices_are_kept_while_connectwise_is_unreachable_and_new_one
     kept = _post(admin_client, type_id=renewal)  # the type unchanged, the stage back to ConnectWise's default
     assert kept.status_code == 302
     assert _chosen() == (renewal, "Renewal", None, "", None, "")
+    warning = re.search(r"Saved without checking in ConnectWise\.[^<]*",
+                        admin_client.get(BASE + "/").get_data(as_text=True)).group(0)
+    # the reason is a sentence of its own between two others: no "(… .);" and no doubled full stop
+    assert re.fullmatch(r"Saved without checking in ConnectWise\. ConnectWise(&#39;|')s lists could not be read: "
+                        r".+[^.]\. The unchanged choices keep their ids\.", warning), warning
+    assert ".)" not in warning and ".." not in warning
 
 
 def test_the_section_is_for_admins_with_a_csrf_token(client, rep_client, connected):
@@ -161,3 +167,15 @@ def test_the_preflight_check_reports_a_chosen_value_connectwise_no_longer_accept
         result.output
     assert ("What to do: Choose another type, or ConnectWise's default, under Admin → Integration → ConnectWise → "
             "New opportunities; then export again.") in result.output
+
+
+def test_the_command_line_says_why_the_lists_could_not_be_read_as_a_sentence(app, connected):
+    settings = get_settings(db.session)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        settings.site_url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["colcw", "options", "--opportunity-type", ""])
+    said = re.search(r"ConnectWise's lists could not be read: .*", result.output).group(0)
+    assert re.fullmatch(r"ConnectWise's lists could not be read: .+[^.]\. Unchanged choices were kept\.", said), said
+    assert ".)" not in said and ".." not in said

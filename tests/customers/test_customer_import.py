@@ -125,7 +125,7 @@ def test_a_company_imported_by_its_numeric_id_gets_its_own_contacts(connected_de
 
 def test_unknown_company_id_says_so(connected):
     item = items(run("customer_import", {"company": 'NOPE"X'}), "customer")[0]
-    assert item.action == "failed" and "No ConnectWise company has the Company ID 'NOPE\"X'" in item.message
+    assert item.action == "failed" and "No ConnectWise company has the Company ID “NOPE\"X”" in item.message
 
 
 def test_import_links_the_customer_with_the_same_account_number_never_by_name(connected_demo):

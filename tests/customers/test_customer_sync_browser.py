@@ -59,5 +59,5 @@ def test_popup_shows_what_to_do_for_an_unknown_company_id(mapped_demo, live_serv
     page.locator("#colcw-import-dialog input[name=company]").fill("NO-SUCH-ID")
     page.locator("#colcw-import-dialog button[type=submit]").click()
     error = page.locator("#colcw-import-error")
-    assert "No ConnectWise company has the Company ID 'NO-SUCH-ID'" in error.inner_text()
+    assert "No ConnectWise company has the Company ID “NO-SUCH-ID”" in error.inner_text()
     assert page.locator("input[name=company]").input_value() == "NO-SUCH-ID"

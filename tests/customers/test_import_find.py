@@ -85,7 +85,7 @@ def test_nothing_found_by_id_or_name_says_so(connected, rep_client):
     answer = rep_client.post("/colcw/import", data={"csrf_token": token, "company": "Nope \"Co\""},
                              headers={"HX-Request": "true"})
     html = unescape(answer.get_data(as_text=True))
-    assert "No ConnectWise company has the Company ID 'Nope \"Co\"'" in html and "No company's name contains it either" in html
+    assert "No ConnectWise company has the Company ID “Nope \"Co\"”" in html and "No company's name contains it either" in html
     assert "colcw-import-choices" not in html
 
 

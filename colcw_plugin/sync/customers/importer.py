@@ -220,7 +220,7 @@ class CompanyImporter:
                 ahead.wait()
         if record is None:
             self.recorder.record(entity=CUSTOMER, direction="import", action="failed", label=ident,
-                                 message=f"No ConnectWise company has the Company ID '{ident}'.",
+                                 message=f"No ConnectWise company has the Company ID “{ident}”.",
                                  resolution="Check the Company ID in ConnectWise (the company's Company ID field) "
                                             "and try again.")
             return ""

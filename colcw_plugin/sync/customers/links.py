@@ -234,7 +234,7 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     live = [r for r in rows if not r.get("deletedFlag")]
     if not live:
         detail = " (it was deleted)" if rows else ""
-        missing = f"No ConnectWise company has the Company ID '{identifier}'{detail}."
+        missing = f"No ConnectWise company has the Company ID “{identifier}”{detail}."
         found = lookup.companies_like(session, client, identifier)
         if found.choices:
             return Relinked(message=missing, found=found)
