@@ -73,3 +73,12 @@ def test_with_every_customer_linked_the_likely_duplicates_left_have_no_save_butt
     make_customer(name="Walk-in Client", account_number="WALKIN", contacts=[])
     page = _page(admin_client)
     assert 'id="save-customer-map"' in page and 'id="nothing-to-map"' not in page
+
+
+def test_large_counts_read_with_thousands_separators(admin_client, connected_demo):
+    imported = run("customer_import", {"mode": "all"})
+    imported.total = 12_345  # as an import of a large tenant counts them
+    db.session.commit()
+    page = _page(admin_client)
+    assert "counted 12,345 companies;" in _text(page, "import-info")
+    assert "reads all 12,345 of them again (one pass)" in _text(page, "no-scan")
