@@ -45,6 +45,8 @@ FINAL_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, 
                       RunStatus.CANCELLED)
 ENDED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED,
                       RunStatus.CANCELLED)  # can retry
+# Cancel takes it: a queued, waiting or interrupted run is cancelled at once, a running one is asked to stop.
+CANCELLABLE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING, RunStatus.INTERRUPTED)
 
 
 def actor_label(actor: Mapping[str, Any] | None) -> str:
@@ -149,6 +151,17 @@ class SyncRun(db.Model):
     def status_label(self) -> str:
         """The run's status as every page names it (the history's filter too): "Partly failed", not "partial"."""
         return RUN_STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def can_cancel(self) -> bool:
+        """Whether the pages offer Cancel for the run (:data:`CANCELLABLE_RUN_STATUSES`)."""
+        return self.status in CANCELLABLE_RUN_STATUSES
+
+    @property
+    def active(self) -> bool:
+        """Whether a worker will or does work on the run (:data:`ACTIVE_RUN_STATUSES`): pages showing it keep it
+        current."""
+        return self.status in ACTIVE_RUN_STATUSES
 
     @property
     def stopping_text(self) -> str:

@@ -49,6 +49,7 @@ def when(value: dt.datetime | None) -> str:
     return shown.strftime("%Y-%m-%d %H:%M %Z") if shown else "—"
 
 
+HISTORY_PAGE = 25  # runs on a page of the job history
 TABS = {"run": "Run or schedule a job", "schedules": "Scheduled jobs", "history": "Job history"}
 
 
@@ -81,8 +82,9 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
         flt, filter_error = history.HistoryFilter.parse(request.args)
         if filter_error:
             flash(filter_error, "error")
-        context.update(flt=flt, page=db.paginate(history.history_query(flt), page=request.args.get("page", 1, type=int),
-                                                 per_page=25, error_out=False))
+        page = db.paginate(history.history_query(flt), page=request.args.get("page", 1, type=int),
+                           per_page=HISTORY_PAGE, error_out=False)
+        context.update(flt=flt, page=page, polled=[r.id for r in page.items if r.active])
     return context
 
 
@@ -93,15 +95,17 @@ def jobs_page():
     return render_template("colcw/jobs/index.html", **_page_context(tab if tab in TABS else "run"))
 
 
-@admin_bp.route("/jobs/runs/<int:run_id>/history-row", methods=["GET"])
+@admin_bp.route("/jobs/history-rows", methods=["GET"])
 @admin_required
-def job_history_row(run_id: int):
-    """A run's row of the job history as it is now: the row of a run not ended fetches it every two seconds (htmx),
-    so its result, progress and Cancel follow the run; ``next``: the history page it is on."""
-    run = db.session.get(SyncRun, run_id) or abort(404)
+def job_history_rows():
+    """The job history's one poll (``run``: the ids of the page's runs not ended; ``next``: the history page): a
+    fresh copy of each of those rows, swapped in by htmx out of band, and the poll itself again for those still not
+    ended (none: it stops). One request every two seconds for a page, however many of its runs are unfinished."""
+    ids = request.args.getlist("run", type=int)[:HISTORY_PAGE]
     back = safe_target(request.args.get("next"), url_for(".jobs", tab="history"))
-    resp = make_response(render_template("colcw/jobs/_history_row.html", r=run, back=back, when=when,
-                                         results=history.RESULTS))
+    runs = history.runs_by_id(db.session, ids)
+    resp = make_response(render_template("colcw/jobs/_history_poll.html", runs=runs, back=back, when=when,
+                                         results=history.RESULTS, polled=[r.id for r in runs if r.active]))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

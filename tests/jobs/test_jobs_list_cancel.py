@@ -46,9 +46,22 @@ def _set(run_id: int, **values) -> None:
 
 
 def _row(page: str, run_id: int) -> str:
-    found = re.search(rf'<tr data-run="{run_id}"[^>]*>.*?</tr>', page, re.S)
+    found = re.search(rf'<tr [^>]*data-run="{run_id}"[^>]*>.*?</tr>', page, re.S)
     assert found, page
     return html.unescape(found.group(0))
+
+
+def _polled(page: str) -> set[int]:
+    """The runs the history page's poll asks for (none: it does not poll)."""
+    poll = re.search(r'<div id="history-poll"[^>]*>', page)
+    assert poll, page
+    runs = re.search(r'data-runs="([^"]*)"', poll.group(0)).group(1)
+    asked = {int(i) for i in runs.split()}
+    assert ("hx-get" in poll.group(0)) == bool(asked) and ('hx-trigger="every 2s"' in poll.group(0)) == bool(asked)
+    if asked:
+        url = html.unescape(re.search(r'hx-get="([^"]*)"', poll.group(0)).group(1))
+        assert url.startswith(f"{JOBS}/history-rows?") and {int(i) for i in re.findall(r"[?&]run=(\d+)", url)} == asked
+    return asked
 
 
 def _fresh(run_id: int) -> SyncRun:
@@ -77,10 +90,9 @@ def test_each_row_offers_what_its_run_can_take(admin_client, jobs_app):
     for run_id in (ended, cancelled):
         row = _row(page, run_id)
         assert "cancel-run" not in row and "Stopping…" not in row and "<form" not in row
-    # The rows of runs not ended follow them; an ended one's does not fetch itself.
-    for run_id in (queued, running, waiting, stopping):
-        assert f'hx-get="{JOBS}/runs/{run_id}/history-row?next=' in _row(page, run_id)
-    for run_id in (ended, cancelled, interrupted):
+    # The rows of runs not ended follow them, through the page's one poll; an ended one's is not asked for.
+    assert _polled(page) == {queued, running, waiting, stopping}
+    for run_id in (queued, running, waiting, stopping, ended, cancelled, interrupted):
         assert "hx-get" not in _row(page, run_id)
 
 
@@ -90,7 +102,7 @@ def test_cancel_on_a_row_cancels_as_the_run_page_does_and_comes_back_to_the_list
     token = csrf_from(client.get("/customers/").get_data(as_text=True))
     assert client.post(f"{JOBS}/runs/{running}/cancel", data={"csrf_token": token, "next": HISTORY}
                        ).status_code == 403
-    assert client.get(f"{JOBS}/runs/{running}/history-row").status_code == 403
+    assert client.get(f"{JOBS}/history-rows?run={running}").status_code == 403
     client.post("/logout", data={"csrf_token": token})
     admin = sign_in(client, "admin@demo.example")
     listing = f"{HISTORY}&result=running"  # a filtered page: Cancel comes back to it
@@ -127,27 +139,38 @@ def test_cancel_never_redirects_off_the_site(admin_client, jobs_app):
     resp = admin_client.post(f"{JOBS}/runs/{run_id}/cancel",
                              data={"csrf_token": token, "next": "https://evil.example/jobs"})
     assert resp.headers["Location"] == f"{JOBS}/runs/{run_id}"  # the run's page, as without a next
-    row = admin_client.get(f"{JOBS}/runs/{run_id}/history-row?next=https://evil.example/").get_data(as_text=True)
-    assert "evil.example" not in row
+    rows = admin_client.get(f"{JOBS}/history-rows?run={run_id}&next=https://evil.example/").get_data(as_text=True)
+    assert f'data-run="{run_id}"' in rows and "evil.example" not in rows
 
 
-def test_a_rows_fresh_copy_follows_its_run(admin_client, jobs_app):
-    run_id = _run()
-    url = f"{JOBS}/runs/{run_id}/history-row?next=/admin/integration/connectwise/jobs?tab%3Dhistory"
+def test_the_poll_brings_fresh_rows_and_stops_asking_for_ended_runs(admin_client, jobs_app):
+    run_id, other = _run(), _run()
+    url = f"{JOBS}/history-rows?run={run_id}&run={other}&next=/admin/integration/connectwise/jobs?tab%3Dhistory"
     resp = admin_client.get(url)
     assert resp.headers["Cache-Control"] == "no-store"
-    row = _row(resp.get_data(as_text=True), run_id)
-    assert 'data-status="queued"' in row and "It will not run." in row and 'value="/admin/integration/connectwise/jobs?tab=history"' in row
+    answer = resp.get_data(as_text=True)
+    row = _row(answer, run_id)
+    assert 'hx-swap-oob="true"' in row and f'id="history-run-{run_id}"' in row  # swapped in place of the page's row
+    assert 'data-status="queued"' in row and "It will not run." in row
+    assert 'value="/admin/integration/connectwise/jobs?tab=history"' in row
+    assert _polled(answer) == {run_id, other}
     _set(run_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), total=5, done=3)
     row = _row(admin_client.get(url).get_data(as_text=True), run_id)
     assert "It stops once the record it is working on is saved" in row and "3 / 5" in row
     recovery.cancel(db.session, runtime().queue, run_id, actor=OTHER_ADMIN)
-    row = _row(admin_client.get(url).get_data(as_text=True), run_id)
-    assert "Stopping…" in row and "<form" not in row and "hx-get" in row
+    answer = admin_client.get(url).get_data(as_text=True)
+    row = _row(answer, run_id)
+    assert "Stopping…" in row and "<form" not in row and _polled(answer) == {run_id, other}
     _set(run_id, status="cancelled", finished_at=utcnow(),
          message="Cancelled by ops@demo.example while running (3 of 5 records done; 2 not reached).")
-    row = _row(admin_client.get(url).get_data(as_text=True), run_id)
-    assert "Stopping…" not in row and "<form" not in row and "hx-get" not in row  # ended: it stops fetching
+    answer = admin_client.get(url).get_data(as_text=True)
+    row = _row(answer, run_id)
+    assert "Stopping…" not in row and "<form" not in row and "3 of 5 records done" in row
+    assert _polled(answer) == {other}  # ended: no longer asked for
+    recovery.cancel(db.session, runtime().queue, other, actor=OTHER_ADMIN)
+    answer = admin_client.get(url).get_data(as_text=True)
+    assert 'data-status="cancelled"' in _row(answer, other) and _polled(answer) == set()  # none left: it stops
+    assert admin_client.get(f"{JOBS}/history-rows?run=999999").status_code == 200  # a run gone: nothing to show
 
 
 @pytest.mark.browser

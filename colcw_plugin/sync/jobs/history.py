@@ -89,6 +89,16 @@ def last_runs(session: Session, kinds: list[str]) -> dict[str, SyncRun]:
     return out
 
 
+def runs_by_id(session: Session, ids: list[int]) -> list[SyncRun]:
+    """The runs with these ids, as they are now (newest first, as the history lists them; ids of runs that no longer
+    exist are left out)."""
+    if not ids:
+        return []
+    session.expire_all()
+    return list(session.execute(select(SyncRun).where(SyncRun.id.in_(ids))
+                                .order_by(SyncRun.created_at.desc(), SyncRun.id.desc())).scalars())
+
+
 def items_query(run_id: int, action: str = "") -> Select:
     q = select(SyncItem).where(SyncItem.run_id == run_id).order_by(SyncItem.id)
     return q.where(SyncItem.action == action) if action else q
