@@ -77,7 +77,7 @@ def _progress(page: str, run_id: int) -> tuple[str, str | None, int]:
 
 
 def _history_progress(page: str, run_id: int) -> str:
-    row = re.search(rf'<tr data-run="{run_id}"[^>]*>.*?</tr>', page, re.S).group(0)
+    row = re.search(rf'<tr [^>]*data-run="{run_id}"[^>]*>.*?</tr>', page, re.S).group(0)
     return re.findall(r'<td class="num">([^<]*)</td>', row)[0]
 
 
