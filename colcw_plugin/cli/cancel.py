@@ -61,7 +61,7 @@ def cancel_command(run_id: int, by: str, wait: bool, timeout: int) -> None:
         return
     if run.status == RunStatus.CANCELLING:
         if was_stopping:
-            click.echo(f"Run #{run.id} is already stopping. {run.stopping_text}")
+            click.echo(f"Run #{run.id} is already stopping. {run.stopping_text()}")
         else:
             click.echo(f"Run #{run.id}: cancel requested; it stops at the next safe point (once the record it is "
                        "working on is saved) and ends as cancelled.")

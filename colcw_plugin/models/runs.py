@@ -7,6 +7,7 @@ import enum
 import re
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -55,16 +56,19 @@ def actor_label(actor: Mapping[str, Any] | None) -> str:
     return actor.get("email") or actor.get("name") or "system"
 
 
-# A running run's message while it stops (status cancelling): who asked, and when. The worker that stops it, or the
-# scheduler closing it when that worker died, names who cancelled it from here: the request travels in the run's
-# row, whichever machine reads it.
-_STOP_REQUEST = re.compile(r"^Cancel requested by (?P<who>.*) at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
+# A running run's message while it stops (status cancelling): who asked. The worker that stops it, or the scheduler
+# closing it when that worker died, names who cancelled it from here: the request travels in the run's row, whichever
+# machine reads it. When they asked is the row's stop_requested_at, which pages show in their own time zone (a
+# message written before that column baked the time in, in UTC: read as it is).
+_STOP_REQUEST = re.compile(r"^Cancel requested by (?P<who>.*?)(?P<at> at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)?: "
+                           r"the run stops ")
+STOP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S %Z"  # when an admin asked a run to stop, in a page's (or UTC's) zone
 
 
-def stop_request_message(who: str, at: dt.datetime) -> str:
-    """The message of a running run an admin asked to stop (see :data:`RunStatus.CANCELLING`)."""
-    return (f"Cancel requested by {who} at {at:%Y-%m-%d %H:%M:%S} UTC: the run stops as soon as the record it is "
-            "working on is saved.")
+def stop_request_message(who: str) -> str:
+    """The message of a running run an admin asked to stop (see :data:`RunStatus.CANCELLING`); when they asked is
+    :attr:`SyncRun.stop_requested_at`."""
+    return f"Cancel requested by {who}: the run stops as soon as the record it is working on is saved."
 
 
 def stop_requested_by(message: str | None) -> str:
@@ -132,6 +136,8 @@ class SyncRun(db.Model):
     waiting_reason: Mapped[str] = mapped_column(Text, default="")
     next_try_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     give_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # When an admin asked it to stop (naive UTC; who asked is in its message: stop_request_message).
+    stop_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
     @property
     def wait_text(self) -> str:
@@ -163,12 +169,19 @@ class SyncRun(db.Model):
         current."""
         return self.status in ACTIVE_RUN_STATUSES
 
-    @property
-    def stopping_text(self) -> str:
-        """What a stopping run's pages say (status cancelling), in one sentence: who asked and when, and what
-        happens next."""
+    def stopping_text(self, zone: str = "UTC") -> str:
+        """What a stopping run's pages say (status cancelling), in one sentence: who asked and when (in ``zone``, an
+        IANA name: the page's, as its other times), and what happens next."""
         found = _STOP_REQUEST.match(self.message or "")
-        asked = found.group(0) if found else "An admin asked it to stop"
+        if found is None:
+            asked = "An admin asked it to stop"
+        else:
+            asked = f"Cancel requested by {found.group('who')}"
+            if self.stop_requested_at is not None:
+                at = self.stop_requested_at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone))
+                asked += f" at {at.strftime(STOP_TIME_FORMAT)}"
+            elif found.group("at"):
+                asked += found.group("at")
         return (f"{asked}: the run ends as cancelled once the record it is working on is saved (if its worker has "
                 "stopped, the scheduler closes it within a few minutes).")
 

@@ -105,7 +105,8 @@ def job_history_rows():
     back = safe_target(request.args.get("next"), url_for(".jobs", tab="history"))
     runs = history.runs_by_id(db.session, ids)
     resp = make_response(render_template("colcw/jobs/_history_poll.html", runs=runs, back=back, when=when,
-                                         results=history.RESULTS, polled=[r.id for r in runs if r.active]))
+                                         zone=display_zone(), results=history.RESULTS,
+                                         polled=[r.id for r in runs if r.active]))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

@@ -13,8 +13,9 @@ from host_stub.views import admin_required, current_actor, referrer_path, safe_t
 from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, RunStatus, Schedule, SyncRun
 from ..sync.jobs import history, recovery
 from ..sync.jobs.scheduler import missing_processes
+from ..sync.jobs.schedules import is_timezone
 from . import admin_bp, rep_bp
-from .jobs import flash_submitted, when
+from .jobs import display_zone, flash_submitted, when
 from .support import runtime
 
 
@@ -42,7 +43,7 @@ def job_run(run_id: int):
                         per_page=100, error_out=False)
     schedule = db.session.get(Schedule, run.schedule_id) if run.schedule_id else None
     return render_template("colcw/jobs/run.html", run=run, items=items, action=action, when=when,
-                           job_label=kinds.label(run.kind), schedule=schedule,
+                           zone=display_zone(), job_label=kinds.label(run.kind), schedule=schedule,
                            missing=missing_processes(runtime().queue) if run.status in ACTIVE_RUN_STATUSES else [],
                            failed=history.failed_count(db.session, run.id),
                            retry=history.retry_label(db.session, kinds, run) if run.status in ENDED_RUN_STATUSES
@@ -135,9 +136,11 @@ def run_progress(run_id: int):
     fetch themselves again."""
     db.session.expire_all()
     run = _visible_run(run_id)
+    zone = request.args.get("zone", "")  # the page's time zone (an admin's display zone: its cookie is not sent here)
     # details: a run's page, whose Records and ConnectWise requests rows follow the run too (from the same row)
     resp = Response(render_template("colcw/_run_progress.html", run=run, reload=bool(request.args.get("reload")),
-                                    details=bool(request.args.get("details"))))
+                                    details=bool(request.args.get("details")),
+                                    zone=zone if is_timezone(zone) else None))
     resp.headers["Cache-Control"] = "no-store"
     if run.status in FINAL_RUN_STATUSES:
         resp.headers["HX-Trigger"] = "colcw-run-finished"  # the parts showing its results fetch themselves again

@@ -53,11 +53,12 @@ def test_a_running_run_is_asked_to_stop(app, jobs_app):
                              "is working on is saved) and ends as cancelled.\n")
     stopping = _fresh(run.id)
     assert stopping.status == "cancelling" and stopping.finished_at is None
-    assert stopping.message.startswith("Cancel requested by command line at ")
+    assert stopping.message.startswith("Cancel requested by command line: ") and stopping.stop_requested_at
 
-    again = _cancel(app, str(run.id))  # asked again: the first request stands
+    again = _cancel(app, str(run.id))  # asked again: the first request stands, said with its time in UTC
     assert again.exit_code == 0, again.output
-    assert again.output.startswith(f"Run #{run.id} is already stopping. Cancel requested by command line at ")
+    assert again.output.startswith(f"Run #{run.id} is already stopping. Cancel requested by command line at "
+                                   f"{stopping.stop_requested_at:%Y-%m-%d %H:%M:%S} UTC: the run ends as cancelled ")
     assert _fresh(run.id).message == stopping.message
 
 

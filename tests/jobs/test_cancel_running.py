@@ -64,7 +64,8 @@ def test_an_import_cancelled_while_running_stops_between_pages_and_keeps_whole_p
 
     asked = recovery.cancel(db.session, runtime().queue, run_id, actor=ADMIN)
     assert asked.status == "cancelling", asked.status
-    assert asked.message.startswith("Cancel requested by admin@demo.example at "), asked.message
+    assert asked.message.startswith("Cancel requested by admin@demo.example: "), asked.message
+    assert asked.stop_requested_at is not None
     assert recovery.cancel(db.session, runtime().queue, run_id, actor=ADMIN).message == asked.message  # once
 
     done = wait_until(lambda: ended(run_id), timeout=60, message="the worker to stop the run")

@@ -61,7 +61,7 @@ def test_an_admin_asks_a_running_run_to_stop_from_its_page(client, jobs_app):
     assert "Stopping… Cancel requested by admin@demo.example at " in page  # the progress bar says who and when
     db.session.expire_all()
     run = db.session.get(SyncRun, run_id)
-    assert run.status == "cancelling" and run.message.startswith("Cancel requested by admin@demo.example at ")
+    assert run.status == "cancelling" and run.message.startswith("Cancel requested by admin@demo.example: ")
     assert run.finished_at is None  # not over until its worker acknowledges
 
     # Pressed again (a second tab): the first request stands.

@@ -21,6 +21,7 @@ from ...models import (
     ENDED_RUN_STATUSES,
     FINAL_RUN_STATUSES,
     RUN_STATUS_LABELS,
+    RunStatus,
     SyncItem,
     SyncRun,
 )
@@ -199,7 +200,8 @@ def run_status(session: Session, kinds: KindRegistry, run_id: int) -> dict | Non
             "counts": dict(run.counts or {}), "records": run.records_summary, "message": run.message or "",
             "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
             "finished_at": _iso(run.finished_at), "requested_by": run.requested_by, "trigger": run.trigger,
-            "waiting": run.wait_text, "next_try_at": _iso(run.next_try_at)}
+            "waiting": run.wait_text, "next_try_at": _iso(run.next_try_at),
+            "stop_requested_at": _iso(run.stop_requested_at) if run.status == RunStatus.CANCELLING else None}
 
 
 def _iso(value: dt.datetime | None) -> str | None:

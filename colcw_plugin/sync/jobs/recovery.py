@@ -205,8 +205,8 @@ def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
                                       listed=_lists_its_records(run)))).rowcount
         if not changed:
             stopping = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(STOPPABLE))
-                                       .values(status=RunStatus.CANCELLING,
-                                               message=stop_request_message(who, utcnow()))).rowcount
+                                       .values(status=RunStatus.CANCELLING, stop_requested_at=utcnow(),
+                                               message=stop_request_message(who))).rowcount
         session.commit()
         session.expire_all()
         run = session.get(SyncRun, run_id)
