@@ -1,7 +1,7 @@
 """``flask --app host_stub colcw cancel RUN_ID``: cancel a run, as Cancel on its page does.
 
     flask --app host_stub colcw cancel 42
-    flask --app host_stub colcw cancel 42 --by ops@example.com
+    flask --app host_stub colcw cancel 42 --by ops@example.com   # else: "command line (<the OS user>)"
     flask --app host_stub colcw cancel 42 --wait          # until the run has stopped, then say how it ended
 
 The same service as the page (:func:`~colcw_plugin.sync.jobs.recovery.cancel`): a queued, waiting or interrupted
@@ -13,6 +13,7 @@ already ended; or when ``--wait`` gave up before the run stopped.
 
 from __future__ import annotations
 
+import getpass
 import time
 
 import click
@@ -30,8 +31,9 @@ from ..sync.runtime import Runtime
 
 @click.command("cancel")
 @click.argument("run_id", type=int)
-@click.option("--by", "by", default="command line", show_default=True, metavar="NAME",
-              help="Who cancels it, as the run's message names them (an e-mail, say).")
+@click.option("--by", "by", default="", metavar="NAME",
+              help="Who cancels it, as the run's message names them (an e-mail, say); without it, \"command line "
+                   "(USER)\", USER being the operating-system user running the command.")
 @click.option("--wait", "wait", is_flag=True, help="Wait until a running run has stopped, and say how it ended.")
 @click.option("--timeout", default=600, show_default=True, metavar="SECONDS", type=click.IntRange(min=1),
               help="With --wait: give up waiting (exit status 1) after this long; the run still stops.")
@@ -43,7 +45,7 @@ def cancel_command(run_id: int, by: str, wait: bool, timeout: int) -> None:
     before = db.session.get(SyncRun, run_id)
     was_stopping = before is not None and before.status == RunStatus.CANCELLING
     try:
-        run = recovery.cancel(db.session, queue, run_id, actor=system_actor(by.strip() or "command line"))
+        run = recovery.cancel(db.session, queue, run_id, actor=system_actor(by.strip() or command_line_user()))
     except LookupError as e:
         raise click.ClickException(str(e)) from None
     except ValueError as e:  # it has ended (or moved on to an end meanwhile)
@@ -69,6 +71,16 @@ def cancel_command(run_id: int, by: str, wait: bool, timeout: int) -> None:
             _wait_until_stopped(run_id, timeout)
         return
     click.echo(f"Run #{run.id} cancelled. {run.message}")
+
+
+def command_line_user() -> str:
+    """Who cancels from the command line without --by: "command line (deploy)", the operating-system user running
+    the command (just "command line" when it has no name)."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no name to be found (OSError, or KeyError before Python 3.13)
+        user = ""
+    return f"command line ({user})" if user else "command line"
 
 
 def _wait_until_stopped(run_id: int, timeout: int) -> None:

@@ -21,8 +21,9 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
 
 
-def _cancel(app, *args):
-    return app.test_cli_runner().invoke(args=["colcw", "cancel", *args])
+def _cancel(app, *args, user: str = "deploy"):
+    """The command as ``user`` runs it (the operating-system user, as getpass finds it)."""
+    return app.test_cli_runner().invoke(args=["colcw", "cancel", *args], env={"LOGNAME": user})
 
 
 def _fresh(run_id: int) -> SyncRun:
@@ -53,13 +54,21 @@ def test_a_running_run_is_asked_to_stop(app, jobs_app):
                              "is working on is saved) and ends as cancelled.\n")
     stopping = _fresh(run.id)
     assert stopping.status == "cancelling" and stopping.finished_at is None
-    assert stopping.message.startswith("Cancel requested by command line: ") and stopping.stop_requested_at
+    assert stopping.message.startswith("Cancel requested by command line (deploy): ") and stopping.stop_requested_at
 
-    again = _cancel(app, str(run.id))  # asked again: the first request stands, said with its time in UTC
+    again = _cancel(app, str(run.id), user="ops")  # asked again: the first request stands, said with its time in UTC
     assert again.exit_code == 0, again.output
-    assert again.output.startswith(f"Run #{run.id} is already stopping. Cancel requested by command line at "
+    assert again.output.startswith(f"Run #{run.id} is already stopping. Cancel requested by command line (deploy) at "
                                    f"{stopping.stop_requested_at:%Y-%m-%d %H:%M:%S} UTC: the run ends as cancelled ")
     assert _fresh(run.id).message == stopping.message
+
+
+def test_without_by_the_command_line_credits_the_operating_system_user(app, jobs_app):
+    run = runtime().submit(db.session, "test_count", {"n": 3, "sleep": 1}, actor=ADMIN)
+    result = _cancel(app, str(run.id), user="root")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"Run #{run.id} cancelled. Cancelled by command line (root) before it started.\n"
+    assert _fresh(run.id).message == "Cancelled by command line (root) before it started."
 
 
 def test_an_unknown_or_ended_run_is_refused_with_exit_status_one(app, jobs_app):
