@@ -13,7 +13,6 @@ already ended; or when ``--wait`` gave up before the run stopped.
 
 from __future__ import annotations
 
-import getpass
 import time
 
 import click
@@ -27,6 +26,7 @@ from host_stub.snapshots import system_actor
 from ..models import FINAL_RUN_STATUSES, RunStatus, SyncRun
 from ..sync.jobs import recovery
 from ..sync.runtime import Runtime
+from .who import command_line_user
 
 
 @click.command("cancel")
@@ -71,16 +71,6 @@ def cancel_command(run_id: int, by: str, wait: bool, timeout: int) -> None:
             _wait_until_stopped(run_id, timeout)
         return
     click.echo(f"Run #{run.id} cancelled. {run.message}")
-
-
-def command_line_user() -> str:
-    """Who cancels from the command line without --by: "command line (deploy)", the operating-system user running
-    the command (just "command line" when it has no name)."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no name to be found (OSError, or KeyError before Python 3.13)
-        user = ""
-    return f"command line ({user})" if user else "command line"
 
 
 def _wait_until_stopped(run_id: int, timeout: int) -> None:

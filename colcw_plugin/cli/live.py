@@ -24,6 +24,7 @@ from ..setup.live_updates import LiveInput, read_live
 from ..sync.inbound.status import live_panel
 from ..sync.inbound.switch import apply_live
 from ..sync.runtime import Runtime
+from .who import command_line_user
 
 MASTERS = {"connectwise": CW_MASTER, "channelonline": HOST_MASTER, "host": HOST_MASTER}
 
@@ -42,7 +43,7 @@ def live_updates_command(enabled, public_url, master):
                          customer_master=live.customer_master if master is None else MASTERS[master])
         rt = Runtime.of(current_app)
         try:
-            messages = apply_live(db.session, rt.box, rt.client, data, "command line")
+            messages = apply_live(db.session, rt.box, rt.client, data, command_line_user())
         except FieldErrors as e:
             db.session.rollback()
             for field, message in e.errors.items():

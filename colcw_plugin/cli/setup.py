@@ -44,8 +44,7 @@ from ..sync.inbound.switch import recheck_callbacks
 from ..sync.quotes.opportunities import OpportunitySetup
 from ..sync.runtime import Runtime
 from ..text import plural, sentence
-
-CLI_ACTOR = "command line"
+from .who import command_line_user
 
 
 @click.command("configure")
@@ -74,7 +73,7 @@ def configure_command(site_url, company_id, public_key, private_key, username, p
                            client_id=client_id, allow_http=allow_http)
     try:
         rt = runtime()
-        save_connection(db.session, rt.box, data, CLI_ACTOR, rt.config.allow_http)
+        save_connection(db.session, rt.box, data, command_line_user(), rt.config.allow_http)
     except FieldErrors as e:
         db.session.rollback()
         for field, message in e.errors.items():
@@ -134,7 +133,7 @@ def automap_command():
             db.session.rollback()
             click.echo(f"ConnectWise's lists could not be read: {e}", err=True)
             sys.exit(1)
-    report = automap(db.session, lookups, CLI_ACTOR)
+    report = automap(db.session, lookups, command_line_user())
     db.session.commit()
     for line in report.lines():
         click.echo(line)
@@ -204,7 +203,7 @@ def options_command(opportunity_field, allow_empty_names, logged_in_rep, if_unse
     new_values = any(name is not None for name in names.values())
     try:
         if not new_values or any(v is not None for v in (opportunity_field, allow_empty_names, logged_in_rep)):
-            save_options(db.session, data, actor=CLI_ACTOR)
+            save_options(db.session, data, actor=command_line_user())
         if new_values:
             _save_new_opportunity_values(names)
     except FieldErrors as e:
@@ -226,7 +225,7 @@ def _save_new_opportunity_values(names: dict[str, str | None]) -> None:
     except (NotConfigured, SecretError, ConnectWiseError) as e:
         reason = str(e)
     current = NewOpportunityValues.of(get_settings(db.session))
-    save_new_opportunity_values(db.session, input_by_names(names, current, lists), lists, CLI_ACTOR)
+    save_new_opportunity_values(db.session, input_by_names(names, current, lists), lists, command_line_user())
     if lists is None:
         click.echo(f"ConnectWise's lists could not be read: {sentence(reason)} Unchanged choices were kept.", err=True)
 

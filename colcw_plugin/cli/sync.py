@@ -31,6 +31,7 @@ from ..models import FINAL_RUN_STATUSES, RunStatus, SyncItem, SyncRun
 from ..sync.jobs.recorder import describe_counts
 from ..sync.jobs.runs import create_run
 from ..sync.runtime import Runtime
+from .who import command_line_user
 
 SHOW_AT_MOST = 50
 
@@ -43,7 +44,7 @@ def run_in_foreground(kind: str, options: dict, *, label: str) -> tuple[SyncRun,
         params = rt.kinds[kind].parse_cli(db.session, options)
     except FieldErrors as e:
         raise click.UsageError(" ".join(e.errors.values())) from None
-    run = create_run(db.session, rt.kinds, kind, params, trigger="cli", actor=system_actor("command line"))
+    run = create_run(db.session, rt.kinds, kind, params, trigger="cli", actor=system_actor(command_line_user()))
     db.session.commit()
     run_id = run.id
     click.echo(f"Run #{run_id}: {run.description}")

@@ -13,7 +13,7 @@ def _configure(app, sandbox, *extra, private_key=None):
     args = ["colcw", "configure", "--site", sandbox.base_url, "--company-id", sandbox.company_id, "--public-key",
             sandbox.public_key, "--private-key", private_key or sandbox.private_key, "--client-id", "colcw-cli",
             "--allow-http", *extra]
-    return app.test_cli_runner().invoke(args=args)
+    return app.test_cli_runner().invoke(args=args, env={"LOGNAME": "deploy"})  # the operating-system user
 
 
 def test_configure_saves_the_connection_like_the_page(app, cw_sandbox, box):
@@ -22,7 +22,7 @@ def test_configure_saves_the_connection_like_the_page(app, cw_sandbox, box):
     db.session.expire_all()
     settings = get_settings(db.session)
     assert (settings.site_url, settings.client_id, settings.updated_by) == (cw_sandbox.base_url, "colcw-cli",
-                                                                            "command line")
+                                                                            "command line (deploy)")
     assert box.decrypt(settings.secret_encrypted) == cw_sandbox.private_key
 
 

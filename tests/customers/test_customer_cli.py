@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from customer_support import companies, make_customer
 
+from colcw_plugin.models import SyncRun
 from host_stub.extensions import db
 from host_stub.models import Customer
 
 
 def _invoke(app, *args):
-    return app.test_cli_runner().invoke(args=["colcw", "sync", "customers", *args], catch_exceptions=False)
+    return app.test_cli_runner().invoke(args=["colcw", "sync", "customers", *args], catch_exceptions=False,
+                                        env={"LOGNAME": "deploy"})
 
 
 def test_export_all_prints_the_summary_and_exits_zero(sync_ready, app):
@@ -19,6 +21,8 @@ def test_export_all_prints_the_summary_and_exits_zero(sync_ready, app):
     assert "Export all customers to ConnectWise" in result.output
     assert "Status: succeeded. customers: 1 created; contacts: 2 created." in result.output
     assert [c["identifier"] for c in companies(sync_ready)] == ["ACME1"]
+    run = db.session.query(SyncRun).order_by(SyncRun.id.desc()).first()
+    assert (run.trigger, run.requested_by) == ("cli", "command line (deploy)")  # who ran it, as getpass finds it
 
 
 def test_a_failed_record_is_listed_and_exits_one(sync_ready, app):
