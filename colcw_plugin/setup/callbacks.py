@@ -3,9 +3,15 @@
 Idempotent, across repeated saves and several web processes: the settings row is locked while
 registering (one process at a time on PostgreSQL), an existing callback with the same URL and
 type is reused (re-activated when ConnectWise switched it off after failing deliveries), and an
-``ObjectExists`` answer (another process won the race) is met by reading the list again. Only
-callbacks colcw registered itself (kept in ``colcw_callbacks``) are ever removed: switching off,
-Reset, and a changed URL remove those, never another integration's.
+``ObjectExists`` answer (another process won the race) is met by reading the list again.
+
+Only colcw's own callbacks are ever removed or switched on again (switching off, Reset, a changed URL or
+tenant, the safety net's check): one colcw registered (kept in ``colcw_callbacks``) *and* that the tenant
+colcw is connected to holds, under that id, as colcw's — the same type, pointing at colcw's callback path
+under the URL it was registered with (and, where the caller has it, with this connection's secret). Ids
+are per tenant: after the admin points colcw at another tenant, the ids it registered in the old one
+may name another integration's callbacks in the new one. Those are left alone and the rows forgotten,
+with a note that the old tenant may still hold colcw's (colcw no longer has its credentials).
 
 The URL holds a secret: messages and records here show it masked.
 """
@@ -24,6 +30,7 @@ from ..cw import ConnectWiseClient, ConnectWiseError, NotFound, ValidationFailed
 from ..cw import conditions as C
 from ..models import CallbackRegistration, LiveSettings
 from .common import lock_settings
+from .live_updates import CALLBACK_PATH
 
 TYPES = ("company", "contact", "opportunity")
 LEVEL = "owner"
@@ -39,6 +46,7 @@ class Registration:
     reused: list[str] = field(default_factory=list)
     reactivated: list[str] = field(default_factory=list)
     removed: int = 0
+    forgotten: list[int] = field(default_factory=list)  # see Removal.forgotten
 
     def summary(self) -> str:
         parts = [f"{label} {', '.join(types)}" for label, types in (
@@ -46,7 +54,44 @@ class Registration:
             if types]
         if self.removed:
             parts.append(f"removed {self.removed} old")
-        return "Callbacks: " + ("; ".join(parts) or "nothing to do") + "."
+        text = "Callbacks: " + ("; ".join(parts) or "nothing to do") + "."
+        return f"{text} {forgotten_note(self.forgotten)}" if self.forgotten else text
+
+
+@dataclass
+class Removal:
+    """What removing colcw's earlier callbacks did. ``forgotten``: the ids of rows whose callback the tenant
+    does not hold as colcw's (gone, or the id is another callback's there): nothing was deleted for them."""
+
+    removed: int = 0
+    forgotten: list[int] = field(default_factory=list)
+
+
+def forgotten_note(ids: list[int]) -> str:
+    """What the admin should know of registrations forgotten because this tenant does not hold them as colcw's."""
+    listed = ", ".join(str(i) for i in sorted(ids))
+    return (f"This ConnectWise tenant holds no callback of colcw's with id {listed}, so colcw forgot "
+            f"{'it' if len(ids) == 1 else 'them'} and deleted nothing there for {'it' if len(ids) == 1 else 'them'}. "
+            "If colcw was connected to another tenant before, remove its callbacks in that tenant (System → "
+            "Callbacks): ConnectWise keeps sending them to this server.")
+
+
+def _base(url: str) -> str | None:
+    """The public base of a colcw callback URL (or of its shown form): what comes before the callback path."""
+    base, sep, _rest = str(url or "").partition(CALLBACK_PATH)
+    return base if sep else None
+
+
+def is_ours(entry: dict, row: CallbackRegistration, secret: str | None = None) -> bool:
+    """Whether ``entry`` (a callback as this tenant holds it) is the one colcw registered as ``row``: the same
+    type, pointing at colcw's callback path under the URL it was registered with; with ``secret``, at this
+    connection's secret too. Ids alone prove nothing: they are the tenant's, and another tenant hands the
+    same ids to other callbacks."""
+    url = str(entry.get("url") or "")
+    base = _base(url)
+    if base is None or base != _base(row.url_shown) or str(entry.get("type", "")).lower() != row.type:
+        return False
+    return secret is None or url.partition(CALLBACK_PATH)[2] == secret
 
 
 def _mine(client: ConnectWiseClient, url: str) -> list[dict]:
@@ -93,7 +138,8 @@ def register(session: Session, client: ConnectWiseClient, live: LiveSettings, ur
         else:
             done.reused.append(ctype)
         keep[entry["id"]] = {**entry, "type": ctype}
-    done.removed = _remove_others(session, client, set(keep))
+    removal = _remove_others(session, client, set(keep), url.partition(CALLBACK_PATH)[2] or None)
+    done.removed, done.forgotten = removal.removed, removal.forgotten
     now = utcnow()
     rows = {r.cw_id: r for r in session.execute(select(CallbackRegistration)).scalars()}
     for cw_id, entry in keep.items():
@@ -122,24 +168,33 @@ def _author(client: ConnectWiseClient, entries) -> str:
     return ""
 
 
-def _remove_others(session: Session, client: ConnectWiseClient, keep: set[int]) -> int:
-    removed = 0
-    for row in session.execute(select(CallbackRegistration)).scalars().all():
-        if row.cw_id in keep:
-            continue
-        with contextlib.suppress(NotFound):  # already gone from ConnectWise
-            client.callbacks.delete(row.cw_id)
+def _remove_others(session: Session, client: ConnectWiseClient, keep: set[int], secret: str | None = None) -> Removal:
+    """Delete the callbacks of colcw's rows not in ``keep`` that this tenant holds as colcw's (one read of those
+    ids first); forget every such row."""
+    rows = [r for r in session.execute(select(CallbackRegistration)).scalars().all() if r.cw_id not in keep]
+    done = Removal()
+    if not rows:
+        return done
+    held = {e["id"]: e for e in client.callbacks.iterate_in("id", [r.cw_id for r in rows], fields=FIELDS)}
+    for row in rows:
+        entry = held.get(row.cw_id)
+        if entry is not None and is_ours(entry, row, secret):
+            with contextlib.suppress(NotFound):  # gone since the read
+                client.callbacks.delete(row.cw_id)
+            done.removed += 1
+        else:
+            done.forgotten.append(row.cw_id)
         session.delete(row)
-        removed += 1
-    return removed
+    return done
 
 
-def unregister(session: Session, client: ConnectWiseClient) -> int:
-    """Remove every callback colcw registered; returns how many. Flushes; the caller commits."""
+def unregister(session: Session, client: ConnectWiseClient) -> Removal:
+    """Remove every callback colcw registered that this tenant holds as colcw's, and forget them all.
+    Flushes; the caller commits."""
     lock_settings(session)
-    removed = _remove_others(session, client, set())
+    done = _remove_others(session, client, set())
     session.flush()
-    return removed
+    return done
 
 
 def registered(session: Session) -> list[CallbackRegistration]:
@@ -165,10 +220,17 @@ def check(session: Session, client: ConnectWiseClient) -> list[str]:
             notes.append(f"The {row.type} callback (id {cw_id}) was deleted in ConnectWise; save the Live updates "
                          "section on the Connection page to register it again.")
             row.inactive = True
-        elif entry.get("inactiveFlag"):
-            client.callbacks.patch(cw_id, {"inactiveFlag": False})
-            notes.append(f"ConnectWise had switched off the {row.type} callback (id {cw_id}) after failed deliveries; "
-                         "it was switched on again. Check that the public URL is reachable from ConnectWise.")
+        elif not is_ours(entry, row):
+            notes.append(f"This ConnectWise tenant's callback {cw_id} is not colcw's {row.type} callback (colcw "
+                         "registered that id in another tenant, or it was changed in ConnectWise); it was left alone. "
+                         "Save the Live updates section on the Connection page to register colcw's here.")
+            row.inactive = True
+        else:
+            if entry.get("inactiveFlag"):
+                client.callbacks.patch(cw_id, {"inactiveFlag": False})
+                notes.append(f"ConnectWise had switched off the {row.type} callback (id {cw_id}) after failed "
+                             "deliveries; it was switched on again. Check that the public URL is reachable from "
+                             "ConnectWise.")
             row.inactive = False
         row.checked_at = utcnow()
     session.flush()

@@ -132,7 +132,7 @@ def remove_callbacks(session: Session, client_for: ClientFactory) -> str:
         return ""
     try:
         with client_for(session) as client:
-            n = registrations.unregister(session, client)
+            done = registrations.unregister(session, client)
     except (ConnectWiseError, NotConfigured, SecretError) as e:
         session.rollback()
         ids = ", ".join(str(r.cw_id) for r in registrations.registered(session))
@@ -142,7 +142,9 @@ def remove_callbacks(session: Session, client_for: ClientFactory) -> str:
         session.commit()
         return live.last_error
     session.commit()
-    return f"Removed {n} callback{'s' if n != 1 else ''} from ConnectWise."
+    n = done.removed
+    text = f"Removed {n} callback{'s' if n != 1 else ''} from ConnectWise."
+    return f"{text} {registrations.forgotten_note(done.forgotten)}" if done.forgotten else text
 
 
 def apply_live(session: Session, box: SecretBox, client_for: ClientFactory, data: LiveInput, actor: str, *,
