@@ -30,7 +30,7 @@ from ..cw import ConnectWiseClient, ConnectWiseError, NotFound, ValidationFailed
 from ..cw import conditions as C
 from ..models import CallbackRegistration, LiveSettings
 from .common import lock_settings
-from .live_updates import CALLBACK_PATH
+from .live_updates import CALLBACK_PATH, get_live, shown_url
 
 TYPES = ("company", "contact", "opportunity")
 LEVEL = "owner"
@@ -206,14 +206,23 @@ def forget(session: Session) -> None:
     session.execute(delete(CallbackRegistration))
 
 
+CLEARED = "The callbacks' earlier error is cleared: ConnectWise holds them, active."
+
+
 def check(session: Session, client: ConnectWiseClient) -> list[str]:
     """Re-activate the callbacks ConnectWise switched off (after 3 days of failed deliveries) and say
-    which; the safety net calls this on every pass (one request)."""
+    which; the safety net calls this on every pass (one request).
+
+    Once every type's callback is confirmed (colcw's, active, at the URL the settings name) while Live
+    updates are on, an earlier error registering them no longer holds: it is cleared, so the Connection
+    page stops showing an old failure as current."""
     rows = {r.cw_id: r for r in registered(session)}
     if not rows:
         return []
     notes = []
+    live = get_live(session)
     found = {e["id"]: e for e in client.callbacks.iterate_in("id", list(rows), fields=FIELDS)}
+    confirmed: dict[str, CallbackRegistration] = {}
     for cw_id, row in rows.items():
         entry = found.get(cw_id)
         if entry is None:
@@ -232,7 +241,13 @@ def check(session: Session, client: ConnectWiseClient) -> list[str]:
                              "deliveries; it was switched on again. Check that the public URL is reachable from "
                              "ConnectWise.")
             row.inactive = False
+            confirmed[row.type] = row
         row.checked_at = utcnow()
+    current = shown_url(live)
+    if (live.last_error and live.enabled and set(confirmed) >= set(TYPES)
+            and all(row.url_shown == current for row in confirmed.values())):
+        live.last_error = ""
+        notes.append(CLEARED)
     session.flush()
     return notes
 
