@@ -10,6 +10,7 @@ company), are here so ``validation.py`` stays generic.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -271,13 +272,15 @@ def prepare(ctx: WriteContext, fields: dict, *, mode: str, existing: dict | None
         hook(ctx, fields, mode, existing)
 
 
-def in_use_by(store, key: str, rid: int) -> str | None:
-    """The label of a resource whose records reference ``key``/``rid`` (deleting it would orphan them)."""
+def in_use_by(store, key: str, rid: int, ignore: Collection[tuple[str, str]] = ()) -> str | None:
+    """The label of a resource whose records reference ``key``/``rid`` (deleting it would orphan them);
+    ``ignore``: (resource key, field) references the delete clears instead."""
     ref_schemas = {name for name, target in _targets().items() if target == key}
     for res in RESOURCES:
         if res.read_only:
             continue
-        rules = [r for r in field_rules(res.schema).values() if r.kind in ("ref", "array") and r.ref in ref_schemas]
+        rules = [r for r in field_rules(res.schema).values() if r.kind in ("ref", "array") and r.ref in ref_schemas
+                 and (res.key, r.name) not in ignore]
         if not rules:
             continue
         for record in store.all(res.key):

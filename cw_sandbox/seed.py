@@ -321,7 +321,7 @@ def generate(tenant: Tenant, companies: int, contacts_per_company: float = 2.5, 
             company_rows.append(company)
             company_ref = make_reference(ctx, "CompanyReference", company)
             n_contacts = int(contacts_per_company) + (1 if rng.random() < contacts_per_company % 1 else 0)
-            for n in range(n_contacts):
+            for n in range(n_contacts):  # the first is the default contact, as the company says (sideeffects.py)
                 kid = tenant.store.new_id("contacts")
                 first, last = rng.choice(demo_data._FIRST_NAMES), rng.choice(demo_data._LAST_NAMES)
                 local = f"{first}.{last}{kid}".lower().replace("'", "").encode("ascii", "ignore").decode()
@@ -335,6 +335,9 @@ def generate(tenant: Tenant, companies: int, contacts_per_company: float = 2.5, 
                          "value": company["phoneNumber"], "defaultFlag": True, "communicationType": "Phone"}],
                     "defaultPhoneType": "Direct", "defaultPhoneNbr": company["phoneNumber"],
                     "inactiveFlag": False, "defaultFlag": n == 0, "_info": dict(info)})
+                if n == 0:
+                    company["defaultContact"] = make_reference(ctx, "ContactReference", contact_rows[-1])
+                    company["_info"] = company.pop("_info")  # kept last, as ConnectWise orders it
         tenant.store.put_many("companies", company_rows)
         tenant.store.put_many("contacts", contact_rows)
     return {"companies": len(company_rows), "contacts": len(contact_rows)}

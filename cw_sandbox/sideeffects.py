@@ -6,6 +6,16 @@
   unless ``bypassForecastUpdate`` is set; the product keeps its ``forecastDetailId``. The
   arithmetic is inferred from field names (API-NOTES §3, UNVERIFIED).
 * Closing an opportunity moves its forecast rows to the same status.
+* A company's default contact and its contacts' ``defaultFlag`` are one fact seen from two sides
+  (the schemas have ``Company.defaultContact`` and ``Contact.defaultFlag``; API-NOTES says nothing
+  more, so this is UNVERIFIED, chosen as the screens show it: one default contact per company).
+  A contact written with ``defaultFlag`` true becomes its company's ``defaultContact`` and the
+  flag goes off the company's other contacts; the default contact written with it false leaves
+  the company without one (so does it moving to another company, or being deleted: the company's
+  reference does not make the delete a 409). A company written with
+  another ``defaultContact`` (one of its own contacts) flags that contact and unflags the others.
+  What these writes change is stamped as changed by the same member; no callback fires for it
+  (whether ConnectWise sends one is not public either).
 """
 
 from __future__ import annotations
@@ -48,6 +58,65 @@ def _company_site(tenant: Tenant, ctx: WriteContext, record: dict, existing: dic
                 company=make_reference(ctx, "CompanyReference", record))
     tenant.store.put("sites", _stamp(site, ctx.actor))
     tenant.store.put("companies", _with(record, site=make_reference(ctx, "SiteReference", site)))
+
+
+def _contacts_of(tenant: Tenant, company_id: int) -> list[dict]:
+    return tenant.store.get_many("contacts", sorted(tenant.store.lookup("contacts", "company/id", [("n", company_id)])))
+
+
+def _make_default(tenant: Tenant, ctx: WriteContext, company: dict, contact: dict | None) -> None:
+    """``contact`` (one of ``company``'s, or None) is now the company's default contact: the company
+    points at it and no other contact of the company keeps the flag. Writes only what changes."""
+    want = contact["id"] if contact else None
+    if (company.get("defaultContact") or {}).get("id") != want:
+        if contact is None:
+            updated = {k: v for k, v in company.items() if k != "defaultContact"}
+        else:
+            updated = _with(company, defaultContact=make_reference(ctx, "ContactReference", contact))
+        tenant.store.put("companies", _stamp(updated, ctx.actor))
+    others = [_stamp({**c, "defaultFlag": False}, ctx.actor) for c in _contacts_of(tenant, company["id"])
+              if c.get("defaultFlag") and c["id"] != want]
+    if others:
+        tenant.store.put_many("contacts", others)
+
+
+def _contact_default(tenant: Tenant, ctx: WriteContext, record: dict, existing: dict | None) -> None:
+    company_id = (record.get("company") or {}).get("id")
+    was_company = ((existing or {}).get("company") or {}).get("id")
+    if was_company and was_company != company_id:
+        old = tenant.store.get("companies", was_company)
+        if old is not None and (old.get("defaultContact") or {}).get("id") == record["id"]:
+            _make_default(tenant, ctx, old, None)
+    company = tenant.store.get("companies", company_id) if company_id else None
+    if company is None:
+        return
+    if record.get("defaultFlag"):
+        _make_default(tenant, ctx, company, record)
+    elif (company.get("defaultContact") or {}).get("id") == record["id"]:
+        _make_default(tenant, ctx, company, None)
+
+
+def _company_default(tenant: Tenant, ctx: WriteContext, record: dict, existing: dict | None) -> None:
+    want = (record.get("defaultContact") or {}).get("id")
+    if want is None or want == ((existing or {}).get("defaultContact") or {}).get("id"):
+        return
+    contact = tenant.store.get("contacts", want)
+    if contact is None or (contact.get("company") or {}).get("id") != record["id"]:
+        return  # not one of its contacts: nothing to flag
+    if not contact.get("defaultFlag"):
+        tenant.store.put("contacts", _stamp({**contact, "defaultFlag": True}, ctx.actor))
+    _make_default(tenant, ctx, tenant.store.get("companies", record["id"]) or record, contact)
+
+
+def _company_written(tenant: Tenant, ctx: WriteContext, record: dict, existing: dict | None) -> None:
+    _company_site(tenant, ctx, record, existing)
+    _company_default(tenant, ctx, tenant.store.get("companies", record["id"]) or record, existing)
+
+
+def _contact_deleted(tenant: Tenant, ctx: WriteContext, record: dict) -> None:
+    company = tenant.store.get("companies", (record.get("company") or {}).get("id") or 0)
+    if company is not None and (company.get("defaultContact") or {}).get("id") == record["id"]:
+        _make_default(tenant, ctx, company, None)
 
 
 def _product_forecast(tenant: Tenant, ctx: WriteContext, record: dict, existing: dict | None) -> None:
@@ -97,7 +166,8 @@ def _opportunity_forecast(tenant: Tenant, ctx: WriteContext, record: dict, exist
 
 
 AFTER_WRITE = {
-    "companies": _company_site,
+    "companies": _company_written,
+    "contacts": _contact_default,
     "products": _product_forecast,
     "opportunities": _opportunity_forecast,
 }
@@ -137,3 +207,15 @@ def forecast_container(tenant: Tenant, opportunity: dict) -> dict:
         "expectedProbability": 0,
         "_info": {"lastUpdated": opportunity["_info"]["lastUpdated"], "updatedBy": opportunity["_info"]["updatedBy"]},
     }
+
+
+# References a delete clears instead of refusing (409) to delete a record they point at, and what clears them.
+CLEARED_ON_DELETE = {"contacts": {("companies", "defaultContact")}}
+_BEFORE_DELETE = {"contacts": _contact_deleted}
+
+
+def before_delete(tenant: Tenant, ctx: WriteContext, key: str, record: dict) -> None:
+    """What ConnectWise does before it deletes ``record`` of resource ``key`` (the checks passed)."""
+    hook = _BEFORE_DELETE.get(key)
+    if hook:
+        hook(tenant, ctx, record)

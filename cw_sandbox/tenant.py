@@ -21,7 +21,7 @@ from cw_sandbox.finder import Finder
 from cw_sandbox.resources import RESOURCES_BY_KEY, Resource
 from cw_sandbox.rules import conflict, in_use_by, prepare
 from cw_sandbox.schemas import field_rules
-from cw_sandbox.sideeffects import AFTER_WRITE
+from cw_sandbox.sideeffects import AFTER_WRITE, CLEARED_ON_DELETE, before_delete
 from cw_sandbox.store import Store
 from cw_sandbox.throttle import Throttle
 from cw_sandbox.validation import (
@@ -202,9 +202,10 @@ class Tenant:
                     if item["opportunity"]["id"] == rid:
                         self.store.delete("forecast_items", item["id"])
             else:
-                used_by = in_use_by(self.store, res.key, rid)
+                used_by = in_use_by(self.store, res.key, rid, ignore=CLEARED_ON_DELETE.get(res.key, ()))
                 if used_by:
                     raise conflict(res.label, rid, used_by)
+                before_delete(self, self._context(res, actor), res.key, record)
             if res.key == "products" and record.get("forecastDetailId"):
                 self.store.delete("forecast_items", record["forecastDetailId"])
             self.store.delete(res.key, rid)
