@@ -132,7 +132,8 @@ class Outcome:
 def export_document(session: Session, ctx: ExportContext, document_id: int, *, actor: dict | None = None,
                     run_id: int | None = None) -> Outcome:
     """Export one document; never raises for a ConnectWise or setup problem (the outcome says it).
-    :class:`Stopped` when the run was asked to stop while it waited for a lock (nothing of it written yet)."""
+    :class:`Stopped` when the run was asked to stop while it waited for a lock (nothing of it written yet, but
+    catalog items, and the link of an opportunity gone from ConnectWise, forgotten)."""
     number = ""
     try:
         with document_lock(session.get_bind(), document_id, on_wait=_lock_waiting(ctx, session, document_id),
@@ -297,7 +298,11 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
         if len(name) > NAME_MAX:
             raise ExportRefused(f"The opportunity name \"{name[:40]}...\" is longer than {NAME_MAX} characters.",
                                 "Shorten the opportunity name on the document.")
-        with name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name)):
+        # A run asked to stop while it waits here ends it (Stopped): nothing of the document is written in ConnectWise
+        # yet but catalog items, which any later export finds by their identifier, and the link of an opportunity
+        # that no longer exists, which is gone for every export anyway.
+        with name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name),
+                       should_stop=ctx.should_stop):
             # (Read ahead only without a link, by the document's name: the name here.)
             found = ahead.by_name.result() if ahead.by_name else find_by_name(client, company_id, name)
             opp = choose_match(found, ctx.setup, name, held.customer_name)
