@@ -2,7 +2,12 @@
 
 * **Status**, by ConnectWise's flags (never names): won, lost or closed shows on every document
   linked to the opportunity, through the host's external status ("Won in ConnectWise on 2026-05-04
-  by Sam Admin"); open again clears it.
+  by Sam Admin"); open again clears it. When colcw itself turned it Won (a quote converted into a
+  sales order), ConnectWise names colcw's API member as the closer: that is no person, so the label
+  says colcw did it, for which sales order ("… by colcw for sales order SO1002"). colcw knows its
+  member as the author of its callbacks; while it does not (no callbacks registered, or ConnectWise
+  did not say), its own records decide: a sales order it exported to the opportunity, with no quote
+  feeding it left unconverted (else the export left it open, and a person won it).
 * **Products**: the lines a document exported are compared with what the opportunity holds now
   (quantity, price, cost, description; a line removed; a line added by hand since the export).
   The document is never rewritten: the differences are kept (``colcw_document_drift``) for its
@@ -32,23 +37,30 @@ from .reading import Found
 VERBS = {WON: "Won", LOST: "Lost", CLOSED: "Closed"}
 
 
-def _who(record: dict, own_member: str) -> str:
+def _who(record: dict, kind: str, own_member: str, order: str | None) -> str:
+    """Who closed the opportunity, as the label says it."""
     ref = record.get("closedBy") or {}
     ident = ref.get("identifier") or (record.get("_info") or {}).get("updatedBy") or ""
-    if own_member and ident == own_member:
-        return "colcw"  # colcw's own change (Won when a quote became a sales order)
+    # colcw's own change: the member ConnectWise names as the author of colcw's writes closed it; while that member
+    # is unknown, colcw's records say whether one of its exports made it Won.
+    ours = ident == own_member if own_member else (kind == WON and order is not None)
+    if ours:
+        return "colcw" + (f" for sales order {order}" if order else "")
     return ref.get("name") or ident or "someone"
 
 
-def external_status(record: dict, statuses: list[dict], settings: Settings, own_member: str) -> dict | None:
-    """The host external status an opportunity gives its documents (None while it is open)."""
+def external_status(record: dict, statuses: list[dict], settings: Settings, own_member: str,
+                    order: str | None = None) -> dict | None:
+    """The host external status an opportunity gives its documents (None while it is open). ``order``: the number
+    of the sales order whose export turned it Won (see :meth:`OpportunityPlanner.won_by`), None when none did."""
     status = find_status(statuses, record.get("status"))
     kind = status_kind(status)
     if kind == OPEN:
         return None
     name = (status or record.get("status") or {}).get("name") or VERBS[kind]
     when = str(record.get("closedDate") or (record.get("_info") or {}).get("lastUpdated") or "")[:10]
-    label = f"{VERBS[kind]} in ConnectWise" + (f" on {when}" if when else "") + f" by {_who(record, own_member)}"
+    who = _who(record, kind, own_member, order)
+    label = f"{VERBS[kind]} in ConnectWise" + (f" on {when}" if when else "") + f" by {who}"
     if kind == CLOSED or name.casefold() != VERBS[kind].casefold():
         label += f": {name}"
     url = opportunity_url(settings.site_url, settings.company_id, record["id"]) if settings.site_url else ""
@@ -89,13 +101,17 @@ class OpportunityPlanner:
         doc_ids = [ln.host_id for ln in links]
         if not doc_ids:
             return []
-        numbers = dict(self.session.execute(select(Document.id, Document.number).where(Document.id.in_(doc_ids))).all())
+        documents = {d.id: d for d in self.session.execute(select(Document.id, Document.number, Document.doc_type,
+                                                                    Document.status).where(Document.id.in_(doc_ids)))}
+        numbers = {i: d.number for i, d in documents.items()}
         exports: dict[int, list[DocumentLineExport]] = defaultdict(list)
         for le in self.session.execute(select(DocumentLineExport).where(DocumentLineExport.document_id.in_(doc_ids))
                                        ).scalars():
             exports[le.document_id].append(le)
-        hand = {s.document_id: set(s.hand_products or []) for s in self.session.execute(
-            select(DocumentExport).where(DocumentExport.document_id.in_(doc_ids))).scalars()}
+        states = list(self.session.execute(select(DocumentExport).where(DocumentExport.document_id.in_(doc_ids)))
+                      .scalars())
+        hand = {s.document_id: set(s.hand_products or []) for s in states}
+        won_by = self.won_by(links, documents, states)
         current = {x.document_id: x for x in self.session.execute(select(DocumentExternalStatus).where(
             DocumentExternalStatus.document_id.in_(doc_ids), DocumentExternalStatus.source == SOURCE)).scalars()}
         drifts = {d.document_id: d for d in self.session.execute(
@@ -106,11 +122,30 @@ class OpportunityPlanner:
                 continue  # the document was deleted in the host
             plans.append(self._document(link, numbers[link.host_id], exports.get(link.host_id, []),
                                         hand.get(link.host_id, set()), current.get(link.host_id),
-                                        drifts.get(link.host_id)))
+                                        drifts.get(link.host_id), won_by.get(link.cw_id)))
         return plans
 
+    @staticmethod
+    def won_by(links: list[Link], documents: dict, states: list[DocumentExport]) -> dict[int, str]:
+        """Opportunity id → the sales order whose export turned it Won, by colcw's records: of the sales orders
+        exported to it, the last one, when no quote feeding it is left unconverted (the export of a sales order
+        leaves the opportunity open while one is: quotes/won.py)."""
+        exported = {s.document_id: s.exported_at for s in states if s.exported_at}  # (kept after a later failure)
+        orders: dict[int, list[tuple]] = defaultdict(list)
+        waiting: set[int] = set()
+        for link in links:
+            doc = documents.get(link.host_id)
+            if doc is None:
+                continue
+            if doc.doc_type == "quote" and doc.status != "converted":
+                waiting.add(link.cw_id)
+            elif doc.doc_type == "order" and doc.id in exported:
+                orders[link.cw_id].append((exported[doc.id], doc.number))
+        return {opp: max(made)[1] for opp, made in orders.items() if opp not in waiting}
+
     def _document(self, link: Link, number: str, exports: list[DocumentLineExport], hand: set[int],
-                  current: DocumentExternalStatus | None, drift: DocumentDrift | None) -> DocumentPlan:
+                  current: DocumentExternalStatus | None, drift: DocumentDrift | None,
+                  won_by: str | None) -> DocumentPlan:
         plan = DocumentPlan(link.host_id, number, link, link.cw_id)
         record = self.found.opportunities.get(link.cw_id)
         if record is None:
@@ -120,7 +155,7 @@ class OpportunityPlanner:
                                  "opportunity (or to the customer's opportunity of the same name).")
             return plan
         plan.restore = link.status == "missing_in_cw"
-        plan.status = external_status(record, self.statuses, self.settings, self.own_member)
+        plan.status = external_status(record, self.statuses, self.settings, self.own_member, won_by)
         was = (current.status, current.label) if current is not None else None
         plan.status_changed = was != ((plan.status["status"], plan.status["label"]) if plan.status else None)
         if exports or hand:

@@ -1,0 +1,87 @@
+"""When colcw itself turns an opportunity Won (a quote converted into a sales order), ConnectWise names colcw's API
+member as the closer. Live updates and the safety net must not show that member as a person who won it in
+ConnectWise: the documents say colcw did it, for which sales order; a person's Won still names the person."""
+
+from __future__ import annotations
+
+from inbound_support import enable, line, settle, wait_for
+from sqlalchemy import select
+
+from colcw_plugin.models import HOST_MASTER
+from colcw_plugin.setup.live_updates import get_live
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
+from host_stub import services
+from host_stub.extensions import db
+from host_stub.models import DocumentExternalStatus
+
+
+def _status(doc_id: int) -> DocumentExternalStatus | None:
+    return db.session.execute(select(DocumentExternalStatus).where(
+        DocumentExternalStatus.document_id == doc_id, DocumentExternalStatus.source == "ConnectWise")).scalar()
+
+
+def _labels(*docs) -> list[str]:
+    db.session.rollback()
+    db.session.expire_all()
+    return [(s.label if (s := _status(d.id)) else "") for d in docs]
+
+
+def _safety_net() -> None:
+    run = create_run(db.session, runtime().kinds, "cw_reconcile", {"mode": "changes"})
+    db.session.commit()
+    assert runtime().execute(db.session, run.id).status == "succeeded"
+
+
+def _closed(world, opp_id: int) -> dict:
+    return world.sandbox.api("GET", f"sales/opportunities/{opp_id}").json()
+
+
+def test_the_safety_net_tells_colcws_won_as_colcws_for_the_sales_order_not_as_its_api_members(app, world,
+                                                                                           worker_thread):
+    """Live updates never on: colcw has not learnt which member it writes as. Its own records say the sales order's
+    export made the opportunity Won."""
+    quote = world.quote([line("OPT-7010", qty=2)], name="Conversion deal")
+    assert world.export(quote.id).status == "succeeded"
+    [opp] = world.opportunities()
+    order = services.convert_quote(quote.id)
+    settle(world.sandbox)
+    held = _closed(world, opp["id"])
+    assert held["closedBy"]["name"] == "API Member" and get_live(db.session).own_member == ""
+
+    _safety_net()
+
+    day = held["closedDate"][:10]
+    assert _labels(quote, order) == [f"Won in ConnectWise on {day} by colcw for sales order {order.number}"] * 2
+
+
+def test_a_person_who_won_it_while_a_quote_still_fed_it_is_named(app, world, worker_thread):
+    """The first quote's sales order left the opportunity open (the second quote is not converted); a person then
+    set it Won in ConnectWise. colcw's records do not account for that Won: the person is named."""
+    first = world.quote([line("OPT-7010")], name="Shared deal")
+    second = world.quote([line("LAT-5440")], name="Shared deal")
+    assert world.export(first.id).status == "succeeded" and world.export(second.id).status == "succeeded"
+    [opp] = world.opportunities()
+    order = services.convert_quote(first.id)
+    settle(world.sandbox)
+    world.sandbox.set_opportunity_status(opp["id"], "Won")
+
+    _safety_net()
+
+    labels = _labels(first, second, order)
+    assert all(label.startswith("Won in ConnectWise on ") and label.endswith(" by Sandbox Admin") for label in labels)
+
+
+def test_a_callback_of_colcws_own_won_names_the_sales_order(app, world, live_server, worker_thread):
+    quote = world.quote([line("OPT-7010", qty=2)], name="Called back deal")
+    assert world.export(quote.id).status == "succeeded"
+    [opp] = world.opportunities()
+    enable(live_server.url, HOST_MASTER)
+    assert get_live(db.session).own_member == "APIMember"
+    order = services.convert_quote(quote.id)
+
+    won = wait_for(lambda: (s := _status(order.id)) is not None and s.status == "won" and s, what="Won on the order")
+
+    day = _closed(world, opp["id"])["closedDate"][:10]
+    assert won.label == f"Won in ConnectWise on {day} by colcw for sales order {order.number}"
+    assert _labels(quote) == [won.label]
