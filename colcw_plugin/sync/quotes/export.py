@@ -25,6 +25,8 @@ run shares (the connection options, the sales reps' members, the catalog rules) 
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ from ...models import Settings, remove_link
 from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import read_settings
+from ...setup.opportunity_defaults import DEFAULT_LABEL, KINDS, STATUS, Missing
 from ...setup.reps import UnmappedRep
 from ...text import plural, possessive
 from ..shared.locks import Busy, Stopped
@@ -92,6 +95,12 @@ class ExportContext:
     # Whether a mandatory field ConnectWise refused an export for may be remembered (when the run began, or
     # since, by this run): only then does an opportunity created without it forget it (a statement of its own).
     refusals_remembered: bool = False
+    # The mandatory fields ConnectWise refused an opportunity of this run for (kind key -> that refusal, naming its
+    # document): the run's later new opportunities that leave one to ConnectWise's default are refused at once,
+    # without sending them (:meth:`refused_before`). Per run only: between runs an admin may change ConnectWise, so
+    # a later run asks it again.
+    refused_required: dict[str, Missing] = field(default_factory=dict)
+    _refusals_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None, *,
@@ -104,6 +113,34 @@ class ExportContext:
         return cls(client, shared_setup(client, engine, settings), Catalog(client, _rules_loader(engine, plain)),
                    plain, Reps(plain), host=host, on_wait=on_wait, workers=workers, should_stop=should_stop,
                    refusals_remembered=plain.required_refusals > 0)
+
+
+    def note_refused(self, missing: Missing, number: str) -> None:
+        """ConnectWise refused ``number``'s opportunity because the tenant makes ``missing``'s fields mandatory (safe
+        from the run's threads: the first refusal of each field is kept)."""
+        with self._refusals_lock:
+            for kind in missing.kinds:
+                self.refused_required.setdefault(kind.key, dataclasses.replace(missing, document=number))
+
+    def refused_before(self, name: str) -> ExportRefused | None:
+        """Why a new opportunity ``name`` is refused without asking ConnectWise: earlier in this run ConnectWise
+        refused one for a field this tenant makes mandatory, and the run's settings leave that field to ConnectWise's
+        default (None when no such refusal came, or a value is chosen for it). A new opportunity always gets a status
+        (the chosen one, or the open or Won one), so only its type and stage can be left to the default."""
+        with self._refusals_lock:
+            seen = dict(self.refused_required)
+        values = self.settings.new_opportunity
+        kinds = tuple(k for k in KINDS if k.key in seen and k is not STATUS and values.get(k) is None)
+        if not kinds:
+            return None
+        first = seen[kinds[0].key]
+        words = " and ".join(k.label for k in kinds)
+        return ExportRefused(
+            f"this tenant requires an opportunity {words} on every opportunity, and "
+            f"{'none is' if len(kinds) == 1 else 'they are not'} chosen for the opportunities colcw creates (left to "
+            f"{DEFAULT_LABEL}). ConnectWise refused to {first.refused_to} the opportunity “{first.opportunity}” of "
+            f"{first.document} for it earlier in this run, so the opportunity “{name}” was not sent.",
+            Missing(kinds, name).fix)
 
 
 def _rules_loader(engine: Engine, settings: ExportSettings) -> Callable[[], CatalogRules]:
@@ -162,6 +199,7 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
         session.rollback()
         if remember_refusal(session, e, number):  # a field ConnectWise said is mandatory: the pre-flight check says it
             ctx.refusals_remembered = True
+            ctx.note_refused(e.required, number)  # the run's later new opportunities are refused without asking
         _save_failure(session, document_id, e.message, e.resolution, run_id)
         return Outcome(document_id, number, "failed", resolution=e.resolution, lines=e.lines,
                        message=f"{number} was not exported{' completely' if e.partly else ''}: {e.message}")
@@ -307,6 +345,9 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
             found = ahead.by_name.result() if ahead.by_name else find_by_name(client, company_id, name)
             opp = choose_match(found, ctx.setup, name, held.customer_name)
             if opp is None:
+                refused = ctx.refused_before(name)
+                if refused is not None:
+                    raise refused
                 chosen = ctx.setup.new_opportunity_refs(settings.new_opportunity, quote=held.is_quote)
                 status = chosen.get("status") or (ctx.setup.open_status() if held.is_quote else ctx.setup.won_status())
                 follow_up = f"{held.follow_up_date.isoformat()}T00:00:00Z" if held.follow_up_date else None
@@ -384,12 +425,16 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
 
 def _check_new_opportunity(ctx: ExportContext, held: HeldDocument, name: str, ahead: _Reads) -> None:
     """Before anything is written (catalog items included): refuse a document that will make a new opportunity
-    when the type, stage or status chosen for new opportunities is no longer accepted by ConnectWise. Only an
-    unlinked document looked up by its name is checked here (whether it makes a new one is known from that read,
-    waited for only when a choice is wrong); the creation checks again in every case."""
+    when the type, stage or status chosen for new opportunities is no longer accepted by ConnectWise, or when
+    ConnectWise refused a new opportunity earlier in this run for a mandatory field still left to its default. Only
+    an unlinked document looked up by its name is checked here (whether it makes a new one is known from that read,
+    waited for only when a choice is wrong or such a refusal came); the creation checks again in every case."""
     if ahead.by_name is None:
         return
+    refused = ctx.refused_before(name)
     try:
+        if refused is not None:
+            raise refused
         ctx.setup.new_opportunity_refs(ctx.settings.new_opportunity, quote=held.is_quote)
     except ExportRefused:
         if choose_match(ahead.by_name.result(), ctx.setup, name, held.customer_name) is None:
