@@ -39,7 +39,7 @@ def test_import_of_an_unknown_company_id_says_what_to_do(sync_ready_demo, rep_cl
     resp = rep_client.post("/colcw/import", data={"company": "NOPE", "csrf_token": _token(rep_client)})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400
-    assert "No ConnectWise company has the Company ID &#39;NOPE&#39;" in html and "Check the Company ID" in html
+    assert "No ConnectWise company has the Company ID “NOPE”" in html and "Check the Company ID" in html
 
 
 def test_import_without_csrf_token_is_refused(sync_ready_demo, rep_client):
@@ -131,7 +131,7 @@ def test_clear_and_relink_from_the_customer_page(sync_ready, rep_client):
     resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",
                            data={"company": "MISSING", "csrf_token": _token(rep_client)})
     assert resp.status_code == 400
-    assert ("No ConnectWise company has the Company ID &#39;MISSING&#39;. No company&#39;s name contains it either. "
+    assert ("No ConnectWise company has the Company ID “MISSING”. No company&#39;s name contains it either. "
             "Check it in ConnectWise and try again.") in resp.get_data(as_text=True)
     # A rep who typed the name instead is offered the companies meant, each with Link (tests/customers/test_relink_*).
     resp = rep_client.post(f"/colcw/customers/{customer.id}/relink",

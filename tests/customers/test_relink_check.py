@@ -107,7 +107,7 @@ def test_a_name_typed_lists_the_companies_each_with_link_and_keeps_the_text(sync
     resp = _relink(rep_client, customer.id, company="boutique")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "<html" in html
-    assert "No ConnectWise company has the Company ID &#39;boutique&#39;. These companies contain “boutique”" in html
+    assert "No ConnectWise company has the Company ID “boutique”. These companies contain “boutique”" in html
     assert 'id="colcw-relink-choices"' in html
     assert 'data-company="CW0005"' in html and 'data-company="BTQ2"' in html
     assert 'aria-label="Link Céleste Boutique (CW0005)"' in html and "Austin, TX" in html
