@@ -33,7 +33,7 @@ from ..sync.inbound.status import changes_of
 from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
 from ..sync.quotes.opportunities import shared_setup
-from ..sync.quotes.picker import ExportTarget, active_export, export_target, line_problems
+from ..sync.quotes.picker import ExportTarget, active_export, bulk_export, export_target, line_problems
 from ..sync.quotes.preflight import Check, preflight, with_target
 from ..sync.quotes.problems import ExportRefused
 from ..sync.quotes.state import panel_state
@@ -118,9 +118,11 @@ def _checklist(doc: Document, snapshot: dict, store: bool) -> dict:
     elif asked.lines_checked:
         checks = [*checks, Check(True, LINES, "Its line can be exported." if len(doc.lines) == 1 else
                                        f"Each of its {len(doc.lines)} lines can be exported.")]
+    active = active_export(db.session, doc.id)
     return {"checks": checks, "target": target, "target_problem": asked.problem,
             "line_problems": lines.lines if lines is not None else [],
-            "blocking": next((c for c in checks if not c.ok), None), "active": active_export(db.session, doc.id)}
+            "blocking": next((c for c in checks if not c.ok), None), "active": active,
+            "bulk": None if active else bulk_export(db.session, doc.id)}  # a run exporting it among other documents
 
 
 @rep_bp.route("/documents/<int:doc_id>/export", methods=["GET"])
@@ -173,6 +175,9 @@ def start_document_export(doc_id: int):
         return redirect(back)
     if target is not None and target.confirm and request.form.get("confirm") != target.confirm_token:
         flash(f"Not exported yet: confirm it first. {target.confirm}", "error")
+        return redirect(back)
+    if checklist["bulk"] is not None:  # never a second export queued behind the run exporting it
+        flash(already_running(checklist["bulk"], f"{doc.number} is already being exported to ConnectWise"), "info")
         return redirect(back)
     actor = current_actor()
     # Give the request's database connection back before waiting on the queue's submit lock: clicks that each

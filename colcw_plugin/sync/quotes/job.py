@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Document
@@ -32,20 +32,28 @@ def select_documents(session: Session, params: dict) -> list[int]:
         return [int(params["document_id"])]
     if params.get("document_ids") is not None:
         return list(dict.fromkeys(int(i) for i in params["document_ids"]))
-    stmt = select(Document.id).where(or_(Document.doc_type == "order", Document.status != "converted"))
+    stmt = select(Document.id).where(selection_condition(params))
+    return list(session.execute(stmt.order_by(Document.id)).scalars())
+
+
+def selection_condition(params: dict) -> ColumnElement[bool]:
+    """What a run selecting documents by date range, or all of them, selects, as a condition on :class:`Document`
+    (converted quotes are left out: their sales orders carry their lines), as it is now. ValueError with a message
+    for bad params, and for params that select documents by id."""
+    selected = or_(Document.doc_type == "order", Document.status != "converted")
     if params.get("range"):
         spec = params["range"]
         span = ranges.resolve(spec.get("preset", ""), spec.get("start"), spec.get("end"))
         column = {"created": Document.created_at, "modified": Document.updated_at}.get(spec.get("field"))
         if column is not None:
-            stmt = stmt.where(column >= span.start, column < span.end)
-        elif spec.get("field") == "follow_up":
-            stmt = stmt.where(Document.follow_up_date >= span.start.date(), Document.follow_up_date < span.end.date())
-        else:
-            raise ValueError("The range field must be created, modified or follow_up.")
-    elif not params.get("all"):
+            return and_(selected, column >= span.start, column < span.end)
+        if spec.get("field") == "follow_up":
+            return and_(selected, Document.follow_up_date >= span.start.date(),
+                        Document.follow_up_date < span.end.date())
+        raise ValueError("The range field must be created, modified or follow_up.")
+    if not params.get("all"):
         raise ValueError("Choose a document, a date range or all documents to export.")
-    return list(session.execute(stmt.order_by(Document.id)).scalars())
+    return selected
 
 
 def record_outcome(recorder: RunRecorder, outcome: Outcome) -> None:

@@ -13,7 +13,8 @@ document to one by id, and where an export will go, checked in ConnectWise befor
   chosen type, stage or status ConnectWise no longer accepts is refused there, as the export refuses it.
 * :func:`line_problems` says which lines the export would refuse (:meth:`.catalog.Catalog.ensure`, the export's
   own rule, without creating anything): a handful of requests whatever the number of lines.
-* :func:`active_export` is the document's export run that is queued or running, if any.
+* :func:`active_export` is the document's export run that is queued or running, if any; :func:`bulk_export` a run
+  exporting several documents, this one among them, that has not exported it yet.
 """
 
 from __future__ import annotations
@@ -30,13 +31,24 @@ from host_stub.models import Document
 
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
-from ...models import ACTIVE_RUN_STATUSES, DocumentExport, Settings, SyncRun, get_link, remove_link, set_link
+from ...models import (
+    ACTIVE_RUN_STATUSES,
+    DocumentExport,
+    Settings,
+    SyncItem,
+    SyncRun,
+    get_link,
+    remove_link,
+    set_link,
+)
 from ...setup.catalog_rules import CatalogRules
 from ...setup.opportunity_defaults import NewOpportunityValues, required_problem
 from ...text import possessive
+from ..jobs.recorder import NOT_ATTEMPTED
 from . import KIND
 from .catalog import Catalog
 from .held import exported_items_of, line_inputs
+from .job import selection_condition
 from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
 from .problems import ExportRefused, customer_not_linked, other_company
 from .state import document_link, get_state, opportunity_field_value
@@ -294,3 +306,43 @@ def active_export(session: Session, document_id: int) -> SyncRun | None:
     runs = session.execute(select(SyncRun).where(SyncRun.kind == KIND, SyncRun.status.in_(ACTIVE_RUN_STATUSES))
                            .order_by(SyncRun.id)).scalars()
     return next((r for r in runs if int((r.params or {}).get("document_id") or 0) == document_id), None)
+
+
+def bulk_export(session: Session, document_id: int) -> SyncRun | None:
+    """A run exporting several documents, the document ``document_id`` among them (a bulk export from a list, the
+    jobs page, a schedule, a Retry), while it is queued, running or waiting to retry and has not recorded the
+    document's outcome yet; None when there is none. Which documents a run exports: those it selected when it started
+    (its selection of ids), else those its params name, else those its date range (or "all") selects now. Three
+    statements at most, whatever the number of runs: the active runs; for those selecting by date, whether each
+    selects the document (one statement for all of them); for those that include it, whether they have exported it
+    already."""
+    doc_id = int(document_id)
+    runs = session.execute(select(SyncRun).where(SyncRun.kind == KIND, SyncRun.status.in_(ACTIVE_RUN_STATUSES))
+                           .order_by(SyncRun.id)).scalars()
+    including: list[SyncRun] = []
+    by_date: list[tuple[SyncRun, object]] = []
+    for run in runs:
+        params, selection = run.params or {}, run.selection or {}
+        if params.get("document_id") is not None:
+            continue  # one document's own export (active_export)
+        if selection.get("entity") == "document" and selection.get("ids") is not None:
+            if doc_id in {int(i) for i in selection["ids"]}:
+                including.append(run)
+        elif params.get("document_ids") is not None:
+            if doc_id in {int(i) for i in params["document_ids"]}:
+                including.append(run)
+        else:
+            try:
+                by_date.append((run, selection_condition(params)))
+            except ValueError:  # it selects nothing (its run says why)
+                continue
+    if by_date:
+        row = session.execute(select(*(condition.label(f"run_{run.id}") for run, condition in by_date))
+                              .select_from(Document).where(Document.id == doc_id)).first()
+        including += [run for (run, _), selects in zip(by_date, row or (), strict=False) if selects]
+    if not including:
+        return None
+    exported = set(session.execute(select(SyncItem.run_id).where(
+        SyncItem.entity == "document", SyncItem.host_id == doc_id, SyncItem.action != NOT_ATTEMPTED,
+        SyncItem.run_id.in_([run.id for run in including]))).scalars())
+    return min((run for run in including if run.id not in exported), key=lambda run: run.id, default=None)
