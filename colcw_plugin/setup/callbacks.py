@@ -72,8 +72,8 @@ def forgotten_note(ids: list[int]) -> str:
     listed = ", ".join(str(i) for i in sorted(ids))
     return (f"This ConnectWise tenant holds no callback of colcw's with id {listed}, so colcw forgot "
             f"{'it' if len(ids) == 1 else 'them'} and deleted nothing there for {'it' if len(ids) == 1 else 'them'}. "
-            "If colcw was connected to another tenant before, remove its callbacks in that tenant (System → "
-            "Callbacks): ConnectWise keeps sending them to this server.")
+            "If colcw was connected to another tenant before, remove its callbacks in that tenant (with an API "
+            "member's keys there: GET and DELETE system/callbacks): ConnectWise keeps sending them to this server.")
 
 
 def _base(url: str) -> str | None:

@@ -137,8 +137,8 @@ def remove_callbacks(session: Session, client_for: ClientFactory) -> str:
         session.rollback()
         ids = ", ".join(str(r.cw_id) for r in registrations.registered(session))
         live = get_live(session)
-        live.last_error = (f"The callbacks (ids {ids}) could not be removed from ConnectWise ({e}). Remove them in "
-                           "ConnectWise: System → Callbacks, or switch Live updates off again later.")
+        live.last_error = (f"The callbacks (ids {ids}) could not be removed from ConnectWise ({e}). Switch Live updates off "
+                           "again once ConnectWise answers, or remove them with the API (DELETE system/callbacks/{id}).")
         session.commit()
         return live.last_error
     session.commit()
