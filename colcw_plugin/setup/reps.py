@@ -38,8 +38,23 @@ class UnmappedRep(Exception):
         super().__init__(f"Export did not occur: {who} is not mapped to a ConnectWise member.")
 
 
-def _acting(session: Session, settings: Settings, actor: dict | None, document_rep_id: int | None
-            ) -> tuple[User | None, RepMapping | None]:
+SIGNED_IN, DOCUMENT_REP, STORE_DEFAULT = "signed_in", "document_rep", "store_default"  # why a rep acts
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who an export acts for and why (``because``: :data:`SIGNED_IN` with "assign to the logged-in sales rep",
+    :data:`DOCUMENT_REP`, :data:`STORE_DEFAULT`), with the document's own rep, so a page can say why an export of
+    one rep's document goes to another rep's member."""
+
+    rep: User | None
+    mapping: RepMapping | None
+    because: str
+    document_rep: User | None = None
+    document_mapping: RepMapping | None = None
+
+
+def who_acts(session: Session, settings: Settings, actor: dict | None, document_rep_id: int | None = None) -> Acting:
     """The acting rep and their mapping, in one statement: every user the rule may pick (the actor, the
     document's rep, the store's default rep) with their mappings, and the store's default rep id."""
     actor_id = (actor or {}).get("id") if settings.use_logged_in_rep else None
@@ -51,32 +66,37 @@ def _acting(session: Session, settings: Settings, actor: dict | None, document_r
     # No row: none of those users exists, and whichever the rule picks, there is no rep.
     found = {user.id: (user, mapping) for user, mapping, _ in rows}
     nobody = (None, None)
+    document = found.get(document_rep_id, nobody) if document_rep_id else nobody
     if actor_id and actor_id in found:
-        return found[actor_id]
+        return Acting(*found[actor_id], SIGNED_IN, *document)
     if settings.use_logged_in_rep and document_rep_id:
-        return found.get(document_rep_id, nobody)
+        return Acting(*document, DOCUMENT_REP, *document)
     default_rep_id = rows[0].store_rep if rows else None
     if default_rep_id:
-        return found.get(default_rep_id, nobody)
-    return found.get(document_rep_id, nobody) if document_rep_id else nobody
+        return Acting(*found.get(default_rep_id, nobody), STORE_DEFAULT, *document)
+    return Acting(*document, DOCUMENT_REP, *document)
 
 
 def acting_rep(session: Session, settings: Settings, actor: dict | None, document_rep_id: int | None = None) -> User | None:
     """The host user whose ConnectWise member the export uses: with "assign to the logged-in sales rep",
     the user who started it, else the document's rep; otherwise the store's default rep, else the
     document's rep."""
-    return _acting(session, settings, actor, document_rep_id)[0]
+    return who_acts(session, settings, actor, document_rep_id).rep
 
 
 def member_for(session: Session, settings: Settings, actor: dict | None,
                document_rep_id: int | None = None) -> RepMapping:
     """The rep mapping to use, or :class:`UnmappedRep` with Appendix C's message and resolution (one statement)."""
-    rep, mapping = _acting(session, settings, actor, document_rep_id)
-    if rep is None:
+    return member_of(who_acts(session, settings, actor, document_rep_id))
+
+
+def member_of(acting: Acting) -> RepMapping:
+    """The acting rep's mapping, or :class:`UnmappedRep` with Appendix C's message and resolution."""
+    if acting.rep is None:
         raise UnmappedRep(None)
-    if mapping is None or not mapping.member_id:
-        raise UnmappedRep(rep, mapping.member_identifier if mapping is not None else "")
-    return mapping
+    if acting.mapping is None or not acting.mapping.member_id:
+        raise UnmappedRep(acting.rep, acting.mapping.member_identifier if acting.mapping is not None else "")
+    return acting.mapping
 
 
 # --- the Sales rep mapping page ------------------------------------------------------------------

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from host_stub.models import Contact, CustomField, Document
 
 from ...models import DocumentDrift, get_link
+from ...setup import pages
 from ...setup.connection import is_configured, read_settings
-from ...setup.reps import UnmappedRep, member_for
+from ...setup.reps import SIGNED_IN, STORE_DEFAULT, Acting, UnmappedRep, member_of, who_acts
 from ..shared.product_drift import overwrite
 from .problems import ExportRefused, converted
 from .state import get_state, opportunity_field_value
@@ -49,17 +50,59 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
     checks.append(Check(contact_link is not None, f"Contact {contact.name if contact else '(none)'} in ConnectWise",
                         "" if contact_link else "Not exported yet: export the customer (with its contacts) first.",
                         "" if contact_link else "export_customer"))
-    try:
-        rep = member_for(session, settings, actor, doc.sales_rep_id)
-        checks.append(Check(True, "Sales rep mapped", f"ConnectWise member {rep.member_identifier or rep.member_id}"))
-    except UnmappedRep as e:
-        checks.append(Check(False, "Sales rep mapped", f"{e} {e.resolution}"))
+    checks.append(_rep_check(who_acts(session, settings, actor, doc.sales_rep_id)))
     checks.append(_opportunity_check(session, doc, settings, snapshot))
     drift = session.execute(select(DocumentDrift).where(DocumentDrift.document_id == doc.id)).scalar_one_or_none()
     if drift is not None and drift.changes:
         checks.append(Check(True, "Changes made in ConnectWise since the last export",
                             "Exporting overwrites them: it " + "; ".join(overwrite(c) for c in drift.changes) + "."))
     return checks
+
+
+# The connection option that makes exports act for the user who starts them (its label on the Options form).
+LOGGED_IN_OPTION = "“Assign to the logged-in sales rep instead of the store's default rep”"
+
+
+def _rep_check(acting: Acting) -> Check:
+    """Which ConnectWise member the opportunity goes to and, when that is not the document's own rep's, why (user
+    guide §4.2 2e: the store's default rep by default, the user who exports it with the logged-in option) and what
+    changes it."""
+    rep, own = acting.rep, acting.document_rep
+    other = rep is not None and own is not None and own.id != rep.id  # not the document's own rep
+    try:
+        mapping = member_of(acting)
+    except UnmappedRep as e:
+        why = ""
+        if other and acting.because == STORE_DEFAULT:
+            why = (f"Exports use the store's default sales rep, {rep.name}, not the document's sales rep, "
+                   f"{own.name}{_theirs(acting)}, unless {LOGGED_IN_OPTION} is ticked on {pages.OPTIONS.name}.")
+        elif other:
+            why = (f"Exports act for the user who starts them, here {rep.name}, not for the document's sales rep, "
+                   f"{own.name}{_theirs(acting)}: {LOGGED_IN_OPTION} is ticked on {pages.OPTIONS.name}.")
+        return Check(False, "Sales rep mapped", " ".join(filter(None, (str(e), why, e.resolution))))
+    member = f"ConnectWise member {mapping.member_identifier or mapping.member_id}, mapped to {rep.name}"
+    if not other:
+        who = ("the document's sales rep" if own is not None else "the store's default sales rep"
+               if acting.because == STORE_DEFAULT else "who exports it")
+        return Check(True, "Sales rep mapped", f"{member}, {who}.")
+    if acting.because == SIGNED_IN:
+        return Check(True, "Sales rep mapped", f"The opportunity goes to {member}, who exports it, not to the "
+                     f"document's sales rep, {own.name}{_theirs(acting)}: {LOGGED_IN_OPTION} is ticked on "
+                     f"{pages.OPTIONS.name}.")
+    unmapped = acting.document_mapping is None or not acting.document_mapping.member_id
+    return Check(True, "Sales rep mapped", (
+        f"The opportunity goes to {member}, the store's default sales rep, not to the document's sales rep, "
+        f"{own.name}{_theirs(acting)}. Exports use the store's default sales rep unless {LOGGED_IN_OPTION} is ticked "
+        f"on {pages.OPTIONS.name}. To export under the member of the rep who exports it, an admin ticks it there"
+        + (f" and maps {own.name} on {pages.REPS.name}." if unmapped else ".")))
+
+
+def _theirs(acting: Acting) -> str:
+    """The document's own rep's member, as the rest of a sentence naming them."""
+    mapping = acting.document_mapping
+    if mapping is not None and mapping.member_id:
+        return f", whose ConnectWise member is {mapping.member_identifier or mapping.member_id}"
+    return ", who has no ConnectWise member mapped"
 
 
 def with_target(checks: list[Check], refused: ExportRefused | None) -> list[Check]:

@@ -1,0 +1,125 @@
+"""The export checklist's sales rep row names the ConnectWise member the opportunity goes to and, when that is not the
+document's own rep's, why (user guide §4.2 2e: the store's default rep by default; the user who exports it with the
+logged-in option), what the document's rep is mapped to, and the page that changes it — for the rep, with the note
+that it is an admin's page; and the export does what the row says."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from quote_support import line
+from sqlalchemy import select
+
+from colcw_plugin.models import RepMapping
+from colcw_plugin.setup.connection import get_settings
+from colcw_plugin.views.support import ADMIN_ONLY
+from helpers import sign_in
+from host_stub import services
+from host_stub.extensions import db
+from host_stub.models import User
+
+pytestmark = [pytest.mark.postgres, pytest.mark.sandbox]
+
+OPTION = "“Assign to the logged-in sales rep instead of the store's default rep”"
+OPTIONS = "Admin → Integration → ConnectWise → Options"
+
+
+@pytest.fixture()
+def rep(app):
+    with app.app_context():  # (signed in, and asking, each in an app context of its own: see _rep_row)
+        return sign_in(app.test_client(), "riley@demo.example")
+
+
+@pytest.fixture()
+def admin(app):
+    with app.app_context():
+        return sign_in(app.test_client(), "admin@demo.example")
+
+
+def _user(email: str) -> User:
+    return db.session.execute(select(User).where(User.email == email)).scalar_one()
+
+
+def _rep_row(client, doc_id: int) -> tuple[bool, str, str]:
+    """The sales rep row of the checklist: whether it is ticked, its text, and its HTML."""
+    with client.application.app_context():
+        page = client.get(f"/colcw/documents/{doc_id}/export").get_data(as_text=True)
+    row = next(r for r in re.findall(r"<tr class=\"(?:ok|error)\".*?</tr>", page, re.S) if "Sales rep mapped" in r)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", cells[2])).split())
+    return row.startswith('<tr class="ok"'), text, row
+
+
+def _riley_quote(world, name: str):
+    riley = _user("riley@demo.example")
+    return services.save_document({"customer_id": world.customer_id, "contact_id": world.contact_id,
+                                   "sales_rep_id": riley.id}, [line("OPT-7010")], custom_fields={world.field_id: name})
+
+
+def _map(email: str, member: dict) -> None:
+    db.session.add(RepMapping(user_id=_user(email).id, member_id=member["id"], member_identifier=member["identifier"],
+                              location_id=member["defaultLocation"]["id"],
+                              department_id=member["defaultDepartment"]["id"]))
+    db.session.commit()
+
+
+def _member(world, identifier: str) -> dict:
+    return next(m for m in world.api("system/members") if m["identifier"] == identifier)
+
+
+def test_a_reps_own_quote_says_it_goes_to_the_store_defaults_member_and_why(world, rep, admin):
+    quote = _riley_quote(world, "Rep's own deal")
+    ok, text, row = _rep_row(rep, quote.id)
+    assert ok
+    assert text == (
+        "The opportunity goes to ConnectWise member admin1, mapped to Dana Default, the store's default sales rep, not "
+        "to the document's sales rep, Riley Rep, who has no ConnectWise member mapped. Exports use the store's default "
+        f"sales rep unless {OPTION} is ticked on {OPTIONS} {ADMIN_ONLY}. To export under the member of the rep who "
+        "exports it, an admin ticks it there and maps Riley Rep on Sales rep mapping.")
+    # An admin gets the pages as links.
+    ok, _, row = _rep_row(admin, quote.id)
+    assert ok and f"<a href=\"/admin/integration/connectwise/#options\">{OPTIONS}</a>" in html.unescape(row), row
+    assert '<a href="/admin/integration/connectwise/reps">Sales rep mapping</a>' in row
+
+    # Riley mapped to a member of her own: the row says so, and only the option is left to change.
+    _map("riley@demo.example", _member(world, "APIMember"))
+    ok, text, _ = _rep_row(rep, quote.id)
+    assert ok and ", not to the document's sales rep, Riley Rep, whose ConnectWise member is APIMember." in text
+    assert text.endswith("an admin ticks it there.")
+
+    # The export does what the row says: the opportunity's sales rep is the store's default rep's member.
+    run = world.export(quote.id)
+    assert run.status == "succeeded", run.message
+    [opp] = world.opportunities()
+    assert opp["primarySalesRep"]["id"] == world.member_id == _member(world, "admin1")["id"]
+
+
+def test_with_the_logged_in_option_the_row_names_whoever_exports_it(world, rep, admin):
+    get_settings(db.session).use_logged_in_rep = True
+    db.session.commit()
+    quote = _riley_quote(world, "Logged-in deal")
+    # The admin looking at Riley's quote would export it as himself, and he is not mapped.
+    ok, text, _ = _rep_row(admin, quote.id)
+    assert not ok
+    assert text.startswith("Export did not occur: Alex Admin is not mapped to a ConnectWise member. Exports act for "
+                           "the user who starts them, here Alex Admin, not for the document's sales rep, Riley Rep, who "
+                           f"has no ConnectWise member mapped: {OPTION} is ticked on {OPTIONS}. Make sure that the "
+                           "Sales Rep is mapped")
+    _map("admin@demo.example", _member(world, "admin1"))
+    ok, text, _ = _rep_row(admin, quote.id)
+    assert ok and text == ("The opportunity goes to ConnectWise member admin1, mapped to Alex Admin, who exports it, "
+                           "not to the document's sales rep, Riley Rep, who has no ConnectWise member mapped: "
+                           f"{OPTION} is ticked on {OPTIONS}.")
+    # Riley, mapped, exporting her own quote: her member, and nothing to explain.
+    _map("riley@demo.example", _member(world, "APIMember"))
+    ok, text, _ = _rep_row(rep, quote.id)
+    assert ok and text == "ConnectWise member APIMember, mapped to Riley Rep, the document's sales rep."
+
+
+def test_a_document_without_a_rep_names_the_store_default_rep(world, rep):
+    quote = world.quote([line("OPT-7010")], name="Nobody's deal")
+    assert quote.sales_rep_id is None
+    ok, text, _ = _rep_row(rep, quote.id)
+    assert ok and text == "ConnectWise member admin1, mapped to Dana Default, the store's default sales rep."
