@@ -4,6 +4,7 @@ rep clicks Export."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,6 +27,8 @@ class Check:
     label: str
     detail: str = ""
     fix: str = ""  # "export_customer" when the one-click customer export fixes it
+    # Said after the detail, also when the page shows what ConnectWise said instead (where the export goes).
+    note: str = ""
 
 
 def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dict) -> list[Check]:
@@ -105,12 +108,26 @@ def _theirs(acting: Acting) -> str:
     return ", who has no ConnectWise member mapped"
 
 
+def renamed_note(doc: Document, opportunity_id: int, name: str) -> str:
+    """What the opportunity name typed on an exported document after its export does: nothing to its opportunity.
+    It stays linked by id (user guide §5.4 matches by name only to find the opportunity of a document not exported
+    yet): the export neither renames the opportunity (other documents may share it) nor moves the lines elsewhere
+    (they would stay on it too, counted twice, or be taken off an opportunity people work on in ConnectWise)."""
+    what = "quote" if doc.is_quote else "sales order"
+    typed = f"now “{name}”" if name else "now empty"
+    new = f"a new opportunity “{name}”" if name else "a new opportunity"
+    return (f"The opportunity name on the document is {typed}, but an exported {what} stays linked to its opportunity "
+            f"by id: the export neither renames opportunity {opportunity_id} nor moves these lines to another one. To "
+            f"rename it, rename it in ConnectWise; for {new}, put the lines on a new {what}"
+            + (" with that name" if name else "") + " and export that one.")
+
+
 def with_target(checks: list[Check], refused: ExportRefused | None) -> list[Check]:
     """The checks with what ConnectWise said of where the export goes: the opportunity check fails when the
     export would be refused there (``refused``: :attr:`~.picker.ExportTarget.refused`)."""
     if refused is None:
         return checks
-    return [Check(False, c.label, refused.sentence) if c.label == "Opportunity" else c
+    return [dataclasses.replace(c, ok=False, detail=refused.sentence) if c.label == "Opportunity" else c
             for c in checks]
 
 
@@ -125,9 +142,10 @@ def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict
     if link is not None:
         state = get_state(session, doc.id)
         detail = f"Linked to opportunity {link.cw_id} \"{link.cw_identifier}\": the export updates this document's lines."
+        note = ""
         if state and state.exported_at and name != state.name_at_export:
-            detail += f" The name on the document is now \"{name}\", but it stays linked to this opportunity."
-        return Check(True, "Opportunity", detail)
+            note = renamed_note(doc, link.cw_id, name)
+        return Check(True, "Opportunity", detail, note=note)
     if name:
         return Check(True, "Opportunity", f"Adds the lines to the customer's opportunity named exactly \"{name}\", "
                      "or creates it.")
