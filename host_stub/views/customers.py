@@ -60,15 +60,17 @@ def view_customer(customer_id: int):
 
 
 def _form_contacts() -> tuple[list[dict], list[str]]:
-    """Contacts posted as contacts-<n>-<field>, and the form row of each; rows marked for deletion or
-    left empty are dropped (a row with anything typed is kept, so a phone without a name is an error
+    """Contacts posted as contacts-<n>-<field> (the fields posted only), and the form row of each; rows marked for
+    deletion or left empty are dropped (a row with anything typed is kept, so a phone without a name is an error
     beside it, never silently lost)."""
     default_idx = request.form.get("default_contact")
     out, rows = [], []
     for idx, row in sorted(form_rows("contacts").items(), key=lambda kv: int(kv[0])):
         if row.get("delete") or not any(row.get(f, "").strip() for f in CONTACT_EDITABLE if f != "is_default"):
             continue
-        contact = {f: row.get(f, "") for f in CONTACT_EDITABLE if f != "is_default"}
+        # Only the fields the form posted: the page does not show a contact's address, which must stay as it is
+        # (blanking it here erased it in the host, and at the next export in ConnectWise).
+        contact = {f: row[f] for f in CONTACT_EDITABLE if f != "is_default" and f in row}
         contact["is_default"] = idx == default_idx
         if row.get("id"):
             contact["id"] = int(row["id"])

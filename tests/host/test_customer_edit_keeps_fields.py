@@ -1,0 +1,70 @@
+"""Saving the customer page changes what the person changed and nothing else: the contact fields the page does
+not show (their addresses, which ConnectWise holds too) are kept, not blanked, and so is ConnectWise's copy at
+the next export (walkthrough: a phone edit erased every contact's address in the host, then in ConnectWise)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from host_stub import services
+from host_stub.extensions import db
+from host_stub.models import Contact
+
+ADDRESS = {"address1": "9734 King St", "address2": "Suite 4", "city": "Albany", "state": "NY", "zip": "12207"}
+
+
+@pytest.fixture
+def bayview(app):
+    customer = services.save_customer(
+        {"account_number": "BAYV1", "name": "Bayview Dental", "phone": "629-555-0100"},
+        [{"first_name": "Lucas", "last_name": "Müller", "email": "lucas@bayview.example", "is_default": True,
+          **ADDRESS},
+         {"first_name": "Mia", "last_name": "Chen", "work_phone": "629-555-0101", **ADDRESS}])
+    db.session.commit()
+    return customer
+
+
+def _as_the_browser_posts(page: str) -> dict[str, str]:
+    """The form's fields as a browser submits them: text inputs with their values, checked boxes and radios."""
+    start = page.index('id="customer-form"')
+    form = page[start:page.index("</form>", start)]
+    data: dict[str, str] = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        kind = (re.search(r'type="([^"]+)"', tag) or [None, "text"])[1]
+        if kind in ("checkbox", "radio") and "checked" not in tag:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        data[html.unescape(name.group(1))] = html.unescape(value.group(1)) if value else ("on" if kind in (
+            "checkbox", "radio") else "")
+    return data
+
+
+def test_a_phone_edit_keeps_every_contacts_address(rep_client, bayview):
+    page = rep_client.get(f"/customers/{bayview.id}/edit").get_data(as_text=True)
+    data = _as_the_browser_posts(page)
+    data["phone"] = "629-555-6134"
+    data["contacts-1-work_phone"] = "629-555-0199"
+    assert rep_client.post(f"/customers/{bayview.id}/edit", data=data).status_code == 302
+    db.session.expire_all()
+    contacts = db.session.query(Contact).filter_by(customer_id=bayview.id).order_by(Contact.first_name).all()
+    assert [c.work_phone or "" for c in contacts] == ["", "629-555-0199"]
+    for contact in contacts:
+        assert {f: getattr(contact, f) for f in ADDRESS} == ADDRESS, contact.first_name
+    assert contacts[0].is_default and contacts[0].email == "lucas@bayview.example"
+
+
+def test_a_contact_added_on_the_page_starts_without_an_address(rep_client, bayview):
+    page = rep_client.get(f"/customers/{bayview.id}/edit").get_data(as_text=True)
+    data = _as_the_browser_posts(page)
+    data["contacts-2-first_name"] = "Noah"
+    assert rep_client.post(f"/customers/{bayview.id}/edit", data=data).status_code == 302
+    db.session.expire_all()
+    noah = db.session.query(Contact).filter_by(customer_id=bayview.id, first_name="Noah").one()
+    assert not noah.address1 and not noah.city
+    assert db.session.query(Contact).filter_by(customer_id=bayview.id, city="Albany").count() == 2
