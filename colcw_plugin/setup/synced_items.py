@@ -20,8 +20,11 @@ def since(days: int = 7, now: dt.datetime | None = None) -> dt.datetime:
 
 
 def exported_counts(session: Session, days: int = 7, now: dt.datetime | None = None) -> dict[str, int]:
-    """Records exported (created or updated in ConnectWise) per entity in the last ``days`` days."""
-    rows = session.execute(select(SyncItem.entity, func.count()).where(
+    """Records exported (created or updated in ConnectWise) per entity in the last ``days`` days: each record
+    once however often it was exported (§5.1: "the number of customers, contacts and quotes or sales orders that
+    have been exported"); an item without a host record counts on its own."""
+    record = func.coalesce(SyncItem.host_id, -SyncItem.id)
+    rows = session.execute(select(SyncItem.entity, func.count(record.distinct())).where(
         SyncItem.direction == "export", SyncItem.action.in_(EXPORTED), SyncItem.at >= since(days, now),
         SyncItem.entity.in_(list(ENTITIES))).group_by(SyncItem.entity)).all()
     counts = dict.fromkeys(ENTITIES, 0)

@@ -197,8 +197,9 @@ def synced_list(entity: str):
     all_results = request.args.get("all") == "1"
     page = db.paginate(synced_items.items_query(entity, all_results=all_results), per_page=PAGE_SIZE,
                        error_out=False)
+    records = synced_items.exported_counts(db.session)[entity]
     return render_template("colcw/connection/synced_items.html", entity=entity, title=synced_items.ENTITIES[entity],
-                           page=page, all_results=all_results)
+                           page=page, all_results=all_results, records=records)
 
 
 @admin_bp.route("/reset", methods=["GET", "POST"])

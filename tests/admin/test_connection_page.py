@@ -242,6 +242,7 @@ def test_synced_items_count_exports_of_the_last_seven_days_and_list_them(admin_c
     now = utcnow()
     items = [("customer", "export", "created", now - dt.timedelta(days=1), "Counted Co"),
              ("customer", "export", "updated", now - dt.timedelta(days=6), "Also counted"),
+             ("customer", "export", "updated", now - dt.timedelta(days=2), "Counted Co again"),
              ("customer", "export", "failed", now - dt.timedelta(days=1), "Failed one"),
              ("customer", "export", "created", now - dt.timedelta(days=8), "Too old"),
              ("customer", "import", "created", now, "An import"),
@@ -249,7 +250,8 @@ def test_synced_items_count_exports_of_the_last_seven_days_and_list_them(admin_c
              ("document", "export", "updated", now, "Q1001")]
     for entity, direction, action, at, label in items:
         db.session.add(SyncItem(run_id=run.id, entity=entity, direction=direction, action=action, at=at, label=label,
-                                host_id=cust.id if entity == "customer" else None, message=f"{label} message"))
+                                host_id=cust.id if label.startswith("Counted Co") else None,
+                                message=f"{label} message"))
     db.session.commit()
     html = admin_client.get(URL).get_data(as_text=True)
     assert '<a id="synced-customer" href="/admin/integration/connectwise/synced/customer">2</a>' in html
@@ -257,6 +259,8 @@ def test_synced_items_count_exports_of_the_last_seven_days_and_list_them(admin_c
     assert 'id="synced-document" href="/admin/integration/connectwise/synced/document">1</a>' in html
     listing = admin_client.get(URL + "synced/customer").get_data(as_text=True)
     assert "Counted Co" in listing and "Also counted" in listing and "created" in listing
+    assert "Counted Co again" in listing  # every export is listed; the count is of records (Counted Co once)
+    assert "2 records exported, some more than once: 3 exports below." in listing
     assert "Failed one" not in listing and "Too old" not in listing and "An import" not in listing
     assert "ChannelOnline → ConnectWise" in listing
     everything = admin_client.get(URL + "synced/customer?all=1").get_data(as_text=True)
