@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -161,11 +163,13 @@ def test_a_plugins_external_status_shows_on_the_document_page_and_in_the_lists(r
     other = services.save_document({"customer_id": acme.id}, [{"item_number": "B", "quantity": 1, "price": 5}])
     uow = unit_of_work()
     uow.set_external_status(quote.id, "ConnectWise", status="lost", label="Lost in ConnectWise on 2026-05-04 by Sam",
-                            detail="Status: Lost - price")
+                            detail="Status: Lost - price", url="https://cw.example/opportunity/8")
     uow.commit()
     view = rep_client.get(f"/documents/{quote.id}").get_data(as_text=True)
     assert "Lost in ConnectWise on 2026-05-04 by Sam" in view and "Status: Lost - price" in view
     assert 'data-status="lost"' in view
+    # the link says where it goes: a bare "open" beside "Lost" read as the opportunity's status
+    assert re.search(r'<a href="https://cw.example/opportunity/8"[^>]*>Open in ConnectWise</a>', view)
     listing = rep_client.get("/quotes/").get_data(as_text=True)
     assert listing.count('data-external-status="lost"') == 1 and "Lost in ConnectWise on 2026-05-04 by Sam" in listing
     assert "external-status" not in rep_client.get(f"/documents/{other.id}").get_data(as_text=True)
