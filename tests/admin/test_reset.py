@@ -48,6 +48,20 @@ def test_confirmation_page_says_what_will_be_lost(admin_client, connected_demo, 
         assert f'data-table="{table}"' in html
         assert f'<td class="num">{counts[table]}</td>' in html
     assert "Not touched: the host's customers" in html
+    assert "ConnectWise's companies, contacts, opportunities and products." in " ".join(html.split())
+    assert "everything in ConnectWise" not in html and "callbacks are removed there" not in html
+
+
+def test_confirmation_page_says_the_callbacks_are_the_one_thing_removed_in_connectwise(admin_client, connected_demo):
+    from colcw_plugin.models import CallbackRegistration
+
+    db.session.add(CallbackRegistration(cw_id=9001, type="company", url_shown="https://co.example/colcw/cw-callback/…"))
+    db.session.commit()
+    html = " ".join(admin_client.get(BASE + "/reset").get_data(as_text=True).split())
+    assert "removed from ConnectWise first" in html  # the table's row
+    assert ("ConnectWise's companies, contacts, opportunities and products (only colcw's callbacks are removed "
+            "there, first, so ConnectWise stops calling this host).") in html
+    assert "everything in ConnectWise" not in html
 
 
 def test_reset_deletes_connector_data_only(admin_client, connected_demo, demo_client):
