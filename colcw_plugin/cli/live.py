@@ -24,6 +24,7 @@ from ..setup.live_updates import LiveInput, read_live
 from ..sync.inbound.status import live_panel
 from ..sync.inbound.switch import apply_live
 from ..sync.runtime import Runtime
+from .output import echo_field_errors
 from .who import command_line_user
 
 MASTERS = {"connectwise": CW_MASTER, "channelonline": HOST_MASTER, "host": HOST_MASTER}
@@ -46,8 +47,8 @@ def live_updates_command(enabled, public_url, master):
             messages = apply_live(db.session, rt.box, rt.client, data, command_line_user())
         except FieldErrors as e:
             db.session.rollback()
-            for field, message in e.errors.items():
-                click.echo(f"{field}: {message}", err=True)
+            echo_field_errors(e.errors, {"public_base_url": "--public-url", "enabled": "--on/--off",
+                                         "customer_master": "--master"})
             sys.exit(2)
         for category, text in messages:
             click.echo(("Warning: " if category == "warning" else "") + text, err=category == "warning")

@@ -44,6 +44,7 @@ from ..sync.inbound.switch import recheck_callbacks
 from ..sync.quotes.opportunities import OpportunitySetup
 from ..sync.runtime import Runtime
 from ..text import plural, sentence
+from .output import echo_field_errors
 from .who import command_line_user
 
 
@@ -76,8 +77,9 @@ def configure_command(site_url, company_id, public_key, private_key, username, p
         save_connection(db.session, rt.box, data, command_line_user(), rt.config.allow_http)
     except FieldErrors as e:
         db.session.rollback()
-        for field, message in e.errors.items():
-            click.echo(f"{field}: {message}", err=True)
+        echo_field_errors(e.errors, {"site_url": "--site", "company_id": "--company-id", "client_id": "--client-id",
+                                     "user": "--public-key" if keys else "--username",
+                                     "secret": "--private-key" if keys else "--password"})
         sys.exit(2)
     db.session.commit()
     click.echo(f"Saved the ConnectWise connection to {data.site_url.strip()} (company {data.company_id.strip()}).")

@@ -65,7 +65,9 @@ class ConnectionInput:
     allow_http: bool = False
 
 
-_COMPANY_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,50}$")
+SITE_URL_MAX = 255  # the column's length
+COMPANY_ID_MAX = 50
+_COMPANY_RE = re.compile(rf"^[A-Za-z0-9_.\-]{{1,{COMPANY_ID_MAX}}}$")
 _HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
@@ -93,13 +95,20 @@ def validate_connection(data: ConnectionInput, has_stored_secret: bool, http_all
         errors["site_url"] = ("The site URL must start with https://"
                               + (" (or http:// for the local sandbox)." if http_allowed_by_config and data.allow_http
                                  else "."))
+    elif len(url) > SITE_URL_MAX:
+        errors["site_url"] = (f"The site URL must be at most {SITE_URL_MAX} characters ({len(url):,} were entered). "
+                              "Enter just the address the browser shows, e.g. https://na.myconnectwise.net.")
     elif not _is_web_address(parts):
         errors["site_url"] = (f"“{url[:80]}” is not a web address. Enter your ConnectWise site URL as the browser "
                               "shows it, e.g. https://na.myconnectwise.net.")
     elif parts.scheme == "http" and not (data.allow_http and http_allowed_by_config):
         errors["site_url"] = ("The site URL must use https://. Plain http is only allowed for a local sandbox "
                               "with the development setting (COLCW_ALLOW_HTTP).")
-    if not _COMPANY_RE.match(data.company_id.strip()):
+    company = data.company_id.strip()
+    if len(company) > COMPANY_ID_MAX:
+        errors["company_id"] = (f"The company ID must be at most {COMPANY_ID_MAX} characters ({len(company):,} were "
+                                "entered): enter the company ID you type on the ConnectWise login screen.")
+    elif not _COMPANY_RE.match(company):
         errors["company_id"] = "Enter the company ID you type on the ConnectWise login screen (letters, digits, - _ .)."
     if data.auth_mode not in ("api_keys", "integrator"):
         errors["auth_mode"] = "Choose API member keys or an integrator login."

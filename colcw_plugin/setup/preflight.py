@@ -94,7 +94,7 @@ def _reps(session: Session, settings: Settings, lookups: Lookups | None) -> Chec
             items.append(f"{user.name}: {m.member_identifier} was saved without checking it in ConnectWise")
         elif lookups is not None and lookups.member(m.member_identifier) is None:
             items.append(f"{user.name}: member {m.member_identifier} is no longer active in ConnectWise")
-    return Check("Sales reps", not items, f"Checked {scope}: " + (f"{len(items)} problem(s)" if items else "all mapped"),
+    return Check("Sales reps", not items, f"Checked {scope}: " + (plural(len(items), "problem") if items else "all mapped"),
                  items, "Map them on Sales rep mapping (Auto-map matches members by e-mail).", "colcw_admin.reps")
 
 
@@ -133,8 +133,8 @@ def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) 
         fix = ("Add these categories / sub-categories in ConnectWise (Setup Tables → Product Category), or switch "
                "to the mapping on Product integration mapping.")
         mode = "ChannelOnline's names"
-    return Check("Categories", not items, f"Using {mode}: " + (f"{len(items)} host categories have no ConnectWise "
-                 "match" if items else "every host category has a ConnectWise match"), items, fix, "colcw_admin.products")
+    return Check("Categories", not items, f"Using {mode}: " + (f"{plural(len(items), 'host category', 'host categories')} "
+                 f"{'has' if len(items) == 1 else 'have'} no ConnectWise match" if items else "every host category has a ConnectWise match"), items, fix, "colcw_admin.products")
 
 
 def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | None) -> Check:

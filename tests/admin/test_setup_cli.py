@@ -37,8 +37,8 @@ def test_configure_with_invalid_values_says_why_and_saves_nothing(app, cw_sandbo
     result = app.test_cli_runner().invoke(args=["colcw", "configure", "--site", "ftp://x", "--company-id", "a b",
                                                 "--username", "u", "--password", "p", "--client-id", "c"])
     assert result.exit_code == 2
-    assert "site_url: The site URL must start with https://." in result.output
-    assert "company_id:" in result.output
+    assert "--site: The site URL must start with https://." in result.output
+    assert "--company-id: Enter the company ID" in result.output and "company_id:" not in result.output
     assert get_settings(db.session).site_url == ""
 
 

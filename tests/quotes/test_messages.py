@@ -63,6 +63,24 @@ def test_a_site_url_that_is_not_a_url_is_refused_at_save(admin_client, cw_sandbo
     assert get_settings(db.session).site_url == ""
 
 
+def test_an_over_long_site_url_or_company_id_says_how_long_it_may_be(admin_client, cw_sandbox):
+    resp = admin_client.post(URL + "connection", data=_connection_form(
+        admin_client, cw_sandbox, site_url="https://" + "a" * 3000 + ".example.com", company_id="C" * 300))
+    assert resp.status_code == 400
+    text = _text(resp.get_data(as_text=True))
+    assert ("The site URL must be at most 255 characters (3,020 were entered). Enter just the address the browser "
+            "shows, e.g. https://na.myconnectwise.net.") in text
+    assert ("The company ID must be at most 50 characters (300 were entered): enter the company ID you type on the "
+            "ConnectWise login screen.") in text
+    assert get_settings(db.session).site_url == ""
+
+
+def test_the_command_line_names_the_option_a_refused_value_came_from(app, cw_sandbox):
+    result = app.test_cli_runner().invoke(args=["colcw", "live-updates", "--on", "--public-url", "notaurl"])
+    assert result.exit_code == 2
+    assert result.output.startswith("--public-url: ") and "public_base_url" not in result.output
+
+
 def test_a_wrong_integrator_password_says_so(admin_client, cw_sandbox):
     resp = admin_client.post(URL + "test", data=_connection_form(
         admin_client, cw_sandbox, auth_mode="integrator", public_key="", private_key="", username=cw_sandbox.username,
