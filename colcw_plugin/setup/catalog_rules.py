@@ -4,7 +4,8 @@ the admin's product mappings.
 The quote export (once per run), the pre-flight check and the mapping pages all read the rules
 through :class:`CatalogRules`, so they cannot disagree: a manufacturer alias is an explicit choice
 and wins over a same-named manufacturer; with "use ChannelOnline's names" a line's own category
-and sub-category are used as they are, with the mapping only the row for exactly that pair.
+and sub-category are used as they are (the mapping table is kept but not read: a fix that maps a pair says to
+switch the mode), with the mapping only the row for exactly that pair.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import CategoryMapping, ManufacturerAlias, ProductTypeMapping, Settings
+
+# The mapping mode's choice as the Categories section words it (the start of its radio button's label).
+MAPPING_MODE = "Use the mapping below"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,10 @@ class CatalogRules:
         row, or in names mode a line without a category and sub-category)."""
         if not self.by_mapping:
             return (Target(category), Target(subcategory)) if category and subcategory else None
+        return self.mapped_pair(category, subcategory)
+
+    def mapped_pair(self, category: str, subcategory: str) -> tuple[Target, Target] | None:
+        """The mapping table's row for a host pair, in either mode (in names mode it is saved but not used)."""
         pair = self.categories.get((category, subcategory or ""))
         return pair if pair is not None and pair[0].name and pair[1].name else None
 

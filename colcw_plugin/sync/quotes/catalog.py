@@ -27,7 +27,7 @@ from decimal import Decimal
 from ...cw import ConnectWiseClient, ValidationFailed, create_once
 from ...cw import conditions as C
 from ...setup import pages
-from ...setup.catalog_rules import CatalogRules
+from ...setup.catalog_rules import MAPPING_MODE, CatalogRules
 from ...setup.field_mapping import PRODUCT
 from .problems import ExportRefused, LineProblem
 
@@ -287,12 +287,24 @@ class Catalog:
         sub = self._subcategory(category["id"], sub_name) if category else None
         if sub is None:
             missing = f"category \"{cat_name}\"" if category is None else f"sub-category \"{sub_name}\" of {cat_name}"
-            problems.append(_uncreatable(
-                ln, f"{missing} does not exist in ConnectWise.",
-                f"Create {missing} in ConnectWise (Setup Tables → Products → Category / Sub Category), or map "
-                f"{where} to an existing one ({pages.CATEGORIES.name})."))
+            create = f"Create {missing} in ConnectWise (Setup Tables → Products → Category / Sub Category), or "
+            problems.append(_uncreatable(ln, f"{missing} does not exist in ConnectWise.", create + (
+                f"map {where} to an existing one ({pages.CATEGORIES.name})." if self.rules.by_mapping
+                else self._switch_to_mapping(ln, where))))
             return None, None
         return category["id"], sub["id"]
+
+    def _switch_to_mapping(self, ln: LineInput, where: str) -> str:
+        """How to map a line's category in "use ChannelOnline's names" mode, where the mapping table is not read
+        (user guide §5.2 b: one mode or the other): choose "Use the mapping below", which then applies to every
+        line. Said even when a row for it is saved already, since that row does nothing until then."""
+        mode = f"choose “{MAPPING_MODE}” on {pages.CATEGORIES.name}"
+        saved = self.rules.mapped_pair(ln.category, ln.subcategory)
+        if saved is not None:
+            return (f"{mode} and save: {where} is mapped to {saved[0].name} / {saved[1].name} there, but the mapping "
+                    "is used only in that mode (and then for every category: map each one your products use).")
+        return (f"map {where} to an existing one: {mode}, map {where} there and save (the mapping is used only in that "
+                "mode, and then for every category: map each one your products use).")
 
     def _resolve_manufacturer(self, ln: LineInput, problems: list[LineProblem]) -> int | None:
         if not ln.manufacturer.strip():
