@@ -185,6 +185,8 @@ def test_a_document_whose_customer_changed_after_export_is_stopped_on_the_checkl
 
 
 def test_a_converted_quotes_checklist_points_to_its_order_and_offers_no_export(world, rep_client, drain_queue):
+    """Nothing is wrong with a converted quote and nothing is to be fixed: the page says its sales order carries its
+    lines and links to it, with no ✗, no "unavailable until … is fixed" and no Export again."""
     from host_stub import services
 
     quote = world.quote([line("OPT-7010")], name="Converted deal")
@@ -192,7 +194,17 @@ def test_a_converted_quotes_checklist_points_to_its_order_and_offers_no_export(w
     order = services.convert_quote(quote.id)
     drain_queue()
     page = rep_client.get(f"/colcw/documents/{quote.id}/export").get_data(as_text=True)
-    assert re.search(r'<button type="submit" id="colcw-export-submit" disabled>', page)
-    assert "Export now is unavailable until “Converted to a sales order” is fixed: see its ✗ above." in page
-    assert (f"{quote.number} was converted to {order.number}, which carries its lines. Export {order.number} "
-            "instead.") in page
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page))
+    assert "colcw-export-submit" not in page and "Export again" not in page and "Export now" not in page
+    assert "is fixed" not in text and "✗" not in text
+    row = page.split('id="colcw-check-converted"', 1)[1].split("</tr>", 1)[0]
+    assert "→" in row and f"{quote.number} was converted to {order.number}, which carries its lines." in row
+    assert (f"There is nothing to export here: {quote.number} became sales order {order.number}, and its lines now go "
+            "to ConnectWise with that order's export.") in text
+    assert f'<a href="/documents/{order.id}" id="colcw-converted-order">{order.number}</a>' in page
+    go = re.search(r'<a class="button" href="([^"]+)" id="colcw-export-order">Go to ([^<]+) export</a>', page)
+    assert go and go.group(2) == f"{order.number}’s"
+    # The link leads to the order's own export page, where Export again is offered.
+    order_page = rep_client.get(go.group(1)).get_data(as_text=True)
+    assert f"Export sales order {order.number} to ConnectWise" in order_page
+    assert re.search(r'<button type="submit" id="colcw-export-submit">Export again</button>', order_page)

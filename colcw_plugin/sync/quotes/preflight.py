@@ -26,9 +26,10 @@ class Check:
     ok: bool
     label: str
     detail: str = ""
-    fix: str = ""  # "export_customer" when the one-click customer export fixes it
+    fix: str = ""  # "export_customer" when the one-click customer export fixes it; "converted": nothing to fix
     # Said after the detail, also when the page shows what ConnectWise said instead (where the export goes).
     note: str = ""
+    order: tuple[int, str] | None = None  # a converted quote's sales order (id, number), which the page links to
 
 
 def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dict) -> list[Check]:
@@ -41,8 +42,12 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
                       "the connection (Admin → Integration → ConnectWise).")]
     checks = [Check(True, "ConnectWise connection")]
     if doc.is_quote and doc.status == "converted":  # the export skips it: its order carries its lines
-        order = session.execute(select(Document.number).where(Document.source_quote_id == doc.id)).scalar()
-        return [*checks, Check(False, "Converted to a sales order", " ".join(converted(doc.number, order)))]
+        order = session.execute(select(Document.id, Document.number).where(Document.source_quote_id == doc.id)
+                                .order_by(Document.id)).first()
+        # Not a failure to fix: the quote's export has moved to its order (the page links to it, and says so
+        # instead of "unavailable until … is fixed"). Not ok, so nothing can start an export of it.
+        return [*checks, Check(False, "Converted to a sales order", converted(doc.number, order and order.number)[0],
+                               fix="converted", order=order and (order.id, order.number))]
     customer_link = get_link(session, "customer", doc.customer_id)
     checks.append(Check(customer_link is not None, f"Customer {doc.customer.name} in ConnectWise",
                         f"Company {customer_link.cw_identifier or customer_link.cw_id}" if customer_link else
