@@ -47,3 +47,19 @@ def test_the_checklist_of_a_renamed_exported_quote_says_the_name_changes_nothing
     other = world.quote([line("OPT-7010", qty=2)], name="Renamed")
     assert world.export(other.id).status == "succeeded"
     assert sorted(o["name"] for o in world.opportunities()) == ["Original name", "Renamed"]
+
+
+def test_a_renamed_sales_order_is_told_to_use_a_new_quote_which_the_host_can_make(world, app):
+    """The host makes a sales order only by converting a quote (Quotes → New quote, no New sales order): the way to a
+    new opportunity it names is a new quote."""
+    order = world.quote([line("OPT-7010")], name="Order deal", doc_type="order")
+    assert world.export(order.id).status == "succeeded"
+    [opp] = world.opportunities()
+    services.set_locked(order.id, False)
+    services.save_document({}, None, document_id=order.id, custom_fields={world.field_id: "Renamed order"})
+
+    row = _opportunity_row(app, order.id)
+    assert (f"The opportunity name on the document is now “Renamed order”, but an exported sales order stays linked "
+            f"to its opportunity by id: the export neither renames opportunity {opp['id']} nor moves these lines to "
+            "another one. To rename it, rename it in ConnectWise; for a new opportunity “Renamed order”, put the "
+            "lines on a new quote with that name and export that one.") in row

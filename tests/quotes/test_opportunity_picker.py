@@ -90,9 +90,17 @@ def test_an_exported_document_cannot_be_pointed_elsewhere(world, client):
     doc = world.quote([line("OPT-7010")], name="First home")
     world.export(doc.id)
     other = make_opportunity(world, "Elsewhere")
-    with pytest.raises(picker.PickRefused, match="is already exported to opportunity .* and stays linked to it"):
+    with pytest.raises(picker.PickRefused) as refused:
         picker.link_document(db.session, runtime().host(db.session), client, OpportunitySetup(client),
                              get_settings(db.session), doc, other["id"])
+    [first] = [o for o in world.opportunities() if o["name"] == "First home"]
+    # What it says a person can do in the host, which has New quote but no Copy.
+    assert str(refused.value) == (
+        f"{doc.number} is already exported to opportunity {first['id']} “First home” and stays linked to it. To export "
+        "its lines to another opportunity, create a new quote with the same lines (Quotes → New quote) and export "
+        "that.")
+    db.session.rollback()
+    assert get_link(db.session, "document", doc.id).cw_id == first["id"]
 
 
 def test_another_companys_opportunity_is_refused(world, client):

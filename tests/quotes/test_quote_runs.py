@@ -167,7 +167,8 @@ def test_a_document_whose_customer_changed_after_export_is_stopped_on_the_checkl
     db.session.commit()
     refusal = (f"{doc.number} is linked to opportunity {opp['id']} \"Moved deal\" of another ConnectWise company "
                "(Acme Dental); its customer changed after it was exported. Move the opportunity to the new company "
-               "in ConnectWise, or copy the lines to a new quote for this customer and export that.")
+               "in ConnectWise, or create a new quote for this customer with the same lines (Quotes → New quote) and "
+               "export that.")
     page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
     text = page.replace("&#34;", '"')
     assert re.search(r'<button type="submit" id="colcw-export-submit" disabled>', page)

@@ -164,8 +164,8 @@ def link_document(session: Session, host: UnitOfWork, client: ConnectWiseClient,
     state = get_state(session, doc.id)
     if state is not None and state.exported_at is not None:
         raise PickRefused(f"{doc.number} is already exported to opportunity {state.opportunity_id} “"
-                          f"{state.opportunity_name}” and stays linked to it; copy it to a new quote to export it "
-                          "elsewhere.")
+                          f"{state.opportunity_name}” and stays linked to it. To export its lines to another "
+                          "opportunity, create a new quote with the same lines (Quotes → New quote) and export that.")
     company = get_link(session, "customer", doc.customer_id)
     if company is None:
         raise PickRefused(customer_not_linked(doc.customer.name, doc.customer.account_number))

@@ -121,9 +121,10 @@ def renamed_note(doc: Document, opportunity_id: int, name: str) -> str:
     what = "quote" if doc.is_quote else "sales order"
     typed = f"now “{name}”" if name else "now empty"
     new = f"a new opportunity “{name}”" if name else "a new opportunity"
+    # A new quote even for a sales order: the host makes sales orders only by converting a quote.
     return (f"The opportunity name on the document is {typed}, but an exported {what} stays linked to its opportunity "
             f"by id: the export neither renames opportunity {opportunity_id} nor moves these lines to another one. To "
-            f"rename it, rename it in ConnectWise; for {new}, put the lines on a new {what}"
+            f"rename it, rename it in ConnectWise; for {new}, put the lines on a new quote"
             + (" with that name" if name else "") + " and export that one.")
 
 

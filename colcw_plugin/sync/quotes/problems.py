@@ -63,8 +63,8 @@ def other_company(number: str, opportunity_id: int, opportunity_name: str, compa
     return ExportRefused(
         f"{number} is linked to opportunity {opportunity_id} \"{opportunity_name}\" of another ConnectWise company "
         f"({company_name}); its customer changed after it was exported.",
-        "Move the opportunity to the new company in ConnectWise, or copy the lines to a new quote for this customer "
-        "and export that.")
+        "Move the opportunity to the new company in ConnectWise, or create a new quote for this customer with the same "
+        "lines (Quotes → New quote) and export that.")
 
 
 def customer_not_linked(customer_name: str, account_number: str, also: str = "") -> str:
