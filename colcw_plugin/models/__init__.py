@@ -29,6 +29,7 @@ from .live import (
     LiveSettings,
     RecordDrift,
 )
+from .people import TimeZoneChoice
 from .runs import (
     ACTIVE_RUN_STATUSES,
     ENDED_RUN_STATUSES,
@@ -63,6 +64,6 @@ __all__ = [
     "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "CreateIntent", "DocumentDrift", "DocumentExport",
     "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",
     "RecordDrift", "RecordState", "ReferenceCache", "RequiredField", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
-    "SyncItem", "SyncRun", "actor_label", "cancelled_message", "find_by_cw", "late_cancel_note", "fingerprint", "get_link", "links_for", "remove_link",
+    "SyncItem", "SyncRun", "TimeZoneChoice", "actor_label", "cancelled_message", "find_by_cw", "late_cancel_note", "fingerprint", "get_link", "links_for", "remove_link",
     "set_link", "stop_request_message", "stop_requested_by", "summarize_counts",
 ]

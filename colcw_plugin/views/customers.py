@@ -29,6 +29,7 @@ from ..sync.shared.advice import deleted_company_fix
 from . import rep_bp
 from .parts import constant, filled, fragment_or_page
 from .support import already_running, not_connected, runtime
+from .zone import display_zone, when
 
 MAX_IDENT = 100
 # Where the ConnectWise panel goes on the customer's page; htmx swaps the panel in once the page is shown.
@@ -235,7 +236,8 @@ def _relink_page(customer: Customer, ident: str, *, error: str = "",
 def _panel_html(customer: Customer) -> str:
     status = customer_links.status(db.session, customer)
     link = status.link
-    return render_template("colcw/customers/_panel.html", customer=customer, status=status,
+    return render_template("colcw/customers/_panel.html", customer=customer, status=status, when=when,
+                           zone=display_zone(),
                            deleted_fix=deleted_company_fix(link.cw_identifier, customer.account_number)
                            if link is not None and link.status == "missing_in_cw" else "",
                            drift=customer_drift(db.session, customer.id),

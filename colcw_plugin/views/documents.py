@@ -41,6 +41,7 @@ from ..text import plural, sentence
 from . import rep_bp
 from .parts import fragment_or_page
 from .support import already_running, not_connected, runtime
+from .zone import display_zone, when
 
 LINES = "Lines"  # the checklist's row for the lines the export would refuse
 REFRESH_SECONDS = 3  # how often a linked document's panel asks for what came back from ConnectWise
@@ -136,7 +137,7 @@ def export_document(doc_id: int):
     asked_for = _run_of(doc, request.args.get("run", type=int))
     checklist = _checklist(doc, snapshot, store=False)
     run = checklist["active"] or asked_for  # while an export of it runs, that run's progress
-    return render_template("colcw/documents/export.html", doc=doc, run=run,
+    return render_template("colcw/documents/export.html", doc=doc, run=run, zone=display_zone(),
                            final=bool(run and run.status in FINAL_RUN_STATUSES),
                            outcome=_outcome(run) if run else None, **checklist,
                            panel=panel_state(db.session, doc, read_settings(db.session), snapshot))
@@ -153,6 +154,7 @@ def export_run(doc_id: int):
     final = run.status in FINAL_RUN_STATUSES
     resp = make_response(render_template(
         "colcw/documents/_run.html", doc=doc, run=run, final=final, outcome=_outcome(run) if final else None, fragment=True,
+        zone=display_zone(),
         panel=panel_state(db.session, doc, read_settings(db.session), document_snapshot(doc))))
     if final and request.headers.get("HX-Request"):
         resp.headers["HX-Refresh"] = "true"
@@ -230,6 +232,7 @@ def _panel_html(doc: Document, snapshot: dict) -> str:
     cw_status = next((x for x in doc.external_statuses if x.source == SOURCE), None)
     panel = panel_state(db.session, doc, settings, snapshot)
     return render_template("colcw/documents/_panel.html", doc=doc, cw_status=cw_status, panel=panel, source=SOURCE,
+                           when=when, zone=display_zone(),
                            changes=changes_of(panel.drift), refresh_seconds=REFRESH_SECONDS)
 
 

@@ -1,9 +1,8 @@
 """Admin → Integration → ConnectWise → Synchronization Jobs: run a job now or schedule it, the
-schedules, the history, and the display time zone. A run's own page is in :mod:`.runs`."""
+schedules, the history, and "Show times in" (the person's zone on every colcw page: :mod:`.zone`). A run's own
+page is in :mod:`.runs`."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from redis.exceptions import RedisError
@@ -19,8 +18,6 @@ from ..sync.jobs.scheduler import missing_processes
 from ..sync.jobs.schedules import (
     create_schedule,
     describe,
-    in_zone,
-    is_timezone,
     job_description,
     list_schedules,
     parse_timing,
@@ -31,22 +28,10 @@ from ..sync.jobs.schedules import (
 from . import admin_bp
 from .forms import JOB_FORMS, ScheduleForm
 from .support import actor_name, runtime
+from .zone import choose, display_zone, when
 
-ZONE_COOKIE = "colcw_tz"
 NOT_QUEUED = ("the job queue (Redis) did not answer. The colcw scheduler queues it as soon as Redis is reachable; "
               "check REDIS_URL and that the scheduler and a worker are running.")
-
-
-def display_zone() -> str:
-    """The admin's display zone (a cookie they set on the jobs page), UTC until they choose."""
-    zone = request.cookies.get(ZONE_COOKIE, "")
-    return zone if is_timezone(zone) else "UTC"
-
-
-def when(value: dt.datetime | None) -> str:
-    """A naive-UTC time shown in the admin's display zone."""
-    shown = in_zone(value, display_zone())
-    return shown.strftime("%Y-%m-%d %H:%M %Z") if shown else "—"
 
 
 HISTORY_PAGE = 25  # runs on a page of the job history
@@ -186,15 +171,8 @@ def save_mass_delete_limit():
 @admin_bp.route("/jobs/zone", methods=["POST"])
 @admin_required
 def set_zone():
-    zone = request.form.get("zone", "").strip()
-    resp = redirect(safe_target(request.form.get("next"), url_for(".jobs")))
-    if not is_timezone(zone):
-        flash(f"{zone!r} is not a time zone name; choose one from the list (e.g. America/Chicago).", "error")
-        return resp
-    resp.set_cookie(ZONE_COOKIE, zone, max_age=365 * 86400, httponly=True, samesite="Lax",
-                    path="/admin/integration/connectwise")
-    flash(f"Times on these pages are now shown in {zone}.", "success")
-    return resp
+    """"Show times in" on the jobs page: the admin's zone on every colcw page (:mod:`.zone`)."""
+    return choose(request.form.get("zone", "").strip(), safe_target(request.form.get("next"), url_for(".jobs")))
 
 
 # --- schedules -------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ..sync.quotes import list_status as document_status
 from . import rep_bp
 from .parts import arg, filled, fixed_url, fragment_or_page
 from .support import runtime
+from .zone import display_zone
 
 RUN_PARAM = "colcw_run"  # the list URL's parameter naming the bulk run to follow
 FILTER_PARAM = "cw"
@@ -140,7 +141,7 @@ def run_panel() -> Markup | None:
     run = db.session.get(SyncRun, int(raw)) if raw.isdigit() else None
     if run is None or not can_see(run):
         return None
-    return Markup(render_template("colcw/lists/_run_panel.html", run=run))  # noqa: S704 - autoescaped template
+    return Markup(render_template("colcw/lists/_run_panel.html", run=run, zone=display_zone()))  # noqa: S704 - autoescaped
 
 
 def can_see(run: SyncRun) -> bool:

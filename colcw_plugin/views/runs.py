@@ -15,8 +15,9 @@ from ..sync.jobs import history, recovery
 from ..sync.jobs.scheduler import missing_processes
 from ..sync.jobs.schedules import is_timezone
 from . import admin_bp, rep_bp
-from .jobs import display_zone, flash_submitted, when
+from .jobs import flash_submitted
 from .support import runtime
+from .zone import display_zone, when
 
 
 def _run(run_id: int) -> SyncRun:
@@ -136,11 +137,11 @@ def run_progress(run_id: int):
     fetch themselves again."""
     db.session.expire_all()
     run = _visible_run(run_id)
-    zone = request.args.get("zone", "")  # the page's time zone (an admin's display zone: its cookie is not sent here)
+    zone = request.args.get("zone", "")  # the page's time zone, so that its copies keep it; else the person's
     # details: a run's page, whose Records and ConnectWise requests rows follow the run too (from the same row)
     resp = Response(render_template("colcw/_run_progress.html", run=run, reload=bool(request.args.get("reload")),
                                     details=bool(request.args.get("details")),
-                                    zone=zone if is_timezone(zone) else None))
+                                    zone=zone if is_timezone(zone) else display_zone()))
     resp.headers["Cache-Control"] = "no-store"
     if run.status in FINAL_RUN_STATUSES:
         resp.headers["HX-Trigger"] = "colcw-run-finished"  # the parts showing its results fetch themselves again
@@ -161,7 +162,7 @@ def run_log(run_id: int):
                         per_page=100, error_out=False)
     back = referrer_path()
     return render_template("colcw/jobs/log.html", run=run, items=items, action=action, when=when,
-                           job_label=runtime().kinds.label(run.kind), back=back)
+                           zone=display_zone(), job_label=runtime().kinds.label(run.kind), back=back)
 
 
 @rep_bp.route("/runs/<int:run_id>/status.json", methods=["GET"])
