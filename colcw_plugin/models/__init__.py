@@ -43,6 +43,7 @@ from .runs import (
     SyncRun,
     actor_label,
     cancelled_message,
+    last_heartbeat,
     late_cancel_note,
     stop_request_message,
     stop_requested_by,
@@ -64,6 +65,6 @@ __all__ = [
     "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "CreateIntent", "DocumentDrift", "DocumentExport",
     "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",
     "RecordDrift", "RecordState", "ReferenceCache", "RequiredField", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
-    "SyncItem", "SyncRun", "TimeZoneChoice", "actor_label", "cancelled_message", "find_by_cw", "late_cancel_note", "fingerprint", "get_link", "links_for", "remove_link",
+    "SyncItem", "SyncRun", "TimeZoneChoice", "actor_label", "cancelled_message", "find_by_cw", "last_heartbeat", "late_cancel_note", "fingerprint", "get_link", "links_for", "remove_link",
     "set_link", "stop_request_message", "stop_requested_by", "summarize_counts",
 ]

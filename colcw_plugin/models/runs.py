@@ -7,7 +7,7 @@ import enum
 import re
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -63,6 +63,31 @@ def actor_label(actor: Mapping[str, Any] | None) -> str:
 _STOP_REQUEST = re.compile(r"^Cancel requested by (?P<who>.*?)(?P<at> at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)?: "
                            r"the run stops ")
 STOP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S %Z"  # when an admin asked a run to stop, in a page's (or UTC's) zone
+WAIT_TIME_FORMAT = "%H:%M:%S %Z"  # when a waiting run tries again, in a page's (or UTC's) zone
+GIVE_UP_TIME_FORMAT = "%H:%M %Z"  # when what still fails of a waiting run is left as not attempted
+
+
+def in_zone(value: dt.datetime, zone: str, fmt: str) -> str:
+    """A naive-UTC time written in ``zone`` (an IANA name; UTC when it names none) with ``fmt``."""
+    try:
+        tz = ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        tz = dt.UTC
+    return value.replace(tzinfo=dt.UTC).astimezone(tz).strftime(fmt)
+
+
+# When the scheduler marks a run whose worker died interrupted (or closes one asked to stop), its message says when
+# its worker last gave a sign of life, in UTC: the message is what the command line, the status JSON and the logs
+# show. Pages show that time in their own zone (SyncRun.message_in): they find it by this phrase, in messages written
+# before as in new ones.
+HEARTBEAT_FORMAT = "%Y-%m-%d %H:%M:%S"
+_HEARTBEAT = re.compile(r"(?P<lead>last heartbeat )(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC\b")
+
+
+def last_heartbeat(at: dt.datetime) -> str:
+    """``last heartbeat 2026-07-01 18:30:05 UTC``: when a run's worker was last heard of (naive UTC ``at``), as its
+    message says it (see :meth:`SyncRun.message_in`)."""
+    return f"last heartbeat {at:{HEARTBEAT_FORMAT}} UTC"
 
 
 def stop_request_message(who: str) -> str:
@@ -141,17 +166,32 @@ class SyncRun(db.Model):
 
     @property
     def wait_text(self) -> str:
-        """Why an active run waits and when it tries again ("" when it does not wait): the run page, the
-        rep's export page and the history list show it while it waits."""
+        """:meth:`wait_text_in` UTC: what the command line and the status JSON say."""
+        return self.wait_text_in("UTC")
+
+    def wait_text_in(self, zone: str) -> str:
+        """Why an active run waits and when it tries again ("" when it does not wait), its times in ``zone`` (an
+        IANA name: the page's, as its other times): the run page, the rep's export page, the lists' run panel and
+        the history list show it while it waits. A waiting run says its next try (``next_try_at``) and when what
+        still fails is given up; a running one pausing between two passes of its records has a reason ending in
+        "trying them again" (:meth:`.recorder.RunRecorder.note_wait`), and ``next_try_at`` says until when."""
         if self.status not in ACTIVE_RUN_STATUSES or not self.waiting_reason:
             return ""
         text = self.waiting_reason
         if self.next_try_at is not None and self.status == RunStatus.WAITING:
-            text += f"; next try at {self.next_try_at:%H:%M:%S} UTC"
+            text += f"; next try at {in_zone(self.next_try_at, zone, WAIT_TIME_FORMAT)}"
             if self.give_up_at is not None:
-                text += (f" (what still fails at {self.give_up_at:%H:%M} UTC is left as not attempted, "
-                         "for Retry)")
+                text += (f" (what still fails at {in_zone(self.give_up_at, zone, GIVE_UP_TIME_FORMAT)} is left as not "
+                         "attempted, for Retry)")
+        elif self.next_try_at is not None:
+            text += f" at {in_zone(self.next_try_at, zone, WAIT_TIME_FORMAT)}"
         return text + "."
+
+    def message_in(self, zone: str) -> str:
+        """The run's message as a page shows it: the times colcw writes into it in UTC (when its worker was last
+        heard of: :func:`last_heartbeat`) in ``zone``, the page's."""
+        return _HEARTBEAT.sub(lambda m: m.group("lead") + in_zone(
+            dt.datetime.strptime(m.group("at"), HEARTBEAT_FORMAT), zone, STOP_TIME_FORMAT), self.message or "")
 
     @property
     def status_label(self) -> str:
@@ -178,8 +218,7 @@ class SyncRun(db.Model):
         else:
             asked = f"Cancel requested by {found.group('who')}"
             if self.stop_requested_at is not None:
-                at = self.stop_requested_at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone))
-                asked += f" at {at.strftime(STOP_TIME_FORMAT)}"
+                asked += f" at {in_zone(self.stop_requested_at, zone, STOP_TIME_FORMAT)}"
             elif found.group("at"):
                 asked += found.group("at")
         return (f"{asked}: the run ends as cancelled once the record it is working on is saved (if its worker has "

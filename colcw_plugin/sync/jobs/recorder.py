@@ -33,6 +33,7 @@ how far it got:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -330,12 +331,15 @@ class RunRecorder:
         self._retry_noted = True
         return self.stop_requested
 
-    def note_wait(self, reason: str) -> None:
-        """Say why the run waits now (shown on its pages while it is active); "" when it goes on. Safe
-        from any thread (it writes on a connection of its own)."""
+    def note_wait(self, reason: str, until: dt.datetime | None = None) -> None:
+        """Say why the run waits now (shown on its pages while it is active); "" when it goes on. ``until``: when
+        it goes on (naive UTC), for a reason ending in "trying them again": its pages add " at <time>" in their own
+        zone (:meth:`~colcw_plugin.models.SyncRun.wait_text_in`). Safe from any thread (it writes on a connection
+        of its own)."""
         with Session(bind=self.engine) as session:
             row = session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(
-                waiting_reason=reason[:2000], heartbeat_at=utcnow()).returning(SyncRun.status, SyncRun.message)).first()
+                waiting_reason=reason[:2000], next_try_at=until, heartbeat_at=utcnow())
+                .returning(SyncRun.status, SyncRun.message)).first()
             session.commit()
         self._saw(row)
 

@@ -34,6 +34,7 @@ from ...models import (
     SyncRun,
     actor_label,
     cancelled_message,
+    last_heartbeat,
     late_cancel_note,
     stop_request_message,
     stop_requested_by,
@@ -65,8 +66,7 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
             continue
         again = (run.interruptions or 0) < queue.settings.auto_resumes
         of_total = f"{run.total:,}" if run.total else "?"
-        stopped = (f"the worker stopped after {run.done:,} of {of_total} records (last heartbeat "
-                   f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)")
+        stopped = f"the worker stopped after {run.done:,} of {of_total} records ({last_heartbeat(run.heartbeat_at)})"
         message = (f"Interrupted: {stopped}; resumed automatically, records already done are skipped." if again
                    else f"Interrupted: {stopped}, for the {_ordinal(run.interruptions + 1)} time. Resume it to finish the "
                         "rest (records already done are skipped), or Retry what was not attempted.")
@@ -112,7 +112,7 @@ def _close_stopping(session: Session, run: SyncRun) -> bool:
     before it closed the run): it keeps its own status, its message saying the cancel came after its last record,
     as a late cancel does when its worker lives (:meth:`.recorder.RunRecorder.finish`)."""
     who = stop_requested_by(run.message)
-    heartbeat = f"(last heartbeat {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+    heartbeat = f"({last_heartbeat(run.heartbeat_at)})"  # in UTC: pages show it in their zone (SyncRun.message_in)
     recorder = RunRecorder(session.get_bind(), run.id, run=run)
     if recorder.reached_all():
         recorder.close()

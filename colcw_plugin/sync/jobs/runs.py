@@ -264,7 +264,7 @@ def _passes(ctx: SyncContext, job, recorder: RunRecorder, options: RunOptions,
         n = len(recorder.deferred)
         until = utcnow() + dt.timedelta(seconds=delay)
         recorder.note_wait(f"{plural(n, 'record')} waiting for ConnectWise ({short_error(_last(recorder))}); "
-                           f"trying {'it' if n == 1 else 'them'} again at {until:%H:%M:%S} UTC")
+                           f"trying {'it' if n == 1 else 'them'} again", until)
         noted = True
         recorder.streak = 0
         _pause(delay, sleep, recorder)
