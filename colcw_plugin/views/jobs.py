@@ -58,8 +58,9 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
                "results": history.RESULTS, "kind_label": kinds.label, "zones": timezones(),
                "missing": missing_processes(runtime().queue)}
     if tab == "run":
-        context.update(job_forms=_job_forms(posted, errors), live=read_live(db.session),
-                       last=history.last_runs(db.session, [k.name for k in kinds]))
+        last = history.last_runs(db.session, [k.name for k in kinds])
+        context.update(job_forms=_job_forms(posted, errors), live=read_live(db.session), last=last,
+                       last_polled=[r.id for r in last.values() if r.active])
     elif tab == "schedules":
         context.update(schedules=list_schedules(db.session), describe=describe,
                        schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}))
@@ -91,6 +92,23 @@ def job_history_rows():
     runs = history.runs_by_id(db.session, ids)
     resp = make_response(render_template("colcw/jobs/_history_poll.html", runs=runs, back=back, when=when,
                                          zone=display_zone(), results=history.RESULTS,
+                                         polled=[r.id for r in runs if r.active]))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@admin_bp.route("/jobs/last-runs-rows", methods=["GET"])
+@admin_required
+def job_last_runs_rows():
+    """The poll of the table of last runs on "Run or schedule a job" (``run``: the ids of its runs not ended): a fresh
+    copy of each of their rows, swapped in by htmx out of band, and the poll itself again for those still not ended
+    (none: it stops). One request every two seconds, however many of its runs are unfinished; each row follows the
+    run it shows."""
+    kinds = runtime().kinds
+    ids = request.args.getlist("run", type=int)[:len(list(kinds))]
+    runs = [r for r in history.runs_by_id(db.session, ids) if r.kind in kinds]
+    resp = make_response(render_template("colcw/jobs/_last_runs_poll.html", rows=[(kinds[r.kind], r) for r in runs],
+                                         back=url_for(".jobs", tab="run"), when=when, results=history.RESULTS,
                                          polled=[r.id for r in runs if r.active]))
     resp.headers["Cache-Control"] = "no-store"
     return resp
