@@ -16,7 +16,10 @@
   needs to replay the requests, without parsing every response it sends back);
   ``{"required_fields": {"opportunities": ["type", "stage"]}}``: fields the tenant made mandatory, by
   resource key, as a ConnectWise admin can (a write without one is 400 InvalidObject with a
-  ``NullValue`` entry naming the field, like any required field; ``{}`` makes them optional again).
+  ``NullValue`` entry naming the field, like any required field; ``{}`` makes them optional again);
+  ``{"reclose": "stamp"|"keep"}``: what moving an opportunity from one closed status to another (Won →
+  Lost) does to its ``closedDate`` and ``closedBy``: stamps who did it and when (default), or keeps the first
+  close's (nothing public says which ConnectWise does; colcw must work under both).
 * ``GET|POST /__sandbox__/throttle`` ``{"per_minute": 1000, "in_flight": 10, "window_seconds": 60}``:
   the tenant's request budget (``null`` turns a limit off; a shorter window lets a test watch a
   client wait out a 429 quickly); a reset restores the one the server started with.
@@ -147,7 +150,7 @@ def options() -> Response:
     """Switch behaviours that public sources disagree on, and what the request log keeps."""
     tenant = _tenant()
     body = _json_body()
-    unknown = set(body) - {"forecast_shape", "record_bodies", "required_fields"}
+    unknown = set(body) - {"forecast_shape", "record_bodies", "required_fields", "reclose"}
     if unknown:
         raise bad_request(f"Unknown option(s): {', '.join(sorted(unknown))}.")
     if "forecast_shape" in body:
@@ -160,8 +163,13 @@ def options() -> Response:
         tenant.record_bodies = body["record_bodies"]
     if "required_fields" in body:
         tenant.required_fields = _required_fields(body["required_fields"])
+    if "reclose" in body:
+        if body["reclose"] not in ("stamp", "keep"):
+            raise bad_request("reclose is 'stamp' or 'keep'.")
+        tenant.reclose = body["reclose"]
     return _ok({"forecast_shape": tenant.forecast_shape, "record_bodies": tenant.record_bodies,
-                "required_fields": {k: list(v) for k, v in tenant.required_fields.items()}})
+                "required_fields": {k: list(v) for k, v in tenant.required_fields.items()},
+                "reclose": tenant.reclose})
 
 
 def _required_fields(value: Any) -> dict[str, tuple[str, ...]]:

@@ -174,6 +174,14 @@ def _opportunity(ctx: WriteContext, fields: dict, mode: str, existing: dict | No
             if existing.get("closedBy"):
                 fields.setdefault("closedBy", existing["closedBy"])
         else:
+            if existing and existing.get("closedDate") and not ctx.reclose_keeps:
+                # From one closed status to another (Won → Lost): a new close, stamped with who made it and
+                # when, unless the write itself sets them. A PATCH carries the record's old values along (and
+                # a PUT may echo them): those are not the write's own. UNVERIFIED (README); the control API's
+                # ``reclose: "keep"`` plays a ConnectWise that keeps the first close's instead.
+                for name in ("closedDate", "closedBy"):
+                    if name in fields and fields[name] == existing.get(name):
+                        del fields[name]
             fields.setdefault("closedDate", now_iso())
             member = _api_member(ctx)
             if member:

@@ -61,6 +61,9 @@ class Tenant:
         # Fields the tenant made mandatory, by resource key (e.g. {"opportunities": ("type",)}), as an admin
         # does in ConnectWise's setup; writes without them are refused like any missing required field.
         self.required_fields: dict[str, tuple[str, ...]] = {}
+        # What a change from one closed opportunity status to another does to closedDate/closedBy: "stamp"
+        # (who made it, and when: the default) or "keep" (the first close's). Unverified either way (README).
+        self.reclose = "stamp"
         self.log_lock = threading.Lock()
         self.request_log: list[dict] = []
         self.write_listeners: list[Callable[[str, str, dict, str], None]] = []
@@ -97,6 +100,7 @@ class Tenant:
         self.forecast_shape = "array"
         self.record_bodies = False
         self.required_fields = {}
+        self.reclose = "stamp"
         with self.log_lock:
             self.request_log.clear()
         for listener in self.clear_listeners:
@@ -134,7 +138,8 @@ class Tenant:
     # -- writes --------------------------------------------------------------------------
     def _context(self, res: Resource, actor: str) -> WriteContext:
         return WriteContext(store=self.store, actor=actor, api_base=self.api_base, resource=res,
-                            extra_required=self.required_fields.get(res.key, ()))
+                            extra_required=self.required_fields.get(res.key, ()),
+                            reclose_keeps=self.reclose == "keep")
 
     def _finish(self, ctx: WriteContext, res: Resource, body: Any, *, mode: str, actor: str,
                 existing: dict | None, parent: dict | None, rid: int | None) -> dict:

@@ -54,6 +54,9 @@ class WriteContext:
     errors: list[dict] = field(default_factory=list)
     # Fields this tenant made mandatory on the resource (Setup Tables; the control API's ``required_fields``).
     extra_required: tuple[str, ...] = ()
+    # A change from one closed opportunity status to another keeps the first close's closedDate/closedBy
+    # (the control API's ``reclose: "keep"``) instead of stamping who made it and when (the default).
+    reclose_keeps: bool = False
 
     def error(self, code: str, message: str, fld: str) -> None:
         """Record a field error against the resource being written."""
