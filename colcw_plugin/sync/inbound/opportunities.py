@@ -7,7 +7,9 @@
   says colcw did it, for which sales order ("… by colcw for sales order SO1002"). colcw knows its
   member as the author of its callbacks; while it does not (no callbacks registered, or ConnectWise
   did not say), its own records decide: a sales order it exported to the opportunity, with no quote
-  feeding it left unconverted (else the export left it open, and a person won it).
+  feeding it left unconverted (else the export left it open, and a person won it). colcw closes only as
+  Won: when a person then moves it to Lost (or another closed status), the label names that person, on
+  that day, even where ConnectWise keeps colcw's close (closedBy, closedDate) on the record.
 * **Products**: the lines a document exported are compared with what the opportunity holds now
   (quantity, price, cost, description; a line removed; a line added by hand since the export).
   The document is never rewritten: the differences are kept (``colcw_document_drift``) for its
@@ -37,16 +39,29 @@ from .reading import Found
 VERBS = {WON: "Won", LOST: "Lost", CLOSED: "Closed"}
 
 
-def _who(record: dict, kind: str, own_member: str, order: str | None) -> str:
-    """Who closed the opportunity, as the label says it."""
+def _closer(record: dict, kind: str, own_member: str, order: str | None) -> tuple[str, str]:
+    """Who closed the opportunity as it stands, as the label says it, and the day (``YYYY-MM-DD``, or "")."""
+    info = record.get("_info") or {}
     ref = record.get("closedBy") or {}
-    ident = ref.get("identifier") or (record.get("_info") or {}).get("updatedBy") or ""
-    # colcw's own change: the member ConnectWise names as the author of colcw's writes closed it; while that member
-    # is unknown, colcw's records say whether one of its exports made it Won.
-    ours = ident == own_member if own_member else (kind == WON and order is not None)
-    if ours:
-        return "colcw" + (f" for sales order {order}" if order else "")
-    return ref.get("name") or ident or "someone"
+    closer, updater = ref.get("identifier") or "", info.get("updatedBy") or ""
+    ident = closer or updater
+    day = str(record.get("closedDate") or info.get("lastUpdated") or "")[:10]
+    # colcw's own close: the member ConnectWise names as the author of colcw's writes closed it; while that member
+    # is unknown, colcw's records say whether one of its exports made it Won (and, closed otherwise now, whether
+    # the close ConnectWise names is another member's than the one who changed it last: see below).
+    if own_member:
+        ours = ident == own_member
+    else:
+        ours = order is not None and (kind == WON or bool(closer and closer != updater))
+    if not ours:
+        return ref.get("name") or ident or "someone", day
+    if kind == WON:
+        return "colcw" + (f" for sales order {order}" if order else ""), day
+    # colcw closes an opportunity only as Won (a quote converted into a sales order): closed otherwise, someone
+    # changed its status since, and ConnectWise kept colcw's close on it (closedBy and closedDate, unverified: the
+    # sandbox's ``reclose: "keep"``). That person is the one who updated it last, on that day.
+    person = updater if updater and updater != own_member else "someone"
+    return person, str(info.get("lastUpdated") or "")[:10] or day
 
 
 def external_status(record: dict, statuses: list[dict], settings: Settings, own_member: str,
@@ -58,8 +73,7 @@ def external_status(record: dict, statuses: list[dict], settings: Settings, own_
     if kind == OPEN:
         return None
     name = (status or record.get("status") or {}).get("name") or VERBS[kind]
-    when = str(record.get("closedDate") or (record.get("_info") or {}).get("lastUpdated") or "")[:10]
-    who = _who(record, kind, own_member, order)
+    who, when = _closer(record, kind, own_member, order)
     label = f"{VERBS[kind]} in ConnectWise" + (f" on {when}" if when else "") + f" by {who}"
     if kind == CLOSED or name.casefold() != VERBS[kind].casefold():
         label += f": {name}"

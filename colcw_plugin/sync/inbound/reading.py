@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from ...cw import ConnectWiseClient
 from ..shared import fields as M
 
-OPPORTUNITY_FIELDS = ["id", "name", "status", "company", "closedDate", "closedBy", "_info/lastUpdated",
-                      "_info/updatedBy"]
+# ``_info`` whole: a path inside it (``_info/updatedBy``) is no field name, and ConnectWise drops such a name from
+# ``fields`` (the sandbox does: cw_sandbox/names.py); who updated it last names who moved colcw's Won to Lost.
+OPPORTUNITY_FIELDS = ["id", "name", "status", "company", "closedDate", "closedBy", "_info"]
 PRODUCT_FIELDS = ["id", "opportunity/id", "catalogItem", "quantity", "price", "cost", "description",
                   "sequenceNumber", "integrationXRef", "_info/lastUpdated"]
 ENTITIES = ("company", "contact", "opportunity")
