@@ -14,6 +14,12 @@ unlinked contact of that customer with the same e-mail), or reported when the ho
 A company or contact deleted (or a contact moved to another company) in ConnectWise marks its
 link broken; the host record is kept. Planning writes nothing: :mod:`.reconcile` applies a plan
 after the mass-delete guard has seen every break.
+
+What colcw writes into the host from ConnectWise is no change of the host's own: the customer's link
+(``synced_at``, the time until which the host agrees with ConnectWise) moves to the write's time, so All
+Customers and the customer page do not say "Changed since export" for a contact ConnectWise added. Only when
+the host held changes of its own before (edited after that time, not exported yet) does it stay, and they
+still show.
 """
 
 from __future__ import annotations
@@ -73,6 +79,14 @@ def agreed(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, An
     return {k: v if host.get(k) == v else (base or {}).get(k, host.get(k)) for k, v in cw.items()}
 
 
+def edited_since(customer: Customer, link: Link | None) -> bool:
+    """The host holds changes of its own: the customer or one of its contacts was edited after its link's last sync
+    (All Customers' "Changed since export": sync/customers/list_status.py). True without a link."""
+    if link is None or link.synced_at is None:
+        return True
+    return any(row.updated_at is not None and row.updated_at > link.synced_at for row in (customer, *customer.contacts))
+
+
 def shown(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -104,6 +118,8 @@ class CustomerPlan:
     restore: list[Link] = field(default_factory=list)
     outcomes: list[dict] = field(default_factory=list)
     breaks: list[Break] = field(default_factory=list)
+    company_link: Link | None = None  # the customer's own link (its synced_at: until when the host agrees)
+    host_pending: bool = True  # the host held changes of its own before this pass (the link's time stays)
 
     @property
     def writes(self) -> bool:
@@ -154,7 +170,9 @@ class CustomerPlanner:
             customer = self.customers.get(customer_id)
             if customer is None:
                 return None
-            self.plans[customer_id] = CustomerPlan(customer, f"{customer.name} ({customer.account_number})")
+            link = self.links_by_host.get(customer_id)
+            self.plans[customer_id] = CustomerPlan(customer, f"{customer.name} ({customer.account_number})",
+                                                   company_link=link, host_pending=edited_since(customer, link))
         return self.plans[customer_id]
 
     def plan(self) -> list[CustomerPlan]:

@@ -139,13 +139,18 @@ class Reconciler:
                 values = plan.values or M.customer_values(plan.customer)
                 saved = host.save_customer(values, plan.contacts, customer_id=customer_id, actor=LIVE_ACTOR)
                 new_ids = sorted(c.id for c in saved.contacts if c.id not in before)
-            now = utcnow()
+            now = utcnow()  # after the host's save: later than every updated_at it wrote
             for link, entity, host_id, cw_id, base, last in plan.links:
                 if link is None:
                     link = Link(entity=entity, host_id=host_id, cw_id=cw_id, linked_at=now)
                     self.session.add(link)
                 link.synced_values, link.fingerprint, link.cw_last_updated = base, fingerprint(base), last[:30]
-                link.synced_at = now
+                if link is not plan.company_link or not plan.host_pending:
+                    link.synced_at = now
+            if plan.company_link is not None and not plan.host_pending and (plan.values is not None or plan.contacts):
+                # What was just written into the host came from ConnectWise: no change of the host's own to export
+                # (the customer and the contacts saved got a new updated_at all the same).
+                plan.company_link.synced_at = now
             for record, host_id in zip(plan.new_contacts, new_ids, strict=False):
                 values = {k: v for k, v in M.contact_host_values(record, None).items() if k != "is_default"}
                 self.session.add(Link(entity=CONTACT, host_id=host_id, cw_id=record["id"], linked_at=now, synced_at=now,
