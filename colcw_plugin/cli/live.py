@@ -44,7 +44,8 @@ def live_updates_command(enabled, public_url, master):
                          customer_master=live.customer_master if master is None else MASTERS[master])
         rt = Runtime.of(current_app)
         try:
-            messages = apply_live(db.session, rt.box, rt.client, data, command_line_user())
+            messages = apply_live(db.session, rt.box, rt.client, data, command_line_user(), queue=rt.queue,
+                                  kinds=rt.kinds)
         except FieldErrors as e:
             db.session.rollback()
             echo_field_errors(e.errors, {"public_base_url": "--public-url", "enabled": "--on/--off",

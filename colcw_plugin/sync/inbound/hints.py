@@ -13,7 +13,7 @@ unreachable reads it on its next attempt.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Row, func, select, tuple_, update
@@ -50,6 +50,22 @@ def record_hint(session: Session, hint: Hint) -> None:
         "action": stmt.excluded.action, "member": stmt.excluded.member, "last_at": stmt.excluded.last_at,
         "pending": True, "hints": InboundHint.hints + 1}))
     session.commit()
+
+
+def record_hints(session: Session, hints: Iterable[Hint]) -> int:
+    """Store (or add to) the pending hints of several records in one statement; how many records. Flushes, does
+    not commit (the caller's change and its hints are one)."""
+    now = utcnow()
+    rows = {(h.entity, h.cw_id): {"entity": h.entity, "cw_id": h.cw_id, "action": h.action, "member": h.member[:100],
+                                  "hints": 1, "pending": True, "first_at": now, "last_at": now} for h in hints}
+    if not rows:
+        return 0
+    stmt = upsert_insert(session)(InboundHint).values(list(rows.values()))
+    session.execute(stmt.on_conflict_do_update(index_elements=["entity", "cw_id"], set_={
+        "action": stmt.excluded.action, "member": stmt.excluded.member, "last_at": stmt.excluded.last_at,
+        "pending": True, "hints": InboundHint.hints + 1}))
+    session.flush()
+    return len(rows)
 
 
 def take_pending(session: Session, run_id: int, limit: int = TAKE_LIMIT) -> list[Row]:

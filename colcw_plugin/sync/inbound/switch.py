@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
+from redis import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,8 +36,12 @@ from ...setup.live_updates import (
     url_secret,
 )
 from ...setup.secrets import SecretBox, SecretError
+from ..jobs.kinds import KindRegistry
+from ..jobs.queue import JobQueue
 from ..jobs.schedules import Timing, create_schedule, set_enabled
 from . import RECONCILE_KIND
+from .hints import ensure_run
+from .master import Redecided, redecide
 
 REGISTER_FAILED = "The callbacks could not be registered: "
 ClientFactory = Callable[[Session], AbstractContextManager[ConnectWiseClient]]
@@ -148,13 +153,20 @@ def remove_callbacks(session: Session, client_for: ClientFactory) -> str:
 
 
 def apply_live(session: Session, box: SecretBox, client_for: ClientFactory, data: LiveInput, actor: str, *,
-               check: Callable[[str], str] = reachable) -> list[tuple[str, str]]:
+               check: Callable[[str], str] = reachable, queue: JobQueue | None = None,
+               kinds: KindRegistry | None = None) -> list[tuple[str, str]]:
     """Save the Live updates section and act on it; the messages for the page as (category, text):
     ``warning`` for what needs attention, ``info`` for what was done.
 
+    A change of the master for customer data decides again what live updates recorded as differing
+    (:mod:`.master`): with ``queue`` and ``kinds`` (and Live updates on) a live-update run reads the records
+    ConnectWise now gives at once; without, the next live-update run or safety-net pass does.
+
     Raises :class:`~colcw_plugin.errors.FieldErrors` for bad input (nothing saved). Commits.
     """
+    master_before = read_live(session).customer_master
     live, warnings = save_live(session, box, data, actor)
+    redecided = redecide(session, live.customer_master) if live.customer_master != master_before else None
     session.commit()
     messages = [("warning", w) for w in warnings]
     if live.enabled:
@@ -170,4 +182,19 @@ def apply_live(session: Session, box: SecretBox, client_for: ClientFactory, data
             messages.append(("warning" if get_live(session).last_error else "info", removed))
         ensure_schedules(session, actor, enabled=False)
     session.commit()
+    if redecided is not None and redecided.rows:
+        messages.append(_read_again(session, redecided, queue, kinds, live_on=data.enabled))
     return messages
+
+
+def _read_again(session: Session, redecided: Redecided, queue: JobQueue | None, kinds: KindRegistry | None, *,
+                live_on: bool) -> tuple[str, str]:
+    """Queue the live-update run that reads again what the new master decides (when it can); the note saying so."""
+    queued, run_id = False, None
+    if redecided.records and live_on and queue is not None and kinds is not None:
+        try:
+            run = ensure_run(session, queue, kinds)  # None: one is waiting in the queue already, and takes them
+            queued, run_id = True, (run.id if run is not None else None)
+        except RedisError:  # the hints stay pending: the next run or safety-net pass takes them
+            session.rollback()
+    return "info", redecided.message(queued=queued, run_id=run_id, live_on=live_on)
