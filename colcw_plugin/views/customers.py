@@ -80,45 +80,59 @@ def import_company():
         elif (unconnected := not_connected()) is not None:
             error = (unconnected, "")
         else:
-            try:
-                with exclusive.importing_company(db.session, ident):
-                    run = _execute("customer_import", {"company": ident})
-            except exclusive.AlreadyRunning as e:
-                return _import_answer(already_running(e.run, f"{ident} is already being imported from ConnectWise"),
-                                      ident)
-            done = _items(run, "customer")
-            item = done[0] if done else None
-            if item and item.action in ("created", "updated", "unchanged") and item.host_id:
-                contacts, problems = _contact_summary(run)
-                verb = {"created": "Imported", "updated": "Updated", "unchanged": "Already up to date:"}[item.action]
-                flash(f"{verb} {item.label} from ConnectWise.{contacts}", "success")
-                for p in problems:
-                    flash(f"{p.message} {p.resolution}".strip(), "error")
-                target = url_for("customers.view_customer", customer_id=item.host_id)
-                if request.headers.get("HX-Request"):  # the popup: htmx follows to the customer
-                    return "", 200, {"HX-Redirect": target}
-                return redirect(target)
-            error = (item.message, item.resolution) if item else (run.message or "The import did not run.", "")
-            if item is not None and item.action == "failed" and item.cw_id is None:  # no company has that ID
-                found, problem = _companies_like(ident)
-                if found is not None and found.choices:  # the rep typed a name, or part of a Company ID
-                    return _import_answer(None, ident, found=found)
-                if found is not None:
-                    error = (item.message, "No company's name contains it either. " + item.resolution)
-                elif problem:
-                    error = (item.message, f"{item.resolution} ({problem})")
+            # The company with that Company ID first: the import runs (and is recorded) only for one that has it;
+            # a name, or part of a Company ID, lists the companies that contain it and records nothing.
+            answer, problem = _for_import(ident)
+            if answer is None:
+                error = problem
+            elif answer.company is None:
+                if answer.found is not None and answer.found.choices:
+                    return _import_answer(None, ident, found=answer.found)
+                error = (f"No ConnectWise company has the Company ID “{ident}”.",
+                         "No company's name contains it either. Check the Company ID in ConnectWise (the company's "
+                         "Company ID field) and try again.")
+            else:
+                return _import_one(ident)
     return _import_answer(error[0], ident, error[1]) if error else _import_answer(None, ident)
 
 
-def _companies_like(text: str) -> tuple[lookup.Found | None, str]:
-    """The companies a rep who typed ``text`` may have meant; or None and why ConnectWise could not say."""
+def _import_one(ident: str):
+    """Import the company with the Company ID ``ident`` (a run with its result) and open its customer."""
+    try:
+        with exclusive.importing_company(db.session, ident):
+            run = _execute("customer_import", {"company": ident})
+    except exclusive.AlreadyRunning as e:
+        return _import_answer(already_running(e.run, f"{ident} is already being imported from ConnectWise"), ident)
+    done = _items(run, "customer")
+    item = done[0] if done else None
+    if item and item.action in ("created", "updated", "unchanged") and item.host_id:
+        contacts, problems = _contact_summary(run)
+        verb = {"created": "Imported", "updated": "Updated", "unchanged": "Already up to date:"}[item.action]
+        flash(f"{verb} {item.label} from ConnectWise.{contacts}", "success")
+        for p in problems:
+            flash(f"{p.message} {p.resolution}".strip(), "error")
+        target = url_for("customers.view_customer", customer_id=item.host_id)
+        if request.headers.get("HX-Request"):  # the popup: htmx follows to the customer
+            return "", 200, {"HX-Redirect": target}
+        return redirect(target)
+    if item:
+        return _import_answer(item.message, ident, item.resolution)
+    return _import_answer(run.message or "The import did not run.", ident)
+
+
+def _for_import(ident: str) -> tuple[lookup.ForImport | None, tuple[str, str]]:
+    """The company with the Company ID ``ident``, or those the rep may have meant; or None and (what went wrong,
+    what to do) when ConnectWise could not say. Nothing is recorded for a look-up."""
     try:
         with runtime().interactive_client(db.session) as client:
-            return lookup.companies_like(db.session, client, text), ""
-    except (NotConfigured, SecretError):
-        return None, ""
+            return lookup.for_import(db.session, client, ident), ("", "")
+    except (NotConfigured, SecretError) as e:
+        return None, (f"Nothing was imported: {e}", "")
     except ConnectWiseError as e:
-        return None, f"companies by name could not be looked up: {e.message}"
+        if e.transient:
+            return None, (f"Nothing was imported: {e.why_not_done}.",
+                          f"ConnectWise: {e.detail} Try again in a few minutes, once ConnectWise answers again.")
+        return None, (f"Nothing was imported: ConnectWise refused to look the company up: {e.detail}", e.hint)
 
 
 def _import_answer(message, ident: str, resolution: str = "", found: lookup.Found | None = None):

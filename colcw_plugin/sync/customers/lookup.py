@@ -5,6 +5,10 @@ when no company has the Company ID typed, the popup offers the companies whose n
 contains it, each with its place and status and, when it is already linked, the ChannelOnline customer
 an import would update. One request (a page of :data:`MAX_SHOWN` and one more, to tell that there are
 more), with the rep's text quoted as a conditions value, never pasted into the expression.
+
+:func:`for_import` asks first, in that same request, for the company that has the Company ID typed: the popup
+imports (and records a run) only when one has it, so a rep who typed a name gets the list, and the job
+history no failed import.
 """
 
 from __future__ import annotations
@@ -48,14 +52,76 @@ class Found:
     more: bool
 
 
+@dataclass(frozen=True)
+class ForImport:
+    """What a rep typed in the popup came to: the company with that Company ID (``company``: its id and Company
+    ID), or else the companies whose name or Company ID contains it (``found``)."""
+
+    company: CompanyChoice | None
+    found: Found | None
+
+
 def companies_like(session: Session, client: ConnectWiseClient, text: str) -> Found:
     """The companies (not deleted) whose name or Company ID contains ``text``: those whose name or Company ID
     starts with it first, then by name."""
-    text = " ".join(text.split())[:MAX_TEXT]
+    text = _searched(text)
     if not text:
         return Found([], False)
-    wanted = C.and_(C.or_(C.contains("name", text), C.contains("identifier", text)), C.eq("deletedFlag", False))
-    rows = client.companies.list(conditions=wanted, fields=FIELDS, order_by="name asc", page_size=MAX_SHOWN + 1)
+    rows = client.companies.list(conditions=_like(text), fields=FIELDS, order_by="name asc",
+                                 page_size=MAX_SHOWN + 1)
+    return _found(session, rows, text)
+
+
+def for_import(session: Session, client: ConnectWiseClient, ident: str) -> ForImport:
+    """The company that has the Company ID ``ident`` (deleted or not: importing it says what became of it; a
+    number is also a company's own id, as the import takes it), or else the companies :func:`companies_like`
+    finds. One request asks for both; a second asks for the Company ID alone only when more companies contain
+    the text than a page holds and none of them has it."""
+    ident = ident.strip()[:MAX_TEXT]
+    text = _searched(ident)
+    if not ident:
+        return ForImport(None, Found([], False))
+    exact = C.or_(C.eq("identifier", ident), C.eq("id", int(ident)) if _an_id(ident) else None)
+    rows = client.companies.list(conditions=C.or_(exact, _like(text)), fields=FIELDS, order_by="name asc",
+                                 page_size=MAX_SHOWN + 1)
+    if len(rows) > MAX_SHOWN and not any(_same_identifier(r, ident) for r in rows):
+        # The one with that Company ID may be past the page.
+        hit = _with_company_id(client.companies.list(conditions=exact, fields=FIELDS, page_size=MAX_SHOWN), ident)
+    else:
+        hit = _with_company_id(rows, ident)
+    if hit is not None:
+        return ForImport(_choice(hit, ""), None)
+    return ForImport(None, _found(session, rows, text))
+
+
+def _searched(text: str) -> str:
+    return " ".join(text.split())[:MAX_TEXT]
+
+
+def _like(text: str) -> C.Condition:
+    return C.and_(C.or_(C.contains("name", text), C.contains("identifier", text)), C.eq("deletedFlag", False))
+
+
+def _an_id(text: str) -> bool:
+    return text.isdigit() and len(text) <= 9  # ConnectWise's ids are 32-bit
+
+
+def _with_company_id(rows: list[dict], ident: str) -> dict | None:
+    """The row the import of ``ident`` would take: the one whose Company ID it is (that case first, one not
+    deleted first), else the one whose id it is."""
+    same = [r for r in rows if _same_identifier(r, ident)]
+    if same:
+        return min(same, key=lambda r: (r.get("identifier") != ident, bool(r.get("deletedFlag"))))
+    if _an_id(ident):
+        return next((r for r in rows if int(r["id"]) == int(ident)), None)
+    return None
+
+
+def _same_identifier(row: dict, ident: str) -> bool:
+    return str(row.get("identifier") or "").casefold() == ident.casefold()
+
+
+def _found(session: Session, rows: list[dict], text: str) -> Found:
     more, rows = len(rows) > MAX_SHOWN, rows[:MAX_SHOWN]
     linked = _linked_names(session, [int(r["id"]) for r in rows])
     folded = text.casefold()
