@@ -24,16 +24,17 @@ from ..setup.connection import (
     save_connection,
     typed_client_settings,
 )
-from ..setup.live_updates import LiveInput, get_live
+from ..setup.live_updates import LiveInput, get_live, read_live
 from ..setup.opportunity_defaults import KINDS, NewOpportunityValues, shown
 from ..setup.options import save_options
 from ..setup.secrets import SecretError
 from ..sync.inbound import RECONCILE_KIND
 from ..sync.inbound.status import live_panel
-from ..sync.inbound.switch import apply_live, recheck_callbacks, remove_callbacks
-from . import admin_bp
+from ..sync.inbound.switch import apply_live, ensure_schedules, recheck_callbacks, remove_callbacks
+from . import admin_bp, safety_net
 from .forms import ConnectionForm, OptionsForm
 from .support import actor_name, runtime
+from .zone import when
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -50,12 +51,14 @@ def _render(conn: ConnectionForm | None = None, options: OptionsForm | None = No
     changes = db.session.execute(select(ConfigChange).order_by(ConfigChange.at.desc(), ConfigChange.id.desc())
                                  .limit(10)).scalars().all()
     jobs_url = url_for("colcw_admin.jobs") if "colcw_admin.jobs" in current_app.view_functions else None
+    live = live_panel(db.session)
     return render_template("colcw/connection/index.html", settings=settings, configured=is_configured(settings),
                            form=conn or ConnectionForm.of_settings(settings),
                            options=options or OptionsForm.of_settings(settings, fields), http_allowed=_http_allowed(),
                            has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes, report=report,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
-                           jobs_url=jobs_url, live=live_panel(db.session), errors=live_errors or {},
+                           jobs_url=jobs_url, live=live, errors=live_errors or {},
+                           safety_gaps=safety_net.gaps(live.schedules) if live.live.enabled else [],
                            new_opportunity=_new_opportunity_summary(settings)), status
 
 
@@ -110,6 +113,31 @@ def save_live_updates():
     for category, text in messages:
         flash(text, category)
     return redirect(url_for(".connection") + "#live-updates")
+
+
+@admin_bp.route("/live-updates/safety-net", methods=["POST"])
+@admin_required
+def restore_safety_net():
+    """Make again (or enable) the safety net's schedules deleted or disabled on the jobs page, while Live updates
+    are on (what saving Live updates does too)."""
+    back = redirect(url_for(".connection") + "#live-updates")
+    if not read_live(db.session).enabled:
+        flash("Live updates are off: the safety net runs while they are on, and switching them on makes it again.",
+              "info")
+        return back
+    gaps = safety_net.gaps(live_panel(db.session).schedules)
+    if not gaps:
+        flash("The safety net is running already: nothing to restore.", "info")
+        return back
+    actor = actor_name()
+    schedules = ensure_schedules(db.session, actor, enabled=True)
+    done = "; ".join(f"{'made' if g.state == 'deleted' else 'enabled'} {g.name}" for g in gaps)
+    db.session.add(ConfigChange(actor=actor, area="live updates", summary=f"Restored the safety net: {done}"))
+    db.session.commit()
+    restored = {g.mode for g in gaps}
+    nexts = ", ".join(f"{s.name} next {when(s.next_run_at)}" for s in schedules if safety_net.mode(s) in restored)
+    flash(f"Safety net restored ({nexts}).", "success")
+    return back
 
 
 @admin_bp.route("/live-updates/alert", methods=["POST"])

@@ -25,7 +25,7 @@ from ..sync.jobs.schedules import (
     timezones,
     update_schedule,
 )
-from . import admin_bp
+from . import admin_bp, safety_net
 from .forms import JOB_FORMS, ScheduleForm
 from .support import actor_name, runtime
 from .zone import choose, display_zone, when
@@ -62,8 +62,10 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
         context.update(job_forms=_job_forms(posted, errors), live=read_live(db.session), last=last,
                        last_polled=[r.id for r in last.values() if r.active])
     elif tab == "schedules":
-        context.update(schedules=list_schedules(db.session), describe=describe,
-                       schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}))
+        schedules = list_schedules(db.session)
+        context.update(schedules=schedules, describe=describe,
+                       schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}),
+                       without=lambda s: safety_net.without(s, schedules))
     else:
         flt, filter_error = history.HistoryFilter.parse(request.args)
         if filter_error:
@@ -230,10 +232,13 @@ def edit_schedule(schedule_id: int):
 @admin_required
 def toggle_schedule(schedule_id: int):
     schedule = _schedule(schedule_id)
+    stops = ""
+    if schedule.enabled:  # the safety net's: what stops once it no longer runs
+        stops = safety_net.without(schedule, list_schedules(db.session))
     set_enabled(db.session, schedule, not schedule.enabled)
     db.session.commit()
     state = f"enabled; next run {when(schedule.next_run_at)}" if schedule.enabled else "disabled"
-    flash(f"Schedule “{schedule.name}” {state}.", "success")
+    flash(f"Schedule “{schedule.name}” {state}.{' ' + stops if stops else ''}", "warning" if stops else "success")
     return redirect(url_for(".jobs", tab="schedules"))
 
 
@@ -241,7 +246,9 @@ def toggle_schedule(schedule_id: int):
 @admin_required
 def delete_schedule(schedule_id: int):
     schedule = _schedule(schedule_id)
+    stops = safety_net.without(schedule, list_schedules(db.session))  # the safety net's: what stops without it
     db.session.delete(schedule)
     db.session.commit()
-    flash(f"Schedule “{schedule.name}” deleted. Its past runs stay in the history.", "success")
+    flash(f"Schedule “{schedule.name}” deleted. Its past runs stay in the history.{' ' + stops if stops else ''}",
+          "warning" if stops else "success")
     return redirect(url_for(".jobs", tab="schedules"))
