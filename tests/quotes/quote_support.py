@@ -3,6 +3,7 @@ mapped reps and product types, catalog items, and helpers to export and read Con
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -118,3 +119,21 @@ def make_world(sandbox, box, *, catalog: tuple[str, ...] = ("OPT-7010", "LAT-544
             "price": 1.0, "cost": 0.5})["id"]
     return QuoteWorld(sandbox, box, customer.id, customer.contacts[0].id, company["id"], contact["id"],
                       member_id, field_id, ids)
+
+
+def wait_until(predicate, timeout: float, message: str):
+    """``predicate()``'s first truthy value within ``timeout`` seconds (asked every 0.1 s), else a failure naming
+    ``message``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def fresh(run_id: int) -> SyncRun:
+    """The run as the database holds it now."""
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id)

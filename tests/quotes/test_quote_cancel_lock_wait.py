@@ -8,9 +8,8 @@ import threading
 import time
 
 import pytest
-from quote_support import items, line
+from quote_support import fresh, items, line, wait_until
 
-from colcw_plugin.models import SyncRun
 from colcw_plugin.sync.jobs import recovery
 from colcw_plugin.sync.quotes.locks import document_lock
 from helpers import runtime, tune_runtime
@@ -21,19 +20,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.sandbox]
 ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
 
 
-def wait_until(predicate, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
-def fresh(run_id: int) -> SyncRun:
-    db.session.expire_all()
-    return db.session.get(SyncRun, run_id)
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -4,13 +4,12 @@ another export of the same document holding it."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from htmx_loads import loaded
-from quote_support import items, line
+from quote_support import fresh, items, line, wait_until
 
-from colcw_plugin.models import RecordState, SyncRun
+from colcw_plugin.models import RecordState
 from colcw_plugin.sync.quotes.list_status import row_states
 from colcw_plugin.sync.quotes.locks import document_lock
 from helpers import runtime, tune_runtime
@@ -21,18 +20,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.sandbox]
 RILEY = {"id": None, "email": "riley@demo.example", "role": "rep"}
 
 
-def wait_until(predicate, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
-def fresh(run_id: int) -> SyncRun:
-    db.session.expire_all()
-    return db.session.get(SyncRun, run_id)
 
 
 def _listed(client, number: str, state: str) -> bool:
