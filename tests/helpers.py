@@ -149,6 +149,20 @@ def configure_sandbox_connection(sandbox, box, *, integrator: bool = False) -> N
     db.session.commit()
 
 
+def connection_unreachable() -> None:
+    """Point the stored connection at a local port nothing listens on (committed): ConnectWise "cannot be reached"."""
+    import socket
+
+    from colcw_plugin.setup.connection import get_settings
+    from host_stub.extensions import db
+
+    settings = get_settings(db.session)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        settings.site_url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    db.session.commit()
+
+
 # --- colcw's runtime in tests --------------------------------------------------------------------
 
 

@@ -4,7 +4,6 @@ typed entry when ConnectWise is unreachable, the full lists (all pages)."""
 from __future__ import annotations
 
 import re
-import socket
 
 from admin_support import add_document_lines, post_form
 from sqlalchemy import select
@@ -19,6 +18,7 @@ from colcw_plugin.models import (
 from colcw_plugin.setup.catalog_rules import CatalogRules
 from colcw_plugin.setup.connection import get_settings
 from cw_sandbox.validation import now_iso
+from helpers import connection_unreachable
 from host_stub.extensions import db
 from host_stub.models import User
 
@@ -87,11 +87,7 @@ def test_rep_mapping_blank_member_unmaps(admin_client, connected_demo):
 
 
 def test_typed_entry_when_connectwise_is_unreachable_is_saved_unverified(admin_client, connected_demo):
-    settings = get_settings(db.session)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        settings.site_url = f"http://127.0.0.1:{s.getsockname()[1]}"
-    db.session.commit()
+    connection_unreachable()
     html = admin_client.get("/admin/integration/connectwise/reps").get_data(as_text=True)
     assert 'id="lists-unavailable"' in html and 'placeholder="member identifier"' in html
     unavailable = html.split('id="lists-unavailable">')[1].split("</p>")[0]

@@ -5,12 +5,11 @@ line and in the pre-flight check."""
 from __future__ import annotations
 
 import re
-import socket
 
 from htmx_loads import loaded
 
 from colcw_plugin.setup.connection import get_settings
-from helpers import csrf_from
+from helpers import connection_unreachable, csrf_from
 from host_stub.extensions import db
 
 BASE = "/admin/integration/connectwise"
@@ -95,11 +94,7 @@ def test_unchanged_choices_are_kept_while_connectwise_is_unreachable_and_new_one
     proposal = _id(connected, "sales/stages", "3.Proposal")
     closing = _id(connected, "sales/stages", "5.Closing")
     assert _post(admin_client, type_id=renewal, stage_id=proposal).status_code == 302
-    settings = get_settings(db.session)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        settings.site_url = f"http://127.0.0.1:{s.getsockname()[1]}"
-    db.session.commit()
+    connection_unreachable()
     section = admin_client.get(SECTION, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'id="new-opportunities-unavailable"' in section
     unavailable = section.split('id="new-opportunities-unavailable">')[1].split("</p>")[0]
@@ -170,11 +165,7 @@ def test_the_preflight_check_reports_a_chosen_value_connectwise_no_longer_accept
 
 
 def test_the_command_line_says_why_the_lists_could_not_be_read_as_a_sentence(app, connected):
-    settings = get_settings(db.session)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        settings.site_url = f"http://127.0.0.1:{s.getsockname()[1]}"
-    db.session.commit()
+    connection_unreachable()
     result = app.test_cli_runner().invoke(args=["colcw", "options", "--opportunity-type", ""])
     said = re.search(r"ConnectWise's lists could not be read: .*", result.output).group(0)
     assert re.fullmatch(r"ConnectWise's lists could not be read: .+[^.]\. Unchanged choices were kept\.", said), said
