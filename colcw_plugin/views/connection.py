@@ -104,7 +104,9 @@ def save_live_updates():
                      customer_master=f.get("customer_master", HOST_MASTER))
     rt = runtime()
     try:
-        messages = apply_live(db.session, rt.box, rt.interactive_client, data, actor_name())
+        # With the queue, a change of master has ConnectWise's values read again at once, not at the next pass.
+        messages = apply_live(db.session, rt.box, rt.interactive_client, data, actor_name(), queue=rt.queue,
+                              kinds=rt.kinds)
     except FieldErrors as e:
         db.session.rollback()
         flash("Live updates were not saved: correct the fields marked below.", "error")

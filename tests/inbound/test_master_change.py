@@ -12,7 +12,7 @@ from colcw_plugin.models import CW_MASTER, HOST_MASTER, InboundHint, RecordDrift
 from colcw_plugin.setup.live_updates import LiveInput, get_live
 from colcw_plugin.sync.inbound.switch import apply_live
 from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime, sign_in
+from helpers import csrf_from, runtime, sign_in
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import Contact, Customer
@@ -126,6 +126,25 @@ def test_the_command_line_switch_does_it_too(app, fast_callbacks, live_server, w
 
     assert result.exit_code == 0, result.output
     assert "are read again from ConnectWise now (live-update run #" in result.output
+    wait_for(lambda: _taken(customer.id), what="ConnectWise's values in the host")
+    settle(sandbox)
+    _connectwise_decides(app, customer)
+
+
+def test_the_connection_pages_switch_does_it_too(app, fast_callbacks, live_server, worker_thread):
+    sandbox = fast_callbacks
+    customer, _ = _differences_under_channelonline(app, sandbox, live_server)
+    live = get_live(db.session)
+
+    with app.app_context():
+        admin = sign_in(app.test_client(), "admin@demo.example")
+        page = admin.get("/admin/integration/connectwise/").get_data(as_text=True)
+        saved = admin.post("/admin/integration/connectwise/live-updates", data={
+            "csrf_token": csrf_from(page), "live_enabled": "on", "public_base_url": live.public_base_url,
+            "customer_master": CW_MASTER}, follow_redirects=True)
+        shown = saved.get_data(as_text=True)
+
+    assert "are read again from ConnectWise now (live-update run #" in shown
     wait_for(lambda: _taken(customer.id), what="ConnectWise's values in the host")
     settle(sandbox)
     _connectwise_decides(app, customer)
