@@ -5,19 +5,14 @@ from __future__ import annotations
 import re
 
 from htmx_loads import loaded
-from inbound_support import enable, line, settle, wait_for
+from inbound_support import cw_status, enable, line, settle, wait_for
 from sqlalchemy import select
 
 from colcw_plugin.models import HOST_MASTER, SyncRun
 from helpers import sign_in
 from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import Document, DocumentExternalStatus
-
-
-def _status(doc_id: int) -> DocumentExternalStatus | None:
-    return db.session.execute(select(DocumentExternalStatus).where(
-        DocumentExternalStatus.document_id == doc_id, DocumentExternalStatus.source == "ConnectWise")).scalar()
+from host_stub.models import Document
 
 
 def test_won_lost_and_closed_in_connectwise_show_on_the_quote_and_its_sales_order(app, world, live_server,
@@ -28,7 +23,7 @@ def test_won_lost_and_closed_in_connectwise_show_on_the_quote_and_its_sales_orde
     enable(live_server.url, HOST_MASTER)
 
     world.sandbox.set_opportunity_status(opp["id"], "Lost")
-    lost = wait_for(lambda: _status(quote.id), what="Lost on the quote")
+    lost = wait_for(lambda: cw_status(quote.id), what="Lost on the quote")
     assert lost.status == "lost" and lost.label.startswith("Lost in ConnectWise on ") and "by Sandbox Admin" in lost.label
 
     # Statuses are told by their flags: renamed "Lost", a tenant's "Closed - Price" is still lost.
@@ -38,24 +33,24 @@ def test_won_lost_and_closed_in_connectwise_show_on_the_quote_and_its_sales_orde
     db.session.execute(db.text("DELETE FROM colcw_reference_cache"))
     db.session.commit()
     world.sandbox.set_opportunity_status(opp["id"], "Won")
-    won = wait_for(lambda: (s := _status(quote.id)) is not None and s.status == "won" and s)
+    won = wait_for(lambda: (s := cw_status(quote.id)) is not None and s.status == "won" and s)
     assert won.label.startswith("Won in ConnectWise on ")
     world.sandbox.set_opportunity_status(opp["id"], statuses["Lost"])
-    renamed = wait_for(lambda: (s := _status(quote.id)) is not None and s.status == "lost" and s)
+    renamed = wait_for(lambda: (s := cw_status(quote.id)) is not None and s.status == "lost" and s)
     assert renamed.label.endswith(": Closed - Price")
     world.sandbox.set_opportunity_status(opp["id"], "No Decision")
-    closed = wait_for(lambda: (s := _status(quote.id)) is not None and s.status == "closed" and s)
+    closed = wait_for(lambda: (s := cw_status(quote.id)) is not None and s.status == "closed" and s)
     assert "Closed in ConnectWise" in closed.label and closed.label.endswith("No Decision")
 
     # Open again: the status goes away.
     world.sandbox.set_opportunity_status(opp["id"], "Open")
-    wait_for(lambda: _status(quote.id) is None, what="the status to clear")
+    wait_for(lambda: cw_status(quote.id) is None, what="the status to clear")
 
     # A sales order converted from the quote shares the opportunity: both show what ConnectWise says.
     order = services.convert_quote(quote.id)
     settle(world.sandbox)
     world.sandbox.set_opportunity_status(opp["id"], statuses["Lost"])
-    wait_for(lambda: all((s := _status(d)) is not None and s.status == "lost" for d in (quote.id, order.id)))
+    wait_for(lambda: all((s := cw_status(d)) is not None and s.status == "lost" for d in (quote.id, order.id)))
 
     client = sign_in(app.test_client(), "riley@demo.example")
     page = loaded(client, f"/documents/{order.id}")
@@ -91,9 +86,12 @@ def test_a_sales_order_whose_opportunity_turned_won_later_tells_its_stays_open_n
     client = sign_in(app.test_client(), "riley@demo.example")
     wait_for(lambda: "stays open" in loaded(client, f"/documents/{order.id}"), what="the order's note")
     page = loaded(client, f"/documents/{order.id}")
-    assert f"Opportunity {opp['id']} stays open" in page and "At the last export" not in page
+    # (told as what its export found, with its time, as every export note is)
+    assert re.search(rf"At the last\s+export \(\d{{4}}-\d\d-\d\d \d\d:\d\d UTC\): Opportunity {opp['id']} stays open", page)
     services.convert_quote(second.id)
-    wait_for(lambda: (s := _status(order.id)) is not None and s.status == "won", what="Won on the first order")
+    wait_for(lambda: (s := cw_status(order.id)) is not None and s.status == "won", what="Won on the first order")
     page = loaded(client, f"/documents/{order.id}")
     assert "Won in ConnectWise on" in page
-    assert re.search(r"At the last\s+export \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\): Opportunity \d+ stays open", page)
+    # the quote it waited for is converted now: the note is past, and the page says what is true now
+    assert re.search(r"At the last\s+export \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\): Opportunity \d+ stayed open", page)
+    assert "It is Won in ConnectWise." in page and "stays open" not in page

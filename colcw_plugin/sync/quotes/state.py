@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from host_stub.models import Document, DocumentLine
 
+from ...cw.errors import NetworkError, RateLimited, ServerError
 from ...models import (
     ACTIVE_RUN_STATUSES,
     DocumentDrift,
     DocumentExport,
     Link,
+    LiveSettings,
     Settings,
     SyncItem,
     SyncRun,
@@ -30,6 +32,7 @@ from ...models import (
 from ...models import fingerprint as hash_fields
 from ...setup.connection import is_configured, read_settings
 from ..shared.screens import opportunity_url
+from .won import stale_stays_open
 
 LINE_KEYS = ("id", "position", "item_number", "manufacturer", "description", "category", "subcategory",
              "product_type")
@@ -124,10 +127,31 @@ class PanelState:
     failed_lines: tuple[SyncItem, ...] = ()  # the lines at fault in the last, failed export
     drift: DocumentDrift | None = None  # its products changed in ConnectWise since the export (live updates)
     waiting: bool = False  # its export failed transiently and its run tries it again (not failed, yet)
+    run_id: int | None = None  # the run of its last export
+    run_status: str | None = None
+    next_try_at: dt.datetime | None = None  # when that run, waiting, tries again
+    open_feeders: int = 0  # quotes not converted yet that feed its opportunity (besides it and its own quote)
+    live: bool = False  # live updates are on: a status ConnectWise has is shown (none shown: it is open)
 
     @property
     def name_changed(self) -> bool:
         return self.exported and self.name_now != self.name_at_export
+
+    @property
+    def note(self) -> tuple[str, str]:
+        """The last export's note as it held then, and the quotes its "stays open" note waited for when none of
+        them is left unconverted now ("" while one is, or without such a note): that note is then told in the past."""
+        if self.open_feeders:
+            return self.message, ""
+        return stale_stays_open(self.message)
+
+    @property
+    def waiting_cause(self) -> str:
+        """Why its waiting export's last try failed, without the error's advice to try again (its run does)."""
+        text = self.message
+        for hint in (ServerError.default_hint, NetworkError.default_hint, RateLimited.default_hint):
+            text = text.replace(f" {hint}", "")
+        return text.strip().rstrip(".;")
 
     @property
     def lock_reason(self) -> str:
@@ -140,8 +164,15 @@ class PanelState:
 
 def _panel_statement():
     """The document panel's one statement (built once: its cache key is computed once, not per page view)."""
-    own, quote = aliased(Link), aliased(Link)
-    return (select(DocumentExport, own, quote, DocumentDrift, SyncRun.status).select_from(Document)
+    own, quote, feeder, fed = aliased(Link), aliased(Link), aliased(Link), aliased(Document)
+    open_feeders = (select(func.count()).select_from(feeder).join(fed, fed.id == feeder.host_id)
+                    .where(feeder.entity == "document", feeder.cw_id == own.cw_id, fed.doc_type == "quote",
+                           fed.status != "converted", fed.id != Document.id,
+                           fed.id != func.coalesce(Document.source_quote_id, 0))
+                    .correlate(Document, own).scalar_subquery())
+    live = select(LiveSettings.enabled).order_by(LiveSettings.id).limit(1).scalar_subquery()
+    return (select(DocumentExport, own, quote, DocumentDrift, SyncRun.status, SyncRun.next_try_at, open_feeders,
+                   live).select_from(Document)
             .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
             .outerjoin(SyncRun, SyncRun.id == DocumentExport.last_run_id)
             .outerjoin(own, and_(own.entity == "document", own.host_id == Document.id))
@@ -153,17 +184,17 @@ def _panel_statement():
 _PANEL = _panel_statement()
 
 
-def _panel_rows(session: Session, doc) -> tuple[DocumentExport | None, Link | None, Link | None,
-                                                DocumentDrift | None, str | None]:
-    """The document's export state, its link, its source quote's link, its drift and its last run's status,
-    in one statement."""
+def _panel_rows(session: Session, doc) -> tuple:
+    """The document's export state, its link, its source quote's link, its drift, its last run's status and next
+    try, the unconverted quotes feeding its opportunity besides it and whether live updates are on, in one
+    statement."""
     row = session.execute(_PANEL, {"document_id": doc.id}).first()
-    return tuple(row) if row is not None else (None, None, None, None, None)
+    return tuple(row) if row is not None else (None, None, None, None, None, None, 0, False)
 
 
 def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> PanelState:
     """The panel of ``doc`` (a host Document), from colcw's state and links."""
-    state, link, quote_link, drift, run_status = _panel_rows(session, doc)
+    state, link, quote_link, drift, run_status, next_try_at, open_feeders, live = _panel_rows(session, doc)
     via_quote = ""
     opp_id = link.cw_id if link else (state.opportunity_id if state else None)
     opp_name = (state.opportunity_name if state else "") or (link.cw_identifier if link else "")
@@ -188,4 +219,6 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         name_at_export=state.name_at_export if state else "", message=state.message if state else "",
         resolution=state.resolution if state else "", via_quote=via_quote, configured=is_configured(settings),
         chosen=bool(link is not None and not exported), failed_lines=failed_lines, drift=drift,
-        waiting=bool(state and state.status == "waiting" and not failed))
+        waiting=bool(state and state.status == "waiting" and not failed),
+        run_id=state.last_run_id if state else None, run_status=run_status, next_try_at=next_try_at,
+        open_feeders=int(open_feeders or 0), live=bool(live))

@@ -9,6 +9,8 @@ the quotes it waits for, and it turns Won when the last of them is converted.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -44,6 +46,26 @@ def open_quotes_feeding(session: Session, opportunity_id: int, exclude: set[int]
     return list(session.execute(select(Document).where(Document.id.in_(ids), Document.doc_type == "quote",
                                                        Document.status != "converted").order_by(Document.number)
                                 ).scalars())
+
+
+# The note won_change leaves when an unconverted quote keeps the opportunity open (its sentence, as stored in the
+# document's export state): once those quotes are converted it no longer holds (stale_stays_open).
+_STAYS_OPEN = re.compile(r"Opportunity (?P<opp>\d+) stays open: quotes? (?P<quotes>.+?) also feeds? it and "
+                         r"(?:has|have) not been converted to a sales order\. It is set to Won when the last of them "
+                         r"is converted \(or set it in ConnectWise\)\.")
+
+
+def stale_stays_open(message: str) -> tuple[str, str]:
+    """``message`` (a sales order's export note) with its "stays open" note told as what held at that export, and
+    the quotes it named ("" when it has none), for a page that knows none of them is left unconverted now."""
+    found = _STAYS_OPEN.search(message or "")
+    if found is None:
+        return message, ""
+    quotes = found["quotes"]
+    several = "," in quotes
+    past = (f"Opportunity {found['opp']} stayed open, as quote{'s' if several else ''} {quotes} also "
+            f"fed it and {'were' if several else 'was'} not converted to a sales order yet.")
+    return (message[:found.start()] + past + message[found.end():]).strip(), quotes
 
 
 def won_change(session: Session, setup: OpportunitySetup, order: HeldDocument, opp: dict, notes: list[str]) -> dict:
