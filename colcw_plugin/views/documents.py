@@ -161,6 +161,17 @@ def export_run(doc_id: int):
     return resp
 
 
+def _converted_refusal(doc: Document, order: tuple[int, str] | None) -> Markup:
+    """What a POST of Export now for a quote converted since its page was shown says: nothing to fix, the order's
+    export carries its lines now (linked to that order's export)."""
+    if order is None:
+        return Markup("Not exported: {number} was converted to a sales order, which carries its lines to ConnectWise "
+                      "now; export that sales order instead.").format(number=doc.number)
+    return Markup("Not exported: {number} became sales order {order}, which carries its lines to ConnectWise now. "
+                  'There is nothing to fix: <a href="{url}" id="colcw-export-order">export {order}</a> instead.'
+                  ).format(number=doc.number, order=order[1], url=url_for("colcw.export_document", doc_id=order[0]))
+
+
 @rep_bp.route("/documents/<int:doc_id>/export", methods=["POST"])
 @login_required
 def start_document_export(doc_id: int):
@@ -172,6 +183,9 @@ def start_document_export(doc_id: int):
         return redirect(back)
     checklist = _checklist(doc, document_snapshot(doc), store=True)
     failing, target = checklist["blocking"], checklist["target"]
+    if failing is not None and failing.fix == "converted":  # (a stale page): nothing to fix, its order exports now
+        flash(_converted_refusal(doc, failing.order), "info")
+        return redirect(back)
     if failing is not None:  # (its row on the checklist says why and what to do: said once, there)
         flash(f"Not exported: “{failing.label}” must be fixed first (see the checklist).", "error")
         return redirect(back)
