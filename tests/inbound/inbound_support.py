@@ -19,7 +19,7 @@ from colcw_plugin.sync.jobs.runs import create_run
 from helpers import runtime
 from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import StoreSite
+from host_stub.models import DocumentExternalStatus, StoreSite
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quotes"))
 from quote_support import QuoteWorld, line, make_world  # noqa: E402, F401 - re-exported for the tests
@@ -131,3 +131,16 @@ def watched_quote(sandbox, box, base_url: str, page, name: str) -> tuple[QuoteWo
     page.goto(f"{base_url}/documents/{quote.id}")
     page.locator("#colcw-export-state").wait_for()  # the panel has loaded (after the page)
     return world, quote, opp
+
+
+def cw_status(doc_id: int) -> DocumentExternalStatus | None:
+    """What the document's page shows of its opportunity (its ConnectWise external status), if anything."""
+    return db.session.execute(select(DocumentExternalStatus).where(
+        DocumentExternalStatus.document_id == doc_id, DocumentExternalStatus.source == "ConnectWise")).scalar()
+
+
+def cw_labels(*docs) -> list[str]:
+    """The documents' ConnectWise status labels as the database holds them now ("" for none)."""
+    db.session.rollback()
+    db.session.expire_all()
+    return [(s.label if (s := cw_status(d.id)) else "") for d in docs]

@@ -8,8 +8,7 @@ it writes as) and through callbacks (it has)."""
 from __future__ import annotations
 
 import pytest
-from inbound_support import enable, line, settle, wait_for
-from sqlalchemy import select
+from inbound_support import cw_labels, cw_status, enable, line, settle, wait_for
 
 from colcw_plugin.models import HOST_MASTER
 from colcw_plugin.setup.live_updates import get_live
@@ -17,21 +16,11 @@ from colcw_plugin.sync.jobs.runs import create_run
 from helpers import runtime, sign_in
 from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import DocumentExternalStatus
 
 EARLIER = "2026-01-02T10:00:00Z"  # colcw's Won moved back to a day of its own, so the label's day tells the two apart
 NAMED = {"stamp": "Sandbox Admin", "keep": "admin1"}  # closedBy's name; else the member who updated it last
 
 
-def _status(doc_id: int) -> DocumentExternalStatus | None:
-    return db.session.execute(select(DocumentExternalStatus).where(
-        DocumentExternalStatus.document_id == doc_id, DocumentExternalStatus.source == "ConnectWise")).scalar()
-
-
-def _labels(*docs) -> list[str]:
-    db.session.rollback()
-    db.session.expire_all()
-    return [(s.label if (s := _status(d.id)) else "") for d in docs]
 
 
 def _won_by_colcw(world, name: str):
@@ -69,7 +58,7 @@ def test_the_safety_net_names_the_person_who_lost_colcws_won(app, world, worker_
     assert runtime().execute(db.session, run.id).status == "succeeded"
 
     day = held["_info"]["lastUpdated"][:10]
-    assert _labels(quote, order) == [f"Lost in ConnectWise on {day} by {NAMED[reclose]}"] * 2
+    assert cw_labels(quote, order) == [f"Lost in ConnectWise on {day} by {NAMED[reclose]}"] * 2
     client = sign_in(app.test_client(), "riley@demo.example")
     listing = client.get("/orders/").get_data(as_text=True)
     assert f"Lost in ConnectWise on {day} by {NAMED[reclose]}" in listing and "by colcw" not in listing
@@ -80,11 +69,11 @@ def test_a_callback_names_the_person_who_lost_colcws_won(app, world, live_server
     enable(live_server.url, HOST_MASTER)
     assert get_live(db.session).own_member == "APIMember"
     quote, order, opp = _won_by_colcw(world, "Called back then lost")
-    assert _labels(order)[0].endswith(f"by colcw for sales order {order.number}")
+    assert cw_labels(order)[0].endswith(f"by colcw for sales order {order.number}")
     held = _lost_by_a_person(world, opp, reclose)
 
-    lost = wait_for(lambda: (s := _status(order.id)) is not None and s.status == "lost" and s, what="Lost on the order")
+    lost = wait_for(lambda: (s := cw_status(order.id)) is not None and s.status == "lost" and s, what="Lost on the order")
 
     day = held["_info"]["lastUpdated"][:10]
     assert lost.label == f"Lost in ConnectWise on {day} by {NAMED[reclose]}"
-    assert _labels(quote) == [lost.label]
+    assert cw_labels(quote) == [lost.label]

@@ -4,8 +4,7 @@ ConnectWise: the documents say colcw did it, for which sales order; a person's W
 
 from __future__ import annotations
 
-from inbound_support import enable, line, settle, wait_for
-from sqlalchemy import select
+from inbound_support import cw_labels, cw_status, enable, line, settle, wait_for
 
 from colcw_plugin.models import HOST_MASTER
 from colcw_plugin.setup.live_updates import get_live
@@ -13,18 +12,6 @@ from colcw_plugin.sync.jobs.runs import create_run
 from helpers import runtime
 from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import DocumentExternalStatus
-
-
-def _status(doc_id: int) -> DocumentExternalStatus | None:
-    return db.session.execute(select(DocumentExternalStatus).where(
-        DocumentExternalStatus.document_id == doc_id, DocumentExternalStatus.source == "ConnectWise")).scalar()
-
-
-def _labels(*docs) -> list[str]:
-    db.session.rollback()
-    db.session.expire_all()
-    return [(s.label if (s := _status(d.id)) else "") for d in docs]
 
 
 def _safety_net() -> None:
@@ -52,7 +39,7 @@ def test_the_safety_net_tells_colcws_won_as_colcws_for_the_sales_order_not_as_it
     _safety_net()
 
     day = held["closedDate"][:10]
-    assert _labels(quote, order) == [f"Won in ConnectWise on {day} by colcw for sales order {order.number}"] * 2
+    assert cw_labels(quote, order) == [f"Won in ConnectWise on {day} by colcw for sales order {order.number}"] * 2
 
 
 def test_a_person_who_won_it_while_a_quote_still_fed_it_is_named(app, world, worker_thread):
@@ -68,7 +55,7 @@ def test_a_person_who_won_it_while_a_quote_still_fed_it_is_named(app, world, wor
 
     _safety_net()
 
-    labels = _labels(first, second, order)
+    labels = cw_labels(first, second, order)
     assert all(label.startswith("Won in ConnectWise on ") and label.endswith(" by Sandbox Admin") for label in labels)
 
 
@@ -80,8 +67,8 @@ def test_a_callback_of_colcws_own_won_names_the_sales_order(app, world, live_ser
     assert get_live(db.session).own_member == "APIMember"
     order = services.convert_quote(quote.id)
 
-    won = wait_for(lambda: (s := _status(order.id)) is not None and s.status == "won" and s, what="Won on the order")
+    won = wait_for(lambda: (s := cw_status(order.id)) is not None and s.status == "won" and s, what="Won on the order")
 
     day = _closed(world, opp["id"])["closedDate"][:10]
     assert won.label == f"Won in ConnectWise on {day} by colcw for sales order {order.number}"
-    assert _labels(quote) == [won.label]
+    assert cw_labels(quote) == [won.label]
