@@ -1,0 +1,31 @@
+"""A finished run's counts are said once: the progress box's message ends with them ("… (quotes / orders: 1
+created; lines: 2 created)") and its Records line said them again, on the lists' run panel, the rep's and the
+admin's run pages."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from quote_support import line
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.sandbox]
+
+
+def _text(page: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_a_finished_runs_counts_are_shown_once(world, app, admin_client):
+    quote = world.quote([line("OPT-7010"), line("LAT-5440")], name="Counted once")
+    run = world.export(quote.id)
+    assert run.status == "succeeded", run.message
+    counts = run.records_summary
+    assert counts and counts in run.message  # (the stored message keeps them: the CLI and JSON show it alone)
+    box = _text(admin_client.get(f"/colcw/runs/{run.id}/progress").get_data(as_text=True))
+    assert box.count(counts) == 1 and f"Records: {counts}" in box, box
+    message = run.message.replace(f" ({counts})", "")
+    assert message and message in box  # the rest of the message stays
+    page = _text(admin_client.get(f"/admin/integration/connectwise/jobs/runs/{run.id}").get_data(as_text=True))
+    assert page.count(counts) == 1, page
