@@ -137,3 +137,16 @@ def fresh(run_id: int) -> SyncRun:
     """The run as the database holds it now."""
     db.session.expire_all()
     return db.session.get(SyncRun, run_id)
+
+
+def cancel_and_wait_for_end(run_id: int, actor: dict, *, within: float = 10) -> SyncRun:
+    """Ask the running run to stop, as Cancel on its page does, and the run once it has ended; it must end within
+    ``within`` seconds of the request."""
+    from colcw_plugin.sync.jobs import recovery
+
+    asked = time.monotonic()
+    assert recovery.cancel(db.session, runtime().queue, run_id, actor=actor).status == "cancelling"
+    done = wait_until(lambda: fresh(run_id).status not in ("running", "cancelling") and fresh(run_id),
+                      timeout=20, message="the run to stop waiting and end")
+    assert time.monotonic() - asked < within
+    return done

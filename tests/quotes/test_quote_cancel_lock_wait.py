@@ -5,12 +5,10 @@ with one worker or several side by side."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from quote_support import fresh, items, line, wait_until
+from quote_support import cancel_and_wait_for_end, fresh, items, line, wait_until
 
-from colcw_plugin.sync.jobs import recovery
 from colcw_plugin.sync.quotes.locks import document_lock
 from helpers import runtime, tune_runtime
 from host_stub.extensions import db
@@ -44,11 +42,7 @@ def test_an_export_waiting_for_a_held_document_is_cancelled_within_seconds(world
         # (Its progress is written with its next record: the free document's outcome may not show yet.)
         wait_until(lambda: "Waiting for another export of" in fresh(run_id).waiting_reason, timeout=30,
                    message="the run to wait for the held document")
-        asked = time.monotonic()
-        assert recovery.cancel(db.session, runtime().queue, run_id, actor=ADMIN).status == "cancelling"
-        done = wait_until(lambda: fresh(run_id).status not in ("running", "cancelling") and fresh(run_id),
-                          timeout=20, message="the run to stop waiting and end")
-        assert time.monotonic() - asked < 10
+        done = cancel_and_wait_for_end(run_id, ADMIN)
     finally:
         release.set()
         holder.join(10)
