@@ -4,9 +4,8 @@ with one worker or several side by side."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
+from lock_support import held_elsewhere
 from quote_support import cancel_and_wait_for_end, fresh, items, line, wait_until
 
 from colcw_plugin.sync.quotes.locks import document_lock
@@ -26,17 +25,9 @@ def test_an_export_waiting_for_a_held_document_is_cancelled_within_seconds(world
     tune_runtime(monkeypatch, app, concurrency=concurrency)
     free = world.quote([line("OPT-7010")], name="Goes first")
     held_doc = world.quote([line("LAT-5440")], name="Held elsewhere")
-    release, held = threading.Event(), threading.Event()
     engine, held_id = db.engine, held_doc.id
-
-    def other_export():  # another process exporting the document holds its lock
-        with document_lock(engine, held_id):
-            held.set()
-            release.wait(60)
-
-    holder = threading.Thread(target=other_export, daemon=True)
-    holder.start()
-    assert held.wait(10)
+    # another process exporting the document holds its lock
+    release, holder = held_elsewhere(lambda: document_lock(engine, held_id))
     try:
         run_id = runtime().submit(db.session, "quote_export", {"document_ids": [free.id, held_id]}, actor=ADMIN).id
         # (Its progress is written with its next record: the free document's outcome may not show yet.)

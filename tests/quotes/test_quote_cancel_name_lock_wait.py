@@ -4,9 +4,8 @@ minutes, as "busy"): the document is not reached, and no opportunity is created.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
+from lock_support import held_elsewhere
 from quote_support import cancel_and_wait_for_end, fresh, items, line, wait_until
 
 from colcw_plugin.sync.quotes.locks import name_lock
@@ -29,17 +28,9 @@ def test_an_export_waiting_for_the_name_of_a_gone_opportunity_is_cancelled_withi
     [opp] = world.opportunities()
     assert world.sandbox.api("DELETE", f"sales/opportunities/{opp['id']}").status_code == 204
     free = world.quote([line("OPT-7010")], name="Goes first")
-    release, held = threading.Event(), threading.Event()
     engine, company_id = db.engine, world.company_id
-
-    def other_export():  # another process creating "Gone deal" for the company holds the name's lock
-        with name_lock(engine, company_id, "Gone deal"):
-            held.set()
-            release.wait(60)
-
-    holder = threading.Thread(target=other_export, daemon=True)
-    holder.start()
-    assert held.wait(10)
+    # another process creating "Gone deal" for the company holds the name's lock
+    release, holder = held_elsewhere(lambda: name_lock(engine, company_id, "Gone deal"))
     try:
         run_id = runtime().submit(db.session, "quote_export", {"document_ids": [free.id, gone_doc.id]},
                                   actor=ADMIN).id
