@@ -211,7 +211,8 @@ CLEARED = "The callbacks' earlier error is cleared: ConnectWise holds them, acti
 
 def check(session: Session, client: ConnectWiseClient) -> list[str]:
     """Re-activate the callbacks ConnectWise switched off (after 3 days of failed deliveries) and say
-    which; the safety net calls this on every pass (one request).
+    which; the safety net calls this on every pass (one request). With Live updates off (callbacks whose
+    removal failed wait here to be removed), none is switched on again.
 
     Once every type's callback is confirmed (colcw's, active, at the URL the settings name) while Live
     updates are on, an earlier error registering them no longer holds: it is cleared, so the Connection
@@ -233,6 +234,9 @@ def check(session: Session, client: ConnectWiseClient) -> list[str]:
             notes.append(f"This ConnectWise tenant's callback {cw_id} is not colcw's {row.type} callback (colcw "
                          "registered that id in another tenant, or it was changed in ConnectWise); it was left alone. "
                          "Save the Live updates section on the Connection page to register colcw's here.")
+            row.inactive = True
+        elif entry.get("inactiveFlag") and not live.enabled:
+            # Live updates are off (these rows wait to be removed): its deliveries are not wanted, so it stays off.
             row.inactive = True
         else:
             if entry.get("inactiveFlag"):

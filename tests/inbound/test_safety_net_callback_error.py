@@ -108,3 +108,27 @@ def test_an_error_removing_the_callbacks_stays_after_live_updates_were_switched_
     result = _safety_net()
 
     assert CLEARED not in result.message and "could not be removed from ConnectWise" in _last_error()
+
+
+def test_with_live_updates_off_a_callback_left_behind_is_not_switched_on_again(app, connected):
+    """Switched off while ConnectWise refused the removal: the callbacks stay registered (to be removed later), and
+    one that ConnectWise switched off since must stay off — colcw no longer wants its deliveries."""
+    from colcw_plugin.setup import callbacks as registrations
+
+    enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
+    connected.deny(["system/callbacks"])
+    disable()
+    connected.deny([])
+    db.session.expire_all()
+    rows = db.session.execute(select(CallbackRegistration)).scalars().all()
+    assert len(rows) == 3 and not get_live(db.session).enabled  # left behind for a later removal
+    off = rows[0].cw_id
+    assert connected.api("PATCH", f"system/callbacks/{off}", json=[
+        {"op": "replace", "path": "inactiveFlag", "value": True}]).status_code == 200
+
+    with runtime().client(db.session) as client:
+        notes = registrations.check(db.session, client)
+    db.session.commit()
+
+    assert connected.api("GET", f"system/callbacks/{off}").json()["inactiveFlag"] is True
+    assert not any("switched on again" in note for note in notes)
