@@ -92,11 +92,7 @@ def job_history_rows():
     ids = request.args.getlist("run", type=int)[:HISTORY_PAGE]
     back = safe_target(request.args.get("next"), url_for(".jobs", tab="history"))
     runs = history.runs_by_id(db.session, ids)
-    resp = make_response(render_template("colcw/jobs/_history_poll.html", runs=runs, back=back, when=when,
-                                         zone=display_zone(), results=history.RESULTS,
-                                         polled=[r.id for r in runs if r.active]))
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return _poll("colcw/jobs/_history_poll.html", runs, back=back, zone=display_zone())
 
 
 @admin_bp.route("/jobs/last-runs-rows", methods=["GET"])
@@ -109,9 +105,14 @@ def job_last_runs_rows():
     kinds = runtime().kinds
     ids = request.args.getlist("run", type=int)[:len(list(kinds))]
     runs = [r for r in history.runs_by_id(db.session, ids) if r.kind in kinds]
-    resp = make_response(render_template("colcw/jobs/_last_runs_poll.html", rows=[(kinds[r.kind], r) for r in runs],
-                                         back=url_for(".jobs", tab="run"), when=when, results=history.RESULTS,
-                                         polled=[r.id for r in runs if r.active]))
+    return _poll("colcw/jobs/_last_runs_poll.html", runs, rows=[(kinds[r.kind], r) for r in runs],
+                 back=url_for(".jobs", tab="run"))
+
+
+def _poll(template: str, runs, **context):
+    """A poll's answer (never cached): the fresh rows of ``runs`` and the poll again for those not ended."""
+    resp = make_response(render_template(template, runs=runs, when=when, results=history.RESULTS,
+                                         polled=[r.id for r in runs if r.active], **context))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

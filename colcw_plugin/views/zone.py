@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask import flash, has_request_context, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, user_logged_in
@@ -37,17 +37,6 @@ LEGACY_COOKIE_PATH = "/admin/integration/connectwise"
 _SESSION_KEY = "colcw_zone"  # [user id, zone or ""]: the signed-in person's choice, read at sign-in
 _REQUEST_KEY = "colcw.zone"  # the zone of the request's page, once worked out
 TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
-
-
-def _loads(zone: str) -> bool:
-    """Whether ``zone`` names a zone (cheap: the choice was checked against the offered names when saved)."""
-    if not zone:
-        return False
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def _read_choice(user_id: int) -> str:
@@ -87,7 +76,7 @@ def display_zone() -> str:
         return "UTC"
     zone = request.environ.get(_REQUEST_KEY)
     if zone is None:
-        zone = next((z for z in (_chosen(), request.cookies.get(LEGACY_COOKIE, "")) if _loads(z)), "UTC")
+        zone = next((z for z in (_chosen(), request.cookies.get(LEGACY_COOKIE, "")) if is_timezone(z)), "UTC")
         request.environ[_REQUEST_KEY] = zone
     return zone
 
