@@ -30,8 +30,15 @@ from ..setup.options import save_options
 from ..setup.secrets import SecretError
 from ..sync.inbound import RECONCILE_KIND
 from ..sync.inbound.status import live_panel
-from ..sync.inbound.switch import apply_live, ensure_schedules, recheck_callbacks, remove_callbacks
-from . import admin_bp, safety_net
+from ..sync.inbound.switch import (
+    apply_live,
+    ensure_schedules,
+    recheck_callbacks,
+    remove_callbacks,
+    safety_net_gaps,
+    safety_net_mode,
+)
+from . import admin_bp
 from .forms import ConnectionForm, OptionsForm
 from .support import actor_name, runtime
 from .zone import when
@@ -58,7 +65,7 @@ def _render(conn: ConnectionForm | None = None, options: OptionsForm | None = No
                            has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes, report=report,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
                            jobs_url=jobs_url, live=live, errors=live_errors or {},
-                           safety_gaps=safety_net.gaps(live.schedules) if live.live.enabled else [],
+                           safety_gaps=safety_net_gaps(live.schedules) if live.live.enabled else [],
                            new_opportunity=_new_opportunity_summary(settings)), status
 
 
@@ -127,7 +134,7 @@ def restore_safety_net():
         flash("Live updates are off: the safety net runs while they are on, and switching them on makes it again.",
               "info")
         return back
-    gaps = safety_net.gaps(live_panel(db.session).schedules)
+    gaps = safety_net_gaps(live_panel(db.session).schedules)
     if not gaps:
         flash("The safety net is running already: nothing to restore.", "info")
         return back
@@ -137,7 +144,7 @@ def restore_safety_net():
     db.session.add(ConfigChange(actor=actor, area="live updates", summary=f"Restored the safety net: {done}"))
     db.session.commit()
     restored = {g.mode for g in gaps}
-    nexts = ", ".join(f"{s.name} next {when(s.next_run_at)}" for s in schedules if safety_net.mode(s) in restored)
+    nexts = ", ".join(f"{s.name} next {when(s.next_run_at)}" for s in schedules if safety_net_mode(s) in restored)
     flash(f"Safety net restored ({nexts}).", "success")
     return back
 

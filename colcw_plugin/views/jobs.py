@@ -13,6 +13,7 @@ from host_stub.views import admin_required, current_actor, safe_target
 from ..errors import FieldErrors
 from ..models import Schedule, SyncRun
 from ..setup.live_updates import read_live, save_limit
+from ..sync.inbound.switch import stops_without
 from ..sync.jobs import history
 from ..sync.jobs.scheduler import missing_processes
 from ..sync.jobs.schedules import (
@@ -25,7 +26,7 @@ from ..sync.jobs.schedules import (
     timezones,
     update_schedule,
 )
-from . import admin_bp, safety_net
+from . import admin_bp
 from .forms import JOB_FORMS, ScheduleForm
 from .support import actor_name, runtime
 from .zone import choose, display_zone, when
@@ -65,7 +66,7 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
         schedules = list_schedules(db.session)
         context.update(schedules=schedules, describe=describe,
                        schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}),
-                       without=lambda s: safety_net.without(s, schedules))
+                       without=lambda s: stops_without(s, schedules))
     else:
         flt, filter_error = history.HistoryFilter.parse(request.args)
         if filter_error:
@@ -235,7 +236,7 @@ def toggle_schedule(schedule_id: int):
     schedule = _schedule(schedule_id)
     stops = ""
     if schedule.enabled:  # the safety net's: what stops once it no longer runs
-        stops = safety_net.without(schedule, list_schedules(db.session))
+        stops = stops_without(schedule, list_schedules(db.session))
     set_enabled(db.session, schedule, not schedule.enabled)
     db.session.commit()
     state = f"enabled; next run {when(schedule.next_run_at)}" if schedule.enabled else "disabled"
@@ -247,7 +248,7 @@ def toggle_schedule(schedule_id: int):
 @admin_required
 def delete_schedule(schedule_id: int):
     schedule = _schedule(schedule_id)
-    stops = safety_net.without(schedule, list_schedules(db.session))  # the safety net's: what stops without it
+    stops = stops_without(schedule, list_schedules(db.session))  # the safety net's: what stops without it
     db.session.delete(schedule)
     db.session.commit()
     flash(f"Schedule “{schedule.name}” deleted. Its past runs stay in the history.{' ' + stops if stops else ''}",

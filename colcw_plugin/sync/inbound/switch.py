@@ -5,13 +5,14 @@ exist) and two schedules are made if missing: the safety net every 15 minutes an
 check daily at 03:30 UTC (both editable on the jobs page). Off: colcw's callbacks are removed and
 those schedules disabled. Saving the connection while on registers again (the callbacks belong
 to the tenant the connection names). A failure to reach ConnectWise is kept on the page and
-never quoted with the URL's secret.
+never quoted with the URL's secret. The pages say what stops while one of the two schedules is
+deleted or disabled (:func:`safety_net_gaps`, :func:`stops_without`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
@@ -48,14 +49,62 @@ ClientFactory = Callable[[Session], AbstractContextManager[ConnectWiseClient]]
 SCHEDULES = (("ConnectWise safety net", {"mode": "changes"}, Timing.every(15)),
              ("ConnectWise deletion check", {"mode": "deletions"}, Timing("daily", dt.time(3, 30), "UTC")))
 
+# What stops while no enabled schedule runs a mode's passes.
+STOPS = {
+    "changes": "missed callbacks are no longer caught (a change made in ConnectWise whose callback never arrived "
+               "stays unseen until an import), and callbacks ConnectWise switched off stay off",
+    "deletions": "deletions are no longer found (a record deleted in ConnectWise whose callback never arrived stays "
+                 "linked here as if it were still there)",
+}
+HOW_BACK = ("To get it back, use Restore the safety net under Live updates on the Connection page, or save Live "
+            "updates there while they are on.")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One of the safety net's schedules that does not run."""
+
+    mode: str  # "changes" or "deletions"
+    name: str  # the name the switch gives it
+    state: str  # "deleted" or "disabled"
+    stops: str  # what stops without it
+
+
+def safety_net_mode(schedule: Schedule) -> str | None:
+    """The safety-net mode ("changes" or "deletions") a schedule runs, or None for any other schedule (a forced
+    deletion pass included)."""
+    params = schedule.params or {}
+    if schedule.kind != RECONCILE_KIND or params.get("force") or params.get("mode") not in STOPS:
+        return None
+    return params["mode"]
+
+
+def safety_net_gaps(schedules: Iterable[Schedule]) -> list[Gap]:
+    """The safety net's schedules of which no enabled one is left, deleted or disabled."""
+    schedules = list(schedules)
+    out = []
+    for name, params, _timing in SCHEDULES:
+        mine = [s for s in schedules if safety_net_mode(s) == params["mode"]]
+        if not any(s.enabled for s in mine):
+            out.append(Gap(params["mode"], name, "disabled" if mine else "deleted", STOPS[params["mode"]]))
+    return out
+
+
+def stops_without(schedule: Schedule, schedules: Iterable[Schedule]) -> str:
+    """What stops once ``schedule`` no longer runs, and how to get it back ("" when it is not the safety net's, or
+    another enabled schedule runs the same passes)."""
+    m = safety_net_mode(schedule)
+    if m is None or any(s.id != schedule.id and s.enabled and safety_net_mode(s) == m for s in schedules):
+        return ""
+    return f"Without it, {STOPS[m]}. {HOW_BACK}"
+
 
 def ensure_schedules(session: Session, actor: str, *, enabled: bool) -> list[Schedule]:
     """The safety net's schedules: made when missing (enabled), enabled or disabled as asked."""
     existing = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)).scalars())
     out = []
     for name, params, timing in SCHEDULES:
-        row = next((s for s in existing if (s.params or {}).get("mode") == params["mode"]
-                    and not (s.params or {}).get("force")), None)
+        row = next((s for s in existing if safety_net_mode(s) == params["mode"]), None)
         if row is None:
             if not enabled:
                 continue
