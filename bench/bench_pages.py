@@ -2,7 +2,8 @@
 
     python bench/bench_pages.py [--history 1000000] [--rounds 10] [--gets 60]
 
-Needs PostgreSQL (TEST_PG_ADMIN_URL, default postgres@127.0.0.1). One database, two apps on it: the
+Needs PostgreSQL (TEST_PG_ADMIN_URL, default postgres@127.0.0.1) and redis-server (it starts its own, so the
+conversion it seeds queues its run as beside a real Redis). One database, two apps on it: the
 host with colcw and the bare host (no plugins). For the customer page, the quote and sales order
 pages and the three lists it prints, side by side: the SQL statements of a GET and the render time
 (the fastest of ``--rounds`` rounds of ``--gets`` GETs each, the two apps alternating GET by GET so both see
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "perf")]
 
-from databases import fresh_database  # noqa: E402
+from databases import fresh_database, private_redis  # noqa: E402
 from results import Row, count_row, save  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
@@ -135,10 +136,15 @@ def main() -> int:
     parser.add_argument("--gets", type=int, default=60)
     args = parser.parse_args()
 
+    with private_redis() as redis_url:
+        return _main(args, redis_url)
+
+
+def _main(args, redis_url: str) -> int:
     from helpers import make_test_app
 
     url = fresh_database("colcw_bench_pages")
-    app = make_test_app(url)
+    app = make_test_app(url, redis_url)  # the world's conversion queues its run, as it does beside a Redis
     bare = make_test_app(url, plugins=[])
     ids = world(app)
     pairs = {name: (Page(app, path.format(**ids)), Page(bare, path.format(**ids))) for name, path in PAGES.items()}
