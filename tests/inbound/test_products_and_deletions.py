@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from htmx_loads import loaded
 from inbound_support import enable, export_customer, line, run_items, settle, wait_for
 from sqlalchemy import select
@@ -165,3 +168,24 @@ def test_the_safety_net_catches_what_no_callback_brought_in_pages_not_per_record
     by_id = [r for r in gets if r["path"].rstrip("/").split("/")[-1].isdigit()]
     assert by_id == [] and len(gets) <= 12, [(r["path"], r["query"]) for r in gets]
     assert any("Company City “Dallas”" in i.message for i in run_items("cw_reconcile"))
+
+
+def test_what_live_updates_read_asks_only_for_names_connectwise_keeps(world):
+    """A name ConnectWise does not know in ``fields`` is dropped without a word: every name the safety net and a
+    live-update run ask for, opportunities and their products alike, is one the official schemas hold."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
+    from official import check_request, names_used, relative
+
+    quote = world.quote([line("OPT-7010", qty=2)], name="Fields deal")
+    assert world.export(quote.id).status == "succeeded"
+    [opp] = world.opportunities()
+    world.sandbox.clear_requests()
+    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"  # the first pass: every linked record
+    assert _run("cw_live_update", {"records": {"opportunity": [opp["id"]]}}).status == "succeeded"
+
+    reads = [e for e in world.sandbox.requests() if e["method"] == "GET" and relative(e["path"]) in (
+        "/sales/opportunities", "/procurement/products")]
+    asked = {relative(e["path"]) for e in reads if any(p == "fields" for p, _ in names_used(e))}
+    assert asked == {"/sales/opportunities", "/procurement/products"}, asked
+    problems = [p for e in reads for p in check_request(e)]
+    assert not problems, "\n".join(problems)

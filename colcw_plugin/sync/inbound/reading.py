@@ -18,8 +18,9 @@ from ..shared import fields as M
 # ``_info`` whole: a path inside it (``_info/updatedBy``) is no field name, and ConnectWise drops such a name from
 # ``fields`` (the sandbox does: cw_sandbox/names.py); who updated it last names who moved colcw's Won to Lost.
 OPPORTUNITY_FIELDS = ["id", "name", "status", "company", "closedDate", "closedBy", "_info"]
+# A product's own ``_info`` is not asked for: nothing compares its lastUpdated (product_drift compares the values).
 PRODUCT_FIELDS = ["id", "opportunity/id", "catalogItem", "quantity", "price", "cost", "description",
-                  "sequenceNumber", "integrationXRef", "_info/lastUpdated"]
+                  "sequenceNumber", "integrationXRef"]
 ENTITIES = ("company", "contact", "opportunity")
 
 
