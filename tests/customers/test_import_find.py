@@ -106,3 +106,29 @@ def test_a_rep_finds_a_company_by_name_in_the_popup_and_imports_it(connected, li
     page.wait_for_url(re.compile(r".*/customers/\d+$"))
     assert page.locator("h1").inner_text().startswith("Quince Bakery")
     assert "Imported Quince Bakery (QB77) from ConnectWise" in page.locator(".flash.success").inner_text()
+
+
+def _popup(rep_client, text: str):
+    token = csrf_from(rep_client.get("/colcw/import").get_data(as_text=True))
+    return rep_client.post("/colcw/import", data={"csrf_token": token, "company": text}, headers={"HX-Request": "true"})
+
+
+def test_digits_typed_in_the_popup_are_a_company_id_never_another_company_s_own_id(connected, rep_client):
+    """A Company ID can be digits: the popup imports the company with that Company ID, never the one whose
+    ConnectWise record id the digits happen to be; digits no Company ID has import nothing."""
+    other = _company(connected, "ZEBRA9", "Zebra Tools")
+    digits = _company(connected, str(other["id"]), "Digits Trading")
+    assert digits["id"] != other["id"]
+
+    answer = _popup(rep_client, str(other["id"]))
+    customer = db.session.query(Customer).filter_by(account_number=str(other["id"])).one()
+    assert answer.headers["HX-Redirect"].endswith(f"/customers/{customer.id}") and customer.name == "Digits Trading"
+    assert db.session.query(Customer).filter_by(account_number="ZEBRA9").first() is None
+
+    # No company has the Company ID typed, though one has it as its record id: nothing is imported and the
+    # popup says no company has that Company ID.
+    lone = _company(connected, "LONE1", "Lone Company")
+    nothing = _popup(rep_client, str(lone["id"]))
+    html = unescape(nothing.get_data(as_text=True))
+    assert "HX-Redirect" not in nothing.headers and f"No ConnectWise company has the Company ID “{lone['id']}”" in html
+    assert db.session.query(Customer).filter_by(account_number="LONE1").first() is None

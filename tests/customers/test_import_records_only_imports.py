@@ -80,12 +80,14 @@ def test_a_company_id_past_a_full_page_of_names_containing_it_is_still_imported(
     assert [r.kind for r in _runs()] == ["customer_import"]
 
 
-def test_a_company_own_id_typed_imports_it_as_before(connected, rep_client):
+def test_a_company_own_record_id_typed_imports_nothing_and_records_no_run(connected, rep_client):
+    """The popup takes a Company ID: digits that are only a company's ConnectWise record id name no company."""
     company = _company(connected, "IDONLY", "Only By Id Inc")
     answer, _ = _post(connected, rep_client, str(company["id"]))
-    customer = db.session.execute(select(Customer).where(Customer.account_number == "IDONLY")).scalar_one()
-    assert answer.headers["HX-Redirect"].endswith(f"/customers/{customer.id}")
-    assert len(_runs()) == 1
+    html = unescape(answer.get_data(as_text=True))
+    assert "HX-Redirect" not in answer.headers and f"No ConnectWise company has the Company ID “{company['id']}”" in html
+    assert db.session.execute(select(Customer).where(Customer.account_number == "IDONLY")).first() is None
+    assert _runs() == []
 
 
 def test_connectwise_failing_the_look_up_says_so_and_records_no_run(connected, rep_client):

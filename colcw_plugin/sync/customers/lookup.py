@@ -73,15 +73,18 @@ def companies_like(session: Session, client: ConnectWiseClient, text: str) -> Fo
 
 
 def for_import(session: Session, client: ConnectWiseClient, ident: str) -> ForImport:
-    """The company that has the Company ID ``ident`` (deleted or not: importing it says what became of it; a
-    number is also a company's own id, as the import takes it), or else the companies :func:`companies_like`
-    finds. One request asks for both; a second asks for the Company ID alone only when more companies contain
-    the text than a page holds and none of them has it."""
+    """The company that has the Company ID ``ident`` (deleted or not: importing it says what became of it), or
+    else the companies :func:`companies_like` finds. One request asks for both; a second asks for the Company ID
+    alone only when more companies contain the text than a page holds and none of them has it.
+
+    Only the Company ID is matched, never ConnectWise's own record id: a Company ID can be digits ("1001"), and
+    digits that are no company's Company ID but are another company's record id would import that other
+    company, which the rep did not name."""
     ident = ident.strip()[:MAX_TEXT]
     text = _searched(ident)
     if not ident:
         return ForImport(None, Found([], False))
-    exact = C.or_(C.eq("identifier", ident), C.eq("id", int(ident)) if _an_id(ident) else None)
+    exact = C.eq("identifier", ident)
     rows = client.companies.list(conditions=C.or_(exact, _like(text)), fields=FIELDS, order_by="name asc",
                                  page_size=MAX_SHOWN + 1)
     if len(rows) > MAX_SHOWN and not any(_same_identifier(r, ident) for r in rows):
@@ -102,18 +105,12 @@ def _like(text: str) -> C.Condition:
     return C.and_(C.or_(C.contains("name", text), C.contains("identifier", text)), C.eq("deletedFlag", False))
 
 
-def _an_id(text: str) -> bool:
-    return text.isdigit() and len(text) <= 9  # ConnectWise's ids are 32-bit
-
-
 def _with_company_id(rows: list[dict], ident: str) -> dict | None:
     """The row the import of ``ident`` would take: the one whose Company ID it is (that case first, one not
-    deleted first), else the one whose id it is."""
+    deleted first)."""
     same = [r for r in rows if _same_identifier(r, ident)]
     if same:
         return min(same, key=lambda r: (r.get("identifier") != ident, bool(r.get("deletedFlag"))))
-    if _an_id(ident):
-        return next((r for r in rows if int(r["id"]) == int(ident)), None)
     return None
 
 
