@@ -3,6 +3,7 @@ another export of the same document holding it."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -82,3 +83,21 @@ def test_an_export_waiting_for_another_export_of_the_document_says_so(world, con
         holder.join(10)
     wait_until(lambda: fresh(run.id).status == "succeeded", timeout=30, message="the export to finish")
     assert fresh(run.id).waiting_reason == ""
+
+
+def test_an_export_given_up_on_for_a_transient_failure_says_nothing_needs_fixing(
+        world, connected, app, monkeypatch, redis_conn, drain_queue, rep_client):
+    """ConnectWise answering 503 until the run gives up: the document's last export failed, and what to do is to
+    export it again once ConnectWise answers, not to fix something ConnectWise never named."""
+    tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=())
+    doc = world.quote([line("OPT-7010")], name="Unlucky")
+    connected.add_fault(status=503, method="POST", path="sales/opportunities$")
+    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=RILEY)
+    drain_queue()
+    connected.clear_faults()
+    assert fresh(run.id).status == "failed" and world.opportunities() == []
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", loaded(rep_client, f"/documents/{doc.id}")))
+    assert "Last export failed:" in page and "HTTP 503" in page, page
+    assert "Fix what ConnectWise named" not in page, page
+    assert ("Nothing in it needs fixing: ConnectWise kept answering with a server error. Export it again once "
+            "ConnectWise answers") in page, page

@@ -205,15 +205,27 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                        message=f"{number} was not exported{' completely' if e.partly else ''}: {e.message}")
     except (ConnectWiseError, UnmappedRep) as e:
         session.rollback()
-        message = f"{number} was not exported completely: ConnectWise answered {e}"
-        resolution = ("Fix what ConnectWise named and export again; lines already sent are matched, "
-                      "not duplicated.")
         # A transient failure is not an outcome yet: its run tries the document again, so it waits (its
         # pages show a failure only once that run is over without exporting it: state.export_failed).
         transient = isinstance(e, ConnectWiseError) and e.transient
+        message, resolution = _failure_text(number, e, transient)
         _save_failure(session, document_id, message, resolution, run_id, status="waiting" if transient else "failed")
         return Outcome(document_id, number, "failed", message=message, resolution=resolution,
                        error=e if isinstance(e, ConnectWiseError) else None)
+
+
+def _failure_text(number: str, e: ConnectWiseError | UnmappedRep, transient: bool) -> tuple[str, str]:
+    """A failed export's message and what to do. A transient failure (a timeout, a server error, rate limiting)
+    named nothing to fix: its run tries the document again by itself, and what is stored is read once that run
+    is over without exporting it (the pages say the run retries while it does), so it says to export it again
+    once ConnectWise answers."""
+    if transient:
+        assert isinstance(e, ConnectWiseError)
+        return (f"{number} was not exported completely: ConnectWise answered {e.detail}",
+                f"Nothing in it needs fixing: {e.why_not_done}. Export it again once ConnectWise answers (in a few "
+                "minutes); lines already sent are matched, not duplicated.")
+    return (f"{number} was not exported completely: ConnectWise answered {e}",
+            "Fix what ConnectWise named and export again; lines already sent are matched, not duplicated.")
 
 
 def _number(session: Session, document_id: int) -> str:
