@@ -68,8 +68,9 @@ def _form_contacts() -> tuple[list[dict], list[str]]:
     for idx, row in sorted(form_rows("contacts").items(), key=lambda kv: int(kv[0])):
         if row.get("delete") or not any(row.get(f, "").strip() for f in CONTACT_EDITABLE if f != "is_default"):
             continue
-        # Only the fields the form posted: the page does not show a contact's address, which must stay as it is
-        # (blanking it here erased it in the host, and at the next export in ConnectWise).
+        # Only the fields the form posted: a field a page or client does not post (an address, from a form
+        # made before the page edited addresses) stays as it is (blanking it erased it in the host, and at the
+        # next export in ConnectWise).
         contact = {f: row[f] for f in CONTACT_EDITABLE if f != "is_default" and f in row}
         contact["is_default"] = idx == default_idx
         if row.get("id"):

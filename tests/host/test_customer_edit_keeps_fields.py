@@ -1,13 +1,12 @@
-"""Saving the customer page changes what the person changed and nothing else: the contact fields the page does
-not show (their addresses, which ConnectWise holds too) are kept, not blanked, and so is ConnectWise's copy at
-the next export (walkthrough: a phone edit erased every contact's address in the host, then in ConnectWise)."""
+"""Saving the customer page changes what the person changed and nothing else: the contacts' addresses (which
+ConnectWise holds too) are kept, not blanked, and so is ConnectWise's copy at the next export (walkthrough: a phone
+edit erased every contact's address in the host, then in ConnectWise). A form that posts no address at all keeps
+it too: tests/host/test_contact_addresses.py."""
 
 from __future__ import annotations
 
-import html
-import re
-
 import pytest
+from form_support import as_the_browser_posts
 
 from host_stub import services
 from host_stub.extensions import db
@@ -27,27 +26,9 @@ def bayview(app):
     return customer
 
 
-def _as_the_browser_posts(page: str) -> dict[str, str]:
-    """The form's fields as a browser submits them: text inputs with their values, checked boxes and radios."""
-    start = page.index('id="customer-form"')
-    form = page[start:page.index("</form>", start)]
-    data: dict[str, str] = {}
-    for tag in re.findall(r"<input[^>]*>", form):
-        name = re.search(r'name="([^"]+)"', tag)
-        if not name:
-            continue
-        kind = (re.search(r'type="([^"]+)"', tag) or [None, "text"])[1]
-        if kind in ("checkbox", "radio") and "checked" not in tag:
-            continue
-        value = re.search(r'value="([^"]*)"', tag)
-        data[html.unescape(name.group(1))] = html.unescape(value.group(1)) if value else ("on" if kind in (
-            "checkbox", "radio") else "")
-    return data
-
-
 def test_a_phone_edit_keeps_every_contacts_address(rep_client, bayview):
     page = rep_client.get(f"/customers/{bayview.id}/edit").get_data(as_text=True)
-    data = _as_the_browser_posts(page)
+    data = as_the_browser_posts(page)
     data["phone"] = "629-555-6134"
     data["contacts-1-work_phone"] = "629-555-0199"
     assert rep_client.post(f"/customers/{bayview.id}/edit", data=data).status_code == 302
@@ -61,7 +42,7 @@ def test_a_phone_edit_keeps_every_contacts_address(rep_client, bayview):
 
 def test_a_contact_added_on_the_page_starts_without_an_address(rep_client, bayview):
     page = rep_client.get(f"/customers/{bayview.id}/edit").get_data(as_text=True)
-    data = _as_the_browser_posts(page)
+    data = as_the_browser_posts(page)
     data["contacts-2-first_name"] = "Noah"
     assert rep_client.post(f"/customers/{bayview.id}/edit", data=data).status_code == 302
     db.session.expire_all()

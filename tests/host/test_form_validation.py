@@ -12,6 +12,7 @@ import html
 import re
 
 import pytest
+from form_support import error_beside, value_of
 from sqlalchemy import func, select
 
 from helpers import csrf_from
@@ -23,27 +24,13 @@ from host_stub.models import Contact, Customer, CustomField, Document, DocumentL
 
 CUSTOMER_TEXT = [f for f in CUSTOMER_EDITABLE if f in column_limits(Customer)]
 CONTACT_FORM = ["title", "first_name", "last_name", "email", "work_phone", "mobile_phone", "home_phone",
-                "other_phone"]  # the contact fields the customer page edits
+                "other_phone", "address1", "address2", "city", "state", "zip"]  # the contact fields the customer page edits
 LINE_TEXT = [f for f in ("item_number", "manufacturer", "category", "subcategory") if f in column_limits(DocumentLine)]
 
 
 def _count(model) -> int:
     db.session.expire_all()
     return db.session.execute(select(func.count()).select_from(model)).scalar()
-
-
-def _error_beside(page: str, key: str) -> str:
-    """The error shown beside field ``key`` (its input's aria-invalid and the message after it)."""
-    m = re.search(rf'data-error-for="{re.escape(key)}">([^<]+)<', page)
-    assert m, f"no error shown beside {key}"
-    assert re.search(rf'name="{re.escape(key)}"[^>]*aria-invalid="true"', page), f"{key} is not marked invalid"
-    return html.unescape(m.group(1))
-
-
-def _value_of(page: str, key: str) -> str:
-    m = re.search(rf'name="{re.escape(key)}"[^>]*? value="([^"]*)"', page)
-    assert m, f"no input {key}"
-    return html.unescape(m.group(1))
 
 
 @pytest.fixture()
@@ -69,8 +56,8 @@ def test_a_new_customer_with_an_over_long_field_saves_nothing(rep_client, field)
     resp = rep_client.post("/customers/new", data={"csrf_token": csrf_from(page), **data})
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert f"at most {limit} characters" in _error_beside(body, field)
-    assert _value_of(body, field) == "x" * (limit + 1)  # what was typed is still there
+    assert f"at most {limit} characters" in error_beside(body, field)
+    assert value_of(body, field) == "x" * (limit + 1)  # what was typed is still there
     assert _count(Customer) == 0
 
 
@@ -79,9 +66,9 @@ def test_a_new_customer_without_name_or_account_number_says_so_beside_each(rep_c
     resp = rep_client.post("/customers/new", data={"csrf_token": csrf_from(page), "account_number": " ",
                                                    "name": "", "city": "Halifax"})
     body = resp.get_data(as_text=True)
-    assert "Enter the customer's name" in _error_beside(body, "name")
-    assert "Enter an account number" in _error_beside(body, "account_number")
-    assert _value_of(body, "city") == "Halifax"
+    assert "Enter the customer's name" in error_beside(body, "name")
+    assert "Enter an account number" in error_beside(body, "account_number")
+    assert value_of(body, "city") == "Halifax"
     assert _count(Customer) == 0
 
 
@@ -94,9 +81,9 @@ def test_an_over_long_contact_field_shows_in_its_row_and_changes_nothing(rep_cli
             "contacts-0-id": str(contact_id), "contacts-0-first_name": "Ann", "contacts-0-email": "ann@acme.example",
             "contacts-2-first_name": "Zed", f"contacts-2-{field}": "y" * (limit + 1)}
     body = rep_client.post(f"/customers/{acme.id}/edit", data=data).get_data(as_text=True)
-    assert f"at most {limit} characters" in _error_beside(body, f"contacts-2-{field}")
-    assert _value_of(body, f"contacts-2-{field}") == "y" * (limit + 1)
-    assert _value_of(body, "name") == "Acme Renamed"
+    assert f"at most {limit} characters" in error_beside(body, f"contacts-2-{field}")
+    assert value_of(body, f"contacts-2-{field}") == "y" * (limit + 1)
+    assert value_of(body, "name") == "Acme Renamed"
     db.session.expire_all()
     assert db.session.get(Customer, acme.id).name == "Acme Ltd" and _count(Contact) == 1
 
@@ -107,8 +94,8 @@ def test_a_contact_without_a_name_is_refused_beside_its_row(rep_client, acme):
         "csrf_token": csrf_from(page), "account_number": "ACME1", "name": "Acme Ltd",
         "contacts-0-id": str(acme.contacts[0].id), "contacts-0-first_name": "Ann",
         "contacts-1-email": "nobody@acme.example"}).get_data(as_text=True)
-    assert "enter a first or last name" in _error_beside(body, "contacts-1-first_name")
-    assert _value_of(body, "contacts-1-email") == "nobody@acme.example"
+    assert "enter a first or last name" in error_beside(body, "contacts-1-first_name")
+    assert value_of(body, "contacts-1-email") == "nobody@acme.example"
     assert _count(Contact) == 1
 
 
@@ -118,8 +105,8 @@ def test_a_contact_row_with_only_a_phone_is_an_error_not_silently_dropped(rep_cl
         "csrf_token": csrf_from(page), "account_number": "ACME1", "name": "Acme Ltd",
         "contacts-0-id": str(acme.contacts[0].id), "contacts-0-first_name": "Ann",
         "contacts-2-work_phone": "902-555-0100"}).get_data(as_text=True)
-    assert "enter a first or last name" in _error_beside(body, "contacts-2-first_name")
-    assert _value_of(body, "contacts-2-work_phone") == "902-555-0100"
+    assert "enter a first or last name" in error_beside(body, "contacts-2-first_name")
+    assert value_of(body, "contacts-2-work_phone") == "902-555-0100"
     assert _count(Contact) == 1
 
 
@@ -146,8 +133,8 @@ def test_an_over_long_line_field_shows_beside_it_and_saves_nothing(rep_client, a
     resp = _post_quote(rep_client, "/quotes/new", customer_id=str(acme.id), title="Over-long", **line)
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert f"at most {limit} characters" in _error_beside(body, f"lines-0-{field}")
-    assert _value_of(body, f"lines-0-{field}") == "z" * (limit + 1) and _value_of(body, "title") == "Over-long"
+    assert f"at most {limit} characters" in error_beside(body, f"lines-0-{field}")
+    assert value_of(body, f"lines-0-{field}") == "z" * (limit + 1) and value_of(body, "title") == "Over-long"
     assert _count(Document) == 0
 
 
@@ -160,7 +147,7 @@ def test_an_over_long_line_field_shows_beside_it_and_saves_nothing(rep_client, a
 def test_bad_numbers_and_a_missing_item_number_are_field_errors(rep_client, acme, key, value, expect):
     line = {"lines-0-item_number": "A-1", "lines-0-description": "Widget", "lines-0-quantity": "1", key: value}
     body = _post_quote(rep_client, "/quotes/new", customer_id=str(acme.id), **line).get_data(as_text=True)
-    assert expect in _error_beside(body, key)
+    assert expect in error_beside(body, key)
     assert _count(Document) == 0 and _count(DocumentLine) == 0
 
 
@@ -169,8 +156,8 @@ def test_a_line_with_a_price_but_no_item_is_an_error_not_silently_dropped(rep_cl
         "lines-0-item_number": "A-1", "lines-0-quantity": "1", "lines-0-product_type": "Product",
         "lines-1-quantity": "1", "lines-1-price": "250", "lines-1-product_type": "Service",
         "lines-2-quantity": "1", "lines-2-product_type": "Product"}).get_data(as_text=True)  # an untouched row
-    assert "enter the item / part number" in _error_beside(body, "lines-1-item_number")
-    assert _value_of(body, "lines-1-price") == "250"
+    assert "enter the item / part number" in error_beside(body, "lines-1-item_number")
+    assert value_of(body, "lines-1-price") == "250"
     assert 'data-error-for="lines-2-item_number"' not in body
     assert _count(Document) == 0
 
@@ -191,7 +178,7 @@ def test_a_quotes_header_is_checked_field_by_field(rep_client, acme, fields, key
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert expect in html.unescape(re.search(rf'data-error-for="{key}">([^<]+)<', body).group(1))
-    assert _value_of(body, "lines-0-item_number") == "A-1"
+    assert value_of(body, "lines-0-item_number") == "A-1"
     assert _count(Document) == 0
 
 
@@ -200,7 +187,7 @@ def test_an_over_long_custom_header_field_is_refused_beside_it(rep_client, acme)
     resp = _post_quote(rep_client, "/quotes/new", customer_id=str(acme.id), **{f"field-{field.id}": "o" * 251})
     body = resp.get_data(as_text=True)
     assert "at most 250 characters" in re.search(rf'data-error-for="custom_fields\[{field.id}\]">([^<]+)<', body).group(1)
-    assert _value_of(body, f"field-{field.id}") == "o" * 251
+    assert value_of(body, f"field-{field.id}") == "o" * 251
     assert _count(Document) == 0
 
 
@@ -210,8 +197,8 @@ def test_a_sales_orders_edit_is_checked_too_and_changes_nothing(rep_client, acme
     resp = _post_quote(rep_client, f"/documents/{order.id}/edit", customer_id=str(acme.id), title="n" * 201,
                        **{"lines-0-id": str(order.lines[0].id), "lines-0-item_number": "B" * 61})
     body = resp.get_data(as_text=True)
-    assert "at most 200 characters" in _error_beside(body, "title")
-    assert "at most 60 characters" in _error_beside(body, "lines-0-item_number")
+    assert "at most 200 characters" in error_beside(body, "title")
+    assert "at most 60 characters" in error_beside(body, "lines-0-item_number")
     db.session.expire_all()
     order = db.session.get(Document, order.id)
     assert order.title == "Kept" and [ln.item_number for ln in order.lines] == ["A-1"]
@@ -226,8 +213,8 @@ def test_the_custom_field_form_shows_its_error_beside_the_field(admin_client, na
     page = admin_client.get("/admin/custom-fields").get_data(as_text=True)
     resp = admin_client.post("/admin/custom-fields", data={"csrf_token": csrf_from(page), "name": name})
     body = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and expect in _error_beside(body, "name")
-    assert _value_of(body, "name") == name
+    assert resp.status_code == 400 and expect in error_beside(body, "name")
+    assert value_of(body, "name") == name
     assert _count(CustomField) == before
 
 
@@ -241,8 +228,8 @@ def test_sign_in_checks_its_fields(client, data, key, expect):
     page = client.get("/login").get_data(as_text=True)
     resp = client.post("/login", data={"csrf_token": csrf_from(page), **data})
     body = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and expect in _error_beside(body, key)
-    assert _value_of(body, "email") == data["email"].lower()
+    assert resp.status_code == 400 and expect in error_beside(body, key)
+    assert value_of(body, "email") == data["email"].lower()
     assert "/customers/" not in resp.headers.get("Location", "")
 
 
