@@ -12,7 +12,7 @@ from htmx_loads import loaded
 from inbound_support import enable, line, settle, wait_for
 from sqlalchemy import select
 
-from helpers import sign_in
+from helpers import sign_in, tune_runtime
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import DocumentExternalStatus
@@ -61,9 +61,37 @@ def test_a_reopened_opportunity_does_not_bring_back_a_stays_open_note_whose_quot
     assert "stays open" not in page and "has not been converted" not in page
     assert re.search(rf"At the last export {STAMP}: Opportunity {opp['id']} stayed open", page)
     assert (f"{second.number} has been converted to a sales order since, so no quote keeps opportunity {opp['id']} "
-            f"open any more. ConnectWise has it open now (reopened there): exporting {order.number} again sets it Won"
+            f"open any more. ConnectWise showed it open when live updates last read it: exporting {order.number} "
+            "again sets it Won"
             in page)
 
     # And it does: the order's export sets the reopened opportunity Won.
     assert world.export(order.id).status == "succeeded"
     assert world.status_of(opp["id"])["wonFlag"]
+
+
+def test_an_opportunity_never_won_is_not_said_to_have_been_reopened(app, world, live_server, worker_thread,
+                                                                   monkeypatch):
+    """The second quote's sales order could not be exported (ConnectWise kept failing to change the opportunity), so
+    the opportunity was never Won: the first order's page says what live updates read, open, and not that
+    someone reopened it in ConnectWise."""
+    first = world.quote([line("OPT-7010")], name="Shared deal")
+    second = world.quote([line("LAT-5440")], name="Shared deal")
+    assert world.export(first.id).status == "succeeded" and world.export(second.id).status == "succeeded"
+    [opp] = world.opportunities()
+    enable(live_server.url)
+    order = services.convert_quote(first.id)
+    settle(world.sandbox)
+    tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=())  # its run gives up at once
+    world.sandbox.add_fault(status=503, method="PATCH", path=r"sales/opportunities/\d+$")
+    world.sandbox.add_fault(status=503, method="PUT", path=r"sales/opportunities/\d+$")
+    services.convert_quote(second.id)
+    settle(world.sandbox)
+    world.sandbox.clear_faults()
+    assert not world.status_of(opp["id"])["wonFlag"] and _status(order.id) is None
+    client = sign_in(app.test_client(), "riley@demo.example")
+    page = _text(loaded(client, f"/documents/{order.id}"))
+    assert f"{second.number} has been converted to a sales order since" in page, page
+    assert "reopened" not in page, page
+    assert (f"ConnectWise showed it open when live updates last read it: exporting {order.number} again sets it "
+            "Won; or set its status in ConnectWise.") in page, page
