@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import requests
 from inbound_support import enable, message, run_items, signed_headers, the_callback_url, wait_for
+from lock_support import held_elsewhere
 from sqlalchemy import select, update
 
 from colcw_plugin.models import CW_MASTER, HOST_MASTER, InboundHint, RunStatus, SyncItem, SyncRun
 from colcw_plugin.setup.live_updates import get_live
 from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime, tune_runtime
+from colcw_plugin.sync.shared.locks import advisory_lock, lock_key
+from helpers import runtime, sign_in, tune_runtime
 from host_stub.extensions import db
 from host_stub.models import Customer
 
@@ -261,3 +264,44 @@ def test_a_record_announced_again_while_a_live_run_reads_it_is_the_next_runs_and
         items = db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id)).scalars().all()
         assert [i.cw_id for i in items] == [company["id"]]
     assert _host_names() == ["Second rename"]
+
+
+def test_a_live_run_that_finds_nothing_pending_is_not_kept_in_the_history(app, connected, worker_thread):
+    """A callback that comes while the run queued for an earlier one waits for the live-update lock (a safety-net
+    pass holds it) queues a second run; the first reads the record for both, so the second finds nothing pending.
+    The history keeps only the run that read it; the Connection page still shows that the callbacks arrived."""
+    company = _company(connected, 1)
+    assert runtime().execute(db.session, _import_all().id).status == "succeeded"
+    enable("http://127.0.0.1:1", CW_MASTER, **NO_CHECK)
+
+    def live_runs():
+        return db.session.execute(select(SyncRun).where(SyncRun.kind == "cw_live_update")
+                                  .order_by(SyncRun.id)).scalars().all()
+
+    engine = db.engine
+    release, holder = held_elsewhere(lambda: advisory_lock(engine, lock_key("colcw-inbound"), "busy"))
+    try:
+        _rename(connected, company, "Renamed once")
+        _announce(app, connected, company)
+        first = wait_for(lambda: [r.id for r in live_runs() if r.status == RunStatus.RUNNING],
+                         what="the first live-update run to wait for the lock")
+        _rename(connected, company, "Renamed twice")
+        _announce(app, connected, company)  # the first run has not taken the first hint yet: it takes both
+        assert len(live_runs()) == 2
+    finally:
+        release.set()
+        holder.join(10)
+    wait_for(lambda: all(r.status not in (RunStatus.QUEUED, RunStatus.RUNNING) for r in live_runs())
+             and not db.session.execute(select(InboundHint.id).where(InboundHint.pending.is_(True))).first()
+             and runtime().queue.rq.count == 0, what="both live-update runs to end")
+    time.sleep(0.5)  # the worker's last job, if any, has ended
+
+    runs = live_runs()
+    assert [(r.id, r.status) for r in runs] == [(first[0], RunStatus.SUCCEEDED)], [(r.id, r.message) for r in runs]
+    assert runs[0].message.startswith("1 record changed in ConnectWise."), runs[0].message
+    assert _host_names() == ["Renamed twice"]
+    admin = sign_in(app.test_client(), "admin@demo.example")
+    history = admin.get("/admin/integration/connectwise/jobs?tab=history").get_data(as_text=True)
+    assert "1 record changed in ConnectWise." in history and "Nothing was pending" not in history
+    connection = admin.get("/admin/integration/connectwise/").get_data(as_text=True)
+    assert f"company {company['id']} updated" in connection  # the last change received

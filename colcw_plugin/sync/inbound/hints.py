@@ -5,7 +5,8 @@ live-update run will take it: it queues one unless a run is already waiting in t
 waiting run takes every hint recorded before it starts (:func:`take_pending` runs after its
 claim), so a burst of callbacks for a few records makes one run reading those records once; a
 hint that arrives while a run is working gets the next run (the one working may have read the
-record before the change). Runs of this kind are serialised, so reads apply in order. A hint stays
+record before the change; when it had not taken its hints yet, it takes this one too, and the next
+run, finding nothing pending, is not kept: kinds.run_live). Runs of this kind are serialised, so reads apply in order. A hint stays
 pending until its record was read and applied (:func:`read_back`), so a run that meets ConnectWise
 unreachable reads it on its next attempt.
 """

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import FieldErrors
 from ...models import SyncItem, SyncRun
-from ..jobs.kinds import JobKind, KindRegistry, SyncContext
+from ..jobs.kinds import JobKind, KindRegistry, NothingToRecord, SyncContext
 from ..shared.locks import Stopped, advisory_lock, lock_key
 from . import LIVE_KIND, RECONCILE_KIND
 from .hints import TAKE_LIMIT, read_back, take_pending
@@ -50,7 +50,12 @@ def _inbound_lock(ctx: SyncContext) -> Iterator[None]:
 
 def run_live(ctx: SyncContext) -> str:
     """Read back the records ConnectWise announced (the hints pending when the run starts; a backlog of full
-    batches, up to ``MAX_WAVES`` of them)."""
+    batches, up to ``MAX_WAVES`` of them).
+
+    With none pending when it starts (an earlier run took them: a callback that came while that run waited for the
+    lock queued this one), the run did and found nothing, and is not kept (:class:`NothingToRecord`): the jobs
+    history lists only runs that read something (or failed). That callbacks keep arriving shows on the Connection
+    page (the last change received), not as empty runs."""
     with _inbound_lock(ctx):
         reconciler = Reconciler(ctx)
         records = ctx.params.get("records")
@@ -63,6 +68,8 @@ def run_live(ctx: SyncContext) -> str:
             for _ in range(MAX_WAVES):
                 hints = take_pending(ctx.session, ctx.run_id)
                 if not hints:
+                    if not taken:
+                        raise NothingToRecord("Nothing was pending: the run before it read every record ConnectWise announced.")
                     break
                 ids: dict[str, list[int]] = {}
                 for hint in hints:
@@ -76,7 +83,7 @@ def run_live(ctx: SyncContext) -> str:
                     break
         except GuardStopped as e:
             return str(e)
-    return f"{taken} record{'s' if taken != 1 else ''} changed in ConnectWise." if taken else "Nothing was pending."
+    return f"{taken} record{'s' if taken != 1 else ''} changed in ConnectWise."
 
 
 def run_reconcile(ctx: SyncContext) -> str:

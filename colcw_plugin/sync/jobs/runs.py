@@ -4,7 +4,9 @@ A run is a ``colcw_sync_runs`` row created *before* anything executes (or is que
 every run is visible whatever happens next. :func:`execute_run` loads it, builds the
 ConnectWise client, calls the kind's service and closes the run with its status. The RQ job,
 the rep's inline actions, the command line and tests all go through it. No Flask here: the
-caller passes the kinds, how to build a client and how to open a host unit of work.
+caller passes the kinds, how to build a client and how to open a host unit of work. One run
+is not kept: a service that found nothing to do on the run's first attempt, before it did or
+recorded anything, says so (:class:`~.kinds.NothingToRecord`) and the row goes (:func:`_forget`).
 
 A run an admin asks to stop while it runs (status ``cancelling``) stops where its service checks for that
 (:meth:`~.recorder.RunRecorder.stop_if_requested`: between records or pages), between two passes, during a pause
@@ -20,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy import bindparam, select, true
+from sqlalchemy import bindparam, delete, exists, select, true
 from sqlalchemy.orm import Session
 
 from host_stub.gateway import UnitOfWork
@@ -28,11 +30,11 @@ from host_stub.models import utcnow
 
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...cw.errors import RateLimited
-from ...models import RunStatus, Settings, SyncRun, actor_label, late_cancel_note, stop_requested_by
+from ...models import RunStatus, Settings, SyncItem, SyncRun, actor_label, late_cancel_note, stop_requested_by
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from ...text import plural
-from .kinds import KindRegistry, RunOptions, SyncContext
+from .kinds import KindRegistry, NothingToRecord, RunOptions, SyncContext
 from .recorder import (
     RunCancelled,
     RunRecorder,
@@ -110,6 +112,7 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     if settings is None:  # none stored yet: their defaults (the client then says it is not configured)
         settings = read_settings(session)
     job = kinds[run.kind]
+    as_queued = SyncRun(id=run.id, kind=run.kind, params=dict(run.params or {}), rq_job_id=run.rq_job_id)
     recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after, run=run)
     try:
         recorder.start(with_total=job.selects_in_host)
@@ -121,6 +124,7 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     cancelled = False
     stopped: RunStopped | None = None
     ctx: SyncContext | None = None
+    nothing: NothingToRecord | None = None
     try:
         if own_client:
             client = make_client(session, settings=settings)
@@ -131,6 +135,9 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
                           run_id=run_id, params=dict(run.params or {}), options=options, host=host)
         waiting = _passes(ctx, job, recorder, options, sleep)
         message = ctx.message
+    except NothingToRecord as e:
+        session.rollback()
+        nothing = e
     except RunStopped as e:  # at a boundary the service chose: what it did before is committed and recorded
         session.rollback()
         stopped = e
@@ -166,6 +173,11 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     if cancelled:
         return _as_cancelled(session, recorder, run_id, job)
     requests = client.stats.total if client else 0
+    if nothing is not None:
+        forgotten = _forget(session, recorder, as_queued, str(nothing))
+        if forgotten is not None:
+            return forgotten
+        message = str(nothing)  # kept after all (see _forget): it closes as any run does, saying so
     if stopped is None and waiting is not None:
         try:
             recorder.stop_if_requested()  # a run asked to stop neither waits for another attempt nor gives up
@@ -182,6 +194,28 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     recorder.finish(status=status, message=_closing_message(message, recorder), api_requests=requests,
                     late_cancel=True)
     return _as_written(session, recorder, run_id)
+
+
+def _forget(session: Session, recorder: RunRecorder, run: SyncRun, why: str) -> SyncRun | None:
+    """Delete the run of a service that found nothing to do (:class:`~.kinds.NothingToRecord`), in one statement
+    that holds only while the run is as this attempt started it: its first attempt, running (not asked to stop
+    meanwhile, not taken over by another worker), with no result recorded. Whichever process looks at it next (the
+    jobs pages, the scheduler's checks, another callback) finds no row. ``run``: as it was queued (detached). The
+    run, marked succeeded and ``forgotten`` (not in the database); None when the statement did not hold (the run is
+    then closed as any other)."""
+    recorder.close()
+    gone = session.execute(delete(SyncRun).where(
+        SyncRun.id == run.id, SyncRun.attempts == 1, SyncRun.status == RunStatus.RUNNING,
+        SyncRun.rq_job_id.is_not_distinct_from(run.rq_job_id),
+        ~exists().where(SyncItem.run_id == SyncRun.id)).execution_options(synchronize_session=False))
+    session.commit()
+    if gone.rowcount != 1:
+        return None
+    log.info("sync run %s (%s) not kept: %s", run.id, run.kind, why)
+    session.expire_all()
+    run.status, run.message, run.counts = RunStatus.SUCCEEDED, why, {}
+    run.forgotten = True
+    return run
 
 
 def _closing_message(message: str, recorder: RunRecorder) -> str:
