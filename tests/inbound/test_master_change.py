@@ -4,6 +4,9 @@ ConnectWise the master"), and with ConnectWise the master its values flow into t
 
 from __future__ import annotations
 
+import html
+import re
+
 from htmx_loads import loaded
 from inbound_support import enable, export_customer, settle, wait_for
 from sqlalchemy import select
@@ -173,3 +176,29 @@ def test_making_channelonline_the_master_again_clears_what_connectwise_decided(a
     assert "Changed on both sides" not in _page(app, customer.id)
     assert db.session.get(Customer, customer.id).city == "Dallas"
     assert sandbox.api("GET", f"company/companies/{company}").json()["city"] == "Dallas"
+
+
+def _last_result(page: str) -> str:
+    found = re.search(r'<p id="colcw-last-result">(.*?)</p>', page, re.S)
+    assert found, "the panel shows no last result"
+    return " ".join(html.unescape(found.group(1)).split())
+
+
+def test_the_last_result_advises_making_connectwise_the_master_only_while_it_is_not(app, fast_callbacks, live_server,
+                                                                                    worker_thread):
+    """The customer's last result (a live update under ChannelOnline) said what to do: export, or make ConnectWise
+    the master. Once ConnectWise is the master, and before any run reads the company again, it no longer says so."""
+    customer, _ = _differences_under_channelonline(app, fast_callbacks, live_server)
+    before = _last_result(_page(app, customer.id))
+    assert "or make ConnectWise the master for customer data" in before, before
+
+    _switch(CW_MASTER)  # no queue at hand: nothing reads the company again yet
+
+    after = _last_result(_page(app, customer.id))
+    assert "not taken (ChannelOnline is the master for customer data)" in after  # what that run did, as it was
+    assert "make ConnectWise the master" not in after and "put ChannelOnline's values back" not in after, after
+    assert ("ConnectWise has since been made the master for customer data: live updates take its values into "
+            "ChannelOnline when they read this company again.") in after, after
+
+    _switch(HOST_MASTER)
+    assert _last_result(_page(app, customer.id)) == before

@@ -20,10 +20,12 @@ from host_stub.models import Contact, Customer
 
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, Link, SyncItem, find_by_cw, get_link, set_link
+from ...models import CONTACT, CUSTOMER, CW_MASTER, Link, SyncItem, find_by_cw, get_link, set_link
 from ...setup.customer_matching import normalize_name
 from ...setup.field_mapping import COMPANY
+from ...setup.live_updates import read_live
 from ..shared import fields as M
+from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
 from . import lookup
 
 SYNCED_ACTIONS = ("created", "updated", "unchanged")  # results of a sync that went through
@@ -44,6 +46,7 @@ class CustomerSyncStatus:
     contacts: list[tuple[Contact, Link | None, SyncItem | None]]
     last: SyncItem | None  # the customer's latest export / import result
     changed: bool = False  # edited since its last sync: All Customers' "Changed since export"
+    last_fix: str = ""  # what to do about ``last``, as it holds now (advice.current_fix)
 
     @property
     def last_synced(self) -> dt.datetime | None:
@@ -89,7 +92,10 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     found = {(entity, host_id): (link, item) for entity, host_id, link, item in rows}
     link, last = found.get((CUSTOMER, customer.id), (None, None))
     contacts = [(contact, *found.get((CONTACT, contact.id), (None, None))) for contact in customer.contacts]
-    return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link))
+    fix = last.resolution if last is not None else ""
+    if fix == HOST_MASTER_DRIFT_FIX:  # advice that depends on the master: read it only then
+        fix = current_fix(fix, read_live(session).customer_master == CW_MASTER)
+    return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link), fix)
 
 
 def edited_since_sync(customer: Customer, link: Link | None) -> bool:

@@ -38,7 +38,7 @@ from ...models import CONTACT, CUSTOMER, Link, RecordDrift
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
-from ..shared.advice import deleted_company_fix
+from ..shared.advice import HOST_MASTER_DRIFT_FIX, deleted_company_fix
 from .reading import Found
 
 COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
@@ -339,8 +339,7 @@ class CustomerPlanner:
         parts += [f"{d.label} changed on both sides: kept ChannelOnline's {shown(d.host)} (the master); ConnectWise "
                   f"has {shown(d.cw)}" for d in conflicts]
         return _out(entity, "skipped", host_id, cw_id, label, f"{label}: " + "; ".join(parts) + ".",
-                    "Export the customer to put ChannelOnline's values back into ConnectWise, or make ConnectWise the "
-                    "master for customer data (Connection page, Live updates).")
+                    HOST_MASTER_DRIFT_FIX)
 
 
 def _out(entity: str, action: str, host_id: int | None, cw_id: int | None, label: str, message: str,

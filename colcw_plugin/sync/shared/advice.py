@@ -14,3 +14,17 @@ def deleted_company_fix(cw_identifier: str, account_number: str) -> str:
                 f"creates a new company (ConnectWise keeps the deleted company's Company ID {account_number}, so a "
                 "new company cannot have it).")
     return f"{fix}, or clear the link: the next export then creates a new company with the Company ID {account_number}."
+
+
+# A live update under ChannelOnline as the master found ConnectWise's changes and did not take them: what to do. The
+# customer's page shows it with its last result (customers/links.status), as long as it holds: once ConnectWise is the
+# master, making it the master is done and an export no longer puts ChannelOnline's values back.
+HOST_MASTER_DRIFT_FIX = ("Export the customer to put ChannelOnline's values back into ConnectWise, or make ConnectWise "
+                         "the master for customer data (Connection page, Live updates).")
+CW_MASTER_SINCE = ("ConnectWise has since been made the master for customer data: live updates take its values into "
+                   "ChannelOnline when they read this company again.")
+
+
+def current_fix(resolution: str, cw_master: bool) -> str:
+    """A stored result's advice as it holds under the master of now (``cw_master``: ConnectWise is)."""
+    return CW_MASTER_SINCE if cw_master and resolution == HOST_MASTER_DRIFT_FIX else resolution
