@@ -16,6 +16,7 @@ from colcw_plugin.models import SyncItem, SyncRun
 from colcw_plugin.sync.jobs.runs import create_run
 from colcw_plugin.sync.quotes.picker import bulk_export
 from helpers import csrf_from, recorded_statements, runtime
+from host_stub import services
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.postgres, pytest.mark.sandbox]
@@ -132,3 +133,19 @@ def test_a_running_run_that_has_exported_it_already_leaves_export_now_available(
     assert _disabled(_page(rep_client, other))
     page = _page(rep_client, doc)
     assert not _disabled(page) and _blocked(page) == ""
+
+
+def test_a_quote_converted_since_a_run_of_several_documents_was_queued_says_only_that_it_was_converted(
+        world, rep_client, riley):
+    """The run would skip it (its sales order carries its lines now): the page says it became that order and
+    leads to the order's export, not that the run exports it."""
+    doc = world.quote([line("OPT-7010")], name="Converted deal")
+    other = world.quote([line("LAT-5440")], name="Other deal")
+    run = _queue({"document_ids": [other.id, doc.id]}, actor=riley)
+    order = services.convert_quote(doc.id)
+    page = _page(rep_client, doc)
+    text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page)))
+    assert (f"There is nothing to export here: {doc.number} became sales order {order.number}, and its lines now go "
+            "to ConnectWise with that order's export.") in text, text
+    assert f"run #{run.id}" not in text and "being exported with other documents" not in text
+    assert f'href="/colcw/documents/{order.id}/export" id="colcw-export-order"' in page
