@@ -10,6 +10,13 @@
   feeding it left unconverted (else the export left it open, and a person won it). colcw closes only as
   Won: when a person then moves it to Lost (or another closed status), the label names that person, on
   that day, even where ConnectWise keeps colcw's close (closedBy, closedDate) on the record.
+  A person's close alike: whether ConnectWise stamps a new close when the status moves from one closed
+  status to another or keeps the first is not public (the sandbox's ``reclose``). colcw keeps, on each
+  document's link, the close it last read (``synced_values["close"]``: status, closedBy, closedDate); a
+  close that moved to another status with the same closedBy and closedDate is the earlier one, kept, and
+  the label names who changed it last, on that day. Without that (colcw never read it before), a close
+  ConnectWise names someone other than the member who changed the opportunity last may be either: the
+  label then names nobody and no day, rather than name the wrong person.
 * **Products**: the lines a document exported are compared with what the opportunity holds now
   (quantity, price, cost, description; a line removed; a line added by hand since the export).
   The document is never rewritten: the differences are kept (``colcw_document_drift``) for its
@@ -39,8 +46,16 @@ from .reading import Found
 VERBS = {WON: "Won", LOST: "Lost", CLOSED: "Closed"}
 
 
-def _closer(record: dict, kind: str, own_member: str, order: str | None) -> tuple[str, str]:
-    """Who closed the opportunity as it stands, as the label says it, and the day (``YYYY-MM-DD``, or "")."""
+def close_read(record: dict) -> dict:
+    """The opportunity's close as read now, to keep on its documents' links (see the module doc)."""
+    return {"status": (record.get("status") or {}).get("id"), "by": (record.get("closedBy") or {}).get("identifier")
+            or "", "date": str(record.get("closedDate") or "")}
+
+
+def _closer(record: dict, kind: str, own_member: str, order: str | None,
+            seen: dict | None = None) -> tuple[str, str]:
+    """Who closed the opportunity as it stands, as the label says it, and the day (``YYYY-MM-DD``, or ""). ``seen``:
+    its close as colcw last read it (:func:`close_read`), None when it never did."""
     info = record.get("_info") or {}
     ref = record.get("closedBy") or {}
     closer, updater = ref.get("identifier") or "", info.get("updatedBy") or ""
@@ -54,6 +69,16 @@ def _closer(record: dict, kind: str, own_member: str, order: str | None) -> tupl
     else:
         ours = order is not None and (kind == WON or bool(closer and closer != updater))
     if not ours:
+        if closer and updater and closer != updater:
+            now = close_read(record)
+            if seen is None:
+                # A close and, since, another member's change, none of which colcw read: the close may be the one
+                # that set this status (and the change another edit), or an earlier one ConnectWise kept.
+                return "someone", ""
+            if now["status"] != seen.get("status") and (now["by"], now["date"]) == (seen.get("by"), seen.get("date")):
+                # The status moved since colcw last read it and ConnectWise kept the earlier close on it: the one
+                # who moved it changed it last, on that day.
+                return updater, str(info.get("lastUpdated") or "")[:10] or day
         return ref.get("name") or ident or "someone", day
     if kind == WON:
         return "colcw" + (f" for sales order {order}" if order else ""), day
@@ -65,15 +90,16 @@ def _closer(record: dict, kind: str, own_member: str, order: str | None) -> tupl
 
 
 def external_status(record: dict, statuses: list[dict], settings: Settings, own_member: str,
-                    order: str | None = None) -> dict | None:
+                    order: str | None = None, seen: dict | None = None) -> dict | None:
     """The host external status an opportunity gives its documents (None while it is open). ``order``: the number
-    of the sales order whose export turned it Won (see :meth:`OpportunityPlanner.won_by`), None when none did."""
+    of the sales order whose export turned it Won (see :meth:`OpportunityPlanner.won_by`), None when none did;
+    ``seen``: its close as colcw last read it, None when it never did."""
     status = find_status(statuses, record.get("status"))
     kind = status_kind(status)
     if kind == OPEN:
         return None
     name = (status or record.get("status") or {}).get("name") or VERBS[kind]
-    who, when = _closer(record, kind, own_member, order)
+    who, when = _closer(record, kind, own_member, order, seen)
     label = f"{VERBS[kind]} in ConnectWise" + (f" on {when}" if when else "") + f" by {who}"
     if kind == CLOSED or name.casefold() != VERBS[kind].casefold():
         label += f": {name}"
@@ -97,6 +123,7 @@ class DocumentPlan:
     restore: bool = False
     outcome: dict | None = None
     brk: Break | None = None
+    close: dict | None = None  # the close read now, to keep on the link when it changed (close_read)
 
 
 class OpportunityPlanner:
@@ -169,7 +196,13 @@ class OpportunityPlanner:
                                  "opportunity (or to the customer's opportunity of the same name).")
             return plan
         plan.restore = link.status == "missing_in_cw"
-        plan.status = external_status(record, self.statuses, self.settings, self.own_member, won_by)
+        seen = (link.synced_values or {}).get("close")
+        plan.status = external_status(record, self.statuses, self.settings, self.own_member, won_by, seen)
+        if seen is None and plan.status and current is not None and current.status == plan.status["status"]:
+            # Shown before colcw kept what it read (an earlier version): the label stands as it was written then.
+            plan.status["label"] = current.label
+        read_now = close_read(record)
+        plan.close = read_now if read_now != seen else None
         was = (current.status, current.label) if current is not None else None
         plan.status_changed = was != ((plan.status["status"], plan.status["label"]) if plan.status else None)
         if exports or hand:

@@ -200,11 +200,13 @@ class Reconciler:
             return
         if plan.outcome is None:
             return
-        if not (plan.restore or plan.status_changed or plan.drift_changed):
+        if not (plan.restore or plan.status_changed or plan.drift_changed or plan.close):
             self._record(plan.outcome)
             return
         if plan.restore:
             plan.link.status = "ok"
+        if plan.close:  # the close read now, for telling a later one from one ConnectWise kept (opportunities.py)
+            plan.link.synced_values = {**(plan.link.synced_values or {}), "close": plan.close}
         if plan.status_changed or plan.restore:
             if plan.status:
                 host.set_external_status(plan.document_id, SOURCE, changed_at=None, **plan.status)
