@@ -19,6 +19,8 @@ from ..models import CategoryMapping, ManufacturerAlias, ProductTypeMapping, Set
 
 # The mapping mode's choice as the Categories section words it (the start of its radio button's label).
 MAPPING_MODE = "Use the mapping below"
+# How the Categories section names a category's row for its lines without a sub-category ("Hardware / " and this).
+NO_SUBCATEGORY = "(lines without a sub-category)"
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,25 @@ def test_names_mode_advice_leads_to_the_mapping_mode_and_the_mapping_page_says_a
     assert run.status == "succeeded", run.message
     [item] = world.api("procurement/catalog", conditions='identifier="PDU-8"')
     assert item["subcategory"]["id"] == storage
+
+
+def test_names_mode_points_a_line_without_a_sub_category_at_its_categorys_row_for_such_lines(world, admin_client):
+    """A line with a category but no sub-category has no ConnectWise sub-category by its names: the advice names the
+    mapping row for its category's lines without one (“Hardware / (lines without a sub-category)”), and once that
+    row is saved, that it waits for the mapping mode."""
+    assert get_settings(db.session).category_mode == "names"
+    doc = world.quote([line("OPT-7010"), line("CBL-2", category="Hardware", subcategory="")], name="Cables")
+    row = _lines_row(admin_client, doc.id)
+    assert "✗" in row and "the line has category Hardware but no sub-category" in row, row
+    assert "the line has no category and sub-category" not in row
+    assert ("Set the line's sub-category, or map Hardware / (lines without a sub-category) to an existing one: choose "
+            f"“Use the mapping below” on {CATEGORIES}, map Hardware / (lines without a sub-category) there and save") \
+        in row, row
+
+    storage = next(s["id"] for s in world.api("procurement/subcategories/") if s["name"] == "Storage")
+    resp = _post_products(admin_client, {"section": "categories", "category_mode": "names", "hostcat-0": "Hardware",
+                                         "hostsub-0": "", "target-0": str(storage)})
+    assert resp.status_code == 302
+    row = _lines_row(admin_client, doc.id)
+    assert (f"choose “Use the mapping below” on {CATEGORIES} and save: Hardware / (lines without a sub-category) is "
+            "mapped to Hardware / Storage there, but the mapping is used only in that mode") in row, row

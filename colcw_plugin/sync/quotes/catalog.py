@@ -27,7 +27,7 @@ from decimal import Decimal
 from ...cw import ConnectWiseClient, ValidationFailed, create_once
 from ...cw import conditions as C
 from ...setup import pages
-from ...setup.catalog_rules import MAPPING_MODE, CatalogRules
+from ...setup.catalog_rules import MAPPING_MODE, NO_SUBCATEGORY, CatalogRules
 from ...setup.field_mapping import PRODUCT
 from .problems import ExportRefused, LineProblem
 
@@ -266,7 +266,10 @@ class Catalog:
         return type_id
 
     def _resolve_category(self, ln: LineInput, problems: list[LineProblem]) -> tuple[int | None, int | None]:
-        where = f"{ln.category} / {ln.subcategory}" if ln.subcategory else (ln.category or "(none)")
+        # The mapping row a line is mapped by, as the Categories page names it: a category's lines without a
+        # sub-category have a row of their own.
+        where = (f"{ln.category} / {ln.subcategory or NO_SUBCATEGORY}" if ln.category
+                 else f" / {ln.subcategory}" if ln.subcategory else "(none)")
         pair = self.rules.category_for(ln.category, ln.subcategory)
         if pair is None:
             if self.rules.by_mapping:
@@ -274,6 +277,11 @@ class Catalog:
                     ln, f"category {where} is not mapped to a ConnectWise category and sub-category.",
                     f"Map {where} on {pages.CATEGORIES.name}, or add {ln.item_number} to the "
                     "ConnectWise catalog."))
+            elif ln.category:  # names mode: no sub-category to look for by name; its category's row can map it
+                problems.append(_uncreatable(
+                    ln, f"the line has category {ln.category} but no sub-category, and a ConnectWise product needs "
+                    "both.", f"Set the line's sub-category, or {self._switch_to_mapping(ln, where)} Or add "
+                    f"{ln.item_number} to the ConnectWise catalog."))
             else:
                 problems.append(_uncreatable(
                     ln, "the line has no category and sub-category.", f"Set the line's category and sub-category, or add {ln.item_number} to "
