@@ -47,7 +47,9 @@ from .runs import (
     late_cancel_note,
     stop_request_message,
     stop_requested_by,
+    stored_time,
     summarize_counts,
+    times_in,
 )
 from .settings import (
     CategoryMapping,
@@ -66,5 +68,6 @@ __all__ = [
     "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",
     "RecordDrift", "RecordState", "ReferenceCache", "RequiredField", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
     "SyncItem", "SyncRun", "TimeZoneChoice", "actor_label", "cancelled_message", "find_by_cw", "last_heartbeat", "late_cancel_note", "fingerprint", "get_link", "links_for", "remove_link",
-    "set_link", "stop_request_message", "stop_requested_by", "summarize_counts",
+    "set_link", "stop_request_message", "stop_requested_by", "stored_time", "summarize_counts",
+    "times_in",
 ]

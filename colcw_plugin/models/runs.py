@@ -64,6 +64,7 @@ _STOP_REQUEST = re.compile(r"^Cancel requested by (?P<who>.*?)(?P<at> at \d{4}-\
                            r"the run stops ")
 STOP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S %Z"  # when an admin asked a run to stop, in a page's (or UTC's) zone
 WAIT_TIME_FORMAT = "%H:%M:%S %Z"  # when a waiting run tries again, in a page's (or UTC's) zone
+STORED_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"  # a stored text's time to the minute, in a page's (or UTC's) zone
 GIVE_UP_TIME_FORMAT = "%H:%M %Z"  # when what still fails of a waiting run is left as not attempted
 
 
@@ -76,18 +77,37 @@ def in_zone(value: dt.datetime, zone: str, fmt: str) -> str:
     return value.replace(tzinfo=dt.UTC).astimezone(tz).strftime(fmt)
 
 
-# When the scheduler marks a run whose worker died interrupted (or closes one asked to stop), its message says when
-# its worker last gave a sign of life, in UTC: the message is what the command line, the status JSON and the logs
-# show. Pages show that time in their own zone (SyncRun.message_in): they find it by this phrase, in messages written
-# before as in new ones.
-HEARTBEAT_FORMAT = "%Y-%m-%d %H:%M:%S"
-_HEARTBEAT = re.compile(r"(?P<lead>last heartbeat )(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC\b")
+# Texts colcw stores (a run's message and description, a schedule's last outcome, what the command line prints)
+# write their times in UTC, saying so: stored_time writes them. Pages show each such time in their own zone
+# (times_in, which SyncRun.message_in and the others use): they find it by its form "YYYY-MM-DD HH:MM[:SS] UTC",
+# in texts written before as in new ones, and keep its precision (seconds when it has them).
+_STORED_TIME = re.compile(r"\b(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d(?P<seconds>:\d\d)?) UTC\b")
+
+
+def stored_time(at: dt.datetime, *, seconds: bool = False) -> str:
+    """``2026-07-01 18:30 UTC`` (``18:30:05 UTC`` with ``seconds``): a naive-UTC time as a stored text says it, for
+    pages to show in their zone (:func:`times_in`)."""
+    return f"{at:%Y-%m-%d %H:%M:%S} UTC" if seconds else f"{at:%Y-%m-%d %H:%M} UTC"
+
+
+def times_in(text: str | None, zone: str) -> str:
+    """``text`` as a page shows it: each time written by :func:`stored_time` in ``zone`` (an IANA name: the page's),
+    with its abbreviation ("2026-07-01 14:30 EDT"); the same text in UTC."""
+    def shown(m: re.Match) -> str:
+        fmt = STOP_TIME_FORMAT if m.group("seconds") else STORED_TIME_FORMAT
+        try:
+            at = dt.datetime.strptime(m.group("at"), fmt.removesuffix(" %Z"))
+        except ValueError:  # no such time ("2026-13-01 25:00 UTC" quoted from elsewhere): as it is
+            return m.group(0)
+        return in_zone(at, zone, fmt)
+    return _STORED_TIME.sub(shown, text or "")
 
 
 def last_heartbeat(at: dt.datetime) -> str:
     """``last heartbeat 2026-07-01 18:30:05 UTC``: when a run's worker was last heard of (naive UTC ``at``), as its
-    message says it (see :meth:`SyncRun.message_in`)."""
-    return f"last heartbeat {at:{HEARTBEAT_FORMAT}} UTC"
+    message says it (pages show it in their zone: :meth:`SyncRun.message_in`). The scheduler writes it when it marks
+    a run whose worker died interrupted (or closes one asked to stop)."""
+    return f"last heartbeat {stored_time(at, seconds=True)}"
 
 
 def stop_request_message(who: str) -> str:
@@ -189,9 +209,13 @@ class SyncRun(db.Model):
 
     def message_in(self, zone: str) -> str:
         """The run's message as a page shows it: the times colcw writes into it in UTC (when its worker was last
-        heard of: :func:`last_heartbeat`) in ``zone``, the page's."""
-        return _HEARTBEAT.sub(lambda m: m.group("lead") + in_zone(
-            dt.datetime.strptime(m.group("at"), HEARTBEAT_FORMAT), zone, STOP_TIME_FORMAT), self.message or "")
+        heard of: :func:`last_heartbeat`; when a scheduled run was due; since when an import reads) in ``zone``, the
+        page's (:func:`times_in`)."""
+        return times_in(self.message, zone)
+
+    def description_in(self, zone: str) -> str:
+        """The run's description as a page shows it: a time in it ("… since 2026-07-01 18:00 UTC") in ``zone``."""
+        return times_in(self.description, zone)
 
     @property
     def status_label(self) -> str:
@@ -328,3 +352,7 @@ class Schedule(db.Model):
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    def outcome_in(self, zone: str) -> str:
+        """What its last due period did, as a page shows it: the time it was due in ``zone`` (:func:`times_in`)."""
+        return times_in(self.last_outcome, zone)

@@ -33,7 +33,7 @@ from host_stub.models import Contact, Customer
 
 from ...cw import NotFound
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, Link, SyncRun
+from ...models import CONTACT, CUSTOMER, Link, SyncRun, stored_time
 from ...setup.customer_matching import LikelyDuplicates
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
@@ -270,7 +270,7 @@ class CompanyImporter:
         self.recorder.set_total(total + len(via_contacts))
         for page in _pages(self.client.companies.iterate_in("id", sorted(via_contacts), fields=M.COMPANY_FIELDS)):
             self._page(page, explicit=False)
-        return f"Companies changed since {since:%Y-%m-%d %H:%M} UTC"
+        return f"Companies changed since {stored_time(since)}"
 
     def _all(self) -> None:
         """Every company, a page at a time (forward-only, by id), with the contacts paged alongside."""

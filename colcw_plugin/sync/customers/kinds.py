@@ -10,6 +10,7 @@ The services are :mod:`.exporter` and :mod:`.importer`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import Contact, Customer
 
 from ...errors import FieldErrors
-from ...models import SyncItem, SyncRun
+from ...models import SyncItem, SyncRun, stored_time
 from ..jobs import ranges
 from ..jobs.forms import find_by_number, range_from_cli, range_from_form
 from ..jobs.kinds import JobKind, KindRegistry
@@ -61,6 +62,14 @@ def describe_export(session: Session | None, params: dict, *, scheduled: bool = 
     return "Export all customers to ConnectWise"
 
 
+def _since(value: object) -> str:
+    """An import's ``since`` (an ISO datetime, naive UTC) as its description says it (pages show it in their zone)."""
+    try:
+        return stored_time(dt.datetime.fromisoformat(str(value)).replace(tzinfo=None))  # as the importer reads it
+    except ValueError:
+        return f"{str(value)[:16].replace('T', ' ')} UTC"
+
+
 def describe_import(session: Session | None, params: dict, *, scheduled: bool = False) -> str:
     """A readable description of an import run's params. A schedule's "changed" import names its
     moving watermark ("since the previous import") instead of today's value."""
@@ -71,12 +80,12 @@ def describe_import(session: Session | None, params: dict, *, scheduled: bool = 
         return f"Import {n} compan{'ies' if n != 1 else 'y'} from ConnectWise (retry)"
     if params.get("mode") == "changed":
         if params.get("since"):
-            return f"Import companies changed in ConnectWise since {str(params['since'])[:16].replace('T', ' ')} UTC"
+            return f"Import companies changed in ConnectWise since {_since(params['since'])}"
         if scheduled:
             return "Import companies changed in ConnectWise since the previous import"
         started = last_import_start(session) if session is not None else None
         if started is not None:
-            return f"Import companies changed in ConnectWise since {started - WATERMARK_OVERLAP:%Y-%m-%d %H:%M} UTC"
+            return f"Import companies changed in ConnectWise since {stored_time(started - WATERMARK_OVERLAP)}"
         return "Import companies changed in ConnectWise since the last import"
     return "Import all companies from ConnectWise"
 

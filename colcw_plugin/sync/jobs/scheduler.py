@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
-from ...models import Schedule
+from ...models import Schedule, stored_time
 from .history import maybe_purge
 from .kinds import KindRegistry
 from .queue import JobQueue, find_active, new_job_id, work_key
@@ -95,7 +95,7 @@ def fire(session: Session, queue: JobQueue, kinds: KindRegistry, schedule_id: in
         existing = find_active(session, queue, schedule.kind, schedule.params or {})
         if existing is not None:
             session.execute(update(Schedule).where(Schedule.id == schedule_id).values(
-                last_outcome=f"Skipped the run due {due_at:%Y-%m-%d %H:%M} UTC: run #{existing.id} of the same "
+                last_outcome=f"Skipped the run due {stored_time(due_at)}: run #{existing.id} of the same "
                              f"job was still {existing.status}."))
             session.commit()
             log.info("schedule %s: skipped, run %s still %s", schedule_id, existing.id, existing.status)
@@ -104,7 +104,7 @@ def fire(session: Session, queue: JobQueue, kinds: KindRegistry, schedule_id: in
                          actor={"name": f"schedule: {schedule.name}"}, schedule_id=schedule_id)
         run.rq_job_id = new_job_id(run.id)
         if now - due_at > dt.timedelta(minutes=5):
-            run.message = f"Started late: it was due {due_at:%Y-%m-%d %H:%M} UTC (no scheduler was running)."
+            run.message = f"Started late: it was due {stored_time(due_at)} (no scheduler was running)."
         session.execute(update(Schedule).where(Schedule.id == schedule_id).values(
             last_run_id=run.id, last_outcome=f"Started run #{run.id}."))
         session.commit()  # the claim and the run together: a crash after this is healed by requeue_lost
