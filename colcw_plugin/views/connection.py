@@ -41,7 +41,7 @@ from ..sync.inbound.switch import (
 from . import admin_bp
 from .forms import ConnectionForm, OptionsForm
 from .support import actor_name, runtime
-from .zone import when
+from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -64,7 +64,7 @@ def _render(conn: ConnectionForm | None = None, options: OptionsForm | None = No
                            options=options or OptionsForm.of_settings(settings, fields), http_allowed=_http_allowed(),
                            has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes, report=report,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
-                           jobs_url=jobs_url, live=live, errors=live_errors or {},
+                           jobs_url=jobs_url, live=live, errors=live_errors or {}, when=when, zone=display_zone(),
                            safety_gaps=safety_net_gaps(live.schedules) if live.live.enabled else [],
                            new_opportunity=_new_opportunity_summary(settings)), status
 
@@ -236,7 +236,7 @@ def synced_list(entity: str):
                        error_out=False)
     records = synced_items.exported_counts(db.session)[entity]
     return render_template("colcw/connection/synced_items.html", entity=entity, title=synced_items.ENTITIES[entity],
-                           page=page, all_results=all_results, records=records)
+                           page=page, all_results=all_results, records=records, when=when, zone=display_zone())
 
 
 @admin_bp.route("/reset", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from ..setup.secrets import SecretError
 from ..sync.customers.exclusive import IMPORT_KIND
 from . import admin_bp
 from .support import actor_name, runtime
+from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -50,7 +51,7 @@ def _render(errors=None, posted=None, status=200):
                            host_dups=CM.host_duplicate_groups(db.session), cw_dups=CM.cw_duplicate_groups(db.session),
                            unlinked_customers=CM.unlinked_customers(db.session),
                            full_import=CM.last_full_import(db.session, IMPORT_KIND),
-                           errors=errors or {}, posted=posted or {}), status
+                           errors=errors or {}, posted=posted or {}, when=when, zone=display_zone()), status
 
 
 @admin_bp.route("/customers/map", methods=["GET", "POST"])

@@ -15,6 +15,8 @@ from ...models import (
     LiveSettings,
     RecordDrift,
     Schedule,
+    stored_time,
+    times_in,
 )
 from ...setup import callbacks as registrations
 from ...setup.live_updates import read_live, shown_url
@@ -36,14 +38,15 @@ class LivePanel:
     masters: dict[str, str]
 
 
-    def state(self, c: CallbackRegistration) -> str:
-        """A callback's state in words (the page's table and ``colcw live-updates``): as of its last check, and
-        not confirmed while the last attempt to register or remove the callbacks failed."""
+    def state(self, c: CallbackRegistration, zone: str = "UTC") -> str:
+        """A callback's state in words (the page's table and ``colcw live-updates``): as of its last check (in
+        ``zone``: the page's; UTC on the command line), and not confirmed while the last attempt to register or
+        remove the callbacks failed."""
         seen = "switched off by ConnectWise" if c.inactive else "active"
-        when = c.checked_at.strftime("%Y-%m-%d %H:%M")
+        when = times_in(stored_time(c.checked_at), zone)
         if self.live.last_error:
-            return f"not confirmed (the last attempt failed); {seen} when last checked, {when} UTC"
-        return f"{seen}, checked {when} UTC"
+            return f"not confirmed (the last attempt failed); {seen} when last checked, {when}"
+        return f"{seen}, checked {when}"
 
 
 def live_panel(session: Session) -> LivePanel:
