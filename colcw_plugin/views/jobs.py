@@ -68,7 +68,7 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
                        schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}),
                        without=lambda s: stops_without(s, schedules))
     else:
-        flt, filter_error = history.HistoryFilter.parse(request.args)
+        flt, filter_error = history.HistoryFilter.parse(request.args, zone=display_zone())
         if filter_error:
             flash(filter_error, "error")
         page = db.paginate(history.history_query(flt), page=request.args.get("page", 1, type=int),

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from ...models import (
     SyncRun,
 )
 from .kinds import KindRegistry
+from .schedules import is_timezone, local_instant
 
 RESULTS = {str(status): label for status, label in RUN_STATUS_LABELS.items()}
 DEFAULT_DAYS = 7
@@ -33,17 +35,20 @@ DEFAULT_DAYS = 7
 
 @dataclass(frozen=True)
 class HistoryFilter:
-    """History filters: job type, result, and a date range (inclusive days, UTC)."""
+    """History filters: job type, result, and a date range (inclusive days of ``zone``: the page's, as its times)."""
 
     kind: str = ""
     result: str = ""
     start: dt.date | None = None
     end: dt.date | None = None
+    zone: str = "UTC"  # an IANA name
 
     @classmethod
-    def parse(cls, args: dict, *, today: dt.date | None = None) -> tuple[HistoryFilter, str]:
-        """From query arguments; the default is the last 7 days. Returns (filter, error message)."""
-        today = today or utcnow().date()
+    def parse(cls, args: dict, *, zone: str = "UTC", today: dt.date | None = None) -> tuple[HistoryFilter, str]:
+        """From query arguments, the days being ``zone``'s (the page's); the default is the last 7 days (today in
+        ``zone`` and the six before). Returns (filter, error message)."""
+        zone = zone if is_timezone(zone) else "UTC"
+        today = today or utcnow().replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)).date()
         error = ""
         try:
             start = dt.date.fromisoformat(args["start"]) if args.get("start") else None
@@ -57,7 +62,7 @@ class HistoryFilter:
             error, start, end = "The end date is before the start date; showing the last 7 days.", \
                 today - dt.timedelta(days=DEFAULT_DAYS - 1), None
         result = args.get("result", "") if args.get("result", "") in RESULTS else ""
-        return cls(kind=args.get("kind", "") or "", result=result, start=start, end=end), error
+        return cls(kind=args.get("kind", "") or "", result=result, start=start, end=end, zone=zone), error
 
     def as_args(self) -> dict:
         return {k: v for k, v in {"kind": self.kind, "result": self.result,
@@ -66,16 +71,17 @@ class HistoryFilter:
 
 
 def history_query(flt: HistoryFilter) -> Select:
-    """Runs matching the filter, newest first."""
+    """Runs matching the filter, newest first (requested from the start of its first day in its zone to the end of
+    its last)."""
     q = select(SyncRun).order_by(SyncRun.created_at.desc(), SyncRun.id.desc())
     if flt.kind:
         q = q.where(SyncRun.kind == flt.kind)
     if flt.result:
         q = q.where(SyncRun.status == flt.result)
     if flt.start:
-        q = q.where(SyncRun.created_at >= dt.datetime.combine(flt.start, dt.time()))
+        q = q.where(SyncRun.created_at >= local_instant(flt.start, dt.time(), ZoneInfo(flt.zone)))
     if flt.end:
-        q = q.where(SyncRun.created_at < dt.datetime.combine(flt.end + dt.timedelta(days=1), dt.time()))
+        q = q.where(SyncRun.created_at < local_instant(flt.end + dt.timedelta(days=1), dt.time(), ZoneInfo(flt.zone)))
     return q
 
 
