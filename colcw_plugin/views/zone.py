@@ -7,34 +7,44 @@ Each page says the zone of its times (every time carries its abbreviation, "EDT"
 reps link to :func:`time_zone` to change it; admins also change it on the jobs page.
 
 Reading it costs the panels no SQL statement: the choice is read once at sign-in and kept in the person's session
-(checked against who is signed in), and saving it updates the session too. A choice made in another browser
-applies here from the next sign-in. Admins' choices from before (a cookie of the admin pages' path) still apply on
-the admin pages until they choose again.
+(checked against who is signed in, with when it was read), and saving it updates the session too. A choice made in
+another browser applies here at the next page: saving it also leaves it in Redis with when it was made (a key a
+person), which each page reads (one GET, no SQL) and takes when it is newer than what the session holds. Without
+Redis (down, or the key gone) the session's choice stands, and the other browser's applies from the next sign-in.
+Admins' choices from before (a cookie of the admin pages' path) still apply on the admin pages until they choose
+again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 from flask import flash, has_request_context, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, user_logged_in
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from host_stub.extensions import db
+from host_stub.models import utcnow
 from host_stub.views import referrer_path, safe_target
 
 from ..models import TimeZoneChoice
+from ..models.runs import in_zone
 from ..sync.jobs.schedules import is_timezone, timezones
 from . import rep_bp
+from .support import runtime
 
 log = logging.getLogger(__name__)
 
 LEGACY_COOKIE = "colcw_tz"  # an admin's choice before colcw_0005, sent on the admin pages only
 LEGACY_COOKIE_PATH = "/admin/integration/connectwise"
-_SESSION_KEY = "colcw_zone"  # [user id, zone or ""]: the signed-in person's choice, read at sign-in
+_SESSION_KEY = "colcw_zone"  # [user id, zone or "", stamp]: the signed-in person's choice, read at sign-in
+_LATEST_KEY = "colcw:zone:{user_id}"  # "<stamp> <zone>" in Redis: the person's latest choice, for their other browsers
+_REDIS_TIMEOUT = 0.25  # seconds a page waits for Redis to say whether a newer choice was made elsewhere
+_redis_by_url: dict[str, Redis] = {}
 _REQUEST_KEY = "colcw.zone"  # the zone of the request's page, once worked out
 TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
 
@@ -51,20 +61,60 @@ def _read_choice(user_id: int) -> str:
     return row.zone if row is not None else ""
 
 
-def _remember(user_id: int, zone: str) -> None:
-    session[_SESSION_KEY] = [user_id, zone]
+def _stamp() -> str:
+    """Now, as the session and Redis say when a choice was read or made (ordered as text)."""
+    return utcnow().strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _remember(user_id: int, zone: str, stamp: str) -> None:
+    session[_SESSION_KEY] = [user_id, zone, stamp]
     request.environ.pop(_REQUEST_KEY, None)
 
 
+def _redis() -> Redis:
+    """colcw's Redis, with short timeouts: a page never waits long to learn of a choice made elsewhere."""
+    url = runtime().config.redis_url
+    if url not in _redis_by_url:
+        _redis_by_url[url] = Redis.from_url(url, socket_timeout=_REDIS_TIMEOUT, socket_connect_timeout=_REDIS_TIMEOUT)
+    return _redis_by_url[url]
+
+
+def _publish(user_id: int, zone: str, stamp: str) -> None:
+    """Leave ``zone`` as the person's latest choice for their other browsers (their next page takes it)."""
+    try:
+        _redis().set(_LATEST_KEY.format(user_id=user_id), f"{stamp} {zone}")
+    except RedisError:
+        log.warning("colcw: Redis did not answer: user %s's time zone applies in their other browsers from their next "
+                    "sign-in", user_id, exc_info=True)
+
+
+def _latest(user_id: int, than: str) -> tuple[str, str] | None:
+    """(zone, stamp) of the person's choice made in another browser after ``than`` (a stamp), if any."""
+    try:
+        raw = _redis().get(_LATEST_KEY.format(user_id=user_id))
+    except RedisError:
+        log.debug("colcw: Redis did not answer; the time zone kept in the session applies", exc_info=True)
+        return None
+    stamp, _, zone = (raw or b"").decode(errors="replace").partition(" ")
+    return (zone, stamp) if raw and stamp > than else None
+
+
 def _chosen() -> str:
-    """The signed-in person's choice ("" when none, or no one is signed in)."""
+    """The signed-in person's choice ("" when none, or no one is signed in): the one kept in the session, unless
+    they chose again since in another browser."""
     if not current_user.is_authenticated:
         return ""
     kept = session.get(_SESSION_KEY)
-    if isinstance(kept, list) and len(kept) == 2 and kept[0] == current_user.id:
-        return kept[1] if isinstance(kept[1], str) else ""
-    zone = _read_choice(current_user.id)  # signed in before colcw kept it, or by another route than the form
-    session[_SESSION_KEY] = [current_user.id, zone]
+    if not (isinstance(kept, list) and len(kept) in (2, 3) and kept[0] == current_user.id):
+        # Signed in before colcw kept it, or by another route than the form: read it.
+        _remember(current_user.id, _read_choice(current_user.id), _stamp())
+        kept = session[_SESSION_KEY]
+    zone = kept[1] if isinstance(kept[1], str) else ""
+    stamp = kept[2] if len(kept) == 3 and isinstance(kept[2], str) else ""  # kept before the stamp: any is newer
+    newer = _latest(current_user.id, stamp)
+    if newer is not None:
+        zone, stamp = newer
+        session[_SESSION_KEY] = [current_user.id, zone, stamp]
     return zone
 
 
@@ -85,7 +135,7 @@ def when(value: dt.datetime | None, fmt: str = TIME_FORMAT) -> str:
     """A naive-UTC time in the page's zone, saying which ("2026-07-01 14:00 EDT"); "—" for none."""
     if value is None:
         return "—"
-    return value.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(display_zone())).strftime(fmt)
+    return in_zone(value, display_zone(), fmt)
 
 
 def choose(zone: str, back: str) -> Response:
@@ -105,7 +155,9 @@ def choose(zone: str, back: str) -> Response:
             break
         except IntegrityError:
             db.session.rollback()
-    _remember(current_user.id, zone)
+    stamp = _stamp()  # after the commit: a sign-in that read the choice before it is older
+    _publish(current_user.id, zone, stamp)
+    _remember(current_user.id, zone, stamp)
     resp.delete_cookie(LEGACY_COOKIE, path=LEGACY_COOKIE_PATH)  # the choice is the person's now
     flash(f"Times on the ConnectWise pages and panels are now shown in {zone}.", "success")
     return resp
@@ -126,7 +178,7 @@ def time_zone():
 
 def _at_sign_in(app, user, **_extra) -> None:
     """Read the person's choice as they sign in, so the pages after it read it from their session."""
-    _remember(user.id, _read_choice(user.id))
+    _remember(user.id, _read_choice(user.id), _stamp())  # any choice made before this read is in it
 
 
 @rep_bp.record_once
