@@ -117,12 +117,14 @@ def register(session: Session, client: ConnectWiseClient, live: LiveSettings, ur
     done = Registration()
     existing = _mine(client, url)
     keep: dict[int, dict] = {}
+    member = ""  # who these credentials write as, from a write made here (see _writer)
     for ctype in TYPES:
         entry = next((e for e in existing if _same(e, ctype)), None)
         if entry is None:
             try:
                 entry = client.callbacks.create({"url": url, "type": ctype, "level": LEVEL, "objectId": OBJECT_ID,
-                                                 "description": f"colcw live updates ({ctype})"})
+                                                 "description": _description(ctype)})
+                member = member or _writer(client, entry, created=True)
                 done.created.append(ctype)
             except ConnectWiseError as e:
                 if not _object_exists(e):
@@ -134,10 +136,16 @@ def register(session: Session, client: ConnectWiseClient, live: LiveSettings, ur
                 done.reused.append(ctype)
         elif entry.get("inactiveFlag"):
             entry = client.callbacks.patch(entry["id"], {"inactiveFlag": False})
+            member = member or _writer(client, entry)
             done.reactivated.append(ctype)
         else:
             done.reused.append(ctype)
         keep[entry["id"]] = {**entry, "type": ctype}
+    if not member and keep:
+        # Every callback was there already: who registered them (``enteredBy``) may be other credentials than these
+        # (the admin changed the keys since). One write with these tells: its own description, written again.
+        cw_id, entry = next(iter(keep.items()))
+        member = _writer(client, client.callbacks.patch(cw_id, {"description": _description(entry["type"])}))
     removal = _remove_others(session, client, set(keep), url.partition(CALLBACK_PATH)[2] or None)
     done.removed, done.forgotten = removal.removed, removal.forgotten
     now = utcnow()
@@ -146,23 +154,27 @@ def register(session: Session, client: ConnectWiseClient, live: LiveSettings, ur
         row = rows.get(cw_id) or CallbackRegistration(cw_id=cw_id, registered_at=now)
         row.type, row.level, row.url_shown, row.inactive, row.checked_at = entry["type"], LEVEL, shown[:300], False, now
         session.add(row)
-    live.own_member = _author(client, keep.values()) or live.own_member
+    live.own_member = member  # "" when ConnectWise did not say: colcw's own records decide meanwhile
     live.last_error = ""
     session.flush()
     return done
 
 
-def _author(client: ConnectWiseClient, entries) -> str:
-    """The member ConnectWise names as the author of colcw's own writes (the callbacks' author)."""
-    for entry in entries:
-        info = entry.get("_info") or {}
-        who = info.get("enteredBy") or info.get("updatedBy")
-        if who:
-            return str(who)[:100]
-    member_id = next((e.get("memberId") for e in entries if e.get("memberId")), None)
-    if member_id:
+def _description(ctype: str) -> str:
+    return f"colcw live updates ({ctype})"
+
+
+def _writer(client: ConnectWiseClient, entry: dict, *, created: bool = False) -> str:
+    """The member colcw's credentials write as, from ``entry``, a callback as ConnectWise answered a write colcw just
+    made with them: ConnectWise names who changed a record last as ``_info.updatedBy`` (API-NOTES §8; no endpoint
+    documented there or in the official excerpts says whose the keys are). A callback ``created`` now names its
+    registering member as ``memberId`` too (when ``_info`` says nothing). "" when it does not say."""
+    who = (entry.get("_info") or {}).get("updatedBy")
+    if who:
+        return str(who)[:100]
+    if created and entry.get("memberId"):
         try:
-            return str(client.members.get(member_id, fields=["identifier"]).get("identifier") or "")[:100]
+            return str(client.members.get(entry["memberId"], fields=["identifier"]).get("identifier") or "")[:100]
         except ConnectWiseError:
             return ""
     return ""
@@ -240,7 +252,8 @@ def check(session: Session, client: ConnectWiseClient) -> list[str]:
             row.inactive = True
         else:
             if entry.get("inactiveFlag"):
-                client.callbacks.patch(cw_id, {"inactiveFlag": False})
+                live.own_member = _writer(client, client.callbacks.patch(cw_id, {"inactiveFlag": False})) or \
+                    live.own_member
                 notes.append(f"ConnectWise had switched off the {row.type} callback (id {cw_id}) after failed "
                              "deliveries; it was switched on again. Check that the public URL is reachable from "
                              "ConnectWise.")

@@ -9,14 +9,14 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..cw import ClientSettings, ConnectWiseClient
 from ..cw.connections import SharedConnections
 from ..cw.discovery import CodebaseMemo
 from ..errors import FieldErrors
-from ..models import ConfigChange, Settings
+from ..models import ConfigChange, LiveSettings, Settings
 from .secrets import SecretBox
 
 CONNECTION_FIELDS = ("site_url", "company_id", "auth_mode", "public_key", "client_id", "allow_http")
@@ -191,6 +191,10 @@ def save_connection(session: Session, box: SecretBox, data: ConnectionInput, act
         row.secret_encrypted = box.encrypt(data.secret)
         changed.append("private key" if data.auth_mode == "api_keys" else "password")
     row.updated_by = actor
+    if set(changed) & {"site_url", "company_id", "auth_mode", "public key", "username"}:
+        # Other credentials (or another tenant) may write as another member: colcw's own member is learnt again when
+        # its callbacks are registered (setup/callbacks.py); until then its own records decide.
+        session.execute(update(LiveSettings).values(own_member=""))
     if changed:
         session.add(ConfigChange(actor=actor, area="connection", summary="Changed " + ", ".join(changed)))
     session.flush()

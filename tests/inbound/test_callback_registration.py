@@ -7,12 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from inbound_support import disable, enable
+from inbound_support import disable, enable, message, signed_headers, the_callback_url
 from sqlalchemy import select, update
 
 from colcw_plugin.models import HOST_MASTER, CallbackRegistration, Schedule, SyncRun
 from colcw_plugin.setup import callbacks as registrations
-from helpers import csrf_from, run_scheduler_once, runtime, sign_in
+from colcw_plugin.setup.live_updates import get_live
+from helpers import configure_sandbox_connection, csrf_from, run_scheduler_once, runtime, sign_in
 from host_stub.extensions import db
 from host_stub.models import utcnow
 
@@ -160,3 +161,33 @@ def test_switching_on_schedules_the_safety_net_every_15_minutes_and_the_schedule
     assert net.next_run_at > utcnow()
     disable()
     assert not any(s.enabled for s in db.session.execute(select(Schedule)).scalars())
+
+
+def test_colcw_learns_its_member_anew_when_the_keys_change_and_the_callbacks_are_reused(app, connected, box):
+    """Registered under an integrator login, the callbacks name it as their author; the admin then gives colcw an API
+    member's keys on the Connection page, which registers the callbacks again and finds them there (reused). colcw's
+    member is the keys' member now, so that member's changes come back as colcw's own (nothing to read)."""
+    configure_sandbox_connection(connected, box, integrator=True)
+    enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
+    first = sorted(c["id"] for c in _callbacks(connected))
+    assert {c["_info"]["enteredBy"] for c in _callbacks(connected)} == {connected.username}
+    assert get_live(db.session).own_member == connected.username
+
+    client = sign_in(app.test_client(), "admin@demo.example")
+    page = client.get("/admin/integration/connectwise/").get_data(as_text=True)
+    resp = client.post("/admin/integration/connectwise/connection", data={
+        "csrf_token": csrf_from(page), "site_url": connected.base_url, "company_id": connected.company_id,
+        "auth_mode": "api_keys", "public_key": connected.public_key, "private_key": connected.private_key,
+        "client_id": "colcw-tests", "allow_http": "on"}, follow_redirects=True)
+
+    assert "Callbacks: already registered company, contact, opportunity." in html.unescape(resp.get_data(as_text=True))
+    assert sorted(c["id"] for c in _callbacks(connected)) == first
+    db.session.expire_all()
+    assert get_live(db.session).own_member == connected.tenant.api_member == "APIMember"
+    key = connected.signing_key()
+    for member, answer in ((connected.tenant.api_member, "colcw's own change; nothing to read."),
+                           (connected.username, "Not linked to a record here; nothing to read.")):
+        body = message(connected, "company", 4242, member=member)
+        got = client.post("/" + the_callback_url().split("/", 3)[3], data=body,
+                          headers=signed_headers(body, key["signing_key"]))
+        assert (got.status_code, got.get_data(as_text=True).strip()) == (200, answer)

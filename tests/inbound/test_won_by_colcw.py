@@ -4,12 +4,12 @@ ConnectWise: the documents say colcw did it, for which sales order; a person's W
 
 from __future__ import annotations
 
-from inbound_support import cw_labels, cw_status, enable, line, settle, wait_for
+from inbound_support import cw_labels, cw_status, disable, enable, line, settle, wait_for
 
 from colcw_plugin.models import HOST_MASTER
 from colcw_plugin.setup.live_updates import get_live
 from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime
+from helpers import configure_sandbox_connection, runtime
 from host_stub import services
 from host_stub.extensions import db
 
@@ -72,3 +72,27 @@ def test_a_callback_of_colcws_own_won_names_the_sales_order(app, world, live_ser
     day = _closed(world, opp["id"])["closedDate"][:10]
     assert won.label == f"Won in ConnectWise on {day} by colcw for sales order {order.number}"
     assert cw_labels(quote) == [won.label]
+
+
+def test_after_the_keys_change_with_live_updates_off_colcws_won_is_still_colcws(app, world, box, worker_thread):
+    """colcw learnt its member under an integrator login; Live updates were switched off, then the admin gave colcw an
+    API member's keys. That member's Won (colcw's conversion) is colcw's, not a person's called "API Member": the member
+    learnt under the old login no longer counts, and colcw's own records decide until it learns the new one."""
+    configure_sandbox_connection(world.sandbox, box, integrator=True)
+    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
+    assert get_live(db.session).own_member == world.sandbox.username
+    disable()
+    configure_sandbox_connection(world.sandbox, box)  # the API member's keys
+
+    quote = world.quote([line("OPT-7010", qty=2)], name="Keys changed deal")
+    assert world.export(quote.id).status == "succeeded"
+    [opp] = world.opportunities()
+    order = services.convert_quote(quote.id)
+    settle(world.sandbox)
+    held = _closed(world, opp["id"])
+    assert held["closedBy"]["identifier"] == "APIMember"
+
+    _safety_net()
+
+    day = held["closedDate"][:10]
+    assert cw_labels(quote, order) == [f"Won in ConnectWise on {day} by colcw for sales order {order.number}"] * 2

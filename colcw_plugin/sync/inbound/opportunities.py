@@ -4,9 +4,10 @@
   linked to the opportunity, through the host's external status ("Won in ConnectWise on 2026-05-04
   by Sam Admin"); open again clears it. When colcw itself turned it Won (a quote converted into a
   sales order), ConnectWise names colcw's API member as the closer: that is no person, so the label
-  says colcw did it, for which sales order ("… by colcw for sales order SO1002"). colcw knows its
-  member as the author of its callbacks; while it does not (no callbacks registered, or ConnectWise
-  did not say), its own records decide: a sales order it exported to the opportunity, with no quote
+  says colcw did it, for which sales order ("… by colcw for sales order SO1002"). colcw learns its
+  member when it registers its callbacks, as the member ConnectWise names as having last changed one
+  it just wrote (setup/callbacks.py), and forgets it when the connection's login changes; while it does
+  not know it (no callbacks registered since, or ConnectWise did not say), its own records decide: a sales order it exported to the opportunity, with no quote
   feeding it left unconverted (else the export left it open, and a person won it). colcw closes only as
   Won: when a person then moves it to Lost (or another closed status), the label names that person, on
   that day, even where ConnectWise keeps colcw's close (closedBy, closedDate) on the record.
