@@ -132,3 +132,26 @@ def test_digits_typed_in_the_popup_are_a_company_id_never_another_company_s_own_
     html = unescape(nothing.get_data(as_text=True))
     assert "HX-Redirect" not in nothing.headers and f"No ConnectWise company has the Company ID “{lone['id']}”" in html
     assert db.session.query(Customer).filter_by(account_number="LONE1").first() is None
+
+
+@pytest.mark.browser
+def test_a_rep_typing_a_company_id_of_digits_in_the_popup_gets_that_company(connected, live_server, page):
+    other = _company(connected, "ZEBRA9", "Zebra Tools")
+    lone = _company(connected, "LONE1", "Lone Company")
+    _company(connected, str(other["id"]), "Digits Trading")
+    browser_sign_in(page, live_server.url, "riley@demo.example")
+    page.click("#colcw-import-link")
+    field = page.locator("#colcw-import-dialog input[name=company][type=text]")
+    field.fill(str(lone["id"]))  # only a record id: no company has it as its Company ID
+    field.press("Enter")
+    error = page.locator("#colcw-import-error")
+    error.wait_for()
+    assert f"No ConnectWise company has the Company ID “{lone['id']}”." in error.inner_text()
+
+    field = page.locator("#colcw-import-dialog input[name=company][type=text]")
+    field.fill(str(other["id"]))
+    field.press("Enter")
+    page.wait_for_url(re.compile(r".*/customers/\d+$"))
+    assert page.locator("h1").inner_text().startswith("Digits Trading")
+    assert f"Imported Digits Trading ({other['id']}) from ConnectWise" in page.locator(".flash.success").inner_text()
+    assert db.session.query(Customer).filter_by(account_number="LONE1").first() is None
