@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import PRODUCT_TYPES, Customer, CustomField, StoreSite, User
 
-from ..models import Settings
+from ..models import Settings, stored_time
 from ..text import plural
 from . import pages
 from .catalog_rules import CatalogRules
@@ -186,7 +186,7 @@ def _new_opportunities(session: Session, settings: Settings, lists: OpportunityL
         return Check("New opportunities", True, f"{summary}.")
     if required is not None and not found:
         who = f" for {required.document}" if required.document else ""
-        when = f" on {required.at:%Y-%m-%d at %H:%M} UTC" if required.at else ""
+        when = f" on {stored_time(required.at)}" if required.at else ""  # the page shows it in its zone
         headline = (f"ConnectWise refused a new opportunity{who}{when}: it requires an opportunity {required.words}, "
                     f"left to {DEFAULT_LABEL} here, so every document that needs a new opportunity is refused")
     else:

@@ -10,6 +10,7 @@ from host_stub.models import PRODUCT_TYPES
 from host_stub.views import admin_required, referrer_path
 
 from ..errors import FieldErrors
+from ..models import times_in
 from ..setup import categories as category_mapping
 from ..setup import common
 from ..setup import field_mapping as field_mapping_defs
@@ -22,6 +23,7 @@ from ..setup.preflight import run_preflight
 from . import admin_bp
 from .forms import categories_form, manufacturers_form, product_types_form, rep_mapping_form
 from .support import actor_name, lookups_or_reason, opportunity_lists_or_reason
+from .zone import display_zone
 
 REP_LISTS = ("members", "locations", "departments")
 PRODUCT_LISTS = ("product_types", "categories", "subcategories", "manufacturers")
@@ -185,7 +187,7 @@ def preflight():
     opportunity_lists = opportunity_lists_or_reason()[0] if lookups is not None else None
     report = run_preflight(db.session, lookups, reason, opportunity_lists)
     db.session.rollback()
-    return render_template("colcw/mappings/preflight.html", report=report)
+    return render_template("colcw/mappings/preflight.html", report=report, zone=display_zone(), times_in=times_in)
 
 
 @admin_bp.route("/mapping")

@@ -19,11 +19,13 @@ from colcw_plugin.models import (
     CompanyScan,
     ConfigChange,
     InboundHint,
+    RequiredField,
     Schedule,
     SyncItem,
     SyncRun,
 )
 from colcw_plugin.setup.live_updates import get_live
+from colcw_plugin.setup.preflight import run_preflight
 from colcw_plugin.sync.inbound.switch import ensure_schedules
 from helpers import browser_sign_in, csrf_from
 from host_stub.extensions import db
@@ -116,6 +118,19 @@ def test_the_admin_pages_show_their_times_in_the_readers_zone(admin_client):
         URL + "customers/map").get_data(as_text=True), re.S).group(0))
     assert re.search(r"The import of all companies \( ?run #\d+ ?, finished 2026-07-01 14:00 EDT\) ran after", scan), \
         scan
+
+
+def test_the_preflight_check_says_when_connectwise_refused_a_new_opportunity_in_the_readers_zone(admin_client):
+    db.session.add(RequiredField(field="type", opportunity_name="Zone deal", document_number="Q-7", refused_at=AT))
+    db.session.commit()
+    said = "ConnectWise refused a new opportunity for Q-7 on {}: it requires an opportunity type"
+    check = next(c for c in run_preflight(db.session, None, "not configured").checks if c.area == "New opportunities")
+    assert said.format("2026-07-01 18:00 UTC") in check.summary, check.summary  # what the command line prints
+
+    _choose(admin_client, "America/New_York")
+    page = admin_client.get(URL + "preflight").get_data(as_text=True)
+    section = _text(re.search(r'<section class="card" data-area="New opportunities".*?</section>', page, re.S)[0])
+    assert said.format("2026-07-01 14:00 EDT") in section, section
 
 
 def test_the_command_line_says_the_callbacks_checks_in_utc(app):
