@@ -93,7 +93,9 @@ def job_history_rows():
     ids = request.args.getlist("run", type=int)[:HISTORY_PAGE]
     back = safe_target(request.args.get("next"), url_for(".jobs", tab="history"))
     runs = history.runs_by_id(db.session, ids)
-    return _poll("colcw/jobs/_history_poll.html", runs, back=back, zone=display_zone())
+    found = {r.id for r in runs}  # a run asked for and gone was not kept (a live-update run that found nothing)
+    return _poll("colcw/jobs/_history_poll.html", runs, back=back, zone=display_zone(),
+                 gone=[i for i in ids if i not in found])
 
 
 @admin_bp.route("/jobs/last-runs-rows", methods=["GET"])

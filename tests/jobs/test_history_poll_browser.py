@@ -71,3 +71,27 @@ def test_unfinished_rows_follow_their_runs_with_one_request_per_interval(live_se
     page.wait_for_timeout(4_500)
     assert polls[quiet:] == []
     assert page.evaluate("window.__sameDocument") is True  # no reload: the rows were swapped in place
+
+
+@pytest.mark.browser
+def test_the_row_of_a_run_not_kept_leaves_the_page(live_server, page, jobs_app):
+    """A live-update run that found nothing pending is not kept (its row is deleted as it ends): a history page that
+    showed it queued drops its row, without a reload, instead of showing it queued for ever."""
+    from sqlalchemy import delete
+
+    from colcw_plugin.models import SyncRun
+    from host_stub.extensions import db
+
+    kept, forgotten = _run("running"), _run()
+    browser_sign_in(page, live_server.url, "admin@demo.example")
+    page.goto(f"{live_server.url}{HISTORY}&kind=test_count")
+    page.evaluate("window.__sameDocument = true")
+    page.wait_for_selector(f'tr[data-run="{forgotten}"]')
+
+    db.session.execute(delete(SyncRun).where(SyncRun.id == forgotten))
+    db.session.commit()
+
+    page.wait_for_selector(f'tr[data-run="{forgotten}"]', state="detached", timeout=6_000)
+    assert page.locator(f'tr[data-run="{kept}"]').count() == 1
+    assert page.locator("#history-poll").get_attribute("data-runs").split() == [str(kept)]
+    assert page.evaluate("window.__sameDocument") is True
