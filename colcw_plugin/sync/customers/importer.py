@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from host_stub.bulk import among, refresh_statistics
 from host_stub.models import Contact, Customer
 
-from ...cw import NotFound
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, Link, SyncRun, stored_time
 from ...setup.customer_matching import LikelyDuplicates
@@ -54,6 +53,7 @@ from .company_import import (
     with_contacts,
 )
 from .link_batch import PageWrites, by_cw, by_host, drifted_customers
+from .lookup import by_company_id
 from .settled import Untouched, untouched
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ class CompanyImporter:
         ahead = call_ahead(lambda: list(self.client.contacts.iterate(conditions=by_ident, fields=M.CONTACT_FIELDS)),
                            name="colcw-import-contacts") if ident else None
         try:
-            record = self._find(ident)
+            record = by_company_id(self.client, ident)
             contacts = None
             if record is not None and ahead is not None \
                     and str(record.get("identifier") or "").casefold() == ident.casefold():
@@ -226,21 +226,6 @@ class CompanyImporter:
             return ""
         self._page([record], explicit=True, contacts=contacts)
         return ""
-
-    def _find(self, ident: str) -> dict | None:
-        if not ident:
-            return None
-        rows = self.client.companies.list(conditions=C.eq("identifier", ident), fields=M.COMPANY_FIELDS,
-                                          page_size=10)
-        rows.sort(key=lambda r: (r.get("identifier") != ident, bool(r.get("deletedFlag"))))
-        if rows:
-            return rows[0]
-        if ident.isdigit():
-            try:
-                return self.client.companies.get(int(ident), fields=M.COMPANY_FIELDS)
-            except NotFound:
-                return None
-        return None
 
     def _changed(self) -> str:
         since = self._since()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from host_stub.bulk import among
 from host_stub.models import Customer
 
-from ...cw import ConnectWiseClient
+from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
 from ...models import CUSTOMER
 from ..shared import fields as M
@@ -89,12 +89,27 @@ def for_import(session: Session, client: ConnectWiseClient, ident: str) -> ForIm
                                  page_size=MAX_SHOWN + 1)
     if len(rows) > MAX_SHOWN and not any(_same_identifier(r, ident) for r in rows):
         # The one with that Company ID may be past the page.
-        hit = _with_company_id(client.companies.list(conditions=exact, fields=FIELDS, page_size=MAX_SHOWN), ident)
+        hit = with_company_id(client.companies.list(conditions=exact, fields=FIELDS, page_size=MAX_SHOWN), ident)
     else:
-        hit = _with_company_id(rows, ident)
+        hit = with_company_id(rows, ident)
     if hit is not None:
         return ForImport(_choice(hit, ""), None)
     return ForImport(None, _found(session, rows, text))
+
+
+def by_company_id(client: ConnectWiseClient, ident: str) -> dict | None:
+    """The company whose Company ID is ``ident`` (deleted or not), or else, for digits only, the company with that
+    ConnectWise record id (an admin's run or command may name a company by it; the rep's popup never does)."""
+    if not ident:
+        return None
+    hit = with_company_id(client.companies.list(conditions=C.eq("identifier", ident), fields=M.COMPANY_FIELDS,
+                                                page_size=10), ident)
+    if hit is not None or not ident.isdigit():
+        return hit
+    try:
+        return client.companies.get(int(ident), fields=M.COMPANY_FIELDS)
+    except NotFound:
+        return None
 
 
 def _searched(text: str) -> str:
@@ -105,9 +120,10 @@ def _like(text: str) -> C.Condition:
     return C.and_(C.or_(C.contains("name", text), C.contains("identifier", text)), C.eq("deletedFlag", False))
 
 
-def _with_company_id(rows: list[dict], ident: str) -> dict | None:
+def with_company_id(rows: list[dict], ident: str) -> dict | None:
     """The row the import of ``ident`` would take: the one whose Company ID it is (that case first, one not
-    deleted first)."""
+    deleted first). Rows ConnectWise returned for ``identifier = "<ident>"`` are checked again here: its string
+    comparisons may take ``*`` as a wildcard (API-NOTES §4.2), so "A*" could bring back "ABC"."""
     same = [r for r in rows if _same_identifier(r, ident)]
     if same:
         return min(same, key=lambda r: (r.get("identifier") != ident, bool(r.get("deletedFlag"))))
