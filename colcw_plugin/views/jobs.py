@@ -108,8 +108,16 @@ def job_last_runs_rows():
     kinds = runtime().kinds
     ids = request.args.getlist("run", type=int)[:len(list(kinds))]
     runs = [r for r in history.runs_by_id(db.session, ids) if r.kind in kinds]
-    return _poll("colcw/jobs/_last_runs_poll.html", runs, rows=[(kinds[r.kind], r) for r in runs],
-                 back=url_for(".jobs", tab="run"))
+    rows = [(kinds[r.kind], r) for r in runs]
+    if len(runs) < len(set(ids)):
+        # A run asked for is gone: one not kept (JobKind.drops_empty_runs). The rows of the jobs whose runs may go show
+        # their last run kept again (the one gone was the latest of its job).
+        shown = {r.kind for r in runs}
+        dropping = [k for k in kinds if k.drops_empty_runs and k.name not in shown]
+        last = history.last_runs(db.session, [k.name for k in dropping]) if dropping else {}
+        rows += [(k, last.get(k.name)) for k in dropping]
+        runs += [r for k in dropping if (r := last.get(k.name)) is not None]
+    return _poll("colcw/jobs/_last_runs_poll.html", runs, rows=rows, back=url_for(".jobs", tab="run"))
 
 
 def _poll(template: str, runs, **context):

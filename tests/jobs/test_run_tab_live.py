@@ -67,7 +67,9 @@ def test_the_poll_answers_only_for_the_runs_there_are_and_only_to_admins(app, ad
         assert sign_in(app.test_client(), "riley@demo.example").get(
             f"{JOBS}/last-runs-rows?run={queued}").status_code == 403
     answer = admin_client.get(f"{JOBS}/last-runs-rows?run={queued}&run=999999").get_data(as_text=True)
-    assert answer.count("<tr ") == 1 and _poll(answer)[0] == {queued}
+    # Besides the queued run's row, only the row of the job whose runs may go (live updates: one not kept may have
+    # been the run gone), with its last run kept (none here).
+    assert answer.count("<tr ") == 2 and '<tr id="last-cw_live_update"' in answer and _poll(answer)[0] == {queued}
 
 
 @pytest.mark.browser
@@ -99,3 +101,36 @@ def test_the_last_runs_cancel_goes_once_its_run_has_ended_without_a_reload(live_
     page.wait_for_timeout(4_500)
     assert polls[quiet:] == []
     assert page.evaluate("window.__sameDocument") is True  # no reload: the row was swapped in place
+
+
+def test_a_last_run_not_kept_gives_its_row_back_to_the_run_before_it(admin_client, jobs_app):
+    """A live-update run that found nothing pending is not kept (deleted as it ends): the job's row shows the run
+    before it again, and the poll stops asking for the one gone."""
+    from sqlalchemy import delete
+
+    from colcw_plugin.models import SyncRun
+    from colcw_plugin.sync.jobs.runs import create_run
+    from helpers import runtime
+    from host_stub.extensions import db
+
+    before = create_run(db.session, runtime().kinds, "cw_live_update", {"wave": "before"}, trigger="event")
+    before.status, before.finished_at, before.message = "succeeded", utcnow(), "1 record changed in ConnectWise."
+    gone = create_run(db.session, runtime().kinds, "cw_live_update", {"wave": "gone"}, trigger="event")
+    db.session.commit()
+    page = admin_client.get(RUN_TAB).get_data(as_text=True)
+    asked, url = _poll(page)
+    assert asked == {gone.id} and f"/runs/{gone.id}" in _live_row(page)
+
+    db.session.execute(delete(SyncRun).where(SyncRun.id == gone.id))
+    db.session.commit()
+
+    answer = admin_client.get(url).get_data(as_text=True)
+    row = _live_row(answer)
+    assert "Succeeded" in row and f"/runs/{before.id}" in row and 'hx-swap-oob="true"' in row, row
+    assert _poll(answer) == (set(), None)
+
+
+def _live_row(page: str) -> str:
+    found = re.search(r'<tr id="last-cw_live_update"[^>]*>.*?</tr>', page, re.S)
+    assert found, page
+    return html.unescape(found.group(0))

@@ -103,6 +103,9 @@ class JobKind:
     # Its run selects its records in the host database and says how many (``recorder.set_total``) before any
     # request to ConnectWise: the run's start ("running") is then written with its total, one statement for two.
     selects_in_host: bool = False
+    # Its service may end a run that found nothing to do with NothingToRecord: that run is not kept, and a page that
+    # showed it gives its row back to the kind's last run kept.
+    drops_empty_runs: bool = False
 
     def retry_label(self, params: Mapping) -> str:
         """The Retry button's text for ``params`` of :attr:`retry`: "Retry the 3 failed customers"."""
