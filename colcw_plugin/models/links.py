@@ -37,7 +37,9 @@ class Link(db.Model):
     several documents may share one opportunity). ``fingerprint`` is a hash of the mapped
     fields at the last sync, used to skip unchanged records; ``synced_values`` those values
     themselves (the host's attribute names), what both sides agreed on at the last sync: a field
-    that differs from it changed since, on the side where it differs (live updates' conflict rule).
+    that differs from it changed since, on the side where it differs (live updates' conflict rule). A
+    document's link keeps there instead its opportunity's close as live updates last read it (``{"close":
+    {"status", "by", "date"}}``: sync/inbound/opportunities.py).
     """
 
     __tablename__ = "colcw_links"
