@@ -21,10 +21,9 @@ def _list_query(args) -> Select:
     """All Customers' query for a search (``q``), before the plugins' filters."""
     q = args.get("q", "").strip()
     stmt = select(Customer).order_by(Customer.name, Customer.id)
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(Customer.name.ilike(like), Customer.account_number.ilike(like),
-                              Customer.city.ilike(like), Customer.phone.ilike(like)))
+    if q:  # the text as typed: "%" and "_" are characters searched for, not wildcards
+        stmt = stmt.where(or_(*(column.icontains(q, autoescape=True) for column in
+                                (Customer.name, Customer.account_number, Customer.city, Customer.phone))))
     return stmt
 
 

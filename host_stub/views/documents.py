@@ -27,7 +27,9 @@ def _list_query(doc_type: str, args) -> Select:
     q = args.get("q", "").strip()
     stmt = select(Document).where(Document.doc_type == doc_type).order_by(Document.created_at.desc(), Document.id.desc())
     if q:
-        stmt = stmt.join(Customer).where((Document.number.ilike(f"%{q}%")) | (Customer.name.ilike(f"%{q}%")))
+        # the text as typed: "%" and "_" are characters searched for, not wildcards
+        stmt = stmt.join(Customer).where(Document.number.icontains(q, autoescape=True)
+                                         | Customer.name.icontains(q, autoescape=True))
     return stmt
 
 

@@ -191,3 +191,25 @@ def test_a_quote_of_a_customer_past_the_first_500_by_name_keeps_its_customer_whe
     assert resp.status_code == 302
     db.session.expire_all()
     assert db.session.get(Document, quote.id).title == "Late, edited"
+
+
+def test_list_searches_take_percent_and_underscore_as_typed(rep_client):
+    """"%" or "_" typed in a list's search finds the records that contain it, not every record (and the lists'
+    "all N matching this search" bulk actions act on what the search shows)."""
+    fun = services.save_customer({"account_number": "PCT1", "name": "100% Fun Ltd"}, [])
+    services.save_customer({"account_number": "UND_1", "name": "Plain Co"}, [])
+    services.save_customer({"account_number": "OTHER", "name": "Other Co"}, [])
+    services.save_document({"customer_id": fun.id, "sales_rep_id": 1}, [{"item_number": "L1", "price": 3}])
+    other = db.session.scalar(select(Customer).where(Customer.account_number == "OTHER"))
+    services.save_document({"customer_id": other.id, "sales_rep_id": 1}, [{"item_number": "L1", "price": 3}])
+
+    def rows(path: str) -> str:
+        return rep_client.get(path).get_data(as_text=True)
+
+    body = rows("/customers/?q=%25")
+    assert "100% Fun Ltd" in body and "Plain Co" not in body and "Other Co" not in body
+    body = rows("/customers/?q=_")
+    assert "Plain Co" in body and "100% Fun Ltd" not in body and "Other Co" not in body
+    body = rows("/quotes/?q=%25")
+    assert "100% Fun Ltd" in body and "Other Co" not in body
+    assert "Other Co" not in rows("/quotes/?q=_") and "100% Fun Ltd" not in rows("/quotes/?q=_")
