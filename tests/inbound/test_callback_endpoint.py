@@ -149,9 +149,9 @@ def test_a_thousand_hints_for_ten_records_make_one_run_reading_each_record_once(
     assert 1 <= len(reads) <= 10, reads  # at most one read per record: here one "id in (...)" for all ten
     key_fetches = [r for r in connected.requests() if "callbackkeys" in r["path"]]
     assert len(key_fetches) == 1  # the signing key is cached
-    done = run_items("cw_live_update")
-    assert sorted(i.cw_id for i in done) == sorted(c["id"] for c in companies)
-    assert {i.action for i in done} == {"unchanged"}
+    # Every record came back unchanged: the run changed and found nothing, so the history does not keep it.
+    assert db.session.execute(select(SyncRun.id).where(SyncRun.kind == "cw_live_update")).first() is None
+    assert run_items("cw_live_update") == []
     assert not db.session.execute(select(InboundHint).where(InboundHint.pending.is_(True))).first()
 
 
@@ -240,6 +240,7 @@ def test_a_record_announced_again_while_a_live_run_reads_it_is_the_next_runs_and
     assert runtime().execute(db.session, _import_all().id).status == "succeeded"
     enable("http://127.0.0.1:1", CW_MASTER, **NO_CHECK)
     _rename(connected, company, "First rename")
+    connected.clear_requests()
     connected.add_fault(latency_ms=1500, path="company/companies", count=1)  # the first run's read is slow
     _announce(app, connected, company)
 
@@ -255,14 +256,22 @@ def test_a_record_announced_again_while_a_live_run_reads_it_is_the_next_runs_and
     def both_finished():
         runs = db.session.execute(select(SyncRun).where(SyncRun.kind == "cw_live_update")
                                   .order_by(SyncRun.id)).scalars().all()
-        return runs if len(runs) == 2 and all(r.status == RunStatus.SUCCEEDED for r in runs) else None
+        reads = [r for r in connected.requests() if r["method"] == "GET" and "company/companies" in r["path"]]
+        done = runs and all(r.status == RunStatus.SUCCEEDED for r in runs) and len(reads) == 2 and runtime().queue.rq.count == 0
+        return runs if done and not db.session.execute(select(InboundHint.id).where(InboundHint.pending.is_(True))).first() else None
     runs = wait_for(both_finished, what="both live-update runs to finish")
+    time.sleep(0.5)  # the second run, reading the record again, has ended (kept or not)
+    runs = db.session.execute(select(SyncRun).where(SyncRun.kind == "cw_live_update").order_by(SyncRun.id)
+                              ).scalars().all()
     assert runs[0].id == first
-    for run in runs:  # each read the company once: no "2 records" for one, no empty "Nothing was pending" run
+    # Each run read the company once. The first one's slow read answered after the second rename: the second run
+    # found it unchanged and is not kept; had the first read the first rename, the second shows the second.
+    assert len(runs) in (1, 2), [(r.id, r.message) for r in runs]
+    for run in runs:  # no "2 records" for one, no empty run
         assert (run.done, run.total) == (1, 1), (run.id, run.message)
         assert run.message.startswith("1 record changed in ConnectWise."), run.message
         items = db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id)).scalars().all()
-        assert [i.cw_id for i in items] == [company["id"]]
+        assert [(i.cw_id, i.action) for i in items] == [(company["id"], "updated")]
     assert _host_names() == ["Second rename"]
 
 
@@ -305,3 +314,30 @@ def test_a_live_run_that_finds_nothing_pending_is_not_kept_in_the_history(app, c
     assert "1 record changed in ConnectWise." in history and "Nothing was pending" not in history
     connection = admin.get("/admin/integration/connectwise/").get_data(as_text=True)
     assert f"company {company['id']} updated" in connection  # the last change received
+
+
+def test_a_callback_sent_again_for_a_change_already_read_leaves_no_run_in_the_history(app, connected, drain_queue):
+    """ConnectWise sends the callback of a change again (a delivery it thought failed): the run it queues reads the
+    record, finds it as the first run left it and is not kept; the Connection page shows the callback came."""
+    company = _company(connected, 1)
+    assert runtime().execute(db.session, _import_all().id).status == "succeeded"
+    enable("http://127.0.0.1:1", CW_MASTER, **NO_CHECK)
+    _rename(connected, company, "Renamed in ConnectWise")
+    _announce(app, connected, company)
+    assert drain_queue() == 1
+    [(first, said)] = db.session.execute(select(SyncRun.id, SyncRun.message).where(SyncRun.kind == "cw_live_update"))
+    assert said.startswith("1 record changed in ConnectWise."), said
+    received = db.session.execute(select(InboundHint.last_at)).scalar_one()
+
+    _announce(app, connected, company)  # the same change, sent again
+    assert drain_queue() == 1
+    db.session.expire_all()
+
+    assert db.session.execute(select(SyncRun.id).where(SyncRun.kind == "cw_live_update")).scalars().all() == [first]
+    assert _host_names() == ["Renamed in ConnectWise"]
+    assert not db.session.execute(select(InboundHint).where(InboundHint.pending.is_(True))).first()
+    assert db.session.execute(select(InboundHint.last_at)).scalar_one() > received
+    admin = sign_in(app.test_client(), "admin@demo.example")
+    history = admin.get("/admin/integration/connectwise/jobs?tab=history").get_data(as_text=True)
+    assert history.count("Live updates: records ConnectWise announced as changed") == 1, history
+    assert f"company {company['id']} updated" in admin.get("/admin/integration/connectwise/").get_data(as_text=True)

@@ -27,6 +27,7 @@ from .reading import read
 from .reconcile import GuardStopped, Reconciler
 from .safety_net import changes_pass, deletions_pass
 
+UNCHANGED = "unchanged"  # a record's outcome when what ConnectWise holds changes nothing here
 MAX_WAVES = 20  # full batches of hints (a backlog) one live-update run takes before it ends
 LOCK_WAIT_SECONDS = 1800  # a first safety-net pass over a big tenant takes minutes; live runs wait for it
 ENTITY_OF = {"customer": "company", "contact": "contact", "document": "opportunity"}
@@ -53,9 +54,10 @@ def run_live(ctx: SyncContext) -> str:
     batches, up to ``MAX_WAVES`` of them).
 
     With none pending when it starts (an earlier run took them: a callback that came while that run waited for the
-    lock queued this one), the run did and found nothing, and is not kept (:class:`NothingToRecord`): the jobs
-    history lists only runs that read something (or failed). That callbacks keep arriving shows on the Connection
-    page (the last change received), not as empty runs."""
+    lock queued this one), or with every record it read unchanged (colcw's own export read back, a callback
+    ConnectWise sent twice), the run did and found nothing, and is not kept (:class:`NothingToRecord`): the jobs
+    history lists only runs that changed or found something (or failed). That callbacks keep arriving shows on the
+    Connection page (the last change received), not as empty runs."""
     with _inbound_lock(ctx):
         reconciler = Reconciler(ctx)
         records = ctx.params.get("records")
@@ -83,6 +85,8 @@ def run_live(ctx: SyncContext) -> str:
                     break
         except GuardStopped as e:
             return str(e)
+    if set(ctx.recorder.counts) == {UNCHANGED}:
+        raise NothingToRecord(f"{taken} record{'s' if taken != 1 else ''} read again, unchanged.")
     return f"{taken} record{'s' if taken != 1 else ''} changed in ConnectWise."
 
 

@@ -26,10 +26,10 @@ from .recorder import RunRecorder
 
 
 class NothingToRecord(Exception):
-    """Raised by a kind's service, before it did or wrote anything, when its run found nothing to do that a person
-    scanning the history needs to see (a live-update run queued for callbacks an earlier run already took): the run
-    is then not kept (:func:`~.runs.execute_run` deletes its row, its first attempt's, while it holds no result).
-    ``str()`` is what the worker's log says of it."""
+    """Raised by a kind's service when its run changed and found nothing that a person scanning the history needs to
+    see (a live-update run queued for callbacks an earlier run already took, or whose records all read back
+    unchanged): the run is then not kept (:func:`~.runs.execute_run` deletes its row, its first attempt's, while it
+    holds no result but "unchanged" ones, which go with it). ``str()`` is what the worker's log says of it."""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ every run is visible whatever happens next. :func:`execute_run` loads it, builds
 ConnectWise client, calls the kind's service and closes the run with its status. The RQ job,
 the rep's inline actions, the command line and tests all go through it. No Flask here: the
 caller passes the kinds, how to build a client and how to open a host unit of work. One run
-is not kept: a service that found nothing to do on the run's first attempt, before it did or
-recorded anything, says so (:class:`~.kinds.NothingToRecord`) and the row goes (:func:`_forget`).
+is not kept: a service whose run's first attempt changed and found nothing says so
+(:class:`~.kinds.NothingToRecord`) and the row goes (:func:`_forget`).
 
 A run an admin asks to stop while it runs (status ``cancelling``) stops where its service checks for that
 (:meth:`~.recorder.RunRecorder.stop_if_requested`: between records or pages), between two passes, during a pause
@@ -47,6 +47,7 @@ from .recorder import (
 )
 
 log = logging.getLogger(__name__)
+UNCHANGED = "unchanged"  # a record's outcome that changed nothing: a run holding only these may go (_forget)
 
 
 def create_run(session: Session, kinds: KindRegistry, kind: str, params: dict, *, trigger: str = "manual",
@@ -199,15 +200,16 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
 def _forget(session: Session, recorder: RunRecorder, run: SyncRun, why: str) -> SyncRun | None:
     """Delete the run of a service that found nothing to do (:class:`~.kinds.NothingToRecord`), in one statement
     that holds only while the run is as this attempt started it: its first attempt, running (not asked to stop
-    meanwhile, not taken over by another worker), with no result recorded. Whichever process looks at it next (the
-    jobs pages, the scheduler's checks, another callback) finds no row. ``run``: as it was queued (detached). The
+    meanwhile, not taken over by another worker), with no result recorded but "unchanged" ones (they go with it).
+    Whichever process looks at it next (the jobs pages, the scheduler's checks, another callback) finds no row. ``run``: as it was queued (detached). The
     run, marked succeeded and ``forgotten`` (not in the database); None when the statement did not hold (the run is
     then closed as any other)."""
     recorder.close()
     gone = session.execute(delete(SyncRun).where(
         SyncRun.id == run.id, SyncRun.attempts == 1, SyncRun.status == RunStatus.RUNNING,
         SyncRun.rq_job_id.is_not_distinct_from(run.rq_job_id),
-        ~exists().where(SyncItem.run_id == SyncRun.id)).execution_options(synchronize_session=False))
+        ~exists().where(SyncItem.run_id == SyncRun.id, SyncItem.action != UNCHANGED))
+        .execution_options(synchronize_session=False))
     session.commit()
     if gone.rowcount != 1:
         return None
