@@ -153,7 +153,7 @@ def _timing_errors(errors: Mapping[str, str]) -> dict[str, str]:
     if "weekday" in out:
         out["weekday"] += " Give a day name, Monday to Sunday (or 0 for Monday to 6 for Sunday)."
     if "frequency" in out:
-        out["frequency"] += " (--frequency daily, weekly, monthly or every)"
+        out["frequency"] += " Give daily, weekly, monthly or every (with --every-minutes)."
     return out
 
 
