@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from host_stub.extensions import db
 
-from ..models import RECORD_ACTIONS, RunStatus, Schedule, SyncRun
+from ..models import RECORD_ACTIONS, RunStatus, Schedule, SyncItem, SyncRun
 from ..models.runs import STOP_TIME_FORMAT, STORED_TIME_FORMAT, in_zone
 from ..sync.jobs import history
 from ..sync.runtime import Runtime
@@ -157,7 +157,7 @@ def _write_csv(run: SyncRun, path: str) -> None:
     except OSError as e:
         raise click.ClickException(f"--csv: {path} could not be written ({e.strerror or e}). Give a path in a "
                                    "directory you can write to.") from None
-    rows = max(text.count("\n") - 1, 0)
+    rows = db.session.scalar(select(func.count(SyncItem.id)).where(SyncItem.run_id == run.id)) or 0
     click.echo(f"Wrote the log of run #{run.id} ({plural(rows, 'record')}) to {path}.")
 
 

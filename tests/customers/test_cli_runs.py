@@ -7,7 +7,7 @@ import pytest
 from customer_support import companies, make_customer
 from sqlalchemy import select
 
-from colcw_plugin.models import SyncRun
+from colcw_plugin.models import SyncItem, SyncRun
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.postgres]
@@ -72,10 +72,14 @@ def test_runs_show_gives_the_summary_and_each_records_message_and_fix(sync_ready
 
 def test_runs_show_csv_writes_the_file_the_run_page_downloads(sync_ready, app, admin_client, tmp_path):
     run = exported_with_a_failure(app)
+    # A message on two lines (ConnectWise's own text can hold a line break) is one record, in one quoted cell.
+    db.session.add(SyncItem(run_id=run.id, entity="customer", direction="export", action="skipped",
+                            label="Second Line Co (SL1)", message="ConnectWise said:\nthe company is inactive."))
+    db.session.commit()
     target = tmp_path / "run.csv"
     result = colcw(app, "runs", "show", str(run.id), "--csv", str(target))
     assert result.exit_code == 0, result.output
-    assert f"Wrote the log of run #{run.id} (" in result.output
+    assert f"Wrote the log of run #{run.id} (5 records) to {target}." in result.output
     page = admin_client.get(f"{RUN_PAGE}/{run.id}.csv")
     assert page.status_code == 200 and target.read_bytes() == page.data
     assert b"state 'ZZ' is not in ConnectWise's state list" in target.read_bytes()
