@@ -136,6 +136,9 @@ def run_progress(run_id: int):
     the parts of the page that depend on it (a run's actions: no Cancel left for a run that can no longer take it)
     fetch themselves again."""
     db.session.expire_all()
+    if current_user.is_admin and db.session.get(SyncRun, run_id) is None:
+        # The page showed it, and it is gone: a run not kept (JobKind.drops_empty_runs). The bar says so and stops.
+        return Response(render_template("colcw/_run_gone.html", run_id=run_id), headers={"Cache-Control": "no-store"})
     run = _visible_run(run_id)
     zone = request.args.get("zone", "")  # the page's time zone, so that its copies keep it; else the person's
     # details: a run's page, whose Records and ConnectWise requests rows follow the run too (from the same row)

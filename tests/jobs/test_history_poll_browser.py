@@ -95,3 +95,34 @@ def test_the_row_of_a_run_not_kept_leaves_the_page(live_server, page, jobs_app):
     assert page.locator(f'tr[data-run="{kept}"]').count() == 1
     assert page.locator("#history-poll").get_attribute("data-runs").split() == [str(kept)]
     assert page.evaluate("window.__sameDocument") is True
+
+
+@pytest.mark.browser
+def test_the_page_of_a_run_not_kept_says_so_and_stops_asking(live_server, page, jobs_app):
+    """An admin opened a queued live-update run's page; the run found nothing and is not kept: its progress bar says
+    so, once, instead of showing it queued (and asking) for ever."""
+    from sqlalchemy import delete
+
+    from colcw_plugin.models import SyncRun
+    from colcw_plugin.sync.jobs.runs import create_run
+    from helpers import runtime
+    from host_stub.extensions import db
+
+    run = create_run(db.session, runtime().kinds, "cw_live_update", {"wave": "gone"}, trigger="event")
+    db.session.commit()
+    browser_sign_in(page, live_server.url, "admin@demo.example")
+    page.goto(f"{live_server.url}/admin/integration/connectwise/jobs/runs/{run.id}")
+    page.wait_for_selector(f'#colcw-progress-{run.id}[data-status="queued"]')
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/progress" in req.url else None)
+
+    db.session.execute(delete(SyncRun).where(SyncRun.id == run.id))
+    db.session.commit()
+
+    bar = page.locator(f'#colcw-progress-{run.id}[data-status="gone"]')
+    bar.wait_for(timeout=6_000)
+    assert "This run is no longer in the job history: it found nothing to read or change in ConnectWise" in \
+        bar.inner_text()
+    seen = len(asked)
+    page.wait_for_timeout(2_500)
+    assert len(asked) == seen  # it asks no more
