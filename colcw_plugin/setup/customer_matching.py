@@ -332,12 +332,16 @@ class LikelyDuplicates:
     """Host customers by normalised name and phone, to tell whether a company about to become a new
     host customer looks like one that exists (the Map Customers page's "likely duplicate")."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, *, unlinked_only: bool = False):
         # Plain rows of what is compared and named, indexed once (a bulk import reads every host customer).
+        # ``unlinked_only``: only customers linked to no company (those a company could still be linked to).
         self._by_name: dict[str, tuple] = {}
         self._by_phone: dict[str, tuple] = {}
         by_name, by_phone = self._by_name, self._by_phone
-        for row in session.execute(select(Customer.id, Customer.name, Customer.account_number, Customer.phone)):
+        query = select(Customer.id, Customer.name, Customer.account_number, Customer.phone)
+        if unlinked_only:
+            query = query.where(Customer.id.not_in(select(Link.host_id).where(Link.entity == CUSTOMER)))
+        for row in session.execute(query):
             if n := normalize_name(row[1]):
                 by_name.setdefault(n, row)
             if p := normalize_phone(row[3]):

@@ -73,12 +73,15 @@ def import_company():
     ident = ""
     if request.method == "POST":
         ident = request.form.get("company", "").strip()
+        choice = request.form.get("choice", "")  # after a likely duplicate was shown: "link" or "new"
         if not ident:
             error = ("Enter the ConnectWise Company ID (or the name) of the company to import.", "")
         elif len(ident) > MAX_IDENT:
             error = (f"A Company ID has at most {MAX_IDENT} characters.", "")
         elif (unconnected := not_connected()) is not None:
             error = (unconnected, "")
+        elif choice == "link":
+            return _link_and_import(ident)
         else:
             # The company with that Company ID first: the import runs (and is recorded) only for one that has it;
             # a name, or part of a Company ID, lists the companies that contain it and records nothing.
@@ -91,6 +94,9 @@ def import_company():
                 error = (f"No ConnectWise company has the Company ID “{ident}”.",
                          "No company's name contains it either. Check the Company ID in ConnectWise (the company's "
                          "Company ID field) and try again.")
+            elif answer.like is not None and choice != "new":
+                # It would become a new customer that looks like an existing one: the rep chooses first.
+                return _import_answer(None, ident, company=answer.company, like=answer.like)
             else:
                 return _import_one(ident)
     return _import_answer(error[0], ident, error[1]) if error else _import_answer(None, ident)
@@ -120,6 +126,24 @@ def _import_one(ident: str):
     return _import_answer(run.message or "The import did not run.", ident)
 
 
+def _link_and_import(ident: str):
+    """Link the company to the existing customer the popup showed (its likely duplicate), then import it into
+    that customer as a linked company is imported."""
+    raw_customer, raw_cw = request.form.get("customer", ""), request.form.get("cw_id", "")
+    if not (raw_customer.isdigit() and raw_cw.isdigit()):
+        abort(400)
+    try:
+        with runtime().interactive_client(db.session) as client:
+            message = customer_links.link_for_import(db.session, client, int(raw_customer), ident, int(raw_cw),
+                                                     actor=actor_label(current_actor()))
+    except (customer_links.RelinkError, NotConfigured, SecretError, ConnectWiseError) as e:
+        db.session.rollback()
+        return _import_answer(f"Nothing was imported: {e}", ident)
+    db.session.commit()
+    flash(message, "success")
+    return _import_one(ident)
+
+
 def _for_import(ident: str) -> tuple[lookup.ForImport | None, tuple[str, str]]:
     """The company with the Company ID ``ident``, or those the rep may have meant; or None and (what went wrong,
     what to do) when ConnectWise could not say. Nothing is recorded for a look-up."""
@@ -135,11 +159,12 @@ def _for_import(ident: str) -> tuple[lookup.ForImport | None, tuple[str, str]]:
         return None, (f"Nothing was imported: ConnectWise refused to look the company up: {e.detail}", e.hint)
 
 
-def _import_answer(message, ident: str, resolution: str = "", found: lookup.Found | None = None):
-    """The popup's form again, with what went wrong (htmx swaps 2xx only) and the companies the rep may have
-    meant, or the page of its own."""
+def _import_answer(message, ident: str, resolution: str = "", found: lookup.Found | None = None,
+                   company: lookup.CompanyChoice | None = None, like: lookup.LooksLike | None = None):
+    """The popup's form again, with what went wrong (htmx swaps 2xx only), the companies the rep may have
+    meant, or the existing customer the company looks like (``like``) to choose about; or the page of its own."""
     error = (message, resolution) if message is not None else None
-    context = {"error": error, "ident": ident, "found": found}
+    context = {"error": error, "ident": ident, "found": found, "company": company, "like": like}
     if request.headers.get("HX-Request"):
         return render_template("colcw/customers/_import_form.html", **context)
     return render_template("colcw/customers/import.html", **context), 400 if error else 200

@@ -275,3 +275,25 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         message += " Export to update it."
     _note(session, "linked", CUSTOMER, customer.id, record["id"], label, message, actor)
     return Relinked(message=message)
+
+
+def link_for_import(session: Session, client: ConnectWiseClient, customer_id: int, identifier: str, cw_id: int, *,
+                    actor: str = "") -> str:
+    """Link the existing customer ``customer_id`` to the company with the Company ID ``identifier`` (ConnectWise
+    id ``cw_id``, as the Import From ConnectWise popup showed it), so that importing it updates that customer
+    instead of creating a likely duplicate. Flushes, does not commit; raises :class:`RelinkError` saying why not
+    (the customer is gone or linked to another company meanwhile, or the Company ID names another company now)."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise RelinkError("The ChannelOnline customer shown was deleted meanwhile, so nothing was linked or imported. "
+                          "Import the company again.")
+    label = f"{customer.name} ({customer.account_number})"
+    current = get_link(session, CUSTOMER, customer.id)
+    if current is not None and current.cw_id != cw_id:
+        raise RelinkError(f"{label} was linked to ConnectWise company {current.cw_identifier} meanwhile, so it was "
+                          f"not linked to {identifier} and nothing was imported. Import {identifier} again to choose.")
+    answer = relink(session, client, customer, identifier, confirmed=cw_id, actor=actor)
+    if not answer.linked:
+        raise RelinkError(f"The Company ID {identifier} no longer names the company shown, so nothing was linked or "
+                          "imported. Import it again.")
+    return f"Linked {label} to ConnectWise company {identifier}."

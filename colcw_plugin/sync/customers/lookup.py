@@ -8,7 +8,10 @@ more), with the rep's text quoted as a conditions value, never pasted into the e
 
 :func:`for_import` asks first, in that same request, for the company that has the Company ID typed: the popup
 imports (and records a run) only when one has it, so a rep who typed a name gets the list, and the job
-history no failed import.
+history no failed import. When that company is linked to no customer, would not be linked by its Company ID
+either, and looks like a customer linked to no company (the bulk import's and Map Customers' likely duplicate,
+:class:`.customer_matching.LikelyDuplicates`), ``like`` names that customer: the popup asks the rep first
+rather than create a duplicate.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from host_stub.models import Customer
 
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
-from ...models import CUSTOMER
+from ...models import CUSTOMER, find_by_cw
+from ...setup.customer_matching import LikelyDuplicates
 from ..shared import fields as M
 from .link_batch import by_cw
 
 MAX_SHOWN = 10
 MAX_TEXT = 100  # what is searched for (the popup's field holds as much)
-FIELDS = ["id", "identifier", "name", "city", "state", "status", "deletedFlag"]
+FIELDS = ["id", "identifier", "name", "city", "state", "status", "deletedFlag", "phoneNumber"]
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,23 @@ class Found:
 
 
 @dataclass(frozen=True)
+class LooksLike:
+    """The existing customer (linked to no company) that a company about to become a new customer looks like."""
+
+    customer_id: int
+    label: str  # "Name (account number)"
+    why: str  # "same name" or "same phone number"
+
+
+@dataclass(frozen=True)
 class ForImport:
     """What a rep typed in the popup came to: the company with that Company ID (``company``: its id and Company
-    ID), or else the companies whose name or Company ID contains it (``found``)."""
+    ID), or else the companies whose name or Company ID contains it (``found``); ``like``: the customer that
+    importing ``company`` as a new customer would likely duplicate."""
 
     company: CompanyChoice | None
     found: Found | None
+    like: LooksLike | None = None
 
 
 def companies_like(session: Session, client: ConnectWiseClient, text: str) -> Found:
@@ -93,8 +108,25 @@ def for_import(session: Session, client: ConnectWiseClient, ident: str) -> ForIm
     else:
         hit = with_company_id(rows, ident)
     if hit is not None:
-        return ForImport(_choice(hit, ""), None)
+        return ForImport(_choice(hit, ""), None, looks_like(session, hit))
     return ForImport(None, _found(session, rows, text))
+
+
+def looks_like(session: Session, record: dict) -> LooksLike | None:
+    """The customer linked to no company that importing ``record`` as a new customer would likely duplicate, or
+    None when the import would not create one (the company is linked, or a customer's account number is its
+    Company ID: the import links that customer) or it looks like no such customer."""
+    if record.get("deletedFlag") or find_by_cw(session, CUSTOMER, int(record["id"])):
+        return None
+    ident = str(record.get("identifier") or "")
+    if session.execute(select(Customer.id).where(Customer.account_number == ident).limit(1)).first() is not None:
+        return None
+    like = LikelyDuplicates(session, unlinked_only=True).match(str(record.get("name") or ""),
+                                                              str(record.get("phoneNumber") or ""))
+    if like is None:
+        return None
+    customer, why = like
+    return LooksLike(customer.id, customer.label, why)
 
 
 def by_company_id(client: ConnectWiseClient, ident: str) -> dict | None:
