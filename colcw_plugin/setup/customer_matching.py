@@ -69,6 +69,19 @@ def _customer_links(session: Session) -> tuple[dict[int, int], dict[int, int]]:
     return {h: c for h, c in rows}, {c: h for h, c in rows}
 
 
+def _company_named(session: Session, cw_id: int) -> str:
+    """A linked ConnectWise company as people know it: its Company ID and name ("GEN000310 (Harbor Logistics)"),
+    from its link and the last scan; the Company ID alone when the scan does not hold it."""
+    identifier = session.execute(select(Link.cw_identifier).where(Link.entity == CUSTOMER, Link.cw_id == cw_id)
+                                 .limit(1)).scalar() or ""
+    name = session.execute(select(CompanyScan.name).where(CompanyScan.cw_id == cw_id)).scalar() or ""
+    if not identifier:
+        identifier = session.execute(select(CompanyScan.identifier).where(CompanyScan.cw_id == cw_id)).scalar() or ""
+    if not identifier:
+        return f"with ConnectWise record id {cw_id}"
+    return f"{identifier} ({name})" if name else identifier
+
+
 def scan(session: Session, client: ConnectWiseClient, actor: str) -> ScanResult:
     """Read every company (all pages), replace the stored scan and link matches by identifier.
 
@@ -104,7 +117,8 @@ def scan(session: Session, client: ConnectWiseClient, actor: str) -> ScanResult:
         if host_id in host_to_cw:
             result.unmatched += 1
             result.conflicts.append(f"{r['identifier']} ({r['name']}): the host customer with this account number is "
-                                    f"already linked to ConnectWise company #{host_to_cw[host_id]}.")
+                                    f"already linked to ConnectWise company "
+                                    f"{_company_named(session, host_to_cw[host_id])}.")
             continue
         host_to_cw[host_id] = r["cw_id"]
         cw_to_host[r["cw_id"]] = host_id
@@ -312,7 +326,8 @@ def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: 
         elif customer is None:
             errors[key] = f"Choose a host customer for {company.name} from the suggestions."
         elif host_id in host_to_cw:
-            errors[key] = f"{customer.name} is already linked to ConnectWise company #{host_to_cw[host_id]}."
+            errors[key] = (f"{customer.name} is already linked to ConnectWise company "
+                           f"{_company_named(session, host_to_cw[host_id])}.")
         elif host_id in chosen:
             errors[key] = f"{customer.name} is chosen for two companies; a customer can be linked to one company."
         else:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from admin_support import BASE
 from sqlalchemy import select
 
-from colcw_plugin.models import CompanyScan, Link, find_by_cw, get_link
+from colcw_plugin.models import CompanyScan, Link, find_by_cw, get_link, set_link
+from colcw_plugin.setup.connection import build_client
 from colcw_plugin.setup.customer_matching import normalize_name, normalize_phone, scan
 from helpers import csrf_from
 from host_stub import demo_data
@@ -140,7 +141,9 @@ def test_a_customer_already_linked_cannot_be_mapped_again_and_nothing_is_saved(a
     resp = admin_client.post(BASE + "/customers/map", data={"csrf_token": token, f"map-{cw1['id']}": str(free.id),
                                                             f"map-{cw2['id']}": str(linked.id)})
     assert resp.status_code == 400
-    assert "Northwind Dental is already linked to ConnectWise company" in resp.get_data(as_text=True)
+    # Named by its Company ID and name, as the rows' hints name companies, not by ConnectWise's internal id.
+    assert "Northwind Dental is already linked to ConnectWise company DEMO00001 (Northwind Dental)." in \
+        resp.get_data(as_text=True)
     assert find_by_cw(db.session, "customer", cw1["id"]) == []  # all or nothing
 
 
@@ -174,3 +177,15 @@ def test_scan_when_connectwise_fails_keeps_the_previous_scan(admin_client, conne
     assert "could not be read, so nothing changed" in admin_client.get(BASE + "/").get_data(as_text=True)
     db.session.expire_all()
     assert db.session.query(CompanyScan).count() == before
+
+
+def test_scan_names_the_company_a_customer_is_already_linked_to_by_its_company_id(connected_demo, box):
+    seed_demo(db.session, customers=3, quotes=0)
+    northwind = db.session.execute(select(Customer).where(Customer.account_number == "DEMO00001")).scalar_one()
+    cw1 = _cw_company(connected_demo, "CW0001")
+    set_link(db.session, "customer", northwind.id, cw1["id"], cw_identifier="CW0001")
+    db.session.commit()
+    with build_client(db.session, box) as client:
+        result = scan(db.session, client, "tests")
+    assert ("DEMO00001 (Northwind Dental): the host customer with this account number is already linked to "
+            "ConnectWise company CW0001 (Quantum Bakery).") in result.conflicts
