@@ -244,7 +244,16 @@ def hints_for(session: Session, rows: Iterable[CompanyScan]) -> dict[int, RowHin
     return out
 
 
-def host_duplicate_groups(session: Session, limit: int = 50) -> list[list[HostCustomer]]:
+class Groups(list):
+    """The groups of likely duplicates shown (at most the limit asked for) and how many more there are
+    (``more``), so the page says so rather than stop without a word."""
+
+    def __init__(self, shown: Iterable = (), more: int = 0):
+        super().__init__(shown)
+        self.more = more
+
+
+def host_duplicate_groups(session: Session, limit: int = 50) -> Groups:
     """Groups of host customers that look like the same company (same normalised name or phone)."""
     groups: dict[tuple[str, str], list[HostCustomer]] = defaultdict(list)
     for h in _host_customers(session):
@@ -258,22 +267,30 @@ def host_duplicate_groups(session: Session, limit: int = 50) -> list[list[HostCu
         if len(group) > 1 and key not in seen:
             seen.add(key)
             found.append(sorted(group, key=lambda h: h.name.lower()))
-    return sorted(found, key=lambda g: g[0].name.lower())[:limit]
+    found.sort(key=lambda g: g[0].name.lower())
+    return Groups(found[:limit], max(0, len(found) - limit))
 
 
-def cw_duplicate_groups(session: Session, limit: int = 50) -> list[list[CompanyScan]]:
-    """Groups of scanned ConnectWise companies with the same normalised name or phone."""
+def cw_duplicate_groups(session: Session, limit: int = 50) -> Groups:
+    """Groups of scanned ConnectWise companies with the same normalised name or phone: same name first, then
+    same phone, each by its first company's name. Only the companies of a group are read (one query)."""
+    keys = {column: select(column).where(column != "").group_by(column).having(func.count() > 1)
+            for column in (CompanyScan.norm_name, CompanyScan.norm_phone)}
+    rows = session.execute(select(CompanyScan).where(CompanyScan.norm_name.in_(keys[CompanyScan.norm_name])
+                                                     | CompanyScan.norm_phone.in_(keys[CompanyScan.norm_phone]))
+                           .order_by(CompanyScan.name, CompanyScan.cw_id)).scalars().all()
     found, seen = [], set()
-    for column in (CompanyScan.norm_name, CompanyScan.norm_phone):
-        keys = session.execute(select(column).where(column != "").group_by(column)
-                               .having(func.count() > 1).limit(limit)).scalars().all()
-        for key in keys:
-            group = session.execute(select(CompanyScan).where(column == key).order_by(CompanyScan.name)).scalars().all()
+    for attr in ("norm_name", "norm_phone"):
+        groups: dict[str, list[CompanyScan]] = defaultdict(list)
+        for r in rows:
+            if value := getattr(r, attr):
+                groups[value].append(r)
+        for group in sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (g[0].name, g[0].cw_id)):
             ids = frozenset(g.cw_id for g in group)
             if ids not in seen:
                 seen.add(ids)
-                found.append(list(group))
-    return found[:limit]
+                found.append(group)
+    return Groups(found[:limit], max(0, len(found) - limit))
 
 
 def search_customers(session: Session, query: str, limit: int = 15) -> list[dict]:

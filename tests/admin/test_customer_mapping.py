@@ -189,3 +189,20 @@ def test_scan_names_the_company_a_customer_is_already_linked_to_by_its_company_i
         result = scan(db.session, client, "tests")
     assert ("DEMO00001 (Northwind Dental): the host customer with this account number is already linked to "
             "ConnectWise company CW0001 (Quantum Bakery).") in result.conflicts
+
+
+def test_likely_duplicates_past_the_first_fifty_groups_are_counted_not_dropped(admin_client):
+    """The list stopped at 50 groups on each side without a word: now the page says how many more there are."""
+    db.session.add_all([Customer(account_number=f"H{n}{side}", name=f"Host Twin {n:03}", phone="")
+                        for n in range(62) for side in "ab"])
+    db.session.add_all([CompanyScan(cw_id=1000 + 2 * n + k, identifier=f"CW{n}{k}", name=f"Company Twin {n:03}",
+                                    phone="", norm_name=normalize_name(f"Company Twin {n:03}"), norm_phone="")
+                        for n in range(53) for k in (0, 1)])
+    db.session.commit()
+    html = admin_client.get(BASE + "/customers/map").get_data(as_text=True)
+    cw_list = html[html.index('id="cw-duplicates"'):]
+    assert cw_list[:cw_list.index("</ul>")].count("<li>") == 50
+    assert "And 3 more groups of likely duplicates in ConnectWise" in html
+    host_list = html[html.index('id="host-duplicates"'):]
+    assert host_list[:host_list.index("</ul>")].count("<li>") == 50
+    assert "And 12 more groups of likely duplicates in ChannelOnline" in html
