@@ -323,9 +323,29 @@ def customer_typed(session: Session, text: str) -> int:
                       "from the suggestions.")
 
 
+def check_customer_mappings(session: Session, choices: Mapping[int, int]) -> dict[int, int]:
+    """The companies (ConnectWise id) → customers (host id) that :func:`save_customer_mappings` would link, or
+    :class:`FieldErrors` saying per row why not; nothing is written (the save checks again under its lock)."""
+    chosen, _, _ = _checked(session, choices)
+    return {cw_id: host_id for host_id, cw_id in chosen.items()}
+
+
 def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: str) -> int:
     """Link each scanned company (ConnectWise id) to the chosen host customer id; all or nothing."""
     lock_settings(session)
+    chosen, scanned, customers = _checked(session, choices)
+    for host_id, cw_id in chosen.items():
+        set_link(session, CUSTOMER, host_id, cw_id, cw_identifier=scanned[cw_id].identifier)
+    if chosen:
+        session.add(ConfigChange(actor=actor, area="customer mapping", summary="Linked " + "; ".join(
+            f"{customers[h].name} ↔ {scanned[c].identifier}" for h, c in chosen.items())[:3990]))
+    session.flush()
+    return len(chosen)
+
+
+def _checked(session: Session, choices: Mapping[int, int]) -> tuple[dict[int, int], dict, dict]:
+    """The chosen links (host id → ConnectWise id), the scanned companies and customers they name; raises
+    :class:`FieldErrors` when a row cannot be linked."""
     errors: dict[str, str] = {}
     scanned = {r.cw_id: r for r in session.execute(select(CompanyScan).where(
         CompanyScan.cw_id.in_(list(choices)))).scalars()} if choices else {}
@@ -351,13 +371,7 @@ def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: 
             chosen[host_id] = cw_id
     if errors:
         raise FieldErrors(errors)
-    for host_id, cw_id in chosen.items():
-        set_link(session, CUSTOMER, host_id, cw_id, cw_identifier=scanned[cw_id].identifier)
-    if chosen:
-        session.add(ConfigChange(actor=actor, area="customer mapping", summary="Linked " + "; ".join(
-            f"{customers[h].name} ↔ {scanned[c].identifier}" for h, c in chosen.items())[:3990]))
-    session.flush()
-    return len(chosen)
+    return chosen, scanned, customers
 
 
 class LikelyDuplicates:

@@ -13,7 +13,9 @@ from ..cw import ConnectWiseError
 from ..errors import FieldErrors
 from ..setup import customer_matching as CM
 from ..setup.connection import NotConfigured
+from ..setup.live_updates import cw_is_master
 from ..setup.secrets import SecretError
+from ..sync.customers import links as customer_links
 from ..sync.customers.exclusive import IMPORT_KIND
 from . import admin_bp
 from .support import actor_name, runtime
@@ -42,7 +44,7 @@ def scan_customers():
     return redirect(url_for(".map_customers"))
 
 
-def _render(errors=None, posted=None, status=200):
+def _render(errors=None, posted=None, status=200, previews=None):
     q = request.args.get("q", "")
     page = db.paginate(CM.unmatched_query(q), per_page=PAGE_SIZE, error_out=False)
     hints = CM.hints_for(db.session, page.items)
@@ -51,6 +53,7 @@ def _render(errors=None, posted=None, status=200):
                            host_dups=CM.host_duplicate_groups(db.session), cw_dups=CM.cw_duplicate_groups(db.session),
                            unlinked_customers=CM.unlinked_customers(db.session),
                            full_import=CM.last_full_import(db.session, IMPORT_KIND),
+                           cw_master=cw_is_master(db.session), previews=previews or [],
                            errors=errors or {}, posted=posted or {}, when=when, zone=display_zone()), status
 
 
@@ -80,6 +83,22 @@ def map_customers():
     if not choices:
         flash("Nothing to save: choose a ChannelOnline customer for at least one company.", "error")
         return _render(status=400)
+    if request.form.get("confirm") != "1":
+        # What linking changes, before anything is saved: the pairs whose mapped fields differ, and whose win.
+        try:
+            pairs = CM.check_customer_mappings(db.session, choices)
+            with runtime().interactive_client(db.session) as client:
+                previews = customer_links.link_previews(db.session, client, pairs)
+        except FieldErrors as e:
+            flash("Nothing was saved: correct the rows marked below.", "error")
+            return _render(e.errors, request.form, 400)
+        except (NotConfigured, SecretError, ConnectWiseError) as e:
+            log.warning("Reading the companies to link failed: %s", e)
+            flash(f"Nothing was saved: ConnectWise's companies could not be read to show what linking changes: {e}",
+                  "error")
+            return _render(posted=request.form, status=400)
+        if previews:
+            return _render(posted=request.form, previews=previews)
     try:
         saved = CM.save_customer_mappings(db.session, choices, actor_name())
     except FieldErrors as e:

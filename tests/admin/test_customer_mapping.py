@@ -97,7 +97,8 @@ def test_saving_a_mapping_links_the_company(admin_client, connected_demo):
     target = db.session.execute(select(Customer).where(Customer.account_number == "DEMO00002")).scalar_one()
     cw = _cw_company(connected_demo, "CW0001")
     token = csrf_from(admin_client.get(BASE + "/customers/map").get_data(as_text=True))
-    resp = admin_client.post(BASE + "/customers/map", data={"csrf_token": token, f"map-{cw['id']}": str(target.id)})
+    resp = admin_client.post(BASE + "/customers/map", data={"csrf_token": token, f"map-{cw['id']}": str(target.id),
+                                                            "confirm": "1"})  # the changes shown were confirmed
     assert resp.status_code == 302
     link = get_link(db.session, "customer", target.id)
     assert (link.cw_id, link.cw_identifier) == (cw["id"], "CW0001")
@@ -125,7 +126,7 @@ def test_a_customer_typed_without_picking_a_suggestion_is_mapped_by_its_exact_na
     assert find_by_cw(db.session, "customer", cw1["id"]) == []  # nothing saved while a row cannot be told
     resp = admin_client.post(BASE + "/customers/map", data={
         "csrf_token": token, f"map-{cw1['id']}": "", f"text-{cw1['id']}": by_name.name.upper(),
-        f"map-{cw2['id']}": "", f"text-{cw2['id']}": "demo00003"})
+        f"map-{cw2['id']}": "", f"text-{cw2['id']}": "demo00003", "confirm": "1"})
     assert resp.status_code == 302
     assert get_link(db.session, "customer", by_name.id).cw_id == cw1["id"]
     assert get_link(db.session, "customer", by_number.id).cw_id == cw2["id"]

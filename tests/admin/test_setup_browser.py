@@ -82,6 +82,7 @@ def test_admin_configures_tests_and_maps(app, live_server, page, cw_sandbox_demo
     suggestion.click()
     assert row.locator("input.typeahead").input_value() == "Quantum Bakery Ltd (QB-1)"
     page.click("#save-customer-map")
+    page.click("#confirm-customer-map")  # after the fields that differ are shown
     assert "Linked 1 ConnectWise company" in page.locator(".flash.success").inner_text()
     assert page.locator('tr[data-identifier="CW0001"]').count() == 0
 

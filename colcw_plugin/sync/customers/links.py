@@ -23,7 +23,7 @@ from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, CW_MASTER, Link, SyncItem, find_by_cw, get_link, set_link
 from ...setup.customer_matching import normalize_name
 from ...setup.field_mapping import COMPANY
-from ...setup.live_updates import read_live
+from ...setup.live_updates import cw_is_master, read_live
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
 from . import lookup
@@ -297,3 +297,45 @@ def link_for_import(session: Session, client: ConnectWiseClient, customer_id: in
         raise RelinkError(f"The Company ID {identifier} no longer names the company shown, so nothing was linked or "
                           "imported. Import it again.")
     return f"Linked {label} to ConnectWise company {identifier}."
+
+
+@dataclass(frozen=True)
+class LinkPreview:
+    """What linking a company to a customer on Map Customers changes: the mapped fields whose values differ
+    (field, the customer's value, the company's), and which side's values win under the master setting."""
+
+    cw_id: int
+    company: str  # "UNQ000 (Evergreen Dental Group)"
+    customer: str  # "Evergreen Dental (DEMO00012)"
+    changes: list[tuple[str, str, str]]
+    cw_wins: bool  # ConnectWise is the master for customer data: its values replace the customer's
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "Active" if value else "Inactive"
+    return str(value) if value not in ("", None) else "(blank)"
+
+
+def link_previews(session: Session, client: ConnectWiseClient, pairs: dict[int, int]) -> list[LinkPreview]:
+    """For each company (ConnectWise id) → customer (host id) about to be linked, the mapped fields whose values
+    differ (:func:`.fields.company_differences`, the sync's own definition); pairs that agree are left out. The
+    companies are read in one request; one deleted or gone meanwhile is left out (saving the link says so)."""
+    if not pairs:
+        return []
+    records = {int(r["id"]): r for r in client.companies.iterate_in("id", list(pairs), fields=M.COMPANY_FIELDS)
+               if not r.get("deletedFlag")}
+    customers = {c.id: c for c in session.execute(select(Customer).where(Customer.id.in_(list(pairs.values()))))
+                 .scalars()}
+    cw_wins = cw_is_master(session)
+    out = []
+    for cw_id, host_id in pairs.items():
+        record, customer = records.get(cw_id), customers.get(host_id)
+        if record is None or customer is None:
+            continue
+        changes = [(rule.host, _shown(mine), _shown(theirs))
+                   for rule, mine, theirs in M.company_differences(M.customer_values(customer), record)]
+        if changes:
+            out.append(LinkPreview(cw_id, f"{record.get('identifier')} ({record.get('name')})",
+                                   f"{customer.name} ({customer.account_number})", changes, cw_wins))
+    return out

@@ -108,6 +108,16 @@ def keep_default_site_name(values: dict[str, Any], current: Mapping[str, Any] | 
         values["location_code"] = code
 
 
+def company_differences(host: Mapping[str, Any], record: Mapping[str, Any]) -> list[tuple[FieldRule, Any, Any]]:
+    """The mapped customer fields (:data:`COMPANY`'s rules, as the sync reads and writes them) whose values differ
+    between a host customer (:func:`customer_values`) and a ConnectWise company: (rule, the customer's value, the
+    company's), in the rules' order. What linking the two changes on one side or the other."""
+    theirs = company_host_values(record)
+    keep_default_site_name(theirs, host)
+    return [(rule, host.get(rule.host_attr), theirs[rule.host_attr]) for rule in COMPANY.rules
+            if rule.host_attr in theirs and theirs[rule.host_attr] != host.get(rule.host_attr)]
+
+
 def company_payload(values: Mapping[str, Any], states: StateList) -> dict[str, Any]:
     """Host values as ConnectWise company fields (the site is handled apart: it is its own record)."""
     out: dict[str, Any] = {}
