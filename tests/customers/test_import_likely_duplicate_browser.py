@@ -51,6 +51,11 @@ def test_popup_shows_the_likely_duplicate_and_links_the_company_to_it(demo_custo
     assert "ConnectWise company CW0006 “Harbor Logistics Inc”" in text
     assert "looks like the ChannelOnline customer Harbor Logistics (DEMO00023) (same name)" in text
     assert _customers_named("Harbor Logistics") == [("Harbor Logistics", "DEMO00023")]  # nothing imported yet
+    # What linking (and importing into it) changes of that customer, side by side.
+    rows = {r.locator("td").first.inner_text(): r.locator("td").all_inner_texts()[1:]
+            for r in likely.locator("#colcw-import-changes tbody tr").all()}
+    assert rows["Company Name"] == ["Harbor Logistics", "Harbor Logistics Inc", "Harbor Logistics Inc"]
+    assert rows["Customer Number"] == ["DEMO00023", "CW0006", "CW0006"]
 
     dialog.locator("#colcw-import-link-existing").click()
     page.wait_for_url(re.compile(r".*/customers/\d+$"))
@@ -59,7 +64,8 @@ def test_popup_shows_the_likely_duplicate_and_links_the_company_to_it(demo_custo
     assert db.session.execute(select(func.count()).select_from(Customer)).scalar_one() == before  # no new customer
     customer = db.session.get(Customer, customer_id)
     assert get_link(db.session, "customer", customer_id).cw_identifier == "CW0006"
-    assert customer.name == "Harbor Logistics Inc"  # imported into the existing customer
+    # Imported into the existing customer, as the table said.
+    assert (customer.name, customer.account_number) == ("Harbor Logistics Inc", "CW0006")
     flashes = page.locator(".flash.success").all_inner_texts()
     assert any("Linked Harbor Logistics (DEMO00023) to ConnectWise company CW0006." in f for f in flashes)
     assert "Linked to company CW0006" in page.locator("#colcw-link-status").inner_text()

@@ -311,12 +311,6 @@ class LinkPreview:
     cw_wins: bool  # ConnectWise is the master for customer data: its values replace the customer's
 
 
-def _shown(value) -> str:
-    if isinstance(value, bool):
-        return "Active" if value else "Inactive"
-    return str(value) if value not in ("", None) else "(blank)"
-
-
 def link_previews(session: Session, client: ConnectWiseClient, pairs: dict[int, int]) -> list[LinkPreview]:
     """For each company (ConnectWise id) → customer (host id) about to be linked, the mapped fields whose values
     differ (:func:`.fields.company_differences`, the sync's own definition); pairs that agree are left out. The
@@ -333,7 +327,7 @@ def link_previews(session: Session, client: ConnectWiseClient, pairs: dict[int, 
         record, customer = records.get(cw_id), customers.get(host_id)
         if record is None or customer is None:
             continue
-        changes = [(rule.host, _shown(mine), _shown(theirs))
+        changes = [(rule.host, M.shown_value(mine), M.shown_value(theirs))
                    for rule, mine, theirs in M.company_differences(M.customer_values(customer), record)]
         if changes:
             out.append(LinkPreview(cw_id, f"{record.get('identifier')} ({record.get('name')})",

@@ -28,6 +28,7 @@ from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
 from ...models import CUSTOMER, find_by_cw
 from ...setup.customer_matching import LikelyDuplicates
+from ...setup.live_updates import cw_is_master
 from ..shared import fields as M
 from .link_batch import by_cw
 
@@ -58,11 +59,14 @@ class Found:
 
 @dataclass(frozen=True)
 class LooksLike:
-    """The existing customer (linked to no company) that a company about to become a new customer looks like."""
+    """The existing customer (linked to no company) that a company about to become a new customer looks like, and
+    what importing the company into it would change: (field, the customer's value, the company's, the value
+    after the import)."""
 
     customer_id: int
     label: str  # "Name (account number)"
     why: str  # "same name" or "same phone number"
+    changes: tuple[tuple[str, str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,14 +112,15 @@ def for_import(session: Session, client: ConnectWiseClient, ident: str) -> ForIm
     else:
         hit = with_company_id(rows, ident)
     if hit is not None:
-        return ForImport(_choice(hit, ""), None, looks_like(session, hit))
+        return ForImport(_choice(hit, ""), None, looks_like(session, client, hit))
     return ForImport(None, _found(session, rows, text))
 
 
-def looks_like(session: Session, record: dict) -> LooksLike | None:
+def looks_like(session: Session, client: ConnectWiseClient, record: dict) -> LooksLike | None:
     """The customer linked to no company that importing ``record`` as a new customer would likely duplicate, or
     None when the import would not create one (the company is linked, or a customer's account number is its
-    Company ID: the import links that customer) or it looks like no such customer."""
+    Company ID: the import links that customer) or it looks like no such customer. Only then is the company read
+    whole (one request), for the fields importing it into that customer would change."""
     if record.get("deletedFlag") or find_by_cw(session, CUSTOMER, int(record["id"])):
         return None
     ident = str(record.get("identifier") or "")
@@ -125,8 +130,16 @@ def looks_like(session: Session, record: dict) -> LooksLike | None:
                                                               str(record.get("phoneNumber") or ""))
     if like is None:
         return None
-    customer, why = like
-    return LooksLike(customer.id, customer.label, why)
+    match, why = like
+    customer = session.get(Customer, match.id)
+    full = client.companies.get(int(record["id"]), fields=M.COMPANY_FIELDS)
+    # What an import into a customer writes: ConnectWise's values, but for a blank one, which erases the
+    # customer's only while ConnectWise is the master (company_import.keep_host_values).
+    cw_master = cw_is_master(session)
+    changes = tuple((rule.host, M.shown_value(mine), M.shown_value(theirs),
+                     M.shown_value(theirs if cw_master or theirs not in ("", None) else mine))
+                    for rule, mine, theirs in M.company_differences(M.customer_values(customer), full))
+    return LooksLike(match.id, match.label, why, changes)
 
 
 def by_company_id(client: ConnectWiseClient, ident: str) -> dict | None:

@@ -118,6 +118,13 @@ def company_differences(host: Mapping[str, Any], record: Mapping[str, Any]) -> l
             if rule.host_attr in theirs and theirs[rule.host_attr] != host.get(rule.host_attr)]
 
 
+def shown_value(value: Any) -> str:
+    """A mapped value as a page shows it beside another: the Active flag as a word, a blank as "(blank)"."""
+    if isinstance(value, bool):
+        return "Active" if value else "Inactive"
+    return str(value) if value not in ("", None) else "(blank)"
+
+
 def company_payload(values: Mapping[str, Any], states: StateList) -> dict[str, Any]:
     """Host values as ConnectWise company fields (the site is handled apart: it is its own record)."""
     out: dict[str, Any] = {}
