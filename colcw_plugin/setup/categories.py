@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import FieldErrors
 from ..models import CategoryMapping, Settings
-from .common import audit, lock_settings, unknown_name
+from .common import audit, changed_since, lock_settings, raise_errors, unknown_name
 from .lookups import Lookups
 
 CATEGORY_MODES = ("names", "mapping")
@@ -18,12 +17,26 @@ CATEGORY_MODES = ("names", "mapping")
 
 @dataclass(frozen=True)
 class CategoryChoice:
-    """Host (category, sub-category) → ConnectWise (category, sub-category) names ("" = unmapped)."""
+    """Host (category, sub-category) → ConnectWise (category, sub-category) names ("" = unmapped); ``shown`` is
+    the ConnectWise names the row held when the page was loaded, None when unknown (the row is saved as sent)."""
 
     host_category: str
     host_subcategory: str
     cw_category: str
     cw_subcategory: str
+    shown: tuple[str, str] | None = None
+
+
+MODE_WORDS = {"names": "use ChannelOnline's names", "mapping": "use the mapping"}
+
+
+def held(mapping: CategoryMapping | None) -> tuple[str, str]:
+    """The ConnectWise (category, sub-category) a row holds, blanks when none."""
+    return (mapping.cw_category_name or "", mapping.cw_subcategory_name or "") if mapping else ("", "")
+
+
+def _described(names: tuple[str, str]) -> str:
+    return " / ".join(names) if any(names) else "not mapped"
 
 
 def category_mappings(session: Session) -> dict[tuple[str, str], CategoryMapping]:
@@ -31,16 +44,39 @@ def category_mappings(session: Session) -> dict[tuple[str, str], CategoryMapping
 
 
 def save_categories(session: Session, settings: Settings, mode: str, choices: list[CategoryChoice],
-                    lookups: Lookups | None, actor: str) -> None:
-    """Store the category mode and the mapping table (the table is kept in either mode)."""
+                    lookups: Lookups | None, actor: str, shown_mode: str | None = None) -> None:
+    """Store the category mode and the mapping table (the table is kept in either mode).
+
+    A row with ``shown`` (and the mode, with ``shown_mode``) is saved only when the admin changed it on the page,
+    and refused (:class:`~.common.ChangedSince`, ``now`` keyed by host pair, or "category_mode") when another save
+    changed it after the page was loaded."""
     lock_settings(session)
     errors: dict[str, str] = {}
+    now: dict = {}
     if mode not in CATEGORY_MODES:
         errors["category_mode"] = "Choose whether to use ChannelOnline's names or the mapping below."
+    elif shown_mode is not None:
+        theirs = settings.category_mode or "names"
+        if mode == shown_mode:
+            mode = theirs  # not changed on the page
+        elif theirs not in (shown_mode, mode):
+            errors["category_mode"] = changed_since("how categories are exported", MODE_WORDS[theirs],
+                                                    MODE_WORDS[mode])
+            now["category_mode"] = theirs
+    current = category_mappings(session)
     resolved = {}
     for n, c in enumerate(choices):
         key = (c.host_category, c.host_subcategory)
         cat, sub = c.cw_category.strip(), c.cw_subcategory.strip()
+        if c.shown is not None:
+            if (cat, sub) == tuple(c.shown):
+                continue  # not changed on the page
+            theirs = held(current.get(key))
+            if theirs not in (tuple(c.shown), (cat, sub)):
+                errors[f"category-{n}"] = changed_since(" / ".join(filter(None, key)), _described(theirs),
+                                                        _described((cat, sub)))
+                now[key] = theirs
+                continue
         if not cat and not sub:
             resolved[key] = None
             continue
@@ -60,13 +96,11 @@ def save_categories(session: Session, settings: Settings, mode: str, choices: li
                 continue
             ids = (ref.parent_id, ref.id)
         resolved[key] = (cat, sub, *ids)
-    if errors:
-        raise FieldErrors(errors)
+    raise_errors(errors, now)
     changes = []
     if settings.category_mode != mode:
-        changes.append("Category mode: " + ("use ChannelOnline's names" if mode == "names" else "use the mapping"))
+        changes.append("Category mode: " + MODE_WORDS[mode])
         settings.category_mode = mode
-    current = category_mappings(session)
     for key, value in resolved.items():
         row = current.get(key)
         label = " / ".join(filter(None, key))

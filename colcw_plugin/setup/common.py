@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import DocumentLine, ProductCategory, User
 
+from ..errors import FieldErrors
 from ..models import ConfigChange, Settings
 from .connection import get_settings
 
@@ -28,6 +29,31 @@ def unknown_name(kind: str, value: str, names: Iterable[str]) -> str:
     near = [n for n in names if n.lower() == value.lower()] or difflib.get_close_matches(value, names, n=1)
     hint = f' Did you mean "{near[0]}"?' if near else ""
     return f'ConnectWise has no {kind} named "{value}" (names must match exactly, including case).{hint}'
+
+
+class ChangedSince(FieldErrors):
+    """Nothing was saved: besides any wrong value, rows the admin changed were changed by another save after
+    the page was loaded (another admin, another process). ``now`` maps each such row's key to what it holds
+    now, so the page can show the admin's choice again with the other save's value as the one it was loaded
+    with: saving again then replaces the other save's value on purpose."""
+
+    def __init__(self, errors: dict[str, str], now: dict):
+        super().__init__(errors)
+        self.now = now
+
+
+def changed_since(row: str, theirs: str, yours: str) -> str:
+    """The message for a row another save changed after the page was loaded."""
+    return (f"Another save changed {row} after you opened this page: it is now {theirs}. Your choice, {yours}, "
+            "was not saved. Save again to replace it with your choice, or choose theirs in this row to keep it.")
+
+
+def raise_errors(errors: dict[str, str], now: dict) -> None:
+    """Refuse the whole save when any row is wrong or was changed by another save since the page was loaded."""
+    if now:
+        raise ChangedSince(errors, now)
+    if errors:
+        raise FieldErrors(errors)
 
 
 # -- what the host holds -----------------------------------------------------------------------------

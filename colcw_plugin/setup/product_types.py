@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import PRODUCT_TYPES
 
-from ..errors import FieldErrors
 from ..models import ProductTypeMapping
-from .common import apply_named, audit, lock_settings, unknown_name
+from .common import apply_named, audit, changed_since, lock_settings, raise_errors, unknown_name
 from .lookups import Lookups
 
 
@@ -19,23 +18,35 @@ def product_type_mappings(session: Session) -> dict[str, ProductTypeMapping]:
     return {m.host_type: m for m in session.execute(select(ProductTypeMapping)).scalars()}
 
 
-def save_product_types(session: Session, choices: Mapping[str, str], lookups: Lookups | None, actor: str) -> None:
-    """``choices`` maps Product / Service / Labor to a ConnectWise product type name ("" = unmapped)."""
+def save_product_types(session: Session, choices: Mapping[str, str], lookups: Lookups | None, actor: str,
+                       shown: Mapping[str, str] | None = None) -> None:
+    """``choices`` maps Product / Service / Labor to a ConnectWise product type name ("" = unmapped).
+
+    ``shown`` maps a host type to the name the page showed when it was loaded: such a type is saved only when
+    its choice differs from it, and refused (:class:`~.common.ChangedSince`) when another save changed it since."""
     lock_settings(session)
-    errors, resolved = {}, {}
+    errors, resolved, now = {}, {}, {}
+    current = product_type_mappings(session)
     for host_type, value in choices.items():
         if host_type not in PRODUCT_TYPES:
             errors[f"type-{host_type}"] = f"{host_type} is not a host product type."
             continue
         value = value.strip()
+        if shown is not None and host_type in shown:
+            if value == shown[host_type]:
+                continue  # not changed on the page
+            theirs = current[host_type].cw_type_name if host_type in current else ""
+            if theirs not in (shown[host_type], value):
+                errors[f"type-{host_type}"] = changed_since(host_type, theirs or "not mapped", value or "not mapped")
+                now[host_type] = theirs
+                continue
         ref = lookups.named("product_types", value) if (lookups is not None and value) else None
         if lookups is not None and value and ref is None:
             errors[f"type-{host_type}"] = unknown_name("product type", value, (x.name for x in lookups.product_types))
             continue
         resolved[host_type] = (value, ref.id if ref else None)
-    if errors:
-        raise FieldErrors(errors)
-    changes = apply_named(session, product_type_mappings(session), resolved,
+    raise_errors(errors, now)
+    changes = apply_named(session, current, resolved,
                            lambda key: ProductTypeMapping(host_type=key), "cw_type_name", "cw_type_id", "{} unmapped")
     audit(session, actor, "product types", changes)
     session.flush()

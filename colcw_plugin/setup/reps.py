@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import StoreSite, User
 
-from ..errors import FieldErrors
 from ..models import RepMapping, Settings
-from .common import audit, lock_settings, unknown_name
+from .common import audit, changed_since, lock_settings, raise_errors, unknown_name
 from .lookups import Lookups
 
 
@@ -104,12 +103,31 @@ def member_of(acting: Acting) -> RepMapping:
 
 @dataclass(frozen=True)
 class RepChoice:
-    """What the form sent for one host user ("" member = not mapped)."""
+    """What the form sent for one host user ("" member = not mapped); ``shown`` is the (member, location,
+    business unit) the page showed for the user when it was loaded, None when unknown (the row is then saved
+    as sent)."""
 
     user_id: int
     member: str
     location: str = ""
     department: str = ""
+    shown: tuple[str, str, str] | None = None
+
+
+def held(mapping: RepMapping | None) -> tuple[str, str, str]:
+    """What a user's mapping holds, as the page shows it: (member, location, business unit), blanks when none."""
+    if mapping is None:
+        return ("", "", "")
+    return (mapping.member_identifier or "", mapping.location_name or "", mapping.department_name or "")
+
+
+def _described(values: tuple[str, str, str]) -> str:
+    member, location, department = values
+    if not member:
+        return "not mapped"
+    if not location and not department:
+        return f"mapped to {member}"
+    return f"mapped to {member} ({' / '.join(x or 'default' for x in (location, department))})"
 
 
 def rep_mappings(session: Session) -> dict[int, RepMapping]:
@@ -117,9 +135,15 @@ def rep_mappings(session: Session) -> dict[int, RepMapping]:
 
 
 def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Lookups | None, actor: str) -> None:
-    """Store the rep mappings. A blank location or department takes the member's default."""
+    """Store the rep mappings. A blank location or department takes the member's default.
+
+    A choice with ``shown`` is saved only when the admin changed it on the page (one equal to what the page
+    showed keeps what the database holds now, unchecked: a member ConnectWise lost since is reported, not a
+    reason to refuse the other rows), and is refused (:class:`~.common.ChangedSince`) when another save changed
+    the row after the page was loaded. The settings lock makes the check hold across web processes."""
     lock_settings(session)
     errors: dict[str, str] = {}
+    now: dict[int, tuple[str, str, str]] = {}
     users = {u.id: u for u in session.execute(select(User)).scalars()}
     current = rep_mappings(session)
     resolved: dict[int, dict | None] = {}
@@ -129,6 +153,15 @@ def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Looku
             errors[f"member-{c.user_id}"] = "That user no longer exists; reload the page."
             continue
         member, location, department = c.member.strip(), c.location.strip(), c.department.strip()
+        if c.shown is not None:
+            if (member, location, department) == tuple(c.shown):
+                continue  # not changed on the page
+            theirs = held(current.get(c.user_id))
+            if theirs != tuple(c.shown) and theirs != (member, location, department):
+                errors[f"member-{c.user_id}"] = changed_since(user.name, _described(theirs),
+                                                              _described((member, location, department)))
+                now[c.user_id] = theirs
+                continue
         if not member:
             resolved[c.user_id] = None
             continue
@@ -165,8 +198,7 @@ def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Looku
                                              "cannot be reached to look up the member's defaults.")
             continue
         resolved[c.user_id] = row
-    if errors:
-        raise FieldErrors(errors)
+    raise_errors(errors, now)
     changes = []
     for user_id, row in resolved.items():
         existing = current.get(user_id)

@@ -13,12 +13,14 @@ names a kind.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
+from ..setup.categories import held as category_held
 from ..setup.connection import ConnectionInput
 from ..setup.opportunity_defaults import (
     DEFAULT_LABEL,
@@ -30,6 +32,7 @@ from ..setup.opportunity_defaults import (
     options,
 )
 from ..setup.options import OptionsInput
+from ..setup.reps import held as rep_held
 from ..sync.jobs.ranges import PRESET_LABELS
 from ..sync.jobs.schedules import FREQUENCIES, WEEKDAYS
 
@@ -305,6 +308,7 @@ def rep_mapping_form(users, mappings, lookups, formdata=None) -> ColcwForm:
             names = None if lookups is None else [(x.name, x.name) for x in getattr(lookups, f"{key}s")]
             fields[f"{key}-{u.id}"] = _pick(words, f"{words} for {u.name}", getattr(m, attr) if m else "", names,
                                             blank="member's default")
+        fields[f"was-{u.id}"] = HiddenField(default=json.dumps(rep_held(m)))
     return type("RepMappingForm", (ColcwForm,), fields)(formdata=formdata)
 
 
@@ -314,6 +318,8 @@ def product_types_form(product_types, mappings, lookups, formdata=None) -> Colcw
     fields = {f"type-{t}": _pick("ConnectWise product type", f"ConnectWise product type for {t}",
                                  mappings[t].cw_type_name if t in mappings else "", names, blank="— not mapped —")
               for t in product_types}
+    fields.update({f"was-{t}": HiddenField(default=mappings[t].cw_type_name if t in mappings else "")
+                   for t in product_types})
     return type("ProductTypesForm", (ColcwForm,), {"section": HiddenField(default="types"), **fields})(
         formdata=formdata)
 
@@ -326,10 +332,12 @@ def categories_form(settings, pairs, mappings, lookups, formdata=None) -> ColcwF
                   ("names", "Use the names from ChannelOnline (the same categories and sub-categories must exist "
                             "in ConnectWise)"),
                   ("mapping", "Use the mapping below (map ChannelOnline's categories to categories that exist in "
-                              "ConnectWise)")]))}
+                              "ConnectWise)")])),
+              "was_mode": HiddenField(default=settings.category_mode or "names")}
     for n, (cat, sub) in enumerate(pairs):
         m = mappings.get((cat, sub))
         fields[f"hostcat-{n}"], fields[f"hostsub-{n}"] = HiddenField(default=cat), HiddenField(default=sub)
+        fields[f"was-{n}"] = HiddenField(default=json.dumps(category_held(m)))
         aria = f"ConnectWise sub-category for {cat} / {sub}"
         if lookups is None:
             fields[f"cwcat-{n}"] = StringField("category", default=m.cw_category_name if m else "",
@@ -337,14 +345,18 @@ def categories_form(settings, pairs, mappings, lookups, formdata=None) -> ColcwF
             fields[f"cwsub-{n}"] = StringField("sub-category", default=m.cw_subcategory_name if m else "",
                                                render_kw={"aria-label": aria})
         else:
-            chosen = next((str(x.id) for x in lookups.subcategories
-                           if m and (x.parent_name, x.name) == (m.cw_category_name, m.cw_subcategory_name)), "")
-            fields[f"target-{n}"] = _pick("ConnectWise sub-category", aria, chosen,
+            fields[f"target-{n}"] = _pick("ConnectWise sub-category", aria, subcategory_value(lookups, category_held(m)),
                                           [(str(x.id), x.label) for x in lookups.subcategories],
                                           blank="— not mapped —")
     form_class = type("CategoriesForm", (ColcwForm,), fields)
     form_class.ALIASES = {f"category-{n}": f"{'cwsub' if lookups is None else 'target'}-{n}" for n in range(len(pairs))}
     return form_class(formdata=formdata)
+
+
+def subcategory_value(lookups, names: tuple[str, str]) -> str:
+    """The categories form's value for a row holding ConnectWise's (category, sub-category) ``names``: the
+    sub-category's id, "" when ConnectWise has no such sub-category (or the row is not mapped)."""
+    return next((str(x.id) for x in lookups.subcategories if (x.parent_name, x.name) == names), "")
 
 
 def manufacturers_form(names, aliases, lookups, formdata=None) -> ColcwForm:
@@ -359,6 +371,7 @@ def manufacturers_form(names, aliases, lookups, formdata=None) -> ColcwForm:
         fields[f"alias_cw-{n}"] = _pick("ConnectWise manufacturer", f"ConnectWise manufacturer for {name or 'new alias'}",
                                         aliases[name].cw_manufacturer_name if name in aliases else "", options,
                                         blank="— no alias —")
+        fields[f"was-{n}"] = HiddenField(default=aliases[name].cw_manufacturer_name if name in aliases else "")
     form_class = type("ManufacturersForm", (ColcwForm,), fields)
     form_class.ALIASES = {f"alias-{n}": f"alias_cw-{n}" for n in range(len(names) + 1)}
     return form_class(formdata=formdata)

@@ -3,6 +3,8 @@ the field mapping page (user guide §5.1 Settings, §5.2)."""
 
 from __future__ import annotations
 
+import json
+
 from flask import flash, redirect, render_template, request, url_for
 
 from host_stub.extensions import db
@@ -21,12 +23,30 @@ from ..setup.automap import automap
 from ..setup.connection import get_settings, read_settings
 from ..setup.preflight import run_preflight
 from . import admin_bp
-from .forms import categories_form, manufacturers_form, product_types_form, rep_mapping_form
+from .forms import (
+    categories_form,
+    manufacturers_form,
+    product_types_form,
+    rep_mapping_form,
+    subcategory_value,
+)
 from .support import actor_name, lookups_or_reason, opportunity_lists_or_reason
 from .zone import display_zone
 
 REP_LISTS = ("members", "locations", "departments")
 PRODUCT_LISTS = ("product_types", "categories", "subcategories", "manufacturers")
+
+
+def _shown(name: str, size: int) -> tuple[str, ...] | None:
+    """What a row showed when the page was loaded (its hidden ``was-`` field, a JSON list of ``size`` names);
+    None when the post has none (the row is then saved as sent)."""
+    try:
+        value = json.loads(request.form[name])
+    except (KeyError, ValueError):
+        return None
+    if not isinstance(value, list) or len(value) != size or not all(isinstance(x, str) for x in value):
+        return None
+    return tuple(value)
 
 
 # -- sales reps --------------------------------------------------------------------------------------
@@ -47,13 +67,16 @@ def reps():
     if request.method == "GET":
         return _render_reps(form, lookups, reason)
     choices = [rep_mapping.RepChoice(u.id, form[f"member-{u.id}"].data or "", form[f"location-{u.id}"].data or "",
-                                     form[f"department-{u.id}"].data or "")
+                                     form[f"department-{u.id}"].data or "", _shown(f"was-{u.id}", 3))
                for u in users if f"member-{u.id}" in request.form]
     try:
         rep_mapping.save_rep_mappings(db.session, choices, lookups, actor_name())
     except FieldErrors as e:
         db.session.rollback()
         form.show_errors(e.errors)
+        for user_id, theirs in (e.now.items() if isinstance(e, common.ChangedSince) else ()):
+            # The admin's choice stays in the row; saving again replaces the other save's value on purpose.
+            form[f"was-{user_id}"].data = json.dumps(theirs)
         flash("Nothing was saved: correct the rows marked below.", "error")
         return _render_reps(form, lookups, reason, 400)
     db.session.commit()
@@ -66,17 +89,34 @@ def reps():
 
 
 def _product_forms(lookups, posted: str | None = None) -> dict:
-    """The page's three forms; the posted one (by its ``section``) reads what was sent."""
+    """The page's three forms; the posted one (by its ``section``) reads what was sent (the manufacturers form
+    with the rows the admin's page had, so a refused save shows them as they were)."""
     settings = read_settings(db.session)
     data = {name: request.form if posted == name else None for name in ("types", "categories", "manufacturers")}
     aliases = alias_mapping.manufacturer_aliases(db.session)
-    missing = _missing_manufacturers(lookups, aliases)
+    names = _posted_alias_names() if posted == "manufacturers" else _alias_names(
+        aliases, _missing_manufacturers(lookups, aliases))
     return {"types": product_types_form(PRODUCT_TYPES, type_mapping.product_type_mappings(db.session), lookups,
                                         data["types"]),
             "categories": categories_form(settings, common.host_category_pairs(db.session),
                                           category_mapping.category_mappings(db.session), lookups, data["categories"]),
-            "manufacturers": manufacturers_form(_alias_names(aliases, missing), aliases, lookups,
-                                                data["manufacturers"])}
+            "manufacturers": manufacturers_form(names, aliases, lookups, data["manufacturers"])}
+
+
+def _posted_alias_rows() -> list[tuple[str, str, str | None]]:
+    """The manufacturer rows sent: (host name, ConnectWise name, the alias the row showed or None), in order; the
+    last is the page's new row."""
+    rows, n = [], 0
+    while f"alias_host-{n}" in request.form:
+        rows.append((request.form[f"alias_host-{n}"], request.form.get(f"alias_cw-{n}", ""),
+                     request.form.get(f"was-{n}")))
+        n += 1
+    return rows
+
+
+def _posted_alias_names() -> list[str]:
+    """The named rows of the manufacturers table the admin's page had (all but its new row)."""
+    return [host for host, _, _ in _posted_alias_rows()[:-1]]
 
 
 def _missing_manufacturers(lookups, aliases) -> list[str] | None:
@@ -90,38 +130,66 @@ def _alias_names(aliases, missing) -> list[str]:
     return sorted(set(aliases) | set(missing or []), key=str.lower)
 
 
-def _render_products(lookups, reason, forms, status=200):
+def _render_products(lookups, reason, forms, status=200, alias_names=None):
     settings = read_settings(db.session)
     pairs = common.host_category_pairs(db.session)
     aliases = alias_mapping.manufacturer_aliases(db.session)
     missing_manufacturers = _missing_manufacturers(lookups, aliases)
     missing_categories = [p for p in pairs if p[1] and lookups.subcategory(*p) is None] if lookups else None
+    if alias_names is None:
+        alias_names = _alias_names(aliases, missing_manufacturers)
     return render_template("colcw/mappings/products.html", settings=settings, product_types=PRODUCT_TYPES,
                            type_mappings=type_mapping.product_type_mappings(db.session), pairs=pairs,
                            category_mappings=category_mapping.category_mappings(db.session), aliases=aliases,
-                           alias_names=_alias_names(aliases, missing_manufacturers),
+                           alias_names=alias_names,
                            missing_categories=missing_categories, missing_manufacturers=missing_manufacturers,
                            lookups=lookups, reason=reason, forms=forms), status
 
 
 def _category_choices(form, pairs, lookups) -> list[category_mapping.CategoryChoice]:
-    """The rows the form sent; each carries its host names so a row never shifts to another category."""
+    """The rows the form sent; each carries its host names so a row never shifts to another category, and the
+    ConnectWise names it showed when the page was loaded. A pick left as the page showed it sends those names
+    back (a row whose sub-category ConnectWise no longer has shows no pick: it is kept, not cleared)."""
     choices = []
     for n in range(len(pairs)):
         if f"hostcat-{n}" not in request.form:
             break
         cat, sub = form[f"hostcat-{n}"].data or "", form[f"hostsub-{n}"].data or ""
+        shown = _shown(f"was-{n}", 2)
         if lookups is not None and f"target-{n}" in request.form:
             raw = form[f"target-{n}"].data or ""
+            if shown is not None and raw == subcategory_value(lookups, shown):
+                choices.append(category_mapping.CategoryChoice(cat, sub, *shown, shown=shown))
+                continue
             ref = lookups.subcategory_by_id(int(raw)) if raw.isdigit() else None
             if raw and ref is None:
                 raise FieldErrors({f"target-{n}": "That ConnectWise sub-category no longer exists; reload."})
             choices.append(category_mapping.CategoryChoice(cat, sub, ref.parent_name if ref else "",
-                                                           ref.name if ref else ""))
+                                                           ref.name if ref else "", shown=shown))
         else:
             choices.append(category_mapping.CategoryChoice(cat, sub, request.form.get(f"cwcat-{n}", ""),
-                                                           request.form.get(f"cwsub-{n}", "")))
+                                                           request.form.get(f"cwsub-{n}", ""), shown=shown))
     return choices
+
+
+def _show_theirs(section: str, form, e: FieldErrors) -> None:
+    """After a save refused for rows another save changed, each such row keeps the admin's choice and is marked
+    as loaded with the other save's value: saving again replaces it on purpose."""
+    if not isinstance(e, common.ChangedSince):
+        return
+    for key, theirs in e.now.items():
+        if section == "types":
+            form[f"was-{key}"].data = theirs
+        elif section == "categories" and key == "category_mode":
+            form.was_mode.data = theirs
+        elif section == "categories":
+            for n, pair in enumerate(common.host_category_pairs(db.session)):
+                if pair == key and f"was-{n}" in form:
+                    form[f"was-{n}"].data = json.dumps(theirs)
+        else:
+            for n, (host, _, _) in enumerate(_posted_alias_rows()):
+                if host == key and f"was-{n}" in form:
+                    form[f"was-{n}"].data = theirs
 
 
 @admin_bp.route("/products", methods=["GET", "POST"])
@@ -136,27 +204,29 @@ def products():
     try:
         if section == "types":
             form = forms["types"]
-            type_mapping.save_product_types(db.session, {t: form[f"type-{t}"].data or "" for t in PRODUCT_TYPES
-                                                         if f"type-{t}" in request.form}, lookups, actor)
+            type_mapping.save_product_types(
+                db.session, {t: form[f"type-{t}"].data or "" for t in PRODUCT_TYPES if f"type-{t}" in request.form},
+                lookups, actor, {t: request.form[f"was-{t}"] for t in PRODUCT_TYPES if f"was-{t}" in request.form})
         elif section == "categories":
             form = forms["categories"]
             category_mapping.save_categories(db.session, get_settings(db.session), form.category_mode.data or "",
                                              _category_choices(form, common.host_category_pairs(db.session), lookups),
-                                             lookups, actor)
+                                             lookups, actor, request.form.get("was_mode"))
         elif section == "manufacturers":
-            form = forms["manufacturers"]
-            rows = [(form[f"alias_host-{n}"].data or "", form[f"alias_cw-{n}"].data or "")
-                    for n in range(len(form._fields)) if f"alias_host-{n}" in form]
-            alias_mapping.save_manufacturer_aliases(db.session, dict(rows), lookups, actor)
+            rows = _posted_alias_rows()
+            alias_mapping.save_manufacturer_aliases(db.session, {host: cw for host, cw, _ in rows}, lookups, actor,
+                                                    {host: was for host, _, was in rows if was is not None})
         else:
             raise FieldErrors({"section": "Unknown form; reload the page."})
     except FieldErrors as e:
         db.session.rollback()
         if section in forms:
             forms[section].show_errors(e.errors)
+            _show_theirs(section, forms[section], e)
         flash("Nothing was saved: correct the rows marked below." if section in forms else
               " ".join(e.errors.values()), "error")
-        return _render_products(lookups, reason, forms, 400)
+        return _render_products(lookups, reason, forms, 400,
+                                _posted_alias_names() if section == "manufacturers" else None)
     db.session.commit()
     flash("Saved." if lookups else "Saved without checking: ConnectWise could not be reached. Save again once it "
           "answers to check the names.", "success" if lookups else "error")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from html.parser import HTMLParser
 
 from helpers import csrf_from
 from host_stub.extensions import db
@@ -31,3 +32,48 @@ def post_form(client, path: str, data: dict):
     """GET the page for a CSRF token, then POST ``data`` to it."""
     token = csrf_from(client.get(BASE + path).get_data(as_text=True))
     return client.post(BASE + path, data={"csrf_token": token, **data})
+
+
+class _FormReader(HTMLParser):
+    """The fields of the page's form that holds the button ``button_id``, as a browser would send them."""
+
+    def __init__(self, button_id: str):
+        super().__init__()
+        self.button_id, self.forms, self.current, self.select, self.first_option = button_id, [], None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.current = {"fields": {}, "has_button": False}
+            self.forms.append(self.current)
+        elif self.current is None:
+            return
+        elif tag == "button" and a.get("id") == self.button_id:
+            self.current["has_button"] = True
+        elif tag == "input" and a.get("name") and a.get("type") not in ("submit", "button"):
+            if a.get("type") not in ("radio", "checkbox") or "checked" in a:
+                self.current["fields"][a["name"]] = a.get("value") or ""
+        elif tag == "select":
+            self.select, self.first_option = a.get("name"), None
+        elif tag == "option" and self.select:
+            if self.first_option is None:
+                self.first_option = a.get("value") or ""
+                self.current["fields"].setdefault(self.select, self.first_option)
+            if "selected" in a:
+                self.current["fields"][self.select] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = None
+        elif tag == "form":
+            self.current = None
+
+
+def page_form(client, path: str, button_id: str) -> dict:
+    """What the form with the button ``button_id`` on ``path`` sends when clicked unchanged (CSRF token included):
+    a page loaded now, to change and post later."""
+    reader = _FormReader(button_id)
+    reader.feed(client.get(BASE + path).get_data(as_text=True))
+    form = next((f for f in reader.forms if f["has_button"]), None)
+    assert form is not None, f"{path} has no form with #{button_id}"
+    return form["fields"]
