@@ -3,6 +3,7 @@ typed entry when ConnectWise is unreachable, the full lists (all pages)."""
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 from admin_support import add_document_lines, post_form
@@ -173,6 +174,14 @@ def test_manufacturers_missing_in_connectwise_are_listed_and_aliased(admin_clien
     html = admin_client.get("/admin/integration/connectwise/products").get_data(as_text=True)
     missing = html[html.index('id="missing-manufacturers"'):html.index('id="alias-table"')]
     assert "Acme Widgets" not in missing and "NorthPeak Cables" in missing
+
+
+def test_one_manufacturer_missing_reads_in_the_singular(admin_client, connected_demo):
+    add_document_lines([("Acme Widgets", "Peripherals", "Monitors", "Product")])
+    page = html_lib.unescape(admin_client.get("/admin/integration/connectwise/products").get_data(as_text=True))
+    section = " ".join(page[page.index('id="missing-manufacturers"'):page.index('id="alias-table"')].split())
+    assert "1 manufacturer on ChannelOnline's documents is not in ConnectWise</strong> and has no alias:" in section
+    assert "Add it in ConnectWise (Setup Tables → Manufacturer) or map it to a ConnectWise manufacturer below." in section
 
 
 def test_alias_to_a_manufacturer_connectwise_lacks_is_refused(admin_client, connected_demo):
