@@ -40,29 +40,25 @@ def _described(names: tuple[str, str]) -> str:
 
 
 def category_mappings(session: Session) -> dict[tuple[str, str], CategoryMapping]:
-    return {(m.host_category, m.host_subcategory): m for m in session.execute(select(CategoryMapping)).scalars()}
+    """As the database holds them now (read again over rows the session loaded before: see ``reps.rep_mappings``)."""
+    return {(m.host_category, m.host_subcategory): m
+            for m in session.execute(select(CategoryMapping).execution_options(populate_existing=True)).scalars()}
 
 
 def save_categories(session: Session, settings: Settings, mode: str, choices: list[CategoryChoice],
                     lookups: Lookups | None, actor: str, shown_mode: str | None = None) -> None:
     """Store the category mode and the mapping table (the table is kept in either mode).
 
-    A row with ``shown`` (and the mode, with ``shown_mode``) is saved only when the admin changed it on the page,
-    and refused (:class:`~.common.ChangedSince`, ``now`` keyed by host pair, or "category_mode") when another save
-    changed it after the page was loaded."""
+    A row with ``shown`` (and the mode, with ``shown_mode``) is saved only when the admin changed it on the page;
+    a changed row is refused (:class:`~.common.ChangedSince`, ``now`` keyed by host pair) when another save changed
+    it after the page was loaded."""
     lock_settings(session)
     errors: dict[str, str] = {}
     now: dict = {}
     if mode not in CATEGORY_MODES:
         errors["category_mode"] = "Choose whether to use ChannelOnline's names or the mapping below."
-    elif shown_mode is not None:
-        theirs = settings.category_mode or "names"
-        if mode == shown_mode:
-            mode = theirs  # not changed on the page
-        elif theirs not in (shown_mode, mode):
-            errors["category_mode"] = changed_since("how categories are exported", MODE_WORDS[theirs],
-                                                    MODE_WORDS[mode])
-            now["category_mode"] = theirs
+    elif shown_mode is not None and mode == shown_mode:
+        mode = settings.category_mode or "names"  # not changed on the page (of two modes, a change cannot conflict)
     current = category_mappings(session)
     resolved = {}
     for n, c in enumerate(choices):

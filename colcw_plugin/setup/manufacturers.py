@@ -14,7 +14,9 @@ from .lookups import Lookups
 
 
 def manufacturer_aliases(session: Session) -> dict[str, ManufacturerAlias]:
-    return {a.host_name: a for a in session.execute(select(ManufacturerAlias)).scalars()}
+    """As the database holds them now (read again over rows the session loaded before: see ``reps.rep_mappings``)."""
+    return {a.host_name: a for a in session.execute(select(ManufacturerAlias).execution_options(populate_existing=True))
+            .scalars()}
 
 
 def save_manufacturer_aliases(session: Session, choices: Mapping[str, str], lookups: Lookups | None,

@@ -15,7 +15,9 @@ from .lookups import Lookups
 
 
 def product_type_mappings(session: Session) -> dict[str, ProductTypeMapping]:
-    return {m.host_type: m for m in session.execute(select(ProductTypeMapping)).scalars()}
+    """As the database holds them now (read again over rows the session loaded before: see ``reps.rep_mappings``)."""
+    return {m.host_type: m for m in session.execute(select(ProductTypeMapping).execution_options(populate_existing=True))
+            .scalars()}
 
 
 def save_product_types(session: Session, choices: Mapping[str, str], lookups: Lookups | None, actor: str,

@@ -131,7 +131,10 @@ def _described(values: tuple[str, str, str]) -> str:
 
 
 def rep_mappings(session: Session) -> dict[int, RepMapping]:
-    return {m.user_id: m for m in session.execute(select(RepMapping)).scalars()}
+    """The mappings as the database holds them now: read again over any the session loaded before (a save reads
+    them after taking the settings lock, and another process may have changed them since the page was built)."""
+    fresh = select(RepMapping).execution_options(populate_existing=True)
+    return {m.user_id: m for m in session.execute(fresh).scalars()}
 
 
 def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Lookups | None, actor: str) -> None:

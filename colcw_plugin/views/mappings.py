@@ -180,8 +180,6 @@ def _show_theirs(section: str, form, e: FieldErrors) -> None:
     for key, theirs in e.now.items():
         if section == "types":
             form[f"was-{key}"].data = theirs
-        elif section == "categories" and key == "category_mode":
-            form.was_mode.data = theirs
         elif section == "categories":
             for n, pair in enumerate(common.host_category_pairs(db.session)):
                 if pair == key and f"was-{n}" in form:

@@ -8,11 +8,15 @@ from __future__ import annotations
 import html as html_lib
 import json
 
+import pytest
 from admin_support import BASE, add_document_lines, page_form
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from colcw_plugin.models import CategoryMapping, ManufacturerAlias, ProductTypeMapping, RepMapping
+from colcw_plugin.setup.common import ChangedSince
 from colcw_plugin.setup.connection import get_settings
+from colcw_plugin.setup.reps import RepChoice, rep_mappings, save_rep_mappings
 from helpers import sign_in
 from host_stub.extensions import db
 from host_stub.models import User
@@ -93,6 +97,24 @@ def test_a_rep_another_save_changed_is_refused_with_what_it_set_and_saving_again
                                                      f"was-{sam.id}": json.dumps(["rrep", "Main", "Sales"])}
     assert other.post(BASE + "/reps", data=again).status_code == 302
     assert _rep(sam)[0] == "ddefault" and _rep(riley)[0] == "rrep"
+
+
+def test_a_save_sees_what_another_process_committed_after_its_page_read_the_rows(app):
+    """Another web process commits between this request reading the mappings (to build its form) and its save
+    taking the lock: the save compares with what the database holds now, not with the rows it read before."""
+    sam = _user("sam@demo.example")
+    db.session.add(RepMapping(user_id=sam.id, member_identifier="rrep", location_name="Main", department_name="Sales"))
+    db.session.commit()
+    loaded = rep_mappings(db.session)  # this request has read Sam's row, and holds it
+    with Session(db.engine) as elsewhere:  # another process saves Sam
+        elsewhere.execute(update(RepMapping).where(RepMapping.user_id == sam.id).values(member_identifier="ddefault"))
+        elsewhere.commit()
+    choice = RepChoice(sam.id, "aadmin", "Main", "Sales", shown=("rrep", "Main", "Sales"))
+    with pytest.raises(ChangedSince) as refused:
+        save_rep_mappings(db.session, [choice], None, "tests")
+    db.session.rollback()
+    assert refused.value.now == {sam.id: ("ddefault", "Main", "Sales")}
+    assert _rep(sam) == ("ddefault", "Main", "Sales") and loaded[sam.id].member_identifier == "ddefault"
 
 
 def _lost_member(user: User) -> None:
