@@ -69,11 +69,15 @@ class _FormReader(HTMLParser):
             self.current = None
 
 
-def page_form(client, path: str, button_id: str) -> dict:
-    """What the form with the button ``button_id`` on ``path`` sends when clicked unchanged (CSRF token included):
-    a page loaded now, to change and post later."""
+def form_fields(html: str, button_id: str) -> dict:
+    """What the form with the button ``button_id`` in ``html`` sends when clicked unchanged (CSRF token included)."""
     reader = _FormReader(button_id)
-    reader.feed(client.get(BASE + path).get_data(as_text=True))
+    reader.feed(html)
     form = next((f for f in reader.forms if f["has_button"]), None)
-    assert form is not None, f"{path} has no form with #{button_id}"
+    assert form is not None, f"the page has no form with #{button_id}"
     return form["fields"]
+
+
+def page_form(client, path: str, button_id: str) -> dict:
+    """:func:`form_fields` of ``path`` loaded now, to change and post later."""
+    return form_fields(client.get(BASE + path).get_data(as_text=True), button_id)

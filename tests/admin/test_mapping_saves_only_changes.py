@@ -9,7 +9,7 @@ import html as html_lib
 import json
 
 import pytest
-from admin_support import BASE, add_document_lines, page_form
+from admin_support import BASE, add_document_lines, form_fields, page_form
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -177,6 +177,10 @@ def test_product_types_keep_a_type_another_save_set(app, admin_client, connected
     assert ("Another save changed Service after you opened this page: it is now Labor. Your choice, Product, was "
             "not saved.") in _text(resp)
     assert _types()["Service"] == "Labor"
+    again = form_fields(resp.get_data(as_text=True), "save-types")  # the page as refused, the choice kept
+    assert again["type-Service"] == "Product"
+    assert other.post(BASE + "/products", data=again).status_code == 302
+    assert _types()["Service"] == "Product"
 
 
 def _categories() -> dict:
@@ -194,7 +198,8 @@ def _target(form: dict, pair: tuple[str, str]) -> str:
 def test_categories_keep_rows_another_save_set_and_refuse_a_row_it_changed(app, admin_client, connected_demo):
     subcategories = connected_demo.api("GET", "procurement/subcategories/", params={"pageSize": 1000}).json()
     storage = str(next(r["id"] for r in subcategories if r["name"] == "Storage"))
-    another = str(next(r["id"] for r in subcategories if r["name"] != "Storage"))
+    other_sub = next(r for r in subcategories if r["name"] != "Storage")
+    another = str(other_sub["id"])
     other = _second_admin(app)
     first = page_form(admin_client, "/products", "save-categories")
     second = page_form(other, "/products", "save-categories")
@@ -215,6 +220,9 @@ def test_categories_keep_rows_another_save_set_and_refuse_a_row_it_changed(app, 
     assert resp.status_code == 400
     assert "Another save changed Power / PDUs after you opened this page: it is now not mapped." in _text(resp)
     assert ("Power", "PDUs") not in _categories()
+    again = form_fields(resp.get_data(as_text=True), "save-categories")
+    assert other.post(BASE + "/products", data=again).status_code == 302
+    assert _categories()[("Power", "PDUs")][1] == other_sub["name"]
 
 
 def test_manufacturer_aliases_keep_an_alias_another_save_set(app, admin_client, connected_demo):
@@ -242,3 +250,7 @@ def test_manufacturer_aliases_keep_an_alias_another_save_set(app, admin_client, 
     assert ("Another save changed the alias of Acme Widgets after you opened this page: it is now no alias. Your "
             "choice, Cisco, was not saved.") in _text(resp)
     assert "Acme Widgets" not in _aliases()
+    again = form_fields(resp.get_data(as_text=True), "save-manufacturers")
+    assert again[f"alias_cw-{row['Acme Widgets']}"] == "Cisco"
+    assert other.post(BASE + "/products", data=again).status_code == 302
+    assert _aliases() == {"Acme Widgets": "Cisco", "NorthPeak Cables": "Belkin"}
