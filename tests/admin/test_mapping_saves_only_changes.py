@@ -254,3 +254,19 @@ def test_manufacturer_aliases_keep_an_alias_another_save_set(app, admin_client, 
     assert again[f"alias_cw-{row['Acme Widgets']}"] == "Cisco"
     assert other.post(BASE + "/products", data=again).status_code == 302
     assert _aliases() == {"Acme Widgets": "Cisco", "NorthPeak Cables": "Belkin"}
+
+
+def test_a_category_row_connectwise_no_longer_has_is_kept_when_the_admin_saves_other_rows(admin_client,
+                                                                                           connected_demo):
+    """Such a row shows no pick (ConnectWise's list lacks it): left as shown, it is kept, not cleared."""
+    db.session.add(CategoryMapping(host_category="Power", host_subcategory="PDUs", cw_category_name="Gone",
+                                   cw_subcategory_name="Nowhere", cw_category_id=990, cw_subcategory_id=991))
+    db.session.commit()
+    storage = str(next(r["id"] for r in connected_demo.api("GET", "procurement/subcategories/",
+                                                           params={"pageSize": 1000}).json()
+                       if r["name"] == "Storage"))
+    form = page_form(admin_client, "/products", "save-categories")
+    assert form[_target(form, ("Power", "PDUs"))] == ""
+    form[_target(form, ("Power", "UPS"))] = storage
+    assert admin_client.post(BASE + "/products", data=form).status_code == 302
+    assert _categories() == {("Power", "PDUs"): ("Gone", "Nowhere"), ("Power", "UPS"): ("Hardware", "Storage")}
