@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html as html_lib
 import json
+import re
 
 import pytest
 from admin_support import BASE, add_document_lines, form_fields, page_form
@@ -270,3 +271,10 @@ def test_a_category_row_connectwise_no_longer_has_is_kept_when_the_admin_saves_o
     form[_target(form, ("Power", "UPS"))] = storage
     assert admin_client.post(BASE + "/products", data=form).status_code == 302
     assert _categories() == {("Power", "PDUs"): ("Gone", "Nowhere"), ("Power", "UPS"): ("Hardware", "Storage")}
+
+
+def test_the_rows_loaded_values_have_ids_of_their_own_across_the_products_forms(admin_client, connected_demo):
+    add_document_lines([("Acme Widgets", "Peripherals", "Monitors", "Product")])
+    page = admin_client.get(BASE + "/products").get_data(as_text=True)
+    ids = re.findall(r'id="(was[^"]*)"', page)
+    assert len(ids) > 3 and len(ids) == len(set(ids))
