@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from html.parser import HTMLParser
 
+from sqlalchemy import select
+
+from colcw_plugin.models import RepMapping
 from helpers import csrf_from
 from host_stub.extensions import db
-from host_stub.models import Customer, Document, DocumentLine
+from host_stub.models import Customer, Document, DocumentLine, User
 
 BASE = "/admin/integration/connectwise"
 
@@ -81,3 +84,14 @@ def form_fields(html: str, button_id: str) -> dict:
 def page_form(client, path: str, button_id: str) -> dict:
     """:func:`form_fields` of ``path`` loaded now, to change and post later."""
     return form_fields(client.get(BASE + path).get_data(as_text=True), button_id)
+
+
+def user(email: str) -> User:
+    return db.session.execute(select(User).where(User.email == email)).scalar_one()
+
+
+def rep_mapping(person: User) -> tuple[str, str, str] | None:
+    """(member, location, department) of the person's rep mapping as the database holds it now; None unmapped."""
+    db.session.expire_all()
+    m = db.session.execute(select(RepMapping).where(RepMapping.user_id == person.id)).scalar_one_or_none()
+    return (m.member_identifier, m.location_name, m.department_name) if m else None

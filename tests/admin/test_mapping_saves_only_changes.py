@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from admin_support import BASE, add_document_lines, form_fields, page_form
+from admin_support import BASE, add_document_lines, form_fields, page_form, rep_mapping, user
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -21,16 +21,6 @@ from colcw_plugin.setup.reps import RepChoice, rep_mappings, save_rep_mappings
 from helpers import sign_in
 from host_stub.extensions import db
 from host_stub.models import User
-
-
-def _user(email: str) -> User:
-    return db.session.execute(select(User).where(User.email == email)).scalar_one()
-
-
-def _rep(user: User) -> tuple[str, str, str] | None:
-    db.session.expire_all()
-    m = db.session.execute(select(RepMapping).where(RepMapping.user_id == user.id)).scalar_one_or_none()
-    return (m.member_identifier, m.location_name, m.department_name) if m else None
 
 
 class _OtherBrowser:
@@ -59,7 +49,7 @@ def _text(resp) -> str:
 
 
 def test_a_rep_save_keeps_rows_the_admin_did_not_touch(app, admin_client, connected_demo):
-    riley, sam = _user("riley@demo.example"), _user("sam@demo.example")
+    riley, sam = user("riley@demo.example"), user("sam@demo.example")
     assert admin_client.post(BASE + "/reps", data={**page_form(admin_client, "/reps", "save-reps"),
                                                    f"member-{riley.id}": "rrep"}).status_code == 302
     other = _second_admin(app)
@@ -71,13 +61,13 @@ def test_a_rep_save_keeps_rows_the_admin_did_not_touch(app, admin_client, connec
     resp = other.post(BASE + "/reps", data=second)
 
     assert resp.status_code == 302
-    assert _rep(sam) == ("rrep", "Main", "Sales")  # admin 1's save stands
-    assert _rep(riley) == ("rrep", "Remote Office", "Sales")
+    assert rep_mapping(sam) == ("rrep", "Main", "Sales")  # admin 1's save stands
+    assert rep_mapping(riley) == ("rrep", "Remote Office", "Sales")
 
 
 def test_a_rep_another_save_changed_is_refused_with_what_it_set_and_saving_again_replaces_it(
         app, admin_client, connected_demo):
-    riley, sam = _user("riley@demo.example"), _user("sam@demo.example")
+    riley, sam = user("riley@demo.example"), user("sam@demo.example")
     other = _second_admin(app)
     first, second = page_form(admin_client, "/reps", "save-reps"), page_form(other, "/reps", "save-reps")
     first[f"member-{sam.id}"] = "rrep"
@@ -90,20 +80,20 @@ def test_a_rep_another_save_changed_is_refused_with_what_it_set_and_saving_again
     assert ("Another save changed Sam Sales after you opened this page: it is now mapped to rrep (Main / Sales). "
             "Your choice, mapped to ddefault, was not saved. Save again to replace it with your choice, or choose "
             "theirs in this row to keep it.") in page
-    assert _rep(sam) == ("rrep", "Main", "Sales") and _rep(riley) is None  # nothing saved
+    assert rep_mapping(sam) == ("rrep", "Main", "Sales") and rep_mapping(riley) is None  # nothing saved
     assert '<option selected value="ddefault">' in page  # the admin's choice is kept on the page
 
     # Saving the page as shown again replaces the other save's choice on purpose.
     again = page_form(other, "/reps", "save-reps") | {f"member-{sam.id}": "ddefault", f"member-{riley.id}": "rrep",
                                                      f"was-{sam.id}": json.dumps(["rrep", "Main", "Sales"])}
     assert other.post(BASE + "/reps", data=again).status_code == 302
-    assert _rep(sam)[0] == "ddefault" and _rep(riley)[0] == "rrep"
+    assert rep_mapping(sam)[0] == "ddefault" and rep_mapping(riley)[0] == "rrep"
 
 
 def test_a_save_sees_what_another_process_committed_after_its_page_read_the_rows(app):
     """Another web process commits between this request reading the mappings (to build its form) and its save
     taking the lock: the save compares with what the database holds now, not with the rows it read before."""
-    sam = _user("sam@demo.example")
+    sam = user("sam@demo.example")
     db.session.add(RepMapping(user_id=sam.id, member_identifier="rrep", location_name="Main", department_name="Sales"))
     db.session.commit()
     loaded = rep_mappings(db.session)  # this request has read Sam's row, and holds it
@@ -115,7 +105,7 @@ def test_a_save_sees_what_another_process_committed_after_its_page_read_the_rows
         save_rep_mappings(db.session, [choice], None, "tests")
     db.session.rollback()
     assert refused.value.now == {sam.id: ("ddefault", "Main", "Sales")}
-    assert _rep(sam) == ("ddefault", "Main", "Sales") and loaded[sam.id].member_identifier == "ddefault"
+    assert rep_mapping(sam) == ("ddefault", "Main", "Sales") and loaded[sam.id].member_identifier == "ddefault"
 
 
 def _lost_member(user: User) -> None:
@@ -126,7 +116,7 @@ def _lost_member(user: User) -> None:
 
 
 def test_a_rep_whose_member_connectwise_lost_shows_as_a_problem(admin_client, connected_demo):
-    sam = _user("sam@demo.example")
+    sam = user("sam@demo.example")
     _lost_member(sam)
     page = _text(admin_client.get(BASE + "/reps"))
     start = page.index(f'id="rep-{sam.id}"')
@@ -137,13 +127,13 @@ def test_a_rep_whose_member_connectwise_lost_shows_as_a_problem(admin_client, co
 
 
 def test_a_rep_whose_member_connectwise_lost_does_not_block_saving_other_rows(admin_client, connected_demo):
-    riley, sam = _user("riley@demo.example"), _user("sam@demo.example")
+    riley, sam = user("riley@demo.example"), user("sam@demo.example")
     _lost_member(sam)
     form = page_form(admin_client, "/reps", "save-reps")
     form[f"member-{riley.id}"] = "rrep"
     assert admin_client.post(BASE + "/reps", data=form).status_code == 302
-    assert _rep(riley) == ("rrep", "Main", "Sales")
-    assert _rep(sam) == ("gone", "Main", "Sales")  # untouched: still reported, not cleared
+    assert rep_mapping(riley) == ("rrep", "Main", "Sales")
+    assert rep_mapping(sam) == ("gone", "Main", "Sales")  # untouched: still reported, not cleared
     get_settings(db.session).use_logged_in_rep = True  # the pre-flight check then checks every rep
     db.session.commit()
     preflight = _text(admin_client.get(BASE + "/preflight"))

@@ -5,26 +5,13 @@ kept on the page to save again on purpose."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from admin_support import rep_mapping, user
 
-from colcw_plugin.models import RepMapping
 from helpers import browser_sign_in, configure_sandbox_connection
-from host_stub.extensions import db
-from host_stub.models import User
 
 pytestmark = pytest.mark.browser
 
 REPS = "/admin/integration/connectwise/reps"
-
-
-def _user(email: str) -> User:
-    return db.session.execute(select(User).where(User.email == email)).scalar_one()
-
-
-def _rep(user: User) -> tuple[str, str, str] | None:
-    db.session.expire_all()
-    m = db.session.execute(select(RepMapping).where(RepMapping.user_id == user.id)).scalar_one_or_none()
-    return (m.member_identifier, m.location_name, m.department_name) if m else None
 
 
 @pytest.fixture()
@@ -44,7 +31,7 @@ def two_admins(browser, live_server, request):
 
 def test_two_admins_save_the_rep_mapping_at_once(app, live_server, cw_sandbox_demo, box, two_admins):
     configure_sandbox_connection(cw_sandbox_demo, box)
-    riley, sam = _user("riley@demo.example"), _user("sam@demo.example")
+    riley, sam = user("riley@demo.example"), user("sam@demo.example")
     first, second = two_admins
     first.goto(live_server.url + REPS)
     first.select_option(f"select[name='member-{riley.id}']", "rrep")
@@ -61,8 +48,8 @@ def test_two_admins_save_the_rep_mapping_at_once(app, live_server, cw_sandbox_de
     second.click("#save-reps")
     assert "Sales rep mapping saved." in second.locator(".flash.success").inner_text()
     assert second.locator(f"select[name='member-{sam.id}']").input_value() == "rrep"
-    assert _rep(sam) == ("rrep", "Main", "Sales")
-    assert _rep(riley) == ("rrep", "Remote Office", "Sales")
+    assert rep_mapping(sam) == ("rrep", "Main", "Sales")
+    assert rep_mapping(riley) == ("rrep", "Remote Office", "Sales")
 
     # Both change Sam: the later save is refused for Sam, saying what the other admin set and what to do.
     first.goto(live_server.url + REPS)
@@ -77,10 +64,10 @@ def test_two_admins_save_the_rep_mapping_at_once(app, live_server, cw_sandbox_de
     assert "Another save changed Sam Sales after you opened this page: it is now mapped to ddefault" in row
     assert "Your choice, mapped to aadmin (Main / Sales), was not saved. Save again to replace it with your choice" in row
     assert second.locator(f"select[name='member-{sam.id}']").input_value() == "aadmin"
-    assert _rep(sam)[0] == "ddefault"
+    assert rep_mapping(sam)[0] == "ddefault"
 
     # Saving again replaces it on purpose.
     second.click("#save-reps")
     assert "Sales rep mapping saved." in second.locator(".flash.success").inner_text()
-    assert _rep(sam)[0] == "aadmin"
-    assert _rep(riley) == ("rrep", "Remote Office", "Sales")
+    assert rep_mapping(sam)[0] == "aadmin"
+    assert rep_mapping(riley) == ("rrep", "Remote Office", "Sales")
