@@ -1,9 +1,14 @@
-"""Reading the host's forms as a browser would: what a form posts, the error beside a field, a field's value."""
+"""Reading the host's forms as a browser would: what a form posts, the error beside a field, a field's value; and
+the customer whose contacts' addresses the customer-page tests edit."""
 
 from __future__ import annotations
 
 import html
 import re
+
+from host_stub import services
+from host_stub.extensions import db
+from host_stub.models import Customer
 
 
 def as_the_browser_posts(page: str, form_id: str = "customer-form") -> dict[str, str]:
@@ -37,3 +42,18 @@ def value_of(page: str, key: str) -> str:
     m = re.search(rf'name="{re.escape(key)}"[^>]*? value="([^"]*)"', page)
     assert m, f"no input {key}"
     return html.unescape(m.group(1))
+
+
+ADDRESS = {"address1": "9734 King St", "address2": "Suite 4", "city": "Albany", "state": "NY", "zip": "12207"}
+
+
+def bayview_dental(*, both_addressed: bool) -> Customer:
+    """Bayview Dental, saved: Lucas (the default contact) at ``ADDRESS``, and Mia there too or with no address."""
+    customer = services.save_customer(
+        {"account_number": "BAYV1", "name": "Bayview Dental", "phone": "629-555-0100"},
+        [{"first_name": "Lucas", "last_name": "Müller", "email": "lucas@bayview.example", "is_default": True,
+          **ADDRESS},
+         {"first_name": "Mia", "last_name": "Chen", "work_phone": "629-555-0101",
+          **(ADDRESS if both_addressed else {})}])
+    db.session.commit()
+    return customer

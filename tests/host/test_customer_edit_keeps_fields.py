@@ -6,24 +6,15 @@ it too: tests/host/test_contact_addresses.py."""
 from __future__ import annotations
 
 import pytest
-from form_support import as_the_browser_posts
+from form_support import ADDRESS, as_the_browser_posts, bayview_dental
 
-from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import Contact
-
-ADDRESS = {"address1": "9734 King St", "address2": "Suite 4", "city": "Albany", "state": "NY", "zip": "12207"}
 
 
 @pytest.fixture
 def bayview(app):
-    customer = services.save_customer(
-        {"account_number": "BAYV1", "name": "Bayview Dental", "phone": "629-555-0100"},
-        [{"first_name": "Lucas", "last_name": "Müller", "email": "lucas@bayview.example", "is_default": True,
-          **ADDRESS},
-         {"first_name": "Mia", "last_name": "Chen", "work_phone": "629-555-0101", **ADDRESS}])
-    db.session.commit()
-    return customer
+    return bayview_dental(both_addressed=True)
 
 
 def test_a_phone_edit_keeps_every_contacts_address(rep_client, bayview):
