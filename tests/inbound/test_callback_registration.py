@@ -27,6 +27,17 @@ def _callbacks(sandbox) -> list[dict]:
     return sandbox.api("GET", "system/callbacks", params={"pageSize": 1000}).json()
 
 
+
+def _save_connection_page(app, connected):
+    """An admin saves the Connection page unchanged (the connected sandbox's keys typed again): their client and the
+    response."""
+    client = sign_in(app.test_client(), "admin@demo.example")
+    page = client.get("/admin/integration/connectwise/").get_data(as_text=True)
+    return client, client.post("/admin/integration/connectwise/connection", data={
+        "csrf_token": csrf_from(page), "site_url": connected.base_url, "company_id": connected.company_id,
+        "auth_mode": "api_keys", "public_key": connected.public_key, "private_key": connected.private_key,
+        "client_id": "colcw-tests", "allow_http": "on"}, follow_redirects=True)
+
 def test_callbacks_are_registered_once_across_saves_and_removed_when_switched_off(app, connected):
     messages = enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
     assert ("info", "Callbacks: registered company, contact, opportunity.") in messages
@@ -119,12 +130,7 @@ def test_saving_the_connection_registers_again_and_reset_removes_them(app, conne
     removed = sorted(c["id"] for c in _callbacks(connected))
     for cw_id in removed:  # someone removed them in ConnectWise
         connected.api("DELETE", f"system/callbacks/{cw_id}")
-    client = sign_in(app.test_client(), "admin@demo.example")
-    page = client.get("/admin/integration/connectwise/").get_data(as_text=True)
-    resp = client.post("/admin/integration/connectwise/connection", data={
-        "csrf_token": csrf_from(page), "site_url": connected.base_url, "company_id": connected.company_id,
-        "auth_mode": "api_keys", "public_key": connected.public_key, "private_key": connected.private_key,
-        "client_id": "colcw-tests", "allow_http": "on"}, follow_redirects=True)
+    client, resp = _save_connection_page(app, connected)
     # The old ones are gone from ConnectWise already: forgotten, with nothing deleted for them.
     text = html.unescape(resp.get_data(as_text=True))
     assert ("Callbacks: registered company, contact, opportunity. This ConnectWise tenant holds no callback of "
@@ -173,12 +179,7 @@ def test_colcw_learns_its_member_anew_when_the_keys_change_and_the_callbacks_are
     assert {c["_info"]["enteredBy"] for c in _callbacks(connected)} == {connected.username}
     assert get_live(db.session).own_member == connected.username
 
-    client = sign_in(app.test_client(), "admin@demo.example")
-    page = client.get("/admin/integration/connectwise/").get_data(as_text=True)
-    resp = client.post("/admin/integration/connectwise/connection", data={
-        "csrf_token": csrf_from(page), "site_url": connected.base_url, "company_id": connected.company_id,
-        "auth_mode": "api_keys", "public_key": connected.public_key, "private_key": connected.private_key,
-        "client_id": "colcw-tests", "allow_http": "on"}, follow_redirects=True)
+    client, resp = _save_connection_page(app, connected)
 
     assert "Callbacks: already registered company, contact, opportunity." in html.unescape(resp.get_data(as_text=True))
     assert sorted(c["id"] for c in _callbacks(connected)) == first

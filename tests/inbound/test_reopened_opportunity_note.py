@@ -30,8 +30,9 @@ def _text(page: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
-def test_a_reopened_opportunity_does_not_bring_back_a_stays_open_note_whose_quote_was_converted(
-        app, world, live_server, worker_thread):
+def _first_of_two_converted(world, live_server):
+    """Two quotes exported into one opportunity ("Shared deal"), live updates on, the first converted and its
+    order's export settled: (first, second, the opportunity, the first's order)."""
     first = world.quote([line("OPT-7010")], name="Shared deal")
     second = world.quote([line("LAT-5440")], name="Shared deal")
     assert world.export(first.id).status == "succeeded" and world.export(second.id).status == "succeeded"
@@ -39,6 +40,12 @@ def test_a_reopened_opportunity_does_not_bring_back_a_stays_open_note_whose_quot
     enable(live_server.url)
     order = services.convert_quote(first.id)
     settle(world.sandbox)
+    return first, second, opp, order
+
+
+def test_a_reopened_opportunity_does_not_bring_back_a_stays_open_note_whose_quote_was_converted(
+        app, world, live_server, worker_thread):
+    first, second, opp, order = _first_of_two_converted(world, live_server)
     client = sign_in(app.test_client(), "riley@demo.example")
     page = _text(wait_for(lambda: (p := loaded(client, f"/documents/{order.id}")) and "stays open" in p and p))
     # While the second quote is not converted, the note holds: told as what the export found, with its time.
@@ -75,13 +82,7 @@ def test_an_opportunity_never_won_is_not_said_to_have_been_reopened(app, world, 
     """The second quote's sales order could not be exported (ConnectWise kept failing to change the opportunity), so
     the opportunity was never Won: the first order's page says what live updates read, open, and not that
     someone reopened it in ConnectWise."""
-    first = world.quote([line("OPT-7010")], name="Shared deal")
-    second = world.quote([line("LAT-5440")], name="Shared deal")
-    assert world.export(first.id).status == "succeeded" and world.export(second.id).status == "succeeded"
-    [opp] = world.opportunities()
-    enable(live_server.url)
-    order = services.convert_quote(first.id)
-    settle(world.sandbox)
+    first, second, opp, order = _first_of_two_converted(world, live_server)
     tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=())  # its run gives up at once
     world.sandbox.add_fault(status=503, method="PATCH", path=r"sales/opportunities/\d+$")
     world.sandbox.add_fault(status=503, method="PUT", path=r"sales/opportunities/\d+$")
