@@ -32,7 +32,7 @@ from ..errors import FieldErrors
 from ..models import Schedule
 from ..models.runs import STORED_TIME_FORMAT, in_zone
 from ..sync.inbound.switch import stops_without
-from ..sync.jobs import ranges
+from ..sync.jobs import history, ranges
 from ..sync.jobs.kinds import JobKind
 from ..sync.jobs.schedules import (
     WEEKDAYS,
@@ -219,6 +219,7 @@ def list_command() -> None:
     schedules = list_schedules(db.session)
     if not schedules:
         click.echo("No scheduled jobs. Add one with “flask --app host_stub colcw schedules add” (see --help).")
+    last_runs = history.schedules_last_runs(db.session, schedules)
     for s in schedules:
         click.echo(f"#{s.id}  {s.name}  [{'enabled' if s.enabled else 'disabled'}]")
         click.echo(f"    Job:       {kinds.label(s.kind)}: {job_description(db.session, kinds, s.kind, s.params)}")
@@ -226,7 +227,10 @@ def list_command() -> None:
         click.echo(f"    Zone:      {s.timezone}")
         click.echo(f"    Next run:  {next_run_text(s)}")
         last = f"run #{s.last_run_id}, fired {_utc(s.last_fired_at)}" if s.last_run_id else "never ran"
-        outcome = s.outcome_in("UTC")
+        run = last_runs.get(s.id)
+        if run is not None:
+            last += f": {history.RESULTS.get(run.status, run.status)}" + (f". {run.message}" if run.message else "")
+        outcome = s.note_in("UTC")
         click.echo(f"    Last run:  {last}{'. ' + outcome if outcome else ''}")
         stops = stops_without(s, schedules) if not s.enabled else ""
         if stops:

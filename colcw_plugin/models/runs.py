@@ -356,3 +356,13 @@ class Schedule(db.Model):
     def outcome_in(self, zone: str) -> str:
         """What its last due period did, as a page shows it: the time it was due in ``zone`` (:func:`times_in`)."""
         return times_in(self.last_outcome, zone)
+
+    def note_in(self, zone: str) -> str:
+        """:meth:`outcome_in`, unless it only says that the last run started (its run's own result says more: a
+        page shows that instead); a skipped due time after it, for one, is said."""
+        return "" if self.last_outcome == started_outcome(self.last_run_id) else self.outcome_in(zone)
+
+
+def started_outcome(run_id: int | None) -> str:
+    """A schedule's ``last_outcome`` once its due period started run ``run_id``."""
+    return f"Started run #{run_id}."

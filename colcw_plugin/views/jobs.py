@@ -64,7 +64,7 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
                        last_polled=[r.id for r in last.values() if r.active])
     elif tab == "schedules":
         schedules = list_schedules(db.session)
-        context.update(schedules=schedules, describe=describe,
+        context.update(schedules=schedules, describe=describe, last_runs=history.schedules_last_runs(db.session, schedules),
                        schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}),
                        without=lambda s: stops_without(s, schedules))
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from ...models import (
     FINAL_RUN_STATUSES,
     RUN_STATUS_LABELS,
     RunStatus,
+    Schedule,
     SyncItem,
     SyncRun,
 )
@@ -94,6 +96,17 @@ def last_runs(session: Session, kinds: list[str]) -> dict[str, SyncRun]:
         if run is not None:
             out[kind] = run
     return out
+
+
+def schedules_last_runs(session: Session, schedules: Iterable[Schedule]) -> dict[int, SyncRun]:
+    """Each schedule's last run as it stands now (queued, running, failed, …), by schedule id, in one query: what
+    the Scheduled jobs list and ``colcw schedules list`` show of it. A run no longer kept is left out."""
+    schedules = list(schedules)
+    ids = {s.last_run_id for s in schedules if s.last_run_id}
+    if not ids:
+        return {}
+    runs = {r.id: r for r in session.execute(select(SyncRun).where(SyncRun.id.in_(ids))).scalars()}
+    return {s.id: runs[s.last_run_id] for s in schedules if s.last_run_id in runs}
 
 
 def runs_by_id(session: Session, ids: list[int]) -> list[SyncRun]:

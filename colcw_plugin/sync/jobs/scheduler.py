@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import utcnow
 
 from ...models import Schedule, stored_time
+from ...models.runs import started_outcome
 from .history import maybe_purge
 from .kinds import KindRegistry
 from .queue import JobQueue, find_active, new_job_id, work_key
@@ -106,7 +107,7 @@ def fire(session: Session, queue: JobQueue, kinds: KindRegistry, schedule_id: in
         if now - due_at > dt.timedelta(minutes=5):
             run.message = f"Started late: it was due {stored_time(due_at)} (no scheduler was running)."
         session.execute(update(Schedule).where(Schedule.id == schedule_id).values(
-            last_run_id=run.id, last_outcome=f"Started run #{run.id}."))
+            last_run_id=run.id, last_outcome=started_outcome(run.id)))
         session.commit()  # the claim and the run together: a crash after this is healed by requeue_lost
         queue.enqueue(run)
     log.info("schedule %s fired run %s (due %s)", schedule_id, run.id, due_at)
