@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from colcw_plugin.models import CW_MASTER, HOST_MASTER, DocumentDrift, Link, SyncRun, get_link
 from colcw_plugin.setup.live_updates import get_live
+from colcw_plugin.sync.jobs import history
 from colcw_plugin.sync.jobs.runs import create_run
 from helpers import csrf_from, runtime, sign_in
 from host_stub.extensions import db
@@ -107,6 +108,9 @@ def test_the_mass_delete_guard_stops_a_pass_that_would_break_too_many_links_and_
     assert stopped.status == "failed" and "mass-delete guard" in stopped.message
     assert "3 of 5 customer links (at most 1 allowed)" in stopped.message
     assert not db.session.execute(select(Link).where(Link.status != "ok")).first()  # nothing marked
+    failed = len(history.failed_items(db.session, stopped.id))
+    assert failed > 1 and history.retry_label(db.session, runtime().kinds, stopped) == \
+        f"Retry the {failed} failed records"  # counted, not "the failed record" (a pass names no ids)
     client = sign_in(app.test_client(), "admin@demo.example")
     page = client.get("/admin/integration/connectwise/").get_data(as_text=True)
     assert 'id="live-alert"' in page and "Apply anyway" in page

@@ -173,12 +173,13 @@ def retry_label(session: Session, kinds: KindRegistry, run: SyncRun) -> str | No
     params = retry_params(session, kinds, run)
     if params is None:
         return None
-    actions = {i.action for i in failed_items(session, run.id)}
+    items = failed_items(session, run.id)
+    actions = {i.action for i in items}
     what = "failed and not attempted" if actions == set(REDO_ACTIONS) else \
         "not attempted" if actions == {"not_attempted"} else "failed"
     if not actions:
         return "Run the whole job again"
-    return kinds[run.kind].retry_text(params, what)
+    return kinds[run.kind].retry_text(params, what, records=len(items))
 
 
 CSV_COLUMNS = ("at_utc", "entity", "direction", "action", "label", "channelonline_id", "connectwise_id", "message",

@@ -111,12 +111,17 @@ class JobKind:
         """The Retry button's text for ``params`` of :attr:`retry`: "Retry the 3 failed customers"."""
         return self.retry_text(params)
 
-    def retry_text(self, params: Mapping, what: str = "failed") -> str:
+    def retry_text(self, params: Mapping, what: str = "failed", records: int | None = None) -> str:
+        """"Retry the 3 failed customers" (the ids ``params`` lists); a retry that names none (its run's whole pass
+        again) counts the run's ``records`` ("Retry the 1,303 failed records")."""
         ids = next((v for v in params.values() if isinstance(v, list)), None)
-        if ids is None:
-            return f"Retry the {what} record"
         one, many = self.retry_nouns
-        return f"Retry the {len(ids)} {what} {one if len(ids) == 1 else many}"
+        if ids is None:
+            if records is None:
+                return f"Retry the {what} {many}"
+            one, many = "record", "records"
+        count = len(ids) if ids is not None else records
+        return f"Retry the {count:,} {what} {one if count == 1 else many}"
 
 
 class KindRegistry:
