@@ -262,7 +262,19 @@ class SyncRun(db.Model):
             return 100
         if self.total:
             return min(100, 100 * self.reached // self.total)
+        if self.status in (RunStatus.FAILED, RunStatus.INTERRUPTED) and not self.reached:
+            return 0  # it failed before reading anything: no bar full of nothing
         return 100 if self.status in FINAL_RUN_STATUSES and self.status != RunStatus.CANCELLED else 0
+
+    @property
+    def count_text(self) -> str:
+        """The records it reached, as the progress bar and the history say it: "35 / 364"; "35 / ?" while its total
+        is not known yet; an ended run's without a total is its count alone ("1,303 records"), never "/ ?"."""
+        if self.total:
+            return f"{self.reached:,} / {self.total:,}"
+        if self.status not in FINAL_RUN_STATUSES:
+            return f"{self.reached:,} / ?"
+        return f"{self.reached:,} record{'' if self.reached == 1 else 's'}"
 
     @property
     def records_summary(self) -> str:

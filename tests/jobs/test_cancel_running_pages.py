@@ -130,7 +130,7 @@ def test_an_admin_cancels_a_running_import_on_its_page_and_sees_it_stop(
     page.evaluate("window.__sameDocument = true")
     page.wait_for_selector('#run-actions[data-status="running"]', timeout=30_000)
     assert page.evaluate("window.__sameDocument") is True
-    page.wait_for_function("parseInt(document.querySelector('.colcw-progress-count').innerText) >= 1000",
+    page.wait_for_function("parseInt(document.querySelector('.colcw-progress-count').innerText.replace(/,/g, '')) >= 1000",
                            timeout=60_000)
     page.once("dialog", lambda dialog: dialog.accept())  # "Cancel run #…? It stops once the record …"
     page.click("#cancel-run")
@@ -150,4 +150,4 @@ def test_an_admin_cancels_a_running_import_on_its_page_and_sees_it_stop(
     db.session.expire_all()
     run = db.session.get(SyncRun, run_id)
     assert run.status == "cancelled" and run.done < 6000
-    assert page.locator(".colcw-progress-count").inner_text() == f"{run.done} / 6000"  # how far it got, not 100 %
+    assert page.locator(".colcw-progress-count").inner_text() == f"{run.done:,} / 6,000"  # how far it got, not 100 %

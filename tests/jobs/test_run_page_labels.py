@@ -47,3 +47,21 @@ def test_a_run_with_nothing_to_do_says_so(admin_client, jobs_app):
     page = admin_client.get(f"{JOBS}/runs/{run_id}").get_data(as_text=True)
     assert _bar(page) == "Succeeded — nothing to do"
     assert "0 / ?" not in page
+
+
+def test_a_run_that_failed_before_reading_anything_says_so_with_an_empty_bar(admin_client, jobs_app):
+    run_id = _finished(status="failed", total=0, done=0,
+                       message="ConnectWise refused (HTTP 403) to list company/companies/count.")
+    page = admin_client.get(f"{JOBS}/runs/{run_id}").get_data(as_text=True)
+    assert _bar(page) == "Failed — before any record was read"
+    assert f'<progress max="100" value="0" aria-label="Progress of run #{run_id}">' in page
+
+
+def test_an_ended_run_without_a_total_gives_its_count_not_a_question_mark(admin_client, jobs_app):
+    run_id = _finished(status="failed", total=0, done=1303, counts={"failed": 1303},
+                       message="Stopped by the mass-delete guard.")
+    page = admin_client.get(f"{JOBS}/runs/{run_id}").get_data(as_text=True)
+    assert _bar(page) == "Failed — 1,303 records"
+    history = admin_client.get(f"{JOBS}?tab=history").get_data(as_text=True)
+    row = history.split(f'/runs/{run_id}"')[1].split("</tr>")[0]
+    assert "1,303 records" in row and "/ ?" not in row
