@@ -137,6 +137,24 @@ def rep_mappings(session: Session) -> dict[int, RepMapping]:
     return {m.user_id: m for m in session.execute(fresh).scalars()}
 
 
+def _own_defaults(c: RepChoice, member: str, location: str, department: str,
+                  lookups: Lookups) -> tuple[str, str]:
+    """The location and business unit a rep mapped to another member keeps: a blank mapping takes its member's
+    defaults and stores them, so when the page showed the previous member's defaults and the admin changed only
+    the member, they were not chosen: the new member takes its own (blanks here). A location or business unit
+    the admin changed too, or one that was not the previous member's default, stays as chosen."""
+    if c.shown is None or not c.shown[0] or c.shown[0] == member:
+        return location, department
+    before = lookups.member(c.shown[0])
+    if before is None:  # gone from ConnectWise: whether they were its defaults cannot be told
+        return location, department
+    if location == c.shown[1] and location == (before.location_name or ""):
+        location = ""
+    if department == c.shown[2] and department == (before.department_name or ""):
+        department = ""
+    return location, department
+
+
 def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Lookups | None, actor: str) -> None:
     """Store the rep mappings. A blank location or department takes the member's default.
 
@@ -183,6 +201,7 @@ def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Looku
                 errors[f"member-{c.user_id}"] = unknown_name("active member", member, (x.identifier for x in lookups.members))
                 continue
             row["member_id"] = m.id
+            location, department = _own_defaults(c, member, location, department, lookups)
             location = location or m.location_name
             department = department or m.department_name
             loc, dept = lookups.named("locations", location), lookups.named("departments", department)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-from admin_support import add_document_lines, post_form
+from admin_support import BASE, add_document_lines, page_form, post_form
 from sqlalchemy import select
 
 from colcw_plugin.models import (
@@ -66,6 +66,43 @@ def test_rep_mapping_chosen_location_overrides_the_default(admin_client, connect
                                       f"department-{riley.id}": "Services"})
     m = _mapping(riley)
     assert (m.location_name, m.department_name) == ("Remote Office", "Services")
+
+
+def test_another_member_takes_its_own_defaults_not_the_previous_members(admin_client, connected_demo):
+    """The page shows the defaults a blank mapping took from rrep (Main / Sales); choosing admin1 (Main /
+    Administration) and nothing else maps Riley with admin1's defaults, not rrep's carried over."""
+    riley = _user("riley@demo.example")
+    post_form(admin_client, "/reps", {f"member-{riley.id}": "rrep", f"location-{riley.id}": "",
+                                      f"department-{riley.id}": ""})
+    form = page_form(admin_client, "/reps", "save-reps")
+    assert (form[f"location-{riley.id}"], form[f"department-{riley.id}"]) == ("Main", "Sales")
+    form[f"member-{riley.id}"] = "admin1"
+    assert admin_client.post(BASE + "/reps", data=form).status_code == 302
+    m = _mapping(riley)
+    assert (m.member_identifier, m.location_name, m.department_name) == ("admin1", "Main", "Administration")
+    assert m.department_id == _sandbox_id(connected_demo, "system/departments", name="Administration")
+
+
+def test_another_member_keeps_a_location_and_business_unit_the_admin_chose(admin_client, connected_demo):
+    riley = _user("riley@demo.example")
+    post_form(admin_client, "/reps", {f"member-{riley.id}": "rrep", f"location-{riley.id}": "Remote Office",
+                                      f"department-{riley.id}": "Services"})
+    form = page_form(admin_client, "/reps", "save-reps")
+    form[f"member-{riley.id}"] = "admin1"
+    assert admin_client.post(BASE + "/reps", data=form).status_code == 302
+    m = _mapping(riley)
+    assert (m.member_identifier, m.location_name, m.department_name) == ("admin1", "Remote Office", "Services")
+
+
+def test_another_member_with_a_business_unit_changed_too_keeps_it(admin_client, connected_demo):
+    riley = _user("riley@demo.example")
+    post_form(admin_client, "/reps", {f"member-{riley.id}": "rrep", f"location-{riley.id}": "",
+                                      f"department-{riley.id}": ""})
+    form = page_form(admin_client, "/reps", "save-reps")
+    form[f"member-{riley.id}"], form[f"department-{riley.id}"] = "admin1", "Services"
+    assert admin_client.post(BASE + "/reps", data=form).status_code == 302
+    m = _mapping(riley)
+    assert (m.member_identifier, m.location_name, m.department_name) == ("admin1", "Main", "Services")
 
 
 def test_rep_mapping_refuses_a_wrong_case_member_and_saves_nothing(admin_client, connected_demo):
