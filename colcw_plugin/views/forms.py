@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import HiddenInput
 
 from ..setup.categories import held as category_held
 from ..setup.connection import ConnectionInput
@@ -46,6 +47,14 @@ class ColcwForm(FlaskForm):
     """A form whose errors come from a service's :class:`FieldErrors`."""
 
     ALIASES: Mapping[str, str] = {}  # a service's error key -> this form's field name
+
+    class Meta(FlaskForm.Meta):
+        def render_field(self, field, render_kw):
+            """Hidden inputs (the CSRF token, a form's ``section`` or ``job``, the rows' loaded values) without an
+            id: no label points at them, and the pages with several forms would repeat each id once a form."""
+            if isinstance(field.widget, HiddenInput):
+                render_kw = {"id": False, **render_kw}
+            return super().render_field(field, render_kw)
 
     def show_errors(self, errors: Mapping[str, str]) -> None:
         """Attach each message to its field (unknown keys go to ``form_errors``)."""
