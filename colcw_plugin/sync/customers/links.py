@@ -22,7 +22,6 @@ from ...cw import ConnectWiseClient
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, CW_MASTER, Link, SyncItem, find_by_cw, get_link, set_link
 from ...setup.customer_matching import normalize_name
-from ...setup.field_mapping import COMPANY
 from ...setup.live_updates import cw_is_master, read_live
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
@@ -31,7 +30,6 @@ from . import lookup
 SYNCED_ACTIONS = ("created", "updated", "unchanged")  # results of a sync that went through
 
 LINK_DIRECTION = "link"  # a link a person made or cleared on the customer's page (a result without a run)
-COMPANY_CW_LABELS = {r.host_attr: r.cw for r in COMPANY.rules if r.host_attr}
 
 
 class RelinkError(ValueError):
@@ -197,10 +195,8 @@ def mismatch(customer: Customer, record: dict) -> Mismatch | None:
             normalize_name(name) == normalize_name(customer.name or ""):
         return None
     place = lookup.place(record)
-    host = M.customer_values(customer)
-    theirs = _cw_values(record, host)
-    others = [COMPANY_CW_LABELS.get(k, k) for k in host if k not in ("name", "account_number")
-              and k in theirs and theirs[k] != host[k]]
+    others = [rule.cw for rule, _, _ in M.company_differences(M.customer_values(customer), record)
+              if rule.host_attr not in ("name", "account_number")]
     rest = f", and replace its {_listed(others)} with this customer's" if others else ""
     question = (f"ConnectWise company {identifier} is “{name}”{f' ({place})' if place else ''}, not "
                 f"{customer.name} ({customer.account_number}). Linking makes the next export rename it to "
