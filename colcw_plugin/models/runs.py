@@ -277,6 +277,14 @@ class SyncRun(db.Model):
         return f"{self.reached:,} record{'' if self.reached == 1 else 's'}"
 
     @property
+    def recorded(self) -> int:
+        """Outcomes the run recorded so far, of every kind of record (those tallied without a result of their own
+        too): it grows with each batch of results written, and moves when an attempt drops the "not attempted"
+        ones of the attempt before, so a run's page fetches its status log again when it differs from the count
+        the log was shown with (:func:`~colcw_plugin.views.runs.run_progress`)."""
+        return sum(int(n) for n in (self.counts or {}).values())
+
+    @property
     def records_summary(self) -> str:
         """What the run did, per kind of record: "customers: 6 created, 20 updated; contacts: 62 unchanged"."""
         return summarize_counts(self.entity_counts or {}, self.counts or {})

@@ -34,14 +34,34 @@ def submit_retry(run: SyncRun) -> SyncRun | None:
     return rt.submit(db.session, run.kind, params, trigger="retry", actor=current_actor(), retry_of_id=run.id)
 
 
+def _log_items(run: SyncRun, action: str):
+    return db.paginate(history.items_query(run.id, action), page=request.args.get("page", 1, type=int),
+                       per_page=100, error_out=False)
+
+
+def _log_only(run: SyncRun, log_endpoint: str) -> Response | None:
+    """The status log alone, when the page's log asks for itself again (htmx, as the run records results or ends):
+    the page's address, so its filter and page stay, for the log's statements only (the run and its page of
+    results); None for the whole page."""
+    if request.headers.get("HX-Target") != "run-log":
+        return None
+    action = request.args.get("action", "")
+    resp = Response(render_template("colcw/jobs/_log.html", run=run, items=_log_items(run, action), action=action,
+                                    when=when, log_endpoint=log_endpoint))
+    resp.headers["Cache-Control"] = "no-store"  # the page's address: never kept for the page itself
+    resp.headers["Vary"] = "HX-Target"
+    return resp
+
+
 @admin_bp.route("/jobs/runs/<int:run_id>", methods=["GET"])
 @admin_required
 def job_run(run_id: int):
     run = _run(run_id)
+    if (log := _log_only(run, "colcw_admin.job_run")) is not None:
+        return log
     kinds = runtime().kinds
     action = request.args.get("action", "")
-    items = db.paginate(history.items_query(run.id, action), page=request.args.get("page", 1, type=int),
-                        per_page=100, error_out=False)
+    items = _log_items(run, action)
     schedule = db.session.get(Schedule, run.schedule_id) if run.schedule_id else None
     return render_template("colcw/jobs/run.html", run=run, items=items, action=action, when=when,
                            zone=display_zone(), job_label=kinds.label(run.kind), schedule=schedule,
@@ -134,7 +154,8 @@ def run_progress(run_id: int):
     """The progress bar's fresh copy (htmx swaps it in); a finished run's fires ``colcw-run-finished``, and one whose
     status moved on since the copy the page shows (``seen``: queued → running → stopping) fires ``colcw-run-changed``:
     the parts of the page that depend on it (a run's actions: no Cancel left for a run that can no longer take it)
-    fetch themselves again."""
+    fetch themselves again. One whose run recorded results since that copy (``recorded``: a run's page, whose status
+    log follows the run) fires ``colcw-run-recorded``: the log fetches itself again (:func:`_log_only`)."""
     db.session.expire_all()
     if current_user.is_admin and db.session.get(SyncRun, run_id) is None:
         # The page showed it, and it is gone: a run not kept (JobKind.drops_empty_runs). The bar says so and stops.
@@ -146,10 +167,16 @@ def run_progress(run_id: int):
                                     details=bool(request.args.get("details")),
                                     zone=zone if is_timezone(zone) else display_zone()))
     resp.headers["Cache-Control"] = "no-store"
+    events = []
     if run.status in FINAL_RUN_STATUSES:
-        resp.headers["HX-Trigger"] = "colcw-run-finished"  # the parts showing its results fetch themselves again
-    elif request.args.get("seen", run.status) != run.status:
-        resp.headers["HX-Trigger"] = "colcw-run-changed"
+        events.append("colcw-run-finished")  # the parts showing its results fetch themselves again
+    else:
+        if request.args.get("seen", run.status) != run.status:
+            events.append("colcw-run-changed")
+        if request.args.get("recorded", str(run.recorded)) != str(run.recorded):
+            events.append("colcw-run-recorded")  # the page's status log fetches the records written since
+    if events:
+        resp.headers["HX-Trigger"] = ", ".join(events)
     return resp
 
 
@@ -160,9 +187,10 @@ def run_log(run_id: int):
     run = _visible_run(run_id)
     if current_user.is_admin:
         return redirect(url_for("colcw_admin.job_run", run_id=run.id))
+    if (log := _log_only(run, "colcw.run_log")) is not None:
+        return log
     action = request.args.get("action", "")
-    items = db.paginate(history.items_query(run.id, action), page=request.args.get("page", 1, type=int),
-                        per_page=100, error_out=False)
+    items = _log_items(run, action)
     back = referrer_path()
     return render_template("colcw/jobs/log.html", run=run, items=items, action=action, when=when,
                            zone=display_zone(), job_label=runtime().kinds.label(run.kind), back=back)
