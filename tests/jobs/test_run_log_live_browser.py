@@ -5,15 +5,22 @@ more, and once more when the run ends."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from colcw_plugin.models import SyncRun
 from helpers import browser_sign_in, runtime
 from host_stub.extensions import db
+from host_stub.models import utcnow
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.postgres]
 
 JOBS = "/admin/integration/connectwise/jobs"
 ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
+
+
+def _set(run_id: int, **values) -> None:
+    db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(**values))
+    db.session.commit()
 
 
 def _rows(page) -> list[str]:
@@ -48,4 +55,24 @@ def test_the_log_of_a_running_run_shows_the_records_it_has_done_while_it_runs(re
                            timeout=5_000)
     assert _rows(page) == [f"test: item {i}" for i in range(1, 7)]
     assert page.locator("#run-log nav a[aria-current]").inner_text() == "created"
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def test_a_runs_page_is_not_reloaded_after_its_run_ends(live_server, page, jobs_app):
+    """The progress bar's fresh copies carry no noscript refresh: htmx parses them with scripting off, so its meta
+    was a live one, and the page reloaded itself 3 s after the last copy of the running run (losing what the person
+    was doing on it)."""
+    run_id = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).id
+    runtime().queue.withdraw(db.session.get(SyncRun, run_id))  # no worker: the test says what it did
+    _set(run_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=1, total=2)
+    browser_sign_in(page, live_server.url, "admin@demo.example")
+    page.goto(f"{live_server.url}{JOBS}/runs/{run_id}")
+    page.evaluate("window.__sameDocument = true")
+    page.wait_for_timeout(2_500)  # a few fresh copies of the running run's bar
+
+    _set(run_id, status="succeeded", finished_at=utcnow(), done=2, counts={"created": 2},
+         entity_counts={"test": {"created": 2}}, message="counted 2 items")
+    page.wait_for_function("document.querySelector('.colcw-progress').dataset.status === 'succeeded'",
+                           timeout=5_000)
+    page.wait_for_timeout(4_500)  # past the 3 s of the noscript refresh
     assert page.evaluate("window.__sameDocument") is True
