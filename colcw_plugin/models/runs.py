@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from host_stub.extensions import db
@@ -381,6 +381,13 @@ class Schedule(db.Model):
         """:meth:`outcome_in`, unless it only says that the last run started (its run's own result says more: a
         page shows that instead); a skipped due time after it, for one, is said."""
         return "" if self.last_outcome == started_outcome(self.last_run_id) else self.outcome_in(zone)
+
+
+# One schedule per name, whatever its case (names are stored trimmed): the list, the history and the command line
+# tell schedules apart by their names. The index, not only the form's check, keeps two admins saving the same name at
+# once in two processes from both succeeding (colcw_0006; the refusal: sync/jobs/schedules.py).
+SCHEDULE_NAME_INDEX = "uq_colcw_schedules_name_lower"
+Index(SCHEDULE_NAME_INDEX, func.lower(Schedule.name), unique=True)
 
 
 def started_outcome(run_id: int | None) -> str:

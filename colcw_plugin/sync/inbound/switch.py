@@ -39,7 +39,7 @@ from ...setup.live_updates import (
 from ...setup.secrets import SecretBox, SecretError
 from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue
-from ..jobs.schedules import Timing, create_schedule, set_enabled
+from ..jobs.schedules import Timing, create_schedule, free_name, set_enabled
 from . import RECONCILE_KIND
 from .hints import ensure_run
 from .master import Redecided, redecide
@@ -108,7 +108,9 @@ def ensure_schedules(session: Session, actor: str, *, enabled: bool) -> list[Sch
         if row is None:
             if not enabled:
                 continue
-            row = create_schedule(session, name=name, kind=RECONCILE_KIND, params=params, timing=timing, actor=actor)
+            # (an admin's own schedule may have its name: schedule names differ)
+            row = create_schedule(session, name=free_name(session, name), kind=RECONCILE_KIND, params=params,
+                                  timing=timing, actor=actor)
         elif row.enabled != enabled:
             set_enabled(session, row, enabled)
         out.append(row)

@@ -29,12 +29,14 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
 from ...errors import FieldErrors
 from ...models import Schedule
+from ...models.runs import SCHEDULE_NAME_INDEX
 from .kinds import KindRegistry
 
 FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly", "every": "Every N minutes"}
@@ -202,13 +204,49 @@ def in_zone(value: dt.datetime | None, zone_name: str) -> dt.datetime | None:
 NAME_MAX = 100  # Schedule.name
 
 
-def _apply(schedule: Schedule, name: str, timing: Timing) -> None:
+def _name_key(name: str) -> str:
+    """What makes two names the same name: case and surrounding spaces do not count."""
+    return name.strip().lower()
+
+
+def named(session: Session, name: str, *, other_than: int | None = None) -> Schedule | None:
+    """The schedule (other than the one with id ``other_than``) already called ``name``, whatever its case and
+    surrounding spaces; None when the name is free."""
+    key = _name_key(name)
+    with session.no_autoflush:
+        rows = session.execute(select(Schedule).order_by(Schedule.id)).scalars()
+        return next((s for s in rows if s.id != other_than and _name_key(s.name) == key), None)
+
+
+def name_taken_message(name: str, other: Schedule | None) -> str:
+    """Why ``name`` is refused: which schedule has it, and what to do."""
+    if other is None:  # (the index refused it, and the other schedule went again before it could be named)
+        return (f"Another schedule is already named “{name.strip()}”: schedule names must differ (whatever their "
+                "case). Choose a different name.")
+    return (f"Schedule #{other.id} “{other.name}” ({describe(other)}) already has this name: schedule names must "
+            "differ (whatever their case). Choose a different name, or rename or delete that schedule first.")
+
+
+def free_name(session: Session, name: str) -> str:
+    """``name``, or with " (2)", " (3)"… after it when a schedule already has it (the live updates' switch names the
+    safety net's schedules this way, whatever an admin has called theirs)."""
+    taken = {_name_key(n) for n in session.execute(select(Schedule.name)).scalars()}
+    out, n = name, 2
+    while _name_key(out) in taken:
+        out, n = f"{name[:NAME_MAX - 6]} ({n})", n + 1
+    return out
+
+
+def _apply(session: Session, schedule: Schedule, name: str, timing: Timing) -> None:
     name = name.strip()
     if not name:
         raise FieldErrors({"schedule_name": "Name the schedule so you can find it in the list and the history."})
     if len(name) > NAME_MAX:  # (the form's maxlength stops a browser; a script or an old page gets told)
         raise FieldErrors({"schedule_name": f"A schedule's name has at most {NAME_MAX} characters ({len(name)} "
                                             "given): shorten it."})
+    other = named(session, name, other_than=schedule.id)
+    if other is not None:
+        raise FieldErrors({"schedule_name": name_taken_message(name, other)})
     schedule.name = name
     schedule.frequency = timing.frequency
     schedule.time_of_day = timing.time_of_day.strftime("%H:%M")
@@ -218,24 +256,49 @@ def _apply(schedule: Schedule, name: str, timing: Timing) -> None:
     schedule.every_minutes = timing.every_minutes if timing.frequency == "every" else None
 
 
+def _saved_named(session: Session, schedule: Schedule, change) -> None:
+    """Make ``change`` (it names ``schedule``) and flush it in a savepoint: another process may have saved a schedule
+    of the same name since the check (two admins at once), and the name's unique index refuses the second — said
+    with the same message as the check's, naming the schedule that has it; the caller's transaction stays usable."""
+    name = schedule.name
+    try:
+        with session.begin_nested():
+            change()
+            name = schedule.name
+            session.flush()
+    except IntegrityError as e:
+        if SCHEDULE_NAME_INDEX not in str(e.orig):
+            raise
+        raise FieldErrors({"schedule_name": name_taken_message(name, named(session, name, other_than=schedule.id))}
+                          ) from None
+
+
 def create_schedule(session: Session, *, name: str, kind: str, params: dict, timing: Timing, actor: str,
                     now: dt.datetime | None = None) -> Schedule:
-    """Add an enabled schedule with its first run computed (flushed, not committed)."""
+    """Add an enabled schedule with its first run computed (flushed, not committed). A name another schedule has
+    (whatever its case) is refused (:class:`FieldErrors`)."""
     schedule = Schedule(kind=kind, params=dict(params), enabled=True, created_by=actor)
-    _apply(schedule, name, timing)
-    schedule.next_run_at = next_run_after(timing, now or utcnow())
-    session.add(schedule)
-    session.flush()
+
+    def add() -> None:
+        _apply(session, schedule, name, timing)
+        schedule.next_run_at = next_run_after(timing, now or utcnow())
+        session.add(schedule)
+
+    _saved_named(session, schedule, add)
     return schedule
 
 
 def update_schedule(session: Session, schedule: Schedule, *, name: str, timing: Timing,
                     now: dt.datetime | None = None) -> Schedule:
-    """Change a schedule's name and timing; its next run is recomputed from now."""
-    _apply(schedule, name, timing)
-    if schedule.enabled:
-        schedule.next_run_at = next_run_after(timing, now or utcnow())
-    session.flush()
+    """Change a schedule's name and timing; its next run is recomputed from now. A name another schedule has
+    (whatever its case) is refused (:class:`FieldErrors`)."""
+
+    def change() -> None:
+        _apply(session, schedule, name, timing)
+        if schedule.enabled:
+            schedule.next_run_at = next_run_after(timing, now or utcnow())
+
+    _saved_named(session, schedule, change)
     return schedule
 
 
