@@ -87,7 +87,7 @@ def list_command(job, status, start, end, limit) -> None:
     for r in runs:
         click.echo(f"#{r.id}  {_at(r.started_at or r.created_at)}  {r.status_label}  {r.reached} / {r.total or '?'}"
                    f"  {kinds.label(r.kind)}")
-        click.echo(f"    {r.description_in(ZONE)} (by {r.requested_by or 'nobody named'}, {r.trigger})")
+        click.echo(f"    {r.description_in(ZONE)} (by {r.requested_by_text or 'nobody named'}, {r.trigger})")
         message = r.wait_text_in(ZONE) or r.message_in(ZONE)
         if message:
             click.echo(f"    {message}")
@@ -112,10 +112,13 @@ def _summary(run: SyncRun) -> None:
     """What the run's page says above its log."""
     kinds = _kinds()
     schedule = db.session.get(Schedule, run.schedule_id) if run.schedule_id else None
-    by = f"{run.trigger}: schedule #{schedule.id} “{schedule.name}”" if schedule else run.trigger
+    if schedule is not None and run.trigger == "schedule":  # its name now, once (not the name it fired under too)
+        by = f"schedule #{schedule.id} “{schedule.name}”"
+    else:
+        by = (run.requested_by_text or "nobody named") + (f" ({run.trigger})" if run.trigger != "schedule" else "")
     click.echo(f"Run #{run.id}  {kinds.label(run.kind)}")
     rows = [("Job", run.description_in(ZONE)), ("Status", run.status_label),
-            ("Requested", f"{_at(run.created_at)} by {run.requested_by or 'nobody named'} ({by})")]
+            ("Requested", f"{_at(run.created_at)} by {by}")]
     if run.retry_of_id:
         rows.append(("Retry of", f"run #{run.retry_of_id}"))
     rows += [("Started", _at(run.started_at)), ("Finished", _at(run.finished_at)), ("Records", run.records_text)]

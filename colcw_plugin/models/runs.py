@@ -9,8 +9,21 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    column,
+    func,
+    select,
+    table,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from host_stub.extensions import db
 from host_stub.models import utcnow
@@ -145,6 +158,10 @@ def late_cancel_note(who: str) -> str:
     return f"An admin's cancel ({who}) came after its last record."
 
 
+# The schedules' table as SyncRun.schedule_name reads it (Schedule is declared below).
+_SCHEDULES = table("colcw_schedules", column("id", Integer), column("name", String))
+
+
 class SyncRun(db.Model):
     """One run of a synchronisation job (created before it is enqueued)."""
 
@@ -183,6 +200,21 @@ class SyncRun(db.Model):
     give_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     # When an admin asked it to stop (naive UTC; who asked is in its message: stop_request_message).
     stop_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # The name its schedule has now (None: no schedule, or it was deleted): ``requested_by`` keeps the name the
+    # schedule had when it fired. Read when asked (the history's queries read it with their runs: one statement).
+    schedule_name: Mapped[str | None] = column_property(
+        select(_SCHEDULES.c.name).where(_SCHEDULES.c.id == schedule_id).scalar_subquery(), deferred=True)
+
+    @property
+    def requested_by_text(self) -> str:
+        """Who requested the run, as the pages and the command line say it: a scheduled run its schedule by the name
+        the schedule has now ("schedule: Quotes at dawn", not the name it fired under), once; with " (since
+        deleted)" after the name it fired under once the schedule is gone; anyone else as recorded."""
+        if self.trigger != "schedule" or not self.schedule_id:
+            return self.requested_by
+        if self.schedule_name is None:
+            return f"{self.requested_by} (since deleted)"
+        return f"schedule: {self.schedule_name}"
 
     @property
     def wait_text(self) -> str:

@@ -59,7 +59,7 @@ def already_running(run: SyncRun | None, what: str) -> Markup:
         href = url_for("colcw.run_log", run_id=run.id)
         return Markup('{} — <a href="{}">here is its progress (run #{})</a>.').format(what, href, run.id)
     return Markup("{} by {} (run #{}); its result shows here when it has finished.").format(
-        what, run.requested_by or "another user", run.id)
+        what, run.requested_by_text or "another user", run.id)
 
 
 def _read_or_reason(read: Callable[[ConnectWiseClient], T], what: str) -> tuple[T | None, str | None]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from host_stub.models import utcnow
 
@@ -75,7 +75,7 @@ class HistoryFilter:
 def history_query(flt: HistoryFilter) -> Select:
     """Runs matching the filter, newest first (requested from the start of its first day in its zone to the end of
     its last)."""
-    q = select(SyncRun).order_by(SyncRun.created_at.desc(), SyncRun.id.desc())
+    q = select(SyncRun).options(undefer(SyncRun.schedule_name)).order_by(SyncRun.created_at.desc(), SyncRun.id.desc())
     if flt.kind:
         q = q.where(SyncRun.kind == flt.kind)
     if flt.result:
@@ -115,7 +115,7 @@ def runs_by_id(session: Session, ids: list[int]) -> list[SyncRun]:
     if not ids:
         return []
     session.expire_all()
-    return list(session.execute(select(SyncRun).where(SyncRun.id.in_(ids))
+    return list(session.execute(select(SyncRun).options(undefer(SyncRun.schedule_name)).where(SyncRun.id.in_(ids))
                                 .order_by(SyncRun.created_at.desc(), SyncRun.id.desc())).scalars())
 
 
