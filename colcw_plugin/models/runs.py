@@ -338,16 +338,21 @@ ENTITY_PLURALS = {"customer": "customers", "contact": "contacts", "document": "q
 
 
 def summarize_counts(entity_counts: dict, counts: dict) -> str:
-    """Counts by action, per kind of record when the run recorded more than one kind."""
+    """Counts by action, per kind of record, each kind named ("customers: 1 created"), whether the run recorded one
+    kind or several: a retry of one failed customer (no contacts) says what it counted as the run it retries does,
+    as the command line does. Without ``entity_counts``, or with one kind the pages have no name for (a test's), the
+    counts alone ("3 created")."""
 
     def actions(c: dict) -> str:
         return ", ".join(f"{c[a]} {ACTION_LABELS.get(a, a)}" for a in RECORD_ACTIONS if c.get(a))
 
-    if len(entity_counts) > 1:
+    if len(entity_counts) > 1 or any(e in ENTITY_PLURALS for e in entity_counts):
         order = list(ENTITY_PLURALS)
         kinds = sorted(entity_counts, key=lambda e: order.index(e) if e in order else len(order))
-        return "; ".join(f"{ENTITY_PLURALS.get(e, e + 's')}: {actions(entity_counts[e])}" for e in kinds
-                         if actions(entity_counts[e]))
+        named = "; ".join(f"{ENTITY_PLURALS.get(e, e + 's')}: {actions(entity_counts[e])}" for e in kinds
+                          if actions(entity_counts[e]))
+        if named:
+            return named
     return actions(counts) or "nothing to do"
 
 
