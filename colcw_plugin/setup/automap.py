@@ -48,10 +48,17 @@ def _reps(session: Session, lookups: Lookups, report: AutomapReport) -> None:
             report.kept += 1
             continue
         matches = [m for m in lookups.members if user.email.lower() in m.emails]
-        if len(matches) != 1:
-            why = "no active ConnectWise member has this e-mail" if not matches else \
-                f"several members have this e-mail ({', '.join(m.identifier for m in matches)})"
-            report.left.append(f"sales rep {user.name} <{user.email}>: {why}; choose the member on Sales rep mapping.")
+        if not matches:
+            # On a new tenant the only members are admin accounts: choosing one would send every rep's
+            # documents to the admin, so the usual fix (the rep's own member) comes first.
+            report.left.append(f"sales rep {user.name} <{user.email}>: no active ConnectWise member has this "
+                               "e-mail; add the member in ConnectWise (System → Members) with this e-mail and run "
+                               "Auto-map again, or choose the member on Sales rep mapping.")
+            continue
+        if len(matches) > 1:
+            report.left.append(f"sales rep {user.name} <{user.email}>: several members have this e-mail "
+                               f"({', '.join(m.identifier for m in matches)}); choose the member on Sales rep "
+                               "mapping.")
             continue
         m = matches[0]
         if not (m.location_id and m.department_id):

@@ -1,0 +1,55 @@
+"""Auto-map as a first-time admin meets it on an empty ConnectWise tenant: each line left for a person says
+the fix that works there, and Auto-map fills only what the chosen category mode uses."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+from admin_support import BASE
+from sqlalchemy import select
+
+from colcw_plugin.models import RepMapping
+from helpers import csrf_from
+from host_stub.extensions import db
+from host_stub.models import User
+
+
+def _automap_page(admin_client) -> str:
+    """Auto-map run from the ConnectWise page, as the admin reads the result (text, tags removed)."""
+    token = csrf_from(admin_client.get(BASE + "/").get_data(as_text=True))
+    resp = admin_client.post(BASE + "/automap", data={"csrf_token": token})
+    assert resp.status_code == 200
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", resp.get_data(as_text=True))))
+
+
+def _member_of(email: str) -> str | None:
+    db.session.expire_all()
+    return db.session.execute(select(RepMapping.member_identifier).join(User, User.id == RepMapping.user_id)
+                              .where(User.email == email)).scalar_one_or_none()
+
+
+def _ids(sandbox, path: str, name: str) -> int:
+    return next(r["id"] for r in sandbox.api("GET", path).json() if r["name"] == name)
+
+
+def test_a_rep_without_a_member_is_told_to_add_the_member_first_and_that_fix_maps_the_rep(admin_client, connected):
+    text = _automap_page(admin_client)
+    assert ("sales rep Riley Rep <riley@demo.example>: no active ConnectWise member has this e-mail; add the member "
+            "in ConnectWise (System → Members) with this e-mail and run Auto-map again, or choose the member on "
+            "Sales rep mapping.") in text
+    assert _member_of("riley@demo.example") is None
+
+    # The admin follows the first fix: a member with Riley's e-mail, then Auto-map again.
+    resp = connected.api("POST", "system/members", json={
+        "identifier": "rrep", "firstName": "Riley", "lastName": "Rep", "licenseClass": "F",
+        "hireDate": "2020-01-06T00:00:00Z", "defaultEmail": "Office", "defaultPhone": "Office",
+        "officeEmail": "riley@demo.example", "officePhone": "555-0100", "securityRole": {"id": 1},
+        "defaultLocation": {"id": _ids(connected, "system/locations", "Main")},
+        "defaultDepartment": {"id": _ids(connected, "system/departments", "Sales")},
+        "timeZone": {"id": 1}, "country": {"id": 1}})
+    assert resp.status_code == 201, resp.text
+    text = _automap_page(admin_client)
+    assert "sales rep Riley Rep → member rrep (Main / Sales)" in text
+    assert "sales rep Riley Rep <riley@demo.example>" not in text
+    assert _member_of("riley@demo.example") == "rrep"
