@@ -6,7 +6,7 @@ No Flask here: callers pass the SQLAlchemy session and the :class:`SecretBox`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -141,6 +141,14 @@ def _stored_secret_fits(row: Settings, data: ConnectionInput) -> bool:
         where(data.site_url.strip()), data.company_id.strip(), data.auth_mode, data.user.strip())
 
 
+def _trimmed(data: ConnectionInput) -> ConnectionInput:
+    """The input as it is used and stored: an API private key without spaces around it, as every other field (a
+    key copied from ConnectWise often brings a space along). An integrator password is kept as typed."""
+    if data.auth_mode != "api_keys" or not data.secret:
+        return data
+    return replace(data, secret=data.secret.strip() or None)
+
+
 def _validate_against_stored(row: Settings, data: ConnectionInput, http_allowed_by_config: bool) -> dict:
     errors = validate_connection(data, bool(row.secret_encrypted), http_allowed_by_config)
     if not data.secret and "secret" not in errors and not _stored_secret_fits(row, data):
@@ -157,6 +165,7 @@ def typed_client_settings(session: Session, box: SecretBox, data: ConnectionInpu
     Same validation as saving (raises :class:`FieldErrors`); a blank secret uses the stored one
     only under the rule of :func:`save_connection`.
     """
+    data = _trimmed(data)
     row = get_settings(session)
     errors = _validate_against_stored(row, data, http_allowed_by_config)
     if errors:
@@ -175,6 +184,7 @@ def save_connection(session: Session, box: SecretBox, data: ConnectionInput, act
     An empty ``secret`` keeps the stored one (the page never sends it back to the browser), but
     only while the site, company ID and login stay the same. The change is recorded without any secret value.
     """
+    data = _trimmed(data)
     row = get_settings(session)
     errors = _validate_against_stored(row, data, http_allowed_by_config)
     if errors:

@@ -1,0 +1,35 @@
+"""What an admin types in the Connection card is taken as they meant it: a private key pasted with a space around
+it is the key (as every other field is trimmed), and an address without http:// or https:// that was tried as
+https:// against a server speaking plain http says so."""
+
+from __future__ import annotations
+
+from colcw_plugin.setup.connection import build_client, get_settings
+from helpers import csrf_from
+from host_stub.extensions import db
+
+URL = "/admin/integration/connectwise/"
+
+
+def _form(admin_client, sandbox, **over):
+    token = csrf_from(admin_client.get(URL).get_data(as_text=True))
+    data = {"csrf_token": token, "site_url": sandbox.base_url, "company_id": sandbox.company_id,
+            "auth_mode": "api_keys", "public_key": sandbox.public_key, "private_key": sandbox.private_key,
+            "client_id": "colcw-tests", "allow_http": "on"}
+    data.update(over)
+    return data
+
+
+def test_a_private_key_with_spaces_around_it_is_the_key(admin_client, cw_sandbox, box):
+    padded = f" {cw_sandbox.private_key} "
+    report = admin_client.post(URL + "test", data=_form(admin_client, cw_sandbox, private_key=padded)).get_json()
+    assert report["ok"] is True, report  # Test Connection signs in with it
+
+    resp = admin_client.post(URL + "connection", data=_form(admin_client, cw_sandbox, private_key=padded))
+    assert resp.status_code == 302
+    card = admin_client.get(URL).get_data(as_text=True).split('id="connection"')[1].split("</section>")[0]
+    assert "space" not in card.lower()  # nothing is said of them
+    db.session.expire_all()
+    assert box.decrypt(get_settings(db.session).secret_encrypted) == cw_sandbox.private_key
+    with build_client(db.session, box) as client:  # ConnectWise accepts the stored key
+        assert client.request("GET", "system/info", retry=False).status_code == 200
