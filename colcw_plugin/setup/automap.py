@@ -121,8 +121,13 @@ def _manufacturers(session: Session, lookups: Lookups, report: AutomapReport) ->
             report.same_name += 1  # exact names need no alias; not "already mapped" on a first run
             continue
         near = by_lower.get(name.lower())
-        hint = f' (ConnectWise has "{near[0]}": add an alias)' if near else " (add it in ConnectWise or an alias)"
-        report.left.append(f"manufacturer {name}: not in ConnectWise{hint} on Product integration mapping.")
+        if near:
+            fix = (f"ConnectWise has no manufacturer of that name but has “{near[0]}” (names are case-sensitive); "
+                   f"add an alias to “{near[0]}” on Product integration mapping.")
+        else:
+            fix = ("ConnectWise has no manufacturer of that name; add it in ConnectWise (Setup Tables → "
+                   "Manufacturer), or add an alias on Product integration mapping.")
+        report.left.append(f"manufacturer {name}: {fix}")
 
 
 def automap(session: Session, lookups: Lookups, actor: str) -> AutomapReport:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-from admin_support import BASE
+from admin_support import BASE, add_document_lines, post_form
 from sqlalchemy import select
 
 from colcw_plugin.models import RepMapping
@@ -53,3 +53,22 @@ def test_a_rep_without_a_member_is_told_to_add_the_member_first_and_that_fix_map
     assert "sales rep Riley Rep → member rrep (Main / Sales)" in text
     assert "sales rep Riley Rep <riley@demo.example>" not in text
     assert _member_of("riley@demo.example") == "rrep"
+
+
+def test_a_missing_manufacturer_reads_as_a_sentence_with_its_fix(admin_client, connected):
+    add_document_lines([("Acme Widgets", "Computers", "Desktops", "Product"),
+                        ("CISCO", "Networking", "Switches", "Product"), ("Cisco", "Networking", "Switches", "Product")])
+    text = _automap_page(admin_client)
+    assert ("manufacturer Acme Widgets: ConnectWise has no manufacturer of that name; add it in ConnectWise (Setup "
+            "Tables → Manufacturer), or add an alias on Product integration mapping.") in text
+    assert ("manufacturer CISCO: ConnectWise has no manufacturer of that name but has “Cisco” (names are "
+            "case-sensitive); add an alias to “Cisco” on Product integration mapping.") in text
+    assert "manufacturer Cisco:" not in text
+
+    # The admin follows the advice: add Acme Widgets in ConnectWise, alias CISCO; Auto-map leaves nothing for them.
+    assert connected.api("POST", "procurement/manufacturers", json={"name": "Acme Widgets"}).status_code == 201
+    resp = post_form(admin_client, "/products", {"section": "manufacturers", "alias_host-0": "CISCO",
+                                                 "alias_cw-0": "Cisco", "alias_host-1": "", "alias_cw-1": ""})
+    assert resp.status_code == 302
+    text = _automap_page(admin_client)
+    assert "manufacturer Acme Widgets" not in text and "manufacturer CISCO" not in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from admin_support import BASE, add_document_lines
+from admin_support import BASE, add_document_lines, name_documents
 from sqlalchemy import select
 
 from colcw_plugin.models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMapping
@@ -78,8 +78,8 @@ def test_automap_manufacturers_report_missing_ones_with_a_near_match(app, connec
                         ("Acme Widgets", "Peripherals", "Monitors", "Product")])
     report = automap(db.session, load_lookups(demo_client), "tests")
     left = "\n".join(report.left)
-    assert 'manufacturer CISCO: not in ConnectWise (ConnectWise has "Cisco": add an alias)' in left
-    assert "manufacturer Acme Widgets: not in ConnectWise (add it in ConnectWise or an alias)" in left
+    assert "manufacturer CISCO: ConnectWise has no manufacturer of that name but has “Cisco”" in left
+    assert "manufacturer Acme Widgets: ConnectWise has no manufacturer of that name; add it in ConnectWise" in left
     assert "manufacturer Cisco:" not in left
     assert report.same_name == 1  # Cisco exists in ConnectWise as is: reported apart from "already mapped"
     assert "Manufacturers with the same name in ConnectWise (no alias needed): 1." in report.lines()
@@ -111,6 +111,7 @@ def test_preflight_passes_once_everything_is_set_up(app, connected_demo, demo_cl
     automap(db.session, load_lookups(demo_client), "tests")
     settings = get_settings(db.session)
     settings.opportunity_field_id = db.session.execute(select(CustomField.id)).scalar()
+    name_documents(settings.opportunity_field_id)  # a document without a name would be refused
     lookups = load_lookups(demo_client)
     choices = [CategoryChoice(c, s, "Hardware", "Storage") for c, s in demo_data.CATEGORIES_MISSING_IN_CW]
     save_categories(db.session, settings, "mapping", choices, lookups, "tests")
