@@ -85,7 +85,9 @@ def read_company_info(transport: Transport, settings: ClientSettings, *, retry: 
             "GET", s.site_root + path, path=path, template="login/companyinfo", auth=False, retry=retry
         )
     except TLSFailed as exc:
-        raise DiscoveryError(f"TLS failed talking to {s.site_root}: {exc.message}", kind="tls") from exc
+        # An address written without a scheme was tried as https: a server speaking plain http may be meant.
+        hint = DiscoveryError.HINTS["tls_without_scheme" if exc.not_tls and not s.scheme_given else "tls"]
+        raise DiscoveryError(f"TLS failed talking to {s.site_root}: {exc.message}", kind="tls", hint=hint) from exc
     except NetworkError as exc:
         raise DiscoveryError(f"cannot reach {s.site_root}: {exc.message}", kind="unreachable") from exc
     except ConnectWiseError as exc:

@@ -155,12 +155,19 @@ class PagingStalled(ConnectWiseError):
 
 
 class TLSFailed(ConnectWiseError):
-    """The TLS handshake or certificate check failed (permanent: configuration)."""
+    """The TLS handshake or certificate check failed (permanent: configuration).
+
+    ``not_tls``: the server answered, but not in TLS (most often a server speaking plain http).
+    """
 
     default_hint = (
         "The server's certificate could not be verified; check the site URL (https) and, "
         "for on-premise servers with a private CA, the CA bundle"
     )
+
+    def __init__(self, message: str, *, not_tls: bool = False, **kw: Any) -> None:
+        self.not_tls = not_tls
+        super().__init__(message, **kw)
 
 
 class DiscoveryError(ConnectWiseError):
@@ -172,6 +179,10 @@ class DiscoveryError(ConnectWiseError):
     HINTS: ClassVar[dict[str, str]] = {
         "unreachable": "Check the site URL and that this server can reach it (firewall, proxy, DNS)",
         "tls": TLSFailed.default_hint,
+        "tls_without_scheme": (
+            "The address has no http:// or https://; it was tried as https://. If the server speaks plain http, "
+            "write http:// in front (needs COLCW_ALLOW_HTTP)"
+        ),
         "unknown_company": "Check the company id: it is the one typed on the ConnectWise login screen",
         "bad_response": "Check the site URL: it should be your ConnectWise address, e.g. https://na.myconnectwise.net",
     }

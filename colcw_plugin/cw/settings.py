@@ -121,6 +121,11 @@ class ClientSettings:
         return (self.connect_timeout, self.read_timeout)
 
     @property
+    def scheme_given(self) -> bool:
+        """Whether ``site_url`` says http:// or https:// (without, https is assumed)."""
+        return "://" in (self.site_url or "")
+
+    @property
     def site_root(self) -> str:
         """``scheme://host[:port]`` of the site (where companyinfo lives)."""
         scheme, netloc = self._split_site()

@@ -114,7 +114,7 @@ def network_error(exc: requests.RequestException, *, method: str, path: str) -> 
     """
     kw: dict[str, Any] = {"method": method, "path": path}
     if isinstance(exc, requests.exceptions.SSLError):
-        return TLSFailed(f"the secure connection failed: {network_reason(exc)}", **kw)
+        return TLSFailed(f"the secure connection failed: {network_reason(exc)}", not_tls=_not_tls(exc), **kw)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return NetworkError("the server did not accept the connection in time", sent=False, **kw)
     if isinstance(exc, requests.exceptions.ReadTimeout):
@@ -130,6 +130,18 @@ def network_error(exc: requests.RequestException, *, method: str, path: str) -> 
     return ConnectWiseError(f"the request failed: {network_reason(exc)}", **kw)
 
 
+# What OpenSSL says when the server's first bytes are not a TLS record: most often an http answer ("HTTP/1.1 400").
+_NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE",
+                              "UNKNOWN_PROTOCOL"})
+
+
+def _not_tls(exc: BaseException) -> bool:
+    """Whether the TLS handshake failed because the server does not speak TLS there (not a certificate)."""
+    found = _find_cause(exc, (ssl.SSLError,))
+    return found is not None and not isinstance(found, ssl.SSLCertVerificationError) and \
+        getattr(found, "reason", None) in _NOT_TLS_REASONS
+
+
 def network_reason(exc: BaseException) -> str:
     """What went wrong on the network, in words a person can act on (no library text)."""
     if _find_cause(exc, (socket.gaierror, urllib3.exceptions.NameResolutionError)):
@@ -142,6 +154,8 @@ def network_reason(exc: BaseException) -> str:
         return "no answer in time"
     if _find_cause(exc, (ssl.SSLCertVerificationError,)):
         return "the server's certificate could not be verified"
+    if _not_tls(exc):
+        return "the server did not answer in TLS"
     if _find_cause(exc, (ssl.SSLError,)):
         return "the TLS handshake failed"
     errno_error = _find_cause(exc, (OSError,))

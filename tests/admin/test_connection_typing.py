@@ -33,3 +33,27 @@ def test_a_private_key_with_spaces_around_it_is_the_key(admin_client, cw_sandbox
     assert box.decrypt(get_settings(db.session).secret_encrypted) == cw_sandbox.private_key
     with build_client(db.session, box) as client:  # ConnectWise accepts the stored key
         assert client.request("GET", "system/info", retry=False).status_code == 200
+
+
+def _reach_step(report: dict) -> dict:
+    return next(s for s in report["steps"] if s["name"].startswith("Reach "))
+
+
+def test_an_address_without_a_scheme_on_a_plain_http_server_says_to_write_http(admin_client, cw_sandbox):
+    bare = cw_sandbox.base_url.removeprefix("http://")  # e.g. 127.0.0.1:5402, Allow http ticked
+    resp = admin_client.post(URL + "test", data=_form(admin_client, cw_sandbox, site_url=bare),
+                             headers={"HX-Request": "true"})
+    shown = " ".join(resp.get_data(as_text=True).split())
+    assert f"TLS failed talking to https://{bare}" in shown
+    assert ("What to do: The address has no http:// or https://; it was tried as https://. If the server speaks plain "
+            "http, write http:// in front (needs COLCW_ALLOW_HTTP).") in shown
+    assert "certificate could not be verified" not in shown
+
+
+def test_an_https_address_on_a_plain_http_server_keeps_the_tls_advice(admin_client, cw_sandbox):
+    """The admin wrote https:// themselves: nothing is said of an address without a scheme."""
+    https_url = cw_sandbox.base_url.replace("http://", "https://")
+    step = _reach_step(admin_client.post(URL + "test", data=_form(admin_client, cw_sandbox, site_url=https_url))
+                       .get_json())
+    assert step["problem"] == "tls" and "certificate" in step["fix"]
+    assert "no http:// or https://" not in step["fix"]
