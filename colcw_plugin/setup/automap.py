@@ -87,6 +87,22 @@ def _product_types(session: Session, lookups: Lookups, report: AutomapReport) ->
         report.mapped.append(f"product type {host_type} → {ref.name}")
 
 
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _missing_pair(cat: str, sub: str) -> str:
+    """Why a host pair has no ConnectWise pair of the same names (said of the pair: ConnectWise may hold the
+    category, or the sub-category under another category)."""
+    return f"ConnectWise has no sub-category “{sub}” under a category “{cat}”"
+
+
+def _parents_of(lookups: Lookups, sub: str, cat: str) -> list[str]:
+    """The other ConnectWise categories that have a sub-category named ``sub``."""
+    return sorted({s.parent_name for s in lookups.subcategories if s.name == sub and s.parent_name != cat},
+                  key=str.lower)
+
+
 def _categories(session: Session, lookups: Lookups, report: AutomapReport) -> None:
     current = category_mappings(session)
     for cat, sub in host_category_pairs(session):
@@ -99,8 +115,10 @@ def _categories(session: Session, lookups: Lookups, report: AutomapReport) -> No
                                "on Product integration mapping.")
             continue
         if ref is None:
-            report.left.append(f"category {cat} / {sub}: ConnectWise has no sub-category of that name; add it in "
-                               "ConnectWise or map it on Product integration mapping.")
+            report.left.append(f"category {cat} / {sub}: {_missing_pair(cat, sub)}; " + (
+                f"it has “{sub}” under {_and(others)}: map it on Product integration mapping."
+                if (others := _parents_of(lookups, sub, cat)) else
+                "add it in ConnectWise (Setup Tables → Product Category), or map it on Product integration mapping."))
             continue
         session.add(CategoryMapping(host_category=cat, host_subcategory=sub, cw_category_id=ref.parent_id,
                                     cw_category_name=ref.parent_name, cw_subcategory_id=ref.id,

@@ -9,7 +9,8 @@ import re
 from admin_support import BASE, add_document_lines, post_form
 from sqlalchemy import select
 
-from colcw_plugin.models import RepMapping
+from colcw_plugin.models import CategoryMapping, RepMapping
+from colcw_plugin.setup.connection import get_settings
 from helpers import csrf_from
 from host_stub.extensions import db
 from host_stub.models import User
@@ -72,3 +73,30 @@ def test_a_missing_manufacturer_reads_as_a_sentence_with_its_fix(admin_client, c
     assert resp.status_code == 302
     text = _automap_page(admin_client)
     assert "manufacturer Acme Widgets" not in text and "manufacturer CISCO" not in text
+
+
+def _use_the_mapping(admin_client) -> None:
+    resp = post_form(admin_client, "/products", {"section": "categories", "category_mode": "mapping"})
+    assert resp.status_code == 302
+    assert get_settings(db.session).category_mode == "mapping"
+
+
+def test_a_category_line_names_the_categories_connectwise_has_the_subcategory_under(admin_client, connected):
+    _use_the_mapping(admin_client)
+    text = _automap_page(admin_client)
+    # The empty tenant has Desktops under Hardware, nothing under a category named Computers.
+    assert ("category Computers / Desktops: ConnectWise has no sub-category “Desktops” under a category "
+            "“Computers”; it has “Desktops” under Hardware: map it on Product integration mapping.") in text
+    assert ("category Networking / Switches: ConnectWise has no sub-category “Switches” under a category "
+            "“Networking”; add it in ConnectWise (Setup Tables → Product Category), or map it on Product integration "
+            "mapping.") in text
+    assert "no sub-category of that name" not in text
+
+    legacy = connected.api("POST", "procurement/categories", json={"name": "Legacy"}).json()
+    assert connected.api("POST", "procurement/subcategories", json={"name": "Desktops",
+                                                                   "category": {"id": legacy["id"]}}).status_code == 201
+    text = _automap_page(admin_client)
+    assert "“Desktops” under a category “Computers”; it has “Desktops” under Hardware and Legacy: map it" in text
+    db.session.expire_all()
+    assert db.session.execute(select(CategoryMapping).where(CategoryMapping.host_category == "Computers")).first() \
+        is None

@@ -40,7 +40,7 @@ def test_automap_maps_reps_by_email_and_names_exactly_and_reports_the_rest(admin
     mapped = {(m.host_category, m.host_subcategory) for m in db.session.execute(select(CategoryMapping)).scalars()}
     expected = {(c, s) for c, subs in demo_data.CATEGORIES.items() for s in subs} - demo_data.CATEGORIES_MISSING_IN_CW
     assert mapped == expected
-    assert "category Power / PDUs: ConnectWise has no sub-category of that name" in html
+    assert "category Power / PDUs: ConnectWise has no sub-category “PDUs” under a category “Power”" in html
     audit = db.session.execute(select(ConfigChange).where(ConfigChange.area == "automap")).scalar_one()
     assert "rrep" in audit.summary
 
