@@ -14,7 +14,9 @@ Synchronization Jobs page, for scripts and servers.
 page's own validation reads (:meth:`~colcw_plugin.sync.jobs.kinds.KindRegistry.from_form`), and the timing is the
 page's (:func:`~colcw_plugin.sync.jobs.schedules.parse_timing`). Disabling or deleting one of the live updates' safety
 net's schedules says what stops, as the page does. Times are printed in the schedule's zone and in UTC, saying so.
-Refused input names the option and exits 2, with nothing saved; an unknown schedule exits 1.
+Refused input names the option and exits 2, with nothing saved; an unknown schedule exits 1. What a command changes
+is recorded with the other configuration changes (the Connection page's), by "command line (USER)" (``add``: its
+``--by``, when given).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ..sync.jobs.schedules import (
     job_description,
     list_schedules,
     parse_timing,
+    remove_schedule,
     set_enabled,
     update_schedule,
 )
@@ -335,7 +338,8 @@ def edit_command(schedule_id, name, frequency, time, timezone, weekday, day_of_m
     form = _timing_form(frequency, time, timezone, weekday, day_of_month, every_minutes, base=current)
     try:
         timing = parse_timing(form)
-        update_schedule(db.session, schedule, name=schedule.name if name is None else name, timing=timing)
+        update_schedule(db.session, schedule, name=schedule.name if name is None else name, timing=timing,
+                        actor=command_line_user())
     except FieldErrors as e:
         _refuse(_timing_errors(e.errors), TIMING_OPTIONS, f"The change to schedule #{schedule_id}")
     db.session.commit()
@@ -363,7 +367,7 @@ def enable_command(schedule_id: int) -> None:
         click.echo(f"Schedule #{schedule.id} “{schedule.name}” is already enabled; next run "
                    f"{next_run_text(schedule)}.")
     else:
-        set_enabled(db.session, schedule, True)
+        set_enabled(db.session, schedule, True, actor=command_line_user())
         db.session.commit()
         click.echo(f"Schedule #{schedule.id} “{schedule.name}” enabled; next run {next_run_text(schedule)}.")
     db.session.rollback()
@@ -380,7 +384,7 @@ def disable_command(schedule_id: int) -> None:
         db.session.rollback()
         return
     stops = stops_without(schedule, list_schedules(db.session))  # the safety net's: what stops once it no longer runs
-    set_enabled(db.session, schedule, False)
+    set_enabled(db.session, schedule, False, actor=command_line_user())
     db.session.commit()
     click.echo(f"Schedule #{schedule.id} “{schedule.name}” disabled.")
     _warn(stops)
@@ -402,7 +406,7 @@ def delete_command(schedule_id: int, yes: bool) -> None:
                       "in the history.", abort=True, err=True)
         schedule = _schedule_or_exit(schedule_id)
         stops = stops_without(schedule, list_schedules(db.session))
-    db.session.delete(schedule)
+    remove_schedule(db.session, schedule, actor=command_line_user())
     db.session.commit()
     click.echo(f"Schedule #{schedule_id} “{name}” deleted. Its past runs stay in the history.")
     _warn(stops)

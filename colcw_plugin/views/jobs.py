@@ -22,6 +22,7 @@ from ..sync.jobs.schedules import (
     job_description,
     list_schedules,
     parse_timing,
+    remove_schedule,
     set_enabled,
     timezones,
     update_schedule,
@@ -140,7 +141,7 @@ def run_job():
         if form.get("schedule"):
             timing = _schedule_timing(form)
             schedule = create_schedule(db.session, name=form.get("schedule_name", ""), kind=kind.name, params=params,
-                                       timing=timing, actor=actor["email"])
+                                       timing=timing, actor=actor_name())
             db.session.commit()
             flash(f"Scheduled “{schedule.name}”: {describe(schedule)}; next run {when(schedule.next_run_at)}.",
                   "success")
@@ -223,7 +224,8 @@ def edit_schedule(schedule_id: int):
     if request.method == "POST":
         data = request.form.to_dict()
         try:
-            update_schedule(db.session, schedule, name=data.get("schedule_name", ""), timing=parse_timing(data))
+            update_schedule(db.session, schedule, name=data.get("schedule_name", ""), timing=parse_timing(data),
+                            actor=actor_name())
         except FieldErrors as e:
             db.session.rollback()
             form.show_errors(e.errors)
@@ -247,7 +249,7 @@ def toggle_schedule(schedule_id: int):
     stops = ""
     if schedule.enabled:  # the safety net's: what stops once it no longer runs
         stops = stops_without(schedule, list_schedules(db.session))
-    set_enabled(db.session, schedule, not schedule.enabled)
+    set_enabled(db.session, schedule, not schedule.enabled, actor=actor_name())
     db.session.commit()
     state = f"enabled; next run {when(schedule.next_run_at)}" if schedule.enabled else "disabled"
     flash(f"Schedule “{schedule.name}” {state}.{' ' + stops if stops else ''}", "warning" if stops else "success")
@@ -259,7 +261,7 @@ def toggle_schedule(schedule_id: int):
 def delete_schedule(schedule_id: int):
     schedule = _schedule(schedule_id)
     stops = stops_without(schedule, list_schedules(db.session))  # the safety net's: what stops without it
-    db.session.delete(schedule)
+    remove_schedule(db.session, schedule, actor=actor_name())
     db.session.commit()
     flash(f"Schedule “{schedule.name}” deleted. Its past runs stay in the history.{' ' + stops if stops else ''}",
           "warning" if stops else "success")

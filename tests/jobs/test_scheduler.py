@@ -108,11 +108,11 @@ def test_a_period_is_skipped_with_a_note_while_the_same_job_is_still_queued(jobs
 
 def test_a_disabled_schedule_does_not_fire_and_re_enabling_does_not_catch_up(jobs_app):
     schedule = nightly()
-    set_enabled(db.session, schedule, False)
+    set_enabled(db.session, schedule, False, actor="admin@demo.example")
     db.session.commit()
     later = dt.datetime(2025, 3, 12, 12, 0)
     assert scheduler.tick(db.session, runtime().queue, runtime().kinds, now=later) == []
-    set_enabled(db.session, schedule, True, now=later)
+    set_enabled(db.session, schedule, True, actor="admin@demo.example", now=later)
     db.session.commit()
     assert scheduler.tick(db.session, runtime().queue, runtime().kinds, now=later) == []
     assert db.session.get(Schedule, schedule.id).next_run_at == dt.datetime(2025, 3, 13, 6, 30)

@@ -100,7 +100,8 @@ def stops_without(schedule: Schedule, schedules: Iterable[Schedule]) -> str:
 
 
 def ensure_schedules(session: Session, actor: str, *, enabled: bool) -> list[Schedule]:
-    """The safety net's schedules: made when missing (enabled), enabled or disabled as asked."""
+    """The safety net's schedules: made when missing (enabled), enabled or disabled as asked (not audited one by one:
+    the live updates' change that asks records it)."""
     existing = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)).scalars())
     out = []
     for name, params, timing in SCHEDULES:
@@ -110,9 +111,9 @@ def ensure_schedules(session: Session, actor: str, *, enabled: bool) -> list[Sch
                 continue
             # (an admin's own schedule may have its name: schedule names differ)
             row = create_schedule(session, name=free_name(session, name), kind=RECONCILE_KIND, params=params,
-                                  timing=timing, actor=actor)
+                                  timing=timing, actor=actor, audited=False)
         elif row.enabled != enabled:
-            set_enabled(session, row, enabled)
+            set_enabled(session, row, enabled, actor=actor, audited=False)
         out.append(row)
     return out
 

@@ -16,6 +16,10 @@ changes:
 * **Every N minutes** (the live updates' safety net): N minutes after it last fired; time zones
   do not matter to it.
 
+Adding, changing, enabling, disabling or deleting a schedule records who did it and what (a
+:class:`~colcw_plugin.models.ConfigChange` of area "schedules", shown with the other configuration changes on the
+Connection page): the page names the signed-in admin, the command line "command line (USER)".
+
 No Flask here: the Synchronization Jobs page and the scheduler call these with a session.
 """
 
@@ -35,7 +39,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import utcnow
 
 from ...errors import FieldErrors
-from ...models import Schedule
+from ...models import ConfigChange, Schedule
 from ...models.runs import SCHEDULE_NAME_INDEX
 from .kinds import KindRegistry
 
@@ -273,10 +277,23 @@ def _saved_named(session: Session, schedule: Schedule, change) -> None:
                           ) from None
 
 
+AUDIT_AREA = "schedules"  # ConfigChange.area of what is done to schedules
+
+
+def _audit(session: Session, actor: str, summary: str) -> None:
+    session.add(ConfigChange(actor=actor, area=AUDIT_AREA, summary=summary[:4000]))
+
+
+def _called(schedule: Schedule) -> str:
+    """"schedule #3 “Nightly import”", as the audit names one."""
+    return f"schedule #{schedule.id} “{schedule.name}”"
+
+
 def create_schedule(session: Session, *, name: str, kind: str, params: dict, timing: Timing, actor: str,
-                    now: dt.datetime | None = None) -> Schedule:
-    """Add an enabled schedule with its first run computed (flushed, not committed). A name another schedule has
-    (whatever its case) is refused (:class:`FieldErrors`)."""
+                    now: dt.datetime | None = None, audited: bool = True) -> Schedule:
+    """Add an enabled schedule with its first run computed (flushed, not committed), ``actor`` recorded as who made
+    it (and, unless not ``audited``: a change of the caller's own records it, in the audit). A name another schedule
+    has (whatever its case) is refused (:class:`FieldErrors`)."""
     schedule = Schedule(kind=kind, params=dict(params), enabled=True, created_by=actor)
 
     def add() -> None:
@@ -285,13 +302,17 @@ def create_schedule(session: Session, *, name: str, kind: str, params: dict, tim
         session.add(schedule)
 
     _saved_named(session, schedule, add)
+    if audited:
+        _audit(session, actor, f"Added {_called(schedule)}: {describe(schedule)}")
     return schedule
 
 
-def update_schedule(session: Session, schedule: Schedule, *, name: str, timing: Timing,
+def update_schedule(session: Session, schedule: Schedule, *, name: str, timing: Timing, actor: str,
                     now: dt.datetime | None = None) -> Schedule:
-    """Change a schedule's name and timing; its next run is recomputed from now. A name another schedule has
-    (whatever its case) is refused (:class:`FieldErrors`)."""
+    """Change a schedule's name and timing; its next run is recomputed from now. What changed is recorded as
+    ``actor``'s (nothing, when nothing did). A name another schedule has (whatever its case) is refused
+    (:class:`FieldErrors`)."""
+    before = (schedule.name, describe(schedule))
 
     def change() -> None:
         _apply(session, schedule, name, timing)
@@ -299,11 +320,27 @@ def update_schedule(session: Session, schedule: Schedule, *, name: str, timing: 
             schedule.next_run_at = next_run_after(timing, now or utcnow())
 
     _saved_named(session, schedule, change)
+    changes = [f"{what} {old} → {new}" for what, old, new in (
+        ("name", f"“{before[0]}”", f"“{schedule.name}”"), ("timing", before[1], describe(schedule))) if old != new]
+    if changes:
+        _audit(session, actor, f"Changed schedule #{schedule.id} “{before[0]}”: " + "; ".join(changes))
     return schedule
 
 
-def set_enabled(session: Session, schedule: Schedule, enabled: bool, *, now: dt.datetime | None = None) -> None:
-    """Enable (next run from now: periods missed while disabled are not caught up) or disable."""
+def remove_schedule(session: Session, schedule: Schedule, *, actor: str) -> None:
+    """Delete a schedule (its past runs stay in the history), recorded as ``actor``'s (flushed, not committed)."""
+    _audit(session, actor, f"Deleted {_called(schedule)} ({describe(schedule)}, "
+                           f"{'enabled' if schedule.enabled else 'disabled'}); its past runs stay in the history")
+    session.delete(schedule)
+    session.flush()
+
+
+def set_enabled(session: Session, schedule: Schedule, enabled: bool, *, actor: str,
+                now: dt.datetime | None = None, audited: bool = True) -> None:
+    """Enable (next run from now: periods missed while disabled are not caught up) or disable; a change recorded as
+    ``actor``'s (unless not ``audited``: a change of the caller's own records it)."""
+    if audited and schedule.enabled != enabled:
+        _audit(session, actor, f"{'Enabled' if enabled else 'Disabled'} {_called(schedule)}")
     schedule.enabled = enabled
     schedule.next_run_at = next_run_after(Timing.of(schedule), now or utcnow()) if enabled else None
     session.flush()
