@@ -157,7 +157,8 @@ def check_command():
     report = run_preflight(db.session, lookups, reason, opportunity_lists)
     db.session.rollback()
     for check in report.checks:
-        click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.area}: {check.summary}")
+        click.echo(f"{'ok  ' if check.ok and check.checked else '--  ' if check.ok else 'FAIL'} {check.area}: "
+                   f"{check.summary}")
         if not check.ok:
             for item in check.items:
                 click.echo(f"     - {item}")

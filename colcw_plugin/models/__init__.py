@@ -59,7 +59,14 @@ from .settings import (
     RepMapping,
     Settings,
 )
-from .state import CompanyScan, DocumentExport, DocumentLineExport, ReferenceCache, RequiredField
+from .state import (
+    CompanyScan,
+    DocumentExport,
+    DocumentLineExport,
+    ReferenceCache,
+    RequiredField,
+    exported_by_all,
+)
 
 __all__ = [
     "ACTIVE_RUN_STATUSES", "CONTACT", "CUSTOMER", "CUSTOMER_MASTERS", "CW_MASTER", "DOCUMENT", "ENDED_RUN_STATUSES",
@@ -67,7 +74,7 @@ __all__ = [
     "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "CreateIntent", "DocumentDrift", "DocumentExport",
     "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",
     "RecordDrift", "RecordState", "ReferenceCache", "RequiredField", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
-    "SyncItem", "SyncRun", "TimeZoneChoice", "actor_label", "cancelled_message", "find_by_cw", "last_heartbeat", "late_cancel_note", "fingerprint", "get_link", "links_for", "remove_link",
+    "SyncItem", "SyncRun", "TimeZoneChoice", "actor_label", "cancelled_message", "exported_by_all", "find_by_cw", "last_heartbeat", "late_cancel_note", "fingerprint", "get_link", "links_for", "remove_link",
     "set_link", "stop_request_message", "stop_requested_by", "stored_time", "summarize_counts",
     "times_in",
 ]

@@ -6,11 +6,23 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from host_stub.extensions import db
-from host_stub.models import utcnow
+from host_stub.models import Document, utcnow
 
 
 class CompanyScan(db.Model):
@@ -30,6 +42,13 @@ class CompanyScan(db.Model):
     norm_name: Mapped[str] = mapped_column(String(160), default="", index=True)
     norm_phone: Mapped[str] = mapped_column(String(20), default="", index=True)
     scanned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def exported_by_all() -> ColumnElement[bool]:
+    """The documents an export of all quotes and orders takes, as a condition on the host's ``Document``: sales
+    orders, and quotes not converted (their sales orders carry their lines). The export's selection and the
+    pre-flight check's count of documents it would refuse both go by it."""
+    return or_(Document.doc_type == "order", Document.status != "converted")
 
 
 class DocumentExport(db.Model):

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
-from host_stub.models import PRODUCT_TYPES, Customer, CustomField, StoreSite, User
+from host_stub.models import (
+    PRODUCT_TYPES,
+    Customer,
+    CustomField,
+    Document,
+    DocumentFieldValue,
+    StoreSite,
+    User,
+)
 
-from ..models import Settings, stored_time
+from ..models import DOCUMENT, Link, Settings, exported_by_all, stored_time
 from ..text import plural
 from . import pages
 from .catalog_rules import CatalogRules
@@ -35,7 +43,9 @@ from .reps import rep_mappings
 
 @dataclass
 class Check:
-    """One line of the report. ``page`` is the colcw_admin endpoint where it is fixed."""
+    """One line of the report. ``page`` is the colcw_admin endpoint where it is fixed. ``checked`` is False for an
+    area that could not be checked (ConnectWise could not be read): it is no problem found, and no all-clear
+    either; the report shows it as not checked."""
 
     area: str
     ok: bool
@@ -43,6 +53,15 @@ class Check:
     items: list[str] = field(default_factory=list)
     fix: str = ""
     page: str | None = None
+    checked: bool = True
+
+
+def _not_checked(area: str, what: str = "") -> Check:
+    return Check(area, True, f"{what}Not checked: ConnectWise could not be reached.", checked=False)
+
+
+NOT_IN_CW = " (whether ConnectWise still has them was not checked: it could not be reached)"
+SHOWN_ITEMS = 20  # the documents a check lists by number; the rest are counted
 
 
 @dataclass
@@ -66,9 +85,37 @@ def _opportunity_field(session: Session, settings: Settings) -> Check:
                      else "The chosen opportunity name field no longer exists",
                      fix="Choose the field under Options on the connection page (create one under Admin → Custom "
                          "fields first if there is none).", page="colcw_admin.connection")
-    extra = " (blank names use the document number)" if settings.allow_empty_opportunity_name else \
-        " (documents with a blank name will not export)"
-    return Check("Opportunity name field", True, f"Opportunity names come from “{field_row.name}”{extra}.")
+    if settings.allow_empty_opportunity_name:
+        return Check("Opportunity name field", True,
+                     f"Opportunity names come from “{field_row.name}” (blank names use the document number).")
+    unnamed = _unnamed_documents(session, field_row.id)
+    if unnamed:
+        shown = [*unnamed[:SHOWN_ITEMS]] + ([f"and {len(unnamed) - SHOWN_ITEMS:,} more"]
+                                           if len(unnamed) > SHOWN_ITEMS else [])
+        return Check("Opportunity name field", False,
+                     f"Opportunity names come from “{field_row.name}”, and {plural(len(unnamed), 'document')} "
+                     f"{'has' if len(unnamed) == 1 else 'have'} none: {'its' if len(unnamed) == 1 else 'their'} "
+                     "export would be refused", shown,
+                     f"Enter a name in the “{field_row.name}” field of each document (its Edit page), or allow empty "
+                     f"opportunity names under {pages.OPTIONS.name} to name their opportunities by document number.",
+                     "colcw_admin.connection")
+    return Check("Opportunity name field", True,
+                 f"Opportunity names come from “{field_row.name}”; every document an export takes has one "
+                 "(documents with a blank name will not export).")
+
+
+def _unnamed_documents(session: Session, field_id: int) -> list[str]:
+    """The numbers of the documents an export of all would refuse for want of an opportunity name: no name in the
+    field, no opportunity linked, and not a sales order whose quote is linked (it takes over the quote's)."""
+    named = exists().where(DocumentFieldValue.document_id == Document.id, DocumentFieldValue.field_id == field_id,
+                           func.trim(DocumentFieldValue.value) != "")
+    linked = exists().where(Link.entity == DOCUMENT, Link.host_id == Document.id)
+    quote_link = aliased(Link)
+    quote_linked = exists().where(quote_link.entity == DOCUMENT, quote_link.host_id == Document.source_quote_id)
+    stmt = (select(Document.number)
+            .where(exported_by_all(), ~named, ~linked, ~and_(Document.doc_type == "order", quote_linked))
+            .order_by(Document.id))
+    return list(session.execute(stmt).scalars())
 
 
 def _reps(session: Session, settings: Settings, lookups: Lookups | None) -> Check:
@@ -94,8 +141,8 @@ def _reps(session: Session, settings: Settings, lookups: Lookups | None) -> Chec
             items.append(f"{user.name}: {m.member_identifier} was saved without checking it in ConnectWise")
         elif lookups is not None and lookups.member(m.member_identifier) is None:
             items.append(f"{user.name}: member {m.member_identifier} is no longer active in ConnectWise")
-    return Check("Sales reps", not items, f"Checked {scope}: " + (plural(len(items), "problem") if items else "all mapped"),
-                 items, "Map them on Sales rep mapping (Auto-map matches members by e-mail).", "colcw_admin.reps")
+    return Check("Sales reps", not items, f"Checked {scope}: " + (plural(len(items), "problem") if items else "all mapped")
+                 + (NOT_IN_CW if lookups is None else ""), items, "Map them on Sales rep mapping (Auto-map matches members by e-mail).", "colcw_admin.reps")
 
 
 def _product_types(rules: CatalogRules, lookups: Lookups | None) -> Check:
@@ -108,8 +155,8 @@ def _product_types(rules: CatalogRules, lookups: Lookups | None) -> Check:
             items.append(f"{host_type} → {target.name}: ConnectWise no longer has this product type")
         elif not target.id:
             items.append(f"{host_type} → {target.name} was saved without checking it in ConnectWise")
-    return Check("Product types", not items, "All product types are mapped" if not items else
-                 f"{plural(len(items), 'product type')} would stop products from being created", items,
+    return Check("Product types", not items, ("All product types are mapped" + (NOT_IN_CW if lookups is None else ""))
+                 if not items else f"{plural(len(items), 'product type')} would stop products from being created", items,
                  "Map them on Product integration mapping.", "colcw_admin.products")
 
 
@@ -127,19 +174,21 @@ def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) 
         fix = "Map them on Product integration mapping."
         mode = "the mapping table"
     else:
-        if lookups is not None:
-            items = [f"{cat} / {sub}" if sub else f"{cat} (lines without a sub-category cannot create products)"
-                     for cat, sub in pairs if rules.category_for(cat, sub) is None or lookups.subcategory(cat, sub) is None]
+        if lookups is None:
+            return _not_checked("Categories", "Using ChannelOnline's names. ")
+        items = [f"{cat} / {sub}" if sub else f"{cat} (lines without a sub-category cannot create products)"
+                 for cat, sub in pairs if rules.category_for(cat, sub) is None or lookups.subcategory(cat, sub) is None]
         fix = ("Add these categories / sub-categories in ConnectWise (Setup Tables → Product Category), or switch "
                "to the mapping on Product integration mapping.")
         mode = "ChannelOnline's names"
     return Check("Categories", not items, f"Using {mode}: " + (f"{plural(len(items), 'host category', 'host categories')} "
-                 f"{'has' if len(items) == 1 else 'have'} no ConnectWise match" if items else "every host category has a ConnectWise match"), items, fix, "colcw_admin.products")
+                 f"{'has' if len(items) == 1 else 'have'} no ConnectWise match" if items else "every host category has a ConnectWise match"
+                 + (NOT_IN_CW if lookups is None else "")), items, fix, "colcw_admin.products")
 
 
 def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | None) -> Check:
     if lookups is None:
-        return Check("Manufacturers", True, "Not checked: ConnectWise could not be reached.")
+        return _not_checked("Manufacturers")
     items = []
     for name in host_manufacturers(session):
         target = rules.manufacturer_for(name)
@@ -154,13 +203,13 @@ def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | Non
 
 def _provinces(session: Session, lookups: Lookups | None) -> Check:
     if lookups is None:
-        return Check("Canadian provinces", True, "Not checked: ConnectWise could not be reached.")
+        return _not_checked("Canadian provinces")
     # Compared as the export compares them (sync/shared/states.py): case-insensitively.
     have = {s.identifier.casefold() for s in lookups.states}
     missing = [code for code in CANADIAN_PROVINCES if code.casefold() not in have]
     used = dict(session.execute(select(Customer.state, func.count()).where(Customer.state.in_(missing))
                                 .group_by(Customer.state)).all()) if missing else {}
-    items = [f"{code} ({CANADIAN_PROVINCES[code]})" + (f": used by {used[code]} customer(s)" if code in used else "")
+    items = [f"{code} ({CANADIAN_PROVINCES[code]})" + (f": used by {plural(used[code], 'customer')}" if code in used else "")
              for code in missing]
     return Check("Canadian provinces", not items, f"{plural(len(items), 'Canadian province')} missing from ConnectWise's "
                  "state list" if items else "All Canadian provinces exist in ConnectWise", items,
@@ -182,7 +231,7 @@ def _new_opportunities(session: Session, settings: Settings, lists: OpportunityL
             return Check("New opportunities", True, f"New opportunities get {DEFAULT_LABEL}s for their type, stage and "
                          "status (a tenant that made the type or stage mandatory refuses them: choose one).")
         if lists is None:
-            return Check("New opportunities", True, f"{summary}. Not checked: ConnectWise could not be reached.")
+            return _not_checked("New opportunities", f"{summary}. ")
         return Check("New opportunities", True, f"{summary}.")
     if required is not None and not found:
         who = f" for {required.document}" if required.document else ""

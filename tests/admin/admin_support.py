@@ -10,7 +10,7 @@ from sqlalchemy import select
 from colcw_plugin.models import RepMapping
 from helpers import csrf_from
 from host_stub.extensions import db
-from host_stub.models import Customer, Document, DocumentLine, User
+from host_stub.models import Customer, Document, DocumentFieldValue, DocumentLine, User
 
 BASE = "/admin/integration/connectwise"
 
@@ -29,6 +29,19 @@ def add_document_lines(lines: list[tuple[str, str, str, str]], number: str = "QT
     db.session.add(doc)
     db.session.commit()
     return doc
+
+
+def name_documents(field_id: int) -> None:
+    """Give every document without an opportunity name one, in the custom field ``field_id``."""
+    rows = {v.document_id: v for v in db.session.execute(
+        select(DocumentFieldValue).where(DocumentFieldValue.field_id == field_id)).scalars()}
+    for doc_id, number in db.session.execute(select(Document.id, Document.number)).all():
+        row = rows.get(doc_id)
+        if row is None:
+            db.session.add(DocumentFieldValue(document_id=doc_id, field_id=field_id, value=f"Deal {number}"))
+        elif not row.value.strip():
+            row.value = f"Deal {number}"
+    db.session.commit()
 
 
 def post_form(client, path: str, data: dict):

@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Document
 
+from ...models import exported_by_all
 from ..jobs import ranges
 from ..jobs.kinds import SyncContext
 from ..jobs.recorder import RunRecorder, RunStopped, Unreachable
@@ -40,7 +41,7 @@ def selection_condition(params: dict) -> ColumnElement[bool]:
     """What a run selecting documents by date range, or all of them, selects, as a condition on :class:`Document`
     (converted quotes are left out: their sales orders carry their lines), as it is now. ValueError with a message
     for bad params, and for params that select documents by id."""
-    selected = or_(Document.doc_type == "order", Document.status != "converted")
+    selected = exported_by_all()
     if params.get("range"):
         spec = params["range"]
         span = ranges.resolve(spec.get("preset", ""), spec.get("start"), spec.get("end"))
