@@ -1,19 +1,23 @@
 """Auto-map: fill in what can be matched without a person, and say what is left for one.
 
 Reps are matched to members by e-mail (case-insensitive, as e-mail is); product types,
-categories / sub-categories and manufacturers by exact name. Existing choices are never
-changed, so running it again maps nothing new (``make demo`` runs it on every start).
+categories / sub-categories and manufacturers by exact name. Categories follow the category mode:
+the mapping table is filled only when it is used ("Use the mapping below"); with ChannelOnline's
+names Auto-map says which pairs ConnectWise lacks and maps none (a filled table that exports
+ignore would only mislead). Existing choices are never changed, so running it again maps nothing
+new (``make demo`` runs it on every start).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host_stub.models import PRODUCT_TYPES
 
-from ..models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMapping
+from ..models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMapping, Settings
 from .categories import category_mappings
 from .common import host_category_pairs, host_manufacturers, host_users, lock_settings
 from .lookups import Lookups
@@ -25,16 +29,20 @@ from .reps import rep_mappings
 @dataclass
 class AutomapReport:
     """``mapped``: what this run set; ``kept``: how many were already mapped; ``same_name``: host
-    manufacturers ConnectWise holds under the same name (nothing to map); ``left``: for a person."""
+    manufacturers ConnectWise holds under the same name (nothing to map); ``left``: for a person;
+    ``categories``: the category mode the categories followed and what that meant."""
 
     mapped: list[str] = field(default_factory=list)
     kept: int = 0
     same_name: int = 0
     left: list[str] = field(default_factory=list)
+    categories: str = ""
 
     def lines(self) -> list[str]:
         out = [f"Mapped: {m}" for m in self.mapped] or ["Nothing new to map."]
         out.append(f"Already mapped and left as they were: {self.kept}.")
+        if self.categories:
+            out.append(self.categories)
         if self.same_name:
             out.append(f"Manufacturers with the same name in ConnectWise (no alias needed): {self.same_name}.")
         out += [f"Left for a person: {item}" for item in self.left]
@@ -103,7 +111,44 @@ def _parents_of(lookups: Lookups, sub: str, cat: str) -> list[str]:
                   key=str.lower)
 
 
-def _categories(session: Session, lookups: Lookups, report: AutomapReport) -> None:
+# The category modes as the pre-flight check names them, and as the Categories section's choices read.
+BY_NAMES, BY_MAPPING = "using ChannelOnline's names", "using the mapping table"
+NAMES_CHOICE, MAPPING_CHOICE = "“Use the names from ChannelOnline”", "“Use the mapping below”"
+
+
+def _categories(session: Session, mode: str, lookups: Lookups, report: AutomapReport) -> None:
+    if mode == "mapping":
+        _mapped_categories(session, lookups, report)
+    else:
+        _named_categories(session, lookups, report)
+
+
+def _named_categories(session: Session, lookups: Lookups, report: AutomapReport) -> None:
+    """Names mode: exports look for each line's own names in ConnectWise and never read the table, so nothing is
+    mapped; what is left is what ConnectWise lacks (as the pre-flight check lists it)."""
+    pairs = host_category_pairs(session)
+    found = 0
+    for cat, sub in pairs:
+        if not sub:
+            report.left.append(f"category {cat} (lines without a sub-category; {BY_NAMES}): a ConnectWise product "
+                               "needs a sub-category; set one on those lines, or choose "
+                               f"{MAPPING_CHOICE} on Product integration mapping and map {cat} there.")
+        elif lookups.subcategory(cat, sub) is not None:
+            found += 1
+        else:
+            others = _parents_of(lookups, sub, cat)
+            report.left.append(f"category {cat} / {sub} ({BY_NAMES}): {_missing_pair(cat, sub)}; add it in "
+                               "ConnectWise (Setup Tables → Product Category), or choose " + (
+                                   f"{MAPPING_CHOICE} on Product integration mapping and map it to “{sub}” under "
+                                   f"{_and(others)}." if others else
+                                   f"{MAPPING_CHOICE} on Product integration mapping and map it there."))
+    report.categories = (f"Categories, {BY_NAMES} ({NAMES_CHOICE} is chosen on Product integration mapping): "
+                         f"{found} of {len(pairs)} ChannelOnline categories / sub-categories exist in ConnectWise "
+                         "under the same names. Exports do not read the mapping table in this mode, so Auto-map "
+                         "mapped no categories.")
+
+
+def _mapped_categories(session: Session, lookups: Lookups, report: AutomapReport) -> None:
     current = category_mappings(session)
     for cat, sub in host_category_pairs(session):
         if (cat, sub) in current:
@@ -111,11 +156,11 @@ def _categories(session: Session, lookups: Lookups, report: AutomapReport) -> No
             continue
         ref = lookups.subcategory(cat, sub) if sub else None
         if not sub:
-            report.left.append(f"category {cat} (lines without a sub-category): choose a ConnectWise sub-category "
-                               "on Product integration mapping.")
+            report.left.append(f"category {cat} (lines without a sub-category; {BY_MAPPING}): choose a ConnectWise "
+                               "sub-category on Product integration mapping.")
             continue
         if ref is None:
-            report.left.append(f"category {cat} / {sub}: {_missing_pair(cat, sub)}; " + (
+            report.left.append(f"category {cat} / {sub} ({BY_MAPPING}): {_missing_pair(cat, sub)}; " + (
                 f"it has “{sub}” under {_and(others)}: map it on Product integration mapping."
                 if (others := _parents_of(lookups, sub, cat)) else
                 "add it in ConnectWise (Setup Tables → Product Category), or map it on Product integration mapping."))
@@ -124,6 +169,9 @@ def _categories(session: Session, lookups: Lookups, report: AutomapReport) -> No
                                     cw_category_name=ref.parent_name, cw_subcategory_id=ref.id,
                                     cw_subcategory_name=ref.name))
         report.mapped.append(f"category {cat} / {sub} → {ref.parent_name} / {ref.name}")
+    report.categories = (f"Categories, {BY_MAPPING} ({MAPPING_CHOICE} is chosen on Product integration mapping): "
+                         "each ChannelOnline category / sub-category that ConnectWise has under the same names is "
+                         "mapped to it.")
 
 
 def _manufacturers(session: Session, lookups: Lookups, report: AutomapReport) -> None:
@@ -150,11 +198,13 @@ def _manufacturers(session: Session, lookups: Lookups, report: AutomapReport) ->
 
 def automap(session: Session, lookups: Lookups, actor: str) -> AutomapReport:
     """Map what matches; flushes and records the change, the caller commits."""
-    lock_settings(session)
+    settings = lock_settings(session)
+    # The mode as committed once the lock is held (a save of the mode may have ended while this waited for it).
+    mode = session.execute(select(Settings.category_mode).where(Settings.id == settings.id)).scalar_one()
     report = AutomapReport()
     _reps(session, lookups, report)
     _product_types(session, lookups, report)
-    _categories(session, lookups, report)
+    _categories(session, mode, lookups, report)
     _manufacturers(session, lookups, report)
     if report.mapped:
         session.add(ConfigChange(actor=actor, area="automap", summary=("Auto-mapped " + "; ".join(report.mapped))[:4000]))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from colcw_plugin.models import CategoryMapping, RepMapping
 from colcw_plugin.setup.connection import get_settings
 from helpers import csrf_from
+from host_stub import demo_data
 from host_stub.extensions import db
 from host_stub.models import User
 
@@ -85,9 +86,9 @@ def test_a_category_line_names_the_categories_connectwise_has_the_subcategory_un
     _use_the_mapping(admin_client)
     text = _automap_page(admin_client)
     # The empty tenant has Desktops under Hardware, nothing under a category named Computers.
-    assert ("category Computers / Desktops: ConnectWise has no sub-category “Desktops” under a category "
+    assert ("category Computers / Desktops (using the mapping table): ConnectWise has no sub-category “Desktops” under a category "
             "“Computers”; it has “Desktops” under Hardware: map it on Product integration mapping.") in text
-    assert ("category Networking / Switches: ConnectWise has no sub-category “Switches” under a category "
+    assert ("category Networking / Switches (using the mapping table): ConnectWise has no sub-category “Switches” under a category "
             "“Networking”; add it in ConnectWise (Setup Tables → Product Category), or map it on Product integration "
             "mapping.") in text
     assert "no sub-category of that name" not in text
@@ -100,3 +101,49 @@ def test_a_category_line_names_the_categories_connectwise_has_the_subcategory_un
     db.session.expire_all()
     assert db.session.execute(select(CategoryMapping).where(CategoryMapping.host_category == "Computers")).first() \
         is None
+
+
+def _products_page(admin_client) -> str:
+    return admin_client.get(BASE + "/products").get_data(as_text=True)
+
+
+def test_with_channelonlines_names_automap_maps_no_category_and_says_what_connectwise_lacks(admin_client,
+                                                                                            connected_demo):
+    assert get_settings(db.session).category_mode == "names"  # a new install's choice
+    pairs = sum(len(subs) for subs in demo_data.CATEGORIES.values())
+    same = pairs - len(demo_data.CATEGORIES_MISSING_IN_CW)
+    text = _automap_page(admin_client)
+    assert (f"Categories, using ChannelOnline's names (“Use the names from ChannelOnline” is chosen on Product "
+            f"integration mapping): {same} of {pairs} ChannelOnline categories / sub-categories exist in ConnectWise "
+            "under the same names. Exports do not read the mapping table in this mode, so Auto-map mapped no "
+            "categories.") in text
+    assert ("category Power / PDUs (using ChannelOnline's names): ConnectWise has no sub-category “PDUs” under a "
+            "category “Power”; add it in ConnectWise (Setup Tables → Product Category), or choose “Use the mapping "
+            "below” on Product integration mapping and map it there.") in text
+    assert "category Networking / Switches →" not in text
+    db.session.expire_all()
+    assert db.session.execute(select(CategoryMapping)).first() is None
+    assert 'id="mapping-unused"' not in _products_page(admin_client)  # no "The mapping below is not used" box
+
+    # The admin chooses the mapping: Auto-map now fills the table, and says so.
+    _use_the_mapping(admin_client)
+    text = _automap_page(admin_client)
+    assert ("Categories, using the mapping table (“Use the mapping below” is chosen on Product integration "
+            "mapping): each ChannelOnline category / sub-category that ConnectWise has under the same names is "
+            "mapped to it.") in text
+    assert "category Networking / Switches → Networking / Switches" in text
+    assert "category Power / PDUs (using the mapping table): ConnectWise has no sub-category “PDUs”" in text
+    db.session.expire_all()
+    assert len(db.session.execute(select(CategoryMapping)).all()) == same
+    assert 'id="mapping-unused"' not in _products_page(admin_client)
+
+
+def test_with_channelonlines_names_a_subcategory_under_another_category_is_named(app, admin_client, connected):
+    text = _automap_page(admin_client)
+    assert ("category Computers / Desktops (using ChannelOnline's names): ConnectWise has no sub-category “Desktops” "
+            "under a category “Computers”; add it in ConnectWise (Setup Tables → Product Category), or choose “Use "
+            "the mapping below” on Product integration mapping and map it to “Desktops” under Hardware.") in text
+    result = app.test_cli_runner().invoke(args=["colcw", "automap"]).output  # the command says the same
+    assert "Categories, using ChannelOnline's names" in result
+    assert ("Left for a person: category Computers / Desktops (using ChannelOnline's names): ConnectWise has no "
+            "sub-category “Desktops” under a category “Computers”") in result

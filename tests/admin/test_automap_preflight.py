@@ -28,6 +28,8 @@ def _rep_members() -> dict[str, str]:
 
 
 def test_automap_maps_reps_by_email_and_names_exactly_and_reports_the_rest(admin_client, connected_demo):
+    get_settings(db.session).category_mode = "mapping"  # categories are mapped only while the mapping is used
+    db.session.commit()
     token = csrf_from(admin_client.get(BASE + "/").get_data(as_text=True))
     resp = admin_client.post(BASE + "/automap", data={"csrf_token": token})
     html = resp.get_data(as_text=True)
@@ -40,7 +42,8 @@ def test_automap_maps_reps_by_email_and_names_exactly_and_reports_the_rest(admin
     mapped = {(m.host_category, m.host_subcategory) for m in db.session.execute(select(CategoryMapping)).scalars()}
     expected = {(c, s) for c, subs in demo_data.CATEGORIES.items() for s in subs} - demo_data.CATEGORIES_MISSING_IN_CW
     assert mapped == expected
-    assert "category Power / PDUs: ConnectWise has no sub-category “PDUs” under a category “Power”" in html
+    assert ("category Power / PDUs (using the mapping table): ConnectWise has no sub-category “PDUs” under a category "
+            "“Power”") in html
     audit = db.session.execute(select(ConfigChange).where(ConfigChange.area == "automap")).scalar_one()
     assert "rrep" in audit.summary
 
@@ -108,8 +111,9 @@ def test_preflight_lists_everything_that_would_make_an_export_fail(app, connecte
 
 def test_preflight_passes_once_everything_is_set_up(app, connected_demo, demo_client):
     add_document_lines([("Acme Widgets", "Peripherals", "Monitors", "Product")])
-    automap(db.session, load_lookups(demo_client), "tests")
     settings = get_settings(db.session)
+    settings.category_mode = "mapping"  # Auto-map fills the table only while it is used
+    automap(db.session, load_lookups(demo_client), "tests")
     settings.opportunity_field_id = db.session.execute(select(CustomField.id)).scalar()
     name_documents(settings.opportunity_field_id)  # a document without a name would be refused
     lookups = load_lookups(demo_client)
@@ -167,8 +171,9 @@ def test_lines_without_a_subcategory_need_their_own_mapping_row(app, connected_d
 
     add_document_lines([("Cisco", "Services", "", "Labor")])
     lookups = load_lookups(demo_client)
-    automap(db.session, lookups, "tests")
     settings = get_settings(db.session)
+    settings.category_mode = "mapping"  # Auto-map fills the table only while it is used
+    automap(db.session, lookups, "tests")
     gaps = [CategoryChoice(c, s, "Hardware", "Storage") for c, s in demo_data.CATEGORIES_MISSING_IN_CW]
     save_categories(db.session, settings, "mapping", gaps, lookups, "tests")
     items = _areas(run_preflight(db.session, lookups))["Categories"].items

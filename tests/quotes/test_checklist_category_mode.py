@@ -69,8 +69,8 @@ def test_names_mode_advice_leads_to_the_mapping_mode_and_the_mapping_page_says_a
     assert ("The mapping below is not used: “Use the names from ChannelOnline” is chosen, so exports look for each "
             "line's own category and sub-category in ConnectWise and ignore the 1 category mapped below. The mapping "
             "counts only once “Use the mapping below” is chosen and saved") in warning
-    assert re.search(r"\(\d+ categories below have none yet: Auto-map, at the foot of this page, maps each one "
-                     r"ConnectWise has under the same name\)\.", warning), warning
+    assert re.search(r"\(\d+ categories below have none yet: once the mapping is used, Auto-map, at the foot of this "
+                     r"page, maps each one ConnectWise has under the same name\)\.", warning), warning
 
     # The checklist, still ✗ (the mode decides), now names the saved row and the one step left.
     row = _lines_row(admin_client, doc.id)
