@@ -73,9 +73,15 @@ def _reps(session: Session, lookups: Lookups, report: AutomapReport) -> None:
             report.left.append(f"sales rep {user.name}: member {m.identifier} has no default location or business "
                                "unit; choose them on Sales rep mapping.")
             continue
-        session.add(RepMapping(user_id=user.id, member_id=m.id, member_identifier=m.identifier,
-                               location_id=m.location_id, location_name=m.location_name,
-                               department_id=m.department_id, department_name=m.department_name))
+        # A row without a member is filled in, not added beside: user_id is unique, and a second row would fail
+        # the whole run.
+        row = current.get(user.id)
+        if row is None:
+            row = RepMapping(user_id=user.id)
+            session.add(row)
+        row.member_id, row.member_identifier = m.id, m.identifier
+        row.location_id, row.location_name = m.location_id, m.location_name
+        row.department_id, row.department_name = m.department_id, m.department_name
         report.mapped.append(f"sales rep {user.name} → member {m.identifier} ({m.location_name} / "
                              f"{m.department_name})")
 
@@ -91,7 +97,11 @@ def _product_types(session: Session, lookups: Lookups, report: AutomapReport) ->
             report.left.append(f"product type {host_type}: ConnectWise has no product type of that name; choose one "
                                "on Product integration mapping.")
             continue
-        session.add(ProductTypeMapping(host_type=host_type, cw_type_id=ref.id, cw_type_name=ref.name))
+        row = current.get(host_type)  # a row without a product type is filled in (host_type is unique)
+        if row is None:
+            row = ProductTypeMapping(host_type=host_type)
+            session.add(row)
+        row.cw_type_id, row.cw_type_name = ref.id, ref.name
         report.mapped.append(f"product type {host_type} → {ref.name}")
 
 

@@ -9,7 +9,7 @@ import re
 from admin_support import BASE, add_document_lines, post_form
 from sqlalchemy import select
 
-from colcw_plugin.models import CategoryMapping, RepMapping
+from colcw_plugin.models import CategoryMapping, ProductTypeMapping, RepMapping
 from colcw_plugin.setup.connection import get_settings
 from helpers import csrf_from
 from host_stub import demo_data
@@ -147,3 +147,19 @@ def test_with_channelonlines_names_a_subcategory_under_another_category_is_named
     assert "Categories, using ChannelOnline's names" in result
     assert ("Left for a person: category Computers / Desktops (using ChannelOnline's names): ConnectWise has no "
             "sub-category “Desktops” under a category “Computers”") in result
+
+
+def test_a_row_left_without_a_member_or_product_type_is_filled_in_not_added_beside(admin_client, connected_demo):
+    # Rows with blank values, as an earlier version or a hand edit may have left them (the pages delete a row
+    # they blank): Auto-map must complete and fill them.
+    riley = db.session.execute(select(User).where(User.email == "riley@demo.example")).scalar_one()
+    db.session.add(RepMapping(user_id=riley.id, member_identifier=""))
+    db.session.add(ProductTypeMapping(host_type="Product", cw_type_name=""))
+    db.session.commit()
+    text = _automap_page(admin_client)
+    assert "sales rep Riley Rep → member rrep (Main / Sales)" in text and "product type Product → Product" in text
+    db.session.expire_all()
+    [rep] = db.session.execute(select(RepMapping).where(RepMapping.user_id == riley.id)).scalars()
+    assert (rep.member_identifier, rep.location_name, rep.department_name) == ("rrep", "Main", "Sales")
+    [product] = db.session.execute(select(ProductTypeMapping).where(ProductTypeMapping.host_type == "Product")).scalars()
+    assert (product.cw_type_name, product.cw_type_id is not None) == ("Product", True)
