@@ -10,6 +10,8 @@ confirmed before Export now goes ahead.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import dataclass
 
 from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
@@ -34,15 +36,16 @@ from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
 from ..sync.quotes.opportunities import shared_setup
 from ..sync.quotes.picker import ExportTarget, active_export, bulk_export, export_target, line_problems
-from ..sync.quotes.preflight import Check, preflight, with_target
+from ..sync.quotes.preflight import CONNECTION, Check, connection_failed, not_checked, preflight, with_target
 from ..sync.quotes.problems import ExportRefused
 from ..sync.quotes.state import panel_state
-from ..text import plural, sentence
+from ..text import plural
 from . import rep_bp
 from .parts import fragment_or_page
 from .support import already_running, not_connected, runtime
 from .zone import display_zone, when
 
+log = logging.getLogger(__name__)
 LINES = "Lines"  # the checklist's row for the lines the export would refuse
 REFRESH_SECONDS = 3  # how often a linked document's panel asks for what came back from ConnectWise
 # Where the panel goes on the document's page (htmx swaps it in once the page is shown). The opportunity picker
@@ -83,7 +86,7 @@ class _Asked:
     target: ExportTarget | None = None  # where the export goes (None while a check fails)
     lines_checked: bool = False
     lines: ExportRefused | None = None  # the lines the export would refuse
-    problem: str | None = None  # why ConnectWise could not be asked
+    failed: str | None = None  # why ConnectWise could not be asked (the connection row's ✗)
 
 
 def _ask_connectwise(doc: Document, snapshot: dict, checks: list, store: bool) -> _Asked:
@@ -99,12 +102,34 @@ def _ask_connectwise(doc: Document, snapshot: dict, checks: list, store: bool) -
             if all(c.ok for c in checks):
                 setup = shared_setup(client, db.engine, settings, store, session=db.session)
                 asked.target = export_target(db.session, client, setup, settings, doc, snapshot)
-    except (NotConfigured, SecretError):
-        return _Asked()
+    except NotConfigured:
+        return _Asked()  # (reset since the checks were read: the next look says so)
+    except SecretError:
+        asked.failed = connection_failed(None)
     except ConnectWiseError as e:
-        asked.problem = (f"ConnectWise could not be asked where the export goes and whether its lines can go: "
-                         f"{sentence(e.message)} The export checks again.")
+        log.warning("The export checklist of %s could not ask ConnectWise: %s", doc.number, e)
+        asked.failed = connection_failed(e)
     return asked
+
+
+def _with_answers(checks: list[Check], doc: Document, asked: _Asked) -> list[Check]:
+    """The checks with what ConnectWise said: where the export goes, and the Lines row. When it could not be asked,
+    the connection row fails with why, and what only ConnectWise can tell is shown as not checked, not ticked."""
+    if asked.failed is not None:
+        why = "ConnectWise could not be asked"
+        checks = [dataclasses.replace(c, ok=False, detail=asked.failed) if c.label == CONNECTION else
+                  not_checked(c, f"{why} where the export goes.") if c.label == "Opportunity" and c.ok else c
+                  for c in checks]
+        if doc.lines and not asked.lines_checked:
+            checks.append(not_checked(Check(False, LINES), f"{why} whether its lines can be exported."))
+    else:
+        checks = with_target(checks, asked.target.refused if asked.target else None)
+    if asked.lines is not None:
+        checks = [*checks, Check(False, LINES, f"{plural(len(asked.lines.lines), 'line')} cannot be exported yet:")]
+    elif asked.lines_checked:
+        checks = [*checks, Check(True, LINES, "Its line can be exported." if len(doc.lines) == 1 else
+                                 f"Each of its {len(doc.lines)} lines can be exported.")]
+    return checks
 
 
 def _checklist(doc: Document, snapshot: dict, store: bool) -> dict:
@@ -112,15 +137,10 @@ def _checklist(doc: Document, snapshot: dict, store: bool) -> dict:
     the lines it would refuse), and the document's export run while it is queued or running."""
     checks = preflight(db.session, doc, current_actor(), snapshot)
     asked = _ask_connectwise(doc, snapshot, checks, store)
+    checks = _with_answers(checks, doc, asked)
     target, lines = asked.target, asked.lines
-    checks = with_target(checks, target.refused if target else None)
-    if lines is not None:
-        checks = [*checks, Check(False, LINES, f"{plural(len(lines.lines), 'line')} cannot be exported yet:")]
-    elif asked.lines_checked:
-        checks = [*checks, Check(True, LINES, "Its line can be exported." if len(doc.lines) == 1 else
-                                       f"Each of its {len(doc.lines)} lines can be exported.")]
     active = active_export(db.session, doc.id)
-    return {"checks": checks, "target": target, "target_problem": asked.problem,
+    return {"checks": checks, "target": target,
             "line_problems": lines.lines if lines is not None else [],
             "blocking": next((c for c in checks if not c.ok), None), "active": active,
             "bulk": None if active else bulk_export(db.session, doc.id)}  # a run exporting it among other documents

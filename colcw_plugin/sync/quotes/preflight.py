@@ -12,6 +12,15 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import Contact, CustomField, Document
 
+from ...cw.errors import (
+    AuthenticationFailed,
+    ConnectWiseError,
+    DiscoveryError,
+    NetworkError,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+)
 from ...models import DocumentDrift, get_link
 from ...setup import pages
 from ...setup.connection import is_configured, read_settings
@@ -30,6 +39,33 @@ class Check:
     # Said after the detail, also when the page shows what ConnectWise said instead (where the export goes).
     note: str = ""
     order: tuple[int, str] | None = None  # a converted quote's sales order (id, number), which the page links to
+    # UNCHECKED: ConnectWise could not be asked what this check needs to know (neither ✓ nor ✗, and not ok: Export
+    # now waits for an answer); CHECKING: it is being asked (the page loads ConnectWise's part after it).
+    state: str = ""
+
+
+CONNECTION = "ConnectWise connection"  # the checklist's first row
+UNCHECKED, CHECKING = "unchecked", "checking"
+
+
+def connection_failed(error: ConnectWiseError | None) -> str:
+    """Why ConnectWise could not be asked, as a rep can act on it (``error`` None: colcw cannot read its saved keys)."""
+    admin = f"ask an admin to check the connection ({pages.CONNECTION.name})."
+    if error is None:
+        return f"colcw cannot read its saved ConnectWise keys: {admin}"
+    if isinstance(error, AuthenticationFailed | PermissionDenied):
+        return f"ConnectWise refuses colcw's keys: {admin}"
+    if isinstance(error, NetworkError | ServerError | RateLimited) or (
+            isinstance(error, DiscoveryError) and error.transient):
+        return "ConnectWise cannot be reached right now: try again later."
+    if isinstance(error, DiscoveryError):  # the site URL or the company id is wrong
+        return f"ConnectWise does not know colcw's site URL or company id: {admin}"
+    return f"ConnectWise could not be asked ({error.message.rstrip('.')}): try again later; if it persists, {admin}"
+
+
+def not_checked(check: Check, why: str) -> Check:
+    """``check`` shown as not checked (neither ✓ nor ✗): it depends on ConnectWise, which could not be asked."""
+    return dataclasses.replace(check, ok=False, state=UNCHECKED, detail=f"Not checked: {why}", fix="", note="")
 
 
 def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dict) -> list[Check]:
@@ -38,9 +74,9 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
     if not is_configured(settings):
         # Nothing else can be told without the connection and its settings (after a Reset, the
         # opportunity name field is not chosen yet either): say that, and only that.
-        return [Check(False, "ConnectWise connection", "ConnectWise is not connected yet: ask an admin to set up "
+        return [Check(False, CONNECTION, "ConnectWise is not connected yet: ask an admin to set up "
                       "the connection (Admin → Integration → ConnectWise).")]
-    checks = [Check(True, "ConnectWise connection")]
+    checks = [Check(True, CONNECTION)]
     if doc.is_quote and doc.status == "converted":  # the export skips it: its order carries its lines
         order = session.execute(select(Document.id, Document.number).where(Document.source_quote_id == doc.id)
                                 .order_by(Document.id)).first()
