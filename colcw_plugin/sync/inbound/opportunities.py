@@ -22,7 +22,10 @@
   (quantity, price, cost, description; a line removed; a line added by hand since the export).
   The document is never rewritten: the differences are kept (``colcw_document_drift``) for its
   page ("changed in ConnectWise since export") and its export page (what the next export will
-  overwrite). colcw's own export compares equal, so it never shows as a change.
+  overwrite). colcw's own export compares equal, so it never shows as a change. A quote converted
+  into a sales order is not compared: its order carries its lines (it adopted the quote's products),
+  so the order's own re-exports would read as changes made in ConnectWise to a quote that cannot be
+  exported again; what was kept for it before the conversion is dropped, without a note.
 * **Deleted**: the document's link is marked broken and its page says what to do.
 """
 
@@ -162,9 +165,11 @@ class OpportunityPlanner:
         for link in links:
             if link.host_id not in numbers:
                 continue  # the document was deleted in the host
+            doc = documents[link.host_id]
             plans.append(self._document(link, numbers[link.host_id], exports.get(link.host_id, []),
                                         hand.get(link.host_id, set()), current.get(link.host_id),
-                                        drifts.get(link.host_id), won_by.get(link.cw_id)))
+                                        drifts.get(link.host_id), won_by.get(link.cw_id),
+                                        converted=doc.doc_type == "quote" and doc.status == "converted"))
         return plans
 
     @staticmethod
@@ -187,7 +192,8 @@ class OpportunityPlanner:
 
     def _document(self, link: Link, number: str, exports: list[DocumentLineExport], hand: set[int],
                   current: DocumentExternalStatus | None, drift: DocumentDrift | None,
-                  won_by: str | None) -> DocumentPlan:
+                  won_by: str | None, *, converted: bool = False) -> DocumentPlan:
+        """``converted``: a quote converted into a sales order, whose lines its order carries (not compared)."""
         plan = DocumentPlan(link.host_id, number, link, link.cw_id)
         record = self.found.opportunities.get(link.cw_id)
         if record is None:
@@ -206,14 +212,16 @@ class OpportunityPlanner:
         plan.close = read_now if read_now != seen else None
         was = (current.status, current.label) if current is not None else None
         plan.status_changed = was != ((plan.status["status"], plan.status["label"]) if plan.status else None)
-        if exports or hand:
+        if converted:
+            plan.drift_changed = drift is not None  # kept from before the conversion: dropped, not a change
+        elif exports or hand:
             changes = product_changes(exports, self.found.products.get(link.cw_id, []), hand)
             plan.drift = changes or None
             plan.drift_changed = (drift.changes if drift else None) != plan.drift
         notes = []
         if plan.status_changed:
             notes.append(plan.status["label"] if plan.status else "open again in ConnectWise")
-        if plan.drift_changed:
+        if plan.drift_changed and not converted:
             notes.append(f"{len(plan.drift)} change{'s' if len(plan.drift) != 1 else ''} in ConnectWise since export: "
                          + "; ".join(describe_change(c) for c in plan.drift) if plan.drift
                          else "its products match the export again")

@@ -132,6 +132,10 @@ class PanelState:
     next_try_at: dt.datetime | None = None  # when that run, waiting, tries again
     open_feeders: int = 0  # quotes not converted yet that feed its opportunity (besides it and its own quote)
     live: bool = False  # live updates are on: a status ConnectWise has is shown (none shown: it is open)
+    # A quote converted into a sales order: that order (id, number), which carries its lines to ConnectWise; the
+    # quote offers no export, and the products it exported, now the order's, are not its changes (drift is None).
+    order: tuple[int, str] | None = None
+    converted: bool = False
 
     @property
     def name_changed(self) -> bool:
@@ -164,7 +168,7 @@ class PanelState:
 
 def _panel_statement():
     """The document panel's one statement (built once: its cache key is computed once, not per page view)."""
-    own, quote, feeder, fed = aliased(Link), aliased(Link), aliased(Link), aliased(Document)
+    own, quote, feeder, fed, order = aliased(Link), aliased(Link), aliased(Link), aliased(Document), aliased(Document)
     open_feeders = (select(func.count()).select_from(feeder).join(fed, fed.id == feeder.host_id)
                     .where(feeder.entity == "document", feeder.cw_id == own.cw_id, fed.doc_type == "quote",
                            fed.status != "converted", fed.id != Document.id,
@@ -172,12 +176,14 @@ def _panel_statement():
                     .correlate(Document, own).scalar_subquery())
     live = select(LiveSettings.enabled).order_by(LiveSettings.id).limit(1).scalar_subquery()
     return (select(DocumentExport, own, quote, DocumentDrift, SyncRun.status, SyncRun.next_try_at, open_feeders,
-                   live).select_from(Document)
+                   live, order.id, order.number).select_from(Document)
             .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
             .outerjoin(SyncRun, SyncRun.id == DocumentExport.last_run_id)
             .outerjoin(own, and_(own.entity == "document", own.host_id == Document.id))
             .outerjoin(quote, and_(quote.entity == "document", quote.host_id == Document.source_quote_id))
             .outerjoin(DocumentDrift, DocumentDrift.document_id == Document.id)
+            .outerjoin(order, and_(order.source_quote_id == Document.id, Document.doc_type == "quote",
+                                   Document.status == "converted"))  # (a quote is converted once)
             .where(Document.id == bindparam("document_id", type_=Integer)))
 
 
@@ -186,15 +192,19 @@ _PANEL = _panel_statement()
 
 def _panel_rows(session: Session, doc) -> tuple:
     """The document's export state, its link, its source quote's link, its drift, its last run's status and next
-    try, the unconverted quotes feeding its opportunity besides it and whether live updates are on, in one
-    statement."""
+    try, the unconverted quotes feeding its opportunity besides it, whether live updates are on and, for a
+    converted quote, its sales order's id and number, in one statement."""
     row = session.execute(_PANEL, {"document_id": doc.id}).first()
-    return tuple(row) if row is not None else (None, None, None, None, None, None, 0, False)
+    return tuple(row) if row is not None else (None, None, None, None, None, None, 0, False, None, None)
 
 
 def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> PanelState:
     """The panel of ``doc`` (a host Document), from colcw's state and links."""
-    state, link, quote_link, drift, run_status, next_try_at, open_feeders, live = _panel_rows(session, doc)
+    (state, link, quote_link, drift, run_status, next_try_at, open_feeders, live, order_id,
+     order_number) = _panel_rows(session, doc)
+    converted = bool(doc.is_quote and doc.status == "converted")
+    if converted:
+        drift = None  # kept from before the conversion: its order carries its lines now (inbound/opportunities.py)
     via_quote = ""
     opp_id = link.cw_id if link else (state.opportunity_id if state else None)
     opp_name = (state.opportunity_name if state else "") or (link.cw_identifier if link else "")
@@ -221,4 +231,5 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         chosen=bool(link is not None and not exported), failed_lines=failed_lines, drift=drift,
         waiting=bool(state and state.status == "waiting" and not failed),
         run_id=state.last_run_id if state else None, run_status=run_status, next_try_at=next_try_at,
-        open_feeders=int(open_feeders or 0), live=bool(live))
+        open_feeders=int(open_feeders or 0), live=bool(live),
+        order=(order_id, order_number) if order_id is not None else None, converted=converted)
