@@ -38,7 +38,15 @@ from sqlalchemy.orm import Session
 from host_stub.gateway import UnitOfWork
 from host_stub.models import CustomField, Document, utcnow
 
-from ...cw import ConnectWiseClient, ConnectWiseError, NotFound, ValidationFailed, create_once
+from ...cw import (
+    AuthenticationFailed,
+    ConnectWiseClient,
+    ConnectWiseError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    create_once,
+)
 from ...models import Settings, remove_link
 from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
@@ -172,6 +180,7 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
     :class:`Stopped` when the run was asked to stop while it waited for a lock (nothing of it written yet, but
     catalog items, and the link of an opportunity gone from ConnectWise, forgotten)."""
     number = ""
+    sent = _Sent()
     try:
         with document_lock(session.get_bind(), document_id, on_wait=_lock_waiting(ctx, session, document_id),
                            should_stop=ctx.should_stop), \
@@ -187,7 +196,7 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                 order = session.execute(select(Document.number).where(Document.source_quote_id == held.id)).first()
                 message, resolution = converted(number, order[0] if order else None)
                 return Outcome(held.id, number, "skipped", message=message, resolution=resolution)
-            return _export(session, ctx, held, actor, run_id, later)
+            return _export(session, ctx, held, actor, run_id, later, sent)
     except Stopped:
         session.rollback()
         raise
@@ -208,24 +217,43 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
         # A transient failure is not an outcome yet: its run tries the document again, so it waits (its
         # pages show a failure only once that run is over without exporting it: state.export_failed).
         transient = isinstance(e, ConnectWiseError) and e.transient
-        message, resolution = _failure_text(number, e, transient)
+        message, resolution = _failure_text(number, e, transient, sent.any)
         _save_failure(session, document_id, message, resolution, run_id, status="waiting" if transient else "failed")
         return Outcome(document_id, number, "failed", message=message, resolution=resolution,
                        error=e if isinstance(e, ConnectWiseError) else None)
 
 
-def _failure_text(number: str, e: ConnectWiseError | UnmappedRep, transient: bool) -> tuple[str, str]:
+@dataclass
+class _Sent:
+    """Whether this export wrote anything of the document in ConnectWise (its opportunity made, its lines or the
+    opportunity changed) before it failed: a failure before says "not exported", one after "not exported
+    completely"."""
+
+    any: bool = False
+
+
+def _failure_text(number: str, e: ConnectWiseError | UnmappedRep, transient: bool, sent: bool) -> tuple[str, str]:
     """A failed export's message and what to do. A transient failure (a timeout, a server error, rate limiting)
     named nothing to fix: its run tries the document again by itself, and what is stored is read once that run
     is over without exporting it (the pages say the run retries while it does), so it says to export it again
-    once ConnectWise answers."""
+    once ConnectWise answers. ConnectWise refusing colcw's keys or its API member's access is no fault of the
+    document either: an admin fixes the connection. ``sent``: something of the document was written first."""
+    what = f"{number} was not exported{' completely' if sent else ''}"
+    again = "; lines already sent are matched, not duplicated." if sent else "."
     if transient:
         assert isinstance(e, ConnectWiseError)
-        return (f"{number} was not exported completely: ConnectWise answered {e.detail}",
+        return (f"{what}: ConnectWise answered {e.detail}",
                 f"Nothing in it needs fixing: {e.why_not_done}. Export it again once ConnectWise answers (in a few "
-                "minutes); lines already sent are matched, not duplicated.")
-    return (f"{number} was not exported completely: ConnectWise answered {e}",
-            "Fix what ConnectWise named and export again; lines already sent are matched, not duplicated.")
+                f"minutes){again}")
+    if isinstance(e, AuthenticationFailed):
+        return (f"{what}: ConnectWise refused colcw's login: {e.detail}",
+                "Nothing in the document needs fixing: ask an admin to check the API keys and run Test Connection "
+                f"({pages.CONNECTION.name}), then export it again{again}")
+    if isinstance(e, PermissionDenied):
+        return (f"{what}: ConnectWise denied colcw's API member access: {e.detail}",
+                "Nothing in the document needs fixing: ask an admin to give the API member's security role access "
+                f"to this area in ConnectWise (System → Security Roles), then export it again{again}")
+    return (f"{what}: ConnectWise answered {e}", f"Fix what ConnectWise named and export again{again}")
 
 
 def _number(session: Session, document_id: int) -> str:
@@ -304,7 +332,7 @@ def _read_ahead(session: Session, ctx: ExportContext, link: LinkRef | None, comp
 
 
 def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dict | None,
-            run_id: int | None, later: ExitStack) -> Outcome:
+            run_id: int | None, later: ExitStack, sent: _Sent) -> Outcome:
     settings = ctx.settings
     client = ctx.client
     number = held.number
@@ -378,7 +406,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                     if refusal is None:
                         raise
                     raise refusal from None
-                created = True
+                created = sent.any = True
                 if ctx.refusals_remembered:
                     created_with(session, body)  # what it left to ConnectWise's default is not mandatory
             # Commit the link before adding lines: an export that dies from here on resumes on it.
@@ -402,10 +430,12 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
         products = list_products(client, opp_id)
     plan = plan_lines(held.id, desired, products, adopt_from=adopt)
     at_once = writes_at_once(client.settings.max_in_flight, ctx.workers)
+    sent.any = sent.any or bool(plan.writes)  # (some may be sent when one fails)
     product_ids = apply_plan(client, held.id, opp_id, plan, at_once=at_once)
 
     opp_changes = _opportunity_changes(session, ctx, held, opp, created, remembered, notes)
     if opp_changes:
+        sent.any = True
         try:
             client.opportunities.patch(opp_id, opp_changes)
         except ValidationFailed as e:  # e.g. a type the tenant made mandatory after the opportunity was made
