@@ -48,6 +48,11 @@ class Settings(db.Model):
     open_status_name: Mapped[str] = mapped_column(String(100), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(200), default="")
+    # The last check of the saved connection (Test Connection's check, run when it is saved): when, whether ConnectWise
+    # accepted it, and when not what failed and what to do (setup/connection.py). None: not checked since it was saved.
+    checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    check_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    check_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     # How many opportunity fields ConnectWise refused an export for as mandatory are remembered (RequiredField),
     # read with the row in the same statement: an export forgets one, and a checklist looks for one, only when
     # there is one (none, on nearly every tenant: no statement of their own).

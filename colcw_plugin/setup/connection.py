@@ -12,12 +12,15 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..cw import ClientSettings, ConnectWiseClient
+from host_stub.models import utcnow
+
+from ..cw import ClientSettings, ConnectionReport, ConnectWiseClient, check_connection
 from ..cw.connections import SharedConnections
 from ..cw.discovery import CodebaseMemo
 from ..errors import FieldErrors
 from ..models import ConfigChange, LiveSettings, Settings
-from .secrets import SecretBox
+from ..text import sentence
+from .secrets import SecretBox, SecretError
 
 CONNECTION_FIELDS = ("site_url", "company_id", "auth_mode", "public_key", "client_id", "allow_http")
 SECRET_UNCHANGED = object()
@@ -207,8 +210,75 @@ def save_connection(session: Session, box: SecretBox, data: ConnectionInput, act
         session.execute(update(LiveSettings).values(own_member=""))
     if changed:
         session.add(ConfigChange(actor=actor, area="connection", summary="Changed " + ", ".join(changed)))
+        row.checked_at, row.check_ok, row.check_message = None, None, None  # the last check was of another one
     session.flush()
     return row
+
+
+# --- the check of a connection (Test Connection's, run on a typed one or the saved one) --------------------------
+
+CHECK_READ_TIMEOUT = 20.0  # seconds: a person waits on the check (Test Connection, Save)
+
+
+def run_check(cs: ClientSettings, codebases: CodebaseMemo | None = None) -> ConnectionReport:
+    """Test Connection's check of the connection ``cs`` (typed on the page, or the saved one): what every caller runs.
+    Never raises for ConnectWise's problems: they are the report's failed steps."""
+    with ConnectWiseClient(cs, codebases=codebases) as client:
+        return check_connection(client)
+
+
+def check_saved(session: Session, box: SecretBox, codebases: CodebaseMemo | None = None) -> ConnectionReport:
+    """Run the check on the saved connection and remember its result on the settings row (flushed, not committed).
+    Raises :class:`NotConfigured` (or :class:`SecretError`) when there is no saved connection to check."""
+    row = get_settings(session)
+    report = run_check(client_settings(row, box, read_timeout=CHECK_READ_TIMEOUT), codebases)
+    remember_check(row, report)
+    session.flush()
+    return report
+
+
+def remember_check(row: Settings, report: ConnectionReport) -> None:
+    """Keep the check's result on ``row``: the Connection card shows it on every visit."""
+    row.checked_at, row.check_ok = utcnow(), report.ok
+    row.check_message = None if report.ok else check_failure(report)
+
+
+def check_failure(report: ConnectionReport) -> str:
+    """What a failed check found, to follow "Saved, but ": who refused it or what could not be done, the first failed
+    step's reason and what to do, and how many more steps failed (Test Connection lists each)."""
+    failed = report.failed_steps
+    if not failed:
+        return ""
+    first = failed[0]
+    lead = {"unreachable": "ConnectWise could not be reached",
+            "tls": "the secure connection to ConnectWise failed"}.get(first.problem or "", "ConnectWise refused it")
+    text = f"{lead}: {sentence(first.detail)}" + (f" {sentence(first.fix[:1].upper() + first.fix[1:])}"
+                                                  if first.fix else "")
+    more = len(failed) - 1
+    if more:
+        text += f" {more} more step{'s' if more > 1 else ''} failed: Test Connection lists each."
+    return text
+
+
+def connected_to(settings: Settings) -> str:
+    """ "Connected to <site> as company <id>", as the Connection card and its flash say a passed check."""
+    return f"Connected to {settings.site_url} as company {settings.company_id}"
+
+
+def is_the_saved_connection(session: Session, box: SecretBox, data: ConnectionInput) -> bool:
+    """Whether the connection typed on the page is the saved one (a blank secret: the stored one), so that a check of
+    it says how the saved connection fares."""
+    data = _trimmed(data)
+    row = read_settings(session)
+    if not is_configured(row) or not _stored_secret_fits(row, data):
+        return False
+    if (row.site_url, row.client_id, row.allow_http) != (data.site_url.strip().rstrip("/"), data.client_id.strip(),
+                                                         bool(data.allow_http)):
+        return False
+    try:
+        return not data.secret or box.decrypt(row.secret_encrypted) == data.secret
+    except SecretError:
+        return False
 
 
 def client_settings(settings: Settings, box: SecretBox, **overrides) -> ClientSettings:

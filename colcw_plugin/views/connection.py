@@ -13,14 +13,20 @@ from host_stub.extensions import db
 from host_stub.models import CustomField
 from host_stub.views import admin_required, current_actor
 
-from ..cw import ConnectWiseClient, check_connection
 from ..errors import FieldErrors
 from ..models import HOST_MASTER, ConfigChange
 from ..setup import reset as reset_service
 from ..setup import synced_items
 from ..setup.connection import (
+    CHECK_READ_TIMEOUT,
+    check_saved,
+    connected_to,
+    get_settings,
     is_configured,
+    is_the_saved_connection,
     read_settings,
+    remember_check,
+    run_check,
     save_connection,
     typed_client_settings,
 )
@@ -65,6 +71,7 @@ def _render(conn: ConnectionForm | None = None, options: OptionsForm | None = No
                            has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes, report=report,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
                            jobs_url=jobs_url, live=live, errors=live_errors or {}, when=when, zone=display_zone(),
+                           connected_to=connected_to,
                            safety_gaps=safety_net_gaps(live.schedules) if live.live.enabled else [],
                            new_opportunity=_new_opportunity_summary(settings)), status
 
@@ -93,12 +100,23 @@ def save_connection_view():
         flash("Nothing was saved: correct the fields marked below.", "error")
         return _render(form, status=400)
     db.session.commit()
-    rt = runtime()  # the callbacks belong to the tenant the connection names: registered again (Live updates on)
+    rt = runtime()
+    # Saved whatever ConnectWise says (an admin may enter the keys before it can be reached), then checked as Test
+    # Connection checks it: the card keeps what the check found.
+    report = check_saved(db.session, rt.box, rt.codebases)
+    settings = get_settings(db.session)
+    db.session.commit()
+    log.info("Connection saved for %s, company %s; its check: %s", settings.site_url, settings.company_id,
+             "ok" if report.ok else ", ".join(s.problem or "failed" for s in report.failed_steps))
+    if report.ok:
+        flash(f"Connection saved. ConnectWise accepted it: {connected_to(settings)}.", "success")
+    else:
+        flash(f"Connection saved, but {settings.check_message}", "warning")
+    # The callbacks belong to the tenant the connection names: registered again (Live updates on).
     done = recheck_callbacks(db.session, rt.box, rt.interactive_client)
-    if not done.connection_fails:
-        flash("Connection saved." if done.live else "Connection saved. Use Test Connection to check it.", "success")
     for category, text in done.messages:
-        flash(text, category)
+        if not (done.connection_fails and not report.ok):  # (the check said already that it does not work)
+            flash(text, category)
     return redirect(url_for(".connection"))
 
 
@@ -183,22 +201,31 @@ def test_connection():
     other callers JSON (``ok``, ``steps``, ``version``, ``member`` or ``errors``).
     """
     form = ConnectionForm()
+    rt = runtime()
+    saved = False
     try:
-        cs = typed_client_settings(db.session, runtime().box, form.to_input(), _http_allowed(), read_timeout=20.0)
+        cs = typed_client_settings(db.session, rt.box, form.to_input(), _http_allowed(),
+                                   read_timeout=CHECK_READ_TIMEOUT)
     except (FieldErrors, SecretError) as e:
         db.session.rollback()
         errors = e.errors if isinstance(e, FieldErrors) else {"secret": str(e)}
         result = {"ok": False, "errors": errors}
     else:
         # (A check that finds the codebase remembers it for every client: it is read fresh here.)
-        with ConnectWiseClient(cs, codebases=runtime().codebases) as client:
-            report = check_connection(client)
+        report = run_check(cs, rt.codebases)
         db.session.rollback()
         log.info("Test Connection to %s for company %s: %s", cs.site_root, cs.company_id, "ok" if report.ok else
                  ", ".join(s.problem or "failed" for s in report.failed_steps))
         result = report.as_dict()
+        # The saved connection, tested: the Connection card says what it found from now on (updated in place).
+        saved = is_the_saved_connection(db.session, rt.box, form.to_input())
+        if saved:
+            remember_check(get_settings(db.session), report)
+            db.session.commit()
     if request.headers.get("HX-Request"):
-        return render_template("colcw/connection/_test_result.html", report=result)
+        return render_template("colcw/connection/_test_result.html", report=result,
+                               state_oob=saved, settings=read_settings(db.session), configured=saved,
+                               connected_to=connected_to, when=when, zone=display_zone())
     if _wants_page():
         if result.get("errors"):
             form.show_errors(result["errors"])

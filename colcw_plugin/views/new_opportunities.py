@@ -26,15 +26,19 @@ from ..text import sentence
 from . import admin_bp
 from .forms import NewOpportunityForm
 from .parts import fragment_or_page
-from .support import actor_name, opportunity_lists_or_reason
+from .support import actor_name, opportunity_lists_or_failure
 
 
-def _render(form: NewOpportunityForm, lists: Loaded | None, reason: str | None, status: int = 200):
+def _render(form: NewOpportunityForm, lists: Loaded | None, reason: str | None, connection_fails: bool,
+            status: int = 200):
     settings = read_settings(db.session)
+    values = NewOpportunityValues.of(settings)
     # A field ConnectWise refused an export for as mandatory, left to its default here (as the pre-flight says it).
-    required = required_problem(db.session, NewOpportunityValues.of(settings))
+    required = required_problem(db.session, values)
+    # (The connection's own failure is the Connection card's to say: here only that the lists wait for it.)
     fragment = render_template("colcw/connection/_new_opportunities.html", form=form, lists=lists, reason=reason,
-                               configured=is_configured(settings), required=required)
+                               connection_fails=connection_fails, configured=is_configured(settings),
+                               saved_any=any(values.get(kind) for kind in KINDS), required=required)
     response = fragment_or_page(fragment, "colcw/connection/new_opportunities.html")
     response.status_code = status
     return response
@@ -44,17 +48,17 @@ def _render(form: NewOpportunityForm, lists: Loaded | None, reason: str | None, 
 @admin_required
 def new_opportunities():
     """The section's form (a fragment for htmx, a page without JavaScript)."""
-    lists, reason = opportunity_lists_or_reason()  # what ConnectWise holds now (the section loads late)
+    lists, reason, connection_fails = opportunity_lists_or_failure()  # what ConnectWise holds now (loaded late)
     values = NewOpportunityValues.of(read_settings(db.session))
     form = NewOpportunityForm.of_values(values, lists)
     db.session.rollback()  # a GET writes nothing
-    return _render(form, lists, reason)
+    return _render(form, lists, reason, connection_fails)
 
 
 @admin_bp.route("/new-opportunities", methods=["POST"])
 @admin_required
 def save_new_opportunities():
-    lists, reason = opportunity_lists_or_reason()
+    lists, reason, connection_fails = opportunity_lists_or_failure()
     values = NewOpportunityValues.of(read_settings(db.session))
     form = NewOpportunityForm().set_lists(values, lists)
     data = form.to_input()
@@ -66,7 +70,7 @@ def save_new_opportunities():
         db.session.rollback()
         form.show_errors(e.errors)
         flash("Nothing was saved: correct the fields marked below.", "error")
-        return _render(form, lists, reason, status=400)
+        return _render(form, lists, reason, connection_fails, status=400)
     db.session.commit()
     if lists is None and any(data.get(kind) for kind in KINDS):
         flash(f"Saved without checking in ConnectWise. {sentence(reason)} The unchanged choices keep their ids.",

@@ -20,6 +20,7 @@ from ..setup.connection import NotConfigured, is_configured, read_settings
 from ..setup.lookups import Lookups, load_lookups
 from ..setup.opportunity_defaults import Loaded, load
 from ..setup.secrets import SecretError
+from ..sync.inbound.switch import CONNECTION_FAILS
 from ..sync.quotes.opportunities import OpportunitySetup
 from ..sync.runtime import Runtime
 from . import rep_bp
@@ -62,19 +63,27 @@ def already_running(run: SyncRun | None, what: str) -> Markup:
         what, run.requested_by_text or "another user", run.id)
 
 
-def _read_or_reason(read: Callable[[ConnectWiseClient], T], what: str) -> tuple[T | None, str | None]:
-    """``read(client)`` on a client of the stored connection, or None and a sentence saying why ``what`` (e.g.
-    "ConnectWise's lists") could not be read."""
+def _read_or_error(read: Callable[[ConnectWiseClient], T], what: str) -> tuple[T | None, str | None,
+                                                                              Exception | None]:
+    """``read(client)`` on a client of the stored connection, or None, a sentence saying why ``what`` (e.g.
+    "ConnectWise's lists") could not be read, and the error that stopped it."""
     try:
         client = runtime().interactive_client(db.session)
     except (NotConfigured, SecretError) as e:
-        return None, str(e)
+        return None, str(e), e
     try:
         with client:
-            return read(client), None
+            return read(client), None, None
     except ConnectWiseError as e:
         log.warning("Reading %s failed: %s", what, e)
-        return None, f"{what} could not be read: {e}"
+        return None, f"{what} could not be read: {e}", e
+
+
+def _read_or_reason(read: Callable[[ConnectWiseClient], T], what: str) -> tuple[T | None, str | None]:
+    """``read(client)`` on a client of the stored connection, or None and a sentence saying why ``what`` could not be
+    read."""
+    value, reason, _error = _read_or_error(read, what)
+    return value, reason
 
 
 def lookups_or_reason(names: Iterable[str]) -> tuple[Lookups | None, str | None]:
@@ -85,9 +94,17 @@ def lookups_or_reason(names: Iterable[str]) -> tuple[Lookups | None, str | None]
 def opportunity_lists_or_reason() -> tuple[Loaded | None, str | None]:
     """ConnectWise's opportunity types, stages and statuses as it holds them now (not the shared cache's copy), or
     None and a sentence saying why they could not be read."""
+    lists, reason, _connection_fails = opportunity_lists_or_failure()
+    return lists, reason
+
+
+def opportunity_lists_or_failure() -> tuple[Loaded | None, str | None, bool]:
+    """As :func:`opportunity_lists_or_reason`, and whether they could not be read because the saved connection itself
+    does not work (its keys, company, site: what the Connection card says), not for a reason of the lists'."""
     if not is_configured(read_settings(db.session)):
-        return None, "ConnectWise is not connected yet: enter the connection first."
-    return _read_or_reason(lambda client: load(OpportunitySetup(client)), "ConnectWise's lists")
+        return None, "ConnectWise is not connected yet: enter the connection first.", False
+    lists, reason, error = _read_or_error(lambda client: load(OpportunitySetup(client)), "ConnectWise's lists")
+    return lists, reason, isinstance(error, CONNECTION_FAILS)
 
 
 ADMIN_ONLY = "— an admin's page: ask an admin to do this"

@@ -49,9 +49,11 @@ def test_a_wrong_key_saved_on_the_page_warns_that_the_connection_does_not_work(a
     _live_on()
     page = _save_on_page(admin_client, connected, "not-the-key")
     assert 'class="flash success"' not in page and "Connection saved." not in page
-    assert "The connection was saved, but it does not work: ConnectWise refused it when colcw registered the " \
-           "callbacks (GET system/callbacks: HTTP 401" in page
+    # Said once, by the check saving runs (Test Connection's), not again by the callbacks' registration.
+    assert "Connection saved, but ConnectWise refused it: ConnectWise refused the API keys" in page
+    assert "when colcw registered the callbacks" not in page
     assert "The callbacks could not be registered: GET system/callbacks: HTTP 401" in _last_error()
+    assert "The callbacks could not be registered: GET system/callbacks: HTTP 401" in page  # Live updates' card
     # The table keeps what it last knew, but does not claim the callbacks were just checked.
     rows = db.session.execute(select(CallbackRegistration)).scalars().all()
     assert len(rows) == 3
