@@ -75,6 +75,8 @@ def customer_view_actions(customer, actor, request):
 def document_view_actions(document, actor, request):
     if not actor:
         return []
+    if document.get("doc_type") == "quote" and document.get("status") == "converted":
+        return []  # its sales order carries its lines (the panel says so and links to it): nothing to export here
     return [{"href": url_for("colcw.export_document", doc_id=document["id"]), "label": "Export to ConnectWise",
              "description": "Send this document's lines to a ConnectWise opportunity",
              "attrs": {"id": "colcw-export-document"}}]

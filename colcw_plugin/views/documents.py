@@ -254,8 +254,24 @@ def unlock_document(doc_id: int):
         host.rollback()
         flash(" ".join(e.errors.values()), "error")
     else:
-        flash(f"{doc.number} unlocked. After editing it, export it again to update ConnectWise.", "success")
+        flash(_unlocked(doc), "success")
     return redirect(url_for("documents.view_document", doc_id=doc.id))
+
+
+def _unlocked(doc: Document) -> Markup | str:
+    """What Unlock says: export it again after editing; for a quote converted into a sales order, whose order
+    carries its lines (it is not exported again), that editing it changes nothing in ConnectWise."""
+    if not (doc.is_quote and doc.status == "converted"):
+        return f"{doc.number} unlocked. After editing it, export it again to update ConnectWise."
+    order = db.session.execute(select(Document.id, Document.number).where(Document.source_quote_id == doc.id)
+                               .order_by(Document.id)).first()
+    if order is None:
+        return (f"{doc.number} unlocked. It was converted to a sales order, which carries its lines to ConnectWise: "
+                f"editing {doc.number} changes nothing there.")
+    return Markup('{number} unlocked. It was converted to sales order <a href="{url}" id="colcw-unlocked-order">'
+                  "{order}</a>, which carries its lines to ConnectWise: editing {number} changes nothing there; "
+                  "edit and export {order} to change them.").format(
+        number=doc.number, order=order.number, url=url_for("documents.view_document", doc_id=order.id))
 
 
 # --- HTML for the hookimpls --------------------------------------------------------------------
