@@ -150,7 +150,9 @@ def company_current(record: Mapping[str, Any], wanted: Mapping[str, Any]) -> dic
 
 def customer_problems(values: Mapping[str, Any], states: StateList) -> list[Problem]:
     """What stops a customer from being exported, each with what to do."""
-    who = f"Customer {values.get('account_number') or values.get('name') or '(no number)'}"
+    name, number = values.get("name"), values.get("account_number")
+    # As the run's other results name a customer ("Granite Dental (DEMO00007)").
+    who = f"{name} ({number})" if name and number else f"Customer {number or name or '(no number)'}"
     problems: list[Problem] = []
     if not values.get("name"):
         problems.append((f"{who} has no name; ConnectWise requires a company name.",

@@ -17,7 +17,8 @@ from ...setup.field_mapping import CANADIAN_PROVINCES
 _PROVINCE_BY_NAME = {name.casefold(): code for code, name in CANADIAN_PROVINCES.items()}
 
 PROVINCES_RESOLUTION = ("Add the Canadian provinces to ConnectWise's state list: Setup Tables → States "
-                        "(user guide §4.1 step 7; Appendix A lists the codes), then export again.")
+                        "(user guide §4.1 step 7; Appendix A lists the codes; a ConnectWise admin's task: ask an admin "
+                        "if it is not yours), then export again.")
 
 
 class StateList:
