@@ -23,6 +23,7 @@ from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
 from ..sync.customers import exclusive, lookup
 from ..sync.customers import links as customer_links
+from ..sync.inbound import LIVE_KIND, RECONCILE_KIND
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
 from ..sync.shared.advice import deleted_company_fix
@@ -272,11 +273,16 @@ def _relink_page(customer: Customer, ident: str, *, error: str = "",
 # --- the customer page's ConnectWise panel -----------------------------------------------------------
 
 
+# What the panel calls a latest result by the run that recorded it, where its direction alone ("Import") would
+# pass it off as an import run: live updates read the company back after a change in ConnectWise.
+RESULT_SOURCES = {LIVE_KIND: "Live update", RECONCILE_KIND: "Live update (safety net)"}
+
+
 def _panel_html(customer: Customer) -> str:
     status = customer_links.status(db.session, customer)
     link = status.link
     return render_template("colcw/customers/_panel.html", customer=customer, status=status, when=when,
-                           zone=display_zone(),
+                           zone=display_zone(), last_source=RESULT_SOURCES.get(status.last_kind, ""),
                            deleted_fix=deleted_company_fix(link.cw_identifier, customer.account_number)
                            if link is not None and link.status == "missing_in_cw" else "",
                            drift=customer_drift(db.session, customer.id),

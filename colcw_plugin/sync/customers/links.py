@@ -20,7 +20,7 @@ from host_stub.models import Contact, Customer
 
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, CW_MASTER, Link, SyncItem, find_by_cw, get_link, set_link
+from ...models import CONTACT, CUSTOMER, CW_MASTER, Link, SyncItem, SyncRun, find_by_cw, get_link, set_link
 from ...setup.customer_matching import normalize_name
 from ...setup.live_updates import cw_is_master, read_live
 from ..shared import fields as M
@@ -45,6 +45,7 @@ class CustomerSyncStatus:
     last: SyncItem | None  # the customer's latest export / import result
     changed: bool = False  # edited since its last sync: All Customers' "Changed since export"
     last_fix: str = ""  # what to do about ``last``, as it holds now (advice.current_fix)
+    last_kind: str = ""  # the job kind of the run that recorded ``last`` ("" without a run): an import, live updates…
 
     @property
     def last_synced(self) -> dt.datetime | None:
@@ -71,9 +72,10 @@ def _status_statement():
     last_id = (select(func.max(SyncItem.id)).where(SyncItem.entity == keys.c.entity, SyncItem.host_id == keys.c.host_id)
                .correlate(keys).scalar_subquery())
     latest = select(keys.c.entity, keys.c.host_id, last_id.label("last_id")).subquery("latest")
-    return (select(latest.c.entity, latest.c.host_id, Link, SyncItem).select_from(latest)
+    return (select(latest.c.entity, latest.c.host_id, Link, SyncItem, SyncRun.kind).select_from(latest)
             .outerjoin(Link, and_(Link.entity == latest.c.entity, Link.host_id == latest.c.host_id))
-            .outerjoin(SyncItem, SyncItem.id == latest.c.last_id))
+            .outerjoin(SyncItem, SyncItem.id == latest.c.last_id)
+            .outerjoin(SyncRun, SyncRun.id == SyncItem.run_id))
 
 
 _STATUS = _status_statement()
@@ -87,13 +89,15 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     per key, however long the sync history grows.
     """
     rows = session.execute(_STATUS, {"customer_id": customer.id}).all()
-    found = {(entity, host_id): (link, item) for entity, host_id, link, item in rows}
+    found = {(entity, host_id): (link, item) for entity, host_id, link, item, _ in rows}
+    last_kind = next((kind or "" for entity, host_id, _, _, kind in rows
+                      if (entity, host_id) == (CUSTOMER, customer.id)), "")
     link, last = found.get((CUSTOMER, customer.id), (None, None))
     contacts = [(contact, *found.get((CONTACT, contact.id), (None, None))) for contact in customer.contacts]
     fix = last.resolution if last is not None else ""
     if fix == HOST_MASTER_DRIFT_FIX:  # advice that depends on the master: read it only then
         fix = current_fix(fix, read_live(session).customer_master == CW_MASTER)
-    return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link), fix)
+    return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link), fix, last_kind)
 
 
 def edited_since_sync(customer: Customer, link: Link | None) -> bool:
