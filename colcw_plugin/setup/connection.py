@@ -252,7 +252,9 @@ def check_failure(report: ConnectionReport) -> str:
     first = failed[0]
     lead = {"unreachable": "ConnectWise could not be reached",
             "tls": "the secure connection to ConnectWise failed"}.get(first.problem or "", "ConnectWise refused it")
-    text = f"{lead}: {sentence(first.detail)}" + (f" {sentence(first.fix[:1].upper() + first.fix[1:])}"
+    # A reason that names ConnectWise already says who refused ("ConnectWise refused the API keys: …"): no lead.
+    said = sentence(first.detail)
+    text = (said if said.startswith("ConnectWise ") else f"{lead}: {said}") + (f" {sentence(first.fix[:1].upper() + first.fix[1:])}"
                                                   if first.fix else "")
     more = len(failed) - 1
     if more:

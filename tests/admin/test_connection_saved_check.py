@@ -1,6 +1,6 @@
 """Saving the connection says whether ConnectWise accepted it: the save runs Test Connection's check on the saved
 connection, its flash says what the check found, and the Connection card keeps it on later visits ("Connected to
-<site> as company <id>" with when it was checked, in the reader's zone; or "Saved, but ConnectWise refused it: …").
+<site> as company <id>" with when it was checked, in the reader's zone; or "Saved, but ConnectWise refused the API keys: …").
 The New opportunities section does not repeat the connection's error, and speaks of saved choices only when some
 were saved."""
 
@@ -66,10 +66,10 @@ def test_a_wrong_key_is_saved_but_the_card_says_connectwise_refused_it(admin_cli
     page = _save(admin_client, cw_sandbox, private_key="not-the-key")
     flashes = _flashes(page)
     assert not any("Use Test Connection to check it" in f for f in flashes)
-    assert any(f.startswith("Connection saved, but ConnectWise refused it: ConnectWise refused the API keys")
+    assert any(f.startswith("Connection saved, but ConnectWise refused the API keys")
                for f in flashes), flashes
     card = _card(page)
-    assert card.startswith("Saved, but ConnectWise refused it: ConnectWise refused the API keys: the public or "
+    assert card.startswith("Saved, but ConnectWise refused the API keys: the public or "
                            "private key is wrong"), card
     assert "Check the API member's public and private keys" in card and "Checked " in card
     assert "not-the-key" not in page
@@ -97,7 +97,7 @@ def test_lists_unreadable_for_another_reason_say_why_but_not_saved_choices_when_
 
 def test_an_unknown_company_and_a_site_that_does_not_answer_are_said_on_the_card(admin_client, cw_sandbox):
     card = _card(_save(admin_client, cw_sandbox, company_id="nosuchco"))
-    assert card.startswith("Saved, but ConnectWise refused it: ConnectWise does not know the company id 'nosuchco'. "
+    assert card.startswith("Saved, but ConnectWise does not know the company id 'nosuchco'. "
                            "Check the company id"), card
     site = f"http://127.0.0.1:{_closed_port()}"
     card = _card(_save(admin_client, cw_sandbox, site_url=site))
@@ -120,7 +120,7 @@ def test_a_working_connection_says_connected_with_when_it_was_checked_in_the_rea
 def test_testing_the_saved_connection_updates_the_card_and_testing_another_does_not(admin_client, cw_sandbox):
     cw_sandbox.deny(["procurement/manufacturers"])
     card = _card(_save(admin_client, cw_sandbox))
-    assert card.startswith("Saved, but ConnectWise refused it: ConnectWise denied access to "
+    assert card.startswith("Saved, but ConnectWise denied access to "
                            "procurement/manufacturers (403)."), card
     cw_sandbox.deny([])  # the admin gives the role its access in ConnectWise, and tests again
 

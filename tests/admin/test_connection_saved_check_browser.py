@@ -32,9 +32,9 @@ def test_an_admin_saves_a_wrong_key_sees_the_refusal_then_saves_the_right_one_an
     _type_connection(page, cw_sandbox, "not-the-key")
     page.click("#save-connection")
     card = page.locator("#connection #connection-state")
-    assert card.inner_text().startswith("Saved, but ConnectWise refused it: ConnectWise refused the API keys")
+    assert card.inner_text().startswith("Saved, but ConnectWise refused the API keys")
     assert "Check the API member's public and private keys" in card.inner_text()
-    assert "Connection saved, but ConnectWise refused it" in page.locator(".flash.warning").inner_text()
+    assert "Connection saved, but ConnectWise refused the API keys" in page.locator(".flash.warning").inner_text()
     assert page.locator(".flash.success").count() == 0
     unavailable = page.locator("#new-opportunities-unavailable")  # loaded after the page
     unavailable.wait_for()
