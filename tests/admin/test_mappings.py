@@ -161,6 +161,33 @@ def test_category_names_mode_shows_what_connectwise_lacks(admin_client, connecte
     assert "<li>Networking / Switches</li>" not in section
 
 
+def test_pairs_connectwise_lacks_stop_alarming_once_the_mapping_maps_them(admin_client, connected_demo):
+    storage = _sandbox_id(connected_demo, "procurement/subcategories/", name="Storage")
+    data = {"section": "categories", "category_mode": "mapping", "hostcat-0": "Power", "hostsub-0": "PDUs",
+            "target-0": str(storage)}
+    assert post_form(admin_client, "/products", data).status_code == 302
+    html = admin_client.get("/admin/integration/connectwise/products").get_data(as_text=True)
+    section = html[html.index('id="missing-categories"') - 40:html.index("</ul>", html.index('id="missing-categories"'))]
+    # Mapped, Power / PDUs is no problem any more; Cables & Adapters / Fiber, not mapped yet, still is.
+    assert 'class="flash error" id="missing-categories"' in section
+    assert ("ConnectWise lacks 1 of ChannelOnline's category / sub-category pairs</strong>, and it is not mapped "
+            "below:") in section
+    assert "<li>Cables &amp; Adapters / Fiber</li>" in section and "Power / PDUs" not in section
+
+    fiber = _sandbox_id(connected_demo, "procurement/subcategories/", name="Storage")
+    data.update({"hostcat-0": "Cables & Adapters", "hostsub-0": "Fiber", "target-0": str(fiber)})
+    assert post_form(admin_client, "/products", data).status_code == 302
+    html = admin_client.get("/admin/integration/connectwise/products").get_data(as_text=True)
+    assert 'class="flash error" id="missing-categories"' not in html
+    assert ('<p class="hint" id="missing-categories">ConnectWise lacks 2 of ChannelOnline\'s category / '
+            "sub-category pairs by name; each is mapped below to one it has.</p>") in html.replace("&#39;", "'")
+
+
+def test_names_mode_lists_what_connectwise_lacks_without_a_stray_space(admin_client, connected_demo):
+    html = admin_client.get("/admin/integration/connectwise/products").get_data(as_text=True)
+    assert "pairs</strong> (needed with “use the names”):" in html
+
+
 def test_category_mapping_maps_a_host_subcategory_to_a_connectwise_one(admin_client, connected_demo):
     # Each row carries its host names, so a form with this one row is enough.
     n = 0
