@@ -120,7 +120,7 @@ def test_a_run_that_cannot_reach_connectwise_waits_as_a_whole_and_resumes_where_
     assert fault["id"]
 
 
-def test_the_whole_run_waiting_says_connectwise_cannot_be_reached(sync_ready, monkeypatch, app, redis_conn,
+def test_the_whole_run_waiting_says_connectwise_keeps_failing(sync_ready, monkeypatch, app, redis_conn,
                                                                     drain_queue, admin_client):
     tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=(120,), unreachable_after=2)
     customers(3)
@@ -129,10 +129,10 @@ def test_the_whole_run_waiting_says_connectwise_cannot_be_reached(sync_ready, mo
     drain_queue()
     waiting = fresh(submitted.id)
     assert waiting.status == "waiting"
-    assert waiting.wait_text.startswith("ConnectWise cannot be reached (HTTP 503")
+    assert waiting.wait_text.startswith("ConnectWise keeps failing (HTTP 503")
     assert "the run waits as a whole" in waiting.wait_text
     page = admin_client.get(f"/admin/integration/connectwise/jobs/runs/{waiting.id}").get_data(as_text=True)
-    assert "ConnectWise cannot be reached" in page and "Cancel run" in page
+    assert "ConnectWise keeps failing" in page and "Cancel run" in page
 
     # Cancelled while it waits: what it did not reach ends "not attempted", and Retry offers it.
     cancelled = recovery.cancel(db.session, runtime().queue, waiting.id, actor=ADMIN)

@@ -340,7 +340,9 @@ def wait_reason(error: ConnectWiseError, recorder: RunRecorder, *, whole_run: bo
     if whole_run:
         if isinstance(error, RateLimited):
             return f"ConnectWise is rate-limiting colcw ({short_error(error)}): the run waits as a whole"
-        return f"ConnectWise cannot be reached ({short_error(error)}): the run waits as a whole"
+        # An error ConnectWise answered with (HTTP 500, 503) is no "cannot be reached": it answered.
+        trouble = "keeps failing" if error.status else "cannot be reached"
+        return f"ConnectWise {trouble} ({short_error(error)}): the run waits as a whole"
     n = len(recorder.unfinished()) or len(recorder.deferred)
     return f"{plural(n, 'record')} waiting for ConnectWise ({short_error(error)})"
 
