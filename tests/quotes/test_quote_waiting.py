@@ -101,3 +101,25 @@ def test_an_export_given_up_on_for_a_transient_failure_says_nothing_needs_fixing
     assert "Fix what ConnectWise named" not in page, page
     assert ("Nothing in it needs fixing: ConnectWise kept answering with a server error. Export it again once "
             "ConnectWise answers") in page, page
+
+
+def test_an_export_cancelled_while_it_waited_says_it_was_cancelled_not_that_connectwise_failed(
+        world, connected, app, monkeypatch, redis_conn, drain_queue, rep_client):
+    from colcw_plugin.sync.jobs.recovery import cancel
+
+    tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=(600,))
+    doc = world.quote([line("OPT-7010")], name="Cancelled while waiting")
+    connected.add_fault(status=503, method="POST", path="sales/opportunities$")
+    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=RILEY)
+    assert drain_queue() == 1
+    assert fresh(run.id).status == "waiting"
+    cancel(db.session, runtime().queue, run.id, actor={"email": "admin@demo.example", "role": "admin"})
+    db.session.commit()
+    assert fresh(run.id).status == "cancelled"
+
+    panel = loaded(rep_client, f"/documents/{doc.id}")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", panel))
+    assert "Last export failed" not in text
+    assert (f"Last export cancelled: run #{run.id} was cancelled while it waited to try {doc.number} again (its "
+            "last try failed: ") in text
+    assert "HTTP 503" in text and "Nothing in it needs fixing: export it again." in text

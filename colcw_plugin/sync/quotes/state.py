@@ -136,6 +136,12 @@ class PanelState:
     # quote offers no export, and the products it exported, now the order's, are not its changes (drift is None).
     order: tuple[int, str] | None = None
     converted: bool = False
+    status: str = ""  # the export state's status (never | exported | failed | waiting)
+
+    @property
+    def cancelled_waiting(self) -> bool:
+        """Its export waited to be tried again when an admin cancelled the run: not ConnectWise's failure alone."""
+        return self.failed and self.status == "waiting" and self.run_status == "cancelled"
 
     @property
     def name_changed(self) -> bool:
@@ -232,4 +238,5 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         waiting=bool(state and state.status == "waiting" and not failed),
         run_id=state.last_run_id if state else None, run_status=run_status, next_try_at=next_try_at,
         open_feeders=int(open_feeders or 0), live=bool(live),
-        order=(order_id, order_number) if order_id is not None else None, converted=converted)
+        order=(order_id, order_number) if order_id is not None else None, converted=converted,
+        status=state.status if state else "")
