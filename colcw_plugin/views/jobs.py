@@ -29,7 +29,7 @@ from ..sync.jobs.schedules import (
 )
 from . import admin_bp
 from .forms import JOB_FORMS, ScheduleForm
-from .support import actor_name, runtime
+from .support import actor_name, colcw_command, runtime
 from .zone import choose, display_zone, when
 
 NOT_QUEUED = ("the job queue (Redis) did not answer. The colcw scheduler queues it as soon as Redis is reachable; "
@@ -58,7 +58,7 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
     kinds = runtime().kinds
     context = {"tab": tab, "tabs": TABS, "kinds": list(kinds), "zone": display_zone(), "when": when,
                "results": history.RESULTS, "kind_label": kinds.label, "zones": timezones(),
-               "missing": missing_processes(runtime().queue)}
+               "missing": missing_processes(runtime().queue, colcw_command())}
     if tab == "run":
         last = history.last_runs(db.session, [k.name for k in kinds])
         context.update(job_forms=_job_forms(posted, errors), live=read_live(db.session), last=last,

@@ -16,7 +16,7 @@ from ..sync.jobs.scheduler import missing_processes
 from ..sync.jobs.schedules import is_timezone
 from . import admin_bp, rep_bp
 from .jobs import flash_submitted
-from .support import runtime
+from .support import colcw_command, runtime
 from .zone import display_zone, when
 
 
@@ -65,7 +65,7 @@ def job_run(run_id: int):
     schedule = db.session.get(Schedule, run.schedule_id) if run.schedule_id else None
     return render_template("colcw/jobs/run.html", run=run, items=items, action=action, when=when,
                            zone=display_zone(), job_label=kinds.label(run.kind), schedule=schedule,
-                           missing=missing_processes(runtime().queue) if run.status in ACTIVE_RUN_STATUSES else [],
+                           missing=missing_processes(runtime().queue, colcw_command()) if run.status in ACTIVE_RUN_STATUSES else [],
                            failed=history.failed_count(db.session, run.id),
                            retry=history.retry_label(db.session, kinds, run) if run.status in ENDED_RUN_STATUSES
                            else None,
@@ -148,6 +148,19 @@ def _visible_run(run_id: int) -> SyncRun:
     return run
 
 
+def _no_worker() -> str:
+    """For a queued run's bar: why it has not started when no colcw worker listens on the queue (what to do, for an
+    admin the command; a rep is sent to an admin); "" while one does, or when Redis cannot tell."""
+    try:
+        if runtime().queue.workers():
+            return ""
+    except RedisError:
+        return ""
+    if current_user.is_admin:
+        return f"no colcw worker is running to start it: start one with “{colcw_command()} worker”."
+    return "no colcw worker is running to start it: ask an admin to start one."
+
+
 @rep_bp.route("/runs/<int:run_id>/progress", methods=["GET"])
 @login_required
 def run_progress(run_id: int):
@@ -165,7 +178,8 @@ def run_progress(run_id: int):
     # details: a run's page, whose Records and ConnectWise requests rows follow the run too (from the same row)
     resp = Response(render_template("colcw/_run_progress.html", run=run, reload=bool(request.args.get("reload")),
                                     details=bool(request.args.get("details")),
-                                    zone=zone if is_timezone(zone) else display_zone()))
+                                    zone=zone if is_timezone(zone) else display_zone(),
+                                    no_worker=run.status == "queued" and _no_worker()))
     resp.headers["Cache-Control"] = "no-store"
     events = []
     if run.status in FINAL_RUN_STATUSES:

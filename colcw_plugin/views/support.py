@@ -34,6 +34,11 @@ def runtime() -> Runtime:
     return Runtime.of(current_app)
 
 
+def colcw_command() -> str:
+    """colcw's commands as an admin types them for this app: ``flask --app <the host app> colcw``."""
+    return f"flask --app {current_app.import_name} colcw"
+
+
 def actor_name() -> str:
     """How the audit names the signed-in admin."""
     return f"{current_user.name} <{current_user.email}>"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 
 import pytest
@@ -242,9 +243,15 @@ def test_the_jobs_pages_say_when_no_worker_or_scheduler_is_running(admin_client,
 
     no_worker, no_scheduler = "No colcw worker is running", "The colcw scheduler is not running"
     page = admin_client.get(JOBS).get_data(as_text=True)
-    assert no_worker in page and no_scheduler in page and "flask colcw worker" in page
+    # The commands as they are typed for this app ("flask colcw worker" alone finds no app).
+    assert no_worker in page and no_scheduler in page
+    assert "“flask --app host_stub colcw worker”" in page and "“flask --app host_stub colcw scheduler”" in page
     run = runtime().submit(db.session, "quote_export", {"document_id": 1}, actor={"name": "admin"})
     assert no_worker in admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)  # queued: said there too
+    # The queued run's progress bar (what a rep's page polls) says why it does not start, too.
+    bar = admin_client.get(f"/colcw/runs/{run.id}/progress").get_data(as_text=True)
+    assert ("Queued: no colcw worker is running to start it: start one with “flask --app host_stub colcw worker”."
+            in html.unescape(bar))
 
     rt = runtime()
     from rq import SimpleWorker
@@ -258,6 +265,7 @@ def test_the_jobs_pages_say_when_no_worker_or_scheduler_is_running(admin_client,
     try:
         page = admin_client.get(JOBS).get_data(as_text=True)
         assert no_worker not in page and no_scheduler in page
+        assert "no colcw worker" not in admin_client.get(f"/colcw/runs/{run.id}/progress").get_data(as_text=True)
         scheduler.start()
         for _ in range(50):
             page = admin_client.get(JOBS).get_data(as_text=True)
@@ -273,3 +281,12 @@ def test_the_jobs_pages_say_when_no_worker_or_scheduler_is_running(admin_client,
     assert no_worker in page and no_scheduler in page  # the scheduler let its lock go as it stopped
     redis_down(monkeypatch, app)
     assert "The job queue (Redis) does not answer" in admin_client.get(f"{JOBS}?tab=history").get_data(as_text=True)
+
+
+def test_a_reps_queued_run_without_a_worker_sends_the_rep_to_an_admin(rep_client, app, redis_conn):
+    riley = db.session.execute(select(User).where(User.email == "riley@demo.example")).scalar_one()
+    run = runtime().submit(db.session, "quote_export", {"document_id": 1},
+                           actor={"id": riley.id, "email": riley.email, "name": riley.name, "role": "rep"})
+    bar = html.unescape(rep_client.get(f"/colcw/runs/{run.id}/progress").get_data(as_text=True))
+    assert "Queued: no colcw worker is running to start it: ask an admin to start one." in bar
+    assert "flask" not in bar

@@ -123,10 +123,11 @@ def maintenance(session: Session, queue: JobQueue, *, history_days: int) -> None
         log.info("purged %s runs older than %s days", purged, history_days)
 
 
-def missing_processes(queue: JobQueue) -> list[str]:
+def missing_processes(queue: JobQueue, command: str = "flask colcw") -> list[str]:
     """What keeps runs from starting by themselves, for the jobs pages: no worker listening on the queue, no
     scheduler leading (its leader lock lives three ticks after its last), Redis not answering. Each process
-    may run on another machine: only Redis, which they all share, can tell."""
+    may run on another machine: only Redis, which they all share, can tell. ``command``: colcw's commands as
+    typed for this app ("flask --app host_stub colcw"), so that the command said can be run as it is."""
     try:
         workers, leading = queue.workers(), bool(queue.connection.exists(LEADER_KEY))
     except RedisError:
@@ -135,10 +136,10 @@ def missing_processes(queue: JobQueue) -> list[str]:
     missing = []
     if not workers:
         missing.append("No colcw worker is running: queued runs wait until one starts. Start one with "
-                       "“flask colcw worker” (on any machine that shares this database and Redis).")
+                       f"“{command} worker” (on any machine that shares this database and Redis).")
     if not leading:
         missing.append("The colcw scheduler is not running: scheduled jobs do not start, and runs whose worker "
-                       "stopped are not resumed, until it runs. Start it with “flask colcw scheduler”.")
+                       f"stopped are not resumed, until it runs. Start it with “{command} scheduler”.")
     return missing
 
 
