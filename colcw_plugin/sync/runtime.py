@@ -157,9 +157,12 @@ class Runtime:
         return build_client(session, self.box, settings=settings, rate_limiter=self._rate_limiter(settings),
                             **overrides)
 
-    def interactive_client(self, session: Session) -> ConnectWiseClient:
-        """A client that gives up quickly: a person is waiting on the page."""
-        return self.client(session, max_attempts=2, max_retry_seconds=5.0, connect_timeout=3.0)
+    def interactive_client(self, session: Session, **overrides: Any) -> ConnectWiseClient:
+        """A client that gives up quickly: a person is waiting on the page (``overrides``: e.g. a shorter
+        ``read_timeout``)."""
+        for name, value in (("max_attempts", 2), ("max_retry_seconds", 5.0), ("connect_timeout", 3.0)):
+            overrides.setdefault(name, value)
+        return self.client(session, **overrides)
 
     # --- the host and the jobs --------------------------------------------------------------
 

@@ -36,7 +36,15 @@ from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
 from ..sync.quotes.opportunities import shared_setup
 from ..sync.quotes.picker import ExportTarget, active_export, bulk_export, export_target, line_problems
-from ..sync.quotes.preflight import CONNECTION, Check, connection_failed, not_checked, preflight, with_target
+from ..sync.quotes.preflight import (
+    CHECKING,
+    CONNECTION,
+    Check,
+    connection_failed,
+    not_checked,
+    preflight,
+    with_target,
+)
 from ..sync.quotes.problems import ExportRefused
 from ..sync.quotes.state import panel_state
 from ..text import plural
@@ -47,6 +55,7 @@ from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
 LINES = "Lines"  # the checklist's row for the lines the export would refuse
+CHECK_READ_TIMEOUT = 10.0  # seconds the checklist waits for each of ConnectWise's answers (a rep is waiting)
 REFRESH_SECONDS = 3  # how often a linked document's panel asks for what came back from ConnectWise
 # Where the panel goes on the document's page (htmx swaps it in once the page is shown). The opportunity picker
 # opens below it, outside what the panel's refresh replaces.
@@ -92,12 +101,12 @@ class _Asked:
 def _ask_connectwise(doc: Document, snapshot: dict, checks: list, store: bool) -> _Asked:
     """Where the export goes and which lines it would refuse, asked of ConnectWise with one client. ``store``:
     keep the reference lists read for the next caller (not on a GET, which writes nothing)."""
-    if not checks[0].ok or (doc.is_quote and doc.status == "converted") or len(checks) < 2:
+    if not _would_ask(doc, checks):
         return _Asked()  # not connected, or a converted quote (the export skips it): nothing to ask
     settings = read_settings(db.session)
     asked = _Asked()
     try:
-        with runtime().interactive_client(db.session) as client:
+        with runtime().interactive_client(db.session, read_timeout=CHECK_READ_TIMEOUT) as client:
             asked.lines, asked.lines_checked = line_problems(db.session, client, settings, doc), bool(doc.lines)
             if all(c.ok for c in checks):
                 setup = shared_setup(client, db.engine, settings, store, session=db.session)
@@ -132,18 +141,58 @@ def _with_answers(checks: list[Check], doc: Document, asked: _Asked) -> list[Che
     return checks
 
 
-def _checklist(doc: Document, snapshot: dict, store: bool) -> dict:
+def _would_ask(doc: Document, checks: list[Check]) -> bool:
+    """Whether the checklist asks ConnectWise (as :func:`_ask_connectwise` does)."""
+    return checks[0].ok and not (doc.is_quote and doc.status == "converted") and len(checks) >= 2
+
+
+def _checking(checks: list[Check], doc: Document) -> list[Check]:
+    """colcw's own checks, with what ConnectWise is being asked shown as checking (neither ✓ nor ✗)."""
+    checks = [Check(False, CONNECTION, "Checking with ConnectWise…", state=CHECKING) if c.label == CONNECTION else
+              dataclasses.replace(c, ok=False, state=CHECKING) if c.label == "Opportunity" and c.ok else c
+              for c in checks]
+    if doc.lines:
+        checks.append(Check(False, LINES, "Checking whether its lines can be exported…", state=CHECKING))
+    return checks
+
+
+def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = False) -> dict:
     """The export checklist as it is now: colcw's own checks, then what ConnectWise says (where the export goes,
-    the lines it would refuse), and the document's export run while it is queued or running."""
+    the lines it would refuse), and the document's export run while it is queued or running. ``checking``: without
+    asking ConnectWise, its part shown as being checked (the page loads it after: :func:`export_checklist`)."""
     checks = preflight(db.session, doc, current_actor(), snapshot)
-    asked = _ask_connectwise(doc, snapshot, checks, store)
-    checks = _with_answers(checks, doc, asked)
+    checking = checking and _would_ask(doc, checks)  # (nothing to ask: the page is whole at once)
+    if checking:
+        checks, asked = _checking(checks, doc), _Asked()
+    else:
+        asked = _ask_connectwise(doc, snapshot, checks, store)
+        checks = _with_answers(checks, doc, asked)
     target, lines = asked.target, asked.lines
     active = active_export(db.session, doc.id)
-    return {"checks": checks, "target": target,
+    failing = [c for c in checks if not c.ok]
+    # What blocks Export now: a check that failed rather than one still being checked, when there is one.
+    blocking = next((c for c in failing if c.state != CHECKING), failing[0] if failing else None)
+    return {"checks": checks, "target": target, "checking": checking,
             "line_problems": lines.lines if lines is not None else [],
-            "blocking": next((c for c in checks if not c.ok), None), "active": active,
+            "blocking": blocking, "active": active,
             "bulk": None if active else bulk_export(db.session, doc.id)}  # a run exporting it among other documents
+
+
+def _opened_by_a_browser() -> bool:
+    """A browser opening the page (``Sec-Fetch-Dest: document``), whose scripts load ConnectWise's part after it;
+    other clients (no script to load it) get the page whole."""
+    return request.headers.get("Sec-Fetch-Dest") == "document" and not request.headers.get("HX-Request")
+
+
+def _export_page(doc: Document, *, checking: bool):
+    snapshot = document_snapshot(doc)
+    asked_for = _run_of(doc, request.args.get("run", type=int))
+    checklist = _checklist(doc, snapshot, store=False, checking=checking)
+    run = checklist["active"] or asked_for  # while an export of it runs, that run's progress
+    return render_template("colcw/documents/export.html", doc=doc, run=run, zone=display_zone(),
+                           final=bool(run and run.status in FINAL_RUN_STATUSES),
+                           outcome=_outcome(run) if run else None, **checklist,
+                           panel=panel_state(db.session, doc, read_settings(db.session), snapshot))
 
 
 @rep_bp.route("/documents/<int:doc_id>/export", methods=["GET"])
@@ -151,16 +200,25 @@ def _checklist(doc: Document, snapshot: dict, store: bool) -> dict:
 def export_document(doc_id: int):
     """The export page: pre-flight checks, where the export goes (asked of ConnectWise), the lines it would refuse,
     and Export now, disabled while a check fails or while the document's export runs; with ``?run=`` (or while its
-    export runs) the run's progress / outcome."""
+    export runs) the run's progress / outcome. A browser gets it at once, ConnectWise's part loading after it
+    (:func:`export_checklist`): a ConnectWise slow to answer, or not answering, does not hold the page."""
+    return _export_page(_document(doc_id), checking=_opened_by_a_browser())
+
+
+@rep_bp.route("/documents/<int:doc_id>/export/checklist", methods=["GET"])
+@login_required
+def export_checklist(doc_id: int):
+    """The export page's checklist and Export now with ConnectWise's answers: the section htmx loads after the page,
+    or, without JavaScript, the whole page with them."""
     doc = _document(doc_id)
+    if not request.headers.get("HX-Request"):
+        return _export_page(doc, checking=False)
     snapshot = document_snapshot(doc)
-    asked_for = _run_of(doc, request.args.get("run", type=int))
-    checklist = _checklist(doc, snapshot, store=False)
-    run = checklist["active"] or asked_for  # while an export of it runs, that run's progress
-    return render_template("colcw/documents/export.html", doc=doc, run=run, zone=display_zone(),
-                           final=bool(run and run.status in FINAL_RUN_STATUSES),
-                           outcome=_outcome(run) if run else None, **checklist,
-                           panel=panel_state(db.session, doc, read_settings(db.session), snapshot))
+    resp = make_response(render_template("colcw/documents/_checklist.html", doc=doc,
+                                         **_checklist(doc, snapshot, store=False),
+                                         panel=panel_state(db.session, doc, read_settings(db.session), snapshot)))
+    resp.vary.add("HX-Request")
+    return resp
 
 
 @rep_bp.route("/documents/<int:doc_id>/export/run", methods=["GET"])

@@ -133,6 +133,12 @@ def wait_until(predicate, timeout: float, message: str):
     raise AssertionError(f"timed out waiting for {message}")
 
 
+def checklist_answered(page) -> None:
+    """Wait for the export page's checklist to show ConnectWise's answers: a browser gets the page at once and its
+    ConnectWise part after it (the section htmx swaps in asks for nothing more)."""
+    page.locator("#colcw-checklist:not([hx-get])").wait_for()
+
+
 def fresh(run_id: int) -> SyncRun:
     """The run as the database holds it now."""
     db.session.expire_all()

@@ -9,7 +9,7 @@ import re
 import threading
 
 import pytest
-from quote_support import line, make_world
+from quote_support import checklist_answered, line, make_world
 
 from colcw_plugin.setup.connection import get_settings
 from colcw_plugin.views.support import ADMIN_ONLY
@@ -33,6 +33,7 @@ def _export_from_the_page(page, base: str, doc_id: int) -> None:
     page.goto(f"{base}/colcw/documents/{doc_id}/export")
     page.click("#colcw-export-submit")
     page.wait_for_url(re.compile(r".*/export\?run=\d+$"))
+    checklist_answered(page)
 
 
 def _refused_for_a_mandatory_type(connected, box, live_server, page):
@@ -55,6 +56,7 @@ def test_a_refusal_is_said_once_on_its_row_with_the_reps_hint_and_the_checklist_
         app, connected, box, live_server, page, worker_thread):
     world, quote = _refused_for_a_mandatory_type(connected, box, live_server, page)
     page.goto(page.url)  # the run's page, its outcome shown
+    checklist_answered(page)
     assert page.locator("#colcw-outcome[data-action=failed]").is_visible()
     body = page.locator("body").inner_text()
     assert body.count(REQUIRED) == 1, body  # not in the outcome, nor beside Export now: on the row
@@ -69,6 +71,7 @@ def test_a_refusal_is_said_once_on_its_row_with_the_reps_hint_and_the_checklist_
     assert all(n == 1 for _, n in labels), labels
     # Opened again without the run: still once.
     page.goto(f"{live_server.url}/colcw/documents/{quote.id}/export")
+    checklist_answered(page)
     assert page.locator("body").inner_text().count(REQUIRED) == 1
     assert world.opportunities() == []  # ConnectWise holds nothing half-written
 
@@ -133,6 +136,7 @@ def test_the_reps_checklist_names_lines_the_export_would_refuse_before_any_expor
                               subcategory="Fiber")], name="Fiber deal")
     browser_sign_in(page, live_server.url, "riley@demo.example")
     page.goto(f"{live_server.url}/colcw/documents/{quote.id}/export")
+    checklist_answered(page)
     row = page.locator("#colcw-check-lines")
     text = row.inner_text()
     assert "✗" in text and "Line 2 (AW-DOCK-1)" in text and "Line 3 (NP-FIB-2)" in text

@@ -13,7 +13,7 @@ import pytest
 from helpers import browser_sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quote_support import line, make_world  # noqa: E402
+from quote_support import checklist_answered, line, make_world  # noqa: E402
 from test_opportunity_picker import make_opportunity  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -40,6 +40,7 @@ def test_rep_searches_links_and_is_warned_about_case_slips(app, world, live_serv
     page.click(f"#colcw-case-slip [data-link-opportunity='{refresh['id']}']")
     page.wait_for_load_state()
     assert f"is linked to opportunity {refresh['id']} “Network Refresh”" in page.locator(".flash.success").inner_text()
+    checklist_answered(page)
     assert page.locator("#colcw-confirm").count() == 0
     assert f"Goes to opportunity {refresh['id']} “Network Refresh”, open." in \
         page.locator("#colcw-check-opportunity").inner_text()
