@@ -13,7 +13,7 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 endif
 
-.PHONY: setup demo test test-fast lint chromium bench clean
+.PHONY: setup demo demo-setup test test-fast lint chromium bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (none found on PATH)."; exit 1; }
@@ -48,6 +48,10 @@ lint: setup
 
 demo: setup
 	PORT=$(PORT) $(PY) scripts/demo.py
+
+# The same from an empty ConnectWise tenant and no connection: a first install's set-up (data in var/setup).
+demo-setup: setup
+	PORT=$(PORT) $(PY) scripts/demo.py --setup
 
 # Every benchmark (each prints its figures and floors and saves its rows under var/bench/), then the
 # README's Performance table rewritten from those rows; exits 1 when a bench failed or a target is not met.

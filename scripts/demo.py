@@ -2,7 +2,9 @@
 
 Starts the ConnectWise sandbox (seeded), prepares the host's SQLite database (schema, demo
 data, the connection to the sandbox), then runs the host web server, an RQ worker and the
-scheduler. Ctrl-C stops all of it, quietly: every child runs in a session of its own, so the
+scheduler. ``--setup`` (``make demo-setup``) starts from an EMPTY ConnectWise tenant and no connection, with data
+of its own (var/setup): what an admin meets on a first install, to set up as the user guide's §4 says. Ctrl-C stops
+all of it, quietly: every child runs in a session of its own, so the
 terminal's Ctrl-C reaches only this script, which stops them one by one (SIGTERM, which each of them
 handles as a clean stop, then SIGKILL). Secrets for the demo are generated once into var/demo.env.
 """
@@ -20,7 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = Path(os.environ.get("HOST_DATA_DIR") or ROOT / "var").resolve()  # the demo's files and database
+SETUP = "--setup" in sys.argv[1:]  # an empty tenant, nothing configured: the first install's set-up
+VAR = Path(os.environ.get("HOST_DATA_DIR") or ROOT / "var").resolve() / ("setup" if SETUP else "")  # its files
 BIN = Path(sys.executable).parent
 FLASK = [str(BIN / "flask"), "--app", "host_stub"]
 
@@ -119,20 +122,25 @@ def main() -> int:
     env.setdefault("COLCW_ALLOW_HTTP", "1")  # the local sandbox speaks plain http (never allowed in production)
     try:
         env["REDIS_URL"] = redis_url(procs)
-        sandbox = start([str(BIN / "cw-sandbox"), "serve", "--port", str(sandbox_port), "--seed", "demo",
+        sandbox = start([str(BIN / "cw-sandbox"), "serve", "--port", str(sandbox_port),
+                         "--seed", "empty" if SETUP else "demo",
                                     "--db", str(VAR / "sandbox.db")], env=env)
         procs.append(("sandbox", sandbox))
         wait_for_port(sandbox_port, sandbox, "the ConnectWise sandbox")
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
 
         run([*FLASK, "seed-demo"], env)
-        setup_connection(env, sandbox_url, moved=moved)
+        if not SETUP:
+            setup_connection(env, sandbox_url, moved=moved)
 
         for name, args in background_commands():
             procs.append((name, start([*FLASK, *args], env=env)))
         host = start([*FLASK, "run", "--port", str(port), "--no-reload"], env=env)
         procs.append(("host", host))
         wait_for_port(port, host, "the host")
+        if SETUP:
+            print(setup_banner(port, sandbox_url), flush=True)
+            return wait_for_any(procs)
         live = live_updates(env, port)
         print(f"""
 ==============================================================================
@@ -154,11 +162,7 @@ def main() -> int:
    Press Ctrl-C to stop everything.
 ==============================================================================
 """, flush=True)
-        while all(p.poll() is None for _, p in procs):
-            time.sleep(0.5)
-        dead = [n for n, p in procs if p.poll() is not None]
-        print(f"Stopping: {', '.join(dead)} exited.", file=sys.stderr)
-        return 1
+        return wait_for_any(procs)
     except KeyboardInterrupt:
         print("\nStopping the demo...", flush=True)
         return 0
@@ -167,6 +171,39 @@ def main() -> int:
         # the scheduler have let go of it (so a Ctrl-C leaves no connection-refused tracebacks).
         for _name, proc in reversed(procs):
             stop(proc)
+
+
+def wait_for_any(procs: list[tuple[str, subprocess.Popen]]) -> int:
+    """Until a child exits (1) or Ctrl-C (KeyboardInterrupt)."""
+    while all(p.poll() is None for _, p in procs):
+        time.sleep(0.5)
+    dead = [n for n, p in procs if p.poll() is not None]
+    print(f"Stopping: {', '.join(dead)} exited.", file=sys.stderr)
+    return 1
+
+
+def setup_banner(port: int, sandbox_url: str) -> str:
+    """What an admin needs to set colcw up against the empty sandbox tenant, as against their own ConnectWise."""
+    return f"""
+==============================================================================
+ colcw set-up demo is running:  http://127.0.0.1:{port}
+   admin:  admin@demo.example / demo      sales rep:  riley@demo.example / demo
+ ConnectWise is an EMPTY sandbox tenant and colcw is not connected: set it up as an admin.
+   1. Admin → Integration → ConnectWise: enter the connection and Save.
+        Site URL     {sandbox_url}   (tick "Allow http": the local sandbox speaks plain http)
+        Company ID   sandbox
+        Public key   sandbox-public        Private key   sandbox-private
+        Client ID    any text (ConnectWise issues one per integration)
+   2. Auto-map, then the mapping pages and the Pre-flight check: each line says what is left and
+      how to fix it. What ConnectWise lacks (members, categories, manufacturers, provinces) is
+      added in the sandbox as a ConnectWise admin would, through its API with the keys above:
+        curl -u sandbox+sandbox-public:sandbox-private -H 'clientId: setup' \\
+             {sandbox_url}/v2025_1/apis/3.0/system/members
+   3. Export customers (All Customers) and quotes; schedule jobs on the Synchronization Jobs page.
+      The worker and the scheduler are running.
+   Its data is kept in {VAR} (delete it to start over). Press Ctrl-C to stop everything.
+==============================================================================
+"""
 
 
 def sandbox_port_of_this_demo() -> tuple[int, bool]:

@@ -87,3 +87,47 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started_without_a_traceback(tmp
     while _alive(started) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _alive(started), f"left running: {_alive(started)}"
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not shutil.which("redis-server") or not sys.platform.startswith("linux"),
+                    reason="the demo starts its own redis-server")
+def test_the_setup_demo_starts_from_an_empty_tenant_and_no_connection(tmp_path):
+    """``make demo-setup``: an admin meets what a first install meets (nothing connected, ConnectWise empty), with
+    what to type printed; the keys it prints are the sandbox's."""
+    import re
+
+    import requests
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
+    port = _free_port()
+    env.update(HOST_DATA_DIR=str(tmp_path), PORT=str(port), PYTHONUNBUFFERED="1")
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        demo = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "demo.py"), "--setup"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while "colcw set-up demo is running" not in log.read_text():
+                assert demo.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            text = log.read_text()
+            site = re.search(r"Site URL\s+(\S+)", text).group(1)
+            api = f"{site}/v2025_1/apis/3.0"
+            auth, headers = ("sandbox+sandbox-public", "sandbox-private"), {"clientId": "setup"}
+            assert requests.get(f"{api}/company/companies", auth=auth, headers=headers, timeout=10).json() == []
+            members = requests.get(f"{api}/system/members", auth=auth, headers=headers, timeout=10).json()
+            assert "rrep" not in {m["identifier"] for m in members}  # not the demo tenant
+            assert (tmp_path / "setup").is_dir()  # its data apart from make demo's
+            web = requests.Session()
+            page = web.get(f"http://127.0.0.1:{port}/login", timeout=10).text
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            web.post(f"http://127.0.0.1:{port}/login", data={"csrf_token": token, "email": "admin@demo.example",
+                                                              "password": "demo"}, timeout=10)
+            admin = web.get(f"http://127.0.0.1:{port}/admin/integration/connectwise/", timeout=10).text
+            assert "not configured" in admin
+            os.killpg(demo.pid, signal.SIGINT)
+            assert demo.wait(timeout=60) == 0
+        finally:
+            if demo.poll() is None:
+                os.killpg(demo.pid, signal.SIGKILL)
