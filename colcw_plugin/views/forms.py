@@ -196,7 +196,7 @@ class ScheduleForm(ColcwForm):
 
     schedule_name = StringField("Schedule name", render_kw={"maxlength": 100,
                                                             "placeholder": "e.g. Nightly customer import"})
-    time = StringField("Time (24-hour)", default="02:30", render_kw={"type": "time"})
+    time = StringField("Time of day", default="02:30", render_kw={"type": "time"})
     timezone = StringField("Time zone", render_kw={"list": "colcw-zones", "autocomplete": "off"})
     frequency = SelectField("Frequency", choices=choices(FREQUENCIES.items()), default="daily")
     weekday = SelectField("On", choices=_weekdays(), default="0")

@@ -290,3 +290,9 @@ def test_a_reps_queued_run_without_a_worker_sends_the_rep_to_an_admin(rep_client
     bar = html.unescape(rep_client.get(f"/colcw/runs/{run.id}/progress").get_data(as_text=True))
     assert "Queued: no colcw worker is running to start it: ask an admin to start one." in bar
     assert "flask" not in bar
+
+
+def test_the_schedule_time_field_claims_no_clock_the_browser_may_not_show(admin_client):
+    """The time input shows the browser's own clock (02:30 AM in an en-US one): its label names no 24-hour clock."""
+    page = admin_client.get(JOBS).get_data(as_text=True)
+    assert "Time of day" in page and "24-hour" not in page and 'type="time"' in page
