@@ -68,3 +68,23 @@ def test_the_run_page_log_shows_what_a_running_run_recorded_and_only_the_log_is_
     recorder.finish()
     assert admin_client.get(progress).headers["HX-Trigger"] == "colcw-run-finished"
     assert "test: item 4" in admin_client.get(page_url, headers=LOG_ASKS).get_data(as_text=True)
+
+
+def test_a_reps_run_log_records_row_follows_the_run(rep_client, jobs_app):
+    """The progress poll brings the Records row out of band (#run-records): the rep's own log page has that row too,
+    so its counts follow the run as the admin's run page's do."""
+    from host_stub.models import User
+
+    riley = db.session.execute(db.select(User).where(User.email == "riley@demo.example")).scalar_one()
+    run_id = runtime().submit(db.session, "test_count", {"n": 3}, actor={"id": riley.id, "email": riley.email,
+                                                                         "role": "rep"}).id
+    runtime().queue.withdraw(db.session.get(SyncRun, run_id))
+    recorder = RunRecorder(db.engine, run_id)
+    recorder.start()
+    recorder.set_total(3)
+    page = rep_client.get(f"/colcw/runs/{run_id}").get_data(as_text=True)
+    assert re.search(r'<dd id="run-records">', page), page
+    recorder.record(entity="test", direction="export", action="created", host_id=1, label="item 1")
+    recorder.flush()
+    bar = rep_client.get(_progress_url(page)).get_data(as_text=True)
+    assert re.search(r'<dd id="run-records" hx-swap-oob="true">[^<]*1 created', bar), bar
