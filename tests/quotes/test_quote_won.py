@@ -121,3 +121,22 @@ def test_open_and_won_are_found_by_status_flags_not_by_names(world, connected, d
     assert world.export(order.id).status == "succeeded"
     direct = next(o for o in world.opportunities() if o["name"] == "Direct flags")
     assert world.status_of(direct["id"])["name"] == "Closed - Gagné"
+
+
+def test_a_converted_quote_edited_afterwards_is_not_listed_as_changed_since_export(world, drain_queue):
+    """Its order carries its lines to ConnectWise and the quote is not exported again: an edit of the quote (the host
+    lets one be unlocked and edited) is no change for ConnectWise, in the Quotes list as on its panel."""
+    from colcw_plugin.models import RecordState
+    from colcw_plugin.sync.quotes.list_status import row_states, state_filter
+
+    quote = world.quote([line("OPT-7010")], name="Converted, then edited")
+    world.export(quote.id)
+    services.convert_quote(quote.id)
+    drain_queue()
+    db.session.expire_all()
+    world.edit(db.session.get(Document, quote.id), [line("OPT-7010", qty=5)])
+
+    db.session.expire_all()
+    assert row_states(db.session, [quote.id])[quote.id].state == RecordState.SYNCED
+    changed = db.session.execute(select(Document.id).where(state_filter("changed"))).scalars().all()
+    assert quote.id not in changed

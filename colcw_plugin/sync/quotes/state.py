@@ -93,11 +93,14 @@ def document_link(session: Session, doc) -> tuple[Link | None, bool]:
 
 def note_saved(session: Session, snapshot: dict) -> bool:
     """After a save (the ``quote_saved`` hook): flag an exported document that no longer matches
-    what was exported. Returns the new flag; commits."""
+    what was exported. Returns the new flag; commits. A converted quote is never changed since export: its sales
+    order carries its lines to ConnectWise and the quote is not exported again (an edit of it changes nothing
+    there)."""
     state = get_state(session, snapshot["id"])
     if state is None or state.exported_at is None or not state.fingerprint:
         return False
-    changed = document_fingerprint(snapshot, read_settings(session)) != state.fingerprint
+    converted = snapshot.get("doc_type") == "quote" and snapshot.get("status") == "converted"
+    changed = not converted and document_fingerprint(snapshot, read_settings(session)) != state.fingerprint
     if changed != state.changed_since_export:
         state.changed_since_export = changed
         session.commit()
