@@ -153,3 +153,26 @@ def test_an_open_exact_match_and_a_new_name_need_no_confirmation(world, client):
     target = picker.export_target(db.session, client, setup, settings, new, document_snapshot(new))
     assert (target.how, target.confirm, target.detail) == ("new", None, "Creates a new opportunity “Brand new deal” "
                                                                        "for Acme Dental.")
+
+
+def test_a_converted_quote_keeps_the_opportunity_its_sales_order_exports_to(world, client, drain_queue):
+    """A quote linked by id, then converted before any export: its order takes over that opportunity. Unlinking the
+    quote would send the order to a new opportunity by name: refused, and not offered on its panel."""
+    from host_stub import services
+    from host_stub.models import Document
+
+    opp = make_opportunity(world, "Chosen for the deal")
+    quote = world.quote([line("OPT-7010")], name="Chosen for the deal")
+    picker.link_document(db.session, runtime().host(db.session), client, OpportunitySetup(client),
+                         get_settings(db.session), quote, opp["id"])
+    order = services.convert_quote(quote.id)
+    drain_queue()
+    db.session.expire_all()
+    with pytest.raises(picker.PickRefused) as refused:
+        picker.unlink_document(db.session, db.session.get(Document, quote.id))
+    assert "converted to a sales order" in str(refused.value) and "stays linked" in str(refused.value)
+    db.session.rollback()
+    assert get_link(db.session, "document", quote.id).cw_id == opp["id"]
+    run = world.export(order.id)
+    assert run.status == "succeeded", run.message
+    assert [o["name"] for o in world.opportunities()] == ["Chosen for the deal"]  # the order went there
