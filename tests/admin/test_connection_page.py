@@ -282,3 +282,12 @@ def test_the_stored_connection_passes_test_connection(admin_client, cw_sandbox, 
         {"auth_mode": "integrator", "public_key": None, "username": cw_sandbox.username, "password": ""}
         if integrator else {})).get_json()
     assert report["ok"] is True
+
+
+def test_the_automap_hint_says_categories_are_mapped_only_with_the_mapping(admin_client):
+    """Auto-map leaves the category table alone while ChannelOnline's names are used (setup/automap.py): the button's
+    hint does not promise it maps them by exact name whatever the mode."""
+    page = admin_client.get("/admin/integration/connectwise/").get_data(as_text=True)
+    hint = re.search(r'id="automap">Auto-map</button>\s*<span class="hint">(.*?)</span>', page, re.S).group(1)
+    assert "categories too, while “Use the mapping below” is chosen" in hint
+    assert "categories and manufacturers by exact name" not in hint
