@@ -112,7 +112,13 @@ def opportunity_lists_or_failure() -> tuple[Loaded | None, str | None, bool]:
     return lists, reason, isinstance(error, CONNECTION_FAILS)
 
 
-ADMIN_ONLY = "— an admin's page: ask an admin to do this"
+ADMIN_ONLY = "(an admin's page: ask an admin)"
+# Each page by the names messages write: its own, and for a page under the connection's, the whole path there too
+# ("Admin → Integration → ConnectWise → Sales rep mapping"), so its link or the aside above follows the whole path,
+# never its first part alone. Longest first.
+_NAMES = tuple(sorted([(str(escape(p.name)), p) for p in pages.ALL]
+                      + [(str(escape(f"{pages.CONNECTION.name} → {p.name}")), p) for p in pages.ALL
+                         if not p.name.startswith(pages.CONNECTION.name)], key=lambda named: -len(named[0])))
 
 
 @rep_bp.app_template_filter("page_links")
@@ -122,8 +128,7 @@ def page_links(text: str | None) -> Markup:
     html = str(escape(text or ""))
     admin = current_user.is_authenticated and current_user.is_admin
     asked = "ask an admin" in html.lower()
-    for page in pages.ALL:
-        name = str(escape(page.name))
+    for name, page in _NAMES:
         if name not in html:
             continue
         if not page.admin or admin:

@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.sandbox]
 
 OPTION = "“Assign to the logged-in sales rep instead of the store's default rep”"
 OPTIONS = "Admin → Integration → ConnectWise → Options"
+REPS = "Admin → Integration → ConnectWise → Sales rep mapping"
 
 
 @pytest.fixture()
@@ -103,10 +104,10 @@ def test_with_the_logged_in_option_the_row_names_whoever_exports_it(world, rep, 
     # The admin looking at Riley's quote would export it as himself, and he is not mapped.
     ok, text, _ = _rep_row(admin, quote.id)
     assert not ok
-    assert text.startswith("Export did not occur: Alex Admin is not mapped to a ConnectWise member. Exports act for "
-                           "the user who starts them, here Alex Admin, not for the document's sales rep, Riley Rep, who "
-                           f"has no ConnectWise member mapped: {OPTION} is ticked on {OPTIONS}. Make sure that the "
-                           "Sales Rep is mapped")
+    assert text == (f"{quote.number} cannot be exported yet: Alex Admin is not mapped to a ConnectWise member. Exports "
+                    "act for the user who starts them, here Alex Admin, not for the document's sales rep, Riley Rep, who "
+                    f"has no ConnectWise member mapped: {OPTION} is ticked on {OPTIONS}. Make sure that the Sales Rep is "
+                    f"mapped: an admin maps Alex Admin to a ConnectWise member on {REPS}.")
     _map("admin@demo.example", _member(world, "admin1"))
     ok, text, _ = _rep_row(admin, quote.id)
     assert ok and text == ("The opportunity goes to ConnectWise member admin1, mapped to Alex Admin, who exports it, "
@@ -123,3 +124,52 @@ def test_a_document_without_a_rep_names_the_store_default_rep(world, rep):
     assert quote.sales_rep_id is None
     ok, text, _ = _rep_row(rep, quote.id)
     assert ok and text == "ConnectWise member admin1, mapped to Dana Default, the store's default sales rep."
+
+
+def _sams_quote(world, name: str):
+    sam = _user("sam@demo.example")
+    return services.save_document({"customer_id": world.customer_id, "contact_id": world.contact_id,
+                                   "sales_rep_id": sam.id}, [line("OPT-7010")], custom_fields={world.field_id: name})
+
+
+def test_anothers_quote_names_the_rep_who_exports_it_as_the_one_to_map(world, rep):
+    """Riley looking at Sam Sales' quote: with the option ticked it would go to Riley's member, so Riley is the one an
+    admin maps, not Sam (the document's rep)."""
+    quote = _sams_quote(world, "Sam's deal")
+    ok, text, _ = _rep_row(rep, quote.id)
+    assert ok
+    assert text.endswith(f"unless {OPTION} is ticked on {OPTIONS} {ADMIN_ONLY}. To export under the member of the rep "
+                         "who exports it, an admin ticks it there and maps Riley Rep on Sales rep mapping."), text
+    assert "maps Sam Sales" not in text
+    # Riley mapped: only the option is left to change, whatever Sam's mapping.
+    _map("riley@demo.example", _member(world, "APIMember"))
+    ok, text, _ = _rep_row(rep, quote.id)
+    assert ok and text.endswith("To export under the member of the rep who exports it, an admin ticks it there."), text
+
+
+def test_an_unmapped_rep_who_would_export_it_is_told_it_cannot_be_exported_yet_with_the_whole_path(world, rep):
+    get_settings(db.session).use_logged_in_rep = True
+    db.session.commit()
+    quote = _sams_quote(world, "Unmapped deal")
+    ok, text, row = _rep_row(rep, quote.id)
+    assert not ok
+    assert text.startswith(f"{quote.number} cannot be exported yet: Riley Rep is not mapped to a ConnectWise member. ")
+    assert "did not occur" not in text
+    # The path is written whole, then that it is an admin's page (said once in the row).
+    assert text.endswith(f"Make sure that the Sales Rep is mapped: an admin maps Riley Rep to a ConnectWise member on "
+                         f"{REPS} {ADMIN_ONLY}."), text
+    assert text.count(ADMIN_ONLY) == 1 and "ConnectWise —" not in text
+
+
+def test_a_reps_mapping_path_in_any_message_is_kept_whole(app, rep):
+    """The same path in the message a mapping saved unverified gives (setup/reps.py): whole, then the aside."""
+    from colcw_plugin.views.support import page_links
+
+    with app.test_request_context():
+        from flask_login import login_user
+
+        login_user(_user("riley@demo.example"))
+        shown = str(page_links("Save Admin → Integration → ConnectWise → Sales rep mapping again while ConnectWise "
+                               "answers."))
+    assert html.unescape(shown) == ("Save Admin → Integration → ConnectWise → Sales rep mapping (an admin's page: ask an admin) "
+                     "again while ConnectWise answers.")

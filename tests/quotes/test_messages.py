@@ -162,7 +162,7 @@ def test_a_fix_in_the_run_log_links_the_page_it_names(world, app):
     with app.app_context():  # a rep sees the page's name, not a link to an admin page
         rep = sign_in(app.test_client(), "riley@demo.example")
         rep_page = loaded(rep, f"/documents/{doc.id}")
-    assert "Product integration mapping → Product types — an admin's page: ask an admin to do this" in _text(rep_page)
+    assert "Product integration mapping → Product types (an admin's page: ask an admin)" in _text(rep_page)
     assert f'href="{URL}products#types"' not in rep_page
 
 

@@ -21,7 +21,7 @@ from ...cw.errors import (
     RateLimited,
     ServerError,
 )
-from ...models import DocumentDrift, get_link
+from ...models import DocumentDrift, RepMapping, get_link
 from ...setup import pages
 from ...setup.connection import is_configured, read_settings
 from ...setup.reps import SIGNED_IN, STORE_DEFAULT, Acting, UnmappedRep, member_of, who_acts
@@ -94,7 +94,7 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
     checks.append(Check(contact_link is not None, f"Contact {contact.name if contact else '(none)'} in ConnectWise",
                         "" if contact_link else "Not exported yet: export the customer (with its contacts) first.",
                         "" if contact_link else "export_customer"))
-    checks.append(_rep_check(who_acts(session, settings, actor, doc.sales_rep_id)))
+    checks.append(_rep_check(session, who_acts(session, settings, actor, doc.sales_rep_id), actor, doc.number))
     checks.append(_opportunity_check(session, doc, settings, snapshot))
     drift = session.execute(select(DocumentDrift).where(DocumentDrift.document_id == doc.id)).scalar_one_or_none()
     if drift is not None and drift.changes:
@@ -107,7 +107,11 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
 LOGGED_IN_OPTION = "“Assign to the logged-in sales rep instead of the store's default rep”"
 
 
-def _rep_check(acting: Acting) -> Check:
+# Where an admin maps a rep, written whole (pages make it a link, or tell a rep it is an admin's page).
+REPS_PATH = f"{pages.CONNECTION.name} → {pages.REPS.name}"
+
+
+def _rep_check(session: Session, acting: Acting, actor: dict | None, number: str) -> Check:
     """Which ConnectWise member the opportunity goes to and, when that is not the document's own rep's, why (user
     guide §4.2 2e: the store's default rep by default, the user who exports it with the logged-in option) and what
     changes it."""
@@ -116,6 +120,11 @@ def _rep_check(acting: Acting) -> Check:
     try:
         mapping = member_of(acting)
     except UnmappedRep as e:
+        # A check exports nothing: it says what stops the export, not that an export did not occur.
+        problem = f"{number} cannot be exported yet: {str(e).removeprefix('Export did not occur: ')}"
+        fix = e.resolution
+        if e.rep is not None and not (acting.mapping is not None and acting.mapping.member_identifier):
+            fix = f"Make sure that the Sales Rep is mapped: an admin maps {e.rep.name} to a ConnectWise member on {REPS_PATH}."
         why = ""
         if other and acting.because == STORE_DEFAULT:
             why = (f"Exports use the store's default sales rep, {rep.name}, not the document's sales rep, "
@@ -123,7 +132,7 @@ def _rep_check(acting: Acting) -> Check:
         elif other:
             why = (f"Exports act for the user who starts them, here {rep.name}, not for the document's sales rep, "
                    f"{own.name}{_theirs(acting)}: {LOGGED_IN_OPTION} is ticked on {pages.OPTIONS.name}.")
-        return Check(False, "Sales rep mapped", " ".join(filter(None, (str(e), why, e.resolution))))
+        return Check(False, "Sales rep mapped", " ".join(filter(None, (problem, why, fix))))
     member = f"ConnectWise member {mapping.member_identifier or mapping.member_id}, mapped to {rep.name}"
     if not other:
         who = ("the document's sales rep" if own is not None else "the store's default sales rep"
@@ -133,12 +142,26 @@ def _rep_check(acting: Acting) -> Check:
         return Check(True, "Sales rep mapped", f"The opportunity goes to {member}, who exports it, not to the "
                      f"document's sales rep, {own.name}{_theirs(acting)}: {LOGGED_IN_OPTION} is ticked on "
                      f"{pages.OPTIONS.name}.")
-    unmapped = acting.document_mapping is None or not acting.document_mapping.member_id
+    # With the option ticked, the opportunity goes to the member of whoever exports it: that user needs one.
+    exporter = _unmapped_exporter(session, acting, actor)
     return Check(True, "Sales rep mapped", (
         f"The opportunity goes to {member}, the store's default sales rep, not to the document's sales rep, "
         f"{own.name}{_theirs(acting)}. Exports use the store's default sales rep unless {LOGGED_IN_OPTION} is ticked "
         f"on {pages.OPTIONS.name}. To export under the member of the rep who exports it, an admin ticks it there"
-        + (f" and maps {own.name} on {pages.REPS.name}." if unmapped else ".")))
+        + (f" and maps {exporter} on {pages.REPS.name}." if exporter else ".")))
+
+
+def _unmapped_exporter(session: Session, acting: Acting, actor: dict | None) -> str:
+    """The name of the user looking at the checklist (who would export it) when they have no ConnectWise member,
+    else ""."""
+    if not actor or not actor.get("id"):
+        return ""
+    own = acting.document_rep
+    if own is not None and own.id == actor["id"]:
+        mapping = acting.document_mapping
+    else:
+        mapping = session.execute(select(RepMapping).where(RepMapping.user_id == actor["id"])).scalar_one_or_none()
+    return "" if mapping is not None and mapping.member_id else actor.get("name") or ""
 
 
 def _theirs(acting: Acting) -> str:
