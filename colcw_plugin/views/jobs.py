@@ -230,6 +230,7 @@ def edit_schedule(schedule_id: int):
             db.session.rollback()
             form.show_errors(e.errors)
             errors = True
+            flash("Nothing was saved: correct the fields marked below.", "error")  # as the other forms say it
         else:
             db.session.commit()
             flash(f"Schedule “{schedule.name}” saved: {describe(schedule)}; next run {when(schedule.next_run_at)}.",

@@ -64,6 +64,8 @@ def test_the_page_refuses_a_name_another_schedule_has_whatever_its_case(admin_cl
     resp = post(admin_client, edit, {"schedule_name": "NIGHTLY IMPORT", "time": "04:00", "timezone": "UTC",
                                      "frequency": "daily"}, page=edit)
     assert resp.status_code == 400 and said in html.unescape(resp.get_data(as_text=True))
+    # Refused, the Edit page says so above the form too, as the other forms do, not only beside the field.
+    assert "Nothing was saved: correct the fields marked below." in resp.get_data(as_text=True)
     assert names() == ["Nightly import", "Weekly import"]
     edit = f"{JOBS}/schedules/{nightly.id}/edit"
     resp = post(admin_client, edit, {"schedule_name": "Nightly Import", "time": "02:30", "timezone": "UTC",
