@@ -264,12 +264,18 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
         return ExportTarget(None, "new", refused.sentence, case_slips=slips, refused=refused)
     if slips:
         names = ", ".join(f"{c.id} “{c.name}”" for c in slips)
-        return ExportTarget(None, "new", f"Creates a new opportunity “{name}”.", case_slips=slips,
+        return ExportTarget(None, "new", f"Creates a new opportunity “{name}”{won_when_new(doc)}.", case_slips=slips,
                             confirm=f"{doc.customer.name} already has opportunity {names} in ConnectWise, named like "
                                     f"“{name}” but for upper and lower case. Exporting creates a second opportunity "
                                     f"“{name}”. Link the document to the existing one instead, or correct the name — "
                                     "or confirm that you want a new one.")
-    return ExportTarget(None, "new", f"Creates a new opportunity “{name}” for {doc.customer.name}.")
+    return ExportTarget(None, "new", f"Creates a new opportunity “{name}” for {doc.customer.name}{won_when_new(doc)}.")
+
+
+def won_when_new(doc: Document) -> str:
+    """What a new opportunity's sentence adds for a sales order, whose new opportunity is created Won (a quote's is
+    open): the rest of the sentence."""
+    return "" if doc.is_quote else ", Won: a sales order's new opportunity is Won"
 
 
 def _new_refused(session: Session, setup: OpportunitySetup, settings: Settings, doc: Document) -> ExportRefused | None:

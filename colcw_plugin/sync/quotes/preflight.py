@@ -26,6 +26,7 @@ from ...setup import pages
 from ...setup.connection import is_configured, read_settings
 from ...setup.reps import SIGNED_IN, STORE_DEFAULT, Acting, UnmappedRep, member_of, who_acts
 from ..shared.product_drift import overwrite
+from .picker import won_when_new
 from .problems import ExportRefused, converted
 from .state import get_state, opportunity_field_value
 
@@ -213,9 +214,9 @@ def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict
         return Check(True, "Opportunity", detail, note=note)
     if name:
         return Check(True, "Opportunity", f"Adds the lines to the customer's opportunity named exactly \"{name}\", "
-                     "or creates it.")
+                     f"or creates it{won_when_new(doc)}.")
     if settings.allow_empty_opportunity_name:
-        return Check(True, "Opportunity", f"No name given: creates an opportunity named {doc.number}.")
+        return Check(True, "Opportunity", f"No name given: creates an opportunity named {doc.number}{won_when_new(doc)}.")
     field = session.get(CustomField, settings.opportunity_field_id) if settings.opportunity_field_id else None
     where = f"the \"{field.name}\" field (Edit)" if field else "the opportunity name field"
     return Check(False, "Opportunity", f"The document has no opportunity name. Enter it in {where}, "
