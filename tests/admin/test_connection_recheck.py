@@ -4,6 +4,7 @@ a save that shows the connection does not work says so, and the callbacks are no
 from __future__ import annotations
 
 import html
+import socket
 
 from sqlalchemy import select
 
@@ -50,7 +51,7 @@ def test_a_wrong_key_saved_on_the_page_warns_that_the_connection_does_not_work(a
     page = _save_on_page(admin_client, connected, "not-the-key")
     assert 'class="flash success"' not in page and "Connection saved." not in page
     # Said once, by the check saving runs (Test Connection's), not again by the callbacks' registration.
-    assert "Connection saved, but ConnectWise refused it: ConnectWise refused the API keys" in page
+    assert "Connection saved, but ConnectWise refused the API keys" in page
     assert "when colcw registered the callbacks" not in page
     assert "The callbacks could not be registered: GET system/callbacks: HTTP 401" in _last_error()
     assert "The callbacks could not be registered: GET system/callbacks: HTTP 401" in page  # Live updates' card
@@ -103,6 +104,20 @@ def test_configure_with_a_wrong_key_says_the_connection_does_not_work_and_exits_
            "the callbacks (GET system/callbacks: HTTP 401" in result.output
     assert "HTTP 401" in _last_error()
     assert "not-the-key" not in result.output
+
+
+def test_configure_with_a_site_nothing_answers_at_says_it_was_not_reached_not_refused(app, connected):
+    _live_on()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{s.getsockname()[1]}"
+    result = app.test_cli_runner().invoke(args=[
+        "colcw", "configure", "--site", nowhere, "--company-id", connected.company_id, "--public-key",
+        connected.public_key, "--private-key", connected.private_key, "--client-id", "colcw-cli", "--allow-http"])
+    assert result.exit_code == 1
+    assert ("Warning: The connection was saved, but it does not work: colcw could not reach ConnectWise when colcw "
+            "registered the callbacks (") in result.output
+    assert "refused it" not in result.output
 
 
 def test_configure_with_live_updates_off_says_there_are_no_callbacks(app, connected):

@@ -173,10 +173,13 @@ def recheck_callbacks(session: Session, box: SecretBox, client_for: ClientFactor
         return Recheck(live=True, messages=messages)
     if isinstance(error, CONNECTION_FAILS):
         why = summary.removeprefix(REGISTER_FAILED)  # (the URL's secret is masked in it)
+        # Refused, or not reached at all (nothing answered: no one refused anything).
+        unreached = isinstance(error, (NetworkError, TLSFailed)) or (
+            isinstance(error, DiscoveryError) and error.kind in ("unreachable", "tls", "tls_without_scheme"))
+        what = "colcw could not reach ConnectWise" if unreached else "ConnectWise refused it"
         return Recheck(live=True, failed=True, connection_fails=True, messages=[(
-            "warning", f"The connection was saved, but it does not work: ConnectWise refused it when colcw "
-                       f"registered the callbacks ({why}). Correct it and save again; Test Connection shows which "
-                       "step fails.")])
+            "warning", f"The connection was saved, but it does not work: {what} when colcw registered the "
+                       f"callbacks ({why}). Correct it and save again; Test Connection shows which step fails.")])
     return Recheck(live=True, failed=True, messages=[("warning", summary)])
 
 
