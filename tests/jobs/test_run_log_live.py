@@ -88,3 +88,20 @@ def test_a_reps_run_log_records_row_follows_the_run(rep_client, jobs_app):
     recorder.flush()
     bar = rep_client.get(_progress_url(page)).get_data(as_text=True)
     assert re.search(r'<dd id="run-records" hx-swap-oob="true">[^<]*1 created', bar), bar
+
+
+def test_the_log_links_each_customer_and_document_to_its_page(admin_client, jobs_app):
+    """The fixes a log gives are on the record's page ("Export to ConnectWise on Blue Ridge Law Group's page"): its
+    Record cell links there, for customers and documents; other records (contacts, lines) are named only."""
+    run_id = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN).id
+    runtime().queue.withdraw(db.session.get(SyncRun, run_id))
+    recorder = RunRecorder(db.engine, run_id)
+    recorder.start()
+    recorder.record(entity="customer", direction="export", action="failed", host_id=7, label="Blue Ridge Law Group")
+    recorder.record(entity="document", direction="export", action="created", host_id=12, label="Q1012")
+    recorder.record(entity="contact", direction="export", action="created", host_id=3, label="Ann Lee")
+    recorder.finish()
+    page = admin_client.get(f"{JOBS}/runs/{run_id}").get_data(as_text=True)
+    assert 'customer: <a href="/customers/7">Blue Ridge Law Group</a>' in page
+    assert 'document: <a href="/documents/12">Q1012</a>' in page
+    assert "contact: Ann Lee" in page
