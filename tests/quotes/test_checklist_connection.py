@@ -67,6 +67,7 @@ def test_keys_connectwise_refuses_fail_the_connection_row_and_leave_the_rest_unc
     assert _export_disabled(page)
     assert "Export now is unavailable until “ConnectWise connection” is fixed" in page
     assert "The export checks again" not in page
+    assert 'id="colcw-choose-opportunity"' not in page  # ConnectWise cannot list its opportunities either
 
 
 def test_a_site_connectwise_cannot_reach_says_try_again_later(world, rep_client):
