@@ -76,6 +76,14 @@ KINDS = (TYPE, STAGE, STATUS)
 BY_KEY = {k.key: k for k in KINDS}
 
 
+def won_status(statuses: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The status a sales order's opportunity gets: an active one marked Won (and not Lost), the default one when
+    several; None when ConnectWise has none (every sales order's export is then refused)."""
+    won = sorted((s for s in statuses if s.get("wonFlag") and not s.get("lostFlag") and not s.get("inactiveFlag")),
+                 key=lambda s: s.get("id") or 0)
+    return next((s for s in won if s.get("defaultFlag")), won[0] if won else None)
+
+
 class OpportunityLists(Protocol):
     """ConnectWise's list of a kind, as rows (``sync.quotes.opportunities.OpportunitySetup`` reads them
     through the shared reference cache, or fresh)."""

@@ -32,11 +32,13 @@ from .lookups import Lookups
 from .opportunity_defaults import (
     DEFAULT_LABEL,
     KINDS,
+    STATUS,
     NewOpportunityValues,
     OpportunityLists,
     problems,
     required_problem,
     shown,
+    won_status,
 )
 from .reps import rep_mappings
 
@@ -254,6 +256,20 @@ def _new_opportunities(session: Session, settings: Settings, lists: OpportunityL
                  "colcw_admin.new_opportunities")
 
 
+def _won_status(lists: OpportunityLists | None) -> Check:
+    """A sales order's opportunity is Won (so is one a converted quote's order takes over): without a status marked
+    Won in ConnectWise, each such export is refused."""
+    area = "Won status"
+    if lists is None:
+        return _not_checked(area)
+    found = won_status(lists.rows(STATUS))
+    if found is None:
+        return Check(area, False, "ConnectWise has no opportunity status marked Won: every sales order's export (and "
+                     "a converted quote's) would be refused",
+                     fix="Tick the Won flag on your won status in ConnectWise: Setup Tables → Opportunity Status.")
+    return Check(area, True, f"Sales orders' opportunities are set to “{found.get('name')}” (marked Won in ConnectWise).")
+
+
 def run_preflight(session: Session, lookups: Lookups | None, connection_error: str | None = None,
                   opportunity_lists: OpportunityLists | None = None) -> PreflightReport:
     """Check everything; ``lookups`` is None when ConnectWise could not be read (``connection_error`` says why);
@@ -271,7 +287,7 @@ def run_preflight(session: Session, lookups: Lookups | None, connection_error: s
         report.checks.append(Check("Connection", True, "ConnectWise answered and its lists were read."))
     rules = CatalogRules.load(session, settings)
     report.checks += [_opportunity_field(session, settings),
-                      _new_opportunities(session, settings, opportunity_lists),
+                      _new_opportunities(session, settings, opportunity_lists), _won_status(opportunity_lists),
                       _reps(session, settings, lookups),
                       _product_types(rules, lookups), _categories(session, rules, lookups),
                       _manufacturers(session, rules, lookups), _provinces(session, lookups)]

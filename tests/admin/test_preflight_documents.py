@@ -97,3 +97,23 @@ def test_areas_it_could_not_check_are_not_ticked_nor_said_to_match(app, admin_cl
     assert result.exit_code == 1
     assert "--   Categories: Using ChannelOnline's names. Not checked: ConnectWise could not be reached." in result.output
     assert "ok   Manufacturers" not in result.output and "--   Manufacturers" in result.output
+
+
+def test_a_tenant_without_a_won_status_is_named_before_a_sales_order_is_refused(app, admin_client, connected_demo):
+    """A sales order's opportunity is Won: with no status marked Won in ConnectWise every order's export is refused
+    ("ConnectWise has no opportunity status marked Won"); the pre-flight check says so first."""
+    statuses = connected_demo.api("GET", "sales/opportunities/statuses", params={"pageSize": 100}).json()
+    won = [s for s in statuses if s.get("wonFlag")]
+    assert won
+    card = _card(admin_client.get(BASE + "/preflight").get_data(as_text=True), "Won status")
+    assert 'data-ok="yes"' in card and f"set to “{won[0]['name']}”" in _text(card)
+
+    for s in won:
+        resp = connected_demo.api("PATCH", f"sales/opportunities/statuses/{s['id']}",
+                                  json=[{"op": "replace", "path": "wonFlag", "value": False}])
+        assert resp.status_code == 200, resp.text
+    card = _card(admin_client.get(BASE + "/preflight").get_data(as_text=True), "Won status")
+    assert 'data-ok="no"' in card and "✗" in card
+    text = _text(card)
+    assert "ConnectWise has no opportunity status marked Won: every sales order's export" in text
+    assert "Tick the Won flag on your won status in ConnectWise: Setup Tables → Opportunity Status." in text

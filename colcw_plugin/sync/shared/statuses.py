@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...cw import ConnectWiseClient
+from ...setup.opportunity_defaults import won_status
 
 STATUS_FIELDS = ["id", "name", "wonFlag", "lostFlag", "closedFlag", "defaultFlag", "inactiveFlag"]
 CACHE_KEY = "statuses"  # the shared reference cache's key for the list (quote export and live updates)
@@ -34,9 +35,9 @@ def pick_open_status(statuses: list[dict]) -> dict | None:
 
 
 def pick_won_status(statuses: list[dict]) -> dict | None:
-    """The status a sales order's opportunity gets: a won one (the default won one when several)."""
-    won = [s for s in _active(statuses) if s.get("wonFlag") and not s.get("lostFlag")]
-    return next((s for s in won if s.get("defaultFlag")), won[0] if won else None)
+    """The status a sales order's opportunity gets: a won one (the default won one when several), as the pre-flight
+    check looks for it (:func:`~colcw_plugin.setup.opportunity_defaults.won_status`)."""
+    return won_status(statuses)
 
 
 def status_kind(status: Mapping[str, Any] | None) -> str:
