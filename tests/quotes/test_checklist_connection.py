@@ -117,3 +117,14 @@ def test_a_lost_opportunity_cannot_be_exported_into_unconfirmed_while_connectwis
         rep_client.get(resp.location).get_data(as_text=True))
     assert [o["name"] for o in world.opportunities()] == ["Lost deal"]
     assert world.products(world.opportunities()[0]["id"]) == []
+
+
+def test_an_area_the_api_member_may_not_read_names_the_security_role_not_the_keys(world, connected, rep_client):
+    """A 403 is no wrong key: the API member's security role lacks an area. The connection row says which fix."""
+    quote = world.quote([line("OPT-7010")], name="Denied deal")
+    connected.deny(["sales/opportunities"])
+    rows = _rows(_page(rep_client, quote.id))
+    cls, mark, text = rows["ConnectWise connection"]
+    assert (cls, mark) == ("error", "✗")
+    assert text.startswith("ConnectWise denies colcw's API member access")
+    assert "security role" in text and "System → Security Roles" in text and "keys" not in text

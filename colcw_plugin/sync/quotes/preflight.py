@@ -54,8 +54,12 @@ def connection_failed(error: ConnectWiseError | None) -> str:
     admin = f"ask an admin to check the connection ({pages.CONNECTION.name})."
     if error is None:
         return f"colcw cannot read its saved ConnectWise keys: {admin}"
-    if isinstance(error, AuthenticationFailed | PermissionDenied):
+    if isinstance(error, AuthenticationFailed):
         return f"ConnectWise refuses colcw's keys: {admin}"
+    if isinstance(error, PermissionDenied):  # the keys are right; the API member's role lacks an area
+        area = f" to {error.resource}" if error.resource else ""
+        return (f"ConnectWise denies colcw's API member access{area}: ask an admin to give its security role that "
+                "access in ConnectWise (System → Security Roles).")
     if isinstance(error, NetworkError | ServerError | RateLimited) or (
             isinstance(error, DiscoveryError) and error.transient):
         return "ConnectWise cannot be reached right now: try again later."
