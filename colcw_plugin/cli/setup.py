@@ -23,8 +23,11 @@ from ..setup.automap import automap
 from ..setup.connection import (
     ConnectionInput,
     NotConfigured,
+    check_saved,
+    connected_to,
     get_settings,
     is_configured,
+    remember_check,
     save_connection,
 )
 from ..setup.lookups import load_lookups
@@ -83,11 +86,21 @@ def configure_command(site_url, company_id, public_key, private_key, username, p
         sys.exit(2)
     db.session.commit()
     click.echo(f"Saved the ConnectWise connection to {data.site_url.strip()} (company {data.company_id.strip()}).")
-    # As the connection page: the callbacks belong to the tenant the connection names, and are registered again.
+    # As the connection page: checked as Test Connection checks it, the result kept for the Connection card.
+    report = check_saved(db.session, rt.box, rt.codebases)
+    settings = get_settings(db.session)
+    db.session.commit()
+    if report.ok:
+        click.echo(f"ConnectWise accepted it: {connected_to(settings)}.")
+    else:
+        click.echo(f"Warning: saved, but {settings.check_message}", err=True)
+    # The callbacks belong to the tenant the connection names, and are registered again.
     done = recheck_callbacks(db.session, rt.box, rt.client)
     if not done.live:
         click.echo("Live updates are off: no callbacks to register.")
     for category, text in done.messages:
+        if category == "warning" and done.connection_fails and not report.ok:
+            continue  # (the check said already that it does not work)
         click.echo(("Warning: " if category == "warning" else "") + text, err=category == "warning")
     if done.failed:
         sys.exit(1)
@@ -111,7 +124,8 @@ def test_connection_command():
     """Run Test Connection against the stored connection; exit 1 on failure."""
     with _client_or_exit() as client:
         report = check_connection(client)
-    db.session.rollback()
+    remember_check(get_settings(db.session), report)  # the Connection card shows what the last check found
+    db.session.commit()
     for step in report.steps:
         click.echo(f"{'ok  ' if step.ok else 'FAIL'} {step.name}: {step.detail}")
         if not step.ok and step.fix:

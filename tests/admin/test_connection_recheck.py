@@ -9,8 +9,9 @@ import socket
 from sqlalchemy import select
 
 from colcw_plugin.models import HOST_MASTER, CallbackRegistration
+from colcw_plugin.setup.connection import get_settings
 from colcw_plugin.setup.live_updates import LiveInput, get_live
-from colcw_plugin.sync.inbound.switch import apply_live
+from colcw_plugin.sync.inbound.switch import apply_live, recheck_callbacks
 from helpers import csrf_from, runtime
 from host_stub.extensions import db
 
@@ -100,8 +101,10 @@ def test_configure_with_a_wrong_key_says_the_connection_does_not_work_and_exits_
     result = _configure(app, connected, "not-the-key")
     assert result.exit_code == 1
     assert "Saved the ConnectWise connection to" in result.output
-    assert "Warning: The connection was saved, but it does not work: ConnectWise refused it when colcw registered " \
-           "the callbacks (GET system/callbacks: HTTP 401" in result.output
+    # Checked as the page checks it (once: the callbacks' failure says nothing more), the card told the same.
+    assert "Warning: saved, but ConnectWise refused the API keys" in result.output
+    assert "when colcw registered the callbacks" not in result.output
+    assert get_settings(db.session).check_ok is False
     assert "HTTP 401" in _last_error()
     assert "not-the-key" not in result.output
 
@@ -115,9 +118,15 @@ def test_configure_with_a_site_nothing_answers_at_says_it_was_not_reached_not_re
         "colcw", "configure", "--site", nowhere, "--company-id", connected.company_id, "--public-key",
         connected.public_key, "--private-key", connected.private_key, "--client-id", "colcw-cli", "--allow-http"])
     assert result.exit_code == 1
-    assert ("Warning: The connection was saved, but it does not work: colcw could not reach ConnectWise when colcw "
-            "registered the callbacks (") in result.output
-    assert "refused it" not in result.output
+    assert "Warning: saved, but ConnectWise could not be reached: cannot reach " in result.output
+    assert "ConnectWise refused" not in result.output
+    # Registering the callbacks says it alike (what it says where no check was said before it).
+    rt = runtime()
+    done = recheck_callbacks(db.session, rt.box, rt.client)
+    assert done.connection_fails
+    [(category, text)] = done.messages
+    assert text.startswith("The connection was saved, but it does not work: colcw could not reach ConnectWise when "
+                           "colcw registered the callbacks (")
 
 
 def test_configure_with_live_updates_off_says_there_are_no_callbacks(app, connected):

@@ -14,7 +14,7 @@ from htmx_loads import loaded
 
 from colcw_plugin.models.runs import in_zone
 from colcw_plugin.setup.connection import get_settings
-from helpers import csrf_from
+from helpers import csrf_from, runtime
 from host_stub.extensions import db
 
 URL = "/admin/integration/connectwise/"
@@ -136,11 +136,22 @@ def test_testing_the_saved_connection_updates_the_card_and_testing_another_does_
     assert _card(admin_client.get(URL).get_data(as_text=True)) == _card(tested)
 
 
-def test_a_connection_changed_from_the_command_line_is_not_shown_as_checked(app, admin_client, cw_sandbox):
+def test_a_connection_saved_or_tested_from_the_command_line_shows_its_check_on_the_card(app, admin_client,
+                                                                                        cw_sandbox):
+    """`colcw configure` checks what it saved as the page's Save does, and `colcw test-connection` keeps its result:
+    the Connection card says what the last check found, whichever way it ran."""
     assert _card(_save(admin_client, cw_sandbox)).startswith("Connected to ")
     result = app.test_cli_runner().invoke(args=[
         "colcw", "configure", "--site", cw_sandbox.base_url, "--company-id", cw_sandbox.company_id, "--public-key",
         cw_sandbox.public_key, "--private-key", "not-the-key", "--client-id", "colcw-cli", "--allow-http"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.output  # saved (Live updates are off: nothing else failed)
+    assert "Warning: saved, but ConnectWise refused the API keys" in result.output
     db.session.expire_all()
-    assert _card(admin_client.get(URL).get_data(as_text=True)) == "Saved, not checked yet: Test Connection checks it."
+    assert _card(admin_client.get(URL).get_data(as_text=True)).startswith("Saved, but ConnectWise refused the API keys")
+
+    get_settings(db.session).secret_encrypted = runtime().box.encrypt(cw_sandbox.private_key)  # put right elsewhere
+    db.session.commit()
+    tested = app.test_cli_runner().invoke(args=["colcw", "test-connection"])
+    assert tested.exit_code == 0, tested.output
+    db.session.expire_all()
+    assert _card(admin_client.get(URL).get_data(as_text=True)).startswith("Connected to ")
