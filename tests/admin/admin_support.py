@@ -44,6 +44,17 @@ def name_documents(field_id: int) -> None:
     db.session.commit()
 
 
+def connection_form(admin_client, sandbox, **over) -> dict:
+    """The Connection page's form as an admin fills it for ``sandbox`` (with its CSRF token); ``over`` replaces
+    fields, a None value leaves the field out."""
+    token = csrf_from(admin_client.get(BASE + "/").get_data(as_text=True))
+    data = {"csrf_token": token, "site_url": sandbox.base_url, "company_id": sandbox.company_id,
+            "auth_mode": "api_keys", "public_key": sandbox.public_key, "private_key": sandbox.private_key,
+            "client_id": "colcw-tests", "allow_http": "on"}
+    data.update(over)
+    return {k: v for k, v in data.items() if v is not None}
+
+
 def post_form(client, path: str, data: dict):
     """GET the page for a CSRF token, then POST ``data`` to it."""
     token = csrf_from(client.get(BASE + path).get_data(as_text=True))

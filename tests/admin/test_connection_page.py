@@ -8,6 +8,7 @@ import re
 import socket
 
 import pytest
+from admin_support import connection_form
 from sqlalchemy import select
 
 from colcw_plugin.models import ConfigChange, SyncItem, SyncRun
@@ -19,13 +20,7 @@ from host_stub.models import Customer, CustomField, utcnow
 URL = "/admin/integration/connectwise/"
 
 
-def _form(admin_client, sandbox, **over):
-    token = csrf_from(admin_client.get(URL).get_data(as_text=True))
-    data = {"csrf_token": token, "site_url": sandbox.base_url, "company_id": sandbox.company_id,
-            "auth_mode": "api_keys", "public_key": sandbox.public_key, "private_key": sandbox.private_key,
-            "client_id": "colcw-tests", "allow_http": "on"}
-    data.update(over)
-    return {k: v for k, v in data.items() if v is not None}
+_form = connection_form
 
 
 def _closed_port() -> int:

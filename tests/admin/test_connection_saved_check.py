@@ -10,6 +10,7 @@ import html
 import re
 import socket
 
+from admin_support import connection_form
 from htmx_loads import loaded
 
 from colcw_plugin.models.runs import in_zone
@@ -36,13 +37,7 @@ def _flashes(page: str) -> list[str]:
     return [_text(f) for f in re.findall(r'<div class="flash[^"]*" role="status">(.*?)</div>', page, re.S)]
 
 
-def _form(admin_client, sandbox, **over) -> dict:
-    token = csrf_from(admin_client.get(URL).get_data(as_text=True))
-    data = {"csrf_token": token, "site_url": sandbox.base_url, "company_id": sandbox.company_id,
-            "auth_mode": "api_keys", "public_key": sandbox.public_key, "private_key": sandbox.private_key,
-            "client_id": "colcw-tests", "allow_http": "on"}
-    data.update(over)
-    return {k: v for k, v in data.items() if v is not None}
+_form = connection_form
 
 
 def _save(admin_client, sandbox, **over) -> str:

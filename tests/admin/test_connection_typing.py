@@ -4,20 +4,15 @@ https:// against a server speaking plain http says so."""
 
 from __future__ import annotations
 
+from admin_support import connection_form
+
 from colcw_plugin.setup.connection import build_client, get_settings
-from helpers import csrf_from
 from host_stub.extensions import db
 
 URL = "/admin/integration/connectwise/"
 
 
-def _form(admin_client, sandbox, **over):
-    token = csrf_from(admin_client.get(URL).get_data(as_text=True))
-    data = {"csrf_token": token, "site_url": sandbox.base_url, "company_id": sandbox.company_id,
-            "auth_mode": "api_keys", "public_key": sandbox.public_key, "private_key": sandbox.private_key,
-            "client_id": "colcw-tests", "allow_http": "on"}
-    data.update(over)
-    return data
+_form = connection_form
 
 
 def test_a_private_key_with_spaces_around_it_is_the_key(admin_client, cw_sandbox, box):
