@@ -137,6 +137,8 @@ def checklist_answered(page) -> None:
     """Wait for the export page's checklist to show ConnectWise's answers: a browser gets the page at once and its
     ConnectWise part after it (the section htmx swaps in asks for nothing more)."""
     page.locator("#colcw-checklist:not([hx-get])").wait_for()
+    # htmx keeps the rows' old class ("checking", by their ids) for its settle delay after the swap: wait it out.
+    page.wait_for_function("() => !document.querySelector('#colcw-checklist tr.checking')")
 
 
 def fresh(run_id: int) -> SyncRun:
