@@ -85,7 +85,7 @@ def list_command(job, status, start, end, limit) -> None:
     click.echo(f"{plural(total, 'run')} requested {span} (days in UTC)"
                + (f"; the {len(runs)} newest:" if total > len(runs) else ":" if runs else "."))
     for r in runs:
-        click.echo(f"#{r.id}  {_at(r.started_at or r.created_at)}  {r.status_label}  {r.reached} / {r.total or '?'}"
+        click.echo(f"#{r.id}  {_at(r.started_at or r.created_at)}  {r.status_label}  {r.count_text}"
                    f"  {kinds.label(r.kind)}")
         click.echo(f"    {r.description_in(ZONE)} (by {r.requested_by_text or 'nobody named'}, {r.trigger})")
         message = r.wait_text_in(ZONE) or r.message_in(ZONE)

@@ -104,3 +104,17 @@ def test_bad_input_names_the_option_and_exits_non_zero(sync_ready, app, tmp_path
     assert not (tmp_path / "x.csv").exists()
     unwritable = colcw(app, "runs", "show", str(run.id), "--csv", str(tmp_path / "no-such-dir" / "x.csv"))
     assert unwritable.exit_code == 1 and "--csv: " in unwritable.output and "could not be written" in unwritable.output
+
+
+def test_runs_list_counts_an_ended_run_without_a_total_as_the_pages_do(sync_ready, app):
+    """A run that ended without knowing its total (nothing to read, or stopped before) reads "0 records" as on the
+    pages (SyncRun.count_text), never "0 / ?", which says a count is still coming."""
+    from helpers import runtime
+
+    run = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor={"name": "ops"})
+    runtime().queue.withdraw(run)
+    run.status, run.total, run.done = "succeeded", 0, 0
+    db.session.commit()
+    listed = colcw(app, "runs", "list")
+    line = next(x for x in listed.output.splitlines() if x.startswith(f"#{run.id} "))
+    assert "Succeeded  0 records  " in line and "/ ?" not in line, line
