@@ -265,6 +265,8 @@ class CustomerJobForm(JobForm):
 class QuoteJobForm(JobForm):
     """Quote / sales order export."""
 
+    schedule_name = StringField("Schedule name", render_kw={"maxlength": 100, "placeholder": "e.g. Weekly quote export"})
+
     quote_scope = RadioField("Export which quotes and orders", default="one",
                              choices=choices([("one", "A specific quote / order, number"),
                                       ("range", "All quotes and orders within a date range"),
@@ -278,6 +280,8 @@ class QuoteJobForm(JobForm):
 
 class ReconcileJobForm(JobForm):
     """The live updates' safety net."""
+
+    schedule_name = StringField("Schedule name", render_kw={"maxlength": 100, "placeholder": "e.g. Safety net"})
 
     reconcile_mode = RadioField("What the pass checks", default="changes",
                                 choices=choices([("changes", "What changed in ConnectWise since the last pass"),

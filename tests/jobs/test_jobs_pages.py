@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import html
 import io
+import re
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -296,3 +297,12 @@ def test_the_schedule_time_field_claims_no_clock_the_browser_may_not_show(admin_
     """The time input shows the browser's own clock (02:30 AM in an en-US one): its label names no 24-hour clock."""
     page = admin_client.get(JOBS).get_data(as_text=True)
     assert "Time of day" in page and "24-hour" not in page and 'type="time"' in page
+
+
+def test_each_jobs_schedule_name_suggests_a_name_for_that_job(admin_client):
+    page = admin_client.get(JOBS).get_data(as_text=True)
+    placeholders = re.findall(r'name="schedule_name"[^>]*placeholder="([^"]+)"|placeholder="([^"]+)"[^>]*name="schedule_name"',
+                              page)
+    shown = [a or b for a, b in placeholders]
+    assert shown.count("e.g. Nightly customer import") == 1, shown
+    assert "e.g. Weekly quote export" in shown and "e.g. Safety net" in shown
