@@ -74,6 +74,10 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
             flash(filter_error, "error")
         page = db.paginate(history.history_query(flt), page=request.args.get("page", 1, type=int),
                            per_page=HISTORY_PAGE, error_out=False)
+        if page.pages and page.page > page.pages:  # an old link, or runs purged since: the last page, not "none"
+            flash(f"Page {page.page} is past the last page of this history ({page.pages}): showing page "
+                  f"{page.pages}.", "info")
+            page = db.paginate(history.history_query(flt), page=page.pages, per_page=HISTORY_PAGE, error_out=False)
         context.update(flt=flt, page=page, polled=[r.id for r in page.items if r.active])
     return context
 

@@ -306,3 +306,12 @@ def test_each_jobs_schedule_name_suggests_a_name_for_that_job(admin_client):
     shown = [a or b for a, b in placeholders]
     assert shown.count("e.g. Nightly customer import") == 1, shown
     assert "e.g. Weekly quote export" in shown and "e.g. Safety net" in shown
+
+
+def test_a_history_page_past_the_last_shows_the_last_not_no_runs(admin_client, app, redis_conn):
+    runs = [runtime().submit(db.session, "quote_export", {"document_id": 1}, actor={"name": "admin"}).id
+            for _ in range(3)]
+    page = html.unescape(admin_client.get(f"{JOBS}?tab=history&page=99").get_data(as_text=True))
+    assert "No runs match." not in page
+    assert "Page 99 is past the last page of this history (1): showing page 1." in page
+    assert all(f'id="history-run-{run_id}"' in page for run_id in runs)
