@@ -149,6 +149,24 @@ def _timing_form(frequency, time, timezone, weekday, day_of_month, every_minutes
     return form
 
 
+# What each frequency reads of the timing options (a time zone goes with any).
+_USED_BY = {"daily": {"time"}, "weekly": {"time", "weekday"}, "monthly": {"time", "day_of_month"},
+            "every": {"every_minutes"}}
+_NEEDS = {"time": "daily, weekly or monthly", "weekday": "weekly", "day_of_month": "monthly",
+          "every_minutes": "every"}
+
+
+def _unused(frequency: str, **given: str | None) -> dict[str, str]:
+    """The timing options given that a schedule of ``frequency`` does not read: refused, not silently ignored (the
+    page shows only the fields its frequency reads)."""
+    used = _USED_BY.get(frequency)
+    if used is None:
+        return {}
+    return {key: f"a schedule that runs {frequency if frequency != 'every' else 'every N minutes'} does not use it; "
+                 f"give --frequency {_NEEDS[key]} with it, or leave it out."
+            for key, value in given.items() if value is not None and key not in used}
+
+
 def _timing_errors(errors: Mapping[str, str]) -> dict[str, str]:
     """The timing's messages, each saying how to give the value on the command line where the page's says to pick
     it from a list."""
@@ -157,6 +175,8 @@ def _timing_errors(errors: Mapping[str, str]) -> dict[str, str]:
         out["weekday"] += " Give a day name, Monday to Sunday (or 0 for Monday to 6 for Sunday)."
     if "frequency" in out:
         out["frequency"] += " Give daily, weekly, monthly or every (with --every-minutes)."
+    if "timezone" in out and "from the list" in out["timezone"]:  # the page's words: the command line has no list
+        out["timezone"] = "Give an IANA time zone name, e.g. America/New_York or UTC."
     return out
 
 
@@ -296,6 +316,8 @@ def add_command(name, job, customer, company, document, created, modified, follo
         timing = parse_timing(form)
     except FieldErrors as e:
         errors.update(_timing_errors(e.errors))
+    errors.update(_unused(form.get("frequency", "daily"), time=time, weekday=weekday, day_of_month=day_of_month,
+                          every_minutes=every_minutes))
     if errors:
         _refuse(errors, options, "The schedule")
     try:
@@ -336,6 +358,10 @@ def edit_command(schedule_id, name, frequency, time, timezone, weekday, day_of_m
                "day_of_month": None if schedule.day_of_month is None else str(schedule.day_of_month),
                "every_minutes": None if schedule.every_minutes is None else str(schedule.every_minutes)}
     form = _timing_form(frequency, time, timezone, weekday, day_of_month, every_minutes, base=current)
+    unused = _unused(form.get("frequency", ""), time=time, weekday=weekday, day_of_month=day_of_month,
+                     every_minutes=every_minutes)
+    if unused:
+        _refuse(unused, TIMING_OPTIONS, f"The change to schedule #{schedule_id}")
     try:
         timing = parse_timing(form)
         update_schedule(db.session, schedule, name=schedule.name if name is None else name, timing=timing,
