@@ -22,6 +22,7 @@ from .links import (
 from .live import (
     CUSTOMER_MASTERS,
     CW_MASTER,
+    EXTERNAL_STATUS_SOURCE,
     HOST_MASTER,
     CallbackRegistration,
     DocumentDrift,
@@ -69,7 +70,7 @@ from .state import (
 )
 
 __all__ = [
-    "ACTIVE_RUN_STATUSES", "CONTACT", "CUSTOMER", "CUSTOMER_MASTERS", "CW_MASTER", "DOCUMENT", "ENDED_RUN_STATUSES",
+    "ACTIVE_RUN_STATUSES", "CONTACT", "CUSTOMER", "CUSTOMER_MASTERS", "CW_MASTER", "DOCUMENT", "ENDED_RUN_STATUSES", "EXTERNAL_STATUS_SOURCE",
     "ENTITY_PLURALS", "FINAL_RUN_STATUSES", "HOST_MASTER", "RECORD_ACTIONS", "RUN_STATUS_LABELS",
     "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "CreateIntent", "DocumentDrift", "DocumentExport",
     "DocumentLineExport", "InboundHint", "Link", "LiveSettings", "ManufacturerAlias", "ProductTypeMapping",

@@ -13,6 +13,7 @@ from host_stub.models import utcnow
 
 HOST_MASTER, CW_MASTER = "host", "connectwise"
 CUSTOMER_MASTERS = {HOST_MASTER: "ChannelOnline", CW_MASTER: "ConnectWise"}
+EXTERNAL_STATUS_SOURCE = "ConnectWise"  # the source of the statuses colcw records on host documents
 
 
 class LiveSettings(db.Model):

@@ -2,17 +2,28 @@
 
 Every ``colcw_`` table is emptied (including tables added later: the list comes from the
 metadata), then one audit record of the reset itself is written, so the new history starts
-by saying who reset what. The host's tables and ConnectWise are never touched.
+by saying who reset what. In the host, only what colcw recorded there goes with it: the
+ConnectWise statuses shown on quotes and sales orders, forgotten through the host's service API
+(:meth:`~host_stub.gateway.UnitOfWork.clear_external_status`), so no quote keeps saying "Won in
+ConnectWise" that colcw no longer knows exported. The job queue's jobs of the deleted runs are
+deleted too (by the caller's :class:`JobsOfRuns`: only the job queue speaks to RQ), so none is
+requeued for a run that is gone. ConnectWise is never touched here (the view removes colcw's
+callbacks there first).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from ..models import ACTIVE_RUN_STATUSES, ConfigChange, SyncRun
+from host_stub.gateway import UnitOfWork
+from host_stub.models import DocumentExternalStatus
+
+from ..models import ACTIVE_RUN_STATUSES, EXTERNAL_STATUS_SOURCE, ConfigChange, SyncRun
 
 PREFIX = "colcw_"
 
@@ -37,11 +48,29 @@ LABELS = {
 }
 
 
+# What Reset removes outside colcw's tables, listed with them (``table`` is a key, not a colcw table).
+EXTERNAL_STATUSES = "host:external_statuses"
+QUEUED_JOBS = "queue:jobs"
+OUTSIDE_LABELS = {
+    EXTERNAL_STATUSES: "The ConnectWise statuses shown on quotes and sales orders (e.g. “Won in ConnectWise”)",
+    QUEUED_JOBS: "The job queue's jobs of those runs (waiting, scheduled, failed or finished)",
+}
+
+
+class JobsOfRuns(Protocol):
+    """The job queue, as Reset needs it (:class:`~colcw_plugin.sync.jobs.queue.JobQueue`): None when Redis
+    did not answer."""
+
+    def leftover_jobs(self) -> int | None: ...
+
+    def purge(self) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class TableCount:
     table: str
     label: str
-    rows: int
+    rows: int | None  # None: not known (the job queue did not answer)
 
 
 class ResetRefused(RuntimeError):
@@ -54,11 +83,23 @@ def colcw_tables() -> list[Table]:
             and not t.name.endswith("alembic_version")]
 
 
-def what_will_be_lost(session: Session) -> list[TableCount]:
-    """Each colcw table with its row count, for the confirmation page."""
-    return [TableCount(t.name, LABELS.get(t.name, t.name.removeprefix(PREFIX).replace("_", " ").capitalize()),
+def _statuses_recorded(session: Session) -> list[int]:
+    """The documents colcw recorded a ConnectWise status on (in the host)."""
+    return list(session.execute(select(DocumentExternalStatus.document_id).where(
+        DocumentExternalStatus.source == EXTERNAL_STATUS_SOURCE).order_by(DocumentExternalStatus.document_id)
+    ).scalars())
+
+
+def what_will_be_lost(session: Session, jobs: JobsOfRuns | None = None) -> list[TableCount]:
+    """Each colcw table with its row count, then what goes outside them (the ConnectWise statuses colcw
+    recorded on host documents; the job queue's jobs, when ``jobs`` is given), for the confirmation page."""
+    lost = [TableCount(t.name, LABELS.get(t.name, t.name.removeprefix(PREFIX).replace("_", " ").capitalize()),
                        session.execute(select(func.count()).select_from(t)).scalar_one())
             for t in sorted(colcw_tables(), key=lambda t: list(LABELS).index(t.name) if t.name in LABELS else 99)]
+    lost.append(TableCount(EXTERNAL_STATUSES, OUTSIDE_LABELS[EXTERNAL_STATUSES], len(_statuses_recorded(session))))
+    if jobs is not None:
+        lost.append(TableCount(QUEUED_JOBS, OUTSIDE_LABELS[QUEUED_JOBS], jobs.leftover_jobs()))
+    return lost
 
 
 def active_runs(session: Session) -> int:
@@ -66,18 +107,24 @@ def active_runs(session: Session) -> int:
                            .where(SyncRun.status.in_(ACTIVE_RUN_STATUSES))).scalar_one()
 
 
-def reset_all(session: Session, actor: str, *, force: bool = False) -> list[TableCount]:
-    """Delete every colcw row and record the reset. Refuses while runs are active unless ``force``.
+def reset_all(session: Session, actor: str, *, force: bool = False, jobs: JobsOfRuns | None = None,
+              host: Callable[[Session], UnitOfWork] = UnitOfWork) -> list[TableCount]:
+    """Delete every colcw row and the ConnectWise statuses colcw recorded on host documents, and record the
+    reset. Refuses while runs are active unless ``force``. ``jobs`` (the job queue) is only counted here:
+    the caller purges it (:meth:`JobsOfRuns.purge`) once the deletion is committed.
 
     Returns what was deleted. Flushes; the caller commits (all or nothing).
     """
     if not force and active_runs(session):
         raise ResetRefused("Synchronization runs are queued or running. Wait for them to finish or cancel them on "
                            "the Synchronization Jobs page, then reset.")
-    lost = what_will_be_lost(session)
+    lost = what_will_be_lost(session, jobs)
+    uow = host(session)
+    for document_id in _statuses_recorded(session):
+        uow.clear_external_status(document_id, EXTERNAL_STATUS_SOURCE)
     for table in colcw_tables():
         session.execute(delete(table))
-    summary = ", ".join(f"{c.rows} {c.table.removeprefix(PREFIX)}" for c in lost if c.rows) or "nothing"
+    summary = ", ".join(f"{c.rows} {c.table.removeprefix(PREFIX).split(':')[-1]}" for c in lost if c.rows) or "nothing"
     session.add(ConfigChange(actor=actor, area="reset", summary=f"Reset the ConnectWise integration; deleted {summary}"))
     session.flush()
     return lost

@@ -44,6 +44,7 @@ from ..sync.inbound.switch import (
     safety_net_gaps,
     safety_net_mode,
 )
+from ..text import plural
 from . import admin_bp
 from .forms import ConnectionForm, OptionsForm
 from .support import actor_name, runtime
@@ -280,15 +281,25 @@ def reset():
                 removed = remove_callbacks(db.session, runtime().interactive_client)
                 if removed:
                     flash(removed, "warning" if get_live(db.session).last_error else "info")
+            queue = runtime().queue
             try:
-                reset_service.reset_all(db.session, actor_name(), force=force)
+                lost = reset_service.reset_all(db.session, actor_name(), force=force, host=runtime().host, jobs=queue)
             except reset_service.ResetRefused as e:
                 db.session.rollback()
                 error = str(e)
             else:
                 db.session.commit()
-                flash("The ConnectWise integration was reset: its history, links and settings are gone. Host "
-                      "customers and documents and everything in ConnectWise are unchanged.", "success")
+                statuses = next(c.rows for c in lost if c.table == reset_service.EXTERNAL_STATUSES)
+                purged = queue.purge()  # after the commit: a job left now would find no run and do nothing
+                flash("The ConnectWise integration was reset: its history, links and settings are gone, "
+                      f"{plural(statuses, 'ConnectWise status', 'ConnectWise statuses')} removed from quotes and sales "
+                      + ("orders" if purged is None else f"orders and {plural(purged, 'job')} from the job queue")
+                      + ". Host customers and documents and everything in ConnectWise are otherwise unchanged.",
+                      "success")
+                if purged is None:
+                    flash("The job queue (Redis) did not answer: its jobs of the deleted runs are still there. Delete "
+                          "them on the queue dashboard.", "warning")
                 return redirect(url_for(".connection"))
-    return render_template("colcw/connection/reset.html", lost=reset_service.what_will_be_lost(db.session),
+    return render_template("colcw/connection/reset.html",
+                           lost=reset_service.what_will_be_lost(db.session, runtime().queue),
                            active_runs=reset_service.active_runs(db.session), error=error), 400 if error else 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from admin_support import BASE
 from sqlalchemy import func, select
 
@@ -10,8 +12,10 @@ from colcw_plugin.setup.automap import automap
 from colcw_plugin.setup.customer_matching import scan
 from colcw_plugin.setup.lookups import load_lookups
 from colcw_plugin.setup.reset import colcw_tables
-from helpers import csrf_from
+from helpers import csrf_from, runtime
 from host_stub.extensions import db
+from host_stub.gateway import UnitOfWork
+from host_stub.models import Document, DocumentExternalStatus
 from host_stub.seed import seed_demo
 
 
@@ -96,5 +100,71 @@ def test_reset_is_refused_while_runs_are_active_unless_forced(admin_client, conn
     assert resp.status_code == 400 and "queued or running" in resp.get_data(as_text=True)
     assert _counts(colcw_tables())["colcw_sync_runs"] == 1
     assert _post_reset(admin_client, confirm="RESET", force="on").status_code == 302
+    db.session.expire_all()
+    assert _counts(colcw_tables())["colcw_sync_runs"] == 0
+
+
+def _quote_marked_won() -> Document:
+    """A quote colcw exported and recorded as won in ConnectWise (as the live updates do, through the host's
+    service API), and the same quote with another system's status, which is not colcw's to remove."""
+    quote = db.session.execute(select(Document).where(Document.doc_type == "quote").order_by(Document.id)).scalars().first()
+    host = UnitOfWork(db.session)
+    host.set_external_status(quote.id, "ConnectWise", status="won", label="Won in ConnectWise on 2026-12-04 by Sandbox Admin",
+                             detail="Opportunity 6 'Backup project 2026'", url="https://cw.example/opportunity/6")
+    host.set_external_status(quote.id, "Other CRM", status="open", label="Open in Other CRM")
+    set_link(db.session, "document", quote.id, 6)
+    db.session.commit()
+    return quote
+
+
+def test_reset_removes_the_connectwise_statuses_colcw_recorded_on_quotes(admin_client, connected_demo, demo_client):
+    _fill_everything(demo_client)
+    quote = _quote_marked_won()
+    assert "Won in ConnectWise" in admin_client.get(f"/documents/{quote.id}").get_data(as_text=True)
+    scope = " ".join(admin_client.get(BASE + "/reset").get_data(as_text=True).split())
+    assert ('<tr data-table="host:external_statuses"><td>The ConnectWise statuses shown on quotes and sales orders '
+            "(e.g. “Won in ConnectWise”)</td><td class=\"num\">1</td></tr>") in scope
+    assert "(only the ConnectWise statuses colcw shows on quotes and sales orders are removed)" in scope
+
+    resp = _post_reset(admin_client, confirm="RESET")
+    assert resp.status_code == 302
+    flashed = " ".join(admin_client.get(resp.headers["Location"]).get_data(as_text=True).split())
+    assert "1 ConnectWise status removed from quotes and sales orders" in flashed
+    db.session.expire_all()
+    statuses = db.session.execute(select(DocumentExternalStatus.source)).scalars().all()
+    assert statuses == ["Other CRM"]  # colcw's went; another system's is not colcw's to remove
+    page = admin_client.get(f"/documents/{quote.id}").get_data(as_text=True)
+    assert "Won in ConnectWise" not in page and "Open in Other CRM" in page
+    listing = admin_client.get("/quotes/").get_data(as_text=True)
+    assert "Won in ConnectWise" not in listing
+    assert "external_statuses" in db.session.execute(select(ConfigChange.summary)).scalar_one()
+
+
+def test_reset_deletes_the_job_queues_jobs_of_the_runs_it_deleted(admin_client, connected_demo, redis_conn):
+    from rq.job import JobStatus
+
+    queue = runtime().queue
+    runs = [SyncRun(kind="customer_export", status="failed", rq_job_id=f"colcw-run-{n}-test") for n in range(3)]
+    db.session.add_all(runs)
+    db.session.commit()
+    waiting = queue.enqueue(runs[0])
+    scheduled = queue.enqueue(runs[1], at=dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=1))
+    failed = queue.enqueue(runs[2])
+    queue.rq.remove(failed)
+    failed.set_status(JobStatus.FAILED)
+    queue.rq.failed_job_registry.add(failed, ttl=3600)
+    assert queue.failed_job_ids() == [failed.id] and queue.rq.count == 1
+    assert scheduled.id in queue.rq.scheduled_job_registry.get_job_ids()
+
+    scope = " ".join(admin_client.get(BASE + "/reset").get_data(as_text=True).split())
+    assert ('<tr data-table="queue:jobs"><td>The job queue&#39;s jobs of those runs (waiting, scheduled, failed or '
+            'finished)</td><td class="num">3</td></tr>') in scope
+    resp = _post_reset(admin_client, confirm="RESET")
+    assert resp.status_code == 302
+    flashed = " ".join(admin_client.get(resp.headers["Location"]).get_data(as_text=True).split())
+    assert "and 3 jobs from the job queue" in flashed
+    assert queue.failed_job_ids() == [] and queue.rq.count == 0
+    assert queue.rq.scheduled_job_registry.get_job_ids() == []
+    assert all(queue.fetch(j.id) is None for j in (waiting, scheduled, failed))
     db.session.expire_all()
     assert _counts(colcw_tables())["colcw_sync_runs"] == 0

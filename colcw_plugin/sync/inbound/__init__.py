@@ -12,7 +12,9 @@
   (callbacks, schedules).  :mod:`.status`: what the pages show.
 """
 
+from ...models import EXTERNAL_STATUS_SOURCE
+
 LIVE_KIND = "cw_live_update"
 RECONCILE_KIND = "cw_reconcile"
-SOURCE = "ConnectWise"  # the host's external-status source name
+SOURCE = EXTERNAL_STATUS_SOURCE  # the host's external-status source name
 LIVE_SYSTEM = "colcw-live-updates"
