@@ -14,7 +14,8 @@ rq-dashboard 0.9 has no authentication and no CSRF check of its own. Before any 
   empty queue answers that there is nothing to do (RQ's compact fails on a queue with no key);
 * Requeue of a failed job of a colcw run (a run that ended failed fails its job) redoes the run's failed records
   as Retry on the run's page does, instead of running the job again to find its run ended
-  (:func:`_requeue_runs`).
+  (:func:`_requeue_runs`); a run is retried once: Requeue of a run that has a retry already removes its stale failed
+  job and answers 409, naming the retry (Retry on its page removes its failed jobs itself).
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ def _retry_job(queue: JobQueue, job_id: str, run_id: int) -> tuple[bool, str]:
     if new is None:
         return False, f"Run #{run_id} has no failed records to retry: see its page on the Synchronization Jobs page."
     queue.delete_job(job_id)
+    if new.retried_already:  # from its page, say, or by another Requeue at the same time: its failed job was stale
+        return False, f"Run #{run_id} was retried already as run #{new.id}: its failed job is removed."
     return True, f"Run #{run_id} is retried as run #{new.id} (its failed records)."
 
 

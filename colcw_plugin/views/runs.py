@@ -26,12 +26,11 @@ def _run(run_id: int) -> SyncRun:
 
 def submit_retry(run: SyncRun) -> SyncRun | None:
     """Queue a run that redoes what ``run`` failed or did not reach, asked by the signed-in admin (Retry on its page,
-    Requeue of its failed job on the queue dashboard); None when it has nothing to redo. RedisError: not queued."""
+    Requeue of its failed job on the queue dashboard); None when it has nothing to redo; its retry, with
+    ``retried_already`` True, when it was retried before (:func:`~..sync.jobs.recovery.retry`: once, and its failed
+    jobs leave the queue's failed list). RedisError: not queued."""
     rt = runtime()
-    params = history.retry_params(db.session, rt.kinds, run)
-    if params is None:
-        return None
-    return rt.submit(db.session, run.kind, params, trigger="retry", actor=current_actor(), retry_of_id=run.id)
+    return recovery.retry(db.session, rt.queue, rt.kinds, run.id, actor=current_actor())
 
 
 def _log_items(run: SyncRun, action: str):
@@ -90,6 +89,9 @@ def retry_run(run_id: int):
         if new is None:
             flash(f"Run #{run.id} has no failed records to retry.", "error")
             return redirect(url_for(".job_run", run_id=run.id))
+        if new.retried_already:
+            flash(f"Run #{run_id} was retried already as run #{new.id}.", "error")
+            return redirect(url_for(".job_run", run_id=new.id))
     except RedisError:
         db.session.rollback()
         flash("The retry could not be queued: the job queue (Redis) is not reachable.", "error")

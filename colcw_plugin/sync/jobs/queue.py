@@ -130,6 +130,18 @@ class JobQueue:
         """The jobs of colcw's queue in RQ's failed registry."""
         return self.rq.failed_job_registry.get_job_ids()
 
+    def remove_failed(self, run_id: int, keep: str | None = None) -> int:
+        """Delete the jobs of ``run_id`` (but ``keep``) that RQ's failed registry holds, once colcw retried or resumed
+        the run: the dashboard's Failed list then agrees with the job history (a Requeue of one would redo the run a
+        second time). How many it deleted."""
+        prefix = f"colcw-run-{run_id}-"  # new_job_id: a run's jobs are named after it
+        removed = 0
+        for job_id in self.failed_job_ids():
+            if job_id.startswith(prefix) and job_id != keep and self.run_of(job_id) == run_id:
+                self.delete_job(job_id)
+                removed += 1
+        return removed
+
     def delete_job(self, job_id: str) -> None:
         """Delete a job (from whichever registry holds it)."""
         job = self.fetch(job_id)
@@ -301,6 +313,9 @@ def enqueue_existing(session: Session, queue: JobQueue, run: SyncRun) -> bool:
             _enqueue_own(session, queue, run)
         else:
             session.commit()
+    # Its earlier attempt's job may have failed (its work-horse killed): the run goes on under this job, so a Requeue
+    # of that one on the dashboard would only find the run taken.
+    queue.remove_failed(run.id, keep=run.rq_job_id)
     return True
 
 

@@ -9,6 +9,8 @@
 * :func:`requeue_lost` re-enqueues queued runs that RQ does not hold (Redis lost them, or a
   process died between the commit and the enqueue) and waiting runs whose next attempt is overdue,
   and releases delayed jobs no RQ scheduler moved: a recorded run is never silently dropped.
+* :func:`retry` queues a run that redoes an ended run's failed records — once: a run retried already gives its
+  retry back, and the run's failed jobs leave RQ's failed registry (the queue dashboard's Requeue of one is a retry).
 * :func:`cancel` withdraws a queued or waiting run or gives up an interrupted one: the records it
   did not reach end "not attempted" (cancelled). A running run is asked to stop (status ``cancelling``,
   the request in its row, so any worker on any machine sees it): its worker stops it at the next safe
@@ -39,7 +41,9 @@ from ...models import (
     stop_request_message,
     stop_requested_by,
 )
-from .queue import NOT_QUEUED_MESSAGE, JobQueue, enqueue_existing
+from .history import retry_params
+from .kinds import KindRegistry
+from .queue import NOT_QUEUED_MESSAGE, JobQueue, enqueue_existing, submit
 from .recorder import RETRY_FIX, RunRecorder, close_cancelled, describe_recorder, with_note
 
 log = logging.getLogger(__name__)
@@ -176,6 +180,37 @@ def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
         run = session.get(SyncRun, run_id)
         run.duplicate = True
     return run
+
+
+def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *,
+          actor: dict | None = None) -> SyncRun | None:
+    """Queue a run that redoes what run ``run_id`` failed or did not reach (Retry on its page, Requeue of its failed
+    job on the queue dashboard); None when it has nothing to redo. A run is retried once: when it has a retry already,
+    that run is returned with ``retried_already`` True and nothing is queued. Either way the run's failed jobs leave
+    RQ's failed registry, so that the dashboard does not offer to redo it again. RedisError: not queued.
+
+    Of two retries of one run at once, on any machines, one queues: each locks the run's row (``FOR UPDATE``) before
+    it looks for a retry, and holds it until its retry is committed, so the second finds the first's."""
+    session.commit()  # the lock is this transaction's: nothing of the caller's is held in it
+    run = session.execute(select(SyncRun).where(SyncRun.id == run_id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    if run is None:
+        session.rollback()
+        raise LookupError(f"Run #{run_id} does not exist.")
+    earlier = session.execute(select(SyncRun).where(SyncRun.retry_of_id == run_id).order_by(SyncRun.id)
+                              .limit(1)).scalar_one_or_none()
+    params = retry_params(session, kinds, run) if earlier is None else None
+    if earlier is not None or params is None:
+        session.rollback()  # releases the row
+        if earlier is not None:
+            earlier.retried_already = True
+            queue.remove_failed(run_id)
+        return earlier
+    new = submit(session, queue, kinds, run.kind, params, trigger="retry", actor=actor, retry_of_id=run_id)
+    session.commit()  # releases the row (a duplicate found committed nothing)
+    new.retried_already = False
+    queue.remove_failed(run_id)
+    return new
 
 
 def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None) -> SyncRun:

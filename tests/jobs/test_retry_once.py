@@ -1,0 +1,133 @@
+"""A failed run is retried once, and the queue dashboard agrees with the job history.
+
+Retry on a run's page removes the run's failed job from RQ's failed registry; Requeue on the dashboard of a run that
+has a retry already makes no second one (it removes the stale failed job and names the retry), also when two ask at
+once; a run resumed after its work-horse died keeps no failed job. Every assertion reads the test's own Redis and
+PostgreSQL: what the failed registry holds, which runs exist, what the run's page shows.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import select, text
+
+from colcw_plugin.models import SyncRun
+from colcw_plugin.sync.jobs import recovery
+from colcw_plugin.views.dashboard import RQ_PREFIX
+from helpers import csrf_from, runtime
+from host_stub import services
+from host_stub.extensions import db
+
+JOBS = "/admin/integration/connectwise/jobs"
+ADMIN = {"id": None, "email": "ops@demo.example", "role": "admin"}
+
+
+def _failed_run(drain_queue, account: str) -> SyncRun:
+    """A colcw run that failed on a worker (its one customer's state is not ConnectWise's): its job is in RQ's
+    failed registry."""
+    customer = services.save_customer({"account_number": account, "name": f"Nowhere {account}", "state": "ZZ"})
+    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN)
+    drain_queue()
+    db.session.expire_all()
+    run = db.session.get(SyncRun, run.id)
+    assert run.status == "failed" and run.rq_job_id in runtime().queue.failed_job_ids()
+    return run
+
+
+def _retries(run_id: int) -> list[int]:
+    db.session.expire_all()
+    return db.session.execute(select(SyncRun.id).where(SyncRun.retry_of_id == run_id).order_by(SyncRun.id)) \
+        .scalars().all()
+
+
+def _token(client) -> str:
+    return csrf_from(client.get(JOBS).get_data(as_text=True))
+
+
+def test_retry_on_the_run_page_removes_its_failed_job_from_the_dashboard(jobs_app, admin_client, drain_queue):
+    run = _failed_run(drain_queue, "ZZ1")
+    resp = admin_client.post(f"{JOBS}/runs/{run.id}/retry", data={"csrf_token": _token(admin_client)})
+    assert resp.status_code == 302
+    [retry] = _retries(run.id)
+    assert runtime().queue.failed_job_ids() == []  # the Failed list has nothing left to requeue
+
+    # Retry again (a page left open): no second retry, the page says which run retried it and goes there.
+    resp = admin_client.post(f"{JOBS}/runs/{run.id}/retry", data={"csrf_token": _token(admin_client)},
+                             follow_redirects=True)
+    assert f"Run #{run.id} was retried already as run #{retry}." in resp.get_data(as_text=True)
+    assert _retries(run.id) == [retry]
+
+
+def test_requeue_of_a_run_retried_already_refuses_and_removes_the_stale_failed_job(jobs_app, admin_client,
+                                                                                   drain_queue):
+    run = _failed_run(drain_queue, "ZZ2")
+    # A retry made while its failed job stayed on the dashboard (as before this fix, or by the command line's submit).
+    first = runtime().submit(db.session, "customer_export", {"customer_ids": [run.params["customer_id"]]},
+                             trigger="retry", actor=ADMIN, retry_of_id=run.id)
+    queue = runtime().queue
+    assert run.rq_job_id in queue.failed_job_ids()
+    resp = admin_client.post(f"{RQ_PREFIX}/job/{run.rq_job_id}/requeue", headers={"X-CSRFToken": _token(admin_client)})
+    assert resp.status_code == 409, resp.get_json()
+    assert resp.get_json()["message"] == f"Run #{run.id} was retried already as run #{first.id}: its failed job is removed."
+    assert _retries(run.id) == [first.id]
+    assert run.rq_job_id not in queue.failed_job_ids()
+
+    # Requeue all: the same for every run retried already; another failed run is retried.
+    drain_queue()  # the retry fails as its run did: its own failed job stays, it has no retry
+    other = _failed_run(drain_queue, "ZZ3")
+    first_job = db.session.get(SyncRun, first.id).rq_job_id
+    stale = runtime().submit(db.session, "customer_export", {"customer_ids": [other.params["customer_id"]]},
+                             trigger="retry", actor=ADMIN, retry_of_id=other.id)
+    drain_queue()
+    resp = admin_client.post(f"{RQ_PREFIX}/requeue/{queue.name}", headers={"X-CSRFToken": _token(admin_client)})
+    assert resp.status_code == 200, resp.get_json()
+    assert len(_retries(other.id)) == 1 and _retries(other.id) == [stale.id]
+    assert len(_retries(first.id)) == 1  # the failed retry is retried, once
+    assert first_job not in queue.failed_job_ids() and other.rq_job_id not in queue.failed_job_ids()
+
+
+def test_two_retries_of_one_run_at_once_make_one(jobs_app, drain_queue):
+    """The second waits on the run's row while the first holds it, and then finds the first's retry."""
+    run = _failed_run(drain_queue, "ZZ4")
+    rt = runtime()
+    outcome = {}
+
+    def second():
+        with jobs_app.app_context():
+            new = recovery.retry(db.session, rt.queue, rt.kinds, run.id, actor=ADMIN)
+            outcome["second"] = (new.id, new.retried_already)
+            db.session.remove()
+
+    engine = db.engine
+    with engine.connect() as first:  # another process's retry, between its look for a retry and its commit
+        first.execute(text("SELECT id FROM colcw_sync_runs WHERE id = :id FOR UPDATE"), {"id": run.id})
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(1.0)
+        assert thread.is_alive(), "the second retry did not wait for the first"
+        retry_id = first.execute(text(
+            "INSERT INTO colcw_sync_runs (kind, params, description, status, trigger, requested_by, retry_of_id, "
+            "rq_job_id, created_at, total, done, counts, entity_counts, api_requests, message, attempts, "
+            "interruptions, selection, waiting_reason) VALUES ('customer_export', '{}', 'retry', 'queued', 'retry', "
+            "'ops@demo.example', :of, '', now(), 0, 0, '{}', '{}', 0, '', 0, 0, '{}', '') RETURNING id"),
+            {"of": run.id}).scalar_one()
+        first.commit()
+    thread.join(30)
+    assert outcome["second"] == (retry_id, True)
+    assert _retries(run.id) == [retry_id]
+    assert run.rq_job_id not in rt.queue.failed_job_ids()
+
+
+def test_a_run_resumed_after_its_work_horse_died_keeps_no_failed_job(jobs_app, drain_queue):
+    run = _failed_run(drain_queue, "ZZ5")
+    rt = runtime()
+    dead = run.rq_job_id  # stands for the job RQ failed with "Work-horse terminated unexpectedly"
+    db.session.execute(text("UPDATE colcw_sync_runs SET status = 'interrupted', finished_at = NULL WHERE id = :id"),
+                       {"id": run.id})
+    db.session.commit()
+    resumed = recovery.resume(db.session, rt.queue, run.id, actor=ADMIN)
+    assert not resumed.duplicate and resumed.rq_job_id != dead
+    assert dead not in rt.queue.failed_job_ids()
+    assert resumed.rq_job_id in rt.queue.rq.job_ids
