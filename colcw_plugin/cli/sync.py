@@ -42,8 +42,9 @@ def run_in_foreground(kind: str, options: dict, *, label: str) -> tuple[SyncRun,
     rt = Runtime.of(current_app)
     try:
         params = rt.kinds[kind].parse_cli(db.session, options)
-    except FieldErrors as e:
-        raise click.UsageError(" ".join(e.errors.values())) from None
+    except FieldErrors as e:  # each message after the option it is about ("--since: …"), as the other commands say
+        raise click.UsageError(" ".join(f"{k}: {v}" if k.startswith("--") else v for k, v in e.errors.items())
+                               ) from None
     run = create_run(db.session, rt.kinds, kind, params, trigger="cli", actor=system_actor(command_line_user()))
     db.session.commit()
     run_id = run.id

@@ -49,6 +49,17 @@ def test_contradictory_options_are_refused(sync_ready, app):
     result = app.test_cli_runner().invoke(args=["colcw", "sync", "customers", "--direction", "export",
                                                 "--customer", "NOBODY"])
     assert result.exit_code == 2 and "No customer has the account number 'NOBODY'" in result.output
+    # A range that is none names the option and what it takes, not the page's "custom start and end dates".
+    result = app.test_cli_runner().invoke(args=["colcw", "sync", "customers", "--direction", "export", "--since",
+                                                "last99"])
+    assert result.exit_code == 2
+    assert ("--since: 'last99' is not a date range. Use today, last7, last15, last30, YYYY-MM-DD or "
+            "YYYY-MM-DD..YYYY-MM-DD.") in result.output
+    assert "custom start" not in result.output
+    result = app.test_cli_runner().invoke(args=["colcw", "sync", "quotes", "--modified", "2026-07-09..2026-07-01"])
+    assert result.exit_code == 2
+    assert ("--modified: '2026-07-09..2026-07-01' is not a date range (The end date must not be before the start "
+            "date).") in result.output
 
 
 def test_records_left_not_attempted_are_listed_and_exit_one(sync_ready, app):

@@ -63,6 +63,8 @@ def range_from_cli(text: str, field: str, *, option: str) -> dict:
     try:
         ranges.resolve(spec["preset"], spec.get("start"), spec.get("end"))
     except ValueError as e:
-        raise FieldErrors({option: f"{e} Use today, last7, last15, last30, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD."}
-                          ) from None
+        # The page's "Enter the custom start and end dates" names fields a command line does not have.
+        why = "" if "Enter the custom" in str(e) else f" ({str(e).rstrip('.')})"
+        raise FieldErrors({option: f"{text!r} is not a date range{why}. Use today, last7, last15, last30, "
+                                   "YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD."}) from None
     return spec
