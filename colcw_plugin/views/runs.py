@@ -62,14 +62,16 @@ def job_run(run_id: int):
     action = request.args.get("action", "")
     items = _log_items(run, action)
     schedule = db.session.get(Schedule, run.schedule_id) if run.schedule_id else None
+    # A run is retried once (recovery.retry): once it has a retry, its page links to it instead of offering Retry.
+    retries = db.session.execute(select(SyncRun.id).where(SyncRun.retry_of_id == run.id).order_by(SyncRun.id)) \
+        .scalars().all()
     return render_template("colcw/jobs/run.html", run=run, items=items, action=action, when=when,
                            zone=display_zone(), job_label=kinds.label(run.kind), schedule=schedule,
                            missing=missing_processes(runtime().queue, colcw_command()) if run.status in ACTIVE_RUN_STATUSES else [],
                            failed=history.failed_count(db.session, run.id),
-                           retry=history.retry_label(db.session, kinds, run) if run.status in ENDED_RUN_STATUSES
-                           else None,
-                           retries=db.session.execute(select(SyncRun.id).where(SyncRun.retry_of_id == run.id)
-                                                      .order_by(SyncRun.id)).scalars().all())
+                           retry=history.retry_label(db.session, kinds, run)
+                           if run.status in ENDED_RUN_STATUSES and not retries else None,
+                           retries=retries)
 
 
 @admin_bp.route("/jobs/runs/<int:run_id>.csv", methods=["GET"])

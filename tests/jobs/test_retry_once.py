@@ -8,6 +8,7 @@ PostgreSQL: what the failed registry holds, which runs exist, what the run's pag
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -131,3 +132,31 @@ def test_a_run_resumed_after_its_work_horse_died_keeps_no_failed_job(jobs_app, d
     assert not resumed.duplicate and resumed.rq_job_id != dead
     assert dead not in rt.queue.failed_job_ids()
     assert resumed.rq_job_id in rt.queue.rq.job_ids
+
+
+def _text(html: str, element_id: str) -> str | None:
+    """The text of the element ``element_id`` of a page (its tags dropped), or None when the page has none."""
+    m = re.search(rf'<(\w+)[^>]*id="{element_id}"[^>]*>(.*?)</\1>', html, re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m.group(2))).strip() if m else None
+
+
+def test_a_retried_run_links_to_its_retry_instead_of_offering_retry(jobs_app, admin_client, drain_queue):
+    run = _failed_run(drain_queue, "ZZ6")
+    page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)
+    assert _text(page, "retry-failed") == "Retry the 1 failed customer" and _text(page, "retried-as") is None
+
+    admin_client.post(f"{JOBS}/runs/{run.id}/retry", data={"csrf_token": _token(admin_client)})
+    [retry] = _retries(run.id)
+    page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)
+    assert _text(page, "retry-failed") is None
+    assert _text(page, "retried-as") == f"Go to its retry, run #{retry}"
+    assert f'href="{JOBS}/runs/{retry}"' in page
+    assert _text(page, "run-retries") == f"run #{retry}"
+
+    # A run retried twice before runs were retried once (its history keeps both): "runs #50 and #51".
+    drain_queue()
+    later = runtime().submit(db.session, "customer_export", {"customer_ids": [run.params["customer_id"]]},
+                             trigger="retry", actor=ADMIN, retry_of_id=run.id)
+    page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)
+    assert _text(page, "run-retries") == f"runs #{retry} and #{later.id}"
+    assert _text(page, "retried-as") == f"Go to its retry, run #{later.id}"
