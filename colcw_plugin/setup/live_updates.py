@@ -97,9 +97,10 @@ def url_warnings(url: str) -> list[str]:
 def parse_limit(raw: str) -> tuple[int, bool]:
     """(number, is a percentage) of a mass-delete limit such as ``10%`` or ``50``."""
     m = _LIMIT_RE.match(raw or "")
-    if not m or (m.group(2) and not 0 < int(m.group(1)) <= 100):
-        raise FieldErrors({"mass_delete_limit": "Enter a percentage of the linked records (e.g. 10%) or a number of "
-                                                "links (e.g. 50)."})
+    # 0 (or 0 %) would read as "stop at any deletion", which a pass never does (one deletion is never stopped).
+    if not m or not 0 < int(m.group(1)) <= (100 if m.group(2) else 999_999):
+        raise FieldErrors({"mass_delete_limit": "Enter a percentage of the linked records from 1% to 100% (e.g. 10%) "
+                                                "or a number of links of at least 1 (e.g. 50)."})
     return int(m.group(1)), bool(m.group(2))
 
 

@@ -193,11 +193,14 @@ def _schedule_timing(form: dict):
 @admin_required
 def save_mass_delete_limit():
     """The safety net's mass-delete limit (a percentage of a kind's links, or a number)."""
+    typed = request.form.get("mass_delete_limit", "")
     try:
-        row = save_limit(db.session, request.form.get("mass_delete_limit", ""), actor_name())
+        row = save_limit(db.session, typed, actor_name())
     except FieldErrors as e:
         db.session.rollback()
-        flash(" ".join(e.errors.values()), "error")
+        flash("Nothing was saved: " + " ".join(e.errors.values()), "error")
+        # The page again with what was typed in the field, as the other forms keep the admin's input.
+        return render_template("colcw/jobs/index.html", **_page_context("run"), typed_limit=typed[:40]), 400
     else:
         db.session.commit()
         flash(f"A pass that would mark more than {row.mass_delete_limit} of the links of a kind as deleted now stops "

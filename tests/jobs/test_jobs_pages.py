@@ -315,3 +315,15 @@ def test_a_history_page_past_the_last_shows_the_last_not_no_runs(admin_client, a
     assert "No runs match." not in page
     assert "Page 99 is past the last page of this history (1): showing page 1." in page
     assert all(f'id="history-run-{run_id}"' in page for run_id in runs)
+
+
+def test_a_refused_mass_delete_limit_stays_in_its_field_with_why(admin_client, app, redis_conn):
+    page = admin_client.get(JOBS).get_data(as_text=True)
+    resp = admin_client.post(f"{JOBS}/mass-delete-limit", data={"csrf_token": csrf_from(page),
+                                                                 "mass_delete_limit": "150%"})
+    text = html.unescape(resp.get_data(as_text=True))
+    assert resp.status_code == 400
+    assert "Nothing was saved: Enter a percentage of the linked records from 1% to 100%" in text
+    assert re.search(r'name="mass_delete_limit" value="150%"', text), text  # what was typed, not the saved 10%
+    assert re.search(r'name="mass_delete_limit" value="10%"',
+                     admin_client.get(JOBS).get_data(as_text=True))  # the saved one stays
