@@ -160,3 +160,31 @@ def test_a_retried_run_links_to_its_retry_instead_of_offering_retry(jobs_app, ad
     page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)
     assert _text(page, "run-retries") == f"runs #{retry} and #{later.id}"
     assert _text(page, "retried-as") == f"Go to its retry, run #{later.id}"
+
+
+def test_the_retry_button_counts_what_it_redoes_by_kind_of_record(jobs_app, admin_client):
+    """A failed contact is exported again with its customer: the button counts it as the contact it is, as the run's
+    Records do ("customers: 2 failed; contacts: 1 failed"), not as one more failed customer."""
+    from colcw_plugin.models import SyncItem
+
+    a, b = (services.save_customer({"account_number": n, "name": f"Failed {n}", "state": "ZZ"}) for n in ("ZZ7", "ZZ8"))
+    c = services.save_customer({"account_number": "ZZ9", "name": "Its contact failed"},
+                               [{"first_name": "Pat", "last_name": "Lee", "email": "pat@example.com"}])
+    [contact] = c.contacts
+    run = SyncRun(kind="customer_export", params={"customer_ids": [a.id, b.id, c.id]}, status="failed",
+                  description="Export 3 customers", requested_by="ops@demo.example",
+                  counts={"failed": 3}, entity_counts={"customer": {"failed": 2}, "contact": {"failed": 1}})
+    db.session.add(run)
+    db.session.flush()
+    db.session.add_all([SyncItem(run_id=run.id, entity="customer", direction="export", host_id=a.id, action="failed"),
+                        SyncItem(run_id=run.id, entity="customer", direction="export", host_id=b.id, action="failed"),
+                        SyncItem(run_id=run.id, entity="contact", direction="export", host_id=contact.id,
+                                 action="failed")])
+    db.session.commit()
+    page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)
+    assert _text(page, "run-records") == "customers: 2 failed; contacts: 1 failed"
+    assert _text(page, "retry-failed") == "Retry the 2 failed customers and 1 failed contact"
+    # What it redoes: the two customers, and the contact's customer (which exports the contact again).
+    admin_client.post(f"{JOBS}/runs/{run.id}/retry", data={"csrf_token": _token(admin_client)})
+    [retry] = _retries(run.id)
+    assert db.session.get(SyncRun, retry).params == {"customer_ids": sorted([a.id, b.id, c.id])}

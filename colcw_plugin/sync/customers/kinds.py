@@ -193,7 +193,9 @@ CUSTOMER_EXPORT = JobKind(
     form_job="customer", form_job_label="customer", form_source="channelonline",
     form_source_prompt="Choose the source of the customer data: ChannelOnline (export) or ConnectWise (import).",
     form_template="colcw/jobs/_customer_form.html", range_fields=RANGE_FIELDS, parse_form=export_from_form, parse_cli=export_from_cli, retry=retry_export,
-    retry_nouns=("customer", "customers"), record_labels=customer_labels)
+    retry_nouns=("customer", "customers"), record_labels=customer_labels,
+    # a failed contact is retried with its customer (retry_export): the button counts it as the contact it is
+    retry_entities={"customer": ("customer", "customers"), "contact": ("contact", "contacts")})
 CUSTOMER_IMPORT = JobKind(
     "customer_import", "Customer import (ConnectWise → ChannelOnline)", run_import, describe_import,
     form_job="customer", form_job_label="customer", form_source="connectwise",

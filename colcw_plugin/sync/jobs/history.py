@@ -175,11 +175,29 @@ def retry_label(session: Session, kinds: KindRegistry, run: SyncRun) -> str | No
         return None
     items = failed_items(session, run.id)
     actions = {i.action for i in items}
-    what = "failed and not attempted" if actions == set(REDO_ACTIONS) else \
-        "not attempted" if actions == {"not_attempted"} else "failed"
     if not actions:
         return "Run the whole job again"
-    return kinds[run.kind].retry_text(params, what, records=len(items))
+    kind = kinds[run.kind]
+    if kind.retry_entities and all(i.entity in kind.retry_entities for i in items):
+        return _retry_by_entity(kind.retry_entities, items)
+    return kind.retry_text(params, _redone(actions), records=len(items))
+
+
+def _redone(actions: set[str]) -> str:
+    return "failed and not attempted" if actions == set(REDO_ACTIONS) else \
+        "not attempted" if actions == {"not_attempted"} else "failed"
+
+
+def _retry_by_entity(nouns: dict, items: list[SyncItem]) -> str:
+    """"Retry the 17 failed customers and 1 failed contact": each kind of record counted once per record, in the
+    order the kind names them (``JobKind.retry_entities``), as the run's Records count them."""
+    parts = []
+    for entity, (one, many) in nouns.items():
+        mine = [i for i in items if i.entity == entity]
+        if mine:
+            n = len({(i.host_id, i.cw_id) if i.host_id or i.cw_id else i.id for i in mine})
+            parts.append(f"{n:,} {_redone({i.action for i in mine})} {one if n == 1 else many}")
+    return "Retry the " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
 
 
 CSV_COLUMNS = ("at_utc", "entity", "direction", "action", "label", "channelonline_id", "connectwise_id", "message",

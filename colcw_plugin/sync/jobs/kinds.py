@@ -98,6 +98,10 @@ class JobKind:
     parse_cli: Callable[[Session, Mapping[str, object]], dict] | None = None
     retry: Callable[[Session, SyncRun, Sequence[SyncItem]], dict | None] | None = None
     retry_nouns: tuple[str, str] = ("record", "records")
+    # The kinds of record its retry redoes each of, by entity, with their nouns: the Retry button counts the failed
+    # and not attempted records by kind ("Retry the 17 failed customers and 1 failed contact") when they are all
+    # of these; else (none given, or another kind's) it counts what ``retry`` lists, in ``retry_nouns``.
+    retry_entities: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # Names of selected records by id, for those a run never reached ("not attempted").
     record_labels: Callable[[Session, list[int]], dict[int, str]] | None = None
     # Its run selects its records in the host database and says how many (``recorder.set_total``) before any
