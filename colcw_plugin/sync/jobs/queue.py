@@ -142,6 +142,45 @@ class JobQueue:
                 removed += 1
         return removed
 
+    def _registries(self) -> tuple:
+        return (self.rq.scheduled_job_registry, self.rq.deferred_job_registry, self.rq.failed_job_registry,
+                self.rq.finished_job_registry, self.rq.canceled_job_registry)
+
+    def _leftover_job_ids(self) -> list[str]:
+        """colcw's jobs no worker is running: waiting, scheduled, deferred, failed, finished or cancelled."""
+        ids = dict.fromkeys(self.rq.get_job_ids())
+        for registry in self._registries():
+            ids.update(dict.fromkeys(registry.get_job_ids()))
+        return list(ids)
+
+    def leftover_jobs(self) -> int | None:
+        """How many of colcw's jobs :meth:`purge` would delete (None: Redis did not answer)."""
+        try:
+            return len(self._leftover_job_ids())
+        except RedisError:
+            log.warning("could not count colcw's jobs: Redis failed", exc_info=True)
+            return None
+
+    def purge(self) -> int | None:
+        """Delete colcw's jobs that no worker is running, from the queue and every registry (Reset: their runs
+        are gone, and a requeued one would find nothing). A job a worker runs is left to end by itself.
+        Returns how many were deleted (None: Redis did not answer)."""
+        try:
+            deleted = 0
+            for job_id in self._leftover_job_ids():
+                job = self.fetch(job_id)
+                if job is None:  # an expired job's id left in a registry
+                    for registry in self._registries():
+                        registry.remove(job_id)
+                    self.rq.remove(job_id)
+                elif job.get_status(refresh=True) != JobStatus.STARTED:
+                    job.delete()
+                    deleted += 1
+            return deleted
+        except RedisError:
+            log.warning("could not delete colcw's jobs: Redis failed", exc_info=True)
+            return None
+
     def delete_job(self, job_id: str) -> None:
         """Delete a job (from whichever registry holds it)."""
         job = self.fetch(job_id)
