@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 
 from flask import Flask, current_app, has_app_context
 
@@ -33,8 +34,37 @@ log = logging.getLogger(__name__)
 FEATURES = (customer_kinds, quote_kinds, inbound_kinds)  # each registers its job kinds
 
 
+class _UnconfiguredStderr(logging.StreamHandler):
+    """colcw's log lines on stderr, with time, level and logger, while the process configured no logging of its own
+    (a root handler: ``colcw worker``'s, a server's, pytest's); then it stays silent and the lines go there. Without
+    it a plain ``flask run`` (the demo's host) printed colcw's warnings (a refused callback) bare, through Python's
+    last resort: no time, level or logger to find them by. The level stays the process's (warnings and up)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s in %(name)s: %(message)s"))
+
+    @property
+    def stream(self):  # the stderr of the moment (a test's capture, a redirected one)
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not logging.getLogger().handlers and super().filter(record)
+
+
+def _log_to_stderr_unless_configured() -> None:
+    colcw = logging.getLogger("colcw_plugin")
+    if not any(isinstance(h, _UnconfiguredStderr) for h in colcw.handlers):
+        colcw.addHandler(_UnconfiguredStderr())
+
+
 def init_app(app: Flask) -> Runtime:
     """Set colcw up on ``app`` (the host calls this through its ``host_init_app`` hook)."""
+    _log_to_stderr_unless_configured()
     app.config.setdefault("COLCW_ENCRYPTION_KEY", os.environ.get("COLCW_ENCRYPTION_KEY", ""))
     config = ColcwConfig.from_mapping(app.config)
     runtime = Runtime(config, _secret_box(app), build_kinds(app.config), app.extensions["host_stub"]["pm"])

@@ -41,6 +41,12 @@ class LiveSettings(db.Model):
     alert_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     alert_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")  # registering or removing callbacks
+    # Callbacks refused since the last one accepted (the right URL, but a bad body or signature): the reason of the
+    # last, when it came, how many and since when. An accepted callback clears them (sync.inbound.receive).
+    refused_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    refused_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    refused_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    refused_since: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(200), default="")
 

@@ -12,7 +12,10 @@ In this order, answering fast and trusting nothing in the body:
    colcw has no link to is not read either;
 5. the hint (type, id, action) is recorded and a live-update run queued unless one is waiting.
 
-Refusals are logged without the secret, the signature or the body.
+Refusals are logged without the secret, the signature or the body. Those after the secret matched (2 and 3:
+ConnectWise, or someone holding the URL, calls but is not believed) are also kept on the live settings row
+(:func:`note_refused`: the last reason and time, how many and since when), so the Connection page says so
+whichever process answered them; the next accepted callback clears them.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import logging
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+
+from host_stub.models import utcnow
 
 from ...cw.callbacks import BadCallback, CallbackMessage, CallbackRefused, SigningKeys, trusted_origins
 from ...models import CUSTOMER, DOCUMENT, Link, LiveSettings
@@ -38,6 +43,10 @@ ECHO_TYPES = ("company", "contact")
 # Companies and opportunities colcw has no link to mean nothing here (a contact may be new to a linked
 # company, which only reading it tells).
 LINKED = {"company": CUSTOMER, "opportunity": DOCUMENT}
+
+
+# A refusal's reason as the Connection page words it (others are shown as the refusal says them).
+REASONS = {"the signature does not match": "signature invalid"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue
         message = CallbackMessage.parse(body)
     except BadCallback as e:
         log.warning("ConnectWise callback refused: %s", e)
+        note_refused(session, f"not a ConnectWise callback ({e})")
         return Answer(400, f"Not a ConnectWise callback: {e}.")
     settings = read_settings(session)
     try:
@@ -70,14 +80,18 @@ def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue
     except (NotConfigured, SecretError, ValueError):
         log.warning("ConnectWise callback for %s %s refused: the connection is not configured", message.type,
                     message.id)
+        note_refused(session, "the ConnectWise connection is not configured")
         return Answer(503, "The ConnectWise connection is not configured.")
     try:
         keys.verify(body, signature, message.key_url, origins,
                     allow_http=bool(settings.allow_http and http_allowed_by_config))
     except CallbackRefused as e:
         log.warning("ConnectWise callback for %s %s refused: %s", message.type, message.id, e)
+        note_refused(session, REASONS.get(str(e), str(e)))
         return Answer(e.status, f"Refused: {e}.")
     assert live is not None
+    if live.refused_at is not None:
+        note_accepted(session)
     if message.type in ECHO_TYPES and live.own_member and message.member == live.own_member:
         session.rollback()
         return Answer(200, "colcw's own change; nothing to read.")
@@ -94,3 +108,21 @@ def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue
         log.warning("ConnectWise callback for %s %s recorded; the job queue (Redis) did not answer, so the next "
                     "callback or the safety net reads it", message.type, message.id)
     return Answer(200, "Recorded.")
+
+
+def note_refused(session: Session, reason: str) -> None:
+    """Count a refused callback on the live settings row (one UPDATE: callbacks answered at once by several
+    processes all count) and commit."""
+    now = utcnow()
+    session.rollback()
+    session.execute(update(LiveSettings).values(
+        refused_reason=reason[:200], refused_at=now, refused_count=func.coalesce(LiveSettings.refused_count, 0) + 1,
+        refused_since=func.coalesce(LiveSettings.refused_since, now)))
+    session.commit()
+
+
+def note_accepted(session: Session) -> None:
+    """A callback was accepted: the refusals before it are over (commits)."""
+    session.execute(update(LiveSettings).where(LiveSettings.refused_at.is_not(None)).values(
+        refused_reason=None, refused_at=None, refused_count=None, refused_since=None))
+    session.commit()
