@@ -129,7 +129,9 @@ def _summary(run: SyncRun) -> None:
     retries = db.session.execute(select(SyncRun.id).where(SyncRun.retry_of_id == run.id).order_by(SyncRun.id)
                                  ).scalars().all()
     if retries:
-        rows.append(("Retried as", ", ".join(f"run #{i}" for i in retries)))
+        listed = [f"#{i}" for i in retries]  # as the run's page says them: "run #50", "runs #50 and #51"
+        rows.append(("Retried as", f"run {listed[0]}" if len(listed) == 1
+                     else f"runs {', '.join(listed[:-1])} and {listed[-1]}"))
     if run.status == RunStatus.CANCELLING:
         rows.append(("Stopping", run.stopping_text(ZONE)))
     message = run.wait_text_in(ZONE) or run.message_in(ZONE)

@@ -118,3 +118,24 @@ def test_runs_list_counts_an_ended_run_without_a_total_as_the_pages_do(sync_read
     listed = colcw(app, "runs", "list")
     line = next(x for x in listed.output.splitlines() if x.startswith(f"#{run.id} "))
     assert "Succeeded  0 records  " in line and "/ ?" not in line, line
+
+
+def test_runs_show_lists_a_runs_retries_as_its_page_does(sync_ready, app):
+    from helpers import runtime
+
+    def ended_run() -> SyncRun:  # (one still queued would be joined, not submitted again)
+        run = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor={"name": "ops"})
+        runtime().queue.withdraw(run)
+        run.status = "failed"
+        db.session.commit()
+        return run
+
+    first = ended_run()
+    retries = []
+    for _ in range(2):
+        again = ended_run()
+        again.retry_of_id = first.id
+        retries.append(again.id)
+    db.session.commit()
+    shown = colcw(app, "runs", "show", str(first.id))
+    assert f"Retried as:           runs #{retries[0]} and #{retries[1]}" in shown.output, shown.output
