@@ -173,6 +173,11 @@ class Document(db.Model):
         return self.doc_type == "quote"
 
     @property
+    def is_converted_quote(self) -> bool:
+        """A quote converted into a sales order (the order carries its lines from then on)."""
+        return self.is_quote and self.status == "converted"
+
+    @property
     def total(self) -> Decimal:
         return sum((ln.quantity * ln.price for ln in self.lines), Decimal(0))
 

@@ -37,6 +37,7 @@ from ..sync.inbound.switch import stops_without
 from ..sync.jobs import history, ranges
 from ..sync.jobs.kinds import JobKind
 from ..sync.jobs.schedules import (
+    FIELDS_READ,
     WEEKDAYS,
     create_schedule,
     describe,
@@ -149,9 +150,6 @@ def _timing_form(frequency, time, timezone, weekday, day_of_month, every_minutes
     return form
 
 
-# What each frequency reads of the timing options (a time zone goes with any).
-_USED_BY = {"daily": {"time"}, "weekly": {"time", "weekday"}, "monthly": {"time", "day_of_month"},
-            "every": {"every_minutes"}}
 _NEEDS = {"time": "daily, weekly or monthly", "weekday": "weekly", "day_of_month": "monthly",
           "every_minutes": "every"}
 
@@ -159,7 +157,7 @@ _NEEDS = {"time": "daily, weekly or monthly", "weekday": "weekly", "day_of_month
 def _unused(frequency: str, **given: str | None) -> dict[str, str]:
     """The timing options given that a schedule of ``frequency`` does not read: refused, not silently ignored (the
     page shows only the fields its frequency reads)."""
-    used = _USED_BY.get(frequency)
+    used = FIELDS_READ.get(frequency)
     if used is None:
         return {}
     return {key: f"a schedule that runs {frequency if frequency != 'every' else 'every N minutes'} does not use it; "

@@ -143,7 +143,7 @@ def _with_answers(checks: list[Check], doc: Document, asked: _Asked) -> list[Che
 
 def _would_ask(doc: Document, checks: list[Check]) -> bool:
     """Whether the checklist asks ConnectWise (as :func:`_ask_connectwise` does)."""
-    return checks[0].ok and not (doc.is_quote and doc.status == "converted") and len(checks) >= 2
+    return checks[0].ok and not doc.is_converted_quote and len(checks) >= 2
 
 
 def _checking(checks: list[Check], doc: Document) -> list[Check]:
@@ -319,7 +319,7 @@ def unlock_document(doc_id: int):
 def _unlocked(doc: Document) -> Markup | str:
     """What Unlock says: export it again after editing; for a quote converted into a sales order, whose order
     carries its lines (it is not exported again), that editing it changes nothing in ConnectWise."""
-    if not (doc.is_quote and doc.status == "converted"):
+    if not doc.is_converted_quote:
         return f"{doc.number} unlocked. After editing it, export it again to update ConnectWise."
     order = db.session.execute(select(Document.id, Document.number).where(Document.source_quote_id == doc.id)
                                .order_by(Document.id)).first()

@@ -45,6 +45,9 @@ from .kinds import KindRegistry
 
 FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly", "every": "Every N minutes"}
 MAX_EVERY_MINUTES = 1440
+# The timing fields each frequency reads (the time zone goes with any): what a schedule keeps of the others is None.
+FIELDS_READ = {"daily": ("time",), "weekly": ("time", "weekday"), "monthly": ("time", "day_of_month"),
+               "every": ("every_minutes",)}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 UTC = dt.UTC
@@ -255,9 +258,10 @@ def _apply(session: Session, schedule: Schedule, name: str, timing: Timing) -> N
     schedule.frequency = timing.frequency
     schedule.time_of_day = timing.time_of_day.strftime("%H:%M")
     schedule.timezone = timing.timezone
-    schedule.weekday = timing.weekday if timing.frequency == "weekly" else None
-    schedule.day_of_month = timing.day_of_month if timing.frequency == "monthly" else None
-    schedule.every_minutes = timing.every_minutes if timing.frequency == "every" else None
+    reads = FIELDS_READ.get(timing.frequency, ())
+    schedule.weekday = timing.weekday if "weekday" in reads else None
+    schedule.day_of_month = timing.day_of_month if "day_of_month" in reads else None
+    schedule.every_minutes = timing.every_minutes if "every_minutes" in reads else None
 
 
 def _saved_named(session: Session, schedule: Schedule, change) -> None:

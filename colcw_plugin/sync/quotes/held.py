@@ -130,7 +130,7 @@ def load_document(session: Session, document_id: int) -> HeldDocument | None:
                                   .order_by(Contact.is_default.desc(), Contact.id)).scalars().first()
         contact_link = get_link(session, CONTACT, contact.id) if contact is not None else None
     return HeldDocument(
-        id=doc.id, number=doc.number, is_quote=doc.is_quote, converted=doc.is_quote and doc.status == "converted",
+        id=doc.id, number=doc.number, is_quote=doc.is_quote, converted=doc.is_converted_quote,
         source_quote_id=doc.source_quote_id, follow_up_date=doc.follow_up_date, sales_rep_id=doc.sales_rep_id,
         customer_id=doc.customer_id, customer_name=doc.customer.name,
         contact_id=contact.id if contact is not None else None, contact_name=contact.name if contact is not None else "",

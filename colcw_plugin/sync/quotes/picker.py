@@ -195,7 +195,7 @@ def unlink_document(session: Session, doc: Document) -> str:
     state = get_state(session, doc.id)
     if state is not None and state.exported_at is not None:
         raise PickRefused(f"{doc.number} is exported to opportunity {state.opportunity_id} and stays linked to it.")
-    if doc.is_quote and doc.status == "converted":
+    if doc.is_converted_quote:
         # Its sales order takes over the quote's opportunity (it exports there): unlinking the quote would send the
         # order to a new opportunity by name, and leave the one chosen for the deal behind.
         raise PickRefused(f"{doc.number} was converted to a sales order, which exports to the opportunity chosen "

@@ -82,7 +82,7 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
         return [Check(False, CONNECTION, "ConnectWise is not connected yet: ask an admin to set up "
                       "the connection (Admin → Integration → ConnectWise).")]
     checks = [Check(True, CONNECTION)]
-    if doc.is_quote and doc.status == "converted":  # the export skips it: its order carries its lines
+    if doc.is_converted_quote:  # the export skips it: its order carries its lines
         order = session.execute(select(Document.id, Document.number).where(Document.source_quote_id == doc.id)
                                 .order_by(Document.id)).first()
         # Not a failure to fix: the quote's export has moved to its order (the page links to it, and says so

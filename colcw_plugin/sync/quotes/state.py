@@ -211,7 +211,7 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
     """The panel of ``doc`` (a host Document), from colcw's state and links."""
     (state, link, quote_link, drift, run_status, next_try_at, open_feeders, live, order_id,
      order_number) = _panel_rows(session, doc)
-    converted = bool(doc.is_quote and doc.status == "converted")
+    converted = doc.is_converted_quote
     if converted:
         drift = None  # kept from before the conversion: its order carries its lines now (inbound/opportunities.py)
     via_quote = ""
