@@ -170,8 +170,9 @@ def test_reexport_leaves_other_documents_and_hand_added_lines_alone(world, conne
 def test_crash_between_opportunity_and_products_resumes_without_duplicates(world, connected, app, monkeypatch):
     tune_runtime(monkeypatch, app, record_retry_intervals=())  # no second pass inside the run
     doc = world.quote([line("OPT-7010", qty=2), line("LAT-5440"), line("PWR-R550")])
-    # The connection drops on the second product POST: the opportunity exists, and the two lines sent beside
-    # that one (a document's lines go out side by side).
+    # The connection drops on the second product POST to arrive: the opportunity exists with the first line
+    # that arrived, and perhaps the third (a document's lines go out side by side, so whether the third was
+    # sent before the drop was seen is a race).
     connected.add_fault(status="drop", method="POST", path="procurement/products", nth=2)
     run = world.export(doc.id)
     assert run.status == "failed"  # the document was not attempted to its end
@@ -181,7 +182,7 @@ def test_crash_between_opportunity_and_products_resumes_without_duplicates(world
     shown = row_states(db.session, [doc.id])[doc.id]
     assert shown.state == RecordState.FAILED and "was not exported completely" in shown.reason
     [opp] = world.opportunities()
-    assert len(world.products(opp["id"])) == 2
+    assert 1 <= len(world.products(opp["id"])) < 3  # part of the document, not all of it
     connected.clear_faults()
     rerun = world.export(doc.id)
     assert rerun.status == "succeeded", rerun.message
