@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import conditions as C
+from . import places
 from .errors import AuthenticationFailed, ConnectWiseError, DiscoveryError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
@@ -110,13 +111,13 @@ def _sign_in_step(client: ConnectWiseClient, report: ConnectionReport) -> bool:
         if s.auth_mode == "integrator":
             detail = (f"ConnectWise refused the integrator login {s.username!r}: the username or password is wrong, "
                       f"or the login is not enabled for company {s.company_id!r}.")
-            fix = ("Check the integrator username and password (ConnectWise: System → Setup Tables → Integrator "
-                   "Login) and the company ID, then test again")
+            fix = (f"Check the integrator username and password (ConnectWise: {places.INTEGRATOR_LOGIN}) and the "
+                   "company ID, then test again")
         else:
             detail = (f"ConnectWise refused the API keys: the public or private key is wrong, revoked, or belongs to "
                       f"another company than {s.company_id!r}.")
-            fix = ("Check the API member's public and private keys (ConnectWise: System → Members → API Members → "
-                   "API Keys) and the company ID, then test again")
+            fix = (f"Check the API member's public and private keys (ConnectWise: {places.API_KEYS}) and the company "
+                   "ID, then test again")
         report.steps.append(CheckStep(name, False, detail, fix, "bad_credentials"))
         return False
     except PermissionDenied as exc:
@@ -154,7 +155,7 @@ def _permission_steps(client: ConnectWiseClient, report: ConnectionReport) -> No
         except PermissionDenied:
             fix = (
                 f"In ConnectWise, give the API member's security role Inquire access to {label} "
-                f"({path}) (System > Security Roles)"
+                f"({path}) ({places.SECURITY_ROLES})"
             )
             report.steps.append(
                 CheckStep(name, False, f"ConnectWise denied access to {path} (403).", fix, "permission", path)

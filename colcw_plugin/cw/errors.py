@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 import requests
 
+from . import places
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -120,7 +122,7 @@ class PermissionDenied(ConnectWiseError):
     """403: the API member's security role lacks access to ``resource``."""
 
     default_hint = (
-        "Give the API member's security role access to this area in ConnectWise (System > Security Roles)"
+        f"Give the API member's security role access to this area in ConnectWise ({places.SECURITY_ROLES})"
     )
 
 
@@ -307,7 +309,7 @@ def error_from_response(
     if status == 403:
         denied = next((fe.resource for fe in field_errors if fe.resource), None) or resource
         hint = (
-            f"Give the API member's security role access to {denied} in ConnectWise (System > Security Roles)"
+            f"Give the API member's security role access to {denied} in ConnectWise ({places.SECURITY_ROLES})"
             if denied
             else None
         )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import PRODUCT_TYPES
 
+from ..cw import places
 from ..models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMapping, Settings
 from .categories import category_mappings
 from .common import host_category_pairs, host_manufacturers, host_users, lock_settings
@@ -60,7 +61,7 @@ def _reps(session: Session, lookups: Lookups, report: AutomapReport) -> None:
             # On a new tenant the only members are admin accounts: choosing one would send every rep's
             # documents to the admin, so the usual fix (the rep's own member) comes first.
             report.left.append(f"sales rep {user.name} <{user.email}>: no active ConnectWise member has this "
-                               "e-mail; add the member in ConnectWise (System → Members) with this e-mail and run "
+                               f"e-mail; add the member in ConnectWise ({places.MEMBERS}) with this e-mail and run "
                                "Auto-map again, or choose the member on Sales rep mapping.")
             continue
         if len(matches) > 1:
@@ -148,7 +149,7 @@ def _named_categories(session: Session, lookups: Lookups, report: AutomapReport)
         else:
             others = _parents_of(lookups, sub, cat)
             report.left.append(f"category {cat} / {sub} ({BY_NAMES}): {_missing_pair(cat, sub)}; add it in "
-                               "ConnectWise (Setup Tables → Product Category), or choose " + (
+                               f"ConnectWise ({places.CATEGORY}), or choose " + (
                                    f"{MAPPING_CHOICE} on Product integration mapping and map it to “{sub}” under "
                                    f"{_and(others)}." if others else
                                    f"{MAPPING_CHOICE} on Product integration mapping and map it there."))
@@ -173,7 +174,7 @@ def _mapped_categories(session: Session, lookups: Lookups, report: AutomapReport
             report.left.append(f"category {cat} / {sub} ({BY_MAPPING}): {_missing_pair(cat, sub)}; " + (
                 f"it has “{sub}” under {_and(others)}: map it on Product integration mapping."
                 if (others := _parents_of(lookups, sub, cat)) else
-                "add it in ConnectWise (Setup Tables → Product Category), or map it on Product integration mapping."))
+                f"add it in ConnectWise ({places.CATEGORY}), or map it on Product integration mapping."))
             continue
         session.add(CategoryMapping(host_category=cat, host_subcategory=sub, cw_category_id=ref.parent_id,
                                     cw_category_name=ref.parent_name, cw_subcategory_id=ref.id,
@@ -201,8 +202,8 @@ def _manufacturers(session: Session, lookups: Lookups, report: AutomapReport) ->
             fix = (f"ConnectWise has no manufacturer of that name but has “{near[0]}” (names are case-sensitive); "
                    f"add an alias to “{near[0]}” on Product integration mapping.")
         else:
-            fix = ("ConnectWise has no manufacturer of that name; add it in ConnectWise (Setup Tables → "
-                   "Manufacturer), or add an alias on Product integration mapping.")
+            fix = (f"ConnectWise has no manufacturer of that name; add it in ConnectWise ({places.MANUFACTURER}), "
+                   "or add an alias on Product integration mapping.")
         report.left.append(f"manufacturer {name}: {fix}")
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
-from ..cw import ConnectWiseClient, FieldError
+from ..cw import ConnectWiseClient, FieldError, places
 from ..errors import FieldErrors
 from ..models import RequiredField, Settings
 from . import pages
@@ -66,11 +66,11 @@ class Kind:
         return ""
 
 
-TYPE = Kind("type", "type", "Setup Tables → Opportunity Type", "opportunity_type_id", "opportunity_type_name",
+TYPE = Kind("type", "type", places.OPPORTUNITY_TYPE, "opportunity_type_id", "opportunity_type_name",
             "description")
-STAGE = Kind("stage", "stage", "Setup Tables → Opportunity Stage", "opportunity_stage_id", "opportunity_stage_name",
+STAGE = Kind("stage", "stage", places.OPPORTUNITY_STAGE, "opportunity_stage_id", "opportunity_stage_name",
              "name")
-STATUS = Kind("status", "open status", "Setup Tables → Opportunity Status", "open_status_id", "open_status_name",
+STATUS = Kind("status", "open status", places.OPPORTUNITY_STATUS, "open_status_id", "open_status_name",
               "name")
 KINDS = (TYPE, STAGE, STATUS)
 BY_KEY = {k.key: k for k in KINDS}

@@ -21,6 +21,7 @@ from host_stub.models import (
     User,
 )
 
+from ..cw import places
 from ..models import DOCUMENT, Link, Settings, exported_by_all, stored_time
 from ..text import plural
 from . import pages
@@ -180,7 +181,7 @@ def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) 
             return _not_checked("Categories", "Using ChannelOnline's names. ")
         items = [f"{cat} / {sub}" if sub else f"{cat} (lines without a sub-category cannot create products)"
                  for cat, sub in pairs if rules.category_for(cat, sub) is None or lookups.subcategory(cat, sub) is None]
-        fix = ("Add these categories / sub-categories in ConnectWise (Setup Tables → Product Category), or switch "
+        fix = (f"Add these categories / sub-categories in ConnectWise ({places.CATEGORY}), or switch "
                "to the mapping on Product integration mapping.")
         mode = "ChannelOnline's names"
     return Check("Categories", not items, f"Using {mode}: " + (f"{plural(len(items), 'host category', 'host categories')} "
@@ -199,7 +200,7 @@ def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | Non
                                                                     "ConnectWise)")
     return Check("Manufacturers", not items, f"{plural(len(items), 'manufacturer')} on host documents {'is' if len(items) == 1 else 'are'} not in ConnectWise"
                  if items else "Every manufacturer on host documents exists in ConnectWise", items,
-                 "Add them in ConnectWise (Setup Tables → Manufacturer) or add an alias on Product integration mapping.",
+                 f"Add them in ConnectWise ({places.MANUFACTURER}) or add an alias on Product integration mapping.",
                  "colcw_admin.products")
 
 
@@ -215,7 +216,7 @@ def _provinces(session: Session, lookups: Lookups | None) -> Check:
              for code in missing]
     return Check("Canadian provinces", not items, f"{plural(len(items), 'Canadian province')} missing from ConnectWise's "
                  "state list" if items else "All Canadian provinces exist in ConnectWise", items,
-                 "Add them in ConnectWise (Setup Tables → State) with the codes of Appendix A; customers in a missing "
+                 f"Add them in ConnectWise ({places.STATE}) with the codes of Appendix A; customers in a missing "
                  "province cannot be exported.")
 
 
@@ -266,7 +267,7 @@ def _won_status(lists: OpportunityLists | None) -> Check:
     if found is None:
         return Check(area, False, "ConnectWise has no opportunity status marked Won: every sales order's export (and "
                      "a converted quote's) would be refused",
-                     fix="Tick the Won flag on your won status in ConnectWise: Setup Tables → Opportunity Status.")
+                     fix=f"Tick the Won flag on your won status in ConnectWise: {places.OPPORTUNITY_STATUS}.")
     return Check(area, True, f"Sales orders' opportunities are set to “{found.get('name')}” (marked Won in ConnectWise).")
 
 

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from host_stub.extensions import db
 
 from .. import text
-from ..cw import ConnectWiseClient, ConnectWiseError
+from ..cw import ConnectWiseClient, ConnectWiseError, places
 from ..models import SyncRun
 from ..setup import pages
 from ..setup.connection import NotConfigured, is_configured, read_settings
@@ -158,3 +158,4 @@ def _link_outside_anchors(html: str, name: str, link: str) -> str:
 rep_bp.add_app_template_filter(text.plural, "plural")
 rep_bp.add_app_template_filter(text.possessive, "possessive")
 rep_bp.add_app_template_filter(text.sentence, "sentence")
+rep_bp.add_app_template_global(places.ALL, "cw_places")  # where things are in ConnectWise, as messages name them

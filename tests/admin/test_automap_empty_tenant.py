@@ -61,8 +61,8 @@ def test_a_missing_manufacturer_reads_as_a_sentence_with_its_fix(admin_client, c
     add_document_lines([("Acme Widgets", "Computers", "Desktops", "Product"),
                         ("CISCO", "Networking", "Switches", "Product"), ("Cisco", "Networking", "Switches", "Product")])
     text = _automap_page(admin_client)
-    assert ("manufacturer Acme Widgets: ConnectWise has no manufacturer of that name; add it in ConnectWise (Setup "
-            "Tables → Manufacturer), or add an alias on Product integration mapping.") in text
+    assert ("manufacturer Acme Widgets: ConnectWise has no manufacturer of that name; add it in ConnectWise (System → "
+            "Setup Tables → Manufacturer), or add an alias on Product integration mapping.") in text
     assert ("manufacturer CISCO: ConnectWise has no manufacturer of that name but has “Cisco” (names are "
             "case-sensitive); add an alias to “Cisco” on Product integration mapping.") in text
     assert "manufacturer Cisco:" not in text
@@ -89,7 +89,7 @@ def test_a_category_line_names_the_categories_connectwise_has_the_subcategory_un
     assert ("category Computers / Desktops (using the mapping table): ConnectWise has no sub-category “Desktops” under a category "
             "“Computers”; it has “Desktops” under Hardware: map it on Product integration mapping.") in text
     assert ("category Networking / Switches (using the mapping table): ConnectWise has no sub-category “Switches” under a category "
-            "“Networking”; add it in ConnectWise (Setup Tables → Product Category), or map it on Product integration "
+            "“Networking”; add it in ConnectWise (System → Setup Tables → Products → Category / Sub Category), or map it on Product integration "
             "mapping.") in text
     assert "no sub-category of that name" not in text
 
@@ -118,7 +118,7 @@ def test_with_channelonlines_names_automap_maps_no_category_and_says_what_connec
             "under the same names. Exports do not read the mapping table in this mode, so Auto-map mapped no "
             "categories.") in text
     assert ("category Power / PDUs (using ChannelOnline's names): ConnectWise has no sub-category “PDUs” under a "
-            "category “Power”; add it in ConnectWise (Setup Tables → Product Category), or choose “Use the mapping "
+            "category “Power”; add it in ConnectWise (System → Setup Tables → Products → Category / Sub Category), or choose “Use the mapping "
             "below” on Product integration mapping and map it there.") in text
     assert "category Networking / Switches →" not in text
     db.session.expire_all()
@@ -141,7 +141,7 @@ def test_with_channelonlines_names_automap_maps_no_category_and_says_what_connec
 def test_with_channelonlines_names_a_subcategory_under_another_category_is_named(app, admin_client, connected):
     text = _automap_page(admin_client)
     assert ("category Computers / Desktops (using ChannelOnline's names): ConnectWise has no sub-category “Desktops” "
-            "under a category “Computers”; add it in ConnectWise (Setup Tables → Product Category), or choose “Use "
+            "under a category “Computers”; add it in ConnectWise (System → Setup Tables → Products → Category / Sub Category), or choose “Use "
             "the mapping below” on Product integration mapping and map it to “Desktops” under Hardware.") in text
     result = app.test_cli_runner().invoke(args=["colcw", "automap"]).output  # the command says the same
     assert "Categories, using ChannelOnline's names" in result

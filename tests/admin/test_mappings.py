@@ -245,7 +245,7 @@ def test_one_manufacturer_missing_reads_in_the_singular(admin_client, connected_
     page = html_lib.unescape(admin_client.get("/admin/integration/connectwise/products").get_data(as_text=True))
     section = " ".join(page[page.index('id="missing-manufacturers"'):page.index('id="alias-table"')].split())
     assert "1 manufacturer on ChannelOnline's documents is not in ConnectWise</strong> and has no alias:" in section
-    assert "Add it in ConnectWise (Setup Tables → Manufacturer) or map it to a ConnectWise manufacturer below." in section
+    assert "Add it in ConnectWise (System → Setup Tables → Manufacturer) or map it to a ConnectWise manufacturer below." in section
 
 
 def test_alias_to_a_manufacturer_connectwise_lacks_is_refused(admin_client, connected_demo):

@@ -116,4 +116,4 @@ def test_a_tenant_without_a_won_status_is_named_before_a_sales_order_is_refused(
     assert 'data-ok="no"' in card and "✗" in card
     text = _text(card)
     assert "ConnectWise has no opportunity status marked Won: every sales order's export" in text
-    assert "Tick the Won flag on your won status in ConnectWise: Setup Tables → Opportunity Status." in text
+    assert "Tick the Won flag on your won status in ConnectWise: System → Setup Tables → Opportunity Status." in text

@@ -21,7 +21,7 @@ def test_a_province_written_out_is_sent_as_its_code_and_checked():
     assert states.identifier("Quebec") == "QC" and states.identifier("qc") == "QC"
     message, resolution = states.problem("Nova Scotia", who="Customer X")
     assert "NS (Nova Scotia) is not in ConnectWise's state list" in message
-    assert "Setup Tables → States" in resolution
+    assert "System → Setup Tables → State" in resolution
     assert states.problem("", who="Customer X") is None
 
 

@@ -191,7 +191,7 @@ def test_missing_canadian_province_fails_the_record_naming_the_setup_step(sync_r
     # Named as the run's other results name customers: by name, then account number.
     assert item.message == (f"{customer.name} ({customer.account_number}): state BC (British Columbia) is not in "
                             "ConnectWise's state list.")
-    assert "Setup Tables → States" in item.resolution and "§4.1 step 7" in item.resolution
+    assert "System → Setup Tables → State" in item.resolution and "§4.1 step 7" in item.resolution
     assert "ask an admin" in item.resolution  # a ConnectWise set-up step, not the rep's
     assert companies(sync_ready) == []
     canada = sync_ready.api("GET", "company/countries", params={"conditions": 'name = "Canada"'}).json()[0]

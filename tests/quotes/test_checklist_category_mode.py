@@ -53,7 +53,7 @@ def test_names_mode_advice_leads_to_the_mapping_mode_and_the_mapping_page_says_a
     # 1. The advice says how mapping works in this mode: switch to the mapping, then map the pair.
     row = _lines_row(admin_client, doc.id)
     assert "✗" in row and 'sub-category "PDUs" of Hardware does not exist in ConnectWise' in row
-    assert (f"Create sub-category \"PDUs\" of Hardware in ConnectWise (Setup Tables → Products → Category / Sub "
+    assert (f"Create sub-category \"PDUs\" of Hardware in ConnectWise (System → Setup Tables → Products → Category / Sub "
             f"Category), or map Hardware / PDUs to an existing one: choose “Use the mapping below” on {CATEGORIES}, "
             "map Hardware / PDUs there and save (the mapping is used only in that mode, and then for every category: "
             "map each one your products use).") in row

@@ -93,7 +93,7 @@ def test_a_chosen_type_made_inactive_in_connectwise_refuses_the_export_before_an
     [item] = items(run)
     message = "The opportunity type “Renewal” chosen for new opportunities is inactive in ConnectWise."
     fix = (f"Choose another type, or ConnectWise's default, under {PAGE}, or change it back in ConnectWise "
-           "(Setup Tables → Opportunity Type); then export again.")
+           "(System → Setup Tables → Opportunity Type); then export again.")
     assert (item.message, item.resolution) == (f"{quote.number} was not exported: {message}", fix)
     assert world.opportunities() == [] and "NEW-0001" not in _catalog_identifiers(world)
 

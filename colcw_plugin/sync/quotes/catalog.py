@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ...cw import ConnectWiseClient, ValidationFailed, create_once
+from ...cw import ConnectWiseClient, ValidationFailed, create_once, places
 from ...cw import conditions as C
 from ...setup import pages
 from ...setup.catalog_rules import MAPPING_MODE, NO_SUBCATEGORY, CatalogRules
@@ -295,7 +295,7 @@ class Catalog:
         sub = self._subcategory(category["id"], sub_name) if category else None
         if sub is None:
             missing = f"category \"{cat_name}\"" if category is None else f"sub-category \"{sub_name}\" of {cat_name}"
-            create = f"Create {missing} in ConnectWise (Setup Tables → Products → Category / Sub Category), or "
+            create = f"Create {missing} in ConnectWise ({places.CATEGORY}), or "
             problems.append(_uncreatable(ln, f"{missing} does not exist in ConnectWise.", create + (
                 f"map {where} to an existing one ({pages.CATEGORIES.name})." if self.rules.by_mapping
                 else self._switch_to_mapping(ln, where))))
@@ -330,7 +330,7 @@ class Catalog:
                     ln, f"the alias of \"{ln.manufacturer}\" "
                     f"points to \"{alias.name}\", which does not exist in ConnectWise.",
                     f"Correct the alias ({pages.MANUFACTURERS.name}) or add \"{alias.name}\" to ConnectWise's "
-                    "manufacturers (Setup Tables → Manufacturers)."))
+                    f"manufacturers ({places.MANUFACTURER})."))
                 return None
             return found["id"]
         found = self._manufacturer(ln.manufacturer)
@@ -338,7 +338,7 @@ class Catalog:
             problems.append(_uncreatable(
                 ln, f"manufacturer \"{ln.manufacturer}\" "
                 "does not exist in ConnectWise (names must match exactly, case included).",
-                f"Add \"{ln.manufacturer}\" to ConnectWise's manufacturers (Setup Tables → Manufacturers), or map it "
+                f"Add \"{ln.manufacturer}\" to ConnectWise's manufacturers ({places.MANUFACTURER}), or map it "
                 f"to an existing manufacturer ({pages.MANUFACTURERS.name})."))
             return None
         return found["id"]

@@ -46,6 +46,7 @@ from ...cw import (
     PermissionDenied,
     ValidationFailed,
     create_once,
+    places,
 )
 from ...models import Settings, remove_link
 from ...setup import pages
@@ -252,7 +253,7 @@ def _failure_text(number: str, e: ConnectWiseError | UnmappedRep, transient: boo
     if isinstance(e, PermissionDenied):
         return (f"{what}: ConnectWise denied colcw's API member access: {e.detail}",
                 "Nothing in the document needs fixing: ask an admin to give the API member's security role access "
-                f"to this area in ConnectWise (System → Security Roles), then export it again{again}")
+                f"to this area in ConnectWise ({places.SECURITY_ROLES}), then export it again{again}")
     return (f"{what}: ConnectWise answered {e}", f"Fix what ConnectWise named and export again{again}")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ...cw import ConnectWiseClient, ValidationFailed
+from ...cw import ConnectWiseClient, ValidationFailed, places
 from ...cw import conditions as C
 from ...models import Settings
 from ...setup.opportunity_defaults import (
@@ -99,14 +99,14 @@ class OpportunitySetup:
         status = pick_open_status(self.statuses())
         if status is None:
             raise ExportRefused("ConnectWise has no open opportunity status (one that is neither closed, won nor lost).",
-                                "Add an open opportunity status in ConnectWise: Setup Tables → Opportunity Status.")
+                                f"Add an open opportunity status in ConnectWise: {places.OPPORTUNITY_STATUS}.")
         return status
 
     def won_status(self) -> dict:
         status = pick_won_status(self.statuses())
         if status is None:
             raise ExportRefused("ConnectWise has no opportunity status marked Won.",
-                                "Tick the Won flag on your won status in ConnectWise: Setup Tables → Opportunity Status.")
+                                f"Tick the Won flag on your won status in ConnectWise: {places.OPPORTUNITY_STATUS}.")
         return status
 
     def is_won(self, status_ref: dict | None) -> bool:

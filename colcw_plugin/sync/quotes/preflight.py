@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import Contact, CustomField, Document
 
+from ...cw import places
 from ...cw.errors import (
     AuthenticationFailed,
     ConnectWiseError,
@@ -59,7 +60,7 @@ def connection_failed(error: ConnectWiseError | None) -> str:
     if isinstance(error, PermissionDenied):  # the keys are right; the API member's role lacks an area
         area = f" to {error.resource}" if error.resource else ""
         return (f"ConnectWise denies colcw's API member access{area}: ask an admin to give its security role that "
-                "access in ConnectWise (System → Security Roles).")
+                f"access in ConnectWise ({places.SECURITY_ROLES}).")
     if isinstance(error, NetworkError | ServerError | RateLimited) or (
             isinstance(error, DiscoveryError) and error.transient):
         return "ConnectWise cannot be reached right now: try again later."

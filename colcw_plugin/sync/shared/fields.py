@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ...cw import places
 from ...setup.field_mapping import COMPANY, CONTACT, FieldRule
 from .states import StateList
 
@@ -323,8 +324,8 @@ def contact_problems(values: Mapping[str, Any], states: StateList,
     for rule in COMM_RULES:
         if values.get(rule.host_attr) and (rule.cw_path or "").casefold() not in comm_types:
             problems.append((f"{who}: ConnectWise has no communication type '{rule.cw_path}' for the "
-                             f"{rule.host.lower()}.", f"Add the type '{rule.cw_path}' in ConnectWise: Setup Tables → "
-                             "Communication Types, then export again."))
+                             f"{rule.host.lower()}.", f"Add the type '{rule.cw_path}' in ConnectWise: "
+                             f"{places.COMMUNICATION_TYPES}, then export again."))
     return problems
 
 

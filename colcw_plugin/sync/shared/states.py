@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ...cw import ConnectWiseClient
+from ...cw import ConnectWiseClient, places
 from ...setup.field_mapping import CANADIAN_PROVINCES
 
 _PROVINCE_BY_NAME = {name.casefold(): code for code, name in CANADIAN_PROVINCES.items()}
 
-PROVINCES_RESOLUTION = ("Add the Canadian provinces to ConnectWise's state list: Setup Tables → States "
+PROVINCES_RESOLUTION = (f"Add the Canadian provinces to ConnectWise's state list: {places.STATE} "
                         "(user guide §4.1 step 7; Appendix A lists the codes; a ConnectWise admin's task: ask an admin "
                         "if it is not yours), then export again.")
 
@@ -64,4 +64,4 @@ class StateList:
                     PROVINCES_RESOLUTION)
         return (f"{who}: state '{value}' is not in ConnectWise's state list.",
                 "Correct the state in ChannelOnline (use its code, e.g. TX or ON), or add it in ConnectWise: "
-                "Setup Tables → States, then export again.")
+                f"{places.STATE}, then export again.")
