@@ -30,6 +30,10 @@ MANUFACTURERS = Page("Product integration mapping → Manufacturers", "colcw_adm
 JOBS = Page("Synchronization Jobs", "colcw_admin.jobs")
 CUSTOM_FIELDS = Page("Admin → Custom fields", "admin.custom_fields")
 
+# Where an admin maps a rep, written whole, as the user guide's Appendix C fix and the checklist name it (pages make
+# it a link, or tell a rep it is an admin's page).
+REPS_PATH = f"{CONNECTION.name} → {REPS.name}"
+
 # Longest names first, so "… → Manufacturers" is found before "Product integration mapping".
 ALL = tuple(sorted((CONNECTION, OPTIONS, NEW_OPPORTUNITIES, REPS, PRODUCTS, PRODUCT_TYPES, CATEGORIES, MANUFACTURERS,
                     JOBS, CUSTOM_FIELDS), key=lambda p: -len(p.name)))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import StoreSite, User
 
 from ..models import RepMapping, Settings
+from . import pages
 from .common import audit, changed_since, lock_settings, raise_errors, unknown_name
 from .lookups import Lookups
 
@@ -27,13 +28,13 @@ class UnmappedRep(Exception):
         self.rep = rep
         who = rep.name if rep else "No sales rep"
         if unverified:  # mapped by a name saved while ConnectWise could not be reached
-            self.resolution = ("Save Admin → Integration → ConnectWise → Sales rep mapping again while ConnectWise "
-                               "answers: that checks the member and keeps its id.")
+            self.resolution = (f"Save {pages.REPS_PATH} again while ConnectWise answers: that checks the member and "
+                               "keeps its id.")
             super().__init__(f"Export did not occur: {who} is mapped to ConnectWise member {unverified}, but the "
                              "mapping was saved without checking it in ConnectWise (not verified).")
             return
-        self.resolution = ("Make sure that the Sales Rep is mapped: Admin → Integration → ConnectWise → "
-                           "Sales rep mapping" + (f" (map {rep.name} to a ConnectWise member)." if rep else "."))
+        self.resolution = (f"Make sure that the Sales Rep is mapped: {pages.REPS_PATH}" +
+                           (f" (map {rep.name} to a ConnectWise member)." if rep else "."))
         super().__init__(f"Export did not occur: {who} is not mapped to a ConnectWise member.")
 
 

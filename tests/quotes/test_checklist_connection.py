@@ -17,7 +17,7 @@ from host_stub.extensions import db
 
 pytestmark = [pytest.mark.postgres, pytest.mark.sandbox]
 
-REFUSED = "ConnectWise refuses colcw's keys: ask an admin to check the connection"
+REFUSED = "ConnectWise refuses colcw's keys: ask an admin to check the API keys and run Test Connection"
 UNREACHABLE = "ConnectWise cannot be reached right now: try again later."
 
 

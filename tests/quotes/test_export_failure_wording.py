@@ -45,6 +45,9 @@ def test_denied_access_names_the_security_role_fix(world, connected):
     state = _state(doc.id)
     assert state.message.startswith(f"{doc.number} was not exported: ConnectWise denied colcw's API member access: ")
     assert "ask an admin to give the API member's security role access" in state.resolution
+    # The area denied is named, in the words the rep's checklist uses for the same refusal.
+    assert "access to sales/opportunities in ConnectWise (System → Security Roles), then export it again." in \
+        state.resolution
     assert "lines already sent" not in state.resolution
 
 

@@ -46,7 +46,6 @@ from ...cw import (
     PermissionDenied,
     ValidationFailed,
     create_once,
-    places,
 )
 from ...models import Settings, remove_link
 from ...setup import pages
@@ -55,6 +54,7 @@ from ...setup.connection import read_settings
 from ...setup.opportunity_defaults import DEFAULT_LABEL, KINDS, STATUS, Missing
 from ...setup.reps import UnmappedRep
 from ...text import plural, possessive
+from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.locks import Busy, Stopped
 from ..shared.markers import parse_marker
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
@@ -248,12 +248,10 @@ def _failure_text(number: str, e: ConnectWiseError | UnmappedRep, transient: boo
                 f"minutes){again}")
     if isinstance(e, AuthenticationFailed):
         return (f"{what}: ConnectWise refused colcw's login: {e.detail}",
-                "Nothing in the document needs fixing: ask an admin to check the API keys and run Test Connection "
-                f"({pages.CONNECTION.name}), then export it again{again}")
+                f"Nothing in the document needs fixing: {ASK_ADMIN_FOR_KEYS}, then export it again{again}")
     if isinstance(e, PermissionDenied):
         return (f"{what}: ConnectWise denied colcw's API member access: {e.detail}",
-                "Nothing in the document needs fixing: ask an admin to give the API member's security role access "
-                f"to this area in ConnectWise ({places.SECURITY_ROLES}), then export it again{again}")
+                f"Nothing in the document needs fixing: {ask_admin_for_access(e.resource)}, then export it again{again}")
     return (f"{what}: ConnectWise answered {e}", f"Fix what ConnectWise named and export again{again}")
 
 

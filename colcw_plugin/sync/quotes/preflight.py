@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import Contact, CustomField, Document
 
-from ...cw import places
 from ...cw.errors import (
     AuthenticationFailed,
     ConnectWiseError,
@@ -26,6 +25,7 @@ from ...models import DocumentDrift, RepMapping, get_link
 from ...setup import pages
 from ...setup.connection import is_configured, read_settings
 from ...setup.reps import SIGNED_IN, STORE_DEFAULT, Acting, UnmappedRep, member_of, who_acts
+from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.product_drift import overwrite
 from .picker import won_when_new
 from .problems import ExportRefused, converted
@@ -56,11 +56,10 @@ def connection_failed(error: ConnectWiseError | None) -> str:
     if error is None:
         return f"colcw cannot read its saved ConnectWise keys: {admin}"
     if isinstance(error, AuthenticationFailed):
-        return f"ConnectWise refuses colcw's keys: {admin}"
+        return f"ConnectWise refuses colcw's keys: {ASK_ADMIN_FOR_KEYS}."
     if isinstance(error, PermissionDenied):  # the keys are right; the API member's role lacks an area
         area = f" to {error.resource}" if error.resource else ""
-        return (f"ConnectWise denies colcw's API member access{area}: ask an admin to give its security role that "
-                f"access in ConnectWise ({places.SECURITY_ROLES}).")
+        return f"ConnectWise denies colcw's API member access{area}: {ask_admin_for_access(error.resource)}."
     if isinstance(error, NetworkError | ServerError | RateLimited) or (
             isinstance(error, DiscoveryError) and error.transient):
         return "ConnectWise cannot be reached right now: try again later."
@@ -113,8 +112,6 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
 LOGGED_IN_OPTION = "“Assign to the logged-in sales rep instead of the store's default rep”"
 
 
-# Where an admin maps a rep, written whole (pages make it a link, or tell a rep it is an admin's page).
-REPS_PATH = f"{pages.CONNECTION.name} → {pages.REPS.name}"
 
 
 def _rep_check(session: Session, acting: Acting, actor: dict | None, number: str) -> Check:
@@ -130,7 +127,7 @@ def _rep_check(session: Session, acting: Acting, actor: dict | None, number: str
         problem = f"{number} cannot be exported yet: {str(e).removeprefix('Export did not occur: ')}"
         fix = e.resolution
         if e.rep is not None and not (acting.mapping is not None and acting.mapping.member_identifier):
-            fix = f"Make sure that the Sales Rep is mapped: an admin maps {e.rep.name} to a ConnectWise member on {REPS_PATH}."
+            fix = f"Make sure that the Sales Rep is mapped: an admin maps {e.rep.name} to a ConnectWise member on {pages.REPS_PATH}."
         why = ""
         if other and acting.because == STORE_DEFAULT:
             why = (f"Exports use the store's default sales rep, {rep.name}, not the document's sales rep, "

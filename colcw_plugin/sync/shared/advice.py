@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+from ...cw import places
+from ...setup import pages
+
+# What a rep is told when ConnectWise refuses colcw itself, not the record: the export's failure and the checklist's
+# connection row give the same fix, each in its own sentence.
+ASK_ADMIN_FOR_KEYS = f"ask an admin to check the API keys and run Test Connection ({pages.CONNECTION.name})"
+
+
+def ask_admin_for_access(area: str | None = None) -> str:
+    """A 403 is no wrong key: the API member's security role lacks ``area`` (None: the area ConnectWise named)."""
+    return (f"ask an admin to give the API member's security role access to {area or 'this area'} in ConnectWise "
+            f"({places.SECURITY_ROLES})")
+
 
 def deleted_company_fix(cw_identifier: str, account_number: str) -> str:
     """What works when a customer's linked company was deleted in ConnectWise (the customer page, an export, a live
