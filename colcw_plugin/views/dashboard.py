@@ -132,13 +132,13 @@ def _retry_job(queue: JobQueue, job_id: str, run_id: int) -> tuple[bool, str]:
     if run is None or run.status not in ENDED_RUN_STATUSES:
         return False, (f"Job {job_id} belongs to run #{run_id}, which "
                        f"{'no longer exists' if run is None else f'is {run.status}'}: there is nothing to requeue.")
-    new = submit_retry(run)
-    if new is None:
+    retried = submit_retry(run)
+    if retried is None:
         return False, f"Run #{run_id} has no failed records to retry: see its page on the Synchronization Jobs page."
     queue.delete_job(job_id)
-    if new.retried_already:  # from its page, say, or by another Requeue at the same time: its failed job was stale
-        return False, f"Run #{run_id} was retried already as run #{new.id}: its failed job is removed."
-    return True, f"Run #{run_id} is retried as run #{new.id} (its failed records)."
+    if retried.already:  # from its page, say, or by another Requeue at the same time: its failed job was stale
+        return False, f"Run #{run_id} was retried already as run #{retried.run.id}: its failed job is removed."
+    return True, f"Run #{run_id} is retried as run #{retried.run.id} (its failed records)."
 
 
 def _dashboard_csrf_cookie(resp):

@@ -24,10 +24,10 @@ def _run(run_id: int) -> SyncRun:
     return db.session.get(SyncRun, run_id) or abort(404)
 
 
-def submit_retry(run: SyncRun) -> SyncRun | None:
+def submit_retry(run: SyncRun) -> recovery.Retried | None:
     """Queue a run that redoes what ``run`` failed or did not reach, asked by the signed-in admin (Retry on its page,
-    Requeue of its failed job on the queue dashboard); None when it has nothing to redo; its retry, with
-    ``retried_already`` True, when it was retried before (:func:`~..sync.jobs.recovery.retry`: once, and its failed
+    Requeue of its failed job on the queue dashboard); None when it has nothing to redo; its retry made before, with
+    ``already`` True, when it was retried before (:func:`~..sync.jobs.recovery.retry`: once, and its failed
     jobs leave the queue's failed list). RedisError: not queued."""
     rt = runtime()
     return recovery.retry(db.session, rt.queue, rt.kinds, run.id, actor=current_actor())
@@ -87,11 +87,12 @@ def job_run_csv(run_id: int):
 def retry_run(run_id: int):
     run = _run(run_id)
     try:
-        new = submit_retry(run)
-        if new is None:
+        retried = submit_retry(run)
+        if retried is None:
             flash(f"Run #{run.id} has no failed records to retry.", "error")
             return redirect(url_for(".job_run", run_id=run.id))
-        if new.retried_already:
+        new = retried.run
+        if retried.already:
             flash(f"Run #{run_id} was retried already as run #{new.id}.", "error")
             return redirect(url_for(".job_run", run_id=new.id))
     except RedisError:

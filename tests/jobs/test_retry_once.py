@@ -98,7 +98,7 @@ def test_two_retries_of_one_run_at_once_make_one(jobs_app, drain_queue):
     def second():
         with jobs_app.app_context():
             new = recovery.retry(db.session, rt.queue, rt.kinds, run.id, actor=ADMIN)
-            outcome["second"] = (new.id, new.retried_already)
+            outcome["second"] = (new.run.id, new.already)
             db.session.remove()
 
     engine = db.engine

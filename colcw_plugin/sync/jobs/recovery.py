@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -182,12 +183,21 @@ def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
     return run
 
 
+@dataclass(frozen=True)
+class Retried:
+    """What :func:`retry` did: ``run`` is the retry, queued now (or the same work already active: ``run.duplicate``),
+    or the one made before when ``already`` (nothing was queued)."""
+
+    run: SyncRun
+    already: bool
+
+
 def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *,
-          actor: dict | None = None) -> SyncRun | None:
+          actor: dict | None = None) -> Retried | None:
     """Queue a run that redoes what run ``run_id`` failed or did not reach (Retry on its page, Requeue of its failed
     job on the queue dashboard); None when it has nothing to redo. A run is retried once: when it has a retry already,
-    that run is returned with ``retried_already`` True and nothing is queued. Either way the run's failed jobs leave
-    RQ's failed registry, so that the dashboard does not offer to redo it again. RedisError: not queued.
+    that run is given back (``Retried.already``) and nothing is queued. Either way the run's failed jobs leave RQ's
+    failed registry, so that the dashboard does not offer to redo it again. RedisError: not queued.
 
     Of two retries of one run at once, on any machines, one queues: each locks the run's row (``FOR UPDATE``) before
     it looks for a retry, and holds it until its retry is committed, so the second finds the first's."""
@@ -202,15 +212,14 @@ def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *
     params = retry_params(session, kinds, run) if earlier is None else None
     if earlier is not None or params is None:
         session.rollback()  # releases the row
-        if earlier is not None:
-            earlier.retried_already = True
-            queue.remove_failed(run_id)
-        return earlier
+        if earlier is None:
+            return None
+        queue.remove_failed(run_id)
+        return Retried(earlier, already=True)
     new = submit(session, queue, kinds, run.kind, params, trigger="retry", actor=actor, retry_of_id=run_id)
     session.commit()  # releases the row (a duplicate found committed nothing)
-    new.retried_already = False
     queue.remove_failed(run_id)
-    return new
+    return Retried(new, already=False)
 
 
 def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None) -> SyncRun:
