@@ -83,9 +83,14 @@ def work_key(kind: str, params: dict) -> str:
     return f"colcw-{kind}-{hashlib.sha256(canonical_params(params).encode()).hexdigest()[:20]}"
 
 
+def job_prefix(run_id: int) -> str:
+    """What the ids of a run's jobs begin with (:func:`new_job_id`)."""
+    return f"colcw-run-{run_id}-"
+
+
 def new_job_id(run_id: int) -> str:
     """A fresh RQ job id for one attempt of a run: only this run's attempt ever carries it."""
-    return f"colcw-run-{run_id}-{uuid.uuid4().hex[:8]}"
+    return f"{job_prefix(run_id)}{uuid.uuid4().hex[:8]}"
 
 
 def alive_key(run_id: int) -> str:
@@ -130,17 +135,26 @@ class JobQueue:
         """The jobs of colcw's queue in RQ's failed registry."""
         return self.rq.failed_job_registry.get_job_ids()
 
+    def _run_entries(self, registry, run_id: int) -> list[str]:
+        """The entries ``registry`` holds for ``run_id``'s jobs. Redis picks them by the run's job id prefix
+        (:func:`job_prefix`; ZSCAN ... MATCH), so neither the whole registry nor any other run's job comes over."""
+        return [member.decode() if isinstance(member, bytes) else member
+                for member, _ in self.connection.zscan_iter(registry.key, match=f"{job_prefix(run_id)}*", count=500)]
+
     def remove_failed(self, run_id: int, keep: str | None = None) -> int:
         """Delete the jobs of ``run_id`` (but ``keep``) that RQ's failed registry holds, once colcw retried or resumed
         the run: the dashboard's Failed list then agrees with the job history (a Requeue of one would redo the run a
-        second time). How many it deleted."""
-        prefix = f"colcw-run-{run_id}-"  # new_job_id: a run's jobs are named after it
-        removed = 0
-        for job_id in self.failed_job_ids():
-            if job_id.startswith(prefix) and job_id != keep and self.run_of(job_id) == run_id:
-                self.delete_job(job_id)
-                removed += 1
-        return removed
+        second time). Only the run's own entries are read (:meth:`_run_entries`). How many it deleted."""
+        registry = self.rq.failed_job_registry
+        removed = set()
+        for entry in self._run_entries(registry, run_id):
+            job_id = registry.parse_job_id(entry)
+            if job_id == keep:
+                continue
+            self.delete_job(job_id)
+            self.connection.zrem(registry.key, entry)  # an expired job's id
+            removed.add(job_id)
+        return len(removed)
 
     def _registries(self) -> tuple:
         return (self.rq.scheduled_job_registry, self.rq.deferred_job_registry, self.rq.failed_job_registry,
