@@ -15,7 +15,9 @@ rq-dashboard 0.9 has no authentication and no CSRF check of its own. Before any 
 * Requeue of a failed job of a colcw run (a run that ended failed fails its job) redoes the run's failed records
   as Retry on the run's page does, instead of running the job again to find its run ended
   (:func:`_requeue_runs`); a run is retried once: Requeue of a run that has a retry already removes its stale failed
-  job and answers 409, naming the retry (Retry on its page removes its failed jobs itself).
+  job and answers 409, naming the retry (Retry on its page removes its failed jobs itself). Requeue of an earlier
+  attempt's job of a run that went on under another job (its worker died, and colcw resumed it) removes that job
+  and answers 409 (resuming removes such jobs itself: ``JobQueue.remove_stale``).
 """
 
 from __future__ import annotations
@@ -129,6 +131,12 @@ def _requeue_runs(endpoint: str, args: dict):
 
 def _retry_job(queue: JobQueue, job_id: str, run_id: int) -> tuple[bool, str]:
     run = db.session.get(SyncRun, run_id)
+    if run is not None and run.status not in ENDED_RUN_STATUSES and run.rq_job_id != job_id:
+        # A dead attempt's job (its worker's machine died) that RQ failed after colcw had resumed the run under
+        # another job: a ghost. Requeued, it would find the run taken; it goes, as resuming removes such jobs.
+        queue.delete_job(job_id)
+        return False, (f"Job {job_id} is an earlier attempt of run #{run_id}, which went on as job {run.rq_job_id} "
+                       f"and is {run.status}: this stale job is removed. Follow the run on its page.")
     if run is None or run.status not in ENDED_RUN_STATUSES:
         return False, (f"Job {job_id} belongs to run #{run_id}, which "
                        f"{'no longer exists' if run is None else f'is {run.status}'}: there is nothing to requeue.")

@@ -141,19 +141,22 @@ class JobQueue:
         return [member.decode() if isinstance(member, bytes) else member
                 for member, _ in self.connection.zscan_iter(registry.key, match=f"{job_prefix(run_id)}*", count=500)]
 
-    def remove_failed(self, run_id: int, keep: str | None = None) -> int:
-        """Delete the jobs of ``run_id`` (but ``keep``) that RQ's failed registry holds, once colcw retried or resumed
-        the run: the dashboard's Failed list then agrees with the job history (a Requeue of one would redo the run a
-        second time). Only the run's own entries are read (:meth:`_run_entries`). How many it deleted."""
-        registry = self.rq.failed_job_registry
+    def remove_stale(self, run_id: int, keep: str | None = None) -> int:
+        """Delete the jobs of ``run_id`` (but ``keep``) that RQ's failed or started registry holds, once colcw retried
+        or resumed the run: the dashboard then agrees with the job history. A failed one offers a Requeue that would
+        redo the run a second time; a started one is a dead worker's (colcw took the run for dead: its liveness key
+        expired), which RQ moves to Failed once its heartbeat lapses, after the run went on. (An attempt taken for dead
+        that still runs does nothing more: :func:`perform`.) Only the run's own entries are read
+        (:meth:`_run_entries`). How many jobs it deleted."""
         removed = set()
-        for entry in self._run_entries(registry, run_id):
-            job_id = registry.parse_job_id(entry)
-            if job_id == keep:
-                continue
-            self.delete_job(job_id)
-            self.connection.zrem(registry.key, entry)  # an expired job's id
-            removed.add(job_id)
+        for registry in (self.rq.failed_job_registry, self.rq.started_job_registry):
+            for entry in self._run_entries(registry, run_id):
+                job_id = registry.parse_job_id(entry)  # a started job's entry is "<job id>:<execution id>"
+                if job_id == keep:
+                    continue
+                self.delete_job(job_id)
+                self.connection.zrem(registry.key, entry)  # an execution the job no longer lists, an expired job's id
+                removed.add(job_id)
         return len(removed)
 
     def _registries(self) -> tuple:
@@ -366,9 +369,10 @@ def enqueue_existing(session: Session, queue: JobQueue, run: SyncRun) -> bool:
             _enqueue_own(session, queue, run)
         else:
             session.commit()
-    # Its earlier attempt's job may have failed (its work-horse killed): the run goes on under this job, so a Requeue
-    # of that one on the dashboard would only find the run taken.
-    queue.remove_failed(run.id, keep=run.rq_job_id)
+    # Its earlier attempt's job may have failed (its work-horse killed), or sit in RQ's started registry (its machine
+    # died: RQ fails it once its heartbeat lapses, after this): the run goes on under this job, so a Requeue of that
+    # one on the dashboard would only find the run taken.
+    queue.remove_stale(run.id, keep=run.rq_job_id)
     return True
 
 

@@ -5,12 +5,14 @@
   waiting), and resumes it at once — no person needed — up to ``auto_resumes`` times; after that
   the records it did not reach end "not attempted" (interrupted) and Resume or Retry are a person's.
   :func:`resume` re-enqueues the same run; services skip the records it already completed
-  (``RunRecorder.completed_keys``).
+  (``RunRecorder.completed_keys``). Either resume removes the dead attempt's job from RQ's started and failed
+  registries (``enqueue_existing``): it would turn Failed there later and offer a Requeue of a run that went on.
 * :func:`requeue_lost` re-enqueues queued runs that RQ does not hold (Redis lost them, or a
   process died between the commit and the enqueue) and waiting runs whose next attempt is overdue,
   and releases delayed jobs no RQ scheduler moved: a recorded run is never silently dropped.
 * :func:`retry` queues a run that redoes an ended run's failed records — once: a run retried already gives its
-  retry back, and the run's failed jobs leave RQ's failed registry (the queue dashboard's Requeue of one is a retry).
+  retry back, and the run's stale jobs leave RQ's failed and started registries (the queue dashboard's Requeue of
+  a failed one is a retry).
 * :func:`cancel` withdraws a queued or waiting run or gives up an interrupted one: the records it
   did not reach end "not attempted" (cancelled). A running run is asked to stop (status ``cancelling``,
   the request in its row, so any worker on any machine sees it): its worker stops it at the next safe
@@ -196,8 +198,9 @@ def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *
           actor: dict | None = None) -> Retried | None:
     """Queue a run that redoes what run ``run_id`` failed or did not reach (Retry on its page, Requeue of its failed
     job on the queue dashboard); None when it has nothing to redo. A run is retried once: when it has a retry already,
-    that run is given back (``Retried.already``) and nothing is queued. Either way the run's failed jobs leave RQ's
-    failed registry, so that the dashboard does not offer to redo it again. RedisError: not queued.
+    that run is given back (``Retried.already``) and nothing is queued. Either way the run's stale jobs leave RQ's
+    failed and started registries (:meth:`.JobQueue.remove_stale`: a dead worker's turns Failed later), so that the
+    dashboard does not offer to redo it again. RedisError: not queued.
 
     Of two retries of one run at once, on any machines, one queues: each locks the run's row (``FOR UPDATE``) before
     it looks for a retry, and holds it until its retry is committed, so the second finds the first's."""
@@ -214,11 +217,11 @@ def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *
         session.rollback()  # releases the row
         if earlier is None:
             return None
-        queue.remove_failed(run_id)
+        queue.remove_stale(run_id)
         return Retried(earlier, already=True)
     new = submit(session, queue, kinds, run.kind, params, trigger="retry", actor=actor, retry_of_id=run_id)
     session.commit()  # releases the row (a duplicate found committed nothing)
-    queue.remove_failed(run_id)
+    queue.remove_stale(run_id)
     return Retried(new, already=False)
 
 
