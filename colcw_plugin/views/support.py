@@ -127,7 +127,7 @@ def page_links(text: str | None) -> Markup:
     may open it; the rest of the text is escaped."""
     html = str(escape(text or ""))
     admin = current_user.is_authenticated and current_user.is_admin
-    asked = "ask an admin" in html.lower()
+    closed = []  # admin pages a rep cannot open, named in the message
     for name, page in _NAMES:
         if name not in html:
             continue
@@ -135,10 +135,27 @@ def page_links(text: str | None) -> Markup:
             href = url_for(page.endpoint) + (f"#{page.anchor}" if page.anchor else "")
             # Longer names come first; text already inside a link is left alone.
             html = _link_outside_anchors(html, name, f'<a href="{escape(href)}">{name}</a>')
-        elif not asked:  # a rep cannot open it: the fix is an admin's to make
-            html = _link_outside_anchors(html, name, f"{name} {ADMIN_ONLY}")
-            asked = True
+        else:
+            closed.append(name)
+    if closed and "ask an admin" not in html.lower():
+        # A rep cannot open them: the fix is an admin's to make, said once, after the first one the message names
+        # (of two names starting there, the whole path).
+        found = [(at, -len(name), name) for name in closed if (at := _first_outside_anchors(html, name)) >= 0]
+        if found:
+            at, _, name = min(found)
+            html = f"{html[:at + len(name)]} {ADMIN_ONLY}{html[at + len(name):]}"
     return Markup(html)  # noqa: S704 - built from escaped text and our own URLs
+
+
+def _first_outside_anchors(html: str, name: str) -> int:
+    """Where ``name`` first occurs in ``html`` outside an ``<a>...</a>`` (-1: nowhere)."""
+    at = 0
+    while (found := html.find(name, at)) >= 0:
+        opened, closed = html.rfind("<a ", 0, found), html.rfind("</a>", 0, found)
+        if opened <= closed:
+            return found
+        at = found + 1
+    return -1
 
 
 def _link_outside_anchors(html: str, name: str, link: str) -> str:

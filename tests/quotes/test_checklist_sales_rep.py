@@ -155,9 +155,10 @@ def test_an_unmapped_rep_who_would_export_it_is_told_it_cannot_be_exported_yet_w
     assert not ok
     assert text.startswith(f"{quote.number} cannot be exported yet: Riley Rep is not mapped to a ConnectWise member. ")
     assert "did not occur" not in text
-    # The path is written whole, then that it is an admin's page (said once in the row).
+    # The paths are written whole; that they are admin pages is said once in the row, at the first (Options).
+    assert f"is ticked on {OPTIONS} {ADMIN_ONLY}. " in text
     assert text.endswith(f"Make sure that the Sales Rep is mapped: an admin maps Riley Rep to a ConnectWise member on "
-                         f"{REPS} {ADMIN_ONLY}."), text
+                         f"{REPS}."), text
     assert text.count(ADMIN_ONLY) == 1 and "ConnectWise —" not in text
 
 
@@ -173,3 +174,20 @@ def test_a_reps_mapping_path_in_any_message_is_kept_whole(app, rep):
                                "answers."))
     assert html.unescape(shown) == ("Save Admin → Integration → ConnectWise → Sales rep mapping (an admin's page: ask an admin) "
                      "again while ConnectWise answers.")
+
+
+def test_the_admin_aside_follows_the_first_admin_page_a_message_names(app, rep):
+    """Two admin pages in one fix: a rep reads that they are an admin's at the first, not at the longest name."""
+    from colcw_plugin.views.support import page_links
+
+    message = ("Map Riley Rep on Sales rep mapping, then add an alias on Product integration mapping → Manufacturers.")
+    with app.test_request_context():
+        from flask_login import login_user
+
+        login_user(_user("riley@demo.example"))
+        shown = html.unescape(str(page_links(message)))
+        login_user(_user("admin@demo.example"))
+        for_admin = html.unescape(str(page_links(message)))
+    assert shown == ("Map Riley Rep on Sales rep mapping (an admin's page: ask an admin), then add an alias on Product "
+                     "integration mapping → Manufacturers.")
+    assert ADMIN_ONLY not in for_admin and for_admin.count("<a href=") == 2
