@@ -18,12 +18,21 @@ rq-dashboard 0.9 has no authentication and no CSRF check of its own. Before any 
   job and answers 409, naming the retry (Retry on its page removes its failed jobs itself). Requeue of an earlier
   attempt's job of a run that went on under another job (its worker died, and colcw resumed it) removes that job
   and answers 409 (resuming removes such jobs itself: ``JobQueue.remove_stale``).
+
+Its pages stay rq-dashboard's own (no fork of its templates or scripts): :func:`_dashboard_back_link` adds a bar at
+the top of each (back to colcw's admin; on a colcw job's page, a link to its run's page) and a small script at the
+end (``colcw/jobs/_rq_dashboard.html``) that links each colcw job of its job lists to its run's page (the job id names
+the run: ``queue.new_job_id``) and shows colcw's answer to a Requeue, which rq-dashboard's own script ignores: the
+retry it queued with a link to it, or why it queued none (the JSON of :func:`_requeue_runs`; "Requeue all" says what
+it did too: :func:`_tell_requeue_all`).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import rq_dashboard
-from flask import abort, current_app, jsonify, redirect, request, url_for
+from flask import abort, current_app, g, get_template_attribute, jsonify, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from redis.exceptions import RedisError
@@ -32,7 +41,7 @@ from rq_dashboard.web import setup_rq_connection
 from host_stub.extensions import db
 
 from ..models import ENDED_RUN_STATUSES, SyncRun
-from ..sync.jobs.queue import JobQueue
+from ..sync.jobs.queue import JobQueue, run_id_of
 from . import admin_bp
 from .runs import submit_retry
 from .support import runtime
@@ -46,10 +55,11 @@ REGISTRIES = frozenset({"queued", "failed", "deferred", "started", "finished", "
 CSRF_HEADERS = ("X-CSRFToken", "X-CSRF-Token")
 
 
-def _refuse(status: int, message: str):
-    """A refusal in the form the caller reads: JSON for rq-dashboard's scripts, the host's error page else."""
+def _refuse(status: int, message: str, **extra):
+    """A refusal in the form the caller reads: JSON for rq-dashboard's scripts (with ``extra`` fields), the host's
+    error page else."""
     if request.method == "POST" or "/data/" in request.path:
-        resp = jsonify(status="ERROR", message=message)
+        resp = jsonify(status="ERROR", message=message, **extra)
         resp.status_code = status
         if status == 405:
             resp.headers["Allow"] = "POST"
@@ -116,37 +126,54 @@ def _requeue_runs(endpoint: str, args: dict):
             run_id = queue.run_of(args["job_id"])
             if run_id is None:
                 return None
-            retried, message = _retry_job(queue, args["job_id"], run_id)
-            return jsonify(status="OK", message=message) if retried else _refuse(409, message)
+            answer = _retry_job(queue, args["job_id"], run_id)
+            link = {"run_url": url_for("colcw_admin.job_run", run_id=answer.run_id)} if answer.run_id else {}
+            return jsonify(status="OK", message=answer.message, **link) if answer.ok \
+                else _refuse(409, answer.message, **link)
         if args.get("queue_name") == queue.name:
+            answers = []
             for job_id in queue.failed_job_ids():
                 run_id = queue.run_of(job_id)
                 if run_id is not None:
-                    _retry_job(queue, job_id, run_id)
+                    answers.append(_retry_job(queue, job_id, run_id))
+            g.colcw_requeue_answers = answers  # told with rq-dashboard's answer (_tell_requeue_all)
     except RedisError:
         db.session.rollback()
         return _refuse(503, "The job queue (Redis) did not answer: nothing was requeued. Try again in a moment.")
     return None
 
 
-def _retry_job(queue: JobQueue, job_id: str, run_id: int) -> tuple[bool, str]:
+class _Answer(NamedTuple):
+    """What a Requeue of a colcw job did: ``ok`` (a retry was queued), the sentence the dashboard shows, and the run
+    whose page it links to (the retry, or the run itself; None when the run is gone)."""
+
+    ok: bool
+    message: str
+    run_id: int | None
+
+
+def _retry_job(queue: JobQueue, job_id: str, run_id: int) -> _Answer:
     run = db.session.get(SyncRun, run_id)
     if run is not None and run.status not in ENDED_RUN_STATUSES and run.rq_job_id != job_id:
         # A dead attempt's job (its worker's machine died) that RQ failed after colcw had resumed the run under
         # another job: a ghost. Requeued, it would find the run taken; it goes, as resuming removes such jobs.
         queue.delete_job(job_id)
-        return False, (f"Job {job_id} is an earlier attempt of run #{run_id}, which went on as job {run.rq_job_id} "
-                       f"and is {run.status}: this stale job is removed. Follow the run on its page.")
+        return _Answer(False, f"Job {job_id} is an earlier attempt of run #{run_id}, which went on as job "
+                              f"{run.rq_job_id} and is {run.status}: this stale job is removed. Follow the run on its "
+                              "page.", run_id)
     if run is None or run.status not in ENDED_RUN_STATUSES:
-        return False, (f"Job {job_id} belongs to run #{run_id}, which "
-                       f"{'no longer exists' if run is None else f'is {run.status}'}: there is nothing to requeue.")
+        return _Answer(False, f"Job {job_id} belongs to run #{run_id}, which "
+                              f"{'no longer exists' if run is None else f'is {run.status}'}: there is nothing to "
+                              "requeue.", run.id if run is not None else None)
     retried = submit_retry(run)
     if retried is None:
-        return False, f"Run #{run_id} has no failed records to retry: see its page on the Synchronization Jobs page."
+        return _Answer(False, f"Run #{run_id} has no failed records to retry: see its page on the Synchronization Jobs "
+                              "page.", run_id)
     queue.delete_job(job_id)
     if retried.already:  # from its page, say, or by another Requeue at the same time: its failed job was stale
-        return False, f"Run #{run_id} was retried already as run #{retried.run.id}: its failed job is removed."
-    return True, f"Run #{run_id} is retried as run #{retried.run.id} (its failed records)."
+        return _Answer(False, f"Run #{run_id} was retried already as run #{retried.run.id}: its failed job is "
+                              "removed.", retried.run.id)
+    return _Answer(True, f"Run #{run_id} is retried as run #{retried.run.id} (its failed records).", retried.run.id)
 
 
 def _dashboard_csrf_cookie(resp):
@@ -182,13 +209,41 @@ BACK_LINK = ('<div id="colcw-back-to-admin" style="padding:.5rem 1rem;background
              ' <span style="color:#b9c2cc">·</span> <a href="{admin}" style="color:#fff">Admin</a></div>')
 
 
+ADDON = "colcw/jobs/_rq_dashboard.html"
+
+
 def _dashboard_back_link(resp):
-    """rq-dashboard's pages are its own; put a way back to colcw's admin pages at the top of each."""
+    """rq-dashboard's pages are its own; put at the top of each a way back to colcw's admin pages, on a colcw job's
+    page a link to its run's page, and the place where colcw's answer to a Requeue shows; and at the end the script
+    that links colcw's jobs in its job lists to their runs' pages and shows that answer (:data:`ADDON`)."""
     if resp.mimetype == "text/html" and not resp.direct_passthrough and resp.status_code == 200:
         html = resp.get_data(as_text=True)
-        link = BACK_LINK.format(jobs=url_for("colcw_admin.jobs"), admin=url_for("admin.index"))
-        if "<body>" in html and "colcw-back-to-admin" not in html:
-            resp.set_data(html.replace("<body>", "<body>" + link, 1))
+        if "<body>" in html and "</body>" in html and "colcw-back-to-admin" not in html:
+            job_id = (request.view_args or {}).get("job_id") if request.endpoint == "rq_dashboard.job_view" else None
+            run_id = run_id_of(job_id) if job_id else None
+            top = BACK_LINK.format(jobs=url_for("colcw_admin.jobs"), admin=url_for("admin.index")) + str(
+                get_template_attribute(ADDON, "top")(run_id))
+            end = str(get_template_attribute(ADDON, "script")(url_for("colcw_admin.job_run", run_id=0)[:-1]))
+            html = html.replace("<body>", "<body>" + top, 1)
+            head, _, tail = html.rpartition("</body>")
+            resp.set_data(head + end + "</body>" + tail)
+    return resp
+
+
+def _tell_requeue_all(resp):
+    """rq-dashboard answers "Requeue all" with how many jobs it requeued itself; colcw's retries of its failed runs
+    (:func:`_requeue_runs`) are told too, so that the dashboard shows them."""
+    answers = g.pop("colcw_requeue_answers", None)
+    if request.endpoint == "rq_dashboard.requeue_all" and answers is not None and resp.is_json \
+            and resp.status_code == 200:
+        data = resp.get_json()
+        others = int(data.get("count") or 0)
+        told = [a.message for a in answers]
+        told.append(f"{others} other failed job{'' if others == 1 else 's'} requeued." if others or not answers
+                    else "No other failed job to requeue.")
+        data["message"] = " ".join(told)
+        data["colcw_retried"] = sum(a.ok for a in answers)
+        resp.set_data(current_app.json.dumps(data))
     return resp
 
 
@@ -196,6 +251,7 @@ def _link_rq_dashboard_back() -> None:
     bp = rq_dashboard.blueprint
     if not getattr(bp, "_colcw_back_link", False):
         bp.after_request(_dashboard_back_link)
+        bp.after_request(_tell_requeue_all)
         bp._colcw_back_link = True
 
 

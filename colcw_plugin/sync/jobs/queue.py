@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -91,6 +92,15 @@ def job_prefix(run_id: int) -> str:
 def new_job_id(run_id: int) -> str:
     """A fresh RQ job id for one attempt of a run: only this run's attempt ever carries it."""
     return f"{job_prefix(run_id)}{uuid.uuid4().hex[:8]}"
+
+
+JOB_ID = re.compile(r"colcw-run-([1-9][0-9]*)-[0-9a-f]{8}")  # new_job_id's; the dashboard's script reads it too
+
+
+def run_id_of(job_id: str) -> int | None:
+    """The run a job id of :func:`new_job_id`'s names, read from the id alone (no Redis); None for another id."""
+    m = JOB_ID.fullmatch(job_id or "")
+    return int(m.group(1)) if m else None
 
 
 def alive_key(run_id: int) -> str:
