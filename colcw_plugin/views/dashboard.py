@@ -35,6 +35,7 @@ import rq_dashboard
 from flask import abort, current_app, g, get_template_attribute, jsonify, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from markupsafe import escape
 from redis.exceptions import RedisError
 from rq_dashboard.web import setup_rq_connection
 
@@ -247,11 +248,30 @@ def _tell_requeue_all(resp):
     return resp
 
 
+# What rq-dashboard's job page puts into its HTML as it is (``<%= %>`` in rq_dashboard/templates/rq_dashboard/job.html,
+# unlike its job lists, which escape): colcw's job descriptions and failures hold customer and rep names, which are
+# anyone's text.
+_JOB_PAGE_RAW = ("description", "metadata", "exc_info", "origin", "status")
+
+
+def _escape_job_info(resp):
+    """A job's data for its page, with the text the page inserts unescaped escaped here: a customer named
+    ``<img onerror=…>`` must not run script in an admin's dashboard."""
+    if request.endpoint == "rq_dashboard.job_info" and resp.is_json and resp.status_code == 200:
+        data = resp.get_json()
+        for key in _JOB_PAGE_RAW:
+            if isinstance(data.get(key), str):
+                data[key] = str(escape(data[key]))
+        resp.set_data(current_app.json.dumps(data))
+    return resp
+
+
 def _link_rq_dashboard_back() -> None:
     bp = rq_dashboard.blueprint
     if not getattr(bp, "_colcw_back_link", False):
         bp.after_request(_dashboard_back_link)
         bp.after_request(_tell_requeue_all)
+        bp.after_request(_escape_job_info)
         bp._colcw_back_link = True
 
 
