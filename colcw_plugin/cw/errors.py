@@ -219,7 +219,7 @@ class ServerError(ConnectWiseError):
 
     transient = True
     default_hint = "ConnectWise had a server error; try again in a few minutes"
-    why_not_done = "ConnectWise kept answering with a server error"
+    why_not_done = "ConnectWise answered with a server error"  # once or after retries: true either way
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         self.retry_after = retry_after
@@ -235,7 +235,7 @@ class NetworkError(ConnectWiseError):
 
     transient = True
     default_hint = "Could not talk to ConnectWise; check the network and try again"
-    why_not_done = "ConnectWise could not be reached or did not answer in time"
+    why_not_done = "the connection to ConnectWise failed"  # not reached, dropped, or no answer in time: the detail says
 
     def __init__(self, message: str, *, sent: bool, **kw: Any) -> None:
         self.sent = sent

@@ -79,8 +79,8 @@ def test_export_while_connectwise_keeps_failing_says_so_on_the_customer_page(syn
     resp = rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/customers/{customer.id}")
     page = loaded(rep_client, f"/customers/{customer.id}")
-    assert ("Export to ConnectWise did not finish: Acme Corp (ACME1): not attempted: ConnectWise kept answering with "
-            "a server error (last answer: POST company/companies: HTTP 503 [ServiceUnavailable] The service is "
+    assert ("Export to ConnectWise did not finish: Acme Corp (ACME1): tried, not done: ConnectWise answered with "
+            "a server error (POST company/companies: HTTP 503 [ServiceUnavailable] The service is "
             "unavailable). Try again in a few minutes, once ConnectWise answers again.") in page
     assert '<span class="badge">not attempted</span>' in page  # the panel's last result, in words
     assert companies(sync_ready) == []

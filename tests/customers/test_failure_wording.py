@@ -18,7 +18,7 @@ def test_a_server_error_on_an_import_from_the_popup_is_called_one_not_a_timeout(
     html = unescape(rep_client.post("/colcw/import", data={"csrf_token": token, "company": "ACME1"},
                                     headers={"HX-Request": "true"}).get_data(as_text=True))
     connected.clear_faults()
-    assert "ConnectWise kept answering with a server error." in html, html
+    assert "ConnectWise answered with a server error." in html, html
     assert "did not answer in time" not in html
     assert "HTTP 503" in html and "Try again in a few minutes, once ConnectWise answers again." in html
 

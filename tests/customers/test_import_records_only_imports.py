@@ -97,6 +97,6 @@ def test_connectwise_failing_the_look_up_says_so_and_records_no_run(connected, r
     finally:
         connected.clear_faults()
     html = unescape(answer.get_data(as_text=True))
-    assert "Nothing was imported: ConnectWise kept answering with a server error." in html, html
+    assert "Nothing was imported: ConnectWise answered with a server error." in html, html
     assert "HTTP 503" in html and "Try again in a few minutes" in html
     assert _runs() == []

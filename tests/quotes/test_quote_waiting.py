@@ -99,7 +99,7 @@ def test_an_export_given_up_on_for_a_transient_failure_says_nothing_needs_fixing
     page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", loaded(rep_client, f"/documents/{doc.id}")))
     assert "Last export failed:" in page and "HTTP 503" in page, page
     assert "Fix what ConnectWise named" not in page, page
-    assert ("Nothing in it needs fixing: ConnectWise kept answering with a server error. Export it again once "
+    assert ("Nothing in it needs fixing: ConnectWise answered with a server error. Export it again once "
             "ConnectWise answers") in page, page
 
 

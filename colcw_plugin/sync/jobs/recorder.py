@@ -439,12 +439,13 @@ class RunRecorder:
         for i in left:
             deferred = self.deferred.get((entity, kind, i))
             label = (deferred.label if deferred else "") or (labels or {}).get(i) or f"{entity} #{i}"
-            # (What ConnectWise answered, without its hint: the resolution says what to do.)
+            # A deferred record was tried and failed transiently: it says so, with what its last try met (without the
+            # error's hint: the resolution says what to do). The others were not reached.
             answer = getattr(deferred.error, "detail", str(deferred.error)).rstrip(".") if deferred else ""
-            detail = f" (last answer: {answer})" if deferred else ""
+            what = f"tried, not done: {why} ({answer})" if deferred else f"not attempted: {why}"
             self.record(entity=entity, direction=self.selection.get("direction", "export"), action=NOT_ATTEMPTED,
                         host_id=i if kind == "host" else None, cw_id=i if kind == "cw" else None, label=label,
-                        message=f"{label}: not attempted: {why}{detail}.", resolution=resolution)
+                        message=f"{label}: {what}.", resolution=resolution)
         self.deferred.clear()
         return len(left)
 
