@@ -116,7 +116,7 @@ def scan(session: Session, client: ConnectWiseClient, actor: str) -> ScanResult:
             continue
         if host_id in host_to_cw:
             result.unmatched += 1
-            result.conflicts.append(f"{r['identifier']} ({r['name']}): the host customer with this account number is "
+            result.conflicts.append(f"{r['identifier']} ({r['name']}): the ChannelOnline customer with this account number is "
                                     f"already linked to ConnectWise company "
                                     f"{_company_named(session, host_to_cw[host_id])}.")
             continue
@@ -359,9 +359,9 @@ def _checked(session: Session, choices: Mapping[int, int]) -> tuple[dict[int, in
         if company is None:
             errors[key] = "This company is not in the last scan; run Import / map customers again."
         elif cw_id in cw_to_host:
-            errors[key] = f"{company.name} is already linked to a host customer."
+            errors[key] = f"{company.name} is already linked to a ChannelOnline customer."
         elif customer is None:
-            errors[key] = f"Choose a host customer for {company.name} from the suggestions."
+            errors[key] = f"Choose a ChannelOnline customer for {company.name} from the suggestions."
         elif host_id in host_to_cw:
             errors[key] = (f"{customer.name} is already linked to ConnectWise company "
                            f"{_company_named(session, host_to_cw[host_id])}.")

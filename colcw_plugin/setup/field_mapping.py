@@ -96,7 +96,7 @@ CONTACT = MappingTable("contact", "Contacts", "Contact", "Contact", (
     FieldRule("Other Phone", "Pager", BOTH, "other_phone", "Pager", "comm", max_len=30),
     FieldRule("Email", "Email", BOTH, "email", "Email", "comm", max_len=250),
     FieldRule("Default", "Primary", BOTH, "is_default", "defaultFlag", "default",
-              note="ConnectWise's primary contact becomes the host's default contact (and the reverse on export)"),
+              note="ConnectWise's primary contact becomes the ChannelOnline customer's default contact (and the reverse on export)"),
 ))
 
 OPPORTUNITY = MappingTable("opportunity", "Opportunities (Quote / Sales Order)", "Quote / Sales Order",

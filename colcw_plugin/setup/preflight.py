@@ -133,7 +133,7 @@ def _reps(session: Session, settings: Settings, lookups: Lookups | None) -> Chec
         scope = "the store's default sales rep"
         if rep is None:
             return Check("Sales reps", False, "The store has no default sales rep",
-                         fix="Set the store's default sales rep in the host, or turn on “assign to the logged-in "
+                         fix="Set the store's default sales rep in ChannelOnline, or turn on “assign to the logged-in "
                              "sales rep”.", page="colcw_admin.connection")
     items = []
     for user in users:
@@ -184,8 +184,8 @@ def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) 
         fix = (f"Add these categories / sub-categories in ConnectWise ({places.CATEGORY}), or switch "
                "to the mapping on Product integration mapping.")
         mode = "ChannelOnline's names"
-    return Check("Categories", not items, f"Using {mode}: " + (f"{plural(len(items), 'host category', 'host categories')} "
-                 f"{'has' if len(items) == 1 else 'have'} no ConnectWise match" if items else "every host category has a ConnectWise match"
+    return Check("Categories", not items, f"Using {mode}: " + (f"{plural(len(items), 'ChannelOnline category', 'ChannelOnline categories')} "
+                 f"{'has' if len(items) == 1 else 'have'} no ConnectWise match" if items else "every ChannelOnline category has a ConnectWise match"
                  + (NOT_IN_CW if lookups is None else "")), items, fix, "colcw_admin.products")
 
 
@@ -198,8 +198,8 @@ def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | Non
         if lookups.named("manufacturers", target.name) is None:
             items.append(name if rules.alias_for(name) is None else f"{name} → {target.name} (alias target not in "
                                                                     "ConnectWise)")
-    return Check("Manufacturers", not items, f"{plural(len(items), 'manufacturer')} on host documents {'is' if len(items) == 1 else 'are'} not in ConnectWise"
-                 if items else "Every manufacturer on host documents exists in ConnectWise", items,
+    return Check("Manufacturers", not items, f"{plural(len(items), 'manufacturer')} on ChannelOnline documents {'is' if len(items) == 1 else 'are'} not in ConnectWise"
+                 if items else "Every manufacturer on ChannelOnline documents exists in ConnectWise", items,
                  f"Add them in ConnectWise ({places.MANUFACTURER}) or add an alias on Product integration mapping.",
                  "colcw_admin.products")
 

@@ -31,7 +31,7 @@ def save_product_types(session: Session, choices: Mapping[str, str], lookups: Lo
     current = product_type_mappings(session)
     for host_type, value in choices.items():
         if host_type not in PRODUCT_TYPES:
-            errors[f"type-{host_type}"] = f"{host_type} is not a host product type."
+            errors[f"type-{host_type}"] = f"{host_type} is not a ChannelOnline product type."
             continue
         value = value.strip()
         if shown is not None and host_type in shown:

@@ -34,7 +34,7 @@ LABELS = {
     "colcw_product_type_mappings": "Product type mappings",
     "colcw_category_mappings": "Category mappings",
     "colcw_manufacturer_aliases": "Manufacturer aliases",
-    "colcw_links": "Links between host customers, contacts and documents and ConnectWise records",
+    "colcw_links": "Links between ChannelOnline customers, contacts and documents and ConnectWise records",
     "colcw_sync_runs": "Synchronization job runs (history)",
     "colcw_sync_items": "Per-record results of those runs",
     "colcw_company_scan": "The last scan of ConnectWise companies",

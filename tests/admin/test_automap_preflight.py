@@ -102,7 +102,7 @@ def test_preflight_lists_everything_that_would_make_an_export_fail(app, connecte
     assert not areas["Sales reps"].ok and "Dana Default <dana@demo.example> is not mapped" in areas["Sales reps"].items[0]
     assert not areas["Product types"].ok and len(areas["Product types"].items) == 3
     assert set(areas["Categories"].items) == {"Cables & Adapters / Fiber", "Power / PDUs"}
-    assert areas["Categories"].summary == "Using ChannelOnline's names: 2 host categories have no ConnectWise match"
+    assert areas["Categories"].summary == "Using ChannelOnline's names: 2 ChannelOnline categories have no ConnectWise match"
     problems = len(areas["Sales reps"].items)
     assert areas["Sales reps"].summary.endswith(f": {problems} problem{'s' if problems > 1 else ''}")
     assert areas["Manufacturers"].items == ["Acme Widgets"]

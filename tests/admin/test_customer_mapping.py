@@ -188,7 +188,7 @@ def test_scan_names_the_company_a_customer_is_already_linked_to_by_its_company_i
     db.session.commit()
     with build_client(db.session, box) as client:
         result = scan(db.session, client, "tests")
-    assert ("DEMO00001 (Northwind Dental): the host customer with this account number is already linked to "
+    assert ("DEMO00001 (Northwind Dental): the ChannelOnline customer with this account number is already linked to "
             "ConnectWise company CW0001 (Quantum Bakery).") in result.conflicts
 
 

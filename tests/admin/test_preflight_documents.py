@@ -90,7 +90,7 @@ def test_areas_it_could_not_check_are_not_ticked_nor_said_to_match(app, admin_cl
         card = _card(page, area)
         assert 'data-checked="no"' in card and "✓" not in card, card
         assert "Not checked: ConnectWise could not be reached." in _text(card)
-    assert "every host category has a ConnectWise match" not in _text(page)
+    assert "every ChannelOnline category has a ConnectWise match" not in _text(page)
     assert "✗ Connection" in _text(page)
     # The command line says the same: neither ok nor a failure.
     result = app.test_cli_runner().invoke(args=["colcw", "check"])

@@ -51,7 +51,7 @@ def test_confirmation_page_says_what_will_be_lost(admin_client, connected_demo, 
     for table in ("colcw_settings", "colcw_links", "colcw_rep_mappings", "colcw_sync_runs", "colcw_company_scan"):
         assert f'data-table="{table}"' in html
         assert f'<td class="num">{counts[table]}</td>' in html
-    assert "Not touched: the host's customers" in html
+    assert "Not touched: ChannelOnline's customers" in html
     assert "ConnectWise's companies, contacts, opportunities and products." in " ".join(html.split())
     assert "everything in ConnectWise" not in html and "callbacks are removed there" not in html
 
@@ -64,7 +64,7 @@ def test_confirmation_page_says_the_callbacks_are_the_one_thing_removed_in_conne
     html = " ".join(admin_client.get(BASE + "/reset").get_data(as_text=True).split())
     assert "removed from ConnectWise first" in html  # the table's row
     assert ("ConnectWise's companies, contacts, opportunities and products (only colcw's callbacks are removed "
-            "there, first, so ConnectWise stops calling this host).") in html
+            "there, first, so ConnectWise stops calling this site).") in html
     assert "everything in ConnectWise" not in html
 
 
