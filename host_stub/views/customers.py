@@ -32,7 +32,7 @@ def _list_query(args) -> Select:
 def list_customers():
     q = request.args.get("q", "").strip()
     stmt, filters = lists.filtered("customers", _list_query(request.args), Customer.id)
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    page = lists.paginate(stmt, PER_PAGE)
     extras = lists.page_extras("customers", [c.id for c in page.items], filters)
     return render_template("host/customers.html", page=page, q=q, lst=extras,
                            actions=plugin_links("customers_list_actions"),

@@ -43,7 +43,7 @@ def list_quotes(doc_type: str = "quote"):
     # whatever the page size (the customer and rep joined, the lines and external statuses in one query each).
     stmt = stmt.options(joinedload(Document.customer), joinedload(Document.sales_rep), selectinload(Document.lines),
                         selectinload(Document.external_statuses))
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    page = lists.paginate(stmt, PER_PAGE)
     extras = lists.page_extras(LIST_NAMES[doc_type], [d.id for d in page.items], filters)
     return render_template("host/documents.html", page=page, q=q, doc_type=doc_type, lst=extras,
                            bulk_url=url_for(".bulk_documents", doc_type=doc_type, **request.args))

@@ -115,6 +115,15 @@ def filtered(list_name: str, stmt: Select, id_column) -> tuple[Select, list[dict
     return stmt, filters
 
 
+def paginate(stmt: Select, per_page: int):
+    """A page of ``stmt`` as the request asks for it; a page past the last (a bookmark, the list shrank) shows the
+    last page, not "Page 99 of 3" with no rows."""
+    page = db.paginate(stmt, per_page=per_page, error_out=False)
+    if page.pages and page.page > page.pages:
+        page = db.paginate(stmt, page=page.pages, per_page=per_page, error_out=False)
+    return page
+
+
 def page_extras(list_name: str, ids: list[int], filters: list[dict]) -> ListExtras:
     """The plugins' columns for the rows ``ids``, their bulk actions and their HTML."""
     extras = ListExtras(list_name, filters=filters)

@@ -67,6 +67,12 @@ def test_all_customers_search_and_paging(rep_client):
     assert "Page 1 of 3" in body
     body = rep_client.get("/customers/?page=3").get_data(as_text=True)
     assert "Page 3 of 3" in body
+    # A page past the last (a bookmark, the list shrank) shows the last page and its rows.
+    past = rep_client.get("/customers/?page=99").get_data(as_text=True)
+    assert "Page 3 of 3" in past and "Page 99" not in past
+    assert re.findall(r"DEMO000\d\d", past) == re.findall(r"DEMO000\d\d", body) != []
+    quotes = rep_client.get("/quotes/?page=99")
+    assert quotes.status_code == 200 and "Page 99" not in quotes.get_data(as_text=True)
     body = rep_client.get("/customers/?q=DEMO00007").get_data(as_text=True)
     assert "DEMO00007" in body and "DEMO00008" not in body
 
