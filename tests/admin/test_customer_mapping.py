@@ -69,6 +69,10 @@ def test_map_customers_lists_the_rest_and_points_out_duplicates(admin_client, co
     row = row[:row.index("</tr>")]
     assert 'class="link use-match"' in row and "Harbor Logistics (DEMO00023)" in row
     assert 'id="cw-duplicates"' in html
+    # A search that matches nothing says so, not that every company is linked.
+    none = admin_client.get(BASE + "/customers/map?q=zzz-no-such").get_data(as_text=True)
+    assert "No scanned ConnectWise company left to map matches “zzz-no-such”." in none
+    assert "Every scanned ConnectWise company is linked" not in none
 
 
 def test_host_duplicates_are_pointed_out(admin_client, connected_demo):
