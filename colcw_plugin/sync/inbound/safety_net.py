@@ -29,6 +29,7 @@ from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, DOCUMENT, DocumentLineExport, Link
 from ...setup import callbacks as registrations
 from ...setup.live_updates import get_live
+from ...text import plural
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from .hints import read_back, take_pending
@@ -99,8 +100,14 @@ def changes_pass(ctx: SyncContext, *, force: bool = False) -> str:
 
 
 def deletions_pass(ctx: SyncContext, *, force: bool = False) -> str:
-    """Find linked records deleted in ConnectWise (and products removed from exported documents)."""
+    """Find linked records deleted in ConnectWise (and products removed from exported documents).
+
+    Run past the mass-delete guard (``force``: Apply anyway), it also reads the records pending hints name: the
+    run the guard stopped may have been a live update's, whose hints stay pending (hints.take_pending); read here,
+    they are applied with the rest, not left waiting for the next pass (the Connection page says this run reads
+    them: status.applying_run)."""
     session, client = ctx.session, ctx.client
+    hinted, hints = _hinted(session, ctx.run_id) if force else ({}, [])
     found = Found()
     live_companies = {r["id"] for r in client.companies.iterate(fields=["id", "deletedFlag"], page_size=PAGE)
                       if not r.get("deletedFlag")}
@@ -118,11 +125,15 @@ def deletions_pass(ctx: SyncContext, *, force: bool = False) -> str:
         present = {r["id"] for r in client.products.iterate(conditions=C.like("integrationXRef", "colcw:%"),
                                                             fields=["id"], page_size=PAGE)}
         restore["opportunity"] |= {opp for pid, opp in exported.items() if pid not in present} & live_opportunities
+    for entity, ids in hinted.items():  # (read like the links found again)
+        restore.setdefault(entity, set()).update(ids)
     read(client, restore, found)
     tally = Reconciler(ctx, force=force).run(found)
     live = get_live(session)
     live.deletions_checked_at = utcnow()
     session.commit()
+    read_back(session, hints)
     checked = len(live_companies) + len(live_contacts) + len(live_opportunities)
+    held = f" Also read the {plural(len(hints), 'record')} ConnectWise announced that were waiting." if hints else ""
     return (f"Compared the links with the {checked} companies, contacts and opportunities ConnectWise holds: "
-            f"{tally.breaks} deleted in ConnectWise.")
+            f"{tally.breaks} deleted in ConnectWise.{held}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ...models import (
@@ -14,7 +14,9 @@ from ...models import (
     InboundHint,
     LiveSettings,
     RecordDrift,
+    RunStatus,
     Schedule,
+    SyncRun,
     stored_time,
     times_in,
 )
@@ -33,10 +35,11 @@ class LivePanel:
     url: str
     callbacks: list[CallbackRegistration]
     last: InboundHint | None
-    pending: int
+    pending: int  # records ConnectWise announced, waiting to be read (not those ``applying`` reads)
     schedules: list[Schedule]
     masters: dict[str, str]
-
+    applying: SyncRun | None = None  # a safety-net pass past the mass-delete guard (Apply anyway), queued or running
+    reading: int = 0  # the announced records it reads
 
     def state(self, c: CallbackRegistration, zone: str = "UTC") -> str:
         """A callback's state in words (the page's table and ``colcw live-updates``): as of its last check (in
@@ -49,12 +52,35 @@ class LivePanel:
         return f"{seen}, checked {when}"
 
 
+_ACTIVE = (RunStatus.QUEUED, RunStatus.WAITING, RunStatus.RUNNING)  # (a run asked to stop may not read them)
+
+
+def applying_run(session: Session) -> SyncRun | None:
+    """The safety-net pass run past the mass-delete guard (Apply anyway) that is queued, running or waiting for its
+    next try: it reads the records ConnectWise announced that a stopped run held (safety_net.deletions_pass)."""
+    runs = session.execute(select(SyncRun).where(SyncRun.kind == RECONCILE_KIND, SyncRun.status.in_(_ACTIVE))
+                           .order_by(SyncRun.id.desc())).scalars()
+    return next((r for r in runs if (r.params or {}).get("force")), None)
+
+
+def _read_by(session: Session, run: SyncRun) -> int:
+    """How many pending hints ``run`` reads: every one while it waits to start (it takes them all then); once it
+    runs, those it claimed and those recorded before it started."""
+    stmt = select(func.count()).select_from(InboundHint).where(InboundHint.pending.is_(True))
+    if run.status == RunStatus.RUNNING and run.started_at is not None:
+        stmt = stmt.where(or_(InboundHint.run_id == run.id, InboundHint.last_at <= run.started_at))
+    return session.execute(stmt).scalar_one()
+
+
 def live_panel(session: Session) -> LivePanel:
     live = read_live(session)
     schedules = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)
                                      .order_by(Schedule.id)).scalars())
+    pending = pending_count(session)
+    applying = applying_run(session) if pending else None
+    reading = _read_by(session, applying) if applying is not None else 0
     return LivePanel(live, shown_url(live), registrations.registered(session), last_received(session),
-                     pending_count(session), schedules, CUSTOMER_MASTERS)
+                     pending - reading, schedules, CUSTOMER_MASTERS, applying if reading else None, reading)
 
 
 # Built once: the customer page runs it on every view, and a statement's cache key costs more to compute
