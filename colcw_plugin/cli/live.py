@@ -4,8 +4,9 @@
     flask --app host_stub colcw live-updates           # show the state
     flask --app host_stub colcw live-updates --off     # remove the callbacks, pause the safety net
 
-Same service as the page (:func:`~colcw_plugin.sync.inbound.switch.apply_live`); the URL's secret is
-never printed. Exits 1 when the callbacks could not be registered or removed.
+Same service as the page (:func:`~colcw_plugin.sync.inbound.switch.apply_live`), and the state in the page's
+words (:class:`~colcw_plugin.sync.inbound.status.LivePanel`: the callbacks, refused callbacks); the URL's secret
+is never printed. Exits 1 when the callbacks could not be registered or removed.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def live_updates_command(enabled, public_url, master):
                f"master for customer data: {CUSTOMER_MASTERS[live.customer_master]}.")
     for c in panel.callbacks:
         click.echo(f"  callback {c.type}: id {c.cw_id}, {panel.state(c)}")
+    refused = panel.refused()  # the page's words, times in UTC
+    if refused:
+        click.echo(refused)
     db.session.rollback()
     if live.last_error:
         click.echo(live.last_error, err=True)

@@ -85,3 +85,32 @@ def test_a_refused_callbacks_warning_reaches_the_log_of_a_process_without_loggin
     assert re.search(r"WARNING in colcw_plugin\.sync\.inbound\.receive: ConnectWise callback for company \d+ "
                      r"refused: the signature does not match", err), err
     assert secret not in err
+
+
+def test_colcw_live_updates_shows_refused_callbacks_in_the_pages_words(app, connected):
+    """``colcw live-updates`` says what the Connection page says of refused callbacks (times in UTC), and nothing
+    once one is accepted again."""
+    _customer, company, _contacts = export_customer(connected)
+    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
+    path = "/" + the_callback_url().split("/", 3)[3]
+    secret = path.rsplit("/", 1)[1]
+    client = app.test_client()
+    for _ in range(2):
+        body = message(connected, "company", company)
+        assert client.post(path, data=body, headers=signed_headers(body, "a guessed key")).status_code == 401
+    admin = sign_in(app.test_client(), "admin@demo.example")  # (no zone chosen: the page says UTC too)
+    on_page = re.search(r"Last callback refused: .*?\.( ConnectWise's changes .*? again[^.]*\.)",
+                        _live_section(admin))
+    assert on_page and REFUSED.search(on_page.group(0)), _live_section(admin)
+    assert "(2 since" in on_page.group(0) and ", the last " in on_page.group(0)
+
+    result = app.test_cli_runner().invoke(args=["colcw", "live-updates"])
+    assert result.exit_code == 0, result.output
+    assert on_page.group(0) in result.output, result.output
+    assert secret not in result.output
+
+    body = message(connected, "company", company)
+    assert client.post(path, data=body, headers=signed_headers(body, connected.signing_key()["signing_key"])
+                       ).status_code in (200, 202, 204)
+    result = app.test_cli_runner().invoke(args=["colcw", "live-updates"])
+    assert result.exit_code == 0 and "refused" not in result.output, result.output

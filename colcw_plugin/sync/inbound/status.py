@@ -20,6 +20,7 @@ from ...models import (
     stored_time,
     times_in,
 )
+from ...models.runs import STORED_TIME_FORMAT, in_zone
 from ...setup import callbacks as registrations
 from ...setup.live_updates import read_live, shown_url
 from ..shared.product_drift import describe_change
@@ -40,6 +41,21 @@ class LivePanel:
     masters: dict[str, str]
     applying: SyncRun | None = None  # a safety-net pass past the mass-delete guard (Apply anyway), queued or running
     reading: int = 0  # the announced records it reads
+
+    def refused(self, zone: str = "UTC") -> str:
+        """Callbacks refused since the last one accepted, in words (the page's section and ``colcw live-updates``),
+        with their times in ``zone`` (the page's; UTC on the command line); "" while none is."""
+        live = self.live
+        if not live.refused_at:
+            return ""
+        count = live.refused_count or 1
+        since = in_zone(live.refused_since or live.refused_at, zone, STORED_TIME_FORMAT)
+        last = f", the last {in_zone(live.refused_at, zone, STORED_TIME_FORMAT)}" if count > 1 else ""
+        net = " or the safety net runs" if any(s.enabled for s in self.schedules) else ""
+        return (f"Last callback refused: {live.refused_reason or 'no reason recorded'} ({count} since {since}{last}). "
+                "ConnectWise's changes announced by refused callbacks are not read until one is accepted again"
+                f"{net}.")
+
 
     def state(self, c: CallbackRegistration, zone: str = "UTC") -> str:
         """A callback's state in words (the page's table and ``colcw live-updates``): as of its last check (in
