@@ -37,6 +37,7 @@ from .opportunities import DocumentPlan, OpportunityPlanner
 from .reading import Found
 
 KIND_WORDS = {CUSTOMER: "customer", CONTACT: "contact", DOCUMENT: "quote / order"}
+KIND_OF = {"company": CUSTOMER, "contact": CONTACT, "opportunity": DOCUMENT}  # ConnectWise's record → the link's kind
 # Links broken this recently count with a pass's own: a mass delete arriving as a stream of callbacks
 # (one pass each) is stopped as surely as one the daily check finds at once.
 GUARD_WINDOW = dt.timedelta(minutes=10)
@@ -48,9 +49,10 @@ class GuardStopped(Exception):
 
 @dataclass
 class Tally:
-    records: int = 0
+    records: int = 0  # results: what the run's progress counts (done / total)
     breaks: int = 0
     notes: list[str] = field(default_factory=list)
+    idle: int = 0  # records read that got no result: not linked here, inactive, or already marked deleted
 
 
 class Reconciler:
@@ -77,7 +79,9 @@ class Reconciler:
                                        self.ctx.settings, live.own_member).plan()
         breaks = [b for p in customers for b in p.breaks] + [p.brk for p in documents if p.brk]
         self.guard(breaks)
-        outcomes = sum(len(p.outcomes) + len(p.breaks) for p in customers) + len(documents)
+        # A document whose opportunity is gone and whose link says so already gets no result: not counted.
+        results = [p for p in documents if p.outcome is not None or p.brk is not None]
+        outcomes = sum(len(p.outcomes) + len(p.breaks) for p in customers) + len(results)
         self.recorder.set_total(self.recorder.total + outcomes)
         for plan in customers:
             self.recorder.stop_if_requested()
@@ -85,7 +89,10 @@ class Reconciler:
         for plan in documents:
             self.recorder.stop_if_requested()
             self._document(plan)
-        return Tally(records=outcomes, breaks=len(breaks))
+        got = {(o["entity"], o["cw_id"]) for p in customers for o in p.outcomes} | \
+            {(b.link.entity, b.link.cw_id) for b in breaks} | {(DOCUMENT, p.opportunity_id) for p in results}
+        read = {(KIND_OF[e], i) for e, ids in found.asked.items() for i in ids}
+        return Tally(records=outcomes, breaks=len(breaks), idle=len(read - got))
 
     # --- the guard ----------------------------------------------------------------------------
 

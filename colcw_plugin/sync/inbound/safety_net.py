@@ -94,9 +94,16 @@ def changes_pass(ctx: SyncContext, *, force: bool = False) -> str:
     live.changes_watermark = started
     session.commit()
     read_back(session, hints)
-    what = f"Checked {len(found)} linked record{'s' if len(found) != 1 else ''} changed in ConnectWise " + (
+    # The records with a result, as the run's progress counts them; the others read are said apart.
+    what = f"Checked {plural(tally.records, 'linked record')} changed in ConnectWise " + (
         f"since {since:%Y-%m-%d %H:%M} UTC" if since else "(first pass: every linked record)")
-    return " ".join([what + (f"; {tally.breaks} deleted" if tally.breaks else "") + ".", *notes])
+    if tally.breaks:
+        what += f"; {tally.breaks} deleted"
+    if tally.idle:
+        what += (f"; {plural(tally.idle, 'other record')} read (announced by callbacks or changed in ConnectWise) "
+                 f"{'is' if tally.idle == 1 else 'are'} not linked here, inactive, or already marked deleted: "
+                 "nothing to do")
+    return " ".join([what + ".", *notes])
 
 
 def deletions_pass(ctx: SyncContext, *, force: bool = False) -> str:
