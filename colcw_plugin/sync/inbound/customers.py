@@ -10,7 +10,10 @@ The rule, field by field, against what both sides agreed on at the last sync (``
 * changed in the host only: the next export sends it; nothing comes back.
 
 A contact added in ConnectWise to a linked company is created in the host (matched first to an
-unlinked contact of that customer with the same e-mail), or reported when the host is the master.
+unlinked contact of that customer with the same e-mail), or reported when the host is the master. A contact the
+company held before it was linked (entered in ConnectWise before the link's ``linked_at``: a company linked by
+hand with Link to Company ID, or matched by its Company ID) is no addition: the link agreed on the company as it
+was, so it is only matched to a contact of the customer with the same e-mail, never created nor reported.
 A company or contact deleted (or a contact moved to another company) in ConnectWise marks its
 link broken; the host record is kept. Planning writes nothing: :mod:`.reconcile` applies a plan
 after the mass-delete guard has seen every break.
@@ -24,6 +27,7 @@ still show.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +89,22 @@ def edited_since(customer: Customer, link: Link | None) -> bool:
     if link is None or link.synced_at is None:
         return True
     return any(row.updated_at is not None and row.updated_at > link.synced_at for row in (customer, *customer.contacts))
+
+
+def entered_before(record: Mapping[str, Any], link: Link) -> bool:
+    """The ConnectWise record was entered there before ``link`` was made (its ``_info.dateEntered``, whole seconds,
+    is an earlier second than the link's ``linked_at``): it was part of what the link agreed on. A record entered in
+    the link's own second counts as later (it comes in rather than being lost); one without a date, as later too."""
+    text = str((record.get("_info") or {}).get("dateEntered") or "")
+    if not text or link.linked_at is None:
+        return False
+    try:
+        entered = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if entered.tzinfo is not None:
+        entered = entered.astimezone(dt.UTC).replace(tzinfo=None)
+    return entered < link.linked_at.replace(microsecond=0)
 
 
 def shown(value: Any) -> str:
@@ -277,6 +297,13 @@ class CustomerPlanner:
         who = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip() or f"contact {record['id']}"
         label = f"{who} ({plan.customer.name})"
         key = f"contact:{record['id']}"
+        if entered_before(record, company_link):
+            # The company held it when it was linked: no addition, only matched to the customer's contact by e-mail.
+            if (CUSTOMER, plan.customer.id) in self.drifting:
+                plan.clear_drift.append((CUSTOMER, plan.customer.id, key))  # a "New contact" said before
+            if self.cw_master:
+                self._same_email(plan, record, values, label, created=False)
+            return
         if not (values.get("first_name") or values.get("last_name")):
             plan.outcomes.append(_out(CONTACT, "failed", None, record["id"], label,
                                       f"{label}: added in ConnectWise without a name; ChannelOnline needs one.",
@@ -293,19 +320,26 @@ class CustomerPlanner:
                                       "master for customer data).",
                                       "Add the contact in ChannelOnline, or import the company to take it."))
             return
-        linked = {ln.host_id for ln in self.session.execute(select(Link).where(
-            Link.entity == CONTACT, Link.host_id.in_([c.id for c in plan.customer.contacts]))).scalars()}
-        email = (values.get("email") or "").casefold()
-        same = [c for c in plan.customer.contacts if c.id not in linked and email and c.email.casefold() == email]
-        if len(same) == 1:
-            plan.links.append((None, CONTACT, same[0].id, record["id"], values, M.last_updated(record)))
-            plan.outcomes.append(_out(CONTACT, "updated", same[0].id, record["id"], label,
-                                      f"{label}: added in ConnectWise; linked to the contact with the same e-mail."))
+        if self._same_email(plan, record, values, label, created=True):
             return
         plan.contacts.append(values)
         plan.new_contacts.append(record)
         plan.outcomes.append(_out(CONTACT, "created", None, record["id"], label,
                                   f"{label}: added in ConnectWise; created in ChannelOnline."))
+
+    def _same_email(self, plan: CustomerPlan, record: dict, values: dict, label: str, *, created: bool) -> bool:
+        """Link the ConnectWise contact to the customer's one unlinked contact with its e-mail; True if it did."""
+        linked = {ln.host_id for ln in self.session.execute(select(Link).where(
+            Link.entity == CONTACT, Link.host_id.in_([c.id for c in plan.customer.contacts]))).scalars()}
+        email = (values.get("email") or "").casefold()
+        same = [c for c in plan.customer.contacts if c.id not in linked and email and c.email.casefold() == email]
+        if len(same) != 1:
+            return False
+        what = "added in ConnectWise" if created else "in the ConnectWise company when it was linked"
+        plan.links.append((None, CONTACT, same[0].id, record["id"], values, M.last_updated(record)))
+        plan.outcomes.append(_out(CONTACT, "updated", same[0].id, record["id"], label,
+                                  f"{label}: {what}; linked to the contact with the same e-mail."))
+        return True
 
     # --- reporting ----------------------------------------------------------------------------
 
