@@ -51,7 +51,8 @@ class CustomerSyncStatus:
     def last_synced(self) -> dt.datetime | None:
         """When a sync last went through for the customer: its link's time, or its latest result's when that
         is a sync that wrote nothing (an unchanged import or export leaves the link as it was). None while
-        the latest is a link made by hand (nothing was synced since)."""
+        the latest is a link made by hand, or the link was made by hand and nothing went through since (an export
+        that failed after it): :attr:`linked_by_hand` says when it was linked."""
         if self.link is None:
             return None
         last = self.last
@@ -59,7 +60,18 @@ class CustomerSyncStatus:
             return None
         if last is not None and last.action in SYNCED_ACTIONS and last.at > self.link.synced_at:
             return last.at
+        if self.link.synced_at < self.link.linked_at:
+            return None  # linked by hand (its sync time set before its link time), nothing synced since
         return self.link.synced_at
+
+    @property
+    def linked_by_hand(self) -> dt.datetime | None:
+        """When the customer was linked on its page, while nothing was synced since (else None)."""
+        if self.link is None or self.last_synced is not None:
+            return None
+        if self.last is not None and self.last.direction == "link":
+            return self.last.at
+        return self.link.linked_at
 
 
 def _status_statement():
@@ -190,23 +202,57 @@ class Relinked:
         return self.confirm is None and self.found is None
 
 
-def mismatch(customer: Customer, record: dict) -> Mismatch | None:
+def mismatch(customer: Customer, record: dict, holder: dict | None = None) -> Mismatch | None:
     """Why linking ``customer`` to ``record`` needs a confirmation, or None when the company is plausibly the
     customer's: its Company ID is the customer's account number (ignoring case), or its name matches the
-    customer's as the Map Customers page matches likely duplicates (:func:`.customer_matching.normalize_name`)."""
+    customer's as the Map Customers page matches likely duplicates (:func:`.customer_matching.normalize_name`).
+
+    ``holder``: another ConnectWise company (deleted or not) that has the customer's account number as its Company
+    ID. ConnectWise refuses a second company with it, so the export cannot give ``record`` that Company ID: always
+    asked, and the question says so and what to do instead."""
     identifier, name = str(record.get("identifier") or ""), str(record.get("name") or "")
-    if identifier.casefold() == (customer.account_number or "").casefold() or \
-            normalize_name(name) == normalize_name(customer.name or ""):
+    if holder is None and (identifier.casefold() == (customer.account_number or "").casefold() or
+                           normalize_name(name) == normalize_name(customer.name or "")):
         return None
     place = lookup.place(record)
+    company = f"ConnectWise company {identifier} is “{name}”{f' ({place})' if place else ''}"
+    if holder is not None:
+        taken = str(holder.get("identifier") or customer.account_number)
+        held = f"ConnectWise company {taken} (“{holder.get('name') or ''}”)"
+        instead = (f"restore {taken} in ConnectWise and link this customer to it"
+                   if holder.get("deletedFlag") else f"link this customer to {taken} instead")
+        deleted = ", deleted there, which keeps its Company ID," if holder.get("deletedFlag") else ""
+        named = normalize_name(name) == normalize_name(customer.name or "")
+        question = (f"{company}{'' if named else f', not {customer.name} ({customer.account_number})'}. Its Company "
+                    f"ID cannot be changed to {customer.account_number}: {held}{deleted} already has it, so the next "
+                    f"export of {customer.name} would fail. If {held} is {customer.name}, {instead}; if this company "
+                    f"is, change {customer.name}'s account number first (to one no ConnectWise company has), then "
+                    "link it.")
+        if not named:
+            question += (f" Linking anyway makes the next export rename it to “{customer.name}” and send this "
+                         "customer's fields over its own.")
+        return Mismatch(int(record["id"]), identifier, name, question)
     others = [rule.cw for rule, _, _ in M.company_differences(M.customer_values(customer), record)
               if rule.host_attr not in ("name", "account_number")]
     rest = f", and replace its {_listed(others)} with this customer's" if others else ""
-    question = (f"ConnectWise company {identifier} is “{name}”{f' ({place})' if place else ''}, not "
+    question = (f"{company}, not "
                 f"{customer.name} ({customer.account_number}). Linking makes the next export rename it to "
                 f"“{customer.name}” and change its Company ID to {customer.account_number}{rest}. Link only if this "
                 f"company really is {customer.name}.")
     return Mismatch(int(record["id"]), identifier, name, question)
+
+
+def id_holder(client: ConnectWiseClient, customer: Customer, record: dict) -> dict | None:
+    """Another ConnectWise company (a deleted one too: it keeps its Company ID) whose Company ID is the customer's
+    account number, when ``record``'s is not: the export could not give ``record`` that Company ID. One request."""
+    account = (customer.account_number or "").strip()
+    if not account or str(record.get("identifier") or "").casefold() == account.casefold():
+        return None
+    rows = client.companies.list(conditions=C.eq("identifier", account),
+                                 fields=["id", "identifier", "name", "deletedFlag"], page_size=10)
+    others = [r for r in rows if r.get("id") != record.get("id")
+              and str(r.get("identifier") or "").casefold() == account.casefold()]
+    return next((r for r in others if not r.get("deletedFlag")), others[0] if others else None)
 
 
 def _listed(names: list[str]) -> str:
@@ -254,14 +300,24 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
                           f"customer, {named}. Clear that customer's link first.")
     current = get_link(session, CUSTOMER, customer.id)
     same = current is not None and current.cw_id == record["id"]
-    ask = None if same else mismatch(customer, record)  # the company it is linked to already: nothing to confirm
+    # The company it is linked to already: nothing to confirm. Another: asked when it is not plausibly the
+    # customer's, or when another company holds the customer's account number (the export could not rename it).
+    holder = None if same else id_holder(client, customer, record)
+    ask = None if same else mismatch(customer, record, holder)
     if ask is not None and confirmed != ask.cw_id:
         return Relinked(confirm=ask)
     # Re-linked to the company it is linked to, the agreement stands; to another, it is ConnectWise's values now.
     host = M.customer_values(customer)
     values = None if same else _cw_values(record, host)
+    synced_before = current.synced_at if same else None
     link = set_link(session, CUSTOMER, customer.id, record["id"], cw_identifier=str(record.get("identifier", "")),
                     cw_last_updated=M.last_updated(record), values=values)
+    if synced_before is not None:
+        link.synced_at = synced_before  # nothing was synced: its last sync stays what it was
+    else:
+        # Linked, not synced: its sync time is before its link time until an export, import or live update moves
+        # it (the panel says "linked …, not synced since", not "last synced" at the link's time).
+        link.synced_at = min(link.synced_at, link.linked_at - dt.timedelta(microseconds=1))
     if values is not None and values != {k: host.get(k) for k in values} and customer.updated_at is not None:
         # What both sides agree on is ConnectWise's: the customer's own values are changes not exported yet, as
         # All Customers and the panel say ("Changed since export") until the export sends them.
@@ -269,7 +325,11 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     _clear_contacts(session, customer, actor)
     label = f"{customer.name} ({customer.account_number})"
     message = f"Linked {label} to ConnectWise company {record['identifier']} ({record.get('name')})."
-    if ask is not None:
+    if holder is not None:
+        message += (f" The next export cannot change its Company ID to {customer.account_number}: ConnectWise "
+                    f"company {holder.get('identifier')} has it. Change {customer.name}'s account number before "
+                    "exporting.")
+    elif ask is not None:
         message += f" The next export renames it to {customer.name} and sends this customer's fields over its own."
     else:
         message += " Export to update it."
