@@ -196,6 +196,7 @@ class Relinked:
     message: str = ""
     confirm: Mismatch | None = None
     found: lookup.Found | None = None
+    linked_cw_id: int | None = None  # with ``found``: the company this customer is linked to now (no Link on it)
 
     @property
     def linked(self) -> bool:
@@ -289,7 +290,8 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         missing = f"No ConnectWise company has the Company ID “{identifier}”{detail}."
         found = lookup.companies_like(session, client, identifier)
         if found.choices:
-            return Relinked(message=missing, found=found)
+            own = get_link(session, CUSTOMER, customer.id)
+            return Relinked(message=missing, found=found, linked_cw_id=own.cw_id if own is not None else None)
         raise RelinkError(f"{missing} No company's name contains it either. Check it in ConnectWise and try again.")
     record = next((r for r in live if r.get("identifier") == identifier), live[0])
     others = [row for row in find_by_cw(session, CUSTOMER, record["id"]) if row.host_id != customer.id]
