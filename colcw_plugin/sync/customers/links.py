@@ -58,8 +58,8 @@ class CustomerSyncStatus:
         last = self.last
         if last is not None and last.direction == "link":
             return None
-        if last is not None and last.action in SYNCED_ACTIONS and last.at > self.link.synced_at:
-            return last.at
+        if last is not None and last.action in SYNCED_ACTIONS:
+            return max(last.at, self.link.synced_at)
         if self.link.synced_at < self.link.linked_at:
             return None  # linked by hand (its sync time set before its link time), nothing synced since
         return self.link.synced_at
