@@ -17,7 +17,7 @@ linked to nothing — instead of creating another.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from ...cw import ConnectWiseClient, ConnectWiseError, create_once
 from ...cw import conditions as C
 from ...models import CONTACT, CreateIntent, fingerprint
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
+from ...setup.field_mapping import MappingTable
 from ..shared import fields as M
 from ..shared.prefetch import Done, settle_together
 from ..shared.states import StateList
@@ -40,6 +41,27 @@ if TYPE_CHECKING:
     from .export_writes import ExportWrites
 
 LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
+
+
+def as_held(values: Mapping[str, Any], theirs: Mapping[str, Any] | None, states: StateList,
+            table: MappingTable) -> dict[str, Any]:
+    """Mapped host ``values`` as ConnectWise holds them once sent: what an export compares with ConnectWise's record
+    and the link's last agreement, and what it records as the new agreement (``Link.synced_values``, which live
+    updates and imports compare with ConnectWise's values). A state is held as its identifier ("Nova Scotia" and
+    "ns" are both "NS"); a reference ConnectWise resolves by name (the country, the site) as ConnectWise spells it
+    (``theirs``: its record as host values) when it names the same one. Recording the rep's own spelling made the
+    next export see ConnectWise's "NS" as a change made in ConnectWise since, and keep it over the rep's next edit."""
+    out = dict(values)
+    for rule in table.rules:
+        attr = rule.host_attr
+        if attr is None or attr not in out or not isinstance(out[attr], str):
+            continue
+        if rule.kind == "state":
+            out[attr] = states.identifier(out[attr]) or out[attr]
+        elif rule.kind in ("country", "site") and theirs is not None and isinstance(theirs.get(attr), str) \
+                and out[attr].casefold() == theirs[attr].casefold():
+            out[attr] = theirs[attr]
+    return out
 
 
 def contact_label(contact: Any) -> str:
@@ -163,11 +185,13 @@ class ContactExporter:
                     record = matches[0]
                     chunk.contact_owner[record["id"]] = contact.id
                     note = "linked to the existing ConnectWise contact with the same e-mail"
-            sent, agreed = values, values
+            held = as_held(values, None, self.states, CONTACT_TABLE)  # in ConnectWise's terms (a state's code)
+            sent, agreed = held, held
             if self.cw_master and link is not None and record is not None:
                 theirs = M.contact_host_values(record, None)
                 theirs["is_default"] = values.get("is_default")  # the default contact is the company's choice
-                sent, agreed, kept = M.keep_master_changes(values, theirs, link.synced_values)
+                base = link.synced_values and as_held(link.synced_values, None, self.states, CONTACT_TABLE)
+                sent, agreed, kept = M.keep_master_changes(held, theirs, base)
                 if kept:
                     note = (f"{note + '; ' if note else ''}kept ConnectWise's {', '.join(LABELS.get(k, k) for k in kept)} (ConnectWise is the "
                             "master for customer data)")

@@ -39,7 +39,7 @@ from ..shared.locks import Busy, Stopped
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.states import StateList
 from . import exclusive
-from .contact_export import ContactExporter, Outcome, resolution_for
+from .contact_export import ContactExporter, Outcome, as_held, resolution_for
 from .export_pool import side_by_side
 from .export_reads import Chunk, export_scope, load_comm_types, read_chunk
 from .export_writes import ExportWrites
@@ -269,11 +269,14 @@ class CustomerExporter:
                     return [Outcome(CUSTOMER, "failed", customer.id, record["id"], label, *problem)]
                 notes.append(f"linked to the existing ConnectWise company {record['identifier']} "
                              "(same Company ID)")
-        sent, agreed = values, values
-        if self.cw_master and link is not None and record is not None:
-            theirs = M.company_host_values(record)
-            M.keep_default_site_name(theirs, values)
-            sent, agreed, kept = M.keep_master_changes(values, theirs, link.synced_values)
+        # Compared and agreed on in ConnectWise's terms ("Nova Scotia" is "NS"): a later edit in the host is then
+        # a change of the host's, never one ConnectWise made (:func:`.contact_export.as_held`).
+        theirs = self._held_by(record, values)
+        held = as_held(values, theirs, self.states, COMPANY)
+        sent, agreed = held, held
+        if self.cw_master and link is not None and theirs is not None:
+            base = link.synced_values and as_held(link.synced_values, theirs, self.states, COMPANY)
+            sent, agreed, kept = M.keep_master_changes(held, theirs, base)
             if kept:
                 notes.append("kept ConnectWise's " + ", ".join(COMPANY_LABELS.get(k, k) for k in kept) +
                              " (ConnectWise is the master for customer data and changed them since the last sync)")
@@ -295,7 +298,8 @@ class CustomerExporter:
         # Link at once: whatever happens to the contacts, the company is never created twice.
         was_linked = link is not None
         link = batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
-                         fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=agreed)
+                         fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record),
+                         values=as_held(agreed, self._held_by(record, values), self.states, COMPANY))
         contacts = self._contact_exporter()
         plans = contacts.plan(customer, company_id, chunk, batch)
         # One write, committed before any contact POST: the company's link and the intents of its new contacts.
@@ -320,7 +324,8 @@ class CustomerExporter:
                 action = "updated" if action == "unchanged" else action
             if action != "unchanged":
                 batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
-                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=agreed)
+                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record),
+                          values=as_held(agreed, self._held_by(record, values), self.states, COMPANY))
             if was_linked or customer.id in self._drifted:
                 batch.forget_drift(customer.id)
         finally:
@@ -332,6 +337,15 @@ class CustomerExporter:
         notes = (["created in ConnectWise"] if action == "created" else []) + notes
         message = f"{label}: " + ("; ".join(notes) if notes else action) + "."
         return [Outcome(CUSTOMER, action, customer.id, company_id, label, message), *contact_outcomes]
+
+    @staticmethod
+    def _held_by(record: dict | None, values: dict) -> dict | None:
+        """What the ConnectWise company holds, as host values (None: no company yet)."""
+        if record is None:
+            return None
+        theirs = M.company_host_values(record)
+        M.keep_default_site_name(theirs, values)
+        return theirs
 
     def _create_company(self, customer: Customer, body: dict, label: str, chunk: Chunk) -> dict:
         try:
