@@ -64,6 +64,35 @@ def as_held(values: Mapping[str, Any], theirs: Mapping[str, Any] | None, states:
     return out
 
 
+def changed_fields(table: MappingTable, diff: Mapping[str, Any], record: Mapping[str, Any] | None = None) -> str:
+    """The fields a PATCH set changes as the host labels them (the mapping's rules, as imports and live updates name
+    them: "Company Phone", not phoneNumber), in the rules' order. A contact's communication items are named by the
+    host fields whose values differ from ``record``'s (its Work Phone, its Email)."""
+    names: list[str] = []
+    named: set[str] = set()  # the ConnectWise fields named (a contact's company is one field of two rules)
+    for rule in table.rules:
+        top = (rule.cw_path or "").split("/")[0]
+        if rule.kind == "comm":
+            items = diff.get("communicationItems")
+            if items is not None and _comm_value(items, top) != _comm_value(
+                    (record or {}).get("communicationItems") or (), top):
+                names.append(rule.host)
+                named.add("communicationItems")
+        elif top in diff and top not in named:
+            names.append(rule.host)
+            named.add(top)
+    return ", ".join(names + sorted(k for k in diff if k not in named))
+
+
+def _comm_value(items: Iterable[Mapping[str, Any]], type_name: str) -> str:
+    """The value of a communication type as an import reads it (the type's default item, else its first)."""
+    return str(M.contact_host_values({"communicationItems": list(items)}, None).get(_COMM_ATTR[type_name.casefold()])
+               or "")
+
+
+_COMM_ATTR = {(r.cw_path or "").casefold(): r.host_attr for r in CONTACT_TABLE.rules if r.kind == "comm"}
+
+
 def contact_label(contact: Any) -> str:
     return (f"{contact.first_name} {contact.last_name}".strip() or f"contact {contact.id}")
 
@@ -317,7 +346,7 @@ class ContactExporter:
         def update() -> tuple[Outcome, dict]:
             patched = self.client.contacts.patch(record["id"], diff)
             return Outcome(CONTACT, "updated", contact_id, patched["id"], label,
-                           f"{label}: {note + '; ' if note else ''}changed {', '.join(sorted(diff))}."), patched
+                           f"{label}: {note + '; ' if note else ''}changed {changed_fields(CONTACT_TABLE, diff, record)}."), patched
         return update
 
 

@@ -39,7 +39,7 @@ from ..shared.locks import Busy, Stopped
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.states import StateList
 from . import exclusive
-from .contact_export import ContactExporter, Outcome, as_held, resolution_for
+from .contact_export import ContactExporter, Outcome, as_held, changed_fields, resolution_for
 from .export_pool import side_by_side
 from .export_reads import Chunk, export_scope, load_comm_types, read_chunk
 from .export_writes import ExportWrites
@@ -293,7 +293,7 @@ class CustomerExporter:
             if diff:
                 record = self.client.companies.patch(record["id"], diff)
                 action = "updated"
-                notes.append("changed " + ", ".join(sorted(diff)))
+                notes.append("changed " + changed_fields(COMPANY, diff))
         company_id = record["id"]
         # Link at once: whatever happens to the contacts, the company is never created twice.
         was_linked = link is not None
