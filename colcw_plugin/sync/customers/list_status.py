@@ -1,8 +1,10 @@
 """Each customer's ConnectWise state for All Customers: one query for a page of rows, and the same
 rule as a SQL clause so the page can be filtered by it.
 
-* **failed**: its latest export or import failed, or the company it is linked to was deleted in
-  ConnectWise (the reason is the latest message);
+* **failed**: its latest export or import failed or was not attempted (ConnectWise kept failing: busy,
+  down, the connection dropped), that run left one of its contacts failed or not attempted ("Contacts: 3
+  created, 1 failed"), or the company it is linked to was deleted in ConnectWise (the reason is what went
+  wrong, with its fix);
 * **not linked**: never exported or imported (or its link was cleared);
 * **changed**: the customer or one of its contacts was edited after its last sync;
 * **synced**: otherwise.
@@ -15,11 +17,11 @@ selects.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from host_stub.models import Contact, Customer
 
-from ...models import CUSTOMER, Link, RecordState, RowState, SyncItem
+from ...models import CONTACT, CUSTOMER, Link, RecordState, RowState, SyncItem
 
 LABELS = {RecordState.NOT_LINKED: "Not linked", RecordState.SYNCED: "Synced",
           RecordState.CHANGED: "Changed since export", RecordState.FAILED: "Failed"}
@@ -29,6 +31,20 @@ def _latest_item(column):
     """The customer's latest sync result's ``column`` (correlated to the outer Customer row)."""
     return (select(column).where(SyncItem.entity == CUSTOMER, SyncItem.host_id == Customer.id)
             .order_by(SyncItem.id.desc()).limit(1).correlate(Customer).scalar_subquery())
+
+
+UNDONE = ("failed", "not_attempted")  # a result that leaves the record as it was before, not in ConnectWise
+
+
+def _contact_undone(column: str):
+    """The ``column`` of the first result of the customer's contacts that the run of its latest result left failed or
+    not attempted (correlated to the outer Customer row; through the results' (entity, host_id) index)."""
+    item = aliased(SyncItem)
+    return (select(getattr(item, column)).select_from(Contact)
+            .join(item, (item.entity == CONTACT) & (item.host_id == Contact.id))
+            .where(Contact.customer_id == Customer.id, item.run_id == _latest_item(SyncItem.run_id),
+                   item.action.in_(UNDONE))
+            .order_by(item.id).limit(1).correlate(Customer).scalar_subquery())
 
 
 def state_expression() -> ColumnElement[str]:
@@ -42,7 +58,8 @@ def state_expression() -> ColumnElement[str]:
     contact_edited = (select(func.max(Contact.updated_at)).where(Contact.customer_id == Customer.id)
                       .correlate(Customer).scalar_subquery())
     return RecordState.case(
-        or_(_latest_item(SyncItem.action) == "failed", link_status == "missing_in_cw"), link.is_(None),
+        or_(_latest_item(SyncItem.action).in_(UNDONE), link_status == "missing_in_cw",
+            _contact_undone("id").is_not(None)), link.is_(None),
         or_(Customer.updated_at > synced_at, and_(contact_edited.is_not(None), contact_edited > synced_at)))
 
 
@@ -55,10 +72,9 @@ def state_filter(value: str) -> ColumnElement[bool] | None:
 # Built once: the list runs it on every view, and a statement's cache key costs more to compute than
 # the statement costs to run.
 _ROW_STATES = select(
-    Customer.id, state_expression(), _latest_item(SyncItem.message), _latest_item(SyncItem.resolution),
+    Customer.id, state_expression(), _latest_item(SyncItem.action), _latest_item(SyncItem.message),
+    _latest_item(SyncItem.resolution), _contact_undone("message"), _contact_undone("resolution"),
     (select(Link.cw_identifier).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
-     .correlate(Customer).scalar_subquery()),
-    (select(Link.status).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
      .correlate(Customer).scalar_subquery())).where(Customer.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -67,13 +83,15 @@ def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]
     if not customer_ids:
         return {}
     out = {}
-    for cid, value, message, resolution, identifier, link_status in session.execute(_ROW_STATES,
-                                                                                     {"ids": list(customer_ids)}):
+    for (cid, value, action, message, resolution, contact_message, contact_resolution,
+         identifier) in session.execute(_ROW_STATES, {"ids": list(customer_ids)}):
         state = RecordState(value)
-        if state is RecordState.FAILED and link_status == "missing_in_cw" and not message:
-            reason = f"The linked ConnectWise company {identifier} was deleted in ConnectWise."
-        elif state is RecordState.FAILED:
+        if state is RecordState.FAILED and action in UNDONE:
             reason = " ".join(p for p in (message, resolution) if p)
+        elif state is RecordState.FAILED and contact_message:
+            reason = " ".join(p for p in (contact_message, contact_resolution) if p)
+        elif state is RecordState.FAILED:
+            reason = f"The linked ConnectWise company {identifier} was deleted in ConnectWise."
         elif state is RecordState.NOT_LINKED:
             reason = "Not in ConnectWise yet: Export to ConnectWise links it by Company ID or creates it."
         elif state is RecordState.CHANGED:
