@@ -47,7 +47,7 @@ def test_an_admin_asks_a_running_run_to_stop_from_its_page(client, jobs_app):
     client.post("/logout", data={"csrf_token": token})
     admin_client = sign_in(client, "admin@demo.example")
     page = admin_client.get(url).get_data(as_text=True)
-    assert 'id="cancel-run"' in page and "It stops once the record it is working on is saved" in page
+    assert 'id="cancel-run"' in page and "It starts no new record and finishes the ones it is working on" in page
 
     assert admin_client.post(f"{url}/cancel").status_code == 400  # no CSRF token: refused
     db.session.expire_all()
@@ -95,7 +95,7 @@ def test_a_running_runs_page_drops_its_cancel_button_as_soon_as_another_admin_ca
     # A worker takes it: the actions follow (Cancel now stops a running run), without a reload.
     _set(run_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=1, total=5)
     page.wait_for_selector('#run-actions[data-status="running"]', timeout=5_000)
-    assert "It stops once the record it is working on is saved" in \
+    assert "It starts no new record and finishes the ones it is working on" in \
         page.locator("#run-actions form").get_attribute("data-colcw-confirm")
 
     # Another admin cancels it elsewhere: this page's Cancel goes, and it says the run is stopping.
@@ -132,7 +132,7 @@ def test_an_admin_cancels_a_running_import_on_its_page_and_sees_it_stop(
     assert page.evaluate("window.__sameDocument") is True
     page.wait_for_function("parseInt(document.querySelector('.colcw-progress-count').innerText.replace(/,/g, '')) >= 1000",
                            timeout=60_000)
-    page.once("dialog", lambda dialog: dialog.accept())  # "Cancel run #…? It stops once the record …"
+    page.once("dialog", lambda dialog: dialog.accept())  # "Cancel run #…? It starts no new record …"
     page.click("#cancel-run")
     page.wait_for_url(re.compile(rf".*/jobs/runs/{run_id}$"))
     assert f"Run #{run_id} is stopping" in page.locator("body").inner_text()

@@ -47,7 +47,7 @@ def test_unfinished_rows_follow_their_runs_with_one_request_per_interval(live_se
     assert "kind=test_count" in page.url and page.locator("tbody tr[data-run]").count() == 5
     # Cancel on a followed row still asks first and posts with its token.
     assert page.locator(f'tr[data-run="{queued}"] form input[name="csrf_token"]').count() == 1
-    assert "It stops once the record it is working on is saved" in \
+    assert "It starts no new record and finishes the ones it is working on" in \
         page.locator(f'tr[data-run="{queued}"] form').get_attribute("data-colcw-confirm")
 
     # A run ends: its row shows it, and the next polls no longer ask for it (nor for the run that had ended).

@@ -79,7 +79,7 @@ def test_each_row_offers_what_its_run_can_take(admin_client, jobs_app):
     page = admin_client.get(HISTORY).get_data(as_text=True)
 
     for run_id, asks in ((queued, "It will not run."),
-                         (running, "It stops once the record it is working on is saved"),
+                         (running, "It starts no new record and finishes the ones it is working on"),
                          (waiting, "Records already done stay done"), (interrupted, "Records already done stay done")):
         row = _row(page, run_id)
         assert f'action="{JOBS}/runs/{run_id}/cancel"' in row and 'name="csrf_token"' in row, row
@@ -156,7 +156,7 @@ def test_the_poll_brings_fresh_rows_and_stops_asking_for_ended_runs(admin_client
     assert _polled(answer) == {run_id, other}
     _set(run_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), total=5, done=3)
     row = _row(admin_client.get(url).get_data(as_text=True), run_id)
-    assert "It stops once the record it is working on is saved" in row and "3 / 5" in row
+    assert "It starts no new record and finishes the ones it is working on" in row and "3 / 5" in row
     recovery.cancel(db.session, runtime().queue, run_id, actor=OTHER_ADMIN)
     answer = admin_client.get(url).get_data(as_text=True)
     row = _row(answer, run_id)

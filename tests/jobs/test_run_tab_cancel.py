@@ -29,7 +29,7 @@ def test_the_last_run_of_a_job_offers_cancel_while_it_can_take_it(admin_client, 
     page = admin_client.get(RUN_TAB).get_data(as_text=True)
     row = _last_row(page)
     assert f'action="{JOBS}/runs/{running}/cancel"' in row and 'name="csrf_token"' in row, row
-    assert f'data-colcw-confirm="Cancel run #{running}? It stops once the record it is working on is saved' in row
+    assert f'data-colcw-confirm="Cancel run #{running}? It starts no new record and finishes the ones it is working on' in row
     assert f'name="next" value="{RUN_TAB}"' in row
 
     assert admin_client.post(f"{JOBS}/runs/{running}/cancel", data={"next": RUN_TAB}).status_code == 400  # no token

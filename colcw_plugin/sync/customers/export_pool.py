@@ -7,7 +7,10 @@ workers), its reference lists and the chunk read in bulk. Each customer's reques
 time: its contacts' create intents are committed before their POSTs, its links with what they guard. The
 run's thread holds the chunk's locks and is the only one to touch the run's recorder: it records each
 customer's committed outcomes, in the chunk's order. A run an admin asks to stop starts no other customer:
-those under way end whole and are recorded.
+each worker asks before it starts one (:meth:`~..jobs.recorder.RunRecorder.stop_requested`, safe from any
+thread, which sees a request within a second), so the customers under way end whole and are recorded and no
+other is sent. The run's thread, waiting for the chunk's customers in order, could not see the request
+before the one it waited for ended, while the other workers went on taking customers.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Done = tuple[list["Outcome"] | ConnectWiseError, list["Outcome"]]  # (the result, the outcomes it committed)
+# (the result, the outcomes it committed); no result: not started, the run was asked to stop
+Done = tuple[list["Outcome"] | ConnectWiseError | None, list["Outcome"]]
 
 
 def side_by_side(exporter: CustomerExporter, customers: list[Customer], chunk: Chunk, workers: int) -> None:
@@ -54,6 +58,8 @@ def side_by_side(exporter: CustomerExporter, customers: list[Customer], chunk: C
         return session
 
     def work(customer: Customer) -> Done:
+        if exporter.recorder.stop_requested():  # an admin asked the run to stop: this customer is not started
+            return None, []
         session = session_of_this_thread()
         try:
             mine = exporter.for_session(session)
@@ -89,7 +95,9 @@ def _drive(exporter: CustomerExporter, customers: list[Customer], workers: int, 
                 continue
             exporter._committed += committed
             exporter.record_committed()
-            if isinstance(result, ConnectWiseError):
+            if result is None:  # not started (asked to stop): the stop below ends the run; it has no outcome
+                pass
+            elif isinstance(result, ConnectWiseError):
                 try:
                     exporter.settle(customer, result)
                 except Unreachable as e:  # ConnectWise is down: start no other customer
