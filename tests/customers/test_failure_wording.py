@@ -37,5 +37,7 @@ def test_a_refused_export_says_the_fix_once(sync_ready):
     assert "identifier" in item.message and item.message.endswith(".")
     # The fix is the resolution; the message does not say it too ("…and save again Correct the fields…").
     assert "Correct the fields" not in item.message, item.message
-    assert item.resolution == "Correct the fields ConnectWise named in ChannelOnline and export again."
+    # The field ConnectWise named, as the host labels it (tests/customers/test_export_refusals_named.py).
+    assert "ConnectWise refused the Customer Number of Acme Corp" in item.message, item.message
+    assert item.resolution == "Correct the customer's Customer Number in ChannelOnline and export again."
     assert sync_ready.api("GET", f"company/companies/{taken['id']}").json()["name"] == "Other Co"

@@ -139,7 +139,8 @@ class Planned:
 
     contact_id: int
     is_default: bool
-    label: str
+    label: str  # "Mateo Smith (Granite Law Group)"
+    name: str  # "Mateo Smith"
     values: dict
     sent: dict
     agreed: dict
@@ -224,7 +225,8 @@ class ContactExporter:
                 if kept:
                     note = (f"{note + '; ' if note else ''}kept ConnectWise's {', '.join(LABELS.get(k, k) for k in kept)} (ConnectWise is the "
                             "master for customer data)")
-            planned = Planned(contact.id, bool(contact.is_default), label, values, sent, agreed, link, record, note)
+            planned = Planned(contact.id, bool(contact.is_default), label, contact_label(contact), values, sent, agreed,
+                              link, record, note)
             if record is None:
                 wanted = M.contact_payload(sent, company_id, self.states, self.comm_types, [])
                 planned.body = {k: v for k, v in wanted.items() if v not in (None, [])}
@@ -266,8 +268,10 @@ class ContactExporter:
                     continue
                 if isinstance(done.error, ConnectWiseError):  # refused: this contact alone fails
                     e = done.error
+                    said = refused_fields(e, CONTACT_TABLE, p.name, p.label) or (f"{p.label}: {e.detail}",
+                                                                                  resolution_for(e))
                     outcomes.append(Outcome(CONTACT, "failed", p.contact_id, p.record["id"] if p.record else None,
-                                            p.label, f"{p.label}: {e.detail}", resolution_for(e)))
+                                            p.label, *said))
                     continue
                 if not done.started:
                     continue  # not sent: a transient failure before it stopped the customer
@@ -353,6 +357,47 @@ class ContactExporter:
 def _stops(error: BaseException) -> bool:
     """Whether a contact's failure stops the customer's other writes: all but a refusal of that contact."""
     return not isinstance(error, ConnectWiseError) or error.transient
+
+
+_RESOURCES = {"company": "customer", "contact": "contact"}  # a table's ConnectWise object → the host's word for it
+
+
+def refused_fields(error: ConnectWiseError, table: MappingTable, who: str, label: str) -> tuple[str, str] | None:
+    """A 400 naming fields of ``table``'s ConnectWise object, said as the host labels them, with the fix:
+    ``(message, resolution)`` — "ConnectWise requires a Title for Mateo Smith" and "Fill in the contact's Title in
+    ChannelOnline and export again", ConnectWise's own answer kept in the message. None when it names no field the
+    mapping knows (a site's, a communication item's...): the caller says ConnectWise's answer as it is.
+    ``who`` names the record in the sentence, ``label`` starts the message (as the run's other results)."""
+    if error.status != 400 or not error.field_errors:
+        return None
+    noun = _RESOURCES[table.cw_object.casefold()]
+    by_field = {(r.cw_path or "").split("/")[0].casefold(): r for r in table.rules
+                if r.host_attr is not None and r.kind != "comm"}
+    required: list[str] = []
+    refused: list[str] = []
+    for fe in error.field_errors:
+        rule = by_field.get((fe.field or "").split("/")[0].casefold())
+        if rule is None or (fe.resource or table.cw_object).casefold() != table.cw_object.casefold():
+            return None
+        missing = fe.code == "NullValue" or "required" in (fe.message or "").casefold()
+        names = required if missing else refused
+        if rule.host not in names:
+            names.append(rule.host)
+    parts, fixes = [], []
+    if required:
+        parts.append(f"ConnectWise requires {_listed(required, article=True)} for {who}")
+        fixes.append(f"fill in the {noun}'s {_listed(required)}")
+    if refused:
+        parts.append(f"ConnectWise refused the {_listed(refused)} of {who}")
+        fixes.append(f"correct the {noun}'s {_listed(refused)}")
+    fix = " and ".join(fixes)
+    return (f"{label}: {'; '.join(parts)} (ConnectWise's answer: {error.detail.removesuffix('.')}).",
+            f"{fix[0].upper()}{fix[1:]} in ChannelOnline and export again.")
+
+
+def _listed(labels: list[str], *, article: bool = False) -> str:
+    words = [f"{'an' if x[0].casefold() in 'aeiou' else 'a'} {x}" if article else x for x in labels]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def resolution_for(error: ConnectWiseError) -> str:

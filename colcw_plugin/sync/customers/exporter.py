@@ -39,7 +39,7 @@ from ..shared.locks import Busy, Stopped
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.states import StateList
 from . import exclusive
-from .contact_export import ContactExporter, Outcome, as_held, changed_fields, resolution_for
+from .contact_export import ContactExporter, Outcome, as_held, changed_fields, refused_fields, resolution_for
 from .export_pool import side_by_side
 from .export_reads import Chunk, export_scope, load_comm_types, read_chunk
 from .export_writes import ExportWrites
@@ -236,8 +236,8 @@ class CustomerExporter:
             self._commit()
             if e.transient:
                 return e
-            return [Outcome(CUSTOMER, "failed", customer.id, None, label, f"{label}: {e.detail}",
-                             resolution_for(e))]
+            said = refused_fields(e, COMPANY, customer.name, label) or (f"{label}: {e.detail}", resolution_for(e))
+            return [Outcome(CUSTOMER, "failed", customer.id, None, label, *said)]
 
     # --- one customer -------------------------------------------------------------------------
 
