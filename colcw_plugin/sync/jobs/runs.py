@@ -29,7 +29,7 @@ from host_stub.gateway import UnitOfWork
 from host_stub.models import utcnow
 
 from ...cw import ConnectWiseClient, ConnectWiseError
-from ...cw.errors import RateLimited
+from ...cw.errors import NetworkError, RateLimited
 from ...models import RunStatus, Settings, SyncItem, SyncRun, actor_label, late_cancel_note, stop_requested_by
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
@@ -370,5 +370,7 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
     n = recorder.close_unattempted(why, fix, _labels(session, job, recorder))
     if not recorder.counts:
         return f"Not done: {why}. ConnectWise: {error.detail} {fix}", RunStatus.FAILED
-    what = f"{plural(n, 'record')} not attempted: " if n else ""
-    return f"{what}{why}; ConnectWise answered: {short_error(error)}", None
+    what = f"{plural(n, 'record')} not done: " if n else ""
+    # A network error is no answer: what happened is said as such ("connection dropped"), not as ConnectWise's.
+    met = "the last try met" if isinstance(error, NetworkError) else "ConnectWise answered"
+    return f"{what}{why}; {met}: {short_error(error)}", None
