@@ -104,3 +104,20 @@ def run_to_end(kind, **params):
     runtime().execute(db.session, run.id)
     db.session.expire_all()
     return db.session.get(SyncRun, run.id)
+
+
+def failed_run(drain_queue, account: str, actor: dict):
+    """A colcw run that failed on a worker (its one customer's state is not ConnectWise's): its job is in RQ's
+    failed registry."""
+    from colcw_plugin.models import SyncRun
+    from helpers import runtime
+    from host_stub import services
+    from host_stub.extensions import db
+
+    customer = services.save_customer({"account_number": account, "name": f"Nowhere {account}", "state": "ZZ"})
+    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}, actor=actor)
+    drain_queue()
+    db.session.expire_all()
+    run = db.session.get(SyncRun, run.id)
+    assert run.status == "failed" and run.rq_job_id in runtime().queue.failed_job_ids()
+    return run

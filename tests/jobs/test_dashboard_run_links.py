@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from jobs_support import failed_run
 from sqlalchemy import select
 
 from colcw_plugin.models import SyncRun
 from colcw_plugin.views.dashboard import RQ_PREFIX
 from helpers import browser_sign_in, csrf_from, runtime
-from host_stub import services
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -25,15 +25,7 @@ ADMIN = {"id": None, "email": "ops@demo.example", "role": "admin"}
 
 
 def _failed_run(drain_queue, account: str) -> SyncRun:
-    """A colcw run that failed on a worker (its one customer's state is not ConnectWise's): its job is in RQ's
-    failed registry."""
-    customer = services.save_customer({"account_number": account, "name": f"Nowhere {account}", "state": "ZZ"})
-    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN)
-    drain_queue()
-    db.session.expire_all()
-    run = db.session.get(SyncRun, run.id)
-    assert run.status == "failed" and run.rq_job_id in runtime().queue.failed_job_ids()
-    return run
+    return failed_run(drain_queue, account, ADMIN)
 
 
 def _retry_of(run_id: int) -> int:

@@ -12,6 +12,7 @@ import re
 import threading
 import time
 
+from jobs_support import failed_run
 from sqlalchemy import select, text
 
 from colcw_plugin.models import SyncRun
@@ -26,15 +27,7 @@ ADMIN = {"id": None, "email": "ops@demo.example", "role": "admin"}
 
 
 def _failed_run(drain_queue, account: str) -> SyncRun:
-    """A colcw run that failed on a worker (its one customer's state is not ConnectWise's): its job is in RQ's
-    failed registry."""
-    customer = services.save_customer({"account_number": account, "name": f"Nowhere {account}", "state": "ZZ"})
-    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN)
-    drain_queue()
-    db.session.expire_all()
-    run = db.session.get(SyncRun, run.id)
-    assert run.status == "failed" and run.rq_job_id in runtime().queue.failed_job_ids()
-    return run
+    return failed_run(drain_queue, account, ADMIN)
 
 
 def _retries(run_id: int) -> list[int]:
