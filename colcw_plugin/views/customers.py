@@ -95,6 +95,9 @@ def import_company():
                 error = (f"No ConnectWise company has the Company ID “{ident}”.",
                          "No company's name contains it either. Check the Company ID in ConnectWise (the company's "
                          "Company ID field) and try again.")
+            elif answer.overwrite is not None and choice != "replace":
+                # It would replace the linked customer's edits not exported yet: the rep chooses first.
+                return _import_answer(None, ident, company=answer.company, overwrite=answer.overwrite)
             elif answer.like is not None and choice != "new":
                 # It would become a new customer that looks like an existing one: the rep chooses first.
                 return _import_answer(None, ident, company=answer.company, like=answer.like)
@@ -114,8 +117,10 @@ def _import_one(ident: str):
     item = done[0] if done else None
     if item and item.action in ("created", "updated", "unchanged") and item.host_id:
         contacts, problems = _contact_summary(run)
-        verb = {"created": "Imported", "updated": "Updated", "unchanged": "Already up to date:"}[item.action]
-        flash(f"{verb} {item.label} from ConnectWise.{contacts}", "success")
+        done_text = {"created": f"Imported {item.label} from ConnectWise.",
+                     "updated": f"Updated {item.label} from ConnectWise.",
+                     "unchanged": f"{item.label} is already up to date with ConnectWise."}[item.action]
+        flash(f"{done_text}{contacts}", "success")
         for p in problems:
             flash(f"{p.message} {p.resolution}".strip(), "error")
         target = url_for("customers.view_customer", customer_id=item.host_id)
@@ -161,11 +166,14 @@ def _for_import(ident: str) -> tuple[lookup.ForImport | None, tuple[str, str]]:
 
 
 def _import_answer(message, ident: str, resolution: str = "", found: lookup.Found | None = None,
-                   company: lookup.CompanyChoice | None = None, like: lookup.LooksLike | None = None):
+                   company: lookup.CompanyChoice | None = None, like: lookup.LooksLike | None = None,
+                   overwrite: lookup.Overwrite | None = None):
     """The popup's form again, with what went wrong (htmx swaps 2xx only), the companies the rep may have
-    meant, or the existing customer the company looks like (``like``) to choose about; or the page of its own."""
+    meant, the existing customer the company looks like (``like``) or the linked customer's edits the import
+    would replace (``overwrite``) to choose about; or the page of its own."""
     error = (message, resolution) if message is not None else None
-    context = {"error": error, "ident": ident, "found": found, "company": company, "like": like}
+    context = {"error": error, "ident": ident, "found": found, "company": company, "like": like,
+               "overwrite": overwrite}
     if request.headers.get("HX-Request"):
         return render_template("colcw/customers/_import_form.html", **context)
     return render_template("colcw/customers/import.html", **context), 400 if error else 200
