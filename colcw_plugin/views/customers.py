@@ -8,13 +8,15 @@ hookimpls render.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import select
 
 from host_stub.extensions import db
-from host_stub.models import Customer
+from host_stub.models import Customer, utcnow
 from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
@@ -106,23 +108,34 @@ def import_company():
     return _import_answer(error[0], ident, error[1]) if error else _import_answer(None, ident)
 
 
+# A second identical import by the same person this soon after the first ended is the same click again (a double
+# click, a form sent twice): it answers with the first's result instead of recording a run of its own.
+REPEAT_SECONDS = 5.0
+
+
 def _import_one(ident: str):
     """Import the company with the Company ID ``ident`` (a run with its result) and open its customer."""
     try:
         with exclusive.importing_company(db.session, ident):
-            run = _execute("customer_import", {"company": ident})
+            # Under the lock: of two identical clicks, the second sees the first's run once it has ended.
+            earlier = _just_imported(ident)
+            run = earlier or _execute("customer_import", {"company": ident})
     except exclusive.AlreadyRunning as e:
         return _import_answer(already_running(e.run, f"{ident} is already being imported from ConnectWise"), ident)
     done = _items(run, "customer")
     item = done[0] if done else None
-    if item and item.action in ("created", "updated", "unchanged") and item.host_id:
+    if item and item.action in IMPORTED and item.host_id:
         contacts, problems = _contact_summary(run)
-        done_text = {"created": f"Imported {item.label} from ConnectWise.",
-                     "updated": f"Updated {item.label} from ConnectWise.",
-                     "unchanged": f"{item.label} is already up to date with ConnectWise."}[item.action]
-        flash(f"{done_text}{contacts}", "success")
-        for p in problems:
-            flash(f"{p.message} {p.resolution}".strip(), "error")
+        if earlier is not None:
+            flash(f"{item.label} was imported from ConnectWise a moment ago (run #{run.id}), so it was not imported "
+                  "again.", "info")
+        else:
+            done_text = {"created": f"Imported {item.label} from ConnectWise.",
+                         "updated": f"Updated {item.label} from ConnectWise.",
+                         "unchanged": f"{item.label} is already up to date with ConnectWise."}[item.action]
+            flash(f"{done_text}{contacts}", "success")
+            for p in problems:
+                flash(f"{p.message} {p.resolution}".strip(), "error")
         target = url_for("customers.view_customer", customer_id=item.host_id)
         if request.headers.get("HX-Request"):  # the popup: htmx follows to the customer
             return "", 200, {"HX-Redirect": target}
@@ -130,6 +143,26 @@ def _import_one(ident: str):
     if item:
         return _import_answer(item.message, ident, item.resolution)
     return _import_answer(run.message or "The import did not run.", ident)
+
+
+IMPORTED = ("created", "updated", "unchanged")
+
+
+def _just_imported(ident: str) -> SyncRun | None:
+    """This person's import of the same Company ID that ended within :data:`REPEAT_SECONDS` having imported the
+    company (None otherwise: a failed one is tried again)."""
+    user = current_actor() or {}
+    since = utcnow() - dt.timedelta(seconds=REPEAT_SECONDS)
+    runs = db.session.execute(select(SyncRun).where(
+        SyncRun.kind == exclusive.IMPORT_KIND, SyncRun.requested_by_id == user.get("id"),
+        SyncRun.finished_at >= since).order_by(SyncRun.id.desc())).scalars()
+    wanted = ident.strip().casefold()
+    for run in runs:
+        if str((run.params or {}).get("company") or "").strip().casefold() != wanted:
+            continue
+        done = _items(run, "customer")
+        return run if done and done[0].action in IMPORTED and done[0].host_id else None
+    return None
 
 
 def _link_and_import(ident: str):
