@@ -34,7 +34,7 @@ from ...models import RunStatus, Settings, SyncItem, SyncRun, actor_label, late_
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from ...text import plural
-from .kinds import KindRegistry, NothingToRecord, RunOptions, SyncContext
+from .kinds import KindRegistry, NothingToRecord, RunOptions, SyncContext, retry_description
 from .recorder import (
     RunCancelled,
     RunRecorder,
@@ -55,7 +55,8 @@ def create_run(session: Session, kinds: KindRegistry, kind: str, params: dict, *
     """Create the run record (status queued). Params hold ids and options only, never secrets."""
     if kind not in kinds:
         raise ValueError(f"Unknown job type {kind!r}.")
-    run = SyncRun(kind=kind, params=dict(params), description=kinds.describe(session, kind, params),
+    description = retry_description(kinds.describe(session, kind, params), retry_of_id)
+    run = SyncRun(kind=kind, params=dict(params), description=description,
                   trigger=trigger, requested_by=actor_label(actor), requested_by_id=(actor or {}).get("id"),
                   schedule_id=schedule_id, retry_of_id=retry_of_id, status=RunStatus.QUEUED, counts={})
     session.add(run)
