@@ -9,6 +9,7 @@ hookimpls render.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -20,7 +21,7 @@ from host_stub.models import Customer, utcnow
 from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
-from ..models import SyncItem, SyncRun, actor_label
+from ..models import CUSTOMER, SyncItem, SyncRun, actor_label, get_link
 from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
 from ..sync.customers import exclusive, lookup
@@ -28,6 +29,7 @@ from ..sync.customers import links as customer_links
 from ..sync.inbound import LIVE_KIND, RECONCILE_KIND
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
+from ..sync.shared import advice
 from ..sync.shared.advice import deleted_company_fix
 from . import rep_bp
 from .parts import constant, filled, fragment_or_page
@@ -242,8 +244,9 @@ def export_customer(customer_id: int):
     done = _items(run, "customer")
     item = done[0] if done else None
     contacts, problems = _contact_summary(run)
-    if item is None:
-        flash(f"Export to ConnectWise did not run: {run.message}", "error")
+    if item is None:  # the run failed before the customer's own result (a read ConnectWise refused, …)
+        item = _record_not_exported(customer, run)
+        flash(f"{item.message} {item.resolution}".strip(), "error")
     elif item.action == "failed":
         flash(f"Export to ConnectWise failed: {item.message} {item.resolution}".strip(), "error")
     elif item.action == "not_attempted":  # ConnectWise kept failing (busy, down): the message says why and when
@@ -255,6 +258,35 @@ def export_customer(customer_id: int):
     for p in problems:
         flash(f"{p.message} {p.resolution}".strip(), "error")
     return redirect(back)
+
+
+# How a run's failure reads when ConnectWise refused colcw's API member (cw.errors' PermissionDenied: "… HTTP 403 …
+# Give the API member's security role access to <area> in ConnectWise (…)"); the run keeps only the text.
+_DENIED = re.compile(r"HTTP 403\b.*?access to (?P<area>\S+) in ConnectWise", re.S)
+
+
+def _record_not_exported(customer: Customer, run: SyncRun) -> SyncItem:
+    """The customer's result of an export run that ended before recording one: the customer named, why, and what
+    to do (a refusal of access: an admin's to give), recorded as its latest result so its panel and All Customers
+    show this failure, not the result before it."""
+    label = f"{customer.name} ({customer.account_number})"
+    reason = (run.message or "the export ended before it reached the customer.").strip()
+    denied = _DENIED.search(reason)
+    if denied is not None:
+        area = denied.group("area")
+        message = (f"{label} was not exported: ConnectWise refused colcw's API member access to {area} "
+                   "(HTTP 403, a permission of its security role).")
+        resolution = (f"Nothing in {customer.name} needs fixing: {advice.ask_admin_for_access(area)}, then export "
+                      "it again.")
+    else:
+        message, resolution = f"{label} was not exported: {reason}", "Export it again once that is resolved."
+    link = get_link(db.session, CUSTOMER, customer.id)
+    item = SyncItem(run_id=run.id, entity=CUSTOMER, direction="export", host_id=customer.id,
+                    cw_id=link.cw_id if link is not None else None, label=label[:300], action="failed",
+                    message=message, resolution=resolution)
+    db.session.add(item)
+    db.session.commit()
+    return item
 
 
 @rep_bp.route("/customers/<int:customer_id>/clear-link", methods=["POST"])
