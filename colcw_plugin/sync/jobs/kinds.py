@@ -130,6 +130,9 @@ class JobKind:
     # Its service may end a run that found nothing to do with NothingToRecord: that run is not kept, and a page that
     # showed it gives its row back to the kind's last run kept.
     drops_empty_runs: bool = False
+    # Its runs' descriptions name no record (what ConnectWise announced): a run that touched up to NAMED_IN_RETRY
+    # records names them in its closing message, as the history row shows it ("Customer Acme Ltd (ACME1)").
+    names_records: bool = False
 
     def retry_label(self, params: Mapping) -> str:
         """The Retry button's text for ``params`` of :attr:`retry`: "Retry the 3 failed customers"."""
