@@ -9,9 +9,11 @@ hookimpls render.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import threading
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -36,6 +38,8 @@ from .parts import constant, filled, fragment_or_page
 from .support import already_running, not_connected, runtime
 from .zone import display_zone, when
 
+log = logging.getLogger(__name__)
+
 MAX_IDENT = 100
 # Where the ConnectWise panel goes on the customer's page; htmx swaps the panel in once the page is shown.
 PANEL_SLOT = ('<section class="card colcw-panel-slot" id="colcw-sync-panel-slot" hx-get="{url}" hx-trigger="load" '
@@ -54,6 +58,35 @@ def _execute(kind: str, params: dict) -> SyncRun:
     run = create_run(db.session, rt.kinds, kind, params, trigger="manual", actor=current_actor())
     db.session.commit()
     return rt.execute(db.session, run.id, person_waiting=True)
+
+
+# How long a rep's Export to ConnectWise holds the page: past it, the export goes on on its own and the page says
+# where to follow it (a ConnectWise that hangs on a write held the click for two minutes).
+EXPORT_WAIT_SECONDS = 10.0
+
+
+def _run_waiting_at_most(run_id: int, seconds: float) -> SyncRun | None:
+    """Execute the recorded run ``run_id`` in a thread of its own (its own session) and wait for it at most
+    ``seconds``: the finished run, or None while it still runs (it goes on, recorded like any run)."""
+    app = current_app._get_current_object()
+    rt = runtime()
+
+    def work() -> None:
+        with app.app_context():
+            try:
+                rt.execute(db.session, run_id, person_waiting=True)
+            except Exception:  # (execute_run records what it can; nothing else waits on this thread)
+                log.exception("customer export run %s crashed", run_id)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=work, name=f"colcw-export-{run_id}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        return None
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id)
 
 
 def _items(run: SyncRun, entity: str) -> list[SyncItem]:
@@ -237,9 +270,26 @@ def export_customer(customer_id: int):
         return redirect(back)
     try:
         with exclusive.exporting_customer(db.session, customer_id):
-            run = _execute("customer_export", {"customer_id": customer_id})
+            # An export of it started by a click that stopped waiting for it (below) still runs: not a second one.
+            busy = exclusive.active_run(db.session, exclusive.EXPORT_KIND,
+                                        lambda p: p.get("customer_id") is not None
+                                        and int(p["customer_id"]) == customer_id)
+            if busy is not None:
+                raise exclusive.AlreadyRunning(busy)
+            run = create_run(db.session, runtime().kinds, "customer_export", {"customer_id": customer_id},
+                             trigger="manual", actor=current_actor())
+            db.session.commit()
+            run_id = run.id
     except exclusive.AlreadyRunning as e:
         flash(already_running(e.run, f"{customer.name} is already being exported to ConnectWise"), "info")
+        return redirect(back)
+    # The export's lock is the run's own (taken again by the export): the click only waits a bounded time for it.
+    run = _run_waiting_at_most(run_id, EXPORT_WAIT_SECONDS)
+    if run is None:
+        flash(already_running(db.session.get(SyncRun, run_id),
+                              f"{customer.name} is still being exported to ConnectWise (ConnectWise is slow to "
+                              "answer); the export goes on and its result shows on this page once it has "
+                              "finished"), "info")
         return redirect(back)
     done = _items(run, "customer")
     item = done[0] if done else None
