@@ -42,7 +42,7 @@ from rq_dashboard.web import setup_rq_connection
 from host_stub.extensions import db
 
 from ..models import ENDED_RUN_STATUSES, SyncRun
-from ..sync.jobs.queue import JobQueue, run_id_of
+from ..sync.jobs.queue import JOB_ID, JobQueue, run_id_of
 from . import admin_bp
 from .runs import submit_retry
 from .support import runtime
@@ -224,7 +224,8 @@ def _dashboard_back_link(resp):
             run_id = run_id_of(job_id) if job_id else None
             top = BACK_LINK.format(jobs=url_for("colcw_admin.jobs"), admin=url_for("admin.index")) + str(
                 get_template_attribute(ADDON, "top")(run_id))
-            end = str(get_template_attribute(ADDON, "script")(url_for("colcw_admin.job_run", run_id=0)[:-1]))
+            end = str(get_template_attribute(ADDON, "script")(url_for("colcw_admin.job_run", run_id=0)[:-1],
+                                                              JOB_ID.pattern))
             html = html.replace("<body>", "<body>" + top, 1)
             head, _, tail = html.rpartition("</body>")
             resp.set_data(head + end + "</body>" + tail)

@@ -94,7 +94,7 @@ def new_job_id(run_id: int) -> str:
     return f"{job_prefix(run_id)}{uuid.uuid4().hex[:8]}"
 
 
-JOB_ID = re.compile(r"colcw-run-([1-9][0-9]*)-[0-9a-f]{8}")  # new_job_id's; the dashboard's script reads it too
+JOB_ID = re.compile(r"colcw-run-([1-9][0-9]*)-[0-9a-f]{8}")  # new_job_id's; also given to the dashboard's script
 
 
 def run_id_of(job_id: str) -> int | None:
