@@ -11,6 +11,11 @@
     return meta ? meta.content : "";
   }
 
+  // What htmx swaps in works at once: htmx wires a swapped-in form's hx-post only when it settles, 20 ms
+  // later by default, and Enter pressed in that window (a rep typing fast in the import popup) posted the
+  // form as a whole page instead. colcw uses no settle transitions, so settling happens with the swap.
+  if (window.htmx) { window.htmx.config.defaultSettleDelay = 0; }
+
   // htmx requests carry the CSRF token (Flask-WTF reads the X-CSRFToken header).
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = csrfToken();

@@ -155,3 +155,23 @@ def test_a_rep_typing_a_company_id_of_digits_in_the_popup_gets_that_company(conn
     assert page.locator("h1").inner_text().startswith("Digits Trading")
     assert f"Imported Digits Trading ({other['id']}) from ConnectWise" in page.locator(".flash.success").inner_text()
     assert db.session.query(Customer).filter_by(account_number="LONE1").first() is None
+
+
+@pytest.mark.browser
+def test_the_popup_s_form_is_ready_for_enter_the_moment_it_appears(connected, live_server, page):
+    """htmx wired a swapped-in form only when it settled, 20 ms after it appeared: Enter pressed in between
+    posted the popup as a whole page. The form must be an htmx form from the moment it is in the page."""
+    browser_sign_in(page, live_server.url, "riley@demo.example")
+    page.evaluate("""() => {
+        window.colcwFormReady = null;
+        new MutationObserver(() => {
+            const form = document.querySelector('#colcw-import-form');
+            if (form && window.colcwFormReady === null) {
+                const data = form['htmx-internal-data'];
+                window.colcwFormReady = !!(data && data.initHash);
+            }
+        }).observe(document.body, {childList: true, subtree: true});
+    }""")
+    page.click("#colcw-import-link")
+    page.wait_for_function("() => window.colcwFormReady !== null")
+    assert page.evaluate("() => window.colcwFormReady") is True
