@@ -337,6 +337,21 @@ ACTION_LABELS = {"not_attempted": "not attempted"}
 ENTITY_PLURALS = {"customer": "customers", "contact": "contacts", "document": "quotes / orders", "line": "lines"}
 
 
+def plural_of(noun: str) -> str:
+    """A kind of record's plural when :data:`ENTITY_PLURALS` has none: "companies", "categories", "addresses",
+    "matches", "pairs" (not "companys"); "quote / order" takes it on each noun ("quotes / orders")."""
+    if " / " in noun:
+        return " / ".join(plural_of(part) for part in noun.split(" / "))
+    if noun in ENTITY_PLURALS:
+        return ENTITY_PLURALS[noun]
+    lower = noun.lower()
+    if len(lower) > 1 and lower.endswith("y") and lower[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
 def summarize_counts(entity_counts: dict, counts: dict) -> str:
     """Counts by action, per kind of record, each kind named ("customers: 1 created"), whether the run recorded one
     kind or several: a retry of one failed customer (no contacts) says what it counted as the run it retries does,
@@ -349,7 +364,7 @@ def summarize_counts(entity_counts: dict, counts: dict) -> str:
     if len(entity_counts) > 1 or any(e in ENTITY_PLURALS for e in entity_counts):
         order = list(ENTITY_PLURALS)
         kinds = sorted(entity_counts, key=lambda e: order.index(e) if e in order else len(order))
-        named = "; ".join(f"{ENTITY_PLURALS.get(e, e + 's')}: {actions(entity_counts[e])}" for e in kinds
+        named = "; ".join(f"{plural_of(e)}: {actions(entity_counts[e])}" for e in kinds
                           if actions(entity_counts[e]))
         if named:
             return named

@@ -38,17 +38,54 @@
     form.submit();
   });
 
-  // <form data-colcw-confirm="question">: ask before submitting.
+  // <form data-colcw-confirm="question">: ask before submitting. A form with a button[data-colcw-busy] is sent
+  // once: the button shows its busy text, and a second submit while the first is on its way (a double click) is
+  // stopped here, in the capture phase, before htmx's own listener on the form would send (or queue) it again.
+  function isHtmx(form) {
+    return form.matches("[hx-post],[hx-get],[hx-put],[hx-patch],[hx-delete],[data-hx-post],[data-hx-get]");
+  }
+  function settle(form) {  // sendable again: the answer left the form where it was (an error htmx did not swap)
+    delete form.dataset.colcwSending;
+    var busy = form.querySelector("button[data-colcw-busy]");
+    if (busy && busy.dataset.colcwIdle !== undefined) {
+      busy.disabled = false; busy.textContent = busy.dataset.colcwIdle;
+    }
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset && form.dataset.colcwConfirm && !window.confirm(form.dataset.colcwConfirm)) {
+    if (!form.dataset) { return; }
+    if (form.dataset.colcwSending) {
       event.preventDefault();
+      event.stopImmediatePropagation();
+      return;
+    }
+    if (form.dataset.colcwConfirm && !window.confirm(form.dataset.colcwConfirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
       return;
     }
     var busy = form.querySelector && form.querySelector("button[data-colcw-busy]");
     if (busy) {
+      form.dataset.colcwSending = "1";  // at once: the next click's submit is already stopped
+      if (busy.dataset.colcwIdle === undefined) { busy.dataset.colcwIdle = busy.textContent; }
+      // Disabled after the submit has taken the form's values (a disabled submitter would not be sent).
       window.setTimeout(function () { busy.disabled = true; busy.textContent = busy.dataset.colcwBusy; }, 0);
     }
+  }, true);
+  document.addEventListener("submit", function (event) {
+    // Something after the capture phase stopped a plain form: it was not sent, so it may be sent again.
+    var form = event.target;
+    if (event.defaultPrevented && form.dataset && form.dataset.colcwSending && !isHtmx(form)) { settle(form); }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    var xhr = event.detail.xhr;
+    if (!form || !form.dataset || !form.dataset.colcwSending || !form.isConnected) { return; }
+    if (xhr && xhr.getResponseHeader && xhr.getResponseHeader("HX-Redirect")) { return; }  // leaving the page
+    settle(form);
+  });
+  window.addEventListener("pageshow", function (event) {  // back to a page kept as it was (bfcache)
+    if (event.persisted) { document.querySelectorAll("form[data-colcw-sending]").forEach(settle); }
   });
 
   // Show only the parts of a form that apply: [data-colcw-show="name=value|value2"] is shown while

@@ -8,17 +8,22 @@ hookimpls render.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import datetime as dt
+import logging
+import re
+import threading
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import select
 
 from host_stub.extensions import db
-from host_stub.models import Customer
+from host_stub.models import Customer, utcnow
 from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
-from ..models import SyncItem, SyncRun, actor_label
+from ..models import CUSTOMER, SyncItem, SyncRun, actor_label, get_link
 from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
 from ..sync.customers import exclusive, lookup
@@ -26,11 +31,14 @@ from ..sync.customers import links as customer_links
 from ..sync.inbound import LIVE_KIND, RECONCILE_KIND
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
+from ..sync.shared import advice
 from ..sync.shared.advice import deleted_company_fix
 from . import rep_bp
 from .parts import constant, filled, fragment_or_page
 from .support import already_running, not_connected, runtime
 from .zone import display_zone, when
+
+log = logging.getLogger(__name__)
 
 MAX_IDENT = 100
 # Where the ConnectWise panel goes on the customer's page; htmx swaps the panel in once the page is shown.
@@ -50,6 +58,35 @@ def _execute(kind: str, params: dict) -> SyncRun:
     run = create_run(db.session, rt.kinds, kind, params, trigger="manual", actor=current_actor())
     db.session.commit()
     return rt.execute(db.session, run.id, person_waiting=True)
+
+
+# How long a rep's Export to ConnectWise holds the page: past it, the export goes on on its own and the page says
+# where to follow it (a ConnectWise that hangs on a write held the click for two minutes).
+EXPORT_WAIT_SECONDS = 10.0
+
+
+def _run_waiting_at_most(run_id: int, seconds: float) -> SyncRun | None:
+    """Execute the recorded run ``run_id`` in a thread of its own (its own session) and wait for it at most
+    ``seconds``: the finished run, or None while it still runs (it goes on, recorded like any run)."""
+    app = current_app._get_current_object()
+    rt = runtime()
+
+    def work() -> None:
+        with app.app_context():
+            try:
+                rt.execute(db.session, run_id, person_waiting=True)
+            except Exception:  # (execute_run records what it can; nothing else waits on this thread)
+                log.exception("customer export run %s crashed", run_id)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=work, name=f"colcw-export-{run_id}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        return None
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id)
 
 
 def _items(run: SyncRun, entity: str) -> list[SyncItem]:
@@ -95,6 +132,9 @@ def import_company():
                 error = (f"No ConnectWise company has the Company ID “{ident}”.",
                          "No company's name contains it either. Check the Company ID in ConnectWise (the company's "
                          "Company ID field) and try again.")
+            elif answer.overwrite is not None and choice != "replace":
+                # It would replace the linked customer's edits not exported yet: the rep chooses first.
+                return _import_answer(None, ident, company=answer.company, overwrite=answer.overwrite)
             elif answer.like is not None and choice != "new":
                 # It would become a new customer that looks like an existing one: the rep chooses first.
                 return _import_answer(None, ident, company=answer.company, like=answer.like)
@@ -103,21 +143,34 @@ def import_company():
     return _import_answer(error[0], ident, error[1]) if error else _import_answer(None, ident)
 
 
+# A second identical import by the same person this soon after the first ended is the same click again (a double
+# click, a form sent twice): it answers with the first's result instead of recording a run of its own.
+REPEAT_SECONDS = 5.0
+
+
 def _import_one(ident: str):
     """Import the company with the Company ID ``ident`` (a run with its result) and open its customer."""
     try:
         with exclusive.importing_company(db.session, ident):
-            run = _execute("customer_import", {"company": ident})
+            # Under the lock: of two identical clicks, the second sees the first's run once it has ended.
+            earlier = _just_imported(ident)
+            run = earlier or _execute("customer_import", {"company": ident})
     except exclusive.AlreadyRunning as e:
         return _import_answer(already_running(e.run, f"{ident} is already being imported from ConnectWise"), ident)
     done = _items(run, "customer")
     item = done[0] if done else None
-    if item and item.action in ("created", "updated", "unchanged") and item.host_id:
+    if item and item.action in IMPORTED and item.host_id:
         contacts, problems = _contact_summary(run)
-        verb = {"created": "Imported", "updated": "Updated", "unchanged": "Already up to date:"}[item.action]
-        flash(f"{verb} {item.label} from ConnectWise.{contacts}", "success")
-        for p in problems:
-            flash(f"{p.message} {p.resolution}".strip(), "error")
+        if earlier is not None:
+            flash(f"{item.label} was imported from ConnectWise a moment ago (run #{run.id}), so it was not imported "
+                  "again.", "info")
+        else:
+            done_text = {"created": f"Imported {item.label} from ConnectWise.",
+                         "updated": f"Updated {item.label} from ConnectWise.",
+                         "unchanged": f"{item.label} is already up to date with ConnectWise."}[item.action]
+            flash(f"{done_text}{contacts}", "success")
+            for p in problems:
+                flash(f"{p.message} {p.resolution}".strip(), "error")
         target = url_for("customers.view_customer", customer_id=item.host_id)
         if request.headers.get("HX-Request"):  # the popup: htmx follows to the customer
             return "", 200, {"HX-Redirect": target}
@@ -125,6 +178,26 @@ def _import_one(ident: str):
     if item:
         return _import_answer(item.message, ident, item.resolution)
     return _import_answer(run.message or "The import did not run.", ident)
+
+
+IMPORTED = ("created", "updated", "unchanged")
+
+
+def _just_imported(ident: str) -> SyncRun | None:
+    """This person's import of the same Company ID that ended within :data:`REPEAT_SECONDS` having imported the
+    company (None otherwise: a failed one is tried again)."""
+    user = current_actor() or {}
+    since = utcnow() - dt.timedelta(seconds=REPEAT_SECONDS)
+    runs = db.session.execute(select(SyncRun).where(
+        SyncRun.kind == exclusive.IMPORT_KIND, SyncRun.requested_by_id == user.get("id"),
+        SyncRun.finished_at >= since).order_by(SyncRun.id.desc())).scalars()
+    wanted = ident.strip().casefold()
+    for run in runs:
+        if str((run.params or {}).get("company") or "").strip().casefold() != wanted:
+            continue
+        done = _items(run, "customer")
+        return run if done and done[0].action in IMPORTED and done[0].host_id else None
+    return None
 
 
 def _link_and_import(ident: str):
@@ -161,11 +234,14 @@ def _for_import(ident: str) -> tuple[lookup.ForImport | None, tuple[str, str]]:
 
 
 def _import_answer(message, ident: str, resolution: str = "", found: lookup.Found | None = None,
-                   company: lookup.CompanyChoice | None = None, like: lookup.LooksLike | None = None):
+                   company: lookup.CompanyChoice | None = None, like: lookup.LooksLike | None = None,
+                   overwrite: lookup.Overwrite | None = None):
     """The popup's form again, with what went wrong (htmx swaps 2xx only), the companies the rep may have
-    meant, or the existing customer the company looks like (``like``) to choose about; or the page of its own."""
+    meant, the existing customer the company looks like (``like``) or the linked customer's edits the import
+    would replace (``overwrite``) to choose about; or the page of its own."""
     error = (message, resolution) if message is not None else None
-    context = {"error": error, "ident": ident, "found": found, "company": company, "like": like}
+    context = {"error": error, "ident": ident, "found": found, "company": company, "like": like,
+               "overwrite": overwrite}
     if request.headers.get("HX-Request"):
         return render_template("colcw/customers/_import_form.html", **context)
     return render_template("colcw/customers/import.html", **context), 400 if error else 200
@@ -194,15 +270,33 @@ def export_customer(customer_id: int):
         return redirect(back)
     try:
         with exclusive.exporting_customer(db.session, customer_id):
-            run = _execute("customer_export", {"customer_id": customer_id})
+            # An export of it started by a click that stopped waiting for it (below) still runs: not a second one.
+            busy = exclusive.active_run(db.session, exclusive.EXPORT_KIND,
+                                        lambda p: p.get("customer_id") is not None
+                                        and int(p["customer_id"]) == customer_id)
+            if busy is not None:
+                raise exclusive.AlreadyRunning(busy)
+            run = create_run(db.session, runtime().kinds, "customer_export", {"customer_id": customer_id},
+                             trigger="manual", actor=current_actor())
+            db.session.commit()
+            run_id = run.id
     except exclusive.AlreadyRunning as e:
         flash(already_running(e.run, f"{customer.name} is already being exported to ConnectWise"), "info")
+        return redirect(back)
+    # The export's lock is the run's own (taken again by the export): the click only waits a bounded time for it.
+    run = _run_waiting_at_most(run_id, EXPORT_WAIT_SECONDS)
+    if run is None:
+        flash(already_running(db.session.get(SyncRun, run_id),
+                              f"{customer.name} is still being exported to ConnectWise (ConnectWise is slow to "
+                              "answer); the export goes on and its result shows on this page once it has "
+                              "finished"), "info")
         return redirect(back)
     done = _items(run, "customer")
     item = done[0] if done else None
     contacts, problems = _contact_summary(run)
-    if item is None:
-        flash(f"Export to ConnectWise did not run: {run.message}", "error")
+    if item is None:  # the run failed before the customer's own result (a read ConnectWise refused, …)
+        item = _record_not_exported(customer, run)
+        flash(f"{item.message} {item.resolution}".strip(), "error")
     elif item.action == "failed":
         flash(f"Export to ConnectWise failed: {item.message} {item.resolution}".strip(), "error")
     elif item.action == "not_attempted":  # ConnectWise kept failing (busy, down): the message says why and when
@@ -214,6 +308,35 @@ def export_customer(customer_id: int):
     for p in problems:
         flash(f"{p.message} {p.resolution}".strip(), "error")
     return redirect(back)
+
+
+# How a run's failure reads when ConnectWise refused colcw's API member (cw.errors' PermissionDenied: "… HTTP 403 …
+# Give the API member's security role access to <area> in ConnectWise (…)"); the run keeps only the text.
+_DENIED = re.compile(r"HTTP 403\b.*?access to (?P<area>\S+) in ConnectWise", re.S)
+
+
+def _record_not_exported(customer: Customer, run: SyncRun) -> SyncItem:
+    """The customer's result of an export run that ended before recording one: the customer named, why, and what
+    to do (a refusal of access: an admin's to give), recorded as its latest result so its panel and All Customers
+    show this failure, not the result before it."""
+    label = f"{customer.name} ({customer.account_number})"
+    reason = (run.message or "the export ended before it reached the customer.").strip()
+    denied = _DENIED.search(reason)
+    if denied is not None:
+        area = denied.group("area")
+        message = (f"{label} was not exported: ConnectWise refused colcw's API member access to {area} "
+                   "(HTTP 403, a permission of its security role).")
+        resolution = (f"Nothing in {customer.name} needs fixing: {advice.ask_admin_for_access(area)}, then export "
+                      "it again.")
+    else:
+        message, resolution = f"{label} was not exported: {reason}", "Export it again once that is resolved."
+    link = get_link(db.session, CUSTOMER, customer.id)
+    item = SyncItem(run_id=run.id, entity=CUSTOMER, direction="export", host_id=customer.id,
+                    cw_id=link.cw_id if link is not None else None, label=label[:300], action="failed",
+                    message=message, resolution=resolution)
+    db.session.add(item)
+    db.session.commit()
+    return item
 
 
 @rep_bp.route("/customers/<int:customer_id>/clear-link", methods=["POST"])

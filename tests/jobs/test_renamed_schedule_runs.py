@@ -75,3 +75,23 @@ def test_a_renamed_schedules_runs_say_its_new_name_once(admin_client, jobs_app):
     assert requested(admin_client, run.id).endswith("by schedule: Nightly quotes (since deleted)")
     assert history_by(admin_client, run.id) == "schedule: Nightly quotes (since deleted)"
     assert "by schedule: Nightly quotes (since deleted)" in cli(jobs_app, "show", str(run.id))
+
+
+def test_a_renamed_schedules_run_says_its_new_name_in_the_status_json(admin_client, jobs_app):
+    """The progress bar's JSON (``requested_by``) says the schedule's name now, as the pages do; the name it fired
+    under with "(since deleted)" once it is gone."""
+    post(admin_client, f"{JOBS}/run", {"job": "quote", "quote_scope": "all", "schedule": "1",
+                                       "schedule_name": "Nightly quotes", "time": "02:30", "timezone": "UTC",
+                                       "frequency": "daily"})
+    schedule = db.session.execute(select(Schedule)).scalar_one()
+    [fired] = scheduler.tick(db.session, runtime().queue, runtime().kinds,
+                             now=schedule.next_run_at + dt.timedelta(seconds=1))
+    status = f"/colcw/runs/{fired.run_id}/status.json"
+    assert admin_client.get(status).get_json()["requested_by"] == "schedule: Nightly quotes"
+
+    edit = f"{JOBS}/schedules/{schedule.id}/edit"
+    post(admin_client, edit, {"schedule_name": "Quotes at dawn", "time": "05:00", "timezone": "UTC",
+                              "frequency": "daily"}, page=edit)
+    assert admin_client.get(status).get_json()["requested_by"] == "schedule: Quotes at dawn"
+    post(admin_client, f"{JOBS}/schedules/{schedule.id}/delete", {})
+    assert admin_client.get(status).get_json()["requested_by"] == "schedule: Nightly quotes (since deleted)"

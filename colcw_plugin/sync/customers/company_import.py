@@ -85,6 +85,15 @@ def company_label(record: dict) -> str:
     return f"{record.get('name')} ({record.get('identifier')})"
 
 
+def linked_company(link: LinkRow) -> str:
+    """The ConnectWise company a customer's link points at, as people know it: "CW0001 (Northwind Dental Group)"
+    (its Company ID and its name as last synced), the Company ID alone, or its record id when neither is known."""
+    name = str((link.synced_values or {}).get("name") or "")
+    if not link.cw_identifier:
+        return f"{name} (ConnectWise record id {link.cw_id})" if name else f"ConnectWise record id {link.cw_id}"
+    return f"{link.cw_identifier} ({name})" if name else link.cw_identifier
+
+
 def not_saved(record: dict, detail: str) -> dict:
     """The outcome of a company the host did not save (its errors, or the database's refusal)."""
     label = company_label(record)
@@ -158,7 +167,7 @@ class CompanyImport:
             if other is not None and other.cw_id != self.cid:
                 return [self._out("failed", host_id,
                                   f"{self.label}: ChannelOnline customer {ident} is already linked to another "
-                                  f"ConnectWise company (id {other.cw_id}).",
+                                  f"ConnectWise company, {linked_company(other)}.",
                                   "Clear that customer's link or change one of the two account numbers, then import "
                                   "again.")]
             if host_id is not None:
@@ -233,9 +242,12 @@ class CompanyImport:
             self.batch.delete(link_id)
         if t["changed"] and existing is not None and action != "unchanged":
             notes.append("changed " + ", ".join(_COMPANY_LABELS.get(k, k) for k in t["changed"]))
+        # A customer written (its updated_at now) or imported by a person finding both sides agreeing has its link
+        # stamped even when the link holds what it held: an import that puts back the values of the last sync (the
+        # rep's edits replaced) otherwise leaves the customer "changed since export", which is no longer true.
         self.batch.put(t["link"], CUSTOMER, host_id, self.cid, cw_identifier=str(record.get("identifier") or ""),
                        fingerprint=fingerprint(t["values"]), cw_last_updated=M.last_updated(record),
-                       values=t["theirs"])
+                       values=t["theirs"], force=action != "unchanged" or self.explicit)
         if page.drifted is None or host_id in page.drifted:  # an unchanged re-import writes nothing
             self.batch.clear_drift(host_id)
         changed_cw = {c["id"] for c, _, _ in t["contact_changes"]}

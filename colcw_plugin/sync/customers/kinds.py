@@ -11,6 +11,7 @@ The services are :mod:`.exporter` and :mod:`.importer`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
@@ -19,15 +20,16 @@ from sqlalchemy.orm import Session
 from host_stub.models import Contact, Customer
 
 from ...errors import FieldErrors
-from ...models import SyncItem, SyncRun, stored_time
+from ...models import CONTACT, CUSTOMER, Link, SyncItem, SyncRun, stored_time
 from ..jobs import ranges
 from ..jobs.forms import find_by_number, range_from_cli, range_from_form
-from ..jobs.kinds import JobKind, KindRegistry
+from ..jobs.kinds import NAMED_IN_RETRY, JobKind, KindRegistry, and_list
 from .export_reads import customer_labels
 from .exporter import run_export
 from .importer import WATERMARK_OVERLAP, last_import_start, run_import
 
 RANGE_FIELDS = {"modified": "Last Modified", "created": "Created Date"}
+_IDENT_IN_LABEL = re.compile(r"\(([^()]+)\)\s*$")  # an import's result names a company "Acme Ltd (ACME1)"
 COMPANY_ID_MAX = 30
 
 
@@ -49,6 +51,9 @@ def describe_export(session: Session | None, params: dict, *, scheduled: bool = 
         customers = f"{n} customer{'s' if n != 1 else ''}"
         if params.get("selected"):
             return f"Export {customers} selected on All Customers to ConnectWise"
+        if session is not None and 0 < n <= NAMED_IN_RETRY:  # a few: named as one customer's export names it
+            numbers = and_list([_account_number(session, int(i)) for i in params["customer_ids"]])
+            customers = f"customer{'s' if n != 1 else ''} {numbers}"
         return f"Export {customers} to ConnectWise (retry)"
     if params.get("range"):
         r = params["range"]
@@ -70,6 +75,23 @@ def _since(value: object) -> str:
         return f"{str(value)[:16].replace('T', ' ')} UTC"
 
 
+def _company_idents(session: Session, cw_ids: list[int]) -> list[str]:
+    """ConnectWise companies' Company IDs by their ids, as the host knows them: a linked company's from its link,
+    another's from the result an import recorded for it ("Acme Ltd (ACME1)"); else "id 250"."""
+    known = dict(session.execute(select(Link.cw_id, Link.cw_identifier).where(
+        Link.entity == CUSTOMER, Link.cw_id.in_(cw_ids), Link.cw_identifier != "")).all())
+    missing = [i for i in cw_ids if not known.get(i)]
+    if missing:
+        rows = session.execute(select(SyncItem.cw_id, SyncItem.label).where(
+            SyncItem.entity == CUSTOMER, SyncItem.direction == "import", SyncItem.cw_id.in_(missing))
+            .order_by(SyncItem.id.desc())).all()
+        for cw_id, label in rows:
+            found = _IDENT_IN_LABEL.search(label or "")
+            if found and not known.get(cw_id):
+                known[cw_id] = found.group(1)
+    return [known.get(i) or f"id {i}" for i in cw_ids]
+
+
 def describe_import(session: Session | None, params: dict, *, scheduled: bool = False) -> str:
     """A readable description of an import run's params. A schedule's "changed" import names its
     moving watermark ("since the previous import") instead of today's value."""
@@ -77,7 +99,11 @@ def describe_import(session: Session | None, params: dict, *, scheduled: bool = 
         return f"Import company {params['company']} from ConnectWise"
     if params.get("company_ids") is not None:
         n = len(params["company_ids"])
-        return f"Import {n} compan{'ies' if n != 1 else 'y'} from ConnectWise (retry)"
+        companies = f"{n} compan{'ies' if n != 1 else 'y'}"
+        if session is not None and 0 < n <= NAMED_IN_RETRY:  # a few: named as one company's import names it
+            idents = _company_idents(session, [int(i) for i in params["company_ids"]])
+            companies = f"compan{'ies' if n != 1 else 'y'} {and_list(idents)}"
+        return f"Import {companies} from ConnectWise (retry)"
     if params.get("mode") == "changed":
         if params.get("since"):
             return f"Import companies changed in ConnectWise since {_since(params['since'])}"
@@ -183,9 +209,42 @@ def retry_export(session: Session, run: SyncRun, failed: Sequence[SyncItem]) -> 
 
 
 def retry_import(session: Session, run: SyncRun, failed: Sequence[SyncItem]) -> dict | None:
-    """The companies to import again."""
-    ids = [i.cw_id for i in failed if i.entity == "customer" and i.cw_id]
-    return {"company_ids": sorted(set(ids))} if ids else _single_target(run, "company")
+    """The companies to import again: failed companies, and the companies of failed contacts (an import writes a
+    company with its contacts: importing the company again redoes them, and those already imported stay one each)."""
+    ids = {i.cw_id for i in failed if i.entity == CUSTOMER and i.cw_id}
+    contacts = [i for i in failed if i.entity == CONTACT]
+    if contacts:
+        ids |= _companies_of_contacts(session, run, contacts)
+    return {"company_ids": sorted(ids)} if ids else _single_target(run, "company")
+
+
+def _companies_of_contacts(session: Session, run: SyncRun, contacts: Sequence[SyncItem]) -> set[int]:
+    """The ConnectWise companies of an import's contact results: through the host contact (its customer's link) or
+    the contact's own link; a contact the host does not hold (its write failed) by the company its result names
+    ("Ada Lovelace (Acme Ltd)"), among the companies the run imported."""
+    host_ids = {i.host_id for i in contacts if i.host_id}
+    cw_ids = [i.cw_id for i in contacts if i.cw_id]
+    if cw_ids:
+        host_ids |= set(session.execute(select(Link.host_id).where(Link.entity == CONTACT, Link.cw_id.in_(cw_ids)))
+                        .scalars())
+    found = set(session.execute(
+        select(Link.cw_id).join(Contact, Contact.customer_id == Link.host_id)
+        .where(Link.entity == CUSTOMER, Contact.id.in_(host_ids))).scalars()) if host_ids else set()
+    placed = {c for c in session.execute(select(Contact.id).where(Contact.id.in_(host_ids))).scalars()} \
+        if host_ids else set()
+    unplaced = [i for i in contacts if not (i.host_id and i.host_id in placed)]
+    if unplaced:
+        by_name: dict[str, int] = {}
+        for cw_id, label in session.execute(select(SyncItem.cw_id, SyncItem.label).where(
+                SyncItem.run_id == run.id, SyncItem.entity == CUSTOMER, SyncItem.cw_id.is_not(None))):
+            name = _IDENT_IN_LABEL.sub("", label or "").strip()
+            if name:
+                by_name.setdefault(name.casefold(), cw_id)
+        for item in unplaced:
+            company = _IDENT_IN_LABEL.search(item.label or "")
+            if company and (cw_id := by_name.get(company.group(1).strip().casefold())):
+                found.add(cw_id)
+    return found
 
 
 CUSTOMER_EXPORT = JobKind(
@@ -201,7 +260,9 @@ CUSTOMER_IMPORT = JobKind(
     form_job="customer", form_job_label="customer", form_source="connectwise",
     form_source_prompt=CUSTOMER_EXPORT.form_source_prompt, form_template=CUSTOMER_EXPORT.form_template,
     parse_form=import_from_form, parse_cli=import_from_cli, retry=retry_import,
-    retry_nouns=("company", "companies"))
+    retry_nouns=("company", "companies"),
+    # a failed contact is retried with its company (retry_import): the button counts it as the contact it is
+    retry_entities={"customer": ("company", "companies"), "contact": ("contact", "contacts")})
 
 
 def register(kinds: KindRegistry) -> None:

@@ -77,13 +77,15 @@ class LinkBatch:
 
     def put(self, row: LinkRow | None, entity: str, host_id: int, cw_id: int, *, cw_identifier: str = "",
             fingerprint: str = "", cw_last_updated: str = "", status: str = "ok",
-            values: dict | None = None) -> LinkRow:
+            values: dict | None = None, force: bool = False) -> LinkRow:
         """Create the link, or update ``row`` (the existing link of this host record). ``values``: the
         mapped values both sides hold after this sync (None: not known). With ``write_unchanged`` off (the
         import), a link that would not change is not written: an unchanged re-import writes nothing, and
         ``synced_at`` keeps the last sync that changed it. The links written get their time (``synced_at``, and
         ``linked_at`` for a new or re-pointed one) when the batch is flushed: after the host records they
-        vouch for were saved, so a host record's ``updated_at`` is never later than its link's ``synced_at``."""
+        vouch for were saved, so a host record's ``updated_at`` is never later than its link's ``synced_at``.
+        ``force``: write it even so (the host record was just written back to what the link already held, or a
+        person's import found both sides agreeing: its ``synced_at`` must say so)."""
         cols = {"cw_id": cw_id, "cw_identifier": cw_identifier[:100], "fingerprint": fingerprint,
                 "cw_last_updated": cw_last_updated[:30], "status": status, "synced_at": None,
                 "synced_values": dict(values) if values is not None else None}
@@ -99,7 +101,7 @@ class LinkBatch:
             self._inserts.append((row, {"entity": entity, "host_id": host_id, "linked_at": None, **cols}))
             return row
         now_held = (row.cw_id, row.cw_identifier, row.fingerprint, row.cw_last_updated, row.status, row.synced_values)
-        if not self.write_unchanged and now_held == tuple(cols[k] for k in (
+        if not self.write_unchanged and not force and now_held == tuple(cols[k] for k in (
                 "cw_id", "cw_identifier", "fingerprint", "cw_last_updated", "status", "synced_values")):
             return row
         # linked_at: True until stamped, for a link re-pointed to another ConnectWise record (None: kept).

@@ -9,9 +9,12 @@ more), with the rep's text quoted as a conditions value, never pasted into the e
 :func:`for_import` asks first, in that same request, for the company that has the Company ID typed: the popup
 imports (and records a run) only when one has it, so a rep who typed a name gets the list, and the job
 history no failed import. When that company is linked to no customer, would not be linked by its Company ID
-either, and looks like a customer linked to no company (the bulk import's and Map Customers' likely duplicate,
+either, and looks like an existing customer (the bulk import's and Map Customers' likely duplicate,
 :class:`.customer_matching.LikelyDuplicates`), ``like`` names that customer: the popup asks the rep first
-rather than create a duplicate.
+rather than create a duplicate (offering to link only a customer linked to no company; one linked to another
+company is named with that company, and creating a second customer is confirmed knowingly). When the company is
+linked to a customer edited since its last sync, ``overwrite`` names the fields the import would replace: the
+popup asks before the rep's edits, not exported yet, are lost.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host_stub.bulk import among
-from host_stub.models import Customer
+from host_stub.models import Contact, Customer
 
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
-from ...models import CUSTOMER, find_by_cw
+from ...models import CONTACT, CUSTOMER, Link, find_by_cw, get_link
 from ...setup.customer_matching import LikelyDuplicates
+from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
 from ..shared import fields as M
 from .link_batch import by_cw
@@ -59,14 +63,27 @@ class Found:
 
 @dataclass(frozen=True)
 class LooksLike:
-    """The existing customer (linked to no company) that a company about to become a new customer looks like, and
-    what importing the company into it would change: (field, the customer's value, the company's, the value
-    after the import)."""
+    """The existing customer that a company about to become a new customer looks like, and what importing the
+    company into it would change: (field, the customer's value, the company's, the value after the import).
+    ``linked_to``: the ConnectWise company that customer is linked to already ("CW0001 (Northwind Dental
+    Group)"): then the company cannot be linked to it (``changes`` is empty), only imported as a second customer."""
 
     customer_id: int
     label: str  # "Name (account number)"
     why: str  # "same name" or "same phone number"
     changes: tuple[tuple[str, str, str, str], ...] = ()
+    linked_to: str = ""
+
+
+@dataclass(frozen=True)
+class Overwrite:
+    """The customer a company is linked to, edited in ChannelOnline since its last sync, and what importing the
+    company would replace: (field, ChannelOnline's value, ConnectWise's), contacts' fields named with the
+    contact."""
+
+    customer_id: int
+    label: str  # "Name (account number)"
+    changes: tuple[tuple[str, str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,7 @@ class ForImport:
     company: CompanyChoice | None
     found: Found | None
     like: LooksLike | None = None
+    overwrite: Overwrite | None = None  # the linked customer's unexported edits the import would replace
 
 
 def companies_like(session: Session, client: ConnectWiseClient, text: str) -> Found:
@@ -112,8 +130,72 @@ def for_import(session: Session, client: ConnectWiseClient, ident: str) -> ForIm
     else:
         hit = with_company_id(rows, ident)
     if hit is not None:
-        return ForImport(_choice(hit, ""), None, looks_like(session, client, hit))
+        return ForImport(_choice(hit, ""), None, looks_like(session, client, hit), overwritten(session, client, hit))
     return ForImport(None, _found(session, rows, text))
+
+
+def overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Overwrite | None:
+    """When ``record`` is linked to a customer edited since its last sync (the panel's "Changed since export"):
+    the fields importing it would replace with ConnectWise's values, or None when it is not linked, not edited
+    since, or the import would replace nothing the rep holds (a blank in ConnectWise erases the customer's value
+    only while ConnectWise is the master). Reads the company whole, and its contacts when one of the customer's
+    linked contacts was edited since (a request each)."""
+    if record.get("deletedFlag"):
+        return None
+    link = next(iter(find_by_cw(session, CUSTOMER, int(record["id"]))), None)
+    customer = session.get(Customer, link.host_id) if link is not None else None
+    if customer is None or not _edited_since_sync(customer, link):
+        return None
+    cw_master = cw_is_master(session)
+    full = client.companies.get(int(record["id"]), fields=M.COMPANY_FIELDS)
+    changes = [(rule.host, M.shown_value(mine), M.shown_value(theirs))
+               for rule, mine, theirs in M.company_differences(M.customer_values(customer), full)
+               if cw_master or theirs not in ("", None)]
+    changes += _contact_overwrites(session, client, customer, link, full, cw_master)
+    if not changes:
+        return None
+    return Overwrite(customer.id, f"{customer.name} ({customer.account_number})", tuple(changes))
+
+
+def _edited_since_sync(customer: Customer, link: Link) -> bool:
+    """The customer or one of its contacts was edited after its link was last synced: the panel's "Changed since
+    export" (:func:`.links.edited_since_sync`'s rule; ``links`` imports this module, so it is not imported here)."""
+    if link.synced_at is None:
+        return False
+    return (customer.updated_at is not None and customer.updated_at > link.synced_at) or any(
+        c.updated_at is not None and c.updated_at > link.synced_at for c in customer.contacts)
+
+
+def _contact_overwrites(session: Session, client: ConnectWiseClient, customer: Customer, link: Link,
+                        company: dict, cw_master: bool) -> list[tuple[str, str, str]]:
+    """The fields of the customer's linked contacts edited since the company's last sync that the import would
+    replace: ("Contact Ada Lovelace: Email", ChannelOnline's value, ConnectWise's)."""
+    edited = [c for c in customer.contacts if c.updated_at is not None and c.updated_at > link.synced_at]
+    links = {c.id: get_link(session, CONTACT, c.id) for c in edited}
+    edited = [c for c in edited if links[c.id] is not None]
+    if not edited:
+        return []
+    rows = client.contacts.list(conditions=C.eq("company/id", int(company["id"])), fields=M.CONTACT_FIELDS,
+                                page_size=1000)
+    theirs_by_id = {int(r["id"]): r for r in rows if not r.get("inactiveFlag")}
+    labels = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
+    default_id = (company.get("defaultContact") or {}).get("id")
+    out = []
+    for contact in edited:
+        record = theirs_by_id.get(links[contact.id].cw_id)
+        if record is None:
+            continue
+        mine, theirs = M.contact_values(contact), M.contact_host_values(record, default_id)
+        for key, value in theirs.items():
+            if key == "is_default" or M.same(mine.get(key), value) or not (cw_master or value not in ("", None)):
+                continue
+            out.append((f"Contact {_contact_name(contact)}: {labels.get(key, key)}", M.shown_value(mine.get(key)),
+                        M.shown_value(value)))
+    return out
+
+
+def _contact_name(contact: Contact) -> str:
+    return contact.name or f"#{contact.id}"
 
 
 def looks_like(session: Session, client: ConnectWiseClient, record: dict) -> LooksLike | None:
@@ -126,10 +208,16 @@ def looks_like(session: Session, client: ConnectWiseClient, record: dict) -> Loo
     ident = str(record.get("identifier") or "")
     if session.execute(select(Customer.id).where(Customer.account_number == ident).limit(1)).first() is not None:
         return None
-    like = LikelyDuplicates(session, unlinked_only=True).match(str(record.get("name") or ""),
-                                                              str(record.get("phoneNumber") or ""))
+    name, phone = str(record.get("name") or ""), str(record.get("phoneNumber") or "")
+    like = LikelyDuplicates(session, unlinked_only=True).match(name, phone)
     if like is None:
-        return None
+        # A look-alike linked to another company cannot take this one, but a second customer of the same name
+        # is still likely a duplicate: the rep confirms it knowingly.
+        like = LikelyDuplicates(session).match(name, phone)
+        if like is None:
+            return None
+        match, why = like
+        return LooksLike(match.id, match.label, why, linked_to=_linked_company(session, client, match.id))
     match, why = like
     customer = session.get(Customer, match.id)
     full = client.companies.get(int(record["id"]), fields=M.COMPANY_FIELDS)
@@ -140,6 +228,25 @@ def looks_like(session: Session, client: ConnectWiseClient, record: dict) -> Loo
                      M.shown_value(theirs if cw_master or theirs not in ("", None) else mine))
                     for rule, mine, theirs in M.company_differences(M.customer_values(customer), full))
     return LooksLike(match.id, match.label, why, changes)
+
+
+def _linked_company(session: Session, client: ConnectWiseClient, customer_id: int) -> str:
+    """The ConnectWise company a customer is linked to, as people know it: "CW0001 (Northwind Dental Group)" (its
+    name as ConnectWise holds it now, else as last synced; its Company ID alone when neither is known)."""
+    link = get_link(session, CUSTOMER, customer_id)
+    if link is None:
+        return ""
+    identifier, name = link.cw_identifier or "", str((link.synced_values or {}).get("name") or "")
+    try:
+        company = client.companies.get(link.cw_id, fields=["id", "identifier", "name"])
+    except NotFound:
+        company = None
+    if company is not None:
+        identifier = str(company.get("identifier") or identifier)
+        name = str(company.get("name") or name)
+    if not identifier:
+        return f"with ConnectWise record id {link.cw_id}"
+    return f"{identifier} ({name})" if name else identifier
 
 
 def by_company_id(client: ConnectWiseClient, ident: str) -> dict | None:

@@ -15,11 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from host_stub.models import Contact, Document
+
 from ...errors import FieldErrors
-from ...models import SyncItem, SyncRun
-from ..jobs.kinds import JobKind, KindRegistry, NothingToRecord, SyncContext
+from ...models import CONTACT, CUSTOMER, DOCUMENT, Link, SyncItem, SyncRun
+from ..jobs.kinds import NAMED_IN_RETRY, JobKind, KindRegistry, NothingToRecord, SyncContext, and_list
 from ..shared.locks import Stopped, advisory_lock, lock_key
 from . import LIVE_KIND, RECONCILE_KIND
 from .hints import TAKE_LIMIT, read_back, take_pending
@@ -106,8 +109,31 @@ def describe_live(session: Session | None, params: dict, *, scheduled: bool = Fa
     records = params.get("records")
     if records:
         n = sum(len(v) for v in records.values())
+        if session is not None and 0 < n <= NAMED_IN_RETRY:  # a few: named as the host knows them
+            return f"Read {and_list(_record_names(session, records))} changed in ConnectWise again (retry)"
         return f"Read {n} record{'s' if n != 1 else ''} changed in ConnectWise again (retry)"
     return "Live updates: records ConnectWise announced as changed"
+
+
+def _record_names(session: Session, records: Mapping[str, Sequence[int]]) -> list[str]:
+    """ConnectWise records by their ids, named as the host knows them through their links: "company ACME1", "contact
+    Ada Lovelace", "Q1001"; one the host does not know by its ConnectWise id ("opportunity id 42")."""
+    names = []
+    for entity, ids in records.items():
+        ours = next((e for e, theirs in ENTITY_OF.items() if theirs == entity), entity)
+        links = dict(session.execute(select(Link.cw_id, Link).where(Link.entity == ours,
+                                                                    Link.cw_id.in_([int(i) for i in ids]))).all())
+        for cw_id in ids:
+            link, name = links.get(int(cw_id)), ""
+            if link is not None and ours == CUSTOMER:
+                name = f"company {link.cw_identifier}" if link.cw_identifier else ""
+            elif link is not None and ours == CONTACT:
+                contact = session.get(Contact, link.host_id)
+                name = f"contact {contact.name}" if contact is not None and contact.name else ""
+            elif link is not None and ours == DOCUMENT:
+                name = session.execute(select(Document.number).where(Document.id == link.host_id)).scalar() or ""
+            names.append(name or f"{entity} id {cw_id}")
+    return names
 
 
 def describe_reconcile(session: Session | None, params: dict, *, scheduled: bool = False) -> str:
@@ -143,7 +169,7 @@ def reconcile_from_cli(session: Session, options: Mapping[str, object]) -> dict:
 
 
 LIVE_UPDATE = JobKind(LIVE_KIND, "Live updates from ConnectWise", run_live, describe_live, retry=retry_live,
-                      retry_nouns=("record", "records"), drops_empty_runs=True)
+                      retry_nouns=("record", "records"), drops_empty_runs=True, names_records=True)
 RECONCILE = JobKind(RECONCILE_KIND, "ConnectWise safety net (live updates)", run_reconcile, describe_reconcile,
                     form_job="reconcile", form_job_label="safety net", form_template="colcw/jobs/_reconcile_form.html",
                     parse_form=reconcile_from_form, parse_cli=reconcile_from_cli, retry=retry_reconcile,

@@ -226,7 +226,8 @@ def _cell(text: str) -> str:
 def run_status(session: Session, kinds: KindRegistry, run_id: int) -> dict | None:
     """A run's progress as the JSON the progress bar polls."""
     session.expire_all()
-    run = session.get(SyncRun, run_id)
+    # With its schedule's name now (a renamed schedule's runs say the new one, as the pages do).
+    run = session.execute(select(SyncRun).options(undefer(SyncRun.schedule_name)).where(SyncRun.id == run_id)).scalar()
     if run is None:
         return None
     final = run.status in FINAL_RUN_STATUSES
@@ -237,7 +238,7 @@ def run_status(session: Session, kinds: KindRegistry, run_id: int) -> dict | Non
             "total": run.total, "percent": percent,
             "counts": dict(run.counts or {}), "records": run.records_summary, "message": run.message or "",
             "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
-            "finished_at": _iso(run.finished_at), "requested_by": run.requested_by, "trigger": run.trigger,
+            "finished_at": _iso(run.finished_at), "requested_by": run.requested_by_text, "trigger": run.trigger,
             "waiting": run.wait_text, "next_try_at": _iso(run.next_try_at),
             "stop_requested_at": _iso(run.stop_requested_at) if run.status == RunStatus.CANCELLING else None}
 

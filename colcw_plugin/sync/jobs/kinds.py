@@ -24,6 +24,26 @@ from ...errors import FieldErrors
 from ...models import Settings, SyncItem, SyncRun
 from .recorder import RunRecorder
 
+# A retry of this many records or fewer names them in its description ("Export customers ACME1 and BETA2 to
+# ConnectWise (retry of #12)"); more are counted.
+NAMED_IN_RETRY = 3
+
+
+def and_list(names: Sequence[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def retry_description(description: str, retry_of_id: int | None) -> str:
+    """A retry run's description saying which run it retries: a kind's "… (retry)" becomes "… (retry of #12)", and
+    one that does not say it is a retry (its run's whole pass again) gets "(retry of #12)" after it."""
+    if not retry_of_id:
+        return description
+    if description.endswith(" (retry)"):
+        return f"{description[:-len(' (retry)')]} (retry of #{retry_of_id})"
+    return f"{description} (retry of #{retry_of_id})"
+
 
 class NothingToRecord(Exception):
     """Raised by a kind's service when its run changed and found nothing that a person scanning the history needs to
@@ -110,6 +130,9 @@ class JobKind:
     # Its service may end a run that found nothing to do with NothingToRecord: that run is not kept, and a page that
     # showed it gives its row back to the kind's last run kept.
     drops_empty_runs: bool = False
+    # Its runs' descriptions name no record (what ConnectWise announced): a run that touched up to NAMED_IN_RETRY
+    # records names them in its closing message, as the history row shows it ("Customer Acme Ltd (ACME1)").
+    names_records: bool = False
 
     def retry_label(self, params: Mapping) -> str:
         """The Retry button's text for ``params`` of :attr:`retry`: "Retry the 3 failed customers"."""

@@ -34,7 +34,15 @@ from ...models import RunStatus, Settings, SyncItem, SyncRun, actor_label, late_
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from ...text import plural
-from .kinds import KindRegistry, NothingToRecord, RunOptions, SyncContext
+from .kinds import (
+    NAMED_IN_RETRY,
+    KindRegistry,
+    NothingToRecord,
+    RunOptions,
+    SyncContext,
+    and_list,
+    retry_description,
+)
 from .recorder import (
     RunCancelled,
     RunRecorder,
@@ -55,7 +63,8 @@ def create_run(session: Session, kinds: KindRegistry, kind: str, params: dict, *
     """Create the run record (status queued). Params hold ids and options only, never secrets."""
     if kind not in kinds:
         raise ValueError(f"Unknown job type {kind!r}.")
-    run = SyncRun(kind=kind, params=dict(params), description=kinds.describe(session, kind, params),
+    description = retry_description(kinds.describe(session, kind, params), retry_of_id)
+    run = SyncRun(kind=kind, params=dict(params), description=description,
                   trigger=trigger, requested_by=actor_label(actor), requested_by_id=(actor or {}).get("id"),
                   schedule_id=schedule_id, retry_of_id=retry_of_id, status=RunStatus.QUEUED, counts={})
     session.add(run)
@@ -192,8 +201,8 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
             message, status = closed
     if stopped is not None:
         return _stop(session, job, recorder, run_id, stopped.request, requests, message=message)
-    recorder.finish(status=status, message=_closing_message(message, recorder), api_requests=requests,
-                    late_cancel=True)
+    recorder.finish(status=status, message=_closing_message(message, recorder, _named(session, job, recorder)),
+                    api_requests=requests, late_cancel=True)
     return _as_written(session, recorder, run_id)
 
 
@@ -220,12 +229,43 @@ def _forget(session: Session, recorder: RunRecorder, run: SyncRun, why: str) -> 
     return run
 
 
-def _closing_message(message: str, recorder: RunRecorder) -> str:
-    """A run's last message: the kind's own, with the run's counts ("counted 6 items (6 created)")."""
+def _closing_message(message: str, recorder: RunRecorder, named: str = "") -> str:
+    """A run's last message: the kind's own, the records it touched when it names them (:func:`_named`), with the
+    run's counts ("counted 6 items (6 created)")."""
     summary = describe_recorder(recorder)
     if message and not recorder.counts:  # a run stopped before any record: "(nothing to do)" would belie it
         summary = ""
+    if named:
+        message = f"{message} {named}".strip()
     return (f"{message} ({summary})" if message and summary else message or summary).strip()
+
+
+ENTITY_WORDS = {"customer": "customer", "contact": "contact", "document": "quote / order"}
+
+
+def _named(session: Session, job, recorder: RunRecorder) -> str:
+    """The records a run of a kind that names them (``JobKind.names_records``) touched, when there are a few (up to
+    NAMED_IN_RETRY, unchanged ones left out): "Customer Acme Ltd (ACME1)." — a live update's row in the history
+    then says whose link broke, not "1 record changed in ConnectWise. (customers: 1 skipped)" alone."""
+    touched = sum(n for action, n in recorder.counts.items() if action != UNCHANGED)
+    if not job.names_records or not 0 < touched <= NAMED_IN_RETRY:
+        return ""
+    try:
+        recorder.flush()  # its results are all written: read them back (apart from the run's session)
+        with session.get_bind().connect() as conn:
+            rows = conn.execute(select(SyncItem.entity, SyncItem.label)
+                                .where(SyncItem.run_id == recorder.run_id, SyncItem.action != UNCHANGED)
+                                .order_by(SyncItem.id).limit(NAMED_IN_RETRY + 1)).all()
+    except Superseded:
+        raise
+    except Exception:  # noqa: BLE001 - names are a nicety; the run must close anyway
+        log.warning("could not name the records of run %s", recorder.run_id, exc_info=True)
+        return ""
+    names = list(dict.fromkeys(f"{ENTITY_WORDS.get(entity, entity)} {label}" for entity, label in rows if label))
+    if not names or len(names) > NAMED_IN_RETRY:
+        return ""
+    text = and_list(names)
+    return f"{text[0].upper()}{text[1:]}."
 
 
 def _as_cancelled(session: Session, recorder: RunRecorder, run_id: int, job) -> SyncRun:

@@ -18,7 +18,7 @@ from ...errors import FieldErrors
 from ...models import SyncItem, SyncRun
 from ..jobs import ranges
 from ..jobs.forms import find_by_number, range_from_cli, range_from_form
-from ..jobs.kinds import JobKind, KindRegistry
+from ..jobs.kinds import NAMED_IN_RETRY, JobKind, KindRegistry, and_list
 from . import KIND
 from .job import document_labels, run
 
@@ -35,6 +35,8 @@ def describe(session: Session | None, params: dict, *, scheduled: bool = False) 
         n = len(params["document_ids"])
         if params.get("selected"):
             return f"Export {n} selected quote{'s' if n != 1 else ''} / order{'s' if n != 1 else ''} to ConnectWise"
+        if session is not None and 0 < n <= NAMED_IN_RETRY:  # a few: named as one document's export names it
+            return f"Export {and_list([_number(session, i) for i in params['document_ids']])} to ConnectWise again"
         return f"Export {n} document{'s' if n != 1 else ''} to ConnectWise again"
     if params.get("range"):
         spec = params["range"]
