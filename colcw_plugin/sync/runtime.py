@@ -30,7 +30,7 @@ from ..setup.connection import build_client, read_settings
 from ..setup.secrets import SecretBox
 from .codebases import RedisCodebases
 from .jobs.kinds import KindRegistry, RunOptions
-from .jobs.queue import JobQueue, QueueSettings, submit
+from .jobs.queue import JobQueue, QueueSettings, Submitted, submit
 from .jobs.runs import execute_run
 from .ratelimit import RedisRateLimiter, tenant_key
 
@@ -180,6 +180,6 @@ class Runtime:
                                       record_retries=() if person_waiting else self.options.record_retries)
         return execute_run(session, self.kinds, run_id, host=self.host, options=options, **kwargs)
 
-    def submit(self, session: Session, kind: str, params: dict, **kwargs: Any) -> SyncRun:
-        """Record a run and queue it (see :func:`~.jobs.queue.submit`)."""
+    def submit(self, session: Session, kind: str, params: dict, **kwargs: Any) -> Submitted:
+        """Record a run and queue it (see :func:`~.jobs.queue.submit`): the run is ``.run``."""
         return submit(session, self.queue, self.kinds, kind, params, **kwargs)

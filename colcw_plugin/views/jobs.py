@@ -11,10 +11,11 @@ from host_stub.extensions import db
 from host_stub.views import admin_required, current_actor, safe_target
 
 from ..errors import FieldErrors
-from ..models import Schedule, SyncRun
+from ..models import Schedule
 from ..setup.live_updates import read_live, save_limit
 from ..sync.inbound.switch import stops_without
 from ..sync.jobs import history
+from ..sync.jobs.queue import Submitted
 from ..sync.jobs.scheduler import missing_processes
 from ..sync.jobs.schedules import (
     create_schedule,
@@ -150,7 +151,7 @@ def run_job():
             flash(f"Scheduled “{schedule.name}”: {describe(schedule)}; next run {when(schedule.next_run_at)}.",
                   "success")
             return redirect(url_for(".jobs", tab="schedules"))
-        run = rt.submit(db.session, kind.name, params, trigger="manual", actor=actor)
+        submitted = rt.submit(db.session, kind.name, params, trigger="manual", actor=actor)
     except FieldErrors as e:
         db.session.rollback()
         refused = "The schedule was not saved: " if form.get("schedule") else "The job was not started: "
@@ -161,17 +162,18 @@ def run_job():
         flash("The job could not be queued: the job queue (Redis) is not reachable. Check REDIS_URL and that "
               "the colcw worker is running, then try again.", "error")
         return redirect(url_for(".jobs"))
-    flash_submitted(run, f"Run #{run.id} queued: {run.description}.",
+    run = submitted.run
+    flash_submitted(submitted, f"Run #{run.id} queued: {run.description}.",
                     f"That job is already {run.status} as run #{run.id}; it was not queued again.")
     return redirect(url_for(".job_run", run_id=run.id))
 
 
-def flash_submitted(run: SyncRun, queued: str, duplicate: str) -> None:
+def flash_submitted(submitted: Submitted, queued: str, duplicate: str) -> None:
     """Say what became of a submitted run: queued, already queued or running, or recorded but not queued."""
-    if run.duplicate:
+    if submitted.duplicate:
         flash(duplicate, "error")
-    elif not run.enqueued:
-        flash(f"Run #{run.id} is recorded but not queued yet: {NOT_QUEUED}", "error")
+    elif not submitted.enqueued:
+        flash(f"Run #{submitted.run.id} is recorded but not queued yet: {NOT_QUEUED}", "error")
     else:
         flash(queued, "success")
 

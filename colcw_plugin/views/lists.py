@@ -120,8 +120,8 @@ def bulk_action(list_name: str, action: str, ids: list[int], back: str) -> dict 
     if feature is None or action != "colcw-export":
         return None
     try:
-        run = runtime().submit(db.session, feature.kind, {feature.ids_param: ids, "selected": True},
-                               trigger="manual", actor=current_actor())
+        submitted = runtime().submit(db.session, feature.kind, {feature.ids_param: ids, "selected": True},
+                                     trigger="manual", actor=current_actor())
     except RedisError:
         db.session.rollback()
         return {"redirect": back, "category": "error",
@@ -129,7 +129,8 @@ def bulk_action(list_name: str, action: str, ids: list[int], back: str) -> dict 
                            "a minute; if it persists, ask an admin to check the colcw workers."}
     one, many = feature.noun
     what = f"{len(ids)} {one if len(ids) == 1 else many}"
-    message = (f"That export is already {run.status} as run #{run.id}." if run.duplicate
+    run = submitted.run
+    message = (f"That export is already {run.status} as run #{run.id}." if submitted.duplicate
                else f"Exporting {what} to ConnectWise as run #{run.id}.")
     sep = "&" if "?" in back else "?"
     return {"redirect": f"{back}{sep}{RUN_PARAM}={run.id}", "message": message, "category": "success"}

@@ -99,7 +99,7 @@ def retry_run(run_id: int):
         db.session.rollback()
         flash("The retry could not be queued: the job queue (Redis) is not reachable.", "error")
         return redirect(url_for(".job_run", run_id=run.id))
-    flash_submitted(new, f"Run #{new.id} queued: retrying the failed records of run #{run.id}.",
+    flash_submitted(retried.submitted, f"Run #{new.id} queued: retrying the failed records of run #{run.id}.",
                     f"A retry of these records is already {new.status} as run #{new.id}.")
     return redirect(url_for(".job_run", run_id=new.id))
 
@@ -131,17 +131,17 @@ def cancel_run(run_id: int):
 @admin_required
 def resume_run(run_id: int):
     try:
-        run = recovery.resume(db.session, runtime().queue, _run(run_id).id, actor=current_actor())
+        resumed = recovery.resume(db.session, runtime().queue, _run(run_id).id, actor=current_actor())
     except ValueError as e:
         flash(str(e), "error")
     except RedisError:
         db.session.rollback()
         flash("The run could not be queued: the job queue (Redis) is not reachable.", "error")
     else:
-        if run.duplicate:
-            flash(f"Run #{run.id} was not resumed: the same job is already queued or running.", "error")
+        if resumed.duplicate:
+            flash(f"Run #{resumed.run.id} was not resumed: the same job is already queued or running.", "error")
         else:
-            flash(f"Run #{run.id} resumed: records already done are skipped.", "success")
+            flash(f"Run #{resumed.run.id} resumed: records already done are skipped.", "success")
     return redirect(url_for(".job_run", run_id=run_id))
 
 

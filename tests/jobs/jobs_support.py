@@ -115,7 +115,7 @@ def failed_run(drain_queue, account: str, actor: dict):
     from host_stub.extensions import db
 
     customer = services.save_customer({"account_number": account, "name": f"Nowhere {account}", "state": "ZZ"})
-    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}, actor=actor)
+    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}, actor=actor).run
     drain_queue()
     db.session.expire_all()
     run = db.session.get(SyncRun, run.id)

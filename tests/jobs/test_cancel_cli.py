@@ -32,7 +32,7 @@ def _fresh(run_id: int) -> SyncRun:
 
 
 def test_a_queued_run_is_cancelled_at_once(app, jobs_app):
-    run = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN).run
     assert runtime().queue.rq.count == 1
     result = _cancel(app, str(run.id), "--by", "ops@demo.example")
     assert result.exit_code == 0, result.output
@@ -43,7 +43,7 @@ def test_a_queued_run_is_cancelled_at_once(app, jobs_app):
 
 
 def test_a_running_run_is_asked_to_stop(app, jobs_app):
-    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN).run
     runtime().queue.withdraw(run)
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
         status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=1, total=5, done=2))
@@ -64,7 +64,7 @@ def test_a_running_run_is_asked_to_stop(app, jobs_app):
 
 
 def test_without_by_the_command_line_credits_the_operating_system_user(app, jobs_app):
-    run = runtime().submit(db.session, "test_count", {"n": 3, "sleep": 1}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 3, "sleep": 1}, actor=ADMIN).run
     result = _cancel(app, str(run.id), user="root")
     assert result.exit_code == 0, result.output
     assert result.output == f"Run #{run.id} cancelled. Cancelled by command line (root) before it started.\n"
@@ -153,7 +153,7 @@ def test_wait_says_how_the_run_ended_once_it_stopped(app, jobs_app):
 
 
 def test_wait_gives_up_after_its_timeout_with_exit_status_one(app, jobs_app):
-    run = runtime().submit(db.session, "test_count", {"n": 7}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 7}, actor=ADMIN).run
     runtime().queue.withdraw(run)
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
         status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=1, total=7, done=1))

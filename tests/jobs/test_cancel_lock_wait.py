@@ -151,7 +151,7 @@ def test_an_export_waiting_for_another_exports_customers_is_cancelled_within_sec
     ids = _customers(cw_client, 3)
     with exclusive.customers_locked(db.session, ids[1:2], wait_seconds=0):  # another export holds one of them
         db.session.rollback()
-        run_id = runtime().submit(db.session, "customer_export", {"all": True}, actor=ADMIN).id
+        run_id = runtime().submit(db.session, "customer_export", {"all": True}, actor=ADMIN).run.id
         processes.start(["colcw", "worker"], worker_env(jobs_app))
         wait_until(lambda: "Waiting for another export" in (fresh(run_id).waiting_reason or ""), timeout=60,
                    message="the run to wait for the held customer")
@@ -182,7 +182,7 @@ def test_a_safety_net_pass_waiting_for_the_live_update_lock_is_cancelled_within_
         jobs_app, connected, redis_conn, processes):
     # Another pass holds the live-update lock (its wait is half an hour).
     with advisory_lock(db.engine, lock_key("colcw-inbound"), "busy", wait_seconds=0):
-        run_id = runtime().submit(db.session, "cw_reconcile", {"mode": "changes"}, actor=ADMIN).id
+        run_id = runtime().submit(db.session, "cw_reconcile", {"mode": "changes"}, actor=ADMIN).run.id
         processes.start(["colcw", "worker"], worker_env(jobs_app))
         wait_until(lambda: fresh(run_id).status == "running", timeout=60, message="the pass to start")
         time.sleep(1.5)  # it waits for the lock now

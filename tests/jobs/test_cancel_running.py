@@ -58,7 +58,7 @@ def test_an_import_cancelled_while_running_stops_between_pages_and_keeps_whole_p
         jobs_app, connected, redis_conn, processes):
     connected.generate(companies=6000, contacts_per_company=2)
     connected.add_fault(latency_ms=1500, method="GET", path="company/companies$")  # a page at a time, slowly
-    run_id = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor=ADMIN).run.id
     processes.start(["colcw", "worker"], worker_env(jobs_app))
     wait_until(lambda: fresh(run_id).done >= 1000, timeout=90, message="the first page of companies to be saved")
 
@@ -108,7 +108,7 @@ def test_an_export_cancelled_while_running_leaves_no_company_half_written_and_th
         jobs_app, connected, cw_client, redis_conn, processes):
     ids = _customers(cw_client, 40)
     connected.add_fault(latency_ms=300, method="POST", path="company/companies$")
-    run_id = runtime().submit(db.session, "customer_export", {"all": True}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "customer_export", {"all": True}, actor=ADMIN).run.id
     processes.start(["colcw", "worker"], worker_env(jobs_app))
     wait_until(lambda: fresh(run_id).done >= 4, timeout=60, message="a few customers to be exported")
     recovery.cancel(db.session, runtime().queue, run_id, actor=ADMIN)
@@ -146,7 +146,7 @@ def test_a_run_sleeping_out_a_long_retry_after_stops_within_seconds(jobs_app, co
                                                                     processes):
     _customers(cw_client, 3)
     connected.add_fault(status=429, retry_after=60, method="POST", path="company/companies$")
-    run_id = runtime().submit(db.session, "customer_export", {"all": True}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "customer_export", {"all": True}, actor=ADMIN).run.id
     processes.start(["colcw", "worker"], worker_env(jobs_app))
     wait_until(lambda: "trying the request again in 60 s" in fresh(run_id).waiting_reason, timeout=60,
                message="the run to sleep out ConnectWise's Retry-After")
@@ -171,7 +171,7 @@ def test_a_run_sleeping_out_a_long_retry_after_stops_within_seconds(jobs_app, co
 
 def test_a_run_whose_worker_died_while_stopping_ends_cancelled_not_resumed(jobs_app, redis_conn, processes):
     run_id = runtime().submit(db.session, "test_count", {"n": 5, "stall_at": 3, "stall_seconds": 120},
-                              actor=ADMIN).id
+                              actor=ADMIN).run.id
     worker = processes.start(["colcw", "worker"], worker_env(jobs_app, COLCW_LIVENESS_SECONDS=1))
     wait_until(lambda: fresh(run_id).done == 2, message="the worker to finish 2 of 5 items")
     assert recovery.cancel(db.session, runtime().queue, run_id, actor=ADMIN).status == "cancelling"

@@ -25,7 +25,7 @@ OTHER_ADMIN = {"id": None, "email": "ops@demo.example", "role": "admin"}
 
 def _running_run(**values) -> int:
     """A run a worker is working on (as its claim and start left it)."""
-    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN).run
     runtime().queue.withdraw(run)  # no worker here: the test says what the worker did
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
         status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=1, total=5, done=2, **values))
@@ -84,7 +84,7 @@ def test_the_progress_bar_says_when_the_status_moved_on_since_the_page_showed_it
 @pytest.mark.browser
 def test_a_running_runs_page_drops_its_cancel_button_as_soon_as_another_admin_cancels_it(
         live_server, page, jobs_app):
-    run_id = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN).run.id
     runtime().queue.withdraw(db.session.get(SyncRun, run_id))
     browser_sign_in(page, live_server.url, "admin@demo.example")
     page.goto(f"{live_server.url}{JOBS}/runs/{run_id}")
@@ -121,7 +121,7 @@ def test_an_admin_cancels_a_running_import_on_its_page_and_sees_it_stop(
         live_server, page, jobs_app, connected, redis_conn, processes):
     connected.generate(companies=6000, contacts_per_company=1)
     connected.add_fault(latency_ms=2500, method="GET", path="company/companies$")
-    run_id = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor=ADMIN).run.id
     browser_sign_in(page, live_server.url, "admin@demo.example")
     page.goto(f"{live_server.url}{JOBS}/runs/{run_id}")
     assert page.locator(".colcw-progress-status").inner_text() == "Queued"

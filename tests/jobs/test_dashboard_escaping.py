@@ -27,7 +27,7 @@ def test_a_customer_named_with_markup_shows_as_text_on_the_dashboards_job_page(j
     db.session.execute(update(User).where(User.first_name == "Dana", User.last_name == "Default")
                        .values(last_name=MARKUP))
     customer = services.save_customer({"account_number": f"X{MARKUP}", "name": f"Acme {MARKUP}", "state": "ZZ"})
-    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN)
+    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN).run
     drain_queue()
     db.session.expire_all()
     run = db.session.execute(select(SyncRun).where(SyncRun.id == run.id)).scalar_one()

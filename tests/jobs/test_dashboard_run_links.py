@@ -107,7 +107,7 @@ def test_the_dashboards_rows_link_to_runs_and_requeue_shows_colcws_answer(jobs_a
     page.goto(f"{live_server.url}{RQ_PREFIX}/0/view/job/{failed_retry.rq_job_id}")
     assert page.locator("#colcw-job-run-link").get_attribute("href") == f"{JOBS}/runs/{retry}"
     second = runtime().submit(db.session, "customer_export", {"customer_ids": [run.params["customer_id"]]},
-                              trigger="retry", actor=ADMIN, retry_of_id=retry)  # as Retry on its page, meanwhile
+                              trigger="retry", actor=ADMIN, retry_of_id=retry).run  # as Retry on its page, meanwhile
     page.locator("#requeue-job-btn").click()
     answer.wait_for(state="visible")
     assert answer.get_attribute("data-status") == "error"

@@ -177,7 +177,7 @@ def _failed_run(drain_queue, account: str) -> SyncRun:
     failed registry."""
     customer = services.save_customer({"account_number": account, "name": f"Nowhere {account}", "state": "ZZ"})
     run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id},
-                           actor={"id": None, "email": "ops@demo.example", "role": "admin"})
+                           actor={"id": None, "email": "ops@demo.example", "role": "admin"}).run
     drain_queue()
     db.session.expire_all()
     return db.session.get(SyncRun, run.id)

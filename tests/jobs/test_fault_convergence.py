@@ -52,7 +52,7 @@ def test_exports_converge_under_faults_and_a_killed_worker_with_nothing_lost_or_
 
     ids = sorted(world.customers)
     customer_runs = [runtime().submit(db.session, "customer_export", {"customer_ids": ids[k::4], "selected": True},
-                                      actor=ADMIN).id for k in range(4)]
+                                      actor=ADMIN).run.id for k in range(4)]
     # Kill one worker (with its work horse) while it is in the middle of a run.
     wait_until(lambda: max(done(r) for r in customer_runs) >= 3, timeout=60,
                message="the customer exports to get going")
@@ -62,7 +62,7 @@ def test_exports_converge_under_faults_and_a_killed_worker_with_nothing_lost_or_
 
     docs = fault_world.documents_of(world)
     quote_runs = [runtime().submit(db.session, "quote_export", {"document_ids": docs[k::3], "selected": True},
-                                   actor=ADMIN).id for k in range(3)]
+                                   actor=ADMIN).run.id for k in range(3)]
     wait_until(lambda: ended(quote_runs), timeout=120, message="the quote exports to end")
     seconds = time.monotonic() - started
 

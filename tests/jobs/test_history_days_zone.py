@@ -24,7 +24,7 @@ LATE_EVENING = dt.datetime(2026, 7, 2, 3, 0)  # 2026-07-01 23:00 EDT
 
 
 def _run(at: dt.datetime) -> int:
-    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=OPS)
+    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=OPS).run
     runtime().queue.withdraw(run)
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
         status="succeeded", created_at=at, started_at=at, finished_at=at))

@@ -25,7 +25,7 @@ def fresh(run_id: int) -> SyncRun:
 def test_a_killed_worker_leaves_the_run_interrupted_and_resuming_completes_it_without_duplicates(
         jobs_app, redis_conn, processes, monkeypatch):
     tune_runtime(monkeypatch, jobs_app, auto_resumes=0)  # no automatic resume: a person resumes it
-    run_id = runtime().submit(db.session, "test_count", {"n": 6, "stall_at": 4, "stall_seconds": 120}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "test_count", {"n": 6, "stall_at": 4, "stall_seconds": 120}, actor=ADMIN).run.id
     env = worker_env(jobs_app, COLCW_LIVENESS_SECONDS=1)
     worker = processes.start(["colcw", "worker"], env)
     wait_until(lambda: fresh(run_id).done == 3, message="the worker to finish 3 of 6 items")
@@ -42,7 +42,7 @@ def test_a_killed_worker_leaves_the_run_interrupted_and_resuming_completes_it_wi
     assert "after 3 of 6 records" in interrupted.message and "Resume" in interrupted.message
 
     resumed = recovery.resume(db.session, runtime().queue, run_id, actor=ADMIN)
-    assert resumed.duplicate is False and resumed.status == "queued"
+    assert resumed.duplicate is False and resumed.enqueued is True and resumed.run.status == "queued"
     burst = processes.start(["colcw", "worker", "--burst"], env)
     assert burst.wait(timeout=60) == 0, burst.stdout.read()
 
@@ -56,7 +56,7 @@ def test_a_killed_worker_leaves_the_run_interrupted_and_resuming_completes_it_wi
 
 
 def test_a_run_whose_worker_died_is_resumed_without_a_person_and_finishes_once(jobs_app, redis_conn, processes):
-    run_id = runtime().submit(db.session, "test_count", {"n": 5, "stall_at": 3, "stall_seconds": 120}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "test_count", {"n": 5, "stall_at": 3, "stall_seconds": 120}, actor=ADMIN).run.id
     env = worker_env(jobs_app, COLCW_LIVENESS_SECONDS=1)
     worker = processes.start(["colcw", "worker"], env)
     wait_until(lambda: fresh(run_id).done == 2, message="the worker to finish 2 of 5 items")
@@ -80,7 +80,7 @@ def test_a_run_whose_worker_died_is_resumed_without_a_person_and_finishes_once(j
 
 
 def test_only_an_interrupted_run_can_be_resumed(jobs_app, drain_queue):
-    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN).run
     drain_queue()
     with pytest.raises(ValueError, match="only an interrupted run can be resumed"):
         recovery.resume(db.session, runtime().queue, run.id, actor=ADMIN)
@@ -90,7 +90,7 @@ def test_a_running_run_shows_its_connectwise_requests_as_it_goes(jobs_app, drain
     """A long run's page read 0 requests until the attempt ended (a rate-limited import looked idle)."""
     import colcw_test_kinds
 
-    run = runtime().submit(db.session, "test_count", {"n": 3, "ask": True}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 3, "ask": True}, actor=ADMIN).run
     drain_queue()
     seen = [int(x) for x in redis_conn.lrange(colcw_test_kinds.seen_key(run.id), 0, -1)]
     assert len(seen) == 3 and seen[0] >= 1 and seen == sorted(seen) and seen[2] - seen[0] == 2, seen

@@ -30,8 +30,9 @@ _DIFFERENT = itertools.count()
 def _run(status: str = "queued", **values) -> int:
     """A run as a worker left it (no worker here: the test says what it did); each one different work (the same
     work is not queued twice)."""
-    run = runtime().submit(db.session, "test_count", {"n": 5, "sleep": next(_DIFFERENT)}, actor=ADMIN)
-    assert not run.duplicate
+    submitted = runtime().submit(db.session, "test_count", {"n": 5, "sleep": next(_DIFFERENT)}, actor=ADMIN)
+    assert not submitted.duplicate
+    run = submitted.run
     if status != "queued":
         runtime().queue.withdraw(run)
         values = {"started_at": utcnow(), "heartbeat_at": utcnow(), "attempts": 1, "total": 5, "done": 2, **values}

@@ -26,11 +26,12 @@ def fresh(run_id: int) -> SyncRun:
 
 def test_a_queued_run_whose_job_was_lost_is_queued_again_by_the_next_submit_of_the_same_work(
         jobs_app, redis_conn, drain_queue):
-    first = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    first = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run
     lost_job = first.rq_job_id
     Job.fetch(lost_job, connection=redis_conn).delete()  # deleted in rq-dashboard, or Redis lost it
-    again = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
-    assert again.duplicate is True and again.id == first.id  # the same work: the same run ...
+    submitted = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    again = submitted.run
+    assert submitted.duplicate is True and again.id == first.id  # the same work: the same run ...
     assert again.rq_job_id != lost_job and again.rq_job_id.startswith(f"colcw-run-{first.id}-")  # ... with a job
     assert db.session.scalar(select(func.count(SyncRun.id))) == 1
     assert drain_queue() == 1
@@ -38,9 +39,9 @@ def test_a_queued_run_whose_job_was_lost_is_queued_again_by_the_next_submit_of_t
 
 
 def test_different_runs_never_share_a_job(jobs_app, redis_conn, drain_queue):
-    one = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    one = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN).run
     drain_queue()
-    two = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)  # the same work once more
+    two = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN).run  # the same work once more
     assert two.id != one.id and two.rq_job_id != one.rq_job_id
     assert Job.fetch(one.rq_job_id, connection=redis_conn).args == (one.id,)  # the first run's job is its own
     drain_queue()
@@ -51,19 +52,19 @@ def test_different_runs_never_share_a_job(jobs_app, redis_conn, drain_queue):
 def test_without_a_scheduler_every_queued_run_starts_and_ends(jobs_app, redis_conn, processes):
     """Several submits, a duplicate, a transient failure retried after a delay, a resumed run and a run whose
     job was lost: one worker (with RQ's scheduler for delayed attempts), no ``colcw scheduler`` process."""
-    submitted = [runtime().submit(db.session, "test_count", {"n": n}, actor=ADMIN).id for n in (1, 2, 3)]
+    submitted = [runtime().submit(db.session, "test_count", {"n": n}, actor=ADMIN).run.id for n in (1, 2, 3)]
     duplicate = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
-    assert duplicate.duplicate and duplicate.id == submitted[1]
+    assert duplicate.duplicate and duplicate.run.id == submitted[1]
     flaky = runtime().submit(db.session, "test_count", {"n": 2, "fail": "transient", "transient_times": 1},
-                             actor=ADMIN).id
-    resumed = runtime().submit(db.session, "test_count", {"n": 4}, actor=ADMIN)
+                             actor=ADMIN).run.id
+    resumed = runtime().submit(db.session, "test_count", {"n": 4}, actor=ADMIN).run
     runtime().queue.withdraw(resumed)
     db.session.execute(SyncRun.__table__.update().where(SyncRun.id == resumed.id).values(status="interrupted"))
     db.session.commit()
     assert recovery.resume(db.session, runtime().queue, resumed.id, actor=ADMIN).duplicate is False
-    lost = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN)
+    lost = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN).run
     Job.fetch(lost.rq_job_id, connection=redis_conn).delete()
-    assert runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN).id == lost.id
+    assert runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN).run.id == lost.id
 
     env = worker_env(jobs_app, COLCW_RETRY_INTERVALS="1")
     processes.start(["colcw", "worker"], env)

@@ -171,8 +171,8 @@ def test_retry_of_a_runs_failed_records_queues_only_those_documents(admin_client
 
 def test_status_json_is_for_admins_and_for_the_rep_who_started_the_run(client, jobs_app):
     riley = db.session.execute(select(User).where(User.email == "riley@demo.example")).scalar_one()
-    mine = runtime().submit(db.session, "test_count", {"n": 1}, actor={"id": riley.id, "email": riley.email})
-    other = runtime().submit(db.session, "test_count", {"n": 2}, actor={"id": None, "email": "admin@demo.example"})
+    mine = runtime().submit(db.session, "test_count", {"n": 1}, actor={"id": riley.id, "email": riley.email}).run
+    other = runtime().submit(db.session, "test_count", {"n": 2}, actor={"id": None, "email": "admin@demo.example"}).run
     sign_in(client, "riley@demo.example")
     data = client.get(f"/colcw/runs/{mine.id}/status.json").get_json()
     assert data["status"] == "queued" and data["percent"] == 0 and "log_url" not in data
@@ -211,7 +211,7 @@ def test_when_redis_is_down_run_now_says_so_and_records_nothing(admin_client, jo
 
 
 def test_an_admin_cancels_a_queued_run_from_its_page(admin_client, jobs_app):
-    run = runtime().submit(db.session, "test_count", {"n": 2}, actor={"id": None, "email": "admin@demo.example"})
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor={"id": None, "email": "admin@demo.example"}).run
     url = f"{JOBS}/runs/{run.id}"
     assert 'id="cancel-run"' in admin_client.get(url).get_data(as_text=True)
     resp = post(admin_client, f"{url}/cancel", {}, page=url)
@@ -247,7 +247,7 @@ def test_the_jobs_pages_say_when_no_worker_or_scheduler_is_running(admin_client,
     # The commands as they are typed for this app ("flask colcw worker" alone finds no app).
     assert no_worker in page and no_scheduler in page
     assert "“flask --app host_stub colcw worker”" in page and "“flask --app host_stub colcw scheduler”" in page
-    run = runtime().submit(db.session, "quote_export", {"document_id": 1}, actor={"name": "admin"})
+    run = runtime().submit(db.session, "quote_export", {"document_id": 1}, actor={"name": "admin"}).run
     assert no_worker in admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)  # queued: said there too
     # The queued run's progress bar (what a rep's page polls) says why it does not start, too.
     bar = admin_client.get(f"/colcw/runs/{run.id}/progress").get_data(as_text=True)
@@ -287,7 +287,7 @@ def test_the_jobs_pages_say_when_no_worker_or_scheduler_is_running(admin_client,
 def test_a_reps_queued_run_without_a_worker_sends_the_rep_to_an_admin(rep_client, app, redis_conn):
     riley = db.session.execute(select(User).where(User.email == "riley@demo.example")).scalar_one()
     run = runtime().submit(db.session, "quote_export", {"document_id": 1},
-                           actor={"id": riley.id, "email": riley.email, "name": riley.name, "role": "rep"})
+                           actor={"id": riley.id, "email": riley.email, "name": riley.name, "role": "rep"}).run
     bar = html.unescape(rep_client.get(f"/colcw/runs/{run.id}/progress").get_data(as_text=True))
     assert "Queued: no colcw worker is running to start it: ask an admin to start one." in bar
     assert "flask" not in bar
@@ -309,7 +309,7 @@ def test_each_jobs_schedule_name_suggests_a_name_for_that_job(admin_client):
 
 
 def test_a_history_page_past_the_last_shows_the_last_not_no_runs(admin_client, app, redis_conn):
-    runs = [runtime().submit(db.session, "quote_export", {"document_id": 1}, actor={"name": "admin"}).id
+    runs = [runtime().submit(db.session, "quote_export", {"document_id": 1}, actor={"name": "admin"}).run.id
             for _ in range(3)]
     page = html.unescape(admin_client.get(f"{JOBS}?tab=history&page=99").get_data(as_text=True))
     assert "No runs match." not in page

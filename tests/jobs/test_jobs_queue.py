@@ -27,8 +27,9 @@ def items(run_id: int) -> list[int]:
 
 
 def test_submitted_run_is_recorded_before_it_runs_and_the_job_gets_only_its_id(jobs_app, redis_conn, drain_queue):
-    run = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN)
-    assert run.duplicate is False
+    submitted = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN)
+    assert submitted.duplicate is False and submitted.enqueued is True
+    run = submitted.run
     assert db.session.get(SyncRun, run.id).status == "queued"  # committed before any worker saw it
     job = Job.fetch(run.rq_job_id, connection=redis_conn)
     assert job.args == (run.id,) and job.kwargs == {}
@@ -45,25 +46,26 @@ def test_submitted_run_is_recorded_before_it_runs_and_the_job_gets_only_its_id(j
 
 
 def test_the_same_job_is_not_queued_twice_while_one_is_pending(jobs_app, redis_conn, drain_queue):
-    first = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    first = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run
     again = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
     other = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN)
-    assert again.duplicate is True and again.id == first.id
-    assert other.duplicate is False and other.id != first.id
+    assert again.duplicate is True and again.enqueued is True and again.run.id == first.id
+    assert other.duplicate is False and other.run.id != first.id
     assert db.session.scalar(select(func.count(SyncRun.id))) == 2
     assert runtime().queue.rq.count == 2
 
     assert drain_queue() == 2
     # Finished: the same job may run again, as a new run.
-    third = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
-    assert third.duplicate is False and third.id not in (first.id, other.id)
+    submitted = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    third = submitted.run
+    assert submitted.duplicate is False and third.id not in (first.id, other.run.id)
     drain_queue()
     db.session.expire_all()
     assert db.session.get(SyncRun, third.id).status == "succeeded"
 
 
 def test_a_transient_failure_is_retried_with_the_same_run_until_it_succeeds(jobs_app, redis_conn, drain_queue):
-    run = runtime().submit(db.session, "test_count", {"n": 2, "fail": "transient", "transient_times": 2}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2, "fail": "transient", "transient_times": 2}, actor=ADMIN).run
     assert drain_queue() == 3  # two 503s, then the third attempt works
     db.session.expire_all()
     done = db.session.get(SyncRun, run.id)
@@ -72,7 +74,7 @@ def test_a_transient_failure_is_retried_with_the_same_run_until_it_succeeds(jobs
 
 
 def test_transient_failures_beyond_the_retries_fail_the_run_with_the_reason(jobs_app, redis_conn, drain_queue):
-    run = runtime().submit(db.session, "test_count", {"n": 2, "fail": "transient"}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2, "fail": "transient"}, actor=ADMIN).run
     assert drain_queue() == 3  # the first attempt and two retries (COLCW_RETRY_INTERVALS has two)
     db.session.expire_all()
     failed = db.session.get(SyncRun, run.id)
@@ -84,7 +86,7 @@ def test_transient_failures_beyond_the_retries_fail_the_run_with_the_reason(jobs
 
 
 def test_a_permanent_error_is_not_retried(jobs_app, redis_conn, drain_queue):
-    run = runtime().submit(db.session, "test_count", {"n": 2, "fail": "permanent"}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2, "fail": "permanent"}, actor=ADMIN).run
     assert drain_queue() == 1  # retries are configured, and not used
     assert int(redis_conn.get(attempts_key(run.id))) == 1
     job = Job.fetch(run.rq_job_id, connection=redis_conn)
@@ -96,14 +98,14 @@ def test_a_permanent_error_is_not_retried(jobs_app, redis_conn, drain_queue):
 
 
 def test_a_job_delivered_twice_runs_once(jobs_app, redis_conn, drain_queue):
-    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run
     drain_queue()
     assert "nothing to do" in run_job(run.id)  # a stray second delivery of a finished run
     assert redis_conn.llen(effects_key(run.id)) == 2
 
 
 def test_run_status_reports_progress_and_the_final_result(jobs_app, drain_queue):
-    working = runtime().submit(db.session, "test_count", {"n": 8}, actor=ADMIN)
+    working = runtime().submit(db.session, "test_count", {"n": 8}, actor=ADMIN).run
     queued = history.run_status(db.session, runtime().kinds, working.id)
     assert queued["status"] == "queued" and queued["percent"] == 0 and queued["final"] is False
     db.session.execute(SyncRun.__table__.update().where(SyncRun.id == working.id).values(
@@ -111,7 +113,7 @@ def test_run_status_reports_progress_and_the_final_result(jobs_app, drain_queue)
     db.session.commit()
     assert history.run_status(db.session, runtime().kinds, working.id)["percent"] == 25
 
-    run = runtime().submit(db.session, "test_count", {"n": 4}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 4}, actor=ADMIN).run
     drain_queue()
     final = history.run_status(db.session, runtime().kinds, run.id)
     assert final == final | {"status": "succeeded", "final": True, "done": 4, "total": 4, "percent": 100,
@@ -121,7 +123,7 @@ def test_run_status_reports_progress_and_the_final_result(jobs_app, drain_queue)
 
 
 def test_a_queued_run_lost_by_redis_is_enqueued_again(jobs_app, redis_conn, drain_queue):
-    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run
     redis_conn.flushdb()  # Redis restarted without persistence
     assert recovery.requeue_lost(db.session, runtime().queue, older_than_seconds=0) == [run.id]
     assert recovery.requeue_lost(db.session, runtime().queue, older_than_seconds=0) == []  # now it is queued again
@@ -131,11 +133,11 @@ def test_a_queued_run_lost_by_redis_is_enqueued_again(jobs_app, redis_conn, drai
 
 
 def test_history_older_than_the_retention_is_purged_and_active_runs_are_kept(jobs_app, redis_conn, drain_queue):
-    old = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).id
+    old = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run.id
     drain_queue()
-    recent = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    recent = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN).run
     drain_queue()
-    stuck = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN)  # still queued
+    stuck = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN).run  # still queued
     long_ago = utcnow() - dt.timedelta(days=91)
     db.session.execute(SyncRun.__table__.update().where(SyncRun.id.in_([old, stuck.id]))
                        .values(created_at=long_ago))
@@ -165,9 +167,9 @@ def test_a_run_recorded_when_redis_fails_before_the_enqueue_is_kept_and_queued_o
         raise redis.ConnectionError("Connection refused")
 
     monkeypatch.setattr(queue, "enqueue", redis_dies)
-    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
-    assert run.enqueued is False and run.duplicate is False
-    run_id = run.id
+    submitted = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    assert submitted.enqueued is False and submitted.duplicate is False
+    run_id = submitted.run.id
     db.session.expire_all()
     kept = db.session.get(SyncRun, run_id)
     assert kept.status == "queued" and "Not queued yet" in kept.message  # recorded, and says why it waits
@@ -186,9 +188,9 @@ def test_a_run_recorded_when_redis_fails_before_the_enqueue_is_kept_and_queued_o
 
 
 def test_the_scheduler_housekeeping_marks_dead_runs_interrupted_and_purges_old_history(jobs_app, redis_conn):
-    dead = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).id
+    dead = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run.id
     runtime().queue.rq.empty()
-    old = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN).id
+    old = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN).run.id
     long_ago = utcnow() - dt.timedelta(days=91)
     db.session.execute(SyncRun.__table__.update().where(SyncRun.id == dead).values(
         status="running", heartbeat_at=long_ago))  # its worker died long ago and RQ holds nothing
@@ -206,7 +208,7 @@ def test_the_scheduler_housekeeping_marks_dead_runs_interrupted_and_purges_old_h
 
 
 def test_cancelling_a_queued_run_keeps_it_from_running_and_from_being_queued_again(jobs_app, redis_conn, drain_queue):
-    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run
     cancelled = recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
     assert cancelled.status == "cancelled" and "Cancelled by admin@demo.example" in cancelled.message
     assert runtime().queue.rq.count == 0
@@ -217,13 +219,13 @@ def test_cancelling_a_queued_run_keeps_it_from_running_and_from_being_queued_aga
     with pytest.raises(ValueError, match="only a queued, running, waiting or interrupted run can be cancelled"):
         recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
     again = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)  # the same job may be queued anew
-    assert again.duplicate is False and again.id != run.id
+    assert again.duplicate is False and again.run.id != run.id
 
 
 def test_a_cancelled_run_picked_up_in_the_foreground_stays_cancelled_and_does_nothing(jobs_app, redis_conn):
     """The command line and the pages run a run in their own process, without the queue's claim: the attempt's start
     is the compare-and-set then, so an admin's cancel that lands first wins there too."""
-    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run
     recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
     done = runtime().execute(db.session, run.id)
     assert done.status == "cancelled" and done.attempts == 0 and done.started_at is None, done.status
@@ -231,7 +233,7 @@ def test_a_cancelled_run_picked_up_in_the_foreground_stays_cancelled_and_does_no
 
 
 def test_a_finished_run_cannot_be_cancelled(jobs_app, drain_queue):
-    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN).run
     drain_queue()
     with pytest.raises(ValueError, match="is succeeded; only a queued, running, waiting or interrupted run"):
         recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)

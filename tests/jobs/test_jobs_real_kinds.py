@@ -30,7 +30,7 @@ def test_customer_export_job_creates_the_company_in_connectwise(connected, cw_cl
     db.session.commit()
     customer = services.save_customer({"account_number": "JOBS01", "name": "Jobs Test Dental", "state": "TX"},
                                       [{"first_name": "Ana", "last_name": "Lee", "is_default": True}])
-    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN)
+    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN).run
     drain_queue()
     assert finished(run.id).status == "succeeded", finished(run.id).message
     companies = connected.api("GET", "company/companies", params={"conditions": 'identifier="JOBS01"'}).json()
@@ -42,7 +42,7 @@ def test_customer_import_job_brings_the_company_into_channelonline(connected, re
                                                             "addressLine1": "2 Side St", "city": "Austin",
                                                             "state": "TX"})
     assert resp.status_code == 201, resp.text
-    run = runtime().submit(db.session, "customer_import", {"company": "IMPJOB"}, actor=ADMIN)
+    run = runtime().submit(db.session, "customer_import", {"company": "IMPJOB"}, actor=ADMIN).run
     drain_queue()
     assert finished(run.id).status == "succeeded", finished(run.id).message
     names = db.session.execute(select(Customer.name).where(Customer.name == "Imported By Job")).scalars().all()
@@ -52,7 +52,7 @@ def test_customer_import_job_brings_the_company_into_channelonline(connected, re
 def test_quote_export_job_creates_the_opportunity(connected, box, redis_conn, drain_queue):
     world = make_world(connected, box)
     doc = world.quote([line("OPT-7010", qty=2)], name="Jobs page export")
-    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=ADMIN)
+    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=ADMIN).run
     drain_queue()
     assert finished(run.id).status == "succeeded", finished(run.id).message
     opportunities = world.opportunities()

@@ -84,7 +84,7 @@ def test_a_cancel_taken_between_pages_still_stops_the_run(jobs_app):
 
 def _stopping_run(*, done: int, total: int, items: int = 0, selected: bool = False) -> int:
     """A run an admin asked to stop whose worker died (no job, an old heartbeat) after ``done`` of ``total``."""
-    run = runtime().submit(db.session, "test_count", {"n": total}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": total}, actor=ADMIN).run
     runtime().queue.withdraw(run)
     counts = {"created": done} if done else {}
     values = dict(status="running", started_at=utcnow(), heartbeat_at=utcnow() - dt.timedelta(minutes=5),
@@ -134,7 +134,7 @@ def test_a_stopping_run_whose_worker_died_part_way_still_ends_cancelled(jobs_app
 
 
 def test_an_interrupted_run_without_a_list_of_ids_cancelled_says_they_are_not_listed(jobs_app):
-    run = runtime().submit(db.session, "test_count", {"n": 3000}, actor=ADMIN)  # an import of all companies, say
+    run = runtime().submit(db.session, "test_count", {"n": 3000}, actor=ADMIN).run  # an import of all companies, say
     runtime().queue.withdraw(run)
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
         status="interrupted", started_at=utcnow(), attempts=1, total=3000, done=2, counts={"created": 2}))
@@ -150,7 +150,7 @@ def test_an_interrupted_run_without_a_list_of_ids_cancelled_says_they_are_not_li
 
 @pytest.mark.parametrize("resumes", [True, False], ids=["resumed", "given-up"])
 def test_an_interrupted_runs_message_separates_thousands(jobs_app, resumes):
-    run = runtime().submit(db.session, "test_count", {"n": 20026}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 20026}, actor=ADMIN).run
     runtime().queue.withdraw(run)
     limit = runtime().queue.settings.auto_resumes
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
@@ -167,7 +167,7 @@ def test_an_interrupted_runs_message_separates_thousands(jobs_app, resumes):
 @pytest.mark.parametrize(("auto_resumes", "nth"), [(0, "1st"), (1, "2nd"), (2, "3rd"), (3, "4th")])
 def test_a_run_interrupted_once_too_often_says_how_often_in_plain_english(jobs_app, monkeypatch, auto_resumes, nth):
     tune_runtime(monkeypatch, jobs_app, auto_resumes=auto_resumes)
-    run = runtime().submit(db.session, "test_count", {"n": 4}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 4}, actor=ADMIN).run
     runtime().queue.withdraw(run)
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
         status="running", started_at=utcnow(), heartbeat_at=utcnow() - dt.timedelta(minutes=5), attempts=1,

@@ -35,7 +35,7 @@ def _world() -> dict:
     set_link(db.session, "customer", customer.id, 901, cw_identifier="ZON01")
     get_link(db.session, "customer", customer.id).synced_at = AT
     run = runtime().submit(db.session, "test_count", {"n": 5},
-                           actor={"id": rep.id, "email": rep.email, "role": "rep"})
+                           actor={"id": rep.id, "email": rep.email, "role": "rep"}).run
     runtime().queue.withdraw(run)
     run.status, run.created_at, run.started_at, run.finished_at = "succeeded", AT, AT, AT
     run.message = "1 updated."

@@ -59,7 +59,7 @@ def test_requeue_of_a_run_retried_already_refuses_and_removes_the_stale_failed_j
     run = _failed_run(drain_queue, "ZZ2")
     # A retry made while its failed job stayed on the dashboard (as before this fix, or by the command line's submit).
     first = runtime().submit(db.session, "customer_export", {"customer_ids": [run.params["customer_id"]]},
-                             trigger="retry", actor=ADMIN, retry_of_id=run.id)
+                             trigger="retry", actor=ADMIN, retry_of_id=run.id).run
     queue = runtime().queue
     assert run.rq_job_id in queue.failed_job_ids()
     resp = admin_client.post(f"{RQ_PREFIX}/job/{run.rq_job_id}/requeue", headers={"X-CSRFToken": _token(admin_client)})
@@ -73,7 +73,7 @@ def test_requeue_of_a_run_retried_already_refuses_and_removes_the_stale_failed_j
     other = _failed_run(drain_queue, "ZZ3")
     first_job = db.session.get(SyncRun, first.id).rq_job_id
     stale = runtime().submit(db.session, "customer_export", {"customer_ids": [other.params["customer_id"]]},
-                             trigger="retry", actor=ADMIN, retry_of_id=other.id)
+                             trigger="retry", actor=ADMIN, retry_of_id=other.id).run
     drain_queue()
     resp = admin_client.post(f"{RQ_PREFIX}/requeue/{queue.name}", headers={"X-CSRFToken": _token(admin_client)})
     assert resp.status_code == 200, resp.get_json()
@@ -122,9 +122,9 @@ def test_a_run_resumed_after_its_work_horse_died_keeps_no_failed_job(jobs_app, d
                        {"id": run.id})
     db.session.commit()
     resumed = recovery.resume(db.session, rt.queue, run.id, actor=ADMIN)
-    assert not resumed.duplicate and resumed.rq_job_id != dead
+    assert not resumed.duplicate and resumed.run.rq_job_id != dead
     assert dead not in rt.queue.failed_job_ids()
-    assert resumed.rq_job_id in rt.queue.rq.job_ids
+    assert resumed.run.rq_job_id in rt.queue.rq.job_ids
 
 
 def _text(html: str, element_id: str) -> str | None:
@@ -149,7 +149,7 @@ def test_a_retried_run_links_to_its_retry_instead_of_offering_retry(jobs_app, ad
     # A run retried twice before runs were retried once (its history keeps both): "runs #50 and #51".
     drain_queue()
     later = runtime().submit(db.session, "customer_export", {"customer_ids": [run.params["customer_id"]]},
-                             trigger="retry", actor=ADMIN, retry_of_id=run.id)
+                             trigger="retry", actor=ADMIN, retry_of_id=run.id).run
     page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)
     assert _text(page, "run-retries") == f"runs #{retry} and #{later.id}"
     assert _text(page, "retried-as") == f"Go to its retry, run #{later.id}"

@@ -28,7 +28,7 @@ def _progress_url(page: str) -> str:
 
 
 def test_the_run_page_log_shows_what_a_running_run_recorded_and_only_the_log_is_fetched(admin_client, jobs_app):
-    run_id = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN).run.id
     runtime().queue.withdraw(db.session.get(SyncRun, run_id))  # no worker: the recorder below is the run
     recorder = RunRecorder(db.engine, run_id)
     recorder.start()
@@ -77,7 +77,7 @@ def test_a_reps_run_log_records_row_follows_the_run(rep_client, jobs_app):
 
     riley = db.session.execute(db.select(User).where(User.email == "riley@demo.example")).scalar_one()
     run_id = runtime().submit(db.session, "test_count", {"n": 3}, actor={"id": riley.id, "email": riley.email,
-                                                                         "role": "rep"}).id
+                                                                         "role": "rep"}).run.id
     runtime().queue.withdraw(db.session.get(SyncRun, run_id))
     recorder = RunRecorder(db.engine, run_id)
     recorder.start()
@@ -93,7 +93,7 @@ def test_a_reps_run_log_records_row_follows_the_run(rep_client, jobs_app):
 def test_the_log_links_each_customer_and_document_to_its_page(admin_client, jobs_app):
     """The fixes a log gives are on the record's page ("Export to ConnectWise on Blue Ridge Law Group's page"): its
     Record cell links there, for customers and documents; other records (contacts, lines) are named only."""
-    run_id = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN).run.id
     runtime().queue.withdraw(db.session.get(SyncRun, run_id))
     recorder = RunRecorder(db.engine, run_id)
     recorder.start()

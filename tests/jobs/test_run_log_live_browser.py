@@ -29,7 +29,7 @@ def _rows(page) -> list[str]:
 
 def test_the_log_of_a_running_run_shows_the_records_it_has_done_while_it_runs(request, live_server, page, jobs_app):
     # Six items; the worker holds the run inside the 4th for a while: three recorded, the run still running.
-    run_id = runtime().submit(db.session, "test_count", {"n": 6, "stall_at": 4, "stall_seconds": 6}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "test_count", {"n": 6, "stall_at": 4, "stall_seconds": 6}, actor=ADMIN).run.id
     browser_sign_in(page, live_server.url, "admin@demo.example")
     page.goto(f"{live_server.url}{JOBS}/runs/{run_id}?action=created")  # a filter of the log: it keeps it
     assert page.locator(".colcw-progress-status").inner_text() == "Queued"
@@ -62,7 +62,7 @@ def test_a_runs_page_is_not_reloaded_after_its_run_ends(live_server, page, jobs_
     """The progress bar's fresh copies carry no noscript refresh: htmx parses them with scripting off, so its meta
     was a live one, and the page reloaded itself 3 s after the last copy of the running run (losing what the person
     was doing on it)."""
-    run_id = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run.id
     runtime().queue.withdraw(db.session.get(SyncRun, run_id))  # no worker: the test says what it did
     _set(run_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=1, total=2)
     browser_sign_in(page, live_server.url, "admin@demo.example")

@@ -21,7 +21,7 @@ ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
 
 
 def _finished(**values) -> int:
-    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=ADMIN).run
     runtime().queue.withdraw(run)
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
         started_at=utcnow(), finished_at=utcnow(), attempts=1, **values))

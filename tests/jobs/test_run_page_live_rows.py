@@ -24,7 +24,7 @@ def _set(run_id: int, **values) -> None:
 
 @pytest.mark.browser
 def test_a_running_runs_page_counts_its_records_and_requests_as_it_goes(live_server, page, jobs_app):
-    run_id = runtime().submit(db.session, "test_count", {"n": 50}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "test_count", {"n": 50}, actor=ADMIN).run.id
     runtime().queue.withdraw(db.session.get(SyncRun, run_id))  # no worker: the test says what it did
     _set(run_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=1, total=50)
     browser_sign_in(page, live_server.url, "admin@demo.example")

@@ -97,7 +97,7 @@ def test_two_scheduler_processes_started_by_mistake_fire_a_due_schedule_once(job
 
 def test_a_period_is_skipped_with_a_note_while_the_same_job_is_still_queued(jobs_app):
     schedule = nightly()
-    queued = runtime().submit(db.session, "test_count", {"n": 2})
+    queued = runtime().submit(db.session, "test_count", {"n": 2}).run
     fired = scheduler.tick(db.session, runtime().queue, runtime().kinds, now=schedule.next_run_at)
     assert fired[0].run_id is None and fired[0].skipped_for == queued.id
     db.session.expire_all()

@@ -79,7 +79,7 @@ def test_every_sync_path_draws_on_the_tenant_budget_in_redis(app, connected, red
     key = tenant_key(settings.site_url, settings.company_id)
     customer = services.save_customer({"account_number": "RL1", "name": "Rate Limited", "state": "WA", "city": "Seattle"},
                                       [{"first_name": "Ann", "email": "ann@rl.example"}])
-    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id})
+    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}).run
     assert redis_conn.get(key) is None
     drain_queue()
     db.session.expire_all()

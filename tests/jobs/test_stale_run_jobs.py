@@ -108,7 +108,7 @@ def test_a_run_resumed_after_its_machine_died_leaves_no_ghost_job_in_rq(jobs_app
 
     tune_runtime(monkeypatch, jobs_app, auto_resumes=0)  # a person resumes it
     queue = runtime().queue
-    run_id = runtime().submit(db.session, "test_count", {"n": 4, "stall_at": 2, "stall_seconds": 120}, actor=ADMIN).id
+    run_id = runtime().submit(db.session, "test_count", {"n": 4, "stall_at": 2, "stall_seconds": 120}, actor=ADMIN).run.id
     env = worker_env(jobs_app, COLCW_LIVENESS_SECONDS=1)
     worker = processes.start(["colcw", "worker"], env)
     wait_until(lambda: _fresh(run_id).done == 1, message="the worker to finish 1 of 4 items")
@@ -149,7 +149,7 @@ def test_retrying_a_run_removes_its_dead_workers_started_job(jobs_app, drain_que
     rt = runtime()
     queue = rt.queue
     customer = services.save_customer({"account_number": "ZZ1", "name": "Nowhere ZZ1", "state": "ZZ"})
-    run = rt.submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN)
+    run = rt.submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN).run
     drain_queue()
     run = _fresh(run.id)
     assert run.status == "failed" and queue.failed_job_ids() == [run.rq_job_id]
@@ -180,7 +180,7 @@ def test_requeue_of_a_ghost_of_a_run_that_went_on_removes_it_and_says_so(jobs_ap
     from host_stub.extensions import db
 
     queue = runtime().queue
-    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN).run
     ghost = _failed(queue, new_job_id(run.id), run.id)
     token = csrf_from(admin_client.get("/admin/integration/connectwise/jobs").get_data(as_text=True))
 

@@ -30,7 +30,7 @@ IN_UTC = "Cancel requested by ops@demo.example at 2026-07-01 18:30:05 UTC: the r
 
 def _stopping_run() -> int:
     """A running run ops@ asked to stop at ASKED."""
-    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=OPS)
+    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=OPS).run
     runtime().queue.withdraw(run)
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
         status="running", created_at=REQUESTED, started_at=REQUESTED, heartbeat_at=REQUESTED, attempts=1, total=5,

@@ -62,7 +62,7 @@ def test_a_scheduled_run_started_late_says_when_it_was_due_in_the_pages_zone(adm
 
 def test_a_skipped_period_says_when_it_was_due_in_the_pages_zone(admin_client, jobs_app):
     schedule = _schedule()
-    queued = runtime().submit(db.session, "test_count", {"n": 2})
+    queued = runtime().submit(db.session, "test_count", {"n": 2}).run
     scheduler.tick(db.session, runtime().queue, runtime().kinds, now=DUE)
     stored = f"Skipped the run due 2026-07-01 18:00 UTC: run #{queued.id} of the same job was still queued."
     assert _fresh(Schedule, schedule.id).last_outcome == stored
@@ -75,7 +75,7 @@ def test_a_skipped_period_says_when_it_was_due_in_the_pages_zone(admin_client, j
 
 
 def test_an_import_of_what_changed_since_a_time_says_it_in_the_pages_zone(admin_client, jobs_app, drain_queue):
-    since = runtime().submit(db.session, "customer_import", {"mode": "changed", "since": DUE.isoformat()})
+    since = runtime().submit(db.session, "customer_import", {"mode": "changed", "since": DUE.isoformat()}).run
     assert since.description == "Import companies changed in ConnectWise since 2026-07-01 18:00 UTC"
     drain_queue()
     run = _fresh(SyncRun, since.id)
@@ -84,7 +84,7 @@ def test_an_import_of_what_changed_since_a_time_says_it_in_the_pages_zone(admin_
     # Without a time given, the import reads from its previous one's start (less an overlap), named in its description.
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(started_at=DUE + dt.timedelta(minutes=10)))
     db.session.commit()
-    following = runtime().submit(db.session, "customer_import", {"mode": "changed"})
+    following = runtime().submit(db.session, "customer_import", {"mode": "changed"}).run
     runtime().queue.withdraw(following)
     assert re.fullmatch(r"Import companies changed in ConnectWise since 2026-07-01 18:\d\d UTC", following.description)
 

@@ -95,7 +95,7 @@ def test_a_job_whose_run_a_later_attempt_took_over_leaves_it_alone(app, jobs_app
     import colcw_plugin.sync.jobs.queue as queue_module
 
     queue = runtime().queue
-    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN)
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run
     queue.withdraw(run)
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(rq_job_id="colcw-run-stale"))
     db.session.commit()

@@ -36,7 +36,7 @@ WAITING_UTC = (f"{REASON}; next try at 18:05:30 UTC (what still fails at 18:17 U
 
 
 def _run(status: str, **values) -> int:
-    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=OPS)
+    run = runtime().submit(db.session, "test_count", {"n": 5}, actor=OPS).run
     runtime().queue.withdraw(run)
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(**{
         "status": status, "created_at": STARTED, "started_at": STARTED, "heartbeat_at": STARTED, "attempts": 1,

@@ -46,7 +46,7 @@ from ...models import (
 )
 from .history import retry_params
 from .kinds import KindRegistry
-from .queue import NOT_QUEUED_MESSAGE, JobQueue, enqueue_existing, submit
+from .queue import NOT_QUEUED_MESSAGE, JobQueue, Submitted, enqueue_existing, submit
 from .recorder import RETRY_FIX, RunRecorder, close_cancelled, describe_recorder, with_note
 
 log = logging.getLogger(__name__)
@@ -167,8 +167,10 @@ def requeue_lost(session: Session, queue: JobQueue, *, older_than_seconds: float
     return requeued
 
 
-def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None) -> SyncRun:
-    """Re-enqueue an interrupted run (the same run; completed records are skipped)."""
+def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None) -> Submitted:
+    """Re-enqueue an interrupted run (the same run; completed records are skipped). :class:`~.queue.Submitted`:
+    ``duplicate`` (and not ``enqueued``) when the same work is already queued, running or waiting: the run is left
+    interrupted. RedisError: not queued."""
     run = session.get(SyncRun, run_id)
     if run is None:
         raise LookupError(f"Run #{run_id} does not exist.")
@@ -177,21 +179,21 @@ def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
     run.status = RunStatus.QUEUED
     run.message = f"Resumed by {actor_label(actor)} after {run.done} records."
     run.waiting_reason = ""
-    run.duplicate = not enqueue_existing(session, queue, run)
-    if run.duplicate:
-        session.rollback()
-        run = session.get(SyncRun, run_id)
-        run.duplicate = True
-    return run
+    if enqueue_existing(session, queue, run):
+        return Submitted(run, duplicate=False, enqueued=True)
+    session.rollback()
+    return Submitted(session.get(SyncRun, run_id), duplicate=True, enqueued=False)
 
 
 @dataclass(frozen=True)
 class Retried:
-    """What :func:`retry` did: ``run`` is the retry, queued now (or the same work already active: ``run.duplicate``),
-    or the one made before when ``already`` (nothing was queued)."""
+    """What :func:`retry` did: ``run`` is the retry, queued now (``submitted`` says how: or the same work already
+    active, or recorded but not queued), or the one made before when ``already`` (nothing was queued, no
+    ``submitted``)."""
 
     run: SyncRun
     already: bool
+    submitted: Submitted | None = None
 
 
 def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *,
@@ -222,7 +224,7 @@ def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *
     new = submit(session, queue, kinds, run.kind, params, trigger="retry", actor=actor, retry_of_id=run_id)
     session.commit()  # releases the row (a duplicate found committed nothing)
     queue.remove_stale(run_id)
-    return Retried(new, already=False)
+    return Retried(new.run, already=False, submitted=new)
 
 
 def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None) -> SyncRun:
