@@ -17,7 +17,10 @@ rq-dashboard 0.9 has no authentication and no CSRF check of its own. Before any 
   (:func:`_requeue_runs`); a run is retried once: Requeue of a run that has a retry already removes its stale failed
   job and answers 409, naming the retry (Retry on its page removes its failed jobs itself). Requeue of an earlier
   attempt's job of a run that went on under another job (its worker died, and colcw resumed it) removes that job
-  and answers 409 (resuming removes such jobs itself: ``JobQueue.remove_stale``).
+  and answers 409 (resuming removes such jobs itself: ``JobQueue.remove_stale``). "Requeue all" does the same for
+  each failed job of a colcw run, and removes the ones it declines too (the run gone or not ended, no failed records
+  to redo): rq-dashboard, which requeues the failed jobs left after colcw's, would run them as they are, to find
+  nothing to do. Its answer names each.
 
 Its pages stay rq-dashboard's own (no fork of its templates or scripts): :func:`_dashboard_back_link` adds a bar at
 the top of each (back to colcw's admin; on a colcw job's page, a link to its run's page) and a small script at the
@@ -135,8 +138,8 @@ def _requeue_runs(endpoint: str, args: dict):
             answers = []
             for job_id in queue.failed_job_ids():
                 run_id = queue.run_of(job_id)
-                if run_id is not None:
-                    answers.append(_retry_job(queue, job_id, run_id))
+                if run_id is not None:  # declined, it goes too: rq-dashboard requeues every failed job left
+                    answers.append(_retry_job(queue, job_id, run_id, remove_declined=True))
             g.colcw_requeue_answers = answers  # told with rq-dashboard's answer (_tell_requeue_all)
     except RedisError:
         db.session.rollback()
@@ -153,7 +156,10 @@ class _Answer(NamedTuple):
     run_id: int | None
 
 
-def _retry_job(queue: JobQueue, job_id: str, run_id: int) -> _Answer:
+def _retry_job(queue: JobQueue, job_id: str, run_id: int, *, remove_declined: bool = False) -> _Answer:
+    """Requeue of the failed job ``job_id`` of run ``run_id``: the run's retry, or why none. A job that can only do
+    nothing goes (a ghost of a run that went on; a run retried already), and, with ``remove_declined`` ("Requeue
+    all", after which rq-dashboard requeues every failed job left as it is), so does every job it declines."""
     run = db.session.get(SyncRun, run_id)
     if run is not None and run.status not in ENDED_RUN_STATUSES and run.rq_job_id != job_id:
         # A dead attempt's job (its worker's machine died) that RQ failed after colcw had resumed the run under
@@ -163,11 +169,21 @@ def _retry_job(queue: JobQueue, job_id: str, run_id: int) -> _Answer:
                               f"{run.rq_job_id} and is {run.status}: this stale job is removed. Follow the run on its "
                               "page.", run_id)
     if run is None or run.status not in ENDED_RUN_STATUSES:
-        return _Answer(False, f"Job {job_id} belongs to run #{run_id}, which "
-                              f"{'no longer exists' if run is None else f'is {run.status}'}: there is nothing to "
-                              "requeue.", run.id if run is not None else None)
+        where = "no longer exists" if run is None else f"is {run.status}"
+        if remove_declined:
+            queue.delete_job(job_id)
+            why = " (requeued as it is, it would do nothing)." if run is None else ": follow the run on its page."
+            return _Answer(False, f"Job {job_id} belongs to run #{run_id}, which {where}: there is nothing to requeue, "
+                                  f"and the job is removed{why}", run.id if run is not None else None)
+        return _Answer(False, f"Job {job_id} belongs to run #{run_id}, which {where}: there is nothing to requeue.",
+                       run.id if run is not None else None)
     retried = submit_retry(run)
     if retried is None:
+        if remove_declined:
+            queue.delete_job(job_id)
+            return _Answer(False, f"Run #{run_id} has no failed records to retry: its failed job is removed "
+                                  "(requeued as it is, it would do nothing). See the run's page on the Synchronization "
+                                  "Jobs page.", run_id)
         return _Answer(False, f"Run #{run_id} has no failed records to retry: see its page on the Synchronization Jobs "
                               "page.", run_id)
     queue.delete_job(job_id)
@@ -234,7 +250,8 @@ def _dashboard_back_link(resp):
 
 def _tell_requeue_all(resp):
     """rq-dashboard answers "Requeue all" with how many jobs it requeued itself; colcw's retries of its failed runs
-    (:func:`_requeue_runs`) are told too, so that the dashboard shows them."""
+    (:func:`_requeue_runs`), and the jobs of its runs it removed instead, are told too, so that the dashboard shows
+    them."""
     answers = g.pop("colcw_requeue_answers", None)
     if request.endpoint == "rq_dashboard.requeue_all" and answers is not None and resp.is_json \
             and resp.status_code == 200:

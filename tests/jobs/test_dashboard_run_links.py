@@ -76,6 +76,58 @@ def test_requeue_all_tells_what_colcw_retried_and_what_else_it_requeued(jobs_app
     assert resp.get_json()["colcw_retried"] == 1
 
 
+def _failed_job_of(run_id: int, job_id: str):
+    """A failed job of colcw's for run ``run_id`` in RQ's failed registry, as a worker leaves one."""
+    queue = runtime().queue
+    job = queue.rq.enqueue("colcw_plugin.extension.run_job", run_id, job_id=job_id)
+    job.set_status("failed")
+    queue.rq.remove(job)
+    queue.rq.failed_job_registry.add(job, ttl=3600)
+    return job
+
+
+def test_requeue_all_removes_the_colcw_jobs_it_declines_so_rq_dashboard_does_not_run_them(jobs_app, admin_client,
+                                                                                         drain_queue):
+    """rq-dashboard requeues, as they are, the failed jobs left once colcw has retried its runs': a job colcw declined
+    to retry ran then, to find nothing to do. Declined, it is removed, and the answer says so."""
+    queue = runtime().queue
+    nothing = runtime().submit(db.session, "test_count", {"n": 2, "fail": "permanent"}, actor=ADMIN).run
+    other = queue.rq.enqueue("operator.truediv", 1, 0, job_id="colcw-test-fails")
+    drain_queue()
+    db.session.expire_all()
+    nothing = db.session.get(SyncRun, nothing.id)
+    assert nothing.status == "failed"  # its kind redoes nothing: no failed records to retry
+    gone_id = (db.session.execute(select(SyncRun.id).order_by(SyncRun.id.desc())).scalars().first() or 0) + 1000
+    gone = _failed_job_of(gone_id, f"colcw-run-{gone_id}-0000dead")  # its run was deleted
+    # Its work-horse died a moment ago: RQ failed its job; colcw has not noticed yet (it resumes the run then).
+    stopped = runtime().submit(db.session, "test_count", {"n": 3}, actor=ADMIN).run
+    queue.withdraw(stopped)
+    stopped.status = "running"
+    db.session.commit()
+    _failed_job_of(stopped.id, stopped.rq_job_id)
+    assert sorted(queue.failed_job_ids()) == sorted([nothing.rq_job_id, gone.id, stopped.rq_job_id, other.id])
+
+    resp = admin_client.post(f"{RQ_PREFIX}/requeue/{queue.name}", headers={"X-CSRFToken": _token(admin_client)})
+
+    assert resp.status_code == 200, resp.get_json()
+    message = resp.get_json()["message"]
+    assert (f"Run #{nothing.id} has no failed records to retry: its failed job is removed (requeued as it is, it "
+            "would do nothing). See the run's page on the Synchronization Jobs page.") in message
+    assert (f"Job {gone.id} belongs to run #{gone_id}, which no longer exists: there is nothing to requeue, and the "
+            "job is removed (requeued as it is, it would do nothing).") in message
+    assert (f"Job {stopped.rq_job_id} belongs to run #{stopped.id}, which is running: there is nothing to "
+            "requeue, and the job is removed: follow the run on its page.") in message
+    assert message.endswith("1 other failed job requeued.")
+    assert resp.get_json()["colcw_retried"] == 0
+    assert queue.rq.job_ids == [other.id]  # rq-dashboard requeued the other job only
+    assert queue.failed_job_ids() == []
+    assert queue.fetch(nothing.rq_job_id) is None and queue.fetch(gone.id) is None
+    db.session.expire_all()
+    assert db.session.execute(select(SyncRun.id).where(SyncRun.retry_of_id == nothing.id)).first() is None
+    assert db.session.get(SyncRun, nothing.id).status == "failed"
+    assert db.session.get(SyncRun, stopped.id).status == "running"
+
+
 @pytest.mark.browser
 def test_the_dashboards_rows_link_to_runs_and_requeue_shows_colcws_answer(jobs_app, live_server, page, drain_queue):
     queue = runtime().queue
