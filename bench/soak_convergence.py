@@ -113,13 +113,13 @@ def main() -> int:
             ids = sorted(world.customers)
             parts = 2 * args.workers
             customer_runs = [runtime().submit(db.session, "customer_export",
-                                              {"customer_ids": ids[k::parts], "selected": True}, actor=ADMIN).id
+                                              {"customer_ids": ids[k::parts], "selected": True}, actor=ADMIN).run.id
                              for k in range(parts)]
             converge(customer_runs)
             customers_done = time.monotonic() - started
             docs = fault_world.documents_of(world)
             quote_runs = [runtime().submit(db.session, "quote_export",
-                                           {"document_ids": docs[k::parts], "selected": True}, actor=ADMIN).id
+                                           {"document_ids": docs[k::parts], "selected": True}, actor=ADMIN).run.id
                           for k in range(parts)]
             converge(quote_runs)
             seconds = time.monotonic() - started

@@ -175,7 +175,7 @@ def live_updates_alert():
     live = get_live(db.session)
     if request.form.get("action") == "apply":
         run = runtime().submit(db.session, RECONCILE_KIND, {"mode": "deletions", "force": True}, trigger="manual",
-                               actor=current_actor())
+                               actor=current_actor()).run
         live = get_live(db.session)
         live.alert, live.alert_at, live.alert_run_id = "", None, None
         db.session.commit()

@@ -278,15 +278,15 @@ def start_document_export(doc_id: int):
     # held one while waiting for the lock's holder, which needs one, would exhaust the pool.
     db.session.commit()
     try:
-        run = runtime().submit(db.session, KIND, {"document_id": doc_id}, trigger="manual", actor=actor)
+        submitted = runtime().submit(db.session, KIND, {"document_id": doc_id}, trigger="manual", actor=actor)
     except RedisError:
         db.session.rollback()
         flash("The export could not be queued: the job queue (Redis) is not reachable. Try again in a minute; "
               "if it persists, ask an admin to check the colcw workers.", "error")
         return redirect(url_for("colcw.export_document", doc_id=doc_id))
-    if getattr(run, "duplicate", False):
-        flash(already_running(run, f"{doc.number} is already being exported to ConnectWise"), "info")
-    return redirect(url_for("colcw.export_document", doc_id=doc_id, run=run.id))
+    if submitted.duplicate:
+        flash(already_running(submitted.run, f"{doc.number} is already being exported to ConnectWise"), "info")
+    return redirect(url_for("colcw.export_document", doc_id=doc_id, run=submitted.run.id))
 
 
 @rep_bp.route("/documents/<int:doc_id>/export/status", methods=["GET"])

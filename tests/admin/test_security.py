@@ -197,7 +197,7 @@ def test_no_secret_in_the_rq_job_or_anything_in_redis(app, connected_demo, demo_
     db.session.add(customer)
     db.session.commit()
     run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id},
-                 actor={"id": 1, "name": "Alex Admin", "role": "admin", "email": "admin@demo.example"})
+                 actor={"id": 1, "name": "Alex Admin", "role": "admin", "email": "admin@demo.example"}).run
     assert drain_queue() >= 1
     db.session.expire_all()
     found = connected_demo.api("GET", "company/companies", params={"conditions": 'identifier="SECRET1"'}).json()

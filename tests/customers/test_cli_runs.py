@@ -111,7 +111,7 @@ def test_runs_list_counts_an_ended_run_without_a_total_as_the_pages_do(sync_read
     pages (SyncRun.count_text), never "0 / ?", which says a count is still coming."""
     from helpers import runtime
 
-    run = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor={"name": "ops"})
+    run = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor={"name": "ops"}).run
     runtime().queue.withdraw(run)
     run.status, run.total, run.done = "succeeded", 0, 0
     db.session.commit()
@@ -124,7 +124,7 @@ def test_runs_show_lists_a_runs_retries_as_its_page_does(sync_ready, app):
     from helpers import runtime
 
     def ended_run() -> SyncRun:  # (one still queued would be joined, not submitted again)
-        run = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor={"name": "ops"})
+        run = runtime().submit(db.session, "customer_import", {"mode": "all"}, actor={"name": "ops"}).run
         runtime().queue.withdraw(run)
         run.status = "failed"
         db.session.commit()

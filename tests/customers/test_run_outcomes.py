@@ -57,7 +57,7 @@ def test_what_still_fails_waits_with_its_reason_then_ends_not_attempted_and_retr
     submitted = runtime().submit(db.session, "customer_export", {"all": True}, actor=ADMIN)
     assert drain_queue() == 1
 
-    waiting = fresh(submitted.id)
+    waiting = fresh(submitted.run.id)
     assert waiting.status == "waiting" and waiting.attempts == 1
     assert waiting.done == 0 and waiting.total == 3
     assert "3 records waiting for ConnectWise (HTTP 503" in waiting.wait_text
@@ -77,7 +77,7 @@ def test_what_still_fails_waits_with_its_reason_then_ends_not_attempted_and_retr
     # and the attempts are spent, so the records end "not attempted", with why.
     assert runtime().queue.release_overdue(grace_seconds=-3600) == 1
     assert drain_queue() == 1
-    ended = fresh(submitted.id)
+    ended = fresh(submitted.run.id)
     assert ended.status == "failed" and ended.attempts == 2
     assert ended.done == ended.total == 3  # every record has its outcome
     left = items(ended, "customer")
@@ -112,7 +112,7 @@ def test_a_run_that_cannot_reach_connectwise_waits_as_a_whole_and_resumes_where_
     # Two creates in a row fail: no record-by-record retry (no 5 s pass), the run waits as a whole; the next
     # attempt (0 s later) finds ConnectWise answering and finishes, skipping nothing twice.
     assert drain_queue() == 2
-    done = fresh(submitted.id)
+    done = fresh(submitted.run.id)
     assert done.status == "succeeded", done.message
     assert done.attempts == 2 and done.done == done.total == 4
     assert [i.action for i in items(done, "customer")] == ["created"] * 4
@@ -127,7 +127,7 @@ def test_the_whole_run_waiting_says_connectwise_keeps_failing(sync_ready, monkey
     sync_ready.add_fault(status=503, method="POST", path="company/companies$")
     submitted = runtime().submit(db.session, "customer_export", {"all": True}, actor=ADMIN)
     drain_queue()
-    waiting = fresh(submitted.id)
+    waiting = fresh(submitted.run.id)
     assert waiting.status == "waiting"
     assert waiting.wait_text.startswith("ConnectWise keeps failing (HTTP 503")
     assert "the run waits as a whole" in waiting.wait_text

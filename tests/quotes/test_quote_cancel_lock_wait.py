@@ -29,7 +29,7 @@ def test_an_export_waiting_for_a_held_document_is_cancelled_within_seconds(world
     # another process exporting the document holds its lock
     release, holder = held_elsewhere(lambda: document_lock(engine, held_id))
     try:
-        run_id = runtime().submit(db.session, "quote_export", {"document_ids": [free.id, held_id]}, actor=ADMIN).id
+        run_id = runtime().submit(db.session, "quote_export", {"document_ids": [free.id, held_id]}, actor=ADMIN).run.id
         # (Its progress is written with its next record: the free document's outcome may not show yet.)
         wait_until(lambda: "Waiting for another export of" in fresh(run_id).waiting_reason, timeout=30,
                    message="the run to wait for the held document")

@@ -33,7 +33,7 @@ def test_an_export_waiting_for_the_name_of_a_gone_opportunity_is_cancelled_withi
     release, holder = held_elsewhere(lambda: name_lock(engine, company_id, "Gone deal"))
     try:
         run_id = runtime().submit(db.session, "quote_export", {"document_ids": [free.id, gone_doc.id]},
-                                  actor=ADMIN).id
+                                  actor=ADMIN).run.id
         wait_until(lambda: "Waiting for another export creating the opportunity \"Gone deal\"" in
                    fresh(run_id).waiting_reason, timeout=30, message="the run to wait for the name's lock")
         done = cancel_and_wait_for_end(run_id, ADMIN)

@@ -33,7 +33,7 @@ def test_an_export_waiting_for_connectwise_says_so_on_the_export_page_then_finis
     tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=(0.5,))
     doc = world.quote([line("OPT-7010")], name="Patient")
     connected.add_fault(status=503, method="POST", path="sales/opportunities$", count=1)
-    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=RILEY)
+    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=RILEY).run
     assert drain_queue() == 1  # one attempt; the next is due in half a second (RQ's scheduler moves it)
     waiting = fresh(run.id)
     assert waiting.status == "waiting" and waiting.done == 0 and items(waiting) == []
@@ -72,7 +72,7 @@ def test_an_export_waiting_for_another_export_of_the_document_says_so(world, con
     holder = threading.Thread(target=other_export, daemon=True)
     holder.start()
     assert held.wait(10)
-    run = runtime().submit(db.session, "quote_export", {"document_id": doc_id}, actor=RILEY)
+    run = runtime().submit(db.session, "quote_export", {"document_id": doc_id}, actor=RILEY).run
     try:
         wait_until(lambda: "Waiting for another export of" in fresh(run.id).waiting_reason, timeout=20,
                    message="the run to say what it waits for")
@@ -92,7 +92,7 @@ def test_an_export_given_up_on_for_a_transient_failure_says_nothing_needs_fixing
     tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=())
     doc = world.quote([line("OPT-7010")], name="Unlucky")
     connected.add_fault(status=503, method="POST", path="sales/opportunities$")
-    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=RILEY)
+    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=RILEY).run
     drain_queue()
     connected.clear_faults()
     assert fresh(run.id).status == "failed" and world.opportunities() == []
@@ -110,7 +110,7 @@ def test_an_export_cancelled_while_it_waited_says_it_was_cancelled_not_that_conn
     tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=(600,))
     doc = world.quote([line("OPT-7010")], name="Cancelled while waiting")
     connected.add_fault(status=503, method="POST", path="sales/opportunities$")
-    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=RILEY)
+    run = runtime().submit(db.session, "quote_export", {"document_id": doc.id}, actor=RILEY).run
     assert drain_queue() == 1
     assert fresh(run.id).status == "waiting"
     cancel(db.session, runtime().queue, run.id, actor={"email": "admin@demo.example", "role": "admin"})

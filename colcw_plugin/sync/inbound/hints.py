@@ -112,7 +112,7 @@ def ensure_run(session: Session, queue: JobQueue, kinds: KindRegistry) -> SyncRu
             session.rollback()
             return None
         return submit(session, queue, kinds, LIVE_KIND, {"wave": uuid.uuid4().hex[:16]}, trigger="event",
-                      actor=LIVE_ACTOR, record_when_queue_down=True)
+                      actor=LIVE_ACTOR, record_when_queue_down=True).run
 
 
 def pending_count(session: Session) -> int:

@@ -328,14 +328,6 @@ class Submitted:
     duplicate: bool
     enqueued: bool
 
-    def __getattr__(self, name: str):
-        # Transitional, until every caller takes ``.run``: the callers outside the job queue's files that read the
-        # run's attributes from what ``submit`` answers (views/documents.py, views/connection.py, sync/quotes/won.py
-        # and sync/inbound/hints.py through sync/inbound/switch.py, some tests) read them from the run.
-        if name.startswith("_") or name == "run":
-            raise AttributeError(name)
-        return getattr(self.run, name)
-
 
 def submit(session: Session, queue: JobQueue, kinds: KindRegistry, kind: str, params: dict, *,
            trigger: str = "manual", actor: dict | None = None, schedule_id: int | None = None,

@@ -35,7 +35,7 @@ def on_quote_converted(session: Session, queue: JobQueue, kinds: KindRegistry, q
     if get_link(session, DOCUMENT, quote["id"]) is None:
         return None  # never exported: nothing to update in ConnectWise
     return submit(session, queue, kinds, KIND, {"document_id": order["id"]}, trigger="event", actor=actor,
-                  record_when_queue_down=True)
+                  record_when_queue_down=True).run
 
 
 def open_quotes_feeding(session: Session, opportunity_id: int, exclude: set[int]) -> list[Document]:
