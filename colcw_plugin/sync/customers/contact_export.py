@@ -43,27 +43,6 @@ if TYPE_CHECKING:
 LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
 
 
-def as_held(values: Mapping[str, Any], theirs: Mapping[str, Any] | None, states: StateList,
-            table: MappingTable) -> dict[str, Any]:
-    """Mapped host ``values`` as ConnectWise holds them once sent: what an export compares with ConnectWise's record
-    and the link's last agreement, and what it records as the new agreement (``Link.synced_values``, which live
-    updates and imports compare with ConnectWise's values). A state is held as its identifier ("Nova Scotia" and
-    "ns" are both "NS"); a reference ConnectWise resolves by name (the country, the site) as ConnectWise spells it
-    (``theirs``: its record as host values) when it names the same one. Recording the rep's own spelling made the
-    next export see ConnectWise's "NS" as a change made in ConnectWise since, and keep it over the rep's next edit."""
-    out = dict(values)
-    for rule in table.rules:
-        attr = rule.host_attr
-        if attr is None or attr not in out or not isinstance(out[attr], str):
-            continue
-        if rule.kind == "state":
-            out[attr] = states.identifier(out[attr]) or out[attr]
-        elif rule.kind in ("country", "site") and theirs is not None and isinstance(theirs.get(attr), str) \
-                and out[attr].casefold() == theirs[attr].casefold():
-            out[attr] = theirs[attr]
-    return out
-
-
 def changed_fields(table: MappingTable, diff: Mapping[str, Any], record: Mapping[str, Any] | None = None) -> str:
     """The fields a PATCH set changes as the host labels them (the mapping's rules, as imports and live updates name
     them: "Company Phone", not phoneNumber), in the rules' order. A contact's communication items are named by the
@@ -215,12 +194,12 @@ class ContactExporter:
                     record = matches[0]
                     chunk.contact_owner[record["id"]] = contact.id
                     note = "linked to the existing ConnectWise contact with the same e-mail"
-            held = as_held(values, None, self.states, CONTACT_TABLE)  # in ConnectWise's terms (a state's code)
+            held = M.as_held(values, None, self.states, CONTACT_TABLE)  # in ConnectWise's terms (a state's code)
             sent, agreed = held, held
             if self.cw_master and link is not None and record is not None:
                 theirs = M.contact_host_values(record, None)
                 theirs["is_default"] = values.get("is_default")  # the default contact is the company's choice
-                base = link.synced_values and as_held(link.synced_values, None, self.states, CONTACT_TABLE)
+                base = link.synced_values and M.as_held(link.synced_values, None, self.states, CONTACT_TABLE)
                 sent, agreed, kept = M.keep_master_changes(held, theirs, base)
                 if kept:
                     note = (f"{note + '; ' if note else ''}kept ConnectWise's {', '.join(LABELS.get(k, k) for k in kept)} (ConnectWise is the "

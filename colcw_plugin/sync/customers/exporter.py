@@ -39,7 +39,7 @@ from ..shared.locks import Busy, Stopped
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.states import StateList
 from . import exclusive
-from .contact_export import ContactExporter, Outcome, as_held, changed_fields, refused_fields, resolution_for
+from .contact_export import ContactExporter, Outcome, changed_fields, refused_fields, resolution_for
 from .export_pool import side_by_side
 from .export_reads import Chunk, export_scope, load_comm_types, read_chunk
 from .export_writes import ExportWrites
@@ -270,12 +270,12 @@ class CustomerExporter:
                 notes.append(f"linked to the existing ConnectWise company {record['identifier']} "
                              "(same Company ID)")
         # Compared and agreed on in ConnectWise's terms ("Nova Scotia" is "NS"): a later edit in the host is then
-        # a change of the host's, never one ConnectWise made (:func:`.contact_export.as_held`).
+        # a change of the host's, never one ConnectWise made (:func:`..shared.fields.as_held`).
         theirs = self._held_by(record, values)
-        held = as_held(values, theirs, self.states, COMPANY)
+        held = M.as_held(values, theirs, self.states, COMPANY)
         sent, agreed = held, held
         if self.cw_master and link is not None and theirs is not None:
-            base = link.synced_values and as_held(link.synced_values, theirs, self.states, COMPANY)
+            base = link.synced_values and M.as_held(link.synced_values, theirs, self.states, COMPANY)
             sent, agreed, kept = M.keep_master_changes(held, theirs, base)
             if kept:
                 notes.append("kept ConnectWise's " + ", ".join(COMPANY_LABELS.get(k, k) for k in kept) +
@@ -299,7 +299,7 @@ class CustomerExporter:
         was_linked = link is not None
         link = batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record),
-                         values=as_held(agreed, self._held_by(record, values), self.states, COMPANY))
+                         values=M.as_held(agreed, self._held_by(record, values), self.states, COMPANY))
         contacts = self._contact_exporter()
         plans = contacts.plan(customer, company_id, chunk, batch)
         # One write, committed before any contact POST: the company's link and the intents of its new contacts.
@@ -325,7 +325,7 @@ class CustomerExporter:
             if action != "unchanged":
                 batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                           fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record),
-                          values=as_held(agreed, self._held_by(record, values), self.states, COMPANY))
+                          values=M.as_held(agreed, self._held_by(record, values), self.states, COMPANY))
             if was_linked or customer.id in self._drifted:
                 batch.forget_drift(customer.id)
         finally:

@@ -28,8 +28,8 @@ still show.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -39,10 +39,11 @@ from host_stub.fields import column_limits
 from host_stub.models import Contact, Customer
 
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift
-from ...setup.field_mapping import COMPANY
+from ...setup.field_mapping import COMPANY, MappingTable
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, deleted_company_fix
+from ..shared.states import StateList
 from .reading import Found
 
 COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
@@ -51,6 +52,7 @@ CONTACT_LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_att
 _CUSTOMER_LIMITS = column_limits(Customer)
 _CONTACT_LIMITS = column_limits(Contact)
 NOT_COMPARED = ("is_default",)  # the default contact is the company's choice, not a contact field
+_SPELLED = ("state", "country", "site")  # the fields ConnectWise holds in its own spelling (fields.as_held)
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,10 @@ class CustomerPlan:
 class CustomerPlanner:
     """Plans what comes back for the companies and contacts in ``found`` (writes nothing)."""
 
-    def __init__(self, session: Session, found: Found, *, cw_master: bool):
+    def __init__(self, session: Session, found: Found, *, cw_master: bool,
+                 states: Callable[[], StateList] | None = None):
         self.session, self.found, self.cw_master = session, found, cw_master
+        self._states = states  # ConnectWise's state list, read only when a host state is spelled otherwise
         self.plans: dict[int, CustomerPlan] = {}
         company_ids = set(found.asked["company"])
         contact_ids = set(found.asked["contact"])
@@ -184,6 +188,23 @@ class CustomerPlanner:
                                        .order_by(Link.id)).scalars():
             out.setdefault(ln.cw_id, ln)
         return out
+
+    def _held(self, values: Mapping[str, Any] | None, cw: Mapping[str, Any],
+              table: MappingTable) -> dict[str, Any] | None:
+        """``values`` (the host's, or the last agreement) as ConnectWise holds them (:func:`~..shared.fields.as_held`):
+        what is compared with ConnectWise's record, since exports record their agreement in ConnectWise's terms. A
+        host "Nova Scotia" against an agreed "NS" is no change of the host's: compared as written it made a false
+        conflict whenever ConnectWise changed the state. The state list is read only when a state is spelled
+        otherwise than ConnectWise's."""
+        if values is None:
+            return None
+        spelled = [r for r in table.rules if r.kind in _SPELLED and r.host_attr
+                   and isinstance(values.get(r.host_attr), str) and values.get(r.host_attr) != cw.get(r.host_attr)]
+        if not spelled:
+            return dict(values)
+        states = self._states() if self._states is not None and any(r.kind == "state" for r in spelled) \
+            else StateList(())
+        return M.as_held(values, cw, states, table)
 
     def _plan(self, customer_id: int) -> CustomerPlan | None:
         if customer_id not in self.plans:
@@ -227,10 +248,11 @@ class CustomerPlanner:
         host = M.customer_values(plan.customer)
         cw = M.company_host_values(record)
         M.keep_default_site_name(cw, host)
-        diffs = compare(host, cw, link.synced_values, COMPANY_LABELS)
+        held, base = self._held(host, cw, COMPANY), self._held(link.synced_values, cw, COMPANY)
+        diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, COMPANY_LABELS)]
         if (CUSTOMER, plan.customer.id) in self.drifting:
             plan.clear_drift.append((CUSTOMER, plan.customer.id, None))
-        new_base = agreed(host, cw, link.synced_values)
+        new_base = agreed(held, cw, base)
         if diffs and self.cw_master:
             problems = M.host_length_problems(cw, _CUSTOMER_LIMITS, plan.label, COMPANY_LABELS)
             if problems:
@@ -270,12 +292,13 @@ class CustomerPlanner:
             plan.restore.append(link)
         host = {k: v for k, v in M.contact_values(contact).items() if k not in NOT_COMPARED}
         cw = {k: v for k, v in M.contact_host_values(record, None).items() if k not in NOT_COMPARED}
-        base = {k: v for k, v in (link.synced_values or {}).items() if k not in NOT_COMPARED} \
-            if link.synced_values is not None else None
-        diffs = compare(host, cw, base, CONTACT_LABELS)
+        base = self._held({k: v for k, v in (link.synced_values or {}).items() if k not in NOT_COMPARED}
+                          if link.synced_values is not None else None, cw, CONTACT_TABLE)
+        held = self._held(host, cw, CONTACT_TABLE)
+        diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, CONTACT_LABELS)]
         if (CONTACT, contact.id) in self.drifting:
             plan.clear_drift.append((CONTACT, contact.id, None))
-        new_base = {**(link.synced_values or {}), **agreed(host, cw, base)}
+        new_base = {**(link.synced_values or {}), **agreed(held, cw, base)}
         if diffs and self.cw_master:
             problems = M.host_length_problems(cw, _CONTACT_LIMITS, label, CONTACT_LABELS)
             if problems:

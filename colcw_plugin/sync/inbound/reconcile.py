@@ -28,7 +28,9 @@ from ...models import CONTACT, CUSTOMER, CW_MASTER, DOCUMENT, DocumentDrift, Lin
 from ...setup.live_updates import allowed_breaks, get_live
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
+from ..shared import states as state_list
 from ..shared.reference_cache import DbReferenceCache
+from ..shared.states import StateList
 from ..shared.statuses import CACHE_KEY, fetch_statuses
 from . import SOURCE
 from .customers import Break, CustomerPlan, CustomerPlanner
@@ -62,19 +64,30 @@ class Reconciler:
         self.ctx, self.session, self.recorder, self.force = ctx, ctx.session, ctx.recorder, force
         self.live = get_live(self.session)
         self._statuses: list[dict] | None = None
+        self._states: StateList | None = None
+
+    def _cache(self) -> DbReferenceCache:
+        s = self.ctx.settings
+        return DbReferenceCache(self.session.get_bind(), tenant=f"{s.site_url}|{s.company_id}")
+
+    def states(self) -> StateList:
+        """ConnectWise's state list (cached like the statuses), read once per run when first needed."""
+        if self._states is None:
+            self._states = StateList(self._cache().rows(state_list.CACHE_KEY,
+                                                        lambda: state_list.fetch_rows(self.ctx.client)))
+        return self._states
 
     def statuses(self) -> list[dict]:
         """Opportunity statuses with their flags, shared with the quote export's cache."""
         if self._statuses is None:
-            s = self.ctx.settings
-            cache = DbReferenceCache(self.session.get_bind(), tenant=f"{s.site_url}|{s.company_id}")
-            self._statuses = cache.rows(CACHE_KEY, lambda: fetch_statuses(self.ctx.client))
+            self._statuses = self._cache().rows(CACHE_KEY, lambda: fetch_statuses(self.ctx.client))
         return self._statuses
 
     def run(self, found: Found) -> Tally:
         """Plan, guard, apply and record everything in ``found``; raises :class:`GuardStopped`."""
         live = self.live
-        customers = CustomerPlanner(self.session, found, cw_master=live.customer_master == CW_MASTER).plan()
+        customers = CustomerPlanner(self.session, found, cw_master=live.customer_master == CW_MASTER,
+                                    states=self.states).plan()
         documents = OpportunityPlanner(self.session, found, self.statuses() if found.asked["opportunity"] else [],
                                        self.ctx.settings, live.own_member).plan()
         breaks = [b for p in customers for b in p.breaks] + [p.brk for p in documents if p.brk]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ...cw import places
-from ...setup.field_mapping import COMPANY, CONTACT, FieldRule
+from ...setup.field_mapping import COMPANY, CONTACT, FieldRule, MappingTable
 from .states import StateList
 
 DEFAULT_SITE = "Main"  # the site ConnectWise creates with every company
@@ -367,3 +367,24 @@ def keep_master_changes(host: Mapping[str, Any], cw: Mapping[str, Any],
     kept = [k for k in host if k in base and k in cw and cw[k] != base[k] and cw[k] != host[k]]
     export = {**host, **{k: cw[k] for k in kept}}
     return export, {**export, **{k: base[k] for k in kept}}, kept
+
+
+def as_held(values: Mapping[str, Any], theirs: Mapping[str, Any] | None, states: StateList,
+            table: MappingTable) -> dict[str, Any]:
+    """Mapped host ``values`` as ConnectWise holds them once sent: what an export compares with ConnectWise's record
+    and the link's last agreement, and what it records as the new agreement (``Link.synced_values``, which live
+    updates and imports compare with ConnectWise's values). A state is held as its identifier ("Nova Scotia" and
+    "ns" are both "NS"); a reference ConnectWise resolves by name (the country, the site) as ConnectWise spells it
+    (``theirs``: its record as host values) when it names the same one. Recording the rep's own spelling made the
+    next export see ConnectWise's "NS" as a change made in ConnectWise since, and keep it over the rep's next edit."""
+    out = dict(values)
+    for rule in table.rules:
+        attr = rule.host_attr
+        if attr is None or attr not in out or not isinstance(out[attr], str):
+            continue
+        if rule.kind == "state":
+            out[attr] = states.identifier(out[attr]) or out[attr]
+        elif rule.kind in ("country", "site") and theirs is not None and isinstance(theirs.get(attr), str) \
+                and out[attr].casefold() == theirs[attr].casefold():
+            out[attr] = theirs[attr]
+    return out

@@ -21,6 +21,14 @@ PROVINCES_RESOLUTION = (f"Add the Canadian provinces to ConnectWise's state list
                         "if it is not yours), then export again.")
 
 
+CACHE_KEY = "company/states"  # the key of the rows in a reference cache (sync/shared/reference_cache.py)
+
+
+def fetch_rows(client: ConnectWiseClient) -> list[dict]:
+    """The tenant's states, as :class:`StateList` reads them (one paged read)."""
+    return list(client.states.iterate(fields=["id", "identifier", "name", "disabled"]))
+
+
 class StateList:
     """The identifiers (and names) of the states a ConnectWise tenant holds."""
 
@@ -40,7 +48,7 @@ class StateList:
     @classmethod
     def load(cls, client: ConnectWiseClient) -> StateList:
         """One paged read of ``company/states``."""
-        return cls(client.states.iterate(fields=["id", "identifier", "name", "disabled"]))
+        return cls(fetch_rows(client))
 
     @staticmethod
     def normalise(value: str) -> str:
