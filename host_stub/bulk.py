@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from .fields import taken_message
 from .models import Contact, Customer, StoreSite, utcnow
 from .snapshots import CONTACT_FIELDS, CUSTOMER_FIELDS, contact_snapshot, customer_snapshot
 
@@ -157,9 +158,9 @@ def _check_accounts_and_ids(uow: UnitOfWork, plans: list[_Plan]) -> None:
         conds.append(among(uow.session, Customer.account_number, sorted(accounts)))
     if ids:
         conds.append(among(uow.session, Customer.id, sorted(ids)))
-    rows = uow.session.execute(select(Customer.id, Customer.account_number).where(or_(*conds))).all()
-    holder = {acct: cid for cid, acct in rows}
-    present = {cid for cid, _ in rows}
+    rows = uow.session.execute(select(Customer.id, Customer.account_number, Customer.name).where(or_(*conds))).all()
+    holder = {acct: (cid, name) for cid, acct, name in rows}
+    present = {cid for cid, _, _ in rows}
     claimed: dict[str, int] = {}  # account number -> the plan (by position) that takes it in this page
     for i, p in enumerate(plans):
         cid, errors = p.write.customer_id, p.result.errors
@@ -169,8 +170,10 @@ def _check_accounts_and_ids(uow: UnitOfWork, plans: list[_Plan]) -> None:
         if not acct or "account_number" in errors:
             continue
         other = holder.get(acct)
-        if (other is not None and other != cid) or claimed.get(acct, i) != i:
-            errors["account_number"] = f"Account number {acct} is already used by another customer."
+        if other is not None and other[0] != cid:
+            errors["account_number"] = taken_message(acct, other[1])
+        elif claimed.get(acct, i) != i:
+            errors["account_number"] = taken_message(acct, plans[claimed[acct]].values.get("name") or "")
         elif not errors:
             claimed[acct] = i
     for p in plans:

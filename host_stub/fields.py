@@ -21,6 +21,13 @@ from .models import PRODUCT_TYPES, DocumentLine
 
 Errors = dict[str, str]
 
+def taken_message(account_number: str, holder: str) -> str:
+    """The error for an account number another customer holds, naming that customer (the rep, or a plugin's run
+    log, can then find which one)."""
+    who = f" ({holder})" if holder else ""
+    return f"Account number {account_number} is already used by another customer{who}."
+
+
 # How a field is named in an error message (the pages show the same words beside the field).
 LABELS = {"account_number": "Account #", "name": "Company name", "address1": "Address line 1",
           "address2": "Address line 2", "city": "City", "state": "State / province", "zip": "Zip / postal code",

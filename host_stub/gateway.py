@@ -111,9 +111,10 @@ class UnitOfWork:
         values = self.customer_fields(data, customer_id, errors)
         acct = values.get("account_number")
         if acct and "account_number" not in errors:
-            other = self.session.execute(select(Customer.id).where(Customer.account_number == acct)).scalar()
-            if other is not None and other != customer_id:
-                errors["account_number"] = f"Account number {acct} is already used by another customer."
+            other = self.session.execute(select(Customer.id, Customer.name).where(Customer.account_number == acct)
+                                         .limit(1)).first()
+            if other is not None and other.id != customer_id:
+                errors["account_number"] = F.taken_message(acct, other.name)
         return values, errors
 
     @staticmethod

@@ -63,8 +63,9 @@ def test_an_invalid_customer_is_reported_and_the_rest_of_the_page_is_saved(any_a
     uow.commit()
     assert [s.saved for s in saved] == [True, False, False, True, False, False, False, False]
     assert "at most 100 characters" in saved[1].errors["name"]
-    assert saved[2].errors["account_number"] == "Account number B0007 is already used by another customer."
-    assert "already used" in saved[4].errors["account_number"]
+    # Each names the customer holding the number, in the database or earlier in the page.
+    assert saved[2].errors["account_number"] == "Account number B0007 is already used by another customer (Bulk Co 7)."
+    assert saved[4].errors["account_number"] == "Account number B0004 is already used by another customer (Bulk Co 4)."
     assert "Enter an account number" in saved[5].errors["account_number"]
     assert saved[6].errors == {"id": "Customer 99999 no longer exists."}
     assert "enter a first or last name" in saved[7].errors["contacts[0].first_name"]

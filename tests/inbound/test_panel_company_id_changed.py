@@ -12,7 +12,7 @@ import re
 from htmx_loads import loaded
 from inbound_support import enable, export_customer
 
-from colcw_plugin.models import CW_MASTER, HOST_MASTER, SyncRun
+from colcw_plugin.models import CW_MASTER, HOST_MASTER, SyncRun, get_link
 from colcw_plugin.sync.inbound import LIVE_KIND
 from colcw_plugin.sync.jobs.runs import create_run
 from helpers import runtime
@@ -41,7 +41,9 @@ def test_a_company_id_changed_in_connectwise_and_not_saved_is_not_shown_as_curre
                             "location_code": ""}, [])
     enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
     sandbox.edit_company(company, {"identifier": "DEMO00099"})  # another customer's account number here
-    _live_update(company)  # the host refuses DEMO00099 for Summit Dental: the live update fails for it
+    failed = _live_update(company)  # the host refuses DEMO00099 for Summit Dental: the live update fails for it
+    (item,) = [i for i in failed.items if i.action == "failed"]
+    assert "Account number DEMO00099 is already used by another customer (Other Dental)" in item.message, item.message
     status = _status(rep_client, customer.id)
     assert "Linked to company DEMO00005" in status, status
     assert "the last live update could not take ConnectWise's changes, so it may have been changed there" in status, \
@@ -56,6 +58,7 @@ def test_a_company_id_taken_by_a_live_update_is_the_one_shown(app, fast_callback
     assert _live_update(company).status == "succeeded"
     status = _status(rep_client, customer.id)
     assert f"Linked to company DEMO00055 (id {company})" in status, status
+    assert get_link(db.session, "customer", customer.id).cw_identifier == "DEMO00055"  # what messages name it by
 
 
 def test_a_company_id_changed_in_connectwise_and_not_taken_is_named(app, fast_callbacks, rep_client):

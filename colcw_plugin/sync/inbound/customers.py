@@ -140,13 +140,15 @@ class CustomerPlan:
     restore: list[Link] = field(default_factory=list)
     outcomes: list[dict] = field(default_factory=list)
     breaks: list[Break] = field(default_factory=list)
+    # The company's Company ID as ConnectWise holds it now, when the link knew another (``Link.cw_identifier``).
+    identifier: tuple[Link, str] | None = None
     company_link: Link | None = None  # the customer's own link (its synced_at: until when the host agrees)
     host_pending: bool = True  # the host held changes of its own before this pass (the link's time stays)
 
     @property
     def writes(self) -> bool:
         return bool(self.values is not None or self.contacts or self.links or self.drift or self.clear_drift
-                    or self.restore or self.breaks)
+                    or self.restore or self.breaks or self.identifier)
 
 
 class CustomerPlanner:
@@ -245,6 +247,9 @@ class CustomerPlanner:
             return
         if link.status == "missing_in_cw":
             plan.restore.append(link)
+        identifier = str(record.get("identifier") or "")[:100]
+        if identifier and identifier != link.cw_identifier:
+            plan.identifier = (link, identifier)
         host = M.customer_values(plan.customer)
         cw = M.company_host_values(record)
         M.keep_default_site_name(cw, host)

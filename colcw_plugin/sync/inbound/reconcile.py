@@ -181,6 +181,8 @@ class Reconciler:
                         o["host_id"] = host_id
             for link in plan.restore:
                 link.status = "ok"
+            if plan.identifier is not None:  # what messages and the panel name the company by
+                plan.identifier[0].cw_identifier = plan.identifier[1]
             for b in plan.breaks:
                 b.link.status, b.link.synced_at = "missing_in_cw", now
                 outcomes.append({"entity": b.link.entity, "action": "skipped", "host_id": b.link.host_id,
