@@ -47,3 +47,23 @@ def test_a_live_update_that_touched_more_than_three_names_none(sync_ready):
     assert live.message.endswith("(customers: 4 failed)"), live.message
     assert not any(f"CO{n}" in live.message for n in range(4)), live.message
     assert db.session.get(SyncRun, live.id) is not None
+
+
+def test_a_live_update_counts_as_changed_only_the_records_it_had_something_to_do_for(sync_ready):
+    """A company announced that no customer is linked to was read and needed nothing: the run said "2 records
+    changed in ConnectWise" for one customer's change."""
+    customer = make_customer(contacts=[])
+    assert run("customer_export", {"customer_id": customer.id}).status == "succeeded"
+    company_id = link_of("customer", customer.id).cw_id
+    assert sync_ready.api("DELETE", f"company/companies/{company_id}").status_code in (200, 204)
+    stranger = sync_ready.api("POST", "company/companies", json={
+        "identifier": "STRANGER1", "name": "Stranger Co", "site": {"name": "Main"}, "city": "Austin",
+        "status": {"name": "Active"}, "types": [{"name": "Client"}]})
+    assert stranger.status_code == 201, stranger.text
+    record_hint(db.session, Hint("company", company_id, "deleted"))
+    record_hint(db.session, Hint("company", stranger.json()["id"], "updated"))
+
+    live = run("cw_live_update", {"wave": "test"})
+    assert live.message.startswith("1 record changed in ConnectWise. 1 more read needed nothing here "
+                                   "(not linked in ChannelOnline"), live.message
+    assert "Customer Acme Corp (ACME1)" in live.message, live.message

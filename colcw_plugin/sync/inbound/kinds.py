@@ -69,7 +69,7 @@ def run_live(ctx: SyncContext) -> str:
                 found = read(ctx.client, {k: [int(i) for i in v] for k, v in records.items()})
                 reconciler.run(found)
                 return f"Read {len(found)} record{'s' if len(found) != 1 else ''} again."
-            taken = 0
+            taken = idle = 0
             for _ in range(MAX_WAVES):
                 hints = take_pending(ctx.session, ctx.run_id)
                 if not hints:
@@ -79,7 +79,7 @@ def run_live(ctx: SyncContext) -> str:
                 ids: dict[str, list[int]] = {}
                 for hint in hints:
                     ids.setdefault(hint.entity, []).append(hint.cw_id)
-                reconciler.run(read(ctx.client, ids))
+                idle += reconciler.run(read(ctx.client, ids)).idle
                 read_back(ctx.session, hints)
                 taken += len(hints)
                 if len(hints) < TAKE_LIMIT:
@@ -90,7 +90,14 @@ def run_live(ctx: SyncContext) -> str:
             return str(e)
     if set(ctx.recorder.counts) == {UNCHANGED}:
         raise NothingToRecord(f"{taken} record{'s' if taken != 1 else ''} read again, unchanged.")
-    return f"{taken} record{'s' if taken != 1 else ''} changed in ConnectWise."
+    # The records with a result: one announced that the host holds no link to (a company never imported, a
+    # contact of an unlinked company) was read and needed nothing; counted as changed, a run said "2 records
+    # changed" for one customer's change.
+    changed = max(taken - idle, 0)
+    said = f"{changed} record{'s' if changed != 1 else ''} changed in ConnectWise."
+    if idle:
+        said += f" {idle} more read needed nothing here (not linked in ChannelOnline, inactive, or known deleted)."
+    return said
 
 
 def run_reconcile(ctx: SyncContext) -> str:
