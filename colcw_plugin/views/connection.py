@@ -35,7 +35,7 @@ from ..setup.opportunity_defaults import KINDS, NewOpportunityValues, shown
 from ..setup.options import save_options
 from ..setup.secrets import SecretError
 from ..sync.inbound import RECONCILE_KIND
-from ..sync.inbound.status import live_panel
+from ..sync.inbound.status import forced_pass, live_panel
 from ..sync.inbound.switch import (
     apply_live,
     ensure_schedules,
@@ -174,12 +174,13 @@ def live_updates_alert():
     """The mass-delete guard's alert: run the stopped pass anyway, or dismiss the alert."""
     live = get_live(db.session)
     if request.form.get("action") == "apply":
-        run = runtime().submit(db.session, RECONCILE_KIND, {"mode": "deletions", "force": True}, trigger="manual",
-                               actor=current_actor()).run
+        params = forced_pass(db.session, live.alert_run_id)
+        run = runtime().submit(db.session, RECONCILE_KIND, params, trigger="manual", actor=current_actor()).run
         live = get_live(db.session)
         live.alert, live.alert_at, live.alert_run_id = "", None, None
         db.session.commit()
-        flash(f"Run #{run.id} marks the deleted records as deleted, past the mass-delete guard.", "success")
+        what = "applies ConnectWise's changes and marks" if params["mode"] == "changes" else "marks"
+        flash(f"Run #{run.id} {what} the deleted records as deleted, past the mass-delete guard.", "success")
         return redirect(url_for(".job_run", run_id=run.id))
     live.alert, live.alert_at, live.alert_run_id = "", None, None
     db.session.commit()

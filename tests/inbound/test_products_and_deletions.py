@@ -193,3 +193,35 @@ def test_what_live_updates_read_asks_only_for_names_connectwise_keeps(world):
     assert asked == {"/sales/opportunities", "/procurement/products"}, asked
     problems = [p for e in reads for p in check_request(e)]
     assert not problems, "\n".join(problems)
+
+
+def test_apply_anyway_on_a_stopped_changes_pass_runs_the_changes_pass_again(app, fast_callbacks):
+    """Apply anyway ran a deletions pass whatever the guard stopped: a changes pass's other changes (a company
+    renamed in ConnectWise) waited for the next scheduled changes pass. It runs the stopped pass again, forced."""
+    sandbox = fast_callbacks
+    companies = _five_linked_companies(sandbox)
+    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")  # ConnectWise's changes are taken
+    first = _run("cw_reconcile", {"mode": "changes"})  # sets the watermark
+    assert first.status == "succeeded", first.message
+    for c in companies[:3]:
+        sandbox.delete_company(c["id"])
+    assert sandbox.api("PATCH", f"company/companies/{companies[4]['id']}", json=[
+        {"op": "replace", "path": "name", "value": "Renamed In ConnectWise"}]).status_code == 200
+    stopped = _run("cw_reconcile", {"mode": "changes"})
+    assert "mass-delete guard" in (stopped.message or ""), stopped.message
+
+    client = sign_in(app.test_client(), "admin@demo.example")
+    page = client.get("/admin/integration/connectwise/").get_data(as_text=True)
+    resp = client.post("/admin/integration/connectwise/live-updates/alert",
+                       data={"csrf_token": csrf_from(page), "action": "apply"}, follow_redirects=True)
+    assert "applies ConnectWise&#39;s changes and marks the deleted records" in resp.get_data(as_text=True)
+    forced = db.session.execute(select(SyncRun).where(SyncRun.kind == "cw_reconcile").order_by(SyncRun.id.desc())
+                                ).scalars().first()
+    assert forced.params == {"mode": "changes", "force": True}
+    done = runtime().execute(db.session, forced.id)
+    assert done.status == "succeeded", done.message
+    db.session.expire_all()
+    assert sorted(db.session.execute(select(Link.cw_id).where(Link.status == "missing_in_cw")).scalars()) == \
+        sorted(c["id"] for c in companies[:3])
+    renamed = db.session.execute(select(Customer).where(Customer.account_number == companies[4]["identifier"])).scalar()
+    assert renamed.name == "Renamed In ConnectWise"

@@ -73,10 +73,22 @@ _ACTIVE = (RunStatus.QUEUED, RunStatus.WAITING, RunStatus.RUNNING)  # (a run ask
 
 def applying_run(session: Session) -> SyncRun | None:
     """The safety-net pass run past the mass-delete guard (Apply anyway) that is queued, running or waiting for its
-    next try: it reads the records ConnectWise announced that a stopped run held (safety_net.deletions_pass)."""
+    next try: it reads the records ConnectWise announced that a stopped run held (safety_net's passes)."""
     runs = session.execute(select(SyncRun).where(SyncRun.kind == RECONCILE_KIND, SyncRun.status.in_(_ACTIVE))
                            .order_by(SyncRun.id.desc())).scalars()
     return next((r for r in runs if (r.params or {}).get("force")), None)
+
+
+def forced_pass(session: Session, stopped_run_id: int | None) -> dict:
+    """The params of the safety-net pass Apply anyway runs past the mass-delete guard: the pass the guard stopped,
+    again. A changes pass stopped by it is run again as a changes pass (its watermark did not move: it reads the same
+    changes, the deletions among them included); a deletions pass or a live update (whose held hints the forced
+    deletions pass reads too) as a deletions pass. Run as a deletions pass, a stopped changes pass left its other
+    changes for the next scheduled changes pass."""
+    stopped = session.get(SyncRun, stopped_run_id) if stopped_run_id is not None else None
+    mode = "changes" if stopped is not None and stopped.kind == RECONCILE_KIND and \
+        (stopped.params or {}).get("mode", "changes") == "changes" else "deletions"
+    return {"mode": mode, "force": True}
 
 
 def _read_by(session: Session, run: SyncRun) -> int:
