@@ -89,7 +89,7 @@ def retry_run(run_id: int):
     try:
         retried = submit_retry(run)
         if retried is None:
-            flash(f"Run #{run.id} has no failed records to retry.", "error")
+            flash(f"Run #{run.id} has no failed or not attempted records to retry.", "error")
             return redirect(url_for(".job_run", run_id=run.id))
         new = retried.run
         if retried.already:
@@ -99,7 +99,8 @@ def retry_run(run_id: int):
         db.session.rollback()
         flash("The retry could not be queued: the job queue (Redis) is not reachable.", "error")
         return redirect(url_for(".job_run", run_id=run.id))
-    flash_submitted(retried.submitted, f"Run #{new.id} queued: retrying the failed records of run #{run.id}.",
+    redone = history.retried_records(db.session, run)
+    flash_submitted(retried.submitted, f"Run #{new.id} queued: retrying {redone} of run #{run.id}.",
                     f"A retry of these records is already {new.status} as run #{new.id}.")
     return redirect(url_for(".job_run", run_id=new.id))
 

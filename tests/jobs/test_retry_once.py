@@ -181,3 +181,20 @@ def test_the_retry_button_counts_what_it_redoes_by_kind_of_record(jobs_app, admi
     admin_client.post(f"{JOBS}/runs/{run.id}/retry", data={"csrf_token": _token(admin_client)})
     [retry] = _retries(run.id)
     assert db.session.get(SyncRun, retry).params == {"customer_ids": sorted([a.id, b.id, c.id])}
+
+
+def test_the_retry_says_which_records_it_redoes(jobs_app, admin_client, drain_queue):
+    """Its confirmation said "retrying the failed records" of a run whose records were not attempted (a cancelled
+    or interrupted export): it says what it redoes."""
+    from colcw_plugin.models import SyncItem
+
+    run = _failed_run(drain_queue, "ZZ9")
+    db.session.execute(text("UPDATE colcw_sync_items SET action = 'not_attempted' WHERE run_id = :r AND action = "
+                            "'failed'"), {"r": run.id})
+    db.session.commit()
+    assert {i.action for i in db.session.execute(select(SyncItem).where(SyncItem.run_id == run.id)).scalars()} == \
+        {"not_attempted"}
+    resp = admin_client.post(f"{JOBS}/runs/{run.id}/retry", data={"csrf_token": _token(admin_client)},
+                             follow_redirects=True)
+    said = " ".join(resp.get_data(as_text=True).split())
+    assert f"queued: retrying the not attempted records of run #{run.id}." in said, said

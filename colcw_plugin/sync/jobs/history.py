@@ -183,6 +183,14 @@ def retry_label(session: Session, kinds: KindRegistry, run: SyncRun) -> str | No
     return kind.retry_text(params, _redone(actions), records=len(items))
 
 
+def retried_records(session: Session, run: SyncRun) -> str:
+    """What a retry of ``run`` redoes, in words for its confirmation: "the failed records", "the not attempted
+    records", "the failed and not attempted records", or "the whole job" (a run that ended without recording
+    its records)."""
+    actions = {i.action for i in failed_items(session, run.id)}
+    return f"the {_redone(actions)} records" if actions else "the whole job"
+
+
 def _redone(actions: set[str]) -> str:
     return "failed and not attempted" if actions == set(REDO_ACTIONS) else \
         "not attempted" if actions == {"not_attempted"} else "failed"
