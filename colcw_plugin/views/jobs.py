@@ -154,8 +154,9 @@ def run_job():
         submitted = rt.submit(db.session, kind.name, params, trigger="manual", actor=actor)
     except FieldErrors as e:
         db.session.rollback()
-        refused = "The schedule was not saved: " if form.get("schedule") else "The job was not started: "
-        flash(refused + " ".join(e.errors.values()), "error")
+        # Each error shows beside its field (or atop the form): the message says where, not the same words again.
+        refused = "The schedule was not saved" if form.get("schedule") else "The job was not started"
+        flash(f"{refused}: correct what is marked in the form below.", "error")
         return render_template("colcw/jobs/index.html", **_page_context("run", form, e.errors)), 400
     except RedisError:
         db.session.rollback()

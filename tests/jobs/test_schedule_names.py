@@ -52,8 +52,9 @@ def test_the_page_refuses_a_name_another_schedule_has_whatever_its_case(admin_cl
     page = html.unescape(resp.get_data(as_text=True))
     assert resp.status_code == 400
     said = f"Schedule #{nightly.id} “Nightly import” (Daily at 02:30 (America/New_York)) {TAKEN}"
-    assert f"The schedule was not saved: {said}" in page  # the page's message
-    assert said in page.split('id="error-schedule_name"')[1].split("</")[0]  # and beside the name's field
+    assert "The schedule was not saved: correct what is marked in the form below." in page  # the page's message
+    assert said in page.split('id="error-schedule_name"')[1].split("</")[0]  # the reason beside the name's field
+    assert page.count(said) == 1  # said once, where it is to be corrected
     assert names() == ["Nightly import"]
 
     # Edit: another schedule cannot take it; the schedule itself can change its case.
