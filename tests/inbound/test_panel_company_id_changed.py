@@ -15,6 +15,7 @@ from inbound_support import enable, export_customer
 from colcw_plugin.models import CW_MASTER, HOST_MASTER, SyncRun, get_link
 from colcw_plugin.sync.inbound import LIVE_KIND
 from colcw_plugin.sync.jobs.runs import create_run
+from colcw_plugin.sync.shared.advice import deleted_company_fix
 from helpers import runtime
 from host_stub import services
 from host_stub.extensions import db
@@ -83,3 +84,8 @@ def test_clear_link_of_a_deleted_company_does_not_say_it_stays(app, fast_callbac
     assert "was deleted in ConnectWise" in page
     assert "The company stays in ConnectWise" not in page
     assert "The company was deleted in ConnectWise, and its contacts' links are cleared too." in page
+    # Its fix is said once on the page, on the link's line (the latest result, the live update's, had it again).
+    fix = deleted_company_fix("DEMO00005", "DEMO00005")
+    panel = page[page.index('id="colcw-sync-panel"'):page.index('class="toolbar"', page.index('id="colcw-sync-panel"'))]
+    assert panel.count(fix) == 1, panel
+    assert fix in panel[panel.index('id="colcw-link-status"'):].split("</p>")[0]
