@@ -21,20 +21,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from host_stub.models import Customer
+from host_stub.models import Contact, Customer
 
 from ...cw import ConnectWiseClient, ConnectWiseError, create_once
 from ...cw import conditions as C
-from ...models import CONTACT, CreateIntent, fingerprint
+from ...models import CONTACT, CreateIntent, Link, fingerprint
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.field_mapping import MappingTable
 from ..shared import fields as M
 from ..shared.prefetch import Done, settle_together
 from ..shared.states import StateList
-from .link_batch import LinkRow
+from .link_batch import LinkRow, by_cw
 
 if TYPE_CHECKING:
     from .export_reads import Chunk
@@ -112,6 +112,17 @@ def _names(row: dict) -> tuple[str, str]:
 
 
 @dataclass
+class Retire:
+    """A ConnectWise contact whose ChannelOnline contact was deleted: with ChannelOnline the master for customer
+    data, the export marks it inactive there (colcw deletes nothing in ConnectWise: its history stays) and drops
+    its link."""
+
+    link_id: int
+    label: str  # "Mateo Smith (Granite Law Group)"
+    record: dict
+
+
+@dataclass
 class Planned:
     """One contact's write, decided before anything is sent (see :meth:`ContactExporter.plan`); plain values
     only: it is sent from a thread of its own."""
@@ -145,7 +156,7 @@ class ContactExporter:
         self._intents: list[dict] = []  # the rows of the intents :meth:`plan` adds
 
     def plan(self, customer: Customer, company_id: int, chunk: Chunk,
-             batch: ExportWrites) -> list[Outcome | Planned]:
+             batch: ExportWrites) -> list[Outcome | Planned | Retire]:
         """Each contact's failure, or what will be written; the intents of the creates are staged in ``batch``."""
         cw_contacts = chunk.contacts.get(company_id, [])
         by_id = {r["id"]: r for r in cw_contacts}
@@ -161,7 +172,7 @@ class ContactExporter:
         for contact in customer.contacts:
             if contact.email:
                 host_emails[contact.email.casefold()] += 1
-        out: list[Outcome | Planned] = []
+        out: list[Outcome | Planned | Retire] = []
         self._intents = []
         for contact in customer.contacts:
             label = f"{contact_label(contact)} ({customer.name})"
@@ -212,10 +223,42 @@ class ContactExporter:
                 self._intend(contact.id, company_id, planned.body, known, chunk)
             out.append(planned)
         batch.intend(self._intents)
+        return out + self._deleted_here(customer, cw_contacts, chunk)
+
+    def _deleted_here(self, customer: Customer, cw_contacts: list[dict], chunk: Chunk) -> list[Outcome | Retire]:
+        """The company's active ConnectWise contacts linked to contacts deleted in ChannelOnline since: each marked
+        inactive (a :class:`Retire`), or, with ConnectWise the master for customer data, reported (it stays until
+        someone marks it inactive there). Left alone, a contact a rep deleted stayed active in ConnectWise and no
+        export said so."""
+        mine = {c.id for c in customer.contacts}
+        owners = {r["id"]: chunk.contact_owner[r["id"]] for r in cw_contacts
+                  if r["id"] in chunk.contact_owner and chunk.contact_owner[r["id"]] not in mine
+                  and not r.get("inactiveFlag")}
+        if not owners:
+            return []
+        existing = set(self.session.execute(select(Contact.id).where(Contact.id.in_(set(owners.values()))))
+                       .scalars())
+        gone = [r for r in cw_contacts if r["id"] in owners and owners[r["id"]] not in existing]
+        links = by_cw(self.session, CONTACT, [r["id"] for r in gone])
+        out: list[Outcome | Retire] = []
+        for record in gone:
+            name = f"{record.get('firstName') or ''} {record.get('lastName') or ''}".strip() or f"contact {record['id']}"
+            label = f"{name} ({customer.name})"
+            link = links.get(record["id"])
+            if link is None or link.id is None:
+                continue
+            if self.cw_master:
+                out.append(Outcome(CONTACT, "skipped", None, record["id"], label,
+                                   f"{label}: deleted in ChannelOnline, still active in ConnectWise (ConnectWise is "
+                                   "the master for customer data, so the export leaves it).",
+                                   "Mark the contact inactive in ConnectWise (the company's Contacts) if it should "
+                                   "go; the next export stops reporting it then."))
+            else:
+                out.append(Retire(link.id, label, record))
         return out
 
     def write(self, company_id: int, chunk: Chunk, batch: ExportWrites,
-              plans: list[Outcome | Planned]) -> tuple[list[Outcome], int | None]:
+              plans: list[Outcome | Planned | Retire]) -> tuple[list[Outcome], int | None]:
         """Send the planned writes (the intents of the creates committed before) and stage their links and the
         settled intents' deletion in ``batch``, also when a transient failure stops the customer half-way (the
         caller flushes them together and commits them).
@@ -228,7 +271,8 @@ class ContactExporter:
         once the writes under way have ended the links of those that were made are staged and the first such
         failure is raised."""
         # An unchanged contact is settled here; only the writes that send something go to the threads.
-        writes = [self._write_contact(p, company_id, chunk) for p in plans if isinstance(p, Planned)]
+        writes = [self._write_contact(p, company_id, chunk) if isinstance(p, Planned) else self._retire(p)
+                  for p in plans if isinstance(p, Planned | Retire)]
         answers = iter(settle_together([w for w in writes if callable(w)], at_once=self.at_once,
                                        name="colcw-contacts", stops=_stops))
         sent = iter([next(answers) if callable(w) else Done(True, w) for w in writes])
@@ -244,6 +288,10 @@ class ContactExporter:
                 done = next(sent)
                 if done.error is not None and _stops(done.error):
                     stopped = stopped or done.error
+                    continue
+                if isinstance(p, Retire):
+                    if done.started:  # (not started: a transient failure before it stopped the customer)
+                        outcomes.append(self._retired(p, done))
                     continue
                 if isinstance(done.error, ConnectWiseError):  # refused: this contact alone fails
                     e = done.error
@@ -271,6 +319,27 @@ class ContactExporter:
                 for contact_id in settled:
                     chunk.contact_intents.pop(contact_id, None)
         return outcomes, default_cw
+
+    def _retire(self, p: Retire) -> Callable[[], Outcome]:
+        """The PATCH marking ``p``'s ConnectWise contact inactive, for a thread of its own."""
+        rid = p.record["id"]
+
+        def retire() -> Outcome:
+            self.client.contacts.patch(rid, {"inactiveFlag": True})
+            return Outcome(CONTACT, "updated", None, rid, p.label,
+                           f"{p.label}: deleted in ChannelOnline; marked inactive in ConnectWise (colcw deletes "
+                           "nothing there: its history stays).")
+        return retire
+
+    def _retired(self, p: Retire, done: Done) -> Outcome:
+        """The outcome of ``p``'s PATCH; once made, its link goes (in the customer's transaction): the ConnectWise
+        contact is no ChannelOnline contact's any more."""
+        if isinstance(done.error, ConnectWiseError):
+            return Outcome(CONTACT, "failed", None, p.record["id"], p.label,
+                           f"{p.label}: deleted in ChannelOnline, but ConnectWise refused to mark it inactive: "
+                           f"{done.error.detail}", resolution_for(done.error))
+        self.session.execute(delete(Link).where(Link.id == p.link_id))
+        return done.value
 
     @staticmethod
     def _left_behind(intent: Intent | None, company_id: int, cw_contacts: list[dict], chunk: Chunk) -> dict | None:
