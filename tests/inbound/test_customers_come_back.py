@@ -105,6 +105,8 @@ def test_a_field_changed_on_both_sides_keeps_the_masters_value_and_shows_the_oth
                                                    else "ChannelOnline's “Houston”") in log
     page = loaded(sign_in(app.test_client(), "riley@demo.example"), f"/customers/{customer.id}")
     assert "Changed on both sides" in page
+    # ConnectWise's value taken, both sides agree: the panel does not say they differ; the host's value kept, they do.
+    assert ("ConnectWise and ChannelOnline differ" in page) == (master == HOST_MASTER)
 
 
 def test_with_connectwise_as_master_an_export_never_overwrites_what_connectwise_changed(app, fast_callbacks,
