@@ -50,3 +50,24 @@ def test_what_live_updates_took_is_labelled_a_live_update_not_an_import(app, fas
     _run("customer_import", {"company": "PD13"})  # an import run is still called one
     shown = _last_result(client, customer.id)
     assert shown.startswith("updated Import ") and "Prairie Dental Clinic" in shown, shown
+
+
+def test_a_contact_a_live_update_took_is_the_customer_s_latest_result(app, fast_callbacks):
+    """A live update that took only a contact (added in ConnectWise) left the panel showing the export before it as
+    the customer's latest result; an export's own contact results stay part of its customer's result."""
+    sandbox = fast_callbacks
+    customer, company, _ = export_customer(sandbox, account_number="PD14", name="Prairie Optics")
+    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
+    client = sign_in(app.test_client(), "riley@demo.example")
+    assert _last_result(client, customer.id).startswith("created Export ")
+
+    grace = sandbox.add_contact({"firstName": "Grace", "lastName": "Hopper", "company": {"id": company}})
+    _run(LIVE_KIND, {"records": {"contact": [grace["id"]]}})
+    shown = _last_result(client, customer.id)
+    assert re.match(r"created Live update \d{4}-\d\d-\d\d \d\d:\d\d UTC: Grace Hopper \(Prairie Optics\)", shown), shown
+
+    export = create_run(db.session, runtime().kinds, "customer_export", {"customer_id": customer.id})
+    db.session.commit()
+    assert runtime().execute(db.session, export.id).status == "succeeded"
+    shown = _last_result(client, customer.id)  # the export's customer result, not one of its contacts'
+    assert shown.startswith(("unchanged Export ", "updated Export ")) and "Prairie Optics (PD14)" in shown, shown
