@@ -83,3 +83,17 @@ def update_customer(customer_id: int, **fields):
     customer = db.session.get(Customer, customer_id)
     data = {f: getattr(customer, f) for f in CUSTOMER_EDITABLE}
     return save_customer({**data, **fields}, customer_id=customer_id)
+
+
+def solo_not_attempted_duo_exported(sandbox, monkeypatch, app) -> SyncRun:
+    """An export of all customers, one at a time with no second try, whose first company create (Solo Co, without
+    contacts) is answered 500: Solo Co ends "not attempted", Duo Co goes through with its two contacts."""
+    from helpers import tune_runtime
+
+    tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=(), unreachable_after=0, concurrency=1)
+    make_customer(contacts=[], name="Solo Co", account_number="SOLO1")
+    make_customer(name="Duo Co", account_number="DUO1")
+    sandbox.add_fault(status=500, method="POST", path="company/companies$", count=1)
+    first = run("customer_export", {"all": True})
+    assert first.status == "partial", first.message
+    return first

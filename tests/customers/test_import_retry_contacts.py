@@ -10,7 +10,7 @@ failed, as a failed write would have left them."""
 from __future__ import annotations
 
 import pytest
-from customer_support import contacts_of, items, link_of, make_customer, run
+from customer_support import contacts_of, items, link_of, make_customer, run, solo_not_attempted_duo_exported
 from sqlalchemy import delete, select
 
 from colcw_plugin.models import CONTACT, Link, SyncRun
@@ -68,14 +68,7 @@ def test_an_imports_retry_redoes_the_contacts_it_failed_with_their_company(sync_
 
 def test_an_exports_retry_of_a_few_customers_names_them_and_the_run_it_retries(
         sync_ready, admin_client, drain_queue, monkeypatch, app):
-    from helpers import tune_runtime
-
-    tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=(), unreachable_after=0, concurrency=1)
-    make_customer(contacts=[], name="Solo Co", account_number="SOLO1")
-    make_customer(name="Duo Co", account_number="DUO1")
-    sync_ready.add_fault(status=500, method="POST", path="company/companies$", count=1)
-    first = run("customer_export", {"all": True})
-    assert first.status == "partial", first.message
+    first = solo_not_attempted_duo_exported(sync_ready, monkeypatch, app)
     sync_ready.clear_faults()
     page = admin_client.get(f"{JOBS}/runs/{first.id}").get_data(as_text=True)
     admin_client.post(f"{JOBS}/runs/{first.id}/retry", data={"csrf_token": csrf_from(page)})

@@ -7,10 +7,10 @@ import html
 import re
 
 import pytest
-from customer_support import make_customer, run
+from customer_support import solo_not_attempted_duo_exported
 
 from colcw_plugin.models import SyncRun
-from helpers import csrf_from, tune_runtime
+from helpers import csrf_from
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.sandbox]
@@ -26,14 +26,7 @@ def _records(page: str) -> str:
 
 def test_a_retry_names_the_kind_of_records_it_counted_as_its_run_does(
         sync_ready, monkeypatch, app, redis_conn, drain_queue, admin_client):
-    # One at a time, no second try: the first company create (the customer without contacts) is answered 500 and
-    # that customer ends "not attempted"; the other goes through with its two contacts.
-    tune_runtime(monkeypatch, app, record_retry_intervals=(), retry_intervals=(), unreachable_after=0, concurrency=1)
-    make_customer(contacts=[], name="Solo Co", account_number="SOLO1")
-    make_customer(name="Duo Co", account_number="DUO1")
-    sync_ready.add_fault(status=500, method="POST", path="company/companies$", count=1)
-    first = run("customer_export", {"all": True})
-    assert first.status == "partial", first.message
+    first = solo_not_attempted_duo_exported(sync_ready, monkeypatch, app)
     page = admin_client.get(f"{JOBS}/runs/{first.id}").get_data(as_text=True)
     assert _records(page) == "customers: 1 created, 1 not attempted; contacts: 2 created"
 

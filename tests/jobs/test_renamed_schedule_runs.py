@@ -47,13 +47,19 @@ def cli(app, *args) -> str:
     return result.output
 
 
-def test_a_renamed_schedules_runs_say_its_new_name_once(admin_client, jobs_app):
+def _fired_nightly(admin_client):
+    """The schedule "Nightly quotes", saved on the jobs page, and what firing it once did."""
     post(admin_client, f"{JOBS}/run", {"job": "quote", "quote_scope": "all", "schedule": "1",
                                        "schedule_name": "Nightly quotes", "time": "02:30", "timezone": "UTC",
                                        "frequency": "daily"})
     schedule = db.session.execute(select(Schedule)).scalar_one()
     [fired] = scheduler.tick(db.session, runtime().queue, runtime().kinds,
                              now=schedule.next_run_at + dt.timedelta(seconds=1))
+    return schedule, fired
+
+
+def test_a_renamed_schedules_runs_say_its_new_name_once(admin_client, jobs_app):
+    schedule, fired = _fired_nightly(admin_client)
     run = db.session.get(SyncRun, fired.run_id)
     assert (run.trigger, run.requested_by) == ("schedule", "schedule: Nightly quotes")
     assert requested(admin_client, run.id).endswith("by schedule: Nightly quotes")
@@ -80,12 +86,7 @@ def test_a_renamed_schedules_runs_say_its_new_name_once(admin_client, jobs_app):
 def test_a_renamed_schedules_run_says_its_new_name_in_the_status_json(admin_client, jobs_app):
     """The progress bar's JSON (``requested_by``) says the schedule's name now, as the pages do; the name it fired
     under with "(since deleted)" once it is gone."""
-    post(admin_client, f"{JOBS}/run", {"job": "quote", "quote_scope": "all", "schedule": "1",
-                                       "schedule_name": "Nightly quotes", "time": "02:30", "timezone": "UTC",
-                                       "frequency": "daily"})
-    schedule = db.session.execute(select(Schedule)).scalar_one()
-    [fired] = scheduler.tick(db.session, runtime().queue, runtime().kinds,
-                             now=schedule.next_run_at + dt.timedelta(seconds=1))
+    schedule, fired = _fired_nightly(admin_client)
     status = f"/colcw/runs/{fired.run_id}/status.json"
     assert admin_client.get(status).get_json()["requested_by"] == "schedule: Nightly quotes"
 
