@@ -382,8 +382,10 @@ class CustomerExporter:
                     "number.")
         owner = chunk.company_owner.get(record["id"])
         if owner is not None and owner != customer.id:
+            other = self.session.get(Customer, owner)  # (a rare refusal: named as a rep knows it, not by its id)
+            named = customer_label(other) if other is not None else "one deleted since"
             return (f"{customer_label(customer)}: the ConnectWise company {ident} is already linked to another "
-                    f"ChannelOnline customer (id {owner}).",
+                    f"ChannelOnline customer, {named}.",
                     "Give this customer its own account number, or clear the other customer's link first.")
         return None
 
