@@ -102,14 +102,13 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     """
     rows = session.execute(_STATUS, {"customer_id": customer.id}).all()
     found = {(entity, host_id): (link, item) for entity, host_id, link, item, _ in rows}
-    last_kind = next((kind or "" for entity, host_id, _, _, kind in rows
-                      if (entity, host_id) == (CUSTOMER, customer.id)), "")
+    kinds = {(entity, host_id): kind or "" for entity, host_id, _, _, kind in rows}  # each result's run's kind
+    last_kind = kinds.get((CUSTOMER, customer.id), "")
     link, last = found.get((CUSTOMER, customer.id), (None, None))
     contacts = [(contact, *found.get((CONTACT, contact.id), (None, None))) for contact in customer.contacts]
     # A run that touched only contacts (a live update taking a contact added or changed in ConnectWise) is the
     # customer's latest result too: the panel showed the export before it as the latest. An export's own contact
     # results belong to its customer's result (same run), and a contact's link cleared by hand is no sync.
-    kinds = {(entity, host_id): kind or "" for entity, host_id, _, _, kind in rows}
     later = [(item, kinds.get((CONTACT, contact.id), "")) for contact, _, item in contacts
              if item is not None and item.run_id is not None
              and (last is None or (item.id > last.id and item.run_id != last.run_id))]
