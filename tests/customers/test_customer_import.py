@@ -302,6 +302,10 @@ def test_a_bulk_import_never_creates_a_second_customer_for_a_likely_duplicate(co
     reported = [i for i in items(full, "customer") if i.action == "skipped"]
     assert len(reported) == 1 and "CW0004" in reported[0].label
     assert "Map customers" in reported[0].resolution and "DEMO00001" in reported[0].message
+    # Imported again, the look-alike is still reported (it is the only company read against the customers).
+    again = run("customer_import", {"mode": "all"})
+    assert [i.label for i in items(again, "customer") if i.action == "skipped"] == [reported[0].label]
+    assert names == [c.name for c in db.session.execute(select(Customer)).scalars()]
     # Asked for by its Company ID, it is imported: a person chose it.
     one = run("customer_import", {"company": "CW0004"})
     assert actions(one) == ["created"]

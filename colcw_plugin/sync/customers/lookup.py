@@ -209,11 +209,11 @@ def looks_like(session: Session, client: ConnectWiseClient, record: dict) -> Loo
     if session.execute(select(Customer.id).where(Customer.account_number == ident).limit(1)).first() is not None:
         return None
     name, phone = str(record.get("name") or ""), str(record.get("phoneNumber") or "")
-    like = LikelyDuplicates(session, unlinked_only=True).match(name, phone)
+    like = LikelyDuplicates(session, unlinked_only=True, read_all=False).match(name, phone)
     if like is None:
         # A look-alike linked to another company cannot take this one, but a second customer of the same name
         # is still likely a duplicate: the rep confirms it knowingly.
-        like = LikelyDuplicates(session).match(name, phone)
+        like = LikelyDuplicates(session, read_all=False).match(name, phone)
         if like is None:
             return None
         match, why = like
