@@ -8,7 +8,6 @@ hookimpls render.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 import threading
@@ -19,7 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from host_stub.extensions import db
-from host_stub.models import Customer, utcnow
+from host_stub.models import Customer
 from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
@@ -153,13 +152,14 @@ def _import_one(ident: str):
     try:
         with exclusive.importing_company(db.session, ident):
             # Under the lock: of two identical clicks, the second sees the first's run once it has ended.
-            earlier = _just_imported(ident)
+            earlier = exclusive.just_imported(db.session, ident, (current_actor() or {}).get("id"),
+                                              REPEAT_SECONDS)
             run = earlier or _execute("customer_import", {"company": ident})
     except exclusive.AlreadyRunning as e:
         return _import_answer(already_running(e.run, f"{ident} is already being imported from ConnectWise"), ident)
     done = _items(run, "customer")
     item = done[0] if done else None
-    if item and item.action in IMPORTED and item.host_id:
+    if item and item.action in exclusive.IMPORTED and item.host_id:
         contacts, problems = _contact_summary(run)
         if earlier is not None:
             flash(f"{item.label} was imported from ConnectWise a moment ago (run #{run.id}), so it was not imported "
@@ -178,26 +178,6 @@ def _import_one(ident: str):
     if item:
         return _import_answer(item.message, ident, item.resolution)
     return _import_answer(run.message or "The import did not run.", ident)
-
-
-IMPORTED = ("created", "updated", "unchanged")
-
-
-def _just_imported(ident: str) -> SyncRun | None:
-    """This person's import of the same Company ID that ended within :data:`REPEAT_SECONDS` having imported the
-    company (None otherwise: a failed one is tried again)."""
-    user = current_actor() or {}
-    since = utcnow() - dt.timedelta(seconds=REPEAT_SECONDS)
-    runs = db.session.execute(select(SyncRun).where(
-        SyncRun.kind == exclusive.IMPORT_KIND, SyncRun.requested_by_id == user.get("id"),
-        SyncRun.finished_at >= since).order_by(SyncRun.id.desc())).scalars()
-    wanted = ident.strip().casefold()
-    for run in runs:
-        if str((run.params or {}).get("company") or "").strip().casefold() != wanted:
-            continue
-        done = _items(run, "customer")
-        return run if done and done[0].action in IMPORTED and done[0].host_id else None
-    return None
 
 
 def _link_and_import(ident: str):

@@ -13,6 +13,7 @@ holds the record, for the page to say "already being exported — here is its pr
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -20,10 +21,10 @@ from contextlib import ExitStack, contextmanager
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from host_stub.models import Customer
+from host_stub.models import Customer, utcnow
 
 from ...cw import ConnectWiseError
-from ...models import ACTIVE_RUN_STATUSES, SyncRun
+from ...models import ACTIVE_RUN_STATUSES, CUSTOMER, SyncItem, SyncRun
 from ..shared.locks import LOCK_WAIT_SECONDS, Busy, advisory_locks, lock_key
 
 EXPORT_KIND, IMPORT_KIND = "customer_export", "customer_import"
@@ -149,3 +150,23 @@ def exporting_customer(session: Session, customer_id: int):
 def importing_company(session: Session, ident: str):
     """Hold the lock on a typed Company ID while a rep's import runs, or raise :class:`AlreadyRunning` at once."""
     return _try(session, [_typed_key(ident)], IMPORT_KIND, _imports_company(ident))
+
+
+IMPORTED = ("created", "updated", "unchanged")  # a company import's results that leave the company in the host
+
+
+def just_imported(session: Session, ident: str, user_id: int | None, within_seconds: float) -> SyncRun | None:
+    """The person's import of the Company ID ``ident`` that ended within ``within_seconds`` having imported the company
+    (None otherwise: a failed one is tried again): a second click of the popup's Import is answered by it."""
+    since = utcnow() - dt.timedelta(seconds=within_seconds)
+    runs = session.execute(select(SyncRun).where(
+        SyncRun.kind == IMPORT_KIND, SyncRun.requested_by_id == user_id,
+        SyncRun.finished_at >= since).order_by(SyncRun.id.desc())).scalars()
+    selects = _imports_company(ident)
+    for run in runs:
+        if not selects(dict(run.params or {})):
+            continue
+        first = session.execute(select(SyncItem.action, SyncItem.host_id).where(
+            SyncItem.run_id == run.id, SyncItem.entity == CUSTOMER).order_by(SyncItem.id).limit(1)).first()
+        return run if first is not None and first.action in IMPORTED and first.host_id else None
+    return None
