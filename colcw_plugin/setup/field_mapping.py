@@ -48,6 +48,11 @@ class MappingTable:
     cw_object: str
     rules: tuple[FieldRule, ...]
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """The host field each rule maps, by attribute, as the guide names it (what messages call a field)."""
+        return {r.host_attr: r.host for r in self.rules if r.host_attr}
+
     def rule(self, host_attr: str) -> FieldRule:
         for r in self.rules:
             if r.host_attr == host_attr:

@@ -35,8 +35,8 @@ IMPORT_ACTOR = system_actor(IMPORT_SYSTEM)
 # The host's own limits (its columns), the ones its unit of work checks: a value too long is a failed record.
 _CUSTOMER_LIMITS = column_limits(Customer)
 _CONTACT_LIMITS = column_limits(Contact)
-_COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
-_CONTACT_LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
+_COMPANY_LABELS = COMPANY.labels
+_CONTACT_LABELS = CONTACT_TABLE.labels
 
 
 def keep_host_values(values: dict, host: dict) -> None:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .export_reads import Chunk
     from .export_writes import ExportWrites
 
-LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
+LABELS = CONTACT_TABLE.labels
 
 
 def changed_fields(table: MappingTable, diff: Mapping[str, Any], record: Mapping[str, Any] | None = None) -> str:

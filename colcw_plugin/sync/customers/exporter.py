@@ -48,7 +48,7 @@ from .link_batch import drifted_customers
 log = logging.getLogger(__name__)
 
 CHUNK = 200
-COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
+COMPANY_LABELS = COMPANY.labels
 
 
 def customer_label(customer: Customer) -> str:

@@ -178,7 +178,7 @@ def _contact_overwrites(session: Session, client: ConnectWiseClient, customer: C
     rows = client.contacts.list(conditions=C.eq("company/id", int(company["id"])), fields=M.CONTACT_FIELDS,
                                 page_size=1000)
     theirs_by_id = {int(r["id"]): r for r in rows if not r.get("inactiveFlag")}
-    labels = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
+    labels = CONTACT_TABLE.labels
     default_id = (company.get("defaultContact") or {}).get("id")
     out = []
     for contact in edited:

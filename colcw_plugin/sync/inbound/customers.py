@@ -46,8 +46,8 @@ from ..shared.advice import HOST_MASTER_DRIFT_FIX, deleted_company_fix
 from ..shared.states import StateList
 from .reading import Found
 
-COMPANY_LABELS = {r.host_attr: r.host for r in COMPANY.rules if r.host_attr}
-CONTACT_LABELS = {r.host_attr: r.host for r in CONTACT_TABLE.rules if r.host_attr}
+COMPANY_LABELS = COMPANY.labels
+CONTACT_LABELS = CONTACT_TABLE.labels
 # The host's own limits (its columns), the ones its unit of work checks: a value too long is a failed record.
 _CUSTOMER_LIMITS = column_limits(Customer)
 _CONTACT_LIMITS = column_limits(Contact)
