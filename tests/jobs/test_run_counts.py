@@ -81,6 +81,26 @@ def test_a_finished_run_is_returned_as_written_with_its_results_few_or_many(app)
         assert ids == list(range(1, n + 1))
 
 
+def test_a_runs_first_result_is_written_at_once_and_the_next_ones_in_batches(app):
+    """Its pages and its list rows show the first record done while the next one takes its time (they showed "0 / 2"
+    until the next record ended); a run of one record writes its result with its end."""
+    def listed(run_id: int) -> int:
+        return len(db.session.execute(select(SyncItem.id).where(SyncItem.run_id == run_id)).all())
+
+    for total in (3, 1):
+        run_id = _run()
+        recorder = RunRecorder(db.engine, run_id, flush_seconds=3600)
+        recorder.start()
+        recorder.set_total(total, entity="customer", ids=range(1, total + 1), key="cw", direction="import")
+        recorder.record(entity="customer", direction="import", action="created", cw_id=1, host_id=1, label="A")
+        assert (_stored(run_id).done, listed(run_id)) == ((1, 1) if total > 1 else (0, 0)), total
+        for i in range(2, total + 1):
+            recorder.record(entity="customer", direction="import", action="created", cw_id=i, host_id=i, label="B")
+            assert (_stored(run_id).done, listed(run_id)) == (1, 1)  # the next ones wait for their batch
+        assert recorder.finish() == "succeeded"
+        assert (_stored(run_id).done, listed(run_id)) == (total, total)
+
+
 def test_results_written_behind_a_run_land_whole_and_in_order(app):
     """The batches the recorder writes by itself as a run goes on are written behind it (PostgreSQL): each one in
     full, in the order recorded, before anything reads the results or ends the attempt."""

@@ -140,6 +140,10 @@ class RunRecorder:
         self._buffer: list[dict] = []
         self._behind: tuple[threading.Thread, list[BaseException]] | None = None  # the batch written behind
         self._last_flush = time.monotonic()
+        # Whether this attempt wrote a result yet: in a run of several records its first is written at once, not with
+        # the next record's (a run whose next record took its time showed "0 / 2", and its list row unfinished, with
+        # the first one done); a run of one record writes it with its end, as before.
+        self._results_written = False
         if run is None:
             run = self._session.get(SyncRun, run_id)
         if run is None:
@@ -272,7 +276,8 @@ class RunRecorder:
                 self.deferred.pop(key, None)
             if action != "failed":
                 self.streak = 0
-        if len(self._buffer) >= self.flush_every or time.monotonic() - self._last_flush >= self.flush_seconds:
+        if (len(self._buffer) >= self.flush_every or (not self._results_written and (self.total or 0) > 1)
+                or time.monotonic() - self._last_flush >= self.flush_seconds):
             self.flush(_behind=True)
 
     def tally(self, entity: str, action: str, n: int) -> None:
@@ -411,6 +416,7 @@ class RunRecorder:
             extra["waiting_reason"] = ""  # records moved on: the client's pause is over
             self._retry_noted = False
         items, self._buffer = self._buffer, []
+        self._results_written = self._results_written or bool(items)
         values = {"done": self.done, "counts": dict(self.counts),
                   "entity_counts": {e: dict(c) for e, c in self.entity_counts.items()}, "heartbeat_at": utcnow()}
         if self.requests_sent is not None:
