@@ -12,7 +12,8 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-LOAD = re.compile(r'<(section|div)\b[^>]*? hx-get="([^"]+)" hx-trigger="load" hx-swap="(outerHTML|none)"[^>]*>')
+LOAD = re.compile(r'<(section|div)\b[^>]*? hx-get="([^"]+)" hx-trigger="load(?:, every \d+s)?" '
+                  r'hx-swap="(outerHTML|none)"[^>]*>')
 CELL = re.compile(r"""^<span hx-swap-oob="innerHTML:tr\[data-row='(\d+)'\] > td\[data-column='(\w+)'\]">(.*)</span>$""",
                   re.M)
 
@@ -36,7 +37,7 @@ def loaded(client, path: str) -> str:
         if swap == "outerHTML":
             page = page[:m.start()] + answer + page[end:]
             continue
-        page = page[:m.start()] + m.group(0).replace(' hx-trigger="load"', "") + page[m.end():]
+        page = page[:m.start()] + re.sub(r' hx-trigger="[^"]*"', "", m.group(0)) + page[m.end():]
         for row, column, cell in CELL.findall(answer):
             found = re.search(rf'<tr data-row="{row}">.*?<td data-column="{column}">(.*?)</td>', page, re.S)
             assert found, (row, column)

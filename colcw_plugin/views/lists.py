@@ -21,8 +21,9 @@ from redis.exceptions import RedisError
 from host_stub.extensions import db
 from host_stub.views import current_actor, referrer_path
 
-from ..models import RecordState, SyncRun
+from ..models import ACTIVE_RUN_STATUSES, RecordState, SyncRun
 from ..sync.customers import list_status as customer_status
+from ..sync.jobs import history
 from ..sync.quotes import KIND as QUOTE_EXPORT
 from ..sync.quotes import list_status as document_status
 from . import rep_bp
@@ -36,6 +37,10 @@ MAX_STATUS_ROWS = 500  # rows one status request may ask for (a list page shows 
 # Where the list's statuses come from: htmx asks once the page is shown and swaps each row's cell in (hx-swap-oob).
 STATUS_LOADER = ('<div id="colcw-list-status" hx-get="{url}" hx-trigger="load" hx-swap="none"><noscript>'
                  '<p class="hint"><a href="{url}">ConnectWise status of these rows</a></p></noscript></div>')
+# While the bulk run the list follows is unfinished, the statuses are asked for again every 2 s: a row its run has not
+# reached says so, and turns to its new state once the run has done it. The answer that finds nothing left to follow
+# puts the loader back without the repeat (colcw/lists/_status_cells.html, stop_following).
+STATUS_FOLLOWER = STATUS_LOADER.replace('hx-trigger="load"', 'hx-trigger="load, every 2s"')
 
 
 @dataclass(frozen=True)
@@ -48,17 +53,18 @@ class ListFeature:
     kind: str  # the export job kind
     ids_param: str  # its params key for a list of records
     noun: tuple[str, str]
+    entity: str  # what the export's results for one row are recorded as
 
 
 LIST_PAGES = {"customers": "customers.list_customers", "quotes": "documents.list_quotes",
               "orders": "documents.list_orders"}
 FEATURES = {
     "customers": ListFeature(customer_status.row_states, customer_status.state_filter, customer_status.LABELS,
-                             "customer_export", "customer_ids", ("customer", "customers")),
+                             "customer_export", "customer_ids", ("customer", "customers"), "customer"),
     "quotes": ListFeature(document_status.row_states, document_status.state_filter, document_status.LABELS,
-                          QUOTE_EXPORT, "document_ids", ("quote", "quotes")),
+                          QUOTE_EXPORT, "document_ids", ("quote", "quotes"), "document"),
     "orders": ListFeature(document_status.row_states, document_status.state_filter, document_status.LABELS,
-                          QUOTE_EXPORT, "document_ids", ("sales order", "sales orders")),
+                          QUOTE_EXPORT, "document_ids", ("sales order", "sales orders"), "document"),
 }
 
 
@@ -71,13 +77,18 @@ def column(list_name: str, ids: list[int]) -> dict | None:
 
 
 def slot(list_name: str) -> Markup | None:
-    """Above the list: the bulk run it follows, and the loader of its rows' statuses."""
-    parts = [run_panel()]
+    """Above the list: the bulk run it follows, and the loader of its rows' statuses (following the run's progress
+    row by row while it is unfinished)."""
+    run = followed_run()
+    parts = [run_panel(run)]
     shown, ids = getattr(g, "colcw_list_rows", (None, []))
     if shown == list_name and ids:
         # ids are ints: joined by hand, not url-encoded by url_for (which costs more than the rest of the hook)
         url = f'{fixed_url("colcw.list_status", list_name=list_name)}?ids={",".join(map(str, ids))}'
-        parts.append(filled(STATUS_LOADER, url))
+        if run is not None and run.kind == FEATURES[list_name].kind and run.status in ACTIVE_RUN_STATUSES:
+            parts.append(filled(STATUS_FOLLOWER, f"{url}&run={run.id}"))
+        else:
+            parts.append(filled(STATUS_LOADER, url))
     return Markup("").join(p for p in parts if p) or None
 
 
@@ -87,13 +98,24 @@ def list_status(list_name: str):
     """The ConnectWise state of the rows ``ids`` of a list: each row's cell (htmx swaps them into the list),
     or a page of its own without JavaScript."""
     feature = FEATURES.get(list_name)
-    raw = request.args.get("ids", "")
+    raw, raw_run = request.args.get("ids", ""), request.args.get("run", "")
     parts = raw.split(",") if raw else []
-    if feature is None or len(parts) > MAX_STATUS_ROWS or not all(p.isdigit() for p in parts):
+    if feature is None or len(parts) > MAX_STATUS_ROWS or not all(p.isdigit() for p in parts) \
+            or not (raw_run == "" or raw_run.isdigit()):
         abort(404 if feature is None else 400)
-    states = feature.states(db.session, [int(p) for p in parts])
-    return fragment_or_page(render_template("colcw/lists/_status_cells.html", states=states), "colcw/lists/status.html",
-                            states=states, noun=feature.noun, back=referrer_path(url_for(LIST_PAGES[list_name])))
+    ids = [int(p) for p in parts]
+    states = feature.states(db.session, ids)
+    in_run = None
+    if raw_run:  # the list follows a bulk run: which of its rows the run has still to do
+        run = db.session.get(SyncRun, int(raw_run))
+        if run is not None and can_see(run):
+            in_run = history.not_reached(db.session, run, feature.kind, feature.entity, feature.ids_param, ids)
+    following = bool(raw_run) and in_run is not None and bool(in_run.waiting)
+    return fragment_or_page(
+        render_template("colcw/lists/_status_cells.html", states=states, in_run=in_run,
+                        stop_following=bool(raw_run) and not following),
+        "colcw/lists/status.html", states=states, in_run=in_run, noun=feature.noun,
+        back=referrer_path(url_for(LIST_PAGES[list_name])))
 
 
 def filters(list_name: str) -> list[dict]:
@@ -136,11 +158,16 @@ def bulk_action(list_name: str, action: str, ids: list[int], back: str) -> dict 
     return {"redirect": f"{back}{sep}{RUN_PARAM}={run.id}", "message": message, "category": "success"}
 
 
-def run_panel() -> Markup | None:
-    """The progress of the bulk run named in the list's URL, with its log (for the one who may see it)."""
+def followed_run() -> SyncRun | None:
+    """The bulk run named in the list's URL, when the person may see it."""
     raw = arg(RUN_PARAM)
     run = db.session.get(SyncRun, int(raw)) if raw.isdigit() else None
-    if run is None or not can_see(run):
+    return run if run is not None and can_see(run) else None
+
+
+def run_panel(run: SyncRun | None) -> Markup | None:
+    """The progress of the bulk run the list follows, with its log."""
+    if run is None:
         return None
     return Markup(render_template("colcw/lists/_run_panel.html", run=run, zone=display_zone()))  # noqa: S704 - autoescaped
 

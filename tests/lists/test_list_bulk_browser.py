@@ -86,3 +86,43 @@ def test_rep_exports_three_ticked_customers_in_one_run_and_follows_it(app, custo
     page.wait_for_url(re.compile(rf".*/colcw/runs/{run.id}$"))
     log = page.locator("#run-log").inner_text()
     assert "Alder Dental" in log and "Birch Legal" in log and "Dogwood Design" in log
+
+
+def test_the_rows_of_a_bulk_run_say_they_wait_and_turn_synced_one_by_one_without_a_reload(
+        app, customers, connected, live_server, page, redis_conn, request):
+    browser_sign_in(page, live_server.url, "riley@demo.example")
+    page.goto(f"{live_server.url}/customers/")
+    for name in ("Alder Dental", "Birch Legal"):
+        page.locator("tr", has_text=name).locator("input[name=ids]").check()
+    page.click("button[data-bulk-action=colcw-export]")  # no worker yet: the run stays queued
+    page.wait_for_url(re.compile(r".*colcw_run=\d+.*"))
+    run_id = int(re.search(r"colcw_run=(\d+)", page.url).group(1))
+    for name in ("Alder Dental", "Birch Legal"):
+        note = page.locator("tr", has_text=name).locator("td[data-column=colcw] .colcw-in-run")
+        note.wait_for()
+        assert note.inner_text() == f"queued in run #{run_id}"
+        assert _status(page, name) == "Not linked"
+    assert page.locator("tr", has_text="Cedar Clinic").locator(".colcw-in-run").count() == 0
+
+    # The second company's creation takes 6 s: the first row turns Synced while the second still waits in the run.
+    connected.add_fault(status="hang", seconds=6, nth=2, method="POST", path=r"company/companies$")
+    page.evaluate("window.colcwNotReloaded = true")
+    request.getfixturevalue("worker_thread")  # (its Redis emptied at the start of the test, not now)
+    page.wait_for_function(
+        """() => {
+            const cells = [...document.querySelectorAll("td[data-column=colcw]")].filter(
+                td => /Alder Dental|Birch Legal/.test(td.closest("tr").textContent));
+            const synced = cells.filter(td => td.querySelector(".tag").textContent.trim() === "Synced"
+                                             && !td.querySelector(".colcw-in-run"));
+            const waiting = cells.filter(td => /waiting in run/.test(td.textContent));
+            return synced.length === 1 && waiting.length === 1;
+        }""", timeout=20_000)
+    assert page.evaluate("window.colcwNotReloaded === true")  # the rows changed in place
+    assert page.locator("#colcw-bulk-run .colcw-progress").get_attribute("data-final") == "false"
+
+    # Once the run ends the list reloads: both Synced, nothing waiting.
+    page.wait_for_function("() => window.colcwNotReloaded === undefined", timeout=30_000)
+    page.wait_for_selector("tr:has-text('Birch Legal') td[data-column=colcw] .tag")
+    for name in ("Alder Dental", "Birch Legal"):
+        assert _status(page, name) == "Synced", name
+    assert page.locator(".colcw-in-run").count() == 0

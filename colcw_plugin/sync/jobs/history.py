@@ -124,6 +124,43 @@ def items_query(run_id: int, action: str = "") -> Select:
     return q.where(SyncItem.action == action) if action else q
 
 
+@dataclass(frozen=True)
+class InRun:
+    """Records of a list page that an unfinished run is still to export (:func:`not_reached`)."""
+
+    run_id: int
+    status: str  # queued, running, waiting or cancelling
+    waiting: frozenset[int]
+
+    def note(self) -> tuple[str, str]:
+        """What a waiting row says beside its state, and why (its title)."""
+        if self.status == "queued":
+            return (f"queued in run #{self.run_id}",
+                    f"Run #{self.run_id} exports it; the run waits for a worker to start it.")
+        if self.status == "waiting":
+            return (f"waiting in run #{self.run_id}",
+                    f"Run #{self.run_id} waits to try again (ConnectWise was busy or out of reach) and has not reached "
+                    "this record yet.")
+        if self.status == "cancelling":
+            return (f"run #{self.run_id} is stopping",
+                    f"Run #{self.run_id} was asked to stop before it reached this record: it may be left as it is.")
+        return (f"waiting in run #{self.run_id}", f"Run #{self.run_id} is running and has not finished this record yet.")
+
+
+def not_reached(session: Session, run: SyncRun, kind: str, entity: str, ids_param: str, ids: Iterable[int]
+                ) -> InRun | None:
+    """Of ``ids``, the records ``run`` (of ``kind``, its records listed in ``params[ids_param]``) selects and has
+    recorded no result for yet, while it is unfinished; None once it has ended (or for another kind of run). One
+    statement: its results for those records."""
+    if run.kind != kind or run.status not in ACTIVE_RUN_STATUSES:
+        return None
+    selected = {int(i) for i in (run.params or {}).get(ids_param) or ()} & set(ids)
+    if selected:
+        selected -= set(session.execute(select(SyncItem.host_id).where(
+            SyncItem.run_id == run.id, SyncItem.entity == entity, SyncItem.host_id.in_(sorted(selected)))).scalars())
+    return InRun(run.id, run.status, frozenset(selected))
+
+
 REDO_ACTIONS = ("failed", "not_attempted")  # what Retry re-runs
 
 
