@@ -118,3 +118,19 @@ def test_another_reps_run_is_not_followed_on_the_list(client, app, three, redis_
 
 def test_a_bad_run_parameter_is_refused(rep_client, three):
     assert rep_client.get(f"/colcw/lists/customers/status?ids={three[0].id}&run=x1").status_code == 400
+
+
+def test_the_quotes_list_follows_its_bulk_run_too(rep_client, three, redis_conn):
+    quotes = [services.save_document({"customer_id": three[0].id}, [{"item_number": "X1", "price": 10}])
+              for _ in range(2)]
+    db.session.commit()
+    html = rep_client.get("/quotes/").get_data(as_text=True)
+    action = re.search(r'<form method="post" action="([^"]+)" id="bulk-form"', html).group(1).replace("&amp;", "&")
+    resp = rep_client.post(action, data={"csrf_token": csrf_from(html), "action": "colcw-export",
+                                         "ids": [str(quotes[0].id)]})
+    run = db.session.execute(select(SyncRun).order_by(SyncRun.id.desc())).scalars().first()
+    assert run.kind == "quote_export" and resp.headers["Location"].endswith(f"colcw_run={run.id}")
+    shown = loaded(rep_client, resp.headers["Location"])
+    notes = re.findall(r'<tr data-row="(\d+)">.*?<td data-column="colcw">(.*?)</td>', shown, re.S)
+    waiting = {int(row) for row, cell in notes if f"queued in run #{run.id}" in cell}
+    assert waiting == {quotes[0].id} and len(notes) >= 2
