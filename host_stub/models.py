@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from flask import current_app, has_app_context
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -61,7 +62,11 @@ class User(db.Model):
         return f"{self.first_name} {self.last_name}"
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        """Hash the password with werkzeug's default method (scrypt: about 0.1 s each, by design), or the app's
+        ``PASSWORD_HASH_METHOD`` (the tests' app takes a cheap one: they create the demo users for every test and
+        sign in through the form; a hash made so is checked as cheaply)."""
+        method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
+        self.password_hash = generate_password_hash(password, **({"method": method} if method else {}))
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
