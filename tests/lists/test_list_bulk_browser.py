@@ -104,7 +104,8 @@ def test_the_rows_of_a_bulk_run_say_they_wait_and_turn_synced_one_by_one_without
         assert _status(page, name) == "Not linked"
     assert page.locator("tr", has_text="Cedar Clinic").locator(".colcw-in-run").count() == 0
 
-    # The second company's creation takes 6 s: the first row turns Synced while the second still waits in the run.
+    # The second company's creation takes 6 s: the other row turns Synced while that one still waits in the run (the
+    # two are exported side by side; either may be the second sent).
     connected.add_fault(status="hang", seconds=6, nth=2, method="POST", path=r"company/companies$")
     page.evaluate("window.colcwNotReloaded = true")
     request.getfixturevalue("worker_thread")  # (its Redis emptied at the start of the test, not now)

@@ -6,18 +6,18 @@ workers), its reference lists and the chunk read in bulk. Each customer's reques
 (company, site, contacts, the last PATCH) and issue 11's guarantees hold per customer exactly as one at a
 time: its contacts' create intents are committed before their POSTs, its links with what they guard. The
 run's thread holds the chunk's locks and is the only one to touch the run's recorder: it records each
-customer's committed outcomes, in the chunk's order. A run an admin asks to stop starts no other customer:
-each worker asks before it starts one (:meth:`~..jobs.recorder.RunRecorder.stop_requested`, safe from any
-thread, which sees a request within a second), so the customers under way end whole and are recorded and no
-other is sent. The run's thread, waiting for the chunk's customers in order, could not see the request
-before the one it waited for ended, while the other workers went on taking customers.
+customer's committed outcomes as that customer ends (in the chunk's order, a customer whose requests took their
+time held back the outcomes of those done after it, and the run's pages and list rows showed them unfinished).
+A run an admin asks to stop starts no other customer: each worker asks before it starts one
+(:meth:`~..jobs.recorder.RunRecorder.stop_requested`, safe from any thread, which sees a request within a
+second), so the customers under way end whole and are recorded and no other is sent.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
@@ -84,7 +84,9 @@ def _drive(exporter: CustomerExporter, customers: list[Customer], workers: int, 
     stop: BaseException | None = None
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colcw-customers") as pool:
         futures: list[Future[Done]] = [pool.submit(work, c) for c in customers]
-        for customer, future in zip(customers, futures, strict=True):
+        of = dict(zip(futures, customers, strict=True))
+        for future in as_completed(futures):  # as they end: one slow customer holds back no other's outcome
+            customer = of[future]
             if future.cancelled():
                 continue
             try:
