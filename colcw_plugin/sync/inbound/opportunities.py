@@ -128,6 +128,7 @@ class DocumentPlan:
     outcome: dict | None = None
     brk: Break | None = None
     close: dict | None = None  # the close read now, to keep on the link when it changed (close_read)
+    renamed: str | None = None  # the opportunity's name in ConnectWise, when it is not the one colcw knew
 
 
 class OpportunityPlanner:
@@ -156,6 +157,7 @@ class OpportunityPlanner:
         states = list(self.session.execute(select(DocumentExport).where(DocumentExport.document_id.in_(doc_ids)))
                       .scalars())
         hand = {s.document_id: set(s.hand_products or []) for s in states}
+        known_names = {s.document_id: s.opportunity_name for s in states if s.opportunity_id}
         won_by = self.won_by(links, documents, states)
         current = {x.document_id: x for x in self.session.execute(select(DocumentExternalStatus).where(
             DocumentExternalStatus.document_id.in_(doc_ids), DocumentExternalStatus.source == SOURCE)).scalars()}
@@ -169,7 +171,8 @@ class OpportunityPlanner:
             plans.append(self._document(link, numbers[link.host_id], exports.get(link.host_id, []),
                                         hand.get(link.host_id, set()), current.get(link.host_id),
                                         drifts.get(link.host_id), won_by.get(link.cw_id),
-                                        converted=doc.doc_type == "quote" and doc.status == "converted"))
+                                        converted=doc.doc_type == "quote" and doc.status == "converted",
+                                        known_name=known_names.get(link.host_id)))
         return plans
 
     @staticmethod
@@ -192,8 +195,9 @@ class OpportunityPlanner:
 
     def _document(self, link: Link, number: str, exports: list[DocumentLineExport], hand: set[int],
                   current: DocumentExternalStatus | None, drift: DocumentDrift | None,
-                  won_by: str | None, *, converted: bool = False) -> DocumentPlan:
-        """``converted``: a quote converted into a sales order, whose lines its order carries (not compared)."""
+                  won_by: str | None, *, converted: bool = False, known_name: str | None = None) -> DocumentPlan:
+        """``converted``: a quote converted into a sales order, whose lines its order carries (not compared);
+        ``known_name``: the opportunity's name as colcw last knew it (its document's export state), None without."""
         plan = DocumentPlan(link.host_id, number, link, link.cw_id)
         record = self.found.opportunities.get(link.cw_id)
         if record is None:
@@ -218,7 +222,12 @@ class OpportunityPlanner:
             changes = product_changes(exports, self.found.products.get(link.cw_id, []), hand)
             plan.drift = changes or None
             plan.drift_changed = (drift.changes if drift else None) != plan.drift
+        name_now = str(record.get("name") or "")[:100]
+        if known_name is not None and name_now and name_now != known_name:
+            plan.renamed = name_now
         notes = []
+        if plan.renamed is not None:
+            notes.append(f"its opportunity {link.cw_id} was renamed in ConnectWise from “{known_name}” to “{name_now}”")
         if plan.status_changed:
             notes.append(plan.status["label"] if plan.status else "open again in ConnectWise")
         if plan.drift_changed and not converted:

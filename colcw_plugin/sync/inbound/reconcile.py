@@ -19,12 +19,22 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from host_stub.gateway import ValidationError
 from host_stub.models import utcnow
 
-from ...models import CONTACT, CUSTOMER, CW_MASTER, DOCUMENT, DocumentDrift, Link, RecordDrift, fingerprint
+from ...models import (
+    CONTACT,
+    CUSTOMER,
+    CW_MASTER,
+    DOCUMENT,
+    DocumentDrift,
+    DocumentExport,
+    Link,
+    RecordDrift,
+    fingerprint,
+)
 from ...setup.live_updates import allowed_breaks, get_live
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
@@ -222,11 +232,15 @@ class Reconciler:
             return
         if plan.outcome is None:
             return
-        if not (plan.restore or plan.status_changed or plan.drift_changed or plan.close):
+        if not (plan.restore or plan.status_changed or plan.drift_changed or plan.close or plan.renamed):
             self._record(plan.outcome)
             return
         if plan.restore:
             plan.link.status = "ok"
+        if plan.renamed is not None:  # the document's page names the opportunity as ConnectWise does now
+            plan.link.cw_identifier = plan.renamed
+            self.session.execute(update(DocumentExport).where(DocumentExport.document_id == plan.document_id)
+                                 .values(opportunity_name=plan.renamed))
         if plan.close:  # the close read now, for telling a later one from one ConnectWise kept (opportunities.py)
             plan.link.synced_values = {**(plan.link.synced_values or {}), "close": plan.close}
         if plan.status_changed or plan.restore:
