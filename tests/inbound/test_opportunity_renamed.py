@@ -3,12 +3,12 @@ ConnectWise does now (it went on naming it as it was at the export, with no word
 
 from __future__ import annotations
 
+from htmx_loads import loaded
 from inbound_support import enable, line, run_items, wait_for
 from sqlalchemy import select
 
 from colcw_plugin.models import HOST_MASTER, DocumentExport, Link
 from helpers import sign_in
-from htmx_loads import loaded
 from host_stub.extensions import db
 
 
