@@ -79,6 +79,9 @@ def test_rows_say_what_the_followed_run_has_still_to_do_until_it_ends(rep_client
     assert _states(shown) == {"FOL0": "Not linked", "FOL1": "Not linked", "FOL2": "Not linked"}
     assert STOPPED not in part(rep_client, status_url)
     assert "the run waits for a worker to start it" in part(rep_client, status_url)
+    # Without JavaScript the statuses open as a page of their own (the loader's noscript link): it says so too.
+    own_page = rep_client.get(status_url).get_data(as_text=True)
+    assert own_page.count(f"queued in run #{run.id}") == 2 and "the run waits for a worker to start it" in own_page
 
     # Running, one row done: that row has its result and no note, the other still waits.
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(status="running"))
