@@ -226,7 +226,7 @@ class OpportunityPlanner:
         if known_name is not None and name_now and name_now != known_name:
             plan.renamed = name_now
         notes = []
-        if plan.renamed is not None:
+        if plan.renamed is not None and known_name:  # (a name colcw never knew is only taken)
             notes.append(f"its opportunity {link.cw_id} was renamed in ConnectWise from “{known_name}” to “{name_now}”")
         if plan.status_changed:
             notes.append(plan.status["label"] if plan.status else "open again in ConnectWise")
