@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from urllib.parse import urljoin
 
 import requests
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from werkzeug.serving import make_server
 
 
@@ -191,8 +191,6 @@ def map_for_export(sandbox) -> tuple[dict[str, int], int, int]:
     """Map the store's default rep to the sandbox's admin1, the host's product types to ConnectWise's,
     and pick the Opportunity Name field, as an admin would (uncommitted). Returns ConnectWise's type ids
     by name, admin1's member id and the Opportunity Name field's id."""
-    from sqlalchemy import select
-
     from colcw_plugin.models import ProductTypeMapping, RepMapping
     from colcw_plugin.setup.connection import get_settings
     from host_stub.extensions import db
@@ -293,3 +291,18 @@ def recorded_statements(engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", keep)
+
+
+def map_default_rep(cw_client, member_identifier: str = "admin1"):
+    """Map the store's default rep (dana) to a ConnectWise member, as the rep mapping page would."""
+    from colcw_plugin.cw import conditions as C
+    from colcw_plugin.models import RepMapping
+    from host_stub.extensions import db
+    from host_stub.models import StoreSite
+
+    member = cw_client.members.list(conditions=C.eq("identifier", member_identifier), fields=["id"])[0]
+    store = db.session.execute(select(StoreSite)).scalars().first()
+    mapping = RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier=member_identifier)
+    db.session.add(mapping)
+    db.session.commit()
+    return mapping

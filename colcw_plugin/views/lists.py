@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from host_stub.extensions import db
 from host_stub.views import current_actor, referrer_path
 
-from ..models import ACTIVE_RUN_STATUSES, RecordState, SyncRun
+from ..models import RecordState, SyncRun
 from ..sync.customers import list_status as customer_status
 from ..sync.jobs import history
 from ..sync.quotes import KIND as QUOTE_EXPORT
@@ -85,7 +85,7 @@ def slot(list_name: str) -> Markup | None:
     if shown == list_name and ids:
         # ids are ints: joined by hand, not url-encoded by url_for (which costs more than the rest of the hook)
         url = f'{fixed_url("colcw.list_status", list_name=list_name)}?ids={",".join(map(str, ids))}'
-        if run is not None and run.kind == FEATURES[list_name].kind and run.status in ACTIVE_RUN_STATUSES:
+        if run is not None and history.followable(run, FEATURES[list_name].kind):
             parts.append(filled(STATUS_FOLLOWER, f"{url}&run={run.id}"))
         else:
             parts.append(filled(STATUS_LOADER, url))
@@ -110,10 +110,9 @@ def list_status(list_name: str):
         run = db.session.get(SyncRun, int(raw_run))
         if run is not None and can_see(run):
             in_run = history.not_reached(db.session, run, feature.kind, feature.entity, feature.ids_param, ids)
-    following = bool(raw_run) and in_run is not None and bool(in_run.waiting)
     return fragment_or_page(
         render_template("colcw/lists/_status_cells.html", states=states, in_run=in_run,
-                        stop_following=bool(raw_run) and not following),
+                        stop_following=bool(raw_run) and not (in_run and in_run.waiting)),
         "colcw/lists/status.html", states=states, in_run=in_run, noun=feature.noun,
         back=referrer_path(url_for(LIST_PAGES[list_name])))
 

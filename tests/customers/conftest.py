@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from colcw_plugin.cw import conditions as C
-from colcw_plugin.models import RepMapping
 from colcw_plugin.setup.connection import build_client
+from helpers import map_default_rep
 from host_stub.extensions import db
-from host_stub.models import StoreSite
-
-
-def map_default_rep(cw_client, member_identifier: str = "admin1") -> RepMapping:
-    """Map the store's default rep (dana) to a ConnectWise member, as the rep mapping page would."""
-    member = cw_client.members.list(conditions=C.eq("identifier", member_identifier), fields=["id"])[0]
-    store = db.session.execute(select(StoreSite)).scalars().first()
-    mapping = RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier=member_identifier)
-    db.session.add(mapping)
-    db.session.commit()
-    return mapping
 
 
 @pytest.fixture()

@@ -12,13 +12,10 @@ import pytest
 from htmx_loads import loaded, part
 from sqlalchemy import select, update
 
-from colcw_plugin.cw import conditions as C
-from colcw_plugin.models import RepMapping, SyncItem, SyncRun
-from colcw_plugin.setup.connection import build_client
-from helpers import csrf_from, runtime, sign_in
+from colcw_plugin.models import SyncItem, SyncRun
+from helpers import csrf_from, map_default_rep, runtime, sign_in
 from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import StoreSite
 
 pytestmark = pytest.mark.postgres
 
@@ -27,11 +24,8 @@ STOPPED = '<div id="colcw-list-status" hx-swap-oob="true"></div>'
 
 
 @pytest.fixture()
-def three(connected, box):
-    with build_client(db.session, box) as client:
-        member = client.members.list(conditions=C.eq("identifier", "admin1"), fields=["id"])[0]
-    store = db.session.execute(select(StoreSite)).scalars().first()
-    db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1"))
+def three(connected, cw_client):
+    map_default_rep(cw_client)
     made = [services.save_customer({"account_number": f"FOL{n}", "name": name, "city": "Austin", "state": "TX",
                                     "country": "United States"},
                                    [{"first_name": "Pat", "last_name": name.split()[0], "is_default": True}])

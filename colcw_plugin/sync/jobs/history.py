@@ -147,12 +147,17 @@ class InRun:
         return (f"waiting in run #{self.run_id}", f"Run #{self.run_id} is running and has not finished this record yet.")
 
 
+def followable(run: SyncRun, kind: str) -> bool:
+    """Whether a list of ``kind``'s records follows ``run`` row by row: a run of that kind, still unfinished."""
+    return run.kind == kind and run.status in ACTIVE_RUN_STATUSES
+
+
 def not_reached(session: Session, run: SyncRun, kind: str, entity: str, ids_param: str, ids: Iterable[int]
                 ) -> InRun | None:
     """Of ``ids``, the records ``run`` (of ``kind``, its records listed in ``params[ids_param]``) selects and has
-    recorded no result for yet, while it is unfinished; None once it has ended (or for another kind of run). One
-    statement: its results for those records."""
-    if run.kind != kind or run.status not in ACTIVE_RUN_STATUSES:
+    recorded no result for yet, while it is :func:`followable`; None otherwise. One statement: its results for those
+    records."""
+    if not followable(run, kind):
         return None
     selected = {int(i) for i in (run.params or {}).get(ids_param) or ()} & set(ids)
     if selected:
