@@ -59,6 +59,7 @@ from ...models import (
     stop_requested_by,
     summarize_counts,
 )
+from .finished import FinishedKeys
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class RunRecorder:
                                         .execution_options(populate_existing=True)).scalar_one()
         self.counts: Counter = Counter(run.counts or {})
         self.entity_counts: dict[str, Counter] = {e: Counter(c) for e, c in (run.entity_counts or {}).items()}
-        self._finished: set[tuple] = set()
+        self._finished = FinishedKeys()
         self._anonymous = 0
         main = self.selection.get("entity")
         if not main:
@@ -252,7 +253,7 @@ class RunRecorder:
             if self.counts:
                 self._load()
             else:  # nothing recorded, by this attempt or an earlier one: no item to read
-                self._finished, self._anonymous = set(), 0
+                self._finished, self._anonymous = FinishedKeys(), 0
         self._update(**values)
 
     def record(self, *, entity: str, direction: str, action: str, host_id: int | None = None,
