@@ -9,11 +9,15 @@ because duplicate companies are what users of such connectors complain about mos
 
 from __future__ import annotations
 
+import heapq
 import re
 import unicodedata
+from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import String, any_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -375,6 +379,49 @@ def _checked(session: Session, choices: Mapping[int, int]) -> tuple[dict[int, in
     return chosen, scanned, customers
 
 
+class LookAlike(NamedTuple):
+    """A host customer a company looks like (:class:`LikelyDuplicates`): its id and how messages name it."""
+
+    id: int
+    label: str
+
+
+class _KeyIndex:
+    """Normalised keys (names or phones) to the first customer id given for each, in about 16 bytes a key: a sorted
+    array of the keys' hashes beside their ids, and the keys given since the last merge in a dict. A bulk import keeps
+    every customer here, so a key is not kept as text (a 40,000-company import held 18 MB as dicts of rows). Two keys
+    of one hash are one: :meth:`LikelyDuplicates.match` checks a customer found against the key asked."""
+
+    MERGE_AT = 4096
+
+    def __init__(self) -> None:
+        self._hashes, self._ids = array("q"), array("q")
+        self._recent: dict[int, int] = {}
+
+    def get(self, key: str) -> int | None:
+        h = hash(key)
+        found = self._recent.get(h)
+        if found is None:
+            i = bisect_left(self._hashes, h)
+            if i < len(self._hashes) and self._hashes[i] == h:
+                found = self._ids[i]
+        return found
+
+    def put(self, key: str, customer_id: int) -> None:
+        """``customer_id`` for ``key``, unless a customer was given for it before (that one stays)."""
+        if self.get(key) is None:
+            self._recent[hash(key)] = customer_id
+            if len(self._recent) >= self.MERGE_AT:
+                self._merge()
+
+    def _merge(self) -> None:
+        hashes, ids = array("q"), array("q")
+        for h, i in heapq.merge(zip(self._hashes, self._ids, strict=True), sorted(self._recent.items())):
+            hashes.append(h)
+            ids.append(i)
+        self._hashes, self._ids, self._recent = hashes, ids, {}
+
+
 class LikelyDuplicates:
     """Host customers by normalised name and phone, to tell whether a company about to become a new
     host customer looks like one that exists (the Map Customers page's "likely duplicate").
@@ -384,35 +431,38 @@ class LikelyDuplicates:
     import meeting new companies on three pages or more would spend more). Without it the customers are read as
     companies are asked about (:meth:`expect`, or :meth:`match` on its own): on PostgreSQL only those that could
     look like them, so the import popup's check of one company reads a few rows, not every customer; elsewhere
-    (SQLite), and for many companies at once (:data:`READ_ALL_AT`), all of them, once."""
+    (SQLite), and for many companies at once (:data:`READ_ALL_AT`), all of them, once.
+
+    Only the keys and ids are kept (:class:`_KeyIndex`): a match reads its customer by id, to name it. A customer an
+    import is about to create (:meth:`add` with no id) is kept whole until the import says it was saved
+    (:meth:`saved`), so a look-alike later on the same page is told apart too."""
 
     READ_ALL_AT = 50  # companies asked about at once from which every customer is read instead
 
     def __init__(self, session: Session, *, unlinked_only: bool = False, read_all: bool = True):
-        # Plain rows of what is compared and named, indexed once (a bulk import reads every host customer).
         # ``unlinked_only``: only customers linked to no company (those a company could still be linked to).
         self._session, self._unlinked_only = session, unlinked_only
-        self._by_name: dict[str, tuple] = {}
-        self._by_phone: dict[str, tuple] = {}
+        self._names, self._phones = _KeyIndex(), _KeyIndex()
+        self._unsaved: dict[tuple[str, str], LookAlike] = {}  # ("name" | "phone", key): customers about to be made
         self._complete = False
         self._asked: set[tuple[str, str]] = set()  # normalised (name, phone) already read for
         if read_all:
             self._read(None)
 
     def _read(self, where) -> None:
-        query = select(Customer.id, Customer.name, Customer.account_number, Customer.phone)
+        query = select(Customer.id, Customer.name, Customer.phone)
         if self._unlinked_only:
             query = query.where(Customer.id.not_in(select(Link.host_id).where(Link.entity == CUSTOMER)))
         if where is None:
             self._complete = True
         else:
             query = query.where(where).order_by(Customer.id)
-        by_name, by_phone = self._by_name, self._by_phone
-        for row in self._session.execute(query):
-            if n := normalize_name(row[1]):
-                by_name.setdefault(n, row)
-            if p := normalize_phone(row[3]):
-                by_phone.setdefault(p, row)
+        names, phones = self._names, self._phones
+        for customer_id, name, phone in self._session.execute(query):
+            if n := normalize_name(name):
+                names.put(n, customer_id)
+            if p := normalize_phone(phone):
+                phones.put(p, customer_id)
 
     def expect(self, companies: Iterable[tuple[str, str]]) -> None:
         """Read now, in one query, the customers that could look like these companies (name, phone)."""
@@ -428,20 +478,49 @@ class LikelyDuplicates:
         self._read(_could_look_like(wanted))  # (None: every customer)
         self._asked |= wanted
 
-    def add(self, customer: HostCustomer) -> None:
-        row = (customer.id, customer.name, customer.account_number, customer.phone)
-        if n := normalize_name(customer.name):
-            self._by_name.setdefault(n, row)
-        if p := normalize_phone(customer.phone):
-            self._by_phone.setdefault(p, row)
+    def add(self, customer: HostCustomer) -> tuple | None:
+        """Count ``customer`` among those a company may look like. One without an id yet (about to be created) is kept
+        whole: the answer is what to give :meth:`saved` once it has one."""
+        n, p = normalize_name(customer.name), normalize_phone(customer.phone)
+        if customer.id:
+            if n:
+                self._names.put(n, customer.id)
+            if p:
+                self._phones.put(p, customer.id)
+            return None
+        entry = LookAlike(0, f"{customer.name} ({customer.account_number})")
+        keys = [(kind, key) for kind, key, index in (("name", n, self._names), ("phone", p, self._phones))
+                if key and index.get(key) is None and (kind, key) not in self._unsaved]
+        for k in keys:
+            self._unsaved[k] = entry
+        return (entry, keys)
 
-    def match(self, name: str, phone: str) -> tuple[HostCustomer, str] | None:
+    def saved(self, added: tuple | None, customer_id: int) -> None:
+        """The customer :meth:`add` kept whole was created as ``customer_id``: kept by its keys from now on."""
+        if added is None:
+            return
+        entry, keys = added
+        for kind, key in keys:
+            if self._unsaved.get((kind, key)) is entry:
+                del self._unsaved[(kind, key)]
+                (self._names if kind == "name" else self._phones).put(key, customer_id)
+
+    def match(self, name: str, phone: str) -> tuple[LookAlike, str] | None:
         """The host customer a company with this name and phone looks like, and why."""
         self.expect([(name, phone)])
-        if (n := normalize_name(name)) and n in self._by_name:
-            return HostCustomer(*self._by_name[n], city=""), "same name"
-        if (p := normalize_phone(phone)) and p in self._by_phone:
-            return HostCustomer(*self._by_phone[p], city=""), "same phone number"
+        for why, kind, key, index, normal in (
+                ("same name", "name", normalize_name(name), self._names, normalize_name),
+                ("same phone number", "phone", normalize_phone(phone), self._phones, normalize_phone)):
+            if not key:
+                continue
+            if (entry := self._unsaved.get((kind, key))) is not None:
+                return entry, why
+            if (customer_id := index.get(key)) is not None:
+                row = self._session.execute(select(Customer.name, Customer.account_number, Customer.phone)
+                                            .where(Customer.id == customer_id)).first()
+                # (None: deleted since it was read; another key of the same hash: not this one)
+                if row is not None and normal(row[0] if kind == "name" else row[2]) == key:
+                    return LookAlike(customer_id, f"{row[0]} ({row[1]})"), why
         return None
 
 

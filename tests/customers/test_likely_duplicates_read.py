@@ -81,8 +81,10 @@ def test_a_popup_check_reads_the_look_alikes_not_every_customer(app):
     _customers(extra=300)
     with _RowsRead() as rows:
         like = LikelyDuplicates(db.session, read_all=False).match("Smith and Sons", "")
-    assert like is not None and like[0].account_number == "H2"
-    assert rows == [3]  # Smith & Sons, and the two names with other than ASCII letters (of 307)
+    assert like is not None and like[0].label == "Smith & Sons LLC (H2)"
+    # Smith & Sons, and the two names with other than ASCII letters (of 307); then the one it looks like, by its id,
+    # to name it (only the keys and ids are kept).
+    assert rows == [3, 1]
     # The popup's own check of a company that looks like no customer: its account number, then the look-alikes
     # linked to no company and the linked ones (not every customer, twice).
     with _RowsRead() as rows:
@@ -106,4 +108,6 @@ def test_many_companies_at_once_read_every_customer_once(app):
         assert _found(dupes, "Other", "(210) 555-0007")[1] == "same phone number"
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
-    assert len([s for s in statements if "customers" in s]) == 1
+    # Every customer read once; each of the two matches reads its own customer by id, to name it.
+    assert len([s for s in statements if "customers" in s and "customers.id =" not in s]) == 1
+    assert len([s for s in statements if "customers.id =" in s]) == 2

@@ -45,3 +45,32 @@ def test_the_page_points_out_look_alikes_on_both_sides(session):
     assert hints[3].host_matches == [] and hints[3].cw_duplicates == []
     assert [sorted(h.account_number for h in g) for g in host_duplicate_groups(session)] == [["H1", "H2"]]
     assert [sorted(c.cw_id for c in g) for g in cw_duplicate_groups(session)] == [[1, 4]]
+
+
+def test_likely_duplicates_keep_a_few_bytes_a_key_not_the_customers_row(session):
+    """A bulk import keeps every customer it meets in its likely duplicates (issue 14, "memory flat in N"): the keys'
+    hashes beside the customers' ids, not dicts of rows (478 bytes a customer before, about 65 since, at CPython 3.11; a customer
+    about to be created is kept whole only until the import says it was saved)."""
+    import tracemalloc
+
+    from colcw_plugin.setup.customer_matching import HostCustomer, LikelyDuplicates
+
+    dupes = LikelyDuplicates(session, read_all=False)
+    made = [HostCustomer(0, f"Generated Company Number {i} Holdings LLC", f"CW{i:06d}", f"(512) 555-{i:04d}", "")
+            for i in range(20_000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for i, customer in enumerate(made):  # as an import adds the customers it creates, then saves them
+            dupes.saved(dupes.add(customer), 1_000 + i)
+        kept = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before, "filename"))
+    finally:
+        tracemalloc.stop()
+    assert kept / 20_000 < 100, f"{kept / 20_000:.0f} bytes a customer"
+
+    # One not saved yet is told apart by what it was given (it has no row to read).
+    dupes.add(HostCustomer(0, "Fresh Company Ltd", "NEW1", "(737) 555-0199", ""))
+    like, why = dupes.match("fresh company", "")
+    assert (like.id, like.label, why) == (0, "Fresh Company Ltd (NEW1)", "same name")
+    like, why = dupes.match("Someone else", "737-555-0199")
+    assert (like.label, why) == ("Fresh Company Ltd (NEW1)", "same phone number")

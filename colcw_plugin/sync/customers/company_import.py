@@ -118,6 +118,7 @@ class CompanyImport:
         self.write: CustomerWrite | None = None
         self.outcomes: list[dict] = []
         self._then: dict = {}
+        self._look_alike: tuple | None = None  # as the likely duplicates keep a customer about to be created
 
     def _out(self, action: str, host_id: int | None, message: str, resolution: str = "",
              entity: str = CUSTOMER, cw_id: int | None = None, label: str | None = None) -> dict:
@@ -137,6 +138,8 @@ class CompanyImport:
         # The contacts given without an id were created: their new ids, in the order given.
         contact_ids = {c["id"]: new_id for (c, hid, _), new_id in zip(self._then["contact_changes"],
                                                                       saved.contact_ids, strict=False) if hid is None}
+        if saved.created:
+            self.owner.duplicates.saved(self._look_alike, saved.id)
         self.outcomes = self._saved(saved.id, contact_ids, "created" if saved.created else "updated")
 
     def _run(self) -> list[dict] | None:
@@ -230,8 +233,8 @@ class CompanyImport:
         data += [{"id": hid, "is_default": False} for hid in demote]
         self.write = CustomerWrite(values, data, customer_id=host_id)
         if existing is None:  # a later company of this page that looks like it is a likely duplicate
-            self.owner.duplicates.add(MatchCustomer(0, values["name"], values["account_number"],
-                                                    values.get("phone", ""), ""))
+            self._look_alike = self.owner.duplicates.add(MatchCustomer(0, values["name"], values["account_number"],
+                                                                       values.get("phone", ""), ""))
         return None
 
     def _saved(self, host_id: int, contact_ids: dict[int, int], action: str) -> list[dict]:
