@@ -399,27 +399,38 @@ class _KeyIndex:
         self._recent: dict[int, int] = {}
 
     def get(self, key: str) -> int | None:
-        h = hash(key)
+        return self._get(hash(key))
+
+    def _get(self, h: int) -> int | None:
         found = self._recent.get(h)
-        if found is None:
+        if found is None and self._hashes:
             i = bisect_left(self._hashes, h)
             if i < len(self._hashes) and self._hashes[i] == h:
                 found = self._ids[i]
         return found
 
-    def put(self, key: str, customer_id: int) -> None:
-        """``customer_id`` for ``key``, unless a customer was given for it before (that one stays)."""
-        if self.get(key) is None:
-            self._recent[hash(key)] = customer_id
-            if len(self._recent) >= self.MERGE_AT:
-                self._merge()
+    def put(self, key: str, customer_id: int, *, merge: bool = True) -> None:
+        """``customer_id`` for ``key``, unless a customer was given for it before (that one stays). ``merge`` False:
+        the caller gives many and calls :meth:`merge` after them (one merge, not one each :data:`MERGE_AT`)."""
+        h = hash(key)
+        if h in self._recent or (self._hashes and self._get(h) is not None):
+            return
+        self._recent[h] = customer_id
+        if merge and len(self._recent) >= self.MERGE_AT:
+            self.merge()
 
-    def _merge(self) -> None:
-        hashes, ids = array("q"), array("q")
-        for h, i in heapq.merge(zip(self._hashes, self._ids, strict=True), sorted(self._recent.items())):
-            hashes.append(h)
-            ids.append(i)
-        self._hashes, self._ids, self._recent = hashes, ids, {}
+    def merge(self) -> None:
+        """The keys given since the last merge into the sorted arrays."""
+        recent = sorted(self._recent.items())
+        if not self._hashes:
+            self._hashes, self._ids = array("q", [h for h, _ in recent]), array("q", [i for _, i in recent])
+        elif recent:
+            hashes, ids = array("q"), array("q")
+            for h, i in heapq.merge(zip(self._hashes, self._ids, strict=True), recent):
+                hashes.append(h)
+                ids.append(i)
+            self._hashes, self._ids = hashes, ids
+        self._recent = {}
 
 
 class LikelyDuplicates:
@@ -460,9 +471,11 @@ class LikelyDuplicates:
         names, phones = self._names, self._phones
         for customer_id, name, phone in self._session.execute(query):
             if n := normalize_name(name):
-                names.put(n, customer_id)
+                names.put(n, customer_id, merge=False)
             if p := normalize_phone(phone):
-                phones.put(p, customer_id)
+                phones.put(p, customer_id, merge=False)
+        names.merge()
+        phones.merge()
 
     def expect(self, companies: Iterable[tuple[str, str]]) -> None:
         """Read now, in one query, the customers that could look like these companies (name, phone)."""
