@@ -302,9 +302,7 @@ class CompanyImporter:
         if not explicit and records and not self.first_import:
             quiet = untouched(self.session, records, contacts)
             self.session.rollback()  # end the read transaction
-            for record in records:
-                if (company := quiet.get(record["id"])) is not None:
-                    self._unchanged(record, company)
+            self._unchanged([(record, quiet[record["id"]]) for record in records if record["id"] in quiet])
             records = [r for r in records if r["id"] not in quiet]
         if not records:
             return
@@ -365,13 +363,18 @@ class CompanyImporter:
             self.recorder.record(direction="import", **outcome)
             self.recorder.tally(CONTACT, outcome["action"], contacts)
 
-    def _unchanged(self, record: dict, company: Untouched) -> None:
-        """An untouched company's outcome: one result, which stands for its contacts too."""
-        label = company_label(record)
-        self.recorder.record(entity=CUSTOMER, direction="import", action="unchanged", host_id=company.host_id,
-                             cw_id=record["id"], label=label,
-                             message=f"{label}: unchanged{with_contacts(company.contacts)}.")
-        self.recorder.tally(CONTACT, "unchanged", company.contacts)
+    def _unchanged(self, companies: list[tuple[dict, Untouched]]) -> None:
+        """Untouched companies' outcomes: one result each, which stands for its contacts too."""
+        if not companies:
+            return
+        results = []
+        contacts = 0
+        for record, company in companies:
+            label = company_label(record)
+            results.append((company.host_id, record["id"], label, f"{label}: unchanged{with_contacts(company.contacts)}."))
+            contacts += company.contacts
+        self.recorder.record_all(entity=CUSTOMER, direction="import", action="unchanged", records=results)
+        self.recorder.tally(CONTACT, "unchanged", contacts)
 
     def _read_page(self, records: list[dict], contacts: dict[int, list[dict]]) -> PageData:
         """What ConnectWise and the host hold for these companies, in a few queries for the page."""
