@@ -413,7 +413,7 @@ class _KeyIndex:
         """``customer_id`` for ``key``, unless a customer was given for it before (that one stays). ``merge`` False:
         the caller gives many and calls :meth:`merge` after them (one merge, not one each :data:`MERGE_AT`)."""
         h = hash(key)
-        if h in self._recent or (self._hashes and self._get(h) is not None):
+        if self._get(h) is not None:
             return
         self._recent[h] = customer_id
         if merge and len(self._recent) >= self.MERGE_AT:
@@ -491,16 +491,10 @@ class LikelyDuplicates:
         self._read(_could_look_like(wanted))  # (None: every customer)
         self._asked |= wanted
 
-    def add(self, customer: HostCustomer) -> tuple | None:
-        """Count ``customer`` among those a company may look like. One without an id yet (about to be created) is kept
-        whole: the answer is what to give :meth:`saved` once it has one."""
+    def add(self, customer: HostCustomer) -> tuple:
+        """Count ``customer``, about to be created (no id yet), among those a company may look like: kept whole, and
+        the answer is what to give :meth:`saved` once it has its id."""
         n, p = normalize_name(customer.name), normalize_phone(customer.phone)
-        if customer.id:
-            if n:
-                self._names.put(n, customer.id)
-            if p:
-                self._phones.put(p, customer.id)
-            return None
         entry = LookAlike(0, f"{customer.name} ({customer.account_number})")
         keys = [(kind, key) for kind, key, index in (("name", n, self._names), ("phone", p, self._phones))
                 if key and index.get(key) is None and (kind, key) not in self._unsaved]

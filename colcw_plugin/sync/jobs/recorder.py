@@ -269,17 +269,10 @@ class RunRecorder:
         self.counts[action] += 1
         self._of(entity)[action] += 1
         if advance:
-            key = self._record_key(entity, host_id, cw_id)
-            if key is None:
-                self._anonymous += 1
-            else:
-                self._finished.add(key)
-                self.deferred.pop(key, None)
+            self._finish(entity, host_id, cw_id)
             if action != "failed":
                 self.streak = 0
-        if (len(self._buffer) >= self.flush_every or (not self._results_written and (self.total or 0) > 1)
-                or time.monotonic() - self._last_flush >= self.flush_seconds):
-            self.flush(_behind=True)
+        self._flush_if_due()
 
     def record_all(self, *, entity: str, direction: str, action: str,
                    records: Iterable[tuple[int | None, int | None, str, str]]) -> None:
@@ -291,16 +284,11 @@ class RunRecorder:
             raise ValueError(f"unknown action {action!r}")
         common = {"run_id": self.run_id, "at": utcnow(), "entity": entity, "direction": direction, "action": action,
                   "resolution": ""}
-        buffer, finished, deferred, n = self._buffer, self._finished, self.deferred, 0
+        n = 0
         for host_id, cw_id, label, message in records:
-            buffer.append({**common, "host_id": host_id, "cw_id": cw_id, "label": label[:300], "message": message})
-            key = self._record_key(entity, host_id, cw_id)
-            if key is None:
-                self._anonymous += 1
-            else:
-                finished.add(key)
-                if deferred:
-                    deferred.pop(key, None)
+            self._buffer.append({**common, "host_id": host_id, "cw_id": cw_id, "label": label[:300],
+                                 "message": message})
+            self._finish(entity, host_id, cw_id)
             n += 1
         if not n:
             return
@@ -308,7 +296,21 @@ class RunRecorder:
         self._of(entity)[action] += n
         if action != "failed":
             self.streak = 0
-        if (len(buffer) >= self.flush_every or (not self._results_written and (self.total or 0) > 1)
+        self._flush_if_due()
+
+    def _finish(self, entity: str, host_id: int | None, cw_id: int | None) -> None:
+        """A record has its outcome: it counts toward done (once), and no longer waits for a later pass."""
+        key = self._record_key(entity, host_id, cw_id)
+        if key is None:
+            self._anonymous += 1
+        else:
+            self._finished.add(key)
+            self.deferred.pop(key, None)
+
+    def _flush_if_due(self) -> None:
+        """Write the results behind the run when a batch is full, a run of several records has its first result, or
+        a while has passed since the last write."""
+        if (len(self._buffer) >= self.flush_every or (not self._results_written and (self.total or 0) > 1)
                 or time.monotonic() - self._last_flush >= self.flush_seconds):
             self.flush(_behind=True)
 
