@@ -269,10 +269,17 @@ def _pg_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: 
         outermost = connections.setdefault(id(engine), conn) is conn
         try:
             yield
+        except BaseException:
+            conn.rollback()  # ends the transaction: releases the locks (and those taken with them)
+            raise
+        else:
+            # The same, by COMMIT: the transaction only took locks, and psycopg forgets the connection's prepared
+            # statements at every ROLLBACK (these locks end once per document of an export, on pooled connections
+            # the run's statements use too).
+            conn.commit()
         finally:
             if outermost:
                 del connections[id(engine)]
-            conn.rollback()  # ends the transaction: releases the locks (and those taken with them)
 
 
 @contextmanager
