@@ -212,6 +212,11 @@ def iterate_forward_only(
             query["pageId"] = page_id
         response = fetch(query, FORWARD_ONLY_HEADER)
         rows = _rows(response, path)
+        last = len(rows) < page_size or _has_link_without_next(response)
+        next_id = None if last else _next_page_id(response)
+        # Its body (about 1 MB for a page of 1,000 companies) is not kept while the page is used: a reader ahead
+        # holds this generator at its yield while the page waits in its queue.
+        del response
         if rows and page_id is not None:
             first = _row_id(rows[0])
             if first is None or first <= page_id:
@@ -220,9 +225,8 @@ def iterate_forward_only(
                 )
         if rows:
             yield rows
-        if len(rows) < page_size or _has_link_without_next(response):
+        if last:
             return
-        next_id = _next_page_id(response)
         if next_id is None:
             next_id = _row_id(rows[-1])
         if next_id is None or (page_id is not None and next_id <= page_id):

@@ -175,6 +175,36 @@ def test_forward_only_stops_on_a_full_last_page_with_an_empty_link(rsps, make_cl
     assert len(_list_calls(rsps)) == 1
 
 
+def test_forward_only_keeps_no_response_body_while_a_page_is_used():
+    """A reader ahead holds the page generator at its yield while the page waits in its queue: the response it
+    came in (its raw body, about 1 MB for 1,000 companies) is let go by then, and the paging still follows the
+    cursor the response named."""
+    import weakref
+
+    from colcw_plugin.cw.paging import iterate_forward_only
+
+    sent: list[weakref.ref] = []
+    asked: list[dict] = []
+
+    def fetch(query, headers):
+        asked.append(dict(query))
+        after = query.get("pageId", 0)
+        ids = [i for i in (1, 5, 9, 12, 13) if i > after][:2]
+        resp = requests.Response()
+        resp.status_code, resp._content = 200, json.dumps([{"id": i} for i in ids]).encode()
+        if len(ids) == 2:
+            resp.headers["Link"] = f'<{URL}?pageSize=2&pageId={ids[-1]}>; rel="next"'
+        sent.append(weakref.ref(resp))
+        return resp
+
+    seen = []
+    for page in iterate_forward_only(fetch, {}, page_size=2, path="company/companies"):
+        assert sent[-1]() is None, "the page's response is still held while the page is used"
+        seen += [r["id"] for r in page]
+    assert seen == [1, 5, 9, 12, 13]
+    assert [q.get("pageId") for q in asked] == [None, 5, 12]
+
+
 def test_forward_only_that_ignores_page_id_raises(rsps, make_client):
     rsps.get(URL, json=[{"id": 1}, {"id": 2}])
     with pytest.raises(PagingStalled):
