@@ -18,9 +18,9 @@ from host_stub.models import utcnow
 from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link
 from .held import HeldDocument, LinkRef
 
-# The statements name the tables, not the mapped classes: the ORM's bulk path for an entity (its insert and delete
-# handling, with nothing of it needed here: these rows are never loaded as objects in the session) cost a third of
-# each statement's Python.
+# The statements name the tables, not the mapped classes: the ORM's bulk path for an entity does nothing these
+# statements need (no object of the session is kept in step by them) and cost about 1.5 ms of a one-line export's
+# 13 ms of CPU.
 _STATE, _LINK = DocumentExport.__table__, Link.__table__
 _LINES, _DRIFT = DocumentLineExport.__table__, DocumentDrift.__table__
 
@@ -39,7 +39,7 @@ def _statement(session: Session, key: tuple, build):
 
 def _state_upsert(insert_, columns: tuple[str, ...]):
     stmt = insert_(_STATE).values({"document_id": bindparam("document_id"),
-                                           **{c: bindparam(c) for c in columns}})
+                                   **{c: bindparam(c) for c in columns}})
     return stmt.on_conflict_do_update(index_elements=["document_id"], set_={c: stmt.excluded[c] for c in columns})
 
 
@@ -53,8 +53,8 @@ def save_state(session: Session, document_id: int, **values) -> None:
 def _link_upsert(insert_):
     now = bindparam("now", type_=_LINK.c.linked_at.type)
     stmt = insert_(_LINK).values(entity=DOCUMENT, host_id=bindparam("host_id"), cw_id=bindparam("cw_id"),
-                                cw_identifier=bindparam("cw_identifier"), fingerprint=bindparam("fingerprint"),
-                                cw_last_updated="", status="ok", linked_at=now, synced_at=now)
+                                 cw_identifier=bindparam("cw_identifier"), fingerprint=bindparam("fingerprint"),
+                                 cw_last_updated="", status="ok", linked_at=now, synced_at=now)
     repointed = _LINK.c.cw_id != stmt.excluded.cw_id
     return stmt.on_conflict_do_update(index_elements=["entity", "host_id"], set_={
         "cw_id": stmt.excluded.cw_id, "cw_identifier": stmt.excluded.cw_identifier,
