@@ -24,6 +24,7 @@ def test_a_contacts_city_edited_on_the_page_reaches_connectwise_at_the_export(sy
     page.goto(f"{live_server.url}/customers/{customer.id}")
     ada_row = page.locator("#contacts tr", has_text="Ada Lovelace")
     assert "Austin TX" in ada_row.locator("td.contact-address").inner_text()
+    page.locator("#colcw-sync-panel").wait_for()  # the ConnectWise panel loads after the page (htmx)
     assert page.locator("#colcw-changed").count() == 0
 
     page.click("text=Edit")
@@ -35,11 +36,13 @@ def test_a_contacts_city_edited_on_the_page_reaches_connectwise_at_the_export(sy
     page.wait_for_url(re.compile(rf".*/customers/{customer.id}$"))
     assert "200 Congress Ave Round Rock TX 78664" in " ".join(
         page.locator("#contacts tr", has_text="Ada Lovelace").locator("td.contact-address").inner_text().split())
+    page.locator("#colcw-sync-panel").wait_for()
     assert page.locator("#colcw-changed").is_visible()  # colcw noticed the edit through customer_saved
 
     page.click("#colcw-export-customer")
     page.wait_for_load_state()
     assert "Contacts: 1 updated, 1 unchanged." in page.locator(".flash.success").inner_text()
+    page.locator("#colcw-sync-panel").wait_for()
     assert page.locator("#colcw-changed").count() == 0
     cw = next(c for c in contacts_of(sync_ready, company_cw) if c["id"] == ada_cw)
     assert (cw["addressLine1"], cw["city"], cw["state"], cw["zip"]) == ("200 Congress Ave", "Round Rock", "TX",
