@@ -45,6 +45,7 @@ def test_admin_configures_tests_and_maps(app, live_server, page, cw_sandbox_demo
     page.click("#save-connection")
     assert "Connection saved" in page.locator(".flash.success").inner_text()
     assert page.locator("input[name=private_key]").get_attribute("placeholder") == "stored — leave blank to keep"
+    page.locator("#new-opportunities-form").wait_for()  # the New opportunities section loads after the page (htmx)
     assert sandbox.private_key not in page.content()
 
     # A wrong key is reported at the sign-in step, with what to do.

@@ -97,17 +97,20 @@ def test_export_now_is_disabled_while_the_documents_export_is_queued_and_the_not
     try:
         browser_sign_in(stale, live_server.url, "riley@demo.example")
         stale.goto(f"{live_server.url}/colcw/documents/{quote.id}/export")  # opened before the first click
+        checklist_answered(stale)  # its Export now offered, as ConnectWise answered before the export was queued
         _export_from_the_page(page, live_server.url, quote.id)  # queued: no worker runs yet
         assert "Queued" in page.locator("#colcw-progress-text").inner_text()
         assert page.locator("#colcw-export-submit").is_disabled()
         assert "is being exported" in page.locator("#colcw-export-blocked").inner_text()
         # Opened again (another tab, a bookmark): still disabled, with the run's progress.
         page.goto(f"{live_server.url}/colcw/documents/{quote.id}/export")
+        checklist_answered(page)  # (Export now is disabled while the checklist is still checking, too)
         assert page.locator("#colcw-export-submit").is_disabled()
         assert page.locator("#colcw-progress-text").is_visible()
         # The stale page's click is handled safely, and says so until the run has ended.
         stale.click("#colcw-export-submit")
         stale.wait_for_url(re.compile(r".*/export\?run=\d+$"))
+        checklist_answered(stale)
         assert "already being exported" in stale.locator("main").inner_text()
         assert stale.locator("#colcw-export-submit").is_disabled()
 
