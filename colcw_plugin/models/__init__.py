@@ -30,6 +30,7 @@ from .live import (
     LiveSettings,
     RecordDrift,
 )
+from .one_row import the_row
 from .people import TimeZoneChoice
 from .runs import (
     ACTIVE_RUN_STATUSES,
@@ -77,5 +78,5 @@ __all__ = [
     "RecordDrift", "RecordState", "ReferenceCache", "RequiredField", "RepMapping", "RowState", "RunStatus", "Schedule", "Settings",
     "SyncItem", "SyncRun", "TimeZoneChoice", "actor_label", "cancelled_message", "exported_by_all", "find_by_cw", "last_heartbeat", "late_cancel_note", "fingerprint", "get_link", "links_for", "remove_link",
     "set_link", "stop_request_message", "stop_requested_by", "stored_time", "summarize_counts",
-    "times_in",
+    "the_row", "times_in",
 ]

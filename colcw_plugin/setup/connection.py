@@ -18,7 +18,7 @@ from ..cw import ClientSettings, ConnectionReport, ConnectWiseClient, check_conn
 from ..cw.connections import SharedConnections
 from ..cw.discovery import CodebaseMemo
 from ..errors import FieldErrors
-from ..models import ConfigChange, LiveSettings, Settings
+from ..models import ConfigChange, LiveSettings, Settings, the_row
 from ..text import sentence
 from .secrets import SecretBox, SecretError
 
@@ -35,13 +35,9 @@ class NotConfigured(RuntimeError):
 
 
 def get_settings(session: Session) -> Settings:
-    """The settings row to change, created empty on first use (writers only: see :func:`read_settings`)."""
-    row = session.execute(select(Settings).order_by(Settings.id).limit(1)).scalar_one_or_none()
-    if row is None:
-        row = Settings()
-        session.add(row)
-        session.flush()
-    return row
+    """The settings row to change, created empty on first use, once across processes (writers only: see
+    :func:`read_settings`)."""
+    return the_row(session, Settings)
 
 
 def read_settings(session: Session) -> Settings:

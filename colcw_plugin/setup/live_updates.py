@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import FieldErrors
-from ..models import CUSTOMER_MASTERS, CW_MASTER, HOST_MASTER, ConfigChange, LiveSettings
+from ..models import CUSTOMER_MASTERS, CW_MASTER, HOST_MASTER, ConfigChange, LiveSettings, the_row
 from .secrets import SecretBox
 
 CALLBACK_PATH = "/colcw/cw-callback/"  # the callback view's route (views/callbacks.py)
@@ -39,14 +39,10 @@ DEFAULT_LIMIT = "10%"
 _LIMIT_RE = re.compile(r"^\s*(\d{1,6})\s*(%?)\s*$")
 
 
-def get_live(session: Session) -> LiveSettings:
-    """The live-updates settings row, created (switched off) on first use."""
-    row = session.execute(select(LiveSettings).order_by(LiveSettings.id).limit(1)).scalar_one_or_none()
-    if row is None:
-        row = LiveSettings()
-        session.add(row)
-        session.flush()
-    return row
+def get_live(session: Session, *, for_update: bool = False) -> LiveSettings:
+    """The live-updates settings row, created (switched off) on first use, once across processes. ``for_update``:
+    locked until commit (a save that may make the URL's secret: see :func:`save_live`)."""
+    return the_row(session, LiveSettings, for_update=for_update)
 
 
 def read_live(session: Session) -> LiveSettings:
@@ -179,7 +175,9 @@ def save_live(session: Session, box: SecretBox, data: LiveInput, actor: str) -> 
         errors["customer_master"] = "Choose which system is the master for customer data."
     if errors:
         raise FieldErrors(errors)
-    row = get_live(session)
+    # Locked: two saves at once (two processes switching on) would each make a URL secret of their own, the later
+    # commit's kept, and the other's callbacks registered for a URL whose secret is refused.
+    row = get_live(session, for_update=True)
     changes = []
     if row.public_base_url != url:
         changes.append(f"public URL: {url or 'none'}")

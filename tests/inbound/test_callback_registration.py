@@ -10,7 +10,7 @@ from pathlib import Path
 from inbound_support import disable, enable, message, signed_headers, the_callback_url
 from sqlalchemy import select, update
 
-from colcw_plugin.models import HOST_MASTER, CallbackRegistration, Schedule, SyncRun
+from colcw_plugin.models import HOST_MASTER, CallbackRegistration, LiveSettings, Schedule, SyncRun
 from colcw_plugin.setup import callbacks as registrations
 from colcw_plugin.setup.live_updates import get_live
 from helpers import configure_sandbox_connection, csrf_from, run_scheduler_once, runtime, sign_in
@@ -105,6 +105,8 @@ def test_two_web_processes_switching_live_updates_on_at_once_register_each_callb
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     assert sorted(c["type"] for c in _callbacks(connected)) == ["company", "contact", "opportunity"]
+    db.session.rollback()
+    assert len(db.session.execute(select(LiveSettings)).all()) == 1  # one switch, one URL secret
     assert "secret" not in "".join(outputs) and "cw-callback/" not in "".join(outputs).replace("cw-callback/••••••", "")
 
 
