@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import DocumentLine, ProductCategory, User
 
 from ..errors import FieldErrors
-from ..models import ConfigChange, Settings
-from .connection import get_settings
+from ..models import ConfigChange, Settings, the_row
 
 
 def unknown_name(kind: str, value: str, names: Iterable[str]) -> str:
@@ -91,10 +90,9 @@ def host_manufacturers(session: Session) -> list[str]:
 
 def lock_settings(session: Session) -> Settings:
     """The settings row, locked until commit: saves of mappings and auto-map run one at a time
-    across all web processes (otherwise two could insert the same mapping row)."""
-    row = get_settings(session)
-    session.execute(select(Settings.id).where(Settings.id == row.id).with_for_update())
-    return row
+    across all web processes (otherwise two could insert the same mapping row). Its values are read
+    once the lock is held: what the session loaded earlier may predate another save that ended meanwhile."""
+    return the_row(session, Settings, for_update=True)
 
 
 def audit(session: Session, actor: str, area: str, lines: list[str]) -> None:

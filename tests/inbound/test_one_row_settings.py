@@ -88,3 +88,18 @@ def test_two_saves_switching_live_updates_on_at_once_keep_one_url_secret(app):
     db.session.rollback()
     assert url_secret(get_live(db.session), box) == secret
     assert _rows(LiveSettings) == 1
+
+
+def test_the_settings_lock_gives_the_values_another_save_committed_while_it_waited(app):
+    from colcw_plugin.setup.common import lock_settings
+
+    get_settings(db.session).category_mode = "names"
+    db.session.commit()
+    with Session(bind=db.engine) as mine, Session(bind=db.engine) as theirs:
+        held = get_settings(mine)  # loaded earlier in this request, and held
+        get_settings(theirs).category_mode = "mapping"  # another admin's save, committed meanwhile
+        theirs.commit()
+        locked = lock_settings(mine)
+        assert locked is held
+        assert locked.category_mode == "mapping"
+        mine.rollback()
