@@ -8,14 +8,20 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from lock_support import held_elsewhere
 from quote_support import items, line
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
-from colcw_plugin.models import get_link
+from colcw_plugin.models import DocumentExport, get_link
 from colcw_plugin.setup.connection import build_client, get_settings
 from colcw_plugin.sync.quotes import picker
+from colcw_plugin.sync.quotes.locks import document_lock
 from colcw_plugin.sync.quotes.opportunities import OpportunitySetup
+from colcw_plugin.sync.quotes.state import get_state
 from helpers import runtime
 from host_stub.extensions import db
+from host_stub.models import utcnow
 from host_stub.snapshots import document_snapshot
 
 
@@ -101,6 +107,56 @@ def test_an_exported_document_cannot_be_pointed_elsewhere(world, client):
         "that.")
     db.session.rollback()
     assert get_link(db.session, "document", doc.id).cw_id == first["id"]
+
+
+def _link(client, doc, opportunity_id: int) -> str:
+    return picker.link_document(db.session, runtime().host(db.session), client, OpportunitySetup(client),
+                                get_settings(db.session), doc, opportunity_id)
+
+
+def test_choosing_or_forgetting_the_opportunity_while_the_document_is_being_exported_is_refused(world, client):
+    chosen, other = make_opportunity(world, "Chosen deal"), make_opportunity(world, "Other deal")
+    doc = world.quote([line("OPT-7010")], name="Chosen deal")
+    _link(client, doc, chosen["id"])
+    busy = f"{doc.number} is being exported to ConnectWise right now."
+    # An export of it runs (its lock held on another connection, as by another process).
+    engine = db.engine
+    release, holder = held_elsewhere(lambda: document_lock(engine, doc.id))
+    try:
+        with pytest.raises(picker.PickRefused, match=busy):
+            _link(client, doc, other["id"])
+        db.session.rollback()
+        with pytest.raises(picker.PickRefused, match=busy):
+            picker.unlink_document(db.session, doc)
+        db.session.rollback()
+    finally:
+        release.set()
+        holder.join(10)
+    assert get_link(db.session, "document", doc.id).cw_id == chosen["id"]
+    # Once it has ended, the choice can be changed again.
+    _link(client, doc, other["id"])
+    assert get_link(db.session, "document", doc.id).cw_id == other["id"]
+
+
+def test_a_choice_made_after_the_export_ended_sees_its_state_though_the_request_read_it_before(world, client):
+    doc = world.quote([line("OPT-7010")], name="First home")
+    world.export(doc.id)
+
+    def exported_at(value) -> None:  # written by another process (the export's worker)
+        with Session(bind=db.engine) as theirs:
+            theirs.execute(update(DocumentExport).where(DocumentExport.document_id == doc.id).values(exported_at=value))
+            theirs.commit()
+
+    exported_at(None)  # as it was while the export ran
+    db.session.rollback()
+    held = get_state(db.session, doc.id)  # this request reads it then, and holds it
+    assert held.exported_at is None
+    exported_at(utcnow())  # the export ends
+    other = make_opportunity(world, "Elsewhere")
+    with pytest.raises(picker.PickRefused, match="is already exported"):
+        _link(client, doc, other["id"])
+    db.session.rollback()
+    assert get_link(db.session, "document", doc.id).cw_id != other["id"]
 
 
 def test_another_companys_opportunity_is_refused(world, client):

@@ -20,6 +20,8 @@ document to one by id, and where an export will go, checked in ConnectWise befor
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -45,10 +47,12 @@ from ...setup.catalog_rules import CatalogRules
 from ...setup.opportunity_defaults import NewOpportunityValues, required_problem
 from ...text import possessive
 from ..jobs.recorder import NOT_ATTEMPTED
+from ..shared.locks import Busy
 from . import KIND
 from .catalog import Catalog
 from .held import exported_items_of, line_inputs
 from .job import selection_condition
+from .locks import document_lock
 from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
 from .problems import ExportRefused, customer_not_linked, other_company
 from .state import document_link, get_state, opportunity_field_value
@@ -154,14 +158,35 @@ def closed_warning(choice: OpportunityChoice, doc: Document) -> str | None:
 # --- linking a document by id ---------------------------------------------------------------------
 
 
+@contextmanager
+def _not_exporting(session: Session, doc: Document) -> Iterator[DocumentExport | None]:
+    """Hold the document's export lock while its opportunity is chosen or forgotten, and give its export state as
+    committed once the lock is held: an export that ended meanwhile has written it. Refused (:class:`PickRefused`)
+    while an export of the document runs: it writes the document's link and state when it has put the lines on its
+    opportunity, so a choice made meanwhile was overwritten, or (made just after the export's write) pointed an
+    exported document at an opportunity without its lines."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(document_lock(session.get_bind(), doc.id, wait_seconds=0))
+        except Busy:
+            raise PickRefused(f"{doc.number} is being exported to ConnectWise right now. Choose its opportunity again "
+                              "once the export has finished (its result shows on this page).") from None
+        yield get_state(session, doc.id, fresh=True)
+
+
 def link_document(session: Session, host: UnitOfWork, client: ConnectWiseClient, setup: OpportunitySetup,
                   settings: Settings, doc: Document, opportunity_id: int) -> str:
     """Link ``doc`` to the opportunity by id and put its name in the opportunity-name field; commits.
 
     Only a document not exported yet can be pointed elsewhere (an exported one keeps its lines on its
-    opportunity). Returns what was done, for the page.
+    opportunity), and not while an export of it runs. Returns what was done, for the page.
     """
-    state = get_state(session, doc.id)
+    with _not_exporting(session, doc) as state:
+        return _link_document(session, host, client, setup, settings, doc, opportunity_id, state)
+
+
+def _link_document(session: Session, host: UnitOfWork, client: ConnectWiseClient, setup: OpportunitySetup,
+                   settings: Settings, doc: Document, opportunity_id: int, state: DocumentExport | None) -> str:
     if state is not None and state.exported_at is not None:
         raise PickRefused(f"{doc.number} is already exported to opportunity {state.opportunity_id} “"
                           f"{state.opportunity_name}” and stays linked to it. To export its lines to another "
@@ -191,8 +216,13 @@ def link_document(session: Session, host: UnitOfWork, client: ConnectWiseClient,
 
 
 def unlink_document(session: Session, doc: Document) -> str:
-    """Forget a chosen opportunity of a document not exported yet (the export goes by name again); commits."""
-    state = get_state(session, doc.id)
+    """Forget a chosen opportunity of a document not exported yet (the export goes by name again), not while an
+    export of it runs; commits."""
+    with _not_exporting(session, doc) as state:
+        return _unlink_document(session, doc, state)
+
+
+def _unlink_document(session: Session, doc: Document, state: DocumentExport | None) -> str:
     if state is not None and state.exported_at is not None:
         raise PickRefused(f"{doc.number} is exported to opportunity {state.opportunity_id} and stays linked to it.")
     if doc.is_converted_quote:

@@ -77,9 +77,12 @@ def export_failed_clause(status, run_status) -> ColumnElement[bool]:
     return or_(status == "failed", and_(status == "waiting", or_(run_status.is_(None), run_status.not_in(ACTIVE))))
 
 
-def get_state(session: Session, document_id: int) -> DocumentExport | None:
-    return session.execute(select(DocumentExport).where(DocumentExport.document_id == document_id)
-                           ).scalar_one_or_none()
+def get_state(session: Session, document_id: int, *, fresh: bool = False) -> DocumentExport | None:
+    """The document's export state; ``fresh``: as committed now, over what the session loaded of it before."""
+    query = select(DocumentExport).where(DocumentExport.document_id == document_id)
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    return session.execute(query).scalar_one_or_none()
 
 
 def document_link(session: Session, doc) -> tuple[Link | None, bool]:
