@@ -138,6 +138,21 @@ def test_choosing_or_forgetting_the_opportunity_while_the_document_is_being_expo
     assert get_link(db.session, "document", doc.id).cw_id == other["id"]
 
 
+def test_choosing_the_opportunity_under_the_export_lock_holds_one_database_connection(world, client, monkeypatch):
+    opp = make_opportunity(world, "Backup project 2026")
+    doc = world.quote([line("OPT-7010")], name="Backup project 2026")
+    db.session.rollback()
+    real, seen = picker.get_opportunity, []
+
+    def reading(*args, **kwargs):  # the opportunity is read from ConnectWise while the lock is held
+        seen.append(db.engine.pool.checkedout())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(picker, "get_opportunity", reading)
+    _link(client, doc, opp["id"])
+    assert seen == [1]  # the request's own (the lock is in its transaction): twenty clicks cannot take forty
+
+
 def test_a_choice_made_after_the_export_ended_sees_its_state_though_the_request_read_it_before(world, client):
     doc = world.quote([line("OPT-7010")], name="First home")
     world.export(doc.id)

@@ -22,8 +22,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from ..shared.locks import LOCK_WAIT_SECONDS, advisory_lock, lock_key
+from ..shared.locks import LOCK_WAIT_SECONDS, advisory_lock, lock_key, tried_in_transaction
+
+_DOCUMENT_BUSY = "Another export of this document is still running; try again when it has finished."
+
+
+def _document_key(document_id: int) -> int:
+    return lock_key("colcw-document-export", int(document_id))
 
 
 @contextmanager
@@ -32,9 +39,17 @@ def document_lock(engine: Engine, document_id: int, *, wait_seconds: int = LOCK_
                   should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
     """Hold the export lock of one document; waits for a concurrent export of it to finish (telling
     ``on_wait``, see :func:`~..shared.locks.advisory_lock`; ``should_stop`` cuts the wait short)."""
-    with advisory_lock(engine, lock_key("colcw-document-export", int(document_id)),
-                       "Another export of this document is still running; try again when it has finished.",
-                       wait_seconds, on_wait, should_stop=should_stop):
+    with advisory_lock(engine, _document_key(document_id), _DOCUMENT_BUSY, wait_seconds, on_wait,
+                       should_stop=should_stop):
+        yield
+
+
+@contextmanager
+def document_lock_tried(session: Session, document_id: int) -> Iterator[None]:
+    """The export lock of one document, only tried (:class:`~..shared.locks.Busy` while an export of it runs), for a
+    rep's change of what the export uses (its chosen opportunity); on PostgreSQL held in ``session``'s transaction,
+    until it commits or rolls back (:func:`~..shared.locks.tried_in_transaction`)."""
+    with tried_in_transaction(session, _document_key(document_id), _DOCUMENT_BUSY):
         yield
 
 

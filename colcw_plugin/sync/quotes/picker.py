@@ -52,7 +52,7 @@ from . import KIND
 from .catalog import Catalog
 from .held import exported_items_of, line_inputs
 from .job import selection_condition
-from .locks import document_lock
+from .locks import document_lock_tried
 from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
 from .problems import ExportRefused, customer_not_linked, other_company
 from .state import document_link, get_state, opportunity_field_value
@@ -160,14 +160,15 @@ def closed_warning(choice: OpportunityChoice, doc: Document) -> str | None:
 
 @contextmanager
 def _not_exporting(session: Session, doc: Document) -> Iterator[DocumentExport | None]:
-    """Hold the document's export lock while its opportunity is chosen or forgotten, and give its export state as
-    committed once the lock is held: an export that ended meanwhile has written it. Refused (:class:`PickRefused`)
+    """Hold the document's export lock while its opportunity is chosen or forgotten (in the session's transaction, which
+    the choice commits), and give its export state as committed once the lock is held: an export that ended meanwhile
+    has written it. Refused (:class:`PickRefused`)
     while an export of the document runs: it writes the document's link and state when it has put the lines on its
     opportunity, so a choice made meanwhile was overwritten, or (made just after the export's write) pointed an
     exported document at an opportunity without its lines."""
     with ExitStack() as stack:
         try:
-            stack.enter_context(document_lock(session.get_bind(), doc.id, wait_seconds=0))
+            stack.enter_context(document_lock_tried(session, doc.id))
         except Busy:
             raise PickRefused(f"{doc.number} is being exported to ConnectWise right now. Choose its opportunity again "
                               "once the export has finished (its result shows on this page).") from None

@@ -50,6 +50,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +259,22 @@ def _watching(conn, should_stop: Callable[[], bool] | None, stopped: threading.E
     finally:
         done.set()
         watcher.join()
+
+
+@contextmanager
+def tried_in_transaction(session: Session, key: int, busy_message: str) -> Iterator[None]:
+    """Try lock ``key`` for the block (:class:`Busy` at once when another holder has it). On PostgreSQL it is taken in
+    ``session``'s own transaction, so it is held until that transaction ends (the block commits or rolls back): a web
+    request that writes under it holds one database connection, not a second one for the lock. Elsewhere as
+    :func:`advisory_lock` with ``wait_seconds=0``, for the block."""
+    engine = session.get_bind()
+    if engine.dialect.name != "postgresql":
+        with advisory_lock(engine, key, busy_message, wait_seconds=0):
+            yield
+        return
+    if not session.execute(_TRY_ALL, {"keys": _array([key])}).scalar():
+        raise Busy(busy_message)
+    yield
 
 
 @contextmanager
