@@ -162,10 +162,10 @@ def closed_warning(choice: OpportunityChoice, doc: Document) -> str | None:
 def _not_exporting(session: Session, doc: Document) -> Iterator[DocumentExport | None]:
     """Hold the document's export lock while its opportunity is chosen or forgotten (in the session's transaction, which
     the choice commits), and give its export state as committed once the lock is held: an export that ended meanwhile
-    has written it. Refused (:class:`PickRefused`)
-    while an export of the document runs: it writes the document's link and state when it has put the lines on its
-    opportunity, so a choice made meanwhile was overwritten, or (made just after the export's write) pointed an
-    exported document at an opportunity without its lines."""
+    has written it. Refused (:class:`PickRefused`) while an export of the document runs: the export writes the
+    document's link and state as it puts the lines on its opportunity, so a choice made meanwhile would be overwritten,
+    or, made on a state read before the export's last write, would point an exported document at an opportunity
+    without its lines."""
     with ExitStack() as stack:
         try:
             stack.enter_context(document_lock_tried(session, doc.id))
