@@ -412,18 +412,14 @@ def main() -> int:
     rows.append(ratio_row(f"customer import of {label} again, unchanged", again["seconds"], again["floor"], 2,
                           order=102))
     rows.append(count_row("… rows it writes to host records and links", again["most_writes"], 0, order=103))
-    if "first_slow" in full:
-        slow = full["first_slow"]
-        report(f"Import them into an empty database, {args.latency_ms} ms latency on every request", slow)
+    for key, what, order in (("first_slow", "into an empty database", 100.5), ("again_slow", "again, unchanged", 103.5)):
+        if key not in full:
+            continue
+        slow = full[key]
+        report(f"Import them {what}, {args.latency_ms} ms latency on every request", slow)
         rows.append(Row(f"… with {args.latency_ms} ms latency on every request, as against a real tenant (floor: its "
                         f"{slow['requests']} requests one after another)", f"{slow['seconds']:.2f} s",
-                        f"{slow['floor']:.2f} s", f"{slow['seconds'] / slow['floor']:.2f}x", order=100.5))
-    if "again_slow" in full:
-        slow = full["again_slow"]
-        report(f"Import them again, unchanged, {args.latency_ms} ms latency on every request", slow)
-        rows.append(Row(f"… with {args.latency_ms} ms latency on every request, as against a real tenant (floor: its "
-                        f"{slow['requests']} requests one after another)", f"{slow['seconds']:.2f} s",
-                        f"{slow['floor']:.2f} s", f"{slow['seconds'] / slow['floor']:.2f}x", order=103.5))
+                        f"{slow['floor']:.2f} s", f"{slow['seconds'] / slow['floor']:.2f}x", order=order))
     large = runs[sweep[-1]]
     print("\nMemory growth: " + ", ".join(f"{n:,}: {runs[n]['rss_growth_mb']} MB" for n in sweep))
     growth = (large["rss_growth_mb"], small["rss_growth_mb"])

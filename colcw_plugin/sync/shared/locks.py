@@ -272,9 +272,8 @@ def tried_in_transaction(session: Session, key: int, busy_message: str) -> Itera
         with advisory_lock(engine, key, busy_message, wait_seconds=0):
             yield
         return
-    if not session.execute(_TRY_ALL, {"keys": _array([key])}).scalar():
-        raise Busy(busy_message)
-    yield
+    with _pg_locks_on(session.connection(), [key], busy_message, 0, None):
+        yield
 
 
 @contextmanager
