@@ -21,8 +21,8 @@ from host_stub.extensions import db
 
 ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
 LOOK = 1.0  # how soon a worker sees a request to stop (the recorder looks at the run once a second at most)
-# From a worker's look to its create reaching ConnectWise: the customer's lock and its create intent are
-# committed first. Under two full test runs at once one came 7 ms past LOOK; a worker that never looked
+# From a worker's look to its create reaching ConnectWise: the worker's session, the customer's values and the
+# request on its way. Under two full test runs at once one came 7 ms past LOOK; a worker that never looked
 # would go on creating a company a second (ANSWER) for the slow customer's 8 seconds.
 SENDING = 0.5
 ANSWER = 1.0  # the sandbox's delay on every company create
