@@ -22,9 +22,9 @@ from host_stub.extensions import db
 ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
 LOOK = 1.0  # how soon a worker sees a request to stop (the recorder looks at the run once a second at most)
 # From a worker's look to its create reaching ConnectWise: the worker's session, the customer's values and the
-# request on its way. Under two full test runs at once one came 7 ms past LOOK; a worker that never looked
-# would go on creating a company a second (ANSWER) for the slow customer's 8 seconds.
-SENDING = 0.5
+# request on its way. Under two full test runs at once one came 7 ms past LOOK. (With the workers' look taken
+# out, creates came 2.0 to 2.2 s after the cancel in two runs of three.)
+SENDING = 0.25
 ANSWER = 1.0  # the sandbox's delay on every company create
 
 
