@@ -14,18 +14,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from colcw_plugin.models import CUSTOMER, Link, SyncItem, SyncRun
-from colcw_plugin.sync.jobs import recovery
+from colcw_plugin.sync.jobs import recovery, runs
+from colcw_plugin.sync.jobs.recorder import RunRecorder
 from colcw_plugin.sync.jobs.runs import create_run
 from helpers import runtime, tune_runtime
 from host_stub.extensions import db
 
 ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
-LOOK = 1.0  # how soon a worker sees a request to stop (the recorder looks at the run once a second at most)
-# From a worker's look to its create reaching ConnectWise: the worker's session, the customer's values and the
-# request on its way. Under two full test runs at once one came 7 ms past LOOK. (With the workers' look taken
-# out, creates came 2.0 to 2.2 s after the cancel in two runs of three.)
-SENDING = 0.25
 ANSWER = 1.0  # the sandbox's delay on every company create
+# From the cancel to a create that still reaches ConnectWise: one whose worker asked just before the cancel was
+# committed, on its way. A worker that did not ask would start its next customer as its create ends, about
+# ANSWER after the cancel (the cancel comes as a create reaches ConnectWise).
+SENDING = 0.25
+
+
+class LooksEveryTime(RunRecorder):
+    """The run's recorder, looking at the run every time it is asked whether to stop, not once a second: what is
+    tested is that each worker asks before it starts a customer, not how often the recorder reads the run."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **{**kwargs, "flush_seconds": 0.0})
 
 
 def _posts(sandbox) -> list[float]:
@@ -35,7 +43,10 @@ def _posts(sandbox) -> list[float]:
 
 
 def test_a_cancelled_export_starts_no_other_customer(sync_ready, app, monkeypatch):
-    tune_runtime(monkeypatch, app, concurrency=4)
+    # Two workers: one waits on the slow customer, the other takes the rest one after another, so its next customer
+    # would start about ANSWER after the cancel if it did not ask first.
+    tune_runtime(monkeypatch, app, concurrency=2)
+    monkeypatch.setattr(runs, "RunRecorder", LooksEveryTime)
     for i in range(30):
         make_customer(name=f"Stop Co {i:02d}", account_number=f"STOP{i:02d}", contacts=[])
     # One of the first customers is slow (the run's thread waits for it); every create takes a while.
@@ -65,7 +76,7 @@ def test_a_cancelled_export_starts_no_other_customer(sync_ready, app, monkeypatc
 
     posts = _posts(sync_ready)
     # No create started once the workers could see the request: only those already being sent ended.
-    late = [t - asked[0] for t in posts if t > asked[0] + LOOK + SENDING]
+    late = [t - asked[0] for t in posts if t > asked[0] + SENDING]
     assert late == [], late
     assert len(posts) < 30
     # Each company created is linked and recorded; no customer is recorded that was not exported.
