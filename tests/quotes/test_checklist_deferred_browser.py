@@ -12,6 +12,9 @@ from quote_support import line, make_world
 from helpers import browser_sign_in
 
 pytestmark = pytest.mark.browser
+# ConnectWise's delay on every read in the second test: the page's own load, on a machine busy with other tests,
+# must come in well under it for the test to say whether the page waited for ConnectWise (it had 1.5 s).
+SLOW = 3.0
 
 
 def test_the_export_page_shows_before_connectwise_answers_then_says_it_cannot_be_reached(
@@ -45,11 +48,11 @@ def test_a_slow_connectwise_is_shown_checking_then_its_answers_replace_it(app, c
     world = make_world(connected, box)
     quote = world.quote([line("OPT-7010"), line("LAT-5440")], name="Answered deal")
     browser_sign_in(page, live_server.url, "riley@demo.example")
-    connected.add_fault(latency_ms=1500, method="GET")  # ConnectWise answers, slowly
+    connected.add_fault(latency_ms=int(SLOW * 1000), method="GET")  # ConnectWise answers, slowly
 
     asked = time.monotonic()
     page.goto(f"{live_server.url}/colcw/documents/{quote.id}/export")
-    assert time.monotonic() - asked < 1.5
+    assert time.monotonic() - asked < SLOW  # shown before ConnectWise could have answered
     assert "Checking with ConnectWise…" in page.locator("#colcw-check-connection").inner_text()
     page.locator("#colcw-check-lines.ok").wait_for(timeout=20_000)
     assert "Each of its 2 lines can be exported." in page.locator("#colcw-check-lines").inner_text()
