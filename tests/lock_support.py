@@ -19,6 +19,27 @@ def in_thread(fn: Callable, timeout: float = 30):
     return out[0]
 
 
+def waits_for(commit: Callable[[], None], work: Callable, timeout: float = 10) -> list:
+    """``work()`` started in another thread (another process's request, as the database sees it), checked to be
+    still waiting half a second later, then ``commit()`` here (what it waits for); what ``work`` returned (or raised),
+    once it has ended."""
+    out: list = []
+
+    def run() -> None:
+        try:
+            out.append(work())
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            out.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(0.5)
+    assert t.is_alive(), f"it did not wait: {out}"
+    commit()
+    t.join(timeout)
+    return out
+
+
 def free(take: Callable[[], AbstractContextManager]) -> bool:
     """Whether another thread gets the lock ``take()`` (which only tries) at once."""
     def attempt() -> bool:

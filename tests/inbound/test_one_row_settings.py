@@ -3,9 +3,8 @@ at the same moment, and the callback URL's secret is made once."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
+from lock_support import waits_for
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -25,22 +24,6 @@ def _rows(model) -> int:
     return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def _in_a_thread(work) -> tuple[threading.Thread, list]:
-    """``work()`` started in a thread of its own (another process's request, as PostgreSQL sees it): the thread and
-    what it returned (or raised), once it has ended."""
-    out: list = []
-
-    def run() -> None:
-        try:
-            out.append(work())
-        except BaseException as e:  # noqa: BLE001 - handed to the test
-            out.append(e)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, out
-
-
 @pytest.mark.parametrize("model, get", [(Settings, get_settings), (LiveSettings, get_live)], ids=["settings", "live"])
 def test_two_first_writers_at_once_make_one_row_and_both_use_it(app, model, get):
     db.session.execute(delete(model))
@@ -54,11 +37,7 @@ def test_two_first_writers_at_once_make_one_row_and_both_use_it(app, model, get)
             second.commit()
             return row.id
 
-        thread, out = _in_a_thread(other)
-        thread.join(0.5)
-        assert thread.is_alive(), f"the second writer did not wait for the first: {out}"
-        first.commit()
-        thread.join(10)
+        out = waits_for(first.commit, other)  # the second writer waits for the first
     assert out == [made_id]
     assert _rows(model) == 1
 
@@ -79,11 +58,7 @@ def test_two_saves_switching_live_updates_on_at_once_keep_one_url_secret(app):
             second.commit()
             return url_secret(theirs, box)
 
-        thread, out = _in_a_thread(other)
-        thread.join(0.5)
-        assert thread.is_alive(), f"the second save did not wait for the first: {out}"
-        first.commit()
-        thread.join(10)
+        out = waits_for(first.commit, other)  # the second save waits for the first
     assert out == [secret]  # the second save found the first's secret and kept it
     db.session.rollback()
     assert url_secret(get_live(db.session), box) == secret
