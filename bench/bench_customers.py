@@ -397,16 +397,21 @@ def cpu_line(r: dict) -> str:
     line = (f"CPU during the run: colcw {seconds('cpu_seconds')} (its main thread {seconds('main_thread_cpu_seconds')}), "
             f"PostgreSQL {seconds('postgres_cpu_seconds')}, the sandbox {seconds('sandbox_cpu_seconds')} (with the "
             f"run's set-up requests)")
-    least = cpu.least_wall(r.get("cpu_seconds"), r.get("postgres_cpu_seconds"), r.get("sandbox_cpu_seconds"))
+    least = _least_wall(r)
     if least is not None:
         line += (f"; on {cpu.cores()} cores at least {least:.2f} s of wall time, {least / r['floor']:.2f}x the floor; "
                  f"the main thread alone {r['main_thread_cpu_seconds'] / r['floor']:.2f}x")
     return line
 
 
+def _least_wall(r: dict) -> float | None:
+    """The least wall time the processor time of the run's three processes allows on this machine's cores."""
+    return cpu.least_wall(r.get("cpu_seconds"), r.get("postgres_cpu_seconds"), r.get("sandbox_cpu_seconds"))
+
+
 def least_wall_row(r: dict, order: float) -> Row | None:
-    """The least wall time the run's processor time allows on this machine's cores (none: not known here)."""
-    least = cpu.least_wall(r.get("cpu_seconds"), r.get("postgres_cpu_seconds"), r.get("sandbox_cpu_seconds"))
+    """That least wall time as a row of the table (none: not known here)."""
+    least = _least_wall(r)
     if least is None:
         return None
     return Row(f"… the least wall time its processor time allows on this machine's {cpu.cores()} cores (colcw "

@@ -10,7 +10,6 @@ such. Each figure is None where /proc cannot tell it (another system, or a Postg
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -33,7 +32,9 @@ def process_seconds(pid: int) -> float | None:
     return None if ticks is None else ticks / _TICKS
 
 
-def _matching_seconds(keep: Callable[[str], bool]) -> float | None:
+def postgres_seconds() -> float | None:
+    """The processor time of this machine's PostgreSQL server processes so far, in seconds (None: none runs
+    here). Meant for a bench run alone: another client's queries meanwhile would be counted too."""
     total, found = 0, False
     try:
         pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
@@ -41,10 +42,9 @@ def _matching_seconds(keep: Callable[[str], bool]) -> float | None:
         return None
     for pid in pids:
         try:
-            name = Path(f"/proc/{pid}/comm").read_text().strip()
+            if not Path(f"/proc/{pid}/comm").read_text().startswith("postgres"):
+                continue
         except OSError:
-            continue
-        if not keep(name):
             continue
         # The children's time too: a server process of a connection that ended is counted in its parent's, the
         # postmaster's, once it has been waited for.
@@ -52,12 +52,6 @@ def _matching_seconds(keep: Callable[[str], bool]) -> float | None:
         if ticks is not None:
             total, found = total + ticks, True
     return total / _TICKS if found else None
-
-
-def postgres_seconds() -> float | None:
-    """The processor time of this machine's PostgreSQL server processes so far, in seconds (None: none runs
-    here). Meant for a bench run alone: another client's queries meanwhile would be counted too."""
-    return _matching_seconds(lambda name: name.startswith("postgres"))
 
 
 def cores() -> int:
