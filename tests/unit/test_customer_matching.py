@@ -74,3 +74,35 @@ def test_likely_duplicates_keep_a_few_bytes_a_key_not_the_customers_row(session)
     assert (like.id, like.label, why) == (0, "Fresh Company Ltd (NEW1)", "same name")
     like, why = dupes.match("Someone else", "737-555-0199")
     assert (like.label, why) == ("Fresh Company Ltd (NEW1)", "same phone number")
+
+
+def test_the_key_index_keeps_the_first_customer_of_each_key_across_merges(monkeypatch):
+    """The index merges the keys given since its last merge into its sorted arrays every MERGE_AT keys (one sort of
+    positions, not pair by pair): every key is found, with the first customer given for it, after many merges."""
+    from colcw_plugin.setup.customer_matching import _KeyIndex
+
+    monkeypatch.setattr(_KeyIndex, "MERGE_AT", 64)
+    index = _KeyIndex()
+    for i in range(5_000):
+        index.put(f"key {i % 3_000}", i)  # keys 0-1,999 given twice: the first customer stays
+    assert len(index._hashes) > 64 and list(index._hashes) == sorted(index._hashes)
+    assert all(index.get(f"key {k}") == k for k in range(3_000))
+    assert index.get("key 3000") is None and index.get("") is None
+
+
+def test_a_look_hands_the_keys_no_customer_has_to_the_add_that_follows(session):
+    """The import looks each new company up once: the keys its look found free are what add counts it by."""
+    from colcw_plugin.setup.customer_matching import HostCustomer, LikelyDuplicates
+
+    uow = UnitOfWork(session)
+    uow.save_customer({"account_number": "H1", "name": "Bayview Law Group LLC", "phone": "555-867-5309"})
+    uow.commit()
+    dupes = LikelyDuplicates(session)
+    like, new_keys = dupes.look("Harbor Logistics", "(555) 867-5309")
+    assert like[0].label == "Bayview Law Group LLC (H1)" and like[1] == "same phone number" and new_keys == ()
+    like, new_keys = dupes.look("Harbor Logistics Inc.", "512 555 0100")
+    assert like is None and new_keys == (("name", "harbor logistics"), ("phone", "5125550100"))
+    added = dupes.add(HostCustomer(0, "Harbor Logistics Inc.", "N1", "512 555 0100", ""), new_keys)
+    assert dupes.match("HARBOR LOGISTICS", "")[0].label == "Harbor Logistics Inc. (N1)"  # not saved yet: kept whole
+    dupes.saved(added, 77)
+    assert dupes._names.get("harbor logistics") == 77 and dupes._phones.get("5125550100") == 77
