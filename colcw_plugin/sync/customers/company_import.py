@@ -119,6 +119,7 @@ class CompanyImport:
         self.outcomes: list[dict] = []
         self._then: dict = {}
         self._look_alike: tuple | None = None  # as the likely duplicates keep a customer about to be created
+        self._looked: tuple | None = None  # (name, phone, new keys): what the likely duplicates said of the company
 
     def _out(self, action: str, host_id: int | None, message: str, resolution: str = "",
              entity: str = CUSTOMER, cw_id: int | None = None, label: str | None = None) -> dict:
@@ -176,7 +177,9 @@ class CompanyImport:
             if host_id is not None:
                 notes.append(f"linked to the existing customer with account number {ident}")
             elif not self.explicit:
-                like = self.owner.duplicates.match(str(record.get("name") or ""), str(record.get("phoneNumber") or ""))
+                name, phone = str(record.get("name") or ""), str(record.get("phoneNumber") or "")
+                like, new_keys = self.owner.duplicates.look(name, phone)
+                self._looked = (name.strip(), phone.strip(), new_keys)
                 if like is not None:
                     other, why = like
                     return [self._out("skipped", None,
@@ -233,8 +236,11 @@ class CompanyImport:
         data += [{"id": hid, "is_default": False} for hid in demote]
         self.write = CustomerWrite(values, data, customer_id=host_id)
         if existing is None:  # a later company of this page that looks like it is a likely duplicate
+            phone = values.get("phone", "")
+            looked = self._looked  # its keys, when the look was of the name and phone it is saved with
+            new_keys = looked[2] if looked is not None and looked[:2] == (values["name"], phone) else None
             self._look_alike = self.owner.duplicates.add(MatchCustomer(0, values["name"], values["account_number"],
-                                                                       values.get("phone", ""), ""))
+                                                                       phone, ""), new_keys)
         return None
 
     def _saved(self, host_id: int, contact_ids: dict[int, int], action: str) -> list[dict]:
