@@ -77,8 +77,9 @@ def test_likely_duplicates_keep_a_few_bytes_a_key_not_the_customers_row(session)
 
 
 def test_the_key_index_keeps_the_first_customer_of_each_key_across_merges(monkeypatch):
-    """The index merges the keys given since its last merge into its sorted arrays every MERGE_AT keys (one sort of
-    positions, not pair by pair): every key is found, with the first customer given for it, after many merges."""
+    """The index merges the keys given since its last merge into its sorted arrays every MERGE_AT keys (each one
+    placed by bisection, the arrays copied between them): every key is found, with the first customer given for it,
+    after many merges."""
     from colcw_plugin.setup.customer_matching import _KeyIndex
 
     monkeypatch.setattr(_KeyIndex, "MERGE_AT", 64)
