@@ -52,6 +52,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from host_stub.bulk import int_list_text
+
 log = logging.getLogger(__name__)
 
 LOCK_WAIT_SECONDS = 120
@@ -190,7 +192,7 @@ def advisory_locks(engine: Engine, keys: Iterable[int], busy_message: str,
 
 def _array(keys: list[int]) -> str:
     """The keys as PostgreSQL reads an array's text: ``{1,2,3}``."""
-    return "{" + ",".join(str(int(k)) for k in keys) + "}"
+    return "{" + int_list_text(keys) + "}"
 
 
 def _take(conn, keys: list[int], busy_message: str, wait_seconds: float,
