@@ -74,7 +74,9 @@ def test_with_the_host_as_master_connectwise_edits_are_reported_not_taken(app, f
     assert _customer(customer.id).city == "Austin" and _contact(customer.id, "Charles").title == "CTO"
     page = loaded(sign_in(app.test_client(), "riley@demo.example"), f"/customers/{customer.id}")
     assert 'id="colcw-drift"' in page and "Dallas" in page and "not taken (ChannelOnline is the master)" in page
-    skipped = [i for i in run_items("cw_live_update") if i.action == "skipped"]
+    # The run's results are written behind it, after the drift commits: wait for the one about the company.
+    skipped = wait_for(lambda: [i for i in run_items("cw_live_update") if i.action == "skipped"
+                                and "Company City" in i.message], what="the live update's result")
     assert any("not taken (ChannelOnline is the master for customer data): Company City “Dallas”" in i.message for i in skipped)
     # Exporting puts ChannelOnline's values back in ConnectWise; the drift is gone.
     export = create_run(db.session, runtime().kinds, "customer_export", {"customer_id": customer.id})

@@ -31,7 +31,9 @@ def test_a_rename_in_connectwise_comes_back_to_the_documents_page(app, world, li
     wait_for(lambda: _known_name(quote.id) == "Harbor refresh — phase 2", what="the new name on the document")
     link = db.session.execute(select(Link).where(Link.entity == "document", Link.host_id == quote.id)).scalar_one()
     assert link.cw_identifier == "Harbor refresh — phase 2"
-    said = [i for i in run_items("cw_live_update") if i.host_id == quote.id and i.action == "updated"]
+    # The run's results are written behind it, after the document's change commits: wait for them too.
+    said = wait_for(lambda: [i for i in run_items("cw_live_update") if i.host_id == quote.id and i.action == "updated"],
+                    what="the live update's result")
     assert said and f"its opportunity {opp['id']} was renamed in ConnectWise from “{old}” to " \
                    "“Harbor refresh — phase 2”" in said[-1].message
 
