@@ -55,6 +55,9 @@ RUN_STATUS_LABELS = {RunStatus.QUEUED: "Queued", RunStatus.RUNNING: "Running", R
                      RunStatus.INTERRUPTED: "Interrupted", RunStatus.CANCELLED: "Cancelled"}
 # A worker will or does work on it (a stopping run's worker still finishes the record it is on).
 ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.CANCELLING, RunStatus.WAITING)
+# A run's age (seconds since it was requested) under which its pages ask for it again after so many milliseconds,
+# between their polls of every second (SyncRun.look_again_ms).
+QUICK_LOOKS = ((2.0, 200), (5.0, 500))
 FINAL_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED,
                       RunStatus.CANCELLED)
 ENDED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.INTERRUPTED,
@@ -248,6 +251,17 @@ class SyncRun(db.Model):
     def description_in(self, zone: str) -> str:
         """The run's description as a page shows it: a time in it ("… since 2026-07-01 18:00 UTC") in ``zone``."""
         return times_in(self.description, zone)
+
+    @property
+    def look_again_ms(self) -> int | None:
+        """How soon a page showing the run asks for it again, sooner than its every-second poll (None: only that):
+        a run started moments ago is looked at again within a fifth of a second, then every half second up to five
+        seconds after it was requested. A rep's export of one document takes a fraction of a second; polled every
+        second only, its outcome showed 1.6 s after the click or more. An ended run is not asked for again."""
+        if self.status in FINAL_RUN_STATUSES or self.created_at is None:
+            return None
+        age = (utcnow() - self.created_at).total_seconds()
+        return next((ms for younger_than, ms in QUICK_LOOKS if age < younger_than), None)
 
     @property
     def status_label(self) -> str:

@@ -84,7 +84,16 @@ def test_export_page_queues_the_export_and_shows_the_outcome(world, rep_client, 
     resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
     assert resp.status_code == 302 and "run=" in resp.location
     queued = rep_client.get(resp.location).get_data(as_text=True)
-    assert "colcw-progress-bar" in queued and 'hx-trigger="every 1s"' in queued
+    # Just requested: the page asks for the run again within a fifth of a second, and every second besides.
+    assert "colcw-progress-bar" in queued and 'hx-trigger="load delay:200ms, every 1s"' in queued
+    run_id = int(resp.location.rsplit("run=", 1)[1])
+    fragment = resp.location.replace("/export?", "/export/run?")
+    db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(created_at=SyncRun.created_at - dt.timedelta(seconds=3)))
+    db.session.commit()
+    assert 'hx-trigger="load delay:500ms, every 1s"' in rep_client.get(fragment).get_data(as_text=True)
+    db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(created_at=SyncRun.created_at - dt.timedelta(seconds=60)))
+    db.session.commit()
+    assert 'hx-trigger="every 1s"' in rep_client.get(fragment).get_data(as_text=True)  # a run long queued: every second
     status_url = resp.location.replace("/export?", "/export/status?")
     assert rep_client.get(status_url).get_json()["status"] == "queued"
     drain_queue()
