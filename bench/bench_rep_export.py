@@ -1,0 +1,142 @@
+"""Benchmark a rep's export of a one-line quote as the rep sees it (not a test).
+
+    python bench/bench_rep_export.py [--exports 8]
+
+Needs PostgreSQL (TEST_PG_ADMIN_URL, default postgres@127.0.0.1), a Redis of its own (started here) and Debian's
+Chromium. The host runs in this process (a threaded server), the export in a real ``colcw worker`` process, against
+an in-process `cw_sandbox` server: RQ's forking worker, as deployed by default, then a ``--simple`` one. A browser signs in as a rep and, for each
+new one-line quote, clicks Export now on its export page; the figure is the time from that click to the export's
+outcome on the page (the page polls its run, then shows the outcome). Printed beside it, as its floor: the run
+itself, from its request (the click's POST) to its end in the worker. What lies between is the redirect to the
+export page, the page's polls of the run and its reload with the outcome.
+
+No target: against a real tenant the run itself takes longer (its requests), and the page's share stays what this
+shows. For each worker, the better of two rounds of ``--exports`` exports (their medians); the first export of a
+round, which warms the worker, is not counted. A forked job starts with no database or HTTP connection and with
+SQLAlchemy's cache of compiled statements as cold as its parent's, which runs no job: the run itself is several times
+longer there than in a ``--simple`` worker, which keeps both from one job to the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "quotes")]
+
+from databases import fresh_database, private_redis  # noqa: E402
+from results import Row, save  # noqa: E402
+
+from cw_sandbox.testing import SandboxServer  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+FLASK = str(Path(sys.executable).parent / "flask")
+# The workers compared (what the row says, its place in the table, the worker's options): RQ's forking worker, as
+# deployed by default (each job in a new process), and a ``--simple`` one (each job in the worker's own process).
+WORKERS = (("RQ's forking worker, the default", 202.91), ("a `--simple` worker", 202.92, "--simple"))
+
+
+def _worker(app, *args: str) -> subprocess.Popen:
+    """A ``colcw worker`` process on the bench's database and Redis (``args``: e.g. ``--simple``)."""
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
+                "SECRET_KEY": app.config["SECRET_KEY"], "COLCW_ENCRYPTION_KEY": app.config["COLCW_ENCRYPTION_KEY"],
+                "COLCW_ALLOW_HTTP": "1"})
+    return subprocess.Popen([FLASK, "--app", "host_stub", "colcw", "worker", *args], env=env, cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _round(page, base: str, world, exports: int) -> list[tuple[float, float]]:
+    """``exports`` + 1 exports of new one-line quotes (the first not counted): (click to outcome, the run)."""
+    from quote_support import line
+    from sqlalchemy import select
+
+    from colcw_plugin.models import SyncRun
+    from host_stub.extensions import db
+
+    out = []
+    for n in range(exports + 1):
+        quote = world.quote([line("BENCH-001", qty=3, price=919)], name=f"Rep export {time.monotonic_ns()}")
+        page.goto(f"{base}/colcw/documents/{quote.id}/export")
+        start = time.perf_counter()
+        page.click("#colcw-export-submit")
+        page.locator("#colcw-outcome").wait_for(timeout=30_000)
+        seen = time.perf_counter() - start
+        run_id = int(re.search(r"run=(\d+)", page.url).group(1))
+        db.session.expire_all()
+        run = db.session.execute(select(SyncRun).where(SyncRun.id == run_id)).scalar_one()
+        assert run.status == "succeeded", run.message
+        if n:
+            out.append((seen, (run.finished_at - run.created_at).total_seconds()))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--exports", type=int, default=8)
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # (not a line per request of the page)
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"{CHROMIUM} not found: `make chromium` installs Debian's chromium")
+
+    from playwright.sync_api import sync_playwright
+    from quote_support import make_world
+
+    from helpers import LiveServer, browser_sign_in, configure_sandbox_connection, make_test_app, runtime
+    from host_stub.extensions import db
+    from host_stub.seed import seed_reference
+
+    server = SandboxServer(seed="empty", requests_per_minute=None, max_in_flight=None)
+    with private_redis() as redis_url:
+        app = make_test_app(fresh_database("colcw_bench_rep_export"), redis_url)
+        with app.app_context():
+            seed_reference(db.session)
+            db.session.commit()
+            configure_sandbox_connection(server, runtime().box)
+            world = make_world(server, runtime().box, catalog=("BENCH-001",))
+            live = LiveServer(app)
+            try:
+                with sync_playwright() as p:
+                    browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                    page = browser.new_context().new_page()
+                    browser_sign_in(page, live.url, "riley@demo.example")
+                    rows = [_measure(page, live.url, world, app, args.exports, *worker)
+                            for worker in WORKERS]
+                    browser.close()
+            finally:
+                live.stop()
+                server.stop()
+    save("bench_rep_export", rows)
+
+
+def _measure(page, base: str, world, app, exports: int, what: str, order: float, *worker_args: str) -> Row:
+    """Two rounds of exports with a ``colcw worker`` of ``worker_args`` running them: the row of the better."""
+    worker = _worker(app, *worker_args)
+    try:
+        rounds = [_round(page, base, world, exports) for _ in range(2)]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    medians = [(statistics.median(s for s, _ in r), statistics.median(t for _, t in r)) for r in rounds]
+    for i, (r, (seen, run)) in enumerate(zip(rounds, medians, strict=True)):
+        print(f"{what}, round {i + 1}: click to outcome {', '.join(f'{s * 1000:.0f}' for s, _ in r)} ms (median "
+              f"{seen * 1000:.0f} ms); the run itself {', '.join(f'{t * 1000:.0f}' for _, t in r)} ms (median "
+              f"{run * 1000:.0f} ms)")
+    seen, run = min(medians)
+    return Row(f"a rep's export of a one-line quote, from the click on Export now to its outcome on the page ({what}; "
+               f"median of {exports}, best of 2 rounds; floor: the run itself, from the click's request to its end in "
+               f"the worker)", f"{seen * 1000:.0f} ms", f"{run * 1000:.0f} ms", f"{seen / run:.2f}x", order=order)
+
+
+if __name__ == "__main__":
+    main()
