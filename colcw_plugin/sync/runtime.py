@@ -111,7 +111,7 @@ class Runtime:
     @cached_property
     def queue(self) -> JobQueue:
         """colcw's job queue (``COLCW_QUEUE``)."""
-        return JobQueue(self.redis, self.config.queue)
+        return JobQueue(self.redis, self.config.queue, in_process=self.kinds.one_record)
 
     @cached_property
     def connections(self) -> SharedConnections:

@@ -10,11 +10,14 @@ count effects (nothing done twice), and every attempt is counted. Params:
 * ``fail``: ``"permanent"`` (a ConnectWise 400) or ``"transient"`` (a 503, for the first
   ``transient_times`` attempts);
 * ``ask``: each item sends one ConnectWise request, and pushes the requests its run's row shows
-  after the item (read by another session, as the run's page reads it) to ``seen_key``.
+  after the item (read by another session, as the run's page reads it) to ``seen_key``;
+* ``one``: the run works on one record a person waits for (``JobKind.one_record``): colcw's worker runs it in its
+  own process. Every run stores the id of the process that ran it at ``pid_key``.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from flask import current_app
@@ -38,9 +41,14 @@ def seen_key(run_id: int) -> str:
     return f"colcw-test:seen:{run_id}"
 
 
+def pid_key(run_id: int) -> str:
+    return f"colcw-test:pid:{run_id}"
+
+
 def _count(ctx: SyncContext) -> str:
     r = Redis.from_url(current_app.config["REDIS_URL"])
     attempt = r.incr(attempts_key(ctx.run_id))
+    r.set(pid_key(ctx.run_id), os.getpid())
     p = ctx.params
     if p.get("fail") == "permanent":
         raise BadRequest("The test kind's request was refused", status=400,
@@ -69,7 +77,8 @@ def _count(ctx: SyncContext) -> str:
 
 
 TEST_COUNT = JobKind(name="test_count", label="Test count", run=_count,
-                     describe=lambda session, p, scheduled=False: f"Count {p.get('n', 3)} test items")
+                     describe=lambda session, p, scheduled=False: f"Count {p.get('n', 3)} test items",
+                     one_record=lambda p: bool(p.get("one")))
 
 
 def register(kinds: KindRegistry) -> None:

@@ -87,6 +87,8 @@ def test_export_page_queues_the_export_and_shows_the_outcome(world, rep_client, 
     # Just requested: the page asks for the run again within a fifth of a second, and every second besides.
     assert "colcw-progress-bar" in queued and 'hx-trigger="load delay:200ms, every 1s"' in queued
     run_id = int(resp.location.rsplit("run=", 1)[1])
+    # One document a rep waits for: colcw's worker runs it in its own process, warm (test_worker_in_process).
+    assert runtime().queue.fetch(db.session.get(SyncRun, run_id).rq_job_id).meta["colcw_in_process"] is True
     fragment = resp.location.replace("/export?", "/export/run?")
     db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(created_at=SyncRun.created_at - dt.timedelta(seconds=3)))
     db.session.commit()

@@ -253,6 +253,7 @@ CUSTOMER_EXPORT = JobKind(
     form_source_prompt="Choose the source of the customer data: ChannelOnline (export) or ConnectWise (import).",
     form_template="colcw/jobs/_customer_form.html", range_fields=RANGE_FIELDS, parse_form=export_from_form, parse_cli=export_from_cli, retry=retry_export,
     retry_nouns=("customer", "customers"), record_labels=customer_labels,
+    one_record=lambda params: params.get("customer_id") is not None,  # a rep's export of one customer
     # a failed contact is retried with its customer (retry_export): the button counts it as the contact it is
     retry_entities={"customer": ("customer", "customers"), "contact": ("contact", "contacts")})
 CUSTOMER_IMPORT = JobKind(
@@ -261,6 +262,7 @@ CUSTOMER_IMPORT = JobKind(
     form_source_prompt=CUSTOMER_EXPORT.form_source_prompt, form_template=CUSTOMER_EXPORT.form_template,
     parse_form=import_from_form, parse_cli=import_from_cli, retry=retry_import,
     retry_nouns=("company", "companies"),
+    one_record=lambda params: params.get("company") not in (None, ""),  # one company, by its Company ID
     # a failed contact is retried with its company (retry_import): the button counts it as the contact it is
     retry_entities={"customer": ("company", "companies"), "contact": ("contact", "contacts")})
 

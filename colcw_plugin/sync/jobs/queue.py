@@ -38,6 +38,7 @@ from rq import Queue, SimpleWorker, Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
+from rq.worker import WorkerStatus
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 # The job function RQ imports in the worker: the composition root binds the app, then calls perform().
 JOB_FUNCTION = "colcw_plugin.extension.run_job"
+# A job's meta flag: its run works on one record a person waits for, and the worker runs it in its own process
+# (:class:`ColcwWorker`, :attr:`~.kinds.JobKind.one_record`).
+IN_PROCESS = "colcw_in_process"
 NOT_QUEUED_MESSAGE = ("Not queued yet: the job queue (Redis) did not answer. The colcw scheduler queues this run as "
                       "soon as Redis is reachable again.")
 
@@ -110,9 +114,13 @@ def alive_key(run_id: int) -> str:
 class JobQueue:
     """colcw's RQ queue and what the jobs engine asks of it."""
 
-    def __init__(self, connection: Redis, settings: QueueSettings = QueueSettings()):
+    def __init__(self, connection: Redis, settings: QueueSettings = QueueSettings(),
+                 in_process: Callable[[str, dict], bool] | None = None):
+        """``in_process(kind, params)``: whether a run's jobs are run in the worker's own process
+        (:meth:`~.kinds.KindRegistry.one_record`; without it every job forks)."""
         self.connection = connection
         self.settings = settings
+        self.in_process = in_process
         self.rq = Queue(settings.name, connection=connection)
 
     @property
@@ -225,7 +233,8 @@ class JobQueue:
             job_id=run.rq_job_id,
             description=f"colcw run #{run.id}: {run.description} ({run.trigger}, by {run.requested_by})",
             meta={"colcw_run_id": run.id, "kind": run.kind, "trigger": run.trigger,
-                  "requested_by": run.requested_by, "description": run.description},
+                  "requested_by": run.requested_by, "description": run.description,
+                  IN_PROCESS: bool(self.in_process is not None and self.in_process(run.kind, run.params or {}))},
             job_timeout=int(self.settings.job_timeout), result_ttl=7 * 86400, failure_ttl=30 * 86400)
         if at is not None and at > utcnow():
             return self.rq.enqueue_at(at.replace(tzinfo=dt.UTC), JOB_FUNCTION, run.id, **kwargs)
@@ -432,8 +441,30 @@ def perform(session: Session, queue: JobQueue, run_id: int, execute: Callable[..
     return f"run #{run_id} {run.status}: {run.message}"
 
 
+class ColcwWorker(Worker):
+    """RQ's worker, which forks a work horse for each job (a bulk run's memory, and a crash, end with the horse), but
+    for a run of one record a person waits for (its job's :data:`IN_PROCESS` flag: a rep's export of one document),
+    which it runs in its own process as RQ's ``SimpleWorker`` does: on the database and ConnectWise connections it
+    keeps from one such run to the next, with the statements they compiled (the horses it forks later start with
+    those too). Its job timeout holds as in a horse (SIGALRM in the worker's main thread)."""
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        if not job.meta.get(IN_PROCESS):
+            super().execute_job(job, queue)
+            return
+        self.prepare_execution(job)
+        self.perform_job(job, queue)
+        self.set_state(WorkerStatus.IDLE)
+
+    def get_heartbeat_ttl(self, job: Job) -> int:
+        if job.meta.get(IN_PROCESS):  # no horse to watch: nothing renews it until the job ends (as SimpleWorker's)
+            return SimpleWorker.get_heartbeat_ttl(self, job)  # type: ignore[arg-type]
+        return super().get_heartbeat_ttl(job)
+
+
 def work(queue: JobQueue, *, burst: bool = False, simple: bool = False) -> None:
-    """Run an RQ worker on colcw's queue (with RQ's scheduler, which retries need)."""
-    worker_class = SimpleWorker if simple else Worker
+    """Run an RQ worker on colcw's queue (with RQ's scheduler, which retries need): :class:`ColcwWorker`, or with
+    ``simple`` RQ's ``SimpleWorker`` (every job in the worker's process)."""
+    worker_class = SimpleWorker if simple else ColcwWorker
     worker = worker_class([queue.rq], connection=queue.connection)
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

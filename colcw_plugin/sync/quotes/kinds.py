@@ -105,7 +105,8 @@ def retry(session: Session, run: SyncRun, failed: Sequence[SyncItem]) -> dict | 
 QUOTE_EXPORT = JobKind(
     KIND, "Quote / sales order export", run, describe, form_job="quote", form_job_label="quote / order",
     form_template="colcw/jobs/_quote_form.html", range_fields=RANGE_FIELDS, parse_form=from_form, parse_cli=from_cli, retry=retry, retry_nouns=("quote / order", "quotes / orders"),
-    record_labels=document_labels, selects_in_host=True)
+    record_labels=document_labels, selects_in_host=True,
+    one_record=lambda params: params.get("document_id") is not None)  # a rep's export, a converted quote's order
 
 
 def register(kinds: KindRegistry) -> None:
