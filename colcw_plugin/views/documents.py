@@ -56,6 +56,9 @@ from .zone import display_zone, when
 log = logging.getLogger(__name__)
 LINES = "Lines"  # the checklist's row for the lines the export would refuse
 CHECK_READ_TIMEOUT = 10.0  # seconds the checklist waits for each of ConnectWise's answers (a rep is waiting)
+# Seconds Export now waits for the export it queued to end (while a worker listens), so that the page it leads to
+# shows the outcome at once: a one-line quote's export takes a fraction of a second. A longer one shows its progress.
+OUTCOME_WAIT_SECONDS = 2
 REFRESH_SECONDS = 3  # how often a linked document's panel asks for what came back from ConnectWise
 # Where the panel goes on the document's page (htmx swaps it in once the page is shown). The opportunity picker
 # opens below it, outside what the panel's refresh replaces.
@@ -286,7 +289,21 @@ def start_document_export(doc_id: int):
         return redirect(url_for("colcw.export_document", doc_id=doc_id))
     if submitted.duplicate:
         flash(already_running(submitted.run, f"{doc.number} is already being exported to ConnectWise"), "info")
+    elif submitted.enqueued:
+        _wait_for_outcome(submitted.run.rq_job_id)
     return redirect(url_for("colcw.export_document", doc_id=doc_id, run=submitted.run.id))
+
+
+def _wait_for_outcome(job_id: str) -> None:
+    """Give the export just queued up to :data:`OUTCOME_WAIT_SECONDS` to end, when a worker listens to run it (else the
+    page says at once that none does): the page then opens on its outcome, not on a progress bar that finds it ended
+    at its first look. The request holds no database connection meanwhile (committed before the submit)."""
+    queue = runtime().queue
+    try:
+        if queue.workers():
+            queue.ended_within(job_id, OUTCOME_WAIT_SECONDS)
+    except RedisError:  # the export is queued: its page follows it as it would have
+        log.warning("could not wait for the outcome of job %s", job_id, exc_info=True)
 
 
 @rep_bp.route("/documents/<int:doc_id>/export/status", methods=["GET"])

@@ -67,3 +67,27 @@ def test_the_worker_running_a_job_itself_is_kept_alive_for_the_job_s_whole_timeo
     assert worker.get_heartbeat_ttl(forked) == worker.job_monitoring_interval + 60
 
 
+
+def test_export_now_lands_on_the_outcome_when_a_worker_ends_the_export_within_its_wait(jobs_app, connected, box,
+                                                                                        rep_client, processes):
+    """With a worker listening, Export now waits (at most views.documents.OUTCOME_WAIT_SECONDS) for the export it
+    queued: the page it leads to shows the outcome, not a progress bar that finds it ended at its first look."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quotes"))
+    from quote_support import line, make_world
+
+    from helpers import csrf_from
+
+    world = make_world(connected, box)
+    processes.start(["colcw", "worker"], worker_env(jobs_app))
+    wait_until(lambda: runtime().queue.workers(), message="the worker to listen")
+    doc = world.quote([line("OPT-7010")], name="Waited for")
+    page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
+    resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
+    assert resp.status_code == 302 and "run=" in resp.location
+    landed = rep_client.get(resp.location).get_data(as_text=True)
+    [opp] = world.opportunities()
+    assert 'id="colcw-outcome" data-action="created"' in landed and f"recid={opp['id']}" in landed
+    assert "colcw-progress-bar" not in landed

@@ -258,6 +258,13 @@ class JobQueue:
         """How many jobs wait in the RQ queue ``name`` (any queue: the dashboard shows them all)."""
         return Queue(name, connection=connection).count
 
+    def ended_within(self, job_id: str, seconds: int) -> bool:
+        """Wait at most ``seconds`` for RQ job ``job_id`` to end (its result written: done, failed or left waiting for a
+        later attempt) and say whether it did; at once when it already had. The wait blocks on Redis (``XREAD``
+        of the job's results), not polling it, and holds no database connection."""
+        job = self.fetch(job_id)
+        return job is not None and job.latest_result(timeout=max(1, int(seconds))) is not None
+
     def workers(self) -> int:
         """How many RQ workers listen on this queue, on any machine (a worker that died without saying so
         counts until its registration expires: RQ's worker TTL, seven minutes by default)."""
