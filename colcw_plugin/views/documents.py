@@ -35,7 +35,7 @@ from ..sync.inbound.status import changes_of
 from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
 from ..sync.quotes.opportunities import shared_setup
-from ..sync.quotes.picker import ExportTarget, active_export, bulk_export, export_target, line_problems
+from ..sync.quotes.picker import ExportTarget, active_export, bulk_export, export_target, line_problems_ahead
 from ..sync.quotes.preflight import (
     CHECKING,
     CONNECTION,
@@ -110,10 +110,21 @@ def _ask_connectwise(doc: Document, snapshot: dict, checks: list, store: bool) -
     asked = _Asked()
     try:
         with runtime().interactive_client(db.session, read_timeout=CHECK_READ_TIMEOUT) as client:
-            asked.lines, asked.lines_checked = line_problems(db.session, client, settings, doc), bool(doc.lines)
-            if all(c.ok for c in checks):
-                setup = shared_setup(client, db.engine, settings, store, session=db.session)
-                asked.target = export_target(db.session, client, setup, settings, doc, snapshot)
+            # The lines are asked about beside where the export goes: one round trip to wait for, not two.
+            lines = line_problems_ahead(db.session, client, settings, doc)
+            target, failed = None, None
+            try:
+                if all(c.ok for c in checks):
+                    setup = shared_setup(client, db.engine, settings, store, session=db.session)
+                    target = export_target(db.session, client, setup, settings, doc, snapshot)
+            except ConnectWiseError as e:
+                failed = e  # the lines' answer first, as when they were asked first
+            finally:
+                lines.wait()
+            asked.lines, asked.lines_checked = lines.result(), bool(doc.lines)
+            if failed is not None:
+                raise failed
+            asked.target = target
     except NotConfigured:
         return _Asked()  # (reset since the checks were read: the next look says so)
     except SecretError:

@@ -20,7 +20,7 @@ document to one by id, and where an export will go, checked in ConnectWise befor
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,6 +48,7 @@ from ...setup.opportunity_defaults import NewOpportunityValues, required_problem
 from ...text import possessive
 from ..jobs.recorder import NOT_ATTEMPTED
 from ..shared.locks import Busy
+from ..shared.prefetch import Ahead, call_ahead
 from . import KIND
 from .catalog import Catalog
 from .held import exported_items_of, line_inputs
@@ -55,6 +56,7 @@ from .job import selection_condition
 from .locks import document_lock_tried
 from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
 from .problems import ExportRefused, customer_not_linked, other_company
+from .run_setup import ExportSettings
 from .state import document_link, get_state, opportunity_field_value
 
 PICKER_FIELDS = [*OPPORTUNITY_FIELDS, "stage"]
@@ -331,15 +333,40 @@ def line_problems(session: Session, client: ConnectWiseClient, settings: Setting
     manufacturers and categories they would be created with by name, once each (a handful of requests, not one
     per line); a line whose item number is the one it was exported with is not looked up (its product holds
     that item), as the export does; the mappings are read only when an item is missing from the catalog."""
+    return _lines_check(session, settings, doc)(client)
+
+
+def line_problems_ahead(session: Session, client: ConnectWiseClient, settings: Settings, doc: Document
+                        ) -> Ahead[ExportRefused | None]:
+    """:func:`line_problems` sent now in a thread of its own (the host's part read first, on ``session``), while the
+    caller asks ConnectWise where the export goes (:func:`export_target`): the checklist and Export now wait for one
+    round trip to ConnectWise, not two one after another. Its answer (or error) is taken with ``.result()``."""
+    check = _lines_check(session, settings, doc)
+    client.base_url  # noqa: B018 - the API's address found here first: a ConnectWise that fails to say it fails once
+    return call_ahead(lambda: check(client), name="colcw-checklist-lines")
+
+
+def _lines_check(session: Session, settings: Settings, doc: Document) -> Callable[[ConnectWiseClient], ExportRefused | None]:
+    """:func:`line_problems`' questions to ConnectWise, with what the host holds read now on ``session``: the call
+    uses no session but one of its own, for the catalog rules (read only when an item is missing), so it may run in
+    another thread."""
     lines = line_inputs(doc)
     if not lines:
+        return lambda client: None
+    exported = exported_items_of(session, doc.id)
+    engine, options = session.get_bind(), ExportSettings.of(settings)
+
+    def rules() -> CatalogRules:
+        with Session(bind=engine) as own:
+            return CatalogRules.load(own, options)
+
+    def check(client: ConnectWiseClient) -> ExportRefused | None:
+        try:
+            Catalog(client, rules).ensure(lines, create=False, exported=exported)
+        except ExportRefused as refused:
+            return refused
         return None
-    catalog = Catalog(client, lambda: CatalogRules.load(session, settings))
-    try:
-        catalog.ensure(lines, create=False, exported=exported_items_of(session, doc.id))
-    except ExportRefused as refused:
-        return refused
-    return None
+    return check
 
 
 def active_export(session: Session, document_id: int) -> SyncRun | None:
