@@ -300,15 +300,18 @@ def start_document_export(doc_id: int):
         return redirect(url_for("colcw.export_document", doc_id=doc_id))
     if submitted.duplicate:
         flash(already_running(submitted.run, f"{doc.number} is already being exported to ConnectWise"), "info")
-    elif submitted.enqueued:
-        _wait_for_outcome(submitted.run.rq_job_id)
-    return redirect(url_for("colcw.export_document", doc_id=doc_id, run=submitted.run.id))
+    run_id = submitted.run.id
+    if submitted.enqueued and not submitted.duplicate:
+        job_id = submitted.run.rq_job_id
+        db.session.commit()  # (the run read back after the submit's commit): no database connection held while waiting
+        _wait_for_outcome(job_id)
+    return redirect(url_for("colcw.export_document", doc_id=doc_id, run=run_id))
 
 
 def _wait_for_outcome(job_id: str) -> None:
     """Give the export just queued up to :data:`OUTCOME_WAIT_SECONDS` to end, when a worker listens to run it (else the
     page says at once that none does): the page then opens on its outcome, not on a progress bar that finds it ended
-    at its first look. The request holds no database connection meanwhile (committed before the submit)."""
+    at its first look."""
     queue = runtime().queue
     try:
         if queue.workers():

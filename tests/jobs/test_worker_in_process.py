@@ -69,7 +69,8 @@ def test_the_worker_running_a_job_itself_is_kept_alive_for_the_job_s_whole_timeo
 
 
 def test_export_now_lands_on_the_outcome_when_a_worker_ends_the_export_within_its_wait(jobs_app, connected, box,
-                                                                                        rep_client, processes):
+                                                                                        rep_client, processes,
+                                                                                        monkeypatch):
     """With a worker listening, Export now waits (at most views.documents.OUTCOME_WAIT_SECONDS) for the export it
     queued: the page it leads to shows the outcome, not a progress bar that finds it ended at its first look."""
     import sys
@@ -85,8 +86,17 @@ def test_export_now_lands_on_the_outcome_when_a_worker_ends_the_export_within_it
     wait_until(lambda: runtime().queue.workers(), message="the worker to listen")
     doc = world.quote([line("OPT-7010")], name="Waited for")
     page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
+    queue, waits = runtime().queue, []
+    ended_within = queue.ended_within
+
+    def watched(job_id, seconds):  # the request's own session, while it waits: no transaction, no connection held
+        waits.append(db.session().in_transaction())
+        return ended_within(job_id, seconds)
+
+    monkeypatch.setattr(queue, "ended_within", watched)
     resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
     assert resp.status_code == 302 and "run=" in resp.location
+    assert waits == [False]
     landed = rep_client.get(resp.location).get_data(as_text=True)
     [opp] = world.opportunities()
     assert 'id="colcw-outcome" data-action="created"' in landed and f"recid={opp['id']}" in landed
