@@ -1,18 +1,20 @@
 """colcw's worker runs a run of one record a person waits for (a rep's export of one document) in its own process, on
 the connections and compiled statements it keeps, and forks a work horse for any other run (issue 14: a forked job
 started cold, about 0.2 s for a one-line quote against 0.05 s in the worker's process). A real ``colcw worker``
-process runs them; each run stores the id of the process that ran it."""
+process runs them; each test run stores the id of the process that ran it. With such a worker listening, Export now
+waits for the export it queued, so the page it leads to opens on the outcome."""
 
 from __future__ import annotations
 
 import pytest
 from colcw_test_kinds import pid_key
 from jobs_support import wait_until, worker_env
+from quotes.quote_support import line, make_world
 from rq.job import Job
 
 from colcw_plugin.models import SyncRun
 from colcw_plugin.sync.jobs.queue import IN_PROCESS
-from helpers import runtime
+from helpers import csrf_from, runtime
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
@@ -67,20 +69,11 @@ def test_the_worker_running_a_job_itself_is_kept_alive_for_the_job_s_whole_timeo
     assert worker.get_heartbeat_ttl(forked) == worker.job_monitoring_interval + 60
 
 
-
 def test_export_now_lands_on_the_outcome_when_a_worker_ends_the_export_within_its_wait(jobs_app, connected, box,
                                                                                         rep_client, processes,
                                                                                         monkeypatch):
     """With a worker listening, Export now waits (at most views.documents.OUTCOME_WAIT_SECONDS) for the export it
     queued: the page it leads to shows the outcome, not a progress bar that finds it ended at its first look."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quotes"))
-    from quote_support import line, make_world
-
-    from helpers import csrf_from
-
     world = make_world(connected, box)
     processes.start(["colcw", "worker"], worker_env(jobs_app))
     wait_until(lambda: runtime().queue.workers(), message="the worker to listen")

@@ -185,7 +185,8 @@ class KindRegistry:
         return self._kinds.get(name)
 
     def one_record(self, name: str, params: Mapping) -> bool:
-        """Whether a run of kind ``name`` with ``params`` works on one record a person waits for (:attr:`JobKind.one_record`)."""
+        """Whether a run of kind ``name`` with ``params`` works on one record a person waits for
+        (:attr:`JobKind.one_record`)."""
         kind = self._kinds.get(name)
         return bool(kind is not None and kind.one_record is not None and kind.one_record(params or {}))
 

@@ -346,7 +346,8 @@ def line_problems_ahead(session: Session, client: ConnectWiseClient, settings: S
     return call_ahead(lambda: check(client), name="colcw-checklist-lines")
 
 
-def _lines_check(session: Session, settings: Settings, doc: Document) -> Callable[[ConnectWiseClient], ExportRefused | None]:
+def _lines_check(session: Session, settings: Settings, doc: Document
+                 ) -> Callable[[ConnectWiseClient], ExportRefused | None]:
     """:func:`line_problems`' questions to ConnectWise, with what the host holds read now on ``session``: the call
     uses no session but one of its own, for the catalog rules (read only when an item is missing), so it may run in
     another thread."""
