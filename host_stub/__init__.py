@@ -46,9 +46,11 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] |
     pm = make_plugin_manager(plugins)
     app.extensions["host_stub"] = {"pm": pm}
 
+    from . import static_cache
     from .views import register_views
 
     register_views(app)
+    static_cache.install(app)
 
     from .cli import register_cli
 
