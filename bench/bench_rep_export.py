@@ -26,35 +26,20 @@ import logging
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "quotes")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "quotes"), str(ROOT / "tests" / "jobs")]
 
 from databases import fresh_database, private_redis  # noqa: E402
 from results import Row, save  # noqa: E402
 
 from cw_sandbox.testing import SandboxServer  # noqa: E402
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-FLASK = str(Path(sys.executable).parent / "flask")
 # What is measured: what the row says, its place in the table, the latency added to every ConnectWise request (ms).
 SETTINGS = (("", 202.91, 0), (", 100 ms latency on every ConnectWise request, as against a real tenant", 202.92, 100))
-
-
-def _worker(app) -> subprocess.Popen:
-    """A ``colcw worker`` process on the bench's database and Redis."""
-    env = dict(os.environ)
-    env.update({"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
-                "SECRET_KEY": app.config["SECRET_KEY"], "COLCW_ENCRYPTION_KEY": app.config["COLCW_ENCRYPTION_KEY"],
-                "COLCW_ALLOW_HTTP": "1"})
-    return subprocess.Popen([FLASK, "--app", "host_stub", "colcw", "worker"], env=env, cwd=ROOT,
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _round(page, base: str, world, exports: int) -> list[tuple[float, float]]:
@@ -88,9 +73,12 @@ def main() -> None:
     parser.add_argument("--exports", type=int, default=8)
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # (not a line per request of the page)
+    from helpers import CHROMIUM, CHROMIUM_ARGS
+
     if not os.path.exists(CHROMIUM):
         sys.exit(f"{CHROMIUM} not found: `make chromium` installs Debian's chromium")
 
+    from jobs_support import Processes, worker_env
     from playwright.sync_api import sync_playwright
     from quote_support import make_world
 
@@ -107,7 +95,8 @@ def main() -> None:
             configure_sandbox_connection(server, runtime().box)
             world = make_world(server, runtime().box, catalog=("BENCH-001",))
             live = LiveServer(app)
-            worker = _worker(app)
+            workers = Processes()
+            workers.start(["colcw", "worker"], worker_env(app))  # as deployed: RQ's worker, colcw's ColcwWorker
             try:
                 with sync_playwright() as p:
                     browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -116,8 +105,7 @@ def main() -> None:
                     rows = [_measure(page, live.url, world, server, args.exports, *setting) for setting in SETTINGS]
                     browser.close()
             finally:
-                worker.terminate()
-                worker.wait(timeout=30)
+                workers.stop_all()
                 live.stop()
                 server.stop()
     save("bench_rep_export", rows)

@@ -19,6 +19,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from helpers import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
     LiveServer,
     configure_sandbox_connection,
     make_test_app,
@@ -31,9 +33,6 @@ pytest_plugins = ["cw_sandbox.pytest_plugin"] if importlib.util.find_spec("cw_sa
 CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL_OVERRIDE = os.environ.get("TEST_REDIS_URL", "")
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 FAST_TIER = os.environ.get("COLCW_FAST_TIER") == "1"

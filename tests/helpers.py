@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -11,6 +12,11 @@ from urllib.parse import urljoin
 import requests
 from sqlalchemy import event, select, text
 from werkzeug.serving import make_server
+
+# Debian's Chromium as the browser tests and the benches drive it (Playwright cannot download a browser here).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:1/0", plugins=None, **extra):

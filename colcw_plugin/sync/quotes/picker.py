@@ -11,7 +11,7 @@ document to one by id, and where an export will go, checked in ConnectWise befor
   into a closed, Won or Lost opportunity; or a new opportunity whose name differs from an existing
   one only by case (a slip that would otherwise make a second opportunity). A new opportunity whose
   chosen type, stage or status ConnectWise no longer accepts is refused there, as the export refuses it.
-* :func:`line_problems` says which lines the export would refuse (:meth:`.catalog.Catalog.ensure`, the export's
+* :func:`line_problems_ahead` says which lines the export would refuse (:meth:`.catalog.Catalog.ensure`, the export's
   own rule, without creating anything): a handful of requests whatever the number of lines.
 * :func:`active_export` is the document's export run that is queued or running, if any; :func:`bulk_export` a run
   exporting several documents, this one among them, that has not exported it yet.
@@ -327,20 +327,16 @@ def _new_refused(session: Session, setup: OpportunitySetup, settings: Settings, 
 # --- the lines, and a run under way ------------------------------------------------------------------
 
 
-def line_problems(session: Session, client: ConnectWiseClient, settings: Settings, doc: Document) -> ExportRefused | None:
-    """Why the export would refuse ``doc``'s lines (None when each can be exported): the export's own rule,
-    :meth:`.catalog.Catalog.ensure` without creating anything. Its items are looked up in batches, the
-    manufacturers and categories they would be created with by name, once each (a handful of requests, not one
-    per line); a line whose item number is the one it was exported with is not looked up (its product holds
-    that item), as the export does; the mappings are read only when an item is missing from the catalog."""
-    return _lines_check(session, settings, doc)(client)
-
-
 def line_problems_ahead(session: Session, client: ConnectWiseClient, settings: Settings, doc: Document
                         ) -> Ahead[ExportRefused | None]:
-    """:func:`line_problems` sent now in a thread of its own (the host's part read first, on ``session``), while the
-    caller asks ConnectWise where the export goes (:func:`export_target`): the checklist and Export now wait for one
-    round trip to ConnectWise, not two one after another. Its answer (or error) is taken with ``.result()``."""
+    """Why the export would refuse ``doc``'s lines (None when each can be exported), asked in a thread of its own (the
+    host's part read first, on ``session``) while the caller asks ConnectWise where the export goes
+    (:func:`export_target`): the checklist and Export now wait for one round trip to ConnectWise, not two one after
+    another. Its answer (or error) is taken with ``.result()``. The export's own rule, :meth:`.catalog.Catalog.ensure`
+    without creating anything: its items are looked up in batches, the manufacturers and categories they would be
+    created with by name, once each (a handful of requests, not one per line); a line whose item number is the one
+    it was exported with is not looked up (its product holds that item), as the export does; the mappings are read
+    only when an item is missing from the catalog."""
     check = _lines_check(session, settings, doc)
     client.base_url  # noqa: B018 - the API's address found here first: a ConnectWise that fails to say it fails once
     return call_ahead(lambda: check(client), name="colcw-checklist-lines")
@@ -348,7 +344,7 @@ def line_problems_ahead(session: Session, client: ConnectWiseClient, settings: S
 
 def _lines_check(session: Session, settings: Settings, doc: Document
                  ) -> Callable[[ConnectWiseClient], ExportRefused | None]:
-    """:func:`line_problems`' questions to ConnectWise, with what the host holds read now on ``session``: the call
+    """:func:`line_problems_ahead`'s questions to ConnectWise, with what the host holds read now on ``session``: the call
     uses no session but one of its own, for the catalog rules (read only when an item is missing), so it may run in
     another thread."""
     lines = line_inputs(doc)
