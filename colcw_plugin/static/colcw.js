@@ -220,10 +220,15 @@
   }
 
   // A run ended (the progress bar's last answer says so): a bar marked data-colcw-reload reloads
-  // the page (e.g. a list whose statuses changed); other parts listen with hx-trigger.
+  // the page (e.g. a list whose statuses changed); other parts listen with hx-trigger. Not a page
+  // the person is leaving: a reload cancels the navigation under way (a filter just chosen, a link
+  // just clicked) and shows the old page again; the page they asked for shows the new states too.
+  var leaving = false;
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  window.addEventListener("pageshow", function () { leaving = false; });  // (back to it from the history)
   document.addEventListener("colcw-run-finished", function (event) {
     if (event.target.closest && event.target.closest("[data-colcw-reload]")) {
-      window.setTimeout(function () { window.location.reload(); }, 300);
+      window.setTimeout(function () { if (!leaving) { window.location.reload(); } }, 300);
     }
   });
 
