@@ -20,8 +20,10 @@ from sqlalchemy import (
     Text,
     column,
     func,
+    literal,
     select,
     table,
+    text,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
@@ -171,7 +173,10 @@ class SyncRun(db.Model):
     __tablename__ = "colcw_sync_runs"
     # A run's id is shown ("run #12"), polled by open pages and carried by its RQ job: on SQLite, AUTOINCREMENT
     # keeps a Reset (which deletes every run) from handing the same ids out again (PostgreSQL's sequences never do).
-    __table_args__ = {"sqlite_autoincrement": True}
+    # A run's page asks for its retry: the few runs that retry another are indexed, not the others.
+    __table_args__ = (Index("ix_colcw_sync_runs_retry_of", "retry_of_id", postgresql_where=text("retry_of_id IS NOT NULL"),
+                            sqlite_where=text("retry_of_id IS NOT NULL")),
+                      {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30), index=True)  # customer_import | customer_export | quote_export
     params: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -385,16 +390,40 @@ def summarize_counts(entity_counts: dict, counts: dict) -> str:
     return actions(counts) or "nothing to do"
 
 
+REDO_ACTIONS = ("failed", "not_attempted")  # the results Retry re-runs
+REDO_SQL = "('failed', 'not_attempted')"  # the same, as the partial index on them says it
+
+
+def constant(value: str):
+    """``value`` written into the statement, not sent beside it: a partial index (:class:`SyncItem`'s on the results
+    Retry re-runs, on the exports) serves a statement only where the planner sees the value its condition names, and
+    the plan PostgreSQL keeps for a statement prepared on a connection (psycopg prepares one at its sixth run) is made
+    without its parameters' values."""
+    return literal(value, String, literal_execute=True)
+
+
+def action_in(*actions: str):
+    """``SyncItem.action`` among ``actions``, the values in the statement (:func:`constant`)."""
+    return SyncItem.action.in_([constant(a) for a in actions])
+
+
 class SyncItem(db.Model):
     """The outcome for one record in a run."""
 
     __tablename__ = "colcw_sync_items"
     __table_args__ = (Index("ix_colcw_sync_items_entity_at", "entity", "at"),
                       # a record's latest result (the list pages' status column, the record's page)
-                      Index("ix_colcw_sync_items_entity_host", "entity", "host_id", "id"))
+                      Index("ix_colcw_sync_items_entity_host", "entity", "host_id", "id"),
+                      # a run's log, a page at a time in the order recorded (and the runs' cascade on delete)
+                      Index("ix_colcw_sync_items_run_log", "run_id", "id"),
+                      # a run's failed and not attempted results (its Retry, its log's filter), not the others
+                      Index("ix_colcw_sync_items_run_redo", "run_id", "id",
+                            postgresql_where=text(f"action IN {REDO_SQL}"), sqlite_where=text(f"action IN {REDO_SQL}")),
+                      # what was exported lately (the Connection page's synced items), not what was imported
+                      Index("ix_colcw_sync_items_exports", "entity", "at", "id", postgresql_include=["host_id", "action"],
+                            postgresql_where=text("direction = 'export'"), sqlite_where=text("direction = 'export'")))
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("colcw_sync_runs.id", ondelete="CASCADE"), index=True,
-                                               nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("colcw_sync_runs.id", ondelete="CASCADE"), nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     entity: Mapped[str] = mapped_column(String(20))  # customer | contact | document | line
     direction: Mapped[str] = mapped_column(String(10))  # export | import

@@ -22,11 +22,13 @@ from ...models import (
     ACTIVE_RUN_STATUSES,
     ENDED_RUN_STATUSES,
     FINAL_RUN_STATUSES,
+    REDO_ACTIONS,
     RUN_STATUS_LABELS,
     RunStatus,
     Schedule,
     SyncItem,
     SyncRun,
+    action_in,
 )
 from .kinds import KindRegistry
 from .schedules import is_timezone, local_instant
@@ -120,8 +122,12 @@ def runs_by_id(session: Session, ids: list[int]) -> list[SyncRun]:
 
 
 def items_query(run_id: int, action: str = "") -> Select:
+    """A run's results in the order recorded, only those of ``action`` when given (the failed and not attempted
+    through their partial index: :func:`~colcw_plugin.models.action_in`)."""
     q = select(SyncItem).where(SyncItem.run_id == run_id).order_by(SyncItem.id)
-    return q.where(SyncItem.action == action) if action else q
+    if not action:
+        return q
+    return q.where(action_in(action) if action in REDO_ACTIONS else SyncItem.action == action)
 
 
 @dataclass(frozen=True)
@@ -166,19 +172,16 @@ def not_reached(session: Session, run: SyncRun, kind: str, entity: str, ids_para
     return InRun(run.id, run.status, frozenset(selected))
 
 
-REDO_ACTIONS = ("failed", "not_attempted")  # what Retry re-runs
-
-
 def failed_count(session: Session, run_id: int) -> int:
     """Records of the run that failed or were not attempted (what Retry re-runs)."""
     return session.scalar(select(func.count(SyncItem.id)).where(SyncItem.run_id == run_id,
-                                                                SyncItem.action.in_(REDO_ACTIONS))) or 0
+                                                                action_in(*REDO_ACTIONS))) or 0
 
 
 def failed_items(session: Session, run_id: int) -> list[SyncItem]:
     """The failed and not attempted records of a run, plus (for a run that ended without recording
     them) the records it selected and never reached, as unsaved items."""
-    items = list(session.execute(select(SyncItem).where(SyncItem.run_id == run_id, SyncItem.action.in_(REDO_ACTIONS))
+    items = list(session.execute(select(SyncItem).where(SyncItem.run_id == run_id, action_in(*REDO_ACTIONS))
                                  .order_by(SyncItem.id)).scalars())
     run = session.get(SyncRun, run_id)
     selection = (run.selection or {}) if run is not None else {}

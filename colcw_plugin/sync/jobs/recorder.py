@@ -54,6 +54,7 @@ from ...models import (
     RunStatus,
     SyncItem,
     SyncRun,
+    action_in,
     cancelled_message,
     late_cancel_note,
     stop_requested_by,
@@ -219,9 +220,8 @@ class RunRecorder:
         dropping = bool(self.counts.get(NOT_ATTEMPTED))
         if dropping:  # dropped now, committed below with the counts without them (at once: set_total reads them)
             dropped = self._session.execute(select(SyncItem.entity, func.count()).where(
-                SyncItem.run_id == self.run_id, SyncItem.action == NOT_ATTEMPTED).group_by(SyncItem.entity)).all()
-            self._session.execute(delete(SyncItem).where(SyncItem.run_id == self.run_id,
-                                                         SyncItem.action == NOT_ATTEMPTED))
+                SyncItem.run_id == self.run_id, action_in(NOT_ATTEMPTED)).group_by(SyncItem.entity)).all()
+            self._session.execute(delete(SyncItem).where(SyncItem.run_id == self.run_id, action_in(NOT_ATTEMPTED)))
             self._load()
             for entity, n in dropped:
                 self.counts[NOT_ATTEMPTED] -= n
