@@ -391,7 +391,7 @@ def summarize_counts(entity_counts: dict, counts: dict) -> str:
 
 
 REDO_ACTIONS = ("failed", "not_attempted")  # the results Retry re-runs
-REDO_SQL = "('failed', 'not_attempted')"  # the same, as the partial index on them says it
+REDO_SQL = "(" + ", ".join(f"'{a}'" for a in REDO_ACTIONS) + ")"  # the same, as the partial index on them says it
 
 
 def constant(value: str):

@@ -11,8 +11,7 @@ import time
 import pytest
 from sqlalchemy import update
 
-from colcw_plugin.models import SyncRun
-from colcw_plugin.models.runs import RunStatus
+from colcw_plugin.models import RunStatus, SyncRun
 from colcw_plugin.sync.jobs.runs import create_run
 from helpers import browser_sign_in, runtime
 from host_stub import services
