@@ -5,6 +5,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 
+import psycopg.sql
 from htmx_loads import LOAD
 
 from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
@@ -24,6 +25,43 @@ def statements(app, path: str, headers: dict | None = None) -> tuple[list[str], 
             resp = client.get(path, headers=headers or {})
         assert resp.status_code == 200, resp.status_code
         return seen, resp.get_data(as_text=True)
+
+
+def plans(conn, statement: str, parameters: dict) -> list[dict]:
+    """``statement``'s plans as run (EXPLAIN ANALYZE): planned with its values, and prepared, planned without them
+    (PostgreSQL may keep such a generic plan for a statement psycopg prepared on a connection, at its sixth run)."""
+    custom = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar()[0]["Plan"]
+    order: list[str] = []
+
+    def numbered(m: re.Match) -> str:
+        if m.group(1) not in order:
+            order.append(m.group(1))
+        return f"${order.index(m.group(1)) + 1}"
+
+    prepared = re.sub(r"%\((\w+)\)s", numbered, statement)
+    raw = conn.connection.dbapi_connection
+    values = ", ".join(psycopg.sql.Literal(parameters[name]).as_string(raw) for name in order)
+    conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    conn.exec_driver_sql(f"PREPARE colcw_budget_probe AS {prepared}")
+    try:
+        generic = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE colcw_budget_probe"
+                                       f"{f'({values})' if order else ''}").scalar()[0]["Plan"]
+    finally:
+        conn.exec_driver_sql("DEALLOCATE colcw_budget_probe")
+        conn.exec_driver_sql("RESET plan_cache_mode")
+    return [custom, generic]
+
+
+def rows_read(plan: dict, tables: tuple[str, ...]) -> tuple[int, list[str]]:
+    """The rows a plan (as run) read from ``tables``, filtered out ones included, and its nodes on them."""
+    rows, nodes, stack = 0, [], [plan]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.get("Plans", []))
+        if node.get("Relation Name") in tables:
+            nodes.append(f"{node['Node Type']} on {node['Relation Name']} {node.get('Index Name', '')}".strip())
+            rows += node["Actual Rows"] * node["Actual Loops"] + node.get("Rows Removed by Filter", 0)
+    return rows, nodes
 
 
 def loads(html: str) -> list[str]:

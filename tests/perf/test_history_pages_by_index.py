@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-import psycopg
 import pytest
+from budget_support import plans, rows_read
 from htmx_loads import loaded
 from sqlalchemy import event, text
 
@@ -79,41 +79,6 @@ def _statements(app, path: str) -> list[tuple[str, dict]]:
     return seen
 
 
-def _read(plan: dict) -> tuple[int, list[str]]:
-    rows, nodes, stack = 0, [], [plan]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.get("Plans", []))
-        if node.get("Relation Name") in HISTORY:
-            nodes.append(f"{node['Node Type']} on {node['Relation Name']} {node.get('Index Name', '')}".strip())
-            rows += node["Actual Rows"] * node["Actual Loops"] + node.get("Rows Removed by Filter", 0)
-    return rows, nodes
-
-
-def _plans(conn, statement: str, parameters: dict) -> list[dict]:
-    """The statement's plan with its values, and its plan prepared without them (as after psycopg prepared it)."""
-    custom = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar()[0]["Plan"]
-    order: list[str] = []
-
-    def numbered(m: re.Match) -> str:
-        if m.group(1) not in order:
-            order.append(m.group(1))
-        return f"${order.index(m.group(1)) + 1}"
-
-    prepared = re.sub(r"%\((\w+)\)s", numbered, statement)
-    raw = conn.connection.dbapi_connection
-    values = ", ".join(psycopg.sql.Literal(parameters[name]).as_string(raw) for name in order)
-    conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-    conn.exec_driver_sql(f"PREPARE colcw_history_probe AS {prepared}")
-    try:
-        generic = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE colcw_history_probe"
-                                       f"{f'({values})' if order else ''}").scalar()[0]["Plan"]
-    finally:
-        conn.exec_driver_sql("DEALLOCATE colcw_history_probe")
-        conn.exec_driver_sql("RESET plan_cache_mode")
-    return [custom, generic]
-
-
 def _history_reads(app, path: str) -> tuple[int, list[str], int]:
     """The most rows of the sync history any plan of the page's statements reads (the log's count of the run's
     results left out), in all; the plans' nodes on it; how many statements."""
@@ -122,7 +87,7 @@ def _history_reads(app, path: str) -> tuple[int, list[str], int]:
     rows, nodes = 0, []
     with app.app_context(), db.engine.connect() as conn:
         for statement, parameters in statements:
-            reads = [_read(plan) for plan in _plans(conn, statement, parameters)]
+            reads = [rows_read(plan, HISTORY) for plan in plans(conn, statement, parameters)]
             rows += max(r for r, _ in reads)
             nodes += [n for _, ns in reads for n in ns]
     return rows, nodes, len(statements)
