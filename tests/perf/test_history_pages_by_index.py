@@ -130,3 +130,10 @@ def test_the_admins_history_pages_read_no_more_of_the_history_as_it_grows(app, h
         assert not [n for n in nodes if n.startswith("Seq Scan")], (name, nodes)
         # (small tables may be read whole; grown ones never)
         assert rows_after <= rows_before, (name, rows_before, rows_after, nodes)
+
+
+def test_a_run_page_reads_the_failed_results_once(app, history):
+    """Its Retry button counts them and makes the retry's params from them: one read, not one each."""
+    failed_reads = [s for s, _ in _statements(app, _pages(history)["run page"])
+                    if s.startswith("SELECT colcw_sync_items.id,") and "action IN ('failed', 'not_attempted')" in s]
+    assert len(failed_reads) == 1, failed_reads

@@ -197,14 +197,15 @@ def failed_items(session: Session, run_id: int) -> list[SyncItem]:
     return items
 
 
-def retry_params(session: Session, kinds: KindRegistry, run: SyncRun) -> dict | None:
+def retry_params(session: Session, kinds: KindRegistry, run: SyncRun,
+                 failed: list[SyncItem] | None = None) -> dict | None:
     """Params of a new run that redoes the failed and not attempted records of ``run`` (None when none can
     be redone): the run's kind says which records those are (see ``JobKind.retry``). A run that stopped
-    before selecting anything is redone whole."""
+    before selecting anything is redone whole. ``failed``: the run's :func:`failed_items`, when already read."""
     kind = kinds.get(run.kind)
     if kind is None or kind.retry is None:
         return None
-    failed = failed_items(session, run.id)
+    failed = failed_items(session, run.id) if failed is None else failed
     if not failed:
         stopped = run.status in ENDED_RUN_STATUSES and run.status != "succeeded" and not run.selection \
             and (run.total == 0 or run.done < run.total)
@@ -215,10 +216,10 @@ def retry_params(session: Session, kinds: KindRegistry, run: SyncRun) -> dict | 
 def retry_label(session: Session, kinds: KindRegistry, run: SyncRun) -> str | None:
     """The Retry button's text, counting what the retry redoes (a document with three failed lines
     is one document to export again), or None when nothing can be retried."""
-    params = retry_params(session, kinds, run)
+    items = failed_items(session, run.id)  # (read once: the params are made from them too)
+    params = retry_params(session, kinds, run, items)
     if params is None:
         return None
-    items = failed_items(session, run.id)
     actions = {i.action for i in items}
     if not actions:
         return "Run the whole job again"
