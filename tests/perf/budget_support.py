@@ -1,4 +1,5 @@
-"""Counting the SQL statements of a page (the page budget tests share it)."""
+"""What the page budget tests share: counting the SQL statements of a page, and planning a statement as PostgreSQL
+runs it, with and without its values, to count the rows it reads."""
 
 from __future__ import annotations
 
