@@ -23,60 +23,35 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "perf")]
 
 from databases import fresh_database, private_redis  # noqa: E402
 from results import Row, save  # noqa: E402
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 ADMIN = "/admin/integration/connectwise"
 
 
 def world(app) -> int:
-    """The short history; the import's run id."""
-    from colcw_plugin.models import RunStatus, SyncItem, SyncRun
+    """The short history (``budget_support.short_history``, as the test of these pages); the import's run id."""
+    from budget_support import short_history
+
     from host_stub.extensions import db
     from host_stub.seed import seed_reference
 
     with app.app_context():
         seed_reference(db.session)
-        earlier = SyncRun(kind="customer_import", params={"mode": "all"}, status=RunStatus.FAILED, counts={})
-        exported = SyncRun(kind="customer_export", params={"all": True}, status=RunStatus.SUCCEEDED,
-                           counts={"created": 1000}, total=1000, done=1000)
-        db.session.add_all([earlier, exported])
-        db.session.flush()
-        run = SyncRun(kind="customer_import", params={"mode": "all"}, status=RunStatus.PARTIAL,
-                      retry_of_id=earlier.id, counts={"created": 990, "failed": 10}, total=1000, done=1000)
-        db.session.add(run)
-        db.session.flush()
-        db.session.add_all(SyncItem(run_id=run.id, entity="customer", direction="import", cw_id=n + 1, label=f"C{n}",
-                                    action="failed" if n % 100 == 0 else "created", message="m") for n in range(1000))
-        db.session.add_all(SyncItem(run_id=exported.id, entity="customer", direction="export", host_id=n + 1,
-                                    label=f"C{n}", action="created", message="m") for n in range(1000))
-        db.session.commit()
-        return run.id
+        return short_history()["run"]
 
 
 def grow(app, run_id: int, results: int, runs: int, history: int) -> None:
+    from budget_support import grow_history
+
     from host_stub.extensions import db
 
     with app.app_context():
         with db.engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO colcw_sync_items (run_id, at, entity, direction, cw_id, action, label, message, "
-                "resolution) SELECT :run, now(), 'customer', 'import', g, 'created', 'x', '', '' "
-                "FROM generate_series(1001, :n + 1000) AS g"), {"run": run_id, "n": results})
-            low = conn.execute(text(
-                "INSERT INTO colcw_sync_runs (kind, params, description, status, trigger, requested_by, rq_job_id, "
-                "created_at, total, done, counts, entity_counts, api_requests, message, attempts, interruptions, "
-                "selection, waiting_reason) SELECT 'customer_import', '{}', 'x', 'succeeded', 'schedule', 'x', '', "
-                "now() - (g || ' minutes')::interval, 1, 1, '{}', '{}', 0, '', 1, 0, '{}', '' "
-                "FROM generate_series(1, :runs) AS g RETURNING id"), {"runs": runs}).scalars().all()
-            conn.execute(text(
-                "INSERT INTO colcw_sync_items (run_id, at, entity, direction, host_id, action, label, message, "
-                "resolution) SELECT :low + g % :runs, now(), CASE WHEN g % 3 = 0 THEN 'customer' ELSE 'contact' END, "
-                "'import', g, CASE WHEN g % 500 = 0 THEN 'failed' ELSE 'updated' END, 'x', '', '' "
-                "FROM generate_series(1, :n) AS g"), {"low": min(low), "runs": runs, "n": history})
+            grow_history(conn, run_id, results=results, runs=runs, history=history)
         with db.engine.connect() as conn:
             auto = conn.execution_options(isolation_level="AUTOCOMMIT")
             auto.execute(text("VACUUM (ANALYZE) colcw_sync_items"))
@@ -85,6 +60,7 @@ def grow(app, run_id: int, results: int, runs: int, history: int) -> None:
 
 def timed(app, client, path: str, gets: int, rounds: int) -> tuple[float, int]:
     """The fastest of the GETs of ``path``, in seconds, and the statements of one."""
+    from helpers import recorded_statements
     from host_stub.extensions import db
 
     best = float("inf")
@@ -94,14 +70,8 @@ def timed(app, client, path: str, gets: int, rounds: int) -> tuple[float, int]:
             resp = client.get(path)
             best = min(best, time.perf_counter() - start)
             assert resp.status_code == 200, (path, resp.status_code)
-    seen = []
-    with app.app_context():
-        listener = lambda *a: seen.append(1)  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            client.get(path)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
+    with app.app_context(), recorded_statements(db.engine) as seen:
+        client.get(path)
     return best, len(seen)
 
 

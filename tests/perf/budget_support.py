@@ -8,8 +8,9 @@ import re
 
 import psycopg.sql
 from htmx_loads import LOAD
+from sqlalchemy import text
 
-from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
+from colcw_plugin.models import DocumentExport, RunStatus, SyncItem, SyncRun, set_link
 from helpers import recorded_statements, sign_in
 from host_stub import services
 from host_stub.extensions import db
@@ -92,3 +93,44 @@ def synced_world(**header) -> dict:
     db.session.commit()
     order = services.convert_quote(quote.id)
     return {"customer": customer.id, "quote": quote.id, "order": order.id}
+
+
+def short_history() -> dict:
+    """A customer import that partly failed (1,000 results, 10 of them failed) and the earlier run it retried; and a
+    customer export of 1,000 customers (the exports of the last days). The import's run id ("run") and the earlier
+    one's ("earlier")."""
+    earlier = SyncRun(kind="customer_import", params={"mode": "all"}, status=RunStatus.FAILED, counts={})
+    exported = SyncRun(kind="customer_export", params={"all": True}, status=RunStatus.SUCCEEDED,
+                       counts={"created": 1000}, total=1000, done=1000)
+    db.session.add_all([earlier, exported])
+    db.session.flush()
+    run = SyncRun(kind="customer_import", params={"mode": "all"}, status=RunStatus.PARTIAL, retry_of_id=earlier.id,
+                  counts={"created": 990, "failed": 10}, total=1000, done=1000)
+    db.session.add(run)
+    db.session.flush()
+    db.session.add_all(SyncItem(run_id=run.id, entity="customer", direction="import", cw_id=n + 1, label=f"C{n}",
+                                action="failed" if n % 100 == 0 else "created", message="m") for n in range(1000))
+    db.session.add_all(SyncItem(run_id=exported.id, entity="customer", direction="export", host_id=n + 1,
+                                label=f"C{n}", action="created", message="m") for n in range(1000))
+    db.session.commit()
+    return {"run": run.id, "earlier": earlier.id}
+
+
+def grow_history(conn, run_id: int, *, results: int, runs: int, history: int) -> None:
+    """On ``conn``: ``results`` more results of the import ``run_id`` (none failed), and ``runs`` more imports with
+    ``history`` results between them, all of today."""
+    conn.execute(text(
+        "INSERT INTO colcw_sync_items (run_id, at, entity, direction, cw_id, action, label, message, resolution) "
+        "SELECT :run, now(), 'customer', 'import', g, 'created', 'x', '', '' FROM generate_series(1001, :n + 1000) AS g"),
+        {"run": run_id, "n": results})
+    low = min(conn.execute(text(
+        "INSERT INTO colcw_sync_runs (kind, params, description, status, trigger, requested_by, rq_job_id, created_at, "
+        "total, done, counts, entity_counts, api_requests, message, attempts, interruptions, selection, waiting_reason) "
+        "SELECT 'customer_import', '{}', 'x', 'succeeded', 'schedule', 'x', '', now() - (g || ' minutes')::interval, "
+        "1, 1, '{}', '{}', 0, '', 1, 0, '{}', '' FROM generate_series(1, :runs) AS g RETURNING id"),
+        {"runs": runs}).scalars())
+    conn.execute(text(
+        "INSERT INTO colcw_sync_items (run_id, at, entity, direction, host_id, action, label, message, resolution) "
+        "SELECT :low + g % :runs, now(), CASE WHEN g % 3 = 0 THEN 'customer' ELSE 'contact' END, 'import', g, "
+        "CASE WHEN g % 500 = 0 THEN 'failed' ELSE 'updated' END, 'x', '', '' FROM generate_series(1, :n) AS g"),
+        {"low": low, "runs": runs, "n": history})

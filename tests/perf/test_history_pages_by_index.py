@@ -14,11 +14,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from budget_support import plans, rows_read
+from budget_support import grow_history, plans, rows_read, short_history
 from htmx_loads import loaded
 from sqlalchemy import event, text
 
-from colcw_plugin.models import RunStatus, SyncItem, SyncRun
 from helpers import sign_in
 from host_stub.extensions import db
 
@@ -36,21 +35,7 @@ LOG_COUNT = re.compile(r"^SELECT count\(\*\) AS count_1\s+FROM \(SELECT colcw_sy
 def history(app):
     """A customer import that partly failed: 1,000 results, 10 of them failed, and the earlier run it retried; and a
     customer export of 1,000 customers (the exports of the last days)."""
-    earlier = SyncRun(kind="customer_import", params={"mode": "all"}, status=RunStatus.FAILED, counts={})
-    exported = SyncRun(kind="customer_export", params={"all": True}, status=RunStatus.SUCCEEDED,
-                       counts={"created": 1000}, total=1000, done=1000)
-    db.session.add_all([earlier, exported])
-    db.session.flush()
-    run = SyncRun(kind="customer_import", params={"mode": "all"}, status=RunStatus.PARTIAL, retry_of_id=earlier.id,
-                  counts={"created": 990, "failed": 10}, total=1000, done=1000)
-    db.session.add(run)
-    db.session.flush()
-    db.session.add_all(SyncItem(run_id=run.id, entity="customer", direction="import", cw_id=n + 1, label=f"C{n}",
-                                action="failed" if n % 100 == 0 else "created", message="m") for n in range(1000))
-    db.session.add_all(SyncItem(run_id=exported.id, entity="customer", direction="export", host_id=n + 1,
-                                label=f"C{n}", action="created", message="m") for n in range(1000))
-    db.session.commit()
-    return {"run": run.id, "earlier": earlier.id}
+    return short_history()
 
 
 def _pages(ids: dict) -> dict[str, str]:
@@ -97,21 +82,7 @@ def _grow(run_id: int) -> None:
     """100,000 more results of the import (none failed), 20,000 more imports with a million results between them, all
     of today; analysed, as autovacuum leaves a table of that size."""
     with db.engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO colcw_sync_items (run_id, at, entity, direction, host_id, action, label, message, resolution) "
-            "SELECT :run, now(), 'customer', 'import', g, 'created', 'x', '', '' FROM generate_series(1, 100000) AS g"),
-            {"run": run_id})
-        first = conn.execute(text(
-            "INSERT INTO colcw_sync_runs (kind, params, description, status, trigger, requested_by, rq_job_id, "
-            "created_at, total, done, counts, entity_counts, api_requests, message, attempts, interruptions, "
-            "selection, waiting_reason) SELECT 'customer_import', '{}', 'x', 'succeeded', 'schedule', 'x', '', "
-            "now() - (g || ' minutes')::interval, 1, 1, '{}', '{}', 0, '', 1, 0, '{}', '' "
-            "FROM generate_series(1, 20000) AS g RETURNING id")).scalars().all()
-        conn.execute(text(
-            "INSERT INTO colcw_sync_items (run_id, at, entity, direction, host_id, action, label, message, resolution) "
-            "SELECT :low + g % 20000, now(), CASE WHEN g % 3 = 0 THEN 'customer' ELSE 'contact' END, 'import', g, "
-            "CASE WHEN g % 500 = 0 THEN 'failed' ELSE 'updated' END, 'x', '', '' FROM generate_series(1, 1000000) AS g"),
-            {"low": min(first)})
+        grow_history(conn, run_id, results=100_000, runs=20_000, history=1_000_000)
         assert conn.execute(text("SELECT count(*) FROM colcw_sync_items")).scalar() > 1_100_000
         conn.execute(text("ANALYZE colcw_sync_items"))
         conn.execute(text("ANALYZE colcw_sync_runs"))
