@@ -190,7 +190,7 @@ def _retry_job(queue: JobQueue, job_id: str, run_id: int, *, remove_declined: bo
     if retried.already:  # from its page, say, or by another Requeue at the same time: its failed job was stale
         return _Answer(False, f"Run #{run_id} was retried already as run #{retried.run.id}: its failed job is "
                               "removed.", retried.run.id)
-    return _Answer(True, f"Run #{run_id} is retried as run #{retried.run.id} (its failed records).", retried.run.id)
+    return _Answer(True, f"Run #{run_id} is retried as run #{retried.run.id} ({retried.redone}).", retried.run.id)
 
 
 def _dashboard_csrf_cookie(resp):

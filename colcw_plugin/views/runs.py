@@ -99,8 +99,7 @@ def retry_run(run_id: int):
         db.session.rollback()
         flash("The retry could not be queued: the job queue (Redis) is not reachable.", "error")
         return redirect(url_for(".job_run", run_id=run.id))
-    redone = history.retried_records(db.session, run)
-    flash_submitted(retried.submitted, f"Run #{new.id} queued: retrying {redone} of run #{run.id}.",
+    flash_submitted(retried.submitted, f"Run #{new.id} queued: retrying {retried.redone} of run #{run.id}.",
                     f"A retry of these records is already {new.status} as run #{new.id}.")
     return redirect(url_for(".job_run", run_id=new.id))
 

@@ -71,7 +71,7 @@ def test_requeue_all_tells_what_colcw_retried_and_what_else_it_requeued(jobs_app
 
     assert resp.status_code == 200, resp.get_json()
     retry = _retry_of(run.id)
-    assert resp.get_json()["message"] == (f"Run #{run.id} is retried as run #{retry} (its failed records). "
+    assert resp.get_json()["message"] == (f"Run #{run.id} is retried as run #{retry} (the failed records). "
                                           "1 other failed job requeued.")
     assert resp.get_json()["colcw_retried"] == 1
 
@@ -146,7 +146,7 @@ def test_the_dashboards_rows_link_to_runs_and_requeue_shows_colcws_answer(jobs_a
     retry = _retry_of(run.id)
     assert answer.get_attribute("data-status") == "ok"
     assert answer.locator("[data-role=message]").inner_text() == \
-        f"Run #{run.id} is retried as run #{retry} (its failed records)."
+        f"Run #{run.id} is retried as run #{retry} (the failed records)."
     answer.locator("[data-role=run-link]").click()
     page.wait_for_url(f"{live_server.url}{JOBS}/runs/{retry}")
 

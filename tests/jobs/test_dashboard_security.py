@@ -190,7 +190,7 @@ def test_requeueing_a_failed_run_job_on_the_dashboard_retries_the_run(jobs_app, 
     assert resp.status_code == 200, resp.get_json()
     db.session.expire_all()
     [retry] = db.session.execute(select(SyncRun).where(SyncRun.retry_of_id == run.id)).scalars().all()
-    assert resp.get_json()["message"] == f"Run #{run.id} is retried as run #{retry.id} (its failed records)."
+    assert resp.get_json()["message"] == f"Run #{run.id} is retried as run #{retry.id} (the failed records)."
     assert (retry.status, retry.trigger, retry.requested_by) == ("queued", "retry", "admin@demo.example")
     assert retry.rq_job_id in queue.job_ids
     assert queue.fetch_job(run.rq_job_id) is None  # the failed job it replaces is gone from the failed list

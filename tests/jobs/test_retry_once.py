@@ -13,7 +13,7 @@ import threading
 import time
 
 from jobs_support import failed_run
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from colcw_plugin.models import SyncRun
 from colcw_plugin.sync.jobs import recovery
@@ -198,3 +198,26 @@ def test_the_retry_says_which_records_it_redoes(jobs_app, admin_client, drain_qu
                              follow_redirects=True)
     said = " ".join(resp.get_data(as_text=True).split())
     assert f"queued: retrying the not attempted records of run #{run.id}." in said, said
+
+
+def test_retry_reads_the_failed_results_once(jobs_app, admin_client, drain_queue):
+    """Retry makes the new run's params and its confirmation's words from one read of the run's failed and not
+    attempted results (it read them twice: once for the params, once for the words)."""
+    run = _failed_run(drain_queue, "ZZ8")
+    token = _token(admin_client)
+    reads: list[str] = []
+
+    def keep(conn, cursor, statement, *args):
+        if statement.startswith("SELECT colcw_sync_items.id,") and "'failed', 'not_attempted'" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        resp = admin_client.post(f"{JOBS}/runs/{run.id}/retry", data={"csrf_token": token})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert resp.status_code == 302
+    assert len(reads) == 1, reads
+    [retry] = _retries(run.id)
+    said = " ".join(admin_client.get(resp.headers["Location"]).get_data(as_text=True).split())
+    assert f"Run #{retry} queued: retrying the failed records of run #{run.id}." in said, said

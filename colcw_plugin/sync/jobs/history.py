@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -229,11 +229,11 @@ def retry_label(session: Session, kinds: KindRegistry, run: SyncRun) -> str | No
     return kind.retry_text(params, _redone(actions), records=len(items))
 
 
-def retried_records(session: Session, run: SyncRun) -> str:
-    """What a retry of ``run`` redoes, in words for its confirmation: "the failed records", "the not attempted
-    records", "the failed and not attempted records", or "the whole job" (a run that ended without recording
-    its records)."""
-    actions = {i.action for i in failed_items(session, run.id)}
+def redone_records(failed: Sequence[SyncItem]) -> str:
+    """What a retry redoes, in words for its confirmation, from the run's :func:`failed_items`: "the failed records",
+    "the not attempted records", "the failed and not attempted records", or "the whole job" (a run that ended
+    without recording its records)."""
+    actions = {i.action for i in failed}
     return f"the {_redone(actions)} records" if actions else "the whole job"
 
 

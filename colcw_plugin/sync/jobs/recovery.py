@@ -44,7 +44,7 @@ from ...models import (
     stop_request_message,
     stop_requested_by,
 )
-from .history import retry_params
+from .history import failed_items, redone_records, retry_params
 from .kinds import KindRegistry
 from .queue import NOT_QUEUED_MESSAGE, JobQueue, Submitted, enqueue_existing, submit
 from .recorder import RETRY_FIX, RunRecorder, close_cancelled, describe_recorder, with_note
@@ -188,12 +188,14 @@ def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
 @dataclass(frozen=True)
 class Retried:
     """What :func:`retry` did: ``run`` is the retry, queued now (``submitted`` says how: or the same work already
-    active, or recorded but not queued), or the one made before when ``already`` (nothing was queued, no
+    active, or recorded but not queued; ``redone`` what it redoes, in words: "the failed records", see
+    :func:`~.history.redone_records`), or the one made before when ``already`` (nothing was queued, no
     ``submitted``)."""
 
     run: SyncRun
     already: bool
     submitted: Submitted | None = None
+    redone: str = ""
 
 
 def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *,
@@ -214,7 +216,8 @@ def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *
         raise LookupError(f"Run #{run_id} does not exist.")
     earlier = session.execute(select(SyncRun).where(SyncRun.retry_of_id == run_id).order_by(SyncRun.id)
                               .limit(1)).scalar_one_or_none()
-    params = retry_params(session, kinds, run) if earlier is None else None
+    failed = failed_items(session, run_id) if earlier is None else []  # (read once: the params and their words)
+    params = retry_params(session, kinds, run, failed) if earlier is None else None
     if earlier is not None or params is None:
         session.rollback()  # releases the row
         if earlier is None:
@@ -224,7 +227,7 @@ def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *
     new = submit(session, queue, kinds, run.kind, params, trigger="retry", actor=actor, retry_of_id=run_id)
     session.commit()  # releases the row (a duplicate found committed nothing)
     queue.remove_stale(run_id)
-    return Retried(new.run, already=False, submitted=new)
+    return Retried(new.run, already=False, submitted=new, redone=redone_records(failed))
 
 
 def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None) -> SyncRun:
