@@ -126,6 +126,7 @@ class FaultSet:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._next = 1
+        self._seed = seed
         self._rng = random.Random(seed)  # seeded so a fraction-based test is repeatable
 
     def add(self, spec: dict) -> Fault:
@@ -137,9 +138,11 @@ class FaultSet:
             return fault
 
     def clear(self) -> None:
-        """Disarm everything."""
+        """Disarm everything (and restart the random draws, as the callback faults do: a fraction-based test then
+        sees the same requests fail whatever ran before it on the sandbox)."""
         with self._lock:
             self._faults.clear()
+            self._rng = random.Random(self._seed)
 
     def describe(self) -> list[dict]:
         """The armed faults with their counters (for GET /__sandbox__/faults)."""

@@ -98,6 +98,20 @@ def test_fraction_fires_on_part_of_the_requests(cw_sandbox):
     assert 5 < statuses.count(503) < 35
 
 
+def test_a_fraction_fires_on_the_same_requests_after_the_faults_are_cleared(cw_sandbox):
+    """Cleared, the faults' draws start again: a fraction-based test does not depend on what ran before it."""
+    def statuses() -> list[int]:
+        cw_sandbox.add_fault(status=503, fraction=0.5)
+        seen = [cw_sandbox.api("GET", "company/states/count").status_code for _ in range(40)]
+        cw_sandbox.clear_faults()
+        return seen
+
+    cw_sandbox.clear_faults()
+    first = statuses()
+    assert 5 < first.count(503) < 35
+    assert statuses() == first
+
+
 def test_bad_fault_specs_are_400(cw_sandbox):
     resp = requests.post(f"{cw_sandbox.base_url}/__sandbox__/faults", json={"status": 418}, timeout=10)
     assert resp.status_code == 400
