@@ -110,7 +110,9 @@ def import_company():
     ident = ""
     if request.method == "POST":
         ident = request.form.get("company", "").strip()
-        choice = request.form.get("choice", "")  # after a likely duplicate was shown: "link" or "new"
+        # After a likely duplicate was shown: "link" or "new"; after the values an import would replace: "replace"
+        # or, for a customer it would link, "keep" (link it, import nothing).
+        choice = request.form.get("choice", "")
         if not ident:
             error = ("Enter the ConnectWise Company ID (or the name) of the company to import.", "")
         elif len(ident) > MAX_IDENT:
@@ -119,6 +121,8 @@ def import_company():
             error = (unconnected, "")
         elif choice == "link":
             return _link_and_import(ident)
+        elif choice == "keep":
+            return _link_keeping_values(ident)
         else:
             # The company with that Company ID first: the import runs (and is recorded) only for one that has it;
             # a name, or part of a Company ID, lists the companies that contain it and records nothing.
@@ -196,6 +200,30 @@ def _link_and_import(ident: str):
     db.session.commit()
     flash(message, "success")
     return _import_one(ident)
+
+
+def _link_keeping_values(ident: str):
+    """Keep mine, for a customer linked to no company that the import would link and overwrite: link it to the
+    company without importing, so its values stay and show as changed since the sync (the next export sends
+    them), as a linked customer's unexported edits do."""
+    raw_customer, raw_cw = request.form.get("customer", ""), request.form.get("cw_id", "")
+    if not (raw_customer.isdigit() and raw_cw.isdigit()):
+        abort(400)
+    customer_id = int(raw_customer)
+    try:
+        with runtime().interactive_client(db.session) as client:
+            message = customer_links.link_for_import(db.session, client, customer_id, ident, int(raw_cw),
+                                                     actor=actor_label(current_actor()))
+    except (customer_links.RelinkError, NotConfigured, SecretError, ConnectWiseError) as e:
+        db.session.rollback()
+        return _import_answer(f"Nothing was linked: {e}", ident)
+    db.session.commit()
+    flash(f"{message} Nothing was imported: this customer's values were kept, and its fields that differ from "
+          "ConnectWise's show as changed since the sync; export it to send them to ConnectWise.", "success")
+    target = url_for("customers.view_customer", customer_id=customer_id)
+    if request.headers.get("HX-Request"):  # the popup: htmx follows to the customer
+        return "", 200, {"HX-Redirect": target}
+    return redirect(target)
 
 
 def _for_import(ident: str) -> tuple[lookup.ForImport | None, tuple[str, str]]:

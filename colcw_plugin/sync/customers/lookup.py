@@ -12,9 +12,12 @@ history no failed import. When that company is linked to no customer, would not 
 either, and looks like an existing customer (the bulk import's and Map Customers' likely duplicate,
 :class:`.customer_matching.LikelyDuplicates`), ``like`` names that customer: the popup asks the rep first
 rather than create a duplicate (offering to link only a customer linked to no company; one linked to another
-company is named with that company, and creating a second customer is confirmed knowingly). When the company is
-linked to a customer edited since its last sync, ``overwrite`` names the fields the import would replace: the
-popup asks before the rep's edits, not exported yet, are lost.
+company is named with that company, and creating a second customer is confirmed knowingly). A look-alike whose
+account number another ConnectWise company has as its Company ID is that company's customer, not offered for
+linking either: ``like`` names it with that company (``held_by``). When the company is linked to a customer edited
+since its last sync, ``overwrite`` names the fields the import would replace: the popup asks before the rep's
+edits, not exported yet, are lost. So it does when the import would link a customer linked to no company (its
+account number is the company's Company ID) and replace values of its that differ from ConnectWise's.
 """
 
 from __future__ import annotations
@@ -66,24 +69,35 @@ class LooksLike:
     """The existing customer that a company about to become a new customer looks like, and what importing the
     company into it would change: (field, the customer's value, the company's, the value after the import).
     ``linked_to``: the ConnectWise company that customer is linked to already ("CW0001 (Northwind Dental
-    Group)"): then the company cannot be linked to it (``changes`` is empty), only imported as a second customer."""
+    Group)"): then the company cannot be linked to it (``changes`` is empty), only imported as a second customer.
+    ``held_by``: another ConnectWise company whose Company ID is that customer's account number (its own match by
+    Company ID, "DEMO00037 “Bayview Logistics” (Denver, CO)"): then it is not offered for linking either (linking
+    would renumber it and write this company's fields over its own), and ``held_ident`` is that Company ID."""
 
     customer_id: int
     label: str  # "Name (account number)"
     why: str  # "same name" or "same phone number"
     changes: tuple[tuple[str, str, str, str], ...] = ()
     linked_to: str = ""
+    held_by: str = ""
+    held_ident: str = ""
 
 
 @dataclass(frozen=True)
 class Overwrite:
     """The customer a company is linked to, edited in ChannelOnline since its last sync, and what importing the
     company would replace: (field, ChannelOnline's value, ConnectWise's), contacts' fields named with the
-    contact."""
+    contact.
+
+    ``linked`` False: the customer is linked to no company yet, and its account number is the company's Company
+    ID, so the import links it (as the bulk import and Map Customers do) and replaces its values that differ from
+    ConnectWise's; Keep mine links it without importing (``cw_id``: the company's record id)."""
 
     customer_id: int
     label: str  # "Name (account number)"
     changes: tuple[tuple[str, str, str], ...]
+    linked: bool = True
+    cw_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,11 +153,16 @@ def overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Ov
     the fields importing it would replace with ConnectWise's values, or None when it is not linked, not edited
     since, or the import would replace nothing the rep holds (a blank in ConnectWise erases the customer's value
     only while ConnectWise is the master). Reads the company whole, and its contacts when one of the customer's
-    linked contacts was edited since (a request each)."""
+    linked contacts was edited since (a request each).
+
+    When ``record`` is linked to no customer, the import links the customer linked to no company whose account
+    number is its Company ID: :func:`_unlinked_overwritten` says what of that customer's it would replace."""
     if record.get("deletedFlag"):
         return None
     link = next(iter(find_by_cw(session, CUSTOMER, int(record["id"]))), None)
-    customer = session.get(Customer, link.host_id) if link is not None else None
+    if link is None:
+        return _unlinked_overwritten(session, client, record)
+    customer = session.get(Customer, link.host_id)
     if customer is None or not _edited_since_sync(customer, link):
         return None
     cw_master = cw_is_master(session)
@@ -155,6 +174,77 @@ def overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Ov
     if not changes:
         return None
     return Overwrite(customer.id, f"{customer.name} ({customer.account_number})", tuple(changes))
+
+
+def _unlinked_overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Overwrite | None:
+    """The values of the customer linked to no company whose account number is ``record``'s Company ID (the one the
+    import links, :meth:`.company_import.CompanyImport._run`) that importing ``record`` would replace: the fields
+    (and its contacts' the import matches by e-mail) where the customer holds a value and ConnectWise another — a
+    blank in ConnectWise only while ConnectWise is the master. A value the customer lacks is only filled in: no
+    question. None when no such customer, or nothing of its would be replaced. Reads the company whole, and its
+    contacts when the customer has contacts the import could match (a request each)."""
+    ident = str(record.get("identifier") or "")
+    if not ident:
+        return None
+    customer = session.execute(select(Customer).where(Customer.account_number == ident).limit(1)).scalar()
+    if customer is None or get_link(session, CUSTOMER, customer.id) is not None:
+        return None  # (one linked to another company: the import refuses it, and says so)
+    cw_master = cw_is_master(session)
+    full = client.companies.get(int(record["id"]), fields=M.COMPANY_FIELDS)
+    changes = [(rule.host, M.shown_value(mine), M.shown_value(theirs))
+               for rule, mine, theirs in M.company_differences(M.customer_values(customer), full)
+               if _replaced(mine, theirs, cw_master)]
+    changes += _unlinked_contact_overwrites(session, client, customer, full, cw_master)
+    if not changes:
+        return None
+    return Overwrite(customer.id, f"{customer.name} ({customer.account_number})", tuple(changes), linked=False,
+                     cw_id=int(record["id"]))
+
+
+def _replaced(mine, theirs, cw_master: bool) -> bool:
+    """Importing ConnectWise's ``theirs`` over a customer's ``mine`` loses the rep's value: the customer holds one,
+    and the import writes another (a blank in ConnectWise is written only while ConnectWise is the master)."""
+    return mine not in ("", None) and not M.same(mine, theirs) and (cw_master or theirs not in ("", None))
+
+
+def _unlinked_contact_overwrites(session: Session, client: ConnectWiseClient, customer: Customer, company: dict,
+                                 cw_master: bool) -> list[tuple[str, str, str]]:
+    """The fields of an unlinked customer's contacts that importing ``company`` would replace: each of its contacts
+    the import updates (the one a company's contact is linked to, else the only one linked to none with the
+    contact's e-mail, as :meth:`.company_import.CompanyImport._plan` matches them). One request, only when the
+    customer has such contacts."""
+    mine = {c.id: c for c in customer.contacts}
+    links = {c.id: get_link(session, CONTACT, c.id) for c in customer.contacts}
+    free_by_email: dict[str, list[int]] = {}
+    for contact in customer.contacts:
+        if links[contact.id] is None and contact.email:
+            free_by_email.setdefault(contact.email.casefold(), []).append(contact.id)
+    linked_to = {link.cw_id: host_id for host_id, link in links.items() if link is not None}
+    if not free_by_email and not linked_to:
+        return []
+    rows = client.contacts.list(conditions=C.eq("company/id", int(company["id"])), fields=M.CONTACT_FIELDS,
+                                page_size=1000)
+    default_id = (company.get("defaultContact") or {}).get("id")
+    labels = CONTACT_TABLE.labels
+    out, taken = [], set()
+    for row in rows:
+        if row.get("inactiveFlag"):
+            continue
+        theirs = M.contact_host_values(row, default_id)
+        host_id = linked_to.get(int(row["id"]))
+        if host_id is None and theirs.get("email"):
+            matches = [h for h in free_by_email.get(str(theirs["email"]).casefold(), []) if h not in taken]
+            host_id = matches[0] if len(matches) == 1 else None
+        if host_id is None:
+            continue
+        taken.add(host_id)
+        contact = mine[host_id]
+        values = M.contact_values(contact)
+        for key, value in theirs.items():
+            if key != "is_default" and _replaced(values.get(key), value, cw_master):
+                out.append((f"Contact {_contact_name(contact)}: {labels.get(key, key)}",
+                            M.shown_value(values.get(key)), M.shown_value(value)))
+    return out
 
 
 def _edited_since_sync(customer: Customer, link: Link) -> bool:
@@ -201,16 +291,31 @@ def _contact_name(contact: Contact) -> str:
 def looks_like(session: Session, client: ConnectWiseClient, record: dict) -> LooksLike | None:
     """The customer linked to no company that importing ``record`` as a new customer would likely duplicate, or
     None when the import would not create one (the company is linked, or a customer's account number is its
-    Company ID: the import links that customer) or it looks like no such customer. Only then is the company read
-    whole (one request), for the fields importing it into that customer would change."""
+    Company ID: the import links that customer) or it looks like no such customer.
+
+    A look-alike whose account number another ConnectWise company has as its Company ID (not deleted) is that
+    company's customer by Company ID, linked or not: linking it to ``record`` would renumber it and write
+    ``record``'s fields over its own, so it is not offered (the one with the same phone number may be, when that
+    is another customer); when every look-alike is so, the answer names the first with that company
+    (``held_by``), to import ``record`` as a new customer knowingly. One request reads ``record`` whole (for the
+    fields importing it into the look-alike would change) and the companies holding the look-alikes' account
+    numbers, each a quoted value."""
     if record.get("deletedFlag") or find_by_cw(session, CUSTOMER, int(record["id"])):
         return None
     ident = str(record.get("identifier") or "")
     if session.execute(select(Customer.id).where(Customer.account_number == ident).limit(1)).first() is not None:
         return None
     name, phone = str(record.get("name") or ""), str(record.get("phoneNumber") or "")
-    like = LikelyDuplicates(session, unlinked_only=True, read_all=False).match(name, phone)
-    if like is None:
+    unlinked = LikelyDuplicates(session, unlinked_only=True, read_all=False)
+    unlinked.expect([(name, phone), (name, ""), ("", phone)])  # (one read for the three matches below)
+    likes: list[tuple[Customer, str]] = []
+    for by_name, by_phone in ((name, ""), ("", phone)):  # the same name first, as LikelyDuplicates.match
+        like = unlinked.match(by_name, by_phone)
+        if like is not None and all(like[0].id != c.id for c, _ in likes):
+            customer = session.get(Customer, like[0].id)
+            if customer is not None:
+                likes.append((customer, like[1]))
+    if not likes:
         # A look-alike linked to another company cannot take this one, but a second customer of the same name
         # is still likely a duplicate: the rep confirms it knowingly.
         like = LikelyDuplicates(session, read_all=False).match(name, phone)
@@ -218,16 +323,48 @@ def looks_like(session: Session, client: ConnectWiseClient, record: dict) -> Loo
             return None
         match, why = like
         return LooksLike(match.id, match.label, why, linked_to=_linked_company(session, client, match.id))
-    match, why = like
-    customer = session.get(Customer, match.id)
-    full = client.companies.get(int(record["id"]), fields=M.COMPANY_FIELDS)
+    full, holders = _with_holders(client, record, [c.account_number or "" for c, _ in likes])
+    free = [(c, why) for c, why in likes if (c.account_number or "").casefold() not in holders]
+    if not free:
+        customer, why = likes[0]
+        holder = holders[(customer.account_number or "").casefold()]
+        where = place(holder)
+        return LooksLike(customer.id, _label(customer), why, held_ident=str(holder.get("identifier") or ""),
+                         held_by=f"{holder.get('identifier')} “{holder.get('name') or ''}”"
+                                 + (f" ({where})" if where else ""))
+    customer, why = free[0]
     # What an import into a customer writes: ConnectWise's values, but for a blank one, which erases the
     # customer's only while ConnectWise is the master (company_import.keep_host_values).
     cw_master = cw_is_master(session)
     changes = tuple((rule.host, M.shown_value(mine), M.shown_value(theirs),
                      M.shown_value(theirs if cw_master or theirs not in ("", None) else mine))
                     for rule, mine, theirs in M.company_differences(M.customer_values(customer), full))
-    return LooksLike(match.id, match.label, why, changes)
+    return LooksLike(customer.id, _label(customer), why, changes)
+
+
+def _label(customer: Customer) -> str:
+    return f"{customer.name} ({customer.account_number})"
+
+
+def _with_holders(client: ConnectWiseClient, record: dict, accounts: list[str]) -> tuple[dict, dict[str, dict]]:
+    """``record`` read whole, and the other companies (not deleted) whose Company ID is one of ``accounts``, by
+    that Company ID case-folded: one request (``id = … or identifier in (…)``). Rows are checked again here, as
+    :func:`with_company_id` does (a ``*`` in a value may be taken as a wildcard)."""
+    cw_id = int(record["id"])
+    wanted = sorted({a for a in accounts if a.strip()})
+    condition = C.eq("id", cw_id) if not wanted else C.or_(C.eq("id", cw_id), C.in_("identifier", wanted))
+    rows = client.companies.list(conditions=condition, fields=M.COMPANY_FIELDS, order_by="id asc",
+                                 page_size=MAX_SHOWN * 5)
+    full = next((r for r in rows if int(r["id"]) == cw_id), None)
+    if full is None:  # (past the page, which only wildcards could fill)
+        full = client.companies.get(cw_id, fields=M.COMPANY_FIELDS)
+    folded = {a.casefold() for a in wanted}
+    holders: dict[str, dict] = {}
+    for row in rows:
+        key = str(row.get("identifier") or "").casefold()
+        if int(row["id"]) != cw_id and not row.get("deletedFlag") and key in folded:
+            holders.setdefault(key, row)
+    return full, holders
 
 
 def _linked_company(session: Session, client: ConnectWiseClient, customer_id: int) -> str:
