@@ -2,9 +2,10 @@
 rule as a SQL clause so the page can be filtered by it.
 
 * **failed**: its latest export or import failed or was not attempted (ConnectWise kept failing: busy,
-  down, the connection dropped), that run left one of its contacts failed or not attempted ("Contacts: 3
-  created, 1 failed"), or the company it is linked to was deleted in ConnectWise (the reason is what went
-  wrong, with its fix);
+  down, the connection dropped), one of its contacts' latest result left it failed or not attempted while the
+  customer is linked ("Contacts: 3 created, 1 failed"; a later pass of live updates that found the company
+  unchanged does not hide it: the contact is still not in ConnectWise), or the company it is linked to was
+  deleted in ConnectWise (the reason is what went wrong, with its fix);
 * **not linked**: never exported or imported (or its link was cleared);
 * **changed**: the customer or one of its contacts was edited after its last sync;
 * **synced**: otherwise.
@@ -37,13 +38,21 @@ UNDONE = ("failed", "not_attempted")  # a result that leaves the record as it wa
 
 
 def _contact_undone(column: str):
-    """The ``column`` of the first result of the customer's contacts that the run of its latest result left failed or
-    not attempted (correlated to the outer Customer row; through the results' (entity, host_id) index)."""
+    """The ``column`` of the first of the customer's contacts whose own latest result left it failed or not attempted
+    (correlated to the outer Customer row; each contact's latest result through the results' (entity, host_id, id)
+    index, so it does not grow with the sync history).
+
+    The contact's own latest result, not the contacts' results in the run of the customer's latest one: a later run
+    that read the company alone (a live update or safety-net pass that found it unchanged, an import) says nothing
+    of a contact still not in ConnectWise. An export that creates or updates it, or its link cleared, is its latest
+    result then; a contact deleted from the customer is no longer among its contacts."""
     item = aliased(SyncItem)
+    latest = aliased(SyncItem)
+    latest_id = (select(func.max(latest.id)).where(latest.entity == CONTACT, latest.host_id == Contact.id)
+                 .correlate(Contact).scalar_subquery())
     return (select(getattr(item, column)).select_from(Contact)
-            .join(item, (item.entity == CONTACT) & (item.host_id == Contact.id))
-            .where(Contact.customer_id == Customer.id, item.run_id == _latest_item(SyncItem.run_id),
-                   item.action.in_(UNDONE))
+            .join(item, item.id == latest_id)
+            .where(Contact.customer_id == Customer.id, item.action.in_(UNDONE))
             .order_by(item.id).limit(1).correlate(Customer).scalar_subquery())
 
 
@@ -59,7 +68,7 @@ def state_expression() -> ColumnElement[str]:
                       .correlate(Customer).scalar_subquery())
     return RecordState.case(
         or_(_latest_item(SyncItem.action).in_(UNDONE), link_status == "missing_in_cw",
-            _contact_undone("id").is_not(None)), link.is_(None),
+            and_(link.is_not(None), _contact_undone("id").is_not(None))), link.is_(None),
         or_(Customer.updated_at > synced_at, and_(contact_edited.is_not(None), contact_edited > synced_at)))
 
 
