@@ -22,7 +22,8 @@ What colcw writes into the host from ConnectWise is no change of the host's own:
 (``synced_at``, the time until which the host agrees with ConnectWise) moves to the write's time, so All
 Customers and the customer page do not say "Changed since export" for a contact ConnectWise added. Only when
 the host held changes of its own before (edited after that time, not exported yet) does it stay, and they
-still show.
+still show; unless the pass settled them all, both sides agreeing on every field the host had changed (a conflict
+settled on ConnectWise's values, the same value entered on both sides): nothing of the host's is left to export.
 """
 
 from __future__ import annotations
@@ -144,6 +145,9 @@ class CustomerPlan:
     identifier: tuple[Link, str] | None = None
     company_link: Link | None = None  # the customer's own link (its synced_at: until when the host agrees)
     host_pending: bool = True  # the host held changes of its own before this pass (the link's time stays)
+    # The host held changes of its own, and this pass leaves them all agreeing with what both sides then agree on (a
+    # conflict settled on ConnectWise's values, the same value entered on both sides): the link's time moves.
+    settled: bool = False
 
     @property
     def writes(self) -> bool:
@@ -230,7 +234,51 @@ class CustomerPlanner:
                 self._contact(link, record)
             elif record is not None and not record.get("inactiveFlag"):
                 self._new_contact(record)
+        for plan in self.plans.values():
+            if plan.host_pending and plan.writes and self._settles(plan):
+                plan.host_pending, plan.settled = False, True
         return list(self.plans.values())
+
+    # --- the host's own changes settled -------------------------------------------------------
+
+    def _settles(self, plan: CustomerPlan) -> bool:
+        """Whether every record of the customer the host edited since its link's last sync (the customer, each of its
+        contacts) holds, once this pass is applied, what both sides then agree on: nothing of the host's own is left
+        to export, so it is no longer "Changed since export" (the export would find it up to date). A contact the
+        host added (no link yet) or whose link is broken is a change still to export. (A contact deleted in the host
+        leaves no record to compare: only its customer's save, compared like any other.)"""
+        link = plan.company_link
+        if link is None or link.synced_at is None or link.status != "ok" or plan.breaks:
+            return False
+        since = link.synced_at
+        bases = {(entity, host_id): base for _, entity, host_id, _, base, _ in plan.links}
+        customer = plan.customer
+        if customer.updated_at is not None and customer.updated_at > since:
+            values = plan.values if plan.values is not None else M.customer_values(customer)
+            if not self._agrees(values, bases.get((CUSTOMER, customer.id), link.synced_values), COMPANY):
+                return False
+        edited = [c for c in customer.contacts if c.updated_at is not None and c.updated_at > since]
+        unplanned = [c.id for c in edited if (CONTACT, c.id) not in bases]
+        links = {ln.host_id: ln for ln in self.session.execute(select(Link).where(
+            Link.entity == CONTACT, Link.host_id.in_(unplanned))).scalars()} if unplanned else {}
+        written = {row["id"]: row for row in plan.contacts if row.get("id") is not None}
+        for contact in edited:
+            base = bases.get((CONTACT, contact.id))
+            if base is None:
+                own = links.get(contact.id)
+                base = own.synced_values if own is not None and own.status == "ok" else None
+            values = {k: v for k, v in written.get(contact.id, M.contact_values(contact)).items() if k != "id"}
+            if not self._agrees(values, base, CONTACT_TABLE):
+                return False
+        return True
+
+    def _agrees(self, values: Mapping[str, Any], base: Mapping[str, Any] | None, table: MappingTable) -> bool:
+        """The host's ``values`` are the agreement ``base`` (compared as ConnectWise holds them, as the export
+        records its agreement); None (nothing agreed) never is."""
+        if base is None or set(values) - set(base) - set(NOT_COMPARED):
+            return False
+        held = self._held(values, base, table) or {}
+        return all(held[k] == base[k] for k in held if k in base)
 
     # --- companies ----------------------------------------------------------------------------
 

@@ -177,9 +177,11 @@ class Reconciler:
                 link.synced_values, link.fingerprint, link.cw_last_updated = base, fingerprint(base), last[:30]
                 if link is not plan.company_link or not plan.host_pending:
                     link.synced_at = now
-            if plan.company_link is not None and not plan.host_pending and (plan.values is not None or plan.contacts):
-                # What was just written into the host came from ConnectWise: no change of the host's own to export
-                # (the customer and the contacts saved got a new updated_at all the same).
+            if plan.company_link is not None and not plan.host_pending and \
+                    (plan.values is not None or plan.contacts or plan.settled):
+                # What was just written into the host came from ConnectWise, or the host's own changes now agree with
+                # ConnectWise's: no change of the host's own to export (what was saved got a new updated_at all the
+                # same).
                 plan.company_link.synced_at = now
             for record, host_id in zip(plan.new_contacts, new_ids, strict=False):
                 values = {k: v for k, v in M.contact_host_values(record, None).items() if k != "is_default"}
