@@ -292,7 +292,8 @@ def start_document_export(doc_id: int):
     # held one while waiting for the lock's holder, which needs one, would exhaust the pool.
     db.session.commit()
     try:
-        submitted = runtime().submit(db.session, KIND, {"document_id": doc_id}, trigger="manual", actor=actor)
+        params = {"document_id": doc_id} | ({"confirmed": target.confirm_token} if target and target.confirm else {})
+        submitted = runtime().submit(db.session, KIND, params, trigger="manual", actor=actor)
     except RedisError:
         db.session.rollback()
         flash("The export could not be queued: the job queue (Redis) is not reachable. Try again in a minute; "

@@ -158,3 +158,26 @@ def cancel_and_wait_for_end(run_id: int, actor: dict, *, within: float = 10) -> 
                       timeout=20, message="the run to stop waiting and end")
     assert time.monotonic() - asked < within
     return done
+
+
+def opportunity_status(world, flag: str) -> dict:
+    statuses = world.api("sales/opportunities/statuses")
+    if flag == "open":
+        return next(s for s in statuses if not (s["closedFlag"] or s["wonFlag"] or s["lostFlag"]))
+    return next(s for s in statuses if s[flag])
+
+
+def make_opportunity(world, name: str, *, status: str = "open", close: str = "2026-12-31",
+                     lines: tuple[tuple[str, float, float], ...] = ()) -> dict:
+    resp = world.sandbox.api("POST", "sales/opportunities", json={
+        "name": name, "company": {"id": world.company_id}, "contact": {"id": world.cw_contact_id},
+        "primarySalesRep": {"id": world.member_id}, "status": {"id": opportunity_status(world, status)["id"]},
+        "expectedCloseDate": f"{close}T00:00:00Z"})
+    assert resp.status_code == 201, resp.text
+    opp = resp.json()
+    for ident, qty, price in lines:
+        r = world.sandbox.api("POST", "procurement/products", json={
+            "catalogItem": {"id": world.catalog[ident]}, "opportunity": {"id": opp["id"]}, "quantity": qty,
+            "price": price, "billableOption": "Billable", "customerDescription": ident})
+        assert r.status_code == 201, r.text
+    return opp

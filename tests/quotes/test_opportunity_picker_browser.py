@@ -13,8 +13,7 @@ import pytest
 from helpers import browser_sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quote_support import checklist_answered, line, make_world  # noqa: E402
-from test_opportunity_picker import make_opportunity  # noqa: E402
+from quote_support import checklist_answered, line, make_opportunity, make_world  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

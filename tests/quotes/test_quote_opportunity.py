@@ -46,10 +46,19 @@ def test_exact_name_match_adds_lines_to_the_existing_opportunity(world):
 
 
 def test_name_match_is_case_sensitive(world):
+    """A name like another but for case makes a second opportunity only once a person confirmed it (its checklist
+    asks; Export now passes the confirmation to its run): a run nobody confirmed refuses it and sends nothing."""
     first = world.quote([line("OPT-7010")], name="Network Refresh")
     world.export(first.id)
     second = world.quote([line("LAT-5440")], name="network refresh")
-    world.export(second.id)
+    refused = world.export(second.id)
+    [item] = items(refused)
+    assert item.action == "failed"
+    assert "its checklist asks to confirm this first." in item.message and "upper and lower case" in item.message
+    assert [o["name"] for o in world.opportunities()] == ["Network Refresh"]
+    assert [p["catalogItem"]["identifier"] for p in world.products(world.opportunities()[0]["id"])] == ["OPT-7010"]
+
+    world.export({"document_id": second.id, "confirmed": "new:new"})
     names = sorted(o["name"] for o in world.opportunities())
     assert names == ["Network Refresh", "network refresh"]
 

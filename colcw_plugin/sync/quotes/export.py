@@ -67,10 +67,13 @@ from .opportunities import (
     NAME_MAX,
     OPPORTUNITY_FIELDS,
     OpportunitySetup,
+    case_slips,
     choose_match,
     create_refused,
     created_with,
+    exactly,
     find_by_name,
+    named_like,
     new_opportunity_body,
     remember_refusal,
     shared_setup,
@@ -79,6 +82,7 @@ from .opportunities import (
 from .problems import ExportRefused, LineProblem, converted, other_company
 from .run_setup import ExportSettings, Member, Reps
 from .state import document_fingerprint, opportunity_field_value
+from .targets import case_slip_warning, choice_of, closed_warning, confirm_token
 from .won import won_change
 
 
@@ -176,8 +180,10 @@ class Outcome:
 
 
 def export_document(session: Session, ctx: ExportContext, document_id: int, *, actor: dict | None = None,
-                    run_id: int | None = None) -> Outcome:
-    """Export one document; never raises for a ConnectWise or setup problem (the outcome says it).
+                    run_id: int | None = None, confirmed: str | None = None) -> Outcome:
+    """Export one document; never raises for a ConnectWise or setup problem (the outcome says it). ``confirmed``: the
+    target a person confirmed on the document's checklist (:func:`.targets.confirm_token`), when Export now was
+    clicked with its box ticked; without it a target the checklist asks to confirm is refused (:func:`_unconfirmed`).
     :class:`Stopped` when the run was asked to stop while it waited for a lock (nothing of it written yet, but
     catalog items, and the link of an opportunity gone from ConnectWise, forgotten)."""
     number = ""
@@ -197,7 +203,7 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                 order = session.execute(select(Document.number).where(Document.source_quote_id == held.id)).first()
                 message, resolution = converted(number, order[0] if order else None)
                 return Outcome(held.id, number, "skipped", message=message, resolution=resolution)
-            return _export(session, ctx, held, actor, run_id, later, sent)
+            return _export(session, ctx, held, actor, run_id, later, sent, confirmed)
     except Stopped:
         session.rollback()
         raise
@@ -305,7 +311,8 @@ class _Reads:
 
     linked: Ahead[dict] | None = None  # the linked opportunity (NotFound when it is gone)
     products: Ahead[list[dict]] | None = None  # the linked opportunity's products
-    by_name: Ahead[list[dict]] | None = None  # without a link: the company's opportunities of the document's name
+    by_name: Ahead[list[dict]] | None = None  # without a link: the company's opportunities named like the document's
+    # name (:func:`.opportunities.named_like`: but for upper and lower case too)
 
 
 def _read_ahead(session: Session, ctx: ExportContext, link: LinkRef | None, company_id: int, name: str,
@@ -321,7 +328,7 @@ def _read_ahead(session: Session, ctx: ExportContext, link: LinkRef | None, comp
         # Found and, when missing, created under its lock: the lock comes first.
         later.enter_context(name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name),
                                       should_stop=ctx.should_stop))  # before anything is written
-        ahead = _Reads(by_name=call_ahead(lambda: find_by_name(client, company_id, name)))
+        ahead = _Reads(by_name=call_ahead(lambda: named_like(client, company_id, name)))
     else:
         return _Reads()
     for call in (ahead.linked, ahead.products, ahead.by_name):
@@ -331,7 +338,7 @@ def _read_ahead(session: Session, ctx: ExportContext, link: LinkRef | None, comp
 
 
 def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dict | None,
-            run_id: int | None, later: ExitStack, sent: _Sent) -> Outcome:
+            run_id: int | None, later: ExitStack, sent: _Sent, confirmed: str | None) -> Outcome:
     settings = ctx.settings
     client = ctx.client
     number = held.number
@@ -381,12 +388,19 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
         with name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name),
                        should_stop=ctx.should_stop):
             # (Read ahead only without a link, by the document's name: the name here.)
-            found = ahead.by_name.result() if ahead.by_name else find_by_name(client, company_id, name)
-            opp = choose_match(found, ctx.setup, name, held.customer_name)
-            if opp is None:
+            rows = ahead.by_name.result() if ahead.by_name else named_like(client, company_id, name)
+            opp = choose_match(exactly(rows, name), ctx.setup, name, held.customer_name)
+            if opp is not None:
+                _unless_confirmed(ctx, held, confirmed, "name", opp)
+            else:
                 refused = ctx.refused_before(name)
                 if refused is not None:
                     raise refused
+                slips = case_slips(rows, name)
+                if slips and confirmed != confirm_token("new", None):
+                    flags = _status_flags(ctx)
+                    raise _unconfirmed(held, case_slip_warning(held.customer_name, [choice_of(r, flags) for r in slips],
+                                                               name))
                 chosen = ctx.setup.new_opportunity_refs(settings.new_opportunity, quote=held.is_quote)
                 status = chosen.get("status") or (ctx.setup.open_status() if held.is_quote else ctx.setup.won_status())
                 follow_up = f"{held.follow_up_date.isoformat()}T00:00:00Z" if held.follow_up_date else None
@@ -428,11 +442,14 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     else:
         products = list_products(client, opp_id)
     plan = plan_lines(held.id, desired, products, adopt_from=adopt)
+    opp_changes = _opportunity_changes(session, ctx, held, opp, created, remembered, notes)
+    if link is not None and not remembered and not created and (plan.writes or opp_changes) \
+            and not (inherited and not held.is_quote):  # (a sales order goes where its converted quote's deal went)
+        _unless_confirmed(ctx, held, confirmed, "quote" if inherited else "linked", opp)
     at_once = writes_at_once(client.settings.max_in_flight, ctx.workers)
     sent.any = sent.any or bool(plan.writes)  # (some may be sent when one fails)
     product_ids = apply_plan(client, held.id, opp_id, plan, at_once=at_once)
 
-    opp_changes = _opportunity_changes(session, ctx, held, opp, created, remembered, notes)
     if opp_changes:
         sent.any = True
         try:
@@ -478,7 +495,7 @@ def _check_new_opportunity(ctx: ExportContext, held: HeldDocument, name: str, ah
             raise refused
         ctx.setup.new_opportunity_refs(ctx.settings.new_opportunity, quote=held.is_quote)
     except ExportRefused:
-        if choose_match(ahead.by_name.result(), ctx.setup, name, held.customer_name) is None:
+        if choose_match(exactly(ahead.by_name.result(), name), ctx.setup, name, held.customer_name) is None:
             raise
 
 
@@ -496,6 +513,26 @@ def _name_refusal(session: Session, settings: ExportSettings) -> ExportRefused |
 def _field_name(session: Session, field_id: int) -> str:
     f = session.get(CustomField, field_id)
     return f.name if f else "opportunity name"
+
+
+def _status_flags(ctx: ExportContext) -> dict[int, dict]:
+    return {s["id"]: s for s in ctx.setup.statuses()}
+
+
+def _unless_confirmed(ctx: ExportContext, held: HeldDocument, confirmed: str | None, how: str, opp: dict) -> None:
+    """Refuse to write into ``opp``, reached ``how``, when it is closed, Won or Lost and no one confirmed it
+    (:func:`.targets.closed_warning`, the checklist's question)."""
+    warning = closed_warning(choice_of(opp, _status_flags(ctx)), held)
+    if warning is not None and confirmed != confirm_token(how, opp["id"]):
+        raise _unconfirmed(held, warning)
+
+
+def _unconfirmed(held: HeldDocument, warning: str) -> ExportRefused:
+    """The refusal of an export that goes where its checklist asks a person to confirm first, in a run nobody confirmed
+    it for (a bulk export from a list, a schedule, a Retry): nothing of the document is sent."""
+    return ExportRefused(f"its checklist asks to confirm this first. {warning}",
+                         f"Open {held.number}'s page and click Export to ConnectWise: confirm there, or do what its "
+                         "checklist suggests instead. An export of several documents never confirms this for you.")
 
 
 def _linked_opportunity(session: Session, held: HeldDocument, link: LinkRef | None, inherited: bool,

@@ -80,6 +80,9 @@ def run(ctx: SyncContext) -> str | None:
     todo = [i for i in ids if not ctx.recorder.is_finished("document", i)]
     if not todo:
         return None
+    # What a person confirmed on the document's checklist, for Export now's run of that one document (see
+    # export.export_document): a run of several documents confirms nothing.
+    confirmed = ctx.params.get("confirmed") if ctx.params.get("document_id") is not None else None
     workers = min(max(1, ctx.options.concurrency), len(todo))
     export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host,
                                        on_wait=ctx.recorder.note_wait, workers=workers,
@@ -89,7 +92,8 @@ def run(ctx: SyncContext) -> str | None:
         for doc_id in todo:
             ctx.recorder.stop_if_requested()  # between documents: the one before is committed and recorded
             try:
-                outcome = export_document(ctx.session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id)
+                outcome = export_document(ctx.session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id,
+                                          confirmed=confirmed)
             except Stopped:  # asked to stop while it waited for the document's lock: nothing of it written
                 raise ctx.recorder.stopped_waiting() from None
             if _settle(ctx.recorder, outcome):

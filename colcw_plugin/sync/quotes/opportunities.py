@@ -133,9 +133,23 @@ def find_by_name(client: ConnectWiseClient, company_id: int, name: str) -> list[
     ConnectWise compares strings case-insensitively (SQL Server collation), so the server's
     answer is re-checked here: "Network Refresh" must not land on "network refresh".
     """
-    rows = client.opportunities.iterate(conditions=C.and_(C.eq("company/id", company_id), C.eq("name", name)),
-                                        fields=OPPORTUNITY_FIELDS)
+    return exactly(named_like(client, company_id, name), name)
+
+
+def named_like(client: ConnectWiseClient, company_id: int, name: str) -> list[dict]:
+    """The company's opportunities ConnectWise finds by ``name``: named so but for upper and lower case too."""
+    return list(client.opportunities.iterate(conditions=C.and_(C.eq("company/id", company_id), C.eq("name", name)),
+                                             fields=OPPORTUNITY_FIELDS))
+
+
+def exactly(rows: list[dict], name: str) -> list[dict]:
+    """Of :func:`named_like`'s answer, the opportunities named exactly ``name``."""
     return [r for r in rows if r.get("name") == name]
+
+
+def case_slips(rows: list[dict], name: str) -> list[dict]:
+    """Of :func:`named_like`'s answer, the opportunities named like ``name`` but for upper and lower case."""
+    return [r for r in rows if r.get("name") != name and str(r.get("name", "")).casefold() == name.casefold()]
 
 
 def choose_match(matches: list[dict], setup: OpportunitySetup, name: str, company_label: str) -> dict | None:

@@ -54,10 +54,11 @@ from .catalog import Catalog
 from .held import exported_items_of, line_inputs
 from .job import selection_condition
 from .locks import document_lock_tried
-from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup
+from .opportunities import OPPORTUNITY_FIELDS, OpportunitySetup, case_slips, exactly
 from .problems import ExportRefused, customer_not_linked, other_company
 from .run_setup import ExportSettings
 from .state import document_link, get_state, opportunity_field_value
+from .targets import OpportunityChoice, case_slip_warning, choice_of, closed_warning, confirm_token
 
 PICKER_FIELDS = [*OPPORTUNITY_FIELDS, "stage"]
 MAX_SHOWN = 200  # opportunities listed at once (a search narrows them)
@@ -65,44 +66,6 @@ MAX_SHOWN = 200  # opportunities listed at once (a search narrows them)
 
 class PickRefused(ValueError):
     """The document cannot be linked to that opportunity; ``str()`` says why and what to do."""
-
-
-@dataclass(frozen=True)
-class OpportunityChoice:
-    """One ConnectWise opportunity as the picker shows it."""
-
-    id: int
-    name: str
-    company_id: int | None
-    status: str
-    closed: bool
-    won: bool
-    lost: bool
-    stage: str
-    expected_close: dt.date | None
-    amount: Decimal
-    company_name: str = ""
-
-    @property
-    def state(self) -> str:
-        """Won, Lost, Closed or Open, from ConnectWise's status flags (never the status name)."""
-        return "Won" if self.won else "Lost" if self.lost else "Closed" if self.closed else "Open"
-
-    @property
-    def is_closed(self) -> bool:
-        return self.closed or self.won or self.lost
-
-
-def _choice(row: dict, flags: dict[int, dict], amounts: dict[int, Decimal]) -> OpportunityChoice:
-    status = row.get("status") or {}
-    flag = flags.get(status.get("id"), {})
-    close = str(row.get("expectedCloseDate") or "")[:10]
-    return OpportunityChoice(
-        id=int(row["id"]), name=str(row.get("name", "")), company_id=(row.get("company") or {}).get("id"),
-        status=str(status.get("name") or flag.get("name") or ""), closed=bool(flag.get("closedFlag")),
-        won=bool(flag.get("wonFlag")), lost=bool(flag.get("lostFlag")), stage=str((row.get("stage") or {}).get("name", "")),
-        expected_close=dt.date.fromisoformat(close) if close else None, amount=amounts.get(int(row["id"]), Decimal(0)),
-        company_name=str((row.get("company") or {}).get("name") or ""))
 
 
 def _amounts(client: ConnectWiseClient, ids: list[int]) -> dict[int, Decimal]:
@@ -131,7 +94,7 @@ def company_opportunities(client: ConnectWiseClient, setup: OpportunitySetup, co
     rows = client.opportunities.list(conditions=wanted, fields=PICKER_FIELDS, order_by="expectedCloseDate asc",
                                      page_size=MAX_SHOWN)
     amounts = _amounts(client, [int(r["id"]) for r in rows])
-    choices = [_choice(r, flags, amounts) for r in rows]
+    choices = [choice_of(r, flags, amounts) for r in rows]
     return sorted(choices, key=lambda c: (c.is_closed, c.expected_close or dt.date.max, c.name.lower()))
 
 
@@ -141,20 +104,7 @@ def get_opportunity(client: ConnectWiseClient, setup: OpportunitySetup, opportun
         row = client.opportunities.get(int(opportunity_id), fields=PICKER_FIELDS)
     except NotFound:
         raise PickRefused(f"Opportunity {opportunity_id} no longer exists in ConnectWise; choose another one.") from None
-    return _choice(row, {s["id"]: s for s in setup.statuses()}, _amounts(client, [int(row["id"])]))
-
-
-def closed_warning(choice: OpportunityChoice, doc: Document) -> str | None:
-    """What exporting ``doc`` into a closed, Won or Lost opportunity does (None for an open one)."""
-    if not choice.is_closed:
-        return None
-    what = f"Opportunity {choice.id} “{choice.name}” is {choice.state} in ConnectWise (status “{choice.status}”)."
-    if not doc.is_quote:
-        if choice.won:
-            return None  # a sales order turns its opportunity Won anyway: nothing unexpected
-        return f"{what} Exporting sales order {doc.number} adds its lines to it and sets it Won."
-    return (f"{what} Exporting quote {doc.number} adds its lines to it; its status stays {choice.state}. "
-            "Reopen it in ConnectWise first if the deal is live again, or choose an open opportunity.")
+    return choice_of(row, {s["id"]: s for s in setup.statuses()}, _amounts(client, [int(row["id"])]))
 
 
 # --- linking a document by id ---------------------------------------------------------------------
@@ -256,8 +206,9 @@ class ExportTarget:
 
     @property
     def confirm_token(self) -> str:
-        """What the confirmation checkbox posts: it stays valid only for this very target."""
-        return f"{self.how}:{self.opportunity.id if self.opportunity else 'new'}"
+        """What the confirmation checkbox posts, and Export now passes to its run: it stays valid only for this very
+        target (:func:`.targets.confirm_token`)."""
+        return confirm_token(self.how, self.opportunity.id if self.opportunity else None)
 
 
 def export_target(session: Session, client: ConnectWiseClient, setup: OpportunitySetup, settings: Settings,
@@ -265,12 +216,15 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
     """Where exporting ``doc`` goes, and what needs confirming (two requests at most, and, for a new opportunity, the
     lists of the values chosen for new opportunities, read fresh as the export reads them)."""
     link, inherited = document_link(session, doc)
+    gone = ""  # a linked opportunity gone from ConnectWise: the export goes by the name, checked as such below
     if link is not None:
         try:
             choice = get_opportunity(client, setup, link.cw_id)
         except PickRefused:
-            return ExportTarget(None, "unknown", f"Linked opportunity {link.cw_id} is gone from ConnectWise: the "
-                                "export goes by the opportunity name instead.")
+            gone = (f"Linked opportunity {link.cw_id} is gone from ConnectWise: the export goes by the opportunity name "
+                    "instead.")
+            link = None
+    if link is not None:
         how = "quote" if inherited else "linked"
         company = get_link(session, "customer", doc.customer_id)
         if company is not None and choice.company_id not in (None, company.cw_id):  # as the export refuses it
@@ -282,26 +236,32 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
     name = opportunity_field_value(snapshot, settings)
     company = get_link(session, "customer", doc.customer_id)
     if not name or company is None:
-        return ExportTarget(None, "new" if name else "unknown", "")
-    rows = client.opportunities.list(conditions=C.and_(C.eq("company/id", company.cw_id), C.eq("name", name)),
+        return ExportTarget(None, "new" if name else "unknown", gone)
+    target = _by_name(session, client, setup, settings, doc, name, company.cw_id)
+    if gone:
+        target.detail = f"{gone} {target.detail}"
+    return target
+
+
+def _by_name(session: Session, client: ConnectWiseClient, setup: OpportunitySetup, settings: Settings, doc: Document,
+             name: str, company_id: int) -> ExportTarget:
+    """Where an export that goes by the opportunity name ``name`` goes (the export's own rule: the exact name, else a
+    new opportunity)."""
+    rows = client.opportunities.list(conditions=C.and_(C.eq("company/id", company_id), C.eq("name", name)),
                                      fields=PICKER_FIELDS, page_size=25)
     flags = {s["id"]: s for s in setup.statuses()}
-    exact = [_choice(r, flags, {}) for r in rows if r.get("name") == name]
+    exact = [choice_of(r, flags) for r in exactly(rows, name)]
     if exact:
         choice = next((c for c in exact if not c.is_closed), exact[0])
         return ExportTarget(choice, "name", f"Goes to opportunity {choice.id} “{choice.name}” (same name), "
                             f"{choice.state.lower()}.", confirm=closed_warning(choice, doc))
-    slips = [_choice(r, flags, {}) for r in rows if str(r.get("name", "")).casefold() == name.casefold()]
+    slips = [choice_of(r, flags) for r in case_slips(rows, name)]
     refused = _new_refused(session, setup, settings, doc)
     if refused is not None:
         return ExportTarget(None, "new", refused.sentence, case_slips=slips, refused=refused)
     if slips:
-        names = ", ".join(f"{c.id} “{c.name}”" for c in slips)
         return ExportTarget(None, "new", f"Creates a new opportunity “{name}”{won_when_new(doc)}.", case_slips=slips,
-                            confirm=f"{doc.customer.name} already has opportunity {names} in ConnectWise, named like "
-                                    f"“{name}” but for upper and lower case. Exporting creates a second opportunity "
-                                    f"“{name}”. Link the document to the existing one instead, or correct the name — "
-                                    "or confirm that you want a new one.")
+                            confirm=case_slip_warning(doc.customer.name, slips, name))
     return ExportTarget(None, "new", f"Creates a new opportunity “{name}” for {doc.customer.name}{won_when_new(doc)}.")
 
 
