@@ -529,7 +529,9 @@ def _unless_confirmed(ctx: ExportContext, held: HeldDocument, confirmed: str | N
 
 def _unconfirmed(held: HeldDocument, warning: str) -> ExportRefused:
     """The refusal of an export that goes where its checklist asks a person to confirm first, in a run nobody confirmed
-    it for (a bulk export from a list, a schedule, a Retry): nothing of the document is sent."""
+    it for (a bulk export from a list, a schedule, a Retry). Nothing of the document is written into an opportunity;
+    catalog items its lines needed may have been created already (as for a run asked to stop: any later export finds
+    them by their identifier)."""
     return ExportRefused(f"its checklist asks to confirm this first. {warning}",
                          f"Open {held.number}'s page and click Export to ConnectWise: confirm there, or do what its "
                          "checklist suggests instead. An export of several documents never confirms this for you.")
