@@ -99,8 +99,9 @@ def number(errors: Errors, key: str, value: Any, model, name: str, label: str) -
     kind = _column(model, name).type
     if isinstance(kind, Numeric) and kind.precision is not None:
         scale = kind.scale or 0
-        d = d.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP) if scale else d.to_integral_value()
         bound = Decimal(10) ** (kind.precision - scale)
+        if abs(d) < bound:  # (checked first: rounding 1e30 to cents needs more digits than a decimal context holds)
+            d = d.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP) if scale else d.to_integral_value()
         if abs(d) >= bound:
             errors[key] = f"{label} must be less than {bound:,} (and more than -{bound:,})."
             return default

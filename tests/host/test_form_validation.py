@@ -141,6 +141,8 @@ def test_an_over_long_line_field_shows_beside_it_and_saves_nothing(rep_client, a
 @pytest.mark.parametrize("key, value, expect", [
     ("lines-0-quantity", "1e12", "must be less than"),
     ("lines-0-price", "99999999999", "must be less than"),
+    ("lines-0-price", "1e30", "must be less than"),  # (rounded to cents first, it raised: a 500, the edit lost)
+    ("lines-0-quantity", "-1e30", "must be less than"),
     ("lines-0-cost", "abc", "must be a number"),
     ("lines-0-item_number", "", "enter the item / part number"),
 ])
