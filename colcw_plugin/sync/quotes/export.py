@@ -79,7 +79,7 @@ from .opportunities import (
     shared_setup,
     update_refused,
 )
-from .problems import ExportRefused, LineProblem, converted, other_company
+from .problems import ExportRefused, LineProblem, converted, no_contact, other_company
 from .run_setup import ExportSettings, Member, Reps
 from .state import document_fingerprint, opportunity_field_value
 from .targets import case_slip_warning, choice_of, closed_warning, confirm_token
@@ -285,10 +285,7 @@ def _preconditions(session: Session, ctx: ExportContext, held: HeldDocument, act
     """Appendix C: customer and contact linked, sales rep mapped. Returns (company, contact, member)."""
     customer = held.customer_name
     if held.contact_id is None:
-        raise ExportRefused(f"{customer} has no contact, and both the customer and a contact must exist in "
-                            "ConnectWise to export the document.",
-                            f"Add a contact to {customer}, export the customer to ConnectWise, then export "
-                            "this document again.")
+        raise no_contact(customer)
     if held.customer_link is None or held.contact_link is None:
         missing = ("the customer and its contact are" if held.customer_link is None and held.contact_link is None
                    else "the customer is" if held.customer_link is None else f"the contact {held.contact_name} is")

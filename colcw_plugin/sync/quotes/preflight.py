@@ -28,7 +28,7 @@ from ...setup.reps import SIGNED_IN, STORE_DEFAULT, Acting, UnmappedRep, member_
 from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.product_drift import overwrite
 from .picker import won_when_new
-from .problems import ExportRefused, converted
+from .problems import ExportRefused, converted, no_contact
 from .state import get_state, opportunity_field_value
 
 
@@ -95,10 +95,13 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
                         "Not exported yet: export the customer first.", "" if customer_link else "export_customer"))
     contact = doc.contact or session.execute(select(Contact).where(Contact.customer_id == doc.customer_id)
                                              .order_by(Contact.is_default.desc(), Contact.id)).scalars().first()
-    contact_link = get_link(session, "contact", contact.id) if contact else None
-    checks.append(Check(contact_link is not None, f"Contact {contact.name if contact else '(none)'} in ConnectWise",
-                        "" if contact_link else "Not exported yet: export the customer (with its contacts) first.",
-                        "" if contact_link else "export_customer"))
+    if contact is None:  # (exporting the customer cannot give it one)
+        checks.append(Check(False, "Contact (none) in ConnectWise", no_contact(doc.customer.name).sentence))
+    else:
+        contact_link = get_link(session, "contact", contact.id)
+        checks.append(Check(contact_link is not None, f"Contact {contact.name} in ConnectWise",
+                            "" if contact_link else "Not exported yet: export the customer (with its contacts) first.",
+                            "" if contact_link else "export_customer"))
     checks.append(_rep_check(session, who_acts(session, settings, actor, doc.sales_rep_id), actor, doc.number))
     checks.append(_opportunity_check(session, doc, settings, snapshot))
     drift = session.execute(select(DocumentDrift).where(DocumentDrift.document_id == doc.id)).scalar_one_or_none()

@@ -57,6 +57,15 @@ def converted(number: str, order_number: str | None) -> tuple[str, str]:
     return f"{number} was converted to {order}, which carries its lines.", f"Export {order} instead."
 
 
+def no_contact(customer_name: str) -> ExportRefused:
+    """A document whose customer has no contact at all: the export refuses it, and the export page says so before
+    (exporting the customer alone cannot help)."""
+    return ExportRefused(f"{customer_name} has no contact, and both the customer and a contact must exist in "
+                         "ConnectWise to export the document.",
+                         f"Add a contact to {customer_name}, export the customer to ConnectWise, then export "
+                         "this document again.")
+
+
 def other_company(number: str, opportunity_id: int, opportunity_name: str, company_name: str) -> ExportRefused:
     """A document linked to an opportunity of another ConnectWise company than its customer's (its customer
     changed after it was exported): the export refuses it, and the export page says so before."""
