@@ -47,7 +47,7 @@ from ..sync.inbound.switch import (
 from ..text import plural
 from . import admin_bp
 from .forms import ConnectionForm, OptionsForm
-from .support import actor_name, runtime
+from .support import actor_name, paginate, runtime
 from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
@@ -261,8 +261,7 @@ def synced_list(entity: str):
     if entity not in synced_items.ENTITIES:
         abort(404)
     all_results = request.args.get("all") == "1"
-    page = db.paginate(synced_items.items_query(entity, all_results=all_results), per_page=PAGE_SIZE,
-                       error_out=False)
+    page = paginate(synced_items.items_query(entity, all_results=all_results), PAGE_SIZE)
     records = synced_items.exported_counts(db.session)[entity]
     return render_template("colcw/connection/synced_items.html", entity=entity, title=synced_items.ENTITIES[entity],
                            page=page, all_results=all_results, records=records, when=when, zone=display_zone())

@@ -18,7 +18,7 @@ from ..setup.secrets import SecretError
 from ..sync.customers import links as customer_links
 from ..sync.customers.exclusive import IMPORT_KIND
 from . import admin_bp
-from .support import actor_name, runtime
+from .support import actor_name, paginate, runtime
 from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def scan_customers():
 
 def _render(errors=None, posted=None, status=200, previews=None):
     q = request.args.get("q", "")
-    page = db.paginate(CM.unmatched_query(q), per_page=PAGE_SIZE, error_out=False)
+    page = paginate(CM.unmatched_query(q), PAGE_SIZE)
     hints = CM.hints_for(db.session, page.items)
     return render_template("colcw/mappings/customers.html", page=page, q=q, hints=hints,
                            scanned_at=CM.last_scan_at(db.session), linked=CM.linked_count(db.session),

@@ -30,7 +30,7 @@ from ..sync.jobs.schedules import (
 )
 from . import admin_bp
 from .forms import JOB_FORMS, ScheduleForm
-from .support import actor_name, colcw_command, runtime
+from .support import actor_name, colcw_command, paginate, requested_page, runtime
 from .zone import choose, display_zone, when
 
 NOT_QUEUED = ("the job queue (Redis) did not answer. The colcw scheduler queues it as soon as Redis is reachable; "
@@ -73,12 +73,10 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
         flt, filter_error = history.HistoryFilter.parse(request.args, zone=display_zone())
         if filter_error:
             flash(filter_error, "error")
-        page = db.paginate(history.history_query(flt), page=request.args.get("page", 1, type=int),
-                           per_page=HISTORY_PAGE, error_out=False)
-        if page.pages and page.page > page.pages:  # an old link, or runs purged since: the last page, not "none"
-            flash(f"Page {page.page} is past the last page of this history ({page.pages}): showing page "
-                  f"{page.pages}.", "info")
-            page = db.paginate(history.history_query(flt), page=page.pages, per_page=HISTORY_PAGE, error_out=False)
+        page = paginate(history.history_query(flt), HISTORY_PAGE)
+        if page.pages and page.page < (asked := requested_page()):  # an old link, or runs purged since: the last page
+            flash(f"Page {asked} is past the last page of this history ({page.pages}): showing page {page.pages}.",
+                  "info")
         context.update(flt=flt, page=page, polled=[r.id for r in page.items if r.active])
     return context
 

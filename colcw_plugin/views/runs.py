@@ -16,7 +16,7 @@ from ..sync.jobs.scheduler import missing_processes
 from ..sync.jobs.schedules import is_timezone
 from . import admin_bp, rep_bp
 from .jobs import flash_submitted
-from .support import colcw_command, runtime
+from .support import colcw_command, paginate, runtime
 from .zone import display_zone, when
 
 
@@ -34,8 +34,7 @@ def submit_retry(run: SyncRun) -> recovery.Retried | None:
 
 
 def _log_items(run: SyncRun, action: str):
-    return db.paginate(history.items_query(run.id, action), page=request.args.get("page", 1, type=int),
-                       per_page=100, error_out=False)
+    return paginate(history.items_query(run.id, action), 100)
 
 
 def _log_only(run: SyncRun, log_endpoint: str) -> Response | None:

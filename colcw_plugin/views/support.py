@@ -6,9 +6,11 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
 from markupsafe import Markup, escape
+from sqlalchemy import Select
 
 from host_stub.extensions import db
 
@@ -42,6 +44,26 @@ def colcw_command() -> str:
 def actor_name() -> str:
     """How the audit names the signed-in admin."""
     return f"{current_user.name} <{current_user.email}>"
+
+
+# The largest page a list opens: far past any list's last page, and its OFFSET fits every database's integer (a larger
+# number, typed or mangled in an address, overflowed SQLite's INTEGER and PostgreSQL's bigint: a 500).
+MAX_PAGE = 10**9
+
+
+def requested_page() -> int:
+    """The page the request asks for (``page``): 1 for none, a non-number or one below 1; as large as it was typed."""
+    return max(request.args.get("page", 1, type=int), 1)
+
+
+def paginate(stmt: Select, per_page: int) -> Pagination:
+    """A page of ``stmt`` as the request asks for it (:func:`requested_page`), for every colcw list with pages: a page
+    past the last (an old link, a list that shrank, a number too large for a database) shows the last page, not an
+    empty one or an error. A caller tells that it happened by comparing the page shown with :func:`requested_page`."""
+    page = db.paginate(stmt, page=min(requested_page(), MAX_PAGE), per_page=per_page, error_out=False)
+    if page.pages and page.page > page.pages:
+        page = db.paginate(stmt, page=page.pages, per_page=per_page, error_out=False)
+    return page
 
 
 NOT_CONNECTED = Markup("ConnectWise is not connected yet — ask an admin to connect it on {}.")

@@ -115,10 +115,16 @@ def filtered(list_name: str, stmt: Select, id_column) -> tuple[Select, list[dict
     return stmt, filters
 
 
+# The largest page a list opens: far past any list's last page, and its OFFSET fits every database's integer (a larger
+# number typed in an address overflowed SQLite's INTEGER and PostgreSQL's bigint: a 500).
+MAX_PAGE = 10**9
+
+
 def paginate(stmt: Select, per_page: int):
-    """A page of ``stmt`` as the request asks for it; a page past the last (a bookmark, the list shrank) shows the
-    last page, not "Page 99 of 3" with no rows."""
-    page = db.paginate(stmt, per_page=per_page, error_out=False)
+    """A page of ``stmt`` as the request asks for it; a page past the last (a bookmark, the list shrank, a number too
+    large for a database) shows the last page, not "Page 99 of 3" with no rows or an error."""
+    page = db.paginate(stmt, page=min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE), per_page=per_page,
+                       error_out=False)
     if page.pages and page.page > page.pages:
         page = db.paginate(stmt, page=page.pages, per_page=per_page, error_out=False)
     return page
