@@ -5,6 +5,7 @@ goes and what needs confirming (a closed, Won or Lost opportunity; a name that d
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -19,7 +20,7 @@ from colcw_plugin.sync.quotes import picker
 from colcw_plugin.sync.quotes.locks import document_lock
 from colcw_plugin.sync.quotes.opportunities import OpportunitySetup
 from colcw_plugin.sync.quotes.state import get_state
-from helpers import runtime
+from helpers import runtime, sign_in
 from host_stub.extensions import db
 from host_stub.models import utcnow
 from host_stub.snapshots import document_snapshot
@@ -224,3 +225,21 @@ def test_a_converted_quote_keeps_the_opportunity_its_sales_order_exports_to(worl
     run = world.export(order.id)
     assert run.status == "succeeded", run.message
     assert [o["name"] for o in world.opportunities()] == ["Chosen for the deal"]  # the order went there
+
+
+def test_the_picker_names_a_closed_opportunitys_state_once(app, world):
+    """A status named as its flag ("Won") read "Won Won"; one named otherwise keeps its flag beside it."""
+    won = make_opportunity(world, "Won deal", status="wonFlag")
+    lost = make_opportunity(world, "Lost deal", status="lostFlag")
+    doc = world.quote([line("OPT-7010")], name="Something new")
+    rep = sign_in(app.test_client(), "riley@demo.example")  # (this module's ``client`` is ConnectWise's)
+    page = rep.get(f"/colcw/documents/{doc.id}/opportunities?closed=1").get_data(as_text=True)
+
+    def status_cell(opp: dict) -> str:
+        row = re.search(rf'<tr data-opportunity="{opp["id"]}".*?</tr>', page, re.S).group(0)
+        return " ".join(re.sub(r"<[^>]+>", " ", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[1]).split())
+
+    for opp, state in ((won, "Won"), (lost, "Lost")):
+        name = opp["status"]["name"]
+        assert status_cell(opp) == (name if name.lower() == state.lower() else f"{name} {state}")
+    assert "Won Won" not in page
