@@ -334,17 +334,54 @@ def check_customer_mappings(session: Session, choices: Mapping[int, int]) -> dic
     return {cw_id: host_id for host_id, cw_id in chosen.items()}
 
 
-def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: str) -> int:
-    """Link each scanned company (ConnectWise id) to the chosen host customer id; all or nothing."""
-    lock_settings(session)
+@dataclass
+class MappingsSaved:
+    """What :func:`save_customer_mappings` did: how many companies it linked, and the rows it refused because
+    their company was deleted in ConnectWise (or is gone) since the companies were read (field key → message)."""
+
+    linked: int = 0
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: str,
+                           client: ConnectWiseClient) -> MappingsSaved:
+    """Link each scanned company (ConnectWise id) to the chosen host customer id.
+
+    A row the table cannot link (:func:`_checked`) raises :class:`FieldErrors` and nothing is saved. The companies
+    to link are then read from ConnectWise (one request, by id): the scan may be old, and one deleted there (or gone)
+    since is not linked but refused with what to do, while the others are. Raises the client's ConnectWiseError
+    when ConnectWise cannot be read (nothing saved). Flushes; the caller commits."""
+    chosen, _, _ = _checked(session, choices)  # a row at fault refuses the save before ConnectWise is asked
+    alive = _companies_in_connectwise(client, list(chosen.values()))
+    lock_settings(session)  # checked again under the lock: another save may have linked a row meanwhile
     chosen, scanned, customers = _checked(session, choices)
+    result = MappingsSaved()
+    linked: dict[int, int] = {}
     for host_id, cw_id in chosen.items():
+        company = scanned[cw_id]
+        record = alive.get(cw_id)
+        if record is None or record.get("deletedFlag"):
+            happened = "was deleted in ConnectWise" if record is not None else "no longer exists in ConnectWise"
+            result.refused[f"map-{cw_id}"] = (
+                f"{company.identifier} ({company.name}) {happened} after ConnectWise's companies were read, so it "
+                "was not linked: click “Read ConnectWise's companies again” and map the companies then listed.")
+            continue
+        linked[host_id] = cw_id
         set_link(session, CUSTOMER, host_id, cw_id, cw_identifier=scanned[cw_id].identifier)
-    if chosen:
+    if linked:
         session.add(ConfigChange(actor=actor, area="customer mapping", summary="Linked " + "; ".join(
-            f"{customers[h].name} ↔ {scanned[c].identifier}" for h, c in chosen.items())[:3990]))
+            f"{customers[h].name} ↔ {scanned[c].identifier}" for h, c in linked.items())[:3990]))
     session.flush()
-    return len(chosen)
+    result.linked = len(linked)
+    return result
+
+
+def _companies_in_connectwise(client: ConnectWiseClient, cw_ids: list[int]) -> dict[int, dict]:
+    """The companies of ``cw_ids`` as ConnectWise has them now (deleted ones with ``deletedFlag``), by id, read in
+    one request (``id in (…)``); an id missing from the answer no longer exists there."""
+    if not cw_ids:
+        return {}
+    return {int(r["id"]): r for r in client.companies.iterate_in("id", cw_ids, fields=["id", "deletedFlag"])}
 
 
 def _checked(session: Session, choices: Mapping[int, int]) -> tuple[dict[int, int], dict, dict]:

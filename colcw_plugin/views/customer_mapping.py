@@ -83,30 +83,35 @@ def map_customers():
     if not choices:
         flash("Nothing to save: choose a ChannelOnline customer for at least one company.", "error")
         return _render(status=400)
-    if request.form.get("confirm") != "1":
-        # What linking changes, before anything is saved: the pairs whose mapped fields differ, and whose win.
-        try:
-            pairs = CM.check_customer_mappings(db.session, choices)
-            with runtime().interactive_client(db.session) as client:
-                previews = customer_links.link_previews(db.session, client, pairs)
-        except FieldErrors as e:
-            flash("Nothing was saved: correct the rows marked below.", "error")
-            return _render(e.errors, request.form, 400)
-        except (NotConfigured, SecretError, ConnectWiseError) as e:
-            log.warning("Reading the companies to link failed: %s", e)
-            flash(f"Nothing was saved: ConnectWise's companies could not be read to show what linking changes: {e}",
-                  "error")
-            return _render(posted=request.form, status=400)
-        if previews:
-            return _render(posted=request.form, previews=previews)
     try:
-        saved = CM.save_customer_mappings(db.session, choices, actor_name())
+        with runtime().interactive_client(db.session) as client:
+            if request.form.get("confirm") != "1":
+                # What linking changes, before anything is saved: the pairs whose mapped fields differ, and whose win.
+                pairs = CM.check_customer_mappings(db.session, choices)
+                previews = customer_links.link_previews(db.session, client, pairs)
+                if previews:
+                    return _render(posted=request.form, previews=previews)
+            # The companies linked are checked against ConnectWise as they are saved: one deleted there since the
+            # scan is refused, the others linked.
+            saved = CM.save_customer_mappings(db.session, choices, actor_name(), client)
     except FieldErrors as e:
         db.session.rollback()
         flash("Nothing was saved: correct the rows marked below.", "error")
         return _render(e.errors, request.form, 400)
+    except (NotConfigured, SecretError, ConnectWiseError) as e:
+        db.session.rollback()
+        log.warning("Reading the companies to link failed: %s", e)
+        flash(f"Nothing was saved: ConnectWise's companies could not be read to check them: {e}", "error")
+        return _render(posted=request.form, status=400)
     db.session.commit()
-    flash(f"Linked {saved} ConnectWise compan{'y' if saved == 1 else 'ies'} to ChannelOnline customers.", "success")
+    if saved.linked:
+        flash(f"Linked {saved.linked} ConnectWise compan{'y' if saved.linked == 1 else 'ies'} to ChannelOnline "
+              "customers.", "success")
+    if saved.refused:
+        count = len(saved.refused)
+        flash(f"{count} compan{'y was' if count == 1 else 'ies were'} not linked: deleted in ConnectWise after its "
+              "companies were read (see the rows marked below). Read ConnectWise's companies again.", "error")
+        return _render(saved.refused, request.form, 409)
     return redirect(url_for(".map_customers", q=request.args.get("q") or None, page=request.args.get("page") or None))
 
 
