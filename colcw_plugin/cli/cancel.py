@@ -41,11 +41,13 @@ from .who import command_line_user
 def cancel_command(run_id: int, by: str, wait: bool, timeout: int) -> None:
     """Cancel run RUN_ID (its number on the jobs pages): at once if it is queued, waiting or interrupted;
     a running run stops at the next safe point."""
-    queue = Runtime.of(current_app).queue
+    rt = Runtime.of(current_app)
+    queue = rt.queue
     before = db.session.get(SyncRun, run_id)
     was_stopping = before is not None and before.status == RunStatus.CANCELLING
     try:
-        run = recovery.cancel(db.session, queue, run_id, actor=system_actor(by.strip() or command_line_user()))
+        run = recovery.cancel(db.session, queue, run_id, actor=system_actor(by.strip() or command_line_user()),
+                              kinds=rt.kinds)
     except LookupError as e:
         raise click.ClickException(str(e)) from None
     except ValueError as e:  # it has ended (or moved on to an end meanwhile)

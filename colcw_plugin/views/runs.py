@@ -109,7 +109,8 @@ def cancel_run(run_id: int):
     """Cancel on a run's page or on its row of the job history (``next``: the page to come back to)."""
     back = safe_target(request.form.get("next"), url_for(".job_run", run_id=run_id))
     try:
-        run = recovery.cancel(db.session, runtime().queue, _run(run_id).id, actor=current_actor())
+        run = recovery.cancel(db.session, runtime().queue, _run(run_id).id, actor=current_actor(),
+                              kinds=runtime().kinds)
     except ValueError as e:
         flash(str(e), "error")
     except RedisError:

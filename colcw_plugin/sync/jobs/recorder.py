@@ -472,8 +472,23 @@ class RunRecorder:
             return []
         return [i for i in self.selection.get("ids", []) if (entity, kind, int(i)) not in self._finished]
 
+    def unreached_labels(self, session: Session,
+                         record_labels: Callable[[Session, list[int]], dict[int, str]] | None) -> dict[int, str]:
+        """Names of the selected records still without an outcome, for :meth:`close_unattempted`, when the run's kind
+        can say them (its ``record_labels``, one statement); none when it cannot or they could not be read."""
+        left = self.unfinished()
+        if not left or record_labels is None:
+            return {}
+        try:
+            return record_labels(session, left)
+        except Exception:  # noqa: BLE001 - names are a nicety; the outcome must be recorded anyway
+            log.warning("could not name the records of run %s", self.run_id, exc_info=True)
+            session.rollback()
+            return {}
+
     def close_unattempted(self, why: str, resolution: str, labels: dict[int, str] | None = None) -> int:
-        """Record every selected record still without an outcome as not attempted, saying why."""
+        """Record every selected record still without an outcome as not attempted, saying why; ``labels`` name them
+        (:meth:`unreached_labels`), else each is "<entity> #<id>"."""
         entity, kind = self.selection.get("entity"), self.selection.get("key", "host")
         left = self.unfinished()
         for i in left:

@@ -230,7 +230,8 @@ def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *
     return Retried(new.run, already=False, submitted=new, redone=redone_records(failed))
 
 
-def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None) -> SyncRun:
+def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None,
+           kinds: KindRegistry | None = None) -> SyncRun:
     """Cancel a queued run (before a worker takes it) or a waiting one, give up an interrupted one, or ask a
     running one to stop; the run as it is then (``cancelled``, or ``cancelling`` for a running run).
 
@@ -272,7 +273,10 @@ def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
         raise ValueError(f"Run #{run_id} is {run.status}; only a queued, running, waiting or interrupted run can "
                          "be cancelled.")
     recorder = RunRecorder(session.get_bind(), run.id)
-    recorder.close_unattempted(f"the run was cancelled by {who}", RETRY_FIX)
+    # Its records named as a run cancelled while running names them (``kinds``: the run's kind says how).
+    job = kinds.get(run.kind) if kinds is not None else None
+    recorder.close_unattempted(f"the run was cancelled by {who}", RETRY_FIX,
+                               recorder.unreached_labels(session, job.record_labels if job else None))
     recorder.flush()
     session.expire_all()
     run = session.get(SyncRun, run_id)

@@ -302,15 +302,7 @@ def _stop(session: Session, job, recorder: RunRecorder, run_id: int, request: st
 
 def _labels(session: Session, job, recorder: RunRecorder) -> dict[int, str]:
     """Names of the selected records the run did not reach, when its kind can say them."""
-    left = recorder.unfinished()
-    if not left or job.record_labels is None:
-        return {}
-    try:
-        return job.record_labels(session, left)
-    except Exception:  # noqa: BLE001 - names are a nicety; the outcome must be recorded anyway
-        log.warning("could not name the records of run %s", recorder.run_id, exc_info=True)
-        session.rollback()
-        return {}
+    return recorder.unreached_labels(session, job.record_labels)
 
 
 def _as_written(session: Session, recorder: RunRecorder, run_id: int) -> SyncRun:
