@@ -3,7 +3,7 @@ ConnectWise's."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,19 +19,27 @@ def manufacturer_aliases(session: Session) -> dict[str, ManufacturerAlias]:
             .scalars()}
 
 
-def save_manufacturer_aliases(session: Session, choices: Mapping[str, str], lookups: Lookups | None,
-                              actor: str, shown: Mapping[str, str] | None = None) -> None:
-    """``choices`` maps a host manufacturer name to a ConnectWise manufacturer ("" removes the alias).
+AliasRow = tuple[str, str, str | None]
+"""One row of the Manufacturers table as sent: (host manufacturer name, ConnectWise manufacturer, the alias the row
+showed when the page was loaded; None when not known)."""
 
-    ``shown`` maps a host name to the alias the page showed when it was loaded ("" for none, as on the page's
-    new row): such a name is saved only when its choice differs from it, and refused
-    (:class:`~.common.ChangedSince`) when another save changed its alias since. Errors are keyed
-    ``alias-<n>``, n the choice's position."""
+
+def save_manufacturer_aliases(session: Session, choices: Mapping[str, str] | Sequence[AliasRow],
+                              lookups: Lookups | None, actor: str) -> None:
+    """Save each row's alias: ``choices`` maps a host manufacturer name to a ConnectWise manufacturer ("" removes the
+    alias), or lists the page's rows (:data:`AliasRow`) in order.
+
+    A row's name is compared as the table keeps it (trimmed; aliases match the line's name exactly, case and all): a
+    name listed in an earlier row is refused, as the two rows would save over each other. A row that says what it
+    showed is saved only when its choice differs from it, and refused (:class:`~.common.ChangedSince`) when another
+    save changed its alias since. Errors are keyed ``alias-<n>``, n the row's position; any error saves nothing."""
+    rows = [(host, value, None) for host, value in choices.items()] if isinstance(choices, Mapping) else list(choices)
     lock_settings(session)
     errors, resolved, now = {}, {}, {}
     current = manufacturer_aliases(session)
-    for n, (host_name, value) in enumerate(choices.items()):
-        raw_name, host_name, value = host_name, host_name.strip(), value.strip()
+    listed: set[str] = set()
+    for n, (raw_name, value, shown) in enumerate(rows):
+        host_name, value = raw_name.strip(), value.strip()
         if not host_name:
             if value:
                 errors[f"alias-{n}"] = "Type the manufacturer name as it appears on ChannelOnline's lines."
@@ -39,14 +47,19 @@ def save_manufacturer_aliases(session: Session, choices: Mapping[str, str], look
         if len(host_name) > 100:
             errors[f"alias-{n}"] = "The manufacturer name must be at most 100 characters."
             continue
-        if shown is not None and raw_name in shown:
-            if value == shown[raw_name]:
+        if host_name in listed:
+            errors[f"alias-{n}"] = (f"{host_name} is already listed above: choose its ConnectWise manufacturer in that "
+                                    "row, and leave this one empty.")
+            continue
+        listed.add(host_name)
+        if shown is not None:
+            if value == shown:
                 continue  # not changed on the page
             theirs = current[host_name].cw_manufacturer_name if host_name in current else ""
-            if theirs not in (shown[raw_name], value):
+            if theirs not in (shown, value):
                 errors[f"alias-{n}"] = changed_since(f"the alias of {host_name}", theirs or "no alias",
                                                      value or "no alias")
-                now[raw_name] = theirs
+                now[n] = theirs  # by position: the row to show it in
                 continue
         ref = lookups.named("manufacturers", value) if (lookups is not None and value) else None
         if lookups is not None and value and ref is None:

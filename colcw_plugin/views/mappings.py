@@ -184,10 +184,8 @@ def _show_theirs(section: str, form, e: FieldErrors) -> None:
             for n, pair in enumerate(common.host_category_pairs(db.session)):
                 if pair == key and f"was-{n}" in form:
                     form[f"was-{n}"].data = json.dumps(theirs)
-        else:
-            for n, (host, _, _) in enumerate(_posted_alias_rows()):
-                if host == key and f"was-{n}" in form:
-                    form[f"was-{n}"].data = theirs
+        elif f"was-{key}" in form:  # manufacturers: the row's position
+            form[f"was-{key}"].data = theirs
 
 
 @admin_bp.route("/products", methods=["GET", "POST"])
@@ -211,9 +209,8 @@ def products():
                                              _category_choices(form, common.host_category_pairs(db.session), lookups),
                                              lookups, actor, request.form.get("was_mode"))
         elif section == "manufacturers":
-            rows = _posted_alias_rows()
-            alias_mapping.save_manufacturer_aliases(db.session, {host: cw for host, cw, _ in rows}, lookups, actor,
-                                                    {host: was for host, _, was in rows if was is not None})
+            # Row by row: a name typed twice is refused in its row, never saved over the other row's choice.
+            alias_mapping.save_manufacturer_aliases(db.session, _posted_alias_rows(), lookups, actor)
         else:
             raise FieldErrors({"section": "Unknown form; reload the page."})
     except FieldErrors as e:
