@@ -19,6 +19,7 @@ from colcw_plugin.models import (
 )
 from colcw_plugin.setup.connection import get_settings
 from colcw_plugin.sync.jobs.runs import create_run
+from colcw_plugin.sync.quotes.catalog import ITEM_MAX
 from colcw_plugin.sync.quotes.list_status import row_states
 from helpers import runtime, tune_runtime
 from host_stub.extensions import db
@@ -329,3 +330,12 @@ def test_a_description_longer_than_an_opportunity_product_holds_is_cut_and_said(
     assert products["OPT-7010"]["description"] == long_text.strip()[:2000]
     assert products["OPT-7010"]["customerDescription"] == long_text.strip()
     assert "description" not in items(world.export(world.quote([line("LAT-5440")]).id))[0].message  # short: no note
+
+
+def test_lines_at_fault_are_listed_in_the_documents_order(world):
+    """Problems found by different checks (an item number too long, a manufacturer ConnectWise does not have) came out
+    check by check: "Line 2 …, Line 1 …". They are listed as the document orders its lines."""
+    doc = world.quote([line("CASE-2", manufacturer="DELL"), line("OPT-7010"), line("X" * (ITEM_MAX + 1))])
+    run = world.export(doc.id)
+    assert run.status == "failed"
+    assert [p.label.split(" (")[0] for p in items(run, "line")] == [f"{doc.number} Line 1", f"{doc.number} Line 3"]

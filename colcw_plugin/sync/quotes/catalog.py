@@ -400,4 +400,4 @@ def _per_line(problems: list[LineProblem]) -> list[LineProblem]:
             what = "; ".join(whats)
         out.append(LineProblem(first.line_id, first.position, first.item_number, f"{first.label} {what}.",
                                " ".join(dict.fromkeys(p.resolution for p in mine))))
-    return out
+    return sorted(out, key=lambda p: (p.position, p.line_id))  # (found check by check: listed as the document orders)
