@@ -3,8 +3,10 @@
 * **The public base URL**: the host's address as ConnectWise's servers reach it. Callbacks go to
   ``<base>/colcw/cw-callback/<secret>``; the secret is random per connection, kept encrypted like
   the credentials, and is a second check beside ConnectWise's signature (an unknown one gets 404).
-  It must be an absolute http(s) URL; plain http or an address this server cannot reach itself
-  is saved with a warning (ConnectWise needs https and a public address).
+  It must be an absolute http(s) URL with a valid host name or IP address and a port from 1 to 65535 if
+  any (:func:`normalize_base_url`, for the page and the command line alike: nothing is registered with
+  another); plain http or an address this server cannot reach itself is saved with a warning
+  (ConnectWise needs https and a public address).
 * **The switch**: on, colcw registers its callbacks and runs the safety net; off, it removes them.
 * **The customer master**: with ConnectWise as the master for customer data (the user guide
   advises one master), changes to linked companies and contacts flow into the host; with
@@ -18,6 +20,7 @@ No Flask here; the reachability check is given as a function so pages and tests 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import secrets
@@ -67,13 +70,62 @@ class LiveInput:
     customer_master: str
 
 
+_HOST_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
+_PATH = re.compile(r"^[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*$")  # RFC 3986's path characters: no spaces, no markup
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address, or a host name: labels of letters, digits and hyphens (neither first nor last, at most 63),
+    none empty, split by dots; all-digit dotted names must be IPv4 addresses."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.split(".")
+    return (host.isascii() and len(host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
+            and not labels[-1].isdigit())
+
+
+def _valid_address(url: str) -> bool:
+    """Whether ``url`` is an http(s) address ConnectWise can call: a valid host name or IP address, a port from 1 to
+    65535 if given, and a path without spaces or markup. The one rule for the page and ``colcw live-updates``."""
+    if any(c.isspace() or not c.isprintable() for c in url):  # urlsplit would drop tabs and newlines silently
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed "[" (IPv6), or a name that normalises to a character such as "/"
+        return False
+    if parts.scheme not in ("http", "https") or not _PATH.match(parts.path):
+        return False
+    hostport = parts.netloc.rpartition("@")[2]
+    if hostport.startswith("["):  # an IPv6 address, [::1] or [::1]:8443
+        host, bracket, port = hostport[1:].partition("]")
+        if not bracket or (port and not port.startswith(":")):
+            return False
+        port = port[1:] if port else None
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+    else:
+        host, colon, port = hostport.partition(":")
+        port = port if colon else None
+        if not _valid_host(host.lower()):
+            return False
+    return port is None or (bool(_PORT.match(port)) and 1 <= int(port) <= 65535)
+
+
 def normalize_base_url(raw: str) -> str:
-    """The base URL without a trailing slash (:class:`FieldErrors` when it is not one)."""
+    """The base URL without a trailing slash (:class:`FieldErrors` when it is not one: see :func:`_valid_address`)."""
     url = (raw or "").strip().rstrip("/")
-    parts = urlsplit(url)
-    if not url or parts.scheme not in ("http", "https") or not parts.hostname:
+    if not url or not _valid_address(url):
         raise FieldErrors({"public_base_url": "Enter the address ConnectWise reaches this server at, e.g. "
-                                              "https://quotes.example.com."})
+                                              "https://quotes.example.com: http or https, a host name (letters, "
+                                              "digits, hyphens and dots) or IP address, and a port from 1 to 65535 "
+                                              "if any."})
+    parts = urlsplit(url)
     if parts.username or parts.password or parts.query or parts.fragment:
         raise FieldErrors({"public_base_url": "Enter only the scheme, host and path (no user name, query or #)."})
     if len(url) > 200:
