@@ -207,22 +207,22 @@ def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict
     if link is None and doc.source_quote_id and not doc.is_quote:
         quote_link = get_link(session, "document", doc.source_quote_id)
         if quote_link:
-            return Check(True, "Opportunity", f"Opportunity {quote_link.cw_id} \"{quote_link.cw_identifier}\", "
+            return Check(True, "Opportunity", f"Opportunity {quote_link.cw_id} “{quote_link.cw_identifier}”, "
                          "from the quote: the order takes over the quote's lines.")
     name = opportunity_field_value(snapshot, settings)
     if link is not None:
         state = get_state(session, doc.id)
-        detail = f"Linked to opportunity {link.cw_id} \"{link.cw_identifier}\": the export updates this document's lines."
+        detail = f"Linked to opportunity {link.cw_id} “{link.cw_identifier}”: the export updates this document's lines."
         note = ""
         if state and state.exported_at and name != state.name_at_export:
             note = renamed_note(doc, link.cw_id, name)
         return Check(True, "Opportunity", detail, note=note)
     if name:
-        return Check(True, "Opportunity", f"Adds the lines to the customer's opportunity named exactly \"{name}\", "
+        return Check(True, "Opportunity", f"Adds the lines to the customer's opportunity named exactly “{name}”, "
                      f"or creates it{won_when_new(doc)}.")
     if settings.allow_empty_opportunity_name:
         return Check(True, "Opportunity", f"No name given: creates an opportunity named {doc.number}{won_when_new(doc)}.")
     field = session.get(CustomField, settings.opportunity_field_id) if settings.opportunity_field_id else None
-    where = f"the \"{field.name}\" field (Edit)" if field else "the opportunity name field"
+    where = f"the “{field.name}” field (Edit)" if field else "the opportunity name field"
     return Check(False, "Opportunity", f"The document has no opportunity name. Enter it in {where}, "
                  "or ask an admin to allow empty opportunity names.")
