@@ -9,6 +9,12 @@ ConnectWise" that colcw no longer knows exported. The job queue's jobs of the de
 deleted too (by the caller's :class:`JobsOfRuns`: only the job queue speaks to RQ), so none is
 requeued for a run that is gone. ConnectWise is never touched here (the view removes colcw's
 callbacks there first).
+
+A run a worker is running (or stopping) is never deleted, even with ``force``: its worker would go on writing links
+for a run that no longer exists, into whatever connection comes next. ``force`` deletes the queued and waiting runs
+(a worker that takes one later finds it gone and does nothing); the caller stops the running ones first (Reset
+anyway: :func:`~colcw_plugin.sync.jobs.recovery.stop_all`). The check is made by the delete itself (its
+``RETURNING``), so a run a worker claimed a moment before is seen, on any machine, and the reset refused.
 """
 
 from __future__ import annotations
@@ -23,7 +29,13 @@ from sqlalchemy.orm import Session
 from host_stub.gateway import UnitOfWork
 from host_stub.models import DocumentExternalStatus
 
-from ..models import ACTIVE_RUN_STATUSES, EXTERNAL_STATUS_SOURCE, ConfigChange, SyncRun
+from ..models import (
+    ACTIVE_RUN_STATUSES,
+    EXTERNAL_STATUS_SOURCE,
+    ConfigChange,
+    RunStatus,
+    SyncRun,
+)
 
 PREFIX = "colcw_"
 
@@ -77,6 +89,19 @@ class ResetRefused(RuntimeError):
     """Runs are queued or running; resetting under them would leave their results nowhere."""
 
 
+# A run in one of these has a worker writing for it: never deleted (see the module doc).
+WORKED_ON = (RunStatus.RUNNING, RunStatus.CANCELLING)
+
+
+def still_running_message(run_ids: list[int]) -> str:
+    """Why a reset was refused: runs still running (or stopping) when it would have deleted them."""
+    runs = ", ".join(f"#{i}" for i in run_ids)
+    one = len(run_ids) == 1
+    workers = "its worker stops it" if one else "their workers stop them"
+    return (f"Run{'' if one else 's'} {runs} {'is' if one else 'are'} still stopping: {workers} at the next safe "
+            "point (between records or pages). Nothing was deleted; try Reset again in a minute.")
+
+
 def colcw_tables() -> list[Table]:
     """colcw's tables, children first (safe delete order)."""
     return [t for t in reversed(ConfigChange.metadata.sorted_tables) if t.name.startswith(PREFIX)
@@ -110,7 +135,8 @@ def active_runs(session: Session) -> int:
 def reset_all(session: Session, actor: str, *, force: bool = False, jobs: JobsOfRuns | None = None,
               host: Callable[[Session], UnitOfWork] = UnitOfWork) -> list[TableCount]:
     """Delete every colcw row and the ConnectWise statuses colcw recorded on host documents, and record the
-    reset. Refuses while runs are active unless ``force``. ``jobs`` (the job queue) is only counted here:
+    reset. Refuses while runs are active unless ``force``, and always while a run is running or stopping
+    (:class:`ResetRefused`; the caller rolls back). ``jobs`` (the job queue) is only counted here:
     the caller purges it (:meth:`JobsOfRuns.purge`) once the deletion is committed.
 
     Returns what was deleted. Flushes; the caller commits (all or nothing).
@@ -123,7 +149,14 @@ def reset_all(session: Session, actor: str, *, force: bool = False, jobs: JobsOf
     for document_id in _statuses_recorded(session):
         uow.clear_external_status(document_id, EXTERNAL_STATUS_SOURCE)
     for table in colcw_tables():
-        session.execute(delete(table))
+        if table.name != SyncRun.__tablename__:
+            session.execute(delete(table))
+            continue
+        # The runs as they are deleted: one a worker claimed meanwhile (committed, or waited for) shows here.
+        gone = session.execute(delete(table).returning(table.c.id, table.c.status)).all()
+        busy = sorted(run_id for run_id, status in gone if status in WORKED_ON)
+        if busy:
+            raise ResetRefused(still_running_message(busy))
     summary = ", ".join(f"{c.rows} {c.table.removeprefix(PREFIX).split(':')[-1]}" for c in lost if c.rows) or "nothing"
     session.add(ConfigChange(actor=actor, area="reset", summary=f"Reset the ConnectWise integration; deleted {summary}"))
     session.flush()

@@ -44,6 +44,7 @@ from ..sync.inbound.switch import (
     safety_net_gaps,
     safety_net_mode,
 )
+from ..sync.jobs import recovery
 from ..text import plural
 from . import admin_bp
 from .forms import ConnectionForm, OptionsForm
@@ -276,13 +277,18 @@ def reset():
             error = "Type RESET in capitals to confirm."
         else:
             force = request.form.get("force") == "on"
-            if force or not reset_service.active_runs(db.session):
+            queue = runtime().queue
+            # Reset anyway: the active runs are stopped first (cancelled, or asked to stop and waited for a few
+            # seconds); nothing is deleted while one is still running, on whichever machine.
+            still = recovery.stop_all(db.session, queue, actor=current_actor()) if force else []
+            if not still and (force or not reset_service.active_runs(db.session)):
                 # Before the settings go: colcw's callbacks must not keep pointing at this host.
                 removed = remove_callbacks(db.session, runtime().interactive_client)
                 if removed:
                     flash(removed, "warning" if get_live(db.session).last_error else "info")
-            queue = runtime().queue
             try:
+                if still:
+                    raise reset_service.ResetRefused(reset_service.still_running_message(still))
                 lost = reset_service.reset_all(db.session, actor_name(), force=force, host=runtime().host, jobs=queue)
             except reset_service.ResetRefused as e:
                 db.session.rollback()

@@ -94,7 +94,8 @@ def test_reset_needs_the_typed_confirmation(admin_client, connected_demo):
 
 
 def test_reset_is_refused_while_runs_are_active_unless_forced(admin_client, connected_demo):
-    db.session.add(SyncRun(kind="quote_export", status="running"))
+    # (queued: forced, it is cancelled first; a running one is asked to stop first, test_reset_stops_runs.py)
+    db.session.add(SyncRun(kind="quote_export", status="queued"))
     db.session.commit()
     resp = _post_reset(admin_client, confirm="RESET")
     assert resp.status_code == 400 and "queued or running" in resp.get_data(as_text=True)

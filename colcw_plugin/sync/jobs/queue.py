@@ -436,6 +436,9 @@ def perform(session: Session, queue: JobQueue, run_id: int, execute: Callable[..
         return f"run #{run_id} is {run.status if run else 'gone'}; nothing to do"
     with queue.liveness(run_id):
         run = execute(session, run_id, queued=True)
+    if run is None:  # its row went under it (Reset): the attempt stopped, writing nothing more
+        session.rollback()  # (no transaction left open by the look that found it gone)
+        return f"run #{run_id} no longer exists (reset); this job did nothing more"
     if job is not None and run.rq_job_id and run.rq_job_id != job.id:
         # Taken for dead while it ran, the run was resumed under another job, which owns it now: this attempt
         # wrote nothing more (runs.execute_run), and its job leaves the run to that one.

@@ -91,6 +91,12 @@ class Superseded(Exception):
     nothing more, and leaves the run to the attempt that owns it."""
 
 
+class RunGone(Superseded):
+    """The run's row no longer exists (Reset deleted it under the attempt): like a superseded attempt, it stops at
+    once and writes nothing more — no result, no link of the service's (whose next look at the recorder raises
+    it), so nothing of it lands in whatever connection comes next."""
+
+
 class RunStopped(Exception):
     """An admin asked the running run to stop (status cancelling). Raised only where a service (or the engine)
     says stopping is safe (:meth:`RunRecorder.stop_if_requested`), or by the write that would leave the run waiting
@@ -139,6 +145,7 @@ class RunRecorder:
         # is made only while it is still that one (a later attempt took over: :class:`Superseded`).
         self._attempt: int | None = None
         self._superseded = False
+        self._gone = False  # the run's row no longer exists (RunGone)
         self._buffer: list[dict] = []
         self._behind: tuple[threading.Thread, list[BaseException]] | None = None  # the batch written behind
         self._last_flush = time.monotonic()
@@ -380,6 +387,7 @@ class RunRecorder:
                 waiting_reason=reason[:2000], next_try_at=until, heartbeat_at=utcnow())
                 .returning(SyncRun.status, SyncRun.message)).first()
             session.commit()
+        self._gone_unless(row)
         self._saw(row)
 
     # --- an admin's request to stop -----------------------------------------------------------
@@ -414,8 +422,13 @@ class RunRecorder:
         return RunStopped(self._stop_request or "")
 
     def _raise_if_superseded(self) -> None:
-        if self._superseded:
-            raise Superseded(f"run #{self.run_id}: a later attempt took it over; attempt {self._attempt} stops")
+        if not self._superseded:
+            return
+        if self._session.in_transaction():  # (the attempt ends here: nothing of its is left open)
+            self._session.rollback()
+        if self._gone:
+            raise RunGone(f"run #{self.run_id} no longer exists (deleted by a reset); attempt {self._attempt} stops")
+        raise Superseded(f"run #{self.run_id}: a later attempt took it over; attempt {self._attempt} stops")
 
     def _owned_elsewhere(self) -> bool:
         """After a write of the run's row matched nothing: whether a later attempt took the run over (read now)."""
@@ -427,8 +440,16 @@ class RunRecorder:
     def _look(self) -> None:
         self._looked = time.monotonic()
         with self._direct.connect() as conn:
-            self._saw(conn.execute(select(SyncRun.status, SyncRun.message, SyncRun.attempts)
-                                   .where(SyncRun.id == self.run_id)).first())
+            row = conn.execute(select(SyncRun.status, SyncRun.message, SyncRun.attempts)
+                               .where(SyncRun.id == self.run_id)).first()
+        self._gone_unless(row)
+        self._saw(row)
+
+    def _gone_unless(self, row) -> None:
+        """A read of the run's row (or a write of it not limited to this attempt) found none: the row is gone, once
+        this attempt's start was written (:class:`RunGone` from then on)."""
+        if row is None and self._attempt is not None:
+            self._superseded = self._gone = True
 
     def _saw(self, row) -> None:
         """The run's status and message as a statement just read or wrote them."""
@@ -592,7 +613,7 @@ class RunRecorder:
             if self.engine.dialect.name == "postgresql" and len(_items) == 1:
                 stmt = stmt.add_cte(self._one_item(_items[0], guarded=not starting).cte("new_item"))
             else:
-                insert_rows(self._session, SyncItem.__table__, _items, ids=False)
+                self._insert_items(_items)
         if _returning:  # the row as written, over whatever a session held of it (nothing else to sync)
             stmt = stmt.returning(SyncRun).execution_options(synchronize_session=False, populate_existing=True)
         else:  # its status, in the same statement: an admin's request to stop costs no read of its own
@@ -637,6 +658,19 @@ class RunRecorder:
             self._raise_if_superseded()
         self._own_start(starting, self.row, True)
         self._stopped_unless(_unless_stopping and self.row is None)
+
+    def _insert_items(self, items: list[dict]) -> None:
+        """Insert results in this session's transaction. Refused (their run's row is gone: the foreign key), the
+        transaction is rolled back at once and the attempt stops (:class:`RunGone`) rather than fail with the
+        database's error, holding its transaction open."""
+        try:
+            insert_rows(self._session, SyncItem.__table__, items, ids=False)
+        except Exception:
+            self._session.rollback()
+            if self._attempt is not None:
+                self._look()
+            self._raise_if_superseded()
+            raise
 
     def _one_item(self, item: dict, *, guarded: bool):
         """The INSERT of one result that goes with the run's row in one statement. A data-modifying CTE runs
@@ -697,11 +731,24 @@ class RunRecorder:
                     session.commit()
                 self._saw(row)
             except BaseException as e:  # noqa: BLE001 - handed to the run's own thread by _drain
-                failed.append(e)
+                failed.append(self._gone_error(e))
 
         thread = threading.Thread(target=write, name=f"colcw-run-{self.run_id}-results", daemon=True)
         thread.start()
         self._behind = (thread, failed)
+
+    def _gone_error(self, error: BaseException) -> BaseException:
+        """What a batch written behind that failed raises: :class:`RunGone` when the run's row is gone (its results
+        refused for it), else its own error."""
+        if isinstance(error, Exception) and self._attempt is not None:
+            try:
+                self._look()
+            except Exception:  # noqa: BLE001 - the batch's own error says more
+                return error
+            if self._gone:
+                return RunGone(f"run #{self.run_id} no longer exists (deleted by a reset); attempt {self._attempt} "
+                               "stops")
+        return error
 
     def _lost_batch(self) -> str:
         """Wait for the batch written behind; what stopped it, as the run's message ("" when it was written)."""

@@ -19,6 +19,7 @@
   boundary and closes it as cancelled (:mod:`.runs`); if that worker died, :func:`detect_interrupted`
   closes it as cancelled instead of resuming it — or, when every record it selected already had its outcome (the
   worker died after its last record), with its own status and a note that the cancel came after its last record.
+* :func:`stop_all` does that to every active run and waits a few seconds for the running ones to stop (Reset anyway).
 
 The scheduler calls the first two every tick.
 """
@@ -27,14 +28,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
 from ...models import (
+    ACTIVE_RUN_STATUSES,
     RunStatus,
     SyncRun,
     actor_label,
@@ -282,3 +287,61 @@ def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
     run = session.get(SyncRun, run_id)
     queue.withdraw(run)
     return run
+
+
+STOP_ALL_WAIT_SECONDS = 8.0  # how long stop_all waits for running runs to stop (a page waits on it: a few seconds)
+_STOP_ALL_STEP = 0.25
+
+
+def stop_all(session: Session, queue: JobQueue, *, actor: dict | None = None,
+             wait_seconds: float | None = None, sleep: Callable[[float], None] = time.sleep,
+             clock: Callable[[], float] = time.monotonic) -> list[int]:
+    """Stop every active run, as :func:`cancel` stops one (Reset anyway): queued and waiting runs are cancelled at
+    once, running ones asked to stop; then wait up to ``wait_seconds`` (:data:`STOP_ALL_WAIT_SECONDS` unless given)
+    for those to stop: their workers, on any machine, stop at the next safe boundary and close them. A run queued
+    meanwhile (a schedule, a rep) is cancelled too. Returns the ids of the runs still running or stopping when the
+    wait ran out (empty: none is active, and no worker still works on one), oldest first."""
+    deadline = clock() + max(0.0, STOP_ALL_WAIT_SECONDS if wait_seconds is None else wait_seconds)
+    stopping: dict[int, str | None] = {}  # runs asked to stop: their job, until its worker lets go of it
+    while True:
+        for run_id, status, job_id in _active(session):
+            if status == RunStatus.CANCELLING:
+                stopping[run_id] = job_id
+                continue
+            try:
+                run = cancel(session, queue, run_id, actor=actor)
+            except (LookupError, ValueError):  # it ended (or went) meanwhile
+                session.rollback()
+                continue
+            except RedisError:  # cancelled in the database; its job stays in RQ (Reset's purge says so)
+                log.warning("run %s: its job could not be withdrawn: Redis failed", run_id, exc_info=True)
+                session.rollback()
+                continue
+            if run.status == RunStatus.CANCELLING:
+                stopping[run_id] = run.rq_job_id
+        still = [run_id for run_id, _, _ in _active(session)]
+        if not still:
+            # Closed by their workers, which write nothing after that: wait for them to let go of their jobs too,
+            # so that a job's end does not land in a queue about to be purged.
+            stopping = {run_id: job for run_id, job in stopping.items() if _job_working(queue, job, run_id)}
+            if not stopping:
+                return []
+        if clock() >= deadline:
+            return still or sorted(stopping)
+        sleep(_STOP_ALL_STEP)
+
+
+def _active(session: Session) -> list[tuple[int, str, str | None]]:
+    """(id, status, job) of every active run, as committed now (no transaction left open)."""
+    session.expire_all()
+    rows = session.execute(select(SyncRun.id, SyncRun.status, SyncRun.rq_job_id)
+                           .where(SyncRun.status.in_(ACTIVE_RUN_STATUSES)).order_by(SyncRun.id)).all()
+    session.commit()
+    return [tuple(row) for row in rows]
+
+
+def _job_working(queue: JobQueue, job_id: str | None, run_id: int) -> bool:
+    try:
+        return queue.is_working(job_id, run_id)
+    except RedisError:
+        return False  # (the run's row says it ended: nothing more is written to the database)
