@@ -15,6 +15,9 @@ for a run that no longer exists, into whatever connection comes next. ``force`` 
 (a worker that takes one later finds it gone and does nothing); the caller stops the running ones first (Reset
 anyway: :func:`~colcw_plugin.sync.jobs.recovery.stop_all`). The check is made by the delete itself (its
 ``RETURNING``), so a run a worker claimed a moment before is seen, on any machine, and the reset refused.
+
+The time zone each person chose is also kept outside its table (in their sessions and in Redis): the caller tells
+those copies which choices went (:func:`time_zone_choosers`, read before the reset), once it is committed.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ..models import (
     ConfigChange,
     RunStatus,
     SyncRun,
+    TimeZoneChoice,
 )
 
 PREFIX = "colcw_"
@@ -130,6 +134,12 @@ def what_will_be_lost(session: Session, jobs: JobsOfRuns | None = None) -> list[
 def active_runs(session: Session) -> int:
     return session.execute(select(func.count()).select_from(SyncRun)
                            .where(SyncRun.status.in_(ACTIVE_RUN_STATUSES))).scalar_one()
+
+
+def time_zone_choosers(session: Session) -> list[int]:
+    """The people whose time zone choice Reset deletes (locked until then: a choice changed meanwhile waits for it)."""
+    return list(session.execute(select(TimeZoneChoice.user_id).order_by(TimeZoneChoice.user_id)
+                                .with_for_update()).scalars())
 
 
 def reset_all(session: Session, actor: str, *, force: bool = False, jobs: JobsOfRuns | None = None,

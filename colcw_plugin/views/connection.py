@@ -49,7 +49,7 @@ from ..text import plural
 from . import admin_bp
 from .forms import ConnectionForm, OptionsForm
 from .support import actor_name, paginate, runtime
-from .zone import display_zone, when
+from .zone import LEGACY_COOKIE, LEGACY_COOKIE_PATH, display_zone, forget_choices, when
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -289,12 +289,14 @@ def reset():
             try:
                 if still:
                     raise reset_service.ResetRefused(reset_service.still_running_message(still))
+                choosers = reset_service.time_zone_choosers(db.session)
                 lost = reset_service.reset_all(db.session, actor_name(), force=force, host=runtime().host, jobs=queue)
             except reset_service.ResetRefused as e:
                 db.session.rollback()
                 error = str(e)
             else:
                 db.session.commit()
+                forget_choices(choosers)  # their copies in sessions and Redis: pages show the default zone again
                 statuses = next(c.rows for c in lost if c.table == reset_service.EXTERNAL_STATUSES)
                 purged = queue.purge()  # after the commit: a job left now would find no run and do nothing
                 flash("The ConnectWise integration was reset: its history, links and settings are gone, "
@@ -305,7 +307,9 @@ def reset():
                 if purged is None:
                     flash("The job queue (Redis) did not answer: its jobs of the deleted runs are still there. Delete "
                           "them on the queue dashboard.", "warning")
-                return redirect(url_for(".connection"))
+                resp = redirect(url_for(".connection"))
+                resp.delete_cookie(LEGACY_COOKIE, path=LEGACY_COOKIE_PATH)  # an admin's zone from before, too
+                return resp
     return render_template("colcw/connection/reset.html",
                            lost=reset_service.what_will_be_lost(db.session, runtime().queue),
                            active_runs=reset_service.active_runs(db.session), error=error), 400 if error else 200

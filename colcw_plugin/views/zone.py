@@ -20,7 +20,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import flash, has_request_context, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, user_logged_in
 from redis import Redis
 from redis.exceptions import RedisError
@@ -86,6 +95,27 @@ def _publish(user_id: int, zone: str, stamp: str) -> None:
     except RedisError:
         log.warning("colcw: Redis did not answer: user %s's time zone applies in their other browsers from their next "
                     "sign-in", user_id, exc_info=True)
+
+
+def forget_choices(user_ids: list[int]) -> None:
+    """Reset deleted these people's choices (committed): their pages show the default zone again, in every browser.
+    The choice's copies go too: Redis says "no choice", made now (an empty zone newer than any session's), so each
+    of their browsers takes it at its next page, as it takes a choice made elsewhere; the signed-in person's own
+    session forgets it at once. (Without Redis, their other browsers drop it at their next sign-in.)"""
+    stamp = _stamp()
+    if has_request_context() and current_user.is_authenticated:
+        _remember(current_user.id, "", stamp)
+    if not user_ids:
+        return
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        for user_id in user_ids:
+            # Kept as long as a session can be (a person who chooses again overwrites it, as any choice).
+            pipe.set(_LATEST_KEY.format(user_id=user_id), f"{stamp} ", ex=current_app.permanent_session_lifetime)
+        pipe.execute()
+    except RedisError:
+        log.warning("colcw: Redis did not answer: the time zones Reset deleted still apply in their people's other "
+                    "browsers until their next sign-in", exc_info=True)
 
 
 def _latest(user_id: int, than: str) -> tuple[str, str] | None:
