@@ -145,6 +145,10 @@ def list_filters(list_name, id_column, actor, request):
     a SQLAlchemy boolean clause on ``id_column`` (the listed table's primary key column) that the
     host adds to its own query, so paging, counts and "all matching" bulk actions all agree; the
     plugin reads the chosen value from ``request.args[name]``.
+
+    ``{"name": str, "value": str, "hidden": True}`` (no label, no options) is a parameter the list keeps rather than
+    a choice it shows: a hidden field of the search form, and in the pager's links, while it has a value (a plugin's
+    view of the list that must survive a new search or another page, such as the run it follows).
     """
 
 

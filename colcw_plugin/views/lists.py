@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import abort, g, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -123,10 +124,13 @@ def filters(list_name: str) -> list[dict]:
         return []
     value = arg(FILTER_PARAM)
     where = feature.state_filter(value) if value else None
+    followed = arg(RUN_PARAM)
     return [{"name": FILTER_PARAM, "label": "ConnectWise",
              "options": [{"value": "", "label": "Any status"}] + [{"value": s.value, "label": feature.labels[s]}
                                                                   for s in RecordState],
-             "value": value if where is not None else "", "where": where}]
+             "value": value if where is not None else "", "where": where},
+            # The bulk run the list follows stays followed on another page and after a new search or filter.
+            {"name": RUN_PARAM, "hidden": True, "value": followed if followed.isdigit() else ""}]
 
 
 def bulk_actions(list_name: str) -> list[dict]:
@@ -153,8 +157,14 @@ def bulk_action(list_name: str, action: str, ids: list[int], back: str) -> dict 
     run = submitted.run
     message = (f"That export is already {run.status} as run #{run.id}." if submitted.duplicate
                else f"Exporting {what} to ConnectWise as run #{run.id}.")
-    sep = "&" if "?" in back else "?"
-    return {"redirect": f"{back}{sep}{RUN_PARAM}={run.id}", "message": message, "category": "success"}
+    return {"redirect": following(back, run.id), "message": message, "category": "success"}
+
+
+def following(url: str, run_id: int) -> str:
+    """The list at ``url`` following run ``run_id`` (in place of a run it followed)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != RUN_PARAM]
+    return urlunsplit(parts._replace(query=urlencode([*query, (RUN_PARAM, str(run_id))])))
 
 
 def followed_run() -> SyncRun | None:

@@ -48,6 +48,10 @@ class ListExtras:
         out = []
         for f in self.filters:
             chosen = f.get("value")
+            if f.get("hidden"):  # a parameter the list keeps (hookspecs.list_filters): sent again with a new search
+                if chosen:
+                    out.append(f'<input type="hidden" name="{escape(f["name"])}" value="{escape(chosen)}">')
+                continue
             options = "".join(
                 f'<option value="{escape(o.get("value", ""))}"{" selected" if o.get("value") == chosen else ""}>'
                 f'{escape(o.get("label", ""))}</option>' for o in f["options"] if isinstance(o, dict))
@@ -105,7 +109,8 @@ def filtered(list_name: str, stmt: Select, id_column) -> tuple[Select, list[dict
     filters: list[dict] = []
     for result in _hook("list_filters", list_name=list_name, id_column=id_column):
         for f in result if isinstance(result, list | tuple) else [result]:
-            if not (isinstance(f, dict) and f.get("name") and f.get("label") and isinstance(f.get("options"), list)):
+            if not (isinstance(f, dict) and f.get("name") and (
+                    f.get("hidden") or (f.get("label") and isinstance(f.get("options"), list)))):
                 log.warning("list_filters returned a malformed filter %r; ignored", f)
                 continue
             f.setdefault("value", "")
@@ -152,7 +157,9 @@ def bulk(list_name: str, query: Callable[[], Select], id_column, list_endpoint: 
     The form's URL carries the list's own query string, so ``query()`` rebuilds exactly the search
     and filters the person saw; "all matching" takes every row of it.
     """
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    # Back to the page the rows were ticked on ("all matching" spans every page: back to the first).
+    everything = bool(request.form.get("all_matching"))
+    args = {k: v for k, v in request.args.items() if not (k == "page" and everything)}
     back = url_for(list_endpoint, **args)
     action = request.form.get("action", "")
     stmt = query().with_only_columns(id_column).order_by(None)
