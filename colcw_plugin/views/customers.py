@@ -62,6 +62,10 @@ def _execute(kind: str, params: dict) -> SyncRun:
 # How long a rep's Export to ConnectWise holds the page: past it, the export goes on on its own and the page says
 # where to follow it (a ConnectWise that hangs on a write held the click for two minutes).
 EXPORT_WAIT_SECONDS = 10.0
+# What a rep's import or export says when its run was deleted while it ran (Reset anyway stops the runs first, and a
+# run whose row is gone stops at its next write: recorder.RunGone).
+RESET_MEANWHILE = ("an admin reset the ConnectWise integration while it ran, which stopped it. Try again once the "
+                   "connection is set up again.")
 
 
 def _run_waiting_at_most(run_id: int, seconds: float) -> SyncRun | None:
@@ -161,6 +165,8 @@ def _import_one(ident: str):
             run = earlier or _execute("customer_import", {"company": ident})
     except exclusive.AlreadyRunning as e:
         return _import_answer(already_running(e.run, f"{ident} is already being imported from ConnectWise"), ident)
+    if run is None:  # its run was deleted while it ran: an admin reset the integration (it stopped there)
+        return _import_answer(f"{ident} was not imported: {RESET_MEANWHILE}", ident)
     done = _items(run, "customer")
     item = done[0] if done else None
     if item and item.action in exclusive.IMPORTED and item.host_id:
@@ -293,6 +299,9 @@ def export_customer(customer_id: int):
         return redirect(back)
     # The export's lock is the run's own (taken again by the export): the click only waits a bounded time for it.
     run = _run_waiting_at_most(run_id, EXPORT_WAIT_SECONDS)
+    if run is None and db.session.get(SyncRun, run_id) is None:  # deleted while it ran: see RESET_MEANWHILE
+        flash(f"{customer.name} was not exported: {RESET_MEANWHILE}", "error")
+        return redirect(back)
     if run is None:
         flash(already_running(db.session.get(SyncRun, run_id),
                               f"{customer.name} is still being exported to ConnectWise (ConnectWise is slow to "

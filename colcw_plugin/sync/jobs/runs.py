@@ -45,6 +45,7 @@ from .kinds import (
 )
 from .recorder import (
     RunCancelled,
+    RunGone,
     RunRecorder,
     RunStopped,
     Superseded,
@@ -94,7 +95,8 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
                         sleep=sleep)
     except Superseded as e:
         session.rollback()
-        log.warning("sync run %s: %s (its worker was taken for dead); this attempt writes nothing more", run_id, e)
+        why = "its run was deleted by a reset" if isinstance(e, RunGone) else "its worker was taken for dead"
+        log.warning("sync run %s: %s (%s); this attempt writes nothing more", run_id, e, why)
         session.expire_all()
         return session.get(SyncRun, run_id)
 
