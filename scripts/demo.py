@@ -6,7 +6,9 @@ scheduler. ``--setup`` (``make demo-setup``) starts from an EMPTY ConnectWise te
 of its own (var/setup): what an admin meets on a first install, to set up as the user guide's §4 says. Ctrl-C stops
 all of it, quietly: every child runs in a session of its own, so the
 terminal's Ctrl-C reaches only this script, which stops them one by one (SIGTERM, which each of them
-handles as a clean stop, then SIGKILL). Secrets for the demo are generated once into var/demo.env.
+handles as a clean stop, then SIGKILL). A second Ctrl-C or ``kill`` while it stops them (an impatient person, a
+supervisor that signals twice) does not interrupt that: every child it started is stopped all the same. Secrets for
+the demo are generated once into var/demo.env.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ SETUP = "--setup" in sys.argv[1:]  # an empty tenant, nothing configured: the fi
 VAR = Path(os.environ.get("HOST_DATA_DIR") or ROOT / "var").resolve() / ("setup" if SETUP else "")  # its files
 BIN = Path(sys.executable).parent
 FLASK = [str(BIN / "flask"), "--app", "host_stub"]
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+CHILDREN: list[subprocess.Popen] = []  # every child started, in start order: each one is stopped at the end
+_starting = False  # a child is being started and recorded: a stop signal then waits until it is recorded
+_stop_asked = False  # a stop signal came while a child was being started
 
 
 def free_port() -> int:
@@ -75,8 +81,18 @@ def redis_url(procs: list) -> str:
 
 
 def start(args: list[str], **kwargs) -> subprocess.Popen:
-    """A child in a session of its own: the terminal's Ctrl-C reaches this script only (see the module doc)."""
-    return subprocess.Popen(args, start_new_session=True, **kwargs)
+    """A child in a session of its own: the terminal's Ctrl-C reaches this script only (see the module doc); recorded
+    in CHILDREN before a stop signal may interrupt this script, so that the stop finds it."""
+    global _starting
+    _starting = True
+    try:
+        proc = subprocess.Popen(args, start_new_session=True, **kwargs)
+        CHILDREN.append(proc)
+    finally:
+        _starting = False
+    if _stop_asked:
+        raise KeyboardInterrupt
+    return proc
 
 
 def run(args: list[str], env: dict) -> None:
@@ -104,14 +120,44 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def _interrupt(signum, frame):
+    """The first stop signal: from now on any other is ignored (it must not interrupt the stop), then the stop starts
+    (KeyboardInterrupt), once the child being started, if any, is recorded."""
+    global _stop_asked
+    _stopping()
+    if _starting:
+        _stop_asked = True
+        return
     raise KeyboardInterrupt
 
 
+def _already_stopping(signum, frame):
+    """A stop signal while the demo stops: ignored, the stop goes on (not SIG_IGN, which a child would inherit)."""
+
+
+def _stopping() -> None:
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _already_stopping)
+
+
+def stop_all() -> None:
+    """Stop every child still running, in reverse start order (each stopped before the next: Redis goes last, after
+    the worker and the scheduler have let go of it, so a Ctrl-C leaves no connection-refused tracebacks); no further
+    signal interrupts it."""
+    while True:
+        try:
+            _stopping()
+            for proc in reversed(CHILDREN):
+                stop(proc)
+            return
+        except KeyboardInterrupt:  # the first signal, come just as the stop started: again (the stopped are skipped)
+            continue
+
+
 def main() -> int:
-    # Ctrl-C, a plain `kill` and a closed terminal all stop everything (a shell may start us with SIGINT ignored).
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)  # the terminal closed: its children are in sessions of their own
+    # Ctrl-C, a plain `kill` and a closed terminal all stop everything (a shell may start us with SIGINT ignored);
+    # SIGHUP: the terminal closed, and its children are in sessions of their own.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
     port = int(os.environ.get("PORT", "5000"))
     sandbox_port, moved = sandbox_port_of_this_demo()
     procs: list[tuple[str, subprocess.Popen]] = []
@@ -167,10 +213,7 @@ def main() -> int:
         print("\nStopping the demo...", flush=True)
         return 0
     finally:
-        # In reverse start order, each stopped before the next: Redis goes last, after the worker and
-        # the scheduler have let go of it (so a Ctrl-C leaves no connection-refused tracebacks).
-        for _name, proc in reversed(procs):
-            stop(proc)
+        stop_all()
 
 
 def wait_for_any(procs: list[tuple[str, subprocess.Popen]]) -> int:
