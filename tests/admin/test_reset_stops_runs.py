@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from admin_support import BASE
 from customers.customer_support import make_customer
+from jobs.jobs_support import wait_until
 from sqlalchemy import delete, func, select
 
 from colcw_plugin.cw import conditions as C
@@ -42,16 +43,6 @@ def _counts() -> dict[str, int]:
 def _post_reset(admin_client, **data):
     token = csrf_from(admin_client.get(BASE + "/reset").get_data(as_text=True))
     return admin_client.post(BASE + "/reset", data={"csrf_token": token, **data})
-
-
-def _wait_until(predicate, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
 @pytest.fixture()
@@ -99,7 +90,7 @@ def test_reset_anyway_stops_a_running_export_first_and_nothing_is_written_afterw
         run = db.session.get(SyncRun, run_id)
         return run.status == "running" and run.done >= 1
 
-    _wait_until(exporting, 60, "the export to be under way")
+    wait_until(exporting, 60, message="the export to be under way")
     page = " ".join(admin_client.get(BASE + "/reset").get_data(as_text=True).split())
     assert "1 synchronization run is queued or running." in page
     resp = _post_reset(admin_client, confirm="RESET", force="on")

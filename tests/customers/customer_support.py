@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from html import unescape
+
 from sqlalchemy import select
 
 from colcw_plugin.models import SyncItem, SyncRun, get_link
 from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime
+from helpers import csrf_from, runtime
 from host_stub.extensions import db
 from host_stub.services import save_customer
 
@@ -97,3 +99,14 @@ def solo_not_attempted_duo_exported(sandbox, monkeypatch, app) -> SyncRun:
     first = run("customer_export", {"all": True})
     assert first.status == "partial", first.message
     return first
+
+
+def import_popup(rep_client, **data):
+    """A POST of the Import From ConnectWise popup's form, as htmx sends it (its answer is the form again)."""
+    token = csrf_from(rep_client.get("/colcw/import").get_data(as_text=True))
+    return rep_client.post("/colcw/import", data={"csrf_token": token, **data}, headers={"HX-Request": "true"})
+
+
+def text_of(resp) -> str:
+    """A response's text, unescaped, its white space collapsed."""
+    return " ".join(unescape(resp.get_data(as_text=True)).split())

@@ -8,14 +8,13 @@ demo tenant over HTTP."""
 
 from __future__ import annotations
 
-from html import unescape
 from urllib.parse import parse_qs
 
 import pytest
+from customer_support import import_popup, text_of
 from sqlalchemy import func, select
 
 from colcw_plugin.models import CUSTOMER, get_link
-from helpers import csrf_from
 from host_stub.extensions import db
 from host_stub.models import Customer
 from host_stub.seed import seed_demo
@@ -30,13 +29,8 @@ def demo(connected_demo):
     return connected_demo
 
 
-def _post(rep_client, **data):
-    token = csrf_from(rep_client.get("/colcw/import").get_data(as_text=True))
-    return rep_client.post("/colcw/import", data={"csrf_token": token, **data}, headers={"HX-Request": "true"})
 
 
-def _text(resp) -> str:
-    return " ".join(unescape(resp.get_data(as_text=True)).split())
 
 
 def _customer(account: str) -> Customer | None:
@@ -51,7 +45,7 @@ def _conditions(request: dict) -> str:
 def _asked(sandbox, rep_client, ident: str) -> tuple[str, list[dict]]:
     """The popup's answer to ``ident`` and the ConnectWise API requests it made."""
     sandbox.clear_requests()
-    html = _text(_post(rep_client, company=ident))
+    html = text_of(import_popup(rep_client, company=ident))
     return html, [r for r in sandbox.requests() if API in r["path"]]
 
 
@@ -78,8 +72,8 @@ def test_a_look_alike_whose_account_number_another_company_holds_is_not_offered_
     assert 'identifier in ("DEMO00037")' in asked, asked
     assert _customer("DEMO00037") is not None and _customer("BAYV2") is None  # nothing imported yet
 
-    created = _post(rep_client, company="BAYV2", choice="new")
-    assert "HX-Redirect" in created.headers, _text(created)
+    created = import_popup(rep_client, company="BAYV2", choice="new")
+    assert "HX-Redirect" in created.headers, text_of(created)
     assert db.session.execute(select(func.count(Customer.id))).scalar() == customers + 1
     bayview = _customer("DEMO00037")
     assert (bayview.name, bayview.address1, bayview.zip, bayview.website, bayview.phone) == kept

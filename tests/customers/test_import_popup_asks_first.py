@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from html import unescape
 
-from customer_support import make_customer, run, update_customer
+from customer_support import import_popup, make_customer, run, update_customer
 from sqlalchemy import func, select
 
 from colcw_plugin.models import CUSTOMER, RecordState, SyncRun, get_link
 from colcw_plugin.sync.customers import links as customer_links
 from colcw_plugin.sync.customers.list_status import row_states
-from helpers import csrf_from
 from host_stub.extensions import db
 from host_stub.models import Customer
 
@@ -24,9 +23,6 @@ def _company(sandbox, identifier: str, name: str, **fields) -> dict:
     return resp.json()
 
 
-def _post(rep_client, **data):
-    token = csrf_from(rep_client.get("/colcw/import").get_data(as_text=True))
-    return rep_client.post("/colcw/import", data={"csrf_token": token, **data}, headers={"HX-Request": "true"})
 
 
 def _runs() -> int:
@@ -43,7 +39,7 @@ def test_importing_over_unexported_edits_asks_first_naming_each_field_then_leave
     assert customer_links.status(db.session, db.session.get(Customer, customer.id)).changed
     before = _runs()
 
-    asked = _post(rep_client, company="CED5")
+    asked = import_popup(rep_client, company="CED5")
     html = " ".join(unescape(asked.get_data(as_text=True)).split())
     assert asked.status_code == 200 and 'id="colcw-import-overwrite"' in html, html
     assert "Cedar Dental (CED5)" in html and "not exported" in html
@@ -54,7 +50,7 @@ def test_importing_over_unexported_edits_asks_first_naming_each_field_then_leave
     db.session.expire_all()
     assert _runs() == before and db.session.get(Customer, customer.id).phone == "512-555-9999"  # nothing done yet
 
-    replaced = _post(rep_client, company="CED5", choice="replace")
+    replaced = import_popup(rep_client, company="CED5", choice="replace")
     assert replaced.headers["HX-Redirect"].endswith(f"/customers/{customer.id}"), replaced.get_data(as_text=True)
     db.session.expire_all()
     again = db.session.get(Customer, customer.id)
@@ -69,7 +65,7 @@ def test_an_import_that_replaces_nothing_the_rep_holds_does_not_ask(connected, r
     run("customer_import", {"company": "CED6"})
     customer = db.session.query(Customer).filter_by(account_number="CED6").one()
     update_customer(customer.id, phone="512-555-0166")  # saved, nothing different from ConnectWise
-    answer = _post(rep_client, company="CED6")
+    answer = import_popup(rep_client, company="CED6")
     assert answer.headers.get("HX-Redirect", "").endswith(f"/customers/{customer.id}"), answer.get_data(as_text=True)
     db.session.expire_all()
     assert not customer_links.status(db.session, db.session.get(Customer, customer.id)).changed
@@ -84,14 +80,14 @@ def test_a_look_alike_linked_to_another_company_is_named_with_it_before_a_second
     _company(connected, "CW0004", "Northwind Dental", city="Springfield", state="IL")
     before = _runs()
 
-    asked = _post(rep_client, company="CW0004")
+    asked = import_popup(rep_client, company="CW0004")
     html = " ".join(unescape(asked.get_data(as_text=True)).split())
     assert 'id="colcw-import-likely"' in html, html
     assert "Northwind Dental (NWD1)" in html and "already linked to ConnectWise company NWD1 (Northwind Dental Group)" in html
     assert 'id="colcw-import-link-existing"' not in html and 'id="colcw-import-new-anyway"' in html
     assert _runs() == before and db.session.query(Customer).filter_by(name="Northwind Dental").count() == 1
 
-    created = _post(rep_client, company="CW0004", choice="new")
+    created = import_popup(rep_client, company="CW0004", choice="new")
     assert "HX-Redirect" in created.headers, created.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.query(Customer).filter_by(name="Northwind Dental").count() == 2
@@ -117,7 +113,7 @@ def test_an_import_that_changes_nothing_says_so_in_plain_words(connected, rep_cl
     _company(connected, "CW0002", "Orchard Street Pharmacy")
     run("customer_import", {"company": "CW0002"})
     make_customer(account_number="OTHER9", name="Someone Else")
-    answer = _post(rep_client, company="CW0002")
+    answer = import_popup(rep_client, company="CW0002")
     assert "HX-Redirect" in answer.headers
     page = " ".join(unescape(rep_client.get(answer.headers["HX-Redirect"]).get_data(as_text=True)).split())
     assert "Orchard Street Pharmacy (CW0002) is already up to date with ConnectWise." in page, page
@@ -143,6 +139,6 @@ def test_a_linked_contact_edited_since_the_sync_is_named_among_what_the_import_r
     db.session.expire_all()
     assert db.session.get(Contact, ada.id).email == "ada@new.example"
 
-    html = " ".join(unescape(_post(rep_client, company="CED7").get_data(as_text=True)).split())
+    html = " ".join(unescape(import_popup(rep_client, company="CED7").get_data(as_text=True)).split())
     rows = html.split('id="colcw-import-overwrites"')[1].split("</table>")[0]
     assert "<td>Contact Ada Lovelace: Email</td><td>ada@new.example</td><td>ada@cedar.example</td>" in rows, rows

@@ -9,13 +9,12 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
-from customer_support import update_customer
+from customer_support import import_popup, text_of, update_customer
 from sqlalchemy import func, select
 
 from colcw_plugin.models import CUSTOMER, RecordState, SyncRun, get_link
 from colcw_plugin.sync.customers import links as customer_links
 from colcw_plugin.sync.customers.list_status import row_states
-from helpers import csrf_from
 from host_stub.extensions import db
 from host_stub.models import Contact, Customer
 from host_stub.seed import seed_demo
@@ -29,13 +28,8 @@ def demo(connected_demo):
     return connected_demo
 
 
-def _post(rep_client, **data):
-    token = csrf_from(rep_client.get("/colcw/import").get_data(as_text=True))
-    return rep_client.post("/colcw/import", data={"csrf_token": token, **data}, headers={"HX-Request": "true"})
 
 
-def _text(resp) -> str:
-    return " ".join(unescape(resp.get_data(as_text=True)).split())
 
 
 def _runs() -> int:
@@ -64,8 +58,8 @@ def test_importing_into_an_unlinked_customer_with_other_values_asks_first_naming
     customer, theirs = _edit_riverbend(demo)
     before = _runs()
 
-    asked = _post(rep_client, company=RIVERBEND)
-    html = _text(asked)
+    asked = import_popup(rep_client, company=RIVERBEND)
+    html = text_of(asked)
     assert asked.status_code == 200 and "HX-Redirect" not in asked.headers, html
     assert 'id="colcw-import-overwrite"' in html, html
     assert f"Riverbend Dental ({RIVERBEND})" in html and "not linked to ConnectWise" in html
@@ -79,8 +73,8 @@ def test_importing_into_an_unlinked_customer_with_other_values_asks_first_naming
     assert get_link(db.session, CUSTOMER, customer.id) is None
     assert (_customer(RIVERBEND).phone, _customer(RIVERBEND).address1) == ("111-222-3333", "NEW ADDRESS 99")
 
-    replaced = _post(rep_client, company=RIVERBEND, choice="replace")
-    assert replaced.headers["HX-Redirect"].endswith(f"/customers/{customer.id}"), _text(replaced)
+    replaced = import_popup(rep_client, company=RIVERBEND, choice="replace")
+    assert replaced.headers["HX-Redirect"].endswith(f"/customers/{customer.id}"), text_of(replaced)
     again = _customer(RIVERBEND)
     assert (again.phone, again.address1) == (theirs["phoneNumber"], theirs["addressLine1"])
     assert get_link(db.session, CUSTOMER, customer.id).cw_id == theirs["id"]
@@ -89,12 +83,12 @@ def test_importing_into_an_unlinked_customer_with_other_values_asks_first_naming
 
 def test_keep_mine_links_the_customer_without_importing_and_leaves_its_values_to_export(demo, rep_client):
     customer, theirs = _edit_riverbend(demo)
-    asked = _text(_post(rep_client, company=RIVERBEND))
+    asked = text_of(import_popup(rep_client, company=RIVERBEND))
     assert 'id="colcw-import-keep"' in asked, asked
     before = _runs()
 
-    kept = _post(rep_client, company=RIVERBEND, choice="keep", customer=str(customer.id), cw_id=str(theirs["id"]))
-    assert kept.headers.get("HX-Redirect", "").endswith(f"/customers/{customer.id}"), _text(kept)
+    kept = import_popup(rep_client, company=RIVERBEND, choice="keep", customer=str(customer.id), cw_id=str(theirs["id"]))
+    assert kept.headers.get("HX-Redirect", "").endswith(f"/customers/{customer.id}"), text_of(kept)
     assert _runs() == before  # nothing imported
     after = _customer(RIVERBEND)
     assert (after.phone, after.address1) == ("111-222-3333", "NEW ADDRESS 99")
@@ -106,7 +100,7 @@ def test_keep_mine_links_the_customer_without_importing_and_leaves_its_values_to
     page = " ".join(unescape(rep_client.get(kept.headers["HX-Redirect"]).get_data(as_text=True)).split())
     assert f"Linked Riverbend Dental ({RIVERBEND}) to ConnectWise company {RIVERBEND}" in page, page
     # Importing again now asks as for any linked customer with unexported edits.
-    again = _text(_post(rep_client, company=RIVERBEND))
+    again = text_of(import_popup(rep_client, company=RIVERBEND))
     assert 'id="colcw-import-overwrite"' in again and "111-222-3333" in again, again
 
 
@@ -116,7 +110,7 @@ def test_an_unlinked_contact_the_import_would_overwrite_is_named_too(demo, rep_c
                                  .order_by(Contact.id)).scalars().first()
     contact.title = "Chief Everything Officer"
     db.session.commit()
-    html = _text(_post(rep_client, company=RIVERBEND))
+    html = text_of(import_popup(rep_client, company=RIVERBEND))
     rows = html.split('id="colcw-import-overwrites"')[1].split("</table>")[0]
     assert f"<td>Contact {contact.name}: Title</td><td>Chief Everything Officer</td>" in rows, rows
     assert "Company Phone" not in rows
@@ -125,7 +119,7 @@ def test_an_unlinked_contact_the_import_would_overwrite_is_named_too(demo, rep_c
 def test_an_unlinked_customer_holding_connectwise_values_or_blanks_is_imported_without_a_question(demo, rep_client):
     customer = _customer(RIVERBEND)
     update_customer(customer.id, website="", fax="")  # blanks ConnectWise fills in: nothing of the rep's is lost
-    answer = _post(rep_client, company=RIVERBEND)
-    assert answer.headers.get("HX-Redirect", "").endswith(f"/customers/{customer.id}"), _text(answer)
+    answer = import_popup(rep_client, company=RIVERBEND)
+    assert answer.headers.get("HX-Redirect", "").endswith(f"/customers/{customer.id}"), text_of(answer)
     assert get_link(db.session, CUSTOMER, customer.id) is not None
     assert _customer(RIVERBEND).website == _company(demo, RIVERBEND)["website"]

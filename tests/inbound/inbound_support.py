@@ -3,12 +3,15 @@ back, sign callbacks as ConnectWise does, and read the sandbox's request log."""
 
 from __future__ import annotations
 
+import html as html_lib
 import json
+import re
 import sys
 import time
 import uuid
 from pathlib import Path
 
+from htmx_loads import loaded
 from sqlalchemy import select
 
 from colcw_plugin.cw.callbacks import sign
@@ -16,10 +19,10 @@ from colcw_plugin.models import CW_MASTER, RepMapping, SyncItem, SyncRun, get_li
 from colcw_plugin.setup.live_updates import LiveInput, callback_url, get_live
 from colcw_plugin.sync.inbound.switch import apply_live
 from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime
+from helpers import runtime, sign_in
 from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import DocumentExternalStatus, StoreSite
+from host_stub.models import Customer, DocumentExternalStatus, StoreSite
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quotes"))
 from quote_support import QuoteWorld, line, make_world  # noqa: E402, F401 - re-exported for the tests
@@ -144,3 +147,26 @@ def cw_labels(*docs) -> list[str]:
     db.session.rollback()
     db.session.expire_all()
     return [(s.label if (s := cw_status(d.id)) else "") for d in docs]
+
+
+def edit_host(customer_id: int, contacts: dict | None = None, **fields) -> None:
+    """The rep saves the customer's edit page (the form sends every contact; ``contacts``: changes by first name)."""
+    customer = db.session.get(Customer, customer_id)
+    data = {f: getattr(customer, f) for f in services.CUSTOMER_EDITABLE}
+    rows = [{"id": c.id, **{k: getattr(c, k) for k in services.CONTACT_EDITABLE}, **(contacts or {}).get(c.first_name, {})}
+            for c in customer.contacts]
+    services.save_customer({**data, **fields}, rows, customer_id=customer_id)
+
+
+def shown(app, customer: Customer) -> tuple[str, bool]:
+    """All Customers' ConnectWise cell for the customer, and whether its page says "Changed since export", to a rep."""
+    with app.app_context():  # a request context of its own for each sign-in (Flask-Login keeps the user in g)
+        return _seen(sign_in(app.test_client(), "riley@demo.example"), customer)
+
+
+def _seen(client, customer: Customer) -> tuple[str, bool]:
+    listing = loaded(client, "/customers/")
+    row = re.search(rf'<tr data-row="{customer.id}">(.*?)</tr>', listing, re.S).group(1)
+    cell = re.search(r'<td data-column="colcw">\s*<span class="tag tone-\w+" title="[^"]*">([^<]*)</span>', row)
+    page = loaded(client, f"/customers/{customer.id}")
+    return html_lib.unescape(cell.group(1)), 'id="colcw-changed"' in page

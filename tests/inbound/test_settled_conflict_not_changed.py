@@ -6,39 +6,14 @@ not settle still shows."""
 
 from __future__ import annotations
 
-import html as html_lib
-import re
-
-from htmx_loads import loaded
-from inbound_support import enable, export_customer, settle, wait_for
+from inbound_support import edit_host, enable, export_customer, settle, shown, wait_for
 from sqlalchemy import select
 
 from colcw_plugin.models import CW_MASTER, HOST_MASTER, SyncItem, SyncRun
 from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime, sign_in
-from host_stub import services
+from helpers import runtime
 from host_stub.extensions import db
 from host_stub.models import Contact, Customer
-
-
-def _shown(app, customer: Customer) -> tuple[str, bool]:
-    """(All Customers' ConnectWise cell for the customer, whether its page says "Changed since export")."""
-    with app.app_context():  # a request context of its own for each sign-in (Flask-Login keeps the user in g)
-        client = sign_in(app.test_client(), "riley@demo.example")
-        listing = loaded(client, "/customers/")
-        row = re.search(rf'<tr data-row="{customer.id}">(.*?)</tr>', listing, re.S).group(1)
-        cell = re.search(r'<td data-column="colcw">\s*<span class="tag tone-\w+" title="[^"]*">([^<]*)</span>', row)
-        page = loaded(client, f"/customers/{customer.id}")
-    return html_lib.unescape(cell.group(1)), 'id="colcw-changed"' in page
-
-
-def _edit_host(customer_id: int, contacts: dict | None = None, **fields) -> None:
-    """The rep saves the customer's edit page (the form sends every contact)."""
-    customer = db.session.get(Customer, customer_id)
-    data = {f: getattr(customer, f) for f in services.CUSTOMER_EDITABLE}
-    rows = [{"id": c.id, **{k: getattr(c, k) for k in services.CONTACT_EDITABLE}, **(contacts or {}).get(c.first_name, {})}
-            for c in customer.contacts]
-    services.save_customer({**data, **fields}, rows, customer_id=customer_id)
 
 
 def _phone(customer_id: int) -> str:
@@ -59,12 +34,12 @@ def test_a_conflict_settled_on_connectwises_value_is_no_change_since_export(app,
     sandbox = fast_callbacks
     customer, company, _ = export_customer(sandbox, account_number="GRAN1", name="Granite Dental")
     enable(live_server.url, CW_MASTER)
-    _edit_host(customer.id, phone="512-555-0199")  # not exported
-    assert _shown(app, customer) == ("Changed since export", True)
+    edit_host(customer.id, phone="512-555-0199")  # not exported
+    assert shown(app, customer) == ("Changed since export", True)
     sandbox.edit_company(company, {"phoneNumber": "512-555-0177"})
     wait_for(lambda: _phone(customer.id) == "512-555-0177")
     settle(sandbox)
-    assert _shown(app, customer) == ("Synced", False)
+    assert shown(app, customer) == ("Synced", False)
     assert _exported_again(customer.id) == "unchanged"
 
 
@@ -73,15 +48,15 @@ def test_the_same_value_entered_on_both_sides_is_no_change_since_export(app, fas
     sandbox = fast_callbacks
     customer, company, contacts = export_customer(sandbox, account_number="GRAN2", name="Granite Dental Two")
     enable(live_server.url, CW_MASTER)
-    _edit_host(customer.id, {"Ada": {"title": "COO"}}, phone="512-555-0199")
+    edit_host(customer.id, {"Ada": {"title": "COO"}}, phone="512-555-0199")
     sandbox.edit_company(company, {"phoneNumber": "512-555-0199"})
     settle(sandbox)
-    assert _shown(app, customer) == ("Changed since export", True)  # Ada's title is the host's still
+    assert shown(app, customer) == ("Changed since export", True)  # Ada's title is the host's still
     runs = db.session.execute(select(SyncRun.id)).all()
     sandbox.edit_contact(contacts["Ada"], {"title": "COO"})
     wait_for(lambda: len(db.session.execute(select(SyncRun.id)).all()) > len(runs), what="a live update of Ada")
     settle(sandbox)
-    assert _shown(app, customer) == ("Synced", False)
+    assert shown(app, customer) == ("Synced", False)
 
 
 def test_what_the_host_changed_and_live_updates_did_not_settle_still_shows(app, fast_callbacks, live_server,
@@ -89,22 +64,22 @@ def test_what_the_host_changed_and_live_updates_did_not_settle_still_shows(app, 
     sandbox = fast_callbacks
     customer, company, _ = export_customer(sandbox, account_number="GRAN3", name="Granite Dental Three")
     enable(live_server.url, CW_MASTER)
-    _edit_host(customer.id, phone="512-555-0199", zip="75001")  # the zip: ConnectWise keeps its own
+    edit_host(customer.id, phone="512-555-0199", zip="75001")  # the zip: ConnectWise keeps its own
     sandbox.edit_company(company, {"phoneNumber": "512-555-0177"})
     wait_for(lambda: _phone(customer.id) == "512-555-0177")
     settle(sandbox)
-    assert _shown(app, customer) == ("Changed since export", True)
+    assert shown(app, customer) == ("Changed since export", True)
 
 
 def test_a_conflict_the_host_master_keeps_still_shows(app, fast_callbacks, live_server, worker_thread):
     sandbox = fast_callbacks
     customer, company, _ = export_customer(sandbox, account_number="GRAN4", name="Granite Dental Four")
     enable(live_server.url, HOST_MASTER)
-    _edit_host(customer.id, phone="512-555-0199")
+    edit_host(customer.id, phone="512-555-0199")
     sandbox.edit_company(company, {"phoneNumber": "512-555-0177"})
     settle(sandbox)
     assert _phone(customer.id) == "512-555-0199"
-    assert _shown(app, customer) == ("Changed since export", True)
+    assert shown(app, customer) == ("Changed since export", True)
 
 
 def test_a_contact_conflict_settled_on_connectwises_value_is_no_change_since_export(app, fast_callbacks, live_server,
@@ -112,9 +87,9 @@ def test_a_contact_conflict_settled_on_connectwises_value_is_no_change_since_exp
     sandbox = fast_callbacks
     customer, _, contacts = export_customer(sandbox, account_number="GRAN5", name="Granite Dental Five")
     enable(live_server.url, CW_MASTER)
-    _edit_host(customer.id, {"Ada": {"title": "COO"}})
+    edit_host(customer.id, {"Ada": {"title": "COO"}})
     sandbox.edit_contact(contacts["Ada"], {"title": "CEO"})
     wait_for(lambda: db.session.execute(select(Contact.title).where(Contact.customer_id == customer.id,
                                                                     Contact.first_name == "Ada")).scalar() == "CEO")
     settle(sandbox)
-    assert _shown(app, customer) == ("Synced", False)
+    assert shown(app, customer) == ("Synced", False)
