@@ -61,9 +61,11 @@ STOPPABLE = (RunStatus.RUNNING,)  # asked to stop: its worker cancels it at the 
 
 
 def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: float | None = None,
-                       now: dt.datetime | None = None) -> list[int]:
+                       now: dt.datetime | None = None, kinds: KindRegistry | None = None) -> list[int]:
     """Mark runs whose worker died as ``interrupted``; return their ids. A run an admin had asked to stop is
-    closed as cancelled instead (its worker will never acknowledge the request)."""
+    closed as cancelled instead (its worker will never acknowledge the request). One interrupted too often to
+    resume by itself records what it did not reach as not attempted, named as the run's kind names them
+    (``kinds``; else "customer #12")."""
     stale = stale_seconds if stale_seconds is not None else queue.settings.interrupted_after_seconds
     cutoff = (now or utcnow()) - dt.timedelta(seconds=stale)
     runs = session.execute(select(SyncRun).where(SyncRun.status.in_((RunStatus.RUNNING, RunStatus.CANCELLING)),
@@ -99,8 +101,10 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
                 session.rollback()
         else:
             recorder = RunRecorder(session.get_bind(), run.id)
+            job = kinds.get(run.kind) if kinds is not None else None
             recorder.close_unattempted("interrupted: its worker stopped",
-                                       "Resume the run, or use Retry on its page to re-run them.")
+                                       "Resume the run, or use Retry on its page to re-run them.",
+                                       recorder.unreached_labels(session, job.record_labels if job else None))
             recorder.flush()
     session.commit()
     return found

@@ -114,9 +114,9 @@ def fire(session: Session, queue: JobQueue, kinds: KindRegistry, schedule_id: in
     return Fired(schedule_id, due_at, run.id)
 
 
-def maintenance(session: Session, queue: JobQueue, *, history_days: int) -> None:
+def maintenance(session: Session, queue: JobQueue, *, history_days: int, kinds: KindRegistry | None = None) -> None:
     """Mark dead runs interrupted, re-enqueue lost ones, purge old history (hourly)."""
-    detect_interrupted(session, queue)
+    detect_interrupted(session, queue, kinds=kinds)
     requeue_lost(session, queue)
     purged = maybe_purge(session, queue.connection, history_days)
     if purged:
@@ -171,7 +171,7 @@ def run_scheduler(new_session: Callable[[], Session], queue: JobQueue, kinds: Ki
             if leading:
                 fired = tick(session, queue, kinds)
                 total += sum(1 for f in fired if f.run_id)
-                maintenance(session, queue, history_days=history_days)
+                maintenance(session, queue, history_days=history_days, kinds=kinds)
         except Exception:  # noqa: BLE001 - a database or Redis blip must not stop the scheduler
             session.rollback()
             log.exception("colcw scheduler tick failed; retrying in %ss", interval)
