@@ -12,6 +12,7 @@ from .links import (
     Link,
     RecordState,
     RowState,
+    edited_after,
     find_by_cw,
     fingerprint,
     get_link,
@@ -74,6 +75,7 @@ from .state import (
 )
 
 __all__ = [
+    "edited_after",
     "ACTIVE_RUN_STATUSES", "CONTACT", "CUSTOMER", "CUSTOMER_MASTERS", "CW_MASTER", "DOCUMENT", "ENDED_RUN_STATUSES", "EXTERNAL_STATUS_SOURCE",
     "ENTITY_PLURALS", "FINAL_RUN_STATUSES", "HOST_MASTER", "RECORD_ACTIONS", "REDO_ACTIONS", "RUN_STATUS_LABELS",
     "CallbackRegistration", "CategoryMapping", "CompanyScan", "ConfigChange", "CreateIntent", "DocumentDrift", "DocumentExport",

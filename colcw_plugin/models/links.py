@@ -120,6 +120,14 @@ class RowState:
     reason: str
 
 
+def edited_after(customer: Any, synced_at: dt.datetime | None) -> bool:
+    """The customer or one of its contacts (host rows: their ``updated_at``) was saved after ``synced_at``, its link's
+    last sync (False without one): All Customers' "Changed since export" (list_status.state_expression's rule), on
+    rows already loaded. The one definition the customer's panel, the import popup and live updates use."""
+    return synced_at is not None and any(row.updated_at is not None and row.updated_at > synced_at
+                                         for row in (customer, *customer.contacts))
+
+
 def get_link(session: Session, entity: str, host_id: int) -> Link | None:
     return session.execute(select(Link).where(Link.entity == entity, Link.host_id == host_id)).scalar_one_or_none()
 

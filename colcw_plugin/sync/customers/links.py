@@ -20,7 +20,18 @@ from host_stub.models import Contact, Customer
 
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, CW_MASTER, Link, SyncItem, SyncRun, find_by_cw, get_link, set_link
+from ...models import (
+    CONTACT,
+    CUSTOMER,
+    CW_MASTER,
+    Link,
+    SyncItem,
+    SyncRun,
+    edited_after,
+    find_by_cw,
+    get_link,
+    set_link,
+)
 from ...setup.customer_matching import normalize_name
 from ...setup.live_updates import cw_is_master, read_live
 from ..shared import fields as M
@@ -123,10 +134,7 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
 def edited_since_sync(customer: Customer, link: Link | None) -> bool:
     """The customer or one of its contacts was edited after its link was last synced: the rule of
     :func:`.list_status.state_expression`'s "changed", on the rows the page holds (no statement of its own)."""
-    if link is None or link.synced_at is None:
-        return False
-    return (customer.updated_at is not None and customer.updated_at > link.synced_at) or any(
-        c.updated_at is not None and c.updated_at > link.synced_at for c in customer.contacts)
+    return link is not None and edited_after(customer, link.synced_at)
 
 
 def clear_link(session: Session, customer: Customer, contact_id: int | None = None, *, actor: str = "") -> str:

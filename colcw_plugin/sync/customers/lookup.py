@@ -32,7 +32,7 @@ from host_stub.models import Contact, Customer
 
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, Link, find_by_cw, get_link
+from ...models import CONTACT, CUSTOMER, Link, edited_after, find_by_cw, get_link
 from ...setup.customer_matching import LikelyDuplicates
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
@@ -249,11 +249,8 @@ def _unlinked_contact_overwrites(session: Session, client: ConnectWiseClient, cu
 
 def _edited_since_sync(customer: Customer, link: Link) -> bool:
     """The customer or one of its contacts was edited after its link was last synced: the panel's "Changed since
-    export" (:func:`.links.edited_since_sync`'s rule; ``links`` imports this module, so it is not imported here)."""
-    if link.synced_at is None:
-        return False
-    return (customer.updated_at is not None and customer.updated_at > link.synced_at) or any(
-        c.updated_at is not None and c.updated_at > link.synced_at for c in customer.contacts)
+    export" (:func:`~colcw_plugin.models.edited_after`)."""
+    return edited_after(customer, link.synced_at)
 
 
 def _contact_overwrites(session: Session, client: ConnectWiseClient, customer: Customer, link: Link,

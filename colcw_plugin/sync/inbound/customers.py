@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session, selectinload
 from host_stub.fields import column_limits
 from host_stub.models import Contact, Customer
 
-from ...models import CONTACT, CUSTOMER, Link, RecordDrift
+from ...models import CONTACT, CUSTOMER, Link, RecordDrift, edited_after
 from ...setup.field_mapping import COMPANY, MappingTable
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
@@ -89,9 +89,7 @@ def agreed(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, An
 def edited_since(customer: Customer, link: Link | None) -> bool:
     """The host holds changes of its own: the customer or one of its contacts was edited after its link's last sync
     (All Customers' "Changed since export": sync/customers/list_status.py). True without a link."""
-    if link is None or link.synced_at is None:
-        return True
-    return any(row.updated_at is not None and row.updated_at > link.synced_at for row in (customer, *customer.contacts))
+    return link is None or link.synced_at is None or edited_after(customer, link.synced_at)
 
 
 def entered_before(record: Mapping[str, Any], link: Link) -> bool:
