@@ -231,4 +231,4 @@ def test_preflight_names_the_opportunity_name_field_when_it_is_blank(world):
 
     doc = world.quote([line("OPT-7010")], name="")
     [check] = [c for c in preflight(db.session, doc, None, document_snapshot(doc)) if c.label == "Opportunity"]
-    assert not check.ok and 'Enter it in the "Opportunity Name" field' in check.detail
+    assert not check.ok and 'Enter it in the “Opportunity Name” field' in check.detail
