@@ -101,8 +101,9 @@ def validate_connection(data: ConnectionInput, has_stored_secret: bool, http_all
         errors["site_url"] = (f"“{url[:80]}” is not a web address. Enter your ConnectWise site URL as the browser "
                               "shows it, e.g. https://na.myconnectwise.net.")
     elif parts.scheme == "http" and not (data.allow_http and http_allowed_by_config):
-        errors["site_url"] = ("The site URL must use https://. Plain http is only allowed for a local sandbox "
-                              "with the development setting (COLCW_ALLOW_HTTP).")
+        errors["site_url"] = ("The site URL must use https://. Plain http is only allowed for a local sandbox: "
+                              + ("tick “Allow http” below." if http_allowed_by_config else
+                                 "with the development setting (COLCW_ALLOW_HTTP) and “Allow http” ticked."))
     company = data.company_id.strip()
     if len(company) > COMPANY_ID_MAX:
         errors["company_id"] = (f"The company ID must be at most {COMPANY_ID_MAX} characters ({len(company):,} were "
@@ -117,16 +118,33 @@ def validate_connection(data: ConnectionInput, has_stored_secret: bool, http_all
         errors["user"] = f"Enter the {label}."
     elif len(data.user) > 100 or any(c in data.user for c in ":\n\r"):
         errors["user"] = f"The {label} must be at most 100 characters without ':' or line breaks."
+    elif not _sendable(data.user):
+        errors["user"] = _not_sendable(label)
     if data.secret is None or data.secret == "":
         if not has_stored_secret:
             errors["secret"] = f"Enter the {secret_label}."
     elif len(data.secret) > 200 or any(c in data.secret for c in "\n\r"):
         errors["secret"] = f"The {secret_label} must be at most 200 characters on one line."
+    elif not _sendable(data.secret):
+        errors["secret"] = _not_sendable(secret_label)
     if not data.client_id.strip():
         errors["client_id"] = "Enter your clientId (a GUID from developer.connectwise.com)."
     elif len(data.client_id) > 100:
         errors["client_id"] = "The clientId must be at most 100 characters."
+    elif not _sendable(data.client_id):
+        errors["client_id"] = _not_sendable("clientId")
     return errors
+
+
+def _sendable(value: str) -> bool:
+    """A credential every request can carry in its headers: printable ASCII (ConnectWise's keys, clientIds and logins
+    are; an HTTP header cannot carry "ключ", and such a value, saved, made every request fail with a 500)."""
+    return all(" " <= c <= "~" for c in value)
+
+
+def _not_sendable(label: str) -> str:
+    return (f"The {label} may hold only letters, digits and the symbols of an English keyboard, as ConnectWise's "
+            f"are: look for a character pasted with it, such as “é”, a non-breaking space or a curly quote.")
 
 
 def _stored_secret_fits(row: Settings, data: ConnectionInput) -> bool:

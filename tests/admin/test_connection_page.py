@@ -286,3 +286,24 @@ def test_the_automap_hint_says_categories_are_mapped_only_with_the_mapping(admin
     hint = re.search(r'id="automap">Auto-map</button>\s*<span class="hint">(.*?)</span>', page, re.S).group(1)
     assert "categories too, while “Use the mapping below” is chosen" in hint
     assert "categories and manufacturers by exact name" not in hint
+
+
+@pytest.mark.parametrize("field, value, label", [
+    ("client_id", "ключ", "clientId"),
+    ("public_key", "ключ", "public key"),
+    ("private_key", "clé secrète", "private key"),
+    ("private_key", "abc\u00a0def", "private key"),  # a non-breaking space pasted with it
+])
+def test_a_credential_no_request_can_carry_is_refused_in_its_field(admin_client, cw_sandbox, field, value, label):
+    """Saved, a key with "ключ" in it made every request fail with a 500 (an HTTP header cannot carry it): the
+    Connection page, Test Connection, the import popup and the export checklist."""
+    resp = admin_client.post(URL + "connection", data=_form(admin_client, cw_sandbox, **{field: value}))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Nothing was saved" in html
+    assert f"The {label} may hold only letters, digits and the symbols of an English keyboard" in html
+    assert get_settings(db.session).site_url == ""
+
+
+def test_an_http_site_without_the_tick_says_to_tick_it_when_the_setting_allows_it(admin_client, cw_sandbox):
+    resp = admin_client.post(URL + "connection", data=_form(admin_client, cw_sandbox, allow_http=None))
+    assert resp.status_code == 400 and "tick “Allow http” below." in resp.get_data(as_text=True)
