@@ -13,7 +13,8 @@
   ChannelOnline as the master they are reported as drift, and a blank ConnectWise field never
   erases a host value on import.
 * **The mass-delete limit**: a pass that would break more links than this (a percentage of the
-  linked records of a kind, or a number) stops and alerts instead.
+  linked records of a kind, or a number; those broken in the last ten minutes count too, but a pass breaking
+  a single link is never held: :func:`over_limit`) holds those deletions back and alerts instead.
 
 No Flask here; the reachability check is given as a function so pages and tests choose it.
 """
@@ -145,7 +146,7 @@ def url_warnings(url: str) -> list[str]:
 def parse_limit(raw: str) -> tuple[int, bool]:
     """(number, is a percentage) of a mass-delete limit such as ``10%`` or ``50``."""
     m = _LIMIT_RE.match(raw or "")
-    # 0 (or 0 %) would read as "stop at any deletion", which a pass never does (one deletion is never stopped).
+    # 0 (or 0 %) would read as "hold back any deletion", which a pass never does (one deletion is never held back).
     if not m or not 0 < int(m.group(1)) <= (100 if m.group(2) else 999_999):
         raise FieldErrors({"mass_delete_limit": "Enter a percentage of the linked records from 1% to 100% (e.g. 10%) "
                                                 "or a number of links of at least 1 (e.g. 50)."})
@@ -153,10 +154,22 @@ def parse_limit(raw: str) -> tuple[int, bool]:
 
 
 def allowed_breaks(limit: str, linked: int) -> int:
-    """How many links of a kind with ``linked`` links one pass may break before the guard stops it
-    (always at least one: a single deletion is never a mass delete)."""
+    """How many links of a kind with ``linked`` links may be broken within the guard's window (the pass's own and
+    those broken in the last ten minutes) before the guard holds a pass's deletions back; at least one."""
     number, percent = parse_limit(limit or DEFAULT_LIMIT)
     return max(1, math.floor(linked * number / 100) if percent else number)
+
+
+def over_limit(limit: str, own: int, recent: int, linked: int) -> bool:
+    """Whether the mass-delete guard holds back a pass that would break ``own`` links of a kind, ``recent`` more of
+    which were broken in the last ten minutes, of ``linked`` (the rule the jobs page states).
+
+    A pass that itself breaks a single link is never held back, whatever the window held before it: one deletion
+    is never a mass delete (contact 64 deleted, then contact 2 eight minutes later, both come through). A pass that
+    breaks more is held back when its own and the recent ones together exceed :func:`allowed_breaks`: a mass delete
+    arriving as a stream of callbacks comes in passes of several records (those that came while a run read the
+    first), and the window counts the first with them."""
+    return own > 1 and own + recent > allowed_breaks(limit, linked)
 
 
 def save_limit(session: Session, raw: str, actor: str) -> LiveSettings:

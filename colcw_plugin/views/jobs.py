@@ -204,8 +204,8 @@ def save_mass_delete_limit():
         return render_template("colcw/jobs/index.html", **_page_context("run"), typed_limit=typed[:40]), 400
     else:
         db.session.commit()
-        flash(f"A pass that would mark more than {row.mass_delete_limit} of the links of a kind as deleted now stops "
-              "and alerts.", "success")
+        flash(f"A pass that would mark more than {row.mass_delete_limit} of the links of a kind as deleted now holds "
+              "those deletions back (applying the rest) and alerts; a single deletion is never held back.", "success")
     return redirect(url_for(".jobs", tab="run") + "#reconcile-job")
 
 

@@ -27,7 +27,7 @@ from ..shared.locks import Stopped, advisory_lock, lock_key
 from . import LIVE_KIND, RECONCILE_KIND
 from .hints import TAKE_LIMIT, read_back, take_pending
 from .reading import read
-from .reconcile import GuardStopped, Reconciler
+from .reconcile import Reconciler
 from .safety_net import changes_pass, deletions_pass
 
 UNCHANGED = "unchanged"  # a record's outcome when what ConnectWise holds changes nothing here
@@ -61,34 +61,38 @@ def run_live(ctx: SyncContext) -> str:
     ConnectWise sent twice), the run did and found nothing, and is not kept (:class:`NothingToRecord`): the jobs
     history lists only runs that changed or found something (or failed). That callbacks keep arriving shows on the
     Connection page (the last change received), not as empty runs."""
+    held: list[str] = []  # what the mass-delete guard held back, per batch (the rest was applied)
     with _inbound_lock(ctx):
         reconciler = Reconciler(ctx)
         records = ctx.params.get("records")
-        try:
-            if records:
-                found = read(ctx.client, {k: [int(i) for i in v] for k, v in records.items()})
-                reconciler.run(found)
-                return f"Read {len(found)} record{'s' if len(found) != 1 else ''} again."
-            taken = idle = 0
-            for _ in range(MAX_WAVES):
-                hints = take_pending(ctx.session, ctx.run_id)
-                if not hints:
-                    if not taken:
-                        raise NothingToRecord("Nothing was pending: the run before it read every record ConnectWise announced.")
-                    break
-                ids: dict[str, list[int]] = {}
-                for hint in hints:
-                    ids.setdefault(hint.entity, []).append(hint.cw_id)
-                idle += reconciler.run(read(ctx.client, ids)).idle
-                read_back(ctx.session, hints)
-                taken += len(hints)
-                if len(hints) < TAKE_LIMIT:
-                    # What ConnectWise announced meanwhile is the next run's (queued for it as it came): read
-                    # here, a record announced twice would be counted and listed twice in this run.
-                    break
-        except GuardStopped as e:
-            return str(e)
-    if set(ctx.recorder.counts) == {UNCHANGED}:
+        if records:
+            found = read(ctx.client, {k: [int(i) for i in v] for k, v in records.items()})
+            return reconciler.run(found).say(f"Read {len(found)} record{'s' if len(found) != 1 else ''} again.")
+        taken = idle = 0
+        for _ in range(MAX_WAVES):
+            hints = take_pending(ctx.session, ctx.run_id)
+            if not hints:
+                if not taken:
+                    raise NothingToRecord("Nothing was pending: the run before it read every record ConnectWise announced.")
+                break
+            ids: dict[str, list[int]] = {}
+            for hint in hints:
+                ids.setdefault(hint.entity, []).append(hint.cw_id)
+            tally = reconciler.run(read(ctx.client, ids))
+            idle += tally.idle
+            # The deletions held back stay announced (pending): Apply anyway's pass reads them, and so does the next run
+            # (which holds them back again while they are over the limit, applying its other changes).
+            waiting = tally.held_records
+            read_back(ctx.session, [h for h in hints if (h.entity, h.cw_id) not in waiting])
+            taken += len(hints) - len(waiting)
+            if tally.held is not None:
+                held.append(tally.say("").strip())
+                break  # the held hints are pending again: another wave would read them again
+            if len(hints) < TAKE_LIMIT:
+                # What ConnectWise announced meanwhile is the next run's (queued for it as it came): read
+                # here, a record announced twice would be counted and listed twice in this run.
+                break
+    if not held and set(ctx.recorder.counts) == {UNCHANGED}:
         raise NothingToRecord(f"{taken} record{'s' if taken != 1 else ''} read again, unchanged.")
     # The records with a result: one announced that the host holds no link to (a company never imported, a
     # contact of an unlinked company) was read and needed nothing; counted as changed, a run said "2 records
@@ -97,19 +101,16 @@ def run_live(ctx: SyncContext) -> str:
     said = f"{changed} record{'s' if changed != 1 else ''} changed in ConnectWise."
     if idle:
         said += f" {idle} more read needed nothing here (not linked in ChannelOnline, inactive, or known deleted)."
-    return said
+    return " ".join([*held, said])
 
 
 def run_reconcile(ctx: SyncContext) -> str:
     """The safety net's pass (``mode``: changes or deletions)."""
     mode = ctx.params.get("mode", "changes")
     with _inbound_lock(ctx):
-        try:
-            if mode == "deletions":
-                return deletions_pass(ctx, force=bool(ctx.params.get("force")))
-            return changes_pass(ctx, force=bool(ctx.params.get("force")))
-        except GuardStopped as e:
-            return str(e)
+        if mode == "deletions":
+            return deletions_pass(ctx, force=bool(ctx.params.get("force")))
+        return changes_pass(ctx, force=bool(ctx.params.get("force")))
 
 
 def describe_live(session: Session | None, params: dict, *, scheduled: bool = False) -> str:

@@ -2,11 +2,15 @@
 
 Planning (:mod:`.customers`, :mod:`.opportunities`) writes nothing. The mass-delete guard then
 sees every link the pass would break: more than the limit for a kind of record (10 % of its
-links by default, or the number the admin set; never fewer than one) and the whole pass stops,
-applies nothing and raises an alert on the Connection page, because so many deletions at once more
-often mean a wrong connection or a mistake in ConnectWise than real deletions. Links broken in the
-last ten minutes count too, so a mass delete that arrives as a stream of callbacks is stopped alike. A
-person can then run it anyway. Otherwise each customer (with its contacts) and each document is
+links by default, or the number the admin set; never fewer than one), counting the links of that kind
+broken in the last ten minutes (a mass delete arriving as a stream of callbacks comes in several passes), and
+the pass holds back those deletions: it marks none of that kind's links, applies every other change
+(statuses, field edits, new records, the deletions of the other kinds) and raises an alert on the Connection
+page, because so many deletions at once more often mean a wrong connection or a mistake in ConnectWise than real
+deletions. A pass that itself marks a single link of a kind is never held back, whatever the window held
+before it (one deletion is never a mass delete: ``live_updates.over_limit``). A person can then apply the
+deletions anyway (or dismiss them); later passes keep applying changes meanwhile. Otherwise each customer (with
+its contacts) and each document is
 written in its own transaction through the host's unit of work, and every record gets its
 result in the run's log. A run an admin asks to stop stops between two records (each committed and
 recorded): a safety-net pass then does not move its watermark, and the hints of a live-update run are not
@@ -35,7 +39,7 @@ from ...models import (
     RecordDrift,
     fingerprint,
 )
-from ...setup.live_updates import allowed_breaks, get_live
+from ...setup.live_updates import allowed_breaks, get_live, over_limit
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared import states as state_list
@@ -50,13 +54,25 @@ from .reading import Found
 
 KIND_WORDS = {CUSTOMER: "customer", CONTACT: "contact", DOCUMENT: "quote / order"}
 KIND_OF = {"company": CUSTOMER, "contact": CONTACT, "opportunity": DOCUMENT}  # ConnectWise's record → the link's kind
+ENTITY_OF = {v: k for k, v in KIND_OF.items()}
 # Links broken this recently count with a pass's own: a mass delete arriving as a stream of callbacks
 # (one pass each) is stopped as surely as one the daily check finds at once.
 GUARD_WINDOW = dt.timedelta(minutes=10)
 
 
-class GuardStopped(Exception):
-    """The pass would break too many links; nothing was applied (``str()`` says what and what to do)."""
+@dataclass
+class Held:
+    """Deletions the mass-delete guard held back in a pass (the pass applied everything else)."""
+
+    kinds: set[str]  # the link kinds over the limit: none of their links was marked
+    breaks: list[Break]  # the links not marked
+    message: str  # what was held back, and why (the run's message and the alert)
+    fix: str  # what to do
+
+    @property
+    def records(self) -> set[tuple[str, int]]:
+        """The ConnectWise records whose deletion waits, as (ConnectWise entity, id): hints about them stay pending."""
+        return {(ENTITY_OF[b.link.entity], b.link.cw_id) for b in self.breaks}
 
 
 @dataclass
@@ -65,6 +81,15 @@ class Tally:
     breaks: int = 0
     notes: list[str] = field(default_factory=list)
     idle: int = 0  # records read that got no result: not linked here, inactive, or already marked deleted
+    held: Held | None = None  # deletions the mass-delete guard held back (the rest of the pass was applied)
+
+    @property
+    def held_records(self) -> set[tuple[str, int]]:
+        return self.held.records if self.held is not None else set()
+
+    def say(self, text: str) -> str:
+        """A run's message, with what the guard held back first."""
+        return f"{self.held.message} {self.held.fix} {text}" if self.held is not None else text
 
 
 class Reconciler:
@@ -94,18 +119,32 @@ class Reconciler:
         return self._statuses
 
     def run(self, found: Found) -> Tally:
-        """Plan, guard, apply and record everything in ``found``; raises :class:`GuardStopped`."""
+        """Plan, guard, apply and record everything in ``found``; the deletions the guard holds back are not applied
+        (recorded as failed, named in ``Tally.held``), everything else is."""
         live = self.live
         customers = CustomerPlanner(self.session, found, cw_master=live.customer_master == CW_MASTER,
                                     states=self.states).plan()
         documents = OpportunityPlanner(self.session, found, self.statuses() if found.asked["opportunity"] else [],
                                        self.ctx.settings, live.own_member).plan()
         breaks = [b for p in customers for b in p.breaks] + [p.brk for p in documents if p.brk]
-        self.guard(breaks)
+        held = self.guard(breaks)
+        if held is not None:  # those links stay as they are; the rest of each plan is applied
+            for p in customers:
+                p.breaks = [b for b in p.breaks if b.link.entity not in held.kinds]
+            for p in documents:
+                if p.brk is not None and p.brk.link.entity in held.kinds:
+                    p.brk = None
+            breaks = [b for b in breaks if b.link.entity not in held.kinds]
         # A document whose opportunity is gone and whose link says so already gets no result: not counted.
         results = [p for p in documents if p.outcome is not None or p.brk is not None]
-        outcomes = sum(len(p.outcomes) + len(p.breaks) for p in customers) + len(results)
+        outcomes = sum(len(p.outcomes) + len(p.breaks) for p in customers) + len(results) + \
+            (len(held.breaks) if held is not None else 0)
         self.recorder.set_total(self.recorder.total + outcomes)
+        if held is not None:
+            for b in held.breaks:
+                self.recorder.record(entity=b.link.entity, direction="import", action="failed", host_id=b.link.host_id,
+                                     cw_id=b.link.cw_id, label=b.label,
+                                     message=f"{b.label}: not marked deleted. {held.message}", resolution=held.fix)
         for plan in customers:
             self.recorder.stop_if_requested()
             self._customer(plan)
@@ -113,41 +152,46 @@ class Reconciler:
             self.recorder.stop_if_requested()
             self._document(plan)
         got = {(o["entity"], o["cw_id"]) for p in customers for o in p.outcomes} | \
-            {(b.link.entity, b.link.cw_id) for b in breaks} | {(DOCUMENT, p.opportunity_id) for p in results}
+            {(b.link.entity, b.link.cw_id) for b in breaks} | {(DOCUMENT, p.opportunity_id) for p in results} | \
+            {(b.link.entity, b.link.cw_id) for b in (held.breaks if held is not None else [])}
         read = {(KIND_OF[e], i) for e, ids in found.asked.items() for i in ids}
-        return Tally(records=outcomes, breaks=len(breaks), idle=len(read - got))
+        return Tally(records=outcomes, breaks=len(breaks), idle=len(read - got), held=held)
 
     # --- the guard ----------------------------------------------------------------------------
 
-    def guard(self, breaks: list[Break]) -> None:
+    def guard(self, breaks: list[Break]) -> Held | None:
+        """The deletions to hold back (every link of a kind over the limit), or None; raises the alert for them (or
+        clears one a pass within the limit makes stale)."""
         counts = Counter(b.link.entity for b in breaks)
-        over = []
+        over, kinds = [], set()
         since = utcnow() - GUARD_WINDOW
         for entity, n in sorted(counts.items()):
             linked, recent = self.session.execute(select(
                 func.count().filter(Link.status == "ok"),
                 func.count().filter(Link.status == "missing_in_cw", Link.synced_at >= since)).where(
                 Link.entity == entity)).one()
-            allowed = allowed_breaks(self.live.mass_delete_limit, linked + recent)
-            if n + recent > allowed:
+            if over_limit(self.live.mass_delete_limit, n, recent, linked + recent):
+                allowed = allowed_breaks(self.live.mass_delete_limit, linked + recent)
+                earlier = f", {recent} of them marked in the last ten minutes" if recent else ""
                 over.append(f"{n + recent} of {linked + recent} {KIND_WORDS.get(entity, entity)} links (at most "
-                            f"{allowed} allowed)")
+                            f"{allowed} allowed{earlier})")
+                kinds.add(entity)
         if not over or self.force:
             if breaks and self.live.alert and not over:
                 self.live.alert, self.live.alert_at, self.live.alert_run_id = "", None, None
                 self.session.commit()
-            return
-        message = ("Stopped by the mass-delete guard: this pass would mark " + " and ".join(over) +
-                   f" as deleted in ConnectWise (limit {self.live.mass_delete_limit}). Nothing was changed.")
+            return None
+        held = [b for b in breaks if b.link.entity in kinds]
+        message = ("Deletions held back by the mass-delete guard: this pass would mark " + " and ".join(over) +
+                   f" as deleted in ConnectWise (limit {self.live.mass_delete_limit}). Those {len(held)} "
+                   f"link{'s were' if len(held) != 1 else ' was'} not marked; every other change of the pass was "
+                   "applied, and later passes keep applying changes while these deletions wait.")
         fix = ("Check in ConnectWise that these records really were deleted (and that the connection points at the "
-               "right company). Then use Apply anyway on the Connection page, or raise the limit on the jobs page.")
+               "right company). Then use Apply anyway on the Connection page to mark them (or Dismiss), or raise the "
+               "limit on the jobs page.")
         self.live.alert, self.live.alert_at, self.live.alert_run_id = f"{message} {fix}", utcnow(), self.ctx.run_id
         self.session.commit()
-        for b in breaks:
-            self.recorder.record(entity=b.link.entity, direction="import", action="failed", host_id=b.link.host_id,
-                                 cw_id=b.link.cw_id, label=b.label, message=f"{b.label}: not marked deleted. {message}",
-                                 resolution=fix)
-        raise GuardStopped(f"{message} {fix}")
+        return Held(kinds, held, message, fix)
 
     # --- applying -----------------------------------------------------------------------------
 

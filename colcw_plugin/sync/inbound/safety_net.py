@@ -12,7 +12,7 @@ received before it started, and switches back on the callbacks ConnectWise switc
 Deletions are invisible to ``lastUpdated``: the daily pass lists the ids ConnectWise holds (pages
 of 1,000, ``fields=id``) and compares them with the links; the products colcw exported are listed
 by their marker, so a line removed in ConnectWise shows on its document. Both passes go through
-the mass-delete guard.
+the mass-delete guard; a changes pass whose deletions it held back leaves its watermark where it was.
 """
 
 from __future__ import annotations
@@ -91,9 +91,12 @@ def changes_pass(ctx: SyncContext, *, force: bool = False) -> str:
     read(client, hinted, found)
     tally = Reconciler(ctx, force=force).run(found)
     live = get_live(session)
-    live.changes_watermark = started
+    if tally.held is None:
+        live.changes_watermark = started
+    # else: the watermark stays, so the next pass (and Apply anyway's, which runs this one again) reads the held
+    # deletions again with the rest; what this pass applied reads back unchanged.
     session.commit()
-    read_back(session, hints)
+    read_back(session, [h for h in hints if (h.entity, h.cw_id) not in tally.held_records])
     # The records with a result, as the run's progress counts them; the others read are said apart.
     what = f"Checked {plural(tally.records, 'linked record')} changed in ConnectWise " + (
         f"since {since:%Y-%m-%d %H:%M} UTC" if since else "(first pass: every linked record)")
@@ -103,7 +106,7 @@ def changes_pass(ctx: SyncContext, *, force: bool = False) -> str:
         what += (f"; {plural(tally.idle, 'other record')} read (announced by callbacks or changed in ConnectWise) "
                  f"{'is' if tally.idle == 1 else 'are'} not linked here, inactive, or already marked deleted: "
                  "nothing to do")
-    return " ".join([what + ".", *notes])
+    return tally.say(" ".join([what + ".", *notes]))
 
 
 def deletions_pass(ctx: SyncContext, *, force: bool = False) -> str:
@@ -142,5 +145,5 @@ def deletions_pass(ctx: SyncContext, *, force: bool = False) -> str:
     read_back(session, hints)
     checked = len(live_companies) + len(live_contacts) + len(live_opportunities)
     held = f" Also read the {plural(len(hints), 'record')} ConnectWise announced that were waiting." if hints else ""
-    return (f"Compared the links with the {checked} companies, contacts and opportunities ConnectWise holds: "
-            f"{tally.breaks} deleted in ConnectWise.{held}")
+    return tally.say(f"Compared the links with the {checked} companies, contacts and opportunities ConnectWise "
+                     f"holds: {tally.breaks} deleted in ConnectWise.{held}")
