@@ -174,9 +174,15 @@ class CustomerPlanner:
         self.customers = {c.id: c for c in session.execute(
             select(Customer).where(Customer.id.in_(host_ids)).options(selectinload(Customer.contacts))).scalars()} \
             if host_ids else {}
-        # Customers and contacts with drift shown now (only those have rows to clear).
-        self.drifting = {(e, h) for e, h in session.execute(select(RecordDrift.entity, RecordDrift.host_id).where(
-            RecordDrift.customer_id.in_(list(self.customers))))} if self.customers else set()
+        # The drift shown now, per customer or contact (only those have rows to clear): (field, whose value was kept,
+        # ConnectWise's value then).
+        self.drift_rows: dict[tuple[str, int], list[tuple[str, str, str]]] = {}
+        if self.customers:
+            for e, h, name, kept, cw_value in session.execute(select(
+                    RecordDrift.entity, RecordDrift.host_id, RecordDrift.field, RecordDrift.kept, RecordDrift.cw_value)
+                    .where(RecordDrift.customer_id.in_(list(self.customers)))):
+                self.drift_rows.setdefault((e, h), []).append((name, kept, cw_value))
+        self.drifting = set(self.drift_rows)
         self.links_by_host = {ln.host_id: ln for ln in self.customer_links.values()}
         if set(contact_hosts.values()) - set(self.links_by_host):
             for ln in session.execute(select(Link).where(Link.entity == CUSTOMER, Link.host_id.in_(
@@ -301,8 +307,7 @@ class CustomerPlanner:
         M.keep_default_site_name(cw, host)
         held, base = self._held(host, cw, COMPANY), self._held(link.synced_values, cw, COMPANY)
         diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, COMPANY_LABELS)]
-        if (CUSTOMER, plan.customer.id) in self.drifting:
-            plan.clear_drift.append((CUSTOMER, plan.customer.id, None))
+        plan.clear_drift += self._ended_drift(CUSTOMER, plan.customer.id, cw, diffs)
         new_base = agreed(held, cw, base)
         if diffs and self.cw_master:
             problems = M.host_length_problems(cw, _CUSTOMER_LIMITS, plan.label, COMPANY_LABELS)
@@ -347,8 +352,7 @@ class CustomerPlanner:
                           if link.synced_values is not None else None, cw, CONTACT_TABLE)
         held = self._held(host, cw, CONTACT_TABLE)
         diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, CONTACT_LABELS)]
-        if (CONTACT, contact.id) in self.drifting:
-            plan.clear_drift.append((CONTACT, contact.id, None))
+        plan.clear_drift += self._ended_drift(CONTACT, contact.id, cw, diffs)
         new_base = {**(link.synced_values or {}), **agreed(held, cw, base)}
         if diffs and self.cw_master:
             problems = M.host_length_problems(cw, _CONTACT_LIMITS, label, CONTACT_LABELS)
@@ -417,6 +421,26 @@ class CustomerPlanner:
 
     # --- reporting ----------------------------------------------------------------------------
 
+    def _ended_drift(self, entity: str, host_id: int, cw: Mapping[str, Any], diffs: list[Diff]) -> list[tuple]:
+        """The record's drift rows this reading ends (``clear_drift`` entries, field by field); ``diffs`` replace theirs.
+
+        A row the comparison would write again (a change not taken, a conflict the host master kept: the two sides
+        still differ) is replaced by it, and goes once they agree. A conflict ConnectWise's value settled (the master)
+        left both sides agreeing, so no later reading finds it again: it is the only place the host's overwritten value
+        shows, and it stays until the customer is exported (export_writes), the master changes (master.py) or
+        ConnectWise changes that field again (then this reading's diff is about the new change). A reading that finds
+        the record unchanged does not end it."""
+        changed = {d.field for d in diffs}
+        ended = []
+        for name, kept, cw_value in self.drift_rows.get((entity, host_id), ()):
+            if name.startswith("contact:"):
+                continue  # a new contact's row: _new_contact's
+            if self.cw_master and kept == "connectwise" and name not in changed and name in cw \
+                    and _text(cw[name]) == cw_value:
+                continue
+            ended.append((entity, host_id, name))
+        return ended
+
     def _drift(self, entity: str, host_id: int, customer_id: int, cw_id: int, diffs: list[Diff]) -> list[dict]:
         rows = []
         for d in diffs:
@@ -424,8 +448,7 @@ class CustomerPlanner:
                 continue  # taken: nothing to show
             rows.append({"entity": entity, "host_id": host_id, "customer_id": customer_id, "cw_id": cw_id,
                          "field": d.field, "label": d.label, "kind": "conflict" if d.conflict else "drift",
-                         "host_value": str(d.host if d.host is not None else ""),
-                         "cw_value": str(d.cw if d.cw is not None else ""),
+                         "host_value": _text(d.host), "cw_value": _text(d.cw),
                          "kept": "connectwise" if self.cw_master else "host"})
         return rows
 
@@ -448,6 +471,11 @@ class CustomerPlanner:
                   f"has {shown(d.cw)}" for d in conflicts]
         return _out(entity, "skipped", host_id, cw_id, label, f"{label}: " + "; ".join(parts) + ".",
                     HOST_MASTER_DRIFT_FIX)
+
+
+def _text(value: Any) -> str:
+    """A value as a drift row holds it."""
+    return str(value if value is not None else "")
 
 
 def _out(entity: str, action: str, host_id: int | None, cw_id: int | None, label: str, message: str,
