@@ -2,7 +2,9 @@
 
 On: the callbacks for companies, contacts and opportunities are registered (reused when they
 exist) and two schedules are made if missing: the safety net every 15 minutes and the deletion
-check daily at 03:30 UTC (both editable on the jobs page). Off: colcw's callbacks are removed and
+check daily at 03:30 UTC (both editable on the jobs page). Switched on (from off), a safety-net pass is
+queued at once: it reads what changed in ConnectWise since its last pass, so what changed while Live updates
+were off comes back now, not at the next scheduled pass (:func:`catch_up`). Off: colcw's callbacks are removed and
 those schedules disabled. Saving the connection while on registers again (the callbacks belong
 to the tenant the connection names). A failure to reach ConnectWise is kept on the page and
 never quoted with the URL's secret. The pages say what stops while one of the two schedules is
@@ -38,10 +40,10 @@ from ...setup.live_updates import (
 )
 from ...setup.secrets import SecretBox, SecretError
 from ..jobs.kinds import KindRegistry
-from ..jobs.queue import JobQueue
+from ..jobs.queue import JobQueue, submit
 from ..jobs.schedules import Timing, create_schedule, free_name, set_enabled
 from . import RECONCILE_KIND
-from .hints import ensure_run
+from .hints import LIVE_ACTOR, ensure_run
 from .master import Redecided, redecide
 
 REGISTER_FAILED = "The callbacks could not be registered: "
@@ -213,13 +215,15 @@ def apply_live(session: Session, box: SecretBox, client_for: ClientFactory, data
     """Save the Live updates section and act on it; the messages for the page as (category, text):
     ``warning`` for what needs attention, ``info`` for what was done.
 
-    A change of the master for customer data decides again what live updates recorded as differing
+    Switched on (it was off) with ``queue`` and ``kinds``, a safety-net pass is queued at once to catch up what
+    changed in ConnectWise meanwhile (:func:`catch_up`). A change of the master for customer data decides again what live updates recorded as differing
     (:mod:`.master`): with ``queue`` and ``kinds`` (and Live updates on) a live-update run reads the records
     ConnectWise now gives at once; without, the next live-update run or safety-net pass does.
 
     Raises :class:`~colcw_plugin.errors.FieldErrors` for bad input (nothing saved). Commits.
     """
-    master_before = read_live(session).customer_master
+    before = read_live(session)
+    master_before, was_on = before.customer_master, before.enabled
     live, warnings = save_live(session, box, data, actor)
     redecided = redecide(session, live.customer_master) if live.customer_master != master_before else None
     session.commit()
@@ -231,6 +235,9 @@ def apply_live(session: Session, box: SecretBox, client_for: ClientFactory, data
         done = register_callbacks(session, box, client_for)
         messages.append(("warning" if get_live(session).last_error else "info", done))
         ensure_schedules(session, actor, enabled=True)
+        if not was_on and queue is not None and kinds is not None:
+            session.commit()
+            messages.append(catch_up(session, queue, kinds))
     else:
         removed = remove_callbacks(session, client_for)
         if removed:
@@ -240,6 +247,32 @@ def apply_live(session: Session, box: SecretBox, client_for: ClientFactory, data
     if redecided is not None and redecided.rows:
         messages.append(_read_again(session, redecided, queue, kinds, live_on=data.enabled))
     return messages
+
+
+CATCH_UP = {"mode": "changes"}  # the scheduled safety net's work: a pass already queued for it is not doubled
+
+
+def catch_up(session: Session, queue: JobQueue, kinds: KindRegistry) -> tuple[str, str]:
+    """Queue the safety net's "what changed since" pass now (or find the one already queued or running); the note.
+
+    Its watermark is the start of the last pass before Live updates went off (the schedule is disabled while they
+    are off), so it reads what ConnectWise changed while they were off, which no callback brought: without it, the
+    host showed the old values until the next scheduled pass, and an export meanwhile (ChannelOnline the master)
+    could overwrite ConnectWise's change unseen. Commits."""
+    since = get_live(session).changes_watermark
+    try:
+        done = submit(session, queue, kinds, RECONCILE_KIND, dict(CATCH_UP), trigger="event", actor=LIVE_ACTOR)
+    except RedisError:
+        session.rollback()
+        return "warning", ("The pass that catches up what changed in ConnectWise while Live updates were off could "
+                           "not be queued (Redis did not answer): the next safety-net pass does it.")
+    run = done.run
+    if since is None:
+        what = "a first safety-net pass compares every linked record with ConnectWise"
+    else:
+        what = (f"a pass now catches up what changed while it was off (since {since:%Y-%m-%d %H:%M} UTC, the last "
+                "pass before)")
+    return "info", f"{what[0].upper()}{what[1:]}: run #{run.id}" + (" (already queued)." if done.duplicate else ".")
 
 
 def _read_again(session: Session, redecided: Redecided, queue: JobQueue | None, kinds: KindRegistry | None, *,
