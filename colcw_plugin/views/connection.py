@@ -185,7 +185,8 @@ def live_updates_alert():
         return redirect(url_for(".job_run", run_id=run.id))
     live.alert, live.alert_at, live.alert_run_id = "", None, None
     db.session.commit()
-    flash("Alert dismissed. The next safety-net pass checks again (and stops again if it still finds as many).",
+    flash("Alert dismissed. The next pass that finds these deletions checks again (and holds them back again, "
+          "applying its other changes, if they are still over the limit).",
           "success")
     return redirect(url_for(".connection") + "#live-updates")
 
