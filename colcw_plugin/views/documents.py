@@ -228,9 +228,16 @@ def export_checklist(doc_id: int):
     if not request.headers.get("HX-Request"):
         return _export_page(doc, checking=False)
     snapshot = document_snapshot(doc)
-    resp = make_response(render_template("colcw/documents/_checklist.html", doc=doc,
-                                         **_checklist(doc, snapshot, store=False),
-                                         panel=panel_state(db.session, doc, read_settings(db.session), snapshot)))
+    checklist = _checklist(doc, snapshot, store=False)
+    panel = panel_state(db.session, doc, read_settings(db.session), snapshot)
+    html = render_template("colcw/documents/_checklist.html", doc=doc, **checklist, panel=panel)
+    run = _run_of(doc, request.args.get("run", type=int))
+    if run is not None and run.status in FINAL_RUN_STATUSES and checklist["active"] is None:
+        # The outcome shown above the checklist, said again now that the checklist is answered: a check that fails
+        # now is the reason said on its row (once), else the run's own reason (htmx swaps it in out of band).
+        html += render_template("colcw/documents/_outcome_again.html", doc=doc, run=run, zone=display_zone(),
+                                outcome=_outcome(run), **checklist, panel=panel)
+    resp = make_response(html)
     resp.vary.add("HX-Request")
     return resp
 

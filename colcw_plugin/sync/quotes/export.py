@@ -79,7 +79,7 @@ from .opportunities import (
     shared_setup,
     update_refused,
 )
-from .problems import ExportRefused, LineProblem, converted, no_contact, other_company
+from .problems import ExportRefused, LineProblem, converted, long_name, no_contact, other_company
 from .run_setup import ExportSettings, Member, Reps
 from .state import document_fingerprint, opportunity_field_value
 from .targets import case_slip_warning, choice_of, closed_warning, confirm_token
@@ -377,8 +377,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                 raise refusal
             name = number
         if len(name) > NAME_MAX:
-            raise ExportRefused(f"The opportunity name \"{name[:40]}...\" is longer than {NAME_MAX} characters.",
-                                "Shorten the opportunity name on the document.")
+            raise long_name(name, NAME_MAX)
         # A run asked to stop while it waits here ends it (Stopped): nothing of the document is written in ConnectWise
         # yet but catalog items, which any later export finds by their identifier, and the link of an opportunity
         # that no longer exists, which is gone for every export anyway.

@@ -27,8 +27,9 @@ from ...setup.connection import is_configured, read_settings
 from ...setup.reps import SIGNED_IN, STORE_DEFAULT, Acting, UnmappedRep, member_of, who_acts
 from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.product_drift import overwrite
+from .opportunities import NAME_MAX
 from .picker import won_when_new
-from .problems import ExportRefused, converted, no_contact
+from .problems import ExportRefused, converted, long_name, no_contact
 from .state import get_state, opportunity_field_value
 
 
@@ -217,6 +218,8 @@ def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict
         if state and state.exported_at and name != state.name_at_export:
             note = renamed_note(doc, link.cw_id, name)
         return Check(True, "Opportunity", detail, note=note)
+    if len(name) > NAME_MAX:  # (the export's own refusal: ConnectWise holds at most NAME_MAX characters)
+        return Check(False, "Opportunity", long_name(name, NAME_MAX).sentence)
     if name:
         return Check(True, "Opportunity", f"Adds the lines to the customer's opportunity named exactly “{name}”, "
                      f"or creates it{won_when_new(doc)}.")

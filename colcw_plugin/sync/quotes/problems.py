@@ -57,6 +57,12 @@ def converted(number: str, order_number: str | None) -> tuple[str, str]:
     return f"{number} was converted to {order}, which carries its lines.", f"Export {order} instead."
 
 
+def long_name(name: str, limit: int = 100) -> ExportRefused:
+    """An opportunity name longer than ConnectWise holds (``limit``: opportunities.NAME_MAX)."""
+    return ExportRefused(f"The opportunity name \"{name[:40]}...\" is longer than {limit} characters.",
+                         "Shorten the opportunity name on the document.")
+
+
 def no_contact(customer_name: str) -> ExportRefused:
     """A document whose customer has no contact at all: the export refuses it, and the export page says so before
     (exporting the customer alone cannot help)."""
