@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pluggy
@@ -62,6 +63,49 @@ class ValidationError(ValueError):
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class ChangedMeanwhile(ValidationError):
+    """A save refused because what its form edits changed since the form was opened (optimistic concurrency).
+
+    ``current`` is what the form edits as it is now (:func:`customer_form_version` / :func:`document_form_version`)
+    and ``changed_at`` when the record was last saved (naive UTC)."""
+
+    def __init__(self, what: str, current: dict, changed_at: dt.datetime | None):
+        super().__init__({"version": f"This {what} was changed since you opened this page."})
+        self.current = current
+        self.changed_at = changed_at
+
+
+def _text(value: Any) -> str:
+    """A value as a form shows it (the versions compare these)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def customer_form_version(customer: Customer) -> dict:
+    """What the customer's edit form edits, as text: the customer's fields and each contact's, by contact id (in
+    their order). The form carries it as opened; a save compares it with the database's (see ``opened``)."""
+    return {"customer": {f: _text(getattr(customer, f)) for f in CUSTOMER_EDITABLE},
+            "contacts": {str(c.id): {f: _text(getattr(c, f)) for f in CONTACT_EDITABLE} for c in customer.contacts}}
+
+
+_LINE_NUMBERS = ("quantity", "cost", "price")  # Numeric(12, 2): compared as the database holds them
+
+
+def document_form_version(doc: Document) -> dict:
+    """What the quote / sales order edit form edits, as text: the header, the custom fields (by field id) and the
+    lines by line id in their order. Not the lock, the status or a plugin's external status: those are no edit."""
+    return {"header": {f: _text(getattr(doc, f)) for f in ("customer_id", "contact_id", "sales_rep_id", "title",
+                                                           "follow_up_date")},
+            "custom": {str(fv.field_id): _text(fv.value) for fv in doc.field_values if fv.value},
+            "lines": {str(ln.id): {f: _text(getattr(ln, f)) if f not in _LINE_NUMBERS else
+                                   f"{Decimal(getattr(ln, f) or 0):.2f}" for f in LINE_EDITABLE} for ln in doc.lines}}
 
 
 class UnitOfWork:
@@ -160,14 +204,21 @@ class UnitOfWork:
 
     def save_customer(self, data: Mapping[str, Any], contacts: Iterable[Mapping[str, Any]] | None = None, *,
                       customer_id: int | None = None, actor: dict | None = None,
-                      delete_missing_contacts: bool = False) -> Customer:
+                      delete_missing_contacts: bool = False, opened: Mapping | None = None) -> Customer:
         """Create or update a customer and (optionally) its contacts (flushed, not committed).
 
         ``contacts`` items with an ``id`` update that contact, others are added. With
         ``delete_missing_contacts`` the customer's other contacts are removed. Nothing is written
         when any field is invalid (``ValidationError``: a required field missing, a value longer
         than its column). Records ``customer_saved``.
+
+        ``opened`` (an edit form's :func:`customer_form_version` as it was opened): the save is refused with
+        :class:`ChangedMeanwhile`, nothing written, when what the form edits changed since. It is compared with the
+        database inside this transaction, the customer's row locked until the commit, so of two saves of one
+        version in two processes the second is refused.
         """
+        if opened is not None and customer_id is not None:
+            self._check_customer_version(customer_id, opened)
         values, errors = self._validate_customer(data, customer_id)
         contacts = self.contact_fields(list(contacts or []), errors)
         if errors:
@@ -208,6 +259,18 @@ class UnitOfWork:
                                                "actor": actor})
         return customer
 
+    def _check_customer_version(self, customer_id: int, opened: Mapping) -> None:
+        customer = self.session.execute(select(Customer).where(Customer.id == customer_id).with_for_update()
+                                        .execution_options(populate_existing=True)).scalar_one_or_none()
+        if customer is None:
+            return  # save_customer says it is gone
+        self.session.execute(select(Contact).where(Contact.customer_id == customer_id).with_for_update()
+                             .execution_options(populate_existing=True)).all()
+        self.session.expire(customer, ["contacts"])
+        current = customer_form_version(customer)
+        if current != opened:
+            raise ChangedMeanwhile("customer", current, customer.updated_at)
+
     def save_customers(self, writes: Sequence[CustomerWrite], *, actor: dict | None = None) -> list[CustomerSaved]:
         """Many customers and their contacts in a constant number of statements (see :mod:`host_stub.bulk`)."""
         return bulk.save_customers(self, writes, actor=actor)
@@ -236,14 +299,21 @@ class UnitOfWork:
 
     def save_document(self, header: Mapping[str, Any], lines: Iterable[Mapping[str, Any]] | None = None, *,
                       document_id: int | None = None, doc_type: str = "quote",
-                      custom_fields: Mapping[int, str] | None = None, actor: dict | None = None) -> Document:
+                      custom_fields: Mapping[int, str] | None = None, actor: dict | None = None,
+                      opened: Mapping | None = None) -> Document:
         """Create or update a quote / sales order with its custom header fields and lines.
 
         ``lines`` replaces the document's lines when given (items with an ``id`` keep their
         identity, so plugins can follow a line across edits). A locked document cannot be edited.
         Records ``quote_saved``.
+
+        ``opened`` (an edit form's :func:`document_form_version` as it was opened): refused with
+        :class:`ChangedMeanwhile`, nothing written, when what the form edits changed since (compared inside this
+        transaction, the document's row locked until the commit). A lock or an external status is no such change.
         """
         errors: dict[str, str] = {}
+        if opened is not None and document_id:
+            self._check_document_version(document_id, opened)
         doc = self.session.get(Document, document_id) if document_id else None
         if document_id and doc is None:
             raise ValidationError({"id": f"Document {document_id} no longer exists."})
@@ -299,6 +369,19 @@ class UnitOfWork:
         self.session.flush()
         self.record("quote_saved", lambda: {"document": document_snapshot(doc), "created": created, "actor": actor})
         return doc
+
+    def _check_document_version(self, document_id: int, opened: Mapping) -> None:
+        doc = self.session.execute(select(Document).where(Document.id == document_id).with_for_update()
+                                   .execution_options(populate_existing=True)).scalar_one_or_none()
+        if doc is None:
+            return  # save_document says it is gone
+        for model in (DocumentLine, DocumentFieldValue):
+            self.session.execute(select(model).where(model.document_id == document_id)
+                                 .execution_options(populate_existing=True)).all()
+        self.session.expire(doc, ["lines", "field_values"])
+        current = document_form_version(doc)
+        if current != opened:
+            raise ChangedMeanwhile("quote" if doc.is_quote else "sales order", current, doc.updated_at)
 
     def _validate_custom_fields(self, custom_fields: Mapping[int, str], errors: dict[str, str]) -> dict[int, str]:
         """The custom header fields' values by field id; errors at ``custom_fields[<id>]``."""

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from ..models import PRODUCT_TYPES, Customer, CustomField, Document, ProductCategory, User
+from ..gateway import ChangedMeanwhile, document_form_version
+from ..models import PRODUCT_TYPES, Contact, Customer, CustomField, Document, ProductCategory, User
 from ..services import LINE_EDITABLE, ValidationError, convert_quote, save_document
 from ..snapshots import document_snapshot
 from . import current_actor, form_rows, lists, plugin_html, plugin_links, row_errors
+from .customers import changed_meanwhile_text, merge_field, opened_version
 
 bp = Blueprint("documents", __name__)
 
@@ -85,6 +89,73 @@ def _form_lines() -> tuple[list[dict], list[str]]:
     return out, rows
 
 
+HEADER = ("customer_id", "contact_id", "sales_rep_id", "title", "follow_up_date")
+_CHOICES = {"customer_id": Customer, "contact_id": Contact, "sales_rep_id": User}
+
+
+def _choice_name(key: str, value: str) -> str:
+    """A header choice's id as the page names it (the customer, contact or sales rep)."""
+    row = db.session.get(_CHOICES[key], int(value)) if key in _CHOICES and value.isdigit() else None
+    return row.name if row is not None else value or "none"
+
+
+def _merged_document(doc: Document, opened: dict, current: dict) -> tuple[dict, dict, int]:
+    """The document form refused as changed meanwhile, shown again: what each field shows (keyed as the form),
+    the notes beside the fields that changed meanwhile, and how many empty line rows follow the current lines."""
+    form, src, notes = request.form, {}, {}
+    was_h, now_h = opened.get("header") or {}, current["header"]
+    for key in HEADER:
+        was, now = str(was_h.get(key, "")), now_h[key]
+        merge_field(src, notes, key, form.get(key, now), was, now)
+        if key in notes and key in _CHOICES:  # a choice: named, not its id
+            notes[key] = notes[key].replace(f"“{was}”", f"“{_choice_name(key, was)}”").replace(
+                f"“{now}”", f"“{_choice_name(key, now)}”").replace(
+                f"“{form.get(key, '')}”", f"“{_choice_name(key, form.get(key, ''))}”")
+    was_c, now_c = opened.get("custom") or {}, current["custom"]
+    for fv_id in {k for k in form if k.startswith("field-")} | {f"field-{k}" for k in now_c}:
+        field_id = fv_id.removeprefix("field-")
+        merge_field(src, notes, fv_id, form.get(fv_id, now_c.get(field_id, "")), str(was_c.get(field_id, "")),
+                    now_c.get(field_id, ""))
+    was_lines = opened.get("lines") or {}
+    posted = sorted(form_rows("lines").items(), key=lambda kv: int(kv[0]))
+    by_id = {row["id"]: row for _, row in posted if row.get("id")}
+    lines = list(doc.lines)
+    for i, line in enumerate(lines):
+        now = current["lines"][str(line.id)]
+        row, was = by_id.pop(str(line.id), None), was_lines.get(str(line.id))
+        if row is None or was is None:  # added meanwhile (or not on the rep's form): as it is now
+            for f in LINE_EDITABLE:
+                src[f"lines-{i}-{f}"] = now[f]
+            notes[f"lines-{i}"] = f"Line {line.item_number} was added meanwhile."
+            continue
+        for f in LINE_EDITABLE:
+            merge_field(src, notes, f"lines-{i}-{f}", row.get(f, now[f]), str(was.get(f, "")), now[f])
+        if row.get("delete"):
+            src[f"lines-{i}-delete"] = "1"
+    extra, gone = 0, []
+    # The rep's new lines, and lines deleted meanwhile that the form still had: kept as typed, as new rows.
+    for _, row in posted:
+        if (row.get("id") and row["id"] not in by_id) or row.get("delete"):
+            continue
+        typed = {f: row.get(f, "").strip() for f in LINE_EDITABLE if f != "product_type"}
+        if not any(v for f, v in typed.items() if not (f == "quantity" and v == "1")):
+            continue
+        was = was_lines.get(row.get("id") or "")
+        if was is not None and all(row.get(f, "").strip() == was.get(f, "") for f in LINE_EDITABLE):
+            gone.append(was.get("item_number") or row["id"])  # deleted meanwhile, left as it was: stays deleted
+            continue
+        i = len(lines) + extra
+        extra += 1
+        for f in LINE_EDITABLE:
+            src[f"lines-{i}-{f}"] = row.get(f, "")
+        if row.get("id"):
+            notes[f"lines-{i}"] = ("This line was deleted meanwhile: what the form had is kept in this row, and saving "
+                                   "adds it again as a new line; empty the row to leave it deleted.")
+    if gone:
+        notes["lines"] = f"Deleted meanwhile: {', '.join(gone)} (saving leaves them deleted)."
+    return src, notes, extra + 3
+
+
 @bp.route("/quotes/new", methods=["GET", "POST"])
 @bp.route("/documents/<int:doc_id>/edit", methods=["GET", "POST"])
 @login_required
@@ -95,25 +166,38 @@ def edit_document(doc_id: int | None = None):
         return redirect(url_for(".view_document", doc_id=doc.id))
     fields = db.session.execute(select(CustomField).order_by(CustomField.position)).scalars().all()
     errors: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    blank_rows = 3
     form = request.form
+    opened = opened_version() if request.method == "POST" else None
     if request.method == "POST":
-        header = {k: form.get(k, "") for k in ("customer_id", "contact_id", "sales_rep_id", "title", "follow_up_date")}
+        header = {k: form.get(k, "") for k in HEADER}
         custom = {f.id: form.get(f"field-{f.id}", "") for f in fields}
         lines, rows = _form_lines()
         try:
-            saved = save_document(header, lines, document_id=doc_id, custom_fields=custom, actor=current_actor())
+            saved = save_document(header, lines, document_id=doc_id, custom_fields=custom, actor=current_actor(),
+                                  opened=opened)
+        except ChangedMeanwhile as e:
+            db.session.rollback()
+            doc = db.get_or_404(Document, doc_id)
+            form, notes, blank_rows = _merged_document(doc, opened or {}, e.current)
+            opened = e.current
+            flash(changed_meanwhile_text("quote" if doc.is_quote else "sales order", e), "error")
         except ValidationError as e:
             db.session.rollback()
             errors = row_errors(e.errors, "lines", rows)
-            flash("Nothing was saved: correct the fields marked below.", "error")
+            flash(e.errors.get("locked") or "Nothing was saved: correct the fields marked below.", "error")
         else:
             flash(f"{'Quote' if saved.is_quote else 'Sales order'} {saved.number} saved.", "success")
             return redirect(url_for(".view_document", doc_id=saved.id))
+    if doc is not None and opened is None:
+        opened = document_form_version(doc)
     preselect = request.args.get("customer_id", type=int)
     customers = db.session.execute(select(Customer).order_by(Customer.name).limit(500)).scalars().all()
     # The first 500 by name, plus the document's own customer (or the one posted, or preselected) wherever it
     # sorts: else the form would show "Choose…" for it and saving would lose it.
-    for wanted in (request.form.get("customer_id", type=int), doc.customer_id if doc else None, preselect):
+    wanted_posted = int(form["customer_id"]) if str(form.get("customer_id", "")).isdigit() else None
+    for wanted in (wanted_posted, doc.customer_id if doc else None, preselect):
         if wanted and not any(c.id == wanted for c in customers):
             extra = db.session.get(Customer, wanted)
             if extra:
@@ -123,7 +207,8 @@ def edit_document(doc_id: int | None = None):
                               .order_by(ProductCategory.name)).scalars().all()
     return render_template("host/document_edit.html", doc=doc, fields=fields, errors=errors, form=form,
                            customers=customers, reps=reps, categories=cats, product_types=PRODUCT_TYPES,
-                           preselect=preselect, me=current_user)
+                           preselect=preselect, me=current_user, notes=notes, blank_rows=blank_rows,
+                           opened=json.dumps(opened) if opened is not None else None)
 
 
 @bp.route("/documents/<int:doc_id>/convert", methods=["POST"])
