@@ -79,7 +79,15 @@ from .opportunities import (
     shared_setup,
     update_refused,
 )
-from .problems import ExportRefused, LineProblem, converted, long_name, no_contact, other_company
+from .problems import (
+    ExportRefused,
+    LineProblem,
+    company_deleted,
+    converted,
+    long_name,
+    no_contact,
+    other_company,
+)
 from .run_setup import ExportSettings, Member, Reps
 from .state import document_fingerprint, opportunity_field_value
 from .targets import case_slip_warning, choice_of, closed_warning, confirm_token
@@ -295,6 +303,8 @@ def _preconditions(session: Session, ctx: ExportContext, held: HeldDocument, act
             f"Manually sync the specific customer from ChannelOnline to ConnectWise (Export to ConnectWise on "
             f"{possessive(customer)} page: it links the company by its Company ID, or creates it), then export "
             "this document again.")
+    if held.customer_link.status == "missing_in_cw":  # its opportunities belong to a deleted company
+        raise company_deleted(customer, held.customer_link.cw_identifier, held.customer_account)
     rep = ctx.reps.member(session, actor, held.sales_rep_id)
     return held.customer_link.cw_id, held.contact_link.cw_id, rep
 

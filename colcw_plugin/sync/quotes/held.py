@@ -74,6 +74,7 @@ class HeldDocument:
     quote_link: LinkRef | None  # a sales order's source quote's link
     customer_link: LinkRef | None
     contact_link: LinkRef | None
+    customer_account: str = ""  # the customer's account number (what a deleted company's fix names)
 
     def opportunity_link(self) -> tuple[LinkRef | None, bool]:
         """The link the export goes to: its own, else (a sales order) its quote's; and whether it is the quote's."""
@@ -138,7 +139,8 @@ def load_document(session: Session, document_id: int) -> HeldDocument | None:
         state=PriorState(state.opportunity_id, bool(state.created_opportunity), state.exported_at,
                          state.name_at_export or "") if state is not None else None,
         has_drift=drift_id is not None, own_link=_ref(own), quote_link=_ref(quote),
-        customer_link=_ref(customer_link), contact_link=_ref(contact_link if contact is not None else None))
+        customer_link=_ref(customer_link), contact_link=_ref(contact_link if contact is not None else None),
+        customer_account=doc.customer.account_number or "")
 
 
 def exported_items(session: Session, held: HeldDocument) -> dict[int, tuple[str, int | None]]:

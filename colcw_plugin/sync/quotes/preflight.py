@@ -29,7 +29,7 @@ from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.product_drift import overwrite
 from .opportunities import NAME_MAX
 from .picker import won_when_new
-from .problems import ExportRefused, converted, long_name, no_contact
+from .problems import ExportRefused, company_deleted, converted, long_name, no_contact
 from .state import get_state, opportunity_field_value
 
 
@@ -91,9 +91,13 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
         return [*checks, Check(False, "Converted to a sales order", converted(doc.number, order and order.number)[0],
                                fix="converted", order=order and (order.id, order.number))]
     customer_link = get_link(session, "customer", doc.customer_id)
-    checks.append(Check(customer_link is not None, f"Customer {doc.customer.name} in ConnectWise",
-                        f"Company {customer_link.cw_identifier or customer_link.cw_id}" if customer_link else
-                        "Not exported yet: export the customer first.", "" if customer_link else "export_customer"))
+    if customer_link is not None and customer_link.status == "missing_in_cw":  # (as the export refuses it)
+        checks.append(Check(False, f"Customer {doc.customer.name} in ConnectWise", company_deleted(
+            doc.customer.name, customer_link.cw_identifier, doc.customer.account_number or "").sentence))
+    else:
+        checks.append(Check(customer_link is not None, f"Customer {doc.customer.name} in ConnectWise",
+                            f"Company {customer_link.cw_identifier or customer_link.cw_id}" if customer_link else
+                            "Not exported yet: export the customer first.", "" if customer_link else "export_customer"))
     contact = doc.contact or session.execute(select(Contact).where(Contact.customer_id == doc.customer_id)
                                              .order_by(Contact.is_default.desc(), Contact.id)).scalars().first()
     if contact is None:  # (exporting the customer cannot give it one)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..shared.advice import deleted_company_fix
+
 if TYPE_CHECKING:
     from ...setup.opportunity_defaults import Missing
 
@@ -61,6 +63,13 @@ def long_name(name: str, limit: int = 100) -> ExportRefused:
     """An opportunity name longer than ConnectWise holds (``limit``: opportunities.NAME_MAX)."""
     return ExportRefused(f"The opportunity name \"{name[:40]}...\" is longer than {limit} characters.",
                          "Shorten the opportunity name on the document.")
+
+
+def company_deleted(customer_name: str, cw_identifier: str, account_number: str) -> ExportRefused:
+    """A document whose customer's linked company was deleted in ConnectWise: the export refuses it (it would write
+    into the deleted company's opportunity), and the export page says so before, as the customer's page does."""
+    return ExportRefused(f"{customer_name}'s ConnectWise company {cw_identifier} was deleted in ConnectWise.",
+                         deleted_company_fix(cw_identifier, account_number) + " Then export this document again.")
 
 
 def no_contact(customer_name: str) -> ExportRefused:
