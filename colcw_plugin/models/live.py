@@ -94,7 +94,8 @@ class RecordDrift(db.Model):
     ``kind`` is ``drift`` (changed in ConnectWise, not taken: the host is the master),
     ``conflict`` (changed on both sides since the last sync: the master's value stayed) or
     ``new_contact`` (a contact added in ConnectWise, not taken). The customer page shows them
-    until the two sides agree again.
+    until the two sides agree again; a conflict whose ConnectWise value was taken, until the customer is exported,
+    the master changes, or ConnectWise changes that field again (sync/inbound/customers.py ``_ended_drift``).
     """
 
     __tablename__ = "colcw_record_drift"
