@@ -54,7 +54,7 @@ def wait_for_port(port: int, proc: subprocess.Popen, name: str, timeout: float =
 
 def demo_env() -> dict[str, str]:
     """Stable secrets for the demo (a new key each start would make stored credentials unreadable)."""
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     env_file = VAR / "demo.env"
     if not env_file.exists():
         from cryptography.fernet import Fernet
@@ -254,7 +254,7 @@ def sandbox_port_of_this_demo() -> tuple[int, bool]:
     connection still points at it), or a new one when that is taken; True when it moved."""
     if os.environ.get("SANDBOX_PORT"):
         return int(os.environ["SANDBOX_PORT"]), True
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     kept = VAR / "sandbox.port"
     if kept.exists() and kept.read_text().strip().isdigit():
         port = int(kept.read_text())

@@ -53,7 +53,8 @@ def _alive(started: dict[int, str]) -> set[int]:
                     reason="the demo starts its own redis-server; /proc is read to find its children")
 def test_a_second_sigterm_while_the_demo_stops_leaves_no_child_running(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY", "SANDBOX_PORT")}
-    env.update(HOST_DATA_DIR=str(tmp_path), PORT=str(_free_port()), PYTHONUNBUFFERED="1")
+    # (a data directory whose parents do not exist yet: the demo makes them, as `mkdir -p` would)
+    env.update(HOST_DATA_DIR=str(tmp_path / "not" / "yet"), PORT=str(_free_port()), PYTHONUNBUFFERED="1")
     log = tmp_path / "demo.log"
     started: dict[int, str] = {}
     with log.open("w") as out:
