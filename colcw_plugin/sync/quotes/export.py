@@ -86,6 +86,7 @@ from .problems import (
     converted,
     long_name,
     no_contact,
+    no_name_field,
     other_company,
 )
 from .run_setup import ExportSettings, Member, Reps
@@ -509,8 +510,9 @@ def _name_refusal(session: Session, settings: ExportSettings) -> ExportRefused |
     """The refusal for a document without an opportunity name (None when empty names are allowed)."""
     if settings.allow_empty_opportunity_name:
         return None
-    field_label = "opportunity name field" if not settings.opportunity_field_id else \
-        f"\"{_field_name(session, settings.opportunity_field_id)}\" field"
+    if not settings.opportunity_field_id:
+        return no_name_field(pages.OPTIONS.name)
+    field_label = f"\"{_field_name(session, settings.opportunity_field_id)}\" field"
     return ExportRefused("the document has no opportunity name.",
                          f"Enter the opportunity name in the document's {field_label}, or allow empty "
                          f"opportunity names ({pages.OPTIONS.name}) to use the document number.")

@@ -29,7 +29,7 @@ from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.product_drift import overwrite
 from .opportunities import NAME_MAX
 from .picker import won_when_new
-from .problems import ExportRefused, company_deleted, converted, long_name, no_contact
+from .problems import ExportRefused, company_deleted, converted, long_name, no_contact, no_name_field
 from .state import get_state, opportunity_field_value
 
 
@@ -229,7 +229,10 @@ def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict
                      f"or creates it{won_when_new(doc)}.")
     if settings.allow_empty_opportunity_name:
         return Check(True, "Opportunity", f"No name given: creates an opportunity named {doc.number}{won_when_new(doc)}.")
-    field = session.get(CustomField, settings.opportunity_field_id) if settings.opportunity_field_id else None
+    if not settings.opportunity_field_id:  # (an admin's choice missing, not the rep's name)
+        said = no_name_field(pages.OPTIONS.name).sentence
+        return Check(False, "Opportunity", said[:1].upper() + said[1:])
+    field = session.get(CustomField, settings.opportunity_field_id)
     where = f"the “{field.name}” field (Edit)" if field else "the opportunity name field"
     return Check(False, "Opportunity", f"The document has no opportunity name. Enter it in {where}, "
                  "or ask an admin to allow empty opportunity names.")

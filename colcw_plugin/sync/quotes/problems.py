@@ -72,6 +72,18 @@ def company_deleted(customer_name: str, cw_identifier: str, account_number: str)
                          deleted_company_fix(cw_identifier, account_number) + " Then export this document again.")
 
 
+# The Options field that says which quote header field holds the opportunity name (views/forms.py).
+NAME_FIELD_OPTION = "“Opportunity name comes from the quote header field”"
+
+
+def no_name_field(options_page: str) -> ExportRefused:
+    """Every document's export, while no header field is chosen to hold the opportunity name (and empty names are not
+    allowed): the document may well hold a name; an admin's choice is missing, not the rep's."""
+    return ExportRefused("no quote header field is chosen to hold the opportunity name, so no document has one yet.",
+                         f"An admin chooses it under {options_page} ({NAME_FIELD_OPTION}), or allows empty opportunity "
+                         "names there to use the document number.")
+
+
 def no_contact(customer_name: str) -> ExportRefused:
     """A document whose customer has no contact at all: the export refuses it, and the export page says so before
     (exporting the customer alone cannot help)."""
