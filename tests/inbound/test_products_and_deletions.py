@@ -56,6 +56,8 @@ def test_products_edited_in_connectwise_are_shown_never_written_and_the_next_exp
     assert "Changed in ConnectWise since export" in page
     assert "line 1 (OPT-7010) quantity 3.00 → 5.00 in ConnectWise" in page
     assert "line 3 (PWR-R550) removed in ConnectWise" in page and "LAT-5440 added by hand in ConnectWise" in page
+    # (what colcw did with them, not whether the rep changed the document: it read "This document was not changed")
+    assert f"colcw did not bring these changes into {quote.number}. Exporting it again puts its own lines" in page
     plan = client.get(f"/colcw/documents/{quote.id}/export").get_data(as_text=True)
     assert "Changes made in ConnectWise since the last export" in plan
     assert "sets line 1 (OPT-7010) quantity back from 5.00 to 3.00" in plan and "adds line 3 (PWR-R550) again" in plan
