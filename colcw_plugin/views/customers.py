@@ -190,9 +190,10 @@ def _import_one(ident: str):
     return _import_answer(run.message or "The import did not run.", ident)
 
 
-def _link_and_import(ident: str):
-    """Link the company to the existing customer the popup showed (its likely duplicate), then import it into
-    that customer as a linked company is imported."""
+def _link_shown(ident: str, nothing: str):
+    """Link the customer the popup showed (``customer``) to the company (``cw_id``) it showed, as the popup's two
+    choices that link do: the customer's id and the message, committed; or the popup's answer (``nothing``: what
+    was not done) when it could not."""
     raw_customer, raw_cw = request.form.get("customer", ""), request.form.get("cw_id", "")
     if not (raw_customer.isdigit() and raw_cw.isdigit()):
         abort(400)
@@ -202,9 +203,18 @@ def _link_and_import(ident: str):
                                                      actor=actor_label(current_actor()))
     except (customer_links.RelinkError, NotConfigured, SecretError, ConnectWiseError) as e:
         db.session.rollback()
-        return _import_answer(f"Nothing was imported: {e}", ident)
+        return None, _import_answer(f"{nothing}: {e}", ident)
     db.session.commit()
-    flash(message, "success")
+    return int(raw_customer), message
+
+
+def _link_and_import(ident: str):
+    """Link the company to the existing customer the popup showed (its likely duplicate), then import it into
+    that customer as a linked company is imported."""
+    customer_id, said = _link_shown(ident, "Nothing was imported")
+    if customer_id is None:
+        return said
+    flash(said, "success")
     return _import_one(ident)
 
 
@@ -212,19 +222,10 @@ def _link_keeping_values(ident: str):
     """Keep mine, for a customer linked to no company that the import would link and overwrite: link it to the
     company without importing, so its values stay and show as changed since the sync (the next export sends
     them), as a linked customer's unexported edits do."""
-    raw_customer, raw_cw = request.form.get("customer", ""), request.form.get("cw_id", "")
-    if not (raw_customer.isdigit() and raw_cw.isdigit()):
-        abort(400)
-    customer_id = int(raw_customer)
-    try:
-        with runtime().interactive_client(db.session) as client:
-            message = customer_links.link_for_import(db.session, client, customer_id, ident, int(raw_cw),
-                                                     actor=actor_label(current_actor()))
-    except (customer_links.RelinkError, NotConfigured, SecretError, ConnectWiseError) as e:
-        db.session.rollback()
-        return _import_answer(f"Nothing was linked: {e}", ident)
-    db.session.commit()
-    flash(f"{message} Nothing was imported: this customer's values were kept, and its fields that differ from "
+    customer_id, said = _link_shown(ident, "Nothing was linked")
+    if customer_id is None:
+        return said
+    flash(f"{said} Nothing was imported: this customer's values were kept, and its fields that differ from "
           "ConnectWise's show as changed since the sync; export it to send them to ConnectWise.", "success")
     target = url_for("customers.view_customer", customer_id=customer_id)
     if request.headers.get("HX-Request"):  # the popup: htmx follows to the customer

@@ -10,6 +10,7 @@ a page is one transaction of a few statements, whatever its size.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,28 @@ def keep_host_values(values: dict, host: dict) -> None:
 def is_own_import(actor: dict | None) -> bool:
     """True for host events fired by colcw's import (colcw must not react to its own writes)."""
     return bool(actor) and actor.get("system") == IMPORT_SYSTEM
+
+
+class EmailMatch:
+    """Which host contact linked to no ConnectWise contact an import updates for a ConnectWise contact without a link:
+    the only one (not taken yet by another of the company's contacts) with its e-mail, case aside; None when none
+    or several. The import's rule (:meth:`CompanyImport._plan`), and the import popup's, which says what it
+    would overwrite (lookup)."""
+
+    def __init__(self, contacts: Iterable[tuple[int, str | None]]) -> None:
+        self._by_email: dict[str, list[int]] = defaultdict(list)
+        for host_id, email in contacts:
+            if email:
+                self._by_email[email.casefold()].append(host_id)
+        self._taken: set[int] = set()
+
+    def match(self, email: str | None) -> int | None:
+        found = [h for h in self._by_email.get(str(email).casefold(), []) if h not in self._taken] if email else []
+        return found[0] if len(found) == 1 else None
+
+    def take(self, host_id: int) -> None:
+        """``host_id`` is updated from a ConnectWise contact: no other one matches it."""
+        self._taken.add(host_id)
 
 
 @dataclass
@@ -287,12 +310,9 @@ class CompanyImport:
         page = self.page
         has_default = bool(default_id) or any(c.get("defaultFlag") for c in cw_contacts)
         linked_hosts = page.linked_hosts
-        free_by_email: dict[str, list[int]] = defaultdict(list)
-        for hid, v in (existing.contacts.items() if existing else ()):
-            if hid not in linked_hosts and v.get("email"):
-                free_by_email[v["email"].casefold()].append(hid)
+        by_email = EmailMatch((hid, v.get("email")) for hid, v in (existing.contacts.items() if existing else ())
+                              if hid not in linked_hosts)
         plan = []
-        taken: set[int] = set()
         for c in cw_contacts:
             values = M.contact_host_values(c, default_id)
             if not has_default:
@@ -312,12 +332,10 @@ class CompanyImport:
                 # The linked host contact is gone (or belongs elsewhere): start this contact afresh.
                 self.stale.append(link.id)
                 page.contact_links.pop(c["id"], None)
-            elif values.get("email"):
-                matches = [h for h in free_by_email.get(values["email"].casefold(), []) if h not in taken]
-                if len(matches) == 1:
-                    hid = matches[0]
+            else:
+                hid = by_email.match(values.get("email"))
             if hid is not None:
-                taken.add(hid)
+                by_email.take(hid)
                 if not self.owner.cw_master:
                     keep_host_values(values, existing.contacts[hid])
             plan.append((c, hid, values))

@@ -37,6 +37,7 @@ from ...setup.customer_matching import LikelyDuplicates
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
 from ..shared import fields as M
+from .company_import import EmailMatch
 from .link_batch import by_cw
 
 MAX_SHOWN = 10
@@ -215,29 +216,26 @@ def _unlinked_contact_overwrites(session: Session, client: ConnectWiseClient, cu
     customer has such contacts."""
     mine = {c.id: c for c in customer.contacts}
     links = {c.id: get_link(session, CONTACT, c.id) for c in customer.contacts}
-    free_by_email: dict[str, list[int]] = {}
-    for contact in customer.contacts:
-        if links[contact.id] is None and contact.email:
-            free_by_email.setdefault(contact.email.casefold(), []).append(contact.id)
+    free = [(c.id, c.email) for c in customer.contacts if links[c.id] is None and c.email]
     linked_to = {link.cw_id: host_id for host_id, link in links.items() if link is not None}
-    if not free_by_email and not linked_to:
+    if not free and not linked_to:
         return []
+    by_email = EmailMatch(free)
     rows = client.contacts.list(conditions=C.eq("company/id", int(company["id"])), fields=M.CONTACT_FIELDS,
                                 page_size=1000)
     default_id = (company.get("defaultContact") or {}).get("id")
     labels = CONTACT_TABLE.labels
-    out, taken = [], set()
+    out = []
     for row in rows:
         if row.get("inactiveFlag"):
             continue
         theirs = M.contact_host_values(row, default_id)
         host_id = linked_to.get(int(row["id"]))
-        if host_id is None and theirs.get("email"):
-            matches = [h for h in free_by_email.get(str(theirs["email"]).casefold(), []) if h not in taken]
-            host_id = matches[0] if len(matches) == 1 else None
+        if host_id is None:
+            host_id = by_email.match(theirs.get("email"))
         if host_id is None:
             continue
-        taken.add(host_id)
+        by_email.take(host_id)
         contact = mine[host_id]
         values = M.contact_values(contact)
         for key, value in theirs.items():

@@ -226,8 +226,8 @@ def retry(session: Session, queue: JobQueue, kinds: KindRegistry, run_id: int, *
     earlier = session.execute(select(SyncRun).where(SyncRun.retry_of_id == run_id).order_by(SyncRun.id)
                               .limit(1)).scalar_one_or_none()
     failed = failed_items(session, run_id) if earlier is None else []  # (read once: the params and their words)
-    params = retry_params(session, kinds, run, failed) if earlier is None else None
-    if earlier is not None or params is None:
+    params = None if earlier is not None else retry_params(session, kinds, run, failed)
+    if params is None:
         session.rollback()  # releases the row
         if earlier is None:
             return None
