@@ -25,9 +25,11 @@ showed when the page was loaded; None when not known)."""
 
 
 def save_manufacturer_aliases(session: Session, choices: Mapping[str, str] | Sequence[AliasRow],
-                              lookups: Lookups | None, actor: str) -> None:
+                              lookups: Lookups | None, actor: str, new_row: int | None = None) -> None:
     """Save each row's alias: ``choices`` maps a host manufacturer name to a ConnectWise manufacturer ("" removes the
-    alias), or lists the page's rows (:data:`AliasRow`) in order.
+    alias), or lists the page's rows (:data:`AliasRow`) in order; ``new_row`` is the position of the row whose name
+    the admin types. A name typed there with no ConnectWise manufacturer is refused in that row: it would add
+    nothing, and "Saved." would hide that the row was dropped.
 
     A row's name is compared as the table keeps it (trimmed; aliases match the line's name exactly, case and all): a
     name listed in an earlier row is refused, as the two rows would save over each other. A row that says what it
@@ -52,6 +54,10 @@ def save_manufacturer_aliases(session: Session, choices: Mapping[str, str] | Seq
                                     "row, and leave this one empty.")
             continue
         listed.add(host_name)
+        if n == new_row and not value:
+            errors[f"alias-{n}"] = (f"{host_name} has no ConnectWise manufacturer chosen, so no alias would be saved: "
+                                    "choose its ConnectWise manufacturer in this row, or clear the name.")
+            continue
         if shown is not None:
             if value == shown:
                 continue  # not changed on the page

@@ -210,7 +210,8 @@ def products():
                                              lookups, actor, request.form.get("was_mode"))
         elif section == "manufacturers":
             # Row by row: a name typed twice is refused in its row, never saved over the other row's choice.
-            alias_mapping.save_manufacturer_aliases(db.session, _posted_alias_rows(), lookups, actor)
+            rows = _posted_alias_rows()
+            alias_mapping.save_manufacturer_aliases(db.session, rows, lookups, actor, new_row=len(rows) - 1)
         else:
             raise FieldErrors({"section": "Unknown form; reload the page."})
     except FieldErrors as e:
