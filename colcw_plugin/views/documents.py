@@ -40,6 +40,7 @@ from ..sync.quotes.preflight import (
     CHECKING,
     CONNECTION,
     Check,
+    asks_where,
     connection_failed,
     not_checked,
     preflight,
@@ -114,7 +115,7 @@ def _ask_connectwise(doc: Document, snapshot: dict, checks: list, store: bool) -
             lines = line_problems_ahead(db.session, client, settings, doc)
             target, failed = None, None
             try:
-                if all(c.ok for c in checks):
+                if asks_where(checks):
                     setup = shared_setup(client, db.engine, settings, store, session=db.session)
                     target = export_target(db.session, client, setup, settings, doc, snapshot)
             except ConnectWiseError as e:

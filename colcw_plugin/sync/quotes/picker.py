@@ -233,10 +233,18 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
         where = f"opportunity {choice.id} “{choice.name}”" + (" (the quote's)" if inherited else "")
         return ExportTarget(choice, how, f"Goes to {where}, {choice.state.lower()}.",
                             confirm=closed_warning(choice, doc))
-    name = opportunity_field_value(snapshot, settings)
+    # (The export's own name: the document number when the field is empty and empty names are allowed.)
+    name = opportunity_field_value(snapshot, settings) or (
+        doc.number if settings.allow_empty_opportunity_name else "")
+    if not name:
+        return ExportTarget(None, "unknown", gone)
     company = get_link(session, "customer", doc.customer_id)
-    if not name or company is None:
-        return ExportTarget(None, "new" if name else "unknown", gone)
+    if company is None:
+        # Not exported yet: the customer's export creates its company, so the opportunity is a new one. What
+        # ConnectWise would refuse of a new opportunity (a type an admin must change) is said now, not once the
+        # customer is exported.
+        refused = _new_refused(session, setup, settings, doc)
+        return ExportTarget(None, "new", " ".join(filter(None, (gone, refused and refused.sentence))), refused=refused)
     target = _by_name(session, client, setup, settings, doc, name, company.cw_id)
     if gone:
         target.detail = f"{gone} {target.detail}"

@@ -48,6 +48,7 @@ class Check:
 
 
 CONNECTION = "ConnectWise connection"  # the checklist's first row
+REP = "Sales rep mapped"
 UNCHECKED, CHECKING = "unchecked", "checking"
 
 
@@ -67,6 +68,14 @@ def connection_failed(error: ConnectWiseError | None) -> str:
     if isinstance(error, DiscoveryError):  # the site URL or the company id is wrong
         return f"ConnectWise does not know colcw's site URL or company id: {admin}"
     return f"ConnectWise could not be asked ({error.message.rstrip('.')}): try again later; if it persists, {admin}"
+
+
+def asks_where(checks: list[Check]) -> bool:
+    """Whether ConnectWise can be asked where the export goes (:func:`.picker.export_target`): every check is ticked
+    but those whose fix does not change where it goes (the customer or contact not exported yet, the sales rep not
+    mapped). So what only ConnectWise can refuse (a type chosen for new opportunities that it no longer accepts, an
+    existing opportunity named alike) shows beside them, not once they are fixed."""
+    return all(c.ok or c.fix == "export_customer" or c.label == REP for c in checks)
 
 
 def not_checked(check: Check, why: str) -> Check:
@@ -143,19 +152,19 @@ def _rep_check(session: Session, acting: Acting, actor: dict | None, number: str
         elif other:
             why = (f"Exports act for the user who starts them, here {rep.name}, not for the document's sales rep, "
                    f"{own.name}{_theirs(acting)}: {LOGGED_IN_OPTION} is ticked on {pages.OPTIONS.name}.")
-        return Check(False, "Sales rep mapped", " ".join(filter(None, (problem, why, fix))))
+        return Check(False, REP, " ".join(filter(None, (problem, why, fix))))
     member = f"ConnectWise member {mapping.member_identifier or mapping.member_id}, mapped to {rep.name}"
     if not other:
         who = ("the document's sales rep" if own is not None else "the store's default sales rep"
                if acting.because == STORE_DEFAULT else "who exports it")
-        return Check(True, "Sales rep mapped", f"{member}, {who}.")
+        return Check(True, REP, f"{member}, {who}.")
     if acting.because == SIGNED_IN:
-        return Check(True, "Sales rep mapped", f"The opportunity goes to {member}, who exports it, not to the "
+        return Check(True, REP, f"The opportunity goes to {member}, who exports it, not to the "
                      f"document's sales rep, {own.name}{_theirs(acting)}: {LOGGED_IN_OPTION} is ticked on "
                      f"{pages.OPTIONS.name}.")
     # With the option ticked, the opportunity goes to the member of whoever exports it: that user needs one.
     exporter = _unmapped_exporter(session, acting, actor)
-    return Check(True, "Sales rep mapped", (
+    return Check(True, REP, (
         f"The opportunity goes to {member}, the store's default sales rep, not to the document's sales rep, "
         f"{own.name}{_theirs(acting)}. Exports use the store's default sales rep unless {LOGGED_IN_OPTION} is ticked "
         f"on {pages.OPTIONS.name}. To export under the member of the rep who exports it, an admin ticks it there"
