@@ -11,7 +11,9 @@ removed or moved, a ``lastUpdated`` not in ConnectWise's own format) sends it do
 which decides as ever.
 
 * **The company:** exactly one link holds its ConnectWise id, "ok", with its Company ID; the linked
-  customer exists and shows no drift other than new contacts; and the company is *settled* (below).
+  customer exists and shows no drift other than new contacts (a note about a contact the rep has since deleted in
+  the host is settled for that contact: nothing of it is left to compare or to show); and the company is
+  *settled* (below).
 * **Its active contacts:** each is linked, by exactly one link, "ok", to a contact of that customer,
   and is settled.
 * **The customer's linked contacts:** each is still among the company's contacts in ConnectWise
@@ -76,7 +78,9 @@ WITH co AS (
           FROM co JOIN colcw_links l ON l.entity = :customer AND l.cw_id = co.cw_id) AS l
     JOIN customers hc ON hc.id = l.host_id
     WHERE l.n = 1 AND l.status = 'ok' AND l.cw_identifier = l.ident AND {_settled("l.stamp", "l", "hc")}
-      AND NOT EXISTS (SELECT 1 FROM colcw_record_drift d WHERE d.customer_id = l.host_id AND d.kind <> 'new_contact')
+      -- a note (drift, conflict) still shown; one about a contact the rep since deleted in the host is settled
+      AND NOT EXISTS (SELECT 1 FROM colcw_record_drift d WHERE d.customer_id = l.host_id AND d.kind <> 'new_contact'
+                      AND (d.entity <> :contact OR EXISTS (SELECT 1 FROM contacts dc WHERE dc.id = d.host_id)))
 ), theirs AS MATERIALIZED (  -- their contacts in ConnectWise, each with every link holding its id (n of them)
     SELECT cc.company, cc.active, cc.stamp, k.host_id, k.status, k.synced_at, k.cw_last_updated,
            count(k.id) OVER (PARTITION BY cc.cw_id) AS n
