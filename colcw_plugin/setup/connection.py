@@ -6,6 +6,7 @@ No Flask here: callers pass the SQLAlchemy session and the :class:`SecretBox`.
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -70,6 +71,42 @@ _COMPANY_RE = re.compile(rf"^[A-Za-z0-9_.\-]{{1,{COMPANY_ID_MAX}}}$")
 _HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
+def ascii_site_url(url: str) -> str:
+    """The site URL as requests use it: an internationalised host name written in punycode with the ``idna`` codec
+    (``https://bücher.example`` → ``https://xn--bcher-kva.example``); any other URL unchanged. Raises ValueError for
+    a host name that is not one (a label empty, too long, starting or ending with "-", or holding a character that is
+    neither a letter, a digit nor "-")."""
+    url = url.strip()
+    scheme, sep, rest = url.partition("://") if "://" in url else ("", "", url)
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc, tail = rest[:end], rest[end:]
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    if host.isascii():
+        return url
+    labels = host.rstrip(".").split(".")
+    if not all(label and label[0] != "-" and label[-1] != "-" and all(c.isalnum() or c == "-" for c in label)
+               for label in labels):
+        raise ValueError(f"{host} is not a host name")
+    try:
+        ascii_host = ".".join(label.encode("idna").decode("ascii") for label in labels)
+    except UnicodeError as e:
+        raise ValueError(f"{host} is not a host name") from e
+    return f"{scheme}{sep}{userinfo}{at}{ascii_host}{colon}{port}{tail}"
+
+
+def unicode_host(url: str) -> str | None:
+    """The host name of ``url`` as a person reads it, when it is an internationalised one (typed so, or written in
+    punycode, ``xn--…``); None for any other URL or a host the ``idna`` codec cannot read."""
+    try:
+        url = ascii_site_url(url)
+        host = urlsplit(url if "://" in url else f"https://{url}").hostname or ""
+        shown = host.encode("ascii").decode("idna")
+    except (ValueError, UnicodeError):
+        return None
+    return shown if shown != host else None
+
+
 def _is_web_address(parts) -> bool:
     """A host name (dotted labels, or localhost) or an IPv4 address, with an optional port."""
     try:
@@ -86,9 +123,13 @@ def _is_web_address(parts) -> bool:
 
 def validate_connection(data: ConnectionInput, has_stored_secret: bool, http_allowed_by_config: bool) -> dict:
     errors: dict[str, str] = {}
-    url = data.site_url.strip()
+    typed = data.site_url.strip()
+    try:
+        url = ascii_site_url(typed)  # an internationalised host is checked (and used) in punycode
+    except ValueError:
+        url = ""
     parts = urlsplit(url if "://" in url else f"https://{url}")
-    if not url:
+    if not typed:
         errors["site_url"] = "Enter the ConnectWise site URL, e.g. https://na.myconnectwise.net."
     elif parts.scheme not in ("https", "http"):
         errors["site_url"] = ("The site URL must start with https://"
@@ -97,8 +138,8 @@ def validate_connection(data: ConnectionInput, has_stored_secret: bool, http_all
     elif len(url) > SITE_URL_MAX:
         errors["site_url"] = (f"The site URL must be at most {SITE_URL_MAX} characters ({len(url):,} were entered). "
                               "Enter just the address the browser shows, e.g. https://na.myconnectwise.net.")
-    elif not _is_web_address(parts):
-        errors["site_url"] = (f"“{url[:80]}” is not a web address. Enter your ConnectWise site URL as the browser "
+    elif not url or not _is_web_address(parts):
+        errors["site_url"] = (f"“{typed[:80]}” is not a web address. Enter your ConnectWise site URL as the browser "
                               "shows it, e.g. https://na.myconnectwise.net.")
     elif parts.scheme == "http" and not (data.allow_http and http_allowed_by_config):
         errors["site_url"] = ("The site URL must use https://. Plain http is only allowed for a local sandbox: "
@@ -151,6 +192,8 @@ def _stored_secret_fits(row: Settings, data: ConnectionInput) -> bool:
     """Whether a blank secret may keep the stored one: only for the same site, company, login kind
     and user, so a changed site URL can never receive the stored credentials."""
     def where(url: str) -> str:
+        with suppress(ValueError):  # (refused as the site URL already)
+            url = ascii_site_url(url)
         parts = urlsplit(url if "://" in url else f"https://{url}")
         return f"{parts.scheme}://{(parts.netloc or '').lower()}"
 
@@ -190,7 +233,7 @@ def typed_client_settings(session: Session, box: SecretBox, data: ConnectionInpu
     secret = data.secret or box.decrypt(row.secret_encrypted)
     creds = ({"public_key": data.user.strip(), "private_key": secret} if data.auth_mode == "api_keys"
              else {"username": data.user.strip(), "password": secret})
-    return ClientSettings(site_url=data.site_url.strip(), company_id=data.company_id.strip(),
+    return ClientSettings(site_url=ascii_site_url(data.site_url), company_id=data.company_id.strip(),
                           client_id=data.client_id.strip(), allow_http=bool(data.allow_http), **creds, **overrides)
 
 
@@ -207,7 +250,7 @@ def save_connection(session: Session, box: SecretBox, data: ConnectionInput, act
     if errors:
         raise FieldErrors(errors)
     changed = []
-    new = {"site_url": data.site_url.strip().rstrip("/"), "company_id": data.company_id.strip(),
+    new = {"site_url": ascii_site_url(data.site_url).rstrip("/"), "company_id": data.company_id.strip(),
            "auth_mode": data.auth_mode, "public_key": data.user.strip(), "client_id": data.client_id.strip(),
            "allow_http": bool(data.allow_http)}
     for field, value in new.items():
@@ -288,8 +331,11 @@ def is_the_saved_connection(session: Session, box: SecretBox, data: ConnectionIn
     row = read_settings(session)
     if not is_configured(row) or not _stored_secret_fits(row, data):
         return False
-    if (row.site_url, row.client_id, row.allow_http) != (data.site_url.strip().rstrip("/"), data.client_id.strip(),
-                                                         bool(data.allow_http)):
+    try:
+        typed_url = ascii_site_url(data.site_url).rstrip("/")
+    except ValueError:
+        return False
+    if (row.site_url, row.client_id, row.allow_http) != (typed_url, data.client_id.strip(), bool(data.allow_http)):
         return False
     try:
         return not data.secret or box.decrypt(row.secret_encrypted) == data.secret

@@ -19,6 +19,7 @@ from ..setup import reset as reset_service
 from ..setup import synced_items
 from ..setup.connection import (
     CHECK_READ_TIMEOUT,
+    ascii_site_url,
     check_saved,
     connected_to,
     get_settings,
@@ -29,6 +30,7 @@ from ..setup.connection import (
     run_check,
     save_connection,
     typed_client_settings,
+    unicode_host,
 )
 from ..setup.live_updates import LiveInput, get_live, read_live
 from ..setup.opportunity_defaults import KINDS, NewOpportunityValues, shown
@@ -67,8 +69,9 @@ def _render(conn: ConnectionForm | None = None, options: OptionsForm | None = No
                                  .limit(10)).scalars().all()
     jobs_url = url_for("colcw_admin.jobs") if "colcw_admin.jobs" in current_app.view_functions else None
     live = live_panel(db.session)
+    conn = conn or ConnectionForm.of_settings(settings)
     return render_template("colcw/connection/index.html", settings=settings, configured=is_configured(settings),
-                           form=conn or ConnectionForm.of_settings(settings),
+                           form=conn, site_url_used=_site_url_used(conn.site_url.data or ""),
                            options=options or OptionsForm.of_settings(settings, fields), http_allowed=_http_allowed(),
                            has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes, report=report,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
@@ -76,6 +79,13 @@ def _render(conn: ConnectionForm | None = None, options: OptionsForm | None = No
                            connected_to=connected_to,
                            safety_gaps=safety_net_gaps(live.schedules) if live.live.enabled else [],
                            new_opportunity=_new_opportunity_summary(settings)), status
+
+
+def _site_url_used(url: str) -> tuple[str, str] | None:
+    """(the URL requests use, its host as typed) when the site URL's host is internationalised (the page says what
+    colcw connects to); None otherwise, or for an address that is not one (its error says so)."""
+    host = unicode_host(url)
+    return None if host is None else (ascii_site_url(url).rstrip("/"), host)
 
 
 def _new_opportunity_summary(settings) -> list[tuple[str, str]]:
