@@ -39,7 +39,11 @@ def test_a_rename_in_connectwise_comes_back_to_the_documents_page(app, world, li
 
     client = sign_in(app.test_client(), "riley@demo.example")
     page = loaded(client, f"/documents/{quote.id}")
-    assert f"{opp['id']} “Harbor refresh — phase 2”" in page and f"“{old}”" not in page
+    # The panel names it as ConnectWise does now; the old name shows only in the note of the rename (old → new).
+    state = page[page.index('id="colcw-export-state"'):]
+    state = state[:state.index("</p>")]
+    assert f"{opp['id']} “Harbor refresh — phase 2”" in state and f"“{old}”" not in state
+    assert f"“{old}” → “Harbor refresh — phase 2”" in page
 
     # Exported again, the opportunity keeps the name it was given in ConnectWise.
     assert world.export(quote.id).status == "succeeded"

@@ -26,6 +26,12 @@
   into a sales order is not compared: its order carries its lines (it adopted the quote's products),
   so the order's own re-exports would read as changes made in ConnectWise to a quote that cannot be
   exported again; what was kept for it before the conversion is dropped, without a note.
+* **Renamed / reopened**: an opportunity renamed in ConnectWise, or set open again there after it was won, lost or
+  closed, is a note on each linked document's page (kept on its link, ``synced_values["notes"]``:
+  :func:`~..shared.product_drift.opportunity_notes`), with who changed it and on which day as ConnectWise says.
+  The document is not rewritten: its opportunity-name field keeps the name it was exported with (it named the
+  opportunity only to find or create it; the document stays linked by id), and a later export leaves
+  ConnectWise's name as it is. A rename back to the name the note started from ends it; so does a close.
 * **Deleted**: the document's link is marked broken and its page says what to do.
 """
 
@@ -37,10 +43,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from host_stub.models import Document, DocumentExternalStatus
+from host_stub.models import Document, DocumentExternalStatus, utcnow
 
 from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link, Settings
-from ..shared.product_drift import describe_change, product_changes
+from ..shared.product_drift import RENAMED, REOPENED, describe_change, product_changes
 from ..shared.screens import opportunity_url
 from ..shared.statuses import CLOSED, LOST, OPEN, WON, find_status, status_kind
 from . import SOURCE
@@ -129,6 +135,7 @@ class DocumentPlan:
     brk: Break | None = None
     close: dict | None = None  # the close read now, to keep on the link when it changed (close_read)
     renamed: str | None = None  # the opportunity's name in ConnectWise, when it is not the one colcw knew
+    notes: dict | None = None  # the page's renamed / reopened notes to keep on the link, when they changed
 
 
 class OpportunityPlanner:
@@ -225,6 +232,7 @@ class OpportunityPlanner:
         name_now = str(record.get("name") or "")[:100]
         if known_name is not None and name_now and name_now != known_name:
             plan.renamed = name_now
+        plan.notes = self._notes(link, record, plan, current, known_name, name_now)
         notes = []
         if plan.renamed is not None and known_name:  # (a name colcw never knew is only taken)
             notes.append(f"its opportunity {link.cw_id} was renamed in ConnectWise from “{known_name}” to “{name_now}”")
@@ -241,3 +249,25 @@ class OpportunityPlanner:
                         "resolution": ""}
         return plan
 
+    def _notes(self, link: Link, record: dict, plan: DocumentPlan, current: DocumentExternalStatus | None,
+               known_name: str | None, name_now: str) -> dict | None:
+        """The link's renamed / reopened notes after this reading (see the module doc), None when they stay as they
+        are. Who and when are ConnectWise's: the member who changed it last, on that day."""
+        kept = dict((link.synced_values or {}).get("notes") or {})
+        notes = dict(kept)
+        info = record.get("_info") or {}
+        stamp = {"by": str(info.get("updatedBy") or ""), "on": str(info.get("lastUpdated") or "")[:10],
+                 "seen": utcnow().isoformat(timespec="seconds")}
+        if plan.renamed is not None and known_name:
+            first = (kept.get(RENAMED) or {}).get("from") or known_name  # the name the note started from
+            if name_now == first:
+                notes.pop(RENAMED, None)  # renamed back: nothing changed any more
+            else:
+                notes[RENAMED] = {"from": first, "to": name_now, **stamp}
+        if plan.status is not None:
+            notes.pop(REOPENED, None)  # closed again: its status says so
+        elif plan.status_changed and current is not None and current.status in VERBS:
+            status = find_status(self.statuses, record.get("status")) or record.get("status") or {}
+            notes[REOPENED] = {"was": VERBS[current.status], "was_label": current.label,
+                               "status": str(status.get("name") or ""), **stamp}
+        return notes if notes != kept else None

@@ -278,7 +278,8 @@ class Reconciler:
             return
         if plan.outcome is None:
             return
-        if not (plan.restore or plan.status_changed or plan.drift_changed or plan.close or plan.renamed):
+        if not (plan.restore or plan.status_changed or plan.drift_changed or plan.close or plan.renamed
+                or plan.notes is not None):
             self._record(plan.outcome)
             return
         if plan.restore:
@@ -289,6 +290,8 @@ class Reconciler:
                                  .values(opportunity_name=plan.renamed))
         if plan.close:  # the close read now, for telling a later one from one ConnectWise kept (opportunities.py)
             plan.link.synced_values = {**(plan.link.synced_values or {}), "close": plan.close}
+        if plan.notes is not None:  # renamed / reopened in ConnectWise: the document page's notes (opportunities.py)
+            plan.link.synced_values = {**(plan.link.synced_values or {}), "notes": plan.notes}
         if plan.status_changed or plan.restore:
             if plan.status:
                 host.set_external_status(plan.document_id, SOURCE, changed_at=None, **plan.status)

@@ -31,6 +31,7 @@ from ...models import (
 )
 from ...models import fingerprint as hash_fields
 from ...setup.connection import is_configured, read_settings
+from ..shared.product_drift import OpportunityNote, opportunity_notes
 from ..shared.screens import opportunity_url
 from .won import stale_stays_open
 
@@ -143,6 +144,8 @@ class PanelState:
     order: tuple[int, str] | None = None
     converted: bool = False
     status: str = ""  # the export state's status (never | exported | failed | waiting)
+    # Its opportunity renamed or reopened in ConnectWise, as live updates read it (shared/product_drift.py).
+    cw_notes: tuple[OpportunityNote, ...] = ()
 
     @property
     def cancelled_waiting(self) -> bool:
@@ -224,6 +227,7 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         opp_id, opp_name = quote_link.cw_id, quote_link.cw_identifier
         via_quote = doc.source_quote.number if doc.source_quote else ""
     url = opportunity_url(settings.site_url, settings.company_id, opp_id) if opp_id and settings.site_url else None
+    name_now = opportunity_field_value(snapshot, settings)
     exported = bool(state and state.exported_at)
     failed = bool(state and export_failed(state.status, run_status))
     failed_lines: tuple[SyncItem, ...] = ()
@@ -237,7 +241,7 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         exported=exported, locked=bool(doc.locked), changed=bool(state and state.changed_since_export),
         failed=failed, opportunity_id=opp_id, opportunity_name=opp_name,
         opportunity_url=url, exported_at=state.exported_at if state else None,
-        exported_by=state.exported_by if state else "", name_now=opportunity_field_value(snapshot, settings),
+        exported_by=state.exported_by if state else "", name_now=name_now,
         name_at_export=state.name_at_export if state else "", message=state.message if state else "",
         resolution=state.resolution if state else "", via_quote=via_quote, configured=is_configured(settings),
         chosen=bool(link is not None and not exported), failed_lines=failed_lines, drift=drift,
@@ -245,4 +249,6 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         run_id=state.last_run_id if state else None, run_status=run_status, next_try_at=next_try_at,
         open_feeders=int(open_feeders or 0), live=bool(live),
         order=(order_id, order_number) if order_id is not None else None, converted=converted,
-        status=state.status if state else "")
+        status=state.status if state else "",
+        cw_notes=tuple(opportunity_notes(link.synced_values, link.cw_id, doc.number, doc.is_quote, name_now)
+                       if link is not None else ()))

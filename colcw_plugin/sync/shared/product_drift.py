@@ -4,10 +4,15 @@ Live updates compute it when an opportunity changes; the document page shows it 
 page says what the next export will overwrite. Each change is a plain dict (it is stored as
 JSON): ``kind`` changed | removed | added, ``line_id``, ``position``, ``item``, ``field``,
 ``exported`` and ``cw`` (text), and ``product_id`` for a line added by hand.
+
+An opportunity renamed or reopened in ConnectWise is a note of its own on each linked document's page
+(:func:`opportunity_notes`): live updates keep it on the document's link (``synced_values["notes"]``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from ...models import DocumentLineExport
@@ -66,3 +71,61 @@ def overwrite(change: dict) -> str:
     if change["kind"] == "added":
         return f"leaves {where}, added by hand in ConnectWise, as it is"
     return f"sets {where} {change['field']} back from {change['cw']} to {change['exported']}"
+
+
+RENAMED, REOPENED = "renamed", "reopened"  # the notes live updates keep on a document's link (``synced_values``)
+
+
+@dataclass(frozen=True)
+class OpportunityNote:
+    """A change made to a document's opportunity in ConnectWise, in words, and when live updates read it."""
+
+    kind: str
+    text: str
+    seen: dt.datetime | None
+
+
+def _by(note: dict) -> str:
+    return (f" on {note['on']}" if note.get("on") else "") + (f" by {note['by']}" if note.get("by") else "")
+
+
+def opportunity_notes(values: dict | None, opportunity_id: int | None, number: str, is_quote: bool,
+                      name_now: str) -> list[OpportunityNote]:
+    """The renamed / reopened notes on the link of document ``number`` (its ``synced_values``), in words: what
+    changed, who changed it and when as ConnectWise says, and what it means for the document. ``name_now``: the
+    name the document's opportunity-name field holds now."""
+    kept = (values or {}).get("notes") or {}
+    out = []
+    renamed = kept.get(RENAMED)
+    if renamed:
+        text = (f"Opportunity {opportunity_id} was renamed in ConnectWise{_by(renamed)}: “{renamed['from']}” → "
+                f"“{renamed['to']}”. ")
+        if name_now != renamed["to"]:
+            said = f"“{name_now}”" if name_now else "nothing"
+            text += (f"{number}'s opportunity name field still says {said}; colcw did not change it. Exporting "
+                     f"{number} again keeps ConnectWise's name: it stays linked to opportunity {opportunity_id} by id.")
+        else:
+            text += f"Exporting {number} again keeps that name: it stays linked to opportunity {opportunity_id} by id."
+        out.append(OpportunityNote(RENAMED, text, _seen(renamed)))
+    reopened = kept.get(REOPENED)
+    if reopened:
+        now = f"its status there is “{reopened['status']}” now" if reopened.get("status") else "it is open there now"
+        text = (f"Opportunity {opportunity_id} was reopened in ConnectWise{_by(reopened)}: it was "
+                f"{reopened['was']}, {now}. ")
+        if is_quote:
+            text += f"The sale {number} fed is no longer {reopened['was']} in ConnectWise."
+        elif reopened["was"] == "Won":
+            text += (f"{number}'s sale is no longer Won in ConnectWise. If the sale stands, export {number} again to "
+                     "set it Won; if not, set its status in ConnectWise.")
+        else:
+            text += (f"{number}'s sale is open in ConnectWise again: export {number} again to set it Won, or set its "
+                     "status in ConnectWise.")
+        out.append(OpportunityNote(REOPENED, text, _seen(reopened)))
+    return out
+
+
+def _seen(note: dict) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(note["seen"]) if note.get("seen") else None
+    except ValueError:
+        return None
