@@ -25,7 +25,8 @@ from ..cw import ConnectWiseError
 from ..models import CUSTOMER, SyncItem, SyncRun, actor_label, get_link
 from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
-from ..sync.customers import exclusive, lookup
+from ..sync.customers import exclusive, export_reads, lookup
+from ..sync.customers import exporter as customer_exporter
 from ..sync.customers import links as customer_links
 from ..sync.inbound import LIVE_KIND, RECONCILE_KIND
 from ..sync.inbound.status import customer_drift
@@ -275,10 +276,16 @@ def export_customer(customer_id: int):
     """GET: what the export will do (the page behind the link without JavaScript). POST: export now."""
     customer = _customer(customer_id)
     if request.method == "GET":
-        return render_template("colcw/customers/export.html", customer=customer,
-                               status=customer_links.status(db.session, customer))
+        status = customer_links.status(db.session, customer)
+        look_alikes = _look_alikes(customer) if status.link is None else []
+        return render_template("colcw/customers/export.html", customer=customer, status=status,
+                               look_alikes=look_alikes, next=request.args.get("next", ""),
+                               token=customer_exporter.new_company_token(look_alikes) if look_alikes else "")
     # The quote export's one-click "export the customer" comes back to the document it came from.
     back = safe_target(request.form.get("next"), url_for("customers.view_customer", customer_id=customer_id))
+    params: dict = {"customer_id": customer_id}
+    if request.form.get("confirmed", "").startswith("new:"):  # Create a new company anyway, on the page below
+        params["confirmed"] = request.form["confirmed"][:2000]
     unconnected = not_connected()
     if unconnected is not None:
         flash(unconnected, "error")
@@ -291,7 +298,7 @@ def export_customer(customer_id: int):
                                         and int(p["customer_id"]) == customer_id)
             if busy is not None:
                 raise exclusive.AlreadyRunning(busy)
-            run = create_run(db.session, runtime().kinds, "customer_export", {"customer_id": customer_id},
+            run = create_run(db.session, runtime().kinds, "customer_export", params,
                              trigger="manual", actor=current_actor())
             db.session.commit()
             run_id = run.id
@@ -315,6 +322,11 @@ def export_customer(customer_id: int):
     if item is None:  # the run failed before the customer's own result (a read ConnectWise refused, …)
         item = _record_not_exported(customer, run)
         flash(f"{item.message} {item.resolution}".strip(), "error")
+    elif item.action == "failed" and customer_exporter.LOOKS_ALIKE in item.message:
+        # ConnectWise has a look-alike: the export's page names it and asks (link to it, or create a new company).
+        asked = request.form.get("next")
+        return redirect(url_for("colcw.export_customer", customer_id=customer_id,
+                                **({"next": back} if asked else {})))
     elif item.action == "failed":
         flash(f"Export to ConnectWise failed: {item.message} {item.resolution}".strip(), "error")
     elif item.action == "not_attempted":  # ConnectWise kept failing (busy, down): the message says why and when
@@ -326,6 +338,17 @@ def export_customer(customer_id: int):
     for p in problems:
         flash(f"{p.message} {p.resolution}".strip(), "error")
     return redirect(back)
+
+
+def _look_alikes(customer: Customer) -> list[export_reads.LookAlike] | None:
+    """The ConnectWise companies an export of the unlinked ``customer`` would not create it beside (its likely
+    duplicates, one request), or None when ConnectWise could not be asked (the page then says nothing of them)."""
+    try:
+        with runtime().interactive_client(db.session) as client:
+            return export_reads.look_alikes_of(db.session, client, customer)
+    except (NotConfigured, SecretError, ConnectWiseError) as e:
+        log.info("look-alikes of customer %s not read: %s", customer.id, e)
+        return None
 
 
 # How a run's failure reads when ConnectWise refused colcw's API member (cw.errors' PermissionDenied: "… HTTP 403 …

@@ -7,6 +7,14 @@ contacts; the links and the create intents of the chunk come from the database i
 reference lists (states, communication types) are read once per pass of a run, by the exporter, asked for
 beside the first chunk's reads.
 
+The candidates' read also asks, in the same request (one per chunk, more only when the chunk's conditions do
+not fit one URL), for the look-alikes of the unlinked customers: companies whose name or phone number is the
+customer's as Map Customers' likely duplicates compare them (:func:`.customer_matching.normalize_name` and
+``normalize_phone``, one definition), linked to no customer and not any customer's own by Company ID. The
+conditions ask for a little more (the name's words in order, the phone's digit groups, each a quoted value); the
+rows are checked here with that definition. An unlinked customer with a look-alike is not created in ConnectWise
+without a person's confirmation (see :mod:`.exporter`).
+
 Against a tenant that holds no company at all (one count says so at the start of a bulk pass),
 there is nothing to match by identifier, so the per-chunk identifier look-ups are not sent; the
 exporter looks up by identifier after all if a create is refused (see :mod:`.exporter`).
@@ -15,20 +23,25 @@ exporter looks up by identifier after all if a create is refused (see :mod:`.exp
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import quote_plus, urlencode
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Customer
 
 from ...cw import ConnectWiseClient
+from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER
+from ...setup.customer_matching import normalize_name, normalize_phone
 from ..jobs.ranges import resolve
 from ..shared import fields as M
 from ..shared.prefetch import call_ahead
 from .contact_export import Intent, intents_for
 from .link_batch import LinkRow, by_cw, by_host
+from .lookup import place
 
 
 def export_scope(session: Session, params: dict) -> list[int]:
@@ -67,6 +80,22 @@ def load_comm_types(client: ConnectWiseClient) -> dict[str, dict]:
     return out
 
 
+@dataclass(frozen=True)
+class LookAlike:
+    """A ConnectWise company that looks like an unlinked customer (a likely duplicate, as Map Customers says)."""
+
+    cw_id: int
+    identifier: str
+    name: str
+    place: str  # "City, ST" as ConnectWise holds it
+    why: str  # "same name" or "same phone number"
+
+    @property
+    def named(self) -> str:
+        """"ACME-OLD “Acme Corp” (Austin, TX; same name)"."""
+        return f"{self.identifier} “{self.name}” ({self.place + '; ' if self.place else ''}{self.why})"
+
+
 @dataclass
 class Chunk:
     """What ConnectWise holds for one chunk of customers, read in bulk."""
@@ -80,6 +109,7 @@ class Chunk:
     company_owner: dict[int, int] = field(default_factory=dict)  # cw company id -> linked host customer id
     contact_intents: dict[int, Intent] = field(default_factory=dict)  # host contact id -> create left unconfirmed
     identifiers_read: bool = True  # False: the tenant held no company, so candidates were not looked up
+    look_alikes: dict[int, list[LookAlike]] = field(default_factory=dict)  # unlinked customer id -> its look-alikes
 
 
 def read_chunk(session: Session, client: ConnectWiseClient, customers: list[Customer], *,
@@ -89,21 +119,24 @@ def read_chunk(session: Session, client: ConnectWiseClient, customers: list[Cust
     contact_ids = [k.id for c in customers for k in c.contacts]
     contact_links = by_host(session, CONTACT, contact_ids)
     linked_ids = [row.cw_id for row in cust_links.values()]
-    unlinked = [c.account_number for c in customers if c.id not in cust_links and c.account_number]
+    unlinked = [c for c in customers if c.id not in cust_links]
     # Links are read under the customers' locks: a company another export created since the count is linked
     # by now, and read here by id like any linked company. The linked companies, their contacts and the
     # candidates by identifier are asked for together (the contacts of a company found deleted are dropped):
     # against a real tenant each is a round trip, and a rep exporting a linked customer waits for one.
     linked_contacts = call_ahead(lambda: _contacts_of(client, linked_ids), name="colcw-export-contacts") \
         if linked_ids else None
-    candidates = call_ahead(lambda: list(client.companies.iterate_in("identifier", unlinked, fields=M.COMPANY_FIELDS)),
-                            name="colcw-export-candidates") if unlinked and not tenant_empty else None
+    candidates = call_ahead(lambda: _candidates(client, unlinked), name="colcw-export-candidates") \
+        if unlinked and not tenant_empty else None
     try:
         companies = {r["id"]: r for r in client.companies.iterate_in("id", linked_ids, fields=M.COMPANY_FIELDS)} \
             if linked_ids else {}
+        rows = candidates.result() if candidates else []
+        accounts = {(c.account_number or "").casefold() for c in unlinked} - {""}
         by_identifier: dict[str, dict] = {}
-        for r in candidates.result() if candidates else ():
-            by_identifier.setdefault(str(r.get("identifier", "")).casefold(), r)
+        for r in rows:
+            if str(r.get("identifier", "")).casefold() in accounts:
+                by_identifier.setdefault(str(r.get("identifier", "")).casefold(), r)
         of_linked = linked_contacts.result() if linked_contacts else {}
     finally:  # an error in one read: the others end before it is raised
         for ahead in (linked_contacts, candidates):
@@ -118,9 +151,113 @@ def read_chunk(session: Session, client: ConnectWiseClient, customers: list[Cust
     contact_owner = {cw: row.host_id for cw, row in
                      by_cw(session, CONTACT, [r["id"] for rs in contacts.values() for r in rs]).items()}
     company_owner = {cw: row.host_id for cw, row in
-                     by_cw(session, CUSTOMER, [r["id"] for r in by_identifier.values()]).items()}
+                     by_cw(session, CUSTOMER, list({r["id"] for r in rows})).items()}
     return Chunk(cust_links, contact_links, companies, by_identifier, contacts, contact_owner,
-                 company_owner, intents_for(session, contact_ids), identifiers_read=not tenant_empty)
+                 company_owner, intents_for(session, contact_ids), identifiers_read=not tenant_empty,
+                 look_alikes=_look_alikes(session, unlinked, rows, company_owner))
+
+
+def look_alikes_of(session: Session, client: ConnectWiseClient, customer: Customer) -> list[LookAlike]:
+    """The look-alikes of an unlinked customer, as its export would find them (one request; none for a linked
+    customer, or one that ConnectWise has a company for by Company ID: the export links that one)."""
+    if by_host(session, CUSTOMER, [customer.id]):
+        return []
+    rows = _candidates(client, [customer])
+    account = (customer.account_number or "").casefold()
+    if account and any(str(r.get("identifier") or "").casefold() == account for r in rows):
+        return []
+    owner = {cw: row.host_id for cw, row in by_cw(session, CUSTOMER, [r["id"] for r in rows]).items()}
+    return _look_alikes(session, [customer], rows, owner).get(customer.id, [])
+
+
+def _name_pattern(name: str) -> str | None:
+    """A ``like`` pattern every name that normalises as ``name`` matches (its normalised words in order, "and" left
+    out as an "&" may stand for it): only letters and digits between the wildcards, nothing of the text to escape."""
+    words = [w for w in normalize_name(name).split() if w != "and"]
+    return "%" + "%".join(words) + "%" if words else None
+
+
+def _phone_pattern(phone: str) -> str | None:
+    """A ``like`` pattern the phone numbers that normalise as ``phone`` match however they are written
+    ("(512) 555-0100", "512.555.0100"): its digits in groups, any characters between them."""
+    digits = normalize_phone(phone)
+    if not digits:
+        return None
+    groups = [digits[:3], digits[3:6], digits[6:]] if len(digits) == 10 else [digits[:-4], digits[-4:]]
+    return "%" + "%".join(groups)
+
+
+def _look_alike_parts(customer: Customer) -> list[C.Condition]:
+    parts = []
+    if pattern := _name_pattern(customer.name or ""):
+        parts.append(C.like("name", pattern))
+    if pattern := _phone_pattern(customer.phone or ""):
+        parts.append(C.like("phoneNumber", pattern))
+    return parts
+
+
+def _candidate_conditions(client: ConnectWiseClient, customers: list[Customer]) -> Iterator[C.Condition]:
+    """The conditions asking for these customers' companies by Company ID and their look-alikes, as few as fit
+    ConnectWise's URL length (one for a chunk of short names; each value quoted by :mod:`..cw.conditions`)."""
+    probe = client.list_params(conditions=C.eq("id", 0), fields=M.COMPANY_FIELDS, need_id=True)
+    budget = client.max_url_length - (len(client.base_url) + len("company/companies?") + len(urlencode(probe))
+                                      - len(quote_plus(str(C.eq("id", 0)))) + 64)  # (64: page and pageSize)
+
+    def condition(idents: list[str], likes: list[C.Condition]) -> C.Condition:
+        return C.or_(C.in_("identifier", idents) if idents else None, *likes)
+
+    idents: list[str] = []
+    likes: list[C.Condition] = []
+    for customer in customers:
+        more_idents = [customer.account_number] if customer.account_number and \
+            customer.account_number not in idents else []
+        more_likes = [p for p in _look_alike_parts(customer) if p not in likes]
+        if not (more_idents or more_likes):
+            continue
+        if (idents or likes) and len(quote_plus(str(condition(idents + more_idents, likes + more_likes)))) > budget:
+            yield condition(idents, likes)
+            idents, likes = [], []
+        idents += more_idents
+        likes += more_likes
+    if idents or likes:
+        yield condition(idents, likes)
+
+
+def _candidates(client: ConnectWiseClient, customers: list[Customer]) -> list[dict]:
+    """The companies having these customers' account numbers as Company IDs, and their look-alikes' candidates."""
+    rows: dict[int, dict] = {}
+    for condition in _candidate_conditions(client, customers):
+        for r in client.companies.iterate(conditions=condition, fields=M.COMPANY_FIELDS):
+            rows.setdefault(r["id"], r)
+    return list(rows.values())
+
+
+def _look_alikes(session: Session, customers: list[Customer], rows: list[dict],
+                 owner: dict[int, int]) -> dict[int, list[LookAlike]]:
+    """Each customer's look-alikes among ``rows``: not deleted, linked to no customer, not a customer's own by
+    Company ID (a host customer's account number), with the same normalised name or phone (same name first)."""
+    free = [r for r in rows if not r.get("deletedFlag") and r["id"] not in owner]
+    if not free:
+        return {}
+    idents = {str(r.get("identifier") or "").casefold() for r in free} - {""}
+    held = {a.casefold() for a in session.execute(select(Customer.account_number).where(
+        func.lower(Customer.account_number).in_(sorted(idents)))).scalars() if a} if idents else set()
+    free = [r for r in free if str(r.get("identifier") or "").casefold() not in held]
+    keyed = [(normalize_name(str(r.get("name") or "")), normalize_phone(str(r.get("phoneNumber") or "")), r)
+             for r in free]
+    out: dict[int, list[LookAlike]] = {}
+    for customer in customers:
+        name, phone = normalize_name(customer.name or ""), normalize_phone(customer.phone or "")
+        found = []
+        for why, key, at in (("same name", name, 0), ("same phone number", phone, 1)):
+            for entry in keyed:
+                r = entry[2]
+                if key and entry[at] == key and all(f.cw_id != r["id"] for f in found):
+                    found.append(LookAlike(int(r["id"]), str(r.get("identifier") or ""), str(r.get("name") or ""),
+                                           place(r), why))
+        if found:
+            out[customer.id] = found
+    return out
 
 
 def _contacts_of(client: ConnectWiseClient, company_ids: list[int]) -> dict[int, list[dict]]:

@@ -1,7 +1,12 @@
 """Export host customers and their contacts to ConnectWise companies and contacts (§5.3, §5.4).
 
 Identity: the link table is the truth. An unlinked customer is matched once, by account number =
-Company ID (never by name); failing that, a company is created. A linked company that was
+Company ID (never by name); failing that, a company is created, unless ConnectWise has a look-alike of it (a
+company linked to no customer with the same name or phone number, as Map Customers' likely duplicates: see
+:mod:`.export_reads`). Then the customer is not created: it fails naming the look-alike and the fix (link them, or
+confirm the new company), unless the person exporting it from its page confirmed creating a new company despite
+exactly those look-alikes (``params["confirmed"]``, :func:`new_company_token`); a bulk or scheduled export, or a
+Retry, never carries a confirmation. A linked company that was
 deleted in ConnectWise is reported and left alone until the user re-links or clears the link:
 a duplicate is never created behind their back. Contacts of a linked company are matched
 the first time by an exact e-mail address within that company only.
@@ -41,7 +46,7 @@ from ..shared.states import StateList
 from . import exclusive
 from .contact_export import ContactExporter, Outcome, changed_fields, refused_fields, resolution_for
 from .export_pool import side_by_side
-from .export_reads import Chunk, export_scope, load_comm_types, read_chunk
+from .export_reads import Chunk, LookAlike, export_scope, load_comm_types, read_chunk
 from .export_writes import ExportWrites
 from .link_batch import drifted_customers
 
@@ -51,8 +56,31 @@ CHUNK = 200
 COMPANY_LABELS = COMPANY.labels
 
 
+# In the message of a customer not created because ConnectWise has a look-alike (the customer page's export then asks).
+LOOKS_ALIKE = "so no company was created for it"
+
+
 def customer_label(customer: Customer) -> str:
     return f"{customer.name} ({customer.account_number})"
+
+
+def new_company_token(look_alikes: Sequence[LookAlike]) -> str:
+    """What a person confirms to create a new company although ConnectWise has these look-alikes (these only: one
+    appearing since asks again)."""
+    return "new:" + ",".join(str(i) for i in sorted(a.cw_id for a in look_alikes))
+
+
+def look_alike_refusal(customer: Customer, look_alikes: Sequence[LookAlike]) -> tuple[str, str]:
+    """The message and fix of a customer not created because ConnectWise has look-alikes of it."""
+    first = look_alikes[0]
+    many = len(look_alikes) > 1
+    named = ", ".join(a.named for a in look_alikes)
+    message = (f"{customer_label(customer)}: ConnectWise already has {'companies' if many else 'company'} {named}, "
+               f"linked to no ChannelOnline customer, {LOOKS_ALIKE} (it would likely be a duplicate).")
+    fix = (f"If {first.identifier} is {customer.name}, link them: on {customer.name}'s page, ConnectWise panel → Link "
+           f"to Company ID {first.identifier}, or on Admin → Map customers; then export it. If it is another "
+           f"company, export {customer.name} from its page and confirm creating a new company.")
+    return message, fix
 
 
 class MatchAgain(ConnectWiseError):
@@ -80,6 +108,8 @@ class CustomerExporter:
         self._committed: list[Outcome] = []  # outcomes committed but not recorded yet
         self._drifted: set[int] = set()  # customers of the chunk with drift to forget
         self._workers = 1  # the chunk's workers (each sends its customer's contacts with its share of the client)
+        # What the person exporting one customer from its page confirmed (new_company_token); never in bulk.
+        self.confirmed = ctx.params.get("confirmed") if ctx.params.get("customer_id") is not None else None
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -269,6 +299,9 @@ class CustomerExporter:
                     return [Outcome(CUSTOMER, "failed", customer.id, record["id"], label, *problem)]
                 notes.append(f"linked to the existing ConnectWise company {record['identifier']} "
                              "(same Company ID)")
+            elif (alike := chunk.look_alikes.get(customer.id)) and self.confirmed != new_company_token(alike):
+                return [Outcome(CUSTOMER, "failed", customer.id, alike[0].cw_id, label,
+                                *look_alike_refusal(customer, alike))]
         # Compared and agreed on in ConnectWise's terms ("Nova Scotia" is "NS"): a later edit in the host is then
         # a change of the host's, never one ConnectWise made (:func:`..shared.fields.as_held`).
         theirs = self._held_by(record, values)
