@@ -3,9 +3,14 @@ the field mapping page (user guide §5.1 Settings, §5.2)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
+import secrets
 
 from flask import flash, redirect, render_template, request, url_for
+from redis import Redis
+from redis.exceptions import RedisError
 
 from host_stub.extensions import db
 from host_stub.models import PRODUCT_TYPES
@@ -19,9 +24,10 @@ from ..setup import field_mapping as field_mapping_defs
 from ..setup import manufacturers as alias_mapping
 from ..setup import product_types as type_mapping
 from ..setup import reps as rep_mapping
-from ..setup.automap import automap
+from ..setup.automap import AutomapReport, automap
 from ..setup.connection import get_settings, read_settings
 from ..setup.preflight import run_preflight
+from ..text import plural
 from . import admin_bp
 from .forms import (
     categories_form,
@@ -30,9 +36,10 @@ from .forms import (
     rep_mapping_form,
     subcategory_value,
 )
-from .support import actor_name, lookups_or_reason, opportunity_lists_or_reason
+from .support import actor_name, lookups_or_reason, opportunity_lists_or_reason, runtime
 from .zone import display_zone
 
+log = logging.getLogger(__name__)
 REP_LISTS = ("members", "locations", "departments")
 PRODUCT_LISTS = ("product_types", "categories", "subcategories", "manufacturers")
 
@@ -232,16 +239,63 @@ def products():
 # -- auto-map, pre-flight, field mapping -------------------------------------------------------------
 
 
+AUTOMAP_KEPT_SECONDS = 24 * 3600  # how long an Auto-map's result page can be opened (and reloaded)
+_AUTOMAP_KEY = "colcw:automap:{token}"
+_REDIS_TIMEOUT = 2.0  # seconds
+_redis_by_url: dict[str, Redis] = {}
+
+
+def _redis() -> Redis:
+    url = runtime().config.redis_url
+    if url not in _redis_by_url:
+        _redis_by_url[url] = Redis.from_url(url, socket_timeout=_REDIS_TIMEOUT, socket_connect_timeout=_REDIS_TIMEOUT)
+    return _redis_by_url[url]
+
+
+def _automap_summary(report: AutomapReport) -> str:
+    return (f"Auto-map done: {plural(len(report.mapped), 'item')} mapped now, {report.kept} already mapped, "
+            f"{plural(len(report.left), 'item')} left for a person.")
+
+
 @admin_bp.route("/automap", methods=["POST"])
 @admin_required
 def automap_view():
+    """Run Auto-map, then redirect (Post/Redirect/Get) to its result, kept for a while: reloading the result page
+    shows it again and never runs Auto-map a second time."""
     lookups, reason = lookups_or_reason(REP_LISTS[:1] + PRODUCT_LISTS)
     if lookups is None:
         flash(f"Auto-map needs ConnectWise's lists. {reason}", "error")
         return redirect(referrer_path(url_for(".connection")))
     report = automap(db.session, lookups, actor_name())
     db.session.commit()
-    return render_template("colcw/mappings/automap.html", report=report)
+    token = secrets.token_urlsafe(16)
+    try:
+        _redis().set(_AUTOMAP_KEY.format(token=token), json.dumps(dataclasses.asdict(report)),
+                     ex=AUTOMAP_KEPT_SECONDS)
+    except RedisError:
+        log.warning("colcw: Redis did not answer: Auto-map's result is shown by its counts only", exc_info=True)
+        flash(_automap_summary(report), "success")
+        flash("Its list could not be kept to show (the job queue's Redis did not answer). The pre-flight check below "
+              "lists what is left for a person; running Auto-map again changes nothing already mapped.", "warning")
+        return redirect(url_for(".preflight"))
+    flash(_automap_summary(report), "success")
+    return redirect(url_for(".automap_result", token=token))
+
+
+@admin_bp.route("/automap/<token>")
+@admin_required
+def automap_result(token: str):
+    """An Auto-map's result (what it mapped and what it left for a person), as it was when it ran."""
+    try:
+        raw = _redis().get(_AUTOMAP_KEY.format(token=token))
+    except RedisError:
+        log.warning("colcw: Redis did not answer: Auto-map's result cannot be shown", exc_info=True)
+        raw, gone = None, "could not be read (the job queue's Redis did not answer)"
+    else:
+        gone = f"is kept for {AUTOMAP_KEPT_SECONDS // 3600} hours and this one is no longer there"
+    if raw is None:
+        return render_template("colcw/mappings/automap.html", report=None, gone=gone), 404
+    return render_template("colcw/mappings/automap.html", report=AutomapReport(**json.loads(raw)))
 
 
 @admin_bp.route("/preflight")

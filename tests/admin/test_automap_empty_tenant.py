@@ -20,7 +20,7 @@ from host_stub.models import User
 def _automap_page(admin_client) -> str:
     """Auto-map run from the ConnectWise page, as the admin reads the result (text, tags removed)."""
     token = csrf_from(admin_client.get(BASE + "/").get_data(as_text=True))
-    resp = admin_client.post(BASE + "/automap", data={"csrf_token": token})
+    resp = admin_client.post(BASE + "/automap", data={"csrf_token": token}, follow_redirects=True)
     assert resp.status_code == 200
     return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", resp.get_data(as_text=True))))
 

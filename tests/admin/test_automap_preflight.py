@@ -31,7 +31,7 @@ def test_automap_maps_reps_by_email_and_names_exactly_and_reports_the_rest(admin
     get_settings(db.session).category_mode = "mapping"  # categories are mapped only while the mapping is used
     db.session.commit()
     token = csrf_from(admin_client.get(BASE + "/").get_data(as_text=True))
-    resp = admin_client.post(BASE + "/automap", data={"csrf_token": token})
+    resp = admin_client.post(BASE + "/automap", data={"csrf_token": token}, follow_redirects=True)
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert _rep_members() == {"dana@demo.example": "ddefault", "riley@demo.example": "rrep",
