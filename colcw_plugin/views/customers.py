@@ -211,12 +211,36 @@ def _link_shown(ident: str, nothing: str):
 
 def _link_and_import(ident: str):
     """Link the company to the existing customer the popup showed (its likely duplicate), then import it into
-    that customer as a linked company is imported."""
+    that customer as a linked company is imported. Asked again first: a popup opened before the company or the
+    customer changed (another company got the customer's account number as its Company ID, the customer was linked
+    meanwhile) would link what the popup no longer offers; then nothing is linked and the popup's answer now is
+    shown."""
+    answer, problem = _for_import(ident)
+    if answer is None:
+        return _import_answer(problem[0], ident, problem[1])
+    like, company = answer.like, answer.company
+    if company is None or like is None or like.held_by or like.linked_to or \
+            request.form.get("customer") != str(like.customer_id) or request.form.get("cw_id") != str(company.cw_id):
+        return _no_longer_offered(ident, answer)
     customer_id, said = _link_shown(ident, "Nothing was imported")
     if customer_id is None:
         return said
     flash(said, "success")
     return _import_one(ident)
+
+
+def _no_longer_offered(ident: str, answer: lookup.ForImport):
+    """The popup's answer now, after a Link choice it no longer offers: what changed, nothing linked or imported."""
+    nothing = f"Nothing was linked or imported: {ident} can no longer be linked to the customer shown"
+    if answer.company is None:
+        return _import_answer(f"{nothing}, as no ConnectWise company has the Company ID “{ident}” now.", ident,
+                              "Type the Company ID or name again.", found=answer.found)
+    if answer.like is not None or answer.overwrite is not None:
+        return _import_answer(f"{nothing} (ConnectWise or ChannelOnline changed since the popup asked).", ident,
+                              "Choose again below.", company=answer.company, like=answer.like,
+                              overwrite=answer.overwrite)
+    return _import_answer(f"{nothing}: it no longer looks like a customer linked to no company.", ident,
+                          f"Click Import to import {ident}.")
 
 
 def _link_keeping_values(ident: str):
