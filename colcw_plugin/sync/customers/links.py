@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, and_, bindparam, delete, func, literal, select, union_all
+from sqlalchemy import Integer, and_, bindparam, delete, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from host_stub.models import Contact, Customer
@@ -57,6 +57,10 @@ class CustomerSyncStatus:
     changed: bool = False  # edited since its last sync: All Customers' "Changed since export"
     last_fix: str = ""  # what to do about ``last``, as it holds now (advice.current_fix)
     last_kind: str = ""  # the job kind of the run that recorded ``last`` ("" without a run): an import, live updates…
+    # When a sync last went through for the customer or its contacts (since the link), read only while ``last`` is
+    # a result that did not (a failure, a change not taken): a live update that took ConnectWise's changes into a
+    # customer with changes of its own not exported leaves the link's time as it was (:func:`_went_through`).
+    went_through: dt.datetime | None = None
 
     @property
     def last_synced(self) -> dt.datetime | None:
@@ -71,6 +75,8 @@ class CustomerSyncStatus:
             return None
         if last is not None and last.action in SYNCED_ACTIONS:
             return max(last.at, self.link.synced_at)
+        if self.went_through is not None:
+            return max(self.went_through, self.link.synced_at)
         if self.link.synced_at < self.link.linked_at:
             return None  # linked by hand (its sync time set before its link time), nothing synced since
         return self.link.synced_at
@@ -128,7 +134,24 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     fix = last.resolution if last is not None else ""
     if fix == HOST_MASTER_DRIFT_FIX:  # advice that depends on the master: read it only then
         fix = current_fix(fix, read_live(session).customer_master == CW_MASTER)
-    return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link), fix, last_kind)
+    went = None
+    if link is not None and last is not None and last.direction != LINK_DIRECTION and last.action not in SYNCED_ACTIONS:
+        went = _went_through(session, customer, link, last)
+    return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link), fix, last_kind, went)
+
+
+def _went_through(session: Session, customer: Customer, link: Link, last: SyncItem) -> dt.datetime | None:
+    """When a sync (a run's result) last went through for the customer or one of its contacts since it was linked, in
+    a run other than ``last``'s (a run that went through nothing for the customer is no sync of it, whatever it read
+    of a contact).
+    The link's ``synced_at`` is the time until which the host agrees with ConnectWise: a live update that took
+    ConnectWise's changes into a customer holding changes of its own leaves it (they are still to export), so after
+    a later result that went through nothing, "last synced" would go back to before that live update."""
+    keys = or_(and_(SyncItem.entity == CUSTOMER, SyncItem.host_id == customer.id),
+               and_(SyncItem.entity == CONTACT, SyncItem.host_id.in_([c.id for c in customer.contacts])))
+    return session.execute(select(func.max(SyncItem.at)).where(
+        keys, SyncItem.run_id.is_not(None), SyncItem.run_id != (last.run_id or 0),
+        SyncItem.action.in_(SYNCED_ACTIONS), SyncItem.at >= link.linked_at)).scalar()
 
 
 def edited_since_sync(customer: Customer, link: Link | None) -> bool:
