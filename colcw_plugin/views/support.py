@@ -71,12 +71,14 @@ NOT_CONNECTED = Markup("ConnectWise is not connected yet — ask an admin to con
 
 def not_connected() -> Markup | None:
     """What a rep's action answers at once while ConnectWise is not connected (never set up, or Reset),
-    with a link to the page where an admin connects it; None when it is connected. Nothing is recorded
-    or queued for an action that cannot reach ConnectWise."""
+    naming the page where an admin connects it (a link for an admin; a rep, who cannot open it, reads its name);
+    None when it is connected. Nothing is recorded or queued for an action that cannot reach ConnectWise."""
     if is_configured(read_settings(db.session)):
         return None
-    link = Markup('<a href="{}">{}</a>').format(url_for(pages.CONNECTION.endpoint), pages.CONNECTION.name)
-    return NOT_CONNECTED.format(link)
+    if current_user.is_authenticated and current_user.is_admin:
+        return NOT_CONNECTED.format(Markup('<a href="{}">{}</a>').format(url_for(pages.CONNECTION.endpoint),
+                                                                         pages.CONNECTION.name))
+    return NOT_CONNECTED.format(pages.CONNECTION.name)
 
 
 def already_running(run: SyncRun | None, what: str) -> Markup:
