@@ -94,6 +94,9 @@ def run_live(ctx: SyncContext) -> str:
                 break
     if not held and set(ctx.recorder.counts) == {UNCHANGED}:
         raise NothingToRecord(f"{taken} record{'s' if taken != 1 else ''} read again, unchanged.")
+    if not held and not taken and not ctx.recorder.counts:  # only deletions held back before, still waiting
+        raise NothingToRecord("Only records whose deletion the mass-delete guard holds back were read; they wait for "
+                              "Apply anyway or Dismiss on the Connection page.")
     # The records with a result: one announced that the host holds no link to (a company never imported, a
     # contact of an unlinked company) was read and needed nothing; counted as changed, a run said "2 records
     # changed" for one customer's change.

@@ -9,8 +9,15 @@ the pass holds back those deletions: it marks none of that kind's links, applies
 page, because so many deletions at once more often mean a wrong connection or a mistake in ConnectWise than real
 deletions. A pass that itself marks a single link of a kind is never held back, whatever the window held
 before it (one deletion is never a mass delete: ``live_updates.over_limit``). A person can then apply the
-deletions anyway (or dismiss them); later passes keep applying changes meanwhile. Otherwise each customer (with
-its contacts) and each document is
+deletions anyway (or dismiss them); later passes keep applying changes meanwhile.
+
+A held deletion is remembered on its link (``Link.synced_values[DELETION]``: ``held``, the run that held it) and
+reported once, by the pass that held it: later passes that meet it again (a live update reading its hint, the
+safety net, the daily deletions pass) leave it held without a word, and their guard counts only the deletions new to
+them. Apply anyway (a pass run past the guard, ``force``) reads the held links and marks them deleted; Dismiss
+(:func:`dismiss_held`) marks them ``dismissed``: their links stay as they are and no pass raises them again, unless
+the record changes again (read back present in ConnectWise, its mark goes: deleted once more, it is a new deletion).
+Otherwise each customer (with its contacts) and each document is
 written in its own transaction through the host's unit of work, and every record gets its
 result in the run's log. A run an admin asks to stop stops between two records (each committed and
 recorded): a safety-net pass then does not move its watermark, and the hints of a live-update run are not
@@ -23,7 +30,8 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy.orm import Session
 
 from host_stub.gateway import ValidationError
 from host_stub.models import utcnow
@@ -33,8 +41,10 @@ from ...models import (
     CUSTOMER,
     CW_MASTER,
     DOCUMENT,
+    ConfigChange,
     DocumentDrift,
     DocumentExport,
+    InboundHint,
     Link,
     RecordDrift,
     fingerprint,
@@ -58,6 +68,66 @@ ENTITY_OF = {v: k for k, v in KIND_OF.items()}
 # Links broken this recently count with a pass's own: a mass delete arriving as a stream of callbacks
 # (one pass each) is stopped as surely as one the daily check finds at once.
 GUARD_WINDOW = dt.timedelta(minutes=10)
+# A deletion the guard held back, or one an admin dismissed, as its link keeps it (in ``synced_values``, beside the
+# agreed values: no field is named so): {"state": "held" | "dismissed", "at": ISO time, "run": id, "by": who}.
+DELETION = "colcw:deletion"
+HELD, DISMISSED = "held", "dismissed"
+
+
+def deletion_state(link: Link) -> str:
+    """``held``, ``dismissed`` or "" for a link (see :data:`DELETION`)."""
+    mark = (link.synced_values or {}).get(DELETION)
+    return str(mark.get("state") or "") if isinstance(mark, dict) else ""
+
+
+def _mark(link: Link, state: str, **extra) -> None:
+    link.synced_values = {**(link.synced_values or {}), DELETION: {
+        "state": state, "at": utcnow().isoformat(timespec="seconds"), **extra}}
+
+
+def _unmark(link: Link) -> None:
+    if DELETION in (link.synced_values or {}):
+        link.synced_values = {k: v for k, v in link.synced_values.items() if k != DELETION}
+
+
+def _marked(session: Session, state: str | None = None) -> list[Link]:
+    """The links whose deletion is held back (or dismissed, or either: ``state`` None)."""
+    marked = Link.synced_values[DELETION]["state"].as_string()
+    cond = marked.in_((HELD, DISMISSED)) if state is None else marked == state
+    return list(session.execute(select(Link).where(cond).order_by(Link.id)).scalars())
+
+
+def held_links(session: Session) -> list[Link]:
+    """The links whose deletion in ConnectWise the guard holds back, waiting for Apply anyway or Dismiss."""
+    return _marked(session, HELD)
+
+
+def held_ids(session: Session) -> dict[str, set[int]]:
+    """The held links' ConnectWise records (ConnectWise entity → ids): what a pass past the guard reads."""
+    out: dict[str, set[int]] = {}
+    for link in held_links(session):
+        out.setdefault(ENTITY_OF[link.entity], set()).add(link.cw_id)
+    return out
+
+
+def dismiss_held(session: Session, actor: str) -> int:
+    """Dismiss every deletion the guard holds back: their links stay as they are and no later pass raises them
+    again (unless the record changes again); the hints that announced them are no longer waiting, and the alert goes.
+    How many were dismissed (flushes; the caller commits)."""
+    links = held_links(session)
+    for link in links:
+        _mark(link, DISMISSED, by=actor[:200])
+    if links:
+        session.execute(update(InboundHint).where(
+            tuple_(InboundHint.entity, InboundHint.cw_id).in_([(ENTITY_OF[ln.entity], ln.cw_id) for ln in links]))
+            .values(pending=False))
+        words = Counter(KIND_WORDS.get(ln.entity, ln.entity) for ln in links)
+        session.add(ConfigChange(actor=actor, area="live updates", summary="Dismissed the deletions held back by the "
+                                 "mass-delete guard: " + ", ".join(f"{n} {w}" for w, n in sorted(words.items()))))
+    live = get_live(session)
+    live.alert, live.alert_at, live.alert_run_id = "", None, None
+    session.flush()
+    return len(links)
 
 
 @dataclass
@@ -82,10 +152,12 @@ class Tally:
     notes: list[str] = field(default_factory=list)
     idle: int = 0  # records read that got no result: not linked here, inactive, or already marked deleted
     held: Held | None = None  # deletions the mass-delete guard held back (the rest of the pass was applied)
+    waiting: set[tuple[str, int]] = field(default_factory=set)  # held back by earlier passes, met again
 
     @property
     def held_records(self) -> set[tuple[str, int]]:
-        return self.held.records if self.held is not None else set()
+        """The ConnectWise records whose deletion waits (this pass's and earlier ones'): their hints stay pending."""
+        return (self.held.records if self.held is not None else set()) | self.waiting
 
     def say(self, text: str) -> str:
         """A run's message, with what the guard held back first."""
@@ -120,48 +192,79 @@ class Reconciler:
 
     def run(self, found: Found) -> Tally:
         """Plan, guard, apply and record everything in ``found``; the deletions the guard holds back are not applied
-        (recorded as failed, named in ``Tally.held``), everything else is."""
+        (recorded once as failed, named in ``Tally.held``; those an earlier pass held are left as they wait, in
+        ``Tally.waiting``, and those an admin dismissed are left alone), everything else is."""
         live = self.live
         customers = CustomerPlanner(self.session, found, cw_master=live.customer_master == CW_MASTER,
                                     states=self.states).plan()
         documents = OpportunityPlanner(self.session, found, self.statuses() if found.asked["opportunity"] else [],
                                        self.ctx.settings, live.own_member).plan()
-        breaks = [b for p in customers for b in p.breaks] + [p.brk for p in documents if p.brk]
-        held = self.guard(breaks)
-        if held is not None:  # those links stay as they are; the rest of each plan is applied
+        planned = [b for p in customers for b in p.breaks] + [p.brk for p in documents if p.brk]
+        # Deletions met before: held back by an earlier pass (reported then; applied only past the guard), or
+        # dismissed by an admin (never applied, never raised again).
+        known = {id(b.link): deletion_state(b.link) for b in planned}
+        earlier = [b for b in planned if known[id(b.link)] == HELD and not self.force]
+        dismissed = [b for b in planned if known[id(b.link)] == DISMISSED]
+        held = self.guard([b for b in planned if not known[id(b.link)]])
+        kept = {id(b.link) for b in earlier + dismissed + (held.breaks if held is not None else [])}
+        if kept:  # those links stay as they are; the rest of each plan is applied
             for p in customers:
-                p.breaks = [b for b in p.breaks if b.link.entity not in held.kinds]
+                p.breaks = [b for b in p.breaks if id(b.link) not in kept]
             for p in documents:
-                if p.brk is not None and p.brk.link.entity in held.kinds:
+                if p.brk is not None and id(p.brk.link) in kept:
                     p.brk = None
-            breaks = [b for b in breaks if b.link.entity not in held.kinds]
+        breaks = [b for b in planned if id(b.link) not in kept]
         # A document whose opportunity is gone and whose link says so already gets no result: not counted.
         results = [p for p in documents if p.outcome is not None or p.brk is not None]
         outcomes = sum(len(p.outcomes) + len(p.breaks) for p in customers) + len(results) + \
             (len(held.breaks) if held is not None else 0)
         self.recorder.set_total(self.recorder.total + outcomes)
-        if held is not None:
+        if held is not None:  # reported once, here: the links remember it (later passes leave them waiting)
+            for b in held.breaks:
+                _mark(b.link, HELD, run=self.ctx.run_id)
+            self.session.commit()
             for b in held.breaks:
                 self.recorder.record(entity=b.link.entity, direction="import", action="failed", host_id=b.link.host_id,
                                      cw_id=b.link.cw_id, label=b.label,
-                                     message=f"{b.label}: not marked deleted. {held.message}", resolution=held.fix)
+                                     message=f"{b.label}: deletion held back, not marked deleted. {held.message}",
+                                     resolution=held.fix)
         for plan in customers:
             self.recorder.stop_if_requested()
             self._customer(plan)
         for plan in documents:
             self.recorder.stop_if_requested()
             self._document(plan)
+        self._forget_marks(found, planned)
+        waiting = {(ENTITY_OF[b.link.entity], b.link.cw_id) for b in earlier}
         got = {(o["entity"], o["cw_id"]) for p in customers for o in p.outcomes} | \
             {(b.link.entity, b.link.cw_id) for b in breaks} | {(DOCUMENT, p.opportunity_id) for p in results} | \
-            {(b.link.entity, b.link.cw_id) for b in (held.breaks if held is not None else [])}
+            {(b.link.entity, b.link.cw_id) for b in earlier + (held.breaks if held is not None else [])}
         read = {(KIND_OF[e], i) for e, ids in found.asked.items() for i in ids}
-        return Tally(records=outcomes, breaks=len(breaks), idle=len(read - got), held=held)
+        return Tally(records=outcomes, breaks=len(breaks), idle=len(read - got), held=held, waiting=waiting)
+
+    def _forget_marks(self, found: Found, planned: list[Break]) -> None:
+        """A held or dismissed deletion whose record was read back present (restored in ConnectWise: its record
+        changed again) is no deletion any more: its mark goes, so a later deletion of it is a new one. And the alert
+        goes once no deletion is held back any more (applied past the guard, or dismissed)."""
+        broken = {id(b.link) for b in planned}
+        present = {(KIND_OF[e], i) for e in ("company", "contact", "opportunity") for i in found.records(e)}
+        changed = False
+        for link in _marked(self.session):
+            if id(link) not in broken and (link.entity, link.cw_id) in present:
+                _unmark(link)
+                changed = True
+        live = get_live(self.session)
+        if live.alert and not held_links(self.session):
+            live.alert, live.alert_at, live.alert_run_id = "", None, None
+            changed = True
+        if changed:
+            self.session.commit()
 
     # --- the guard ----------------------------------------------------------------------------
 
     def guard(self, breaks: list[Break]) -> Held | None:
-        """The deletions to hold back (every link of a kind over the limit), or None; raises the alert for them (or
-        clears one a pass within the limit makes stale)."""
+        """The deletions to hold back (every link of a kind over the limit), or None; raises the alert for them.
+        ``breaks`` are the deletions new to this pass (not those an earlier pass held back or an admin dismissed)."""
         counts = Counter(b.link.entity for b in breaks)
         over, kinds = [], set()
         since = utcnow() - GUARD_WINDOW
@@ -177,18 +280,16 @@ class Reconciler:
                             f"{allowed} allowed{earlier})")
                 kinds.add(entity)
         if not over or self.force:
-            if breaks and self.live.alert and not over:
-                self.live.alert, self.live.alert_at, self.live.alert_run_id = "", None, None
-                self.session.commit()
             return None
         held = [b for b in breaks if b.link.entity in kinds]
         message = ("Deletions held back by the mass-delete guard: this pass would mark " + " and ".join(over) +
                    f" as deleted in ConnectWise (limit {self.live.mass_delete_limit}). Those {len(held)} "
                    f"link{'s were' if len(held) != 1 else ' was'} not marked; every other change of the pass was "
-                   "applied, and later passes keep applying changes while these deletions wait.")
+                   "applied, and later passes keep applying changes while these deletions wait (held, not reported "
+                   "again).")
         fix = ("Check in ConnectWise that these records really were deleted (and that the connection points at the "
-               "right company). Then use Apply anyway on the Connection page to mark them (or Dismiss), or raise the "
-               "limit on the jobs page.")
+               "right company). Then, on the Connection page, use Apply anyway to mark them deleted, or Dismiss to keep "
+               "their links as they are (a dismissed deletion is not raised again). The limit is on the jobs page.")
         self.live.alert, self.live.alert_at, self.live.alert_run_id = f"{message} {fix}", utcnow(), self.ctx.run_id
         self.session.commit()
         return Held(kinds, held, message, fix)
@@ -241,6 +342,7 @@ class Reconciler:
                 plan.identifier[0].cw_identifier = plan.identifier[1]
             for b in plan.breaks:
                 b.link.status, b.link.synced_at = "missing_in_cw", now
+                _unmark(b.link)  # (held back before: applied past the guard)
                 outcomes.append({"entity": b.link.entity, "action": "skipped", "host_id": b.link.host_id,
                                  "cw_id": b.link.cw_id, "label": b.label, "message": b.message,
                                  "resolution": b.resolution})
@@ -268,6 +370,7 @@ class Reconciler:
         host = self.ctx.host(self.session)
         if plan.brk is not None:
             plan.link.status, plan.link.synced_at = "missing_in_cw", utcnow()
+            _unmark(plan.link)  # (held back before: applied past the guard)
             host.set_external_status(plan.document_id, SOURCE, status="deleted",
                                      label=f"Deleted in ConnectWise: opportunity {plan.opportunity_id}",
                                      detail=plan.brk.resolution)

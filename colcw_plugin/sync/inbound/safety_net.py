@@ -12,7 +12,9 @@ received before it started, and switches back on the callbacks ConnectWise switc
 Deletions are invisible to ``lastUpdated``: the daily pass lists the ids ConnectWise holds (pages
 of 1,000, ``fields=id``) and compares them with the links; the products colcw exported are listed
 by their marker, so a line removed in ConnectWise shows on its document. Both passes go through
-the mass-delete guard; a changes pass whose deletions it held back leaves its watermark where it was.
+the mass-delete guard; a changes pass whose deletions it held back leaves its watermark where it was. A deletion held
+back is reported once (reconcile.py): a later pass that meets it leaves it waiting, and a pass past the guard (Apply
+anyway) reads every held link, whichever pass held it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from .hints import read_back, take_pending
 from .reading import OPPORTUNITY_FIELDS, Found, read, read_products
-from .reconcile import Reconciler
+from .reconcile import Reconciler, held_ids
 
 OVERLAP = dt.timedelta(minutes=2)
 PAGE = 1000
@@ -71,6 +73,9 @@ def changes_pass(ctx: SyncContext, *, force: bool = False) -> str:
     since = live.changes_watermark - OVERLAP if live.changes_watermark else None
     changed = C.gt("lastUpdated", since) if since else None
     hinted, hints = _hinted(session, ctx.run_id)
+    if force:  # past the guard (Apply anyway): the deletions held back, whichever pass held them
+        for entity, ids in held_ids(session).items():
+            hinted.setdefault(entity, set()).update(ids)
     companies = linked_ids(session, CUSTOMER)
     contacts = linked_ids(session, CONTACT)
     opportunities = linked_ids(session, DOCUMENT)
@@ -137,6 +142,9 @@ def deletions_pass(ctx: SyncContext, *, force: bool = False) -> str:
         restore["opportunity"] |= {opp for pid, opp in exported.items() if pid not in present} & live_opportunities
     for entity, ids in hinted.items():  # (read like the links found again)
         restore.setdefault(entity, set()).update(ids)
+    if force:  # the deletions held back, whichever pass held them (a contact moved is read to be seen so)
+        for entity, ids in held_ids(session).items():
+            restore.setdefault(entity, set()).update(ids)
     read(client, restore, found)
     tally = Reconciler(ctx, force=force).run(found)
     live = get_live(session)
