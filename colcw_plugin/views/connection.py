@@ -37,6 +37,7 @@ from ..setup.opportunity_defaults import KINDS, NewOpportunityValues, shown
 from ..setup.options import save_options
 from ..setup.secrets import SecretError
 from ..sync.inbound import RECONCILE_KIND
+from ..sync.inbound.reconcile import dismiss_held
 from ..sync.inbound.status import forced_pass, live_panel
 from ..sync.inbound.switch import (
     apply_live,
@@ -193,11 +194,11 @@ def live_updates_alert():
         what = "applies ConnectWise's changes and marks" if params["mode"] == "changes" else "marks"
         flash(f"Run #{run.id} {what} the deleted records as deleted, past the mass-delete guard.", "success")
         return redirect(url_for(".job_run", run_id=run.id))
-    live.alert, live.alert_at, live.alert_run_id = "", None, None
+    count = dismiss_held(db.session, actor_name())  # (clears the alert too)
     db.session.commit()
-    flash("Alert dismissed. The next pass that finds these deletions checks again (and holds them back again, "
-          "applying its other changes, if they are still over the limit).",
-          "success")
+    flash(f"Dismissed {plural(count, 'deletion')} the mass-delete guard held back: their records stay linked as they "
+          "are, and no later pass holds them back or raises the alert for them again unless the record changes in "
+          "ConnectWise.", "success")
     return redirect(url_for(".connection") + "#live-updates")
 
 
