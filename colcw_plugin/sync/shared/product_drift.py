@@ -113,7 +113,8 @@ def opportunity_notes(values: dict | None, opportunity_id: int | None, number: s
         text = (f"Opportunity {opportunity_id} was reopened in ConnectWise{_by(reopened)}: it was "
                 f"{reopened['was']}, {now}. ")
         if is_quote:
-            text += f"The sale {number} fed is no longer {reopened['was']} in ConnectWise."
+            text += (f"{number}'s opportunity is no longer {reopened['was']} in ConnectWise; nothing to do here "
+                     "unless it should be closed again, which is set in ConnectWise.")
         elif reopened["was"] == "Won":
             text += (f"{number}'s sale is no longer Won in ConnectWise. If the sale stands, export {number} again to "
                      "set it Won; if not, set its status in ConnectWise.")
