@@ -183,7 +183,7 @@ def restore_safety_net():
 @admin_bp.route("/live-updates/alert", methods=["POST"])
 @admin_required
 def live_updates_alert():
-    """The mass-delete guard's alert: run the stopped pass anyway, or dismiss the alert."""
+    """The mass-delete guard's alert: run the stopped pass anyway, or dismiss the deletions it holds back."""
     live = get_live(db.session)
     if request.form.get("action") == "apply":
         params = forced_pass(db.session, live.alert_run_id)
@@ -197,8 +197,8 @@ def live_updates_alert():
     count = dismiss_held(db.session, actor_name())  # (clears the alert too)
     db.session.commit()
     flash(f"Dismissed {plural(count, 'deletion')} the mass-delete guard held back: their records stay linked as they "
-          "are, and no later pass holds them back or raises the alert for them again unless the record changes in "
-          "ConnectWise.", "success")
+          "are, and no later pass holds them back or raises the alert for them again unless the record comes back in "
+          "ConnectWise and is deleted once more." if count else "Alert dismissed: no deletion was waiting.", "success")
     return redirect(url_for(".connection") + "#live-updates")
 
 
