@@ -28,7 +28,9 @@
   exported again; what was kept for it before the conversion is dropped, without a note.
 * **Renamed / reopened**: an opportunity renamed in ConnectWise, or set open again there after it was won, lost or
   closed, is a note on each linked document's page (kept on its link, ``synced_values["notes"]``:
-  :func:`~..shared.product_drift.opportunity_notes`), with who changed it and on which day as ConnectWise says.
+  :func:`~..shared.product_drift.opportunity_notes`), with who changed it and on which day as ConnectWise says: the
+  member named as the Won/Lost label names a closer (its name in ConnectWise; colcw for colcw's own API member). The run
+  log's line for it says the same, and what to do (a sales order's export sets it Won only by quotes/won.py's rule).
   The document is not rewritten: its opportunity-name field keeps the name it was exported with (it named the
   opportunity only to find or create it; the document stays linked by id), and a later export leaves
   ConnectWise's name as it is. A rename back to the name the note started from ends it; so does a close.
@@ -38,6 +40,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -45,15 +48,42 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import Document, DocumentExternalStatus, utcnow
 
+from ...cw import conditions as C
+from ...cw.client import ConnectWiseClient
+from ...cw.errors import ConnectWiseError
 from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link, Settings
-from ..shared.product_drift import RENAMED, REOPENED, describe_change, product_changes
+from ..shared.product_drift import (
+    RENAMED,
+    REOPENED,
+    describe_change,
+    product_changes,
+    reopened_advice,
+    reopened_words,
+)
 from ..shared.screens import opportunity_url
 from ..shared.statuses import CLOSED, LOST, OPEN, WON, find_status, status_kind
+from ..shared.won_rule import quotes_keeping_open
 from . import SOURCE
 from .customers import Break
 from .reading import Found
 
 VERBS = {WON: "Won", LOST: "Lost", CLOSED: "Closed"}
+MemberNames = Callable[[set[str]], dict[str, str]]  # member identifiers → their names (firstName lastName)
+
+
+def member_names(client: ConnectWiseClient, identifiers: Iterable[str]) -> dict[str, str]:
+    """The names ConnectWise gives these members (as its member references name them: first and last name), by
+    identifier, in one request; {} when ConnectWise does not answer (the notes then name the login)."""
+    wanted = sorted({i for i in identifiers if i})
+    if not wanted:
+        return {}
+    try:
+        rows = client.members.iterate(conditions=C.in_("identifier", wanted),
+                                      fields=["identifier", "firstName", "lastName"])
+        return {str(r.get("identifier")): name for r in rows
+                if (name := f"{r.get('firstName') or ''} {r.get('lastName') or ''}".strip())}
+    except ConnectWiseError:
+        return {}
 
 
 def close_read(record: dict) -> dict:
@@ -141,9 +171,26 @@ class DocumentPlan:
 class OpportunityPlanner:
     """Plans what the opportunities in ``found`` mean for their documents (writes nothing)."""
 
-    def __init__(self, session: Session, found: Found, statuses: list[dict], settings: Settings, own_member: str):
+    def __init__(self, session: Session, found: Found, statuses: list[dict], settings: Settings, own_member: str,
+                 names: MemberNames | None = None):
         self.session, self.found, self.statuses = session, found, statuses
         self.settings, self.own_member = settings, own_member
+        self._names, self._named = names, {}  # (:func:`member_names`, read when a note first needs a name)
+
+    def who(self, identifier: str, record: dict) -> str:
+        """A member who changed an opportunity, named as the Won/Lost label names a closer: colcw for colcw's own API
+        member, else the name ConnectWise gives the member (the record's closedBy reference when it is that member,
+        else its member record), else its identifier."""
+        if not identifier:
+            return ""
+        if self.own_member and identifier == self.own_member:
+            return "colcw"
+        ref = record.get("closedBy") or {}
+        if ref.get("identifier") == identifier and ref.get("name"):
+            return str(ref["name"])
+        if identifier not in self._named and self._names is not None:
+            self._named.update({identifier: "", **self._names({identifier})})
+        return self._named.get(identifier) or identifier
 
     def plan(self) -> list[DocumentPlan]:
         ids = sorted(self.found.asked["opportunity"])
@@ -154,8 +201,9 @@ class OpportunityPlanner:
         doc_ids = [ln.host_id for ln in links]
         if not doc_ids:
             return []
-        documents = {d.id: d for d in self.session.execute(select(Document.id, Document.number, Document.doc_type,
-                                                                    Document.status).where(Document.id.in_(doc_ids)))}
+        documents = {d.id: d for d in self.session.execute(select(
+            Document.id, Document.number, Document.doc_type, Document.status, Document.source_quote_id)
+            .where(Document.id.in_(doc_ids)))}
         numbers = {i: d.number for i, d in documents.items()}
         exports: dict[int, list[DocumentLineExport]] = defaultdict(list)
         for le in self.session.execute(select(DocumentLineExport).where(DocumentLineExport.document_id.in_(doc_ids))
@@ -179,7 +227,7 @@ class OpportunityPlanner:
                                         hand.get(link.host_id, set()), current.get(link.host_id),
                                         drifts.get(link.host_id), won_by.get(link.cw_id),
                                         converted=doc.doc_type == "quote" and doc.status == "converted",
-                                        known_name=known_names.get(link.host_id)))
+                                        known_name=known_names.get(link.host_id), doc=doc))
         return plans
 
     @staticmethod
@@ -202,9 +250,11 @@ class OpportunityPlanner:
 
     def _document(self, link: Link, number: str, exports: list[DocumentLineExport], hand: set[int],
                   current: DocumentExternalStatus | None, drift: DocumentDrift | None,
-                  won_by: str | None, *, converted: bool = False, known_name: str | None = None) -> DocumentPlan:
+                  won_by: str | None, *, converted: bool = False, known_name: str | None = None,
+                  doc=None) -> DocumentPlan:
         """``converted``: a quote converted into a sales order, whose lines its order carries (not compared);
-        ``known_name``: the opportunity's name as colcw last knew it (its document's export state), None without."""
+        ``known_name``: the opportunity's name as colcw last knew it (its document's export state), None without;
+        ``doc``: the document's row (id, number, doc_type, status, source_quote_id)."""
         plan = DocumentPlan(link.host_id, number, link, link.cw_id)
         record = self.found.opportunities.get(link.cw_id)
         if record is None:
@@ -236,8 +286,18 @@ class OpportunityPlanner:
         notes = []
         if plan.renamed is not None and known_name:  # (a name colcw never knew is only taken)
             notes.append(f"its opportunity {link.cw_id} was renamed in ConnectWise from “{known_name}” to “{name_now}”")
-        if plan.status_changed:
-            notes.append(plan.status["label"] if plan.status else "open again in ConnectWise")
+        resolution = ""
+        reopened = (plan.notes or {}).get(REOPENED)
+        if plan.status_changed and plan.status:
+            notes.append(plan.status["label"])
+        elif plan.status_changed and reopened:  # said as the document's page says it, what to do included
+            notes.append(reopened_words(reopened, link.cw_id).rstrip("."))
+            is_quote = doc is None or doc.doc_type == "quote"
+            waiting = [] if is_quote else [q.number for q in quotes_keeping_open(self.session, link.cw_id, doc.id,
+                                                                                  doc.source_quote_id)]
+            resolution = reopened_advice(reopened, number, is_quote, waiting)
+        elif plan.status_changed:
+            notes.append("open again in ConnectWise")
         if plan.drift_changed and not converted:
             notes.append(f"{len(plan.drift)} change{'s' if len(plan.drift) != 1 else ''} in ConnectWise since export: "
                          + "; ".join(describe_change(c) for c in plan.drift) if plan.drift
@@ -246,7 +306,7 @@ class OpportunityPlanner:
         plan.outcome = {"entity": DOCUMENT, "action": action, "host_id": link.host_id, "cw_id": link.cw_id,
                         "label": number, "message": f"{number}: " + ("; ".join(notes) if notes else
                                                                      f"opportunity {link.cw_id} unchanged") + ".",
-                        "resolution": ""}
+                        "resolution": resolution}
         return plan
 
     def _notes(self, link: Link, record: dict, plan: DocumentPlan, current: DocumentExternalStatus | None,
@@ -256,7 +316,7 @@ class OpportunityPlanner:
         kept = dict((link.synced_values or {}).get("notes") or {})
         notes = dict(kept)
         info = record.get("_info") or {}
-        stamp = {"by": str(info.get("updatedBy") or ""), "on": str(info.get("lastUpdated") or "")[:10],
+        stamp = {"by": self.who(str(info.get("updatedBy") or ""), record), "on": str(info.get("lastUpdated") or "")[:10],
                  "seen": utcnow().isoformat(timespec="seconds")}
         if plan.renamed is not None and known_name:
             first = (kept.get(RENAMED) or {}).get("from") or known_name  # the name the note started from

@@ -59,7 +59,7 @@ from ..shared.statuses import CACHE_KEY, fetch_statuses
 from . import SOURCE
 from .customers import Break, CustomerPlan, CustomerPlanner
 from .hints import LIVE_ACTOR
-from .opportunities import DocumentPlan, OpportunityPlanner
+from .opportunities import DocumentPlan, OpportunityPlanner, member_names
 from .reading import Found
 
 KIND_WORDS = {CUSTOMER: "customer", CONTACT: "contact", DOCUMENT: "quote / order"}
@@ -198,7 +198,8 @@ class Reconciler:
         customers = CustomerPlanner(self.session, found, cw_master=live.customer_master == CW_MASTER,
                                     states=self.states).plan()
         documents = OpportunityPlanner(self.session, found, self.statuses() if found.asked["opportunity"] else [],
-                                       self.ctx.settings, live.own_member).plan()
+                                       self.ctx.settings, live.own_member,
+                                       names=lambda ids: member_names(self.ctx.client, ids)).plan()
         planned = [b for p in customers for b in p.breaks] + [p.brk for p in documents if p.brk]
         # Deletions met before: held back by an earlier pass (reported then; applied only past the guard), or
         # dismissed by an admin (never applied, never raised again).

@@ -31,8 +31,9 @@ from ...models import (
 )
 from ...models import fingerprint as hash_fields
 from ...setup.connection import is_configured, read_settings
-from ..shared.product_drift import OpportunityNote, opportunity_notes
+from ..shared.product_drift import REOPENED, OpportunityNote, opportunity_notes
 from ..shared.screens import opportunity_url
+from ..shared.won_rule import quotes_keeping_open
 from .won import stale_stays_open
 
 LINE_KEYS = ("id", "position", "item_number", "manufacturer", "description", "category", "subcategory",
@@ -250,5 +251,16 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         open_feeders=int(open_feeders or 0), live=bool(live),
         order=(order_id, order_number) if order_id is not None else None, converted=converted,
         status=state.status if state else "",
-        cw_notes=tuple(opportunity_notes(link.synced_values, link.cw_id, doc.number, doc.is_quote, name_now)
-                       if link is not None else ()))
+        cw_notes=tuple(_cw_notes(session, doc, link, name_now)))
+
+
+def _cw_notes(session: Session, doc, link: Link | None, name_now: str) -> list[OpportunityNote]:
+    """The renamed / reopened notes on the document's link, in words. A sales order's reopened note says what exporting
+    it again does by won.py's rule: sets the opportunity Won, or leaves it open while another quote feeding it is not
+    converted (those quotes are read only then)."""
+    if link is None:
+        return []
+    waiting: list[str] = []
+    if not doc.is_quote and REOPENED in ((link.synced_values or {}).get("notes") or {}):
+        waiting = [q.number for q in quotes_keeping_open(session, link.cw_id, doc.id, doc.source_quote_id)]
+    return opportunity_notes(link.synced_values, link.cw_id, doc.number, doc.is_quote, name_now, waiting)

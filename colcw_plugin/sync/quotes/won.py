@@ -4,21 +4,19 @@ When the host converts an exported quote (the ``quote_converted`` event), the sa
 exported to the quote's opportunity: it takes over the quote's lines (no duplicates) and sets
 the opportunity to Won — found by ConnectWise's status flags, never by name — unless another
 quote feeding the same opportunity is not converted yet: then it stays open, the run log names
-the quotes it waits for, and it turns Won when the last of them is converted.
+the quotes it waits for, and it turns Won when the last of them is converted (the rule: shared/won_rule.py).
 """
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from host_stub.models import Document
-
-from ...models import DOCUMENT, SyncRun, find_by_cw, get_link
+from ...models import DOCUMENT, SyncRun, get_link
 from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue, submit
+from ..shared.won_rule import quotes_keeping_open
 from . import KIND
 from .held import HeldDocument
 from .opportunities import OpportunitySetup
@@ -36,16 +34,6 @@ def on_quote_converted(session: Session, queue: JobQueue, kinds: KindRegistry, q
         return None  # never exported: nothing to update in ConnectWise
     return submit(session, queue, kinds, KIND, {"document_id": order["id"]}, trigger="event", actor=actor,
                   record_when_queue_down=True).run
-
-
-def open_quotes_feeding(session: Session, opportunity_id: int, exclude: set[int]) -> list[Document]:
-    """The unconverted quotes (other than ``exclude``) exported to this opportunity."""
-    ids = [link.host_id for link in find_by_cw(session, DOCUMENT, opportunity_id) if link.host_id not in exclude]
-    if not ids:
-        return []
-    return list(session.execute(select(Document).where(Document.id.in_(ids), Document.doc_type == "quote",
-                                                       Document.status != "converted").order_by(Document.number)
-                                ).scalars())
 
 
 # The note won_change leaves when an unconverted quote keeps the opportunity open (its sentence, as stored in the
@@ -71,7 +59,7 @@ def stale_stays_open(message: str) -> tuple[str, str]:
 def won_change(session: Session, setup: OpportunitySetup, order: HeldDocument, opp: dict, notes: list[str]) -> dict:
     """The status change a sales order makes on its existing opportunity: Won, unless an unconverted
     quote still feeds it (the note says which). Adds a note either way; {} when nothing changes."""
-    blockers = open_quotes_feeding(session, opp["id"], {order.id, order.source_quote_id or 0})
+    blockers = quotes_keeping_open(session, opp["id"], order.id, order.source_quote_id)
     if blockers:
         numbers = ", ".join(q.number for q in blockers)
         notes.append(f"Opportunity {opp['id']} stays open: quote{'s' if len(blockers) > 1 else ''} {numbers} "

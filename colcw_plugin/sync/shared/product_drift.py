@@ -12,6 +12,7 @@ An opportunity renamed or reopened in ConnectWise is a note of its own on each l
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -89,11 +90,38 @@ def _by(note: dict) -> str:
     return (f" on {note['on']}" if note.get("on") else "") + (f" by {note['by']}" if note.get("by") else "")
 
 
+def reopened_words(note: dict, opportunity_id: int | None) -> str:
+    """What a reopened note says happened (the page's note and the run log's line): which opportunity, who and when
+    as ConnectWise says, what it was and its status now."""
+    now = f"its status there is “{note['status']}” now" if note.get("status") else "it is open there now"
+    return f"Opportunity {opportunity_id} was reopened in ConnectWise{_by(note)}: it was {note['was']}, {now}."
+
+
+def reopened_advice(note: dict, number: str, is_quote: bool, waiting: Sequence[str] = ()) -> str:
+    """What a reopened opportunity means for document ``number`` and what to do. ``waiting``: for a sales order, the
+    unconverted quotes feeding the same opportunity (quotes/won.py's rule): while there is one, exporting the order
+    again leaves the opportunity open, so it is not offered as the way to set it Won."""
+    if is_quote:
+        return (f"{number}'s opportunity is no longer {note['was']} in ConnectWise; nothing to do here unless it "
+                "should be closed again, which is set in ConnectWise.")
+    said = (f"{number}'s sale is no longer Won in ConnectWise." if note["was"] == "Won"
+            else f"{number}'s sale is open in ConnectWise again.")
+    if waiting:
+        several = len(waiting) > 1
+        return (f"{said} Exporting {number} again leaves it open: quote{'s' if several else ''} "
+                f"{', '.join(waiting)} also feed{'' if several else 's'} it and {'have' if several else 'has'} not been "
+                "converted to a sales order. It is set to Won when the last of them is converted; to close it sooner, "
+                "set its status in ConnectWise.")
+    if note["was"] == "Won":
+        return f"{said} If the sale stands, export {number} again to set it Won; if not, set its status in ConnectWise."
+    return f"{said[:-1]}: export {number} again to set it Won, or set its status in ConnectWise."
+
+
 def opportunity_notes(values: dict | None, opportunity_id: int | None, number: str, is_quote: bool,
-                      name_now: str) -> list[OpportunityNote]:
+                      name_now: str, waiting: Sequence[str] = ()) -> list[OpportunityNote]:
     """The renamed / reopened notes on the link of document ``number`` (its ``synced_values``), in words: what
     changed, who changed it and when as ConnectWise says, and what it means for the document. ``name_now``: the
-    name the document's opportunity-name field holds now."""
+    name the document's opportunity-name field holds now; ``waiting``: see :func:`reopened_advice`."""
     kept = (values or {}).get("notes") or {}
     out = []
     renamed = kept.get(RENAMED)
@@ -109,18 +137,7 @@ def opportunity_notes(values: dict | None, opportunity_id: int | None, number: s
         out.append(OpportunityNote(RENAMED, text, _seen(renamed)))
     reopened = kept.get(REOPENED)
     if reopened:
-        now = f"its status there is “{reopened['status']}” now" if reopened.get("status") else "it is open there now"
-        text = (f"Opportunity {opportunity_id} was reopened in ConnectWise{_by(reopened)}: it was "
-                f"{reopened['was']}, {now}. ")
-        if is_quote:
-            text += (f"{number}'s opportunity is no longer {reopened['was']} in ConnectWise; nothing to do here "
-                     "unless it should be closed again, which is set in ConnectWise.")
-        elif reopened["was"] == "Won":
-            text += (f"{number}'s sale is no longer Won in ConnectWise. If the sale stands, export {number} again to "
-                     "set it Won; if not, set its status in ConnectWise.")
-        else:
-            text += (f"{number}'s sale is open in ConnectWise again: export {number} again to set it Won, or set its "
-                     "status in ConnectWise.")
+        text = f"{reopened_words(reopened, opportunity_id)} {reopened_advice(reopened, number, is_quote, waiting)}"
         out.append(OpportunityNote(REOPENED, text, _seen(reopened)))
     return out
 
