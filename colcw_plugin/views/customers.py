@@ -28,6 +28,7 @@ from ..setup.secrets import SecretError
 from ..sync.customers import exclusive, export_reads, lookup
 from ..sync.customers import exporter as customer_exporter
 from ..sync.customers import links as customer_links
+from ..sync.customers.link_batch import NoteKey, dismiss_notes, dismissed_notes
 from ..sync.inbound import LIVE_KIND, RECONCILE_KIND
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs.runs import create_run
@@ -474,7 +475,40 @@ def _panel_html(customer: Customer) -> str:
                            deleted_fix=deleted_company_fix(link.cw_identifier, customer.account_number)
                            if link is not None and link.status == "missing_in_cw" else "",
                            drift=customer_drift(db.session, customer.id),
+                           dismissed=dismissed_notes(db.session, customer.id),
                            contact_names={c.id: c.name for c in customer.contacts})
+
+
+@rep_bp.route("/customers/<int:customer_id>/notes/dismiss", methods=["POST"])
+@login_required
+def dismiss_customer_notes(customer_id: int):
+    """Keep ChannelOnline's value / Dismiss: the notes of what came back from ConnectWise that the panel's form names
+    (``note``: "<entity>:<host id>:<field>", each with ``seen``: ConnectWise's value the page showed), or all of them
+    (``all``). Recorded with who dismissed them; a later reading brings a note back only for a new change of its
+    field in ConnectWise."""
+    customer = _customer(customer_id)
+    keys: list[NoteKey] | None = None
+    if not request.form.get("all"):
+        notes, seen = request.form.getlist("note"), request.form.getlist("seen")
+        if not notes or len(notes) != len(seen):
+            abort(400)
+        keys = []
+        for note, value in zip(notes, seen, strict=True):
+            entity, _, rest = note.partition(":")
+            host_id, _, field = rest.partition(":")
+            if entity not in ("customer", "contact") or not host_id.isdigit() or not field:
+                abort(400)
+            keys.append(NoteKey(entity, int(host_id), field, value))
+    result = dismiss_notes(db.session, customer, keys, actor=actor_label(current_actor()))
+    db.session.commit()
+    for said in result.done:
+        flash(said, "success")
+    for said in result.gone:
+        flash(said, "error")
+    if not result.done and not result.gone:
+        flash(f"{customer.name} ({customer.account_number}) has no note to dismiss: live updates ended them since the "
+              "page was shown. Reload the page to see what it says now.", "info")
+    return redirect(url_for("customers.view_customer", customer_id=customer_id))
 
 
 @rep_bp.route("/customers/<int:customer_id>/panel", methods=["GET"])

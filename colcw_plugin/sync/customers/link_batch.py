@@ -1,4 +1,5 @@
-"""Reading and writing many links at once, as plain values (and forgetting a customer's drift).
+"""Reading and writing many links at once, as plain values (and forgetting a customer's drift, or a note of it a
+rep dismissed).
 
 A bulk sync touches thousands of links. Reading them per page and writing them with one
 statement per batch keeps it to a few queries per page; using plain rows rather than ORM
@@ -16,9 +17,9 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from host_stub.bulk import among, insert_rows
-from host_stub.models import utcnow
+from host_stub.models import Customer, utcnow
 
-from ...models import Link, RecordDrift
+from ...models import CONTACT, CUSTOMER, Link, RecordDrift, SyncItem
 
 
 @dataclass
@@ -202,3 +203,97 @@ class PageWrites(LinkBatch):
                                                            RecordDrift.kind != "new_contact"))
             self._drift = []
         super().flush()
+
+
+# --- a note dismissed by a rep on the customer's page ------------------------------------------------------------
+
+DISMISSABLE = ("drift", "conflict")  # a new contact not taken is no field to keep: it is not dismissed
+# A dismissal is recorded in the results (who, when) as a note of the customer's, not as its latest sync result: it
+# leaves All Customers' status and the panel's latest result (a failed export stays failed) as they were.
+NOTE_ENTITY = "customer_note"
+NOTE_DIRECTION = "link"  # made by a person on the customer's page, without a run (as a link made or cleared there)
+
+
+@dataclass(frozen=True)
+class NoteKey:
+    """A note as the customer's page showed it: its record and field, and ConnectWise's value it showed."""
+
+    entity: str
+    host_id: int
+    field: str
+    seen: str
+
+
+@dataclass
+class Dismissed:
+    """What a dismissal did: the notes dismissed (in words, as recorded) and those no longer shown as the page had
+    them (a live update replaced or ended them since)."""
+
+    done: list[str]
+    gone: list[str]
+
+
+def _as_agreed(text: str, like: object) -> object:
+    """A note's ConnectWise value (held as text) in the type the field's values have (a yes/no field's is a bool)."""
+    return text == "True" if isinstance(like, bool) else text
+
+
+def _shown(text: str) -> str:
+    return f"“{text}”" if text else "(blank)"
+
+
+def dismiss_notes(session: Session, customer: Customer, keys: Iterable[NoteKey] | None, *, actor: str = "") -> Dismissed:
+    """Dismiss the customer's notes ``keys`` (None: every note the page shows that can be dismissed). Flushes, does
+    not commit.
+
+    A note whose ChannelOnline value stands (the host is the master: a change not taken, or a conflict it kept) is
+    settled on that value: ConnectWise's value becomes the field's last agreement (``Link.synced_values``), so a
+    later reading that finds ConnectWise unchanged compares nothing new and writes no note, while a new change of that
+    field in ConnectWise differs from it and is noted again (a conflict: ChannelOnline's value differs too); the next
+    export sends ChannelOnline's value. A note of a conflict ConnectWise's value settled (both sides agree on it) is
+    forgotten: no reading writes it again. A note the page showed with another ConnectWise value than it holds now is
+    left alone (ConnectWise changed it since: the rep has not seen that change)."""
+    rows = list(session.execute(select(RecordDrift).where(
+        RecordDrift.customer_id == customer.id, RecordDrift.kind.in_(DISMISSABLE))
+        .order_by(RecordDrift.entity.desc(), RecordDrift.host_id, RecordDrift.field)).scalars())
+    contacts = {c.id: c for c in customer.contacts}
+    rows = [r for r in rows if r.entity != CONTACT or r.host_id in contacts]  # as the page shows them
+    by_key = {(r.entity, r.host_id, r.field): r for r in rows}
+    wanted = [(k, by_key.get((k.entity, k.host_id, k.field))) for k in keys] if keys is not None \
+        else [(NoteKey(r.entity, r.host_id, r.field, r.cw_value), r) for r in rows]
+    label = f"{customer.name} ({customer.account_number})"
+    out = Dismissed([], [])
+    for key, row in wanted:
+        record = customer if key.entity == CUSTOMER else contacts.get(key.host_id)
+        whose = f"{record.name} ({customer.name})" if key.entity == CONTACT and record is not None else label
+        what = f"{row.label if row is not None else key.field} of {whose}"
+        if row is None or row.cw_value != key.seen:
+            out.gone.append(f"{what}: the note is no longer as the page showed it (a live update read ConnectWise "
+                            "again since); reload the page to see what it says now.")
+            continue
+        if row.kept != "connectwise":
+            link = session.execute(select(Link).where(Link.entity == row.entity, Link.host_id == row.host_id)
+                                   .with_for_update()).scalar_one_or_none()
+            if link is not None:
+                agreed = dict(link.synced_values or {})
+                agreed[row.field] = _as_agreed(row.cw_value, agreed.get(row.field, getattr(record, row.field, None)))
+                link.synced_values = agreed
+            said = (f"{what}: note dismissed, ChannelOnline's {_shown(row.host_value)} kept; ConnectWise has "
+                    f"{_shown(row.cw_value)} until the customer is exported. The note comes back if ConnectWise "
+                    f"changes {row.label} again.")
+        else:
+            said = (f"{what}: note dismissed; both sides keep ConnectWise's {_shown(row.cw_value)} (ChannelOnline had "
+                    f"{_shown(row.host_value)}).")
+        session.delete(row)
+        by = f" (by {actor})" if actor else ""
+        session.add(SyncItem(run_id=None, entity=NOTE_ENTITY, direction=NOTE_DIRECTION, host_id=customer.id,
+                             cw_id=row.cw_id, label=label[:300], action="dismissed", message=said + by))
+        out.done.append(said)
+    session.flush()
+    return out
+
+
+def dismissed_notes(session: Session, customer_id: int, limit: int = 5) -> list[SyncItem]:
+    """The customer's latest dismissed notes, newest first (the customer page)."""
+    return list(session.execute(select(SyncItem).where(SyncItem.entity == NOTE_ENTITY, SyncItem.host_id == customer_id)
+                                .order_by(SyncItem.id.desc()).limit(limit)).scalars())
