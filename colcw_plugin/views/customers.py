@@ -36,7 +36,7 @@ from ..sync.shared import advice
 from ..sync.shared.advice import deleted_company_fix
 from . import rep_bp
 from .parts import constant, filled, fragment_or_page
-from .support import already_running, not_connected, runtime
+from .support import already_running, not_connected, page_links, runtime
 from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,13 @@ def _run_waiting_at_most(run_id: int, seconds: float) -> SyncRun | None:
         return None
     db.session.expire_all()
     return db.session.get(SyncRun, run_id)
+
+
+def said(*parts: str) -> Markup:
+    """A result's message and its fix as a flash says them: each colcw page it names a link for those who may open it,
+    and for a rep, who cannot open an admin's page, "(an admin's page: ask an admin)" after it (:func:`.support.page_links`,
+    as run logs and the customer's panel show a resolution)."""
+    return page_links(" ".join(p.strip() for p in parts if p and p.strip()))
 
 
 def _items(run: SyncRun, entity: str) -> list[SyncItem]:
@@ -182,7 +189,7 @@ def _import_one(ident: str):
                          "unchanged": f"{item.label} is already up to date with ConnectWise."}[item.action]
             flash(f"{done_text}{contacts}", "success")
             for p in problems:
-                flash(f"{p.message} {p.resolution}".strip(), "error")
+                flash(said(p.message, p.resolution), "error")
         target = url_for("customers.view_customer", customer_id=item.host_id)
         if request.headers.get("HX-Request"):  # the popup: htmx follows to the customer
             return "", 200, {"HX-Redirect": target}
@@ -346,22 +353,22 @@ def export_customer(customer_id: int):
     contacts, problems = _contact_summary(run)
     if item is None:  # the run failed before the customer's own result (a read ConnectWise refused, …)
         item = _record_not_exported(customer, run)
-        flash(f"{item.message} {item.resolution}".strip(), "error")
+        flash(said(item.message, item.resolution), "error")
     elif item.action == "failed" and customer_exporter.LOOKS_ALIKE in item.message:
         # ConnectWise has a look-alike: the export's page names it and asks (link to it, or create a new company).
         asked = request.form.get("next")
         return redirect(url_for("colcw.export_customer", customer_id=customer_id,
                                 **({"next": back} if asked else {})))
     elif item.action == "failed":
-        flash(f"Export to ConnectWise failed: {item.message} {item.resolution}".strip(), "error")
+        flash(said("Export to ConnectWise failed:", item.message, item.resolution), "error")
     elif item.action == "not_attempted":  # ConnectWise kept failing (busy, down): the message says why and when
-        flash(f"Export to ConnectWise did not finish: {item.message} {item.resolution}".strip(), "error")
+        flash(said("Export to ConnectWise did not finish:", item.message, item.resolution), "error")
     else:
         verb = {"created": "Created in", "updated": "Updated in", "unchanged": "Already up to date in",
                 "skipped": "Skipped by"}[item.action]
         flash(f"{verb} ConnectWise: {item.label}.{contacts}", "success")
     for p in problems:
-        flash(f"{p.message} {p.resolution}".strip(), "error")
+        flash(said(p.message, p.resolution), "error")
     return redirect(back)
 
 
