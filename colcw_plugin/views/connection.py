@@ -38,6 +38,7 @@ from ..setup.options import save_options
 from ..setup.secrets import SecretError
 from ..sync.inbound import RECONCILE_KIND
 from ..sync.inbound.reconcile import dismiss_held
+from ..sync.inbound.safety_net import apply_anyway
 from ..sync.inbound.status import forced_pass, live_panel
 from ..sync.inbound.switch import (
     apply_live,
@@ -77,6 +78,7 @@ def _render(conn: ConnectionForm | None = None, options: OptionsForm | None = No
                            has_secret=bool(settings.secret_encrypted), fields=fields, changes=changes, report=report,
                            counts=synced_items.exported_counts(db.session), entities=synced_items.ENTITIES,
                            jobs_url=jobs_url, live=live, errors=live_errors or {}, when=when, zone=display_zone(),
+                           applied=apply_anyway(db.session),
                            connected_to=connected_to,
                            safety_gaps=safety_net_gaps(live.schedules) if live.live.enabled else [],
                            new_opportunity=_new_opportunity_summary(settings)), status
@@ -186,13 +188,18 @@ def live_updates_alert():
     """The mass-delete guard's alert: run the stopped pass anyway, or dismiss the deletions it holds back."""
     live = get_live(db.session)
     if request.form.get("action") == "apply":
+        # The alert stays: the run takes it down once it has marked the held deletions (a run that fails, or never
+        # runs, leaves it up, saying so: safety_net.apply_anyway).
+        earlier = apply_anyway(db.session)
+        if earlier is not None and earlier.active:
+            flash(f"Apply anyway was already asked for: run #{earlier.run.id} marks the held deletions as deleted "
+                  "(no second run queued).", "info")
+            return redirect(url_for(".job_run", run_id=earlier.run.id))
         params = forced_pass(db.session, live.alert_run_id)
         run = runtime().submit(db.session, RECONCILE_KIND, params, trigger="manual", actor=current_actor()).run
-        live = get_live(db.session)
-        live.alert, live.alert_at, live.alert_run_id = "", None, None
-        db.session.commit()
         what = "applies ConnectWise's changes and marks" if params["mode"] == "changes" else "marks"
-        flash(f"Run #{run.id} {what} the deleted records as deleted, past the mass-delete guard.", "success")
+        flash(f"Run #{run.id} {what} the deleted records as deleted, past the mass-delete guard. The alert on the "
+              "Connection page stays until it has marked them.", "success")
         return redirect(url_for(".job_run", run_id=run.id))
     count = dismiss_held(db.session, actor_name())  # (clears the alert too)
     db.session.commit()

@@ -14,13 +14,16 @@ of 1,000, ``fields=id``) and compares them with the links; the products colcw ex
 by their marker, so a line removed in ConnectWise shows on its document. Both passes go through
 the mass-delete guard; a changes pass whose deletions it held back leaves its watermark where it was. A deletion held
 back is reported once (reconcile.py): a later pass that meets it leaves it waiting, and a pass past the guard (Apply
-anyway) reads every held link, whichever pass held it.
+anyway) reads every held link, whichever pass held it. Apply anyway leaves the alert up: the pass it queues takes it down once
+it has marked the held deletions (reconcile.py), so a pass that fails or never runs leaves the alert standing, saying
+how that pass went (:func:`apply_anyway`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -28,15 +31,17 @@ from sqlalchemy.orm import Session
 from host_stub.models import utcnow
 
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, DOCUMENT, DocumentLineExport, Link
+from ...models import CONTACT, CUSTOMER, DOCUMENT, DocumentLineExport, Link, RunStatus, SyncRun
+from ...models.runs import STORED_TIME_FORMAT, in_zone
 from ...setup import callbacks as registrations
 from ...setup.live_updates import get_live
 from ...text import plural
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
+from . import RECONCILE_KIND
 from .hints import read_back, take_pending
 from .reading import OPPORTUNITY_FIELDS, Found, read, read_products
-from .reconcile import Reconciler, held_ids
+from .reconcile import Reconciler, held_ids, held_links
 
 OVERLAP = dt.timedelta(minutes=2)
 PAGE = 1000
@@ -155,3 +160,53 @@ def deletions_pass(ctx: SyncContext, *, force: bool = False) -> str:
     held = f" Also read the {plural(len(hints), 'record')} ConnectWise announced that were waiting." if hints else ""
     return tally.say(f"Compared the links with the {checked} companies, contacts and opportunities ConnectWise "
                      f"holds: {tally.breaks} deleted in ConnectWise.{held}")
+
+
+_GOING = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.CANCELLING)
+_ENDED = {RunStatus.FAILED: "failed", RunStatus.INTERRUPTED: "was interrupted", RunStatus.CANCELLED: "was cancelled",
+          RunStatus.PARTIAL: "ended with failures", RunStatus.SUCCEEDED: "finished"}
+
+
+@dataclass(frozen=True)
+class ApplyAnyway:
+    """The safety-net pass an admin's Apply anyway queued for the alert standing now, and how it went."""
+
+    run: SyncRun
+    held: int  # the deletions still held back
+
+    @property
+    def active(self) -> bool:
+        """Queued, running or waiting for its next try: Apply anyway is not offered again meanwhile."""
+        return self.run.status in (*_GOING, RunStatus.WAITING)
+
+    def text(self, zone: str = "UTC") -> str:
+        """What the alert says of it, with times in ``zone`` (the page's)."""
+        run = self.run
+        name = f"run #{run.id}"
+        if run.status == RunStatus.QUEUED:
+            return (f"Apply anyway: {name} is queued to mark the held deletions as deleted, past the guard. This alert "
+                    "stays until it has marked them.")
+        if run.status in _GOING:
+            return (f"Apply anyway: {name} is marking the held deletions as deleted now, past the guard. This alert "
+                    "stays until it has marked them.")
+        reason = run.message_in(zone).strip() or "no reason recorded"
+        if run.status == RunStatus.WAITING:
+            at = f" at {in_zone(run.next_try_at, zone, STORED_TIME_FORMAT)}" if run.next_try_at else ""
+            return (f"Apply anyway: {name} has not marked the held deletions yet: it waits for ConnectWise ({reason}) "
+                    f"and tries again{at}. They stay held back, and this alert stays, until it has marked them.")
+        ended = _ENDED.get(RunStatus(run.status), str(run.status))
+        return (f"Apply anyway: {name} {ended} before marking them, so {plural(self.held, 'deletion')} "
+                f"{'is' if self.held == 1 else 'are'} still held back. Why: {reason.rstrip('.')}. Once the cause is "
+                "fixed (ConnectWise answers again, for one), use Apply anyway again, or Dismiss.")
+
+
+def apply_anyway(session: Session) -> ApplyAnyway | None:
+    """The last Apply anyway for the alert standing now (a safety-net pass past the guard queued after the run that
+    raised it), or None: no alert, or none asked for since it was raised."""
+    live = get_live(session)
+    if not live.alert:
+        return None
+    runs = session.execute(select(SyncRun).where(SyncRun.kind == RECONCILE_KIND, SyncRun.id > (live.alert_run_id or 0))
+                           .order_by(SyncRun.id.desc()).limit(50)).scalars()
+    run = next((r for r in runs if (r.params or {}).get("force")), None)
+    return ApplyAnyway(run, len(held_links(session))) if run is not None else None
