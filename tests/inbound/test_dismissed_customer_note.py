@@ -135,10 +135,13 @@ def test_dismiss_all_forgets_conflicts_connectwise_settled_and_an_unchanged_pass
         page = _panel(client, customer.id)
         assert page.count(">Dismiss</button>") == 2
         assert _dismiss(client, customer.id, [("customer", customer.id, "fax", "208-555-5555"),
-                                              ("customer", customer.id, "website", "https://cw.example")]
+                                              ("customer", customer.id, "website", "https://cw.example"),
+                                              ("customer", customer.id, "fax", "208-555-5555")]  # sent twice
                         ).status_code == 302
         page = _panel(client, customer.id)
     assert "Website of Dismiss Dental Two (DISM2): note dismissed; both sides keep ConnectWise's" in page
     assert _notes(customer.id) == []
+    assert len(db.session.execute(select(SyncItem).where(SyncItem.entity == "customer_note",
+                                                         SyncItem.host_id == customer.id)).all()) == 2
     _pass()
     assert _notes(customer.id) == []

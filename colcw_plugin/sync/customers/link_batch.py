@@ -269,7 +269,7 @@ def dismiss_notes(session: Session, customer: Customer, keys: Iterable[NoteKey] 
     contacts = {c.id: c for c in customer.contacts}
     rows = [r for r in rows if r.entity != CONTACT or r.host_id in contacts]  # as the page shows them
     by_key = {(r.entity, r.host_id, r.field): r for r in rows}
-    wanted = [(k, by_key.get((k.entity, k.host_id, k.field))) for k in keys] if keys is not None \
+    wanted = [(k, by_key.get((k.entity, k.host_id, k.field))) for k in dict.fromkeys(keys)] if keys is not None \
         else [(NoteKey(r.entity, r.host_id, r.field, r.cw_value), r) for r in rows]
     label = f"{customer.name} ({customer.account_number})"
     out = Dismissed([], [])
