@@ -84,7 +84,8 @@ def map_customers():
         flash("Nothing to save: choose a ChannelOnline customer for at least one company.", "error")
         return _render(status=400)
     try:
-        with runtime().interactive_client(db.session) as client:
+        with runtime().interactive_client(db.session) as cw:
+            client = customer_links.ReadOnce(cw)  # the preview's read of the companies is the save's
             if request.form.get("confirm") != "1":
                 # What linking changes, before anything is saved: the pairs whose mapped fields differ, and whose win.
                 pairs = CM.check_customer_mappings(db.session, choices)

@@ -412,10 +412,52 @@ class LinkPreview:
     cw_wins: bool  # ConnectWise is the master for customer data: its values replace the customer's
 
 
+class _CompaniesReadOnce:
+    """A client's companies whose reads by id are kept for the request (:class:`ReadOnce`)."""
+
+    def __init__(self, companies) -> None:
+        self._companies = companies
+        self._read: dict[int, dict | None] = {}  # id asked for → its record (None: ConnectWise has no such company)
+        self._fields: set[str] = set()  # the fields every kept record was read with
+
+    def iterate_in(self, field_name: str, values, *, conditions=None, fields=None, **kwargs):
+        values = list(values)
+        wanted = set(fields or ())
+        if (field_name == "id" and conditions is None and not kwargs and fields and values
+                and all(v in self._read for v in values) and wanted <= self._fields):
+            return iter([self._read[v] for v in dict.fromkeys(values) if self._read[v] is not None])
+        records = list(self._companies.iterate_in(field_name, values, conditions=conditions, fields=fields,
+                                                  **kwargs))
+        if field_name == "id" and conditions is None and not kwargs and fields and wanted >= self._fields:
+            if wanted != self._fields:  # read with more fields: kept instead of what was kept
+                self._read, self._fields = {}, wanted
+            self._read.update(dict.fromkeys(values))
+            self._read.update({int(r["id"]): r for r in records})
+        return iter(records)
+
+    def __getattr__(self, name: str):
+        return getattr(self._companies, name)
+
+
+class ReadOnce:
+    """The ConnectWise client for one Map customers save: companies read by id are not asked for again by id in the
+    same request. The save's preview (:func:`link_previews`) reads the companies chosen, with every mapped field;
+    the save itself then reads them by id again to refuse one deleted since the scan
+    (:func:`.customer_matching.save_customer_mappings`): that is the answer the preview just had."""
+
+    def __init__(self, client: ConnectWiseClient) -> None:
+        self._client = client
+        self.companies = _CompaniesReadOnce(client.companies)
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+
 def link_previews(session: Session, client: ConnectWiseClient, pairs: dict[int, int]) -> list[LinkPreview]:
     """For each company (ConnectWise id) → customer (host id) about to be linked, the mapped fields whose values
     differ (:func:`.fields.company_differences`, the sync's own definition); pairs that agree are left out. The
-    companies are read in one request; one deleted or gone meanwhile is left out (saving the link says so)."""
+    companies are read in one request; one deleted or gone meanwhile is left out (saving the link says so). Given a
+    :class:`ReadOnce` client, a save that follows reads them from that answer, not from ConnectWise again."""
     if not pairs:
         return []
     records = {int(r["id"]): r for r in client.companies.iterate_in("id", list(pairs), fields=M.COMPANY_FIELDS)
