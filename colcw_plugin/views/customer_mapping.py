@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import secrets
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
+from redis import Redis
+from redis.exceptions import RedisError
 
 from host_stub.extensions import db
 from host_stub.views import admin_required
@@ -17,6 +22,7 @@ from ..setup.live_updates import cw_is_master
 from ..setup.secrets import SecretError
 from ..sync.customers import links as customer_links
 from ..sync.customers.exclusive import IMPORT_KIND
+from ..text import plural
 from . import admin_bp
 from .support import actor_name, paginate, runtime
 from .zone import display_zone, when
@@ -29,8 +35,13 @@ PAGE_SIZE = 50
 @admin_required
 def scan_customers():
     try:
-        with runtime().interactive_client(db.session) as client:
+        with runtime().interactive_client(db.session) as cw:
+            # One pass, as the scan reads it (its pages carry the mapped fields too): what differs between each
+            # company it links and its customer is known without another request.
+            client = customer_links.ScanReads(cw, db.session)
             result = CM.scan(db.session, client, actor_name())
+            linked = customer_links.note_scan_links(db.session, client, CM.last_scan_at(db.session),
+                                                    actor=actor_name())
     except (NotConfigured, SecretError, ConnectWiseError) as e:
         db.session.rollback()
         log.warning("Scanning ConnectWise companies failed: %s", e)
@@ -41,7 +52,72 @@ def scan_customers():
           f"{result.already_linked} already linked, {result.unmatched} left to map below.", "success")
     for conflict in result.conflicts[:20]:
         flash(conflict, "error")
-    return redirect(url_for(".map_customers"))
+    if not linked:
+        return redirect(url_for(".map_customers"))
+    token = secrets.token_urlsafe(16)
+    kept = {"cw_wins": cw_is_master(db.session), "linked": [dataclasses.asdict(x) for x in linked]}
+    try:
+        scan_store().set(_SCAN_KEY.format(token=token), json.dumps(kept), ex=SCAN_KEPT_SECONDS)
+    except RedisError:
+        log.warning("colcw: Redis did not answer: the scan's linked customers are not listed", exc_info=True)
+        flash(f"The list of the {plural(len(linked), 'customer')} it linked could not be kept to show (the job "
+              "queue's Redis did not answer): each one's customer page says which company it was linked to and the "
+              "fields that differ.", "warning")
+        return redirect(url_for(".map_customers"))
+    return redirect(url_for(".map_customers", scan=token))
+
+
+SCAN_KEPT_SECONDS = 24 * 3600  # how long the customers a scan linked are listed (its address can be reloaded)
+_SCAN_KEY = "colcw:customer-scan:{token}"
+_REDIS_TIMEOUT = 2.0  # seconds
+_redis_by_url: dict[str, Redis] = {}
+
+
+def scan_store() -> Redis:
+    url = runtime().config.redis_url
+    if url not in _redis_by_url:
+        _redis_by_url[url] = Redis.from_url(url, socket_timeout=_REDIS_TIMEOUT, socket_connect_timeout=_REDIS_TIMEOUT)
+    return _redis_by_url[url]
+
+
+def _scan_linked() -> dict | None:
+    """The customers the scan whose result is asked for (``?scan=``) linked, as kept ({} when it is gone)."""
+    token = request.args.get("scan", "")
+    if not token:
+        return None
+    try:
+        raw = scan_store().get(_SCAN_KEY.format(token=token[:64]))
+    except RedisError:
+        log.warning("colcw: Redis did not answer: the scan's linked customers cannot be listed", exc_info=True)
+        return {"gone": "could not be read (the job queue's Redis did not answer)"}
+    if raw is None:
+        return {"gone": f"is kept for {SCAN_KEPT_SECONDS // 3600} hours and this one is no longer there"}
+    return json.loads(raw)
+
+
+def alike_because(name: str, phone: str, norm_name: str, norm_phone: str) -> str:
+    """Why a customer or company (``name``, ``phone``) is a likely duplicate of a scanned company (its normalised
+    ``norm_name``, ``norm_phone``), by the one rule of :mod:`.customer_matching` (same normalised name or phone):
+    "same name", "same phone number (…)" or both; "" when neither holds."""
+    same_name = bool(norm_name) and CM.normalize_name(name) == norm_name
+    same_phone = bool(norm_phone) and CM.normalize_phone(phone) == norm_phone
+    if same_name and same_phone:
+        return f"same name and phone number ({phone})"
+    if same_phone:
+        return f"same phone number ({phone})"
+    return "same name" if same_name else ""
+
+
+def _reasons(rows, hints) -> dict[tuple[int, str, int], str]:
+    """Why each likely duplicate on the page is one: (company's ConnectWise id, "cw" or "host", the other's id)."""
+    out = {}
+    for r in rows:
+        hint = hints[r.cw_id]
+        for d in hint.cw_duplicates:
+            out[(r.cw_id, "cw", d.cw_id)] = alike_because(d.name, d.phone, r.norm_name, r.norm_phone)
+        for m in hint.host_matches:
+            out[(r.cw_id, "host", m.id)] = alike_because(m.name, m.phone, r.norm_name, r.norm_phone)
+    return out
 
 
 def _render(errors=None, posted=None, status=200, previews=None):
@@ -49,6 +125,7 @@ def _render(errors=None, posted=None, status=200, previews=None):
     page = paginate(CM.unmatched_query(q), PAGE_SIZE)
     hints = CM.hints_for(db.session, page.items)
     return render_template("colcw/mappings/customers.html", page=page, q=q, hints=hints,
+                           why=_reasons(page.items, hints), scan_linked=_scan_linked(),
                            scanned_at=CM.last_scan_at(db.session), linked=CM.linked_count(db.session),
                            host_dups=CM.host_duplicate_groups(db.session), cw_dups=CM.cw_duplicate_groups(db.session),
                            unlinked_customers=CM.unlinked_customers(db.session),

@@ -41,6 +41,8 @@ from . import lookup
 SYNCED_ACTIONS = ("created", "updated", "unchanged")  # results of a sync that went through
 
 LINK_DIRECTION = "link"  # a link a person made or cleared on the customer's page (a result without a run)
+SCAN_DIRECTION = "scan"  # a link Map customers' scan made by Company ID = account number (a result without a run)
+_NOT_SYNCED = (LINK_DIRECTION, SCAN_DIRECTION)  # results that link (or clear), no sync
 
 
 class RelinkError(ValueError):
@@ -71,7 +73,7 @@ class CustomerSyncStatus:
         if self.link is None:
             return None
         last = self.last
-        if last is not None and last.direction == "link":
+        if last is not None and last.direction in _NOT_SYNCED:
             return None
         if last is not None and last.action in SYNCED_ACTIONS:
             return max(last.at, self.link.synced_at)
@@ -86,9 +88,14 @@ class CustomerSyncStatus:
         """When the customer was linked on its page, while nothing was synced since (else None)."""
         if self.link is None or self.last_synced is not None:
             return None
-        if self.last is not None and self.last.direction == "link":
+        if self.last is not None and self.last.direction in _NOT_SYNCED:
             return self.last.at
         return self.link.linked_at
+
+    @property
+    def linked_by_scan(self) -> bool:
+        """The link :attr:`linked_by_hand` dates was made by Map customers' scan (Company ID = account number)."""
+        return self.linked_by_hand is not None and self.last is not None and self.last.direction == SCAN_DIRECTION
 
 
 def _status_statement():
@@ -135,7 +142,7 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     if fix == HOST_MASTER_DRIFT_FIX:  # advice that depends on the master: read it only then
         fix = current_fix(fix, read_live(session).customer_master == CW_MASTER)
     went = None
-    if link is not None and last is not None and last.direction != LINK_DIRECTION and last.action not in SYNCED_ACTIONS:
+    if link is not None and last is not None and last.direction not in _NOT_SYNCED and last.action not in SYNCED_ACTIONS:
         went = _went_through(session, customer, link, last)
     return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link), fix, last_kind, went)
 
@@ -475,4 +482,105 @@ def link_previews(session: Session, client: ConnectWiseClient, pairs: dict[int, 
         if changes:
             out.append(LinkPreview(cw_id, f"{record.get('identifier')} ({record.get('name')})",
                                    f"{customer.name} ({customer.account_number})", changes, cw_wins))
+    return out
+
+
+# --- the links Map customers' scan makes (Company ID = account number) -------------------------------------------
+
+# The fields the scan reads anyway (customer_matching.scan) and, in the same pass, what comparing a company it links
+# with its customer needs (every mapped field): the pages it reads are as many, only longer.
+_COMPARED_FIELDS = [f for f in M.COMPANY_FIELDS if f != "_info"]
+
+
+class _ScannedCompanies:
+    """A client's companies as the scan reads them (:class:`ScanReads`)."""
+
+    def __init__(self, companies, accounts: set[str]) -> None:
+        self._companies, self._accounts = companies, accounts
+        self.kept: dict[int, dict] = {}  # ConnectWise id → record, of the companies whose Company ID is an account
+
+    def iterate(self, *, fields=None, **kwargs):
+        wider = list(dict.fromkeys([*fields, *_COMPARED_FIELDS])) if fields else None
+        for record in self._companies.iterate(fields=wider, **kwargs):
+            if str(record.get("identifier") or "") in self._accounts and not record.get("deletedFlag"):
+                self.kept[int(record["id"])] = record
+            yield record
+
+    def __getattr__(self, name: str):
+        return getattr(self._companies, name)
+
+
+class ScanReads:
+    """The ConnectWise client for Map customers' scan (:func:`.customer_matching.scan`, one pass over every company):
+    its pages also carry every mapped field, and the companies whose Company ID is the account number of a customer
+    linked to none are kept, so what differs between a company the scan links and its customer is known without a
+    request more (:func:`note_scan_links`)."""
+
+    def __init__(self, client: ConnectWiseClient, session: Session) -> None:
+        self._client = client
+        linked = select(Link.host_id).where(Link.entity == CUSTOMER)
+        self.linked_before = set(session.execute(linked).scalars())
+        accounts = set(session.execute(select(Customer.account_number).where(Customer.id.not_in(linked))).scalars())
+        self.companies = _ScannedCompanies(client.companies, {a for a in accounts if a})
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+
+@dataclass(frozen=True)
+class ScanLinked:
+    """A customer Map customers' scan linked by Company ID, and the mapped fields whose values differ (field, the
+    customer's value, the company's), as shown beside each other."""
+
+    customer_id: int
+    customer: str  # "Sterling Dental (DEMO00017)"
+    company: str  # "DEMO00017 (Sterling Dental Associates)"
+    changes: list[tuple[str, str, str]]
+
+
+def scan_master_words(cw_wins: bool, changes: bool = True) -> str:
+    """What the master setting means for a customer the scan linked (as Map customers says it for its own links)."""
+    if not changes:
+        return "Both sides agree on every mapped field."
+    if cw_wins:
+        return ("ConnectWise is the master for customer data: the next live update or safety-net pass replaces "
+                "ChannelOnline's values with ConnectWise's.")
+    return ("ChannelOnline is the master for customer data: the customer keeps its values, and its next Export to "
+            "ConnectWise writes them over ConnectWise's.")
+
+
+def note_scan_links(session: Session, reads: ScanReads, scanned_at: dt.datetime | None, *,
+                    actor: str = "") -> list[ScanLinked]:
+    """The customers the scan just linked (links made at ``scanned_at`` to customers linked to none before), each with
+    what differs from its company, as the scan read it. Each is recorded as the customer's latest result (no run:
+    direction ``scan``), so its page says it was linked by Company ID, not synced, until a sync goes through.
+    Flushes, does not commit."""
+    if scanned_at is None:
+        return []
+    rows = session.execute(select(Link, Customer).join(Customer, Customer.id == Link.host_id)
+                           .where(Link.entity == CUSTOMER, Link.linked_at == scanned_at)
+                           .order_by(Customer.name, Customer.id)).all()
+    cw_wins = cw_is_master(session)
+    by = f" (by {actor})" if actor else ""
+    out = []
+    for link, customer in rows:
+        if customer.id in reads.linked_before:
+            continue
+        record = reads.companies.kept.get(link.cw_id)
+        label = f"{customer.name} ({customer.account_number})"
+        company = f"{link.cw_identifier} ({record.get('name')})" if record is not None else link.cw_identifier
+        changes = [] if record is None else [
+            (rule.host, M.shown_value(mine), M.shown_value(theirs))
+            for rule, mine, theirs in M.company_differences(M.customer_values(customer), record)]
+        out.append(ScanLinked(customer.id, label, company, changes))
+        differ = "; ".join(f"{field} “{mine}” here, “{theirs}” in ConnectWise" for field, mine, theirs in changes)
+        message = (f"Linked to ConnectWise company {company} by Map customers' scan: its Company ID is this "
+                   "customer's account number.")
+        if record is not None:
+            message += (f" Fields that differ: {differ}. " if changes else " ") + scan_master_words(cw_wins,
+                                                                                                   bool(changes))
+        session.add(SyncItem(run_id=None, entity=CUSTOMER, direction=SCAN_DIRECTION, host_id=customer.id,
+                             cw_id=link.cw_id, label=label[:300], action="linked", message=message + by,
+                             at=scanned_at))
+    session.flush()
     return out
