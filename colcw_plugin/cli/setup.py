@@ -41,7 +41,7 @@ from ..setup.opportunity_defaults import (
     shown,
 )
 from ..setup.options import OptionsInput, save_options
-from ..setup.preflight import run_preflight
+from ..setup.preflight import read_companies, recent_scan, run_preflight
 from ..setup.secrets import SecretError
 from ..sync.inbound.switch import recheck_callbacks
 from ..sync.quotes.opportunities import OpportunitySetup
@@ -159,16 +159,17 @@ def automap_command():
 @with_appcontext
 def check_command():
     """The pre-flight check: list what would make an export fail; exit 1 if anything would."""
-    lookups, reason, opportunity_lists = None, None, None
+    lookups, reason, opportunity_lists, companies = None, None, None, None
     if is_configured(get_settings(db.session)):
         try:
             with runtime().client(db.session) as client:
                 lookups = load_lookups(client, ("members", "product_types", "categories", "subcategories",
                                                 "manufacturers", "states"))
                 opportunity_lists = load(OpportunitySetup(client))
+                companies = recent_scan(db.session) or read_companies(client)  # the Customers area
         except (SecretError, ConnectWiseError) as e:
             reason = str(e)
-    report = run_preflight(db.session, lookups, reason, opportunity_lists)
+    report = run_preflight(db.session, lookups, reason, opportunity_lists, companies)
     db.session.rollback()
     for check in report.checks:
         click.echo(f"{'ok  ' if check.ok and check.checked else '--  ' if check.ok else 'FAIL'} {check.area}: "

@@ -6,6 +6,7 @@ what to do. The admin page and ``flask --app host_stub colcw check`` render the 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, func, select
@@ -21,13 +22,15 @@ from host_stub.models import (
     User,
 )
 
-from ..cw import places
-from ..models import DOCUMENT, Link, Settings, exported_by_all, stored_time
+from ..cw import ConnectWiseClient, places
+from ..cw import conditions as C
+from ..models import CUSTOMER, DOCUMENT, CompanyScan, Link, Settings, exported_by_all, stored_time
 from ..text import plural
 from . import pages
 from .catalog_rules import CatalogRules
 from .common import host_category_pairs, host_manufacturers, host_users
 from .connection import is_configured, read_settings
+from .customer_matching import LikelyDuplicates
 from .field_mapping import CANADIAN_PROVINCES
 from .lookups import Lookups
 from .opportunity_defaults import (
@@ -271,10 +274,95 @@ def _won_status(lists: OpportunityLists | None) -> Check:
     return Check(area, True, f"Sales orders' opportunities are set to “{found.get('name')}” (marked Won in ConnectWise).")
 
 
+# --- customers: companies ConnectWise holds that no customer is linked to --------------------------------------
+
+SCAN_RECENT = dt.timedelta(hours=24)  # a Map customers scan this recent stands for ConnectWise's companies
+READ_AT_MOST = 1000  # without one, the check reads this many companies (one page: one request), and counts the rest
+CUSTOMERS_AREA = "Customers"
+MAP_CUSTOMERS_FIX = ("Map them on Admin → Integration → ConnectWise → Map customers before exporting customers "
+                     "(Read ConnectWise's companies there lists them with their look-alikes).")
+
+
+@dataclass
+class CompaniesSeen:
+    """ConnectWise's companies (not deleted) as the Customers check compares them with the customers: from the last
+    Map customers scan when it is recent (no request), else one page read now (one request; a second counts them
+    all when that page is full)."""
+
+    rows: list[tuple[int, str, str, str]]  # (ConnectWise id, Company ID, name, phone)
+    total: int  # how many ConnectWise holds (``rows`` may be the first READ_AT_MOST of them)
+    scanned_at: dt.datetime | None = None  # the scan they are from (None: read now)
+
+
+def recent_scan(session: Session, now: dt.datetime | None = None) -> CompaniesSeen | None:
+    """The companies of the last Map customers scan, when it was taken within :data:`SCAN_RECENT` (else None)."""
+    scanned_at = session.execute(select(func.max(CompanyScan.scanned_at))).scalar()
+    if scanned_at is None or (now or dt.datetime.now(dt.UTC).replace(tzinfo=None)) - scanned_at > SCAN_RECENT:
+        return None
+    rows = [tuple(r) for r in session.execute(select(CompanyScan.cw_id, CompanyScan.identifier, CompanyScan.name,
+                                                     CompanyScan.phone))]
+    return CompaniesSeen(rows, len(rows), scanned_at)
+
+
+def read_companies(client: ConnectWiseClient) -> CompaniesSeen:
+    """The first :data:`READ_AT_MOST` companies not deleted (one request), and how many there are (a second request,
+    only when that page is full)."""
+    not_deleted = C.eq("deletedFlag", False)
+    page = client.companies.list(conditions=not_deleted, fields=["id", "identifier", "name", "phoneNumber"],
+                                 order_by="id", page_size=READ_AT_MOST)
+    rows = [(int(r["id"]), str(r.get("identifier") or ""), str(r.get("name") or ""), str(r.get("phoneNumber") or ""))
+            for r in page]
+    total = client.companies.count(not_deleted) if len(rows) >= READ_AT_MOST else len(rows)
+    return CompaniesSeen(rows, max(total, len(rows)))
+
+
+def _customers(session: Session, seen: CompaniesSeen | None, reason: str | None = None) -> Check:
+    """Companies ConnectWise holds that no customer is linked to, and those among them that look like a customer linked
+    to none (Map customers' likely-duplicate rule): exporting such a customer fails on its look-alike (or, asked to,
+    creates a second company), so they are mapped first. A company whose Company ID is a customer's account number is
+    no concern: the export links it."""
+    if seen is None:
+        return _not_checked(CUSTOMERS_AREA, f"{reason.rstrip('.')}. " if reason else "")
+    linked = set(session.execute(select(Link.cw_id).where(Link.entity == CUSTOMER)).scalars())
+    accounts = {a.casefold() for a in session.execute(select(Customer.account_number)).scalars() if a}
+    alone = [r for r in seen.rows if r[0] not in linked and r[1].casefold() not in accounts]
+    dups = LikelyDuplicates(session, unlinked_only=True, read_all=False)
+    dups.expect([(name, phone) for _, _, name, phone in alone])
+    alike = []
+    for _, identifier, name, phone in alone:
+        found = dups.match(name, phone)
+        if found is not None:
+            alike.append(f"{identifier} “{name}” looks like {found[0].label} ({found[1]})")
+    partial = len(seen.rows) < seen.total
+    source = (f"from Map customers' scan of {stored_time(seen.scanned_at)}" if seen.scanned_at is not None else
+              f"among the first {len(seen.rows):,} of ConnectWise's {seen.total:,} companies, read now"
+              if partial else "read now")
+    counted = (f"{plural(len(alone), 'ConnectWise company', 'ConnectWise companies')} "
+               f"{'is' if len(alone) == 1 else 'are'} linked to no ChannelOnline customer ({source})")
+    if not alike:
+        more = (" Map customers reads them all." if partial else "")
+        if alone:
+            return Check(CUSTOMERS_AREA, True, f"{counted}; none looks like a ChannelOnline customer linked to none "
+                         f"(same name or phone). If some are your customers, map them on Map customers before "
+                         f"exporting them, or their export creates a second company.{more}")
+        return Check(CUSTOMERS_AREA, True, f"Every ConnectWise company is linked to a ChannelOnline customer or has a "
+                     f"customer's account number as its Company ID ({source}).{more}")
+    shown = alike[:SHOWN_ITEMS] + ([f"and {len(alike) - SHOWN_ITEMS:,} more"] if len(alike) > SHOWN_ITEMS else [])
+    return Check(CUSTOMERS_AREA, False,
+                 f"{counted}, and {plural(len(alike), 'of them looks', 'of them look')} like a ChannelOnline customer "
+                 "linked to none (likely duplicates: same name or phone): exporting such a customer fails, naming "
+                 "its look-alike, or creates a second company" + (f"; there may be more among the "
+                 f"{seen.total - len(seen.rows):,} companies not read" if partial else ""), shown,
+                 MAP_CUSTOMERS_FIX, "colcw_admin.map_customers")
+
+
 def run_preflight(session: Session, lookups: Lookups | None, connection_error: str | None = None,
-                  opportunity_lists: OpportunityLists | None = None) -> PreflightReport:
+                  opportunity_lists: OpportunityLists | None = None, companies: CompaniesSeen | None = None,
+                  companies_error: str | None = None) -> PreflightReport:
     """Check everything; ``lookups`` is None when ConnectWise could not be read (``connection_error`` says why);
-    ``opportunity_lists``: ConnectWise's opportunity types, stages and statuses (None: not read)."""
+    ``opportunity_lists``: ConnectWise's opportunity types, stages and statuses (None: not read); ``companies``:
+    its companies for the Customers area (:func:`recent_scan` or :func:`read_companies`; None: not read, and
+    ``companies_error`` says why)."""
     settings = read_settings(session)
     report = PreflightReport()
     if not is_configured(settings):
@@ -291,5 +379,6 @@ def run_preflight(session: Session, lookups: Lookups | None, connection_error: s
                       _new_opportunities(session, settings, opportunity_lists), _won_status(opportunity_lists),
                       _reps(session, settings, lookups),
                       _product_types(rules, lookups), _categories(session, rules, lookups),
-                      _manufacturers(session, rules, lookups), _provinces(session, lookups)]
+                      _manufacturers(session, rules, lookups), _provinces(session, lookups),
+                      _customers(session, companies if lookups is not None else None, companies_error)]
     return report

@@ -26,7 +26,7 @@ from ..setup import product_types as type_mapping
 from ..setup import reps as rep_mapping
 from ..setup.automap import AutomapReport, automap
 from ..setup.connection import get_settings, read_settings
-from ..setup.preflight import run_preflight
+from ..setup.preflight import read_companies, recent_scan, run_preflight
 from ..text import plural
 from . import admin_bp
 from .forms import (
@@ -36,6 +36,7 @@ from .forms import (
     rep_mapping_form,
     subcategory_value,
 )
+from .support import _read_or_reason as read_or_reason
 from .support import actor_name, lookups_or_reason, opportunity_lists_or_reason, runtime
 from .zone import display_zone
 
@@ -305,7 +306,13 @@ def preflight():
                                          "manufacturers", "states"))
     # Read fresh, as the export reads them again before it refuses a document for what a cached list says.
     opportunity_lists = opportunity_lists_or_reason()[0] if lookups is not None else None
-    report = run_preflight(db.session, lookups, reason, opportunity_lists)
+    # The Customers area: the last Map customers scan if recent (no request), else one page of companies read now.
+    companies, companies_reason = None, None
+    if lookups is not None:
+        companies = recent_scan(db.session)
+        if companies is None:
+            companies, companies_reason = read_or_reason(read_companies, "ConnectWise's companies")
+    report = run_preflight(db.session, lookups, reason, opportunity_lists, companies, companies_reason)
     db.session.rollback()
     return render_template("colcw/mappings/preflight.html", report=report, zone=display_zone(), times_in=times_in)
 
