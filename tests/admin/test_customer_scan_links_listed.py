@@ -121,3 +121,24 @@ def test_a_likely_duplicate_says_why(admin_client, connected):
     assert "Pioneer Supply (H-PIO)</button> — same phone number ((625) 555-0142)" in pioneer
     harbor = row("harbor")
     assert "Harbor Logistics (H-HAR)</button> — same name" in harbor
+
+
+def test_the_scan_of_a_large_tenant_sends_as_many_requests_as_the_scan_alone(admin_client, connected, cw_client):
+    """The pages the scan reads carry the mapped fields too: as many pages (requests), only longer."""
+    from colcw_plugin.setup.customer_matching import scan
+
+    connected.generate(companies=2300, contacts_per_company=0)
+    generated = connected.api("GET", "company/companies", params={"conditions": 'identifier="GEN002250"'}).json()[0]
+    db.session.add(Customer(account_number="GEN002250", name="Generated match"))
+    db.session.commit()
+    connected.clear_requests()
+    scan(db.session, cw_client, "tests")  # the scan on its own, with a plain client
+    db.session.rollback()
+    alone = _company_reads(connected)
+    connected.clear_requests()
+    resp = _scan(admin_client)
+    assert _company_reads(connected) == alone >= 3
+    html = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "The scan linked 1 ChannelOnline customer" in html
+    customer = _customer("GEN002250")
+    assert f'id="scan-changes-{customer.id}"' in html and f"GEN002250 ({generated['name']})" in html
