@@ -483,7 +483,10 @@ def _panel_html(customer: Customer) -> str:
                            if link is not None and link.status == "missing_in_cw" else "",
                            drift=customer_drift(db.session, customer.id),
                            dismissed=dismissed_notes(db.session, customer.id),
-                           contact_names={c.id: c.name for c in customer.contacts})
+                           contact_names={c.id: c.name for c in customer.contacts},
+                           # (its latest export stopped at a look-alike company: the panel does not promise a create)
+                           look_alike_failed=link is None and status.last is not None and status.last.action == "failed"
+                           and customer_exporter.LOOKS_ALIKE in (status.last.message or ""))
 
 
 @rep_bp.route("/customers/<int:customer_id>/notes/dismiss", methods=["POST"])
