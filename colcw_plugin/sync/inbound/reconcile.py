@@ -34,7 +34,7 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from host_stub.gateway import ValidationError
-from host_stub.models import utcnow
+from host_stub.models import Contact, Customer, Document, utcnow
 
 from ...models import (
     CONTACT,
@@ -95,6 +95,20 @@ def _marked(session: Session, state: str | None = None) -> list[Link]:
     marked = Link.synced_values[DELETION]["state"].as_string()
     cond = marked.in_((HELD, DISMISSED)) if state is None else marked == state
     return list(session.execute(select(Link).where(cond).order_by(Link.id)).scalars())
+
+
+_HOST_TABLES = {CUSTOMER: Customer, CONTACT: Contact, DOCUMENT: Document}
+
+
+def _hosts_gone(session: Session, links: list[Link]) -> set[tuple[str, int]]:
+    """Of ``links``, (entity, host id) of those whose host record no longer exists (one query per kind present)."""
+    gone: set[tuple[str, int]] = set()
+    for entity, table in _HOST_TABLES.items():
+        ids = {ln.host_id for ln in links if ln.entity == entity}
+        if ids:
+            there = set(session.execute(select(table.id).where(table.id.in_(ids))).scalars())
+            gone |= {(entity, i) for i in ids - there}
+    return gone
 
 
 def held_links(session: Session) -> list[Link]:
@@ -245,13 +259,17 @@ class Reconciler:
 
     def _forget_marks(self, found: Found, planned: list[Break]) -> None:
         """A held or dismissed deletion whose record was read back present (restored in ConnectWise: its record
-        changed again) is no deletion any more: its mark goes, so a later deletion of it is a new one. And the alert
-        goes once no deletion is held back any more (applied past the guard, or dismissed)."""
+        changed again) is no deletion any more: its mark goes, so a later deletion of it is a new one. So does a held
+        one whose host record was deleted meanwhile (no pass plans anything for it, so Apply anyway could never mark
+        it, and the alert would stay for good). And the alert goes once no deletion is held back any more (applied
+        past the guard, or dismissed)."""
         broken = {id(b.link) for b in planned}
         present = {(KIND_OF[e], i) for e in ("company", "contact", "opportunity") for i in found.records(e)}
+        marked = _marked(self.session)
+        gone = _hosts_gone(self.session, [ln for ln in marked if id(ln) not in broken and deletion_state(ln) == HELD])
         changed = False
-        for link in _marked(self.session):
-            if id(link) not in broken and (link.entity, link.cw_id) in present:
+        for link in marked:
+            if id(link) not in broken and ((link.entity, link.cw_id) in present or (link.entity, link.host_id) in gone):
                 _unmark(link)
                 changed = True
         live = get_live(self.session)
