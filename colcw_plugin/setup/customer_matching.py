@@ -59,6 +59,61 @@ def normalize_phone(phone: str) -> str:
     return digits[-10:] if len(digits) >= 7 else ""
 
 
+def person_name_key(first: str | None, last: str | None) -> str:
+    """A contact's first and last name as :class:`SamePerson` compares them: case, accents, apostrophe style and
+    extra spaces aside ("María  García" and "maria garcia", "O’Brien" and "O'Brien" are the same); "" without a
+    name. Compared in Python only, never put into a ConnectWise condition."""
+    text = f"{first or ''} {last or ''}".replace("\u2019", "'").replace("\u2018", "'")
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(text.casefold().split())
+
+
+class SamePerson:
+    """The one rule for "the same person within one company", which the import (company_import: which host contact
+    a ConnectWise contact without a link updates; the popup's preview, lookup) and the customer export (contact_export:
+    which ConnectWise contact a host contact without a link is linked to) both use, each with the other side's contacts
+    not linked yet as the candidates:
+
+    * both have an e-mail: the same person when the e-mails are the same, case aside (two e-mails that differ are two
+      people, whatever their names);
+    * one of them has no e-mail: the same person when the first and last names are the same, compared by
+      :func:`person_name_key` (case and accents aside);
+    * an e-mail match comes first; a candidate counts only when it is the only one not taken yet (by an earlier
+      contact of the company, in the order given) that matches: two candidates matching, or none, is no match, and
+      the contact is created.
+    """
+
+    def __init__(self, candidates: Iterable[tuple[int, str | None, str | None, str | None]]) -> None:
+        """``candidates``: (id, first name, last name, e-mail) of the other side's contacts not linked yet."""
+        self._by_email: dict[str, list[int]] = defaultdict(list)
+        self._by_name: dict[str, list[int]] = defaultdict(list)  # every candidate's name
+        self._has_email: set[int] = set()
+        for cid, first, last, email in candidates:
+            if email:
+                self._by_email[email.casefold()].append(cid)
+                self._has_email.add(cid)
+            key = person_name_key(first, last)
+            if key:
+                self._by_name[key].append(cid)
+        self._taken: set[int] = set()
+
+    def match(self, first: str | None, last: str | None, email: str | None) -> int | None:
+        """The candidate that is the same person as this contact (None: none, or more than one)."""
+        if email:
+            found = [c for c in self._by_email.get(email.casefold(), ()) if c not in self._taken]
+            if found:
+                return found[0] if len(found) == 1 else None
+        key = person_name_key(first, last)
+        found = [c for c in self._by_name.get(key, ()) if c not in self._taken
+                 and not (email and c in self._has_email)] if key else []
+        return found[0] if len(found) == 1 else None
+
+    def take(self, cid: int) -> None:
+        """``cid`` is matched to a contact (or linked already): no other one matches it."""
+        self._taken.add(cid)
+
+
 @dataclass
 class ScanResult:
     total: int = 0

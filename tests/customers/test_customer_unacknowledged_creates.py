@@ -69,14 +69,19 @@ def test_contact_creates_whose_answers_were_lost_are_found_not_repeated(sync_rea
 
 def test_a_contact_whose_exporter_died_between_the_create_and_the_link_is_created_once(sync_ready, app):
     """A real crash: the export runs in its own process, which is killed once ConnectWise holds the new
-    contact and before colcw saved its link. A same-named contact added by hand earlier stays alone."""
+    contact and before colcw saved its link. A same-named contact with another e-mail added by hand earlier (another
+    person: SamePerson) stays alone."""
     customer = make_customer(contacts=[{"first_name": "Ada", "last_name": "Lovelace", "is_default": True}])
     assert export(customer.id).status == "succeeded"
     company_id = link_of("customer", customer.id).cw_id
     by_hand = sync_ready.api("POST", "company/contacts", json={"firstName": "Sam", "lastName": "Smith",
+                                                               "communicationItems": [
+                                                                   {"type": {"name": "Email"},
+                                                                    "value": "sam.other@example.com"}],
                                                                "company": {"id": company_id}}).json()
     customer = save_customer({f: getattr(customer, f) for f in CUSTOMER_EDITABLE},
-                             [{"first_name": "Sam", "last_name": "Smith", "is_default": False}], customer_id=customer.id)
+                             [{"first_name": "Sam", "last_name": "Smith", "email": "sam@acme.example",
+                               "is_default": False}], customer_id=customer.id)
     sam = next(k for k in customer.contacts if k.first_name == "Sam")
     # The contact POST is carried out, then its answer hangs: the process is killed while it waits.
     sync_ready.add_fault(status="hang", seconds=20, applied=True, method="POST", path=r"company/contacts$", count=1)

@@ -9,10 +9,9 @@ a page is one transaction of a few statements, whatever its size.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from host_stub.bulk import CustomerSaved, CustomerWrite
 from host_stub.fields import column_limits
@@ -21,6 +20,7 @@ from host_stub.snapshots import system_actor
 
 from ...models import CONTACT, CUSTOMER, fingerprint
 from ...setup.customer_matching import HostCustomer as MatchCustomer
+from ...setup.customer_matching import SamePerson
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
@@ -53,26 +53,16 @@ def is_own_import(actor: dict | None) -> bool:
     return bool(actor) and actor.get("system") == IMPORT_SYSTEM
 
 
-class EmailMatch:
+def host_match(contacts: Iterable[tuple[int, Mapping[str, Any]]]) -> SamePerson:
     """Which host contact linked to no ConnectWise contact an import updates for a ConnectWise contact without a link:
-    the only one (not taken yet by another of the company's contacts) with its e-mail, case aside; None when none
-    or several. The import's rule (:meth:`CompanyImport._plan`), and the import popup's, which says what it
-    would overwrite (lookup)."""
+    the same person (:class:`~colcw_plugin.setup.customer_matching.SamePerson`, the export's rule too) among
+    ``contacts`` (host id, values), in id order. The import's (:meth:`CompanyImport._plan`), and the import popup's,
+    which says what it would overwrite (lookup)."""
+    return SamePerson((hid, v.get("first_name"), v.get("last_name"), v.get("email")) for hid, v in contacts)
 
-    def __init__(self, contacts: Iterable[tuple[int, str | None]]) -> None:
-        self._by_email: dict[str, list[int]] = defaultdict(list)
-        for host_id, email in contacts:
-            if email:
-                self._by_email[email.casefold()].append(host_id)
-        self._taken: set[int] = set()
 
-    def match(self, email: str | None) -> int | None:
-        found = [h for h in self._by_email.get(str(email).casefold(), []) if h not in self._taken] if email else []
-        return found[0] if len(found) == 1 else None
-
-    def take(self, host_id: int) -> None:
-        """``host_id`` is updated from a ConnectWise contact: no other one matches it."""
-        self._taken.add(host_id)
+def same_person(match: SamePerson, values: Mapping[str, Any]) -> int | None:
+    return match.match(values.get("first_name"), values.get("last_name"), values.get("email"))
 
 
 @dataclass
@@ -310,8 +300,8 @@ class CompanyImport:
         page = self.page
         has_default = bool(default_id) or any(c.get("defaultFlag") for c in cw_contacts)
         linked_hosts = page.linked_hosts
-        by_email = EmailMatch((hid, v.get("email")) for hid, v in (existing.contacts.items() if existing else ())
-                              if hid not in linked_hosts)
+        same = host_match((hid, v) for hid, v in (existing.contacts.items() if existing else ())
+                          if hid not in linked_hosts)
         plan = []
         for c in cw_contacts:
             values = M.contact_host_values(c, default_id)
@@ -333,9 +323,9 @@ class CompanyImport:
                 self.stale.append(link.id)
                 page.contact_links.pop(c["id"], None)
             else:
-                hid = by_email.match(values.get("email"))
+                hid = same_person(same, values)
             if hid is not None:
-                by_email.take(hid)
+                same.take(hid)
                 if not self.owner.cw_master:
                     keep_host_values(values, existing.contacts[hid])
             plan.append((c, hid, values))

@@ -16,7 +16,6 @@ linked to nothing — instead of creating another.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from host_stub.models import Contact, Customer
 from ...cw import ConnectWiseClient, ConnectWiseError, create_once
 from ...cw import conditions as C
 from ...models import CONTACT, CreateIntent, Link, fingerprint
+from ...setup.customer_matching import SamePerson
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.field_mapping import MappingTable
 from ..shared import fields as M
@@ -107,6 +107,14 @@ def intents_for(session: Session, contact_ids: Iterable[int]) -> dict[int, Inten
             for r in rows.scalars()}
 
 
+def _email_of(row: Mapping[str, Any]) -> str | None:
+    """A ConnectWise contact's e-mail as an import takes it: its default Email item, else its first."""
+    items = [i for i in row.get("communicationItems") or []
+             if str((i.get("type") or {}).get("name", "")).casefold() == "email" and i.get("value")]
+    chosen = next((i for i in items if i.get("defaultFlag")), items[0] if items else None)
+    return str(chosen["value"]) if chosen else None
+
+
 def _names(row: dict) -> tuple[str, str]:
     return (str(row.get("firstName") or "").strip().casefold(), str(row.get("lastName") or "").strip().casefold())
 
@@ -161,17 +169,10 @@ class ContactExporter:
         cw_contacts = chunk.contacts.get(company_id, [])
         by_id = {r["id"]: r for r in cw_contacts}
         known = set(by_id)
-        by_email: dict[str, list[dict]] = defaultdict(list)
-        for r in cw_contacts:
-            if r["id"] in chunk.contact_owner:
-                continue
-            for item in r.get("communicationItems") or []:
-                if str((item.get("type") or {}).get("name", "")).casefold() == "email" and item.get("value"):
-                    by_email[str(item["value"]).casefold()].append(r)
-        host_emails = defaultdict(int)
-        for contact in customer.contacts:
-            if contact.email:
-                host_emails[contact.email.casefold()] += 1
+        # The company's contacts linked to none: each the same person as at most one of the customer's contacts
+        # linked to none (SamePerson: the import's rule too), the first of them in the customer's order.
+        same = SamePerson((r["id"], r.get("firstName"), r.get("lastName"), _email_of(r)) for r in cw_contacts
+                          if r["id"] not in chunk.contact_owner)
         out: list[Outcome | Planned | Retire] = []
         self._intents = []
         for contact in customer.contacts:
@@ -198,13 +199,18 @@ class ContactExporter:
                 record = self._left_behind(chunk.contact_intents.get(contact.id), company_id, cw_contacts, chunk)
                 if record is not None:
                     chunk.contact_owner[record["id"]] = contact.id
+                    same.take(record["id"])
                     note = "linked to the ConnectWise contact an interrupted export had created"
-            if record is None and link is None and contact.email and host_emails[contact.email.casefold()] == 1:
-                matches = by_email.get(contact.email.casefold(), [])
-                if len(matches) == 1:
-                    record = matches[0]
-                    chunk.contact_owner[record["id"]] = contact.id
-                    note = "linked to the existing ConnectWise contact with the same e-mail"
+            if record is None and link is None:
+                found = same.match(contact.first_name, contact.last_name, contact.email)
+                if found is not None and found not in chunk.contact_owner:
+                    record = by_id[found]
+                    chunk.contact_owner[found] = contact.id
+                    same.take(found)
+                    by_mail = bool(contact.email) and (_email_of(record) or "").casefold() == contact.email.casefold()
+                    note = ("linked to the existing ConnectWise contact with the same e-mail" if by_mail else
+                            "linked to the existing ConnectWise contact with the same name (one of them has no "
+                            "e-mail)")
             held = M.as_held(values, None, self.states, CONTACT_TABLE)  # in ConnectWise's terms (a state's code)
             sent, agreed = held, held
             if self.cw_master and link is not None and record is not None:

@@ -37,7 +37,7 @@ from ...setup.customer_matching import LikelyDuplicates
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
 from ..shared import fields as M
-from .company_import import EmailMatch
+from .company_import import host_match, same_person
 from .link_batch import by_cw
 
 MAX_SHOWN = 10
@@ -211,16 +211,17 @@ def _replaced(mine, theirs, cw_master: bool) -> bool:
 def _unlinked_contact_overwrites(session: Session, client: ConnectWiseClient, customer: Customer, company: dict,
                                  cw_master: bool) -> list[tuple[str, str, str]]:
     """The fields of an unlinked customer's contacts that importing ``company`` would replace: each of its contacts
-    the import updates (the one a company's contact is linked to, else the only one linked to none with the
-    contact's e-mail, as :meth:`.company_import.CompanyImport._plan` matches them). One request, only when the
+    the import updates (the one a company's contact is linked to, else the same person among those linked to none:
+    the same e-mail, or the same name when one side has none, as :meth:`.company_import.CompanyImport._plan`
+    matches them). One request, only when the
     customer has such contacts."""
     mine = {c.id: c for c in customer.contacts}
     links = {c.id: get_link(session, CONTACT, c.id) for c in customer.contacts}
-    free = [(c.id, c.email) for c in customer.contacts if links[c.id] is None and c.email]
+    free = [(c.id, M.contact_values(c)) for c in customer.contacts if links[c.id] is None]
     linked_to = {link.cw_id: host_id for host_id, link in links.items() if link is not None}
     if not free and not linked_to:
         return []
-    by_email = EmailMatch(free)
+    same = host_match(free)
     rows = client.contacts.list(conditions=C.eq("company/id", int(company["id"])), fields=M.CONTACT_FIELDS,
                                 page_size=1000)
     default_id = (company.get("defaultContact") or {}).get("id")
@@ -232,10 +233,10 @@ def _unlinked_contact_overwrites(session: Session, client: ConnectWiseClient, cu
         theirs = M.contact_host_values(row, default_id)
         host_id = linked_to.get(int(row["id"]))
         if host_id is None:
-            host_id = by_email.match(theirs.get("email"))
+            host_id = same_person(same, theirs)
         if host_id is None:
             continue
-        by_email.take(host_id)
+        same.take(host_id)
         contact = mine[host_id]
         values = M.contact_values(contact)
         for key, value in theirs.items():
