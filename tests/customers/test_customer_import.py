@@ -165,6 +165,11 @@ def test_incremental_import_takes_only_what_changed_since_the_last_import(connec
                                  params={"conditions": f"company/id = {via_contact['id']}"}).json()[0]
     connected_demo.api("PATCH", f"company/contacts/{contact['id']}",
                        json=[{"op": "replace", "path": "title", "value": "Chief Renamer"}])
+    # ConnectWise the master: the changes are taken (with ChannelOnline the master a bulk import keeps the customers'
+    # values and notes ConnectWise's: test_bulk_import_keeps_host_master.py).
+    live = get_live(db.session)
+    live.customer_master = CW_MASTER
+    db.session.commit()
     changed = run("customer_import", {"mode": "changed", "since": since.isoformat()})
     touched = {i.cw_id: i.action for i in items(changed, "customer")}
     assert touched == {renamed["id"]: "updated", via_contact["id"]: "updated"}

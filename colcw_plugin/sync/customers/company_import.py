@@ -9,6 +9,7 @@ a page is one transaction of a few statements, whatever its size.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ from ...setup.customer_matching import SamePerson
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
+from ..shared.advice import HOST_MASTER_DRIFT_FIX
+from ..shared.states import StateList
 from .link_batch import LinkRow, PageWrites
 
 if TYPE_CHECKING:
@@ -38,6 +41,12 @@ _CUSTOMER_LIMITS = column_limits(Customer)
 _CONTACT_LIMITS = column_limits(Contact)
 _COMPANY_LABELS = COMPANY.labels
 _CONTACT_LABELS = CONTACT_TABLE.labels
+# Compared without ConnectWise's state list (not read by an import): a country or site spelled otherwise is the same.
+_NO_STATES = StateList(())
+NOT_COMPARED = ("is_default",)  # the default contact is the company's choice, not a contact field (as live updates)
+# What a customer's result says of ConnectWise's values a bulk import did not take: live updates' words
+# (sync/inbound/customers.py ``CustomerPlanner._outcome``), which this package may not import.
+NOT_TAKEN = "changed in ConnectWise, not taken (ChannelOnline is the master for customer data)"
 
 
 def keep_host_values(values: dict, host: dict) -> None:
@@ -46,6 +55,70 @@ def keep_host_values(values: dict, host: dict) -> None:
     for key, value in values.items():
         if value in ("", None) and host.get(key) not in ("", None):
             values[key] = host[key]
+
+
+def shown(value: Any) -> str:
+    """A value in a result's words, as live updates show it: “Acme”, (blank), yes / no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"“{value}”" if value not in ("", None) else "(blank)"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A field ConnectWise holds otherwise than the host and changed since the last agreement (``conflict``: the
+    host changed it too)."""
+
+    field: str
+    label: str
+    host: Any
+    cw: Any
+    conflict: bool
+
+
+def differences(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None,
+                labels: Mapping[str, str]) -> list[Difference]:
+    """The fields ConnectWise changed since the last agreement ``base`` (None: nothing agreed, every field that differs)
+    that the host holds otherwise: live updates' rule (sync/inbound/customers.py ``compare``). A field the host
+    changed alone is no difference: the next export sends it."""
+    out = []
+    for name, cw_value in cw.items():
+        host_value = host.get(name)
+        if name in NOT_COMPARED or host_value == cw_value:
+            continue
+        known = base is not None and name in base
+        if known and base[name] == cw_value:
+            continue
+        out.append(Difference(name, labels.get(name, name), host_value, cw_value, known and base[name] != host_value))
+    return out
+
+
+def agreed(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None) -> dict:
+    """What both sides agree on once a bulk import kept the host's values: ConnectWise's value where the two agree,
+    else the last agreement (the host's value without one), so a later reading finds the same difference again."""
+    return {k: v if host.get(k) == v else (base or {}).get(k, host.get(k)) for k, v in cw.items()}
+
+
+def not_taken(diffs: list[Difference]) -> str:
+    """The differences a bulk import did not take, in live updates' words."""
+    plain = [d for d in diffs if not d.conflict]
+    parts = [f"{NOT_TAKEN}: " + ", ".join(f"{d.label} {shown(d.cw)} (ChannelOnline: {shown(d.host)})"
+                                         for d in plain)] if plain else []
+    parts += [f"{d.label} changed on both sides: kept ChannelOnline's {shown(d.host)} (the master); ConnectWise "
+              f"has {shown(d.cw)}" for d in diffs if d.conflict]
+    return "; ".join(parts)
+
+
+def changed_values(old: Mapping[str, Any], new: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    """The fields an import changed, old → new: "Company Name “Bayview” → “Bayview, LLP”" (the run log says what
+    to put back)."""
+    return ", ".join(f"{labels.get(k, k)} {shown(old.get(k))} → {shown(v)}" for k, v in new.items()
+                     if k not in NOT_COMPARED and old.get(k) != v)
+
+
+def _text(value: Any) -> str:
+    """A value as a drift row holds it (as live updates write them)."""
+    return str(value if value is not None else "")
 
 
 def is_own_import(actor: dict | None) -> bool:
@@ -69,6 +142,7 @@ def same_person(match: SamePerson, values: Mapping[str, Any]) -> int | None:
 class HostCustomer:
     values: dict
     contacts: dict[int, dict]  # host contact id -> values
+    edited_at: dt.datetime | None = None  # when the customer or one of its contacts was last saved in the host
 
 
 @dataclass
@@ -133,6 +207,14 @@ class CompanyImport:
         self._then: dict = {}
         self._look_alike: tuple | None = None  # as the likely duplicates keep a customer about to be created
         self._looked: tuple | None = None  # (name, phone, new keys): what the likely duplicates said of the company
+        # ChannelOnline the master for customer data, a bulk import of an existing customer: it keeps the customer's
+        # values (its account number and default contact too) and reports ConnectWise's differing ones as live
+        # updates do (drift rows, "not taken"); a person's import from the popup (explicit) takes ConnectWise's.
+        self.keep = False
+        self.kept: list[Difference] = []  # the customer's fields not taken
+        self.contacts_kept: dict[int, list[Difference]] = {}  # by ConnectWise contact id
+        self.agreements: dict[int, dict] = {}  # ConnectWise contact id -> what both sides agree on (kept contacts)
+        self.drift: list[dict] = []  # RecordDrift rows, written with the page once the company is saved
 
     def _out(self, action: str, host_id: int | None, message: str, resolution: str = "",
              entity: str = CUSTOMER, cw_id: int | None = None, label: str | None = None) -> dict:
@@ -221,8 +303,17 @@ class CompanyImport:
         values = M.company_host_values(record)
         existing = page.hosts.get(host_id) if host_id else None
         M.keep_default_site_name(values, existing.values if existing else None)
-        theirs = dict(values)  # what ConnectWise holds: the agreement the link keeps
-        if existing is not None and not self.owner.cw_master:
+        theirs = dict(values)  # what ConnectWise holds
+        agreement = theirs  # what both sides agree on once saved: the agreement the link keeps
+        self.keep = existing is not None and not self.explicit and not self.owner.cw_master
+        if existing is not None and self.keep:
+            base = link.synced_values if link is not None else None
+            held = M.as_held(existing.values, theirs, _NO_STATES, COMPANY)
+            self.kept = [Difference(d.field, d.label, existing.values.get(d.field), d.cw, d.conflict)
+                         for d in differences(held, theirs, base, _COMPANY_LABELS)]
+            agreement = agreed(held, theirs, base)
+            values = {**theirs, **existing.values}  # the customer's, every one (its account number too)
+        elif existing is not None and not self.owner.cw_master:
             keep_host_values(values, existing.values)
         cw_contacts = [c for c in page.contacts.get(self.cid, []) if not c.get("inactiveFlag")]
         default_id = (record.get("defaultContact") or {}).get("id")
@@ -237,11 +328,14 @@ class CompanyImport:
         contact_changes = [(c, hid, v) for c, hid, v in plan
                            if hid is None or any(existing.contacts[hid].get(k) != x for k, x in v.items())]
         demote = []
-        if has_default and existing:
+        if has_default and existing and not self.keep:
             chosen = {hid for _, hid, v in plan if v.get("is_default")}
             demote = [hid for hid, v in existing.contacts.items() if v.get("is_default") and hid not in chosen
                       and hid not in {h for _, h, _ in plan}]
-        self._then = {"link": link, "values": values, "theirs": theirs, "plan": plan, "existing": existing,
+            moved = self._default_moved(existing, plan)
+            if moved:
+                notes.append(moved)
+        self._then = {"link": link, "values": values, "theirs": agreement, "plan": plan, "existing": existing,
                       "changed": changed, "contact_changes": contact_changes, "notes": notes}
         if existing is not None and not changed and not contact_changes and not demote:
             return self._saved(host_id, {}, "unchanged")
@@ -256,6 +350,20 @@ class CompanyImport:
                                                                        phone, ""), new_keys)
         return None
 
+    @staticmethod
+    def _default_moved(existing: HostCustomer, plan: list[tuple[dict, int | None, dict]]) -> str:
+        """The run log's words when the import moves an existing customer's default contact (ConnectWise's is taken):
+        "default contact now Ana Ruiz, was Lucas O'Brien"; "" when it stays."""
+        was = next((hid for hid, v in existing.contacts.items() if v.get("is_default")), None)
+        now = next(((hid, v) for _, hid, v in plan if v.get("is_default")), None)
+        if now is None or (now[0] is not None and now[0] == was):
+            return ""
+
+        def name(v: Mapping[str, Any]) -> str:
+            return f"{v.get('first_name') or ''} {v.get('last_name') or ''}".strip() or "(no name)"
+
+        return f"default contact now {name(now[1])}, was {name(existing.contacts[was]) if was else 'none'}"
+
     def _saved(self, host_id: int, contact_ids: dict[int, int], action: str) -> list[dict]:
         """The customer is saved (or unchanged): its links, drift and outcomes."""
         t = self._then
@@ -263,15 +371,24 @@ class CompanyImport:
         for link_id in self.stale:
             self.batch.delete(link_id)
         if t["changed"] and existing is not None and action != "unchanged":
-            notes.append("changed " + ", ".join(_COMPANY_LABELS.get(k, k) for k in t["changed"]))
-        # A customer written (its updated_at now) or imported by a person finding both sides agreeing has its link
-        # stamped even when the link holds what it held: an import that puts back the values of the last sync (the
-        # rep's edits replaced) otherwise leaves the customer "changed since export", which is no longer true.
-        self.batch.put(t["link"], CUSTOMER, host_id, self.cid, cw_identifier=str(record.get("identifier") or ""),
-                       fingerprint=fingerprint(t["values"]), cw_last_updated=M.last_updated(record),
-                       values=t["theirs"], force=action != "unchanged" or self.explicit)
+            notes.append("changed " + changed_values(existing.values, {k: t["values"][k] for k in t["changed"]},
+                                                     _COMPANY_LABELS))
+        written = action != "unchanged"
+        link = t["link"]
+        # Kept with edits of the host's own not exported yet (saved after the link's last sync): the link keeps its
+        # time, so the customer stays "Changed since export" and the next export sends them.
+        pending = self.keep and link is not None and link.synced_at is not None and existing is not None \
+            and existing.edited_at is not None and existing.edited_at > link.synced_at
+        if not pending:
+            # A customer written (its updated_at now) or imported by a person finding both sides agreeing has its
+            # link stamped even when the link holds what it held: an import that puts back the values of the last sync
+            # (the rep's edits replaced) otherwise leaves the customer "changed since export", which is no longer true.
+            self.batch.put(link, CUSTOMER, host_id, self.cid, cw_identifier=str(record.get("identifier") or ""),
+                           fingerprint=fingerprint(t["values"]), cw_last_updated=M.last_updated(record),
+                           values=t["theirs"], force=written or self.explicit)
         if page.drifted is None or host_id in page.drifted:  # an unchanged re-import writes nothing
             self.batch.clear_drift(host_id)
+        self.drift = self._drift_rows(CUSTOMER, host_id, host_id, self.cid, self.kept)
         changed_cw = {c["id"] for c, _, _ in t["contact_changes"]}
         outcomes: list[dict] = []
         folded = 0
@@ -282,17 +399,39 @@ class CompanyImport:
             row = page.contact_links.get(c["id"])
             self.batch.put(row if row is not None and row.host_id == hid else None, CONTACT, hid, c["id"],
                            fingerprint=fingerprint(v), cw_last_updated=M.last_updated(c),
-                           values=self.theirs.get(c["id"], v))
+                           values=self.agreements.get(c["id"], self.theirs.get(c["id"], v)))
             if action == "created":  # a new customer's contacts are all new: its result says how many
                 folded += 1
                 continue
             who = f"{c.get('firstName', '')} {c.get('lastName', '')}".strip()
+            label = f"{who} ({record.get('name')})"
+            kept = self.contacts_kept.get(c["id"], [])
+            self.drift += self._drift_rows(CONTACT, hid, host_id, c["id"], kept)
             c_action = ("created" if c["id"] in contact_ids else "updated") if c["id"] in changed_cw else "unchanged"
-            outcomes.append(self._out(c_action, hid, f"{who} ({record.get('name')}): {c_action}.", entity=CONTACT,
-                                      cw_id=c["id"], label=f"{who} ({record.get('name')})"))
+            said = c_action
+            if c_action == "updated" and existing is not None and hid in existing.contacts:
+                said = f"updated: {changed_values(existing.contacts[hid], v, _CONTACT_LABELS)}" \
+                    if changed_values(existing.contacts[hid], v, _CONTACT_LABELS) else "updated"
+            if kept:
+                said = f"{said + '; ' if c_action != 'unchanged' else ''}{not_taken(kept)}"
+                c_action = "skipped" if c_action == "unchanged" else c_action
+            outcomes.append(self._out(c_action, hid, f"{label}: {said}.", HOST_MASTER_DRIFT_FIX if kept else "",
+                                      entity=CONTACT, cw_id=c["id"], label=label))
         outcomes += self._missing_contacts(existing)
+        if self.kept:
+            notes.append(not_taken(self.kept))
+            action = "skipped" if action == "unchanged" else action
         message = f"{self.label}: " + ("; ".join(notes) if notes else action) + with_contacts(folded) + "."
-        return [{**self._out(action, host_id, message), "contacts": folded}, *outcomes]
+        fix = HOST_MASTER_DRIFT_FIX if self.kept else ""
+        return [{**self._out(action, host_id, message, fix), "contacts": folded}, *outcomes]
+
+    def _drift_rows(self, entity: str, host_id: int, customer_id: int, cw_id: int,
+                    diffs: list[Difference]) -> list[dict]:
+        """The customer page's notes of ConnectWise values not taken (RecordDrift rows, as live updates write them)."""
+        run_id = self.owner.ctx.run_id
+        return [{"entity": entity, "host_id": host_id, "customer_id": customer_id, "cw_id": cw_id, "field": d.field,
+                 "label": d.label, "kind": "conflict" if d.conflict else "drift", "host_value": _text(d.host),
+                 "cw_value": _text(d.cw), "kept": "host", "run_id": run_id} for d in diffs]
 
     def _plan(self, cw_contacts: list[dict], default_id: int | None, existing: HostCustomer | None,
               problems: list) -> list[tuple[dict, int | None, dict]]:
@@ -300,6 +439,9 @@ class CompanyImport:
         page = self.page
         has_default = bool(default_id) or any(c.get("defaultFlag") for c in cw_contacts)
         linked_hosts = page.linked_hosts
+        # The host's default contact stays when the customer keeps its values (ChannelOnline the master, bulk).
+        host_default = self.keep and existing is not None and any(v.get("is_default")
+                                                                   for v in existing.contacts.values())
         same = host_match((hid, v) for hid, v in (existing.contacts.items() if existing else ())
                           if hid not in linked_hosts)
         plan = []
@@ -322,14 +464,34 @@ class CompanyImport:
                 # The linked host contact is gone (or belongs elsewhere): start this contact afresh.
                 self.stale.append(link.id)
                 page.contact_links.pop(c["id"], None)
+                link = None
             else:
                 hid = same_person(same, values)
             if hid is not None:
                 same.take(hid)
-                if not self.owner.cw_master:
-                    keep_host_values(values, existing.contacts[hid])
+                host = existing.contacts[hid]
+                if self.keep:
+                    values = self._keep_contact(c["id"], values, host, link, host_default)
+                elif not self.owner.cw_master:
+                    keep_host_values(values, host)
+            elif host_default and "is_default" in values:
+                values["is_default"] = False  # a contact added to the customer does not take its default's place
             plan.append((c, hid, values))
         return plan
+
+    def _keep_contact(self, cw_id: int, theirs: dict, host: dict, link: LinkRow | None, host_default: bool) -> dict:
+        """A contact of a customer that keeps its values: the host contact's values (its default flag unless the
+        customer has no default contact), ConnectWise's differing ones noted, and what both sides agree on."""
+        compared = {k: v for k, v in theirs.items() if k not in NOT_COMPARED}
+        base = link.synced_values if link is not None else None
+        held = M.as_held({k: v for k, v in host.items() if k not in NOT_COMPARED}, compared, _NO_STATES, CONTACT_TABLE)
+        self.contacts_kept[cw_id] = [Difference(d.field, d.label, host.get(d.field), d.cw, d.conflict)
+                                     for d in differences(held, compared, base, _CONTACT_LABELS)]
+        self.agreements[cw_id] = {**(base or {}), **theirs, **agreed(held, compared, base)}
+        values = {k: host.get(k, v) for k, v in theirs.items()}
+        if "is_default" in theirs and not host_default:
+            values["is_default"] = theirs["is_default"]
+        return values
 
     def _missing_contacts(self, existing: HostCustomer | None) -> list[dict]:
         """Host contacts linked to ConnectWise contacts this company no longer has: reported, kept."""

@@ -28,11 +28,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from host_stub.bulk import among, refresh_statistics
+from host_stub.bulk import among, insert_rows, refresh_statistics
 from host_stub.models import Contact, Customer
 
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER, Link, SyncRun, stored_time
+from ...models import CONTACT, CUSTOMER, Link, RecordDrift, SyncRun, stored_time
 from ...setup.customer_matching import LikelyDuplicates
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
@@ -410,6 +410,9 @@ class CompanyImporter:
                                   strict=True):
                 job.finish(saved)
         writes.flush()
+        # ConnectWise's values a bulk import did not take (ChannelOnline the master): the customer pages' notes, as
+        # live updates write them, after the flush forgot the page's earlier ones (one statement, only when any).
+        insert_rows(self.session, RecordDrift.__table__, [row for job in jobs for row in job.drift], ids=False)
         host.commit()
         self.linked += writes.inserted
         if not self._planned_at and self.linked >= BULK_LOAD:
@@ -421,10 +424,15 @@ class CompanyImporter:
         ids = sorted(host_ids)
         if not ids:
             return {}
-        out = {c.id: HostCustomer(M.customer_values(c), {})
-               for c in self.session.execute(select(*CUSTOMER_COLUMNS).where(among(self.session, Customer.id, ids)))}
-        for k in self.session.execute(select(*CONTACT_COLUMNS).where(among(self.session, Contact.customer_id, ids)).order_by(Contact.id)):
-            out[k.customer_id].contacts[k.id] = M.contact_values(k)
+        out = {c.id: HostCustomer(M.customer_values(c), {}, edited_at=c.updated_at)
+               for c in self.session.execute(select(*CUSTOMER_COLUMNS, Customer.updated_at)
+                                             .where(among(self.session, Customer.id, ids)))}
+        for k in self.session.execute(select(*CONTACT_COLUMNS, Contact.updated_at)
+                                      .where(among(self.session, Contact.customer_id, ids)).order_by(Contact.id)):
+            host = out[k.customer_id]
+            host.contacts[k.id] = M.contact_values(k)
+            if k.updated_at is not None and (host.edited_at is None or k.updated_at > host.edited_at):
+                host.edited_at = k.updated_at
         return out
 
 
