@@ -35,10 +35,10 @@ def _text(page: str, element_id: str) -> str:
 def test_after_an_import_of_all_companies_the_page_says_what_it_linked_and_offers_to_read_them(
         admin_client, connected_demo):
     imported = run("customer_import", {"mode": "all"})
-    assert imported.status in ("succeeded", "partial")
+    assert imported.status == "partial"  # the demo tenant's likely duplicates wait for a person to map them
     counts = imported.entity_counts["customer"]
     linked = db.session.execute(select(db.func.count()).select_from(Link).where(Link.entity == CUSTOMER)).scalar()
-    assert linked and counts.get("skipped")  # the demo tenant holds likely duplicates, which the import skips
+    assert linked and counts.get("failed")  # the likely duplicates, which the import refuses until mapped
 
     page = _page(admin_client)
     assert "have not been read" not in page

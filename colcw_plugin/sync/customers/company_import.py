@@ -276,8 +276,10 @@ class CompanyImport:
                 like, new_keys = self.owner.duplicates.look(name, phone)
                 self._looked = (name.strip(), phone.strip(), new_keys)
                 if like is not None:
+                    # Failed, as the export's look-alike: it waits for a person to map it, so the run says "Partly
+                    # failed" (a skipped record is one colcw left as it is on purpose) and Retry lists it.
                     other, why = like
-                    return [self._out("skipped", None,
+                    return [self._out("failed", None,
                                       f"{self.label}: not imported: it looks like the ChannelOnline customer "
                                       f"{other.label} ({why}), so a new customer would be a duplicate.",
                                       "Map the company to that customer (Admin → Integration → ConnectWise → Map "
