@@ -5,6 +5,14 @@ decides, per company, what to create, update, re-link or report (:meth:`CompanyI
 The importer then saves the page's customers and contacts together through the host's bulk path,
 and each company turns what was saved into its links and outcomes (:meth:`CompanyImport.finish`):
 a page is one transaction of a few statements, whatever its size.
+
+Whose values an existing customer gets: with ConnectWise the master for customer data, ConnectWise's (the run log says
+each field's old → new value, and where the default contact went). With ChannelOnline the master, a bulk import (all,
+changed or selected companies) keeps the customer's values, account number and default contact, and notes ConnectWise's
+differing values as live updates do (drift rows: "Changed in ConnectWise; not taken"), until the customer's export
+writes its values over the company's; a person's import from the popup takes ConnectWise's (Replace) but for a blank.
+New customers, and contacts new to a customer, are created from ConnectWise's values. A ConnectWise contact without a
+link updates the host contact that is the same person (:class:`~colcw_plugin.setup.customer_matching.SamePerson`).
 """
 
 from __future__ import annotations
@@ -50,8 +58,9 @@ NOT_TAKEN = "changed in ConnectWise, not taken (ChannelOnline is the master for 
 
 
 def keep_host_values(values: dict, host: dict) -> None:
-    """Unless ConnectWise is the master for customer data, a ConnectWise field that is blank (or maps
-    to blank, as the site "Main" does to the location code) does not erase the host's value."""
+    """A person's import of one company (the popup's Replace) with ChannelOnline the master for customer data: a
+    ConnectWise field that is blank (or maps to blank, as the site "Main" does to the location code) does not erase
+    the host's value. (A bulk import then keeps every value of an existing customer: :attr:`CompanyImport.keep`.)"""
     for key, value in values.items():
         if value in ("", None) and host.get(key) not in ("", None):
             values[key] = host[key]
