@@ -20,7 +20,9 @@ from ..sync.jobs.scheduler import missing_processes
 from ..sync.jobs.schedules import (
     create_schedule,
     describe,
+    enabling_refused,
     job_description,
+    legacy_zone_note,
     list_schedules,
     parse_timing,
     remove_schedule,
@@ -31,7 +33,7 @@ from ..sync.jobs.schedules import (
 from . import admin_bp
 from .forms import JOB_FORMS, ScheduleForm
 from .support import actor_name, colcw_command, paginate, requested_page, runtime
-from .zone import choose, display_zone, when
+from .zone import choose, display_zone, when, zone_note
 
 NOT_QUEUED = ("the job queue (Redis) did not answer. The colcw scheduler queues it as soon as Redis is reachable; "
               "check REDIS_URL and that the scheduler and a worker are running.")
@@ -58,7 +60,7 @@ def _job_forms(posted: dict | None = None, errors: dict | None = None) -> list[t
 def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | None = None) -> dict:
     kinds = runtime().kinds
     context = {"tab": tab, "tabs": TABS, "kinds": list(kinds), "zone": display_zone(), "when": when,
-               "results": history.RESULTS, "kind_label": kinds.label, "zones": timezones(),
+               "results": history.RESULTS, "kind_label": kinds.label, "zones": timezones(), "zone_note": zone_note(),
                "missing": missing_processes(runtime().queue, colcw_command())}
     if tab == "run":
         last = history.last_runs(db.session, [k.name for k in kinds])
@@ -67,18 +69,42 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
     elif tab == "schedules":
         schedules = list_schedules(db.session)
         context.update(schedules=schedules, describe=describe, last_runs=history.schedules_last_runs(db.session, schedules),
+                       schedule_zone_note=legacy_zone_note,
                        schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}),
                        without=lambda s: stops_without(s, schedules))
     else:
-        flt, filter_error = history.HistoryFilter.parse(request.args, zone=display_zone())
-        if filter_error:
-            flash(filter_error, "error")
+        args, refused = _history_args(kinds)
+        flt, filter_error = history.HistoryFilter.parse(args, zone=display_zone())
+        for message in (*refused, filter_error):
+            if message:
+                flash(message, "error")
         page = paginate(history.history_query(flt), HISTORY_PAGE)
         if page.pages and page.page < (asked := requested_page()):  # an old link, or runs purged since: the last page
             flash(f"Page {asked} is past the last page of this history ({page.pages}): showing page {page.pages}.",
                   "info")
         context.update(flt=flt, page=page, polled=[r.id for r in page.items if r.active])
     return context
+
+
+def _history_args(kinds) -> tuple[dict, list[str]]:
+    """The history's query arguments without the values it does not know, and a message for each of those, saying
+    which value and what is shown instead (the page number's, as the shared pager reads it: page 1)."""
+    args = request.args.to_dict()
+    refused = []
+    kind = args.get("kind", "")
+    if kind and kind not in kinds:
+        refused.append(f"Job type “{kind}” is not one of the job types: showing all job types (choose one from the "
+                       "Job type list).")
+        args.pop("kind")
+    result = args.get("result", "")
+    if result and result not in history.RESULTS:
+        refused.append(f"Result “{result}” is not one of the results a run can have: showing all results (choose one "
+                       "from the Result list).")
+        args.pop("result")
+    page = args.get("page", "")
+    if page.strip() and request.args.get("page", 0, type=int) < 1:
+        refused.append(f"Page “{args['page']}” is not a page number (1, 2, 3…): showing page {requested_page()}.")
+    return args, refused
 
 
 @admin_bp.route("/jobs", methods=["GET"], endpoint="jobs")
@@ -248,7 +274,8 @@ def edit_schedule(schedule_id: int):
     return render_template("colcw/jobs/schedule_edit.html", schedule=schedule, form=form,
                            job_label=kinds.label(schedule.kind),
                            job_description=job_description(db.session, kinds, schedule.kind, schedule.params or {}),
-                           zones=timezones(), when=when, zone=display_zone()), (400 if errors else 200)
+                           zones=timezones(), when=when, zone=display_zone(),
+                           saved_zone_note=legacy_zone_note(schedule.timezone)), (400 if errors else 200)
 
 
 @admin_bp.route("/jobs/schedules/<int:schedule_id>/toggle", methods=["POST"])
@@ -258,6 +285,9 @@ def toggle_schedule(schedule_id: int):
     stops = ""
     if schedule.enabled:  # the safety net's: what stops once it no longer runs
         stops = stops_without(schedule, list_schedules(db.session))
+    elif refused := enabling_refused(db.session, schedule):
+        flash(f"Schedule #{schedule.id} “{schedule.name}” was not enabled: {refused}", "error")
+        return redirect(url_for(".jobs", tab="schedules"))
     set_enabled(db.session, schedule, not schedule.enabled, actor=actor_name())
     db.session.commit()
     state = f"enabled; next run {when(schedule.next_run_at)}" if schedule.enabled else "disabled"

@@ -42,7 +42,7 @@ from host_stub.views import referrer_path, safe_target
 
 from ..models import TimeZoneChoice
 from ..models.runs import in_zone
-from ..sync.jobs.schedules import is_timezone, timezones
+from ..sync.jobs.schedules import is_timezone, legacy_zone_note, timezones, zone_refusal
 from . import rep_bp
 from .support import runtime
 
@@ -168,11 +168,21 @@ def when(value: dt.datetime | None, fmt: str = TIME_FORMAT) -> str:
     return in_zone(value, display_zone(), fmt)
 
 
+def zone_note() -> str:
+    """What the page says of the signed-in person's zone when it is one chosen before legacy names were refused
+    ("EST has no daylight saving: choose America/New_York (Eastern Time) or another city zone."); "" otherwise."""
+    note = legacy_zone_note(display_zone())
+    return f"Times are shown in {display_zone()}, your choice. {note}" if note else ""
+
+
 def choose(zone: str, back: str) -> Response:
     """Save ``zone`` as the signed-in person's choice (or say it is none) and go ``back``."""
     resp = redirect(back)
     if not is_timezone(zone):
         flash(f"{zone!r} is not a time zone name; choose one from the list (e.g. America/Chicago).", "error")
+        return resp
+    if refused := zone_refusal(zone):  # a legacy name or fixed offset ("EST"): one that ignores daylight saving
+        flash(f"Your time zone was not changed (times are still shown in {display_zone()}): {refused}", "error")
         return resp
     for _ in range(2):  # a first choice made twice at once: the second updates the first's row
         row = db.session.get(TimeZoneChoice, current_user.id)
@@ -202,7 +212,7 @@ def time_zone():
         back = safe_target(request.form.get("next"), url_for("colcw.time_zone"))
         return choose(request.form.get("zone", "").strip(), back)
     back = safe_target(request.args.get("next"), referrer_path() or "")
-    return render_template("colcw/time_zone.html", zone=display_zone(), zones=timezones(),
+    return render_template("colcw/time_zone.html", zone=display_zone(), zones=timezones(), zone_note=zone_note(),
                            back=back if back != request.path else "")
 
 

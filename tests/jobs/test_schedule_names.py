@@ -58,8 +58,9 @@ def test_the_page_refuses_a_name_another_schedule_has_whatever_its_case(admin_cl
     assert names() == ["Nightly import"]
 
     # Edit: another schedule cannot take it; the schedule itself can change its case.
+    # (at another time: at 02:30 each of its runs would meet one of the nightly's, which is refused)
     post(admin_client, f"{JOBS}/run", {**NIGHTLY, "schedule_name": "Weekly import", "frequency": "weekly",
-                                       "weekday": "2"})
+                                       "weekday": "2", "time": "03:30"})
     weekly = db.session.execute(select(Schedule).where(Schedule.name == "Weekly import")).scalar_one()
     edit = f"{JOBS}/schedules/{weekly.id}/edit"
     resp = post(admin_client, edit, {"schedule_name": "NIGHTLY IMPORT", "time": "04:00", "timezone": "UTC",

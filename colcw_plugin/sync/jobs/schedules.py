@@ -28,6 +28,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import json
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -79,10 +80,32 @@ class Timing:
         return ZoneInfo(self.timezone)
 
 
-@functools.cache
-def timezones() -> tuple[str, ...]:
-    """The IANA zone names offered in the forms (sorted)."""
-    return tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
+# --- time zones: the one definition of the zones the forms offer and accept ---------------------------
+
+# What the forms offer and accept: the tz database's region zones ("Area/City": they follow the place's daylight
+# saving) and UTC. Not the legacy names without a region ("EST", "MST", "EST5EDT", "CET", "GB"…) nor the fixed
+# offsets under Etc/ ("Etc/GMT+5"): several keep one offset all year, so an admin meaning New York with "EST" would
+# get runs an hour off in summer. A zone saved before stays valid (:func:`is_timezone`) and keeps working; the
+# pages show it with :func:`zone_refusal`'s note, to change it.
+NOT_REGIONS = ("Etc/",)
+_CITY_FOR = {  # a legacy name → the city zone (and what it is) to choose instead
+    "EST": "America/New_York (Eastern Time)", "EST5EDT": "America/New_York (Eastern Time)",
+    "CST6CDT": "America/Chicago (Central Time)", "MST7MDT": "America/Denver (Mountain Time)",
+    "MST": "America/Denver (Mountain Time), America/Phoenix (Arizona, which keeps standard time)",
+    "PST8PDT": "America/Los_Angeles (Pacific Time)", "HST": "Pacific/Honolulu (Hawaii)",
+    "Navajo": "America/Denver (Mountain Time)", "CET": "Europe/Paris (Central European Time)",
+    "MET": "Europe/Paris (Central European Time)", "EET": "Europe/Athens (Eastern European Time)",
+    "WET": "Europe/Lisbon (Western European Time)", "GB": "Europe/London", "GB-Eire": "Europe/London",
+    "Eire": "Europe/Dublin", "Portugal": "Europe/Lisbon", "Poland": "Europe/Warsaw", "Turkey": "Europe/Istanbul",
+    "W-SU": "Europe/Moscow", "Iceland": "Atlantic/Reykjavik", "Egypt": "Africa/Cairo", "Libya": "Africa/Tripoli",
+    "Israel": "Asia/Jerusalem", "Iran": "Asia/Tehran", "Japan": "Asia/Tokyo", "PRC": "Asia/Shanghai",
+    "ROC": "Asia/Taipei", "ROK": "Asia/Seoul", "Hongkong": "Asia/Hong_Kong", "Singapore": "Asia/Singapore",
+    "NZ": "Pacific/Auckland", "NZ-CHAT": "Pacific/Chatham", "Kwajalein": "Pacific/Kwajalein",
+    "Jamaica": "America/Jamaica", "Cuba": "America/Havana",
+}
+_UTC_NAMES = {"GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "UCT", "Universal", "Zulu", "Etc/UTC", "Etc/UCT",
+              "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "Etc/Greenwich", "Etc/Universal", "Etc/Zulu"}
+UNKNOWN_ZONE = "Choose a time zone from the list (an IANA name such as America/New_York)."
 
 
 @functools.cache
@@ -92,7 +115,19 @@ def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def _offered(name: str) -> bool:
+    return name == "UTC" or ("/" in name and not name.startswith(NOT_REGIONS))
+
+
+@functools.cache
+def timezones() -> tuple[str, ...]:
+    """The zones the forms offer and accept (sorted): region zones, and UTC."""
+    return tuple(sorted(z for z in _known_zones() if _offered(z)))
+
+
 def is_timezone(name: str) -> bool:
+    """Whether ``name`` is a zone of the tz database (any: a schedule or a person's choice saved with a legacy name
+    keeps working). What may be chosen now is narrower: :func:`zone_refusal`."""
     if not name or name not in _known_zones():
         return False
     try:
@@ -100,6 +135,39 @@ def is_timezone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+def _keeps_one_offset(name: str) -> bool:
+    """Whether the zone has the same offset in January and July (no daylight saving)."""
+    zone, year = ZoneInfo(name), utcnow().year
+    return dt.datetime(year, 1, 15, 12, tzinfo=zone).utcoffset() == dt.datetime(year, 7, 15, 12, tzinfo=zone).utcoffset()
+
+
+def zone_refusal(name: str) -> str:
+    """Why ``name`` may not be chosen as a schedule's or a person's time zone, and which to choose ("" when it may):
+    not a zone at all, or a legacy name or fixed offset (:data:`NOT_REGIONS`), e.g. "EST has no daylight saving:
+    choose America/New_York (Eastern Time) or another city zone."."""
+    if is_timezone(name) and _offered(name):
+        return ""
+    if not is_timezone(name):
+        return UNKNOWN_ZONE
+    if name in _UTC_NAMES:
+        return f"{name} is another name for UTC: choose UTC."
+    city = _CITY_FOR.get(name)
+    if city:
+        if _keeps_one_offset(name) and not _keeps_one_offset(city.split(" ", 1)[0]):  # EST, MST: the summer differs
+            return f"{name} has no daylight saving: choose {city} or another city zone."
+        return f"{name} is a legacy zone name, not a city's: choose {city} or another city zone."
+    if name.startswith(NOT_REGIONS):
+        return (f"{name} is a fixed offset with no daylight saving: choose the city zone of the place you mean "
+                "(e.g. America/New_York), or UTC.")
+    return f"{name} is not a city's zone: choose the city zone of the place you mean (e.g. America/New_York), or UTC."
+
+
+def legacy_zone_note(name: str) -> str:
+    """For a zone saved before legacy names were refused (it still works, and the pages say to change it): its
+    :func:`zone_refusal`; "" for a zone that may be chosen, or a name that is no zone at all."""
+    return zone_refusal(name) if is_timezone(name) else ""
 
 
 def parse_timing(form: dict) -> Timing:
@@ -120,8 +188,8 @@ def parse_timing(form: dict) -> Timing:
         except ValueError:
             errors["every_minutes"] = f"Enter the minutes between runs, 1 to {MAX_EVERY_MINUTES}."
     zone = (form.get("timezone") or "").strip()
-    if not is_timezone(zone):
-        errors["timezone"] = "Choose a time zone from the list (an IANA name such as America/New_York)."
+    if refused := zone_refusal(zone):
+        errors["timezone"] = refused
     weekday = day = None
     if frequency == "weekly":
         try:
@@ -190,6 +258,80 @@ def describe(schedule: Schedule) -> str:
         tail = " (or the month's last day)" if day > 28 else ""
         return f"Monthly on day {day}{tail} {when}"
     return f"Daily {when}"
+
+
+# --- schedules that would always meet -------------------------------------------------------------------
+
+# How far ahead two timings are compared: a little over a year, so every weekday, month length and daylight-saving
+# change of both zones is seen.
+COMPARED_DAYS = 400
+TIMING_KEY = "schedule_timing"  # FieldErrors' key for a timing refused as another schedule's (no field of its own)
+
+
+def _firings(timing: Timing, start: dt.datetime) -> frozenset[dt.datetime]:
+    """Every run of ``timing`` (a daily, weekly or monthly one) in the :data:`COMPARED_DAYS` after ``start``."""
+    out, at, end = set(), start, start + dt.timedelta(days=COMPARED_DAYS)
+    while (at := next_run_after(timing, at)) <= end:
+        out.add(at)
+    return frozenset(out)
+
+
+def meets(a: Timing, b: Timing, *, now: dt.datetime | None = None) -> tuple[bool, bool]:
+    """(whether every run of ``a`` falls on the same minute as a run of ``b``, and the other way round). Same-job
+    schedules that meet so would each time queue the job twice at once: one of the two is skipped every time.
+    "Every N minutes" schedules meet only one of the same N (whichever zone: it does not apply to them). Times are
+    compared as instants, so 02:30 America/New_York and 02:30 US/Eastern meet; 07:30 UTC and 02:30 New York, an
+    hour apart in summer, do not."""
+    if "every" in (a.frequency, b.frequency):
+        same = a.frequency == b.frequency and a.every_minutes == b.every_minutes
+        return same, same
+    start = (now or utcnow()).replace(second=0, microsecond=0)
+    fa, fb = _firings(a, start), _firings(b, start)
+    return fa <= fb, fb <= fa
+
+
+def _params_key(params: dict | None) -> str:
+    """What makes two jobs' parameters the same (as the queue's ``canonical_params``: the work it will not queue
+    twice)."""
+    return json.dumps(params or {}, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def meeting(session: Session, kind: str, params: dict, timing: Timing, *, other_than: int | None = None,
+            now: dt.datetime | None = None) -> tuple[Schedule, bool, bool] | None:
+    """The first enabled schedule (other than ``other_than``) of the same job and parameters whose runs and
+    ``timing``'s would always meet (:func:`meets`), with the two answers of :func:`meets` (``timing``'s first);
+    None when there is none."""
+    wanted = _params_key(params)
+    with session.no_autoflush:
+        rows = session.execute(select(Schedule).where(Schedule.kind == kind, Schedule.enabled.is_(True))
+                               .order_by(Schedule.id)).scalars().all()
+    for other in rows:
+        if other.id == other_than or _params_key(other.params) != wanted:
+            continue
+        mine_in_its, its_in_mine = meets(timing, Timing.of(other), now=now)
+        if mine_in_its or its_in_mine:
+            return other, mine_in_its, its_in_mine
+    return None
+
+
+def meeting_message(other: Schedule, mine_in_its: bool, its_in_mine: bool) -> str:
+    """Why a schedule that would always meet ``other`` is refused (or not enabled), naming ``other`` and what to do."""
+    called = f"Schedule #{other.id} “{other.name}” ({describe(other)})"
+    if mine_in_its and its_in_mine:
+        what = "already runs this job with the same settings at the same times"
+    elif mine_in_its:
+        what = "already runs this job with the same settings at every time this schedule would"
+    else:
+        what = "runs this job with the same settings, and this schedule would run at every time it does"
+    return (f"{called} {what}: both would queue it at the same minute and one of them would be skipped each time, "
+            f"never running. Edit schedule #{other.id} instead, or choose a different time (or days) for this one.")
+
+
+def _refuse_meeting(session: Session, kind: str, params: dict, timing: Timing, *, other_than: int | None,
+                    now: dt.datetime | None) -> None:
+    found = meeting(session, kind, params, timing, other_than=other_than, now=now)
+    if found is not None:
+        raise FieldErrors({TIMING_KEY: meeting_message(*found)})
 
 
 def job_description(session: Session | None, kinds: KindRegistry, kind: str, params: dict) -> str:
@@ -302,6 +444,7 @@ def create_schedule(session: Session, *, name: str, kind: str, params: dict, tim
 
     def add() -> None:
         _apply(session, schedule, name, timing)
+        _refuse_meeting(session, kind, params, timing, other_than=None, now=now)
         schedule.next_run_at = next_run_after(timing, now or utcnow())
         session.add(schedule)
 
@@ -321,6 +464,7 @@ def update_schedule(session: Session, schedule: Schedule, *, name: str, timing: 
     def change() -> None:
         _apply(session, schedule, name, timing)
         if schedule.enabled:
+            _refuse_meeting(session, schedule.kind, schedule.params or {}, timing, other_than=schedule.id, now=now)
             schedule.next_run_at = next_run_after(timing, now or utcnow())
 
     _saved_named(session, schedule, change)
@@ -348,6 +492,14 @@ def set_enabled(session: Session, schedule: Schedule, enabled: bool, *, actor: s
     schedule.enabled = enabled
     schedule.next_run_at = next_run_after(Timing.of(schedule), now or utcnow()) if enabled else None
     session.flush()
+
+
+def enabling_refused(session: Session, schedule: Schedule, *, now: dt.datetime | None = None) -> str:
+    """Why ``schedule`` (disabled) may not be enabled: another enabled schedule of the same job and settings whose runs
+    would always meet its own (:func:`meeting_message`); "" when it may."""
+    found = meeting(session, schedule.kind, schedule.params or {}, Timing.of(schedule), other_than=schedule.id,
+                    now=now)
+    return meeting_message(*found) if found else ""
 
 
 def list_schedules(session: Session) -> list[Schedule]:
