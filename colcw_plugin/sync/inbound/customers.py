@@ -40,6 +40,7 @@ from host_stub.fields import column_limits
 from host_stub.models import Contact, Customer
 
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift, edited_after
+from ...setup.customer_matching import SamePerson
 from ...setup.field_mapping import COMPANY, MappingTable
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
@@ -380,7 +381,7 @@ class CustomerPlanner:
             if (CUSTOMER, plan.customer.id) in self.drifting:
                 plan.clear_drift.append((CUSTOMER, plan.customer.id, key))  # a "New contact" said before
             if self.cw_master:
-                self._same_email(plan, record, values, label, created=False)
+                self._same_person(plan, record, values, label, created=False)
             return
         if not (values.get("first_name") or values.get("last_name")):
             plan.outcomes.append(_out(CONTACT, "failed", None, record["id"], label,
@@ -398,25 +399,31 @@ class CustomerPlanner:
                                       "master for customer data).",
                                       "Add the contact in ChannelOnline, or import the company to take it."))
             return
-        if self._same_email(plan, record, values, label, created=True):
+        if self._same_person(plan, record, values, label, created=True):
             return
         plan.contacts.append(values)
         plan.new_contacts.append(record)
         plan.outcomes.append(_out(CONTACT, "created", None, record["id"], label,
                                   f"{label}: added in ConnectWise; created in ChannelOnline."))
 
-    def _same_email(self, plan: CustomerPlan, record: dict, values: dict, label: str, *, created: bool) -> bool:
-        """Link the ConnectWise contact to the customer's one unlinked contact with its e-mail; True if it did."""
+    def _same_person(self, plan: CustomerPlan, record: dict, values: dict, label: str, *, created: bool) -> bool:
+        """Link the ConnectWise contact to the customer's unlinked contact that is the same person (:class:`SamePerson`,
+        the import's and the export's rule: the same e-mail or, when one has none, the same name); True if it did."""
         linked = {ln.host_id for ln in self.session.execute(select(Link).where(
             Link.entity == CONTACT, Link.host_id.in_([c.id for c in plan.customer.contacts]))).scalars()}
-        email = (values.get("email") or "").casefold()
-        same = [c for c in plan.customer.contacts if c.id not in linked and email and c.email.casefold() == email]
-        if len(same) != 1:
+        linked |= {host_id for _, entity, host_id, *_ in plan.links if entity == CONTACT}  # (earlier in this pass)
+        same = SamePerson((c.id, c.first_name, c.last_name, c.email) for c in plan.customer.contacts
+                          if c.id not in linked)
+        hid = same.match(values.get("first_name"), values.get("last_name"), values.get("email"))
+        if hid is None:
             return False
+        contact = next(c for c in plan.customer.contacts if c.id == hid)
+        how = ("the same e-mail" if values.get("email") and (contact.email or "").casefold() ==
+               values["email"].casefold() else "the same name (one of them has no e-mail)")
         what = "added in ConnectWise" if created else "in the ConnectWise company when it was linked"
-        plan.links.append((None, CONTACT, same[0].id, record["id"], values, M.last_updated(record)))
-        plan.outcomes.append(_out(CONTACT, "updated", same[0].id, record["id"], label,
-                                  f"{label}: {what}; linked to the contact with the same e-mail."))
+        plan.links.append((None, CONTACT, hid, record["id"], values, M.last_updated(record)))
+        plan.outcomes.append(_out(CONTACT, "updated", hid, record["id"], label,
+                                  f"{label}: {what}; linked to the contact with {how}."))
         return True
 
     # --- reporting ----------------------------------------------------------------------------
