@@ -85,6 +85,7 @@ class ColcwConfig:
                 job_timeout=int(float(get("COLCW_JOB_TIMEOUT", q.job_timeout))),
                 liveness_seconds=int(float(get("COLCW_LIVENESS_SECONDS", q.liveness_seconds))),
                 interrupted_after_seconds=float(get("COLCW_INTERRUPTED_AFTER_SECONDS", q.interrupted_after_seconds)),
+                stalled_after_seconds=float(get("COLCW_STALLED_AFTER_SECONDS", q.stalled_after_seconds)),
                 lost_after_seconds=float(get("COLCW_LOST_AFTER_SECONDS", q.lost_after_seconds))))
 
 

@@ -12,12 +12,29 @@ from host_stub.views import admin_required, current_actor, referrer_path, safe_t
 
 from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, RunStatus, Schedule, SyncRun
 from ..sync.jobs import history, recovery
-from ..sync.jobs.scheduler import missing_processes
+from ..sync.jobs.scheduler import LEADER_KEY, missing_processes
 from ..sync.jobs.schedules import is_timezone
 from . import admin_bp, rep_bp
 from .jobs import flash_submitted
 from .support import colcw_command, paginate, runtime
 from .zone import display_zone, when
+
+
+def worker_note(run: SyncRun, zone: str | None = None) -> history.WorkerNote | None:
+    """What a running run's pages say of its worker: stopped (and when colcw resumes the run), not heard from, or no
+    progress since a time (:func:`~..sync.jobs.history.worker_note`); None for any other run, without asking Redis.
+    An admin is told the command that starts a missing scheduler, a rep to ask an admin."""
+    if run.status not in (RunStatus.RUNNING, RunStatus.CANCELLING):
+        return None
+    return history.worker_note(run, runtime().queue, zone or display_zone(), leader_key=LEADER_KEY,
+                               command=colcw_command() if current_user.is_admin else None)
+
+
+@admin_bp.app_context_processor
+def _worker_notes() -> dict:
+    """``run_worker_note(run, zone)`` for the templates that show runs: the history's rows (their page and their poll
+    render them), as the run's page and its progress bar do."""
+    return {"run_worker_note": worker_note}
 
 
 def _run(run_id: int) -> SyncRun:
@@ -64,8 +81,9 @@ def job_run(run_id: int):
     # A run is retried once (recovery.retry): once it has a retry, its page links to it instead of offering Retry.
     retries = db.session.execute(select(SyncRun.id).where(SyncRun.retry_of_id == run.id).order_by(SyncRun.id)) \
         .scalars().all()
+    zone = display_zone()
     return render_template("colcw/jobs/run.html", run=run, items=items, action=action, when=when,
-                           zone=display_zone(), job_label=kinds.label(run.kind), schedule=schedule,
+                           zone=zone, job_label=kinds.label(run.kind), schedule=schedule, worker=worker_note(run, zone),
                            missing=missing_processes(runtime().queue, colcw_command()) if run.status in ACTIVE_RUN_STATUSES else [],
                            failed=history.failed_count(db.session, run.id),
                            retry=history.retry_label(db.session, kinds, run)
@@ -181,10 +199,10 @@ def run_progress(run_id: int):
     run = _visible_run(run_id)
     zone = request.args.get("zone", "")  # the page's time zone, so that its copies keep it; else the person's
     # details: a run's page, whose Records and ConnectWise requests rows follow the run too (from the same row)
+    zone = zone if is_timezone(zone) else display_zone()
     resp = Response(render_template("colcw/_run_progress.html", run=run, reload=bool(request.args.get("reload")),
-                                    details=bool(request.args.get("details")),
-                                    zone=zone if is_timezone(zone) else display_zone(),
-                                    no_worker=run.status == "queued" and _no_worker()))
+                                    details=bool(request.args.get("details")), zone=zone,
+                                    no_worker=run.status == "queued" and _no_worker(), worker=worker_note(run, zone)))
     resp.headers["Cache-Control"] = "no-store"
     events = []
     if run.status in FINAL_RUN_STATUSES:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from redis.exceptions import RedisError
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session, undefer
 
@@ -30,7 +31,9 @@ from ...models import (
     SyncRun,
     action_in,
 )
+from ...models.runs import WAIT_TIME_FORMAT, in_zone
 from .kinds import KindRegistry
+from .queue import Attempt, JobQueue
 from .schedules import is_timezone, local_instant
 
 RESULTS = {str(status): label for status, label in RUN_STATUS_LABELS.items()}
@@ -295,6 +298,128 @@ def run_status(session: Session, kinds: KindRegistry, run_id: int) -> dict | Non
             "finished_at": _iso(run.finished_at), "requested_by": run.requested_by_text, "trigger": run.trigger,
             "waiting": run.wait_text, "next_try_at": _iso(run.next_try_at),
             "stop_requested_at": _iso(run.stop_requested_at) if run.status == RunStatus.CANCELLING else None}
+
+
+# --- what an unfinished run is doing, and whether its worker lives ------------------------------------
+
+
+def state_text(session: Session, run: SyncRun, zone: str = "UTC", *, kinds: KindRegistry | None = None) -> str:
+    """What an unfinished run is doing now, in the words every page uses for it (the run's page says its status and
+    :meth:`~colcw_plugin.models.SyncRun.wait_text_in`; a customer's page and its flash say this): "queued behind run
+    #12 (Import companies from ConnectWise, running)", "queued: waiting for a colcw worker to start it", "waiting to
+    retry at 14:30:05 EDT: <why>", "running: <why it pauses>", "running (3 of 40 records)", "stopping"; "" for an
+    ended run. A queued run is behind the oldest run that runs while it waits (one small read: ``kinds`` names that
+    run's job); its times are in ``zone`` (the page's)."""
+    status = run.status
+    if status == RunStatus.QUEUED:
+        ahead = session.execute(select(SyncRun.id, SyncRun.kind, SyncRun.status).where(
+            SyncRun.status.in_((RunStatus.RUNNING, RunStatus.CANCELLING)), SyncRun.id != run.id)
+            .order_by(SyncRun.created_at, SyncRun.id).limit(1)).first()
+        if ahead is None:
+            return "queued: waiting for a colcw worker to start it"
+        what = kinds.label(ahead.kind) if kinds is not None else ahead.kind.replace("_", " ")
+        return f"queued behind run #{ahead.id} ({what}, {RUN_STATUS_LABELS.get(ahead.status, ahead.status).lower()})"
+    if status == RunStatus.WAITING:
+        when = f" at {in_zone(run.next_try_at, zone, WAIT_TIME_FORMAT)}" if run.next_try_at is not None else ""
+        why = (run.waiting_reason or "ConnectWise was busy or out of reach").rstrip(".")
+        return f"waiting to retry{when}: {why}"
+    if status == RunStatus.CANCELLING:
+        return "stopping: an admin asked it to stop"
+    if status == RunStatus.RUNNING:
+        if run.waiting_reason:
+            return f"running: {run.wait_text_in(zone).rstrip('.')}"
+        return f"running ({run.count_text} records)" if run.total and run.total > 1 else "running"
+    return ""
+
+
+@dataclass(frozen=True)
+class WorkerNote:
+    """What a running run's pages say of its worker (:func:`worker_note`). ``state``: ``stopped`` (RQ reported the
+    attempt's process ended), ``silent`` (its liveness key expired: not heard from), ``stalled`` (alive, no progress
+    for a while) or ``unknown`` (no progress, and Redis does not answer); ``text`` the sentence, times in the page's
+    zone."""
+
+    state: str
+    text: str
+
+    @property
+    def dead(self) -> bool:
+        """Whether its worker stopped, or seems to have (not heard from)."""
+        return self.state in ("stopped", "silent")
+
+
+# A running run's liveness key is written just after it is claimed: younger than this, a missing key says nothing.
+_JUST_CLAIMED_SECONDS = 5.0
+
+
+def worker_note(run: SyncRun, queue: JobQueue, zone: str = "UTC", *, leader_key: str | None = None,
+                command: str | None = None, now: dt.datetime | None = None) -> WorkerNote | None:
+    """Whether a running (or stopping) run's worker still works on it, and what colcw will do when it does not: None
+    when there is nothing to say (the run is not running, its worker is alive and it made progress lately).
+
+    One round trip to Redis (:meth:`~.queue.JobQueue.attempt`), none for a run attempted outside the queue (a rep's
+    export in the web process, which has no job): pages poll it every few seconds. The worker stopped when RQ closed
+    its attempt's job (its worker saw the work horse die: then the scheduler resumes the run at its next check,
+    :func:`~.recovery.detect_interrupted`); it is silent when its liveness key expired (its machine may have died:
+    the scheduler resumes the run once its heartbeat is ``interrupted_after_seconds`` old); it has made no progress
+    when its heartbeat is ``stalled_after_seconds`` old while it lives (a slow ConnectWise: nothing is done).
+    ``leader_key``: the colcw scheduler's lock, to say when none runs to resume the run; ``command``: how colcw's
+    commands are typed, to say how to start one (None: "ask an admin")."""
+    if run.status not in (RunStatus.RUNNING, RunStatus.CANCELLING):
+        return None
+    now = now or utcnow()
+    settings = queue.settings
+    beat = run.heartbeat_at or run.started_at or run.created_at
+    age = (now - beat).total_seconds() if beat is not None else 0.0
+    heard = in_zone(beat, zone, WAIT_TIME_FORMAT) if beat is not None else "its start"
+    attempt: Attempt | None = None
+    if run.rq_job_id:
+        try:
+            attempt = queue.attempt(run.rq_job_id, run.id, leader_key=leader_key)
+        except RedisError:
+            if age >= settings.stalled_after_seconds:
+                return WorkerNote("unknown", f"No progress since {heard}, and the job queue (Redis) does not answer: "
+                                             "whether its worker still runs cannot be told.")
+            return None
+    if attempt is not None and attempt.ended:
+        stopped = in_zone(attempt.ended_at or beat or now, zone, WAIT_TIME_FORMAT)
+        return WorkerNote("stopped", f"Its worker stopped at {stopped} ({_done_of(run)}): the job queue reports that "
+                                     f"the process running it ended. {_next_step(run, attempt, settings, None, command)}")
+    if attempt is not None and not attempt.alive and age >= _JUST_CLAIMED_SECONDS:
+        at = beat + dt.timedelta(seconds=settings.interrupted_after_seconds) if beat is not None else None
+        return WorkerNote("silent", f"Its worker has not been heard from since {heard} ({_done_of(run)}): its process "
+                                    "or its machine may have stopped. "
+                                    f"{_next_step(run, attempt, settings, _when(at, now, zone), command)}")
+    if age >= settings.stalled_after_seconds and not run.waiting_reason:
+        alive = "its worker is alive, waiting on ConnectWise or a long step" if attempt is not None else \
+            "it runs in the process that started it"
+        return WorkerNote("stalled", f"No progress since {heard}: {alive}; colcw leaves it running.")
+    return None
+
+
+def _done_of(run: SyncRun) -> str:
+    return f"{run.done:,} of {run.total:,} records done" if run.total else f"{run.done:,} records done"
+
+
+def _when(at: dt.datetime | None, now: dt.datetime, zone: str) -> str | None:
+    """"at 14:32:05 EDT", or None once that time has passed (the scheduler's next check then)."""
+    return f"at {in_zone(at, zone, WAIT_TIME_FORMAT)}" if at is not None and at > now else None
+
+
+def _next_step(run: SyncRun, attempt: Attempt, settings, when: str | None, command: str | None) -> str:
+    """What colcw does with a run whose worker stopped, and when (``when``: "at 14:32:05 EDT", if it stays silent; None:
+    at the scheduler's next check), or what a person must do when no scheduler runs."""
+    verb = "closes it as cancelled" if run.status == RunStatus.CANCELLING else \
+        "resumes it (records already done are skipped)" if (run.interruptions or 0) < settings.auto_resumes else \
+        (f"marks it interrupted (its worker stopped {run.interruptions} times already: it is not resumed again by "
+         "itself), for you to Resume it or Retry what it did not reach")
+    plan = f"colcw {verb} {when} unless it is heard from again" if when else f"colcw {verb} at its scheduler's next check"
+    if attempt.scheduler is False:
+        start = f"start one with “{command} scheduler”" if command else "ask an admin to start one"
+        return f"{plan}, but no colcw scheduler is running: {start}."
+    if when is None:
+        return f"colcw {verb} within seconds, at its scheduler's next check."
+    return f"{plan}."
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -38,6 +38,7 @@ from rq import Queue, SimpleWorker, Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
+from rq.utils import utcparse
 from rq.worker import WorkerStatus
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -76,6 +77,8 @@ class QueueSettings:
     job_timeout: int = 6 * 3600  # a full sync of a big tenant may take hours
     liveness_seconds: int = 30  # the liveness key of a running job expires this long after its worker died
     interrupted_after_seconds: float = 120  # a running run's heartbeat must be this old to be judged
+    # A running run's pages say "no progress since …" once its heartbeat is this old while its worker lives.
+    stalled_after_seconds: float = 60
     lost_after_seconds: float = 60  # a queued run with no RQ job this long is re-enqueued
 
 
@@ -111,6 +114,28 @@ def alive_key(run_id: int) -> str:
     return f"colcw:run:{run_id}:alive"
 
 
+# RQ's statuses of a job whose process ended without its run closing: the work horse died (killed, out of memory),
+# RQ stopped it, or an error escaped the job.
+ENDED = (JobStatus.FAILED, JobStatus.STOPPED)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What Redis knows of the attempt working on a running run (:meth:`JobQueue.attempt`), read in one round trip.
+
+    ``ended``: RQ closed the attempt's job (failed or stopped) while the run still says it runs: the process that
+    ran it is gone — the worker saw its work horse end ("Work-horse terminated unexpectedly"), at ``ended_at`` (naive
+    UTC), or RQ gave the job up as abandoned once its liveness key had expired too. Nothing works on the run any
+    more. ``alive``: its liveness key is there (a process beat for it within ``liveness_seconds``; a killed one's
+    lingers that long). ``scheduler``: a colcw scheduler leads (the one that resumes runs whose worker died), when
+    asked."""
+
+    ended: bool
+    alive: bool
+    ended_at: dt.datetime | None = None
+    scheduler: bool | None = None
+
+
 class JobQueue:
     """colcw's RQ queue and what the jobs engine asks of it."""
 
@@ -143,6 +168,35 @@ class JobQueue:
             return True
         # "started" stays in Redis when a worker is killed; the liveness key does not survive it.
         return status == JobStatus.STARTED and bool(self.connection.exists(alive_key(run_id)))
+
+    def attempt(self, job_id: str | None, run_id: int, *, leader_key: str | None = None) -> Attempt:
+        """What Redis knows of ``job_id``'s attempt at ``run_id`` (:class:`Attempt`): the job's status and end, the
+        run's liveness key and, with ``leader_key``, whether that key (the colcw scheduler's lock) is held — one
+        round trip, for pages that ask every few seconds. A job id that is not the run's (:func:`run_id_of`) is not
+        read: nothing is known of it. RedisError when Redis does not answer."""
+        pipe = self.connection.pipeline(transaction=False)
+        mine = bool(job_id) and run_id_of(job_id) == run_id
+        if mine:
+            pipe.hmget(Job.key_for(job_id), "status", "ended_at")
+        pipe.exists(alive_key(run_id))
+        if leader_key:
+            pipe.exists(leader_key)
+        answers = pipe.execute()
+        status = ended_at = None
+        if mine:
+            raw_status, raw_end = answers.pop(0)
+            status = raw_status.decode() if isinstance(raw_status, bytes) else raw_status
+            if raw_end:
+                try:
+                    ended_at = utcparse(raw_end.decode() if isinstance(raw_end, bytes) else raw_end).replace(tzinfo=None)
+                except ValueError:
+                    ended_at = None
+        alive = bool(answers.pop(0))
+        scheduler = bool(answers.pop(0)) if leader_key else None
+        # A job RQ failed as abandoned (no end written: its worker's heartbeat lapsed) counts as ended only once the
+        # run's own liveness key has expired too: a worker merely cut off from Redis for a while may still work.
+        ended = status in ENDED and (ended_at is not None or not alive)
+        return Attempt(ended=ended, alive=alive, ended_at=ended_at if ended else None, scheduler=scheduler)
 
     def run_of(self, job_id: str) -> int | None:
         """The run a job of colcw's (:data:`JOB_FUNCTION`) runs; None for another job, or none."""

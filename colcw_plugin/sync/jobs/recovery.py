@@ -1,9 +1,11 @@
 """Runs that lost their worker or their job: mark them interrupted and resume them, re-queue them, cancel.
 
-* :func:`detect_interrupted` marks a run ``interrupted`` when its heartbeat is old, it is still
-  ``running`` and nothing is working on it any more (the liveness key expired, the RQ job is not
-  waiting), and resumes it at once — no person needed — up to ``auto_resumes`` times; after that
-  the records it did not reach end "not attempted" (interrupted) and Resume or Retry are a person's.
+* :func:`detect_interrupted` marks a run ``interrupted`` when it is still ``running`` and nothing is working on
+  it any more: its heartbeat is old and the liveness key expired (the RQ job is not waiting), or, at once
+  whatever its heartbeat's age, RQ already closed its attempt's job (:meth:`.JobQueue.attempt`: its worker saw
+  the work horse die — "Work-horse terminated unexpectedly"), and resumes it at once — no person needed — up to
+  ``auto_resumes`` times; after that the records it did not reach end "not attempted" (interrupted) and Resume or
+  Retry are a person's.
   :func:`resume` re-enqueues the same run; services skip the records it already completed
   (``RunRecorder.completed_keys``). Either resume removes the dead attempt's job from RQ's started and failed
   registries (``enqueue_existing``): it would turn Failed there later and offer a Requeue of a run that went on.
@@ -68,11 +70,16 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
     (``kinds``; else "customer #12")."""
     stale = stale_seconds if stale_seconds is not None else queue.settings.interrupted_after_seconds
     cutoff = (now or utcnow()) - dt.timedelta(seconds=stale)
-    runs = session.execute(select(SyncRun).where(SyncRun.status.in_((RunStatus.RUNNING, RunStatus.CANCELLING)),
-                                                 SyncRun.heartbeat_at < cutoff)).scalars()
+    runs = session.execute(select(SyncRun).where(SyncRun.status.in_((RunStatus.RUNNING, RunStatus.CANCELLING)))
+                           ).scalars()
     found = []
     for run in list(runs):
-        if queue.is_working(run.rq_job_id, run.id):
+        if run.heartbeat_at is not None and run.heartbeat_at < cutoff:
+            if queue.is_working(run.rq_job_id, run.id):
+                continue
+        elif not queue.attempt(run.rq_job_id, run.id).ended:
+            # Heard from lately: taken for dead only when RQ already closed its attempt's job (the worker saw its
+            # work horse die, or RQ gave it up once its liveness key expired): a slow worker's job is still started.
             continue
         if run.status == RunStatus.CANCELLING:
             if _close_stopping(session, run):
