@@ -140,9 +140,14 @@ def stop_requested_by(message: str | None) -> str:
     return found.group("who") if found else "an admin"
 
 
+# What a run says of the selected records it left without an outcome, in its message ("12 not done") and on each
+# record's line ("tried, not done: …" for one it tried; "not attempted: …" for one it never started): one wording.
+NOT_DONE = "not done"
+
+
 def cancelled_message(who: str, was: str, done: int, total: int | None, *, listed: bool = True) -> str:
     """A cancelled run's message: "Cancelled by admin@… while running (1,234 of 40,000 records done; 38,766 not
-    reached)."; "Cancelled by admin@… before it started." for a run no attempt of which started. ``done``: the
+    done)."; "Cancelled by admin@… before it started." for a run no attempt of which started. ``done``: the
     records it reached (with an outcome of their own: :attr:`SyncRun.reached`), ``was``: its status then (a run
     never started says "queued"), ``listed``: whether the run selected its records by id (those it did not reach
     end "not attempted", for Retry; without a selection none can be listed, and the message says so)."""
@@ -150,9 +155,9 @@ def cancelled_message(who: str, was: str, done: int, total: int | None, *, liste
         return f"Cancelled by {who} before it started."
     if not total:
         return f"Cancelled by {who} while {was} ({done:,} record{'' if done == 1 else 's'} done)."
-    left = f"; {total - done:,} not reached" if total > done else ""
+    left = f"; {total - done:,} {NOT_DONE}" if total > done else ""
     if total > done and not listed:  # no selection of ids: nothing can be recorded "not attempted" for Retry
-        left = (f"; the {total - done:,} not reached are not listed: Run the whole job again reaches them — "
+        left = (f"; the {total - done:,} {NOT_DONE} are not listed: Run the whole job again reaches them — "
                 "records it already did come back unchanged, at little cost")
     return f"Cancelled by {who} while {was} ({done:,} of {total:,} records done{left})."
 

@@ -84,7 +84,7 @@ def _history_progress(page: str, run_id: int) -> str:
 def test_an_export_cancelled_part_way_shows_how_far_it_got_on_every_page(admin_client, jobs_app):
     run = _run(n=20, select=True, cancel_at=8)
     assert run.status == "cancelled"
-    assert run.message == "Cancelled by admin@demo.example while running (8 of 20 records done; 12 not reached)."
+    assert run.message == "Cancelled by admin@demo.example while running (8 of 20 records done; 12 not done)."
     assert run.done == run.total == 20 and run.counts == {"created": 8, "not_attempted": 12}  # Retry's bookkeeping
 
     page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)
@@ -99,7 +99,7 @@ def test_an_export_cancelled_part_way_shows_how_far_it_got_on_every_page(admin_c
 def test_an_import_cancelled_before_its_first_record_says_it_reached_none(admin_client, jobs_app):
     run = _run(n=25, cancel_at=0)  # no selection of ids: nothing is recorded "not attempted"
     assert run.status == "cancelled"
-    assert run.message == ("Cancelled by admin@demo.example while running (0 of 25 records done; the 25 not reached "
+    assert run.message == ("Cancelled by admin@demo.example while running (0 of 25 records done; the 25 not done "
                            "are not listed: Run the whole job again reaches them — records it already did come back "
                            "unchanged, at little cost).")
     page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)

@@ -73,7 +73,7 @@ def test_an_import_cancelled_while_running_stops_between_pages_and_keeps_whole_p
     assert done.total == 6000 and 1000 <= done.done < 6000, (done.done, done.total)
     assert done.done % 1000 == 0, done.done  # whole pages: it stopped between two
     assert done.message == (f"Cancelled by admin@demo.example while running ({done.done:,} of 6,000 records done; "
-                            f"the {6000 - done.done:,} not reached are not listed: Run the whole job again reaches "
+                            f"the {6000 - done.done:,} not done are not listed: Run the whole job again reaches "
                             "them — records it already did come back unchanged, at little cost)."), done.message
 
     # The host holds exactly what the log says: each customer with its link and every contact of its company, linked.
@@ -122,7 +122,7 @@ def test_an_export_cancelled_while_running_leaves_no_company_half_written_and_th
     left = sorted(h for h, i in outcomes.items() if i.action == "not_attempted")
     assert 4 <= len(created) < 40 and len(created) + len(left) == 40, Counter(i.action for i in outcomes.values())
     assert done.message == (f"Cancelled by admin@demo.example while running ({len(created)} of 40 records done; "
-                            f"{len(left)} not reached).")
+                            f"{len(left)} not done).")
     assert done.reached == len(created)  # what its pages show: how far it got
     for h in left:
         assert "not attempted: the run was cancelled by admin@demo.example" in outcomes[h].message
@@ -155,7 +155,7 @@ def test_a_run_sleeping_out_a_long_retry_after_stops_within_seconds(jobs_app, co
     done = wait_until(lambda: ended(run_id), timeout=15, message="the run to stop")
     assert time.monotonic() - asked < 10
     assert done.status == "cancelled", (done.status, done.message)
-    assert done.message == "Cancelled by admin@demo.example while running (0 of 3 records done; 3 not reached).", done.message
+    assert done.message == "Cancelled by admin@demo.example while running (0 of 3 records done; 3 not done).", done.message
     left = db.session.execute(select(SyncItem).where(SyncItem.run_id == run_id)).scalars().all()
     assert [i.action for i in left] == ["not_attempted"] * 3
     # The customer whose create slept out the Retry-After was tried; one a worker had not started when the cancel
@@ -185,7 +185,7 @@ def test_a_run_whose_worker_died_while_stopping_ends_cancelled_not_resumed(jobs_
     done = fresh(run_id)
     assert done.status == "cancelled" and done.interruptions == 0 and done.finished_at is not None
     assert done.message.startswith("Cancelled by admin@demo.example while running (2 of 5 records done; the 3 not "
-                                   "reached are not listed: Run the whole job again reaches them — records it already "
+                                   "done are not listed: Run the whole job again reaches them — records it already "
                                    "did come back unchanged, at little cost). Its worker stopped before it "
                                    "acknowledged"), done.message
     run_scheduler_once()

@@ -142,7 +142,7 @@ def test_an_admin_cancels_a_running_import_on_its_page_and_sees_it_stop(
                            timeout=60_000)
     message = page.locator(".colcw-progress-message").inner_text()
     assert re.fullmatch(r"Cancelled by admin@demo\.example while running \(\d,000 of 6,000 records done; "
-                        r"the \d,000 not reached are not listed: Run the whole job again reaches them — .*\)\.",
+                        r"the \d,000 not done are not listed: Run the whole job again reaches them — .*\)\.",
                         message), message
     page.wait_for_selector('#run-actions[data-status="cancelled"]', timeout=5_000)
     assert page.locator("#cancel-run").count() == 0 and page.locator("#run-stopping").count() == 0

@@ -76,7 +76,7 @@ def test_a_cancel_taken_after_the_last_page_keeps_the_kinds_own_message(admin_cl
 def test_a_cancel_taken_between_pages_still_stops_the_run(jobs_app):
     run = _run(n=9, cancel_at=3, select=True)
     assert run.status == "cancelled"
-    assert run.message == "Cancelled by admin@demo.example while running (3 of 9 records done; 6 not reached)."
+    assert run.message == "Cancelled by admin@demo.example while running (3 of 9 records done; 6 not done)."
 
 
 # --- the scheduler closing a stopping run whose worker died -------------------------------------------------------
@@ -130,7 +130,7 @@ def test_a_stopping_run_whose_worker_died_part_way_still_ends_cancelled(jobs_app
     run = _fresh(run_id)
     assert run.status == "cancelled"
     assert run.message.startswith("Cancelled by admin@demo.example while running (2 of 3 records done; 1 not "
-                                  "reached). Its worker stopped before it acknowledged"), run.message
+                                  "done). Its worker stopped before it acknowledged"), run.message
 
 
 def test_an_interrupted_run_without_a_list_of_ids_cancelled_says_they_are_not_listed(jobs_app):
@@ -142,7 +142,7 @@ def test_an_interrupted_run_without_a_list_of_ids_cancelled_says_they_are_not_li
     assert recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN).status == "cancelled"
     run = _fresh(run.id)
     assert run.message.startswith("Cancelled by admin@demo.example while interrupted (2 of 3,000 records done; the "
-                                  "2,998 not reached are not listed: Run the whole job again reaches them"), run.message
+                                  "2,998 not done are not listed: Run the whole job again reaches them"), run.message
 
 
 # --- an interrupted run's message ------------------------------------------------------------------------------------

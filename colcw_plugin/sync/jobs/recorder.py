@@ -60,6 +60,7 @@ from ...models import (
     stop_requested_by,
     summarize_counts,
 )
+from ...models.runs import NOT_DONE
 from .finished import FinishedKeys
 
 log = logging.getLogger(__name__)
@@ -518,7 +519,7 @@ class RunRecorder:
             # A deferred record was tried and failed transiently: it says so, with what its last try met (without the
             # error's hint: the resolution says what to do). The others were not reached.
             answer = getattr(deferred.error, "detail", str(deferred.error)).rstrip(".") if deferred else ""
-            what = f"tried, not done: {why} ({answer})" if deferred else f"not attempted: {why}"
+            what = f"tried, {NOT_DONE}: {why} ({answer})" if deferred else f"not attempted: {why}"
             self.record(entity=entity, direction=self.selection.get("direction", "export"), action=NOT_ATTEMPTED,
                         host_id=i if kind == "host" else None, cw_id=i if kind == "cw" else None, label=label,
                         message=f"{label}: {what}.", resolution=resolution)
@@ -783,7 +784,7 @@ def with_note(message: str, note: str) -> str:
 def close_cancelled(recorder: RunRecorder, who: str, *, was: str = "running", labels: dict[int, str] | None = None,
                     api_requests: int = 0, note: str = "") -> None:
     """Close a run an admin cancelled: its message says who and how far it got ("Cancelled by … while running
-    (1,234 of 40,000 records done; 38,766 not reached)."), and the selected records it did not reach end "not
+    (1,234 of 40,000 records done; 38,766 not done)."), and the selected records it did not reach end "not
     attempted" with why."""
     message = cancelled_message(who, was, recorder.reached, recorder.total,
                                 listed=bool(recorder.selection.get("ids"))) + note
