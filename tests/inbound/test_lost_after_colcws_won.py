@@ -18,7 +18,9 @@ from host_stub import services
 from host_stub.extensions import db
 
 EARLIER = "2026-01-02T10:00:00Z"  # colcw's Won moved back to a day of its own, so the label's day tells the two apart
-NAMED = {"stamp": "Sandbox Admin", "keep": "admin1"}  # closedBy's name; else the member who updated it last
+# closedBy's name; else the member who updated it last, by the name ConnectWise gives that member (not its login, as
+# the renamed and reopened notes name members).
+NAMED = {"stamp": "Sandbox Admin", "keep": "Sandbox Admin"}
 
 
 

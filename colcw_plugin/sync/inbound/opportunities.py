@@ -93,9 +93,12 @@ def close_read(record: dict) -> dict:
 
 
 def _closer(record: dict, kind: str, own_member: str, order: str | None,
-            seen: dict | None = None) -> tuple[str, str]:
+            seen: dict | None = None, name: Callable[[str], str] | None = None) -> tuple[str, str]:
     """Who closed the opportunity as it stands, as the label says it, and the day (``YYYY-MM-DD``, or ""). ``seen``:
-    its close as colcw last read it (:func:`close_read`), None when it never did."""
+    its close as colcw last read it (:func:`close_read`), None when it never did. ``name``: a member's name in
+    ConnectWise from its identifier (the login ``_info.updatedBy`` gives), as the notes name members; without it,
+    the identifier."""
+    name = name or (lambda ident: ident)
     info = record.get("_info") or {}
     ref = record.get("closedBy") or {}
     closer, updater = ref.get("identifier") or "", info.get("updatedBy") or ""
@@ -118,28 +121,29 @@ def _closer(record: dict, kind: str, own_member: str, order: str | None,
             if now["status"] != seen.get("status") and (now["by"], now["date"]) == (seen.get("by"), seen.get("date")):
                 # The status moved since colcw last read it and ConnectWise kept the earlier close on it: the one
                 # who moved it changed it last, on that day.
-                return updater, str(info.get("lastUpdated") or "")[:10] or day
-        return ref.get("name") or ident or "someone", day
+                return name(updater), str(info.get("lastUpdated") or "")[:10] or day
+        return ref.get("name") or (name(ident) if ident else "") or "someone", day
     if kind == WON:
         return "colcw" + (f" for sales order {order}" if order else ""), day
     # colcw closes an opportunity only as Won (a quote converted into a sales order): closed otherwise, someone
     # changed its status since, and ConnectWise kept colcw's close on it (closedBy and closedDate, unverified: the
     # sandbox's ``reclose: "keep"``). That person is the one who updated it last, on that day.
-    person = updater if updater and updater != own_member else "someone"
+    person = name(updater) if updater and updater != own_member else "someone"
     return person, str(info.get("lastUpdated") or "")[:10] or day
 
 
 def external_status(record: dict, statuses: list[dict], settings: Settings, own_member: str,
-                    order: str | None = None, seen: dict | None = None) -> dict | None:
+                    order: str | None = None, seen: dict | None = None,
+                    member_name: Callable[[str], str] | None = None) -> dict | None:
     """The host external status an opportunity gives its documents (None while it is open). ``order``: the number
     of the sales order whose export turned it Won (see :meth:`OpportunityPlanner.won_by`), None when none did;
-    ``seen``: its close as colcw last read it, None when it never did."""
+    ``seen``: its close as colcw last read it, None when it never did; ``member_name``: see :func:`_closer`."""
     status = find_status(statuses, record.get("status"))
     kind = status_kind(status)
     if kind == OPEN:
         return None
     name = (status or record.get("status") or {}).get("name") or VERBS[kind]
-    who, when = _closer(record, kind, own_member, order, seen)
+    who, when = _closer(record, kind, own_member, order, seen, member_name)
     label = f"{VERBS[kind]} in ConnectWise" + (f" on {when}" if when else "") + f" by {who}"
     if kind == CLOSED or name.casefold() != VERBS[kind].casefold():
         label += f": {name}"
@@ -265,7 +269,8 @@ class OpportunityPlanner:
             return plan
         plan.restore = link.status == "missing_in_cw"
         seen = (link.synced_values or {}).get("close")
-        plan.status = external_status(record, self.statuses, self.settings, self.own_member, won_by, seen)
+        plan.status = external_status(record, self.statuses, self.settings, self.own_member, won_by, seen,
+                                      lambda ident: self.who(ident, record))
         if seen is None and plan.status and current is not None and current.status == plan.status["status"]:
             # Shown before colcw kept what it read (an earlier version): the label stands as it was written then.
             plan.status["label"] = current.label
