@@ -31,6 +31,7 @@ from ..sync.customers import links as customer_links
 from ..sync.customers.link_batch import NoteKey, dismiss_notes, dismissed_notes
 from ..sync.inbound import LIVE_KIND, RECONCILE_KIND
 from ..sync.inbound.status import customer_drift
+from ..sync.jobs import history
 from ..sync.jobs.runs import create_run
 from ..sync.shared import advice
 from ..sync.shared.advice import deleted_company_fix
@@ -335,7 +336,8 @@ def export_customer(customer_id: int):
             db.session.commit()
             run_id = run.id
     except exclusive.AlreadyRunning as e:
-        flash(already_running(e.run, f"{customer.name} is already being exported to ConnectWise"), "info")
+        flash(already_running(e.run, f"{customer.name} is already being exported to ConnectWise{_doing(e.run)}"),
+              "info")
         return redirect(back)
     # The export's lock is the run's own (taken again by the export): the click only waits a bounded time for it.
     run = _run_waiting_at_most(run_id, EXPORT_WAIT_SECONDS)
@@ -343,10 +345,9 @@ def export_customer(customer_id: int):
         flash(f"{customer.name} was not exported: {RESET_MEANWHILE}", "error")
         return redirect(back)
     if run is None:
-        flash(already_running(db.session.get(SyncRun, run_id),
-                              f"{customer.name} is still being exported to ConnectWise (ConnectWise is slow to "
-                              "answer); the export goes on and its result shows on this page once it has "
-                              "finished"), "info")
+        going = db.session.get(SyncRun, run_id)
+        flash(already_running(going, f"{customer.name} is still being exported to ConnectWise{_doing(going)}; the "
+                                     "export goes on and its result shows on this page once it has finished"), "info")
         return redirect(back)
     done = _items(run, "customer")
     item = done[0] if done else None
@@ -370,6 +371,32 @@ def export_customer(customer_id: int):
     for p in problems:
         flash(said(p.message, p.resolution), "error")
     return redirect(back)
+
+
+def _doing(run: SyncRun | None) -> str:
+    """" (queued behind run #12 (…, running))", " (waiting to retry at 14:30:05 EDT: ConnectWise is rate-limiting
+    colcw)", " (running: ConnectWise is slow to answer)": what an export under way is doing, as its run's pages say
+    it (:func:`~..sync.jobs.history.state_text`); "" when there is no run (yet) to say it of."""
+    if run is None:
+        return ""
+    state = history.state_text(db.session, run, display_zone(), kinds=runtime().kinds)
+    if state == "running":  # one record, no pause noted: waiting on ConnectWise's answer
+        state = "running: ConnectWise is slow to answer"
+    return f" ({state})" if state else ""
+
+
+def _export_under_way(customer: Customer) -> Markup | None:
+    """What the panel says above the customer's previous result while an export of it is queued, running or waiting:
+    its state and a link to its progress for whoever may follow it (:func:`.support.already_running`); None when
+    none is."""
+    def selects(params: dict) -> bool:
+        if params.get("customer_id") is not None:
+            return int(params["customer_id"]) == customer.id
+        return customer.id in {int(i) for i in params.get("customer_ids") or ()} or bool(params.get("all"))
+    run = exclusive.active_run(db.session, exclusive.EXPORT_KIND, selects)
+    if run is None:
+        return None
+    return already_running(run, f"An export to ConnectWise is under way{_doing(run)}")
 
 
 def _look_alikes(customer: Customer) -> list[export_reads.LookAlike] | None:
@@ -479,6 +506,7 @@ def _panel_html(customer: Customer) -> str:
     link = status.link
     return render_template("colcw/customers/_panel.html", customer=customer, status=status, when=when,
                            zone=display_zone(), last_source=RESULT_SOURCES.get(status.last_kind, ""),
+                           under_way=_export_under_way(customer),
                            deleted_fix=deleted_company_fix(link.cw_identifier, customer.account_number)
                            if link is not None and link.status == "missing_in_cw" else "",
                            drift=customer_drift(db.session, customer.id),

@@ -37,7 +37,8 @@ def test_a_hanging_connectwise_holds_the_click_only_the_bounded_wait(sync_ready,
     assert resp.status_code == 302 and took < 3.5, took
     page = " ".join(unescape(loaded(rep_client, f"/customers/{customer.id}")).split())
     (run,) = _runs()
-    assert ("Acme Corp is still being exported to ConnectWise (ConnectWise is slow to answer); the export goes on and "
+    assert ("Acme Corp is still being exported to ConnectWise (running: ConnectWise is slow to answer); the export goes "
+            "on and "
             "its result shows on this page once it has finished") in page, page
     assert f"/colcw/runs/{run.id}" in page
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -326,10 +327,20 @@ def state_text(session: Session, run: SyncRun, zone: str = "UTC", *, kinds: Kind
     if status == RunStatus.CANCELLING:
         return "stopping: an admin asked it to stop"
     if status == RunStatus.RUNNING:
+        retry = _RETRY_PAUSE.fullmatch(run.waiting_reason or "")
+        if retry is not None and run.heartbeat_at is not None:  # the pause was noted then (RunRecorder.note_wait)
+            at = run.heartbeat_at + dt.timedelta(seconds=int(retry.group("seconds")))
+            return f"waiting to retry at {in_zone(at, zone, WAIT_TIME_FORMAT)}: {retry.group('what')}"
         if run.waiting_reason:
-            return f"running: {run.wait_text_in(zone).rstrip('.')}"
+            text = run.wait_text_in(zone).rstrip(".")
+            return f"running, {text[:1].lower()}{text[1:]}"
         return f"running ({run.count_text} records)" if run.total and run.total > 1 else "running"
     return ""
+
+
+# A running run pausing between two tries of one request (RunRecorder.note_retry_wait's reason): what ConnectWise
+# did, and in how many seconds the request is sent again.
+_RETRY_PAUSE = re.compile(r"(?P<what>.+): trying the request again in (?P<seconds>\d+) s")
 
 
 @dataclass(frozen=True)
