@@ -239,6 +239,8 @@ def run_status(run_id: int):
     """A run's progress: any run for admins, the runs they started for reps (404 otherwise)."""
     run = _visible_run(run_id)
     data = history.run_status(db.session, runtime().kinds, run.id)
+    note = worker_note(run, "UTC")  # (its worker stopped, not heard from, no progress since …: as the pages say)
+    data["worker"] = {"state": note.state, "text": note.text} if note is not None else None
     if current_user.is_admin:
         data["log_url"] = url_for("colcw_admin.job_run", run_id=run.id)
     resp = jsonify(data)

@@ -83,6 +83,9 @@ def test_a_killed_work_horse_is_shown_at_once_and_its_run_resumed_at_the_next_ch
         assert "colcw resumes it (records already done are skipped) at its scheduler's next check, but no colcw " \
             "scheduler is running: start one with “flask --app host_stub colcw scheduler”" in shown, shown
 
+    status = admin_client.get(f"/colcw/runs/{run_id}/status.json").get_json()
+    assert status["status"] == "running" and status["worker"]["state"] == "stopped", status
+
     # Its heartbeat is seconds old (the scheduler waited two minutes for it): RQ's word is enough.
     assert recovery.detect_interrupted(db.session, runtime().queue) == [run_id]
     resumed = fresh(run_id)
