@@ -506,11 +506,11 @@ def _panel_html(customer: Customer) -> str:
     link = status.link
     return render_template("colcw/customers/_panel.html", customer=customer, status=status, when=when,
                            zone=display_zone(), last_source=RESULT_SOURCES.get(status.last_kind, ""),
-                           under_way=_export_under_way(customer),
+                           under_way=_export_under_way(customer) if status.may_be_exporting else None,
                            deleted_fix=deleted_company_fix(link.cw_identifier, customer.account_number)
                            if link is not None and link.status == "missing_in_cw" else "",
                            drift=customer_drift(db.session, customer.id),
-                           dismissed=dismissed_notes(db.session, customer.id),
+                           dismissed=dismissed_notes(db.session, customer.id) if status.has_dismissed else [],
                            contact_names={c.id: c.name for c in customer.contacts},
                            # (its latest export stopped at a look-alike company: the panel does not promise a create)
                            look_alike_failed=link is None and status.last is not None and status.last.action == "failed"

@@ -14,13 +14,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Integer, and_, bindparam, delete, func, literal, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from host_stub.models import Contact, Customer
 
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
 from ...models import (
+    ACTIVE_RUN_STATUSES,
     CONTACT,
     CUSTOMER,
     CW_MASTER,
@@ -37,6 +38,8 @@ from ...setup.live_updates import cw_is_master, read_live
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
 from . import lookup
+from .exclusive import EXPORT_KIND
+from .link_batch import NOTE_ENTITY
 
 SYNCED_ACTIONS = ("created", "updated", "unchanged")  # results of a sync that went through
 
@@ -63,6 +66,8 @@ class CustomerSyncStatus:
     # a result that did not (a failure, a change not taken): a live update that took ConnectWise's changes into a
     # customer with changes of its own not exported leaves the link's time as it was (:func:`_went_through`).
     went_through: dt.datetime | None = None
+    may_be_exporting: bool = False  # an export of it, or a bulk one that may select it, is queued, running or waiting
+    has_dismissed: bool = False  # a note of what came back from ConnectWise was dismissed on its page
 
     @property
     def last_synced(self) -> dt.datetime | None:
@@ -108,7 +113,18 @@ def _status_statement():
     last_id = (select(func.max(SyncItem.id)).where(SyncItem.entity == keys.c.entity, SyncItem.host_id == keys.c.host_id)
                .correlate(keys).scalar_subquery())
     latest = select(keys.c.entity, keys.c.host_id, last_id.label("last_id")).subquery("latest")
-    return (select(latest.c.entity, latest.c.host_id, Link, SyncItem, SyncRun.kind).select_from(latest)
+    # Whether the panel reads more (only then: a page of a customer with neither costs no statement for them): an
+    # export under way that may select the customer (its own, or a bulk one: which, the panel's own read says), and
+    # a note of the customer's dismissed (one index probe each).
+    run, note = aliased(SyncRun), aliased(SyncItem)  # (not the latest result's run and item joined below)
+    exporting = (select(func.count()).where(
+        run.kind == EXPORT_KIND, run.status.in_(ACTIVE_RUN_STATUSES),
+        or_(run.params["customer_id"].as_integer() == customer_id, run.params["customer_id"].as_integer().is_(None)))
+        .correlate(None).scalar_subquery())
+    dismissed = (select(func.max(note.id)).where(note.entity == NOTE_ENTITY, note.host_id == customer_id)
+                 .correlate(None).scalar_subquery())
+    return (select(latest.c.entity, latest.c.host_id, Link, SyncItem, SyncRun.kind, exporting.label("exporting"),
+                   dismissed.label("dismissed")).select_from(latest)
             .outerjoin(Link, and_(Link.entity == latest.c.entity, Link.host_id == latest.c.host_id))
             .outerjoin(SyncItem, SyncItem.id == latest.c.last_id)
             .outerjoin(SyncRun, SyncRun.id == SyncItem.run_id))
@@ -125,8 +141,9 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     per key, however long the sync history grows.
     """
     rows = session.execute(_STATUS, {"customer_id": customer.id}).all()
-    found = {(entity, host_id): (link, item) for entity, host_id, link, item, _ in rows}
-    kinds = {(entity, host_id): kind or "" for entity, host_id, _, _, kind in rows}  # each result's run's kind
+    found = {(entity, host_id): (link, item) for entity, host_id, link, item, *_ in rows}
+    kinds = {(entity, host_id): kind or "" for entity, host_id, _, _, kind, *_ in rows}  # each result's run's kind
+    exporting, dismissed = (bool(rows[0].exporting), rows[0].dismissed is not None) if rows else (False, False)
     last_kind = kinds.get((CUSTOMER, customer.id), "")
     link, last = found.get((CUSTOMER, customer.id), (None, None))
     contacts = [(contact, *found.get((CONTACT, contact.id), (None, None))) for contact in customer.contacts]
@@ -144,7 +161,8 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     went = None
     if link is not None and last is not None and last.direction not in _NOT_SYNCED and last.action not in SYNCED_ACTIONS:
         went = _went_through(session, customer, link, last)
-    return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link), fix, last_kind, went)
+    return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link), fix, last_kind, went,
+                              exporting, dismissed)
 
 
 def _went_through(session: Session, customer: Customer, link: Link, last: SyncItem) -> dt.datetime | None:
