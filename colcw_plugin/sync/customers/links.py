@@ -197,7 +197,8 @@ def clear_link(session: Session, customer: Customer, contact_id: int | None = No
         old = get_link(session, CONTACT, contact_id)
         session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id == contact_id))
         message = (f"The ConnectWise link of {contact.name} ({customer.name}) was cleared: the next export links it "
-                   "to the company's contact with the same e-mail, or creates it.")
+                   "to the company's contact that is the same person (the same e-mail, or the same name when one has "
+                   "none), or creates it.")
         if old is not None:
             _note(session, "cleared", CONTACT, contact_id, old.cw_id, contact.name, message, actor)
         return message
@@ -239,7 +240,8 @@ def _clear_contacts(session: Session, customer: Customer, actor: str = "") -> No
         if contact.id in cleared:
             _note(session, "cleared", CONTACT, contact.id, cleared[contact.id], contact.name,
                   f"The ConnectWise link of {contact.name} was cleared with its company's: the next export links it "
-                  "to the company's contact with the same e-mail, or creates it.", actor)
+                  "to the company's contact that is the same person (the same e-mail, or the same name when one has "
+                  "none), or creates it.", actor)
 
 
 @dataclass(frozen=True)
