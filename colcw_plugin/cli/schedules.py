@@ -14,9 +14,10 @@ Synchronization Jobs page, for scripts and servers.
 page's own validation reads (:meth:`~colcw_plugin.sync.jobs.kinds.KindRegistry.from_form`), and the timing is the
 page's (:func:`~colcw_plugin.sync.jobs.schedules.parse_timing`). Disabling or deleting one of the live updates' safety
 net's schedules says what stops, as the page does. Times are printed in the schedule's zone and in UTC, saying so.
-Refused input names the option and exits 2, with nothing saved; an unknown schedule exits 1. What a command changes
-is recorded with the other configuration changes (the Connection page's), by "command line (USER)" (``add``: its
-``--by``, when given).
+Refused input names the option and exits 2, with nothing saved; an unknown schedule exits 1, and so does enabling one
+that would always run at the same minute as another enabled schedule of the same job and settings (in the page's
+words). What a command changes is recorded with the other configuration changes (the Connection page's), by "command
+line (USER)" (``add``: its ``--by``, when given).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from ..sync.jobs.schedules import (
     WEEKDAYS,
     create_schedule,
     describe,
+    enabling_refused,
     job_description,
     list_schedules,
     parse_timing,
@@ -385,11 +387,15 @@ def _warn(stops: str) -> None:
 @with_appcontext
 def enable_command(schedule_id: int) -> None:
     """Enable schedule SCHEDULE_ID: it runs next at its next time from now (periods missed while it was disabled are
-    not caught up)."""
+    not caught up). Refused (exit 1, nothing changed) while another enabled schedule of the same job and settings
+    would always run at the same minute as it, as the page's Enable is."""
     schedule = _schedule_or_exit(schedule_id)
     if schedule.enabled:
         click.echo(f"Schedule #{schedule.id} “{schedule.name}” is already enabled; next run "
                    f"{next_run_text(schedule)}.")
+    elif refused := enabling_refused(db.session, schedule):  # (the page's Enable refuses it alike)
+        db.session.rollback()
+        raise click.ClickException(f"Schedule #{schedule.id} “{schedule.name}” was not enabled: {refused}")
     else:
         set_enabled(db.session, schedule, True, actor=command_line_user())
         db.session.commit()

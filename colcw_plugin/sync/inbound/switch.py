@@ -103,11 +103,16 @@ def stops_without(schedule: Schedule, schedules: Iterable[Schedule]) -> str:
 
 def ensure_schedules(session: Session, actor: str, *, enabled: bool) -> list[Schedule]:
     """The safety net's schedules: made when missing (enabled), enabled or disabled as asked (not audited one by one:
-    the live updates' change that asks records it)."""
-    existing = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)).scalars())
+    the live updates' change that asks records it). Of a mode's schedules the enabled one is the one kept (or
+    disabled): switched on, a mode an enabled schedule runs already enables no other, since a disabled copy beside it
+    (an admin's, made while the first was off) would run at the same minutes and the scheduler would skip one of the
+    two every time (:func:`~colcw_plugin.sync.jobs.schedules.meets`)."""
+    existing = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)
+                                    .order_by(Schedule.id)).scalars())
     out = []
     for name, params, timing in SCHEDULES:
-        row = next((s for s in existing if safety_net_mode(s) == params["mode"]), None)
+        mine = [s for s in existing if safety_net_mode(s) == params["mode"]]
+        row = next((s for s in mine if s.enabled), None) or next(iter(mine), None)
         if row is None:
             if not enabled:
                 continue
