@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import secrets
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
-from redis import Redis
 from redis.exceptions import RedisError
 
 from host_stub.extensions import db
@@ -24,7 +21,7 @@ from ..sync.customers import links as customer_links
 from ..sync.customers.exclusive import IMPORT_KIND
 from ..text import plural
 from . import admin_bp
-from .support import actor_name, paginate, runtime
+from .support import actor_name, keep_result, kept_result, paginate, runtime
 from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
@@ -54,10 +51,9 @@ def scan_customers():
         flash(conflict, "error")
     if not linked:
         return redirect(url_for(".map_customers"))
-    token = secrets.token_urlsafe(16)
     kept = {"cw_wins": cw_is_master(db.session), "linked": [dataclasses.asdict(x) for x in linked]}
     try:
-        scan_store().set(_SCAN_KEY.format(token=token), json.dumps(kept), ex=SCAN_KEPT_SECONDS)
+        token = keep_result(_SCAN_KIND, kept, SCAN_KEPT_SECONDS)
     except RedisError:
         log.warning("colcw: Redis did not answer: the scan's linked customers are not listed", exc_info=True)
         flash(f"The list of the {plural(len(linked), 'customer')} it linked could not be kept to show (the job "
@@ -68,16 +64,7 @@ def scan_customers():
 
 
 SCAN_KEPT_SECONDS = 24 * 3600  # how long the customers a scan linked are listed (its address can be reloaded)
-_SCAN_KEY = "colcw:customer-scan:{token}"
-_REDIS_TIMEOUT = 2.0  # seconds
-_redis_by_url: dict[str, Redis] = {}
-
-
-def scan_store() -> Redis:
-    url = runtime().config.redis_url
-    if url not in _redis_by_url:
-        _redis_by_url[url] = Redis.from_url(url, socket_timeout=_REDIS_TIMEOUT, socket_connect_timeout=_REDIS_TIMEOUT)
-    return _redis_by_url[url]
+_SCAN_KIND = "customer-scan"
 
 
 def _scan_linked() -> dict | None:
@@ -86,13 +73,13 @@ def _scan_linked() -> dict | None:
     if not token:
         return None
     try:
-        raw = scan_store().get(_SCAN_KEY.format(token=token[:64]))
+        kept = kept_result(_SCAN_KIND, token)
     except RedisError:
         log.warning("colcw: Redis did not answer: the scan's linked customers cannot be listed", exc_info=True)
         return {"gone": "could not be read (the job queue's Redis did not answer)"}
-    if raw is None:
+    if kept is None:
         return {"gone": f"is kept for {SCAN_KEPT_SECONDS // 3600} hours and this one is no longer there"}
-    return json.loads(raw)
+    return kept
 
 
 def alike_because(name: str, phone: str, norm_name: str, norm_phone: str) -> str:

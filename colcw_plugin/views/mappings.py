@@ -6,10 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import secrets
 
 from flask import flash, redirect, render_template, request, url_for
-from redis import Redis
 from redis.exceptions import RedisError
 
 from host_stub.extensions import db
@@ -37,7 +35,13 @@ from .forms import (
     subcategory_value,
 )
 from .support import _read_or_reason as read_or_reason
-from .support import actor_name, lookups_or_reason, opportunity_lists_or_reason, runtime
+from .support import (
+    actor_name,
+    keep_result,
+    kept_result,
+    lookups_or_reason,
+    opportunity_lists_or_reason,
+)
 from .zone import display_zone
 
 log = logging.getLogger(__name__)
@@ -241,16 +245,7 @@ def products():
 
 
 AUTOMAP_KEPT_SECONDS = 24 * 3600  # how long an Auto-map's result page can be opened (and reloaded)
-_AUTOMAP_KEY = "colcw:automap:{token}"
-_REDIS_TIMEOUT = 2.0  # seconds
-_redis_by_url: dict[str, Redis] = {}
-
-
-def _redis() -> Redis:
-    url = runtime().config.redis_url
-    if url not in _redis_by_url:
-        _redis_by_url[url] = Redis.from_url(url, socket_timeout=_REDIS_TIMEOUT, socket_connect_timeout=_REDIS_TIMEOUT)
-    return _redis_by_url[url]
+_AUTOMAP_KIND = "automap"
 
 
 def _automap_summary(report: AutomapReport) -> str:
@@ -269,10 +264,8 @@ def automap_view():
         return redirect(referrer_path(url_for(".connection")))
     report = automap(db.session, lookups, actor_name())
     db.session.commit()
-    token = secrets.token_urlsafe(16)
     try:
-        _redis().set(_AUTOMAP_KEY.format(token=token), json.dumps(dataclasses.asdict(report)),
-                     ex=AUTOMAP_KEPT_SECONDS)
+        token = keep_result(_AUTOMAP_KIND, dataclasses.asdict(report), AUTOMAP_KEPT_SECONDS)
     except RedisError:
         log.warning("colcw: Redis did not answer: Auto-map's result is shown by its counts only", exc_info=True)
         flash(_automap_summary(report), "success")
@@ -288,15 +281,15 @@ def automap_view():
 def automap_result(token: str):
     """An Auto-map's result (what it mapped and what it left for a person), as it was when it ran."""
     try:
-        raw = _redis().get(_AUTOMAP_KEY.format(token=token))
+        kept = kept_result(_AUTOMAP_KIND, token)
     except RedisError:
         log.warning("colcw: Redis did not answer: Auto-map's result cannot be shown", exc_info=True)
-        raw, gone = None, "could not be read (the job queue's Redis did not answer)"
+        kept, gone = None, "could not be read (the job queue's Redis did not answer)"
     else:
         gone = f"is kept for {AUTOMAP_KEPT_SECONDS // 3600} hours and this one is no longer there"
-    if raw is None:
+    if kept is None:
         return render_template("colcw/mappings/automap.html", report=None, gone=gone), 404
-    return render_template("colcw/mappings/automap.html", report=AutomapReport(**json.loads(raw)))
+    return render_template("colcw/mappings/automap.html", report=AutomapReport(**kept))
 
 
 @admin_bp.route("/preflight")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import secrets
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -10,6 +12,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from markupsafe import Markup, escape
+from redis import Redis
 from sqlalchemy import Select
 
 from host_stub.extensions import db
@@ -200,3 +203,38 @@ rep_bp.add_app_template_filter(text.plural, "plural")
 rep_bp.add_app_template_filter(text.possessive, "possessive")
 rep_bp.add_app_template_filter(text.sentence, "sentence")
 rep_bp.add_app_template_global(places.ALL, "cw_places")  # where things are in ConnectWise, as messages name them
+
+
+# --- Redis for pages: short timeouts, and results kept for the page a POST redirects to ------------------------
+
+
+_page_redis: dict[tuple[str, float], Redis] = {}
+
+
+def page_redis(timeout: float) -> Redis:
+    """colcw's Redis (``REDIS_URL``) for a page, which waits at most ``timeout`` seconds for it (one pool per address
+    and timeout in this process)."""
+    key = (runtime().config.redis_url, timeout)
+    if key not in _page_redis:
+        _page_redis[key] = Redis.from_url(key[0], socket_timeout=timeout, socket_connect_timeout=timeout)
+    return _page_redis[key]
+
+
+_KEPT_KEY = "colcw:{kind}:{token}"
+_KEPT_TIMEOUT = 2.0  # seconds
+
+
+def keep_result(kind: str, payload: dict, seconds: int) -> str:
+    """Keep a POST's result for the page it redirects to (Post/Redirect/Get: a reload shows it again, and any web
+    process can), for ``seconds``; its token for that page's address. Raises :class:`redis.exceptions.RedisError`
+    when Redis does not answer (the caller says what it shows instead)."""
+    token = secrets.token_urlsafe(16)
+    page_redis(_KEPT_TIMEOUT).set(_KEPT_KEY.format(kind=kind, token=token), json.dumps(payload), ex=seconds)
+    return token
+
+
+def kept_result(kind: str, token: str) -> dict | None:
+    """A result :func:`keep_result` kept, or None when it is no longer kept (or never was). Raises
+    :class:`redis.exceptions.RedisError` when Redis does not answer."""
+    raw = page_redis(_KEPT_TIMEOUT).get(_KEPT_KEY.format(kind=kind, token=token[:64]))
+    return None if raw is None else json.loads(raw)

@@ -44,7 +44,7 @@ from ..models import TimeZoneChoice
 from ..models.runs import in_zone
 from ..sync.jobs.schedules import is_timezone, legacy_zone_note, timezones, zone_refusal
 from . import rep_bp
-from .support import runtime
+from .support import page_redis
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,6 @@ LEGACY_COOKIE_PATH = "/admin/integration/connectwise"
 _SESSION_KEY = "colcw_zone"  # [user id, zone or "", stamp]: the signed-in person's choice, read at sign-in
 _LATEST_KEY = "colcw:zone:{user_id}"  # "<stamp> <zone>" in Redis: the person's latest choice, for their other browsers
 _REDIS_TIMEOUT = 0.25  # seconds a page waits for Redis to say whether a newer choice was made elsewhere
-_redis_by_url: dict[str, Redis] = {}
 _REQUEST_KEY = "colcw.zone"  # the zone of the request's page, once worked out
 TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
 
@@ -82,10 +81,7 @@ def _remember(user_id: int, zone: str, stamp: str) -> None:
 
 def _redis() -> Redis:
     """colcw's Redis, with short timeouts: a page never waits long to learn of a choice made elsewhere."""
-    url = runtime().config.redis_url
-    if url not in _redis_by_url:
-        _redis_by_url[url] = Redis.from_url(url, socket_timeout=_REDIS_TIMEOUT, socket_connect_timeout=_REDIS_TIMEOUT)
-    return _redis_by_url[url]
+    return page_redis(_REDIS_TIMEOUT)
 
 
 def _publish(user_id: int, zone: str, stamp: str) -> None:
