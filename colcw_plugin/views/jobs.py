@@ -13,6 +13,8 @@ from host_stub.views import admin_required, current_actor, safe_target
 from ..errors import FieldErrors
 from ..models import Schedule
 from ..setup.live_updates import read_live, save_limit
+from ..sync.inbound import RECONCILE_KIND
+from ..sync.inbound.safety_net import apply_anyway
 from ..sync.inbound.switch import stops_without
 from ..sync.jobs import history
 from ..sync.jobs.queue import Submitted
@@ -64,8 +66,8 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
                "missing": missing_processes(runtime().queue, colcw_command())}
     if tab == "run":
         last = history.last_runs(db.session, [k.name for k in kinds])
-        context.update(job_forms=_job_forms(posted, errors), live=read_live(db.session), last=last,
-                       last_polled=[r.id for r in last.values() if r.active])
+        context.update(job_forms=_job_forms(posted, errors), last=last,
+                       last_polled=[r.id for r in last.values() if r.active], **_live_alert())
     elif tab == "schedules":
         schedules = list_schedules(db.session)
         context.update(schedules=schedules, describe=describe, last_runs=history.schedules_last_runs(db.session, schedules),
@@ -84,6 +86,13 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
                   "info")
         context.update(flt=flt, page=page, polled=[r.id for r in page.items if r.active])
     return context
+
+
+def _live_alert() -> dict:
+    """The mass-delete guard's alert of the safety net's section (_live_alert.html): the live updates' settings and
+    the Apply anyway asked for it (its run's state, said as the Connection page says it), read only while it stands."""
+    live = read_live(db.session)
+    return {"live": live, "applied": apply_anyway(db.session) if live.alert else None}
 
 
 def _history_args(kinds) -> tuple[dict, list[str]]:
@@ -147,7 +156,10 @@ def job_last_runs_rows():
         last = history.last_runs(db.session, [k.name for k in dropping]) if dropping else {}
         rows += [(k, last.get(k.name)) for k in dropping]
         runs += [r for k in dropping if (r := last.get(k.name)) is not None]
-    return _poll("colcw/jobs/_last_runs_poll.html", runs, rows=rows, back=url_for(".jobs", tab="run"))
+    # The safety net's run may be an Apply anyway's: the alert follows it (read only when one of them is polled).
+    alert = _live_alert() if any(r.kind == RECONCILE_KIND for r in runs) else {}
+    return _poll("colcw/jobs/_last_runs_poll.html", runs, rows=rows, back=url_for(".jobs", tab="run"),
+                 zone=display_zone(), alert_oob=bool(alert), **alert)
 
 
 def _poll(template: str, runs, **context):
