@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ...models import CONTACT, CUSTOMER_MASTERS, CW_MASTER, HOST_MASTER, RecordDrift
 from .hints import Hint, record_hints
+from .status import NOTE_SHOWN
 
 NEW_CONTACT_FIELD = "contact:"  # a contact added in ConnectWise: its row is the customer's (field "contact:<id>")
 
@@ -63,8 +64,11 @@ def redecide(session: Session, master: str) -> Redecided:
     if master not in CUSTOMER_MASTERS:
         raise ValueError(f"Unknown master {master!r}.")
     stale = RecordDrift.kept == (HOST_MASTER if master == CW_MASTER else CW_MASTER)
-    rows, customers = session.execute(select(func.count(), func.count(RecordDrift.customer_id.distinct()))
-                                      .where(stale)).one()
+    # Counted as the customer pages show them (:data:`.status.NOTE_SHOWN`): a note about a contact since deleted in
+    # the host is no longer shown, so the message does not count it (it goes with the rest).
+    rows, customers, shown = session.execute(select(
+        func.count(), func.count(RecordDrift.customer_id.distinct()).filter(NOTE_SHOWN),
+        func.count().filter(NOTE_SHOWN)).where(stale)).one()
     if not rows:
         return Redecided(master)
     records = 0
@@ -75,4 +79,4 @@ def redecide(session: Session, master: str) -> Redecided:
         records = record_hints(session, hints)
     session.execute(delete(RecordDrift).where(stale))
     session.flush()
-    return Redecided(master, rows, customers, records)
+    return Redecided(master, shown, customers, records)

@@ -114,13 +114,14 @@ def live_panel(session: Session) -> LivePanel:
                      pending - reading, schedules, CUSTOMER_MASTERS, applying if reading else None, reading)
 
 
+# A note the customer page shows: one about a contact the rep since deleted in the host is settled for that contact,
+# nothing of it is left to show (the import's untouched check passes it over alike: sync/customers/settled.py). A copy
+# of sync/customers/link_batch.py ``NOTE_SHOWN``, which this package may not import; the master's change counts by it.
+NOTE_SHOWN = or_(RecordDrift.entity != CONTACT, exists().where(Contact.id == RecordDrift.host_id))
 # Built once: the customer page runs it on every view, and a statement's cache key costs more to compute
 # than the statement itself costs to run.
-# A note about a contact the rep since deleted in the host is settled for that contact: nothing of it is left to show
-# (the import's untouched check passes it over alike: sync/customers/settled.py).
 _CUSTOMER_DRIFT = (select(RecordDrift).where(RecordDrift.customer_id == bindparam("customer_id", type_=Integer),
-                                             or_(RecordDrift.entity != CONTACT,
-                                                 exists().where(Contact.id == RecordDrift.host_id)))
+                                             NOTE_SHOWN)
                    .order_by(RecordDrift.entity.desc(), RecordDrift.host_id, RecordDrift.field))
 
 
