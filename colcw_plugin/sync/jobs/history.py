@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -35,6 +34,7 @@ from ...models import (
 from ...models.runs import WAIT_TIME_FORMAT, in_zone
 from .kinds import KindRegistry
 from .queue import Attempt, JobQueue
+from .recorder import RETRYING_REQUEST
 from .schedules import is_timezone, local_instant
 
 RESULTS = {str(status): label for status, label in RUN_STATUS_LABELS.items()}
@@ -327,20 +327,15 @@ def state_text(session: Session, run: SyncRun, zone: str = "UTC", *, kinds: Kind
     if status == RunStatus.CANCELLING:
         return "stopping: an admin asked it to stop"
     if status == RunStatus.RUNNING:
-        retry = _RETRY_PAUSE.fullmatch(run.waiting_reason or "")
-        if retry is not None and run.heartbeat_at is not None:  # the pause was noted then (RunRecorder.note_wait)
-            at = run.heartbeat_at + dt.timedelta(seconds=int(retry.group("seconds")))
-            return f"waiting to retry at {in_zone(at, zone, WAIT_TIME_FORMAT)}: {retry.group('what')}"
+        reason = run.waiting_reason or ""
+        if reason.endswith(RETRYING_REQUEST) and run.next_try_at is not None:  # (RunRecorder.note_retry_wait's)
+            what = reason.removesuffix(RETRYING_REQUEST)
+            return f"waiting to retry at {in_zone(run.next_try_at, zone, WAIT_TIME_FORMAT)}: {what}"
         if run.waiting_reason:
             text = run.wait_text_in(zone).rstrip(".")
             return f"running, {text[:1].lower()}{text[1:]}"
         return f"running ({run.count_text} records)" if run.total and run.total > 1 else "running"
     return ""
-
-
-# A running run pausing between two tries of one request (RunRecorder.note_retry_wait's reason): what ConnectWise
-# did, and in how many seconds the request is sent again.
-_RETRY_PAUSE = re.compile(r"(?P<what>.+): trying the request again in (?P<seconds>\d+) s")
 
 
 @dataclass(frozen=True)

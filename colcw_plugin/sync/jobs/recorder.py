@@ -69,6 +69,9 @@ ACTIONS = RECORD_ACTIONS
 NOT_ATTEMPTED = "not_attempted"
 OK_ACTIONS = ("created", "updated", "unchanged", "skipped")
 RETRY_FIX = "Retry on the run's page re-runs them."
+# How the reason of a running run's pause between two tries of one request ends (RunRecorder.note_retry_wait): what
+# ConnectWise did comes before it; when the request is sent again is the run's next_try_at.
+RETRYING_REQUEST = ": trying the request again"
 
 
 class Unreachable(Exception):
@@ -369,12 +372,15 @@ class RunRecorder:
         return (entity, kind, int(key)) in self._finished
 
     def note_retry_wait(self, error: ConnectWiseError, seconds: float) -> Callable[[], bool]:
-        """The client pauses between two tries of a request: show it until the next record's outcome. Answers
-        what the pause asks as it goes whether to give up (:meth:`stop_requested`): a run asked to stop does not
-        sleep out a long Retry-After first; the request then fails as when its tries run out."""
+        """The client pauses between two tries of a request: show it until the next record's outcome, the reason
+        ending in :data:`RETRYING_REQUEST` and when the request is sent again kept (``next_try_at``, naive UTC), not
+        written into the reason: the pages say that time in their zone (:func:`.history.state_text`,
+        :meth:`~colcw_plugin.models.SyncRun.wait_text_in`) whatever is written to the run meanwhile. Answers what the
+        pause asks as it goes whether to give up (:meth:`stop_requested`): a run asked to stop does not sleep out a
+        long Retry-After first; the request then fails as when its tries run out."""
         what = "ConnectWise is rate-limiting colcw" if getattr(error, "status", None) == 429 else \
             f"ConnectWise answered {'HTTP ' + str(error.status) if error.status else 'with an error'}"
-        self.note_wait(f"{what}: trying the request again in {seconds:.0f} s")
+        self.note_wait(f"{what}{RETRYING_REQUEST}", utcnow() + dt.timedelta(seconds=max(seconds, 0)))
         self._retry_noted = True
         return self.stop_requested
 
@@ -470,6 +476,7 @@ class RunRecorder:
         self._raise_if_superseded()
         if self._retry_noted and self._buffer and "waiting_reason" not in extra:
             extra["waiting_reason"] = ""  # records moved on: the client's pause is over
+            extra.setdefault("next_try_at", None)  # (and its time with it)
             self._retry_noted = False
         items, self._buffer = self._buffer, []
         self._results_written = self._results_written or bool(items)
