@@ -323,14 +323,21 @@ def export_customer(customer_id: int):
     if unconnected is not None:
         flash(unconnected, "error")
         return redirect(back)
+    bulk: SyncRun | None = None  # a bulk export that also exports it, when the rep's export goes ahead anyway
     try:
         with exclusive.exporting_customer(db.session, customer_id):
-            # An export of it started by a click that stopped waiting for it (below) still runs: not a second one.
-            busy = exclusive.active_run(db.session, exclusive.EXPORT_KIND,
-                                        lambda p: p.get("customer_id") is not None
-                                        and int(p["customer_id"]) == customer_id)
-            if busy is not None:
+            # An export of it started by a click that stopped waiting for it (below) still runs, or a bulk export
+            # still to reach it is queued or running: not a second one ...
+            busy = exclusive.covering_run(db.session, customer_id)
+            if busy is not None and busy.params.get("customer_id") is not None:
                 raise exclusive.AlreadyRunning(busy)
+            if busy is not None and "confirmed" not in params:
+                flash(already_running(busy, f"{customer.name} is already in {_bulk_named(busy)}{_doing(busy)}, so "
+                                            "it was not exported a second time"),
+                      "info")
+                return redirect(back)
+            # ... unless the rep confirmed a new company beside a look-alike, which a bulk export never creates.
+            bulk = busy
             run = create_run(db.session, runtime().kinds, "customer_export", params,
                              trigger="manual", actor=current_actor())
             db.session.commit()
@@ -370,7 +377,18 @@ def export_customer(customer_id: int):
         flash(f"{verb} ConnectWise: {item.label}.{contacts}", "success")
     for p in problems:
         flash(said(p.message, p.resolution), "error")
+    if bulk is not None and item.action == "created":
+        named = _bulk_named(bulk)
+        flash(already_running(bulk, f"{named[:1].upper()}{named[1:]}, which also exports {customer.name}"
+                                    f"{_doing(bulk)}, does not create a new company beside one that looks like it, "
+                                    "so the new company you confirmed was created now; it is updated again when it is "
+                                    "reached in that export"), "info")
     return redirect(back)
+
+
+def _bulk_named(run: SyncRun) -> str:
+    """"the export “Export all customers to ConnectWise”": a bulk export as a rep's page names it."""
+    return f"the export “{run.description}”" if run.description else "a bulk export"
 
 
 def _doing(run: SyncRun | None) -> str:

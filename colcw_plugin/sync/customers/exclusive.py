@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from host_stub.models import Customer, utcnow
 
 from ...cw import ConnectWiseError
-from ...models import ACTIVE_RUN_STATUSES, CUSTOMER, SyncItem, SyncRun
+from ...models import ACTIVE_RUN_STATUSES, CUSTOMER, RunStatus, SyncItem, SyncRun
+from ..jobs.ranges import resolve
+from ..jobs.recorder import NOT_ATTEMPTED
 from ..shared.locks import LOCK_WAIT_SECONDS, Busy, advisory_locks, lock_key
 
 EXPORT_KIND, IMPORT_KIND = "customer_export", "customer_import"
@@ -116,6 +118,52 @@ def active_run(session: Session, kind: str, selects: Callable[[dict], bool]) -> 
     mine = [r for r in runs if selects(dict(r.params or {}))]
     single = [r for r in mine if "customer_id" in (r.params or {}) or "company" in (r.params or {})]
     return (single or mine or [None])[0]
+
+
+def _in_range(session: Session, customer_id: int, spec: dict) -> bool:
+    """Whether a date-range export (``{"range": …}``) selects the customer as it would if it started now."""
+    try:
+        span = resolve(spec.get("preset", ""), spec.get("start"), spec.get("end"))
+    except ValueError:
+        return False
+    column = Customer.created_at if spec.get("field") == "created" else Customer.updated_at
+    at = session.execute(select(column).where(Customer.id == customer_id)).scalar()
+    return at is not None and span.start <= at < span.end
+
+
+def covering_run(session: Session, customer_id: int) -> SyncRun | None:
+    """The queued, running or waiting export that still exports the customer: its own (a click's, ``customer_id``),
+    else a bulk one whose ``customer_ids``, ``all`` or date range (as it selects now) include it and that has not
+    recorded the customer's result yet (one that has is past it: the customer's changes since are a new export's).
+    Of the bulk ones, one running (or waiting to retry) first, else the oldest queued (the first a worker takes)."""
+    runs = session.execute(select(SyncRun).where(SyncRun.kind == EXPORT_KIND,
+                                                 SyncRun.status.in_(ACTIVE_RUN_STATUSES))
+                           .order_by(SyncRun.id)).scalars().all()
+    own = [r for r in runs if (r.params or {}).get("customer_id") is not None]
+    mine = [r for r in own if int(r.params["customer_id"]) == customer_id]
+    if mine:
+        return mine[-1]
+    bulk = []
+    for run in runs:
+        params = dict(run.params or {})
+        if params.get("customer_id") is not None:
+            continue
+        if params.get("customer_ids") is not None:
+            selects = customer_id in {int(i) for i in params["customer_ids"]}
+        elif params.get("range"):
+            selects = _in_range(session, customer_id, dict(params["range"]))
+        else:
+            selects = bool(params.get("all"))
+        if selects:
+            bulk.append(run)
+    if not bulk:
+        return None
+    done = set(session.execute(select(SyncItem.run_id).where(
+        SyncItem.run_id.in_([r.id for r in bulk]), SyncItem.entity == CUSTOMER, SyncItem.host_id == customer_id,
+        SyncItem.action != NOT_ATTEMPTED)).scalars())
+    ahead = [r for r in bulk if r.id not in done]
+    ahead.sort(key=lambda r: (r.status == RunStatus.QUEUED, r.id))
+    return ahead[0] if ahead else None
 
 
 def _holder(session: Session, kind: str, selects: Callable[[dict], bool]) -> SyncRun | None:
