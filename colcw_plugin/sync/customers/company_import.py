@@ -10,7 +10,9 @@ Whose values an existing customer gets: with ConnectWise the master for customer
 each field's old → new value, and where the default contact went). With ChannelOnline the master, a bulk import (all,
 changed or selected companies) keeps the customer's values, account number and default contact, and notes ConnectWise's
 differing values as live updates do (drift rows: "Changed in ConnectWise; not taken"), until the customer's export
-writes its values over the company's; a person's import from the popup takes ConnectWise's (Replace) but for a blank.
+writes its values over the company's (compared as ConnectWise holds them, as live updates compare: a state spelled
+otherwise, "Nova Scotia" for "NS", through ConnectWise's state list, read at most once per run, is no difference); a
+person's import from the popup takes ConnectWise's (Replace) but for a blank.
 New customers, and contacts new to a customer, are created from ConnectWise's values. A ConnectWise contact without a
 link updates the host contact that is the same person (:class:`~colcw_plugin.setup.customer_matching.SamePerson`).
 """
@@ -30,7 +32,7 @@ from host_stub.snapshots import system_actor
 from ...models import CONTACT, CUSTOMER, fingerprint
 from ...setup.customer_matching import HostCustomer as MatchCustomer
 from ...setup.customer_matching import SamePerson
-from ...setup.field_mapping import COMPANY
+from ...setup.field_mapping import COMPANY, MappingTable
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX
@@ -49,7 +51,8 @@ _CUSTOMER_LIMITS = column_limits(Customer)
 _CONTACT_LIMITS = column_limits(Contact)
 _COMPANY_LABELS = COMPANY.labels
 _CONTACT_LABELS = CONTACT_TABLE.labels
-# Compared without ConnectWise's state list (not read by an import): a country or site spelled otherwise is the same.
+# A host value compared with no state spelled otherwise than ConnectWise's: its state list is not needed (a country or
+# site spelled otherwise is the same without it).
 _NO_STATES = StateList(())
 NOT_COMPARED = ("is_default",)  # the default contact is the company's choice, not a contact field (as live updates)
 # What a customer's result says of ConnectWise's values a bulk import did not take: live updates' words
@@ -318,8 +321,8 @@ class CompanyImport:
         agreement = theirs  # what both sides agree on once saved: the agreement the link keeps
         self.keep = existing is not None and not self.explicit and not self.owner.cw_master
         if existing is not None and self.keep:
-            base = link.synced_values if link is not None else None
-            held = M.as_held(existing.values, theirs, _NO_STATES, COMPANY)
+            base = self._held(link.synced_values, theirs, COMPANY) if link is not None else None
+            held = self._held(existing.values, theirs, COMPANY)
             self.kept = [Difference(d.field, d.label, existing.values.get(d.field), d.cw, d.conflict)
                          for d in differences(held, theirs, base, _COMPANY_LABELS)]
             agreement = agreed(held, theirs, base)
@@ -494,8 +497,8 @@ class CompanyImport:
         """A contact of a customer that keeps its values: the host contact's values (its default flag unless the
         customer has no default contact), ConnectWise's differing ones noted, and what both sides agree on."""
         compared = {k: v for k, v in theirs.items() if k not in NOT_COMPARED}
-        base = link.synced_values if link is not None else None
-        held = M.as_held({k: v for k, v in host.items() if k not in NOT_COMPARED}, compared, _NO_STATES, CONTACT_TABLE)
+        base = self._held(link.synced_values, compared, CONTACT_TABLE) if link is not None else None
+        held = self._held({k: v for k, v in host.items() if k not in NOT_COMPARED}, compared, CONTACT_TABLE)
         self.contacts_kept[cw_id] = [Difference(d.field, d.label, host.get(d.field), d.cw, d.conflict)
                                      for d in differences(held, compared, base, _CONTACT_LABELS)]
         self.agreements[cw_id] = {**(base or {}), **theirs, **agreed(held, compared, base)}
@@ -503,6 +506,19 @@ class CompanyImport:
         if "is_default" in theirs and not host_default:
             values["is_default"] = theirs["is_default"]
         return values
+
+    def _held(self, values: Mapping[str, Any] | None, theirs: Mapping[str, Any], table: MappingTable) -> dict | None:
+        """``values`` (the host's, or the last agreement) as ConnectWise holds them
+        (:func:`~..shared.fields.as_held`), as live updates and the export compare them: a host "Nova Scotia" (or
+        "ns") is ConnectWise's "NS", no difference. ConnectWise's state list is read only when a state is spelled
+        otherwise than ConnectWise's, at most once per run (:meth:`.importer.CompanyImporter.states`, the shared
+        reference cache)."""
+        if values is None:
+            return None
+        spelled = any(r.kind == "state" and r.host_attr and isinstance(values.get(r.host_attr), str)
+                      and values[r.host_attr].strip() and values[r.host_attr] != theirs.get(r.host_attr)
+                      for r in table.rules)
+        return M.as_held(values, theirs, self.owner.states() if spelled else _NO_STATES, table)
 
     def _missing_contacts(self, existing: HostCustomer | None) -> list[dict]:
         """Host contacts linked to ConnectWise contacts this company no longer has: reported, kept."""

@@ -42,6 +42,9 @@ from ..shared import fields as M
 from ..shared.collector import bulk_allocations
 from ..shared.locks import Busy, Stopped
 from ..shared.prefetch import call_ahead, read_ahead
+from ..shared.reference_cache import DbReferenceCache
+from ..shared.states import CACHE_KEY as STATES_KEY
+from ..shared.states import StateList, fetch_rows
 from . import exclusive
 from .company_import import (
     IMPORT_ACTOR,
@@ -134,6 +137,19 @@ class CompanyImporter:
         self.cw_master = cw_is_master(self.session)
         self._duplicates: LikelyDuplicates | None = None
         self._first_import: bool | None = None
+        self._states: StateList | None = None
+
+    def states(self) -> StateList:
+        """ConnectWise's state list, read when a bulk import first compares a state spelled otherwise than
+        ConnectWise's (ChannelOnline the master: :meth:`.company_import.CompanyImport._held`), then kept for the
+        run; through the reference cache live updates share (sync/inbound/reconcile.py ``Reconciler.states``), so a
+        run soon after one that read it reads nothing. An import into an empty host, or with ConnectWise the master,
+        never reads it."""
+        if self._states is None:
+            s = self.ctx.settings
+            cache = DbReferenceCache(self.session.get_bind(), tenant=f"{s.site_url}|{s.company_id}")
+            self._states = StateList(cache.rows(STATES_KEY, lambda: fetch_rows(self.client)))
+        return self._states
 
     @property
     def first_import(self) -> bool:
