@@ -9,6 +9,7 @@ because duplicate companies are what users of such connectors complain about mos
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from array import array
@@ -26,10 +27,16 @@ from host_stub.models import Customer, utcnow
 
 from ..cw import ConnectWiseClient
 from ..errors import FieldErrors
-from ..models import CUSTOMER, CompanyScan, ConfigChange, Link, SyncRun, set_link
+from ..models import CUSTOMER, CompanyScan, ConfigChange, Link, SyncItem, SyncRun, set_link
 from .common import lock_settings
 
 BATCH = 1000
+# A link a person made on Map customers, recorded as the customer's latest result (a result without a run), as
+# sync.customers.links records the scan's (``scan``) and the customer page's (``link``).
+MAP_DIRECTION = "map"
+# A link made without a sync: its sync time just before its link time until an export, import or live update moves
+# it, so the customer's page says "linked …; not synced since", even after an export that failed, never "last synced".
+_NOT_SYNCED_YET = dt.timedelta(microseconds=1)
 _SUFFIXES = {"inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "company", "plc", "gmbh",
              "pllc", "lp", "llp"}
 
@@ -182,7 +189,8 @@ def scan(session: Session, client: ConnectWiseClient, actor: str) -> ScanResult:
         host_to_cw[host_id] = r["cw_id"]
         cw_to_host[r["cw_id"]] = host_id
         new_links.append({"entity": CUSTOMER, "host_id": host_id, "cw_id": r["cw_id"], "cw_identifier": r["identifier"],
-                          "fingerprint": "", "cw_last_updated": "", "status": "ok", "linked_at": now, "synced_at": now})
+                          "fingerprint": "", "cw_last_updated": "", "status": "ok", "linked_at": now,
+                          "synced_at": now - _NOT_SYNCED_YET})
     for i in range(0, len(new_links), BATCH):
         session.execute(insert(Link), new_links[i:i + BATCH])
     result.auto_linked = len(new_links)
@@ -422,7 +430,14 @@ def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: 
                 "was not linked: click “Read ConnectWise's companies again” and map the companies then listed.")
             continue
         linked[host_id] = cw_id
-        set_link(session, CUSTOMER, host_id, cw_id, cw_identifier=scanned[cw_id].identifier)
+        link = set_link(session, CUSTOMER, host_id, cw_id, cw_identifier=scanned[cw_id].identifier)
+        link.synced_at = link.linked_at - _NOT_SYNCED_YET
+        customer = customers[host_id]
+        session.add(SyncItem(run_id=None, entity=CUSTOMER, direction=MAP_DIRECTION, host_id=host_id, cw_id=cw_id,
+                             label=f"{customer.name} ({customer.account_number})"[:300], action="linked",
+                             message=f"Linked to ConnectWise company {company.identifier} ({company.name}) on Map "
+                                     f"customers. Export to update it.{f' (by {actor})' if actor else ''}",
+                             at=link.linked_at))
     if linked:
         session.add(ConfigChange(actor=actor, area="customer mapping", summary="Linked " + "; ".join(
             f"{customers[h].name} ↔ {scanned[c].identifier}" for h, c in linked.items())[:3990]))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, and_, bindparam, delete, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, case, delete, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from host_stub.models import Contact, Customer
@@ -33,7 +33,7 @@ from ...models import (
     get_link,
     set_link,
 )
-from ...setup.customer_matching import normalize_name
+from ...setup.customer_matching import MAP_DIRECTION, normalize_name
 from ...setup.live_updates import cw_is_master, read_live
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
@@ -45,7 +45,8 @@ SYNCED_ACTIONS = ("created", "updated", "unchanged")  # results of a sync that w
 
 LINK_DIRECTION = "link"  # a link a person made or cleared on the customer's page (a result without a run)
 SCAN_DIRECTION = "scan"  # a link Map customers' scan made by Company ID = account number (a result without a run)
-_NOT_SYNCED = (LINK_DIRECTION, SCAN_DIRECTION)  # results that link (or clear), no sync
+# results that link (or clear), no sync; a link made on Map customers is MAP_DIRECTION (setup.customer_matching)
+_NOT_SYNCED = (LINK_DIRECTION, SCAN_DIRECTION, MAP_DIRECTION)
 
 
 class RelinkError(ValueError):
@@ -68,6 +69,10 @@ class CustomerSyncStatus:
     went_through: dt.datetime | None = None
     may_be_exporting: bool = False  # an export of it, or a bulk one that may select it, is queued, running or waiting
     has_dismissed: bool = False  # a note of what came back from ConnectWise was dismissed on its page
+    # Where the customer's link was made when no sync made it: the direction of the result that recorded it (``link``:
+    # its page, ``scan``: Map customers' scan, ``map``: by hand on Map customers), "" when a sync made it (or moved
+    # it since). Read in the page's one statement, so the page still says where after a later result (a failed export).
+    linked_how: str = ""
 
     @property
     def last_synced(self) -> dt.datetime | None:
@@ -100,7 +105,17 @@ class CustomerSyncStatus:
     @property
     def linked_by_scan(self) -> bool:
         """The link :attr:`linked_by_hand` dates was made by Map customers' scan (Company ID = account number)."""
-        return self.linked_by_hand is not None and self.last is not None and self.last.direction == SCAN_DIRECTION
+        return self.linked_by_hand is not None and self._made_by() == SCAN_DIRECTION
+
+    @property
+    def linked_on_map(self) -> bool:
+        """The link :attr:`linked_by_hand` dates was made by a person on Map customers."""
+        return self.linked_by_hand is not None and self._made_by() == MAP_DIRECTION
+
+    def _made_by(self) -> str:
+        if self.last is not None and self.last.direction in _NOT_SYNCED:
+            return self.last.direction
+        return self.linked_how
 
 
 def _status_statement():
@@ -123,8 +138,17 @@ def _status_statement():
         .correlate(None).scalar_subquery())
     dismissed = (select(func.max(note.id)).where(note.entity == NOTE_ENTITY, note.host_id == customer_id)
                  .correlate(None).scalar_subquery())
+    # Where the customer's link was made, read only while nothing was synced since it was (its sync time before its
+    # link time): the customer's latest "linked" result without a run, when it is not older than the link (a sync
+    # that moved the link since made it). The results since a link not synced are few: a short walk of the index.
+    made = aliased(SyncItem)
+    made_how = case((and_(latest.c.entity == CUSTOMER, Link.synced_at < Link.linked_at),
+                     select(case((made.at >= Link.linked_at, made.direction), else_=""))
+                     .where(made.entity == CUSTOMER, made.host_id == customer_id, made.run_id.is_(None),
+                            made.action == "linked")
+                     .order_by(made.id.desc()).limit(1).correlate(Link).scalar_subquery()), else_=None)
     return (select(latest.c.entity, latest.c.host_id, Link, SyncItem, SyncRun.kind, exporting.label("exporting"),
-                   dismissed.label("dismissed")).select_from(latest)
+                   dismissed.label("dismissed"), made_how.label("made_how")).select_from(latest)
             .outerjoin(Link, and_(Link.entity == latest.c.entity, Link.host_id == latest.c.host_id))
             .outerjoin(SyncItem, SyncItem.id == latest.c.last_id)
             .outerjoin(SyncRun, SyncRun.id == SyncItem.run_id))
@@ -161,8 +185,9 @@ def status(session: Session, customer: Customer) -> CustomerSyncStatus:
     went = None
     if link is not None and last is not None and last.direction not in _NOT_SYNCED and last.action not in SYNCED_ACTIONS:
         went = _went_through(session, customer, link, last)
+    how = next((r.made_how for r in rows if r.entity == CUSTOMER), None)
     return CustomerSyncStatus(link, contacts, last, edited_since_sync(customer, link), fix, last_kind, went,
-                              exporting, dismissed)
+                              exporting, dismissed, how or "")
 
 
 def _went_through(session: Session, customer: Customer, link: Link, last: SyncItem) -> dt.datetime | None:
