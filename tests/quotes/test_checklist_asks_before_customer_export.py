@@ -9,7 +9,7 @@ import html
 import re
 
 import pytest
-from quote_support import line
+from quote_support import line, opportunity_status
 
 from colcw_plugin.setup.connection import read_settings
 from helpers import csrf_from, sign_in
@@ -79,3 +79,28 @@ def test_an_empty_name_allowed_goes_by_the_document_number_as_the_export_does(ap
     page = _rep_page(app, doc.id)
     state, text = _row(page, "Opportunity")
     assert state == "error" and INACTIVE in text
+
+
+def test_an_unexported_customer_whose_company_connectwise_holds_gets_its_opportunities_checked(app, world):
+    """The customer's export links the company whose Company ID is its account number: the checklist goes by the name
+    among that company's opportunities before the customer is exported, so a Won one of that name asks first (it
+    said "Adds the lines to the customer's opportunity named exactly …, or creates it" until the customer was
+    exported)."""
+    company = world.sandbox.api("POST", "company/companies", json={
+        "identifier": "GRANITE9", "name": "Granite Dental", "city": "Austin"}).json()
+    contact = world.sandbox.api("POST", "company/contacts", json={
+        "firstName": "Ivy", "lastName": "Moss", "company": {"id": company["id"]}}).json()
+    resp = world.sandbox.api("POST", "sales/opportunities", json={
+        "name": "Granite chairs", "company": {"id": company["id"]}, "contact": {"id": contact["id"]},
+        "primarySalesRep": {"id": world.member_id},
+        "status": {"id": opportunity_status(world, "wonFlag")["id"]}, "expectedCloseDate": "2026-12-31T00:00:00Z"})
+    assert resp.status_code == 201, resp.text
+    opp = resp.json()
+    customer = services.save_customer({"name": "Granite Dental", "account_number": "GRANITE9"},
+                                      [{"first_name": "Ivy", "last_name": "Moss", "is_default": True}])
+    doc = services.save_document({"customer_id": customer.id, "contact_id": customer.contacts[0].id},
+                                 [line("OPT-7010")], custom_fields={world.field_id: "Granite chairs"})
+    page = _rep_page(app, doc.id)
+    state, text = _row(page, "Opportunity")
+    assert state == "ok" and f"Goes to opportunity {opp['id']} “Granite chairs” (same name), won." in text, text
+    assert f"Opportunity {opp['id']} “Granite chairs” is Won in ConnectWise" in " ".join(html.unescape(page).split())

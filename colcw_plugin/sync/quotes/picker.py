@@ -239,13 +239,16 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
     if not name:
         return ExportTarget(None, "unknown", gone)
     company = get_link(session, "customer", doc.customer_id)
-    if company is None:
-        # Not exported yet: the customer's export creates its company, so the opportunity is a new one. What
-        # ConnectWise would refuse of a new opportunity (a type an admin must change) is said now, not once the
-        # customer is exported.
+    company_id = company.cw_id if company is not None else _company_of_account(client, doc.customer.account_number)
+    if company_id is None:
+        # Not exported yet, and ConnectWise has no company with its account number: the customer's export creates
+        # it, so the opportunity is a new one. What ConnectWise would refuse of a new opportunity (a type an admin
+        # must change) is said now, not once the customer is exported.
         refused = _new_refused(session, setup, settings, doc)
         return ExportTarget(None, "new", " ".join(filter(None, (gone, refused and refused.sentence))), refused=refused)
-    target = _by_name(session, client, setup, settings, doc, name, company.cw_id)
+    # (Not exported yet but ConnectWise has its company, which the customer's export links: the export goes by the
+    # name among that company's opportunities, a Won one or one named alike but for case included.)
+    target = _by_name(session, client, setup, settings, doc, name, company_id)
     if gone:
         target.detail = f"{gone} {target.detail}"
     return target
@@ -271,6 +274,17 @@ def _by_name(session: Session, client: ConnectWiseClient, setup: OpportunitySetu
         return ExportTarget(None, "new", f"Creates a new opportunity “{name}”{won_when_new(doc)}.", case_slips=slips,
                             confirm=case_slip_warning(doc.customer.name, slips, name))
     return ExportTarget(None, "new", f"Creates a new opportunity “{name}” for {doc.customer.name}{won_when_new(doc)}.")
+
+
+def _company_of_account(client: ConnectWiseClient, account_number: str | None) -> int | None:
+    """The ConnectWise company (not deleted) whose Company ID is ``account_number`` (case aside), which a customer's
+    export links, or None (one request; the number a quoted value)."""
+    if not account_number:
+        return None
+    rows = client.companies.list(conditions=C.eq("identifier", account_number),
+                                 fields=["id", "identifier", "deletedFlag"], page_size=25)
+    return next((int(r["id"]) for r in rows if str(r.get("identifier", "")).casefold() == account_number.casefold()
+                 and not r.get("deletedFlag")), None)
 
 
 def won_when_new(doc: Document) -> str:
