@@ -282,6 +282,17 @@ class CustomerExporter:
         link = chunk.customer_links.get(customer.id)
         record: dict | None = None
         notes: list[str] = []
+        if link is not None and self.confirmed:
+            # The person confirmed a new company beside look-alikes, on a page drawn while the customer was not
+            # linked; it was linked since (another tab, another person): that confirmation does not export it into the
+            # company it is linked to now, which would be overwritten with the customer's values unasked.
+            return [Outcome(
+                CUSTOMER, "failed", customer.id, link.cw_id, label,
+                f"{label} was linked to ConnectWise company {link.cw_identifier or link.cw_id} meanwhile (on its page "
+                "or on Map customers, in another tab or by someone else), so the new company you confirmed was not "
+                "created, and nothing was exported.",
+                f"Open {customer.name}'s page: Export to ConnectWise updates {link.cw_identifier or 'that company'} with "
+                "its values; to create a new company instead, clear its link first.")]
         if link is not None:
             record = chunk.companies.get(link.cw_id)
             if record is None or record.get("deletedFlag"):
