@@ -17,11 +17,14 @@ account number another ConnectWise company has as its Company ID is that company
 linking either: ``like`` names it with that company (``held_by``). When the company is linked to a customer edited
 since its last sync, ``overwrite`` names the fields the import would replace: the popup asks before the rep's
 edits, not exported yet, are lost. So it does when the import would link a customer linked to no company (its
-account number is the company's Company ID) and replace values of its that differ from ConnectWise's.
+account number is the company's Company ID) and replace values of its that differ from ConnectWise's, saved in
+ChannelOnline after ConnectWise last changed the company (or contact): values that differ because ConnectWise changed
+them since are ConnectWise's newer ones, and the import takes them without a question (:func:`cw_changed_since`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -92,13 +95,18 @@ class Overwrite:
 
     ``linked`` False: the customer is linked to no company yet, and its account number is the company's Company
     ID, so the import links it (as the bulk import and Map Customers do) and replaces its values that differ from
-    ConnectWise's; Keep mine links it without importing (``cw_id``: the company's record id)."""
+    ConnectWise's; Keep mine links it without importing (``cw_id``: the company's record id).
+
+    ``synced`` False: the customer is linked, but without a sync (on Map customers, on its page, or by Keep mine),
+    and nothing was synced since (its link's sync time is before its link time): it was not "edited since its last
+    sync", it holds values of its own that differ from ConnectWise's, kept for its next export to send."""
 
     customer_id: int
     label: str  # "Name (account number)"
     changes: tuple[tuple[str, str, str], ...]
     linked: bool = True
     cw_id: int = 0
+    synced: bool = True
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,8 @@ def overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Ov
     changes += _contact_overwrites(session, client, customer, link, full, cw_master)
     if not changes:
         return None
-    return Overwrite(customer.id, f"{customer.name} ({customer.account_number})", tuple(changes))
+    synced = link.synced_at is None or link.linked_at is None or link.synced_at >= link.linked_at
+    return Overwrite(customer.id, f"{customer.name} ({customer.account_number})", tuple(changes), synced=synced)
 
 
 def _unlinked_overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Overwrite | None:
@@ -182,8 +191,10 @@ def _unlinked_overwritten(session: Session, client: ConnectWiseClient, record: d
     import links, :meth:`.company_import.CompanyImport._run`) that importing ``record`` would replace: the fields
     (and its contacts' the import matches by e-mail) where the customer holds a value and ConnectWise another — a
     blank in ConnectWise only while ConnectWise is the master. A value the customer lacks is only filled in: no
-    question. None when no such customer, or nothing of its would be replaced. Reads the company whole, and its
-    contacts when the customer has contacts the import could match (a request each)."""
+    question. Nor is a value ConnectWise changed after the customer (or the contact) was last saved in ChannelOnline
+    (:func:`cw_changed_since`): the difference is ConnectWise's newer value, not the rep's edit, and taking it loses
+    nothing of the rep's. None when no such customer, or nothing of its would be replaced. Reads the company whole,
+    and its contacts when the customer has contacts the import could match (a request each)."""
     ident = str(record.get("identifier") or "")
     if not ident:
         return None
@@ -192,14 +203,31 @@ def _unlinked_overwritten(session: Session, client: ConnectWiseClient, record: d
         return None  # (one linked to another company: the import refuses it, and says so)
     cw_master = cw_is_master(session)
     full = client.companies.get(int(record["id"]), fields=M.COMPANY_FIELDS)
-    changes = [(rule.host, M.shown_value(mine), M.shown_value(theirs))
-               for rule, mine, theirs in M.company_differences(M.customer_values(customer), full)
-               if _replaced(mine, theirs, cw_master)]
+    changes = [] if cw_changed_since(customer.updated_at, full) else [
+        (rule.host, M.shown_value(mine), M.shown_value(theirs))
+        for rule, mine, theirs in M.company_differences(M.customer_values(customer), full)
+        if _replaced(mine, theirs, cw_master)]
     changes += _unlinked_contact_overwrites(session, client, customer, full, cw_master)
     if not changes:
         return None
     return Overwrite(customer.id, f"{customer.name} ({customer.account_number})", tuple(changes), linked=False,
                      cw_id=int(record["id"]))
+
+
+def cw_changed_since(saved_at: dt.datetime | None, record: dict) -> bool:
+    """ConnectWise last changed ``record`` (its ``_info.lastUpdated``, whole seconds, UTC) in a later second than
+    ``saved_at``, when the ChannelOnline record was last saved (naive UTC): where the two differ, ConnectWise's value
+    is the newer one. False when either time is unknown (the rep's value may be the newer: asked)."""
+    text = M.last_updated(record)
+    if saved_at is None or not text:
+        return False
+    try:
+        changed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if changed.tzinfo is not None:
+        changed = changed.astimezone(dt.UTC).replace(tzinfo=None)
+    return changed > saved_at.replace(microsecond=0)
 
 
 def _replaced(mine, theirs, cw_master: bool) -> bool:
@@ -238,6 +266,8 @@ def _unlinked_contact_overwrites(session: Session, client: ConnectWiseClient, cu
             continue
         same.take(host_id)
         contact = mine[host_id]
+        if cw_changed_since(contact.updated_at, row):
+            continue  # ConnectWise's values are the newer: taking them loses nothing of the rep's
         values = M.contact_values(contact)
         for key, value in theirs.items():
             if key != "is_default" and _replaced(values.get(key), value, cw_master):
