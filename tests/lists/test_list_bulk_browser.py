@@ -50,7 +50,7 @@ def test_rep_exports_three_ticked_customers_in_one_run_and_follows_it(app, custo
     page.goto(f"{live_server.url}/customers/")
     assert _status(page, "Alder Dental") == "Not linked"
     assert page.locator("tr", has_text="Alder Dental").locator("td[data-column=colcw] span").get_attribute(
-        "title").startswith("Not in ConnectWise yet")
+        "title").startswith("Not linked: Export to ConnectWise links the company whose Company ID is")
 
     # The filter applies as soon as it is chosen.
     page.select_option("select[name=cw]", "not_linked")

@@ -36,7 +36,7 @@ def four_customers(app):
     failed = _customer("FAIL01", "Failing Farms")
     set_link(db.session, "customer", synced.id, 501, cw_identifier="SYN01")
     link = set_link(db.session, "customer", changed.id, 502, cw_identifier="CHG01")
-    link.synced_at = utcnow() - HOUR  # exported an hour ago, edited now
+    link.linked_at = link.synced_at = utcnow() - HOUR  # exported an hour ago, edited now
     changed.updated_at = utcnow()
     run = SyncRun(kind="customer_export", status="partial")
     db.session.add(run)
@@ -60,8 +60,8 @@ def _rows(html: str) -> dict[str, tuple[str, str]]:
 
 def test_all_customers_shows_each_rows_state_with_the_reason_on_hover(rep_client, four_customers):
     rows = _rows(loaded(rep_client, "/customers/"))
-    assert rows["NEW01"] == ("Not linked", "Not in ConnectWise yet: Export to ConnectWise links it by Company ID or "
-                                           "creates it.")
+    assert rows["NEW01"] == ("Not linked", "Not linked: Export to ConnectWise links the company whose Company ID is "
+                                           "NEW01, or creates it.")
     assert rows["SYN01"] == ("Synced", "Linked to ConnectWise company SYN01.")
     assert rows["CHG01"] == ("Changed since export", "Edited since it was last synced with company CHG01: export "
                                                      "it again to update it.")

@@ -10,6 +10,12 @@ rule as a SQL clause so the page can be filtered by it.
 * **changed**: the customer or one of its contacts was edited after its last sync;
 * **synced**: otherwise.
 
+A linked customer that was never synced since it was linked (on Map customers, on its page, by Keep mine in the
+import popup: its link's sync time is before its link time, and no sync went through since) reads "Linked, not synced
+yet", whichever of changed or synced it is, as its page says "linked …; not synced since" (:func:`not_synced_expression`):
+never "Changed since export" nor "Synced". A customer not linked says what its export would do: link the company whose
+Company ID is its account number, or create it (true either way; the list asks ConnectWise nothing).
+
 The rule is written once, as a SQL ``CASE`` over correlated subqueries (:func:`state_expression`),
 and used both for the status column and for the filter, so what a row shows is what the filter
 selects.
@@ -23,9 +29,12 @@ from sqlalchemy.orm import Session, aliased
 from host_stub.models import Contact, Customer
 
 from ...models import CONTACT, CUSTOMER, Link, RecordState, RowState, SyncItem
+from ...setup.customer_matching import MAP_DIRECTION
+from .links import LINK_DIRECTION, SCAN_DIRECTION, SYNCED_ACTIONS
 
 LABELS = {RecordState.NOT_LINKED: "Not linked", RecordState.SYNCED: "Synced",
           RecordState.CHANGED: "Changed since export", RecordState.FAILED: "Failed"}
+NOT_SYNCED_LABEL = "Linked, not synced yet"  # a linked customer no sync went through for since it was linked
 
 
 def _latest_item(column):
@@ -72,6 +81,23 @@ def state_expression() -> ColumnElement[str]:
         or_(Customer.updated_at > synced_at, and_(contact_edited.is_not(None), contact_edited > synced_at)))
 
 
+def not_synced_expression() -> ColumnElement[bool]:
+    """The customer is linked, and nothing was synced since it was linked, as SQL correlated to ``Customer``: the
+    customer page's rule (:attr:`.links.CustomerSyncStatus.last_synced` is None), on what one row's statement
+    reads: its latest result is a link made without a sync (its page, Map customers or its scan), or else it is not
+    a sync that went through and the link's sync time is before its link time (a link made without a sync keeps
+    it so until an export, import or live update moves it). (The page also looks for a contact's sync since the link
+    behind a later failure: a statement of its own, which the list does without.)"""
+    linked_at = (select(Link.linked_at).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
+                 .correlate(Customer).scalar_subquery())
+    synced_at = (select(Link.synced_at).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
+                 .correlate(Customer).scalar_subquery())
+    direction, action = _latest_item(SyncItem.direction), _latest_item(SyncItem.action)
+    return and_(linked_at.is_not(None), or_(
+        direction.in_((LINK_DIRECTION, SCAN_DIRECTION, MAP_DIRECTION)),
+        and_(or_(action.is_(None), action.not_in(SYNCED_ACTIONS)), synced_at < linked_at)))
+
+
 def state_filter(value: str) -> ColumnElement[bool] | None:
     """The clause selecting customers in state ``value`` (None for an unknown value: no filter)."""
     state = RecordState.parse(value)
@@ -84,7 +110,7 @@ _ROW_STATES = select(
     Customer.id, state_expression(), _latest_item(SyncItem.action), _latest_item(SyncItem.message),
     _latest_item(SyncItem.resolution), _contact_undone("message"), _contact_undone("resolution"),
     (select(Link.cw_identifier).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
-     .correlate(Customer).scalar_subquery())).where(Customer.id.in_(bindparam("ids", expanding=True)))
+     .correlate(Customer).scalar_subquery()), Customer.account_number, not_synced_expression()).where(Customer.id.in_(bindparam("ids", expanding=True)))
 
 
 def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]:
@@ -93,7 +119,7 @@ def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]
         return {}
     out = {}
     for (cid, value, action, message, resolution, contact_message, contact_resolution,
-         identifier) in session.execute(_ROW_STATES, {"ids": list(customer_ids)}):
+         identifier, account, not_synced) in session.execute(_ROW_STATES, {"ids": list(customer_ids)}):
         state = RecordState(value)
         if state is RecordState.FAILED and action in UNDONE:
             reason = " ".join(p for p in (message, resolution) if p)
@@ -101,11 +127,20 @@ def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]
             reason = " ".join(p for p in (contact_message, contact_resolution) if p)
         elif state is RecordState.FAILED:
             reason = f"The linked ConnectWise company {identifier} was deleted in ConnectWise."
+        elif state is RecordState.NOT_LINKED and (account or "").strip():
+            reason = (f"Not linked: Export to ConnectWise links the company whose Company ID is {account.strip()}, "
+                      "or creates it.")
         elif state is RecordState.NOT_LINKED:
-            reason = "Not in ConnectWise yet: Export to ConnectWise links it by Company ID or creates it."
+            reason = "Not linked: Export to ConnectWise links it by Company ID or creates it."
+        elif state is RecordState.CHANGED and not_synced:
+            reason = (f"Linked to ConnectWise company {identifier}, not synced since: it holds values of its own that "
+                      "differ from ConnectWise's, which Export to ConnectWise sends.")
         elif state is RecordState.CHANGED:
             reason = f"Edited since it was last synced with company {identifier}: export it again to update it."
+        elif not_synced:
+            reason = f"Linked to ConnectWise company {identifier}, not synced since; not edited since it was linked."
         else:
             reason = f"Linked to ConnectWise company {identifier}."
-        out[cid] = RowState(state, LABELS[state], reason)
+        label = NOT_SYNCED_LABEL if not_synced and state in (RecordState.CHANGED, RecordState.SYNCED) else LABELS[state]
+        out[cid] = RowState(state, label, reason)
     return out
