@@ -76,39 +76,17 @@ def shown(value: Any) -> str:
     return f"“{value}”" if value not in ("", None) else "(blank)"
 
 
-@dataclass(frozen=True)
-class Difference:
-    """A field ConnectWise holds otherwise than the host and changed since the last agreement (``conflict``: the
-    host changed it too)."""
-
-    field: str
-    label: str
-    host: Any
-    cw: Any
-    conflict: bool
+Difference = M.Diff  # a field ConnectWise holds otherwise than the host, changed since the last agreement
 
 
 def differences(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None,
                 labels: Mapping[str, str]) -> list[Difference]:
-    """The fields ConnectWise changed since the last agreement ``base`` (None: nothing agreed, every field that differs)
-    that the host holds otherwise: live updates' rule (sync/inbound/customers.py ``compare``). A field the host
-    changed alone is no difference: the next export sends it."""
-    out = []
-    for name, cw_value in cw.items():
-        host_value = host.get(name)
-        if name in NOT_COMPARED or host_value == cw_value:
-            continue
-        known = base is not None and name in base
-        if known and base[name] == cw_value:
-            continue
-        out.append(Difference(name, labels.get(name, name), host_value, cw_value, known and base[name] != host_value))
-    return out
+    """Live updates' rule (:func:`..shared.fields.compare`), the default contact aside (the company's choice, not a
+    contact field)."""
+    return M.compare(host, {k: v for k, v in cw.items() if k not in NOT_COMPARED}, base, labels)
 
 
-def agreed(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None) -> dict:
-    """What both sides agree on once a bulk import kept the host's values: ConnectWise's value where the two agree,
-    else the last agreement (the host's value without one), so a later reading finds the same difference again."""
-    return {k: v if host.get(k) == v else (base or {}).get(k, host.get(k)) for k, v in cw.items()}
+agreed = M.agreed
 
 
 def not_taken(diffs: list[Difference]) -> str:

@@ -57,34 +57,9 @@ NOT_COMPARED = ("is_default",)  # the default contact is the company's choice, n
 _SPELLED = ("state", "country", "site")  # the fields ConnectWise holds in its own spelling (fields.as_held)
 
 
-@dataclass(frozen=True)
-class Diff:
-    field: str
-    label: str
-    host: Any
-    cw: Any
-    conflict: bool
-
-
-def compare(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None,
-            labels: Mapping[str, str]) -> list[Diff]:
-    """The fields ConnectWise changed since the last sync (conflicts: changed in the host too)."""
-    out = []
-    for name, cw_value in cw.items():
-        host_value = host.get(name)
-        if host_value == cw_value:
-            continue
-        known = base is not None and name in base
-        cw_changed = not known or base[name] != cw_value
-        host_changed = known and base[name] != host_value
-        if cw_changed:
-            out.append(Diff(name, labels.get(name, name), host_value, cw_value, host_changed))
-    return out
-
-
-def agreed(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None) -> dict:
-    """What both sides agree on now, per field (the last agreement where they still differ)."""
-    return {k: v if host.get(k) == v else (base or {}).get(k, host.get(k)) for k, v in cw.items()}
+# (What ConnectWise changed since the last agreement, and what both sides then agree on: one rule with a bulk import
+# that keeps the host's values, in sync/shared/fields.py.)
+Diff, compare, agreed = M.Diff, M.compare, M.agreed
 
 
 def edited_since(customer: Customer, link: Link | None) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ...cw import places
@@ -388,3 +389,43 @@ def as_held(values: Mapping[str, Any], theirs: Mapping[str, Any] | None, states:
                 and out[attr].casefold() == theirs[attr].casefold():
             out[attr] = theirs[attr]
     return out
+
+
+# --- what ConnectWise changed since the last agreement (live updates, and a bulk import under ChannelOnline master) ---
+
+
+@dataclass(frozen=True)
+class Diff:
+    """A field ConnectWise holds otherwise than the host and changed since the last agreement (``conflict``: the host
+    changed it too)."""
+
+    field: str
+    label: str
+    host: Any
+    cw: Any
+    conflict: bool
+
+
+def compare(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None,
+            labels: Mapping[str, str]) -> list[Diff]:
+    """The fields ConnectWise changed since the last agreement ``base`` (None: nothing agreed, every field that
+    differs) that the host holds otherwise (conflicts: changed in the host too). A field the host changed alone is no
+    difference: the next export sends it. One rule for live updates (sync/inbound/customers.py) and a bulk import that
+    keeps the host's values (sync/customers/company_import.py)."""
+    out = []
+    for name, cw_value in cw.items():
+        host_value = host.get(name)
+        if host_value == cw_value:
+            continue
+        known = base is not None and name in base
+        cw_changed = not known or base[name] != cw_value
+        host_changed = known and base[name] != host_value
+        if cw_changed:
+            out.append(Diff(name, labels.get(name, name), host_value, cw_value, host_changed))
+    return out
+
+
+def agreed(host: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None) -> dict:
+    """What both sides agree on now, per field: ConnectWise's value where the two agree, else the last agreement (the
+    host's value without one), so a later reading finds the same difference again."""
+    return {k: v if host.get(k) == v else (base or {}).get(k, host.get(k)) for k, v in cw.items()}
