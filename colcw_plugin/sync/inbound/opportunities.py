@@ -298,9 +298,12 @@ class OpportunityPlanner:
         elif plan.status_changed and reopened:  # said as the document's page says it, what to do included
             notes.append(reopened_words(reopened, link.cw_id).rstrip("."))
             is_quote = doc is None or doc.doc_type == "quote"
-            waiting = [] if is_quote else [q.number for q in quotes_keeping_open(self.session, link.cw_id, doc.id,
-                                                                                  doc.source_quote_id)]
-            resolution = reopened_advice(reopened, number, is_quote, waiting)
+            # A converted quote is not exported again: its sales order is, so what to do is the order's.
+            order = self.session.execute(select(Document.id, Document.number).where(
+                Document.source_quote_id == doc.id)).first() if converted and doc is not None else None
+            waiting = [] if is_quote and not order else [q.number for q in quotes_keeping_open(
+                self.session, link.cw_id, *((order.id, doc.id) if order else (doc.id, doc.source_quote_id)))]
+            resolution = reopened_advice(reopened, number, is_quote, waiting, order.number if order else "")
         elif plan.status_changed:
             notes.append("open again in ConnectWise")
         if plan.drift_changed and not converted:

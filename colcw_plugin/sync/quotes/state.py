@@ -251,16 +251,21 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         open_feeders=int(open_feeders or 0), live=bool(live),
         order=(order_id, order_number) if order_id is not None else None, converted=converted,
         status=state.status if state else "",
-        cw_notes=tuple(_cw_notes(session, doc, link, name_now)))
+        cw_notes=tuple(_cw_notes(session, doc, link, name_now,
+                                 (order_id, order_number) if converted and order_id is not None else None)))
 
 
-def _cw_notes(session: Session, doc, link: Link | None, name_now: str) -> list[OpportunityNote]:
+def _cw_notes(session: Session, doc, link: Link | None, name_now: str,
+              order: tuple[int, str] | None = None) -> list[OpportunityNote]:
     """The renamed / reopened notes on the document's link, in words. A sales order's reopened note says what exporting
     it again does by won.py's rule: sets the opportunity Won, or leaves it open while another quote feeding it is not
-    converted (those quotes are read only then)."""
+    converted (those quotes are read only then). ``order``: a converted quote's sales order (id, number), which is
+    exported in the quote's stead: its notes say what exporting that order does."""
     if link is None:
         return []
     waiting: list[str] = []
-    if not doc.is_quote and REOPENED in ((link.synced_values or {}).get("notes") or {}):
-        waiting = [q.number for q in quotes_keeping_open(session, link.cw_id, doc.id, doc.source_quote_id)]
-    return opportunity_notes(link.synced_values, link.cw_id, doc.number, doc.is_quote, name_now, waiting)
+    if (order or not doc.is_quote) and REOPENED in ((link.synced_values or {}).get("notes") or {}):
+        order_id, quote_id = (order[0], doc.id) if order else (doc.id, doc.source_quote_id)
+        waiting = [q.number for q in quotes_keeping_open(session, link.cw_id, order_id, quote_id)]
+    return opportunity_notes(link.synced_values, link.cw_id, doc.number, doc.is_quote, name_now, waiting,
+                             order[1] if order else "")

@@ -97,10 +97,15 @@ def reopened_words(note: dict, opportunity_id: int | None) -> str:
     return f"Opportunity {opportunity_id} was reopened in ConnectWise{_by(note)}: it was {note['was']}, {now}."
 
 
-def reopened_advice(note: dict, number: str, is_quote: bool, waiting: Sequence[str] = ()) -> str:
+def reopened_advice(note: dict, number: str, is_quote: bool, waiting: Sequence[str] = (), order: str = "") -> str:
     """What a reopened opportunity means for document ``number`` and what to do. ``waiting``: for a sales order, the
     unconverted quotes feeding the same opportunity (quotes/won.py's rule): while there is one, exporting the order
-    again leaves the opportunity open, so it is not offered as the way to set it Won."""
+    again leaves the opportunity open, so it is not offered as the way to set it Won. ``order``: the number of the
+    sales order a quote was converted to, which carries its sale now (the quote is not exported again): what to do
+    is that order's, and ``waiting`` is then the order's."""
+    if is_quote and order:
+        return (f"{number} was converted to sales order {order}, which carries its sale to ConnectWise ({number} "
+                f"itself is not exported again): " + reopened_advice(note, order, False, waiting))
     if is_quote:
         return (f"{number}'s opportunity is no longer {note['was']} in ConnectWise; nothing to do here unless it "
                 "should be closed again, which is set in ConnectWise.")
@@ -118,26 +123,30 @@ def reopened_advice(note: dict, number: str, is_quote: bool, waiting: Sequence[s
 
 
 def opportunity_notes(values: dict | None, opportunity_id: int | None, number: str, is_quote: bool,
-                      name_now: str, waiting: Sequence[str] = ()) -> list[OpportunityNote]:
+                      name_now: str, waiting: Sequence[str] = (), order: str = "") -> list[OpportunityNote]:
     """The renamed / reopened notes on the link of document ``number`` (its ``synced_values``), in words: what
     changed, who changed it and when as ConnectWise says, and what it means for the document. ``name_now``: the
-    name the document's opportunity-name field holds now; ``waiting``: see :func:`reopened_advice`."""
+    name the document's opportunity-name field holds now; ``waiting`` and ``order`` (a converted quote's sales
+    order, which is exported in its stead): see :func:`reopened_advice`."""
     kept = (values or {}).get("notes") or {}
     out = []
     renamed = kept.get(RENAMED)
     if renamed:
         text = (f"Opportunity {opportunity_id} was renamed in ConnectWise{_by(renamed)}: “{renamed['from']}” → "
                 f"“{renamed['to']}”. ")
+        # What exports it from now on: a converted quote is not exported again, its sales order is.
+        exporting = (f"{number} itself is not exported again (it was converted to sales order {order}); exporting "
+                     f"{order}" if is_quote and order else f"Exporting {number} again")
         if name_now != renamed["to"]:
             said = f"“{name_now}”" if name_now else "nothing"
-            text += (f"{number}'s opportunity name field still says {said}; colcw did not change it. Exporting "
-                     f"{number} again keeps ConnectWise's name: it stays linked to opportunity {opportunity_id} by id.")
+            text += (f"{number}'s opportunity name field still says {said}; colcw did not change it. {exporting} "
+                     f"keeps ConnectWise's name: it stays linked to opportunity {opportunity_id} by id.")
         else:
-            text += f"Exporting {number} again keeps that name: it stays linked to opportunity {opportunity_id} by id."
+            text += f"{exporting} keeps that name: it stays linked to opportunity {opportunity_id} by id."
         out.append(OpportunityNote(RENAMED, text, _seen(renamed)))
     reopened = kept.get(REOPENED)
     if reopened:
-        text = f"{reopened_words(reopened, opportunity_id)} {reopened_advice(reopened, number, is_quote, waiting)}"
+        text = f"{reopened_words(reopened, opportunity_id)} {reopened_advice(reopened, number, is_quote, waiting, order)}"
         out.append(OpportunityNote(REOPENED, text, _seen(reopened)))
     return out
 
