@@ -269,14 +269,35 @@
     }).observe(document.documentElement, {childList: true, subtree: true});
   }
 
+  // A flash the page came with about an export under way ("… is still being exported to ConnectWise (…) (run #18)")
+  // is stale once that run has ended: a panel following an export under way ([data-colcw-under-way], its text naming
+  // "(run #N)") refreshes itself until the run's result replaces it. When a refreshed panel no longer shows a run
+  // under way, the flashes outside the page's panels (.card) that name it go: the panel says the result.
+  var runsUnderWay = {};
+  function followRuns() {
+    var now = {};
+    document.querySelectorAll("[data-colcw-under-way]").forEach(function (el) {
+      var found = /\(run #(\d+)\)/.exec(el.textContent);
+      if (found) { now[found[1]] = true; }
+    });
+    Object.keys(runsUnderWay).forEach(function (run) {
+      if (now[run]) { return; }
+      document.querySelectorAll(".flash").forEach(function (flash) {
+        if (!flash.closest(".card") && flash.textContent.indexOf("(run #" + run + ")") !== -1) { flash.remove(); }
+      });
+    });
+    runsUnderWay = now;
+  }
+
   function enhance(root) {
     applyShows(root);
     root.querySelectorAll("select[data-colcw-searchable]").forEach(makeSearchable);
     root.querySelectorAll("[data-colcw-typeahead]").forEach(typeahead);
   }
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); watchHeaders(document); });
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); watchHeaders(document); followRuns(); });
   document.addEventListener("htmx:load", function (event) {
     enhance(event.detail.elt);
+    followRuns();
     // A section loaded after the page, which the address points at (…/#new-opportunities after its Save): the
     // browser jumped to its placeholder before it grew, so bring the section itself into view.
     var elt = event.detail.elt;
