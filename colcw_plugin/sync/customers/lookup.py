@@ -218,15 +218,9 @@ def cw_changed_since(saved_at: dt.datetime | None, record: dict) -> bool:
     """ConnectWise last changed ``record`` (its ``_info.lastUpdated``, whole seconds, UTC) in a later second than
     ``saved_at``, when the ChannelOnline record was last saved (naive UTC): where the two differ, ConnectWise's value
     is the newer one. False when either time is unknown (the rep's value may be the newer: asked)."""
-    text = M.last_updated(record)
-    if saved_at is None or not text:
+    changed = M.cw_time(record, "lastUpdated")
+    if saved_at is None or changed is None:
         return False
-    try:
-        changed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    if changed.tzinfo is not None:
-        changed = changed.astimezone(dt.UTC).replace(tzinfo=None)
     return changed > saved_at.replace(microsecond=0)
 
 

@@ -28,7 +28,6 @@ settled on ConnectWise's values, the same value entered on both sides): nothing 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -72,15 +71,9 @@ def entered_before(record: Mapping[str, Any], link: Link) -> bool:
     """The ConnectWise record was entered there before ``link`` was made (its ``_info.dateEntered``, whole seconds,
     is an earlier second than the link's ``linked_at``): it was part of what the link agreed on. A record entered in
     the link's own second counts as later (it comes in rather than being lost); one without a date, as later too."""
-    text = str((record.get("_info") or {}).get("dateEntered") or "")
-    if not text or link.linked_at is None:
+    entered = M.cw_time(record, "dateEntered")
+    if entered is None or link.linked_at is None:
         return False
-    try:
-        entered = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    if entered.tzinfo is not None:
-        entered = entered.astimezone(dt.UTC).replace(tzinfo=None)
     return entered < link.linked_at.replace(microsecond=0)
 
 

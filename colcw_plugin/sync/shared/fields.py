@@ -10,6 +10,7 @@ what fingerprints are taken of and what an import writes back through the host's
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -47,6 +48,19 @@ def _ref_name(value: Any) -> str:
 
 def last_updated(record: Mapping[str, Any]) -> str:
     return _text((record.get("_info") or {}).get("lastUpdated"))
+
+
+def cw_time(record: Mapping[str, Any], key: str) -> dt.datetime | None:
+    """One of a ConnectWise record's ``_info`` times (``lastUpdated``, ``dateEntered``: ISO 8601, whole seconds,
+    ``Z``) as a naive UTC datetime, as colcw stores times; None when it is missing or not a time."""
+    text = _text((record.get("_info") or {}).get(key))
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.astimezone(dt.UTC).replace(tzinfo=None) if when.tzinfo is not None else when
 
 
 def same(a: Any, b: Any) -> bool:
