@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -118,6 +119,34 @@ def merge_field(src: dict, notes: dict, key: str, typed: str, was: str, now: str
                       "kept here: keep it or type the current value, and save.")
 
 
+def keep_typed_rows(src: dict, notes: dict, posted: list, by_id: dict, was_rows: dict, fields: Sequence[str], *,
+                    prefix: str, start: int, noun: str, blank: Callable[[dict], bool], named: Callable[[dict], str],
+                    on_kept: Callable[[str, int], None] | None = None) -> int:
+    """A form refused as changed meanwhile, shown again: the rep's new rows, and rows deleted meanwhile that the form
+    still had, kept as typed as new rows after row ``start`` (a deleted row left as it was stays deleted, and is named
+    once). Returns how many rows it added."""
+    extra, gone = 0, []
+    for idx, row in posted:
+        if (row.get("id") and row["id"] not in by_id) or row.get("delete") or blank(row):
+            continue
+        was = was_rows.get(row.get("id") or "")
+        if was is not None and all(row.get(f, "").strip() == was.get(f, "") for f in fields):
+            gone.append(named(was) or row["id"])
+            continue
+        i = start + extra
+        extra += 1
+        for f in fields:
+            src[f"{prefix}-{i}-{f}"] = row.get(f, "")
+        if row.get("id"):
+            notes[f"{prefix}-{i}"] = (f"This {noun} was deleted meanwhile: what the form had is kept in this row, and "
+                                      f"saving adds it again as a new {noun}; empty the row to leave it deleted.")
+        if on_kept is not None:
+            on_kept(idx, i)
+    if gone:
+        notes[prefix] = f"Deleted meanwhile: {', '.join(gone)} (saving leaves them deleted)."
+    return extra
+
+
 def changed_meanwhile_text(what: str, e: ChangedMeanwhile) -> str:
     when = f" (last saved at {e.changed_at:%Y-%m-%d %H:%M} UTC)" if e.changed_at else ""
     return (f"This {what} was changed since you opened this page{when}: nothing was saved. The fields that changed "
@@ -157,29 +186,14 @@ def _merged_customer(customer: Customer, opened: dict, current: dict) -> tuple[d
             src[f"contacts-{i}-delete"] = "1"
         if idx == chosen:
             src["default_contact"] = str(i)
-    extra, gone = 0, []
-    # The rep's new rows, and contacts deleted meanwhile that the form still had: kept as typed, as new rows.
-    for idx, row in posted:
-        if (row.get("id") and row["id"] not in by_id) or row.get("delete"):
-            continue
-        if not any(row.get(f, "").strip() for f in fields):
-            continue
-        was = was_contacts.get(row.get("id") or "")
-        if was is not None and all(row.get(f, "").strip() == was.get(f, "") for f in fields):
-            # deleted meanwhile and left as it was on the form: it stays deleted
-            gone.append(f"{was.get('first_name', '')} {was.get('last_name', '')}".strip() or row["id"])
-            continue
-        i = len(contacts) + extra
-        extra += 1
-        for f in fields:
-            src[f"contacts-{i}-{f}"] = row.get(f, "")
-        if row.get("id"):
-            notes[f"contacts-{i}"] = ("This contact was deleted meanwhile: what the form had is kept in this row, and "
-                                      "saving adds it again as a new contact; empty the row to leave it deleted.")
+    def chosen_row(idx, i):
         if idx == chosen:
             src["default_contact"] = str(i)
-    if gone:
-        notes["contacts"] = f"Deleted meanwhile: {', '.join(gone)} (saving leaves them deleted)."
+
+    extra = keep_typed_rows(src, notes, posted, by_id, was_contacts, fields, prefix="contacts", start=len(contacts),
+                            noun="contact", blank=lambda row: not any(row.get(f, "").strip() for f in fields),
+                            named=lambda was: f"{was.get('first_name', '')} {was.get('last_name', '')}".strip(),
+                            on_kept=chosen_row)
     if "default_contact" not in src:
         for i, contact in enumerate(contacts):
             if contact.is_default:

@@ -15,7 +15,7 @@ from ..models import PRODUCT_TYPES, Contact, Customer, CustomField, Document, Pr
 from ..services import LINE_EDITABLE, ValidationError, convert_quote, save_document
 from ..snapshots import document_snapshot
 from . import current_actor, form_rows, lists, plugin_html, plugin_links, row_errors
-from .customers import changed_meanwhile_text, merge_field, opened_version
+from .customers import changed_meanwhile_text, keep_typed_rows, merge_field, opened_version
 
 bp = Blueprint("documents", __name__)
 
@@ -132,27 +132,12 @@ def _merged_document(doc: Document, opened: dict, current: dict) -> tuple[dict, 
             merge_field(src, notes, f"lines-{i}-{f}", row.get(f, now[f]), str(was.get(f, "")), now[f])
         if row.get("delete"):
             src[f"lines-{i}-delete"] = "1"
-    extra, gone = 0, []
-    # The rep's new lines, and lines deleted meanwhile that the form still had: kept as typed, as new rows.
-    for _, row in posted:
-        if (row.get("id") and row["id"] not in by_id) or row.get("delete"):
-            continue
+    def blank(row):
         typed = {f: row.get(f, "").strip() for f in LINE_EDITABLE if f != "product_type"}
-        if not any(v for f, v in typed.items() if not (f == "quantity" and v == "1")):
-            continue
-        was = was_lines.get(row.get("id") or "")
-        if was is not None and all(row.get(f, "").strip() == was.get(f, "") for f in LINE_EDITABLE):
-            gone.append(was.get("item_number") or row["id"])  # deleted meanwhile, left as it was: stays deleted
-            continue
-        i = len(lines) + extra
-        extra += 1
-        for f in LINE_EDITABLE:
-            src[f"lines-{i}-{f}"] = row.get(f, "")
-        if row.get("id"):
-            notes[f"lines-{i}"] = ("This line was deleted meanwhile: what the form had is kept in this row, and saving "
-                                   "adds it again as a new line; empty the row to leave it deleted.")
-    if gone:
-        notes["lines"] = f"Deleted meanwhile: {', '.join(gone)} (saving leaves them deleted)."
+        return not any(v for f, v in typed.items() if not (f == "quantity" and v == "1"))
+
+    extra = keep_typed_rows(src, notes, posted, by_id, was_lines, LINE_EDITABLE, prefix="lines", start=len(lines),
+                            noun="line", blank=blank, named=lambda was: was.get("item_number") or "")
     return src, notes, extra + 3
 
 
