@@ -244,3 +244,18 @@ def test_a_contact_deleted_meanwhile_stays_deleted_unless_the_rep_had_edited_it(
     db.session.expire_all()
     assert [(c.first_name, c.work_phone) for c in db.session.query(Contact).filter_by(customer_id=customer.id)] == [
         ("Ben", "208-555-0002")]
+
+
+def test_a_line_deleted_meanwhile_stays_deleted_unless_the_rep_had_edited_it(rep_client, quote):
+    url = f"/documents/{quote.id}/edit"
+    data = document_form(rep_client.get(url).get_data(as_text=True))
+    document_in_the_background(lambda uow: uow.save_document({}, [], document_id=quote.id))  # both lines deleted
+    data["lines-1-price"] = "95"  # the rep edits FIT, leaves LENS-1 as it was
+    page = rep_client.post(url, data=data).get_data(as_text=True)
+    assert "This quote was changed since you opened this page" in notice(page)
+    assert "LENS-1" in changed_note(page, "lines")
+    assert value_of(page, "lines-0-item_number") == "FIT" and value_of(page, "lines-0-price") == "95"
+    assert "deleted meanwhile" in changed_note(page, "lines-0")
+    assert rep_client.post(url, data=document_form(page)).status_code == 302
+    db.session.expire_all()
+    assert [(ln.item_number, str(ln.price)) for ln in db.session.get(Document, quote.id).lines] == [("FIT", "95.00")]
