@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Contact, Customer
@@ -233,17 +233,24 @@ def _companies_of_contacts(session: Session, run: SyncRun, contacts: Sequence[Sy
     placed = {c for c in session.execute(select(Contact.id).where(Contact.id.in_(host_ids))).scalars()} \
         if host_ids else set()
     unplaced = [i for i in contacts if not (i.host_id and i.host_id in placed)]
-    if unplaced:
+    wanted = {m.group(1).strip() for i in unplaced if (m := _IDENT_IN_LABEL.search(i.label or ""))} - {""}
+    if wanted:
+        # Only the company results labelled with a name wanted ("Acme Ltd (ACME1)", or "Acme Ltd" alone; as
+        # written or lower-cased: SQLite folds ASCII only), not every company the run imported; the exact
+        # (casefolded) name is checked below.
+        starts = []
+        for name in wanted:
+            for label, text in ((SyncItem.label, name), (func.lower(SyncItem.label), name.lower())):
+                starts += [label == text, label.startswith(text + " (", autoescape=True),
+                           label.startswith(text + "(", autoescape=True)]
         by_name: dict[str, int] = {}
         for cw_id, label in session.execute(select(SyncItem.cw_id, SyncItem.label).where(
-                SyncItem.run_id == run.id, SyncItem.entity == CUSTOMER, SyncItem.cw_id.is_not(None))):
+                SyncItem.run_id == run.id, SyncItem.entity == CUSTOMER, SyncItem.cw_id.is_not(None), or_(*starts))
+                .order_by(SyncItem.id)):
             name = _IDENT_IN_LABEL.sub("", label or "").strip()
             if name:
                 by_name.setdefault(name.casefold(), cw_id)
-        for item in unplaced:
-            company = _IDENT_IN_LABEL.search(item.label or "")
-            if company and (cw_id := by_name.get(company.group(1).strip().casefold())):
-                found.add(cw_id)
+        found |= {cw_id for name in wanted if (cw_id := by_name.get(name.casefold()))}
     return found
 
 
