@@ -11,7 +11,9 @@ The candidates' read also asks, in the same request (one per chunk, more only wh
 not fit one URL), for the look-alikes of the unlinked customers: companies whose name or phone number is the
 customer's as Map Customers' likely duplicates compare them (:func:`.customer_matching.normalize_name` and
 ``normalize_phone``, one definition), linked to no customer and not any customer's own by Company ID. The
-conditions ask for a little more (the name's words in order, the phone's digit groups, each a quoted value); the
+conditions ask for a little more (the name's words in order, each a whole word, a letter ConnectWise may hold
+accented asked for in each of its forms, as ConnectWise compares accents; the phone's digit groups; each a quoted value), and
+little more: a short name ("AB") asks for the companies having it as a word, not every name holding its letters. The
 rows are checked here with that definition. An unlinked customer with a look-alike is not created in ConnectWise
 without a person's confirmation (see :mod:`.exporter`).
 
@@ -170,11 +172,30 @@ def look_alikes_of(session: Session, client: ConnectWiseClient, customer: Custom
     return _look_alikes(session, [customer], rows, owner).get(customer.id, [])
 
 
-def _name_pattern(name: str) -> str | None:
-    """A ``like`` pattern every name that normalises as ``name`` matches (its normalised words in order, "and" left
-    out as an "&" may stand for it): only letters and digits between the wildcards, nothing of the text to escape."""
-    words = [w for w in normalize_name(name).split() if w != "and"]
-    return "%" + "%".join(words) + "%" if words else None
+# The letters ConnectWise may hold accented (Windows-1252's precomposed letters: "é", "ü", "ç", "ñ", "š"…), as a name
+# pattern asks for them, since ConnectWise compares text accent-sensitively ("Zürich" is not "Zurich"): a vowel as
+# ``_`` (any one character; it has many accented forms), a consonant as the class of its few forms.
+_ACCENTED = {**dict.fromkeys("aeiou", "_"), "c": "[cç]", "n": "[nñ]", "s": "[sš]", "y": "[yýÿ]", "z": "[zž]"}
+# Not a letter or digit: a word's edge (ConnectWise, like SQL Server, compares case aside, so a-z covers A-Z).
+_EDGE = "[^a-z0-9]"
+_LONGEST = 160  # normalize_name keeps this much: a longer name's last word may be cut, its end is left open
+
+
+def _name_patterns(name: str) -> list[str]:
+    """``like`` patterns that every name normalising as ``name`` matches (Map customers' likely-duplicate rule,
+    :func:`.customer_matching.normalize_name`), and few others: the normalised words in order, each a whole word
+    (at the start or after a character that is no letter or digit, and at the end or before one), any text between
+    them ("&", "and", punctuation); a letter ConnectWise may hold accented in any of its forms (:data:`_ACCENTED`); a
+    leading "the" and legal suffixes fit the open start and end. Four patterns (the name at the start or not, at the end or not). Only
+    ``a-z``, ``0-9``, the accented letters above and the patterns' own wildcards and classes: nothing of the user's
+    text reaches the condition."""
+    key = normalize_name(name)
+    words = [w for w in key.split() if w != "and"]
+    if not words:
+        return []
+    body = (_EDGE + "%").join("".join(_ACCENTED.get(c, c) for c in w) for w in words)
+    ends = ["", _EDGE + "%"] if len(key) < _LONGEST else ["%"]
+    return [start + body + end for start in ("", "%" + _EDGE) for end in ends]
 
 
 def _phone_pattern(phone: str) -> str | None:
@@ -189,8 +210,7 @@ def _phone_pattern(phone: str) -> str | None:
 
 def _look_alike_parts(customer: Customer) -> list[C.Condition]:
     parts = []
-    if pattern := _name_pattern(customer.name or ""):
-        parts.append(C.like("name", pattern))
+    parts += [C.like("name", pattern) for pattern in _name_patterns(customer.name or "")]
     if pattern := _phone_pattern(customer.phone or ""):
         parts.append(C.like("phoneNumber", pattern))
     return parts
