@@ -186,11 +186,18 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
     active = active_export(db.session, doc.id)
     failing = [c for c in checks if not c.ok]
     # What blocks Export now: a check that failed rather than one still being checked, when there is one.
-    blocking = next((c for c in failing if c.state != CHECKING), failing[0] if failing else None)
+    blockers = [c for c in failing if c.state != CHECKING]  # every one of them, named where Export now is off
+    blocking = blockers[0] if blockers else failing[0] if failing else None
     return {"checks": checks, "target": target, "checking": checking,
             "line_problems": lines.lines if lines is not None else [],
-            "blocking": blocking, "active": active,
+            "blocking": blocking, "blockers": blockers, "active": active,
             "bulk": None if active else bulk_export(db.session, doc.id)}  # a run exporting it among other documents
+
+
+def _named(checks: list[Check]) -> str:
+    """The checks' labels as a sentence names them: “Customer”, “Contact” and “Lines”."""
+    labels = [f"“{c.label}”" for c in checks]
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
 
 
 def _opened_by_a_browser() -> bool:
@@ -286,8 +293,9 @@ def start_document_export(doc_id: int):
     if failing is not None and failing.fix == "converted":  # (a stale page): nothing to fix, its order exports now
         flash(_converted_refusal(doc, failing.order), "info")
         return redirect(back)
-    if failing is not None:  # (its row on the checklist says why and what to do: said once, there)
-        flash(f"Not exported: “{failing.label}” must be fixed first (see the checklist).", "error")
+    if failing is not None:  # (each row on the checklist says why and what to do: said once, there)
+        flash(f"Not exported: {_named(checklist['blockers'] or [failing])} must be fixed first (see the checklist).",
+              "error")
         return redirect(back)
     if target is not None and target.confirm and request.form.get("confirm") != target.confirm_token:
         flash(f"Not exported yet: confirm it first. {target.confirm}", "error")
