@@ -50,6 +50,19 @@ def submit_retry(run: SyncRun) -> recovery.Retried | None:
     return recovery.retry(db.session, rt.queue, rt.kinds, run.id, actor=current_actor())
 
 
+def _zone_asked() -> None:
+    """A run's page takes its times' zone from the person's choice ("Show times in"), not from its address: a
+    ``?zone=`` there (an old or edited link) is refused with a note naming the zone the times are shown in and how to
+    change it, whatever it holds (the name is quoted, escaped, and cut short)."""
+    asked = request.args.get("zone")
+    if asked is None or asked == display_zone():
+        return
+    quoted = asked if len(asked) <= 64 else asked[:64] + "…"
+    what = "is not a time zone" if not is_timezone(asked) else "is not used here"
+    flash(f"The zone in this page's address (“{quoted}”) {what}: its times are shown in {display_zone()}, your "
+          "choice. To change it, use Show times in.", "warning")
+
+
 def _log_items(run: SyncRun, action: str):
     return paginate(history.items_query(run.id, action), 100)
 
@@ -74,6 +87,7 @@ def job_run(run_id: int):
     run = _run(run_id)
     if (log := _log_only(run, "colcw_admin.job_run")) is not None:
         return log
+    _zone_asked()
     kinds = runtime().kinds
     action = request.args.get("action", "")
     items = _log_items(run, action)
@@ -226,6 +240,7 @@ def run_log(run_id: int):
         return redirect(url_for("colcw_admin.job_run", run_id=run.id))
     if (log := _log_only(run, "colcw.run_log")) is not None:
         return log
+    _zone_asked()
     action = request.args.get("action", "")
     items = _log_items(run, action)
     back = referrer_path()
