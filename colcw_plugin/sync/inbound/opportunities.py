@@ -40,7 +40,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -48,10 +48,9 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import Document, DocumentExternalStatus, utcnow
 
-from ...cw import conditions as C
-from ...cw.client import ConnectWiseClient
-from ...cw.errors import ConnectWiseError
 from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link, Settings
+from ..shared.closers import VERBS, MemberNames, close_read, closer, member_name
+from ..shared.closers import member_names as member_names  # (reconcile.py reads member names through here)
 from ..shared.product_drift import (
     RENAMED,
     REOPENED,
@@ -61,75 +60,11 @@ from ..shared.product_drift import (
     reopened_words,
 )
 from ..shared.screens import opportunity_url
-from ..shared.statuses import CLOSED, LOST, OPEN, WON, find_status, status_kind
-from ..shared.won_rule import quotes_keeping_open
+from ..shared.statuses import CLOSED, OPEN, find_status, status_kind
+from ..shared.won_rule import quotes_keeping_open, won_by
 from . import SOURCE
 from .customers import Break
 from .reading import Found
-
-VERBS = {WON: "Won", LOST: "Lost", CLOSED: "Closed"}
-MemberNames = Callable[[set[str]], dict[str, str]]  # member identifiers → their names (firstName lastName)
-
-
-def member_names(client: ConnectWiseClient, identifiers: Iterable[str]) -> dict[str, str]:
-    """The names ConnectWise gives these members (as its member references name them: first and last name), by
-    identifier, in one request; {} when ConnectWise does not answer (the notes then name the login)."""
-    wanted = sorted({i for i in identifiers if i})
-    if not wanted:
-        return {}
-    try:
-        rows = client.members.iterate(conditions=C.in_("identifier", wanted),
-                                      fields=["identifier", "firstName", "lastName"])
-        return {str(r.get("identifier")): name for r in rows
-                if (name := f"{r.get('firstName') or ''} {r.get('lastName') or ''}".strip())}
-    except ConnectWiseError:
-        return {}
-
-
-def close_read(record: dict) -> dict:
-    """The opportunity's close as read now, to keep on its documents' links (see the module doc)."""
-    return {"status": (record.get("status") or {}).get("id"), "by": (record.get("closedBy") or {}).get("identifier")
-            or "", "date": str(record.get("closedDate") or "")}
-
-
-def _closer(record: dict, kind: str, own_member: str, order: str | None,
-            seen: dict | None = None, name: Callable[[str], str] | None = None) -> tuple[str, str]:
-    """Who closed the opportunity as it stands, as the label says it, and the day (``YYYY-MM-DD``, or ""). ``seen``:
-    its close as colcw last read it (:func:`close_read`), None when it never did. ``name``: a member's name in
-    ConnectWise from its identifier (the login ``_info.updatedBy`` gives), as the notes name members; without it,
-    the identifier."""
-    name = name or (lambda ident: ident)
-    info = record.get("_info") or {}
-    ref = record.get("closedBy") or {}
-    closer, updater = ref.get("identifier") or "", info.get("updatedBy") or ""
-    ident = closer or updater
-    day = str(record.get("closedDate") or info.get("lastUpdated") or "")[:10]
-    # colcw's own close: the member ConnectWise names as the author of colcw's writes closed it; while that member
-    # is unknown, colcw's records say whether one of its exports made it Won (and, closed otherwise now, whether
-    # the close ConnectWise names is another member's than the one who changed it last: see below).
-    if own_member:
-        ours = ident == own_member
-    else:
-        ours = order is not None and (kind == WON or bool(closer and closer != updater))
-    if not ours:
-        if closer and updater and closer != updater:
-            now = close_read(record)
-            if seen is None:
-                # A close and, since, another member's change, none of which colcw read: the close may be the one
-                # that set this status (and the change another edit), or an earlier one ConnectWise kept.
-                return "someone", ""
-            if now["status"] != seen.get("status") and (now["by"], now["date"]) == (seen.get("by"), seen.get("date")):
-                # The status moved since colcw last read it and ConnectWise kept the earlier close on it: the one
-                # who moved it changed it last, on that day.
-                return name(updater), str(info.get("lastUpdated") or "")[:10] or day
-        return ref.get("name") or (name(ident) if ident else "") or "someone", day
-    if kind == WON:
-        return "colcw" + (f" for sales order {order}" if order else ""), day
-    # colcw closes an opportunity only as Won (a quote converted into a sales order): closed otherwise, someone
-    # changed its status since, and ConnectWise kept colcw's close on it (closedBy and closedDate, unverified: the
-    # sandbox's ``reclose: "keep"``). That person is the one who updated it last, on that day.
-    person = name(updater) if updater and updater != own_member else "someone"
-    return person, str(info.get("lastUpdated") or "")[:10] or day
 
 
 def external_status(record: dict, statuses: list[dict], settings: Settings, own_member: str,
@@ -137,13 +72,13 @@ def external_status(record: dict, statuses: list[dict], settings: Settings, own_
                     member_name: Callable[[str], str] | None = None) -> dict | None:
     """The host external status an opportunity gives its documents (None while it is open). ``order``: the number
     of the sales order whose export turned it Won (see :meth:`OpportunityPlanner.won_by`), None when none did;
-    ``seen``: its close as colcw last read it, None when it never did; ``member_name``: see :func:`_closer`."""
+    ``seen``: its close as colcw last read it, None when it never did; ``member_name``: see :func:`~..shared.closers.closer`."""
     status = find_status(statuses, record.get("status"))
     kind = status_kind(status)
     if kind == OPEN:
         return None
     name = (status or record.get("status") or {}).get("name") or VERBS[kind]
-    who, when = _closer(record, kind, own_member, order, seen, member_name)
+    who, when = closer(record, kind, own_member, order, seen, member_name)
     label = f"{VERBS[kind]} in ConnectWise" + (f" on {when}" if when else "") + f" by {who}"
     if kind == CLOSED or name.casefold() != VERBS[kind].casefold():
         label += f": {name}"
@@ -182,19 +117,14 @@ class OpportunityPlanner:
         self._names, self._named = names, {}  # (:func:`member_names`, read when a note first needs a name)
 
     def who(self, identifier: str, record: dict) -> str:
-        """A member who changed an opportunity, named as the Won/Lost label names a closer: colcw for colcw's own API
-        member, else the name ConnectWise gives the member (the record's closedBy reference when it is that member,
-        else its member record), else its identifier."""
-        if not identifier:
-            return ""
-        if self.own_member and identifier == self.own_member:
-            return "colcw"
-        ref = record.get("closedBy") or {}
-        if ref.get("identifier") == identifier and ref.get("name"):
-            return str(ref["name"])
+        """A member who changed an opportunity, named as the Won/Lost label names a closer
+        (:func:`~..shared.closers.member_name`; a member's record is read once per planner)."""
+        return member_name(identifier, record, self.own_member, self._member)
+
+    def _member(self, identifier: str) -> str:
         if identifier not in self._named and self._names is not None:
             self._named.update({identifier: "", **self._names({identifier})})
-        return self._named.get(identifier) or identifier
+        return self._named.get(identifier, "")
 
     def plan(self) -> list[DocumentPlan]:
         ids = sorted(self.found.asked["opportunity"])
@@ -236,21 +166,8 @@ class OpportunityPlanner:
 
     @staticmethod
     def won_by(links: list[Link], documents: dict, states: list[DocumentExport]) -> dict[int, str]:
-        """Opportunity id → the sales order whose export turned it Won, by colcw's records: of the sales orders
-        exported to it, the last one, when no quote feeding it is left unconverted (the export of a sales order
-        leaves the opportunity open while one is: quotes/won.py)."""
-        exported = {s.document_id: s.exported_at for s in states if s.exported_at}  # (kept after a later failure)
-        orders: dict[int, list[tuple]] = defaultdict(list)
-        waiting: set[int] = set()
-        for link in links:
-            doc = documents.get(link.host_id)
-            if doc is None:
-                continue
-            if doc.doc_type == "quote" and doc.status != "converted":
-                waiting.add(link.cw_id)
-            elif doc.doc_type == "order" and doc.id in exported:
-                orders[link.cw_id].append((exported[doc.id], doc.number))
-        return {opp: max(made)[1] for opp, made in orders.items() if opp not in waiting}
+        """Opportunity id → the sales order whose export turned it Won (:func:`~..shared.won_rule.won_by`)."""
+        return won_by(links, documents, states)
 
     def _document(self, link: Link, number: str, exports: list[DocumentLineExport], hand: set[int],
                   current: DocumentExternalStatus | None, drift: DocumentDrift | None,
