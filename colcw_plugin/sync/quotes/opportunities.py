@@ -39,7 +39,8 @@ from ..shared.reference_cache import DbReferenceCache
 from ..shared.statuses import CACHE_KEY, fetch_statuses, pick_open_status, pick_won_status
 from .problems import ExportRefused
 
-OPPORTUNITY_FIELDS = ["id", "name", "status", "company", "contact", "expectedCloseDate"]
+OPPORTUNITY_FIELDS = ["id", "name", "status", "company", "contact", "expectedCloseDate",
+                      "closedBy", "closedDate", "_info"]  # (who closed it: a converted quote's note, quotes/won.py)
 NAME_MAX = 100  # Opportunity.name, Max length: 100 (mapping.OPPORTUNITY "name" rule)
 
 

@@ -5,6 +5,13 @@ exported to the quote's opportunity: it takes over the quote's lines (no duplica
 the opportunity to Won — found by ConnectWise's status flags, never by name — unless another
 quote feeding the same opportunity is not converted yet: then it stays open, the run log names
 the quotes it waits for, and it turns Won when the last of them is converted (the rule: shared/won_rule.py).
+
+A quote whose opportunity a person set Lost (or closed otherwise) in ConnectWise is still set Won when converted:
+the conversion is the sale itself, nobody is there to ask (the event runs in the background, once) and the export
+checklist's question is for a person choosing where a document goes, not for a sales order following its quote's
+deal. It is not silent: the sales order's note (its ConnectWise panel and the run log) says the opportunity was Lost,
+who set it so and on which day, as the quote's Won/Lost label names them (shared/closers.py), that the conversion
+set it Won, and what to do if the deal was lost after all (set it Lost again: a later export of the order asks first).
 """
 
 from __future__ import annotations
@@ -13,10 +20,15 @@ import re
 
 from sqlalchemy.orm import Session
 
+from host_stub.models import Document
+
 from ...models import DOCUMENT, SyncRun, get_link
+from ...setup.live_updates import read_live
 from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue, submit
-from ..shared.won_rule import quotes_keeping_open
+from ..shared.closers import VERBS, closer, member_name, member_names
+from ..shared.statuses import OPEN, WON, find_status, status_kind
+from ..shared.won_rule import quotes_keeping_open, won_by_order
 from . import KIND
 from .held import HeldDocument
 from .opportunities import OpportunitySetup
@@ -70,5 +82,33 @@ def won_change(session: Session, setup: OpportunitySetup, order: HeldDocument, o
     if setup.is_won(opp.get("status")):
         return {}
     won = setup.won_status()
-    notes.append(f"Opportunity {opp['id']} set to {won.get('name', 'Won')}.")
+    overruled = _closed_by_a_person(session, setup, order, opp, won)
+    notes.append(overruled or f"Opportunity {opp['id']} set to {won.get('name', 'Won')}.")
     return {"status": {"id": won["id"]}}
+
+
+def _closed_by_a_person(session: Session, setup: OpportunitySetup, order: HeldDocument, opp: dict, won: dict) -> str:
+    """The note of a converted quote's sales order that sets Won an opportunity someone set Lost (or closed otherwise)
+    in ConnectWise: who and when, as the quote's Won/Lost label says it; "" when it is open, or when the order goes
+    there by its own link or name (then a person confirmed it: the export checklist asks)."""
+    row = find_status(setup.statuses(), opp.get("status"))
+    kind, status = status_kind(row), row or opp.get("status") or {}
+    inherited = order.opportunity_link()[1]
+    if kind in (OPEN, WON) or not inherited or not order.source_quote_id:
+        return ""
+    own_member = read_live(session).own_member or ""
+    quote_link = get_link(session, DOCUMENT, order.source_quote_id)
+    seen = (quote_link.synced_values or {}).get("close") if quote_link is not None else None
+    who, when = closer(opp, kind, own_member, won_by_order(session, opp["id"]), seen,
+                       lambda ident: member_name(ident, opp, own_member,
+                                                 lambda i: member_names(setup.client, {i}).get(i, "")))
+    verb = VERBS[kind]
+    name = str(status.get("name") or verb)
+    quote = session.get(Document, order.source_quote_id)
+    quote_number = quote.number if quote is not None else "its quote"
+    return (f"Opportunity {opp['id']} “{opp.get('name', '')}” was {verb} in ConnectWise"
+            + (f" on {when}" if when else "") + f" by {who}"
+            + (f" (status “{name}”)" if name.casefold() != verb.casefold() else "")
+            + f"; converting quote {quote_number} into sales order {order.number} set it {won.get('name', 'Won')}. If the deal was {verb.lower()} after all, set the "
+            f"opportunity back to {name} in ConnectWise: colcw asks before a later export of {order.number} sets it "
+            "Won again.")
