@@ -14,7 +14,7 @@ from host_stub.models import CustomField
 from host_stub.views import admin_required, current_actor
 
 from ..errors import FieldErrors
-from ..models import HOST_MASTER, ConfigChange
+from ..models import CUSTOMER_MASTERS, CW_MASTER, HOST_MASTER, ConfigChange
 from ..setup import reset as reset_service
 from ..setup import synced_items
 from ..setup.connection import (
@@ -143,6 +143,7 @@ def save_live_updates():
     data = LiveInput(enabled=f.get("live_enabled") == "on", public_base_url=f.get("public_base_url", ""),
                      customer_master=f.get("customer_master", HOST_MASTER))
     rt = runtime()
+    master_before = read_live(db.session).customer_master
     try:
         # With the queue, a change of master has ConnectWise's values read again at once, not at the next pass.
         messages = apply_live(db.session, rt.box, rt.interactive_client, data, actor_name(), queue=rt.queue,
@@ -152,9 +153,27 @@ def save_live_updates():
         flash("Live updates were not saved: correct the fields marked below.", "error")
         return _render(status=400, live_errors=e.errors)
     flash("Live updates are on." if data.enabled else "Live updates are off.", "success")
+    master = read_live(db.session).customer_master
+    if master != master_before:
+        flash(_master_changed(master_before, master, live_on=data.enabled), "success")
     for category, text in messages:
         flash(text, category)
     return redirect(url_for(".connection") + "#live-updates")
+
+
+def _master_changed(before: str, master: str, *, live_on: bool) -> str:
+    """What a change of the master for customer data changed, and what it means from now on."""
+    said = (f"The master for customer data is now {CUSTOMER_MASTERS[master]} (it was "
+            f"{CUSTOMER_MASTERS.get(before, before)}). ")
+    if master == CW_MASTER:
+        said += ("From now on, edits to linked companies and contacts in ConnectWise are taken into the customers "
+                 "here, and ConnectWise's value wins a field changed on both sides.")
+        if not live_on:
+            said += " Live updates are off: nothing is taken from ConnectWise until you switch them on."
+        return said
+    return said + ("From now on, edits made in ConnectWise to linked companies and contacts are not taken into the "
+                   "customers here: each is shown on its customer's page as not taken, for a rep to keep "
+                   "ChannelOnline's value or dismiss it, and imports never blank a field here.")
 
 
 @admin_bp.route("/live-updates/safety-net", methods=["POST"])
