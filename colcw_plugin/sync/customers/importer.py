@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from host_stub.bulk import among, insert_rows, refresh_statistics
 from host_stub.models import Contact, Customer
 
+from ...cw import ConnectWiseError
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift, SyncRun, stored_time
 from ...setup.customer_matching import LikelyDuplicates
@@ -66,6 +67,10 @@ log = logging.getLogger(__name__)
 BULK_LOAD = 1_000
 
 PAGE = 1000
+# Said once in the run's message when ConnectWise's state list could not be read (CompanyImporter.states).
+STATES_UNREAD = ("ConnectWise's state list could not be read ({reason}), so states were compared as spelled: a state "
+                 "ChannelOnline writes otherwise than ConnectWise (“Nova Scotia” for “NS”) may be "
+                 "noted as changed in ConnectWise. Import again once the list can be read to clear those notes.")
 CONTACT_PAGES_AT_ONCE = 2  # a bulk import's contacts' pages requested side by side (see _all)
 # The columns the import compares (the mapped ones) and the ids they hang on: read as plain rows.
 CUSTOMER_COLUMNS = (Customer.id, *(getattr(Customer, r.host_attr) for r in COMPANY.rules if r.host_attr))
@@ -138,6 +143,7 @@ class CompanyImporter:
         self._duplicates: LikelyDuplicates | None = None
         self._first_import: bool | None = None
         self._states: StateList | None = None
+        self.states_unread = ""  # why ConnectWise's state list could not be read (the run then compares as spelled)
 
     def states(self) -> StateList:
         """ConnectWise's state list, read when a bulk import first compares a state spelled otherwise than
@@ -148,7 +154,14 @@ class CompanyImporter:
         if self._states is None:
             s = self.ctx.settings
             cache = DbReferenceCache(self.session.get_bind(), tenant=f"{s.site_url}|{s.company_id}")
-            self._states = StateList(cache.rows(STATES_KEY, lambda: fetch_rows(self.client)))
+            try:
+                self._states = StateList(cache.rows(STATES_KEY, lambda: fetch_rows(self.client)))
+            except ConnectWiseError as e:
+                # Not a reason to import nothing: the run goes on comparing states as spelled (a host "Nova Scotia"
+                # then differs from ConnectWise's "NS"), and its message says so once (:meth:`run`).
+                log.warning("ConnectWise's state list could not be read; states compared as spelled: %s", e)
+                self.states_unread = str(e)
+                self._states = StateList(())
         return self._states
 
     @property
@@ -173,6 +186,9 @@ class CompanyImporter:
     def run(self) -> str:
         with bulk_allocations():
             message = self._scope()
+        if self.states_unread:
+            message = " ".join(m for m in (message.rstrip(".") + "." if message else "", STATES_UNREAD.format(
+                reason=self.states_unread.rstrip("."))) if m)
         if self.linked - self._planned_at >= BULK_LOAD:
             # Thousands of rows written since: the next import's reads plan with the tables' new size now, not
             # after autovacuum's next pass (a re-import read whole tables till then).
