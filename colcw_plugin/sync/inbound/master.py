@@ -6,7 +6,8 @@ the other system is the master, that is no longer what happens:
 
 * **ChannelOnline → ConnectWise**: a change made in ConnectWise and not taken, a conflict where ChannelOnline's
   value stayed, a contact added in ConnectWise and not created: with ConnectWise the master, its changes flow into
-  the host (README, "Live updates"). Those rows go, and each record gets a hint, as a callback would give it: the
+  the host (README, "Live updates"). Those rows go, and each record they are about gets a hint (a contact the rep
+  deleted in the host none: its note is no longer shown, and settled), as a callback would give it: the
   next live-update run (or safety-net pass) reads it again from ConnectWise and decides as the master says now,
   taking ConnectWise's values into the host, creating the contacts, and showing again as a conflict (ConnectWise's
   value taken, the host's shown) what the host had changed too. Not read from the rows: they hold words, and
@@ -72,10 +73,14 @@ def redecide(session: Session, master: str) -> Redecided:
     if not rows:
         return Redecided(master)
     records = 0
-    if master == CW_MASTER:
+    # Read again only what the pages show: a note about a contact the rep deleted in the host is settled for that
+    # contact (it goes with the rest, and no hint has the next live-update run read a contact the host no longer has;
+    # left over, for instance, when the rep dismissed the customer's notes, which dismisses those the page shows).
+    if master == CW_MASTER and shown:
         hints = [Hint("contact" if entity == CONTACT or name.startswith(NEW_CONTACT_FIELD) else "company", cw_id,
                       "updated") for entity, name, cw_id in session.execute(
-                          select(RecordDrift.entity, RecordDrift.field, RecordDrift.cw_id).where(stale)) if cw_id]
+                          select(RecordDrift.entity, RecordDrift.field, RecordDrift.cw_id).where(stale, NOTE_SHOWN))
+                 if cw_id]
         records = record_hints(session, hints)
     session.execute(delete(RecordDrift).where(stale))
     session.flush()
