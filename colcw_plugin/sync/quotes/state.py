@@ -175,8 +175,9 @@ class PanelState:
 
     @property
     def lock_reason(self) -> str:
-        """Why the document is locked when colcw did not export it (empty otherwise)."""
-        if not self.locked or self.exported:
+        """Why the document is locked when colcw did not export it (empty otherwise; and for a converted quote, whose
+        panel says it stays locked: it is not exported again)."""
+        if not self.locked or self.exported or self.converted:
             return ""
         return ("Locked, but colcw has no record of exporting it: the ConnectWise integration was reset after the "
                 "export, or it was locked elsewhere. Unlock it to edit; export it again to link it.")
