@@ -39,6 +39,7 @@ from ..sync.quotes.picker import ExportTarget, active_export, bulk_export, expor
 from ..sync.quotes.preflight import (
     CHECKING,
     CONNECTION,
+    UNCHECKED,
     Check,
     asks_where,
     connection_failed,
@@ -186,8 +187,9 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
     active = active_export(db.session, doc.id)
     failing = [c for c in checks if not c.ok]
     # What blocks Export now: a check that failed rather than one still being checked, when there is one.
-    blockers = [c for c in failing if c.state != CHECKING]  # every one of them, named where Export now is off
-    blocking = blockers[0] if blockers else failing[0] if failing else None
+    blocking = next((c for c in failing if c.state != CHECKING), failing[0] if failing else None)
+    # Every check to fix (✗), named where Export now is off: not those ConnectWise could not be asked about (–).
+    blockers = [c for c in failing if c.state not in (CHECKING, UNCHECKED)]
     return {"checks": checks, "target": target, "checking": checking,
             "line_problems": lines.lines if lines is not None else [],
             "blocking": blocking, "blockers": blockers, "active": active,
