@@ -50,21 +50,23 @@ class ListFeature:
 
     states: Callable  # (session, ids) -> {id: RowState}
     state_filter: Callable  # (value) -> clause | None
-    labels: dict
+    options: list[tuple[str, str]]  # the filter's options: (value, label), each selecting the rows showing that label
     kind: str  # the export job kind
     ids_param: str  # its params key for a list of records
     noun: tuple[str, str]
     entity: str  # what the export's results for one row are recorded as
 
 
+DOCUMENT_OPTIONS = [(s.value, document_status.LABELS[s]) for s in RecordState]
+
 LIST_PAGES = {"customers": "customers.list_customers", "quotes": "documents.list_quotes",
               "orders": "documents.list_orders"}
 FEATURES = {
-    "customers": ListFeature(customer_status.row_states, customer_status.state_filter, customer_status.LABELS,
+    "customers": ListFeature(customer_status.row_states, customer_status.state_filter, customer_status.FILTER_OPTIONS,
                              "customer_export", "customer_ids", ("customer", "customers"), "customer"),
-    "quotes": ListFeature(document_status.row_states, document_status.state_filter, document_status.LABELS,
+    "quotes": ListFeature(document_status.row_states, document_status.state_filter, DOCUMENT_OPTIONS,
                           QUOTE_EXPORT, "document_ids", ("quote", "quotes"), "document"),
-    "orders": ListFeature(document_status.row_states, document_status.state_filter, document_status.LABELS,
+    "orders": ListFeature(document_status.row_states, document_status.state_filter, DOCUMENT_OPTIONS,
                           QUOTE_EXPORT, "document_ids", ("sales order", "sales orders"), "document"),
 }
 
@@ -82,7 +84,8 @@ def slot(list_name: str) -> Markup | None:
     row by row while it is unfinished)."""
     run = followed_run()
     parts = [run_panel(run)]
-    shown, ids = getattr(g, "colcw_list_rows", (None, []))
+    # Taken, not read: a request whose page has no rows (a filter matching none) must not find an earlier one's.
+    shown, ids = g.pop("colcw_list_rows", (None, []))
     if shown == list_name and ids:
         # ids are ints: joined by hand, not url-encoded by url_for (which costs more than the rest of the hook)
         url = f'{fixed_url("colcw.list_status", list_name=list_name)}?ids={",".join(map(str, ids))}'
@@ -126,8 +129,8 @@ def filters(list_name: str) -> list[dict]:
     where = feature.state_filter(value) if value else None
     followed = arg(RUN_PARAM)
     return [{"name": FILTER_PARAM, "label": "ConnectWise",
-             "options": [{"value": "", "label": "Any status"}] + [{"value": s.value, "label": feature.labels[s]}
-                                                                  for s in RecordState],
+             "options": [{"value": "", "label": "Any status"}] + [{"value": v, "label": label}
+                                                                  for v, label in feature.options],
              "value": value if where is not None else "", "where": where},
             # The bulk run the list follows stays followed on another page and after a new search or filter.
             {"name": RUN_PARAM, "hidden": True, "value": followed if followed.isdigit() else ""}]

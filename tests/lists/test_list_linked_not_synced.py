@@ -97,8 +97,21 @@ def test_a_not_linked_row_says_what_its_export_does_with_its_account_number(rep_
     assert not any("Not in ConnectWise yet" in reason for _, reason in rows.values())
 
 
-def test_the_filter_still_selects_by_state(rep_client, customers):
-    assert set(_rows(loaded(rep_client, "/customers/?cw=changed"))) == {"PAGE01", "MAP01", "EXP01"}
-    assert set(_rows(loaded(rep_client, "/customers/?cw=synced"))) == {"SAME01"}
+def test_each_filter_option_selects_exactly_the_rows_showing_its_label(rep_client, customers):
+    """ "Changed since export" and "Synced" selected the rows showing "Linked, not synced yet" too, which had no option
+    of its own (walkthrough)."""
+    listing = html_lib.unescape(loaded(rep_client, "/customers/"))
+    select = re.search(r'<select[^>]*name="cw".*?</select>', listing, re.S).group(0)
+    options = dict(re.findall(r'<option value="(\w*)"[^>]*>([^<]*)</option>', select))
+    assert options["not_synced"] == "Linked, not synced yet"
+    assert set(_rows(loaded(rep_client, "/customers/?cw=not_synced"))) == {"PAGE01", "MAP01", "SAME01"}
+    assert set(_rows(loaded(rep_client, "/customers/?cw=changed"))) == {"EXP01"}
+    assert set(_rows(loaded(rep_client, "/customers/?cw=synced"))) == set()
+    everyone = _rows(listing)
+    for value, label in options.items():
+        if value:
+            selected = _rows(loaded(rep_client, f"/customers/?cw={value}"))
+            assert {n for n, (shown, _) in everyone.items() if shown == label} == set(selected), value
+            assert all(shown == label for shown, _ in selected.values()), (value, selected)
     states = row_states(db.session, [c.id for c in customers.values()])
     assert states[customers["page"].id].label == "Linked, not synced yet"

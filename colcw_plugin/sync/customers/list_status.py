@@ -10,31 +10,68 @@ rule as a SQL clause so the page can be filtered by it.
 * **changed**: the customer or one of its contacts was edited after its last sync;
 * **synced**: otherwise.
 
-A linked customer that was never synced since it was linked (on Map customers, on its page, by Keep mine in the
-import popup: its link's sync time is before its link time, and no sync went through since) reads "Linked, not synced
-yet", whichever of changed or synced it is, as its page says "linked …; not synced since" (:func:`not_synced_expression`):
-never "Changed since export" nor "Synced". A customer not linked says what its export would do: link the company whose
-Company ID is its account number, or create it (true either way; the list asks ConnectWise nothing).
+What a row shows (:data:`SHOWN`, its label) refines that state, in this order (:data:`PRIORITY`, the first that holds):
+failed, not linked, **not synced** ("Linked, not synced yet": linked and never synced since it was linked, on Map
+customers, on its page, by Keep mine in the import popup; its page says "linked …; not synced since",
+:func:`not_synced_expression`), changed, **ConnectWise differs** (ChannelOnline the master: a live update found values
+changed in ConnectWise and did not take them, and those notes are still open on the customer's page, not dismissed:
+"last synced" moved, but the two sides are not the same), synced. A customer not linked says what its export would do:
+link the company whose Company ID is its account number, or create it (the list asks ConnectWise nothing); one whose
+last export stopped at a look-alike company is failed, and says that refusal and its fix (Link, or confirm a new
+company from its page).
 
-The rule is written once, as a SQL ``CASE`` over correlated subqueries (:func:`state_expression`),
-and used both for the status column and for the filter, so what a row shows is what the filter
-selects.
+The rule is written once (:data:`PRIORITY` and the conditions of :func:`shown_expression`), as a SQL ``CASE`` over
+correlated subqueries, and used both for the status column and for the filter, so what a row shows is what the filter
+option of that label selects. The customer page's panel decides the same way on what it has read
+(:func:`shown_on_page`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from host_stub.models import Contact, Customer
 
-from ...models import CONTACT, CUSTOMER, Link, RecordState, RowState, SyncItem
+from ...models import CONTACT, CUSTOMER, Link, RecordDrift, RecordState, RowState, SyncItem
 from ...setup.customer_matching import MAP_DIRECTION
-from .links import LINK_DIRECTION, SCAN_DIRECTION, SYNCED_ACTIONS
+from .link_batch import NOTE_SHOWN
+from .links import LINK_DIRECTION, SCAN_DIRECTION, SYNCED_ACTIONS, CustomerSyncStatus
 
-LABELS = {RecordState.NOT_LINKED: "Not linked", RecordState.SYNCED: "Synced",
-          RecordState.CHANGED: "Changed since export", RecordState.FAILED: "Failed"}
-NOT_SYNCED_LABEL = "Linked, not synced yet"  # a linked customer no sync went through for since it was linked
+# What a row shows, and what the filter's option of that label selects: the one list of states, in the order the
+# filter offers them. Each value is its filter's query parameter (the RecordState values stay valid).
+FAILED, NOT_LINKED, NOT_SYNCED, CHANGED, DIFFERS, SYNCED = (
+    "failed", "not_linked", "not_synced", "changed", "cw_differs", "synced")
+SHOWN = {NOT_LINKED: "Not linked", NOT_SYNCED: "Linked, not synced yet", CHANGED: "Changed since export",
+         DIFFERS: "Synced — ConnectWise differs (not taken)", SYNCED: "Synced", FAILED: "Failed"}
+# Which wins when several hold (synced when none does).
+PRIORITY = (FAILED, NOT_LINKED, NOT_SYNCED, CHANGED, DIFFERS)
+# The colour of each (the tag's tone): a state the rep should look at is a warning.
+TONES = {NOT_LINKED: "muted", NOT_SYNCED: "warn", CHANGED: "warn", DIFFERS: "warn", SYNCED: "ok", FAILED: "error"}
+# The filter's labels, by RecordState (the list hooks' shared shape) and by shown state (this list's options).
+LABELS = {RecordState.NOT_LINKED: SHOWN[NOT_LINKED], RecordState.SYNCED: SHOWN[SYNCED],
+          RecordState.CHANGED: SHOWN[CHANGED], RecordState.FAILED: SHOWN[FAILED]}
+NOT_SYNCED_LABEL = SHOWN[NOT_SYNCED]  # a linked customer no sync went through for since it was linked
+FILTER_OPTIONS = [(value, SHOWN[value]) for value in (NOT_LINKED, NOT_SYNCED, SYNCED, DIFFERS, CHANGED, FAILED)]
+
+
+@dataclass(frozen=True)
+class CustomerRowState(RowState):
+    """A customer's row: its :class:`RecordState` (``state``), and what it shows (``shown``, a key of :data:`SHOWN`)."""
+
+    shown: str = SYNCED
+
+    @property
+    def tone(self) -> str:
+        return TONES[self.shown]
+
+
+def decide(holds: Mapping[str, object]) -> str:
+    """The state shown, from whether each state of :data:`PRIORITY` holds (Python truth values)."""
+    return next((value for value in PRIORITY if holds[value]), SYNCED)
 
 
 def _latest_item(column):
@@ -65,8 +102,8 @@ def _contact_undone(column: str):
             .order_by(item.id).limit(1).correlate(Customer).scalar_subquery())
 
 
-def state_expression() -> ColumnElement[str]:
-    """The customer's :class:`RecordState` value as SQL, correlated to ``Customer``."""
+def _conditions() -> dict[str, ColumnElement[bool]]:
+    """Failed, not linked and changed as SQL, correlated to ``Customer``."""
     link = (select(Link.id).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
             .correlate(Customer).scalar_subquery())
     link_status = (select(Link.status).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
@@ -75,10 +112,53 @@ def state_expression() -> ColumnElement[str]:
                  .correlate(Customer).scalar_subquery())
     contact_edited = (select(func.max(Contact.updated_at)).where(Contact.customer_id == Customer.id)
                       .correlate(Customer).scalar_subquery())
-    return RecordState.case(
-        or_(_latest_item(SyncItem.action).in_(UNDONE), link_status == "missing_in_cw",
-            and_(link.is_not(None), _contact_undone("id").is_not(None))), link.is_(None),
-        or_(Customer.updated_at > synced_at, and_(contact_edited.is_not(None), contact_edited > synced_at)))
+    return {FAILED: or_(_latest_item(SyncItem.action).in_(UNDONE), link_status == "missing_in_cw",
+                        and_(link.is_not(None), _contact_undone("id").is_not(None))),
+            NOT_LINKED: link.is_(None),
+            CHANGED: or_(Customer.updated_at > synced_at, and_(contact_edited.is_not(None), contact_edited > synced_at))}
+
+
+def state_expression() -> ColumnElement[str]:
+    """The customer's :class:`RecordState` value as SQL, correlated to ``Customer``."""
+    holds = _conditions()
+    return RecordState.case(holds[FAILED], holds[NOT_LINKED], holds[CHANGED])
+
+
+# A note of the customer page's saying ConnectWise holds another value than ChannelOnline (a change not taken, a
+# conflict ChannelOnline's value kept, a contact added in ConnectWise not created): the page's "ConnectWise and
+# ChannelOnline differ" rows. A dismissed note is deleted; a conflict ConnectWise's value settled left both agreeing.
+OPEN_NOTE = and_(RecordDrift.kept != "connectwise", NOTE_SHOWN)
+
+
+def differs_expression() -> ColumnElement[bool]:
+    """ConnectWise differs, as the customer's page notes it (:data:`OPEN_NOTE`), as SQL correlated to ``Customer``
+    (one probe of the notes' customer_id index)."""
+    return exists().where(RecordDrift.customer_id == Customer.id, OPEN_NOTE).correlate(Customer)
+
+
+def shown_expression() -> ColumnElement[str]:
+    """The state the row shows (a key of :data:`SHOWN`) as SQL, correlated to ``Customer``: :data:`PRIORITY`'s order."""
+    holds = {**_conditions(), NOT_SYNCED: not_synced_expression(), DIFFERS: differs_expression()}
+    return case(*((holds[value], literal(value)) for value in PRIORITY), else_=literal(SYNCED))
+
+
+def differs_on_page(drift: Iterable[RecordDrift]) -> bool:
+    """:data:`OPEN_NOTE` on the notes the customer's page read (they are the notes it shows)."""
+    return any(note.kept != "connectwise" for note in drift)
+
+
+def shown_on_page(status: CustomerSyncStatus, drift: Iterable[RecordDrift]) -> str:
+    """The state All Customers shows for the customer, decided on what its page read (no statement of its own):
+    :func:`decide` over the rules of :func:`shown_expression`, on the page's rows."""
+    link, last = status.link, status.last
+    own_last = last if last is not None and last.entity == CUSTOMER else None
+    failed = link is not None and (link.status == "missing_in_cw" or any(
+        item is not None and item.action in UNDONE for _, _, item in status.contacts))
+    return decide({FAILED: failed or (own_last is not None and own_last.action in UNDONE),
+                   NOT_LINKED: link is None,
+                   NOT_SYNCED: status.last_synced is None,
+                   CHANGED: status.changed,
+                   DIFFERS: differs_on_page(drift)})
 
 
 def not_synced_expression() -> ColumnElement[bool]:
@@ -99,9 +179,9 @@ def not_synced_expression() -> ColumnElement[bool]:
 
 
 def state_filter(value: str) -> ColumnElement[bool] | None:
-    """The clause selecting customers in state ``value`` (None for an unknown value: no filter)."""
-    state = RecordState.parse(value)
-    return None if state is None else state_expression() == state.value
+    """The clause selecting the customers that show the state ``value`` (a key of :data:`SHOWN`; None for an unknown
+    value: no filter)."""
+    return shown_expression() == value if value in SHOWN else None
 
 
 # Built once: the list runs it on every view, and a statement's cache key costs more to compute than
@@ -110,7 +190,7 @@ _ROW_STATES = select(
     Customer.id, state_expression(), _latest_item(SyncItem.action), _latest_item(SyncItem.message),
     _latest_item(SyncItem.resolution), _contact_undone("message"), _contact_undone("resolution"),
     (select(Link.cw_identifier).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
-     .correlate(Customer).scalar_subquery()), Customer.account_number, not_synced_expression()).where(Customer.id.in_(bindparam("ids", expanding=True)))
+     .correlate(Customer).scalar_subquery()), Customer.account_number, shown_expression()).where(Customer.id.in_(bindparam("ids", expanding=True)))
 
 
 def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]:
@@ -119,8 +199,9 @@ def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]
         return {}
     out = {}
     for (cid, value, action, message, resolution, contact_message, contact_resolution,
-         identifier, account, not_synced) in session.execute(_ROW_STATES, {"ids": list(customer_ids)}):
+         identifier, account, shown) in session.execute(_ROW_STATES, {"ids": list(customer_ids)}):
         state = RecordState(value)
+        not_synced = shown == NOT_SYNCED
         if state is RecordState.FAILED and action in UNDONE:
             reason = " ".join(p for p in (message, resolution) if p)
         elif state is RecordState.FAILED and contact_message:
@@ -139,8 +220,12 @@ def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]
             reason = f"Edited since it was last synced with company {identifier}: export it again to update it."
         elif not_synced:
             reason = f"Linked to ConnectWise company {identifier}, not synced since; not edited since it was linked."
+        elif shown == DIFFERS:
+            reason = (f"Linked to ConnectWise company {identifier}. Live updates found values changed in ConnectWise "
+                      "and did not take them (ChannelOnline is the master), so the two differ: open the customer to "
+                      "see them, then export it to put ChannelOnline's values back in ConnectWise, or keep "
+                      "ChannelOnline's value to dismiss each note.")
         else:
             reason = f"Linked to ConnectWise company {identifier}."
-        label = NOT_SYNCED_LABEL if not_synced and state in (RecordState.CHANGED, RecordState.SYNCED) else LABELS[state]
-        out[cid] = RowState(state, label, reason)
+        out[cid] = CustomerRowState(state, SHOWN[shown], reason, shown)
     return out
