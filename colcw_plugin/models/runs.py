@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     column,
+    false,
     func,
     literal,
     select,
@@ -464,6 +465,8 @@ class Schedule(db.Model):
     weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # weekly: 0 Monday .. 6 Sunday
     day_of_month: Mapped[int | None] = mapped_column(Integer, nullable=True)  # monthly: 1..31 (or the last day)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Disabled by switching Live updates off (a safety-net schedule): switching them on enables it again (colcw_0010).
+    paused_by_live_switch: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     next_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
     last_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     last_fired_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -2,10 +2,10 @@
 
 On: the callbacks for companies, contacts and opportunities are registered (reused when they
 exist) and two schedules are made if missing: the safety net every 15 minutes and the deletion
-check daily at 03:30 UTC (both editable on the jobs page). Switched on (from off), a safety-net pass is
+check daily at 03:30 UTC (both editable on the jobs page); those it disabled when switched off are enabled again. Switched on (from off), a safety-net pass is
 queued at once: it reads what changed in ConnectWise since its last pass, so what changed while Live updates
 were off comes back now, not at the next scheduled pass (:func:`catch_up`). Off: colcw's callbacks are removed and
-those schedules disabled. Saving the connection while on registers again (the callbacks belong
+every enabled safety-net schedule disabled, each of both modes (:func:`ensure_schedules`). Saving the connection while on registers again (the callbacks belong
 to the tenant the connection names). A failure to reach ConnectWise is kept on the page and
 never quoted with the URL's secret. The pages say what stops while one of the two schedules is
 deleted or disabled (:func:`safety_net_gaps`, :func:`stops_without`).
@@ -41,7 +41,7 @@ from ...setup.live_updates import (
 from ...setup.secrets import SecretBox, SecretError
 from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue, submit
-from ..jobs.schedules import Timing, create_schedule, free_name, set_enabled
+from ..jobs.schedules import Timing, create_schedule, enabling_refused, free_name, set_enabled
 from . import RECONCILE_KIND
 from .hints import LIVE_ACTOR, ensure_run
 from .master import Redecided, redecide
@@ -103,24 +103,42 @@ def stops_without(schedule: Schedule, schedules: Iterable[Schedule]) -> str:
 
 def ensure_schedules(session: Session, actor: str, *, enabled: bool) -> list[Schedule]:
     """The safety net's schedules: made when missing (enabled), enabled or disabled as asked (not audited one by one:
-    the live updates' change that asks records it). Of a mode's schedules the enabled one is the one kept (or
-    disabled): switched on, a mode an enabled schedule runs already enables no other, since a disabled copy beside it
-    (an admin's, made while the first was off) would run at the same minutes and the scheduler would skip one of the
-    two every time (:func:`~colcw_plugin.sync.jobs.schedules.meets`)."""
+    the live updates' change that asks records it); for each mode, the schedule that runs it (the first enabled one,
+    else the first), or none when switched off with none left.
+
+    Off disables every enabled schedule of a mode (the switch's and an admin's own), marking each
+    (``Schedule.paused_by_live_switch``). On enables again those it marked, and no other: not a copy an admin
+    disabled, nor one that would now always meet an enabled schedule (one enabled meanwhile;
+    :func:`~colcw_plugin.sync.jobs.schedules.enabling_refused`). A mode with none marked (switched off before
+    colcw_0010, or an admin enabled or disabled them since) keeps its enabled schedule, else enables its first, else
+    gets a new one: a disabled copy beside an enabled one would run at the same minutes and the scheduler would skip
+    one of the two every time (:func:`~colcw_plugin.sync.jobs.schedules.meets`)."""
     existing = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)
                                     .order_by(Schedule.id)).scalars())
     out = []
     for name, params, timing in SCHEDULES:
         mine = [s for s in existing if safety_net_mode(s) == params["mode"]]
+        if not enabled:
+            for s in mine:
+                if s.enabled:
+                    set_enabled(session, s, False, actor=actor, audited=False)
+                    s.paused_by_live_switch = True
+            session.flush()
+            if mine:
+                out.append(next((s for s in mine if s.paused_by_live_switch), mine[0]))
+            continue
+        for s in mine:
+            if s.paused_by_live_switch and not s.enabled and not enabling_refused(session, s):
+                set_enabled(session, s, True, actor=actor, audited=False)
+            s.paused_by_live_switch = False
+        session.flush()
         row = next((s for s in mine if s.enabled), None) or next(iter(mine), None)
         if row is None:
-            if not enabled:
-                continue
             # (an admin's own schedule may have its name: schedule names differ)
             row = create_schedule(session, name=free_name(session, name), kind=RECONCILE_KIND, params=params,
                                   timing=timing, actor=actor, audited=False)
-        elif row.enabled != enabled:
-            set_enabled(session, row, enabled, actor=actor, audited=False)
+        elif not row.enabled:
+            set_enabled(session, row, True, actor=actor, audited=False)
         out.append(row)
     return out
 

@@ -490,6 +490,7 @@ def set_enabled(session: Session, schedule: Schedule, enabled: bool, *, actor: s
     if audited and schedule.enabled != enabled:
         _audit(session, actor, f"{'Enabled' if enabled else 'Disabled'} {_called(schedule)}")
     schedule.enabled = enabled
+    schedule.paused_by_live_switch = False  # (the live updates' switch marks the ones it disables after this)
     schedule.next_run_at = next_run_after(Timing.of(schedule), now or utcnow()) if enabled else None
     session.flush()
 
