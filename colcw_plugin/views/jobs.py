@@ -20,6 +20,7 @@ from ..sync.jobs import history
 from ..sync.jobs.queue import Submitted
 from ..sync.jobs.scheduler import missing_processes
 from ..sync.jobs.schedules import (
+    clashes,
     create_schedule,
     describe,
     enabling_refused,
@@ -70,7 +71,7 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
                        last_polled=[r.id for r in last.values() if r.active], **_live_alert())
     elif tab == "schedules":
         schedules = list_schedules(db.session)
-        context.update(schedules=schedules, describe=describe, last_runs=history.schedules_last_runs(db.session, schedules),
+        context.update(schedules=schedules, describe=describe, clashes=clashes(schedules), last_runs=history.schedules_last_runs(db.session, schedules),
                        schedule_zone_note=legacy_zone_note,
                        schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}),
                        without=lambda s: stops_without(s, schedules))

@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -327,11 +327,50 @@ def meeting_message(other: Schedule, mine_in_its: bool, its_in_mine: bool) -> st
             f"never running. Edit schedule #{other.id} instead, or choose a different time (or days) for this one.")
 
 
+SCHEDULE_WRITES_LOCK = 0x636F6C6377  # PostgreSQL advisory lock key ("colcw"): one schedule check-and-save at a time
+
+
+def lock_schedule_writes(session: Session) -> None:
+    """Hold off any other process's schedule check-and-save (add, edit, enable) until this transaction ends, so that
+    two admins saving schedules that would always meet at the same moment cannot both pass :func:`meeting` before
+    either is saved: the second waits for the first's commit, then finds it and is refused with the same message.
+    (Whether two timings meet is computed over a year of runs in their zones, not a rule a unique index can hold.)
+    PostgreSQL: a transaction-level advisory lock. SQLite: a write that changes nothing, which takes the database's
+    write lock (one writer at a time) before the check reads."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEDULE_WRITES_LOCK})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE colcw_schedules SET id = id WHERE 0 = 1"))
+
+
 def _refuse_meeting(session: Session, kind: str, params: dict, timing: Timing, *, other_than: int | None,
                     now: dt.datetime | None) -> None:
     found = meeting(session, kind, params, timing, other_than=other_than, now=now)
     if found is not None:
         raise FieldErrors({TIMING_KEY: meeting_message(*found)})
+
+
+def clashes(schedules: list[Schedule], *, now: dt.datetime | None = None) -> dict[int, str]:
+    """The enabled schedules that would always meet an earlier enabled one of the same job and settings (saved before
+    such schedules were refused, or by two admins at once before the saves took turns), each with what its row says:
+    which schedule it meets and what to do. The earlier one of each pair runs; the later one is skipped every time."""
+    groups: dict[tuple[str, str], list[Schedule]] = {}
+    for s in sorted((s for s in schedules if s.enabled), key=lambda s: s.id):
+        groups.setdefault((s.kind, _params_key(s.params)), []).append(s)
+    out: dict[int, str] = {}
+    for same in groups.values():
+        for i, later in enumerate(same[1:], start=1):
+            for earlier in same[:i]:
+                if earlier.id in out:
+                    continue  # (skipped itself: the one it meets is the earlier one's)
+                if any(meets(Timing.of(later), Timing.of(earlier), now=now)):
+                    out[later.id] = (
+                        f"Meets schedule #{earlier.id} “{earlier.name}” ({describe(earlier)}): both queue this job "
+                        "with the same settings at the same minute, and this one is skipped each time. Delete or "
+                        f"disable one of the two, or edit this one to another time (or days).")
+                    break
+    return out
 
 
 def job_description(session: Session | None, kinds: KindRegistry, kind: str, params: dict) -> str:
@@ -441,6 +480,7 @@ def create_schedule(session: Session, *, name: str, kind: str, params: dict, tim
     it (and, unless not ``audited``: a change of the caller's own records it, in the audit). A name another schedule
     has (whatever its case) is refused (:class:`FieldErrors`)."""
     schedule = Schedule(kind=kind, params=dict(params), enabled=True, created_by=actor)
+    lock_schedule_writes(session)
 
     def add() -> None:
         _apply(session, schedule, name, timing)
@@ -460,6 +500,8 @@ def update_schedule(session: Session, schedule: Schedule, *, name: str, timing: 
     ``actor``'s (nothing, when nothing did). A name another schedule has (whatever its case) is refused
     (:class:`FieldErrors`)."""
     before = (schedule.name, describe(schedule))
+    if schedule.enabled:
+        lock_schedule_writes(session)
 
     def change() -> None:
         _apply(session, schedule, name, timing)
@@ -497,7 +539,9 @@ def set_enabled(session: Session, schedule: Schedule, enabled: bool, *, actor: s
 
 def enabling_refused(session: Session, schedule: Schedule, *, now: dt.datetime | None = None) -> str:
     """Why ``schedule`` (disabled) may not be enabled: another enabled schedule of the same job and settings whose runs
-    would always meet its own (:func:`meeting_message`); "" when it may."""
+    would always meet its own (:func:`meeting_message`); "" when it may. Holds :func:`lock_schedule_writes` until the
+    caller's transaction ends: enable it in that transaction."""
+    lock_schedule_writes(session)
     found = meeting(session, schedule.kind, schedule.params or {}, Timing.of(schedule), other_than=schedule.id,
                     now=now)
     return meeting_message(*found) if found else ""
