@@ -406,12 +406,10 @@ def _doing(run: SyncRun | None) -> str:
 def _export_under_way(customer: Customer) -> Markup | None:
     """What the panel says above the customer's previous result while an export of it is queued, running or waiting:
     its state and a link to its progress for whoever may follow it (:func:`.support.already_running`); None when
-    none is."""
-    def selects(params: dict) -> bool:
-        if params.get("customer_id") is not None:
-            return int(params["customer_id"]) == customer.id
-        return customer.id in {int(i) for i in params.get("customer_ids") or ()} or bool(params.get("all"))
-    run = exclusive.active_run(db.session, exclusive.EXPORT_KIND, selects)
+    none is. The run is the one that still exports it (:func:`.exclusive.covering_run`): its own, or a bulk one (its
+    customers, all, or a date range as it selects now) that has not reached it yet; a bulk run past it is not under
+    way for it."""
+    run = exclusive.covering_run(db.session, customer.id)
     if run is None:
         return None
     return already_running(run, f"An export to ConnectWise is under way{_doing(run)}")
