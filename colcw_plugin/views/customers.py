@@ -28,6 +28,7 @@ from ..setup.secrets import SecretError
 from ..sync.customers import exclusive, export_reads, lookup
 from ..sync.customers import exporter as customer_exporter
 from ..sync.customers import links as customer_links
+from ..sync.customers import list_status as customer_states
 from ..sync.customers.link_batch import NoteKey, dismiss_notes, dismissed_notes
 from ..sync.inbound import LIVE_KIND, RECONCILE_KIND
 from ..sync.inbound.status import customer_drift
@@ -520,12 +521,15 @@ RESULT_SOURCES = {LIVE_KIND: "Live update", RECONCILE_KIND: "Live update (safety
 def _panel_html(customer: Customer) -> str:
     status = customer_links.status(db.session, customer)
     link = status.link
+    drift = customer_drift(db.session, customer.id)
+    shown = customer_states.shown_on_page(status, drift)  # All Customers' state of it, on what the panel read
     return render_template("colcw/customers/_panel.html", customer=customer, status=status, when=when,
+                           shown=shown, shown_label=customer_states.SHOWN[shown],
                            zone=display_zone(), last_source=RESULT_SOURCES.get(status.last_kind, ""),
                            under_way=_export_under_way(customer) if status.may_be_exporting else None,
                            deleted_fix=deleted_company_fix(link.cw_identifier, customer.account_number)
                            if link is not None and link.status == "missing_in_cw" else "",
-                           drift=customer_drift(db.session, customer.id),
+                           drift=drift,
                            dismissed=dismissed_notes(db.session, customer.id) if status.has_dismissed else [],
                            contact_names={c.id: c.name for c in customer.contacts},
                            # (its latest export stopped at a look-alike company: the panel does not promise a create)

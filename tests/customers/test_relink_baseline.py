@@ -89,7 +89,9 @@ def test_contacts_of_the_new_company_do_not_overwrite_the_customers_contacts(syn
     assert (cw_ada["lastName"], cw_ada["title"]) == ("King", "CFO")
 
 
-def test_after_a_link_the_customer_is_changed_since_export_and_not_said_synced(sync_ready, rep_client):
+def test_after_a_link_the_customer_is_linked_not_synced_yet_and_not_said_synced(sync_ready, rep_client):
+    import re
+
     from htmx_loads import loaded
 
     customer, _, _ = _linked_to_celeste(sync_ready, rep_client)
@@ -97,8 +99,13 @@ def test_after_a_link_the_customer_is_changed_since_export_and_not_said_synced(s
     status = page[page.index('id="colcw-link-status"'):]
     status = status[:status.index("</p>")]
     assert "not synced since" in status and "last synced" not in status, status
-    assert 'id="colcw-changed"' in status  # its own fields are not in ConnectWise yet
-    assert "Changed since export" in loaded(rep_client, "/customers/")  # All Customers says the same
+    # One state, as All Customers says it: its own fields are not in ConnectWise yet, which the export sends.
+    assert '<span class="badge" id="colcw-not-synced">Linked, not synced yet</span>' in status, status
+    assert "differ from ConnectWise" in status and 'id="colcw-changed"' not in status, status
+    # All Customers' state cell of that row (not the filter's options, which always name every state).
+    row = re.search(rf'<tr data-row="{customer.id}">(.*?)</tr>', loaded(rep_client, "/customers/"), re.S).group(1)
+    cell = re.search(r'<td data-column="colcw">\s*<span class="tag tone-\w+" title="[^"]*">([^<]*)</span>', row)
+    assert cell.group(1) == "Linked, not synced yet"
     export(customer.id)
     page = loaded(rep_client, f"/customers/{customer.id}")
     status = page[page.index('id="colcw-link-status"'):]
