@@ -77,7 +77,7 @@ def test_a_converted_quotes_sales_order_exported_again_is_no_change_in_connectwi
     assert "Changed in ConnectWise since export" not in panel and "Exporting it again" not in panel
     assert f"Converted to sales order {order.number}, which carries its lines to ConnectWise on opportunity " \
            f"{opp['id']}: edit and export {order.number} to change them there; {quote.number} itself is not " \
-           "exported again." in panel
+           "exported again, so it stays locked: editing it would change nothing in ConnectWise." in panel
     assert f'<a id="colcw-converted-order" href="/documents/{order.id}">{order.number}</a>' in page
 
 
