@@ -86,7 +86,8 @@ def test_a_note_kept_on_channelonlines_value_stays_dismissed_until_connectwise_c
         assert resp.status_code == 302
         page = _panel(client, customer.id)
     assert ("Company Fax of Dismiss Dental (DISM1): note dismissed, ChannelOnline's “208-555-1111” kept; ConnectWise "
-            "has “208-555-5555” until the customer is exported. The note comes back if ConnectWise changes Company Fax "
+            "had “208-555-5555” then; exporting the customer sends ChannelOnline's. The note comes back if ConnectWise "
+            "changes Company Fax "
             "again."
             in page)
     assert 'id="colcw-dismissed-notes"' in page and "(by riley@demo.example)" in page  # who, on the customer's page

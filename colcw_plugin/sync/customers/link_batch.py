@@ -288,9 +288,10 @@ def dismiss_notes(session: Session, customer: Customer, keys: Iterable[NoteKey] 
                 agreed = dict(link.synced_values or {})
                 agreed[row.field] = _as_agreed(row.cw_value, agreed.get(row.field, getattr(record, row.field, None)))
                 link.synced_values = agreed
-            said = (f"{what}: note dismissed, ChannelOnline's {_shown(row.host_value)} kept; ConnectWise has "
-                    f"{_shown(row.cw_value)} until the customer is exported. The note comes back if ConnectWise "
-                    f"changes {row.label} again.")
+            # (in the past tense: the entry stays on the page after an export has sent ChannelOnline's value)
+            said = (f"{what}: note dismissed, ChannelOnline's {_shown(row.host_value)} kept; ConnectWise had "
+                    f"{_shown(row.cw_value)} then; exporting the customer sends ChannelOnline's. The note comes back "
+                    f"if ConnectWise changes {row.label} again.")
         else:
             said = (f"{what}: note dismissed; both sides keep ConnectWise's {_shown(row.cw_value)} (ChannelOnline had "
                     f"{_shown(row.host_value)}).")
