@@ -39,6 +39,7 @@ from ..sync.quotes.picker import ExportTarget, active_export, bulk_export, expor
 from ..sync.quotes.preflight import (
     CHECKING,
     CONNECTION,
+    LINES,
     UNCHECKED,
     Check,
     asks_where,
@@ -56,7 +57,6 @@ from .support import already_running, not_connected, runtime
 from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
-LINES = "Lines"  # the checklist's row for the lines the export would refuse
 CHECK_READ_TIMEOUT = 10.0  # seconds the checklist waits for each of ConnectWise's answers (a rep is waiting)
 # Seconds Export now waits for the export it queued to end (while a worker listens), so that the page it leads to
 # shows the outcome at once: a one-line quote's export takes a fraction of a second. A longer one shows its progress.

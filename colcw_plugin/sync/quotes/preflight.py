@@ -29,7 +29,16 @@ from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.product_drift import overwrite
 from .opportunities import NAME_MAX
 from .picker import won_when_new
-from .problems import ExportRefused, company_deleted, converted, long_name, no_contact, no_name_field
+from .problems import (
+    NO_LINES_CHECK,
+    ExportRefused,
+    company_deleted,
+    converted,
+    long_name,
+    no_contact,
+    no_name_field,
+    refuses_no_lines,
+)
 from .state import get_state, opportunity_field_value
 
 
@@ -49,6 +58,7 @@ class Check:
 
 CONNECTION = "ConnectWise connection"  # the checklist's first row
 REP = "Sales rep mapped"
+LINES = "Lines"  # the lines' row: colcw's own (no lines at all) or ConnectWise's answer (the lines it would refuse)
 UNCHECKED, CHECKING = "unchecked", "checking"
 
 
@@ -118,6 +128,9 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
                             "" if contact_link else "export_customer"))
     checks.append(_rep_check(session, who_acts(session, settings, actor, doc.sales_rep_id), actor, doc.number))
     checks.append(_opportunity_check(session, doc, settings, snapshot))
+    state = get_state(session, doc.id)
+    if refuses_no_lines(len(doc.lines), bool(state and state.exported_at)):  # (as the export refuses it)
+        checks.append(Check(False, LINES, NO_LINES_CHECK))
     drift = session.execute(select(DocumentDrift).where(DocumentDrift.document_id == doc.id)).scalar_one_or_none()
     if drift is not None and drift.changes:
         checks.append(Check(True, "Changes made in ConnectWise since the last export",

@@ -59,6 +59,21 @@ def converted(number: str, order_number: str | None) -> tuple[str, str]:
     return f"{number} was converted to {order}, which carries its lines.", f"Export {order} instead."
 
 
+def refuses_no_lines(line_count: int, exported: bool) -> bool:
+    """Whether the export refuses a document for having no lines: one never exported (an exported document whose
+    lines were all removed is exported to take them off its opportunity). The checklist and the export both ask."""
+    return line_count == 0 and not exported
+
+
+def no_lines(number: str) -> ExportRefused:
+    """A document never exported that has no lines: nothing to put on an opportunity."""
+    return ExportRefused(f"{number} has no lines.", "Add the products to the document, then export it.")
+
+
+# The checklist's Lines row for such a document (:func:`refuses_no_lines`).
+NO_LINES_CHECK = "The document has no lines: add products, then export."
+
+
 def long_name(name: str, limit: int = 100) -> ExportRefused:
     """An opportunity name longer than ConnectWise holds (``limit``: opportunities.NAME_MAX)."""
     return ExportRefused(f"The opportunity name \"{name[:40]}...\" is longer than {limit} characters.",
