@@ -41,7 +41,14 @@ from ...setup.live_updates import (
 from ...setup.secrets import SecretBox, SecretError
 from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue, submit
-from ..jobs.schedules import Timing, create_schedule, enabling_refused, free_name, set_enabled
+from ..jobs.schedules import (
+    Timing,
+    create_schedule,
+    enabling_refused,
+    free_name,
+    lock_schedule_writes,
+    set_enabled,
+)
 from . import RECONCILE_KIND
 from .hints import LIVE_ACTOR, ensure_run
 from .master import Redecided, redecide
@@ -113,8 +120,12 @@ def ensure_schedules(session: Session, actor: str, *, enabled: bool) -> list[Sch
     colcw_0010, or an admin enabled or disabled them since) keeps its enabled schedule, else enables its first, else
     gets a new one: a disabled copy beside an enabled one would run at the same minutes and the scheduler would skip
     one of the two every time (:func:`~colcw_plugin.sync.jobs.schedules.meets`)."""
+    # Take turns with any other process's schedule writes first, then read: two processes switching Live updates on
+    # at once would otherwise both find no schedule, and the second, let through once the first committed, would
+    # meet the first's schedule (its name, its runs) and be refused. Read after the lock, it finds it and reuses it.
+    lock_schedule_writes(session)
     existing = list(session.execute(select(Schedule).where(Schedule.kind == RECONCILE_KIND)
-                                    .order_by(Schedule.id)).scalars())
+                                    .order_by(Schedule.id).execution_options(populate_existing=True)).scalars())
     out = []
     for name, params, timing in SCHEDULES:
         mine = [s for s in existing if safety_net_mode(s) == params["mode"]]
