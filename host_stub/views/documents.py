@@ -89,6 +89,19 @@ def _form_lines() -> tuple[list[dict], list[str]]:
     return out, rows
 
 
+def _numbered_as_shown(errors: dict[str, str], rows: list[str]) -> dict[str, str]:
+    """The service's line errors ("Line 5: …", numbered among the lines it was given) numbered as the form shows
+    the rows: a row ticked Delete, or left empty, above the one in error still counts (row ``lines-5`` is line 6)."""
+    out = {}
+    for key, message in errors.items():
+        head = key.partition(".")[0]
+        i = head[len("lines["):-1] if head.startswith("lines[") and head.endswith("]") else ""
+        if i.isdigit() and int(i) < len(rows) and message.startswith(f"Line {int(i) + 1}: "):
+            message = f"Line {int(rows[int(i)]) + 1}: " + message.removeprefix(f"Line {int(i) + 1}: ")
+        out[key] = message
+    return out
+
+
 HEADER = ("customer_id", "contact_id", "sales_rep_id", "title", "follow_up_date")
 _CHOICES = {"customer_id": Customer, "contact_id": Contact, "sales_rep_id": User}
 
@@ -170,7 +183,7 @@ def edit_document(doc_id: int | None = None):
             flash(changed_meanwhile_text("quote" if doc.is_quote else "sales order", e), "error")
         except ValidationError as e:
             db.session.rollback()
-            errors = row_errors(e.errors, "lines", rows)
+            errors = row_errors(_numbered_as_shown(e.errors, rows), "lines", rows)
             flash(e.errors.get("locked") or "Nothing was saved: correct the fields marked below.", "error")
         else:
             flash(f"{'Quote' if saved.is_quote else 'Sales order'} {saved.number} saved.", "success")
