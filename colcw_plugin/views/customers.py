@@ -23,7 +23,7 @@ from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
 from ..models import CUSTOMER, SyncItem, SyncRun, actor_label, get_link
-from ..setup.connection import NotConfigured
+from ..setup.connection import NotConfigured, read_settings
 from ..setup.secrets import SecretError
 from ..sync.customers import exclusive, export_reads, lookup
 from ..sync.customers import exporter as customer_exporter
@@ -332,12 +332,14 @@ def export_customer(customer_id: int):
             busy = exclusive.covering_run(db.session, customer_id)
             if busy is not None and busy.params.get("customer_id") is not None:
                 raise exclusive.AlreadyRunning(busy)
-            if busy is not None and "confirmed" not in params:
+            if busy is not None and "confirmed" not in params and exclusive.acts_as_one(
+                    db.session, read_settings(db.session), busy, current_actor(), customer_id):
                 flash(already_running(busy, f"{customer.name} is already in {_bulk_named(busy)}{_doing(busy)}, so "
                                             "it was not exported a second time"),
                       "info")
                 return redirect(back)
-            # ... unless the rep confirmed a new company beside a look-alike, which a bulk export never creates.
+            # ... unless the rep confirmed a new company beside a look-alike, which a bulk export never creates, or
+            # the new company would get another member from it (its requester's) than from the rep's click.
             bulk = busy
             run = create_run(db.session, runtime().kinds, "customer_export", params,
                              trigger="manual", actor=current_actor())
@@ -380,10 +382,13 @@ def export_customer(customer_id: int):
         flash(said(p.message, p.resolution), "error")
     if bulk is not None and item.action == "created":
         named = _bulk_named(bulk)
+        why = ("does not create a new company beside one that looks like it, so the new company you confirmed was "
+               "created now" if "confirmed" in params else
+               f"would have given it the ConnectWise member of {bulk.requested_by_text or 'whoever started it'}, so "
+               "it was exported now, with yours")
         flash(already_running(bulk, f"{named[:1].upper()}{named[1:]}, which also exports {customer.name}"
-                                    f"{_doing(bulk)}, does not create a new company beside one that looks like it, "
-                                    "so the new company you confirmed was created now; it is updated again when it is "
-                                    "reached in that export"), "info")
+                                    f"{_doing(bulk)}, {why}; it is updated again when it is reached in that export"),
+              "info")
     return redirect(back)
 
 

@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 from host_stub.models import Customer, utcnow
 
 from ...cw import ConnectWiseError
-from ...models import ACTIVE_RUN_STATUSES, CUSTOMER, RunStatus, SyncItem, SyncRun
+from ...models import ACTIVE_RUN_STATUSES, CUSTOMER, RunStatus, Settings, SyncItem, SyncRun, get_link
+from ...setup.reps import who_acts
 from ..jobs.ranges import resolve
 from ..jobs.recorder import NOT_ATTEMPTED
+from ..jobs.runs import run_actor
 from ..shared.locks import LOCK_WAIT_SECONDS, Busy, advisory_locks, lock_key
 
 EXPORT_KIND, IMPORT_KIND = "customer_export", "customer_import"
@@ -164,6 +166,20 @@ def covering_run(session: Session, customer_id: int) -> SyncRun | None:
     ahead = [r for r in bulk if r.id not in done]
     ahead.sort(key=lambda r: (r.status == RunStatus.QUEUED, r.id))
     return ahead[0] if ahead else None
+
+
+def acts_as_one(session: Session, settings: Settings, run: SyncRun, actor: dict | None, customer_id: int) -> bool:
+    """The bulk ``run`` still to reach the customer exports it as the click of ``actor`` would: the customer is linked
+    (an update sets no member), or a new company would get the same ConnectWise member from either (the store's
+    default rep, or with "assign to the logged-in sales rep" the two people mapped alike). Only then may a rep's click
+    leave the customer to that run: else the company would go to the member of whoever started the bulk export."""
+    if get_link(session, CUSTOMER, customer_id) is not None:
+        return True
+
+    def member(who: dict | None) -> int | None:
+        mapping = who_acts(session, settings, who).mapping
+        return mapping.member_id if mapping is not None else None
+    return member(run_actor(run)) == member(actor)
 
 
 def _holder(session: Session, kind: str, selects: Callable[[dict], bool]) -> SyncRun | None:
