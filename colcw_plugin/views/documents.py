@@ -46,6 +46,7 @@ from ..sync.quotes.preflight import (
     connection_failed,
     not_checked,
     preflight,
+    with_company,
     with_target,
 )
 from ..sync.quotes.problems import ExportRefused
@@ -149,6 +150,7 @@ def _with_answers(checks: list[Check], doc: Document, asked: _Asked) -> list[Che
             checks.append(not_checked(Check(False, LINES), f"{why} whether its lines can be exported."))
     else:
         checks = with_target(checks, asked.target.refused if asked.target else None)
+        checks = with_company(checks, asked.target.unlinked_company if asked.target else None)
     if asked.lines is not None:
         checks = [*checks, Check(False, LINES, f"{plural(len(asked.lines.lines), 'line')} cannot be exported yet:")]
     elif asked.lines_checked:

@@ -203,6 +203,9 @@ class ExportTarget:
     confirm: str | None = None  # when set, the export waits for a person to confirm this
     case_slips: list[OpportunityChoice] = field(default_factory=list)  # same name but for case
     refused: ExportRefused | None = None  # when set, the export would be refused: Export now waits for the fix
+    # The customer not exported yet: the ConnectWise company with its Company ID (id, Company ID, name), which the
+    # customer's export links rather than creating one (None: none, or the customer is linked).
+    unlinked_company: tuple[int, str, str] | None = None
 
     @property
     def confirm_token(self) -> str:
@@ -239,7 +242,8 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
     if not name:
         return ExportTarget(None, "unknown", gone)
     company = get_link(session, "customer", doc.customer_id)
-    company_id = company.cw_id if company is not None else _company_of_account(client, doc.customer.account_number)
+    unlinked = None if company is not None else _company_of_account(client, doc.customer.account_number)
+    company_id = company.cw_id if company is not None else unlinked[0] if unlinked else None
     if company_id is None:
         # Not exported yet, and ConnectWise has no company with its account number: the customer's export creates
         # it, so the opportunity is a new one. What ConnectWise would refuse of a new opportunity (a type an admin
@@ -249,6 +253,7 @@ def export_target(session: Session, client: ConnectWiseClient, setup: Opportunit
     # (Not exported yet but ConnectWise has its company, which the customer's export links: the export goes by the
     # name among that company's opportunities, a Won one or one named alike but for case included.)
     target = _by_name(session, client, setup, settings, doc, name, company_id)
+    target.unlinked_company = unlinked
     if gone:
         target.detail = f"{gone} {target.detail}"
     return target
@@ -276,15 +281,16 @@ def _by_name(session: Session, client: ConnectWiseClient, setup: OpportunitySetu
     return ExportTarget(None, "new", f"Creates a new opportunity “{name}” for {doc.customer.name}{won_when_new(doc)}.")
 
 
-def _company_of_account(client: ConnectWiseClient, account_number: str | None) -> int | None:
+def _company_of_account(client: ConnectWiseClient, account_number: str | None) -> tuple[int, str, str] | None:
     """The ConnectWise company (not deleted) whose Company ID is ``account_number`` (case aside), which a customer's
-    export links, or None (one request; the number a quoted value)."""
+    export links, as (id, Company ID, name), or None (one request; the number a quoted value)."""
     if not account_number:
         return None
     rows = client.companies.list(conditions=C.eq("identifier", account_number),
-                                 fields=["id", "identifier", "deletedFlag"], page_size=25)
-    return next((int(r["id"]) for r in rows if str(r.get("identifier", "")).casefold() == account_number.casefold()
-                 and not r.get("deletedFlag")), None)
+                                 fields=["id", "identifier", "name", "deletedFlag"], page_size=25)
+    return next(((int(r["id"]), str(r.get("identifier") or ""), str(r.get("name") or "")) for r in rows
+                 if str(r.get("identifier", "")).casefold() == account_number.casefold() and not r.get("deletedFlag")),
+                None)
 
 
 def won_when_new(doc: Document) -> str:

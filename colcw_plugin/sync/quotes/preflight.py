@@ -229,6 +229,21 @@ def with_target(checks: list[Check], refused: ExportRefused | None) -> list[Chec
             for c in checks]
 
 
+def with_company(checks: list[Check], company: tuple[int, str, str] | None) -> list[Check]:
+    """The checks with what ConnectWise said of a customer not exported yet: it already has the company with the
+    customer's Company ID (``company``: id, Company ID, name, from :attr:`~.picker.ExportTarget.unlinked_company`,
+    the answer the checklist already asked for), which the customer's export links (and updates) instead of creating
+    a company. Still ✗: the export needs the link."""
+    if company is None:
+        return checks
+    _, identifier, name = company
+    said = (f"ConnectWise already has company {identifier} “{name}” (same Company ID), not linked to this customer "
+            "yet: export the customer first. That links this company (and updates it from the customer) rather "
+            "than creating a new one.")
+    return [dataclasses.replace(c, detail=said) if c.fix == "export_customer" and c.label.startswith("Customer ")
+            else c for c in checks]
+
+
 def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict) -> Check:
     link = get_link(session, "document", doc.id)
     if link is None and doc.source_quote_id and not doc.is_quote:
