@@ -273,18 +273,23 @@
   // is stale once that run has ended: a panel following an export under way ([data-colcw-under-way], its text naming
   // "(run #N)") refreshes itself until the run's result replaces it. When a refreshed panel no longer shows a run
   // under way, the flashes outside the page's panels (.card) that name it go: the panel says the result.
+  // A run that ended before the customer's panel first loaded never shows there: when the panel loads (not only
+  // refreshes) without it, a flash saying that run is still exporting the customer is stale already, and goes too.
   var runsUnderWay = {};
-  function followRuns() {
+  var SAYS_UNDER_WAY = /is still being exported|is already in the export|is already being exported/;
+  function followRuns(loaded) {
     var now = {};
     document.querySelectorAll("[data-colcw-under-way]").forEach(function (el) {
       var found = /\(run #(\d+)\)/.exec(el.textContent);
       if (found) { now[found[1]] = true; }
     });
-    Object.keys(runsUnderWay).forEach(function (run) {
-      if (now[run]) { return; }
-      document.querySelectorAll(".flash").forEach(function (flash) {
-        if (!flash.closest(".card") && flash.textContent.indexOf("(run #" + run + ")") !== -1) { flash.remove(); }
-      });
+    var panelLoaded = loaded && loaded.nodeType === 1 &&
+      (loaded.id === "colcw-sync-panel" || loaded.querySelector("#colcw-sync-panel"));
+    document.querySelectorAll(".flash").forEach(function (flash) {
+      if (flash.closest(".card")) { return; }
+      var found = /\(run #(\d+)\)/.exec(flash.textContent);
+      if (!found || now[found[1]]) { return; }
+      if (runsUnderWay[found[1]] || (panelLoaded && SAYS_UNDER_WAY.test(flash.textContent))) { flash.remove(); }
     });
     runsUnderWay = now;
   }
@@ -297,7 +302,7 @@
   document.addEventListener("DOMContentLoaded", function () { enhance(document); watchHeaders(document); followRuns(); });
   document.addEventListener("htmx:load", function (event) {
     enhance(event.detail.elt);
-    followRuns();
+    followRuns(event.detail.elt);
     // A section loaded after the page, which the address points at (…/#new-opportunities after its Save): the
     // browser jumped to its placeholder before it grew, so bring the section itself into view.
     var elt = event.detail.elt;
