@@ -43,6 +43,7 @@ from ..sync.quotes.preflight import (
     UNCHECKED,
     Check,
     asks_where,
+    confirmations,
     connection_failed,
     not_checked,
     preflight,
@@ -303,6 +304,12 @@ def start_document_export(doc_id: int):
         return redirect(back)
     if target is not None and target.confirm and request.form.get("confirm") != target.confirm_token:
         flash(f"Not exported yet: confirm it first. {target.confirm}", "error")
+        return redirect(back)
+    ticked = request.form.getlist("confirm_check")
+    unconfirmed = [c for c in confirmations(checklist["checks"]) if c.confirm not in ticked]
+    if unconfirmed:  # (a warning shown, or changed since the page was: its box says what is confirmed)
+        flash(f"Not exported yet: confirm {_named(unconfirmed)} first (tick the box below the checklist), or "
+              "change the document.", "error")
         return redirect(back)
     if checklist["bulk"] is not None:  # never a second export queued behind the run exporting it
         flash(already_running(checklist["bulk"], f"{doc.number} is already being exported to ConnectWise"), "info")

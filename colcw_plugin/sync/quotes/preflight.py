@@ -5,7 +5,10 @@ rep clicks Export."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,6 +57,10 @@ class Check:
     # UNCHECKED: ConnectWise could not be asked what this check needs to know (neither ✓ nor ✗, and not ok: Export
     # now waits for an answer); CHECKING: it is being asked (the page loads ConnectWise's part after it).
     state: str = ""
+    # A warning (⚠, still ok): Export now goes ahead only with its box ticked, which posts this token (it names what
+    # was shown: changed since, it must be confirmed again); ``confirm_label`` is the box's label.
+    confirm: str = ""
+    confirm_label: str = ""
 
 
 CONNECTION = "ConnectWise connection"  # the checklist's first row
@@ -131,11 +138,79 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
     state = get_state(session, doc.id)
     if refuses_no_lines(len(doc.lines), bool(state and state.exported_at)):  # (as the export refuses it)
         checks.append(Check(False, LINES, NO_LINES_CHECK))
+    amounts = _amounts_check(doc)
+    if amounts is not None:
+        checks.append(amounts)
     drift = session.execute(select(DocumentDrift).where(DocumentDrift.document_id == doc.id)).scalar_one_or_none()
     if drift is not None and drift.changes:
-        checks.append(Check(True, "Changes made in ConnectWise since the last export",
-                            "Exporting overwrites them: it " + "; ".join(overwrite(c) for c in drift.changes) + "."))
+        checks.append(_drift_check(drift.changes))
     return checks
+
+
+DRIFT = "Changes made in ConnectWise since the last export"
+AMOUNTS = "Quantities and amounts"
+# A line's quantity or amount (quantity × price) from which the checklist asks whether it is meant: far above any
+# ordinary quote line, and well below the typo of a field filled with nines (9,999,999,999 in a quantity).
+MAX_QUANTITY = Decimal(10_000)
+MAX_LINE_AMOUNT = Decimal(1_000_000)
+
+
+def _token(kind: str, what) -> str:
+    """A confirmation of exactly what the row shows (``what``, as JSON): anything changed since asks again."""
+    return f"{kind}:" + hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def confirmations(checks: list[Check]) -> list[Check]:
+    """The warnings (⚠) Export now waits for a person to confirm."""
+    return [c for c in checks if c.ok and c.confirm]
+
+
+def _drift_check(changes: list[dict]) -> Check:
+    """What the export overwrites of a colleague's edits in ConnectWise: a warning to confirm (⚠) when it sets a
+    product back or adds a removed one again; a tick when it only leaves products added by hand as they are."""
+    overwritten = [c for c in changes if c["kind"] != "added"]
+    detail = ("Exporting overwrites them: it " if overwritten else "Exporting keeps them: it ") + "; ".join(
+        overwrite(c) for c in changes) + "."
+    if not overwritten:
+        return Check(True, DRIFT, detail)
+    return Check(True, DRIFT, detail + " Someone may have made these changes on purpose in ConnectWise: check with "
+                 "them, or change the document to match, before exporting.", confirm=_token("drift", overwritten),
+                 confirm_label="Yes, overwrite the changes made in ConnectWise")
+
+
+def _money(value: Decimal) -> str:
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
+
+
+def _quantity(value: Decimal) -> str:
+    return f"{value.normalize():,f}" if value == value.to_integral_value() else f"{value:,}"
+
+
+def _amounts_check(doc: Document) -> Check | None:
+    """Lines whose quantity or amount looks wrong (none: no row): a zero quantity (it adds nothing), a negative
+    quantity or price (a credit line, which may be meant), a quantity or line amount above the limits. A warning to
+    confirm, never a refusal: each may be right, and the export sends them as they are."""
+    said, flagged = [], []
+    for ln in sorted(doc.lines, key=lambda x: (x.position, x.id)):
+        qty, price = Decimal(ln.quantity or 0), Decimal(ln.price or 0)
+        where = f"line {ln.position} ({ln.item_number})"
+        amount = qty * price
+        if qty == 0:
+            said.append(f"{where} has quantity 0: it adds nothing to the opportunity")
+        elif qty < 0 or price < 0:
+            said.append(f"{where} is a credit line ({_quantity(qty)} × {_money(price)} = {_money(amount)}): it lowers "
+                        "the opportunity's total")
+        elif qty >= MAX_QUANTITY or amount >= MAX_LINE_AMOUNT:
+            said.append(f"{where} is {_quantity(qty)} × {_money(price)} = {_money(amount)}, above "
+                        f"{_quantity(MAX_QUANTITY)} units or {_money(MAX_LINE_AMOUNT)} a line: check it for a typo")
+        else:
+            continue
+        flagged.append((ln.id, str(qty), str(price)))
+    if not said:
+        return None
+    return Check(True, AMOUNTS, "Check before exporting: " + "; ".join(said) + ". The export sends them as they are "
+                 "(into the opportunity's forecast): correct them on the document, or confirm them.",
+                 confirm=_token("amounts", flagged), confirm_label="Yes, export these quantities and amounts")
 
 
 # The connection option that makes exports act for the user who starts them (its label on the Options form).
