@@ -34,6 +34,7 @@ from ...setup.connection import is_configured, read_settings
 from ..shared.product_drift import REOPENED, OpportunityNote, opportunity_notes
 from ..shared.screens import opportunity_url
 from ..shared.won_rule import quotes_keeping_open
+from .gone import GONE, opportunity_gone
 from .won import stale_stays_open
 
 LINE_KEYS = ("id", "position", "item_number", "manufacturer", "description", "category", "subcategory",
@@ -147,6 +148,8 @@ class PanelState:
     status: str = ""  # the export state's status (never | exported | failed | waiting)
     # Its opportunity renamed or reopened in ConnectWise, as live updates read it (shared/product_drift.py).
     cw_notes: tuple[OpportunityNote, ...] = ()
+    # Its own link's opportunity was deleted in ConnectWise: what happened and what to do (gone.py), no link to it.
+    gone: str = ""
 
     @property
     def cancelled_waiting(self) -> bool:
@@ -228,7 +231,9 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
     if opp_id is None and doc.source_quote_id and quote_link:
         opp_id, opp_name = quote_link.cw_id, quote_link.cw_identifier
         via_quote = doc.source_quote.number if doc.source_quote else ""
-    url = opportunity_url(settings.site_url, settings.company_id, opp_id) if opp_id and settings.site_url else None
+    gone = opportunity_gone(opp_id, opp_name) if link is not None and link.status == GONE else ""
+    url = (opportunity_url(settings.site_url, settings.company_id, opp_id)
+           if opp_id and settings.site_url and not gone else None)
     name_now = opportunity_field_value(snapshot, settings)
     exported = bool(state and state.exported_at)
     failed = bool(state and export_failed(state.status, run_status))
@@ -251,7 +256,7 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         run_id=state.last_run_id if state else None, run_status=run_status, next_try_at=next_try_at,
         open_feeders=int(open_feeders or 0), live=bool(live),
         order=(order_id, order_number) if order_id is not None else None, converted=converted,
-        status=state.status if state else "",
+        status=state.status if state else "", gone=gone,
         cw_notes=tuple(_cw_notes(session, doc, link, name_now,
                                  (order_id, order_number) if converted and order_id is not None else None)))
 
