@@ -9,7 +9,7 @@ import html as html_lib
 import re
 
 import pytest
-from quote_support import line
+from quote_support import items, line
 from sqlalchemy import select
 
 from colcw_plugin.models import DocumentDrift, DocumentLineExport, SyncRun
@@ -84,3 +84,18 @@ def test_products_added_by_hand_only_need_no_tick(world, rep_client):
     page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
     assert _row(page) == f"✓ {DRIFT} Exporting keeps them: it leaves LAT-5440, added by hand in ConnectWise, as it is."
     assert 'name="confirm_check"' not in page
+
+
+def test_an_export_of_several_documents_overwrites_as_before_and_its_run_log_names_what(world):
+    """Nobody ticks a box in a bulk, scheduled or retried export: ChannelOnline's document is what ConnectWise gets (a
+    re-export exists to send it), so it goes ahead as before, and its run log says what it overwrote."""
+    doc = world.quote([line("OPT-7010", qty=10)], name="Bulk edited deal")
+    assert world.export(doc.id).status == "succeeded"
+    [opp] = world.opportunities()
+    _edited_in_connectwise(world, doc, opp["id"], 7)
+    run = world.export({"document_ids": [doc.id]})
+    assert run.status == "succeeded"
+    [item] = items(run)
+    assert ("It overwrote changes made in ConnectWise since the last export: it sets line 1 (OPT-7010) quantity back "
+            "from 7.00 to 10.00.") in item.message
+    assert [p["quantity"] for p in world.products(opp["id"])] == [10]

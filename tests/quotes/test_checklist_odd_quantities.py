@@ -8,7 +8,7 @@ import html as html_lib
 import re
 
 import pytest
-from quote_support import line
+from quote_support import items, line
 from sqlalchemy import select
 
 from colcw_plugin.models import SyncRun
@@ -67,3 +67,14 @@ def test_ordinary_lines_show_no_amounts_row(world, rep_client):
     doc = world.quote([line("OPT-7010", qty=9_999, price=100)], name="Plain deal")
     page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
     assert "Quantities and amounts" not in page and 'name="confirm_check"' not in page
+
+
+def test_an_export_of_several_documents_sends_them_as_before_and_its_run_log_names_them(world):
+    doc = world.quote([line("OPT-7010", qty=0), line("LAT-5440", qty=2, price=-40)], name="Bulk odd deal")
+    run = world.export({"document_ids": [doc.id]})
+    assert run.status == "succeeded"
+    [item] = items(run)
+    assert ("Check its lines: line 1 (OPT-7010) has quantity 0: it adds nothing to the opportunity; line 2 (LAT-5440) "
+            "is a credit line (2 × -$40.00 = -$80.00): it lowers the opportunity's total (sent as they are).") in item.message
+    [opp] = world.opportunities()
+    assert [(p["quantity"], p["price"]) for p in world.products(opp["id"])] == [(0, 100), (2, -40)]

@@ -47,7 +47,7 @@ from ...cw import (
     ValidationFailed,
     create_once,
 )
-from ...models import Settings, remove_link
+from ...models import DocumentDrift, Settings, remove_link
 from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import read_settings
@@ -58,6 +58,7 @@ from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.locks import Busy, Stopped
 from ..shared.markers import parse_marker
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
+from ..shared.product_drift import overwrite
 from .bookkeeping import link_is, save_lines, save_link, save_state
 from .catalog import Catalog
 from .held import HeldDocument, LinkRef, exported_items, load_document
@@ -86,8 +87,11 @@ from .problems import (
     converted,
     long_name,
     no_contact,
+    no_lines,
     no_name_field,
+    odd_lines,
     other_company,
+    refuses_no_lines,
 )
 from .run_setup import ExportSettings, Member, Reps
 from .state import document_fingerprint, opportunity_field_value
@@ -353,8 +357,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     company_id, contact_id, rep = _preconditions(session, ctx, held, actor)
     state = held.state
     lines = held.lines
-    if not lines and not (state and state.exported_at):
-        raise ExportRefused(f"{number} has no lines.", "Add the products to the document, then export it.")
+    if refuses_no_lines(len(lines), bool(state and state.exported_at)):  # (as its checklist says: one definition)
+        raise no_lines(number)
     name_now = opportunity_field_value(held.snapshot, settings)
     fingerprint = document_fingerprint(held.snapshot, settings)
     link, inherited = held.opportunity_link()
@@ -453,6 +457,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     if link is not None and not remembered and not created and (plan.writes or opp_changes) \
             and not (inherited and not held.is_quote):  # (a sales order goes where its converted quote's deal went)
         _unless_confirmed(ctx, held, confirmed, "quote" if inherited else "linked", opp)
+    notes.extend(_warned(session, held, plan.writes))
     at_once = writes_at_once(client.settings.max_in_flight, ctx.workers)
     sent.any = sent.any or bool(plan.writes)  # (some may be sent when one fails)
     product_ids = apply_plan(client, held.id, opp_id, plan, at_once=at_once)
@@ -486,6 +491,25 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
         action, summary = "unchanged", f"opportunity {opp_id} \"{opp.get('name', '')}\" already up to date"
     message = f"{number}: {summary}." + (" " + " ".join(notes) if notes else "")
     return Outcome(held.id, number, action, opp_id, opp.get("name", ""), message)
+
+
+def _warned(session: Session, held: HeldDocument, writes: bool) -> list[str]:
+    """What the run log says of what the checklist warns about (⚠) and a person confirms before Export now, which an
+    export of several documents (a schedule, a Retry) goes ahead with, as before: ChannelOnline's document is what
+    ConnectWise gets, and a re-export exists to send it. Said, not silent: the changes made in ConnectWise since the
+    last export it overwrites, and the lines whose quantity or amount looks wrong (:func:`.problems.odd_lines`), when it
+    writes lines."""
+    notes = []
+    if held.has_drift and writes:
+        changes = session.execute(select(DocumentDrift.changes).where(DocumentDrift.document_id == held.id)).scalar()
+        overwritten = [c for c in changes or [] if c.get("kind") != "added"]
+        if overwritten:
+            notes.append("It overwrote changes made in ConnectWise since the last export: it "
+                         + "; ".join(overwrite(c) for c in overwritten) + ".")
+    odd = odd_lines((ln.line_id, ln.position, ln.item_number, ln.quantity, ln.price) for ln in held.lines)
+    if odd and writes:  # (a re-export that changes nothing says nothing again)
+        notes.append("Check its lines: " + "; ".join(said for said, _ in odd) + " (sent as they are).")
+    return notes
 
 
 def _check_new_opportunity(ctx: ExportContext, held: HeldDocument, name: str, ahead: _Reads) -> None:

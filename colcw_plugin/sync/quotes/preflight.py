@@ -8,7 +8,6 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +39,7 @@ from .problems import (
     long_name,
     no_contact,
     no_name_field,
+    odd_lines,
     refuses_no_lines,
 )
 from .state import get_state, opportunity_field_value
@@ -149,12 +149,6 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
 
 DRIFT = "Changes made in ConnectWise since the last export"
 AMOUNTS = "Quantities and amounts"
-# A line's quantity or amount (quantity × price) from which the checklist asks whether it is meant: far above any
-# ordinary quote line, and well below the typo of a field filled with nines (9,999,999,999 in a quantity).
-MAX_QUANTITY = Decimal(10_000)
-MAX_LINE_AMOUNT = Decimal(1_000_000)
-
-
 def _token(kind: str, what) -> str:
     """A confirmation of exactly what the row shows (``what``, as JSON): anything changed since asks again."""
     return f"{kind}:" + hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -178,34 +172,12 @@ def _drift_check(changes: list[dict]) -> Check:
                  confirm_label="Yes, overwrite the changes made in ConnectWise")
 
 
-def _money(value: Decimal) -> str:
-    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
-
-
-def _quantity(value: Decimal) -> str:
-    return f"{value.normalize():,f}" if value == value.to_integral_value() else f"{value:,}"
-
-
 def _amounts_check(doc: Document) -> Check | None:
-    """Lines whose quantity or amount looks wrong (none: no row): a zero quantity (it adds nothing), a negative
-    quantity or price (a credit line, which may be meant), a quantity or line amount above the limits. A warning to
-    confirm, never a refusal: each may be right, and the export sends them as they are."""
-    said, flagged = [], []
-    for ln in sorted(doc.lines, key=lambda x: (x.position, x.id)):
-        qty, price = Decimal(ln.quantity or 0), Decimal(ln.price or 0)
-        where = f"line {ln.position} ({ln.item_number})"
-        amount = qty * price
-        if qty == 0:
-            said.append(f"{where} has quantity 0: it adds nothing to the opportunity")
-        elif qty < 0 or price < 0:
-            said.append(f"{where} is a credit line ({_quantity(qty)} × {_money(price)} = {_money(amount)}): it lowers "
-                        "the opportunity's total")
-        elif qty >= MAX_QUANTITY or amount >= MAX_LINE_AMOUNT:
-            said.append(f"{where} is {_quantity(qty)} × {_money(price)} = {_money(amount)}, above "
-                        f"{_quantity(MAX_QUANTITY)} units or {_money(MAX_LINE_AMOUNT)} a line: check it for a typo")
-        else:
-            continue
-        flagged.append((ln.id, str(qty), str(price)))
+    """Lines whose quantity or amount looks wrong (:func:`.problems.odd_lines`; none: no row). A warning to confirm,
+    never a refusal: each may be right (a credit line), and the export sends them as they are."""
+    odd = odd_lines((ln.id, ln.position, ln.item_number, ln.quantity, ln.price) for ln in doc.lines)
+    said = [s for s, _ in odd]
+    flagged = [f for _, f in odd]
     if not said:
         return None
     return Check(True, AMOUNTS, "Check before exporting: " + "; ".join(said) + ". The export sends them as they are "

@@ -6,7 +6,9 @@ the document page and the command line can show it as is.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..shared.advice import deleted_company_fix
@@ -72,6 +74,43 @@ def no_lines(number: str) -> ExportRefused:
 
 # The checklist's Lines row for such a document (:func:`refuses_no_lines`).
 NO_LINES_CHECK = "The document has no lines: add products, then export."
+
+
+# A line's quantity or amount (quantity × price) from which the checklist asks whether it is meant: far above any
+# ordinary quote line, and well below the typo of a field filled with nines (9,999,999,999 in a quantity).
+MAX_QUANTITY = Decimal(10_000)
+MAX_LINE_AMOUNT = Decimal(1_000_000)
+
+
+def _money(value: Decimal) -> str:
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
+
+
+def _quantity(value: Decimal) -> str:
+    return f"{value.normalize():,f}" if value == value.to_integral_value() else f"{value:,}"
+
+
+def odd_lines(lines: Iterable[tuple[int, int, str, Decimal, Decimal]]) -> list[tuple[str, tuple[int, str, str]]]:
+    """The lines (id, position, item number, quantity, price) whose quantity or amount looks wrong, each in words
+    with what identifies it as it is (id, quantity, price): a zero quantity (it adds nothing), a negative quantity
+    or price (a credit line, which may be meant), a quantity or line amount from :data:`MAX_QUANTITY` /
+    :data:`MAX_LINE_AMOUNT` (a typo, likely). The checklist asks to confirm them; an export sends them as they are."""
+    out = []
+    for line_id, position, item, quantity, price in sorted(lines, key=lambda x: (x[1], x[0])):
+        qty, price = Decimal(quantity or 0), Decimal(price or 0)
+        where, amount = f"line {position} ({item})", qty * price
+        if qty == 0:
+            said = f"{where} has quantity 0: it adds nothing to the opportunity"
+        elif qty < 0 or price < 0:
+            said = (f"{where} is a credit line ({_quantity(qty)} × {_money(price)} = {_money(amount)}): it lowers the "
+                    "opportunity's total")
+        elif qty >= MAX_QUANTITY or amount >= MAX_LINE_AMOUNT:
+            said = (f"{where} is {_quantity(qty)} × {_money(price)} = {_money(amount)}, above "
+                    f"{_quantity(MAX_QUANTITY)} units or {_money(MAX_LINE_AMOUNT)} a line: check it for a typo")
+        else:
+            continue
+        out.append((said, (line_id, str(qty), str(price))))
+    return out
 
 
 def long_name(name: str, limit: int = 100) -> ExportRefused:
