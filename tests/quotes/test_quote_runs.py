@@ -118,13 +118,16 @@ def test_export_now_is_disabled_while_a_check_fails_naming_it_and_offers_the_cus
     assert re.search(r'<button type="submit" id="colcw-export-submit" disabled>', page)
     # The check is named beside Export now; its row says why and what to do (said once, there).
     assert "Export now is unavailable until “Customer Acme Dental in ConnectWise” is fixed: see its ✗ above." in page
-    assert page.count("Not exported yet: export the customer first.") == 1
+    # (ConnectWise has its company ACME01, unlinked: the row says so, and that the customer's export links it.)
+    said = ("ConnectWise already has company ACME01 “Acme Dental” (same Company ID), not linked to this customer yet: "
+            "export the customer first.")
+    assert page.count(said) == 1
     # A post anyway (a stale page, a script) is refused the same way, and nothing is queued.
     resp = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
     assert resp.location.endswith(f"/colcw/documents/{doc.id}/export")
     done = rep_client.get(resp.location).get_data(as_text=True)
     assert "Not exported: “Customer Acme Dental in ConnectWise” must be fixed first (see the checklist)." in done
-    assert done.count("Not exported yet: export the customer first.") == 1
+    assert done.count(said) == 1
     assert db.session.execute(select(SyncRun)).first() is None
     # The one-click customer export comes back to the document's export page, ready to export.
     from host_stub.models import Customer
