@@ -312,3 +312,15 @@ def map_default_rep(cw_client, member_identifier: str = "admin1"):
     db.session.add(mapping)
     db.session.commit()
     return mapping
+
+
+def list_states(page: str) -> dict[str, tuple[str, str]]:
+    """All Customers' ConnectWise column: account number → (state label, hover text) of each row ("", "" without)."""
+    from html import unescape
+
+    out = {}
+    for row in re.findall(r'<tr data-row="\d+">(.*?)</tr>', page, re.S):
+        number = re.search(r"<td>([A-Z0-9]+)</td>", row).group(1)
+        cell = re.search(r'<td data-column="colcw">\s*<span class="tag tone-\w+" title="([^"]*)">([^<]*)</span>', row)
+        out[number] = (unescape(cell.group(2)), unescape(cell.group(1))) if cell else ("", "")
+    return out

@@ -7,7 +7,6 @@ A customer whose export stopped at a look-alike company says so, not "links … 
 from __future__ import annotations
 
 import html as html_lib
-import re
 
 import pytest
 from customer_support import export, make_customer, run
@@ -16,7 +15,7 @@ from htmx_loads import loaded
 from colcw_plugin.models import HOST_MASTER, get_link
 from colcw_plugin.setup.live_updates import get_live
 from colcw_plugin.sync.inbound import LIVE_KIND
-from helpers import csrf_from
+from helpers import csrf_from, list_states
 from host_stub.extensions import db
 
 pytestmark = pytest.mark.postgres
@@ -24,13 +23,7 @@ pytestmark = pytest.mark.postgres
 DIFFERS = "Synced — ConnectWise differs (not taken)"
 
 
-def _rows(html: str) -> dict[str, tuple[str, str]]:
-    out = {}
-    for row in re.findall(r'<tr data-row="\d+">(.*?)</tr>', html, re.S):
-        number = re.search(r"<td>([A-Z0-9]+)</td>", row).group(1)
-        cell = re.search(r'<td data-column="colcw">\s*<span class="tag tone-\w+" title="([^"]*)">([^<]*)</span>', row)
-        out[number] = (html_lib.unescape(cell.group(2)), html_lib.unescape(cell.group(1))) if cell else ("", "")
-    return out
+_rows = list_states
 
 
 def _link_status(client, customer_id: int) -> str:

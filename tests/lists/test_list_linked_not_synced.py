@@ -15,6 +15,7 @@ from htmx_loads import loaded
 
 from colcw_plugin.models import SyncItem, SyncRun, set_link
 from colcw_plugin.sync.customers.list_status import row_states
+from helpers import list_states
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import utcnow
@@ -66,13 +67,7 @@ def customers(app):
     return {"page": page, "map": mapped, "same": same, "new": fresh, "exported": exported}
 
 
-def _rows(html: str) -> dict[str, tuple[str, str]]:
-    out = {}
-    for row in re.findall(r'<tr data-row="\d+">(.*?)</tr>', html, re.S):
-        number = re.search(r"<td>([A-Z0-9]+)</td>", row).group(1)
-        cell = re.search(r'<td data-column="colcw">\s*<span class="tag tone-\w+" title="([^"]*)">([^<]*)</span>', row)
-        out[number] = (html_lib.unescape(cell.group(2)), html_lib.unescape(cell.group(1))) if cell else ("", "")
-    return out
+_rows = list_states
 
 
 def test_a_customer_linked_without_a_sync_reads_linked_not_synced_yet(rep_client, customers):

@@ -12,7 +12,7 @@ from htmx_loads import loaded
 from sqlalchemy import event, select
 
 from colcw_plugin.models import DocumentExport, SyncItem, SyncRun, set_link
-from helpers import csrf_from, make_test_app, sign_in
+from helpers import csrf_from, list_states, make_test_app, sign_in
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import Customer, utcnow
@@ -48,14 +48,7 @@ def four_customers(app):
     return {"not_linked": fresh, "synced": synced, "changed": changed, "failed": failed}
 
 
-def _rows(html: str) -> dict[str, tuple[str, str]]:
-    """Account number → (status label, hover text) of each row."""
-    out = {}
-    for row in re.findall(r'<tr data-row="\d+">(.*?)</tr>', html, re.S):
-        number = re.search(r"<td>([A-Z0-9]+)</td>", row).group(1)
-        cell = re.search(r'<td data-column="colcw">\s*<span class="tag tone-\w+" title="([^"]*)">([^<]*)</span>', row)
-        out[number] = (html_lib.unescape(cell.group(2)), html_lib.unescape(cell.group(1))) if cell else ("", "")
-    return out
+_rows = list_states
 
 
 def test_all_customers_shows_each_rows_state_with_the_reason_on_hover(rep_client, four_customers):

@@ -5,14 +5,12 @@ again). The reason on hover is what went wrong with its fix. A later export that
 
 from __future__ import annotations
 
-import html as html_lib
-import re
-
 import pytest
 from htmx_loads import loaded
 
 from colcw_plugin.models import SyncItem, SyncRun, set_link
 from colcw_plugin.sync.customers.list_status import row_states
+from helpers import list_states
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import Customer
@@ -64,13 +62,7 @@ def undone(app):
     return {"granite": granite, "harbor": harbor, "linked_dropped": linked_dropped, "whole": whole}
 
 
-def _rows(page: str) -> dict[str, tuple[str, str]]:
-    out = {}
-    for row in re.findall(r'<tr data-row="\d+">(.*?)</tr>', page, re.S):
-        number = re.search(r"<td>([A-Z0-9]+)</td>", row).group(1)
-        cell = re.search(r'<td data-column="colcw">\s*<span class="tag tone-\w+" title="([^"]*)">([^<]*)</span>', row)
-        out[number] = (html_lib.unescape(cell.group(2)), html_lib.unescape(cell.group(1))) if cell else ("", "")
-    return out
+_rows = list_states
 
 
 def test_a_refused_contact_or_an_export_not_attempted_shows_failed_with_its_reason(rep_client, undone):
