@@ -27,6 +27,7 @@ read back, so the next pass or run takes what it did not reach.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 from host_stub.gateway import ValidationError
 from host_stub.models import Contact, Customer, Document, utcnow
 
+from ...cw import ConnectWiseError
 from ...models import (
     CONTACT,
     CUSTOMER,
@@ -61,6 +63,8 @@ from .customers import Break, CustomerPlan, CustomerPlanner
 from .hints import LIVE_ACTOR
 from .opportunities import DocumentPlan, OpportunityPlanner, member_names
 from .reading import Found
+
+log = logging.getLogger(__name__)
 
 KIND_WORDS = {CUSTOMER: "customer", CONTACT: "contact", DOCUMENT: "quote / order"}
 KIND_OF = {"company": CUSTOMER, "contact": CONTACT, "opportunity": DOCUMENT}  # ConnectWise's record → the link's kind
@@ -159,6 +163,12 @@ class Held:
         return {(ENTITY_OF[b.link.entity], b.link.cw_id) for b in self.breaks}
 
 
+# Said once in the run's message when ConnectWise's state list could not be read (Reconciler.states).
+STATES_UNREAD = ("ConnectWise's state list could not be read ({reason}), so states were compared as spelled: a state "
+                 "ChannelOnline writes otherwise than ConnectWise (“Nova Scotia” for “NS”) may be noted as changed in "
+                 "ConnectWise until the list can be read again.")
+
+
 @dataclass
 class Tally:
     records: int = 0  # results: what the run's progress counts (done / total)
@@ -173,9 +183,14 @@ class Tally:
         """The ConnectWise records whose deletion waits (this pass's and earlier ones'): their hints stay pending."""
         return (self.held.records if self.held is not None else set()) | self.waiting
 
+    states_unread: str = ""  # why ConnectWise's state list could not be read (states then compared as spelled)
+
     def say(self, text: str) -> str:
-        """A run's message, with what the guard held back first."""
-        return f"{self.held.message} {self.held.fix} {text}" if self.held is not None else text
+        """A run's message, with what the guard held back first and, once, that states were compared as spelled."""
+        said = f"{self.held.message} {self.held.fix} {text}" if self.held is not None else text
+        if self.states_unread:
+            said = f"{said} {STATES_UNREAD.format(reason=self.states_unread.rstrip('.'))}".strip()
+        return said
 
 
 class Reconciler:
@@ -186,6 +201,7 @@ class Reconciler:
         self.live = get_live(self.session)
         self._statuses: list[dict] | None = None
         self._states: StateList | None = None
+        self.states_unread = ""  # why ConnectWise's state list could not be read (the run compares as spelled)
 
     def _cache(self) -> DbReferenceCache:
         s = self.ctx.settings
@@ -194,8 +210,15 @@ class Reconciler:
     def states(self) -> StateList:
         """ConnectWise's state list (cached like the statuses), read once per run when first needed."""
         if self._states is None:
-            self._states = StateList(self._cache().rows(state_list.CACHE_KEY,
-                                                        lambda: state_list.fetch_rows(self.ctx.client)))
+            try:
+                self._states = StateList(self._cache().rows(state_list.CACHE_KEY,
+                                                            lambda: state_list.fetch_rows(self.ctx.client)))
+            except ConnectWiseError as e:
+                # Not a reason to apply nothing (as the import, importer.CompanyImporter.states): states are compared
+                # as spelled, and the run's message says so once (Tally.say).
+                log.warning("ConnectWise's state list could not be read; states compared as spelled: %s", e)
+                self.states_unread = str(e)
+                self._states = StateList(())
         return self._states
 
     def statuses(self) -> list[dict]:
@@ -255,7 +278,8 @@ class Reconciler:
             {(b.link.entity, b.link.cw_id) for b in breaks} | {(DOCUMENT, p.opportunity_id) for p in results} | \
             {(b.link.entity, b.link.cw_id) for b in earlier + (held.breaks if held is not None else [])}
         read = {(KIND_OF[e], i) for e, ids in found.asked.items() for i in ids}
-        return Tally(records=outcomes, breaks=len(breaks), idle=len(read - got), held=held, waiting=waiting)
+        return Tally(records=outcomes, breaks=len(breaks), idle=len(read - got), held=held, waiting=waiting,
+                     states_unread=self.states_unread)
 
     def _forget_marks(self, found: Found, planned: list[Break]) -> None:
         """A held or dismissed deletion whose record was read back present (restored in ConnectWise: its record
