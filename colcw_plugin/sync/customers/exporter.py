@@ -352,10 +352,13 @@ class CustomerExporter:
         try:
             # The site and the default contact go in one last PATCH, only when they change.
             pending: dict[str, Any] = {}
-            site = self._site(record, sent, created=action == "created")
+            site, made = self._site(record, sent, created=action == "created")
             if site is not None:
                 pending["site"] = site
-                notes.append("site set to " + values["location_code"])
+                code = values["location_code"]
+                # A site ConnectWise did not hold is said to be created, not only "set" (a rep saw no sign of it).
+                notes.append(f"created site {code} in ConnectWise; the company's site is now {code}" if made
+                             else "site set to " + code)
             contact_outcomes, default_cw = contacts.write(company_id, chunk, batch, plans)
             # The contact marked default was sent with defaultFlag true. Whether ConnectWise then makes it the
             # company's default contact by itself is not documented (API-NOTES §3.1, §5.2; UNVERIFIED), so the
@@ -433,8 +436,9 @@ class CustomerExporter:
                     "Give this customer its own account number, or clear the other customer's link first.")
         return None
 
-    def _site(self, record: dict, values: dict, *, created: bool) -> dict | None:
-        """The site reference the location code names, when the company is not on it yet.
+    def _site(self, record: dict, values: dict, *, created: bool) -> tuple[dict | None, bool]:
+        """The site reference the location code names, when the company is not on it yet, and whether the site was
+        created here (ConnectWise held no site of that name).
 
         The site is looked up among the company's sites by name and created when missing (a new
         company has only ConnectWise's default site, so it is not looked up).
@@ -442,7 +446,7 @@ class CustomerExporter:
         code = values.get("location_code") or ""
         current = ((record.get("site") or {}).get("name") or "")
         if not code or code.casefold() == current.casefold():
-            return None
+            return None, False
         sites = self.client.company_sites(record["id"])
         found = None
         if not created:
@@ -461,7 +465,8 @@ class CustomerExporter:
                 body["country"] = {"name": values["country"]}
             found = create_once(lambda: sites.create(body), lambda: self._find_site(sites, code),
                                 what=f"site {code} of company {record['id']}")
-        return {"id": found["id"]}
+            return {"id": found["id"]}, True
+        return {"id": found["id"]}, False
 
     @staticmethod
     def _find_site(sites, name: str) -> dict | None:
