@@ -240,16 +240,27 @@ class Catalog:
             before = len(problems)
             type_id = self._resolve_type(ln, problems)
             cat_id, sub_id = self._resolve_category(ln, problems)
-            maker_id = self._resolve_manufacturer(ln, problems)
+            # A Service or Labor line becomes a Service-class item (ConnectWise's productClass; otherwise it
+            # defaults to NonInventory and the forecast counts it as Product revenue). ConnectWise's CatalogItem
+            # needs no manufacturer, and the guide's manufacturer rule (§1.6) is for products: a service line
+            # without one is created without one.
+            service = ln.product_type in SERVICE_TYPES
+            maker_id = (None if service and not ln.manufacturer.strip()
+                        else self._resolve_manufacturer(ln, problems))
             if len(problems) > before:
                 continue
             text = ln.description.strip() or ln.item_number
-            bodies[ln.item_number] = {
+            body = {
                 "identifier": ln.item_number, "description": text[:CATALOG_DESCRIPTION_MAX],
                 "customerDescription": text[:CUSTOMER_DESCRIPTION_MAX], "category": {"id": cat_id},
-                "subcategory": {"id": sub_id}, "type": {"id": type_id}, "manufacturer": {"id": maker_id},
+                "subcategory": {"id": sub_id}, "type": {"id": type_id},
                 "manufacturerPartNumber": ln.item_number[:50], "cost": float(ln.cost), "price": float(ln.price),
             }
+            if maker_id:
+                body["manufacturer"] = {"id": maker_id}
+            if service:
+                body["productClass"] = "Service"
+            bodies[ln.item_number] = body
         return bodies
 
     def _resolve_type(self, ln: LineInput, problems: list[LineProblem]) -> int | None:
@@ -369,6 +380,10 @@ class Catalog:
 
 
 _CANNOT_CREATE = "is not in the ConnectWise catalog and cannot be created: "
+
+
+# ChannelOnline's product types whose lines are services to ConnectWise (productClass "Service").
+SERVICE_TYPES = ("Service", "Labor")
 
 
 def _uncreatable(ln: LineInput, why: str, fix: str) -> LineProblem:
