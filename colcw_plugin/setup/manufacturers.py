@@ -31,8 +31,9 @@ def save_manufacturer_aliases(session: Session, choices: Mapping[str, str] | Seq
     the admin types. A name typed there with no ConnectWise manufacturer is refused in that row: it would add
     nothing, and "Saved." would hide that the row was dropped.
 
-    A row's name is compared as the table keeps it (trimmed; aliases match the line's name exactly, case and all): a
-    name listed in an earlier row is refused, as the two rows would save over each other. A row that says what it
+    A row's name is compared trimmed (aliases match the line's name exactly, case and all): a
+    name listed in an earlier row, or differing from one only in case, is refused: the two rows would save over
+    each other, or map two spellings of one manufacturer to different ones. A row that says what it
     showed is saved only when its choice differs from it, and refused (:class:`~.common.ChangedSince`) when another
     save changed its alias since. Errors are keyed ``alias-<n>``, n the row's position; any error saves nothing."""
     rows = [(host, value, None) for host, value in choices.items()] if isinstance(choices, Mapping) else list(choices)
@@ -52,6 +53,13 @@ def save_manufacturer_aliases(session: Session, choices: Mapping[str, str] | Seq
         if host_name in listed:
             errors[f"alias-{n}"] = (f"{host_name} is already listed above: choose its ConnectWise manufacturer in that "
                                     "row, and leave this one empty.")
+            continue
+        twin = next((x for x in listed if x.casefold() == host_name.casefold()), None)
+        if twin is not None:  # differs only in case: the lines' two spellings would map to different manufacturers
+            errors[f"alias-{n}"] = (f"{host_name} differs from {twin}, listed above, only in case, so the two would "
+                                    f"map to different manufacturers: choose the ConnectWise manufacturer in the "
+                                    f"{twin} row and leave this one empty, or correct the spelling on "
+                                    "ChannelOnline's lines.")
             continue
         listed.add(host_name)
         if n == new_row and not value:

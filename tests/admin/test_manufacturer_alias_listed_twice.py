@@ -1,5 +1,5 @@
 """Product integration mapping → Manufacturers: a manufacturer typed in the new row that is already listed above
-(as the alias table compares names: trimmed, case kept) is refused in that row, and nothing is saved. The rows were
+(trimmed; a name differing only in case is refused too) is refused in that row, and nothing is saved. The rows were
 collapsed into one choice per name, so the last one won without a word ("Saved." with another alias, or none) or
 a false "Another save changed …" message named the other row's alias."""
 
@@ -73,12 +73,13 @@ def test_the_error_is_on_the_duplicate_row(admin_client, aliased):
     assert "NorthPeak Cables is already listed above" in row
 
 
-def test_a_name_differing_only_in_case_is_another_manufacturer(admin_client, aliased):
-    """Aliases match a line's manufacturer exactly, case and all: such a name is not a duplicate."""
+def test_a_name_differing_only_in_case_is_refused(admin_client, aliased):
+    """Two spellings differing only in case would map to different manufacturers: refused
+    (see test_manufacturer_alias_case_twin.py)."""
     form, rows, new = _page(admin_client)
     form[f"alias_host-{new}"], form[f"alias_cw-{new}"] = "acme widgets", "Acer"
-    assert admin_client.post(BASE + "/products", data=form).status_code == 302
-    assert _aliases() == {"Acme Widgets": "3M", "acme widgets": "Acer"}
+    assert admin_client.post(BASE + "/products", data=form).status_code == 400
+    assert _aliases() == {"Acme Widgets": "3M"}
 
 
 def test_the_service_refuses_rows_naming_one_manufacturer_twice(app, connected_demo):
