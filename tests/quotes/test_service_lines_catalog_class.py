@@ -43,3 +43,12 @@ def test_a_product_line_without_a_manufacturer_is_still_refused(world):
     assert run.status != "succeeded"
     assert any("the line has no manufacturer" in (i.message or "") for i in items(run, "line"))
     assert world.api("procurement/catalog", conditions='identifier="NOMAKER-1"') == []
+
+
+def test_a_manufacturer_differing_only_in_case_names_the_one_connectwise_has(world):
+    doc = world.quote([line("CASE-HINT-1", manufacturer="dell")])
+    run = world.export(doc.id)
+    assert run.status != "succeeded"
+    [problem] = [i.message for i in items(run, "line") if "dell" in (i.message or "")]
+    assert 'manufacturer "dell" does not exist in ConnectWise, which has "Dell"' in problem
+    assert world.api("procurement/catalog", conditions='identifier="CASE-HINT-1"') == []

@@ -345,6 +345,14 @@ class Catalog:
                 return None
             return found["id"]
         found = self._manufacturer(ln.manufacturer)
+        near = [r["name"] for r in self._manufacturers.get(ln.manufacturer.lower(), []) if r.get("name")]
+        if found is None and near:  # same name but for case: say which one ConnectWise has
+            problems.append(_uncreatable(
+                ln, f"manufacturer \"{ln.manufacturer}\" does not exist in ConnectWise, which has \"{near[0]}\" "
+                "(names must match exactly, case included).",
+                f"Correct the line's manufacturer to \"{near[0]}\", or map \"{ln.manufacturer}\" to \"{near[0]}\" "
+                f"({pages.MANUFACTURERS.name})."))
+            return None
         if found is None:
             problems.append(_uncreatable(
                 ln, f"manufacturer \"{ln.manufacturer}\" "
