@@ -64,6 +64,12 @@ def customer_label(customer: Customer) -> str:
     return f"{customer.name} ({customer.account_number})"
 
 
+def site_created(code: str) -> str:
+    """The result's note of a site the export created for the customer's Location Code (also told to the rep who
+    clicked Export, beside "Updated in ConnectWise")."""
+    return f"created site {code} in ConnectWise; the company's site is now {code}"
+
+
 def new_company_token(look_alikes: Sequence[LookAlike]) -> str:
     """What a person confirms to create a new company although ConnectWise has these look-alikes (these only: one
     appearing since asks again)."""
@@ -357,8 +363,7 @@ class CustomerExporter:
                 pending["site"] = site
                 code = values["location_code"]
                 # A site ConnectWise did not hold is said to be created, not only "set" (a rep saw no sign of it).
-                notes.append(f"created site {code} in ConnectWise; the company's site is now {code}" if made
-                             else "site set to " + code)
+                notes.append(site_created(code) if made else "site set to " + code)
             contact_outcomes, default_cw = contacts.write(company_id, chunk, batch, plans)
             # The contact marked default was sent with defaultFlag true. Whether ConnectWise then makes it the
             # company's default contact by itself is not documented (API-NOTES §3.1, §5.2; UNVERIFIED), so the
