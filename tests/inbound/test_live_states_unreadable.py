@@ -34,3 +34,26 @@ def test_an_unreadable_state_list_leaves_the_live_update_going_and_is_said_once(
     assert db.session.get(Customer, customer.id).name == "Lone Star Dental Group"
     assert done.message.count("ConnectWise's state list could not be read") == 1, done.message
     assert "states were compared as spelled" in done.message
+
+
+def test_a_live_update_of_announced_records_says_it_too(app, fast_callbacks):
+    """The live update callbacks start (records announced, read in waves) says it as the named one does."""
+    from colcw_plugin.models import InboundHint
+
+    sandbox = fast_callbacks
+    customer, company, _ = export_customer(sandbox, account_number="LS2", name="Lone Star Optics", city="Austin",
+                                           state="TX")
+    customer = db.session.get(Customer, customer.id)
+    data = {f: getattr(customer, f) for f in services.CUSTOMER_EDITABLE}
+    services.save_customer({**data, "state": "Texas"}, customer_id=customer.id)  # spelled out, not exported
+    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
+    sandbox.edit_company(company, {"name": "Lone Star Optics Group"})
+    sandbox.deny(["company/states"])
+    db.session.add(InboundHint(entity="company", cw_id=company, action="updated"))
+    run = create_run(db.session, runtime().kinds, LIVE_KIND, {})
+    db.session.commit()
+    done = runtime().execute(db.session, run.id)
+
+    assert done.status == "succeeded", done.message
+    assert db.session.get(Customer, customer.id).name == "Lone Star Optics Group"
+    assert done.message.count("ConnectWise's state list could not be read") == 1, done.message

@@ -27,7 +27,7 @@ from ..shared.locks import Stopped, advisory_lock, lock_key
 from . import LIVE_KIND, RECONCILE_KIND
 from .hints import TAKE_LIMIT, read_back, take_pending
 from .reading import read
-from .reconcile import Reconciler
+from .reconcile import STATES_UNREAD, Reconciler
 from .safety_net import changes_pass, deletions_pass
 
 UNCHANGED = "unchanged"  # a record's outcome when what ConnectWise holds changes nothing here
@@ -104,6 +104,8 @@ def run_live(ctx: SyncContext) -> str:
     said = f"{changed} record{'s' if changed != 1 else ''} changed in ConnectWise."
     if idle:
         said += f" {idle} more read needed nothing here (not linked in ChannelOnline, inactive, or known deleted)."
+    if reconciler.states_unread and not held:  # (a held batch's message says it already: Tally.say)
+        said += " " + STATES_UNREAD.format(reason=reconciler.states_unread.rstrip("."))
     return " ".join([*held, said])
 
 
