@@ -1,14 +1,14 @@
 """The Live updates switch: register or remove the callbacks, schedule or pause the safety net.
 
-On: the callbacks for companies, contacts and opportunities are registered (reused when they
-exist) and two schedules are made if missing: the safety net every 15 minutes and the deletion
-check daily at 03:30 UTC (both editable on the jobs page); those it disabled when switched off are enabled again. Switched on (from off), a safety-net pass is
-queued at once: it reads what changed in ConnectWise since its last pass, so what changed while Live updates
-were off comes back now, not at the next scheduled pass (:func:`catch_up`). Off: colcw's callbacks are removed and
-every enabled safety-net schedule disabled, each of both modes (:func:`ensure_schedules`). Saving the connection while on registers again (the callbacks belong
-to the tenant the connection names). A failure to reach ConnectWise is kept on the page and
-never quoted with the URL's secret. The pages say what stops while one of the two schedules is
-deleted or disabled (:func:`safety_net_gaps`, :func:`stops_without`).
+On: the callbacks for companies, contacts and opportunities are registered (reused when they exist) and two
+schedules are made if missing: the safety net every 15 minutes and the deletion check daily at 03:30 UTC (both
+editable on the jobs page); those it disabled when switched off are enabled again. Switched on (from off), a
+safety-net pass is queued at once: it reads what changed in ConnectWise since its last pass, so what changed while
+Live updates were off comes back now, not at the next scheduled pass (:func:`catch_up`). Off: colcw's callbacks are
+removed and every enabled safety-net schedule of both modes disabled (:func:`ensure_schedules`). Saving the
+connection while on registers again (the callbacks belong to the tenant the connection names). A failure to reach
+ConnectWise is kept on the page and never quoted with the URL's secret. The pages say what stops while one of the two
+schedules is deleted or disabled (:func:`safety_net_gaps`, :func:`stops_without`).
 """
 
 from __future__ import annotations

@@ -149,6 +149,8 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
 
 DRIFT = "Changes made in ConnectWise since the last export"
 AMOUNTS = "Quantities and amounts"
+
+
 def _token(kind: str, what) -> str:
     """A confirmation of exactly what the row shows (``what``, as JSON): anything changed since asks again."""
     return f"{kind}:" + hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
