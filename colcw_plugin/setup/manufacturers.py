@@ -3,7 +3,7 @@ ConnectWise's."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +17,14 @@ def manufacturer_aliases(session: Session) -> dict[str, ManufacturerAlias]:
     """As the database holds them now (read again over rows the session loaded before: see ``reps.rep_mappings``)."""
     return {a.host_name: a for a in session.execute(select(ManufacturerAlias).execution_options(populate_existing=True))
             .scalars()}
+
+
+def case_twin(name: str, cw_names: Iterable[str]) -> str | None:
+    """The ConnectWise manufacturer among ``cw_names`` whose name differs from ``name`` only in case (a line's
+    ``samsung`` where ConnectWise has ``Samsung``); None when there is none. Names match exactly, case included, so
+    such a line is refused until it is corrected or aliased: the page and the export both name the twin."""
+    lowered = name.lower()
+    return next((n for n in cw_names if n and n != name and n.lower() == lowered), None)
 
 
 AliasRow = tuple[str, str, str | None]

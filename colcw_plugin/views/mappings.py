@@ -138,6 +138,14 @@ def _missing_manufacturers(lookups, aliases) -> list[str] | None:
             if lookups.named("manufacturers", m) is None and m not in aliases]
 
 
+def _case_twins(lookups, missing) -> dict[str, str]:
+    """Each missing manufacturer's ConnectWise name that differs from it only in case (``samsung`` → ``Samsung``)."""
+    if not missing:
+        return {}
+    cw_names = [x.name for x in lookups.manufacturers]
+    return {m: twin for m in missing if (twin := alias_mapping.case_twin(m, cw_names)) is not None}
+
+
 def _alias_names(aliases, missing) -> list[str]:
     return sorted(set(aliases) | set(missing or []), key=str.lower)
 
@@ -155,6 +163,7 @@ def _render_products(lookups, reason, forms, status=200, alias_names=None):
                            category_mappings=category_mapping.category_mappings(db.session), aliases=aliases,
                            alias_names=alias_names,
                            missing_categories=missing_categories, missing_manufacturers=missing_manufacturers,
+                           case_twins=_case_twins(lookups, missing_manufacturers),
                            lookups=lookups, reason=reason, forms=forms), status
 
 

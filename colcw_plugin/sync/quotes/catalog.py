@@ -29,6 +29,7 @@ from ...cw import conditions as C
 from ...setup import pages
 from ...setup.catalog_rules import MAPPING_MODE, NO_SUBCATEGORY, CatalogRules
 from ...setup.field_mapping import PRODUCT
+from ...setup.manufacturers import case_twin
 from .problems import ExportRefused, LineProblem
 
 ITEM_FIELDS = ["id", "identifier", "description", "inactiveFlag"]
@@ -345,12 +346,13 @@ class Catalog:
                 return None
             return found["id"]
         found = self._manufacturer(ln.manufacturer)
-        near = [r["name"] for r in self._manufacturers.get(ln.manufacturer.lower(), []) if r.get("name")]
+        near = case_twin(ln.manufacturer,
+                         (r.get("name") or "" for r in self._manufacturers.get(ln.manufacturer.lower(), [])))
         if found is None and near:  # same name but for case: say which one ConnectWise has
             problems.append(_uncreatable(
-                ln, f"manufacturer \"{ln.manufacturer}\" does not exist in ConnectWise, which has \"{near[0]}\" "
+                ln, f"manufacturer \"{ln.manufacturer}\" does not exist in ConnectWise, which has \"{near}\" "
                 "(names must match exactly, case included).",
-                f"Correct the line's manufacturer to \"{near[0]}\", or map \"{ln.manufacturer}\" to \"{near[0]}\" "
+                f"Correct the line's manufacturer to \"{near}\", or map \"{ln.manufacturer}\" to \"{near}\" "
                 f"({pages.MANUFACTURERS.name})."))
             return None
         if found is None:
