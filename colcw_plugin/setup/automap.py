@@ -22,7 +22,7 @@ from ..models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMappi
 from .categories import category_mappings
 from .common import host_category_pairs, host_manufacturers, host_users, lock_settings
 from .lookups import Lookups
-from .manufacturers import manufacturer_aliases
+from .manufacturers import case_twin, manufacturer_aliases
 from .product_types import product_type_mappings
 from .reps import rep_mappings
 
@@ -187,9 +187,7 @@ def _mapped_categories(session: Session, lookups: Lookups, report: AutomapReport
 
 def _manufacturers(session: Session, lookups: Lookups, report: AutomapReport) -> None:
     aliases = manufacturer_aliases(session)
-    by_lower: dict[str, list[str]] = {}
-    for ref in lookups.manufacturers:
-        by_lower.setdefault(ref.name.lower(), []).append(ref.name)
+    cw_names = [ref.name for ref in lookups.manufacturers]
     for name in host_manufacturers(session):
         if name in aliases:
             report.kept += 1
@@ -197,10 +195,10 @@ def _manufacturers(session: Session, lookups: Lookups, report: AutomapReport) ->
         if lookups.named("manufacturers", name) is not None:
             report.same_name += 1  # exact names need no alias; not "already mapped" on a first run
             continue
-        near = by_lower.get(name.lower())
+        near = case_twin(name, cw_names)  # (as the mapping page and the export name it)
         if near:
-            fix = (f"ConnectWise has no manufacturer of that name but has “{near[0]}” (names are case-sensitive); "
-                   f"add an alias to “{near[0]}” on Product integration mapping.")
+            fix = (f"ConnectWise has no manufacturer of that name but has “{near}” (names are case-sensitive); "
+                   f"add an alias to “{near}” on Product integration mapping.")
         else:
             fix = (f"ConnectWise has no manufacturer of that name; add it in ConnectWise ({places.MANUFACTURER}), "
                    "or add an alias on Product integration mapping.")
