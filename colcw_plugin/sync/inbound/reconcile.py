@@ -60,7 +60,7 @@ from ..shared.states import StateList
 from ..shared.statuses import CACHE_KEY, fetch_statuses
 from . import SOURCE
 from .customers import Break, CustomerPlan, CustomerPlanner
-from .hints import LIVE_ACTOR
+from .hints import LIVE_ACTOR, Hint, record_hints
 from .opportunities import DocumentPlan, OpportunityPlanner, member_names
 from .reading import Found
 
@@ -266,6 +266,7 @@ class Reconciler:
                                      cw_id=b.link.cw_id, label=b.label,
                                      message=f"{b.label}: deletion held back, not marked deleted. {held.message}",
                                      resolution=held.fix)
+        self._planned()
         for plan in customers:
             self.recorder.stop_if_requested()
             self._customer(plan)
@@ -342,10 +343,48 @@ class Reconciler:
     def _record(self, outcome: dict) -> None:
         self.recorder.record(direction="import", **outcome)
 
+    def _planned(self) -> None:
+        """Every plan is made and none applied yet (nothing to do: the tests' seam for what a person does meanwhile)."""
+
+    # Said of a customer whose plan was not applied because a rep changed what it was planned from (Reconciler._customer).
+    CHANGED_MEANWHILE = ("{label}: not applied by this pass: the customer changed in ChannelOnline while the pass was "
+                         "reading ConnectWise (a note dismissed, or the customer exported). The next pass reads it again "
+                         "and applies what ConnectWise holds then.")
+
+    def _still_as_read(self, plan: CustomerPlan) -> bool:
+        """Lock the links the plan was made from (one statement) and whether each still holds the agreement planning
+        read: a rep dismissing a note meanwhile (link_batch.dismiss_notes, which takes the same lock) moved it, and
+        applying the plan would write the old agreement back and the dismissed note with it. The locks hold until the
+        customer's transaction ends, so no dismissal slips in between."""
+        if not plan.read:
+            return True
+        now = {ln.id: ln.synced_values for ln in self.session.execute(
+            select(Link).where(Link.id.in_(list(plan.read))).order_by(Link.id).with_for_update()
+            .execution_options(populate_existing=True)).scalars()}
+        return now == plan.read
+
+    def _changed_meanwhile(self, plan: CustomerPlan) -> None:
+        """The plan is dropped: its records get a pending hint, so the next pass (a live update, or the safety net
+        taking the hints) reads them again, and each gets a result saying so."""
+        hints = [Hint(ENTITY_OF[o["entity"]], o["cw_id"], "updated") for o in plan.outcomes
+                 if o.get("cw_id") is not None and o["entity"] in ENTITY_OF]
+        if plan.company_link is not None:
+            hints.append(Hint("company", plan.company_link.cw_id, "updated"))
+        hints += [Hint(ENTITY_OF[b.link.entity], b.link.cw_id, "updated") for b in plan.breaks]
+        record_hints(self.session, hints)
+        self.session.commit()  # (and the locks go)
+        for o in [*plan.outcomes, *({"entity": b.link.entity, "host_id": b.link.host_id, "cw_id": b.link.cw_id,
+                                     "label": b.label} for b in plan.breaks)]:
+            self._record({**o, "action": "skipped", "message": self.CHANGED_MEANWHILE.format(label=o["label"]),
+                          "resolution": "Nothing to do: the next pass takes it."})
+
     def _customer(self, plan: CustomerPlan) -> None:
         if not plan.writes:
             for o in plan.outcomes:
                 self._record(o)
+            return
+        if not self._still_as_read(plan):
+            self._changed_meanwhile(plan)
             return
         host = self.ctx.host(self.session)
         outcomes = list(plan.outcomes)
@@ -402,11 +441,20 @@ class Reconciler:
             self._record(o)
 
     def _replace_drift(self, plan: CustomerPlan) -> None:
+        drift = plan.drift
+        # A note of a conflict ConnectWise's value settled is dismissed by deleting it, its link untouched: one the
+        # plan would write again as it was read, gone since, stays dismissed.
+        again = {(r["entity"], r["host_id"], r["field"], r["cw_value"]) for r in drift} & plan.cw_notes
+        if again:
+            there = set(self.session.execute(select(
+                RecordDrift.entity, RecordDrift.host_id, RecordDrift.field, RecordDrift.cw_value).where(
+                RecordDrift.customer_id == plan.customer.id, RecordDrift.kept == "connectwise")).tuples())
+            drift = [r for r in drift if (r["entity"], r["host_id"], r["field"], r["cw_value"]) not in again - there]
         for entity, host_id, name in plan.clear_drift:
             stmt = delete(RecordDrift).where(RecordDrift.entity == entity, RecordDrift.host_id == host_id)
             stmt = stmt.where(RecordDrift.field == name) if name else stmt.where(~RecordDrift.field.startswith("contact:"))
             self.session.execute(stmt)
-        for row in plan.drift:
+        for row in drift:
             self.session.add(RecordDrift(**row, run_id=self.ctx.run_id))
 
     def _document(self, plan: DocumentPlan) -> None:

@@ -1,0 +1,83 @@
+"""A rep dismisses a note while a pass is between reading ConnectWise and applying what it read: the pass does not
+write its older agreement back nor the dismissed note with it. It leaves that customer to the next pass (a pending
+hint), which applies ConnectWise's change on top of the dismissal."""
+
+from __future__ import annotations
+
+from inbound_support import enable, export_customer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from colcw_plugin.models import HOST_MASTER, InboundHint, RecordDrift, SyncItem, SyncRun, get_link
+from colcw_plugin.sync.customers.link_batch import NoteKey, dismiss_notes
+from colcw_plugin.sync.inbound.reconcile import Reconciler
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
+from host_stub.extensions import db
+from host_stub.models import Customer
+
+
+def _pass() -> SyncRun:
+    """A safety-net pass ("What changed")."""
+    run = create_run(db.session, runtime().kinds, "cw_reconcile", {"mode": "changes"})
+    db.session.commit()
+    run = runtime().execute(db.session, run.id)
+    assert run.status == "succeeded", run.message
+    return run
+
+
+def _notes(customer_id: int) -> list[tuple]:
+    db.session.rollback()
+    db.session.expire_all()
+    return sorted((d.entity, d.field, d.kind, d.host_value, d.cw_value, d.kept) for d in db.session.execute(
+        select(RecordDrift).where(RecordDrift.customer_id == customer_id)).scalars())
+
+
+def test_a_note_dismissed_between_reading_and_applying_stays_dismissed(app, fast_callbacks, monkeypatch):
+    sandbox = fast_callbacks
+    customer, company, _ = export_customer(sandbox, account_number="RACE1", name="Race Dental",
+                                           fax="208-555-1111", city="Boise")
+    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
+    _pass()
+    sandbox.edit_company(company, {"faxNumber": "208-555-5555"})  # not taken: the host is the master
+    _pass()
+    assert _notes(customer.id) == [("customer", "fax", "drift", "208-555-1111", "208-555-5555", "host")]
+
+    # ConnectWise changes the city too; the next pass reads the company (and plans the fax note again), and before
+    # it applies anything the rep keeps ChannelOnline's fax on the customer's page (another session, committed).
+    sandbox.edit_company(company, {"city": "Nampa"})
+    dismissed: list[list[str]] = []
+
+    def rep_dismisses(self) -> None:
+        with Session(db.engine) as other:
+            done = dismiss_notes(other, other.get(Customer, customer.id),
+                                 [NoteKey("customer", customer.id, "fax", "208-555-5555")], actor="riley@demo.example")
+            other.commit()
+        dismissed.append(done.done)
+
+    monkeypatch.setattr(Reconciler, "_planned", rep_dismisses)
+    raced = _pass()
+    assert dismissed and len(dismissed[0]) == 1  # the rep's dismissal went through, between plan and apply
+    assert _notes(customer.id) == []  # the fax note stays dismissed; the city waits for the next pass
+    link = get_link(db.session, "customer", customer.id)
+    assert link.synced_values["fax"] == "208-555-5555"  # the dismissal's agreement was not written over
+    assert link.synced_values["city"] == "Boise"
+    result = db.session.execute(select(SyncItem).where(SyncItem.run_id == raced.id, SyncItem.entity == "customer",
+                                                       SyncItem.host_id == customer.id)).scalar_one()
+    assert result.action == "skipped" and "not applied by this pass" in result.message
+    hint = db.session.execute(select(InboundHint).where(InboundHint.entity == "company",
+                                                        InboundHint.cw_id == company)).scalar_one()
+    assert hint.pending  # the next pass reads the company again
+
+    # The next pass (nobody dismissing anything) applies ConnectWise's city change; the fax note stays dismissed.
+    monkeypatch.undo()
+    _pass()
+    assert _notes(customer.id) == [("customer", "city", "drift", "Boise", "Nampa", "host")]
+    db.session.expire_all()
+    assert get_link(db.session, "customer", customer.id).synced_values["fax"] == "208-555-5555"
+    assert not db.session.execute(select(InboundHint.pending).where(InboundHint.entity == "company",
+                                                                    InboundHint.cw_id == company)).scalar_one()
+    # ConnectWise's fax, unchanged, is still no note; ChannelOnline keeps its own.
+    _pass()
+    assert _notes(customer.id) == [("customer", "city", "drift", "Boise", "Nampa", "host")]
+    assert db.session.get(Customer, customer.id).fax == "208-555-1111"
