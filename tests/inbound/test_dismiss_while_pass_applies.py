@@ -4,8 +4,11 @@ hint), which applies ConnectWise's change on top of the dismissal."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 from inbound_support import enable, export_customer
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from colcw_plugin.models import HOST_MASTER, InboundHint, RecordDrift, SyncItem, SyncRun, get_link
@@ -81,3 +84,56 @@ def test_a_note_dismissed_between_reading_and_applying_stays_dismissed(app, fast
     _pass()
     assert _notes(customer.id) == [("customer", "city", "drift", "Boise", "Nampa", "host")]
     assert db.session.get(Customer, customer.id).fax == "208-555-1111"
+
+
+def test_a_dismissal_made_while_a_pass_applies_the_customer_waits_for_it_and_dismisses_what_it_wrote(
+        app, fast_callbacks, monkeypatch):
+    sandbox = fast_callbacks
+    customer, company, _ = export_customer(sandbox, account_number="RACE2", name="Race Dental Two",
+                                           fax="208-555-1111", city="Boise")
+    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
+    _pass()
+    sandbox.edit_company(company, {"faxNumber": "208-555-5555"})
+    _pass()
+    assert _notes(customer.id) == [("customer", "fax", "drift", "208-555-1111", "208-555-5555", "host")]
+    sandbox.edit_company(company, {"city": "Nampa"})
+
+    # The rep dismisses the fax note while the pass holds the customer's links, its notes written again but not yet
+    # committed: the dismissal waits for the pass, then dismisses the note the pass left.
+    done: list[list[str]] = []
+    replace, engine = Reconciler._replace_drift, db.engine  # (the engine taken here: the thread has no app context)
+
+    def dismiss() -> None:
+        with Session(engine) as other:
+            out = dismiss_notes(other, other.get(Customer, customer.id),
+                                [NoteKey("customer", customer.id, "fax", "208-555-5555")], actor="riley@demo.example")
+            other.commit()
+        done.append(out.done)
+
+    def while_applying(self, plan) -> None:
+        replace(self, plan)
+        rep = threading.Thread(target=dismiss)
+        rep.start()
+        threads.append(rep)
+        deadline = time.monotonic() + 10
+        while not _waiting_for_a_lock():  # the dismissal is waiting for the pass's locks
+            assert time.monotonic() < deadline and rep.is_alive(), "the dismissal did not wait for the pass"
+            time.sleep(0.05)
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(Reconciler, "_replace_drift", while_applying)
+    _pass()
+    monkeypatch.undo()
+    assert len(threads) == 1
+    threads[0].join(10)
+    assert done and len(done[0]) == 1
+    assert _notes(customer.id) == [("customer", "city", "drift", "Boise", "Nampa", "host")]
+    assert get_link(db.session, "customer", customer.id).synced_values["fax"] == "208-555-5555"
+    _pass()  # ConnectWise unchanged: the fax note stays dismissed
+    assert _notes(customer.id) == [("customer", "city", "drift", "Boise", "Nampa", "host")]
+
+
+def _waiting_for_a_lock() -> bool:
+    with db.engine.connect() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                      "AND query ILIKE '%FOR UPDATE%' AND datname = current_database()")).scalar_one())

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, exists, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from host_stub.bulk import among, insert_rows
@@ -263,10 +263,16 @@ def dismiss_notes(session: Session, customer: Customer, keys: Iterable[NoteKey] 
     export sends ChannelOnline's value. A note of a conflict ConnectWise's value settled (both sides agree on it) is
     forgotten: no reading writes it again. A note the page showed with another ConnectWise value than it holds now is
     left alone (ConnectWise changed it since: the rep has not seen that change)."""
+    contacts = {c.id: c for c in customer.contacts}
+    # The customer's links are locked first (in the order a live-update pass locks them: reconcile.Reconciler.
+    # _still_as_read), so a pass applying this customer meanwhile is waited for and the notes read are the ones it left.
+    links = {(ln.entity, ln.host_id): ln for ln in session.execute(select(Link).where(or_(
+        and_(Link.entity == CUSTOMER, Link.host_id == customer.id),
+        and_(Link.entity == CONTACT, Link.host_id.in_(list(contacts))))).order_by(Link.id).with_for_update()
+        .execution_options(populate_existing=True)).scalars()}
     rows = list(session.execute(select(RecordDrift).where(
         RecordDrift.customer_id == customer.id, RecordDrift.kind.in_(DISMISSABLE))
         .order_by(RecordDrift.entity.desc(), RecordDrift.host_id, RecordDrift.field)).scalars())
-    contacts = {c.id: c for c in customer.contacts}
     rows = [r for r in rows if r.entity != CONTACT or r.host_id in contacts]  # as the page shows them
     by_key = {(r.entity, r.host_id, r.field): r for r in rows}
     wanted = [(k, by_key.get((k.entity, k.host_id, k.field))) for k in dict.fromkeys(keys)] if keys is not None \
@@ -282,8 +288,7 @@ def dismiss_notes(session: Session, customer: Customer, keys: Iterable[NoteKey] 
                             "again since); reload the page to see what it says now.")
             continue
         if row.kept != "connectwise":
-            link = session.execute(select(Link).where(Link.entity == row.entity, Link.host_id == row.host_id)
-                                   .with_for_update()).scalar_one_or_none()
+            link = links.get((row.entity, row.host_id))
             if link is not None:
                 agreed = dict(link.synced_values or {})
                 agreed[row.field] = _as_agreed(row.cw_value, agreed.get(row.field, getattr(record, row.field, None)))
