@@ -8,12 +8,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from customer_support import make_customer
 from sqlalchemy import select
+from test_still_exporting_flash_browser import click_export_outlasting_the_wait
 
 from colcw_plugin.models import SyncRun
-from colcw_plugin.views import customers as customer_views
-from helpers import browser_sign_in
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.postgres]
@@ -31,16 +29,7 @@ def _ended(run_id: int, within: float = 20.0) -> None:
 
 def test_a_flash_about_a_run_ended_before_the_panel_loaded_goes_as_it_loads(sync_ready, live_server, page,
                                                                            monkeypatch):
-    monkeypatch.setattr(customer_views, "EXPORT_WAIT_SECONDS", 1.0, raising=False)
-    customer = make_customer()
-    sync_ready.add_fault(status="hang", seconds=3, method="POST", path="company/companies$", count=1)
-    browser_sign_in(page, live_server.url, "riley@demo.example")
-    url = f"{live_server.url}/customers/{customer.id}"
-    page.goto(url)
-    token = page.locator("meta[name=csrf-token]").get_attribute("content")
-    clicked = page.request.post(f"{live_server.url}/colcw/customers/{customer.id}/export",
-                                form={"csrf_token": token}, max_redirects=0)
-    assert clicked.status == 302
+    url = click_export_outlasting_the_wait(sync_ready, live_server, page, monkeypatch, hang=3)
     run_id = db.session.execute(select(SyncRun.id).where(SyncRun.kind == "customer_export")).scalar_one()
     _ended(run_id)  # the export ends before the rep's browser follows the redirect
 
