@@ -50,7 +50,6 @@ from host_stub.models import Document, DocumentExternalStatus, utcnow
 
 from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link, Settings
 from ..shared.closers import VERBS, MemberNames, close_read, closer, member_name
-from ..shared.closers import member_names as member_names  # (reconcile.py reads member names through here)
 from ..shared.product_drift import (
     RENAMED,
     REOPENED,
@@ -114,7 +113,7 @@ class OpportunityPlanner:
                  names: MemberNames | None = None):
         self.session, self.found, self.statuses = session, found, statuses
         self.settings, self.own_member = settings, own_member
-        self._names, self._named = names, {}  # (:func:`member_names`, read when a note first needs a name)
+        self._names, self._named = names, {}  # (:func:`~..shared.closers.member_names`, read when a note first needs a name)
 
     def who(self, identifier: str, record: dict) -> str:
         """A member who changed an opportunity, named as the Won/Lost label names a closer

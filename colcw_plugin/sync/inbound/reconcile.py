@@ -55,13 +55,14 @@ from ...setup.live_updates import allowed_breaks, get_live, over_limit
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared import states as state_list
+from ..shared.closers import member_names
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.states import StateList
 from ..shared.statuses import CACHE_KEY, fetch_statuses
 from . import SOURCE
 from .customers import Break, CustomerPlan, CustomerPlanner
 from .hints import LIVE_ACTOR, Hint, record_hints
-from .opportunities import DocumentPlan, OpportunityPlanner, member_names
+from .opportunities import DocumentPlan, OpportunityPlanner
 from .reading import Found
 
 log = logging.getLogger(__name__)
