@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import Contact, Customer
@@ -218,6 +218,27 @@ def retry_import(session: Session, run: SyncRun, failed: Sequence[SyncItem]) -> 
     return {"company_ids": sorted(ids)} if ids else _single_target(run, "company")
 
 
+_LIKE_ESCAPE = "\\"
+
+
+def _label_like(name: str) -> tuple[str, ...]:
+    """Case-insensitive LIKE patterns (``ilike``) for a company result labelled ``name``: the name alone, or followed
+    by its Company ID ("Acme Ltd (ACME1)"). Only ASCII letters are matched by their case there: SQLite's LIKE and
+    lower() fold ASCII only, and PostgreSQL's as its locale says. A letter beyond ASCII (the É of “ÉCOLE”, which
+    the label may spell “école”) matches any one character, and one whose case is spelled with more letters (ß,
+    SS) any number of them; the caller checks the exact casefolded name."""
+    out = []
+    for ch in name:
+        if ch in "%_" + _LIKE_ESCAPE:
+            out.append(_LIKE_ESCAPE + ch)
+        elif ch.isascii():
+            out.append(ch)
+        else:
+            out.append("_" if len(ch.upper()) == len(ch.lower()) == len(ch.casefold()) == 1 else "%")
+    like = "".join(out)
+    return like, like + " (%", like + "(%"
+
+
 def _companies_of_contacts(session: Session, run: SyncRun, contacts: Sequence[SyncItem]) -> set[int]:
     """The ConnectWise companies of an import's contact results: through the host contact (its customer's link) or
     the contact's own link; a contact the host does not hold (its write failed) by the company its result names
@@ -235,14 +256,10 @@ def _companies_of_contacts(session: Session, run: SyncRun, contacts: Sequence[Sy
     unplaced = [i for i in contacts if not (i.host_id and i.host_id in placed)]
     wanted = {m.group(1).strip() for i in unplaced if (m := _IDENT_IN_LABEL.search(i.label or ""))} - {""}
     if wanted:
-        # Only the company results labelled with a name wanted ("Acme Ltd (ACME1)", or "Acme Ltd" alone; as
-        # written or lower-cased: SQLite folds ASCII only), not every company the run imported; the exact
-        # (casefolded) name is checked below.
-        starts = []
-        for name in wanted:
-            for label, text in ((SyncItem.label, name), (func.lower(SyncItem.label), name.lower())):
-                starts += [label == text, label.startswith(text + " (", autoescape=True),
-                           label.startswith(text + "(", autoescape=True)]
+        # Only the company results labelled with a name wanted ("Acme Ltd (ACME1)", or "Acme Ltd" alone), not
+        # every company the run imported, the case aside (_label_like); the exact (casefolded) name is checked below.
+        starts = [SyncItem.label.ilike(like, escape=_LIKE_ESCAPE)
+                  for name in wanted for like in _label_like(name)]
         by_name: dict[str, int] = {}
         for cw_id, label in session.execute(select(SyncItem.cw_id, SyncItem.label).where(
                 SyncItem.run_id == run.id, SyncItem.entity == CUSTOMER, SyncItem.cw_id.is_not(None), or_(*starts))
