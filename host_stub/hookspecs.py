@@ -177,6 +177,28 @@ def list_render(list_name, actor, request):
     """HTML above a list page's table (e.g. the progress of a bulk action). Return ``Markup`` or None."""
 
 
+# --- warnings after a save (non-blocking) ---------------------------------------------------
+
+
+@hookspec
+def document_save_warnings(document, created, actor, request):
+    """A person saved a quote or sales order in the host's edit form, and it was committed: what a plugin has to
+    warn them about it. ``document`` is the snapshot after the save (with its lines), ``created`` True for a new one.
+
+    Return a list of plain-text warnings (``str``; the host escapes them), or None. Warnings never stop a save: the
+    document is already saved when this is called. The host shows them after its save confirmation, as warnings,
+    on the page the person lands on. Called only for the host's own form, not for services' saves (imports, syncs).
+    """
+
+
+@hookspec
+def customer_save_warnings(customer, created, actor, request):
+    """As :func:`document_save_warnings`, for a customer (and its contacts) saved in the host's customer form.
+
+    ``customer`` is the snapshot after the save, with its contacts.
+    """
+
+
 # --- events (fired after the database commit) ---------------------------------------------
 
 

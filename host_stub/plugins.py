@@ -87,3 +87,21 @@ def collect_links(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[di
 def collect_html(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> Markup:
     """Call an HTML slot hook and join the results; plain strings are escaped, Markup kept."""
     return Markup("\n").join(call_hook(pm, name, **kwargs))
+
+
+def collect_texts(pm: pluggy.PluginManager | None, name: str, **kwargs: Any) -> list[str]:
+    """Call a hook answering plain-text messages (a list of ``str``) and flatten them, dropping empty and malformed
+    entries (the host escapes them where it shows them)."""
+    texts = []
+    for result in call_hook(pm, name, **kwargs):
+        for text in result if isinstance(result, list | tuple) else [result]:
+            if isinstance(text, str) and text.strip():
+                texts.append(text.strip())
+            else:
+                log.warning("hook %s returned a malformed message %r; ignored", name, text)
+    return texts
+
+
+def listens(pm: pluggy.PluginManager | None, name: str) -> bool:
+    """Whether any plugin implements hook ``name`` (so the host can skip building its arguments)."""
+    return pm is not None and bool(getattr(pm.hook, name).get_hookimpls())

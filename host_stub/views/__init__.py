@@ -3,14 +3,15 @@ redirect may go)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from ..extensions import db, login_manager
 from ..models import User
-from ..plugins import call_hook, collect_html, collect_links
+from ..plugins import call_hook, collect_html, collect_links, collect_texts, listens
 from ..redirects import local_path, same_site_path
 from ..snapshots import actor_snapshot
 
@@ -81,6 +82,19 @@ def plugin_links(hook: str, **kwargs) -> list[dict]:
 def plugin_html(hook: str, **kwargs):
     pm = current_app.extensions["host_stub"]["pm"]
     return collect_html(pm, hook, actor=current_actor(), request=request, **kwargs)
+
+
+def flash_save_warnings(hook: str, arg: str, snapshot: Callable[[], dict], created: bool) -> None:
+    """Flash, as warnings after the save's confirmation, what the plugins say of a record the signed-in user just
+    saved in a host form (``hook``: ``document_save_warnings`` or ``customer_save_warnings``; ``snapshot`` builds
+    the record's snapshot, passed as ``arg``, only when a plugin listens). The record is saved already: a warning
+    never undoes or stops a save."""
+    pm = current_app.extensions["host_stub"]["pm"]
+    if not listens(pm, hook):
+        return
+    for text in collect_texts(pm, hook, created=created, actor=current_actor(), request=request,
+                              **{arg: snapshot()}):
+        flash(text, "warning")
 
 
 def register_views(app: Flask) -> None:

@@ -14,7 +14,7 @@ from ..gateway import ChangedMeanwhile, customer_form_version
 from ..models import Customer, Document
 from ..services import CONTACT_EDITABLE, CUSTOMER_EDITABLE, ValidationError, save_customer
 from ..snapshots import customer_snapshot
-from . import current_actor, form_rows, lists, plugin_html, plugin_links, row_errors
+from . import current_actor, flash_save_warnings, form_rows, lists, plugin_html, plugin_links, row_errors
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -230,6 +230,8 @@ def edit_customer(customer_id: int | None = None):
             flash("Nothing was saved: correct the fields marked below.", "error")
         else:
             flash(f"Customer {saved.name} saved.", "success")
+            flash_save_warnings("customer_save_warnings", "customer", lambda: customer_snapshot(saved),
+                                created=customer_id is None)
             return redirect(url_for(".view_customer", customer_id=saved.id))
     if customer is not None and opened is None:
         opened = customer_form_version(customer)

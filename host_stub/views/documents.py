@@ -14,7 +14,7 @@ from ..gateway import ChangedMeanwhile, document_form_version
 from ..models import PRODUCT_TYPES, Contact, Customer, CustomField, Document, ProductCategory, User
 from ..services import LINE_EDITABLE, ValidationError, convert_quote, save_document
 from ..snapshots import document_snapshot
-from . import current_actor, form_rows, lists, plugin_html, plugin_links, row_errors
+from . import current_actor, flash_save_warnings, form_rows, lists, plugin_html, plugin_links, row_errors
 from .customers import changed_meanwhile_text, keep_typed_rows, merge_field, opened_version
 
 bp = Blueprint("documents", __name__)
@@ -187,6 +187,8 @@ def edit_document(doc_id: int | None = None):
             flash(e.errors.get("locked") or "Nothing was saved: correct the fields marked below.", "error")
         else:
             flash(f"{'Quote' if saved.is_quote else 'Sales order'} {saved.number} saved.", "success")
+            flash_save_warnings("document_save_warnings", "document", lambda: document_snapshot(saved),
+                                created=doc_id is None)
             return redirect(url_for(".view_document", doc_id=saved.id))
     if doc is not None and opened is None:
         opened = document_form_version(doc)
