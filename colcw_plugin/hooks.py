@@ -10,6 +10,7 @@ from host_stub.extensions import db
 from host_stub.hookspecs import hookimpl
 
 from .extension import init_app
+from .sync.quotes.preflight import save_warnings
 from .sync.quotes.state import note_saved
 from .sync.quotes.won import on_quote_converted
 from .sync.runtime import Runtime
@@ -159,3 +160,11 @@ def quote_saved(document, created, actor):
 def quote_converted(quote, order, actor):
     runtime = Runtime.of(current_app)
     on_quote_converted(db.session, runtime.queue, runtime.kinds, quote, order, actor)
+
+
+# --- warnings after a save in the host's forms --------------------------------------------------------
+
+
+@hookimpl
+def document_save_warnings(document, created, actor, request):
+    return save_warnings(db.session, document) if actor else []

@@ -193,12 +193,8 @@ class Catalog:
             item_number, item_id = (exported or {}).get(ln.line_id, ("", None))
             if item_id and item_number == ln.item_number:
                 ids[ln.line_id] = item_id
-            elif not ln.item_number.strip():
-                problems.append(_problem(ln, "has no item / part number.", "Enter the item number on the line."))
-            elif len(ln.item_number) > ITEM_MAX:
-                problems.append(_problem(ln, f"has an item number longer than {ITEM_MAX} characters, which "
-                                         "ConnectWise's catalog cannot hold.",
-                                         "Shorten the item number on the line."))
+            elif (problem := item_number_problem(ln)) is not None:
+                problems.append(problem)
             else:
                 valid.append(ln)
         found = self.lookup(ln.item_number for ln in valid) if valid else {}
@@ -400,6 +396,18 @@ def _uncreatable(ln: LineInput, why: str, fix: str) -> LineProblem:
     """A line whose product is not in the catalog and cannot be created, and why (worded once: several
     such reasons on one line are joined under it, see :func:`_per_line`)."""
     return _problem(ln, _CANNOT_CREATE + why, fix)
+
+
+def item_number_problem(ln: LineInput) -> LineProblem | None:
+    """A line whose item number ConnectWise's catalog cannot hold (none, or longer than :data:`ITEM_MAX`): the export
+    refuses it before asking ConnectWise anything (:meth:`Catalog.ensure`, so the checklist's Lines row names it too),
+    and saving the document warns of it (:func:`.preflight.save_warnings`)."""
+    if not ln.item_number.strip():
+        return _problem(ln, "has no item / part number.", "Enter the item number on the line.")
+    if len(ln.item_number) > ITEM_MAX:
+        return _problem(ln, f"has an item number longer than {ITEM_MAX} characters, which ConnectWise's catalog "
+                        "cannot hold.", "Shorten the item number on the line.")
+    return None
 
 
 def _problem(ln: LineInput, what: str, fix: str) -> LineProblem:

@@ -29,6 +29,8 @@ from ...setup.connection import is_configured, read_settings
 from ...setup.reps import SIGNED_IN, STORE_DEFAULT, Acting, UnmappedRep, member_of, who_acts
 from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.product_drift import overwrite
+from .catalog import item_number_problem
+from .held import line_inputs
 from .opportunities import NAME_MAX
 from .picker import won_when_new
 from .problems import (
@@ -61,6 +63,9 @@ class Check:
     # was shown: changed since, it must be confirmed again); ``confirm_label`` is the box's label.
     confirm: str = ""
     confirm_label: str = ""
+    # A ConnectWise field limit the rep fixes in the document's own form (its opportunity name's length): when it
+    # fails, it is also said as the document is saved (:func:`save_warnings`), not first when it is exported.
+    in_form: bool = False
 
 
 CONNECTION = "ConnectWise connection"  # the checklist's first row
@@ -145,6 +150,27 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
     if drift is not None and drift.changes:
         checks.append(_drift_check(drift.changes))
     return checks
+
+
+def save_warnings(session: Session, snapshot: dict) -> list[str]:
+    """What the rep is told when they save a document (``snapshot``: as saved) in ChannelOnline's form: what the
+    export refuses on a ConnectWise field limit they fix in that form, each said as the checklist says it — its rows
+    marked :attr:`Check.in_form` (the opportunity name's length) and the lines whose item number ConnectWise's catalog
+    cannot hold (:func:`.catalog.item_number_problem`, named on its Lines row). Not the rest of the checklist
+    (customer, contact, rep: fixed elsewhere, said when they export), and nothing while ConnectWise is not connected
+    or for a converted quote, when the checklist says only that. One warning (or none); never a refusal: the
+    document is saved."""
+    doc = session.get(Document, snapshot["id"])
+    settings = read_settings(session)
+    if doc is None or not is_configured(settings) or doc.is_converted_quote:  # (as :func:`preflight` says only that)
+        return []
+    rows = [_opportunity_check(session, doc, settings, snapshot)]  # the checklist's rows on the form's header
+    said = [c.detail for c in rows if c.in_form and not c.ok]
+    said += [f"{p.message} {p.resolution}" for p in map(item_number_problem, line_inputs(doc)) if p is not None]
+    if not said:
+        return []
+    what = f"{'Quote' if doc.is_quote else 'Sales order'} {doc.number}"
+    return [f"{what} cannot be exported to ConnectWise as it is. " + " ".join(said)]
 
 
 DRIFT = "Changes made in ConnectWise since the last export"
@@ -309,7 +335,7 @@ def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict
             note = renamed_note(doc, link.cw_id, name)
         return Check(True, "Opportunity", detail, note=note)
     if len(name) > NAME_MAX:  # (the export's own refusal: ConnectWise holds at most NAME_MAX characters)
-        return Check(False, "Opportunity", long_name(name, NAME_MAX).sentence)
+        return Check(False, "Opportunity", long_name(name, NAME_MAX).sentence, in_form=True)
     if name:
         return Check(True, "Opportunity", f"Adds the lines to the customer's opportunity named exactly “{name}”, "
                      f"or creates it{won_when_new(doc)}.")
