@@ -320,6 +320,10 @@ def start_document_export(doc_id: int):
     db.session.commit()
     try:
         params = {"document_id": doc_id} | ({"confirmed": target.confirm_token} if target and target.confirm else {})
+        # The warnings (⚠) ticked, as their tokens (hashes of what was shown, no user text): the run's log says who
+        # confirmed them (the run's own requester), when what it sends is what they were shown.
+        warned = sorted(c.confirm for c in confirmations(checklist["checks"]))
+        params |= {"confirmed_checks": warned} if warned else {}
         submitted = runtime().submit(db.session, KIND, params, trigger="manual", actor=actor)
     except RedisError:
         db.session.rollback()

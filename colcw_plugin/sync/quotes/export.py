@@ -47,7 +47,7 @@ from ...cw import (
     ValidationFailed,
     create_once,
 )
-from ...models import DocumentDrift, Settings, remove_link
+from ...models import DocumentDrift, Settings, actor_label, remove_link
 from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import read_settings
@@ -81,16 +81,21 @@ from .opportunities import (
     update_refused,
 )
 from .problems import (
+    AMOUNTS,
+    DRIFT,
     ExportRefused,
     LineProblem,
+    amounts_token,
     company_deleted,
     converted,
+    drift_token,
     long_name,
     no_contact,
     no_lines,
     no_name_field,
     odd_lines,
     other_company,
+    overwritten,
     refuses_no_lines,
 )
 from .run_setup import ExportSettings, Member, Reps
@@ -193,10 +198,13 @@ class Outcome:
 
 
 def export_document(session: Session, ctx: ExportContext, document_id: int, *, actor: dict | None = None,
-                    run_id: int | None = None, confirmed: str | None = None) -> Outcome:
+                    run_id: int | None = None, confirmed: str | None = None,
+                    confirmed_checks: tuple[str, ...] = ()) -> Outcome:
     """Export one document; never raises for a ConnectWise or setup problem (the outcome says it). ``confirmed``: the
     target a person confirmed on the document's checklist (:func:`.targets.confirm_token`), when Export now was
     clicked with its box ticked; without it a target the checklist asks to confirm is refused (:func:`_unconfirmed`).
+    ``confirmed_checks``: the warnings (⚠) ``actor`` ticked there (:func:`.problems.warning_token`), which the outcome
+    says they confirmed (:func:`_warned`).
     :class:`Stopped` when the run was asked to stop while it waited for a lock (nothing of it written yet, but
     catalog items, and the link of an opportunity gone from ConnectWise, forgotten)."""
     number = ""
@@ -216,7 +224,7 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                 order = session.execute(select(Document.number).where(Document.source_quote_id == held.id)).first()
                 message, resolution = converted(number, order[0] if order else None)
                 return Outcome(held.id, number, "skipped", message=message, resolution=resolution)
-            return _export(session, ctx, held, actor, run_id, later, sent, confirmed)
+            return _export(session, ctx, held, actor, run_id, later, sent, confirmed, confirmed_checks)
     except Stopped:
         session.rollback()
         raise
@@ -350,7 +358,8 @@ def _read_ahead(session: Session, ctx: ExportContext, link: LinkRef | None, comp
 
 
 def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dict | None,
-            run_id: int | None, later: ExitStack, sent: _Sent, confirmed: str | None) -> Outcome:
+            run_id: int | None, later: ExitStack, sent: _Sent, confirmed: str | None,
+            confirmed_checks: tuple[str, ...] = ()) -> Outcome:
     settings = ctx.settings
     client = ctx.client
     number = held.number
@@ -457,7 +466,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     if link is not None and not remembered and not created and (plan.writes or opp_changes) \
             and not (inherited and not held.is_quote):  # (a sales order goes where its converted quote's deal went)
         _unless_confirmed(ctx, held, confirmed, "quote" if inherited else "linked", opp)
-    notes.extend(_warned(session, held, plan.writes))
+    notes.extend(_warned(session, held, bool(plan.writes), confirmed_checks, actor))
     at_once = writes_at_once(client.settings.max_in_flight, ctx.workers)
     sent.any = sent.any or bool(plan.writes)  # (some may be sent when one fails)
     product_ids = apply_plan(client, held.id, opp_id, plan, at_once=at_once)
@@ -493,22 +502,44 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     return Outcome(held.id, number, action, opp_id, opp.get("name", ""), message)
 
 
-def _warned(session: Session, held: HeldDocument, writes: bool) -> list[str]:
-    """What the run log says of what the checklist warns about (⚠) and a person confirms before Export now, which an
-    export of several documents (a schedule, a Retry) goes ahead with, as before: ChannelOnline's document is what
-    ConnectWise gets, and a re-export exists to send it. Said, not silent: the changes made in ConnectWise since the
-    last export it overwrites, and the lines whose quantity or amount looks wrong (:func:`.problems.odd_lines`), when it
-    writes lines."""
-    notes = []
-    if held.has_drift and writes:
+def _warned(session: Session, held: HeldDocument, writes: bool, confirmed_checks: tuple[str, ...] = (),
+            actor: dict | None = None) -> list[str]:
+    """What the run log says of what the checklist warns about (⚠) and a person confirms before Export now: the changes
+    made in ConnectWise since the last export it overwrites, and the lines whose quantity or amount looks wrong
+    (:func:`.problems.odd_lines`), when it writes lines. Ticked on the checklist (``confirmed_checks``, by ``actor``,
+    who clicked Export now) for exactly what it sends, it says who confirmed it; ticked for something else (it changed
+    between the click and the run) it says that too. An export of several documents (a schedule, a Retry) goes ahead
+    unconfirmed, as before: ChannelOnline's document is what ConnectWise gets, and a re-export exists to send it. Said,
+    not silent."""
+    notes: list[str] = []
+    if not writes:  # (a re-export that changes nothing says nothing again)
+        return notes
+    who = actor_label(actor)
+    kinds = {token.partition(":")[0] for token in confirmed_checks}
+
+    def by_whom(token: str, what: str) -> tuple[str, str]:
+        """(before, after) the text: who confirmed it, or that what they confirmed was something else."""
+        if token in confirmed_checks:
+            return f"As {who} confirmed on its export checklist (⚠ {what}), ", ""
+        if token.partition(":")[0] in kinds:
+            return "", (f" {who} confirmed other ones on its export checklist (⚠ {what}): they changed after Export now "
+                        "was clicked.")
+        return "", ""
+
+    if held.has_drift:
         changes = session.execute(select(DocumentDrift.changes).where(DocumentDrift.document_id == held.id)).scalar()
-        overwritten = [c for c in changes or [] if c.get("kind") != "added"]
-        if overwritten:
-            notes.append("It overwrote changes made in ConnectWise since the last export: it "
-                         + "; ".join(overwrite(c) for c in overwritten) + ".")
+        set_back = overwritten(changes)
+        if set_back:
+            before, after = by_whom(drift_token(set_back), DRIFT)
+            said = "it overwrote changes made in ConnectWise since the last export: it " + "; ".join(
+                overwrite(c) for c in set_back) + "."
+            notes.append(f"{before}{said}{after}" if before else f"{said[:1].upper()}{said[1:]}{after}")
     odd = odd_lines((ln.line_id, ln.position, ln.item_number, ln.quantity, ln.price) for ln in held.lines)
-    if odd and writes:  # (a re-export that changes nothing says nothing again)
-        notes.append("Check its lines: " + "; ".join(said for said, _ in odd) + " (sent as they are).")
+    if odd:
+        before, after = by_whom(amounts_token(odd), AMOUNTS)
+        said = "; ".join(s for s, _ in odd)
+        notes.append(f"{before}its lines were sent as they are: {said}.{after}" if before else
+                     f"Check its lines: {said} (sent as they are).{after}")
     return notes
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import Document
 
-from ...models import exported_by_all
+from ...models import SyncRun, exported_by_all
 from ..jobs import ranges
 from ..jobs.kinds import SyncContext
 from ..jobs.recorder import RunRecorder, RunStopped, Unreachable
@@ -83,6 +83,10 @@ def run(ctx: SyncContext) -> str | None:
     # What a person confirmed on the document's checklist, for Export now's run of that one document (see
     # export.export_document): a run of several documents confirms nothing.
     confirmed = ctx.params.get("confirmed") if ctx.params.get("document_id") is not None else None
+    # The warnings (⚠) the person who clicked Export now ticked: its run's log says they confirmed them. Never for a
+    # retry (one copying a stopped run's params is asked by whoever clicks Retry, who ticked nothing).
+    warned = tuple(ctx.params.get("confirmed_checks") or ()) if ctx.params.get("document_id") is not None \
+        and not _is_retry(ctx) else ()
     workers = min(max(1, ctx.options.concurrency), len(todo))
     export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host,
                                        on_wait=ctx.recorder.note_wait, workers=workers,
@@ -93,7 +97,7 @@ def run(ctx: SyncContext) -> str | None:
             ctx.recorder.stop_if_requested()  # between documents: the one before is committed and recorded
             try:
                 outcome = export_document(ctx.session, export_ctx, doc_id, actor=ctx.actor, run_id=ctx.run_id,
-                                          confirmed=confirmed)
+                                          confirmed=confirmed, confirmed_checks=warned)
             except Stopped:  # asked to stop while it waited for the document's lock: nothing of it written
                 raise ctx.recorder.stopped_waiting() from None
             if _settle(ctx.recorder, outcome):
@@ -145,6 +149,10 @@ def run(ctx: SyncContext) -> str | None:
     if len(ids) == 1 and outcomes:
         return outcomes[0].message
     return None
+
+
+def _is_retry(ctx: SyncContext) -> bool:
+    return ctx.session.execute(select(SyncRun.retry_of_id).where(SyncRun.id == ctx.run_id)).scalar() is not None
 
 
 def _settle(recorder: RunRecorder, outcome: Outcome) -> bool:

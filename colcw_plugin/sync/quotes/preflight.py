@@ -5,8 +5,6 @@ rep clicks Export."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -34,14 +32,19 @@ from .held import line_inputs
 from .opportunities import NAME_MAX
 from .picker import won_when_new
 from .problems import (
-    NO_LINES_CHECK,
+    AMOUNTS,
+    DRIFT,
     ExportRefused,
+    amounts_token,
     company_deleted,
     converted,
+    drift_token,
     long_name,
     no_contact,
+    no_lines,
     no_name_field,
     odd_lines,
+    overwritten,
     refuses_no_lines,
 )
 from .state import get_state, opportunity_field_value
@@ -142,7 +145,7 @@ def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dic
     checks.append(_opportunity_check(session, doc, settings, snapshot))
     state = get_state(session, doc.id)
     if refuses_no_lines(len(doc.lines), bool(state and state.exported_at)):  # (as the export refuses it)
-        checks.append(Check(False, LINES, NO_LINES_CHECK))
+        checks.append(Check(False, LINES, no_lines(doc.number).sentence))  # (the export's own words)
     amounts = _amounts_check(doc)
     if amounts is not None:
         checks.append(amounts)
@@ -173,15 +176,6 @@ def save_warnings(session: Session, snapshot: dict) -> list[str]:
     return [f"{what} cannot be exported to ConnectWise as it is. " + " ".join(said)]
 
 
-DRIFT = "Changes made in ConnectWise since the last export"
-AMOUNTS = "Quantities and amounts"
-
-
-def _token(kind: str, what) -> str:
-    """A confirmation of exactly what the row shows (``what``, as JSON): anything changed since asks again."""
-    return f"{kind}:" + hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def confirmations(checks: list[Check]) -> list[Check]:
     """The warnings (⚠) Export now waits for a person to confirm."""
     return [c for c in checks if c.ok and c.confirm]
@@ -190,13 +184,13 @@ def confirmations(checks: list[Check]) -> list[Check]:
 def _drift_check(changes: list[dict]) -> Check:
     """What the export overwrites of a colleague's edits in ConnectWise: a warning to confirm (⚠) when it sets a
     product back or adds a removed one again; a tick when it only leaves products added by hand as they are."""
-    overwritten = [c for c in changes if c["kind"] != "added"]
-    detail = ("Exporting overwrites them: it " if overwritten else "Exporting keeps them: it ") + "; ".join(
+    set_back = overwritten(changes)
+    detail = ("Exporting overwrites them: it " if set_back else "Exporting keeps them: it ") + "; ".join(
         overwrite(c) for c in changes) + "."
-    if not overwritten:
+    if not set_back:
         return Check(True, DRIFT, detail)
     return Check(True, DRIFT, detail + " Someone may have made these changes on purpose in ConnectWise: check with "
-                 "them, or change the document to match, before exporting.", confirm=_token("drift", overwritten),
+                 "them, or change the document to match, before exporting.", confirm=drift_token(set_back),
                  confirm_label="Yes, overwrite the changes made in ConnectWise")
 
 
@@ -204,13 +198,11 @@ def _amounts_check(doc: Document) -> Check | None:
     """Lines whose quantity or amount looks wrong (:func:`.problems.odd_lines`; none: no row). A warning to confirm,
     never a refusal: each may be right (a credit line), and the export sends them as they are."""
     odd = odd_lines((ln.id, ln.position, ln.item_number, ln.quantity, ln.price) for ln in doc.lines)
-    said = [s for s, _ in odd]
-    flagged = [f for _, f in odd]
-    if not said:
+    if not odd:
         return None
-    return Check(True, AMOUNTS, "Check before exporting: " + "; ".join(said) + ". The export sends them as they are "
-                 "(into the opportunity's forecast): correct them on the document, or confirm them.",
-                 confirm=_token("amounts", flagged), confirm_label="Yes, export these quantities and amounts")
+    return Check(True, AMOUNTS, "Check before exporting: " + "; ".join(s for s, _ in odd) + ". The export sends them as "
+                 "they are (into the opportunity's forecast): correct them on the document, or confirm them.",
+                 confirm=amounts_token(odd), confirm_label="Yes, export these quantities and amounts")
 
 
 # The connection option that makes exports act for the user who starts them (its label on the Options form).

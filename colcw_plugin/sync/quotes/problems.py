@@ -6,6 +6,8 @@ the document page and the command line can show it as is.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -68,12 +70,9 @@ def refuses_no_lines(line_count: int, exported: bool) -> bool:
 
 
 def no_lines(number: str) -> ExportRefused:
-    """A document never exported that has no lines: nothing to put on an opportunity."""
+    """A document never exported that has no lines: nothing to put on an opportunity. One wording for both: the
+    checklist's ✗ Lines row says its :attr:`~ExportRefused.sentence`, the refused export its message and fix."""
     return ExportRefused(f"{number} has no lines.", "Add the products to the document, then export it.")
-
-
-# The checklist's Lines row for such a document (:func:`refuses_no_lines`).
-NO_LINES_CHECK = "The document has no lines: add products, then export."
 
 
 # A line's quantity or amount (quantity × price) from which the checklist asks whether it is meant: far above any
@@ -111,6 +110,34 @@ def odd_lines(lines: Iterable[tuple[int, int, str, Decimal, Decimal]]) -> list[t
             continue
         out.append((said, (line_id, str(qty), str(price))))
     return out
+
+
+# The checklist's warnings (⚠): what a person confirms with a tick before Export now, and what the run of that export
+# says they confirmed. A confirmation is a token naming exactly what the row showed (a hash, no user text): the export
+# computes it again from what it sends, so a run says "confirmed" only of what was confirmed.
+DRIFT = "Changes made in ConnectWise since the last export"
+AMOUNTS = "Quantities and amounts"
+
+
+def warning_token(kind: str, what) -> str:
+    """A confirmation of exactly what a warning shows (``what``, as JSON): anything changed since asks again."""
+    return f"{kind}:" + hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def overwritten(changes: Iterable[dict] | None) -> list[dict]:
+    """The changes made in ConnectWise since the last export that exporting sets back (a product's quantity, price,
+    cost or description) or puts back (a removed product): all but the products added by hand, left as they are."""
+    return [c for c in changes or [] if c.get("kind") != "added"]
+
+
+def drift_token(changes: list[dict]) -> str:
+    """The confirmation of overwriting these changes (:func:`overwritten`)."""
+    return warning_token("drift", changes)
+
+
+def amounts_token(odd: list[tuple[str, tuple[int, str, str]]]) -> str:
+    """The confirmation of sending these lines as they are (:func:`odd_lines`)."""
+    return warning_token("amounts", [flagged for _, flagged in odd])
 
 
 def long_name(name: str, limit: int = 100) -> ExportRefused:
