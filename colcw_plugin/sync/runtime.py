@@ -177,6 +177,7 @@ class Runtime:
         queued run (``queued``), one attempt that may leave it waiting for its next. With
         ``person_waiting`` (a page answers when it ends) records are not tried again after a pause."""
         kwargs.setdefault("make_client", self.client)
+        kwargs.setdefault("queue", self.queue)  # (for the follow-up work a run queues: SyncContext.queue)
         options = dataclasses.replace(self.options, can_wait=queued,
                                       record_retries=() if person_waiting else self.options.record_retries)
         return execute_run(session, self.kinds, run_id, host=self.host, options=options, **kwargs)

@@ -13,11 +13,13 @@ unreachable reads it on its next attempt.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, func, select, tuple_, update
+from redis.exceptions import RedisError
+from sqlalchemy import Connection, Engine, Row, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from host_stub.bulk import upsert_insert
@@ -29,6 +31,7 @@ from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue, submit
 from . import LIVE_KIND, LIVE_SYSTEM
 
+log = logging.getLogger(__name__)
 LIVE_ACTOR = system_actor(LIVE_SYSTEM)
 TAKE_LIMIT = 5000  # hints one take claims: a run takes another batch only while they come this many at a time
 
@@ -100,10 +103,12 @@ def read_back(session: Session, hints: Sequence[Row]) -> None:
     session.commit()
 
 
-def ensure_run(session: Session, queue: JobQueue, kinds: KindRegistry) -> SyncRun | None:
+def ensure_run(session: Session, queue: JobQueue, kinds: KindRegistry, *, follow_up: int = 0) -> SyncRun | None:
     """Queue a live-update run unless one is already waiting in the queue, or waiting for its next try (that
     try takes every hint pending by then: while ConnectWise is unreachable, bursts do not pile up runs);
-    the run queued (or None)."""
+    the run queued (or None). The check and the queueing hold one Redis lock, so web processes and workers on
+    several machines queue one run between them. ``follow_up``: how many runs in a row, this one included, were
+    queued for records a run left to the next (:func:`follow_up`)."""
     with queue.lock(f"colcw-{LIVE_KIND}"):
         waiting = session.execute(select(SyncRun).where(SyncRun.kind == LIVE_KIND,
                                                         SyncRun.status.in_((RunStatus.QUEUED, RunStatus.WAITING)))
@@ -111,8 +116,39 @@ def ensure_run(session: Session, queue: JobQueue, kinds: KindRegistry) -> SyncRu
         if any(queue.is_working(run.rq_job_id, run.id) for run in waiting):
             session.rollback()
             return None
-        return submit(session, queue, kinds, LIVE_KIND, {"wave": uuid.uuid4().hex[:16]}, trigger="event",
-                      actor=LIVE_ACTOR, record_when_queue_down=True).run
+        params: dict = {"wave": uuid.uuid4().hex[:16]}
+        if follow_up:
+            params[FOLLOW_UP] = follow_up
+        return submit(session, queue, kinds, LIVE_KIND, params, trigger="event", actor=LIVE_ACTOR,
+                      record_when_queue_down=True).run
+
+
+# A live-update run's param: it was queued for records an earlier run left to the next (a customer changed in
+# ChannelOnline while that run read ConnectWise), the how-manieth such run in a row.
+FOLLOW_UP = "follow_up"
+# How many such runs in a row at most: a customer that keeps changing while runs read it is then left to the next
+# callback or safety-net pass (its hint stays pending), rather than queueing runs for ever.
+MAX_FOLLOW_UPS = 3
+
+
+def follow_up(bind: Engine | Connection, queue: JobQueue | None, kinds: KindRegistry | None,
+              params: Mapping[str, object]) -> SyncRun | None:
+    """After a run (of ``params``) recorded pending hints for records it left to the next, queue a live-update run
+    to read them soon (:func:`ensure_run`: none when one is waiting already, which takes them), unless the run was
+    itself the last of :data:`MAX_FOLLOW_UPS` such runs in a row. On a session of its own (the run's holds its
+    plans); the queue not answering is logged, the hints waiting for the next callback or pass. The run queued, or
+    None."""
+    count = int(params.get(FOLLOW_UP) or 0)  # (a callback's run, a safety-net pass, a retry: none before it)
+    if queue is None or kinds is None or count >= MAX_FOLLOW_UPS:
+        return None
+    with Session(bind) as session:
+        try:
+            return ensure_run(session, queue, kinds, follow_up=count + 1)
+        except RedisError:
+            session.rollback()
+            log.warning("Records left to the next live update are pending; the job queue (Redis) did not answer, so "
+                        "the next callback or the safety net reads them")
+            return None
 
 
 def pending_count(session: Session) -> int:

@@ -61,7 +61,7 @@ from ..shared.states import StateList
 from ..shared.statuses import CACHE_KEY, fetch_statuses
 from . import SOURCE
 from .customers import Break, CustomerPlan, CustomerPlanner
-from .hints import LIVE_ACTOR, Hint, record_hints
+from .hints import FOLLOW_UP, LIVE_ACTOR, MAX_FOLLOW_UPS, Hint, follow_up, record_hints
 from .opportunities import DocumentPlan, OpportunityPlanner
 from .reading import Found
 
@@ -203,6 +203,7 @@ class Reconciler:
         self._statuses: list[dict] | None = None
         self._states: StateList | None = None
         self.states_unread = ""  # why ConnectWise's state list could not be read (the run compares as spelled)
+        self._resolution: str | None = None  # what the results of customers left to the next run say (_read_again)
 
     def _cache(self) -> DbReferenceCache:
         s = self.ctx.settings
@@ -351,6 +352,11 @@ class Reconciler:
     CHANGED_MEANWHILE = ("{label}: not applied by this pass: the customer changed in ChannelOnline while the pass was "
                          "reading ConnectWise (a note dismissed, or the customer exported). The next pass reads it again "
                          "and applies what ConnectWise holds then.")
+    # Its resolution: a live update queued for it (hints.follow_up), one already waiting, or none after a few in a row.
+    READ_AGAIN_NOW = "Nothing to do: a live update queued now reads it again."
+    READ_AGAIN_LATER = ("Nothing to do: the next callback or safety-net pass takes it (it kept changing while "
+                        f"{MAX_FOLLOW_UPS} live updates in a row read it).")
+    READ_AGAIN_NEXT = "Nothing to do: the next pass takes it."
 
     def _still_as_read(self, plan: CustomerPlan) -> bool:
         """Lock the links the plan was made from (one statement) and whether each still holds the agreement planning
@@ -374,10 +380,24 @@ class Reconciler:
         hints += [Hint(ENTITY_OF[b.link.entity], b.link.cw_id, "updated") for b in plan.breaks]
         record_hints(self.session, hints)
         self.session.commit()  # (and the locks go)
+        resolution = self._read_again()
         for o in [*plan.outcomes, *({"entity": b.link.entity, "host_id": b.link.host_id, "cw_id": b.link.cw_id,
                                      "label": b.label} for b in plan.breaks)]:
             self._record({**o, "action": "skipped", "message": self.CHANGED_MEANWHILE.format(label=o["label"]),
-                          "resolution": "Nothing to do: the next pass takes it."})
+                          "resolution": resolution})
+
+    def _read_again(self) -> str:
+        """Queue a live-update run for the records left to the next (their hints pending), once a run, so they are
+        applied soon rather than at the next safety-net pass (:func:`.hints.follow_up`: it waits for this run's lock,
+        then takes every hint pending; one already waiting takes them instead); what their results say of it. After
+        a few such runs in a row the records wait for the next callback or pass."""
+        if self._resolution is None:
+            if int(self.ctx.params.get(FOLLOW_UP) or 0) >= MAX_FOLLOW_UPS:
+                self._resolution = self.READ_AGAIN_LATER
+            else:
+                run = follow_up(self.session.get_bind(), self.ctx.queue, self.ctx.kinds, self.ctx.params)
+                self._resolution = self.READ_AGAIN_NOW if run is not None else self.READ_AGAIN_NEXT
+        return self._resolution
 
     def _customer(self, plan: CustomerPlan) -> None:
         if not plan.writes:

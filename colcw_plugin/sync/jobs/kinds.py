@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,9 @@ from ...cw import ConnectWiseClient
 from ...errors import FieldErrors
 from ...models import Settings, SyncItem, SyncRun
 from .recorder import RunRecorder
+
+if TYPE_CHECKING:
+    from .queue import JobQueue
 
 # A retry of this many records or fewer names them in its description ("Export customers ACME1 and BETA2 to
 # ConnectWise (retry of #12)"); more are counted.
@@ -85,6 +89,10 @@ class SyncContext:
     options: RunOptions = field(default_factory=RunOptions)
     host: Callable[[Session], UnitOfWork] = UnitOfWork
     message: str = ""  # what the service's last pass returned
+    # The job queue and the kinds, for a service that queues follow-up work (passed down from the composition root:
+    # sync/runtime.py); None where the run has no queue (a test calling execute_run alone): nothing is queued then.
+    queue: JobQueue | None = None
+    kinds: KindRegistry | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, delete, exists, select, true
 from sqlalchemy.orm import Session
@@ -55,6 +56,9 @@ from .recorder import (
     with_note,
 )
 
+if TYPE_CHECKING:
+    from .queue import JobQueue
+
 log = logging.getLogger(__name__)
 UNCHANGED = "unchanged"  # a record's outcome that changed nothing: a run holding only these may go (_forget)
 
@@ -86,13 +90,14 @@ def run_actor(run: SyncRun) -> dict:
 def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
                 make_client: Callable[..., ConnectWiseClient], client: ConnectWiseClient | None = None,
                 host: Callable[[Session], UnitOfWork] = UnitOfWork, options: RunOptions = RunOptions(),
-                sleep: Callable[[float], None] = time.sleep) -> SyncRun:
+                sleep: Callable[[float], None] = time.sleep, queue: JobQueue | None = None) -> SyncRun:
     """Run one attempt of a queued (waiting, or interrupted) run and return it, refreshed (see :func:`_attempt`).
     An attempt a later one took over (:class:`~.recorder.Superseded`: its worker was thought dead) stops at once
-    and writes nothing more; the run is returned as its owner left it."""
+    and writes nothing more; the run is returned as its owner left it. ``queue``: the job queue a service may queue
+    follow-up work on (:attr:`SyncContext.queue`)."""
     try:
         return _attempt(session, kinds, run_id, make_client=make_client, client=client, host=host, options=options,
-                        sleep=sleep)
+                        sleep=sleep, queue=queue)
     except Superseded as e:
         session.rollback()
         why = "its run was deleted by a reset" if isinstance(e, RunGone) else "its worker was taken for dead"
@@ -104,7 +109,7 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
 def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
              make_client: Callable[..., ConnectWiseClient], client: ConnectWiseClient | None,
              host: Callable[[Session], UnitOfWork], options: RunOptions,
-             sleep: Callable[[float], None]) -> SyncRun:
+             sleep: Callable[[float], None], queue: JobQueue | None = None) -> SyncRun:
     """Run one attempt of a queued (waiting, or interrupted) run and return it, refreshed.
 
     ``make_client(session, settings=...)`` builds the client for the stored connection (the settings
@@ -144,7 +149,8 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
             client.notify_retry_waits(recorder.note_retry_wait)
         recorder.requests_sent = lambda: client.stats.total
         ctx = SyncContext(session=session, client=client, recorder=recorder, settings=settings, actor=run_actor(run),
-                          run_id=run_id, params=dict(run.params or {}), options=options, host=host)
+                          run_id=run_id, params=dict(run.params or {}), options=options, host=host, queue=queue,
+                          kinds=kinds)
         waiting = _passes(ctx, job, recorder, options, sleep)
         message = ctx.message
     except NothingToRecord as e:
