@@ -377,8 +377,8 @@ def export_customer(customer_id: int):
     else:
         verb = {"created": "Created in", "updated": "Updated in", "unchanged": "Already up to date in",
                 "skipped": "Skipped by"}[item.action]
-        site = customer_exporter.site_created(customer.location_code or "")
-        made = f"; {site}" if customer.location_code and site in (item.message or "") else ""
+        site = customer_exporter.site_said(item.message or "", customer.location_code or "")
+        made = f"; {site}" if site else ""
         flash(f"{verb} ConnectWise: {item.label}{made}.{contacts}", "success")
     for p in problems:
         flash(said(p.message, p.resolution), "error")

@@ -109,12 +109,14 @@ def test_a_country_spelled_otherwise_is_agreed_as_connectwise_spells_it(sync_rea
 def test_a_location_code_spelled_otherwise_is_agreed_as_the_site_is_named(sync_ready):
     customer = _synced(sync_ready)
     cw_id = link_of("customer", customer.id).cw_id
-    update_customer(customer.id, location_code="HQ")
+    # Each code at an address no site of the company has: its site is created (one site at the customer's address
+    # would be taken for the code instead: test_export_site_at_same_address.py).
+    update_customer(customer.id, location_code="HQ", address1="2 Harbour Rd")
     assert _customer_item(export(customer.id)).action == "updated"
     update_customer(customer.id, location_code="hq")  # the same site
     assert _customer_item(export(customer.id)).action == "unchanged"
     assert link_of("customer", customer.id).synced_values["location_code"] == "HQ"
-    update_customer(customer.id, location_code="Branch")
+    update_customer(customer.id, location_code="Branch", address1="9 Quay St")
     item = _customer_item(export(customer.id))
     assert item.action == "updated", item.message
     assert "kept ConnectWise's" not in item.message, item.message

@@ -294,7 +294,9 @@ class CompanyImport:
         page, record = self.page, self.record
         values = M.company_host_values(record)
         existing = page.hosts.get(host_id) if host_id else None
-        M.keep_default_site_name(values, existing.values if existing else None)
+        # (the link's agreement: the company's site an export took for the customer's Location Code holds it)
+        M.keep_default_site_name(values, existing.values if existing else None,
+                                 link.synced_values if link is not None else None)
         theirs = dict(values)  # what ConnectWise holds
         agreement = theirs  # what both sides agree on once saved: the agreement the link keeps
         self.keep = existing is not None and not self.explicit and not self.owner.cw_master
@@ -307,6 +309,8 @@ class CompanyImport:
             values = {**theirs, **existing.values}  # the customer's, every one (its account number too)
         elif existing is not None and not self.owner.cw_master:
             keep_host_values(values, existing.values)
+        if link is not None:  # the site taken for the customer's Location Code stays taken
+            agreement = M.with_site_choice(agreement, link.synced_values)
         cw_contacts = [c for c in page.contacts.get(self.cid, []) if not c.get("inactiveFlag")]
         default_id = (record.get("defaultContact") or {}).get("id")
         problems = M.host_length_problems(values, _CUSTOMER_LIMITS, self.label, _COMPANY_LABELS)

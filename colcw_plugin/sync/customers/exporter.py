@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
@@ -68,6 +69,25 @@ def site_created(code: str) -> str:
     """The result's note of a site the export created for the customer's Location Code (also told to the rep who
     clicked Export, beside "Updated in ConnectWise")."""
     return f"created site {code} in ConnectWise; the company's site is now {code}"
+
+
+def site_taken(code: str, site: str) -> str:
+    """The result's note of the company's existing site an export took for the customer's Location Code, because it
+    has the customer's address, instead of creating a second site there (also told to the rep who clicked Export)."""
+    return f"Location Code {code} is the company's site {site}, which has the customer's address, so no site {code} " \
+        "was created in ConnectWise"
+
+
+def site_said(message: str, code: str) -> str:
+    """What a customer's result ``message`` says of its Location Code ``code``'s site (:func:`site_created`, or
+    :func:`site_taken` with the move onto it), as the rep's Export click repeats it; "" when it says neither."""
+    if not code:
+        return ""
+    if site_created(code) in message:
+        return site_created(code)
+    found = re.search(re.escape(f"Location Code {code} is the company's site ") + r".*? was created in ConnectWise"
+                      r"(?:; the company's site is now .*?)?(?=; |\.$)", message)
+    return found.group(0) if found else ""
 
 
 def new_company_token(look_alikes: Sequence[LookAlike]) -> str:
@@ -319,9 +339,12 @@ class CustomerExporter:
             elif (alike := chunk.look_alikes.get(customer.id)) and self.confirmed != new_company_token(alike):
                 return [Outcome(CUSTOMER, "failed", customer.id, alike[0].cw_id, label,
                                 *look_alike_refusal(customer, alike))]
+        # The company's site an earlier export took for the customer's Location Code (same address): it holds the
+        # code (:func:`..shared.fields.keep_default_site_name`). Only the agreement with this company says so.
+        choice = M.site_choice(link.synced_values) if link is not None else None
         # Compared and agreed on in ConnectWise's terms ("Nova Scotia" is "NS"): a later edit in the host is then
         # a change of the host's, never one ConnectWise made (:func:`..shared.fields.as_held`).
-        theirs = self._held_by(record, values)
+        theirs = self._held_by(record, values, choice)
         held = M.as_held(values, theirs, self.states, COMPANY)
         sent, agreed = held, held
         if self.cw_master and link is not None and theirs is not None:
@@ -349,7 +372,7 @@ class CustomerExporter:
         was_linked = link is not None
         link = batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record),
-                         values=M.as_held(agreed, self._held_by(record, values), self.states, COMPANY))
+                         values=self._agreement(agreed, record, values, choice))
         contacts = self._contact_exporter()
         plans = contacts.plan(customer, company_id, chunk, batch)
         # One write, committed before any contact POST: the company's link and the intents of its new contacts.
@@ -358,12 +381,10 @@ class CustomerExporter:
         try:
             # The site and the default contact go in one last PATCH, only when they change.
             pending: dict[str, Any] = {}
-            site, made = self._site(record, sent, created=action == "created")
+            site, said, chosen = self._site(record, sent, created=action == "created", choice=choice)
             if site is not None:
                 pending["site"] = site
-                code = values["location_code"]
-                # A site ConnectWise did not hold is said to be created, not only "set" (a rep saw no sign of it).
-                notes.append(site_created(code) if made else "site set to " + code)
+            notes += said
             contact_outcomes, default_cw = contacts.write(company_id, chunk, batch, plans)
             # The contact marked default was sent with defaultFlag true. Whether ConnectWise then makes it the
             # company's default contact by itself is not documented (API-NOTES §3.1, §5.2; UNVERIFIED), so the
@@ -374,10 +395,10 @@ class CustomerExporter:
             if pending:
                 record = self.client.companies.patch(company_id, pending)
                 action = "updated" if action == "unchanged" else action
-            if action != "unchanged":
+            if action != "unchanged" or chosen != choice:  # (a site taken or given up is agreed, written or not)
                 batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                           fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record),
-                          values=M.as_held(agreed, self._held_by(record, values), self.states, COMPANY))
+                          values=self._agreement(agreed, record, values, chosen))
             if was_linked or customer.id in self._drifted:
                 batch.forget_drift(customer.id)
         finally:
@@ -391,13 +412,20 @@ class CustomerExporter:
         return [Outcome(CUSTOMER, action, customer.id, company_id, label, message), *contact_outcomes]
 
     @staticmethod
-    def _held_by(record: dict | None, values: dict) -> dict | None:
-        """What the ConnectWise company holds, as host values (None: no company yet)."""
+    def _held_by(record: dict | None, values: dict, choice: dict | None = None) -> dict | None:
+        """What the ConnectWise company holds, as host values (None: no company yet); ``choice``: the site taken for
+        the customer's Location Code (:data:`..shared.fields.SITE_CHOICE`), which holds that code."""
         if record is None:
             return None
         theirs = M.company_host_values(record)
-        M.keep_default_site_name(theirs, values)
+        M.keep_default_site_name(theirs, values, {M.SITE_CHOICE: choice} if choice else None)
         return theirs
+
+    def _agreement(self, agreed: dict, record: dict, values: dict, choice: dict | None) -> dict:
+        """What the link records as agreed with the company: ``agreed`` as ConnectWise holds it, and the site taken
+        for the customer's Location Code, if any."""
+        out = M.as_held(agreed, self._held_by(record, values, choice), self.states, COMPANY)
+        return {**out, M.SITE_CHOICE: choice} if choice else out
 
     def _create_company(self, customer: Customer, body: dict, label: str, chunk: Chunk) -> dict:
         try:
@@ -441,37 +469,59 @@ class CustomerExporter:
                     "Give this customer its own account number, or clear the other customer's link first.")
         return None
 
-    def _site(self, record: dict, values: dict, *, created: bool) -> tuple[dict | None, bool]:
-        """The site reference the location code names, when the company is not on it yet, and whether the site was
-        created here (ConnectWise held no site of that name).
+    def _site(self, record: dict, values: dict, *, created: bool,
+              choice: dict | None) -> tuple[dict | None, list[str], dict | None]:
+        """The site reference the location code names, when the company is not on it yet; what the result says of
+        it; and the site taken for the code (:data:`..shared.fields.SITE_CHOICE`: kept, newly taken, or None).
 
-        The site is looked up among the company's sites by name and created when missing (a new
-        company has only ConnectWise's default site, so it is not looked up).
+        The site is looked up among the company's sites by name; failing that, the one site at the customer's
+        address is taken for the code (ConnectWise's default "Main", made with the company at its address, or a
+        site of the rep's): its name is left as it is, and the link remembers it, so the company on it holds the
+        code from then on. Otherwise (no site there, or several) the site is created. A new company has only
+        ConnectWise's default site, so it is not looked up: its code's site is created, as before.
         """
         code = values.get("location_code") or ""
         current = ((record.get("site") or {}).get("name") or "")
         if not code or code.casefold() == current.casefold():
-            return None, False
+            return None, [], None
+        if choice is not None and str(choice["code"]).casefold() == code.casefold() \
+                and str(choice["site"]).casefold() == current.casefold():
+            return None, [], choice  # the site taken before, the company still on it: nothing to read or write
         sites = self.client.company_sites(record["id"])
+        rows: list[dict] = []
         found = None
         if not created:
-            found = next((s for s in sites.list(conditions=C.eq("name", code), fields=["id", "name"], page_size=25)
-                          if str(s.get("name", "")).casefold() == code.casefold()), None)
-        if found is None:
-            body: dict[str, Any] = {"name": code}
-            for host_attr, cw in (("address1", "addressLine1"), ("address2", "addressLine2"), ("city", "city"),
-                                  ("zip", "zip"), ("phone", "phoneNumber"), ("fax", "faxNumber")):
-                if values.get(host_attr):
-                    body[cw] = values[host_attr]
-            state = self.states.identifier(values.get("state") or "") if self.states else ""
-            if state:
-                body["stateReference"] = {"identifier": state}
-            if values.get("country"):
-                body["country"] = {"name": values["country"]}
-            found = create_once(lambda: sites.create(body), lambda: self._find_site(sites, code),
-                                what=f"site {code} of company {record['id']}")
-            return {"id": found["id"]}, True
-        return {"id": found["id"]}, False
+            rows = list(sites.iterate(fields=["id", "name", "addressLine1", "addressLine2", "city", "stateReference",
+                                              "zip", "country", "inactiveFlag"]))
+            found = next((s for s in rows if str(s.get("name", "")).casefold() == code.casefold()), None)
+        if found is not None:
+            return {"id": found["id"]}, ["site set to " + code], None
+        there = [s for s in rows if not s.get("inactiveFlag") and M.site_has_address(s, values, self.states)]
+        if len(there) == 1:
+            taken = there[0]
+            name = str(taken.get("name") or "")
+            moved = taken.get("id") != (record.get("site") or {}).get("id")
+            said = [site_taken(code, name) + (f"; the company's site is now {name}" if moved else "")]
+            return ({"id": taken["id"]} if moved else None), said, {"code": code, "site": name, "id": taken["id"]}
+        body: dict[str, Any] = {"name": code}
+        for host_attr, cw in (("address1", "addressLine1"), ("address2", "addressLine2"), ("city", "city"),
+                              ("zip", "zip"), ("phone", "phoneNumber"), ("fax", "faxNumber")):
+            if values.get(host_attr):
+                body[cw] = values[host_attr]
+        state = self.states.identifier(values.get("state") or "") if self.states else ""
+        if state:
+            body["stateReference"] = {"identifier": state}
+        if values.get("country"):
+            body["country"] = {"name": values["country"]}
+        made = create_once(lambda: sites.create(body), lambda: self._find_site(sites, code),
+                           what=f"site {code} of company {record['id']}")
+        # A site ConnectWise did not hold is said to be created, not only "set" (a rep saw no sign of it).
+        said = [site_created(code)]
+        if there:  # several sites at the customer's address: which one is its code's is not colcw's guess
+            named = ", ".join(str(s.get("name") or "") for s in there[:-1]) + " and " + str(there[-1].get("name") or "")
+            said.append(f"{len(there)} of the company's sites ({named}) have the customer's address, so none of "
+                        f"them was taken for Location Code {code}")
+        return {"id": made["id"]}, said, None
 
     @staticmethod
     def _find_site(sites, name: str) -> dict | None:

@@ -177,7 +177,7 @@ def overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Ov
     cw_master = cw_is_master(session)
     full = client.companies.get(int(record["id"]), fields=M.COMPANY_FIELDS)
     changes = [(rule.host, M.shown_value(mine), M.shown_value(theirs))
-               for rule, mine, theirs in M.company_differences(M.customer_values(customer), full)
+               for rule, mine, theirs in M.company_differences(M.customer_values(customer), full, link.synced_values)
                if cw_master or theirs not in ("", None)]
     changes += _contact_overwrites(session, client, customer, link, full, cw_master)
     if not changes:

@@ -285,11 +285,11 @@ class CustomerPlanner:
             plan.identifier = (link, identifier)
         host = M.customer_values(plan.customer)
         cw = M.company_host_values(record)
-        M.keep_default_site_name(cw, host)
+        M.keep_default_site_name(cw, host, link.synced_values)  # (the site an export took for the customer's code)
         held, base = self._held(host, cw, COMPANY), self._held(link.synced_values, cw, COMPANY)
         diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, COMPANY_LABELS)]
         plan.clear_drift += self._ended_drift(CUSTOMER, plan.customer.id, cw, diffs)
-        new_base = agreed(held, cw, base)
+        new_base = M.with_site_choice(agreed(held, cw, base), link.synced_values)
         if diffs and self.cw_master:
             problems = M.host_length_problems(cw, _CUSTOMER_LIMITS, plan.label, COMPANY_LABELS)
             if problems:
@@ -297,7 +297,7 @@ class CustomerPlanner:
                                           *M.join(problems)))
                 return
             plan.values = {**host, **{d.field: d.cw for d in diffs}}
-            new_base = dict(cw)
+            new_base = M.with_site_choice(dict(cw), link.synced_values)
         if new_base != link.synced_values:  # an unchanged record writes nothing
             plan.links.append((link, CUSTOMER, plan.customer.id, record["id"], new_base, M.last_updated(record)))
         plan.drift += self._drift(CUSTOMER, plan.customer.id, plan.customer.id, record["id"], diffs)

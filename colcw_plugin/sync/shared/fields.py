@@ -113,23 +113,79 @@ def company_host_values(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def keep_default_site_name(values: dict[str, Any], current: Mapping[str, Any] | None) -> None:
+# In a customer link's agreement (``Link.synced_values``, beside the agreed values: no field is named so): the
+# company's existing site an export took for the customer's Location Code instead of creating a second site at the
+# same address (sync/customers/exporter.py ``_site``): {"code": "HQ", "site": "Main", "id": 42}. The company on that
+# site holds the customer's Location Code, for the export, live updates and imports alike.
+SITE_CHOICE = "colcw:site"
+# A customer's address fields as a ConnectWise site holds them (the state and country apart: references).
+SITE_ADDRESS = (("address1", "addressLine1"), ("address2", "addressLine2"), ("city", "city"), ("zip", "zip"))
+
+
+def site_choice(agreement: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The site choice a customer link's agreement remembers (:data:`SITE_CHOICE`), or None."""
+    choice = (agreement or {}).get(SITE_CHOICE)
+    if isinstance(choice, Mapping) and _text(choice.get("code")) and _text(choice.get("site")):
+        return dict(choice)
+    return None
+
+
+def with_site_choice(values: dict[str, Any] | None, agreement: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A new agreement ``values`` of a customer link keeping the site choice of its former one ``agreement``."""
+    choice = site_choice(agreement)
+    if values is None or choice is None:
+        return values
+    return {**values, SITE_CHOICE: choice}
+
+
+def site_code(name: str) -> str:
+    """A ConnectWise site name as a host Location Code (the default site "Main" is a blank code)."""
+    name = _text(name)
+    return "" if name.casefold() == DEFAULT_SITE.casefold() else name
+
+
+def site_has_address(site: Mapping[str, Any], values: Mapping[str, Any], states: StateList | None) -> bool:
+    """Whether a ConnectWise company site (``addressLine1``, ``stateReference``...) is at the address of the host
+    ``values``, compared as the export compares a company's: text fields as written (spaces around them aside, a
+    blank the same as none), the state by ConnectWise's identifier and the country by name, ignoring case. A site
+    or a customer with no address at all is at no address."""
+    pairs = [(_text(site.get(cw)), _text(values.get(attr))) for attr, cw in SITE_ADDRESS]
+    state = _text(values.get("state"))
+    state = (states.identifier(state) or state) if states is not None and state else state
+    pairs.append((_text((site.get("stateReference") or {}).get("identifier")).casefold(), state.casefold()))
+    pairs.append((_ref_name(site.get("country")).casefold(), _text(values.get("country")).casefold()))
+    return any(mine for _, mine in pairs) and all(theirs == mine for theirs, mine in pairs)
+
+
+def keep_default_site_name(values: dict[str, Any], current: Mapping[str, Any] | None,
+                           agreement: Mapping[str, Any] | None = None) -> None:
     """Keep the host's "Main" when ConnectWise says the default site (imported as blank).
 
     Both mean the same site, so an import must not rewrite one into the other: a customer exported
     with location code "Main" would otherwise come back blank (and count as changed) on every import.
+
+    Likewise the company's site an export took for the customer's Location Code because it has the customer's
+    address (``agreement``: the link's, :data:`SITE_CHOICE`) holds that code: a customer on "HQ" whose company stayed
+    on its site "Main" reads "HQ", neither changed nor differing.
     """
     code = _text((current or {}).get("location_code"))
     if not values.get("location_code") and code.casefold() == DEFAULT_SITE.casefold():
         values["location_code"] = code
+        return
+    choice = site_choice(agreement)
+    if choice is not None and isinstance(values.get("location_code"), str) \
+            and values["location_code"].casefold() == site_code(choice["site"]).casefold():
+        values["location_code"] = _text(choice["code"])
 
 
-def company_differences(host: Mapping[str, Any], record: Mapping[str, Any]) -> list[tuple[FieldRule, Any, Any]]:
+def company_differences(host: Mapping[str, Any], record: Mapping[str, Any],
+                        agreement: Mapping[str, Any] | None = None) -> list[tuple[FieldRule, Any, Any]]:
     """The mapped customer fields (:data:`COMPANY`'s rules, as the sync reads and writes them) whose values differ
     between a host customer (:func:`customer_values`) and a ConnectWise company: (rule, the customer's value, the
-    company's), in the rules' order. What linking the two changes on one side or the other."""
+    company's), in the rules' order. What linking the two changes on one side or the other. ``agreement``: their
+    link's, when they are linked (its site choice, :func:`keep_default_site_name`)."""
     theirs = company_host_values(record)
-    keep_default_site_name(theirs, host)
+    keep_default_site_name(theirs, host, agreement)
     return [(rule, host.get(rule.host_attr), theirs[rule.host_attr]) for rule in COMPANY.rules
             if rule.host_attr in theirs and theirs[rule.host_attr] != host.get(rule.host_attr)]
 
