@@ -462,20 +462,14 @@ class Reconciler:
             self._record(o)
 
     def _replace_drift(self, plan: CustomerPlan) -> None:
-        drift = plan.drift
-        # A note of a conflict ConnectWise's value settled is dismissed by deleting it, its link untouched: one the
-        # plan would write again as it was read, gone since, stays dismissed.
-        again = {(r["entity"], r["host_id"], r["field"], r["cw_value"]) for r in drift} & plan.cw_notes
-        if again:
-            there = set(self.session.execute(select(
-                RecordDrift.entity, RecordDrift.host_id, RecordDrift.field, RecordDrift.cw_value).where(
-                RecordDrift.customer_id == plan.customer.id, RecordDrift.kept == "connectwise")).tuples())
-            drift = [r for r in drift if (r["entity"], r["host_id"], r["field"], r["cw_value"]) not in again - there]
+        # (A note of a conflict ConnectWise's value settled, dismissed while the pass read ConnectWise, is never
+        # written again: the plan only notes a ConnectWise value the link's agreement does not hold, and while such a
+        # note shows the agreement holds its value. A note after a relink with the same value is a new conflict.)
         for entity, host_id, name in plan.clear_drift:
             stmt = delete(RecordDrift).where(RecordDrift.entity == entity, RecordDrift.host_id == host_id)
             stmt = stmt.where(RecordDrift.field == name) if name else stmt.where(~RecordDrift.field.startswith("contact:"))
             self.session.execute(stmt)
-        for row in drift:
+        for row in plan.drift:
             self.session.add(RecordDrift(**row, run_id=self.ctx.run_id))
 
     def _document(self, plan: DocumentPlan) -> None:
