@@ -104,6 +104,12 @@ def test_with_connectwise_the_master_a_live_update_keeps_the_code_and_the_next_e
     _live_update(made["id"])  # "Main" is the customer's HQ: not ConnectWise's change of the code to blank
     assert db.session.get(Customer, customer.id).location_code == "HQ"
     assert link_of("customer", customer.id).synced_values["location_code"] == "HQ"
+    # Passes that take ConnectWise's other changes (and so write the link's agreement again) keep it so.
+    for phone in ("512-555-0198", "512-555-0197"):
+        sync_ready.edit_company(made["id"], {"phoneNumber": phone})
+        _live_update(made["id"])
+        taken = db.session.get(Customer, customer.id)
+        assert (taken.phone, taken.location_code) == (phone, "HQ")
 
     sync_ready.set_options(record_bodies=True)
     sync_ready.clear_requests()
