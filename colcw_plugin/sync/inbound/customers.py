@@ -117,11 +117,10 @@ class CustomerPlan:
     # conflict settled on ConnectWise's values, the same value entered on both sides): the link's time moves.
     settled: bool = False
     # What planning read, for telling at apply time whether a rep changed it since (:meth:`.reconcile.Reconciler.
-    # _customer`): each link's agreement the plan compared with ConnectWise (link id → ``synced_values``), and the
-    # notes of conflicts ConnectWise's value settled that were shown then ((entity, host id, field, ConnectWise's
-    # value): dismissing one deletes it without touching its link).
+    # _customer`): each link's agreement the plan compared with ConnectWise (link id → ``synced_values``). (A note
+    # of a conflict ConnectWise's value settled, dismissed meanwhile, needs nothing: while it shows, its link agrees
+    # on its value, so no plan writes it again.)
     read: dict[int, dict | None] = field(default_factory=dict)
-    cw_notes: set[tuple[str, int, str, str]] = field(default_factory=set)
 
     @property
     def writes(self) -> bool:
@@ -153,14 +152,11 @@ class CustomerPlanner:
         # The drift shown now, per customer or contact (only those have rows to clear): (field, whose value was kept,
         # ConnectWise's value then).
         self.drift_rows: dict[tuple[str, int], list[tuple[str, str, str]]] = {}
-        self.cw_notes: dict[int, set[tuple[str, int, str, str]]] = {}  # per customer (CustomerPlan.cw_notes)
         if self.customers:
-            for e, h, name, kept, cw_value, cid in session.execute(select(
-                    RecordDrift.entity, RecordDrift.host_id, RecordDrift.field, RecordDrift.kept, RecordDrift.cw_value,
-                    RecordDrift.customer_id).where(RecordDrift.customer_id.in_(list(self.customers)))):
+            for e, h, name, kept, cw_value in session.execute(select(
+                    RecordDrift.entity, RecordDrift.host_id, RecordDrift.field, RecordDrift.kept, RecordDrift.cw_value)
+                    .where(RecordDrift.customer_id.in_(list(self.customers)))):
                 self.drift_rows.setdefault((e, h), []).append((name, kept, cw_value))
-                if kept == "connectwise":
-                    self.cw_notes.setdefault(cid, set()).add((e, h, name, cw_value))
         self.drifting = set(self.drift_rows)
         self.links_by_host = {ln.host_id: ln for ln in self.customer_links.values()}
         if set(contact_hosts.values()) - set(self.links_by_host):
@@ -202,8 +198,7 @@ class CustomerPlanner:
                 return None
             link = self.links_by_host.get(customer_id)
             self.plans[customer_id] = CustomerPlan(customer, f"{customer.name} ({customer.account_number})",
-                                                   company_link=link, host_pending=edited_since(customer, link),
-                                                   cw_notes=self.cw_notes.get(customer_id, set()))
+                                                   company_link=link, host_pending=edited_since(customer, link))
         return self.plans[customer_id]
 
     def plan(self) -> list[CustomerPlan]:
