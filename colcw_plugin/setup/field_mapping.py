@@ -76,7 +76,8 @@ COMPANY = MappingTable("company", "Customers (Company Info)", "Customer", "Compa
     FieldRule("Company Phone", "Phone Number", BOTH, "phone", "phoneNumber", max_len=30),
     FieldRule("Company Fax", "Fax (Company)", BOTH, "fax", "faxNumber", max_len=30),
     FieldRule("Location Code", "Site Name", BOTH, "location_code", "site/name", "site", max_len=50,
-              note="The company's site of that name; a blank code ↔ the default site Main ConnectWise creates"),
+              note="The company's site of that name, else an existing company's one site at the customer's address "
+                   "(its name kept), else a new site; a blank code ↔ the default site Main ConnectWise creates"),
     FieldRule("Country", "Country", BOTH, "country", "country/name", "country",
               note="Not in Appendix B: kept so a Canadian address stays Canadian; must be in ConnectWise's list"),
     FieldRule("SalesRep", "Territory Manager", EXPORT, None, "territoryManager", "ref",
