@@ -13,7 +13,8 @@ from helpers import runtime
 from host_stub.extensions import db
 
 COMPANIES = [(1, "ÉCOLE DU NORD (EDN1)"), (2, "École du Sud (EDS1)"), (3, "STRASSE GMBH (STR1)"),
-             (4, "Ölwerke Åkesson (OWA1)"), (5, "Acme Ltd (ACME1)"), (6, "ECOLE DU NORD (EDN2)")]
+             (4, "Ölwerke Åkesson (OWA1)"), (5, "Acme Ltd (ACME1)"), (6, "ECOLE DU NORD (EDN2)"),
+             (7, "Großhandel Nord (GHN1)")]
 
 
 def _import_with_failed_contacts(contacts: list[str]) -> SyncRun:
@@ -40,8 +41,9 @@ def test_retry_names_the_company_of_a_contact_whose_company_name_differs_in_case
         "Grace Hopper (ÉCOLE DU SUD)",
         "Alan Turing (Straße GmbH)",  # ß is SS
         "Kurt Gödel (ÖLWERKE ÅKESSON)",
+        "Emmy Noether (GROSSHANDEL NORD)",  # SS is ß
     ])
-    assert _retried(run) == {"company_ids": [1, 2, 3, 4]}
+    assert _retried(run) == {"company_ids": [1, 2, 3, 4, 7]}
 
 
 def test_a_name_beyond_ascii_differing_in_letters_is_no_match(any_app):

@@ -225,16 +225,22 @@ def _label_like(name: str) -> tuple[str, ...]:
     """Case-insensitive LIKE patterns (``ilike``) for a company result labelled ``name``: the name alone, or followed
     by its Company ID ("Acme Ltd (ACME1)"). Only ASCII letters are matched by their case there: SQLite's LIKE and
     lower() fold ASCII only, and PostgreSQL's as its locale says. A letter beyond ASCII (the É of “ÉCOLE”, which
-    the label may spell “école”) matches any one character, and one whose case is spelled with more letters (ß,
-    SS) any number of them; the caller checks the exact casefolded name."""
-    out = []
-    for ch in name:
+    the label may spell “école”) matches any one character, and one whose case is spelled with more letters (ß)
+    any number of them, as does an "ss" (the label may spell it ß); the caller checks the exact casefolded name."""
+    out, i = [], 0
+    while i < len(name):
+        ch = name[i]
+        if name[i:i + 2].lower() == "ss":
+            out.append("%")
+            i += 2
+            continue
         if ch in "%_" + _LIKE_ESCAPE:
             out.append(_LIKE_ESCAPE + ch)
         elif ch.isascii():
             out.append(ch)
         else:
             out.append("_" if len(ch.upper()) == len(ch.lower()) == len(ch.casefold()) == 1 else "%")
+        i += 1
     like = "".join(out)
     return like, like + " (%", like + "(%"
 
