@@ -1,7 +1,8 @@
 """Live updates as job kinds, so their work shows on the jobs pages like any other run.
 
 * ``cw_live_update``: takes the pending hints (callbacks) and reads those records again.
-  Params ``{"wave": "<id>"}`` (each run its own job; see :mod:`.hints`), or ``{"records":
+  Params ``{"wave": "<id>"}`` (each run its own job; see :mod:`.hints`; ``"follow_up": n`` on one queued for
+  customers a run left to the next, :func:`.hints.follow_up`), or ``{"records":
   {"company": [ids], "contact": [...], "opportunity": [...]}}`` to read given records (Retry).
 * ``cw_reconcile``: the safety net. ``{"mode": "changes"}`` (what changed since the last pass,
   scheduled every 15 minutes by default) or ``{"mode": "deletions"}`` (daily); ``"force": true``
