@@ -201,11 +201,20 @@ def failed_items(session: Session, run_id: int) -> list[SyncItem]:
     return items
 
 
+# What a person confirmed on a record's page, carried by the run their click started: the target of a document's
+# export (a closed, Won or Lost opportunity, a name like another one's: sync/quotes/targets.confirm_token), a new
+# company beside look-alikes (sync/customers/exporter.new_company_token), the checklist's warnings (⚠) ticked. A Retry
+# is clicked by someone else, later, who confirmed none of it: it never carries them (:func:`retry_params`).
+REP_CONFIRMATIONS = ("confirmed", "confirmed_checks")
+
+
 def retry_params(session: Session, kinds: KindRegistry, run: SyncRun,
                  failed: list[SyncItem] | None = None) -> dict | None:
     """Params of a new run that redoes the failed and not attempted records of ``run`` (None when none can
     be redone): the run's kind says which records those are (see ``JobKind.retry``). A run that stopped
-    before selecting anything is redone whole. ``failed``: the run's :func:`failed_items`, when already read."""
+    before selecting anything is redone whole, but for what a person confirmed for it (:data:`REP_CONFIRMATIONS`):
+    a Retry never confirms, so what needed a confirmation is refused with how to confirm it on the record's page.
+    ``failed``: the run's :func:`failed_items`, when already read."""
     kind = kinds.get(run.kind)
     if kind is None or kind.retry is None:
         return None
@@ -213,8 +222,10 @@ def retry_params(session: Session, kinds: KindRegistry, run: SyncRun,
     if not failed:
         stopped = run.status in ENDED_RUN_STATUSES and run.status != "succeeded" and not run.selection \
             and (run.total == 0 or run.done < run.total)
-        return dict(run.params or {}) if stopped and run.counts.get("failed", 0) == 0 else None
-    return kind.retry(session, run, failed)
+        params = dict(run.params or {}) if stopped and run.counts.get("failed", 0) == 0 else None
+    else:
+        params = kind.retry(session, run, failed)
+    return None if params is None else {k: v for k, v in params.items() if k not in REP_CONFIRMATIONS}
 
 
 def retry_label(session: Session, kinds: KindRegistry, run: SyncRun) -> str | None:

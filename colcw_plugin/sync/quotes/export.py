@@ -597,7 +597,7 @@ def _unconfirmed(held: HeldDocument, warning: str) -> ExportRefused:
     them by their identifier)."""
     return ExportRefused(f"its checklist asks to confirm this first. {warning}",
                          f"Open {held.number}'s page and click Export to ConnectWise: confirm there, or do what its "
-                         "checklist suggests instead. An export of several documents never confirms this for you.")
+                         "checklist suggests instead. A Retry, or an export of several documents, never confirms this for you.")
 
 
 def _linked_opportunity(session: Session, held: HeldDocument, link: LinkRef | None, inherited: bool,
