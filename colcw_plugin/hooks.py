@@ -10,6 +10,7 @@ from host_stub.extensions import db
 from host_stub.hookspecs import hookimpl
 
 from .extension import init_app
+from .sync.customers.save_warnings import save_warnings as customer_warnings
 from .sync.quotes.preflight import save_warnings
 from .sync.quotes.state import note_saved
 from .sync.quotes.won import on_quote_converted
@@ -168,3 +169,8 @@ def quote_converted(quote, order, actor):
 @hookimpl
 def document_save_warnings(document, created, actor, request):
     return save_warnings(db.session, document) if actor else []
+
+
+@hookimpl
+def customer_save_warnings(customer, created, actor, request):
+    return customer_warnings(db.session, customer) if actor else []

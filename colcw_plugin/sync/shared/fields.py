@@ -220,11 +220,21 @@ def company_current(record: Mapping[str, Any], wanted: Mapping[str, Any]) -> dic
     return {key: record.get(key) for key in wanted}
 
 
+def _customer_who(values: Mapping[str, Any]) -> str:
+    """A customer as its export's problems name it: as the run's other results do ("Granite Dental (DEMO00007)")."""
+    name, number = values.get("name"), values.get("account_number")
+    return f"{name} ({number})" if name and number else f"Customer {number or name or '(no number)'}"
+
+
+def customer_length_problems(values: Mapping[str, Any]) -> list[Problem]:
+    """The customer's mapped fields longer than ConnectWise holds, each with what to do: what its export refuses
+    (:func:`customer_problems`) and what saving it in ChannelOnline's form warns of, in the same words."""
+    return _too_long(COMPANY.rules, values, _customer_who(values))
+
+
 def customer_problems(values: Mapping[str, Any], states: StateList) -> list[Problem]:
     """What stops a customer from being exported, each with what to do."""
-    name, number = values.get("name"), values.get("account_number")
-    # As the run's other results name a customer ("Granite Dental (DEMO00007)").
-    who = f"{name} ({number})" if name and number else f"Customer {number or name or '(no number)'}"
+    who = _customer_who(values)
     problems: list[Problem] = []
     if not values.get("name"):
         problems.append((f"{who} has no name; ConnectWise requires a company name.",
@@ -232,7 +242,7 @@ def customer_problems(values: Mapping[str, Any], states: StateList) -> list[Prob
     if not values.get("account_number"):
         problems.append((f"Customer {values.get('name')} has no account number; it becomes the ConnectWise "
                          "Company ID.", "Enter an account number in ChannelOnline and export again."))
-    problems += _too_long(COMPANY.rules, values, who)
+    problems += customer_length_problems(values)
     state = states.problem(values.get("state") or "", who=who)
     if state:
         problems.append(state)
@@ -375,16 +385,26 @@ def contact_changes(record: Mapping[str, Any], wanted: Mapping[str, Any]) -> dic
     return out
 
 
+def _contact_who(values: Mapping[str, Any]) -> str:
+    name = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip() or "(no name)"
+    return f"Contact {name}"
+
+
+def contact_length_problems(values: Mapping[str, Any]) -> list[Problem]:
+    """The contact's mapped fields longer than ConnectWise holds, each with what to do: what its export refuses
+    (:func:`contact_problems`) and what saving its customer in ChannelOnline's form warns of, in the same words."""
+    return _too_long(CONTACT.rules, values, _contact_who(values))
+
+
 def contact_problems(values: Mapping[str, Any], states: StateList,
                      comm_types: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
     """What stops a contact from being exported, each with what to do."""
-    name = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip() or "(no name)"
-    who = f"Contact {name}"
+    who = _contact_who(values)
     problems: list[Problem] = []
     if not values.get("first_name"):
         problems.append((f"{who} has no first name; ConnectWise requires one.",
                          "Enter the contact's first name in ChannelOnline and export again."))
-    problems += _too_long(CONTACT.rules, values, who)
+    problems += contact_length_problems(values)
     email = values.get("email") or ""
     if email and not _EMAIL.match(email):
         problems.append((f"{who}: '{email}' is not a valid e-mail address.",
