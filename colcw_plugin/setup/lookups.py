@@ -132,6 +132,9 @@ class Lookups:
     manufacturers: list[Ref] = field(default_factory=list)
     states: list[Ref] = field(default_factory=list)
     loaded: frozenset[str] = frozenset()
+    # ConnectWise's inactive manufacturers (read with ``manufacturers``, never offered): so a page can say a name
+    # ConnectWise has but inactive is that, not "not in ConnectWise".
+    inactive_manufacturers: list[Ref] = field(default_factory=list)
 
     def member(self, identifier: str) -> Member | None:
         """The member with exactly this identifier."""
@@ -152,5 +155,9 @@ class Lookups:
 def load_lookups(client: ConnectWiseClient, names: Iterable[str] = LIST_NAMES) -> Lookups:
     """Read the named lists (raises the client's ConnectWiseError when ConnectWise fails)."""
     wanted = tuple(dict.fromkeys(names))
-    lists = {name: read_list(client, name) for name in wanted}
+    lists: dict = {name: read_list(client, name) for name in wanted if name != "manufacturers"}
+    if "manufacturers" in wanted:  # one read: the active ones are offered, the inactive ones only named
+        rows = list(client.manufacturers.iterate(fields=["id", "name", "inactiveFlag"]))
+        lists["manufacturers"] = _named(_active(rows))
+        lists["inactive_manufacturers"] = _named(r for r in rows if r.get("inactiveFlag"))
     return Lookups(**lists, loaded=frozenset(wanted))

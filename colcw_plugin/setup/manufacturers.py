@@ -8,7 +8,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..cw import places
 from ..models import ManufacturerAlias
+from . import pages
 from .common import apply_named, audit, changed_since, lock_settings, raise_errors, unknown_name
 from .lookups import Lookups
 
@@ -25,6 +27,33 @@ def case_twin(name: str, cw_names: Iterable[str]) -> str | None:
     such a line is refused until it is corrected or aliased: the page and the export both name the twin."""
     lowered = name.lower()
     return next((n for n in cw_names if n and n != name and n.lower() == lowered), None)
+
+
+def inactive_twin(name: str, active: Iterable[str], inactive: Iterable[str]) -> str | None:
+    """The manufacturer ConnectWise has but marks inactive that a line's ``name`` would be: the same name, or one
+    differing only in case when no active manufacturer does (that one is :func:`case_twin`'s); None otherwise.
+    ``active`` and ``inactive`` are ConnectWise's names."""
+    active = list(active)
+    if name in active or case_twin(name, active) is not None:
+        return None
+    inactive = list(inactive)
+    return name if name in inactive else case_twin(name, inactive)
+
+
+def inactive_problem(name: str, cw_name: str, *, alias: bool = False) -> tuple[str, str]:
+    """What is wrong, and its fix, when a line's manufacturer ``name`` is ``cw_name`` in ConnectWise but ConnectWise
+    marks it inactive: the same name, one differing only in case (:func:`inactive_twin`), or with ``alias`` the one
+    ``name``'s alias points to. One wording for the mapping page and the export, which refuses such a line."""
+    elsewhere = f"or map “{name}” to another ConnectWise manufacturer ({pages.MANUFACTURERS.name})."
+    activate = f"Activate “{cw_name}” in ConnectWise ({places.MANUFACTURER})"
+    if alias:
+        return (f"the alias of “{name}” points to “{cw_name}”, which ConnectWise has but marks inactive",
+                f"{activate}, {elsewhere}")
+    if cw_name == name:
+        return f"manufacturer “{name}” is in ConnectWise but marked inactive", f"{activate}, {elsewhere}"
+    return (f"manufacturer “{name}” does not exist in ConnectWise, which has “{cw_name}” (names must match exactly, "
+            "case included) but marks it inactive",
+            f"{activate} and correct the lines to “{cw_name}” or add the alias {name} → {cw_name}, {elsewhere}")
 
 
 AliasRow = tuple[str, str, str | None]

@@ -146,6 +146,16 @@ def _case_twins(lookups, missing) -> dict[str, str]:
     return {m: twin for m in missing if (twin := alias_mapping.case_twin(m, cw_names)) is not None}
 
 
+def _inactive_twins(lookups, missing) -> dict[str, tuple[str, str]]:
+    """Each missing manufacturer ConnectWise has but marks inactive (by the same name, or differing only in case
+    from it when no active one does): what is wrong and its fix, worded as the export words its refusal."""
+    if not missing:
+        return {}
+    active, inactive = [x.name for x in lookups.manufacturers], [x.name for x in lookups.inactive_manufacturers]
+    return {m: alias_mapping.inactive_problem(m, cw_name) for m in missing
+            if (cw_name := alias_mapping.inactive_twin(m, active, inactive)) is not None}
+
+
 def _alias_names(aliases, missing) -> list[str]:
     return sorted(set(aliases) | set(missing or []), key=str.lower)
 
@@ -164,6 +174,7 @@ def _render_products(lookups, reason, forms, status=200, alias_names=None):
                            alias_names=alias_names,
                            missing_categories=missing_categories, missing_manufacturers=missing_manufacturers,
                            case_twins=_case_twins(lookups, missing_manufacturers),
+                           inactive_twins=_inactive_twins(lookups, missing_manufacturers),
                            lookups=lookups, reason=reason, forms=forms), status
 
 

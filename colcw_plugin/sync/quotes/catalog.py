@@ -29,7 +29,7 @@ from ...cw import conditions as C
 from ...setup import pages
 from ...setup.catalog_rules import MAPPING_MODE, NO_SUBCATEGORY, CatalogRules
 from ...setup.field_mapping import PRODUCT
-from ...setup.manufacturers import case_twin
+from ...setup.manufacturers import case_twin, inactive_problem, inactive_twin
 from .problems import ExportRefused, LineProblem
 
 ITEM_FIELDS = ["id", "identifier", "description", "inactiveFlag"]
@@ -223,7 +223,8 @@ class Catalog:
     def _creation_bodies(self, missing: list[LineInput], problems: list[LineProblem]) -> dict[str, dict]:
         rules = self.rules
         # Batch what creation needs: manufacturers (with aliases given by name) and category names.
-        alias_names = [a.name for a in (rules.alias_for(ln.manufacturer) for ln in missing) if a and not a.id]
+        # (aliases checked by id too: ConnectWise may have marked their manufacturer inactive since)
+        alias_names = [a.name for a in (rules.alias_for(ln.manufacturer) for ln in missing) if a]
         self._load_names(self._manufacturers, self.client.manufacturers,
                          [ln.manufacturer for ln in missing] + alias_names)
         cat_names = [pair[0].name for pair in (rules.category_for(ln.category, ln.subcategory) for ln in missing)
@@ -330,9 +331,15 @@ class Catalog:
             return None
         alias = self.rules.alias_for(ln.manufacturer)  # an explicit choice: wins over a same-named manufacturer
         if alias is not None:
+            bucket = self._manufacturers.get(alias.name.lower(), [])
+            found = (next((r for r in bucket if r.get("id") == alias.id), None) if alias.id
+                     else self._manufacturer(alias.name))
+            if found is not None and found.get("inactiveFlag"):
+                what, fix = inactive_problem(ln.manufacturer, str(found.get("name") or alias.name), alias=True)
+                problems.append(_uncreatable(ln, f"{what}.", fix))
+                return None
             if alias.id:
                 return alias.id
-            found = self._manufacturer(alias.name)
             if found is None:
                 problems.append(_uncreatable(
                     ln, f"the alias of \"{ln.manufacturer}\" "
@@ -341,24 +348,31 @@ class Catalog:
                     f"manufacturers ({places.MANUFACTURER})."))
                 return None
             return found["id"]
+        records = self._manufacturers.get(ln.manufacturer.lower(), [])
+        active = [str(r.get("name") or "") for r in records if not r.get("inactiveFlag")]
         found = self._manufacturer(ln.manufacturer)
-        near = case_twin(ln.manufacturer,
-                         (r.get("name") or "" for r in self._manufacturers.get(ln.manufacturer.lower(), [])))
-        if found is None and near:  # same name but for case: say which one ConnectWise has
+        if found is not None and not found.get("inactiveFlag"):
+            return found["id"]
+        near = case_twin(ln.manufacturer, active)
+        if near:  # same name but for case: say which one ConnectWise has
             problems.append(_uncreatable(
                 ln, f"manufacturer \"{ln.manufacturer}\" does not exist in ConnectWise, which has \"{near}\" "
                 "(names must match exactly, case included).",
                 f"Correct the line's manufacturer to \"{near}\", or map \"{ln.manufacturer}\" to \"{near}\" "
                 f"({pages.MANUFACTURERS.name})."))
             return None
-        if found is None:
-            problems.append(_uncreatable(
-                ln, f"manufacturer \"{ln.manufacturer}\" "
-                "does not exist in ConnectWise (names must match exactly, case included).",
-                f"Add \"{ln.manufacturer}\" to ConnectWise's manufacturers ({places.MANUFACTURER}), or map it "
-                f"to an existing manufacturer ({pages.MANUFACTURERS.name})."))
+        inactive = inactive_twin(ln.manufacturer, active,
+                                 (str(r.get("name") or "") for r in records if r.get("inactiveFlag")))
+        if inactive is not None:  # ConnectWise has it (or its twin in case) but marks it inactive
+            what, fix = inactive_problem(ln.manufacturer, inactive)
+            problems.append(_uncreatable(ln, f"{what}.", fix))
             return None
-        return found["id"]
+        problems.append(_uncreatable(
+            ln, f"manufacturer \"{ln.manufacturer}\" "
+            "does not exist in ConnectWise (names must match exactly, case included).",
+            f"Add \"{ln.manufacturer}\" to ConnectWise's manufacturers ({places.MANUFACTURER}), or map it "
+            f"to an existing manufacturer ({pages.MANUFACTURERS.name})."))
+        return None
 
     def _find_item(self, body: dict) -> dict | None:
         """The catalog item a create whose answer was lost made (identifiers are unique in ConnectWise)."""
