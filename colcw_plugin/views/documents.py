@@ -45,6 +45,7 @@ from ..sync.quotes.preflight import (
     asks_where,
     confirmations,
     connection_failed,
+    long_name_check,
     not_checked,
     preflight,
     with_company,
@@ -402,8 +403,11 @@ def _panel_html(doc: Document, snapshot: dict) -> str:
     settings = read_settings(db.session)
     cw_status = next((x for x in doc.external_statuses if x.source == SOURCE), None)
     panel = panel_state(db.session, doc, settings, snapshot)
+    # Not exported and linked to no opportunity: a name the export refuses is said as the checklist says it (its row
+    # marked in_form), not where the lines would go.
+    too_long = long_name_check(panel.name_now)
     return render_template("colcw/documents/_panel.html", doc=doc, cw_status=cw_status, panel=panel, source=SOURCE,
-                           when=when, zone=display_zone(),
+                           when=when, zone=display_zone(), name_refused=too_long.detail if too_long else "",
                            changes=changes_of(panel.drift), refresh_seconds=REFRESH_SECONDS)
 
 

@@ -67,7 +67,8 @@ class Check:
     confirm: str = ""
     confirm_label: str = ""
     # A ConnectWise field limit the rep fixes in the document's own form (its opportunity name's length): when it
-    # fails, it is also said as the document is saved (:func:`save_warnings`), not first when it is exported.
+    # fails, it is also said as the document is saved (:func:`save_warnings`) and on its ConnectWise panel
+    # (:func:`long_name_check`), not first when it is exported.
     in_form: bool = False
 
 
@@ -311,6 +312,15 @@ def with_company(checks: list[Check], company: tuple[int, str, str] | None) -> l
             else c for c in checks]
 
 
+def long_name_check(name: str) -> Check | None:
+    """The checklist's Opportunity row (marked :attr:`Check.in_form`) of a document not linked to an opportunity whose
+    opportunity name ``name`` is longer than ConnectWise holds, which the export refuses; None for a name it holds.
+    The document's ConnectWise panel says it too, instead of where the export would put the lines."""
+    if len(name) > NAME_MAX:  # (the export's own refusal: ConnectWise holds at most NAME_MAX characters)
+        return Check(False, "Opportunity", long_name(name, NAME_MAX).sentence, in_form=True)
+    return None
+
+
 def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict) -> Check:
     link = get_link(session, "document", doc.id)
     if link is None and doc.source_quote_id and not doc.is_quote:
@@ -326,8 +336,9 @@ def _opportunity_check(session: Session, doc: Document, settings, snapshot: dict
         if state and state.exported_at and name != state.name_at_export:
             note = renamed_note(doc, link.cw_id, name)
         return Check(True, "Opportunity", detail, note=note)
-    if len(name) > NAME_MAX:  # (the export's own refusal: ConnectWise holds at most NAME_MAX characters)
-        return Check(False, "Opportunity", long_name(name, NAME_MAX).sentence, in_form=True)
+    too_long = long_name_check(name)
+    if too_long is not None:
+        return too_long
     if name:
         return Check(True, "Opportunity", f"Adds the lines to the customer's opportunity named exactly “{name}”, "
                      f"or creates it{won_when_new(doc)}.")
