@@ -35,7 +35,15 @@ from ..sync.inbound.status import changes_of
 from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
 from ..sync.quotes.opportunities import shared_setup
-from ..sync.quotes.picker import ExportTarget, active_export, bulk_export, export_target, line_problems_ahead
+from ..sync.quotes.picker import (
+    ExportTarget,
+    ExportUnderWay,
+    export_target,
+    export_under_way,
+    exports_it_alone,
+    line_problems_ahead,
+    submit_export_now,
+)
 from ..sync.quotes.preflight import (
     CHECKING,
     CONNECTION,
@@ -188,7 +196,10 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
         asked = _ask_connectwise(doc, snapshot, checks, store)
         checks = _with_answers(checks, doc, asked)
     target, lines = asked.target, asked.lines
-    active = active_export(db.session, doc.id)
+    # While its export is under way Export now is off (and a click queues nothing: start_document_export): its own
+    # run (``active``) or a run exporting it among other documents (``bulk``).
+    under_way = export_under_way(db.session, doc.id)
+    active = under_way if under_way is not None and exports_it_alone(under_way) else None
     failing = [c for c in checks if not c.ok]
     # What blocks Export now: a check that failed rather than one still being checked, when there is one.
     blocking = next((c for c in failing if c.state != CHECKING), failing[0] if failing else None)
@@ -197,7 +208,7 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
     return {"checks": checks, "target": target, "checking": checking,
             "line_problems": lines.lines if lines is not None else [],
             "blocking": blocking, "blockers": blockers, "active": active,
-            "bulk": None if active else bulk_export(db.session, doc.id)}  # a run exporting it among other documents
+            "bulk": under_way if active is None else None}
 
 
 def _named(checks: list[Check]) -> str:
@@ -299,6 +310,8 @@ def start_document_export(doc_id: int):
     if failing is not None and failing.fix == "converted":  # (a stale page): nothing to fix, its order exports now
         flash(_converted_refusal(doc, failing.order), "info")
         return redirect(back)
+    if checklist["active"] or checklist["bulk"]:  # (a stale page): Export now is off while its export is under way
+        return _under_way(doc, checklist["active"] or checklist["bulk"])
     if failing is not None:  # (each row on the checklist says why and what to do: said once, there)
         flash(f"Not exported: {_named(checklist['blockers'] or [failing])} must be fixed first (see the checklist).",
               "error")
@@ -312,9 +325,6 @@ def start_document_export(doc_id: int):
         flash(f"Not exported yet: confirm {_named(unconfirmed)} first (tick the box below the checklist), or "
               "change the document.", "error")
         return redirect(back)
-    if checklist["bulk"] is not None:  # never a second export queued behind the run exporting it
-        flash(already_running(checklist["bulk"], f"{doc.number} is already being exported to ConnectWise"), "info")
-        return redirect(back)
     actor = current_actor()
     # Give the request's database connection back before waiting on the queue's submit lock: clicks that each
     # held one while waiting for the lock's holder, which needs one, would exhaust the pool.
@@ -325,7 +335,12 @@ def start_document_export(doc_id: int):
         # confirmed them (the run's own requester), when what it sends is what they were shown.
         warned = sorted(c.confirm for c in confirmations(checklist["checks"]))
         params |= {"confirmed_checks": warned} if warned else {}
-        submitted = runtime().submit(db.session, KIND, params, trigger="manual", actor=actor)
+        # Never a second export queued beside (or behind) the one under way, whatever this page posted: looked at
+        # again under a lock every web process shares, since another click may have queued one since the look above.
+        rt = runtime()
+        submitted = submit_export_now(db.session, rt.queue, rt.kinds, params, actor=actor)
+    except ExportUnderWay as e:
+        return _under_way(doc, e.run)
     except RedisError:
         db.session.rollback()
         flash("The export could not be queued: the job queue (Redis) is not reachable. Try again in a minute; "
@@ -339,6 +354,15 @@ def start_document_export(doc_id: int):
         db.session.commit()  # (the run read back after the submit's commit): no database connection held while waiting
         _wait_for_outcome(job_id)
     return redirect(url_for("colcw.export_document", doc_id=doc_id, run=run_id))
+
+
+def _under_way(doc: Document, run: SyncRun):
+    """Export now refused while the document's export is under way (:func:`~..sync.quotes.picker.export_under_way`, the
+    rule that turns the button off): the page names that run, linked for whoever may open it, and shows its progress
+    when it is the document's own export."""
+    flash(already_running(run, f"{doc.number} is already being exported to ConnectWise"), "info")
+    own = exports_it_alone(run)
+    return redirect(url_for("colcw.export_document", doc_id=doc.id, **({"run": run.id} if own else {})))
 
 
 def _wait_for_outcome(job_id: str) -> None:

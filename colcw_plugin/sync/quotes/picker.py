@@ -14,7 +14,9 @@ document to one by id, and where an export will go, checked in ConnectWise befor
 * :func:`line_problems_ahead` says which lines the export would refuse (:meth:`.catalog.Catalog.ensure`, the export's
   own rule, without creating anything): a handful of requests whatever the number of lines.
 * :func:`active_export` is the document's export run that is queued or running, if any; :func:`bulk_export` a run
-  exporting several documents, this one among them, that has not exported it yet.
+  exporting several documents, this one among them, that has not exported it yet; :func:`export_under_way` either,
+  the one rule that turns Export now off, which :func:`submit_export_now` applies to the click itself, under a lock
+  every web process shares.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from ...models import (
 from ...setup.catalog_rules import CatalogRules
 from ...setup.opportunity_defaults import NewOpportunityValues, required_problem
 from ...text import possessive
+from ..jobs.kinds import KindRegistry
+from ..jobs.queue import JobQueue, Submitted, submit
 from ..jobs.recorder import NOT_ATTEMPTED
 from ..shared.locks import Busy
 from ..shared.prefetch import Ahead, call_ahead
@@ -400,3 +404,43 @@ def bulk_export(session: Session, document_id: int) -> SyncRun | None:
         SyncItem.entity == "document", SyncItem.host_id == doc_id, SyncItem.action != NOT_ATTEMPTED,
         SyncItem.run_id.in_([run.id for run in including]))).scalars())
     return min((run for run in including if run.id not in exported), key=lambda run: run.id, default=None)
+
+
+def export_under_way(session: Session, document_id: int) -> SyncRun | None:
+    """The run exporting this document now, while Export now is off for it: its own export (:func:`active_export`,
+    queued, running or waiting to retry), else a run of several documents still to reach it (:func:`bulk_export`);
+    None when there is none. The page disables Export now on it, and :func:`submit_export_now` refuses on it."""
+    return active_export(session, document_id) or bulk_export(session, document_id)
+
+
+def exports_it_alone(run: SyncRun) -> bool:
+    """Whether ``run`` is a document's own export (what Export now queues), not one of several documents."""
+    return (run.params or {}).get("document_id") is not None
+
+
+class ExportUnderWay(Exception):
+    """Export now was clicked while the document's export is under way (:func:`export_under_way`): ``run``."""
+
+    def __init__(self, run: SyncRun):
+        super().__init__(f"already being exported by run #{run.id}")
+        self.run = run
+
+
+def submit_export_now(session: Session, queue: JobQueue, kinds: KindRegistry, params: dict, *,
+                      actor: dict | None) -> Submitted:
+    """Queue Export now's run of ``params["document_id"]``, unless its export is under way: then
+    :class:`ExportUnderWay` names that run and nothing is queued. A page loaded before the first click (another tab, a
+    back button) may post other params (what it confirmed, as it is now), which the queue's own check of the same work
+    (:func:`~..jobs.queue.find_active`: the same params) does not take for a second run of it: so the look and the
+    submit are done under one lock per document in Redis, which every web process on every machine shares, and the
+    look reads the database afresh. Commits the session (nothing of the caller's is held while the lock is waited for).
+    RedisError: not queued."""
+    document_id = int(params["document_id"])
+    session.commit()
+    with queue.lock(f"{KIND}-export-now-{document_id}"):
+        session.expire_all()
+        running = export_under_way(session, document_id)
+        if running is not None:
+            session.rollback()
+            raise ExportUnderWay(running)
+        return submit(session, queue, kinds, KIND, params, trigger="manual", actor=actor)
