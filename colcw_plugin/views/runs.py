@@ -16,7 +16,7 @@ from ..sync.jobs.scheduler import LEADER_KEY, missing_processes
 from ..sync.jobs.schedules import is_timezone
 from . import admin_bp, rep_bp
 from .jobs import flash_submitted
-from .support import colcw_command, paginate, runtime
+from .support import colcw_command, may_open_run, paginate, runtime
 from .zone import display_zone, when
 
 
@@ -180,7 +180,7 @@ def resume_run(run_id: int):
 def _visible_run(run_id: int) -> SyncRun:
     """A run the signed-in user may follow: any for admins, their own for reps (404 otherwise)."""
     run = db.session.get(SyncRun, run_id)
-    if run is None or not (current_user.is_admin or run.requested_by_id == current_user.id):
+    if run is None or not may_open_run(run):
         abort(404)
     return run
 

@@ -84,11 +84,20 @@ def not_connected() -> Markup | None:
     return NOT_CONNECTED.format(pages.CONNECTION.name)
 
 
+def may_open_run(run: SyncRun) -> bool:
+    """Whether the signed-in user may open ``run``'s page (``/colcw/runs/<id>``, an admin's goes on to the full run
+    page): an admin any run, a rep the runs they started. The pages link a run only for them (template global)."""
+    return bool(current_user.is_admin or run.requested_by_id == current_user.id)
+
+
+rep_bp.add_app_template_global(may_open_run, "may_open_run")
+
+
 def already_running(run: SyncRun | None, what: str) -> Markup:
     """ "<what> is already being exported — here is its progress" (a link to the run, for whoever may follow it)."""
     if run is None:
         return Markup("{} — it has just started; reload this page in a moment to see its result.").format(what)
-    if current_user.is_admin or run.requested_by_id == current_user.id:
+    if may_open_run(run):
         href = url_for("colcw.run_log", run_id=run.id)
         return Markup('{} — <a href="{}">here is its progress (run #{})</a>.').format(what, href, run.id)
     return Markup("{} by {} (run #{}); its result shows here when it has finished.").format(
