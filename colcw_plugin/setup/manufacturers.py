@@ -114,7 +114,11 @@ def save_manufacturer_aliases(session: Session, choices: Mapping[str, str] | Seq
                 continue
         ref = lookups.named("manufacturers", value) if (lookups is not None and value) else None
         if lookups is not None and value and ref is None:
-            errors[f"alias-{n}"] = unknown_name("manufacturer", value, (x.name for x in lookups.manufacturers))
+            inactive = any(x.name == value for x in lookups.inactive_manufacturers)
+            errors[f"alias-{n}"] = (
+                f"ConnectWise has “{value}” but marks it inactive: activate it in ConnectWise ({places.MANUFACTURER}) "
+                f"first, or choose another manufacturer for {host_name}."
+                if inactive else unknown_name("manufacturer", value, (x.name for x in lookups.manufacturers)))
             continue
         resolved[host_name] = (value, ref.id if ref else None)
     raise_errors(errors, now)

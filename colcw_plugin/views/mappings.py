@@ -220,6 +220,28 @@ def _show_theirs(section: str, form, e: FieldErrors) -> None:
             form[f"was-{key}"].data = theirs
 
 
+def _one_click_refused(lookups, reason, e: FieldErrors):
+    """A refused one-click alias (``samsung → Samsung`` beside the missing manufacturers): another save aliased the
+    name meanwhile, or ConnectWise no longer has the manufacturer. Its form sent that one row, so the table is
+    the whole one a GET shows, with the row marked as a refused save marks it: the admin's choice kept, the
+    message under it, and (another save's) value loaded, so Save aliases then replaces it on purpose."""
+    host, value, _ = _posted_alias_rows()[0]
+    host, value = host.strip(), value.strip()
+    aliases = alias_mapping.manufacturer_aliases(db.session)
+    names = _alias_names(aliases, _missing_manufacturers(lookups, aliases))
+    if host not in names:  # (no longer on the lines nor aliased: its row is still where the message goes)
+        names = sorted([*names, host], key=str.lower)
+    forms = _product_forms(lookups)
+    form = forms["manufacturers"] = manufacturers_form(names, aliases, lookups)
+    row = names.index(host)
+    form[f"alias_cw-{row}"].data = value
+    form.show_errors({f"alias-{row}": message for message in e.errors.values()})
+    if isinstance(e, common.ChangedSince) and 0 in e.now:
+        form[f"was-{row}"].data = e.now[0]
+    flash(f"The alias {host} → {value} was not added: see its row under Manufacturers.", "error")
+    return _render_products(lookups, reason, forms, 400, names)
+
+
 @admin_bp.route("/products", methods=["GET", "POST"])
 @admin_required
 def products():
@@ -248,6 +270,8 @@ def products():
             raise FieldErrors({"section": "Unknown form; reload the page."})
     except FieldErrors as e:
         db.session.rollback()
+        if section == "manufacturers" and request.form.get("one_click"):
+            return _one_click_refused(lookups, reason, e)
         if section in forms:
             forms[section].show_errors(e.errors)
             _show_theirs(section, forms[section], e)
