@@ -375,15 +375,18 @@ def subcategory_value(lookups, names: tuple[str, str]) -> str:
 def manufacturers_form(names, aliases, lookups, formdata=None) -> ColcwForm:
     """Product integration mapping → Manufacturers: an alias per host manufacturer, and one new row."""
     options = None if lookups is None else [(x.name, x.name) for x in lookups.manufacturers]
+    inactive = set() if lookups is None else {x.name for x in lookups.inactive_manufacturers}
     fields: dict = {"section": HiddenField(default="manufacturers")}
     for n, name in enumerate([*names, ""]):
         fields[f"alias_host-{n}"] = (HiddenField(default=name) if name else
                                      StringField("ChannelOnline name", render_kw={
                                          "placeholder": "another ChannelOnline name",
                                          "aria-label": "New alias: ChannelOnline name"}))
+        current = aliases[name].cw_manufacturer_name if name in aliases else ""
         fields[f"alias_cw-{n}"] = _pick("ConnectWise manufacturer", f"ConnectWise manufacturer for {name or 'new alias'}",
-                                        aliases[name].cw_manufacturer_name if name in aliases else "", options,
-                                        blank="— no alias —")
+                                        current, options, blank="— no alias —",
+                                        missing=" (inactive in ConnectWise)" if current in inactive
+                                        else " (not in ConnectWise)")
         fields[f"was-{n}"] = HiddenField(default=aliases[name].cw_manufacturer_name if name in aliases else "")
     form_class = type("ManufacturersForm", (ColcwForm,), fields)
     form_class.ALIASES = {f"alias-{n}": f"alias_cw-{n}" for n in range(len(names) + 1)}

@@ -156,6 +156,14 @@ def _inactive_twins(lookups, missing) -> dict[str, tuple[str, str]]:
             if (cw_name := alias_mapping.inactive_twin(m, active, inactive)) is not None}
 
 
+def _inactive_aliases(lookups, aliases) -> dict[str, tuple[str, str]]:
+    """Each alias whose ConnectWise manufacturer ConnectWise now marks inactive: what is wrong and its fix, as the
+    export words its refusal of their lines."""
+    inactive = {x.name for x in lookups.inactive_manufacturers} if lookups is not None else set()
+    return {name: alias_mapping.inactive_problem(name, a.cw_manufacturer_name, alias=True)
+            for name, a in aliases.items() if a.cw_manufacturer_name in inactive}
+
+
 def _alias_names(aliases, missing) -> list[str]:
     return sorted(set(aliases) | set(missing or []), key=str.lower)
 
@@ -175,6 +183,7 @@ def _render_products(lookups, reason, forms, status=200, alias_names=None):
                            missing_categories=missing_categories, missing_manufacturers=missing_manufacturers,
                            case_twins=_case_twins(lookups, missing_manufacturers),
                            inactive_twins=_inactive_twins(lookups, missing_manufacturers),
+                           inactive_aliases=_inactive_aliases(lookups, aliases),
                            lookups=lookups, reason=reason, forms=forms), status
 
 

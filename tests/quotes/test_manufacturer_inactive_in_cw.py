@@ -36,6 +36,13 @@ def _missing_list(page: str) -> str:
     return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", page[start:page.index("</div>", start)])).split())
 
 
+def _alias_row(page: str, name: str) -> str:
+    """The aliases table's row of ``name`` as shown (tags dropped, spaces collapsed)."""
+    rows = page[page.index('id="alias-table"'):].split("</tr>")
+    [row] = [r for r in rows if f'aria-label="ConnectWise manufacturer for {name}"' in r]
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", row)).split())
+
+
 def _refusal(world, doc) -> tuple[str, str]:
     run = world.export(doc.id)
     assert run.status == "failed", run.message
@@ -86,8 +93,12 @@ def test_an_inactive_manufacturer_by_its_exact_name_or_an_alias_is_refused_with_
     for identifier in ("SAM-TV-55", "SONY-CAM-1"):
         assert world.api("procurement/catalog", conditions=f'identifier="{identifier}"') == []
 
-    missing = _missing_list(admin_client.get(PRODUCTS).get_data(as_text=True))
+    raw = admin_client.get(PRODUCTS).get_data(as_text=True)
     what, page_fix = inactive_problem("Samsung", "Samsung")
-    assert f"Samsung: {what}. {page_fix}" in missing
+    assert f"Samsung: {what}. {page_fix}" in _missing_list(raw)
+    what, page_fix = inactive_problem("Sony Corporation", "Sony", alias=True)
+    sony_row = _alias_row(raw, "Sony Corporation")
+    assert f"{what[:1].upper()}{what[1:]}. {page_fix}" in sony_row  # at the alias's row, the export's words
+    assert "Sony (inactive in ConnectWise)" in sony_row and "not in ConnectWise" not in sony_row
     db.session.expire_all()
     assert {a.host_name for a in db.session.execute(select(ManufacturerAlias)).scalars()} == {"Sony Corporation"}
