@@ -26,6 +26,7 @@ from ...models import (
     CUSTOMER,
     CW_MASTER,
     Link,
+    RecordDrift,
     SyncItem,
     SyncRun,
     edited_after,
@@ -39,7 +40,7 @@ from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
 from . import lookup
 from .exclusive import EXPORT_KIND
-from .link_batch import NOTE_ENTITY
+from .link_batch import NOTE_DIRECTION, NOTE_ENTITY
 
 SYNCED_ACTIONS = ("created", "updated", "unchanged")  # results of a sync that went through
 
@@ -369,7 +370,9 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     The agreed values are ConnectWise's as they are now: what the customer holds differently counts as changed in
     ChannelOnline (the next export sends it), and only what changes in ConnectWise afterwards comes back by live
     updates. Its contacts' links are cleared: they belonged to the old company, and the next export
-    matches them again by e-mail within the new one.
+    matches them again by e-mail within the new one. So are the notes of what live updates found in the old company
+    (:func:`_clear_notes`), and nothing of the old agreement stays (the site taken for the Location Code, a held
+    deletion: ``colcw:`` keys). Re-linked to the company it is linked to, the agreement and the notes stand.
     """
     identifier = identifier.strip()
     if not identifier:
@@ -403,6 +406,10 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     host = M.customer_values(customer)
     values = None if same else _cw_values(record, host)
     synced_before = current.synced_at if same else None
+    # The company it was linked to (the link is repointed below), named with its id too: its Company ID may be the
+    # new one's now, changed in ConnectWise.
+    before = f"company {current.cw_identifier} (id {current.cw_id})" if current is not None \
+        else "the company it was linked to before"
     link = set_link(session, CUSTOMER, customer.id, record["id"], cw_identifier=str(record.get("identifier", "")),
                     cw_last_updated=M.last_updated(record), values=values)
     if synced_before is not None:
@@ -417,6 +424,9 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         link.synced_at = min(link.synced_at, customer.updated_at - dt.timedelta(microseconds=1))
     _clear_contacts(session, customer, actor)
     label = f"{customer.name} ({customer.account_number})"
+    # The notes of what live updates found were about the company it was linked to: they go with that link.
+    cleared = 0 if same else _clear_notes(session, customer, before,
+                                          f"{record.get('identifier', '')} (id {record['id']})", actor)
     message = f"Linked {label} to ConnectWise company {record['identifier']} ({record.get('name')})."
     if holder is not None:
         message += (f" The next export cannot change its Company ID to {customer.account_number}: ConnectWise "
@@ -426,8 +436,46 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         message += f" The next export renames it to {customer.name} and sends this customer's fields over its own."
     else:
         message += " Export to update it."
+    if cleared:
+        message += (f" {cleared} note{'s' if cleared != 1 else ''} of what live updates found in {before} "
+                    f"{'were' if cleared != 1 else 'was'} cleared (listed under the notes dismissed).")
     _note(session, "linked", CUSTOMER, customer.id, record["id"], label, message, actor)
     return Relinked(message=message)
+
+
+def _clear_notes(session: Session, customer: Customer, before: str, company: str, actor: str) -> int:
+    """Forget the customer's notes of what live updates found (changes not taken, conflicts, contacts added in
+    ConnectWise: :class:`~...models.RecordDrift`), which were about the company it was linked to (``before``, in
+    words), now that it is linked to ``company``: no later pass reads that company for it, so nothing else would end
+    them, and the panel and All Customers would go on showing them. Each note the page showed is recorded as a note
+    of the customer's, as a dismissal is (who, when, what it said), not as its latest result. How many were recorded.
+    The customer's link was written first (its row lock held): a live-update pass applying this customer meanwhile
+    has committed its notes, which go too, and one that planned from the old company's agreement drops its plan."""
+    rows = list(session.execute(select(RecordDrift).where(RecordDrift.customer_id == customer.id)
+                                .order_by(RecordDrift.entity.desc(), RecordDrift.host_id, RecordDrift.field)).scalars())
+    if not rows:
+        return 0
+    contacts = {c.id: c for c in customer.contacts}
+    label = f"{customer.name} ({customer.account_number})"
+    by = f" (by {actor})" if actor else ""
+    shown = 0
+    for row in rows:
+        if row.entity == CONTACT and row.host_id not in contacts:
+            continue  # about a contact since deleted in ChannelOnline: the page no longer showed it
+        whose = f"{contacts[row.host_id].name} ({customer.name})" if row.entity == CONTACT else label
+        had = f"{_said(row.cw_value)} in ConnectWise" + \
+            (f", {_said(row.host_value)} in ChannelOnline" if row.kind != "new_contact" else "")
+        said = (f"{row.label} of {whose}: note cleared: the customer was linked to ConnectWise company {company} "
+                f"instead of {before}, which the note was about ({had} then).")
+        session.add(SyncItem(run_id=None, entity=NOTE_ENTITY, direction=NOTE_DIRECTION, host_id=customer.id,
+                             cw_id=row.cw_id, label=label[:300], action="cleared", message=said + by))
+        shown += 1
+    session.execute(delete(RecordDrift).where(RecordDrift.customer_id == customer.id))
+    return shown
+
+
+def _said(text: str) -> str:
+    return f"“{text}”" if text else "(blank)"
 
 
 def link_for_import(session: Session, client: ConnectWiseClient, customer_id: int, identifier: str, cw_id: int, *,
