@@ -77,6 +77,15 @@ GUARD_WINDOW = dt.timedelta(minutes=10)
 # agreed values: no field is named so): {"state": "held" | "dismissed", "at": ISO time, "run": id, "by": who}.
 DELETION = "colcw:deletion"
 HELD, DISMISSED = "held", "dismissed"
+MARKS = "colcw:"  # what colcw keeps in a link's agreement beside the agreed values is keyed so (no field is named so)
+
+
+def agreed_values(agreement: dict) -> dict:
+    """A link's agreement without what colcw keeps beside the agreed values (``colcw:`` keys: :data:`DELETION`, the
+    site taken for the customer's Location Code, ``fields.SITE_CHOICE``): what its fingerprint is taken of. The
+    import compares a link's fingerprint with its own, of the mapped values alone (``link_batch.LinkBatch.put``: an
+    unchanged re-import writes nothing), so a live update that took ConnectWise's values must hash the same values."""
+    return {k: v for k, v in agreement.items() if not str(k).startswith(MARKS)}
 
 
 def deletion_state(link: Link) -> str:
@@ -422,7 +431,8 @@ class Reconciler:
                 if link is None:
                     link = Link(entity=entity, host_id=host_id, cw_id=cw_id, linked_at=now)
                     self.session.add(link)
-                link.synced_values, link.fingerprint, link.cw_last_updated = base, fingerprint(base), last[:30]
+                link.synced_values, link.cw_last_updated = base, last[:30]
+                link.fingerprint = fingerprint(agreed_values(base))
                 if link is not plan.company_link or not plan.host_pending:
                     link.synced_at = now
             if plan.company_link is not None and not plan.host_pending and \
@@ -464,7 +474,8 @@ class Reconciler:
     def _replace_drift(self, plan: CustomerPlan) -> None:
         # (A note of a conflict ConnectWise's value settled, dismissed while the pass read ConnectWise, is never
         # written again: the plan only notes a ConnectWise value the link's agreement does not hold, and while such a
-        # note shows the agreement holds its value. A note after a relink with the same value is a new conflict.)
+        # note shows the agreement holds its value; Link to Company ID to another company clears the notes with the
+        # old agreement: sync/customers/links.py ``_clear_notes``.)
         for entity, host_id, name in plan.clear_drift:
             stmt = delete(RecordDrift).where(RecordDrift.entity == entity, RecordDrift.host_id == host_id)
             stmt = stmt.where(RecordDrift.field == name) if name else stmt.where(~RecordDrift.field.startswith("contact:"))
