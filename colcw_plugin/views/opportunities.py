@@ -19,6 +19,7 @@ from ..setup.connection import NotConfigured, read_settings
 from ..setup.secrets import SecretError
 from ..sync.quotes import picker
 from ..sync.quotes.opportunities import shared_setup
+from ..sync.quotes.preflight import long_name_check
 from ..sync.quotes.problems import customer_not_linked
 from ..sync.quotes.state import get_state, opportunity_field_value
 from . import rep_bp
@@ -65,9 +66,13 @@ def choose_opportunity(doc_id: int):
         except ConnectWiseError as e:
             problem = f"ConnectWise could not be read: {e.message}. Try again in a minute."
     link = get_link(db.session, "document", doc.id)
+    name_now = opportunity_field_value_of(doc, settings)
+    # A name the export refuses (longer than ConnectWise holds) is said as the checklist's row says it (marked in_form),
+    # not offered as the new opportunity colcw would create.
+    too_long = long_name_check(name_now)
     context = {"doc": doc, "choices": choices, "problem": problem, "q": search, "closed": include_closed,
                "linked_id": link.cw_id if link else None, "origin": request.args.get("from", ""),
-               "name_now": opportunity_field_value_of(doc, settings)}
+               "name_now": name_now, "name_refused": too_long.detail if too_long else ""}
     if request.headers.get("HX-Request"):
         return render_template("colcw/documents/_picker.html", **context)
     return render_template("colcw/documents/picker.html", **context)
