@@ -133,10 +133,10 @@ def read_chunk(session: Session, client: ConnectWiseClient, customers: list[Cust
     try:
         companies = {r["id"]: r for r in client.companies.iterate_in("id", linked_ids, fields=M.COMPANY_FIELDS)} \
             if linked_ids else {}
-        rows = candidates.result() if candidates else []
+        candidate_rows = candidates.result() if candidates else []
         accounts = {(c.account_number or "").casefold() for c in unlinked} - {""}
         by_identifier: dict[str, dict] = {}
-        for r in rows:
+        for r in candidate_rows:
             if str(r.get("identifier", "")).casefold() in accounts:
                 by_identifier.setdefault(str(r.get("identifier", "")).casefold(), r)
         of_linked = linked_contacts.result() if linked_contacts else {}
@@ -145,18 +145,20 @@ def read_chunk(session: Session, client: ConnectWiseClient, customers: list[Cust
             if ahead is not None:
                 ahead.wait()
     live = {i for i, r in companies.items() if not r.get("deletedFlag")}
-    contacts = {i: rows for i, rows in of_linked.items() if i in live}
+    contacts = {i: people for i, people in of_linked.items() if i in live}
     # A candidate's contacts come after it is found (a customer's first export, to a company that exists).
     found = [r["id"] for r in by_identifier.values() if not r.get("deletedFlag") and r["id"] not in of_linked]
-    for i, rows in _contacts_of(client, found).items():
-        contacts.setdefault(i, rows)
+    for i, people in _contacts_of(client, found).items():
+        contacts.setdefault(i, people)
     contact_owner = {cw: row.host_id for cw, row in
                      by_cw(session, CONTACT, [r["id"] for rs in contacts.values() for r in rs]).items()}
+    # (the candidates, companies all: a company found by Company ID linked to another customer is refused, and
+    # only a company linked to none is a look-alike)
     company_owner = {cw: row.host_id for cw, row in
-                     by_cw(session, CUSTOMER, list({r["id"] for r in rows})).items()}
+                     by_cw(session, CUSTOMER, list({r["id"] for r in candidate_rows})).items()}
     return Chunk(cust_links, contact_links, companies, by_identifier, contacts, contact_owner,
                  company_owner, intents_for(session, contact_ids), identifiers_read=not tenant_empty,
-                 look_alikes=_look_alikes(session, unlinked, rows, company_owner))
+                 look_alikes=_look_alikes(session, unlinked, candidate_rows, company_owner))
 
 
 def look_alikes_of(session: Session, client: ConnectWiseClient, customer: Customer) -> list[LookAlike]:
