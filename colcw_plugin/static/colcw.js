@@ -120,7 +120,10 @@
     if (event.target.form) { applyShows(event.target.form); }
   });
 
-  // <select data-colcw-searchable>: a box above a long list that narrows its options as you type.
+  // <select data-colcw-searchable>: a box above a long list that narrows its options as you type. Narrowing never
+  // chooses: only a person picking an option changes the select (what Save sends). The option chosen stays chosen and
+  // shown whatever is typed, even when it does not match (the list then shows it with the matches); Enter in the box
+  // does not send the form; a text nothing matches says so beside the box.
   function makeSearchable(select) {
     if (select.dataset.colcwSearchReady) { return; }
     select.dataset.colcwSearchReady = "1";
@@ -129,18 +132,27 @@
     box.className = "colcw-searchable-filter";
     box.placeholder = "Type to narrow the list";
     box.setAttribute("aria-label", "Search " + (select.getAttribute("aria-label") || "the list"));
+    var none = document.createElement("span");
+    none.className = "hint colcw-searchable-none";
+    none.setAttribute("aria-live", "polite");
+    none.hidden = true;
     select.parentNode.insertBefore(box, select);
-    box.addEventListener("input", function () {
+    select.parentNode.insertBefore(none, select);
+    function narrow() {
       var words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
-      var first = null;
+      var matches = 0;
       Array.prototype.forEach.call(select.options, function (option) {
         var text = option.textContent.toLowerCase();
         var match = !option.value || words.every(function (w) { return text.indexOf(w) !== -1; });
-        option.hidden = !match;
-        if (match && option.value && !first) { first = option; }
+        if (match && option.value) { matches += 1; }
+        option.hidden = !match && !option.selected;
       });
-      if (first && select.selectedOptions.length && select.selectedOptions[0].hidden) { first.selected = true; }
-    });
+      none.hidden = !words.length || matches > 0;
+      none.textContent = none.hidden ? "" : "Nothing matches \u201c" + box.value.trim() + "\u201d; the choice below is kept.";
+    }
+    box.addEventListener("input", narrow);
+    box.addEventListener("keydown", function (event) { if (event.key === "Enter") { event.preventDefault(); } });
+    select.addEventListener("change", narrow);  // the option picked stays shown; the one it replaced narrows as the rest
   }
 
   function focusFirst(root) {
