@@ -22,7 +22,7 @@ from ..models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMappi
 from .categories import category_mappings
 from .common import host_category_pairs, host_manufacturers, host_users, lock_settings
 from .lookups import Lookups
-from .manufacturers import case_twin, manufacturer_aliases
+from .manufacturers import case_twin, inactive_problem, inactive_twin, manufacturer_aliases
 from .product_types import product_type_mappings
 from .reps import rep_mappings
 
@@ -188,17 +188,26 @@ def _mapped_categories(session: Session, lookups: Lookups, report: AutomapReport
 def _manufacturers(session: Session, lookups: Lookups, report: AutomapReport) -> None:
     aliases = manufacturer_aliases(session)
     cw_names = [ref.name for ref in lookups.manufacturers]
+    inactive_names = [ref.name for ref in lookups.inactive_manufacturers]
     for name in host_manufacturers(session):
         if name in aliases:
             report.kept += 1
+            target = aliases[name].cw_manufacturer_name
+            if target and target not in cw_names and target in inactive_names:  # the export refuses its lines
+                what, fix = inactive_problem(name, target, alias=True)
+                report.left.append(f"manufacturer {name}: {what}. {fix}")
             continue
         if lookups.named("manufacturers", name) is not None:
             report.same_name += 1  # exact names need no alias; not "already mapped" on a first run
             continue
         near = case_twin(name, cw_names)  # (as the mapping page and the export name it)
+        inactive = None if near else inactive_twin(name, cw_names, inactive_names)
         if near:
             fix = (f"ConnectWise has no manufacturer of that name but has “{near}” (names are case-sensitive); "
                    f"add an alias to “{near}” on Product integration mapping.")
+        elif inactive is not None:  # ConnectWise holds the name (adding it is no fix): the export's own words
+            what, how = inactive_problem(name, inactive)
+            fix = f"{what}. {how}"
         else:
             fix = (f"ConnectWise has no manufacturer of that name; add it in ConnectWise ({places.MANUFACTURER}), "
                    "or add an alias on Product integration mapping.")

@@ -33,6 +33,7 @@ from .connection import is_configured, read_settings
 from .customer_matching import LikelyDuplicates
 from .field_mapping import CANADIAN_PROVINCES
 from .lookups import Lookups
+from .manufacturers import inactive_problem, inactive_twin
 from .opportunity_defaults import (
     DEFAULT_LABEL,
     KINDS,
@@ -193,18 +194,39 @@ def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) 
 
 
 def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | None) -> Check:
+    """Each manufacturer on ChannelOnline's documents that an export could not create catalog items under: not in
+    ConnectWise (bare, or an alias's target), or one ConnectWise has but marks inactive, said with its own fix in the
+    export's words (:func:`~.manufacturers.inactive_problem`): adding it is no fix, ConnectWise holds the name."""
     if lookups is None:
         return _not_checked("Manufacturers")
-    items = []
+    missing, inactive = [], []
+    active_names = [x.name for x in lookups.manufacturers]
+    inactive_names = [x.name for x in lookups.inactive_manufacturers]
     for name in host_manufacturers(session):
         target = rules.manufacturer_for(name)
-        if lookups.named("manufacturers", target.name) is None:
-            items.append(name if rules.alias_for(name) is None else f"{name} → {target.name} (alias target not in "
-                                                                    "ConnectWise)")
-    return Check("Manufacturers", not items, f"{plural(len(items), 'manufacturer')} on ChannelOnline documents {'is' if len(items) == 1 else 'are'} not in ConnectWise"
-                 if items else "Every manufacturer on ChannelOnline documents exists in ConnectWise", items,
-                 f"Add them in ConnectWise ({places.MANUFACTURER}) or add an alias on Product integration mapping.",
-                 "colcw_admin.products")
+        if lookups.named("manufacturers", target.name) is not None:
+            continue
+        alias = rules.alias_for(name) is not None
+        cw_name = (target.name if target.name in inactive_names else None) if alias else inactive_twin(
+            name, active_names, inactive_names)
+        if cw_name is not None:
+            what, fix = inactive_problem(name, cw_name, alias=alias)
+            inactive.append(f"{name}: {what}. {fix}")
+        else:
+            missing.append(f"{name} → {target.name} (alias target not in ConnectWise)" if alias else name)
+    items = missing + inactive
+    if not items:
+        return Check("Manufacturers", True, "Every manufacturer on ChannelOnline documents exists in ConnectWise")
+    said = ([f"{plural(len(missing), 'manufacturer')} on ChannelOnline documents "
+             f"{'is' if len(missing) == 1 else 'are'} not in ConnectWise"] if missing else []) + (
+        [f"{plural(len(inactive), 'manufacturer')}{'' if missing else ' on ChannelOnline documents'} "
+         f"{'is' if len(inactive) == 1 else 'are'} in ConnectWise but marked inactive"] if inactive else [])
+    fix = (f"Add {'those not in ConnectWise' if inactive else 'them'} in ConnectWise ({places.MANUFACTURER}) or add "
+           "an alias on Product integration mapping." if missing else "")
+    if inactive:
+        fix += (" " if fix else "") + ("Activate each one marked inactive in ConnectWise, or map its name to another "
+                                       "manufacturer, as its line says.")
+    return Check("Manufacturers", False, " and ".join(said), items, fix, "colcw_admin.products")
 
 
 def _provinces(session: Session, lookups: Lookups | None) -> Check:
