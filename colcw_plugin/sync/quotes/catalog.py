@@ -80,6 +80,9 @@ class Catalog:
         self._categories: dict[str, list[dict]] = {}
         self._subcategories: dict[int, list[dict]] = {}  # category id -> its sub-categories
         self._types: list[dict] | None = None
+        # Records of mappings saved with their ids, read by id: ConnectWise may have marked them inactive since.
+        self._subcategory_ids: dict[int, dict | None] = {}
+        self._category_ids: dict[int, dict | None] = {}
 
     @property
     def rules(self) -> CatalogRules:
@@ -167,12 +170,24 @@ class Catalog:
                 self._subcategories[category_id] = rows
         return _by_name(self._subcategories[category_id], name)
 
-    def _type_by_name(self, name: str) -> dict | None:
+    def _all_types(self) -> list[dict]:
         if self._types is None:
             rows = list(self.client.product_types.iterate(fields=["id", "name", "inactiveFlag"]))
             with self._lock:
                 self._types = rows
-        return _by_name(self._types, name)
+        return self._types
+
+    def _type_by_name(self, name: str) -> dict | None:
+        return _by_name(self._all_types(), name)
+
+    def _load_ids(self, cache: dict[int, dict | None], resource, ids: Iterable[int | None], fields: list[str]) -> None:
+        unknown = [i for i in dict.fromkeys(ids) if i and i not in cache]
+        if not unknown:
+            return
+        rows = {r.get("id"): r for r in resource.iterate_in("id", unknown, fields=fields)}
+        with self._lock:
+            for i in unknown:
+                cache[i] = rows.get(i)
 
     # -- the export's entry point --------------------------------------------------------
 
@@ -230,6 +245,16 @@ class Catalog:
         cat_names = [pair[0].name for pair in (rules.category_for(ln.category, ln.subcategory) for ln in missing)
                      if pair is not None and not pair[1].id]
         self._load_names(self._categories, self.client.categories, cat_names)
+        # Pairs mapped with their ids are checked by id: a sub-category (or its category) ConnectWise has marked
+        # inactive since it was mapped is refused, as one found by name is.
+        id_pairs = [pair for pair in (rules.category_for(ln.category, ln.subcategory) for ln in missing)
+                    if pair is not None and pair[1].id]
+        self._load_ids(self._subcategory_ids, self.client.subcategories, (p[1].id for p in id_pairs),
+                       ["id", "name", "category", "inactiveFlag"])
+        self._load_ids(self._category_ids, self.client.categories,
+                       [p[0].id for p in id_pairs] + [((self._subcategory_ids.get(p[1].id) or {}).get("category")
+                                                       or {}).get("id") for p in id_pairs],
+                       ["id", "name", "inactiveFlag"])
 
         bodies: dict[str, dict] = {}
         for ln in missing:
@@ -264,9 +289,20 @@ class Catalog:
     def _resolve_type(self, ln: LineInput, problems: list[LineProblem]) -> int | None:
         target = self.rules.product_type_for(ln.product_type)
         type_id = target.id if target else None
-        if not type_id and target:
-            found = self._type_by_name(target.name)
-            type_id = found["id"] if found else None
+        found = None
+        if target:  # by its id when mapped with one: ConnectWise may have marked it inactive since
+            found = (next((r for r in self._all_types() if r.get("id") == type_id), None) if type_id
+                     else self._type_by_name(target.name))
+            type_id = type_id or (found["id"] if found else None)
+        if found is not None and found.get("inactiveFlag"):
+            name = str(found.get("name") or target.name)
+            problems.append(_uncreatable(
+                ln, f"{ln.product_type} is mapped to the product type “{name}”, which ConnectWise has but marks "
+                "inactive.",
+                f"Activate “{name}” in ConnectWise ({places.PRODUCT_TYPE}), or map {ln.product_type} to another "
+                f"ConnectWise product type ({pages.PRODUCT_TYPES.name}), or add {ln.item_number} to the "
+                "ConnectWise catalog."))
+            return None
         if not type_id:
             problems.append(_uncreatable(
                 ln, f"no ConnectWise product type is mapped to {ln.product_type}.",
@@ -298,10 +334,17 @@ class Catalog:
             return None, None
         cat_target, sub_target = pair
         if sub_target.id:
+            sub = self._subcategory_ids.get(sub_target.id)
+            cat_id = ((sub or {}).get("category") or {}).get("id") or cat_target.id
+            category = self._category_ids.get(cat_id) if cat_id else None
+            if self._inactive_category(ln, where, category, sub, cat_target.name, sub_target.name, problems):
+                return None, None
             return cat_target.id, sub_target.id
         cat_name, sub_name = cat_target.name, sub_target.name
         category = self._category(cat_name)
         sub = self._subcategory(category["id"], sub_name) if category else None
+        if self._inactive_category(ln, where, category, sub, cat_name, sub_name, problems):
+            return None, None
         if sub is None:
             missing = f"category \"{cat_name}\"" if category is None else f"sub-category \"{sub_name}\" of {cat_name}"
             create = f"Create {missing} in ConnectWise ({places.CATEGORY}), or "
@@ -310,6 +353,25 @@ class Catalog:
                 else self._switch_to_mapping(ln, where))))
             return None, None
         return category["id"], sub["id"]
+
+    def _inactive_category(self, ln: LineInput, where: str, category: dict | None, sub: dict | None,
+                           cat_name: str, sub_name: str, problems: list[LineProblem]) -> bool:
+        """Whether the line's ConnectWise category or sub-category is one ConnectWise has but marks inactive (then
+        the line is refused, saying which and how to fix it): whether ConnectWise would take a catalog item under
+        it is not documented, so none is created there."""
+        inactive = next((r for r in (category, sub) if r is not None and r.get("inactiveFlag")), None)
+        if inactive is None:
+            return False
+        cat = str((category or {}).get("name") or cat_name)
+        record = (f"category “{cat}”" if inactive is category
+                  else f"sub-category “{inactive.get('name') or sub_name}” of {cat}")
+        mapped = f"{where} is mapped to {cat} / {(sub or {}).get('name') or sub_name}, and " if self.rules.by_mapping else ""
+        problems.append(_uncreatable(
+            ln, f"{mapped}the {record} is in ConnectWise but marked inactive.",
+            f"Activate the {record} in ConnectWise ({places.CATEGORY}), or " + (
+                f"map {where} to another one ({pages.CATEGORIES.name})." if self.rules.by_mapping
+                else self._switch_to_mapping(ln, where))))
+        return True
 
     def _switch_to_mapping(self, ln: LineInput, where: str) -> str:
         """How to map a line's category in "use ChannelOnline's names" mode, where the mapping table is not read
