@@ -58,6 +58,9 @@ class CallbackMessage:
     member: str
     key_url: str
     message_id: str
+    # ``Entity``, the record as ConnectWise held it after the change, when it is a JSON object (else None). Only
+    # ever compared with what colcw wrote, once the signature holds: never applied.
+    entity: dict | None = None
 
     @classmethod
     def parse(cls, body: bytes) -> CallbackMessage:
@@ -86,7 +89,17 @@ class CallbackMessage:
         if not isinstance(key_url, str) or not key_url:
             raise BadCallback("Metadata.key_url is missing")
         return cls(ctype, rid, action, str(data.get("MemberId") or "")[:100], key_url,
-                   str(data.get("MessageId") or "")[:100])
+                   str(data.get("MessageId") or "")[:100], _entity(data.get("Entity"), rid))
+
+
+def _entity(value: object, rid: int) -> dict | None:
+    """The ``Entity`` of a message about record ``rid``: a JSON object (sent as a string) with that id, or None."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) and value.get("id") == rid else None
 
 
 def sign(body: bytes, signing_key: str) -> str:

@@ -23,7 +23,9 @@ class LiveSettings(db.Model):
     credentials), a second check beside ConnectWise's signature. ``changes_watermark`` is when
     the last complete safety-net pass started: the next one asks ConnectWise for what changed
     since then (less an overlap). ``own_member`` is the member ConnectWise names as the author of
-    colcw's own writes, so their callbacks are not read back (echo).
+    colcw's own writes: the Won/Lost labels name it as colcw. It does not tell colcw's writes from others made
+    with the same keys: a callback is colcw's own (echo, not read back) by the record it carries
+    (sync/shared/own_writes.py); one naming this member only waits a moment for the export to link it.
     """
 
     __tablename__ = "colcw_live_settings"
@@ -95,7 +97,11 @@ class RecordDrift(db.Model):
     ``conflict`` (changed on both sides since the last sync: the master's value stayed) or
     ``new_contact`` (a contact added in ConnectWise, not taken). The customer page shows them
     until the two sides agree again; a conflict whose ConnectWise value was taken, until the customer is exported,
-    the master changes, or ConnectWise changes that field again (sync/inbound/customers.py ``_ended_drift``).
+    the master changes, or ConnectWise changes that field again (sync/inbound/customers.py ``_ended_drift``). Every
+    note also ends when a rep dismisses it, and when the link it came through goes: the customer linked to another
+    company (Link to Company ID; linked again to the same company, its notes stay) or its link cleared, or a contact's
+    own link cleared (that contact's notes), each recorded under the notes dismissed (sync/customers/links.py
+    ``_clear_notes``).
     """
 
     __tablename__ = "colcw_record_drift"

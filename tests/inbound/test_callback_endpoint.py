@@ -9,7 +9,15 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import requests
-from inbound_support import enable, message, run_items, signed_headers, the_callback_url, wait_for
+from inbound_support import (
+    enable,
+    export_customer,
+    message,
+    run_items,
+    signed_headers,
+    the_callback_url,
+    wait_for,
+)
 from lock_support import held_elsewhere
 from sqlalchemy import select, update
 
@@ -155,16 +163,43 @@ def test_a_thousand_hints_for_ten_records_make_one_run_reading_each_record_once(
     assert not db.session.execute(select(InboundHint).where(InboundHint.pending.is_(True))).first()
 
 
-def test_colcw_s_own_company_and_contact_writes_are_not_read_back(app, connected, drain_queue):
+def _carrying(body: bytes, record: dict) -> bytes:
+    """A callback body whose Entity is ``record`` (as ConnectWise sends it: a JSON string)."""
+    return json.dumps({**json.loads(body), "Entity": json.dumps(record)}).encode()
+
+
+def test_a_callback_is_colcw_s_own_write_by_the_record_it_carries_not_by_the_member_it_names(app, connected,
+                                                                                              drain_queue):
+    customer, company, contacts = export_customer(connected)
     enable("http://127.0.0.1:1", HOST_MASTER, **NO_CHECK)
     own = get_live(db.session).own_member
-    assert own == "APIMember"  # who registered the callbacks: colcw's API member
-    company = _company(connected, 3)
-    body = message(connected, "company", company["id"], member=own)
-    resp = _post(app.test_client(), body, signed_headers(body, connected.signing_key()["signing_key"]))
-    assert resp.status_code == 200 and "own change" in resp.get_data(as_text=True)
+    assert own == "APIMember"  # who registered the callbacks: colcw's API member, whose keys wrote the records
+    key = connected.signing_key()["signing_key"]
+    client = app.test_client()
+
+    def answer(ctype: str, record: dict, member: str = own, action: str = "updated") -> str:
+        body = _carrying(message(connected, ctype, record["id"], action=action, member=member), record)
+        resp = _post(client, body, signed_headers(body, key))
+        assert resp.status_code == 200
+        return resp.get_data(as_text=True).strip()
+
+    # The records as colcw's export left them (nothing changed since): colcw's own writes, whoever is named.
+    as_written = connected.api("GET", f"company/companies/{company}").json()
+    ada = connected.api("GET", f"company/contacts/{contacts['Ada']}").json()
+    assert answer("company", as_written) == "colcw's own change; nothing to read."
+    assert answer("contact", ada) == "colcw's own change; nothing to read."
+    assert answer("company", as_written, member="admin1") == "colcw's own change; nothing to read."
     assert db.session.execute(select(InboundHint)).first() is None
-    assert db.session.execute(select(SyncRun)).first() is None
+    assert db.session.execute(select(SyncRun).where(SyncRun.kind == "cw_live_update")).first() is None
+    # Another version named as colcw's member (a script with colcw's keys), one without its record, a deletion: read.
+    later = connected.api("PATCH", f"company/companies/{company}",
+                          json=[{"op": "replace", "path": "city", "value": "Dallas"}]).json()
+    assert answer("company", later) == "Recorded."
+    assert answer("contact", {"id": contacts["Charles"]}) == "Recorded."
+    assert answer("contact", ada, action="deleted") == "Recorded."
+    hints = db.session.execute(select(InboundHint.entity, InboundHint.cw_id, InboundHint.pending)).all()
+    assert sorted(hints) == sorted([("company", company, True), ("contact", contacts["Charles"], True),
+                                    ("contact", contacts["Ada"], True)])
 
 
 def _import_all():

@@ -180,7 +180,8 @@ def test_switching_on_schedules_the_safety_net_every_15_minutes_and_the_schedule
 def test_colcw_learns_its_member_anew_when_the_keys_change_and_the_callbacks_are_reused(app, connected, box):
     """Registered under an integrator login, the callbacks name it as their author; the admin then gives colcw an API
     member's keys on the Connection page, which registers the callbacks again and finds them there (reused). colcw's
-    member is the keys' member now, so that member's changes come back as colcw's own (nothing to read)."""
+    member is the keys' member now (the Won/Lost labels name it as colcw). Who a callback names no longer decides
+    whether it is colcw's own write (the record it carries does: test_callback_endpoint), so both are answered alike."""
     configure_sandbox_connection(connected, box, integrator=True)
     enable("https://quotes.example.com", HOST_MASTER, **NO_CHECK)
     first = sorted(c["id"] for c in _callbacks(connected))
@@ -194,7 +195,7 @@ def test_colcw_learns_its_member_anew_when_the_keys_change_and_the_callbacks_are
     db.session.expire_all()
     assert get_live(db.session).own_member == connected.tenant.api_member == "APIMember"
     key = connected.signing_key()
-    for member, answer in ((connected.tenant.api_member, "colcw's own change; nothing to read."),
+    for member, answer in ((connected.tenant.api_member, "Not linked to a record here; nothing to read."),
                            (connected.username, "Not linked to a record here; nothing to read.")):
         body = message(connected, "company", 4242, member=member)
         got = client.post("/" + the_callback_url().split("/", 3)[3], data=body,

@@ -32,6 +32,7 @@ from ...setup.customer_matching import SamePerson
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.field_mapping import MappingTable
 from ..shared import fields as M
+from ..shared import own_writes
 from ..shared.prefetch import Done, settle_together
 from ..shared.states import StateList
 from .link_batch import LinkRow, by_cw
@@ -309,8 +310,12 @@ class ContactExporter:
                 if not done.started:
                     continue  # not sent: a transient failure before it stopped the customer
                 outcome, record = done.value
+                # The version of the contact colcw's write produced: its callback is colcw's own (shared/own_writes).
+                wrote = outcome.action in ("created", "updated")
                 batch.put(p.link, CONTACT, p.contact_id, record["id"], fingerprint=fingerprint(p.values),
-                          cw_last_updated=M.last_updated(record), values=p.agreed)
+                          cw_last_updated=M.last_updated(record),
+                          values=own_writes.remember(p.agreed, p.link.synced_values if p.link is not None else None,
+                                                     "contact", record if wrote else None))
                 if p.contact_id in chunk.contact_intents or outcome.action == "created":
                     settled.append(p.contact_id)
                 outcomes.append(outcome)

@@ -39,6 +39,7 @@ from ...setup.live_updates import cw_is_master
 from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
+from ..shared import own_writes
 from ..shared.advice import deleted_company_fix
 from ..shared.collector import bulk_allocations
 from ..shared.locks import Busy, Stopped
@@ -368,11 +369,14 @@ class CustomerExporter:
                 action = "updated"
                 notes.append("changed " + changed_fields(COMPANY, diff))
         company_id = record["id"]
-        # Link at once: whatever happens to the contacts, the company is never created twice.
+        # Link at once: whatever happens to the contacts, the company is never created twice. It remembers the
+        # version of the company this write produced: its callback is colcw's own (sync/shared/own_writes.py).
         was_linked = link is not None
         link = batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record),
-                         values=self._agreement(agreed, record, values, choice))
+                         values=own_writes.remember(self._agreement(agreed, record, values, choice),
+                                                    link.synced_values if link is not None else None, "company",
+                                                    record if action != "unchanged" else None))
         contacts = self._contact_exporter()
         plans = contacts.plan(customer, company_id, chunk, batch)
         # One write, committed before any contact POST: the company's link and the intents of its new contacts.
@@ -398,7 +402,8 @@ class CustomerExporter:
             if action != "unchanged" or chosen != choice:  # (a site taken or given up is agreed, written or not)
                 batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                           fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record),
-                          values=self._agreement(agreed, record, values, chosen))
+                          values=own_writes.remember(self._agreement(agreed, record, values, chosen),
+                                                     link.synced_values, "company", record if pending else None))
             if was_linked or customer.id in self._drifted:
                 batch.forget_drift(customer.id)
         finally:

@@ -6,10 +6,12 @@ In this order, answering fast and trusting nothing in the body:
 2. the body is a ConnectWise callback message, at most 256 KB (else 400);
 3. ``x-content-signature`` matches the signing key behind ``Metadata.key_url``, fetched only from
    the configured site over https and cached (else 401; 503 when the key cannot be fetched now);
-4. a company or contact change made by colcw's own API member is colcw's own write coming back
-   (echo): nothing to read. Opportunities are always read back: their status is shown, not merged,
-   and reading it after colcw's own Won keeps the document page right. A company or opportunity
-   colcw has no link to is not read either;
+4. a company or contact whose record (the signed ``Entity``) is a version colcw's own write produced, as its link
+   remembers it (``lastUpdated`` and the fields colcw reads: sync/shared/own_writes.py), is colcw's own write
+   coming back (echo): nothing to read. Told by what the record holds, not by the member ConnectWise names: another
+   tool or person using colcw's API member is read back like anyone else. Opportunities are always read back:
+   their status is shown, not merged, and reading it after colcw's own Won keeps the document page right. A
+   company or opportunity colcw has no link to is not read either;
 5. the hint (type, id, action) is recorded and a live-update run queued unless one is waiting.
 
 Refusals are logged without the secret, the signature or the body. Those after the secret matched (2 and 3:
@@ -21,6 +23,7 @@ whichever process answered them; the next accepted callback clears them.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
@@ -30,16 +33,20 @@ from sqlalchemy.orm import Session
 from host_stub.models import utcnow
 
 from ...cw.callbacks import BadCallback, CallbackMessage, CallbackRefused, SigningKeys, trusted_origins
-from ...models import CUSTOMER, DOCUMENT, Link, LiveSettings
+from ...models import CONTACT, CUSTOMER, DOCUMENT, Link, LiveSettings
 from ...setup.connection import NotConfigured, client_settings, read_settings
 from ...setup.live_updates import secret_matches
 from ...setup.secrets import SecretBox, SecretError
 from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue
+from ..shared.own_writes import version, written_by_colcw
 from .hints import Hint, ensure_run, record_hint
 
 log = logging.getLogger(__name__)
-ECHO_TYPES = ("company", "contact")
+ECHO_TYPES = {"company": CUSTOMER, "contact": CONTACT}  # ConnectWise's record → its link's kind
+# How long a callback naming colcw's member waits for the export that wrote its record to link it (colcws_own), and
+# how often it looks meanwhile. Well inside ConnectWise's 5 s timeout for a callback POST.
+ECHO_WAIT_SECONDS, ECHO_POLL_SECONDS = 1.5, 0.05
 # Companies and opportunities colcw has no link to mean nothing here (a contact may be new to a linked
 # company, which only reading it tells).
 LINKED = {"company": CUSTOMER, "opportunity": DOCUMENT}
@@ -92,7 +99,7 @@ def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue
     assert live is not None
     if live.refused_at is not None:
         note_accepted(session)
-    if message.type in ECHO_TYPES and live.own_member and message.member == live.own_member:
+    if message.type in ECHO_TYPES and colcws_own(session, message, live.own_member or ""):
         session.rollback()
         return Answer(200, "colcw's own change; nothing to read.")
     linked_as = LINKED.get(message.type)
@@ -108,6 +115,30 @@ def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue
         log.warning("ConnectWise callback for %s %s recorded; the job queue (Redis) did not answer, so the next "
                     "callback or the safety net reads it", message.type, message.id)
     return Answer(200, "Recorded.")
+
+
+def colcws_own(session: Session, message: CallbackMessage, own_member: str, *,
+               wait_seconds: float = ECHO_WAIT_SECONDS) -> bool:
+    """The callback's record is a version of it colcw's own write produced (see the module doc, 4): a link to it
+    remembers that version. A deletion, or a message without its record, never is.
+
+    The export links a record only after ConnectWise answered its write (a customer's contacts with the rest of the
+    customer), and a callback may come sooner. So a version not (yet) remembered, in a message naming colcw's
+    member, is looked for again for up to ``wait_seconds`` (each look a fresh read: the export's commit shows)
+    before it is taken for someone else's: who is named decides only whether to wait, never what it is. (Past
+    that, the record is read back, which finds it unchanged.)"""
+    if message.action == "deleted" or message.entity is None or not version(message.type, message.entity):
+        return False
+    deadline = time.monotonic() + (wait_seconds if own_member and message.member == own_member else 0)
+    while True:
+        agreements = session.execute(select(Link.synced_values).where(Link.entity == ECHO_TYPES[message.type],
+                                                                      Link.cw_id == message.id)).scalars()
+        if any(written_by_colcw(a, message.type, message.entity) for a in agreements):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        session.rollback()
+        time.sleep(ECHO_POLL_SECONDS)
 
 
 def note_refused(session: Session, reason: str) -> None:

@@ -118,6 +118,10 @@ def company_host_values(record: Mapping[str, Any]) -> dict[str, Any]:
 # same address (sync/customers/exporter.py ``_site``): {"code": "HQ", "site": "Main", "id": 42}. The company on that
 # site holds the customer's Location Code, for the export, live updates and imports alike.
 SITE_CHOICE = "colcw:site"
+# Also beside the agreed values, on company and contact links: the versions of the ConnectWise record colcw's own
+# writes produced (its lastUpdated and a fingerprint of the fields colcw reads; sync/shared/own_writes.py), so a
+# callback for one of them is told for colcw's own write by what it holds, not by the member it names.
+WRITTEN = "colcw:written"
 # A customer's address fields as a ConnectWise site holds them (the state and country apart: references).
 SITE_ADDRESS = (("address1", "addressLine1"), ("address2", "addressLine2"), ("city", "city"), ("zip", "zip"))
 
@@ -131,11 +135,14 @@ def site_choice(agreement: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def with_site_choice(values: dict[str, Any] | None, agreement: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A new agreement ``values`` of a customer link keeping the site choice of its former one ``agreement``."""
+    """A new agreement ``values`` of a customer link keeping the site choice of its former one ``agreement``, and
+    the versions of the company colcw's own writes produced (:data:`WRITTEN`)."""
     choice = site_choice(agreement)
-    if values is None or choice is None:
+    written = (agreement or {}).get(WRITTEN)
+    if values is None or (choice is None and not written):
         return values
-    return {**values, SITE_CHOICE: choice}
+    return {**values, **({SITE_CHOICE: choice} if choice is not None else {}),
+            **({WRITTEN: list(written)} if written else {})}
 
 
 def site_code(name: str) -> str:
