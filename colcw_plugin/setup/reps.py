@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import StoreSite, User
 
-from ..models import RepMapping, Settings
+from ..models import LiveSettings, RepMapping, Settings
 from . import pages
 from .common import audit, changed_since, lock_settings, raise_errors, unknown_name
 from .lookups import Lookups
@@ -131,6 +131,52 @@ def _described(values: tuple[str, str, str]) -> str:
     return f"mapped to {member} ({' / '.join(x or 'default' for x in (location, department))})"
 
 
+def own_api_member(session: Session) -> str:
+    """The member colcw's own writes carry in ConnectWise (``LiveSettings.own_member``, learnt when live updates
+    register their callbacks: the member ConnectWise names as the author of colcw's writes); "" while unknown."""
+    return session.execute(select(LiveSettings.own_member).order_by(LiveSettings.id).limit(1)).scalar() or ""
+
+
+def api_member_kind(member: str, lookups: Lookups | None, own_member: str) -> str:
+    """Why ``member`` is no sales rep's member, "" when nothing says so: "own" when it is the member colcw writes as
+    (known once live updates registered), "api" when ConnectWise's member list (already read by the page) gives it
+    the API licence class, the kind of member colcw's keys belong to. No request of its own."""
+    if not member:
+        return ""
+    if own_member and member.casefold() == own_member.casefold():
+        return "own"
+    found = lookups.member(member) if lookups is not None else None
+    return "api" if found is not None and found.api_member else ""
+
+
+def api_member_refusal(rep: str, member: str, kind: str) -> str:
+    """The save's refusal of a rep mapped to an API member: what it is, why it is refused, what to do."""
+    what = ("colcw's own API member, the account colcw signs in to ConnectWise with" if kind == "own" else
+            "a ConnectWise API member (an integration's account, like the one colcw signs in with), not a person")
+    echo = ("colcw takes changes made as this member for its own writes, so edits made there could be ignored" if
+            kind == "own" else "if it is the one colcw signs in with, colcw takes changes made as it for its own "
+            "writes, so edits made there could be ignored")
+    return (f"{rep} cannot be mapped to {member}: it is {what}. {rep}'s opportunities would carry the integration's "
+            f"account instead of a sales rep's, and {echo}. Map {rep} to the ConnectWise member of the person "
+            "(add one in ConnectWise, System → Members, if they have none), or leave the row not mapped.")
+
+
+def api_member_statuses(mappings: dict[int, RepMapping], lookups: Lookups | None, own_member: str) -> dict[int, str]:
+    """The rows already mapped to an API member (saved so by an older version, or before ConnectWise said what the
+    member is), by user id: what the Status column says (mapped, but not to a person)."""
+    out = {}
+    for user_id, m in mappings.items():
+        kind = api_member_kind(m.member_identifier or "", lookups, own_member)
+        if kind == "own":
+            out[user_id] = ("Mapped to colcw's own API member, not a person: this rep's opportunities carry the "
+                            "integration's account and their edits there may be ignored. Choose the rep's own member "
+                            "and save.")
+        elif kind:
+            out[user_id] = ("Mapped to an API member, not a person: this rep's opportunities carry an integration's "
+                            "account. Choose the rep's own member and save.")
+    return out
+
+
 def rep_mappings(session: Session) -> dict[int, RepMapping]:
     """The mappings as the database holds them now: read again over any the session loaded before (a save reads
     them after taking the settings lock, and another process may have changed them since the page was built)."""
@@ -162,12 +208,15 @@ def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Looku
     A choice with ``shown`` is saved only when the admin changed it on the page (one equal to what the page
     showed keeps what the database holds now, unchecked: a member ConnectWise lost since is reported, not a
     reason to refuse the other rows), and is refused (:class:`~.common.ChangedSince`) when another save changed
-    the row after the page was loaded. The settings lock makes the check hold across web processes."""
+    the row after the page was loaded. The settings lock makes the check hold across web processes. A row changed to
+    an API member (:func:`api_member_kind`: colcw's own, or one ConnectWise's list marks so) is refused: a rep's
+    member is a person's."""
     lock_settings(session)
     errors: dict[str, str] = {}
     now: dict[int, tuple[str, str, str]] = {}
     users = {u.id: u for u in session.execute(select(User)).scalars()}
     current = rep_mappings(session)
+    own = own_api_member(session)
     resolved: dict[int, dict | None] = {}
     for c in choices:
         user = users.get(c.user_id)
@@ -186,6 +235,9 @@ def save_rep_mappings(session: Session, choices: list[RepChoice], lookups: Looku
                 continue
         if not member:
             resolved[c.user_id] = None
+            continue
+        if kind := api_member_kind(member, lookups, own):
+            errors[f"member-{c.user_id}"] = api_member_refusal(user.name, member, kind)
             continue
         row = {"member_identifier": member, "member_id": None, "location_name": location, "location_id": None,
                "department_name": department, "department_id": None}

@@ -33,6 +33,7 @@ from ..setup.opportunity_defaults import (
     options,
 )
 from ..setup.options import OptionsInput
+from ..setup.reps import api_member_kind as rep_api_member_kind
 from ..setup.reps import held as rep_held
 from ..sync.jobs.ranges import PRESET_LABELS
 from ..sync.jobs.schedules import FREQUENCIES, WEEKDAYS
@@ -307,13 +308,20 @@ def _pick(label: str, aria: str, current: str, options: list[tuple[str, str]] | 
                        render_kw={"aria-label": aria, "data-colcw-searchable": ""})
 
 
-def rep_mapping_form(users, mappings, lookups, formdata=None) -> ColcwForm:
+def _member_label(member, lookups, own_member: str) -> str:
+    """A member as the rep mapping offers it: an API member says it is not a person (colcw's own, when known)."""
+    kind = rep_api_member_kind(member.identifier, lookups, own_member)
+    return member.label + {"own": " — colcw's own API member, not a person",
+                           "api": " — API member, not a person"}.get(kind, "")
+
+
+def rep_mapping_form(users, mappings, lookups, formdata=None, own_member: str = "") -> ColcwForm:
     """Sales rep mapping: member, location and business unit per host user."""
     fields = {}
+    members = None if lookups is None else [(mem.identifier, _member_label(mem, lookups, own_member))
+                                             for mem in lookups.members]
     for u in users:
         m = mappings.get(u.id)
-        members = None if lookups is None else [
-            (mem.identifier, mem.label + (" (API member)" if mem.api_member else "")) for mem in lookups.members]
         fields[f"member-{u.id}"] = _pick("ConnectWise member", f"Member for {u.name}",
                                          m.member_identifier if m else "", members, blank="— not mapped —")
         for key, attr, words in (("location", "location_name", "Location"),

@@ -64,9 +64,11 @@ def _shown(name: str, size: int) -> tuple[str, ...] | None:
 # -- sales reps --------------------------------------------------------------------------------------
 
 
-def _render_reps(form, lookups, reason, status=200):
+def _render_reps(form, lookups, reason, own_member, status=200):
+    mappings = rep_mapping.rep_mappings(db.session)
     return render_template("colcw/mappings/reps.html", users=common.host_users(db.session), form=form,
-                           mappings=rep_mapping.rep_mappings(db.session), lookups=lookups, reason=reason), status
+                           mappings=mappings, lookups=lookups, reason=reason,
+                           api_members=rep_mapping.api_member_statuses(mappings, lookups, own_member)), status
 
 
 @admin_bp.route("/reps", methods=["GET", "POST"])
@@ -74,10 +76,11 @@ def _render_reps(form, lookups, reason, status=200):
 def reps():
     lookups, reason = lookups_or_reason(REP_LISTS)
     users = common.host_users(db.session)
+    own_member = rep_mapping.own_api_member(db.session)  # (its member list says which members are API members)
     form = rep_mapping_form(users, rep_mapping.rep_mappings(db.session), lookups,
-                            formdata=request.form if request.method == "POST" else None)
+                            formdata=request.form if request.method == "POST" else None, own_member=own_member)
     if request.method == "GET":
-        return _render_reps(form, lookups, reason)
+        return _render_reps(form, lookups, reason, own_member)
     choices = [rep_mapping.RepChoice(u.id, form[f"member-{u.id}"].data or "", form[f"location-{u.id}"].data or "",
                                      form[f"department-{u.id}"].data or "", _shown(f"was-{u.id}", 3))
                for u in users if f"member-{u.id}" in request.form]
@@ -90,7 +93,7 @@ def reps():
             # The admin's choice stays in the row; saving again replaces the other save's value on purpose.
             form[f"was-{user_id}"].data = json.dumps(theirs)
         flash("Nothing was saved: correct the rows marked below.", "error")
-        return _render_reps(form, lookups, reason, 400)
+        return _render_reps(form, lookups, reason, own_member, 400)
     db.session.commit()
     flash("Sales rep mapping saved." if lookups else "Sales rep mapping saved without checking: ConnectWise could not "
           "be reached. Save again once it answers to check the names.", "success" if lookups else "error")
