@@ -157,7 +157,7 @@ def api_member_refusal(rep: str, member: str, kind: str) -> str:
             kind == "own" else "if it is the one colcw signs in with, colcw takes changes made as it for its own "
             "writes, so edits made there could be ignored")
     return (f"{rep} cannot be mapped to {member}: it is {what}. {rep}'s opportunities would carry the integration's "
-            f"account instead of a sales rep's, and {echo}. Map {rep} to the ConnectWise member of the person "
+            f"account instead of a sales rep's, and {echo}. Map {rep} to their own ConnectWise member, a person's "
             "(add one in ConnectWise, System → Members, if they have none), or leave the row not mapped.")
 
 

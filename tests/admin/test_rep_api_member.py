@@ -55,7 +55,7 @@ def test_mapping_a_rep_to_the_api_member_is_refused_saying_why_and_what_to_do(ap
             "a ConnectWise API member (an integration's account, like the one colcw signs in with), not a person") in row
     assert "Dana Default's opportunities would carry the integration's account instead of a sales rep's" in row
     assert "edits made there could be ignored" in row
-    assert "Map Dana Default to the ConnectWise member of the person" in row
+    assert "Map Dana Default to their own ConnectWise member, a person's (add one in ConnectWise, System → Members" in row
     # Nothing saved, not even the other row; the admin's choice is kept in the row to correct.
     assert rep_mapping(dana) is None and rep_mapping(riley) is None
     assert re.search(r'<option selected value="APIMember">|<option value="APIMember" selected', html)
