@@ -37,6 +37,11 @@ MAP_DIRECTION = "map"
 # A link made without a sync: its sync time just before its link time until an export, import or live update moves
 # it, so the customer's page says "linked …; not synced since", even after an export that failed, never "last synced".
 _NOT_SYNCED_YET = dt.timedelta(microseconds=1)
+# What to do with a ConnectWise company that looks like a customer linked to another company already (a likely
+# duplicate in ConnectWise, which no customer is left to map to): Map customers says it, and a bulk import's failure
+# of such a company gives it as its fix, in these words.
+LINKED_LOOK_ALIKE_FIX = ("A likely duplicate is best merged in ConnectWise (Setup → Mass Maintenance → Company Merge); "
+                         "another company can be imported on its own by its Company ID (Import From ConnectWise).")
 _SUFFIXES = {"inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "company", "plc", "gmbh",
              "pllc", "lp", "llp"}
 
@@ -486,10 +491,13 @@ def _checked(session: Session, choices: Mapping[int, int]) -> tuple[dict[int, in
 
 
 class LookAlike(NamedTuple):
-    """A host customer a company looks like (:class:`LikelyDuplicates`): its id and how messages name it."""
+    """A host customer a company looks like (:class:`LikelyDuplicates`): its id and how messages name it;
+    ``linked_to``, for a customer an import is about to create (id 0), the ConnectWise company it is created from
+    and linked to, as messages name it ("CW0004 (Northwind Dental)")."""
 
     id: int
     label: str
+    linked_to: str = ""
 
 
 class _KeyIndex:
@@ -615,7 +623,7 @@ class LikelyDuplicates:
         the answer is what to give :meth:`saved` once it has its id. ``new_keys``: what :meth:`look` said of the
         same name and phone just before (its keys no customer has), so they are not normalised and looked up
         again (a first import adds every company it creates)."""
-        entry = LookAlike(0, f"{customer.name} ({customer.account_number})")
+        entry = LookAlike(0, f"{customer.name} ({customer.account_number})", customer.linked_to or "")
         if new_keys is None:
             n, p = normalize_name(customer.name), normalize_phone(customer.phone)
             keys = [(kind, key) for kind, key, index in (("name", n, self._names), ("phone", p, self._phones))

@@ -116,6 +116,7 @@ def _render(errors=None, posted=None, status=200, previews=None):
                            scanned_at=CM.last_scan_at(db.session), linked=CM.linked_count(db.session),
                            host_dups=CM.host_duplicate_groups(db.session), cw_dups=CM.cw_duplicate_groups(db.session),
                            unlinked_customers=CM.unlinked_customers(db.session),
+                           linked_look_alike_fix=CM.LINKED_LOOK_ALIKE_FIX,
                            full_import=CM.last_full_import(db.session, IMPORT_KIND),
                            cw_master=cw_is_master(db.session), previews=previews or [],
                            errors=errors or {}, posted=posted or {}, when=when, zone=display_zone()), status

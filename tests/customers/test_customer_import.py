@@ -10,6 +10,7 @@ from customer_support import actions, company, items, link_of, make_customer, ru
 from sqlalchemy import delete, event, select
 
 from colcw_plugin.models import CW_MASTER, Link, RecordDrift, SyncRun
+from colcw_plugin.setup.customer_matching import LINKED_LOOK_ALIKE_FIX
 from colcw_plugin.setup.live_updates import get_live
 from colcw_plugin.sync.customers import importer
 from colcw_plugin.sync.customers.company_import import IMPORT_ACTOR, is_own_import
@@ -182,7 +183,7 @@ def test_incremental_import_takes_only_what_changed_since_the_last_import(connec
     again = run("customer_import", {"mode": "changed"})
     assert "Companies changed since" in again.message
     others = [i for i in items(again, "customer") if i.action != "unchanged"]
-    assert [(i.action, "would be a duplicate" in i.message) for i in others] == [("failed", True)]  # CW0004
+    assert [(i.action, "may be a duplicate in ConnectWise" in i.message) for i in others] == [("failed", True)]  # CW0004
 
 
 def test_an_incremental_import_asks_for_its_changed_contacts_count_and_companies_together(connected_demo):
@@ -300,7 +301,8 @@ def test_export_of_a_demo_customer_matches_its_imported_twin(sync_ready_demo):
 
 def test_a_bulk_import_never_creates_a_second_customer_for_a_likely_duplicate(connected_demo):
     # The demo tenant holds Northwind Dental twice (DEMO00001 and CW0004): the Map Customers page flags
-    # the second as a likely duplicate, so importing all companies reports it for a person to map.
+    # the second as a likely duplicate, so importing all companies reports it for a person to decide (merge the two
+    # in ConnectWise, or import it on its own: DEMO00001's customer is linked, so there is nothing to map it to).
     full = run("customer_import", {"mode": "all"})
     names = [c.name for c in db.session.execute(select(Customer)).scalars()]
     assert names.count("Northwind Dental") == 1
@@ -308,7 +310,7 @@ def test_a_bulk_import_never_creates_a_second_customer_for_a_likely_duplicate(co
     assert full.status == "partial", full.message
     reported = [i for i in items(full, "customer") if i.action == "failed"]
     assert len(reported) == 1 and "CW0004" in reported[0].label
-    assert "Map customers" in reported[0].resolution and "DEMO00001" in reported[0].message
+    assert reported[0].resolution == LINKED_LOOK_ALIKE_FIX and "DEMO00001" in reported[0].message
     # Imported again, the look-alike is still reported (it is the only company read against the customers).
     again = run("customer_import", {"mode": "all"})
     assert [i.label for i in items(again, "customer") if i.action == "failed"] == [reported[0].label]

@@ -30,14 +30,15 @@ from host_stub.models import Contact, Customer
 from host_stub.snapshots import system_actor
 
 from ...models import CONTACT, CUSTOMER, fingerprint
+from ...setup.customer_matching import LINKED_LOOK_ALIKE_FIX, SamePerson
 from ...setup.customer_matching import HostCustomer as MatchCustomer
-from ...setup.customer_matching import SamePerson
+from ...setup.customer_matching import LookAlike as MatchLookAlike
 from ...setup.field_mapping import COMPANY, MappingTable
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX
 from ..shared.states import StateList
-from .link_batch import LinkRow, PageWrites
+from .link_batch import LinkRow, PageWrites, by_host
 
 if TYPE_CHECKING:
     from .importer import CompanyImporter
@@ -171,6 +172,13 @@ def linked_company(link: LinkRow) -> str:
     return f"{link.cw_identifier} ({name})" if name else link.cw_identifier
 
 
+def _as_linked(record: dict) -> str:
+    """A company a new customer is created from, as :func:`linked_company` names it once linked: "CW0004 (Northwind
+    Dental)"."""
+    ident, name = str(record.get("identifier") or ""), str(record.get("name") or "")
+    return f"{ident} ({name})" if name else ident
+
+
 def not_saved(record: dict, detail: str) -> dict:
     """The outcome of a company the host did not save (its errors, or the database's refusal)."""
     label = company_label(record)
@@ -269,6 +277,14 @@ class CompanyImport:
                     # Failed, as the export's look-alike: it waits for a person to map it, so the run says "Partly
                     # failed" (a skipped record is one colcw left as it is on purpose) and Retry lists it.
                     other, why = like
+                    linked_to = self._linked_to(other)
+                    if linked_to:
+                        # No customer to map it to: Map customers' likely duplicate in ConnectWise, and its advice.
+                        return [self._out("failed", None,
+                                          f"{self.label}: not imported: it looks like the ChannelOnline customer "
+                                          f"{other.label} ({why}), which is already linked to ConnectWise company "
+                                          f"{linked_to}: this company may be a duplicate in ConnectWise.",
+                                          LINKED_LOOK_ALIKE_FIX)]
                     return [self._out("failed", None,
                                       f"{self.label}: not imported: it looks like the ChannelOnline customer "
                                       f"{other.label} ({why}), so a new customer would be a duplicate.",
@@ -276,6 +292,17 @@ class CompanyImport:
                                       "customers), or import it on its own by its Company ID if it is another "
                                       "company.")]
         return self._apply(host_id, link, notes)
+
+    def _linked_to(self, other: MatchLookAlike) -> str:
+        """The ConnectWise company the customer this company looks like is linked to ("CW0001 (Northwind Dental)",
+        "" when none): by its link, or by this import (a customer it creates from another company, or one another
+        company of this page has by Company ID = account number: linked with the page)."""
+        if other.id == 0:
+            return other.linked_to
+        link = by_host(self.owner.session, CUSTOMER, [other.id]).get(other.id)
+        if link is not None:
+            return linked_company(link)
+        return next((account for account, host_id in self.page.by_account.items() if host_id == other.id), "")
 
     def _deleted(self, link: LinkRow | None) -> list[dict]:
         if link is not None:
@@ -343,7 +370,8 @@ class CompanyImport:
             looked = self._looked  # its keys, when the look was of the name and phone it is saved with
             new_keys = looked[2] if looked is not None and looked[:2] == (values["name"], phone) else None
             self._look_alike = self.owner.duplicates.add(MatchCustomer(0, values["name"], values["account_number"],
-                                                                       phone, ""), new_keys)
+                                                                       phone, "", linked_to=_as_linked(record)),
+                                                         new_keys)
         return None
 
     @staticmethod
