@@ -86,7 +86,8 @@ class ColcwConfig:
                 liveness_seconds=int(float(get("COLCW_LIVENESS_SECONDS", q.liveness_seconds))),
                 interrupted_after_seconds=float(get("COLCW_INTERRUPTED_AFTER_SECONDS", q.interrupted_after_seconds)),
                 stalled_after_seconds=float(get("COLCW_STALLED_AFTER_SECONDS", q.stalled_after_seconds)),
-                lost_after_seconds=float(get("COLCW_LOST_AFTER_SECONDS", q.lost_after_seconds))))
+                lost_after_seconds=float(get("COLCW_LOST_AFTER_SECONDS", q.lost_after_seconds)),
+                submit_lock_wait_seconds=float(get("COLCW_SUBMIT_LOCK_WAIT_SECONDS", q.submit_lock_wait_seconds))))
 
 
 class Runtime:

@@ -44,11 +44,12 @@ from rq_dashboard.web import setup_rq_connection
 
 from host_stub.extensions import db
 
+from ..errors import QueueBusy
 from ..models import ENDED_RUN_STATUSES, SyncRun
 from ..sync.jobs.queue import JOB_ID, JobQueue, run_id_of
 from . import admin_bp
 from .runs import submit_retry
-from .support import runtime
+from .support import queue_busy, runtime
 
 RQ_PREFIX = "/admin/integration/connectwise/rq"
 
@@ -125,6 +126,7 @@ def _requeue_runs(endpoint: str, args: dict):
     ended and do nothing. "Requeue all" does so for colcw's failed jobs, then rq-dashboard requeues the others.
     None: rq-dashboard answers (another job, or the rest)."""
     queue = runtime().queue
+    run_id = None  # the run being retried (the one the queue's lock was busy for, if it was)
     try:
         if endpoint == "requeue_job_view":
             run_id = queue.run_of(args["job_id"])
@@ -141,6 +143,9 @@ def _requeue_runs(endpoint: str, args: dict):
                 if run_id is not None:  # declined, it goes too: rq-dashboard requeues every failed job left
                     answers.append(_retry_job(queue, job_id, run_id, remove_declined=True))
             g.colcw_requeue_answers = answers  # told with rq-dashboard's answer (_tell_requeue_all)
+    except QueueBusy:  # (another click retrying the same run: nothing more was requeued)
+        db.session.rollback()
+        return _refuse(409, queue_busy(f"another retry of run #{run_id}"))
     except RedisError:
         db.session.rollback()
         return _refuse(503, "The job queue (Redis) did not answer: nothing was requeued. Try again in a moment.")

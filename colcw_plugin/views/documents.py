@@ -27,6 +27,7 @@ from host_stub.snapshots import document_snapshot
 from host_stub.views import current_actor
 
 from ..cw import ConnectWiseError
+from ..errors import QueueBusy
 from ..models import FINAL_RUN_STATUSES, SyncItem, SyncRun
 from ..setup.connection import NotConfigured, read_settings
 from ..setup.secrets import SecretError
@@ -64,7 +65,7 @@ from ..sync.quotes.state import panel_state
 from ..text import plural
 from . import rep_bp
 from .parts import fragment_or_page
-from .support import already_running, not_connected, runtime
+from .support import already_running, not_connected, queue_busy, runtime
 from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
@@ -341,6 +342,10 @@ def start_document_export(doc_id: int):
         submitted = submit_export_now(db.session, rt.queue, rt.kinds, params, actor=actor)
     except ExportUnderWay as e:
         return _under_way(doc, e.run)
+    except QueueBusy:  # (another click holds the document's lock: Redis answers)
+        db.session.rollback()
+        flash(queue_busy(f"another export of {doc.number}"), "error")
+        return redirect(url_for("colcw.export_document", doc_id=doc_id))
     except RedisError:
         db.session.rollback()
         flash("The export could not be queued: the job queue (Redis) is not reachable. Try again in a minute; "

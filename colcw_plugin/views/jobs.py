@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from host_stub.extensions import db
 from host_stub.views import admin_required, current_actor, safe_target
 
-from ..errors import FieldErrors
+from ..errors import FieldErrors, QueueBusy
 from ..models import Schedule
 from ..setup.live_updates import read_live, save_limit
 from ..sync.inbound import RECONCILE_KIND
@@ -35,7 +35,7 @@ from ..sync.jobs.schedules import (
 )
 from . import admin_bp
 from .forms import JOB_FORMS, ScheduleForm
-from .support import actor_name, colcw_command, paginate, requested_page, runtime
+from .support import actor_name, colcw_command, paginate, queue_busy, requested_page, runtime
 from .zone import choose, display_zone, when, zone_note
 
 NOT_QUEUED = ("the job queue (Redis) did not answer. The colcw scheduler queues it as soon as Redis is reachable; "
@@ -195,6 +195,10 @@ def run_job():
         refused = "The schedule was not saved" if form.get("schedule") else "The job was not started"
         flash(f"{refused}: correct what is marked in the form below.", "error")
         return render_template("colcw/jobs/index.html", **_page_context("run", form, e.errors)), 400
+    except QueueBusy:
+        db.session.rollback()
+        flash(queue_busy(f"another run of “{kind.label}”"), "error")
+        return redirect(url_for(".jobs"))
     except RedisError:
         db.session.rollback()
         flash("The job could not be queued: the job queue (Redis) is not reachable. Check REDIS_URL and that "

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from host_stub.extensions import db
 from host_stub.views import current_actor, referrer_path
 
+from ..errors import QueueBusy
 from ..models import RecordState, SyncRun
 from ..sync.customers import list_status as customer_status
 from ..sync.jobs import history
@@ -29,7 +30,7 @@ from ..sync.quotes import KIND as QUOTE_EXPORT
 from ..sync.quotes import list_status as document_status
 from . import rep_bp
 from .parts import arg, filled, fixed_url, fragment_or_page
-from .support import runtime
+from .support import queue_busy, runtime
 from .zone import display_zone
 
 RUN_PARAM = "colcw_run"  # the list URL's parameter naming the bulk run to follow
@@ -150,6 +151,11 @@ def bulk_action(list_name: str, action: str, ids: list[int], back: str) -> dict 
     try:
         submitted = runtime().submit(db.session, feature.kind, {feature.ids_param: ids, "selected": True},
                                      trigger="manual", actor=current_actor())
+    except QueueBusy:
+        db.session.rollback()
+        one, many = feature.noun
+        return {"redirect": back, "category": "error",
+                "message": queue_busy(f"another export of these {len(ids)} {one if len(ids) == 1 else many}")}
     except RedisError:
         db.session.rollback()
         return {"redirect": back, "category": "error",

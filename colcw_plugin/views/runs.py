@@ -10,13 +10,14 @@ from sqlalchemy import select
 from host_stub.extensions import db
 from host_stub.views import admin_required, current_actor, referrer_path, safe_target
 
+from ..errors import QueueBusy
 from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, RunStatus, Schedule, SyncRun
 from ..sync.jobs import history, recovery
 from ..sync.jobs.scheduler import LEADER_KEY, missing_processes
 from ..sync.jobs.schedules import is_timezone
 from . import admin_bp, rep_bp
 from .jobs import flash_submitted
-from .support import colcw_command, may_open_run, paginate, runtime
+from .support import colcw_command, may_open_run, paginate, queue_busy, runtime
 from .zone import display_zone, when
 
 
@@ -126,6 +127,10 @@ def retry_run(run_id: int):
         if retried.already:
             flash(f"Run #{run_id} was retried already as run #{new.id}.", "error")
             return redirect(url_for(".job_run", run_id=new.id))
+    except QueueBusy:
+        db.session.rollback()
+        flash(queue_busy(f"another retry of run #{run.id}"), "error")
+        return redirect(url_for(".job_run", run_id=run.id))
     except RedisError:
         db.session.rollback()
         flash("The retry could not be queued: the job queue (Redis) is not reachable.", "error")
@@ -166,6 +171,9 @@ def resume_run(run_id: int):
         resumed = recovery.resume(db.session, runtime().queue, _run(run_id).id, actor=current_actor())
     except ValueError as e:
         flash(str(e), "error")
+    except QueueBusy:
+        db.session.rollback()
+        flash(queue_busy(f"the same job as run #{run_id}"), "error")
     except RedisError:
         db.session.rollback()
         flash("The run could not be queued: the job queue (Redis) is not reachable.", "error")

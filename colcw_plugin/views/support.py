@@ -93,6 +93,13 @@ def may_open_run(run: SyncRun) -> bool:
 rep_bp.add_app_template_global(may_open_run, "may_open_run")
 
 
+def queue_busy(what: str) -> str:
+    """What a page says when nothing was queued because another request was queueing the same work at that moment
+    (:class:`~..errors.QueueBusy`: a second click, another tab), not because the job queue is unreachable: ``what``
+    names the work and its record ("another export of Q-1001")."""
+    return f"Not queued: {what} is being queued right now (another click or tab); try again in a moment."
+
+
 def already_running(run: SyncRun | None, what: str) -> Markup:
     """ "<what> is already being exported — here is its progress" (a link to the run, for whoever may follow it)."""
     if run is None:

@@ -26,6 +26,7 @@ from host_stub.bulk import upsert_insert
 from host_stub.models import utcnow
 from host_stub.snapshots import system_actor
 
+from ...errors import QueueBusy
 from ...models import InboundHint, RunStatus, SyncRun
 from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue, submit
@@ -106,21 +107,32 @@ def read_back(session: Session, hints: Sequence[Row]) -> None:
 def ensure_run(session: Session, queue: JobQueue, kinds: KindRegistry, *, follow_up: int = 0) -> SyncRun | None:
     """Queue a live-update run unless one is already waiting in the queue, or waiting for its next try (that
     try takes every hint pending by then: while ConnectWise is unreachable, bursts do not pile up runs);
-    the run queued (or None). The check and the queueing hold one Redis lock, so web processes and workers on
+    the run queued (or None; also when another process holds the lock, queueing one: :class:`QueueBusy`, and its run
+    takes the hints pending). The check and the queueing hold one Redis lock, so web processes and workers on
     several machines queue one run between them. ``follow_up``: how many runs in a row, this one included, were
     queued for records a run left to the next (:func:`follow_up`)."""
-    with queue.lock(f"colcw-{LIVE_KIND}"):
-        waiting = session.execute(select(SyncRun).where(SyncRun.kind == LIVE_KIND,
-                                                        SyncRun.status.in_((RunStatus.QUEUED, RunStatus.WAITING)))
-                                  .order_by(SyncRun.id.desc()).limit(5)).scalars().all()
-        if any(queue.is_working(run.rq_job_id, run.id) for run in waiting):
-            session.rollback()
-            return None
-        params: dict = {"wave": uuid.uuid4().hex[:16]}
-        if follow_up:
-            params[FOLLOW_UP] = follow_up
-        return submit(session, queue, kinds, LIVE_KIND, params, trigger="event", actor=LIVE_ACTOR,
-                      record_when_queue_down=True).run
+    try:
+        with queue.lock(f"colcw-{LIVE_KIND}"):
+            return _ensure_run(session, queue, kinds, follow_up)
+    except QueueBusy:  # another process is queueing one right now: its run (or the one it found waiting) takes them
+        session.rollback()
+        log.info("a live-update run is being queued by another process; the hints pending go with it")
+        return None
+
+
+def _ensure_run(session: Session, queue: JobQueue, kinds: KindRegistry, follow_up: int) -> SyncRun | None:
+    """:func:`ensure_run`'s look and submit, under its lock."""
+    waiting = session.execute(select(SyncRun).where(SyncRun.kind == LIVE_KIND,
+                                                    SyncRun.status.in_((RunStatus.QUEUED, RunStatus.WAITING)))
+                              .order_by(SyncRun.id.desc()).limit(5)).scalars().all()
+    if any(queue.is_working(run.rq_job_id, run.id) for run in waiting):
+        session.rollback()
+        return None
+    params: dict = {"wave": uuid.uuid4().hex[:16]}
+    if follow_up:
+        params[FOLLOW_UP] = follow_up
+    return submit(session, queue, kinds, LIVE_KIND, params, trigger="event", actor=LIVE_ACTOR,
+                  record_when_queue_down=True).run
 
 
 # A live-update run's param: it was queued for records an earlier run left to the next (a customer changed in

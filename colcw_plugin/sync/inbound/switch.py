@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...cw.errors import AuthenticationFailed, DiscoveryError, NetworkError, TLSFailed
+from ...errors import QueueBusy
 from ...models import Schedule
 from ...setup import callbacks as registrations
 from ...setup.connection import NotConfigured
@@ -300,6 +301,11 @@ def catch_up(session: Session, queue: JobQueue, kinds: KindRegistry) -> tuple[st
         session.rollback()
         return "warning", ("The pass that catches up what changed in ConnectWise while Live updates were off could "
                            "not be queued (Redis did not answer): the next safety-net pass does it.")
+    except QueueBusy:
+        session.rollback()
+        return "warning", ("The pass that catches up what changed in ConnectWise while Live updates were off was not "
+                           "queued: another request was queueing the same pass at that moment. The next safety-net pass "
+                           "does it.")
     run = done.run
     if since is None:
         what = "a first safety-net pass compares every linked record with ConnectWise"

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
+from ...errors import QueueBusy
 from ...models import ACTIVE_RUN_STATUSES, RunStatus, SyncRun
 from .kinds import KindRegistry
 from .runs import create_run
@@ -59,6 +60,9 @@ JOB_FUNCTION = "colcw_plugin.extension.run_job"
 IN_PROCESS = "colcw_in_process"
 NOT_QUEUED_MESSAGE = ("Not queued yet: the job queue (Redis) did not answer. The colcw scheduler queues this run as "
                       "soon as Redis is reachable again.")
+# (An event's run whose submit found another request queueing the same work: it is not lost, nor Redis down.)
+NOT_QUEUED_BUSY_MESSAGE = ("Not queued yet: another request was queueing the same job at the time. The colcw scheduler "
+                           "queues this run shortly.")
 
 
 class RunFailed(Exception):
@@ -80,6 +84,8 @@ class QueueSettings:
     # A running run's pages say "no progress since …" once its heartbeat is this old while its worker lives.
     stalled_after_seconds: float = 60
     lost_after_seconds: float = 60  # a queued run with no RQ job this long is re-enqueued
+    # How long a submit waits for another request queueing the same work (JobQueue.lock) before it gives up.
+    submit_lock_wait_seconds: float = 60
 
 
 def canonical_params(params: dict | None) -> str:
@@ -276,9 +282,22 @@ class JobQueue:
         if job is not None:
             job.delete()
 
-    def lock(self, key: str):
-        """The Redis lock that serialises "is this work active? then enqueue it" for one work key."""
-        return self.connection.lock(f"colcw:submit:{key}", timeout=60, blocking_timeout=60)
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """The Redis lock that serialises "is this work active? then enqueue it" for one work key, held while the
+        block runs (it expires after 60 s, should its holder die). When another request holds it for longer than
+        ``submit_lock_wait_seconds`` (a second click queueing the same work, another tab, another web process):
+        :class:`~colcw_plugin.errors.QueueBusy`, which is not a RedisError — the queue answered, and pages say that
+        the work is being queued by another request, not that Redis is unreachable. RedisError when Redis does not
+        answer."""
+        held = self.connection.lock(f"colcw:submit:{key}", timeout=60,
+                                    blocking_timeout=self.settings.submit_lock_wait_seconds)
+        if not held.acquire():  # (False once the wait ran out; RedisError when Redis does not answer)
+            raise QueueBusy(key, self.settings.submit_lock_wait_seconds)
+        try:
+            yield
+        finally:
+            held.release()
 
     def enqueue(self, run: SyncRun, at: dt.datetime | None = None) -> Job:
         """Put a committed run on the queue under its own job id (``run.rq_job_id``, see
@@ -409,7 +428,9 @@ def submit(session: Session, queue: JobQueue, kinds: KindRegistry, kind: str, pa
     saying so, and the scheduler's ``requeue_lost`` queues it once Redis answers again. A
     :class:`redis.RedisError` before anything was recorded propagates, unless
     ``record_when_queue_down`` (an event that will not fire again): then the run is recorded
-    unqueued all the same. Commits the session.
+    unqueued all the same. Likewise :class:`~colcw_plugin.errors.QueueBusy` (another request held the same work's
+    lock longer than :attr:`QueueSettings.submit_lock_wait_seconds`: nothing was looked at or queued). Commits the
+    session.
     """
     key = work_key(kind, params)
     run = None
@@ -423,26 +444,28 @@ def submit(session: Session, queue: JobQueue, kinds: KindRegistry, kind: str, pa
             run.rq_job_id = new_job_id(run.id)
             session.commit()
             queue.enqueue(run)
-    except RedisError:
+    except (RedisError, QueueBusy) as e:
         if (run is None or run.id is None) and not record_when_queue_down:
             raise
-        log.warning("run of %s recorded but not queued: Redis failed", kind, exc_info=True)
+        busy = isinstance(e, QueueBusy)
+        log.warning("run of %s recorded but not queued: %s", kind, e if busy else "Redis failed", exc_info=not busy)
         session.rollback()
         run = _unqueued_run(session, kinds, kind, params, run.id if run is not None else None,
-                            trigger=trigger, actor=actor)
+                            trigger=trigger, actor=actor, message=NOT_QUEUED_BUSY_MESSAGE if busy else NOT_QUEUED_MESSAGE)
         return Submitted(run, duplicate=False, enqueued=False)
     return Submitted(run, duplicate=False, enqueued=True)
 
 
 def _unqueued_run(session: Session, kinds: KindRegistry, kind: str, params: dict, run_id: int | None,
-                  *, trigger: str, actor: dict | None) -> SyncRun:
-    """The run recorded before Redis failed, or a new one, marked as not queued yet."""
+                  *, trigger: str, actor: dict | None, message: str = NOT_QUEUED_MESSAGE) -> SyncRun:
+    """The run recorded before Redis failed (or another request held the same work's lock), or a new one, marked
+    as not queued yet (``message`` says why)."""
     run = session.get(SyncRun, run_id) if run_id is not None else None
     if run is None:
         run = create_run(session, kinds, kind, params, trigger=trigger, actor=actor)
         run.rq_job_id = new_job_id(run.id)
     if run.status == RunStatus.QUEUED:
-        run.message = NOT_QUEUED_MESSAGE  # requeue_lost replaces it when it queues the run
+        run.message = message  # requeue_lost replaces it when it queues the run
     session.commit()
     return run
 

@@ -53,7 +53,7 @@ from ...models import (
 )
 from .history import failed_items, redone_records, retry_params
 from .kinds import KindRegistry
-from .queue import NOT_QUEUED_MESSAGE, JobQueue, Submitted, enqueue_existing, submit
+from .queue import NOT_QUEUED_BUSY_MESSAGE, NOT_QUEUED_MESSAGE, JobQueue, Submitted, enqueue_existing, submit
 from .recorder import RETRY_FIX, RunRecorder, close_cancelled, describe_recorder, with_note
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,8 @@ def requeue_lost(session: Session, queue: JobQueue, *, older_than_seconds: float
             continue
         if run.message == NOT_QUEUED_MESSAGE:
             run.message = "Queued by the scheduler once the job queue (Redis) answered again."
+        elif run.message == NOT_QUEUED_BUSY_MESSAGE:
+            run.message = "Queued by the scheduler."
         if enqueue_existing(session, queue, run):
             requeued.append(run.id)
         else:

@@ -434,6 +434,7 @@ def submit_export_now(session: Session, queue: JobQueue, kinds: KindRegistry, pa
     (:func:`~..jobs.queue.find_active`: the same params) does not take for a second run of it: so the look and the
     submit are done under one lock per document in Redis, which every web process on every machine shares, and the
     look reads the database afresh. Commits the session (nothing of the caller's is held while the lock is waited for).
+    :class:`~colcw_plugin.errors.QueueBusy`: another click holds that lock (nothing queued; Redis answered);
     RedisError: not queued."""
     document_id = int(params["document_id"])
     session.commit()
