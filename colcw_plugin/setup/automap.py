@@ -94,6 +94,11 @@ def _product_types(session: Session, lookups: Lookups, report: AutomapReport) ->
             report.kept += 1
             continue
         ref = lookups.named("product_types", host_type)
+        if ref is None and lookups.inactive_type(host_type):  # adding it is no fix: ConnectWise holds the name
+            report.left.append(f"product type {host_type}: ConnectWise has this product type but marks it inactive; "
+                               f"activate it in ConnectWise ({places.PRODUCT_TYPE}), or choose another on Product "
+                               "integration mapping.")
+            continue
         if ref is None:
             report.left.append(f"product type {host_type}: ConnectWise has no product type of that name; choose one "
                                "on Product integration mapping.")
@@ -114,6 +119,12 @@ def _missing_pair(cat: str, sub: str) -> str:
     """Why a host pair has no ConnectWise pair of the same names (said of the pair: ConnectWise may hold the
     category, or the sub-category under another category)."""
     return f"ConnectWise has no sub-category “{sub}” under a category “{cat}”"
+
+
+def _inactive(record: str) -> str:
+    """A category or sub-category ConnectWise has but marks inactive (``Lookups.inactive_pair``'s words): not mapped to,
+    and adding it is no fix."""
+    return f"ConnectWise has {record} but marks it inactive; activate it in ConnectWise ({places.CATEGORY})"
 
 
 def _parents_of(lookups: Lookups, sub: str, cat: str) -> list[str]:
@@ -146,6 +157,9 @@ def _named_categories(session: Session, lookups: Lookups, report: AutomapReport)
                                f"{MAPPING_CHOICE} on Product integration mapping and map {cat} there.")
         elif lookups.subcategory(cat, sub) is not None:
             found += 1
+        elif off := lookups.inactive_pair(cat, sub):
+            report.left.append(f"category {cat} / {sub} ({BY_NAMES}): {_inactive(off)}, or choose {MAPPING_CHOICE} "
+                               "on Product integration mapping and map it there.")
         else:
             others = _parents_of(lookups, sub, cat)
             report.left.append(f"category {cat} / {sub} ({BY_NAMES}): {_missing_pair(cat, sub)}; add it in "
@@ -169,6 +183,10 @@ def _mapped_categories(session: Session, lookups: Lookups, report: AutomapReport
         if not sub:
             report.left.append(f"category {cat} (lines without a sub-category; {BY_MAPPING}): choose a ConnectWise "
                                "sub-category on Product integration mapping.")
+            continue
+        if ref is None and (off := lookups.inactive_pair(cat, sub)):
+            report.left.append(f"category {cat} / {sub} ({BY_MAPPING}): {_inactive(off)}, or map it on Product "
+                               "integration mapping.")
             continue
         if ref is None:
             report.left.append(f"category {cat} / {sub} ({BY_MAPPING}): {_missing_pair(cat, sub)}; " + (

@@ -135,6 +135,11 @@ class Lookups:
     # ConnectWise's inactive manufacturers (read with ``manufacturers``, never offered): so a page can say a name
     # ConnectWise has but inactive is that, not "not in ConnectWise".
     inactive_manufacturers: list[Ref] = field(default_factory=list)
+    # The same for product types, categories and sub-categories (a sub-category whose category is inactive is one
+    # of them, not offered either): the export refuses to create catalog items under them.
+    inactive_product_types: list[Ref] = field(default_factory=list)
+    inactive_categories: list[Ref] = field(default_factory=list)
+    inactive_subcategories: list[Ref] = field(default_factory=list)
 
     def member(self, identifier: str) -> Member | None:
         """The member with exactly this identifier."""
@@ -151,13 +156,44 @@ class Lookups:
     def subcategory_by_id(self, sub_id: int) -> Ref | None:
         return next((s for s in self.subcategories if s.id == sub_id), None)
 
+    def inactive_type(self, name: str) -> bool:
+        """Whether ConnectWise has the product type ``name`` only marked inactive."""
+        return self.named("product_types", name) is None and any(x.name == name for x in self.inactive_product_types)
+
+    def inactive_pair(self, category: str, subcategory: str) -> str | None:
+        """The record that makes ConnectWise's ``category`` / ``subcategory`` one it has but marks inactive, as the
+        export names it ("the category “Hardware”", "the sub-category “Desktops” of Hardware"); None when it is
+        active or not in ConnectWise at all."""
+        if self.named("categories", category) is None and any(x.name == category for x in self.inactive_categories):
+            return f"the category “{category}”"
+        if self.subcategory(category, subcategory) is None and any(
+                (x.parent_name, x.name) == (category, subcategory) for x in self.inactive_subcategories):
+            return f"the sub-category “{subcategory}” of {category}"
+        return None
+
 
 def load_lookups(client: ConnectWiseClient, names: Iterable[str] = LIST_NAMES) -> Lookups:
     """Read the named lists (raises the client's ConnectWiseError when ConnectWise fails)."""
     wanted = tuple(dict.fromkeys(names))
-    lists: dict = {name: read_list(client, name) for name in wanted if name != "manufacturers"}
-    if "manufacturers" in wanted:  # one read: the active ones are offered, the inactive ones only named
-        rows = list(client.manufacturers.iterate(fields=["id", "name", "inactiveFlag"]))
-        lists["manufacturers"] = _named(_active(rows))
-        lists["inactive_manufacturers"] = _named(r for r in rows if r.get("inactiveFlag"))
+    kept_apart = ("manufacturers", "product_types", "categories", "subcategories")
+    lists: dict = {name: read_list(client, name) for name in wanted if name not in kept_apart}
+    fields = ["id", "name", "inactiveFlag"]
+    # One read each: the active ones are offered, the inactive ones only named.
+    for name, resource in (("manufacturers", client.manufacturers), ("product_types", client.product_types)):
+        if name in wanted:
+            rows = list(resource.iterate(fields=fields))
+            lists[name] = _named(_active(rows))
+            lists[f"inactive_{name}"] = _named(r for r in rows if r.get("inactiveFlag"))
+    if "categories" in wanted or "subcategories" in wanted:
+        categories = list(client.categories.iterate(fields=fields))
+        if "categories" in wanted:
+            lists["categories"] = _named(_active(categories))
+            lists["inactive_categories"] = _named(r for r in categories if r.get("inactiveFlag"))
+        if "subcategories" in wanted:
+            # A sub-category of an inactive category is not offered either: the export refuses to use it.
+            off = {r.get("id") for r in categories if r.get("inactiveFlag")}
+            subs = list(client.subcategories.iterate(fields=[*fields, "category"]))
+            usable = {r["id"] for r in _active(subs) if (r.get("category") or {}).get("id") not in off}
+            lists["subcategories"] = _named((r for r in subs if r["id"] in usable), parent_key="category")
+            lists["inactive_subcategories"] = _named((r for r in subs if r["id"] not in usable), parent_key="category")
     return Lookups(**lists, loaded=frozenset(wanted))

@@ -158,6 +158,9 @@ def _product_types(rules: CatalogRules, lookups: Lookups | None) -> Check:
         target = rules.product_type_for(host_type)
         if target is None:
             items.append(f"{host_type} is not mapped to a ConnectWise product type")
+        elif lookups is not None and lookups.inactive_type(target.name):  # as the export refuses it
+            items.append(f"{host_type} → {target.name}: ConnectWise has this product type but marks it inactive; "
+                         f"activate it in ConnectWise ({places.PRODUCT_TYPE}), or map {host_type} to another")
         elif lookups is not None and lookups.named("product_types", target.name) is None:
             items.append(f"{host_type} → {target.name}: ConnectWise no longer has this product type")
         elif not target.id:
@@ -165,6 +168,12 @@ def _product_types(rules: CatalogRules, lookups: Lookups | None) -> Check:
     return Check("Product types", not items, ("All product types are mapped" + (NOT_IN_CW if lookups is None else ""))
                  if not items else f"{plural(len(items), 'product type')} would stop products from being created", items,
                  "Map them on Product integration mapping.", "colcw_admin.products")
+
+
+def _inactive(record: str) -> str:
+    """A category or sub-category ConnectWise has but marks inactive (``Lookups.inactive_pair``'s words): the export
+    refuses to create catalog items under it, and adding it is no fix."""
+    return f"ConnectWise has {record} but marks it inactive; activate it in ConnectWise ({places.CATEGORY})"
 
 
 def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) -> Check:
@@ -176,6 +185,9 @@ def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) 
             label = f"{cat} / {sub}" if sub else f"{cat} (lines without a sub-category)"
             if target is None:
                 items.append(f"{label} is not mapped")
+            elif lookups is not None and (off := lookups.inactive_pair(target[0].name, target[1].name)):
+                items.append(f"{label} → {target[0].name} / {target[1].name}: {_inactive(off)}, or map it to "
+                             "another")
             elif lookups is not None and lookups.subcategory(target[0].name, target[1].name) is None:
                 items.append(f"{label} → {target[0].name} / {target[1].name}: not in ConnectWise")
         fix = "Map them on Product integration mapping."
@@ -183,9 +195,12 @@ def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) 
     else:
         if lookups is None:
             return _not_checked("Categories", "Using ChannelOnline's names. ")
-        items = [f"{cat} / {sub}" if sub else f"{cat} (lines without a sub-category cannot create products)"
-                 for cat, sub in pairs if rules.category_for(cat, sub) is None or lookups.subcategory(cat, sub) is None]
-        fix = (f"Add these categories / sub-categories in ConnectWise ({places.CATEGORY}), or switch "
+        items = [f"{cat} / {sub}: {_inactive(off)}" if sub and (off := lookups.inactive_pair(cat, sub)) else
+                 f"{cat} / {sub}" if sub else f"{cat} (lines without a sub-category cannot create products)"
+                 for cat, sub in pairs if rules.category_for(cat, sub) is None or lookups.subcategory(cat, sub) is None
+                 or lookups.inactive_pair(cat, sub)]
+        fix = (f"Add these categories / sub-categories in ConnectWise ({places.CATEGORY}) (activate those it marks "
+               "inactive), or switch "
                "to the mapping on Product integration mapping.")
         mode = "ChannelOnline's names"
     return Check("Categories", not items, f"Using {mode}: " + (f"{plural(len(items), 'ChannelOnline category', 'ChannelOnline categories')} "
