@@ -116,8 +116,16 @@
       el.textContent = currentValue(form, rule[0]) === rule[1] ? el.dataset.colcwLabelOn : el.dataset.colcwLabelOff;
     });
   }
+  // <details data-colcw-open-when="name=value">: opens when the form's field `name` is changed to the value, and folds
+  // when it is changed to another; a change of any other field leaves it as it is. (The page decides how it loads.)
+  function applyOpens(form, changed) {
+    form.querySelectorAll("details[data-colcw-open-when]").forEach(function (el) {
+      var rule = el.dataset.colcwOpenWhen.split("=");
+      if (changed === rule[0]) { el.open = currentValue(form, rule[0]) === rule[1]; }
+    });
+  }
   document.addEventListener("change", function (event) {
-    if (event.target.form) { applyShows(event.target.form); }
+    if (event.target.form) { applyShows(event.target.form); applyOpens(event.target.form, event.target.name); }
   });
 
   // <select data-colcw-searchable>: a box above a long list that narrows its options as you type. Narrowing never
