@@ -151,14 +151,15 @@ def api_member_kind(member: str, lookups: Lookups | None, own_member: str) -> st
 
 def api_member_refusal(rep: str, member: str, kind: str) -> str:
     """The save's refusal of a rep mapped to an API member: what it is, why it is refused, what to do."""
-    what = ("colcw's own API member, the account colcw signs in to ConnectWise with" if kind == "own" else
-            "a ConnectWise API member (an integration's account, like the one colcw signs in with), not a person")
-    echo = ("colcw takes changes made as this member for its own writes, so edits made there could be ignored" if
-            kind == "own" else "if it is the one colcw signs in with, colcw takes changes made as it for its own "
-            "writes, so edits made there could be ignored")
-    return (f"{rep} cannot be mapped to {member}: it is {what}. {rep}'s opportunities would carry the integration's "
-            f"account instead of a sales rep's, and {echo}. Map {rep} to their own ConnectWise member, a person's "
-            "(add one in ConnectWise, System → Members, if they have none), or leave the row not mapped.")
+    if kind == "own":
+        what = "colcw's own API member, the account colcw signs in to ConnectWise with, not a person"
+        echo = "colcw takes the changes made as it for its own writes, so it could ignore their edits there"
+    else:
+        what = "an API member, an integration's account (colcw signs in with one), not a person"
+        echo = "if it is colcw's own, colcw takes the changes made as it for its own writes and could ignore their edits"
+    return (f"{rep} cannot be mapped to {member}: it is {what}. {rep}'s opportunities would carry that account "
+            f"instead of a sales rep's, and {echo}. Map {rep} to their own ConnectWise member, a person's (add one in "
+            "ConnectWise, System → Members, if they have none), or leave the row not mapped.")
 
 
 def api_member_statuses(mappings: dict[int, RepMapping], lookups: Lookups | None, own_member: str) -> dict[int, str]:

@@ -52,9 +52,9 @@ def test_mapping_a_rep_to_the_api_member_is_refused_saying_why_and_what_to_do(ap
     row = _row(html, dana.id).replace("&#39;", "'")
     assert "Dana Default cannot be mapped to APIMember: it is " in row
     assert ("colcw's own API member, the account colcw signs in to ConnectWise with" if own else
-            "a ConnectWise API member (an integration's account, like the one colcw signs in with), not a person") in row
-    assert "Dana Default's opportunities would carry the integration's account instead of a sales rep's" in row
-    assert "edits made there could be ignored" in row
+            "an API member, an integration's account (colcw signs in with one), not a person") in row
+    assert "Dana Default's opportunities would carry that account instead of a sales rep's" in row
+    assert "colcw takes the changes made as it for its own writes" in row and "ignore their edits" in row
     assert "Map Dana Default to their own ConnectWise member, a person's (add one in ConnectWise, System → Members" in row
     # Nothing saved, not even the other row; the admin's choice is kept in the row to correct.
     assert rep_mapping(dana) is None and rep_mapping(riley) is None
