@@ -17,6 +17,8 @@ safety net, the daily deletions pass) leave it held without a word, and their gu
 them. Apply anyway (a pass run past the guard, ``force``) reads the held links and marks them deleted; Dismiss
 (:func:`dismiss_held`) marks them ``dismissed``: their links stay as they are and no pass raises them again, unless
 the record changes again (read back present in ConnectWise, its mark goes: deleted once more, it is a new deletion).
+A customer linked to another company or whose link is cleared on its page takes its links' holds with it, and the
+alert goes in that save when no other is held (``shared.held_deletions``, where the mark is defined).
 Otherwise each customer (with its contacts) and each document is
 written in its own transaction through the host's unit of work, and every record gets its
 result in the run's log. A run an admin asks to stop stops between two records (each committed and
@@ -56,6 +58,7 @@ from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared import states as state_list
 from ..shared.closers import member_names
+from ..shared.held_deletions import DELETION, DISMISSED, HELD, deletion_state, held_links, marked_links
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.states import StateList
 from ..shared.statuses import CACHE_KEY, fetch_statuses
@@ -73,10 +76,6 @@ ENTITY_OF = {v: k for k, v in KIND_OF.items()}
 # Links broken this recently count with a pass's own: a mass delete arriving as a stream of callbacks
 # (one pass each) is stopped as surely as one the daily check finds at once.
 GUARD_WINDOW = dt.timedelta(minutes=10)
-# A deletion the guard held back, or one an admin dismissed, as its link keeps it (in ``synced_values``, beside the
-# agreed values: no field is named so): {"state": "held" | "dismissed", "at": ISO time, "run": id, "by": who}.
-DELETION = "colcw:deletion"
-HELD, DISMISSED = "held", "dismissed"
 MARKS = "colcw:"  # what colcw keeps in a link's agreement beside the agreed values is keyed so (no field is named so)
 
 
@@ -88,12 +87,6 @@ def agreed_values(agreement: dict) -> dict:
     return {k: v for k, v in agreement.items() if not str(k).startswith(MARKS)}
 
 
-def deletion_state(link: Link) -> str:
-    """``held``, ``dismissed`` or "" for a link (see :data:`DELETION`)."""
-    mark = (link.synced_values or {}).get(DELETION)
-    return str(mark.get("state") or "") if isinstance(mark, dict) else ""
-
-
 def _mark(link: Link, state: str, **extra) -> None:
     link.synced_values = {**(link.synced_values or {}), DELETION: {
         "state": state, "at": utcnow().isoformat(timespec="seconds"), **extra}}
@@ -102,13 +95,6 @@ def _mark(link: Link, state: str, **extra) -> None:
 def _unmark(link: Link) -> None:
     if DELETION in (link.synced_values or {}):
         link.synced_values = {k: v for k, v in link.synced_values.items() if k != DELETION}
-
-
-def _marked(session: Session, state: str | None = None) -> list[Link]:
-    """The links whose deletion is held back (or dismissed, or either: ``state`` None)."""
-    marked = Link.synced_values[DELETION]["state"].as_string()
-    cond = marked.in_((HELD, DISMISSED)) if state is None else marked == state
-    return list(session.execute(select(Link).where(cond).order_by(Link.id)).scalars())
 
 
 _HOST_TABLES = {CUSTOMER: Customer, CONTACT: Contact, DOCUMENT: Document}
@@ -123,11 +109,6 @@ def _hosts_gone(session: Session, links: list[Link]) -> set[tuple[str, int]]:
             there = set(session.execute(select(table.id).where(table.id.in_(ids))).scalars())
             gone |= {(entity, i) for i in ids - there}
     return gone
-
-
-def held_links(session: Session) -> list[Link]:
-    """The links whose deletion in ConnectWise the guard holds back, waiting for Apply anyway or Dismiss."""
-    return _marked(session, HELD)
 
 
 def held_ids(session: Session) -> dict[str, set[int]]:
@@ -301,7 +282,7 @@ class Reconciler:
         past the guard, or dismissed)."""
         broken = {id(b.link) for b in planned}
         present = {(KIND_OF[e], i) for e in ("company", "contact", "opportunity") for i in found.records(e)}
-        marked = _marked(self.session)
+        marked = marked_links(self.session)
         gone = _hosts_gone(self.session, [ln for ln in marked if id(ln) not in broken and deletion_state(ln) == HELD])
         changed = False
         for link in marked:
