@@ -38,11 +38,13 @@ from ...setup.customer_matching import MAP_DIRECTION, normalize_name
 from ...setup.live_updates import cw_is_master, read_live
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
+from ..shared.held_deletions import end_alert_unless_held
 from . import lookup
 from .exclusive import EXPORT_KIND
 from .link_batch import NOTE_DIRECTION, NOTE_ENTITY
 
 SYNCED_ACTIONS = ("created", "updated", "unchanged")  # results of a sync that went through
+UNDONE = ("failed", "not_attempted")  # a result that leaves the record as it was before, not in ConnectWise
 
 LINK_DIRECTION = "link"  # a link a person made or cleared on the customer's page (a result without a run)
 SCAN_DIRECTION = "scan"  # a link Map customers' scan made by Company ID = account number (a result without a run)
@@ -215,7 +217,9 @@ def clear_link(session: Session, customer: Customer, contact_id: int | None = No
     """Forget the customer's link (and its contacts'), or one contact's link. Flushes, does not commit.
 
     The clearing is recorded as the record's latest result (:func:`_note`), so the page no longer shows the
-    last export's result, which was about the link just cleared, as if it were current."""
+    last export's result, which was about the link just cleared, as if it were current. The notes of what live updates
+    found through the link cleared go with it (:func:`_clear_notes`: the customer's and its contacts', or the
+    contact's), and so does a deletion the mass-delete guard held back for it (its alert too, when it was the last)."""
     if contact_id is not None:
         contact = next((c for c in customer.contacts if c.id == contact_id), None)
         if contact is None:
@@ -226,11 +230,17 @@ def clear_link(session: Session, customer: Customer, contact_id: int | None = No
                    "to the company's contact that is the same person (the same e-mail, or the same name when one has "
                    "none), or creates it.")
         if old is not None:
+            cleared = _clear_notes(session, customer, f"the contact's link to ConnectWise contact id {old.cw_id} was "
+                                   "cleared, which the note was about", actor, contact_id=contact_id)
+            message += _cleared_words(cleared, "through that link")
             _note(session, "cleared", CONTACT, contact_id, old.cw_id, contact.name, message, actor)
+            end_alert_unless_held(session)
         return message
     old = get_link(session, CUSTOMER, customer.id)
     session.execute(delete(Link).where(Link.entity == CUSTOMER, Link.host_id == customer.id))
-    _clear_contacts(session, customer, actor)
+    before = f"company {old.cw_identifier} (id {old.cw_id})" if old is not None \
+        else "the company it was linked to before"
+    _clear_contacts(session, customer, actor, before)
     label = f"{customer.name} ({customer.account_number})"
     if old is not None and old.status == "missing_in_cw" and \
             (old.cw_identifier or "").casefold() == (customer.account_number or "").casefold():
@@ -242,7 +252,11 @@ def clear_link(session: Session, customer: Customer, contact_id: int | None = No
         message = (f"The ConnectWise link of {label} was cleared: the next export links the company whose Company ID "
                    f"is {customer.account_number}, or creates it.")
     if old is not None:
+        cleared = _clear_notes(session, customer, f"the customer's link to ConnectWise {before} was cleared, which "
+                               "the note was about", actor)
+        message += _cleared_words(cleared, f"in {before}")
         _note(session, "cleared", CUSTOMER, customer.id, old.cw_id, label, message, actor)
+    end_alert_unless_held(session)
     return message
 
 
@@ -255,19 +269,39 @@ def _note(session: Session, action: str, entity: str, host_id: int, cw_id: int |
                          message=message + by))
 
 
-def _clear_contacts(session: Session, customer: Customer, actor: str = "") -> None:
+_SAME_PERSON = ("the next export links it to the company's contact that is the same person (the same e-mail, or the "
+                "same name when one has none), or creates it.")
+
+
+def _clear_contacts(session: Session, customer: Customer, actor: str, before: str | None) -> None:
+    """Clear the customer's contacts' links, each recorded as the contact's latest result, now that the customer's link
+    to ``before`` (in words; None: linked again to the same company) is cleared or pointed at another company. A
+    contact with no link whose latest result left it out of ConnectWise (an export into ``before`` failed or did not
+    attempt it) gets one too, saying that result was about that company: it no longer keeps the customer failed on All
+    Customers and its page (the next export tries it in the company linked then)."""
     ids = [c.id for c in customer.contacts]
     if not ids:
         return
     cleared = dict(session.execute(select(Link.host_id, Link.cw_id).where(Link.entity == CONTACT,
                                                                            Link.host_id.in_(ids))).all())
     session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id.in_(ids)))
+    unlinked = [i for i in ids if i not in cleared]
+    undone = {}
+    if unlinked and before is not None:
+        latest = (select(func.max(SyncItem.id)).where(SyncItem.entity == CONTACT, SyncItem.host_id.in_(unlinked))
+                  .group_by(SyncItem.host_id))
+        undone = {item.host_id: item for item in session.execute(
+            select(SyncItem).where(SyncItem.id.in_(latest), SyncItem.action.in_(UNDONE))).scalars()}
     for contact in customer.contacts:
         if contact.id in cleared:
             _note(session, "cleared", CONTACT, contact.id, cleared[contact.id], contact.name,
-                  f"The ConnectWise link of {contact.name} was cleared with its company's: the next export links it "
-                  "to the company's contact that is the same person (the same e-mail, or the same name when one has "
-                  "none), or creates it.", actor)
+                  f"The ConnectWise link of {contact.name} was cleared with its company's: {_SAME_PERSON}", actor)
+        elif contact.id in undone:
+            item = undone[contact.id]
+            how = "failed" if item.action == "failed" else "was not attempted"
+            _note(session, "cleared", CONTACT, contact.id, item.cw_id, contact.name,
+                  f"{contact.name}'s last result, which {how}, was about ConnectWise {before}, which {customer.name} is "
+                  f"no longer linked to: {_SAME_PERSON}", actor)
 
 
 @dataclass(frozen=True)
@@ -372,7 +406,10 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     updates. Its contacts' links are cleared: they belonged to the old company, and the next export
     matches them again by e-mail within the new one. So are the notes of what live updates found in the old company
     (:func:`_clear_notes`), and nothing of the old agreement stays (the site taken for the Location Code, a held
-    deletion: ``colcw:`` keys). Re-linked to the company it is linked to, the agreement and the notes stand.
+    deletion: ``colcw:`` keys; the mass-delete guard's alert goes when that was the last deletion held). Linked again
+    to the company it is linked to, nothing changes: its agreement, last sync, notes and latest result stand, and the
+    answer says it was already linked (a link broken because the company was deleted, the company since restored in
+    ConnectWise, is linked again, its agreement and notes kept).
     """
     identifier = identifier.strip()
     if not identifier:
@@ -402,7 +439,14 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     ask = None if same else mismatch(customer, record, holder)
     if ask is not None and confirmed != ask.cw_id:
         return Relinked(confirm=ask)
-    # Re-linked to the company it is linked to, the agreement stands; to another, it is ConnectWise's values now.
+    label = f"{customer.name} ({customer.account_number})"
+    if same and current.status == "ok":
+        # Nothing to link: its agreement, last sync, notes, contacts' links and latest result stand as they were (a
+        # "linked" result would make it "linked on this page, not synced since" and hide what its notes say).
+        return Relinked(message=f"{label} is already linked to ConnectWise company {record['identifier']} "
+                                f"({record.get('name')}): nothing was changed.")
+    # Re-linked to the company it is linked to (its link broken: the company restored in ConnectWise), the agreement
+    # stands; to another, it is ConnectWise's values now.
     host = M.customer_values(customer)
     values = None if same else _cw_values(record, host)
     synced_before = current.synced_at if same else None
@@ -422,11 +466,14 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         # What both sides agree on is ConnectWise's: the customer's own values are changes not exported yet, as
         # All Customers and the panel say ("Changed since export") until the export sends them.
         link.synced_at = min(link.synced_at, customer.updated_at - dt.timedelta(microseconds=1))
-    _clear_contacts(session, customer, actor)
-    label = f"{customer.name} ({customer.account_number})"
-    # The notes of what live updates found were about the company it was linked to: they go with that link.
-    cleared = 0 if same else _clear_notes(session, customer, before,
-                                          f"{record.get('identifier', '')} (id {record['id']})", actor)
+    _clear_contacts(session, customer, actor, None if same else before)
+    # The notes of what live updates found were about the company it was linked to: they go with that link, and so
+    # does a deletion held back for it (the agreement was replaced, the contacts' links cleared): the alert too when
+    # that was the last.
+    cleared = 0 if same else _clear_notes(
+        session, customer, f"the customer was linked to ConnectWise company {record.get('identifier', '')} (id "
+        f"{record['id']}) instead of {before}, which the note was about", actor)
+    end_alert_unless_held(session)
     message = f"Linked {label} to ConnectWise company {record['identifier']} ({record.get('name')})."
     if holder is not None:
         message += (f" The next export cannot change its Company ID to {customer.account_number}: ConnectWise "
@@ -436,22 +483,25 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         message += f" The next export renames it to {customer.name} and sends this customer's fields over its own."
     else:
         message += " Export to update it."
-    if cleared:
-        message += (f" {cleared} note{'s' if cleared != 1 else ''} of what live updates found in {before} "
-                    f"{'were' if cleared != 1 else 'was'} cleared (listed under the notes dismissed).")
+    message += _cleared_words(cleared, f"in {before}")
     _note(session, "linked", CUSTOMER, customer.id, record["id"], label, message, actor)
     return Relinked(message=message)
 
 
-def _clear_notes(session: Session, customer: Customer, before: str, company: str, actor: str) -> int:
+def _clear_notes(session: Session, customer: Customer, why: str, actor: str, *, contact_id: int | None = None) -> int:
     """Forget the customer's notes of what live updates found (changes not taken, conflicts, contacts added in
-    ConnectWise: :class:`~...models.RecordDrift`), which were about the company it was linked to (``before``, in
-    words), now that it is linked to ``company``: no later pass reads that company for it, so nothing else would end
-    them, and the panel and All Customers would go on showing them. Each note the page showed is recorded as a note
-    of the customer's, as a dismissal is (who, when, what it said), not as its latest result. How many were recorded.
-    The customer's link was written first (its row lock held): a live-update pass applying this customer meanwhile
-    has committed its notes, which go too, and one that planned from the old company's agreement drops its plan."""
-    rows = list(session.execute(select(RecordDrift).where(RecordDrift.customer_id == customer.id)
+    ConnectWise: :class:`~...models.RecordDrift`), which were about the company it was linked to, now that it is
+    linked to another or its link is cleared (``why``, in words, ending "which the note was about"): no later pass
+    reads that company for it, so nothing else would end them, and the panel and All Customers would go on showing
+    them (with Keep ChannelOnline's value, which means nothing without the link). ``contact_id``: only that contact's
+    notes, its own link cleared. Each note the page showed is recorded as a note of the customer's, as a dismissal is
+    (who, when, what it said), not as its latest result. How many were recorded.
+    The link was written first (its row lock held): a live-update pass applying this customer meanwhile has committed
+    its notes, which go too, and one that planned from the old company's agreement drops its plan."""
+    which = RecordDrift.customer_id == customer.id
+    if contact_id is not None:
+        which = and_(which, RecordDrift.entity == CONTACT, RecordDrift.host_id == contact_id)
+    rows = list(session.execute(select(RecordDrift).where(which)
                                 .order_by(RecordDrift.entity.desc(), RecordDrift.host_id, RecordDrift.field)).scalars())
     if not rows:
         return 0
@@ -465,13 +515,20 @@ def _clear_notes(session: Session, customer: Customer, before: str, company: str
         whose = f"{contacts[row.host_id].name} ({customer.name})" if row.entity == CONTACT else label
         had = f"{_said(row.cw_value)} in ConnectWise" + \
             (f", {_said(row.host_value)} in ChannelOnline" if row.kind != "new_contact" else "")
-        said = (f"{row.label} of {whose}: note cleared: the customer was linked to ConnectWise company {company} "
-                f"instead of {before}, which the note was about ({had} then).")
+        said = f"{row.label} of {whose}: note cleared: {why} ({had} then)."
         session.add(SyncItem(run_id=None, entity=NOTE_ENTITY, direction=NOTE_DIRECTION, host_id=customer.id,
                              cw_id=row.cw_id, label=label[:300], action="cleared", message=said + by))
         shown += 1
-    session.execute(delete(RecordDrift).where(RecordDrift.customer_id == customer.id))
+    session.execute(delete(RecordDrift).where(which))
     return shown
+
+
+def _cleared_words(cleared: int, where: str) -> str:
+    """What the flash (and the latest result) says of the notes :func:`_clear_notes` cleared ("" for none)."""
+    if not cleared:
+        return ""
+    return (f" {cleared} note{'s' if cleared != 1 else ''} of what live updates found {where} "
+            f"{'were' if cleared != 1 else 'was'} cleared (listed under the notes dismissed).")
 
 
 def _said(text: str) -> str:

@@ -39,7 +39,7 @@ from host_stub.models import Contact, Customer
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift, RecordState, RowState, SyncItem
 from ...setup.customer_matching import MAP_DIRECTION
 from .link_batch import NOTE_SHOWN
-from .links import LINK_DIRECTION, SCAN_DIRECTION, SYNCED_ACTIONS, CustomerSyncStatus
+from .links import LINK_DIRECTION, SCAN_DIRECTION, SYNCED_ACTIONS, UNDONE, CustomerSyncStatus
 
 # What a row shows, and what the filter's option of that label selects: the one list of states, in the order the
 # filter offers them. Each value is its filter's query parameter (the RecordState values stay valid).
@@ -80,9 +80,6 @@ def _latest_item(column):
             .order_by(SyncItem.id.desc()).limit(1).correlate(Customer).scalar_subquery())
 
 
-UNDONE = ("failed", "not_attempted")  # a result that leaves the record as it was before, not in ConnectWise
-
-
 def _contact_undone(column: str):
     """The ``column`` of the first of the customer's contacts whose own latest result left it failed or not attempted
     (correlated to the outer Customer row; each contact's latest result through the results' (entity, host_id, id)
@@ -91,7 +88,9 @@ def _contact_undone(column: str):
     The contact's own latest result, not the contacts' results in the run of the customer's latest one: a later run
     that read the company alone (a live update or safety-net pass that found it unchanged, an import) says nothing
     of a contact still not in ConnectWise. An export that creates or updates it, or its link cleared, is its latest
-    result then; a contact deleted from the customer is no longer among its contacts."""
+    result then (the customer's link cleared or pointed at another company records one for a contact an export into
+    the old company left out: :func:`.links._clear_contacts`); a contact deleted from the customer is no longer among
+    its contacts."""
     item = aliased(SyncItem)
     latest = aliased(SyncItem)
     latest_id = (select(func.max(latest.id)).where(latest.entity == CONTACT, latest.host_id == Contact.id)
