@@ -153,10 +153,10 @@ def api_member_refusal(rep: str, member: str, kind: str) -> str:
     """The save's refusal of a rep mapped to an API member: what it is, why it is refused, what to do."""
     if kind == "own":
         what = "colcw's own API member, the account colcw signs in to ConnectWise with, not a person"
-        echo = "colcw takes the changes made as it for its own writes, so it could ignore their edits there"
+        echo = "what they do in ConnectWise as that member reads as done by colcw (an opportunity they close, say)"
     else:
         what = "an API member, an integration's account (colcw signs in with one), not a person"
-        echo = "if it is colcw's own, colcw takes the changes made as it for its own writes and could ignore their edits"
+        echo = "if it is colcw's own, what they do in ConnectWise as that member reads as done by colcw"
     return (f"{rep} cannot be mapped to {member}: it is {what}. {rep}'s opportunities would carry that account "
             f"instead of a sales rep's, and {echo}. Map {rep} to their own ConnectWise member, a person's (add one in "
             "ConnectWise, System → Members, if they have none), or leave the row not mapped.")
@@ -170,7 +170,7 @@ def api_member_statuses(mappings: dict[int, RepMapping], lookups: Lookups | None
         kind = api_member_kind(m.member_identifier or "", lookups, own_member)
         if kind == "own":
             out[user_id] = ("Mapped to colcw's own API member, not a person: this rep's opportunities carry the "
-                            "integration's account and their edits there may be ignored. Choose the rep's own member "
+                            "integration's account, and what they do there as it reads as done by colcw. Choose the rep's own member "
                             "and save.")
         elif kind:
             out[user_id] = ("Mapped to an API member, not a person: this rep's opportunities carry an integration's "

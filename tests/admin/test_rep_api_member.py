@@ -1,6 +1,6 @@
-"""A sales rep is never mapped to an API member: colcw takes what its own API member changes in ConnectWise for its own
-writes (sync/inbound/receive.py), so a rep mapped to it would export opportunities under the integration's account and
-have their edits there ignored. The save refuses it, saying why and what to do; a row saved so before (an older
+"""A sales rep is never mapped to an API member: a rep mapped to it would export opportunities under the integration's
+account, and what they do in ConnectWise as colcw's own member reads as done by colcw (an opportunity closed, say:
+sync/shared/closers.py). The save refuses it, saying why and what to do; a row saved so before (an older
 version) is marked in the Status column. Which member is colcw's comes from what live updates learnt (own_member) and
 the member list the page reads anyway (ConnectWise's API licence class): no request of its own."""
 
@@ -54,7 +54,7 @@ def test_mapping_a_rep_to_the_api_member_is_refused_saying_why_and_what_to_do(ap
     assert ("colcw's own API member, the account colcw signs in to ConnectWise with" if own else
             "an API member, an integration's account (colcw signs in with one), not a person") in row
     assert "Dana Default's opportunities would carry that account instead of a sales rep's" in row
-    assert "colcw takes the changes made as it for its own writes" in row and "ignore their edits" in row
+    assert "what they do in ConnectWise as that member reads as done by colcw" in row
     assert "Map Dana Default to their own ConnectWise member, a person's (add one in ConnectWise, System → Members" in row
     # Nothing saved, not even the other row; the admin's choice is kept in the row to correct.
     assert rep_mapping(dana) is None and rep_mapping(riley) is None
@@ -90,7 +90,7 @@ def test_a_rep_saved_with_the_api_member_is_marked_and_does_not_stop_other_rows(
     dana_row = re.search(rf'<tr id="rep-{dana.id}">(.*?)</tr>', html, re.S).group(1)
     status = re.search(r'data-status="api-member">([^<]*)<', dana_row).group(1).replace("&#39;", "'")
     assert status == ("Mapped to colcw's own API member, not a person: this rep's opportunities carry the "
-                      "integration's account and their edits there may be ignored. Choose the rep's own member "
+                      "integration's account, and what they do there as it reads as done by colcw. Choose the rep's own member "
                       "and save.")
     assert html.count('data-status="api-member"') == 1
 
