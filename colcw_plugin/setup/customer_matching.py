@@ -63,6 +63,76 @@ def normalize_name(name: str) -> str:
     return " ".join(words)[:160]
 
 
+# The letters a name may hold accented (Windows-1252's precomposed letters: "é", "ü", "ç", "ñ", "š"…), by the letter
+# :func:`normalize_name` makes of each: the one definition the searches below spell a normalised letter with.
+ACCENTED_FORMS = {"a": "àáâãäå", "c": "ç", "e": "èéêë", "i": "ìíîï", "n": "ñ", "o": "òóôõö", "s": "š", "u": "ùúûü",
+                  "y": "ýÿ", "z": "ž"}
+# Not a letter or digit: a word's edge in a ConnectWise ``like`` pattern (ConnectWise, like SQL Server, compares case
+# aside, so a-z covers A-Z).
+CW_EDGE = "[^a-z0-9]"
+_LONGEST = 160  # normalize_name keeps this much: a longer name's last word may be cut, its end is left open
+
+
+def _cw_letter(c: str, vowels: bool) -> str:
+    """A normalised letter as a ConnectWise ``like`` pattern asks for it, since ConnectWise compares text
+    accent-sensitively ("Zürich" is not "Zurich"): the class of its forms; a vowel as ``_`` (any one character) unless
+    ``vowels``, as its class is long (a request carrying many names is short of room)."""
+    if c not in ACCENTED_FORMS:
+        return c
+    return "_" if c in "aeiou" and not vowels else f"[{c}{ACCENTED_FORMS[c]}]"
+
+
+def _words(name: str) -> list[str]:
+    """The normalised words of ``name`` (:func:`normalize_name`) a search asks for: "and" is any text between."""
+    return [w for w in normalize_name(name).split() if w != "and"]
+
+
+def name_patterns(name: str) -> list[str]:
+    """``like`` patterns that every name normalising as ``name`` matches in ConnectWise (the likely-duplicate rule,
+    :func:`normalize_name`), and few others: the normalised words in order, each a whole word (at the start or after a
+    character that is no letter or digit, and at the end or before one), any text between them ("&", "and",
+    punctuation); a letter ConnectWise may hold accented in any of its forms (:data:`ACCENTED_FORMS`, a vowel as
+    ``_``); a leading "the" and legal suffixes fit the open start and end. Four patterns (the name at the start or
+    not, at the end or not). Only ``a-z``, ``0-9``, the accented letters and the patterns' own wildcards and classes:
+    nothing of the user's text reaches the condition."""
+    key = normalize_name(name)
+    words = _words(name)
+    if not words:
+        return []
+    body = (CW_EDGE + "%").join("".join(_cw_letter(c, False) for c in w) for w in words)
+    ends = ["", CW_EDGE + "%"] if len(key) < _LONGEST else ["%"]
+    return [start + body + end for start in ("", "%" + CW_EDGE) for end in ends]
+
+
+def name_search_pattern(text: str, *, vowels: bool = True) -> str | None:
+    """A ``like`` pattern for the ConnectWise names that hold what a person typed, accents, case and punctuation
+    aside, as :func:`name_search_regex` finds them ("celeste" finds "Céleste Boutique", "Harbor Logistics, Inc."
+    finds "Harbor Logistics Inc"): the normalised words in order, anywhere in the name, a word's end open (a word
+    still being typed), something neither letter nor digit between two words. ``vowels`` False: a vowel as ``_``, for
+    a pattern short of room (ConnectWise then answers a few more names, which :func:`name_search_regex` tells apart).
+    None when the text has no word to find. Only ``a-z``, ``0-9``, accented letters, wildcards and classes."""
+    words = _words(text)
+    if not words:
+        return None
+    return "%" + (CW_EDGE + "%").join("".join(_cw_letter(c, vowels) for c in w) for w in words) + "%"
+
+
+def name_search_regex(text: str) -> str | None:
+    """The regular expression (Python's, PostgreSQL's and SQLite's REGEXP alike) that finds the names holding what a
+    person typed as :func:`name_search_pattern` does, whatever the database's case rules: each letter as the class of
+    its forms in both cases ("[eEèéêëÈÉÊË]"), something neither letter nor digit then anything between two words.
+    None when the text has no word to find. Only letters, digits, classes and ``.*``: nothing typed is in it."""
+    words = _words(text)
+    if not words:
+        return None
+
+    def letter(c: str) -> str:
+        forms = c + ACCENTED_FORMS.get(c, "")
+        return f"[{forms}{forms.upper()}]" if c.isalpha() else c
+
+    return "[^a-zA-Z0-9].*".join("".join(letter(c) for c in w) for w in words)
+
+
 def normalize_phone(phone: str) -> str:
     """The last ten digits (a leading country code 1 dropped); "" when too short to compare."""
     digits = _NOT_DIGIT.sub("", phone or "")

@@ -3,8 +3,11 @@
 The popup imports by Company ID. A rep often knows only the company's name, or part of its Company ID:
 when no company has the Company ID typed, the popup offers the companies whose name or Company ID
 contains it, each with its place and status and, when it is already linked, the ChannelOnline customer
-an import would update. One request (a page of :data:`MAX_SHOWN` and one more, to tell that there are
-more), with the rep's text quoted as a conditions value, never pasted into the expression.
+an import would update. A name contains it as typed, or as its words whatever their accents, case and punctuation,
+as Map customers' likely duplicates compare names ("celeste" finds "Céleste Boutique", "Harbor Logistics, Inc."
+finds "Harbor Logistics Inc": :func:`.customer_matching.name_search_pattern`, one definition). One request (a page
+of :data:`MAX_SHOWN` and one more, to tell that there are more), with the rep's text quoted as a conditions value,
+never pasted into the expression; the words' pattern holds only letters, digits, wildcards and classes.
 
 :func:`for_import` asks first, in that same request, for the company that has the Company ID typed: the popup
 imports (and records a run) only when one has it, so a rep who typed a name gets the list, and the job
@@ -25,7 +28,9 @@ them since are ConnectWise's newer ones, and the import takes them without a que
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from urllib.parse import quote_plus
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,7 +41,7 @@ from host_stub.models import Contact, Customer
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, Link, edited_after, find_by_cw, get_link
-from ...setup.customer_matching import LikelyDuplicates
+from ...setup.customer_matching import LikelyDuplicates, name_search_pattern, name_search_regex
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
 from ..shared import fields as M
@@ -127,7 +132,7 @@ def companies_like(session: Session, client: ConnectWiseClient, text: str) -> Fo
     text = _searched(text)
     if not text:
         return Found([], False)
-    rows = client.companies.list(conditions=_like(text), fields=FIELDS, order_by="name asc",
+    rows = client.companies.list(conditions=_searching(client, text), fields=FIELDS, order_by="name asc",
                                  page_size=MAX_SHOWN + 1)
     return _found(session, rows, text)
 
@@ -145,7 +150,7 @@ def for_import(session: Session, client: ConnectWiseClient, ident: str) -> ForIm
     if not ident:
         return ForImport(None, Found([], False))
     exact = C.eq("identifier", ident)
-    rows = client.companies.list(conditions=C.or_(exact, _like(text)), fields=FIELDS, order_by="name asc",
+    rows = client.companies.list(conditions=_searching(client, text, exact), fields=FIELDS, order_by="name asc",
                                  page_size=MAX_SHOWN + 1)
     if len(rows) > MAX_SHOWN and not any(_same_identifier(r, ident) for r in rows):
         # The one with that Company ID may be past the page.
@@ -425,8 +430,38 @@ def _searched(text: str) -> str:
     return " ".join(text.split())[:MAX_TEXT]
 
 
-def _like(text: str) -> C.Condition:
-    return C.and_(C.or_(C.contains("name", text), C.contains("identifier", text)), C.eq("deletedFlag", False))
+_ROOM = 400  # what a search's URL holds beside its conditions (fields, order, page size) and some to spare
+
+
+def _searching(client: ConnectWiseClient, text: str, exact: C.Condition | None = None) -> C.Condition:
+    """``exact`` (the Company ID typed), or a company not deleted whose name or Company ID contains ``text``, or whose
+    name holds its words whatever their accents, case and punctuation (:func:`.customer_matching.name_search_pattern`:
+    each accented letter's forms; its vowels as any one character when the forms do not fit ConnectWise's URL
+    length, the rows then checked by :func:`_holds`; the words left out when even that does not fit)."""
+    room = client.max_url_length - len(client.base_url) - len("company/companies?conditions=") - _ROOM
+    for vowels in (True, False):
+        pattern = name_search_pattern(text, vowels=vowels)
+        if pattern is None:
+            break
+        condition = _like(text, pattern, exact)
+        if len(quote_plus(str(condition))) <= room:
+            return condition
+    return _like(text, None, exact)
+
+
+def _like(text: str, pattern: str | None, exact: C.Condition | None) -> C.Condition:
+    contained = C.or_(C.contains("name", text), C.like("name", pattern) if pattern else None,
+                      C.contains("identifier", text))
+    return C.or_(exact, C.and_(contained, C.eq("deletedFlag", False)))
+
+
+def _holds(row: dict, text: str, regex: str | None) -> bool:
+    """``row``'s name or Company ID contains ``text`` (case aside), or its name holds ``text``'s words as
+    :func:`.customer_matching.name_search_regex` finds them (accents, case and punctuation aside)."""
+    folded = text.casefold()
+    name = str(row.get("name") or "")
+    return folded in name.casefold() or folded in str(row.get("identifier") or "").casefold() or \
+        bool(regex and re.search(regex, name))
 
 
 def with_company_id(rows: list[dict], ident: str) -> dict | None:
@@ -444,13 +479,16 @@ def _same_identifier(row: dict, ident: str) -> bool:
 
 
 def _found(session: Session, rows: list[dict], text: str) -> Found:
-    more, rows = len(rows) > MAX_SHOWN, rows[:MAX_SHOWN]
+    regex = name_search_regex(text)
+    more, rows = len(rows) > MAX_SHOWN, [r for r in rows if _holds(r, text, regex)][:MAX_SHOWN]
     linked = _linked_names(session, [int(r["id"]) for r in rows])
     folded = text.casefold()
 
     def closeness(r: dict) -> tuple:
         name, ident = str(r.get("name") or "").casefold(), str(r.get("identifier") or "").casefold()
-        return (not (name.startswith(folded) or ident.startswith(folded)), name)
+        starts = name.startswith(folded) or ident.startswith(folded) or \
+            bool(regex and re.match(regex, str(r.get("name") or "")))
+        return (not starts, name)
 
     return Found([_choice(r, linked.get(int(r["id"]), "")) for r in sorted(rows, key=closeness)], more)
 
