@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import String, any_, bindparam, delete, func, insert, or_, select
+from sqlalchemy import String, any_, bindparam, case, delete, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -436,16 +436,24 @@ def cw_duplicate_groups(session: Session, limit: int = 50) -> Groups:
 
 
 def search_customers(session: Session, query: str, limit: int = 15) -> list[dict]:
-    """Host customers whose name or account number contains ``query`` (for the type-ahead)."""
-    term = (query or "").strip().lower()[:100]
+    """Host customers whose name or account number contains ``query`` (for the type-ahead): a name holding the words
+    typed whatever its accents, case and punctuation (:func:`name_search_regex`: "Céleste" finds "Celeste Boutique",
+    "harbor logistics inc" finds "Harbor Logistics, Inc."), or the text as typed; those starting with it first."""
+    text = (query or "").strip()[:100]
+    term = text.lower()
     if len(term) < 2:
         return []
+    regex = name_search_regex(text)
+    named = func.lower(Customer.name).contains(term, autoescape=True)
+    first = func.lower(Customer.name).startswith(term, autoescape=True)
+    if regex:  # (REGEXP on SQLite is SQLAlchemy's Python function; ~ on PostgreSQL)
+        named = named | Customer.name.regexp_match(regex)
+        first = first | Customer.name.regexp_match("^" + regex)
     linked = select(Link.host_id).where(Link.entity == CUSTOMER)
     rows = session.execute(
         select(Customer.id, Customer.name, Customer.account_number, Customer.city, Customer.id.in_(linked))
-        .where(func.lower(Customer.name).contains(term, autoescape=True)
-               | func.lower(Customer.account_number).contains(term, autoescape=True))
-        .order_by(func.lower(Customer.name).startswith(term, autoescape=True).desc(), Customer.name)
+        .where(named | func.lower(Customer.account_number).contains(term, autoescape=True))
+        .order_by(case((first, 0), else_=1), Customer.name)
         .limit(max(1, min(limit, 50)))).all()
     return [{"id": r[0], "name": r[1], "account_number": r[2], "city": r[3], "linked": bool(r[4])} for r in rows]
 
