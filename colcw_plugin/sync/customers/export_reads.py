@@ -37,6 +37,7 @@ from host_stub.models import Customer
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER
+from ...setup.customer_matching import name_patterns as _name_patterns
 from ...setup.customer_matching import normalize_name, normalize_phone
 from ..jobs.ranges import resolve
 from ..shared import fields as M
@@ -172,32 +173,6 @@ def look_alikes_of(session: Session, client: ConnectWiseClient, customer: Custom
         return []
     owner = {cw: row.host_id for cw, row in by_cw(session, CUSTOMER, [r["id"] for r in rows]).items()}
     return _look_alikes(session, [customer], rows, owner).get(customer.id, [])
-
-
-# The letters ConnectWise may hold accented (Windows-1252's precomposed letters: "é", "ü", "ç", "ñ", "š"…), as a name
-# pattern asks for them, since ConnectWise compares text accent-sensitively ("Zürich" is not "Zurich"): a vowel as
-# ``_`` (any one character; it has many accented forms), a consonant as the class of its few forms.
-_ACCENTED = {**dict.fromkeys("aeiou", "_"), "c": "[cç]", "n": "[nñ]", "s": "[sš]", "y": "[yýÿ]", "z": "[zž]"}
-# Not a letter or digit: a word's edge (ConnectWise, like SQL Server, compares case aside, so a-z covers A-Z).
-_EDGE = "[^a-z0-9]"
-_LONGEST = 160  # normalize_name keeps this much: a longer name's last word may be cut, its end is left open
-
-
-def _name_patterns(name: str) -> list[str]:
-    """``like`` patterns that every name normalising as ``name`` matches (Map customers' likely-duplicate rule,
-    :func:`.customer_matching.normalize_name`), and few others: the normalised words in order, each a whole word
-    (at the start or after a character that is no letter or digit, and at the end or before one), any text between
-    them ("&", "and", punctuation); a letter ConnectWise may hold accented in any of its forms (:data:`_ACCENTED`); a
-    leading "the" and legal suffixes fit the open start and end. Four patterns (the name at the start or not, at the end or not). Only
-    ``a-z``, ``0-9``, the accented letters above and the patterns' own wildcards and classes: nothing of the user's
-    text reaches the condition."""
-    key = normalize_name(name)
-    words = [w for w in key.split() if w != "and"]
-    if not words:
-        return []
-    body = (_EDGE + "%").join("".join(_ACCENTED.get(c, c) for c in w) for w in words)
-    ends = ["", _EDGE + "%"] if len(key) < _LONGEST else ["%"]
-    return [start + body + end for start in ("", "%" + _EDGE) for end in ends]
 
 
 def _phone_pattern(phone: str) -> str | None:
