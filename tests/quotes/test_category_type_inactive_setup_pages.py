@@ -2,8 +2,9 @@
 the export refuses to create catalog items under one (test_catalog_reference_inactive_in_cw.py): the Pre-flight check
 passed a pair whose category is inactive (its sub-category is active) and called an inactive mapped product type or
 sub-category "no longer" / "not in ConnectWise"; Auto-map mapped a pair to a sub-category of an inactive category and
-told to add an inactive product type; the Categories mapping offered the sub-categories of an inactive category. Each
-now says ConnectWise has it but inactive, and to activate it there or map the line elsewhere (or no longer offers it)."""
+told to add an inactive product type; the Categories mapping offered the sub-categories of an inactive category and
+called a mapped inactive one "not in ConnectWise". Each now says ConnectWise has it but inactive, and to activate it
+there or map the line elsewhere (or no longer offers it)."""
 
 from __future__ import annotations
 
@@ -105,3 +106,20 @@ def test_automap_maps_nothing_to_an_inactive_category_or_product_type_and_says_s
     options = [_text(o) for o in re.findall(r"<option[^>]*>(.*?)</option>", page, re.S)]
     assert "Software / Productivity" in options  # (the picks are listed)
     assert not [o for o in options if o.startswith("Hardware / ")]  # none of the inactive category's sub-categories
+
+
+def test_the_categories_mapping_says_a_mapped_sub_category_is_inactive_with_its_fix(world, admin_client):
+    servers = _deactivate(world, "procurement/subcategories", "Servers")
+    get_settings(db.session).category_mode = "mapping"
+    db.session.add(CategoryMapping(host_category="Hardware", host_subcategory="Desktops",
+                                   cw_category_id=servers["category"]["id"], cw_category_name="Hardware",
+                                   cw_subcategory_id=servers["id"], cw_subcategory_name="Servers"))
+    db.session.commit()
+    world.quote([line("NEW-PC-1")])
+    page = admin_client.get(BASE + "/products").get_data(as_text=True)
+    [row] = [r for r in page.split("</tr>") if 'data-host="Hardware / Desktops"' in r]
+    assert _text(row).endswith(
+        f"Hardware / Servers: ConnectWise has the sub-category “Servers” of Hardware but marks it inactive, so the "
+        f"export creates no products under it. Activate it in ConnectWise ({CATEGORY_PLACE}), or map Hardware / "
+        "Desktops to another.")  # at its row; it said "is not in ConnectWise"
+    assert "Hardware / Servers is not in ConnectWise" not in _text(page)
