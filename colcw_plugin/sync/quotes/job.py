@@ -85,8 +85,10 @@ def run(ctx: SyncContext) -> str | None:
     confirmed = ctx.params.get("confirmed") if ctx.params.get("document_id") is not None else None
     # The warnings (⚠) the person who clicked Export now ticked: its run's log says they confirmed them. Never for a
     # retry (one copying a stopped run's params is asked by whoever clicks Retry, who ticked nothing).
-    warned = tuple(ctx.params.get("confirmed_checks") or ()) if ctx.params.get("document_id") is not None \
-        and not _is_retry(ctx) else ()
+    # A retry's params never carry them (history.retry_params strips them); the run's row is read only when some are
+    # there, so a run without ticks costs no statement.
+    ticked = tuple(ctx.params.get("confirmed_checks") or ()) if ctx.params.get("document_id") is not None else ()
+    warned = ticked if ticked and not _is_retry(ctx) else ()
     workers = min(max(1, ctx.options.concurrency), len(todo))
     export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host,
                                        on_wait=ctx.recorder.note_wait, workers=workers,
