@@ -71,6 +71,11 @@ def list_command(job, status, start, end, limit) -> None:
     if start and end and end < start:
         raise click.UsageError(f"--to ({end:%Y-%m-%d}) is before --from ({start:%Y-%m-%d}): give a --to on or after "
                                "--from.")
+    if beyond := history.beyond_reach(start and start.date(), end and end.date(), ZONE):  # (9999-12-31, 0001-01-01)
+        raise click.UsageError(
+            f"--to: {end.date().isoformat()} is past the last day the history can search: give an earlier day, or leave --to "
+            "out for no end." if beyond == "end" else f"--from: {start.date().isoformat()} is before the first day the history "
+            "can search: give a later day, or leave --from out for no start.")
     args = {"kind": (job or "").strip(), "result": status or "", "start": start.date().isoformat() if start else "",
             "end": end.date().isoformat() if end else ""}
     flt, error = history.HistoryFilter.parse(args, zone=ZONE)
@@ -79,9 +84,9 @@ def list_command(job, status, start, end, limit) -> None:
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     runs = list(db.session.execute(query.limit(limit)).scalars())
     if flt.start and flt.end:
-        span = f"from {flt.start:%Y-%m-%d} to {flt.end:%Y-%m-%d}"
+        span = f"from {flt.start.isoformat()} to {flt.end.isoformat()}"  # (isoformat: year 1 is 0001, not 1)
     else:
-        span = f"since {flt.start:%Y-%m-%d}" if flt.start else f"up to {flt.end:%Y-%m-%d}"
+        span = f"since {flt.start.isoformat()}" if flt.start else f"up to {flt.end.isoformat()}"
     click.echo(f"{plural(total, 'run')} requested {span} (days in UTC)"
                + (f"; the {len(runs)} newest:" if total > len(runs) else ":" if runs else "."))
     for r in runs:

@@ -69,6 +69,8 @@ class HistoryFilter:
         if start and end and end < start:
             error, start, end = "The end date is before the start date; showing the last 7 days.", \
                 today - dt.timedelta(days=DEFAULT_DAYS - 1), None
+        if (beyond := _beyond_reach(start, end, zone)) is not None:
+            error, start, end = beyond, today - dt.timedelta(days=DEFAULT_DAYS - 1), None
         result = args.get("result", "") if args.get("result", "") in RESULTS else ""
         return cls(kind=args.get("kind", "") or "", result=result, start=start, end=end, zone=zone), error
 
@@ -76,6 +78,40 @@ class HistoryFilter:
         return {k: v for k, v in {"kind": self.kind, "result": self.result,
                                   "start": self.start.isoformat() if self.start else "",
                                   "end": self.end.isoformat() if self.end else ""}.items() if v}
+
+
+def _day_starts(day: dt.date, zone: str) -> dt.datetime:
+    """The UTC instant (naive) ``day`` starts at in ``zone``; OverflowError or ValueError for a day at the calendar's
+    edge whose start is not a date Python has (0001-01-01 east of UTC; the day after 9999-12-31)."""
+    return local_instant(day, dt.time(), ZoneInfo(zone))
+
+
+def beyond_reach(start: dt.date | None, end: dt.date | None, zone: str) -> str:
+    """Which of ``start`` and ``end`` is so near the calendar's edge (0001-01-01, 9999-12-31) that the history cannot
+    search from its start or to its end in ``zone``: "end", "start", or "" when both can be searched."""
+    try:
+        if end is not None:
+            _day_starts(end + dt.timedelta(days=1), zone)  # (9999-12-31 has no next day)
+    except (OverflowError, ValueError):
+        return "end"
+    try:
+        if start is not None:
+            _day_starts(start, zone)
+    except (OverflowError, ValueError):
+        return "start"
+    return ""
+
+
+def _beyond_reach(start: dt.date | None, end: dt.date | None, zone: str) -> str | None:
+    """What the page says of a From or To :func:`beyond_reach`, and what to do; None when both can be searched."""
+    which = beyond_reach(start, end, zone)
+    if which == "end":
+        return (f"To {end.isoformat()} is past the last day the history can search: enter an earlier day, or leave To "
+                "empty to search with no end; showing the last 7 days.")
+    if which == "start":
+        return (f"From {start.isoformat()} is before the first day the history can search: enter a later day, or "
+                "leave From empty to search with no start; showing the last 7 days.")
+    return None
 
 
 def history_query(flt: HistoryFilter) -> Select:
@@ -87,9 +123,9 @@ def history_query(flt: HistoryFilter) -> Select:
     if flt.result:
         q = q.where(SyncRun.status == flt.result)
     if flt.start:
-        q = q.where(SyncRun.created_at >= local_instant(flt.start, dt.time(), ZoneInfo(flt.zone)))
+        q = q.where(SyncRun.created_at >= _day_starts(flt.start, flt.zone))
     if flt.end:
-        q = q.where(SyncRun.created_at < local_instant(flt.end + dt.timedelta(days=1), dt.time(), ZoneInfo(flt.zone)))
+        q = q.where(SyncRun.created_at < _day_starts(flt.end + dt.timedelta(days=1), flt.zone))
     return q
 
 
