@@ -42,7 +42,14 @@ from host_stub.views import referrer_path, safe_target
 
 from ..models import TimeZoneChoice
 from ..models.runs import in_zone
-from ..sync.jobs.schedules import is_timezone, legacy_zone_note, timezones, zone_refusal
+from ..sync.jobs.schedules import (
+    canonical_zone,
+    did_you_mean,
+    is_timezone,
+    legacy_zone_note,
+    timezones,
+    zone_refusal,
+)
 from . import rep_bp
 from .support import page_redis
 
@@ -172,10 +179,14 @@ def zone_note() -> str:
 
 
 def choose(zone: str, back: str) -> Response:
-    """Save ``zone`` as the signed-in person's choice (or say it is none) and go ``back``."""
+    """Save ``zone`` as the signed-in person's choice (or say it is none) and go ``back``. A zone's name in any case
+    is that zone ("america/new_york": America/New_York, saved so spelled); a name close to zones' is answered with
+    them."""
     resp = redirect(back)
+    typed, zone = zone, canonical_zone(zone)
     if not is_timezone(zone):
-        flash(f"{zone!r} is not a time zone name; choose one from the list (e.g. America/Chicago).", "error")
+        flash(f"{typed!r} is not a time zone name; choose one from the list (e.g. America/Chicago).{did_you_mean(typed)}",
+              "error")
         return resp
     if refused := zone_refusal(zone):  # a legacy name or fixed offset ("EST"): one that ignores daylight saving
         flash(f"Your time zone was not changed (times are still shown in {display_zone()}): {refused}", "error")

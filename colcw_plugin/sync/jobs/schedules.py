@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import difflib
 import functools
 import json
 import re
@@ -125,6 +126,56 @@ def timezones() -> tuple[str, ...]:
     return tuple(sorted(z for z in _known_zones() if _offered(z)))
 
 
+@functools.cache
+def _zones_by_folded_name() -> dict[str, str]:
+    """Each zone of the tz database by its name in lower case (no two of its names differ only in case)."""
+    return {z.lower(): z for z in _known_zones()}
+
+
+def canonical_zone(name: str) -> str:
+    """``name`` (surrounding spaces left out) as the tz database spells it, whatever its case: "america/new_york" →
+    "America/New_York", "utc" → "UTC"; ``name`` itself when no zone has that name in any case. What may be chosen is
+    then :func:`zone_refusal`'s to say."""
+    name = (name or "").strip()
+    if name in _known_zones():
+        return name
+    return _zones_by_folded_name().get(name.lower(), name)
+
+
+def _fold(name: str) -> str:
+    """A zone name as it is compared with what someone typed: lower case, spaces and hyphens as underscores."""
+    return re.sub(r"[\s-]+", "_", name.strip().lower())
+
+
+def close_zones(name: str, limit: int = 3) -> list[str]:
+    """The zones the forms offer whose names are closest to ``name`` (a typo, a city alone, spaces for underscores:
+    "america/new york", "New York", "Amerika/Chicago"), closest first; none when nothing is close."""
+    typed = _fold(name)
+    if not typed:
+        return []
+    offered = timezones()
+    by_full = {_fold(z): z for z in offered}
+    by_city: dict[str, list[str]] = {}
+    for z in offered:
+        by_city.setdefault(_fold(z.rsplit("/", 1)[-1]), []).append(z)
+    city = typed.rsplit("/", 1)[-1]
+    found = [*by_city.get(city, ()),
+             *(by_full[m] for m in difflib.get_close_matches(typed, list(by_full), limit, 0.8)),
+             *(z for m in difflib.get_close_matches(city, list(by_city), limit, 0.8) for z in by_city[m])]
+    return list(dict.fromkeys(found))[:limit]
+
+
+def did_you_mean(name: str) -> str:
+    """" The closest name: America/New_York." (or two or three names) for a name that is no zone; "" when none is
+    close."""
+    close = close_zones(name)
+    if not close:
+        return ""
+    if len(close) == 1:
+        return f" The closest name: {close[0]}."
+    return f" The closest names: {', '.join(close[:-1])} and {close[-1]}."
+
+
 def is_timezone(name: str) -> bool:
     """Whether ``name`` is a zone of the tz database (any: a schedule or a person's choice saved with a legacy name
     keeps working). What may be chosen now is narrower: :func:`zone_refusal`."""
@@ -150,7 +201,7 @@ def zone_refusal(name: str) -> str:
     if is_timezone(name) and _offered(name):
         return ""
     if not is_timezone(name):
-        return UNKNOWN_ZONE
+        return UNKNOWN_ZONE + did_you_mean(name)
     if name in _UTC_NAMES:
         return f"{name} is another name for UTC: choose UTC."
     city = _CITY_FOR.get(name)
@@ -187,7 +238,7 @@ def parse_timing(form: dict) -> Timing:
                 raise ValueError
         except ValueError:
             errors["every_minutes"] = f"Enter the minutes between runs, 1 to {MAX_EVERY_MINUTES}."
-    zone = (form.get("timezone") or "").strip()
+    zone = canonical_zone(form.get("timezone") or "")  # "america/new_york" is America/New_York, saved so spelled
     if refused := zone_refusal(zone):
         errors["timezone"] = refused
     weekday = day = None
