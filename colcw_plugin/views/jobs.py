@@ -4,7 +4,7 @@ page is in :mod:`.runs`."""
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from redis.exceptions import RedisError
 
 from host_stub.extensions import db
@@ -24,12 +24,17 @@ from ..sync.jobs.schedules import (
     create_schedule,
     describe,
     enabling_refused,
+    held,
     job_description,
+    last_recorded,
     legacy_zone_note,
     list_schedules,
+    meeting_sometimes,
     parse_timing,
     remove_schedule,
     set_enabled,
+    shared_runs_message,
+    sometimes_clashes,
     timezones,
     update_schedule,
 )
@@ -71,7 +76,10 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
                        last_polled=[r.id for r in last.values() if r.active], **_live_alert())
     elif tab == "schedules":
         schedules = list_schedules(db.session)
-        context.update(schedules=schedules, describe=describe, clashes=clashes(schedules), last_runs=history.schedules_last_runs(db.session, schedules),
+        always = clashes(schedules)
+        context.update(schedules=schedules, describe=describe, clashes=always,
+                       sometimes=sometimes_clashes(schedules, display_zone(), skip=set(always)),
+                       last_runs=history.schedules_last_runs(db.session, schedules),
                        schedule_zone_note=legacy_zone_note,
                        schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}),
                        without=lambda s: stops_without(s, schedules))
@@ -187,6 +195,7 @@ def run_job():
             db.session.commit()
             flash(f"Scheduled “{schedule.name}”: {describe(schedule)}; next run {when(schedule.next_run_at)}.",
                   "success")
+            _flash_meets_sometimes(schedule)
             return redirect(url_for(".jobs", tab="schedules"))
         submitted = rt.submit(db.session, kind.name, params, trigger="manual", actor=actor)
     except FieldErrors as e:
@@ -262,14 +271,39 @@ def set_zone():
 # --- schedules -------------------------------------------------------------------------------------
 
 
-def _schedule(schedule_id: int) -> Schedule:
-    return db.session.get(Schedule, schedule_id) or abort(404)
+def _flash_meets_sometimes(schedule: Schedule) -> None:
+    """Warn (it is saved) when ``schedule`` meets another enabled schedule of its job and settings some of the time
+    (e.g. 02:00 New York and 07:00 UTC, the same minute in winter), saying when: one of the two is skipped then."""
+    for other, shared in meeting_sometimes(db.session, schedule):
+        flash(shared_runs_message(other, shared, display_zone(), saved=True), "warning")
+
+
+def _deleted(schedule_id: int, this: bool = True) -> str:
+    """"This schedule was deleted (by admin@… at 2026-12-06 17:20 UTC)" (not ``this``: "Schedule #3 “Nightly” was
+    deleted …"), as far as the audit says who and what it was called."""
+    record = last_recorded(db.session, schedule_id, "Deleted")
+    by = f" (by {record.actor} at {when(record.at)})" if record is not None else ""
+    called = f"Schedule #{schedule_id}"
+    if record is not None:
+        called += f" “{record.summary.split('“', 1)[1].split('” (', 1)[0]}”"
+    return f"{'This schedule' if this else called} was deleted{by}"
+
+
+def _schedule_gone(schedule_id: int, outcome: str):
+    """The page for a schedule deleted meanwhile (another tab, another admin): who deleted it, ``outcome`` (what
+    became of what was asked), and the way back to Scheduled jobs."""
+    db.session.rollback()
+    return render_template("colcw/jobs/schedule_gone.html", said=f"{_deleted(schedule_id)}; {outcome}"), 404
 
 
 @admin_bp.route("/jobs/schedules/<int:schedule_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit_schedule(schedule_id: int):
-    schedule = _schedule(schedule_id)
+    # A save holds the schedule as it is now (deleted meanwhile: nothing to save it to).
+    schedule = db.session.get(Schedule, schedule_id) if request.method == "GET" else held(db.session, schedule_id)
+    if schedule is None:
+        outcome = "nothing was saved." if request.method == "POST" else "there is nothing to edit."
+        return _schedule_gone(schedule_id, outcome)
     form = ScheduleForm.of_schedule(schedule) if request.method == "GET" else ScheduleForm()
     errors = False
     if request.method == "POST":
@@ -286,6 +320,7 @@ def edit_schedule(schedule_id: int):
             db.session.commit()
             flash(f"Schedule “{schedule.name}” saved: {describe(schedule)}; next run {when(schedule.next_run_at)}.",
                   "success")
+            _flash_meets_sometimes(schedule)
             return redirect(url_for(".jobs", tab="schedules"))
     kinds = runtime().kinds
     return render_template("colcw/jobs/schedule_edit.html", schedule=schedule, form=form,
@@ -295,27 +330,66 @@ def edit_schedule(schedule_id: int):
                            saved_zone_note=legacy_zone_note(schedule.timezone)), (400 if errors else 200)
 
 
+def _already(schedule: Schedule) -> str:
+    """"Schedule “Nightly” is already disabled (by admin@… at …)": a click on a page showing it as it was before
+    someone else (another tab, another admin, Live updates' switch) changed it."""
+    state = "enabled" if schedule.enabled else "disabled"
+    by = ""
+    if not schedule.enabled and schedule.paused_by_live_switch:
+        by = " (by switching Live updates off)"
+    elif (record := last_recorded(db.session, schedule.id, "Enabled", "Disabled")) is not None and \
+            record.summary.startswith("Enabled" if schedule.enabled else "Disabled"):
+        by = f" (by {record.actor} at {when(record.at)})"
+    next_run = f"; next run {when(schedule.next_run_at)}" if schedule.enabled else ""
+    return f"Schedule “{schedule.name}” is already {state}{by}{next_run}. Nothing was changed."
+
+
 @admin_bp.route("/jobs/schedules/<int:schedule_id>/toggle", methods=["POST"])
 @admin_required
 def toggle_schedule(schedule_id: int):
-    schedule = _schedule(schedule_id)
+    """Enable or disable a schedule: the button posts the state it asks for (``enabled``: 1 or 0), so a page that
+    shows an old state (another tab, another admin clicked since) changes nothing and says so, rather than undoing
+    that click. The schedule is read as committed and held while deciding (any web process)."""
+    asked = request.form.get("enabled", "")
+    if asked not in ("0", "1"):  # (a page from before the button said which state it asks for)
+        flash("Nothing was changed: that page did not say whether to enable or disable the schedule. Here are the "
+              "schedules as they are now: use Enable or Disable again.", "error")
+        return redirect(url_for(".jobs", tab="schedules"))
+    enable = asked == "1"
+    schedule = held(db.session, schedule_id)
+    if schedule is None:
+        db.session.rollback()
+        flash(f"{_deleted(schedule_id, this=False)}; nothing was changed.", "error")
+        return redirect(url_for(".jobs", tab="schedules"))
+    if schedule.enabled == enable:
+        message = _already(schedule)
+        db.session.rollback()
+        flash(message, "info")
+        return redirect(url_for(".jobs", tab="schedules"))
     stops = ""
-    if schedule.enabled:  # the safety net's: what stops once it no longer runs
+    if not enable:  # the safety net's: what stops once it no longer runs
         stops = stops_without(schedule, list_schedules(db.session))
     elif refused := enabling_refused(db.session, schedule):
-        flash(f"Schedule #{schedule.id} “{schedule.name}” was not enabled: {refused}", "error")
+        db.session.rollback()
+        flash(f"Schedule #{schedule_id} “{schedule.name}” was not enabled: {refused}", "error")
         return redirect(url_for(".jobs", tab="schedules"))
-    set_enabled(db.session, schedule, not schedule.enabled, actor=actor_name())
+    set_enabled(db.session, schedule, enable, actor=actor_name())
     db.session.commit()
     state = f"enabled; next run {when(schedule.next_run_at)}" if schedule.enabled else "disabled"
     flash(f"Schedule “{schedule.name}” {state}.{' ' + stops if stops else ''}", "warning" if stops else "success")
+    if enable:
+        _flash_meets_sometimes(schedule)
     return redirect(url_for(".jobs", tab="schedules"))
 
 
 @admin_bp.route("/jobs/schedules/<int:schedule_id>/delete", methods=["POST"])
 @admin_required
 def delete_schedule(schedule_id: int):
-    schedule = _schedule(schedule_id)
+    schedule = held(db.session, schedule_id)
+    if schedule is None:  # deleted meanwhile (another tab, another admin)
+        db.session.rollback()
+        flash(f"{_deleted(schedule_id, this=False)} already.", "info")
+        return redirect(url_for(".jobs", tab="schedules"))
     stops = stops_without(schedule, list_schedules(db.session))  # the safety net's: what stops without it
     remove_schedule(db.session, schedule, actor=actor_name())
     db.session.commit()

@@ -51,7 +51,7 @@ def test_the_delete_confirmation_of_a_safety_net_schedule_says_what_stops_and_ho
 
     deletions = _schedules()["deletions"]
     done = _text(admin_client.post(CONNECTION + f"jobs/schedules/{deletions.id}/toggle",
-                                   data={"csrf_token": csrf_from(page)}, follow_redirects=True))
+                                   data={"csrf_token": csrf_from(page), "enabled": "0"}, follow_redirects=True))
     assert "Schedule “ConnectWise deletion check” disabled. Without it, deletions are no longer found" in done
     assert not _schedules()["deletions"].enabled
 

@@ -115,7 +115,7 @@ def test_schedule_this_job_saves_a_schedule_shown_in_the_admins_zone_and_can_be_
     assert schedule.next_run_at.replace(tzinfo=dt.UTC).astimezone(
         __import__("zoneinfo").ZoneInfo("Europe/Paris")).strftime("%a %H:%M") == "Wed 04:00"
 
-    post(admin_client, f"{JOBS}/schedules/{schedule.id}/toggle", {})
+    post(admin_client, f"{JOBS}/schedules/{schedule.id}/toggle", {"enabled": "0"})
     db.session.expire_all()
     assert db.session.get(Schedule, schedule.id).enabled is False
     post(admin_client, f"{JOBS}/schedules/{schedule.id}/delete", {})

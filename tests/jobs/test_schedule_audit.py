@@ -51,8 +51,8 @@ def test_the_page_records_each_schedule_change_as_the_signed_in_admins(admin_cli
                               "frequency": "daily"}, page=edit)
     post(admin_client, edit, {"schedule_name": "Quotes at dawn", "time": "05:00", "timezone": "Europe/Paris",
                               "frequency": "daily"}, page=edit)  # saved unchanged: nothing to record
-    post(admin_client, f"{JOBS}/schedules/{s.id}/toggle", {})
-    post(admin_client, f"{JOBS}/schedules/{s.id}/toggle", {})
+    post(admin_client, f"{JOBS}/schedules/{s.id}/toggle", {"enabled": "0"})
+    post(admin_client, f"{JOBS}/schedules/{s.id}/toggle", {"enabled": "1"})
     post(admin_client, f"{JOBS}/schedules/{s.id}/delete", {})
 
     assert schedule_changes(admin_client) == [

@@ -86,11 +86,11 @@ def test_an_edit_that_would_meet_another_schedule_is_refused_and_enabling_such_a
     assert saved()[1] == ("Early import", "01:00", "America/New_York", True)
 
     # A disabled schedule meets nothing: a copy may be made while it is off, but it is not enabled again beside it.
-    post(admin_client, f"{JOBS}/schedules/{nightly.id}/toggle", {}, page=f"{JOBS}?tab=schedules")
+    post(admin_client, f"{JOBS}/schedules/{nightly.id}/toggle", {"enabled": "0"}, page=f"{JOBS}?tab=schedules")
     resp = post(admin_client, edit, {"schedule_name": "Early import", "time": "02:30", "timezone": "America/New_York",
                                      "frequency": "daily"}, page=edit)
     assert resp.status_code == 302
-    resp = post(admin_client, f"{JOBS}/schedules/{nightly.id}/toggle", {}, page=f"{JOBS}?tab=schedules")
+    resp = post(admin_client, f"{JOBS}/schedules/{nightly.id}/toggle", {"enabled": "1"}, page=f"{JOBS}?tab=schedules")
     listed = page_text(admin_client.get(resp.headers["Location"]))
     assert (f"Schedule #{nightly.id} “Nightly import” was not enabled: Schedule #{early.id} “Early import” (Daily at "
             "02:30 (America/New_York)) already runs this job with the same settings at the same times") in listed

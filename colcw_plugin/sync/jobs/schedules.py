@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -424,6 +424,135 @@ def clashes(schedules: list[Schedule], *, now: dt.datetime | None = None) -> dic
     return out
 
 
+# --- schedules that meet some of the time -----------------------------------------------------------------------
+
+SHARED_SPANS_SHOWN = 6  # stretches of shared runs a warning names; the rest are counted
+
+
+@dataclass(frozen=True)
+class SharedRuns:
+    """The runs two timings share (the same minute) over the compared year, when they share some but not all of
+    either's: each stretch of consecutive runs of the sparser one that the other shares, as (first, last) naive UTC."""
+
+    spans: tuple[tuple[dt.datetime, dt.datetime], ...]
+    count: int  # shared runs in the compared year
+    from_next: bool  # the first stretch starts with the sparser one's next run
+    to_end: bool  # the last stretch lasts to the end of the compared year (and so, for a yearly cause, on)
+    cadence: str = ""  # which days of a stretch, when the sparser one is not daily: "on Mondays", "on day 15"
+
+    def days(self, zone_name: str) -> str:
+        """When they meet, as days of ``zone_name``: "until 2027-03-13 and from 2027-11-07 on", "on 2027-05-15,
+        2028-01-15 …"."""
+        zone = ZoneInfo(zone_name)
+
+        def day(at: dt.datetime) -> str:
+            return at.replace(tzinfo=UTC).astimezone(zone).date().isoformat()
+
+        said = []
+        for i, (first, last) in enumerate(self.spans[:SHARED_SPANS_SHOWN]):
+            opens, ends = i == 0 and self.from_next, i == len(self.spans) - 1 and self.to_end
+            if day(first) == day(last):
+                said.append(f"from {day(first)} on" if ends else f"on {day(first)}")
+            elif opens:
+                said.append(f"until {day(last)}")
+            elif ends:
+                said.append(f"from {day(first)} on")
+            else:
+                said.append(f"from {day(first)} to {day(last)}")
+        more = len(self.spans) - SHARED_SPANS_SHOWN
+        if more > 0:
+            said.append(f"{more} more time{'s' if more != 1 else ''}")
+        out = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+        stretches = any(first != last for first, last in self.spans)
+        return f"{out} ({self.cadence})" if self.cadence and stretches else out
+
+
+def shared_runs(a: Timing, b: Timing, *, now: dt.datetime | None = None, firings: tuple | None = None
+                ) -> SharedRuns | None:
+    """The runs ``a`` and ``b`` share when they meet some of the time but not every time (:func:`meets` says those):
+    e.g. 02:00 America/New_York and 07:00 UTC, the same instant in winter only, or a weekly and a monthly run at one
+    minute. None when they never meet, or one's runs all fall on the other's. ``firings``: both timings' runs, when
+    the caller has them (:func:`_firings` from the same start)."""
+    if "every" in (a.frequency, b.frequency):
+        return None  # (an interval's runs follow its last run, not the clock: they meet every time or by chance)
+    if firings is None:
+        start = (now or utcnow()).replace(second=0, microsecond=0)
+        firings = (_firings(a, start), _firings(b, start))
+    fa, fb = firings
+    shared = fa & fb
+    if not shared or fa <= fb or fb <= fa:
+        return None
+    sparser = sorted(fa if len(fa) <= len(fb) else fb)
+    spans: list[tuple[dt.datetime, dt.datetime]] = []
+    current: tuple[dt.datetime, dt.datetime] | None = None
+    for at in sparser:
+        if at in shared:
+            current = (current[0] if current else at, at)
+        elif current:
+            spans.append(current)
+            current = None
+    if current:
+        spans.append(current)
+    days = a if len(fa) <= len(fb) else b
+    cadence = (f"on {WEEKDAYS[days.weekday or 0]}s" if days.frequency == "weekly" else
+               f"on day {days.day_of_month} of the month" if days.frequency == "monthly" else "")
+    return SharedRuns(tuple(spans), len(shared), spans[0][0] == sparser[0], spans[-1][1] == sparser[-1], cadence)
+
+
+def shared_runs_message(other: Schedule, shared: SharedRuns, zone_name: str, *, saved: bool) -> str:
+    """The warning about a schedule that meets ``other`` (same job and settings) some of the time: when (days of
+    ``zone_name``), and that one of the two is skipped each of those times. ``saved``: said as the schedule is saved
+    (otherwise as its row on Scheduled jobs says it)."""
+    called = f"schedule #{other.id} “{other.name}” ({describe(other)})"
+    runs = f"{shared.count} run{'s' if shared.count != 1 else ''} in the coming year"
+    meets_it = (f"This schedule meets {called} some of the time" if saved else f"Sometimes meets {called}")
+    return (f"{meets_it}: both queue this job with the same settings at the same minute {shared.days(zone_name)} "
+            f"(days in {zone_name}; {runs}), and one of the two is skipped each of those times. "
+            + ("It was saved; to" if saved else "To") + " have both run every time, move one of them to another time "
+            "(or days).")
+
+
+def meeting_sometimes(session: Session, schedule: Schedule, *, now: dt.datetime | None = None
+                      ) -> list[tuple[Schedule, SharedRuns]]:
+    """The other enabled schedules of ``schedule``'s job and settings that it (enabled) meets some of the time, each
+    with the runs they share (:func:`shared_runs`); none for a disabled schedule."""
+    if not schedule.enabled:
+        return []
+    wanted, mine = _params_key(schedule.params), Timing.of(schedule)
+    rows = session.execute(select(Schedule).where(Schedule.kind == schedule.kind, Schedule.enabled.is_(True),
+                                                  Schedule.id != schedule.id).order_by(Schedule.id)).scalars()
+    out = []
+    for other in rows:
+        if _params_key(other.params) == wanted and (found := shared_runs(mine, Timing.of(other), now=now)):
+            out.append((other, found))
+    return out
+
+
+def sometimes_clashes(schedules: list[Schedule], zone_name: str, *, now: dt.datetime | None = None,
+                      skip: frozenset[int] | set[int] = frozenset()) -> dict[int, list[str]]:
+    """The enabled schedules that meet an earlier enabled one of the same job and settings some of the time (not
+    every time: :func:`clashes` flags those), each with what its row says for each such schedule: when they meet (days
+    of ``zone_name``) and what to do. Schedules in ``skip`` (flagged by :func:`clashes`) are left out. Each timing's
+    year of runs is computed once."""
+    start = (now or utcnow()).replace(second=0, microsecond=0)
+    groups: dict[tuple[str, str], list[Schedule]] = {}
+    for s in sorted((s for s in schedules if s.enabled and s.frequency != "every"), key=lambda s: s.id):
+        groups.setdefault((s.kind, _params_key(s.params)), []).append(s)
+    out: dict[int, list[str]] = {}
+    for same in groups.values():
+        if len(same) < 2:
+            continue
+        runs = {s.id: _firings(Timing.of(s), start) for s in same}
+        for i, later in enumerate(same[1:], start=1):
+            if later.id in skip:
+                continue
+            for earlier in same[:i]:
+                found = shared_runs(Timing.of(later), Timing.of(earlier), firings=(runs[later.id], runs[earlier.id]))
+                if found:
+                    out.setdefault(later.id, []).append(shared_runs_message(earlier, found, zone_name, saved=False))
+    return out
+
+
 def job_description(session: Session | None, kinds: KindRegistry, kind: str, params: dict) -> str:
     """What a schedule's job does each time it fires (its kind says how, e.g. an incremental import's
     "since" moves with every import, so it is named rather than shown as today's value)."""
@@ -596,6 +725,23 @@ def enabling_refused(session: Session, schedule: Schedule, *, now: dt.datetime |
     found = meeting(session, schedule.kind, schedule.params or {}, Timing.of(schedule), other_than=schedule.id,
                     now=now)
     return meeting_message(*found) if found else ""
+
+
+def last_recorded(session: Session, schedule_id: int, *verbs: str) -> ConfigChange | None:
+    """The latest audit record of one of ``verbs`` ("Deleted", "Enabled", "Disabled"…) done to schedule
+    ``schedule_id`` (who did it, and when); None when none is kept."""
+    said = [ConfigChange.summary.startswith(f"{verb} schedule #{schedule_id} “", autoescape=True) for verb in verbs]
+    return session.execute(select(ConfigChange).where(ConfigChange.area == AUDIT_AREA, or_(*said))
+                           .order_by(ConfigChange.id.desc()).limit(1)).scalar()
+
+
+def held(session: Session, schedule_id: int) -> Schedule | None:
+    """Schedule ``schedule_id`` as committed now (None: deleted), held until the caller's transaction ends: any
+    other process's check-and-save of schedules waits (:func:`lock_schedule_writes`), and so does a change of this
+    row (PostgreSQL: ``FOR UPDATE``). A change decided on what it holds (enable a schedule shown disabled) is then
+    decided on what is, not on what a page showed."""
+    lock_schedule_writes(session)
+    return session.get(Schedule, schedule_id, with_for_update=True, populate_existing=True)
 
 
 def list_schedules(session: Session) -> list[Schedule]:
