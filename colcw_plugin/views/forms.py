@@ -36,7 +36,7 @@ from ..setup.options import OptionsInput
 from ..setup.reps import api_member_kind as rep_api_member_kind
 from ..setup.reps import held as rep_held
 from ..sync.jobs.ranges import PRESET_LABELS
-from ..sync.jobs.schedules import FREQUENCIES, WEEKDAYS
+from ..sync.jobs.schedules import FREQUENCIES, TIMING_KEY, WEEKDAYS
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -207,6 +207,18 @@ class ScheduleForm(ColcwForm):
                                 render_kw={"type": "number", "min": 1, "max": 1440})
 
     SCHEDULE_FIELDS = ("time", "timezone", "frequency", "weekday", "day_of_month", "every_minutes")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timing_errors: list[str] = []  # a timing refused as a whole (it meets another schedule): at its fields
+
+    def show_errors(self, errors: Mapping[str, str]) -> None:
+        """As :meth:`ColcwForm.show_errors`, but a timing refused as a whole (:data:`TIMING_KEY`: another schedule runs
+        the job at the same minutes) is kept for the schedule's fields (under time and time zone), not the form's top."""
+        errors = dict(errors)
+        if TIMING_KEY in errors:
+            self.timing_errors.append(errors.pop(TIMING_KEY))
+        super().show_errors(errors)
 
     def with_zone(self, zone: str) -> ScheduleForm:
         if not self.timezone.data:
