@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from redis import Redis, RedisError
+from redis.exceptions import LockNotOwnedError
 from rq import Queue, SimpleWorker, Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -86,6 +87,9 @@ class QueueSettings:
     lost_after_seconds: float = 60  # a queued run with no RQ job this long is re-enqueued
     # How long a submit waits for another request queueing the same work (JobQueue.lock) before it gives up.
     submit_lock_wait_seconds: float = 60
+    # The submit lock expires this long after its holder last renewed it (it renews it every third of that while it
+    # works): only a holder that died, or stopped for that long, lets another request in.
+    submit_lock_seconds: float = 60
 
 
 def canonical_params(params: dict | None) -> str:
@@ -283,21 +287,48 @@ class JobQueue:
             job.delete()
 
     @contextmanager
-    def lock(self, key: str) -> Iterator[None]:
+    def lock(self, key: str, *, wait: float | None = None) -> Iterator[None]:
         """The Redis lock that serialises "is this work active? then enqueue it" for one work key, held while the
-        block runs (it expires after 60 s, should its holder die). When another request holds it for longer than
-        ``submit_lock_wait_seconds`` (a second click queueing the same work, another tab, another web process):
-        :class:`~colcw_plugin.errors.QueueBusy`, which is not a RedisError — the queue answered, and pages say that
-        the work is being queued by another request, not that Redis is unreachable. RedisError when Redis does not
-        answer."""
-        held = self.connection.lock(f"colcw:submit:{key}", timeout=60,
-                                    blocking_timeout=self.settings.submit_lock_wait_seconds)
+        block runs. It expires ``submit_lock_seconds`` (60 s) after it was last renewed, should its holder die; a
+        thread renews it every third of that while the block runs, so a holder slower than that (a database that
+        stalls) keeps it, and no second request queues the same work meanwhile. When another request holds it for
+        longer than ``wait`` (``submit_lock_wait_seconds`` unless given: a second click queueing the same work,
+        another tab, another web process): :class:`~colcw_plugin.errors.QueueBusy`, which is not a RedisError — the
+        queue answered, and pages say that the work is being queued by another request, not that Redis is
+        unreachable. RedisError when Redis does not answer before the block ran.
+
+        Letting go of the lock never fails what the block did: a lock that expired meanwhile (its renewals did not
+        reach Redis, or the process stood still) or a Redis that stops answering then is logged, not raised — the
+        block's run is queued, and a page must not say otherwise (the lock expires by itself)."""
+        seconds = self.settings.submit_lock_seconds
+        held = self.connection.lock(f"colcw:submit:{key}", timeout=seconds, thread_local=False,
+                                    blocking_timeout=self.settings.submit_lock_wait_seconds if wait is None else wait)
         if not held.acquire():  # (False once the wait ran out; RedisError when Redis does not answer)
-            raise QueueBusy(key, self.settings.submit_lock_wait_seconds)
+            raise QueueBusy(key, self.settings.submit_lock_wait_seconds if wait is None else wait)
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(max(seconds / 3, 0.05)):
+                try:
+                    held.reacquire()  # its expiry starts again
+                except LockNotOwnedError:  # it expired and went (the process stood still): nothing left to renew
+                    log.warning("the queue's lock for %s expired while its block ran", key)
+                    return
+                except RedisError:  # a blip: the next renewal tries again, before it expires
+                    log.warning("could not renew the queue's lock for %s", key, exc_info=True)
+
+        renewer = threading.Thread(target=renew, name=f"colcw-submit-lock-{key}", daemon=True)
+        renewer.start()
         try:
             yield
         finally:
-            held.release()
+            done.set()
+            renewer.join(timeout=5)
+            try:
+                held.release()
+            except RedisError:  # LockNotOwnedError (it expired: held longer than renewed), or Redis went away
+                log.warning("the queue's lock for %s was not held any more when let go (its block had ended)", key,
+                            exc_info=True)
 
     def enqueue(self, run: SyncRun, at: dt.datetime | None = None) -> Job:
         """Put a committed run on the queue under its own job id (``run.rq_job_id``, see
@@ -470,10 +501,11 @@ def _unqueued_run(session: Session, kinds: KindRegistry, kind: str, params: dict
     return run
 
 
-def enqueue_existing(session: Session, queue: JobQueue, run: SyncRun) -> bool:
+def enqueue_existing(session: Session, queue: JobQueue, run: SyncRun, *, lock_wait: float | None = None) -> bool:
     """Enqueue a run that is already recorded as queued or waiting (resume, lost runs) under a job of its
-    own. False if another run of the same work is already queued, running or waiting."""
-    with queue.lock(work_key(run.kind, run.params or {})):
+    own. False if another run of the same work is already queued, running or waiting. :class:`QueueBusy` when
+    another request holds the work's lock longer than ``lock_wait`` (:meth:`JobQueue.lock`'s wait unless given)."""
+    with queue.lock(work_key(run.kind, run.params or {}), wait=lock_wait):
         other = find_active(session, queue, run.kind, run.params or {}, exclude=run.id)
         if other is not None:
             return False
