@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
+from ...errors import QueueBusy
 from ...models import (
     ACTIVE_RUN_STATUSES,
     RunStatus,
@@ -60,6 +61,9 @@ log = logging.getLogger(__name__)
 
 CANCELLABLE = (RunStatus.QUEUED, RunStatus.WAITING, RunStatus.INTERRUPTED)  # cancelled at once
 STOPPABLE = (RunStatus.RUNNING,)  # asked to stop: its worker cancels it at the next safe boundary
+# How long the scheduler's housekeeping (resuming, requeueing) waits for another request queueing a run's work before
+# it leaves the run to the next tick: not a page's minute, which would hold the tick that long.
+REQUEUE_LOCK_WAIT_SECONDS = 2.0
 
 
 def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: float | None = None,
@@ -104,8 +108,20 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
             session.expire_all()
             run = session.get(SyncRun, run.id)
             run.status = RunStatus.QUEUED
-            if not enqueue_existing(session, queue, run):
+            try:
+                if not enqueue_existing(session, queue, run, lock_wait=min(REQUEUE_LOCK_WAIT_SECONDS,
+                                                                           queue.settings.submit_lock_wait_seconds)):
+                    session.rollback()
+            except (QueueBusy, RedisError) as e:
+                # Not queued now (another request queueing the same work, or Redis failed): recorded as queued, so
+                # requeue_lost queues it at a later tick. Left interrupted, nothing would resume it (its message says
+                # it is resumed automatically).
                 session.rollback()
+                log.warning("run %s: not resumed at once (%s); requeue_lost queues it", run.id,
+                            e if isinstance(e, QueueBusy) else "Redis failed", exc_info=not isinstance(e, QueueBusy))
+                session.execute(update(SyncRun).where(SyncRun.id == run.id, SyncRun.status == RunStatus.INTERRUPTED)
+                                .values(status=RunStatus.QUEUED))
+                session.commit()
         else:
             recorder = RunRecorder(session.get_bind(), run.id)
             job = kinds.get(run.kind) if kinds is not None else None
@@ -178,7 +194,14 @@ def requeue_lost(session: Session, queue: JobQueue, *, older_than_seconds: float
             run.message = "Queued by the scheduler once the job queue (Redis) answered again."
         elif run.message == NOT_QUEUED_BUSY_MESSAGE:
             run.message = "Queued by the scheduler."
-        if enqueue_existing(session, queue, run):
+        try:  # (a short wait: the scheduler's tick must not stand still for a page's minute)
+            queued = enqueue_existing(session, queue, run, lock_wait=min(REQUEUE_LOCK_WAIT_SECONDS,
+                                                                         queue.settings.submit_lock_wait_seconds))
+        except QueueBusy:  # another request is queueing the same work right now: the next tick looks again
+            session.rollback()
+            log.info("run %s: its work is being queued by another request; the next tick looks again", run.id)
+            continue
+        if queued:
             requeued.append(run.id)
         else:
             session.rollback()

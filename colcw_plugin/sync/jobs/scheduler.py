@@ -18,7 +18,10 @@ times in IANA zones edited on a page, so colcw runs its own tick loop:
   in between, the next tick's :func:`~.recovery.requeue_lost` enqueues it. Periods
   missed while no scheduler ran are fired once (not once per missed period) on the next tick,
   and the run says it was late. If the same job is already queued or running, the period is
-  recorded on the schedule as skipped, with the run it waited for.
+  recorded on the schedule as skipped, with the run it waited for. The claim is made under the job's
+  queue lock (:meth:`~.queue.JobQueue.lock`), taken first: when another request is queueing the same job
+  (the lock busy) or Redis fails before the run is committed, nothing is claimed and the next tick fires
+  the schedule; the other due schedules of the tick fire all the same.
 * **One active ticker.** A Redis lock (``colcw:scheduler:leader``, renewed every tick, expiring
   after three ticks) makes a second scheduler stand by and take over when the first dies. The
   lock only saves work: correctness comes from the compare-and-set above, which holds even if
@@ -43,11 +46,12 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import utcnow
 
+from ...errors import QueueBusy
 from ...models import Schedule, stored_time
 from ...models.runs import started_outcome
 from .history import maybe_purge
 from .kinds import KindRegistry
-from .queue import JobQueue, find_active, new_job_id, work_key
+from .queue import NOT_QUEUED_MESSAGE, JobQueue, find_active, new_job_id, work_key
 from .recovery import detect_interrupted, requeue_lost
 from .runs import create_run
 from .schedules import Timing, next_run_after
@@ -66,33 +70,63 @@ class Fired:
 
 
 def tick(session: Session, queue: JobQueue, kinds: KindRegistry, *, now: dt.datetime | None = None) -> list[Fired]:
-    """Fire every schedule due at ``now`` (naive UTC) that this process manages to claim."""
+    """Fire every schedule due at ``now`` (naive UTC) that this process manages to claim. A schedule whose job
+    another request is queueing at that moment, or that Redis failed to queue, is not claimed: it stays due, and the
+    next tick fires it (:func:`fire`); the other due schedules fire all the same."""
     now = now or utcnow()
     due = session.execute(select(Schedule.id, Schedule.next_run_at).where(
         Schedule.enabled.is_(True), Schedule.next_run_at <= now).order_by(Schedule.next_run_at)).all()
     session.rollback()  # read snapshot done; each claim is its own transaction
     fired = []
     for schedule_id, due_at in due:
-        result = fire(session, queue, kinds, schedule_id, due_at, now=now)
+        try:
+            result = fire(session, queue, kinds, schedule_id, due_at, now=now)
+        except (QueueBusy, RedisError) as e:  # nothing claimed (rolled back): the next tick fires it
+            session.rollback()
+            log.warning("schedule %s: not fired this tick (%s); the next tick fires it", schedule_id,
+                        e if isinstance(e, QueueBusy) else "Redis failed", exc_info=not isinstance(e, QueueBusy))
+            continue
         if result is not None:
             fired.append(result)
     return fired
 
 
+# How long a tick waits for another request queueing a due schedule's job (JobQueue.lock) before it leaves the
+# schedule due for the next tick: not the pages' minute, which would hold the tick (and its leader lock) that long.
+FIRE_LOCK_WAIT_SECONDS = 2.0
+
+
 def fire(session: Session, queue: JobQueue, kinds: KindRegistry, schedule_id: int, due_at: dt.datetime, *,
          now: dt.datetime) -> Fired | None:
-    """Claim one due period of one schedule and start its run; None if another process claimed it."""
+    """Claim one due period of one schedule and start its run; None if another process claimed it.
+
+    The job's queue lock is taken first, the claim made under it: :class:`~colcw_plugin.errors.QueueBusy` (another
+    request queueing the same job for longer than :data:`FIRE_LOCK_WAIT_SECONDS`) or a RedisError before the run
+    was committed leaves the period unclaimed (rolled back), still due, so the next tick (of whichever scheduler
+    leads) fires it; the claim's compare-and-set keeps it to one run. A run committed before Redis failed to queue
+    it is queued by :func:`~.recovery.requeue_lost`."""
     schedule = session.get(Schedule, schedule_id)
     if schedule is None:
         return None
-    following = next_run_after(Timing.of(schedule), now)
-    claimed = session.execute(update(Schedule).where(
-        Schedule.id == schedule_id, Schedule.enabled.is_(True), Schedule.next_run_at == due_at).values(
-        next_run_at=following, last_due_at=due_at, last_fired_at=now)).rowcount
-    if claimed != 1:
-        session.rollback()
-        return None
-    with queue.lock(work_key(schedule.kind, schedule.params or {})):
+    key = work_key(schedule.kind, schedule.params or {})
+    session.rollback()  # no transaction (nor row lock) is held while the queue's lock is waited for
+    with queue.lock(key, wait=min(FIRE_LOCK_WAIT_SECONDS, queue.settings.submit_lock_wait_seconds)):
+        schedule = session.get(Schedule, schedule_id)
+        if schedule is None:
+            session.rollback()
+            return None
+        following = next_run_after(Timing.of(schedule), now)
+        claimed = session.execute(update(Schedule).where(
+            Schedule.id == schedule_id, Schedule.enabled.is_(True), Schedule.next_run_at == due_at).values(
+            next_run_at=following, last_due_at=due_at, last_fired_at=now)).rowcount
+        if claimed != 1:
+            session.rollback()
+            return None
+        # The row is ours until the commit: its job as it is now must be the one locked (edited meanwhile: next tick).
+        session.refresh(schedule)
+        if work_key(schedule.kind, schedule.params or {}) != key:
+            session.rollback()
+            return None
         existing = find_active(session, queue, schedule.kind, schedule.params or {})
         if existing is not None:
             session.execute(update(Schedule).where(Schedule.id == schedule_id).values(
@@ -109,7 +143,14 @@ def fire(session: Session, queue: JobQueue, kinds: KindRegistry, schedule_id: in
         session.execute(update(Schedule).where(Schedule.id == schedule_id).values(
             last_run_id=run.id, last_outcome=started_outcome(run.id)))
         session.commit()  # the claim and the run together: a crash after this is healed by requeue_lost
-        queue.enqueue(run)
+        try:
+            queue.enqueue(run)
+        except RedisError:  # committed: requeue_lost queues it once Redis answers (its page says so meanwhile)
+            log.warning("schedule %s: run %s recorded but not queued: Redis failed", schedule_id, run.id,
+                        exc_info=True)
+            if not run.message:
+                run.message = NOT_QUEUED_MESSAGE
+            session.commit()
     log.info("schedule %s fired run %s (due %s)", schedule_id, run.id, due_at)
     return Fired(schedule_id, due_at, run.id)
 
