@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from host_stub.extensions import db
 from host_stub.models import CustomField
 from host_stub.views import admin_required, current_actor
 
-from ..errors import FieldErrors
+from ..errors import FieldErrors, QueueBusy
 from ..models import CUSTOMER_MASTERS, CW_MASTER, HOST_MASTER, ConfigChange
 from ..setup import reset as reset_service
 from ..setup import synced_items
@@ -52,7 +53,8 @@ from ..sync.jobs import recovery
 from ..text import plural
 from . import admin_bp
 from .forms import ConnectionForm, OptionsForm
-from .support import actor_name, paginate, runtime
+from .jobs import flash_submitted
+from .support import actor_name, paginate, queue_busy, queue_unreachable, runtime
 from .zone import LEGACY_COOKIE, LEGACY_COOKIE_PATH, display_zone, forget_choices, when
 
 log = logging.getLogger(__name__)
@@ -215,10 +217,24 @@ def live_updates_alert():
                   "(no second run queued).", "info")
             return redirect(url_for(".job_run", run_id=earlier.run.id))
         params = forced_pass(db.session, live.alert_run_id)
-        run = runtime().submit(db.session, RECONCILE_KIND, params, trigger="manual", actor=current_actor()).run
+        try:
+            submitted = runtime().submit(db.session, RECONCILE_KIND, params, trigger="manual", actor=current_actor())
+        except QueueBusy:  # (another click or tab is queueing the same pass: nothing queued, the alert stays)
+            db.session.rollback()
+            flash(queue_busy("another Apply anyway of the held deletions"), "error")
+            return redirect(url_for(".connection") + "#live-updates")
+        except RedisError:
+            db.session.rollback()
+            flash(queue_unreachable("The pass that marks the held deletions",
+                                    "The alert stays: use Apply anyway again once Redis answers (check REDIS_URL and "
+                                    "that Redis is running)."), "error")
+            return redirect(url_for(".connection") + "#live-updates")
+        run = submitted.run
         what = "applies ConnectWise's changes and marks" if params["mode"] == "changes" else "marks"
-        flash(f"Run #{run.id} {what} the deleted records as deleted, past the mass-delete guard. The alert on the "
-              "Connection page stays until it has marked them.", "success")
+        queued = (f"Run #{run.id} {what} the deleted records as deleted, past the mass-delete guard. The alert on the "
+                  "Connection page stays until it has marked them.")
+        flash_submitted(submitted, queued, f"Apply anyway was already asked for: run #{run.id} marks the held "
+                        "deletions as deleted (no second run queued).")
         return redirect(url_for(".job_run", run_id=run.id))
     count = dismiss_held(db.session, actor_name())  # (clears the alert too)
     db.session.commit()

@@ -65,7 +65,7 @@ from ..sync.quotes.state import panel_state
 from ..text import plural
 from . import rep_bp
 from .parts import fragment_or_page
-from .support import already_running, not_connected, queue_busy, runtime
+from .support import ASK_AN_ADMIN, already_running, not_connected, queue_busy, queue_unreachable, runtime
 from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
@@ -348,8 +348,7 @@ def start_document_export(doc_id: int):
         return redirect(url_for("colcw.export_document", doc_id=doc_id))
     except RedisError:
         db.session.rollback()
-        flash("The export could not be queued: the job queue (Redis) is not reachable. Try again in a minute; "
-              "if it persists, ask an admin to check the colcw workers.", "error")
+        flash(queue_unreachable("The export", ASK_AN_ADMIN), "error")
         return redirect(url_for("colcw.export_document", doc_id=doc_id))
     if submitted.duplicate:
         flash(already_running(submitted.run, f"{doc.number} is already being exported to ConnectWise"), "info")

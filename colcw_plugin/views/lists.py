@@ -30,7 +30,7 @@ from ..sync.quotes import KIND as QUOTE_EXPORT
 from ..sync.quotes import list_status as document_status
 from . import rep_bp
 from .parts import arg, filled, fixed_url, fragment_or_page
-from .support import queue_busy, runtime
+from .support import ASK_AN_ADMIN, queue_busy, queue_unreachable, runtime
 from .zone import display_zone
 
 RUN_PARAM = "colcw_run"  # the list URL's parameter naming the bulk run to follow
@@ -159,8 +159,7 @@ def bulk_action(list_name: str, action: str, ids: list[int], back: str) -> dict 
     except RedisError:
         db.session.rollback()
         return {"redirect": back, "category": "error",
-                "message": "The export could not be queued: the job queue (Redis) is not reachable. Try again in "
-                           "a minute; if it persists, ask an admin to check the colcw workers."}
+                "message": queue_unreachable("The export", ASK_AN_ADMIN)}
     one, many = feature.noun
     what = f"{len(ids)} {one if len(ids) == 1 else many}"
     run = submitted.run

@@ -17,7 +17,7 @@ from ..sync.jobs.scheduler import LEADER_KEY, missing_processes
 from ..sync.jobs.schedules import is_timezone
 from . import admin_bp, rep_bp
 from .jobs import flash_submitted
-from .support import colcw_command, may_open_run, paginate, queue_busy, runtime
+from .support import colcw_command, may_open_run, paginate, queue_busy, queue_unreachable, runtime
 from .zone import display_zone, when
 
 
@@ -133,7 +133,7 @@ def retry_run(run_id: int):
         return redirect(url_for(".job_run", run_id=run.id))
     except RedisError:
         db.session.rollback()
-        flash("The retry could not be queued: the job queue (Redis) is not reachable.", "error")
+        flash(queue_unreachable("The retry"), "error")
         return redirect(url_for(".job_run", run_id=run.id))
     flash_submitted(retried.submitted, f"Run #{new.id} queued: retrying {retried.redone} of run #{run.id}.",
                     f"A retry of these records is already {new.status} as run #{new.id}.")
@@ -176,7 +176,7 @@ def resume_run(run_id: int):
         flash(queue_busy(f"the same job as run #{run_id}"), "error")
     except RedisError:
         db.session.rollback()
-        flash("The run could not be queued: the job queue (Redis) is not reachable.", "error")
+        flash(queue_unreachable("The run"), "error")
     else:
         if resumed.duplicate:
             flash(f"Run #{resumed.run.id} was not resumed: the same job is already queued or running.", "error")

@@ -100,6 +100,17 @@ def queue_busy(what: str) -> str:
     return f"Not queued: {what} is being queued right now (another click or tab); try again in a moment."
 
 
+# What a rep is told to do when the job queue does not answer (an admin is told to check Redis and the workers).
+ASK_AN_ADMIN = "Try again in a minute; if it persists, ask an admin to check the colcw workers."
+
+
+def queue_unreachable(what: str, then: str = "") -> str:
+    """What a page says when nothing was queued because the job queue (Redis) did not answer (a RedisError, not
+    :class:`~..errors.QueueBusy`, which :func:`queue_busy` says): ``what`` names the work ("The export"), ``then``
+    what to do ("" for nothing more)."""
+    return f"{what} could not be queued: the job queue (Redis) is not reachable." + (f" {then}" if then else "")
+
+
 def already_running(run: SyncRun | None, what: str) -> Markup:
     """ "<what> is already being exported — here is its progress" (a link to the run, for whoever may follow it)."""
     if run is None:
