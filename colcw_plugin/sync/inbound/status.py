@@ -26,6 +26,7 @@ from ...models import (
 from ...models.runs import STORED_TIME_FORMAT, in_zone
 from ...setup import callbacks as registrations
 from ...setup.live_updates import read_live, shown_url
+from ..shared.held_deletions import shown_alert
 from ..shared.product_drift import describe_change
 from . import RECONCILE_KIND
 from .hints import last_received, pending_count
@@ -44,6 +45,7 @@ class LivePanel:
     masters: dict[str, str]
     applying: SyncRun | None = None  # a safety-net pass past the mass-delete guard (Apply anyway), queued or running
     reading: int = 0  # the announced records it reads
+    alert: str = ""  # the mass-delete guard's alert as it holds now ("" while none stands: shared.held_deletions)
 
     def refused(self, zone: str = "UTC") -> str:
         """Callbacks refused since the last one accepted, in words (the page's section and ``colcw live-updates``),
@@ -111,7 +113,8 @@ def live_panel(session: Session) -> LivePanel:
     applying = applying_run(session) if pending else None
     reading = _read_by(session, applying) if applying is not None else 0
     return LivePanel(live, shown_url(live), registrations.registered(session), last_received(session),
-                     pending - reading, schedules, CUSTOMER_MASTERS, applying if reading else None, reading)
+                     pending - reading, schedules, CUSTOMER_MASTERS, applying if reading else None, reading,
+                     shown_alert(session, live) if live.alert else "")
 
 
 # A note the customer page shows: one about a contact the rep since deleted in the host is settled for that contact,

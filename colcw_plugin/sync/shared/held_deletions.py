@@ -5,12 +5,16 @@ and jobs pages' alert (``LiveSettings.alert``) stands while one is held, until A
 dismisses them, or no link holds one any more. Live updates (sync/inbound/reconcile.py) hold, apply and dismiss them;
 a link a person points at another company or clears (sync/customers/links.py) takes its hold with it, and
 :func:`end_alert_unless_held` takes the alert down in the same save when that was the last one, which no pass would do
-before the next one ran. Shared here so neither feature reaches into the other.
+before the next one ran. While it stands, the Connection page says how many of the links its pass held back still wait
+(:func:`shown_alert`: counted when shown, not the number stored with it). Shared here so neither feature reaches into
+the other.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select, update
+import re
+
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ...models import ACTIVE_RUN_STATUSES, Link, LiveSettings, SyncRun
@@ -57,3 +61,48 @@ def end_alert_unless_held(session: Session) -> bool:
         .values(alert="", alert_at=None, alert_run_id=None)
         .execution_options(synchronize_session="fetch"))
     return bool(done.rowcount)
+
+
+def not_marked(n: int) -> str:
+    """What the alert says, as the pass raises it, of the links it held back (:func:`shown_alert` says it as it is
+    when shown)."""
+    return f"Those {n} link{'s were' if n != 1 else ' was'} not marked"
+
+
+_NOT_MARKED = re.compile(r"Those (\d+) links? (?:were|was) not marked")
+
+
+def shown_alert(session: Session, live: LiveSettings) -> str:
+    """The alert as the pages show it: the number of links the pass that raised it held back, stored with it, is said
+    as it is now when some no longer wait (linked to another company or cleared on the customer's page, restored in
+    ConnectWise, deleted in ChannelOnline), as are deletions earlier passes hold back, which Apply anyway and Dismiss
+    take too. One statement while the count is the stored one (call it only while an alert stands)."""
+    said = live.alert or ""
+    found = _NOT_MARKED.search(said)
+    if found is None:
+        return said
+    raised = int(found.group(1))
+    run = Link.synced_values[DELETION]["run"].as_integer()
+    own = func.count().filter(run == live.alert_run_id) if live.alert_run_id is not None else func.count()
+    still, held = session.execute(select(own, func.count()).where(_state() == HELD)).one()
+    others = held - still
+    if still == raised and not others:
+        return said
+    if not still and live.alert_run_id is not None and session.execute(select(SyncRun.id).where(
+            SyncRun.id == live.alert_run_id, SyncRun.status.in_(ACTIVE_RUN_STATUSES))).first() is not None:
+        return said  # the pass that raised it has not marked its links yet (it marks them all in one commit)
+    if still == raised:
+        now = not_marked(raised)
+    elif not still:
+        now = (f"None of those {raised} link{'s' if raised != 1 else ''} is held back any more (linked to another "
+               "company, cleared, restored in ConnectWise or deleted in ChannelOnline since)")
+    else:
+        now = (f"Of those {raised} links, {still} {'is' if still == 1 else 'are'} still held back, not marked (the "
+               "others were linked to another company, cleared, restored in ConnectWise or deleted in ChannelOnline "
+               "since)")
+    wait = "waits" if others == 1 else "wait"
+    if others and still:
+        now += f", and {others} held back by earlier passes {wait} with {'it' if still == 1 else 'them'}"
+    elif others:
+        now += f", but {others} held back by earlier passes still {wait}"
+    return said[:found.start()] + now + said[found.end():]
