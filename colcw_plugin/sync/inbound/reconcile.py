@@ -18,7 +18,9 @@ them. Apply anyway (a pass run past the guard, ``force``) reads the held links a
 (:func:`dismiss_held`) marks them ``dismissed``: their links stay as they are and no pass raises them again, unless
 the record changes again (read back present in ConnectWise, its mark goes: deleted once more, it is a new deletion).
 A customer linked to another company or whose link is cleared on its page takes its links' holds with it, and the
-alert goes in that save when no other is held (``shared.held_deletions``, where the mark is defined).
+alert goes in that save when no other is held (``shared.held_deletions``, where the mark is defined). The pass marks
+the links it holds back locked and read again (:meth:`Reconciler._hold`): one a rep linked elsewhere or cleared while
+the pass read ConnectWise is left as the rep made it, and the next run reads its record again.
 Otherwise each customer (with its contacts) and each document is
 written in its own transaction through the host's unit of work, and every record gets its
 result in the run's log. A run an admin asks to stop stops between two records (each committed and
@@ -58,7 +60,15 @@ from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared import states as state_list
 from ..shared.closers import member_names
-from ..shared.held_deletions import DELETION, DISMISSED, HELD, deletion_state, held_links, marked_links
+from ..shared.held_deletions import (
+    DELETION,
+    DISMISSED,
+    HELD,
+    deletion_state,
+    held_links,
+    marked_links,
+    not_marked,
+)
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.states import StateList
 from ..shared.statuses import CACHE_KEY, fetch_statuses
@@ -137,6 +147,22 @@ def dismiss_held(session: Session, actor: str) -> int:
     live.alert, live.alert_at, live.alert_run_id = "", None, None
     session.flush()
     return len(links)
+
+
+@dataclass(frozen=True)
+class _AsRead:
+    """A link as a pass read it when planning: what says a rep did not link its record elsewhere or clear it since."""
+
+    id: int
+    entity: str
+    host_id: int
+    cw_id: int
+    linked_at: dt.datetime
+    status: str
+
+    @classmethod
+    def of(cls, link: Link) -> _AsRead:
+        return cls(link.id, link.entity, link.host_id, link.cw_id, link.linked_at, link.status)
 
 
 @dataclass
@@ -230,6 +256,7 @@ class Reconciler:
                                        self.ctx.settings, live.own_member,
                                        names=lambda ids: member_names(self.ctx.client, ids)).plan()
         planned = [b for p in customers for b in p.breaks] + [p.brk for p in documents if p.brk]
+        read_as = {id(b.link): _AsRead.of(b.link) for b in planned}  # (before the guard's commit expires them)
         # Deletions met before: held back by an earlier pass (reported then; applied only past the guard), or
         # dismissed by an admin (never applied, never raised again).
         known = {id(b.link): deletion_state(b.link) for b in planned}
@@ -249,15 +276,20 @@ class Reconciler:
         outcomes = sum(len(p.outcomes) + len(p.breaks) for p in customers) + len(results) + \
             (len(held.breaks) if held is not None else 0)
         self.recorder.set_total(self.recorder.total + outcomes)
+        moved: list[tuple[Break, _AsRead]] = []
         if held is not None:  # reported once, here: the links remember it (later passes leave them waiting)
-            for b in held.breaks:
-                _mark(b.link, HELD, run=self.ctx.run_id)
-            self.session.commit()
+            moved = self._hold(held, read_as)
             for b in held.breaks:
                 self.recorder.record(entity=b.link.entity, direction="import", action="failed", host_id=b.link.host_id,
                                      cw_id=b.link.cw_id, label=b.label,
                                      message=f"{b.label}: deletion held back, not marked deleted. {held.message}",
                                      resolution=held.fix)
+            if moved:
+                resolution = self._read_again()
+                for b, was in moved:
+                    self.recorder.record(entity=was.entity, direction="import", action="skipped", host_id=was.host_id,
+                                         cw_id=was.cw_id, label=b.label,
+                                         message=self.MOVED_MEANWHILE.format(label=b.label), resolution=resolution)
         self._planned()
         for plan in customers:
             self.recorder.stop_if_requested()
@@ -269,10 +301,45 @@ class Reconciler:
         waiting = {(ENTITY_OF[b.link.entity], b.link.cw_id) for b in earlier}
         got = {(o["entity"], o["cw_id"]) for p in customers for o in p.outcomes} | \
             {(b.link.entity, b.link.cw_id) for b in breaks} | {(DOCUMENT, p.opportunity_id) for p in results} | \
-            {(b.link.entity, b.link.cw_id) for b in earlier + (held.breaks if held is not None else [])}
+            {(b.link.entity, b.link.cw_id) for b in earlier + (held.breaks if held is not None else [])} | \
+            {(was.entity, was.cw_id) for _, was in moved}
         read = {(KIND_OF[e], i) for e, ids in found.asked.items() for i in ids}
         return Tally(records=outcomes, breaks=len(breaks), idle=len(read - got), held=held, waiting=waiting,
                      states_unread=self.states_unread)
+
+    # Said of a deletion the guard held back whose link a rep changed before the pass marked it (Reconciler._hold).
+    MOVED_MEANWHILE = ("{label}: deletion not held back by this pass: its link changed in ChannelOnline while the pass "
+                       "was reading ConnectWise (linked to another company or cleared on the customer's page, or marked "
+                       "by an export), so this deletion is no longer its link's. The next pass reads the record again "
+                       "and applies what ConnectWise holds then.")
+
+    def _hold(self, held: Held, read_as: dict[int, _AsRead]) -> list[tuple[Break, _AsRead]]:
+        """Mark the links whose deletion the guard holds back, locked (one statement, in the order every colcw
+        writer of links locks them: by id) and read again: a rep linking a customer to another company or clearing
+        its link since the pass read it (sync/customers/links.py) changed what the mark would be put on, and marking it
+        would hold the new company's link for the old one's deletion (or fail the pass on a link deleted). Those are
+        left as the rep made them and taken out of ``held.breaks``; their records get a pending hint, so the
+        follow-up run reads them again. Commits (and the locks go). Which breaks moved, with what the pass had read of
+        their links."""
+        ids = sorted({read_as[id(b.link)].id for b in held.breaks})
+        now = {ln.id: ln for ln in self.session.execute(
+            select(Link).where(Link.id.in_(ids)).order_by(Link.id).with_for_update()
+            .execution_options(populate_existing=True)).scalars()}
+        kept: list[Break] = []
+        moved: list[tuple[Break, _AsRead]] = []
+        for b in held.breaks:
+            was = read_as[id(b.link)]
+            link = now.get(was.id)
+            if link is None or _AsRead.of(link) != was:
+                moved.append((b, was))
+                continue
+            _mark(link, HELD, run=self.ctx.run_id)  # (on the agreement as it is now: a dismissal's kept)
+            kept.append(b)  # (its link is the row just locked: one object per row in the session)
+        held.breaks = kept
+        if moved:
+            record_hints(self.session, [Hint(ENTITY_OF[was.entity], was.cw_id, "deleted") for _, was in moved])
+        self.session.commit()
+        return moved
 
     def _forget_marks(self, found: Found, planned: list[Break]) -> None:
         """A held or dismissed deletion whose record was read back present (restored in ConnectWise: its record
@@ -319,10 +386,9 @@ class Reconciler:
             return None
         held = [b for b in breaks if b.link.entity in kinds]
         message = ("Deletions held back by the mass-delete guard: this pass would mark " + " and ".join(over) +
-                   f" as deleted in ConnectWise (limit {self.live.mass_delete_limit}). Those {len(held)} "
-                   f"link{'s were' if len(held) != 1 else ' was'} not marked; every other change of the pass was "
-                   "applied, and later passes keep applying changes while these deletions wait (held, not reported "
-                   "again).")
+                   f" as deleted in ConnectWise (limit {self.live.mass_delete_limit}). {not_marked(len(held))}; every "
+                   "other change of the pass was applied, and later passes keep applying changes while these deletions "
+                   "wait (held, not reported again).")
         fix = ("Check in ConnectWise that these records really were deleted (and that the connection points at the "
                "right company). Then, on the Connection page, use Apply anyway to mark them deleted, or Dismiss to keep "
                "their links as they are (a dismissed deletion is not raised again). The limit is on the jobs page.")
