@@ -38,6 +38,7 @@ from ..sync.jobs.schedules import (
     timezones,
     update_schedule,
 )
+from ..sync.shared.held_deletions import shown_alert
 from . import admin_bp
 from .forms import JOB_FORMS, ScheduleForm
 from .support import actor_name, colcw_command, paginate, queue_busy, requested_page, runtime
@@ -98,10 +99,13 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
 
 
 def _live_alert() -> dict:
-    """The mass-delete guard's alert of the safety net's section (_live_alert.html): the live updates' settings and
-    the Apply anyway asked for it (its run's state, said as the Connection page says it), read only while it stands."""
+    """The mass-delete guard's alert of the safety net's section (_live_alert.html): the live updates' settings, the
+    alert as the Connection page says it (``shown_alert``: the links still held counted now, not the number stored when
+    raised) and the Apply anyway asked for it (its run's state, said as the Connection page says it), read only while
+    it stands."""
     live = read_live(db.session)
-    return {"live": live, "applied": apply_anyway(db.session) if live.alert else None}
+    return {"live": live, "live_alert": shown_alert(db.session, live) if live.alert else "",
+            "applied": apply_anyway(db.session) if live.alert else None}
 
 
 def _history_args(kinds) -> tuple[dict, list[str]]:
