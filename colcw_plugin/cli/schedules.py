@@ -16,8 +16,10 @@ page's (:func:`~colcw_plugin.sync.jobs.schedules.parse_timing`). Disabling or de
 net's schedules says what stops, as the page does. Times are printed in the schedule's zone and in UTC, saying so.
 Refused input names the option and exits 2, with nothing saved; an unknown schedule exits 1, and so does enabling one
 that would always run at the same minute as another enabled schedule of the same job and settings (in the page's
-words). What a command changes is recorded with the other configuration changes (the Connection page's), by "command
-line (USER)" (``add``: its ``--by``, when given).
+words). One that meets such a schedule only part of the year (02:00 America/New_York and 07:00 UTC) is saved or
+enabled (exit 0) with the page's warning naming the days they coincide, in UTC. What a command changes is recorded
+with the other configuration changes (the Connection page's), by "command line (USER)" (``add``: its ``--by``, when
+given).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from ..sync.jobs.schedules import (
     enabling_refused,
     job_description,
     list_schedules,
+    meets_sometimes_warnings,
     parse_timing,
     remove_schedule,
     set_enabled,
@@ -168,15 +171,13 @@ def _unused(frequency: str, **given: str | None) -> dict[str, str]:
 
 
 def _timing_errors(errors: Mapping[str, str]) -> dict[str, str]:
-    """The timing's messages, each saying how to give the value on the command line where the page's says to pick
-    it from a list."""
+    """The timing's messages, the weekday's and frequency's saying how to give the value on the command line; the time
+    zone's as the page says it, with the closest zone names for a misspelt one."""
     out = dict(errors)
     if "weekday" in out:
         out["weekday"] += " Give a day name, Monday to Sunday (or 0 for Monday to 6 for Sunday)."
     if "frequency" in out:
         out["frequency"] += " Give daily, weekly, monthly or every (with --every-minutes)."
-    if "timezone" in out and "from the list" in out["timezone"]:  # the page's words: the command line has no list
-        out["timezone"] = "Give an IANA time zone name, e.g. America/New_York or UTC."
     return out
 
 
@@ -237,7 +238,8 @@ def job_form(kind: JobKind, values: Mapping[str, object]) -> tuple[dict, dict[st
 @schedules_cli.command("list")
 @with_appcontext
 def list_command() -> None:
-    """The scheduled jobs: number, name, job, when it runs (in its zone), next run (its zone and UTC), last run."""
+    """The scheduled jobs: number, name, job, when it runs (in its zone), next run (its zone and UTC), last run (when
+    it fired, its result) and, on a line of its own, a due time skipped since (that run still active)."""
     kinds = _runtime().kinds
     schedules = list_schedules(db.session)
     if not schedules:
@@ -249,12 +251,15 @@ def list_command() -> None:
         click.echo(f"    When:      {describe(s)}")
         click.echo(f"    Zone:      {s.timezone}")
         click.echo(f"    Next run:  {next_run_text(s)}")
-        last = f"run #{s.last_run_id}, fired {_utc(s.last_fired_at)}" if s.last_run_id else "never ran"
         run = last_runs.get(s.id)
+        fired = history.last_run_fired_at(s, run)  # the run's own time, as the page shows it (not a skip's)
+        last = f"run #{s.last_run_id}{', fired ' + _utc(fired) if fired else ''}" if s.last_run_id else "never ran"
         if run is not None:
             last += f": {history.RESULTS.get(run.status, run.status)}" + (f". {run.message}" if run.message else "")
-        outcome = s.note_in("UTC")
-        click.echo(f"    Last run:  {last}{'. ' + outcome if outcome else ''}")
+        click.echo(f"    Last run:  {last}")
+        outcome = s.note_in("UTC")  # a due time skipped since (that run still active), on its own line as on the page
+        if outcome:
+            click.echo(f"               {outcome}")
         stops = stops_without(s, schedules) if not s.enabled else ""
         if stops:
             click.echo(f"    Warning:   {stops}")
@@ -329,6 +334,7 @@ def add_command(name, job, customer, company, document, created, modified, follo
     click.echo(f"Scheduled “{schedule.name}” as schedule #{schedule.id}: {describe(schedule)}; next run "
                f"{next_run_text(schedule)}.")
     click.echo(f"Job: {job_description(db.session, rt.kinds, schedule.kind, schedule.params)}.")
+    _warn_meets_sometimes(schedule)
     db.session.rollback()
 
 
@@ -371,6 +377,7 @@ def edit_command(schedule_id, name, frequency, time, timezone, weekday, day_of_m
     db.session.commit()
     click.echo(f"Schedule #{schedule.id} “{schedule.name}” saved: {describe(schedule)}; next run "
                f"{next_run_text(schedule)}.")
+    _warn_meets_sometimes(schedule)
     db.session.rollback()
 
 
@@ -380,6 +387,13 @@ def edit_command(schedule_id, name, frequency, time, timezone, weekday, day_of_m
 def _warn(stops: str) -> None:
     if stops:
         click.echo(f"Warning: {stops}", err=True)
+
+
+def _warn_meets_sometimes(schedule: Schedule) -> None:
+    """After a save or enable: the page's warning for each enabled schedule of the same job and settings that
+    ``schedule`` meets some of the time (the dates they coincide, as days in UTC). It is saved all the same (exit 0)."""
+    for warning in meets_sometimes_warnings(db.session, schedule, "UTC"):
+        _warn(warning)
 
 
 @schedules_cli.command("enable")
@@ -400,6 +414,7 @@ def enable_command(schedule_id: int) -> None:
         set_enabled(db.session, schedule, True, actor=command_line_user())
         db.session.commit()
         click.echo(f"Schedule #{schedule.id} “{schedule.name}” enabled; next run {next_run_text(schedule)}.")
+        _warn_meets_sometimes(schedule)
     db.session.rollback()
 
 

@@ -29,11 +29,10 @@ from ..sync.jobs.schedules import (
     last_recorded,
     legacy_zone_note,
     list_schedules,
-    meeting_sometimes,
+    meets_sometimes_warnings,
     parse_timing,
     remove_schedule,
     set_enabled,
-    shared_runs_message,
     sometimes_clashes,
     timezones,
     update_schedule,
@@ -81,6 +80,7 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
         context.update(schedules=schedules, describe=describe, clashes=always,
                        sometimes=sometimes_clashes(schedules, display_zone(), skip=set(always)),
                        last_runs=history.schedules_last_runs(db.session, schedules),
+                       last_fired=history.last_run_fired_at,
                        schedule_zone_note=legacy_zone_note,
                        schedule_job=lambda s: job_description(db.session, kinds, s.kind, s.params or {}),
                        without=lambda s: stops_without(s, schedules))
@@ -278,8 +278,8 @@ def set_zone():
 def _flash_meets_sometimes(schedule: Schedule) -> None:
     """Warn (it is saved) when ``schedule`` meets another enabled schedule of its job and settings some of the time
     (e.g. 02:00 New York and 07:00 UTC, the same minute in winter), saying when: one of the two is skipped then."""
-    for other, shared in meeting_sometimes(db.session, schedule):
-        flash(shared_runs_message(other, shared, display_zone(), saved=True), "warning")
+    for warning in meets_sometimes_warnings(db.session, schedule, display_zone()):
+        flash(warning, "warning")
 
 
 def _deleted(schedule_id: int, this: bool = True) -> str:

@@ -112,7 +112,7 @@ def test_bad_input_names_the_option_and_saves_nothing(jobs_app):
             "--timezone", "Mars/Base",
             says=["--customer: No customer has the account number 'NOPE'",
                   "--time: Enter the time as HH:MM on a 24-hour clock",
-                  "--timezone: Give an IANA time zone name, e.g. America/New_York or UTC.",  # (no list to choose from)
+                  "--timezone: Choose a time zone from the list (an IANA name such as America/New_York).",  # the page's
                   "The schedule was not saved."])
     refused("--job", "customer_import", "--all", "--frequency", "every", "--every-minutes", "15", "--time", "02:00",
             says=["--time: a schedule that runs every N minutes does not use it; give --frequency daily, weekly or "
@@ -184,7 +184,7 @@ def test_edit_changes_the_timing_as_the_edit_page_and_refuses_what_it_refuses(jo
     before = (s.frequency, s.time_of_day, s.timezone, s.next_run_at)
 
     for args, says in ((["--frequency", "weekly"], "--weekday: Choose the day of the week the job runs on."),
-                       (["--timezone", "Mars/Base"], "--timezone: Give an IANA time zone name"),
+                       (["--timezone", "Mars/Base"], "--timezone: Choose a time zone from the list (an IANA name"),
                        (["--every-minutes", "5"], "--every-minutes: a schedule that runs daily does not use it; give "
                                                   "--frequency every with it, or leave it out."),
                        (["--name", " "], "--name: Name the schedule"),

@@ -31,7 +31,7 @@ from ...models import (
     SyncRun,
     action_in,
 )
-from ...models.runs import WAIT_TIME_FORMAT, in_zone
+from ...models.runs import WAIT_TIME_FORMAT, in_zone, started_outcome
 from .kinds import KindRegistry
 from .queue import Attempt, JobQueue
 from .recorder import RETRYING_REQUEST
@@ -149,6 +149,19 @@ def schedules_last_runs(session: Session, schedules: Iterable[Schedule]) -> dict
         return {}
     runs = {r.id: r for r in session.execute(select(SyncRun).where(SyncRun.id.in_(ids))).scalars()}
     return {s.id: runs[s.last_run_id] for s in schedules if s.last_run_id in runs}
+
+
+def last_run_fired_at(schedule: Schedule, run: SyncRun | None) -> dt.datetime | None:
+    """When ``schedule``'s last run (``run``: :func:`schedules_last_runs`'s) was fired, naive UTC: the run's own time,
+    recorded as the scheduler fired it, not the schedule's last fire, which a later due time skipped while that run
+    was still queued or running also sets ("Last run: run #64, fired 17:13 UTC", the skip of 17:15 said apart). What
+    the Scheduled jobs list and ``colcw schedules list`` show. Without the run (no longer kept): the schedule's last
+    fire when that fire started it, None when a skip came after."""
+    if run is not None:
+        return run.created_at
+    if schedule.last_run_id and schedule.last_outcome == started_outcome(schedule.last_run_id):
+        return schedule.last_fired_at
+    return None
 
 
 def runs_by_id(session: Session, ids: list[int]) -> list[SyncRun]:

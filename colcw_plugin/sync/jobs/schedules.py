@@ -528,6 +528,16 @@ def meeting_sometimes(session: Session, schedule: Schedule, *, now: dt.datetime 
     return out
 
 
+def meets_sometimes_warnings(session: Session, schedule: Schedule, zone_name: str, *, now: dt.datetime | None = None
+                             ) -> list[str]:
+    """What saving or enabling ``schedule`` warns of (it is saved all the same): for each other enabled schedule of its
+    job and settings that it meets some of the time (:func:`meeting_sometimes`), when (days of ``zone_name``: the
+    page's zone, UTC on the command line) and what to do. The page's flash and ``colcw schedules add / edit /
+    enable`` say these."""
+    return [shared_runs_message(other, shared, zone_name, saved=True)
+            for other, shared in meeting_sometimes(session, schedule, now=now)]
+
+
 def sometimes_clashes(schedules: list[Schedule], zone_name: str, *, now: dt.datetime | None = None,
                       skip: frozenset[int] | set[int] = frozenset()) -> dict[int, list[str]]:
     """The enabled schedules that meet an earlier enabled one of the same job and settings some of the time (not
