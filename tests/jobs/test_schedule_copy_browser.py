@@ -1,6 +1,7 @@
 """In a real browser: "Schedule this job" with a copy of an existing schedule comes back with the form as it was
 typed ("Schedule this job" still ticked, the schedule's fields shown) and the refusal, naming the schedule it copies,
-visible above them; a zone such as EST comes back refused beside the zone's field, naming the city zone."""
+visible under its Time and Time zone fields; a zone such as EST comes back refused beside the zone's field, naming the
+city zone."""
 
 from __future__ import annotations
 

@@ -82,7 +82,8 @@ def test_an_edit_that_would_meet_another_schedule_is_refused_and_enabling_such_a
                                      "frequency": "daily"}, page=edit)
     page = page_text(resp)
     assert resp.status_code == 400 and "Nothing was saved: correct the fields marked below." in page
-    assert f"Edit schedule #{nightly.id} instead" in page.split('id="schedule-form"')[1]  # atop the form
+    under_timing = page.split('id="schedule-form"')[1].split('class="error schedule-timing-error"')[1].split("</p>")[0]
+    assert f"Edit schedule #{nightly.id} instead" in under_timing  # under the Time and Time zone fields
     assert saved()[1] == ("Early import", "01:00", "America/New_York", True)
 
     # A disabled schedule meets nothing: a copy may be made while it is off, but it is not enabled again beside it.
