@@ -1,6 +1,6 @@
 """Auto-map: fill in what can be matched without a person, and say what is left for one.
 
-Reps are matched to members by e-mail (case-insensitive, as e-mail is); product types,
+Reps are matched to members by e-mail (case-insensitive, as e-mail is), never to an API member; product types,
 categories / sub-categories and manufacturers by exact name. Categories follow the category mode:
 the mapping table is filled only when it is used ("Use the mapping below"); with ChannelOnline's
 names Auto-map says which pairs ConnectWise lacks and maps none (a filled table that exports
@@ -24,7 +24,7 @@ from .common import host_category_pairs, host_manufacturers, host_users, lock_se
 from .lookups import Lookups
 from .manufacturers import case_twin, inactive_problem, inactive_twin, manufacturer_aliases
 from .product_types import product_type_mappings
-from .reps import rep_mappings
+from .reps import api_member_kind, api_member_status, api_member_words, own_api_member, rep_mappings
 
 
 @dataclass
@@ -52,11 +52,27 @@ class AutomapReport:
 
 def _reps(session: Session, lookups: Lookups, report: AutomapReport) -> None:
     current = rep_mappings(session)
+    own = own_api_member(session)
     for user in host_users(session):
         if user.id in current and current[user.id].member_identifier:
             report.kept += 1
+            kept = current[user.id].member_identifier
+            if kind := api_member_kind(kept, lookups, own):  # saved so by an older version: kept, and said
+                report.left.append(f"sales rep {user.name} → member {kept}: {api_member_status(kind)}")
             continue
-        matches = [m for m in lookups.members if user.email.lower() in m.emails]
+        found = [m for m in lookups.members if user.email.lower() in m.emails]
+        # An API member is never a sales rep's member (the mapping page refuses it): one with the rep's e-mail is
+        # no match, and is said when it was the only one.
+        matches = [m for m in found if not api_member_kind(m.identifier, lookups, own)]
+        if not matches and found:
+            said = "; ".join(f"{m.identifier} is {api_member_words(api_member_kind(m.identifier, lookups, own))}"
+                             for m in found)
+            report.left.append(f"sales rep {user.name} <{user.email}>: no ConnectWise member with this e-mail is a "
+                               f"person ({said}, and a sales rep cannot be mapped to an API member: their "
+                               "opportunities would carry the integration's account); give the rep's own member this "
+                               f"e-mail in ConnectWise ({places.MEMBERS}) and run Auto-map again, or choose it on "
+                               "Sales rep mapping.")
+            continue
         if not matches:
             # On a new tenant the only members are admin accounts: choosing one would send every rep's
             # documents to the admin, so the usual fix (the rep's own member) comes first.

@@ -45,7 +45,7 @@ from .opportunity_defaults import (
     shown,
     won_status,
 )
-from .reps import rep_mappings
+from .reps import api_member_kind, api_member_status, own_api_member, rep_mappings
 
 
 @dataclass
@@ -140,10 +140,13 @@ def _reps(session: Session, settings: Settings, lookups: Lookups | None) -> Chec
                          fix="Set the store's default sales rep in ChannelOnline, or turn on “assign to the logged-in "
                              "sales rep”.", page="colcw_admin.connection")
     items = []
+    own = own_api_member(session)
     for user in users:
         m = mappings.get(user.id)
         if m is None or not m.member_identifier:
             items.append(f"{user.name} <{user.email}> is not mapped to a ConnectWise member")
+        elif kind := api_member_kind(m.member_identifier, lookups, own):  # (the mapping page's Status column)
+            items.append(f"{user.name} → {m.member_identifier}: {api_member_status(kind)}")
         elif not m.member_id or not m.location_id or not m.department_id:
             items.append(f"{user.name}: {m.member_identifier} was saved without checking it in ConnectWise")
         elif lookups is not None and lookups.member(m.member_identifier) is None:

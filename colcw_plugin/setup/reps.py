@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import StoreSite, User
 
+from ..cw import places
 from ..models import LiveSettings, RepMapping, Settings
 from . import pages
 from .common import audit, changed_since, lock_settings, raise_errors, unknown_name
@@ -24,9 +25,16 @@ from .lookups import Lookups
 class UnmappedRep(Exception):
     """The sales rep has no ConnectWise member: Appendix C's "Customer export did not occur"."""
 
-    def __init__(self, rep: User | None, unverified: str = ""):
+    def __init__(self, rep: User | None, unverified: str = "", api_member: str = ""):
         self.rep = rep
         who = rep.name if rep else "No sales rep"
+        if api_member and rep is not None:  # mapped to colcw's own API member (saved so by an older version)
+            self.resolution = (f"Map {rep.name} to their own ConnectWise member, a person's, on {pages.REPS_PATH} (add "
+                               f"one in ConnectWise, {places.MEMBERS}, if they have none).")
+            super().__init__(f"Export did not occur: {rep.name} is mapped to {api_member}, colcw's own API member, not "
+                             "a person, so colcw treats them as not mapped: their opportunities would carry the "
+                             "integration's account, and what they do there as it would read as done by colcw.")
+            return
         if unverified:  # mapped by a name saved while ConnectWise could not be reached
             self.resolution = (f"Save {pages.REPS_PATH} again while ConnectWise answers: that checks the member and "
                                "keeps its id.")
@@ -52,29 +60,33 @@ class Acting:
     because: str
     document_rep: User | None = None
     document_mapping: RepMapping | None = None
+    own_member: str = ""  # colcw's own API member (``LiveSettings.own_member``), "" while unknown
 
 
 def who_acts(session: Session, settings: Settings, actor: dict | None, document_rep_id: int | None = None) -> Acting:
     """The acting rep and their mapping, in one statement: every user the rule may pick (the actor, the
-    document's rep, the store's default rep) with their mappings, and the store's default rep id."""
+    document's rep, the store's default rep) with their mappings, the store's default rep id and colcw's own API
+    member (:func:`member_of` treats a rep mapped to it as not mapped)."""
     actor_id = (actor or {}).get("id") if settings.use_logged_in_rep else None
     store_rep = select(StoreSite.default_rep_id).order_by(StoreSite.id).limit(1).scalar_subquery()
+    own = select(LiveSettings.own_member).order_by(LiveSettings.id).limit(1).scalar_subquery()
     ids = [i for i in (actor_id, document_rep_id) if i]
-    rows = session.execute(select(User, RepMapping, store_rep.label("store_rep"))
+    rows = session.execute(select(User, RepMapping, store_rep.label("store_rep"), own.label("own_member"))
                            .outerjoin(RepMapping, RepMapping.user_id == User.id)
                            .where(or_(User.id.in_(ids), User.id == store_rep))).all()
     # No row: none of those users exists, and whichever the rule picks, there is no rep.
-    found = {user.id: (user, mapping) for user, mapping, _ in rows}
+    found = {user.id: (user, mapping) for user, mapping, _, _ in rows}
     nobody = (None, None)
     document = found.get(document_rep_id, nobody) if document_rep_id else nobody
+    own_member = (rows[0].own_member or "") if rows else ""
     if actor_id and actor_id in found:
-        return Acting(*found[actor_id], SIGNED_IN, *document)
+        return Acting(*found[actor_id], SIGNED_IN, *document, own_member)
     if settings.use_logged_in_rep and document_rep_id:
-        return Acting(*document, DOCUMENT_REP, *document)
+        return Acting(*document, DOCUMENT_REP, *document, own_member)
     default_rep_id = rows[0].store_rep if rows else None
     if default_rep_id:
-        return Acting(*found.get(default_rep_id, nobody), STORE_DEFAULT, *document)
-    return Acting(*document, DOCUMENT_REP, *document)
+        return Acting(*found.get(default_rep_id, nobody), STORE_DEFAULT, *document, own_member)
+    return Acting(*document, DOCUMENT_REP, *document, own_member)
 
 
 def acting_rep(session: Session, settings: Settings, actor: dict | None, document_rep_id: int | None = None) -> User | None:
@@ -91,11 +103,17 @@ def member_for(session: Session, settings: Settings, actor: dict | None,
 
 
 def member_of(acting: Acting) -> RepMapping:
-    """The acting rep's mapping, or :class:`UnmappedRep` with Appendix C's message and resolution."""
+    """The acting rep's mapping, or :class:`UnmappedRep` with Appendix C's message and resolution. A rep mapped to
+    colcw's own API member (saved so by an older version; the mapping page refuses it now) is treated as not mapped,
+    saying so: exporting as it would put the rep's opportunities under the integration's account, and what the rep did
+    there as it would read as colcw's own. A member ConnectWise's list gives the API licence class, not known to be
+    colcw's own, cannot be told without asking ConnectWise: the mapping page and the pre-flight check mark it."""
     if acting.rep is None:
         raise UnmappedRep(None)
     if acting.mapping is None or not acting.mapping.member_id:
         raise UnmappedRep(acting.rep, acting.mapping.member_identifier if acting.mapping is not None else "")
+    if api_member_kind(acting.mapping.member_identifier or "", None, acting.own_member) == "own":
+        raise UnmappedRep(acting.rep, api_member=acting.mapping.member_identifier)
     return acting.mapping
 
 
@@ -162,19 +180,30 @@ def api_member_refusal(rep: str, member: str, kind: str) -> str:
             "ConnectWise, System → Members, if they have none), or leave the row not mapped.")
 
 
+def api_member_words(kind: str) -> str:
+    """An API member of :func:`api_member_kind`'s ``kind``, as a list of what is left says it."""
+    return "colcw's own API member" if kind == "own" else "an API member"
+
+
+def api_member_status(kind: str) -> str:
+    """What is said of a rep already mapped to an API member of :func:`api_member_kind`'s ``kind`` (mapped, but not
+    to a person): the mapping page's Status column, the pre-flight check and Auto-map say it in these words. Exports
+    treat a rep mapped to colcw's own as not mapped (:func:`member_of`)."""
+    if kind == "own":
+        return ("Mapped to colcw's own API member, not a person: exports acting for this rep are refused as if not "
+                "mapped (their opportunities would carry the integration's account, and what they do there as it would "
+                "read as done by colcw). Choose the rep's own member and save.")
+    return ("Mapped to an API member, not a person: this rep's opportunities carry an integration's account. Choose "
+            "the rep's own member and save.")
+
+
 def api_member_statuses(mappings: dict[int, RepMapping], lookups: Lookups | None, own_member: str) -> dict[int, str]:
     """The rows already mapped to an API member (saved so by an older version, or before ConnectWise said what the
-    member is), by user id: what the Status column says (mapped, but not to a person)."""
+    member is), by user id: what the Status column says (:func:`api_member_status`)."""
     out = {}
     for user_id, m in mappings.items():
-        kind = api_member_kind(m.member_identifier or "", lookups, own_member)
-        if kind == "own":
-            out[user_id] = ("Mapped to colcw's own API member, not a person: this rep's opportunities carry the "
-                            "integration's account, and what they do there as it reads as done by colcw. Choose the rep's own member "
-                            "and save.")
-        elif kind:
-            out[user_id] = ("Mapped to an API member, not a person: this rep's opportunities carry an integration's "
-                            "account. Choose the rep's own member and save.")
+        if kind := api_member_kind(m.member_identifier or "", lookups, own_member):
+            out[user_id] = api_member_status(kind)
     return out
 
 

@@ -89,9 +89,9 @@ def test_a_rep_saved_with_the_api_member_is_marked_and_does_not_stop_other_rows(
     assert asked.count("system/members") == 1, asked
     dana_row = re.search(rf'<tr id="rep-{dana.id}">(.*?)</tr>', html, re.S).group(1)
     status = re.search(r'data-status="api-member">([^<]*)<', dana_row).group(1).replace("&#39;", "'")
-    assert status == ("Mapped to colcw's own API member, not a person: this rep's opportunities carry the "
-                      "integration's account, and what they do there as it reads as done by colcw. Choose the rep's own member "
-                      "and save.")
+    assert status == ("Mapped to colcw's own API member, not a person: exports acting for this rep are refused as if "
+                      "not mapped (their opportunities would carry the integration's account, and what they do there as "
+                      "it would read as done by colcw). Choose the rep's own member and save.")
     assert html.count('data-status="api-member"') == 1
 
     # Saving another row leaves that one as it is (reported, not a reason to refuse the others).
