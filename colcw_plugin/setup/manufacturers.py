@@ -29,6 +29,16 @@ def case_twin(name: str, cw_names: Iterable[str]) -> str | None:
     return next((n for n in cw_names if n and n != name and n.lower() == lowered), None)
 
 
+def case_twin_problem(name: str, twin: str) -> tuple[str, str]:
+    """What is wrong, and its fix, when a line's manufacturer ``name`` differs only in case from ConnectWise's active
+    ``twin`` (:func:`case_twin`): the export's refusal of such a line, naming the twin (adding ``name`` in ConnectWise
+    is no fix: ConnectWise holds the name)."""
+    return (f"manufacturer “{name}” does not exist in ConnectWise, which has “{twin}” (names must match exactly, case "
+            "included)",
+            f"Correct the lines' manufacturer to “{twin}”, or add the alias {name} → {twin} "
+            f"({pages.MANUFACTURERS.name}).")
+
+
 def inactive_twin(name: str, active: Iterable[str], inactive: Iterable[str]) -> str | None:
     """The manufacturer ConnectWise has but marks inactive that a line's ``name`` would be: the same name, or one
     differing only in case when no active manufacturer does (that one is :func:`case_twin`'s); None otherwise.

@@ -33,7 +33,7 @@ from .connection import is_configured, read_settings
 from .customer_matching import LikelyDuplicates
 from .field_mapping import CANADIAN_PROVINCES
 from .lookups import Lookups
-from .manufacturers import inactive_problem, inactive_twin
+from .manufacturers import case_twin, case_twin_problem, inactive_problem, inactive_twin
 from .opportunity_defaults import (
     DEFAULT_LABEL,
     KINDS,
@@ -213,11 +213,13 @@ def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) 
 
 def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | None) -> Check:
     """Each manufacturer on ChannelOnline's documents that an export could not create catalog items under: not in
-    ConnectWise (bare, or an alias's target), or one ConnectWise has but marks inactive, said with its own fix in the
-    export's words (:func:`~.manufacturers.inactive_problem`): adding it is no fix, ConnectWise holds the name."""
+    ConnectWise (bare, or an alias's target), one differing only in case from an active one (naming it, as the export
+    and Auto-map do: :func:`~.manufacturers.case_twin_problem`), or one ConnectWise has but marks inactive, said with
+    its own fix in the export's words (:func:`~.manufacturers.inactive_problem`). Adding either of the last two is no
+    fix: ConnectWise holds the name."""
     if lookups is None:
         return _not_checked("Manufacturers")
-    missing, inactive = [], []
+    missing, twins, inactive = [], [], []
     active_names = [x.name for x in lookups.manufacturers]
     inactive_names = [x.name for x in lookups.inactive_manufacturers]
     for name in host_manufacturers(session):
@@ -225,6 +227,11 @@ def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | Non
         if lookups.named("manufacturers", target.name) is not None:
             continue
         alias = rules.alias_for(name) is not None
+        twin = None if alias else case_twin(name, active_names)
+        if twin is not None:  # ConnectWise has it spelt otherwise: adding it is no fix (the export names the twin)
+            what, fix = case_twin_problem(name, twin)
+            twins.append(f"{name}: {what}. {fix}")
+            continue
         cw_name = (target.name if target.name in inactive_names else None) if alias else inactive_twin(
             name, active_names, inactive_names)
         if cw_name is not None:
@@ -232,15 +239,21 @@ def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | Non
             inactive.append(f"{name}: {what}. {fix}")
         else:
             missing.append(f"{name} → {target.name} (alias target not in ConnectWise)" if alias else name)
-    items = missing + inactive
+    items = missing + twins + inactive
     if not items:
         return Check("Manufacturers", True, "Every manufacturer on ChannelOnline documents exists in ConnectWise")
-    said = ([f"{plural(len(missing), 'manufacturer')} on ChannelOnline documents "
-             f"{'is' if len(missing) == 1 else 'are'} not in ConnectWise"] if missing else []) + (
-        [f"{plural(len(inactive), 'manufacturer')}{'' if missing else ' on ChannelOnline documents'} "
-         f"{'is' if len(inactive) == 1 else 'are'} in ConnectWise but marked inactive"] if inactive else [])
-    fix = (f"Add {'those not in ConnectWise' if inactive else 'them'} in ConnectWise ({places.MANUFACTURER}) or add "
-           "an alias on Product integration mapping." if missing else "")
+    said, where = [], " on ChannelOnline documents"
+    for found, one, many, rest in ((missing, "is not", "are not", "in ConnectWise"),
+                                   (twins, "differs", "differ", "from ConnectWise's only in case"),
+                                   (inactive, "is", "are", "in ConnectWise but marked inactive")):
+        if found:
+            said.append(f"{plural(len(found), 'manufacturer')}{where} {one if len(found) == 1 else many} {rest}")
+            where = ""  # said once, by the first
+    fix = (f"Add {'those not in ConnectWise' if twins or inactive else 'them'} in ConnectWise "
+           f"({places.MANUFACTURER}) or add an alias on Product integration mapping." if missing else "")
+    if twins:
+        fix += (" " if fix else "") + ("Correct each one differing only in case to ConnectWise's spelling on its "
+                                       "lines, or add the alias its line names.")
     if inactive:
         fix += (" " if fix else "") + ("Activate each one marked inactive in ConnectWise, or map its name to another "
                                        "manufacturer, as its line says.")
