@@ -348,8 +348,15 @@ def rep_mapping_form(users, mappings, lookups, formdata=None, own_member: str = 
 def product_types_form(product_types, mappings, lookups, formdata=None) -> ColcwForm:
     """Product integration mapping → Product types: one ConnectWise product type per host type."""
     names = None if lookups is None else [(x.name, x.name) for x in lookups.product_types]
-    fields = {f"type-{t}": _pick("ConnectWise product type", f"ConnectWise product type for {t}",
-                                 mappings[t].cw_type_name if t in mappings else "", names, blank="— not mapped —")
+
+    def held(t: str) -> str:
+        return mappings[t].cw_type_name if t in mappings else ""
+
+    # A type ConnectWise has but marks inactive is said as such (the export refuses it), not as one it lacks.
+    fields = {f"type-{t}": _pick("ConnectWise product type", f"ConnectWise product type for {t}", held(t), names,
+                                 blank="— not mapped —",
+                                 missing=" (inactive in ConnectWise)" if lookups is not None and
+                                 lookups.inactive_type(held(t)) else " (not in ConnectWise)")
               for t in product_types}
     fields.update({f"was-{t}": HiddenField(default=mappings[t].cw_type_name if t in mappings else "")
                    for t in product_types})
