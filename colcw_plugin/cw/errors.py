@@ -10,6 +10,7 @@ failed (never headers or credentials), and a ``hint`` telling a person what to d
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -59,7 +60,17 @@ class ConnectWiseError(Exception):
         self.resource = resource
         self.attempts = 1
         self.elapsed = 0.0
+        self.at = time.monotonic()  # when it was met: a Retry-After counts from then (wait_left)
         super().__init__(self._render())
+
+    def wait_left(self) -> float:
+        """Seconds still to wait before ConnectWise wants another request: what is left of its ``Retry-After``
+        (a 429's, a 503's), counted from when it answered; 0 without one. Nothing colcw sends may go earlier, however
+        short its own intervals."""
+        seconds = getattr(self, "retry_after", None)
+        if not seconds:
+            return 0.0
+        return max(0.0, float(seconds) - (time.monotonic() - self.at))
 
     @property
     def detail(self) -> str:

@@ -6,7 +6,10 @@ Retry rules (API-NOTES §6.4):
   date), until ``max_attempts`` or ``max_retry_seconds`` of total time would be exceeded;
 * permanent failures (400, 401, 403, 404, 409, TLS) are raised at once;
 * POST is not idempotent: it is retried only when the request cannot have reached the
-  server (connect error) or on 429, which ConnectWise returns before processing.
+  server (connect error) or on 429, which ConnectWise returns before processing;
+* a ``Retry-After`` holds every request of the client, not only the one it answered: no thread
+  sends before it has passed (one that would wait past ``max_retry_seconds`` fails at once as
+  rate-limited, unsent).
 """
 
 from __future__ import annotations
@@ -197,6 +200,9 @@ class Transport:
         # function the pause asks every second whether to give up (a run an admin asked to stop): the request
         # then fails with the error it waited on, as when its tries run out.
         self.on_retry_wait: Callable[[ConnectWiseError, float], Callable[[], bool] | None] | None = None
+        # Until when (``clock``) ConnectWise asked for no request: the latest Retry-After met, whichever thread met it.
+        self._hold_until = 0.0
+        self._hold_lock = threading.Lock()
 
     def headers(self, *, auth: bool, body: bool, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Request headers. Built per call so nothing secret lives on the session."""
@@ -246,6 +252,7 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            self._wait_out_hold(method, path, start, attempt, retry)
             if self.limiter is not None:
                 self.limiter.acquire()
             self.stats.record(method, template)
@@ -274,6 +281,7 @@ class Transport:
                     resource=_resource_of(template),
                     retry_after=_retry_after_of(response),
                 )
+                self._hold(err)
             if not retry or attempt >= self.settings.max_attempts or not self.may_retry(method, err):
                 err.note_attempts(attempt, self._clock() - start)
                 raise err
@@ -298,6 +306,34 @@ class Transport:
             if not self._pause(wait, give_up):
                 err.note_attempts(attempt, self._clock() - start)
                 raise err
+
+    def _hold(self, err: ConnectWiseError) -> None:
+        """A Retry-After holds the client's every request until it has passed (counted from now: the answer came)."""
+        seconds = getattr(err, "retry_after", None)
+        if not seconds:
+            return
+        with self._hold_lock:
+            self._hold_until = max(self._hold_until, self._clock() + float(seconds))
+
+    def _wait_out_hold(self, method: str, path: str, start: float, attempt: int, retry: bool) -> None:
+        """Before a request: wait until the latest Retry-After met has passed. A wait that would take the request past
+        ``max_retry_seconds`` (or any wait for a request that is not retried) fails it at once, unsent, as
+        rate-limited, saying how long is left; so does a run asked to stop meanwhile."""
+        left = self._hold_until - self._clock()
+        if left <= 0:
+            return
+        err = RateLimited(f"ConnectWise asked colcw to send nothing for {left:.0f} s more (Retry-After); not sent",
+                          retry_after=left, method=method, path=path)
+        elapsed = self._clock() - start
+        if not retry or elapsed + left > self.settings.max_retry_seconds:
+            err.note_attempts(attempt - 1 or 1, elapsed)
+            raise err
+        give_up = self.on_retry_wait(err, left) if self.on_retry_wait is not None and left >= 1.0 else None
+        if not self._pause(left, give_up):
+            err.note_attempts(attempt - 1 or 1, self._clock() - start)
+            raise err
+        # (another thread may have met a later Retry-After meanwhile: the loop asks again before sending)
+        self._wait_out_hold(method, path, start, attempt, retry)
 
     def _pause(self, seconds: float, give_up: Callable[[], bool] | None) -> bool:
         """Sleep ``seconds`` between two tries; False as soon as ``give_up()`` says so (asked every second)."""

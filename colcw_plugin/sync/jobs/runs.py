@@ -338,6 +338,7 @@ def _passes(ctx: SyncContext, job, recorder: RunRecorder, options: RunOptions,
         if delay is None:
             break
         n = len(recorder.deferred)
+        delay = max(float(delay), retry_after_left(recorder))  # never before ConnectWise's Retry-After
         until = utcnow() + dt.timedelta(seconds=delay)
         recorder.note_wait(f"{plural(n, 'record')} waiting for ConnectWise ({short_error(_last(recorder))}); "
                            f"trying {'it' if n == 1 else 'them'} again", until)
@@ -360,6 +361,13 @@ def _pause(seconds: float, sleep: Callable[[float], None], recorder: RunRecorder
         left -= step
         if left > 0 and recorder.stop_requested():
             return
+
+
+def retry_after_left(recorder: RunRecorder, error: ConnectWiseError | None = None) -> float:
+    """Seconds left of the longest Retry-After ConnectWise gave the records waiting (and ``error``): it asks for no
+    request before, whatever colcw's own intervals say."""
+    errors = [d.error for d in recorder.deferred.values()] + ([error] if error is not None else [])
+    return max((e.wait_left() for e in errors if hasattr(e, "wait_left")), default=0.0)
 
 
 def _last(recorder: RunRecorder) -> ConnectWiseError:
@@ -395,8 +403,9 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
     intervals = list(options.attempt_intervals)
     if options.can_wait and attempt <= len(intervals):
         now = utcnow()
-        delay = float(intervals[attempt - 1])
-        give_up = now + dt.timedelta(seconds=sum(float(x) for x in intervals[attempt - 1:]))
+        # Never before ConnectWise's Retry-After (a 429's "for 120 s" with a 30 s interval): the next try waits it out.
+        delay = max(float(intervals[attempt - 1]), retry_after_left(recorder, error))
+        give_up = now + dt.timedelta(seconds=delay + sum(float(x) for x in intervals[attempt:]))
         recorder.wait(reason=reason, next_try_at=now + dt.timedelta(seconds=delay), give_up_at=give_up,
                       api_requests=requests)
         log.info("sync run %s waits: %s", recorder.run_id, reason)
