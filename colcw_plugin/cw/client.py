@@ -131,6 +131,12 @@ class ConnectWiseClient:
         second whether to give up: the request then fails with the error it waited on."""
         self._transport.on_retry_wait = listener
 
+    @property
+    def login_refused(self) -> ConnectWiseError | None:
+        """ConnectWise's refusal of the login (401), once met: the client sends nothing more (each request fails at
+        once with it), and a run stops as a whole (:mod:`colcw_plugin.sync.jobs.runs`)."""
+        return self._transport.login_refused
+
     def close(self) -> None:
         """Close the session if this client created it (shared connections stay for the next client)."""
         if self._owns_session:

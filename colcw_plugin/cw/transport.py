@@ -9,7 +9,9 @@ Retry rules (API-NOTES §6.4):
   server (connect error) or on 429, which ConnectWise returns before processing;
 * a ``Retry-After`` holds every request of the client, not only the one it answered: no thread
   sends before it has passed (one that would wait past ``max_retry_seconds`` fails at once as
-  rate-limited, unsent).
+  rate-limited, unsent);
+* ConnectWise refusing the login (401) is remembered: the client sends nothing more, each later
+  request failing at once with the same refusal (the keys do not change under a client).
 """
 
 from __future__ import annotations
@@ -36,7 +38,14 @@ from requests.cookies import RequestsCookieJar, merge_cookies
 from requests.structures import CaseInsensitiveDict
 
 from .conditions import format_datetime
-from .errors import ConnectWiseError, NetworkError, RateLimited, TLSFailed, error_from_response
+from .errors import (
+    AuthenticationFailed,
+    ConnectWiseError,
+    NetworkError,
+    RateLimited,
+    TLSFailed,
+    error_from_response,
+)
 from .ratelimit import TokenBucket
 from .settings import ClientSettings
 from .stats import RequestStats
@@ -203,6 +212,8 @@ class Transport:
         # Until when (``clock``) ConnectWise asked for no request: the latest Retry-After met, whichever thread met it.
         self._hold_until = 0.0
         self._hold_lock = threading.Lock()
+        # ConnectWise refused the login (401): nothing more is sent (see login_refused).
+        self.login_refused: AuthenticationFailed | None = None
 
     def headers(self, *, auth: bool, body: bool, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Request headers. Built per call so nothing secret lives on the session."""
@@ -252,6 +263,8 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            if auth and self.login_refused is not None:
+                raise self._refused_again(method, path)
             self._wait_out_hold(method, path, start, attempt, retry)
             if self.limiter is not None:
                 self.limiter.acquire()
@@ -281,6 +294,8 @@ class Transport:
                     resource=_resource_of(template),
                     retry_after=_retry_after_of(response),
                 )
+                if isinstance(err, AuthenticationFailed) and auth:
+                    self.login_refused = self.login_refused or err
                 self._hold(err)
             if not retry or attempt >= self.settings.max_attempts or not self.may_retry(method, err):
                 err.note_attempts(attempt, self._clock() - start)
@@ -334,6 +349,13 @@ class Transport:
             raise err
         # (another thread may have met a later Retry-After meanwhile: the loop asks again before sending)
         self._wait_out_hold(method, path, start, attempt, retry)
+
+    def _refused_again(self, method: str, path: str) -> AuthenticationFailed:
+        """The login refusal met earlier, for this request (not sent)."""
+        first = self.login_refused
+        assert first is not None
+        return AuthenticationFailed(f"{first.message} (refused earlier; not sent again)", status=first.status,
+                                    code=first.code, method=method, path=path)
 
     def _pause(self, seconds: float, give_up: Callable[[], bool] | None) -> bool:
         """Sleep ``seconds`` between two tries; False as soon as ``give_up()`` says so (asked every second)."""

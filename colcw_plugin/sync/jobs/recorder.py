@@ -111,6 +111,17 @@ class RunStopped(Exception):
         super().__init__(request)
 
 
+class LoginRefused(RunStopped):
+    """ConnectWise refused colcw's login (401): the keys are wrong or revoked, so every other record would fail the same
+    way. Raised where an admin's request to stop would be (:meth:`RunRecorder.stop_if_requested`), so each service
+    stops as it stops for a cancel; the run then fails as a whole, what it did not reach "not attempted", for Retry
+    once the connection is fixed (:func:`~.runs.close_login_refused`). ``error``: the refusal."""
+
+    def __init__(self, error: ConnectWiseError):
+        self.error = error
+        super().__init__(str(error))
+
+
 @dataclass
 class Deferred:
     """A record whose last try failed transiently: it is tried again later in the run."""
@@ -172,6 +183,9 @@ class RunRecorder:
         # This attempt's ConnectWise requests so far (the caller sets it to its client's count): written with each
         # flush, so a run's page shows them while it runs, on top of the earlier attempts' (read at the start).
         self.requests_sent: Callable[[], int] | None = None
+        # ConnectWise's refusal of the login once the run's client met it (the caller sets it: the client's
+        # ``login_refused``): the run stops at its next boundary (:class:`LoginRefused`).
+        self.login_refused: Callable[[], ConnectWiseError | None] | None = None
         self._requests_before = run.api_requests or 0
         self._load(run)
 
@@ -401,7 +415,10 @@ class RunRecorder:
 
     def stop_requested(self) -> bool:
         """Whether an admin asked the run to stop. Known from the recorder's writes; after a second without one,
-        looked up (one small read). Safe from any thread (a look reads on a connection of its own)."""
+        looked up (one small read). Safe from any thread (a look reads on a connection of its own). A run whose login
+        ConnectWise refused stops too (:class:`LoginRefused`)."""
+        if self._refused() is not None:
+            return True
         if (self._stop_request is None and not self._superseded
                 and time.monotonic() - max(self._last_flush, self._looked) >= self.flush_seconds):
             self._look()
@@ -419,14 +436,22 @@ class RunRecorder:
         asked = self.stop_requested()
         self._raise_if_superseded()
         if asked and not self.reached_all():
-            raise RunStopped(self._stop_request or "")
+            raise self._stopped()
+
+    def _refused(self) -> ConnectWiseError | None:
+        return self.login_refused() if self.login_refused is not None else None
+
+    def _stopped(self) -> RunStopped:
+        """What stops the run: ConnectWise refusing its login, or an admin's request."""
+        refused = self._refused()
+        return LoginRefused(refused) if refused is not None else RunStopped(self._stop_request or "")
 
     def stopped_waiting(self) -> RunStopped:
         """What ends a run whose wait for a lock was cut short (:class:`~..shared.locks.Stopped`: this recorder said
         the run was asked to stop): its :class:`RunStopped`, to raise where the wait was (a record waited, so the
         request is not a late one). :class:`Superseded` is raised at once."""
         self._raise_if_superseded()
-        return RunStopped(self._stop_request or "")
+        return self._stopped()
 
     def _raise_if_superseded(self) -> None:
         if not self._superseded:

@@ -32,6 +32,7 @@ from host_stub.models import utcnow
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...cw.errors import NetworkError, RateLimited
 from ...models import RunStatus, Settings, SyncItem, SyncRun, actor_label, late_cancel_note, stop_requested_by
+from ...setup import pages
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from ...text import plural
@@ -45,6 +46,7 @@ from .kinds import (
     retry_description,
 )
 from .recorder import (
+    LoginRefused,
     RunCancelled,
     RunGone,
     RunRecorder,
@@ -148,6 +150,7 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
         if hasattr(client, "notify_retry_waits"):
             client.notify_retry_waits(recorder.note_retry_wait)
         recorder.requests_sent = lambda: client.stats.total
+        recorder.login_refused = lambda: getattr(client, "login_refused", None)
         ctx = SyncContext(session=session, client=client, recorder=recorder, settings=settings, actor=run_actor(run),
                           run_id=run_id, params=dict(run.params or {}), options=options, host=host, queue=queue,
                           kinds=kinds)
@@ -191,6 +194,11 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     if cancelled:
         return _as_cancelled(session, recorder, run_id, job)
     requests = client.stats.total if client else 0
+    refused = getattr(client, "login_refused", None) if client is not None else None
+    if isinstance(stopped, LoginRefused) or (refused is not None and not isinstance(stopped, RunStopped)):
+        # ConnectWise refused the login: the run fails as a whole, however the service ended (it stopped at its next
+        # record, raised the refusal, or had reached every record), not one failure per record.
+        return close_login_refused(session, job, recorder, run_id, refused or stopped.error, requests)
     if nothing is not None:
         forgotten = _forget(session, recorder, as_queued, str(nothing))
         if forgotten is not None:
@@ -201,6 +209,8 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
             recorder.stop_if_requested()  # a run asked to stop neither waits for another attempt nor gives up
             closed = _wait_or_give_up(session, job, recorder, options, waiting, attempt, requests,
                                       whole_run=whole_run)
+        except LoginRefused as e:  # (the refusal came with the last record: still the run's failure as a whole)
+            return close_login_refused(session, job, recorder, run_id, e.error, requests)
         except RunStopped as e:  # asked to stop: it does not wait for another attempt
             stopped = e
         else:
@@ -211,6 +221,25 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
         return _stop(session, job, recorder, run_id, stopped.request, requests, message=message)
     recorder.finish(status=status, message=_closing_message(message, recorder, _named(session, job, recorder)),
                     api_requests=requests, late_cancel=True)
+    return _as_written(session, recorder, run_id)
+
+
+LOGIN_REFUSED = "ConnectWise refused colcw's login"
+LOGIN_FIX = (f"Correct the API keys (or the integrator login) on the Connection page ({pages.CONNECTION.name}) and "
+             "save them: colcw checks them as Test Connection does. Then Retry on the run's page.")
+
+
+def close_login_refused(session: Session, job, recorder: RunRecorder, run_id: int, error: ConnectWiseError,
+                        requests: int) -> SyncRun:
+    """Close a run whose login ConnectWise refused (401: keys wrong or revoked) as failed as a whole: one message
+    naming the fix, the records it did not reach "not attempted" (Retry runs them with the failed ones: those under
+    way when the refusal came keep their failure). The client sent nothing after the first refusal (see
+    :mod:`colcw_plugin.cw.transport`)."""
+    n = recorder.close_unattempted(LOGIN_REFUSED, LOGIN_FIX, _labels(session, job, recorder))
+    left = f" {plural(n, 'record')} not attempted." if n else ""
+    message = f"{LOGIN_REFUSED} ({short_error(error)}): the run stopped.{left} {LOGIN_FIX}"
+    recorder.finish(status=RunStatus.FAILED, message=message, api_requests=requests)
+    log.warning("sync run %s stopped: %s", run_id, short_error(error))
     return _as_written(session, recorder, run_id)
 
 

@@ -108,6 +108,8 @@ def run(ctx: SyncContext) -> str | None:
         engine = ctx.session.get_bind()
 
         def work(doc_id: int) -> Outcome:
+            if getattr(ctx.client, "login_refused", None) is not None:
+                raise Stopped  # ConnectWise refused the login meanwhile: no other document starts (LoginRefused)
             # Each thread works on a session of its own.
             with Session(bind=engine) as session:
                 try:
