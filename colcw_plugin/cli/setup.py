@@ -95,7 +95,7 @@ def configure_command(site_url, company_id, public_key, private_key, username, p
     else:
         click.echo(f"Warning: saved, but {settings.check_message}", err=True)
     # The callbacks belong to the tenant the connection names, and are registered again.
-    done = recheck_callbacks(db.session, rt.box, rt.client)
+    done = recheck_callbacks(db.session, rt.box, rt.client, queue=rt.queue, kinds=rt.kinds)
     if not done.live:
         click.echo("Live updates are off: no callbacks to register.")
     for category, text in done.messages:

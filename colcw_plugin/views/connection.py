@@ -130,7 +130,7 @@ def save_connection_view():
     else:
         flash(f"Connection saved, but {settings.check_message}", "warning")
     # The callbacks belong to the tenant the connection names: registered again (Live updates on).
-    done = recheck_callbacks(db.session, rt.box, rt.interactive_client)
+    done = recheck_callbacks(db.session, rt.box, rt.interactive_client, queue=rt.queue, kinds=rt.kinds)
     for category, text in done.messages:
         if not (done.connection_fails and not report.ok):  # (the check said already that it does not work)
             flash(text, category)

@@ -51,7 +51,7 @@ from ..jobs.schedules import (
     set_enabled,
 )
 from . import RECONCILE_KIND
-from .hints import LIVE_ACTOR, ensure_run
+from .hints import LIVE_ACTOR, ensure_run, pending_count
 from .master import Redecided, redecide
 
 REGISTER_FAILED = "The callbacks could not be registered: "
@@ -195,10 +195,14 @@ class Recheck:
     messages: list[tuple[str, str]] = field(default_factory=list)
 
 
-def recheck_callbacks(session: Session, box: SecretBox, client_for: ClientFactory) -> Recheck:
+def recheck_callbacks(session: Session, box: SecretBox, client_for: ClientFactory, *, queue: JobQueue | None = None,
+                      kinds: KindRegistry | None = None) -> Recheck:
     """After the connection was saved (page or command line): with Live updates on, register the callbacks
     again (they belong to the tenant the connection names), which also clears an earlier error, or keeps
-    why not. A failure that shows the connection does not work says so first. Commits."""
+    why not. A failure that shows the connection does not work says so first. With ``queue`` and ``kinds`` (the
+    composition root's), a connection that works again reads at once the records callbacks announced while it did
+    not (their hints pending: a live-update run met the refusal), not at the next safety-net pass
+    (:func:`read_pending`). Commits."""
     if not read_live(session).enabled:
         return Recheck(live=False)
     before = get_live(session).last_error
@@ -207,6 +211,9 @@ def recheck_callbacks(session: Session, box: SecretBox, client_for: ClientFactor
         messages = [("info", summary)]
         if before:
             messages.append(("info", "The callbacks' earlier error is cleared."))
+        pending = read_pending(session, queue, kinds)
+        if pending is not None:
+            messages.append(pending)
         return Recheck(live=True, messages=messages)
     if isinstance(error, CONNECTION_FAILS):
         why = summary.removeprefix(REGISTER_FAILED)  # (the URL's secret is masked in it)
@@ -218,6 +225,28 @@ def recheck_callbacks(session: Session, box: SecretBox, client_for: ClientFactor
             "warning", f"The connection was saved, but it does not work: {what} when colcw registered the "
                        f"callbacks ({why}). Correct it and save again; Test Connection shows which step fails.")])
     return Recheck(live=True, failed=True, messages=[("warning", summary)])
+
+
+def read_pending(session: Session, queue: JobQueue | None, kinds: KindRegistry | None) -> tuple[str, str] | None:
+    """Queue the live-update run that reads the records whose callbacks came while the connection did not work (their
+    hints pending), once it works again; the note saying so, or None when none is pending (or nothing can queue).
+    One already waiting in the queue takes them (:func:`~.hints.ensure_run`). Commits."""
+    if queue is None or kinds is None:
+        return None
+    n = pending_count(session)
+    if not n:
+        return None
+    what = (f"{'The record' if n == 1 else f'The {n} records'} ConnectWise announced while the connection did not "
+            f"work {'is' if n == 1 else 'are'}")
+    try:
+        run = ensure_run(session, queue, kinds)
+    except RedisError:
+        session.rollback()
+        return "warning", (f"{what} read by the next live update or safety-net pass: the run that reads "
+                           f"{'it' if n == 1 else 'them'} now could not be queued (Redis did not answer).")
+    if run is None:  # one is waiting in the queue already (or being queued): it takes them
+        return "info", f"{what} read by the live-update run already waiting in the queue."
+    return "info", f"{what} read now: run #{run.id}."
 
 
 def remove_callbacks(session: Session, client_for: ClientFactory) -> str:
