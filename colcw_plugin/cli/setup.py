@@ -1,8 +1,9 @@
 """``flask --app host_stub colcw configure | options | test-connection | automap | check`` for operators and scripts.
 
 Same services and validation as the admin pages; secrets are never printed. Commands that
-check something exit non-zero when it fails, so scripts can stop on them (``configure`` too when, with Live
-updates on, the callbacks it registers again could not be registered).
+check something exit non-zero when it fails, so scripts can stop on them (``configure`` too when the connection it
+saved fails its check, or, with Live updates on, the callbacks it registers again could not be registered: the
+connection is saved all the same, as the Connection page saves it).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def configure_command(site_url, company_id, public_key, private_key, username, p
         if category == "warning" and done.connection_fails and not report.ok:
             continue  # (the check said already that it does not work)
         click.echo(("Warning: " if category == "warning" else "") + text, err=category == "warning")
-    if done.failed:
+    if done.failed or not report.ok:  # saved all the same, as the page saves it; a script stops on it
         sys.exit(1)
 
 
