@@ -147,6 +147,7 @@ class Planned:
     record: dict | None  # the ConnectWise contact it is linked or matched to; None: to be created
     note: str = ""
     body: dict | None = None  # what a create sends (its intent names the same first and last name)
+    made: bool = False  # created in ConnectWise by an earlier pass or attempt of this run (its result never recorded)
 
 
 class ContactExporter:
@@ -155,8 +156,9 @@ class ContactExporter:
     anything to ConnectWise."""
 
     def __init__(self, session: Session, client: ConnectWiseClient, states: StateList, comm_types: dict[str, dict], *,
-                 cw_master: bool = False, at_once: int = 1):
+                 cw_master: bool = False, at_once: int = 1, run_id: int | None = None):
         self.session = session
+        self.run_id = run_id  # the run exporting (a contact it created says "created" in each pass: M.MADE)
         self.client = client
         self.at_once = at_once  # contact writes sent side by side (the worker's share of the client's in flight)
         self.states = states
@@ -186,7 +188,9 @@ class ContactExporter:
             link = chunk.contact_links.get(contact.id)
             record = None
             note = ""
+            made = False
             if link is not None:
+                made = self.run_id is not None and M.made_in(link.synced_values) == self.run_id
                 record = by_id.get(link.cw_id)
                 if record is None:
                     batch.mark(link, "missing_in_cw")
@@ -197,11 +201,15 @@ class ContactExporter:
                         "Clear the contact's link on the customer's page to export it again as a new contact."))
                     continue
             else:
-                record = self._left_behind(chunk.contact_intents.get(contact.id), company_id, cw_contacts, chunk)
+                intent = chunk.contact_intents.get(contact.id)
+                record = self._left_behind(intent, company_id, cw_contacts, chunk)
                 if record is not None:
                     chunk.contact_owner[record["id"]] = contact.id
                     same.take(record["id"])
-                    note = "linked to the ConnectWise contact an interrupted export had created"
+                    # This run's own create, before it was cut short (a kill, a lost answer): created, as it is.
+                    made = self.run_id is not None and intent is not None and intent.match.get("run") == self.run_id
+                    if not made:
+                        note = "linked to the ConnectWise contact an interrupted export had created"
             if record is None and link is None:
                 found = same.match(contact.first_name, contact.last_name, contact.email)
                 if found is not None and found not in chunk.contact_owner:
@@ -223,7 +231,7 @@ class ContactExporter:
                     note = (f"{note + '; ' if note else ''}kept ConnectWise's {', '.join(LABELS.get(k, k) for k in kept)} (ConnectWise is the "
                             "master for customer data)")
             planned = Planned(contact.id, bool(contact.is_default), label, contact_label(contact), values, sent, agreed,
-                              link, record, note)
+                              link, record, note, made=made)
             if record is None:
                 wanted = M.contact_payload(sent, company_id, self.states, self.comm_types, [])
                 planned.body = {k: v for k, v in wanted.items() if v not in (None, [])}
@@ -283,6 +291,7 @@ class ContactExporter:
         answers = iter(settle_together([w for w in writes if callable(w)], at_once=self.at_once,
                                        name="colcw-contacts", stops=_stops))
         sent = iter([next(answers) if callable(w) else Done(True, w) for w in writes])
+        written = iter([callable(w) for w in writes])  # (whether each sent a write to ConnectWise)
         outcomes: list[Outcome] = []
         default_cw: int | None = None
         settled: list[int] = []
@@ -292,7 +301,7 @@ class ContactExporter:
                 if isinstance(p, Outcome):
                     outcomes.append(p)
                     continue
-                done = next(sent)
+                done, wrote = next(sent), next(written)
                 if done.error is not None and _stops(done.error):
                     stopped = stopped or done.error
                     continue
@@ -310,11 +319,13 @@ class ContactExporter:
                 if not done.started:
                     continue  # not sent: a transient failure before it stopped the customer
                 outcome, record = done.value
+                # A contact this run created remembers it (M.MADE): a later pass or attempt still says "created".
+                agreed = {**p.agreed, M.MADE: self.run_id} if outcome.action == "created" and self.run_id is not None \
+                    else p.agreed
                 # The version of the contact colcw's write produced: its callback is colcw's own (shared/own_writes).
-                wrote = outcome.action in ("created", "updated")
                 batch.put(p.link, CONTACT, p.contact_id, record["id"], fingerprint=fingerprint(p.values),
                           cw_last_updated=M.last_updated(record),
-                          values=own_writes.remember(p.agreed, p.link.synced_values if p.link is not None else None,
+                          values=own_writes.remember(agreed, p.link.synced_values if p.link is not None else None,
                                                      "contact", record if wrote else None))
                 if p.contact_id in chunk.contact_intents or outcome.action == "created":
                     settled.append(p.contact_id)
@@ -367,7 +378,9 @@ class ContactExporter:
         previous = chunk.contact_intents.get(contact_id)
         if previous is not None and previous.company_id == company_id:
             known = known | previous.known_ids  # its POST may still land: never count it as "there before"
-        intent = Intent(company_id, {"firstName": body.get("firstName") or "", "lastName": body.get("lastName") or ""},
+        # (with the run: a later pass or attempt of it that finds the contact says it created it)
+        intent = Intent(company_id, {"firstName": body.get("firstName") or "", "lastName": body.get("lastName") or "",
+                                     **({"run": self.run_id} if self.run_id is not None else {})},
                         frozenset(known))
         self._intents.append({"entity": CONTACT, "host_id": contact_id, "cw_parent_id": company_id,
                               "match": intent.match, "known_ids": sorted(intent.known_ids)})
@@ -396,21 +409,33 @@ class ContactExporter:
             def create() -> tuple[Outcome, dict]:
                 record = create_once(lambda: self.client.contacts.create(body),
                                      lambda: self._find_created(intent, chunk), what=f"contact {label}")
-                return Outcome(CONTACT, "created", contact_id, record["id"], label, f"{label}: created."), record
+                return Outcome(CONTACT, "created", contact_id, record["id"], label, _made_said(label)), record
             return create
         record = p.record
         wanted = M.contact_payload(p.sent, company_id, self.states, self.comm_types,
                                    record.get("communicationItems") or [])
         diff = M.contact_changes(record, wanted)
         if not diff:
+            if p.made:  # this run created it in an earlier pass or attempt
+                return Outcome(CONTACT, "created", contact_id, record["id"], label, _made_said(label)), record
             return Outcome(CONTACT, "unchanged", contact_id, record["id"], label,
                            f"{label}: {note or 'unchanged'}."), record
 
         def update() -> tuple[Outcome, dict]:
             patched = self.client.contacts.patch(record["id"], diff)
+            changed = f"changed {changed_fields(CONTACT_TABLE, diff, record)}"
+            if p.made:
+                return Outcome(CONTACT, "created", contact_id, patched["id"], label,
+                               f"{label}: created; {changed}."), patched
             return Outcome(CONTACT, "updated", contact_id, patched["id"], label,
-                           f"{label}: {note + '; ' if note else ''}changed {changed_fields(CONTACT_TABLE, diff, record)}."), patched
+                           f"{label}: {note + '; ' if note else ''}{changed}."), patched
         return update
+
+
+def _made_said(label: str) -> str:
+    """The result of a contact the run created: in this pass, or in an earlier pass or attempt whose result was never
+    recorded (a later one finds it linked, or by its intent, and writes nothing more to it)."""
+    return f"{label}: created."
 
 
 def _stops(error: BaseException) -> bool:

@@ -36,7 +36,7 @@ from host_stub.models import Customer
 
 from ...cw import ConnectWiseClient
 from ...cw import conditions as C
-from ...models import CONTACT, CUSTOMER
+from ...models import CONTACT, CUSTOMER, CreateIntent
 from ...setup.customer_matching import name_patterns as _name_patterns
 from ...setup.customer_matching import normalize_name, normalize_phone
 from ..jobs.ranges import resolve
@@ -111,6 +111,8 @@ class Chunk:
     contact_owner: dict[int, int] = field(default_factory=dict)  # cw contact id -> linked host contact id
     company_owner: dict[int, int] = field(default_factory=dict)  # cw company id -> linked host customer id
     contact_intents: dict[int, Intent] = field(default_factory=dict)  # host contact id -> create left unconfirmed
+    # unlinked customer id -> the run whose company POST for it went unacknowledged (:func:`company_intents`)
+    company_intents: dict[int, int] = field(default_factory=dict)
     identifiers_read: bool = True  # False: the tenant held no company, so candidates were not looked up
     look_alikes: dict[int, list[LookAlike]] = field(default_factory=dict)  # unlinked customer id -> its look-alikes
 
@@ -158,8 +160,27 @@ def read_chunk(session: Session, client: ConnectWiseClient, customers: list[Cust
     company_owner = {cw: row.host_id for cw, row in
                      by_cw(session, CUSTOMER, list({r["id"] for r in candidate_rows})).items()}
     return Chunk(cust_links, contact_links, companies, by_identifier, contacts, contact_owner,
-                 company_owner, intents_for(session, contact_ids), identifiers_read=not tenant_empty,
+                 company_owner, intents_for(session, contact_ids),
+                 company_intents=company_intents(session, [c.id for c in unlinked]),
+                 identifiers_read=not tenant_empty,
                  look_alikes=_look_alikes(session, unlinked, candidate_rows, company_owner))
+
+
+def company_intents(session: Session, customer_ids: list[int]) -> dict[int, int]:
+    """The runs (by customer id) whose company POST for these unlinked customers went unacknowledged: ConnectWise may
+    have created the company (a later pass finds it by its Company ID, and it is that run's creation). Written only
+    when such a POST fails (:meth:`.exporter.CustomerExporter._export`), so a create costs no write before it; deleted
+    with the customer's link."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(select(CreateIntent.host_id, CreateIntent.match).where(
+        CreateIntent.entity == CUSTOMER, CreateIntent.host_id.in_(customer_ids)))
+    out: dict[int, int] = {}
+    for host_id, match in rows:
+        run = (match or {}).get("run")
+        if isinstance(run, int):
+            out[host_id] = run
+    return out
 
 
 def look_alikes_of(session: Session, client: ConnectWiseClient, customer: Customer) -> list[LookAlike]:

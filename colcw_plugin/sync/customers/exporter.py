@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from host_stub.models import Customer
 
-from ...cw import ConnectWiseError, create_once
+from ...cw import ConnectWiseError, create_once, unacknowledged
 from ...cw import conditions as C
 from ...models import CUSTOMER, fingerprint
 from ...setup.field_mapping import COMPANY
@@ -320,7 +320,12 @@ class CustomerExporter:
                 "created, and nothing was exported.",
                 f"Open {customer.name}'s page: Export to ConnectWise updates {link.cw_identifier or 'that company'} with "
                 "its values; to create a new company instead, clear its link first.")]
+        # The run whose export created the company (None: not colcw, or not known): this run's earlier pass or
+        # attempt, whose result was never recorded, says "created" now; and a company colcw created gets its Location
+        # Code's site as a new company does (M.MADE).
+        made: int | None = None
         if link is not None:
+            made = M.made_in(link.synced_values)
             record = chunk.companies.get(link.cw_id)
             if record is None or record.get("deletedFlag"):
                 batch.mark(link, "missing_in_cw")
@@ -335,8 +340,14 @@ class CustomerExporter:
                 problem = self._first_match_problem(customer, record, chunk)
                 if problem:
                     return [Outcome(CUSTOMER, "failed", customer.id, record["id"], label, *problem)]
-                notes.append(f"linked to the existing ConnectWise company {record['identifier']} "
-                             "(same Company ID)")
+                # A company POST of colcw's for the customer went unacknowledged: this is the company it created.
+                made = chunk.company_intents.get(customer.id)
+                if made is None:
+                    notes.append(f"linked to the existing ConnectWise company {record['identifier']} "
+                                 "(same Company ID)")
+                elif made != self.ctx.run_id:
+                    notes.append(f"linked to the ConnectWise company {record['identifier']} an interrupted export "
+                                 "had created")
             elif (alike := chunk.look_alikes.get(customer.id)) and self.confirmed != new_company_token(alike):
                 return [Outcome(CUSTOMER, "failed", customer.id, alike[0].cw_id, label,
                                 *look_alike_refusal(customer, alike))]
@@ -355,12 +366,22 @@ class CustomerExporter:
                 notes.append("kept ConnectWise's " + ", ".join(COMPANY_LABELS.get(k, k) for k in kept) +
                              " (ConnectWise is the master for customer data and changed them since the last sync)")
         wanted = M.company_payload(sent, self.states)
+        created_now = record is None
         if record is None:
             body = {k: v for k, v in wanted.items() if v is not None}
             if self.member and self.member.get("member_id"):
                 body["territoryManager"] = {"id": self.member["member_id"]}
-            record = self._create_company(customer, body, label, chunk)
+            try:
+                record = self._create_company(customer, body, label, chunk)
+            except ConnectWiseError as e:
+                if unacknowledged(e):  # ConnectWise may hold it: a later pass finds it by Company ID, as this run's
+                    batch.intend([{"entity": CUSTOMER, "host_id": customer.id, "cw_parent_id": 0,
+                                   "match": {"identifier": customer.account_number, "run": self.ctx.run_id},
+                                   "known_ids": []}])
+                    batch.flush()
+                raise
             action = "created"
+            made = self.ctx.run_id
         else:
             diff = M.changes(M.company_current(record, wanted), wanted)
             action = "unchanged"
@@ -372,11 +393,15 @@ class CustomerExporter:
         # Link at once: whatever happens to the contacts, the company is never created twice. It remembers the
         # version of the company this write produced: its callback is colcw's own (sync/shared/own_writes.py).
         was_linked = link is not None
+        # What ConnectWise holds now: a Location Code whose site the company is not on yet is agreed as the site it
+        # is on, so a step cut short below is no change of ConnectWise's, and the next pass or attempt finishes it.
         link = batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record),
-                         values=own_writes.remember(self._agreement(agreed, record, values, choice),
+                         values=own_writes.remember(self._agreement(agreed, record, values, choice, sent, made),
                                                     link.synced_values if link is not None else None, "company",
                                                     record if action != "unchanged" else None))
+        if customer.id in chunk.company_intents:  # linked now: the link says what the lost POST made
+            batch.settle(CUSTOMER, [customer.id])
         contacts = self._contact_exporter()
         plans = contacts.plan(customer, company_id, chunk, batch)
         # One write, committed before any contact POST: the company's link and the intents of its new contacts.
@@ -385,7 +410,7 @@ class CustomerExporter:
         try:
             # The site and the default contact go in one last PATCH, only when they change.
             pending: dict[str, Any] = {}
-            site, said, chosen = self._site(record, sent, created=action == "created", choice=choice)
+            site, said, chosen = self._site(record, sent, created=created_now, made=made is not None, choice=choice)
             if site is not None:
                 pending["site"] = site
             notes += said
@@ -399,11 +424,15 @@ class CustomerExporter:
             if pending:
                 record = self.client.companies.patch(company_id, pending)
                 action = "updated" if action == "unchanged" else action
-            if action != "unchanged" or chosen != choice:  # (a site taken or given up is agreed, written or not)
+            # The run that created the company is remembered while its passes may still report it; a site step left
+            # by an earlier run is done now.
+            agreement = own_writes.remember(
+                self._agreement(agreed, record, values, chosen, sent, made if made == self.ctx.run_id else None),
+                link.synced_values, "company", record if pending else None)
+            # (a site taken or given up is agreed, written or not; so is the site a step cut short had left)
+            if action != "unchanged" or chosen != choice or agreement != link.synced_values:
                 batch.put(link, CUSTOMER, customer.id, company_id, cw_identifier=str(record.get("identifier", "")),
-                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record),
-                          values=own_writes.remember(self._agreement(agreed, record, values, chosen),
-                                                     link.synced_values, "company", record if pending else None))
+                          fingerprint=fingerprint(values), cw_last_updated=M.last_updated(record), values=agreement)
             if was_linked or customer.id in self._drifted:
                 batch.forget_drift(customer.id)
         finally:
@@ -411,6 +440,10 @@ class CustomerExporter:
             # forgotten drift; also when a transient failure stopped the customer half-way (what ConnectWise
             # holds now).
             batch.flush()
+        # A company an earlier pass or attempt of this run created (its result never recorded) is this run's
+        # creation too, whatever this pass had left to do.
+        if made == self.ctx.run_id:
+            action = "created"
         # A new company says so first: "default contact set" alone reads as if nothing was created.
         notes = (["created in ConnectWise"] if action == "created" else []) + notes
         message = f"{label}: " + ("; ".join(notes) if notes else action) + "."
@@ -426,11 +459,26 @@ class CustomerExporter:
         M.keep_default_site_name(theirs, values, {M.SITE_CHOICE: choice} if choice else None)
         return theirs
 
-    def _agreement(self, agreed: dict, record: dict, values: dict, choice: dict | None) -> dict:
-        """What the link records as agreed with the company: ``agreed`` as ConnectWise holds it, and the site taken
-        for the customer's Location Code, if any."""
-        out = M.as_held(agreed, self._held_by(record, values, choice), self.states, COMPANY)
-        return {**out, M.SITE_CHOICE: choice} if choice else out
+    def _agreement(self, agreed: dict, record: dict, values: dict, choice: dict | None, sent: dict,
+                   made: int | None = None) -> dict:
+        """What the link records as agreed with the company ``record`` (as ConnectWise holds it now): ``agreed`` as
+        ConnectWise holds it, the site taken for the customer's Location Code, if any, and the run that created the
+        company (:data:`..shared.fields.MADE`), if given.
+
+        Only what ConnectWise holds is agreed: a Location Code ``sent`` whose site the company is not on yet (the
+        site step comes after the company's own write, and a transient failure may cut it short) is agreed as the
+        site the company is on. Recorded as agreed, the next pass took ConnectWise's "Main" for a change made there
+        (kept under ConnectWise the master, then taken into the customer by live updates)."""
+        held = self._held_by(record, values, choice)
+        out = M.as_held(agreed, held, self.states, COMPANY)
+        code = str(sent.get("location_code") or "")
+        if code and held is not None and str(held.get("location_code") or "").casefold() != code.casefold():
+            out["location_code"] = held.get("location_code")
+        if choice:
+            out[M.SITE_CHOICE] = choice
+        if made is not None:
+            out[M.MADE] = made
+        return out
 
     def _create_company(self, customer: Customer, body: dict, label: str, chunk: Chunk) -> dict:
         try:
@@ -456,7 +504,8 @@ class CustomerExporter:
     def _contact_exporter(self) -> ContactExporter:
         assert self.states is not None
         return ContactExporter(self.session, self.client, self.states, self.comm_types, cw_master=self.cw_master,
-                               at_once=writes_at_once(self.client.settings.max_in_flight, self._workers))
+                               at_once=writes_at_once(self.client.settings.max_in_flight, self._workers),
+                               run_id=self.ctx.run_id)
 
     def _first_match_problem(self, customer: Customer, record: dict, chunk: Chunk) -> tuple[str, str] | None:
         ident = record.get("identifier", "")
@@ -474,7 +523,7 @@ class CustomerExporter:
                     "Give this customer its own account number, or clear the other customer's link first.")
         return None
 
-    def _site(self, record: dict, values: dict, *, created: bool,
+    def _site(self, record: dict, values: dict, *, created: bool, made: bool = False,
               choice: dict | None) -> tuple[dict | None, list[str], dict | None]:
         """The site reference the location code names, when the company is not on it yet; what the result says of
         it; and the site taken for the code (:data:`..shared.fields.SITE_CHOICE`: kept, newly taken, or None).
@@ -483,7 +532,9 @@ class CustomerExporter:
         address is taken for the code (ConnectWise's default "Main", made with the company at its address, or a
         site of the rep's): its name is left as it is, and the link remembers it, so the company on it holds the
         code from then on. Otherwise (no site there, or several) the site is created. A new company has only
-        ConnectWise's default site, so it is not looked up: its code's site is created, as before.
+        ConnectWise's default site, so it is not looked up: its code's site is created, as before. So is a company
+        colcw created earlier whose site step was cut short (``made``): its code's site is looked up by name only (the
+        one a failed try made is taken, not made twice), never taken by address ("Main" is ConnectWise's default).
         """
         code = values.get("location_code") or ""
         current = ((record.get("site") or {}).get("name") or "")
@@ -500,8 +551,9 @@ class CustomerExporter:
                                               "zip", "country", "inactiveFlag"]))
             found = next((s for s in rows if str(s.get("name", "")).casefold() == code.casefold()), None)
         if found is not None:
-            return {"id": found["id"]}, ["site set to " + code], None
-        there = [s for s in rows if not s.get("inactiveFlag") and M.site_has_address(s, values, self.states)]
+            return {"id": found["id"]}, [site_created(code) if made else "site set to " + code], None
+        there = [] if made else [s for s in rows
+                                 if not s.get("inactiveFlag") and M.site_has_address(s, values, self.states)]
         if len(there) == 1:
             taken = there[0]
             name = str(taken.get("name") or "")

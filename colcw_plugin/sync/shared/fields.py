@@ -122,6 +122,12 @@ SITE_CHOICE = "colcw:site"
 # writes produced (its lastUpdated and a fingerprint of the fields colcw reads; sync/shared/own_writes.py), so a
 # callback for one of them is told for colcw's own write by what it holds, not by the member it names.
 WRITTEN = "colcw:written"
+# Also beside the agreed values, on company and contact links: the run (its id) whose export created the ConnectWise
+# record (sync/customers/exporter.py, contact_export.py). A later pass or attempt of that run says the record
+# "created", not "unchanged" or "linked to the existing"; and a company colcw created whose Location Code's site is
+# not set yet (a cut-short export) gets that site as a new company does (made, or the one a failed try made), never
+# an existing site at its address.
+MADE = "colcw:made"
 # A customer's address fields as a ConnectWise site holds them (the state and country apart: references).
 SITE_ADDRESS = (("address1", "addressLine1"), ("address2", "addressLine2"), ("city", "city"), ("zip", "zip"))
 
@@ -134,15 +140,22 @@ def site_choice(agreement: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
+def made_in(agreement: Mapping[str, Any] | None) -> int | None:
+    """The run whose export created a link's ConnectWise record, as its agreement remembers it (:data:`MADE`)."""
+    run = (agreement or {}).get(MADE)
+    return run if isinstance(run, int) and not isinstance(run, bool) else None
+
+
 def with_site_choice(values: dict[str, Any] | None, agreement: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A new agreement ``values`` of a customer link keeping the site choice of its former one ``agreement``, and
-    the versions of the company colcw's own writes produced (:data:`WRITTEN`)."""
+    """A new agreement ``values`` of a customer link keeping the site choice of its former one ``agreement``, the
+    versions of the company colcw's own writes produced (:data:`WRITTEN`) and the run that created it (:data:`MADE`)."""
     choice = site_choice(agreement)
     written = (agreement or {}).get(WRITTEN)
-    if values is None or (choice is None and not written):
+    made = made_in(agreement)
+    if values is None or (choice is None and not written and made is None):
         return values
     return {**values, **({SITE_CHOICE: choice} if choice is not None else {}),
-            **({WRITTEN: list(written)} if written else {})}
+            **({WRITTEN: list(written)} if written else {}), **({MADE: made} if made is not None else {})}
 
 
 def site_code(name: str) -> str:
