@@ -8,7 +8,7 @@ customer's; with ChannelOnline the master the next pass took "Main" for HQ. Agai
 from __future__ import annotations
 
 import pytest
-from customer_support import company, export, items, link_of, make_customer, run
+from customer_support import company, export, items, link_of, make_customer, run, update_customer
 from sqlalchemy import select
 
 from colcw_plugin.models import CW_MASTER, HOST_MASTER, RecordDrift
@@ -100,3 +100,29 @@ def test_while_the_site_step_waits_the_link_agrees_on_what_connectwise_holds_and
     _live_update(company_id)
     assert db.session.get(Customer, customer.id).location_code == "HQ"
     assert db.session.execute(select(RecordDrift)).scalars().all() == []
+
+
+def test_an_update_whose_site_step_was_cut_short_keeps_the_customers_new_code(sync_ready, monkeypatch, app):
+    """A linked customer moved to "Branch" in ChannelOnline, ConnectWise the master: the export's site POST fails for
+    the whole run. The link keeps agreeing on "HQ", which the company is still on, so a live update does not take
+    "HQ" back into the customer as ConnectWise's change; the next export moves the company to "Branch"."""
+    tune_runtime(monkeypatch, app, record_retry_intervals=())
+    _master(CW_MASTER)
+    customer = make_customer(location_code="HQ")
+    assert export(customer.id).status == "succeeded"
+    company_id = link_of("customer", customer.id).cw_id
+    update_customer(customer.id, location_code="Branch")
+    sync_ready.add_fault(status=500, method="POST", path=r"company/companies/\d+/sites$")
+    assert [i.action for i in items(export(customer.id), "customer")] == ["not_attempted"]
+    sync_ready.clear_faults()
+    assert company(sync_ready, company_id)["site"]["name"] == "HQ"
+    assert link_of("customer", customer.id).synced_values["location_code"] == "HQ"
+
+    _live_update(company_id)
+    assert db.session.get(Customer, customer.id).location_code == "Branch"
+    [item] = items(export(customer.id), "customer")
+    assert item.action == "updated" and "kept ConnectWise" not in item.message, item.message
+    assert company(sync_ready, company_id)["site"]["name"] == "Branch"
+    assert _sites(sync_ready, company_id) == ["Branch", "HQ", "Main"]
+    _live_update(company_id)
+    assert db.session.get(Customer, customer.id).location_code == "Branch"
