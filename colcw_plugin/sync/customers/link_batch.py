@@ -13,13 +13,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from host_stub.bulk import among, insert_rows
 from host_stub.models import Contact, Customer, utcnow
 
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift, SyncItem
+from ..shared.link_locks import lock_customer_links
 
 
 @dataclass
@@ -264,12 +265,9 @@ def dismiss_notes(session: Session, customer: Customer, keys: Iterable[NoteKey] 
     forgotten: no reading writes it again. A note the page showed with another ConnectWise value than it holds now is
     left alone (ConnectWise changed it since: the rep has not seen that change)."""
     contacts = {c.id: c for c in customer.contacts}
-    # The customer's links are locked first (in the order a live-update pass locks them: reconcile.Reconciler.
-    # _still_as_read), so a pass applying this customer meanwhile is waited for and the notes read are the ones it left.
-    links = {(ln.entity, ln.host_id): ln for ln in session.execute(select(Link).where(or_(
-        and_(Link.entity == CUSTOMER, Link.host_id == customer.id),
-        and_(Link.entity == CONTACT, Link.host_id.in_(list(contacts))))).order_by(Link.id).with_for_update()
-        .execution_options(populate_existing=True)).scalars()}
+    # The customer's links are locked first (one statement, by id, as a live-update pass and a relink lock them:
+    # shared.link_locks), so a pass applying this customer meanwhile is waited for and the notes read are the ones it left.
+    links = lock_customer_links(session, customer.id, contacts)
     rows = list(session.execute(select(RecordDrift).where(
         RecordDrift.customer_id == customer.id, RecordDrift.kind.in_(DISMISSABLE))
         .order_by(RecordDrift.entity.desc(), RecordDrift.host_id, RecordDrift.field)).scalars())

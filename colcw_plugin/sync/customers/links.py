@@ -39,6 +39,7 @@ from ...setup.live_updates import cw_is_master, read_live
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
 from ..shared.held_deletions import end_alert_unless_held
+from ..shared.link_locks import lock_customer_links
 from . import lookup
 from .exclusive import EXPORT_KIND
 from .link_batch import NOTE_DIRECTION, NOTE_ENTITY
@@ -219,11 +220,14 @@ def clear_link(session: Session, customer: Customer, contact_id: int | None = No
     The clearing is recorded as the record's latest result (:func:`_note`), so the page no longer shows the
     last export's result, which was about the link just cleared, as if it were current. The notes of what live updates
     found through the link cleared go with it (:func:`_clear_notes`: the customer's and its contacts', or the
-    contact's), and so does a deletion the mass-delete guard held back for it (its alert too, when it was the last)."""
+    contact's), and so does a deletion the mass-delete guard held back for it (its alert too, when it was the last).
+    The customer's links are locked first, all in one statement by id (:func:`_lock_links`)."""
     if contact_id is not None:
         contact = next((c for c in customer.contacts if c.id == contact_id), None)
         if contact is None:
             raise RelinkError("That contact does not belong to this customer.")
+    _lock_links(session, customer)
+    if contact_id is not None:
         old = get_link(session, CONTACT, contact_id)
         session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id == contact_id))
         message = (f"The ConnectWise link of {contact.name} ({customer.name}) was cleared: the next export links it "
@@ -258,6 +262,14 @@ def clear_link(session: Session, customer: Customer, contact_id: int | None = No
         _note(session, "cleared", CUSTOMER, customer.id, old.cw_id, label, message, actor)
     end_alert_unless_held(session)
     return message
+
+
+def _lock_links(session: Session, customer: Customer) -> None:
+    """Lock the customer's link and its contacts' links before writing any of them: in one statement, in id order, as
+    a live-update pass applying the customer and a dismissal of its notes lock them (``shared.link_locks``). Written
+    one after the other (the customer's, then its contacts'), a pass or a dismissal holding a contact's link older
+    than the customer's waited for this save while it waited for them, and PostgreSQL aborted one of the two."""
+    lock_customer_links(session, customer.id, [c.id for c in customer.contacts])
 
 
 def _note(session: Session, action: str, entity: str, host_id: int, cw_id: int | None, label: str, message: str,
@@ -445,6 +457,8 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         # "linked" result would make it "linked on this page, not synced since" and hide what its notes say).
         return Relinked(message=f"{label} is already linked to ConnectWise company {record['identifier']} "
                                 f"({record.get('name')}): nothing was changed.")
+    # The customer's links are locked before any is written, all in one statement by id (``current`` read again).
+    _lock_links(session, customer)
     # Re-linked to the company it is linked to (its link broken: the company restored in ConnectWise), the agreement
     # stands; to another, it is ConnectWise's values now.
     host = M.customer_values(customer)

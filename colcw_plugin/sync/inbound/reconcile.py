@@ -69,6 +69,7 @@ from ..shared.held_deletions import (
     marked_links,
     not_marked,
 )
+from ..shared.link_locks import lock_customer_links, lock_link_ids
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.states import StateList
 from ..shared.statuses import CACHE_KEY, fetch_statuses
@@ -321,10 +322,7 @@ class Reconciler:
         left as the rep made them and taken out of ``held.breaks``; their records get a pending hint, so the
         follow-up run reads them again. Commits (and the locks go). Which breaks moved, with what the pass had read of
         their links."""
-        ids = sorted({read_as[id(b.link)].id for b in held.breaks})
-        now = {ln.id: ln for ln in self.session.execute(
-            select(Link).where(Link.id.in_(ids)).order_by(Link.id).with_for_update()
-            .execution_options(populate_existing=True)).scalars()}
+        now = lock_link_ids(self.session, [read_as[id(b.link)].id for b in held.breaks])
         kept: list[Break] = []
         moved: list[tuple[Break, _AsRead]] = []
         for b in held.breaks:
@@ -415,15 +413,17 @@ class Reconciler:
     READ_AGAIN_NEXT = "Nothing to do: the next pass takes it."
 
     def _still_as_read(self, plan: CustomerPlan) -> bool:
-        """Lock the links the plan was made from (one statement) and whether each still holds the agreement planning
-        read: a rep dismissing a note meanwhile (link_batch.dismiss_notes, which takes the same lock) moved it, and
-        applying the plan would write the old agreement back and the dismissed note with it. The locks hold until the
-        customer's transaction ends, so no dismissal slips in between."""
+        """Lock the customer's links and its contacts' (all of them, in one statement by id, as a rep's relink, clear
+        or dismissal locks them: ``shared.link_locks``; the plan may write a link it did not read, a contact's marked
+        deleted) and whether each the plan was made from still holds the agreement planning read: a rep dismissing a
+        note meanwhile (link_batch.dismiss_notes) moved it, and applying the plan would write the old agreement back and
+        the dismissed note with it. The locks hold until the customer's transaction ends, so no dismissal slips in
+        between."""
+        locked = lock_customer_links(self.session, plan.customer.id, [c.id for c in plan.customer.contacts],
+                                     also=plan.read)
         if not plan.read:
             return True
-        now = {ln.id: ln.synced_values for ln in self.session.execute(
-            select(Link).where(Link.id.in_(list(plan.read))).order_by(Link.id).with_for_update()
-            .execution_options(populate_existing=True)).scalars()}
+        now = {ln.id: ln.synced_values for ln in locked.values() if ln.id in plan.read}
         return now == plan.read
 
     def _changed_meanwhile(self, plan: CustomerPlan) -> None:

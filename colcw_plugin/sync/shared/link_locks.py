@@ -1,0 +1,49 @@
+"""Row locks on links, taken the one way every colcw writer of several links takes them: in one statement, by id.
+
+A customer's link and its contacts' links are written together by a rep (Link to Company ID and Clear link:
+sync/customers/links.py; dismissing notes: link_batch.dismiss_notes) and by a live-update pass applying the customer
+(sync/inbound/reconcile.py). Locked in different orders (the customer's link first, written, then its contacts', while
+the other side locks by id and a contact's link is older than its customer's), each side held a link the other wanted
+next, and PostgreSQL aborted one of them after its deadlock timeout (the rep saw an error, or the pass failed). So each
+locks all the links it will write up front, here: the rows come back locked in id order (``ORDER BY id FOR UPDATE``),
+and one side simply waits for the other. Read again once locked (``populate_existing``): what the session held of
+them may be older than the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from ...models import CONTACT, CUSTOMER, Link
+
+
+def lock_links(session: Session, *where: ColumnElement[bool]) -> list[Link]:
+    """The links matching ``where``, locked until the transaction ends, in id order (one statement), read again."""
+    return list(session.execute(select(Link).where(*where).order_by(Link.id).with_for_update()
+                                .execution_options(populate_existing=True)).scalars())
+
+
+def lock_link_ids(session: Session, ids: Iterable[int]) -> dict[int, Link]:
+    """The links with these ids (those that still exist), locked as :func:`lock_links` does; by id."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {ln.id: ln for ln in lock_links(session, Link.id.in_(wanted))}
+
+
+def lock_customer_links(session: Session, customer_id: int, contact_ids: Iterable[int], *,
+                        also: Iterable[int] = ()) -> dict[tuple[str, int], Link]:
+    """The customer's link and its contacts' (``contact_ids``: the contacts it has; ``also``: links by id, those a
+    pass read for it), all locked in one statement in id order (:func:`lock_links`), before any of them is written:
+    by (entity, host id)."""
+    contacts, ids = sorted(set(contact_ids)), sorted(set(also))
+    which = and_(Link.entity == CUSTOMER, Link.host_id == customer_id)
+    if contacts:
+        which = or_(which, and_(Link.entity == CONTACT, Link.host_id.in_(contacts)))
+    if ids:
+        which = or_(which, Link.id.in_(ids))
+    return {(ln.entity, ln.host_id): ln for ln in lock_links(session, which)}
