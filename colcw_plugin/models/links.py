@@ -65,7 +65,9 @@ CUSTOMER, CONTACT, DOCUMENT = "customer", "contact", "document"
 
 class CreateIntent(db.Model):
     """A ConnectWise record colcw is about to create for a host record (contacts, which ConnectWise
-    identifies by nothing unique), committed *before* the POST and deleted with the link's insert.
+    identifies by nothing unique), committed *before* the POST and deleted with the link's insert; also a
+    company whose create went unanswered (``entity`` customer, ``match``: its Company ID and the run), written
+    then, so the next pass that finds it by Company ID knows that run created it.
 
     One left behind means the POST's outcome is unknown — the process died between the create and
     the link, or the answer was lost — so the next export looks the record up before creating it

@@ -59,7 +59,8 @@ LABELS = {
     "colcw_inbound_hints": "Changes ConnectWise announced (callbacks received)",
     "colcw_record_drift": "ConnectWise changes not taken and conflicts shown on customer pages",
     "colcw_document_drift": "Opportunity products changed in ConnectWise since their export",
-    "colcw_create_intents": "ConnectWise contacts being created, not confirmed yet",
+    "colcw_create_intents": ("ConnectWise contacts being created, and companies whose create went unanswered, not "
+                             "confirmed yet"),
     "colcw_required_fields": "Opportunity fields ConnectWise refused an export for as mandatory",
 }
 
