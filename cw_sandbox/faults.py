@@ -15,6 +15,13 @@ A fault spec (JSON body of ``POST /__sandbox__/faults``)::
 
 Without fraction/nth/count a fault fires on every matching request until cleared.
 
+Several faults on one request: a latency fault (``latency_ms`` without a status) combines with the others — a slow
+429, a slow drop — as ConnectWise can be slow and refuse at once. Every latency fault that fires delays the answer
+(they overlap: the longest decides), and so does a status fault's own ``latency_ms``. Of the status faults, the first
+armed that fires answers the request; those after it are not consulted for that request (it counts in neither their
+``seen`` nor their ``fired``, and their nth/count/fraction apply to the requests that reach them). ``fired`` counts
+the requests a fault was applied to, never one another fault answered.
+
 ``"applied": true`` (with "hang", "drop", 500 or 503) makes the fault a write ConnectWise carried
 out but never acknowledged: the request reaches its resource and is applied (a POST creates its
 record), then the response is lost — "drop" closes the connection with no answer, "hang" holds
@@ -149,11 +156,28 @@ class FaultSet:
         with self._lock:
             return [{"id": f.fid, **f.spec, "seen": f.seen, "fired": f.fired} for f in self._faults]
 
-    def pick(self, method: str, path: str) -> Fault | None:
-        """The fault to apply to this request, if any (every matching fault counts the request)."""
-        chosen = None
+    def pick(self, method: str, path: str) -> Picked | None:
+        """What to do to this request, if anything (see the module doc): the longest latency of the faults that fire,
+        and the status fault that answers it. A status fault is consulted (counts the request in ``seen``, and in
+        ``fired`` when it fires) only while no earlier one answered it; a latency fault always is."""
+        latency, chosen = 0, None
         with self._lock:
             for fault in self._faults:
-                if fault.matches(method, path) and not fault.spent and fault.decide(self._rng) and chosen is None:
+                if fault.status is not None and chosen is not None:
+                    continue  # answered by an earlier status fault: this one is not applied, nor counted
+                if not fault.matches(method, path) or fault.spent or not fault.decide(self._rng):
+                    continue
+                latency = max(latency, fault.latency_ms)
+                if fault.status is not None:
                     chosen = fault
-        return chosen
+        if chosen is None and not latency:
+            return None
+        return Picked(latency_ms=latency, fault=chosen)
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The faults applied to one request: wait ``latency_ms``, then ``fault`` (a status fault) answers it, if any."""
+
+    latency_ms: int
+    fault: Fault | None

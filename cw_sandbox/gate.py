@@ -91,11 +91,14 @@ def install(app: Flask, *, log, throttle: Throttle, faults: FaultSet, record_bod
 
 
 def _fault(faults: FaultSet) -> Response | None:
-    fault = faults.pick(request.method, request.path)
+    picked = faults.pick(request.method, request.path)
+    if picked is None:
+        return None
+    if picked.latency_ms:  # every latency fault that fired, with the status fault's own (see faults.py)
+        time.sleep(picked.latency_ms / 1000)
+    fault = picked.fault
     if fault is None:
         return None
-    if fault.latency_ms:
-        time.sleep(fault.latency_ms / 1000)
     if fault.applied:
         g.fault_after = fault  # the resource runs first; _lose_answer then loses its answer
         return None
