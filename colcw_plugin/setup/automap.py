@@ -22,7 +22,7 @@ from ..models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMappi
 from .categories import category_mappings
 from .common import host_category_pairs, host_manufacturers, host_users, lock_settings
 from .lookups import Lookups
-from .manufacturers import case_twin, inactive_problem, inactive_twin, manufacturer_aliases
+from .manufacturers import case_twin, case_twin_problem, inactive_problem, inactive_twin, manufacturer_aliases
 from .product_types import product_type_mappings
 from .reps import api_member_kind, api_member_status, api_member_words, own_api_member, rep_mappings
 
@@ -230,15 +230,18 @@ def _manufacturers(session: Session, lookups: Lookups, report: AutomapReport) ->
             if target and target not in cw_names and target in inactive_names:  # the export refuses its lines
                 what, fix = inactive_problem(name, target, alias=True)
                 report.left.append(f"manufacturer {name}: {what}. {fix}")
+            elif target and target not in cw_names and (twin := case_twin(target, cw_names)) is not None:
+                what, fix = case_twin_problem(target, twin, alias_of=name)  # refused too: the alias is to correct
+                report.left.append(f"manufacturer {name}: {what}. {fix}")
             continue
         if lookups.named("manufacturers", name) is not None:
             report.same_name += 1  # exact names need no alias; not "already mapped" on a first run
             continue
         near = case_twin(name, cw_names)  # (as the mapping page and the export name it)
         inactive = None if near else inactive_twin(name, cw_names, inactive_names)
-        if near:
-            fix = (f"ConnectWise has no manufacturer of that name but has “{near}” (names are case-sensitive); "
-                   f"add an alias to “{near}” on Product integration mapping.")
+        if near:  # the export's own words, naming the one ConnectWise has
+            what, how = case_twin_problem(name, near)
+            fix = f"{what}. {how}"
         elif inactive is not None:  # ConnectWise holds the name (adding it is no fix): the export's own words
             what, how = inactive_problem(name, inactive)
             fix = f"{what}. {how}"

@@ -29,14 +29,18 @@ def case_twin(name: str, cw_names: Iterable[str]) -> str | None:
     return next((n for n in cw_names if n and n != name and n.lower() == lowered), None)
 
 
-def case_twin_problem(name: str, twin: str) -> tuple[str, str]:
-    """What is wrong, and its fix, when a line's manufacturer ``name`` differs only in case from ConnectWise's active
-    ``twin`` (:func:`case_twin`): the export's refusal of such a line, naming the twin (adding ``name`` in ConnectWise
-    is no fix: ConnectWise holds the name)."""
-    return (f"manufacturer “{name}” does not exist in ConnectWise, which has “{twin}” (names must match exactly, case "
-            "included)",
-            f"Correct the lines' manufacturer to “{twin}”, or add the alias {name} → {twin} "
-            f"({pages.MANUFACTURERS.name}).")
+def case_twin_problem(name: str, twin: str, *, alias_of: str | None = None) -> tuple[str, str]:
+    """What is wrong, and its fix, when a manufacturer ``name`` differs only in case from ConnectWise's active
+    ``twin`` (:func:`case_twin`): a line's own manufacturer, or with ``alias_of`` the target of that host name's
+    alias. One wording, naming the twin, for the export's refusal of such a line, the Pre-flight check, Auto-map and
+    the mapping page (adding ``name`` in ConnectWise is no fix: ConnectWise holds the name)."""
+    missing = (f"manufacturer “{name}” does not exist in ConnectWise, which has “{twin}” (names must match exactly, "
+               "case included)")
+    if alias_of is not None:
+        return (f"the alias of “{alias_of}” points to “{name}”, but {missing}",
+                f"Correct the alias of “{alias_of}” to “{twin}” ({pages.MANUFACTURERS.name}).")
+    return missing, (f"Correct the lines' manufacturer to “{twin}”, or add the alias {name} → {twin} "
+                     f"({pages.MANUFACTURERS.name}).")
 
 
 def inactive_twin(name: str, active: Iterable[str], inactive: Iterable[str]) -> str | None:

@@ -213,13 +213,14 @@ def _categories(session: Session, rules: CatalogRules, lookups: Lookups | None) 
 
 def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | None) -> Check:
     """Each manufacturer on ChannelOnline's documents that an export could not create catalog items under: not in
-    ConnectWise (bare, or an alias's target), one differing only in case from an active one (naming it, as the export
-    and Auto-map do: :func:`~.manufacturers.case_twin_problem`), or one ConnectWise has but marks inactive, said with
+    ConnectWise (bare, or an alias's target), one (or an alias's target) differing only in case from an active one
+    (naming it, as the export and Auto-map do: :func:`~.manufacturers.case_twin_problem`), or one ConnectWise has but marks inactive, said with
     its own fix in the export's words (:func:`~.manufacturers.inactive_problem`). Adding either of the last two is no
     fix: ConnectWise holds the name."""
     if lookups is None:
         return _not_checked("Manufacturers")
     missing, twins, inactive = [], [], []
+    twin_aliases = 0  # of the twins, aliases whose target differs only in case
     active_names = [x.name for x in lookups.manufacturers]
     inactive_names = [x.name for x in lookups.inactive_manufacturers]
     for name in host_manufacturers(session):
@@ -227,14 +228,17 @@ def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | Non
         if lookups.named("manufacturers", target.name) is not None:
             continue
         alias = rules.alias_for(name) is not None
-        twin = None if alias else case_twin(name, active_names)
+        if alias:  # the alias's target: ConnectWise marks it inactive, or has it only in another case
+            cw_name = target.name if target.name in inactive_names else None
+            twin = None if cw_name is not None else case_twin(target.name, active_names)
+        else:
+            twin = case_twin(name, active_names)
+            cw_name = None if twin is not None else inactive_twin(name, active_names, inactive_names)
         if twin is not None:  # ConnectWise has it spelt otherwise: adding it is no fix (the export names the twin)
-            what, fix = case_twin_problem(name, twin)
+            what, fix = case_twin_problem(target.name, twin, alias_of=name if alias else None)
             twins.append(f"{name}: {what}. {fix}")
-            continue
-        cw_name = (target.name if target.name in inactive_names else None) if alias else inactive_twin(
-            name, active_names, inactive_names)
-        if cw_name is not None:
+            twin_aliases += alias
+        elif cw_name is not None:
             what, fix = inactive_problem(name, cw_name, alias=alias)
             inactive.append(f"{name}: {what}. {fix}")
         else:
@@ -251,9 +255,12 @@ def _manufacturers(session: Session, rules: CatalogRules, lookups: Lookups | Non
             where = ""  # said once, by the first
     fix = (f"Add {'those not in ConnectWise' if twins or inactive else 'them'} in ConnectWise "
            f"({places.MANUFACTURER}) or add an alias on Product integration mapping." if missing else "")
-    if twins:
+    if len(twins) > twin_aliases:
         fix += (" " if fix else "") + ("Correct each one differing only in case to ConnectWise's spelling on its "
                                        "lines, or add the alias its line names.")
+    if twin_aliases:
+        fix += (" " if fix else "") + ("Correct each alias whose target differs only in case to ConnectWise's "
+                                       "spelling, as its line says.")
     if inactive:
         fix += (" " if fix else "") + ("Activate each one marked inactive in ConnectWise, or map its name to another "
                                        "manufacturer, as its line says.")

@@ -141,12 +141,14 @@ def _missing_manufacturers(lookups, aliases) -> list[str] | None:
             if lookups.named("manufacturers", m) is None and m not in aliases]
 
 
-def _case_twins(lookups, missing) -> dict[str, str]:
-    """Each missing manufacturer's ConnectWise name that differs from it only in case (``samsung`` → ``Samsung``)."""
+def _case_twins(lookups, missing) -> dict[str, tuple[str, str, str]]:
+    """Each missing manufacturer's ConnectWise name that differs from it only in case (``samsung`` → ``Samsung``),
+    with what is wrong and its fix, worded as the export, the Pre-flight check and Auto-map word it."""
     if not missing:
         return {}
     cw_names = [x.name for x in lookups.manufacturers]
-    return {m: twin for m in missing if (twin := alias_mapping.case_twin(m, cw_names)) is not None}
+    return {m: (twin, *alias_mapping.case_twin_problem(m, twin)) for m in missing
+            if (twin := alias_mapping.case_twin(m, cw_names)) is not None}
 
 
 def _inactive_twins(lookups, missing) -> dict[str, tuple[str, str]]:

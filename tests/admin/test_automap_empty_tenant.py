@@ -63,8 +63,9 @@ def test_a_missing_manufacturer_reads_as_a_sentence_with_its_fix(admin_client, c
     text = _automap_page(admin_client)
     assert ("manufacturer Acme Widgets: ConnectWise has no manufacturer of that name; add it in ConnectWise (System → "
             "Setup Tables → Manufacturer), or add an alias on Product integration mapping.") in text
-    assert ("manufacturer CISCO: ConnectWise has no manufacturer of that name but has “Cisco” (names are "
-            "case-sensitive); add an alias to “Cisco” on Product integration mapping.") in text
+    assert ("manufacturer CISCO: manufacturer “CISCO” does not exist in ConnectWise, which has “Cisco” (names must "
+            "match exactly, case included). Correct the lines' manufacturer to “Cisco”, or add the alias CISCO → Cisco "
+            "(Product integration mapping → Manufacturers).") in text
     assert "manufacturer Cisco:" not in text
 
     # The admin follows the advice: add Acme Widgets in ConnectWise, alias CISCO; Auto-map leaves nothing for them.

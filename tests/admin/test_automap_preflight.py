@@ -81,7 +81,9 @@ def test_automap_manufacturers_report_missing_ones_with_a_near_match(app, connec
                         ("Acme Widgets", "Peripherals", "Monitors", "Product")])
     report = automap(db.session, load_lookups(demo_client), "tests")
     left = "\n".join(report.left)
-    assert "manufacturer CISCO: ConnectWise has no manufacturer of that name but has “Cisco”" in left
+    assert ("manufacturer CISCO: manufacturer “CISCO” does not exist in ConnectWise, which has “Cisco” (names must "
+            "match exactly, case included). Correct the lines' manufacturer to “Cisco”, or add the alias CISCO → Cisco "
+            "(Product integration mapping → Manufacturers).") in left
     assert "manufacturer Acme Widgets: ConnectWise has no manufacturer of that name; add it in ConnectWise" in left
     assert "manufacturer Cisco:" not in left
     assert report.same_name == 1  # Cisco exists in ConnectWise as is: reported apart from "already mapped"

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from colcw_plugin.models import ManufacturerAlias
 from host_stub.extensions import db
 
-HINT = ("ConnectWise has “Samsung” (names must match exactly, case included): correct the lines, "
-        "or add the alias samsung → Samsung")
+HINT = ("manufacturer “samsung” does not exist in ConnectWise, which has “Samsung” (names must match exactly, case "
+        "included). Correct the lines' manufacturer to “Samsung”, or add the alias samsung → Samsung (Product "
+        "integration mapping → Manufacturers). Add the alias samsung → Samsung")  # the sentence, then its button
 
 
 def _aliases() -> dict[str, str]:
@@ -35,7 +36,7 @@ def test_a_case_only_difference_is_named_and_aliased_in_one_click(admin_client, 
     raw = admin_client.get(BASE + "/products").get_data(as_text=True)
     missing = _missing_list(raw)
     assert "samsung: " + HINT in missing
-    assert "NorthPeak Cables" in missing and "ConnectWise has “NorthPeak" not in missing  # no twin, no hint
+    assert "NorthPeak Cables" in missing and "which has “NorthPeak" not in missing  # no twin, no hint
     [button] = re.findall(r'id="(case-alias-\d+)"', raw)
     form = form_fields(raw, button)
     assert form["csrf_token"]

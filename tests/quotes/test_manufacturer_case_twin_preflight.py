@@ -39,8 +39,9 @@ def test_preflight_names_the_manufacturer_connectwise_has_in_another_case(world,
     # The export refuses the line naming the same one.
     run = world.export(doc.id)
     assert run.status != "succeeded"
-    assert any('manufacturer "dell" does not exist in ConnectWise, which has "Dell"' in (i.message or "")
-               for i in items(run, "line"))
+    [refused] = items(run, "line")
+    assert f"{refused.message} {refused.resolution}" == (
+        "Line 1 (NEW-PC-1) is not in the ConnectWise catalog and cannot be created: " + TWIN.removeprefix("dell: "))
 
 
 def test_preflight_says_to_add_only_those_connectwise_lacks(world, admin_client):

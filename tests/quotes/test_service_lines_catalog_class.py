@@ -50,5 +50,7 @@ def test_a_manufacturer_differing_only_in_case_names_the_one_connectwise_has(wor
     run = world.export(doc.id)
     assert run.status != "succeeded"
     [problem] = [i.message for i in items(run, "line") if "dell" in (i.message or "")]
-    assert 'manufacturer "dell" does not exist in ConnectWise, which has "Dell"' in problem
+    assert problem == ("Line 1 (CASE-HINT-1) is not in the ConnectWise catalog and cannot be created: manufacturer "
+                       "“dell” does not exist in ConnectWise, which has “Dell” (names must match exactly, case "
+                       "included).")
     assert world.api("procurement/catalog", conditions='identifier="CASE-HINT-1"') == []

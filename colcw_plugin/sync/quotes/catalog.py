@@ -29,7 +29,7 @@ from ...cw import conditions as C
 from ...setup import pages
 from ...setup.catalog_rules import MAPPING_MODE, NO_SUBCATEGORY, CatalogRules
 from ...setup.field_mapping import PRODUCT
-from ...setup.manufacturers import case_twin, inactive_problem, inactive_twin
+from ...setup.manufacturers import case_twin, case_twin_problem, inactive_problem, inactive_twin
 from .problems import ExportRefused, LineProblem
 
 ITEM_FIELDS = ["id", "identifier", "description", "inactiveFlag"]
@@ -402,14 +402,19 @@ class Catalog:
                 return None
             if alias.id:
                 return alias.id
-            if found is None:
-                problems.append(_uncreatable(
-                    ln, f"the alias of \"{ln.manufacturer}\" "
-                    f"points to \"{alias.name}\", which does not exist in ConnectWise.",
-                    f"Correct the alias ({pages.MANUFACTURERS.name}) or add \"{alias.name}\" to ConnectWise's "
-                    f"manufacturers ({places.MANUFACTURER})."))
+            if found is not None:
+                return found["id"]
+            twin = case_twin(alias.name, (str(r.get("name") or "") for r in bucket if not r.get("inactiveFlag")))
+            if twin is not None:  # the alias names ConnectWise's manufacturer in another case: correct the alias
+                what, fix = case_twin_problem(alias.name, twin, alias_of=ln.manufacturer)
+                problems.append(_uncreatable(ln, f"{what}.", fix))
                 return None
-            return found["id"]
+            problems.append(_uncreatable(
+                ln, f"the alias of \"{ln.manufacturer}\" "
+                f"points to \"{alias.name}\", which does not exist in ConnectWise.",
+                f"Correct the alias ({pages.MANUFACTURERS.name}) or add \"{alias.name}\" to ConnectWise's "
+                f"manufacturers ({places.MANUFACTURER})."))
+            return None
         records = self._manufacturers.get(ln.manufacturer.lower(), [])
         active = [str(r.get("name") or "") for r in records if not r.get("inactiveFlag")]
         found = self._manufacturer(ln.manufacturer)
@@ -417,11 +422,8 @@ class Catalog:
             return found["id"]
         near = case_twin(ln.manufacturer, active)
         if near:  # same name but for case: say which one ConnectWise has
-            problems.append(_uncreatable(
-                ln, f"manufacturer \"{ln.manufacturer}\" does not exist in ConnectWise, which has \"{near}\" "
-                "(names must match exactly, case included).",
-                f"Correct the line's manufacturer to \"{near}\", or map \"{ln.manufacturer}\" to \"{near}\" "
-                f"({pages.MANUFACTURERS.name})."))
+            what, fix = case_twin_problem(ln.manufacturer, near)
+            problems.append(_uncreatable(ln, f"{what}.", fix))
             return None
         inactive = inactive_twin(ln.manufacturer, active,
                                  (str(r.get("name") or "") for r in records if r.get("inactiveFlag")))
