@@ -23,7 +23,9 @@ from .lookups import Lookups
 
 
 class UnmappedRep(Exception):
-    """The sales rep has no ConnectWise member: Appendix C's "Customer export did not occur"."""
+    """The sales rep has no ConnectWise member: Appendix C's "Customer export did not occur". ``reason`` says why,
+    without "Export did not occur: " (``str()`` leads with it): a run log's "Q1001 was not exported: …" and a
+    checklist's "… cannot be exported yet: …" say that part themselves."""
 
     def __init__(self, rep: User | None, unverified: str = "", api_member: str = ""):
         self.rep = rep
@@ -31,19 +33,19 @@ class UnmappedRep(Exception):
         if api_member and rep is not None:  # mapped to colcw's own API member (saved so by an older version)
             self.resolution = (f"Map {rep.name} to their own ConnectWise member, a person's, on {pages.REPS_PATH} (add "
                                f"one in ConnectWise, {places.MEMBERS}, if they have none).")
-            super().__init__(f"Export did not occur: {rep.name} is mapped to {api_member}, colcw's own API member, not "
-                             "a person, so colcw treats them as not mapped: their opportunities would carry the "
-                             "integration's account, and what they do there as it would read as done by colcw.")
-            return
-        if unverified:  # mapped by a name saved while ConnectWise could not be reached
+            self.reason = (f"{rep.name} is mapped to {api_member}, colcw's own API member, not a person, so colcw "
+                           "treats them as not mapped: their opportunities would carry the integration's account, and "
+                           "what they do there as it would read as done by colcw.")
+        elif unverified:  # mapped by a name saved while ConnectWise could not be reached
             self.resolution = (f"Save {pages.REPS_PATH} again while ConnectWise answers: that checks the member and "
                                "keeps its id.")
-            super().__init__(f"Export did not occur: {who} is mapped to ConnectWise member {unverified}, but the "
-                             "mapping was saved without checking it in ConnectWise (not verified).")
-            return
-        self.resolution = (f"Make sure that the Sales Rep is mapped: {pages.REPS_PATH}" +
-                           (f" (map {rep.name} to a ConnectWise member)." if rep else "."))
-        super().__init__(f"Export did not occur: {who} is not mapped to a ConnectWise member.")
+            self.reason = (f"{who} is mapped to ConnectWise member {unverified}, but the mapping was saved without "
+                           "checking it in ConnectWise (not verified).")
+        else:
+            self.resolution = (f"Make sure that the Sales Rep is mapped: {pages.REPS_PATH}" +
+                               (f" (map {rep.name} to a ConnectWise member)." if rep else "."))
+            self.reason = f"{who} is not mapped to a ConnectWise member."
+        super().__init__(f"Export did not occur: {self.reason}")
 
 
 SIGNED_IN, DOCUMENT_REP, STORE_DEFAULT = "signed_in", "document_rep", "store_default"  # why a rep acts

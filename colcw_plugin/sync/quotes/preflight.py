@@ -222,7 +222,7 @@ def _rep_check(session: Session, acting: Acting, actor: dict | None, number: str
         mapping = member_of(acting)
     except UnmappedRep as e:
         # A check exports nothing: it says what stops the export, not that an export did not occur.
-        problem = f"{number} cannot be exported yet: {str(e).removeprefix('Export did not occur: ')}"
+        problem = f"{number} cannot be exported yet: {e.reason}"
         fix = e.resolution
         if e.rep is not None and not (acting.mapping is not None and acting.mapping.member_identifier):
             fix = f"Make sure that the Sales Rep is mapped: an admin maps {e.rep.name} to a ConnectWise member on {pages.REPS_PATH}."

@@ -63,7 +63,7 @@ class Reps:
                 m = member_for(session, self.settings, actor, document_rep_id)
                 known = Member(int(m.member_id), m.location_id, m.department_id)
             except UnmappedRep as e:
-                known = (str(e), e.resolution)
+                known = (e.reason, e.resolution)  # the run log says "… was not exported: " itself
             with self._lock:
                 self._known[key] = known
         if isinstance(known, Member):
