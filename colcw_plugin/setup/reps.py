@@ -179,7 +179,7 @@ def api_member_refusal(rep: str, member: str, kind: str) -> str:
         echo = "if it is colcw's own, what they do in ConnectWise as that member reads as done by colcw"
     return (f"{rep} cannot be mapped to {member}: it is {what}. {rep}'s opportunities would carry that account "
             f"instead of a sales rep's, and {echo}. Map {rep} to their own ConnectWise member, a person's (add one in "
-            "ConnectWise, System → Members, if they have none), or leave the row not mapped.")
+            f"ConnectWise, {places.MEMBERS}, if they have none), or leave the row not mapped.")
 
 
 def api_member_words(kind: str) -> str:
