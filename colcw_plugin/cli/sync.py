@@ -110,7 +110,9 @@ def sync_customers(direction: str, customer: str | None, since: str | None, all_
         click.echo(run.message)
     problems = _problems(run)
     for item in problems[:SHOW_AT_MOST]:
-        click.echo(f"  {item.action.upper():8} {item.entity:8} {item.label}: {item.message}")
+        # A message that names its record already (most do: the run page shows it alone) is not prefixed again.
+        said = item.message if (item.message or "").startswith(f"{item.label}:") else f"{item.label}: {item.message}"
+        click.echo(f"  {item.action.upper():8} {item.entity:8} {said}")
         if item.resolution:
             click.echo(f"           → {item.resolution}")
     if len(problems) > SHOW_AT_MOST:

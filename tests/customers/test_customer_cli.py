@@ -38,10 +38,15 @@ def test_import_one_company_and_then_the_changed_ones(sync_ready_demo, app):
     assert result.exit_code == 0, result.output
     assert db.session.query(Customer).filter_by(account_number="CW0003").count() == 1
     result = _invoke(app, "--direction", "import", "--since", "today")
-    # The demo tenant's look-alike CW0004 waits for a person to map it: listed, and the command says so (exit 1).
+    # The demo tenant's look-alike CW0004 waits for a person: its look-alike DEMO00001 is linked to company DEMO00001
+    # already, so the fix is to merge the duplicate in ConnectWise (Map customers' own advice); listed, exit 1. The
+    # record is named once.
     assert result.exit_code == 1, result.output
     assert "changed in ConnectWise since" in result.output
-    assert "FAILED   customer Northwind Dental (CW0004)" in result.output and "Map customers" in result.output
+    assert ("FAILED   customer Northwind Dental (CW0004): not imported: it looks like the ChannelOnline customer "
+            "Northwind Dental (DEMO00001) (same name), which is already linked to ConnectWise company DEMO00001"
+            in result.output), result.output
+    assert "may be a duplicate in ConnectWise" in result.output and "Company Merge" in result.output
 
 
 def test_contradictory_options_are_refused(sync_ready, app):
