@@ -170,13 +170,17 @@ def pg_app(pg_url, redis_url):
 @pytest.fixture()
 def app(pg_app):
     """The PostgreSQL app with empty tables and the demo reference data (store, users, categories), and
-    no tenant's codebase remembered (each test's first client discovers it, as on a fresh install)."""
+    no tenant's codebase remembered (each test's first client discovers it, as on a fresh install) nor held."""
     from colcw_plugin.sync.runtime import Runtime
     from host_stub.extensions import db
     from host_stub.seed import seed_reference
 
     truncate_all(pg_app)
     Runtime.of(pg_app).codebases.forget_all()
+    # Nor a Retry-After an earlier test's 429 left held for the sandbox tenant (shared by every client through Redis).
+    held = list(Runtime.of(pg_app).redis.scan_iter(match="colcw:ratelimit:*:hold"))
+    if held:
+        Runtime.of(pg_app).redis.delete(*held)
     with pg_app.app_context():
         seed_reference(db.session)
         db.session.commit()

@@ -5,6 +5,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class SharedHold(Protocol):
+    """A "send nothing before" shared by every client that talks to one tenant (a limiter may offer it).
+
+    ConnectWise's ``Retry-After`` is the tenant's, not one client's: a limiter shared by several processes (colcw's
+    Redis limiter) offers ``hold(seconds)``, which no later ``held_for()`` of any client sharing it forgets before
+    ``seconds`` from now, and ``held_for()``, the seconds left of the longest hold asked for (0 when none). The
+    client asks before each request and waits that long (see :mod:`.transport`); it knows nothing of where the hold
+    is kept.
+    """
+
+    def hold(self, seconds: float) -> None: ...
+
+    def held_for(self) -> float: ...
 
 
 class TokenBucket:

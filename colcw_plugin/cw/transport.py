@@ -9,7 +9,9 @@ Retry rules (API-NOTES §6.4):
   server (connect error) or on 429, which ConnectWise returns before processing;
 * a ``Retry-After`` holds every request of the client, not only the one it answered: no thread
   sends before it has passed (one that would wait past ``max_retry_seconds`` fails at once as
-  rate-limited, unsent);
+  rate-limited, unsent); a limiter that offers a :class:`~.ratelimit.SharedHold` (colcw's Redis
+  limiter) carries the hold to every client sharing it, in every process, and the client waits
+  out theirs as its own;
 * ConnectWise refusing the login (401) is remembered: the client sends nothing more, each later
   request failing at once with the same refusal (the keys do not change under a client).
 """
@@ -46,7 +48,7 @@ from .errors import (
     TLSFailed,
     error_from_response,
 )
-from .ratelimit import TokenBucket
+from .ratelimit import SharedHold, TokenBucket
 from .settings import ClientSettings
 from .stats import RequestStats
 
@@ -212,6 +214,9 @@ class Transport:
         # Until when (``clock``) ConnectWise asked for no request: the latest Retry-After met, whichever thread met it.
         self._hold_until = 0.0
         self._hold_lock = threading.Lock()
+        # The same hold shared with the other clients of the tenant (other workers, web processes), when the limiter
+        # offers one: a Retry-After one of them met holds this client's requests too.
+        self._shared_hold: SharedHold | None = limiter if isinstance(limiter, SharedHold) else None
         # ConnectWise refused the login (401): nothing more is sent (see login_refused).
         self.login_refused: AuthenticationFailed | None = None
 
@@ -329,12 +334,21 @@ class Transport:
             return
         with self._hold_lock:
             self._hold_until = max(self._hold_until, self._clock() + float(seconds))
+        if self._shared_hold is not None:
+            self._shared_hold.hold(float(seconds))
+
+    def _held_for(self) -> float:
+        """Seconds left of the longest Retry-After met by this client or, through the shared hold, any other."""
+        left = self._hold_until - self._clock()
+        if self._shared_hold is not None:
+            left = max(left, self._shared_hold.held_for())
+        return left
 
     def _wait_out_hold(self, method: str, path: str, start: float, attempt: int, retry: bool) -> None:
         """Before a request: wait until the latest Retry-After met has passed. A wait that would take the request past
         ``max_retry_seconds`` (or any wait for a request that is not retried) fails it at once, unsent, as
         rate-limited, saying how long is left; so does a run asked to stop meanwhile."""
-        left = self._hold_until - self._clock()
+        left = self._held_for()
         if left <= 0:
             return
         err = RateLimited(f"ConnectWise asked colcw to send nothing for {left:.0f} s more (Retry-After); not sent",

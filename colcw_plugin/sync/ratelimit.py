@@ -5,12 +5,18 @@ requests a minute would together send 10,000. This limiter keeps one schedule in
 "theoretical arrival time" of the generic cell rate algorithm), advanced atomically by a Lua
 script, so all clients sharing the key share the budget. Same interface as
 :class:`colcw_plugin.cw.TokenBucket` (``acquire()`` blocks and returns the seconds waited).
+
+It also keeps ConnectWise's ``Retry-After`` for the tenant (:class:`colcw_plugin.cw.ratelimit.SharedHold`): a 429
+one worker meets holds every process's client, not only its own, until it has passed. The hold is a key beside the
+budget's (``<key>:hold``) whose time to live is what is left of it, so it is counted by Redis's clock alone (no
+machine's clock against another's) and vanishes when it ends.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -36,6 +42,14 @@ redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now + tolerance + 
 return wait
 """
 
+# KEYS[1] = the hold's key; ARGV[1] = milliseconds from now. A hold is never shortened: the longest asked for holds.
+_HOLD = """
+local left = redis.call('PTTL', KEYS[1])
+local ms = tonumber(ARGV[1])
+if left < ms then redis.call('SET', KEYS[1], '1', 'PX', ms) end
+return left
+"""
+
 
 class RedisRateLimiter:
     """``rate_per_minute`` requests a minute across every process using ``key``."""
@@ -50,6 +64,8 @@ class RedisRateLimiter:
         burst = burst if burst is not None else max(1.0, rate_per_minute / 60.0)
         self.tolerance_ms = self.interval_ms * (burst - 1)
         self._script = redis.register_script(_GCRA)
+        self.hold_key = f"{key}:hold"
+        self._hold_script = redis.register_script(_HOLD)
         self._sleep = sleep
         self._clock = clock
         self.waited = 0.0
@@ -57,6 +73,7 @@ class RedisRateLimiter:
         # the limit on its own rather than failing every ConnectWise request.
         self._fallback = TokenBucket(rate_per_minute, burst, sleep=sleep)
         self._warned = False
+        self._hold_warned = False
 
     def __repr__(self) -> str:
         return f"RedisRateLimiter(key={self.key!r}, interval_ms={self.interval_ms:.1f})"
@@ -77,6 +94,32 @@ class RedisRateLimiter:
             self._sleep(wait_ms / 1000.0)
         self.waited += wait_ms / 1000.0
         return wait_ms / 1000.0
+
+    def hold(self, seconds: float) -> None:
+        """No client sharing the key sends for ``seconds`` from now (ConnectWise's Retry-After), or longer if a hold
+        asked for already lasts longer. Without Redis only the client that met it holds (its own hold)."""
+        ms = math.ceil(seconds * 1000)
+        if ms <= 0:
+            return
+        try:
+            self._hold_script(keys=[self.hold_key], args=[ms])
+        except RedisError as e:
+            self._hold_unavailable(e)
+
+    def held_for(self) -> float:
+        """Seconds left of the tenant's hold (0 when none, or when Redis does not answer)."""
+        try:
+            left = self.redis.pttl(self.hold_key)
+        except RedisError as e:
+            self._hold_unavailable(e)
+            return 0.0
+        return left / 1000.0 if isinstance(left, int) and left > 0 else 0.0
+
+    def _hold_unavailable(self, error: RedisError) -> None:
+        if not self._hold_warned:
+            log.warning("Redis unavailable for ConnectWise's Retry-After shared by every process (%s); each client "
+                        "holds only what it met itself", type(error).__name__)
+            self._hold_warned = True
 
 
 def tenant_key(site_url: str, company_id: str, *, prefix: str = "colcw:ratelimit:") -> str:
