@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from .errors import ConnectWiseError, DiscoveryError, NetworkError, TLSFailed
+from .errors import (
+    ConnectWiseError,
+    DiscoveryError,
+    DiscoveryRateLimited,
+    DiscoveryServerError,
+    NetworkError,
+    RateLimited,
+    ServerError,
+    TLSFailed,
+)
 from .settings import ClientSettings
 from .transport import Transport
 
@@ -76,8 +85,20 @@ class CompanyInfo:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
+def _as_met(error: DiscoveryError, cause: ConnectWiseError) -> DiscoveryError:
+    """``error`` as ``cause`` was met: its time (a Retry-After counts from then) and its tries."""
+    error.at = cause.at
+    error.note_attempts(cause.attempts, cause.elapsed)
+    return error
+
+
 def read_company_info(transport: Transport, settings: ClientSettings, *, retry: bool = True) -> CompanyInfo:
-    """Ask the site for the company's codebase; raise `DiscoveryError` on any failure."""
+    """Ask the site for the company's codebase; raise `DiscoveryError` on any failure.
+
+    A 429, a 5xx, a timeout or a connection that fails is transient (tried again as any such failure, a 429 after its
+    Retry-After: :class:`DiscoveryRateLimited`, :class:`DiscoveryServerError`, kind ``unreachable``); any other answer
+    that is not the company's (a 404, an unknown company's ``null``, no codebase) says the site URL or the company id
+    is wrong."""
     s = settings
     path = f"/login/companyinfo/{quote(s.company_id, safe='')}"
     try:
@@ -90,6 +111,12 @@ def read_company_info(transport: Transport, settings: ClientSettings, *, retry: 
         raise DiscoveryError(f"TLS failed talking to {s.site_root}: {exc.message}", kind="tls", hint=hint) from exc
     except NetworkError as exc:
         raise DiscoveryError(f"cannot reach {s.site_root}: {exc.message}", kind="unreachable") from exc
+    except RateLimited as exc:  # (also a hold another request's Retry-After left: not sent)
+        raise _as_met(DiscoveryRateLimited(f"{s.site_root} rate-limited the company lookup: {exc.message}",
+                                           status=exc.status, retry_after=exc.retry_after), exc) from exc
+    except ServerError as exc:
+        raise _as_met(DiscoveryServerError(f"{s.site_root} failed the company lookup: {exc.message}",
+                                           status=exc.status, retry_after=exc.retry_after), exc) from exc
     except ConnectWiseError as exc:
         raise DiscoveryError(
             f"{s.site_root} answered HTTP {exc.status} to the company lookup",

@@ -186,8 +186,12 @@ class TLSFailed(ConnectWiseError):
 class DiscoveryError(ConnectWiseError):
     """Codebase discovery (``/login/companyinfo``) failed.
 
-    ``kind`` is one of ``unreachable``, ``tls``, ``unknown_company``, ``bad_response``.
+    ``kind`` is one of ``unreachable``, ``rate_limited``, ``server_error`` (transient: ConnectWise is there but
+    busy or failing, or did not answer; tried again as any such failure), ``tls``, ``unknown_company`` and
+    ``bad_response`` (permanent: the site URL or the company id is wrong).
     """
+
+    TRANSIENT_KINDS: ClassVar[frozenset[str]] = frozenset({"unreachable", "rate_limited", "server_error"})
 
     HINTS: ClassVar[dict[str, str]] = {
         "unreachable": "Check the site URL and that this server can reach it (firewall, proxy, DNS)",
@@ -198,6 +202,10 @@ class DiscoveryError(ConnectWiseError):
         ),
         "unknown_company": "Check the company id: it is the one typed on the ConnectWise login screen",
         "bad_response": "Check the site URL: it should be your ConnectWise address, e.g. https://na.myconnectwise.net",
+        "rate_limited": ("ConnectWise is rate limiting this integration: nothing is wrong with the site URL; runs try "
+                         "again once the wait ConnectWise asked for has passed"),
+        "server_error": ("ConnectWise had a server error: nothing is wrong with the site URL; runs try again later, "
+                         "or try again in a few minutes"),
     }
 
     def __init__(self, message: str, *, kind: str, **kw: Any) -> None:
@@ -207,7 +215,7 @@ class DiscoveryError(ConnectWiseError):
 
     @property
     def transient(self) -> bool:  # type: ignore[override]
-        return self.kind == "unreachable"
+        return self.kind in self.TRANSIENT_KINDS
 
 
 # -- transient -----------------------------------------------------------------------
@@ -251,6 +259,21 @@ class NetworkError(ConnectWiseError):
     def __init__(self, message: str, *, sent: bool, **kw: Any) -> None:
         self.sent = sent
         super().__init__(message, **kw)
+
+
+class DiscoveryRateLimited(DiscoveryError, RateLimited):
+    """429 to the company lookup: ConnectWise is there and asks colcw to wait (``retry_after``), as it does for any
+    request. Counted and worded as rate-limited, never as a wrong site URL."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, kind="rate_limited", retry_after=retry_after, **kw)
+
+
+class DiscoveryServerError(DiscoveryError, ServerError):
+    """5xx to the company lookup: ConnectWise (or a gateway before it) failed; tried again later as any server error."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, kind="server_error", retry_after=retry_after, **kw)
 
 
 # -- building exceptions from responses ---------------------------------------------

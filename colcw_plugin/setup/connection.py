@@ -308,6 +308,7 @@ def check_failure(report: ConnectionReport) -> str:
         return ""
     first = failed[0]
     lead = {"unreachable": "ConnectWise could not be reached",
+            "rate_limited": "ConnectWise is rate-limiting colcw", "server_error": "ConnectWise failed",
             "tls": "the secure connection to ConnectWise failed"}.get(first.problem or "", "ConnectWise refused it")
     # A reason that names ConnectWise already says who refused ("ConnectWise refused the API keys: …"): no lead.
     said = sentence(first.detail)
