@@ -44,6 +44,13 @@ _INTENT_UPSERT = ("INSERT INTO colcw_create_intents (entity, host_id, cw_parent_
                   "match = EXCLUDED.match, known_ids = EXCLUDED.known_ids, started_at = EXCLUDED.started_at")
 _INTENT_DELETE = "DELETE FROM colcw_create_intents WHERE entity = %s AND host_id = ANY(%s)"
 _DRIFT_DELETE = "DELETE FROM colcw_record_drift WHERE customer_id = ANY(%s) AND kind <> 'new_contact'"
+# The links the flush updates, locked first, in id order (shared/link_locks.py: as a relink, a clear, a dismissal of
+# notes and a live-update pass lock a customer's links), before any row is written: PostgreSQL runs a statement's
+# data-modifying WITH clauses in an order of its own (the last first), so the customer's link was locked before its
+# contacts' older ones and its drift before any link, and a pass or a dismissal holding them the other way round
+# deadlocked with it. Each write of the statement waits for this lock (``_AFTER_LOCK``: an InitPlan, run before it).
+_LINK_LOCK = "SELECT id FROM colcw_links WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+_AFTER_LOCK = " AND (SELECT count(*) FROM locked) >= 0"
 
 
 def autocommit(connection: Connection) -> Connection:
@@ -119,10 +126,11 @@ class ExportWrites(LinkBatch):
         for u in self._updates:  # the last update of a link wins; a re-link keeps its new linked_at
             earlier = updates.get(u["link_id"])
             updates[u["link_id"]] = {**u, "linked_at": u["linked_at"] or (earlier or {}).get("linked_at")}
+        after = _AFTER_LOCK if updates else ""
         for u in updates.values():
-            parts.append((_LINK_UPDATE, [u["cw_id"], u["cw_identifier"], u["fingerprint"], u["cw_last_updated"],
-                                         u["status"], u["synced_at"], _json(u["synced_values"]), u["linked_at"],
-                                         u["link_id"]]))
+            parts.append((_LINK_UPDATE + after, [u["cw_id"], u["cw_identifier"], u["fingerprint"],
+                                                 u["cw_last_updated"], u["status"], u["synced_at"],
+                                                 _json(u["synced_values"]), u["linked_at"], u["link_id"]]))
         if self._intents:
             now, params = utcnow(), []
             for r in self._intents:
@@ -132,7 +140,9 @@ class ExportWrites(LinkBatch):
             if ids:
                 parts.append((_INTENT_DELETE, [entity, sorted(set(ids))]))
         if self._drift:
-            parts.append((_DRIFT_DELETE, [sorted(set(self._drift))]))
+            parts.append((_DRIFT_DELETE + after, [sorted(set(self._drift))]))
+        if updates:
+            parts.insert(0, (_LINK_LOCK, [sorted(updates)]))
         inserts = self._inserts
         if inserts:
             params = []
@@ -146,7 +156,8 @@ class ExportWrites(LinkBatch):
         elif not inserts and len(parts) == 1:
             statement, params = parts[0]
         else:
-            statement = "WITH " + ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(parts)) + " " + main[0]
+            statement = "WITH " + ", ".join(f"{'locked' if sql is _LINK_LOCK else f'w{i}'} AS ({sql})"
+                                            for i, (sql, _) in enumerate(parts)) + " " + main[0]
             params = [p for _, ps in parts for p in ps] + main[1]
         result = self.session.connection().exec_driver_sql(statement, tuple(params))
         if inserts:
