@@ -1,7 +1,8 @@
 """``make demo``: everything a person needs to try colcw, on embedded defaults.
 
 Starts the ConnectWise sandbox (seeded), prepares the host's SQLite database (schema, demo
-data, the connection to the sandbox), then runs the host web server, an RQ worker and the
+data, the connection to the sandbox), then runs the host web server, an RQ worker, a second one for the live
+queue alone (live updates and one-record exports: they never wait behind a bulk run) and the
 scheduler. ``--setup`` (``make demo-setup``) starts from an EMPTY ConnectWise tenant and no connection, with data
 of its own (var/setup): what an admin meets on a first install, to set up as the user guide's §4 says. Ctrl-C stops
 all of it, quietly: every child runs in a session of its own, so the
@@ -243,7 +244,7 @@ def setup_banner(port: int, sandbox_url: str) -> str:
         curl -u sandbox+sandbox-public:sandbox-private -H 'clientId: setup' \\
              {sandbox_url}/v2025_1/apis/3.0/system/members
    3. Export customers (All Customers) and quotes; schedule jobs on the Synchronization Jobs page.
-      The worker and the scheduler are running.
+      The workers (one for live updates and one-record exports) and the scheduler are running.
    Its data is kept in {VAR} (delete it to start over). Press Ctrl-C to stop everything.
 ==============================================================================
 """
@@ -293,7 +294,10 @@ def live_updates(env: dict, port: int) -> str:
 
 
 def background_commands() -> list[tuple[str, list[str]]]:
-    return [("worker", ["colcw", "worker"]), ("scheduler", ["colcw", "scheduler"])]
+    # A worker of its own for live updates and one-record exports: the quote's page shows ConnectWise's Won within
+    # seconds even while the other worker runs a bulk export.
+    return [("worker", ["colcw", "worker"]), ("live worker", ["colcw", "worker", "--queues", "live"]),
+            ("scheduler", ["colcw", "scheduler"])]
 
 
 if __name__ == "__main__":

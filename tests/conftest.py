@@ -319,7 +319,7 @@ def _test_worker(app):
             return super().perform_job(job, queue)
 
     queue = runtime(app).queue
-    return TestWorker([queue.rq], connection=queue.connection)
+    return TestWorker(list(queue.queues), connection=queue.connection)  # (the live queue first, as colcw's worker)
 
 
 @pytest.fixture()

@@ -23,15 +23,21 @@ from ..sync.runtime import Runtime
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Run the jobs queued now, then exit.")
 @click.option("--simple", is_flag=True, help="Run jobs in the worker process instead of a forked one.")
+@click.option("--queues", "queues", type=click.Choice(["all", "live"]), default="all", show_default=True,
+              help="all: the live queue first, then every other run; live: only live updates and the runs of one "
+                   "record a person waits for (a rep's export, a converted order's Won), so they never wait behind "
+                   "a bulk run.")
 @with_appcontext
-def worker_command(burst: bool, simple: bool) -> None:
-    """Run an RQ worker on colcw's queue (with RQ's scheduler, which retries need)."""
+def worker_command(burst: bool, simple: bool, queues: str) -> None:
+    """Run an RQ worker on colcw's queues (with RQ's scheduler, which retries need)."""
     queue = Runtime.of(current_app).queue
     engine = db.engine
     # A forked job must not share the parent's pooled database connections.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-    click.echo(f"colcw worker on queue {queue.name!r} ({'burst' if burst else 'waiting for jobs'})")
-    work(queue, burst=burst, simple=simple)
+    live_only = queues == "live"
+    where = f"queue {queue.live.name!r}" if live_only else f"queues {queue.live.name!r}, then {queue.name!r}"
+    click.echo(f"colcw worker on {where} ({'burst' if burst else 'waiting for jobs'})")
+    work(queue, burst=burst, simple=simple, live_only=live_only)
 
 
 @click.command("scheduler")

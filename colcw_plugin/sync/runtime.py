@@ -112,8 +112,8 @@ class Runtime:
 
     @cached_property
     def queue(self) -> JobQueue:
-        """colcw's job queue (``COLCW_QUEUE``)."""
-        return JobQueue(self.redis, self.config.queue, in_process=self.kinds.one_record)
+        """colcw's job queues (``COLCW_QUEUE`` and its live queue, ``<COLCW_QUEUE>-live``)."""
+        return JobQueue(self.redis, self.config.queue, in_process=self.kinds.one_record, urgent=self.kinds.urgent)
 
     @cached_property
     def connections(self) -> SharedConnections:

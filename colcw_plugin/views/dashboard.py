@@ -136,9 +136,9 @@ def _requeue_runs(endpoint: str, args: dict):
             link = {"run_url": url_for("colcw_admin.job_run", run_id=answer.run_id)} if answer.run_id else {}
             return jsonify(status="OK", message=answer.message, **link) if answer.ok \
                 else _refuse(409, answer.message, **link)
-        if args.get("queue_name") == queue.name:
+        if args.get("queue_name") in queue.names:  # (colcw's general queue or its live queue)
             answers = []
-            for job_id in queue.failed_job_ids():
+            for job_id in queue.failed_job_ids(args["queue_name"]):
                 run_id = queue.run_of(job_id)
                 if run_id is not None:  # declined, it goes too: rq-dashboard requeues every failed job left
                     answers.append(_retry_job(queue, job_id, run_id, remove_declined=True))

@@ -375,7 +375,7 @@ def _wait_for_outcome(job_id: str) -> None:
     at its first look."""
     queue = runtime().queue
     try:
-        if queue.workers():
+        if queue.workers(queue.live):  # (a document's export goes on the live queue: any worker, or a live one)
             queue.ended_within(job_id, OUTCOME_WAIT_SECONDS)
     except RedisError:  # the export is queued: its page follows it as it would have
         log.warning("could not wait for the outcome of job %s", job_id, exc_info=True)

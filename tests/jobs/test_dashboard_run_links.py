@@ -62,12 +62,12 @@ def test_a_colcw_jobs_page_links_to_its_run_and_the_requeue_answers_name_the_run
 
 def test_requeue_all_tells_what_colcw_retried_and_what_else_it_requeued(jobs_app, admin_client, drain_queue):
     queue = runtime().queue
-    run = _failed_run(drain_queue, "ZZ2")
-    other = queue.rq.enqueue("operator.truediv", 1, 0, job_id="colcw-test-fails")
+    run = _failed_run(drain_queue, "ZZ2")  # a run of one customer: on colcw's live queue, whose Requeue all this is
+    other = queue.live.enqueue("operator.truediv", 1, 0, job_id="colcw-test-fails")
     drain_queue()
-    assert sorted(queue.failed_job_ids()) == sorted([run.rq_job_id, other.id])
+    assert sorted(queue.failed_job_ids(queue.live.name)) == sorted([run.rq_job_id, other.id])
 
-    resp = admin_client.post(f"{RQ_PREFIX}/requeue/{queue.name}", headers={"X-CSRFToken": _token(admin_client)})
+    resp = admin_client.post(f"{RQ_PREFIX}/requeue/{queue.live.name}", headers={"X-CSRFToken": _token(admin_client)})
 
     assert resp.status_code == 200, resp.get_json()
     retry = _retry_of(run.id)
@@ -133,7 +133,7 @@ def test_the_dashboards_rows_link_to_runs_and_requeue_shows_colcws_answer(jobs_a
     queue = runtime().queue
     run = _failed_run(drain_queue, "ZZ3")
     browser_sign_in(page, live_server.url, "admin@demo.example")
-    page.goto(f"{live_server.url}{RQ_PREFIX}/0/view/jobs/{queue.name}/failed/8/asc/1")
+    page.goto(f"{live_server.url}{RQ_PREFIX}/0/view/jobs/{queue.live.name}/failed/8/asc/1")  # (a one-customer run's)
     row = page.locator(f"tr[data-job-id='{run.rq_job_id}']")
     link = row.locator("a.colcw-run-link")
     assert link.inner_text() == f"colcw run #{run.id}"

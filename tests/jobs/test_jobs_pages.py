@@ -257,7 +257,7 @@ def test_the_jobs_pages_say_when_no_worker_or_scheduler_is_running(admin_client,
     rt = runtime()
     from rq import SimpleWorker
 
-    worker = SimpleWorker([rt.queue.rq], connection=rt.queue.connection)
+    worker = SimpleWorker(list(rt.queue.queues), connection=rt.queue.connection)  # (as colcw worker listens)
     worker.register_birth()  # what a starting worker writes to Redis
     stop = threading.Event()
     engine = db.engine

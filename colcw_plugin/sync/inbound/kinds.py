@@ -183,7 +183,8 @@ def reconcile_from_cli(session: Session, options: Mapping[str, object]) -> dict:
 
 
 LIVE_UPDATE = JobKind(LIVE_KIND, "Live updates from ConnectWise", run_live, describe_live, retry=retry_live,
-                      retry_nouns=("record", "records"), drops_empty_runs=True, names_records=True)
+                      retry_nouns=("record", "records"), drops_empty_runs=True, names_records=True,
+                      urgent=True)  # a page waits on what ConnectWise announced: never behind a bulk run
 RECONCILE = JobKind(RECONCILE_KIND, "ConnectWise safety net (live updates)", run_reconcile, describe_reconcile,
                     form_job="reconcile", form_job_label="safety net", form_template="colcw/jobs/_reconcile_form.html",
                     parse_form=reconcile_from_form, parse_cli=reconcile_from_cli, retry=retry_reconcile,

@@ -148,6 +148,10 @@ class JobKind:
     # took about 0.2 s there against 0.05 s in the worker's process, plus a TLS handshake per connection against a
     # real tenant.
     one_record: Callable[[Mapping], bool] | None = None
+    # Its runs are short and a page waits on them (live updates: a quote's page shows ConnectWise's Won within
+    # seconds): they go on the live queue, which every worker takes first and a worker of its own may serve alone
+    # (jobs.queue, ``colcw worker --queues live``), as a run of one record (``one_record``) does.
+    urgent: bool = False
 
     def retry_label(self, params: Mapping) -> str:
         """The Retry button's text for ``params`` of :attr:`retry`: "Retry the 3 failed customers"."""
@@ -197,6 +201,13 @@ class KindRegistry:
         (:attr:`JobKind.one_record`)."""
         kind = self._kinds.get(name)
         return bool(kind is not None and kind.one_record is not None and kind.one_record(params or {}))
+
+    def urgent(self, name: str, params: Mapping) -> bool:
+        """Whether a run of kind ``name`` with ``params`` goes on the live queue: a kind whose runs are all short and
+        awaited (:attr:`JobKind.urgent`: live updates), or a run of one record a person waits for (a rep's export of
+        one document or customer, the Won of a converted order, the import of one company)."""
+        kind = self._kinds.get(name)
+        return bool(kind is not None and (kind.urgent or self.one_record(name, params)))
 
     def label(self, name: str) -> str:
         kind = self._kinds.get(name)

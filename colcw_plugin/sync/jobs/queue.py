@@ -16,7 +16,11 @@
   scheduler died).
 * :class:`JobQueue` is what the rest of colcw knows of RQ: enqueue a run, tell whether a job is
   waiting for or working on a run, withdraw a waiting job, the per-work submit lock, how many
-  workers listen.
+  workers listen and what the busy ones run.
+* Two RQ queues: ``colcw`` (``COLCW_QUEUE``) and ``colcw-live`` (:func:`live_queue_name`), for the short runs a
+  person or a page waits on (:meth:`~.kinds.KindRegistry.urgent`: live updates, a rep's export of one record, the
+  Won of a converted order). Every worker takes ``colcw-live`` first (RQ takes a worker's queues in order), and
+  ``colcw worker --queues live`` runs a worker on it alone, so such a run never waits behind a bulk run.
 """
 
 from __future__ import annotations
@@ -54,6 +58,12 @@ from .runs import create_run
 log = logging.getLogger(__name__)
 
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+LIVE_SUFFIX = "-live"
+
+
+def live_queue_name(name: str) -> str:
+    """The queue of the urgent runs beside colcw's queue ``name`` (``colcw`` → ``colcw-live``)."""
+    return f"{name}{LIVE_SUFFIX}"
 # The job function RQ imports in the worker: the composition root binds the app, then calls perform().
 JOB_FUNCTION = "colcw_plugin.extension.run_job"
 # A job's meta flag: its run works on one record a person waits for, and the worker runs it in its own process
@@ -150,17 +160,37 @@ class JobQueue:
     """colcw's RQ queue and what the jobs engine asks of it."""
 
     def __init__(self, connection: Redis, settings: QueueSettings = QueueSettings(),
-                 in_process: Callable[[str, dict], bool] | None = None):
+                 in_process: Callable[[str, dict], bool] | None = None,
+                 urgent: Callable[[str, dict], bool] | None = None):
         """``in_process(kind, params)``: whether a run's jobs are run in the worker's own process
-        (:meth:`~.kinds.KindRegistry.one_record`; without it every job forks)."""
+        (:meth:`~.kinds.KindRegistry.one_record`; without it every job forks). ``urgent(kind, params)``: whether a
+        run's jobs go on the live queue (:meth:`~.kinds.KindRegistry.urgent`; without it none does)."""
         self.connection = connection
         self.settings = settings
         self.in_process = in_process
-        self.rq = Queue(settings.name, connection=connection)
+        self.urgent = urgent
+        self.rq = Queue(settings.name, connection=connection)  # the general queue
+        self.live = Queue(live_queue_name(settings.name), connection=connection)
 
     @property
     def name(self) -> str:
         return self.rq.name
+
+    @property
+    def queues(self) -> tuple[Queue, Queue]:
+        """Both of colcw's queues, in the order a worker takes them: the live queue first."""
+        return (self.live, self.rq)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(q.name for q in self.queues)
+
+    def is_urgent(self, kind: str, params: dict | None) -> bool:
+        return bool(self.urgent is not None and self.urgent(kind, params or {}))
+
+    def queue_for(self, kind: str, params: dict | None) -> Queue:
+        """The queue a run of ``kind`` with ``params`` goes on: the live queue for an urgent one."""
+        return self.live if self.is_urgent(kind, params) else self.rq
 
     def fetch(self, job_id: str) -> Job | None:
         try:
@@ -213,9 +243,9 @@ class JobQueue:
         job = self.fetch(job_id)
         return job.args[0] if job is not None and job.func_name == JOB_FUNCTION and job.args else None
 
-    def failed_job_ids(self) -> list[str]:
-        """The jobs of colcw's queue in RQ's failed registry."""
-        return self.rq.failed_job_registry.get_job_ids()
+    def failed_job_ids(self, name: str | None = None) -> list[str]:
+        """The jobs of colcw's queues (or of its queue ``name`` alone) in RQ's failed registries."""
+        return [job_id for q in self.queues if name in (None, q.name) for job_id in q.failed_job_registry.get_job_ids()]
 
     def _run_entries(self, registry, run_id: int) -> list[str]:
         """The entries ``registry`` holds for ``run_id``'s jobs. Redis picks them by the run's job id prefix
@@ -231,7 +261,7 @@ class JobQueue:
         that still runs does nothing more: :func:`perform`.) Only the run's own entries are read
         (:meth:`_run_entries`). How many jobs it deleted."""
         removed = set()
-        for registry in (self.rq.failed_job_registry, self.rq.started_job_registry):
+        for registry in (r for q in self.queues for r in (q.failed_job_registry, q.started_job_registry)):
             for entry in self._run_entries(registry, run_id):
                 job_id = registry.parse_job_id(entry)  # a started job's entry is "<job id>:<execution id>"
                 if job_id == keep:
@@ -242,12 +272,13 @@ class JobQueue:
         return len(removed)
 
     def _registries(self) -> tuple:
-        return (self.rq.scheduled_job_registry, self.rq.deferred_job_registry, self.rq.failed_job_registry,
-                self.rq.finished_job_registry, self.rq.canceled_job_registry)
+        return tuple(r for q in self.queues for r in (q.scheduled_job_registry, q.deferred_job_registry,
+                                                      q.failed_job_registry, q.finished_job_registry,
+                                                      q.canceled_job_registry))
 
     def _leftover_job_ids(self) -> list[str]:
         """colcw's jobs no worker is running: waiting, scheduled, deferred, failed, finished or cancelled."""
-        ids = dict.fromkeys(self.rq.get_job_ids())
+        ids = dict.fromkeys(job_id for q in self.queues for job_id in q.get_job_ids())
         for registry in self._registries():
             ids.update(dict.fromkeys(registry.get_job_ids()))
         return list(ids)
@@ -271,7 +302,8 @@ class JobQueue:
                 if job is None:  # an expired job's id left in a registry
                     for registry in self._registries():
                         registry.remove(job_id)
-                    self.rq.remove(job_id)
+                    for q in self.queues:
+                        q.remove(job_id)
                 elif job.get_status(refresh=True) != JobStatus.STARTED:
                     job.delete()
                     deleted += 1
@@ -331,7 +363,7 @@ class JobQueue:
                             exc_info=True)
 
     def enqueue(self, run: SyncRun, at: dt.datetime | None = None) -> Job:
-        """Put a committed run on the queue under its own job id (``run.rq_job_id``, see
+        """Put a committed run on its queue (:meth:`queue_for`) under its own job id (``run.rq_job_id``, see
         :func:`new_job_id`), now or at ``at`` (naive UTC)."""
         kwargs = dict(
             job_id=run.rq_job_id,
@@ -340,21 +372,23 @@ class JobQueue:
                   "requested_by": run.requested_by, "description": run.description,
                   IN_PROCESS: bool(self.in_process is not None and self.in_process(run.kind, run.params or {}))},
             job_timeout=int(self.settings.job_timeout), result_ttl=7 * 86400, failure_ttl=30 * 86400)
+        queue = self.queue_for(run.kind, run.params)
         if at is not None and at > utcnow():
-            return self.rq.enqueue_at(at.replace(tzinfo=dt.UTC), JOB_FUNCTION, run.id, **kwargs)
-        return self.rq.enqueue(JOB_FUNCTION, run.id, **kwargs)
+            return queue.enqueue_at(at.replace(tzinfo=dt.UTC), JOB_FUNCTION, run.id, **kwargs)
+        return queue.enqueue(JOB_FUNCTION, run.id, **kwargs)
 
     def release_overdue(self, grace_seconds: float = 5.0) -> int:
         """Queue delayed jobs due more than ``grace_seconds`` ago that no RQ scheduler moved (the worker
         holding RQ's scheduler lock died); returns how many."""
-        registry = ScheduledJobRegistry(queue=self.rq)
         due = utcnow().replace(tzinfo=dt.UTC) - dt.timedelta(seconds=grace_seconds)
         released = 0
-        for job_id in registry.get_jobs_to_schedule(int(due.timestamp())):
-            job = self.fetch(job_id)
-            if registry.remove(job_id) and job is not None:  # only the process that removed it queues it
-                self.rq.enqueue_job(job)
-                released += 1
+        for queue in self.queues:
+            registry = ScheduledJobRegistry(queue=queue)
+            for job_id in registry.get_jobs_to_schedule(int(due.timestamp())):
+                job = self.fetch(job_id)
+                if registry.remove(job_id) and job is not None:  # only the process that removed it queues it
+                    queue.enqueue_job(job)
+                    released += 1
         return released
 
     @staticmethod
@@ -369,10 +403,37 @@ class JobQueue:
         job = self.fetch(job_id)
         return job is not None and job.latest_result(timeout=max(1, int(seconds))) is not None
 
-    def workers(self) -> int:
-        """How many RQ workers listen on this queue, on any machine (a worker that died without saying so
-        counts until its registration expires: RQ's worker TTL, seven minutes by default)."""
-        return len(Worker.all(queue=self.rq))
+    def workers(self, queue: Queue | None = None) -> int:
+        """How many RQ workers listen on colcw's general queue (or on ``queue``), on any machine (a worker that died
+        without saying so counts until its registration expires: RQ's worker TTL, seven minutes by default)."""
+        return len(Worker.all(queue=queue if queue is not None else self.rq))
+
+    def busy_with(self, kind: str, params: dict | None) -> Busy | None:
+        """What keeps a queued run of ``kind`` with ``params`` from starting, from what Redis holds on every machine
+        (RQ's worker registrations, colcw's queues): :class:`Busy` naming the runs (their ids) the workers that could
+        take it are working on, and the jobs queued before it; its ``idle`` True when one of them is free (it starts
+        in a moment). None when no worker listens on its queue. RedisError when Redis does not answer."""
+        queue = self.queue_for(kind, params)
+        workers = Worker.all(queue=queue)
+        if not workers:
+            return None
+        running: list[int | str] = []
+        idle = False
+        for worker in workers:
+            job_id = worker.get_current_job_id()
+            if not job_id:
+                idle = True
+                continue
+            running.append(run_id_of(job_id) or job_id)
+        dedicated = any(w.queue_names() == [self.live.name] for w in workers)
+        return Busy(running=running, idle=idle, urgent=queue is self.live, dedicated=dedicated)
+
+    def ahead_of(self, run: SyncRun) -> int:
+        """How many jobs wait on the run's queue before its job (0 when it is first, or not queued)."""
+        if not run.rq_job_id:
+            return 0
+        position = self.queue_for(run.kind, run.params).get_job_position(run.rq_job_id)
+        return int(position or 0)
 
     def withdraw(self, run: SyncRun) -> None:
         """Delete the run's job if it is still waiting (a stray delivery would find nothing to do)."""
@@ -403,6 +464,18 @@ class JobQueue:
             stop.set()
             thread.join(timeout=5)
             self.connection.delete(key)
+
+
+@dataclass(frozen=True)
+class Busy:
+    """What the workers that could take a queued run are doing (:meth:`JobQueue.busy_with`): ``running``, the runs
+    (ids; a job id for a job not colcw's) they work on; ``idle``, one of them is free; ``urgent``, the run goes on the
+    live queue; ``dedicated``, a worker listens on the live queue alone."""
+
+    running: list
+    idle: bool
+    urgent: bool
+    dedicated: bool
 
 
 # --- submit ---------------------------------------------------------------------------------------
@@ -581,9 +654,10 @@ class ColcwWorker(Worker):
         return super().get_heartbeat_ttl(job)
 
 
-def work(queue: JobQueue, *, burst: bool = False, simple: bool = False) -> None:
-    """Run an RQ worker on colcw's queue (with RQ's scheduler, which retries need): :class:`ColcwWorker`, or with
-    ``simple`` RQ's ``SimpleWorker`` (every job in the worker's process)."""
+def work(queue: JobQueue, *, burst: bool = False, simple: bool = False, live_only: bool = False) -> None:
+    """Run an RQ worker on colcw's queues, the live queue first (with RQ's scheduler, which retries need):
+    :class:`ColcwWorker`, or with ``simple`` RQ's ``SimpleWorker`` (every job in the worker's process). With
+    ``live_only`` it listens on the live queue alone: urgent runs then never wait behind a bulk run."""
     worker_class = SimpleWorker if simple else ColcwWorker
-    worker = worker_class([queue.rq], connection=queue.connection)
+    worker = worker_class([queue.live] if live_only else list(queue.queues), connection=queue.connection)
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

@@ -1,0 +1,78 @@
+"""Short runs a page waits on (live updates, a run of one record a person waits for) go on colcw's live queue, which
+every worker takes first and ``colcw worker --queues live`` serves alone: with the general worker busy for minutes on
+a bulk run, such a run is done by the live worker at once. A queued run's page says what it waits behind, read from
+what Redis holds of the workers (real ``colcw worker`` processes here), with what to start."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from jobs_support import wait_until, worker_env
+
+from colcw_plugin.models import SyncRun
+from helpers import runtime
+from host_stub.extensions import db
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+
+ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
+WORKER = "flask --app host_stub colcw worker"
+
+
+def _status(run_id: int) -> str:
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id).status
+
+
+def _bar(admin_client, run_id: int) -> str:
+    return html.unescape(admin_client.get(f"/colcw/runs/{run_id}/progress").get_data(as_text=True))
+
+
+def test_a_queued_run_says_what_it_waits_behind_and_a_live_worker_runs_urgent_runs_beside_a_bulk_one(
+        jobs_app, redis_conn, processes, admin_client):
+    queue = runtime().queue
+    processes.start(["colcw", "worker"], worker_env(jobs_app))
+    wait_until(lambda: queue.workers(), message="the general worker to listen")
+    # A bulk run that holds the general worker for a minute.
+    bulk = runtime().submit(db.session, "test_count", {"n": 1, "stall_at": 1, "stall_seconds": 60}, actor=ADMIN).run
+    bulk_id = bulk.id
+    wait_until(lambda: _status(bulk_id) == "running", message="the bulk run to start")
+
+    # Another bulk run waits behind it, and its page says so, naming the run and what to do.
+    second = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run
+    expected = (f"Queued behind run #{bulk_id} (Count 1 test items, running) — start another worker (“{WORKER}”) "
+                "to run them side by side.")
+    assert expected in _bar(admin_client, second.id)
+    page = html.unescape(admin_client.get(f"/admin/integration/connectwise/jobs/runs/{second.id}")
+                         .get_data(as_text=True))
+    assert expected in page  # the run's page says it at once, not only its first poll
+
+    # A run of one record a person waits for goes on the live queue: with no worker of its own, it says which to start.
+    urgent = runtime().submit(db.session, "test_count", {"n": 1, "one": True}, actor=ADMIN).run
+    urgent_id = urgent.id
+    assert urgent.rq_job_id in queue.live.job_ids and urgent.rq_job_id not in queue.rq.job_ids
+    assert (f"Queued behind run #{bulk_id} (Count 1 test items, running) — start a worker for live updates and "
+            f"one-record exports (“{WORKER} --queues live”), so they never wait behind a bulk run."
+            in _bar(admin_client, urgent_id))
+
+    # A worker on the live queue alone takes it at once, while the bulk run still holds the general worker.
+    processes.start(["colcw", "worker", "--queues", "live"], worker_env(jobs_app))
+    wait_until(lambda: _status(urgent_id) == "succeeded", timeout=20, message="the urgent run to be done")
+    assert _status(bulk_id) == "running" and _status(second.id) == "queued"
+    assert "Queued behind" in _bar(admin_client, second.id)  # the live worker does not take bulk runs
+    assert queue.busy_with("test_count", {"n": 2}).running == [bulk_id]
+
+
+def test_a_queued_run_a_free_worker_is_about_to_take_says_nothing_of_waiting(jobs_app, redis_conn, processes,
+                                                                             admin_client):
+    """Queued while a worker is free (it starts within a moment): no "Queued behind" note, no "no worker" note."""
+    queue = runtime().queue
+    run = runtime().submit(db.session, "test_count", {"n": 1}, actor=ADMIN).run
+    assert "Queued: no colcw worker is running to start it" in _bar(admin_client, run.id)
+    processes.start(["colcw", "worker", "--queues", "live"], worker_env(jobs_app))
+    wait_until(lambda: queue.workers(queue.live), message="the live worker to listen")
+    # The live worker does not take a bulk run: for it, no worker listens yet.
+    assert "Queued: no colcw worker is running to start it" in _bar(admin_client, run.id)
+    busy = queue.busy_with("test_count", {"n": 1, "one": True})
+    assert busy is not None and busy.idle and busy.dedicated
