@@ -9,14 +9,14 @@ of the document.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, case, delete, insert, null
+from sqlalchemy import bindparam, case, delete, insert, null, select, update
 from sqlalchemy.orm import Session
 
 from host_stub.bulk import upsert_insert
 from host_stub.models import utcnow
 
 from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link
-from .held import HeldDocument, LinkRef
+from .held import HEADER, HeldDocument, LinkRef
 
 # The statements name the tables, not the mapped classes: the ORM's bulk path for an entity does nothing these
 # statements need (no object of the session is kept in step by them) and cost about 1.5 ms of a one-line export's
@@ -50,25 +50,39 @@ def save_state(session: Session, document_id: int, **values) -> None:
     session.execute(stmt, {"document_id": document_id, **values})
 
 
-def _link_upsert(insert_):
+def _link_upsert(insert_, with_values: bool):
     now = bindparam("now", type_=_LINK.c.linked_at.type)
+    # (None is written as SQL NULL, not as JSON's null: the statement without values says so.)
+    values = bindparam("values", type_=_LINK.c.synced_values.type) if with_values else null()
     stmt = insert_(_LINK).values(entity=DOCUMENT, host_id=bindparam("host_id"), cw_id=bindparam("cw_id"),
                                  cw_identifier=bindparam("cw_identifier"), fingerprint=bindparam("fingerprint"),
-                                 cw_last_updated="", status="ok", linked_at=now, synced_at=now)
+                                 cw_last_updated="", status="ok", linked_at=now, synced_at=now, synced_values=values)
     repointed = _LINK.c.cw_id != stmt.excluded.cw_id
     return stmt.on_conflict_do_update(index_elements=["entity", "host_id"], set_={
         "cw_id": stmt.excluded.cw_id, "cw_identifier": stmt.excluded.cw_identifier,
         "fingerprint": stmt.excluded.fingerprint, "cw_last_updated": "", "status": "ok", "synced_at": now,
         "linked_at": case((repointed, now), else_=_LINK.c.linked_at),
-        "synced_values": case((repointed, null()), else_=_LINK.c.synced_values)})
+        "synced_values": case((repointed, stmt.excluded.synced_values), else_=_LINK.c.synced_values)})
 
 
-def save_link(session: Session, document_id: int, cw_id: int, cw_identifier: str, fingerprint: str = "") -> None:
+def save_link(session: Session, document_id: int, cw_id: int, cw_identifier: str, fingerprint: str = "",
+              values: dict | None = None) -> None:
     """Create or repoint the document's opportunity link (one statement; :func:`~colcw_plugin.models.set_link`'s
-    rules: a repointed link is linked anew and forgets the values agreed with the other record)."""
-    session.execute(_statement(session, ("link",), _link_upsert),
-                    {"host_id": document_id, "cw_id": cw_id, "cw_identifier": cw_identifier,
-                     "fingerprint": fingerprint, "now": utcnow()})
+    rules: a repointed link is linked anew and forgets the values agreed with the other record). ``values``: what a
+    new or repointed link agrees on (its opportunity header, :data:`.held.HEADER`); a link kept keeps its own."""
+    with_values = values is not None
+    params = {"host_id": document_id, "cw_id": cw_id, "cw_identifier": cw_identifier, "fingerprint": fingerprint,
+              "now": utcnow()}
+    session.execute(_statement(session, ("link", with_values), lambda insert_: _link_upsert(insert_, with_values)),
+                    {**params, "values": values} if with_values else params)
+
+
+def save_header(session: Session, document_id: int, header: dict) -> None:
+    """Keep ``header`` (the opportunity header at this export, :data:`.held.HEADER`) on the document's link, beside
+    what live updates keep there: read under a row lock and written back (two statements, only when it changed)."""
+    where = (_LINK.c.entity == DOCUMENT) & (_LINK.c.host_id == document_id)
+    kept = session.execute(select(_LINK.c.synced_values).where(where).with_for_update()).scalar()
+    session.execute(update(_LINK).where(where).values(synced_values={**(kept or {}), HEADER: header}))
 
 
 def link_is(link: LinkRef | None, cw_id: int, cw_identifier: str, fingerprint: str) -> bool:

@@ -59,9 +59,9 @@ from ..shared.locks import Busy, Stopped
 from ..shared.markers import parse_marker
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.product_drift import overwrite
-from .bookkeeping import link_is, save_lines, save_link, save_state
+from .bookkeeping import link_is, save_header, save_lines, save_link, save_state
 from .catalog import Catalog
-from .held import HeldDocument, LinkRef, exported_items, load_document
+from .held import HEADER, HeldDocument, LinkRef, exported_items, load_document
 from .lines import Desired, apply_plan, cut_descriptions, list_products, plan_lines
 from .locks import document_lock, name_lock
 from .opportunities import (
@@ -443,7 +443,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                 if ctx.refusals_remembered:
                     created_with(session, body)  # what it left to ConnectWise's default is not mandatory
             # Commit the link before adding lines: an export that dies from here on resumes on it.
-            own_link = _remember_opportunity(session, held.id, opp, created, fingerprint)
+            own_link = _remember_opportunity(session, held.id, opp, created, fingerprint,
+                                             _header_now(held, contact_id) if created else None)
             session.commit()
             remembered = True
     elif (opp.get("company") or {}).get("id") not in (None, company_id):
@@ -462,7 +463,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     else:
         products = list_products(client, opp_id)
     plan = plan_lines(held.id, desired, products, adopt_from=adopt)
-    opp_changes = _opportunity_changes(session, ctx, held, opp, created, remembered, notes)
+    header = _opportunity_changes(session, ctx, held, opp, created, remembered, notes, contact_id)
+    opp_changes = header.changes
     if link is not None and not remembered and not created and (plan.writes or opp_changes) \
             and not (inherited and not held.is_quote):  # (a sales order goes where its converted quote's deal went)
         _unless_confirmed(ctx, held, confirmed, "quote" if inherited else "linked", opp)
@@ -484,7 +486,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     hand = [p["id"] for p in products if parse_marker(p.get("integrationXRef")) is None]
     _save_success(session, held, opp, created, remembered, product_ids, catalog_ids,
                   {d.line.line_id: d for d in desired}, fingerprint=fingerprint, name_now=name_now, actor=actor,
-                  run_id=run_id, notes=notes, hand_products=hand, own_link=own_link, had_rows=bool(exported))
+                  run_id=run_id, notes=notes, hand_products=hand, own_link=own_link, had_rows=bool(exported),
+                  header=header.header)
     _lock_in_host(ctx.host(session), held.id)  # commits the state with the host's lock
     if created or _finishes_its_creation(held, opp_id):
         action, summary = "created", f"created opportunity {opp_id} \"{opp.get('name', '')}\" with {plural(len(lines), 'line')}"
@@ -494,8 +497,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
         moved = sum(1 for _, _, changes in plan.update if set(changes) == {"sequenceNumber"})
         parts = [f"{n} line{'s' if n != 1 else ''} {what}" for n, what in (
             (len(plan.create), "added"), (len(plan.update) - moved, "updated"), (len(plan.delete), "removed"),
-            (moved, "renumbered")) if n]
-        summary = f"updated opportunity {opp_id} \"{opp.get('name', '')}\": " + (", ".join(parts) or "status")
+            (moved, "renumbered")) if n] + header.said
+        summary = f"updated opportunity {opp_id} \"{opp.get('name', '')}\": " + ", ".join(parts)
     else:
         action, summary = "unchanged", f"opportunity {opp_id} \"{opp.get('name', '')}\" already up to date"
     message = f"{number}: {summary}." + (" " + " ".join(notes) if notes else "")
@@ -626,34 +629,95 @@ def _finishes_its_creation(held: HeldDocument, opp_id: int) -> bool:
             and state.opportunity_id == opp_id)
 
 
-def _remember_opportunity(session: Session, document_id: int, opp: dict, created: bool, fingerprint: str) -> LinkRef:
-    """The document's opportunity, in its state and its link (not committed); returns the link as written."""
+def _remember_opportunity(session: Session, document_id: int, opp: dict, created: bool, fingerprint: str,
+                          header: dict | None) -> LinkRef:
+    """The document's opportunity, in its state and its link (not committed); returns the link as written.
+    ``header``: the document's opportunity header a created opportunity got (:data:`.held.HEADER`), kept on its
+    link."""
     name = str(opp.get("name", ""))[:100]
     save_state(session, document_id, opportunity_id=opp["id"], opportunity_name=name, created_opportunity=created)
-    save_link(session, document_id, opp["id"], name, fingerprint)
-    return LinkRef(int(opp["id"]), name, fingerprint, "ok")
+    save_link(session, document_id, opp["id"], name, fingerprint, {HEADER: header} if header is not None else None)
+    return LinkRef(int(opp["id"]), name, fingerprint, "ok", header)
+
+
+@dataclass
+class _HeaderChanges:
+    """What an export changes on its existing opportunity's header: the PATCH (``changes``), each change in the run
+    log's words (``said``: "contact set to Nora Nguyen"), and the document's header to keep on the link (``header``,
+    None when it stays as kept: :data:`.held.HEADER`)."""
+
+    changes: dict = field(default_factory=dict)
+    said: list[str] = field(default_factory=list)
+    header: dict | None = None
+
+
+def _header_now(held: HeldDocument, contact_id: int) -> dict:
+    """The opportunity header fields the document sets (Appendix B's mapping, with Appendix C's contact): its
+    contact's ConnectWise id, and its follow-up date as the expected close date (None without one). Kept on the
+    link at each export (:data:`.held.HEADER`), to tell what the document changed since."""
+    return {"contact": contact_id, "close": held.follow_up_date.isoformat() if held.follow_up_date else None}
+
+
+def _header_held(opp: dict) -> dict:
+    """The same fields as ``opp`` holds them."""
+    return {"contact": (opp.get("contact") or {}).get("id"),
+            "close": str(opp.get("expectedCloseDate") or "")[:10] or None}
 
 
 def _opportunity_changes(session: Session, ctx: ExportContext, held: HeldDocument, opp: dict, created: bool,
-                         remembered: bool, notes: list[str]) -> dict:
-    """Header changes on an existing opportunity: Won for a sales order, the expected close date."""
+                         remembered: bool, notes: list[str], contact_id: int) -> _HeaderChanges:
+    """Header changes on an existing opportunity: Won for a sales order; and, on an opportunity this document created,
+    the contact and the expected close date the document changed since its last export.
+
+    A header field is sent only when the document's value changed since its last export (kept on its link) and the
+    opportunity does not hold it already: a contact or close date someone changed in ConnectWise since is theirs, as
+    the opportunity's name is, while the document's stays as it was exported. When both changed, the document's new
+    value is sent (the rep chose it since) and the run log names the value it replaced. An opportunity found by name (a
+    person's, or several documents') keeps its header: only its lines are the document's. A link kept by an older
+    version, which knew no header, sends what differs (the close date was always sent so)."""
+    out = _HeaderChanges()
     if created:
-        return {}
-    changes = {} if held.is_quote else won_change(session, ctx.setup, held, opp, notes)
+        return out
+    if not held.is_quote:
+        out.changes.update(won_change(session, ctx.setup, held, opp, notes))
+        if "status" in out.changes:
+            out.said.append(f"status set to {ctx.setup.won_status().get('name') or 'Won'}")
     # Found by name just now, it was not created by this document; else as its state says.
     created_by_us = not remembered and held.state is not None and held.state.created_opportunity
-    if created_by_us and held.follow_up_date:
-        want = f"{held.follow_up_date.isoformat()}T00:00:00Z"
-        if str(opp.get("expectedCloseDate") or "")[:10] != want[:10]:
-            changes["expectedCloseDate"] = want
-    return changes
+    if not created_by_us:
+        return out
+    kept = (held.own_link.header if held.own_link is not None else None) or {}
+    now, there = _header_now(held, contact_id), _header_held(opp)
+    for key in ("contact", "close"):
+        want = now[key]
+        if want is None or want == there[key]:
+            continue
+        if key in kept and kept[key] == want:
+            continue  # the document did not change it: what ConnectWise holds (changed there since) stays
+        what = "contact" if key == "contact" else "expected close date"
+        if key == "contact":
+            out.changes["contact"] = {"id": want}
+            out.said.append(f"contact set to {held.contact_name}")
+        else:
+            out.changes["expectedCloseDate"] = f"{want}T00:00:00Z"
+            out.said.append(f"expected close date set to {want}")
+        if key in kept and there[key] != kept[key]:  # not what the document had: someone set it in ConnectWise
+            was = ((opp.get("contact") or {}).get("name") or f"contact {there[key]}") if key == "contact" \
+                else (there[key] or "none")
+            notes.append(f"ConnectWise's {what} was {was}, set there after the document's last export; the "
+                         f"document's new {what} replaced it.")
+    if now != kept:
+        out.header = now
+    return out
 
 
 def _save_success(session: Session, held: HeldDocument, opp: dict, created: bool, remembered: bool,
                   product_ids: dict[int, int], catalog_ids: dict[int, int], sent: dict[int, Desired], *,
                   fingerprint: str, name_now: str, actor: dict | None, run_id: int | None, notes: list[str],
-                  hand_products: list[int], own_link: LinkRef | None, had_rows: bool) -> None:
-    """The state, the lines and the link after a successful export (not committed: the host's lock commits them)."""
+                  hand_products: list[int], own_link: LinkRef | None, had_rows: bool,
+                  header: dict | None = None) -> None:
+    """The state, the lines and the link after a successful export (not committed: the host's lock commits them).
+    ``header``: the opportunity header to keep on the link, when it changed (:class:`_HeaderChanges`)."""
     prior = held.state
     name = str(opp.get("name", ""))[:100]
     if remembered or created or prior is None or prior.opportunity_id != opp["id"]:
@@ -677,6 +741,8 @@ def _save_success(session: Session, held: HeldDocument, opp: dict, created: bool
     save_lines(session, held, rows, had_rows=had_rows)
     if not link_is(own_link, int(opp["id"]), name, fingerprint):
         save_link(session, held.id, opp["id"], name, fingerprint)
+    if header is not None:
+        save_header(session, held.id, header)
 
 
 def _save_failure(session: Session, document_id: int, message: str, resolution: str, run_id: int | None, *,

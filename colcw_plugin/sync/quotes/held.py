@@ -41,6 +41,12 @@ class PriorState:
     name_at_export: str
 
 
+# In a document link's agreement (``Link.synced_values``, beside live updates' "close" and "notes"): the document's
+# values of the opportunity header fields its export sets, at its last export ({"contact": ConnectWise contact id,
+# "close": "YYYY-MM-DD" or None}), to tell what the document changed since (export.py ``_opportunity_changes``).
+HEADER = "header"
+
+
 @dataclass(frozen=True)
 class LinkRef:
     """A plain copy of a :class:`~colcw_plugin.models.Link` row."""
@@ -49,6 +55,7 @@ class LinkRef:
     cw_identifier: str = ""
     fingerprint: str = ""
     status: str = "ok"
+    header: dict | None = None  # a document link's opportunity header at its last export (:data:`HEADER`)
 
 
 @dataclass
@@ -108,7 +115,8 @@ _WRITTEN_ORDER = text("SET LOCAL join_collapse_limit = 1")
 def _ref(link: Link | None) -> LinkRef | None:
     if link is None:
         return None
-    return LinkRef(int(link.cw_id), link.cw_identifier or "", link.fingerprint or "", link.status or "ok")
+    return LinkRef(int(link.cw_id), link.cw_identifier or "", link.fingerprint or "", link.status or "ok",
+                   (link.synced_values or {}).get(HEADER))
 
 
 def line_inputs(doc: Document) -> list[LineInput]:
