@@ -471,15 +471,25 @@ def clear_customer_link(customer_id: int):
     if raw and not raw.isdigit():
         abort(400)
     try:
-        message = customer_links.clear_link(db.session, customer, int(raw) if raw else None,
-                                            actor=actor_label(current_actor()))
+        # One at a time with an export of the customer (its lock): see customer_links.linking_customer.
+        with customer_links.linking_customer(db.session, customer_id):
+            message = customer_links.clear_link(db.session, customer, int(raw) if raw else None,
+                                                actor=actor_label(current_actor()))
+            db.session.commit()
     except customer_links.RelinkError as e:
         db.session.rollback()
         flash(str(e), "error")
+    except exclusive.AlreadyRunning as e:
+        flash(_linking_busy(customer, e.run, "cleared"), "error")
     else:
-        db.session.commit()
         flash(message, "success")
     return redirect(url_for("customers.view_customer", customer_id=customer_id))
+
+
+def _linking_busy(customer: Customer, run: SyncRun | None, done: str) -> Markup:
+    """A rep's Link to Company ID or Clear link that waited in vain for an export of the customer under way."""
+    return already_running(run, f"{customer.name} is being exported to ConnectWise{_doing(run)}, so its link was not "
+                                f"{done}: try again once that export has finished")
 
 
 @rep_bp.route("/customers/<int:customer_id>/relink", methods=["POST"])
@@ -494,16 +504,23 @@ def relink_customer(customer_id: int):
     if raw and not raw.isdigit():
         abort(400)
     try:
-        with runtime().client(db.session) as client:
-            answer = customer_links.relink(db.session, client, customer, ident, confirmed=int(raw) if raw else None,
-                                           actor=actor_label(current_actor()))
+        # One at a time with an export of the customer (its lock): see customer_links.linking_customer.
+        with customer_links.linking_customer(db.session, customer_id):
+            with runtime().client(db.session) as client:
+                answer = customer_links.relink(db.session, client, customer, ident,
+                                               confirmed=int(raw) if raw else None, actor=actor_label(current_actor()))
+            if answer.linked:
+                db.session.commit()
+            else:
+                db.session.rollback()
     except (customer_links.RelinkError, NotConfigured, SecretError, ConnectWiseError) as e:
         db.session.rollback()
         return _relink_page(customer, ident, error=str(e)), 400
+    except exclusive.AlreadyRunning as e:
+        flash(_linking_busy(customer, e.run, "changed"), "error")
+        return redirect(url_for("customers.view_customer", customer_id=customer_id))
     if not answer.linked:
-        db.session.rollback()
         return _relink_page(customer, ident, answer=answer)
-    db.session.commit()
     flash(answer.message, "success")
     return redirect(url_for("customers.view_customer", customer_id=customer_id))
 

@@ -11,6 +11,8 @@ contain it. Linking and clearing are recorded as the record's latest result.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Integer, and_, bindparam, case, delete, func, literal, or_, select, union_all
@@ -40,8 +42,9 @@ from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
 from ..shared.held_deletions import end_alert_unless_held
 from ..shared.link_locks import lock_customer_links
+from ..shared.locks import Busy
 from . import lookup
-from .exclusive import EXPORT_KIND
+from .exclusive import EXPORT_KIND, AlreadyRunning, covering_run, customers_locked
 from .link_batch import NOTE_DIRECTION, NOTE_ENTITY
 
 SYNCED_ACTIONS = ("created", "updated", "unchanged")  # results of a sync that went through
@@ -212,6 +215,29 @@ def edited_since_sync(customer: Customer, link: Link | None) -> bool:
     """The customer or one of its contacts was edited after its link was last synced: the rule of
     :func:`.list_status.state_expression`'s "changed", on the rows the page holds (no statement of its own)."""
     return link is not None and edited_after(customer, link.synced_at)
+
+
+LINK_WAIT_SECONDS = 10.0  # how long a rep's Link to Company ID or Clear link waits for an export of the customer
+
+
+@contextmanager
+def linking_customer(session: Session, customer_id: int, wait_seconds: float | None = None) -> Iterator[None]:
+    """Hold the customer's export lock (:func:`.exclusive.customers_locked`, the one every export of it holds while it
+    reads and writes the customer's links) while a rep links or clears it; the caller commits inside. An export reads
+    the links, then writes them back by id after its ConnectWise round trips: a relink or clear saved in between was
+    overwritten (the link pointed at the old company again, its contacts linked into it) or half undone. So the two
+    take turns: this waits ``wait_seconds`` (None: :data:`LINK_WAIT_SECONDS`) for an export under way, then raises :class:`.exclusive.AlreadyRunning`
+    with it (None: not known). The session's connection is given back first (its snapshot would predate the export's
+    writes; and a rep's wait holds no connection)."""
+    session.rollback()
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(customers_locked(session, [customer_id], wait_seconds=LINK_WAIT_SECONDS
+                                                 if wait_seconds is None else wait_seconds))
+        except Busy:
+            session.rollback()
+            raise AlreadyRunning(covering_run(session, customer_id)) from None
+        yield
 
 
 def clear_link(session: Session, customer: Customer, contact_id: int | None = None, *, actor: str = "") -> str:
