@@ -27,7 +27,7 @@ from ...cw import ConnectWiseError
 from ...models import ACTIVE_RUN_STATUSES, CUSTOMER, RunStatus, Settings, SyncItem, SyncRun, get_link
 from ...setup.reps import who_acts
 from ..jobs.ranges import resolve
-from ..jobs.recorder import NOT_ATTEMPTED
+from ..jobs.recorder import NOT_ATTEMPTED, LockWait
 from ..jobs.runs import run_actor
 from ..shared.locks import LOCK_WAIT_SECONDS, Busy, advisory_locks, lock_key
 
@@ -61,14 +61,16 @@ def waiting_text(session: Session, customer_ids: list[int]) -> str:
         what = name or f"customer {customer_ids[0]}"
     else:
         what = f"some of these {len(customer_ids)} customers"
-    return f"Waiting for another export of {what} to finish (one export of a customer runs at a time)"
+    return LockWait(f"Waiting for another export of {what} to finish (one export of a customer runs at a time)",
+                    what=what, seconds=BULK_WAIT_SECONDS)
 
 
 def import_waiting_text(records: list[dict]) -> str:
     """What a run shows while another import holds some of its companies."""
     what = records[0].get("name") or f"company {records[0]['id']}" if len(records) == 1 else \
         f"some of these {len(records)} companies"
-    return f"Waiting for another import of {what} to finish (one import of a company runs at a time)"
+    return LockWait(f"Waiting for another import of {what} to finish (one import of a company runs at a time)",
+                    what=what, seconds=BULK_WAIT_SECONDS)
 
 
 def customer_keys(customer_ids: Iterable[int]) -> list[int]:

@@ -41,7 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import case, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,7 @@ from ...models import (
     summarize_counts,
 )
 from ...models.runs import NOT_DONE
+from ...text import plural
 from .finished import FinishedKeys
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,43 @@ RETRY_FIX = "Retry on the run's page re-runs them."
 # How the reason of a running run's pause between two tries of one request ends (RunRecorder.note_retry_wait): what
 # ConnectWise did comes before it; when the request is sent again is the run's next_try_at.
 RETRYING_REQUEST = ": trying the request again"
+# How the message of a run the scheduler found without a worker begins (:func:`.recovery.detect_interrupted`): the
+# attempt that resumes it replaces it when it starts (:meth:`RunRecorder.start`), so a running run never reads
+# "Interrupted".
+INTERRUPTED = "Interrupted: "
+
+
+class LockWait(str):
+    """A run's waiting reason while another export or import holds records it needs (``what``: them, in words, "Q1013",
+    "Acme Corp", "some of these 3 customers"; ``seconds``: how long the run waits for them before they wait for a
+    later pass). :meth:`RunRecorder.note_wait` says it as it is when the holder can only be an earlier attempt of the
+    same run (:func:`earlier_attempt_text`)."""
+
+    what: str
+    seconds: float
+
+    def __new__(cls, text: str, *, what: str, seconds: float) -> LockWait:
+        made = super().__new__(cls, text)
+        made.what, made.seconds = what, seconds
+        return made
+
+
+def earlier_attempt_text(wait: LockWait) -> str:
+    """What a resumed run waits for when no other run works (:meth:`RunRecorder.note_wait`): the attempt before it,
+    taken for dead because its worker stopped answering (frozen, cut off), whose process still lives and holds the
+    records. It lets go when that process ends, or stops by itself once it comes back (:class:`Superseded`)."""
+    seconds = int(wait.seconds)
+    after = plural(seconds // 60, "minute") if seconds >= 60 and not seconds % 60 else plural(seconds, "second")
+    return (f"Waiting for this run's earlier attempt to let go of {wait.what}: its worker stopped answering but has not "
+            "ended. This attempt goes on as soon as that process ends, or comes back and stops (the run is this "
+            f"attempt's now); if {wait.what} is still held after {after}, it waits for a later pass of this run.")
+
+
+def resumed_message(done: int, total: int | None) -> str:
+    """The message of a run the scheduler resumed, once its new attempt started (it said "Interrupted: …")."""
+    of_total = f"{total:,}" if total else "?"
+    return (f"Resumed automatically after its worker stopped, at {done:,} of {of_total} records; the records already "
+            "done are skipped.")
 
 
 class Unreachable(Exception):
@@ -182,12 +220,76 @@ class RunRecorder:
         self._starting: dict | None = None  # the start's values, written with the next write (start(with_total))
         # This attempt's ConnectWise requests so far (the caller sets it to its client's count): written with each
         # flush, so a run's page shows them while it runs, on top of the earlier attempts' (read at the start).
-        self.requests_sent: Callable[[], int] | None = None
+        self._requests_sent: Callable[[], int] | None = None
         # ConnectWise's refusal of the login once the run's client met it (the caller sets it: the client's
         # ``login_refused``): the run stops at its next boundary (:class:`LoginRefused`).
         self.login_refused: Callable[[], ConnectWiseError | None] | None = None
         self._requests_before = run.api_requests or 0
+        # The run was resumed by the scheduler (its message says it was interrupted): this attempt's start says so
+        # instead. ``_interruptions``: how often a worker of the run was taken for dead (one may still live, frozen,
+        # holding records: note_wait).
+        self._resumed = (run.message or "").startswith(INTERRUPTED)
+        self._interruptions = run.interruptions or 0
+        self._ticker: tuple[threading.Thread, threading.Event] | None = None
         self._load(run)
+
+    @property
+    def requests_sent(self) -> Callable[[], int] | None:
+        """This attempt's ConnectWise requests so far (the caller sets it to its client's count)."""
+        return self._requests_sent
+
+    @requests_sent.setter
+    def requests_sent(self, count: Callable[[], int] | None) -> None:
+        self._requests_sent = count
+        if count is not None and self._ticker is None:
+            stop = threading.Event()
+            thread = threading.Thread(target=self._tick, args=(stop,), name=f"colcw-run-{self.run_id}-requests",
+                                      daemon=True)
+            self._ticker = (thread, stop)
+            thread.start()
+
+    def _tick(self, stop: threading.Event) -> None:
+        """While the attempt runs, write its ConnectWise requests (and a heartbeat) about once a second whenever more
+        were sent: a record that takes its time (a slow ConnectWise, a company and its contacts, a Retry-After) shows
+        its requests going out, not "ConnectWise requests 0" until it has its outcome. Nothing is written while no
+        request goes (a stalled run still reads "No progress since …"). Stops with the attempt, or once the run is
+        no longer this attempt's running run."""
+        last = self._requests_before
+        while not stop.wait(self.flush_seconds):
+            count = self._requests_sent
+            if count is None or self._attempt is None or self._superseded:
+                continue
+            try:
+                sent = self._requests_before + int(count())
+                if sent == last:
+                    continue
+                if not self._write_requests(sent):
+                    return
+                last = sent
+            except Exception:  # noqa: BLE001 - a count not shown for a second is no reason to stop the run
+                log.warning("run %s: could not write its requests so far", self.run_id, exc_info=True)
+
+    def _write_requests(self, sent: int) -> bool:
+        """Write the requests sent so far (never fewer than written: the attempt's own writes go too) and a
+        heartbeat, while the run is this attempt's and running; False when it no longer is."""
+        stmt = update(SyncRun).where(
+            SyncRun.id == self.run_id, SyncRun.attempts == self._attempt,
+            SyncRun.status.in_((RunStatus.RUNNING, RunStatus.CANCELLING))).values(
+            api_requests=case((SyncRun.api_requests < sent, sent), else_=SyncRun.api_requests),
+            heartbeat_at=utcnow()).returning(SyncRun.status, SyncRun.message, SyncRun.attempts)
+        with self._direct.connect() as conn:
+            row = conn.execute(stmt).first()
+        if row is None:
+            return False
+        self._saw(row)
+        return True
+
+    def _stop_ticker(self) -> None:
+        """The attempt ends: no more writes of its requests (its last write says them). Not waited for: a write of the
+        ticker's that lands after the attempt's last one changes nothing (it is made only to the attempt's running run,
+        and never lowers the count)."""
+        if self._ticker is not None:
+            self._ticker[1].set()
 
     def _load(self, run: SyncRun | None = None) -> None:
         """Counts and finished records of the run so far (a resumed or re-attempted run). The counts are the
@@ -260,6 +362,9 @@ class RunRecorder:
                       finished_at=None, attempts=SyncRun.attempts + 1, next_try_at=None, waiting_reason="",
                       done=self.done, counts=dict(self.counts),
                       entity_counts={e: dict(c) for e, c in self.entity_counts.items()})
+        if self._resumed:  # its message said what the dead attempt did; this one says what this attempt does
+            values["message"] = resumed_message(self.done, self.total)
+            self._resumed = False
         self._starting = values
         if not with_total or dropping:
             self._update()
@@ -402,7 +507,10 @@ class RunRecorder:
         """Say why the run waits now (shown on its pages while it is active); "" when it goes on. ``until``: when
         it goes on (naive UTC), for a reason ending in "trying them again": its pages add " at <time>" in their own
         zone (:meth:`~colcw_plugin.models.SyncRun.wait_text_in`). Safe from any thread (it writes on a connection
-        of its own)."""
+        of its own). A :class:`LockWait` of a run resumed after its worker stopped answering, while no other run works,
+        can only be that worker's: it is said so (:func:`earlier_attempt_text`)."""
+        if isinstance(reason, LockWait) and self._interruptions and not self._others_running():
+            reason = earlier_attempt_text(reason)
         with Session(bind=self.engine) as session:
             row = session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(
                 waiting_reason=reason[:2000], next_try_at=until, heartbeat_at=utcnow())
@@ -410,6 +518,13 @@ class RunRecorder:
             session.commit()
         self._gone_unless(row)
         self._saw(row)
+
+    def _others_running(self) -> bool:
+        """Whether an attempt of another run works now (running, or stopping): only such an attempt holds records."""
+        with self._direct.connect() as conn:
+            return conn.execute(select(SyncRun.id).where(
+                SyncRun.id != self.run_id, SyncRun.status.in_((RunStatus.RUNNING, RunStatus.CANCELLING))).limit(1)
+            ).first() is not None
 
     # --- an admin's request to stop -----------------------------------------------------------
 
@@ -571,6 +686,7 @@ class RunRecorder:
         of results written behind it could not be written). ``late_cancel``: the run did all it had to, so an
         admin's request to stop found in the run's row (status cancelling) came too late: it closes with its own
         status all the same, its message saying so (:func:`~colcw_plugin.models.late_cancel_note`)."""
+        self._stop_ticker()
         lost = self._lost_batch()
         if lost:
             status, message = RunStatus.FAILED, lost
@@ -594,6 +710,7 @@ class RunRecorder:
         """End this attempt: the run waits (status waiting) until ``next_try_at`` (or fails, as :meth:`finish`
         says, when a batch of its results could not be written). A run an admin asked to stop does not wait:
         :class:`RunStopped` (its results written), so no later attempt starts it again."""
+        self._stop_ticker()
         lost = self._lost_batch()
         if lost:
             self.finish(status=RunStatus.FAILED, message=lost, api_requests=api_requests)
@@ -730,6 +847,7 @@ class RunRecorder:
 
     def close(self) -> None:
         """The attempt ends without a last write (its run was cancelled before it started)."""
+        self._stop_ticker()
         self._drain()
         self._starting = None
         self._session.close()

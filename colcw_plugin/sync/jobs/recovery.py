@@ -54,8 +54,16 @@ from ...models import (
 )
 from .history import failed_items, redone_records, retry_params
 from .kinds import KindRegistry
-from .queue import NOT_QUEUED_BUSY_MESSAGE, NOT_QUEUED_MESSAGE, JobQueue, Submitted, enqueue_existing, submit
-from .recorder import RETRY_FIX, RunRecorder, close_cancelled, describe_recorder, with_note
+from .queue import (
+    NOT_QUEUED_BUSY_MESSAGE,
+    NOT_QUEUED_MESSAGE,
+    JobQueue,
+    Submitted,
+    canonical_params,
+    enqueue_existing,
+    submit,
+)
+from .recorder import INTERRUPTED, RETRY_FIX, RunRecorder, close_cancelled, describe_recorder, with_note
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +100,9 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
         again = (run.interruptions or 0) < queue.settings.auto_resumes
         of_total = f"{run.total:,}" if run.total else "?"
         stopped = f"the worker stopped after {run.done:,} of {of_total} records ({last_heartbeat(run.heartbeat_at)})"
-        message = (f"Interrupted: {stopped}; resumed automatically, records already done are skipped." if again
-                   else f"Interrupted: {stopped}, for the {_ordinal(run.interruptions + 1)} time. Resume it to finish the "
-                        "rest (records already done are skipped), or Retry what was not attempted.")
+        message = (f"{INTERRUPTED}{stopped}; resumed automatically, records already done are skipped." if again
+                   else f"{INTERRUPTED}{stopped}, for the {_ordinal(run.interruptions + 1)} time. Resume it to finish "
+                        "the rest (records already done are skipped), or Retry what was not attempted.")
         result = session.execute(update(SyncRun).where(
             SyncRun.id == run.id, SyncRun.status == RunStatus.RUNNING, SyncRun.heartbeat_at == run.heartbeat_at).values(
             status=RunStatus.INTERRUPTED, finished_at=None if again else utcnow(), message=message,
@@ -112,6 +120,7 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
                 if not enqueue_existing(session, queue, run, lock_wait=min(REQUEUE_LOCK_WAIT_SECONDS,
                                                                            queue.settings.submit_lock_wait_seconds)):
                     session.rollback()
+                    _left_to_other(session, run.id, stopped)
             except (QueueBusy, RedisError) as e:
                 # Not queued now (another request queueing the same work, or Redis failed): recorded as queued, so
                 # requeue_lost queues it at a later tick. Left interrupted, nothing would resume it (its message says
@@ -131,6 +140,23 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
             recorder.flush()
     session.commit()
     return found
+
+
+def _left_to_other(session: Session, run_id: int, stopped: str) -> None:
+    """An interrupted run not resumed because another run of the same work is queued, running or waiting: it stays
+    interrupted for a person, its message saying so and which run (it said it was resumed automatically)."""
+    run = session.get(SyncRun, run_id)
+    wanted = canonical_params(run.params)
+    other = next((o for o in session.execute(select(SyncRun).where(
+        SyncRun.kind == run.kind, SyncRun.id != run_id, SyncRun.status.in_(ACTIVE_RUN_STATUSES)).order_by(SyncRun.id))
+        .scalars() if canonical_params(o.params) == wanted), None)
+    who = f"run #{other.id} ({other.status})" if other is not None else "another run"
+    message = (f"{INTERRUPTED}{stopped}. Not resumed: {who} does the same work now. Resume this run once that one has "
+               "ended (records already done are skipped).")
+    session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == RunStatus.INTERRUPTED)
+                    .values(message=message, finished_at=utcnow()))
+    session.commit()
+    log.warning("run %s: not resumed, %s does the same work", run_id, who)
 
 
 def _ordinal(n: int) -> str:

@@ -54,8 +54,9 @@ from ...setup.connection import read_settings
 from ...setup.opportunity_defaults import DEFAULT_LABEL, KINDS, STATUS, Missing
 from ...setup.reps import UnmappedRep
 from ...text import plural, possessive
+from ..jobs.recorder import LockWait
 from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
-from ..shared.locks import Busy, Stopped
+from ..shared.locks import LOCK_WAIT_SECONDS, Busy, Stopped
 from ..shared.markers import parse_marker
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.product_drift import overwrite
@@ -291,8 +292,15 @@ def _lock_waiting(ctx: ExportContext, session: Session, document_id: int) -> Cal
     if ctx.on_wait is None:
         return None
     say = ctx.on_wait
-    return lambda waiting: say(f"Waiting for another export of {_number(session, document_id)} to finish (exports "
-                               "of one document run one at a time)" if waiting else "")
+
+    def waiting(held: bool) -> None:
+        if not held:
+            say("")
+            return
+        number = _number(session, document_id)
+        say(LockWait(f"Waiting for another export of {number} to finish (exports of one document run one at a time)",
+                     what=number, seconds=LOCK_WAIT_SECONDS))
+    return waiting
 
 
 def _name_waiting(ctx: ExportContext, name: str) -> Callable[[bool], None]:
