@@ -30,6 +30,7 @@ from ...setup import pages
 from ...setup.catalog_rules import MAPPING_MODE, NO_SUBCATEGORY, CatalogRules
 from ...setup.field_mapping import PRODUCT
 from ...setup.manufacturers import case_twin, case_twin_problem, inactive_problem, inactive_twin
+from .descriptions import shorten
 from .problems import ExportRefused, LineProblem
 
 ITEM_FIELDS = ["id", "identifier", "description", "inactiveFlag"]
@@ -192,14 +193,15 @@ class Catalog:
     # -- the export's entry point --------------------------------------------------------
 
     def ensure(self, lines: list[LineInput], *, create: bool = True,
-               exported: dict[int, tuple[str, int | None]] | None = None) -> dict[int, int]:
+               exported: dict[int, tuple[str, int | None]] | None = None,
+               created: list[dict] | None = None) -> dict[int, int]:
         """The catalog item id of every line, creating missing items; or :class:`ExportRefused`.
 
         Nothing is created unless every line can be exported. With ``create`` False the lines are
         only checked (the export is refused for another reason): the result then lacks the
         missing items. ``exported`` (line id -> item number and catalog item id at the last export)
         spares the look-up of a line whose item number has not changed since: its product already
-        holds that catalog item.
+        holds that catalog item. ``created`` gets the body of each item created (for the run log).
         """
         problems: list[LineProblem] = []
         valid = []
@@ -233,6 +235,8 @@ class Catalog:
             return {**ids, **{ln.line_id: found[ln.item_number]["id"] for ln in valid if ln.item_number in found}}
         for identifier, body in bodies.items():
             found[identifier] = self._create(body)
+            if created is not None:
+                created.append(body)
         return {**ids, **{ln.line_id: found[ln.item_number]["id"] for ln in valid}}
 
     def _creation_bodies(self, missing: list[LineInput], problems: list[LineProblem]) -> dict[str, dict]:
@@ -274,7 +278,7 @@ class Catalog:
                 continue
             text = ln.description.strip() or ln.item_number
             body = {
-                "identifier": ln.item_number, "description": text[:CATALOG_DESCRIPTION_MAX],
+                "identifier": ln.item_number, "description": shorten(text, CATALOG_DESCRIPTION_MAX),
                 "customerDescription": text[:CUSTOMER_DESCRIPTION_MAX], "category": {"id": cat_id},
                 "subcategory": {"id": sub_id}, "type": {"id": type_id},
                 "manufacturerPartNumber": ln.item_number[:50], "cost": float(ln.cost), "price": float(ln.price),

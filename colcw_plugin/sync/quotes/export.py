@@ -61,7 +61,8 @@ from ..shared.markers import parse_marker
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.product_drift import overwrite
 from .bookkeeping import link_is, save_header, save_lines, save_link, save_state
-from .catalog import Catalog
+from .catalog import CATALOG_DESCRIPTION_MAX, Catalog
+from .descriptions import shortened_note
 from .held import HEADER, HeldDocument, LinkRef, exported_items, load_document
 from .lines import Desired, apply_plan, cut_descriptions, list_products, plan_lines
 from .locks import document_lock, name_lock
@@ -386,8 +387,9 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
     ahead = _read_ahead(session, ctx, link, company_id, name_now, later)
     if unnamed is None:
         _check_new_opportunity(ctx, held, name_now, ahead)
+    new_items: list[dict] = []
     try:
-        catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None, exported=exported)
+        catalog_ids = ctx.catalog.ensure(lines, create=unnamed is None, exported=exported, created=new_items)
     except ExportRefused as e:
         if unnamed is None:
             raise
@@ -395,7 +397,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                             lines=e.lines) from None
     if unnamed is not None:
         raise unnamed
-    notes: list[str] = cut_descriptions(lines)
+    notes: list[str] = cut_descriptions(lines) + shortened_note(new_items, CATALOG_DESCRIPTION_MAX)
 
     own_link = held.own_link  # the document's own link as it stands now
     opp, created, remembered = _linked_opportunity(session, held, link, inherited, notes, ahead), False, False
