@@ -290,12 +290,12 @@ def clear_link(session: Session, customer: Customer, contact_id: int | None = No
     return message
 
 
-def _lock_links(session: Session, customer: Customer) -> None:
+def _lock_links(session: Session, customer: Customer) -> dict[tuple[str, int], Link]:
     """Lock the customer's link and its contacts' links before writing any of them: in one statement, in id order, as
     a live-update pass applying the customer and a dismissal of its notes lock them (``shared.link_locks``). Written
     one after the other (the customer's, then its contacts'), a pass or a dismissal holding a contact's link older
     than the customer's waited for this save while it waited for them, and PostgreSQL aborted one of the two."""
-    lock_customer_links(session, customer.id, [c.id for c in customer.contacts])
+    return lock_customer_links(session, customer.id, [c.id for c in customer.contacts])
 
 
 def _note(session: Session, action: str, entity: str, host_id: int, cw_id: int | None, label: str, message: str,
@@ -483,8 +483,20 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         # "linked" result would make it "linked on this page, not synced since" and hide what its notes say).
         return Relinked(message=f"{label} is already linked to ConnectWise company {record['identifier']} "
                                 f"({record.get('name')}): nothing was changed.")
-    # The customer's links are locked before any is written, all in one statement by id (``current`` read again).
-    _lock_links(session, customer)
+    # The customer's links are locked before any is written, all in one statement by id, and what was decided above
+    # from its link is decided again on the link as it is now: another rep's link or clear (another tab, a page
+    # drawn before) may have been saved since it was read.
+    now = _lock_links(session, customer).get((CUSTOMER, customer.id))
+    if now is not None and now.cw_id == record["id"] and now.status == "ok":
+        return Relinked(message=f"{label} is already linked to ConnectWise company {record['identifier']} "
+                                f"({record.get('name')}): nothing was changed.")
+    if same and (now is None or now.cw_id != record["id"]):
+        # It was linked to this company (its link broken), and no longer is: asked as for any other company.
+        holder = id_holder(client, customer, record)
+        ask = mismatch(customer, record, holder)
+        if ask is not None and confirmed != ask.cw_id:
+            return Relinked(confirm=ask)
+    current, same = now, now is not None and now.cw_id == record["id"]
     # Re-linked to the company it is linked to (its link broken: the company restored in ConnectWise), the agreement
     # stands; to another, it is ConnectWise's values now.
     host = M.customer_values(customer)
