@@ -52,6 +52,10 @@ class ClientSettings:
     # above roughly 1,000 requests a minute (API-NOTES §6.3).
     rate_limit_per_minute: float | None = 1000
     max_retry_seconds: float = 120.0
+    # The longest Retry-After a request sleeps out in this process (None: up to max_retry_seconds); one longer fails
+    # the request at once, unsent, as rate-limited: a queued run's client, whose run then waits without holding its
+    # worker and is queued again for when ConnectWise asked (colcw_plugin.sync.runtime).
+    max_hold_seconds: float | None = None
     max_attempts: int = 5
     backoff_base: float = 0.5
     backoff_cap: float = 30.0

@@ -309,7 +309,7 @@ class Transport:
             if wait is None:
                 wait = self.backoff(attempt)
             elapsed = self._clock() - start
-            if elapsed + wait > self.settings.max_retry_seconds:
+            if elapsed + wait > self.settings.max_retry_seconds or self._too_long_to_hold(err, wait):
                 # Sleeping past the bound would only delay the same failure.
                 err.note_attempts(attempt, elapsed)
                 raise err
@@ -354,7 +354,7 @@ class Transport:
         err = RateLimited(f"ConnectWise asked colcw to send nothing for {left:.0f} s more (Retry-After); not sent",
                           retry_after=left, method=method, path=path)
         elapsed = self._clock() - start
-        if not retry or elapsed + left > self.settings.max_retry_seconds:
+        if not retry or elapsed + left > self.settings.max_retry_seconds or self._too_long_to_hold(err, left):
             err.note_attempts(attempt - 1 or 1, elapsed)
             raise err
         give_up = self.on_retry_wait(err, left) if self.on_retry_wait is not None and left >= 1.0 else None
@@ -363,6 +363,11 @@ class Transport:
             raise err
         # (another thread may have met a later Retry-After meanwhile: the loop asks again before sending)
         self._wait_out_hold(method, path, start, attempt, retry)
+
+    def _too_long_to_hold(self, err: ConnectWiseError, wait: float) -> bool:
+        """A Retry-After longer than ``max_hold_seconds``: not slept here (a queued run waits for it in RQ instead)."""
+        bound = self.settings.max_hold_seconds
+        return bound is not None and getattr(err, "retry_after", None) is not None and wait > bound
 
     def _refused_again(self, method: str, path: str) -> AuthenticationFailed:
         """The login refusal met earlier, for this request (not sent)."""

@@ -10,6 +10,7 @@ rate limiter. Views and commands get it with :meth:`Runtime.of` and hand service
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,10 @@ class ColcwConfig:
                 stalled_after_seconds=float(get("COLCW_STALLED_AFTER_SECONDS", q.stalled_after_seconds)),
                 lost_after_seconds=float(get("COLCW_LOST_AFTER_SECONDS", q.lost_after_seconds)),
                 submit_lock_wait_seconds=float(get("COLCW_SUBMIT_LOCK_WAIT_SECONDS", q.submit_lock_wait_seconds))))
+
+# The longest Retry-After a queued run sleeps out in its worker; a longer one ends its attempt: the run waits, and RQ
+# queues its next attempt for when ConnectWise asked (a run a person waits on, or the command line's, sleeps it out).
+QUEUED_HOLD_SECONDS = 15.0
 
 
 class Runtime:
@@ -177,10 +182,14 @@ class Runtime:
         """Run ``run_id`` in this process (see :func:`~.jobs.runs.execute_run`): to its end, or, for a
         queued run (``queued``), one attempt that may leave it waiting for its next. With
         ``person_waiting`` (a page answers when it ends) records are not tried again after a pause."""
-        kwargs.setdefault("make_client", self.client)
+        # A queued run sleeps no long Retry-After in its worker (the client's, its passes'): its attempt ends, and RQ
+        # queues the next one for when ConnectWise asked, so the worker runs other runs meanwhile (QA: 90 s twice).
+        kwargs.setdefault("make_client", functools.partial(self.client, max_hold_seconds=QUEUED_HOLD_SECONDS)
+                          if queued else self.client)
         kwargs.setdefault("queue", self.queue)  # (for the follow-up work a run queues: SyncContext.queue)
         options = dataclasses.replace(self.options, can_wait=queued,
-                                      record_retries=() if person_waiting else self.options.record_retries)
+                                      record_retries=() if person_waiting else self.options.record_retries,
+                                      hold_worker_seconds=QUEUED_HOLD_SECONDS if queued else None)
         return execute_run(session, self.kinds, run_id, host=self.host, options=options, **kwargs)
 
     def submit(self, session: Session, kind: str, params: dict, **kwargs: Any) -> Submitted:

@@ -145,7 +145,9 @@ def test_an_export_cancelled_while_running_leaves_no_company_half_written_and_th
 def test_a_run_sleeping_out_a_long_retry_after_stops_within_seconds(jobs_app, connected, cw_client, redis_conn,
                                                                     processes):
     _customers(cw_client, 3)
-    connected.add_fault(status=429, retry_after=60, method="POST", path="company/companies$")
+    # (a queued run sleeps out in its worker only a Retry-After up to runtime.QUEUED_HOLD_SECONDS, 15 s: a longer one
+    # ends its attempt, to wait in RQ)
+    connected.add_fault(status=429, retry_after=14, method="POST", path="company/companies$")
     run_id = runtime().submit(db.session, "customer_export", {"all": True}, actor=ADMIN).run.id
     processes.start(["colcw", "worker"], worker_env(jobs_app))
     wait_until(lambda: fresh(run_id).waiting_reason.endswith("trying the request again"), timeout=60,

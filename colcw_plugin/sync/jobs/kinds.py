@@ -69,6 +69,10 @@ class RunOptions:
     attempt_intervals: tuple[float, ...] = (30.0, 120.0, 600.0)
     unreachable_after: int = 3
     can_wait: bool = False
+    # A run that can wait pauses between passes in its worker at most this long for a Retry-After (None: however
+    # long): a longer one ends the attempt, and the run waits for its next one in RQ (scheduled for then), leaving
+    # its worker to other runs (jobs.runs._passes).
+    hold_worker_seconds: float | None = None
 
 
 @dataclass

@@ -367,7 +367,11 @@ def _passes(ctx: SyncContext, job, recorder: RunRecorder, options: RunOptions,
         if delay is None:
             break
         n = len(recorder.deferred)
-        delay = max(float(delay), retry_after_left(recorder))  # never before ConnectWise's Retry-After
+        held = retry_after_left(recorder)
+        if options.can_wait and options.hold_worker_seconds is not None and held > max(float(delay),
+                                                                                       options.hold_worker_seconds):
+            break  # not slept in the worker: the run waits for its next attempt, queued for then (_wait_or_give_up)
+        delay = max(float(delay), held)  # never before ConnectWise's Retry-After
         until = utcnow() + dt.timedelta(seconds=delay)
         recorder.note_wait(f"{plural(n, 'record')} waiting for ConnectWise ({short_error(_last(recorder))}); "
                            f"trying {'it' if n == 1 else 'them'} again", until)
