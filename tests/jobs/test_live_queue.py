@@ -76,3 +76,29 @@ def test_a_queued_run_a_free_worker_is_about_to_take_says_nothing_of_waiting(job
     assert "Queued: no colcw worker is running to start it" in _bar(admin_client, run.id)
     busy = queue.busy_with("test_count", {"n": 1, "one": True})
     assert busy is not None and busy.idle and busy.dedicated
+
+
+@pytest.mark.browser
+def test_a_queued_runs_page_in_a_browser_says_what_it_waits_behind_until_it_starts(jobs_app, redis_conn, processes,
+                                                                                  live_server, page):
+    """The run's page says it at once and follows the run: once the bulk run ahead ends and the run starts, the note
+    goes, without a reload."""
+    from helpers import browser_sign_in
+
+    queue = runtime().queue
+    processes.start(["colcw", "worker"], worker_env(jobs_app))
+    wait_until(lambda: queue.workers(), message="the general worker to listen")
+    bulk_id = runtime().submit(db.session, "test_count", {"n": 1, "stall_at": 1, "stall_seconds": 6},
+                               actor=ADMIN).run.id
+    wait_until(lambda: _status(bulk_id) == "running", message="the bulk run to start")
+    second = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run.id
+
+    browser_sign_in(page, live_server.url, "admin@demo.example")
+    page.goto(f"{live_server.url}/admin/integration/connectwise/jobs/runs/{second}")
+    page.evaluate("window.__sameDocument = true")
+    note = page.locator(f"#run-no-worker-{second}")
+    assert note.inner_text() == (f"Queued behind run #{bulk_id} (Count 1 test items, running) — start another worker "
+                                 f"(“{WORKER}”) to run them side by side.")
+    page.wait_for_function("document.querySelector('.colcw-progress').dataset.status === 'succeeded'",
+                           timeout=20_000)
+    assert note.count() == 0 and page.evaluate("window.__sameDocument") is True
