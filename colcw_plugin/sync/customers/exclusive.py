@@ -35,6 +35,8 @@ EXPORT_KIND, IMPORT_KIND = "customer_export", "customer_import"
 EXPORT_BUSY = "Another export of this customer was still running after two minutes, so it was not exported now."
 IMPORT_BUSY = "Another import of this company was still running after two minutes, so it was not imported now."
 BULK_WAIT_SECONDS: float = LOCK_WAIT_SECONDS  # how long a bulk run waits for another export's records
+# What becomes of records still held after that wait (exporter._chunk, importer: deferred, HeldElsewhere).
+HELD_THEN = "those still held wait for a later pass of this run"
 RUN_APPEARS_SECONDS = 2.0  # how long a click waits for the run holding the record to be recorded
 
 
@@ -62,7 +64,7 @@ def waiting_text(session: Session, customer_ids: list[int]) -> str:
     else:
         what = f"some of these {len(customer_ids)} customers"
     return LockWait(f"Waiting for another export of {what} to finish (one export of a customer runs at a time)",
-                    what=what, seconds=BULK_WAIT_SECONDS)
+                    what=what, seconds=BULK_WAIT_SECONDS, then=HELD_THEN)
 
 
 def import_waiting_text(records: list[dict]) -> str:
@@ -70,7 +72,7 @@ def import_waiting_text(records: list[dict]) -> str:
     what = records[0].get("name") or f"company {records[0]['id']}" if len(records) == 1 else \
         f"some of these {len(records)} companies"
     return LockWait(f"Waiting for another import of {what} to finish (one import of a company runs at a time)",
-                    what=what, seconds=BULK_WAIT_SECONDS)
+                    what=what, seconds=BULK_WAIT_SECONDS, then=HELD_THEN)
 
 
 def customer_keys(customer_ids: Iterable[int]) -> list[int]:

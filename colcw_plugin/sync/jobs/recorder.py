@@ -81,16 +81,17 @@ INTERRUPTED = "Interrupted: "
 
 class LockWait(str):
     """A run's waiting reason while another export or import holds records it needs (``what``: them, in words, "Q1013",
-    "Acme Corp", "some of these 3 customers"; ``seconds``: how long the run waits for them before they wait for a
-    later pass). :meth:`RunRecorder.note_wait` says it as it is when the holder can only be an earlier attempt of the
-    same run (:func:`earlier_attempt_text`)."""
+    "Acme Corp", "some of these 3 customers"; ``seconds``: how long the run waits for them; ``then``: what becomes of
+    them if they are still held after that, "Q1013 fails, to be exported again later"). :meth:`RunRecorder.note_wait`
+    says it as it is when the holder can only be an earlier attempt of the same run (:func:`earlier_attempt_text`)."""
 
     what: str
     seconds: float
+    then: str
 
-    def __new__(cls, text: str, *, what: str, seconds: float) -> LockWait:
+    def __new__(cls, text: str, *, what: str, seconds: float, then: str) -> LockWait:
         made = super().__new__(cls, text)
-        made.what, made.seconds = what, seconds
+        made.what, made.seconds, made.then = what, seconds, then
         return made
 
 
@@ -102,7 +103,7 @@ def earlier_attempt_text(wait: LockWait) -> str:
     after = plural(seconds // 60, "minute") if seconds >= 60 and not seconds % 60 else plural(seconds, "second")
     return (f"Waiting for this run's earlier attempt to let go of {wait.what}: its worker stopped answering but has not "
             "ended. This attempt goes on as soon as that process ends, or comes back and stops (the run is this "
-            f"attempt's now); if {wait.what} is still held after {after}, it waits for a later pass of this run.")
+            f"attempt's now); if it still holds {wait.what} after {after}, {wait.then}.")
 
 
 def resumed_message(done: int, total: int | None) -> str:

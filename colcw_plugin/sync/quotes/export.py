@@ -300,7 +300,7 @@ def _lock_waiting(ctx: ExportContext, session: Session, document_id: int) -> Cal
             return
         number = _number(session, document_id)
         say(LockWait(f"Waiting for another export of {number} to finish (exports of one document run one at a time)",
-                     what=number, seconds=LOCK_WAIT_SECONDS))
+                     what=number, seconds=LOCK_WAIT_SECONDS, then=f"{number} fails, to be exported again later"))
     return waiting
 
 
