@@ -421,9 +421,13 @@ class CompanyImport:
             if hid is None:
                 continue
             row = page.contact_links.get(c["id"])
-            self.batch.put(row if row is not None and row.host_id == hid else None, CONTACT, hid, c["id"],
-                           fingerprint=fingerprint(v), cw_last_updated=M.last_updated(c),
-                           values=self.agreements.get(c["id"], self.theirs.get(c["id"], v)))
+            row = row if row is not None and row.host_id == hid else None
+            agreement = self.agreements.get(c["id"], self.theirs.get(c["id"], v))
+            made = M.made_in(row.synced_values) if row is not None else None
+            if agreement is not None and made is not None:  # the run that created it, as the company's link keeps it
+                agreement = {**agreement, M.MADE: made}  # (M.with_site_choice): its later passes still say "created"
+            self.batch.put(row, CONTACT, hid, c["id"], fingerprint=fingerprint(v), cw_last_updated=M.last_updated(c),
+                           values=agreement)
             if action == "created":  # a new customer's contacts are all new: its result says how many
                 folded += 1
                 continue

@@ -1,0 +1,72 @@
+"""A contact a run created reads "created" in the pass that ends it even when its link was rewritten between the run's
+passes: by a live update (which always kept the former agreement's keys) or by an import of the company (Import From
+ConnectWise), which wrote ConnectWise's values as the contact's agreement without the creating run (colcw:made), so
+the next pass said the contact "unchanged" or "updated"; the company's link kept it (fields.with_site_choice), and now
+the contact's does too (company_import). Against the sandbox, over HTTP; ConnectWise the master for customer data, so
+both take ConnectWise's change into the contact and rewrite the link's agreement."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from customer_support import items, link_of, make_customer
+
+from colcw_plugin.models import CW_MASTER
+from colcw_plugin.setup.live_updates import get_live
+from colcw_plugin.sync.customers.exporter import CustomerExporter
+from colcw_plugin.sync.inbound import LIVE_KIND
+from colcw_plugin.sync.jobs.runs import create_run
+from colcw_plugin.sync.shared import fields as M
+from helpers import runtime, tune_runtime
+from host_stub.extensions import db
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.mark.parametrize("kind", [LIVE_KIND, "customer_import"])
+def test_a_contact_the_run_created_stays_created_across_a_rewrite_of_its_link(sync_ready, monkeypatch, app, kind):
+    master = CW_MASTER
+    tune_runtime(monkeypatch, app, record_retry_intervals=(0,), unreachable_after=0, concurrency=1)
+    get_live(db.session).customer_master = master
+    db.session.commit()
+    customer = make_customer(name="Made Kept Dental", account_number="MADE1",
+                             contacts=[{"first_name": "Ada", "last_name": "Kept", "email": "ada@made.example",
+                                        "title": "CFO", "is_default": True}])
+    contact_id = customer.contacts[0].id
+    # Its company and contact are created, then the company PATCH (default contact) fails, every try of the pass.
+    sync_ready.add_fault(status=500, method="PATCH", path=r"company/companies/\d+$", count=5)
+    rewritten: list[dict] = []
+    real_settle = CustomerExporter.settle
+
+    def settle(self, customer_, result):
+        real_settle(self, customer_, result)
+        if isinstance(result, Exception) and not rewritten:
+            # Between the passes: the contact changes in ConnectWise and a live update takes it (another process).
+            def live_update() -> None:
+                with app.app_context():
+                    link = link_of("contact", contact_id)
+                    rewritten.append(dict(link.synced_values))
+                    sync_ready.edit_contact(link.cw_id, {"title": "CEO"})
+                    params = {"records": {"contact": [link.cw_id]}} if kind == LIVE_KIND else \
+                        {"company": "MADE1"}
+                    job = create_run(db.session, runtime().kinds, kind, params)
+                    db.session.commit()
+                    assert runtime().execute(db.session, job.id).status == "succeeded"
+                    rewritten.append(dict(link_of("contact", contact_id).synced_values))
+            t = threading.Thread(target=live_update)
+            t.start()
+            t.join(30)
+
+    monkeypatch.setattr(CustomerExporter, "settle", settle)
+    job = create_run(db.session, runtime().kinds, "customer_export", {"customer_id": customer.id}, trigger="manual")
+    db.session.commit()
+    done = runtime().execute(db.session, job.id)
+    monkeypatch.undo()
+    assert len(rewritten) == 2, rewritten
+    before, after = rewritten
+    assert M.made_in(before) == job.id and after != before  # the live update did rewrite the link
+    assert M.made_in(after) == job.id  # and kept the run that created the contact
+    assert done.status == "succeeded", done.message
+    assert done.entity_counts == {"customer": {"created": 1}, "contact": {"created": 1}}, done.entity_counts
+    assert [(i.entity, i.action) for i in items(done)] == [("customer", "created"), ("contact", "created")]
