@@ -164,6 +164,13 @@ def site_code(name: str) -> str:
     return "" if name.casefold() == DEFAULT_SITE.casefold() else name
 
 
+def same_site(a: Any, b: Any) -> bool:
+    """Whether two Location Codes (a host's, an agreed one, ConnectWise's site read as a code) name the same site of
+    the company: ignoring case, with the default site's "Main" the same as a blank code (ConnectWise's "Main" reads
+    blank: :func:`site_code`)."""
+    return site_code(_text(a)).casefold() == site_code(_text(b)).casefold()
+
+
 def site_has_address(site: Mapping[str, Any], values: Mapping[str, Any], states: StateList | None) -> bool:
     """Whether a ConnectWise company site (``addressLine1``, ``stateReference``...) is at the address of the host
     ``values``, compared as the export compares a company's: text fields as written (spaces around them aside, a
@@ -487,7 +494,13 @@ def as_held(values: Mapping[str, Any], theirs: Mapping[str, Any] | None, states:
     updates and imports compare with ConnectWise's values). A state is held as its identifier ("Nova Scotia" and
     "ns" are both "NS"); a reference ConnectWise resolves by name (the country, the site) as ConnectWise spells it
     (``theirs``: its record as host values) when it names the same one. Recording the rep's own spelling made the
-    next export see ConnectWise's "NS" as a change made in ConnectWise since, and keep it over the rep's next edit."""
+    next export see ConnectWise's "NS" as a change made in ConnectWise since, and keep it over the rep's next edit.
+
+    The Location Code names the same site as ConnectWise's when :func:`same_site` says so: an agreed "Main" is
+    ConnectWise's default site however ``theirs`` reads it (blank, or the host's "Main": :func:`keep_default_site_name`).
+    Compared as written, an agreed "Main" against ConnectWise's "Main" read blank (the host's code being another by
+    then) was a change made in ConnectWise: the export kept it over the rep's new code, live updates and imports
+    blanked the customer's."""
     out = dict(values)
     for rule in table.rules:
         attr = rule.host_attr
@@ -496,7 +509,8 @@ def as_held(values: Mapping[str, Any], theirs: Mapping[str, Any] | None, states:
         if rule.kind == "state":
             out[attr] = states.identifier(out[attr]) or out[attr]
         elif rule.kind in ("country", "site") and theirs is not None and isinstance(theirs.get(attr), str) \
-                and out[attr].casefold() == theirs[attr].casefold():
+                and (same_site(out[attr], theirs[attr]) if rule.kind == "site"
+                     else out[attr].casefold() == theirs[attr].casefold()):
             out[attr] = theirs[attr]
     return out
 
