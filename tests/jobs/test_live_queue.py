@@ -102,3 +102,30 @@ def test_a_queued_runs_page_in_a_browser_says_what_it_waits_behind_until_it_star
     page.wait_for_function("document.querySelector('.colcw-progress').dataset.status === 'succeeded'",
                            timeout=20_000)
     assert note.count() == 0 and page.evaluate("window.__sameDocument") is True
+
+
+def test_a_live_run_rq_lost_is_queued_again_on_the_live_queue_and_one_waiting_is_released_there(jobs_app,
+                                                                                                 redis_conn):
+    """The scheduler's recovery names both queues: a queued run whose job was deleted (on the dashboard) is queued
+    again on its own queue, and a waiting one's overdue next attempt is released onto it."""
+    import datetime as dt
+    import time
+
+    from colcw_plugin.sync.jobs import recovery
+    from host_stub.models import utcnow
+
+    queue = runtime().queue
+    lost = runtime().submit(db.session, "test_count", {"n": 1, "one": True}, actor=ADMIN).run
+    queue.fetch(lost.rq_job_id).delete()
+    assert recovery.requeue_lost(db.session, queue, older_than_seconds=0) == [lost.id]
+    db.session.expire_all()
+    assert db.session.get(SyncRun, lost.id).rq_job_id in queue.live.job_ids
+
+    waiting = runtime().submit(db.session, "test_count", {"n": 2, "one": True}, actor=ADMIN).run
+    queue.fetch(waiting.rq_job_id).delete()
+    waiting.status, waiting.next_try_at = "waiting", utcnow() - dt.timedelta(seconds=30)
+    db.session.commit()
+    queue.enqueue(waiting, at=utcnow() + dt.timedelta(seconds=60))  # held by RQ: its scheduler died before then
+    redis_conn.zadd(queue.live.scheduled_job_registry.key, {waiting.rq_job_id: int(time.time()) - 30})
+    assert queue.release_overdue() == 1
+    assert waiting.rq_job_id in queue.live.job_ids and waiting.rq_job_id not in queue.rq.job_ids
