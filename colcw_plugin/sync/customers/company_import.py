@@ -35,6 +35,7 @@ from ...setup.customer_matching import HostCustomer as MatchCustomer
 from ...setup.customer_matching import LookAlike as MatchLookAlike
 from ...setup.field_mapping import COMPANY, MappingTable
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
+from ..shared import default_contact as D
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX
 from ..shared.states import StateList
@@ -384,9 +385,9 @@ class CompanyImport:
             return ""
 
         def name(v: Mapping[str, Any]) -> str:
-            return f"{v.get('first_name') or ''} {v.get('last_name') or ''}".strip() or "(no name)"
+            return D.person(v.get("first_name"), v.get("last_name"))
 
-        return f"default contact now {name(now[1])}, was {name(existing.contacts[was]) if was else 'none'}"
+        return D.moved_words(name(now[1]), name(existing.contacts[was]) if was else None)  # (live updates' words too)
 
     def _saved(self, host_id: int, contact_ids: dict[int, int], action: str) -> list[dict]:
         """The customer is saved (or unchanged): its links, drift and outcomes."""

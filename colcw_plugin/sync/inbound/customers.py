@@ -43,6 +43,7 @@ from ...models import CONTACT, CUSTOMER, Link, RecordDrift, edited_after
 from ...setup.customer_matching import SamePerson
 from ...setup.field_mapping import COMPANY, MappingTable
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
+from ..shared import default_contact as D
 from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, deleted_company_fix
 from ..shared.states import StateList
@@ -53,7 +54,8 @@ CONTACT_LABELS = CONTACT_TABLE.labels
 # The host's own limits (its columns), the ones its unit of work checks: a value too long is a failed record.
 _CUSTOMER_LIMITS = column_limits(Customer)
 _CONTACT_LIMITS = column_limits(Contact)
-NOT_COMPARED = ("is_default",)  # the default contact is the company's choice, not a contact field
+# The default contact is the company's choice, not a contact field: compared at the company (shared/default_contact.py).
+NOT_COMPARED = ("is_default",)
 _SPELLED = ("state", "country", "site")  # the fields ConnectWise holds in its own spelling (fields.as_held)
 
 
@@ -136,6 +138,9 @@ class CustomerPlanner:
         self.session, self.found, self.cw_master = session, found, cw_master
         self._states = states  # ConnectWise's state list, read only when a host state is spelled otherwise
         self.plans: dict[int, CustomerPlan] = {}
+        # Contact link id -> its agreed default flag, when a company's default contact was taken in this pass.
+        self._default_agreed: dict[int, bool] = {}
+        self._contact_links_by_host: dict[int, Link] | None = None
         company_ids = set(found.asked["company"])
         contact_ids = set(found.asked["contact"])
         contact_companies = {(c.get("company") or {}).get("id") for c in found.contacts.values()}
@@ -283,7 +288,8 @@ class CustomerPlanner:
         M.keep_default_site_name(cw, host, link.synced_values)  # (the site an export took for the customer's code)
         held, base = self._held(host, cw, COMPANY), self._held(link.synced_values, cw, COMPANY)
         diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, COMPANY_LABELS)]
-        plan.clear_drift += self._ended_drift(CUSTOMER, plan.customer.id, cw, diffs)
+        default, default_cw = self._default_contact(plan, link, record)
+        plan.clear_drift += self._ended_drift(CUSTOMER, plan.customer.id, {**cw, **default_cw}, diffs + default)
         new_base = M.with_site_choice(agreed(held, cw, base), link.synced_values)
         if diffs and self.cw_master:
             problems = M.host_length_problems(cw, _CUSTOMER_LIMITS, plan.label, COMPANY_LABELS)
@@ -293,10 +299,79 @@ class CustomerPlanner:
                 return
             plan.values = {**host, **{d.field: d.cw for d in diffs}}
             new_base = M.with_site_choice(dict(cw), link.synced_values)
+        if new_base is not None and D.FIELD in (link.synced_values or {}):
+            new_base[D.FIELD] = link.synced_values[D.FIELD]  # ChannelOnline's default kept on the customer page
+        if default and self.cw_master:
+            self._take_default(plan, record)
+            if new_base is not None:
+                new_base.pop(D.FIELD, None)  # the contacts' links agree on ConnectWise's now
         if new_base != link.synced_values:  # an unchanged record writes nothing
             plan.links.append((link, CUSTOMER, plan.customer.id, record["id"], new_base, M.last_updated(record)))
+        diffs += default
         plan.drift += self._drift(CUSTOMER, plan.customer.id, plan.customer.id, record["id"], diffs)
         plan.outcomes.append(self._outcome(CUSTOMER, plan.customer.id, record["id"], plan.label, diffs))
+
+    def _contact_links_of(self, customer: Customer) -> dict[int, Link]:
+        """The customer's contacts' links (host contact id -> link), read for every customer of the pass at once."""
+        if self._contact_links_by_host is None:
+            ids = [c.id for cu in self.customers.values() for c in cu.contacts]
+            self._contact_links_by_host = {ln.host_id: ln for ln in self.session.execute(select(Link).where(
+                Link.entity == CONTACT, Link.host_id.in_(ids)).order_by(Link.id)).scalars()} if ids else {}
+        return {c.id: self._contact_links_by_host[c.id] for c in customer.contacts
+                if c.id in self._contact_links_by_host}
+
+    def _default_contact(self, plan: CustomerPlan, link: Link, record: dict) -> tuple[list[Diff], dict]:
+        """The company's default contact compared with the customer's, against what both sides last agreed on
+        (:mod:`..shared.default_contact`, the import's definition): at most one :class:`Diff` (its values the people's
+        names), and ConnectWise's value as a drift row holds it. A company without a default contact, or whose default
+        contact is linked to none of the customer's contacts, leaves the customer's as it is (as an import does)."""
+        cw_id = D.cw_default(record)
+        links = self._contact_links_of(plan.customer)
+        by_cw = {ln.cw_id: host_id for host_id, ln in links.items() if ln.status == "ok"}
+        if cw_id is None or cw_id not in by_cw:
+            return [], {}
+        contacts = {c.id: c for c in plan.customer.contacts}
+        theirs = contacts[by_cw[cw_id]]
+        cw_name = D.person(theirs.first_name, theirs.last_name)
+        mine = next((c for c in plan.customer.contacts if c.is_default), None)
+        mine_link = links.get(mine.id) if mine is not None else None
+        # The host's default as a ConnectWise contact (one not linked yet: no ConnectWise contact, never equal).
+        host_value = None if mine is None else (mine_link.cw_id if mine_link is not None else -mine.id)
+        base = D.agreed_default(link.synced_values, [(ln.cw_id, self._agreed_contact(ln)) for ln in links.values()],
+                                cw_id, cw_name)
+        names = {cw_id: cw_name, host_value: D.person(mine.first_name, mine.last_name) if mine else ""}
+        diffs = M.compare({D.FIELD: host_value}, {D.FIELD: cw_id}, {D.FIELD: base} if D.known(base) else None,
+                          {D.FIELD: D.LABEL})
+        plan.read.update({ln.id: copy.deepcopy(ln.synced_values) for ln in links.values()} if diffs else {})
+        return [replace(d, host=names[d.host], cw=names[d.cw]) for d in diffs], {D.FIELD: cw_name}
+
+    def _agreed_contact(self, link: Link) -> dict | None:
+        values = link.synced_values
+        if link.id in self._default_agreed:
+            values = {**(values or {}), "is_default": self._default_agreed[link.id]}
+        return values
+
+    def _take_default(self, plan: CustomerPlan, record: dict) -> None:
+        """ConnectWise the master: the company's default contact becomes the customer's (the others not), and their
+        links agree on it."""
+        cw_id = D.cw_default(record)
+        links = self._contact_links_of(plan.customer)
+        rows = {r.get("id"): r for r in plan.contacts}
+        for contact in plan.customer.contacts:
+            ln = links.get(contact.id)
+            want = ln is not None and ln.cw_id == cw_id
+            if bool(contact.is_default) != want:
+                row = rows.get(contact.id)
+                if row is None:
+                    row = {"id": contact.id, **{k: v for k, v in M.contact_values(contact).items()
+                                                if k not in NOT_COMPARED}}
+                    plan.contacts.append(row)
+                    rows[contact.id] = row
+                row["is_default"] = want
+            if ln is not None and ln.status == "ok" and bool((ln.synced_values or {}).get("is_default")) != want:
+                self._default_agreed[ln.id] = want
+                plan.links.append((ln, CONTACT, contact.id, ln.cw_id, {**(ln.synced_values or {}), "is_default": want},
+                                   ln.cw_last_updated or ""))
 
     # --- contacts -----------------------------------------------------------------------------
 
@@ -330,14 +405,16 @@ class CustomerPlanner:
         held = self._held(host, cw, CONTACT_TABLE)
         diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, CONTACT_LABELS)]
         plan.clear_drift += self._ended_drift(CONTACT, contact.id, cw, diffs)
-        new_base = {**(link.synced_values or {}), **agreed(held, cw, base)}
+        # (a default the company pass took in this pass stays agreed)
+        own = {"is_default": self._default_agreed[link.id]} if link.id in self._default_agreed else {}
+        new_base = {**(link.synced_values or {}), **agreed(held, cw, base), **own}
         if diffs and self.cw_master:
             problems = M.host_length_problems(cw, _CONTACT_LIMITS, label, CONTACT_LABELS)
             if problems:
                 plan.outcomes.append(_out(CONTACT, "failed", contact.id, record["id"], label, *M.join(problems)))
                 return
             plan.contacts.append({"id": contact.id, **host, **{d.field: d.cw for d in diffs}})
-            new_base = {**(link.synced_values or {}), **cw}
+            new_base = {**(link.synced_values or {}), **cw, **own}
         if new_base != link.synced_values:
             plan.links.append((link, CONTACT, contact.id, record["id"], new_base, M.last_updated(record)))
         plan.drift += self._drift(CONTACT, contact.id, plan.customer.id, record["id"], diffs)
@@ -442,8 +519,11 @@ class CustomerPlanner:
         conflicts = [d for d in diffs if d.conflict]
         parts = []
         if self.cw_master:
+            moved = [D.moved_words(d.cw, d.host) for d in plain if d.field == D.FIELD]  # the import's words
+            plain = [d for d in plain if d.field != D.FIELD]
             if plain:
                 parts.append("took " + ", ".join(f"{d.label} {shown(d.cw)}" for d in plain) + " from ConnectWise")
+            parts += moved
             parts += [f"{d.label} changed on both sides: kept ConnectWise's {shown(d.cw)} (the master); ChannelOnline "
                       f"had {shown(d.host)}" for d in conflicts]
             return _out(entity, "updated", host_id, cw_id, label, f"{label}: " + "; ".join(parts) + ".")
