@@ -354,6 +354,7 @@ class CustomerExporter:
         # The company's site an earlier export took for the customer's Location Code (same address): it holds the
         # code (:func:`..shared.fields.keep_default_site_name`). Only the agreement with this company says so.
         choice = M.site_choice(link.synced_values) if link is not None else None
+        before = link.synced_values if link is not None else None  # (the site a new code moves the company off)
         # Compared and agreed on in ConnectWise's terms ("Nova Scotia" is "NS"): a later edit in the host is then
         # a change of the host's, never one ConnectWise made (:func:`..shared.fields.as_held`).
         theirs = self._held_by(record, values, choice)
@@ -410,7 +411,8 @@ class CustomerExporter:
         try:
             # The site and the default contact go in one last PATCH, only when they change.
             pending: dict[str, Any] = {}
-            site, said, chosen = self._site(record, sent, created=created_now, made=made is not None, choice=choice)
+            site, said, chosen = self._site(record, sent, created=created_now, made=made is not None, choice=choice,
+                                            before=before)
             if site is not None:
                 pending["site"] = site
             notes += said
@@ -523,8 +525,8 @@ class CustomerExporter:
                     "Give this customer its own account number, or clear the other customer's link first.")
         return None
 
-    def _site(self, record: dict, values: dict, *, created: bool, made: bool = False,
-              choice: dict | None) -> tuple[dict | None, list[str], dict | None]:
+    def _site(self, record: dict, values: dict, *, created: bool, made: bool = False, choice: dict | None,
+              before: dict | None = None) -> tuple[dict | None, list[str], dict | None]:
         """The site reference the location code names, when the company is not on it yet; what the result says of
         it; and the site taken for the code (:data:`..shared.fields.SITE_CHOICE`: kept, newly taken, or None).
 
@@ -535,6 +537,8 @@ class CustomerExporter:
         ConnectWise's default site, so it is not looked up: its code's site is created, as before. So is a company
         colcw created earlier whose site step was cut short (``made``): its code's site is looked up by name only (the
         one a failed try made is taken, not made twice), never taken by address ("Main" is ConnectWise's default).
+        Nor is the site the customer's former code was agreed on (``before``: the link's agreement, ``M.moved_off``):
+        a code changed from "Main" to "West Branch" gets a site West Branch, not Main again.
         """
         code = values.get("location_code") or ""
         current = ((record.get("site") or {}).get("name") or "")
@@ -552,8 +556,8 @@ class CustomerExporter:
             found = next((s for s in rows if str(s.get("name", "")).casefold() == code.casefold()), None)
         if found is not None:
             return {"id": found["id"]}, [site_created(code) if made else "site set to " + code], None
-        there = [] if made else [s for s in rows
-                                 if not s.get("inactiveFlag") and M.site_has_address(s, values, self.states)]
+        there = [] if made else [s for s in rows if not s.get("inactiveFlag") and not M.moved_off(s, before, code)
+                                 and M.site_has_address(s, values, self.states)]
         if len(there) == 1:
             taken = there[0]
             name = str(taken.get("name") or "")

@@ -171,6 +171,20 @@ def same_site(a: Any, b: Any) -> bool:
     return site_code(_text(a)).casefold() == site_code(_text(b)).casefold()
 
 
+def moved_off(site: Mapping[str, Any], agreement: Mapping[str, Any] | None, code: str) -> bool:
+    """Whether the company's ``site`` (a ConnectWise site: ``id``, ``name``) is the one a customer's new Location Code
+    ``code`` moves it off, by its link's ``agreement``: the site its former code names (an agreed "Main" is the
+    default site "Main"), or the one an export took for its former code (:data:`SITE_CHOICE`). The export does not
+    take such a site for the new code because it has the customer's address: a rep changing "Main" to "West Branch"
+    moves the customer to another site. (A former blank code names no site.)"""
+    choice = site_choice(agreement)
+    if choice is not None and not same_site(choice["code"], code) \
+            and (site.get("id") == choice.get("id") or _text(site.get("name")).casefold() == choice["site"].casefold()):
+        return True
+    former = _text((agreement or {}).get("location_code"))
+    return bool(former) and not same_site(former, code) and _text(site.get("name")).casefold() == former.casefold()
+
+
 def site_has_address(site: Mapping[str, Any], values: Mapping[str, Any], states: StateList | None) -> bool:
     """Whether a ConnectWise company site (``addressLine1``, ``stateReference``...) is at the address of the host
     ``values``, compared as the export compares a company's: text fields as written (spaces around them aside, a
