@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from host_stub.bulk import CustomerSaved, CustomerWrite
 from host_stub.fields import column_limits
 from host_stub.models import Contact, Customer
@@ -214,6 +216,7 @@ class CompanyImport:
         self.contacts_kept: dict[int, list[Difference]] = {}  # by ConnectWise contact id
         self.agreements: dict[int, dict] = {}  # ConnectWise contact id -> what both sides agree on (kept contacts)
         self.drift: list[dict] = []  # RecordDrift rows, written with the page once the company is saved
+        self.outcomes_moved: list[dict] = []  # ConnectWise contacts linked to another customer's contact (moved)
 
     def _out(self, action: str, host_id: int | None, message: str, resolution: str = "",
              entity: str = CUSTOMER, cw_id: int | None = None, label: str | None = None) -> dict:
@@ -447,6 +450,7 @@ class CompanyImport:
             outcomes.append(self._out(c_action, hid, f"{label}: {said}.", HOST_MASTER_DRIFT_FIX if kept else "",
                                       entity=CONTACT, cw_id=c["id"], label=label))
         outcomes += self._missing_contacts(existing)
+        outcomes += self.outcomes_moved
         if self.kept:
             notes.append(not_taken(self.kept))
             action = "skipped" if action == "unchanged" else action
@@ -489,6 +493,11 @@ class CompanyImport:
             hid = None
             if link is not None and existing and link.host_id in existing.contacts:
                 hid = link.host_id
+            elif link is not None and (there := self._linked_elsewhere(link)) is not None:
+                # Its ChannelOnline contact is another customer's: moved to this company in ConnectWise. Not made a
+                # second ChannelOnline contact (the link stays with the first, so no export re-creates the person).
+                self.outcomes_moved.append(self._moved_here(c, link, there))
+                continue
             elif link is not None:
                 # The linked host contact is gone (or belongs elsewhere): start this contact afresh.
                 self.stale.append(link.id)
@@ -534,6 +543,26 @@ class CompanyImport:
                       and values[r.host_attr].strip() and values[r.host_attr] != theirs.get(r.host_attr)
                       for r in table.rules)
         return M.as_held(values, theirs, self.owner.states() if spelled else _NO_STATES, table)
+
+    def _linked_elsewhere(self, link: LinkRow) -> str | None:
+        """The customer ("Summit Dental (SUMMIT1)") whose ChannelOnline contact ``link`` links, when that contact still
+        exists (None: deleted in ChannelOnline)."""
+        row = self.owner.session.execute(select(Customer.name, Customer.account_number).join(
+            Contact, Contact.customer_id == Customer.id).where(Contact.id == link.host_id)).first()
+        return f"{row.name} ({row.account_number})" if row is not None else None
+
+    def _moved_here(self, c: dict, link: LinkRow, there: str) -> dict:
+        """An import's result for a ConnectWise contact linked to a contact of another ChannelOnline customer (moved to
+        this company in ConnectWise): left where it is, not created a second time."""
+        who = f"{c.get('firstName') or ''} {c.get('lastName') or ''}".strip() or f"contact {c['id']}"
+        label = f"{who} ({self.record.get('name')})"
+        return self._out("skipped", link.host_id,
+                         f"{label}: linked to the ChannelOnline contact {who} of {there}; ConnectWise moved them to "
+                         "this company. Not created a second time in ChannelOnline.",
+                         f"If they work for {self.record.get('name')} now, delete them from {there} in ChannelOnline "
+                         "and import this company again (Import From ConnectWise, by its Company ID "
+                         f"{self.record.get('identifier') or ''}); if the move was a mistake, move them back in "
+                         "ConnectWise.", entity=CONTACT, cw_id=c["id"], label=label)
 
     def _missing_contacts(self, existing: HostCustomer | None) -> list[dict]:
         """Host contacts linked to ConnectWise contacts this company no longer has: reported, kept."""

@@ -32,6 +32,7 @@ from ...setup.customer_matching import SamePerson
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.field_mapping import MappingTable
 from ..shared import fields as M
+from ..shared import moved_contact as MV
 from ..shared import own_writes
 from ..shared.prefetch import Done, settle_together
 from ..shared.states import StateList
@@ -194,11 +195,12 @@ class ContactExporter:
                 record = by_id.get(link.cw_id)
                 if record is None:
                     batch.mark(link, "missing_in_cw")
-                    out.append(Outcome(
-                        CONTACT, "failed", contact.id, link.cw_id, label,
+                    moved = MV.moved_to(link.synced_values)  # (live updates saw it under another company)
+                    said = MV.export_refused(label, link.cw_id, moved, customer.name) if moved else (
                         f"{label}: the linked ConnectWise contact (id {link.cw_id}) was deleted in ConnectWise or "
                         "moved to another company.",
-                        "Clear the contact's link on the customer's page to export it again as a new contact."))
+                        "Clear the contact's link on the customer's page to export it again as a new contact.")
+                    out.append(Outcome(CONTACT, "failed", contact.id, link.cw_id, label, *said))
                     continue
             else:
                 intent = chunk.contact_intents.get(contact.id)

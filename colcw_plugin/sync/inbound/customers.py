@@ -45,6 +45,7 @@ from ...setup.field_mapping import COMPANY, MappingTable
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import default_contact as D
 from ..shared import fields as M
+from ..shared import moved_contact as MV
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, deleted_company_fix
 from ..shared.states import StateList
 from .reading import Found
@@ -385,9 +386,12 @@ class CustomerPlanner:
         company_link = self.links_by_host.get(plan.customer.id)
         moved = record is not None and company_link is not None and \
             (record.get("company") or {}).get("id") != company_link.cw_id
-        if record is None or moved:
+        if moved:
+            self._moved(plan, link, label, record)
+            return
+        if record is None:
             if link.status != "missing_in_cw":
-                what = "moved to another company" if moved else "deleted"
+                what = "deleted"
                 plan.breaks.append(Break(link, label, f"{label}: the linked ConnectWise contact (id {link.cw_id}) was "
                                          f"{what} in ConnectWise; the contact was kept in ChannelOnline and its link "
                                          "marked broken.", "Clear the contact's link on the customer's page if it should "
@@ -415,10 +419,40 @@ class CustomerPlanner:
                 return
             plan.contacts.append({"id": contact.id, **host, **{d.field: d.cw for d in diffs}})
             new_base = {**(link.synced_values or {}), **cw, **own}
+        new_base.pop(MV.MOVED, None)  # (back under the customer's company: no longer moved)
         if new_base != link.synced_values:
             plan.links.append((link, CONTACT, contact.id, record["id"], new_base, M.last_updated(record)))
         plan.drift += self._drift(CONTACT, contact.id, plan.customer.id, record["id"], diffs)
         plan.outcomes.append(self._outcome(CONTACT, contact.id, record["id"], label, diffs))
+
+    def _moved(self, plan: CustomerPlan, link: Link, label: str, record: dict) -> None:
+        """The linked contact is under another company in ConnectWise now: moved, not deleted. Its link keeps pointing
+        at it, remembering where it went (:mod:`..shared.moved_contact`), so no export of this customer creates the
+        person again; marked broken (this company no longer holds it) with a note saying where ConnectWise has them and
+        what to do."""
+        marker = MV.mark(record.get("company"))
+        if link.status == "missing_in_cw" and MV.moved_to(link.synced_values) == marker:
+            return  # said already
+        plan.read[link.id] = copy.deepcopy(link.synced_values)
+        plan.links.append((link, CONTACT, link.host_id, link.cw_id, {**(link.synced_values or {}), MV.MOVED: marker},
+                           M.last_updated(record)))
+        there = self.customer_links.get(marker["company"])
+        customer = self.customers.get(there.host_id) if there is not None else None
+        if customer is not None:
+            linked = (f"which is linked to the ChannelOnline customer {customer.name} ({customer.account_number}); "
+                      "ChannelOnline has no way to move a contact between customers, so")
+            fix = (f"If they work for {customer.name} now, delete them from {plan.customer.name} in ChannelOnline, then "
+                   f"Import From ConnectWise with Company ID {marker['identifier'] or customer.account_number} to have "
+                   "them there; if the move was a mistake, move them back in ConnectWise (the next live update "
+                   "restores the link).")
+        else:
+            linked = "which is linked to no ChannelOnline customer;"
+            fix = (f"Link or import {MV.where(marker)} to follow them there, then delete them from "
+                   f"{plan.customer.name} in ChannelOnline; or move them back in ConnectWise (the next live update "
+                   "restores the link).")
+        plan.breaks.append(Break(link, label, f"{label}: moved in ConnectWise to {MV.where(marker)} (contact id "
+                                 f"{link.cw_id}), {linked} they stay under {plan.customer.name} here, linked to that "
+                                 "ConnectWise contact; exports of this customer will not create them again.", fix))
 
     def _new_contact(self, record: dict) -> None:
         company_link = self.customer_links.get((record.get("company") or {}).get("id"))

@@ -30,7 +30,7 @@ Problem = tuple[str, str]  # (message, resolution)
 COMPANY_FIELDS = ["id", "identifier", "name", "status", "addressLine1", "addressLine2", "city", "state", "zip",
                   "country", "phoneNumber", "faxNumber", "website", "site", "defaultContact", "deletedFlag",
                   "_info"]
-CONTACT_FIELDS = ["id", "firstName", "lastName", "title", "company/id", "addressLine1", "addressLine2", "city",
+CONTACT_FIELDS = ["id", "firstName", "lastName", "title", "company", "addressLine1", "addressLine2", "city",
                   "state", "zip", "communicationItems", "defaultFlag", "inactiveFlag", "_info"]
 
 
