@@ -424,9 +424,32 @@ class CompanyImporter:
                                                                   if k not in host_contact_links]))
         host_contact_links = {k: host_contact_links[k] for h in hosts.values() for k in h.contacts
                               if k in host_contact_links}
+        self._lock_links(links, contact_links, host_links, host_contact_links)
         drifted = drifted_customers(self.session, hosts)
         return PageData(contacts, links, contact_links, by_account, hosts, host_links, host_contact_links,
                         drifted=drifted)
+
+    def _lock_links(self, *groups: dict) -> None:
+        """Lock the links the page read (``groups``: LinkRows by key) before anything of the page is written, in one
+        statement by id, as a live-update pass, a relink, a clear and a dismissal of notes lock a customer's links
+        (shared/link_locks.py), and read again into those rows (their agreement and state): the page decides on them
+        as they are once locked. The page wrote its customers first, forgot their notes, then wrote their links one
+        by one, so one of them holding a link the page wanted next, and waiting for the customer or a note the page
+        held, deadlocked with it (PostgreSQL aborted one: the company "could not be saved", or the rep's dismissal
+        failed). One statement for the page."""
+        rows = [row for group in groups for row in group.values() if row.id is not None]
+        if not rows:
+            return
+        now = {r.id: r for r in self.session.execute(
+            select(Link.id, Link.cw_id, Link.cw_identifier, Link.fingerprint, Link.cw_last_updated, Link.status,
+                   Link.synced_values, Link.synced_at)
+            .where(among(self.session, Link.id, sorted({row.id for row in rows}))).order_by(Link.id).with_for_update())}
+        for row in rows:
+            fresh = now.get(row.id)
+            if fresh is not None and fresh.cw_id == row.cw_id:  # (a link re-pointed meanwhile: as read, as before)
+                row.cw_id, row.cw_identifier, row.fingerprint = fresh.cw_id, fresh.cw_identifier, fresh.fingerprint
+                row.cw_last_updated, row.status, row.synced_values, row.synced_at = \
+                    fresh.cw_last_updated, fresh.status, fresh.synced_values, fresh.synced_at
 
     def _save_page(self, records: list[dict], page: PageData, explicit: bool) -> list[dict]:
         """Decide for each company, save the page's customers and contacts through the host's bulk path,
