@@ -165,19 +165,29 @@ def maintenance(session: Session, queue: JobQueue, *, history_days: int, kinds: 
 
 
 def missing_processes(queue: JobQueue, command: str = "flask colcw") -> list[str]:
-    """What keeps runs from starting by themselves, for the jobs pages: no worker listening on the queue, no
-    scheduler leading (its leader lock lives three ticks after its last), Redis not answering. Each process
-    may run on another machine: only Redis, which they all share, can tell. ``command``: colcw's commands as
-    typed for this app ("flask --app host_stub colcw"), so that the command said can be run as it is."""
+    """What keeps runs from starting by themselves, for the jobs pages: a queue no worker listens on (colcw's general
+    queue: bulk runs; its live queue: live updates and one-record runs — a worker started with ``--queues live``
+    takes only those, one started without takes both), no scheduler leading (its leader lock lives three ticks
+    after its last), Redis not answering. Each process may run on another machine: only Redis, which they all
+    share, can tell. ``command``: colcw's commands as typed for this app ("flask --app host_stub colcw"), so that
+    the command said can be run as it is."""
     try:
-        workers, leading = queue.workers(), bool(queue.connection.exists(LEADER_KEY))
+        general, live = queue.workers(), queue.workers(queue.live)
+        leading = bool(queue.connection.exists(LEADER_KEY))
     except RedisError:
         return ["The job queue (Redis) does not answer: runs are neither queued nor started until it does. Check "
                 "REDIS_URL and that Redis is running."]
     missing = []
-    if not workers:
-        missing.append("No colcw worker is running: queued runs wait until one starts. Start one with "
-                       f"“{command} worker” (on any machine that shares this database and Redis).")
+    start = f"Start one with “{command} worker” (on any machine that shares this database and Redis)."
+    if not general and not live:
+        missing.append(f"No colcw worker is running: queued runs wait until one starts. {start}")
+    elif not general:
+        missing.append(f"No colcw worker takes the general queue (“{queue.name}”): bulk runs (exports and imports of "
+                       "many records, scheduled jobs) stay queued until one does; the running worker takes only live "
+                       f"updates and one-record runs (“--queues live”). {start}")
+    elif not live:
+        missing.append(f"No colcw worker takes the live queue (“{queue.live.name}”): live updates and one-record runs "
+                       f"stay queued until one does. {start}")
     if not leading:
         missing.append("The colcw scheduler is not running: scheduled jobs do not start, and runs whose worker "
                        f"stopped are not resumed, until it runs. Start it with “{command} scheduler”.")
