@@ -405,7 +405,7 @@ def _doing(run: SyncRun | None) -> str:
     it (:func:`~..sync.jobs.history.state_text`); "" when there is no run (yet) to say it of."""
     if run is None:
         return ""
-    state = history.state_text(db.session, run, display_zone(), kinds=runtime().kinds)
+    state = history.state_text(db.session, run, display_zone(), queue=runtime().queue, kinds=runtime().kinds)
     if state == "running":  # one record, no pause noted: waiting on ConnectWise's answer
         state = "running: ConnectWise is slow to answer"
     return f" ({state})" if state else ""

@@ -13,7 +13,6 @@ from host_stub.views import admin_required, current_actor, referrer_path, safe_t
 from ..errors import QueueBusy
 from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, RunStatus, Schedule, SyncRun
 from ..sync.jobs import history, recovery
-from ..sync.jobs.kinds import and_list
 from ..sync.jobs.scheduler import LEADER_KEY, missing_processes
 from ..sync.jobs.schedules import is_timezone
 from . import admin_bp, rep_bp
@@ -199,45 +198,27 @@ def queued_note(run: SyncRun) -> str:
     """For a queued run's bar: why it has not started — no colcw worker listens on its queue, or every worker that
     could take it is busy: "Queued behind run #59 (Export all customers to ConnectWise, running) — start another
     worker …" (what to do, for an admin the command; a rep is sent to an admin). Read from what Redis holds (RQ's
-    worker registrations and queue, :meth:`~..sync.jobs.queue.JobQueue.busy_with`), so it holds whichever machines
-    the workers run on; the runs named are read from the database. "" when a worker is free to take it (it starts
+    worker registrations and queue: :func:`~..sync.jobs.history.queued_behind`, which a customer's page says it from
+    too), so it holds whichever machines the workers run on; the runs named are read from the database. "" when a worker is free to take it (it starts
     in a moment), for a run not queued, or when Redis cannot tell."""
-    if run.status != RunStatus.QUEUED:
-        return ""
-    queue = runtime().queue
-    try:
-        busy = queue.busy_with(run.kind, run.params)
-        ahead = queue.ahead_of(run) if busy is not None and not busy.idle else 0
-    except RedisError:
+    note = history.queued_behind(db.session, runtime().queue, runtime().kinds, run)
+    if note is None or note.idle:
         return ""
     admin = current_user.is_admin
-    if busy is None:
+    if note.no_worker:
         if admin:
             return f"Queued: no colcw worker is running to start it: start one with “{colcw_command()} worker”."
         return "Queued: no colcw worker is running to start it: ask an admin to start one."
-    if busy.idle:
-        return ""
-    ids = [r for r in busy.running if isinstance(r, int) and r != run.id]
-    rows = {r.id: r for r in db.session.execute(select(SyncRun).where(SyncRun.id.in_(ids))).scalars()} if ids else {}
-    named = [f"#{i} ({rows[i].description or runtime().kinds.label(rows[i].kind)}, {rows[i].status_label.lower()})"
-             for i in ids if i in rows]
-    others = len(busy.running) - len(named)
-    parts = [("run " if len(named) == 1 else "runs ") + and_list(named)] if named else []
-    if others:
-        parts.append(f"{others} other {'job' if others == 1 else 'jobs'}")
-    if ahead:
-        parts.append(f"{ahead} {'run' if ahead == 1 else 'runs'} queued before it")
-    behind = and_list(parts) if parts else "the runs under way"
-    if busy.urgent and not busy.dedicated:
+    if note.urgent and not note.dedicated:
         todo = ("start a worker for live updates and one-record exports (“{cmd} worker --queues live”), so they "
                 "never wait behind a bulk run")
-    elif busy.urgent:
+    elif note.urgent:
         todo = "start another worker for them (“{cmd} worker --queues live”) to run them side by side"
     else:
         todo = "start another worker (“{cmd} worker”) to run them side by side"
     todo = todo.format(cmd=colcw_command()) if admin else \
         "ask an admin to " + todo.split(" (“")[0] + todo.split("”)", 1)[1]
-    return f"Queued behind {behind} — {todo}."
+    return f"Queued behind {note.behind} — {todo}."
 
 
 @rep_bp.route("/runs/<int:run_id>/progress", methods=["GET"])

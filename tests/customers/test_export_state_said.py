@@ -10,9 +10,11 @@ from html import unescape
 
 from customer_support import make_customer
 from htmx_loads import loaded
+from rq import SimpleWorker
 from sqlalchemy import select, update
 
 from colcw_plugin.models import FINAL_RUN_STATUSES, SyncRun
+from colcw_plugin.sync.jobs.queue import new_job_id
 from colcw_plugin.sync.jobs.runs import create_run
 from colcw_plugin.views import customers as customer_views
 from helpers import csrf_from, runtime, sign_in
@@ -62,7 +64,7 @@ def test_an_export_waiting_after_a_rate_limit_says_when_it_retries_and_why(sync_
 
 
 def test_an_export_queued_behind_an_import_says_so_and_the_panel_shows_it_above_the_old_failure(
-        sync_ready, rep_client):
+        sync_ready, rep_client, request):
     customer = make_customer()
     # A previous export failed: the panel showed that failure as if current while the next export was under way.
     sync_ready.add_fault(status="drop", method="POST", path="company/companies$")
@@ -71,31 +73,42 @@ def test_an_export_queued_behind_an_import_says_so_and_the_panel_shows_it_above_
     (failed,) = _exports()
     assert failed.status in FINAL_RUN_STATUSES and failed.status != "succeeded", failed.message
 
-    # An admin's import runs; an export of this customer waits behind it in the queue (no worker takes it).
+    # An admin's import runs; an export of this customer waits behind it in the queue: the only worker (registered
+    # in Redis, as a colcw worker on any machine) is on the import.
     rt = runtime()
     importing = create_run(db.session, rt.kinds, "customer_import", {"company_ids": [1, 2, 3]}, trigger="manual",
                            actor=ADMIN)
     db.session.commit()
-    db.session.execute(update(SyncRun).where(SyncRun.id == importing.id).values(status="running"))
+    db.session.execute(update(SyncRun).where(SyncRun.id == importing.id).values(status="running",
+                                                                                rq_job_id=new_job_id(importing.id)))
     db.session.commit()
     queued = rt.submit(db.session, "customer_export", {"customer_id": customer.id}, actor=ADMIN).run
     assert queued.status == "queued"
+    # No worker registered: the export waits for one, not "behind" a run the database calls running (as its run's
+    # page says: one definition, from the workers).
+    page = _text(loaded(rep_client, f"/customers/{customer.id}"))
+    assert "An export to ConnectWise is under way (queued: waiting for a colcw worker to start it)" in page, page
+    worker = SimpleWorker(list(rt.queue.queues), connection=rt.queue.connection)
+    worker.register_birth()
+    worker.set_current_job_id(importing.rq_job_id)
+    request.addfinalizer(worker.register_death)
+    label = importing.description or rt.kinds.label("customer_import")
 
     _export(rep_client, customer.id)  # a click meanwhile: no second export, and what the first one does
     page = _text(loaded(rep_client, f"/customers/{customer.id}"))
     assert (f"Acme Corp is already being exported to ConnectWise (queued behind run #{importing.id} "
-            f"({rt.kinds.label('customer_import')}, running))") in page, page
+            f"({label}, running))") in page, page
     assert len(_exports()) == 2
 
     html = loaded(rep_client, f"/customers/{customer.id}")
     assert (f"An export to ConnectWise is under way (queued behind run #{importing.id} "
-            f"({rt.kinds.label('customer_import')}, running)) by admin@demo.example (run #{queued.id}); its result "
+            f"({label}, running)) by admin@demo.example (run #{queued.id}); its result "
             "shows here when it has finished") in _text(html), _text(html)  # a rep who cannot open it
     admin_client = sign_in(rep_client, "admin@demo.example")
     html = loaded(admin_client, f"/customers/{customer.id}")
     panel = _text(html[html.index('id="colcw-sync-panel"'):])
     under_way = (f"An export to ConnectWise is under way (queued behind run #{importing.id} "
-                 f"({rt.kinds.label('customer_import')}, running)) — here is its progress (run #{queued.id})")
+                 f"({label}, running)) — here is its progress (run #{queued.id})")
     assert under_way in panel, panel
     assert f'href="/colcw/runs/{queued.id}"' in html
     # Above the previous result, which says it came before.

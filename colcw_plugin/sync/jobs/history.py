@@ -32,7 +32,7 @@ from ...models import (
     action_in,
 )
 from ...models.runs import WAIT_TIME_FORMAT, in_zone, started_outcome
-from .kinds import KindRegistry
+from .kinds import KindRegistry, and_list
 from .queue import Attempt, JobQueue
 from .recorder import RETRYING_REQUEST
 from .schedules import is_timezone, local_instant
@@ -364,22 +364,82 @@ def run_status(session: Session, kinds: KindRegistry, run_id: int) -> dict | Non
 # --- what an unfinished run is doing, and whether its worker lives ------------------------------------
 
 
-def state_text(session: Session, run: SyncRun, zone: str = "UTC", *, kinds: KindRegistry | None = None) -> str:
+@dataclass(frozen=True)
+class QueuedBehind:
+    """Why a queued run has not started, from what Redis holds of the workers (:func:`queued_behind`): the one
+    definition the run's page, its progress bar and a customer's page say it from. ``no_worker``: no colcw worker
+    listens on its queue; ``idle``: one that could take it is free (it starts in a moment); else ``runs``, the colcw
+    runs those workers are on ("#59 (Export all customers to ConnectWise, running)"), ``others`` the jobs not colcw's
+    runs they are on, ``ahead`` the jobs queued before it. ``urgent``: the run goes on the live queue; ``dedicated``:
+    a worker serves the live queue alone."""
+
+    no_worker: bool
+    idle: bool
+    runs: tuple[str, ...] = ()
+    others: int = 0
+    ahead: int = 0
+    urgent: bool = False
+    dedicated: bool = False
+
+    @property
+    def behind(self) -> str:
+        """"run #59 (Export all customers to ConnectWise, running) and 2 runs queued before it": what it waits
+        behind ("" when nothing: no worker, or one is free)."""
+        if self.no_worker or self.idle:
+            return ""
+        parts = [("run " if len(self.runs) == 1 else "runs ") + and_list(self.runs)] if self.runs else []
+        if self.others:
+            parts.append(f"{self.others} other {'job' if self.others == 1 else 'jobs'}")
+        if self.ahead:
+            parts.append(f"{self.ahead} {'run' if self.ahead == 1 else 'runs'} queued before it")
+        return and_list(parts) if parts else "the runs under way"
+
+
+def queued_behind(session: Session, queue: JobQueue, kinds: KindRegistry | None, run: SyncRun) -> QueuedBehind | None:
+    """What a queued ``run`` waits for, from RQ's worker registrations and queue in Redis
+    (:meth:`~.queue.JobQueue.busy_with`: whichever machines the workers run on), the runs they work on named from the
+    database (their description, else their job's label from ``kinds``). None for a run not queued, or when Redis
+    does not answer (nothing can be told)."""
+    if run.status != RunStatus.QUEUED:
+        return None
+    try:
+        busy = queue.busy_with(run.kind, run.params)
+        if busy is None:
+            return QueuedBehind(no_worker=True, idle=False, urgent=queue.is_urgent(run.kind, run.params))
+        if busy.idle:
+            return QueuedBehind(no_worker=False, idle=True, urgent=busy.urgent, dedicated=busy.dedicated)
+        ahead = queue.ahead_of(run)
+    except RedisError:
+        return None
+    ids = [r for r in busy.running if isinstance(r, int) and r != run.id]
+    rows = {r.id: r for r in session.execute(select(SyncRun).where(SyncRun.id.in_(ids))).scalars()} if ids else {}
+
+    def what(r: SyncRun) -> str:
+        return r.description or (kinds.label(r.kind) if kinds is not None else r.kind.replace("_", " "))
+
+    named = tuple(f"#{i} ({what(rows[i])}, {rows[i].status_label.lower()})" for i in ids if i in rows)
+    return QueuedBehind(no_worker=False, idle=False, runs=named, others=len(busy.running) - len(named), ahead=ahead,
+                        urgent=busy.urgent, dedicated=busy.dedicated)
+
+
+def state_text(session: Session, run: SyncRun, zone: str = "UTC", *, queue: JobQueue,
+               kinds: KindRegistry | None = None) -> str:
     """What an unfinished run is doing now, in the words every page uses for it (the run's page says its status and
     :meth:`~colcw_plugin.models.SyncRun.wait_text_in`; a customer's page and its flash say this): "queued behind run
     #12 (Import companies from ConnectWise, running)", "queued: waiting for a colcw worker to start it", "waiting to
     retry at 14:30:05 EDT: <why>", "running: <why it pauses>", "running (3 of 40 records)", "stopping"; "" for an
-    ended run. A queued run is behind the oldest run that runs while it waits (one small read: ``kinds`` names that
-    run's job); its times are in ``zone`` (the page's)."""
+    ended run. A queued run says what it waits behind as its run's page does (:func:`queued_behind`: the workers
+    registered in Redis, not the oldest running run in the database); its times are in ``zone`` (the page's)."""
     status = run.status
     if status == RunStatus.QUEUED:
-        ahead = session.execute(select(SyncRun.id, SyncRun.kind, SyncRun.status).where(
-            SyncRun.status.in_((RunStatus.RUNNING, RunStatus.CANCELLING)), SyncRun.id != run.id)
-            .order_by(SyncRun.created_at, SyncRun.id).limit(1)).first()
-        if ahead is None:
+        note = queued_behind(session, queue, kinds, run)
+        if note is None:
+            return "queued"
+        if note.no_worker:
             return "queued: waiting for a colcw worker to start it"
-        what = kinds.label(ahead.kind) if kinds is not None else ahead.kind.replace("_", " ")
-        return f"queued behind run #{ahead.id} ({what}, {RUN_STATUS_LABELS.get(ahead.status, ahead.status).lower()})"
+        if note.idle:
+            return "queued: a worker starts it in a moment"
+        return f"queued behind {note.behind}"
     if status == RunStatus.WAITING:
         when = f" at {in_zone(run.next_try_at, zone, WAIT_TIME_FORMAT)}" if run.next_try_at is not None else ""
         why = (run.waiting_reason or "ConnectWise was busy or out of reach").rstrip(".")
