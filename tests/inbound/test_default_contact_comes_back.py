@@ -6,12 +6,15 @@ as "unchanged": only an import took it."""
 
 from __future__ import annotations
 
+import html as html_lib
+
+from htmx_loads import loaded
 from inbound_support import edit_host, enable, export_customer, run_items, settle, wait_for
 from sqlalchemy import select
 
 from colcw_plugin.models import CW_MASTER, HOST_MASTER, RecordDrift, SyncRun, get_link
 from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime
+from helpers import csrf_from, runtime, sign_in
 from host_stub import services
 from host_stub.extensions import db
 from host_stub.models import Contact, Customer
@@ -126,3 +129,30 @@ def test_channelonline_master_a_conflict_keeps_the_hosts_default(app, fast_callb
     assert _host_default(customer.id) == ["Charles"]
     assert _notes(customer.id) == [("default_contact", "conflict", "Charles Babbage", "Grace Hopper", "host")]
     assert _cw_default(sandbox, company) == contacts["Grace"]
+
+
+def test_keep_channelonlines_default_on_the_customer_page_stays_until_connectwise_changes_it_again(app,
+                                                                                                  fast_callbacks):
+    sandbox = fast_callbacks
+    customer, company, contacts = _with_grace(sandbox)
+    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
+    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"
+    sandbox.edit_company(company, {"defaultContact": {"id": contacts["Charles"]}})
+    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"
+    assert _notes(customer.id) == [("default_contact", "drift", "Ada Lovelace", "Charles Babbage", "host")]
+    with app.app_context():
+        client = sign_in(app.test_client(), "riley@demo.example")
+        page = html_lib.unescape(loaded(client, f"/customers/{customer.id}"))
+        assert "Default contact" in page and "Charles Babbage" in page
+        resp = client.post(f"/colcw/customers/{customer.id}/notes/dismiss", data={
+            "note": [f"customer:{customer.id}:default_contact"], "seen": ["Charles Babbage"],
+            "csrf_token": csrf_from(page)})
+        assert resp.status_code == 302
+    assert _notes(customer.id) == []
+    sandbox.edit_company(company, {"city": "Dallas"})  # read again, its default unchanged: the note stays gone
+    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"
+    assert [n[0] for n in _notes(customer.id)] == ["city"]
+    assert _host_default(customer.id) == ["Ada"]
+    sandbox.edit_company(company, {"defaultContact": {"id": contacts["Grace"]}})  # a new change: noted again
+    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"
+    assert ("default_contact", "drift", "Ada Lovelace", "Grace Hopper", "host") in _notes(customer.id)
