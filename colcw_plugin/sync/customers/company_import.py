@@ -6,8 +6,12 @@ The importer then saves the page's customers and contacts together through the h
 and each company turns what was saved into its links and outcomes (:meth:`CompanyImport.finish`):
 a page is one transaction of a few statements, whatever its size.
 
-Whose values an existing customer gets: with ConnectWise the master for customer data, ConnectWise's (the run log says
-each field's old → new value, and where the default contact went). With ChannelOnline the master, a bulk import (all,
+Whose values an existing customer gets: with ConnectWise the master for customer data, live updates' rule against what
+both sides agreed at the last sync (:func:`..shared.fields.compare`): what ConnectWise changed since is taken (a field
+changed on both sides too: the master), what only ChannelOnline changed since is kept, not exported yet (the customer
+stays "Changed since export" and its next export sends it); the run log says each field taken old → new, the
+conflicts and the edits kept, and where the default contact went. Without an agreement (a customer linked by its
+account number, or by Map customers) every differing field is ConnectWise's. With ChannelOnline the master, a bulk import (all,
 changed or selected companies) keeps the customer's values, account number and default contact, and notes ConnectWise's
 differing values as live updates do (drift rows: "Changed in ConnectWise; not taken"), until the customer's export
 writes its values over the company's (compared as ConnectWise holds them, as live updates compare: a state spelled
@@ -101,6 +105,39 @@ def not_taken(diffs: list[Difference]) -> str:
     parts += [f"{d.label} changed on both sides: kept ChannelOnline's {shown(d.host)} (the master); ConnectWise "
               f"has {shown(d.cw)}" for d in diffs if d.conflict]
     return "; ".join(parts)
+
+
+def master_taken(host: Mapping[str, Any], diffs: list[Difference]) -> dict[str, Any]:
+    """ConnectWise the master, an existing customer or contact with an agreement: the host's values with the fields
+    ConnectWise changed since the agreement taken (``diffs``: :func:`differences`), as live updates take them. A field
+    only ChannelOnline changed stays: the next export sends it."""
+    return {**host, **{d.field: d.cw for d in diffs}}
+
+
+def own_edits(host: Mapping[str, Any], held: Mapping[str, Any], cw: Mapping[str, Any], diffs: list[Difference],
+              labels: Mapping[str, str]) -> str:
+    """The host's own edits an import under ConnectWise the master kept (``held``: the host's values as ConnectWise
+    holds them, differing from ConnectWise's ``cw`` where ConnectWise did not change the field): "Company Fax
+    “512-555-0199”, Company City “Tulsa”"; "" when none."""
+    taken = {d.field for d in diffs}
+    return ", ".join(f"{labels.get(k, k)} {shown(host.get(k))}" for k, v in cw.items()
+                     if k not in NOT_COMPARED and k not in taken and held.get(k) != v)
+
+
+def master_said(old: Mapping[str, Any], new: Mapping[str, Any], diffs: list[Difference] | None, own: str,
+                labels: Mapping[str, str]) -> list[str]:
+    """What an import wrote into an existing customer or contact, for its result: each field changed old → new, with
+    ConnectWise the master the fields changed on both sides in live updates' words (ConnectWise's value kept) and
+    the host's own edits kept (``own``: :func:`own_edits`)."""
+    conflicts = [d for d in diffs or () if d.conflict]
+    skip = {d.field for d in conflicts}
+    plain = changed_values(old, {k: v for k, v in new.items() if k not in skip}, labels)
+    return ([f"changed {plain}"] if plain else []) + [
+        f"{d.label} changed on both sides: kept ConnectWise's {shown(d.cw)} (the master); ChannelOnline had "
+        f"{shown(d.host)}" for d in conflicts] + ([KEPT_OWN + own] if own else [])
+
+
+KEPT_OWN = "kept ChannelOnline's own edits, not exported yet (the next export sends them): "
 
 
 def changed_values(old: Mapping[str, Any], new: Mapping[str, Any], labels: Mapping[str, str]) -> str:
@@ -215,6 +252,10 @@ class CompanyImport:
         self.kept: list[Difference] = []  # the customer's fields not taken
         self.contacts_kept: dict[int, list[Difference]] = {}  # by ConnectWise contact id
         self.agreements: dict[int, dict] = {}  # ConnectWise contact id -> what both sides agree on (kept contacts)
+        # ConnectWise the master, an existing customer with an agreement: the host's own edits kept (the run log's
+        # words, by ConnectWise contact id for contacts, 0 for the customer), and the conflicts ConnectWise won.
+        self.own: dict[int, str] = {}
+        self.diffs: dict[int, list[Difference]] = {}  # what ConnectWise changed since the agreement, taken
         self.drift: list[dict] = []  # RecordDrift rows, written with the page once the company is saved
         self.outcomes_moved: list[dict] = []  # ConnectWise contacts linked to another customer's contact (moved)
 
@@ -338,6 +379,16 @@ class CompanyImport:
                          for d in differences(held, theirs, base, _COMPANY_LABELS)]
             agreement = agreed(held, theirs, base)
             values = {**theirs, **existing.values}  # the customer's, every one (its account number too)
+        elif existing is not None and self.owner.cw_master and link is not None and link.synced_values is not None:
+            # Live updates' rule: what ConnectWise changed since the agreement is taken, what only ChannelOnline
+            # changed is kept for the next export; the link agrees on ConnectWise's values (``theirs``).
+            base = self._held(link.synced_values, theirs, COMPANY)
+            held = self._held(existing.values, theirs, COMPANY)
+            diffs = [Difference(d.field, d.label, existing.values.get(d.field), d.cw, d.conflict)
+                     for d in differences(held, theirs, base, _COMPANY_LABELS)]
+            values = master_taken(existing.values, diffs)
+            self.own[0] = own_edits(existing.values, held, theirs, diffs, _COMPANY_LABELS)
+            self.diffs[0] = diffs
         elif existing is not None and not self.owner.cw_master:
             keep_host_values(values, existing.values)
         if link is not None:  # the site taken for the customer's Location Code stays taken
@@ -398,22 +449,29 @@ class CompanyImport:
         record, page, existing, notes = self.record, self.page, t["existing"], t["notes"]
         for link_id in self.stale:
             self.batch.delete(link_id)
-        if t["changed"] and existing is not None and action != "unchanged":
-            notes.append("changed " + changed_values(existing.values, {k: t["values"][k] for k in t["changed"]},
-                                                     _COMPANY_LABELS))
+        if existing is not None and action != "unchanged":
+            notes += master_said(existing.values, {k: t["values"][k] for k in t["changed"]}, self.diffs.get(0),
+                                 self.own.get(0, ""), _COMPANY_LABELS)
+        elif self.own.get(0):
+            notes.append(KEPT_OWN + self.own[0])
         written = action != "unchanged"
         link = t["link"]
         # Kept with edits of the host's own not exported yet (saved after the link's last sync): the link keeps its
         # time, so the customer stays "Changed since export" and the next export sends them.
-        pending = self.keep and link is not None and link.synced_at is not None and existing is not None \
+        edited = link is not None and link.synced_at is not None and existing is not None \
             and existing.edited_at is not None and existing.edited_at > link.synced_at
+        pending = self.keep and edited
         if not pending:
             # A customer written (its updated_at now) or imported by a person finding both sides agreeing has its
             # link stamped even when the link holds what it held: an import that puts back the values of the last sync
             # (the rep's edits replaced) otherwise leaves the customer "changed since export", which is no longer true.
+            # With ConnectWise the master, the host's own edits it kept (or contacts it holds that the company does
+            # not) leave the link's time as it was: the link agrees on ConnectWise's values, the customer stays
+            # "Changed since export", and its next export sends them, as after a live update.
             self.batch.put(link, CUSTOMER, host_id, self.cid, cw_identifier=str(record.get("identifier") or ""),
                            fingerprint=fingerprint(t["values"]), cw_last_updated=M.last_updated(record),
-                           values=t["theirs"], force=written or self.explicit)
+                           values=t["theirs"], force=written or self.explicit,
+                           keep_time=edited and self.owner.cw_master and self._host_left(existing))
         if page.drifted is None or host_id in page.drifted:  # an unchanged re-import writes nothing
             self.batch.clear_drift(host_id)
         self.drift = self._drift_rows(CUSTOMER, host_id, host_id, self.cid, self.kept)
@@ -442,8 +500,11 @@ class CompanyImport:
             c_action = ("created" if c["id"] in contact_ids else "updated") if c["id"] in changed_cw else "unchanged"
             said = c_action
             if c_action == "updated" and existing is not None and hid in existing.contacts:
-                said = f"updated: {changed_values(existing.contacts[hid], v, _CONTACT_LABELS)}" \
-                    if changed_values(existing.contacts[hid], v, _CONTACT_LABELS) else "updated"
+                parts = master_said(existing.contacts[hid], v, self.diffs.get(c["id"]), self.own.get(c["id"], ""),
+                                    _CONTACT_LABELS)
+                said = f"updated: {'; '.join(parts)}" if parts else "updated"
+            elif self.own.get(c["id"]):
+                said = f"{said}; {KEPT_OWN}{self.own[c['id']]}"
             if kept:
                 said = f"{said + '; ' if c_action != 'unchanged' else ''}{not_taken(kept)}"
                 c_action = "skipped" if c_action == "unchanged" else c_action
@@ -457,6 +518,13 @@ class CompanyImport:
         message = f"{self.label}: " + ("; ".join(notes) if notes else action) + with_contacts(folded) + "."
         fix = HOST_MASTER_DRIFT_FIX if self.kept else ""
         return [{**self._out(action, host_id, message, fix), "contacts": folded}, *outcomes]
+
+    def _host_left(self, existing: HostCustomer) -> bool:
+        """ConnectWise the master: the customer edited in ChannelOnline since its last sync still holds changes of its
+        own once imported: edits kept (its own, a contact's), or contacts the company's do not stand for (added in
+        ChannelOnline, or linked to a contact ConnectWise no longer holds). Otherwise the import settled them all."""
+        planned = {hid for _, hid, _ in self._then["plan"] if hid is not None}
+        return any(self.own.values()) or any(hid not in planned for hid in existing.contacts)
 
     def _drift_rows(self, entity: str, host_id: int, customer_id: int, cw_id: int,
                     diffs: list[Difference]) -> list[dict]:
@@ -510,6 +578,8 @@ class CompanyImport:
                 host = existing.contacts[hid]
                 if self.keep:
                     values = self._keep_contact(c["id"], values, host, link, host_default)
+                elif self.owner.cw_master and link is not None and link.synced_values is not None:
+                    values = self._master_contact(c["id"], values, host, link)
                 elif not self.owner.cw_master:
                     keep_host_values(values, host)
             elif host_default and "is_default" in values:
@@ -528,6 +598,23 @@ class CompanyImport:
         self.agreements[cw_id] = {**(base or {}), **theirs, **agreed(held, compared, base)}
         values = {k: host.get(k, v) for k, v in theirs.items()}
         if "is_default" in theirs and not host_default:
+            values["is_default"] = theirs["is_default"]
+        return values
+
+    def _master_contact(self, cw_id: int, theirs: dict, host: dict, link: LinkRow) -> dict:
+        """ConnectWise the master, a linked contact: what ConnectWise changed since the link's agreement is taken,
+        what only ChannelOnline changed is kept (live updates' rule), and ConnectWise's default flag. The link then
+        agrees on ConnectWise's values (:attr:`theirs`)."""
+        compared = {k: v for k, v in theirs.items() if k not in NOT_COMPARED}
+        base = self._held({k: v for k, v in (link.synced_values or {}).items() if k not in NOT_COMPARED}, compared,
+                          CONTACT_TABLE)
+        held = self._held({k: v for k, v in host.items() if k not in NOT_COMPARED}, compared, CONTACT_TABLE)
+        diffs = [Difference(d.field, d.label, host.get(d.field), d.cw, d.conflict)
+                 for d in differences(held, compared, base, _CONTACT_LABELS)]
+        self.diffs[cw_id] = diffs
+        self.own[cw_id] = own_edits(host, held, compared, diffs, _CONTACT_LABELS)
+        values = master_taken({k: host.get(k, v) for k, v in compared.items()}, diffs)
+        if "is_default" in theirs:
             values["is_default"] = theirs["is_default"]
         return values
 

@@ -146,11 +146,12 @@ class CompanyImporter:
         self.states_unread = ""  # why ConnectWise's state list could not be read (the run then compares as spelled)
 
     def states(self) -> StateList:
-        """ConnectWise's state list, read when a bulk import first compares a state spelled otherwise than
-        ConnectWise's (ChannelOnline the master: :meth:`.company_import.CompanyImport._held`), then kept for the
-        run; through the reference cache live updates share (sync/inbound/reconcile.py ``Reconciler.states``), so a
-        run soon after one that read it reads nothing. An import into an empty host, or with ConnectWise the master,
-        never reads it."""
+        """ConnectWise's state list, read when an import first compares a state spelled otherwise than
+        ConnectWise's (:meth:`.company_import.CompanyImport._held`: ChannelOnline the master, a bulk import of an
+        existing customer; ConnectWise the master, a linked customer compared with its link's agreement, as live
+        updates compare it), then kept for the run; through the reference cache live updates share
+        (sync/inbound/reconcile.py ``Reconciler.states``), so a run soon after one that read it reads nothing. An
+        import into an empty host never reads it."""
         if self._states is None:
             s = self.ctx.settings
             cache = DbReferenceCache(self.session.get_bind(), tenant=f"{s.site_url}|{s.company_id}")

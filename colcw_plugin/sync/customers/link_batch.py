@@ -79,7 +79,7 @@ class LinkBatch:
 
     def put(self, row: LinkRow | None, entity: str, host_id: int, cw_id: int, *, cw_identifier: str = "",
             fingerprint: str = "", cw_last_updated: str = "", status: str = "ok",
-            values: dict | None = None, force: bool = False) -> LinkRow:
+            values: dict | None = None, force: bool = False, keep_time: bool = False) -> LinkRow:
         """Create the link, or update ``row`` (the existing link of this host record). ``values``: the
         mapped values both sides hold after this sync (None: not known). With ``write_unchanged`` off (the
         import), a link that would not change is not written: an unchanged re-import writes nothing, and
@@ -87,7 +87,8 @@ class LinkBatch:
         ``linked_at`` for a new or re-pointed one) when the batch is flushed: after the host records they
         vouch for were saved, so a host record's ``updated_at`` is never later than its link's ``synced_at``.
         ``force``: write it even so (the host record was just written back to what the link already held, or a
-        person's import found both sides agreeing: its ``synced_at`` must say so)."""
+        person's import found both sides agreeing: its ``synced_at`` must say so). ``keep_time``: an existing link
+        keeps its ``synced_at`` (the host record still holds changes of its own to export)."""
         cols = {"cw_id": cw_id, "cw_identifier": cw_identifier[:100], "fingerprint": fingerprint,
                 "cw_last_updated": cw_last_updated[:30], "status": status, "synced_at": None,
                 "synced_values": dict(values) if values is not None else None}
@@ -108,7 +109,7 @@ class LinkBatch:
             return row
         # linked_at: True until stamped, for a link re-pointed to another ConnectWise record (None: kept).
         self._updates.append({"link_id": row.id, "linked_at": True if row.cw_id != cw_id else None, "row": row,
-                              **cols})
+                              **cols, "keep_time": keep_time and row.synced_at is not None})
         self._set(row, cols)
         return row
 
@@ -118,7 +119,7 @@ class LinkBatch:
         for row, v in self._inserts:
             v["synced_at"] = v["linked_at"] = row.synced_at = now
         for u in self._updates:
-            u["synced_at"] = u["row"].synced_at = now
+            u["synced_at"] = u["row"].synced_at = u["row"].synced_at if u["keep_time"] else now
             if u["linked_at"] is True:
                 u["linked_at"] = now
 

@@ -42,10 +42,12 @@ from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, Link, edited_after, find_by_cw, get_link
 from ...setup.customer_matching import LikelyDuplicates, name_search_pattern, name_search_regex
+from ...setup.field_mapping import COMPANY, MappingTable
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
 from ..shared import fields as M
-from .company_import import host_match, same_person
+from ..shared.states import StateList
+from .company_import import differences, host_match, same_person
 from .link_batch import by_cw
 
 MAX_SHOWN = 10
@@ -181,9 +183,19 @@ def overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Ov
         return None
     cw_master = cw_is_master(session)
     full = client.companies.get(int(record["id"]), fields=M.COMPANY_FIELDS)
-    changes = [(rule.host, M.shown_value(mine), M.shown_value(theirs))
-               for rule, mine, theirs in M.company_differences(M.customer_values(customer), full, link.synced_values)
-               if cw_master or theirs not in ("", None)]
+    if cw_master and link.synced_values is not None:
+        # The import takes only what ConnectWise changed since the agreement; of those, it replaces a value of the
+        # rep's only where ChannelOnline changed the field too (a conflict the master wins). The rep's other edits
+        # are kept for the next export: nothing to ask about.
+        host = M.customer_values(customer)
+        theirs = M.company_host_values(full)
+        M.keep_default_site_name(theirs, host, link.synced_values)
+        changes = _conflicts(host, theirs, link.synced_values, COMPANY, "")
+    else:
+        changes = [(rule.host, M.shown_value(mine), M.shown_value(theirs))
+                   for rule, mine, theirs in M.company_differences(M.customer_values(customer), full,
+                                                                   link.synced_values)
+                   if cw_master or theirs not in ("", None)]
     changes += _contact_overwrites(session, client, customer, link, full, cw_master)
     if not changes:
         return None
@@ -301,12 +313,28 @@ def _contact_overwrites(session: Session, client: ConnectWiseClient, customer: C
         if record is None:
             continue
         mine, theirs = M.contact_values(contact), M.contact_host_values(record, default_id)
+        if cw_master and links[contact.id].synced_values is not None:  # (as the customer's: :func:`overwritten`)
+            out += _conflicts(mine, theirs, links[contact.id].synced_values, CONTACT_TABLE,
+                              f"Contact {_contact_name(contact)}: ")
+            continue
         for key, value in theirs.items():
             if key == "is_default" or M.same(mine.get(key), value) or not (cw_master or value not in ("", None)):
                 continue
             out.append((f"Contact {_contact_name(contact)}: {labels.get(key, key)}", M.shown_value(mine.get(key)),
                         M.shown_value(value)))
     return out
+
+
+def _conflicts(host: dict, theirs: dict, agreement: dict, table: MappingTable, prefix: str) -> list[tuple[str, str, str]]:
+    """ConnectWise the master, a linked record: the fields an import replaces a value of the rep's in (changed in
+    ConnectWise since the link's ``agreement`` and in ChannelOnline too: :meth:`.company_import.CompanyImport._apply`'s
+    rule), compared as ConnectWise holds them (a country's or site's spelling; a state spelled otherwise reads as
+    changed, the state list not being read for a look-up)."""
+    compared = {k: v for k, v in theirs.items() if k != "is_default"}
+    held = M.as_held(host, compared, StateList(()), table)
+    base = M.as_held(agreement, compared, StateList(()), table)
+    return [(f"{prefix}{d.label}", M.shown_value(host.get(d.field)), M.shown_value(d.cw))
+            for d in differences(held, compared, base, table.labels) if d.conflict]
 
 
 def _contact_name(contact: Contact) -> str:
