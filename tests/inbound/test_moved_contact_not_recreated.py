@@ -127,3 +127,26 @@ def test_moved_to_a_company_linked_to_no_customer(app, fast_callbacks):
     assert _run("customer_import", {"company": "HARBOR1"}).status in ("succeeded", "partly_failed")
     assert _graces_here() == [(grace_id, summit.id)]
     _export_refuses(sandbox, summit, grace_id, "Harbor Clinic (Company ID HARBOR1)")
+
+
+def test_moved_back_the_link_is_restored(app, fast_callbacks):
+    sandbox = fast_callbacks
+    summit, summit_company, grace_id, grace_cw = _summit_with_grace(sandbox)
+    other = sandbox.api("POST", "company/companies", json={
+        "identifier": "HARBOR2", "name": "Harbor Annex", "addressLine1": "9 Dock St", "city": "Austin", "state": "TX",
+        "phoneNumber": "512-555-0478"})
+    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
+    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"
+    sandbox.edit_contact(grace_cw, {"company": {"id": other.json()["id"]}})
+    _run("cw_reconcile", {"mode": "changes"})
+    assert get_link(db.session, "contact", grace_id).status == "missing_in_cw"
+    sandbox.edit_contact(grace_cw, {"company": {"id": summit_company}})  # the move was a mistake
+    _run("cw_reconcile", {"mode": "changes"})
+    db.session.expire_all()
+    link = get_link(db.session, "contact", grace_id)
+    assert (link.cw_id, link.status) == (grace_cw, "ok")
+    assert "moved_to" not in (link.synced_values or {})
+    posts = len([r for r in sandbox.requests() if r["method"] == "POST"])
+    assert _run("customer_export", {"customer_id": summit.id}).status == "succeeded"
+    assert [r for r in sandbox.requests() if r["method"] == "POST"][posts:] == []
+    assert len(_graces_in_cw(sandbox)) == 1
