@@ -11,7 +11,9 @@ both sides agreed at the last sync (:func:`..shared.fields.compare`): what Conne
 changed on both sides too: the master), what only ChannelOnline changed since is kept, not exported yet (the customer
 stays "Changed since export" and its next export sends it); the run log says each field taken old → new, the
 conflicts and the edits kept, and where the default contact went. Without an agreement (a customer linked by its
-account number, or by Map customers) every differing field is ConnectWise's. With ChannelOnline the master, a bulk import (all,
+account number, or by Map customers) every differing field is ConnectWise's. A contact deleted in ChannelOnline is
+not re-created by a bulk import (as live updates leave it): reported; the import of the company by its Company ID
+re-creates it, as it does a deleted customer. With ChannelOnline the master, a bulk import (all,
 changed or selected companies) keeps the customer's values, account number and default contact, and notes ConnectWise's
 differing values as live updates do (drift rows: "Changed in ConnectWise; not taken"), until the customer's export
 writes its values over the company's (compared as ConnectWise holds them, as live updates compare: a state spelled
@@ -187,6 +189,8 @@ class PageData:
     host_contact_links: dict[int, LinkRow]
     drifted: set[int] | None = None  # the page's customers with live-update drift to forget (None: unknown)
     linked_hosts: set[int] | None = None  # host contacts linked to some ConnectWise contact
+    # Host contacts the page's contact links point at that ChannelOnline no longer holds: deleted there since.
+    deleted_contacts: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if self.linked_hosts is None:
@@ -257,7 +261,11 @@ class CompanyImport:
         self.own: dict[int, str] = {}
         self.diffs: dict[int, list[Difference]] = {}  # what ConnectWise changed since the agreement, taken
         self.drift: list[dict] = []  # RecordDrift rows, written with the page once the company is saved
+        # ConnectWise contacts whose linked ChannelOnline contact was deleted there: a bulk import leaves them out (as
+        # live updates do), an import of the company by its Company ID re-creates them (ConnectWise contact ids).
+        self.left_out: list[dict] = []
         self.outcomes_moved: list[dict] = []  # ConnectWise contacts linked to another customer's contact (moved)
+        self.recreated: set[int] = set()
 
     def _out(self, action: str, host_id: int | None, message: str, resolution: str = "",
              entity: str = CUSTOMER, cw_id: int | None = None, label: str | None = None) -> dict:
@@ -499,6 +507,9 @@ class CompanyImport:
             self.drift += self._drift_rows(CONTACT, hid, host_id, c["id"], kept)
             c_action = ("created" if c["id"] in contact_ids else "updated") if c["id"] in changed_cw else "unchanged"
             said = c_action
+            if c["id"] in self.recreated and c_action == "created":
+                said = "created again (it had been deleted in ChannelOnline; this import of the company by its " \
+                       "Company ID re-creates it)"
             if c_action == "updated" and existing is not None and hid in existing.contacts:
                 parts = master_said(existing.contacts[hid], v, self.diffs.get(c["id"]), self.own.get(c["id"], ""),
                                     _CONTACT_LABELS)
@@ -511,6 +522,7 @@ class CompanyImport:
             outcomes.append(self._out(c_action, hid, f"{label}: {said}.", HOST_MASTER_DRIFT_FIX if kept else "",
                                       entity=CONTACT, cw_id=c["id"], label=label))
         outcomes += self._missing_contacts(existing)
+        outcomes += [self._deleted_here(c) for c in self.left_out]
         outcomes += self.outcomes_moved
         if self.kept:
             notes.append(not_taken(self.kept))
@@ -561,12 +573,20 @@ class CompanyImport:
             hid = None
             if link is not None and existing and link.host_id in existing.contacts:
                 hid = link.host_id
+            elif link is not None and existing is not None and link.host_id in page.deleted_contacts \
+                    and not self.explicit:
+                # Deleted in ChannelOnline: not re-created behind the rep's back (live updates leave it too; the
+                # export reports it, or marks it inactive in ConnectWise with ChannelOnline the master).
+                self.left_out.append(c)
+                continue
             elif link is not None and (there := self._linked_elsewhere(link)) is not None:
                 # Its ChannelOnline contact is another customer's: moved to this company in ConnectWise. Not made a
                 # second ChannelOnline contact (the link stays with the first, so no export re-creates the person).
                 self.outcomes_moved.append(self._moved_here(c, link, there))
                 continue
             elif link is not None:
+                if existing is not None and link.host_id in page.deleted_contacts:
+                    self.recreated.add(c["id"])
                 # The linked host contact is gone (or belongs elsewhere): start this contact afresh.
                 self.stale.append(link.id)
                 page.contact_links.pop(c["id"], None)
@@ -630,6 +650,17 @@ class CompanyImport:
                       and values[r.host_attr].strip() and values[r.host_attr] != theirs.get(r.host_attr)
                       for r in table.rules)
         return M.as_held(values, theirs, self.owner.states() if spelled else _NO_STATES, table)
+
+    def _deleted_here(self, c: dict) -> dict:
+        """A bulk import's result for a ConnectWise contact whose ChannelOnline contact was deleted: left out."""
+        who = f"{c.get('firstName') or ''} {c.get('lastName') or ''}".strip() or f"contact {c['id']}"
+        label = f"{who} ({self.record.get('name')})"
+        return self._out("skipped", None,
+                         f"{label}: deleted in ChannelOnline, still active in ConnectWise; not re-created.",
+                         "If it should go, mark it inactive in ConnectWise (with ChannelOnline the master for customer "
+                         "data, the next export does). To have it back in ChannelOnline, import the company by its "
+                         f"Company ID {self.record.get('identifier') or ''} (Import From ConnectWise), which re-creates "
+                         "it.", entity=CONTACT, cw_id=c["id"], label=label)
 
     def _linked_elsewhere(self, link: LinkRow) -> str | None:
         """The customer ("Summit Dental (SUMMIT1)") whose ChannelOnline contact ``link`` links, when that contact still

@@ -12,7 +12,8 @@ tenant. Host data is written through the host's service API (a unit of work on t
 session), so a company, its contacts and their links land in one transaction. Identity follows the link table; an unlinked company is
 matched once by Company ID = account number, never by name. A linked customer deleted in the host
 is not re-created by a bulk import: it is reported, and importing that one company by its
-Company ID re-creates and re-links it.
+Company ID re-creates and re-links it. So is a linked contact deleted in the host (:class:`.company_import.PageData`
+``deleted_contacts``: the links of a page pointing at no host contact, one query).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from .company_import import (
     not_saved,
     with_contacts,
 )
-from .link_batch import PageWrites, by_cw, by_host, drifted_customers
+from .link_batch import LinkRow, PageWrites, by_cw, by_host, drifted_customers
 from .lookup import by_company_id
 from .settled import Untouched, untouched
 
@@ -428,7 +429,18 @@ class CompanyImporter:
         self._lock_links(links, contact_links, host_links, host_contact_links)
         drifted = drifted_customers(self.session, hosts)
         return PageData(contacts, links, contact_links, by_account, hosts, host_links, host_contact_links,
-                        drifted=drifted)
+                        drifted=drifted, deleted_contacts=self._deleted_contacts(contact_links, hosts))
+
+    def _deleted_contacts(self, contact_links: dict[int, LinkRow], hosts: dict[int, HostCustomer]) -> frozenset[int]:
+        """The host contacts the page's contact links point at that ChannelOnline no longer holds (deleted there):
+        one query, only when a link points outside the page's customers' contacts."""
+        held = {k for h in hosts.values() for k in h.contacts}
+        elsewhere = {row.host_id for row in contact_links.values() if row.host_id not in held}
+        if not elsewhere:
+            return frozenset()
+        found = set(self.session.execute(select(Contact.id).where(among(self.session, Contact.id, sorted(elsewhere))))
+                    .scalars())
+        return frozenset(elsewhere - found)
 
     def _lock_links(self, *groups: dict) -> None:
         """Lock the links the page read (``groups``: LinkRows by key) before anything of the page is written, in one
