@@ -45,3 +45,21 @@ def test_a_case_only_difference_is_named_and_aliased_in_one_click(admin_client, 
     assert _aliases() == {"samsung": "Samsung"}
     missing = _missing_list(admin_client.get(BASE + "/products").get_data(as_text=True))
     assert "samsung" not in missing and "NorthPeak Cables" in missing
+
+
+ADD_IT = "Add it in ConnectWise (System → Setup Tables → Manufacturer) or map it to a ConnectWise manufacturer below."
+
+
+def test_the_add_it_footer_leaves_out_a_case_twin(admin_client, connected_demo):
+    """ConnectWise holds a case twin's name (its own sentence says so): the footer telling the admin to add the
+    listed names in ConnectWise is about the others only, and absent when every listed name is a twin."""
+    add_document_lines([("samsung", "Peripherals", "Monitors", "Product")])
+    missing = _missing_list(admin_client.get(BASE + "/products").get_data(as_text=True))
+    assert "samsung: " + HINT in missing
+    assert "Add it in ConnectWise" not in missing and "Add them in ConnectWise" not in missing
+    assert "or map it" not in missing and "or map them" not in missing
+
+    add_document_lines([("NorthPeak Cables", "Cables & Adapters", "Fiber", "Product")], number="QT2")
+    missing = _missing_list(admin_client.get(BASE + "/products").get_data(as_text=True))
+    assert "2 manufacturers on ChannelOnline's documents are not in ConnectWise" in missing
+    assert missing.endswith(ADD_IT)  # NorthPeak Cables alone is to add: in the singular
