@@ -159,6 +159,10 @@ def _link_document(session: Session, host: UnitOfWork, client: ConnectWiseClient
     if state is None:
         state = DocumentExport(document_id=doc.id)
         session.add(state)
+    if state.opportunity_id != choice.id:
+        # Not the opportunity a failed first export created (if any): the export must not take it for the document's
+        # own and send the document's contact and close date to a colleague's deal.
+        state.created_opportunity = False
     state.opportunity_id, state.opportunity_name = choice.id, choice.name[:100]
     filled = ""
     if settings.opportunity_field_id:
