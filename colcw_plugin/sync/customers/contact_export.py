@@ -74,6 +74,16 @@ def _comm_value(items: Iterable[Mapping[str, Any]], type_name: str) -> str:
 _COMM_ATTR = {(r.cw_path or "").casefold(): r.host_attr for r in CONTACT_TABLE.rules if r.kind == "comm"}
 
 
+def own_default(customer: Any, contact: Any, link: LinkRow | None, cw_contacts: Iterable[Mapping[str, Any]]) -> bool:
+    """``contact`` is ChannelOnline's default only because ChannelOnline needs one, not a person's choice: ConnectWise
+    holds no default contact for the company, the contact's link agreed on none (an import of a company without
+    one), and it is the contact ChannelOnline makes default by itself then (the customer's first). The export leaves
+    ConnectWise without a default contact, as a person would find it; a rep who picks another one has it sent."""
+    return link is not None and link.synced_values is not None and not link.synced_values.get("is_default") \
+        and bool(customer.contacts) and customer.contacts[0].id == contact.id \
+        and not any(r.get("defaultFlag") for r in cw_contacts if not r.get("inactiveFlag"))
+
+
 def contact_label(contact: Any) -> str:
     return (f"{contact.first_name} {contact.last_name}".strip() or f"contact {contact.id}")
 
@@ -222,6 +232,8 @@ class ContactExporter:
                     note = ("linked to the existing ConnectWise contact with the same e-mail" if by_mail else
                             "linked to the existing ConnectWise contact with the same name (one of them has no "
                             "e-mail)")
+            if contact.is_default and record is not None and own_default(customer, contact, link, cw_contacts):
+                values = {**values, "is_default": False}  # ChannelOnline's own default: ConnectWise keeps none
             held = M.as_held(values, None, self.states, CONTACT_TABLE)  # in ConnectWise's terms (a state's code)
             sent, agreed = held, held
             if self.cw_master and link is not None and record is not None:
@@ -232,7 +244,7 @@ class ContactExporter:
                 if kept:
                     note = (f"{note + '; ' if note else ''}kept ConnectWise's {', '.join(LABELS.get(k, k) for k in kept)} (ConnectWise is the "
                             "master for customer data)")
-            planned = Planned(contact.id, bool(contact.is_default), label, contact_label(contact), values, sent, agreed,
+            planned = Planned(contact.id, bool(values.get("is_default")), label, contact_label(contact), values, sent, agreed,
                               link, record, note, made=made)
             if record is None:
                 wanted = M.contact_payload(sent, company_id, self.states, self.comm_types, [])

@@ -63,11 +63,18 @@ def cw_time(record: Mapping[str, Any], key: str) -> dt.datetime | None:
     return when.astimezone(dt.UTC).replace(tzinfo=None) if when.tzinfo is not None else when
 
 
+def _plain(value: Any) -> Any:
+    value = value.strip() if isinstance(value, str) else value
+    return value if value not in ("", None) else None
+
+
 def same(a: Any, b: Any) -> bool:
-    """Equal as ConnectWise compares them: blank == null, references by name ignoring case."""
+    """Equal as ConnectWise compares them: blank == null, references by name ignoring case; text without the spaces
+    around it, as ChannelOnline saves text (a ConnectWise "  Li " is ChannelOnline's "Li": an export does not
+    send the host's spelling of it back, as if a person had edited it)."""
     if isinstance(a, Mapping) or isinstance(b, Mapping):
         return _ref_name(a).casefold() == _ref_name(b).casefold()
-    return (a if a not in ("", None) else None) == (b if b not in ("", None) else None)
+    return _plain(a) == _plain(b)
 
 
 def changes(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
