@@ -45,6 +45,7 @@ def test_a_customer_export_stops_at_the_first_refused_login(sync_ready, box, app
     not_attempted = [i for i in outcome.values() if i.action == "not_attempted"]
     assert len(not_attempted) >= len(ids) - concurrency
     assert all("refused colcw's login" in i.message for i in not_attempted)
+    assert f"the run stopped. {len(not_attempted)} customers not attempted." in done.message, done.message
     assert done.done == done.total == len(ids)
 
 
@@ -56,3 +57,12 @@ def test_a_customer_import_stops_at_the_first_refused_login(sync_ready, box, app
 
     assert len(sync_ready.requests()) <= 3
     _said_once(done)
+
+
+def test_an_import_of_chosen_companies_names_the_companies_it_did_not_reach(sync_ready, box):
+    _bad_key(sync_ready, box)
+
+    done = run("customer_import", {"company_ids": [101, 102, 103]})
+
+    _said_once(done)
+    assert "the run stopped. 3 companies not attempted." in done.message, done.message

@@ -48,5 +48,7 @@ def test_the_first_refused_login_stops_the_run_as_a_whole(world, connected, box,
     not_attempted = [i for i in outcome.values() if i.action == "not_attempted"]
     assert len(failed) <= concurrency and len(not_attempted) >= len(docs) - concurrency
     assert all("refused colcw's login" in i.message for i in not_attempted)
+    # Named as the run's kind names them (its Retry button, its counts), not "records".
+    assert f"the run stopped. {len(not_attempted)} quotes / orders not attempted." in run.message, run.message
     assert run.done == run.total == len(docs)
     assert world.opportunities() == []

@@ -32,6 +32,7 @@ from host_stub.models import utcnow
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...cw.errors import NetworkError, RateLimited
 from ...models import RunStatus, Settings, SyncItem, SyncRun, actor_label, late_cancel_note, stop_requested_by
+from ...models.runs import plural_of
 from ...setup import pages
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
@@ -236,11 +237,24 @@ def close_login_refused(session: Session, job, recorder: RunRecorder, run_id: in
     way when the refusal came keep their failure). The client sent nothing after the first refusal (see
     :mod:`colcw_plugin.cw.transport`)."""
     n = recorder.close_unattempted(LOGIN_REFUSED, LOGIN_FIX, _labels(session, job, recorder))
-    left = f" {plural(n, 'record')} not attempted." if n else ""
+    left = f" {plural(n, *_selected_nouns(job, recorder))} not attempted." if n else ""
     message = f"{LOGIN_REFUSED} ({short_error(error)}): the run stopped.{left} {LOGIN_FIX}"
     recorder.finish(status=RunStatus.FAILED, message=message, api_requests=requests)
     log.warning("sync run %s stopped: %s", run_id, short_error(error))
     return _as_written(session, recorder, run_id)
+
+
+def _selected_nouns(job, recorder: RunRecorder) -> tuple[str, str]:
+    """What the records a run selected are, as its kind names them ("quote / order", "customer", and "company" for
+    an import's customers: ``JobKind.retry_entities``), in the singular and the plural; "record" without a
+    selection."""
+    entity = recorder.selection.get("entity")
+    if not entity:
+        return "record", "records"
+    if entity in job.retry_entities:
+        return job.retry_entities[entity]
+    one = ENTITY_WORDS.get(entity, entity)
+    return one, plural_of(one)
 
 
 def _forget(session: Session, recorder: RunRecorder, run: SyncRun, why: str) -> SyncRun | None:
