@@ -496,6 +496,9 @@ class CompanyImport:
             made = M.made_in(row.synced_values) if row is not None else None
             if agreement is not None and made is not None:  # the run that created it, as the company's link keeps it
                 agreement = {**agreement, M.MADE: made}  # (M.with_site_choice): its later passes still say "created"
+            written = (row.synced_values or {}).get(M.WRITTEN) if row is not None else None
+            if agreement is not None and written:  # the versions colcw's own writes produced, as the company's link
+                agreement = {**agreement, M.WRITTEN: list(written)}  # keeps them: their callbacks are not read back
             self.batch.put(row, CONTACT, hid, c["id"], fingerprint=fingerprint(v), cw_last_updated=M.last_updated(c),
                            values=agreement)
             if action == "created":  # a new customer's contacts are all new: its result says how many
