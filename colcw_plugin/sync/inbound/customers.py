@@ -95,6 +95,7 @@ class Break:
     label: str
     message: str
     resolution: str
+    moved: bool = False  # a contact moved to another company: no deletion (the mass-delete guard leaves it out)
 
 
 @dataclass
@@ -452,7 +453,8 @@ class CustomerPlanner:
                    "restores the link).")
         plan.breaks.append(Break(link, label, f"{label}: moved in ConnectWise to {MV.where(marker)} (contact id "
                                  f"{link.cw_id}), {linked} they stay under {plan.customer.name} here, linked to that "
-                                 "ConnectWise contact; exports of this customer will not create them again.", fix))
+                                 "ConnectWise contact; exports of this customer will not create them again.", fix,
+                                 moved=True))
 
     def _new_contact(self, record: dict) -> None:
         company_link = self.customer_links.get((record.get("company") or {}).get("id"))

@@ -70,6 +70,7 @@ from ..shared.held_deletions import (
     not_marked,
 )
 from ..shared.link_locks import lock_customer_links, lock_link_ids
+from ..shared.moved_contact import moved_to
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.states import StateList
 from ..shared.statuses import CACHE_KEY, fetch_statuses
@@ -263,7 +264,8 @@ class Reconciler:
         known = {id(b.link): deletion_state(b.link) for b in planned}
         earlier = [b for b in planned if known[id(b.link)] == HELD and not self.force]
         dismissed = [b for b in planned if known[id(b.link)] == DISMISSED]
-        held = self.guard([b for b in planned if not known[id(b.link)]])
+        # A contact moved to another company is no deletion: the guard neither counts nor holds it back.
+        held = self.guard([b for b in planned if not known[id(b.link)] and not b.moved])
         kept = {id(b.link) for b in earlier + dismissed + (held.breaks if held is not None else [])}
         if kept:  # those links stay as they are; the rest of each plan is applied
             for p in customers:
@@ -370,10 +372,13 @@ class Reconciler:
         over, kinds = [], set()
         since = utcnow() - GUARD_WINDOW
         for entity, n in sorted(counts.items()):
-            linked, recent = self.session.execute(select(
-                func.count().filter(Link.status == "ok"),
-                func.count().filter(Link.status == "missing_in_cw", Link.synced_at >= since)).where(
-                Link.entity == entity)).one()
+            linked = self.session.execute(select(func.count()).where(Link.entity == entity,
+                                                                     Link.status == "ok")).scalar_one()
+            # The links broken in the window, contacts moved to another company aside (no deletions: their links
+            # remember where they went, shared/moved_contact.py).
+            recent = sum(1 for agreement in self.session.execute(select(Link.synced_values).where(
+                Link.entity == entity, Link.status == "missing_in_cw", Link.synced_at >= since)).scalars()
+                if moved_to(agreement) is None)
             if over_limit(self.live.mass_delete_limit, n, recent, linked + recent):
                 allowed = allowed_breaks(self.live.mass_delete_limit, linked + recent)
                 earlier = f", {recent} of them marked in the last ten minutes" if recent else ""
