@@ -4,8 +4,9 @@ Threads: one `ConnectWiseClient` may be shared by several threads. It holds one
 ``requests.Session`` whose only shared state is the urllib3 connection pool (which is
 thread-safe); headers and auth are passed per request and the session is never mutated
 after construction. Discovery state is guarded by a lock, the token bucket and the
-stats have their own locks. Size the pool with ``ClientSettings.pool_size`` to at
-least the number of threads.
+stats have their own locks. Discovery is single-flight: while one thread reads companyinfo, the others that
+need the base URL wait for its answer (a failure included) instead of asking again; no lock is held while it
+is read. Size the pool with ``ClientSettings.pool_size`` to at least the number of threads.
 """
 
 from __future__ import annotations
@@ -37,6 +38,30 @@ from .transport import Transport
 log = logging.getLogger("colcw_plugin.cw")
 
 Record = dict[str, Any]
+
+
+class _Lookup:
+    """One companyinfo lookup in flight (:meth:`ConnectWiseClient.discover`): the threads that need its answer
+    meanwhile wait for it, and get the same result or the same error. A transient failure with a Retry-After stays
+    the answer until then (``failed_until``, on the client's clock): ConnectWise asked not to be asked before."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._info: CompanyInfo | None = None
+        self._error: BaseException | None = None
+        self.failed_until: float | None = None
+
+    def settle(self, info: CompanyInfo | None, error: BaseException | None = None) -> None:
+        self._info, self._error = info, error
+        self._done.set()
+
+    def result(self) -> CompanyInfo:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._info is not None
+        return self._info
+
 
 class ConnectWiseClient:
     """A client for one ConnectWise Manage tenant. See the module docstring on threads.
@@ -82,7 +107,9 @@ class ConnectWiseClient:
         self._transport = Transport(
             settings, session, limiter=rate_limiter, stats=self.stats, sleep=sleep, clock=clock, rng=rng
         )
+        self._clock = clock
         self._lock = threading.RLock()
+        self._lookup: _Lookup | None = None  # the companyinfo lookup in flight, if any (single-flight)
         self._info: CompanyInfo | None = None
         self._base_url: str | None = None
         self._verified_base: str | None = None
@@ -158,14 +185,42 @@ class ConnectWiseClient:
 
         Raises `DiscoveryError` with ``kind`` unreachable, tls, unknown_company or
         bad_response.
+
+        Single-flight: a call while another thread's lookup is in flight sends none and answers (or raises) what
+        that one gets, a transient failure included (while ConnectWise keeps failing the lookup, the reads a run
+        sent ahead side by side each asked again, one after the other's Retry-After), and so does a call while the
+        Retry-After of its transient failure runs. Nothing is held while the lookup is sent but this client's note
+        that it is in flight (no lock, no other process waits on it); a later call, once it ended, asks again.
         """
+        with self._lock:
+            lookup = self._lookup
+            if lookup is not None and lookup.failed_until is not None and self._clock() >= lookup.failed_until:
+                lookup = None  # ConnectWise's Retry-After has passed: ask again
+            ours = lookup is None
+            if ours:
+                lookup = self._lookup = _Lookup()
+        assert lookup is not None
+        if not ours:
+            return lookup.result()
         s = self.settings
-        info = read_company_info(self._transport, s, retry=retry)
+        try:
+            info = read_company_info(self._transport, s, retry=retry)
+        except BaseException as e:
+            wait = getattr(e, "retry_after", None) if isinstance(e, DiscoveryError) and e.transient else None
+            with self._lock:
+                if wait:
+                    lookup.failed_until = self._clock() + float(wait)
+                else:
+                    self._lookup = None
+            lookup.settle(None, e)
+            raise
         codebase = info.codebase
         with self._lock:
             self._info = info
             self._base_url = self._base_for(codebase)
             self._remembered_base = None
+            self._lookup = None
+        lookup.settle(info)
         log.info("ConnectWise codebase for %s is %s", s.company_id, codebase)
         if self._codebases is not None:
             try:
@@ -195,14 +250,19 @@ class ConnectWiseClient:
 
     @property
     def base_url(self) -> str:
-        """``{api host}/{codebase}apis/3.0/``: on first use the remembered codebase, else discovered."""
+        """``{api host}/{codebase}apis/3.0/``: on first use the remembered codebase, else discovered (one lookup
+        for the threads that need it at once: :meth:`discover`)."""
         with self._lock:
-            if self._base_url is None:
-                codebase = self._remembered()
-                if codebase is None:
-                    self.discover()
-                else:
+            if self._base_url is not None:
+                return self._base_url
+        codebase = self._remembered()  # (a read of the shared memo: not under the lock)
+        if codebase is not None:
+            with self._lock:
+                if self._base_url is None:
                     self._base_url = self._remembered_base = self._base_for(codebase)
+                return self._base_url
+        self.discover()  # not under the lock: a lookup in flight is waited for, not sent again
+        with self._lock:
             assert self._base_url is not None
             return self._base_url
 
@@ -211,11 +271,12 @@ class ConnectWiseClient:
         with self._lock:
             if self._base_url != stale_base:
                 return True  # another thread already refreshed it
-            try:
-                self.discover()
-            except DiscoveryError:
-                log.warning("ConnectWise rediscovery after a 404 failed", exc_info=True)
-                return False
+        try:
+            self.discover()  # (another thread's lookup in flight is waited for: single-flight)
+        except DiscoveryError:
+            log.warning("ConnectWise rediscovery after a 404 failed", exc_info=True)
+            return False
+        with self._lock:
             return self._base_url != stale_base
 
     # -- raw calls --------------------------------------------------------------------
