@@ -62,6 +62,9 @@ _LATEST_KEY = "colcw:zone:{user_id}"  # "<stamp> <zone>" in Redis: the person's 
 _REDIS_TIMEOUT = 0.25  # seconds a page waits for Redis to say whether a newer choice was made elsewhere
 _REQUEST_KEY = "colcw.zone"  # the zone of the request's page, once worked out
 TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
+# A run's own page (its started and finished times, each record of its log): to the second, as the command line and
+# the workers' logs say them, which ops match them against; lists and panels keep the minute (TIME_FORMAT).
+SECONDS_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
 
 
 def _read_choice(user_id: int) -> str:
@@ -164,11 +167,12 @@ def display_zone() -> str:
     return zone
 
 
-def when(value: dt.datetime | None, fmt: str = TIME_FORMAT) -> str:
-    """A naive-UTC time in the page's zone, saying which ("2026-07-01 14:00 EDT"); "—" for none."""
+def when(value: dt.datetime | None, fmt: str = TIME_FORMAT, *, seconds: bool = False) -> str:
+    """A naive-UTC time in the page's zone, saying which ("2026-07-01 14:00 EDT"; with ``seconds``, "2026-07-01
+    14:00:05 EDT": :data:`SECONDS_FORMAT`); "—" for none."""
     if value is None:
         return "—"
-    return in_zone(value, display_zone(), fmt)
+    return in_zone(value, display_zone(), SECONDS_FORMAT if seconds else fmt)
 
 
 def zone_note() -> str:

@@ -71,7 +71,7 @@ def test_a_reps_choice_shows_on_their_pages_and_follows_them_to_another_browser(
     w = _world()
     rep = sign_in(app.test_client(), "riley@demo.example")
     before = _pages(rep, w)  # never chosen: UTC, said so
-    assert "Requested 2026-07-01 18:00 UTC by riley@demo.example" in before["log"], before["log"]
+    assert "Requested 2026-07-01 18:00:00 UTC by riley@demo.example" in before["log"], before["log"]
     assert "last synced 2026-07-01 18:00 UTC." in before["customer"], before["customer"]
     assert "Exported 2026-07-01 18:00 UTC" in before["quote"], before["quote"]
     for text in before.values():
@@ -80,9 +80,9 @@ def test_a_reps_choice_shows_on_their_pages_and_follows_them_to_another_browser(
     resp = _choose(rep, "America/New_York", back=f"/customers/{w['customer']}")
     assert resp.status_code == 302 and resp.headers["Location"] == f"/customers/{w['customer']}"
     after = _pages(rep, w)
-    assert "Requested 2026-07-01 14:00 EDT by riley@demo.example" in after["log"], after["log"]
-    assert "Finished 2026-07-01 14:00 EDT" in after["log"]
-    assert "2026-07-01 14:00 EDT customer: Zone Bikes" in after["log"], after["log"]  # the status log's Time column
+    assert "Requested 2026-07-01 14:00:00 EDT by riley@demo.example" in after["log"], after["log"]
+    assert "Finished 2026-07-01 14:00:00 EDT" in after["log"]
+    assert "2026-07-01 14:00:00 EDT customer: Zone Bikes" in after["log"], after["log"]  # the status log's Time column
     assert "last synced 2026-07-01 14:00 EDT." in after["customer"], after["customer"]
     assert "Export 2026-07-01 14:00 EDT: Updated company ZON01." in after["customer"]
     assert "Exported 2026-07-01 14:00 EDT" in after["quote"], after["quote"]
@@ -123,13 +123,13 @@ def test_an_admins_earlier_choice_still_applies_on_the_admin_pages_until_they_ch
     w = _world()
     admin_client.set_cookie("colcw_tz", "America/Chicago", path="/admin/integration/connectwise")
     run_page = _text(admin_client.get(f"{JOBS}/runs/{w['run']}").get_data(as_text=True))
-    assert "Requested 2026-07-01 13:00 CDT by riley@demo.example" in run_page, run_page
+    assert "Requested 2026-07-01 13:00:00 CDT by riley@demo.example" in run_page, run_page
     resp = _choose(admin_client, "America/New_York")
     assert any("colcw_tz=;" in c and "Path=/admin/integration/connectwise" in c
                for c in resp.headers.getlist("Set-Cookie")), resp.headers.getlist("Set-Cookie")
     admin_client.delete_cookie("colcw_tz", path="/admin/integration/connectwise")  # as the browser does
     run_page = _text(admin_client.get(f"{JOBS}/runs/{w['run']}").get_data(as_text=True))
-    assert "Requested 2026-07-01 14:00 EDT by riley@demo.example" in run_page
+    assert "Requested 2026-07-01 14:00:00 EDT by riley@demo.example" in run_page
 
 
 def test_a_name_that_is_no_time_zone_is_refused_and_changes_nothing(rep_client, jobs_app):

@@ -60,7 +60,7 @@ def test_the_stop_request_is_shown_in_the_pages_zone(admin_client, jobs_app):
     _show_times_in(admin_client, "America/New_York")
 
     page = admin_client.get(f"{JOBS}/runs/{run_id}").get_data(as_text=True)
-    assert "<dt>Requested</dt><dd>2026-07-01 14:00 EDT by ops@demo.example" in page  # the page's other times
+    assert "<dt>Requested</dt><dd>2026-07-01 14:00:00 EDT by ops@demo.example" in page  # the page's other times
     assert _stopping(page).startswith(f"Stopping… {IN_NEW_YORK}"), _stopping(page)
     # The progress bar's fresh copies (from colcw's own path, where the zone's cookie is not sent) keep the zone.
     fresh = admin_client.get(_progress_poll(page)).get_data(as_text=True)
@@ -76,7 +76,7 @@ def test_the_stop_request_is_shown_in_the_pages_zone(admin_client, jobs_app):
 
     _show_times_in(admin_client, "UTC")
     page = admin_client.get(f"{JOBS}/runs/{run_id}").get_data(as_text=True)
-    assert "<dt>Requested</dt><dd>2026-07-01 18:00 UTC" in page and _stopping(page).startswith(f"Stopping… {IN_UTC}")
+    assert "<dt>Requested</dt><dd>2026-07-01 18:00:00 UTC" in page and _stopping(page).startswith(f"Stopping… {IN_UTC}")
     assert _stopping(admin_client.get(_progress_poll(page)).get_data(as_text=True)).startswith(f"Stopping… {IN_UTC}")
 
 

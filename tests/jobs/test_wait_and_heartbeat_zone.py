@@ -76,7 +76,7 @@ def test_a_waiting_runs_next_try_is_shown_in_the_pages_zone(admin_client, jobs_a
     _show_times_in(admin_client, "America/New_York")
 
     page = admin_client.get(f"{JOBS}/runs/{run_id}").get_data(as_text=True)
-    assert "<dt>Requested</dt><dd>2026-07-01 14:00 EDT by ops@demo.example" in page  # the page's other times
+    assert "<dt>Requested</dt><dd>2026-07-01 14:00:00 EDT by ops@demo.example" in page  # the page's other times
     assert _waiting(page) == WAITING_NY
     fresh = admin_client.get(_progress_poll(page)).get_data(as_text=True)  # the bar's copies keep the zone
     assert _waiting(fresh) == WAITING_NY and _waiting(admin_client.get(_progress_poll(fresh)).get_data(
