@@ -348,9 +348,19 @@ class SyncRun(db.Model):
 
     @property
     def records_text(self) -> str:
-        """The counts for a page: "none yet" only while the run may still record some."""
+        """The counts for a page: "none yet" only while the run may still record some. A running run that is not
+        pausing also says it is at work on records beyond those (a record takes its time — a company and its
+        contacts, a slow ConnectWise — and "none yet" read as if nothing were under way): "none finished yet —
+        working on the first of 40", "customers: 3 created — working on the rest"."""
+        working = self.status == RunStatus.RUNNING and not self.waiting_reason
         if self.counts:
-            return self.records_summary
+            more = working and (not self.total or self.reached < self.total)
+            return self.records_summary + (" — working on the rest" if more else "")
+        if self.status in (RunStatus.RUNNING, RunStatus.CANCELLING):
+            if not working:
+                return "none finished yet"
+            return f"none finished yet — working on the first of {self.total:,}" if self.total else \
+                "none finished yet — working on the first"
         return "none yet" if self.status in ACTIVE_RUN_STATUSES else "none"
 
     items: Mapped[list[SyncItem]] = relationship(back_populates="run", cascade="all, delete-orphan",

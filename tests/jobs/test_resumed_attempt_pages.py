@@ -99,7 +99,7 @@ def test_a_resumed_run_says_what_its_attempt_does_at_each_stage(
     wait_until(lambda: (lambda r: r.api_requests > 0 and r.done == 0)(fresh(run_id)), timeout=SLOW_MS / 2000,
                message="the run's requests to show while its first records are under way")
     shown = page(admin_client, run_id)
-    assert "Records none yet" in shown, shown
+    assert "Records none finished yet" in shown, shown  # at work on its first records
     assert shown_requests(shown) > 0 and "Running — 0 / 3" in shown, shown
 
     # 2. Its work horse freezes (SIGSTOP) holding the customers' locks; the scheduler takes it for dead once its

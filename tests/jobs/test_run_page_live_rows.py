@@ -29,7 +29,7 @@ def test_a_running_runs_page_counts_its_records_and_requests_as_it_goes(live_ser
     _set(run_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=1, total=50)
     browser_sign_in(page, live_server.url, "admin@demo.example")
     page.goto(f"{live_server.url}{JOBS}/runs/{run_id}")
-    assert page.locator("#run-records").inner_text() == "none yet"
+    assert page.locator("#run-records").inner_text() == "none finished yet — working on the first of 50"
     assert page.locator("#run-requests").inner_text() == "0"
     page.evaluate("window.__sameDocument = true")
 
