@@ -314,15 +314,45 @@
     runsUnderWay = now;
   }
 
+  // A flash saying the state a run was in when the page was asked for ("Run #3 queued: Export all quotes…", "Run #3
+  // resumed: …", "Run #3 is stopping: …", "Run #3 is recorded but not queued yet: …", "That job is already running as
+  // run #3; …") is stale once the run has moved on: its progress bar on the page (#colcw-progress-N, a fresh copy
+  // every second, data-status the run's status) shows another state. The flash outside the page's cards goes with
+  // the copy that shows the change, without a reload — at once when the page came with the run past it already (a
+  // worker took it in the moment of the redirect); the bar says where the run is.
+  var SAID_STATES = [
+    [/^Run #(\d+) (?:queued|resumed|is recorded but not queued yet)\b/, 1, "queued"],
+    [/^Run #(\d+) is stopping\b/, 1, "cancelling"],
+    [/\bis already (queued|running|waiting) as run #(\d+)\b/, 2, 1]
+  ];
+  function saidState(text) {
+    for (var i = 0; i < SAID_STATES.length; i++) {
+      var rule = SAID_STATES[i], found = rule[0].exec(text);
+      if (found) { return {run: found[rule[1]], status: typeof rule[2] === "number" ? found[rule[2]] : rule[2]}; }
+    }
+    return null;
+  }
+  function followRunStates() {
+    document.querySelectorAll(".flash").forEach(function (flash) {
+      if (flash.closest(".card")) { return; }
+      var said = saidState(flash.textContent.trim());
+      var bar = said && document.getElementById("colcw-progress-" + said.run);
+      if (bar && bar.dataset.status && bar.dataset.status !== said.status) { flash.remove(); }
+    });
+  }
+
   function enhance(root) {
     applyShows(root);
     root.querySelectorAll("select[data-colcw-searchable]").forEach(makeSearchable);
     root.querySelectorAll("[data-colcw-typeahead]").forEach(typeahead);
   }
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); watchHeaders(document); followRuns(); });
+  document.addEventListener("DOMContentLoaded", function () {
+    enhance(document); watchHeaders(document); followRuns(); followRunStates();
+  });
   document.addEventListener("htmx:load", function (event) {
     enhance(event.detail.elt);
     followRuns(event.detail.elt);
+    followRunStates();
     // A section loaded after the page, which the address points at (…/#new-opportunities after its Save): the
     // browser jumped to its placeholder before it grew, so bring the section itself into view.
     var elt = event.detail.elt;
