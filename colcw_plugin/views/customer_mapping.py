@@ -18,7 +18,7 @@ from ..setup.connection import NotConfigured
 from ..setup.live_updates import cw_is_master
 from ..setup.secrets import SecretError
 from ..sync.customers import links as customer_links
-from ..sync.customers.exclusive import IMPORT_KIND
+from ..sync.customers.exclusive import IMPORT_KIND, AlreadyRunning
 from ..text import plural
 from . import admin_bp
 from .support import actor_name, keep_result, kept_result, paginate, runtime
@@ -158,8 +158,11 @@ def map_customers():
                 if previews:
                     return _render(posted=request.form, previews=previews)
             # The companies linked are checked against ConnectWise as they are saved: one deleted there since the
-            # scan is refused, the others linked.
-            saved = CM.save_customer_mappings(db.session, choices, actor_name(), client)
+            # scan is refused, the others linked. One at a time with an export of a customer chosen and an import of a
+            # company chosen (customer_links.linking_customers): either would write its link over this one.
+            with customer_links.linking_customers(db.session, choices.values(), choices.keys()):
+                saved = CM.save_customer_mappings(db.session, choices, actor_name(), client)
+                db.session.commit()
     except FieldErrors as e:
         db.session.rollback()
         flash("Nothing was saved: correct the rows marked below.", "error")
@@ -169,7 +172,11 @@ def map_customers():
         log.warning("Reading the companies to link failed: %s", e)
         flash(f"Nothing was saved: ConnectWise's companies could not be read to check them: {e}", "error")
         return _render(posted=request.form, status=400)
-    db.session.commit()
+    except AlreadyRunning as e:
+        what = (f"{e.company} is being imported from ConnectWise" if isinstance(e, customer_links.ImportUnderWay)
+                else "a customer chosen is being exported to ConnectWise")
+        flash(f"Nothing was saved: {what}. Save again once it has finished.", "error")
+        return _render(posted=request.form, status=409)
     if saved.linked:
         flash(f"Linked {saved.linked} ConnectWise compan{'y' if saved.linked == 1 else 'ies'} to ChannelOnline "
               "customers.", "success")

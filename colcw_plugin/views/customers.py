@@ -209,13 +209,19 @@ def _link_shown(ident: str, nothing: str):
     if not (raw_customer.isdigit() and raw_cw.isdigit()):
         abort(400)
     try:
-        with runtime().interactive_client(db.session) as client:
-            message = customer_links.link_for_import(db.session, client, int(raw_customer), ident, int(raw_cw),
-                                                     actor=actor_label(current_actor()))
+        # One at a time with an export of the customer and an import of the company (customer_links.linking_customer).
+        with customer_links.linking_customer(db.session, int(raw_customer)):
+            with runtime().interactive_client(db.session) as client:
+                message = customer_links.link_for_import(db.session, client, int(raw_customer), ident, int(raw_cw),
+                                                         actor=actor_label(current_actor()))
+            db.session.commit()
     except (customer_links.RelinkError, NotConfigured, SecretError, ConnectWiseError) as e:
         db.session.rollback()
         return None, _import_answer(f"{nothing}: {e}", ident)
-    db.session.commit()
+    except exclusive.AlreadyRunning as e:
+        customer = db.session.get(Customer, int(raw_customer))
+        busy = _linking_busy(customer, e, "changed") if customer is not None else str(e)
+        return None, _import_answer(Markup("{}: {}").format(nothing, busy), ident)
     return int(raw_customer), message
 
 
@@ -480,14 +486,19 @@ def clear_customer_link(customer_id: int):
         db.session.rollback()
         flash(str(e), "error")
     except exclusive.AlreadyRunning as e:
-        flash(_linking_busy(customer, e.run, "cleared"), "error")
+        flash(_linking_busy(customer, e, "cleared"), "error")
     else:
         flash(message, "success")
     return redirect(url_for("customers.view_customer", customer_id=customer_id))
 
 
-def _linking_busy(customer: Customer, run: SyncRun | None, done: str) -> Markup:
-    """A rep's Link to Company ID or Clear link that waited in vain for an export of the customer under way."""
+def _linking_busy(customer: Customer, busy: exclusive.AlreadyRunning, done: str) -> Markup:
+    """A rep's Link to Company ID or Clear link that waited in vain for an export of the customer under way, or an
+    import of the company it involves (customer_links.linking_customers)."""
+    run = busy.run
+    if isinstance(busy, customer_links.ImportUnderWay):
+        return already_running(run, f"{busy.company} is being imported from ConnectWise{_doing(run)}, so "
+                                    f"{customer.name}'s link was not {done}: try again once that import has finished")
     return already_running(run, f"{customer.name} is being exported to ConnectWise{_doing(run)}, so its link was not "
                                 f"{done}: try again once that export has finished")
 
@@ -517,7 +528,7 @@ def relink_customer(customer_id: int):
         db.session.rollback()
         return _relink_page(customer, ident, error=str(e)), 400
     except exclusive.AlreadyRunning as e:
-        flash(_linking_busy(customer, e.run, "changed"), "error")
+        flash(_linking_busy(customer, e, "changed"), "error")
         return redirect(url_for("customers.view_customer", customer_id=customer_id))
     if not answer.linked:
         return _relink_page(customer, ident, answer=answer)

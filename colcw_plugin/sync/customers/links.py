@@ -11,7 +11,9 @@ contain it. Linking and clearing are recorded as the record's latest result.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
@@ -42,9 +44,18 @@ from ..shared import fields as M
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
 from ..shared.held_deletions import end_alert_unless_held
 from ..shared.link_locks import lock_customer_links
-from ..shared.locks import Busy
+from ..shared.locks import Busy, advisory_locks
 from . import lookup
-from .exclusive import EXPORT_KIND, AlreadyRunning, covering_run, customers_locked
+from .exclusive import (
+    EXPORT_KIND,
+    IMPORT_BUSY,
+    IMPORT_KIND,
+    AlreadyRunning,
+    active_run,
+    company_keys,
+    covering_run,
+    customers_locked,
+)
 from .link_batch import NOTE_DIRECTION, NOTE_ENTITY
 
 SYNCED_ACTIONS = ("created", "updated", "unchanged")  # results of a sync that went through
@@ -220,24 +231,81 @@ def edited_since_sync(customer: Customer, link: Link | None) -> bool:
 LINK_WAIT_SECONDS = 10.0  # how long a rep's Link to Company ID or Clear link waits for an export of the customer
 
 
+class ImportUnderWay(AlreadyRunning):
+    """A rep's link change waited in vain for an import of a company it involves (``company``: how it is named)."""
+
+    def __init__(self, run: SyncRun | None, company: str):
+        super().__init__(run)
+        self.company = company
+
+
+_linking = threading.local()  # this thread's linking_customers: the locks it holds, until when it may wait
+
+
 @contextmanager
-def linking_customer(session: Session, customer_id: int, wait_seconds: float | None = None) -> Iterator[None]:
-    """Hold the customer's export lock (:func:`.exclusive.customers_locked`, the one every export of it holds while it
-    reads and writes the customer's links) while a rep links or clears it; the caller commits inside. An export reads
-    the links, then writes them back by id after its ConnectWise round trips: a relink or clear saved in between was
-    overwritten (the link pointed at the old company again, its contacts linked into it) or half undone. So the two
-    take turns: this waits ``wait_seconds`` (None: :data:`LINK_WAIT_SECONDS`) for an export under way, then raises :class:`.exclusive.AlreadyRunning`
-    with it (None: not known). The session's connection is given back first (its snapshot would predate the export's
-    writes; and a rep's wait holds no connection)."""
+def linking_customers(session: Session, customer_ids: Iterable[int], companies: Iterable[int] = (),
+                      wait_seconds: float | None = None) -> Iterator[None]:
+    """Hold the customers' export locks (:func:`.exclusive.customers_locked`, the one every export of a customer holds
+    while it reads and writes its links) and the import locks of the ConnectWise companies involved
+    (:func:`.exclusive.companies_locked`, held by every import of a company while it reads and writes the links to it:
+    ``companies``, the companies the customers are linked to now, and those :func:`hold_companies` adds, such as the
+    company a relink finds) while a rep links or clears them; the caller commits inside. An export, or an import of
+    the company a link pointed at, reads the links, then writes them back by id: a relink or clear saved in between
+    was overwritten (the link pointed at the old company again, its contacts linked into it, the old company's values
+    imported over the customer) or half undone. So they take turns: this waits ``wait_seconds`` (None:
+    :data:`LINK_WAIT_SECONDS`) in all, then raises :class:`.exclusive.AlreadyRunning` with the export under way (None:
+    not known), or :class:`ImportUnderWay` with the import. The session's connection is given back first (its snapshot
+    would predate their writes; and a rep's wait holds no connection)."""
+    ids = sorted(set(customer_ids))
+    wait = LINK_WAIT_SECONDS if wait_seconds is None else wait_seconds
     session.rollback()
     with ExitStack() as stack:
         try:
-            stack.enter_context(customers_locked(session, [customer_id], wait_seconds=LINK_WAIT_SECONDS
-                                                 if wait_seconds is None else wait_seconds))
+            stack.enter_context(customers_locked(session, ids, wait_seconds=wait))
         except Busy:
             session.rollback()
-            raise AlreadyRunning(covering_run(session, customer_id)) from None
+            raise AlreadyRunning(covering_run(session, ids[0]) if len(ids) == 1 else None) from None
+        # (under the customers' locks only an import can link one of them meanwhile, and then it has finished)
+        linked = list(session.execute(select(Link.cw_id).where(Link.entity == CUSTOMER, Link.host_id.in_(ids)))
+                      .scalars())
+        session.rollback()
+        outer = getattr(_linking, "held", None)
+        _linking.held, _linking.until = stack, time.monotonic() + wait
+        stack.callback(setattr, _linking, "held", outer)
+        hold_companies(session, [*companies, *linked])
         yield
+
+
+def linking_customer(session: Session, customer_id: int, wait_seconds: float | None = None):
+    """:func:`linking_customers` for one customer (Link to Company ID, Clear link, the Import popup's link)."""
+    return linking_customers(session, [customer_id], wait_seconds=wait_seconds)
+
+
+def hold_companies(session: Session, cw_ids: Iterable[int]) -> None:
+    """Within :func:`linking_customers`, also hold the import locks of these ConnectWise companies until it ends,
+    waiting at most what is left of its wait; :class:`ImportUnderWay` past it. Outside it, nothing (no link is
+    changed there by a person)."""
+    stack = getattr(_linking, "held", None)
+    ids = sorted({int(i) for i in cw_ids if i is not None})
+    if stack is None or not ids:
+        return
+
+    def take(wait: float) -> None:
+        stack.enter_context(advisory_locks(session.get_bind(), company_keys(ids), IMPORT_BUSY, wait,
+                                           with_enclosing=True))
+    try:
+        take(0)  # (free: nothing to give back)
+        return
+    except Busy:
+        session.rollback()  # a wait holds no connection of the session's
+    try:
+        take(max(0.0, _linking.until - time.monotonic()))
+    except Busy:
+        session.rollback()
+        run = active_run(session, IMPORT_KIND, lambda params: True)
+        named = session.execute(select(Link.cw_identifier).where(Link.entity == CUSTOMER, Link.cw_id.in_(ids))
+                                .limit(1)).scalar()
+        raise ImportUnderWay(run, f"ConnectWise company {named}" if named else "the ConnectWise company") from None
 
 
 def clear_link(session: Session, customer: Customer, contact_id: int | None = None, *, actor: str = "") -> str:
@@ -463,6 +531,9 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
             return Relinked(message=missing, found=found, linked_cw_id=own.cw_id if own is not None else None)
         raise RelinkError(f"{missing} No company's name contains it either. Check it in ConnectWise and try again.")
     record = next((r for r in live if r.get("identifier") == identifier), live[0])
+    # Under Link to Company ID's locks (linking_customers), the company found is held too: an import of it must not
+    # link it to another customer, or write over this one, while this decides and saves.
+    hold_companies(session, [record["id"]])
     others = [row for row in find_by_cw(session, CUSTOMER, record["id"]) if row.host_id != customer.id]
     if others:
         other = session.get(Customer, others[0].host_id)

@@ -1,0 +1,86 @@
+"""Link to Company ID (and Clear link, the Import popup's link, Map customers) take turns with an import of the company the customer is linked to (its import
+lock, which every import of a company holds while it reads and writes the links to it). The import read the
+customer's link by the company's id, then wrote it back by id with the company's values: a rep's relink saved in
+between was overwritten (the customer's link pointed at the old company again, the old company's values imported over
+it, with the rep told it was linked to the new one). Now the rep's save also holds the import locks of the company
+the customer is linked to and of the one it is linked to, so one waits for the other. Against the sandbox and
+PostgreSQL, the rep's click through the page; the import runs as the popup's does."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from customer_support import export, link_of, make_customer, run
+from sqlalchemy import select, text
+
+from colcw_plugin.models import SyncItem
+from colcw_plugin.sync.customers.importer import CompanyImporter
+from helpers import csrf_from
+from host_stub.extensions import db
+from host_stub.models import Customer
+
+pytestmark = pytest.mark.postgres
+
+
+def _lock_waits(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                 "AND datname = current_database()")).scalar_one()
+
+
+def _linked_with_another_company(sandbox):
+    customer = make_customer(name="Import Turn Dental", account_number="IMPT1")
+    first = export(customer.id)
+    assert first.status == "succeeded", first.message
+    old = link_of("customer", customer.id).cw_id
+    other = sandbox.api("POST", "company/companies", json={
+        "identifier": "IMPT1B", "name": "Import Turn Dental", "addressLine1": "1 Way", "city": "Austin",
+        "state": "TX"}).json()
+    # Changed in ConnectWise since: the import of the old company writes the customer and its link.
+    sandbox.api("PATCH", f"company/companies/{old}",
+                json=[{"op": "replace", "path": "phoneNumber", "value": "512-555-0177"}])
+    return customer, old, other
+
+
+def _during_the_import(monkeypatch, engine, click):
+    """Run ``click`` in a thread of its own once the import has read its page's links (before it locks and writes
+    them); the import goes on once the click has finished or waits for a lock."""
+    answers: list = []
+    threads: list[threading.Thread] = []
+    real_lock = CompanyImporter._lock_links
+
+    def lock_links(self, *groups):
+        if not threads:
+            threads.append(threading.Thread(target=lambda: answers.append(click())))
+            threads[0].start()
+            deadline = time.monotonic() + 15
+            while threads[0].is_alive() and not _lock_waits(engine) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return real_lock(self, *groups)
+
+    monkeypatch.setattr(CompanyImporter, "_lock_links", lock_links)
+    return answers, threads
+
+
+def test_a_relink_during_an_import_of_the_old_company_waits_for_it(sync_ready, rep_client, monkeypatch, app):
+    customer, old, other = _linked_with_another_company(sync_ready)
+    token = csrf_from(rep_client.get("/customers/").get_data(as_text=True))
+    answers, threads = _during_the_import(monkeypatch, db.engine, lambda: rep_client.post(
+        f"/colcw/customers/{customer.id}/relink", data={"company": "IMPT1B", "confirm": str(other["id"]),
+                                                        "csrf_token": token}))
+    done = run("customer_import", {"company": "IMPT1"})
+    threads[0].join(30)
+    monkeypatch.undo()
+    assert done.status == "succeeded", done.message
+    assert answers and answers[0].status_code == 302, answers
+    db.session.rollback()
+    # The rep was told the customer is linked to IMPT1B: it is (before: the import wrote its link back to IMPT1).
+    assert link_of("customer", customer.id).cw_id == other["id"] != old
+    said = db.session.execute(select(SyncItem.message).where(SyncItem.host_id == customer.id,
+                                                             SyncItem.action == "linked")).scalars().all()
+    assert len(said) == 1 and said[0].startswith("Linked Import Turn Dental (IMPT1) to ConnectWise company IMPT1B")
+    # The import went first, whole: the old company's phone was taken while the customer was still linked to it.
+    assert db.session.get(Customer, customer.id).phone == "512-555-0177"
+
