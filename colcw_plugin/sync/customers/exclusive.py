@@ -29,6 +29,7 @@ from ...setup.reps import who_acts
 from ..jobs.ranges import resolve
 from ..jobs.recorder import NOT_ATTEMPTED, LockWait
 from ..jobs.runs import run_actor
+from ..shared.link_locks import export_lock_key
 from ..shared.locks import LOCK_WAIT_SECONDS, Busy, advisory_locks, lock_key
 
 EXPORT_KIND, IMPORT_KIND = "customer_export", "customer_import"
@@ -76,7 +77,7 @@ def import_waiting_text(records: list[dict]) -> str:
 
 
 def customer_keys(customer_ids: Iterable[int]) -> list[int]:
-    return [lock_key("colcw-customer", int(i)) for i in customer_ids]
+    return [export_lock_key(i) for i in customer_ids]
 
 
 def company_keys(company_ids: Iterable[int]) -> list[int]:

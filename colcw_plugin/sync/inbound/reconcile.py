@@ -69,7 +69,8 @@ from ..shared.held_deletions import (
     marked_links,
     not_marked,
 )
-from ..shared.link_locks import lock_customer_links, lock_link_ids
+from ..shared.link_locks import export_lock_key, lock_customer_links, lock_link_ids
+from ..shared.locks import Busy, tried_in_transaction
 from ..shared.moved_contact import moved_to
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.states import StateList
@@ -431,7 +432,7 @@ class Reconciler:
         now = {ln.id: ln.synced_values for ln in locked.values() if ln.id in plan.read}
         return now == plan.read
 
-    def _changed_meanwhile(self, plan: CustomerPlan) -> None:
+    def _changed_meanwhile(self, plan: CustomerPlan, said: str = CHANGED_MEANWHILE) -> None:
         """The plan is dropped: its records get a pending hint, so the next pass (a live update, or the safety net
         taking the hints) reads them again, and each gets a result saying so."""
         hints = [Hint(ENTITY_OF[o["entity"]], o["cw_id"], "updated") for o in plan.outcomes
@@ -444,7 +445,7 @@ class Reconciler:
         resolution = self._read_again()
         for o in [*plan.outcomes, *({"entity": b.link.entity, "host_id": b.link.host_id, "cw_id": b.link.cw_id,
                                      "label": b.label} for b in plan.breaks)]:
-            self._record({**o, "action": "skipped", "message": self.CHANGED_MEANWHILE.format(label=o["label"]),
+            self._record({**o, "action": "skipped", "message": said.format(label=o["label"]),
                           "resolution": resolution})
 
     def _read_again(self) -> str:
@@ -460,11 +461,29 @@ class Reconciler:
                 self._resolution = self.READ_AGAIN_NOW if run is not None else self.READ_AGAIN_NEXT
         return self._resolution
 
+    # Said of a customer whose plan was not applied because an export of it was under way (Reconciler._customer).
+    EXPORTING_MEANWHILE = ("{label}: not applied by this pass: the customer was being exported to ConnectWise. The next "
+                           "pass reads it again and applies what ConnectWise holds then.")
+
     def _customer(self, plan: CustomerPlan) -> None:
         if not plan.writes:
             for o in plan.outcomes:
                 self._record(o)
             return
+        # One at a time with an export of the customer (its export lock, only tried, held in the customer's
+        # transaction): an export reads the customer, then its links' agreement, ConnectWise's company, and writes
+        # what differs; a pass applying ConnectWise's change in between made the export read the customer as it was
+        # before and the agreement as it is after, so it took the customer's old value for an edit of its own and sent
+        # it back over the change the pass had just brought in (and wrote its stale agreement over the pass's). The
+        # plan is left to the next pass, as one a rep changed meanwhile is.
+        try:
+            with tried_in_transaction(self.session, export_lock_key(plan.customer.id), "exporting"):
+                self._apply(plan)
+        except Busy:
+            self.session.rollback()
+            self._changed_meanwhile(plan, self.EXPORTING_MEANWHILE)
+
+    def _apply(self, plan: CustomerPlan) -> None:
         if not self._still_as_read(plan):
             self._changed_meanwhile(plan)
             return

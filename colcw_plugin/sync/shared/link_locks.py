@@ -19,6 +19,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from ...models import CONTACT, CUSTOMER, Link
+from .locks import lock_key
+
+
+def export_lock_key(customer_id: int) -> int:
+    """The key of a customer's export lock (customers/exclusive.py ``customers_locked``), which every export of it
+    holds while it reads and writes its links: a live-update pass applying the customer tries it too."""
+    return lock_key("colcw-customer", int(customer_id))
 
 
 def lock_links(session: Session, *where: ColumnElement[bool]) -> list[Link]:
