@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from html import unescape
 
 import pytest
 from customer_support import export, link_of, make_customer, run
@@ -84,3 +85,34 @@ def test_a_relink_during_an_import_of_the_old_company_waits_for_it(sync_ready, r
     # The import went first, whole: the old company's phone was taken while the customer was still linked to it.
     assert db.session.get(Customer, customer.id).phone == "512-555-0177"
 
+
+
+def test_a_relink_past_the_wait_for_an_import_changes_nothing_and_says_why(sync_ready, rep_client, monkeypatch, app):
+    from sqlalchemy.orm import Session
+
+    from colcw_plugin.sync.customers import exclusive
+    from colcw_plugin.sync.customers import links as links_module
+
+    customer, old, other = _linked_with_another_company(sync_ready)
+    monkeypatch.setattr(links_module, "LINK_WAIT_SECONDS", 0.3)
+    token = csrf_from(rep_client.get("/customers/").get_data(as_text=True))
+    held, done, engine = threading.Event(), threading.Event(), db.engine
+
+    def an_import_holds_the_company() -> None:  # as an import of IMPT1 does while it reads and writes
+        with Session(engine) as other_session, exclusive.companies_locked(other_session, [old], wait_seconds=5):
+            held.set()
+            done.wait(15)
+
+    thread = threading.Thread(target=an_import_holds_the_company)
+    thread.start()
+    assert held.wait(10)
+    try:
+        answer = rep_client.post(f"/colcw/customers/{customer.id}/relink", data={
+            "company": "IMPT1B", "confirm": str(other["id"]), "csrf_token": token}, follow_redirects=True)
+    finally:
+        done.set()
+        thread.join(15)
+    page = " ".join(unescape(answer.get_data(as_text=True)).split())
+    assert "ConnectWise company IMPT1 is being imported from ConnectWise" in page, page
+    assert "Import Turn Dental's link was not changed" in page, page
+    assert link_of("customer", customer.id).cw_id == old
