@@ -10,12 +10,16 @@ Whose values an existing customer gets: with ConnectWise the master for customer
 both sides agreed at the last sync (:func:`..shared.fields.compare`): what ConnectWise changed since is taken (a field
 changed on both sides too: the master), what only ChannelOnline changed since is kept, not exported yet (the customer
 stays "Changed since export" and its next export sends it); the run log says each field taken old → new, the
-conflicts and the edits kept, and where the default contact went. Without an agreement (a customer linked by its
+conflicts and the edits kept, and where the default contact went; a conflict is a note on the customer page too, as
+live updates leave it (:mod:`..shared.notes`, one definition). An import replaces the notes of the records it read
+with its own, leaving a conflict ConnectWise's value settled (as live updates do) and the notes of records it did not
+read. Without an agreement (a customer linked by its
 account number, or by Map customers) every differing field is ConnectWise's. A contact deleted in ChannelOnline is
 not re-created by a bulk import (as live updates leave it): reported; the import of the company by its Company ID
 re-creates it, as it does a deleted customer. With ChannelOnline the master, a bulk import (all,
 changed or selected companies) keeps the customer's values, account number and default contact, and notes ConnectWise's
-differing values as live updates do (drift rows: "Changed in ConnectWise; not taken"), until the customer's export
+differing values, its default contact included (:func:`..shared.default_contact.differences`), as live updates do
+(drift rows: "Changed in ConnectWise; not taken"), until the customer's export
 writes its values over the company's (compared as ConnectWise holds them, as live updates compare: a state spelled
 otherwise, "Nova Scotia" for "NS", through ConnectWise's state list, read at most once per run, is no difference); a
 person's import from the popup takes ConnectWise's (Replace) but for a blank.
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -45,9 +49,10 @@ from ...setup.field_mapping import COMPANY, MappingTable
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import default_contact as D
 from ..shared import fields as M
+from ..shared import notes as N
 from ..shared.advice import HOST_MASTER_DRIFT_FIX
 from ..shared.states import StateList
-from .link_batch import LinkRow, PageWrites, by_host
+from .link_batch import LinkRow, Note, PageWrites, by_host
 
 if TYPE_CHECKING:
     from .importer import CompanyImporter
@@ -149,11 +154,6 @@ def changed_values(old: Mapping[str, Any], new: Mapping[str, Any], labels: Mappi
                      if k not in NOT_COMPARED and old.get(k) != v)
 
 
-def _text(value: Any) -> str:
-    """A value as a drift row holds it (as live updates write them)."""
-    return str(value if value is not None else "")
-
-
 def is_own_import(actor: dict | None) -> bool:
     """True for host events fired by colcw's import (colcw must not react to its own writes)."""
     return bool(actor) and actor.get("system") == IMPORT_SYSTEM
@@ -187,7 +187,7 @@ class PageData:
     hosts: dict[int, HostCustomer]
     host_links: dict[int, LinkRow]
     host_contact_links: dict[int, LinkRow]
-    drifted: set[int] | None = None  # the page's customers with live-update drift to forget (None: unknown)
+    notes: dict[int, list[Note]] = field(default_factory=dict)  # the page's customers' notes, by customer
     linked_hosts: set[int] | None = None  # host contacts linked to some ConnectWise contact
     # Host contacts the page's contact links point at that ChannelOnline no longer holds: deleted there since.
     deleted_contacts: frozenset[int] = frozenset()
@@ -261,6 +261,7 @@ class CompanyImport:
         self.own: dict[int, str] = {}
         self.diffs: dict[int, list[Difference]] = {}  # what ConnectWise changed since the agreement, taken
         self.drift: list[dict] = []  # RecordDrift rows, written with the page once the company is saved
+        self.cw_values: dict = {}  # the company's values as ConnectWise holds them (the default contact's name too)
         # ConnectWise contacts whose linked ChannelOnline contact was deleted there: a bulk import leaves them out (as
         # live updates do), an import of the company by its Company ID re-creates them (ConnectWise contact ids).
         self.left_out: list[dict] = []
@@ -386,6 +387,8 @@ class CompanyImport:
             self.kept = [Difference(d.field, d.label, existing.values.get(d.field), d.cw, d.conflict)
                          for d in differences(held, theirs, base, _COMPANY_LABELS)]
             agreement = agreed(held, theirs, base)
+            if link is not None and D.FIELD in (link.synced_values or {}):
+                agreement[D.FIELD] = link.synced_values[D.FIELD]  # ChannelOnline's default kept on the customer page
             values = {**theirs, **existing.values}  # the customer's, every one (its account number too)
         elif existing is not None and self.owner.cw_master and link is not None and link.synced_values is not None:
             # Live updates' rule: what ConnectWise changed since the agreement is taken, what only ChannelOnline
@@ -401,6 +404,10 @@ class CompanyImport:
             keep_host_values(values, existing.values)
         if link is not None:  # the site taken for the customer's Location Code stays taken
             agreement = M.with_site_choice(agreement, link.synced_values)
+        default, default_cw = self._default_contact(existing, link)
+        if self.keep:
+            self.kept += default  # noted, not taken, as live updates note it (shared/default_contact.py)
+        self.cw_values = {**theirs, **default_cw}
         cw_contacts = [c for c in page.contacts.get(self.cid, []) if not c.get("inactiveFlag")]
         default_id = (record.get("defaultContact") or {}).get("id")
         problems = M.host_length_problems(values, _CUSTOMER_LIMITS, self.label, _COMPANY_LABELS)
@@ -480,9 +487,8 @@ class CompanyImport:
                            fingerprint=fingerprint(t["values"]), cw_last_updated=M.last_updated(record),
                            values=t["theirs"], force=written or self.explicit,
                            keep_time=edited and self.owner.cw_master and self._host_left(existing))
-        if page.drifted is None or host_id in page.drifted:  # an unchanged re-import writes nothing
-            self.batch.clear_drift(host_id)
-        self.drift = self._drift_rows(CUSTOMER, host_id, host_id, self.cid, self.kept)
+        self.drift = self._drift_rows(CUSTOMER, host_id, host_id, self.cid, self.kept or self.diffs.get(0, []))
+        read = {(CUSTOMER, host_id): (self.cw_values, {d.field for d in self.kept or self.diffs.get(0, [])})}
         changed_cw = {c["id"] for c, _, _ in t["contact_changes"]}
         outcomes: list[dict] = []
         folded = 0
@@ -507,7 +513,9 @@ class CompanyImport:
             who = f"{c.get('firstName', '')} {c.get('lastName', '')}".strip()
             label = f"{who} ({record.get('name')})"
             kept = self.contacts_kept.get(c["id"], [])
-            self.drift += self._drift_rows(CONTACT, hid, host_id, c["id"], kept)
+            noted = kept or self.diffs.get(c["id"], [])
+            self.drift += self._drift_rows(CONTACT, hid, host_id, c["id"], noted)
+            read[(CONTACT, hid)] = (self.theirs.get(c["id"], v), {d.field for d in noted})
             c_action = ("created" if c["id"] in contact_ids else "updated") if c["id"] in changed_cw else "unchanged"
             said = c_action
             if c["id"] in self.recreated and c_action == "created":
@@ -524,6 +532,7 @@ class CompanyImport:
                 c_action = "skipped" if c_action == "unchanged" else c_action
             outcomes.append(self._out(c_action, hid, f"{label}: {said}.", HOST_MASTER_DRIFT_FIX if kept else "",
                                       entity=CONTACT, cw_id=c["id"], label=label))
+        self._end_notes(host_id, read, existing)
         outcomes += self._missing_contacts(existing)
         outcomes += [self._deleted_here(c) for c in self.left_out]
         outcomes += self.outcomes_moved
@@ -543,11 +552,43 @@ class CompanyImport:
 
     def _drift_rows(self, entity: str, host_id: int, customer_id: int, cw_id: int,
                     diffs: list[Difference]) -> list[dict]:
-        """The customer page's notes of ConnectWise values not taken (RecordDrift rows, as live updates write them)."""
+        """The customer page's notes (RecordDrift rows, live updates' definition: :mod:`..shared.notes`): ConnectWise
+        values not taken with ChannelOnline the master, the fields changed on both sides with ConnectWise the
+        master."""
         run_id = self.owner.ctx.run_id
-        return [{"entity": entity, "host_id": host_id, "customer_id": customer_id, "cw_id": cw_id, "field": d.field,
-                 "label": d.label, "kind": "conflict" if d.conflict else "drift", "host_value": _text(d.host),
-                 "cw_value": _text(d.cw), "kept": "host", "run_id": run_id} for d in diffs]
+        return [{**row, "run_id": run_id} for row in N.rows(entity, host_id, customer_id, cw_id, diffs,
+                                                             self.owner.cw_master and not self.keep)]
+
+    def _end_notes(self, host_id: int, read: Mapping[tuple[str, int], tuple[Mapping[str, Any], set[str]]],
+                   existing: HostCustomer | None) -> None:
+        """Forget the customer's notes this import settled, as a live update reading the same records would
+        (:func:`..shared.notes.stays`): ``read`` holds, per record the import read, ConnectWise's values and the fields
+        it noted. The notes of records it did not read stay (a conflict whose ConnectWise value was taken stays until
+        the customer is exported, the master changes or ConnectWise changes the field again); those of contacts since
+        deleted in ChannelOnline go with any other change of the notes."""
+        notes = self.page.notes.get(host_id, ())
+        cw_master = self.owner.cw_master and not self.keep
+        ended = [n.id for n in notes if (n.entity, n.host_id) in read
+                 and not N.stays(n.field, n.kept, n.cw_value, *read[(n.entity, n.host_id)], cw_master)]
+        if ended or self.drift:
+            held = existing.contacts if existing is not None else {}
+            ended += [n.id for n in notes if n.entity == CONTACT and n.host_id not in held and n.id not in ended]
+        self.batch.end_notes(ended)
+
+    def _default_contact(self, existing: HostCustomer | None,
+                         link: LinkRow | None) -> tuple[list[Difference], dict[str, str]]:
+        """The company's default contact compared with the customer's, as live updates compare it
+        (:func:`..shared.default_contact.differences`): with ChannelOnline the master a bulk import notes ConnectWise's
+        differing default ("Default contact … not taken"); and ConnectWise's as a note holds it."""
+        if existing is None:
+            return [], {}
+        links = {hid: self.page.host_contact_links[hid] for hid in existing.contacts
+                 if hid in self.page.host_contact_links}
+        return D.differences(D.cw_default(self.record),
+                             {hid: (D.person(v.get("first_name"), v.get("last_name")), bool(v.get("is_default")))
+                              for hid, v in existing.contacts.items()},
+                             {hid: (ln.cw_id, ln.status, ln.synced_values) for hid, ln in links.items()},
+                             link.synced_values if link is not None else None)
 
     def _plan(self, cw_contacts: list[dict], default_id: int | None, existing: HostCustomer | None,
               problems: list) -> list[tuple[dict, int | None, dict]]:
@@ -619,6 +660,10 @@ class CompanyImport:
         self.contacts_kept[cw_id] = [Difference(d.field, d.label, host.get(d.field), d.cw, d.conflict)
                                      for d in differences(held, compared, base, _CONTACT_LABELS)]
         self.agreements[cw_id] = {**(base or {}), **theirs, **agreed(held, compared, base)}
+        if link is not None and "is_default" in (link.synced_values or {}):
+            # (the default contact is the company's choice, noted there: the agreement on it stays, as live updates
+            # leave it, so a later reading notes ConnectWise's default again while the two differ)
+            self.agreements[cw_id]["is_default"] = link.synced_values["is_default"]
         values = {k: host.get(k, v) for k, v in theirs.items()}
         if "is_default" in theirs and not host_default:
             values["is_default"] = theirs["is_default"]

@@ -57,7 +57,7 @@ from .company_import import (
     not_saved,
     with_contacts,
 )
-from .link_batch import LinkRow, PageWrites, by_cw, by_host, drifted_customers
+from .link_batch import LinkRow, PageWrites, by_cw, by_host, notes_of
 from .lookup import by_company_id
 from .settled import Untouched, untouched
 
@@ -427,9 +427,9 @@ class CompanyImporter:
         host_contact_links = {k: host_contact_links[k] for h in hosts.values() for k in h.contacts
                               if k in host_contact_links}
         self._lock_links(links, contact_links, host_links, host_contact_links)
-        drifted = drifted_customers(self.session, hosts)
         return PageData(contacts, links, contact_links, by_account, hosts, host_links, host_contact_links,
-                        drifted=drifted, deleted_contacts=self._deleted_contacts(contact_links, hosts))
+                        notes=notes_of(self.session, hosts),
+                        deleted_contacts=self._deleted_contacts(contact_links, hosts))
 
     def _deleted_contacts(self, contact_links: dict[int, LinkRow], hosts: dict[int, HostCustomer]) -> frozenset[int]:
         """The host contacts the page's contact links point at that ChannelOnline no longer holds (deleted there):
@@ -478,8 +478,9 @@ class CompanyImporter:
                                   strict=True):
                 job.finish(saved)
         writes.flush()
-        # ConnectWise's values a bulk import did not take (ChannelOnline the master): the customer pages' notes, as
-        # live updates write them, after the flush forgot the page's earlier ones (one statement, only when any).
+        # The customer pages' notes, as live updates write them (ConnectWise's values a bulk import did not take with
+        # ChannelOnline the master, the fields changed on both sides), after the flush forgot the earlier notes they
+        # replace (one statement, only when any).
         insert_rows(self.session, RecordDrift.__table__, [row for job in jobs for row in job.drift], ids=False)
         host.commit()
         self.linked += writes.inserted

@@ -174,6 +174,32 @@ def drifted_customers(session: Session, customer_ids: Iterable[int]) -> set[int]
         .scalars())
 
 
+@dataclass(frozen=True)
+class Note:
+    """A note the customer page holds of one of its records' fields (a RecordDrift row, new contacts aside)."""
+
+    id: int
+    entity: str
+    host_id: int
+    field: str
+    kept: str
+    cw_value: str
+
+
+def notes_of(session: Session, customer_ids: Iterable[int]) -> dict[int, list[Note]]:
+    """These customers' notes (new contacts aside), by customer (one query for a page): what an import reading their
+    records replaces or leaves (:mod:`..shared.notes`)."""
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    out: dict[int, list[Note]] = defaultdict(list)
+    for r in session.execute(select(RecordDrift.id, RecordDrift.customer_id, RecordDrift.entity, RecordDrift.host_id,
+                                    RecordDrift.field, RecordDrift.kept, RecordDrift.cw_value).where(
+            among(session, RecordDrift.customer_id, ids), RecordDrift.kind != "new_contact").order_by(RecordDrift.id)):
+        out[r.customer_id].append(Note(r.id, r.entity, r.host_id, r.field, r.kept, r.cw_value))
+    return dict(out)
+
+
 def clear_drift(session: Session, customer_id: int) -> None:
     """Forget what live updates found different for a customer and its contacts: an export or an
     import just made both sides agree (a contact added in ConnectWise and not taken stays listed; the notes about
@@ -191,6 +217,7 @@ class PageWrites(LinkBatch):
         self._deletes: list[int] = []
         self._marks: dict[str, list[int]] = defaultdict(list)
         self._drift: list[int] = []
+        self._notes: list[int] = []
 
     def delete(self, link_id: int) -> None:
         self._deletes.append(link_id)
@@ -203,6 +230,10 @@ class PageWrites(LinkBatch):
     def clear_drift(self, customer_id: int) -> None:
         self._drift.append(customer_id)
 
+    def end_notes(self, note_ids: Iterable[int]) -> None:
+        """Forget these notes (RecordDrift ids): the import read their records and settled them."""
+        self._notes.extend(note_ids)
+
     def flush(self) -> None:
         if self._deletes:  # before the inserts: a re-linked record gets a new link for the same id
             self.session.execute(delete(Link).where(among(self.session, Link.id, self._deletes)))
@@ -214,6 +245,9 @@ class PageWrites(LinkBatch):
             self.session.execute(delete(RecordDrift).where(among(self.session, RecordDrift.customer_id, self._drift),
                                                            RecordDrift.kind != "new_contact"))
             self._drift = []
+        if self._notes:
+            self.session.execute(delete(RecordDrift).where(among(self.session, RecordDrift.id, self._notes)))
+            self._notes = []
         super().flush()
 
 

@@ -46,6 +46,7 @@ from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import default_contact as D
 from ..shared import fields as M
 from ..shared import moved_contact as MV
+from ..shared import notes as N
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, deleted_company_fix
 from ..shared.states import StateList
 from .reading import Found
@@ -327,25 +328,14 @@ class CustomerPlanner:
         (:mod:`..shared.default_contact`, the import's definition): at most one :class:`Diff` (its values the people's
         names), and ConnectWise's value as a drift row holds it. A company without a default contact, or whose default
         contact is linked to none of the customer's contacts, leaves the customer's as it is (as an import does)."""
-        cw_id = D.cw_default(record)
         links = self._contact_links_of(plan.customer)
-        by_cw = {ln.cw_id: host_id for host_id, ln in links.items() if ln.status == "ok"}
-        if cw_id is None or cw_id not in by_cw:
-            return [], {}
-        contacts = {c.id: c for c in plan.customer.contacts}
-        theirs = contacts[by_cw[cw_id]]
-        cw_name = D.person(theirs.first_name, theirs.last_name)
-        mine = next((c for c in plan.customer.contacts if c.is_default), None)
-        mine_link = links.get(mine.id) if mine is not None else None
-        # The host's default as a ConnectWise contact (one not linked yet: no ConnectWise contact, never equal).
-        host_value = None if mine is None else (mine_link.cw_id if mine_link is not None else -mine.id)
-        base = D.agreed_default(link.synced_values, [(ln.cw_id, self._agreed_contact(ln)) for ln in links.values()],
-                                cw_id, cw_name)
-        names = {cw_id: cw_name, host_value: D.person(mine.first_name, mine.last_name) if mine else ""}
-        diffs = M.compare({D.FIELD: host_value}, {D.FIELD: cw_id}, {D.FIELD: base} if D.known(base) else None,
-                          {D.FIELD: D.LABEL})
+        diffs, cw = D.differences(D.cw_default(record),
+                                  {c.id: (D.person(c.first_name, c.last_name), bool(c.is_default))
+                                   for c in plan.customer.contacts},
+                                  {host_id: (ln.cw_id, ln.status, self._agreed_contact(ln))
+                                   for host_id, ln in links.items()}, link.synced_values)
         plan.read.update({ln.id: copy.deepcopy(ln.synced_values) for ln in links.values()} if diffs else {})
-        return [replace(d, host=names[d.host], cw=names[d.cw]) for d in diffs], {D.FIELD: cw_name}
+        return diffs, cw
 
     def _agreed_contact(self, link: Link) -> dict | None:
         values = link.synced_values
@@ -531,22 +521,12 @@ class CustomerPlanner:
         for name, kept, cw_value in self.drift_rows.get((entity, host_id), ()):
             if name.startswith("contact:"):
                 continue  # a new contact's row: _new_contact's
-            if self.cw_master and kept == "connectwise" and name not in changed and name in cw \
-                    and _text(cw[name]) == cw_value:
-                continue
-            ended.append((entity, host_id, name))
+            if not N.stays(name, kept, cw_value, cw, changed, self.cw_master):
+                ended.append((entity, host_id, name))
         return ended
 
     def _drift(self, entity: str, host_id: int, customer_id: int, cw_id: int, diffs: list[Diff]) -> list[dict]:
-        rows = []
-        for d in diffs:
-            if self.cw_master and not d.conflict:
-                continue  # taken: nothing to show
-            rows.append({"entity": entity, "host_id": host_id, "customer_id": customer_id, "cw_id": cw_id,
-                         "field": d.field, "label": d.label, "kind": "conflict" if d.conflict else "drift",
-                         "host_value": _text(d.host), "cw_value": _text(d.cw),
-                         "kept": "connectwise" if self.cw_master else "host"})
-        return rows
+        return N.rows(entity, host_id, customer_id, cw_id, diffs, self.cw_master)  # (the import's notes too)
 
     def _outcome(self, entity: str, host_id: int, cw_id: int, label: str, diffs: list[Diff]) -> dict:
         if not diffs:

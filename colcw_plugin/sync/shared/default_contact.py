@@ -13,7 +13,10 @@ the name the note showed).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
+
+from .fields import Diff, compare
 
 FIELD = "default_contact"  # the company-level field (drift rows, the company link's agreement)
 LABEL = "Default contact"
@@ -57,3 +60,25 @@ def agreed_default(company_agreement: Mapping[str, Any] | None,
 
 def known(value: Any) -> bool:
     return value is not _UNKNOWN
+
+
+def differences(cw_id: int | None, contacts: Mapping[int, tuple[str, bool]],
+                links: Mapping[int, tuple[int, str, Mapping[str, Any] | None]],
+                company_agreement: Mapping[str, Any] | None) -> tuple[list[Diff], dict[str, str]]:
+    """The company's default contact ``cw_id`` compared with the customer's, against what both sides last agreed on:
+    at most one :class:`~.fields.Diff` (its values the people's names), and ConnectWise's value as a note holds it
+    (``{FIELD: name}``; empty when not compared). ``contacts``: the customer's contacts (host id -> (name, is the
+    default)); ``links``: their links (host id -> (ConnectWise contact id, status, agreement)). A company without a
+    default contact, or whose default contact is linked to none of the customer's contacts, leaves the customer's as
+    it is (nothing compared). Live updates' and the import's one rule."""
+    by_cw = {ln[0]: host_id for host_id, ln in links.items() if ln[1] == "ok"}
+    if cw_id is None or cw_id not in by_cw or by_cw[cw_id] not in contacts:
+        return [], {}
+    cw_name = contacts[by_cw[cw_id]][0]
+    mine = next((host_id for host_id, (_, default) in contacts.items() if default), None)
+    # The host's default as a ConnectWise contact (one not linked yet: no ConnectWise contact, never equal).
+    host_value = None if mine is None else (links[mine][0] if mine in links else -mine)
+    base = agreed_default(company_agreement, [(cw, agreement) for cw, _, agreement in links.values()], cw_id, cw_name)
+    names = {cw_id: cw_name, host_value: contacts[mine][0] if mine is not None else ""}
+    diffs = compare({FIELD: host_value}, {FIELD: cw_id}, {FIELD: base} if known(base) else None, {FIELD: LABEL})
+    return [replace(d, host=names[d.host], cw=names[d.cw]) for d in diffs], {FIELD: cw_name}

@@ -1,0 +1,44 @@
+"""The customer page's notes of ConnectWise values (RecordDrift rows), one definition for live updates with the safety
+net (:mod:`..inbound.customers`) and the import (:mod:`..customers.company_import`).
+
+Of the fields ConnectWise changed since the last agreement (:func:`.fields.compare`), a note shows, with ChannelOnline
+the master, each one ("drift": changed in ConnectWise, not taken; "conflict": changed on both sides, ChannelOnline's
+kept), and with ConnectWise the master each one changed on both sides (a conflict: ConnectWise's value was taken, and
+the note is the only place ChannelOnline's overwritten value shows); a change taken needs none.
+
+A reading of a record (a live update, a safety-net pass, an import) replaces the record's notes with its own, but for
+a conflict ConnectWise's value settled (:func:`stays`): both sides agree on it, so no later reading finds it again; it
+stays until the customer is exported, the master changes, or ConnectWise changes that field again. A reading leaves
+the notes of the records it did not read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from .fields import Diff
+
+CW_KEPT, HOST_KEPT = "connectwise", "host"  # whose value a note says was kept
+
+
+def text(value: Any) -> str:
+    """A value as a note holds it."""
+    return str(value if value is not None else "")
+
+
+def rows(entity: str, host_id: int, customer_id: int, cw_id: int, diffs: list[Diff], cw_master: bool) -> list[dict]:
+    """The notes of one record's differences (RecordDrift rows, without the run that wrote them)."""
+    return [{"entity": entity, "host_id": host_id, "customer_id": customer_id, "cw_id": cw_id, "field": d.field,
+             "label": d.label, "kind": "conflict" if d.conflict else "drift", "host_value": text(d.host),
+             "cw_value": text(d.cw), "kept": CW_KEPT if cw_master else HOST_KEPT}
+            for d in diffs if d.conflict or not cw_master]  # (ConnectWise the master: a change taken, no note)
+
+
+def stays(field: str, kept: str, cw_value: str, cw: Mapping[str, Any], changed: Collection[str],
+          cw_master: bool) -> bool:
+    """Whether a reading of the record leaves its note of ``field`` (whose value it kept, ConnectWise's value it
+    showed): a conflict ConnectWise's value settled, with ConnectWise the master, while ConnectWise holds that value
+    (``cw``: the record's values as this reading found them) and this reading found no new change of the field
+    (``changed``). Every other note of the record is replaced by this reading's own."""
+    return cw_master and kept == CW_KEPT and field not in changed and field in cw and text(cw[field]) == cw_value
