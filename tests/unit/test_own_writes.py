@@ -16,10 +16,14 @@ def _with(record: dict, **changes) -> dict:
 def test_only_the_version_colcw_wrote_is_its_own_whoever_is_named():
     agreement = remember({"city": "Austin"}, None, "company", WROTE)
     assert written_by_colcw(agreement, "company", WROTE)
-    # ConnectWise's links and who it names are not what colcw wrote: they do not matter.
+    # ConnectWise's links are not what colcw wrote: they do not matter.
     echoed = _with(WROTE, site={"id": 3, "name": "Main"}, _info={"lastUpdated": "2026-12-06T10:00:01Z",
-                                                                 "updatedBy": "someone"})
+                                                                 "updatedBy": "APIMember"})
     assert written_by_colcw(agreement, "company", echoed)
+    # The same second and fields, made by someone else (a person moving the company to another site and back within
+    # the second colcw wrote it): whole-second stamps make only the name tell it apart, and it is not colcw's.
+    assert not written_by_colcw(agreement, "company", _with(WROTE, _info={"lastUpdated": "2026-12-06T10:00:01Z",
+                                                                          "updatedBy": "admin1"}))
     # The same second, another value (a script with colcw's keys right after it); a later change; no stamp at all.
     assert not written_by_colcw(agreement, "company", _with(WROTE, city="Dallas"))
     assert not written_by_colcw(agreement, "company", _with(WROTE, _info={"lastUpdated": "2026-12-06T10:00:02Z"}))

@@ -11,8 +11,14 @@ other version is read back, whoever ConnectWise names; reading compares values w
 colcw cannot place (a write whose link is not committed yet, a forgotten one) costs a read, never a change.
 
 Both the stamp and the fields must match: two changes in one second share a ``lastUpdated``, and a change to a field
-colcw does not read moves the stamp without touching the fingerprint. A record without a ``lastUpdated`` has no
-version (always read).
+colcw does not read moves the stamp without touching the fingerprint. The fingerprint also holds who ConnectWise says
+last updated the record (``_info.updatedBy``): ``lastUpdated`` is whole seconds, so a person who moves a company to
+another site and back within the second colcw wrote it gives the very stamp and fields colcw's write had; only the
+name tells that version from colcw's, and a version another member made is never one colcw's write produced. (The
+name only ever makes a version *not* colcw's: an edit made with colcw's own API member is still told by its stamp and
+fields, so one that brings a record back to what colcw wrote within that same second reads as colcw's; the safety
+net's pass, which compares what ConnectWise holds with the agreement, takes it.) A record without a ``lastUpdated``
+has no version (always read).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ def _plain(value: Any) -> Any:
 
 def version(entity: str, record: Mapping[str, Any] | None) -> str:
     """The version of a ConnectWise ``company`` or ``contact`` record: its ``lastUpdated`` and a fingerprint of the
-    fields colcw reads ("" when it has no ``lastUpdated`` or is no record)."""
+    fields colcw reads and of who last updated it ("" when it has no ``lastUpdated`` or is no record)."""
     if not isinstance(record, Mapping) or entity not in _FIELDS:
         return ""
     stamp = M.last_updated(record)
@@ -55,6 +61,8 @@ def version(entity: str, record: Mapping[str, Any] | None) -> str:
         if sub:
             value = value.get(sub) if isinstance(value, Mapping) else None
         picked[path] = _plain(value)
+    info = record.get("_info")
+    picked["_info/updatedBy"] = str((info.get("updatedBy") if isinstance(info, Mapping) else None) or "").strip()
     digest = hashlib.sha256(json.dumps(picked, sort_keys=True, default=str).encode()).hexdigest()[:32]
     return f"{stamp[:30]}|{digest}"
 
