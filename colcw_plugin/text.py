@@ -1,11 +1,14 @@
 """Words for people: counts with the right plural, and possessives of names.
 
 "1 line" and "3 lines", never "1 lines" or "line(s)", and "10,000 companies"; "Bayview Logistics’
-opportunities" and "Acme Dental’s opportunities"; a reason put before more text ends as a sentence.
-Messages and pages use these (pages as the ``plural``, ``possessive`` and ``sentence`` filters).
+opportunities" and "Acme Dental’s opportunities"; a reason put before more text ends as a sentence; a text cut at a
+word's end with "…" where less of it fits (a catalog item's description, a message in a row of the job history).
+Messages and pages use these (pages as the ``plural``, ``possessive``, ``sentence`` and ``shortened`` filters).
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 IRREGULAR = {"company": "companies", "is": "are", "was": "were", "has": "have", "quote / order": "quotes / orders",
              "category / sub-category pair": "category / sub-category pairs"}
@@ -29,3 +32,30 @@ def sentence(text: str | None) -> str:
     followed by the next sentence: "…could not be read: timed out. Type the values…"."""
     text = (text or "").strip()
     return text if not text or text.endswith((".", "!", "?")) else f"{text}."
+
+
+ELLIPSIS = "…"
+# What may end a shortened text before its ellipsis besides a letter or digit: what closes a bracket or a quotation
+# (its opening is kept with it).
+_CLOSING = set(")]}\"'”’»")
+
+
+def _dangling(c: str) -> bool:
+    """Whether ``c`` left at the end of a cut text would dangle (a space, a dash, an opening bracket, a comma…)."""
+    return not (c.isalnum() or c in _CLOSING) or unicodedata.category(c).startswith("Z")
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` as it fits in ``limit`` characters: itself when it fits, else cut at a word boundary (a word longer
+    than the limit is cut), without dangling punctuation or space, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    room = limit - len(ELLIPSIS)
+    head = text[:room]
+    if head[-1:].isalnum() and text[room].isalnum():  # the cut falls inside a word: end before it
+        start = max((i for i, c in enumerate(head) if not c.isalnum()), default=-1)
+        if start > 0:
+            head = head[:start]
+    while head and _dangling(head[-1]):
+        head = head[:-1]
+    return (head or text[:room]) + ELLIPSIS

@@ -15,7 +15,7 @@ from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, FINAL_RUN_STATUSES
 from ..sync.jobs import history, recovery
 from ..sync.jobs.scheduler import LEADER_KEY, missing_processes
 from ..sync.jobs.schedules import is_timezone
-from ..sync.quotes.descriptions import shorten
+from ..text import shorten
 from . import admin_bp, rep_bp
 from .jobs import flash_submitted
 from .support import colcw_command, may_open_run, paginate, queue_busy, queue_unreachable, runtime
@@ -46,7 +46,7 @@ HISTORY_MESSAGE_CHARS = 200
 
 @admin_bp.app_template_filter("shortened")
 def _shortened(text: str, limit: int = HISTORY_MESSAGE_CHARS) -> str:
-    """``text`` cut at a word's end to ``limit`` characters, with "…" (:func:`~..sync.quotes.descriptions.shorten`,
+    """``text`` cut at a word's end to ``limit`` characters, with "…" (:func:`~..text.shorten`,
     as catalog descriptions are): never mid-word, and the history row's title holds it whole."""
     return shorten(text or "", limit)
 

@@ -1,10 +1,10 @@
-"""Where a catalog item's description is cut (``sync/quotes/descriptions.py``)."""
+"""Where a catalog item's description is cut (``colcw_plugin/text.py``, which the job history's long messages use too)."""
 
 from __future__ import annotations
 
 import pytest
 
-from colcw_plugin.sync.quotes.descriptions import shorten
+from colcw_plugin.text import shorten
 
 
 @pytest.mark.parametrize(("text", "cut"), [

@@ -30,7 +30,7 @@ from ...setup import pages
 from ...setup.catalog_rules import MAPPING_MODE, NO_SUBCATEGORY, CatalogRules
 from ...setup.field_mapping import PRODUCT
 from ...setup.manufacturers import case_twin, case_twin_problem, inactive_problem, inactive_twin
-from .descriptions import shorten
+from ...text import shorten
 from .problems import ExportRefused, LineProblem
 
 ITEM_FIELDS = ["id", "identifier", "description", "inactiveFlag"]
