@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from colcw_plugin.models import CW_MASTER, HOST_MASTER, RecordDrift, SyncItem, SyncRun
 from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime, sign_in
+from helpers import csrf_from, runtime, sign_in
 from host_stub.extensions import db
 from host_stub.models import Contact
 
@@ -114,3 +114,31 @@ def test_channelonline_master_a_bulk_import_notes_a_differing_default_contact_as
     assert _notes(customer.id) == []
     assert (sandbox.api("GET", f"company/companies/{company}").json().get("defaultContact") or {}).get("id") == \
         contacts["Ada"]
+
+
+def test_channelonline_master_a_bulk_import_leaves_a_default_contact_kept_on_the_customer_page(app, fast_callbacks):
+    """The note's Keep (ChannelOnline's default) settles it until ConnectWise picks another default contact: a bulk
+    import does not raise it again."""
+    sandbox = fast_callbacks
+    customer, company, contacts = export_customer(sandbox, account_number="IMPN3", name="Import Keep Co")
+    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
+    _run("cw_reconcile", {"mode": "changes"})
+    sandbox.edit_company(company, {"defaultContact": {"id": contacts["Charles"]}})
+    _run("cw_reconcile", {"mode": "changes"})
+    assert [n[1] for n in _notes(customer.id)] == ["default_contact"]
+    with app.app_context():
+        client = sign_in(app.test_client(), "riley@demo.example")
+        page = html_lib.unescape(loaded(client, f"/customers/{customer.id}"))
+        resp = client.post(f"/colcw/customers/{customer.id}/notes/dismiss", data={
+            "note": [f"customer:{customer.id}:default_contact"], "seen": ["Charles Babbage"],
+            "csrf_token": csrf_from(page)})
+        assert resp.status_code == 302
+    assert _notes(customer.id) == []
+
+    sandbox.edit_company(company, {"city": "Dallas"})  # (read again: the import compares the company)
+    _run("customer_import", {"mode": "all"})
+    assert [n[1] for n in _notes(customer.id)] == ["city"]  # the kept default not noted again
+    sandbox.edit_company(company, {"city": "Plano"})  # nor by the readings after the import
+    _run("customer_import", {"mode": "all"})
+    _run("cw_reconcile", {"mode": "changes"})
+    assert [n[1] for n in _notes(customer.id)] == ["city"]
