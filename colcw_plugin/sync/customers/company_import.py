@@ -126,9 +126,15 @@ def own_edits(host: Mapping[str, Any], held: Mapping[str, Any], cw: Mapping[str,
     """The host's own edits an import under ConnectWise the master kept (``held``: the host's values as ConnectWise
     holds them, differing from ConnectWise's ``cw`` where ConnectWise did not change the field): "Company Fax
     “512-555-0199”, Company City “Tulsa”"; "" when none."""
+    return ", ".join(own_edit_list(host, held, cw, diffs, labels))
+
+
+def own_edit_list(host: Mapping[str, Any], held: Mapping[str, Any], cw: Mapping[str, Any], diffs: list[Difference],
+                  labels: Mapping[str, str]) -> list[str]:
+    """:func:`own_edits`, one per field (the import popup lists them too)."""
     taken = {d.field for d in diffs}
-    return ", ".join(f"{labels.get(k, k)} {shown(host.get(k))}" for k, v in cw.items()
-                     if k not in NOT_COMPARED and k not in taken and held.get(k) != v)
+    return [f"{labels.get(k, k)} {shown(host.get(k))}" for k, v in cw.items()
+            if k not in NOT_COMPARED and k not in taken and held.get(k) != v]
 
 
 def master_said(old: Mapping[str, Any], new: Mapping[str, Any], diffs: list[Difference] | None, own: str,

@@ -47,7 +47,7 @@ from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
 from ..shared import fields as M
 from ..shared.states import StateList
-from .company_import import differences, host_match, same_person
+from .company_import import differences, host_match, own_edit_list, same_person
 from .link_batch import by_cw
 
 MAX_SHOWN = 10
@@ -114,6 +114,10 @@ class Overwrite:
     linked: bool = True
     cw_id: int = 0
     synced: bool = True
+    # ConnectWise the master, a linked customer: its edits not exported yet that the import keeps (ConnectWise did not
+    # change those fields since the last sync), not listed in ``changes``: "Company Fax “512-555-0199”"; the next
+    # export sends them.
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,7 @@ def overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Ov
         return None
     cw_master = cw_is_master(session)
     full = client.companies.get(int(record["id"]), fields=M.COMPANY_FIELDS)
+    kept: list[str] = []
     if cw_master and link.synced_values is not None:
         # The import takes only what ConnectWise changed since the agreement; of those, it replaces a value of the
         # rep's only where ChannelOnline changed the field too (a conflict the master wins). The rep's other edits
@@ -190,17 +195,18 @@ def overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Ov
         host = M.customer_values(customer)
         theirs = M.company_host_values(full)
         M.keep_default_site_name(theirs, host, link.synced_values)
-        changes = _conflicts(host, theirs, link.synced_values, COMPANY, "")
+        changes = _conflicts(host, theirs, link.synced_values, COMPANY, "", kept)
     else:
         changes = [(rule.host, M.shown_value(mine), M.shown_value(theirs))
                    for rule, mine, theirs in M.company_differences(M.customer_values(customer), full,
                                                                    link.synced_values)
                    if cw_master or theirs not in ("", None)]
-    changes += _contact_overwrites(session, client, customer, link, full, cw_master)
+    changes += _contact_overwrites(session, client, customer, link, full, cw_master, kept)
     if not changes:
         return None
     synced = link.synced_at is None or link.linked_at is None or link.synced_at >= link.linked_at
-    return Overwrite(customer.id, f"{customer.name} ({customer.account_number})", tuple(changes), synced=synced)
+    return Overwrite(customer.id, f"{customer.name} ({customer.account_number})", tuple(changes), synced=synced,
+                     kept=tuple(kept))
 
 
 def _unlinked_overwritten(session: Session, client: ConnectWiseClient, record: dict) -> Overwrite | None:
@@ -294,9 +300,10 @@ def _edited_since_sync(customer: Customer, link: Link) -> bool:
 
 
 def _contact_overwrites(session: Session, client: ConnectWiseClient, customer: Customer, link: Link,
-                        company: dict, cw_master: bool) -> list[tuple[str, str, str]]:
+                        company: dict, cw_master: bool, kept: list[str]) -> list[tuple[str, str, str]]:
     """The fields of the customer's linked contacts edited since the company's last sync that the import would
-    replace: ("Contact Ada Lovelace: Email", ChannelOnline's value, ConnectWise's)."""
+    replace: ("Contact Ada Lovelace: Email", ChannelOnline's value, ConnectWise's); those it keeps go into ``kept``
+    (ConnectWise the master, as :func:`_conflicts`)."""
     edited = [c for c in customer.contacts if c.updated_at is not None and c.updated_at > link.synced_at]
     links = {c.id: get_link(session, CONTACT, c.id) for c in edited}
     edited = [c for c in edited if links[c.id] is not None]
@@ -315,7 +322,7 @@ def _contact_overwrites(session: Session, client: ConnectWiseClient, customer: C
         mine, theirs = M.contact_values(contact), M.contact_host_values(record, default_id)
         if cw_master and links[contact.id].synced_values is not None:  # (as the customer's: :func:`overwritten`)
             out += _conflicts(mine, theirs, links[contact.id].synced_values, CONTACT_TABLE,
-                              f"Contact {_contact_name(contact)}: ")
+                              f"Contact {_contact_name(contact)}: ", kept)
             continue
         for key, value in theirs.items():
             if key == "is_default" or M.same(mine.get(key), value) or not (cw_master or value not in ("", None)):
@@ -325,16 +332,19 @@ def _contact_overwrites(session: Session, client: ConnectWiseClient, customer: C
     return out
 
 
-def _conflicts(host: dict, theirs: dict, agreement: dict, table: MappingTable, prefix: str) -> list[tuple[str, str, str]]:
+def _conflicts(host: dict, theirs: dict, agreement: dict, table: MappingTable, prefix: str,
+               kept: list[str]) -> list[tuple[str, str, str]]:
     """ConnectWise the master, a linked record: the fields an import replaces a value of the rep's in (changed in
     ConnectWise since the link's ``agreement`` and in ChannelOnline too: :meth:`.company_import.CompanyImport._apply`'s
     rule), compared as ConnectWise holds them (a country's or site's spelling; a state spelled otherwise reads as
-    changed, the state list not being read for a look-up)."""
+    changed, the state list not being read for a look-up). The rep's edits the import keeps (fields ConnectWise did not
+    change) go into ``kept``, in the run log's words (:func:`.company_import.own_edits`)."""
     compared = {k: v for k, v in theirs.items() if k != "is_default"}
     held = M.as_held(host, compared, StateList(()), table)
     base = M.as_held(agreement, compared, StateList(()), table)
-    return [(f"{prefix}{d.label}", M.shown_value(host.get(d.field)), M.shown_value(d.cw))
-            for d in differences(held, compared, base, table.labels) if d.conflict]
+    diffs = differences(held, compared, base, table.labels)
+    kept += [prefix + edit for edit in own_edit_list(host, held, compared, diffs, table.labels)]
+    return [(f"{prefix}{d.label}", M.shown_value(host.get(d.field)), M.shown_value(d.cw)) for d in diffs if d.conflict]
 
 
 def _contact_name(contact: Contact) -> str:
