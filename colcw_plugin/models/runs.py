@@ -313,12 +313,16 @@ class SyncRun(db.Model):
 
     @property
     def percent(self) -> int:
-        """How far the run's progress bar goes: the records it reached, of its total. A succeeded run's is full, and
-        so is any ended run's without a total (it had nothing to count), but a cancelled one's."""
+        """How far the run's progress bar goes, and the percent its status JSON says (one definition: the JSON
+        worked it out from ``done``, which counts records closed "not attempted", so a cancelled run's said 100 while
+        its bar showed how far it got): the records it reached, of its total, and 100 only once the run has closed
+        (at most 99 before, whatever its counts say). A succeeded run's is full, and so is any ended run's without a
+        total (it had nothing to count), but a cancelled one's."""
         if self.status == RunStatus.SUCCEEDED:
             return 100
         if self.total:
-            return min(100, 100 * self.reached // self.total)
+            reached = min(100, 100 * self.reached // self.total)
+            return reached if self.status in FINAL_RUN_STATUSES else min(99, reached)
         if self.status in (RunStatus.FAILED, RunStatus.INTERRUPTED) and not self.reached:
             return 0  # it failed before reading anything: no bar full of nothing
         return 100 if self.status in FINAL_RUN_STATUSES and self.status != RunStatus.CANCELLED else 0
