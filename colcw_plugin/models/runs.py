@@ -356,7 +356,17 @@ class SyncRun(db.Model):
         pausing also says it is at work on records beyond those (a record takes its time — a company and its
         contacts, a slow ConnectWise — and "none yet" read as if nothing were under way): "none finished yet —
         working on the first of 40", "customers: 3 created — working on the rest"."""
-        working = self.status == RunStatus.RUNNING and not self.waiting_reason
+        return self._records(short=False)
+
+    @property
+    def records_short(self) -> str:
+        """:attr:`records_text` for a compact table (the last runs on "Run or schedule a job"), whose Result cell
+        says the run is running: the same counts without what it is at work on ("none finished yet", "customers: 3
+        created")."""
+        return self._records(short=True)
+
+    def _records(self, *, short: bool) -> str:
+        working = not short and self.status == RunStatus.RUNNING and not self.waiting_reason
         if self.counts:
             more = working and (not self.total or self.reached < self.total)
             return self.records_summary + (" — working on the rest" if more else "")
