@@ -48,11 +48,38 @@ def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:1/0", plugins
 TRUNCATE_FROM_BYTES = 1 << 20
 
 
+def left_in_transaction(app, grace: float = 3.0, *, end: bool = True) -> list[str]:
+    """The sessions of the test's own PostgreSQL database that a test left inside a transaction (idle in transaction for
+    ``grace`` seconds: a worker thread or process still at work finishes within it), each as its last statement; with
+    ``end``, ended (pg_terminate_backend) so the next test's TRUNCATE never waits on their locks forever. Such a session
+    is a leak (a Session never closed, kept alive by something): in a worker it would hold its locks for good."""
+    import time
+
+    from host_stub.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return []
+        deadline = time.monotonic() + grace
+        while True:
+            with db.engine.connect() as conn:
+                rows = conn.execute(text(
+                    "SELECT pid, left(query, 300) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state = 'idle in transaction'")).all()
+                if not rows or time.monotonic() >= deadline:
+                    if rows and end:
+                        for pid, _ in rows:
+                            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+                    return [q for _, q in rows]
+            time.sleep(0.1)
+
+
 def truncate_all(app) -> None:
     """Empty every table (keeping the migration version tables) and restart every sequence, as a fresh database has
     them (ids from 1)."""
     from host_stub.extensions import db
 
+    left_in_transaction(app, grace=0)  # (one an earlier test left: its teardown said so; never wait on it here)
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in db.metadata.sorted_tables]
