@@ -337,25 +337,21 @@ class JobQueue:
                                     blocking_timeout=self.settings.submit_lock_wait_seconds if wait is None else wait)
         if not held.acquire():  # (False once the wait ran out; RedisError when Redis does not answer)
             raise QueueBusy(key, self.settings.submit_lock_wait_seconds if wait is None else wait)
-        done = threading.Event()
 
-        def renew() -> None:
-            while not done.wait(max(seconds / 3, 0.05)):
-                try:
-                    held.reacquire()  # its expiry starts again
-                except LockNotOwnedError:  # it expired and went (the process stood still): nothing left to renew
-                    log.warning("the queue's lock for %s expired while its block ran", key)
-                    return
-                except RedisError:  # a blip: the next renewal tries again, before it expires
-                    log.warning("could not renew the queue's lock for %s", key, exc_info=True)
+        def renew() -> bool:
+            try:
+                held.reacquire()  # its expiry starts again
+            except LockNotOwnedError:  # it expired and went (the process stood still): nothing left to renew
+                log.warning("the queue's lock for %s expired while its block ran", key)
+                return False
+            except RedisError:  # a blip: the next renewal tries again, before it expires
+                log.warning("could not renew the queue's lock for %s", key, exc_info=True)
+            return True
 
-        renewer = threading.Thread(target=renew, name=f"colcw-submit-lock-{key}", daemon=True)
-        renewer.start()
         try:
-            yield
+            with _every(max(seconds / 3, 0.05), renew, f"colcw-submit-lock-{key}"):
+                yield
         finally:
-            done.set()
-            renewer.join(timeout=5)
             try:
                 held.release()
             except RedisError:  # LockNotOwnedError (it expired: held longer than renewed), or Redis went away
@@ -445,25 +441,42 @@ class JobQueue:
     def liveness(self, run_id: int) -> Iterator[None]:
         """Keep ``colcw:run:<id>:alive`` in Redis while a job runs; it expires soon after a crash."""
         ttl = int(self.settings.liveness_seconds)
-        stop = threading.Event()
         key = alive_key(run_id)
         self.connection.set(key, os.getpid(), ex=ttl)
 
-        def beat():
-            while not stop.wait(max(ttl / 3, 0.2)):
-                try:
-                    self.connection.set(key, os.getpid(), ex=ttl)
-                except Exception:  # noqa: BLE001 - a Redis blip must not kill the job; the next beat retries
-                    log.warning("could not refresh the liveness of run %s", run_id, exc_info=True)
+        def beat() -> bool:
+            try:
+                self.connection.set(key, os.getpid(), ex=ttl)
+            except Exception:  # noqa: BLE001 - a Redis blip must not kill the job; the next beat retries
+                log.warning("could not refresh the liveness of run %s", run_id, exc_info=True)
+            return True
 
-        thread = threading.Thread(target=beat, name=f"colcw-liveness-{run_id}", daemon=True)
-        thread.start()
         try:
-            yield
+            with _every(max(ttl / 3, 0.2), beat, f"colcw-liveness-{run_id}"):
+                yield
         finally:
-            stop.set()
-            thread.join(timeout=5)
             self.connection.delete(key)
+
+
+@contextmanager
+def _every(period: float, beat: Callable[[], bool], name: str) -> Iterator[None]:
+    """Call ``beat`` every ``period`` seconds in a daemon thread while the block runs (until it returns False): a
+    Redis key kept from expiring while its holder works (the queue's lock, a run's liveness). The thread is stopped and
+    joined when the block ends."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(period):
+            if not beat():
+                return
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 @dataclass(frozen=True)
