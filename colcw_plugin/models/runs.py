@@ -146,21 +146,25 @@ def stop_requested_by(message: str | None) -> str:
 NOT_DONE = "not done"
 
 
-def cancelled_message(who: str, was: str, done: int, total: int | None, *, listed: bool = True) -> str:
-    """A cancelled run's message: "Cancelled by admin@… while running (1,234 of 40,000 records done; 38,766 not
+def cancelled_message(who: str, was: str, done: int, total: int | None, *, listed: bool = True,
+                      nouns: tuple[str, str] = ("record", "records")) -> str:
+    """A cancelled run's message: "Cancelled by admin@… while running (1,234 of 40,000 customers done; 38,766 not
     done)."; "Cancelled by admin@… before it started." for a run no attempt of which started. ``done``: the
     records it reached (with an outcome of their own: :attr:`SyncRun.reached`), ``was``: its status then (a run
     never started says "queued"), ``listed``: whether the run selected its records by id (those it did not reach
-    end "not attempted", for Retry; without a selection none can be listed, and the message says so)."""
+    end "not attempted", for Retry; without a selection none can be listed, and the message says so), ``nouns``:
+    what its records are, in the singular and the plural, as its kind names them (``sync.jobs.kinds.selected_nouns``:
+    "quote / order", "customer", "company"; "record" unless given)."""
+    one, many = nouns
     if was == RunStatus.QUEUED and not done:
         return f"Cancelled by {who} before it started."
     if not total:
-        return f"Cancelled by {who} while {was} ({done:,} record{'' if done == 1 else 's'} done)."
+        return f"Cancelled by {who} while {was} ({done:,} {one if done == 1 else many} done)."
     left = f"; {total - done:,} {NOT_DONE}" if total > done else ""
     if total > done and not listed:  # no selection of ids: nothing can be recorded "not attempted" for Retry
         left = (f"; the {total - done:,} {NOT_DONE} are not listed: Run the whole job again reaches them — "
-                "records it already did come back unchanged, at little cost")
-    return f"Cancelled by {who} while {was} ({done:,} of {total:,} records done{left})."
+                f"{many} it already did come back unchanged, at little cost")
+    return f"Cancelled by {who} while {was} ({done:,} of {total:,} {many} done{left})."
 
 
 def late_cancel_note(who: str) -> str:

@@ -78,7 +78,7 @@ def test_a_record_rate_limited_for_long_waits_for_the_next_attempt_not_between_p
 
     waiting = wait_until(lambda: (r := _run(run_id)).status == "waiting" and r, timeout=25,
                          message="the run to wait for its next attempt")
-    assert waiting.waiting_reason.startswith("1 record waiting for ConnectWise (rate-limited by ConnectWise")
+    assert waiting.waiting_reason.startswith("1 customer waiting for ConnectWise (rate-limited by ConnectWise")
     limited = [r for r in sync_ready.requests() if r["status"] == 429]
     assert len(limited) == 1
     assert waiting.next_try_at.replace(tzinfo=dt.UTC).timestamp() >= limited[0]["time"] + RETRY_AFTER - 1

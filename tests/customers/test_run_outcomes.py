@@ -60,17 +60,17 @@ def test_what_still_fails_waits_with_its_reason_then_ends_not_attempted_and_retr
     waiting = fresh(submitted.run.id)
     assert waiting.status == "waiting" and waiting.attempts == 1
     assert waiting.done == 0 and waiting.total == 3
-    assert "3 records waiting for ConnectWise (HTTP 503" in waiting.wait_text
+    assert "3 customers waiting for ConnectWise (HTTP 503" in waiting.wait_text
     assert "next try at" in waiting.wait_text and "left as not attempted" in waiting.wait_text
     assert waiting.rq_job_id in ScheduledJobRegistry(queue=runtime().queue.rq).get_job_ids()  # RQ holds the next try
     assert items(waiting) == []  # waiting is not an outcome
     # Shown where a person looks while it waits: the run page, its progress bar and the history list.
     page = admin_client.get(f"/admin/integration/connectwise/jobs/runs/{waiting.id}").get_data(as_text=True)
-    assert "3 records waiting for ConnectWise" in page
+    assert "3 customers waiting for ConnectWise" in page
     progress = admin_client.get(f"/colcw/runs/{waiting.id}/progress").get_data(as_text=True)
-    assert "3 records waiting for ConnectWise" in progress and "next try at" in progress
+    assert "3 customers waiting for ConnectWise" in progress and "next try at" in progress
     listing = admin_client.get("/admin/integration/connectwise/jobs?tab=history").get_data(as_text=True)
-    assert "3 records waiting for ConnectWise" in listing
+    assert "3 customers waiting for ConnectWise" in listing
     assert admin_client.get(f"/colcw/runs/{waiting.id}/status.json").get_json()["waiting"] == waiting.wait_text
 
     # The next try is due (the worker's RQ scheduler moves it; here the housekeeping does): still failing,

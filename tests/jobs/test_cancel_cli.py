@@ -137,7 +137,7 @@ def test_a_run_cancelled_from_the_command_line_stops_at_its_next_safe_point(app,
     worker.join(20)
     run = _fresh(run_id)
     assert run.status == "cancelled"
-    assert run.message == "Cancelled by ops@demo.example while running (2 of 6 records done; 4 not done)."
+    assert run.message == "Cancelled by ops@demo.example while running (2 of 6 tests done; 4 not done)."
 
 
 def test_wait_says_how_the_run_ended_once_it_stopped(app, jobs_app):
@@ -149,7 +149,7 @@ def test_wait_says_how_the_run_ended_once_it_stopped(app, jobs_app):
     assert result.output.splitlines() == [
         f"Run #{run_id}: cancel requested; it stops at the next safe point (once the record it is working on is "
         "saved) and ends as cancelled.",
-        f"Run #{run_id} cancelled: Cancelled by ops@demo.example while running (2 of 5 records done; 3 not done)."]
+        f"Run #{run_id} cancelled: Cancelled by ops@demo.example while running (2 of 5 tests done; 3 not done)."]
 
 
 def test_wait_gives_up_after_its_timeout_with_exit_status_one(app, jobs_app):

@@ -162,7 +162,7 @@ def test_an_export_waiting_for_another_exports_customers_is_cancelled_within_sec
         done = wait_until(lambda: ended(run_id), timeout=20, message="the run to stop waiting and end")
         assert time.monotonic() - asked < 10
     assert done.status == "cancelled", (done.status, done.message)
-    assert done.message == "Cancelled by admin@demo.example while running (0 of 3 records done; 3 not done).", \
+    assert done.message == "Cancelled by admin@demo.example while running (0 of 3 customers done; 3 not done).", \
         done.message
     left = db.session.execute(select(SyncItem).where(SyncItem.run_id == run_id)).scalars().all()
     assert sorted(i.host_id for i in left) == sorted(ids) and {i.action for i in left} == {"not_attempted"}

@@ -84,7 +84,7 @@ def _history_progress(page: str, run_id: int) -> str:
 def test_an_export_cancelled_part_way_shows_how_far_it_got_on_every_page(admin_client, jobs_app):
     run = _run(n=20, select=True, cancel_at=8)
     assert run.status == "cancelled"
-    assert run.message == "Cancelled by admin@demo.example while running (8 of 20 records done; 12 not done)."
+    assert run.message == "Cancelled by admin@demo.example while running (8 of 20 tests done; 12 not done)."
     assert run.done == run.total == 20 and run.counts == {"created": 8, "not_attempted": 12}  # Retry's bookkeeping
 
     page = admin_client.get(f"{JOBS}/runs/{run.id}").get_data(as_text=True)

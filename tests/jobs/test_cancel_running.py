@@ -121,7 +121,7 @@ def test_an_export_cancelled_while_running_leaves_no_company_half_written_and_th
     created = sorted(h for h, i in outcomes.items() if i.action == "created")
     left = sorted(h for h, i in outcomes.items() if i.action == "not_attempted")
     assert 4 <= len(created) < 40 and len(created) + len(left) == 40, Counter(i.action for i in outcomes.values())
-    assert done.message == (f"Cancelled by admin@demo.example while running ({len(created)} of 40 records done; "
+    assert done.message == (f"Cancelled by admin@demo.example while running ({len(created)} of 40 customers done; "
                             f"{len(left)} not done).")
     assert done.reached == len(created)  # what its pages show: how far it got
     for h in left:
@@ -157,7 +157,7 @@ def test_a_run_sleeping_out_a_long_retry_after_stops_within_seconds(jobs_app, co
     done = wait_until(lambda: ended(run_id), timeout=15, message="the run to stop")
     assert time.monotonic() - asked < 10
     assert done.status == "cancelled", (done.status, done.message)
-    assert done.message == "Cancelled by admin@demo.example while running (0 of 3 records done; 3 not done).", done.message
+    assert done.message == "Cancelled by admin@demo.example while running (0 of 3 customers done; 3 not done).", done.message
     left = db.session.execute(select(SyncItem).where(SyncItem.run_id == run_id)).scalars().all()
     assert [i.action for i in left] == ["not_attempted"] * 3
     # The customer whose create slept out the Retry-After was tried; one a worker had not started when the cancel

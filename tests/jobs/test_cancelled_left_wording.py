@@ -43,4 +43,4 @@ def test_the_runs_message_counts_what_its_records_lines_say_they_are(jobs_app):
     lines = dict(db.session.execute(select(SyncItem.label, SyncItem.message).where(SyncItem.run_id == run.id)).all())
     assert lines["item 1"].startswith("item 1: tried, not done: the run was cancelled by admin@demo.example ("), lines
     assert "not attempted: the run was cancelled by admin@demo.example" in lines["test #2"], lines
-    assert run.message == "Cancelled by admin@demo.example while running (0 of 2 records done; 2 not done)."
+    assert run.message == "Cancelled by admin@demo.example while running (0 of 2 tests done; 2 not done)."

@@ -76,7 +76,7 @@ def test_a_cancel_taken_after_the_last_page_keeps_the_kinds_own_message(admin_cl
 def test_a_cancel_taken_between_pages_still_stops_the_run(jobs_app):
     run = _run(n=9, cancel_at=3, select=True)
     assert run.status == "cancelled"
-    assert run.message == "Cancelled by admin@demo.example while running (3 of 9 records done; 6 not done)."
+    assert run.message == "Cancelled by admin@demo.example while running (3 of 9 companies done; 6 not done)."
 
 
 # --- the scheduler closing a stopping run whose worker died -------------------------------------------------------
@@ -129,7 +129,7 @@ def test_a_stopping_run_whose_worker_died_part_way_still_ends_cancelled(jobs_app
     assert recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=60) == [run_id]
     run = _fresh(run_id)
     assert run.status == "cancelled"
-    assert run.message.startswith("Cancelled by admin@demo.example while running (2 of 3 records done; 1 not "
+    assert run.message.startswith("Cancelled by admin@demo.example while running (2 of 3 tests done; 1 not "
                                   "done). Its worker stopped before it acknowledged"), run.message
 
 

@@ -38,7 +38,7 @@ def test_an_export_waiting_for_a_held_document_is_cancelled_within_seconds(world
         release.set()
         holder.join(10)
     assert done.status == "cancelled", (done.status, done.message)
-    assert done.message == "Cancelled by admin@demo.example while running (1 of 2 records done; 1 not done).", \
+    assert done.message == "Cancelled by admin@demo.example while running (1 of 2 quotes / orders done; 1 not done).", \
         done.message
     outcomes = {i.host_id: i for i in items(done)}
     assert outcomes[free.id].action == "created"

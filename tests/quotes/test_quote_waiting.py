@@ -39,9 +39,9 @@ def test_an_export_waiting_for_connectwise_says_so_on_the_export_page_then_finis
     assert waiting.status == "waiting" and waiting.done == 0 and items(waiting) == []
     part = rep_client.get(f"/colcw/documents/{doc.id}/export/run?run={run.id}").get_data(as_text=True)
     assert "Waiting to try again" in part
-    assert "1 record waiting for ConnectWise (HTTP 503" in part and "next try at" in part
+    assert "1 quote / order waiting for ConnectWise (HTTP 503" in part and "next try at" in part
     page = rep_client.get(f"/colcw/documents/{doc.id}/export?run={run.id}").get_data(as_text=True)
-    assert "1 record waiting for ConnectWise" in page
+    assert "1 quote / order waiting for ConnectWise" in page
     # While its run waits, the document has not failed: not on its page, not in the Quotes list.
     assert "Last export failed" not in loaded(rep_client, f"/documents/{doc.id}")  # with its panel
     assert row_states(db.session, [doc.id])[doc.id].state == RecordState.NOT_LINKED

@@ -23,6 +23,7 @@ from host_stub.gateway import UnitOfWork
 from ...cw import ConnectWiseClient
 from ...errors import FieldErrors
 from ...models import Settings, SyncItem, SyncRun
+from ...models.runs import plural_of
 from .recorder import RunRecorder
 
 if TYPE_CHECKING:
@@ -172,6 +173,32 @@ class JobKind:
             one, many = "record", "records"
         count = len(ids) if ids is not None else records
         return f"Retry the {count:,} {what} {one if count == 1 else many}"
+
+
+# What a kind of record is called in a run's messages ("customer Acme Ltd (ACME1)"; "3 quotes / orders waiting for
+# ConnectWise") when the run's kind does not say (``JobKind.retry_entities``).
+ENTITY_WORDS = {"customer": "customer", "contact": "contact", "document": "quote / order"}
+RECORD_NOUNS = ("record", "records")
+
+
+def record_nouns(job: JobKind | None, entity: str | None) -> tuple[str, str]:
+    """What the records of ``entity`` a run of ``job`` works on are, as the kind names them (its Retry button and
+    counts: ``JobKind.retry_entities`` — "company" for an import's customers), else as :data:`ENTITY_WORDS` does
+    ("quote / order"), in the singular and the plural; "record" without an entity. The one wording of every message
+    that counts a run's records: what it did not reach, what waits for ConnectWise, what was not done, how far a
+    cancelled run got."""
+    if not entity:
+        return RECORD_NOUNS
+    if job is not None and entity in job.retry_entities:
+        return tuple(job.retry_entities[entity])
+    one = ENTITY_WORDS.get(entity, entity)
+    return one, plural_of(one)
+
+
+def selected_nouns(job: JobKind | None, selection: Mapping | None) -> tuple[str, str]:
+    """:func:`record_nouns` of the records a run selected (its ``selection``: ``SyncRun.selection``,
+    ``RunRecorder.selection``); "record" when it selected none by id."""
+    return record_nouns(job, (selection or {}).get("entity"))
 
 
 class KindRegistry:

@@ -933,12 +933,12 @@ def with_note(message: str, note: str) -> str:
 
 
 def close_cancelled(recorder: RunRecorder, who: str, *, was: str = "running", labels: dict[int, str] | None = None,
-                    api_requests: int = 0, note: str = "") -> None:
+                    api_requests: int = 0, note: str = "", nouns: tuple[str, str] = ("record", "records")) -> None:
     """Close a run an admin cancelled: its message says who and how far it got ("Cancelled by … while running
-    (1,234 of 40,000 records done; 38,766 not done)."), and the selected records it did not reach end "not
-    attempted" with why."""
+    (1,234 of 40,000 customers done; 38,766 not done)."; ``nouns``: what its records are, as its kind names them,
+    :func:`.kinds.selected_nouns`), and the selected records it did not reach end "not attempted" with why."""
     message = cancelled_message(who, was, recorder.reached, recorder.total,
-                                listed=bool(recorder.selection.get("ids"))) + note
+                                listed=bool(recorder.selection.get("ids")), nouns=nouns) + note
     recorder.close_unattempted(f"the run was cancelled by {who}", RETRY_FIX, labels)
     recorder.finish(status=RunStatus.CANCELLED, message=message, api_requests=api_requests)
 

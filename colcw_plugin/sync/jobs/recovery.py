@@ -53,7 +53,7 @@ from ...models import (
     stop_requested_by,
 )
 from .history import failed_items, redone_records, retry_params
-from .kinds import KindRegistry
+from .kinds import KindRegistry, selected_nouns
 from .queue import (
     NOT_QUEUED_BUSY_MESSAGE,
     NOT_QUEUED_MESSAGE,
@@ -94,7 +94,7 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
             # work horse die, or RQ gave it up once its liveness key expired): a slow worker's job is still started.
             continue
         if run.status == RunStatus.CANCELLING:
-            if _close_stopping(session, run):
+            if _close_stopping(session, run, kinds):
                 found.append(run.id)
             continue
         again = (run.interruptions or 0) < queue.settings.auto_resumes
@@ -170,13 +170,15 @@ def _lists_its_records(run: SyncRun) -> bool:
     return bool((run.selection or {}).get("ids"))
 
 
-def _close_stopping(session: Session, run: SyncRun) -> bool:
+def _close_stopping(session: Session, run: SyncRun, kinds: KindRegistry | None = None) -> bool:
     """A run asked to stop whose worker died before it stopped: cancelled, as the admin asked (compare-and-set
     on its heartbeat, as for an interrupted run: a worker that wrote meanwhile is alive). A run whose every
     selected record already had its outcome was not stopped by the request (its worker died after its last record,
     before it closed the run): it keeps its own status, its message saying the cancel came after its last record,
-    as a late cancel does when its worker lives (:meth:`.recorder.RunRecorder.finish`)."""
+    as a late cancel does when its worker lives (:meth:`.recorder.RunRecorder.finish`). Its message names its
+    records as its kind does (``kinds``; else "customer", "quote / order" by what it selected)."""
     who = stop_requested_by(run.message)
+    nouns = selected_nouns(kinds.get(run.kind) if kinds is not None else None, run.selection)
     heartbeat = f"({last_heartbeat(run.heartbeat_at)})"  # in UTC: pages show it in their zone (SyncRun.message_in)
     recorder = RunRecorder(session.get_bind(), run.id, run=run)
     if recorder.reached_all():
@@ -187,7 +189,7 @@ def _close_stopping(session: Session, run: SyncRun) -> bool:
         closed = "closed with its own status: every record had its outcome"
     else:
         status, message = RunStatus.CANCELLED, cancelled_message(who, "running", run.reached, run.total,
-                                                                  listed=_lists_its_records(run))
+                                                                  listed=_lists_its_records(run), nouns=nouns)
         closed = "closed as cancelled"
     result = session.execute(update(SyncRun).where(
         SyncRun.id == run.id, SyncRun.status == RunStatus.CANCELLING, SyncRun.heartbeat_at == run.heartbeat_at)
@@ -199,7 +201,7 @@ def _close_stopping(session: Session, run: SyncRun) -> bool:
         return False
     log.warning("sync run %s: its worker stopped after it was asked to stop; %s", run.id, closed)
     if status == RunStatus.CANCELLED:
-        close_cancelled(recorder, who, note=f" Its worker stopped before it acknowledged {heartbeat}.")
+        close_cancelled(recorder, who, note=f" Its worker stopped before it acknowledged {heartbeat}.", nouns=nouns)
     return True
 
 
@@ -316,13 +318,15 @@ def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
     if run is None:
         raise LookupError(f"Run #{run_id} does not exist.")
     who = actor_label(actor)
+    # Its records named as a run cancelled while running names them (``kinds``: the run's kind says how).
+    job = kinds.get(run.kind) if kinds is not None else None
     changed = stopping = 0
     for _ in range(3):  # the run may move on between two compare-and-sets (queued → running → waiting)
         before = run.status
         changed = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(CANCELLABLE)).values(
             status=RunStatus.CANCELLED, finished_at=utcnow(), waiting_reason="", next_try_at=None, give_up_at=None,
-            message=cancelled_message(who, before, run.reached, run.total,
-                                      listed=_lists_its_records(run)))).rowcount
+            message=cancelled_message(who, before, run.reached, run.total, listed=_lists_its_records(run),
+                                      nouns=selected_nouns(job, run.selection)))).rowcount
         if not changed:
             stopping = session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(STOPPABLE))
                                        .values(status=RunStatus.CANCELLING, stop_requested_at=utcnow(),
@@ -340,8 +344,6 @@ def cancel(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None
         raise ValueError(f"Run #{run_id} is {run.status}; only a queued, running, waiting or interrupted run can "
                          "be cancelled.")
     recorder = RunRecorder(session.get_bind(), run.id)
-    # Its records named as a run cancelled while running names them (``kinds``: the run's kind says how).
-    job = kinds.get(run.kind) if kinds is not None else None
     recorder.close_unattempted(f"the run was cancelled by {who}", RETRY_FIX,
                                recorder.unreached_labels(session, job.record_labels if job else None))
     recorder.flush()

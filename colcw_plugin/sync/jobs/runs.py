@@ -32,19 +32,21 @@ from host_stub.models import utcnow
 from ...cw import ConnectWiseClient, ConnectWiseError
 from ...cw.errors import NetworkError, RateLimited
 from ...models import RunStatus, Settings, SyncItem, SyncRun, actor_label, late_cancel_note, stop_requested_by
-from ...models.runs import plural_of
 from ...setup import pages
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from ...text import plural
 from .kinds import (
+    ENTITY_WORDS,
     NAMED_IN_RETRY,
     KindRegistry,
     NothingToRecord,
     RunOptions,
     SyncContext,
     and_list,
+    record_nouns,
     retry_description,
+    selected_nouns,
 )
 from .recorder import (
     LoginRefused,
@@ -245,16 +247,20 @@ def close_login_refused(session: Session, job, recorder: RunRecorder, run_id: in
 
 
 def _selected_nouns(job, recorder: RunRecorder) -> tuple[str, str]:
-    """What the records a run selected are, as its kind names them ("quote / order", "customer", and "company" for
-    an import's customers: ``JobKind.retry_entities``), in the singular and the plural; "record" without a
-    selection."""
+    """What the records the run selected are, as its kind names them (:func:`.kinds.selected_nouns`)."""
+    return selected_nouns(job, recorder.selection)
+
+
+def _waiting_nouns(job, recorder: RunRecorder | None) -> tuple[str, str]:
+    """What the records waiting for ConnectWise are: those the run selected, else the one kind of record waiting (an
+    import of every company selects none by id: "3 companies waiting", not "3 records"), else "record"."""
+    if recorder is None:
+        return record_nouns(job, None)
     entity = recorder.selection.get("entity")
     if not entity:
-        return "record", "records"
-    if entity in job.retry_entities:
-        return job.retry_entities[entity]
-    one = ENTITY_WORDS.get(entity, entity)
-    return one, plural_of(one)
+        waiting = {d.entity for d in recorder.deferred.values()}
+        entity = waiting.pop() if len(waiting) == 1 else None
+    return record_nouns(job, entity)
 
 
 def _forget(session: Session, recorder: RunRecorder, run: SyncRun, why: str) -> SyncRun | None:
@@ -290,8 +296,6 @@ def _closing_message(message: str, recorder: RunRecorder, named: str = "") -> st
         message = f"{message} {named}".strip()
     return (f"{message} ({summary})" if message and summary else message or summary).strip()
 
-
-ENTITY_WORDS = {"customer": "customer", "contact": "contact", "document": "quote / order"}
 
 
 def _named(session: Session, job, recorder: RunRecorder) -> str:
@@ -347,7 +351,8 @@ def _stop(session: Session, job, recorder: RunRecorder, run_id: int, request: st
                         api_requests=requests)
         return _as_written(session, recorder, run_id)
     log.info("sync run %s stopped: cancelled by %s", run_id, who)
-    close_cancelled(recorder, who, was=was, labels=_labels(session, job, recorder), api_requests=requests)
+    close_cancelled(recorder, who, was=was, labels=_labels(session, job, recorder), api_requests=requests,
+                    nouns=_selected_nouns(job, recorder))
     return _as_written(session, recorder, run_id)
 
 
@@ -387,7 +392,8 @@ def _passes(ctx: SyncContext, job, recorder: RunRecorder, options: RunOptions,
             break  # not slept in the worker: the run waits for its next attempt, queued for then (_wait_or_give_up)
         delay = max(float(delay), held)  # never before ConnectWise's Retry-After
         until = utcnow() + dt.timedelta(seconds=delay)
-        recorder.note_wait(f"{plural(n, 'record')} waiting for ConnectWise ({short_error(_last(recorder))}); "
+        recorder.note_wait(f"{plural(n, *_waiting_nouns(job, recorder))} waiting for ConnectWise "
+                           f"({short_error(_last(recorder))}); "
                            f"trying {'it' if n == 1 else 'them'} again", until)
         noted = True
         recorder.streak = 0
@@ -430,8 +436,9 @@ def short_error(error: ConnectWiseError) -> str:
     return (head + (error.message or type(error).__name__)).strip().rstrip(".")
 
 
-def wait_reason(error: ConnectWiseError, recorder: RunRecorder, *, whole_run: bool) -> str:
-    """Why a run waits, for a person: what waits and what ConnectWise did."""
+def wait_reason(error: ConnectWiseError, recorder: RunRecorder, *, whole_run: bool, job=None) -> str:
+    """Why a run waits, for a person: what waits (as the run's kind, ``job``, names it: "3 quotes / orders") and what
+    ConnectWise did."""
     if whole_run:
         if isinstance(error, RateLimited):
             return f"ConnectWise is rate-limiting colcw ({short_error(error)}): the run waits as a whole"
@@ -439,14 +446,14 @@ def wait_reason(error: ConnectWiseError, recorder: RunRecorder, *, whole_run: bo
         trouble = "keeps failing" if error.status else "cannot be reached"
         return f"ConnectWise {trouble} ({short_error(error)}): the run waits as a whole"
     n = len(recorder.unfinished()) or len(recorder.deferred)
-    return f"{plural(n, 'record')} waiting for ConnectWise ({short_error(error)})"
+    return f"{plural(n, *_waiting_nouns(job, recorder))} waiting for ConnectWise ({short_error(error)})"
 
 
 def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunOptions, error: ConnectWiseError,
                      attempt: int, requests: int, *, whole_run: bool) -> tuple[str, str | None] | None:
     """After this attempt something waits for ConnectWise: schedule the next attempt (None), or give up
     on it and return the run's closing (message, status)."""
-    reason = wait_reason(error, recorder, whole_run=whole_run)
+    reason = wait_reason(error, recorder, whole_run=whole_run, job=job)
     intervals = list(options.attempt_intervals)
     if options.can_wait and attempt <= len(intervals):
         now = utcnow()
@@ -466,7 +473,7 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
     n = recorder.close_unattempted(why, fix, _labels(session, job, recorder))
     if not recorder.counts:
         return f"Not done: {why}. ConnectWise: {error.detail} {fix}", RunStatus.FAILED
-    what = f"{plural(n, 'record')} not done: " if n else ""
+    what = f"{plural(n, *_selected_nouns(job, recorder))} not done: " if n else ""
     # A network error is no answer: what happened is said as such ("connection dropped"), not as ConnectWise's.
     met = "the last try met" if isinstance(error, NetworkError) else "ConnectWise answered"
     return f"{what}{why}; {met}: {short_error(error)}", None
