@@ -334,7 +334,7 @@ def reset():
             queue = runtime().queue
             # Reset anyway: the active runs are stopped first (cancelled, or asked to stop and waited for a few
             # seconds); nothing is deleted while one is still running, on whichever machine.
-            still = recovery.stop_all(db.session, queue, actor=current_actor()) if force else []
+            still = recovery.stop_all(db.session, queue, actor=current_actor(), kinds=runtime().kinds) if force else []
             if not still and (force or not reset_service.active_runs(db.session)):
                 # Before the settings go: colcw's callbacks must not keep pointing at this host.
                 removed = remove_callbacks(db.session, runtime().interactive_client)

@@ -29,7 +29,7 @@ def worker_note(run: SyncRun, zone: str | None = None) -> history.WorkerNote | N
     if run.status not in (RunStatus.RUNNING, RunStatus.CANCELLING):
         return None
     return history.worker_note(run, runtime().queue, zone or display_zone(), leader_key=LEADER_KEY,
-                               command=colcw_command() if current_user.is_admin else None)
+                               command=colcw_command() if current_user.is_admin else None, kinds=runtime().kinds)
 
 
 @admin_bp.app_context_processor

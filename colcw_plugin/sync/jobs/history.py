@@ -32,7 +32,7 @@ from ...models import (
     action_in,
 )
 from ...models.runs import WAIT_TIME_FORMAT, in_zone, started_outcome
-from .kinds import KindRegistry, and_list
+from .kinds import KindRegistry, and_list, done_of, selected_nouns
 from .queue import Attempt, JobQueue
 from .recorder import RETRYING_REQUEST
 from .schedules import is_timezone, local_instant
@@ -479,7 +479,8 @@ _JUST_CLAIMED_SECONDS = 5.0
 
 
 def worker_note(run: SyncRun, queue: JobQueue, zone: str = "UTC", *, leader_key: str | None = None,
-                command: str | None = None, now: dt.datetime | None = None) -> WorkerNote | None:
+                command: str | None = None, now: dt.datetime | None = None,
+                kinds: KindRegistry | None = None) -> WorkerNote | None:
     """Whether a running (or stopping) run's worker still works on it, and what colcw will do when it does not: None
     when there is nothing to say (the run is not running, its worker is alive and it made progress lately).
 
@@ -490,9 +491,12 @@ def worker_note(run: SyncRun, queue: JobQueue, zone: str = "UTC", *, leader_key:
     the scheduler resumes the run once its heartbeat is ``interrupted_after_seconds`` old); it has made no progress
     when its heartbeat is ``stalled_after_seconds`` old while it lives (a slow ConnectWise: nothing is done).
     ``leader_key``: the colcw scheduler's lock, to say when none runs to resume the run; ``command``: how colcw's
-    commands are typed, to say how to start one (None: "ask an admin")."""
+    commands are typed, to say how to start one (None: "ask an admin"); ``kinds``: the run's kind, which names its
+    records ("2 of 4 companies done"; else "customers", "quotes / orders" by what it selected)."""
     if run.status not in (RunStatus.RUNNING, RunStatus.CANCELLING):
         return None
+    job = kinds.get(run.kind) if kinds is not None else None
+    done = f"{done_of(run.done, run.total, selected_nouns(job, run.selection))} done"  # "2 of 4 companies done"
     now = now or utcnow()
     settings = queue.settings
     beat = run.heartbeat_at or run.started_at or run.created_at
@@ -509,11 +513,11 @@ def worker_note(run: SyncRun, queue: JobQueue, zone: str = "UTC", *, leader_key:
             return None
     if attempt is not None and attempt.ended:
         stopped = in_zone(attempt.ended_at or beat or now, zone, WAIT_TIME_FORMAT)
-        return WorkerNote("stopped", f"Its worker stopped at {stopped} ({_done_of(run)}): the job queue reports that "
+        return WorkerNote("stopped", f"Its worker stopped at {stopped} ({done}): the job queue reports that "
                                      f"the process running it ended. {_next_step(run, attempt, settings, None, command)}")
     if attempt is not None and not attempt.alive and age >= _JUST_CLAIMED_SECONDS:
         at = beat + dt.timedelta(seconds=settings.interrupted_after_seconds) if beat is not None else None
-        return WorkerNote("silent", f"Its worker has not been heard from since {heard} ({_done_of(run)}): its process "
+        return WorkerNote("silent", f"Its worker has not been heard from since {heard} ({done}): its process "
                                     "or its machine may have stopped. "
                                     f"{_next_step(run, attempt, settings, _when(at, now, zone), command)}")
     if age >= settings.stalled_after_seconds and not run.waiting_reason:
@@ -521,10 +525,6 @@ def worker_note(run: SyncRun, queue: JobQueue, zone: str = "UTC", *, leader_key:
             "it runs in the process that started it"
         return WorkerNote("stalled", f"No progress since {heard}: {alive}; colcw leaves it running.")
     return None
-
-
-def _done_of(run: SyncRun) -> str:
-    return f"{run.done:,} of {run.total:,} records done" if run.total else f"{run.done:,} records done"
 
 
 def _when(at: dt.datetime | None, now: dt.datetime, zone: str) -> str | None:

@@ -201,6 +201,15 @@ def selected_nouns(job: JobKind | None, selection: Mapping | None) -> tuple[str,
     return record_nouns(job, (selection or {}).get("entity"))
 
 
+def done_of(done: int, total: int | None, nouns: tuple[str, str] = RECORD_NOUNS) -> str:
+    """How far a run got, its records named by ``nouns`` (:func:`selected_nouns`): "2 of 4 companies", "0 of 1
+    customer"; "3 quotes / orders" when its total is not known (none, or 0: not counted yet)."""
+    one, many = nouns
+    if not total:
+        return f"{done:,} {one if done == 1 else many}"
+    return f"{done:,} of {total:,} {one if total == 1 else many}"
+
+
 class KindRegistry:
     """The job kinds an app knows, by name."""
 

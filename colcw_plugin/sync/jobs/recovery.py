@@ -53,7 +53,7 @@ from ...models import (
     stop_requested_by,
 )
 from .history import failed_items, redone_records, retry_params
-from .kinds import KindRegistry, selected_nouns
+from .kinds import KindRegistry, done_of, selected_nouns
 from .queue import (
     NOT_QUEUED_BUSY_MESSAGE,
     NOT_QUEUED_MESSAGE,
@@ -79,7 +79,7 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
     """Mark runs whose worker died as ``interrupted``; return their ids. A run an admin had asked to stop is
     closed as cancelled instead (its worker will never acknowledge the request). One interrupted too often to
     resume by itself records what it did not reach as not attempted, named as the run's kind names them
-    (``kinds``; else "customer #12")."""
+    (``kinds``; else "customer #12"); its message counts its records so too ("after 2 of 4 companies")."""
     stale = stale_seconds if stale_seconds is not None else queue.settings.interrupted_after_seconds
     cutoff = (now or utcnow()) - dt.timedelta(seconds=stale)
     runs = session.execute(select(SyncRun).where(SyncRun.status.in_((RunStatus.RUNNING, RunStatus.CANCELLING)))
@@ -98,8 +98,10 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
                 found.append(run.id)
             continue
         again = (run.interruptions or 0) < queue.settings.auto_resumes
-        of_total = f"{run.total:,}" if run.total else "?"
-        stopped = f"the worker stopped after {run.done:,} of {of_total} records ({last_heartbeat(run.heartbeat_at)})"
+        job = kinds.get(run.kind) if kinds is not None else None
+        nouns = selected_nouns(job, run.selection)  # "after 2 of 4 companies", as its kind names them
+        so_far = done_of(run.done, run.total, nouns) if run.total else f"{run.done:,} of ? {nouns[1]}"
+        stopped = f"the worker stopped after {so_far} ({last_heartbeat(run.heartbeat_at)})"
         message = (f"{INTERRUPTED}{stopped}; resumed automatically, records already done are skipped." if again
                    else f"{INTERRUPTED}{stopped}, for the {_ordinal(run.interruptions + 1)} time. Resume it to finish "
                         "the rest (records already done are skipped), or Retry what was not attempted.")
@@ -133,7 +135,6 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
                 session.commit()
         else:
             recorder = RunRecorder(session.get_bind(), run.id)
-            job = kinds.get(run.kind) if kinds is not None else None
             recorder.close_unattempted("interrupted: its worker stopped",
                                        "Resume the run, or use Retry on its page to re-run them.",
                                        recorder.unreached_labels(session, job.record_labels if job else None))
@@ -359,12 +360,13 @@ _STOP_ALL_STEP = 0.25
 
 def stop_all(session: Session, queue: JobQueue, *, actor: dict | None = None,
              wait_seconds: float | None = None, sleep: Callable[[float], None] = time.sleep,
-             clock: Callable[[], float] = time.monotonic) -> list[int]:
+             clock: Callable[[], float] = time.monotonic, kinds: KindRegistry | None = None) -> list[int]:
     """Stop every active run, as :func:`cancel` stops one (Reset anyway): queued and waiting runs are cancelled at
     once, running ones asked to stop; then wait up to ``wait_seconds`` (:data:`STOP_ALL_WAIT_SECONDS` unless given)
     for those to stop: their workers, on any machine, stop at the next safe boundary and close them. A run queued
     meanwhile (a schedule, a rep) is cancelled too. Returns the ids of the runs still running or stopping when the
-    wait ran out (empty: none is active, and no worker still works on one), oldest first."""
+    wait ran out (empty: none is active, and no worker still works on one), oldest first. ``kinds``: the runs' kinds,
+    so that a cancelled run's message names its records as its kind does (:func:`cancel`)."""
     deadline = clock() + max(0.0, STOP_ALL_WAIT_SECONDS if wait_seconds is None else wait_seconds)
     stopping: dict[int, str | None] = {}  # runs asked to stop: their job, until its worker lets go of it
     while True:
@@ -373,7 +375,7 @@ def stop_all(session: Session, queue: JobQueue, *, actor: dict | None = None,
                 stopping[run_id] = job_id
                 continue
             try:
-                run = cancel(session, queue, run_id, actor=actor)
+                run = cancel(session, queue, run_id, actor=actor, kinds=kinds)
             except (LookupError, ValueError):  # it ended (or went) meanwhile
                 session.rollback()
                 continue
