@@ -178,8 +178,11 @@ class ContactExporter:
         self._intents: list[dict] = []  # the rows of the intents :meth:`plan` adds
 
     def plan(self, customer: Customer, company_id: int, chunk: Chunk,
-             batch: ExportWrites) -> list[Outcome | Planned | Retire]:
-        """Each contact's failure, or what will be written; the intents of the creates are staged in ``batch``."""
+             batch: ExportWrites, cw_default_kept: int | None = None) -> list[Outcome | Planned | Retire]:
+        """Each contact's failure, or what will be written; the intents of the creates are staged in ``batch``.
+        ``cw_default_kept``: the company's default contact (ConnectWise's id), when ConnectWise the master changed it
+        and the export keeps it (:func:`..shared.default_contact.export_keeps`; the company's result says so): no
+        contact's default flag is sent over it."""
         cw_contacts = chunk.contacts.get(company_id, [])
         by_id = {r["id"]: r for r in cw_contacts}
         known = set(by_id)
@@ -238,9 +241,15 @@ class ContactExporter:
             sent, agreed = held, held
             if self.cw_master and link is not None and record is not None:
                 theirs = M.contact_host_values(record, None)
-                theirs["is_default"] = values.get("is_default")  # the default contact is the company's choice
+                # The default contact is the company's choice, compared at the company: kept there, it is kept here.
+                theirs["is_default"] = values.get("is_default") if cw_default_kept is None \
+                    else record["id"] == cw_default_kept
                 base = link.synced_values and M.as_held(link.synced_values, None, self.states, CONTACT_TABLE)
                 sent, agreed, kept = M.keep_master_changes(held, theirs, base)
+                if cw_default_kept is not None:  # ConnectWise's flag sent, the last agreement on it kept (as above)
+                    sent = {**sent, "is_default": theirs["is_default"]}
+                    agreed = {**agreed, "is_default": (base or {}).get("is_default", theirs["is_default"])}
+                kept = [k for k in kept if k != "is_default"]  # (said once, by the company's result)
                 if kept:
                     note = (f"{note + '; ' if note else ''}kept ConnectWise's {', '.join(LABELS.get(k, k) for k in kept)} (ConnectWise is the "
                             "master for customer data)")

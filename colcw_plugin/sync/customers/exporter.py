@@ -38,6 +38,7 @@ from ...setup.field_mapping import COMPANY
 from ...setup.live_updates import cw_is_master
 from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
+from ..shared import default_contact as D
 from ..shared import fields as M
 from ..shared import own_writes
 from ..shared.advice import deleted_company_fix
@@ -404,7 +405,11 @@ class CustomerExporter:
         if customer.id in chunk.company_intents:  # linked now: the link says what the lost POST made
             batch.settle(CUSTOMER, [customer.id])
         contacts = self._contact_exporter()
-        plans = contacts.plan(customer, company_id, chunk, batch)
+        # ConnectWise the master: a default contact ConnectWise changed since the last sync is the master's, not
+        # overwritten (the three-way rule live updates and imports apply: shared/default_contact.py).
+        cw_kept = self._default_kept(customer, record, chunk, before) if self.cw_master and was_linked else None
+        plans = contacts.plan(customer, company_id, chunk, batch,
+                              cw_default_kept=D.cw_default(record) if cw_kept is not None else None)
         # One write, committed before any contact POST: the company's link and the intents of its new contacts.
         batch.flush()
         self._commit()
@@ -421,8 +426,12 @@ class CustomerExporter:
             # company's default contact by itself is not documented (API-NOTES §3.1, §5.2; UNVERIFIED), so the
             # company's defaultContact is still set here, in the PATCH that carries the site.
             if default_cw and (record.get("defaultContact") or {}).get("id") != default_cw:
-                pending["defaultContact"] = {"id": default_cw}
-                notes.append("default contact set")
+                if cw_kept is None:
+                    pending["defaultContact"] = {"id": default_cw}
+                    notes.append("default contact set")
+                else:
+                    notes.append(f"kept ConnectWise's default contact “{cw_kept}” (ConnectWise is the master for "
+                                 "customer data and changed it since the last sync)")
             if pending:
                 record = self.client.companies.patch(company_id, pending)
                 action = "updated" if action == "unchanged" else action
@@ -450,6 +459,16 @@ class CustomerExporter:
         notes = (["created in ConnectWise"] if action == "created" else []) + notes
         message = f"{label}: " + ("; ".join(notes) if notes else action) + "."
         return [Outcome(CUSTOMER, action, customer.id, company_id, label, message), *contact_outcomes]
+
+    @staticmethod
+    def _default_kept(customer: Customer, record: dict, chunk: Chunk, agreement: dict | None) -> str | None:
+        """ConnectWise's default contact the export keeps (its name), or None: the customer's is sent
+        (:func:`..shared.default_contact.export_keeps`; the contacts' links as this export read them)."""
+        links = {c.id: chunk.contact_links[c.id] for c in customer.contacts if c.id in chunk.contact_links}
+        return D.export_keeps(D.cw_default(record),
+                              {c.id: (D.person(c.first_name, c.last_name), bool(c.is_default))
+                               for c in customer.contacts},
+                              {hid: (ln.cw_id, ln.status, ln.synced_values) for hid, ln in links.items()}, agreement)
 
     @staticmethod
     def _held_by(record: dict | None, values: dict, choice: dict | None = None) -> dict | None:

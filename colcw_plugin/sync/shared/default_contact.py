@@ -1,5 +1,6 @@
 """The customer's default contact ↔ the company's primary contact (Appendix B: Default ← Primary), one definition for
-the import (:mod:`..customers.company_import`) and live updates with the safety net (:mod:`..inbound.customers`).
+the import (:mod:`..customers.company_import`), the export (:mod:`..customers.exporter`: :func:`export_keeps`) and
+live updates with the safety net (:mod:`..inbound.customers`).
 
 ConnectWise's default contact is the company's ``defaultContact`` (a company without one leaves the customer's as it
 is). It is a choice of the company's, so it is compared at the company, never as a field of one contact: one value on
@@ -71,9 +72,30 @@ def differences(cw_id: int | None, contacts: Mapping[int, tuple[str, bool]],
     default)); ``links``: their links (host id -> (ConnectWise contact id, status, agreement)). A company without a
     default contact, or whose default contact is linked to none of the customer's contacts, leaves the customer's as
     it is (nothing compared). Live updates' and the import's one rule."""
+    diffs, cw_name, _ = _compared(cw_id, contacts, links, company_agreement)
+    return diffs, ({FIELD: cw_name} if cw_name is not None else {})
+
+
+def export_keeps(cw_id: int | None, contacts: Mapping[int, tuple[str, bool]],
+                 links: Mapping[int, tuple[int, str, Mapping[str, Any] | None]],
+                 company_agreement: Mapping[str, Any] | None) -> str | None:
+    """An export with ConnectWise the master for customer data: the name of ConnectWise's default contact it keeps
+    (ConnectWise changed it since what both sides last agreed on, and the customer's differs: only ConnectWise's
+    change, or both sides'), or None when the customer's is sent. The same comparison as :func:`differences` (the
+    arguments are its own), with :func:`.fields.keep_master_changes`' rule: nothing agreed, nothing is kept. With
+    ChannelOnline the master the export sends the customer's default whenever it differs (no call)."""
+    diffs, cw_name, base = _compared(cw_id, contacts, links, company_agreement)
+    return cw_name if diffs and known(base) else None
+
+
+def _compared(cw_id: int | None, contacts: Mapping[int, tuple[str, bool]],
+              links: Mapping[int, tuple[int, str, Mapping[str, Any] | None]],
+              company_agreement: Mapping[str, Any] | None) -> tuple[list[Diff], str | None, Any]:
+    """(:func:`differences`' diffs, the name of ConnectWise's default contact or None when not compared, the agreed
+    default or ``UNKNOWN``)."""
     by_cw = {ln[0]: host_id for host_id, ln in links.items() if ln[1] == "ok"}
     if cw_id is None or cw_id not in by_cw or by_cw[cw_id] not in contacts:
-        return [], {}
+        return [], None, _UNKNOWN
     cw_name = contacts[by_cw[cw_id]][0]
     mine = next((host_id for host_id, (_, default) in contacts.items() if default), None)
     # The host's default as a ConnectWise contact (one not linked yet: no ConnectWise contact, never equal).
@@ -81,4 +103,4 @@ def differences(cw_id: int | None, contacts: Mapping[int, tuple[str, bool]],
     base = agreed_default(company_agreement, [(cw, agreement) for cw, _, agreement in links.values()], cw_id, cw_name)
     names = {cw_id: cw_name, host_value: contacts[mine][0] if mine is not None else ""}
     diffs = compare({FIELD: host_value}, {FIELD: cw_id}, {FIELD: base} if known(base) else None, {FIELD: LABEL})
-    return [replace(d, host=names[d.host], cw=names[d.cw]) for d in diffs], {FIELD: cw_name}
+    return [replace(d, host=names[d.host], cw=names[d.cw]) for d in diffs], cw_name, base
