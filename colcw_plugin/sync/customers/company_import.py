@@ -266,6 +266,9 @@ class CompanyImport:
         # words, by ConnectWise contact id for contacts, 0 for the customer), and the conflicts ConnectWise won.
         self.own: dict[int, str] = {}
         self.diffs: dict[int, list[Difference]] = {}  # what ConnectWise changed since the agreement, taken
+        # ConnectWise the master: its default contact, changed since the agreement, taken (changed on both sides: a
+        # conflict, noted on the customer page as live updates note it)
+        self.default_taken: list[Difference] = []
         self.drift: list[dict] = []  # RecordDrift rows, written with the page once the company is saved
         self.cw_values: dict = {}  # the company's values as ConnectWise holds them (the default contact's name too)
         # ConnectWise contacts whose linked ChannelOnline contact was deleted there: a bulk import leaves them out (as
@@ -413,6 +416,8 @@ class CompanyImport:
         default, default_cw = self._default_contact(existing, link)
         if self.keep:
             self.kept += default  # noted, not taken, as live updates note it (shared/default_contact.py)
+        elif self.owner.cw_master:
+            self.default_taken = default  # taken; a conflict is noted (shared/notes.py)
         self.cw_values = {**theirs, **default_cw}
         cw_contacts = [c for c in page.contacts.get(self.cid, []) if not c.get("inactiveFlag")]
         default_id = (record.get("defaultContact") or {}).get("id")
@@ -493,8 +498,9 @@ class CompanyImport:
                            fingerprint=fingerprint(t["values"]), cw_last_updated=M.last_updated(record),
                            values=t["theirs"], force=written or self.explicit,
                            keep_time=edited and self.owner.cw_master and self._host_left(existing))
-        self.drift = self._drift_rows(CUSTOMER, host_id, host_id, self.cid, self.kept or self.diffs.get(0, []))
-        read = {(CUSTOMER, host_id): (self.cw_values, {d.field for d in self.kept or self.diffs.get(0, [])})}
+        noted = self.kept or [*self.diffs.get(0, []), *self.default_taken]
+        self.drift = self._drift_rows(CUSTOMER, host_id, host_id, self.cid, noted)
+        read = {(CUSTOMER, host_id): (self.cw_values, {d.field for d in noted})}
         changed_cw = {c["id"] for c, _, _ in t["contact_changes"]}
         outcomes: list[dict] = []
         folded = 0
