@@ -1,5 +1,6 @@
 """A contact a run created reads "created" in the pass that ends it even when its link was rewritten between the run's
-passes: by a live update (which always kept the former agreement's keys) or by an import of the company (Import From
+passes (a live update leaves a customer being exported for a later pass since b781dac, so it no longer rewrites it
+here) or by an import of the company (Import From
 ConnectWise), which wrote ConnectWise's values as the contact's agreement without the creating run (colcw:made), so
 the next pass said the contact "unchanged" or "updated"; the company's link kept it (fields.with_site_choice), and now
 the contact's does too (company_import). Against the sandbox, over HTTP; ConnectWise the master for customer data, so
@@ -65,7 +66,11 @@ def test_a_contact_the_run_created_stays_created_across_a_rewrite_of_its_link(sy
     monkeypatch.undo()
     assert len(rewritten) == 2, rewritten
     before, after = rewritten
-    assert M.made_in(before) == job.id and after != before  # the live update did rewrite the link
+    assert M.made_in(before) == job.id
+    if kind == LIVE_KIND:  # a pass leaves a customer being exported (b781dac): the link is not rewritten meanwhile
+        assert after == before
+    else:
+        assert after != before  # the import did rewrite the link
     assert M.made_in(after) == job.id  # and kept the run that created the contact
     assert done.status == "succeeded", done.message
     assert done.entity_counts == {"customer": {"created": 1}, "contact": {"created": 1}}, done.entity_counts
