@@ -427,7 +427,7 @@ def state_text(session: Session, run: SyncRun, zone: str = "UTC", *, queue: JobQ
     """What an unfinished run is doing now, in the words every page uses for it (the run's page says its status and
     :meth:`~colcw_plugin.models.SyncRun.wait_text_in`; a customer's page and its flash say this): "queued behind run
     #12 (Import companies from ConnectWise, running)", "queued: waiting for a colcw worker to start it", "waiting to
-    retry at 14:30:05 EDT: <why>", "running: <why it pauses>", "running (3 of 40 records)", "stopping"; "" for an
+    retry at 14:30:05 EDT: <why>", "running: <why it pauses>", "running (3 of 40 customers)", "stopping"; "" for an
     ended run. A queued run says what it waits behind as its run's page does (:func:`queued_behind`: the workers
     registered in Redis, not the oldest running run in the database); its times are in ``zone`` (the page's)."""
     status = run.status
@@ -454,7 +454,10 @@ def state_text(session: Session, run: SyncRun, zone: str = "UTC", *, queue: JobQ
         if run.waiting_reason:
             text = run.wait_text_in(zone).rstrip(".")
             return f"running, {text[:1].lower()}{text[1:]}"
-        return f"running ({run.count_text} records)" if run.total and run.total > 1 else "running"
+        if not (run.total and run.total > 1):
+            return "running"
+        job = kinds.get(run.kind) if kinds is not None else None
+        return f"running ({done_of(run.reached, run.total, selected_nouns(job, run.selection))})"  # "3 of 40 customers"
     return ""
 
 
