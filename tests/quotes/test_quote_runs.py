@@ -34,12 +34,10 @@ def test_bulk_range_export_runs_documents_concurrently_and_reports_each(world, a
 
 
 def test_resumed_run_skips_documents_it_already_finished(world, connected, app, monkeypatch):
-    tune_runtime(monkeypatch, app, concurrency=1, record_retry_intervals=())  # the failed POST: the second document
+    tune_runtime(monkeypatch, app, concurrency=1, record_retry_intervals=())  # the dropped POST: the second document
     first = world.quote([line("OPT-7010")], name="First")
     second = world.quote([line("LAT-5440")], name="Second")
-    # (A 503: ConnectWise answered and created nothing. A dropped POST may still be carried out: its document waits
-    # for it, test_frozen_opportunity_post_lands_late.py.)
-    connected.add_fault(status=503, method="POST", path="sales/opportunities", nth=2)
+    connected.add_fault(status="drop", method="POST", path="sales/opportunities", nth=2)
     run = world.export({"document_ids": [first.id, second.id]})
     assert run.status == "partial"
     assert [i.action for i in items(run)] == ["created", "not_attempted"]  # the dropped one, in the foreground
