@@ -12,10 +12,10 @@ import uuid
 from pathlib import Path
 
 from htmx_loads import loaded
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from colcw_plugin.cw.callbacks import sign
-from colcw_plugin.models import CW_MASTER, RepMapping, SyncItem, SyncRun, get_link
+from colcw_plugin.models import CW_MASTER, Link, RepMapping, SyncItem, SyncRun, get_link
 from colcw_plugin.setup.live_updates import LiveInput, callback_url, get_live
 from colcw_plugin.sync.inbound.switch import apply_live
 from colcw_plugin.sync.jobs.runs import create_run
@@ -170,3 +170,30 @@ def _seen(client, customer: Customer) -> tuple[str, bool]:
     cell = re.search(r'<td data-column="colcw">\s*<span class="tag tone-\w+" title="[^"]*">([^<]*)</span>', row)
     page = loaded(client, f"/customers/{customer.id}")
     return html_lib.unescape(cell.group(1)), 'id="colcw-changed"' in page
+
+
+def contacts_linked_first(customer: Customer) -> dict[str, int]:
+    """Make the customer's contacts' links again before its own (the same rows, new ids: the contacts' lower), as a
+    customer whose contacts were linked before it is; the links' ids by contact first name ("" for the customer).
+    The lock-order tests: a writer locking the customer's link before its contacts' meets one locking by id."""
+    keys = [("contact", c.id, c.first_name) for c in customer.contacts] + [("customer", customer.id, "")]
+    rows = []
+    for entity, host_id, _ in keys:
+        link = get_link(db.session, entity, host_id)
+        rows.append({c.key: getattr(link, c.key) for c in Link.__table__.columns if c.key != "id"})
+        db.session.delete(link)
+    db.session.flush()
+    for row in rows:
+        db.session.add(Link(**row))
+        db.session.flush()
+    db.session.commit()
+    ids = {name: get_link(db.session, entity, host_id).id for entity, host_id, name in keys}
+    assert max(v for k, v in ids.items() if k) < ids[""]
+    return ids
+
+
+def waiting_for_a_lock(engine) -> bool:
+    """Some session of the test's database waits for a lock (PostgreSQL's pg_stat_activity)."""
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                      "AND datname = current_database()")).scalar_one())

@@ -12,11 +12,11 @@ import threading
 import time
 
 import pytest
-from inbound_support import export_customer
-from sqlalchemy import select, text
+from inbound_support import contacts_linked_first, export_customer, waiting_for_a_lock
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from colcw_plugin.models import Link, RecordDrift, SyncItem, get_link
+from colcw_plugin.models import RecordDrift, SyncItem, get_link
 from colcw_plugin.sync.customers import link_batch
 from colcw_plugin.sync.customers.export_writes import ExportWrites
 from colcw_plugin.sync.jobs.runs import create_run
@@ -27,31 +27,10 @@ from host_stub.models import Customer
 pytestmark = pytest.mark.postgres
 
 
-def _contacts_linked_first(customer: Customer) -> None:
-    """The customer's contacts' links made again before its own (new ids, the contacts' lower)."""
-    keys = [("contact", c.id) for c in customer.contacts] + [("customer", customer.id)]
-    rows = []
-    for entity, host_id in keys:
-        link = get_link(db.session, entity, host_id)
-        rows.append({c.key: getattr(link, c.key) for c in Link.__table__.columns if c.key != "id"})
-        db.session.delete(link)
-    db.session.flush()
-    for row in rows:
-        db.session.add(Link(**row))
-        db.session.flush()
-    db.session.commit()
-
-
-def _lock_waits(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()")).scalar_one()
-
-
 def test_an_export_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatch):
     sandbox = fast_callbacks
     customer, company, _ = export_customer(sandbox, account_number="LOCK4", name="Lock Export Dental")
-    _contacts_linked_first(customer)
+    contacts_linked_first(customer)
     customer_id, engine = customer.id, db.engine
     # A note live updates left on the customer's page (ChannelOnline the master: ConnectWise's city not taken).
     db.session.add(RecordDrift(entity="customer", host_id=customer_id, customer_id=customer_id, cw_id=company,
@@ -84,7 +63,7 @@ def test_an_export_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatc
 
     def release_once_waited() -> None:
         deadline = time.monotonic() + 10
-        while not _lock_waits(engine) and time.monotonic() < deadline:
+        while not waiting_for_a_lock(engine) and time.monotonic() < deadline:
             time.sleep(0.05)
         waited.append(time.monotonic() < deadline)
         go.set()

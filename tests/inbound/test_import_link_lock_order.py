@@ -11,8 +11,8 @@ import threading
 import time
 
 import pytest
-from inbound_support import export_customer
-from sqlalchemy import select, text
+from inbound_support import export_customer, waiting_for_a_lock
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colcw_plugin.models import RecordDrift, SyncItem, get_link
@@ -24,12 +24,6 @@ from host_stub.extensions import db
 from host_stub.models import Customer
 
 pytestmark = pytest.mark.postgres
-
-
-def _lock_waits(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()")).scalar_one()
 
 
 def test_an_import_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatch):
@@ -66,7 +60,7 @@ def test_an_import_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatc
 
     def release_once_waited() -> None:
         deadline = time.monotonic() + 10
-        while not _lock_waits(engine) and time.monotonic() < deadline:
+        while not waiting_for_a_lock(engine) and time.monotonic() < deadline:
             time.sleep(0.05)
         waited.append(time.monotonic() < deadline)
         go.set()

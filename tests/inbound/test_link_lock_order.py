@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 import time
 
-from inbound_support import enable, export_customer
-from sqlalchemy import select, text
+from inbound_support import contacts_linked_first, enable, export_customer, waiting_for_a_lock
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from colcw_plugin.models import HOST_MASTER, Link, SyncItem, get_link
+from colcw_plugin.models import HOST_MASTER, SyncItem, get_link
 from colcw_plugin.sync.customers import links as links_module
 from colcw_plugin.sync.customers.link_batch import dismiss_notes
 from colcw_plugin.sync.customers.links import clear_link, relink
@@ -24,31 +24,6 @@ from colcw_plugin.sync.jobs.runs import create_run
 from helpers import runtime
 from host_stub.extensions import db
 from host_stub.models import Customer
-
-
-def _contacts_linked_first(customer: Customer) -> dict[str, int]:
-    """Make the customer's contacts' links again before its own (the same rows, new ids: the contacts' lower), as a
-    customer whose contacts were linked before it is; the links' ids by contact first name ("" for the customer)."""
-    keys = [("contact", c.id, c.first_name) for c in customer.contacts] + [("customer", customer.id, "")]
-    rows = []
-    for entity, host_id, _ in keys:
-        link = get_link(db.session, entity, host_id)
-        rows.append({c.key: getattr(link, c.key) for c in Link.__table__.columns if c.key != "id"})
-        db.session.delete(link)
-    db.session.flush()
-    for row in rows:
-        db.session.add(Link(**row))
-        db.session.flush()
-    db.session.commit()
-    ids = {name: get_link(db.session, entity, host_id).id for entity, host_id, name in keys}
-    assert max(v for k, v in ids.items() if k) < ids[""]
-    return ids
-
-
-def _waiting_for_a_lock(engine) -> bool:
-    with engine.connect() as conn:
-        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                      "AND datname = current_database()")).scalar_one())
 
 
 class _Race:
@@ -84,7 +59,7 @@ class _Race:
 
     def _release_once_waited(self) -> None:
         deadline = time.monotonic() + 10
-        while not _waiting_for_a_lock(self.engine) and time.monotonic() < deadline:
+        while not waiting_for_a_lock(self.engine) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.waited.append(time.monotonic() < deadline)
         self.go.set()
@@ -105,7 +80,7 @@ class _Race:
 def test_a_relink_while_a_pass_applies_the_customer(app, fast_callbacks, monkeypatch):
     sandbox = fast_callbacks
     customer, company, contacts = export_customer(sandbox, account_number="LOCK1", name="Lock Order Dental")
-    _contacts_linked_first(customer)
+    contacts_linked_first(customer)
     enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
     new = sandbox.api("POST", "company/companies", json={
         "identifier": "LOCK1B", "name": "Lock Order Dental", "addressLine1": "1 Way", "city": "Austin",
@@ -149,7 +124,7 @@ def test_a_relink_while_a_pass_applies_the_customer(app, fast_callbacks, monkeyp
 def test_a_link_cleared_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatch):
     sandbox = fast_callbacks
     customer, _, _ = export_customer(sandbox, account_number="LOCK2", name="Lock Clear Dental")
-    _contacts_linked_first(customer)
+    contacts_linked_first(customer)
     customer_id = customer.id
     dismissed: list[BaseException | None] = []
 
