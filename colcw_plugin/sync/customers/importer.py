@@ -42,7 +42,7 @@ from ...setup.live_updates import cw_is_master
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
 from ..shared.collector import bulk_allocations
-from ..shared.locks import Busy, Stopped
+from ..shared.locks import Busy, Stopped, all_tried_in_transaction
 from ..shared.prefetch import call_ahead, read_ahead
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.states import CACHE_KEY as STATES_KEY
@@ -104,6 +104,15 @@ def _pages(records: Iterable[dict], size: int = PAGE) -> Iterator[list[dict]]:
             page = []
     if page:
         yield page
+
+
+class _BeingExported(Exception):
+    """Some of a page's customers were being exported (their export locks held): ``cw_ids``, the companies that
+    involve them (:meth:`CompanyImporter._take_exports`)."""
+
+    def __init__(self, cw_ids: set[int]):
+        super().__init__(f"{len(cw_ids)} companies' customers being exported")
+        self.cw_ids = cw_ids
 
 
 class ContactStream:
@@ -376,7 +385,7 @@ class CompanyImporter:
 
     def _page_locked(self, records: list[dict], *, explicit: bool, contacts: dict[int, list[dict]]) -> None:
         try:
-            outcomes = self._save_page(records, self._read_page(records, contacts), explicit)
+            outcomes = self._save_turn(records, contacts, explicit)
         except SQLAlchemyError as e:
             # The page's save failed as a whole (another process wrote one of its customers meanwhile):
             # save its companies one by one, so only the one that clashes fails.
@@ -388,7 +397,7 @@ class CompanyImporter:
                 outcomes = []
                 for record in records:
                     try:
-                        outcomes += self._save_page([record], self._read_page([record], contacts), explicit)
+                        outcomes += self._save_turn([record], contacts, explicit)
                     except SQLAlchemyError as one:
                         self.session.rollback()
                         outcomes.append(not_saved(record, type(one).__name__))
@@ -396,6 +405,70 @@ class CompanyImporter:
             contacts = outcome.pop("contacts", 0)  # contacts this result stands for
             self.recorder.record(direction="import", **outcome)
             self.recorder.tally(CONTACT, outcome["action"], contacts)
+
+    def _save_turn(self, records: list[dict], contacts: dict[int, list[dict]], explicit: bool) -> list[dict]:
+        """Read and save the page's companies whose customers no export holds (:meth:`_read_page` takes their export
+        locks); those whose customer is being exported wait for a later pass of the run (:meth:`_exported_meanwhile`).
+        The outcomes of those saved."""
+        while records:
+            try:
+                with ExitStack() as turn:
+                    return self._save_page(records, self._read_page(records, contacts, turn), explicit)
+            except _BeingExported as e:
+                self.session.rollback()
+                self._exported_meanwhile([r for r in records if r["id"] in e.cw_ids])
+                records = [r for r in records if r["id"] not in e.cw_ids]
+        return []
+
+    # What a company whose customer was being exported waits with (its later pass reads it again).
+    EXPORTING_MEANWHILE = "{company}'s ChannelOnline customer was being exported to ConnectWise"
+
+    def _exported_meanwhile(self, records: list[dict]) -> None:
+        """These companies' customers were being exported: each waits for a later pass of the run, as a company
+        another import holds does."""
+        for r in records:
+            label = company_label(r)
+            self.recorder.defer(entity=CUSTOMER, key=r["id"], label=label, from_connectwise=False,
+                                error=exclusive.HeldElsewhere(self.EXPORTING_MEANWHILE.format(company=label)))
+
+    def _take_exports(self, records: list[dict], links: dict[int, LinkRow], by_account: dict[str, int],
+                      turn: ExitStack) -> None:
+        """Take the export locks of the customers the page's companies are linked to or matched with by account
+        number (tried, in the page's transaction: held until it commits or rolls back), before the customers and
+        their links' agreement are read; :class:`_BeingExported` with the companies whose customer an export holds.
+
+        An export reads the customer, then its links' agreement and ConnectWise's company, and writes what differs:
+        an import writing ConnectWise's values and the new agreement in between made the export take the customer's
+        old values for edits made in ChannelOnline and send them back over ConnectWise's (ConnectWise the master),
+        and write its stale agreement over the import's; and an import reading a customer an export was linking
+        (to a company it had just created, or found by Company ID) linked or created it again. So they take turns,
+        as a live-update pass and an export do: the import only tries (it holds the companies' import locks, which a
+        relink takes after the customer's export lock: waiting here could close a circle), and a company whose
+        customer is being exported waits for a later pass of the run. One statement for the page."""
+        customers: dict[int, set[int]] = defaultdict(set)  # customer id -> the page's companies that involve it
+        for r in records:
+            link = links.get(r["id"])
+            if link is not None:
+                customers[link.host_id].add(r["id"])
+            matched = by_account.get(str(r.get("identifier") or ""))
+            if matched is not None:
+                customers[matched].add(r["id"])
+        if not customers:
+            return
+        try:
+            turn.enter_context(all_tried_in_transaction(self.session, exclusive.customer_keys(customers),
+                                                        "being exported"))
+            return
+        except Busy:
+            pass
+        busy: set[int] = set()  # which ones (only when some are held): each tried on its own
+        for customer_id, companies in customers.items():
+            try:
+                turn.enter_context(all_tried_in_transaction(self.session, exclusive.customer_keys([customer_id]),
+                                                            "being exported"))
+            except Busy:
+                busy |= companies
+        raise _BeingExported(busy)
 
     def _unchanged(self, companies: list[tuple[dict, Untouched]]) -> None:
         """Untouched companies' outcomes: one result each, which stands for its contacts too."""
@@ -410,13 +483,15 @@ class CompanyImporter:
         self.recorder.record_all(entity=CUSTOMER, direction="import", action="unchanged", records=results)
         self.recorder.tally(CONTACT, "unchanged", contacts)
 
-    def _read_page(self, records: list[dict], contacts: dict[int, list[dict]]) -> PageData:
-        """What ConnectWise and the host hold for these companies, in a few queries for the page."""
+    def _read_page(self, records: list[dict], contacts: dict[int, list[dict]], turn: ExitStack) -> PageData:
+        """What ConnectWise and the host hold for these companies, in a few queries for the page; the export locks
+        of its customers held in ``turn`` (:meth:`_take_exports`)."""
         links = by_cw(self.session, CUSTOMER, [r["id"] for r in records])
-        contact_links = by_cw(self.session, CONTACT, [c["id"] for r in records for c in contacts.get(r["id"], ())])
         idents = [str(r.get("identifier") or "") for r in records if r["id"] not in links]
         by_account = dict(self.session.execute(select(Customer.account_number, Customer.id)
                                                .where(among(self.session, Customer.account_number, idents))).all()) if idents else {}
+        self._take_exports(records, links, by_account, turn)
+        contact_links = by_cw(self.session, CONTACT, [c["id"] for r in records for c in contacts.get(r["id"], ())])
         host_ids = {row.host_id for row in links.values()} | set(by_account.values())
         hosts = self._snapshots(host_ids)
         host_links = by_host(self.session, CUSTOMER, by_account.values())

@@ -279,6 +279,22 @@ def tried_in_transaction(session: Session, key: int, busy_message: str) -> Itera
 
 
 @contextmanager
+def all_tried_in_transaction(session: Session, keys: Iterable[int], busy_message: str) -> Iterator[None]:
+    """:func:`tried_in_transaction` for several keys, tried together in one statement: all of them, or none and
+    :class:`Busy` at once. Those this thread holds already (on a connection of their own) are not tried again."""
+    wanted = sorted({k for k in keys if not holds(k)})
+    engine = session.get_bind()
+    if not wanted:
+        yield
+    elif engine.dialect.name != "postgresql":
+        with advisory_locks(engine, wanted, busy_message, wait_seconds=0):
+            yield
+    else:
+        with _pg_locks_on(session.connection(), wanted, busy_message, 0, None):
+            yield
+
+
+@contextmanager
 def _pg_locks(engine: Engine, keys: list[int], busy_message: str, wait_seconds: float,
               should_stop: Callable[[], bool] | None) -> Iterator[None]:
     with engine.connect() as conn:

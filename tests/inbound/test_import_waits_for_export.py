@@ -1,0 +1,85 @@
+"""An import of a company and an export of its customer take turns (the customer's export lock), as a live-update pass
+and an export do (test_live_update_waits_for_export). An export reads the customer, then its link's agreement and
+ConnectWise's company, and sends what the customer changed since the agreement. An import of the company (it held the
+company's import lock only) writing ConnectWise's values and the new agreement between the export's two reads made
+the export read the customer as it was before (the old value) and the agreement as it is after (the new one): the old
+value looked like an edit made in ChannelOnline, and the export sent it back over the colleague's change, with
+ConnectWise the master. Now the import leaves a company whose customer is being exported to a later pass of its run.
+Against the sandbox and PostgreSQL, the import in a thread (and session) of its own."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from inbound_support import enable, export_customer
+from sqlalchemy import select
+
+from colcw_plugin.models import CW_MASTER, SyncItem, SyncRun, get_link
+from colcw_plugin.sync.customers import exporter as exporter_module
+from colcw_plugin.sync.customers.importer import CompanyImporter
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
+from host_stub.extensions import db
+from host_stub.models import Customer
+
+pytestmark = pytest.mark.postgres
+
+
+def _run(kind: str, params: dict) -> SyncRun:
+    run = create_run(db.session, runtime().kinds, kind, params)
+    db.session.commit()
+    return runtime().execute(db.session, run.id)
+
+
+def test_an_import_during_an_export_of_its_customer_waits_for_it(app, fast_callbacks, monkeypatch):
+    sandbox = fast_callbacks
+    customer, company, _ = export_customer(sandbox, account_number="IMPX1", name="Import Turn Clinic")
+    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
+    customer_id = customer.id
+    # A colleague changes the phone in ConnectWise; a rep imports the company while the customer is being exported.
+    assert sandbox.api("PATCH", f"company/companies/{company}", json=[
+        {"op": "replace", "path": "phoneNumber", "value": "512-555-0188"}]).status_code == 200
+    imports: list[SyncRun] = []
+    threads: list[threading.Thread] = []
+    waits, deferred = threading.Event(), threading.Event()
+    real_read, real_deferred = exporter_module.read_chunk, CompanyImporter._exported_meanwhile
+
+    def an_import() -> None:
+        try:
+            with app.app_context():
+                imports.append(_run("customer_import", {"company": "IMPX1"}))
+                db.session.remove()
+        finally:
+            waits.set()
+
+    def exported_meanwhile(self, records):
+        real_deferred(self, records)
+        deferred.set()
+        waits.set()
+
+    def read_chunk(*args, **kwargs):  # the export has read the customer, not its links yet
+        if not threads:
+            threads.append(threading.Thread(target=an_import))
+            threads[0].start()
+            assert waits.wait(30)  # the import has finished (before the fix), or left the company to a later pass
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(exporter_module, "read_chunk", read_chunk)
+    monkeypatch.setattr(CompanyImporter, "_exported_meanwhile", exported_meanwhile)
+    done = _run("customer_export", {"customer_id": customer_id})
+    threads[0].join(60)
+    monkeypatch.undo()
+    assert done.status == "succeeded", done.message
+    # The colleague's change stays in ConnectWise (before: the export sent 512-555-0100 back over it).
+    assert sandbox.api("GET", f"company/companies/{company}").json()["phoneNumber"] == "512-555-0188"
+    assert deferred.is_set()
+    assert len(imports) == 1 and imports[0].status == "succeeded", imports and imports[0].message
+    # The import's later pass, after the export, brought ConnectWise's phone in.
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(Customer, customer_id).phone == "512-555-0188"
+    assert get_link(db.session, "customer", customer_id).cw_id == company
+    said = db.session.execute(select(SyncItem.action).where(SyncItem.run_id == imports[0].id,
+                                                            SyncItem.entity == "customer")).scalars().all()
+    assert said == ["updated"], said
