@@ -182,7 +182,8 @@ def cancel_run(run_id: int):
 @admin_required
 def resume_run(run_id: int):
     try:
-        resumed = recovery.resume(db.session, runtime().queue, _run(run_id).id, actor=current_actor())
+        resumed = recovery.resume(db.session, runtime().queue, _run(run_id).id, actor=current_actor(),
+                                  kinds=runtime().kinds)
     except ValueError as e:
         flash(str(e), "error")
     except QueueBusy:

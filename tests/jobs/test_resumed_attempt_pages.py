@@ -120,7 +120,7 @@ def test_a_resumed_run_says_what_its_attempt_does_at_each_stage(
         assert said[:150] in listed, listed  # (the history row cuts it short)
         for either in (shown, listed):
             assert "Waiting for another export" not in either and "Interrupted" not in either, either
-        assert status["message"] == ("Resumed automatically after its worker stopped, at 0 of 3 records; the records "
+        assert status["message"] == ("Resumed automatically after its worker stopped, at 0 of 3 customers; the records "
                                      "already done are skipped."), status
         assert waiting.attempts == 2 and waiting.interruptions == 1
         wait_until(lambda: all(r["status"] is not None for r in connected.requests() if r["method"] == "POST"),

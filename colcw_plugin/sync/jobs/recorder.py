@@ -106,11 +106,13 @@ def earlier_attempt_text(wait: LockWait) -> str:
             f"attempt's now); if it still holds {wait.what} after {after}, {wait.then}.")
 
 
-def resumed_message(done: int, total: int | None) -> str:
-    """The message of a run the scheduler resumed, once its new attempt started (it said "Interrupted: …")."""
-    of_total = f"{total:,}" if total else "?"
-    return (f"Resumed automatically after its worker stopped, at {done:,} of {of_total} records; the records already "
-            "done are skipped.")
+def resumed_message(done: int, total: int | None, nouns: tuple[str, str] = ("record", "records")) -> str:
+    """The message of a run the scheduler resumed, once its new attempt started (it said "Interrupted: …"): how far
+    it got, its records counted as its kind names them (``nouns``: :func:`.kinds.selected_nouns`, as the interrupted
+    message before it counted them: "at 2 of 4 companies"; "at 2 of ? companies" before it knew its total)."""
+    one, many = nouns
+    so_far = f"{done:,} of {total:,} {one if total == 1 else many}" if total else f"{done:,} of ? {many}"
+    return f"Resumed automatically after its worker stopped, at {so_far}; the records already done are skipped."
 
 
 class Unreachable(Exception):
@@ -336,8 +338,9 @@ class RunRecorder:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def start(self, *, with_total: bool = False) -> None:
-        """An attempt starts: records left "not attempted" by an earlier attempt are tried again. ``with_total``:
+    def start(self, *, with_total: bool = False, nouns: tuple[str, str] = ("record", "records")) -> None:
+        """An attempt starts: records left "not attempted" by an earlier attempt are tried again (a resumed run's
+        message says how far it got, its records named by ``nouns``: :func:`resumed_message`). ``with_total``:
         the run says its total at once (:meth:`set_total`, before any request to ConnectWise), so its start is
         written with it, or with whatever the recorder writes first (one statement for two). The start is written
         only to a run that was not cancelled (or asked to stop) meanwhile: else :class:`RunCancelled` (from here, or
@@ -364,7 +367,7 @@ class RunRecorder:
                       done=self.done, counts=dict(self.counts),
                       entity_counts={e: dict(c) for e, c in self.entity_counts.items()})
         if self._resumed:  # its message said what the dead attempt did; this one says what this attempt does
-            values["message"] = resumed_message(self.done, self.total)
+            values["message"] = resumed_message(self.done, self.total, nouns)
             self._resumed = False
         self._starting = values
         if not with_total or dropping:

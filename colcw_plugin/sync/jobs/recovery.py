@@ -237,17 +237,21 @@ def requeue_lost(session: Session, queue: JobQueue, *, older_than_seconds: float
     return requeued
 
 
-def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None) -> Submitted:
+def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None,
+           kinds: KindRegistry | None = None) -> Submitted:
     """Re-enqueue an interrupted run (the same run; completed records are skipped). :class:`~.queue.Submitted`:
     ``duplicate`` (and not ``enqueued``) when the same work is already queued, running or waiting: the run is left
-    interrupted. RedisError: not queued."""
+    interrupted. RedisError: not queued. Its message says who resumed it and how far it got, its records counted as
+    its kind names them (``kinds``; else "customers", "quotes / orders" by what it selected): "Resumed by … after 2
+    of 4 companies."."""
     run = session.get(SyncRun, run_id)
     if run is None:
         raise LookupError(f"Run #{run_id} does not exist.")
     if run.status != RunStatus.INTERRUPTED:
         raise ValueError(f"Run #{run_id} is {run.status}; only an interrupted run can be resumed.")
     run.status = RunStatus.QUEUED
-    run.message = f"Resumed by {actor_label(actor)} after {run.done} records."
+    nouns = selected_nouns(kinds.get(run.kind) if kinds is not None else None, run.selection)
+    run.message = f"Resumed by {actor_label(actor)} after {done_of(run.reached, run.total, nouns)}."
     run.waiting_reason = ""
     if enqueue_existing(session, queue, run):
         return Submitted(run, duplicate=False, enqueued=True)

@@ -137,7 +137,7 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     as_queued = SyncRun(id=run.id, kind=run.kind, params=dict(run.params or {}), rq_job_id=run.rq_job_id)
     recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after, run=run)
     try:
-        recorder.start(with_total=job.selects_in_host)
+        recorder.start(with_total=job.selects_in_host, nouns=_selected_nouns(job, recorder))
     except RunCancelled:
         return _as_cancelled(session, recorder, run_id, job)
     attempt = (run.attempts or 0) + 1
