@@ -15,7 +15,8 @@ live updates leave it (:mod:`..shared.notes`, one definition). An import replace
 with its own, leaving a conflict ConnectWise's value settled (as live updates do) and the notes of records it did not
 read. Without an agreement (a customer linked by its
 account number, or by Map customers) every differing field is ConnectWise's. A contact deleted in ChannelOnline is
-not re-created by a bulk import (as live updates leave it): reported; the import of the company by its Company ID
+not re-created by a bulk import (as live updates leave it): reported once, by the first import after the delete (its
+link marked missing_in_host; later ones leave it out without a word); the import of the company by its Company ID
 re-creates it, as it does a deleted customer. With ChannelOnline the master, a bulk import (all,
 changed or selected companies) keeps the customer's values, account number and default contact, and notes ConnectWise's
 differing values, its default contact included (:func:`..shared.default_contact.differences`), as live updates do
@@ -273,7 +274,7 @@ class CompanyImport:
         self.cw_values: dict = {}  # the company's values as ConnectWise holds them (the default contact's name too)
         # ConnectWise contacts whose linked ChannelOnline contact was deleted there: a bulk import leaves them out (as
         # live updates do), an import of the company by its Company ID re-creates them (ConnectWise contact ids).
-        self.left_out: list[dict] = []
+        self.left_out: list[tuple[dict, LinkRow]] = []  # (with their links: marked once reported)
         self.outcomes_moved: list[dict] = []  # ConnectWise contacts linked to another customer's contact (moved)
         self.recreated: set[int] = set()
 
@@ -546,7 +547,7 @@ class CompanyImport:
                                       entity=CONTACT, cw_id=c["id"], label=label))
         self._end_notes(host_id, read, existing)
         outcomes += self._missing_contacts(existing)
-        outcomes += [self._deleted_here(c) for c in self.left_out]
+        outcomes += [self._deleted_here(c, link) for c, link in self.left_out]
         outcomes += self.outcomes_moved
         if self.kept:
             notes.append(not_taken(self.kept))
@@ -632,8 +633,12 @@ class CompanyImport:
             elif link is not None and existing is not None and link.host_id in page.deleted_contacts \
                     and not self.explicit:
                 # Deleted in ChannelOnline: not re-created behind the rep's back (live updates leave it too; the
-                # export reports it, or marks it inactive in ConnectWise with ChannelOnline the master).
-                self.left_out.append(c)
+                # export reports it, or marks it inactive in ConnectWise with ChannelOnline the master). Reported
+                # once, by the first import after the delete, which marks its link missing_in_host (_deleted_here);
+                # later imports leave it out without a word, as later passes leave a deletion the mass-delete guard
+                # held back.
+                if link.status != "missing_in_host":
+                    self.left_out.append((c, link))
                 continue
             elif link is not None and (there := self._linked_elsewhere(link)) is not None:
                 # Its ChannelOnline contact is another customer's: moved to this company in ConnectWise. Not made a
@@ -711,8 +716,10 @@ class CompanyImport:
                       for r in table.rules)
         return M.as_held(values, theirs, self.owner.states() if spelled else _NO_STATES, table)
 
-    def _deleted_here(self, c: dict) -> dict:
-        """A bulk import's result for a ConnectWise contact whose ChannelOnline contact was deleted: left out."""
+    def _deleted_here(self, c: dict, link: LinkRow) -> dict:
+        """A bulk import's result for a ConnectWise contact whose ChannelOnline contact was deleted: left out, and its
+        link marked missing_in_host (with the customer's save), so that the next imports say nothing more of it."""
+        self.batch.mark(link, "missing_in_host")
         who = f"{c.get('firstName') or ''} {c.get('lastName') or ''}".strip() or f"contact {c['id']}"
         label = f"{who} ({self.record.get('name')})"
         return self._out("skipped", None,

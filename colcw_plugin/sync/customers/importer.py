@@ -13,7 +13,8 @@ session), so a company, its contacts and their links land in one transaction. Id
 matched once by Company ID = account number, never by name. A linked customer deleted in the host
 is not re-created by a bulk import: it is reported, and importing that one company by its
 Company ID re-creates and re-links it. So is a linked contact deleted in the host (:class:`.company_import.PageData`
-``deleted_contacts``: the links of a page pointing at no host contact, one query).
+``deleted_contacts``: the links of a page pointing at no host contact, one query), reported once: the first import
+after the delete marks its link missing_in_host, and later ones leave it out without a word.
 """
 
 from __future__ import annotations
