@@ -163,9 +163,10 @@ NOTE_SHOWN = or_(RecordDrift.entity != CONTACT, exists().where(Contact.id == Rec
 
 
 def drifted_customers(session: Session, customer_ids: Iterable[int]) -> set[int]:
-    """Which of these customers have drift :func:`clear_drift` would forget (one query for a page): notes the
-    customer page shows, not new contacts. A customer whose only notes are about contacts since deleted in the host
-    has none: an unchanged re-import or export of it writes nothing for them."""
+    """Which of these customers have drift an export would forget (one query for a page; ``forget_drift`` of
+    export_writes.py forgets it): notes the customer page shows, not new contacts. A customer whose only notes are
+    about contacts since deleted in the host has none: an unchanged re-import or export of it writes nothing for
+    them."""
     ids = list(customer_ids)
     if not ids:
         return set()
@@ -200,23 +201,14 @@ def notes_of(session: Session, customer_ids: Iterable[int]) -> dict[int, list[No
     return dict(out)
 
 
-def clear_drift(session: Session, customer_id: int) -> None:
-    """Forget what live updates found different for a customer and its contacts: an export or an
-    import just made both sides agree (a contact added in ConnectWise and not taken stays listed; the notes about
-    contacts since deleted in the host go with the rest, as this write is made anyway)."""
-    session.execute(delete(RecordDrift).where(RecordDrift.customer_id == customer_id,
-                                              RecordDrift.kind != "new_contact"))
-
-
 class PageWrites(LinkBatch):
-    """A page of imported companies' link writes, deletes, status marks and drift clears, all sent by
+    """A page of imported companies' link writes, deletes, status marks and the notes it settled, all sent by
     :meth:`flush` in a few statements for the page (the import saves a page in one transaction)."""
 
     def __init__(self, session: Session):
         super().__init__(session, write_unchanged=False)  # an unchanged re-import writes nothing
         self._deletes: list[int] = []
         self._marks: dict[str, list[int]] = defaultdict(list)
-        self._drift: list[int] = []
         self._notes: list[int] = []
 
     def delete(self, link_id: int) -> None:
@@ -226,9 +218,6 @@ class PageWrites(LinkBatch):
         if row.id is not None and row.status != status:
             self._marks[status].append(row.id)
             row.status = status
-
-    def clear_drift(self, customer_id: int) -> None:
-        self._drift.append(customer_id)
 
     def end_notes(self, note_ids: Iterable[int]) -> None:
         """Forget these notes (RecordDrift ids): the import read their records and settled them."""
@@ -241,10 +230,6 @@ class PageWrites(LinkBatch):
         for status, ids in self._marks.items():
             self.session.execute(update(Link).where(among(self.session, Link.id, ids)).values(status=status))
         self._marks.clear()
-        if self._drift:
-            self.session.execute(delete(RecordDrift).where(among(self.session, RecordDrift.customer_id, self._drift),
-                                                           RecordDrift.kind != "new_contact"))
-            self._drift = []
         if self._notes:
             self.session.execute(delete(RecordDrift).where(among(self.session, RecordDrift.id, self._notes)))
             self._notes = []
