@@ -24,6 +24,17 @@ class SharedHold(Protocol):
     def held_for(self) -> float: ...
 
 
+@runtime_checkable
+class SharedTurn(Protocol):
+    """A limiter with a :class:`SharedHold` that asks for the hold and takes the request's turn in one go (colcw's
+    Redis limiter: one round trip per request, not one for each).
+
+    ``turn_unless_held()`` returns the seconds left of the shared hold, taking no turn while it lasts, or 0 once it
+    has taken the turn, as ``acquire()`` takes it (waiting for it first)."""
+
+    def turn_unless_held(self) -> float: ...
+
+
 class TokenBucket:
     """Allow ``rate_per_minute`` requests a minute, with bursts up to ``burst``.
 

@@ -48,7 +48,7 @@ from .errors import (
     TLSFailed,
     error_from_response,
 )
-from .ratelimit import SharedHold, TokenBucket
+from .ratelimit import SharedHold, SharedTurn, TokenBucket
 from .settings import ClientSettings
 from .stats import RequestStats
 
@@ -217,6 +217,9 @@ class Transport:
         # The same hold shared with the other clients of the tenant (other workers, web processes), when the limiter
         # offers one: a Retry-After one of them met holds this client's requests too.
         self._shared_hold: SharedHold | None = limiter if isinstance(limiter, SharedHold) else None
+        # A shared hold asked for with the request's turn, in one round trip (both are Redis's, in colcw).
+        self._shared_turn: SharedTurn | None = (limiter if self._shared_hold is not None
+                                                and isinstance(limiter, SharedTurn) else None)
         # ConnectWise refused the login (401): nothing more is sent (see login_refused).
         self.login_refused: AuthenticationFailed | None = None
 
@@ -270,9 +273,7 @@ class Transport:
             attempt += 1
             if auth and self.login_refused is not None:
                 raise self._refused_again(method, path)
-            self._wait_out_hold(method, path, start, attempt, retry)
-            if self.limiter is not None:
-                self.limiter.acquire()
+            self._take_turn(method, path, start, attempt, retry)
             self.stats.record(method, template)
             t0 = self._clock()
             try:
@@ -344,11 +345,32 @@ class Transport:
             left = max(left, self._shared_hold.held_for())
         return left
 
-    def _wait_out_hold(self, method: str, path: str, start: float, attempt: int, retry: bool) -> None:
+    def _take_turn(self, method: str, path: str, start: float, attempt: int, retry: bool) -> None:
+        """Before a request: wait out the Retry-After holds (:meth:`_wait_out_hold`), then take the request's turn
+        from the limiter. A limiter that asks for its shared hold with the turn (:class:`SharedTurn`) does both in
+        one round trip: this client's own hold is waited out first, then the shared one, until a turn is taken
+        with no hold set (the hold is asked before every request, as before)."""
+        turn = self._shared_turn
+        if turn is None:
+            self._wait_out_hold(method, path, start, attempt, retry)
+            if self.limiter is not None:
+                self.limiter.acquire()
+            return
+        while True:
+            self._wait_out_hold(method, path, start, attempt, retry, left=self._hold_until - self._clock())
+            held = turn.turn_unless_held()
+            if held <= 0:
+                return
+            self._wait_out_hold(method, path, start, attempt, retry, left=held)
+
+    def _wait_out_hold(self, method: str, path: str, start: float, attempt: int, retry: bool, *,
+                       left: float | None = None) -> None:
         """Before a request: wait until the latest Retry-After met has passed. A wait that would take the request past
         ``max_retry_seconds`` (or any wait for a request that is not retried) fails it at once, unsent, as
-        rate-limited, saying how long is left; so does a run asked to stop meanwhile."""
-        left = self._held_for()
+        rate-limited, saying how long is left; so does a run asked to stop meanwhile. ``left``: the seconds left of
+        the hold, when the caller knows them (else this client's and the shared hold are asked)."""
+        if left is None:
+            left = self._held_for()
         if left <= 0:
             return
         err = RateLimited(f"ConnectWise asked colcw to send nothing for {left:.0f} s more (Retry-After); not sent",

@@ -42,6 +42,14 @@ redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now + tolerance + 
 return wait
 """
 
+# The same, but first the tenant's hold: KEYS[2] = the hold's key. Returns {milliseconds to wait, milliseconds left of
+# the hold}: while a hold lasts no slot is reserved ({0, left}); else the slot is, as _GCRA reserves it ({wait, 0}).
+# A request's one round trip to Redis (the hold's PTTL and the budget's script, one after the other, took two).
+_TURN = """
+local held = redis.call('PTTL', KEYS[2])
+if held > 0 then return {0, held} end
+""" + _GCRA.replace("return wait", "return {wait, 0}")
+
 # KEYS[1] = the hold's key; ARGV[1] = milliseconds from now. A hold is never shortened: the longest asked for holds.
 _HOLD = """
 local left = redis.call('PTTL', KEYS[1])
@@ -66,6 +74,7 @@ class RedisRateLimiter:
         self._script = redis.register_script(_GCRA)
         self.hold_key = f"{key}:hold"
         self._hold_script = redis.register_script(_HOLD)
+        self._turn_script = redis.register_script(_TURN)
         self._sleep = sleep
         self._clock = clock
         self.waited = 0.0
@@ -80,20 +89,44 @@ class RedisRateLimiter:
 
     def acquire(self) -> float:
         try:
-            wait_ms = float(self._script(keys=[self.key], args=[int(self._clock() * 1000), self.interval_ms,
-                                                                 self.tolerance_ms]))
+            wait_ms = float(self._script(keys=[self.key], args=self._args()))
         except RedisError as e:
-            if not self._warned:
-                log.warning("Redis unavailable for the shared ConnectWise rate limit (%s); limiting this process alone",
-                            type(e).__name__)
-                self._warned = True
-            waited = self._fallback.acquire()
-            self.waited += waited
-            return waited
+            return self._acquire_alone(e)
+        return self._wait(wait_ms)
+
+    def turn_unless_held(self) -> float:
+        """The tenant's hold and the request's turn in one round trip (:class:`colcw_plugin.cw.ratelimit.SharedTurn`):
+        the seconds left of the hold (no turn taken while it lasts, as :meth:`held_for` says them), else 0 once the
+        turn is taken (waited for as :meth:`acquire` waits). Without Redis: no hold but the client's own, and the
+        turn this process's alone, as each of those says."""
+        try:
+            wait_ms, held_ms = self._turn_script(keys=[self.key, self.hold_key], args=self._args())
+        except RedisError as e:
+            self._hold_unavailable(e)
+            self._acquire_alone(e)
+            return 0.0
+        if int(held_ms) > 0:
+            return int(held_ms) / 1000.0
+        self._wait(float(wait_ms))
+        return 0.0
+
+    def _args(self) -> list:
+        return [int(self._clock() * 1000), self.interval_ms, self.tolerance_ms]
+
+    def _wait(self, wait_ms: float) -> float:
         if wait_ms > 0:
             self._sleep(wait_ms / 1000.0)
         self.waited += wait_ms / 1000.0
         return wait_ms / 1000.0
+
+    def _acquire_alone(self, error: RedisError) -> float:
+        if not self._warned:
+            log.warning("Redis unavailable for the shared ConnectWise rate limit (%s); limiting this process alone",
+                        type(error).__name__)
+            self._warned = True
+        waited = self._fallback.acquire()
+        self.waited += waited
+        return waited
 
     def hold(self, seconds: float) -> None:
         """No client sharing the key sends for ``seconds`` from now (ConnectWise's Retry-After), or longer if a hold
