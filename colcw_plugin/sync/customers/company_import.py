@@ -51,6 +51,7 @@ from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ..shared import default_contact as D
 from ..shared import fields as M
 from ..shared import notes as N
+from ..shared import stale_site
 from ..shared.advice import HOST_MASTER_DRIFT_FIX
 from ..shared.states import StateList
 from .link_batch import LinkRow, Note, PageWrites, by_host
@@ -394,6 +395,7 @@ class CompanyImport:
         if existing is not None and self.keep:
             base = self._held(link.synced_values, theirs, COMPANY) if link is not None else None
             held = self._held(existing.values, theirs, COMPANY)
+            base = self._unfinished_site(base, theirs, held)
             self.kept = [Difference(d.field, d.label, existing.values.get(d.field), d.cw, d.conflict)
                          for d in differences(held, theirs, base, _COMPANY_LABELS)]
             agreement = agreed(held, theirs, base)
@@ -405,6 +407,7 @@ class CompanyImport:
             # changed is kept for the next export; the link agrees on ConnectWise's values (``theirs``).
             base = self._held(link.synced_values, theirs, COMPANY)
             held = self._held(existing.values, theirs, COMPANY)
+            base = self._unfinished_site(base, theirs, held)
             diffs = [Difference(d.field, d.label, existing.values.get(d.field), d.cw, d.conflict)
                      for d in differences(held, theirs, base, _COMPANY_LABELS)]
             values = master_taken(existing.values, diffs)
@@ -702,6 +705,11 @@ class CompanyImport:
         if "is_default" in theirs:
             values["is_default"] = theirs["is_default"]
         return values
+
+    def _unfinished_site(self, base: dict | None, theirs: Mapping[str, Any], held: Mapping[str, Any] | None) -> Any:
+        """The link's agreement ``base`` with an agreed site the company never had read as the site it is on: a site
+        step an export left unfinished, not ConnectWise's change (:mod:`..shared.stale_site`, as live updates)."""
+        return stale_site.healed(base, theirs, held or {}, self.record, stale_site.has_site(self.owner.client))
 
     def _held(self, values: Mapping[str, Any] | None, theirs: Mapping[str, Any], table: MappingTable) -> dict | None:
         """``values`` (the host's, or the last agreement) as ConnectWise holds them

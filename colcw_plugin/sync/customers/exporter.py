@@ -40,7 +40,7 @@ from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
 from ..shared import default_contact as D
 from ..shared import fields as M
-from ..shared import own_writes
+from ..shared import own_writes, stale_site
 from ..shared.advice import deleted_company_fix
 from ..shared.collector import bulk_allocations
 from ..shared.locks import Busy, Stopped
@@ -363,6 +363,9 @@ class CustomerExporter:
         sent, agreed = held, held
         if self.cw_master and link is not None and theirs is not None:
             base = link.synced_values and M.as_held(link.synced_values, theirs, self.states, COMPANY)
+            # An agreed site the company never had is a site step an earlier export left unfinished: this one
+            # finishes it, not "keeps ConnectWise's" site (:mod:`..shared.stale_site`).
+            base = stale_site.healed(base, theirs, held, record, stale_site.has_site(self.client))
             sent, agreed, kept = M.keep_master_changes(held, theirs, base)
             if kept:
                 notes.append("kept ConnectWise's " + ", ".join(COMPANY_LABELS.get(k, k) for k in kept) +

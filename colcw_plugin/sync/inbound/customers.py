@@ -47,6 +47,7 @@ from ..shared import default_contact as D
 from ..shared import fields as M
 from ..shared import moved_contact as MV
 from ..shared import notes as N
+from ..shared import stale_site
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, deleted_company_fix
 from ..shared.states import StateList
 from .reading import Found
@@ -137,9 +138,12 @@ class CustomerPlanner:
     """Plans what comes back for the companies and contacts in ``found`` (writes nothing)."""
 
     def __init__(self, session: Session, found: Found, *, cw_master: bool,
-                 states: Callable[[], StateList] | None = None):
+                 states: Callable[[], StateList] | None = None, sites: stale_site.HasSite | None = None):
         self.session, self.found, self.cw_master = session, found, cw_master
         self._states = states  # ConnectWise's state list, read only when a host state is spelled otherwise
+        # Whether a company has a site of a name, read only for an agreed site the company may never have had
+        # (:mod:`..shared.stale_site`; None: not read, the agreement taken as it is)
+        self._sites = sites
         self.plans: dict[int, CustomerPlan] = {}
         # Contact link id -> its agreed default flag, when a company's default contact was taken in this pass.
         self._default_agreed: dict[int, bool] = {}
@@ -290,6 +294,8 @@ class CustomerPlanner:
         cw = M.company_host_values(record)
         M.keep_default_site_name(cw, host, link.synced_values)  # (the site an export took for the customer's code)
         held, base = self._held(host, cw, COMPANY), self._held(link.synced_values, cw, COMPANY)
+        # (an agreed site the company never had is a site step an export left unfinished, not ConnectWise's change)
+        base = stale_site.healed(base, cw, held, record, self._sites)
         diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, COMPANY_LABELS)]
         default, default_cw = self._default_contact(plan, link, record)
         plan.clear_drift += self._ended_drift(CUSTOMER, plan.customer.id, {**cw, **default_cw}, diffs + default)

@@ -58,6 +58,7 @@ from ...models import (
 from ...setup.live_updates import allowed_breaks, get_live, over_limit
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
+from ..shared import stale_site
 from ..shared import states as state_list
 from ..shared.closers import member_names
 from ..shared.held_deletions import (
@@ -254,7 +255,7 @@ class Reconciler:
         ``Tally.waiting``, and those an admin dismissed are left alone), everything else is."""
         live = self.live
         customers = CustomerPlanner(self.session, found, cw_master=live.customer_master == CW_MASTER,
-                                    states=self.states).plan()
+                                    states=self.states, sites=stale_site.has_site(self.ctx.client)).plan()
         documents = OpportunityPlanner(self.session, found, self.statuses() if found.asked["opportunity"] else [],
                                        self.ctx.settings, live.own_member,
                                        names=lambda ids: member_names(self.ctx.client, ids)).plan()
