@@ -15,7 +15,7 @@ import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -223,11 +223,26 @@ def _company_named(session: Session, cw_id: int) -> str:
     return f"{identifier} ({name})" if name else identifier
 
 
-def scan(session: Session, client: ConnectWiseClient, actor: str) -> ScanResult:
+# Said of a company the scan did not link by Company ID = account number because the customer (or the company) was
+# being written by another (scan's ``take_turns``).
+SCAN_BUSY = ("{company}: not linked to ChannelOnline customer {customer} by its account number: the customer was being "
+             "exported to ConnectWise, or the company imported or linked, as the companies were read. Read ConnectWise's "
+             "companies again once that has finished: it is linked then if neither is linked by that time.")
+# Said of a company the scan did not link because the customer or the company was linked since the scan read the links.
+SCAN_LINKED_MEANWHILE = ("{company}: not linked to ChannelOnline customer {customer} by its account number: {which} was "
+                         "linked {how} while the companies were read (see that customer's page).")
+
+
+def scan(session: Session, client: ConnectWiseClient, actor: str,
+         take_turns: Callable[[Mapping[int, int]], set[int]] | None = None) -> ScanResult:
     """Read every company (all pages), replace the stored scan and link matches by identifier.
 
-    Flushes; the caller commits. Raises the client's ConnectWiseError when ConnectWise fails,
-    leaving the previous scan as it was.
+    ``take_turns(pairs)`` (customer id -> company id): takes the locks an export of each customer and an import of each
+    company hold while they read and write their links, without waiting (held until the caller commits), and answers
+    the customers it could not have (sync/shared/link_locks.links_tried): those are not linked, and the others' links
+    are read again under the locks, so a link an export, import or person made since the scan read them is left as it
+    is. Flushes; the caller commits. Raises the client's ConnectWiseError when ConnectWise fails, leaving the previous
+    scan as it was.
     """
     rows = []
     now = utcnow()
@@ -266,6 +281,9 @@ def scan(session: Session, client: ConnectWiseClient, actor: str) -> ScanResult:
         new_links.append({"entity": CUSTOMER, "host_id": host_id, "cw_id": r["cw_id"], "cw_identifier": r["identifier"],
                           "fingerprint": "", "cw_last_updated": "", "status": "ok", "linked_at": now,
                           "synced_at": now - _NOT_SYNCED_YET})
+    if take_turns is not None and new_links:
+        new_links = _taking_turns(session, new_links, take_turns, result,
+                                  {r["cw_id"]: f"{r['identifier']} ({r['name']})" for r in rows})
     for i in range(0, len(new_links), BATCH):
         session.execute(insert(Link), new_links[i:i + BATCH])
     result.auto_linked = len(new_links)
@@ -274,6 +292,60 @@ def scan(session: Session, client: ConnectWiseClient, actor: str) -> ScanResult:
                                      f"account number; {result.unmatched} left to map"))
     session.flush()
     return result
+
+
+# What to do about a row whose company or customer is linked already (linked since Map customers was read, by an
+# export, an import, the scan or another person): said after the row's message (_checked).
+ALREADY_LINKED_FIX = ("Reload Map customers to see what is left to map; to link them otherwise, clear the customer's "
+                      "link on its page first.")
+
+
+def _taking_turns(session: Session, new_links: list[dict], take_turns: Callable[[Mapping[int, int]], set[int]],
+                  result: ScanResult, labels: Mapping[int, str]) -> list[dict]:
+    """The links of ``new_links`` still to make once their customers' and companies' locks are held: the scan read the
+    links without them, so an export of a customer linking it to the company it found or created, an import of a
+    company, or a person's link may have come in between. A link made then would fail the export's save of its own
+    (leaving a company it had just created linked to nothing) or be written over; one made since is left as it is. The
+    others are counted unmatched, each with a conflict saying why and what to do."""
+    busy = take_turns({row["host_id"]: row["cw_id"] for row in new_links})
+    hosts, companies = [row["host_id"] for row in new_links], [row["cw_id"] for row in new_links]
+    now_host: dict[int, int] = {}
+    now_cw: dict[int, int] = {}
+    for i in range(0, len(new_links), BATCH):  # read again under the locks
+        for host_id, cw_id in session.execute(select(Link.host_id, Link.cw_id).where(
+                Link.entity == CUSTOMER,
+                or_(Link.host_id.in_(hosts[i:i + BATCH]), Link.cw_id.in_(companies[i:i + BATCH])))):
+            now_host[host_id], now_cw[cw_id] = cw_id, host_id
+    left = [row for row in new_links if row["host_id"] in busy or row["host_id"] in now_host or row["cw_id"] in now_cw]
+    if not left:
+        return new_links
+    names = {c.id: f"{c.name} ({c.account_number})" for c in session.execute(
+        select(Customer.id, Customer.name, Customer.account_number)
+        .where(Customer.id.in_([row["host_id"] for row in left])))}
+    keep = []
+    for row in new_links:
+        host_id, cw_id = row["host_id"], row["cw_id"]
+        company = labels.get(cw_id) or row["cw_identifier"]
+        customer = names.get(host_id, f"#{host_id}")
+        if now_host.get(host_id) == cw_id:  # linked to this company meanwhile: as the scan would have
+            result.already_linked += 1
+            continue
+        if host_id in busy:
+            result.conflicts.append(SCAN_BUSY.format(company=company, customer=customer))
+        elif host_id in now_host:
+            result.conflicts.append(SCAN_LINKED_MEANWHILE.format(
+                company=company, customer=customer, which="the customer",
+                how=f"to ConnectWise company {_company_named(session, now_host[host_id])}"))
+        elif cw_id in now_cw:
+            other = names.get(now_cw[cw_id]) or session.execute(
+                select(Customer.name).where(Customer.id == now_cw[cw_id])).scalar() or f"#{now_cw[cw_id]}"
+            result.conflicts.append(SCAN_LINKED_MEANWHILE.format(
+                company=company, customer=customer, which="the company", how=f"to ChannelOnline customer {other}"))
+        else:
+            keep.append(row)
+            continue
+        result.unmatched += 1
+    return keep
 
 
 def last_scan_at(session: Session):
@@ -553,12 +625,18 @@ def _checked(session: Session, choices: Mapping[int, int]) -> tuple[dict[int, in
         if company is None:
             errors[key] = "This company is not in the last scan; run Import / map customers again."
         elif cw_id in cw_to_host:
-            errors[key] = f"{company.name} is already linked to a ChannelOnline customer."
+            # Linked since the page was read (an export, an import, the scan or another person): the table no longer
+            # lists it. Named, with the customer it is linked to, so the admin can tell which one to open.
+            other = session.execute(select(Customer.name, Customer.account_number)
+                                    .where(Customer.id == cw_to_host[cw_id])).first()
+            named = f"{other.name} ({other.account_number})" if other is not None else "another customer"
+            errors[key] = (f"{company.identifier} ({company.name}) was not linked: it is already linked to "
+                           f"ChannelOnline customer {named}. {ALREADY_LINKED_FIX}")
         elif customer is None:
             errors[key] = f"Choose a ChannelOnline customer for {company.name} from the suggestions."
         elif host_id in host_to_cw:
             errors[key] = (f"{customer.name} is already linked to ConnectWise company "
-                           f"{_company_named(session, host_to_cw[host_id])}.")
+                           f"{_company_named(session, host_to_cw[host_id])}. {ALREADY_LINKED_FIX}")
         elif host_id in chosen:
             errors[key] = f"{customer.name} is chosen for two companies; a customer can be linked to one company."
         else:

@@ -19,6 +19,7 @@ from ..setup.live_updates import cw_is_master
 from ..setup.secrets import SecretError
 from ..sync.customers import links as customer_links
 from ..sync.customers.exclusive import IMPORT_KIND, AlreadyRunning
+from ..sync.shared.link_locks import links_tried
 from ..text import plural
 from . import admin_bp
 from .support import actor_name, keep_result, kept_result, paginate, runtime
@@ -32,19 +33,21 @@ PAGE_SIZE = 50
 @admin_required
 def scan_customers():
     try:
-        with runtime().interactive_client(db.session) as cw:
+        # The links it makes take turns with an export of their customers and an import of their companies (tried,
+        # held until the commit): see customer_matching.scan's take_turns.
+        with runtime().interactive_client(db.session) as cw, links_tried(db.session) as take_turns:
             # One pass, as the scan reads it (its pages carry the mapped fields too): what differs between each
             # company it links and its customer is known without another request.
             client = customer_links.ScanReads(cw, db.session)
-            result = CM.scan(db.session, client, actor_name())
+            result = CM.scan(db.session, client, actor_name(), take_turns)
             linked = customer_links.note_scan_links(db.session, client, CM.last_scan_at(db.session),
                                                     actor=actor_name())
+            db.session.commit()
     except (NotConfigured, SecretError, ConnectWiseError) as e:
         db.session.rollback()
         log.warning("Scanning ConnectWise companies failed: %s", e)
         flash(f"ConnectWise's companies could not be read, so nothing changed: {e}", "error")
         return redirect(url_for(".connection"))
-    db.session.commit()
     flash(f"Read {result.total} ConnectWise companies: {result.auto_linked} linked now by account number, "
           f"{result.already_linked} already linked, {result.unmatched} left to map below.", "success")
     for conflict in result.conflicts[:20]:
@@ -111,6 +114,12 @@ def _render(errors=None, posted=None, status=200, previews=None):
     q = request.args.get("q", "")
     page = paginate(CM.unmatched_query(q), PAGE_SIZE)
     hints = CM.hints_for(db.session, page.items)
+    # A row's error whose row the table no longer lists (its company linked since the page was read, by an export, an
+    # import or another person: it is off the list) is said above the table: else nothing said which row or why.
+    listed = {f"map-{c.cw_id}" for c in page.items}
+    for key, message in (errors or {}).items():
+        if key not in listed:
+            flash(message, "error")
     return render_template("colcw/mappings/customers.html", page=page, q=q, hints=hints,
                            why=_reasons(page.items, hints), scan_linked=_scan_linked(),
                            scanned_at=CM.last_scan_at(db.session), linked=CM.linked_count(db.session),

@@ -29,7 +29,7 @@ from ...setup.reps import who_acts
 from ..jobs.ranges import resolve
 from ..jobs.recorder import NOT_ATTEMPTED, LockWait
 from ..jobs.runs import run_actor
-from ..shared.link_locks import export_lock_key
+from ..shared.link_locks import export_lock_key, import_lock_key
 from ..shared.locks import LOCK_WAIT_SECONDS, Busy, advisory_locks, lock_key
 
 EXPORT_KIND, IMPORT_KIND = "customer_export", "customer_import"
@@ -81,7 +81,7 @@ def customer_keys(customer_ids: Iterable[int]) -> list[int]:
 
 
 def company_keys(company_ids: Iterable[int]) -> list[int]:
-    return [lock_key("colcw-company", int(i)) for i in company_ids]
+    return [import_lock_key(i) for i in company_ids]
 
 
 def customers_locked(session: Session, customer_ids: Iterable[int], *, wait_seconds: float | None = None,

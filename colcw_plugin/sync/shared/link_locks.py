@@ -12,20 +12,66 @@ them may be older than the lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from host_stub.bulk import int_list_text
+
 from ...models import CONTACT, CUSTOMER, Link
-from .locks import lock_key
+from .locks import Busy, advisory_locks, holds, lock_key
 
 
 def export_lock_key(customer_id: int) -> int:
     """The key of a customer's export lock (customers/exclusive.py ``customers_locked``), which every export of it
     holds while it reads and writes its links: a live-update pass applying the customer tries it too."""
     return lock_key("colcw-customer", int(customer_id))
+
+
+def import_lock_key(cw_id: int) -> int:
+    """The key of a ConnectWise company's import lock (customers/exclusive.py ``companies_locked``), which every import
+    of it holds while it reads and writes the links to it."""
+    return lock_key("colcw-company", int(cw_id))
+
+
+# Each key tried on its own, in one statement: those another holder has come back (the others are held until the
+# transaction ends).
+_TRY_EACH = text("SELECT k FROM unnest(CAST(CAST(:keys AS text) AS bigint[])) AS k "
+                 "WHERE NOT pg_try_advisory_xact_lock(k)")
+
+
+@contextmanager
+def links_tried(session: Session) -> Iterator[Callable[[Mapping[int, int]], set[int]]]:
+    """For a writer of many customer links that must not wait (Map customers' scan linking by Company ID): gives
+    ``busy(pairs)``, which tries the export locks of the customers and the import locks of the companies of ``pairs``
+    (customer id -> ConnectWise company id) in one statement, holds those it gets until the block ends (on PostgreSQL
+    until ``session``'s transaction ends: commit inside the block), and answers the customers whose own lock or whose
+    company's another holder has (an export of the customer, an import of the company, a relink of either)."""
+    with ExitStack() as stack:
+        engine = session.get_bind()
+
+        def busy(pairs: Mapping[int, int]) -> set[int]:
+            keys: dict[int, set[int]] = {}  # key -> the customers it stands for
+            for host_id, cw_id in pairs.items():
+                keys.setdefault(export_lock_key(host_id), set()).add(host_id)
+                keys.setdefault(import_lock_key(cw_id), set()).add(host_id)
+            wanted = sorted(k for k in keys if not holds(k))
+            if not wanted:
+                return set()
+            if engine.dialect.name == "postgresql":
+                held = session.execute(_TRY_EACH, {"keys": "{" + int_list_text(wanted) + "}"}).scalars().all()
+            else:
+                held = []
+                for k in wanted:
+                    try:
+                        stack.enter_context(advisory_locks(engine, [k], "busy", wait_seconds=0))
+                    except Busy:
+                        held.append(k)
+            return {host_id for k in held for host_id in keys[k]}
+        yield busy
 
 
 def lock_links(session: Session, *where: ColumnElement[bool]) -> list[Link]:
