@@ -316,13 +316,27 @@ class SyncRun(db.Model):
         return max(0, (self.done or 0) - int((self.counts or {}).get("not_attempted", 0)))
 
     @property
+    def finishing(self) -> bool:
+        """A running run that reached every record it selected (each has its outcome) and has not closed yet: it is
+        writing its last results and closing. Its progress bar says "Finishing — 40 / 40 (100 %)" (:attr:`percent`,
+        :attr:`progress_label`), not "Running — 40 / 40 (99 %)"."""
+        return self.status == RunStatus.RUNNING and bool(self.total) and self.reached >= self.total
+
+    @property
+    def progress_label(self) -> str:
+        """The state word of the run's progress bar: :attr:`status_label`, "Finishing" for a :attr:`finishing`
+        run."""
+        return "Finishing" if self.finishing else self.status_label
+
+    @property
     def percent(self) -> int:
         """How far the run's progress bar goes, and the percent its status JSON says (one definition: the JSON
         worked it out from ``done``, which counts records closed "not attempted", so a cancelled run's said 100 while
-        its bar showed how far it got): the records it reached, of its total, and 100 only once the run has closed
-        (at most 99 before, whatever its counts say). A succeeded run's is full, and so is any ended run's without a
-        total (it had nothing to count), but a cancelled one's."""
-        if self.status == RunStatus.SUCCEEDED:
+        its bar showed how far it got): the records it reached, of its total. 100 once the run has closed, or once it
+        is :attr:`finishing` (every record done: the bar said 99 until it closed, and its state word now says it is
+        finishing); at most 99 before, whatever its counts say (a waiting or stopping run). A succeeded run's is full,
+        and so is any ended run's without a total (it had nothing to count), but a cancelled one's."""
+        if self.status == RunStatus.SUCCEEDED or self.finishing:
             return 100
         if self.total:
             reached = min(100, 100 * self.reached // self.total)

@@ -349,11 +349,12 @@ def run_status(session: Session, kinds: KindRegistry, run_id: int) -> dict | Non
     if run is None:
         return None
     final = run.status in FINAL_RUN_STATUSES
-    # The percent its progress bar shows (SyncRun.percent: the records it reached, of its total, 100 only once it has
-    # closed), and those records ("reached"); "done" counts those it closed "not attempted" too.
+    # The percent its progress bar shows (SyncRun.percent: the records it reached, of its total, 100 once it has
+    # closed or is finishing), and those records ("reached"); "done" counts those it closed "not attempted" too.
+    # "finishing": running, every record done, not closed yet (its bar says "Finishing").
     return {"id": run.id, "kind": run.kind, "label": kinds.label(run.kind),
-            "description": run.description, "status": run.status, "final": final, "done": run.done,
-            "reached": run.reached, "total": run.total, "percent": run.percent,
+            "description": run.description, "status": run.status, "final": final, "finishing": run.finishing,
+            "done": run.done, "reached": run.reached, "total": run.total, "percent": run.percent,
             "counts": dict(run.counts or {}), "records": run.records_summary, "message": run.message or "",
             "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
             "finished_at": _iso(run.finished_at), "requested_by": run.requested_by_text, "trigger": run.trigger,
