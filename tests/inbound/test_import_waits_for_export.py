@@ -83,3 +83,49 @@ def test_an_import_during_an_export_of_its_customer_waits_for_it(app, fast_callb
     said = db.session.execute(select(SyncItem.action).where(SyncItem.run_id == imports[0].id,
                                                             SyncItem.entity == "customer")).scalars().all()
     assert said == ["updated"], said
+
+
+def test_a_page_saves_the_companies_whose_customers_no_export_holds(app, fast_callbacks, monkeypatch):
+    from sqlalchemy.orm import Session
+
+    from colcw_plugin.sync.customers import exclusive
+
+    sandbox = fast_callbacks
+    held_customer, held_company, _ = export_customer(sandbox, account_number="IMPX2", name="Import Held Clinic")
+    free_customer, free_company, _ = export_customer(sandbox, account_number="IMPX3", name="Import Free Clinic")
+    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
+    held_id, free_id, engine = held_customer.id, free_customer.id, db.engine
+    for company, phone in ((held_company, "512-555-0191"), (free_company, "512-555-0192")):
+        assert sandbox.api("PATCH", f"company/companies/{company}", json=[
+            {"op": "replace", "path": "phoneNumber", "value": phone}]).status_code == 200
+    holding, release = threading.Event(), threading.Event()
+    deferred: list[list[int]] = []
+    real_deferred = CompanyImporter._exported_meanwhile
+
+    def an_export_holds_one() -> None:  # as an export of it does while it reads and writes
+        with Session(engine) as other, exclusive.customers_locked(other, [held_id], wait_seconds=5):
+            holding.set()
+            release.wait(30)
+
+    def exported_meanwhile(self, records):
+        real_deferred(self, records)
+        deferred.append([r["id"] for r in records])
+        release.set()
+
+    thread = threading.Thread(target=an_export_holds_one)
+    thread.start()
+    assert holding.wait(10)
+    monkeypatch.setattr(CompanyImporter, "_exported_meanwhile", exported_meanwhile)
+    try:
+        done = _run("customer_import", {"company_ids": [held_company, free_company]})
+    finally:
+        release.set()
+        thread.join(30)
+    monkeypatch.undo()
+    assert done.status == "succeeded", done.message
+    # Only the company whose customer was held waited (for the run's next pass); the page's other one was saved.
+    assert deferred == [[held_company]], deferred
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(Customer, held_id).phone == "512-555-0191"
+    assert db.session.get(Customer, free_id).phone == "512-555-0192"
