@@ -6,7 +6,9 @@ thread-safe); headers and auth are passed per request and the session is never m
 after construction. Discovery state is guarded by a lock, the token bucket and the
 stats have their own locks. Discovery is single-flight: while one thread reads companyinfo, the others that
 need the base URL wait for its answer (a failure included) instead of asking again; no lock is held while it
-is read. Size the pool with ``ClientSettings.pool_size`` to at least the number of threads.
+is read. With a memo shared by several processes (:class:`SharedLookup`), the clients of other processes that need
+the tenant's base URL meanwhile wait a moment for the codebase it remembers instead of asking too. Size the pool
+with ``ClientSettings.pool_size`` to at least the number of threads.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 import requests
@@ -38,6 +40,27 @@ from .transport import Transport
 log = logging.getLogger("colcw_plugin.cw")
 
 Record = dict[str, Any]
+
+
+# How long a client waits for the lookup another process's client is making for the same tenant (its codebase
+# remembered in the shared memo) before it makes its own: a bound, so a slow or dead one costs at most this.
+OTHERS_LOOKUP_WAIT_SECONDS = 5.0
+_OTHERS_LOOKUP_POLL_SECONDS = 0.05
+
+
+@runtime_checkable
+class SharedLookup(Protocol):
+    """A :class:`~.discovery.CodebaseMemo` shared by several processes may also let one of their clients make the
+    tenant's lookup while the others wait a moment for the codebase it remembers (two workers starting runs at once).
+
+    ``claim`` answers a function to call once the lookup has ended (its codebase remembered first), or None when
+    another client holds the claim; a claim lasts ``seconds`` at most (a process that died holding it). A memo that
+    cannot tell (its store away) answers a function that does nothing: each client then looks up on its own.
+    ``claimed`` says whether anyone holds it now (False when it cannot tell)."""
+
+    def claim(self, site_root: str, company_id: str, seconds: float) -> Callable[[], None] | None: ...
+
+    def claimed(self, site_root: str, company_id: str) -> bool: ...
 
 
 class _Lookup:
@@ -190,22 +213,55 @@ class ConnectWiseClient:
         that one gets, a transient failure included (while ConnectWise keeps failing the lookup, the reads a run
         sent ahead side by side each asked again, one after the other's Retry-After), and so does a call while the
         Retry-After of its transient failure runs. Nothing is held while the lookup is sent but this client's note
-        that it is in flight (no lock, no other process waits on it); a later call, once it ended, asks again.
+        that it is in flight (no lock; a call here waits for no other process's lookup); a later call, once it
+        ended, asks again.
         """
+        info = self._look_up(retry=retry, needed=lambda: True)
+        assert info is not None
+        return info
+
+    def _look_up(self, *, needed: Callable[[], bool], retry: bool = True,
+                 others_first: bool = False) -> CompanyInfo | None:
+        """:meth:`discover`, unless ``needed()`` (asked under the lock, with no lookup in flight) says the base URL
+        is known by now: then None, and nothing sent. A thread that found no base URL (nor a remembered one) and
+        asks for a lookup may come just after another thread's lookup ended: that one's answer is the base URL it
+        needed (two lookups went out at a run's start when a read sent ahead came a moment late).
+
+        With ``others_first`` (only the base URL is needed, not the whole answer) and a memo shared by several
+        processes (:class:`SharedLookup`), the lookup is first left to another process's client making it now: its
+        codebase, once remembered, is this client's (as remembered: read again on a 404). That wait is bounded
+        (:data:`OTHERS_LOOKUP_WAIT_SECONDS`); after it, or when that lookup ended without an answer, this client
+        makes its own."""
         with self._lock:
             lookup = self._lookup
             if lookup is not None and lookup.failed_until is not None and self._clock() >= lookup.failed_until:
                 lookup = None  # ConnectWise's Retry-After has passed: ask again
             ours = lookup is None
             if ours:
+                if not needed():
+                    return None
                 lookup = self._lookup = _Lookup()
         assert lookup is not None
         if not ours:
             return lookup.result()
         s = self.settings
+        release: Callable[[], None] | None = None
         try:
+            if others_first and isinstance(self._codebases, SharedLookup):
+                release = self._codebases.claim(s.site_root, s.company_id, OTHERS_LOOKUP_WAIT_SECONDS)
+                if release is None:
+                    codebase = self._others_lookup()
+                    if codebase is not None:
+                        with self._lock:
+                            self._base_url = self._remembered_base = self._base_for(codebase)
+                            self._lookup = None
+                        remembered = CompanyInfo(company_id=s.company_id, codebase=codebase)
+                        lookup.settle(remembered)
+                        return remembered
             info = read_company_info(self._transport, s, retry=retry)
         except BaseException as e:
+            if release is not None:
+                release()
             wait = getattr(e, "retry_after", None) if isinstance(e, DiscoveryError) and e.transient else None
             with self._lock:
                 if wait:
@@ -227,7 +283,24 @@ class ConnectWiseClient:
                 self._codebases.put(s.site_root, s.company_id, codebase)
             except Exception:  # noqa: BLE001 - remembering is a saving, never a reason to fail
                 log.warning("could not remember the ConnectWise codebase", exc_info=True)
+        if release is not None:
+            release()  # (once remembered: a client waiting for it finds it)
         return info
+
+    def _others_lookup(self) -> str | None:
+        """The codebase another process's client is looking up now, once it remembers it; None when its claim ends
+        without one (its lookup failed, or it died) or after :data:`OTHERS_LOOKUP_WAIT_SECONDS`."""
+        memo = self._codebases
+        assert isinstance(memo, SharedLookup)
+        s = self.settings
+        deadline = time.monotonic() + OTHERS_LOOKUP_WAIT_SECONDS  # (real time: the memo's claim lasts as long)
+        while True:
+            codebase = self._remembered()
+            if codebase is not None:
+                return codebase
+            if not memo.claimed(s.site_root, s.company_id) or time.monotonic() >= deadline:
+                return self._remembered()  # (remembered just before its claim ended, or not at all)
+            time.sleep(_OTHERS_LOOKUP_POLL_SECONDS)
 
     def _base_for(self, codebase: str) -> str:
         return f"{self.settings.api_root}/{codebase.strip('/')}/apis/3.0/"
@@ -261,7 +334,8 @@ class ConnectWiseClient:
                 if self._base_url is None:
                     self._base_url = self._remembered_base = self._base_for(codebase)
                 return self._base_url
-        self.discover()  # not under the lock: a lookup in flight is waited for, not sent again
+        # Not under the lock: a lookup in flight is waited for, and one that ended meanwhile is not sent again.
+        self._look_up(needed=lambda: self._base_url is None, others_first=True)
         with self._lock:
             assert self._base_url is not None
             return self._base_url
@@ -272,7 +346,9 @@ class ConnectWiseClient:
             if self._base_url != stale_base:
                 return True  # another thread already refreshed it
         try:
-            self.discover()  # (another thread's lookup in flight is waited for: single-flight)
+            # (another thread's lookup in flight is waited for, and one that moved the base meanwhile is not sent
+            # again: single-flight)
+            self._look_up(needed=lambda: self._base_url == stale_base)
         except DiscoveryError:
             log.warning("ConnectWise rediscovery after a 404 failed", exc_info=True)
             return False
