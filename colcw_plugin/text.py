@@ -14,6 +14,13 @@ IRREGULAR = {"company": "companies", "is": "are", "was": "were", "has": "have", 
              "category / sub-category pair": "category / sub-category pairs"}
 
 
+# ConnectWise busy, not refusing anything, by the kind of failure (``DiscoveryError.kind``): what a message says happened
+# when ConnectWise rate-limited or failed a request colcw made for a person (the callbacks' registration; the
+# Connection card says the same words, setup.connection.check_failure). Nothing the person typed is wrong; trying
+# again later works.
+CONNECTWISE_BUSY = {"rate_limited": "ConnectWise is rate-limiting colcw", "server_error": "ConnectWise failed"}
+
+
 def plural(count: int, one: str, many: str | None = None) -> str:
     """``"1 line"``, ``"2 lines"``; ``many`` for words that do not just take an s."""
     if count == 1:

@@ -40,6 +40,7 @@ from ...setup.live_updates import (
     url_secret,
 )
 from ...setup.secrets import SecretBox, SecretError
+from ...text import CONNECTWISE_BUSY
 from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue, submit
 from ..jobs.schedules import (
@@ -191,7 +192,8 @@ class Recheck:
 
     live: bool  # Live updates are on: the callbacks were registered again for the connection saved
     failed: bool = False  # registering failed (the reason is kept on the settings row, shown with the section)
-    connection_fails: bool = False  # ... because ConnectWise refused the connection itself
+    # ... because of the connection itself (refused, not reached, or its company lookup busy): the check meets it too
+    connection_fails: bool = False
     messages: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -217,6 +219,11 @@ def recheck_callbacks(session: Session, box: SecretBox, client_for: ClientFactor
         return Recheck(live=True, messages=messages)
     if isinstance(error, CONNECTION_FAILS):
         why = summary.removeprefix(REGISTER_FAILED)  # (the URL's secret is masked in it)
+        busy = CONNECTWISE_BUSY.get(error.kind) if isinstance(error, DiscoveryError) else None
+        if busy:  # the company lookup rate-limited or failed: nothing in the connection is wrong
+            return Recheck(live=True, failed=True, connection_fails=True, messages=[(
+                "warning", f"The connection was saved, but {busy} when colcw registered the callbacks ({why}). "
+                           "Save the connection again in a few minutes to register them.")])
         # Refused, or not reached at all (nothing answered: no one refused anything).
         unreached = isinstance(error, (NetworkError, TLSFailed)) or (
             isinstance(error, DiscoveryError) and error.kind in ("unreachable", "tls", "tls_without_scheme"))
