@@ -129,3 +129,39 @@ def test_a_page_saves_the_companies_whose_customers_no_export_holds(app, fast_ca
     db.session.expire_all()
     assert db.session.get(Customer, held_id).phone == "512-555-0191"
     assert db.session.get(Customer, free_id).phone == "512-555-0192"
+
+
+def test_an_import_takes_the_link_an_export_made_just_before_as_the_companys(app, fast_callbacks, monkeypatch):
+    from sqlalchemy.orm import Session
+
+    from colcw_plugin.models import set_link
+
+    sandbox = fast_callbacks
+    company = sandbox.api("POST", "company/companies", json={
+        "identifier": "IMPX4", "name": "Import After Export Clinic", "addressLine1": "1 Way", "city": "Austin",
+        "state": "TX", "phoneNumber": "512-555-0194"}).json()
+    customer = Customer(account_number="IMPX4", name="Import After Export Clinic", address1="1 Way", city="Austin",
+                        state="TX", zip="73301", country="United States", phone="512-555-0100")
+    db.session.add(customer)
+    db.session.commit()
+    customer_id, engine = customer.id, db.engine
+    real_take = CompanyImporter._take_exports
+
+    def take_exports(self, *args, **kwargs):  # an export of the customer links it and ends as the import reads
+        with Session(engine) as other:
+            set_link(other, "customer", customer_id, company["id"], cw_identifier="IMPX4")
+            other.commit()
+        return real_take(self, *args, **kwargs)
+
+    monkeypatch.setattr(CompanyImporter, "_take_exports", take_exports)
+    done = _run("customer_import", {"company": "IMPX4"})
+    monkeypatch.undo()
+    db.session.rollback()
+    items = db.session.execute(select(SyncItem).where(SyncItem.run_id == done.id, SyncItem.entity == "customer")) \
+        .scalars().all()
+    # Imported into the customer by the link the export made (before: the company 'could not be saved', its link
+    # written a second time).
+    assert done.status == "succeeded" and [i.action for i in items] == ["updated"], [i.message for i in items]
+    db.session.expire_all()
+    assert get_link(db.session, "customer", customer_id).cw_id == company["id"]
+    assert db.session.get(Customer, customer_id).phone == "512-555-0194"

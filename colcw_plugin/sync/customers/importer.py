@@ -487,6 +487,7 @@ class CompanyImporter:
     def _read_page(self, records: list[dict], contacts: dict[int, list[dict]], turn: ExitStack) -> PageData:
         """What ConnectWise and the host hold for these companies, in a few queries for the page; the export locks
         of its customers held in ``turn`` (:meth:`_take_exports`)."""
+        page_ids = {r["id"] for r in records}
         links = by_cw(self.session, CUSTOMER, [r["id"] for r in records])
         idents = [str(r.get("identifier") or "") for r in records if r["id"] not in links]
         by_account = dict(self.session.execute(select(Customer.account_number, Customer.id)
@@ -496,6 +497,11 @@ class CompanyImporter:
         host_ids = {row.host_id for row in links.values()} | set(by_account.values())
         hosts = self._snapshots(host_ids)
         host_links = by_host(self.session, CUSTOMER, by_account.values())
+        # A customer matched by account number whose link (read under its export lock) points at one of the page's
+        # companies read as linked to none: an export of it linked it between the two reads. The company is its.
+        for row in host_links.values():
+            if row.cw_id in page_ids and row.cw_id not in links:
+                links[row.cw_id] = row
         # Most host contacts' links were just read by ConnectWise id: read only the others'.
         host_contact_links = {row.host_id: row for row in contact_links.values()}
         host_contact_links.update(by_host(self.session, CONTACT, [k for h in hosts.values() for k in h.contacts
