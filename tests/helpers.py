@@ -33,6 +33,8 @@ def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:1/0", plugins
         "COLCW_ENCRYPTION_KEY": "n1PEgd5eXIn8NARF47vH1pH59Ufaj8LxeMJVLqMh2Cs=",
         "SERVER_NAME": None,
         "COLCW_ALLOW_HTTP": True,
+        # A create an earlier attempt left unaccounted for is waited for seconds, not production's minutes.
+        "COLCW_CREATE_SETTLE_SECONDS": 5,
         # The demo users are made for every test and signed in through the form: a cheap hash, not scrypt's 0.1 s.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }

@@ -56,6 +56,8 @@ class ColcwConfig:
     concurrency: int = 4
     history_days: int = 90
     cw_read_timeout: float = 30.0  # seconds to wait for ConnectWise's answer before the request counts as lost
+    # seconds a create an earlier attempt sent and never saw end may still land before it is taken for lost
+    create_settle_seconds: float = RunOptions.create_settle_seconds
     queue: QueueSettings = field(default_factory=QueueSettings)
 
     @classmethod
@@ -77,6 +79,7 @@ class ColcwConfig:
             concurrency=max(1, int(get("COLCW_CONCURRENCY", cls.concurrency))),
             history_days=int(get("COLCW_HISTORY_DAYS", cls.history_days)),
             cw_read_timeout=float(get("COLCW_CW_READ_TIMEOUT", cls.cw_read_timeout)),
+            create_settle_seconds=float(get("COLCW_CREATE_SETTLE_SECONDS", cls.create_settle_seconds)),
             queue=QueueSettings(
                 name=str(get("COLCW_QUEUE", q.name)),
                 retry_intervals=_intervals(get("COLCW_RETRY_INTERVALS", q.retry_intervals)),
@@ -139,7 +142,8 @@ class Runtime:
     def options(self) -> RunOptions:
         q = self.config.queue
         return RunOptions(concurrency=self.config.concurrency, record_retries=tuple(q.record_retry_intervals),
-                          attempt_intervals=tuple(q.retry_intervals), unreachable_after=q.unreachable_after)
+                          attempt_intervals=tuple(q.retry_intervals), unreachable_after=q.unreachable_after,
+                          create_settle_seconds=self.config.create_settle_seconds)
 
     # --- ConnectWise ------------------------------------------------------------------------
 

@@ -63,7 +63,8 @@ class RunOptions:
     trying records that failed transiently: passes within an attempt after ``record_retries`` seconds
     (``COLCW_RECORD_RETRY_INTERVALS``), then, when ``can_wait`` (a queued run), later attempts after
     ``attempt_intervals`` seconds (``COLCW_RETRY_INTERVALS``); ``unreachable_after`` records failing in a
-    row make the whole run wait (``COLCW_UNREACHABLE_AFTER``)."""
+    row make the whole run wait (``COLCW_UNREACHABLE_AFTER``); a create an earlier attempt left unaccounted for is
+    waited for ``create_settle_seconds`` at most (``COLCW_CREATE_SETTLE_SECONDS``)."""
 
     concurrency: int = 1
     record_retries: tuple[float, ...] = (2.0, 10.0)
@@ -74,6 +75,10 @@ class RunOptions:
     # long): a longer one ends the attempt, and the run waits for its next one in RQ (scheduled for then), leaving
     # its worker to other runs (jobs.runs._passes).
     hold_worker_seconds: float | None = None
+    # How long after an earlier attempt sent a create ConnectWise may still carry it out, when that attempt never saw
+    # it end (it froze or died with the POST in flight): a later one that does not find what it made waits so long,
+    # then takes it for lost and creates the record itself (``COLCW_CREATE_SETTLE_SECONDS``; quotes/intents.py).
+    create_settle_seconds: float = 180.0
 
 
 @dataclass

@@ -1,28 +1,30 @@
 """What an export writes to colcw's own tables: the opportunity's link and the document's export state.
 
 Written with single statements (an upsert each) on what the export already holds, never by reading
-the rows back first; none of them commits. The export commits twice at most: the opportunity's link
-at once after the opportunity is created or found by name (so an export that dies from there on
-resumes on it instead of creating a second one), and everything else together with the host's lock
-of the document.
+the rows back first; none of them commits. The export commits twice at most (three times for a new
+opportunity: its create intent before the POST, :mod:`.intents`): the opportunity's link at once after
+the opportunity is created or found by name (so an export that dies from there on resumes on it
+instead of creating a second one), and everything else together with the host's lock of the document.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, case, delete, insert, null, select, update
+from sqlalchemy import bindparam, case, delete, insert, literal, null, select, update
 from sqlalchemy.orm import Session
 
-from host_stub.bulk import upsert_insert
+from host_stub.bulk import on_postgresql, upsert_insert
 from host_stub.models import utcnow
 
-from ...models import DOCUMENT, DocumentDrift, DocumentExport, DocumentLineExport, Link
+from ...models import DOCUMENT, CreateIntent, DocumentDrift, DocumentExport, DocumentLineExport, Link
 from .held import HEADER, HeldDocument, LinkRef
+from .intents import forget_statement
 
 # The statements name the tables, not the mapped classes: the ORM's bulk path for an entity does nothing these
 # statements need (no object of the session is kept in step by them) and cost about 1.5 ms of a one-line export's
 # 13 ms of CPU.
 _STATE, _LINK = DocumentExport.__table__, Link.__table__
 _LINES, _DRIFT = DocumentLineExport.__table__, DocumentDrift.__table__
+_INTENT_ID = CreateIntent.__table__.c.id
 
 # The upserts are built once per dialect (and, for the state, per set of columns written), with bound
 # parameters for the values: building one anew for each export cost more Python than sending it.
@@ -50,17 +52,22 @@ def save_state(session: Session, document_id: int, **values) -> None:
     session.execute(stmt, {"document_id": document_id, **values})
 
 
-def _link_upsert(insert_, with_values: bool):
+def _link_upsert(insert_, with_values: bool, *, beside_state: bool = False):
+    """(``beside_state``: its constants bound under names of their own, beside the state's upsert, whose columns with
+    defaults bind under their column names: :func:`save_created`.)"""
     now = bindparam("now", type_=_LINK.c.linked_at.type)
     # (None is written as SQL NULL, not as JSON's null: the statement without values says so.)
     values = bindparam("values", type_=_LINK.c.synced_values.type) if with_values else null()
+    constants = ({"cw_last_updated": literal("", _LINK.c.cw_last_updated.type),
+                  "status": literal("ok", _LINK.c.status.type)} if beside_state else
+                 {"cw_last_updated": "", "status": "ok"})
     stmt = insert_(_LINK).values(entity=DOCUMENT, host_id=bindparam("host_id"), cw_id=bindparam("cw_id"),
                                  cw_identifier=bindparam("cw_identifier"), fingerprint=bindparam("fingerprint"),
-                                 cw_last_updated="", status="ok", linked_at=now, synced_at=now, synced_values=values)
+                                 linked_at=now, synced_at=now, synced_values=values, **constants)
     repointed = _LINK.c.cw_id != stmt.excluded.cw_id
     return stmt.on_conflict_do_update(index_elements=["entity", "host_id"], set_={
         "cw_id": stmt.excluded.cw_id, "cw_identifier": stmt.excluded.cw_identifier,
-        "fingerprint": stmt.excluded.fingerprint, "cw_last_updated": "", "status": "ok", "synced_at": now,
+        "fingerprint": stmt.excluded.fingerprint, **constants, "synced_at": now,
         "linked_at": case((repointed, now), else_=_LINK.c.linked_at),
         "synced_values": case((repointed, stmt.excluded.synced_values), else_=_LINK.c.synced_values)})
 
@@ -75,6 +82,38 @@ def save_link(session: Session, document_id: int, cw_id: int, cw_identifier: str
               "now": utcnow()}
     session.execute(_statement(session, ("link", with_values), lambda insert_: _link_upsert(insert_, with_values)),
                     {**params, "values": values} if with_values else params)
+
+
+def save_created(session: Session, document_id: int, state: dict, cw_id: int, cw_identifier: str, fingerprint: str,
+                 values: dict | None) -> None:
+    """The opportunity an export just created or found, at once: the document's state (``state``), its link
+    (:func:`save_link`'s rules) and the end of its create intent (:mod:`.intents`). One statement on PostgreSQL (the
+    state's upsert and the intent's delete as data-modifying WITH clauses of the link's upsert: none reads what another
+    writes), three elsewhere."""
+    params = {"host_id": document_id, "cw_id": cw_id, "cw_identifier": cw_identifier, "fingerprint": fingerprint,
+              "now": utcnow()}
+    with_values = values is not None
+    if with_values:
+        params["values"] = values
+    if not on_postgresql(session):
+        save_state(session, document_id, **state)
+        session.execute(forget_statement(), {"host_id": document_id})
+        session.execute(_statement(session, ("link", with_values), lambda insert_: _link_upsert(insert_, with_values)),
+                        params)
+        return
+    columns = tuple(sorted(state))
+
+    def build(insert_):
+        # (The state's columns with defaults are given as constants: a default binds under its column's name, which
+        # the link's own parameters use.)
+        defaults = {c.name: literal(c.default.arg({}) if c.default.is_callable else c.default.arg, c.type)
+                    for c in _STATE.c if c.default is not None and c.name not in columns}
+        saved = _state_upsert(insert_, columns).values(defaults).returning(_STATE.c.document_id).cte("saved_state")
+        forgot = forget_statement().returning(_INTENT_ID).cte("forgot_intent")
+        return _link_upsert(insert_, with_values, beside_state=True).add_cte(saved).add_cte(forgot)
+
+    session.execute(_statement(session, ("created", columns, with_values), build),
+                    {**params, "document_id": document_id, **state})
 
 
 def save_header(session: Session, document_id: int, header: dict) -> None:

@@ -7,7 +7,8 @@ The order of work keeps ConnectWise clean when anything is wrong:
 2. every line resolves to a catalog item (missing ones created only when *all* lines can be);
 3. the opportunity: the one this document (or, for a sales order, its quote) is linked to by
    id; else an exact, case-sensitive name match among the company's opportunities; else a new
-   one — and the link is committed at once, so a crash from here on resumes on it;
+   one, its create intent committed before the POST (:mod:`.intents`) — and the link is committed
+   at once, so a crash from here on resumes on it;
 4. the lines, reconciled per :mod:`.lines` (never duplicated);
 5. a sales order sets the opportunity to Won, unless an unconverted quote still feeds it (:mod:`.won`);
 6. the state (fingerprint, per-line product ids) is saved and the document locked in the host, in
@@ -46,6 +47,7 @@ from ...cw import (
     PermissionDenied,
     ValidationFailed,
     create_once,
+    unacknowledged,
 )
 from ...models import DocumentDrift, Settings, actor_label, remove_link
 from ...setup import pages
@@ -54,13 +56,15 @@ from ...setup.connection import read_settings
 from ...setup.opportunity_defaults import DEFAULT_LABEL, KINDS, STATUS, Missing
 from ...setup.reps import UnmappedRep
 from ...text import plural, possessive
+from ..jobs.kinds import RunOptions
 from ..jobs.recorder import LockWait
 from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.locks import LOCK_WAIT_SECONDS, Busy, Stopped
 from ..shared.markers import parse_marker
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.product_drift import overwrite
-from .bookkeeping import link_is, save_header, save_lines, save_link, save_state
+from . import intents
+from .bookkeeping import link_is, save_created, save_header, save_lines, save_link, save_state
 from .catalog import CATALOG_DESCRIPTION_MAX, Catalog
 from .descriptions import shortened_note
 from .held import HEADER, HeldDocument, LinkRef, exported_items, load_document
@@ -75,7 +79,6 @@ from .opportunities import (
     create_refused,
     created_with,
     exactly,
-    find_by_name,
     named_like,
     new_opportunity_body,
     remember_refusal,
@@ -133,19 +136,23 @@ class ExportContext:
     # without sending them (:meth:`refused_before`). Per run only: between runs an admin may change ConnectWise, so
     # a later run asks it again.
     refused_required: dict[str, Missing] = field(default_factory=dict)
+    # How long an opportunity POST an earlier attempt sent, and never saw end, may still land: a document whose
+    # earlier POST is neither found nor this old waits (:mod:`.intents`; the run's options carry it).
+    create_settle_seconds: float = RunOptions.create_settle_seconds
     _refusals_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def for_run(cls, session: Session, client: ConnectWiseClient, settings: Settings | None = None, *,
                 host: Callable[[Session], UnitOfWork] = UnitOfWork,
                 on_wait: Callable[[str], None] | None = None, workers: int = 1,
-                should_stop: Callable[[], bool] | None = None) -> ExportContext:
+                should_stop: Callable[[], bool] | None = None,
+                create_settle_seconds: float = RunOptions.create_settle_seconds) -> ExportContext:
         settings = settings or read_settings(session)
         plain = ExportSettings.of(settings)
         engine = session.get_bind()
         return cls(client, shared_setup(client, engine, settings), Catalog(client, _rules_loader(engine, plain)),
                    plain, Reps(plain), host=host, on_wait=on_wait, workers=workers, should_stop=should_stop,
-                   refusals_remembered=plain.required_refusals > 0)
+                   refusals_remembered=plain.required_refusals > 0, create_settle_seconds=create_settle_seconds)
 
 
     def note_refused(self, missing: Missing, number: str) -> None:
@@ -270,6 +277,10 @@ def _failure_text(number: str, e: ConnectWiseError | UnmappedRep, transient: boo
     document either: an admin fixes the connection. ``sent``: something of the document was written first."""
     what = f"{number} was not exported{' completely' if sent else ''}"
     again = "; lines already sent are matched, not duplicated." if sent else "."
+    if isinstance(e, intents.CreateStillLanding):
+        return (f"{number} was not exported yet: {e.message}",
+                "Nothing in it needs fixing: it is looked up again before anything is created, and taken once "
+                "ConnectWise holds it. Export it again later if this run ends first: no second opportunity is made.")
     if transient:
         assert isinstance(e, ConnectWiseError)
         return (f"{what}: ConnectWise answered {e.detail}",
@@ -401,6 +412,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
 
     own_link = held.own_link  # the document's own link as it stands now
     opp, created, remembered = _linked_opportunity(session, held, link, inherited, notes, ahead), False, False
+    adopted = False
     if opp is None:
         if link is not None and not inherited:
             own_link = None  # its opportunity is gone: _linked_opportunity removed the link
@@ -422,6 +434,9 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
             opp = choose_match(exactly(rows, name), ctx.setup, name, held.customer_name)
             if opp is not None:
                 _unless_confirmed(ctx, held, confirmed, "name", opp)
+                # The one an earlier attempt's POST made for this document, whose answer it never had: created by it.
+                created = adopted = (held.state is None or held.state.opportunity_id is None) and intents.made_for(
+                    opp, _created_from(held))
             else:
                 refused = ctx.refused_before(name)
                 if refused is not None:
@@ -432,24 +447,58 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                     raise _unconfirmed(held, case_slip_warning(held.customer_name, [choice_of(r, flags) for r in slips],
                                                                name))
                 chosen = ctx.setup.new_opportunity_refs(settings.new_opportunity, quote=held.is_quote)
+                # The create intent, committed before the POST: an earlier attempt's POST whose outcome its sender
+                # never saw is waited for (at most the run's create_settle_seconds) and taken, never made a second time
+                # (:mod:`.intents`).
+                claim = intents.claim(session, held.id, company_id, name)
+                if not claim.fresh and claim.name != name:  # (the earlier POST sent the name the document had then)
+                    rows = [*rows, *named_like(client, company_id, claim.name)]
+                earlier = None if claim.fresh else next(iter(intents.holding(rows, claim.token)), None)
+                if earlier is None and not claim.settled(ctx.create_settle_seconds):
+                    raise intents.CreateStillLanding(
+                        f"an earlier attempt asked ConnectWise to create its opportunity \"{claim.name}\" at "
+                        f"{claim.sent:%H:%M:%S} UTC and ConnectWise does not hold it yet; ConnectWise may still create "
+                        "it, so creating it now could make a second one")
+                if not claim.fresh and earlier is None:
+                    intents.restart(session, held.id, claim, name)  # its sender saw it end, or it is taken for lost
                 status = chosen.get("status") or (ctx.setup.open_status() if held.is_quote else ctx.setup.won_status())
                 follow_up = f"{held.follow_up_date.isoformat()}T00:00:00Z" if held.follow_up_date else None
                 body = new_opportunity_body(
                     name=name, company_id=company_id, contact_id=contact_id, member_id=rep.member_id,
                     location_id=rep.location_id, department_id=rep.department_id, status=status,
                     type_=chosen.get("type"), stage=chosen.get("stage"), expected_close=follow_up,
-                    notes=f"Created from ChannelOnline {'quote' if held.is_quote else 'sales order'} {number}.")
-                # Under the name lock nothing else creates it: an exact-name match after a lost answer is ours.
+                    notes=f"{_created_from(held)} ({intents.reference(claim.token)}).")
+                posted: list[ConnectWiseError] = []  # how the POST itself failed, if it did
+
+                def post() -> dict:
+                    try:
+                        return client.opportunities.create(body)
+                    except ConnectWiseError as e:
+                        posted.append(e)
+                        raise
+
+                # After a lost answer, the opportunity holding this create's token is ours.
                 try:
-                    opp = create_once(lambda: client.opportunities.create(body),
-                                      lambda: next(iter(find_by_name(client, company_id, name)), None),
-                                      what=f"opportunity \"{name}\" for {number}")
-                except ValidationFailed as e:  # e.g. a type the tenant made mandatory, left to ConnectWise's default
+                    opp = earlier or create_once(
+                        post, lambda: next(iter(intents.holding(named_like(client, company_id, name), claim.token)),
+                                           None),
+                        what=f"opportunity \"{name}\" for {number}")
+                except ConnectWiseError as e:
+                    if posted and not unacknowledged(posted[0]):  # refused: nothing was created
+                        intents.forget(session, held.id)
+                    elif posted:
+                        # Its answer was lost and the look-up found nothing (or failed): this attempt saw its POST end,
+                        # so no export waits for it; the next pass looks the token up again before creating.
+                        intents.ended(session, held.id, claim, name)
+                    if not isinstance(e, ValidationFailed):
+                        raise
+                    # e.g. a type the tenant made mandatory, left to ConnectWise's default
                     refusal = create_refused(e, settings.new_opportunity, name)
                     if refusal is None:
                         raise
                     raise refusal from None
                 created = sent.any = True
+                adopted = earlier is not None  # made by an earlier attempt, which may have died after adding lines
                 if ctx.refusals_remembered:
                     created_with(session, body)  # what it left to ConnectWise's default is not mandatory
             # Commit the link before adding lines: an export that dies from here on resumes on it.
@@ -466,7 +515,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
 
     desired = [Desired(ln, catalog_ids[ln.line_id]) for ln in lines]
     adopt = {held.source_quote_id} if held.source_quote_id and not held.is_quote else set()
-    if created:
+    if created and not adopted:
         products = []
     elif ahead.products is not None and opp_id == link.cw_id:  # (read ahead only with a link)
         products = ahead.products.result()
@@ -630,6 +679,11 @@ def _linked_opportunity(session: Session, held: HeldDocument, link: LinkRef | No
     return opp
 
 
+def _created_from(held: HeldDocument) -> str:
+    """How a new opportunity's notes begin (its create intent's token follows: :mod:`.intents`)."""
+    return f"Created from ChannelOnline {'quote' if held.is_quote else 'sales order'} {held.number}"
+
+
 def _finishes_its_creation(held: HeldDocument, opp_id: int) -> bool:
     """Whether this export completes the document's first one, which created ``opp_id`` and stopped before its
     lines were all sent (a transient failure: a later pass or attempt found the opportunity through its link). To
@@ -645,8 +699,9 @@ def _remember_opportunity(session: Session, document_id: int, opp: dict, created
     ``header``: the document's opportunity header a created opportunity got (:data:`.held.HEADER`), kept on its
     link."""
     name = str(opp.get("name", ""))[:100]
-    save_state(session, document_id, opportunity_id=opp["id"], opportunity_name=name, created_opportunity=created)
-    save_link(session, document_id, opp["id"], name, fingerprint, {HEADER: header} if header is not None else None)
+    save_created(session, document_id, {"opportunity_id": opp["id"], "opportunity_name": name,
+                                        "created_opportunity": created},
+                 opp["id"], name, fingerprint, {HEADER: header} if header is not None else None)
     return LinkRef(int(opp["id"]), name, fingerprint, "ok", header)
 
 

@@ -92,7 +92,8 @@ def run(ctx: SyncContext) -> str | None:
     workers = min(max(1, ctx.options.concurrency), len(todo))
     export_ctx = ExportContext.for_run(ctx.session, ctx.client, ctx.settings, host=ctx.host,
                                        on_wait=ctx.recorder.note_wait, workers=workers,
-                                       should_stop=ctx.recorder.stop_requested)
+                                       should_stop=ctx.recorder.stop_requested,
+                                       create_settle_seconds=ctx.options.create_settle_seconds)
     outcomes = []
     if workers <= 1:
         for doc_id in todo:

@@ -41,6 +41,8 @@ from .problems import ExportRefused
 
 OPPORTUNITY_FIELDS = ["id", "name", "status", "company", "contact", "expectedCloseDate",
                       "closedBy", "closedDate", "_info"]  # (who closed it: a converted quote's note, quotes/won.py)
+# Found by name, with the notes: those colcw creates carry their create intent's token (:mod:`.intents`).
+BY_NAME_FIELDS = [*OPPORTUNITY_FIELDS, "notes"]
 NAME_MAX = 100  # Opportunity.name, Max length: 100 (mapping.OPPORTUNITY "name" rule)
 
 
@@ -140,7 +142,7 @@ def find_by_name(client: ConnectWiseClient, company_id: int, name: str) -> list[
 def named_like(client: ConnectWiseClient, company_id: int, name: str) -> list[dict]:
     """The company's opportunities ConnectWise finds by ``name``: named so but for upper and lower case too."""
     return list(client.opportunities.iterate(conditions=C.and_(C.eq("company/id", company_id), C.eq("name", name)),
-                                             fields=OPPORTUNITY_FIELDS))
+                                             fields=BY_NAME_FIELDS))
 
 
 def exactly(rows: list[dict], name: str) -> list[dict]:
