@@ -280,8 +280,10 @@ def customer_length_problems(values: Mapping[str, Any]) -> list[Problem]:
     return _too_long(COMPANY.rules, values, _customer_who(values))
 
 
-def customer_problems(values: Mapping[str, Any], states: StateList) -> list[Problem]:
-    """What stops a customer from being exported, each with what to do."""
+def customer_problems(values: Mapping[str, Any], states: StateList | None) -> list[Problem]:
+    """What stops a customer from being exported, each with what to do: what its export refuses, and what saving it
+    in ChannelOnline's form warns of, in the same words. ``states`` None: without ConnectWise's state list (saving
+    asks ConnectWise nothing), every rule but the state's, which only that list decides."""
     who = _customer_who(values)
     problems: list[Problem] = []
     if not values.get("name"):
@@ -291,7 +293,7 @@ def customer_problems(values: Mapping[str, Any], states: StateList) -> list[Prob
         problems.append((f"Customer {values.get('name')} has no account number; it becomes the ConnectWise "
                          "Company ID.", "Enter an account number in ChannelOnline and export again."))
     problems += customer_length_problems(values)
-    state = states.problem(values.get("state") or "", who=who)
+    state = states.problem(values.get("state") or "", who=who) if states is not None else None
     if state:
         problems.append(state)
     if not any(values.get(a) for a in ("address1", "address2", "city", "state", "zip", "country")):
@@ -444,9 +446,12 @@ def contact_length_problems(values: Mapping[str, Any]) -> list[Problem]:
     return _too_long(CONTACT.rules, values, _contact_who(values))
 
 
-def contact_problems(values: Mapping[str, Any], states: StateList,
-                     comm_types: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    """What stops a contact from being exported, each with what to do."""
+def contact_problems(values: Mapping[str, Any], states: StateList | None,
+                     comm_types: Mapping[str, Mapping[str, Any]] | None) -> list[Problem]:
+    """What stops a contact from being exported, each with what to do: what its export refuses, and what saving its
+    customer in ChannelOnline's form warns of, in the same words. ``states`` / ``comm_types`` None: without
+    ConnectWise's state list / communication types (saving asks ConnectWise nothing), every rule but those they
+    decide."""
     who = _contact_who(values)
     problems: list[Problem] = []
     if not values.get("first_name"):
@@ -457,11 +462,11 @@ def contact_problems(values: Mapping[str, Any], states: StateList,
     if email and not _EMAIL.match(email):
         problems.append((f"{who}: '{email}' is not a valid e-mail address.",
                          "Correct the contact's e-mail in ChannelOnline and export again."))
-    state = states.problem(values.get("state") or "", who=who)
+    state = states.problem(values.get("state") or "", who=who) if states is not None else None
     if state:
         problems.append(state)
     for rule in COMM_RULES:
-        if values.get(rule.host_attr) and (rule.cw_path or "").casefold() not in comm_types:
+        if comm_types is not None and values.get(rule.host_attr) and (rule.cw_path or "").casefold() not in comm_types:
             problems.append((f"{who}: ConnectWise has no communication type '{rule.cw_path}' for the "
                              f"{rule.host.lower()}.", f"Add the type '{rule.cw_path}' in ConnectWise: "
                              f"{places.COMMUNICATION_TYPES}, then export again."))
