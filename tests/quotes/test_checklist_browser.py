@@ -91,19 +91,20 @@ def test_after_a_refused_export_the_page_shows_the_checklist_as_it_is_now(app, c
 def test_export_now_is_disabled_while_the_documents_export_is_queued_and_the_notice_goes_when_it_ends(
         app, connected, box, live_server, browser, page, drain_queue):
     world = make_world(connected, box)
-    quote = world.quote([line("OPT-7010", qty=2)], name="Queued deal")
+    quote_id = world.quote([line("OPT-7010", qty=2)], name="Queued deal").id
+    db.session.close()  # this thread reads nothing more: no transaction of its own left open while the pages work
     browser_sign_in(page, live_server.url, "riley@demo.example")
     stale = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     try:
         browser_sign_in(stale, live_server.url, "riley@demo.example")
-        stale.goto(f"{live_server.url}/colcw/documents/{quote.id}/export")  # opened before the first click
+        stale.goto(f"{live_server.url}/colcw/documents/{quote_id}/export")  # opened before the first click
         checklist_answered(stale)  # its Export now offered, as ConnectWise answered before the export was queued
-        _export_from_the_page(page, live_server.url, quote.id)  # queued: no worker runs yet
+        _export_from_the_page(page, live_server.url, quote_id)  # queued: no worker runs yet
         assert "Queued" in page.locator("#colcw-progress-text").inner_text()
         assert page.locator("#colcw-export-submit").is_disabled()
         assert "is being exported" in page.locator("#colcw-export-blocked").inner_text()
         # Opened again (another tab, a bookmark): still disabled, with the run's progress.
-        page.goto(f"{live_server.url}/colcw/documents/{quote.id}/export")
+        page.goto(f"{live_server.url}/colcw/documents/{quote_id}/export")
         checklist_answered(page)  # (Export now is disabled while the checklist is still checking, too)
         assert page.locator("#colcw-export-submit").is_disabled()
         assert page.locator("#colcw-progress-text").is_visible()
@@ -114,7 +115,7 @@ def test_export_now_is_disabled_while_the_documents_export_is_queued_and_the_not
         assert "already being exported" in stale.locator("main").inner_text()
         assert stale.locator("#colcw-export-submit").is_disabled()
 
-        worker = threading.Thread(target=drain_queue)
+        worker = threading.Thread(target=drain_queue, daemon=True)
         worker.start()
         worker.join(timeout=60)
         outcome = stale.locator("#colcw-outcome[data-action=created]")
