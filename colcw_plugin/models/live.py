@@ -72,7 +72,10 @@ class InboundHint(db.Model):
 
     The callback's body is only a hint: a live-update run takes the pending rows and reads the
     records again from ConnectWise. ``last_at`` is when the latest hint arrived; a read that
-    started after it covers it.
+    started after it covers it. ``own_versions``: while every callback pending for the record named colcw's own
+    member and carried a version of its record (sync/shared/own_writes.py), those versions, space-separated; the run
+    reads the record only if one of them is not a version colcw's own write produced (the export that wrote it links
+    it after ConnectWise answered, so a callback may come first). None: some pending callback is read regardless.
     """
 
     __tablename__ = "colcw_inbound_hints"
@@ -88,6 +91,7 @@ class InboundHint(db.Model):
     last_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    own_versions: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RecordDrift(db.Model):

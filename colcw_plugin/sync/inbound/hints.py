@@ -9,6 +9,11 @@ record before the change; when it had not taken its hints yet, it takes this one
 run, finding nothing pending, is not kept: kinds.run_live). Runs of this kind are serialised, so reads apply in order. A hint stays
 pending until its record was read and applied (:func:`read_back`), so a run that meets ConnectWise
 unreachable reads it on its next attempt.
+
+A callback naming colcw's own member that carries a version of its company or contact is recorded with that version
+(``own_versions``, while every callback pending for the record is such a one): the run that takes it reads the record
+only if that version is not one colcw's own write produced (:mod:`.echoes`), which the callback's web request no
+longer waits to find out.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
-from sqlalchemy import Connection, Engine, Row, func, select, tuple_, update
+from sqlalchemy import Connection, Engine, Row, case, delete, func, null, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from host_stub.bulk import upsert_insert
@@ -43,17 +48,35 @@ class Hint:
     cw_id: int
     action: str
     member: str = ""
+    # The version of its record the callback carried, when it named colcw's own member (own_writes.version): the
+    # run reads the record only if it is not one colcw's write produced. "": read regardless.
+    own_version: str = ""
+
+
+# How long the versions of a record's pending hint may run (a few callbacks of colcw's own writes of it); a longer
+# list is dropped and the record read.
+OWN_VERSIONS_CHARS = 1000
 
 
 def record_hint(session: Session, hint: Hint) -> None:
-    """Store (or add to) the record's pending hint and commit."""
+    """Store (or add to) the record's pending hint and commit.
+
+    Its ``own_versions`` (see :class:`Hint`): the hint's own version added to those of the callbacks already pending
+    when each of them had one; none as soon as one pending callback had none (the record is read)."""
     now = utcnow()
+    version = hint.own_version.strip() or None
     stmt = upsert_insert(session)(InboundHint).values(entity=hint.entity, cw_id=hint.cw_id, action=hint.action,
                                                       member=hint.member[:100], hints=1, pending=True, first_at=now,
-                                                      last_at=now)
+                                                      last_at=now, own_versions=version)
+    own_versions = case(
+        (InboundHint.pending.is_(True) & InboundHint.own_versions.is_not(None)
+         & (func.length(InboundHint.own_versions) < OWN_VERSIONS_CHARS),
+         InboundHint.own_versions + " " + stmt.excluded.own_versions),  # (NULL when this one has none)
+        (InboundHint.pending.is_(True), null()),
+        else_=stmt.excluded.own_versions)  # the record was read: only this callback is pending now
     session.execute(stmt.on_conflict_do_update(index_elements=["entity", "cw_id"], set_={
         "action": stmt.excluded.action, "member": stmt.excluded.member, "last_at": stmt.excluded.last_at,
-        "pending": True, "hints": InboundHint.hints + 1}))
+        "pending": True, "hints": InboundHint.hints + 1, "own_versions": own_versions}))
     session.commit()
 
 
@@ -68,7 +91,7 @@ def record_hints(session: Session, hints: Iterable[Hint]) -> int:
     stmt = upsert_insert(session)(InboundHint).values(list(rows.values()))
     session.execute(stmt.on_conflict_do_update(index_elements=["entity", "cw_id"], set_={
         "action": stmt.excluded.action, "member": stmt.excluded.member, "last_at": stmt.excluded.last_at,
-        "pending": True, "hints": InboundHint.hints + 1}))
+        "pending": True, "hints": InboundHint.hints + 1, "own_versions": null()}))  # (these are always read)
     session.flush()
     return len(rows)
 
@@ -80,7 +103,8 @@ def take_pending(session: Session, run_id: int, limit: int = TAKE_LIMIT) -> list
     ConnectWise unreachable, a worker that dies or a run stopped by the mass-delete guard loses none of them;
     the run's next attempt, or the next run, takes them again. Runs that take hints hold one lock
     (``colcw-inbound``), so two never claim the same hint at once. Each hint as it was claimed (``id``,
-    ``entity``, ``cw_id``, ``action``, ``hints``: plain values, which a commit does not refresh)."""
+    ``entity``, ``cw_id``, ``action``, ``hints``, ``own_versions``, ``last_at``: plain values, which a commit does
+    not refresh)."""
     ids = list(session.execute(select(InboundHint.id).where(InboundHint.pending.is_(True))
                                .order_by(InboundHint.last_at, InboundHint.id).limit(limit)).scalars())
     if ids:
@@ -90,7 +114,7 @@ def take_pending(session: Session, run_id: int, limit: int = TAKE_LIMIT) -> list
     if not ids:
         return []
     return list(session.execute(select(InboundHint.id, InboundHint.entity, InboundHint.cw_id, InboundHint.action,
-                                       InboundHint.hints)
+                                       InboundHint.hints, InboundHint.own_versions, InboundHint.last_at)
                                 .where(InboundHint.id.in_(ids)).order_by(InboundHint.id)))
 
 
@@ -101,6 +125,22 @@ def read_back(session: Session, hints: Sequence[Row]) -> None:
     if hints:
         session.execute(update(InboundHint).where(tuple_(InboundHint.id, InboundHint.hints).in_(
             [(h.id, h.hints) for h in hints])).values(pending=False))
+    session.commit()
+
+
+def forget(session: Session, hints: Sequence[Row]) -> None:
+    """The callbacks of ``hints`` (as :func:`take_pending` returned them) were colcw's own writes coming back: as if
+    they had not been recorded. A hint only they made is deleted; one of a record read before (its earlier
+    callbacks counted) is no longer pending. A record announced again since it was claimed stays pending, as in
+    :func:`read_back`. Commits."""
+    only = [(h.id, h.hints) for h in hints if h.hints == len((h.own_versions or "").split())]
+    rest = [(h.id, h.hints) for h in hints if (h.id, h.hints) not in set(only)]
+    if only:
+        session.execute(delete(InboundHint).where(tuple_(InboundHint.id, InboundHint.hints).in_(only))
+                        .execution_options(synchronize_session=False))
+    if rest:
+        session.execute(update(InboundHint).where(tuple_(InboundHint.id, InboundHint.hints).in_(rest))
+                        .values(pending=False, own_versions=None).execution_options(synchronize_session=False))
     session.commit()
 
 

@@ -26,6 +26,7 @@ from ...models import CONTACT, CUSTOMER, DOCUMENT, Link, SyncItem, SyncRun
 from ..jobs.kinds import NAMED_IN_RETRY, JobKind, KindRegistry, NothingToRecord, SyncContext, and_list
 from ..shared.locks import Stopped, advisory_lock, lock_key
 from . import LIVE_KIND, RECONCILE_KIND
+from .echoes import set_aside_own
 from .hints import TAKE_LIMIT, read_back, take_pending
 from .reading import read
 from .reconcile import STATES_UNREAD, Reconciler
@@ -69,13 +70,21 @@ def run_live(ctx: SyncContext) -> str:
         if records:
             found = read(ctx.client, {k: [int(i) for i in v] for k, v in records.items()})
             return reconciler.run(found).say(f"Read {len(found)} record{'s' if len(found) != 1 else ''} again.")
-        taken = idle = 0
+        taken = idle = echoed = looked = 0
         for _ in range(MAX_WAVES):
-            hints = take_pending(ctx.session, ctx.run_id)
-            if not hints:
-                if not taken:
+            claimed = take_pending(ctx.session, ctx.run_id)
+            if not claimed:
+                if not taken and not echoed:
                     raise NothingToRecord("Nothing was pending: the run before it read every record ConnectWise announced.")
                 break
+            # colcw's own writes coming back (their export linked them after the callback came): not read.
+            hints = set_aside_own(ctx.session, claimed)
+            echoed += len(claimed) - len(hints)
+            looked += len(hints)
+            if not hints:
+                if len(claimed) < TAKE_LIMIT:
+                    break
+                continue
             ids: dict[str, list[int]] = {}
             for hint in hints:
                 ids.setdefault(hint.entity, []).append(hint.cw_id)
@@ -89,10 +98,13 @@ def run_live(ctx: SyncContext) -> str:
             if tally.held is not None:
                 held.append(tally.say("").strip())
                 break  # the held hints are pending again: another wave would read them again
-            if len(hints) < TAKE_LIMIT:
+            if len(claimed) < TAKE_LIMIT:
                 # What ConnectWise announced meanwhile is the next run's (queued for it as it came): read
                 # here, a record announced twice would be counted and listed twice in this run.
                 break
+    if not held and not looked and echoed:
+        raise NothingToRecord(f"{echoed} record{'s' if echoed != 1 else ''} announced by colcw's own write coming back; "
+                              "nothing to read.")
     if not held and set(ctx.recorder.counts) == {UNCHANGED}:
         raise NothingToRecord(f"{taken} record{'s' if taken != 1 else ''} read again, unchanged.")
     if not held and not taken and not ctx.recorder.counts:  # only deletions held back before, still waiting

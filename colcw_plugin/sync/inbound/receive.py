@@ -12,7 +12,10 @@ In this order, answering fast and trusting nothing in the body:
    tool or person using colcw's API member is read back like anyone else. Opportunities are always read back:
    their status is shown, not merged, and reading it after colcw's own Won keeps the document page right. A
    company or opportunity colcw has no link to is not read either;
-5. the hint (type, id, action) is recorded and a live-update run queued unless one is waiting.
+5. the hint (type, id, action) is recorded and a live-update run queued unless one is waiting. A callback naming
+   colcw's member whose version no link remembers yet (the export that wrote it links it after ConnectWise answered,
+   and a callback may come first) is recorded with that version: the run taking it tells whether it is colcw's own
+   (:mod:`.echoes`). The request never waits for the export.
 
 Refusals are logged without the secret, the signature or the body. Those after the secret matched (2 and 3:
 ConnectWise, or someone holding the URL, calls but is not believed) are also kept on the live settings row
@@ -23,7 +26,6 @@ whichever process answered them; the next accepted callback clears them.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
@@ -33,20 +35,17 @@ from sqlalchemy.orm import Session
 from host_stub.models import utcnow
 
 from ...cw.callbacks import BadCallback, CallbackMessage, CallbackRefused, SigningKeys, trusted_origins
-from ...models import CONTACT, CUSTOMER, DOCUMENT, Link, LiveSettings
+from ...models import CUSTOMER, DOCUMENT, Link, LiveSettings
 from ...setup.connection import NotConfigured, client_settings, read_settings
 from ...setup.live_updates import secret_matches
 from ...setup.secrets import SecretBox, SecretError
 from ..jobs.kinds import KindRegistry
 from ..jobs.queue import JobQueue
 from ..shared.own_writes import version, written_by_colcw
+from .echoes import ECHO_TYPES, own_version
 from .hints import Hint, ensure_run, record_hint
 
 log = logging.getLogger(__name__)
-ECHO_TYPES = {"company": CUSTOMER, "contact": CONTACT}  # ConnectWise's record → its link's kind
-# How long a callback naming colcw's member waits for the export that wrote its record to link it (colcws_own), and
-# how often it looks meanwhile. Well inside ConnectWise's 5 s timeout for a callback POST.
-ECHO_WAIT_SECONDS, ECHO_POLL_SECONDS = 1.5, 0.05
 # Companies and opportunities colcw has no link to mean nothing here (a contact may be new to a linked
 # company, which only reading it tells).
 LINKED = {"company": CUSTOMER, "opportunity": DOCUMENT}
@@ -99,7 +98,7 @@ def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue
     assert live is not None
     if live.refused_at is not None:
         note_accepted(session)
-    if message.type in ECHO_TYPES and colcws_own(session, message, live.own_member or ""):
+    if message.type in ECHO_TYPES and colcws_own(session, message):
         session.rollback()
         return Answer(200, "colcw's own change; nothing to read.")
     linked_as = LINKED.get(message.type)
@@ -107,7 +106,9 @@ def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue
                                                                Link.cw_id == message.id).limit(1)).first():
         session.rollback()
         return Answer(200, "Not linked to a record here; nothing to read.")
-    record_hint(session, Hint(message.type, message.id, message.action, message.member))
+    record_hint(session, Hint(message.type, message.id, message.action, message.member,
+                              own_version(message.type, message.action, message.entity, message.member,
+                                          live.own_member or "")))
     try:
         ensure_run(session, queue, kinds)
     except RedisError:
@@ -117,28 +118,15 @@ def receive(session: Session, box: SecretBox, keys: SigningKeys, queue: JobQueue
     return Answer(200, "Recorded.")
 
 
-def colcws_own(session: Session, message: CallbackMessage, own_member: str, *,
-               wait_seconds: float = ECHO_WAIT_SECONDS) -> bool:
+def colcws_own(session: Session, message: CallbackMessage) -> bool:
     """The callback's record is a version of it colcw's own write produced (see the module doc, 4): a link to it
-    remembers that version. A deletion, or a message without its record, never is.
-
-    The export links a record only after ConnectWise answered its write (a customer's contacts with the rest of the
-    customer), and a callback may come sooner. So a version not (yet) remembered, in a message naming colcw's
-    member, is looked for again for up to ``wait_seconds`` (each look a fresh read: the export's commit shows)
-    before it is taken for someone else's: who is named decides only whether to wait, never what it is. (Past
-    that, the record is read back, which finds it unchanged.)"""
+    remembers that version now (one read, no wait: one the export has not linked yet is the live-update run's to
+    tell, 5). A deletion, or a message without its record, never is."""
     if message.action == "deleted" or message.entity is None or not version(message.type, message.entity):
         return False
-    deadline = time.monotonic() + (wait_seconds if own_member and message.member == own_member else 0)
-    while True:
-        agreements = session.execute(select(Link.synced_values).where(Link.entity == ECHO_TYPES[message.type],
-                                                                      Link.cw_id == message.id)).scalars()
-        if any(written_by_colcw(a, message.type, message.entity) for a in agreements):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        session.rollback()
-        time.sleep(ECHO_POLL_SECONDS)
+    agreements = session.execute(select(Link.synced_values).where(Link.entity == ECHO_TYPES[message.type],
+                                                                  Link.cw_id == message.id)).scalars()
+    return any(written_by_colcw(a, message.type, message.entity) for a in agreements)
 
 
 def note_refused(session: Session, reason: str) -> None:
