@@ -216,7 +216,7 @@ def test_changed_mode_uses_the_start_of_the_last_successful_import(connected_dem
     assert second.total <= first.total
 
 
-def test_linked_customer_deleted_in_the_host_is_reported_then_recreated_by_company_id(connected_demo):
+def test_linked_customer_deleted_in_the_host_is_reported_once_then_recreated_by_company_id(connected_demo):
     first = items(run("customer_import", {"company": "DEMO00001"}), "customer")[0]
     db.session.execute(delete(Customer).where(Customer.id == first.host_id))
     db.session.commit()
@@ -224,6 +224,16 @@ def test_linked_customer_deleted_in_the_host_is_reported_then_recreated_by_compa
     item = items(bulk, "customer")[0]
     assert item.action == "skipped" and "was deleted" in item.message and "DEMO00001" in item.resolution
     assert db.session.execute(select(Customer)).scalars().all() == []
+    assert db.session.execute(select(Link.status).where(Link.entity == "customer", Link.cw_id == first.cw_id)
+                              ).scalar_one() == "missing_in_host"
+    # Said once, by the first bulk import after the delete (as a contact deleted in ChannelOnline): later ones, of
+    # that company or of all, leave it out without a word, and re-create nothing.
+    later = run("customer_import", {"company_ids": [first.cw_id]})
+    assert later.status == "succeeded" and items(later) == [], [i.message for i in items(later)]
+    everything = run("customer_import", {"mode": "all"})
+    assert first.cw_id not in {i.cw_id for i in items(everything, "customer")}, everything.counts
+    assert "skipped" not in (everything.counts or {}), everything.counts
+    assert db.session.execute(select(Customer).where(Customer.account_number == "DEMO00001")).scalars().all() == []
     again = items(run("customer_import", {"company": "DEMO00001"}), "customer")[0]
     assert again.action == "created" and "re-linked" in again.message
     assert link_of("customer", again.host_id).cw_id == first.cw_id

@@ -14,10 +14,10 @@ conflicts and the edits kept, and where the default contact went; a conflict is 
 live updates leave it (:mod:`..shared.notes`, one definition). An import replaces the notes of the records it read
 with its own, leaving a conflict ConnectWise's value settled (as live updates do) and the notes of records it did not
 read. Without an agreement (a customer linked by its
-account number, or by Map customers) every differing field is ConnectWise's. A contact deleted in ChannelOnline is
-not re-created by a bulk import (as live updates leave it): reported once, by the first import after the delete (its
-link marked missing_in_host; later ones leave it out without a word); the import of the company by its Company ID
-re-creates it, as it does a deleted customer. With ChannelOnline the master, a bulk import (all,
+account number, or by Map customers) every differing field is ConnectWise's. A customer or contact deleted in
+ChannelOnline is not re-created by a bulk import (as live updates leave it): reported once, by the first import after
+the delete (its link marked missing_in_host; later ones leave it out without a word); the import of the company by its
+Company ID re-creates it. With ChannelOnline the master, a bulk import (all,
 changed or selected companies) keeps the customer's values, account number and default contact, and notes ConnectWise's
 differing values, its default contact included (:func:`..shared.default_contact.differences`), as live updates do
 (drift rows: "Changed in ConnectWise; not taken"), until the customer's export
@@ -313,6 +313,12 @@ class CompanyImport:
             if link.host_id in page.hosts:
                 host_id = link.host_id
             elif not self.explicit:
+                # Deleted in ChannelOnline: not re-created behind the rep's back. Reported once, by the first bulk
+                # import after the delete, which marks its link missing_in_host; later ones leave it out without a
+                # word (as a contact deleted there: _deleted_here).
+                if link.status == "missing_in_host":
+                    self.owner.recorder.advance()
+                    return []
                 self.batch.mark(link, "missing_in_host")
                 return [self._out("skipped", link.host_id,
                                   f"{self.label}: the ChannelOnline customer linked to it was deleted; it was not "
