@@ -43,14 +43,14 @@ def _user(email: str) -> User:
     return db.session.execute(select(User).where(User.email == email)).scalar_one()
 
 
-def _rep_row(client, doc_id: int) -> tuple[bool, str, str]:
-    """The sales rep row of the checklist: whether it is ticked, its text, and its HTML."""
+def _rep_row(client, doc_id: int) -> tuple[str, str, str]:
+    """The sales rep row of the checklist: its sign (ok ✓, warning ⚠, error ✗), its text, and its HTML."""
     with client.application.app_context():
         page = client.get(f"/colcw/documents/{doc_id}/export").get_data(as_text=True)
-    row = next(r for r in re.findall(r"<tr class=\"(?:ok|error)\".*?</tr>", page, re.S) if "Sales rep mapped" in r)
+    row = next(r for r in re.findall(r"<tr class=\"(?:ok|warning|error)\".*?</tr>", page, re.S) if "Sales rep mapped" in r)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", cells[2])).split())
-    return row.startswith('<tr class="ok"'), text, row
+    return re.match(r'<tr class="(\w+)"', row).group(1), text, row
 
 
 def _riley_quote(world, name: str):
@@ -72,22 +72,28 @@ def _member(world, identifier: str) -> dict:
 
 def test_a_reps_own_quote_says_it_goes_to_the_store_defaults_member_and_why(world, rep, admin):
     quote = _riley_quote(world, "Rep's own deal")
-    ok, text, row = _rep_row(rep, quote.id)
-    assert ok
+    sign, text, row = _rep_row(rep, quote.id)
+    assert sign == "warning"
     assert text == (
         "The opportunity goes to ConnectWise member admin1, mapped to Dana Default, the store's default sales rep, not "
         "to the document's sales rep, Riley Rep, who has no ConnectWise member mapped. Exports use the store's default "
         f"sales rep unless {OPTION} is ticked on {OPTIONS} {ADMIN_ONLY}. To export under the member of the rep who "
         "exports it, an admin ticks it there and maps Riley Rep on Sales rep mapping.")
+    # Not the document's own rep: a warning (⚠, said in words), not a tick; yet nothing to confirm, nothing blocked.
+    assert '<span aria-hidden="true">⚠</span>' in row and "Warning: nothing to confirm" in row and "✓" not in row
+    with rep.application.app_context():
+        page = rep.get(f"/colcw/documents/{quote.id}/export").get_data(as_text=True)
+    assert 'data-confirm-check="Sales rep mapped"' not in page and 'name="confirm_check"' not in page
+    assert re.search(r'<button type="submit" id="colcw-export-submit">', page), page
     # An admin gets the pages as links.
-    ok, _, row = _rep_row(admin, quote.id)
-    assert ok and f"<a href=\"/admin/integration/connectwise/#options\">{OPTIONS}</a>" in html.unescape(row), row
+    sign, _, row = _rep_row(admin, quote.id)
+    assert sign == "warning" and f"<a href=\"/admin/integration/connectwise/#options\">{OPTIONS}</a>" in html.unescape(row), row
     assert '<a href="/admin/integration/connectwise/reps">Sales rep mapping</a>' in row
 
     # Riley mapped to a member of her own: the row says so, and only the option is left to change.
     _map("riley@demo.example", _member(world, "APIMember"))
-    ok, text, _ = _rep_row(rep, quote.id)
-    assert ok and ", not to the document's sales rep, Riley Rep, whose ConnectWise member is APIMember." in text
+    sign, text, _ = _rep_row(rep, quote.id)
+    assert sign == "warning" and ", not to the document's sales rep, Riley Rep, whose ConnectWise member is APIMember." in text
     assert text.endswith("an admin ticks it there.")
 
     # The export does what the row says: the opportunity's sales rep is the store's default rep's member.
@@ -102,28 +108,28 @@ def test_with_the_logged_in_option_the_row_names_whoever_exports_it(world, rep, 
     db.session.commit()
     quote = _riley_quote(world, "Logged-in deal")
     # The admin looking at Riley's quote would export it as himself, and he is not mapped.
-    ok, text, _ = _rep_row(admin, quote.id)
-    assert not ok
+    sign, text, _ = _rep_row(admin, quote.id)
+    assert sign == "error"
     assert text == (f"{quote.number} cannot be exported yet: Alex Admin is not mapped to a ConnectWise member. Exports "
                     "act for the user who starts them, here Alex Admin, not for the document's sales rep, Riley Rep, who "
                     f"has no ConnectWise member mapped: {OPTION} is ticked on {OPTIONS}. Make sure that the Sales Rep is "
                     f"mapped: an admin maps Alex Admin to a ConnectWise member on {REPS}.")
     _map("admin@demo.example", _member(world, "admin1"))
-    ok, text, _ = _rep_row(admin, quote.id)
-    assert ok and text == ("The opportunity goes to ConnectWise member admin1, mapped to Alex Admin, who exports it, "
+    sign, text, _ = _rep_row(admin, quote.id)
+    assert sign == "warning" and text == ("The opportunity goes to ConnectWise member admin1, mapped to Alex Admin, who exports it, "
                            "not to the document's sales rep, Riley Rep, who has no ConnectWise member mapped: "
                            f"{OPTION} is ticked on {OPTIONS}.")
     # Riley, mapped, exporting her own quote: her member, and nothing to explain.
     _map("riley@demo.example", _member(world, "APIMember"))
-    ok, text, _ = _rep_row(rep, quote.id)
-    assert ok and text == "ConnectWise member APIMember, mapped to Riley Rep, the document's sales rep."
+    sign, text, _ = _rep_row(rep, quote.id)
+    assert sign == "ok" and text == "ConnectWise member APIMember, mapped to Riley Rep, the document's sales rep."
 
 
 def test_a_document_without_a_rep_names_the_store_default_rep(world, rep):
     quote = world.quote([line("OPT-7010")], name="Nobody's deal")
     assert quote.sales_rep_id is None
-    ok, text, _ = _rep_row(rep, quote.id)
-    assert ok and text == "ConnectWise member admin1, mapped to Dana Default, the store's default sales rep."
+    sign, text, _ = _rep_row(rep, quote.id)
+    assert sign == "ok" and text == "ConnectWise member admin1, mapped to Dana Default, the store's default sales rep."
 
 
 def _sams_quote(world, name: str):
@@ -136,23 +142,23 @@ def test_anothers_quote_names_the_rep_who_exports_it_as_the_one_to_map(world, re
     """Riley looking at Sam Sales' quote: with the option ticked it would go to Riley's member, so Riley is the one an
     admin maps, not Sam (the document's rep)."""
     quote = _sams_quote(world, "Sam's deal")
-    ok, text, _ = _rep_row(rep, quote.id)
-    assert ok
+    sign, text, _ = _rep_row(rep, quote.id)
+    assert sign == "warning"
     assert text.endswith(f"unless {OPTION} is ticked on {OPTIONS} {ADMIN_ONLY}. To export under the member of the rep "
                          "who exports it, an admin ticks it there and maps Riley Rep on Sales rep mapping."), text
     assert "maps Sam Sales" not in text
     # Riley mapped: only the option is left to change, whatever Sam's mapping.
     _map("riley@demo.example", _member(world, "APIMember"))
-    ok, text, _ = _rep_row(rep, quote.id)
-    assert ok and text.endswith("To export under the member of the rep who exports it, an admin ticks it there."), text
+    sign, text, _ = _rep_row(rep, quote.id)
+    assert sign == "warning" and text.endswith("To export under the member of the rep who exports it, an admin ticks it there."), text
 
 
 def test_an_unmapped_rep_who_would_export_it_is_told_it_cannot_be_exported_yet_with_the_whole_path(world, rep):
     get_settings(db.session).use_logged_in_rep = True
     db.session.commit()
     quote = _sams_quote(world, "Unmapped deal")
-    ok, text, row = _rep_row(rep, quote.id)
-    assert not ok
+    sign, text, row = _rep_row(rep, quote.id)
+    assert sign == "error"
     assert text.startswith(f"{quote.number} cannot be exported yet: Riley Rep is not mapped to a ConnectWise member. ")
     assert "did not occur" not in text
     # The paths are written whole; that they are admin pages is said once in the row, at the first (Options).

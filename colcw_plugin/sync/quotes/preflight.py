@@ -66,6 +66,9 @@ class Check:
     # was shown: changed since, it must be confirmed again); ``confirm_label`` is the box's label.
     confirm: str = ""
     confirm_label: str = ""
+    # A warning (⚠, still ok) to read, not to confirm: Export now goes ahead without a box to tick (the opportunity goes
+    # to another member than the document's own rep's, as the user guide's default rep rule or the option says).
+    warn: bool = False
     # A ConnectWise field limit the rep fixes in the document's own form (its opportunity name's length): when it
     # fails, it is also said as the document is saved (:func:`save_warnings`) and on its ConnectWise panel
     # (:func:`long_name_check`), not first when it is exported.
@@ -239,17 +242,18 @@ def _rep_check(session: Session, acting: Acting, actor: dict | None, number: str
         who = ("the document's sales rep" if own is not None else "the store's default sales rep"
                if acting.because == STORE_DEFAULT else "who exports it")
         return Check(True, REP, f"{member}, {who}.")
+    # Not the document's own rep: a warning (⚠), never a refusal nor a box to tick (the guide's rule: it is valid).
     if acting.because == SIGNED_IN:
         return Check(True, REP, f"The opportunity goes to {member}, who exports it, not to the "
                      f"document's sales rep, {own.name}{_theirs(acting)}: {LOGGED_IN_OPTION} is ticked on "
-                     f"{pages.OPTIONS.name}.")
+                     f"{pages.OPTIONS.name}.", warn=True)
     # With the option ticked, the opportunity goes to the member of whoever exports it: that user needs one.
     exporter = _unmapped_exporter(session, acting, actor)
     return Check(True, REP, (
         f"The opportunity goes to {member}, the store's default sales rep, not to the document's sales rep, "
         f"{own.name}{_theirs(acting)}. Exports use the store's default sales rep unless {LOGGED_IN_OPTION} is ticked "
         f"on {pages.OPTIONS.name}. To export under the member of the rep who exports it, an admin ticks it there"
-        + (f" and maps {exporter} on {pages.REPS.name}." if exporter else ".")))
+        + (f" and maps {exporter} on {pages.REPS.name}." if exporter else ".")), warn=True)
 
 
 def _unmapped_exporter(session: Session, acting: Acting, actor: dict | None) -> str:
