@@ -337,3 +337,45 @@ def test_a_re_import_passes_over_inactive_missing_and_host_only_contacts_but_not
     assert said[customers[3].id].endswith("unchanged, with its 2 contacts."), said
     assert [c.first_name for c in db.session.execute(select(Contact).where(
         Contact.customer_id == customers[2].id)).scalars()].count("New") == 1
+
+
+def test_a_re_import_passes_over_a_company_whose_contact_was_deleted_in_channelonline(connected):
+    """A contact the rep deleted in ChannelOnline, still active in ConnectWise, is said once, by the first import
+    after the delete (its link marked missing_in_host); later imports leave it out without a word. Such a company is
+    untouched once nothing else changed: an unchanged re-import passes it over (one result, for its other contact) and
+    writes nothing, where it read, planned and compared it on every import of all. A change to the company still
+    sends it down the full path."""
+    connected.generate(companies=3, contacts_per_company=2, age_minutes=60)
+    assert run("customer_import", {"mode": "all"}).status == "succeeded"
+    customers = db.session.execute(select(Customer).order_by(Customer.id)).scalars().all()
+    customer = customers[0]
+    kept, gone = customer.contacts[0], customer.contacts[1]
+    gone_cw = link_of("contact", gone.id).cw_id
+    host = UnitOfWork(db.session)  # the rep keeps one of the two contacts (the edit page sends those it keeps)
+    host.save_customer({}, [{"id": kept.id, "first_name": kept.first_name, "last_name": kept.last_name}],
+                       customer_id=customer.id, delete_missing_contacts=True)
+    host.commit()
+    reported = run("customer_import", {"mode": "all"})  # says it once, and marks its link
+    assert [i.action for i in items(reported, "contact") if i.cw_id == gone_cw] == ["skipped"]
+    assert db.session.execute(select(Link.status).where(Link.entity == "contact", Link.cw_id == gone_cw)
+                              ).scalar_one() == "missing_in_host"
+    # Every link was written well after the records it vouches for changed (as if the import had run later).
+    db.session.execute(text("UPDATE colcw_links SET synced_at = synced_at + interval '10 minutes'"))
+    db.session.commit()
+    tables = ("customers", "contacts", "colcw_links", "colcw_record_drift")
+    before = row_versions(db.session, tables)
+    again = run("customer_import", {"mode": "all"})
+    assert again.status == "succeeded" and set(again.counts) == {"unchanged"}, again.counts
+    assert rows_written(before, row_versions(db.session, tables)) == {}
+    said = {i.host_id: i.message for i in items(again, "customer")}
+    assert said[customer.id].endswith("unchanged, with its 1 contact."), said  # passed over, not planned
+    assert [i.entity for i in again.items] == ["customer"] * 3
+    assert again.entity_counts["contact"] == {"unchanged": 5}, again.entity_counts
+    # A change in ConnectWise to the company still sends it down the full path, which takes it.
+    company = link_of("customer", customer.id).cw_id
+    connected.api("PATCH", f"company/companies/{company}", json=[{"op": "replace", "path": "city",
+                                                                  "value": "Elsewhere"}])
+    changed = run("customer_import", {"mode": "all"})
+    said = {i.host_id: i for i in items(changed, "customer")}
+    assert not said[customer.id].message.endswith("contact."), said[customer.id].message
+    assert gone_cw not in {i.cw_id for i in items(changed, "contact")}  # still left out without a word

@@ -15,7 +15,8 @@ which decides as ever.
   the host is settled for that contact: nothing of it is left to compare or to show); and the company is
   *settled* (below).
 * **Its active contacts:** each is linked, by exactly one link, "ok", to a contact of that customer,
-  and is settled.
+  and is settled; or, by exactly one link already marked missing_in_host, to a contact deleted in the host (a bulk
+  import reported it once and leaves it out without a word since: it is not counted among the company's contacts).
 * **The customer's linked contacts:** each is still among the company's contacts in ConnectWise
   (active or not), or is already reported missing there.
 
@@ -100,7 +101,11 @@ WITH co AS (
           SELECT company, id, 2, NULL, NULL, NULL, NULL, NULL, NULL, updated_at FROM mine) AS both_sides
     GROUP BY company, host_id
 ), verdicts AS (
-    SELECT company, (theirs AND active)::int AS n, CASE
+    SELECT company, (theirs AND active AND status <> 'missing_in_host')::int AS n, CASE
+        -- linked to a contact deleted in the host, already reported (a bulk import leaves it out without a word):
+        -- nothing of it to compare, whatever ConnectWise changed on it
+        WHEN theirs AND active AND status = 'missing_in_host' THEN n = 1 AND NOT mine
+            AND NOT EXISTS (SELECT 1 FROM contacts dc WHERE dc.id = pairs.host_id)
         WHEN theirs AND active THEN n = 1 AND status = 'ok' AND mine AND {_settled("stamp", "pairs", "pairs")}
         WHEN theirs THEN true
         -- a contact of the customer no contact of the company is linked to: its link (if any) says missing
