@@ -40,7 +40,7 @@ def test_a_rep_saving_a_quote_named_past_the_limit_sees_it_saved_and_warned(app,
     assert warning.count() == 1 and warning.is_visible()
     said = warning.inner_text()
     assert f"Quote {quote.number} cannot be exported to ConnectWise as it is." in said
-    assert "is longer than 100 characters" in said and "Shorten the opportunity name on the document." in said
+    assert "is 120 characters long; ConnectWise allows at most 100." in said and "Shorten the opportunity name on the document." in said
     # Apart from the confirmation: its own box, after it, and coloured otherwise.
     assert page.locator(".flash").evaluate_all("els => els.map(e => e.className)") == ["flash success",
                                                                                          "flash warning"]

@@ -32,6 +32,6 @@ def test_the_panel_says_the_long_name_is_refused_after_the_save(app, connected, 
     said = " ".join(state.inner_text().split())
     assert "named exactly" not in said
     refusal = said.removeprefix("Not exported to ConnectWise yet. ")
-    assert refusal.startswith("The opportunity name") and "is longer than 100 characters" in refusal
+    assert refusal.startswith("The opportunity name") and f"is {len(LONG)} characters long; ConnectWise allows at most 100." in refusal
     assert refusal.endswith("Shorten the opportunity name on the document.")
     assert refusal in " ".join(page.locator(".flash.warning").inner_text().split())  # as the save's warning says

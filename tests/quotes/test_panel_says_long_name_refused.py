@@ -39,7 +39,7 @@ def test_the_panel_says_the_checklists_refusal_of_a_name_connectwise_cannot_hold
     assert "named exactly" not in said and "or creates it" not in said
     refusal = said.removeprefix("Not exported to ConnectWise yet. ")
     assert refusal != said and refusal.startswith("The opportunity name")
-    assert "is longer than 100 characters" in refusal and refusal.endswith("Shorten the opportunity name on the document.")
+    assert "is 120 characters long; ConnectWise allows at most 100." in refusal and refusal.endswith("Shorten the opportunity name on the document.")
     assert refusal in _checklist_row(rep_client, quote.id)  # the checklist's own sentence
 
 

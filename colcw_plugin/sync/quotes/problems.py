@@ -141,8 +141,10 @@ def amounts_token(odd: list[tuple[str, tuple[int, str, str]]]) -> str:
 
 
 def long_name(name: str, limit: int = 100) -> ExportRefused:
-    """An opportunity name longer than ConnectWise holds (``limit``: opportunities.NAME_MAX)."""
-    return ExportRefused(f"The opportunity name \"{name[:40]}...\" is longer than {limit} characters.",
+    """An opportunity name longer than ConnectWise holds (``limit``: opportunities.NAME_MAX), its length said as a
+    customer's field too long is (:func:`..shared.fields.customer_length_problems`)."""
+    return ExportRefused(f"The opportunity name \"{name[:40]}...\" is {len(name)} characters long; ConnectWise allows "
+                         f"at most {limit}.",
                          "Shorten the opportunity name on the document.")
 
 
