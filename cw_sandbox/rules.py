@@ -19,6 +19,7 @@ from cw_sandbox.resources import REFERENCES, RESOURCES, RESOURCES_BY_KEY
 from cw_sandbox.schemas import field_rules
 from cw_sandbox.validation import (
     WriteContext,
+    cw_cut,
     find_by,
     looks_like_email,
     make_reference,
@@ -215,7 +216,7 @@ def _product(ctx: WriteContext, fields: dict, mode: str, existing: dict | None) 
     item = _ref_record(ctx, "catalog", fields.get("catalogItem"))
     opp = _ref_record(ctx, "opportunities", fields.get("opportunity"))
     if item and mode == "post":
-        fields.setdefault("description", item.get("description", "")[:2000])
+        fields.setdefault("description", cw_cut(item.get("description", ""), 2000))
         fields.setdefault("customerDescription", item.get("customerDescription", ""))
         for key in ("price", "cost", "productClass", "taxableFlag"):
             if key not in fields and key in item:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cw_sandbox.validation import WriteContext, find_by, make_reference, now_iso
+from cw_sandbox.validation import WriteContext, cw_cut, find_by, make_reference, now_iso
 
 if TYPE_CHECKING:
     from cw_sandbox.tenant import Tenant
@@ -133,7 +133,7 @@ def _product_forecast(tenant: Tenant, ctx: WriteContext, record: dict, existing:
     revenue = round((record.get("price") or 0) * qty, 2)
     cost = round((record.get("cost") or 0) * qty, 2)
     item = {
-        "id": item_id, "forecastDescription": (record.get("description") or "")[:50],
+        "id": item_id, "forecastDescription": cw_cut(record.get("description") or "", 50),
         "opportunity": opp_ref, "quantity": qty, "status": opp.get("status") or {},
         "catalogItem": make_reference(ctx, "IvItemReference", catalog) if catalog else None,
         "productDescription": record.get("description") or "", "productClass": record.get("productClass") or "",

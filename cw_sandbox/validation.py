@@ -29,6 +29,27 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def cw_length(value: str) -> int:
+    """A string's length as ConnectWise measures it against "Max length: N": in UTF-16 code units.
+
+    ConnectWise is an ASP.NET service on SQL Server (``X-Powered-By: ASP.NET``, ``Server: Microsoft-IIS``
+    in live answers; see the README). A .NET string's ``Length`` and an ``nvarchar(N)`` column both count
+    UTF-16 code units, so a character outside the Basic Multilingual Plane (an emoji such as "🔥", many
+    CJK extension ideographs) counts 2: a 60-character description holding one emoji is 61 long.
+    Accented letters (precomposed "é") count 1, as in Python.
+    """
+    return len(value.encode("utf-16-le")) // 2
+
+
+def cw_cut(value: str, limit: int) -> str:
+    """``value`` cut to at most ``limit`` UTF-16 code units (see ``cw_length``), never inside a surrogate pair:
+    what the sandbox itself copies into a limited field (a product's description into its forecast row)."""
+    out = value[:limit]
+    while cw_length(out) > limit:
+        out = out[:-1]
+    return out
+
+
 def parse_datetime(value: str) -> str | None:
     """Normalise an ISO-8601 value to ``YYYY-MM-DDTHH:MM:SSZ`` UTC; None when unparseable.
 
@@ -162,7 +183,7 @@ def _check_scalar(ctx: WriteContext, rule: FieldRule, value: Any, fld: str) -> A
             if normal is None:
                 ctx.error("InvalidObject", f"The field {fld} must be a date-time (YYYY-MM-DDTHH:MM:SSZ).", fld)
             return normal
-        if rule.max_length is not None and len(value) > rule.max_length:
+        if rule.max_length is not None and cw_length(value) > rule.max_length:
             ctx.error("MaxLengthField",
                       f"The field {fld} must be a string with a maximum length of {rule.max_length}.", fld)
             return None
