@@ -28,6 +28,7 @@ from cw_sandbox.validation import (
 )
 
 ADDRESS_FIELDS = ("addressLine1", "addressLine2", "city", "state", "zip", "country")
+YEAR_FIELDS = ("yearEstablished", "revenueYear")
 
 
 def _ref_record(ctx: WriteContext, key: str, ref: Any) -> dict | None:
@@ -56,6 +57,11 @@ def _company(ctx: WriteContext, fields: dict, mode: str, existing: dict | None) 
         ctx.error("NullValue", "At least one address field is required -- addressLine1, addressLine2, "
                   "city, state, zip and/or country.", "addressLine1")
     _check_state(ctx, fields)
+    for name in YEAR_FIELDS:
+        # A live answer (API-NOTES §6.2): "The field yearEstablished must be between 1900 and 9999." (OutOfRange).
+        year = fields.get(name)
+        if isinstance(year, int) and not 1900 <= year <= 9999:
+            ctx.error("OutOfRange", f"The field {name} must be between 1900 and 9999.", name)
     if mode == "post":
         status = ctx.store.get("company_statuses", 1)
         if "status" not in fields and status:
