@@ -52,17 +52,33 @@ def _dangling(c: str) -> bool:
     return not (c.isalnum() or c in _CLOSING) or unicodedata.category(c).startswith("Z")
 
 
+def cw_length(text: str) -> int:
+    """``text``'s length as ConnectWise measures it against a field's maximum: in UTF-16 code units (a .NET string's
+    length, an ``nvarchar`` column's size). An emoji or another character outside the Basic Multilingual Plane counts
+    2; an accented letter counts 1."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def cw_cut(text: str, limit: int) -> str:
+    """The start of ``text`` that fits in ``limit`` as ConnectWise counts (:func:`cw_length`), never half an emoji."""
+    head = text[:limit]
+    while cw_length(head) > limit:
+        head = head[:-1]
+    return head
+
+
 def shorten(text: str, limit: int) -> str:
-    """``text`` as it fits in ``limit`` characters: itself when it fits, else cut at a word boundary (a word longer
-    than the limit is cut), without dangling punctuation or space, with an ellipsis."""
-    if len(text) <= limit:
+    """``text`` as it fits in ``limit`` characters as ConnectWise counts them (:func:`cw_length`): itself when it
+    fits, else cut at a word boundary (a word longer than the limit is cut), without dangling punctuation or space,
+    with an ellipsis."""
+    if cw_length(text) <= limit:
         return text
-    room = limit - len(ELLIPSIS)
-    head = text[:room]
-    if head[-1:].isalnum() and text[room].isalnum():  # the cut falls inside a word: end before it
+    room = limit - cw_length(ELLIPSIS)
+    head = cw_cut(text, room)
+    if head[-1:].isalnum() and text[len(head)].isalnum():  # the cut falls inside a word: end before it
         start = max((i for i, c in enumerate(head) if not c.isalnum()), default=-1)
         if start > 0:
             head = head[:start]
     while head and _dangling(head[-1]):
         head = head[:-1]
-    return (head or text[:room]) + ELLIPSIS
+    return (head or cw_cut(text, room)) + ELLIPSIS

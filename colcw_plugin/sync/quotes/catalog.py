@@ -30,7 +30,7 @@ from ...setup import pages
 from ...setup.catalog_rules import MAPPING_MODE, NO_SUBCATEGORY, CatalogRules
 from ...setup.field_mapping import PRODUCT
 from ...setup.manufacturers import case_twin, case_twin_problem, inactive_problem, inactive_twin
-from ...text import shorten
+from ...text import cw_cut, cw_length, shorten
 from .problems import ExportRefused, LineProblem
 
 ITEM_FIELDS = ["id", "identifier", "description", "inactiveFlag"]
@@ -279,9 +279,9 @@ class Catalog:
             text = ln.description.strip() or ln.item_number
             body = {
                 "identifier": ln.item_number, "description": shorten(text, CATALOG_DESCRIPTION_MAX),
-                "customerDescription": text[:CUSTOMER_DESCRIPTION_MAX], "category": {"id": cat_id},
+                "customerDescription": cw_cut(text, CUSTOMER_DESCRIPTION_MAX), "category": {"id": cat_id},
                 "subcategory": {"id": sub_id}, "type": {"id": type_id},
-                "manufacturerPartNumber": ln.item_number[:50], "cost": float(ln.cost), "price": float(ln.price),
+                "manufacturerPartNumber": cw_cut(ln.item_number, 50), "cost": float(ln.cost), "price": float(ln.price),
             }
             if maker_id:
                 body["manufacturer"] = {"id": maker_id}
@@ -486,7 +486,7 @@ def item_number_problem(ln: LineInput) -> LineProblem | None:
     and saving the document warns of it (:func:`.preflight.save_warnings`)."""
     if not ln.item_number.strip():
         return _problem(ln, "has no item / part number.", "Enter the item number on the line.")
-    if len(ln.item_number) > ITEM_MAX:
+    if cw_length(ln.item_number) > ITEM_MAX:
         return _problem(ln, f"has an item number longer than {ITEM_MAX} characters, which ConnectWise's catalog "
                         "cannot hold.", "Shorten the item number on the line.")
     return None

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from ...cw import ConnectWiseClient, NotFound, create_once
 from ...cw import conditions as C
+from ...text import cw_cut, cw_length
 from ..shared.markers import marker, parse_marker
 from ..shared.prefetch import call_together
 from .catalog import LineInput
@@ -42,7 +43,7 @@ def _money(value: Decimal | float | int | None) -> Decimal:
 def cut_descriptions(lines: Iterable[LineInput]) -> list[str]:
     """The export's note on descriptions longer than an opportunity product holds (ConnectWise keeps their
     start there; the customer description keeps more): cut without a word, a rep could not tell."""
-    long = [ln for ln in lines if len(ln.description.strip() or ln.item_number) > DESCRIPTION_MAX]
+    long = [ln for ln in lines if cw_length(ln.description.strip() or ln.item_number) > DESCRIPTION_MAX]
     if not long:
         return []
     named = ", ".join(f"line {ln.position} ({ln.item_number})" for ln in long)
@@ -61,7 +62,7 @@ class Desired:
     def fields(self) -> dict:
         desc = self.line.description.strip() or self.line.item_number
         return {"quantity": float(self.line.quantity), "price": float(self.line.price),
-                "cost": float(self.line.cost), "description": desc[:DESCRIPTION_MAX],
+                "cost": float(self.line.cost), "description": cw_cut(desc, DESCRIPTION_MAX),
                 "sequenceNumber": float(self.line.position)}
 
     def changes_from(self, product: dict) -> dict:
@@ -73,8 +74,8 @@ class Desired:
                 out[key] = want[key]
         if (product.get("description") or "") != want["description"]:
             out["description"] = want["description"]
-            out["customerDescription"] = (self.line.description.strip() or self.line.item_number)[
-                :CUSTOMER_DESCRIPTION_MAX]
+            out["customerDescription"] = cw_cut(self.line.description.strip() or self.line.item_number,
+                                                CUSTOMER_DESCRIPTION_MAX)
         if product.get("sequenceNumber") is None or float(product["sequenceNumber"]) != want["sequenceNumber"]:
             out["sequenceNumber"] = want["sequenceNumber"]
         return out
@@ -155,7 +156,8 @@ def list_products(client: ConnectWiseClient, opportunity_id: int) -> list[dict]:
 def new_product_body(document_id: int, opportunity_id: int, want: Desired) -> dict:
     body = {"catalogItem": {"id": want.catalog_item_id}, "opportunity": {"id": int(opportunity_id)},
             "billableOption": "Billable", "integrationXRef": marker(document_id, want.line.line_id),
-            "customerDescription": (want.line.description.strip() or want.line.item_number)[:CUSTOMER_DESCRIPTION_MAX]}
+            "customerDescription": cw_cut(want.line.description.strip() or want.line.item_number,
+                                          CUSTOMER_DESCRIPTION_MAX)}
     body.update(want.fields())
     return body
 
