@@ -181,7 +181,7 @@ def page_links(text: str | None) -> Markup:
     may open it; the rest of the text is escaped."""
     html = str(escape(text or ""))
     admin = current_user.is_authenticated and current_user.is_admin
-    closed = []  # admin pages a rep cannot open, named in the message
+    closed: list[tuple[str, pages.Page]] = []  # admin pages a rep cannot open, named in the message
     for name, page in _NAMES:
         if name not in html:
             continue
@@ -190,26 +190,39 @@ def page_links(text: str | None) -> Markup:
             # Longer names come first; text already inside a link is left alone.
             html = _link_outside_anchors(html, name, f'<a href="{escape(href)}">{name}</a>')
         else:
-            closed.append(name)
+            closed.append((name, page))
     if closed and "ask an admin" not in html.lower():
-        # A rep cannot open them: the fix is an admin's to make, said once, after the first one the message names
-        # (of two names starting there, the whole path).
-        found = [(at, -len(name), name) for name in closed if (at := _first_outside_anchors(html, name)) >= 0]
-        if found:
-            at, _, name = min(found)
-            html = f"{html[:at + len(name)]} {ADMIN_ONLY}{html[at + len(name):]}"
+        # A rep cannot open them: each admin page the message names says it is an admin's (ADMIN_ONLY), after its
+        # first mention — every one of them, as each would be a link for an admin, so a fix naming two (a line's
+        # unmapped category and manufacturer) does not read as if the second were the rep's to open. A name inside a
+        # longer one (a page's short name in its whole path, "Product integration mapping" in its "→ Categories") is
+        # that longer name's mention, not one of its own.
+        found = sorted((at, -len(name), name, page) for name, page in closed
+                       for at in _outside_anchors(html, name))
+        said: set[tuple[str, str]] = set()
+        ends: list[int] = []
+        taken_to = -1
+        for at, _, name, page in found:
+            if at < taken_to:
+                continue  # within a longer name already read
+            taken_to = at + len(name)
+            if (page.endpoint, page.anchor) not in said:
+                said.add((page.endpoint, page.anchor))
+                ends.append(taken_to)
+        for end in reversed(ends):
+            html = f"{html[:end]} {ADMIN_ONLY}{html[end:]}"
     return Markup(html)  # noqa: S704 - built from escaped text and our own URLs
 
 
-def _first_outside_anchors(html: str, name: str) -> int:
-    """Where ``name`` first occurs in ``html`` outside an ``<a>...</a>`` (-1: nowhere)."""
-    at = 0
+def _outside_anchors(html: str, name: str) -> list[int]:
+    """Where ``name`` occurs in ``html`` outside an ``<a>...</a>``."""
+    out, at = [], 0
     while (found := html.find(name, at)) >= 0:
         opened, closed = html.rfind("<a ", 0, found), html.rfind("</a>", 0, found)
         if opened <= closed:
-            return found
+            out.append(found)
         at = found + 1
-    return -1
+    return out
 
 
 def _link_outside_anchors(html: str, name: str, link: str) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from colcw_plugin.models import SyncRun
 from colcw_plugin.setup.connection import get_settings
 from colcw_plugin.views.support import ADMIN_ONLY
-from helpers import csrf_from
+from helpers import csrf_from, sign_in
 from host_stub.extensions import db
 
 ADMIN_HINT = ADMIN_ONLY  # what a rep is told of an admin's page
@@ -65,6 +65,20 @@ def test_lines_the_export_would_refuse_are_named_on_the_checklist_and_export_now
     said = {i.message for i in items(run, "line")}
     assert len(said) == 2 and all(html_lib.escape(m, quote=False) in row or m in text for m in said)
     assert world.opportunities() == []
+
+
+def test_each_admin_page_a_lines_fix_names_says_it_is_an_admins(world, rep_client):
+    """A line with an unmapped category and a manufacturer ConnectWise lacks (the demo's NorthPeak "Fiber" line): its
+    fix names two admin pages, and a rep reads at each that it is an admin's, as an admin gets each as a link."""
+    _by_mapping()
+    doc = world.quote([line("OPT-7010"), _unmapped("NP-FIB-2", "NorthPeak Cables")], name="Fiber run")
+    text = _text(_row(rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True), "colcw-check-lines"))
+    for page in ("Product integration mapping → Categories", "Product integration mapping → Manufacturers"):
+        assert f"{page} {ADMIN_HINT}" in text, text
+    assert text.count(ADMIN_HINT) == 2, text
+    admin = sign_in(rep_client, "admin@demo.example")  # (the same client, signed in again: one client per test)
+    row = _row(admin.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True), "colcw-check-lines")
+    assert ADMIN_HINT not in _text(row) and re.search(r'#categories">', row) and re.search(r'#manufacturers">', row)
 
 
 def test_lines_that_can_be_exported_are_ticked_and_an_admin_gets_the_fixs_page_as_a_link(world, rep_client, admin_client):

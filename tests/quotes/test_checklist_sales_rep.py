@@ -78,7 +78,7 @@ def test_a_reps_own_quote_says_it_goes_to_the_store_defaults_member_and_why(worl
         "The opportunity goes to ConnectWise member admin1, mapped to Dana Default, the store's default sales rep, not "
         "to the document's sales rep, Riley Rep, who has no ConnectWise member mapped. Exports use the store's default "
         f"sales rep unless {OPTION} is ticked on {OPTIONS} {ADMIN_ONLY}. To export under the member of the rep who "
-        "exports it, an admin ticks it there and maps Riley Rep on Sales rep mapping.")
+        f"exports it, an admin ticks it there and maps Riley Rep on Sales rep mapping {ADMIN_ONLY}.")
     # Not the document's own rep: a warning (⚠, said in words), not a tick; yet nothing to confirm, nothing blocked.
     assert '<span aria-hidden="true">⚠</span>' in row and "Warning: nothing to confirm" in row and "✓" not in row
     with rep.application.app_context():
@@ -145,7 +145,7 @@ def test_anothers_quote_names_the_rep_who_exports_it_as_the_one_to_map(world, re
     sign, text, _ = _rep_row(rep, quote.id)
     assert sign == "warning"
     assert text.endswith(f"unless {OPTION} is ticked on {OPTIONS} {ADMIN_ONLY}. To export under the member of the rep "
-                         "who exports it, an admin ticks it there and maps Riley Rep on Sales rep mapping."), text
+                         f"who exports it, an admin ticks it there and maps Riley Rep on Sales rep mapping {ADMIN_ONLY}."), text
     assert "maps Sam Sales" not in text
     # Riley mapped: only the option is left to change, whatever Sam's mapping.
     _map("riley@demo.example", _member(world, "APIMember"))
@@ -161,11 +161,11 @@ def test_an_unmapped_rep_who_would_export_it_is_told_it_cannot_be_exported_yet_w
     assert sign == "error"
     assert text.startswith(f"{quote.number} cannot be exported yet: Riley Rep is not mapped to a ConnectWise member. ")
     assert "did not occur" not in text
-    # The paths are written whole; that they are admin pages is said once in the row, at the first (Options).
+    # The paths are written whole; that they are admin pages is said at each (after the whole path, not within it).
     assert f"is ticked on {OPTIONS} {ADMIN_ONLY}. " in text
     assert text.endswith(f"Make sure that the Sales Rep is mapped: an admin maps Riley Rep to a ConnectWise member on "
-                         f"{REPS}."), text
-    assert text.count(ADMIN_ONLY) == 1 and "ConnectWise —" not in text
+                         f"{REPS} {ADMIN_ONLY}."), text
+    assert text.count(ADMIN_ONLY) == 2 and "ConnectWise —" not in text
 
 
 def test_a_reps_mapping_path_in_any_message_is_kept_whole(app, rep):
@@ -183,7 +183,8 @@ def test_a_reps_mapping_path_in_any_message_is_kept_whole(app, rep):
 
 
 def test_the_admin_aside_follows_the_first_admin_page_a_message_names(app, rep):
-    """Two admin pages in one fix: a rep reads that they are an admin's at the first, not at the longest name."""
+    """Two admin pages in one fix: a rep reads that each is an admin's where it is named (the first too, not only at
+    the longest name)."""
     from colcw_plugin.views.support import page_links
 
     message = ("Map Riley Rep on Sales rep mapping, then add an alias on Product integration mapping → Manufacturers.")
@@ -195,5 +196,5 @@ def test_the_admin_aside_follows_the_first_admin_page_a_message_names(app, rep):
         login_user(_user("admin@demo.example"))
         for_admin = html.unescape(str(page_links(message)))
     assert shown == ("Map Riley Rep on Sales rep mapping (an admin's page: ask an admin), then add an alias on Product "
-                     "integration mapping → Manufacturers.")
+                     "integration mapping → Manufacturers (an admin's page: ask an admin).")
     assert ADMIN_ONLY not in for_admin and for_admin.count("<a href=") == 2
