@@ -14,8 +14,11 @@ customer's as Map Customers' likely duplicates compare them (:func:`.customer_ma
 conditions ask for a little more (the name's words in order, each a whole word, a letter ConnectWise may hold
 accented asked for in each of its forms, as ConnectWise compares accents; the phone's digit groups; each a quoted value), and
 little more: a short name ("AB") asks for the companies having it as a word, not every name holding its letters. The
-rows are checked here with that definition. An unlinked customer with a look-alike is not created in ConnectWise
-without a person's confirmation (see :mod:`.exporter`).
+rows are checked here with that definition. A customer whose conditions do not fit one URL on their own (a long name
+of letters ConnectWise may hold accented: each such letter is a class, and percent-encoded it grows) asks for a little
+more still, never less: its name's words in order anywhere in a name, then fewer of its letters as their classes, the
+last first (:func:`_name_likes`); every name the precise conditions find is still found. An unlinked customer with a
+look-alike is not created in ConnectWise without a person's confirmation (see :mod:`.exporter`).
 
 Against a tenant that holds no company at all (one count says so at the start of a bulk pass),
 there is nothing to match by identifier, so the per-chunk identifier look-ups are not sent; the
@@ -24,8 +27,9 @@ exporter looks up by identifier after all if a create is refused (see :mod:`.exp
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus, urlencode
 
@@ -38,7 +42,7 @@ from ...cw import ConnectWiseClient
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, CreateIntent
 from ...setup.customer_matching import name_patterns as _name_patterns
-from ...setup.customer_matching import normalize_name, normalize_phone
+from ...setup.customer_matching import name_search_pattern, normalize_name, normalize_phone
 from ..jobs.ranges import resolve
 from ..shared import fields as M
 from ..shared.prefetch import call_ahead
@@ -206,17 +210,50 @@ def _phone_pattern(phone: str) -> str | None:
     return "%" + "%".join(groups)
 
 
-def _look_alike_parts(customer: Customer) -> list[C.Condition]:
-    parts = []
-    parts += [C.like("name", pattern) for pattern in _name_patterns(customer.name or "")]
-    if pattern := _phone_pattern(customer.phone or ""):
-        parts.append(C.like("phoneNumber", pattern))
-    return parts
+# A letter's accented forms in a ``like`` pattern ("[cç]"), not a word's edge ("[^a-z0-9]").
+_LETTER_CLASS = re.compile(r"\[(?!\^)[^\]]*\]")
+
+
+def _name_likes(name: str, fits: Callable[[list[C.Condition]], bool]) -> list[C.Condition]:
+    """The ``like`` conditions asking ConnectWise for the names that normalise as ``name``: the most precise ones
+    ``fits`` (the request they go in stays within the URL length). Each shorter choice finds every name the one
+    before finds, and a few more (the rows are checked here: :func:`_look_alikes`):
+
+    * the four whole-word patterns (:func:`.customer_matching.name_patterns`);
+    * one pattern, the name's words in order anywhere in a name (:func:`.customer_matching.name_search_pattern`
+      with vowels as ``_``, as the four);
+    * that one with its last letters' classes ("[yýÿ]", 19 characters percent-encoded) as ``_``, any one character,
+      as few as make it fit;
+    * none, when even that does not fit: only a name far longer than ConnectWise's 50 characters (which the export
+      refuses whatever its look-alikes), left to its Company ID and phone number.
+    """
+    four = [C.like("name", pattern) for pattern in _name_patterns(name)]
+    if not four or fits(four):
+        return four
+    one = name_search_pattern(name, vowels=False)
+    if one is None:
+        return []
+    classes = list(_LETTER_CLASS.finditer(one))
+    for kept in range(len(classes), -1, -1):  # (all of them first; then one fewer each time, the last first)
+        cut = classes[kept].start() if kept < len(classes) else len(one)
+        pattern = one[:cut] + _LETTER_CLASS.sub("_", one[cut:])
+        if fits([C.like("name", pattern)]):
+            return [C.like("name", pattern)]
+    return []
+
+
+def _look_alike_parts(customer: Customer, fits: Callable[[list[C.Condition]], bool] = lambda _: True
+                      ) -> list[C.Condition]:
+    """The customer's look-alike conditions (its name's, then its phone's), the name's as precise as ``fits``."""
+    phone = [C.like("phoneNumber", pattern)] if (pattern := _phone_pattern(customer.phone or "")) else []
+    return _name_likes(customer.name or "", lambda likes: fits(likes + phone)) + phone
 
 
 def _candidate_conditions(client: ConnectWiseClient, customers: list[Customer]) -> Iterator[C.Condition]:
     """The conditions asking for these customers' companies by Company ID and their look-alikes, as few as fit
-    ConnectWise's URL length (one for a chunk of short names; each value quoted by :mod:`..cw.conditions`)."""
+    ConnectWise's URL length (one for a chunk of short names; each value quoted by :mod:`..cw.conditions`). A
+    customer's own conditions are made to fit on their own (:func:`_name_likes`); a chunk's are split between
+    requests where the next customer's do not fit beside those before."""
     probe = client.list_params(conditions=C.eq("id", 0), fields=M.COMPANY_FIELDS, need_id=True)
     budget = client.max_url_length - (len(client.base_url) + len("company/companies?") + len(urlencode(probe))
                                       - len(quote_plus(str(C.eq("id", 0)))) + 64)  # (64: page and pageSize)
@@ -224,17 +261,22 @@ def _candidate_conditions(client: ConnectWiseClient, customers: list[Customer]) 
     def condition(idents: list[str], likes: list[C.Condition]) -> C.Condition:
         return C.or_(C.in_("identifier", idents) if idents else None, *likes)
 
+    def fitting(condition_: C.Condition) -> bool:
+        return len(quote_plus(str(condition_))) <= budget
+
     idents: list[str] = []
     likes: list[C.Condition] = []
     for customer in customers:
-        more_idents = [customer.account_number] if customer.account_number and \
-            customer.account_number not in idents else []
-        more_likes = [p for p in _look_alike_parts(customer) if p not in likes]
+        own = [customer.account_number] if customer.account_number else []
+        parts = _look_alike_parts(customer, lambda ps, own=own: fitting(condition(own, ps)))
+        more_idents = [i for i in own if i not in idents]
+        more_likes = [p for p in parts if p not in likes]
         if not (more_idents or more_likes):
             continue
-        if (idents or likes) and len(quote_plus(str(condition(idents + more_idents, likes + more_likes)))) > budget:
+        if (idents or likes) and not fitting(condition(idents + more_idents, likes + more_likes)):
             yield condition(idents, likes)
             idents, likes = [], []
+            more_idents, more_likes = own, parts
         idents += more_idents
         likes += more_likes
     if idents or likes:
