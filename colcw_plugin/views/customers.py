@@ -318,6 +318,10 @@ def export_customer(customer_id: int):
     if request.method == "GET":
         status = customer_links.status(db.session, customer)
         look_alikes = _look_alikes(customer) if status.link is None else []
+        if isinstance(look_alikes, Exception):  # the export's own reads fail so: said here, as its result would say
+            flash(said("Export to ConnectWise would fail:", *export_reads.read_failure(customer, look_alikes)),
+                  "error")
+            look_alikes = None
         return render_template("colcw/customers/export.html", customer=customer, status=status,
                                look_alikes=look_alikes, next=request.args.get("next", ""),
                                token=customer_exporter.new_company_token(look_alikes) if look_alikes else "")
@@ -429,13 +433,23 @@ def _export_under_way(customer: Customer) -> Markup | None:
     return already_running(run, f"An export to ConnectWise is under way{_doing(run)}")
 
 
-def _look_alikes(customer: Customer) -> list[export_reads.LookAlike] | None:
+def _look_alikes(customer: Customer) -> list[export_reads.LookAlike] | Exception | None:
     """The ConnectWise companies an export of the unlinked ``customer`` would not create it beside (its likely
-    duplicates, one request), or None when ConnectWise could not be asked (the page then says nothing of them)."""
+    duplicates, one request), or None when ConnectWise could not be asked (the page then says nothing of them), or
+    the error of a read that failed as the export's own reads of the customer would fail
+    (:func:`.export_reads.caused_by_records`: the page says so, where it answered HTTP 500)."""
     try:
         with runtime().interactive_client(db.session) as client:
             return export_reads.look_alikes_of(db.session, client, customer)
-    except (NotConfigured, SecretError, ConnectWiseError) as e:
+    except (NotConfigured, SecretError) as e:
+        log.info("look-alikes of customer %s not read: %s", customer.id, e)
+        return None
+    except Exception as e:
+        if export_reads.caused_by_records(e):
+            log.warning("look-alikes of customer %s not read", customer.id, exc_info=True)
+            return e
+        if not isinstance(e, ConnectWiseError):
+            raise
         log.info("look-alikes of customer %s not read: %s", customer.id, e)
         return None
 

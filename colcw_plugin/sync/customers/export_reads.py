@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 from urllib.parse import quote_plus, urlencode
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from host_stub.models import Customer
 
-from ...cw import ConnectWiseClient
+from ...cw import BadRequest, ClientError, ConnectWiseClient, ConnectWiseError
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, CreateIntent
 from ...setup.customer_matching import name_patterns as _name_patterns
@@ -168,6 +169,29 @@ def read_chunk(session: Session, client: ConnectWiseClient, customers: list[Cust
                  company_intents=company_intents(session, [c.id for c in unlinked]),
                  identifiers_read=not tenant_empty,
                  look_alikes=_look_alikes(session, unlinked, candidate_rows, company_owner))
+
+
+def caused_by_records(error: BaseException) -> bool:
+    """Whether a failed read may be the fault of what it asked about (a value ConnectWise refused in a condition, a
+    condition colcw could not build for a record's data) rather than of ConnectWise or the connection: a chunk's read
+    failing so is read again customer by customer (:meth:`.exporter.CustomerExporter._chunk_locked`), so the others go
+    on. A transient failure, a refused login or access, or the database's is the run's, and raised as it was."""
+    if isinstance(error, ConnectWiseError):
+        return not error.transient and isinstance(error, BadRequest | ClientError)
+    return isinstance(error, Exception) and not isinstance(error, SQLAlchemyError)
+
+
+def read_failure(customer: Customer, error: BaseException) -> tuple[str, str]:
+    """The message and fix of a customer whose export could not read what ConnectWise holds for it (the run's result
+    for it, and the no-JavaScript export page's warning): nothing was written for it."""
+    label = f"{customer.name} ({customer.account_number})"
+    why = str(error) if isinstance(error, ConnectWiseError) else f"{type(error).__name__}: {error}"
+    return (f"{label} was not exported: reading what ConnectWise holds for it (its company by Company ID "
+            f"{customer.account_number}, and companies that look like it) failed, so nothing was written for it: "
+            f"{why.rstrip('.')}.",
+            f"Nothing in ConnectWise was changed for {customer.name}, and the other customers are exported as usual. "
+            f"Check its name, account number and phone number in ChannelOnline for an unusual value, then export it "
+            "again; if it fails the same way, send this message to your colcw support.")
 
 
 def company_intents(session: Session, customer_ids: list[int]) -> dict[int, int]:

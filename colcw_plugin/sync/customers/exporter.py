@@ -14,7 +14,9 @@ the first time by an exact e-mail address within that company only.
 ConnectWise is read in bulk, a chunk of customers at a time (linked companies by id, candidate
 companies by identifier, all their contacts by company id), so the cost is a few requests per
 chunk plus one write per record that changed. An unchanged record is not written; a changed one
-gets a PATCH holding only the changed fields.
+gets a PATCH holding only the changed fields. A chunk whose reads fail in a way one customer's data may cause (a
+condition that cannot be built for it, a value ConnectWise refuses) is read again customer by customer: only the
+customer at fault fails, named, with what to do (:func:`.export_reads.read_failure`); the others are exported.
 """
 
 from __future__ import annotations
@@ -49,7 +51,15 @@ from ..shared.states import StateList
 from . import exclusive
 from .contact_export import ContactExporter, Outcome, changed_fields, refused_fields, resolution_for
 from .export_pool import side_by_side
-from .export_reads import Chunk, LookAlike, export_scope, load_comm_types, read_chunk
+from .export_reads import (
+    Chunk,
+    LookAlike,
+    caused_by_records,
+    export_scope,
+    load_comm_types,
+    read_chunk,
+    read_failure,
+)
 from .export_writes import ExportWrites
 from .link_batch import drifted_customers
 
@@ -232,7 +242,13 @@ class CustomerExporter:
         for gone in sorted(set(ids) - {c.id for c in customers}):
             self.recorder.record(entity=CUSTOMER, direction="export", action="skipped", host_id=gone,
                                  label=f"customer {gone}", message="The customer no longer exists in ChannelOnline.")
-        chunk = read_chunk(self.session, self.client, customers, tenant_empty=self.tenant_empty)
+        try:
+            chunk = read_chunk(self.session, self.client, customers, tenant_empty=self.tenant_empty)
+        except Exception as e:
+            if not caused_by_records(e):
+                raise
+            self._unreadable(customers, e)
+            return
         self._reference_lists()
         self._drifted = drifted_customers(self.session, [c.id for c in customers])
         workers = self._workers = min(max(1, self.ctx.options.concurrency), len(customers))
@@ -248,6 +264,27 @@ class CustomerExporter:
             result = self._export_guarded(customer, chunk)
             self.record_committed()
             self.settle(customer, result)
+        self._commit()
+        self.record_committed()
+
+    def _unreadable(self, customers: list[Customer], error: Exception) -> None:
+        """The chunk's reads failed in a way one customer's data may cause (:func:`.export_reads.caused_by_records`):
+        each customer is read and exported on its own, so only the one at fault fails, named, with what to do (the
+        chunk's reads had failed the run as a whole, every other customer left not attempted)."""
+        if not customers:
+            raise error
+        if len(customers) > 1:
+            log.warning("customer export run %s: a chunk's reads failed (%s: %s); reading its %d customers one by one",
+                        self.ctx.run_id, type(error).__name__, error, len(customers))
+            for customer in customers:
+                self.recorder.stop_if_requested()  # asked to stop: the customers before are committed and recorded
+                self._chunk_locked([customer.id])
+            return
+        customer = customers[0]
+        log.warning("customer export run %s: customer %s could not be read", self.ctx.run_id, customer.id,
+                    exc_info=error)
+        self.settle(customer, [Outcome(CUSTOMER, "failed", customer.id, None, customer_label(customer),
+                                       *read_failure(customer, error))])
         self._commit()
         self.record_committed()
 
