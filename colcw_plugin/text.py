@@ -20,6 +20,13 @@ IRREGULAR = {"company": "companies", "is": "are", "was": "were", "has": "have", 
 # again later works.
 CONNECTWISE_BUSY = {"rate_limited": "ConnectWise is rate-limiting colcw", "server_error": "ConnectWise failed"}
 
+# A record a run stopped waiting for when the wait was colcw's own, not a failure (ConnectWise answered every request):
+# a new opportunity an earlier attempt asked ConnectWise to create, which ConnectWise may still create, is not asked for
+# a second time meanwhile (sync/quotes/intents.py ``CreateStillLanding``). What the run's closing says of it before its
+# details, where a failure says "ConnectWise answered: …" (sync/jobs/runs.py), and what to do.
+COLCW_HELD_BACK = "colcw held it back (ConnectWise answered every request)"
+COLCW_HELD_BACK_FIX = "Try again in a few minutes."
+
 
 def plural(count: int, one: str, many: str | None = None) -> str:
     """``"1 line"``, ``"2 lines"``; ``many`` for words that do not just take an s."""

@@ -35,7 +35,7 @@ from ...models import RunStatus, Settings, SyncItem, SyncRun, actor_label, late_
 from ...setup import pages
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
-from ...text import plural
+from ...text import COLCW_HELD_BACK, COLCW_HELD_BACK_FIX, plural
 from .kinds import (
     ENTITY_WORDS,
     NAMED_IN_RETRY,
@@ -464,7 +464,14 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
                       api_requests=requests)
         log.info("sync run %s waits: %s", recorder.run_id, reason)
         return None
-    if options.can_wait:
+    # A wait colcw imposed itself (an earlier create ConnectWise may still carry out) is no failure, and nothing
+    # ConnectWise answered: said as such (text.COLCW_HELD_BACK), with the reason the record waited.
+    own = getattr(error, "colcw_waits", False)
+    if own:
+        why = f"stopped waiting after {attempt} attempts ({error.why_not_done})" if options.can_wait \
+            else error.why_not_done
+        fix = COLCW_HELD_BACK_FIX
+    elif options.can_wait:
         why = f"stopped after repeated transient failures ({attempt} attempts)"
         fix = "Retry on the run's page re-runs them once ConnectWise answers again."
     else:  # in the foreground (a person waits on the page, or the command line): no later attempt
@@ -472,8 +479,8 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
         fix = "Try again in a few minutes, once ConnectWise answers again."
     n = recorder.close_unattempted(why, fix, _labels(session, job, recorder))
     if not recorder.counts:
-        return f"Not done: {why}. ConnectWise: {error.detail} {fix}", RunStatus.FAILED
+        return f"Not done: {why}. {COLCW_HELD_BACK if own else 'ConnectWise'}: {error.detail} {fix}", RunStatus.FAILED
     what = f"{plural(n, *_selected_nouns(job, recorder))} not done: " if n else ""
     # A network error is no answer: what happened is said as such ("connection dropped"), not as ConnectWise's.
-    met = "the last try met" if isinstance(error, NetworkError) else "ConnectWise answered"
+    met = COLCW_HELD_BACK if own else "the last try met" if isinstance(error, NetworkError) else "ConnectWise answered"
     return f"{what}{why}; {met}: {short_error(error)}", None

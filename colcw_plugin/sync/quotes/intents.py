@@ -79,6 +79,9 @@ class CreateStillLanding(ConnectWiseError):
     transient = True
     default_hint = "it is looked up again before anything is created"
     why_not_done = "ConnectWise may still be creating the opportunity an earlier attempt asked for"
+    # A wait colcw imposes itself, not a failure: ConnectWise answered every request. It does not count toward
+    # COLCW_UNREACHABLE_AFTER (quotes/job.py), and a run that stops waiting says so (text.COLCW_HELD_BACK).
+    colcw_waits = True
 
 
 def reference(token: str) -> str:

@@ -162,9 +162,12 @@ def _is_retry(ctx: SyncContext) -> bool:
 
 def _settle(recorder: RunRecorder, outcome: Outcome) -> bool:
     """Record a document's outcome; a transient ConnectWise failure instead makes it wait for a later
-    pass of the run (False). Raises :class:`Unreachable` when several in a row failed so."""
+    pass of the run (False). Raises :class:`Unreachable` when several in a row failed so: a document colcw holds back
+    itself (an opportunity an earlier attempt asked ConnectWise to create, which it may still create:
+    :class:`.intents.CreateStillLanding`) waits too, but does not count toward that (ConnectWise answered)."""
     if outcome.error is not None and outcome.error.transient:
-        recorder.defer(entity="document", key=outcome.document_id, label=outcome.number, error=outcome.error)
+        recorder.defer(entity="document", key=outcome.document_id, label=outcome.number, error=outcome.error,
+                       from_connectwise=not getattr(outcome.error, "colcw_waits", False))
         return False
     record_outcome(recorder, outcome)
     return True
