@@ -387,9 +387,19 @@ def export_customer(customer_id: int):
     else:
         verb = {"created": "Created in", "updated": "Updated in", "unchanged": "Already up to date in",
                 "skipped": "Skipped by"}[item.action]
+        # The lead words are the whole export's: a company found unchanged whose contacts were created or updated was
+        # updated in ConnectWise; one whose contacts failed was exported only in part (each failure is said below).
+        counts = (run.entity_counts or {}).get("contact", {})
+        undone = sum(counts.get(a, 0) for a in ("failed", "not_attempted"))
+        if item.action == "unchanged" and any(counts.get(a) for a in ("created", "updated")):
+            verb = "Updated in"
         site = customer_exporter.site_said(item.message or "", customer.location_code or "")
         made = f"; {site}" if site else ""
-        flash(f"{verb} ConnectWise: {item.label}{made}.{contacts}", "success")
+        if undone:
+            flash(f"Exported to ConnectWise, partly failed ({undone} contact{'s' if undone != 1 else ''} not "
+                  f"exported): {item.label}{made}.{contacts}", "error")
+        else:
+            flash(f"{verb} ConnectWise: {item.label}{made}.{contacts}", "success")
     for p in problems:
         flash(said(p.message, p.resolution), "error")
     if bulk is not None and item.action == "created":
