@@ -24,6 +24,7 @@ from host_stub.views import current_actor, safe_target
 from ..cw import ConnectWiseError
 from ..models import CUSTOMER, SyncItem, SyncRun, actor_label, get_link
 from ..setup.connection import NotConfigured, read_settings
+from ..setup.live_updates import cw_is_master
 from ..setup.secrets import SecretError
 from ..sync.customers import exclusive, export_reads, lookup
 from ..sync.customers import exporter as customer_exporter
@@ -584,6 +585,8 @@ def _panel_html(customer: Customer) -> str:
     shown = customer_states.shown_on_page(status, drift)  # All Customers' state of it, on what the panel read
     return render_template("colcw/customers/_panel.html", customer=customer, status=status, when=when,
                            shown=shown, shown_label=customer_states.SHOWN[shown],
+                           not_synced_words=customer_states.not_synced_words(cw_is_master(db.session))
+                           if shown == customer_states.NOT_SYNCED and status.changed else "",
                            zone=display_zone(), last_source=RESULT_SOURCES.get(status.last_kind, ""),
                            under_way=_export_under_way(customer) if status.may_be_exporting else None,
                            deleted_fix=deleted_company_fix(link.cw_identifier, customer.account_number)

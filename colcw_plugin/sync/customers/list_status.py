@@ -38,6 +38,7 @@ from host_stub.models import Contact, Customer
 
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift, RecordState, RowState, SyncItem
 from ...setup.customer_matching import MAP_DIRECTION
+from ...setup.live_updates import cw_is_master
 from .link_batch import NOTE_SHOWN
 from .links import LINK_DIRECTION, SCAN_DIRECTION, SYNCED_ACTIONS, UNDONE, CustomerSyncStatus
 
@@ -192,11 +193,21 @@ _ROW_STATES = select(
      .correlate(Customer).scalar_subquery()), Customer.account_number, shown_expression()).where(Customer.id.in_(bindparam("ids", expanding=True)))
 
 
+def not_synced_words(cw_master: bool) -> str:
+    """What a linked customer not synced since it was linked, holding values of its own that differ from
+    ConnectWise's, comes to, by the master for customer data (the list's reason and the customer page's panel)."""
+    if cw_master:
+        return ("It holds values of its own that differ from ConnectWise's; ConnectWise is the master for customer "
+                "data, so the next live update or safety-net pass replaces them with ConnectWise's.")
+    return "It holds values of its own that differ from ConnectWise's, which Export to ConnectWise sends."
+
+
 def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]:
     """The state of each customer in ``customer_ids``, in one query."""
     if not customer_ids:
         return {}
     out = {}
+    cw_master: bool | None = None  # read for the first row that needs it
     for (cid, value, action, message, resolution, contact_message, contact_resolution,
          identifier, account, shown) in session.execute(_ROW_STATES, {"ids": list(customer_ids)}):
         state = RecordState(value)
@@ -213,8 +224,9 @@ def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]
         elif state is RecordState.NOT_LINKED:
             reason = "Not linked: Export to ConnectWise links it by Company ID or creates it."
         elif state is RecordState.CHANGED and not_synced:
-            reason = (f"Linked to ConnectWise company {identifier}, not synced since: it holds values of its own that "
-                      "differ from ConnectWise's, which Export to ConnectWise sends.")
+            if cw_master is None:
+                cw_master = cw_is_master(session)
+            reason = f"Linked to ConnectWise company {identifier}, not synced since. {not_synced_words(cw_master)}"
         elif state is RecordState.CHANGED:
             reason = f"Edited since it was last synced with company {identifier}: export it again to update it."
         elif not_synced:
