@@ -46,6 +46,12 @@ Record = dict[str, Any]
 # remembered in the shared memo) before it makes its own: a bound, so a slow or dead one costs at most this.
 OTHERS_LOOKUP_WAIT_SECONDS = 5.0
 _OTHERS_LOOKUP_POLL_SECONDS = 0.05
+# A 404 on a record's path (``company/contacts/12``) in ConnectWise's own error body (``{"code": "NotFound", …}``) is
+# the record's: deleted, or never there. A codebase this client looked up (at its start, or after such a 404) less
+# than this long ago is not looked up again for it: reading deleted records cost one companyinfo lookup each. A 404
+# on a list, a count or any path without an id, one without ConnectWise's body (a web server's page), or on a base only
+# remembered still looks the codebase up (a cloud upgrade moves it: every path then answers 404).
+RECORD_404_LOOKUP_SECONDS = 60.0
 
 
 @runtime_checkable
@@ -137,6 +143,7 @@ class ConnectWiseClient:
         self._base_url: str | None = None
         self._verified_base: str | None = None
         self._remembered_base: str | None = None  # the base URL as remembered, until this client reads it again
+        self._looked_up_at: float | None = None  # when this client's last lookup answered (its clock)
 
         # Resource accessors (paths per API-NOTES §3, quirks included).
         self.companies = Resource(self, "company/companies")
@@ -276,6 +283,7 @@ class ConnectWiseClient:
             self._base_url = self._base_for(codebase)
             self._remembered_base = None
             self._lookup = None
+            self._looked_up_at = self._clock()
         lookup.settle(info)
         log.info("ConnectWise codebase for %s is %s", s.company_id, codebase)
         if self._codebases is not None:
@@ -355,6 +363,17 @@ class ConnectWiseClient:
         with self._lock:
             return self._base_url != stale_base
 
+    def _record_missing(self, base: str, template: str, error: NotFound) -> bool:
+        """Whether a 404 on ``base`` is taken for the record's own, the codebase not looked up again for it: on a
+        record's path, in ConnectWise's error body, on the base this client looked up itself less than
+        :data:`RECORD_404_LOOKUP_SECONDS` ago (so reading deleted records costs at most one lookup that long)."""
+        if "{id}" not in template.split("/") or error.code is None:
+            return False
+        with self._lock:
+            looked = self._looked_up_at
+            return (base == self._base_url and base != self._remembered_base and looked is not None
+                    and self._clock() - looked < RECORD_404_LOOKUP_SECONDS)
+
     # -- raw calls --------------------------------------------------------------------
 
     def request(
@@ -367,7 +386,8 @@ class ConnectWiseClient:
         extra_headers: Mapping[str, str] | None = None,
         retry: bool = True,
     ) -> requests.Response:
-        """One API call relative to the base URL, with retries and rediscovery on 404."""
+        """One API call relative to the base URL, with retries and rediscovery on 404 (not for a record's own 404 just
+        after a lookup: :meth:`_record_missing`)."""
         path = check_path(path)
         template = path_template(path)
         def send(base: str) -> requests.Response:
@@ -378,10 +398,12 @@ class ConnectWiseClient:
         base = self.base_url
         try:
             response = send(base)
-        except NotFound:
+        except NotFound as e:
             # A 404 on a base that worked before, or that was only remembered, may mean the tenant
-            # moved to a new codebase (cloud upgrades): re-read companyinfo once and retry if it moved.
-            if base not in (self._verified_base, self._remembered_base) or not self._rediscover(base):
+            # moved to a new codebase (cloud upgrades): re-read companyinfo once and retry if it moved. A record's
+            # own 404 just after this client looked the codebase up is not (reading deleted records).
+            if base not in (self._verified_base, self._remembered_base) or self._record_missing(base, template, e) \
+                    or not self._rediscover(base):
                 raise
             base = self.base_url
             response = send(base)

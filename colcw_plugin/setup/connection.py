@@ -20,7 +20,7 @@ from ..cw.connections import SharedConnections
 from ..cw.discovery import CodebaseMemo
 from ..errors import FieldErrors
 from ..models import ConfigChange, LiveSettings, Settings, the_row
-from ..text import sentence
+from ..text import CONNECTWISE_BUSY, sentence
 from .secrets import SecretBox, SecretError
 
 CONNECTION_FIELDS = ("site_url", "company_id", "auth_mode", "public_key", "client_id", "allow_http")
@@ -307,8 +307,8 @@ def check_failure(report: ConnectionReport) -> str:
     if not failed:
         return ""
     first = failed[0]
-    lead = {"unreachable": "ConnectWise could not be reached",
-            "rate_limited": "ConnectWise is rate-limiting colcw", "server_error": "ConnectWise failed",
+    # (ConnectWise busy: the words the callbacks' registration says too, one definition)
+    lead = {"unreachable": "ConnectWise could not be reached", **CONNECTWISE_BUSY,
             "tls": "the secure connection to ConnectWise failed"}.get(first.problem or "", "ConnectWise refused it")
     # A reason that names ConnectWise already says who refused ("ConnectWise refused the API keys: …"): no lead.
     said = sentence(first.detail)
