@@ -39,7 +39,7 @@ def test_after_clearing_the_page_shows_the_clearing_not_the_old_result(sync_read
     export(customer.id)
     before = _last_result(loaded(rep_client, f"/customers/{customer.id}"))
     assert before.startswith("failed Export") and "was deleted in ConnectWise" in before
-    assert "Failed" in rep_client.get(f"/colcw/lists/customers/status?ids={customer.id}").get_data(as_text=True)
+    assert "Broken link" in rep_client.get(f"/colcw/lists/customers/status?ids={customer.id}").get_data(as_text=True)
 
     rep_client.post(f"/colcw/customers/{customer.id}/clear-link", data={"csrf_token": _token(rep_client)})
     page = loaded(rep_client, f"/customers/{customer.id}")

@@ -2,16 +2,20 @@
 rule as a SQL clause so the page can be filtered by it.
 
 * **failed**: its latest export or import failed or was not attempted (ConnectWise kept failing: busy,
-  down, the connection dropped), one of its contacts' latest result left it failed or not attempted while the
+  down, the connection dropped), or one of its contacts' latest result left it failed or not attempted while the
   customer is linked ("Contacts: 3 created, 1 failed"; a later pass of live updates that found the company
-  unchanged does not hide it: the contact is still not in ConnectWise), or the company it is linked to was
-  deleted in ConnectWise (the reason is what went wrong, with its fix);
+  unchanged does not hide it: the contact is still not in ConnectWise) (the reason is what went wrong, with its fix);
+  a result that only says a link is broken (below) is not a failure;
+* **broken link** (shown "Broken link"; failed to the list hooks' shared :class:`RecordState`): the company it is
+  linked to was deleted in ConnectWise, or one of its contacts' ConnectWise contact was deleted or moved to another
+  company there: nothing failed, the link needs the rep (the reason says what happened, with its fix, as the
+  customer page does);
 * **not linked**: never exported or imported (or its link was cleared);
 * **changed**: the customer or one of its contacts was edited after its last sync;
 * **synced**: otherwise.
 
 What a row shows (:data:`SHOWN`, its label) refines that state, in this order (:data:`PRIORITY`, the first that holds):
-failed, not linked, **not synced** ("Linked, not synced yet": linked and never synced since it was linked, on Map
+failed, broken link, not linked, **not synced** ("Linked, not synced yet": linked and never synced since it was linked, on Map
 customers, on its page, by Keep mine in the import popup; its page says "linked …; not synced since",
 :func:`not_synced_expression`), changed, **ConnectWise differs** (ChannelOnline the master: a live update found values
 changed in ConnectWise and did not take them, and those notes are still open on the customer's page, not dismissed:
@@ -39,24 +43,28 @@ from host_stub.models import Contact, Customer
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift, RecordState, RowState, SyncItem
 from ...setup.customer_matching import MAP_DIRECTION
 from ...setup.live_updates import cw_is_master
+from ..shared.advice import deleted_company_fix
 from .link_batch import NOTE_SHOWN
 from .links import LINK_DIRECTION, SCAN_DIRECTION, SYNCED_ACTIONS, UNDONE, CustomerSyncStatus
 
 # What a row shows, and what the filter's option of that label selects: the one list of states, in the order the
 # filter offers them. Each value is its filter's query parameter (the RecordState values stay valid).
-FAILED, NOT_LINKED, NOT_SYNCED, CHANGED, DIFFERS, SYNCED = (
-    "failed", "not_linked", "not_synced", "changed", "cw_differs", "synced")
+FAILED, BROKEN, NOT_LINKED, NOT_SYNCED, CHANGED, DIFFERS, SYNCED = (
+    "failed", "broken_link", "not_linked", "not_synced", "changed", "cw_differs", "synced")
 SHOWN = {NOT_LINKED: "Not linked", NOT_SYNCED: "Linked, not synced yet", CHANGED: "Changed since export",
-         DIFFERS: "Synced — ConnectWise differs (not taken)", SYNCED: "Synced", FAILED: "Failed"}
+         DIFFERS: "Synced — ConnectWise differs (not taken)", SYNCED: "Synced", FAILED: "Failed",
+         BROKEN: "Broken link"}
 # Which wins when several hold (synced when none does).
-PRIORITY = (FAILED, NOT_LINKED, NOT_SYNCED, CHANGED, DIFFERS)
+PRIORITY = (FAILED, BROKEN, NOT_LINKED, NOT_SYNCED, CHANGED, DIFFERS)
 # The colour of each (the tag's tone): a state the rep should look at is a warning.
-TONES = {NOT_LINKED: "muted", NOT_SYNCED: "warn", CHANGED: "warn", DIFFERS: "warn", SYNCED: "ok", FAILED: "error"}
+TONES = {NOT_LINKED: "muted", NOT_SYNCED: "warn", CHANGED: "warn", DIFFERS: "warn", SYNCED: "ok", FAILED: "error",
+         BROKEN: "warn"}
 # The filter's labels, by RecordState (the list hooks' shared shape) and by shown state (this list's options).
 LABELS = {RecordState.NOT_LINKED: SHOWN[NOT_LINKED], RecordState.SYNCED: SHOWN[SYNCED],
           RecordState.CHANGED: SHOWN[CHANGED], RecordState.FAILED: SHOWN[FAILED]}
 NOT_SYNCED_LABEL = SHOWN[NOT_SYNCED]  # a linked customer no sync went through for since it was linked
-FILTER_OPTIONS = [(value, SHOWN[value]) for value in (NOT_LINKED, NOT_SYNCED, SYNCED, DIFFERS, CHANGED, FAILED)]
+FILTER_OPTIONS = [(value, SHOWN[value]) for value in (NOT_LINKED, NOT_SYNCED, SYNCED, DIFFERS, CHANGED, BROKEN,
+                                                       FAILED)]
 
 
 @dataclass(frozen=True)
@@ -98,8 +106,28 @@ def _contact_undone(column: str):
                  .correlate(Contact).scalar_subquery())
     return (select(getattr(item, column)).select_from(Contact)
             .join(item, item.id == latest_id)
-            .where(Contact.customer_id == Customer.id, item.action.in_(UNDONE))
+            .where(Contact.customer_id == Customer.id, item.action.in_(UNDONE), ~_contact_link_broken())
             .order_by(item.id).limit(1).correlate(Customer).scalar_subquery())
+
+
+def _contact_link_broken() -> ColumnElement[bool]:
+    """The contact's link is broken: its ConnectWise contact was deleted, or moved to another company, in ConnectWise
+    (correlated to the outer Contact row). Its export's refusal is no failure of the export's: the link is what needs
+    the rep (:data:`BROKEN`)."""
+    return exists().where(Link.entity == CONTACT, Link.host_id == Contact.id,
+                          Link.status == "missing_in_cw").correlate(Contact)
+
+
+def _contact_broken(column: str):
+    """The ``column`` of the latest result of the first of the customer's contacts whose link is broken (what live
+    updates or an export said of it), correlated to the outer Customer row."""
+    item = aliased(SyncItem)
+    latest_id = (select(func.max(SyncItem.id)).where(SyncItem.entity == CONTACT, SyncItem.host_id == Contact.id)
+                 .correlate(Contact).scalar_subquery())
+    return (select(getattr(item, column)).select_from(Contact)
+            .join(item, item.id == latest_id)
+            .where(Contact.customer_id == Customer.id, _contact_link_broken())
+            .order_by(Contact.id).limit(1).correlate(Customer).scalar_subquery())
 
 
 def _conditions() -> dict[str, ColumnElement[bool]]:
@@ -112,16 +140,19 @@ def _conditions() -> dict[str, ColumnElement[bool]]:
                  .correlate(Customer).scalar_subquery())
     contact_edited = (select(func.max(Contact.updated_at)).where(Contact.customer_id == Customer.id)
                       .correlate(Customer).scalar_subquery())
-    return {FAILED: or_(_latest_item(SyncItem.action).in_(UNDONE), link_status == "missing_in_cw",
+    contact_broken = exists().where(Contact.customer_id == Customer.id, _contact_link_broken()).correlate(Customer)
+    return {FAILED: or_(and_(_latest_item(SyncItem.action).in_(UNDONE), or_(link_status.is_(None),
+                                                                            link_status != "missing_in_cw")),
                         and_(link.is_not(None), _contact_undone("id").is_not(None))),
+            BROKEN: or_(link_status == "missing_in_cw", and_(link.is_not(None), contact_broken)),
             NOT_LINKED: link.is_(None),
             CHANGED: or_(Customer.updated_at > synced_at, and_(contact_edited.is_not(None), contact_edited > synced_at))}
 
 
 def state_expression() -> ColumnElement[str]:
     """The customer's :class:`RecordState` value as SQL, correlated to ``Customer``."""
-    holds = _conditions()
-    return RecordState.case(holds[FAILED], holds[NOT_LINKED], holds[CHANGED])
+    holds = _conditions()  # (a broken link is failed to the list hooks' shared states)
+    return RecordState.case(or_(holds[FAILED], holds[BROKEN]), holds[NOT_LINKED], holds[CHANGED])
 
 
 # A note of the customer page's saying ConnectWise holds another value than ChannelOnline (a change not taken, a
@@ -152,9 +183,13 @@ def shown_on_page(status: CustomerSyncStatus, drift: Iterable[RecordDrift]) -> s
     :func:`decide` over the rules of :func:`shown_expression`, on the page's rows."""
     link, last = status.link, status.last
     own_last = last if last is not None and last.entity == CUSTOMER else None
-    failed = link is not None and (link.status == "missing_in_cw" or any(
-        item is not None and item.action in UNDONE for _, _, item in status.contacts))
-    return decide({FAILED: failed or (own_last is not None and own_last.action in UNDONE),
+    company_gone = link is not None and link.status == "missing_in_cw"
+    failed = link is not None and any(item is not None and item.action in UNDONE and not (
+        clink is not None and clink.status == "missing_in_cw") for _, clink, item in status.contacts)
+    broken = company_gone or (link is not None and any(
+        clink is not None and clink.status == "missing_in_cw" for _, clink, _ in status.contacts))
+    return decide({FAILED: failed or (own_last is not None and own_last.action in UNDONE and not company_gone),
+                   BROKEN: broken,
                    NOT_LINKED: link is None,
                    NOT_SYNCED: status.last_synced is None,
                    CHANGED: status.changed,
@@ -189,6 +224,9 @@ def state_filter(value: str) -> ColumnElement[bool] | None:
 _ROW_STATES = select(
     Customer.id, state_expression(), _latest_item(SyncItem.action), _latest_item(SyncItem.message),
     _latest_item(SyncItem.resolution), _contact_undone("message"), _contact_undone("resolution"),
+    _contact_broken("message"), _contact_broken("resolution"),
+    (select(Link.status).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
+     .correlate(Customer).scalar_subquery()),
     (select(Link.cw_identifier).where(Link.entity == CUSTOMER, Link.host_id == Customer.id)
      .correlate(Customer).scalar_subquery()), Customer.account_number, shown_expression()).where(Customer.id.in_(bindparam("ids", expanding=True)))
 
@@ -208,11 +246,16 @@ def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]
         return {}
     out = {}
     cw_master: bool | None = None  # read for the first row that needs it
-    for (cid, value, action, message, resolution, contact_message, contact_resolution,
-         identifier, account, shown) in session.execute(_ROW_STATES, {"ids": list(customer_ids)}):
+    for (cid, value, action, message, resolution, contact_message, contact_resolution, broken_message,
+         broken_resolution, link_status, identifier, account, shown) in session.execute(_ROW_STATES, {"ids": list(customer_ids)}):
         state = RecordState(value)
         not_synced = shown == NOT_SYNCED
-        if state is RecordState.FAILED and action in UNDONE:
+        if shown == BROKEN and link_status == "missing_in_cw":  # the company's own link
+            reason = (f"The linked ConnectWise company {identifier} was deleted in ConnectWise. "
+                      f"{deleted_company_fix(identifier or '', account or '')}")
+        elif shown == BROKEN:  # a contact deleted or moved in ConnectWise: what was said of it, with its fix
+            reason = " ".join(p for p in (broken_message, broken_resolution) if p)
+        elif state is RecordState.FAILED and action in UNDONE:
             reason = " ".join(p for p in (message, resolution) if p)
         elif state is RecordState.FAILED and contact_message:
             reason = " ".join(p for p in (contact_message, contact_resolution) if p)
