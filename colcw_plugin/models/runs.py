@@ -85,6 +85,9 @@ STOP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S %Z"  # when an admin asked a run to stop, 
 WAIT_TIME_FORMAT = "%H:%M:%S %Z"  # when a waiting run tries again, in a page's (or UTC's) zone
 STORED_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"  # a stored text's time to the minute, in a page's (or UTC's) zone
 GIVE_UP_TIME_FORMAT = "%H:%M %Z"  # when what still fails of a waiting run is left as not attempted
+# What a rep's page says of an export of one record that runs with nothing to wait for but ConnectWise's answer
+# (:attr:`SyncRun.slow_answer`): the customer's page and its flash, the quote / order export page.
+SLOW_TO_ANSWER = "ConnectWise is slow to answer"
 
 
 def in_zone(value: dt.datetime, zone: str, fmt: str) -> str:
@@ -321,6 +324,17 @@ class SyncRun(db.Model):
         writing its last results and closing. Its progress bar says "Finishing — 40 / 40 (100 %)" (:attr:`percent`,
         :attr:`progress_label`), not "Running — 40 / 40 (99 %)"."""
         return self.status == RunStatus.RUNNING and bool(self.total) and self.reached >= self.total
+
+    @property
+    def slow_answer(self) -> str:
+        """:data:`SLOW_TO_ANSWER` for a running run of one record (its total 1, or not counted yet) that notes no wait
+        (no ``waiting_reason``: no pause between two tries, no lock it waits for) and is not :attr:`finishing`: all it
+        can be waiting for is ConnectWise's answer. "" otherwise. One definition for the pages a rep's click leads to:
+        a customer's export ("running: ConnectWise is slow to answer") and a quote's or order's export page (below its
+        "Running… 0 of 1", which said nothing of it for 30 s of a hanging ConnectWise)."""
+        if self.status != RunStatus.RUNNING or self.waiting_reason or (self.total or 0) > 1 or self.finishing:
+            return ""
+        return SLOW_TO_ANSWER
 
     @property
     def progress_label(self) -> str:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import pluggy
-from redis import Redis
+from redis import Redis, RedisError
 from sqlalchemy.orm import Session
 
 from host_stub.gateway import UnitOfWork
@@ -26,14 +27,17 @@ from host_stub.gateway import UnitOfWork
 from ..cw import ConnectWiseClient
 from ..cw.callbacks import SigningKeys
 from ..cw.connections import SharedConnections
-from ..models import Settings, SyncRun
+from ..errors import QueueBusy
+from ..models import RunStatus, Settings, SyncRun
 from ..setup.connection import build_client, read_settings
 from ..setup.secrets import SecretBox
 from .codebases import RedisCodebases
 from .jobs.kinds import KindRegistry, RunOptions
-from .jobs.queue import JobQueue, QueueSettings, Submitted, submit
+from .jobs.queue import JobQueue, QueueSettings, Submitted, enqueue_existing, submit
 from .jobs.runs import execute_run
 from .ratelimit import RedisRateLimiter, tenant_key
+
+log = logging.getLogger(__name__)
 
 # Settings (app config key → (environment variable default, parser)); a worker subprocess reads
 # the environment, an app built by the tests its config.
@@ -195,6 +199,24 @@ class Runtime:
                                       record_retries=() if person_waiting else self.options.record_retries,
                                       hold_worker_seconds=QUEUED_HOLD_SECONDS if queued else None)
         return execute_run(session, self.kinds, run_id, host=self.host, options=options, **kwargs)
+
+    def execute_handed_over(self, session: Session, run_id: int, *, on_wait: Callable[[], None]) -> SyncRun:
+        """Run ``run_id`` in this process for a rep whose page waits on it only until ConnectWise makes it wait
+        (``on_wait``: a server error, a 429 or a dropped connection the client pauses to try again, a pause between two
+        passes, another export's lock): the page then hands it over, as it does a slow answer, and the attempt goes on
+        as a queued run's does (:meth:`execute` with ``queued``: its passes, a Retry-After longer than
+        :data:`QUEUED_HOLD_SECONDS` not slept out here). A run left waiting for its next attempt gets it queued in RQ
+        for its next try, as :func:`~.jobs.queue.perform` does, so it finishes by itself, with the rest of the rep's
+        page left to follow it (Redis failing: the scheduler queues it once its try is due, ``requeue_lost``)."""
+        run = self.execute(session, run_id, queued=True, on_wait=on_wait)
+        if run is not None and run.status == RunStatus.WAITING:
+            try:
+                enqueue_existing(session, self.queue, run)
+            except (RedisError, QueueBusy):
+                session.rollback()
+                log.warning("run %s waits; its next attempt was not queued (the scheduler queues it)", run_id,
+                            exc_info=True)
+        return run
 
     def submit(self, session: Session, kind: str, params: dict, **kwargs: Any) -> Submitted:
         """Record a run and queue it (see :func:`~.jobs.queue.submit`): the run is ``.run``."""

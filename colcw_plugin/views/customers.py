@@ -22,7 +22,7 @@ from host_stub.models import Customer
 from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
-from ..models import CUSTOMER, SyncItem, SyncRun, actor_label, get_link
+from ..models import ACTIVE_RUN_STATUSES, CUSTOMER, RunStatus, SyncItem, SyncRun, actor_label, get_link
 from ..setup.connection import NotConfigured, read_settings
 from ..setup.live_updates import cw_is_master
 from ..setup.secrets import SecretError
@@ -34,6 +34,7 @@ from ..sync.customers.link_batch import NoteKey, dismiss_notes, dismissed_notes
 from ..sync.inbound import LIVE_KIND, RECONCILE_KIND
 from ..sync.inbound.status import customer_drift
 from ..sync.jobs import history
+from ..sync.jobs.recorder import RETRYING_REQUEST
 from ..sync.jobs.runs import create_run
 from ..sync.shared import advice
 from ..sync.shared.advice import deleted_company_fix
@@ -75,22 +76,28 @@ RESET_MEANWHILE = ("an admin reset the ConnectWise integration while it ran, whi
 
 def _run_waiting_at_most(run_id: int, seconds: float) -> SyncRun | None:
     """Execute the recorded run ``run_id`` in a thread of its own (its own session) and wait for it at most
-    ``seconds``: the finished run, or None while it still runs (it goes on, recorded like any run)."""
+    ``seconds``, and no longer than until ConnectWise makes it wait (a server error, a 429 or a dropped connection
+    it tries again after a pause, another export's lock): the ended run, or None while it still runs. It goes on,
+    recorded like any run, as a queued run's attempt does (its passes; a run left waiting has its next attempt queued:
+    :meth:`~..sync.runtime.Runtime.execute_handed_over`), so it finishes by itself, as after a slow answer; a click
+    held seconds by retries ended "not attempted … Try again in a few minutes", for the rep to click again."""
     app = current_app._get_current_object()
     rt = runtime()
+    done = threading.Event()
 
     def work() -> None:
         with app.app_context():
             try:
-                rt.execute(db.session, run_id, person_waiting=True)
+                rt.execute_handed_over(db.session, run_id, on_wait=done.set)
             except Exception:  # (execute_run records what it can; nothing else waits on this thread)
                 log.exception("customer export run %s crashed", run_id)
             finally:
                 db.session.remove()
+                done.set()
 
     thread = threading.Thread(target=work, name=f"colcw-export-{run_id}", daemon=True)
     thread.start()
-    thread.join(seconds)
+    done.wait(seconds)
     if thread.is_alive():
         return None
     db.session.expire_all()
@@ -365,10 +372,11 @@ def export_customer(customer_id: int):
     if run is None and db.session.get(SyncRun, run_id) is None:  # deleted while it ran: see RESET_MEANWHILE
         flash(f"{customer.name} was not exported: {RESET_MEANWHILE}", "error")
         return redirect(back)
-    if run is None:
-        going = db.session.get(SyncRun, run_id)
-        flash(already_running(going, f"{customer.name} is still being exported to ConnectWise{_doing(going)}; the "
-                                     "export goes on and its result shows on this page once it has finished"), "info")
+    if run is None or run.status in ACTIVE_RUN_STATUSES:  # (waiting for its next attempt: queued in RQ for then)
+        going = run or db.session.get(SyncRun, run_id)
+        flash(already_running(going, f"{customer.name} is still being exported to ConnectWise{_doing(going)}; "
+                                     f"{_going_on(going)} and its result shows on this page once it has finished"),
+              "info")
         return redirect(back)
     done = _items(run, "customer")
     item = done[0] if done else None
@@ -427,9 +435,19 @@ def _doing(run: SyncRun | None) -> str:
     if run is None:
         return ""
     state = history.state_text(db.session, run, display_zone(), queue=runtime().queue, kinds=runtime().kinds)
-    if state == "running":  # one record, no pause noted: waiting on ConnectWise's answer
-        state = "running: ConnectWise is slow to answer"
+    if state == "running" and run.slow_answer:  # one record, no pause noted: waiting on ConnectWise's answer
+        state = f"running: {run.slow_answer}"
     return f" ({state})" if state else ""
+
+
+def _going_on(run: SyncRun | None) -> str:
+    """"the export goes on", or, for a run ConnectWise makes wait (its answers failed: 5xx, 429, a dropped connection),
+    that ConnectWise is failing or busy and colcw tries again by itself: no click is needed."""
+    reason = (run.waiting_reason or "") if run is not None else ""
+    if run is not None and (run.status == RunStatus.WAITING or reason.endswith(RETRYING_REQUEST)
+                            or " waiting for ConnectWise (" in reason):  # (not another export's lock it waits for)
+        return "ConnectWise is failing or busy, so colcw tries again by itself (nothing to click)"
+    return "the export goes on"
 
 
 def _export_under_way(customer: Customer) -> Markup | None:

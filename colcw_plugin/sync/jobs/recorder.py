@@ -227,6 +227,9 @@ class RunRecorder:
         # ConnectWise's refusal of the login once the run's client met it (the caller sets it: the client's
         # ``login_refused``): the run stops at its next boundary (:class:`LoginRefused`).
         self.login_refused: Callable[[], ConnectWiseError | None] | None = None
+        # Told each time the run starts to wait (a pause between two tries of a request or two passes, a lock held by
+        # another export): the page a rep's click holds stops waiting then (runs.execute_run's ``on_wait``).
+        self.on_wait: Callable[[], None] | None = None
         self._requests_before = run.api_requests or 0
         # The run was resumed by the scheduler (its message says it was interrupted): this attempt's start says so
         # instead. ``_interruptions``: how often a worker of the run was taken for dead (one may still live, frozen,
@@ -522,6 +525,8 @@ class RunRecorder:
             session.commit()
         self._gone_unless(row)
         self._saw(row)
+        if reason and self.on_wait is not None:
+            self.on_wait()
 
     def _others_running(self) -> bool:
         """Whether an attempt of another run works now (running, or stopping): only such an attempt holds records."""

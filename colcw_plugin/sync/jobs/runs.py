@@ -95,14 +95,16 @@ def run_actor(run: SyncRun) -> dict:
 def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
                 make_client: Callable[..., ConnectWiseClient], client: ConnectWiseClient | None = None,
                 host: Callable[[Session], UnitOfWork] = UnitOfWork, options: RunOptions = RunOptions(),
-                sleep: Callable[[float], None] = time.sleep, queue: JobQueue | None = None) -> SyncRun:
+                sleep: Callable[[float], None] = time.sleep, queue: JobQueue | None = None,
+                on_wait: Callable[[], None] | None = None) -> SyncRun:
     """Run one attempt of a queued (waiting, or interrupted) run and return it, refreshed (see :func:`_attempt`).
     An attempt a later one took over (:class:`~.recorder.Superseded`: its worker was thought dead) stops at once
     and writes nothing more; the run is returned as its owner left it. ``queue``: the job queue a service may queue
-    follow-up work on (:attr:`SyncContext.queue`)."""
+    follow-up work on (:attr:`SyncContext.queue`). ``on_wait``: called (from the attempt's threads) each time the run
+    starts to wait for ConnectWise or for a lock (:attr:`~.recorder.RunRecorder.on_wait`)."""
     try:
         return _attempt(session, kinds, run_id, make_client=make_client, client=client, host=host, options=options,
-                        sleep=sleep, queue=queue)
+                        sleep=sleep, queue=queue, on_wait=on_wait)
     except Superseded as e:
         session.rollback()
         why = "its run was deleted by a reset" if isinstance(e, RunGone) else "its worker was taken for dead"
@@ -114,7 +116,8 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
 def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
              make_client: Callable[..., ConnectWiseClient], client: ConnectWiseClient | None,
              host: Callable[[Session], UnitOfWork], options: RunOptions,
-             sleep: Callable[[float], None], queue: JobQueue | None = None) -> SyncRun:
+             sleep: Callable[[float], None], queue: JobQueue | None = None,
+             on_wait: Callable[[], None] | None = None) -> SyncRun:
     """Run one attempt of a queued (waiting, or interrupted) run and return it, refreshed.
 
     ``make_client(session, settings=...)`` builds the client for the stored connection (the settings
@@ -136,6 +139,7 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     job = kinds[run.kind]
     as_queued = SyncRun(id=run.id, kind=run.kind, params=dict(run.params or {}), rq_job_id=run.rq_job_id)
     recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after, run=run)
+    recorder.on_wait = on_wait
     try:
         recorder.start(with_total=job.selects_in_host, nouns=_selected_nouns(job, recorder))
     except RunCancelled:
