@@ -469,12 +469,16 @@ def _stops(error: BaseException) -> bool:
 _RESOURCES = {"company": "customer", "contact": "contact"}  # a table's ConnectWise object → the host's word for it
 
 
-def refused_fields(error: ConnectWiseError, table: MappingTable, who: str, label: str) -> tuple[str, str] | None:
+def refused_fields(error: ConnectWiseError, table: MappingTable, who: str, label: str, *,
+                   country_hint: Callable[[], tuple[str, str]] | None = None) -> tuple[str, str] | None:
     """A 400 naming fields of ``table``'s ConnectWise object, said as the host labels them, with the fix:
     ``(message, resolution)`` — "ConnectWise requires a Title for Mateo Smith" and "Fill in the contact's Title in
     ChannelOnline and export again", ConnectWise's own answer kept in the message. None when it names no field the
     mapping knows (a site's, a communication item's...): the caller says ConnectWise's answer as it is.
-    ``who`` names the record in the sentence, ``label`` starts the message (as the run's other results)."""
+    ``who`` names the record in the sentence, ``label`` starts the message (as the run's other results).
+    ``country_hint``: asked only when ConnectWise refused the Country, what to type instead
+    (:func:`..shared.countries.read_hint`: "did you mean “United States”?", said after ConnectWise's answer, and
+    "type United States, as ConnectWise names it", in the fix)."""
     if error.status != 400 or not error.field_errors:
         return None
     noun = _RESOURCES[table.cw_object.casefold()]
@@ -497,9 +501,11 @@ def refused_fields(error: ConnectWiseError, table: MappingTable, who: str, label
     if refused:
         parts.append(f"ConnectWise refused the {_listed(refused)} of {who}")
         fixes.append(f"correct the {noun}'s {_listed(refused)}")
+    said, typed = country_hint() if country_hint is not None and "Country" in refused else ("", "")
     fix = " and ".join(fixes)
-    return (f"{label}: {'; '.join(parts)} (ConnectWise's answer: {error.detail.removesuffix('.')}).",
-            f"{fix[0].upper()}{fix[1:]} in ChannelOnline and export again.")
+    return (f"{label}: {'; '.join(parts)} (ConnectWise's answer: {error.detail.removesuffix('.')}"
+            f"{'; ' + said if said else ''}).",
+            f"{fix[0].upper()}{fix[1:]} in ChannelOnline{f' ({typed})' if typed else ''} and export again.")
 
 
 def _listed(labels: list[str], *, article: bool = False) -> str:

@@ -40,9 +40,9 @@ from ...setup.field_mapping import COMPANY
 from ...setup.live_updates import cw_is_master
 from ...setup.reps import UnmappedRep, member_for
 from ..jobs.kinds import SyncContext
+from ..shared import countries, own_writes, stale_site
 from ..shared import default_contact as D
 from ..shared import fields as M
-from ..shared import own_writes, stale_site
 from ..shared.advice import deleted_company_fix
 from ..shared.collector import bulk_allocations
 from ..shared.locks import Busy, Stopped
@@ -331,7 +331,9 @@ class CustomerExporter:
             self._commit()
             if e.transient:
                 return e
-            said = refused_fields(e, COMPANY, customer.name, label) or (f"{label}: {e.detail}", resolution_for(e))
+            said = refused_fields(e, COMPANY, customer.name, label,  # (a refused Country: what to type instead)
+                                  country_hint=lambda: countries.read_hint(self.client, customer.country)
+                                  ) or (f"{label}: {e.detail}", resolution_for(e))
             return [Outcome(CUSTOMER, "failed", customer.id, None, label, *said)]
 
     # --- one customer -------------------------------------------------------------------------
