@@ -43,9 +43,12 @@ RUN_APPEARS_SECONDS = 2.0  # how long a click waits for the run holding the reco
 
 class HeldElsewhere(ConnectWiseError):
     """Not an answer of ConnectWise: another export (or import) still held the record after the wait.
-    Transient like a 503: the run tries the record again later instead of failing it."""
+    Transient like a 503: the run tries the record again later instead of failing it. A wait colcw imposes itself
+    (``colcw_waits``): a run that gives up on it says colcw held it back, never that ConnectWise did not answer."""
 
     transient = True
+    colcw_waits = True
+    why_not_done = "another export or import of it was still running"
 
 
 class AlreadyRunning(Exception):
