@@ -22,7 +22,7 @@ from host_stub.models import Customer
 from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
-from ..models import ACTIVE_RUN_STATUSES, CUSTOMER, RunStatus, SyncItem, SyncRun, actor_label, get_link
+from ..models import ACTIVE_RUN_STATUSES, CUSTOMER, Link, RunStatus, SyncItem, SyncRun, actor_label, get_link
 from ..setup.connection import NotConfigured, read_settings
 from ..setup.live_updates import cw_is_master
 from ..setup.secrets import SecretError
@@ -36,7 +36,7 @@ from ..sync.inbound.status import customer_drift
 from ..sync.jobs import history
 from ..sync.jobs.recorder import RETRYING_REQUEST
 from ..sync.jobs.runs import create_run
-from ..sync.shared import advice
+from ..sync.shared import advice, moved_contact
 from ..sync.shared.advice import deleted_company_fix
 from . import rep_bp
 from .parts import constant, filled, fragment_or_page
@@ -612,9 +612,27 @@ def _panel_html(customer: Customer) -> str:
                            drift=drift,
                            dismissed=dismissed_notes(db.session, customer.id) if status.has_dismissed else [],
                            contact_names={c.id: c.name for c in customer.contacts},
+                           moved=_moved_contacts(customer, status),
                            # (its latest export stopped at a look-alike company: the panel does not promise a create)
                            look_alike_failed=link is None and status.last is not None and status.last.action == "failed"
                            and customer_exporter.LOOKS_ALIKE in (status.last.message or ""))
+
+
+def _moved_contacts(customer: Customer, status: customer_links.CustomerSyncStatus) -> dict[int, tuple[str, str]]:
+    """The customer's contacts ConnectWise moved to another company (their link broken, remembering where they went):
+    contact id → what live updates said of it and its fix (:func:`.moved_contact.said`, the run log's words), naming
+    the ChannelOnline customer linked to that company, if any."""
+    out = {}
+    for contact, clink, _ in status.contacts:
+        moved = moved_contact.moved_to(clink.synced_values) if clink is not None and \
+            clink.status == "missing_in_cw" else None
+        if moved is None:
+            continue
+        there = db.session.execute(select(Customer).join(Link, Link.host_id == Customer.id).where(
+            Link.entity == CUSTOMER, Link.cw_id == moved.get("company")).limit(1)).scalar()
+        out[contact.id] = moved_contact.said(f"{contact.name} ({customer.name})", clink.cw_id, moved, customer.name,
+                                             (there.name, there.account_number) if there is not None else None)
+    return out
 
 
 @rep_bp.route("/customers/<int:customer_id>/notes/dismiss", methods=["POST"])

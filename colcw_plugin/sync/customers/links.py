@@ -41,6 +41,7 @@ from ...models import (
 from ...setup.customer_matching import MAP_DIRECTION, normalize_name
 from ...setup.live_updates import cw_is_master, read_live
 from ..shared import fields as M
+from ..shared import moved_contact as MV
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, current_fix
 from ..shared.held_deletions import end_alert_unless_held
 from ..shared.link_locks import lock_customer_links
@@ -323,6 +324,9 @@ def clear_link(session: Session, customer: Customer, contact_id: int | None = No
     _lock_links(session, customer)
     if contact_id is not None:
         old = get_link(session, CONTACT, contact_id)
+        moved = MV.moved_to(old.synced_values) if old is not None and old.status == "missing_in_cw" else None
+        if moved is not None:  # (the page offers no Clear link for it: a form posted anyway)
+            raise RelinkError(MV.clear_refused(contact.name, moved))
         session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id == contact_id))
         message = (f"The ConnectWise link of {contact.name} ({customer.name}) was cleared: the next export links it "
                    "to the company's contact that is the same person (the same e-mail, or the same name when one has "

@@ -435,22 +435,9 @@ class CustomerPlanner:
                            M.last_updated(record)))
         there = self.customer_links.get(marker["company"])
         customer = self.customers.get(there.host_id) if there is not None else None
-        if customer is not None:
-            linked = (f"which is linked to the ChannelOnline customer {customer.name} ({customer.account_number}); "
-                      "ChannelOnline has no way to move a contact between customers, so")
-            fix = (f"If they work for {customer.name} now, delete them from {plan.customer.name} in ChannelOnline, then "
-                   f"Import From ConnectWise with Company ID {marker['identifier'] or customer.account_number} to have "
-                   "them there; if the move was a mistake, move them back in ConnectWise (the next live update "
-                   "restores the link).")
-        else:
-            linked = "which is linked to no ChannelOnline customer;"
-            fix = (f"Link or import {MV.where(marker)} to follow them there, then delete them from "
-                   f"{plan.customer.name} in ChannelOnline; or move them back in ConnectWise (the next live update "
-                   "restores the link).")
-        plan.breaks.append(Break(link, label, f"{label}: moved in ConnectWise to {MV.where(marker)} (contact id "
-                                 f"{link.cw_id}), {linked} they stay under {plan.customer.name} here, linked to that "
-                                 "ConnectWise contact; exports of this customer will not create them again.", fix,
-                                 moved=True))
+        message, fix = MV.said(label, link.cw_id, marker, plan.customer.name,
+                               (customer.name, customer.account_number) if customer is not None else None)
+        plan.breaks.append(Break(link, label, message, fix, moved=True))
 
     def _new_contact(self, record: dict) -> None:
         company_link = self.customer_links.get((record.get("company") or {}).get("id"))

@@ -35,6 +35,36 @@ def where(moved: Mapping[str, Any]) -> str:
     return f"{name} (Company ID {moved['identifier']})" if moved.get("identifier") else name
 
 
+def said(label: str, cw_id: int, moved: Mapping[str, Any], here: str,
+         there: tuple[str, str] | None) -> tuple[str, str]:
+    """What live updates say of a contact of the customer ``here`` (its name) moved in ConnectWise to ``moved``, and
+    the fix; ``there``: the ChannelOnline customer linked to that company (name, account number), or None. The run log
+    and the customer page say it alike."""
+    if there is not None:
+        name, account = there
+        linked = (f"which is linked to the ChannelOnline customer {name} ({account}); ChannelOnline has no way to move "
+                  "a contact between customers, so")
+        fix = (f"If they work for {name} now, delete them from {here} in ChannelOnline, then Import From ConnectWise "
+               f"with Company ID {moved.get('identifier') or account} to have them there; if the move was a mistake, "
+               "move them back in ConnectWise (the next live update restores the link).")
+    else:
+        linked = "which is linked to no ChannelOnline customer;"
+        fix = (f"Link or import {where(moved)} to follow them there, then delete them from {here} in ChannelOnline; "
+               "or move them back in ConnectWise (the next live update restores the link).")
+    return (f"{label}: moved in ConnectWise to {where(moved)} (contact id {cw_id}), {linked} they stay under {here} "
+            "here, linked to that ConnectWise contact; exports of this customer will not create them again.", fix)
+
+
+def clear_refused(name: str, moved: Mapping[str, Any]) -> str:
+    """Why a contact's link to the contact ConnectWise moved to another company is not cleared: the next export would
+    create the person again under this company."""
+    return (f"The ConnectWise link of {name} was not cleared: ConnectWise has this person under {where(moved)}, where "
+            "they were moved; without the link the next export would create them again under this company (a second "
+            "ConnectWise contact of the same person). If they work there now, delete them from this customer in "
+            f"ChannelOnline (and import {moved.get('identifier') or 'that company'} to have them there); if the move "
+            "was a mistake, move them back in ConnectWise (the next live update restores the link).")
+
+
 def export_refused(label: str, cw_id: int, moved: Mapping[str, Any], customer: str) -> tuple[str, str]:
     """What an export of the customer the contact left says instead of creating them again."""
     return (f"{label}: ConnectWise has this person under {where(moved)} (contact id {cw_id}): they were moved there in "
