@@ -49,6 +49,8 @@ def literal_keys(literal: tuple) -> list[Key] | None:
             keys += sub
         return keys
     if kind == "str":
+        if "*" in value:
+            return None  # "=" with "*" is a LIKE (predicates._compile_test): no index answers it
         keys = [("s", value.lower())]
         number = as_number(value)
         if number is not None:

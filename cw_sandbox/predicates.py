@@ -183,6 +183,11 @@ def _compile_test(op: str, literal: tuple) -> _Test:
         if op == "=":
             return lambda value: value is None
         return lambda value: value is not None
+    if op in ("=", "!=") and kind == "str" and "*" in lit:
+        # The Developer Guide says a string value "Accepts * for wildcards": we read that as ConnectWise
+        # turning such a comparison into SQL Server LIKE ("*" as "%", so "%", "_" and "[...]" in it are
+        # wildcards too). A value without "*" compares as SQL "=" does. UNVERIFIED against a live server.
+        return _like_test("like" if op == "=" else "not like", lit)
     if op in ("=", "in"):
         return _equality_test(lit if kind == "list" else [literal])
     if op in ("!=", "not in"):
@@ -196,17 +201,21 @@ def _compile_test(op: str, literal: tuple) -> _Test:
     if op in _ORDERING:
         return _ordering_test(op, literal)
     if op in ("like", "not like"):
-        try:
-            matcher = _like_regex(lit.lower()).fullmatch
-        except re.error as exc:  # e.g. a reversed range "[z-a]"
-            raise QueryError(f"Invalid LIKE pattern '{lit}': {exc}") from None
-        if op == "like":
-            return lambda value: None if (t := _text_of(value)) is None else matcher(t.lower()) is not None
-        return lambda value: None if (t := _text_of(value)) is None else matcher(t.lower()) is None
-    needle = lit.lower()
-    if op == "contains":
-        return lambda value: None if (t := _text_of(value)) is None else needle in t.lower()
-    return lambda value: None if (t := _text_of(value)) is None else needle not in t.lower()
+        return _like_test(op, lit)
+    # contains is LIKE "%value%" (API-NOTES §4.2: the "[[]" escaping rule reads as SQL Server LIKE), so "%",
+    # "*", "_" and "[...]" in its value are wildcards and classes; "[[]", "[%]", "[_]" and "[*]" are literal.
+    return _like_test("like" if op == "contains" else "not like", lit, anywhere=True)
+
+
+def _like_test(op: str, pattern: str, *, anywhere: bool = False) -> _Test:
+    try:
+        compiled = _like_regex(pattern.lower())
+    except re.error as exc:  # e.g. a reversed range "[z-a]"
+        raise QueryError(f"Invalid LIKE pattern '{pattern}': {exc}") from None
+    matcher = compiled.search if anywhere else compiled.fullmatch
+    if op == "like":
+        return lambda value: None if (t := _text_of(value)) is None else matcher(t.lower()) is not None
+    return lambda value: None if (t := _text_of(value)) is None else matcher(t.lower()) is None
 
 
 def compile_tree(node: tuple, getter_for: Callable[[str], Callable[[Any], Any]]) -> Predicate:

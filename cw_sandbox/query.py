@@ -24,7 +24,12 @@ Semantics, and where they come from (see shared/connectwise/API-NOTES.md §4, §
 * Escaping a quote inside a quoted value is undocumented (§12 question 1). We accept both quote
   styles and the backslash escapes ``\\"``, ``\\'`` and ``\\\\``; any other backslash sequence is
   rejected, so hand-written conditions do not silently diverge from what the client library sends.
-* ``contains`` is a case-insensitive substring test; ``%`` and ``*`` inside it are literal.
+* ``contains`` is ``like "%value%"``: the same LIKE wildcards and classes apply inside its value, so a
+  search for ``50%_off`` matches "500 off" too unless the client writes ``50[%][_]off``. Inferred
+  from the ``[[]`` rule (conditions read as SQL LIKE): UNVERIFIED.
+* A string ``=``/``!=`` whose value holds ``*`` (the Developer Guide: strings "Accept * for
+  wildcards") is ``like``/``not like`` of that value; without ``*`` it is SQL ``=``, where ``%``,
+  ``_`` and ``[`` are literal. ``in`` lists are always SQL ``IN``. UNVERIFIED.
 * The pseudo-field ``lastUpdated`` reads ``_info/lastUpdated`` (no ConnectWise model has a
   top-level ``lastUpdated``).
 * Datetime values are compared as datetimes; naive datetimes (no ``Z``/offset) are taken as UTC,

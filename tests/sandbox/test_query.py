@@ -163,12 +163,10 @@ def test_escaped_quote_does_not_end_the_string():
     assert ids(r'identifier = "AC\"ME" OR id = 1') == [1]
 
 
-def test_values_with_percent_and_brackets_are_literal_in_equals_and_contains():
+def test_values_with_percent_and_brackets_are_literal_in_equals():
+    """UNVERIFIED: "=" without "*" is SQL "=", where LIKE's wildcards are plain characters."""
     assert ids('name = "100% [Bracket] Widgets"') == [4]
-    assert ids('name contains "100%"') == [4]
-    assert ids('name contains "[Bracket]"') == [4]
-    assert ids('name contains "]"') == [4]
-    assert ids('name contains "%"') == [4]
+    assert ids('name = "100_ [Bracket] Widgets"') == []
     # A string that looks like a datetime literal is still a string.
     assert ids('name = "[2024-01-01]"') == []
 
@@ -192,8 +190,32 @@ def test_contains_and_not_contains():
     assert ids('name NOT CONTAINS "o"') == [2, 4]
 
 
-def test_contains_treats_wildcards_literally():
-    assert ids('name contains "A*e"') == []
+def test_contains_is_like_with_wildcards_and_classes():
+    """UNVERIFIED: contains is LIKE "%value%" (API-NOTES §4.2, the "[[]" rule), "*" a wildcard too."""
+    assert ids('name contains "A*e"') == [1, 4]  # "Acme", "[Bracket"
+    assert ids('name contains "%"') == [1, 2, 3, 4]
+    assert ids('name contains "c_rp"') == [1]
+    assert ids('name contains "[Bracket]"') == [1, 2, 3, 4]  # a class: any one of B r a c k e t
+    assert ids('name contains "100%"') == [4]
+    assert ids('name contains "]"') == [4]  # "]" outside a class is itself
+
+
+def test_contains_escapes_make_wildcards_literal():
+    assert ids('name contains "[[]Bracket]"') == [4]
+    assert ids('name contains "0[%] [[]"') == [4]
+    assert ids('name contains "[%]"') == [4]
+    assert ids('name contains "c[_]rp"') == []
+    assert ids('name contains "A[*]e"') == []
+    assert ids('name not contains "[%]"') == [1, 2, 3]
+
+
+def test_string_equals_with_a_star_is_a_like():
+    """UNVERIFIED: a string holding "*" "accepts * for wildcards" (Developer Guide), read as LIKE."""
+    assert ids('name = "acme*"') == [1]
+    assert ids('identifier = "*C*"') == [1, 4]
+    assert ids('name != "acme*"') == [2, 3, 4]
+    assert ids('name = "acme[*]"') == []
+    assert ids('identifier = "[a]CME*"') == [1]
 
 
 @pytest.mark.parametrize(
