@@ -13,6 +13,25 @@ How ConnectWise itself un-escapes a quote inside a value is undocumented (API-NO
 §4.2, open question 1): backslash escaping is the recommended guess and what the
 sandbox implements. Percent-encoding of the whole parameter is left to requests.
 
+Wildcards. User and record text never reaches a condition as a pattern:
+
+* documented (API-NOTES §4.2): ``like`` takes ``%`` as its wildcard; string values "accept ``*`` for
+  wildcards"; a literal bracketed ``[string]`` is written ``[[]string]``. That last rule is SQL Server
+  LIKE escaping, so we take conditions to become SQL LIKE, with ``_`` (one character) and ``[...]``
+  classes as well: inferred, not documented.
+* guessed: ``contains`` is ``LIKE '%value%'`` (so ``%``, ``_``, ``[`` and ``*`` in its value are
+  wildcards); a string ``=``/``!=`` may be a LIKE too (certainly when its value holds ``*``); ``in``
+  lists are SQL ``IN``.
+
+So `escape_like` writes ``[`` as ``[[]``, ``%`` as ``[%]``, ``_`` as ``[_]`` and ``*`` as ``[*]`` (each
+harmless inside a SQL Server bracket class even if the character were not special); ``]``, ``-`` and
+``^`` are plain outside a class and kept. `contains` escapes its value; `like` takes a pattern the
+caller writes, with `escape_like` for any literal part (`like_literal` for a whole literal); `eq`/`ne`
+on a string holding any of ``[%_*`` send ``like``/``not like`` of the escaped value, an exact match
+(case aside, as ``=`` is) whether ``=`` is a LIKE or not; `in_`/`not_in` send a string holding ``*``
+that way too. Whether ConnectWise reads ``[*]`` as a literal ``*`` (rather than turning ``*`` into
+``%`` first) is UNVERIFIED against a live server; the sandbox implements the readings above.
+
 ``not_`` never emits a bare ``NOT (...)``: it flips the operator (``=`` to ``!=``,
 ``like`` to ``not like``...) and applies De Morgan to AND/OR, so only documented
 syntax is sent.
@@ -64,6 +83,24 @@ def format_datetime(value: datetime | date) -> str:
 def quote_string(value: str) -> str:
     """Double-quote ``value``, backslash-escaping ``\\`` and ``"``."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# SQL Server LIKE's special characters plus ConnectWise's "*", each written as a one-member class.
+_LIKE_ESCAPES = {"[": "[[]", "%": "[%]", "_": "[_]", "*": "[*]"}
+_LIKE_SPECIAL = re.compile(r"[\[%_*]")
+
+
+def escape_like(text: str) -> str:
+    """``text`` as a ``like`` pattern (or ``contains`` value) matching itself only: ``[`` as ``[[]``, ``%`` as
+    ``[%]``, ``_`` as ``[_]``, ``*`` as ``[*]`` (see the module docstring). Quoting is left to `format_value`."""
+    if not isinstance(text, str):
+        raise TypeError("escape_like takes a string")
+    return _LIKE_SPECIAL.sub(lambda m: _LIKE_ESCAPES[m.group()], text)
+
+
+def has_wildcards(text: str) -> bool:
+    """Whether ``text`` holds a character ConnectWise may read as a wildcard or class (``[ % _ *``)."""
+    return bool(_LIKE_SPECIAL.search(text))
 
 
 def format_value(value: Any) -> str:
@@ -215,12 +252,17 @@ def not_(condition: Condition) -> Condition:
 
 
 def eq(field: str, value: Any) -> Condition:
-    """``field = value`` (``None`` gives ``field = null``)."""
+    """``field = value`` (``None`` gives ``field = null``); a string holding ``[ % _ *`` as
+    ``field like "<escaped value>"``, which matches the value exactly however ConnectWise reads ``=``."""
+    if isinstance(value, str) and has_wildcards(value):
+        return Comparison(field, "like", escape_like(value))
     return Comparison(field, "=", value)
 
 
 def ne(field: str, value: Any) -> Condition:
-    """``field != value``."""
+    """``field != value``; a string holding ``[ % _ *`` as ``field not like "<escaped value>"``."""
+    if isinstance(value, str) and has_wildcards(value):
+        return Comparison(field, "not like", escape_like(value))
     return Comparison(field, "!=", value)
 
 
@@ -245,27 +287,51 @@ def le(field: str, value: Any) -> Condition:
 
 
 def contains(field: str, value: str) -> Condition:
-    """``field contains "value"`` (substring match; the value is quoted like any string)."""
-    return Comparison(field, "contains", value)
+    """``field contains "value"``: a substring match of ``value`` as typed (`escape_like` applied, so its
+    ``%``, ``_``, ``[`` and ``*`` are not wildcards)."""
+    if not isinstance(value, str):
+        raise TypeError("contains takes a string")
+    return Comparison(field, "contains", escape_like(value))
 
 
 def like(field: str, pattern: str) -> Condition:
-    """``field like "pattern"``: ``%`` in ``pattern`` is a wildcard.
+    """``field like "pattern"``: ``%`` (and ``*``) any text, ``_`` one character, ``[...]`` a class.
 
-    Only pass patterns you wrote; for user text use `eq` or `contains`, whose values
-    carry no wildcards.
+    ``pattern`` is sent as written: build any part of it that comes from user or record text with
+    `escape_like` (``"%" + escape_like(text) + "%"``), or use `like_literal`, `contains` or `eq`.
     """
     return Comparison(field, "like", pattern)
 
 
+def like_literal(field: str, text: str) -> Condition:
+    """``field like "<text escaped>"``: ``field`` equal to ``text`` (case aside), no character of it a wildcard."""
+    return Comparison(field, "like", escape_like(text))
+
+
+def _starred(values: Iterable[Any]) -> tuple[list[Any], list[str]]:
+    plain: list[Any] = []
+    starred: list[str] = []
+    for value in values:
+        (starred if isinstance(value, str) and "*" in value else plain).append(value)
+    return plain, starred
+
+
 def in_(field: str, values: Iterable[Any]) -> Condition:
-    """``field in (v1, v2, ...)``; raises ValueError on an empty list."""
-    return InList(field, values)
+    """``field in (v1, v2, ...)``; raises ValueError on an empty list. A string holding ``*`` (a wildcard in
+    ConnectWise strings) is asked for apart, as ``field like "<escaped>"`` ORed in."""
+    plain, starred = _starred(values)
+    if not starred:
+        return InList(field, plain)
+    return or_(InList(field, plain) if plain else None, *(like_literal(field, v) for v in starred))
 
 
 def not_in(field: str, values: Iterable[Any]) -> Condition:
-    """``field not in (v1, v2, ...)``."""
-    return InList(field, values, negated=True)
+    """``field not in (v1, v2, ...)`` (a string holding ``*`` as ``field not like "<escaped>"`` ANDed in)."""
+    plain, starred = _starred(values)
+    if not starred:
+        return InList(field, plain, negated=True)
+    return and_(InList(field, plain, negated=True) if plain else None,
+                *(Comparison(field, "not like", escape_like(v)) for v in starred))
 
 
 def is_null(field: str) -> Condition:

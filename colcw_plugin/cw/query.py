@@ -81,14 +81,21 @@ def in_chunks(url: str, field_name: str, values: Iterable[Any], *, max_url_lengt
         return
     list_kwargs = {k: kwargs[k] for k in ("fields", "order_by", "child_conditions", "custom_field_conditions")
                    if k in kwargs}
-    probe = list_params(conditions=C.and_(C.in_(field_name, unique[:1]), conditions), need_id=True, **list_kwargs)
+    probe = list_params(conditions=C.and_(C.InList(field_name, unique[:1]), conditions), need_id=True, **list_kwargs)
     probe_url = requests.Request("GET", url, params=probe).prepare().url or ""
 
-    def cost(value: Any) -> int:
+    def listed(value: Any) -> int:
         return len(quote_plus(C.format_value(value)))
 
+    def cost(value: Any) -> int:
+        if not (isinstance(value, str) and "*" in value):
+            return listed(value)
+        # C.in_ asks for it apart: "(<field> in (...) OR <field> like "<escaped>") AND ...", counted generously.
+        apart = f"({field_name} in ()) OR {field_name} like {C.format_value(C.escape_like(value))}"
+        return len(quote_plus(apart))
+
     separator = len(quote_plus(", "))
-    fixed = len(probe_url) - cost(unique[0]) + _PAGING_RESERVE
+    fixed = len(probe_url) - listed(unique[0]) + _PAGING_RESERVE
     chunk: list[Any] = []
     used = 0
     for value in unique:

@@ -19,8 +19,8 @@ from colcw_plugin.cw import conditions as C
         ("O'Brien", 'name = "O\'Brien"'),
         ("back\\slash", r'name = "back\\slash"'),
         ('\\"', r'name = "\\\""'),
-        ("100%", 'name = "100%"'),
-        ("[bracket]", 'name = "[bracket]"'),
+        ("100%", 'name like "100[%]"'),  # wildcards: an exact like (test_condition_wildcards)
+        ("[bracket]", 'name like "[[]bracket]"'),
         ("Zürich – 東京", 'name = "Zürich – 東京"'),
         ('x" OR id > 0 OR name = "', r'name = "x\" OR id > 0 OR name = \""'),
     ],

@@ -75,7 +75,8 @@ def test_the_rep_s_text_reaches_the_conditions_only_quoted(connected, box):
     likes = re.findall(r'name like "((?:[^"\\]|\\.)*)"', read)
     assert likes and all(set(p) <= set("abcdefghijklmnopqrstuvwxyz0123456789%_[^-]àáâãäåçèéêëìíîïñòóôõöšùúûüýÿž")
                          for p in likes), likes
-    assert 'name contains "o\\"brien [100%] \\\\ co_op"' in read, read  # the text itself, quoted
+    # The text itself, quoted, its wildcard characters written as one-member classes (cw.conditions.escape_like).
+    assert 'name contains "o\\"brien [[]100[%]] \\\\ co[_]op"' in read, read
 
 
 def test_a_name_too_long_for_the_accents_pattern_is_found_and_told_from_other_letters(connected, box):
