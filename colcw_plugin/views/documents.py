@@ -105,6 +105,17 @@ def _outcome(run: SyncRun) -> dict:
     return {"document": document, "lines": [r for r in rows if r.entity == "line"]}
 
 
+EXPORTED_ACTIONS = ("created", "updated", "unchanged")  # the outcomes the page says "Exported." of (_outcome.html)
+
+
+def _exported_now(run: SyncRun | None, outcome: dict | None) -> bool:
+    """Whether the page shows an ended run that exported the document: its checklist's way back then reads "Done",
+    not "Cancel" (there is nothing left to cancel; Export again beside it exports it once more)."""
+    item = (outcome or {}).get("document")
+    return bool(run is not None and run.status in FINAL_RUN_STATUSES and item is not None
+                and item.action in EXPORTED_ACTIONS)
+
+
 @dataclass
 class _Asked:
     """What ConnectWise said before an export (see :func:`_ask_connectwise`)."""
@@ -229,9 +240,10 @@ def _export_page(doc: Document, *, checking: bool):
     asked_for = _run_of(doc, request.args.get("run", type=int))
     checklist = _checklist(doc, snapshot, store=False, checking=checking)
     run = checklist["active"] or asked_for  # while an export of it runs, that run's progress
+    outcome = _outcome(run) if run else None
     return render_template("colcw/documents/export.html", doc=doc, run=run, zone=display_zone(),
                            final=bool(run and run.status in FINAL_RUN_STATUSES),
-                           outcome=_outcome(run) if run else None, **checklist,
+                           outcome=outcome, exported_now=_exported_now(run, outcome), **checklist,
                            panel=panel_state(db.session, doc, read_settings(db.session), snapshot))
 
 
@@ -256,13 +268,16 @@ def export_checklist(doc_id: int):
     snapshot = document_snapshot(doc)
     checklist = _checklist(doc, snapshot, store=False)
     panel = panel_state(db.session, doc, read_settings(db.session), snapshot)
-    html = render_template("colcw/documents/_checklist.html", doc=doc, **checklist, panel=panel)
     run = _run_of(doc, request.args.get("run", type=int))
-    if run is not None and run.status in FINAL_RUN_STATUSES and checklist["active"] is None:
+    ended = run is not None and run.status in FINAL_RUN_STATUSES and checklist["active"] is None
+    outcome = _outcome(run) if ended else None
+    html = render_template("colcw/documents/_checklist.html", doc=doc, **checklist, panel=panel,
+                           exported_now=_exported_now(run if ended else None, outcome))
+    if ended:
         # The outcome shown above the checklist, said again now that the checklist is answered: a check that fails
         # now is the reason said on its row (once), else the run's own reason (htmx swaps it in out of band).
         html += render_template("colcw/documents/_outcome_again.html", doc=doc, run=run, zone=display_zone(),
-                                outcome=_outcome(run), **checklist, panel=panel)
+                                outcome=outcome, **checklist, panel=panel)
     resp = make_response(html)
     resp.vary.add("HX-Request")
     return resp
