@@ -1,5 +1,5 @@
 """A run cancelled while it waits to retry (ConnectWise kept failing) names its records not attempted as a run cancelled
-while running does ("Evergreen Dental (DEMO00012): not attempted: …"), not "customer #1": in its log, its CSV and
+while running does ("Evergreen Dental (DEMO00012): the run was cancelled by …"), not "customer #1": in its log, its CSV and
 ``colcw runs show``."""
 
 from __future__ import annotations

@@ -673,9 +673,12 @@ class RunRecorder:
             deferred = self.deferred.get((entity, kind, i))
             label = (deferred.label if deferred else "") or (labels or {}).get(i) or f"{entity} #{i}"
             # A deferred record was tried and failed transiently: it says so, with what its last try met (without the
-            # error's hint: the resolution says what to do). The others were not reached.
+            # error's hint: the resolution says what to do). The others were not reached: their message says only why,
+            # since their outcome ("not attempted") is shown beside it wherever it is (the run log's and the customer
+            # panel's badge, the CSV's action, the export page's "Not exported."), which read "not attempted … :
+            # not attempted: ConnectWise answered…".
             answer = getattr(deferred.error, "detail", str(deferred.error)).rstrip(".") if deferred else ""
-            what = f"tried, {NOT_DONE}: {why} ({answer})" if deferred else f"not attempted: {why}"
+            what = f"tried, {NOT_DONE}: {why} ({answer})" if deferred else why
             self.record(entity=entity, direction=self.selection.get("direction", "export"), action=NOT_ATTEMPTED,
                         host_id=i if kind == "host" else None, cw_id=i if kind == "cw" else None, label=label,
                         message=f"{label}: {what}.", resolution=resolution)
