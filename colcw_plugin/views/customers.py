@@ -605,6 +605,9 @@ def _panel_html(customer: Customer) -> str:
                            shown=shown, shown_label=customer_states.SHOWN[shown],
                            not_synced_words=customer_states.not_synced_words(cw_is_master(db.session))
                            if shown == customer_states.NOT_SYNCED and status.changed else "",
+                           differs_words=customer_states.differs_words(
+                               d.kind for d in drift if d.kept != "connectwise") if shown == customer_states.DIFFERS
+                           else "",
                            zone=display_zone(), last_source=RESULT_SOURCES.get(status.last_kind, ""),
                            under_way=_export_under_way(customer) if status.may_be_exporting else None,
                            deleted_fix=deleted_company_fix(link.cw_identifier, customer.account_number)

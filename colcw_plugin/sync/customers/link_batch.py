@@ -238,7 +238,8 @@ class PageWrites(LinkBatch):
 
 # --- a note dismissed by a rep on the customer's page ------------------------------------------------------------
 
-DISMISSABLE = ("drift", "conflict")  # a new contact not taken is no field to keep: it is not dismissed
+# A new contact not taken (ChannelOnline the master) is dismissed too: no field to keep, the note is only forgotten.
+DISMISSABLE = ("drift", "conflict", "new_contact")
 # A dismissal is recorded in the results (who, when) as a note of the customer's, not as its latest sync result: it
 # leaves All Customers' status and the panel's latest result (a failed export stays failed) as they were.
 NOTE_ENTITY = "customer_note"
@@ -305,7 +306,10 @@ def dismiss_notes(session: Session, customer: Customer, keys: Iterable[NoteKey] 
             out.gone.append(f"{what}: the note is no longer as the page showed it (a live update read ConnectWise "
                             "again since); reload the page to see what it says now.")
             continue
-        if row.kept != "connectwise":
+        if row.kind == "new_contact":  # no agreement to settle: the contact stays in ConnectWise only
+            said = (f"{what}: note dismissed; the contact stays in ConnectWise only, not created in ChannelOnline. "
+                    "The note comes back if live updates read that contact again (it is changed in ConnectWise).")
+        elif row.kept != "connectwise":
             link = links.get((row.entity, row.host_id))
             if link is not None:
                 agreed = dict(link.synced_values or {})

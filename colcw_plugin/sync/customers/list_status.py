@@ -173,6 +173,21 @@ def shown_expression() -> ColumnElement[str]:
     return case(*((holds[value], literal(value)) for value in PRIORITY), else_=literal(SYNCED))
 
 
+# The open notes' fix, by kind: a field's value not taken, or a contact added in ConnectWise not created here.
+_DIFFERS_FIELDS = ("ConnectWise holds values live updates did not take (below): export it to put ChannelOnline's "
+                   "values back, or keep ChannelOnline's value to dismiss each note.")
+_DIFFERS_CONTACTS = ("ConnectWise holds contacts live updates did not create here (below): add each in ChannelOnline, "
+                     "or import the company to take them, or dismiss the note.")
+
+
+def differs_words(kinds: Iterable[str]) -> str:
+    """What to do about the customer's open notes (:data:`OPEN_NOTE`) of ``kinds`` (RecordDrift.kind): the
+    panel's and All Customers' words for "Synced — ConnectWise differs (not taken)"."""
+    kinds = set(kinds)
+    return " ".join(w for w, holds in ((_DIFFERS_FIELDS, bool(kinds - {"new_contact"})),
+                                       (_DIFFERS_CONTACTS, "new_contact" in kinds)) if holds) or _DIFFERS_FIELDS
+
+
 def differs_on_page(drift: Iterable[RecordDrift]) -> bool:
     """:data:`OPEN_NOTE` on the notes the customer's page read (they are the notes it shows)."""
     return any(note.kept != "connectwise" for note in drift)
@@ -240,12 +255,22 @@ def not_synced_words(cw_master: bool) -> str:
     return "It holds values of its own that differ from ConnectWise's, which Export to ConnectWise sends."
 
 
+def _open_note_kinds(session: Session, customer_ids: list[int]) -> dict[int, set[str]]:
+    """The kinds of each customer's open notes (:data:`OPEN_NOTE`)."""
+    out: dict[int, set[str]] = {}
+    for cid, kind in session.execute(select(RecordDrift.customer_id, RecordDrift.kind).where(
+            RecordDrift.customer_id.in_(list(customer_ids)), OPEN_NOTE).distinct()):
+        out.setdefault(cid, set()).add(kind)
+    return out
+
+
 def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]:
     """The state of each customer in ``customer_ids``, in one query."""
     if not customer_ids:
         return {}
     out = {}
     cw_master: bool | None = None  # read for the first row that needs it
+    kinds: dict[int, set[str]] | None = None  # likewise
     for (cid, value, action, message, resolution, contact_message, contact_resolution, broken_message,
          broken_resolution, link_status, identifier, account, shown) in session.execute(_ROW_STATES, {"ids": list(customer_ids)}):
         state = RecordState(value)
@@ -275,10 +300,11 @@ def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]
         elif not_synced:
             reason = f"Linked to ConnectWise company {identifier}, not synced since; not edited since it was linked."
         elif shown == DIFFERS:
-            reason = (f"Linked to ConnectWise company {identifier}. Live updates found values changed in ConnectWise "
-                      "and did not take them (ChannelOnline is the master), so the two differ: open the customer to "
-                      "see them, then export it to put ChannelOnline's values back in ConnectWise, or keep "
-                      "ChannelOnline's value to dismiss each note.")
+            if kinds is None:
+                kinds = _open_note_kinds(session, customer_ids)
+            reason = (f"Linked to ConnectWise company {identifier}. Live updates found changes in ConnectWise and did "
+                      "not take them (ChannelOnline is the master), so the two differ (open the customer to see "
+                      f"them). {differs_words(kinds.get(cid, ()))}")
         else:
             reason = f"Linked to ConnectWise company {identifier}."
         out[cid] = CustomerRowState(state, SHOWN[shown], reason, shown)
