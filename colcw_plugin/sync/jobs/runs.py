@@ -485,6 +485,8 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
     if not recorder.counts:
         return f"Not done: {why}. {COLCW_HELD_BACK if own else 'ConnectWise'}: {error.detail} {fix}", RunStatus.FAILED
     what = f"{plural(n, *_selected_nouns(job, recorder))} not done: " if n else ""
+    if not own and not options.can_wait:  # the reason already says who answered what: the detail in brackets
+        return f"{what}{why} ({short_error(error)})", None
     # A network error is no answer: what happened is said as such ("connection dropped"), not as ConnectWise's.
     met = COLCW_HELD_BACK if own else "the last try met" if isinstance(error, NetworkError) else "ConnectWise answered"
     return f"{what}{why}; {met}: {short_error(error)}", None
