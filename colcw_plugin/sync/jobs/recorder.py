@@ -504,8 +504,9 @@ class RunRecorder:
         :meth:`~colcw_plugin.models.SyncRun.wait_text_in`) whatever is written to the run meanwhile. Answers what the
         pause asks as it goes whether to give up (:meth:`stop_requested`): a run asked to stop does not sleep out a
         long Retry-After first; the request then fails as when its tries run out."""
+        # A dropped connection or a timeout is no answer of ConnectWise's: said as what happened (why_not_done).
         what = "ConnectWise is rate-limiting colcw" if getattr(error, "status", None) == 429 else \
-            f"ConnectWise answered {'HTTP ' + str(error.status) if error.status else 'with an error'}"
+            f"ConnectWise answered HTTP {error.status}" if error.status else error.why_not_done
         self.note_wait(f"{what}{RETRYING_REQUEST}", utcnow() + dt.timedelta(seconds=max(seconds, 0)))
         self._retry_noted = True
         return self.stop_requested
