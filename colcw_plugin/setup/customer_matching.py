@@ -63,6 +63,28 @@ def normalize_name(name: str) -> str:
     return " ".join(words)[:160]
 
 
+# What a likely duplicate by name is called: "same name" only when the two names are one under a light fold
+# (:func:`fold_name`: case, punctuation and accents aside), else "similar name" (they match only once
+# :func:`normalize_name` drops a leading "the", legal suffixes or turns "&" into "and": "Harbor Logistics Inc" is not
+# the same name as "Harbor Logistics"). The one definition the import popup, Map customers and imports' messages use.
+SAME_NAME, SIMILAR_NAME = "same name", "similar name"
+_FOLD_WORD = re.compile(r"[a-z0-9]+|&")
+
+
+def fold_name(name: str) -> str:
+    """A name with case, accents and punctuation aside, but every word kept ("Inc", "The", "&")."""
+    text = name or ""
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(_FOLD_WORD.findall(text.lower()))
+
+
+def name_likeness(one: str, other: str) -> str:
+    """:data:`SAME_NAME` when ``one`` and ``other`` are one name under :func:`fold_name`, else :data:`SIMILAR_NAME`
+    (for two names :func:`normalize_name` makes one)."""
+    return SAME_NAME if fold_name(one) == fold_name(other) else SIMILAR_NAME
+
+
 # The letters a name may hold accented (Windows-1252's precomposed letters: "é", "ü", "ç", "ñ", "š"…), by the letter
 # :func:`normalize_name` makes of each: the one definition the searches below spell a normalised letter with.
 ACCENTED_FORMS = {"a": "àáâãäå", "c": "ç", "e": "èéêë", "i": "ìíîï", "n": "ñ", "o": "òóôõö", "s": "š", "u": "ùúûü",
@@ -654,6 +676,7 @@ class LookAlike(NamedTuple):
     id: int
     label: str
     linked_to: str = ""
+    name: str = ""  # the customer's name as it is (the label's), to tell "same name" from "similar name"
 
 
 class _KeyIndex:
@@ -779,7 +802,8 @@ class LikelyDuplicates:
         the answer is what to give :meth:`saved` once it has its id. ``new_keys``: what :meth:`look` said of the
         same name and phone just before (its keys no customer has), so they are not normalised and looked up
         again (a first import adds every company it creates)."""
-        entry = LookAlike(0, f"{customer.name} ({customer.account_number})", customer.linked_to or "")
+        entry = LookAlike(0, f"{customer.name} ({customer.account_number})", customer.linked_to or "",
+                          customer.name or "")
         if new_keys is None:
             n, p = normalize_name(customer.name), normalize_phone(customer.phone)
             keys = [(kind, key) for kind, key, index in (("name", n, self._names), ("phone", p, self._phones))
@@ -810,18 +834,19 @@ class LikelyDuplicates:
         self.expect([(name, phone)])
         new_keys = []
         for why, kind, key, index, normal in (
-                ("same name", "name", normalize_name(name), self._names, normalize_name),
+                (SAME_NAME, "name", normalize_name(name), self._names, normalize_name),
                 ("same phone number", "phone", normalize_phone(phone), self._phones, normalize_phone)):
             if not key:
                 continue
             if (entry := self._unsaved.get((kind, key))) is not None:
-                return (entry, why), ()
+                return (entry, name_likeness(name, entry.name) if kind == "name" else why), ()
             if (customer_id := index.get(key)) is not None:
                 row = self._session.execute(select(Customer.name, Customer.account_number, Customer.phone)
                                             .where(Customer.id == customer_id)).first()
                 # (None: deleted since it was read; another key of the same hash: not this one)
                 if row is not None and normal(row[0] if kind == "name" else row[2]) == key:
-                    return (LookAlike(customer_id, f"{row[0]} ({row[1]})"), why), ()
+                    return (LookAlike(customer_id, f"{row[0]} ({row[1]})", name=row[0] or ""),
+                            name_likeness(name, row[0]) if kind == "name" else why), ()
                 continue  # a key a customer holds (or held): not one to count a new customer by
             new_keys.append((kind, key))
         return None, tuple(new_keys)

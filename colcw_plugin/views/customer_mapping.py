@@ -85,17 +85,21 @@ def _scan_linked() -> dict | None:
     return kept
 
 
-def alike_because(name: str, phone: str, norm_name: str, norm_phone: str) -> str:
-    """Why a customer or company (``name``, ``phone``) is a likely duplicate of a scanned company (its normalised
-    ``norm_name``, ``norm_phone``), by the one rule of :mod:`.customer_matching` (same normalised name or phone):
-    "same name", "same phone number (…)" or both; "" when neither holds."""
-    same_name = bool(norm_name) and CM.normalize_name(name) == norm_name
+def alike_because(name: str, phone: str, company) -> str:
+    """Why a customer or company (``name``, ``phone``) is a likely duplicate of a scanned company (``company``: its
+    name and normalised ``norm_name``, ``norm_phone``), by the one rule of :mod:`.customer_matching` (same normalised
+    name or phone), in its words (:func:`.customer_matching.name_likeness`): "same name" or "similar name", "same
+    phone number (…)" or both ("similar name and same phone number (…)"); "" when neither holds."""
+    norm_name, norm_phone = company.norm_name, company.norm_phone
+    alike_name = bool(norm_name) and CM.normalize_name(name) == norm_name
     same_phone = bool(norm_phone) and CM.normalize_phone(phone) == norm_phone
-    if same_name and same_phone:
-        return f"same name and phone number ({phone})"
+    words = CM.name_likeness(name, company.name) if alike_name else ""
+    if alike_name and same_phone:
+        return (f"same name and phone number ({phone})" if words == CM.SAME_NAME else
+                f"{words} and same phone number ({phone})")
     if same_phone:
         return f"same phone number ({phone})"
-    return "same name" if same_name else ""
+    return words
 
 
 def _reasons(rows, hints) -> dict[tuple[int, str, int], str]:
@@ -104,9 +108,9 @@ def _reasons(rows, hints) -> dict[tuple[int, str, int], str]:
     for r in rows:
         hint = hints[r.cw_id]
         for d in hint.cw_duplicates:
-            out[(r.cw_id, "cw", d.cw_id)] = alike_because(d.name, d.phone, r.norm_name, r.norm_phone)
+            out[(r.cw_id, "cw", d.cw_id)] = alike_because(d.name, d.phone, r)
         for m in hint.host_matches:
-            out[(r.cw_id, "host", m.id)] = alike_because(m.name, m.phone, r.norm_name, r.norm_phone)
+            out[(r.cw_id, "host", m.id)] = alike_because(m.name, m.phone, r)
     return out
 
 

@@ -49,7 +49,7 @@ def test_popup_shows_the_likely_duplicate_and_links_the_company_to_it(demo_custo
     dialog, likely = _ask_to_import(page, live_server, "CW0006")
     text = likely.inner_text()
     assert "ConnectWise company CW0006 “Harbor Logistics Inc”" in text
-    assert "looks like the ChannelOnline customer Harbor Logistics (DEMO00023) (same name)" in text
+    assert "looks like the ChannelOnline customer Harbor Logistics (DEMO00023) (similar name)" in text
     assert _customers_named("Harbor Logistics") == [("Harbor Logistics", "DEMO00023")]  # nothing imported yet
     # What linking (and importing into it) changes of that customer, side by side.
     rows = {r.locator("td").first.inner_text(): r.locator("td").all_inner_texts()[1:]

@@ -53,11 +53,11 @@ def test_a_company_like_a_customer_linked_elsewhere_gets_map_customers_advice(co
     assert sorted(failed) == ["Bayview Clinic, Inc. (BAYX)", "Fresh Co Ltd (FRESH2)", "Northwind Dental LLC (NORTH2)"]
     assert failed["Northwind Dental LLC (NORTH2)"].message == (
         "Northwind Dental LLC (NORTH2): not imported: it looks like the ChannelOnline customer Northwind Dental "
-        "(LOCAL7) (same name), which is already linked to ConnectWise company NORTH1 (Northwind Dental): this "
+        "(LOCAL7) (similar name), which is already linked to ConnectWise company NORTH1 (Northwind Dental): this "
         "company may be a duplicate in ConnectWise.")
     assert "already linked to ConnectWise company BAY1: this company may be a duplicate" in \
         failed["Bayview Clinic, Inc. (BAYX)"].message
-    assert "Fresh Co (FRESH1) (same name), which is already linked to ConnectWise company FRESH1 (Fresh Co)" in \
+    assert "Fresh Co (FRESH1) (similar name), which is already linked to ConnectWise company FRESH1 (Fresh Co)" in \
         failed["Fresh Co Ltd (FRESH2)"].message
     for item in failed.values():
         assert item.resolution == LINKED_LOOK_ALIKE_FIX

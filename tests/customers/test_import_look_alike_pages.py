@@ -36,9 +36,9 @@ def test_a_look_alike_of_a_customer_created_pages_before_is_reported_not_created
     skipped = {i.label: i.message for i in items(done, "customer") if i.action == "failed"}
     assert set(skipped) == {"The Alpha Dental Group (ALPHA2)", "Charlie Plumbing (CHARLIE)",
                             "Delta Bakery Inc. (DELTA2)"}
-    assert "looks like the ChannelOnline customer Alpha Dental Group, LLC (ALPHA) (same name)" in \
+    assert "looks like the ChannelOnline customer Alpha Dental Group, LLC (ALPHA) (similar name)" in \
         skipped["The Alpha Dental Group (ALPHA2)"]
     assert "looks like the ChannelOnline customer Bravo Law (BRAVO) (same phone number)" in \
         skipped["Charlie Plumbing (CHARLIE)"]
-    assert "looks like the ChannelOnline customer Delta Bakery (DELTA) (same name)" in \
+    assert "looks like the ChannelOnline customer Delta Bakery (DELTA) (similar name)" in \
         skipped["Delta Bakery Inc. (DELTA2)"]

@@ -54,7 +54,8 @@ def test_reading_only_look_alikes_finds_what_reading_every_customer_finds(app):
     together = LikelyDuplicates(db.session, read_all=False)
     together.expect(ASKED)  # a page's companies at once, as an import asks
     assert [_found(together, *a) for a in ASKED] == [_found(every, *a) for a in ASKED]
-    assert _found(every, "Smith & Sons Ltd.", "")[1] == "same name"
+    assert _found(every, "Smith & Sons Ltd.", "")[1] == "similar name"  # (H2 is "Smith & Sons LLC")
+    assert _found(every, "smith & sons, llc", "")[1] == "same name"
     assert _found(every, "Other", "15125550100")[1] == "same phone number"
     assert _found(every, "Nobody Here", "999-555-0000") is None
 

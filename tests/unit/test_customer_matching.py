@@ -71,7 +71,8 @@ def test_likely_duplicates_keep_a_few_bytes_a_key_not_the_customers_row(session)
     # One not saved yet is told apart by what it was given (it has no row to read).
     dupes.add(HostCustomer(0, "Fresh Company Ltd", "NEW1", "(737) 555-0199", ""))
     like, why = dupes.match("fresh company", "")
-    assert (like.id, like.label, why) == (0, "Fresh Company Ltd (NEW1)", "same name")
+    assert (like.id, like.label, why) == (0, "Fresh Company Ltd (NEW1)", "similar name")  # (without its "Ltd")
+    assert dupes.match("FRESH COMPANY, LTD.", "")[1] == "same name"  # case and punctuation aside
     like, why = dupes.match("Someone else", "737-555-0199")
     assert (like.label, why) == ("Fresh Company Ltd (NEW1)", "same phone number")
 
