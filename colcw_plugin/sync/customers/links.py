@@ -826,12 +826,23 @@ def scan_master_words(cw_wins: bool, changes: bool = True) -> str:
             "ConnectWise writes them over ConnectWise's.")
 
 
+def scan_agreement(host: dict, record: dict) -> dict:
+    """What a link the scan makes agrees on: the company's mapped values (as live updates compare them) that the
+    customer holds too, as the scan read them; a field the two held differently gets no agreement. A later pass then
+    tells a change made on one side since the scan from one made on both (a conflict, noted), and a field that differed
+    at the scan is one with no earlier agreement (noted too: sync/inbound/customers.py). Without it, every later
+    difference read as a change of ConnectWise's alone: a rep's edit made after the scan was overwritten (ConnectWise
+    the master) without a note."""
+    theirs = _cw_values(record, host)
+    return {k: v for k, v in theirs.items() if host.get(k) == v}
+
+
 def note_scan_links(session: Session, reads: ScanReads, scanned_at: dt.datetime | None, *,
                     actor: str = "") -> list[ScanLinked]:
     """The customers the scan just linked (links made at ``scanned_at`` to customers linked to none before), each with
-    what differs from its company, as the scan read it. Each is recorded as the customer's latest result (no run:
-    direction ``scan``), so its page says it was linked by Company ID, not synced, until a sync goes through.
-    Flushes, does not commit."""
+    what differs from its company, as the scan read it, and the values both held then as its link's agreement
+    (:func:`scan_agreement`). Each is recorded as the customer's latest result (no run: direction ``scan``), so its page
+    says it was linked by Company ID, not synced, until a sync goes through. Flushes, does not commit."""
     if scanned_at is None:
         return []
     rows = session.execute(select(Link, Customer).join(Customer, Customer.id == Link.host_id)
@@ -846,9 +857,12 @@ def note_scan_links(session: Session, reads: ScanReads, scanned_at: dt.datetime 
         record = reads.companies.kept.get(link.cw_id)
         label = f"{customer.name} ({customer.account_number})"
         company = f"{link.cw_identifier} ({record.get('name')})" if record is not None else link.cw_identifier
+        host = M.customer_values(customer)
         changes = [] if record is None else [
             (rule.host, M.shown_value(mine), M.shown_value(theirs))
-            for rule, mine, theirs in M.company_differences(M.customer_values(customer), record)]
+            for rule, mine, theirs in M.company_differences(host, record)]
+        if record is not None:
+            link.synced_values = scan_agreement(host, record)
         out.append(ScanLinked(customer.id, label, company, changes))
         differ = "; ".join(f"{field} “{mine}” here, “{theirs}” in ConnectWise" for field, mine, theirs in changes)
         message = (f"Linked to ConnectWise company {company} by Map customers' scan: its Company ID is this "

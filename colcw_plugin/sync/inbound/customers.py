@@ -7,7 +7,11 @@ The rule, field by field, against what both sides agreed on at the last sync (``
   the host customer or contact; with the host as master it is reported as drift (not taken);
 * changed on both sides: a conflict. The master's value stays (ConnectWise's is written into the
   host, or the host's is kept) and the other side's is shown on the customer page and in the run;
-* changed in the host only: the next export sends it; nothing comes back.
+* changed in the host only: the next export sends it; nothing comes back;
+* different, with no earlier agreement on the field (a link Map customers made without one, a field that differed
+  when the scan linked the company): nothing tells a rep's edit from an old value, so it is handled as a conflict:
+  with ConnectWise the master its value is taken and the note keeps ChannelOnline's ("differs; no earlier
+  agreement"), with the host the master it is noted, not taken.
 
 A contact added in ConnectWise to a linked company is created in the host (matched first to an
 unlinked contact of that customer with the same e-mail), or reported when the host is the master. A contact the
@@ -29,7 +33,7 @@ settled on ConnectWise's values, the same value entered on both sides): nothing 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -296,7 +300,7 @@ class CustomerPlanner:
         held, base = self._held(host, cw, COMPANY), self._held(link.synced_values, cw, COMPANY)
         # (an agreed site the company never had is a site step an export left unfinished, not ConnectWise's change)
         base = stale_site.healed(base, cw, held, record, self._sites)
-        diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, COMPANY_LABELS)]
+        diffs, unagreed = self._compared(held, cw, base, host, COMPANY_LABELS)
         default, default_cw = self._default_contact(plan, link, record)
         plan.clear_drift += self._ended_drift(CUSTOMER, plan.customer.id, {**cw, **default_cw}, diffs + default)
         new_base = M.with_site_choice(agreed(held, cw, base), link.synced_values)
@@ -318,7 +322,7 @@ class CustomerPlanner:
             plan.links.append((link, CUSTOMER, plan.customer.id, record["id"], new_base, M.last_updated(record)))
         diffs += default
         plan.drift += self._drift(CUSTOMER, plan.customer.id, plan.customer.id, record["id"], diffs)
-        plan.outcomes.append(self._outcome(CUSTOMER, plan.customer.id, record["id"], plan.label, diffs))
+        plan.outcomes.append(self._outcome(CUSTOMER, plan.customer.id, record["id"], plan.label, diffs, unagreed))
 
     def _contact_links_of(self, customer: Customer) -> dict[int, Link]:
         """The customer's contacts' links (host contact id -> link), read for every customer of the pass at once."""
@@ -404,7 +408,7 @@ class CustomerPlanner:
         base = self._held({k: v for k, v in (link.synced_values or {}).items() if k not in NOT_COMPARED}
                           if link.synced_values is not None else None, cw, CONTACT_TABLE)
         held = self._held(host, cw, CONTACT_TABLE)
-        diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, CONTACT_LABELS)]
+        diffs, unagreed = self._compared(held, cw, base, host, CONTACT_LABELS)
         plan.clear_drift += self._ended_drift(CONTACT, contact.id, cw, diffs)
         # (a default the company pass took in this pass stays agreed)
         own = {"is_default": self._default_agreed[link.id]} if link.id in self._default_agreed else {}
@@ -420,7 +424,7 @@ class CustomerPlanner:
         if new_base != link.synced_values:
             plan.links.append((link, CONTACT, contact.id, record["id"], new_base, M.last_updated(record)))
         plan.drift += self._drift(CONTACT, contact.id, plan.customer.id, record["id"], diffs)
-        plan.outcomes.append(self._outcome(CONTACT, contact.id, record["id"], label, diffs))
+        plan.outcomes.append(self._outcome(CONTACT, contact.id, record["id"], label, diffs, unagreed))
 
     def _moved(self, plan: CustomerPlan, link: Link, label: str, record: dict) -> None:
         """The linked contact is under another company in ConnectWise now: moved, not deleted. Its link keeps pointing
@@ -498,6 +502,20 @@ class CustomerPlanner:
                                   f"{label}: {what}; linked to the contact with {how}."))
         return True
 
+    def _compared(self, held: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None,
+                  host: Mapping[str, Any], labels: Mapping[str, str]) -> tuple[list[Diff], set[str]]:
+        """:func:`~..shared.fields.compare`'s differences (with the host's own values), and the fields of them that
+        have no earlier agreement (``base`` None, or without the field: a link Map customers made). Such a field
+        differing is no change of ConnectWise's alone: nothing says the host's value is not a rep's edit. With
+        ConnectWise the master it is taken like a conflict, so its note keeps ChannelOnline's value (taken silently, a
+        rep's edit made after the link vanished without a trace); with ChannelOnline the master it is noted and not
+        taken, as any change of ConnectWise's is."""
+        diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, labels)]
+        unagreed = {d.field for d in diffs if base is None or d.field not in base}
+        if self.cw_master:
+            diffs = [replace(d, conflict=True) if d.field in unagreed else d for d in diffs]
+        return diffs, unagreed
+
     # --- reporting ----------------------------------------------------------------------------
 
     def _ended_drift(self, entity: str, host_id: int, cw: Mapping[str, Any], diffs: list[Diff]) -> list[tuple]:
@@ -521,11 +539,15 @@ class CustomerPlanner:
     def _drift(self, entity: str, host_id: int, customer_id: int, cw_id: int, diffs: list[Diff]) -> list[dict]:
         return N.rows(entity, host_id, customer_id, cw_id, diffs, self.cw_master)  # (the import's notes too)
 
-    def _outcome(self, entity: str, host_id: int, cw_id: int, label: str, diffs: list[Diff]) -> dict:
+    def _outcome(self, entity: str, host_id: int, cw_id: int, label: str, diffs: list[Diff],
+                 unagreed: Collection[str] = ()) -> dict:
+        """A record's result in the run's words; ``unagreed``: the fields of ``diffs`` with no earlier agreement
+        (:meth:`_compared`), said so."""
         if not diffs:
             return _out(entity, "unchanged", host_id, cw_id, label, f"{label}: unchanged.")
-        plain = [d for d in diffs if not d.conflict]
-        conflicts = [d for d in diffs if d.conflict]
+        fresh = [d for d in diffs if d.field in unagreed]
+        plain = [d for d in diffs if not d.conflict and d.field not in unagreed]
+        conflicts = [d for d in diffs if d.conflict and d.field not in unagreed]
         parts = []
         if self.cw_master:
             moved = [D.moved_words(d.cw, d.host) for d in plain if d.field == D.FIELD]  # the import's words
@@ -535,12 +557,16 @@ class CustomerPlanner:
             parts += moved
             parts += [f"{d.label} changed on both sides: kept ConnectWise's {shown(d.cw)} (the master); ChannelOnline "
                       f"had {shown(d.host)}" for d in conflicts]
+            parts += [f"{d.label} differs; no earlier agreement: took ConnectWise's {shown(d.cw)} (the master); "
+                      f"ChannelOnline had {shown(d.host)}" for d in fresh]
             return _out(entity, "updated", host_id, cw_id, label, f"{label}: " + "; ".join(parts) + ".")
         if plain:
             parts.append("changed in ConnectWise, not taken (ChannelOnline is the master for customer data): " +
                          ", ".join(f"{d.label} {shown(d.cw)} (ChannelOnline: {shown(d.host)})" for d in plain))
         parts += [f"{d.label} changed on both sides: kept ChannelOnline's {shown(d.host)} (the master); ConnectWise "
                   f"has {shown(d.cw)}" for d in conflicts]
+        parts += [f"{d.label} differs; no earlier agreement: kept ChannelOnline's {shown(d.host)} (the master); "
+                  f"ConnectWise has {shown(d.cw)}" for d in fresh]
         return _out(entity, "skipped", host_id, cw_id, label, f"{label}: " + "; ".join(parts) + ".",
                     HOST_MASTER_DRIFT_FIX)
 
