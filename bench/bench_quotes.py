@@ -82,9 +82,11 @@ class Bench:
         rt.config = dataclasses.replace(rt.config, concurrency=concurrency)  # the runtime's own setting
         run_id = create_run(db.session, rt.kinds, "quote_export", params).id
         db.session.commit()  # (its id taken before: reading it after the commit would reload the run)
-        # As the runtime builds a run's client (at most its concurrency in flight), without the rate limit.
-        client = build_client(db.session, self.box, rate_limit_per_minute=None, pool_size=max(10, concurrency * 2),
-                              max_in_flight=concurrency)
+        # As a worker builds a run's client (at most its concurrency in flight; sending on the process's kept
+        # connections, as every client of the runtime does: Runtime.client), without the rate limit. A client with
+        # a connection pool of its own opened new connections on every run, which a worker does not (nor the floor).
+        client = build_client(db.session, self.box, rate_limit_per_minute=None, max_in_flight=concurrency,
+                              connections=rt.connections)
         client.discover()
         client.stats.reset()
         start = time.perf_counter()
