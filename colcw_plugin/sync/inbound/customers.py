@@ -9,15 +9,16 @@ The rule, field by field, against what both sides agreed on at the last sync (``
   host, or the host's is kept) and the other side's is shown on the customer page and in the run;
 * changed in the host only: the next export sends it; nothing comes back;
 * different, with no earlier agreement on the field (a link Map customers made without one, a field that differed
-  when the scan linked the company): nothing tells a rep's edit from an old value, so it is handled as a conflict:
-  with ConnectWise the master its value is taken and the note keeps ChannelOnline's ("differs; no earlier
-  agreement"), with the host the master it is noted, not taken.
+  when the scan linked the company, the first link of a contact the company held when it was linked): nothing tells
+  a rep's edit from an old value, so it is handled as a conflict: with ConnectWise the master its value is taken and
+  the note keeps ChannelOnline's ("differs; no earlier agreement"), with the host the master it is noted, not taken.
 
 A contact added in ConnectWise to a linked company is created in the host (matched first to an
 unlinked contact of that customer with the same e-mail), or reported when the host is the master. A contact the
 company held before it was linked (entered in ConnectWise before the link's ``linked_at``: a company linked by
 hand with Link to Company ID, or matched by its Company ID) is no addition: the link agreed on the company as it
-was, so it is only matched to a contact of the customer with the same e-mail, never created nor reported.
+was, so it is only matched to a contact of the customer that is the same person, never created nor reported. A
+contact matched so is linked under either master, with no earlier agreement: where the two differ, the rule above.
 A company or contact deleted (or a contact moved to another company) in ConnectWise marks its
 link broken; the host record is kept. Planning writes nothing: :mod:`.reconcile` applies a plan
 after the mass-delete guard has seen every break.
@@ -398,10 +399,7 @@ class CustomerPlanner:
                                          "marked broken.", "Clear the contact's link on the customer's page if it should "
                                          "be exported again."))
             return
-        if contact is None:
-            return
-        if record.get("inactiveFlag"):
-            self._inactive(plan, contact, link, label, record)
+        if contact is None or record.get("inactiveFlag"):
             return
         plan.read[link.id] = copy.deepcopy(link.synced_values)
         if link.status == "missing_in_cw":
@@ -428,15 +426,6 @@ class CustomerPlanner:
             plan.links.append((link, CONTACT, contact.id, record["id"], new_base, M.last_updated(record)))
         plan.drift += self._drift(CONTACT, contact.id, plan.customer.id, record["id"], diffs)
         plan.outcomes.append(self._outcome(CONTACT, contact.id, record["id"], label, diffs, unagreed))
-
-    def _inactive(self, plan: CustomerPlan, contact: Contact, link: Link, label: str, record: dict) -> None:
-        """The linked contact was made inactive in ConnectWise: nothing of it is taken (ChannelOnline has no inactive
-        contacts), but a note on the customer's page says so with what to do (:data:`.notes.INACTIVE`), once: a later
-        reading of it still inactive leaves the note (and its time) as it is; one that finds it active ends it."""
-        if any(name == N.INACTIVE for name, *_ in self.drift_rows.get((CONTACT, contact.id), ())):
-            return
-        plan.drift.append(N.inactive_row(contact.id, plan.customer.id, record["id"]))
-        plan.outcomes.append(_out(CONTACT, "skipped", contact.id, record["id"], label, *N.inactive_said(label)))
 
     def _moved(self, plan: CustomerPlan, link: Link, label: str, record: dict) -> None:
         """The linked contact is under another company in ConnectWise now: moved, not deleted. Its link keeps pointing
@@ -468,8 +457,7 @@ class CustomerPlanner:
             # The company held it when it was linked: no addition, only matched to the customer's contact by e-mail.
             if (CUSTOMER, plan.customer.id) in self.drifting:
                 plan.clear_drift.append((CUSTOMER, plan.customer.id, key))  # a "New contact" said before
-            if self.cw_master:
-                self._same_person(plan, record, values, label, created=False)
+            self._same_person(plan, record, values, label, created=False)
             return
         if not (values.get("first_name") or values.get("last_name")):
             plan.outcomes.append(_out(CONTACT, "failed", None, record["id"], label,
@@ -496,7 +484,16 @@ class CustomerPlanner:
 
     def _same_person(self, plan: CustomerPlan, record: dict, values: dict, label: str, *, created: bool) -> bool:
         """Link the ConnectWise contact to the customer's unlinked contact that is the same person (:class:`SamePerson`,
-        the import's and the export's rule: the same e-mail or, when one has none, the same name); True if it did."""
+        the import's and the export's rule: the same e-mail or, when one has none, the same name); True if it did.
+
+        A contact the company held when it was linked (not ``created``) and the host contact are the same person in
+        two systems, whose values were never agreed on: there is no earlier agreement, so where they differ
+        neither side's value is "unchanged" (:meth:`_compared`). With ConnectWise the master its values are taken into
+        the host contact, as an import takes them for a contact it matches so, and the note keeps ChannelOnline's value
+        it replaced; with ChannelOnline the master they are noted, not taken. The link agrees on what both sides hold
+        then: ConnectWise's values once taken, else ConnectWise's where the two agree and ChannelOnline's where they
+        differ (:func:`~..shared.fields.agreed`, the import's rule), never ConnectWise's values over a host contact that
+        does not hold them (the next export read them as the rep's edits and wrote them back over ConnectWise)."""
         linked = {ln.host_id for ln in self.session.execute(select(Link).where(
             Link.entity == CONTACT, Link.host_id.in_([c.id for c in plan.customer.contacts]))).scalars()}
         linked |= {host_id for _, entity, host_id, *_ in plan.links if entity == CONTACT}  # (earlier in this pass)
@@ -509,19 +506,42 @@ class CustomerPlanner:
         how = ("the same e-mail" if values.get("email") and (contact.email or "").casefold() ==
                values["email"].casefold() else "the same name (one of them has no e-mail)")
         what = "added in ConnectWise" if created else "in the ConnectWise company when it was linked"
-        plan.links.append((None, CONTACT, hid, record["id"], values, M.last_updated(record)))
-        plan.outcomes.append(_out(CONTACT, "updated", hid, record["id"], label,
-                                  f"{label}: {what}; linked to the contact with {how}."))
+        lead = f"{what}; linked to the contact with {how}"
+        if created:
+            # (Both new since the company's link: the host contact is an addition of ChannelOnline's not exported yet,
+            # which the next export sends, as it sends a contact it links so.)
+            plan.links.append((None, CONTACT, hid, record["id"], values, M.last_updated(record)))
+            plan.outcomes.append(_out(CONTACT, "updated", hid, record["id"], label, f"{label}: {lead}."))
+            return True
+        cw = {k: v for k, v in values.items() if k not in NOT_COMPARED}
+        host = {k: v for k, v in M.contact_values(contact).items() if k not in NOT_COMPARED}
+        held = self._held(host, cw, CONTACT_TABLE)
+        diffs, unagreed = self._compared(held, cw, None, host, CONTACT_LABELS)
+        base = agreed(held, cw, None)
+        if diffs and self.cw_master:
+            problems = M.host_length_problems(cw, _CONTACT_LIMITS, label, CONTACT_LABELS)
+            if problems:  # (not linked: the next pass tries again)
+                plan.outcomes.append(_out(CONTACT, "failed", hid, record["id"], label, *M.join(problems)))
+                return True
+            row = next((r for r in plan.contacts if r.get("id") == hid), None)  # (its default flag, taken already)
+            if row is None:
+                plan.contacts.append(row := {"id": hid, **host})
+            row.update({d.field: d.cw for d in diffs})
+            base = dict(cw)
+        plan.links.append((None, CONTACT, hid, record["id"], base, M.last_updated(record)))
+        plan.drift += self._drift(CONTACT, hid, plan.customer.id, record["id"], diffs)
+        outcome = self._outcome(CONTACT, hid, record["id"], label, diffs, unagreed, lead=lead)
+        plan.outcomes.append({**outcome, "action": "updated"} if outcome["action"] == "unchanged" else outcome)
         return True
 
     def _compared(self, held: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None,
                   host: Mapping[str, Any], labels: Mapping[str, str]) -> tuple[list[Diff], set[str]]:
         """:func:`~..shared.fields.compare`'s differences (with the host's own values), and the fields of them that
-        have no earlier agreement (``base`` None, or without the field: a link Map customers made). Such a field
-        differing is no change of ConnectWise's alone: nothing says the host's value is not a rep's edit. With
-        ConnectWise the master it is taken like a conflict, so its note keeps ChannelOnline's value (taken silently, a
-        rep's edit made after the link vanished without a trace); with ChannelOnline the master it is noted and not
-        taken, as any change of ConnectWise's is."""
+        have no earlier agreement (``base`` None, or without the field: a link Map customers made, a first link of a
+        contact). Such a field differing is no change of ConnectWise's alone: nothing says the host's value is not a
+        rep's edit. With ConnectWise the master it is taken like a conflict, so its note keeps ChannelOnline's value
+        (taken silently, a rep's edit made after the link vanished without a trace); with ChannelOnline the master it
+        is noted and not taken, as any change of ConnectWise's is."""
         diffs = [replace(d, host=host.get(d.field)) for d in compare(held, cw, base, labels)]
         unagreed = {d.field for d in diffs if base is None or d.field not in base}
         if self.cw_master:
@@ -552,15 +572,15 @@ class CustomerPlanner:
         return N.rows(entity, host_id, customer_id, cw_id, diffs, self.cw_master)  # (the import's notes too)
 
     def _outcome(self, entity: str, host_id: int, cw_id: int, label: str, diffs: list[Diff],
-                 unagreed: Collection[str] = ()) -> dict:
+                 unagreed: Collection[str] = (), *, lead: str = "") -> dict:
         """A record's result in the run's words; ``unagreed``: the fields of ``diffs`` with no earlier agreement
-        (:meth:`_compared`), said so."""
+        (:meth:`_compared`), said so; ``lead``: what was done before comparing (a first link), said first."""
         if not diffs:
-            return _out(entity, "unchanged", host_id, cw_id, label, f"{label}: unchanged.")
+            return _out(entity, "unchanged", host_id, cw_id, label, f"{label}: {lead or 'unchanged'}.")
         fresh = [d for d in diffs if d.field in unagreed]
         plain = [d for d in diffs if not d.conflict and d.field not in unagreed]
         conflicts = [d for d in diffs if d.conflict and d.field not in unagreed]
-        parts = []
+        parts = [lead] if lead else []
         if self.cw_master:
             moved = [D.moved_words(d.cw, d.host) for d in plain if d.field == D.FIELD]  # the import's words
             plain = [d for d in plain if d.field != D.FIELD]
