@@ -176,12 +176,16 @@ def test_each_document_of_a_run_costs_at_most_twelve_sql_statements_whatever_its
 # document locked in the host by one UPDATE (not read first). The run's writes and the tenant's cached statuses are
 # single statements sent in autocommit: no BEGIN and COMMIT round trips around each. Issue 14: the one-line export
 # against its floor (bench/bench_quotes.py); before, such a run sent 23 statements on 9 checkouts (each with its
-# ping), then 17 (and a COPY of its result) on 7.
+# ping), then 17 (and a COPY of its result) on 7. The threads it starts: the one its reads sent ahead go out on; its
+# requests so far are written by the process's one ticker thread, not by a thread started for each run (before: two).
 ONE_DOCUMENT_RUN_STATEMENTS = 14
 ONE_DOCUMENT_RUN_CHECKOUTS = 6
+ONE_DOCUMENT_RUN_THREADS = 1
 
 
 def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(world, app, monkeypatch):
+    import threading
+
     from sqlalchemy import event
 
     from colcw_plugin.sync.jobs.runs import create_run
@@ -196,6 +200,8 @@ def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(
     client = rt.client(db.session)
     checkouts = []
     autocommit = []
+    threads = []
+    start = threading.Thread.start
 
     def checkout(*args):
         checkouts.append(1)
@@ -203,12 +209,18 @@ def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(
     def sent(conn, cursor, statement, *args):
         autocommit.append((statement, conn.connection.driver_connection.autocommit))
 
+    def started(thread):
+        threads.append(thread.name)
+        return start(thread)
+
     event.listen(db.engine.pool, "checkout", checkout)
     event.listen(db.engine, "before_cursor_execute", sent)
+    monkeypatch.setattr(threading.Thread, "start", started)
     try:
         with recorded_statements(db.engine) as seen:
             done = rt.execute(db.session, run_id, client=client)
     finally:
+        monkeypatch.setattr(threading.Thread, "start", start)
         event.remove(db.engine.pool, "checkout", checkout)
         event.remove(db.engine, "before_cursor_execute", sent)
         client.close()
@@ -239,6 +251,8 @@ def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(
     assert touching("join_collapse_limit") == ["SET LOCAL join_collapse_limit = 1"]
     assert len(seen) <= ONE_DOCUMENT_RUN_STATEMENTS, "\n".join(seen)
     assert len(checkouts) <= ONE_DOCUMENT_RUN_CHECKOUTS, len(checkouts)
+    colcw_threads = [name for name in threads if name.startswith("colcw")]  # (not the sandbox's own)
+    assert len(colcw_threads) <= ONE_DOCUMENT_RUN_THREADS, colcw_threads
 
 
 def test_a_run_that_builds_its_own_client_reads_the_settings_once(world, app, monkeypatch):

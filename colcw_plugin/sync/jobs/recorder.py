@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -163,6 +164,57 @@ class LoginRefused(RunStopped):
         super().__init__(str(error))
 
 
+class _Ticker:
+    """The thread of a process that writes the requests of its running attempts about once a second
+    (:meth:`RunRecorder._tick`). One for every attempt the process runs, started with the first (again in a forked
+    child, which has no thread of its parent's), rather than a thread of its own started by each attempt: most runs
+    (a rep's export of one document) end long before their first tick. Each attempt is ticked every
+    ``flush_seconds`` from when it was added, until it is removed (it ends) or its tick says it is no longer the
+    run's."""
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._due: dict[RunRecorder, float] = {}
+        self._thread: threading.Thread | None = None
+
+    def add(self, recorder: RunRecorder) -> None:
+        with self._cond:
+            self._due[recorder] = time.monotonic() + recorder.flush_seconds
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="colcw-run-requests", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def remove(self, recorder: RunRecorder) -> None:
+        with self._cond:
+            self._due.pop(recorder, None)
+
+    def _run(self) -> None:
+        cond = self._cond
+        while True:
+            with cond:
+                now = time.monotonic()
+                due = [r for r, at in self._due.items() if at <= now]
+                if not due:
+                    cond.wait(min(self._due.values(), default=now + 60.0) - now)
+                    continue
+                for recorder in due:
+                    self._due[recorder] = now + recorder.flush_seconds
+            for recorder in due:  # (written outside the lock: an attempt ending meanwhile is not held up)
+                with cond:
+                    if recorder not in self._due:
+                        continue  # it ended meanwhile
+                if not recorder._tick():
+                    self.remove(recorder)
+
+
+_TICKER = _Ticker()
+
+
 @dataclass
 class Deferred:
     """A record whose last try failed transiently: it is tried again later in the run."""
@@ -236,7 +288,8 @@ class RunRecorder:
         # holding records: note_wait).
         self._resumed = (run.message or "").startswith(INTERRUPTED)
         self._interruptions = run.interruptions or 0
-        self._ticker: tuple[threading.Thread, threading.Event] | None = None
+        self._ticking = False  # whether the process's ticker writes this attempt's requests (_TICKER)
+        self._requests_written = self._requests_before  # the requests the ticker last wrote
         self._load(run)
 
     @property
@@ -247,33 +300,32 @@ class RunRecorder:
     @requests_sent.setter
     def requests_sent(self, count: Callable[[], int] | None) -> None:
         self._requests_sent = count
-        if count is not None and self._ticker is None:
-            stop = threading.Event()
-            thread = threading.Thread(target=self._tick, args=(stop,), name=f"colcw-run-{self.run_id}-requests",
-                                      daemon=True)
-            self._ticker = (thread, stop)
-            thread.start()
+        if count is not None and not self._ticking:
+            self._ticking = True
+            _TICKER.add(self)
 
-    def _tick(self, stop: threading.Event) -> None:
+    def _tick(self) -> bool:
         """While the attempt runs, write its ConnectWise requests (and a heartbeat) about once a second whenever more
         were sent: a record that takes its time (a slow ConnectWise, a company and its contacts, a Retry-After) shows
         its requests going out, not "ConnectWise requests 0" until it has its outcome. Nothing is written while no
-        request goes (a stalled run still reads "No progress since …"). Stops with the attempt, or once the run is
-        no longer this attempt's running run."""
-        last = self._requests_before
-        while not stop.wait(self.flush_seconds):
-            count = self._requests_sent
-            if count is None or self._attempt is None or self._superseded:
-                continue
-            try:
-                sent = self._requests_before + int(count())
-                if sent == last:
-                    continue
-                if not self._write_requests(sent):
-                    return
-                last = sent
-            except Exception:  # noqa: BLE001 - a count not shown for a second is no reason to stop the run
-                log.warning("run %s: could not write its requests so far", self.run_id, exc_info=True)
+        request goes (a stalled run still reads "No progress since …"). Called by the process's ticker every
+        ``flush_seconds`` until the attempt ends; False once the run is no longer this attempt's running run (it is
+        not called again)."""
+        count = self._requests_sent
+        if self._superseded:
+            return False
+        if count is None or self._attempt is None:
+            return True
+        try:
+            sent = self._requests_before + int(count())
+            if sent == self._requests_written:
+                return True
+            if not self._write_requests(sent):
+                return False
+            self._requests_written = sent
+        except Exception:  # noqa: BLE001 - a count not shown for a second is no reason to stop the run
+            log.warning("run %s: could not write its requests so far", self.run_id, exc_info=True)
+        return True
 
     def _write_requests(self, sent: int) -> bool:
         """Write the requests sent so far (never fewer than written: the attempt's own writes go too) and a
@@ -292,10 +344,10 @@ class RunRecorder:
 
     def _stop_ticker(self) -> None:
         """The attempt ends: no more writes of its requests (its last write says them). Not waited for: a write of the
-        ticker's that lands after the attempt's last one changes nothing (it is made only to the attempt's running run,
+        ticker's under way that lands after the attempt's last one changes nothing (it is made only to the attempt's running run,
         and never lowers the count)."""
-        if self._ticker is not None:
-            self._ticker[1].set()
+        if self._ticking:
+            _TICKER.remove(self)
 
     def _load(self, run: SyncRun | None = None) -> None:
         """Counts and finished records of the run so far (a resumed or re-attempted run). The counts are the
