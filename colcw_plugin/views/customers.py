@@ -38,6 +38,7 @@ from ..sync.jobs.recorder import RETRYING_REQUEST
 from ..sync.jobs.runs import create_run
 from ..sync.shared import advice, moved_contact
 from ..sync.shared.advice import deleted_company_fix
+from ..sync.shared.notes import INACTIVE_FIX
 from . import rep_bp
 from .parts import constant, filled, fragment_or_page
 from .support import already_running, not_connected, page_links, runtime
@@ -605,6 +606,7 @@ def _panel_html(customer: Customer) -> str:
                            shown=shown, shown_label=customer_states.SHOWN[shown],
                            not_synced_words=customer_states.not_synced_words(cw_is_master(db.session))
                            if shown == customer_states.NOT_SYNCED and status.changed else "",
+                           inactive_fix=INACTIVE_FIX,
                            differs_words=customer_states.differs_words(
                                d.kind for d in drift if d.kept != "connectwise") if shown == customer_states.DIFFERS
                            else "",

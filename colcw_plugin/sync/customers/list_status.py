@@ -43,6 +43,7 @@ from host_stub.models import Contact, Customer
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift, RecordState, RowState, SyncItem
 from ...setup.customer_matching import MAP_DIRECTION
 from ...setup.live_updates import cw_is_master
+from ..shared import notes as N
 from ..shared.advice import deleted_company_fix
 from .link_batch import NOTE_SHOWN
 from .links import LINK_DIRECTION, SCAN_DIRECTION, SYNCED_ACTIONS, UNDONE, CustomerSyncStatus
@@ -178,14 +179,17 @@ _DIFFERS_FIELDS = ("ConnectWise holds values live updates did not take (below): 
                    "values back, or keep ChannelOnline's value to dismiss each note.")
 _DIFFERS_CONTACTS = ("ConnectWise holds contacts live updates did not create here (below): add each in ChannelOnline, "
                      "or import the company to take them, or dismiss the note.")
+_DIFFERS_INACTIVE = ("ConnectWise has contacts of it made inactive there (below): delete each in ChannelOnline if they "
+                     "left, or make them active again in ConnectWise.")
 
 
 def differs_words(kinds: Iterable[str]) -> str:
     """What to do about the customer's open notes (:data:`OPEN_NOTE`) of ``kinds`` (RecordDrift.kind): the
     panel's and All Customers' words for "Synced — ConnectWise differs (not taken)"."""
     kinds = set(kinds)
-    return " ".join(w for w, holds in ((_DIFFERS_FIELDS, bool(kinds - {"new_contact"})),
-                                       (_DIFFERS_CONTACTS, "new_contact" in kinds)) if holds) or _DIFFERS_FIELDS
+    return " ".join(w for w, holds in ((_DIFFERS_FIELDS, bool(kinds - {"new_contact", N.INACTIVE})),
+                                       (_DIFFERS_CONTACTS, "new_contact" in kinds),
+                                       (_DIFFERS_INACTIVE, N.INACTIVE in kinds)) if holds) or _DIFFERS_FIELDS
 
 
 def differs_on_page(drift: Iterable[RecordDrift]) -> bool:

@@ -42,3 +42,23 @@ def stays(field: str, kept: str, cw_value: str, cw: Mapping[str, Any], changed: 
     (``cw``: the record's values as this reading found them) and this reading found no new change of the field
     (``changed``). Every other note of the record is replaced by this reading's own."""
     return cw_master and kept == CW_KEPT and field not in changed and field in cw and text(cw[field]) == cw_value
+
+
+# A linked contact made inactive in ConnectWise (kind and field "inactive"): nothing of it is taken, whichever is the
+# master (ChannelOnline has no inactive contacts); the note says so until a reading finds it active again, the
+# contact is deleted in ChannelOnline, or the master changes.
+INACTIVE = "inactive"
+INACTIVE_FIX = ("If they no longer work there, delete the contact in ChannelOnline; otherwise make them active again in "
+                "ConnectWise (the next live update ends this note).")
+
+
+def inactive_row(host_id: int, customer_id: int, cw_id: int) -> dict:
+    """The note of a contact made inactive in ConnectWise (a RecordDrift row, without the run that wrote it)."""
+    return {"entity": "contact", "host_id": host_id, "customer_id": customer_id, "cw_id": cw_id, "field": INACTIVE,
+            "label": "Status", "kind": INACTIVE, "host_value": "Active", "cw_value": "Inactive", "kept": HOST_KEPT}
+
+
+def inactive_said(label: str) -> tuple[str, str]:
+    """What the run log says of it, and the fix."""
+    return (f"{label}: made inactive in ConnectWise; kept as it is in ChannelOnline (exports leave it as it is).",
+            INACTIVE_FIX)
