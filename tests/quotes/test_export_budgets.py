@@ -176,16 +176,21 @@ def test_each_document_of_a_run_costs_at_most_twelve_sql_statements_whatever_its
 # document locked in the host by one UPDATE (not read first). The run's writes and the tenant's cached statuses are
 # single statements sent in autocommit: no BEGIN and COMMIT round trips around each. Issue 14: the one-line export
 # against its floor (bench/bench_quotes.py); before, such a run sent 23 statements on 9 checkouts (each with its
-# ping), then 17 (and a COPY of its result) on 7. The threads it starts: the one its reads sent ahead go out on; its
-# requests so far are written by the process's one ticker thread, not by a thread started for each run (before: two).
+# ping), then 17 (and a COPY of its result) on 7. Its transactions (a BEGIN and a COMMIT round trip each): the run's
+# read with the document's checks up to the create intent's commit, the locks' connection, and the lines written
+# with the state and the host's lock; the new opportunity's link and state, one statement committed at once, go in
+# autocommit (before: a fourth). The threads it starts: the one its reads sent ahead go out on; its requests so far
+# are written by the process's one ticker thread, not by a thread started for each run (before: two).
 ONE_DOCUMENT_RUN_STATEMENTS = 14
 ONE_DOCUMENT_RUN_CHECKOUTS = 6
+ONE_DOCUMENT_RUN_TRANSACTIONS = 3
 ONE_DOCUMENT_RUN_THREADS = 1
 
 
 def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(world, app, monkeypatch):
     import threading
 
+    from psycopg.pq import TransactionStatus
     from sqlalchemy import event
 
     from colcw_plugin.sync.jobs.runs import create_run
@@ -200,6 +205,7 @@ def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(
     client = rt.client(db.session)
     checkouts = []
     autocommit = []
+    begins = []  # statements that open a transaction (the driver sends a BEGIN first, and a COMMIT ends it)
     threads = []
     start = threading.Thread.start
 
@@ -207,7 +213,10 @@ def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(
         checkouts.append(1)
 
     def sent(conn, cursor, statement, *args):
-        autocommit.append((statement, conn.connection.driver_connection.autocommit))
+        driver = conn.connection.driver_connection
+        autocommit.append((statement, driver.autocommit))
+        if not driver.autocommit and driver.info.transaction_status == TransactionStatus.IDLE:
+            begins.append(statement)
 
     def started(thread):
         threads.append(thread.name)
@@ -241,9 +250,10 @@ def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(
     assert [s.split()[0] for s in runs] == ["SELECT", "UPDATE", "WITH"], runs
     assert "status" in runs[1] and "selection" in runs[1], runs[1]  # started, with what it selected
     assert touching("colcw_settings") == runs[:1]  # the settings come with the run
-    # (The run's writes: not the export's own WITH statement, which writes the new opportunity's link with its state.)
+    # The run's writes, and the new opportunity's link with its state (one WITH statement, committed at once).
     assert all(on for statement, on in autocommit
-               if statement.startswith("UPDATE colcw_sync_runs") or statement.startswith("WITH new_item")), autocommit
+               if statement.startswith(("UPDATE colcw_sync_runs", "WITH new_item", "WITH saved_state"))), autocommit
+    assert [s for s, _ in autocommit if s.startswith("WITH saved_state")], autocommit
     assert [on for statement, on in autocommit if "colcw_reference_cache" in statement] == [True]
     assert len(touching("store_sites", "colcw_rep_mappings")) == 1  # the acting rep and their member together
     assert len(touching("pg_try_advisory_xact_lock")) == 2  # the document's lock, the new opportunity's name
@@ -251,6 +261,7 @@ def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(
     assert touching("join_collapse_limit") == ["SET LOCAL join_collapse_limit = 1"]
     assert len(seen) <= ONE_DOCUMENT_RUN_STATEMENTS, "\n".join(seen)
     assert len(checkouts) <= ONE_DOCUMENT_RUN_CHECKOUTS, len(checkouts)
+    assert len(begins) <= ONE_DOCUMENT_RUN_TRANSACTIONS, "\n".join(begins)
     colcw_threads = [name for name in threads if name.startswith("colcw")]  # (not the sandbox's own)
     assert len(colcw_threads) <= ONE_DOCUMENT_RUN_THREADS, colcw_threads
 

@@ -64,7 +64,15 @@ from ..shared.markers import parse_marker
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.product_drift import overwrite
 from . import intents
-from .bookkeeping import link_is, save_created, save_header, save_lines, save_link, save_state
+from .bookkeeping import (
+    alone_in_autocommit,
+    link_is,
+    save_created,
+    save_header,
+    save_lines,
+    save_link,
+    save_state,
+)
 from .catalog import CATALOG_DESCRIPTION_MAX, Catalog
 from .descriptions import shortened_note
 from .held import HEADER, HeldDocument, LinkRef, exported_items, load_document
@@ -504,7 +512,6 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
             # Commit the link before adding lines: an export that dies from here on resumes on it.
             own_link = _remember_opportunity(session, held.id, opp, created, fingerprint,
                                              _header_now(held, contact_id) if created else None)
-            session.commit()
             remembered = True
     elif (opp.get("company") or {}).get("id") not in (None, company_id):
         raise other_company(number, opp["id"], opp.get("name", ""), (opp.get("company") or {}).get("name", ""))
@@ -695,13 +702,15 @@ def _finishes_its_creation(held: HeldDocument, opp_id: int) -> bool:
 
 def _remember_opportunity(session: Session, document_id: int, opp: dict, created: bool, fingerprint: str,
                           header: dict | None) -> LinkRef:
-    """The document's opportunity, in its state and its link (not committed); returns the link as written.
-    ``header``: the document's opportunity header a created opportunity got (:data:`.held.HEADER`), kept on its
-    link."""
+    """The document's opportunity, in its state and its link, committed with whatever the session holds (alone, as
+    one statement in autocommit: :func:`.bookkeeping.alone_in_autocommit`); returns the link as written. ``header``:
+    the document's opportunity header a created opportunity got (:data:`.held.HEADER`), kept on its link."""
     name = str(opp.get("name", ""))[:100]
+    alone_in_autocommit(session)
     save_created(session, document_id, {"opportunity_id": opp["id"], "opportunity_name": name,
                                         "created_opportunity": created},
                  opp["id"], name, fingerprint, {HEADER: header} if header is not None else None)
+    session.commit()
     return LinkRef(int(opp["id"]), name, fingerprint, "ok", header)
 
 
