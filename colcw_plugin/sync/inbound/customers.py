@@ -399,7 +399,10 @@ class CustomerPlanner:
                                          "marked broken.", "Clear the contact's link on the customer's page if it should "
                                          "be exported again."))
             return
-        if contact is None or record.get("inactiveFlag"):
+        if contact is None:
+            return
+        if record.get("inactiveFlag"):
+            self._inactive(plan, contact, link, label, record)
             return
         plan.read[link.id] = copy.deepcopy(link.synced_values)
         if link.status == "missing_in_cw":
@@ -426,6 +429,15 @@ class CustomerPlanner:
             plan.links.append((link, CONTACT, contact.id, record["id"], new_base, M.last_updated(record)))
         plan.drift += self._drift(CONTACT, contact.id, plan.customer.id, record["id"], diffs)
         plan.outcomes.append(self._outcome(CONTACT, contact.id, record["id"], label, diffs, unagreed))
+
+    def _inactive(self, plan: CustomerPlan, contact: Contact, link: Link, label: str, record: dict) -> None:
+        """The linked contact was made inactive in ConnectWise: nothing of it is taken (ChannelOnline has no inactive
+        contacts), but a note on the customer's page says so with what to do (:data:`.notes.INACTIVE`), once: a later
+        reading of it still inactive leaves the note (and its time) as it is; one that finds it active ends it."""
+        if any(name == N.INACTIVE for name, *_ in self.drift_rows.get((CONTACT, contact.id), ())):
+            return
+        plan.drift.append(N.inactive_row(contact.id, plan.customer.id, record["id"]))
+        plan.outcomes.append(_out(CONTACT, "skipped", contact.id, record["id"], label, *N.inactive_said(label)))
 
     def _moved(self, plan: CustomerPlan, link: Link, label: str, record: dict) -> None:
         """The linked contact is under another company in ConnectWise now: moved, not deleted. Its link keeps pointing
