@@ -313,10 +313,38 @@ class JobQueue:
             return None
 
     def delete_job(self, job_id: str) -> None:
-        """Delete a job (from whichever registry holds it)."""
+        """Delete a job (from whichever registry holds it). A dead worker's started job whose execution RQ already
+        let expire (its hash outlives the worker by a heartbeat's TTL only) makes RQ's own ``Job.delete`` fail with
+        ``ValueError: Execution … not found in Redis`` before it deleted anything: that job is then taken out of
+        colcw's queues, every registry and its keys here (:meth:`_forget`)."""
         job = self.fetch(job_id)
-        if job is not None:
+        if job is None:
+            return
+        try:
             job.delete()
+        except ValueError:
+            log.info("job %s: RQ could not delete it (an execution of it expired); removing it by its keys", job_id,
+                     exc_info=True)
+            self._forget(job_id)
+
+    def _forget(self, job_id: str) -> None:
+        """Remove ``job_id`` from colcw's queues and RQ's registries of them (a started registry's entries are
+        "<job id>:<execution id>"), delete its executions' keys, and the job's own keys, in one transaction."""
+        executions = f"rq:executions:{job_id}"
+        execution_ids = [e.decode() if isinstance(e, bytes) else e for e in self.connection.zrange(executions, 0, -1)]
+        started = {q.started_job_registry.key: [m for m, _ in self.connection.zscan_iter(
+            q.started_job_registry.key, match=f"{job_id}:*", count=500)] for q in self.queues}
+        pipe = self.connection.pipeline()
+        for q in self.queues:
+            pipe.lrem(q.key, 0, job_id)
+            for registry in self._registries():
+                pipe.zrem(registry.key, job_id)
+            pipe.zrem(q.started_job_registry.key, job_id, *started[q.started_job_registry.key])
+        for execution_id in execution_ids:
+            pipe.delete(f"rq:execution:{job_id}:{execution_id}")
+        pipe.delete(executions, Job.key_for(job_id), Job.dependents_key_for(job_id),
+                    f"{Job.redis_job_namespace_prefix}:{job_id}:dependencies")  # (RQ's own spelling of that key)
+        pipe.execute()
 
     @contextmanager
     def lock(self, key: str, *, wait: float | None = None) -> Iterator[None]:

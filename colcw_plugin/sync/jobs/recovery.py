@@ -23,7 +23,8 @@
   worker died after its last record), with its own status and a note that the cancel came after its last record.
 * :func:`stop_all` does that to every active run and waits a few seconds for the running ones to stop (Reset anyway).
 
-The scheduler calls the first two every tick.
+The scheduler calls the first two every tick. Each takes its runs one by one: one run whose handling fails (Redis or
+RQ raising over its jobs) is logged and left to the next tick, and the pass goes on with the others.
 """
 
 from __future__ import annotations
@@ -83,64 +84,76 @@ def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: floa
     stale = stale_seconds if stale_seconds is not None else queue.settings.interrupted_after_seconds
     cutoff = (now or utcnow()) - dt.timedelta(seconds=stale)
     runs = session.execute(select(SyncRun).where(SyncRun.status.in_((RunStatus.RUNNING, RunStatus.CANCELLING)))
-                           ).scalars()
+                           .order_by(SyncRun.id)).scalars()
     found = []
     for run in list(runs):
-        if run.heartbeat_at is not None and run.heartbeat_at < cutoff:
-            if queue.is_working(run.rq_job_id, run.id):
-                continue
-        elif not queue.attempt(run.rq_job_id, run.id).ended:
-            # Heard from lately: taken for dead only when RQ already closed its attempt's job (the worker saw its
-            # work horse die, or RQ gave it up once its liveness key expired): a slow worker's job is still started.
-            continue
-        if run.status == RunStatus.CANCELLING:
-            if _close_stopping(session, run, kinds):
-                found.append(run.id)
-            continue
-        again = (run.interruptions or 0) < queue.settings.auto_resumes
-        job = kinds.get(run.kind) if kinds is not None else None
-        nouns = selected_nouns(job, run.selection)  # "after 2 of 4 companies", as its kind names them
-        so_far = done_of(run.done, run.total, nouns) if run.total else f"{run.done:,} of ? {nouns[1]}"
-        stopped = f"the worker stopped after {so_far} ({last_heartbeat(run.heartbeat_at)})"
-        message = (f"{INTERRUPTED}{stopped}; resumed automatically, records already done are skipped." if again
-                   else f"{INTERRUPTED}{stopped}, for the {_ordinal(run.interruptions + 1)} time. Resume it to finish "
-                        "the rest (records already done are skipped), or Retry what was not attempted.")
-        result = session.execute(update(SyncRun).where(
-            SyncRun.id == run.id, SyncRun.status == RunStatus.RUNNING, SyncRun.heartbeat_at == run.heartbeat_at).values(
-            status=RunStatus.INTERRUPTED, finished_at=None if again else utcnow(), message=message,
-            interruptions=SyncRun.interruptions + 1, waiting_reason=""))  # the dead attempt's wait is over
-        session.commit()
-        if not result.rowcount:
-            continue
-        found.append(run.id)
-        log.warning("sync run %s marked interrupted", run.id)
-        if again:
-            session.expire_all()
-            run = session.get(SyncRun, run.id)
-            run.status = RunStatus.QUEUED
-            try:
-                if not enqueue_existing(session, queue, run, lock_wait=min(REQUEUE_LOCK_WAIT_SECONDS,
-                                                                           queue.settings.submit_lock_wait_seconds)):
-                    session.rollback()
-                    _left_to_other(session, run.id, stopped)
-            except (QueueBusy, RedisError) as e:
-                # Not queued now (another request queueing the same work, or Redis failed): recorded as queued, so
-                # requeue_lost queues it at a later tick. Left interrupted, nothing would resume it (its message says
-                # it is resumed automatically).
-                session.rollback()
-                log.warning("run %s: not resumed at once (%s); requeue_lost queues it", run.id,
-                            e if isinstance(e, QueueBusy) else "Redis failed", exc_info=not isinstance(e, QueueBusy))
-                session.execute(update(SyncRun).where(SyncRun.id == run.id, SyncRun.status == RunStatus.INTERRUPTED)
-                                .values(status=RunStatus.QUEUED))
-                session.commit()
-        else:
-            recorder = RunRecorder(session.get_bind(), run.id)
-            recorder.close_unattempted("interrupted: its worker stopped",
-                                       "Resume the run, or use Retry on its page to re-run them.",
-                                       recorder.unreached_labels(session, job.record_labels if job else None))
-            recorder.flush()
+        run_id = run.id
+        try:
+            if _judge(session, queue, run, cutoff, kinds):
+                found.append(run_id)
+        except Exception:  # noqa: BLE001 - one run's trouble must not keep the pass from the other runs
+            session.rollback()
+            log.exception("run %s: judging whether its worker died failed; the pass goes on with the other runs",
+                          run_id)
     session.commit()
     return found
+
+
+def _judge(session: Session, queue: JobQueue, run: SyncRun, cutoff: dt.datetime, kinds: KindRegistry | None) -> bool:
+    """One running (or stopping) run of :func:`detect_interrupted`: True when it was taken for dead (marked
+    interrupted and resumed, or closed)."""
+    if run.heartbeat_at is not None and run.heartbeat_at < cutoff:
+        if queue.is_working(run.rq_job_id, run.id):
+            return False
+    elif not queue.attempt(run.rq_job_id, run.id).ended:
+        # Heard from lately: taken for dead only when RQ already closed its attempt's job (the worker saw its
+        # work horse die, or RQ gave it up once its liveness key expired): a slow worker's job is still started.
+        return False
+    if run.status == RunStatus.CANCELLING:
+        return _close_stopping(session, run, kinds)
+    again = (run.interruptions or 0) < queue.settings.auto_resumes
+    job = kinds.get(run.kind) if kinds is not None else None
+    nouns = selected_nouns(job, run.selection)  # "after 2 of 4 companies", as its kind names them
+    so_far = done_of(run.done, run.total, nouns) if run.total else f"{run.done:,} of ? {nouns[1]}"
+    stopped = f"the worker stopped after {so_far} ({last_heartbeat(run.heartbeat_at)})"
+    message = (f"{INTERRUPTED}{stopped}; resumed automatically, records already done are skipped." if again
+               else f"{INTERRUPTED}{stopped}, for the {_ordinal(run.interruptions + 1)} time. Resume it to finish "
+                    "the rest (records already done are skipped), or Retry what was not attempted.")
+    result = session.execute(update(SyncRun).where(
+        SyncRun.id == run.id, SyncRun.status == RunStatus.RUNNING, SyncRun.heartbeat_at == run.heartbeat_at).values(
+        status=RunStatus.INTERRUPTED, finished_at=None if again else utcnow(), message=message,
+        interruptions=SyncRun.interruptions + 1, waiting_reason=""))  # the dead attempt's wait is over
+    session.commit()
+    if not result.rowcount:
+        return False
+    log.warning("sync run %s marked interrupted", run.id)
+    if again:
+        session.expire_all()
+        run = session.get(SyncRun, run.id)
+        run.status = RunStatus.QUEUED
+        try:
+            if not enqueue_existing(session, queue, run, lock_wait=min(REQUEUE_LOCK_WAIT_SECONDS,
+                                                                       queue.settings.submit_lock_wait_seconds)):
+                session.rollback()
+                _left_to_other(session, run.id, stopped)
+        except Exception as e:  # noqa: BLE001 - whatever failed, the run must not stay interrupted (see below)
+            # Not queued now (another request queueing the same work, Redis failed, or RQ raised): recorded as
+            # queued, so requeue_lost queues it at a later tick. Left interrupted, nothing would resume it (its
+            # message says it is resumed automatically). (Queued already when what failed came after its enqueue.)
+            session.rollback()
+            why = e if isinstance(e, QueueBusy) else "Redis failed" if isinstance(e, RedisError) else repr(e)
+            log.warning("run %s: not resumed at once (%s); requeue_lost queues it", run.id, why,
+                        exc_info=not isinstance(e, QueueBusy))
+            session.execute(update(SyncRun).where(SyncRun.id == run.id, SyncRun.status == RunStatus.INTERRUPTED)
+                            .values(status=RunStatus.QUEUED))
+            session.commit()
+    else:
+        recorder = RunRecorder(session.get_bind(), run.id)
+        recorder.close_unattempted("interrupted: its worker stopped",
+                                   "Resume the run, or use Retry on its page to re-run them.",
+                                   recorder.unreached_labels(session, job.record_labels if job else None))
+        recorder.flush()
+    return True
 
 
 def _left_to_other(session: Session, run_id: int, stopped: str) -> None:
@@ -217,24 +230,34 @@ def requeue_lost(session: Session, queue: JobQueue, *, older_than_seconds: float
         and_(SyncRun.status == RunStatus.WAITING, SyncRun.next_try_at < cutoff)))).scalars()
     requeued = []
     for run in list(runs):
-        if queue.is_working(run.rq_job_id, run.id):
-            continue
-        if run.message == NOT_QUEUED_MESSAGE:
-            run.message = "Queued by the scheduler once the job queue (Redis) answered again."
-        elif run.message == NOT_QUEUED_BUSY_MESSAGE:
-            run.message = "Queued by the scheduler."
-        try:  # (a short wait: the scheduler's tick must not stand still for a page's minute)
-            queued = enqueue_existing(session, queue, run, lock_wait=min(REQUEUE_LOCK_WAIT_SECONDS,
-                                                                         queue.settings.submit_lock_wait_seconds))
-        except QueueBusy:  # another request is queueing the same work right now: the next tick looks again
+        run_id = run.id
+        try:
+            if _requeue_one(session, queue, run):
+                requeued.append(run_id)
+        except Exception:  # noqa: BLE001 - one run's trouble must not keep the pass from the other runs
             session.rollback()
-            log.info("run %s: its work is being queued by another request; the next tick looks again", run.id)
-            continue
-        if queued:
-            requeued.append(run.id)
-        else:
-            session.rollback()
+            log.exception("run %s: re-queueing it failed; the next tick looks again, the pass goes on", run_id)
     return requeued
+
+
+def _requeue_one(session: Session, queue: JobQueue, run: SyncRun) -> bool:
+    """One queued or overdue waiting run of :func:`requeue_lost`: True when it was enqueued again."""
+    if queue.is_working(run.rq_job_id, run.id):
+        return False
+    if run.message == NOT_QUEUED_MESSAGE:
+        run.message = "Queued by the scheduler once the job queue (Redis) answered again."
+    elif run.message == NOT_QUEUED_BUSY_MESSAGE:
+        run.message = "Queued by the scheduler."
+    try:  # (a short wait: the scheduler's tick must not stand still for a page's minute)
+        queued = enqueue_existing(session, queue, run, lock_wait=min(REQUEUE_LOCK_WAIT_SECONDS,
+                                                                     queue.settings.submit_lock_wait_seconds))
+    except QueueBusy:  # another request is queueing the same work right now: the next tick looks again
+        session.rollback()
+        log.info("run %s: its work is being queued by another request; the next tick looks again", run.id)
+        return False
+    if not queued:
+        session.rollback()
+    return queued
 
 
 def resume(session: Session, queue: JobQueue, run_id: int, *, actor: dict | None = None,
