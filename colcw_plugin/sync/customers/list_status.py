@@ -298,7 +298,8 @@ def row_states(session: Session, customer_ids: list[int]) -> dict[int, RowState]
         elif state is RecordState.CHANGED and not_synced:
             if cw_master is None:
                 cw_master = cw_is_master(session)
-            reason = f"Linked to ConnectWise company {identifier}, not synced since. {not_synced_words(cw_master)}"
+            words = not_synced_words(cw_master)
+            reason = f"Linked to ConnectWise company {identifier}, not synced since: {words[:1].lower()}{words[1:]}"
         elif state is RecordState.CHANGED:
             reason = f"Edited since it was last synced with company {identifier}: export it again to update it."
         elif not_synced:
