@@ -40,6 +40,10 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] |
     if not sqlite and "pool_pre_ping" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]:
         with app.app_context():
             ping_when_idle(db.engine)
+    from . import db_busy
+
+    with app.app_context():
+        db_busy.register(app, db.engines.values())  # a refused connection: a 503 "try again" page, not a 500
     csrf.init_app(app)
     login_manager.init_app(app)
 

@@ -12,3 +12,13 @@ document.addEventListener("change", function (event) {
     window.location = target.dataset.reloadWith + "?" + new URLSearchParams({customer_id: target.value});
   }
 });
+
+// A database too busy to take an htmx request (503 with X-Database-Busy, host_stub/db_busy.py): its short message
+// shows where the answer would have gone (htmx swaps no error answer by itself).
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var xhr = event.detail.xhr;
+  if (xhr && xhr.status === 503 && xhr.getResponseHeader("X-Database-Busy")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
