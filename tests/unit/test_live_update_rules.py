@@ -160,6 +160,7 @@ def test_likely_duplicates_are_found_by_normalised_name_or_phone(session):
     uow.save_customer({"account_number": "A1", "name": "The Acme Company, Inc.", "phone": "+1 (512) 555-0100"})
     uow.commit()
     dupes = LikelyDuplicates(session)
-    assert dupes.match("ACME co", "")[1] == "same name"
+    assert dupes.match("ACME co", "")[1] == "similar name"  # the same once "the" and the suffixes are dropped
+    assert dupes.match("the acme company inc", "")[1] == "same name"  # the same but for case and punctuation
     assert dupes.match("Other", "512.555.0100")[1] == "same phone number"
     assert dupes.match("Other", "512-555-0199") is None
