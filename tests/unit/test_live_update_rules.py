@@ -100,8 +100,11 @@ def test_statuses_are_told_by_flags_and_labelled_with_when_and_who():
     reason = external_status({**opp, "status": {"id": 5}}, statuses, settings, "APIMember")
     assert reason["label"].endswith(": Too pricey")
     own = external_status({**opp, "closedBy": {"identifier": "APIMember", "name": "API"}}, statuses, settings,
-                          "APIMember")
-    assert "by colcw" in own["label"]
+                          "APIMember", order="SO-1")
+    assert "by colcw for sales order SO-1" in own["label"]  # colcw's own Won: its conversion
+    keys = external_status({**opp, "closedBy": {"identifier": "APIMember", "name": "API"}}, statuses, settings,
+                           "APIMember")  # no conversion of colcw's: someone using its keys
+    assert keys["label"] == "Won in ConnectWise on 2026-05-04 by the API member API (colcw's keys): Closed - Won"
     assert external_status({**opp, "status": {"id": 1}}, statuses, settings, "APIMember") is None
 
 

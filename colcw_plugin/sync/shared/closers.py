@@ -44,6 +44,14 @@ def member_name(identifier: str, record: dict, own_member: str, names: Callable[
     return (names(identifier) if names is not None else "") or identifier
 
 
+def keys_member(identifier: str, record: dict) -> str:
+    """colcw's API member, named when a change made with its keys was not colcw's own (not a conversion): "the API
+    member API Member (colcw's keys)", by the name ConnectWise gives it on the record, else its identifier."""
+    ref = record.get("closedBy") or {}
+    shown = str(ref.get("name") or "") if ref.get("identifier") == identifier else ""
+    return f"the API member {shown or identifier} (colcw's keys)"
+
+
 def close_read(record: dict) -> dict:
     """The opportunity's close as read now, to keep on its documents' links (see inbound/opportunities.py)."""
     return {"status": (record.get("status") or {}).get("id"), "by": (record.get("closedBy") or {}).get("identifier")
@@ -66,7 +74,11 @@ def closer(record: dict, kind: str, own_member: str, order: str | None,
     # is unknown, colcw's records say whether one of its exports made it Won (and, closed otherwise now, whether
     # the close ConnectWise names is another member's than the one who changed it last: see below).
     if own_member:
-        ours = ident == own_member
+        # colcw closes an opportunity only by a conversion (``order``): a close by its API member with none is
+        # someone else's using colcw's keys (a script, a person), which comes back like a person's.
+        ours = ident == own_member and order is not None
+        if ident == own_member and not ours:
+            return keys_member(ident, record), day
     else:
         ours = order is not None and (kind == WON or bool(closer and closer != updater))
     if not ours:
