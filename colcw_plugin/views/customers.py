@@ -353,9 +353,7 @@ def export_customer(customer_id: int):
                 raise exclusive.AlreadyRunning(busy)
             if busy is not None and "confirmed" not in params and exclusive.acts_as_one(
                     db.session, read_settings(db.session), busy, current_actor(), customer_id):
-                flash(already_running(busy, f"{customer.name} is already in {_bulk_named(busy)}{_doing(busy)}, so "
-                                            "it was not exported a second time"),
-                      "info")
+                flash(_already_exported(customer, busy), "info")
                 return redirect(back)
             # ... unless the rep confirmed a new company beside a look-alike, which a bulk export never creates, or
             # the new company would get another member from it (its requester's) than from the rep's click.
@@ -365,8 +363,7 @@ def export_customer(customer_id: int):
             db.session.commit()
             run_id = run.id
     except exclusive.AlreadyRunning as e:
-        flash(already_running(e.run, f"{customer.name} is already being exported to ConnectWise{_doing(e.run)}"),
-              "info")
+        flash(_already_exported(customer, e.run), "info")
         return redirect(back)
     # The export's lock is the run's own (taken again by the export): the click only waits a bounded time for it.
     run = _run_waiting_at_most(run_id, EXPORT_WAIT_SECONDS)
@@ -427,6 +424,16 @@ def export_customer(customer_id: int):
 def _bulk_named(run: SyncRun) -> str:
     """"the export “Export all customers to ConnectWise”": a bulk export as a rep's page names it."""
     return f"the export “{run.description}”" if run.description else "a bulk export"
+
+
+def _already_exported(customer: Customer, run: SyncRun | None) -> Markup:
+    """What a rep's click says when ``run`` already exports the customer, the same whether the run holds the customer
+    now (its lock) or is still to reach it: a bulk export "is already in the export “…” (running …), so it was not
+    exported a second time"; the customer's own export (or one not recorded yet) "is already being exported"."""
+    if run is not None and (run.params or {}).get("customer_id") is None:
+        return already_running(run, f"{customer.name} is already in {_bulk_named(run)}{_doing(run)}, so it was not "
+                                    "exported a second time")
+    return already_running(run, f"{customer.name} is already being exported to ConnectWise{_doing(run)}")
 
 
 def _doing(run: SyncRun | None) -> str:
