@@ -14,6 +14,8 @@ from sqlalchemy import select
 from test_moved_contact_not_recreated import _items, _run
 
 from colcw_plugin.models import CW_MASTER, HOST_MASTER, RecordDrift
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import runtime
 from host_stub.extensions import db
 
 
@@ -51,3 +53,24 @@ def test_a_contact_made_inactive_in_connectwise_is_noted_until_active_again(app,
     db.session.expire_all()
     assert db.session.execute(select(RecordDrift).where(RecordDrift.kind == "inactive")).first() is None
     assert 'data-kind="inactive"' not in loaded(rep_client, f"/customers/{customer.id}")
+
+
+def test_an_export_keeps_the_note_of_a_contact_still_inactive_in_connectwise(app, fast_callbacks, rep_client):
+    """An export settles the notes of fields it sends, but it does not make a contact active again in ConnectWise:
+    the inactive note stays while the contact is inactive there (the export deleted it with the field notes)."""
+    sandbox = fast_callbacks
+    customer, _company, contacts = export_customer(sandbox, account_number="INACT2", name="Idle Clinic")
+    _first, cw_id = next(iter(contacts.items()))
+    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
+    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"
+    sandbox.edit_contact(cw_id, {"inactiveFlag": True})
+    _run("cw_reconcile", {"mode": "changes"})
+    assert db.session.execute(select(RecordDrift).where(RecordDrift.kind == "inactive")).first() is not None
+
+    run = create_run(db.session, runtime().kinds, "customer_export", {"customer_id": customer.id})
+    db.session.commit()
+    assert runtime().execute(db.session, run.id).status in ("succeeded", "partial")
+    assert sandbox.api("GET", f"company/contacts/{cw_id}").json()["inactiveFlag"] is True
+    db.session.expire_all()
+    assert db.session.execute(select(RecordDrift).where(RecordDrift.kind == "inactive")).first() is not None
+    assert 'data-kind="inactive"' in loaded(rep_client, f"/customers/{customer.id}")

@@ -43,7 +43,10 @@ _INTENT_UPSERT = ("INSERT INTO colcw_create_intents (entity, host_id, cw_parent_
                   "VALUES {rows} ON CONFLICT (entity, host_id) DO UPDATE SET cw_parent_id = EXCLUDED.cw_parent_id, "
                   "match = EXCLUDED.match, known_ids = EXCLUDED.known_ids, started_at = EXCLUDED.started_at")
 _INTENT_DELETE = "DELETE FROM colcw_create_intents WHERE entity = %s AND host_id = ANY(%s)"
-_DRIFT_DELETE = "DELETE FROM colcw_record_drift WHERE customer_id = ANY(%s) AND kind <> 'new_contact'"
+# An export settles the notes of what it sends; a contact added in ConnectWise (new_contact) or made inactive there
+# (inactive) is nothing an export sends, so their notes stay until a reading finds otherwise or a rep dismisses them.
+_KEPT_NOTES = ("new_contact", "inactive")
+_DRIFT_DELETE = "DELETE FROM colcw_record_drift WHERE customer_id = ANY(%s) AND kind NOT IN ('new_contact', 'inactive')"
 # The links the flush updates, locked first, in id order (shared/link_locks.py: as a relink, a clear, a dismissal of
 # notes and a live-update pass lock a customer's links), before any row is written: PostgreSQL runs a statement's
 # data-modifying WITH clauses in an order of its own (the last first), so the customer's link was locked before its
@@ -115,7 +118,7 @@ class ExportWrites(LinkBatch):
                                                                 CreateIntent.host_id.in_(ids)))
         if self._drift:
             self.session.execute(delete(RecordDrift).where(RecordDrift.customer_id.in_(sorted(set(self._drift))),
-                                                           RecordDrift.kind != "new_contact"))
+                                                           RecordDrift.kind.not_in(_KEPT_NOTES)))
 
     def _flush_one(self) -> None:
         """Everything staged in one statement (PostgreSQL): the link inserts as its result, every other write a
