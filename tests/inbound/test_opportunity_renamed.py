@@ -1,5 +1,6 @@
 """An opportunity renamed in ConnectWise: the live update says so, and the document's page names the opportunity as
-ConnectWise does now (it went on naming it as it was at the export, with no word of the change)."""
+ConnectWise does now beside the name the export found (it went on naming it as it was at the export, with no word
+of the change)."""
 
 from __future__ import annotations
 
@@ -39,10 +40,12 @@ def test_a_rename_in_connectwise_comes_back_to_the_documents_page(app, world, li
 
     client = sign_in(app.test_client(), "riley@demo.example")
     page = loaded(client, f"/documents/{quote.id}")
-    # The panel names it as ConnectWise does now; the old name shows only in the note of the rename (old → new).
+    # The panel's export line names it as the export found it, and as ConnectWise does now; the note of the rename
+    # says old → new.
     state = page[page.index('id="colcw-export-state"'):]
     state = state[:state.index("</p>")]
-    assert f"{opp['id']} “Harbor refresh — phase 2”" in state and f"“{old}”" not in state
+    assert f"{opp['id']} “{old}”</a> (its name then; ConnectWise has since renamed it “Harbor refresh — phase 2”)" \
+        in state
     assert f"“{old}” → “Harbor refresh — phase 2”" in page
 
     # Exported again, the opportunity keeps the name it was given in ConnectWise.

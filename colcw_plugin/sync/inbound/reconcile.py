@@ -73,6 +73,7 @@ from ..shared.held_deletions import (
 from ..shared.link_locks import export_lock_key, lock_customer_links, lock_link_ids
 from ..shared.locks import Busy, tried_in_transaction
 from ..shared.moved_contact import moved_to
+from ..shared.product_drift import EXPORTED_AS, exported_as
 from ..shared.reference_cache import DbReferenceCache
 from ..shared.states import StateList
 from ..shared.statuses import CACHE_KEY, fetch_statuses
@@ -578,6 +579,13 @@ class Reconciler:
             plan.link.status = "ok"
         if plan.renamed is not None:  # the document's page names the opportunity as ConnectWise does now
             plan.link.cw_identifier = plan.renamed
+            # ... and its export by the name the export found (the first rename since that export keeps it).
+            known = self.session.execute(select(DocumentExport.opportunity_name, DocumentExport.exported_at)
+                                         .where(DocumentExport.document_id == plan.document_id)).first()
+            if known is not None and known.exported_at is not None and \
+                    exported_as(plan.link.synced_values, known.exported_at) is None:
+                plan.link.synced_values = {**(plan.link.synced_values or {}), EXPORTED_AS: {
+                    "name": known.opportunity_name, "at": known.exported_at.isoformat()}}
             self.session.execute(update(DocumentExport).where(DocumentExport.document_id == plan.document_id)
                                  .values(opportunity_name=plan.renamed))
         if plan.close:  # the close read now, for telling a later one from one ConnectWise kept (opportunities.py)
@@ -589,6 +597,9 @@ class Reconciler:
                 host.set_external_status(plan.document_id, SOURCE, changed_at=None, **plan.status)
             else:
                 host.clear_external_status(plan.document_id, SOURCE)
+        elif plan.renamed is not None and plan.status:
+            # Its status stands, but the line under it names the opportunity: as ConnectWise does now.
+            host.set_external_status(plan.document_id, SOURCE, changed_at=None, **plan.status)
         if plan.drift_changed:
             self.session.execute(delete(DocumentDrift).where(DocumentDrift.document_id == plan.document_id))
             if plan.drift:

@@ -31,7 +31,7 @@ from ...models import (
 )
 from ...models import fingerprint as hash_fields
 from ...setup.connection import is_configured, read_settings
-from ..shared.product_drift import REOPENED, OpportunityNote, opportunity_notes
+from ..shared.product_drift import REOPENED, OpportunityNote, exported_as, opportunity_notes
 from ..shared.screens import opportunity_url
 from ..shared.won_rule import quotes_keeping_open
 from .gone import GONE, opportunity_gone
@@ -122,7 +122,7 @@ class PanelState:
     changed: bool
     failed: bool
     opportunity_id: int | None
-    opportunity_name: str
+    opportunity_name: str  # as ConnectWise names it (as live updates last read it)
     opportunity_url: str | None
     exported_at: dt.datetime | None
     exported_by: str
@@ -150,6 +150,9 @@ class PanelState:
     cw_notes: tuple[OpportunityNote, ...] = ()
     # Its own link's opportunity was deleted in ConnectWise: what happened and what to do (gone.py), no link to it.
     gone: str = ""
+    # The opportunity's name as its last export found it, when ConnectWise renamed it since ("" when not: the
+    # export went to ``opportunity_name``): what "Exported … to opportunity" names (product_drift.EXPORTED_AS).
+    exported_name: str = ""
 
     @property
     def cancelled_waiting(self) -> bool:
@@ -257,6 +260,8 @@ def panel_state(session: Session, doc, settings: Settings, snapshot: dict) -> Pa
         open_feeders=int(open_feeders or 0), live=bool(live),
         order=(order_id, order_number) if order_id is not None else None, converted=converted,
         status=state.status if state else "", gone=gone,
+        exported_name=(exported_as(link.synced_values, state.exported_at) or ""
+                       if link is not None and state is not None and link.cw_id == opp_id else ""),
         cw_notes=tuple(_cw_notes(session, doc, link, name_now,
                                  (order_id, order_number) if converted and order_id is not None else None)))
 

@@ -75,6 +75,19 @@ def overwrite(change: dict) -> str:
 
 
 RENAMED, REOPENED = "renamed", "reopened"  # the notes live updates keep on a document's link (``synced_values``)
+# The opportunity's name as the document's last export found it, kept on the document's link (``synced_values``) by
+# the first rename live updates read after that export (the export state's name is ConnectWise's name as last read):
+# {"name": …, "at": the export's time, ISO}. Stale once the document is exported again (another "at").
+EXPORTED_AS = "exported_as"
+
+
+def exported_as(synced_values: dict | None, exported_at: dt.datetime | None) -> str | None:
+    """The opportunity's name as the export of ``exported_at`` found it, when it was renamed since (None: not renamed
+    since that export, so the name colcw knows is that one)."""
+    kept = (synced_values or {}).get(EXPORTED_AS) or {}
+    if exported_at is None or kept.get("at") != exported_at.isoformat():
+        return None
+    return str(kept.get("name") or "")
 
 
 @dataclass(frozen=True)
