@@ -86,7 +86,7 @@ def test_a_bulk_export_fails_the_look_alike_naming_it_and_the_fix_in_one_read(sy
         {acme.id: "failed", twin.id: "failed", fresh.id: "created"}
     failed = {i.host_id: i for i in items(result, "customer")}
     assert failed[acme.id].message == (
-        "Acme Corp (ACME1): ConnectWise already has company ACMEOLD “Acme Corp, Inc.” (Austin, TX; same name), "
+        "Acme Corp (ACME1): ConnectWise already has company ACMEOLD “Acme Corp, Inc.” (Austin, TX; similar name), "
         f"linked to no ChannelOnline customer, {exporter.LOOKS_ALIKE} (it would likely be a duplicate).")
     assert "Link to Company ID ACMEOLD, or on Admin → Map customers" in failed[acme.id].resolution
     assert "export Acme Corp from its page and confirm" in failed[acme.id].resolution

@@ -52,7 +52,7 @@ def test_a_chunk_with_a_company_found_by_company_id_still_refuses_look_alikes_an
     assert {k: i.action for k, i in outcome.items()} == \
         {first.id: "updated", acme.id: "failed", second.id: "failed"}, {k: i.message for k, i in outcome.items()}
     assert link_of("customer", first.id).cw_id == has["id"]
-    assert "ACMEOLD “Acme Corp, Inc.” (Austin, TX; same name)" in outcome[acme.id].message
+    assert "ACMEOLD “Acme Corp, Inc.” (Austin, TX; similar name)" in outcome[acme.id].message
     assert outcome[second.id].message == ("Second Taker (TAKEN1): the ConnectWise company TAKEN1 is already linked "
                                           "to another ChannelOnline customer, Owner Co (OWN1).")
     # What ConnectWise holds: no company for Acme Corp beside ACMEOLD, TAKEN1 as it was (nothing exported into it).
@@ -74,7 +74,7 @@ def test_the_demos_first_bulk_export_fails_harbor_logistics_naming_its_look_alik
     result = run("customer_export", {"all": True})
     outcome = {i.host_id: i for i in items(result, "customer")}
     assert outcome[harbor.id].action == "failed", outcome[harbor.id].message
-    assert "CW0006 “Harbor Logistics Inc” (Portland, OR; same name)" in outcome[harbor.id].message
+    assert "CW0006 “Harbor Logistics Inc” (Portland, OR; similar name)" in outcome[harbor.id].message
     names = [c["name"] for c in companies(sync_ready_demo)]
     assert "Harbor Logistics" not in names and names.count("Harbor Logistics Inc") == 1
     assert link_of("customer", harbor.id) is None

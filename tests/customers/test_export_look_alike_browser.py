@@ -24,7 +24,7 @@ def test_the_export_click_asks_about_the_look_alike_and_links_to_it(sync_ready, 
     page.click("#colcw-export-customer")
     page.wait_for_url(re.compile(rf".*/colcw/customers/{customer.id}/export$"))
     row = page.locator("#colcw-export-look-alike-list tbody tr")
-    assert row.locator("td").all_inner_texts()[:4] == ["ACMEOLD", "The Acme Corp", "Round Rock, TX", "same name"]
+    assert row.locator("td").all_inner_texts()[:4] == ["ACMEOLD", "The Acme Corp", "Round Rock, TX", "similar name"]
     assert [c["identifier"] for c in companies(sync_ready)] == ["ACMEOLD"]
     page.locator(f"#colcw-export-link-{resp.json()['id']}").click()
     page.wait_for_url(re.compile(rf".*/customers/{customer.id}$"))

@@ -31,9 +31,9 @@ def test_accented_spellings_are_look_alikes_both_ways(sync_ready):
     result = run("customer_export", {"all": True})
     outcome = {i.host_id: i for i in items(result, "customer")}
     assert outcome[plain.id].action == "failed", outcome[plain.id].message
-    assert "CZOLD “Café Zürich GmbH” (Austin; same name)" in outcome[plain.id].message
+    assert "CZOLD “Café Zürich GmbH” (Austin; similar name)" in outcome[plain.id].message
     assert outcome[accented.id].action == "failed", outcome[accented.id].message
-    assert "MONT “Montreal Bagels” (Austin; same name)" in outcome[accented.id].message
+    assert "MONT “Montreal Bagels” (Austin; similar name)" in outcome[accented.id].message
     assert sorted(c["identifier"] for c in companies(sync_ready)) == ["CZOLD", "MONT"]  # nothing created
 
 
@@ -45,7 +45,7 @@ def test_a_short_name_reads_only_companies_having_it_as_a_word(sync_ready):
     sync_ready.clear_requests()
     result = run("customer_export", {"customer_ids": [customer.id]})
     assert [i.action for i in items(result, "customer")] == ["failed"]
-    assert "ABOLD “The AB Ltd.” (Austin; same name)" in items(result, "customer")[0].message
+    assert "ABOLD “The AB Ltd.” (Austin; similar name)" in items(result, "customer")[0].message
     reads = [c for c in _company_reads(sync_ready) if "name like" in c]
     assert len(reads) == 1, reads
     # What ConnectWise answers that read: the look-alike, none of the names merely holding "ab".

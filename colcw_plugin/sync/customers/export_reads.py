@@ -42,8 +42,8 @@ from host_stub.models import Customer
 from ...cw import BadRequest, ClientError, ConnectWiseClient, ConnectWiseError
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, CreateIntent
+from ...setup.customer_matching import name_likeness, name_search_pattern, normalize_name, normalize_phone
 from ...setup.customer_matching import name_patterns as _name_patterns
-from ...setup.customer_matching import name_search_pattern, normalize_name, normalize_phone
 from ..jobs.ranges import resolve
 from ..shared import fields as M
 from ..shared.prefetch import call_ahead
@@ -96,7 +96,7 @@ class LookAlike:
     identifier: str
     name: str
     place: str  # "City, ST" as ConnectWise holds it
-    why: str  # "same name" or "same phone number"
+    why: str  # "same name", "similar name" or "same phone number"
 
     @property
     def named(self) -> str:
@@ -319,7 +319,8 @@ def _candidates(client: ConnectWiseClient, customers: list[Customer]) -> list[di
 def _look_alikes(session: Session, customers: list[Customer], rows: list[dict],
                  owner: dict[int, int]) -> dict[int, list[LookAlike]]:
     """Each customer's look-alikes among ``rows``: not deleted, linked to no customer, not a customer's own by
-    Company ID (a host customer's account number), with the same normalised name or phone (same name first)."""
+    Company ID (a host customer's account number), with the same normalised name or phone (name first); the name's
+    reason is :func:`name_likeness`'s "same name" or "similar name"."""
     free = [r for r in rows if not r.get("deletedFlag") and r["id"] not in owner]
     if not free:
         return {}
@@ -333,12 +334,15 @@ def _look_alikes(session: Session, customers: list[Customer], rows: list[dict],
     for customer in customers:
         name, phone = normalize_name(customer.name or ""), normalize_phone(customer.phone or "")
         found = []
-        for why, key, at in (("same name", name, 0), ("same phone number", phone, 1)):
+        for why, key, at in (("name", name, 0), ("same phone number", phone, 1)):
             for entry in keyed:
                 r = entry[2]
                 if key and entry[at] == key and all(f.cw_id != r["id"] for f in found):
+                    # "same name" only for one name but for case, punctuation and accents, as the import popup and
+                    # Map customers say it; "similar name" for the looser likely-duplicate rule.
+                    reason = name_likeness(customer.name or "", str(r.get("name") or "")) if why == "name" else why
                     found.append(LookAlike(int(r["id"]), str(r.get("identifier") or ""), str(r.get("name") or ""),
-                                           place(r), why))
+                                           place(r), reason))
         if found:
             out[customer.id] = found
     return out
