@@ -210,7 +210,7 @@ def _import_one(ident: str):
     return _import_answer(run.message or "The import did not run.", ident)
 
 
-def _link_shown(ident: str, nothing: str):
+def _link_shown(ident: str, nothing: str, then_import: bool = False):
     """Link the customer the popup showed (``customer``) to the company (``cw_id``) it showed, as the popup's two
     choices that link do: the customer's id and the message, committed; or the popup's answer (``nothing``: what
     was not done) when it could not."""
@@ -222,7 +222,8 @@ def _link_shown(ident: str, nothing: str):
         with customer_links.linking_customer(db.session, int(raw_customer)):
             with runtime().interactive_client(db.session) as client:
                 message = customer_links.link_for_import(db.session, client, int(raw_customer), ident, int(raw_cw),
-                                                         actor=actor_label(current_actor()))
+                                                         actor=actor_label(current_actor()),
+                                                         then_import=then_import)
             db.session.commit()
     except (customer_links.RelinkError, NotConfigured, SecretError, ConnectWiseError) as e:
         db.session.rollback()
@@ -247,7 +248,7 @@ def _link_and_import(ident: str):
     if company is None or like is None or like.held_by or like.linked_to or \
             request.form.get("customer") != str(like.customer_id) or request.form.get("cw_id") != str(company.cw_id):
         return _no_longer_offered(ident, answer)
-    customer_id, said = _link_shown(ident, "Nothing was imported")
+    customer_id, said = _link_shown(ident, "Nothing was imported", then_import=True)
     if customer_id is None:
         return said
     flash(said, "success")

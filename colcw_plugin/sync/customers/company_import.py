@@ -86,6 +86,19 @@ def keep_host_values(values: dict, host: dict) -> None:
             values[key] = host[key]
 
 
+def imported_values(theirs: Mapping[str, Any], host: Mapping[str, Any], cw_master: bool) -> dict[str, Any]:
+    """What a person's import of one company writes into an existing customer, but for one whose link agrees on
+    values with ConnectWise the master (live updates' rule then: :func:`master_taken`): ConnectWise's values
+    (``theirs``), every one with ConnectWise the master, a blank erasing the customer's value (a customer the popup
+    links to import it, or one linked by its account number or by Map customers); with ChannelOnline the master a
+    blank keeps the customer's (:func:`keep_host_values`). One definition for what the import writes
+    (:meth:`CompanyImport._apply`) and what the popup's "After linking" column shows (:func:`.lookup.looks_like`)."""
+    values = dict(theirs)
+    if not cw_master:
+        keep_host_values(values, host)
+    return values
+
+
 def shown(value: Any) -> str:
     """A value in a result's words, as live updates show it: “Acme”, (blank), yes / no."""
     if isinstance(value, bool):
@@ -419,8 +432,8 @@ class CompanyImport:
             values = master_taken(existing.values, diffs)
             self.own[0] = own_edits(existing.values, held, theirs, diffs, _COMPANY_LABELS)
             self.diffs[0] = diffs
-        elif existing is not None and not self.owner.cw_master:
-            keep_host_values(values, existing.values)
+        elif existing is not None:  # ConnectWise the master and nothing agreed, or ChannelOnline the master
+            values = imported_values(values, existing.values, self.owner.cw_master)
         if link is not None:  # the site taken for the customer's Location Code stays taken
             agreement = M.with_site_choice(agreement, link.synced_values)
         default, default_cw = self._default_contact(existing, link)

@@ -504,7 +504,7 @@ def _cw_values(record: dict, host: dict) -> dict:
 
 
 def relink(session: Session, client: ConnectWiseClient, customer: Customer, identifier: str, *,
-           confirmed: int | None = None, actor: str = "") -> Relinked:
+           confirmed: int | None = None, actor: str = "", agree: bool = True) -> Relinked:
     """Link the customer to the ConnectWise company with this Company ID. Flushes, does not commit.
 
     A company that is not plausibly the customer's (:func:`mismatch`) is linked only when ``confirmed`` is its
@@ -519,7 +519,9 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     deletion: ``colcw:`` keys; the mass-delete guard's alert goes when that was the last deletion held). Linked again
     to the company it is linked to, nothing changes: its agreement, last sync, notes and latest result stand, and the
     answer says it was already linked (a link broken because the company was deleted, the company since restored in
-    ConnectWise, is linked again, its agreement and notes kept).
+    ConnectWise, is linked again, its agreement and notes kept). ``agree`` False (the import popup's Link and import,
+    ConnectWise the master: :func:`link_for_import`): linked to another company, the link agrees on nothing, so the
+    import that follows takes ConnectWise's values.
     """
     identifier = identifier.strip()
     if not identifier:
@@ -575,7 +577,7 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
     # Re-linked to the company it is linked to (its link broken: the company restored in ConnectWise), the agreement
     # stands; to another, it is ConnectWise's values now.
     host = M.customer_values(customer)
-    values = None if same else _cw_values(record, host)
+    values = None if same or not agree else _cw_values(record, host)
     synced_before = current.synced_at if same else None
     # The company it was linked to (the link is repointed below), named with its id too: its Company ID may be the
     # new one's now, changed in ConnectWise.
@@ -663,11 +665,18 @@ def _said(text: str) -> str:
 
 
 def link_for_import(session: Session, client: ConnectWiseClient, customer_id: int, identifier: str, cw_id: int, *,
-                    actor: str = "") -> str:
+                    actor: str = "", then_import: bool = False) -> str:
     """Link the existing customer ``customer_id`` to the company with the Company ID ``identifier`` (ConnectWise
     id ``cw_id``, as the Import From ConnectWise popup showed it), so that importing it updates that customer
     instead of creating a likely duplicate. Flushes, does not commit; raises :class:`RelinkError` saying why not
-    (the customer is gone or linked to another company meanwhile, or the Company ID names another company now)."""
+    (the customer is gone or linked to another company meanwhile, or the Company ID names another company now).
+
+    ``then_import`` (the popup's Link and import) with ConnectWise the master: the link agrees on nothing, so the
+    import takes ConnectWise's values into the customer, blanks too, as the popup's "After linking" column shows
+    (:func:`.company_import.imported_values`, one rule for both). Agreeing on ConnectWise's values, the link made the
+    customer's differing values read as its own edits not exported yet: the import kept every one ("already up to
+    date"), so the column was false. Otherwise (Keep mine, or ChannelOnline the master) it agrees on ConnectWise's
+    values, as Link to Company ID does."""
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise RelinkError("The ChannelOnline customer shown was deleted meanwhile, so nothing was linked or imported. "
@@ -677,7 +686,8 @@ def link_for_import(session: Session, client: ConnectWiseClient, customer_id: in
     if current is not None and current.cw_id != cw_id:
         raise RelinkError(f"{label} was linked to ConnectWise company {current.cw_identifier} meanwhile, so it was "
                           f"not linked to {identifier} and nothing was imported. Import {identifier} again to choose.")
-    answer = relink(session, client, customer, identifier, confirmed=cw_id, actor=actor)
+    answer = relink(session, client, customer, identifier, confirmed=cw_id, actor=actor,
+                    agree=not (then_import and cw_is_master(session)))
     if not answer.linked:
         raise RelinkError(f"The Company ID {identifier} no longer names the company shown, so nothing was linked or "
                           "imported. Import it again.")

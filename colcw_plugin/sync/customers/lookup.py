@@ -47,7 +47,7 @@ from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
 from ..shared import fields as M
 from ..shared.states import StateList
-from .company_import import differences, host_match, own_edit_list, same_person
+from .company_import import differences, host_match, imported_values, own_edit_list, same_person
 from .link_batch import by_cw
 
 MAX_SHOWN = 10
@@ -92,6 +92,20 @@ class LooksLike:
     linked_to: str = ""
     held_by: str = ""
     held_ident: str = ""
+
+    @property
+    def blanked(self) -> list[str]:
+        """The fields of ``changes`` that hold a value now and none after linking: ConnectWise has them blank and
+        takes them blank (it is the master; with ChannelOnline the master a blank never erases the customer's
+        value, and ``changes`` says so in its last column). The popup warns of them by name."""
+        blank = M.shown_value("")
+        return [label for label, mine, _, after in self.changes if mine != blank and after == blank]
+
+    @property
+    def blanked_words(self) -> str:
+        """:attr:`blanked` as a sentence names them: "Address Line 1, Zip and Website"."""
+        names = self.blanked
+        return names[0] if len(names) < 2 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 @dataclass(frozen=True)
@@ -396,12 +410,15 @@ def looks_like(session: Session, client: ConnectWiseClient, record: dict) -> Loo
                          held_by=f"{holder.get('identifier')} “{holder.get('name') or ''}”"
                                  + (f" ({where})" if where else ""))
     customer, why = free[0]
-    # What an import into a customer writes: ConnectWise's values, but for a blank one, which erases the
-    # customer's only while ConnectWise is the master (company_import.keep_host_values).
-    cw_master = cw_is_master(session)
-    changes = tuple((rule.host, M.shown_value(mine), M.shown_value(theirs),
-                     M.shown_value(theirs if cw_master or theirs not in ("", None) else mine))
-                    for rule, mine, theirs in M.company_differences(M.customer_values(customer), full))
+    # What the import after the popup's link writes into the customer (the link agrees on nothing with ConnectWise
+    # the master: links.link_for_import): ConnectWise's values, but for a blank one, which erases the customer's only
+    # while ConnectWise is the master. The import's own rule (company_import.imported_values), not a copy of it.
+    host = M.customer_values(customer)
+    theirs = M.company_host_values(full)
+    M.keep_default_site_name(theirs, host)
+    after = imported_values(theirs, host, cw_is_master(session))
+    changes = tuple((rule.host, M.shown_value(mine), M.shown_value(cw), M.shown_value(after.get(rule.host_attr)))
+                    for rule, mine, cw in M.company_differences(host, full))
     return LooksLike(customer.id, _label(customer), why, changes)
 
 
