@@ -352,13 +352,16 @@ def _conflicts(host: dict, theirs: dict, agreement: dict, table: MappingTable, p
     ConnectWise since the link's ``agreement`` and in ChannelOnline too: :meth:`.company_import.CompanyImport._apply`'s
     rule), compared as ConnectWise holds them (a country's or site's spelling; a state spelled otherwise reads as
     changed, the state list not being read for a look-up). The rep's edits the import keeps (fields ConnectWise did not
-    change) go into ``kept``, in the run log's words (:func:`.company_import.own_edits`)."""
+    change) go into ``kept``, in the run log's words (:func:`.company_import.own_edits`). A field the agreement does
+    not hold (a scan link agrees only on the fields both sides held equal then: links.scan_agreement) that differs is
+    taken too, and nothing tells a rep's value from an old one: it is listed as well, as live updates note it."""
     compared = {k: v for k, v in theirs.items() if k != "is_default"}
     held = M.as_held(host, compared, StateList(()), table)
     base = M.as_held(agreement, compared, StateList(()), table)
     diffs = differences(held, compared, base, table.labels)
     kept += [prefix + edit for edit in own_edit_list(host, held, compared, diffs, table.labels)]
-    return [(f"{prefix}{d.label}", M.shown_value(host.get(d.field)), M.shown_value(d.cw)) for d in diffs if d.conflict]
+    return [(f"{prefix}{d.label}", M.shown_value(host.get(d.field)), M.shown_value(d.cw)) for d in diffs
+            if d.conflict or d.field not in base]
 
 
 def _contact_name(contact: Contact) -> str:
