@@ -31,25 +31,32 @@ def member_names(client: ConnectWiseClient, identifiers: Iterable[str]) -> dict[
 
 
 def member_name(identifier: str, record: dict, own_member: str, names: Callable[[str], str] | None = None) -> str:
-    """A member who changed an opportunity, named as the Won/Lost label names a closer: colcw for colcw's own API
-    member, else the name ConnectWise gives the member (the record's closedBy reference when it is that member, else
-    ``names``: its member record's), else its identifier."""
+    """A member who changed an opportunity (its renamed / reopened notes, a status moved since a close), named as the
+    Won/Lost label names a closer: the name ConnectWise gives the member (the record's closedBy reference when it is
+    that member, else ``names``: its member record's), else its identifier; colcw's own API member as
+    :func:`keys_member`, never "colcw": colcw never renames or reopens an opportunity, so such a change made with
+    its keys is someone else's (a script, a person), and only colcw's own close, told by its records (a
+    conversion, :func:`closer`), says "colcw"."""
     if not identifier:
         return ""
     if own_member and identifier == own_member:
-        return "colcw"
+        return keys_member(identifier, record, names)
+    return _shown(identifier, record, names) or identifier
+
+
+def _shown(identifier: str, record: dict, names: Callable[[str], str] | None) -> str:
+    """The member's name in ConnectWise: the record's closedBy reference's when it is that member, else ``names``'."""
     ref = record.get("closedBy") or {}
     if ref.get("identifier") == identifier and ref.get("name"):
         return str(ref["name"])
-    return (names(identifier) if names is not None else "") or identifier
+    return (names(identifier) if names is not None else "") or ""
 
 
-def keys_member(identifier: str, record: dict) -> str:
+def keys_member(identifier: str, record: dict, names: Callable[[str], str] | None = None) -> str:
     """colcw's API member, named when a change made with its keys was not colcw's own (not a conversion): "the API
-    member API Member (colcw's keys)", by the name ConnectWise gives it on the record, else its identifier."""
-    ref = record.get("closedBy") or {}
-    shown = str(ref.get("name") or "") if ref.get("identifier") == identifier else ""
-    return f"the API member {shown or identifier} (colcw's keys)"
+    member API Member (colcw's keys)", by the name ConnectWise gives it (on the record, else ``names``), else its
+    identifier."""
+    return f"the API member {_shown(identifier, record, names) or identifier} (colcw's keys)"
 
 
 def close_read(record: dict) -> dict:
