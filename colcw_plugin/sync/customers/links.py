@@ -342,7 +342,7 @@ def clear_link(session: Session, customer: Customer, contact_id: int | None = No
     session.execute(delete(Link).where(Link.entity == CUSTOMER, Link.host_id == customer.id))
     before = f"company {old.cw_identifier} (id {old.cw_id})" if old is not None \
         else "the company it was linked to before"
-    _clear_contacts(session, customer, actor, before)
+    kept = _clear_contacts(session, customer, actor, before)
     label = f"{customer.name} ({customer.account_number})"
     if old is not None and old.status == "missing_in_cw" and \
             (old.cw_identifier or "").casefold() == (customer.account_number or "").casefold():
@@ -357,6 +357,9 @@ def clear_link(session: Session, customer: Customer, contact_id: int | None = No
         cleared = _clear_notes(session, customer, f"the customer's link to ConnectWise {before} was cleared, which "
                                "the note was about", actor)
         message += _cleared_words(cleared, f"in {before}")
+    if kept:
+        message += f" {kept}"
+    if old is not None:
         _note(session, "cleared", CUSTOMER, customer.id, old.cw_id, label, message, actor)
     end_alert_unless_held(session)
     return message
@@ -383,18 +386,26 @@ _SAME_PERSON = ("the next export links it to the company's contact that is the s
                 "same name when one has none), or creates it.")
 
 
-def _clear_contacts(session: Session, customer: Customer, actor: str, before: str | None) -> None:
+def _clear_contacts(session: Session, customer: Customer, actor: str, before: str | None) -> str:
     """Clear the customer's contacts' links, each recorded as the contact's latest result, now that the customer's link
     to ``before`` (in words; None: linked again to the same company) is cleared or pointed at another company. A
     contact with no link whose latest result left it out of ConnectWise (an export into ``before`` failed or did not
     attempt it) gets one too, saying that result was about that company: it no longer keeps the customer failed on All
-    Customers and its page (the next export tries it in the company linked then)."""
+    Customers and its page (the next export tries it in the company linked then).
+
+    A contact ConnectWise moved to another company keeps its link, marked moved (:mod:`..shared.moved_contact`), as
+    one contact's Clear link refuses it: without it the next export would create the person again under this
+    customer's company (a second ConnectWise contact of them). Returns the words saying so ("" when none is kept)."""
     ids = [c.id for c in customer.contacts]
     if not ids:
-        return
-    cleared = dict(session.execute(select(Link.host_id, Link.cw_id).where(Link.entity == CONTACT,
-                                                                           Link.host_id.in_(ids))).all())
-    session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id.in_(ids)))
+        return ""
+    links = list(session.execute(select(Link).where(Link.entity == CONTACT, Link.host_id.in_(ids))).scalars())
+    kept = {ln.host_id: moved for ln in links
+            if ln.status == "missing_in_cw" and (moved := MV.moved_to(ln.synced_values)) is not None}
+    cleared = {ln.host_id: ln.cw_id for ln in links if ln.host_id not in kept}
+    if cleared:
+        session.execute(delete(Link).where(Link.entity == CONTACT, Link.host_id.in_(sorted(cleared))))
+    ids = [i for i in ids if i not in kept]
     unlinked = [i for i in ids if i not in cleared]
     undone = {}
     if unlinked and before is not None:
@@ -412,6 +423,15 @@ def _clear_contacts(session: Session, customer: Customer, actor: str, before: st
             _note(session, "cleared", CONTACT, contact.id, item.cw_id, contact.name,
                   f"{contact.name}'s last result, which {how}, was about ConnectWise {before}, which {customer.name} is "
                   f"no longer linked to: {_SAME_PERSON}", actor)
+    return " ".join(_kept_moved(c.name, kept[c.id]) for c in customer.contacts if c.id in kept)
+
+
+def _kept_moved(name: str, moved: dict) -> str:
+    """Why a moved contact's link stays when its customer's link is cleared or pointed elsewhere."""
+    return (f"The ConnectWise link of {name} was kept: ConnectWise has this person under {MV.where(moved)}, where they "
+            "were moved, so exports of this customer will not create them again (a second ConnectWise contact of the "
+            "same person). If they work there now, delete them from this customer in ChannelOnline; if the move was a "
+            "mistake, move them back in ConnectWise (the next live update restores the link).")
 
 
 @dataclass(frozen=True)
@@ -595,7 +615,7 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         # What both sides agree on is ConnectWise's: the customer's own values are changes not exported yet, as
         # All Customers and the panel say ("Changed since export") until the export sends them.
         link.synced_at = min(link.synced_at, customer.updated_at - dt.timedelta(microseconds=1))
-    _clear_contacts(session, customer, actor, None if same else before)
+    kept = _clear_contacts(session, customer, actor, None if same else before)
     # The notes of what live updates found were about the company it was linked to: they go with that link, and so
     # does a deletion held back for it (the agreement was replaced, the contacts' links cleared): the alert too when
     # that was the last.
@@ -612,7 +632,7 @@ def relink(session: Session, client: ConnectWiseClient, customer: Customer, iden
         message += f" The next export renames it to {customer.name} and sends this customer's fields over its own."
     else:
         message += " Export to update it."
-    message += _cleared_words(cleared, f"in {before}")
+    message += _cleared_words(cleared, f"in {before}") + (f" {kept}" if kept else "")
     _note(session, "linked", CUSTOMER, customer.id, record["id"], label, message, actor)
     return Relinked(message=message)
 
