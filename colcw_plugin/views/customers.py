@@ -78,7 +78,8 @@ RESET_MEANWHILE = ("an admin reset the ConnectWise integration while it ran, whi
 def _run_waiting_at_most(run_id: int, seconds: float) -> SyncRun | None:
     """Execute the recorded run ``run_id`` in a thread of its own (its own session) and wait for it at most
     ``seconds``, and no longer than until ConnectWise makes it wait (a server error, a 429 or a dropped connection
-    it tries again after a pause, another export's lock): the ended run, or None while it still runs. It goes on,
+    it tries again after a pause; not another export's lock, mostly held a moment): the ended run, or None while it
+    still runs. It goes on,
     recorded like any run, as a queued run's attempt does (its passes; a run left waiting has its next attempt queued:
     :meth:`~..sync.runtime.Runtime.execute_handed_over`), so it finishes by itself, as after a slow answer; a click
     held seconds by retries ended "not attempted … Try again in a few minutes", for the rep to click again."""

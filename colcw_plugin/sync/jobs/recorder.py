@@ -279,8 +279,9 @@ class RunRecorder:
         # ConnectWise's refusal of the login once the run's client met it (the caller sets it: the client's
         # ``login_refused``): the run stops at its next boundary (:class:`LoginRefused`).
         self.login_refused: Callable[[], ConnectWiseError | None] | None = None
-        # Told each time the run starts to wait (a pause between two tries of a request or two passes, a lock held by
-        # another export): the page a rep's click holds stops waiting then (runs.execute_run's ``on_wait``).
+        # Told each time the run starts to wait for ConnectWise (a pause between two tries of a request or two
+        # passes; not a lock another export holds): the page a rep's click holds stops waiting then
+        # (runs.execute_run's ``on_wait``).
         self.on_wait: Callable[[], None] | None = None
         self._requests_before = run.api_requests or 0
         # The run was resumed by the scheduler (its message says it was interrupted): this attempt's start says so
@@ -569,7 +570,8 @@ class RunRecorder:
         zone (:meth:`~colcw_plugin.models.SyncRun.wait_text_in`). Safe from any thread (it writes on a connection
         of its own). A :class:`LockWait` of a run resumed after its worker stopped answering, while no other run works,
         can only be that worker's: it is said so (:func:`earlier_attempt_text`)."""
-        if isinstance(reason, LockWait) and self._interruptions and not self._others_running():
+        lock_wait = isinstance(reason, LockWait)
+        if lock_wait and self._interruptions and not self._others_running():
             reason = earlier_attempt_text(reason)
         with Session(bind=self.engine) as session:
             row = session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(
@@ -578,7 +580,9 @@ class RunRecorder:
             session.commit()
         self._gone_unless(row)
         self._saw(row)
-        if reason and self.on_wait is not None:
+        # A lock another export holds is mostly held a moment (twenty clicks on one customer): the click keeps
+        # waiting for it, up to its own limit, and is told only of ConnectWise making the run wait.
+        if reason and self.on_wait is not None and not lock_wait:
             self.on_wait()
 
     def _others_running(self) -> bool:

@@ -101,7 +101,7 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     An attempt a later one took over (:class:`~.recorder.Superseded`: its worker was thought dead) stops at once
     and writes nothing more; the run is returned as its owner left it. ``queue``: the job queue a service may queue
     follow-up work on (:attr:`SyncContext.queue`). ``on_wait``: called (from the attempt's threads) each time the run
-    starts to wait for ConnectWise or for a lock (:attr:`~.recorder.RunRecorder.on_wait`)."""
+    starts to wait for ConnectWise, not for a lock (:attr:`~.recorder.RunRecorder.on_wait`)."""
     try:
         return _attempt(session, kinds, run_id, make_client=make_client, client=client, host=host, options=options,
                         sleep=sleep, queue=queue, on_wait=on_wait)
