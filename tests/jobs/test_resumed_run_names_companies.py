@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import html
-import re
 
 import pytest
-from sqlalchemy import update
 from sqlalchemy.orm import Session
+from test_stopped_worker_names_companies import COMPANIES, JOBS, _import_of_chosen_companies, _text
 
 from colcw_plugin.models import SyncItem, SyncRun
 from colcw_plugin.sync.jobs import recovery
@@ -21,26 +19,6 @@ from helpers import csrf_from, runtime, tune_runtime
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-
-JOBS = "/admin/integration/connectwise/jobs"
-ADMIN = {"id": None, "email": "admin@demo.example", "role": "admin"}
-COMPANIES = [101, 102, 103, 104]
-SELECTION = {"entity": "customer", "key": "cw", "direction": "import", "ids": COMPANIES}
-
-
-def _import_of_chosen_companies(**values) -> SyncRun:
-    """An import of four chosen companies, as its first attempt left it (withdrawn from RQ: no worker takes it)."""
-    run = runtime().submit(db.session, "customer_import", {"company_ids": COMPANIES}, actor=ADMIN).run
-    runtime().queue.withdraw(run)
-    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
-        **{"attempts": 1, "total": 4, "done": 2, "selection": SELECTION, **values}))
-    db.session.commit()
-    db.session.expire_all()
-    return db.session.get(SyncRun, run.id)
-
-
-def _text(page: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def test_an_import_of_chosen_companies_resumed_by_an_admin_counts_the_companies_it_reached(admin_client, jobs_app):
