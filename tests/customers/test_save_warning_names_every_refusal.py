@@ -5,12 +5,9 @@ contact with only a last name are said at once, in the words the exports then fa
 
 from __future__ import annotations
 
-import html
-import re
-from html.parser import HTMLParser
-
 import pytest
 from customer_support import export, items, make_customer, update_customer
+from test_long_field_save_warning_scope import _save
 
 from colcw_plugin.setup.connection import get_settings
 from host_stub.extensions import db
@@ -19,33 +16,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.sandbox]
 
 NO_ADDRESS = {"address1": "", "address2": "", "city": "", "state": "", "zip": "", "country": ""}
 SOLO = [{"first_name": "", "last_name": "Solo", "email": "solo@acme.example", "is_default": True}]
-
-
-class _Form(HTMLParser):
-    """The customer form's fields as the browser posts them (text inputs, hidden ones, ticked boxes)."""
-
-    def __init__(self):
-        super().__init__()
-        self.data: dict[str, str] = {}
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag != "input" or not a.get("name"):
-            return
-        if a.get("type") in ("checkbox", "radio") and "checked" not in a:
-            return
-        self.data[a["name"]] = a.get("value") or ""
-
-
-def _save(client, customer_id: int) -> list[tuple[str, str]]:
-    """Save the customer through the host's edit form as it stands; the flashes of the page the rep lands on."""
-    form = _Form()
-    form.feed(client.get(f"/customers/{customer_id}/edit").get_data(as_text=True))
-    resp = client.post(f"/customers/{customer_id}/edit", data=form.data)
-    assert resp.status_code == 302 and resp.location.endswith(f"/customers/{customer_id}"), resp.get_data(as_text=True)
-    page = client.get(resp.location).get_data(as_text=True)
-    return [(cls, " ".join(html.unescape(text).split()))
-            for cls, text in re.findall(r'<div class="flash ([^"]+)" role="status">(.*?)</div>', page, re.S)]
 
 
 def _said(item) -> str:
