@@ -23,6 +23,8 @@ from helpers import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     LiveServer,
+    chromium_answers,
+    close_context,
     configure_sandbox_connection,
     left_in_transaction,
     make_test_app,
@@ -243,28 +245,49 @@ def live_server(app):
     server.stop()
 
 
+class _Chromium:
+    """This worker's Chromium, launched again when the last one was killed (``helpers.chromium_answers``)."""
+
+    def __init__(self, playwright):
+        self.playwright, self.browser = playwright, None
+
+    def live(self):
+        if self.browser is None or not self.browser.is_connected():
+            self.browser = self.playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        return self.browser
+
+
 @pytest.fixture(scope="session")
-def browser():
+def _chromium():
     if not os.path.exists(CHROMIUM):
         _missing("Chromium", f"{CHROMIUM} not found; `make test` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Error, sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        holder = _Chromium(p)
+        yield holder
+        if holder.browser is not None:
+            with contextlib.suppress(Error), chromium_answers("the browser's close"):
+                holder.browser.close()
+
+
+@pytest.fixture()
+def browser(_chromium):
+    return _chromium.live()
 
 
 @pytest.fixture()
 def page(browser, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
+    with chromium_answers("a new context"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        pg = context.new_page()
     pg.set_default_timeout(10_000)
     yield pg
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         os.makedirs("test-artifacts", exist_ok=True)
-        pg.screenshot(path=f"test-artifacts/{request.node.name}.png", full_page=True)
-    context.close()
+        with contextlib.suppress(Exception):  # (a page whose Chromium was killed has no screenshot to give)
+            pg.screenshot(path=f"test-artifacts/{request.node.name}.png", full_page=True)
+    close_context(context)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -370,7 +393,7 @@ def worker_thread(app, redis_conn):
 
 # --- which real services the run used (CI's output shows they ran, not skipped) -----------------
 
-_SERVICE_FIXTURES = {"postgres": "pg_url", "redis": "redis_url", "browser": "browser", "sandbox": "cw_sandbox_server"}
+_SERVICE_FIXTURES = {"postgres": "pg_url", "redis": "redis_url", "browser": "_chromium", "sandbox": "cw_sandbox_server"}
 
 
 def pytest_collection_modifyitems(config, items):

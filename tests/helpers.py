@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import os
 import re
+import signal
+import sys
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urljoin
@@ -17,6 +22,69 @@ from werkzeug.serving import make_server
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
+
+
+def _chromium_pids() -> list[int]:
+    """This process's Chromium processes (Playwright's driver starts them: descendants, never another run's)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [os.getpid()]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            todo.append(pid)
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"chrom" in f.read().split(b"\0")[0]:
+                        found.append(pid)
+            except OSError:
+                pass
+    return found
+
+
+@contextmanager
+def chromium_answers(what: str, seconds: float = 60) -> Iterator[None]:
+    """Bound a Playwright call that has no timeout of its own (a context's close or creation). Chromium very rarely
+    stops answering one (a context's close waited out CI's 15-minute test timeout once, under load): after ``seconds``
+    every thread's stack goes to stderr and this process's Chromium is killed, so the call ends with Playwright's
+    TargetClosedError instead of hanging, a warning names it in the run's summary, and the ``browser`` fixture
+    launches another Chromium for the next test."""
+    fired = threading.Event()
+
+    def stuck():
+        fired.set()
+        sys.stderr.write(f"\nChromium did not answer {what} within {seconds:.0f} s; killing it. Every thread:\n")
+        with contextlib.suppress(Exception):
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        for pid in _chromium_pids():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    timer = threading.Timer(seconds, stuck)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if fired.is_set():
+            warnings.warn(f"Chromium did not answer {what} within {seconds:.0f} s and was killed "
+                          "(a new one serves the next test)", stacklevel=3)
+
+
+def close_context(context, seconds: float = 60) -> None:
+    """Close a browser context (its pages), never waiting on a Chromium that stopped answering (``chromium_answers``):
+    the test's assertions have run; a killed browser's close ends in TargetClosedError, which is its answer here."""
+    from playwright.sync_api import Error
+
+    with chromium_answers("a context's close", seconds), contextlib.suppress(Error):
+        context.close()
 
 
 def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:1/0", plugins=None, **extra):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from colcw_plugin.models import CategoryMapping
 from colcw_plugin.setup.common import host_category_pairs
 from colcw_plugin.setup.connection import get_settings
-from helpers import browser_sign_in
+from helpers import browser_sign_in, close_context
 from host_stub.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -96,4 +96,4 @@ def test_without_javascript_the_mode_and_the_rows_still_save(app, live_server, c
         assert _mode_and_pdus() == ("names", ("Hardware", "Storage"))
         assert not page.locator('tr[data-host="Power / PDUs"]').is_visible()
     finally:
-        context.close()
+        close_context(context)

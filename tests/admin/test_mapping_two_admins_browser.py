@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from admin_support import rep_mapping, user
 
-from helpers import browser_sign_in, configure_sandbox_connection
+from helpers import browser_sign_in, close_context, configure_sandbox_connection
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def two_admins(browser, live_server, request):
         for n, p in enumerate(pages, 1):
             p.screenshot(path=f"test-artifacts/{request.node.name}-admin{n}.png", full_page=True)
     for c in contexts:
-        c.close()
+        close_context(c)
 
 
 def test_two_admins_save_the_rep_mapping_at_once(app, live_server, cw_sandbox_demo, box, two_admins):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import browser_sign_in
+from helpers import browser_sign_in, close_context
 
 pytestmark = pytest.mark.browser
 
@@ -38,4 +38,4 @@ def test_a_rep_reads_the_page_name_and_an_admin_gets_the_link(app, live_server, 
                 page.wait_for_url("**/admin/integration/connectwise/")
                 assert page.locator("h1").inner_text() == "ConnectWise"
         finally:
-            context.close()
+            close_context(context)

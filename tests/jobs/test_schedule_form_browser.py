@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from colcw_plugin.models import Schedule
-from helpers import browser_sign_in
+from helpers import browser_sign_in, close_context
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
@@ -96,4 +96,4 @@ def test_without_javascript_every_schedule_field_is_there_and_saving_works(app, 
         page.wait_for_url(re.compile(r".*tab=schedules.*"))
         assert "Weekly on Friday" in page.locator('tr[data-schedule="Friday export"]').inner_text()
     finally:
-        context.close()
+        close_context(context)

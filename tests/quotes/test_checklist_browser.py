@@ -13,7 +13,7 @@ from quote_support import checklist_answered, line, make_world
 
 from colcw_plugin.setup.connection import get_settings
 from colcw_plugin.views.support import ADMIN_ONLY
-from helpers import browser_sign_in
+from helpers import browser_sign_in, close_context
 from host_stub.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -124,7 +124,7 @@ def test_export_now_is_disabled_while_the_documents_export_is_queued_and_the_not
         assert "already being exported" not in stale.locator("main").inner_text()
         assert "Exported." in stale.locator("main").inner_text()
     finally:
-        stale.context.close()
+        close_context(stale.context)
     [opp] = world.opportunities()
     assert [p["catalogItem"]["identifier"] for p in world.products(opp["id"])] == ["OPT-7010"]
 

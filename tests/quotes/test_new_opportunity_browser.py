@@ -8,7 +8,7 @@ import re
 import pytest
 from quote_support import line, make_world
 
-from helpers import browser_sign_in
+from helpers import browser_sign_in, close_context
 
 pytestmark = pytest.mark.browser
 
@@ -52,6 +52,6 @@ def test_admin_picks_a_type_from_the_list_and_the_reps_export_creates_the_opport
         outcome.wait_for(timeout=20_000)
         assert outcome.get_attribute("data-action") == "created", outcome.inner_text()
     finally:
-        rep_context.close()
+        close_context(rep_context)
     [opp] = world.opportunities()
     assert opp["name"] == "Browser typed deal" and opp["type"]["name"] == "Renewal"

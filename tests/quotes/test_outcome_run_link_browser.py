@@ -9,7 +9,7 @@ import re
 import pytest
 from quote_support import line
 
-from helpers import browser_sign_in
+from helpers import browser_sign_in, close_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.sandbox]
 
@@ -42,4 +42,4 @@ def test_the_rep_clicks_the_run_of_the_outcome_and_lands_on_its_log(world, live_
         assert other.locator("#colcw-outcome-run").count() == 0
         assert f"Run #{run_id}:" in other.locator("main").inner_text()
     finally:
-        other.context.close()
+        close_context(other.context)
