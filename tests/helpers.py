@@ -200,7 +200,12 @@ class LiveServer:
         self.thread.start()
 
     def stop(self):
-        self.server.shutdown()
+        # Bounded, as every teardown that waits on another thread: a test run never hangs on one stuck server.
+        stopper = threading.Thread(target=self.server.shutdown, daemon=True)
+        stopper.start()
+        stopper.join(30)
+        if stopper.is_alive():
+            warnings.warn("the live server's loop did not stop within 30 s; left to the process's exit", stacklevel=2)
 
 
 # --- many clicks at once, over real HTTP -----------------------------------------------------------
