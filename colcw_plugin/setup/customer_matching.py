@@ -15,7 +15,7 @@ import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -583,16 +583,30 @@ class MappingsSaved:
     refused: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LinkAgreement:
+    """What a link Map customers makes agrees on, given by the caller (the rule is the sync's, which setup may not
+    import: the view passes the scan's own, sync.customers.links.scan_agreement): ``fields``, the company's fields
+    the rule reads (asked for in the save's one read of the companies); ``values(customer, record)``, the agreed
+    values of the customer and the company as ConnectWise has it then."""
+
+    fields: Sequence[str]
+    values: Callable[[Customer, dict], dict]
+
+
 def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: str,
-                           client: ConnectWiseClient) -> MappingsSaved:
+                           client: ConnectWiseClient, agreement: LinkAgreement | None = None) -> MappingsSaved:
     """Link each scanned company (ConnectWise id) to the chosen host customer id.
 
     A row the table cannot link (:func:`_checked`) raises :class:`FieldErrors` and nothing is saved. The companies
     to link are then read from ConnectWise (one request, by id): the scan may be old, and one deleted there (or gone)
-    since is not linked but refused with what to do, while the others are. Raises the client's ConnectWiseError
+    since is not linked but refused with what to do, while the others are. Each link agrees on
+    ``agreement.values`` of the customer and the company as that read found it (the values both held equal, as the
+    scan's links do), so a rep's edit made after the link is told from ConnectWise's change; without ``agreement`` it
+    agrees on nothing (every differing field then has no earlier agreement). Raises the client's ConnectWiseError
     when ConnectWise cannot be read (nothing saved). Flushes; the caller commits."""
     chosen, _, _ = _checked(session, choices)  # a row at fault refuses the save before ConnectWise is asked
-    alive = _companies_in_connectwise(client, list(chosen.values()))
+    alive = _companies_in_connectwise(client, list(chosen.values()), agreement.fields if agreement else ())
     lock_settings(session)  # checked again under the lock: another save may have linked a row meanwhile
     chosen, scanned, customers = _checked(session, choices)
     result = MappingsSaved()
@@ -607,9 +621,10 @@ def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: 
                 "was not linked: click “Read ConnectWise's companies again” and map the companies then listed.")
             continue
         linked[host_id] = cw_id
-        link = set_link(session, CUSTOMER, host_id, cw_id, cw_identifier=scanned[cw_id].identifier)
-        link.synced_at = link.linked_at - _NOT_SYNCED_YET
         customer = customers[host_id]
+        link = set_link(session, CUSTOMER, host_id, cw_id, cw_identifier=scanned[cw_id].identifier,
+                        values=agreement.values(customer, record) if agreement is not None else None)
+        link.synced_at = link.linked_at - _NOT_SYNCED_YET
         session.add(SyncItem(run_id=None, entity=CUSTOMER, direction=MAP_DIRECTION, host_id=host_id, cw_id=cw_id,
                              label=f"{customer.name} ({customer.account_number})"[:300], action="linked",
                              message=f"Linked to ConnectWise company {company.identifier} ({company.name}) on Map "
@@ -623,12 +638,14 @@ def save_customer_mappings(session: Session, choices: Mapping[int, int], actor: 
     return result
 
 
-def _companies_in_connectwise(client: ConnectWiseClient, cw_ids: list[int]) -> dict[int, dict]:
+def _companies_in_connectwise(client: ConnectWiseClient, cw_ids: list[int],
+                              more: Sequence[str] = ()) -> dict[int, dict]:
     """The companies of ``cw_ids`` as ConnectWise has them now (deleted ones with ``deletedFlag``), by id, read in
-    one request (``id in (…)``); an id missing from the answer no longer exists there."""
+    one request (``id in (…)``) with the fields ``more`` too; an id missing from the answer no longer exists there."""
     if not cw_ids:
         return {}
-    return {int(r["id"]): r for r in client.companies.iterate_in("id", cw_ids, fields=["id", "deletedFlag"])}
+    fields = list(dict.fromkeys(["id", "deletedFlag", *more]))
+    return {int(r["id"]): r for r in client.companies.iterate_in("id", cw_ids, fields=fields)}
 
 
 def _checked(session: Session, choices: Mapping[int, int]) -> tuple[dict[int, int], dict, dict]:

@@ -19,6 +19,7 @@ from ..setup.live_updates import cw_is_master
 from ..setup.secrets import SecretError
 from ..sync.customers import links as customer_links
 from ..sync.customers.exclusive import IMPORT_KIND, AlreadyRunning
+from ..sync.shared import fields as M
 from ..sync.shared.link_locks import links_tried
 from ..text import plural
 from . import admin_bp
@@ -135,6 +136,16 @@ def _render(errors=None, posted=None, status=200, previews=None):
                            errors=errors or {}, posted=posted or {}, when=when, zone=display_zone()), status
 
 
+def _agreed(customer, record: dict) -> dict:
+    return customer_links.scan_agreement(M.customer_values(customer), record)
+
+
+# What a link made by hand on Map customers agrees on: what the scan's links agree on (the values both sides hold
+# equal as the save reads the company), by the scan's own rule. Without it a rep's edit made after the link read as
+# a field with no earlier agreement: overwritten by ConnectWise the master (noted), or noted as differing.
+HAND_LINK_AGREEMENT = CM.LinkAgreement(M.COMPANY_FIELDS, _agreed)
+
+
 @admin_bp.route("/customers/map", methods=["GET", "POST"])
 @admin_required
 def map_customers():
@@ -174,7 +185,7 @@ def map_customers():
             # scan is refused, the others linked. One at a time with an export of a customer chosen and an import of a
             # company chosen (customer_links.linking_customers): either would write its link over this one.
             with customer_links.linking_customers(db.session, choices.values(), choices.keys()):
-                saved = CM.save_customer_mappings(db.session, choices, actor_name(), client)
+                saved = CM.save_customer_mappings(db.session, choices, actor_name(), client, HAND_LINK_AGREEMENT)
                 db.session.commit()
     except FieldErrors as e:
         db.session.rollback()

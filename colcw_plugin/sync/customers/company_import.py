@@ -13,8 +13,8 @@ stays "Changed since export" and its next export sends it); the run log says eac
 conflicts and the edits kept, and where the default contact went; a conflict is a note on the customer page too, as
 live updates leave it (:mod:`..shared.notes`, one definition). An import replaces the notes of the records it read
 with its own, leaving a conflict ConnectWise's value settled (as live updates do) and the notes of records it did not
-read. Without an agreement (a customer linked by its
-account number, or by Map customers) every differing field is ConnectWise's. A customer or contact deleted in
+read. Without an agreement on a field (one that differed when the scan or Map customers linked the company, a link
+made before links kept one) the field, differing, is ConnectWise's. A customer or contact deleted in
 ChannelOnline is not re-created by a bulk import (as live updates leave it): reported once, by the first import after
 the delete (its link marked missing_in_host; later ones leave it out without a word); the import of the company by its
 Company ID re-creates it. With ChannelOnline the master, a bulk import (all,

@@ -8,10 +8,11 @@ The rule, field by field, against what both sides agreed on at the last sync (``
 * changed on both sides: a conflict. The master's value stays (ConnectWise's is written into the
   host, or the host's is kept) and the other side's is shown on the customer page and in the run;
 * changed in the host only: the next export sends it; nothing comes back;
-* different, with no earlier agreement on the field (a link Map customers made without one, a field that differed
-  when the scan linked the company, the first link of a contact the company held when it was linked): nothing tells
-  a rep's edit from an old value, so it is handled as a conflict: with ConnectWise the master its value is taken and
-  the note keeps ChannelOnline's ("differs; no earlier agreement"), with the host the master it is noted, not taken.
+* different, with no earlier agreement on the field (a link made before links kept one, a field that differed when
+  the scan or Map customers linked the company, the first link of a contact the company held when it was linked):
+  nothing tells a rep's edit from an old value, so it is handled as a conflict: with ConnectWise the master its value
+  is taken and the note keeps ChannelOnline's ("differs; no earlier agreement"), with the host the master it is
+  noted, not taken.
 
 A contact added in ConnectWise to a linked company is created in the host (matched first to an
 unlinked contact of that customer with the same e-mail), or reported when the host is the master. A contact the
@@ -549,8 +550,8 @@ class CustomerPlanner:
     def _compared(self, held: Mapping[str, Any], cw: Mapping[str, Any], base: Mapping[str, Any] | None,
                   host: Mapping[str, Any], labels: Mapping[str, str]) -> tuple[list[Diff], set[str]]:
         """:func:`~..shared.fields.compare`'s differences (with the host's own values), and the fields of them that
-        have no earlier agreement (``base`` None, or without the field: a link Map customers made, a first link of a
-        contact). Such a field differing is no change of ConnectWise's alone: nothing says the host's value is not a
+        have no earlier agreement (``base`` None, or without the field: one that differed when the scan or Map customers
+        linked the company, a first link of a contact). Such a field differing is no change of ConnectWise's alone: nothing says the host's value is not a
         rep's edit. With ConnectWise the master it is taken like a conflict, so its note keeps ChannelOnline's value
         (taken silently, a rep's edit made after the link vanished without a trace); with ChannelOnline the master it
         is noted and not taken, as any change of ConnectWise's is."""

@@ -1,0 +1,72 @@
+"""A company an admin links by hand on Map customers agrees on the values both sides hold equal then, as the scan's
+links do (links.scan_agreement): a rep's edit made after the link is the rep's change, sent by the next export, and
+a change made in ConnectWise since is ConnectWise's alone, taken without a note. The hand link agreed on nothing, so
+with ConnectWise the master the safety net read the rep's new phone as a field with no earlier agreement and took
+ConnectWise's old one over it ("Company Phone differs; no earlier agreement: took ConnectWise's …"): the rep's
+625-555-2222 was gone from ChannelOnline, and the export then left ConnectWise's 625-555-0100."""
+
+from __future__ import annotations
+
+import time
+
+from inbound_first_link import COMPANY, SCAN, messages, run
+from inbound_support import edit_host, enable
+from sqlalchemy import select
+
+from colcw_plugin.models import CW_MASTER, RecordDrift, RepMapping, get_link
+from colcw_plugin.sync.inbound import RECONCILE_KIND
+from helpers import csrf_from
+from host_stub import services
+from host_stub.extensions import db
+from host_stub.models import Customer, StoreSite
+
+MAP = "/admin/integration/connectwise/customers/map"
+
+
+def _linked_by_hand(sandbox, admin_client) -> tuple[Customer, int]:
+    """Summit Dental Care in both, the same on every mapped field, linked by an admin on Map customers (the customer
+    was added after the scan read the companies, so the scan did not link it)."""
+    member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
+    store = db.session.execute(select(StoreSite)).scalars().first()  # (the rep's export goes to a member)
+    db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1"))
+    db.session.commit()
+    company = sandbox.api("POST", "company/companies", json={
+        "identifier": COMPANY["account_number"], "name": COMPANY["name"], "addressLine1": COMPANY["address1"],
+        "city": COMPANY["city"], "state": COMPANY["state"], "zip": COMPANY["zip"],
+        "country": {"name": COMPANY["country"]}, "phoneNumber": COMPANY["phone"]})
+    assert company.status_code == 201, company.text
+    cw_id = company.json()["id"]
+    token = csrf_from(admin_client.get("/admin/integration/connectwise/").get_data(as_text=True))
+    assert admin_client.post(SCAN, data={"csrf_token": token}).status_code == 302
+    customer = services.save_customer(dict(COMPANY), [])
+    time.sleep(1.05)  # ConnectWise dates records in whole seconds: the link is made a second later
+    page = admin_client.get(MAP).get_data(as_text=True)
+    assert f'name="map-{cw_id}"' in page, "the company is left to map"
+    resp = admin_client.post(MAP, data={"csrf_token": csrf_from(page), f"map-{cw_id}": str(customer.id)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)  # (nothing differs: no preview to confirm)
+    db.session.expire_all()
+    link = get_link(db.session, "customer", customer.id)
+    assert link is not None and link.cw_id == cw_id
+    return customer, cw_id
+
+
+def test_a_rep_edit_after_a_hand_link_is_kept_and_exported_connectwise_the_master(app, fast_callbacks, admin_client):
+    sandbox = fast_callbacks
+    customer, cw_id = _linked_by_hand(sandbox, admin_client)
+    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
+    edit_host(customer.id, phone="625-555-2222")  # the rep's edit
+    sandbox.edit_company(cw_id, {"city": "Boulder"})  # ConnectWise's (its callback goes nowhere: dropped)
+
+    net = run(RECONCILE_KIND, {"mode": "changes"})
+    assert net.status == "succeeded", net.message
+    db.session.expire_all()
+    host = db.session.get(Customer, customer.id)
+    said = messages(net)
+    assert (host.phone, host.city) == ("625-555-2222", "Boulder"), said
+    assert not any("no earlier agreement" in m or "changed on both sides" in m for m in said), said
+    assert db.session.execute(select(RecordDrift).where(RecordDrift.host_id == customer.id)).scalars().all() == []
+
+    export = run("customer_export", {"customer_id": customer.id})
+    assert export.status == "succeeded", export.message
+    company = sandbox.api("GET", f"company/companies/{cw_id}").json()
+    assert (company["phoneNumber"], company["city"]) == ("625-555-2222", "Boulder"), messages(export)
