@@ -6,22 +6,14 @@ net."""
 
 from __future__ import annotations
 
-from inbound_support import enable
 from sqlalchemy import select
+from test_moved_contact_not_recreated import _dental_with, _moved_in_cw, _run
 
-from colcw_plugin.models import CW_MASTER, RepMapping, SyncItem, SyncRun, get_link
+from colcw_plugin.models import SyncItem, get_link
 from colcw_plugin.sync.customers.links import clear_link, relink
-from colcw_plugin.sync.jobs.runs import create_run
 from helpers import runtime
-from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import Contact, Customer, StoreSite
-
-
-def _run(kind: str, params: dict) -> SyncRun:
-    run = create_run(db.session, runtime().kinds, kind, params)
-    db.session.commit()
-    return runtime().execute(db.session, run.id)
+from host_stub.models import Contact, Customer
 
 
 def _ivys_in_cw(sandbox) -> list[dict]:
@@ -32,29 +24,11 @@ def _ivys_in_cw(sandbox) -> list[dict]:
 def test_a_whole_customer_clear_keeps_a_moved_contacts_link_and_the_export_does_not_create_them_again(
         app, fast_callbacks):
     sandbox = fast_callbacks
-    member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
-    store = db.session.execute(select(StoreSite)).scalars().first()
-    db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1"))
-    db.session.commit()
-    customer = services.save_customer(
-        {"name": "Ridge Dental", "account_number": "RIDGE1", "active": True, "address1": "4 Peak Rd",
-         "city": "Denver", "state": "CO", "zip": "80202", "country": "United States", "phone": "303-555-0150",
-         "location_code": ""},
-        [{"first_name": "Ivy", "last_name": "Stone", "email": "ivy@ridge.example", "is_default": True},
-         {"first_name": "Omar", "last_name": "Reyes", "email": "omar@ridge.example"}])
-    assert _run("customer_export", {"customer_id": customer.id}).status == "succeeded"
-    ivy = db.session.execute(select(Contact).where(Contact.customer_id == customer.id,
-                                                   Contact.first_name == "Ivy")).scalar_one()
-    omar = db.session.execute(select(Contact).where(Contact.customer_id == customer.id,
-                                                    Contact.first_name == "Omar")).scalar_one()
-    ivy_id, omar_id, ivy_cw = ivy.id, omar.id, get_link(db.session, "contact", ivy.id).cw_id
-    other = sandbox.api("POST", "company/companies", json={
-        "identifier": "HARBOR9", "name": "Harbor Clinic", "addressLine1": "9 Dock St", "city": "Austin", "state": "TX",
-        "phoneNumber": "512-555-0479"})
-    assert other.status_code == 201, other.text
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"  # the first pass sets the watermark
-    sandbox.edit_contact(ivy_cw, {"company": {"id": other.json()["id"]}})  # moved in ConnectWise
+    customer, _, ivy_id, ivy_cw = _dental_with(sandbox, "Ridge Dental", "RIDGE1", "303-555-0150", "Ivy", "Stone",
+                                               "ridge.example")
+    omar_id = db.session.execute(select(Contact.id).where(Contact.customer_id == customer.id,
+                                                          Contact.first_name == "Omar")).scalar_one()
+    _moved_in_cw(sandbox, ivy_cw, "HARBOR9", "Harbor Clinic", "512-555-0479")  # moved in ConnectWise
     assert _run("cw_reconcile", {"mode": "changes"}).status in ("succeeded", "partly_failed")
     assert get_link(db.session, "contact", ivy_id).status == "missing_in_cw"  # the move noted
 

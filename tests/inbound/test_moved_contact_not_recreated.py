@@ -39,25 +39,47 @@ def _graces_here() -> list[tuple[int, int]]:
             .scalars()]
 
 
-def _summit_with_grace(sandbox) -> tuple[Customer, int, int, int]:
-    """Summit Dental with Grace Brown (its default contact), exported: (customer, company, Grace's host id, her
-    ConnectWise id)."""
+def _dental_with(sandbox, name: str, account_number: str, phone: str, first_name: str, last_name: str,
+                 domain: str) -> tuple[Customer, int, int, int]:
+    """A Denver dental customer with ``first_name`` (its default contact) and Omar Reyes, their e-mails at
+    ``domain``, exported: (customer, company, the default contact's host id, their ConnectWise id)."""
     if not db.session.execute(select(RepMapping)).first():  # (as export_customer maps the store's rep)
         member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
         store = db.session.execute(select(StoreSite)).scalars().first()
         db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1"))
         db.session.commit()
     customer = services.save_customer(
-        {"name": "Summit Dental", "account_number": "SUMMIT1", "active": True, "address1": "4 Peak Rd",
-         "city": "Denver", "state": "CO", "zip": "80202", "country": "United States", "phone": "303-555-0140",
+        {"name": name, "account_number": account_number, "active": True, "address1": "4 Peak Rd",
+         "city": "Denver", "state": "CO", "zip": "80202", "country": "United States", "phone": phone,
          "location_code": ""},
-        [{"first_name": "Grace", "last_name": "Brown", "email": "grace@summit.example", "is_default": True},
-         {"first_name": "Omar", "last_name": "Reyes", "email": "omar@summit.example"}])
+        [{"first_name": first_name, "last_name": last_name, "email": f"{first_name.lower()}@{domain}",
+          "is_default": True},
+         {"first_name": "Omar", "last_name": "Reyes", "email": f"omar@{domain}"}])
     assert _run("customer_export", {"customer_id": customer.id}).status == "succeeded"
-    grace = db.session.execute(select(Contact).where(Contact.customer_id == customer.id,
-                                                     Contact.first_name == "Grace")).scalar_one()
-    return customer, get_link(db.session, "customer", customer.id).cw_id, grace.id, \
-        get_link(db.session, "contact", grace.id).cw_id
+    person = db.session.execute(select(Contact).where(Contact.customer_id == customer.id,
+                                                      Contact.first_name == first_name)).scalar_one()
+    return customer, get_link(db.session, "customer", customer.id).cw_id, person.id, \
+        get_link(db.session, "contact", person.id).cw_id
+
+
+def _summit_with_grace(sandbox) -> tuple[Customer, int, int, int]:
+    """Summit Dental with Grace Brown (its default contact), exported: (customer, company, Grace's host id, her
+    ConnectWise id)."""
+    return _dental_with(sandbox, "Summit Dental", "SUMMIT1", "303-555-0140", "Grace", "Brown", "summit.example")
+
+
+def _moved_in_cw(sandbox, contact_cw: int, identifier: str, name: str, phone: str) -> int:
+    """A company ``identifier`` made in ConnectWise, live updates on (ConnectWise the master, the callbacks going
+    nowhere) and a first safety-net pass to set the watermark, then the contact ``contact_cw`` moved there in
+    ConnectWise (not read yet); the new company's id."""
+    other = sandbox.api("POST", "company/companies", json={
+        "identifier": identifier, "name": name, "addressLine1": "9 Dock St", "city": "Austin", "state": "TX",
+        "phoneNumber": phone})
+    assert other.status_code == 201, other.text
+    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
+    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"  # the first pass sets the watermark
+    sandbox.edit_contact(contact_cw, {"company": {"id": other.json()["id"]}})
+    return other.json()["id"]
 
 
 def _export_refuses(sandbox, summit: Customer, grace_id: int, where: str) -> None:
@@ -106,13 +128,7 @@ def test_moved_to_a_company_linked_to_a_customer(app, fast_callbacks, live_serve
 def test_moved_to_a_company_linked_to_no_customer(app, fast_callbacks):
     sandbox = fast_callbacks
     summit, _summit_company, grace_id, grace_cw = _summit_with_grace(sandbox)
-    other = sandbox.api("POST", "company/companies", json={
-        "identifier": "HARBOR1", "name": "Harbor Clinic", "addressLine1": "9 Dock St", "city": "Austin", "state": "TX",
-        "phoneNumber": "512-555-0477"})
-    assert other.status_code == 201, other.text
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"  # the first pass sets the watermark
-    sandbox.edit_contact(grace_cw, {"company": {"id": other.json()["id"]}})
+    _moved_in_cw(sandbox, grace_cw, "HARBOR1", "Harbor Clinic", "512-555-0477")
 
     run = _run("cw_reconcile", {"mode": "changes"})  # the safety net
     assert run.status in ("succeeded", "partly_failed"), run.message
@@ -132,12 +148,7 @@ def test_moved_to_a_company_linked_to_no_customer(app, fast_callbacks):
 def test_moved_back_the_link_is_restored(app, fast_callbacks):
     sandbox = fast_callbacks
     summit, summit_company, grace_id, grace_cw = _summit_with_grace(sandbox)
-    other = sandbox.api("POST", "company/companies", json={
-        "identifier": "HARBOR2", "name": "Harbor Annex", "addressLine1": "9 Dock St", "city": "Austin", "state": "TX",
-        "phoneNumber": "512-555-0478"})
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"
-    sandbox.edit_contact(grace_cw, {"company": {"id": other.json()["id"]}})
+    _moved_in_cw(sandbox, grace_cw, "HARBOR2", "Harbor Annex", "512-555-0478")
     _run("cw_reconcile", {"mode": "changes"})
     assert get_link(db.session, "contact", grace_id).status == "missing_in_cw"
     sandbox.edit_contact(grace_cw, {"company": {"id": summit_company}})  # the move was a mistake
