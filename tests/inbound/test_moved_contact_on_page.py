@@ -9,10 +9,9 @@ import re
 from html import unescape
 
 from htmx_loads import loaded
-from inbound_support import enable
-from test_moved_contact_not_recreated import _run, _summit_with_grace
+from test_moved_contact_not_recreated import _moved_in_cw, _run, _summit_with_grace
 
-from colcw_plugin.models import CW_MASTER, get_link
+from colcw_plugin.models import get_link
 from helpers import csrf_from
 from host_stub.extensions import db
 
@@ -24,13 +23,7 @@ def _text(html: str) -> str:
 def test_a_moved_contact_says_where_it_went_and_offers_no_clear_link(app, fast_callbacks, rep_client):
     sandbox = fast_callbacks
     summit, _summit_company, grace_id, grace_cw = _summit_with_grace(sandbox)
-    other = sandbox.api("POST", "company/companies", json={
-        "identifier": "HARBOR3", "name": "Harbor Wharf", "addressLine1": "9 Dock St", "city": "Austin", "state": "TX",
-        "phoneNumber": "512-555-0479"})
-    assert other.status_code == 201, other.text
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-    assert _run("cw_reconcile", {"mode": "changes"}).status == "succeeded"  # the first pass sets the watermark
-    sandbox.edit_contact(grace_cw, {"company": {"id": other.json()["id"]}})
+    _moved_in_cw(sandbox, grace_cw, "HARBOR3", "Harbor Wharf", "512-555-0479")
     _run("cw_reconcile", {"mode": "changes"})  # the safety net reads the move
     assert get_link(db.session, "contact", grace_id).status == "missing_in_cw"
 
