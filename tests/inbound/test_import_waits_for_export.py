@@ -14,32 +14,21 @@ import threading
 import pytest
 from inbound_support import enable, export_customer
 from sqlalchemy import select
+from test_live_update_waits_for_export import _colleague_sets_phone, _exported_then_changed_in_cw, _run
 
 from colcw_plugin.models import CW_MASTER, SyncItem, SyncRun, get_link
 from colcw_plugin.sync.customers import exporter as exporter_module
 from colcw_plugin.sync.customers.importer import CompanyImporter
-from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime
 from host_stub.extensions import db
 from host_stub.models import Customer
 
 pytestmark = pytest.mark.postgres
 
 
-def _run(kind: str, params: dict) -> SyncRun:
-    run = create_run(db.session, runtime().kinds, kind, params)
-    db.session.commit()
-    return runtime().execute(db.session, run.id)
-
-
 def test_an_import_during_an_export_of_its_customer_waits_for_it(app, fast_callbacks, monkeypatch):
     sandbox = fast_callbacks
-    customer, company, _ = export_customer(sandbox, account_number="IMPX1", name="Import Turn Clinic")
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-    customer_id = customer.id
     # A colleague changes the phone in ConnectWise; a rep imports the company while the customer is being exported.
-    assert sandbox.api("PATCH", f"company/companies/{company}", json=[
-        {"op": "replace", "path": "phoneNumber", "value": "512-555-0188"}]).status_code == 200
+    customer_id, company = _exported_then_changed_in_cw(sandbox, "IMPX1", "Import Turn Clinic")
     imports: list[SyncRun] = []
     threads: list[threading.Thread] = []
     waits, deferred = threading.Event(), threading.Event()
@@ -96,8 +85,7 @@ def test_a_page_saves_the_companies_whose_customers_no_export_holds(app, fast_ca
     enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
     held_id, free_id, engine = held_customer.id, free_customer.id, db.engine
     for company, phone in ((held_company, "512-555-0191"), (free_company, "512-555-0192")):
-        assert sandbox.api("PATCH", f"company/companies/{company}", json=[
-            {"op": "replace", "path": "phoneNumber", "value": phone}]).status_code == 200
+        _colleague_sets_phone(sandbox, company, phone)
     holding, release = threading.Event(), threading.Event()
     deferred: list[list[int]] = []
     real_deferred = CompanyImporter._exported_meanwhile

@@ -29,14 +29,25 @@ def _run(kind: str, params: dict) -> SyncRun:
     return runtime().execute(db.session, run.id)
 
 
+def _colleague_sets_phone(sandbox, company: int, phone: str) -> None:
+    """A colleague changes the company's phone in ConnectWise."""
+    assert sandbox.api("PATCH", f"company/companies/{company}", json=[
+        {"op": "replace", "path": "phoneNumber", "value": phone}]).status_code == 200
+
+
+def _exported_then_changed_in_cw(sandbox, account_number: str, name: str) -> tuple[int, int]:
+    """A customer exported, live updates on (ConnectWise the master, the callbacks going nowhere), then its phone
+    changed in ConnectWise by a colleague to 512-555-0188 (it had 512-555-0100): (the customer's id, its company)."""
+    customer, company, _ = export_customer(sandbox, account_number=account_number, name=name)
+    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
+    _colleague_sets_phone(sandbox, company, "512-555-0188")
+    return customer.id, company
+
+
 def test_a_pass_during_an_export_leaves_the_customer_to_the_next(app, fast_callbacks, monkeypatch):
     sandbox = fast_callbacks
-    customer, company, _ = export_customer(sandbox, account_number="LIVX1", name="Live Turn Dental")
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-    customer_id = customer.id
     # A colleague changes the phone in ConnectWise; a live update reads it while the export runs.
-    assert sandbox.api("PATCH", f"company/companies/{company}", json=[
-        {"op": "replace", "path": "phoneNumber", "value": "512-555-0188"}]).status_code == 200
+    customer_id, company = _exported_then_changed_in_cw(sandbox, "LIVX1", "Live Turn Dental")
     passes: list[SyncRun] = []
     real_read = exporter_module.read_chunk
 
