@@ -60,4 +60,4 @@ def test_job_descriptions_read_well():
         "Import companies changed in ConnectWise since 2026-11-20 10:00 UTC")
     assert describe_export(None, {"range": {"field": "created", "preset": "last7"}}) == (
         "Export customers created in the last 7 days to ConnectWise")
-    assert describe_export(None, {"customer_ids": [1, 2]}) == "Export 2 customers to ConnectWise (retry)"
+    assert describe_export(None, {"customer_ids": [1, 2]}) == "Export 2 customers to ConnectWise"

@@ -89,7 +89,7 @@ def test_a_retry_of_many_counts_them_and_names_a_few(sync_ready):
     whole = create_run(db.session, kinds, "customer_export", {"all": True}, trigger="retry", retry_of_id=7)
     assert whole.description == "Export all customers to ConnectWise (retry of #7)"
     assert kinds.describe(None, "customer_export", {"customer_ids": ids[:2]}) == \
-        "Export 2 customers to ConnectWise (retry)"  # no session: counted
+        "Export 2 customers to ConnectWise"  # no session: counted; not a retry without its retry_of_id
     db.session.rollback()
 
 
@@ -115,5 +115,5 @@ def test_quote_and_live_update_retries_of_a_few_name_them(sync_ready):
     assert kinds.describe(db.session, "cw_live_update", {"records": {"company": [251]}}) == \
         "Read company id 251 changed in ConnectWise again (retry)"
     assert kinds.describe(db.session, "customer_import", {"company_ids": [250, 252]}) == \
-        "Import companies ACME1 and id 252 from ConnectWise (retry)"
+        "Import companies ACME1 and id 252 from ConnectWise"  # "(retry of #n)" comes with a retry's retry_of_id
     db.session.rollback()

@@ -54,7 +54,9 @@ def describe_export(session: Session | None, params: dict, *, scheduled: bool = 
         if session is not None and 0 < n <= NAMED_IN_RETRY:  # a few: named as one customer's export names it
             numbers = and_list([_account_number(session, int(i)) for i in params["customer_ids"]])
             customers = f"customer{'s' if n != 1 else ''} {numbers}"
-        return f"Export {customers} to ConnectWise (retry)"
+        # Not "(retry)" here: these params are a retry's but not only (a run queued for some customers by a script
+        # or a test); a true retry's run says "(retry of #12)" from its retry_of_id (jobs.kinds.retry_description).
+        return f"Export {customers} to ConnectWise"
     if params.get("range"):
         r = params["range"]
         what = "created" if r.get("field") == "created" else "modified"
@@ -103,7 +105,7 @@ def describe_import(session: Session | None, params: dict, *, scheduled: bool = 
         if session is not None and 0 < n <= NAMED_IN_RETRY:  # a few: named as one company's import names it
             idents = _company_idents(session, [int(i) for i in params["company_ids"]])
             companies = f"compan{'ies' if n != 1 else 'y'} {and_list(idents)}"
-        return f"Import {companies} from ConnectWise (retry)"
+        return f"Import {companies} from ConnectWise"  # a true retry's "(retry of #12)" is added as an export's
     if params.get("mode") == "changed":
         if params.get("since"):
             return f"Import companies changed in ConnectWise since {_since(params['since'])}"
