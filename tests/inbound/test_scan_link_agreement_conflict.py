@@ -13,15 +13,32 @@ from inbound_first_link import messages, run, summit
 from inbound_support import edit_host, enable
 from sqlalchemy import select
 
-from colcw_plugin.models import CW_MASTER, HOST_MASTER, RecordDrift, get_link
+from colcw_plugin.models import CW_MASTER, HOST_MASTER, RecordDrift, SyncRun, get_link
 from colcw_plugin.sync.inbound import RECONCILE_KIND
 from host_stub.extensions import db
 from host_stub.models import Customer
 
 
-def _both_change_the_phone(sandbox, customer: Customer, company_id: int) -> None:
+def _the_net_after_both_change_the_phone(sandbox, customer: Customer, company_id: int, master: str) -> SyncRun:
+    """Live updates on with ``master`` the master, the phone changed in ConnectWise and in ChannelOnline, then a
+    safety-net pass (succeeded); that pass."""
+    enable("http://127.0.0.1:1", master, check=lambda url: "")
     sandbox.edit_company(company_id, {"phoneNumber": "625-555-1111"})  # (its callback goes nowhere: dropped)
     edit_host(customer.id, phone="625-555-2222")
+    net = run(RECONCILE_KIND, {"mode": "changes"})
+    assert net.status == "succeeded", net.message
+    db.session.expire_all()
+    return net
+
+
+def _no_agreement_then_the_net(sandbox, admin_client, master: str) -> tuple[Customer, str]:
+    """Summit linked by the scan, its link's agreement then dropped (as an earlier scan left its links), then
+    :func:`_the_net_after_both_change_the_phone`: (the customer, what the pass said of it)."""
+    customer, company_id, _ = summit(sandbox, admin_client)
+    get_link(db.session, "customer", customer.id).synced_values = None
+    db.session.commit()
+    net = _the_net_after_both_change_the_phone(sandbox, customer, company_id, master)
+    return customer, _said(net, customer)
 
 
 def _phone_note(customer_id: int) -> tuple:
@@ -40,12 +57,8 @@ def test_the_scan_agrees_on_what_both_held_so_a_later_edit_on_both_sides_is_a_co
     sandbox = fast_callbacks
     customer, company_id, _ = summit(sandbox, admin_client)
     agreement = get_link(db.session, "customer", customer.id).synced_values
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-    _both_change_the_phone(sandbox, customer, company_id)
 
-    net = run(RECONCILE_KIND, {"mode": "changes"})
-    assert net.status == "succeeded", net.message
-    db.session.expire_all()
+    net = _the_net_after_both_change_the_phone(sandbox, customer, company_id, CW_MASTER)
     assert db.session.get(Customer, customer.id).phone == "625-555-1111"
     assert "Company Phone changed on both sides: kept ConnectWise's “625-555-1111” (the master); ChannelOnline had " \
            "“625-555-2222”" in _said(net, customer), messages(net)
@@ -54,18 +67,8 @@ def test_the_scan_agrees_on_what_both_held_so_a_later_edit_on_both_sides_is_a_co
 
 
 def test_a_link_with_no_agreement_notes_what_differs_connectwise_the_master(app, fast_callbacks, admin_client):
-    sandbox = fast_callbacks
-    customer, company_id, _ = summit(sandbox, admin_client)
-    get_link(db.session, "customer", customer.id).synced_values = None  # (as an earlier scan left its links)
-    db.session.commit()
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-    _both_change_the_phone(sandbox, customer, company_id)
-
-    net = run(RECONCILE_KIND, {"mode": "changes"})
-    assert net.status == "succeeded", net.message
-    db.session.expire_all()
+    customer, said = _no_agreement_then_the_net(fast_callbacks, admin_client, CW_MASTER)
     assert db.session.get(Customer, customer.id).phone == "625-555-1111"
-    said = _said(net, customer)
     assert "Company Phone differs; no earlier agreement: took ConnectWise's “625-555-1111” (the master); " \
            "ChannelOnline had “625-555-2222”" in said, said
     assert "took Company Phone" not in said
@@ -73,18 +76,8 @@ def test_a_link_with_no_agreement_notes_what_differs_connectwise_the_master(app,
 
 
 def test_a_link_with_no_agreement_keeps_and_notes_channelonline_the_master(app, fast_callbacks, admin_client):
-    sandbox = fast_callbacks
-    customer, company_id, _ = summit(sandbox, admin_client)
-    get_link(db.session, "customer", customer.id).synced_values = None
-    db.session.commit()
-    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
-    _both_change_the_phone(sandbox, customer, company_id)
-
-    net = run(RECONCILE_KIND, {"mode": "changes"})
-    assert net.status == "succeeded", net.message
-    db.session.expire_all()
+    customer, said = _no_agreement_then_the_net(fast_callbacks, admin_client, HOST_MASTER)
     assert db.session.get(Customer, customer.id).phone == "625-555-2222"
-    said = _said(net, customer)
     assert "Company Phone differs; no earlier agreement: kept ChannelOnline's “625-555-2222” (the master); " \
            "ConnectWise has “625-555-1111”" in said, said
     assert _phone_note(customer.id) == ("phone", "drift", "625-555-1111", "625-555-2222", "host")
