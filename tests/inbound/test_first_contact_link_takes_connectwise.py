@@ -11,10 +11,10 @@ from inbound_first_link import messages, run, summit
 from inbound_support import enable
 from sqlalchemy import select
 
-from colcw_plugin.models import CW_MASTER, HOST_MASTER, RecordDrift, get_link
+from colcw_plugin.models import CW_MASTER, HOST_MASTER, RecordDrift, SyncRun, get_link
 from colcw_plugin.sync.inbound import LIVE_KIND
 from host_stub.extensions import db
-from host_stub.models import Contact
+from host_stub.models import Contact, Customer
 
 
 def _ethan(customer_id: int) -> Contact:
@@ -23,15 +23,22 @@ def _ethan(customer_id: int) -> Contact:
                                                     Contact.first_name == "Ethan")).scalar_one()
 
 
-def test_connectwise_the_master_takes_the_first_change_and_the_export_keeps_it(app, fast_callbacks, admin_client):
-    sandbox = fast_callbacks
+def _ethans_first_change_read(sandbox, admin_client, master: str) -> tuple[Customer, dict[str, int], SyncRun, Contact]:
+    """Summit linked by the scan, live updates on with ``master`` the master, Ethan's title changed to "CTO" in
+    ConnectWise and a live update of him (succeeded): (the customer, its contacts' ConnectWise ids, the live update,
+    Ethan as the host has him then)."""
     customer, _, contacts = summit(sandbox, admin_client)
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
+    enable("http://127.0.0.1:1", master, check=lambda url: "")
     sandbox.edit_contact(contacts["Ethan"], {"title": "CTO"})
 
     live = run(LIVE_KIND, {"records": {"contact": [contacts["Ethan"]]}})
     assert live.status == "succeeded", live.message
-    ethan = _ethan(customer.id)
+    return customer, contacts, live, _ethan(customer.id)
+
+
+def test_connectwise_the_master_takes_the_first_change_and_the_export_keeps_it(app, fast_callbacks, admin_client):
+    sandbox = fast_callbacks
+    customer, contacts, live, ethan = _ethans_first_change_read(sandbox, admin_client, CW_MASTER)
     assert ethan.title == "CTO", messages(live)
     link = get_link(db.session, "contact", ethan.id)
     assert link is not None and link.cw_id == contacts["Ethan"] and link.synced_values["title"] == "CTO"
@@ -52,13 +59,7 @@ def test_connectwise_the_master_takes_the_first_change_and_the_export_keeps_it(a
 def test_channelonline_the_master_notes_the_difference_and_agrees_on_nothing_of_connectwise(app, fast_callbacks,
                                                                                           admin_client):
     sandbox = fast_callbacks
-    customer, _, contacts = summit(sandbox, admin_client)
-    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
-    sandbox.edit_contact(contacts["Ethan"], {"title": "CTO"})
-
-    live = run(LIVE_KIND, {"records": {"contact": [contacts["Ethan"]]}})
-    assert live.status == "succeeded", live.message
-    ethan = _ethan(customer.id)
+    customer, contacts, live, ethan = _ethans_first_change_read(sandbox, admin_client, HOST_MASTER)
     assert ethan.title == "IT Director", messages(live)
     link = get_link(db.session, "contact", ethan.id)
     assert link is not None and link.cw_id == contacts["Ethan"]
