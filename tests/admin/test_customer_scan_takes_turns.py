@@ -12,10 +12,11 @@ the admin's clicks through the page, the export's hold in a session of its own."
 from __future__ import annotations
 
 import html
-import threading
+from contextlib import contextmanager
 
 import pytest
 from admin_support import BASE
+from lock_support import held_elsewhere
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -52,16 +53,14 @@ def _scan(admin_client) -> str:
 def test_the_scan_leaves_a_customer_being_exported_to_the_next_scan(admin_client, connected):
     company = _company(connected, "SCANT1", "Scan Turn Dental")
     customer_id = _customer("SCANT1", "Scan Turn Dental")
-    held, done, engine = threading.Event(), threading.Event(), db.engine
+    engine = db.engine
 
-    def an_export_holds_the_customer() -> None:  # as an export of it does while it reads and writes its links
+    @contextmanager
+    def an_export_holds_the_customer():  # as an export of it does while it reads and writes its links
         with Session(engine) as other, exclusive.customers_locked(other, [customer_id], wait_seconds=5):
-            held.set()
-            done.wait(15)
+            yield
 
-    thread = threading.Thread(target=an_export_holds_the_customer)
-    thread.start()
-    assert held.wait(10)
+    done, thread = held_elsewhere(an_export_holds_the_customer)
     try:
         page = _scan(admin_client)
     finally:

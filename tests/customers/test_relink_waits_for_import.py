@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from html import unescape
 
 import pytest
 from customer_support import export, link_of, make_customer, run
+from lock_support import held_elsewhere
 from sqlalchemy import select, text
 
 from colcw_plugin.models import SyncItem
@@ -96,16 +98,14 @@ def test_a_relink_past_the_wait_for_an_import_changes_nothing_and_says_why(sync_
     customer, old, other = _linked_with_another_company(sync_ready)
     monkeypatch.setattr(links_module, "LINK_WAIT_SECONDS", 0.3)
     token = csrf_from(rep_client.get("/customers/").get_data(as_text=True))
-    held, done, engine = threading.Event(), threading.Event(), db.engine
+    engine = db.engine
 
-    def an_import_holds_the_company() -> None:  # as an import of IMPT1 does while it reads and writes
+    @contextmanager
+    def an_import_holds_the_company():  # as an import of IMPT1 does while it reads and writes
         with Session(engine) as other_session, exclusive.companies_locked(other_session, [old], wait_seconds=5):
-            held.set()
-            done.wait(15)
+            yield
 
-    thread = threading.Thread(target=an_import_holds_the_company)
-    thread.start()
-    assert held.wait(10)
+    done, thread = held_elsewhere(an_import_holds_the_company)
     try:
         answer = rep_client.post(f"/colcw/customers/{customer.id}/relink", data={
             "company": "IMPT1B", "confirm": str(other["id"]), "csrf_token": token}, follow_redirects=True)
