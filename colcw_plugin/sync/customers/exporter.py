@@ -26,6 +26,7 @@ import logging
 import re
 from collections.abc import Sequence
 from contextlib import ExitStack
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -160,6 +161,7 @@ class CustomerExporter:
         except UnmappedRep as e:
             return self._unmapped(todo, e)
         self.member = {"member_id": mapping.member_id, "location_id": mapping.location_id}
+        todo = self._refuse_unexportable(todo)
         if not todo:
             return ""
         # The reference lists, once per pass, asked for beside the count and the first chunk's reads (taken
@@ -178,6 +180,27 @@ class CustomerExporter:
             for ahead in self._lists:
                 ahead.wait()
         return ""
+
+    def _refuse_unexportable(self, ids: list[int]) -> list[int]:
+        """Of ``ids``, the customers ConnectWise is to be asked about. One whose own values stop its export whatever
+        ConnectWise holds (a name longer than ConnectWise's 50 characters, no account number, no address:
+        :func:`.fields.customer_problems` without the state list, the save form's warnings) is refused here, before
+        any request, with the words :meth:`_export` would use: it needs none of the pass's reads, which a rep's export
+        of it sent all the same (the state list, the company by Company ID and look-alike names) before refusing it.
+        A state ConnectWise does not know is still found by :meth:`_export`, which has the list."""
+        cols = [Customer.id, *(getattr(Customer, r.host_attr) for r in COMPANY.rules if r.host_attr is not None)]
+        refused: set[int] = set()
+        for start in range(0, len(ids), 1000):
+            for row in self.session.execute(select(*cols).where(Customer.id.in_(ids[start:start + 1000]))):
+                values = M.customer_values(SimpleNamespace(**row._mapping))
+                problems = M.customer_problems(values, None)
+                if problems:
+                    refused.add(row.id)
+                    message, resolution = M.join(problems)
+                    self.recorder.record(entity=CUSTOMER, direction="export", action="failed", host_id=row.id,
+                                         label=f"{row.name} ({row.account_number})",  # (as customer_label says it)
+                                         message=message, resolution=resolution)
+        return [i for i in ids if i not in refused] if refused else ids
 
     def _reference_lists(self) -> None:
         """The states and communication types asked for at the start of the pass (their error raised here)."""
