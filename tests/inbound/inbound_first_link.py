@@ -35,12 +35,11 @@ def messages(made: SyncRun) -> list[str]:
                                    .order_by(SyncItem.id)).scalars())
 
 
-def summit(sandbox, admin_client) -> tuple[Customer, int, dict[str, int]]:
-    """Summit Dental Care in both, the same on every mapped field, its two contacts too (entered in ConnectWise before
-    the link), linked by Map customers' scan (Company ID = account number); none of its contacts linked. (the customer,
-    the company's id, {first name: ConnectWise contact id})"""
+def summit_company(sandbox) -> int:
+    """Summit Dental Care made in ConnectWise as :data:`COMPANY` has it (no contacts), the store's rep mapped to a
+    member (the rep's export goes to a member); the company's id."""
     member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
-    store = db.session.execute(select(StoreSite)).scalars().first()  # (the rep's export goes to a member)
+    store = db.session.execute(select(StoreSite)).scalars().first()
     db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1"))
     db.session.commit()
     company = sandbox.api("POST", "company/companies", json={
@@ -48,11 +47,19 @@ def summit(sandbox, admin_client) -> tuple[Customer, int, dict[str, int]]:
         "city": COMPANY["city"], "state": COMPANY["state"], "zip": COMPANY["zip"],
         "country": {"name": COMPANY["country"]}, "phoneNumber": COMPANY["phone"]})
     assert company.status_code == 201, company.text
+    return company.json()["id"]
+
+
+def summit(sandbox, admin_client) -> tuple[Customer, int, dict[str, int]]:
+    """Summit Dental Care in both, the same on every mapped field, its two contacts too (entered in ConnectWise before
+    the link), linked by Map customers' scan (Company ID = account number); none of its contacts linked. (the customer,
+    the company's id, {first name: ConnectWise contact id})"""
+    company_id = summit_company(sandbox)
     contacts = {}
     for p in PEOPLE:
         made = sandbox.api("POST", "company/contacts", json={
             "firstName": p["first_name"], "lastName": p["last_name"], "title": p["title"],
-            "company": {"id": company.json()["id"]},
+            "company": {"id": company_id},
             "communicationItems": [{"type": {"name": "Email"}, "value": p["email"], "defaultFlag": True},
                                    {"type": {"name": "Direct"}, "value": p["work_phone"], "defaultFlag": True}]})
         assert made.status_code == 201, made.text
@@ -64,10 +71,10 @@ def summit(sandbox, admin_client) -> tuple[Customer, int, dict[str, int]]:
     assert resp.status_code == 302, resp.get_data(as_text=True)
     db.session.expire_all()
     link = get_link(db.session, "customer", customer.id)
-    assert link is not None and link.cw_id == company.json()["id"]
+    assert link is not None and link.cw_id == company_id
     said = db.session.execute(select(SyncItem.message).where(SyncItem.direction == "scan",
                                                              SyncItem.host_id == customer.id)).scalar_one()
     assert "Both sides agree on every mapped field" in said, said
     assert not [get_link(db.session, "contact", c.id) for c in customer.contacts if get_link(db.session, "contact",
                                                                                                  c.id)]
-    return customer, company.json()["id"], contacts
+    return customer, company_id, contacts

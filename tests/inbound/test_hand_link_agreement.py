@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import time
 
-from inbound_first_link import COMPANY, SCAN, messages, run
+from inbound_first_link import COMPANY, SCAN, messages, run, summit_company
 from inbound_support import edit_host, enable
 from sqlalchemy import select
 
-from colcw_plugin.models import CW_MASTER, RecordDrift, RepMapping, get_link
+from colcw_plugin.models import CW_MASTER, RecordDrift, get_link
 from colcw_plugin.sync.inbound import RECONCILE_KIND
 from helpers import csrf_from
 from host_stub import services
 from host_stub.extensions import db
-from host_stub.models import Customer, StoreSite
+from host_stub.models import Customer
 
 MAP = "/admin/integration/connectwise/customers/map"
 
@@ -26,16 +26,7 @@ MAP = "/admin/integration/connectwise/customers/map"
 def _linked_by_hand(sandbox, admin_client) -> tuple[Customer, int]:
     """Summit Dental Care in both, the same on every mapped field, linked by an admin on Map customers (the customer
     was added after the scan read the companies, so the scan did not link it)."""
-    member = next(m for m in sandbox.api("GET", "system/members").json() if m["identifier"] == "admin1")
-    store = db.session.execute(select(StoreSite)).scalars().first()  # (the rep's export goes to a member)
-    db.session.add(RepMapping(user_id=store.default_rep_id, member_id=member["id"], member_identifier="admin1"))
-    db.session.commit()
-    company = sandbox.api("POST", "company/companies", json={
-        "identifier": COMPANY["account_number"], "name": COMPANY["name"], "addressLine1": COMPANY["address1"],
-        "city": COMPANY["city"], "state": COMPANY["state"], "zip": COMPANY["zip"],
-        "country": {"name": COMPANY["country"]}, "phoneNumber": COMPANY["phone"]})
-    assert company.status_code == 201, company.text
-    cw_id = company.json()["id"]
+    cw_id = summit_company(sandbox)
     token = csrf_from(admin_client.get("/admin/integration/connectwise/").get_data(as_text=True))
     assert admin_client.post(SCAN, data={"csrf_token": token}).status_code == 302
     customer = services.save_customer(dict(COMPANY), [])
