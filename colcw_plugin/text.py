@@ -66,6 +66,16 @@ def cw_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def cw_length_said(text: str) -> str:
+    """``text``'s length as a message beside a ConnectWise maximum says it: "51 characters long", and where
+    ConnectWise's count (:func:`cw_length`) is more than the characters Python counts, why, in plain words: a rep who
+    typed 50 characters and an emoji is told it is 52 long, and would otherwise count 51 and not see the fault."""
+    n = cw_length(text)
+    if n == len(text):
+        return f"{n} characters long"
+    return f"{n} characters long as ConnectWise counts them (it counts some characters, such as emoji, as two)"
+
+
 def cw_cut(text: str, limit: int) -> str:
     """The start of ``text`` that fits in ``limit`` as ConnectWise counts (:func:`cw_length`), never half an emoji."""
     head = text[:limit]

@@ -30,4 +30,5 @@ def test_a_cut_never_splits_an_emoji():
 def test_a_customer_field_with_an_emoji_is_measured_in_units():
     problems = customer_length_problems({"name": "Acme", "account_number": "A1", "address1": "a" * 49 + FIRE})
     assert [p[0] for p in problems] == [
-        "Acme (A1): Company Address Line 1 is 51 characters long; ConnectWise allows at most 50."]
+        "Acme (A1): Company Address Line 1 is 51 characters long as ConnectWise counts them (it counts some "
+        "characters, such as emoji, as two); ConnectWise allows at most 50."]

@@ -19,7 +19,7 @@ from typing import Any
 
 from ...cw import places
 from ...setup.field_mapping import COMPANY, CONTACT, FieldRule, MappingTable
-from ...text import cw_length
+from ...text import cw_length, cw_length_said
 from .states import StateList
 
 DEFAULT_SITE = "Main"  # the site ConnectWise creates with every company
@@ -308,7 +308,7 @@ def _too_long(rules: Iterable[FieldRule], values: Mapping[str, Any], who: str) -
     for rule in rules:
         value = values.get(rule.host_attr) if rule.host_attr else None
         if rule.max_len and isinstance(value, str) and cw_length(value) > rule.max_len:
-            out.append((f"{who}: {rule.host} is {cw_length(value)} characters long; ConnectWise allows at most "
+            out.append((f"{who}: {rule.host} is {cw_length_said(value)}; ConnectWise allows at most "
                         f"{rule.max_len}.", f"Shorten the {rule.host.lower()} in ChannelOnline and export again."))
     return out
 
