@@ -28,8 +28,8 @@ from helpers import (  # noqa: E402
     configure_sandbox_connection,
     left_in_transaction,
     make_test_app,
+    reset_to_seed,
     sign_in,
-    truncate_all,
 )
 
 pytest_plugins = ["cw_sandbox.pytest_plugin"] if importlib.util.find_spec("cw_sandbox.pytest_plugin") else []
@@ -179,9 +179,8 @@ def app(pg_app):
     no tenant's codebase remembered (each test's first client discovers it, as on a fresh install) nor held."""
     from colcw_plugin.sync.runtime import Runtime
     from host_stub.extensions import db
-    from host_stub.seed import seed_reference
 
-    truncate_all(pg_app)
+    reset_to_seed(pg_app)
     Runtime.of(pg_app).codebases.forget_all()
     # Nor a Retry-After an earlier test's 429 left held for the sandbox tenant (shared by every client through Redis).
     held = list(Runtime.of(pg_app).redis.scan_iter(match="colcw:ratelimit:*:hold"))
@@ -192,8 +191,6 @@ def app(pg_app):
     for queue in Runtime.of(pg_app).queue.queues:
         queue.empty()
     with pg_app.app_context():
-        seed_reference(db.session)
-        db.session.commit()
         yield pg_app
         db.session.remove()
     leaked = left_in_transaction(pg_app)
@@ -210,12 +207,13 @@ def any_app(request, tmp_path):
 
     if request.param == "sqlite":
         the_app = make_test_app(f"sqlite:///{tmp_path / 'host.db'}")
+        with the_app.app_context():
+            seed_reference(db.session)
+            db.session.commit()
     else:
         the_app = request.getfixturevalue("pg_app")
-        truncate_all(the_app)
+        reset_to_seed(the_app)
     with the_app.app_context():
-        seed_reference(db.session)
-        db.session.commit()
         yield the_app
         db.session.remove()
 
