@@ -30,44 +30,69 @@ def _lock_waits(engine) -> int:
                                  "AND datname = current_database()")).scalar_one()
 
 
-def _exported_with_another_company(sandbox):
-    customer = make_customer(name="Turn Taking Dental", account_number="TURN1")
+def _exported_and_another_company(sandbox, name: str, account_number: str):
+    """``name`` made and exported, and another ConnectWise company of that name to link it to (Company ID
+    ``account_number`` + "B"): (the customer, that company)."""
+    customer = make_customer(name=name, account_number=account_number)
     first = export(customer.id)
     assert first.status == "succeeded", first.message
     other = sandbox.api("POST", "company/companies", json={
-        "identifier": "TURN1B", "name": "Turn Taking Dental", "addressLine1": "1 Way", "city": "Austin",
+        "identifier": account_number + "B", "name": name, "addressLine1": "1 Way", "city": "Austin",
         "state": "TX"}).json()
+    return customer, other
+
+
+def _exported_with_another_company(sandbox):
+    customer, other = _exported_and_another_company(sandbox, "Turn Taking Dental", "TURN1")
     update_customer(customer.id, phone="512-555-0199")  # the next export updates the company (and its link)
     return customer, link_of("customer", customer.id).cw_id, other
+
+
+def _click_during(monkeypatch, engine, owner, name: str, click, *, after_the_call: bool, seconds: float):
+    """Wrap ``owner.name`` so that its first call runs ``click`` in a thread of its own (after the wrapped call, or
+    before it) and goes on once the click waits for a lock, has finished, or ``seconds`` have passed. (The click's
+    answers, its threads.)"""
+    answers: list = []
+    threads: list[threading.Thread] = []
+    real = getattr(owner, name)
+
+    def start_the_click() -> None:
+        if not threads:
+            threads.append(threading.Thread(target=lambda: answers.append(click())))
+            threads[0].start()
+            deadline = time.monotonic() + seconds
+            while threads[0].is_alive() and not _lock_waits(engine) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    def wrapped(*args, **kwargs):
+        if not after_the_call:
+            start_the_click()
+        out = real(*args, **kwargs)
+        if after_the_call:
+            start_the_click()
+        return out
+
+    monkeypatch.setattr(owner, name, wrapped)
+    return answers, threads
+
+
+def _relink_click(rep_client, customer_id: int, company: dict, **kwargs):
+    """The rep's Link to Company ID click (``company`` confirmed) from the page read now, to make in another thread:
+    a function answering what the click got."""
+    token = csrf_from(rep_client.get("/customers/").get_data(as_text=True))
+    return lambda: rep_client.post(f"/colcw/customers/{customer_id}/relink", data={
+        "company": company["identifier"], "confirm": str(company["id"]), "csrf_token": token}, **kwargs)
 
 
 def _during_the_export(monkeypatch, engine, click):
     """Run ``click`` in a thread of its own once the export has read the customer's links (before it writes them);
     the export goes on once the click waits for a lock, or has finished. The click's answer."""
-    answers: list = []
-    threads: list[threading.Thread] = []
-    real_read = exporter_module.read_chunk
-
-    def read_chunk(*args, **kwargs):
-        chunk = real_read(*args, **kwargs)
-        if not threads:
-            threads.append(threading.Thread(target=lambda: answers.append(click())))
-            threads[0].start()
-            deadline = time.monotonic() + 10
-            while threads[0].is_alive() and not _lock_waits(engine) and time.monotonic() < deadline:
-                time.sleep(0.05)
-        return chunk
-
-    monkeypatch.setattr(exporter_module, "read_chunk", read_chunk)
-    return answers, threads
+    return _click_during(monkeypatch, engine, exporter_module, "read_chunk", click, after_the_call=True, seconds=10)
 
 
 def test_a_relink_during_an_export_of_the_customer_waits_for_it(sync_ready, rep_client, monkeypatch, app):
     customer, old, other = _exported_with_another_company(sync_ready)
-    token = csrf_from(rep_client.get("/customers/").get_data(as_text=True))
-    answers, threads = _during_the_export(monkeypatch, db.engine, lambda: rep_client.post(
-        f"/colcw/customers/{customer.id}/relink", data={"company": "TURN1B", "confirm": str(other["id"]),
-                                                        "csrf_token": token}))
+    answers, threads = _during_the_export(monkeypatch, db.engine, _relink_click(rep_client, customer.id, other))
     done = export(customer.id)
     threads[0].join(30)
     monkeypatch.undo()
@@ -107,10 +132,8 @@ def test_a_clear_during_an_export_of_the_customer_waits_for_it(sync_ready, rep_c
 def test_a_relink_past_the_wait_changes_nothing_and_says_why(sync_ready, rep_client, monkeypatch, app):
     customer, old, other = _exported_with_another_company(sync_ready)
     monkeypatch.setattr(links_module, "LINK_WAIT_SECONDS", 0.3)
-    token = csrf_from(rep_client.get("/customers/").get_data(as_text=True))
-    answers, threads = _during_the_export(monkeypatch, db.engine, lambda: rep_client.post(
-        f"/colcw/customers/{customer.id}/relink", data={"company": "TURN1B", "confirm": str(other["id"]),
-                                                        "csrf_token": token}, follow_redirects=True))
+    answers, threads = _during_the_export(monkeypatch, db.engine,
+                                          _relink_click(rep_client, customer.id, other, follow_redirects=True))
     real_read = exporter_module.read_chunk
 
     def slow_read(*args, **kwargs):  # the export still holds the customer when the rep's wait ends

@@ -8,39 +8,26 @@ PostgreSQL, the rep's click through the page; the import runs as the popup's doe
 
 from __future__ import annotations
 
-import threading
-import time
 from contextlib import contextmanager
 from html import unescape
 
 import pytest
-from customer_support import export, link_of, make_customer, run
+from customer_support import link_of, run
 from lock_support import held_elsewhere
-from sqlalchemy import select, text
+from sqlalchemy import select
+from test_relink_waits_for_export import _click_during, _exported_and_another_company, _relink_click
 
 from colcw_plugin.models import SyncItem
 from colcw_plugin.sync.customers.importer import CompanyImporter
-from helpers import csrf_from
 from host_stub.extensions import db
 from host_stub.models import Customer
 
 pytestmark = pytest.mark.postgres
 
 
-def _lock_waits(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()")).scalar_one()
-
-
 def _linked_with_another_company(sandbox):
-    customer = make_customer(name="Import Turn Dental", account_number="IMPT1")
-    first = export(customer.id)
-    assert first.status == "succeeded", first.message
+    customer, other = _exported_and_another_company(sandbox, "Import Turn Dental", "IMPT1")
     old = link_of("customer", customer.id).cw_id
-    other = sandbox.api("POST", "company/companies", json={
-        "identifier": "IMPT1B", "name": "Import Turn Dental", "addressLine1": "1 Way", "city": "Austin",
-        "state": "TX"}).json()
     # Changed in ConnectWise since: the import of the old company writes the customer and its link.
     sandbox.api("PATCH", f"company/companies/{old}",
                 json=[{"op": "replace", "path": "phoneNumber", "value": "512-555-0177"}])
@@ -50,29 +37,12 @@ def _linked_with_another_company(sandbox):
 def _during_the_import(monkeypatch, engine, click):
     """Run ``click`` in a thread of its own once the import has read its page's links (before it locks and writes
     them); the import goes on once the click has finished or waits for a lock."""
-    answers: list = []
-    threads: list[threading.Thread] = []
-    real_lock = CompanyImporter._lock_links
-
-    def lock_links(self, *groups):
-        if not threads:
-            threads.append(threading.Thread(target=lambda: answers.append(click())))
-            threads[0].start()
-            deadline = time.monotonic() + 15
-            while threads[0].is_alive() and not _lock_waits(engine) and time.monotonic() < deadline:
-                time.sleep(0.05)
-        return real_lock(self, *groups)
-
-    monkeypatch.setattr(CompanyImporter, "_lock_links", lock_links)
-    return answers, threads
+    return _click_during(monkeypatch, engine, CompanyImporter, "_lock_links", click, after_the_call=False, seconds=15)
 
 
 def test_a_relink_during_an_import_of_the_old_company_waits_for_it(sync_ready, rep_client, monkeypatch, app):
     customer, old, other = _linked_with_another_company(sync_ready)
-    token = csrf_from(rep_client.get("/customers/").get_data(as_text=True))
-    answers, threads = _during_the_import(monkeypatch, db.engine, lambda: rep_client.post(
-        f"/colcw/customers/{customer.id}/relink", data={"company": "IMPT1B", "confirm": str(other["id"]),
-                                                        "csrf_token": token}))
+    answers, threads = _during_the_import(monkeypatch, db.engine, _relink_click(rep_client, customer.id, other))
     done = run("customer_import", {"company": "IMPT1"})
     threads[0].join(30)
     monkeypatch.undo()
@@ -88,7 +58,6 @@ def test_a_relink_during_an_import_of_the_old_company_waits_for_it(sync_ready, r
     assert db.session.get(Customer, customer.id).phone == "512-555-0177"
 
 
-
 def test_a_relink_past_the_wait_for_an_import_changes_nothing_and_says_why(sync_ready, rep_client, monkeypatch, app):
     from sqlalchemy.orm import Session
 
@@ -97,7 +66,7 @@ def test_a_relink_past_the_wait_for_an_import_changes_nothing_and_says_why(sync_
 
     customer, old, other = _linked_with_another_company(sync_ready)
     monkeypatch.setattr(links_module, "LINK_WAIT_SECONDS", 0.3)
-    token = csrf_from(rep_client.get("/customers/").get_data(as_text=True))
+    relink = _relink_click(rep_client, customer.id, other, follow_redirects=True)
     engine = db.engine
 
     @contextmanager
@@ -107,8 +76,7 @@ def test_a_relink_past_the_wait_for_an_import_changes_nothing_and_says_why(sync_
 
     done, thread = held_elsewhere(an_import_holds_the_company)
     try:
-        answer = rep_client.post(f"/colcw/customers/{customer.id}/relink", data={
-            "company": "IMPT1B", "confirm": str(other["id"]), "csrf_token": token}, follow_redirects=True)
+        answer = relink()
     finally:
         done.set()
         thread.join(15)
