@@ -144,8 +144,9 @@ def stop_requested_by(message: str | None) -> str:
     return found.group("who") if found else "an admin"
 
 
-# What a run says of the selected records it left without an outcome, in its message ("12 not done") and on each
-# record's line ("tried, not done: …" for one it tried; "not attempted: …" for one it never started): one wording.
+# What a run says of the selected records it left without an outcome: in its message ("12 not done") and on the line
+# of each one it tried ("tried, not done: …", sync.jobs.recorder's close_unattempted): one wording. The line of one it
+# never started says only why, its outcome "not attempted" being shown beside it (a badge, the CSV's action column).
 NOT_DONE = "not done"
 
 
