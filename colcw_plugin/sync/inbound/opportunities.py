@@ -4,13 +4,15 @@
   linked to the opportunity, through the host's external status ("Won in ConnectWise on 2026-05-04
   by Sam Admin"); open again clears it. When colcw itself turned it Won (a quote converted into a
   sales order), ConnectWise names colcw's API member as the closer: that is no person, so the label
-  says colcw did it, for which sales order ("… by colcw for sales order SO1002"). colcw learns its
+  says colcw did it, for which sales order ("… by colcw for sales order SO1002"). A close by that member
+  with no conversion of colcw's behind it is someone else's using colcw's keys (a script, a person): the
+  label names "the API member <name> (colcw's keys)" (shared/closers.py). colcw learns its
   member when it registers its callbacks, as the member ConnectWise names as having last changed one
   it just wrote (setup/callbacks.py), and forgets it when the connection's login changes; while it does
-  not know it (no callbacks registered since, or ConnectWise did not say), its own records decide: a sales order it exported to the opportunity, with no quote
-  feeding it left unconverted (else the export left it open, and a person won it). colcw closes only as
-  Won: when a person then moves it to Lost (or another closed status), the label names that person, on
-  that day, even where ConnectWise keeps colcw's close (closedBy, closedDate) on the record.
+  not know it (no callbacks registered since, or ConnectWise did not say), its own records decide: a sales
+  order it exported to the opportunity, with no quote feeding it left unconverted (else the export left it
+  open, and a person won it). colcw closes only as Won: when a person then moves it to Lost (or another
+  closed status), the label names that person, on that day, even where ConnectWise keeps colcw's close (closedBy, closedDate) on the record.
   A person's close alike: whether ConnectWise stamps a new close when the status moves from one closed
   status to another or keeps the first is not public (the sandbox's ``reclose``). colcw keeps, on each
   document's link, the close it last read (``synced_values["close"]``: status, closedBy, closedDate); a
@@ -29,7 +31,8 @@
 * **Renamed / reopened**: an opportunity renamed in ConnectWise, or set open again there after it was won, lost or
   closed, is a note on each linked document's page (kept on its link, ``synced_values["notes"]``:
   :func:`~..shared.product_drift.opportunity_notes`), with who changed it and on which day as ConnectWise says: the
-  member named as the Won/Lost label names a closer (its name in ConnectWise; colcw for colcw's own API member). The run
+  member named as the Won/Lost label names a closer (its name in ConnectWise), but never "colcw": colcw never renames or
+  reopens an opportunity, so a change made with its keys names "the API member <name> (colcw's keys)". The run
   log's line for it says the same, and what to do (a sales order's export sets it Won only by quotes/won.py's rule).
   The document is not rewritten: its opportunity-name field keeps the name it was exported with (it named the
   opportunity only to find or create it; the document stays linked by id), and a later export leaves
