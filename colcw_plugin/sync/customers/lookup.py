@@ -488,7 +488,9 @@ def _searched(text: str) -> str:
     return " ".join(text.split())[:MAX_TEXT]
 
 
-_ROOM = 400  # what a search's URL holds beside its conditions (fields, order, page size) and some to spare
+# What a search's URL holds beside its conditions: its other parameters ("&orderBy=name+asc&fields=…&page=1&pageSize=11",
+# 118 characters encoded with FIELDS as they are), and the rest spare, so that a field added to FIELDS still fits.
+_ROOM = 400
 
 
 def _searching(client: ConnectWiseClient, text: str, exact: C.Condition | None = None) -> C.Condition:
