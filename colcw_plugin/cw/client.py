@@ -411,14 +411,19 @@ class ConnectWiseClient:
         return response
 
     def _check_url_length(self, method: str, url: str, params: Mapping[str, Any] | None) -> None:
-        """Refuse a URL longer than ``max_url_length`` before it is sent: ConnectWise's answer to one
-        is undocumented (the sandbox answers 414). Long ``in`` lists go through `iterate_in`."""
+        """Refuse a URL longer than ``max_url_length`` before it is sent: colcw's own limit (the Developer Guide's safe
+        length, :data:`.query.DEFAULT_MAX_URL_LENGTH`), below what ConnectWise refuses, whose answer is undocumented
+        (the sandbox answers 414 over 2,048). The caller builds its conditions to fit: long ``in`` lists go through
+        :meth:`iterate_in`, long ``like`` patterns are made shorter (as the export's look-alikes and the import
+        popup's search do). A ValueError, not a ConnectWise error: nothing was sent, and the bug is colcw's (its
+        message may reach a run's log, which asks to send it to colcw's support)."""
         if _url_estimate(url, params) < 0.9 * self.max_url_length:
             return  # well under the limit: no need to build the request a second time to measure it
         full = requests.Request(method, url, params=params).prepare().url or url
         if len(full) > self.max_url_length:
-            raise ValueError(f"a ConnectWise URL of {len(full)} characters (the limit is {self.max_url_length}); "
-                             "split the conditions, e.g. with iterate_in()")
+            raise ValueError(f"a ConnectWise URL of {len(full)} characters, over the {self.max_url_length} colcw "
+                             "keeps to, was not sent: colcw must build its conditions shorter (a long in-list through "
+                             "iterate_in, a long like pattern cut)")
 
     def _json(self, response: requests.Response, path: str) -> Any:
         if response.status_code == 204 or not response.content:

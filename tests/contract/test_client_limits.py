@@ -47,7 +47,7 @@ def test_a_condition_too_long_for_one_url_is_refused_before_it_is_sent(cw_sandbo
     with _client(cw_sandbox) as client:
         client.discover()
         cw_sandbox.clear_requests()
-        with pytest.raises(ValueError, match="limit is 1745"):
+        with pytest.raises(ValueError, match="over the 1745 colcw keeps to, was not sent"):
             client.companies.list(conditions=long_or)
     assert cw_sandbox.requests() == []
 
