@@ -181,6 +181,9 @@ def seed_demo(tenant: Tenant) -> None:
         if sub is None:
             continue
         manufacturer = find_by(tenant.store, "manufacturers", "name", product.manufacturer)
+        # CatalogItem.description holds 60 characters (the OpenAPI's "Max length: 60", which the sandbox enforces in
+        # UTF-16 units), customerDescription 6,000: the demo's descriptions (ASCII, 37 at most) fit whole; the cut
+        # only guards a longer one added to demo_data from failing the seed.
         _post(tenant, "catalog", {
             "identifier": product.item_number, "description": product.description[:60],
             "customerDescription": product.description, "subcategory": {"id": sub["id"]},
