@@ -187,7 +187,7 @@ ONE_DOCUMENT_RUN_TRANSACTIONS = 3
 ONE_DOCUMENT_RUN_THREADS = 1
 
 
-def test_a_run_of_one_new_document_sends_fourteen_statements_on_seven_checkouts(world, app, monkeypatch):
+def test_a_run_of_one_new_document_keeps_to_its_statement_and_checkout_budgets(world, app, monkeypatch):
     import threading
 
     from psycopg.pq import TransactionStatus
