@@ -70,23 +70,25 @@ def test_the_link_agrees_on_connectwises_values_at_link_time(sync_ready, rep_cli
     assert (agreed["name"], agreed["account_number"], agreed["city"]) == ("Céleste Boutique", "CW0005", "Austin")
 
 
-def test_contacts_of_the_new_company_do_not_overwrite_the_customers_contacts(sync_ready, rep_client):
+def test_contacts_of_the_new_company_are_linked_with_no_earlier_agreement(sync_ready, rep_client):
     customer, celeste, ada = _linked_to_celeste(sync_ready, rep_client)
-    # ConnectWise's Ada (same e-mail) is edited in ConnectWise before any export: the host's Ada keeps her fields.
+    # ConnectWise's Ada (same e-mail) is edited in ConnectWise before any export. Her first link has no earlier
+    # agreement (whether ConnectWise dates her in the link's second or before it): ConnectWise the master, its values
+    # come into the host's Ada (the notes keep ChannelOnline's), and the export finds her up to date.
     sync_ready.edit_contact(ada["id"], {"title": "Owner and founder"})
     _live_update(contact=[ada["id"]])
     host_ada = db.session.execute(select(Contact).where(Contact.customer_id == customer.id)).scalar_one()
-    assert (host_ada.last_name, host_ada.title) == ("Lovelace", "CFO")
+    assert (host_ada.last_name, host_ada.title) == ("Byron", "Owner and founder")
     assert link_of("contact", host_ada.id).cw_id == ada["id"]
-    # An unrelated later edit in ConnectWise comes back alone.
+    # A later edit in ConnectWise comes back.
     sync_ready.edit_contact(ada["id"], {"lastName": "King"})
     _live_update(contact=[ada["id"]])
     db.session.refresh(host_ada)
-    assert (host_ada.last_name, host_ada.title) == ("King", "CFO")
-    # The export sends the host's Ada into ConnectWise's.
+    assert (host_ada.last_name, host_ada.title) == ("King", "Owner and founder")
+    # The export writes none of ChannelOnline's old values back over ConnectWise's.
     export(customer.id)
     cw_ada = next(c for c in contacts_of(sync_ready, celeste["id"]) if c["id"] == ada["id"])
-    assert (cw_ada["lastName"], cw_ada["title"]) == ("King", "CFO")
+    assert (cw_ada["lastName"], cw_ada["title"]) == ("King", "Owner and founder")
 
 
 def test_after_a_link_the_customer_is_linked_not_synced_yet_and_not_said_synced(sync_ready, rep_client):

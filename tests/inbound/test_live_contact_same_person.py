@@ -46,9 +46,13 @@ def test_a_contact_added_in_connectwise_without_an_e_mail_links_the_same_named_c
     db.session.expire_all()
     people = db.session.execute(select(Contact.first_name, Contact.last_name, Contact.email).where(
         Contact.customer_id == customer.id).order_by(Contact.id)).all()
-    assert [p for p in people if p.first_name == "Lucas"] == [("Lucas", "O'Brien", "lucas@acme.example")]
+    # (ConnectWise the master: its spelling of the name is taken, as for any first link with no earlier agreement; its
+    # blank e-mail erases nothing)
+    assert [p for p in people if p.first_name == "Lucas"] == [("Lucas", "O’Brien", "lucas@acme.example")]
     link = db.session.execute(select(Link).where(Link.entity == "contact", Link.host_id == lucas.id)).scalar_one()
     assert link.cw_id == typed.json()["id"]
     message = db.session.execute(select(SyncItem.message).where(SyncItem.run_id == run.id,
                                                                 SyncItem.cw_id == link.cw_id)).scalar_one()
-    assert message.endswith("linked to the contact with the same name (one of them has no e-mail).")
+    assert message.endswith("linked to the contact with the same name (one of them has no e-mail); Last Name differs; "
+                            "no earlier agreement: took ConnectWise's “O’Brien” (the master); ChannelOnline had "
+                            "“O'Brien”."), message

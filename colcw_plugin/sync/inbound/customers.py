@@ -15,11 +15,12 @@ The rule, field by field, against what both sides agreed on at the last sync (``
   noted, not taken.
 
 A contact added in ConnectWise to a linked company is created in the host (matched first to an
-unlinked contact of that customer with the same e-mail), or reported when the host is the master. A contact the
+unlinked contact of that customer that is the same person), or reported when the host is the master. A contact the
 company held before it was linked (entered in ConnectWise before the link's ``linked_at``: a company linked by
 hand with Link to Company ID, or matched by its Company ID) is no addition: the link agreed on the company as it
 was, so it is only matched to a contact of the customer that is the same person, never created nor reported. A
-contact matched so is linked under either master, with no earlier agreement: where the two differ, the rule above.
+contact matched so (held before, or added since) is linked with no earlier agreement: where the two differ, the rule
+above, but for a field ConnectWise holds blank, which the host keeps and the next export fills in.
 A company or contact deleted (or a contact moved to another company) in ConnectWise marks its
 link broken; the host record is kept. Planning writes nothing: :mod:`.reconcile` applies a plan
 after the mass-delete guard has seen every break.
@@ -499,14 +500,17 @@ class CustomerPlanner:
         """Link the ConnectWise contact to the customer's unlinked contact that is the same person (:class:`SamePerson`,
         the import's and the export's rule: the same e-mail or, when one has none, the same name); True if it did.
 
-        A contact the company held when it was linked (not ``created``) and the host contact are the same person in
-        two systems, whose values were never agreed on: there is no earlier agreement, so where they differ
-        neither side's value is "unchanged" (:meth:`_compared`). With ConnectWise the master its values are taken into
-        the host contact, as an import takes them for a contact it matches so, and the note keeps ChannelOnline's value
-        it replaced; with ChannelOnline the master they are noted, not taken. The link agrees on what both sides hold
-        then: ConnectWise's values once taken, else ConnectWise's where the two agree and ChannelOnline's where they
-        differ (:func:`~..shared.fields.agreed`, the import's rule), never ConnectWise's values over a host contact that
-        does not hold them (the next export read them as the rep's edits and wrote them back over ConnectWise)."""
+        The ConnectWise contact (one the company held when it was linked, or one ``created`` there since) and the host
+        contact are the same person in two systems, whose values were never agreed on: there is no earlier agreement,
+        so where they differ neither side's value is "unchanged" (:meth:`_compared`). With ConnectWise the master its
+        values are taken into the host contact, as an import takes them for a contact it matches so, and the note keeps
+        ChannelOnline's value it replaced; with ChannelOnline the master they are noted, not taken. The link agrees on
+        what both sides hold then: ConnectWise's values once taken, else ConnectWise's where the two agree and
+        ChannelOnline's where they differ (:func:`~..shared.fields.agreed`, the import's rule), never ConnectWise's
+        values over a host contact that does not hold them (the next export read them as the rep's edits and wrote
+        them back over ConnectWise: a contact added there since, matched so, lost its values to the rep's export so).
+        A field ConnectWise holds blank that the host contact fills (a contact typed there without an e-mail) is no
+        value to take: the host keeps it, and the link agrees on ConnectWise's blank, so the next export fills it in."""
         linked = {ln.host_id for ln in self.session.execute(select(Link).where(
             Link.entity == CONTACT, Link.host_id.in_([c.id for c in plan.customer.contacts]))).scalars()}
         linked |= {host_id for _, entity, host_id, *_ in plan.links if entity == CONTACT}  # (earlier in this pass)
@@ -520,14 +524,10 @@ class CustomerPlanner:
                values["email"].casefold() else "the same name (one of them has no e-mail)")
         what = "added in ConnectWise" if created else "in the ConnectWise company when it was linked"
         lead = f"{what}; linked to the contact with {how}"
-        if created:
-            # (Both new since the company's link: the host contact is an addition of ChannelOnline's not exported yet,
-            # which the next export sends, as it sends a contact it links so.)
-            plan.links.append((None, CONTACT, hid, record["id"], values, M.last_updated(record)))
-            plan.outcomes.append(_out(CONTACT, "updated", hid, record["id"], label, f"{label}: {lead}."))
-            return True
-        cw = {k: v for k, v in values.items() if k not in NOT_COMPARED}
         host = {k: v for k, v in M.contact_values(contact).items() if k not in NOT_COMPARED}
+        blank = {k: v for k, v in values.items() if k not in NOT_COMPARED and v in ("", None)
+                 and host.get(k) not in ("", None)}  # (left to the next export to fill in ConnectWise)
+        cw = {k: v for k, v in values.items() if k not in NOT_COMPARED and k not in blank}
         held = self._held(host, cw, CONTACT_TABLE)
         diffs, unagreed = self._compared(held, cw, None, host, CONTACT_LABELS)
         base = agreed(held, cw, None)
@@ -541,7 +541,7 @@ class CustomerPlanner:
                 plan.contacts.append(row := {"id": hid, **host})
             row.update({d.field: d.cw for d in diffs})
             base = dict(cw)
-        plan.links.append((None, CONTACT, hid, record["id"], base, M.last_updated(record)))
+        plan.links.append((None, CONTACT, hid, record["id"], {**base, **blank}, M.last_updated(record)))
         plan.drift += self._drift(CONTACT, hid, plan.customer.id, record["id"], diffs)
         outcome = self._outcome(CONTACT, hid, record["id"], label, diffs, unagreed, lead=lead)
         plan.outcomes.append({**outcome, "action": "updated"} if outcome["action"] == "unchanged" else outcome)
