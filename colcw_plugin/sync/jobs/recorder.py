@@ -42,9 +42,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, func, insert, literal, select, update
+from sqlalchemy import bindparam, case, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 
 from host_stub.bulk import insert_rows
 from host_stub.models import utcnow
@@ -213,6 +214,97 @@ class _Ticker:
 
 
 _TICKER = _Ticker()
+
+
+@dataclass(frozen=True)
+class _KeepFirst:
+    """A value written only where the column holds none yet (``coalesce``): the run's first start time."""
+
+    value: object
+
+
+_NEXT_ATTEMPT = object()  # ``attempts`` counts one more (the attempt's start)
+
+# The recorder's writes of the run's row, built once per shape (the columns written, its conditions, its one result,
+# what it returns) with bound parameters for the values: building and keying such an UPDATE anew for each write cost
+# more Python than sending it (a run of one document writes its row twice).
+_UPDATES: dict[tuple, object] = {}
+_RUNS = SyncRun.__table__
+_ITEMS = SyncItem.__table__
+
+
+def _run_update(run_id: int, attempt: int | None, values: dict, *, starting: bool, unless_stopping: bool,
+                item: dict | None, item_guarded: bool, whole: bool) -> tuple[object, dict]:
+    """The UPDATE of run ``run_id``'s row with ``values`` and its parameters (see :meth:`RunRecorder._update`):
+    ``attempt``: only while the run is still that attempt's; ``starting``: the attempt's start, refused to a run
+    cancelled (or asked to stop) meanwhile; ``unless_stopping``: refused to a run asked to stop; ``item``: one result
+    inserted in the same statement (``item_guarded``: only while the run is still this attempt's); ``whole``: it
+    returns the whole row (else its status, message and attempts). A value given as an SQL expression is written as
+    such, in a statement built for that write alone."""
+    columns = tuple(sorted(values))
+    kinds = tuple("keep" if isinstance(values[c], _KeepFirst) else "next" if values[c] is _NEXT_ATTEMPT else
+                  "sql" if isinstance(values[c], ClauseElement) else "" for c in columns)
+    items = tuple(item) if item is not None else None
+    key = (columns, kinds, starting, unless_stopping, attempt is not None, items, item_guarded and attempt is not None,
+           whole)
+    params: dict = {"run_id": run_id}
+    if attempt is not None or (item is not None and item_guarded):
+        params["attempt"] = attempt
+    for c, kind in zip(columns, kinds, strict=True):
+        if kind == "keep":
+            params[f"v_{c}"] = values[c].value
+        elif kind == "":
+            params[f"v_{c}"] = values[c]
+    for name, value in (item or {}).items():
+        params[f"i_{name}"] = value
+    stmt = None if "sql" in kinds else _UPDATES.get(key)
+    if stmt is None:
+        stmt = _build_run_update(values, columns, kinds, starting=starting, unless_stopping=unless_stopping,
+                                 attempt=attempt is not None, items=items,
+                                 item_guarded=item_guarded and "attempt" in params, whole=whole)
+        if "sql" not in kinds:
+            _UPDATES[key] = stmt
+    return stmt, params
+
+
+def _build_run_update(values: dict, columns: tuple[str, ...], kinds: tuple[str, ...], *, starting: bool,
+                      unless_stopping: bool, attempt: bool, items: tuple[str, ...] | None, item_guarded: bool,
+                      whole: bool):
+    def value(c: str, kind: str):
+        param = bindparam(f"v_{c}", type_=_RUNS.c[c].type)
+        if kind == "keep":
+            return func.coalesce(SyncRun.started_at if c == "started_at" else _RUNS.c[c], param)
+        if kind == "next":
+            return _RUNS.c[c] + 1
+        if kind == "sql":
+            return values[c]
+        return param
+
+    stmt = update(SyncRun).where(SyncRun.id == bindparam("run_id")).values(
+        {c: value(c, kind) for c, kind in zip(columns, kinds, strict=True)})
+    if starting:  # the attempt's start: a compare-and-set against an admin's cancel (recovery.cancel)
+        stmt = stmt.where(SyncRun.status.not_in((RunStatus.CANCELLED, RunStatus.CANCELLING)))
+    elif unless_stopping:
+        stmt = stmt.where(SyncRun.status != RunStatus.CANCELLING)
+    if attempt:
+        stmt = stmt.where(SyncRun.attempts == bindparam("attempt"))
+    if items is not None:
+        stmt = stmt.add_cte(_one_item(items, guarded=item_guarded).cte("new_item"))
+    if whole:  # the row as written, over whatever a session held of it (nothing else to sync)
+        return stmt.returning(SyncRun).execution_options(synchronize_session=False, populate_existing=True)
+    # its status, in the same statement: an admin's request to stop costs no read of its own
+    return stmt.returning(SyncRun.status, SyncRun.message, SyncRun.attempts)
+
+
+def _one_item(names: tuple[str, ...], *, guarded: bool):
+    """The INSERT of one result that goes with the run's row in one statement. A data-modifying CTE runs
+    whether the UPDATE matches or not, so for an attempt that may have been taken over it inserts only while
+    the run is still this attempt's (the same condition as the UPDATE's, on the same snapshot)."""
+    if not guarded:
+        return insert(_ITEMS).values({n: bindparam(f"i_{n}", type_=_ITEMS.c[n].type) for n in names})
+    ours = exists().where(SyncRun.id == bindparam("run_id"), SyncRun.attempts == bindparam("attempt"))
+    values = select(*[bindparam(f"i_{n}", type_=_ITEMS.c[n].type) for n in names]).where(ours)
+    return insert(_ITEMS).from_select(list(names), values)
 
 
 @dataclass
@@ -418,8 +510,8 @@ class RunRecorder:
             self.counts = +self.counts  # drop the zeros
             self.entity_counts = {e: +c for e, c in self.entity_counts.items() if +c}
         now = utcnow()
-        values = dict(status=RunStatus.RUNNING, started_at=func.coalesce(SyncRun.started_at, now), heartbeat_at=now,
-                      finished_at=None, attempts=SyncRun.attempts + 1, next_try_at=None, waiting_reason="",
+        values = dict(status=RunStatus.RUNNING, started_at=_KeepFirst(now), heartbeat_at=now,
+                      finished_at=None, attempts=_NEXT_ATTEMPT, next_try_at=None, waiting_reason="",
                       done=self.done, counts=dict(self.counts),
                       entity_counts={e: dict(c) for e, c in self.entity_counts.items()})
         if self._resumed:  # its message said what the dead attempt did; this one says what this attempt does
@@ -821,24 +913,18 @@ class RunRecorder:
             self._update()
             starting = {}
         values = {**starting, **values}
-        stmt = update(SyncRun).where(SyncRun.id == self.run_id).values(**values)
-        if starting:  # the attempt's start: a compare-and-set against an admin's cancel (recovery.cancel)
-            stmt = stmt.where(SyncRun.status.not_in((RunStatus.CANCELLED, RunStatus.CANCELLING)))
-        elif _unless_stopping:
-            stmt = stmt.where(SyncRun.status != RunStatus.CANCELLING)
-        if not starting and self._attempt is not None:  # only while no later attempt took the run over
-            stmt = stmt.where(SyncRun.attempts == self._attempt)
+        guarded = not starting and self._attempt is not None  # only while no later attempt took the run over
+        item = None
         if _items:
             if self.engine.dialect.name == "postgresql" and len(_items) == 1:
-                stmt = stmt.add_cte(self._one_item(_items[0], guarded=not starting).cte("new_item"))
+                item = _items[0]
             else:
                 self._insert_items(_items)
-        if _returning:  # the row as written, over whatever a session held of it (nothing else to sync)
-            stmt = stmt.returning(SyncRun).execution_options(synchronize_session=False, populate_existing=True)
-        else:  # its status, in the same statement: an admin's request to stop costs no read of its own
-            stmt = stmt.returning(SyncRun.status, SyncRun.message, SyncRun.attempts)
+        stmt, params = _run_update(self.run_id, self._attempt if guarded else None, values, starting=bool(starting),
+                                   unless_stopping=_unless_stopping, item=item,
+                                   item_guarded=not starting and self._attempt is not None, whole=_returning)
         if self._session.in_transaction():
-            result = self._session.execute(stmt)
+            result = self._session.execute(stmt, params)
             row = result.scalar_one_or_none() if _returning else result.first()
             if starting and row is None:
                 self._session.rollback()  # what the start dropped with it stays
@@ -858,7 +944,7 @@ class RunRecorder:
             return
         if not _returning:
             with self._direct.connect() as conn:
-                row = conn.execute(stmt).first()
+                row = conn.execute(stmt, params).first()
             if starting and row is None:
                 raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
             if row is None and self._owned_elsewhere():
@@ -868,7 +954,7 @@ class RunRecorder:
             self._stopped_unless(_unless_stopping and row is None)
             return
         with Session(bind=self._direct, expire_on_commit=False) as session:
-            self.row = session.execute(stmt).scalar_one_or_none()
+            self.row = session.execute(stmt, params).scalar_one_or_none()
             if self.row is not None:
                 session.expunge(self.row)
         if starting and self.row is None:
@@ -890,18 +976,6 @@ class RunRecorder:
                 self._look()
             self._raise_if_superseded()
             raise
-
-    def _one_item(self, item: dict, *, guarded: bool):
-        """The INSERT of one result that goes with the run's row in one statement. A data-modifying CTE runs
-        whether the UPDATE matches or not, so for an attempt that may have been taken over it inserts only while
-        the run is still this attempt's (the same condition as the UPDATE's, on the same snapshot)."""
-        table = SyncItem.__table__
-        if not guarded or self._attempt is None:
-            return insert(table).values(**item)
-        ours = select(SyncRun.id).where(SyncRun.id == self.run_id, SyncRun.attempts == self._attempt).exists()
-        names = list(item)
-        values = select(*[literal(item[n], type_=table.c[n].type) for n in names]).where(ours)
-        return insert(table).from_select(names, values)
 
     def _own_start(self, starting: dict, row, whole: bool) -> None:
         """The write that took the attempt's start wrote its number (``attempts``): later writes are made for it."""
