@@ -232,10 +232,23 @@ def refresh_statistics(session: Session, tables: Mapping[str, Sequence[str]]) ->
     filled with thousands of rows for the few it held, and reads it whole where an index would do.
     PostgreSQL's ``ANALYZE`` of those columns only (the table's row count is refreshed with them; every
     column of a wide table costs ten times more). A table the database user does not own is skipped by
-    PostgreSQL with a warning. Elsewhere nothing is done."""
+    PostgreSQL with a warning. Elsewhere nothing is done.
+
+    It samples :data:`STATISTICS_SAMPLE` rows a table, not the 30,000 of PostgreSQL's default: what the planner
+    lacks after a bulk load is the tables' size (estimated from the pages the sample reads) and that the looked-up
+    keys are nearly unique, which a small sample shows as well; the default sample read most of a 10,000-company
+    import's 35,000 links (about 60 ms at the end of the run, a tenth of its ConnectWise requests' time). The
+    next pass of autovacuum takes its full sample as always."""
     if tables and on_postgresql(session):
+        # (the statistics target times 300 is the sample's size; only for these statements)
+        session.execute(text(f"SET LOCAL default_statistics_target = {STATISTICS_SAMPLE // 300}"))
         session.execute(text("ANALYZE " + ", ".join(f"{name} ({', '.join(columns)})"
                                                     for name, columns in sorted(tables.items()))))
+        session.execute(text("SET LOCAL default_statistics_target TO DEFAULT"))
+
+
+# Rows refresh_statistics samples of each table (ANALYZE reads 300 rows per unit of the statistics target).
+STATISTICS_SAMPLE = 3_000
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, ids: bool = True) -> list[int]:
