@@ -180,8 +180,9 @@ def test_each_document_of_a_run_costs_at_most_twelve_sql_statements_whatever_its
 # read with the document's checks up to the create intent's commit, the locks' connection, and the lines written
 # with the state and the host's lock; the new opportunity's link and state, one statement committed at once, go in
 # autocommit (before: a fourth). The threads it starts: the one its reads sent ahead go out on; its requests so far
-# are written by the process's one ticker thread, not by a thread started for each run (before: two).
-ONE_DOCUMENT_RUN_STATEMENTS = 14
+# are written by the process's one ticker thread, not by a thread started for each run (before: two). The document's
+# state goes with its lines, one statement (the lines' INSERT a WITH clause of the state's upsert; before: 14).
+ONE_DOCUMENT_RUN_STATEMENTS = 13
 ONE_DOCUMENT_RUN_CHECKOUTS = 6
 ONE_DOCUMENT_RUN_TRANSACTIONS = 3
 ONE_DOCUMENT_RUN_THREADS = 1
@@ -254,6 +255,9 @@ def test_a_run_of_one_new_document_keeps_to_its_statement_and_checkout_budgets(w
     assert all(on for statement, on in autocommit
                if statement.startswith(("UPDATE colcw_sync_runs", "WITH new_item", "WITH saved_state"))), autocommit
     assert [s for s, _ in autocommit if s.startswith("WITH saved_state")], autocommit
+    # The state saved at the end with the lines: one statement writes both tables.
+    [state_and_lines] = touching("INSERT INTO colcw_document_line_exports")
+    assert "INSERT INTO colcw_document_exports" in state_and_lines, state_and_lines
     assert [on for statement, on in autocommit if "colcw_reference_cache" in statement] == [True]
     assert len(touching("store_sites", "colcw_rep_mappings")) == 1  # the acting rep and their member together
     assert len(touching("pg_try_advisory_xact_lock")) == 2  # the document's lock, the new opportunity's name

@@ -9,7 +9,23 @@ instead of creating a second one), and everything else together with the host's 
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, case, delete, insert, literal, null, select, update
+from sqlalchemy import (
+    Integer,
+    Numeric,
+    String,
+    Text,
+    bindparam,
+    case,
+    column,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, scoped_session
 
 from host_stub.bulk import on_postgresql, upsert_insert
@@ -141,12 +157,39 @@ def link_is(link: LinkRef | None, cw_id: int, cw_identifier: str, fingerprint: s
             and link.fingerprint == fingerprint and link.status == "ok")
 
 
-def save_lines(session: Session, held: HeldDocument, rows: list[dict], *, had_rows: bool) -> None:
-    """Replace what each line became (``rows``), and forget the drift: ConnectWise holds the lines again."""
+def save_lines(session: Session, held: HeldDocument, rows: list[dict], *, had_rows: bool,
+               state: dict | None = None) -> None:
+    """Replace what each line became (``rows``), and forget the drift: ConnectWise holds the lines again. ``state``:
+    the document's export state to save with them (:func:`save_state`'s values): on PostgreSQL in the same statement
+    as the lines (the lines' INSERT a data-modifying WITH clause of the state's upsert: neither reads what the other
+    writes), one round trip less for every export that writes its state."""
     if had_rows:
         session.execute(delete(_LINES).where(_LINES.c.document_id == held.id))
     # A first export has no drift, and none can appear while it runs (drift compares exported lines).
     if held.state is not None or held.has_drift:
         session.execute(delete(_DRIFT).where(_DRIFT.c.document_id == held.id))
+    if state is not None and rows and on_postgresql(session):
+        columns = tuple(sorted(state))
+        stmt = _statement(session, ("state+lines", columns), lambda insert_: _state_upsert(insert_, columns)
+                          .add_cte(_lines_from_json().cte("saved_lines")))
+        session.execute(stmt, {"document_id": held.id, **state, "line_rows": rows})
+        return
+    if state is not None:
+        save_state(session, held.id, **state)
     if rows:
         session.execute(insert(_LINES), rows)
+
+
+# The lines' columns as the INSERT of several lines in one statement reads them from its one JSON parameter: the
+# statement is one whatever the number of lines (its text, and so its parsing and planning, the same for all).
+_LINE_COLUMNS = (("document_id", Integer), ("line_id", Integer), ("cw_product_id", Integer),
+                 ("cw_catalog_item_id", Integer), ("item_number", String), ("position", Integer),
+                 ("quantity", Numeric), ("price", Numeric), ("cost", Numeric), ("description", Text))
+
+
+def _lines_from_json():
+    """INSERT the lines of the JSON array bound as ``line_rows`` (each an object with :data:`_LINE_COLUMNS`)."""
+    rows = func.jsonb_to_recordset(bindparam("line_rows", type_=JSONB)).table_valued(
+        *(column(name, type_) for name, type_ in _LINE_COLUMNS)).render_derived(name="line_rows", with_types=True)
+    names = [name for name, _ in _LINE_COLUMNS]
+    return insert(_LINES).from_select(names, select(*(rows.c[n] for n in names))).returning(_LINES.c.id)

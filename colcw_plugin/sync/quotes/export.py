@@ -798,11 +798,11 @@ def _save_success(session: Session, held: HeldDocument, opp: dict, created: bool
         created_flag = created
     else:
         created_flag = prior.created_opportunity
-    save_state(session, held.id, opportunity_id=opp["id"], opportunity_name=name, created_opportunity=created_flag,
-               status="exported", changed_since_export=False, fingerprint=fingerprint, name_at_export=name_now[:250],
-               exported_at=utcnow(), exported_by=((actor or {}).get("email") or (actor or {}).get("name")
-                                                  or "system")[:200],
-               last_run_id=run_id, message=" ".join(notes), resolution="", hand_products=hand_products)
+    state = dict(opportunity_id=opp["id"], opportunity_name=name, created_opportunity=created_flag,
+                 status="exported", changed_since_export=False, fingerprint=fingerprint, name_at_export=name_now[:250],
+                 exported_at=utcnow(), exported_by=((actor or {}).get("email") or (actor or {}).get("name")
+                                                    or "system")[:200],
+                 last_run_id=run_id, message=" ".join(notes), resolution="", hand_products=hand_products)
     items = {ln.line_id: ln.item_number for ln in held.lines}
     rows = []
     for line_id, pid in product_ids.items():
@@ -812,7 +812,7 @@ def _save_success(session: Session, held: HeldDocument, opp: dict, created: bool
                      "position": int(values.get("sequenceNumber") or 0), "quantity": values.get("quantity"),
                      "price": values.get("price"), "cost": values.get("cost"),
                      "description": values.get("description", "")})
-    save_lines(session, held, rows, had_rows=had_rows)
+    save_lines(session, held, rows, had_rows=had_rows, state=state)  # (the state with the lines: one statement)
     if not link_is(own_link, int(opp["id"]), name, fingerprint):
         save_link(session, held.id, opp["id"], name, fingerprint)
     if header is not None:
