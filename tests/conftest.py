@@ -199,6 +199,21 @@ def app(pg_app):
                     "the next test's TRUNCATE does not wait on its locks: " + " | ".join(leaked), pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def _sqlite_migrated(tmp_path_factory):
+    """A SQLite database file the migrations built (host's and colcw's), made once: each SQLite test gets a copy
+    (running every migration again took a second or more of each one's set-up)."""
+    from host_stub.extensions import db
+
+    path = tmp_path_factory.mktemp("sqlite-migrated") / "host.db"
+    template = make_test_app(f"sqlite:///{path}")
+    with template.app_context():
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_app(request, tmp_path):
     """The app on SQLite and on PostgreSQL: for data-layer tests that must hold on both."""
@@ -206,6 +221,7 @@ def any_app(request, tmp_path):
     from host_stub.seed import seed_reference
 
     if request.param == "sqlite":
+        shutil.copy(request.getfixturevalue("_sqlite_migrated"), tmp_path / "host.db")
         the_app = make_test_app(f"sqlite:///{tmp_path / 'host.db'}")
         with the_app.app_context():
             seed_reference(db.session)
