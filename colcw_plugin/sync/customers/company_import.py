@@ -634,8 +634,9 @@ class CompanyImport:
         # The host's default contact stays when the customer keeps its values (ChannelOnline the master, bulk).
         host_default = self.keep and existing is not None and any(v.get("is_default")
                                                                    for v in existing.contacts.values())
-        same = host_match((hid, v) for hid, v in (existing.contacts.items() if existing else ())
-                          if hid not in linked_hosts)
+        # (a new customer has no contacts to match: its 2.5 contacts a company were each looked up in an empty match)
+        same = host_match((hid, v) for hid, v in existing.contacts.items()
+                          if hid not in linked_hosts) if existing is not None and existing.contacts else None
         plan = []
         for c in cw_contacts:
             values = M.contact_host_values(c, default_id)
@@ -675,7 +676,7 @@ class CompanyImport:
                 page.contact_links.pop(c["id"], None)
                 link = None
             else:
-                hid = same_person(same, values)
+                hid = same_person(same, values) if same is not None else None
             if hid is not None:
                 same.take(hid)
                 host = existing.contacts[hid]
