@@ -23,17 +23,19 @@ from host_stub.models import Customer
 MAP = "/admin/integration/connectwise/customers/map"
 
 
-def _linked_by_hand(sandbox, admin_client) -> tuple[Customer, int]:
-    """Summit Dental Care in both, the same on every mapped field, linked by an admin on Map customers (the customer
-    was added after the scan read the companies, so the scan did not link it)."""
+def linked_by_hand(sandbox, admin_client, **here) -> tuple[Customer, int]:
+    """Summit Dental Care in both, the same on every mapped field but ``here`` (the customer's own values), linked by
+    an admin on Map customers (the customer was added after the scan read the companies, so the scan did not link
+    it), the changes the page showed confirmed."""
     cw_id = summit_company(sandbox)
     token = csrf_from(admin_client.get("/admin/integration/connectwise/").get_data(as_text=True))
     assert admin_client.post(SCAN, data={"csrf_token": token}).status_code == 302
-    customer = services.save_customer(dict(COMPANY), [])
+    customer = services.save_customer({**COMPANY, **here}, [])
     time.sleep(1.05)  # ConnectWise dates records in whole seconds: the link is made a second later
     page = admin_client.get(MAP).get_data(as_text=True)
     assert f'name="map-{cw_id}"' in page, "the company is left to map"
-    resp = admin_client.post(MAP, data={"csrf_token": csrf_from(page), f"map-{cw_id}": str(customer.id)})
+    resp = admin_client.post(MAP, data={"csrf_token": csrf_from(page), f"map-{cw_id}": str(customer.id),
+                                        **({"confirm": "1"} if here else {})})
     assert resp.status_code == 302, resp.get_data(as_text=True)  # (nothing differs: no preview to confirm)
     db.session.expire_all()
     link = get_link(db.session, "customer", customer.id)
@@ -43,7 +45,7 @@ def _linked_by_hand(sandbox, admin_client) -> tuple[Customer, int]:
 
 def test_a_rep_edit_after_a_hand_link_is_kept_and_exported_connectwise_the_master(app, fast_callbacks, admin_client):
     sandbox = fast_callbacks
-    customer, cw_id = _linked_by_hand(sandbox, admin_client)
+    customer, cw_id = linked_by_hand(sandbox, admin_client)
     enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
     edit_host(customer.id, phone="625-555-2222")  # the rep's edit
     sandbox.edit_company(cw_id, {"city": "Boulder"})  # ConnectWise's (its callback goes nowhere: dropped)

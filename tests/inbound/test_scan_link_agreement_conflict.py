@@ -72,7 +72,7 @@ def test_a_link_with_no_agreement_notes_what_differs_connectwise_the_master(app,
     assert "Company Phone differs; no earlier agreement: took ConnectWise's “625-555-1111” (the master); " \
            "ChannelOnline had “625-555-2222”" in said, said
     assert "took Company Phone" not in said
-    assert _phone_note(customer.id) == ("phone", "conflict", "625-555-1111", "625-555-2222", "connectwise")
+    assert _phone_note(customer.id) == ("phone", "unagreed", "625-555-1111", "625-555-2222", "connectwise")
 
 
 def test_a_link_with_no_agreement_keeps_and_notes_channelonline_the_master(app, fast_callbacks, admin_client):
@@ -80,4 +80,4 @@ def test_a_link_with_no_agreement_keeps_and_notes_channelonline_the_master(app, 
     assert db.session.get(Customer, customer.id).phone == "625-555-2222"
     assert "Company Phone differs; no earlier agreement: kept ChannelOnline's “625-555-2222” (the master); " \
            "ConnectWise has “625-555-1111”" in said, said
-    assert _phone_note(customer.id) == ("phone", "drift", "625-555-1111", "625-555-2222", "host")
+    assert _phone_note(customer.id) == ("phone", "unagreed", "625-555-1111", "625-555-2222", "host")

@@ -239,7 +239,7 @@ class PageWrites(LinkBatch):
 # --- a note dismissed by a rep on the customer's page ------------------------------------------------------------
 
 # A new contact not taken (ChannelOnline the master) is dismissed too: no field to keep, the note is only forgotten.
-DISMISSABLE = ("drift", "conflict", "new_contact")
+DISMISSABLE = ("drift", "conflict", "unagreed", "new_contact")
 # A dismissal is recorded in the results (who, when) as a note of the customer's, not as its latest sync result: it
 # leaves All Customers' status and the panel's latest result (a failed export stays failed) as they were.
 NOTE_ENTITY = "customer_note"

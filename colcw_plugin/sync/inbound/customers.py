@@ -169,13 +169,13 @@ class CustomerPlanner:
             select(Customer).where(Customer.id.in_(host_ids)).options(selectinload(Customer.contacts))).scalars()} \
             if host_ids else {}
         # The drift shown now, per customer or contact (only those have rows to clear): (field, whose value was kept,
-        # ConnectWise's value then).
-        self.drift_rows: dict[tuple[str, int], list[tuple[str, str, str]]] = {}
+        # ConnectWise's value then, the note's kind).
+        self.drift_rows: dict[tuple[str, int], list[tuple[str, str, str, str]]] = {}
         if self.customers:
-            for e, h, name, kept, cw_value in session.execute(select(
-                    RecordDrift.entity, RecordDrift.host_id, RecordDrift.field, RecordDrift.kept, RecordDrift.cw_value)
-                    .where(RecordDrift.customer_id.in_(list(self.customers)))):
-                self.drift_rows.setdefault((e, h), []).append((name, kept, cw_value))
+            for e, h, name, kept, cw_value, kind in session.execute(select(
+                    RecordDrift.entity, RecordDrift.host_id, RecordDrift.field, RecordDrift.kept, RecordDrift.cw_value,
+                    RecordDrift.kind).where(RecordDrift.customer_id.in_(list(self.customers)))):
+                self.drift_rows.setdefault((e, h), []).append((name, kept, cw_value, kind))
         self.drifting = set(self.drift_rows)
         self.links_by_host = {ln.host_id: ln for ln in self.customer_links.values()}
         if set(contact_hosts.values()) - set(self.links_by_host):
@@ -324,7 +324,7 @@ class CustomerPlanner:
         if new_base != link.synced_values:  # an unchanged record writes nothing
             plan.links.append((link, CUSTOMER, plan.customer.id, record["id"], new_base, M.last_updated(record)))
         diffs += default
-        plan.drift += self._drift(CUSTOMER, plan.customer.id, plan.customer.id, record["id"], diffs)
+        plan.drift += self._drift(CUSTOMER, plan.customer.id, plan.customer.id, record["id"], diffs, unagreed)
         plan.outcomes.append(self._outcome(CUSTOMER, plan.customer.id, record["id"], plan.label, diffs, unagreed))
 
     def _contact_links_of(self, customer: Customer) -> dict[int, Link]:
@@ -429,7 +429,7 @@ class CustomerPlanner:
         new_base.pop(MV.MOVED, None)  # (back under the customer's company: no longer moved)
         if new_base != link.synced_values:
             plan.links.append((link, CONTACT, contact.id, record["id"], new_base, M.last_updated(record)))
-        plan.drift += self._drift(CONTACT, contact.id, plan.customer.id, record["id"], diffs)
+        plan.drift += self._drift(CONTACT, contact.id, plan.customer.id, record["id"], diffs, unagreed)
         plan.outcomes.append(self._outcome(CONTACT, contact.id, record["id"], label, diffs, unagreed))
 
     def _inactive(self, plan: CustomerPlan, contact: Contact, link: Link, label: str, record: dict) -> None:
@@ -542,7 +542,7 @@ class CustomerPlanner:
             row.update({d.field: d.cw for d in diffs})
             base = dict(cw)
         plan.links.append((None, CONTACT, hid, record["id"], {**base, **blank}, M.last_updated(record)))
-        plan.drift += self._drift(CONTACT, hid, plan.customer.id, record["id"], diffs)
+        plan.drift += self._drift(CONTACT, hid, plan.customer.id, record["id"], diffs, unagreed)
         outcome = self._outcome(CONTACT, hid, record["id"], label, diffs, unagreed, lead=lead)
         plan.outcomes.append({**outcome, "action": "updated"} if outcome["action"] == "unchanged" else outcome)
         return True
@@ -574,15 +574,23 @@ class CustomerPlanner:
         the record unchanged does not end it."""
         changed = {d.field for d in diffs}
         ended = []
-        for name, kept, cw_value in self.drift_rows.get((entity, host_id), ()):
+        for name, kept, cw_value, _ in self.drift_rows.get((entity, host_id), ()):
             if name.startswith("contact:"):
                 continue  # a new contact's row: _new_contact's
             if not N.stays(name, kept, cw_value, cw, changed, self.cw_master):
                 ended.append((entity, host_id, name))
         return ended
 
-    def _drift(self, entity: str, host_id: int, customer_id: int, cw_id: int, diffs: list[Diff]) -> list[dict]:
-        return N.rows(entity, host_id, customer_id, cw_id, diffs, self.cw_master)  # (the import's notes too)
+    def _drift(self, entity: str, host_id: int, customer_id: int, cw_id: int, diffs: list[Diff],
+               unagreed: Collection[str] = ()) -> list[dict]:
+        """The record's notes (:func:`..shared.notes.rows`, the import's too); ``unagreed``: the fields of ``diffs``
+        with no earlier agreement (:meth:`_compared`). A note of such a field ChannelOnline's value stood on says so
+        again while ConnectWise still holds the value it showed: the link agreed on ChannelOnline's value since (so
+        the export sends it), which makes ConnectWise's read as its change, though nobody changed it."""
+        before = {name for name, kept, cw_value, kind in self.drift_rows.get((entity, host_id), ())
+                  if kind == N.UNAGREED and kept == N.HOST_KEPT
+                  and any(d.field == name and not d.conflict and N.text(d.cw) == cw_value for d in diffs)}
+        return N.rows(entity, host_id, customer_id, cw_id, diffs, self.cw_master, {*unagreed, *before})
 
     def _outcome(self, entity: str, host_id: int, cw_id: int, label: str, diffs: list[Diff],
                  unagreed: Collection[str] = (), *, lead: str = "") -> dict:

@@ -4,7 +4,10 @@ net (:mod:`..inbound.customers`) and the import (:mod:`..customers.company_impor
 Of the fields ConnectWise changed since the last agreement (:func:`.fields.compare`), a note shows, with ChannelOnline
 the master, each one ("drift": changed in ConnectWise, not taken; "conflict": changed on both sides, ChannelOnline's
 kept), and with ConnectWise the master each one changed on both sides (a conflict: ConnectWise's value was taken, and
-the note is the only place ChannelOnline's overwritten value shows); a change taken needs none.
+the note is the only place ChannelOnline's overwritten value shows); a change taken needs none. A field that differs
+with no earlier agreement (:data:`UNAGREED`: the two held different values when they were linked) is noted as such,
+whichever the master: nobody need have changed it since, so "changed on both sides" or "changed in ConnectWise" would
+tell a rep that someone overwrote their edit, when the master's value only stood for want of an agreement.
 
 A reading of a record (a live update, a safety-net pass, an import) replaces the record's notes with its own, but for
 a conflict ConnectWise's value settled (:func:`stays`): both sides agree on it, so no later reading finds it again; it
@@ -20,6 +23,10 @@ from typing import Any
 from .fields import Diff
 
 CW_KEPT, HOST_KEPT = "connectwise", "host"  # whose value a note says was kept
+# The kind of a note of a field that differs with no earlier agreement (a field that differed when the scan or Map
+# customers linked the company, a contact's first link): the master's value stood ("kept" says whose), as for a
+# conflict, but nothing says either side changed it.
+UNAGREED = "unagreed"
 
 
 def text(value: Any) -> str:
@@ -27,11 +34,13 @@ def text(value: Any) -> str:
     return str(value if value is not None else "")
 
 
-def rows(entity: str, host_id: int, customer_id: int, cw_id: int, diffs: list[Diff], cw_master: bool) -> list[dict]:
-    """The notes of one record's differences (RecordDrift rows, without the run that wrote them)."""
+def rows(entity: str, host_id: int, customer_id: int, cw_id: int, diffs: list[Diff], cw_master: bool,
+         unagreed: Collection[str] = ()) -> list[dict]:
+    """The notes of one record's differences (RecordDrift rows, without the run that wrote them); ``unagreed``: the
+    fields of ``diffs`` with no earlier agreement (:data:`UNAGREED`)."""
     return [{"entity": entity, "host_id": host_id, "customer_id": customer_id, "cw_id": cw_id, "field": d.field,
-             "label": d.label, "kind": "conflict" if d.conflict else "drift", "host_value": text(d.host),
-             "cw_value": text(d.cw), "kept": CW_KEPT if cw_master else HOST_KEPT}
+             "label": d.label, "kind": UNAGREED if d.field in unagreed else "conflict" if d.conflict else "drift",
+             "host_value": text(d.host), "cw_value": text(d.cw), "kept": CW_KEPT if cw_master else HOST_KEPT}
             for d in diffs if d.conflict or not cw_master]  # (ConnectWise the master: a change taken, no note)
 
 
