@@ -90,10 +90,22 @@ class HeldDocument:
         return self.own_link, False
 
 
+def _link_columns(link) -> tuple:
+    """What :class:`LinkRef` copies of a link (its id first: whether there is one), as plain columns: colcw's rows
+    are read as values, not built into ORM objects the export never uses as such (five of them per document)."""
+    return (link.id, link.cw_id, link.cw_identifier, link.fingerprint, link.status, link.synced_values)
+
+
+_STATE_COLUMNS = (DocumentExport.id, DocumentExport.opportunity_id, DocumentExport.created_opportunity,
+                  DocumentExport.exported_at, DocumentExport.name_at_export)
+_LINK_WIDTH = 6
+
+
 def _load_statement():
     """Built once: its cache key is computed once, not per document."""
     own, quote, customer, contact = aliased(Link), aliased(Link), aliased(Link), aliased(Link)
-    return (select(Document, DocumentExport, DocumentDrift.id, own, quote, customer, contact)
+    return (select(Document, *_STATE_COLUMNS, DocumentDrift.id, *_link_columns(own), *_link_columns(quote),
+                   *_link_columns(customer), *_link_columns(contact))
             .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
             .outerjoin(DocumentDrift, DocumentDrift.document_id == Document.id)
             .outerjoin(own, and_(own.entity == DOCUMENT, own.host_id == Document.id))
@@ -119,6 +131,14 @@ def _ref(link: Link | None) -> LinkRef | None:
                    (link.synced_values or {}).get(HEADER))
 
 
+def _ref_of(values: tuple) -> LinkRef | None:
+    """:func:`_ref` of a link read as :func:`_link_columns` (None: no link)."""
+    link_id, cw_id, cw_identifier, fingerprint, status, synced_values = values
+    if link_id is None:
+        return None
+    return LinkRef(int(cw_id), cw_identifier or "", fingerprint or "", status or "ok", (synced_values or {}).get(HEADER))
+
+
 def line_inputs(doc: Document) -> list[LineInput]:
     return [LineInput(ln.id, ln.position, ln.item_number.strip(), ln.manufacturer.strip(), ln.description or "",
                       ln.category.strip(), ln.subcategory.strip(), ln.product_type, ln.quantity, ln.cost, ln.price)
@@ -132,22 +152,25 @@ def load_document(session: Session, document_id: int) -> HeldDocument | None:
     row = session.execute(_LOAD, {"document_id": document_id}).unique().first()
     if row is None:
         return None
-    doc, state, drift_id, own, quote, customer_link, contact_link = row
+    doc, (state_id, opportunity_id, created_opportunity, exported_at, name_at_export), drift_id = \
+        row[0], row[1:6], row[6]
+    own, quote, customer_link, contact_link = (_ref_of(row[7 + n * _LINK_WIDTH:7 + (n + 1) * _LINK_WIDTH])
+                                               for n in range(4))
     contact = doc.contact
     if contact is None:  # no contact chosen on the document: the customer's default one
         contact = session.execute(select(Contact).where(Contact.customer_id == doc.customer_id)
                                   .order_by(Contact.is_default.desc(), Contact.id)).scalars().first()
-        contact_link = get_link(session, CONTACT, contact.id) if contact is not None else None
+        contact_link = _ref(get_link(session, CONTACT, contact.id)) if contact is not None else None
     return HeldDocument(
         id=doc.id, number=doc.number, is_quote=doc.is_quote, converted=doc.is_converted_quote,
         source_quote_id=doc.source_quote_id, follow_up_date=doc.follow_up_date, sales_rep_id=doc.sales_rep_id,
         customer_id=doc.customer_id, customer_name=doc.customer.name,
         contact_id=contact.id if contact is not None else None, contact_name=contact.name if contact is not None else "",
         snapshot=document_snapshot(doc), lines=line_inputs(doc),
-        state=PriorState(state.opportunity_id, bool(state.created_opportunity), state.exported_at,
-                         state.name_at_export or "") if state is not None else None,
-        has_drift=drift_id is not None, own_link=_ref(own), quote_link=_ref(quote),
-        customer_link=_ref(customer_link), contact_link=_ref(contact_link if contact is not None else None),
+        state=PriorState(opportunity_id, bool(created_opportunity), exported_at,
+                         name_at_export or "") if state_id is not None else None,
+        has_drift=drift_id is not None, own_link=own, quote_link=quote,
+        customer_link=customer_link, contact_link=contact_link if contact is not None else None,
         customer_account=doc.customer.account_number or "")
 
 
