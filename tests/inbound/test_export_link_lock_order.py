@@ -27,70 +27,90 @@ from host_stub.models import Customer
 pytestmark = pytest.mark.postgres
 
 
+class DismissalMeeting:
+    """A note live updates left on an exported customer's page (ChannelOnline the master: ConnectWise's city not
+    taken), and a rep who dismisses it in another thread once ``start()`` is called, from inside the run under test:
+    the dismissal locks the customer's links and holds them until this run waits for a lock (or 10 s), then lets go.
+    ``threads`` (the dismissal's, the releaser's), ``dismissed`` (None, or what the dismissal raised) and ``waited``
+    (whether the run was seen waiting) are for the test to check after ``join()``."""
+
+    def __init__(self, monkeypatch, customer_id: int, company: int) -> None:
+        db.session.add(RecordDrift(entity="customer", host_id=customer_id, customer_id=customer_id, cw_id=company,
+                                   field="city", label="City", kind="drift", host_value="Austin",
+                                   cw_value="Round Rock"))
+        db.session.commit()
+        self.customer_id, self.engine = customer_id, db.engine
+        self.locked, self.go = threading.Event(), threading.Event()
+        self.dismissed: list[BaseException | None] = []
+        self.waited: list[bool] = []
+        self.threads: list[threading.Thread] = []
+        real_lock = link_batch.lock_customer_links
+
+        def held_lock(*args, **kwargs):
+            out = real_lock(*args, **kwargs)
+            if threading.current_thread() is self.threads[0]:
+                self.locked.set()
+                self.go.wait(15)  # holds the links until the run waits for one
+            return out
+
+        monkeypatch.setattr(link_batch, "lock_customer_links", held_lock)
+
+    def _rep_dismisses(self) -> None:
+        try:
+            with Session(self.engine) as other:
+                link_batch.dismiss_notes(other, other.get(Customer, self.customer_id), None,
+                                         actor="casey@demo.example")
+                other.commit()
+            self.dismissed.append(None)
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            self.dismissed.append(e)
+        finally:
+            self.locked.set()
+
+    def _release_once_waited(self) -> None:
+        deadline = time.monotonic() + 10
+        while not waiting_for_a_lock(self.engine) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.waited.append(time.monotonic() < deadline)
+        self.go.set()
+
+    def start(self) -> None:
+        """The rep's dismissal started, holding the customer's links, and the releaser watching for this run."""
+        self.threads.append(threading.Thread(target=self._rep_dismisses))
+        self.threads[0].start()
+        assert self.locked.wait(15)
+        self.threads.append(threading.Thread(target=self._release_once_waited))
+        self.threads[1].start()
+
+    def join(self) -> None:
+        for t in self.threads:
+            t.join(20)
+
+
 def test_an_export_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatch):
     sandbox = fast_callbacks
     customer, company, _ = export_customer(sandbox, account_number="LOCK4", name="Lock Export Dental")
     contacts_linked_first(customer)
-    customer_id, engine = customer.id, db.engine
-    # A note live updates left on the customer's page (ChannelOnline the master: ConnectWise's city not taken).
-    db.session.add(RecordDrift(entity="customer", host_id=customer_id, customer_id=customer_id, cw_id=company,
-                               field="city", label="City", kind="drift", host_value="Austin", cw_value="Round Rock"))
-    db.session.commit()
-
-    locked, go = threading.Event(), threading.Event()
-    dismissed: list[BaseException | None] = []
-    waited: list[bool] = []
-    threads: list[threading.Thread] = []
-    real_lock = link_batch.lock_customer_links
-
-    def held_lock(*args, **kwargs):
-        out = real_lock(*args, **kwargs)
-        if threading.current_thread() is threads[0]:
-            locked.set()
-            go.wait(15)  # holds the links until the export waits for them
-        return out
-
-    def rep_dismisses() -> None:
-        try:
-            with Session(engine) as other:
-                link_batch.dismiss_notes(other, other.get(Customer, customer_id), None, actor="casey@demo.example")
-                other.commit()
-            dismissed.append(None)
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            dismissed.append(e)
-        finally:
-            locked.set()
-
-    def release_once_waited() -> None:
-        deadline = time.monotonic() + 10
-        while not waiting_for_a_lock(engine) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        waited.append(time.monotonic() < deadline)
-        go.set()
-
+    customer_id = customer.id
+    meeting = DismissalMeeting(monkeypatch, customer_id, company)
     real_flush = ExportWrites.flush
 
     def flush(self):
-        if self._drift and not threads:  # the customer's last write: its links and its notes forgotten
-            threads.append(threading.Thread(target=rep_dismisses))
-            threads[0].start()
-            assert locked.wait(15)
-            threads.append(threading.Thread(target=release_once_waited))
-            threads[1].start()
+        if self._drift and not meeting.threads:  # the customer's last write: its links and its notes forgotten
+            meeting.start()
         return real_flush(self)
 
-    monkeypatch.setattr(link_batch, "lock_customer_links", held_lock)
     monkeypatch.setattr(ExportWrites, "flush", flush)
     run = create_run(db.session, runtime().kinds, "customer_export", {"customer_id": customer_id})
     db.session.commit()
     run = runtime().execute(db.session, run.id)
-    for t in threads:
-        t.join(20)
+    meeting.join()
     monkeypatch.undo()
 
-    assert len(threads) == 2  # the two did meet
-    assert dismissed == [None], dismissed  # (before: psycopg.errors.DeadlockDetected here, or in the export)
-    assert waited == [True]
+    assert len(meeting.threads) == 2  # the two did meet
+    # (before: psycopg.errors.DeadlockDetected here, or in the export)
+    assert meeting.dismissed == [None], meeting.dismissed
+    assert meeting.waited == [True]
     assert run.status == "succeeded", (run.status, run.message)
     db.session.rollback()
     db.session.expire_all()
