@@ -179,13 +179,14 @@ def test_each_document_of_a_run_costs_at_most_twelve_sql_statements_whatever_its
 # ping), then 17 (and a COPY of its result) on 7. Its transactions (a BEGIN and a COMMIT round trip each): the run's
 # read with the document's checks up to the create intent's commit, the locks' connection, and the lines written
 # with the state and the host's lock; the new opportunity's link and state, one statement committed at once, go in
-# autocommit (before: a fourth). The threads it starts: the one its reads sent ahead go out on; its requests so far
-# are written by the process's one ticker thread, not by a thread started for each run (before: two). The document's
+# autocommit (before: a fourth). The threads it starts: none. Its read sent ahead goes out on one of the process's
+# kept threads (prefetch.call_ahead; before: a thread started for it); its requests so far are written by the
+# process's one ticker thread, not by a thread started for each run (before: two, then one). The document's
 # state goes with its lines, one statement (the lines' INSERT a WITH clause of the state's upsert; before: 14).
 ONE_DOCUMENT_RUN_STATEMENTS = 13
 ONE_DOCUMENT_RUN_CHECKOUTS = 6
 ONE_DOCUMENT_RUN_TRANSACTIONS = 3
-ONE_DOCUMENT_RUN_THREADS = 1
+ONE_DOCUMENT_RUN_THREADS = 0
 
 
 def test_a_run_of_one_new_document_keeps_to_its_statement_and_checkout_budgets(world, app, monkeypatch):

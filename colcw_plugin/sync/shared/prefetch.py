@@ -20,10 +20,12 @@ refused, the others go on). :func:`writes_at_once` says how many a run's worker 
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -109,19 +111,50 @@ def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "colcw-read-ah
     return Reader(items, depth, name)
 
 
+# The most calls sent ahead under way at once in a process (more wait for a thread to come free): each export or
+# import worker has two or three out at a time.
+AHEAD_THREADS = 32
+
+
+class _AheadThreads:
+    """The process's threads that calls sent ahead run on, started when first needed and kept for the next calls: a
+    rep's export sends a read or two ahead, and starting a thread for each cost more than the call's own Python. A
+    forked child (an RQ work horse) starts its own (the parent's threads are not in it)."""
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def submit(self, run: Callable[[], None]) -> Future:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=AHEAD_THREADS, thread_name_prefix="colcw-ahead")
+            return self._pool.submit(run)
+
+
+_AHEAD_THREADS = _AheadThreads()
+
+
 class Ahead(Generic[T]):
-    """``call()`` started in a thread of its own (:func:`call_ahead`)."""
+    """``call()`` started in a thread of the process's own (:func:`call_ahead`), named ``name`` while it runs."""
 
     def __init__(self, call: Callable[[], T], name: str) -> None:
         self._outcome: list = []
-        self._thread = threading.Thread(target=self._run, args=(call,), name=name, daemon=True)
-        self._thread.start()
+        self._done = _AHEAD_THREADS.submit(lambda: self._run(call, name))
 
-    def _run(self, call: Callable[[], T]) -> None:
+    def _run(self, call: Callable[[], T], name: str) -> None:
+        thread = threading.current_thread()
+        kept, thread.name = thread.name, name
         try:
             self._outcome.append(call())
         except BaseException as e:  # noqa: BLE001 - handed to the caller, raised there
             self._outcome.append(_Failed(e))
+        finally:
+            thread.name = kept
 
     def result(self) -> T:
         """Its value, or its error raised, as ``call()`` would have here."""
@@ -130,11 +163,11 @@ class Ahead(Generic[T]):
 
     def wait(self) -> None:
         """Wait for it to end, whatever its outcome (an answer that is no longer needed)."""
-        self._thread.join()
+        futures_wait((self._done,))
 
 
 def call_ahead(call: Callable[[], T], *, name: str = "colcw-call-ahead") -> Ahead[T]:
-    """Start ``call()`` in a thread of its own now, beside what the caller does first; its answer is
+    """Start ``call()`` in another thread now (one of the process's kept ones), beside what the caller does first; its answer is
     taken later with :meth:`Ahead.result`. Only for calls that touch nothing but ConnectWise (no
     session, no lock: those belong to the caller's thread)."""
     return Ahead(call, name)
