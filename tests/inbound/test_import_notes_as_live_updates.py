@@ -11,29 +11,14 @@ import html as html_lib
 
 import pytest
 from htmx_loads import loaded
-from inbound_support import edit_host, enable, export_customer
+from inbound_support import edit_host, export_customer
 from sqlalchemy import select
+from test_conflict_note_outlives_unchanged_pass import _no_callbacks, _notes, _run
 
-from colcw_plugin.models import CW_MASTER, HOST_MASTER, RecordDrift, SyncItem, SyncRun
-from colcw_plugin.sync.jobs.runs import create_run
-from helpers import csrf_from, runtime, sign_in
+from colcw_plugin.models import CW_MASTER, HOST_MASTER, SyncItem, SyncRun
+from helpers import csrf_from, sign_in
 from host_stub.extensions import db
 from host_stub.models import Contact
-
-
-def _run(kind: str, params: dict) -> SyncRun:
-    run = create_run(db.session, runtime().kinds, kind, params)
-    db.session.commit()
-    run = runtime().execute(db.session, run.id)
-    assert run.status == "succeeded", run.message
-    return run
-
-
-def _notes(customer_id: int) -> list[tuple]:
-    db.session.rollback()
-    db.session.expire_all()
-    return sorted((d.entity, d.field, d.kind, d.host_value, d.cw_value, d.kept) for d in db.session.execute(
-        select(RecordDrift).where(RecordDrift.customer_id == customer_id)).scalars())
 
 
 def _page(app, customer_id: int) -> str:
@@ -52,8 +37,7 @@ def test_connectwise_master_an_import_notes_a_field_changed_on_both_sides_and_ke
     sandbox = fast_callbacks
     customer, company, contacts = export_customer(sandbox, account_number="IMPN1", name="Import Note Dental",
                                                   website="https://old.example")
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-    _run("cw_reconcile", {"mode": "changes"})  # the first pass sets the watermark
+    _no_callbacks(CW_MASTER)  # live updates on, the first pass sets the watermark
     edit_host(customer.id, city="Boise")  # not exported
     sandbox.edit_company(company, {"city": "Nampa"})
     _run("cw_reconcile", {"mode": "changes"})  # a live update notes the conflict
@@ -87,8 +71,7 @@ def test_connectwise_master_an_import_notes_a_field_changed_on_both_sides_and_ke
 def test_channelonline_master_a_bulk_import_notes_a_differing_default_contact_as_live_updates_do(app, fast_callbacks):
     sandbox = fast_callbacks
     customer, company, contacts = export_customer(sandbox, account_number="IMPN2", name="Import Default Co")
-    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
-    _run("cw_reconcile", {"mode": "changes"})
+    _no_callbacks(HOST_MASTER)
     sandbox.edit_company(company, {"defaultContact": {"id": contacts["Charles"]}})
 
     done = _run("customer_import", {"mode": "all"})
@@ -121,8 +104,7 @@ def test_channelonline_master_a_bulk_import_leaves_a_default_contact_kept_on_the
     import does not raise it again."""
     sandbox = fast_callbacks
     customer, company, contacts = export_customer(sandbox, account_number="IMPN3", name="Import Keep Co")
-    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
-    _run("cw_reconcile", {"mode": "changes"})
+    _no_callbacks(HOST_MASTER)
     sandbox.edit_company(company, {"defaultContact": {"id": contacts["Charles"]}})
     _run("cw_reconcile", {"mode": "changes"})
     assert [n[1] for n in _notes(customer.id)] == ["default_contact"]
