@@ -41,9 +41,9 @@ def _notes(customer_id: int) -> list[tuple]:
         select(RecordDrift).where(RecordDrift.customer_id == customer_id).order_by(RecordDrift.id)).scalars()]
 
 
-def _with_grace(sandbox) -> tuple[Customer, int, dict]:
-    """Acme with Ada (default), Charles and Grace, all exported."""
-    customer, company, contacts = export_customer(sandbox)
+def _with_grace(sandbox, **fields) -> tuple[Customer, int, dict]:
+    """A customer (Acme, or as ``fields`` say) with Ada (default), Charles and Grace, all exported."""
+    customer, company, contacts = export_customer(sandbox, **fields)
     current = db.session.get(Customer, customer.id)
     rows = [{"id": c.id, **{k: getattr(c, k) for k in services.CONTACT_EDITABLE}} for c in current.contacts]
     services.save_customer({f: getattr(current, f) for f in services.CUSTOMER_EDITABLE},

@@ -12,27 +12,16 @@ is shown nowhere else). It notes it now (sync/shared/notes.py)."""
 
 from __future__ import annotations
 
-import html as html_lib
-
 import pytest
-from htmx_loads import loaded
-from inbound_support import edit_host, enable, export_customer
+from inbound_support import edit_host, export_customer
 from sqlalchemy import select
+from test_conflict_note_outlives_unchanged_pass import _no_callbacks, _notes, _run
+from test_default_contact_comes_back import _cw_default, _with_grace
+from test_import_notes_as_live_updates import _page, _said
 
-from colcw_plugin.models import CW_MASTER, HOST_MASTER, RecordDrift, SyncItem, SyncRun, get_link
-from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime, sign_in
-from host_stub import services
+from colcw_plugin.models import CW_MASTER, HOST_MASTER
 from host_stub.extensions import db
-from host_stub.models import Contact, Customer
-
-
-def _run(kind: str, params: dict) -> SyncRun:
-    run = create_run(db.session, runtime().kinds, kind, params)
-    db.session.commit()
-    run = runtime().execute(db.session, run.id)
-    assert run.status == "succeeded", run.message
-    return run
+from host_stub.models import Contact
 
 
 def _host_default(customer_id: int) -> list[str]:
@@ -42,39 +31,9 @@ def _host_default(customer_id: int) -> list[str]:
         Contact.customer_id == customer_id, Contact.is_default.is_(True))).scalars()]
 
 
-def _cw_default(sandbox, company: int) -> int | None:
-    return (sandbox.api("GET", f"company/companies/{company}").json().get("defaultContact") or {}).get("id")
-
-
-def _notes(customer_id: int) -> list[tuple]:
-    db.session.rollback()
-    db.session.expire_all()
-    return sorted((d.entity, d.field, d.kind, d.host_value, d.cw_value, d.kept) for d in db.session.execute(
-        select(RecordDrift).where(RecordDrift.customer_id == customer_id)).scalars())
-
-
-def _said(run: SyncRun) -> list[str]:
-    return list(db.session.execute(select(SyncItem.message).where(SyncItem.run_id == run.id,
-                                                                  SyncItem.entity == "customer")).scalars())
-
-
-def _page(app, customer_id: int) -> str:
-    with app.app_context():
-        return html_lib.unescape(loaded(sign_in(app.test_client(), "riley@demo.example"), f"/customers/{customer_id}"))
-
-
-def _with_grace(sandbox, account_number: str) -> tuple[Customer, int, dict]:
-    """A customer with Ada (default), Charles and Grace, all exported."""
-    customer, company, contacts = export_customer(sandbox, account_number=account_number, name=f"{account_number} Co")
-    current = db.session.get(Customer, customer.id)
-    rows = [{"id": c.id, **{k: getattr(c, k) for k in services.CONTACT_EDITABLE}} for c in current.contacts]
-    services.save_customer({f: getattr(current, f) for f in services.CUSTOMER_EDITABLE},
-                           [*rows, {"first_name": "Grace", "last_name": "Hopper", "email": "grace@acme.example"}],
-                           customer_id=customer.id)
-    _run("customer_export", {"customer_id": customer.id})
-    grace = db.session.execute(select(Contact).where(Contact.customer_id == customer.id,
-                                                     Contact.first_name == "Grace")).scalar_one()
-    return customer, company, {**contacts, "Grace": get_link(db.session, "contact", grace.id).cw_id}
+def _rep_picks_charles(customer_id: int) -> None:
+    """The rep makes Charles the customer's default contact instead of Ada (in ChannelOnline, not exported)."""
+    edit_host(customer_id, {"Ada": {"is_default": False}, "Charles": {"is_default": True}})
 
 
 @pytest.mark.parametrize("master", [CW_MASTER, HOST_MASTER])
@@ -82,13 +41,12 @@ def test_an_export_before_a_live_update_keeps_a_primary_contact_the_connectwise_
                                                                                               master):
     sandbox = fast_callbacks
     customer, company, contacts = export_customer(sandbox, account_number="DC3X1", name="Three Way Export Co")
-    enable("http://127.0.0.1:1", master, check=lambda url: "")
-    _run("cw_reconcile", {"mode": "changes"})  # the first pass sets the watermark
+    _no_callbacks(master)  # live updates on, the first pass sets the watermark
     sandbox.edit_company(company, {"defaultContact": {"id": contacts["Charles"]}})  # a colleague, in ConnectWise
     edit_host(customer.id, city="Dallas")  # the rep's own edit, exported before a live update reads the company
 
     done = _run("customer_export", {"customer_id": customer.id})
-    said = _said(done)
+    said = _said(done, "customer")
     if master == CW_MASTER:
         assert _cw_default(sandbox, company) == contacts["Charles"]  # the master's change stays
         assert any("kept ConnectWise's default contact “Charles Babbage” (ConnectWise is the master" in m
@@ -107,26 +65,24 @@ def test_an_export_before_a_live_update_keeps_a_primary_contact_the_connectwise_
 def test_an_export_sends_a_primary_contact_the_rep_changed(app, fast_callbacks, master):
     sandbox = fast_callbacks
     customer, company, contacts = export_customer(sandbox, account_number="DC3X2", name="Rep Default Co")
-    enable("http://127.0.0.1:1", master, check=lambda url: "")
-    _run("cw_reconcile", {"mode": "changes"})
-    edit_host(customer.id, {"Ada": {"is_default": False}, "Charles": {"is_default": True}})
+    _no_callbacks(master)
+    _rep_picks_charles(customer.id)
     done = _run("customer_export", {"customer_id": customer.id})
     assert _cw_default(sandbox, company) == contacts["Charles"]
-    assert any("default contact set" in m for m in _said(done))
+    assert any("default contact set" in m for m in _said(done, "customer"))
 
 
 @pytest.mark.parametrize("master", [CW_MASTER, HOST_MASTER])
 def test_an_export_when_both_sides_changed_the_primary_contact_follows_the_master(app, fast_callbacks, master):
     sandbox = fast_callbacks
-    customer, company, contacts = _with_grace(sandbox, "DC3X3")
-    enable("http://127.0.0.1:1", master, check=lambda url: "")
-    _run("cw_reconcile", {"mode": "changes"})
-    edit_host(customer.id, {"Ada": {"is_default": False}, "Charles": {"is_default": True}})
+    customer, company, contacts = _with_grace(sandbox, account_number="DC3X3", name="DC3X3 Co")
+    _no_callbacks(master)
+    _rep_picks_charles(customer.id)
     sandbox.edit_company(company, {"defaultContact": {"id": contacts["Grace"]}})
     done = _run("customer_export", {"customer_id": customer.id})
     if master == CW_MASTER:
         assert _cw_default(sandbox, company) == contacts["Grace"]
-        assert any("kept ConnectWise's default contact “Grace Hopper”" in m for m in _said(done))
+        assert any("kept ConnectWise's default contact “Grace Hopper”" in m for m in _said(done, "customer"))
         # The agreement stays the last one: the next live update takes Grace and notes the conflict on the page.
         _run("cw_reconcile", {"mode": "changes"})
         assert _host_default(customer.id) == ["Grace"]
@@ -142,10 +98,9 @@ def test_an_export_when_both_sides_changed_the_primary_contact_follows_the_maste
 @pytest.mark.parametrize("scope", [{"mode": "all"}, {"company": "DC3I1"}], ids=["all", "by-company-id"])
 def test_connectwise_master_an_import_notes_a_primary_contact_changed_on_both_sides(app, fast_callbacks, scope):
     sandbox = fast_callbacks
-    customer, company, contacts = _with_grace(sandbox, "DC3I1")
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-    _run("cw_reconcile", {"mode": "changes"})
-    edit_host(customer.id, {"Ada": {"is_default": False}, "Charles": {"is_default": True}})  # not exported
+    customer, company, contacts = _with_grace(sandbox, account_number="DC3I1", name="DC3I1 Co")
+    _no_callbacks(CW_MASTER)
+    _rep_picks_charles(customer.id)  # not exported
     sandbox.edit_company(company, {"defaultContact": {"id": contacts["Grace"]}})
 
     done = _run("customer_import", scope)
@@ -153,7 +108,7 @@ def test_connectwise_master_an_import_notes_a_primary_contact_changed_on_both_si
     assert _cw_default(sandbox, company) == contacts["Grace"]
     noted = [("customer", "default_contact", "conflict", "Charles Babbage", "Grace Hopper", "connectwise")]
     assert _notes(customer.id) == noted  # as the live update notes it
-    assert any("default contact now Grace Hopper, was Charles Babbage" in m for m in _said(done))
+    assert any("default contact now Grace Hopper, was Charles Babbage" in m for m in _said(done, "customer"))
     page = _page(app, customer.id)
     assert "Changed on both sides" in page and "ChannelOnline had “Charles Babbage”" in page, page
 
@@ -170,8 +125,7 @@ def test_connectwise_master_an_import_notes_a_primary_contact_changed_on_both_si
 def test_an_import_of_a_primary_contact_only_connectwise_changed_writes_no_note(app, fast_callbacks, master):
     sandbox = fast_callbacks
     customer, company, contacts = export_customer(sandbox, account_number="DC3I2", name="Import Only Co")
-    enable("http://127.0.0.1:1", master, check=lambda url: "")
-    _run("cw_reconcile", {"mode": "changes"})
+    _no_callbacks(master)
     sandbox.edit_company(company, {"defaultContact": {"id": contacts["Charles"]}})
     _run("customer_import", {"company": "DC3I2"})  # a person's import takes ConnectWise's under either master
     assert _host_default(customer.id) == ["Charles"]
