@@ -89,16 +89,22 @@ class LinkBatch:
         ``force``: write it even so (the host record was just written back to what the link already held, or a
         person's import found both sides agreeing: its ``synced_at`` must say so). ``keep_time``: an existing link
         keeps its ``synced_at`` (the host record still holds changes of its own to export)."""
-        cols = {"cw_id": cw_id, "cw_identifier": cw_identifier[:100], "fingerprint": fingerprint,
-                "cw_last_updated": cw_last_updated[:30], "status": status, "synced_at": None,
-                "synced_values": dict(values) if values is not None else None}
-        if row is not None and row.id is None:
+        ident, last = cw_identifier[:100], cw_last_updated[:30]
+        synced = dict(values) if values is not None else None
+        if row is None:  # a new link (a bulk import's every one): its row and its insert made at once
+            row = LinkRow(None, entity, host_id, cw_id, ident, fingerprint, last, status, synced)
+            self._inserts.append((row, {"entity": entity, "host_id": host_id, "linked_at": None, "cw_id": cw_id,
+                                        "cw_identifier": ident, "fingerprint": fingerprint, "cw_last_updated": last,
+                                        "status": status, "synced_at": None, "synced_values": synced}))
+            return row
+        cols = {"cw_id": cw_id, "cw_identifier": ident, "fingerprint": fingerprint, "cw_last_updated": last,
+                "status": status, "synced_at": None, "synced_values": synced}
+        if row.id is None:
             pending = next((v for r, v in self._inserts if r is row), None)
             if pending is not None:  # still to be inserted: change what will be inserted
                 pending.update(cols)
                 self._set(row, cols)
                 return row
-        if row is None or row.id is None:
             row = LinkRow(None, entity, host_id, cw_id)
             self._set(row, cols)
             self._inserts.append((row, {"entity": entity, "host_id": host_id, "linked_at": None, **cols}))
