@@ -4,8 +4,11 @@ file on SQLite) and holding a lock there."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+
+from sqlalchemy import text
 
 from colcw_plugin.sync.shared.locks import Busy
 
@@ -75,3 +78,35 @@ def gets(engine, key: int) -> bool:
             return True
     except Busy:
         return False
+
+
+def waiting_for_a_lock(engine) -> bool:
+    """Some session of the test's database waits for a lock (PostgreSQL's pg_stat_activity)."""
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                      "AND datname = current_database()")).scalar_one())
+
+
+def sent_while_an_export_reads(monkeypatch, engine, send: Callable) -> tuple[list, list[threading.Thread]]:
+    """Once an export has read its first chunk (a customer linked to no company: that it has none, before it creates
+    the company), ``send()`` (a page's post: another request) runs in another thread, and the export goes on when that
+    waits for a lock, has ended, or after 15 s. (what ``send`` returned, its thread once started): join it after the
+    export."""
+    from colcw_plugin.sync.customers import exporter as exporter_module
+
+    answers: list = []
+    threads: list[threading.Thread] = []
+    real_read = exporter_module.read_chunk
+
+    def read_chunk(*args, **kwargs):
+        chunk = real_read(*args, **kwargs)
+        if not threads:
+            threads.append(threading.Thread(target=lambda: answers.append(send())))
+            threads[0].start()
+            deadline = time.monotonic() + 15
+            while threads[0].is_alive() and not waiting_for_a_lock(engine) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return chunk
+
+    monkeypatch.setattr(exporter_module, "read_chunk", read_chunk)
+    return answers, threads

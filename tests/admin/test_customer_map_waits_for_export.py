@@ -7,27 +7,18 @@ customer is linked by then. Against the sandbox and PostgreSQL, the admin's save
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from admin_support import BASE
-from sqlalchemy import select, text
+from lock_support import sent_while_an_export_reads
+from sqlalchemy import select
 
 from colcw_plugin.models import Link, SyncRun, get_link
-from colcw_plugin.sync.customers import exporter as exporter_module
 from colcw_plugin.sync.jobs.runs import create_run
 from helpers import csrf_from, map_default_rep, runtime
 from host_stub.extensions import db
 from host_stub.models import Customer
 
 pytestmark = pytest.mark.postgres
-
-
-def _lock_waits(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()")).scalar_one()
 
 
 def _export(customer_id: int) -> SyncRun:
@@ -50,23 +41,9 @@ def test_a_map_customers_save_during_an_export_of_the_customer_waits_for_it(admi
     admin_client.post(BASE + "/customers/scan", data={"csrf_token": csrf_from(admin_client.get(BASE + "/")
                                                                               .get_data(as_text=True))})
     token = csrf_from(admin_client.get(BASE + "/customers/map").get_data(as_text=True))
-    answers: list = []
-    threads: list[threading.Thread] = []
-    real_read = exporter_module.read_chunk
-
-    def read_chunk(*args, **kwargs):  # the export has read that the customer is linked to no company
-        chunk = real_read(*args, **kwargs)
-        if not threads:
-            threads.append(threading.Thread(target=lambda: answers.append(admin_client.post(
-                BASE + "/customers/map", data={"csrf_token": token, f"map-{other['id']}": str(customer_id),
-                                               "confirm": "1"}))))
-            threads[0].start()
-            deadline = time.monotonic() + 15
-            while threads[0].is_alive() and not _lock_waits(db.engine) and time.monotonic() < deadline:
-                time.sleep(0.05)
-        return chunk
-
-    monkeypatch.setattr(exporter_module, "read_chunk", read_chunk)
+    # Once the export has read that the customer is linked to no company, the admin saves Map customers.
+    answers, threads = sent_while_an_export_reads(monkeypatch, db.engine, lambda: admin_client.post(
+        BASE + "/customers/map", data={"csrf_token": token, f"map-{other['id']}": str(customer_id), "confirm": "1"}))
     done = _export(customer_id)
     threads[0].join(30)
     monkeypatch.undo()

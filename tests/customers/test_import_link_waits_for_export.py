@@ -7,12 +7,9 @@ linked meanwhile. Against the sandbox and PostgreSQL, both through the pages' se
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from customer_support import link_of, make_customer, run
-from sqlalchemy import text
+from lock_support import sent_while_an_export_reads
 
 from helpers import csrf_from
 from host_stub.extensions import db
@@ -20,37 +17,16 @@ from host_stub.extensions import db
 pytestmark = pytest.mark.postgres
 
 
-def _lock_waits(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()")).scalar_one()
-
-
 def test_the_popups_link_during_an_export_of_the_customer_waits_for_it(sync_ready, rep_client, monkeypatch, app):
-    from colcw_plugin.sync.customers import exporter as exporter_module
-
     customer = make_customer(name="Popup Turn Dental", account_number="POPT1")
     like = sync_ready.api("POST", "company/companies", json={
         "identifier": "POPT1B", "name": "Popup Turn Dental", "addressLine1": "1 Way", "city": "Austin",
         "state": "TX"}).json()
     token = csrf_from(rep_client.get("/customers/").get_data(as_text=True))
-    answers: list = []
-    threads: list[threading.Thread] = []
-    real_read = exporter_module.read_chunk
-
-    def read_chunk(*args, **kwargs):  # the export has read that the customer is linked to no company
-        chunk = real_read(*args, **kwargs)
-        if not threads:
-            threads.append(threading.Thread(target=lambda: answers.append(rep_client.post("/colcw/import", data={
-                "company": "POPT1B", "choice": "link", "customer": str(customer.id), "cw_id": str(like["id"]),
-                "csrf_token": token}))))
-            threads[0].start()
-            deadline = time.monotonic() + 15
-            while threads[0].is_alive() and not _lock_waits(db.engine) and time.monotonic() < deadline:
-                time.sleep(0.05)
-        return chunk
-
-    monkeypatch.setattr(exporter_module, "read_chunk", read_chunk)
+    # Once the export has read that the customer is linked to no company, the rep links it in the popup.
+    answers, threads = sent_while_an_export_reads(monkeypatch, db.engine, lambda: rep_client.post(
+        "/colcw/import", data={"company": "POPT1B", "choice": "link", "customer": str(customer.id),
+                               "cw_id": str(like["id"]), "csrf_token": token}))
     done = run("customer_export", {"customer_id": customer.id, "confirmed": f"new:{like['id']}"})
     threads[0].join(30)
     monkeypatch.undo()

@@ -12,7 +12,8 @@ import uuid
 from pathlib import Path
 
 from htmx_loads import loaded
-from sqlalchemy import select, text
+from lock_support import waiting_for_a_lock  # noqa: F401 - re-exported for the lock-order tests
+from sqlalchemy import select
 
 from colcw_plugin.cw.callbacks import sign
 from colcw_plugin.models import CW_MASTER, Link, RepMapping, SyncItem, SyncRun, get_link
@@ -190,10 +191,3 @@ def contacts_linked_first(customer: Customer) -> dict[str, int]:
     ids = {name: get_link(db.session, entity, host_id).id for entity, host_id, name in keys}
     assert max(v for k, v in ids.items() if k) < ids[""]
     return ids
-
-
-def waiting_for_a_lock(engine) -> bool:
-    """Some session of the test's database waits for a lock (PostgreSQL's pg_stat_activity)."""
-    with engine.connect() as conn:
-        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                      "AND datname = current_database()")).scalar_one())
