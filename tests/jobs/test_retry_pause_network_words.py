@@ -6,29 +6,15 @@ from __future__ import annotations
 
 import pytest
 from customers.customer_support import make_customer
-from sqlalchemy import select, update
+from sqlalchemy import select
+from test_retry_pause_time_kept import _running_export
 
 from colcw_plugin.cw.errors import NetworkError, ServerError
 from colcw_plugin.models import SyncRun
-from colcw_plugin.sync.jobs.recorder import RETRYING_REQUEST, RunRecorder
-from helpers import runtime
+from colcw_plugin.sync.jobs.recorder import RETRYING_REQUEST
 from host_stub.extensions import db
-from host_stub.models import utcnow
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-
-
-def _running_recorder() -> tuple[int, RunRecorder]:
-    customer = make_customer()
-    run = runtime().submit(db.session, "customer_export", {"customer_id": customer.id}).run
-    runtime().queue.withdraw(run)
-    now = utcnow()
-    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
-        status="running", started_at=now, heartbeat_at=now, attempts=1, total=1))
-    db.session.commit()
-    recorder = RunRecorder(db.engine, run.id)
-    recorder.close()
-    return run.id, recorder
 
 
 def _reason(run_id: int) -> str:
@@ -41,6 +27,6 @@ def _reason(run_id: int) -> str:
     (ServerError("HTTP 503", status=503), "ConnectWise answered HTTP 503"),
 ])
 def test_a_retry_pause_says_what_happened(jobs_app, error, said):
-    run_id, recorder = _running_recorder()
+    run_id, recorder = _running_export(make_customer().id)
     recorder.note_retry_wait(error, 2)
     assert _reason(run_id) == f"{said}{RETRYING_REQUEST}"
