@@ -10,8 +10,9 @@ from __future__ import annotations
 from inbound_first_link import messages, run, summit
 from inbound_support import edit_host, enable
 from sqlalchemy import select
+from test_first_contact_link_takes_connectwise import _took_connectwise_cto
 
-from colcw_plugin.models import CW_MASTER, RecordDrift, get_link
+from colcw_plugin.models import CW_MASTER, get_link
 from colcw_plugin.sync.inbound import LIVE_KIND
 from host_stub import services
 from host_stub.extensions import db
@@ -54,21 +55,10 @@ def test_an_added_contact_matched_to_the_same_person_takes_connectwise_the_maste
 
     live = run(LIVE_KIND, {"records": {"contact": [lucia_cw]}})
     assert live.status == "succeeded", live.message
-    lucia = _lucia(customer.id)
-    assert lucia.title == "CTO", messages(live)
-    link = get_link(db.session, "contact", lucia.id)
-    assert link is not None and link.cw_id == lucia_cw and link.synced_values["title"] == "CTO"
-    said = [m for m in messages(live) if m.startswith("Lucia Park (Summit Dental Care)")]
-    assert said == ["Lucia Park (Summit Dental Care): added in ConnectWise; linked to the contact with the same e-mail; "
-                    "Title differs; no earlier agreement: took ConnectWise's “CTO” (the master); ChannelOnline had "
-                    "“Engineer”."], messages(live)
-    note = db.session.execute(select(RecordDrift).where(RecordDrift.entity == "contact",
-                                                        RecordDrift.host_id == lucia.id)).scalar_one()
-    assert (note.field, note.cw_value, note.host_value, note.kept) == ("title", "CTO", "Engineer", "connectwise")
-
-    export = run("customer_export", {"customer_id": customer.id})
-    assert export.status == "succeeded", export.message
-    assert sandbox.api("GET", f"company/contacts/{lucia_cw}").json()["title"] == "CTO", messages(export)
+    _took_connectwise_cto(sandbox, customer, live, _lucia(customer.id), lucia_cw, (
+        "Lucia Park (Summit Dental Care): added in ConnectWise; linked to the contact with the same e-mail; Title "
+        "differs; no earlier agreement: took ConnectWise's “CTO” (the master); ChannelOnline had “Engineer”."),
+        "Engineer")
 
 
 def test_an_added_contact_without_an_e_mail_erases_none_of_the_host_contact(app, fast_callbacks, admin_client):

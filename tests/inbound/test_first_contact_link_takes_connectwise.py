@@ -36,24 +36,33 @@ def _ethans_first_change_read(sandbox, admin_client, master: str) -> tuple[Custo
     return customer, contacts, live, _ethan(customer.id)
 
 
-def test_connectwise_the_master_takes_the_first_change_and_the_export_keeps_it(app, fast_callbacks, admin_client):
-    sandbox = fast_callbacks
-    customer, contacts, live, ethan = _ethans_first_change_read(sandbox, admin_client, CW_MASTER)
-    assert ethan.title == "CTO", messages(live)
-    link = get_link(db.session, "contact", ethan.id)
-    assert link is not None and link.cw_id == contacts["Ethan"] and link.synced_values["title"] == "CTO"
-    said = [m for m in messages(live) if m.startswith("Ethan Müller (Summit Dental Care)")]
-    assert said == ["Ethan Müller (Summit Dental Care): in the ConnectWise company when it was linked; linked to the "
-                    "contact with the same e-mail; Title differs; no earlier agreement: took ConnectWise's “CTO” (the "
-                    "master); ChannelOnline had “IT Director”."], messages(live)
+def _took_connectwise_cto(sandbox, customer: Customer, live: SyncRun, contact: Contact, cw_id: int, said: str,
+                         had: str) -> None:
+    """The live update took ConnectWise's title "CTO" (the master's) into the host ``contact``, linked to ``cw_id`` and
+    agreeing on "CTO", said ``said`` of it in the run log, and left a note keeping ChannelOnline's ``had`` on the
+    customer's page; the rep's next export keeps "CTO" in ConnectWise."""
+    assert contact.title == "CTO", messages(live)
+    link = get_link(db.session, "contact", contact.id)
+    assert link is not None and link.cw_id == cw_id and link.synced_values["title"] == "CTO"
+    who = said.partition(":")[0]  # the contact's name and the customer's
+    assert [m for m in messages(live) if m.startswith(who)] == [said], messages(live)
     # ChannelOnline's value it replaced stays on the customer's page.
     note = db.session.execute(select(RecordDrift).where(RecordDrift.entity == "contact",
-                                                        RecordDrift.host_id == ethan.id)).scalar_one()
-    assert (note.field, note.cw_value, note.host_value, note.kept) == ("title", "CTO", "IT Director", "connectwise")
+                                                        RecordDrift.host_id == contact.id)).scalar_one()
+    assert (note.field, note.cw_value, note.host_value, note.kept) == ("title", "CTO", had, "connectwise")
 
     export = run("customer_export", {"customer_id": customer.id})
     assert export.status == "succeeded", export.message
-    assert sandbox.api("GET", f"company/contacts/{contacts['Ethan']}").json()["title"] == "CTO", messages(export)
+    assert sandbox.api("GET", f"company/contacts/{cw_id}").json()["title"] == "CTO", messages(export)
+
+
+def test_connectwise_the_master_takes_the_first_change_and_the_export_keeps_it(app, fast_callbacks, admin_client):
+    sandbox = fast_callbacks
+    customer, contacts, live, ethan = _ethans_first_change_read(sandbox, admin_client, CW_MASTER)
+    _took_connectwise_cto(sandbox, customer, live, ethan, contacts["Ethan"], (
+        "Ethan Müller (Summit Dental Care): in the ConnectWise company when it was linked; linked to the contact with "
+        "the same e-mail; Title differs; no earlier agreement: took ConnectWise's “CTO” (the master); ChannelOnline "
+        "had “IT Director”."), "IT Director")
 
 
 def test_channelonline_the_master_notes_the_difference_and_agrees_on_nothing_of_connectwise(app, fast_callbacks,
