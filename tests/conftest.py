@@ -296,6 +296,9 @@ def page(browser, request):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         pg = context.new_page()
     pg.set_default_timeout(10_000)
+    # A navigation waits on the server's work (an export click does ConnectWise's requests before it redirects, and a
+    # rep's export may wait up to 10 s before it hands over): 30 s, so a loaded machine is not read as a failure.
+    pg.set_default_navigation_timeout(30_000)
     yield pg
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         os.makedirs("test-artifacts", exist_ok=True)
