@@ -1,7 +1,7 @@
 """Benchmark the customer import and export against a local sandbox (not a test).
 
     python bench/bench_customers.py [--companies 10000] [--contacts-per-company 2.5] [--customers 2000]
-                                    [--sweep 2500,10000,40000] [--rounds 3]
+                                    [--sweep 2500,10000,40000] [--rounds 3] [--first-only]
 
 Needs PostgreSQL (TEST_PG_ADMIN_URL, default postgres@127.0.0.1) for the host database. The
 sandbox runs in its own process (``cw-sandbox serve``) so that its memory is not counted, and
@@ -433,6 +433,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="measure each import and the export this many times")
     parser.add_argument("--latency-ms", type=int, default=50,
                         help="latency on every request for one more first and unchanged import each (0: none)")
+    parser.add_argument("--first-only", action="store_true",
+                        help="only the first import of --companies companies (--rounds times, the best of each side "
+                             "compared), reported and not saved: to measure a change to it without the whole bench")
     parser.add_argument("--phase", choices=["import", "export"])
     parser.add_argument("--again", type=int, default=0)
     parser.add_argument("--sandbox")
@@ -442,6 +445,10 @@ def main() -> int:
     if args.phase:
         result = phase_import(args) if args.phase == "import" else phase_export(args)
         print(json.dumps(result))
+        return 0
+    if args.first_only:
+        r = bench_import(args.companies, args.contacts_per_company, rounds=args.rounds)
+        report(f"Import {r['companies']} companies with {r['contacts']} contacts", r)
         return 0
     rows: list[Row] = []
     sweep = sorted({int(n) for n in args.sweep.split(",") if n} | {args.companies})
