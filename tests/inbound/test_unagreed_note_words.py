@@ -34,15 +34,21 @@ def _phone_note(app, customer_id: int) -> tuple[str, str]:
             " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", said)).split()))
 
 
-def test_connectwise_the_master_the_note_says_no_earlier_agreement(app, fast_callbacks, admin_client):
-    sandbox = fast_callbacks
+def _linked_then_read(sandbox, admin_client, master: str, *, phone_after: str):
+    """A customer linked by hand while its phone (625-555-0199) differed from its company's (625-555-0100), then one
+    live update under ``master``; the customer's phone after it is ``phone_after``."""
     customer, cw_id = linked_by_hand(sandbox, admin_client, phone="625-555-0199")
-    enable("http://127.0.0.1:1", CW_MASTER, check=lambda url: "")
-
+    enable("http://127.0.0.1:1", master, check=lambda url: "")
     live = run(LIVE_KIND, {"records": {"company": [cw_id]}})
     assert live.status == "succeeded", live.message
     db.session.expire_all()
-    assert db.session.get(Customer, customer.id).phone == "625-555-0100", messages(live)
+    assert db.session.get(Customer, customer.id).phone == phone_after, messages(live)
+    return customer, cw_id
+
+
+def test_connectwise_the_master_the_note_says_no_earlier_agreement(app, fast_callbacks, admin_client):
+    sandbox = fast_callbacks
+    customer, cw_id = _linked_then_read(sandbox, admin_client, CW_MASTER, phone_after="625-555-0100")
     heading, said = _phone_note(app, customer.id)
     assert said.startswith("No earlier agreement: the two held different values when they were linked, so nothing "
                            "told whose was newer. ConnectWise's value was taken (it is the master); ChannelOnline had "
@@ -53,13 +59,7 @@ def test_connectwise_the_master_the_note_says_no_earlier_agreement(app, fast_cal
 
 def test_channelonline_the_master_the_note_says_no_earlier_agreement(app, fast_callbacks, admin_client):
     sandbox = fast_callbacks
-    customer, cw_id = linked_by_hand(sandbox, admin_client, phone="625-555-0199")
-    enable("http://127.0.0.1:1", HOST_MASTER, check=lambda url: "")
-
-    live = run(LIVE_KIND, {"records": {"company": [cw_id]}})
-    assert live.status == "succeeded", live.message
-    db.session.expire_all()
-    assert db.session.get(Customer, customer.id).phone == "625-555-0199", messages(live)
+    customer, cw_id = _linked_then_read(sandbox, admin_client, HOST_MASTER, phone_after="625-555-0199")
     words = ("No earlier agreement: the two held different values when they were linked, so nothing told whose was "
              "newer. ChannelOnline's value was kept (it is the master); ConnectWise has “625-555-0100”.")
     _, said = _phone_note(app, customer.id)
