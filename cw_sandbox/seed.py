@@ -317,7 +317,10 @@ def generate(tenant: Tenant, companies: int, contacts_per_company: float = 2.5, 
             company = {"id": cid, "identifier": f"GEN{cid:06d}", "name": name, "status": status,
                        "addressLine1": f"{rng.randint(1, 9999)} Main St", "city": "Springfield", "state": state,
                        "zip": f"{rng.randint(10000, 99999)}", "country": us_ref,
-                       "phoneNumber": f"555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
+                       # One number per company (up to 9 million): drawn at random, 10,000 companies shared about
+                       # eight numbers, and a client that refuses a company whose phone another already has (colcw's
+                       # likely duplicates) failed them.
+                       "phoneNumber": f"555-{100 + cid // 10_000 % 900}-{cid % 10_000:04d}",
                        "website": f"https://gen{cid}.example", "deletedFlag": False, "leadFlag": False,
                        "dateAcquired": stamp, "_info": dict(info)}
             company = {k: v for k, v in company.items() if v is not None}
