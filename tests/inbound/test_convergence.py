@@ -128,7 +128,7 @@ def test_one_safety_net_pass_after_lost_duplicated_and_reordered_callbacks_leave
         if n % 4 == 0:
             mine = next(p for p in products if p["opportunity"]["id"] == opp["id"])
             sandbox.edit_product(mine["id"], {"quantity": 2 + n % 5})
-    settle(sandbox, timeout=120)
+    settle(sandbox, timeout=300)  # (the claim is convergence, not speed: a loaded machine takes its time)
     log = sandbox.deliveries()
     states = Counter(d["state"] for d in log)
     assert states["dropped"] > 0.2 * len(log) and any("duplicate" in d["faults"] for d in log)
