@@ -33,13 +33,15 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# worksteal: a worker that runs out takes tests queued on the other, so the suite does not end on one worker still
+# working through a batch of slow tests sent to it early.
 test: setup chromium lint
-	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
 
 # The fast tier: every test that needs no PostgreSQL, Redis or browser and starts no other process
 # (business rules on a plain session, the client, the sandbox); it runs with those services stopped.
 test-fast: setup lint
-	COLCW_FAST_TIER=1 $(PY) -m pytest -n $(JOBS) -m "not postgres and not redis and not browser and not processes" $(PYTEST_ARGS)
+	COLCW_FAST_TIER=1 $(PY) -m pytest -n $(JOBS) --dist worksteal -m "not postgres and not redis and not browser and not processes" $(PYTEST_ARGS)
 
 # ruff, then the import-linter contracts in pyproject.toml (layers, what services may import, no cycles).
 lint: setup
