@@ -192,14 +192,13 @@ class CustomerExporter:
         refused: set[int] = set()
         for start in range(0, len(ids), 1000):
             for row in self.session.execute(select(*cols).where(Customer.id.in_(ids[start:start + 1000]))):
-                values = M.customer_values(SimpleNamespace(**row._mapping))
-                problems = M.customer_problems(values, None)
+                customer = SimpleNamespace(**row._mapping)
+                problems = M.customer_problems(M.customer_values(customer), None)
                 if problems:
                     refused.add(row.id)
                     message, resolution = M.join(problems)
                     self.recorder.record(entity=CUSTOMER, direction="export", action="failed", host_id=row.id,
-                                         label=f"{row.name} ({row.account_number})",  # (as customer_label says it)
-                                         message=message, resolution=resolution)
+                                         label=customer_label(customer), message=message, resolution=resolution)
         return [i for i in ids if i not in refused] if refused else ids
 
     def _reference_lists(self) -> None:
