@@ -8,6 +8,7 @@ hookimpls render.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import threading
@@ -18,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from host_stub.extensions import db
-from host_stub.models import Customer
+from host_stub.models import Customer, utcnow
 from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
@@ -134,6 +135,7 @@ def import_company():
     error: tuple[str, str] | None = None
     ident = ""
     if request.method == "POST":
+        clicked_at = utcnow()  # a second click sent before the first import ended is the same click (REPEAT_SECONDS)
         ident = request.form.get("company", "").strip()
         # After a likely duplicate was shown: "link" or "new"; after the values an import would replace: "replace"
         # or, for a customer it would link, "keep" (link it, import nothing).
@@ -145,7 +147,7 @@ def import_company():
         elif (unconnected := not_connected()) is not None:
             error = (unconnected, "")
         elif choice == "link":
-            return _link_and_import(ident)
+            return _link_and_import(ident, clicked_at)
         elif choice == "keep":
             return _link_keeping_values(ident)
         else:
@@ -167,22 +169,25 @@ def import_company():
                 # It would become a new customer that looks like an existing one: the rep chooses first.
                 return _import_answer(None, ident, company=answer.company, like=answer.like)
             else:
-                return _import_one(ident)
+                return _import_one(ident, clicked_at)
     return _import_answer(error[0], ident, error[1]) if error else _import_answer(None, ident)
 
 
-# A second identical import by the same person this soon after the first ended is the same click again (a double
-# click, a form sent twice): it answers with the first's result instead of recording a run of its own.
+# A second identical import by the same person sent this soon after the first ended (or while it ran) is the same
+# click again (a double click, a form sent twice): it answers with the first's result instead of recording a run of
+# its own. Counted from when the click arrived, not from when it got the company's lock: on a busy server a click
+# sent during the first import may reach the lock more than this after the first ended.
 REPEAT_SECONDS = 5.0
 
 
-def _import_one(ident: str):
-    """Import the company with the Company ID ``ident`` (a run with its result) and open its customer."""
+def _import_one(ident: str, clicked_at: dt.datetime):
+    """Import the company with the Company ID ``ident`` (a run with its result) and open its customer
+    (``clicked_at``: when the click arrived)."""
     try:
         with exclusive.importing_company(db.session, ident):
             # Under the lock: of two identical clicks, the second sees the first's run once it has ended.
             earlier = exclusive.just_imported(db.session, ident, (current_actor() or {}).get("id"),
-                                              REPEAT_SECONDS)
+                                              clicked_at - dt.timedelta(seconds=REPEAT_SECONDS))
             run = earlier or _execute("customer_import", {"company": ident})
     except exclusive.AlreadyRunning as e:
         return _import_answer(already_running(e.run, f"{ident} is already being imported from ConnectWise"), ident)
@@ -236,7 +241,7 @@ def _link_shown(ident: str, nothing: str, then_import: bool = False):
     return int(raw_customer), message
 
 
-def _link_and_import(ident: str):
+def _link_and_import(ident: str, clicked_at: dt.datetime):
     """Link the company to the existing customer the popup showed (its likely duplicate), then import it into
     that customer as a linked company is imported. Asked again first: a popup opened before the company or the
     customer changed (another company got the customer's account number as its Company ID, the customer was linked
@@ -253,7 +258,7 @@ def _link_and_import(ident: str):
     if customer_id is None:
         return said
     flash(said, "success")
-    return _import_one(ident)
+    return _import_one(ident, clicked_at)
 
 
 def _no_longer_offered(ident: str, answer: lookup.ForImport):

@@ -3,6 +3,7 @@ identical import by the same person, sent anyway, records no second run (the tes
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 
@@ -80,3 +81,31 @@ def test_a_second_identical_import_by_the_same_person_records_no_second_run(conn
         page = " ".join(c.get(again.headers["HX-Redirect"]).get_data(as_text=True).split())
     assert _import_runs() == 1
     assert "Twice Sent Dental (DBL2) was imported from ConnectWise a moment ago" in page, page
+
+
+def test_a_click_sent_while_the_first_import_ran_is_answered_by_it_however_late_it_gets_the_lock(connected, app):
+    """The repeat window counts from when the second click arrived: one sent while the first import ran, that a busy
+    server let reach the company's lock long after the first ended, still gets the first's answer; one sent more
+    than REPEAT_SECONDS after the first ended is an import of its own."""
+    from colcw_plugin.sync.customers.exclusive import just_imported
+    from colcw_plugin.views.customers import REPEAT_SECONDS
+
+    _company(connected, "DBL3", "Late Lock Dental")
+    with app.test_client() as c:
+        sign_in(c, "riley@demo.example")
+        token = csrf_from(c.get("/colcw/import").get_data(as_text=True))
+        c.post("/colcw/import", data={"csrf_token": token, "company": "DBL3"}, headers={"HX-Request": "true"})
+    db.session.expire_all()
+    run = db.session.execute(select(SyncRun).where(SyncRun.kind == "customer_import")).scalar_one()
+    window = dt.timedelta(seconds=REPEAT_SECONDS)
+    # Sent a second before the first ended (it reaches the lock whenever it does): answered by the first.
+    clicked = run.finished_at - dt.timedelta(seconds=1)
+    assert just_imported(db.session, "DBL3", run.requested_by_id, clicked - window) == run
+    # Sent a moment after the first ended: still the same click.
+    clicked = run.finished_at + window - dt.timedelta(seconds=1)
+    assert just_imported(db.session, "DBL3", run.requested_by_id, clicked - window) == run
+    # Sent well after: a new import (and another person's click never is the same click).
+    clicked = run.finished_at + window + dt.timedelta(seconds=1)
+    assert just_imported(db.session, "DBL3", run.requested_by_id, clicked - window) is None
+    assert just_imported(db.session, "DBL3", (run.requested_by_id or 0) + 1000,
+                         run.finished_at - dt.timedelta(seconds=1) - window) is None

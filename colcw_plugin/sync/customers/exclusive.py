@@ -21,7 +21,7 @@ from contextlib import ExitStack, contextmanager
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from host_stub.models import Customer, utcnow
+from host_stub.models import Customer
 
 from ...cw import ConnectWiseError
 from ...models import ACTIVE_RUN_STATUSES, CUSTOMER, RunStatus, Settings, SyncItem, SyncRun, get_link
@@ -227,10 +227,9 @@ def importing_company(session: Session, ident: str):
 IMPORTED = ("created", "updated", "unchanged")  # a company import's results that leave the company in the host
 
 
-def just_imported(session: Session, ident: str, user_id: int | None, within_seconds: float) -> SyncRun | None:
-    """The person's import of the Company ID ``ident`` that ended within ``within_seconds`` having imported the company
+def just_imported(session: Session, ident: str, user_id: int | None, since: dt.datetime) -> SyncRun | None:
+    """The person's import of the Company ID ``ident`` that ended at ``since`` or later having imported the company
     (None otherwise: a failed one is tried again): a second click of the popup's Import is answered by it."""
-    since = utcnow() - dt.timedelta(seconds=within_seconds)
     runs = session.execute(select(SyncRun).where(
         SyncRun.kind == IMPORT_KIND, SyncRun.requested_by_id == user_id,
         SyncRun.finished_at >= since).order_by(SyncRun.id.desc())).scalars()
