@@ -47,3 +47,23 @@ def test_a_forked_child_runs_its_calls_sent_ahead():
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_call_sent_while_every_kept_thread_is_busy_runs_at_once_on_a_thread_of_its_own():
+    """Many reps exporting at once in one web process: a call sent ahead does not wait behind the others' slow
+    requests for a kept thread, and a call that waits on a call of its own sent ahead is not stuck."""
+    from colcw_plugin.sync.shared.prefetch import AHEAD_THREADS
+
+    release = threading.Event()
+    blocked = [call_ahead(lambda: release.wait(30)) for _ in range(AHEAD_THREADS)]
+    try:
+        late = call_ahead(lambda: "at once")
+        nested = call_ahead(lambda: call_ahead(lambda: "inner").result())
+        done = threading.Event()
+        threading.Thread(target=lambda: (late.result(), nested.result(), done.set()), daemon=True).start()
+        assert done.wait(5), "a call sent while the kept threads were busy waited for one"
+        assert late.result() == "at once" and nested.result() == "inner"
+    finally:
+        release.set()
+    assert all(b.result() is True for b in blocked)
+    assert call_ahead(lambda: "after").result() == "after"  # the kept threads serve again once free

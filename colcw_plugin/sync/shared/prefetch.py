@@ -111,8 +111,10 @@ def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "colcw-read-ah
     return Reader(items, depth, name)
 
 
-# The most calls sent ahead under way at once in a process (more wait for a thread to come free): each export or
-# import worker has two or three out at a time.
+# The calls sent ahead that the process's kept threads run at once: each export or import worker has two or three out
+# at a time. A call sent while all of them are busy gets a thread of its own instead of waiting for one to come free:
+# a busy web process (many reps exporting at once) would otherwise queue a rep's read behind others' slow requests,
+# and a call that itself waited on a call sent ahead could wait forever.
 AHEAD_THREADS = 32
 
 
@@ -128,12 +130,37 @@ class _AheadThreads:
     def _reset(self) -> None:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._busy = 0  # calls handed to the kept threads and not ended yet
 
     def submit(self, run: Callable[[], None]) -> Future:
         with self._lock:
+            if self._busy >= AHEAD_THREADS:
+                return self._one_off(run)
+            self._busy += 1
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=AHEAD_THREADS, thread_name_prefix="colcw-ahead")
-            return self._pool.submit(run)
+            future = self._pool.submit(run)
+        future.add_done_callback(self._ended)
+        return future
+
+    def _ended(self, _: Future) -> None:
+        with self._lock:
+            self._busy -= 1
+
+    @staticmethod
+    def _one_off(run: Callable[[], None]) -> Future:
+        """``run`` in a thread started for it alone (every kept thread is busy)."""
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+
+        def go() -> None:
+            try:
+                run()
+            finally:
+                future.set_result(None)
+
+        threading.Thread(target=go, name="colcw-ahead-extra", daemon=True).start()
+        return future
 
 
 _AHEAD_THREADS = _AheadThreads()
