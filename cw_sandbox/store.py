@@ -85,6 +85,39 @@ class Store:
                 self._db.execute("DELETE FROM records")
                 self._db.execute("DELETE FROM meta")
 
+    def dump(self) -> str:
+        """Every record, id counter and meta value as one JSON text, for ``restore``."""
+        with self.lock:
+            return json.dumps({"data": {resource: list(table.values()) for resource, table in self._data.items()},
+                               "next_id": self._next_id, "meta": self._meta}, ensure_ascii=False)
+
+    def restore(self, text: str) -> None:
+        """Hold exactly what ``dump`` wrote (memory and file), instead of anything held before: a reset to a
+        seed copies the seed's records rather than writing them one by one again. Every resource's version
+        moves on (cached query results of before are not used again)."""
+        state = json.loads(text)
+        with self.lock:
+            for resource in set(self._versions) | set(state["data"]):
+                self._versions[resource] = self._versions.get(resource, 0) + 1
+            self._data.clear()
+            self._data.update({resource: {r["id"]: r for r in rows} for resource, rows in state["data"].items()})
+            self._next_id.clear()
+            self._next_id.update(state["next_id"])
+            self._meta.clear()
+            self._meta.update(state["meta"])
+            self._indexes.clear()
+            self._sorted_ids.clear()
+            if self._db is not None:
+                self._db.execute("BEGIN")
+                self._db.execute("DELETE FROM records")
+                self._db.execute("DELETE FROM meta")
+                self._db.executemany("INSERT INTO records (resource, id, data) VALUES (?, ?, ?)",
+                                     [(resource, r["id"], json.dumps(r)) for resource, rows in state["data"].items()
+                                      for r in rows])
+                self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                     [(k, json.dumps(v)) for k, v in {**self._meta, "next_id": self._next_id}.items()])
+                self._db.execute("COMMIT")
+
     def get_meta(self, key: str, default: Any = None) -> Any:
         """A persisted setting (e.g. the codebase)."""
         with self.lock:

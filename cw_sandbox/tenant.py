@@ -68,6 +68,9 @@ class Tenant:
         self.request_log: list[dict] = []
         self.write_listeners: list[Callable[[str, str, dict, str], None]] = []
         self.clear_listeners: list[Callable[[], None]] = []
+        # The seeded store as seed.apply_seed left it (JSON text, and the times stamped while it was written), by
+        # seed and what its records depend on: a reset restores it rather than writing each record again.
+        self.seed_snapshots: dict[tuple, tuple[str, list[str]]] = {}
 
     # -- settings ------------------------------------------------------------------------
     @property
