@@ -12,7 +12,8 @@ import time
 
 import pytest
 from customer_support import contacts_of, export, link_of, make_customer, update_customer
-from sqlalchemy import select, text
+from lock_support import waiting_for_a_lock
+from sqlalchemy import select
 
 from colcw_plugin.models import SyncItem
 from colcw_plugin.sync.customers import exporter as exporter_module
@@ -22,12 +23,6 @@ from host_stub.extensions import db
 from host_stub.models import Contact
 
 pytestmark = pytest.mark.postgres
-
-
-def _lock_waits(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()")).scalar_one()
 
 
 def _exported_and_another_company(sandbox, name: str, account_number: str):
@@ -61,7 +56,7 @@ def _click_during(monkeypatch, engine, owner, name: str, click, *, after_the_cal
             threads.append(threading.Thread(target=lambda: answers.append(click())))
             threads[0].start()
             deadline = time.monotonic() + seconds
-            while threads[0].is_alive() and not _lock_waits(engine) and time.monotonic() < deadline:
+            while threads[0].is_alive() and not waiting_for_a_lock(engine) and time.monotonic() < deadline:
                 time.sleep(0.05)
 
     def wrapped(*args, **kwargs):

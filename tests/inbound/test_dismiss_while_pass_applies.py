@@ -8,7 +8,8 @@ import threading
 import time
 
 from inbound_support import enable, export_customer
-from sqlalchemy import select, text
+from lock_support import waiting_for_a_lock
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colcw_plugin.models import HOST_MASTER, InboundHint, RecordDrift, SyncItem, SyncRun, get_link
@@ -116,7 +117,7 @@ def test_a_dismissal_made_while_a_pass_applies_the_customer_waits_for_it_and_dis
         rep.start()
         threads.append(rep)
         deadline = time.monotonic() + 10
-        while not _waiting_for_a_lock():  # the dismissal is waiting for the pass's locks
+        while not waiting_for_a_lock(engine, query_like="%FOR UPDATE%"):  # the dismissal waits for the pass's locks
             assert time.monotonic() < deadline and rep.is_alive(), "the dismissal did not wait for the pass"
             time.sleep(0.05)
 
@@ -131,9 +132,3 @@ def test_a_dismissal_made_while_a_pass_applies_the_customer_waits_for_it_and_dis
     assert get_link(db.session, "customer", customer.id).synced_values["fax"] == "208-555-5555"
     _pass()  # ConnectWise unchanged: the fax note stays dismissed
     assert _notes(customer.id) == [("customer", "city", "drift", "Boise", "Nampa", "host")]
-
-
-def _waiting_for_a_lock() -> bool:
-    with db.engine.connect() as conn:
-        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                      "AND query ILIKE '%FOR UPDATE%' AND datname = current_database()")).scalar_one())

@@ -8,11 +8,9 @@ The export's statement now locks the links it writes first, in id order. Against
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-from inbound_support import contacts_linked_first, export_customer, waiting_for_a_lock
+from inbound_support import contacts_linked_first, export_customer
+from lock_support import HeldRequest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,64 +25,18 @@ from host_stub.models import Customer
 pytestmark = pytest.mark.postgres
 
 
-class DismissalMeeting:
+def _dismissal_meeting(monkeypatch, customer_id: int, company: int) -> HeldRequest:
     """A note live updates left on an exported customer's page (ChannelOnline the master: ConnectWise's city not
     taken), and a rep who dismisses it in another thread once ``start()`` is called, from inside the run under test:
-    the dismissal locks the customer's links and holds them until this run waits for a lock (or 10 s), then lets go.
-    ``threads`` (the dismissal's, the releaser's), ``dismissed`` (None, or what the dismissal raised) and ``waited``
-    (whether the run was seen waiting) are for the test to check after ``join()``."""
+    the dismissal locks the customer's links and holds them until this run waits for a lock (or 10 s), then lets go."""
+    db.session.add(RecordDrift(entity="customer", host_id=customer_id, customer_id=customer_id, cw_id=company,
+                               field="city", label="City", kind="drift", host_value="Austin", cw_value="Round Rock"))
+    db.session.commit()
 
-    def __init__(self, monkeypatch, customer_id: int, company: int) -> None:
-        db.session.add(RecordDrift(entity="customer", host_id=customer_id, customer_id=customer_id, cw_id=company,
-                                   field="city", label="City", kind="drift", host_value="Austin",
-                                   cw_value="Round Rock"))
-        db.session.commit()
-        self.customer_id, self.engine = customer_id, db.engine
-        self.locked, self.go = threading.Event(), threading.Event()
-        self.dismissed: list[BaseException | None] = []
-        self.waited: list[bool] = []
-        self.threads: list[threading.Thread] = []
-        real_lock = link_batch.lock_customer_links
+    def rep_dismisses(other: Session) -> None:
+        link_batch.dismiss_notes(other, other.get(Customer, customer_id), None, actor="casey@demo.example")
 
-        def held_lock(*args, **kwargs):
-            out = real_lock(*args, **kwargs)
-            if threading.current_thread() is self.threads[0]:
-                self.locked.set()
-                self.go.wait(15)  # holds the links until the run waits for one
-            return out
-
-        monkeypatch.setattr(link_batch, "lock_customer_links", held_lock)
-
-    def _rep_dismisses(self) -> None:
-        try:
-            with Session(self.engine) as other:
-                link_batch.dismiss_notes(other, other.get(Customer, self.customer_id), None,
-                                         actor="casey@demo.example")
-                other.commit()
-            self.dismissed.append(None)
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            self.dismissed.append(e)
-        finally:
-            self.locked.set()
-
-    def _release_once_waited(self) -> None:
-        deadline = time.monotonic() + 10
-        while not waiting_for_a_lock(self.engine) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.waited.append(time.monotonic() < deadline)
-        self.go.set()
-
-    def start(self) -> None:
-        """The rep's dismissal started, holding the customer's links, and the releaser watching for this run."""
-        self.threads.append(threading.Thread(target=self._rep_dismisses))
-        self.threads[0].start()
-        assert self.locked.wait(15)
-        self.threads.append(threading.Thread(target=self._release_once_waited))
-        self.threads[1].start()
-
-    def join(self) -> None:
-        for t in self.threads:
-            t.join(20)
+    return HeldRequest(monkeypatch, db.engine, rep_dismisses, link_batch, "lock_customer_links", after=True)
 
 
 def test_an_export_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatch):
@@ -92,7 +44,7 @@ def test_an_export_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatc
     customer, company, _ = export_customer(sandbox, account_number="LOCK4", name="Lock Export Dental")
     contacts_linked_first(customer)
     customer_id = customer.id
-    meeting = DismissalMeeting(monkeypatch, customer_id, company)
+    meeting = _dismissal_meeting(monkeypatch, customer_id, company)
     real_flush = ExportWrites.flush
 
     def flush(self):
@@ -109,7 +61,7 @@ def test_an_export_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatc
 
     assert len(meeting.threads) == 2  # the two did meet
     # (before: psycopg.errors.DeadlockDetected here, or in the export)
-    assert meeting.dismissed == [None], meeting.dismissed
+    assert meeting.failed == [] and meeting.answers == [None], (meeting.failed, meeting.answers)
     assert meeting.waited == [True]
     assert run.status == "succeeded", (run.status, run.message)
     db.session.rollback()

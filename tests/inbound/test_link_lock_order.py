@@ -7,10 +7,8 @@ them after its deadlock timeout (the rep saw an error, or the pass failed). Agai
 
 from __future__ import annotations
 
-import threading
-import time
-
-from inbound_support import contacts_linked_first, enable, export_customer, waiting_for_a_lock
+from inbound_support import contacts_linked_first, enable, export_customer
+from lock_support import HeldRequest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,55 +24,10 @@ from host_stub.extensions import db
 from host_stub.models import Customer
 
 
-class _Race:
+def _race(monkeypatch, save) -> HeldRequest:
     """The rep's save in a thread of its own, held right after it wrote the customer's link (before its contacts'
     links go: ``_clear_contacts``) until the other side waits for a lock; then it goes on and commits."""
-
-    def __init__(self, monkeypatch, engine, save) -> None:
-        self.engine, self.save = engine, save
-        self.written, self.go = threading.Event(), threading.Event()
-        self.failed: list[BaseException] = []
-        self.waited: list[bool] = []
-        self.said: list[str] = []
-        self.threads: list[threading.Thread] = []
-        clear_contacts = links_module._clear_contacts
-
-        def held(*args, **kwargs):
-            if threading.current_thread() is self.threads[0]:
-                self.written.set()
-                self.go.wait(15)
-            return clear_contacts(*args, **kwargs)
-
-        monkeypatch.setattr(links_module, "_clear_contacts", held)
-
-    def _rep(self) -> None:
-        try:
-            with Session(self.engine) as other:
-                self.said.append(self.save(other))
-                other.commit()
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            self.failed.append(e)
-        finally:
-            self.written.set()
-
-    def _release_once_waited(self) -> None:
-        deadline = time.monotonic() + 10
-        while not waiting_for_a_lock(self.engine) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.waited.append(time.monotonic() < deadline)
-        self.go.set()
-
-    def start(self) -> None:
-        """Start the rep's save; back once it has written the customer's link (and holds it locked)."""
-        self.threads.append(threading.Thread(target=self._rep))
-        self.threads[0].start()
-        assert self.written.wait(15)
-        self.threads.append(threading.Thread(target=self._release_once_waited))
-        self.threads[1].start()
-
-    def join(self) -> None:
-        for t in self.threads:
-            t.join(20)
+    return HeldRequest(monkeypatch, db.engine, save, links_module, "_clear_contacts")
 
 
 def test_a_relink_while_a_pass_applies_the_customer(app, fast_callbacks, monkeypatch):
@@ -98,7 +51,7 @@ def test_a_relink_while_a_pass_applies_the_customer(app, fast_callbacks, monkeyp
         assert answer.linked, answer
         return answer.message
 
-    race = _Race(monkeypatch, db.engine, rep_relinks)
+    race = _race(monkeypatch, rep_relinks)
     monkeypatch.setattr(Reconciler, "_planned", lambda self: race.start())  # planned, nothing applied yet
     run = create_run(db.session, rt.kinds, "cw_live_update", {"wave": "raced"})
     db.session.commit()
@@ -109,7 +62,7 @@ def test_a_relink_while_a_pass_applies_the_customer(app, fast_callbacks, monkeyp
     assert not race.failed, race.failed  # (before: psycopg.errors.DeadlockDetected in the rep's save, or the pass's)
     assert race.waited == [True]  # the two did meet on the links
     assert run.status == "succeeded", (run.status, run.message)
-    assert race.said and race.said[0].startswith("Linked Lock Order Dental (LOCK1) to ConnectWise company LOCK1B")
+    assert race.answers and race.answers[0].startswith("Linked Lock Order Dental (LOCK1) to ConnectWise company LOCK1B")
     db.session.rollback()
     db.session.expire_all()
     link = get_link(db.session, "customer", customer_id)
@@ -131,7 +84,7 @@ def test_a_link_cleared_while_the_notes_are_dismissed(app, fast_callbacks, monke
     def rep_clears(other: Session) -> str:
         return clear_link(other, other.get(Customer, customer_id), actor="riley@demo.example")
 
-    race = _Race(monkeypatch, db.engine, rep_clears)
+    race = _race(monkeypatch, rep_clears)
     race.start()
     # Meanwhile another rep dismisses the customer's notes (another tab): it locks the links by id.
     try:
@@ -147,7 +100,7 @@ def test_a_link_cleared_while_the_notes_are_dismissed(app, fast_callbacks, monke
     assert dismissed == [None], dismissed  # (before: one of the two got psycopg.errors.DeadlockDetected)
     assert not race.failed, race.failed
     assert race.waited == [True]
-    assert race.said and race.said[0].startswith("The ConnectWise link of Lock Clear Dental (LOCK2) was cleared")
+    assert race.answers and race.answers[0].startswith("The ConnectWise link of Lock Clear Dental (LOCK2) was cleared")
     db.session.rollback()
     db.session.expire_all()
     contact_ids = [c.id for c in db.session.get(Customer, customer_id).contacts]

@@ -6,12 +6,10 @@ PostgreSQL; the two saves meet on the links' row locks (a hook holds the first u
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from inbound_support import export_customer
-from sqlalchemy import select, text
+from lock_support import HeldRequest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colcw_plugin.models import SyncItem, get_link
@@ -24,10 +22,12 @@ from host_stub.models import Customer
 pytestmark = pytest.mark.postgres
 
 
-def _lock_waits(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()")).scalar_one()
+def _first_rep_held(monkeypatch, save) -> HeldRequest:
+    """The first rep's save, started in a thread of its own and held once its customer's link is written (before its
+    contacts' links go: ``_clear_contacts``), holding the locks until the second rep's save waits for one."""
+    first = HeldRequest(monkeypatch, db.engine, save, links_module, "_clear_contacts")
+    first.start()
+    return first
 
 
 def test_two_relinks_to_the_same_company_at_once(app, fast_callbacks, monkeypatch):
@@ -36,50 +36,23 @@ def test_two_relinks_to_the_same_company_at_once(app, fast_callbacks, monkeypatc
     new = sandbox.api("POST", "company/companies", json={
         "identifier": "TWICE1B", "name": "Twice Linked Dental", "addressLine1": "1 Way", "city": "Austin",
         "state": "TX"}).json()
-    rt, customer_id, engine = runtime(), customer.id, db.engine
-    written, go = threading.Event(), threading.Event()
-    first: list = []
-    threads: list[threading.Thread] = []
-    clear_contacts = links_module._clear_contacts
+    rt, customer_id = runtime(), customer.id
 
-    def held(*args, **kwargs):  # the first rep's save, its customer's link written, holds the locks
-        if threading.current_thread() is threads[0]:
-            written.set()
-            go.wait(15)
-        return clear_contacts(*args, **kwargs)
+    def first_rep(other: Session):
+        return relink(other, rt.client(other), other.get(Customer, customer_id), "TWICE1B", confirmed=new["id"],
+                      actor="riley@demo.example")
 
-    def first_rep() -> None:
-        try:
-            with Session(engine) as other:
-                first.append(relink(other, rt.client(other), other.get(Customer, customer_id), "TWICE1B",
-                                    confirmed=new["id"], actor="riley@demo.example"))
-                other.commit()
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            first.append(e)
-        finally:
-            written.set()
-
-    def release_once_waited() -> None:
-        deadline = time.monotonic() + 10
-        while not _lock_waits(engine) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        go.set()
-
-    monkeypatch.setattr(links_module, "_clear_contacts", held)
-    threads.append(threading.Thread(target=first_rep))
-    threads[0].start()
-    assert written.wait(15)
-    threads.append(threading.Thread(target=release_once_waited))
-    threads[1].start()
+    first = _first_rep_held(monkeypatch, first_rep)
     # The second rep's click: the link it reads is still the old company's (the first save is not committed).
     second = relink(db.session, rt.client(db.session), db.session.get(Customer, customer_id), "TWICE1B",
                     confirmed=new["id"], actor="casey@demo.example")
     db.session.commit()
-    for t in threads:
-        t.join(20)
+    first.join()
     monkeypatch.undo()
 
-    assert first and first[0].linked and first[0].message.startswith("Linked Twice Linked Dental"), first
+    assert not first.failed, first.failed
+    said = first.answers
+    assert said and said[0].linked and said[0].message.startswith("Linked Twice Linked Dental"), said
     assert second.linked and "is already linked to ConnectWise company TWICE1B" in second.message, second.message
     db.session.expire_all()
     assert get_link(db.session, "customer", customer_id).cw_id == new["id"] != old
@@ -97,49 +70,17 @@ def test_a_relink_of_a_broken_link_while_it_is_cleared(app, fast_callbacks, monk
     link = get_link(db.session, "customer", customer.id)
     link.status = "missing_in_cw"
     db.session.commit()
-    rt, customer_id, engine = runtime(), customer.id, db.engine
-    written, go = threading.Event(), threading.Event()
-    first: list = []
-    threads: list[threading.Thread] = []
-    clear_contacts = links_module._clear_contacts
-
-    def held(*args, **kwargs):
-        if threading.current_thread() is threads[0]:
-            written.set()
-            go.wait(15)
-        return clear_contacts(*args, **kwargs)
-
-    def first_rep() -> None:
-        try:
-            with Session(engine) as other:
-                first.append(links_module.clear_link(other, other.get(Customer, customer_id),
-                                                     actor="riley@demo.example"))
-                other.commit()
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            first.append(e)
-        finally:
-            written.set()
-
-    def release_once_waited() -> None:
-        deadline = time.monotonic() + 10
-        while not _lock_waits(engine) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        go.set()
-
-    monkeypatch.setattr(links_module, "_clear_contacts", held)
-    threads.append(threading.Thread(target=first_rep))
-    threads[0].start()
-    assert written.wait(15)
-    threads.append(threading.Thread(target=release_once_waited))
-    threads[1].start()
+    rt, customer_id = runtime(), customer.id
+    first = _first_rep_held(monkeypatch, lambda other: links_module.clear_link(
+        other, other.get(Customer, customer_id), actor="riley@demo.example"))
     second = relink(db.session, rt.client(db.session), db.session.get(Customer, customer_id), "BROKE1",
                     actor="casey@demo.example")
     db.session.commit()
-    for t in threads:
-        t.join(20)
+    first.join()
     monkeypatch.undo()
 
-    assert first and isinstance(first[0], str) and "was cleared" in first[0], first
+    assert not first.failed, first.failed
+    assert first.answers and isinstance(first.answers[0], str) and "was cleared" in first.answers[0], first.answers
     assert second.linked and second.message.startswith("Linked Broken Link Dental (BROKE1)"), second.message
     db.session.expire_all()
     now = get_link(db.session, "customer", customer_id)

@@ -9,10 +9,10 @@ company's agreement, marked held, over the one the relink saved."""
 from __future__ import annotations
 
 import threading
-import time
 
 from inbound_support import enable
-from sqlalchemy import select, text
+from lock_support import a_lock_waited_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colcw_plugin.models import HOST_MASTER, Link, SyncItem, SyncRun, get_link
@@ -172,10 +172,7 @@ def test_a_relink_saving_while_the_pass_marks_is_waited_for(app, fast_callbacks,
             written.set()
 
     def commit_once_the_pass_waits() -> None:
-        deadline = time.monotonic() + 10
-        while not _waiting_for_a_lock(engine) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        waited.append(time.monotonic() < deadline)
+        waited.append(a_lock_waited_for(engine))
         commit.set()
 
     def raced(self, breaks):
@@ -205,9 +202,3 @@ def test_a_relink_saving_while_the_pass_marks_is_waited_for(app, fast_callbacks,
     assert DELETION not in (link.synced_values or {})
     assert [ln.host_id for ln in held_links(db.session)] == [second]
     assert _result(held.id, first).action == "skipped"
-
-
-def _waiting_for_a_lock(engine) -> bool:
-    with engine.connect() as conn:
-        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                      "AND datname = current_database()")).scalar_one())
