@@ -4,7 +4,8 @@
 * ``GET /__sandbox__/requests`` every API request since the last reset; ``DELETE`` clears it.
 * ``POST /__sandbox__/reset`` ``{"seed": "empty"|"demo"}``: back to the seed, clears faults,
   denied resources, the request log and the throttle's window, and restores the default
-  options and budget (the codebase stays as it is).
+  options and budget (the codebase stays as it is; ``"codebase": "v2025_1/"`` moves it first, as
+  ``POST /__sandbox__/codebase`` does, in the same request).
 * ``POST /__sandbox__/codebase`` ``{"codebase": "v2026_1/"}``: the old base then answers 404.
 * ``POST /__sandbox__/permissions`` ``{"deny": ["procurement/catalog"]}``: those answer 403.
 * ``POST /__sandbox__/generate`` ``{"companies": N, "contacts_per_company": 2.5}``.
@@ -97,10 +98,16 @@ def clear_requests() -> Response:
 @control_bp.post("/reset")
 def reset() -> Response:
     """Reload a seed and clear faults, permissions, the request log and the throttle window."""
-    seed = _json_body().get("seed", "empty")
+    body = _json_body()
+    seed = body.get("seed", "empty")
     if seed not in SEEDS:
         raise bad_request(f"Unknown seed {seed!r}; use one of {', '.join(SEEDS)}.")
+    codebase = body.get("codebase")
+    if codebase is not None and (not isinstance(codebase, str) or not codebase.strip("/")):
+        raise bad_request('codebase is a text such as "v2025_1/".')
     tenant = _tenant()
+    if codebase is not None:
+        tenant.set_codebase(codebase)
     tenant.clear_controls()
     with tenant.store.lock:
         apply_seed(tenant, seed)

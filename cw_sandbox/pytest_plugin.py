@@ -30,14 +30,12 @@ def cw_sandbox_server() -> Iterator[SandboxServer]:
 @pytest.fixture
 def cw_sandbox(cw_sandbox_server: SandboxServer) -> SandboxServer:
     """The session's sandbox, reset to a new empty tenant (codebase back to v2025_1/)."""
-    cw_sandbox_server.set_codebase("v2025_1/")
-    cw_sandbox_server.reset("empty")
+    cw_sandbox_server.reset("empty", codebase="v2025_1/")
     return cw_sandbox_server
 
 
 @pytest.fixture
 def cw_sandbox_demo(cw_sandbox_server: SandboxServer) -> SandboxServer:
     """The session's sandbox, reset to the demo tenant (codebase back to v2025_1/)."""
-    cw_sandbox_server.set_codebase("v2025_1/")
-    cw_sandbox_server.reset("demo")
+    cw_sandbox_server.reset("demo", codebase="v2025_1/")
     return cw_sandbox_server

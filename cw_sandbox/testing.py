@@ -91,9 +91,10 @@ class SandboxServer(CallbackControls):
         resp.raise_for_status()
         return resp.json() if resp.content else None
 
-    def reset(self, seed: str = "empty") -> None:
-        """Back to ``seed``; clears faults, denied resources and the request log."""
-        self._control("POST", "reset", {"seed": seed})
+    def reset(self, seed: str = "empty", codebase: str | None = None) -> None:
+        """Back to ``seed``; clears faults, denied resources and the request log. With ``codebase``, the API
+        moves there first (``set_codebase``), in the same request."""
+        self._control("POST", "reset", {"seed": seed, **({"codebase": codebase} if codebase is not None else {})})
 
     def add_fault(self, **spec: Any) -> dict:
         """Arm a fault (see cw_sandbox.faults for the keys); returns it with its id."""

@@ -106,3 +106,18 @@ def test_a_restore_reaches_the_database_file(tmp_path, clock):
     assert tenant.store.get("companies", 1)["name"] != "Changed"
     assert _state(Store(path)) == _state(tenant.store)[:2] + ({**tenant.store._meta,
                                                                 "next_id": tenant.store._next_id},)
+
+
+def test_a_reset_with_a_codebase_moves_the_api_first_and_seeds_for_it(cw_sandbox):
+    """What the fixtures send: ``set_codebase`` then ``reset`` in one request (the seed's hrefs name the new base)."""
+    server = cw_sandbox
+    server.reset("demo", codebase="v2026_1/")
+    assert server.codebase == "v2026_1/"
+    company = server.api("GET", "company/companies", params={"pageSize": 1}).json()[0]
+    assert "/v2026_1/apis/3.0/" in company["status"]["_info"]["companyStatus_href"]
+    server.reset("demo", codebase="v2025_1/")
+    assert server.codebase == "v2025_1/"
+    company = server.api("GET", "company/companies", params={"pageSize": 1}).json()[0]
+    assert "/v2025_1/apis/3.0/" in company["status"]["_info"]["companyStatus_href"]
+    bad = server._session.post(f"{server.base_url}/__sandbox__/reset", json={"seed": "demo", "codebase": 5})
+    assert bad.status_code == 400 and server.codebase == "v2025_1/"
