@@ -8,9 +8,10 @@ scheduler. ``--setup`` (``make demo-setup``) starts from an EMPTY ConnectWise te
 of its own (var/setup): what an admin meets on a first install, to set up as the user guide's §4 says. Ctrl-C stops
 all of it, quietly: every child runs in a session of its own, so the
 terminal's Ctrl-C reaches only this script, which stops them (SIGTERM, which each of them
-handles as a clean stop, then SIGKILL): the host, the workers and the scheduler together, then the sandbox, then Redis. A second Ctrl-C or ``kill`` while it stops them (an impatient person, a
-supervisor that signals twice) does not interrupt that: every child it started is stopped all the same. Secrets for
-the demo are generated once into var/demo.env.
+handles as a clean stop, then SIGKILL): the host, the workers and the scheduler together, then the sandbox, then
+Redis. A second Ctrl-C or ``kill`` while it stops them (an impatient person, a supervisor that signals twice) does
+not interrupt that: every child it started is stopped all the same. Secrets for the demo are generated once into
+var/demo.env.
 """
 
 from __future__ import annotations
@@ -168,8 +169,10 @@ def setup_steps(spec: dict) -> int:
         try:
             cli.main(args=[*FLASK[1:], *args], prog_name="flask")
         except SystemExit as exc:  # click's standalone mode always ends with one
-            code = exc.code
-            return code if isinstance(code, int) else (0 if code is None else 1)
+            if exc.code is None or isinstance(exc.code, int):
+                return exc.code or 0
+            print(exc.code, file=sys.stderr)  # sys.exit("message"), as the interpreter shows it
+            return 1
         return 0
 
     with os.fdopen(spec["status_fd"], "w") as status, os.fdopen(spec["go_fd"], "r") as go:
