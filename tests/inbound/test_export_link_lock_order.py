@@ -25,18 +25,26 @@ from host_stub.models import Customer
 pytestmark = pytest.mark.postgres
 
 
-def _dismissal_meeting(monkeypatch, customer_id: int, company: int) -> HeldRequest:
+class DismissalMeeting(HeldRequest):
     """A note live updates left on an exported customer's page (ChannelOnline the master: ConnectWise's city not
     taken), and a rep who dismisses it in another thread once ``start()`` is called, from inside the run under test:
-    the dismissal locks the customer's links and holds them until this run waits for a lock (or 10 s), then lets go."""
-    db.session.add(RecordDrift(entity="customer", host_id=customer_id, customer_id=customer_id, cw_id=company,
-                               field="city", label="City", kind="drift", host_value="Austin", cw_value="Round Rock"))
-    db.session.commit()
+    the dismissal locks the customer's links and holds them until this run waits for a lock (or 10 s), then lets go.
+    ``dismissed``: [None] once the dismissal went through, else what it raised (test_import_link_lock_order too)."""
 
-    def rep_dismisses(other: Session) -> None:
-        link_batch.dismiss_notes(other, other.get(Customer, customer_id), None, actor="casey@demo.example")
+    def __init__(self, monkeypatch, customer_id: int, company: int) -> None:
+        db.session.add(RecordDrift(entity="customer", host_id=customer_id, customer_id=customer_id, cw_id=company,
+                                   field="city", label="City", kind="drift", host_value="Austin",
+                                   cw_value="Round Rock"))
+        db.session.commit()
 
-    return HeldRequest(monkeypatch, db.engine, rep_dismisses, link_batch, "lock_customer_links", after=True)
+        def rep_dismisses(other: Session) -> None:
+            link_batch.dismiss_notes(other, other.get(Customer, customer_id), None, actor="casey@demo.example")
+
+        super().__init__(monkeypatch, db.engine, rep_dismisses, link_batch, "lock_customer_links", after=True)
+
+    @property
+    def dismissed(self) -> list[BaseException | None]:
+        return [*self.answers, *self.failed]
 
 
 def test_an_export_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatch):
@@ -44,7 +52,7 @@ def test_an_export_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatc
     customer, company, _ = export_customer(sandbox, account_number="LOCK4", name="Lock Export Dental")
     contacts_linked_first(customer)
     customer_id = customer.id
-    meeting = _dismissal_meeting(monkeypatch, customer_id, company)
+    meeting = DismissalMeeting(monkeypatch, customer_id, company)
     real_flush = ExportWrites.flush
 
     def flush(self):
@@ -61,7 +69,7 @@ def test_an_export_while_the_notes_are_dismissed(app, fast_callbacks, monkeypatc
 
     assert len(meeting.threads) == 2  # the two did meet
     # (before: psycopg.errors.DeadlockDetected here, or in the export)
-    assert meeting.failed == [] and meeting.answers == [None], (meeting.failed, meeting.answers)
+    assert meeting.dismissed == [None], meeting.dismissed
     assert meeting.waited == [True]
     assert run.status == "succeeded", (run.status, run.message)
     db.session.rollback()
