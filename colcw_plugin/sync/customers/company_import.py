@@ -78,9 +78,10 @@ NOT_TAKEN = "changed in ConnectWise, not taken (ChannelOnline is the master for 
 
 
 def keep_host_values(values: dict, host: dict) -> None:
-    """A person's import of one company (the popup's Replace) with ChannelOnline the master for customer data: a
-    ConnectWise field that is blank (or maps to blank, as the site "Main" does to the location code) does not erase
-    the host's value. (A bulk import then keeps every value of an existing customer: :attr:`CompanyImport.keep`.)"""
+    """A person's import of one company (the popup's Replace) with ChannelOnline the master for customer data, or a
+    contact's first link with ConnectWise the master (:meth:`CompanyImport._plan`): a ConnectWise field that is blank
+    (or maps to blank, as the site "Main" does to the location code) does not erase the host's value. (A bulk import
+    with ChannelOnline the master keeps every value of an existing customer: :attr:`CompanyImport.keep`.)"""
     for key, value in values.items():
         if value in ("", None) and host.get(key) not in ("", None):
             values[key] = host[key]
@@ -684,7 +685,12 @@ class CompanyImport:
                     values = self._keep_contact(c["id"], values, host, link, host_default)
                 elif self.owner.cw_master and link is not None and link.synced_values is not None:
                     values = self._master_contact(c["id"], values, host, link)
-                elif not self.owner.cw_master:
+                else:
+                    # ChannelOnline the master; or ConnectWise the master at the contact's first link (the same
+                    # person matched, or a link agreeing on nothing): no earlier agreement, so a blank of
+                    # ConnectWise's (a contact typed there without an e-mail) erases nothing, as live updates' first
+                    # link of a contact (sync/inbound/customers.py ``_same_person``). The host keeps its value, the
+                    # link agrees on ConnectWise's blank (:attr:`theirs`), and the next export fills it in.
                     keep_host_values(values, host)
             elif host_default and "is_default" in values:
                 values["is_default"] = False  # a contact added to the customer does not take its default's place

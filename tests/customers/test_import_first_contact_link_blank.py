@@ -1,0 +1,61 @@
+"""ConnectWise the master, an import linking a customer's contact to the same person in ConnectWise for the first
+time (no earlier agreement): a field ConnectWise holds blank (a contact typed there without a title or a mobile)
+erases nothing of the host contact's, as live updates' first link of a contact (commit 057714d): the host keeps its
+value, the link agrees on ConnectWise's blank, and the next export fills it in. ConnectWise's values that differ are
+taken (the master). The import, bulk or of the one company, wrote ConnectWise's blanks over the contact's values.
+Against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from customer_support import export, items, link_of, make_customer, run
+
+from colcw_plugin.models import CW_MASTER
+from colcw_plugin.setup.live_updates import get_live
+from host_stub.extensions import db
+from host_stub.models import Customer
+
+
+def _acme_there(sandbox) -> int:
+    """ACME1 in ConnectWise, as the host customer has it, with Ada Lovelace typed there with her e-mail and another
+    direct phone, but no title, no other phone and no address (linked to nothing); Ada's ConnectWise id."""
+    made = sandbox.api("POST", "company/companies", json={
+        "identifier": "ACME1", "name": "Acme Corp", "addressLine1": "1 Main St", "city": "Austin", "state": "TX",
+        "zip": "73301", "country": {"name": "United States"}, "website": "https://acme.example",
+        "phoneNumber": "512-555-0100", "faxNumber": "512-555-0101"})
+    assert made.status_code == 201, made.text
+    ada = sandbox.api("POST", "company/contacts", json={
+        "firstName": "Ada", "lastName": "Lovelace", "company": {"id": made.json()["id"]},
+        "communicationItems": [{"type": {"name": "Email"}, "value": "ada@acme.example", "defaultFlag": True},
+                               {"type": {"name": "Direct"}, "value": "512-555-0777", "defaultFlag": True}]})
+    assert ada.status_code == 201, ada.text
+    return ada.json()["id"]
+
+
+@pytest.mark.parametrize("scope", [{"mode": "all"}, {"company": "ACME1"}], ids=["all", "by-company-id"])
+def test_a_blank_of_connectwise_at_a_contacts_first_link_erases_nothing(sync_ready, scope):
+    customer = make_customer()  # Ada: CFO, her phones, Austin TX
+    get_live(db.session).customer_master = CW_MASTER
+    db.session.commit()
+    ada_cw = _acme_there(sync_ready)
+
+    done = run("customer_import", scope)
+    assert done.status == "succeeded", done.message
+    db.session.expire_all()
+    ada = next(c for c in db.session.get(Customer, customer.id).contacts if c.first_name == "Ada")
+    said = [i.message for i in items(done)]
+    # ConnectWise's blanks erased nothing ...
+    assert (ada.title, ada.mobile_phone, ada.home_phone, ada.city) == ("CFO", "512-555-0111", "512-555-0112",
+                                                                       "Austin"), said
+    # ... and its differing value is taken (the master).
+    assert ada.work_phone == "512-555-0777", said
+    link = link_of("contact", ada.id)
+    assert link is not None and link.cw_id == ada_cw
+    assert link.synced_values.get("title") in ("", None)  # agreed on ConnectWise's blank: the export sends CFO
+
+    sent = export(customer.id)
+    assert sent.status == "succeeded", sent.message
+    there = sync_ready.api("GET", f"company/contacts/{ada_cw}").json()
+    held = {i["type"]["name"]: i["value"] for i in there.get("communicationItems") or ()}
+    assert (there.get("title"), held.get("Cell"), held.get("Direct")) == ("CFO", "512-555-0111", "512-555-0777"), \
+        [i.message for i in items(sent)]
