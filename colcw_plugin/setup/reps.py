@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from host_stub.models import StoreSite, User
@@ -65,30 +65,56 @@ class Acting:
     own_member: str = ""  # colcw's own API member (``LiveSettings.own_member``), "" while unknown
 
 
+def _users_who_may_act(*columns):
+    """The statement behind :func:`who_acts` and :func:`member_for`: ``columns`` of every user the rule may pick (the
+    actor, ``:actor``, the document's rep, ``:document_rep``, and the store's default rep) with their mappings, the
+    store's default rep id and colcw's own API member. Built once: building it costs more than running it."""
+    store_rep = select(StoreSite.default_rep_id).order_by(StoreSite.id).limit(1).scalar_subquery()
+    own = select(LiveSettings.own_member).order_by(LiveSettings.id).limit(1).scalar_subquery()
+    return (select(*columns, store_rep.label("store_rep"), own.label("own_member"))
+            .outerjoin(RepMapping, RepMapping.user_id == User.id)
+            .where(or_(User.id == bindparam("actor"), User.id == bindparam("document_rep"), User.id == store_rep)))
+
+
+_USERS_WHO_MAY_ACT = _users_who_may_act(User, RepMapping)
+_MEMBERS_WHO_MAY_ACT = _users_who_may_act(
+    User.id, User.email, User.first_name, User.last_name, RepMapping.id.label("mapping_id"), RepMapping.member_id,
+    RepMapping.member_identifier, RepMapping.location_id, RepMapping.department_id)
+
+
+def _who_may_act(settings: Settings, actor: dict | None, document_rep_id: int | None) -> tuple[int | None, dict]:
+    """The actor's id as the rule takes it, and the statement's values."""
+    actor_id = (actor or {}).get("id") if settings.use_logged_in_rep else None
+    return actor_id, {"actor": actor_id or None, "document_rep": document_rep_id or None}
+
+
+def _pick(found: set, rows: list, settings: Settings, actor_id: int | None, document_rep_id: int | None
+          ) -> tuple[int | None, str]:
+    """Which of the users found acts (None: no rep) and why: the rule of :func:`who_acts`."""
+    if actor_id and actor_id in found:
+        return actor_id, SIGNED_IN
+    document = document_rep_id if document_rep_id in found else None
+    if settings.use_logged_in_rep and document_rep_id:
+        return document, DOCUMENT_REP
+    default_rep_id = rows[0].store_rep if rows else None
+    if default_rep_id:
+        return (default_rep_id if default_rep_id in found else None), STORE_DEFAULT
+    return document, DOCUMENT_REP
+
+
 def who_acts(session: Session, settings: Settings, actor: dict | None, document_rep_id: int | None = None) -> Acting:
     """The acting rep and their mapping, in one statement: every user the rule may pick (the actor, the
     document's rep, the store's default rep) with their mappings, the store's default rep id and colcw's own API
     member (:func:`member_of` treats a rep mapped to it as not mapped)."""
-    actor_id = (actor or {}).get("id") if settings.use_logged_in_rep else None
-    store_rep = select(StoreSite.default_rep_id).order_by(StoreSite.id).limit(1).scalar_subquery()
-    own = select(LiveSettings.own_member).order_by(LiveSettings.id).limit(1).scalar_subquery()
-    ids = [i for i in (actor_id, document_rep_id) if i]
-    rows = session.execute(select(User, RepMapping, store_rep.label("store_rep"), own.label("own_member"))
-                           .outerjoin(RepMapping, RepMapping.user_id == User.id)
-                           .where(or_(User.id.in_(ids), User.id == store_rep))).all()
+    actor_id, values = _who_may_act(settings, actor, document_rep_id)
+    rows = session.execute(_USERS_WHO_MAY_ACT, values).all()
     # No row: none of those users exists, and whichever the rule picks, there is no rep.
     found = {user.id: (user, mapping) for user, mapping, _, _ in rows}
     nobody = (None, None)
     document = found.get(document_rep_id, nobody) if document_rep_id else nobody
     own_member = (rows[0].own_member or "") if rows else ""
-    if actor_id and actor_id in found:
-        return Acting(*found[actor_id], SIGNED_IN, *document, own_member)
-    if settings.use_logged_in_rep and document_rep_id:
-        return Acting(*document, DOCUMENT_REP, *document, own_member)
-    default_rep_id = rows[0].store_rep if rows else None
-    if default_rep_id:
-        return Acting(*found.get(default_rep_id, nobody), STORE_DEFAULT, *document, own_member)
-    return Acting(*document, DOCUMENT_REP, *document, own_member)
+    acts, because = _pick(found.keys(), rows, settings, actor_id, document_rep_id)
+    return Acting(*found.get(acts, nobody), because, *document, own_member)
 
 
 def acting_rep(session: Session, settings: Settings, actor: dict | None, document_rep_id: int | None = None) -> User | None:
@@ -98,10 +124,38 @@ def acting_rep(session: Session, settings: Settings, actor: dict | None, documen
     return who_acts(session, settings, actor, document_rep_id).rep
 
 
+@dataclass(frozen=True)
+class MemberIds:
+    """The ConnectWise member an export acts as: its id, location and business unit (department)."""
+
+    member_id: int
+    location_id: int | None
+    department_id: int | None
+
+
 def member_for(session: Session, settings: Settings, actor: dict | None,
-               document_rep_id: int | None = None) -> RepMapping:
-    """The rep mapping to use, or :class:`UnmappedRep` with Appendix C's message and resolution (one statement)."""
-    return member_of(who_acts(session, settings, actor, document_rep_id))
+               document_rep_id: int | None = None) -> MemberIds:
+    """The acting rep's member, or :class:`UnmappedRep` with Appendix C's message and resolution (one statement).
+
+    It reads only the columns the rule, the member and a refusal's message need, as plain rows: a run's export asks
+    it once per rep, and the two ORM objects :func:`who_acts` builds for a page cost more than the statement. A
+    refusal names the rep by a :class:`User` made of the row (not in the session)."""
+    actor_id, values = _who_may_act(settings, actor, document_rep_id)
+    rows = session.connection().execute(_MEMBERS_WHO_MAY_ACT, values).all()
+    by_user = {row.id: row for row in rows}
+    acts, because = _pick(by_user.keys(), rows, settings, actor_id, document_rep_id)
+    row = by_user.get(acts)
+    own_member = (rows[0].own_member or "") if rows else ""
+    if (row is not None and row.member_id
+            and api_member_kind(row.member_identifier or "", None, own_member) != "own"):
+        return MemberIds(int(row.member_id), row.location_id, row.department_id)
+    rep = None if row is None else User(id=row.id, email=row.email, first_name=row.first_name,
+                                        last_name=row.last_name)
+    mapping = None if row is None or row.mapping_id is None else RepMapping(
+        id=row.mapping_id, user_id=row.id, member_id=row.member_id, member_identifier=row.member_identifier or "",
+        location_id=row.location_id, department_id=row.department_id)
+    member_of(Acting(rep, mapping, because, own_member=own_member))  # raises UnmappedRep, saying why
+    raise AssertionError("member_of accepted a member member_for refused")  # pragma: no cover
 
 
 def member_of(acting: Acting) -> RepMapping:
