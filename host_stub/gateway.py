@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import pluggy
-from sqlalchemy import delete, func, inspect, select, text, update
+from sqlalchemy import bindparam, delete, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from . import bulk
@@ -106,6 +106,13 @@ def document_form_version(doc: Document) -> dict:
             "custom": {str(fv.field_id): _text(fv.value) for fv in doc.field_values if fv.value},
             "lines": {str(ln.id): {f: _text(getattr(ln, f)) if f not in _LINE_NUMBERS else
                                    f"{Decimal(getattr(ln, f) or 0):.2f}" for f in LINE_EDITABLE} for ln in doc.lines}}
+
+
+# A document locked or unlocked where it differs, returning what it wrote, as the document (built once: building it
+# costs more than running it).
+_SET_LOCKED = select(Document).from_statement(
+    update(Document).where(Document.id == bindparam("b_id"), Document.locked != bindparam("b_locked"))
+    .values(locked=bindparam("b_locked")).returning(Document.id, Document.locked, Document.updated_at))
 
 
 class UnitOfWork:
@@ -401,15 +408,16 @@ class UnitOfWork:
 
         A document this session holds as loaded is set as any change (written only if it differs). One it
         does not (or holds expired, as after a commit) is not read first: one UPDATE, only where it differs,
-        returns it; a document already so is then read, or found gone."""
+        returns it; a document already so is then read, or found gone. The UPDATE returns only what it wrote
+        (the document's other columns load if asked for): the caller, an export locking what it exported, reads
+        nothing of it."""
         held = self.session.identity_map.get(Session.identity_key(Document, document_id))
         if held is not None and "locked" not in inspect(held).unloaded:
             doc = held
         else:
-            doc = self.session.execute(
-                update(Document).where(Document.id == document_id, Document.locked != locked).values(locked=locked)
-                .returning(Document), execution_options={"synchronize_session": False, "populate_existing": True}
-            ).scalar_one_or_none()  # what the UPDATE returns is loaded into the session (nothing else to sync)
+            doc = self.session.execute(_SET_LOCKED, {"b_id": document_id, "b_locked": locked},
+                                       execution_options={"populate_existing": True}
+                                       ).scalar_one_or_none()  # loaded into the session (nothing else to sync)
             if doc is not None:
                 return doc
             doc = self.session.get(Document, document_id)  # already so, or gone
