@@ -10,10 +10,6 @@ instead of creating a second one), and everything else together with the host's 
 from __future__ import annotations
 
 from sqlalchemy import (
-    Integer,
-    Numeric,
-    String,
-    Text,
     bindparam,
     case,
     column,
@@ -181,15 +177,23 @@ def save_lines(session: Session, held: HeldDocument, rows: list[dict], *, had_ro
 
 
 # The lines' columns as the INSERT of several lines in one statement reads them from its one JSON parameter: the
-# statement is one whatever the number of lines (its text, and so its parsing and planning, the same for all).
-_LINE_COLUMNS = (("document_id", Integer), ("line_id", Integer), ("cw_product_id", Integer),
-                 ("cw_catalog_item_id", Integer), ("item_number", String), ("position", Integer),
-                 ("quantity", Numeric), ("price", Numeric), ("cost", Numeric), ("description", Text))
+# statement is one whatever the number of lines (its text, and so its parsing and planning, the same for all). Every
+# column of the table but its id, taken from the table: one added to it is written too (a line's row without it gets
+# its default, as a row inserted by the ORM would).
+_LINE_COLUMNS = tuple(c for c in _LINES.c if not c.primary_key)
+
+
+def _value(rows, c):
+    """Column ``c`` of the JSON rows, its default where a row has none (or None: a JSON null)."""
+    default = c.default
+    if default is None or default.is_callable or default.is_sequence:
+        return rows.c[c.name]
+    return func.coalesce(rows.c[c.name], literal(default.arg, c.type))
 
 
 def _lines_from_json():
     """INSERT the lines of the JSON array bound as ``line_rows`` (each an object with :data:`_LINE_COLUMNS`)."""
     rows = func.jsonb_to_recordset(bindparam("line_rows", type_=JSONB)).table_valued(
-        *(column(name, type_) for name, type_ in _LINE_COLUMNS)).render_derived(name="line_rows", with_types=True)
-    names = [name for name, _ in _LINE_COLUMNS]
-    return insert(_LINES).from_select(names, select(*(rows.c[n] for n in names))).returning(_LINES.c.id)
+        *(column(c.name, c.type) for c in _LINE_COLUMNS)).render_derived(name="line_rows", with_types=True)
+    return (insert(_LINES).from_select([c.name for c in _LINE_COLUMNS], select(*(_value(rows, c) for c in _LINE_COLUMNS)))
+            .returning(_LINES.c.id))
