@@ -55,6 +55,9 @@ from .stats import RequestStats
 log = logging.getLogger("colcw_plugin.cw")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# A pause between two tries at least this long is told to Transport.on_retry_wait (a back-off also from twice the
+# client's backoff_base, a second by default: Transport._worth_telling).
+NOTED_WAIT_SECONDS = 1.0
 GIVE_UP_POLL_SECONDS = 1.0  # how often a pause between tries asks whether to give up (see Transport.on_retry_wait)
 _TRY_AGAIN_RE = re.compile(r"try again in (\d+(?:\.\d+)?) second", re.IGNORECASE)
 
@@ -206,7 +209,7 @@ class Transport:
         self._slots = (threading.BoundedSemaphore(settings.max_in_flight) if settings.max_in_flight
                        else contextlib.nullcontext())
         self._header_sets: dict[tuple, CaseInsensitiveDict] = {}
-        # Told before a pause of a second or more between tries (the error, the seconds), so a run can
+        # Told before a pause of a second or more between tries (the error, the seconds; _worth_telling), so a run can
         # show that it waits for ConnectWise (rate-limited, a server error) while it waits. It may answer a
         # function the pause asks every second whether to give up (a run an admin asked to stop): the request
         # then fails with the error it waited on, as when its tries run out.
@@ -306,7 +309,7 @@ class Transport:
             if not retry or attempt >= self.settings.max_attempts or not self.may_retry(method, err):
                 err.note_attempts(attempt, self._clock() - start)
                 raise err
-            wait = getattr(err, "retry_after", None)
+            wait = err_wait = getattr(err, "retry_after", None)
             if wait is None:
                 wait = self.backoff(attempt)
             elapsed = self._clock() - start
@@ -323,7 +326,8 @@ class Transport:
                 wait,
             )
             self.stats.record_retry(wait)
-            give_up = self.on_retry_wait(err, wait) if self.on_retry_wait is not None and wait >= 1.0 else None
+            told = self.on_retry_wait is not None and self._worth_telling(wait, backoff=err_wait is None)
+            give_up = self.on_retry_wait(err, wait) if told else None
             if not self._pause(wait, give_up):
                 err.note_attempts(attempt, self._clock() - start)
                 raise err
@@ -379,12 +383,20 @@ class Transport:
         if not retry or elapsed + left > self.settings.max_retry_seconds or self._too_long_to_hold(err, left):
             err.note_attempts(attempt - 1 or 1, elapsed)
             raise err
-        give_up = self.on_retry_wait(err, left) if self.on_retry_wait is not None and left >= 1.0 else None
+        told = self.on_retry_wait is not None and self._worth_telling(left, backoff=False)
+        give_up = self.on_retry_wait(err, left) if told else None
         if not self._pause(left, give_up):
             err.note_attempts(attempt - 1 or 1, self._clock() - start)
             raise err
         # (another thread may have met a later Retry-After meanwhile: the loop asks again before sending)
         self._wait_out_hold(method, path, start, attempt, retry)
+
+    def _worth_telling(self, wait: float, *, backoff: bool) -> bool:
+        """Whether a pause between two tries is told to ``on_retry_wait``: one of a second or more, and a back-off (no
+        Retry-After timed it) from twice ``backoff_base`` on (a second by default: from the third try's on, whatever
+        the jitter), so a client with shorter back-offs (the tests') tells of the same pauses of a request as the
+        default one does, only shorter."""
+        return wait >= NOTED_WAIT_SECONDS or (backoff and wait >= 2 * self.settings.backoff_base)
 
     def _too_long_to_hold(self, err: ConnectWiseError, wait: float) -> bool:
         """A Retry-After longer than ``max_hold_seconds``: not slept here (a queued run waits for it in RQ instead)."""

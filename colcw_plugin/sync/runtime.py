@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.gateway import UnitOfWork
 
-from ..cw import ConnectWiseClient
+from ..cw import ClientSettings, ConnectWiseClient
 from ..cw.callbacks import SigningKeys
 from ..cw.connections import SharedConnections
 from ..errors import QueueBusy
@@ -60,6 +60,9 @@ class ColcwConfig:
     concurrency: int = 4
     history_days: int = 90
     cw_read_timeout: float = 30.0  # seconds to wait for ConnectWise's answer before the request counts as lost
+    # The client's back-off before its first retry of a request ConnectWise failed (a 5xx, a dropped connection) and no
+    # Retry-After timed: each later one doubles it (a wait is between half and all of it); the tests shorten it.
+    cw_backoff_seconds: float = ClientSettings.backoff_base
     # seconds a create an earlier attempt sent and never saw end may still land before it is taken for lost
     create_settle_seconds: float = RunOptions.create_settle_seconds
     queue: QueueSettings = field(default_factory=QueueSettings)
@@ -83,6 +86,7 @@ class ColcwConfig:
             concurrency=max(1, int(get("COLCW_CONCURRENCY", cls.concurrency))),
             history_days=int(get("COLCW_HISTORY_DAYS", cls.history_days)),
             cw_read_timeout=float(get("COLCW_CW_READ_TIMEOUT", cls.cw_read_timeout)),
+            cw_backoff_seconds=float(get("COLCW_CW_BACKOFF_SECONDS", cls.cw_backoff_seconds)),
             create_settle_seconds=float(get("COLCW_CREATE_SETTLE_SECONDS", cls.create_settle_seconds)),
             queue=QueueSettings(
                 name=str(get("COLCW_QUEUE", q.name)),
@@ -164,6 +168,7 @@ class Runtime:
         """A client for the stored connection under the shared rate limit (raises ``NotConfigured``); the
         settings (``settings``: as the caller just read them) serve both."""
         overrides.setdefault("read_timeout", self.config.cw_read_timeout)
+        overrides.setdefault("backoff_base", self.config.cw_backoff_seconds)
         # A run's workers and the reads an export sends ahead share these: ConnectWise asks for few at once.
         overrides.setdefault("max_in_flight", self.config.concurrency)
         overrides.setdefault("codebases", self.codebases)
