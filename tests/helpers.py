@@ -103,6 +103,10 @@ def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:1/0", plugins
         "COLCW_ALLOW_HTTP": True,
         # A create an earlier attempt left unaccounted for is waited for seconds, not production's minutes.
         "COLCW_CREATE_SETTLE_SECONDS": 5,
+        # The client's back-off between two tries of a failed request from 50 ms, not 0.5 s: a request ConnectWise
+        # keeps failing gives up after 0.4-0.75 s, not 4-7.5 s. Its third try's pause and later are still told to the
+        # run (Transport._worth_telling); a test that reads the note while the pause lasts sets a longer one.
+        "COLCW_CW_BACKOFF_SECONDS": 0.05,
         # The demo users are made for every test and signed in through the form: a cheap hash, not scrypt's 0.1 s.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }

@@ -52,8 +52,9 @@ def test_server_errors_hand_the_export_over_and_it_finishes_by_itself(sync_ready
                                                                       drain_queue):
     monkeypatch.setattr(customer_views, "EXPORT_WAIT_SECONDS", 10.0, raising=False)
     rt = runtime()
+    # The client's own back-off (0.5 s doubling, not the tests' 50 ms): the page is read while it pauses, 1-6 s.
     monkeypatch.setattr(rt, "config", dataclasses.replace(
-        rt.config, queue=dataclasses.replace(rt.config.queue, retry_intervals=(1.0, 1.0))))
+        rt.config, cw_backoff_seconds=0.5, queue=dataclasses.replace(rt.config.queue, retry_intervals=(1.0, 1.0))))
     customer = make_customer()
     # ConnectWise fails its companies for every one of the client's five tries, then answers again.
     sync_ready.add_fault(status=503, path="company/companies", count=5)
