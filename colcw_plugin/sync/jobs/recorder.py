@@ -34,6 +34,7 @@ how far it got:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import threading
@@ -45,7 +46,6 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, case, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ClauseElement
 
 from host_stub.bulk import insert_rows
 from host_stub.models import utcnow
@@ -216,19 +216,6 @@ class _Ticker:
 _TICKER = _Ticker()
 
 
-@dataclass(frozen=True)
-class _KeepFirst:
-    """A value written only where the column holds none yet (``coalesce``): the run's first start time."""
-
-    value: object
-
-
-_NEXT_ATTEMPT = object()  # ``attempts`` counts one more (the attempt's start)
-
-# The recorder's writes of the run's row, built once per shape (the columns written, its conditions, its one result,
-# what it returns) with bound parameters for the values: building and keying such an UPDATE anew for each write cost
-# more Python than sending it (a run of one document writes its row twice).
-_UPDATES: dict[tuple, object] = {}
 _RUNS = SyncRun.__table__
 _ITEMS = SyncItem.__table__
 
@@ -236,52 +223,32 @@ _ITEMS = SyncItem.__table__
 def _run_update(run_id: int, attempt: int | None, values: dict, *, starting: bool, unless_stopping: bool,
                 item: dict | None, item_guarded: bool, whole: bool) -> tuple[object, dict]:
     """The UPDATE of run ``run_id``'s row with ``values`` and its parameters (see :meth:`RunRecorder._update`):
-    ``attempt``: only while the run is still that attempt's; ``starting``: the attempt's start, refused to a run
-    cancelled (or asked to stop) meanwhile; ``unless_stopping``: refused to a run asked to stop; ``item``: one result
-    inserted in the same statement (``item_guarded``: only while the run is still this attempt's); ``whole``: it
-    returns the whole row (else its status, message and attempts). A value given as an SQL expression is written as
-    such, in a statement built for that write alone."""
-    columns = tuple(sorted(values))
-    kinds = tuple("keep" if isinstance(values[c], _KeepFirst) else "next" if values[c] is _NEXT_ATTEMPT else
-                  "sql" if isinstance(values[c], ClauseElement) else "" for c in columns)
-    items = tuple(item) if item is not None else None
-    key = (columns, kinds, starting, unless_stopping, attempt is not None, items, item_guarded and attempt is not None,
-           whole)
-    params: dict = {"run_id": run_id}
-    if attempt is not None or (item is not None and item_guarded):
+    ``attempt``: only while the run is still that attempt's; ``starting``: the attempt's start (its ``started_at``
+    kept where one is written already, ``attempts`` counting one more), refused to a run cancelled (or asked to stop)
+    meanwhile; ``unless_stopping``: refused to a run asked to stop; ``item``: one result inserted in the same
+    statement (``item_guarded``: only while the run is still this attempt's); ``whole``: it returns the whole row
+    (else its status, message and attempts)."""
+    guarded = item is not None and item_guarded and attempt is not None
+    params = {"run_id": run_id, **{f"v_{c}": v for c, v in values.items()},
+              **{f"i_{n}": v for n, v in (item or {}).items()}}
+    if attempt is not None or guarded:
         params["attempt"] = attempt
-    for c, kind in zip(columns, kinds, strict=True):
-        if kind == "keep":
-            params[f"v_{c}"] = values[c].value
-        elif kind == "":
-            params[f"v_{c}"] = values[c]
-    for name, value in (item or {}).items():
-        params[f"i_{name}"] = value
-    stmt = None if "sql" in kinds else _UPDATES.get(key)
-    if stmt is None:
-        stmt = _build_run_update(values, columns, kinds, starting=starting, unless_stopping=unless_stopping,
-                                 attempt=attempt is not None, items=items,
-                                 item_guarded=item_guarded and "attempt" in params, whole=whole)
-        if "sql" not in kinds:
-            _UPDATES[key] = stmt
+    stmt = _run_update_statement(tuple(sorted(values)), starting, unless_stopping, attempt is not None,
+                                 tuple(item) if item is not None else None, guarded, whole)
     return stmt, params
 
 
-def _build_run_update(values: dict, columns: tuple[str, ...], kinds: tuple[str, ...], *, starting: bool,
-                      unless_stopping: bool, attempt: bool, items: tuple[str, ...] | None, item_guarded: bool,
-                      whole: bool):
-    def value(c: str, kind: str):
-        param = bindparam(f"v_{c}", type_=_RUNS.c[c].type)
-        if kind == "keep":
-            return func.coalesce(SyncRun.started_at if c == "started_at" else _RUNS.c[c], param)
-        if kind == "next":
-            return _RUNS.c[c] + 1
-        if kind == "sql":
-            return values[c]
-        return param
-
-    stmt = update(SyncRun).where(SyncRun.id == bindparam("run_id")).values(
-        {c: value(c, kind) for c, kind in zip(columns, kinds, strict=True)})
+# Built once per shape (the columns written, its conditions, its one result, what it returns), with bound parameters
+# for the values: building and keying such an UPDATE anew for each write cost more Python than sending it (a run of
+# one document writes its row twice). The recorder writes a few shapes (start, total, progress, wait, end).
+@functools.lru_cache(maxsize=128)
+def _run_update_statement(columns: tuple[str, ...], starting: bool, unless_stopping: bool, attempt: bool,
+                          items: tuple[str, ...] | None, item_guarded: bool, whole: bool):
+    written = {c: bindparam(f"v_{c}", type_=_RUNS.c[c].type) for c in columns}
+    if starting:  # its first start time stays; one more attempt
+        written["started_at"] = func.coalesce(_RUNS.c.started_at, written["started_at"])
+        written["attempts"] = _RUNS.c.attempts + 1
+    stmt = update(SyncRun).where(SyncRun.id == bindparam("run_id")).values(written)
     if starting:  # the attempt's start: a compare-and-set against an admin's cancel (recovery.cancel)
         stmt = stmt.where(SyncRun.status.not_in((RunStatus.CANCELLED, RunStatus.CANCELLING)))
     elif unless_stopping:
@@ -510,8 +477,8 @@ class RunRecorder:
             self.counts = +self.counts  # drop the zeros
             self.entity_counts = {e: +c for e, c in self.entity_counts.items() if +c}
         now = utcnow()
-        values = dict(status=RunStatus.RUNNING, started_at=_KeepFirst(now), heartbeat_at=now,
-                      finished_at=None, attempts=_NEXT_ATTEMPT, next_try_at=None, waiting_reason="",
+        values = dict(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now,  # (and one more attempt)
+                      finished_at=None, next_try_at=None, waiting_reason="",
                       done=self.done, counts=dict(self.counts),
                       entity_counts={e: dict(c) for e, c in self.entity_counts.items()})
         if self._resumed:  # its message said what the dead attempt did; this one says what this attempt does
