@@ -111,9 +111,9 @@ def test_quote_and_live_update_retries_of_a_few_name_them(sync_ready):
         "Export Q-100 and Q-101 to ConnectWise again"
     assert kinds.describe(db.session, "cw_live_update", {"records": {"company": [250], "contact": [900],
                                                                      "opportunity": [40]}}) == \
-        "Read company ACME1, contact Ada Lovelace and Q-100 changed in ConnectWise again (retry)"
+        "Read company ACME1, contact Ada Lovelace and Q-100 changed in ConnectWise again"  # "(retry of #n)": a retry's
     assert kinds.describe(db.session, "cw_live_update", {"records": {"company": [251]}}) == \
-        "Read company id 251 changed in ConnectWise again (retry)"
+        "Read company id 251 changed in ConnectWise again"
     assert kinds.describe(db.session, "customer_import", {"company_ids": [250, 252]}) == \
         "Import companies ACME1 and id 252 from ConnectWise"  # "(retry of #n)" comes with a retry's retry_of_id
     db.session.rollback()

@@ -134,10 +134,13 @@ def run_reconcile(ctx: SyncContext) -> str:
 def describe_live(session: Session | None, params: dict, *, scheduled: bool = False) -> str:
     records = params.get("records")
     if records:
+        # Not "(retry)" here: these params are a Retry's but not only (a run queued for given records by the command
+        # line, a script or a test); a true retry's run says "(retry of #12)" from its retry_of_id
+        # (jobs.kinds.retry_description), as a customer export's does.
         n = sum(len(v) for v in records.values())
         if session is not None and 0 < n <= NAMED_IN_RETRY:  # a few: named as the host knows them
-            return f"Read {and_list(_record_names(session, records))} changed in ConnectWise again (retry)"
-        return f"Read {n} record{'s' if n != 1 else ''} changed in ConnectWise again (retry)"
+            return f"Read {and_list(_record_names(session, records))} changed in ConnectWise again"
+        return f"Read {n} record{'s' if n != 1 else ''} changed in ConnectWise again"
     return "Live updates: records ConnectWise announced as changed"
 
 
