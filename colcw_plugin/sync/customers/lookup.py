@@ -300,8 +300,11 @@ def _unlinked_contact_overwrites(session: Session, client: ConnectWiseClient, cu
         if cw_changed_since(contact.updated_at, row):
             continue  # ConnectWise's values are the newer: taking them loses nothing of the rep's
         values = M.contact_values(contact)
+        # A blank of ConnectWise's erases the contact's value only over an earlier agreement: at the contact's first
+        # link it erases nothing, whichever side is the master (the import's rule, CompanyImport._plan).
+        agreed_before = links[host_id] is not None and links[host_id].synced_values is not None
         for key, value in theirs.items():
-            if key != "is_default" and _replaced(values.get(key), value, cw_master):
+            if key != "is_default" and _replaced(values.get(key), value, cw_master and agreed_before):
                 out.append((f"Contact {_contact_name(contact)}: {labels.get(key, key)}",
                             M.shown_value(values.get(key)), M.shown_value(value)))
     return out
