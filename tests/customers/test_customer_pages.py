@@ -9,7 +9,7 @@ from htmx_loads import loaded
 from sqlalchemy import select
 
 from colcw_plugin.models import SyncRun
-from helpers import csrf_from, sign_in
+from helpers import csrf_from, sign_in, tune_runtime
 from host_stub.extensions import db
 from host_stub.models import Customer
 
@@ -73,10 +73,13 @@ def test_export_failure_is_flashed_with_its_resolution(connected, rep_client):
     assert "Make sure that the Sales Rep is mapped" in page
 
 
-def test_export_while_connectwise_keeps_failing_says_so_on_the_customer_page(sync_ready, rep_client):
+def test_export_while_connectwise_keeps_failing_says_so_on_the_customer_page(sync_ready, rep_client, app, monkeypatch):
     """ConnectWise answering 503 to every company create: the rep comes back to the customer's page with what
     happens (it answered 500 when the record ended "not attempted"): the export waits for ConnectWise and colcw tries
     it again by itself (tests/customers/test_export_transient_hands_over.py), nothing for the rep to click."""
+    # The run's two pauses between passes: the first, which the page is read in, as long as production's (2 s); the
+    # second, which the test only waits out, 1 s, not 10.
+    tune_runtime(monkeypatch, app, record_retry_intervals=(2, 1))
     customer = make_customer()
     sync_ready.add_fault(status=503, method="POST", path="company/companies$")
     resp = rep_client.post(f"/colcw/customers/{customer.id}/export", data={"csrf_token": _token(rep_client)})
