@@ -152,8 +152,6 @@ def save_customers(uow: UnitOfWork, writes: Sequence[CustomerWrite], *, actor: d
                                             if p.write.customer_id is not None and p.contacts])
     now = utcnow()
     _insert_customers(session, [p for p in ok if p.write.customer_id is None], now)
-    _update_rows(session, Customer, [{"id": p.write.customer_id, **p.values, "updated_at": now}
-                                     for p in ok if p.write.customer_id is not None])
     new_contacts, changed_contacts, given = [], [], {}
     for p in ok:
         mine = existing.get(p.result.id, {})
@@ -170,11 +168,15 @@ def save_customers(uow: UnitOfWork, writes: Sequence[CustomerWrite], *, actor: d
                 rows.append({**_CONTACT_DEFAULTS, **fields, "customer_id": p.result.id, "created_at": now,
                              "updated_at": now})
                 new_contacts.append((p, rows[-1]))
+    # (after the contacts' rows are made: the first statement reads the end of the customers' COPY; before the
+    # contacts' COPY, whose end is better read by the caller's next statement)
+    _update_rows(session, Customer, [{"id": p.write.customer_id, **p.values, "updated_at": now}
+                                     for p in ok if p.write.customer_id is not None])
+    _update_rows(session, Contact, changed_contacts)
     # The contacts' COPY ends while the caller goes on (its end read at the connection's next statement: end_later).
     for (_, row), new_id in zip(new_contacts, insert_rows(session, Contact.__table__, [row for _, row in new_contacts],
                                                           end_later=True), strict=True):
         row["id"] = new_id
-    _update_rows(session, Contact, changed_contacts)
     for p in ok:
         p.result.contact_ids = [row["id"] for row in given[id(p)]]
     _one_default_contact(session, ok, existing, new_contacts)
@@ -488,7 +490,9 @@ def _insert_customers(session, plans: list[_Plan], now) -> None:
     store = session.execute(select(StoreSite.id).order_by(StoreSite.id).limit(1)).scalar()
     rows = [{**_CUSTOMER_DEFAULTS, **p.values, "store_site_id": store, "created_at": now, "updated_at": now}
             for p in plans]
-    for p, new_id in zip(plans, insert_rows(session, Customer.__table__, rows), strict=True):
+    # Its end is read as the contacts' COPY starts (save_customers), after their rows are made meanwhile: an error in
+    # these (an account number another process took since) still raises from save_customers.
+    for p, new_id in zip(plans, insert_rows(session, Customer.__table__, rows, end_later=True), strict=True):
         p.result.id = new_id
 
 

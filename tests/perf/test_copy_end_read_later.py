@@ -98,3 +98,19 @@ def test_a_page_saved_by_the_bulk_path_reads_its_contacts_end_before_the_commit(
     assert not bulk._UNREAD
     rows = db.session.execute(select(Contact.customer_id, Contact.id).order_by(Contact.id)).all()
     assert [(s.id, cid) for s in saved for cid in s.contact_ids] == [tuple(r) for r in rows]
+
+
+def test_an_account_number_taken_meanwhile_still_raises_from_the_bulk_save(app, monkeypatch):
+    """The customers' COPY is sent with end_later too; its end is read as the contacts' COPY starts, so the unique
+    account number another process took after the page's check still raises from save_customers (its caller rolls
+    back and saves the page one by one)."""
+    seed_reference(db.session)
+    uow = UnitOfWork(db.session)
+    uow.save_customers([CustomerWrite({"account_number": "TAKEN", "name": "First"})])
+    uow.commit()
+    monkeypatch.setattr(bulk, "_check_accounts_and_ids", lambda uow, plans: None)  # as if taken after the check
+    with pytest.raises(IntegrityError) as raised:
+        uow.save_customers([CustomerWrite({"account_number": "TAKEN", "name": "Second"}, [])])
+    assert "COPY customers" in str(raised.value)
+    db.session.rollback()
+    assert [c.name for c in db.session.execute(select(Customer)).scalars()] == ["First"]
