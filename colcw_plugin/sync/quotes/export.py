@@ -81,6 +81,7 @@ from .locks import document_lock, name_lock
 from .opportunities import (
     NAME_MAX,
     OPPORTUNITY_FIELDS,
+    STATUSES_KEY,
     OpportunitySetup,
     case_slips,
     choose_match,
@@ -231,12 +232,14 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                            should_stop=ctx.should_stop), \
                 ExitStack() as later:  # what the export takes on its way, released before the document's lock
             session.expire_all()  # see what an export that held the lock before us wrote
-            held = load_document(session, document_id)
+            # (with the shared statuses' version: ten minutes of exports read them from this process's copy)
+            held = load_document(session, document_id, ctx.setup.shared_key(STATUSES_KEY))
             if held is None:
                 return Outcome(document_id, f"#{document_id}", "failed",
                                message=f"Document #{document_id} no longer exists.",
                                resolution="Nothing to export; remove it from the selection.")
             number = held.number
+            ctx.setup.note_version(STATUSES_KEY, held.reference_version)
             if held.converted:
                 order = session.execute(select(Document.number).where(Document.source_quote_id == held.id)).first()
                 message, resolution = converted(number, order[0] if order else None)

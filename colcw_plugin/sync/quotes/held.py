@@ -28,6 +28,7 @@ from ...models import (
     Link,
     get_link,
 )
+from ..shared.reference_cache import UNKNOWN, version_of
 from .catalog import LineInput
 
 
@@ -82,6 +83,8 @@ class HeldDocument:
     customer_link: LinkRef | None
     contact_link: LinkRef | None
     customer_account: str = ""  # the customer's account number (what a deleted company's fix names)
+    # The version of the shared cache's entry asked for with it (reference_cache.version_of), read in the same statement
+    reference_version: object = UNKNOWN
 
     def opportunity_link(self) -> tuple[LinkRef | None, bool]:
         """The link the export goes to: its own, else (a sales order) its quote's; and whether it is the quote's."""
@@ -101,11 +104,11 @@ _STATE_COLUMNS = (DocumentExport.id, DocumentExport.opportunity_id, DocumentExpo
 _LINK_WIDTH = 6
 
 
-def _load_statement():
-    """Built once: its cache key is computed once, not per document."""
+def _load_statement(*more):
+    """Built once: its cache key is computed once, not per document. ``more``: columns read after the rest."""
     own, quote, customer, contact = aliased(Link), aliased(Link), aliased(Link), aliased(Link)
     return (select(Document, *_STATE_COLUMNS, DocumentDrift.id, *_link_columns(own), *_link_columns(quote),
-                   *_link_columns(customer), *_link_columns(contact))
+                   *_link_columns(customer), *_link_columns(contact), *more)
             .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
             .outerjoin(DocumentDrift, DocumentDrift.document_id == Document.id)
             .outerjoin(own, and_(own.entity == DOCUMENT, own.host_id == Document.id))
@@ -118,6 +121,8 @@ def _load_statement():
 
 
 _LOAD = _load_statement()
+# (PostgreSQL, with the version of a shared cache's entry bound as ``reference_key``: the entry is not read again.)
+_LOAD_VERSIONED = _load_statement(version_of("reference_key"))
 # Its eleven tables start from one document row found by its key, so the order written is the best plan: PostgreSQL
 # is told to keep it for this transaction. Searching the join orders cost 3-4 ms of planning per document, four
 # times what reading the rows costs (join_collapse_limit is a planner setting; SET LOCAL ends with the transaction).
@@ -145,11 +150,17 @@ def line_inputs(doc: Document) -> list[LineInput]:
             for ln in doc.lines]
 
 
-def load_document(session: Session, document_id: int) -> HeldDocument | None:
-    """The document and colcw's rows for it (None when it no longer exists)."""
+def load_document(session: Session, document_id: int, reference_key: str | None = None) -> HeldDocument | None:
+    """The document and colcw's rows for it (None when it no longer exists); with ``reference_key`` (PostgreSQL), the
+    version of that entry of the shared reference cache (:attr:`HeldDocument.reference_version`)."""
+    versioned = reference_key is not None and on_postgresql(session)
     if on_postgresql(session):
         session.execute(_WRITTEN_ORDER)
-    row = session.execute(_LOAD, {"document_id": document_id}).unique().first()
+    if versioned:
+        row = session.execute(_LOAD_VERSIONED, {"document_id": document_id, "reference_key": reference_key}
+                              ).unique().first()
+    else:
+        row = session.execute(_LOAD, {"document_id": document_id}).unique().first()
     if row is None:
         return None
     doc, (state_id, opportunity_id, created_opportunity, exported_at, name_at_export), drift_id = \
@@ -171,7 +182,7 @@ def load_document(session: Session, document_id: int) -> HeldDocument | None:
                          name_at_export or "") if state_id is not None else None,
         has_drift=drift_id is not None, own_link=own, quote_link=quote,
         customer_link=customer_link, contact_link=contact_link if contact is not None else None,
-        customer_account=doc.customer.account_number or "")
+        customer_account=doc.customer.account_number or "", reference_version=row[-1] if versioned else UNKNOWN)
 
 
 def exported_items(session: Session, held: HeldDocument) -> dict[int, tuple[str, int | None]]:

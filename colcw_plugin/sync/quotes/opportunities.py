@@ -35,7 +35,7 @@ from ...setup.opportunity_defaults import (
     refused_update,
     remember_required,
 )
-from ..shared.reference_cache import DbReferenceCache
+from ..shared.reference_cache import UNKNOWN, DbReferenceCache
 from ..shared.statuses import CACHE_KEY, fetch_statuses, pick_open_status, pick_won_status
 from .problems import ExportRefused
 
@@ -47,6 +47,7 @@ NAME_MAX = 100  # Opportunity.name, Max length: 100 (mapping.OPPORTUNITY "name" 
 
 
 TYPES_KEY, STAGES_KEY = "opportunity_types", "opportunity_stages"  # the shared reference cache's keys
+STATUSES_KEY = CACHE_KEY
 
 
 class OpportunitySetup:
@@ -59,13 +60,28 @@ class OpportunitySetup:
         self._lock = threading.Lock()
         self._cache: dict[str, list[dict]] = {}
         self._fresh: set[str] = set()  # lists read from ConnectWise itself by this setup, not from the shared cache
+        self._versions: dict[str, object] = {}  # the shared cache's entries' versions, as this run read them
+
+    def shared_key(self, key: str) -> str | None:
+        """The shared cache's full key of ``key``, to read its entry's version with a statement sent anyway
+        (:func:`..shared.reference_cache.version_of`); None without a shared cache that keeps versions."""
+        full_key = getattr(self.shared, "full_key", None)
+        return full_key(key) if full_key is not None else None
+
+    def note_version(self, key: str, version: object) -> None:
+        """The shared cache's entry of ``key`` is at ``version``, as this run just read it: the rows this process
+        keeps of that version are taken without reading the entry (:meth:`DbReferenceCache.rows`)."""
+        if version is not UNKNOWN:
+            self._versions[key] = version
 
     def _rows(self, key: str, fetch: Callable[[], Any], fresh: bool = False) -> list[dict]:
         with self._lock:
             if key not in self._cache or (fresh and key not in self._fresh):
                 if self.shared is not None:
                     read = lambda: list(fetch())  # noqa: E731
-                    self._cache[key] = self.shared.rows(key, read, fresh=True) if fresh else self.shared.rows(key, read)
+                    version = {} if key not in self._versions else {"version": self._versions[key]}
+                    self._cache[key] = self.shared.rows(key, read, fresh=True) if fresh else \
+                        self.shared.rows(key, read, **version)
                 else:
                     self._cache[key] = list(fetch())
                 if fresh or self.shared is None:
