@@ -110,9 +110,13 @@ def document_form_version(doc: Document) -> dict:
 
 # A document locked or unlocked where it differs, returning what it wrote, as the document (built once: building it
 # costs more than running it).
-_SET_LOCKED = select(Document).from_statement(
-    update(Document).where(Document.id == bindparam("b_id"), Document.locked != bindparam("b_locked"))
-    .values(locked=bindparam("b_locked")).returning(Document.id, Document.locked, Document.updated_at))
+_DOCUMENTS = Document.__table__
+_LOCKED_WHERE_DIFFERS = (update(_DOCUMENTS)
+                         .where(_DOCUMENTS.c.id == bindparam("b_id"), _DOCUMENTS.c.locked != bindparam("b_locked"))
+                         .values(locked=bindparam("b_locked")))
+_SET_LOCKED = select(Document).from_statement(  # (as the document)
+    _LOCKED_WHERE_DIFFERS.returning(_DOCUMENTS.c.id, _DOCUMENTS.c.locked, _DOCUMENTS.c.updated_at))
+_LOCK = _LOCKED_WHERE_DIFFERS.returning(_DOCUMENTS.c.id)  # (its id only: whether it was written)
 
 
 class UnitOfWork:
@@ -403,29 +407,35 @@ class UnitOfWork:
                 values[field_id] = F.text(errors, key, value, DocumentFieldValue, "value", names[field_id])
         return values
 
-    def set_locked(self, document_id: int, locked: bool) -> Document:
+    def set_locked(self, document_id: int, locked: bool, *, returned: bool = True) -> Document | None:
         """Lock or unlock a document (plugins lock exported documents). Records no event.
 
         A document this session holds as loaded is set as any change (written only if it differs). One it
         does not (or holds expired, as after a commit) is not read first: one UPDATE, only where it differs,
         returns it; a document already so is then read, or found gone. The UPDATE returns only what it wrote
-        (the document's other columns load if asked for): the caller, an export locking what it exported, reads
-        nothing of it."""
-        held = self.session.identity_map.get(Session.identity_key(Document, document_id))
+        (the document's other columns load if asked for). ``returned=False``: None is returned, and a document the
+        session does not hold at all is locked by the UPDATE alone, no document built (the export, locking what it
+        exported, reads nothing of it)."""
+        key = Session.identity_key(Document, document_id)
+        held = self.session.identity_map.get(key)
         if held is not None and "locked" not in inspect(held).unloaded:
             doc = held
         else:
-            doc = self.session.execute(_SET_LOCKED, {"b_id": document_id, "b_locked": locked},
-                                       execution_options={"populate_existing": True}
-                                       ).scalar_one_or_none()  # loaded into the session (nothing else to sync)
-            if doc is not None:
-                return doc
+            if held is None and not returned:
+                if self.session.connection().execute(_LOCK, {"b_id": document_id, "b_locked": locked}).first():
+                    return None
+            else:
+                doc = self.session.execute(_SET_LOCKED, {"b_id": document_id, "b_locked": locked},
+                                           execution_options={"populate_existing": True}
+                                           ).scalar_one_or_none()  # loaded into the session (nothing else to sync)
+                if doc is not None:
+                    return doc
             doc = self.session.get(Document, document_id)  # already so, or gone
         if doc is None:
             raise ValidationError({"id": f"Document {document_id} no longer exists."})
         doc.locked = locked
         self.session.flush()
-        return doc
+        return doc if returned else None
 
     # --- external status ----------------------------------------------------------------------
 

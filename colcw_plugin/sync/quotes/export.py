@@ -831,5 +831,5 @@ def _save_failure(session: Session, document_id: int, message: str, resolution: 
 def _lock_in_host(host: UnitOfWork, document_id: int) -> None:
     """Exported documents are locked in the host (user guide §5.3), through the host's service API; its
     commit is the export's."""
-    host.set_locked(document_id, True)
+    host.set_locked(document_id, True, returned=False)  # (the document is not built: nothing of it is read)
     host.commit()
