@@ -136,6 +136,43 @@ def statements_per_document(bench: Bench) -> list[Row]:
     return rows
 
 
+def one_line_counts(bench: Bench, runs: int = 3) -> None:
+    """What a one-line document's export costs on this side, in counts that do not move with the machine's load:
+    SQL statements, connections taken from the pool, and Python calls on the run's thread (cProfile: its reads sent
+    ahead go out on other threads, and the sandbox answers on its own). The last of ``runs`` exports (the first ones
+    compile what the process had not sent yet)."""
+    import cProfile
+    import pstats
+
+    from colcw_plugin.sync.jobs.runs import create_run
+    from host_stub.extensions import db
+
+    rt = runtime()
+    for _ in range(runs):
+        [doc] = bench.quotes(1, 1)
+        run_id = create_run(db.session, rt.kinds, "quote_export", {"document_id": doc}).id
+        db.session.commit()
+        client = rt.client(db.session)
+        seen: list = []
+        checkouts: list = []
+        statement = lambda *a, seen=seen: seen.append(1)  # noqa: E731
+        checkout = lambda *a, checkouts=checkouts: checkouts.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", statement)
+        event.listen(db.engine.pool, "checkout", checkout)
+        profile = cProfile.Profile()
+        try:
+            profile.enable()
+            done = rt.execute(db.session, run_id, client=client)
+            profile.disable()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", statement)
+            event.remove(db.engine.pool, "checkout", checkout)
+            client.close()
+        assert done.status == "succeeded", done.message
+    print(f"\n== a one-line document's export: {len(seen)} SQL statements, {len(checkouts)} connection checkouts, "
+          f"{pstats.Stats(profile).total_calls} Python calls on its thread ==")
+
+
 def _better(best: tuple[float, float, int] | None, seconds: float, base: float, total: int
             ) -> tuple[float, float, int]:
     """Of several tries of one measure (seconds, floor, requests), each side's best so far: the fastest run
@@ -311,6 +348,7 @@ def _main(args: argparse.Namespace, app) -> None:
             bench = Bench(app, server, runtime().box)
             if args.only == "one-line":
                 bench.run({"document_id": bench.quotes(1, 1)[0]})  # warm the run-wide caches, as the full run does
+                one_line_counts(bench)
                 one_line_floor(bench, tries=args.tries)
                 at_latency(bench, args.latency_ms)
                 return
