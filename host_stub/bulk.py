@@ -437,6 +437,14 @@ def _before_reset(dbapi_connection, connection_record, reset_state) -> None:
         _read_copy_end_quietly(getattr(dbapi_connection, "driver_connection", dbapi_connection))
 
 
+@event.listens_for(Pool, "invalidate")
+@event.listens_for(Pool, "close")
+def _forget_unread(dbapi_connection, connection_record, *exception) -> None:
+    """A connection thrown away (invalidated or closed) keeps no COPY to read."""
+    if _UNREAD:
+        _UNREAD.pop(id(getattr(dbapi_connection, "driver_connection", dbapi_connection)), None)
+
+
 def _copy_value(column: Column, dialect) -> Any:
     """How a column's values are turned into what COPY sends (None: as they are)."""
     if isinstance(column.type, JSON):

@@ -114,3 +114,14 @@ def test_an_account_number_taken_meanwhile_still_raises_from_the_bulk_save(app, 
     assert "COPY customers" in str(raised.value)
     db.session.rollback()
     assert [c.name for c in db.session.execute(select(Customer)).scalars()] == ["First"]
+
+
+def test_a_connection_thrown_away_keeps_no_copy_to_read(app):
+    customer = _customer("LATER5")
+    db.session.commit()
+    insert_rows(db.session, Contact.__table__, [_contact(customer, "x")], end_later=True)
+    assert bulk._UNREAD
+    db.session.connection().invalidate()
+    assert not bulk._UNREAD
+    db.session.rollback()
+    assert (_count(Customer), _count(Contact)) == (1, 0)
