@@ -55,7 +55,7 @@ from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import read_settings
 from ...setup.opportunity_defaults import DEFAULT_LABEL, KINDS, STATUS, Missing
 from ...setup.reps import UnmappedRep
-from ...text import plural, possessive
+from ...text import cw_length, plural, possessive
 from ..jobs.kinds import RunOptions
 from ..jobs.recorder import LockWait
 from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
@@ -375,7 +375,7 @@ def _read_ahead(session: Session, ctx: ExportContext, link: LinkRef | None, comp
         cw_id = link.cw_id
         ahead = _Reads(linked=call_ahead(lambda: client.opportunities.get(cw_id, fields=OPPORTUNITY_FIELDS)),
                        products=call_ahead(lambda: list_products(client, cw_id)))
-    elif name and len(name) <= NAME_MAX:
+    elif name and cw_length(name) <= NAME_MAX:
         # Found and, when missing, created under its lock: the lock comes first.
         later.enter_context(name_lock(session.get_bind(), company_id, name, on_wait=_name_waiting(ctx, name),
                                       should_stop=ctx.should_stop))  # before anything is written
@@ -433,7 +433,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
             if refusal is not None:
                 raise refusal
             name = number
-        if len(name) > NAME_MAX:
+        if cw_length(name) > NAME_MAX:  # (in UTF-16 units, as ConnectWise counts: an emoji is two)
             raise long_name(name, NAME_MAX)
         # A run asked to stop while it waits here ends it (Stopped): nothing of the document is written in ConnectWise
         # yet but catalog items, which any later export finds by their identifier, and the link of an opportunity

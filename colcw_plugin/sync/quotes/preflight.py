@@ -25,6 +25,7 @@ from ...models import DocumentDrift, RepMapping, get_link
 from ...setup import pages
 from ...setup.connection import is_configured, read_settings
 from ...setup.reps import SIGNED_IN, STORE_DEFAULT, Acting, UnmappedRep, member_of, who_acts
+from ...text import cw_length
 from ..shared.advice import ASK_ADMIN_FOR_KEYS, ask_admin_for_access
 from ..shared.product_drift import overwrite
 from .catalog import item_number_problem
@@ -320,7 +321,7 @@ def long_name_check(name: str) -> Check | None:
     """The checklist's Opportunity row (marked :attr:`Check.in_form`) of a document not linked to an opportunity whose
     opportunity name ``name`` is longer than ConnectWise holds, which the export refuses; None for a name it holds.
     The document's ConnectWise panel says it too, instead of where the export would put the lines."""
-    if len(name) > NAME_MAX:  # (the export's own refusal: ConnectWise holds at most NAME_MAX characters)
+    if cw_length(name) > NAME_MAX:  # (the export's own refusal: ConnectWise holds at most NAME_MAX UTF-16 units)
         return Check(False, "Opportunity", long_name(name, NAME_MAX).sentence, in_form=True)
     return None
 
