@@ -78,20 +78,35 @@ def test_a_reset_or_an_expired_entry_is_not_taken_from_the_copy(app):
 
 def test_an_export_takes_the_statuses_another_process_refreshed(world):
     """A refresh by another process between two exports of this one: the second export goes by the refreshed list,
-    not by this process's copy of the list it read before (which would create the opportunity)."""
+    not by this process's copy of the list it read before (which would give the opportunity the old open status)."""
     assert world.export(world.quote([line("OPT-7010")], name="First deal").id).status == "succeeded"
+    # An admin adds an open status in ConnectWise and closes "Open"; another process reads the list and stores it.
+    quoted = world.sandbox.api("POST", "sales/opportunities/statuses", json={"name": "Quoted"})
+    assert quoted.status_code == 201, quoted.text
     [entry] = [r for r in db.session.execute(select(ReferenceCache)).scalars() if r.key.endswith("|" + STATUSES_KEY)]
-    statuses = [dict(s) for s in entry.rows]
-    opened = [s for s in statuses if not s.get("closedFlag") and not s.get("wonFlag") and not s.get("lostFlag")]
-    assert opened, statuses
-    # Another process's refresh says the open statuses are closed now (as ConnectWise would after an admin's change).
-    changed = [dict(s, closedFlag=True) if s in opened else s for s in statuses]
+    changed = [dict(s, closedFlag=True) if s["name"] == "Open" else s for s in entry.rows] + [quoted.json()]
     key = entry.key
     db.session.rollback()
     with db.engine.begin() as conn:
         conn.execute(update(ReferenceCache).where(ReferenceCache.key == key).values(rows=changed, fetched_at=utcnow()))
-    world.sandbox.clear_requests()
-    doc = world.quote([line("OPT-7010")], name="Second deal")
-    run = world.export(doc.id)
-    assert run.status == "failed" and "no open opportunity status" in run.message, run.message
-    assert [o for o in world.opportunities() if o["name"] == "Second deal"] == []
+    run = world.export(world.quote([line("OPT-7010")], name="Second deal").id)
+    assert run.status == "succeeded", run.message
+    [second] = [o for o in world.opportunities() if o["name"] == "Second deal"]
+    assert second["status"]["name"] == "Quoted"
+
+
+def test_an_export_refused_for_want_of_a_status_reads_connectwise_first(world):
+    """The shared cache's copy (up to ten minutes old) says the tenant has no open status, ConnectWise has one (an
+    admin just added it, as the refusal told them to): the export reads ConnectWise's list before refusing, and
+    exports."""
+    assert world.export(world.quote([line("OPT-7010")], name="First deal").id).status == "succeeded"
+    [entry] = [r for r in db.session.execute(select(ReferenceCache)).scalars() if r.key.endswith("|" + STATUSES_KEY)]
+    stale = [dict(s, closedFlag=True) for s in entry.rows]  # what the cache held before the admin's fix
+    key = entry.key
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        conn.execute(update(ReferenceCache).where(ReferenceCache.key == key).values(rows=stale, fetched_at=utcnow()))
+    run = world.export(world.quote([line("OPT-7010")], name="Second deal").id)
+    assert run.status == "succeeded", run.message
+    [second] = [o for o in world.opportunities() if o["name"] == "Second deal"]
+    assert second["status"]["name"] == "Open"

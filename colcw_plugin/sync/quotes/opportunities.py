@@ -115,14 +115,16 @@ class OpportunitySetup:
         return refs
 
     def open_status(self) -> dict:
-        status = pick_open_status(self.statuses())
+        # A refusal reads ConnectWise's list first: the shared cache's copy is up to ten minutes old, and an admin who
+        # just added the status the refusal asks for would be refused again until it expires.
+        status = pick_open_status(self.statuses()) or pick_open_status(self.statuses(fresh=True))
         if status is None:
             raise ExportRefused("ConnectWise has no open opportunity status (one that is neither closed, won nor lost).",
                                 f"Add an open opportunity status in ConnectWise: {places.OPPORTUNITY_STATUS}.")
         return status
 
     def won_status(self) -> dict:
-        status = pick_won_status(self.statuses())
+        status = pick_won_status(self.statuses()) or pick_won_status(self.statuses(fresh=True))  # (as open_status)
         if status is None:
             raise ExportRefused("ConnectWise has no opportunity status marked Won.",
                                 f"Tick the Won flag on your won status in ConnectWise: {places.OPPORTUNITY_STATUS}.")
