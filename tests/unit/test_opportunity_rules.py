@@ -28,8 +28,11 @@ class Lists:
 
     def __init__(self, **rows):
         self.rows_by_key = rows
+        self.fresh_reads: list[str] = []  # the keys read from ConnectWise itself (here: the same fixed lists)
 
-    def rows(self, key, fetch):
+    def rows(self, key, fetch, fresh=False):
+        if fresh:
+            self.fresh_reads.append(key)
         return self.rows_by_key[key]
 
 
@@ -42,9 +45,11 @@ def test_open_and_won_come_from_flags_not_names_and_inactive_ones_are_skipped():
 def test_the_setup_reads_the_shared_lists_and_refuses_a_tenant_without_a_won_status():
     setup = OpportunitySetup(client=None, shared=Lists(statuses=STATUSES))
     assert setup.is_won({"id": 3}) and not setup.is_won({"id": 1}) and setup.is_closed({"id": 4})
+    assert setup.won_status()["id"] == 3 and setup.shared.fresh_reads == []  # found: no read of ConnectWise's own
     bare = OpportunitySetup(client=None, shared=Lists(statuses=STATUSES[:2]))
     with pytest.raises(ExportRefused, match="no opportunity status marked Won"):
         bare.won_status()
+    assert bare.shared.fresh_reads == ["statuses"]  # refused only after ConnectWise's own list said it too
 
 
 def test_of_several_same_named_opportunities_the_one_open_one_is_chosen_else_the_export_refuses():
