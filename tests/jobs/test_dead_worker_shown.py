@@ -86,6 +86,9 @@ def test_a_killed_work_horse_is_shown_at_once_and_its_run_resumed_at_the_next_ch
     status = admin_client.get(f"/colcw/runs/{run_id}/status.json").get_json()
     assert status["status"] == "running" and status["worker"]["state"] == "stopped", status
 
+    # The first worker, idle now, would take the resumed run the moment it is queued, before the check below reads
+    # it queued: the test's own burst worker runs it instead.
+    processes.kill(worker)
     # Its heartbeat is seconds old (the scheduler waited two minutes for it): RQ's word is enough.
     assert recovery.detect_interrupted(db.session, runtime().queue) == [run_id]
     resumed = fresh(run_id)
