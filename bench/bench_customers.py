@@ -264,11 +264,14 @@ def phase_export(args) -> dict:
 # --- the parent -----------------------------------------------------------------------------------
 
 
-def child(phase: str, sandbox: Sandbox, **extra) -> dict:
-    cmd = [sys.executable, __file__, "--phase", phase, "--sandbox", sandbox.base_url, "--public", sandbox.public_key,
-           "--private", sandbox.private_key] + [f"--{k.replace('_', '-')}={v}" for k, v in extra.items()]
+def child(phase: str, sandbox: Sandbox, *, tree: Path = ROOT, **extra) -> dict:
+    """``phase`` run in a fresh process with the code of ``tree`` (this checkout, or another one's: --against)."""
+    script = Path(__file__).resolve() if tree == ROOT else tree / "bench" / "bench_customers.py"
+    cmd = [sys.executable, str(script), "--phase", phase, "--sandbox", sandbox.base_url, "--public",
+           sandbox.public_key, "--private", sandbox.private_key] + [f"--{k.replace('_', '-')}={v}"
+                                                                   for k, v in extra.items()]
     sandbox_start = cpu.process_seconds(sandbox.proc.pid)
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=tree)
     sandbox_end = cpu.process_seconds(sandbox.proc.pid)
     if out.returncode:
         raise RuntimeError(out.stderr[-3000:])
@@ -290,24 +293,30 @@ def best(rounds: list[dict]) -> dict:
 
 
 def bench_import(companies: int, per_company: float, *, again: bool = False, rounds: int = 1,
-                 latency_ms: int = 0) -> dict:
+                 latency_ms: int = 0, against: Path | None = None) -> dict:
     """Import ``companies`` (and, with ``again``, import them again unchanged), each with its floor; each
     measure ``rounds`` times (:func:`best`: the first import into an empty database each time). With
     ``again`` and ``latency_ms``, a first import and the unchanged one once more each with that latency on every
-    request, as against a real tenant (its companies' and contacts' pages are read side by side)."""
+    request, as against a real tenant (its companies' and contacts' pages are read side by side). With ``against``
+    (another checkout, say a ``git worktree`` of the revision before a change), each round of the first import is
+    also run with that checkout's code, right after this one's, on the same sandbox: the two alternate, so the
+    machine's load moves both alike (``result["against"]``)."""
     sandbox = Sandbox()
     try:
         # Records last changed a day ago, as a nightly import meets most of a tenant (a record changed in the
         # two minutes before an import is compared field by field on the next one: see company_import.SETTLED).
         made = sandbox.control("generate", {"companies": companies, "contacts_per_company": per_company,
                                             "age_minutes": 1440})
-        firsts = []
+        firsts, theirs = [], []
         for _ in range(rounds):
-            floor.start_recording(sandbox)
-            first = child("import", sandbox)
-            first["floor"] = floor.replay(sandbox, floor.recorded(sandbox))
-            firsts.append(first)
+            for tree, into in ((ROOT, firsts), *(((against, theirs),) if against is not None else ())):
+                floor.start_recording(sandbox)
+                first = child("import", sandbox, tree=tree)
+                first["floor"] = floor.replay(sandbox, floor.recorded(sandbox))
+                into.append(first)
         result = {**made, **best(firsts)}
+        if theirs:
+            result["against"] = best(theirs)
         if again and latency_ms:
             # A first import against a tenant that answers in latency_ms, into an empty database again (it leaves
             # the database as the first imports above do, so the unchanged imports below find the same data).
@@ -436,6 +445,9 @@ def main() -> int:
     parser.add_argument("--first-only", action="store_true",
                         help="only the first import of --companies companies (--rounds times, the best of each side "
                              "compared), reported and not saved: to measure a change to it without the whole bench")
+    parser.add_argument("--against", type=Path,
+                        help="with --first-only: another checkout (a git worktree of the revision before a change) "
+                             "whose code imports too, each round right after this one's, reported beside it")
     parser.add_argument("--phase", choices=["import", "export"])
     parser.add_argument("--again", type=int, default=0)
     parser.add_argument("--sandbox")
@@ -447,8 +459,16 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     if args.first_only:
-        r = bench_import(args.companies, args.contacts_per_company, rounds=args.rounds)
+        against = args.against.resolve() if args.against else None
+        r = bench_import(args.companies, args.contacts_per_company, rounds=args.rounds, against=against)
         report(f"Import {r['companies']} companies with {r['contacts']} contacts", r)
+        if "against" in r:
+            theirs = r["against"]
+            report(f"The same with the code of {against} (each round right after this checkout's)", theirs)
+            print(f"\nThis checkout against {against}: best wall {r['seconds']:.2f} s vs {theirs['seconds']:.2f} s "
+                  f"({r['seconds'] / theirs['seconds']:.2f}x); colcw CPU {r['cpu_seconds']:.2f} s vs "
+                  f"{theirs['cpu_seconds']:.2f} s; rounds (wall s, this / that): "
+                  + ", ".join(f"{a[0]:.2f} / {b[0]:.2f}" for a, b in zip(r["rounds"], theirs["rounds"], strict=True)))
         return 0
     rows: list[Row] = []
     sweep = sorted({int(n) for n in args.sweep.split(",") if n} | {args.companies})
