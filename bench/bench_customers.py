@@ -299,8 +299,8 @@ def bench_import(companies: int, per_company: float, *, again: bool = False, rou
     ``again`` and ``latency_ms``, a first import and the unchanged one once more each with that latency on every
     request, as against a real tenant (its companies' and contacts' pages are read side by side). With ``against``
     (another checkout, say a ``git worktree`` of the revision before a change), each round of the first import is
-    also run with that checkout's code, right after this one's, on the same sandbox: the two alternate, so the
-    machine's load moves both alike (``result["against"]``)."""
+    also run with that checkout's code, beside this one's on the same sandbox, each side first every other round:
+    the two alternate, so the machine's load moves both alike (``result["against"]``)."""
     sandbox = Sandbox()
     try:
         # Records last changed a day ago, as a nightly import meets most of a tenant (a record changed in the
@@ -308,8 +308,9 @@ def bench_import(companies: int, per_company: float, *, again: bool = False, rou
         made = sandbox.control("generate", {"companies": companies, "contacts_per_company": per_company,
                                             "age_minutes": 1440})
         firsts, theirs = [], []
-        for _ in range(rounds):
-            for tree, into in ((ROOT, firsts), *(((against, theirs),) if against is not None else ())):
+        for n in range(rounds):
+            sides = [(ROOT, firsts), *(((against, theirs),) if against is not None else ())]
+            for tree, into in (sides if n % 2 == 0 else sides[::-1]):  # each side first every other round
                 floor.start_recording(sandbox)
                 first = child("import", sandbox, tree=tree)
                 first["floor"] = floor.replay(sandbox, floor.recorded(sandbox))
@@ -447,7 +448,7 @@ def main() -> int:
                              "compared), reported and not saved: to measure a change to it without the whole bench")
     parser.add_argument("--against", type=Path,
                         help="with --first-only: another checkout (a git worktree of the revision before a change) "
-                             "whose code imports too, each round right after this one's, reported beside it")
+                             "whose code imports too, alternating with this one's round by round, reported beside it")
     parser.add_argument("--phase", choices=["import", "export"])
     parser.add_argument("--again", type=int, default=0)
     parser.add_argument("--sandbox")
@@ -464,7 +465,7 @@ def main() -> int:
         report(f"Import {r['companies']} companies with {r['contacts']} contacts", r)
         if "against" in r:
             theirs = r["against"]
-            report(f"The same with the code of {against} (each round right after this checkout's)", theirs)
+            report(f"The same with the code of {against} (alternating with this checkout's)", theirs)
             print(f"\nThis checkout against {against}: best wall {r['seconds']:.2f} s vs {theirs['seconds']:.2f} s "
                   f"({r['seconds'] / theirs['seconds']:.2f}x); colcw CPU {r['cpu_seconds']:.2f} s vs "
                   f"{theirs['cpu_seconds']:.2f} s; rounds (wall s, this / that): "
