@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -30,7 +29,16 @@ from .discovery import CodebaseMemo, CompanyInfo, is_codebase, read_company_info
 from .errors import BadResponse, ConnectWiseError, DiscoveryError, NotFound
 from .paging import MAX_PAGE_SIZE, PagesAtOnce, body, iterate_forward_only, iterate_navigable
 from .patch import patch_ops
-from .query import DEFAULT_MAX_URL_LENGTH, check_path, fields_param, in_chunks, list_params, page_size_param
+from .query import (
+    DEFAULT_MAX_URL_LENGTH,
+    check_path,
+    encode_query,
+    fields_param,
+    full_url,
+    in_chunks,
+    list_params,
+    page_size_param,
+)
 from .ratelimit import TokenBucket
 from .resources import ForecastResource, Resource, record_id
 from .settings import ClientSettings
@@ -390,10 +398,13 @@ class ConnectWiseClient:
         after a lookup: :meth:`_record_missing`)."""
         path = check_path(path)
         template = path_template(path)
+        query = encode_query(params)  # (once, not again for each base or try)
+
         def send(base: str) -> requests.Response:
-            self._check_url_length(method, base + path, params)
+            url = full_url(base + path, query)
+            self._check_url_length(url)
             return self._transport.send(method, base + path, path=path, template=template, params=params,
-                                        body=body, extra_headers=extra_headers, retry=retry)
+                                        body=body, extra_headers=extra_headers, retry=retry, prepared_url=url)
 
         base = self.base_url
         try:
@@ -410,16 +421,14 @@ class ConnectWiseClient:
         self._verified_base = base
         return response
 
-    def _check_url_length(self, method: str, url: str, params: Mapping[str, Any] | None) -> None:
+    def _check_url_length(self, full: str) -> None:
         """Refuse a URL longer than ``max_url_length`` before it is sent: colcw's own limit (the Developer Guide's safe
         length, :data:`.query.DEFAULT_MAX_URL_LENGTH`), below what ConnectWise refuses, whose answer is undocumented
         (the sandbox answers 414 over 2,048). The caller builds its conditions to fit: long ``in`` lists go through
         :meth:`iterate_in`, long ``like`` patterns are made shorter (as the export's look-alikes and the import
         popup's search do). A ValueError, not a ConnectWise error: nothing was sent, and the bug is colcw's (its
-        message may reach a run's log, which asks to send it to colcw's support)."""
-        if _url_estimate(url, params) < 0.9 * self.max_url_length:
-            return  # well under the limit: no need to build the request a second time to measure it
-        full = requests.Request(method, url, params=params).prepare().url or url
+        message may reach a run's log, which asks to send it to colcw's support). ``full``: the URL as sent, its query
+        in it (:func:`.query.full_url`)."""
         if len(full) > self.max_url_length:
             raise ValueError(f"a ConnectWise URL of {len(full)} characters, over the {self.max_url_length} colcw "
                              "keeps to, was not sent: colcw must build its conditions shorter (a long in-list through "
@@ -587,7 +596,3 @@ class ConnectWiseClient:
         """``GET system/info``: version, isCloud, serverTimeZone..."""
         return self.get("system/info")
 
-
-def _url_estimate(url: str, params: Mapping[str, Any] | None) -> int:
-    """The URL's length with ``params`` encoded into it, as requests encodes them (within a few characters)."""
-    return len(url) + 1 + len(urlencode([(k, v) for k, v in (params or {}).items() if v is not None], doseq=True))

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlencode
 
 import requests
 
@@ -23,6 +23,42 @@ _ORDER_RE = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_/]*(?:\s+(?:asc|desc))?(?:\s*,\s*[A-Za-z_][A-Za-z0-9_/]*(?:\s+(?:asc|desc))?)*$",
     re.IGNORECASE,
 )
+
+
+# A URL that ``PreparedRequest.prepare_url`` leaves exactly as it is: http(s), a lower-case host name, a port from 1 to
+# 65535, and a path of unreserved characters whose segments are neither empty nor start with a dot (so no "." or ".."
+# segment to remove), with no query, fragment or credentials. Every URL the client sends is its base URL (lower-cased
+# by ClientSettings) and a path check_path allows, so every one is.
+_PLAIN_URL_RE = re.compile(
+    r"^https?://[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?"
+    r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+    r"/(?:[A-Za-z0-9_~\-][A-Za-z0-9_.~\-]*/)*(?:[A-Za-z0-9_~\-][A-Za-z0-9_.~\-]*)?\Z"
+)
+
+
+def encode_query(params: Mapping[str, Any] | None) -> str:
+    """``params`` as ``Session.request`` encodes them: each value (each of a list's) quoted, None left out."""
+    if not params:
+        return ""
+    pairs = []
+    for name, value in params.items():
+        for one in value if isinstance(value, list | tuple) else (value,):
+            if one is not None:
+                pairs.append((name, one))
+    return urlencode(pairs)
+
+
+def full_url(url: str, query: str) -> str:
+    """The URL requests sends for ``url`` with ``query`` (from :func:`encode_query`) added, exactly as
+    ``PreparedRequest.prepare_url`` makes it. A plain URL (:data:`_PLAIN_URL_RE`) is left as it is, and an encoded
+    query is too (``urlencode`` leaves only unreserved characters, ``+`` and upper-case ``%XX`` escapes of reserved
+    ones, which requests keeps): then nothing is parsed again (parsing and re-quoting cost about a hundred Python
+    calls a request). Any other URL is prepared by requests."""
+    if _PLAIN_URL_RE.match(url):
+        return f"{url}?{query}" if query else url
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(url, query)  # (a str is added to the URL's query as it is)
+    return prepared.url or url
 
 
 def check_path(path: str) -> str:
@@ -82,7 +118,7 @@ def in_chunks(url: str, field_name: str, values: Iterable[Any], *, max_url_lengt
     list_kwargs = {k: kwargs[k] for k in ("fields", "order_by", "child_conditions", "custom_field_conditions")
                    if k in kwargs}
     probe = list_params(conditions=C.and_(C.InList(field_name, unique[:1]), conditions), need_id=True, **list_kwargs)
-    probe_url = requests.Request("GET", url, params=probe).prepare().url or ""
+    probe_url = full_url(url, encode_query(probe))
 
     def listed(value: Any) -> int:
         return len(quote_plus(C.format_value(value)))

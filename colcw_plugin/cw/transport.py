@@ -32,7 +32,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import requests
 import urllib3.exceptions
@@ -48,6 +47,7 @@ from .errors import (
     TLSFailed,
     error_from_response,
 )
+from .query import encode_query, full_url
 from .ratelimit import SharedHold, SharedTurn, TokenBucket
 from .settings import ClientSettings
 from .stats import RequestStats
@@ -264,8 +264,10 @@ class Transport:
         extra_headers: Mapping[str, str] | None = None,
         auth: bool = True,
         retry: bool = True,
+        prepared_url: str | None = None,
     ) -> requests.Response:
-        """Send with rate limiting and retries; return a 2xx response or raise."""
+        """Send with rate limiting and retries; return a 2xx response or raise. ``prepared_url``: ``url`` with
+        ``params`` as requests prepares them (:func:`.query.full_url`), when the caller has it already."""
         method = method.upper()
         data = None if body is None else json.dumps(body, default=json_default).encode("utf-8")
         headers = self.headers(auth=auth, body=data is not None, extra=extra_headers)
@@ -282,18 +284,14 @@ class Transport:
             try:
                 with self._slots:
                     response = self._request(method, url, params=params, data=data, headers=headers,
-                                             verify=verify)
+                                             verify=verify, prepared_url=prepared_url)
             except requests.RequestException as exc:
                 err = network_error(exc, method=method, path=path)
                 err.__cause__ = exc
             else:
-                log.debug(
-                    "ConnectWise %s %s -> %s in %.0f ms",
-                    method,
-                    template,
-                    response.status_code,
-                    (self._clock() - t0) * 1000,
-                )
+                if log.isEnabledFor(logging.DEBUG):  # (not timed when not logged)
+                    log.debug("ConnectWise %s %s -> %s in %.0f ms", method, template, response.status_code,
+                              (self._clock() - t0) * 1000)
                 if response.status_code < 400:
                     return response
                 err = error_from_response(
@@ -425,7 +423,7 @@ class Transport:
         return True
 
     def _request(self, method: str, url: str, *, params: Mapping[str, Any] | None, data: bytes | None,
-                 headers: dict[str, str], verify: bool | str) -> requests.Response:
+                 headers: dict[str, str], verify: bool | str, prepared_url: str | None = None) -> requests.Response:
         """``session.request(...)``, prepared with less work.
 
         ``Session.request`` merges what the session holds into each request through generic code (its
@@ -435,7 +433,8 @@ class Transport:
         directly: the session's headers under the call's (validated once per distinct set, then copied),
         the query encoded as ``Session.request`` encodes it, the session's cookies when it holds any, its
         auth and hooks, and the same send settings (redirects followed, the session's proxies, stream and
-        cert). Any other session goes through ``Session.request``.
+        cert). Any other session goes through ``Session.request``. The URL is requests' own (:func:`.query.full_url`:
+        a plain one, as every one the client sends is, is not parsed again).
         """
         session = self.session
         timeout = self.settings.timeout
@@ -444,8 +443,7 @@ class Transport:
                                    verify=verify)
         prepared = requests.PreparedRequest()
         prepared.method = method
-        query = _query(params) if params else ""
-        prepared.prepare_url(f"{url}{'&' if '?' in url else '?'}{query}" if query else url, None)
+        prepared.url = prepared_url or full_url(url, encode_query(params))
         prepared.headers = self._merged_headers(session, headers)
         prepared.prepare_body(data, None)
         if session.auth is not None or "@" in url:
@@ -471,21 +469,21 @@ class Transport:
             combined.update(headers)
             probe = requests.PreparedRequest()
             probe.prepare_headers({name: value for name, value in combined.items() if value is not None})
-            merged = probe.headers
+            merged = _Headers(probe.headers)
             if len(self._header_sets) > 64:
                 self._header_sets.clear()
             self._header_sets[key] = merged
         return merged.copy()
 
 
-def _query(params: Mapping[str, Any]) -> str:
-    """``params`` as ``Session.request`` encodes them: each value (each of a list's) quoted, None left out."""
-    pairs = []
-    for name, value in params.items():
-        for one in value if isinstance(value, list | tuple) else (value,):
-            if one is not None:
-                pairs.append((name, one))
-    return urlencode(pairs)
+class _Headers(CaseInsensitiveDict):
+    """A request's headers whose copy is a copy of the validated store (``CaseInsensitiveDict.copy`` sets each header
+    again, a dozen Python calls a header). What a copy holds, and its type, are as ``CaseInsensitiveDict``'s."""
+
+    def copy(self) -> _Headers:
+        copied = _Headers.__new__(_Headers)  # (its store is set next)
+        copied._store = self._store.copy()
+        return copied
 
 
 def _resource_of(template: str) -> str:
