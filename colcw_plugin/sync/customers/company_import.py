@@ -68,6 +68,9 @@ _CUSTOMER_LIMITS = column_limits(Customer)
 _CONTACT_LIMITS = column_limits(Contact)
 _COMPANY_LABELS = COMPANY.labels
 _CONTACT_LABELS = CONTACT_TABLE.labels
+# The two checks against them, their columns worked out once (each import checks every company and contact).
+_CUSTOMER_LENGTHS = M.HostLengths(_CUSTOMER_LIMITS, _COMPANY_LABELS)
+_CONTACT_LENGTHS = M.HostLengths(_CONTACT_LIMITS, _CONTACT_LABELS)
 # A host value compared with no state spelled otherwise than ConnectWise's: its state list is not needed (a country or
 # site spelled otherwise is the same without it).
 _NO_STATES = StateList(())
@@ -406,9 +409,10 @@ class CompanyImport:
         page, record = self.page, self.record
         values = M.company_host_values(record)
         existing = page.hosts.get(host_id) if host_id else None
-        # (the link's agreement: the company's site an export took for the customer's Location Code holds it)
-        M.keep_default_site_name(values, existing.values if existing else None,
-                                 link.synced_values if link is not None else None)
+        if existing is not None or link is not None:  # (neither: nothing to keep, a first import's every company)
+            # (the link's agreement: the company's site an export took for the customer's Location Code holds it)
+            M.keep_default_site_name(values, existing.values if existing else None,
+                                     link.synced_values if link is not None else None)
         theirs = dict(values)  # what ConnectWise holds
         agreement = theirs  # what both sides agree on once saved: the agreement the link keeps
         self.keep = existing is not None and not self.explicit and not self.owner.cw_master
@@ -445,16 +449,19 @@ class CompanyImport:
         self.cw_values = {**theirs, **default_cw}
         cw_contacts = [c for c in page.contacts.get(self.cid, []) if not c.get("inactiveFlag")]
         default_id = (record.get("defaultContact") or {}).get("id")
-        problems = M.host_length_problems(values, _CUSTOMER_LIMITS, self.label, _COMPANY_LABELS)
+        problems = _CUSTOMER_LENGTHS.problems(values, self.label)
         if not values.get("name") or not values.get("account_number"):
             problems.append((f"{self.label} has no name or Company ID.", "Enter them in ConnectWise and import again."))
         plan = self._plan(cw_contacts, default_id, existing, problems)
         if problems:
             return [self._out("failed", host_id, *M.join(problems))]
         has_default = any("is_default" in v for _, _, v in plan)
-        changed = [k for k, v in values.items() if existing is None or existing.values.get(k) != v]
-        contact_changes = [(c, hid, v) for c, hid, v in plan
-                           if hid is None or any(existing.contacts[hid].get(k) != x for k, x in v.items())]
+        if existing is None:  # a new customer (a first import's every one): all its values, all its contacts (new)
+            changed, contact_changes = list(values), list(plan)
+        else:
+            changed = [k for k, v in values.items() if existing.values.get(k) != v]
+            contact_changes = [(c, hid, v) for c, hid, v in plan
+                               if hid is None or any(existing.contacts[hid].get(k) != x for k, x in v.items())]
         demote = []
         if has_default and existing and not self.keep:
             chosen = {hid for _, hid, v in plan if v.get("is_default")}
@@ -467,7 +474,7 @@ class CompanyImport:
                       "changed": changed, "contact_changes": contact_changes, "notes": notes}
         if existing is not None and not changed and not contact_changes and not demote:
             return self._saved(host_id, {}, "unchanged")
-        data = [{**v, **({"id": hid} if hid else {})} for c, hid, v in contact_changes]
+        data = [{**v, "id": hid} if hid else {**v} for c, hid, v in contact_changes]
         data += [{"id": hid, "is_default": False} for hid in demote]
         self.write = CustomerWrite(values, data, customer_id=host_id)
         if existing is None:  # a later company of this page that looks like it is a likely duplicate
@@ -591,6 +598,8 @@ class CompanyImport:
         """The customer page's notes (RecordDrift rows, live updates' definition: :mod:`..shared.notes`): ConnectWise
         values not taken with ChannelOnline the master, the fields changed on both sides with ConnectWise the
         master."""
+        if not diffs:  # (nothing to note: a new customer's every record)
+            return []
         run_id = self.owner.ctx.run_id
         return [{**row, "run_id": run_id} for row in N.rows(entity, host_id, customer_id, cw_id, diffs,
                                                              self.owner.cw_master and not self.keep)]
@@ -603,6 +612,8 @@ class CompanyImport:
         the customer is exported, the master changes or ConnectWise changes the field again); those of contacts since
         deleted in ChannelOnline go with any other change of the notes."""
         notes = self.page.notes.get(host_id, ())
+        if not notes:  # (none to forget: a new customer's, and most others')
+            return
         cw_master = self.owner.cw_master and not self.keep
         ended = [n.id for n in notes if (n.entity, n.host_id) in read
                  and not N.stays(n.field, n.kept, n.cw_value, *read[(n.entity, n.host_id)], cw_master)]
@@ -647,9 +658,8 @@ class CompanyImport:
             if not (values.get("first_name") or values.get("last_name")):
                 problems.append((f"{self.label}: contact id {c['id']} has no name.",
                                  "Enter the contact's name in ConnectWise and import again."))
-            problems += M.host_length_problems(
-                values, _CONTACT_LIMITS, lambda v=values: f"{self.label}, contact {v.get('first_name')} "
-                                                        f"{v.get('last_name')}".strip(), _CONTACT_LABELS)
+            problems += _CONTACT_LENGTHS.problems(
+                values, lambda v=values: f"{self.label}, contact {v.get('first_name')} {v.get('last_name')}".strip())
             link = page.contact_links.get(c["id"])
             hid = None
             if link is not None and existing and link.host_id in existing.contacts:

@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from operator import gt, itemgetter
 from typing import Any
 
 from ...cw import places
@@ -102,19 +103,29 @@ def customer_values(customer: Any) -> dict[str, Any]:
 _COMPANY_IMPORT = tuple((r.host_attr, r.kind, _top(r)) for r in COMPANY.rules if r.host_attr is not None)
 _CONTACT_IMPORT = tuple((r.host_attr, r.kind, (r.cw_path or "").casefold() if r.kind == "comm" else _top(r))
                         for r in CONTACT.rules if r.host_attr is not None)
+# The same with the kind as a small number, plain text (read as :func:`_text` reads it) 0: what the loops below
+# test first for each field, instead of comparing kinds as words.
+_PLAIN_TEXT, _STATUS, _SITE, _COUNTRY, _COMM, _DEFAULT = range(6)
+_KINDS = {"status": _STATUS, "site": _SITE, "country": _COUNTRY, "comm": _COMM, "default": _DEFAULT}
+_COMPANY_READS = tuple((attr, _KINDS.get(kind, _PLAIN_TEXT), key) for attr, kind, key in _COMPANY_IMPORT)
+_CONTACT_READS = tuple((attr, _KINDS.get(kind, _PLAIN_TEXT), key) for attr, kind, key in _CONTACT_IMPORT)
+_ACTIVE, _DEFAULT_SITE = ACTIVE.casefold(), DEFAULT_SITE.casefold()
 
 
 def company_host_values(record: Mapping[str, Any]) -> dict[str, Any]:
     """A ConnectWise company as host customer values (import)."""
     out: dict[str, Any] = {}
-    for attr, kind, key in _COMPANY_IMPORT:
-        raw = record.get(key)
-        if kind == "status":
-            out[attr] = _ref_name(raw).casefold() == ACTIVE.casefold() if raw else True
-        elif kind == "site":
+    get = record.get
+    for attr, kind, key in _COMPANY_READS:
+        raw = get(key)
+        if kind == _PLAIN_TEXT:  # (most fields: _text inlined for text, as ConnectWise sends it, and for none)
+            out[attr] = raw.strip() if type(raw) is str else "" if raw is None else _text(raw)
+        elif kind == _STATUS:
+            out[attr] = _ref_name(raw).casefold() == _ACTIVE if raw else True
+        elif kind == _SITE:
             name = _ref_name(raw)
-            out[attr] = "" if name.casefold() == DEFAULT_SITE.casefold() else name
-        elif kind == "country":
+            out[attr] = "" if name.casefold() == _DEFAULT_SITE else name
+        elif kind == _COUNTRY:
             out[attr] = _ref_name(raw)
         else:
             out[attr] = _text(raw)
@@ -333,30 +344,51 @@ def _comm_name(item: Mapping[str, Any]) -> str:
     return _ref_name(item.get("type")).casefold()
 
 
+_COMM_NAMES: dict[str, str] = {}  # a communication type's name as ConnectWise spells it -> as :func:`_comm_name` reads it
+
+
+def _comm_key(raw: Any) -> str:
+    """A communication type's name as :func:`_comm_name` reads it, remembered for a name (a tenant has a few)."""
+    name = str(raw or "").strip().casefold()
+    if type(raw) is str and len(_COMM_NAMES) < 1000:
+        _COMM_NAMES[raw] = name
+    return name
+
+
 def contact_host_values(record: Mapping[str, Any], default_contact_id: int | None) -> dict[str, Any]:
     """A ConnectWise contact as host contact values (import). ``default_contact_id``: the company's.
     A communication field takes the type's default item, else its first."""
-    first: dict[str, Mapping[str, Any]] = {}
-    default: dict[str, Mapping[str, Any]] = {}
+    chosen: dict[str, Mapping[str, Any]] = {}  # by type: its first default item, else its first item
+    defaulted: dict[str, Mapping[str, Any]] = {}  # by type: its first default item
+    names = _COMM_NAMES
     for i in record.get("communicationItems") or ():
         if type(i) is dict or isinstance(i, Mapping):  # (a decoded page holds dicts: no ABC check for them)
             kind = i.get("type")
-            # _comm_name inlined: an import maps 60,000 communication items.
-            name = (str(kind.get("name") or "").strip().casefold()
-                    if type(kind) is dict or isinstance(kind, Mapping) else "")
-            first.setdefault(name, i)
+            # _comm_name inlined (an import maps 60,000 communication items), of a few names each worked out once
+            raw = kind.get("name") if type(kind) is dict or isinstance(kind, Mapping) else ""
+            name = names[raw] if type(raw) is str and raw in names else _comm_key(raw)
+            if name in defaulted:
+                continue
             if i.get("defaultFlag"):
-                default.setdefault(name, i)
+                chosen[name] = defaulted[name] = i
+            elif name not in chosen:
+                chosen[name] = i
     out: dict[str, Any] = {}
-    for attr, kind, key in _CONTACT_IMPORT:
-        if kind == "comm":
-            chosen = default.get(key) or first.get(key)
-            out[attr] = _text(chosen.get("value")) if chosen else ""
-        elif kind == "default":
-            out[attr] = (record.get("id") == default_contact_id if default_contact_id
-                         else bool(record.get("defaultFlag")))
+    get = record.get
+    for attr, kind, key in _CONTACT_READS:
+        if kind == _PLAIN_TEXT:  # (_text inlined for text, as ConnectWise sends it, and for a field it leaves out)
+            raw = get(key)
+            out[attr] = raw.strip() if type(raw) is str else "" if raw is None else _text(raw)
+        elif kind == _COMM:
+            if key in chosen and (item := chosen[key]):
+                raw = item.get("value")
+                out[attr] = raw.strip() if type(raw) is str else "" if raw is None else _text(raw)
+            else:
+                out[attr] = ""
+        elif kind == _DEFAULT:
+            out[attr] = (get("id") == default_contact_id if default_contact_id else bool(get("defaultFlag")))
         else:
-            out[attr] = _text(record.get(key))
+            out[attr] = _text(get(key))
     return out
 
 
@@ -489,6 +521,31 @@ def host_length_problems(values: Mapping[str, Any], columns: Mapping[str, int | 
         out.append((f"{name}: {labels.get(attr, attr)} is {len(value)} characters long; ChannelOnline allows "
                     f"at most {columns[attr]}.", "Shorten it in ConnectWise and import again."))
     return out
+
+
+class HostLengths:
+    """:func:`host_length_problems` for many records against the same host columns, the columns it checks worked out
+    once (a 10,000-company import checks 35,000 records, almost none too long): ``columns`` and ``labels`` as there
+    (copied: the check stays what it was made with)."""
+
+    def __init__(self, columns: Mapping[str, int | None], labels: Mapping[str, str]):
+        self.columns, self.labels = dict(columns), dict(labels)
+        checked = [(attr, limit) for attr, limit in self.columns.items() if limit]
+        self._limits = tuple(limit for _, limit in checked)
+        # (itemgetter of one name returns the value, not a tuple of it)
+        self._values = (itemgetter(*(attr for attr, _ in checked)) if len(checked) > 1
+                        else (lambda values, a=checked[0][0]: (values[a],)) if checked else (lambda values: ()))
+
+    def problems(self, values: Mapping[str, Any], who: str | Callable[[], str]) -> list[Problem]:
+        """:func:`host_length_problems` of ``values``: the same problems, in the same order."""
+        try:
+            # The lengths of the checked values against their limits in one pass. A value that is not text and has
+            # a length may be counted here: then, as when one is missing or has no length, the full check decides.
+            if not any(map(gt, map(len, self._values(values)), self._limits)):
+                return []
+        except (KeyError, TypeError):
+            pass
+        return host_length_problems(values, self.columns, who, self.labels)
 
 
 def join(problems: list[Problem]) -> Problem:
