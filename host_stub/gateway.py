@@ -15,6 +15,7 @@ binds the request's session and the app's plugin manager.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -51,6 +52,11 @@ CONTACT_EDITABLE = ("title", "first_name", "last_name", "address1", "address2", 
 # Each editable field with its column's length (0: none; None: a flag), read once from the columns (fields.py).
 _CUSTOMER_FIELDS = tuple((f, None if f == "active" else F.limit(Customer, f) or 0) for f in CUSTOMER_EDITABLE)
 _CONTACT_FIELDS = tuple((f, None if f == "is_default" else F.limit(Contact, f) or 0) for f in CONTACT_EDITABLE)
+# The same with "no length" (0) as a length no text reaches: what contact_fields and customer_fields compare every
+# value with (a bulk save checks tens of thousands of fields).
+_ABSENT = object()
+_CUSTOMER_CHECKS = tuple((f, None if limit is None else limit or sys.maxsize) for f, limit in _CUSTOMER_FIELDS)
+_CONTACT_CHECKS = tuple((f, None if limit is None else limit or sys.maxsize) for f, limit in _CONTACT_FIELDS)
 _REQUIRED = {"name": "Enter the customer's name.",
              "account_number": "Enter an account number (it becomes the ConnectWise company ID)."}
 LINE_EDITABLE = ("item_number", "manufacturer", "description", "quantity", "cost", "price", "category",
@@ -177,14 +183,17 @@ class UnitOfWork:
         """The customer's fields given in ``data`` as they will be saved (text stripped); each invalid
         one adds its error to ``errors`` (the account number's uniqueness is checked by the caller)."""
         values = {}
-        for field, limit in _CUSTOMER_FIELDS:
+        get = data.get
+        for field, limit in _CUSTOMER_CHECKS:
+            value = get(field, _ABSENT)  # (one look-up for "in data" and its value)
             if limit is None:  # the flag
-                if field in data:
-                    values[field] = bool(data[field])
-            elif field in data or (customer_id is None and field in _REQUIRED):
-                value = data.get(field)
+                if value is not _ABSENT:
+                    values[field] = bool(value)
+            elif value is not _ABSENT or (customer_id is None and field in _REQUIRED):
+                if value is _ABSENT:
+                    value = None
                 value = value.strip() if type(value) is str else F.stripped(value)
-                if (limit and len(value) > limit) or (not value and field in _REQUIRED):
+                if len(value) > limit or (not value and field in _REQUIRED):
                     # The error's words made only when needed (a bulk save checks tens of thousands of fields).
                     F.text(errors, field, value, Customer, field, F.LABELS[field], required=_REQUIRED.get(field))
                 values[field] = value
@@ -195,20 +204,22 @@ class UnitOfWork:
         """The contacts' fields as they will be saved (an ``id`` kept); errors at ``contacts[i].field``."""
         out = []
         for i, c in enumerate(contacts):
-            values: dict[str, Any] = {"id": c.get("id")} if c.get("id") else {}
-            for field, limit in _CONTACT_FIELDS:
-                if field in c:
+            get = c.get
+            given_id = get("id")
+            values: dict[str, Any] = {"id": given_id} if given_id else {}
+            for field, limit in _CONTACT_CHECKS:
+                value = get(field, _ABSENT)  # (one look-up for "in c" and its value)
+                if value is not _ABSENT:
                     if limit is None:  # the flag
-                        values[field] = bool(c[field])
+                        values[field] = bool(value)
                         continue
-                    value = c[field]
                     value = value.strip() if type(value) is str else F.stripped(value)
-                    if limit and len(value) > limit:  # the error's key and label made only when needed
+                    if len(value) > limit:  # the error's key and label made only when needed
                         F.text(errors, f"contacts[{i}].{field}", value, Contact, field,
                                f"Contact {i + 1}: {F.LABELS[field]}")
                     values[field] = value
             if not (values.get("first_name") or values.get("last_name")) and (
-                    "first_name" in c or "last_name" in c or not c.get("id")):
+                    "first_name" in c or "last_name" in c or not given_id):
                 errors.setdefault(f"contacts[{i}].first_name", f"Contact {i + 1}: enter a first or last name.")
             out.append(values)
         return out
