@@ -38,6 +38,7 @@ import urllib3.exceptions
 from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
 from requests.sessions import preferred_clock
 from requests.structures import CaseInsensitiveDict
+from requests.utils import check_header_validity
 
 from .conditions import format_datetime
 from .errors import (
@@ -209,7 +210,8 @@ class Transport:
         # Held while a request is out (never while waiting for a token or between tries).
         self._slots = (threading.BoundedSemaphore(settings.max_in_flight) if settings.max_in_flight
                        else contextlib.nullcontext())
-        self._header_sets: dict[tuple, CaseInsensitiveDict] = {}
+        self._header_sets: dict[tuple, CaseInsensitiveDict] = {}  # (when the session's headers hold credentials)
+        self._valid_auth: str | None = None  # the Authorization value validated for this client's requests
         # Told before a pause of a second or more between tries (the error, the seconds; _worth_telling), so a run can
         # show that it waits for ConnectWise (rate-limited, a server error) while it waits. It may answer a
         # function the pause asks every second whether to give up (a run an admin asked to stop): the request
@@ -462,18 +464,41 @@ class Transport:
 
     def _merged_headers(self, session: requests.Session, headers: dict[str, str]) -> CaseInsensitiveDict:
         """The session's headers with the call's over them, as ``PreparedRequest.prepare_headers`` leaves them
-        (each validated); the result for a set seen before is copied, not validated again."""
-        key = (tuple(session.headers.items()), tuple(headers.items()))
-        merged = self._header_sets.get(key)
+        (each validated); the result for a set seen before is copied, not validated again.
+
+        Sets are kept for the whole process (a run's client is new, and most of its few requests were the first of
+        their set), without the credentials: the call's ``Authorization`` is kept out of the set (a stand-in holds
+        its place) and put in each copy, validated once per client. A session whose own headers hold an
+        ``Authorization`` keeps its sets to this client."""
+        session_key = tuple(session.headers.items())
+        if "authorization" in session.headers:
+            return self._merged_once(self._header_sets, (session_key, tuple(headers.items())), session, headers)
+        auth = headers.get("Authorization")
+        if auth is None:
+            return self._merged_once(_HEADER_SETS, (session_key, tuple(headers.items()), False), session, headers)
+        open_headers = {**headers, "Authorization": _AUTH_STAND_IN}
+        merged = self._merged_once(_HEADER_SETS, (session_key, tuple(open_headers.items()), True), session,
+                                   open_headers)
+        if auth != self._valid_auth:
+            check_header_validity(("Authorization", auth))  # (as prepare_headers validates it)
+            self._valid_auth = auth
+        merged["Authorization"] = auth
+        return merged
+
+    @staticmethod
+    def _merged_once(sets: dict[tuple, CaseInsensitiveDict], key: tuple, session: requests.Session,
+                     headers: dict[str, str]) -> CaseInsensitiveDict:
+        """A copy of the validated set ``key`` in ``sets`` (validated and kept first, when not there)."""
+        merged = sets.get(key)
         if merged is None:
             combined = CaseInsensitiveDict(session.headers)
             combined.update(headers)
             probe = requests.PreparedRequest()
             probe.prepare_headers({name: value for name, value in combined.items() if value is not None})
             merged = _Headers(probe.headers)
-            if len(self._header_sets) > 64:
-                self._header_sets.clear()
-            self._header_sets[key] = merged
+            if len(sets) > 64:
+                sets.clear()
+            sets[key] = merged
         return merged.copy()
 
 
@@ -504,6 +529,11 @@ def _session_send(session: requests.Session, prepared: requests.PreparedRequest,
     if not kwargs["stream"]:
         response.content  # noqa: B018 - read now, as Session.send reads it (the connection goes back to the pool)
     return response
+
+
+# Validated header sets shared by the clients of the process (Transport._merged_headers): no credentials in them.
+_HEADER_SETS: dict[tuple, CaseInsensitiveDict] = {}
+_AUTH_STAND_IN = "Basic -"  # where a request's Authorization goes in a shared set (replaced in each copy)
 
 
 class _Headers(CaseInsensitiveDict):
