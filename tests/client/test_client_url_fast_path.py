@@ -4,6 +4,9 @@ leaves to requests."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from urllib.parse import urlencode
+
 import pytest
 import requests
 
@@ -66,3 +69,15 @@ def test_the_url_sent_is_the_one_requests_prepares(url, params):
 def test_the_fast_path_takes_the_plain_urls_only():
     assert all(_PLAIN_URL_RE.match(url) for url in PLAIN)
     assert not any(_PLAIN_URL_RE.match(url) for url in NOT_PLAIN)
+
+
+@pytest.mark.parametrize("params", [
+    *PARAMS,
+    {"flag": True, "big": 1.5e20, "price": Decimal("1.10"), "raw": b"a b+", "ids": [1, "x y", None], "one": ("a",)},
+    {"na me": "v", "k+": 1, "é": "x", "a_b": 2, "": "empty name"},
+    {"n": "", "negative": -3, "conditions": 'name like "é & ü%+ ~*" and id in (1, 2)'},
+])
+def test_a_query_is_encoded_as_urlencode_encodes_its_pairs(params):
+    pairs = [(name, one) for name, value in (params or {}).items()
+             for one in (value if isinstance(value, list | tuple) else (value,)) if one is not None]
+    assert encode_query(params) == urlencode(pairs)
