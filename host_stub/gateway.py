@@ -54,7 +54,6 @@ _CUSTOMER_FIELDS = tuple((f, None if f == "active" else F.limit(Customer, f) or 
 _CONTACT_FIELDS = tuple((f, None if f == "is_default" else F.limit(Contact, f) or 0) for f in CONTACT_EDITABLE)
 # The same with "no length" (0) as a length no text reaches: what contact_fields and customer_fields compare every
 # value with (a bulk save checks tens of thousands of fields).
-_ABSENT = object()
 _CUSTOMER_CHECKS = tuple((f, None if limit is None else limit or sys.maxsize) for f, limit in _CUSTOMER_FIELDS)
 _CONTACT_CHECKS = tuple((f, None if limit is None else limit or sys.maxsize) for f, limit in _CONTACT_FIELDS)
 _REQUIRED = {"name": "Enter the customer's name.",
@@ -183,15 +182,12 @@ class UnitOfWork:
         """The customer's fields given in ``data`` as they will be saved (text stripped); each invalid
         one adds its error to ``errors`` (the account number's uniqueness is checked by the caller)."""
         values = {}
-        get = data.get
         for field, limit in _CUSTOMER_CHECKS:
-            value = get(field, _ABSENT)  # (one look-up for "in data" and its value)
             if limit is None:  # the flag
-                if value is not _ABSENT:
-                    values[field] = bool(value)
-            elif value is not _ABSENT or (customer_id is None and field in _REQUIRED):
-                if value is _ABSENT:
-                    value = None
+                if field in data:
+                    values[field] = bool(data[field])
+            elif field in data or (customer_id is None and field in _REQUIRED):
+                value = data.get(field)
                 value = value.strip() if type(value) is str else F.stripped(value)
                 if len(value) > limit or (not value and field in _REQUIRED):
                     # The error's words made only when needed (a bulk save checks tens of thousands of fields).
@@ -204,15 +200,14 @@ class UnitOfWork:
         """The contacts' fields as they will be saved (an ``id`` kept); errors at ``contacts[i].field``."""
         out = []
         for i, c in enumerate(contacts):
-            get = c.get
-            given_id = get("id")
+            given_id = c.get("id")
             values: dict[str, Any] = {"id": given_id} if given_id else {}
             for field, limit in _CONTACT_CHECKS:
-                value = get(field, _ABSENT)  # (one look-up for "in c" and its value)
-                if value is not _ABSENT:
+                if field in c:
                     if limit is None:  # the flag
-                        values[field] = bool(value)
+                        values[field] = bool(c[field])
                         continue
+                    value = c[field]
                     value = value.strip() if type(value) is str else F.stripped(value)
                     if len(value) > limit:  # the error's key and label made only when needed
                         F.text(errors, f"contacts[{i}].{field}", value, Contact, field,
