@@ -21,10 +21,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from . import conditions as C
-from .connections import SharedConnections
+from .connections import LeanAdapter, SharedConnections
 from .discovery import CodebaseMemo, CompanyInfo, is_codebase, read_company_info
 from .errors import BadResponse, ConnectWiseError, DiscoveryError, NotFound
 from .paging import MAX_PAGE_SIZE, PagesAtOnce, body, iterate_forward_only, iterate_navigable
@@ -131,7 +130,7 @@ class ConnectWiseClient:
             session.trust_env = False
             # Our own retry loop decides what to retry; urllib3 must not retry on its own. With
             # ``connections`` the pool is the process's, shared with the clients before and after this one.
-            adapter = connections.adapter() if connections is not None else HTTPAdapter(
+            adapter = connections.adapter() if connections is not None else LeanAdapter(
                 pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)

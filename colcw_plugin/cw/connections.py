@@ -21,12 +21,56 @@ import time
 from collections.abc import Callable
 
 from requests.adapters import HTTPAdapter
+from requests.exceptions import InvalidURL
 
 IDLE_SECONDS = 15.0
 POOL_SIZE = 32  # connections kept per host: every run and page of a process with its reads ahead
 
 
-class _IdleCappedAdapter(HTTPAdapter):
+class LeanAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` that does less for a request sent through no proxy (every client's: its session reads no
+    proxy from the environment and holds none), through the hooks requests offers subclasses: the URL sent is the
+    request's path (``request_url`` looks for a proxy first, parsing the URL twice), the connection pool is looked up
+    without looking for a proxy, and the pool key of a site (its scheme, host and port with the TLS settings) is worked
+    out once, not parsed from each request's URL (when ``verify`` is a bool: a CA bundle's path is looked at on
+    disk each time, as requests does). With proxies, requests' own methods."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - HTTPAdapter's signature
+        super().__init__(*args, **kwargs)
+        self._pool_keys: dict[tuple, tuple[dict, dict]] = {}
+
+    def request_url(self, request, proxies):  # noqa: ANN001, ANN201 - HTTPAdapter's signature
+        if proxies:
+            return super().request_url(request, proxies)
+        return request.path_url
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):  # noqa: ANN001, ANN201
+        if proxies:
+            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        try:
+            host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        except ValueError as e:
+            raise InvalidURL(e, request=request) from e
+        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # noqa: ANN001, ANN201
+        url = request.url
+        end = url.find("/", url.find("//") + 2)
+        site = url[:end] if end > 0 else url  # (scheme://netloc)
+        if not isinstance(verify, bool) or "@" in site:  # (no credentials kept in a process's adapter)
+            return super().build_connection_pool_key_attributes(request, verify, cert)
+        key = (site, verify, cert)
+        known = self._pool_keys.get(key)
+        if known is None:
+            known = super().build_connection_pool_key_attributes(request, verify, cert)
+            if len(self._pool_keys) > 64:
+                self._pool_keys.clear()
+            self._pool_keys[key] = known
+        host_params, pool_kwargs = known
+        return dict(host_params), dict(pool_kwargs)
+
+
+class _IdleCappedAdapter(LeanAdapter):
     """An adapter that drops its kept connections once nothing was sent for ``idle_seconds``."""
 
     def __init__(self, *, pool_size: int, idle_seconds: float, clock: Callable[[], float]) -> None:
