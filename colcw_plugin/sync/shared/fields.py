@@ -45,11 +45,16 @@ def _text(value: Any) -> str:
 
 
 def _ref_name(value: Any) -> str:
+    if type(value) is dict:  # (a decoded page's reference: no ABC check, _text inlined for a name)
+        name = value.get("name")
+        return name.strip() if type(name) is str else _text(name)
     return _text(value.get("name")) if isinstance(value, Mapping) else ""
 
 
 def last_updated(record: Mapping[str, Any]) -> str:
-    return _text((record.get("_info") or {}).get("lastUpdated"))
+    info = record.get("_info") or {}
+    value = info.get("lastUpdated")
+    return value.strip() if type(value) is str else _text(value)  # (_text inlined: an import reads 35,000)
 
 
 def cw_time(record: Mapping[str, Any], key: str) -> dt.datetime | None:
