@@ -96,3 +96,16 @@ def test_the_hosts_field_checks_save_what_they_saved():
                         {"first_name": "F" * 61, "zip": ""}, {"title": "T"}, {"id": 9, "first_name": ""}]
     assert sorted(errors) == ["contacts[1].first_name", "contacts[2].first_name", "contacts[3].first_name"]
     assert "60" in errors["contacts[1].first_name"]  # too long, not nameless: its length said
+
+
+def test_a_link_keeps_a_copy_of_its_values_unless_they_are_handed_over():
+    from colcw_plugin.sync.customers.link_batch import LinkBatch
+
+    batch = LinkBatch(None)  # (nothing is sent before a flush)
+    values = {"name": "Acme", "zip": "12345"}
+    copied = batch.put(None, "customer", 1, 11, fingerprint="f", values=values)
+    handed = batch.put(None, "customer", 2, 12, fingerprint="f", values=values, handed=True)
+    values["name"] = "Changed after"
+    assert copied.synced_values == {"name": "Acme", "zip": "12345"}
+    assert handed.synced_values is values
+    assert [v["synced_values"] for _, v in batch._inserts] == [copied.synced_values, values]

@@ -474,7 +474,8 @@ class CompanyImport:
                       "changed": changed, "contact_changes": contact_changes, "notes": notes}
         if existing is not None and not changed and not contact_changes and not demote:
             return self._saved(host_id, {}, "unchanged")
-        data = [{**v, "id": hid} if hid else {**v} for c, hid, v in contact_changes]
+        # (a new contact's values as planned: the host's save reads them, changes nothing in them, nor does this import)
+        data = [{**v, "id": hid} if hid else v for c, hid, v in contact_changes]
         data += [{"id": hid, "is_default": False} for hid in demote]
         self.write = CustomerWrite(values, data, customer_id=host_id)
         if existing is None:  # a later company of this page that looks like it is a likely duplicate
@@ -528,7 +529,7 @@ class CompanyImport:
             self.batch.put(link, CUSTOMER, host_id, self.cid, cw_identifier=str(record.get("identifier") or ""),
                            fingerprint=fingerprint(t["values"]), cw_last_updated=M.last_updated(record),
                            values=t["theirs"], force=written or self.explicit,
-                           keep_time=edited and self.owner.cw_master and self._host_left(existing))
+                           keep_time=edited and self.owner.cw_master and self._host_left(existing), handed=True)
         noted = self.kept or [*self.diffs.get(0, []), *self.default_taken]
         self.drift = self._drift_rows(CUSTOMER, host_id, host_id, self.cid, noted)
         read = {(CUSTOMER, host_id): (self.cw_values, {d.field for d in noted})}
@@ -549,7 +550,7 @@ class CompanyImport:
             if agreement is not None and written:  # the versions colcw's own writes produced, as the company's link
                 agreement = {**agreement, M.WRITTEN: list(written)}  # keeps them: their callbacks are not read back
             self.batch.put(row, CONTACT, hid, c["id"], fingerprint=fingerprint(v), cw_last_updated=M.last_updated(c),
-                           values=agreement)
+                           values=agreement, handed=True)  # (nothing changes an agreement once made)
             if action == "created":  # a new customer's contacts are all new: its result says how many
                 folded += 1
                 continue
@@ -654,7 +655,8 @@ class CompanyImport:
             values = M.contact_host_values(c, default_id)
             if not has_default:
                 values.pop("is_default")
-            self.theirs[c["id"]] = dict(values)
+            # (a new customer's contact values change no more: its agreement is the same dict, never changed either)
+            self.theirs[c["id"]] = dict(values) if existing is not None else values
             if not (values.get("first_name") or values.get("last_name")):
                 problems.append((f"{self.label}: contact id {c['id']} has no name.",
                                  "Enter the contact's name in ConnectWise and import again."))
