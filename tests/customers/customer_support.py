@@ -110,3 +110,19 @@ def import_popup(rep_client, **data):
 def text_of(resp) -> str:
     """A response's text, unescaped, its white space collapsed."""
     return " ".join(unescape(resp.get_data(as_text=True)).split())
+
+
+def acme_with_a_bare_ada(sandbox) -> int:
+    """ACME1 in ConnectWise as the host's ``make_customer()`` has it, with Ada Lovelace typed there with her e-mail and
+    another direct phone, but no title, no other phone and no address (linked to nothing); Ada's ConnectWise id."""
+    made = sandbox.api("POST", "company/companies", json={
+        "identifier": "ACME1", "name": "Acme Corp", "addressLine1": "1 Main St", "city": "Austin", "state": "TX",
+        "zip": "73301", "country": {"name": "United States"}, "website": "https://acme.example",
+        "phoneNumber": "512-555-0100", "faxNumber": "512-555-0101"})
+    assert made.status_code == 201, made.text
+    ada = sandbox.api("POST", "company/contacts", json={
+        "firstName": "Ada", "lastName": "Lovelace", "company": {"id": made.json()["id"]},
+        "communicationItems": [{"type": {"name": "Email"}, "value": "ada@acme.example", "defaultFlag": True},
+                               {"type": {"name": "Direct"}, "value": "512-555-0777", "defaultFlag": True}]})
+    assert ada.status_code == 201, ada.text
+    return ada.json()["id"]

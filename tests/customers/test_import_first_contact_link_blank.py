@@ -8,7 +8,7 @@ Against the sandbox over HTTP."""
 from __future__ import annotations
 
 import pytest
-from customer_support import export, items, link_of, make_customer, run
+from customer_support import acme_with_a_bare_ada, export, items, link_of, make_customer, run
 
 from colcw_plugin.models import CW_MASTER
 from colcw_plugin.setup.live_updates import get_live
@@ -16,28 +16,12 @@ from host_stub.extensions import db
 from host_stub.models import Customer
 
 
-def _acme_there(sandbox) -> int:
-    """ACME1 in ConnectWise, as the host customer has it, with Ada Lovelace typed there with her e-mail and another
-    direct phone, but no title, no other phone and no address (linked to nothing); Ada's ConnectWise id."""
-    made = sandbox.api("POST", "company/companies", json={
-        "identifier": "ACME1", "name": "Acme Corp", "addressLine1": "1 Main St", "city": "Austin", "state": "TX",
-        "zip": "73301", "country": {"name": "United States"}, "website": "https://acme.example",
-        "phoneNumber": "512-555-0100", "faxNumber": "512-555-0101"})
-    assert made.status_code == 201, made.text
-    ada = sandbox.api("POST", "company/contacts", json={
-        "firstName": "Ada", "lastName": "Lovelace", "company": {"id": made.json()["id"]},
-        "communicationItems": [{"type": {"name": "Email"}, "value": "ada@acme.example", "defaultFlag": True},
-                               {"type": {"name": "Direct"}, "value": "512-555-0777", "defaultFlag": True}]})
-    assert ada.status_code == 201, ada.text
-    return ada.json()["id"]
-
-
 @pytest.mark.parametrize("scope", [{"mode": "all"}, {"company": "ACME1"}], ids=["all", "by-company-id"])
 def test_a_blank_of_connectwise_at_a_contacts_first_link_erases_nothing(sync_ready, scope):
     customer = make_customer()  # Ada: CFO, her phones, Austin TX
     get_live(db.session).customer_master = CW_MASTER
     db.session.commit()
-    ada_cw = _acme_there(sync_ready)
+    ada_cw = acme_with_a_bare_ada(sync_ready)
 
     done = run("customer_import", scope)
     assert done.status == "succeeded", done.message

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from customer_support import import_popup, make_customer, text_of
+from customer_support import acme_with_a_bare_ada, import_popup, make_customer, text_of
 
 from colcw_plugin.models import CW_MASTER
 from colcw_plugin.setup.live_updates import get_live
@@ -15,16 +15,7 @@ from host_stub.extensions import db
 
 
 def test_the_popup_names_no_blank_of_connectwise_at_a_contacts_first_link(sync_ready, rep_client):
-    made = sync_ready.api("POST", "company/companies", json={
-        "identifier": "ACME1", "name": "Acme Corp", "addressLine1": "1 Main St", "city": "Austin", "state": "TX",
-        "zip": "73301", "country": {"name": "United States"}, "website": "https://acme.example",
-        "phoneNumber": "512-555-0100", "faxNumber": "512-555-0101"})
-    assert made.status_code == 201, made.text
-    ada = sync_ready.api("POST", "company/contacts", json={
-        "firstName": "Ada", "lastName": "Lovelace", "company": {"id": made.json()["id"]},
-        "communicationItems": [{"type": {"name": "Email"}, "value": "ada@acme.example", "defaultFlag": True},
-                               {"type": {"name": "Direct"}, "value": "512-555-0777", "defaultFlag": True}]})
-    assert ada.status_code == 201, ada.text
+    acme_with_a_bare_ada(sync_ready)
     time.sleep(1.05)  # ConnectWise dates records in whole seconds: the customer is saved a second later (the newer)
     make_customer()  # ACME1, Ada: CFO, her phones, Austin TX; linked to nothing
     get_live(db.session).customer_master = CW_MASTER
