@@ -16,7 +16,9 @@ meanwhile) raises from the caller's next statement or its commit, still before a
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,11 +26,9 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import psycopg
 from psycopg import errors as pg_errors
 from psycopg import pq
-from psycopg.copy import LibpqWriter
-from psycopg.generators import fetch_many
-from psycopg.waiting import Wait
 from sqlalchemy import (
     JSON,
     Column,
@@ -62,6 +62,18 @@ from .snapshots import CONTACT_FIELDS, CUSTOMER_FIELDS, contact_snapshot, custom
 
 if TYPE_CHECKING:
     from .gateway import UnitOfWork
+
+# insert_rows' end_later uses psycopg beyond its documented API (the generator that reads a statement's results, the
+# wait states, its COPY writer's finish). A psycopg that moved or changed them still works: end_later is then ignored
+# (COPY_END_LATER below, decided once at import), each COPY's end read at once as psycopg reads it.
+try:
+    from psycopg.copy import LibpqWriter
+    from psycopg.generators import fetch_many
+    from psycopg.waiting import Wait
+except ImportError:
+    LibpqWriter = fetch_many = Wait = None  # type: ignore[assignment,misc]
+
+log = logging.getLogger(__name__)
 
 _CUSTOMER_DEFAULTS = {"active": True, "address1": "", "address2": "", "city": "", "state": "", "zip": "",
                       "country": "", "website": "", "phone": "", "fax": "", "location_code": ""}
@@ -280,7 +292,8 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     contacts took PostgreSQL about 40 ms after their last row was sent). The rows are in the transaction as
     before: an error PostgreSQL finds in them (a constraint) raises from that next statement or the commit,
     as a ``DBAPIError`` naming this COPY, and the transaction is then to be rolled back, as after any failed
-    statement; so only for a caller whose next step is to write more in the same transaction.
+    statement; so only for a caller whose next step is to write more in the same transaction. With a psycopg that
+    lacks what this takes (:data:`COPY_END_LATER` false) it is ignored: the end is read here, its error raised here.
     """
     if _UNREAD and on_postgresql(session):  # (the COPY below goes to the driver, not through the engine's events)
         _read_copy_end(session.connection().connection.driver_connection)
@@ -326,7 +339,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     try:
         driver = connection.connection.driver_connection
         with driver.cursor() as cursor, cursor.copy(
-                statement, writer=_EndReadLater(cursor, statement) if end_later else None) as copy:
+                statement, writer=_EndReadLater(cursor, statement) if end_later and COPY_END_LATER else None) as copy:
             for i, row in enumerate(rows):
                 if not exact or len(row) - ("id" in row) < size:
                     lacking = wanted.difference(row.keys())
@@ -343,27 +356,57 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     return new_ids
 
 
+def copy_end_later_supported() -> bool:
+    """Whether this psycopg has what reading a COPY's end later (insert_rows' ``end_later``) takes of its insides, as
+    3.2 and 3.3 have them: ``psycopg.generators.fetch_many`` and ``psycopg.waiting.Wait.W``; a ``LibpqWriter`` made
+    from a cursor whose ``finish(exc)`` ends the COPY; ``Connection.wait(gen)`` and the ``lock`` its ``__init__``
+    sets; the libpq wrapper's ``put_copy_end`` and ``flush``; ``errors.error_from_result``. Checked by their names and
+    parameters (what differs in a way that still matches here is for the tests of tests/perf to catch)."""
+    if LibpqWriter is None or fetch_many is None or Wait is None:
+        return False
+    try:
+        takes = [list(inspect.signature(f).parameters)[:2]
+                 for f in (LibpqWriter.__init__, LibpqWriter.finish, psycopg.Connection.wait)]
+    except (TypeError, ValueError, AttributeError):  # no such function, or one whose parameters cannot be read
+        return False
+    init = getattr(psycopg.Connection.__init__, "__code__", None)
+    return (takes == [["self", "cursor"], ["self", "exc"], ["self", "gen"]] and callable(fetch_many)
+            and isinstance(getattr(Wait, "W", None), int)
+            and all(callable(getattr(pq.PGconn, name, None)) for name in ("put_copy_end", "flush"))
+            and callable(getattr(pg_errors, "error_from_result", None))
+            and init is not None and "lock" in init.co_names)
+
+
+# Whether insert_rows' end_later is honoured (see copy_end_later_supported); when not, the listeners below are not
+# registered either.
+COPY_END_LATER = copy_end_later_supported()
+if not COPY_END_LATER:
+    log.warning("psycopg %s lacks what reading a COPY's end later takes (host_stub.bulk.copy_end_later_supported): "
+                "each COPY's end is read at once", psycopg.__version__)
+
 # COPYs whose end is still to be read (insert_rows' end_later), by their connection: id(driver connection) ->
 # (that connection, the COPY's statement). Looked at before any statement, commit or rollback of any connection,
 # so kept empty but for those moments.
 _UNREAD: dict[int, tuple[Any, str]] = {}
 
 
-class _EndReadLater(LibpqWriter):
-    """psycopg's writer of COPY data, whose end sends the end of the COPY and returns: PostgreSQL's answer (the
-    rows stored, or the error in them) is read by :func:`_read_copy_end`. A COPY ended by an exception ends as
-    psycopg ends it (cancelled, its error read at once)."""
+if COPY_END_LATER:
+    class _EndReadLater(LibpqWriter):
+        """psycopg's writer of COPY data, whose end sends the end of the COPY and returns: PostgreSQL's answer (the
+        rows stored, or the error in them) is read by :func:`_read_copy_end`. A COPY ended by an exception ends as
+        psycopg ends it (cancelled, its error read at once)."""
 
-    def __init__(self, cursor, statement: str):
-        super().__init__(cursor)
-        self.statement = statement
+        def __init__(self, cursor, statement: str):
+            super().__init__(cursor)
+            self.statement = statement
+            self._conn = cursor.connection  # (the public attributes, not the base class's)
 
-    def finish(self, exc: BaseException | None = None) -> None:
-        if exc is not None:
-            super().finish(exc)
-            return
-        self.connection.wait(_send_copy_end(self._pgconn))
-        _UNREAD[id(self.connection)] = (self.connection, self.statement)
+        def finish(self, exc: BaseException | None = None) -> None:
+            if exc is not None:
+                super().finish(exc)
+                return
+            self._conn.wait(_send_copy_end(self._conn.pgconn))
+            _UNREAD[id(self._conn)] = (self._conn, self.statement)
 
 
 def _send_copy_end(pgconn):
@@ -392,7 +435,7 @@ def _read_copy_end(driver: Any) -> None:
             results = conn.wait(fetch_many(conn.pgconn))
         for result in results:
             if result.status != pq.ExecStatus.COMMAND_OK:
-                raise pg_errors.error_from_result(result, encoding=conn.pgconn._encoding)
+                raise pg_errors.error_from_result(result, encoding=conn.info.encoding)
     except pg_errors.Error as e:
         raise DBAPIError.instance(statement, None, e, pg_errors.Error) from e
 
@@ -413,36 +456,39 @@ def _driver(connection) -> Any:
 
 # Every engine's statements, commits and rollbacks first read what a COPY of their connection left unread (nothing
 # to do, one dict test, when none did). A connection handed back to the pool is rolled back: read quietly first.
-@event.listens_for(Engine, "before_cursor_execute")
+# Registered only where end_later is honoured (COPY_END_LATER).
 def _before_statement(conn, cursor, statement, parameters, context, executemany) -> None:
     if _UNREAD:
         _read_copy_end(conn.connection.driver_connection)
 
 
-@event.listens_for(Engine, "commit")
 def _before_commit(conn) -> None:
     if _UNREAD:
         _read_copy_end(_driver(conn))
 
 
-@event.listens_for(Engine, "rollback")
 def _before_rollback(conn) -> None:
     if _UNREAD:
         _read_copy_end_quietly(_driver(conn))
 
 
-@event.listens_for(Pool, "reset")
 def _before_reset(dbapi_connection, connection_record, reset_state) -> None:
     if _UNREAD:
         _read_copy_end_quietly(getattr(dbapi_connection, "driver_connection", dbapi_connection))
 
 
-@event.listens_for(Pool, "invalidate")
-@event.listens_for(Pool, "close")
 def _forget_unread(dbapi_connection, connection_record, *exception) -> None:
     """A connection thrown away (invalidated or closed) keeps no COPY to read."""
     if _UNREAD:
         _UNREAD.pop(id(getattr(dbapi_connection, "driver_connection", dbapi_connection)), None)
+
+
+_LISTENERS = ((Engine, "before_cursor_execute", _before_statement), (Engine, "commit", _before_commit),
+              (Engine, "rollback", _before_rollback), (Pool, "reset", _before_reset),
+              (Pool, "invalidate", _forget_unread), (Pool, "close", _forget_unread))
+if COPY_END_LATER:
+    for _target, _name, _listener in _LISTENERS:
+        event.listen(_target, _name, _listener)
 
 
 def _copy_value(column: Column, dialect) -> Any:
