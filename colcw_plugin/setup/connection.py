@@ -279,16 +279,21 @@ CHECK_READ_TIMEOUT = 20.0  # seconds: a person waits on the check (Test Connecti
 
 def run_check(cs: ClientSettings, codebases: CodebaseMemo | None = None) -> ConnectionReport:
     """Test Connection's check of the connection ``cs`` (typed on the page, or the saved one): what every caller runs.
-    Never raises for ConnectWise's problems: they are the report's failed steps."""
+    ``cs`` holds the caller's client settings, the configured back-off (``backoff_base``) among them: this layer may
+    not read the runtime's. Never raises for ConnectWise's problems: they are the report's failed steps."""
     with ConnectWiseClient(cs, codebases=codebases) as client:
         return check_connection(client)
 
 
-def check_saved(session: Session, box: SecretBox, codebases: CodebaseMemo | None = None) -> ConnectionReport:
+def check_saved(session: Session, box: SecretBox, codebases: CodebaseMemo | None = None,
+                **overrides) -> ConnectionReport:
     """Run the check on the saved connection and remember its result on the settings row (flushed, not committed).
-    Raises :class:`NotConfigured` (or :class:`SecretError`) when there is no saved connection to check."""
+    ``overrides``: client settings over the check's own (``read_timeout``), such as the configured ``backoff_base``
+    (COLCW_CW_BACKOFF_SECONDS, which the runtime reads: every caller passes it, as for a typed connection's
+    :func:`typed_client_settings`). Raises :class:`NotConfigured` (or :class:`SecretError`) when there is no saved
+    connection to check."""
     row = get_settings(session)
-    report = run_check(client_settings(row, box, read_timeout=CHECK_READ_TIMEOUT), codebases)
+    report = run_check(client_settings(row, box, **{"read_timeout": CHECK_READ_TIMEOUT, **overrides}), codebases)
     remember_check(row, report)
     session.flush()
     return report

@@ -120,7 +120,7 @@ def save_connection_view():
     rt = runtime()
     # Saved whatever ConnectWise says (an admin may enter the keys before it can be reached), then checked as Test
     # Connection checks it: the card keeps what the check found.
-    report = check_saved(db.session, rt.box, rt.codebases)
+    report = check_saved(db.session, rt.box, rt.codebases, backoff_base=rt.config.cw_backoff_seconds)
     settings = get_settings(db.session)
     db.session.commit()
     log.info("Connection saved for %s, company %s; its check: %s", settings.site_url, settings.company_id,
@@ -262,7 +262,7 @@ def test_connection():
     saved = False
     try:
         cs = typed_client_settings(db.session, rt.box, form.to_input(), _http_allowed(),
-                                   read_timeout=CHECK_READ_TIMEOUT)
+                                   read_timeout=CHECK_READ_TIMEOUT, backoff_base=rt.config.cw_backoff_seconds)
     except (FieldErrors, SecretError) as e:
         db.session.rollback()
         errors = e.errors if isinstance(e, FieldErrors) else {"secret": str(e)}
