@@ -190,9 +190,13 @@ class ConnectWiseClient:
 
     def notify_retry_waits(self, listener: Callable[[ConnectWiseError, float], Callable[[], bool] | None] | None
                            ) -> None:
-        """Call ``listener(error, seconds)`` before each pause of a second or more between two tries of a
-        request (a 429's Retry-After, a server error's back-off). It may answer a function the pause asks every
-        second whether to give up: the request then fails with the error it waited on."""
+        """Call ``listener(error, seconds)`` before a pause between two tries of a request that is either a second or
+        more (a 429's Retry-After, a wait for another request's Retry-After, a long back-off), or a back-off (a server
+        error's, no Retry-After) of at least twice ``ClientSettings.backoff_base`` (COLCW_CW_BACKOFF_SECONDS): a
+        second with the default 0.5 s, the pauses after a request's third try and later ones whatever the jitter, so a
+        shorter back-off tells of the same pauses (:meth:`.transport.Transport._worth_telling`). A Retry-After under a
+        second is not told. The listener may answer a function the pause asks every second whether to give up: the
+        request then fails with the error it waited on."""
         self._transport.on_retry_wait = listener
 
     @property
