@@ -153,12 +153,21 @@ def link_is(link: LinkRef | None, cw_id: int, cw_identifier: str, fingerprint: s
             and link.fingerprint == fingerprint and link.status == "ok")
 
 
+# Every column of the export state but its keys: what a successful export's state (save_lines' ``state``) names.
+_WHOLE_STATE = frozenset(c.name for c in _STATE.c if not c.primary_key and c.name != "document_id")
+
+
 def save_lines(session: Session, held: HeldDocument, rows: list[dict], *, had_rows: bool,
                state: dict | None = None) -> None:
     """Replace what each line became (``rows``), and forget the drift: ConnectWise holds the lines again. ``state``:
-    the document's export state to save with them (:func:`save_state`'s values): on PostgreSQL in the same statement
-    as the lines (the lines' INSERT a data-modifying WITH clause of the state's upsert: neither reads what the other
-    writes), one round trip less for every export that writes its state."""
+    the document's whole export state after a successful export, to save with them (:func:`save_state`'s values,
+    every column: the upsert writes only the columns it is given, so a state without one would leave the previous
+    export's value in it, a failure's message say; a partial one is refused, ValueError): on PostgreSQL in the same
+    statement as the lines (the lines' INSERT a data-modifying WITH clause of the state's upsert: neither reads what
+    the other writes), one round trip less for every export that writes its state."""
+    if state is not None and not _WHOLE_STATE.issubset(state):
+        raise ValueError("save_lines: the export state misses " + ", ".join(sorted(_WHOLE_STATE.difference(state)))
+                         + " (give every column of it, or save a partial state with save_state)")
     if had_rows:
         session.execute(delete(_LINES).where(_LINES.c.document_id == held.id))
     # A first export has no drift, and none can appear while it runs (drift compares exported lines).
