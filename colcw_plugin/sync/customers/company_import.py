@@ -295,6 +295,10 @@ class CompanyImport:
         self.left_out: list[tuple[dict, LinkRow]] = []  # (with their links: marked once reported)
         self.outcomes_moved: list[dict] = []  # ConnectWise contacts linked to another customer's contact (moved)
         self.recreated: set[int] = set()
+        # ConnectWise the master, contacts linked for the first time (no earlier agreement) whose host values were kept
+        # where ConnectWise's are blank: the link agrees on the blank, so the next export fills them in (by ConnectWise
+        # contact id, the fields). Changes of the host's own still to export (:meth:`_host_left`).
+        self.blanks_kept: dict[int, list[str]] = {}
 
     def _out(self, action: str, host_id: int | None, message: str, resolution: str = "",
              entity: str = CUSTOMER, cw_id: int | None = None, label: str | None = None) -> dict:
@@ -525,11 +529,14 @@ class CompanyImport:
             # (the rep's edits replaced) otherwise leaves the customer "changed since export", which is no longer true.
             # With ConnectWise the master, the host's own edits it kept (or contacts it holds that the company does
             # not) leave the link's time as it was: the link agrees on ConnectWise's values, the customer stays
-            # "Changed since export", and its next export sends them, as after a live update.
+            # "Changed since export", and its next export sends them, as after a live update. So do a contact's values
+            # kept over ConnectWise's blanks at its first link, edited since the last sync or not (the link agrees on
+            # the blanks: the export fills them in); the customer written meanwhile then says "Changed since export".
             self.batch.put(link, CUSTOMER, host_id, self.cid, cw_identifier=str(record.get("identifier") or ""),
                            fingerprint=fingerprint(t["values"]), cw_last_updated=M.last_updated(record),
                            values=t["theirs"], force=written or self.explicit,
-                           keep_time=edited and self.owner.cw_master and self._host_left(existing), handed=True)
+                           keep_time=self.owner.cw_master and existing is not None
+                           and ((edited and self._host_left(existing)) or bool(self.blanks_kept)), handed=True)
         noted = self.kept or [*self.diffs.get(0, []), *self.default_taken]
         self.drift = self._drift_rows(CUSTOMER, host_id, host_id, self.cid, noted)
         read = {(CUSTOMER, host_id): (self.cw_values, {d.field for d in noted})}
@@ -589,10 +596,12 @@ class CompanyImport:
 
     def _host_left(self, existing: HostCustomer) -> bool:
         """ConnectWise the master: the customer edited in ChannelOnline since its last sync still holds changes of its
-        own once imported: edits kept (its own, a contact's), or contacts the company's do not stand for (added in
-        ChannelOnline, or linked to a contact ConnectWise no longer holds). Otherwise the import settled them all."""
+        own once imported: edits kept (its own, a contact's), a contact's values kept over ConnectWise's blanks at its
+        first link (:attr:`blanks_kept`: the link agrees on the blanks, the export fills them in), or contacts the
+        company's do not stand for (added in ChannelOnline, or linked to a contact ConnectWise no longer holds).
+        Otherwise the import settled them all."""
         planned = {hid for _, hid, _ in self._then["plan"] if hid is not None}
-        return any(self.own.values()) or any(hid not in planned for hid in existing.contacts)
+        return any(self.own.values()) or bool(self.blanks_kept) or any(hid not in planned for hid in existing.contacts)
 
     def _drift_rows(self, entity: str, host_id: int, customer_id: int, cw_id: int,
                     diffs: list[Difference]) -> list[dict]:
@@ -703,6 +712,10 @@ class CompanyImport:
                     # ConnectWise's (a contact typed there without an e-mail) erases nothing, as live updates' first
                     # link of a contact (sync/inbound/customers.py ``_same_person``). The host keeps its value, the
                     # link agrees on ConnectWise's blank (:attr:`theirs`), and the next export fills it in.
+                    if self.owner.cw_master:
+                        kept = [k for k, v in values.items() if v in ("", None) and host.get(k) not in ("", None)]
+                        if kept:
+                            self.blanks_kept[c["id"]] = kept
                     keep_host_values(values, host)
             elif host_default and "is_default" in values:
                 values["is_default"] = False  # a contact added to the customer does not take its default's place
