@@ -138,24 +138,40 @@ def member_for(session: Session, settings: Settings, actor: dict | None,
     """The acting rep's member, or :class:`UnmappedRep` with Appendix C's message and resolution (one statement).
 
     It reads only the columns the rule, the member and a refusal's message need, as plain rows: a run's export asks
-    it once per rep, and the two ORM objects :func:`who_acts` builds for a page cost more than the statement. A
-    refusal names the rep by a :class:`User` made of the row (not in the session)."""
+    it once per rep, and the two ORM objects :func:`who_acts` builds for a page cost more than the statement. Whether
+    the member is accepted is :func:`_refusal`'s rule, the one :func:`member_of` applies. A refusal names the rep by a
+    :class:`User` made of the row (not in the session). Like :func:`who_acts` it sees the session's pending changes
+    (a mapping saved and not yet committed): the session is flushed first unless autoflush is off."""
     actor_id, values = _who_may_act(settings, actor, document_rep_id)
+    if session.autoflush:
+        session.flush()  # what Session.execute's autoflush does; nothing is sent when nothing is pending
     rows = session.connection().execute(_MEMBERS_WHO_MAY_ACT, values).all()
     by_user = {row.id: row for row in rows}
-    acts, because = _pick(by_user.keys(), rows, settings, actor_id, document_rep_id)
+    acts, _ = _pick(by_user.keys(), rows, settings, actor_id, document_rep_id)
     row = by_user.get(acts)
     own_member = (rows[0].own_member or "") if rows else ""
-    if (row is not None and row.member_id
-            and api_member_kind(row.member_identifier or "", None, own_member) != "own"):
-        return MemberIds(int(row.member_id), row.location_id, row.department_id)
+    mapped = row is not None and row.mapping_id is not None
+    why = _refusal(row is not None, mapped, row.member_id if mapped else None,
+                   row.member_identifier if mapped else None, own_member)
+    if why is None:
+        return MemberIds(row.member_id, row.location_id, row.department_id)
     rep = None if row is None else User(id=row.id, email=row.email, first_name=row.first_name,
                                         last_name=row.last_name)
-    mapping = None if row is None or row.mapping_id is None else RepMapping(
-        id=row.mapping_id, user_id=row.id, member_id=row.member_id, member_identifier=row.member_identifier or "",
-        location_id=row.location_id, department_id=row.department_id)
-    member_of(Acting(rep, mapping, because, own_member=own_member))  # raises UnmappedRep, saying why
-    raise AssertionError("member_of accepted a member member_for refused")  # pragma: no cover
+    raise UnmappedRep(rep, **why)
+
+
+def _refusal(has_rep: bool, has_mapping: bool, member_id: int | None, identifier: str | None,
+             own_member: str) -> dict | None:
+    """The one rule of which acting rep has a member an export may act as (:func:`member_of`, :func:`member_for`):
+    None when accepted, else :class:`UnmappedRep`'s arguments after the rep, saying why (``{}``: no rep, or no
+    mapping)."""
+    if not has_rep:
+        return {}
+    if not has_mapping or not member_id:
+        return {"unverified": identifier or ""} if has_mapping else {}
+    if api_member_kind(identifier or "", None, own_member) == "own":
+        return {"api_member": identifier}
+    return None
 
 
 def member_of(acting: Acting) -> RepMapping:
@@ -164,12 +180,11 @@ def member_of(acting: Acting) -> RepMapping:
     saying so: exporting as it would put the rep's opportunities under the integration's account, and what the rep did
     there as it would read as colcw's own. A member ConnectWise's list gives the API licence class, not known to be
     colcw's own, cannot be told without asking ConnectWise: the mapping page and the pre-flight check mark it."""
-    if acting.rep is None:
-        raise UnmappedRep(None)
-    if acting.mapping is None or not acting.mapping.member_id:
-        raise UnmappedRep(acting.rep, acting.mapping.member_identifier if acting.mapping is not None else "")
-    if api_member_kind(acting.mapping.member_identifier or "", None, acting.own_member) == "own":
-        raise UnmappedRep(acting.rep, api_member=acting.mapping.member_identifier)
+    m = acting.mapping
+    why = _refusal(acting.rep is not None, m is not None, m.member_id if m is not None else None,
+                   m.member_identifier if m is not None else None, acting.own_member)
+    if why is not None:
+        raise UnmappedRep(acting.rep, **why)
     return acting.mapping
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Settings
 from ...setup.opportunity_defaults import NewOpportunityValues
-from ...setup.reps import UnmappedRep, member_for
+from ...setup.reps import MemberIds, UnmappedRep, member_for
 from .problems import ExportRefused
 
 
@@ -37,13 +37,7 @@ class ExportSettings:
                    NewOpportunityValues.of(settings), int(settings.required_refusals or 0))
 
 
-@dataclass(frozen=True)
-class Member:
-    """The ConnectWise member (with location and business unit) an export acts as."""
-
-    member_id: int
-    location_id: int | None
-    department_id: int | None
+Member = MemberIds  # the ConnectWise member (with location and business unit) an export acts as
 
 
 class Reps:
@@ -52,20 +46,19 @@ class Reps:
     def __init__(self, settings: ExportSettings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
-        self._known: dict[tuple, Member | tuple[str, str]] = {}
+        self._known: dict[tuple, MemberIds | tuple[str, str]] = {}
 
-    def member(self, session: Session, actor: dict | None, document_rep_id: int | None) -> Member:
+    def member(self, session: Session, actor: dict | None, document_rep_id: int | None) -> MemberIds:
         key = ((actor or {}).get("id"), document_rep_id)
         with self._lock:
             known = self._known.get(key)
         if known is None:
             try:
-                m = member_for(session, self.settings, actor, document_rep_id)
-                known = Member(int(m.member_id), m.location_id, m.department_id)
+                known = member_for(session, self.settings, actor, document_rep_id)
             except UnmappedRep as e:
                 known = (e.reason, e.resolution)  # the run log says "… was not exported: " itself
             with self._lock:
                 self._known[key] = known
-        if isinstance(known, Member):
+        if isinstance(known, MemberIds):
             return known
         raise ExportRefused(*known)
