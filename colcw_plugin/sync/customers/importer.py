@@ -73,6 +73,11 @@ PAGE = 1000
 STATES_UNREAD = ("ConnectWise's state list could not be read ({reason}), so states were compared as spelled: a state "
                  "ChannelOnline writes otherwise than ConnectWise (“Nova Scotia” for “NS”) may be "
                  "noted as changed in ConnectWise. Import again once the list can be read to clear those notes.")
+# Pages read and waiting beside the one being read and the one being saved (shared/prefetch.py read_ahead): none.
+# The next page is read while this one is saved, and no further: each page held is 1,000 companies and their
+# contacts decoded (about 7 MB), and with one more waiting a run held three where the whole of a 2,500-company
+# run fits in them, so the peak memory of a long import was higher than a short one's by that page.
+READ_AHEAD = 0
 CONTACT_PAGES_AT_ONCE = 2  # a bulk import's contacts' pages requested side by side (see _all)
 # The columns the import compares (the mapped ones) and the ids they hang on: read as plain rows.
 CUSTOMER_COLUMNS = (Customer.id, *(getattr(Customer, r.host_attr) for r in COMPANY.rules if r.host_attr))
@@ -286,7 +291,8 @@ class CompanyImporter:
         count = call_ahead(lambda: self.client.companies.count(changed), name="colcw-import-changed-count")
         try:
             pages = read_ahead(self.client.companies.iterate_pages(conditions=changed, fields=M.COMPANY_FIELDS,
-                                                                   page_size=PAGE), name="colcw-import-read-ahead")
+                                                                   page_size=PAGE), depth=READ_AHEAD,
+                               name="colcw-import-read-ahead")
             with closing(pages):
                 total, via_contacts = count.result(), via.result() - {None}
                 self.recorder.set_total(total + len(via_contacts))
@@ -317,7 +323,8 @@ class CompanyImporter:
                 yield page, contacts.up_to(max((r["id"] for r in page), default=0))
 
         # The next page (with its contacts) is read while this one is saved: only the reading threads use the client.
-        with closing(contact_pages), closing(read_ahead(pages(), name="colcw-import-read-ahead")) as read:
+        with closing(contact_pages), closing(read_ahead(pages(), depth=READ_AHEAD,
+                                                                    name="colcw-import-read-ahead")) as read:
             for page, its_contacts in read:
                 self._page(page, explicit=False, contacts=its_contacts)
 

@@ -4,7 +4,7 @@ A bulk import alternates between waiting for ConnectWise (a page of 1,000 compan
 contacts) and working on what came (mapping, the host's database). :func:`read_ahead` runs the
 reading in a thread of its own, at most ``depth`` items ahead, so the two overlap: against a real
 tenant, where a page takes seconds, the import takes about the longer of the two instead of their
-sum. Memory stays bounded (``depth`` items waiting at most). An error while reading is raised
+sum. Memory stays bounded (``depth`` items waiting at most, and the one being read). An error while reading is raised
 where the consumer asks for the next item, as it would have been without the thread; a consumer
 that stops early (an error of its own, a ``break``) closes the reader, which stops at its next item.
 Reading starts at once, when the reader is made (the import's contacts' pages, asked for several at a
@@ -48,38 +48,44 @@ class _Failed:
         return value
 
 
-def _put(ready: queue.Queue, stop: threading.Event, value) -> bool:
-    while not stop.is_set():
-        try:
-            ready.put(value, timeout=_POLL_SECONDS)
-            return True
-        except queue.Full:
-            continue
-    return False
-
-
-def _read(items: Iterable, ready: queue.Queue, stop: threading.Event) -> None:
+def _read(items: Iterable, ready: queue.Queue, room: threading.Semaphore, stop: threading.Event) -> None:
     try:
-        for item in items:
-            if not _put(ready, stop, item):
+        iterator = iter(items)
+        while True:
+            # A slot first, then the item: an item is read only when the consumer has room for it, so no read item
+            # waits in this thread's hands beside the ones queued (they count against the same bound).
+            while not room.acquire(timeout=_POLL_SECONDS):
+                if stop.is_set():
+                    return
+            if stop.is_set():
                 return
-        _put(ready, stop, _END)
+            item = next(iterator, _END)
+            ready.put(item)
+            if item is _END:
+                return
+            del item  # handed over: this thread no longer holds it while it waits for the next slot
     except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
-        _put(ready, stop, _Failed(e))
+        ready.put(_Failed(e))
 
 
 class Reader(Iterator[T]):
     """The items of an iterable, read in a thread of its own (:func:`read_ahead`). Reading starts when the
     reader is made, not when its first item is asked for: two readers made one after the other read side by
-    side from the start. :meth:`close` (or ``contextlib.closing``) stops the thread at its next item."""
+    side from the start. :meth:`close` (or ``contextlib.closing``) stops the thread at its next item.
+
+    At most ``depth + 1`` items are out of the consumer's hands at a time: ``depth`` read and waiting, and the one
+    being read (or read and not taken yet). Each is a slot the thread takes before it reads an item and the consumer
+    gives back when it takes one: the thread never holds an item read beside a full queue."""
 
     def __init__(self, items: Iterable[T], depth: int, name: str) -> None:
-        self._ready: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._ready: queue.Queue = queue.Queue()  # bounded by the slots
+        self._room = threading.Semaphore(max(0, depth) + 1)
         self._stop = threading.Event()
         self._done = False
-        # The thread holds the queue and the flag, not the reader: a reader dropped unclosed is collected,
+        # The thread holds the queue and the flags, not the reader: a reader dropped unclosed is collected,
         # and its __del__ stops the thread.
-        self._thread = threading.Thread(target=_read, args=(items, self._ready, self._stop), name=name, daemon=True)
+        self._thread = threading.Thread(target=_read, args=(items, self._ready, self._room, self._stop), name=name,
+                                        daemon=True)
         self._thread.start()
 
     def __iter__(self) -> Reader[T]:
@@ -89,6 +95,7 @@ class Reader(Iterator[T]):
         if self._done:
             raise StopIteration
         value = self._ready.get()
+        self._room.release()  # room for one more: the thread reads the next item now
         if value is _END:
             self.close()
             raise StopIteration
@@ -107,7 +114,9 @@ class Reader(Iterator[T]):
 
 
 def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "colcw-read-ahead") -> Reader[T]:
-    """The items of ``items``, read in a thread at most ``depth`` ahead of the consumer, from now on."""
+    """The items of ``items``, read in a thread from now on: at most ``depth`` read and waiting, and one more being
+    read (:class:`Reader`). ``depth`` 0: the next item is read while the consumer works on this one, and no further
+    (a bulk import's pages: each one held is a page of records in memory)."""
     return Reader(items, depth, name)
 
 
