@@ -269,9 +269,13 @@ class Transport:
         retry: bool = True,
         prepared_url: str | None = None,
     ) -> requests.Response:
-        """Send with rate limiting and retries; return a 2xx response or raise. ``prepared_url``: ``url`` with
-        ``params`` as requests prepares them (:func:`.query.full_url`), when the caller has it already."""
+        """Send with rate limiting and retries; return a 2xx response or raise. ``prepared_url``: the URL to send,
+        its query included, as requests prepares it (:func:`.query.full_url`), when the caller has it already: then
+        ``url`` and ``params`` are not used (the query is encoded once, by the caller, and nothing here could send
+        another encoding of it)."""
         method = method.upper()
+        if prepared_url is not None:
+            url, params = prepared_url, None
         data = None if body is None else json.dumps(body, default=json_default).encode("utf-8")
         headers = self.headers(auth=auth, body=data is not None, extra=extra_headers)
         verify: bool | str = self.settings.ca_bundle or True
@@ -536,11 +540,32 @@ _HEADER_SETS: dict[tuple, CaseInsensitiveDict] = {}
 _AUTH_STAND_IN = "Basic -"  # where a request's Authorization goes in a shared set (replaced in each copy)
 
 
+def _store_copies(cls: type) -> bool:
+    """Whether ``cls`` (requests' ``CaseInsensitiveDict``) keeps its headers as this module copies them: a private
+    ``_store`` mapping of each lower-cased name to (name, value). Checked once, at import: a requests that keeps them
+    otherwise gets ``CaseInsensitiveDict``'s own copy (:class:`_Headers`)."""
+    try:
+        probe = cls({"X-Probe": "1"})
+        store = probe._store
+        copied = cls.__new__(cls)
+        copied._store = store.copy()
+        return (dict(store) == {"x-probe": ("X-Probe", "1")} and copied.get("x-PROBE") == "1"
+                and dict(copied) == {"X-Probe": "1"} and copied._store is not store)
+    except Exception:  # noqa: BLE001 - any other shape: the public way
+        return False
+
+
+_STORE_COPIES = _store_copies(CaseInsensitiveDict)
+
+
 class _Headers(CaseInsensitiveDict):
     """A request's headers whose copy is a copy of the validated store (``CaseInsensitiveDict.copy`` sets each header
-    again, a dozen Python calls a header). What a copy holds, and its type, are as ``CaseInsensitiveDict``'s."""
+    again, a dozen Python calls a header). What a copy holds, and its type, are as ``CaseInsensitiveDict``'s. It rests
+    on requests' private ``_store`` only when :func:`_store_copies` found it as known at import."""
 
     def copy(self) -> _Headers:
+        if not _STORE_COPIES:
+            return _Headers(self)  # (the public way: each header set again)
         copied = _Headers.__new__(_Headers)  # (its store is set next)
         copied._store = self._store.copy()
         return copied
