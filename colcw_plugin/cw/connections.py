@@ -59,8 +59,14 @@ class LeanAdapter(HTTPAdapter):
         site = url[:end] if end > 0 else url  # (scheme://netloc)
         if not isinstance(verify, bool) or "@" in site:  # (no credentials kept in a process's adapter)
             return super().build_connection_pool_key_attributes(request, verify, cert)
-        key = (site, verify, cert)
-        known = self._pool_keys.get(key)
+        try:
+            if cert is not None and not isinstance(cert, str | tuple):
+                # A (cert, key) pair given as another sequence (a list, say): requests' pool key takes a tuple's two
+                # parts and a list as one (an unhashable pool key: TypeError), and a list is no dict key either.
+                cert = tuple(cert)
+            known = self._pool_keys.get(key := (site, verify, cert))
+        except TypeError:  # (not a sequence, or not of hashable parts: requests' own, whatever it does with it)
+            return super().build_connection_pool_key_attributes(request, verify, cert)
         if known is None:
             known = super().build_connection_pool_key_attributes(request, verify, cert)
             if len(self._pool_keys) > 64:
