@@ -76,26 +76,83 @@ def cw_length_said(text: str) -> str:
     return f"{n} characters long as ConnectWise counts them (it counts some characters, such as emoji, as two)"
 
 
+_ZWJ = "\N{ZERO WIDTH JOINER}"
+
+
+def _regional(c: str) -> bool:
+    """A regional indicator: two of them make one flag."""
+    return "\U0001F1E6" <= c <= "\U0001F1FF"
+
+
+def _joined(text: str, i: int) -> bool:
+    """Whether a cut of ``text`` before its character ``i`` falls inside what a reader sees as one character: before a
+    combining mark (an accent typed after its letter, a variation selector), a skin tone, a tag or a zero width joiner,
+    after a joiner before a character that is not Latin-1 (a family emoji of people joined), between the two halves
+    of a flag, or between CR and LF. (Unicode's grapheme clusters but for Hangul jamo and prepended marks: no
+    dependency for them.)"""
+    if i <= 0 or i >= len(text):
+        return False
+    after, before = text[i], text[i - 1]
+    if after < "\u0300":  # (Latin-1 and the rest below the combining marks: none of those but CR LF)
+        return before == "\r" and after == "\n"
+    if before == _ZWJ or after == _ZWJ or unicodedata.category(after).startswith("M"):
+        return True
+    if "\U0001F3FB" <= after <= "\U0001F3FF" or "\U000E0020" <= after <= "\U000E007F":  # skin tones, tags
+        return True
+    if _regional(after) and _regional(before):
+        run = 0
+        while i - 1 - run >= 0 and _regional(text[i - 1 - run]):
+            run += 1
+        return run % 2 == 1  # (the indicator before the cut is the first of a pair)
+    return False
+
+
+def _cluster_start(text: str, end: int) -> int:
+    """Where the character a reader sees that ends at ``end`` (a boundary of ``text``) starts."""
+    start = end - 1
+    while start > 0 and _joined(text, start):
+        start -= 1
+    return start
+
+
 def cw_cut(text: str, limit: int) -> str:
-    """The start of ``text`` that fits in ``limit`` as ConnectWise counts (:func:`cw_length`), never half an emoji."""
+    """The start of ``text`` that fits in ``limit`` as ConnectWise counts (:func:`cw_length`), ending between two
+    characters a reader sees: never half an emoji, nor a family emoji of people joined, a flag, a skin tone or an
+    accent typed after its letter cut apart (what ConnectWise is sent, and shows, ends in no broken character).
+    Only when the first such character is longer than ``limit`` is it cut where the units run out."""
     head = text[:limit]
     while cw_length(head) > limit:
         head = head[:-1]
-    return head
+    end = len(head)
+    if end == len(text):
+        return head
+    while end > 0 and _joined(text, end):
+        end -= 1
+    return text[:end] if end > 0 else head
+
+
+def _word(c: str) -> bool:
+    """A letter or digit, or a mark on one (an accent typed after its letter is part of the word)."""
+    return c.isalnum() or (c >= "\u0300" and unicodedata.category(c).startswith("M"))
 
 
 def shorten(text: str, limit: int) -> str:
     """``text`` as it fits in ``limit`` characters as ConnectWise counts them (:func:`cw_length`): itself when it
     fits, else cut at a word boundary (a word longer than the limit is cut), without dangling punctuation or space,
-    with an ellipsis."""
+    with an ellipsis; never inside what a reader sees as one character (:func:`cw_cut`)."""
     if cw_length(text) <= limit:
         return text
     room = limit - cw_length(ELLIPSIS)
-    head = cw_cut(text, room)
-    if head[-1:].isalnum() and text[len(head)].isalnum():  # the cut falls inside a word: end before it
-        start = max((i for i, c in enumerate(head) if not c.isalnum()), default=-1)
+    cut = head = cw_cut(text, room)
+    if head[-1:] and _word(head[-1]) and _word(text[len(head)]):  # the cut falls inside a word: end before it
+        start = max((i for i, c in enumerate(head) if not _word(c)), default=-1)
         if start > 0:
+            while start > 0 and _joined(text, start):  # (a non-word character joined to what is before it)
+                start -= 1
             head = head[:start]
-    while head and _dangling(head[-1]):
-        head = head[:-1]
-    return (head or cw_cut(text, room)) + ELLIPSIS
+    while head:  # whole characters as a reader sees them, by the one they start with
+        start = _cluster_start(text, len(head))
+        if not _dangling(head[start]):
+            break
+        head = head[:start]
+    return (head or cut) + ELLIPSIS

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -146,48 +145,11 @@ def long_name(name: str, limit: int = 100) -> ExportRefused:
     """An opportunity name longer than ConnectWise holds (``limit``: opportunities.NAME_MAX), its length said as a
     customer's field too long is (:func:`..shared.fields.customer_length_problems`): counted as ConnectWise counts it,
     in UTF-16 code units, with the reason where that is more than the characters a rep sees
-    (:func:`...text.cw_length_said`). The start of the name it quotes never ends in part of an emoji."""
-    return ExportRefused(f"The opportunity name \"{_name_start(name, 40)}...\" is {cw_length_said(name)}; "
+    (:func:`...text.cw_length_said`). The start of the name it quotes is cut as a value sent to ConnectWise is
+    (:func:`...text.cw_cut`): within 40 units, never inside what a reader sees as one character."""
+    return ExportRefused(f"The opportunity name \"{cw_cut(name, 40)}...\" is {cw_length_said(name)}; "
                          f"ConnectWise allows at most {limit}.",
                          "Shorten the opportunity name on the document.")
-
-
-_ZWJ = "\N{ZERO WIDTH JOINER}"
-
-
-def _regional(c: str) -> bool:
-    """A regional indicator: two of them make one flag."""
-    return "\U0001F1E6" <= c <= "\U0001F1FF"
-
-
-def _joined(text: str, i: int) -> bool:
-    """Whether a cut of ``text`` before its character ``i`` falls inside what a reader sees as one character: before a
-    combining mark, a variation selector, a skin tone, a tag or a zero width joiner, after a joiner, or between the
-    two halves of a flag."""
-    if i <= 0 or i >= len(text):
-        return False
-    after, before = text[i], text[i - 1]
-    if before == _ZWJ or after == _ZWJ or unicodedata.category(after).startswith("M"):
-        return True
-    if "\U0001F3FB" <= after <= "\U0001F3FF" or "\U000E0020" <= after <= "\U000E007F":  # skin tones, tags
-        return True
-    if _regional(after) and _regional(before):
-        run = 0
-        while i - 1 - run >= 0 and _regional(text[i - 1 - run]):
-            run += 1
-        return run % 2 == 1  # (the indicator before the cut is the first of a pair)
-    return False
-
-
-def _name_start(name: str, limit: int) -> str:
-    """The start of ``name`` a message quotes: at most ``limit`` units as ConnectWise counts (:func:`...text.cw_cut`,
-    never half of a character outside the Basic Multilingual Plane), ending between two characters a reader sees (a
-    family emoji of three people joined, a flag, an accent typed after its letter are not cut apart)."""
-    head = cw_cut(name, limit)
-    end = len(head)
-    while end > 0 and _joined(name, end):
-        end -= 1
-    return name[:end] if end > 0 else head
 
 
 def company_deleted(customer_name: str, cw_identifier: str, account_number: str) -> ExportRefused:
