@@ -42,7 +42,7 @@ from ...setup.field_mapping import CONTACT as CONTACT_TABLE
 from ...setup.live_updates import cw_is_master
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
-from ..shared.collector import bulk_allocations
+from ..shared.collector import bulk_allocations, collect_cycles
 from ..shared.locks import Busy, Stopped, all_tried_in_transaction
 from ..shared.prefetch import call_ahead, read_ahead
 from ..shared.reference_cache import DbReferenceCache
@@ -153,6 +153,7 @@ class CompanyImporter:
         self.client = ctx.client
         self.recorder = ctx.recorder
         _, self.done_cw = self.recorder.completed_keys(CUSTOMER)
+        self.pages = 0  # pages of companies this run has taken up (collect_cycles)
         self.linked = 0  # links this run inserted (as many host customers and contacts created or linked)
         self._planned_at = 0  # self.linked when the planner's statistics were last refreshed
         self.cw_master = cw_is_master(self.session)
@@ -341,6 +342,8 @@ class CompanyImporter:
         """One page of companies; ``contacts`` (by company id) when already read, else read here. A run an admin
         asked to stop stops before it: the pages before are saved whole (customers, contacts and links in one
         commit) and recorded."""
+        self.pages += 1
+        collect_cycles(self.pages)  # every few pages, the cycles the pages before left (the one before is dropped)
         self.recorder.stop_if_requested()
         records = [r for r in records if r["id"] not in self.done_cw]
         if contacts is None:
