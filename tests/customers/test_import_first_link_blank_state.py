@@ -6,11 +6,21 @@ export still had a value to send. Against the sandbox over HTTP."""
 
 from __future__ import annotations
 
-from customer_support import CONTACTS, contacts_of, export, items, link_of, make_customer, run
+from customer_support import (
+    CONTACTS,
+    acme_with_a_bare_ada,
+    contacts_of,
+    export,
+    items,
+    link_of,
+    make_customer,
+    run,
+)
 
 from colcw_plugin.models import CW_MASTER
 from colcw_plugin.setup.live_updates import get_live
 from colcw_plugin.sync.customers import links as customer_links
+from helpers import csrf_from
 from host_stub.extensions import db
 from host_stub.models import Customer
 from host_stub.services import save_customer
@@ -61,3 +71,32 @@ def test_a_host_value_kept_over_a_blank_at_a_contacts_first_link_leaves_the_cust
     there = next(c for c in contacts_of(sync_ready, company_id) if c["id"] == grace.json()["id"])
     assert there.get("title") == "COO", [i.message for i in items(sent)]
     assert not customer_links.status(db.session, _customer(customer.id)).changed  # sent: in sync now
+
+
+def test_the_same_for_a_customer_not_edited_since_its_link(sync_ready, admin_client):
+    # ACME1 in both, the same on every company field, linked by Map customers' scan (nothing synced since, nothing
+    # edited since); Ada typed in ConnectWise with another direct phone but no title.
+    customer = make_customer(contacts=[CONTACTS[0]])  # Ada: CFO
+    ada_cw = acme_with_a_bare_ada(sync_ready)
+    token = csrf_from(admin_client.get("/admin/integration/connectwise/").get_data(as_text=True))
+    assert admin_client.post("/admin/integration/connectwise/customers/scan", data={"csrf_token": token}).status_code \
+        == 302
+    company_id = link_of("customer", customer.id).cw_id
+    get_live(db.session).customer_master = CW_MASTER
+    db.session.commit()
+    assert sync_ready.api("PATCH", f"company/companies/{company_id}", json=[
+        {"op": "replace", "path": "phoneNumber", "value": "512-555-0777"}]).status_code == 200
+
+    done = run("customer_import", {"mode": "all"})
+    assert done.status == "succeeded", done.message
+    after = _customer(customer.id)
+    ada = next(c for c in after.contacts if c.first_name == "Ada")
+    said = [i.message for i in items(done)]
+    assert (after.phone, ada.title, ada.work_phone) == ("512-555-0777", "CFO", "512-555-0777"), said
+    assert link_of("contact", ada.id).cw_id == ada_cw
+    assert customer_links.status(db.session, after).changed, said  # CFO is still to export
+
+    sent = export(customer.id)
+    assert sent.status == "succeeded", sent.message
+    assert sync_ready.api("GET", f"company/contacts/{ada_cw}").json().get("title") == "CFO"
+    assert not customer_links.status(db.session, _customer(customer.id)).changed
