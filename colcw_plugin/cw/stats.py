@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import Counter
@@ -9,8 +10,10 @@ from collections import Counter
 _ID_SEGMENT = re.compile(r"^\d+$")
 
 
+@functools.lru_cache(maxsize=4096)
 def path_template(path: str) -> str:
-    """Collapse numeric ids: ``company/companies/12/sites/3`` -> ``company/companies/{id}/sites/{id}``."""
+    """Collapse numeric ids: ``company/companies/12/sites/3`` -> ``company/companies/{id}/sites/{id}``. Remembered per
+    path (a regex per segment of every request's path, where most paths come again: lists, a record's children)."""
     segments = [s for s in path.split("?", 1)[0].strip("/").split("/") if s]
     return "/".join("{id}" if _ID_SEGMENT.match(s) else s for s in segments)
 
