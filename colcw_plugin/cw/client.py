@@ -406,8 +406,8 @@ class ConnectWiseClient:
         def send(base: str) -> requests.Response:
             url = full_url(base + path, query)
             self._check_url_length(url)
-            return self._transport.send(method, base + path, path=path, template=template, params=params,
-                                        body=body, extra_headers=extra_headers, retry=retry, prepared_url=url)
+            return self._transport.send(method, base + path, path=path, template=template, body=body,
+                                        extra_headers=extra_headers, retry=retry, prepared_url=url)
 
         base = self.base_url
         try:

@@ -10,8 +10,8 @@ from quote_support import line
 from sqlalchemy import select, update
 
 from colcw_plugin.models import ReferenceCache
-from colcw_plugin.sync.quotes.opportunities import STATUSES_KEY
 from colcw_plugin.sync.shared.reference_cache import UNKNOWN, DbReferenceCache, version_of
+from colcw_plugin.sync.shared.statuses import CACHE_KEY
 from helpers import recorded_statements
 from host_stub.extensions import db
 from host_stub.models import utcnow
@@ -83,7 +83,7 @@ def test_an_export_takes_the_statuses_another_process_refreshed(world):
     # An admin adds an open status in ConnectWise and closes "Open"; another process reads the list and stores it.
     quoted = world.sandbox.api("POST", "sales/opportunities/statuses", json={"name": "Quoted"})
     assert quoted.status_code == 201, quoted.text
-    [entry] = [r for r in db.session.execute(select(ReferenceCache)).scalars() if r.key.endswith("|" + STATUSES_KEY)]
+    [entry] = [r for r in db.session.execute(select(ReferenceCache)).scalars() if r.key.endswith("|" + CACHE_KEY)]
     changed = [dict(s, closedFlag=True) if s["name"] == "Open" else s for s in entry.rows] + [quoted.json()]
     key = entry.key
     db.session.rollback()
@@ -100,7 +100,7 @@ def test_an_export_refused_for_want_of_a_status_reads_connectwise_first(world):
     admin just added it, as the refusal told them to): the export reads ConnectWise's list before refusing, and
     exports."""
     assert world.export(world.quote([line("OPT-7010")], name="First deal").id).status == "succeeded"
-    [entry] = [r for r in db.session.execute(select(ReferenceCache)).scalars() if r.key.endswith("|" + STATUSES_KEY)]
+    [entry] = [r for r in db.session.execute(select(ReferenceCache)).scalars() if r.key.endswith("|" + CACHE_KEY)]
     stale = [dict(s, closedFlag=True) for s in entry.rows]  # what the cache held before the admin's fix
     key = entry.key
     db.session.rollback()

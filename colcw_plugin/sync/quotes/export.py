@@ -63,6 +63,7 @@ from ..shared.locks import LOCK_WAIT_SECONDS, Busy, Stopped
 from ..shared.markers import parse_marker
 from ..shared.prefetch import Ahead, call_ahead, writes_at_once
 from ..shared.product_drift import overwrite
+from ..shared.statuses import CACHE_KEY
 from . import intents
 from .bookkeeping import (
     alone_in_autocommit,
@@ -81,7 +82,6 @@ from .locks import document_lock, name_lock
 from .opportunities import (
     NAME_MAX,
     OPPORTUNITY_FIELDS,
-    STATUSES_KEY,
     OpportunitySetup,
     case_slips,
     choose_match,
@@ -233,13 +233,13 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                 ExitStack() as later:  # what the export takes on its way, released before the document's lock
             session.expire_all()  # see what an export that held the lock before us wrote
             # (with the shared statuses' version: ten minutes of exports read them from this process's copy)
-            held = load_document(session, document_id, ctx.setup.shared_key(STATUSES_KEY))
+            held = load_document(session, document_id, ctx.setup.shared_key(CACHE_KEY))
             if held is None:
                 return Outcome(document_id, f"#{document_id}", "failed",
                                message=f"Document #{document_id} no longer exists.",
                                resolution="Nothing to export; remove it from the selection.")
             number = held.number
-            ctx.setup.note_version(STATUSES_KEY, held.reference_version)
+            ctx.setup.note_version(CACHE_KEY, held.reference_version)
             if held.converted:
                 order = session.execute(select(Document.number).where(Document.source_quote_id == held.id)).first()
                 message, resolution = converted(number, order[0] if order else None)

@@ -47,7 +47,6 @@ NAME_MAX = 100  # Opportunity.name, Max length: 100 (mapping.OPPORTUNITY "name" 
 
 
 TYPES_KEY, STAGES_KEY = "opportunity_types", "opportunity_stages"  # the shared reference cache's keys
-STATUSES_KEY = CACHE_KEY
 
 
 class OpportunitySetup:
