@@ -88,7 +88,7 @@ def configure_command(site_url, company_id, public_key, private_key, username, p
     db.session.commit()
     click.echo(f"Saved the ConnectWise connection to {data.site_url.strip()} (company {data.company_id.strip()}).")
     # As the connection page: checked as Test Connection checks it, the result kept for the Connection card.
-    report = check_saved(db.session, rt.box, rt.codebases)
+    report = check_saved(db.session, rt.box, rt.codebases, backoff_base=rt.config.cw_backoff_seconds)
     settings = get_settings(db.session)
     db.session.commit()
     if report.ok:
