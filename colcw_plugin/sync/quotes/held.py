@@ -12,11 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Integer, and_, bindparam, select, text
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased
 
 from host_stub.bulk import on_postgresql
-from host_stub.models import Contact, Document, DocumentFieldValue
-from host_stub.snapshots import document_snapshot
+from host_stub.models import Contact, Customer, CustomField, Document, DocumentFieldValue, DocumentLine
+from host_stub.snapshots import DOCUMENT_FIELDS, LINE_FIELDS
 
 from ...models import (
     CONTACT,
@@ -102,22 +102,45 @@ def _link_columns(link) -> tuple:
 _STATE_COLUMNS = (DocumentExport.id, DocumentExport.opportunity_id, DocumentExport.created_opportunity,
                   DocumentExport.exported_at, DocumentExport.name_at_export)
 _LINK_WIDTH = 6
+# The document, its lines and its custom field values are read as plain columns too (what the host's
+# document_snapshot picks of them, and the customer's and contact's few the export names), not built into the ORM
+# objects (about 100 columns' attributes, and the session's bookkeeping of each) the export never used but to copy.
+_DOC_COLUMNS = tuple(getattr(Document, f) for f in DOCUMENT_FIELDS) + (
+    Document.customer_id, Customer.name, Customer.account_number, Contact.id, Contact.first_name, Contact.last_name)
+_LINE_COLUMNS = tuple(getattr(DocumentLine, f) for f in LINE_FIELDS)  # (its id first: whether there is a line)
+_FIELD_COLUMNS = (DocumentFieldValue.id, DocumentFieldValue.field_id, DocumentFieldValue.value, CustomField.name)
+_AT_STATE = len(_DOC_COLUMNS)
+# Where load_document finds what it names: the document's id, type, number, status, source quote, follow-up date and
+# rep; then the customer's id, name and account number, and the contact's id, first and last names.
+_PLAIN = tuple(DOCUMENT_FIELDS.index(f) for f in ("id", "doc_type", "number", "status", "source_quote_id",
+                                                  "follow_up_date", "sales_rep_id")) + tuple(
+    range(len(DOCUMENT_FIELDS), _AT_STATE))
+_AT_LINKS = _AT_STATE + len(_STATE_COLUMNS) + 1
+_AT_LINE = _AT_LINKS + 4 * _LINK_WIDTH
+_AT_FIELD = _AT_LINE + len(_LINE_COLUMNS)
+_AT_END = _AT_FIELD + len(_FIELD_COLUMNS)
 
 
 def _load_statement(*more):
-    """Built once: its cache key is computed once, not per document. ``more``: columns read after the rest."""
+    """Built once: its cache key is computed once, not per document. ``more``: columns read after the rest. One row
+    per line and custom field value of the document (each line with each value; one row when it has neither)."""
     own, quote, customer, contact = aliased(Link), aliased(Link), aliased(Link), aliased(Link)
-    return (select(Document, *_STATE_COLUMNS, DocumentDrift.id, *_link_columns(own), *_link_columns(quote),
-                   *_link_columns(customer), *_link_columns(contact), *more)
+    return (select(*_DOC_COLUMNS, *_STATE_COLUMNS, DocumentDrift.id, *_link_columns(own), *_link_columns(quote),
+                   *_link_columns(customer), *_link_columns(contact), *_LINE_COLUMNS, *_FIELD_COLUMNS, *more)
+            .select_from(Document)
             .outerjoin(DocumentExport, DocumentExport.document_id == Document.id)
             .outerjoin(DocumentDrift, DocumentDrift.document_id == Document.id)
             .outerjoin(own, and_(own.entity == DOCUMENT, own.host_id == Document.id))
             .outerjoin(quote, and_(quote.entity == DOCUMENT, quote.host_id == Document.source_quote_id))
             .outerjoin(customer, and_(customer.entity == CUSTOMER, customer.host_id == Document.customer_id))
             .outerjoin(contact, and_(contact.entity == CONTACT, contact.host_id == Document.contact_id))
+            .outerjoin(Customer, Customer.id == Document.customer_id)
+            .outerjoin(Contact, Contact.id == Document.contact_id)
+            .outerjoin(DocumentLine, DocumentLine.document_id == Document.id)
+            .outerjoin(DocumentFieldValue, DocumentFieldValue.document_id == Document.id)
+            .outerjoin(CustomField, CustomField.id == DocumentFieldValue.field_id)
             .where(Document.id == bindparam("document_id", type_=Integer))
-            .options(joinedload(Document.customer), joinedload(Document.contact), joinedload(Document.lines),
-                     joinedload(Document.field_values).joinedload(DocumentFieldValue.field)))
+            .order_by(DocumentLine.position, DocumentLine.id))  # (Document.lines' order, ties by id)
 
 
 _LOAD = _load_statement()
@@ -127,6 +150,27 @@ _LOAD_VERSIONED = _load_statement(version_of("reference_key"))
 # is told to keep it for this transaction. Searching the join orders cost 3-4 ms of planning per document, four
 # times what reading the rows costs (join_collapse_limit is a planner setting; SET LOCAL ends with the transaction).
 _WRITTEN_ORDER = text("SET LOCAL join_collapse_limit = 1")
+
+
+def _snapshot_of(rows: list) -> tuple[dict, list[LineInput]]:
+    """The document's snapshot (as the host's document_snapshot makes it of the ORM objects) and its lines' inputs,
+    from the rows of :func:`_load_statement`."""
+    snap = dict(zip(DOCUMENT_FIELDS, rows[0][:len(DOCUMENT_FIELDS)], strict=True))
+    lines, line_ids, fields, field_values, value_ids = [], set(), {}, {}, set()
+    for row in rows:
+        line_id = row[_AT_LINE]
+        if line_id is not None and line_id not in line_ids:
+            line_ids.add(line_id)
+            lines.append(dict(zip(LINE_FIELDS, row[_AT_LINE:_AT_FIELD], strict=True)))
+        value_id, field_id, value, name = row[_AT_FIELD:_AT_END]
+        if value_id is not None and value_id not in value_ids:
+            value_ids.add(value_id)
+            fields[name] = value
+            field_values[field_id] = value
+    snap["lines"], snap["fields"], snap["field_values"] = lines, fields, field_values
+    return snap, [LineInput(ln["id"], ln["position"], ln["item_number"].strip(), ln["manufacturer"].strip(),
+                            ln["description"] or "", ln["category"].strip(), ln["subcategory"].strip(),
+                            ln["product_type"], ln["quantity"], ln["cost"], ln["price"]) for ln in lines]
 
 
 def _ref(link: Link | None) -> LinkRef | None:
@@ -154,35 +198,41 @@ def load_document(session: Session, document_id: int, reference_key: str | None 
     """The document and colcw's rows for it (None when it no longer exists); with ``reference_key`` (PostgreSQL), the
     version of that entry of the shared reference cache (:attr:`HeldDocument.reference_version`)."""
     versioned = reference_key is not None and on_postgresql(session)
+    if session.autoflush:  # (what the session's execute did first: the connection's does not)
+        session.flush()
+    connection = session.connection()  # plain rows: the session's ORM execution has nothing to add to them
     if on_postgresql(session):
-        session.execute(_WRITTEN_ORDER)
+        connection.execute(_WRITTEN_ORDER)
     if versioned:
-        row = session.execute(_LOAD_VERSIONED, {"document_id": document_id, "reference_key": reference_key}
-                              ).unique().first()
+        rows = connection.execute(_LOAD_VERSIONED, {"document_id": document_id, "reference_key": reference_key}).all()
     else:
-        row = session.execute(_LOAD, {"document_id": document_id}).unique().first()
-    if row is None:
+        rows = connection.execute(_LOAD, {"document_id": document_id}).all()
+    if not rows:
         return None
-    doc, (state_id, opportunity_id, created_opportunity, exported_at, name_at_export), drift_id = \
-        row[0], row[1:6], row[6]
-    own, quote, customer_link, contact_link = (_ref_of(row[7 + n * _LINK_WIDTH:7 + (n + 1) * _LINK_WIDTH])
+    row = rows[0]
+    (doc_id, doc_type, number, status, source_quote_id, follow_up_date, sales_rep_id, customer_id, customer_name,
+     customer_account, contact_id, contact_first, contact_last) = (row[n] for n in _PLAIN)
+    state_id, opportunity_id, created_opportunity, exported_at, name_at_export, drift_id = row[_AT_STATE:_AT_LINKS]
+    own, quote, customer_link, contact_link = (_ref_of(row[_AT_LINKS + n * _LINK_WIDTH:_AT_LINKS + (n + 1) * _LINK_WIDTH])
                                                for n in range(4))
-    contact = doc.contact
-    if contact is None:  # no contact chosen on the document: the customer's default one
-        contact = session.execute(select(Contact).where(Contact.customer_id == doc.customer_id)
+    contact_name = f"{contact_first} {contact_last}".strip()  # (Contact.name)
+    if contact_id is None:  # no contact chosen on the document: the customer's default one
+        contact = session.execute(select(Contact).where(Contact.customer_id == customer_id)
                                   .order_by(Contact.is_default.desc(), Contact.id)).scalars().first()
         contact_link = _ref(get_link(session, CONTACT, contact.id)) if contact is not None else None
+        contact_id, contact_name = (contact.id, contact.name) if contact is not None else (None, "")
+    snapshot, lines = _snapshot_of(rows)
+    is_quote = doc_type == "quote"
     return HeldDocument(
-        id=doc.id, number=doc.number, is_quote=doc.is_quote, converted=doc.is_converted_quote,
-        source_quote_id=doc.source_quote_id, follow_up_date=doc.follow_up_date, sales_rep_id=doc.sales_rep_id,
-        customer_id=doc.customer_id, customer_name=doc.customer.name,
-        contact_id=contact.id if contact is not None else None, contact_name=contact.name if contact is not None else "",
-        snapshot=document_snapshot(doc), lines=line_inputs(doc),
+        id=doc_id, number=number, is_quote=is_quote, converted=is_quote and status == "converted",
+        source_quote_id=source_quote_id, follow_up_date=follow_up_date, sales_rep_id=sales_rep_id,
+        customer_id=customer_id, customer_name=customer_name, contact_id=contact_id, contact_name=contact_name,
+        snapshot=snapshot, lines=lines,
         state=PriorState(opportunity_id, bool(created_opportunity), exported_at,
                          name_at_export or "") if state_id is not None else None,
         has_drift=drift_id is not None, own_link=own, quote_link=quote,
-        customer_link=customer_link, contact_link=contact_link if contact is not None else None,
-        customer_account=doc.customer.account_number or "", reference_version=row[-1] if versioned else UNKNOWN)
+        customer_link=customer_link, contact_link=contact_link if contact_id is not None else None,
+        customer_account=customer_account or "", reference_version=row[-1] if versioned else UNKNOWN)
 
 
 def exported_items(session: Session, held: HeldDocument) -> dict[int, tuple[str, int | None]]:
