@@ -17,7 +17,11 @@ FLASK = str(Path(sys.executable).parent / "flask")
 
 
 def worker_env(app, **extra) -> dict:
-    """Environment for a real ``flask --app host_stub colcw ...`` subprocess on the test databases."""
+    """Environment for a real ``flask --app host_stub colcw ...`` subprocess on the test databases. Its ConnectWise
+    clients back off as the test's runtime does (COLCW_CW_BACKOFF_SECONDS: 50 ms, helpers.make_test_app, or what the
+    test tuned), not production's 0.5 s; ``extra`` (settings as environment variables) may set another."""
+    from colcw_plugin.sync.runtime import Runtime
+
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -26,6 +30,7 @@ def worker_env(app, **extra) -> dict:
         "COLCW_ENCRYPTION_KEY": app.config["COLCW_ENCRYPTION_KEY"],
         "COLCW_ALLOW_HTTP": "1",
         "COLCW_EXTRA_JOB_MODULES": "colcw_test_kinds",
+        "COLCW_CW_BACKOFF_SECONDS": str(Runtime.of(app).config.cw_backoff_seconds),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "jobs"), env.get("PYTHONPATH", "")]),
     })
     env.update({k: str(v) for k, v in extra.items()})
