@@ -129,6 +129,10 @@ class CustomerPlan:
     # The host held changes of its own, and this pass leaves them all agreeing with what both sides then agree on (a
     # conflict settled on ConnectWise's values, the same value entered on both sides): the link's time moves.
     settled: bool = False
+    # A contact linked in this pass to the customer's contact that is the same person kept host values where
+    # ConnectWise's are blank (:meth:`CustomerPlanner._same_person`): the link agrees on the blanks, so the next export
+    # fills them in. A change of the host's own still to export: the customer's link keeps its time, never settled.
+    blanks_kept: bool = False
     # What planning read, for telling at apply time whether a rep changed it since (:meth:`.reconcile.Reconciler.
     # _customer`): each link's agreement the plan compared with ConnectWise (link id → ``synced_values``). (A note
     # of a conflict ConnectWise's value settled, dismissed meanwhile, needs nothing: while it shows, its link agrees
@@ -246,7 +250,7 @@ class CustomerPlanner:
         host added (no link yet) or whose link is broken is a change still to export. (A contact deleted in the host
         leaves no record to compare: only its customer's save, compared like any other.)"""
         link = plan.company_link
-        if link is None or link.synced_at is None or link.status != "ok" or plan.breaks:
+        if link is None or link.synced_at is None or link.status != "ok" or plan.breaks or plan.blanks_kept:
             return False
         since = link.synced_at
         bases = {(entity, host_id): base for _, entity, host_id, _, base, _ in plan.links}
@@ -542,6 +546,10 @@ class CustomerPlanner:
             row.update({d.field: d.cw for d in diffs})
             base = dict(cw)
         plan.links.append((None, CONTACT, hid, record["id"], {**base, **blank}, M.last_updated(record)))
+        if blank:
+            # The host's values kept over ConnectWise's blanks are still to export: the customer's link keeps its time
+            # (so a contact written in this pass leaves it "Changed since export"), as for edits of the host's own.
+            plan.blanks_kept = plan.host_pending = True
         plan.drift += self._drift(CONTACT, hid, plan.customer.id, record["id"], diffs, unagreed)
         outcome = self._outcome(CONTACT, hid, record["id"], label, diffs, unagreed, lead=lead)
         plan.outcomes.append({**outcome, "action": "updated"} if outcome["action"] == "unchanged" else outcome)
