@@ -65,7 +65,8 @@ def _links_as_planned(job) -> list[tuple[int, int]]:
     seen: list[tuple[int, int]] = []
 
     def ask(conn, cursor, statement, parameters, context, executemany):
-        if "FROM colcw_links" in statement and "cw_id = ANY" in statement \
+        # (a page's ids, close together, are read as a range of them: link_batch.by_cw)
+        if "FROM colcw_links" in statement and ("cw_id = ANY" in statement or "cw_id BETWEEN" in statement) \
                 and "customer" in (parameters or {}).values():
             raw = db.engine.raw_connection()
             try:
