@@ -536,7 +536,8 @@ class CompanyImport:
                            fingerprint=fingerprint(t["values"]), cw_last_updated=M.last_updated(record),
                            values=t["theirs"], force=written or self.explicit,
                            keep_time=self.owner.cw_master and existing is not None
-                           and ((edited and self._host_left(existing)) or bool(self.blanks_kept)), handed=True)
+                           and ((edited and self._host_left(existing)) or bool(self.blanks_kept)), handed=True,
+                           synced_before=self._left_since(existing) if link is None else None)
         noted = self.kept or [*self.diffs.get(0, []), *self.default_taken]
         self.drift = self._drift_rows(CUSTOMER, host_id, host_id, self.cid, noted)
         read = {(CUSTOMER, host_id): (self.cw_values, {d.field for d in noted})}
@@ -593,6 +594,16 @@ class CompanyImport:
         message = f"{self.label}: " + ("; ".join(notes) if notes else action) + with_contacts(folded) + "."
         fix = HOST_MASTER_DRIFT_FIX if self.kept else ""
         return [{**self._out(action, host_id, message, fix), "contacts": folded}, *outcomes]
+
+    def _left_since(self, existing: HostCustomer | None):
+        """ConnectWise the master, an existing customer this import links for the first time (no link to keep its
+        time): when it still holds changes of its own once imported (:meth:`_host_left`), the time its new link's
+        sync must come before, so that it says "Changed since export" (its last save in the host, before this
+        import's); else None."""
+        if not self.owner.cw_master or existing is None or existing.edited_at is None \
+                or not self._host_left(existing):
+            return None
+        return existing.edited_at
 
     def _host_left(self, existing: HostCustomer) -> bool:
         """ConnectWise the master: the customer edited in ChannelOnline since its last sync still holds changes of its

@@ -96,11 +96,12 @@ class LinkBatch:
         self._inserts: list[tuple[LinkRow, dict]] = []
         self._updates: list[dict] = []
         self.inserted = 0  # links inserted by flushes so far
+        self._before: dict[int, dt.datetime] = {}  # new links' synced_before (put), by id() of their rows
 
     def put(self, row: LinkRow | None, entity: str, host_id: int, cw_id: int, *, cw_identifier: str = "",
             fingerprint: str = "", cw_last_updated: str = "", status: str = "ok",
             values: dict | None = None, force: bool = False, keep_time: bool = False,
-            handed: bool = False) -> LinkRow:
+            handed: bool = False, synced_before: dt.datetime | None = None) -> LinkRow:
         """Create the link, or update ``row`` (the existing link of this host record). ``values``: the
         mapped values both sides hold after this sync (None: not known). With ``write_unchanged`` off (the
         import), a link that would not change is not written: an unchanged re-import writes nothing, and
@@ -111,7 +112,9 @@ class LinkBatch:
         person's import found both sides agreeing: its ``synced_at`` must say so). ``keep_time``: an existing link
         keeps its ``synced_at`` (the host record still holds changes of its own to export). ``handed``: ``values`` is
         the caller's to give away (it never changes that dict again): kept as it is, not copied (an import puts
-        35,000)."""
+        35,000). ``synced_before``: a new link's ``synced_at`` is before this time (the host records still hold changes
+        of their own to export, saved from then on: the customer is "Changed since export", as a link made on Map
+        customers over differing values is), its ``linked_at`` the batch's."""
         ident, last = cw_identifier[:100], cw_last_updated[:30]
         synced = (values if handed else dict(values)) if values is not None else None
         if row is None:  # a new link (a bulk import's every one): its row and its insert made at once
@@ -119,6 +122,8 @@ class LinkBatch:
             self._inserts.append((row, {"entity": entity, "host_id": host_id, "linked_at": None, "cw_id": cw_id,
                                         "cw_identifier": ident, "fingerprint": fingerprint, "cw_last_updated": last,
                                         "status": status, "synced_at": None, "synced_values": synced}))
+            if synced_before is not None:
+                self._before[id(row)] = synced_before - dt.timedelta(microseconds=1)
             return row
         cols = {"cw_id": cw_id, "cw_identifier": ident, "fingerprint": fingerprint, "cw_last_updated": last,
                 "status": status, "synced_at": None, "synced_values": synced}
@@ -145,8 +150,12 @@ class LinkBatch:
     def _stamp(self) -> None:
         """The time of the links about to be written, one for the batch (see :meth:`put`)."""
         now = utcnow()
+        before = self._before
         for row, v in self._inserts:
             v["synced_at"] = v["linked_at"] = row.synced_at = now
+            if before and id(row) in before:
+                v["synced_at"] = row.synced_at = min(now, before[id(row)])
+        self._before = {}
         for u in self._updates:
             u["synced_at"] = u["row"].synced_at = u["row"].synced_at if u["keep_time"] else now
             if u["linked_at"] is True:
