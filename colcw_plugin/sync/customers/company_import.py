@@ -53,6 +53,7 @@ from ..shared import fields as M
 from ..shared import notes as N
 from ..shared import stale_site
 from ..shared.advice import HOST_MASTER_DRIFT_FIX
+from ..shared.first_link import blanks_kept
 from ..shared.states import StateList
 from .link_batch import LinkRow, Note, PageWrites, by_host
 
@@ -80,14 +81,16 @@ NOT_COMPARED = ("is_default",)  # the default contact is the company's choice, n
 NOT_TAKEN = "changed in ConnectWise, not taken (ChannelOnline is the master for customer data)"
 
 
-def keep_host_values(values: dict, host: dict) -> None:
+def keep_host_values(values: dict, host: dict) -> list[str]:
     """A person's import of one company (the popup's Replace) with ChannelOnline the master for customer data, or a
     contact's first link with ConnectWise the master (:meth:`CompanyImport._plan`): a ConnectWise field that is blank
-    (or maps to blank, as the site "Main" does to the location code) does not erase the host's value. (A bulk import
+    (or maps to blank, as the site "Main" does to the location code) does not erase the host's value
+    (:func:`..shared.first_link.blanks_kept`, live updates' rule too). Returns the fields kept so. (A bulk import
     with ChannelOnline the master keeps every value of an existing customer: :attr:`CompanyImport.keep`.)"""
-    for key, value in values.items():
-        if value in ("", None) and host.get(key) not in ("", None):
-            values[key] = host[key]
+    kept = blanks_kept(values, host)
+    for key in kept:
+        values[key] = host[key]
+    return kept
 
 
 def imported_values(theirs: Mapping[str, Any], host: Mapping[str, Any], cw_master: bool) -> dict[str, Any]:
@@ -723,11 +726,9 @@ class CompanyImport:
                     # ConnectWise's (a contact typed there without an e-mail) erases nothing, as live updates' first
                     # link of a contact (sync/inbound/customers.py ``_same_person``). The host keeps its value, the
                     # link agrees on ConnectWise's blank (:attr:`theirs`), and the next export fills it in.
-                    if self.owner.cw_master:
-                        kept = [k for k, v in values.items() if v in ("", None) and host.get(k) not in ("", None)]
-                        if kept:
-                            self.blanks_kept[c["id"]] = kept
-                    keep_host_values(values, host)
+                    kept = keep_host_values(values, host)
+                    if kept and self.owner.cw_master:
+                        self.blanks_kept[c["id"]] = kept
             elif host_default and "is_default" in values:
                 values["is_default"] = False  # a contact added to the customer does not take its default's place
             plan.append((c, hid, values))

@@ -56,6 +56,7 @@ from ..shared import moved_contact as MV
 from ..shared import notes as N
 from ..shared import stale_site
 from ..shared.advice import HOST_MASTER_DRIFT_FIX, deleted_company_fix
+from ..shared.first_link import blanks_kept
 from ..shared.states import StateList
 from .reading import Found
 
@@ -529,8 +530,8 @@ class CustomerPlanner:
         what = "added in ConnectWise" if created else "in the ConnectWise company when it was linked"
         lead = f"{what}; linked to the contact with {how}"
         host = {k: v for k, v in M.contact_values(contact).items() if k not in NOT_COMPARED}
-        blank = {k: v for k, v in values.items() if k not in NOT_COMPARED and v in ("", None)
-                 and host.get(k) not in ("", None)}  # (left to the next export to fill in ConnectWise)
+        # (left to the next export to fill in ConnectWise: the import's rule, one definition)
+        blank = {k: values[k] for k in blanks_kept(values, host) if k not in NOT_COMPARED}
         cw = {k: v for k, v in values.items() if k not in NOT_COMPARED and k not in blank}
         held = self._held(host, cw, CONTACT_TABLE)
         diffs, unagreed = self._compared(held, cw, None, host, CONTACT_LABELS)
