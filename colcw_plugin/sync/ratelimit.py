@@ -15,6 +15,7 @@ machine's clock against another's) and vanishes when it ends.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import math
 import time
@@ -81,6 +82,8 @@ class RedisRateLimiter:
         self._turn_script = redis.register_script(_TURN)
         self._turn_command = _packed_turn(redis, self._turn_script.sha, self.key, self.hold_key, self.interval_ms,
                                           self.tolerance_ms)
+        # redis-py 5.0 asks a connection's command name of the pool (6.x warns when it is given)
+        self._connection_args = ("EVALSHA",) if self._turn_command and _names_command(redis.connection_pool) else ()
         self._sleep = sleep
         self._clock = clock
         self.waited = 0.0
@@ -125,7 +128,7 @@ class RedisRateLimiter:
         command = self._turn_command
         if command is not None:
             pool = self.redis.connection_pool
-            connection = pool.get_connection()
+            connection = pool.get_connection(*self._connection_args)
             try:
                 now = b"%d" % int(self._clock() * 1000)
                 connection.send_packed_command((command[0] + b"$%d\r\n%s\r\n" % (len(now), now) + command[1],))
@@ -199,6 +202,15 @@ def _packed_turn(redis, sha: str, key: str, hold_key: str, interval_ms: float, t
 
     head = b"*8\r\n" + b"".join(bulk(v) for v in ("EVALSHA", sha, 2, key, hold_key))
     return head, bulk(interval_ms) + bulk(tolerance_ms)
+
+
+def _names_command(pool) -> bool:
+    """Whether ``pool.get_connection`` needs the command's name (redis-py before 5.3)."""
+    try:
+        name = inspect.signature(pool.get_connection).parameters.get("command_name")
+    except (TypeError, ValueError):
+        return False
+    return name is not None and name.default is inspect.Parameter.empty
 
 
 def tenant_key(site_url: str, company_id: str, *, prefix: str = "colcw:ratelimit:") -> str:
