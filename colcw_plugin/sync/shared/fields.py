@@ -104,16 +104,16 @@ def customer_values(customer: Any) -> dict[str, Any]:
 
 
 # What an import reads for each mapped host field, worked out once from the rules (a 10,000-company import
-# maps 35,000 records): (host attribute, rule kind, the ConnectWise field or communication type it comes from).
-_COMPANY_IMPORT = tuple((r.host_attr, r.kind, _top(r)) for r in COMPANY.rules if r.host_attr is not None)
-_CONTACT_IMPORT = tuple((r.host_attr, r.kind, (r.cw_path or "").casefold() if r.kind == "comm" else _top(r))
-                        for r in CONTACT.rules if r.host_attr is not None)
-# The same with the kind as a small number, plain text (read as :func:`_text` reads it) 0: what the loops below
-# test first for each field, instead of comparing kinds as words.
+# maps 35,000 records): (host attribute, rule kind, the ConnectWise field or communication type it comes from), the
+# kind as a small number, plain text (read as :func:`_text` reads it) 0: what the loops below test first for each
+# field, instead of comparing kinds as words.
 _PLAIN_TEXT, _STATUS, _SITE, _COUNTRY, _COMM, _DEFAULT = range(6)
 _KINDS = {"status": _STATUS, "site": _SITE, "country": _COUNTRY, "comm": _COMM, "default": _DEFAULT}
-_COMPANY_READS = tuple((attr, _KINDS.get(kind, _PLAIN_TEXT), key) for attr, kind, key in _COMPANY_IMPORT)
-_CONTACT_READS = tuple((attr, _KINDS.get(kind, _PLAIN_TEXT), key) for attr, kind, key in _CONTACT_IMPORT)
+_COMPANY_READS = tuple((r.host_attr, _KINDS.get(r.kind, _PLAIN_TEXT), _top(r))
+                       for r in COMPANY.rules if r.host_attr is not None)
+_CONTACT_READS = tuple((r.host_attr, _KINDS.get(r.kind, _PLAIN_TEXT),
+                        (r.cw_path or "").casefold() if r.kind == "comm" else _top(r))
+                       for r in CONTACT.rules if r.host_attr is not None)
 _ACTIVE, _DEFAULT_SITE = ACTIVE.casefold(), DEFAULT_SITE.casefold()
 
 
@@ -349,15 +349,9 @@ def _comm_name(item: Mapping[str, Any]) -> str:
     return _ref_name(item.get("type")).casefold()
 
 
-_COMM_NAMES: dict[str, str] = {}  # a communication type's name as ConnectWise spells it -> as :func:`_comm_name` reads it
-
-
 def _comm_key(raw: Any) -> str:
-    """A communication type's name as :func:`_comm_name` reads it, remembered for a name (a tenant has a few)."""
-    name = str(raw or "").strip().casefold()
-    if type(raw) is str and len(_COMM_NAMES) < 1000:
-        _COMM_NAMES[raw] = name
-    return name
+    """A communication type's name (its reference's ``name``) as :func:`_comm_name` reads it."""
+    return str(raw or "").strip().casefold()
 
 
 def contact_host_values(record: Mapping[str, Any], default_contact_id: int | None) -> dict[str, Any]:
@@ -365,13 +359,12 @@ def contact_host_values(record: Mapping[str, Any], default_contact_id: int | Non
     A communication field takes the type's default item, else its first."""
     chosen: dict[str, Mapping[str, Any]] = {}  # by type: its first default item, else its first item
     defaulted: dict[str, Mapping[str, Any]] = {}  # by type: its first default item
-    names = _COMM_NAMES
     for i in record.get("communicationItems") or ():
         if type(i) is dict or isinstance(i, Mapping):  # (a decoded page holds dicts: no ABC check for them)
             kind = i.get("type")
-            # _comm_name inlined (an import maps 60,000 communication items), of a few names each worked out once
+            # _comm_name inlined (an import maps 60,000 communication items; a name as ConnectWise sends it: text)
             raw = kind.get("name") if type(kind) is dict or isinstance(kind, Mapping) else ""
-            name = names[raw] if type(raw) is str and raw in names else _comm_key(raw)
+            name = raw.strip().casefold() if type(raw) is str else _comm_key(raw)
             if name in defaulted:
                 continue
             if i.get("defaultFlag"):
