@@ -63,3 +63,43 @@ def test_a_line_without_a_column_that_has_a_default_gets_the_default(app):
     stored = db.session.execute(select(_LINES).where(_LINES.c.document_id == doc.id)).mappings().one()
     defaults = {c.name: c.default.arg for c in _LINES.c if c.default is not None and not c.default.is_callable}
     assert defaults and {name: stored[name] for name in defaults} == defaults
+
+
+def test_a_row_without_a_column_whose_default_is_a_function_or_the_databases_gets_it_at_each_execution(app):
+    """The JSON rows' INSERT (the lines' builder) gives a column with a Python function default (``default=utcnow``)
+    the function's value at each execution of the statement, built once and kept, and a column with a server default
+    the database's: not NULL (1506eae named such columns and wrote NULL into them), nor the value of the statement's
+    build."""
+    from sqlalchemy import Column, DateTime, MetaData, Table, func, text
+
+    from colcw_plugin.sync.quotes import bookkeeping as B
+
+    ticks = iter(range(1, 100))
+
+    def stamp():
+        return dt.datetime(2026, 12, 1) + dt.timedelta(minutes=next(ticks))
+
+    table = Table("colcw_test_json_row_defaults", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("n", Integer), Column("at", DateTime, default=stamp),
+                  Column("label", String(20), server_default="it's none"), Column("size", Integer,
+                                                                                  server_default=text("7")),
+                  Column("made", DateTime, server_default=func.now()), Column("kind", String(10), default="plain"))
+    columns = [c for c in table.c if not c.primary_key]
+    table.create(db.engine)
+    try:
+        stmt = B._insert_from_json(table, columns, "t_", "rows").returning(table.c.id)
+        ids = []
+        for rows in ([{"n": 1}, {"n": 2, "at": "2020-01-02T03:04:05", "label": "given", "size": 3, "kind": "k"}],
+                     [{"n": 3, "at": None}]):
+            ids += db.session.execute(stmt, {"rows": rows, **B._default_params(columns, "t_")}).scalars().all()
+        db.session.commit()
+        got = {r.n: r for r in db.session.execute(select(table).where(table.c.id.in_(ids))).all()}
+        assert got[1].at == dt.datetime(2026, 12, 1, 0, 1)  # the function's, at the first execution
+        assert got[3].at == dt.datetime(2026, 12, 1, 0, 2)  # called again at the second, not kept from the first
+        assert (got[1].label, got[1].size, got[1].kind) == ("it's none", 7, "plain")
+        assert got[1].made is not None and got[3].made is not None
+        assert (got[2].at, got[2].label, got[2].size, got[2].kind) == (dt.datetime(2020, 1, 2, 3, 4, 5), "given", 3,
+                                                                      "k")
+    finally:
+        db.session.rollback()
+        table.drop(db.engine)

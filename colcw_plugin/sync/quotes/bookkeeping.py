@@ -17,6 +17,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
     select,
     update,
@@ -114,18 +115,18 @@ def save_created(session: Session, document_id: int, state: dict, cw_id: int, cw
                         params)
         return
     columns = tuple(sorted(state))
+    defaulted = [c for c in _STATE.c if c.default is not None and c.name not in columns]
 
     def build(insert_):
-        # (The state's columns with defaults are given as constants: a default binds under its column's name, which
-        # the link's own parameters use.)
-        defaults = {c.name: literal(c.default.arg({}) if c.default.is_callable else c.default.arg, c.type)
-                    for c in _STATE.c if c.default is not None and c.name not in columns}
+        # (The state's columns with defaults are given as SQL (:func:`_default_sql`): a default binds under its
+        # column's name, which the link's own parameters use; a function's under a name of its own.)
+        defaults = {c.name: _default_sql(c, _STATE_DEFAULT) for c in defaulted}
         saved = _state_upsert(insert_, columns).values(defaults).returning(_STATE.c.document_id).cte("saved_state")
         forgot = forget_statement().returning(_INTENT_ID).cte("forgot_intent")
         return _link_upsert(insert_, with_values, beside_state=True).add_cte(saved).add_cte(forgot)
 
     session.execute(_statement(session, ("created", columns, with_values), build),
-                    {**params, "document_id": document_id, **state})
+                    {**params, "document_id": document_id, **state, **_default_params(defaulted, _STATE_DEFAULT)})
 
 
 def alone_in_autocommit(session: Session) -> None:
@@ -177,7 +178,10 @@ def save_lines(session: Session, held: HeldDocument, rows: list[dict], *, had_ro
         columns = tuple(sorted(state))
         stmt = _statement(session, ("state+lines", columns), lambda insert_: _state_upsert(insert_, columns)
                           .add_cte(_lines_from_json().cte("saved_lines")))
-        session.execute(stmt, {"document_id": held.id, **state, "line_rows": rows})
+        params = {"document_id": held.id, **state, "line_rows": rows}
+        if _LINE_CALLED:
+            params.update(_default_params(_LINE_CALLED, _LINE_DEFAULT))
+        session.execute(stmt, params)
         return
     if state is not None:
         save_state(session, held.id, **state)
@@ -185,24 +189,63 @@ def save_lines(session: Session, held: HeldDocument, rows: list[dict], *, had_ro
         session.execute(insert(_LINES), rows)
 
 
-# The lines' columns as the INSERT of several lines in one statement reads them from its one JSON parameter: the
-# statement is one whatever the number of lines (its text, and so its parsing and planning, the same for all). Every
-# column of the table but its id, taken from the table: one added to it is written too (a line's row without it gets
-# its default, as a row inserted by the ORM would).
-_LINE_COLUMNS = tuple(c for c in _LINES.c if not c.primary_key)
+# --- a column's default in a statement built once (:data:`_STATEMENTS`) and run by every export ---------------------
+
+# The parameters of the defaults that are Python functions, named apart from any column's (the statements' own
+# parameters bear column names).
+_STATE_DEFAULT, _LINE_DEFAULT = "state_default_", "line_default_"
 
 
-def _value(rows, c):
-    """Column ``c`` of the JSON rows, its default where a row has none (or None: a JSON null)."""
+def _default_sql(c, prefix: str):
+    """Column ``c``'s default as SQL, for a row that gives it no value, as a row inserted by the ORM (or by the
+    database) gets it: a constant as itself; a SQL expression, a sequence's next value or the column's server default
+    as itself (the database works it out at each execution); a Python function (``default=utcnow``) as the parameter
+    ``prefix + c.name``, which :func:`_default_params` fills at each execution: never the value it had when the
+    statement was built, kept since. None: the column has no default (its value is NULL)."""
     default = c.default
-    if default is None or default.is_callable or default.is_sequence:
-        return rows.c[c.name]
-    return func.coalesce(rows.c[c.name], literal(default.arg, c.type))
+    if default is not None:
+        if default.is_callable:
+            return bindparam(prefix + c.name, type_=c.type)
+        if default.is_sequence:
+            return default.next_value()
+        if default.is_clause_element:
+            return default.arg
+        return literal(default.arg, c.type)
+    server = c.server_default
+    arg = getattr(server, "arg", None)
+    if arg is None:
+        return None
+    # (a text default is SQL's quoted literal, as the table's DDL writes it; a clause is the SQL itself)
+    return literal_column("'" + arg.replace("'", "''") + "'", c.type) if isinstance(arg, str) else arg
+
+
+def _default_params(columns, prefix: str) -> dict:
+    """The values of ``columns``' Python function defaults for one execution of a statement built with
+    :func:`_default_sql` (each function called once, as the ORM calls it for a row)."""
+    return {prefix + c.name: c.default.arg(None) for c in columns if c.default is not None and c.default.is_callable}
+
+
+def _insert_from_json(table, columns, prefix: str, name: str):
+    """INSERT into ``table`` the rows of the JSON array bound as ``name`` (each an object with ``columns``): the
+    statement is one whatever the number of rows (its text, and so its parsing and planning, the same for all). A
+    row without a column's value (or with None: a JSON null) gets the column's default (:func:`_default_sql`)."""
+    rows = func.jsonb_to_recordset(bindparam(name, type_=JSONB)).table_valued(
+        *(column(c.name, c.type) for c in columns)).render_derived(name=name, with_types=True)
+
+    def value(c):
+        default = _default_sql(c, prefix)
+        return rows.c[c.name] if default is None else func.coalesce(rows.c[c.name], default)
+
+    return insert(table).from_select([c.name for c in columns], select(*(value(c) for c in columns)))
+
+
+# The lines' columns as the INSERT of several lines in one statement reads them from its one JSON parameter. Every
+# column of the table but its id, taken from the table: one added to it is written too (a line's row without it gets
+# its default, as a row inserted by the ORM would: a function's, such as a time, worked out at each execution).
+_LINE_COLUMNS = tuple(c for c in _LINES.c if not c.primary_key)
+_LINE_CALLED = tuple(c for c in _LINE_COLUMNS if c.default is not None and c.default.is_callable)
 
 
 def _lines_from_json():
     """INSERT the lines of the JSON array bound as ``line_rows`` (each an object with :data:`_LINE_COLUMNS`)."""
-    rows = func.jsonb_to_recordset(bindparam("line_rows", type_=JSONB)).table_valued(
-        *(column(c.name, c.type) for c in _LINE_COLUMNS)).render_derived(name="line_rows", with_types=True)
-    return (insert(_LINES).from_select([c.name for c in _LINE_COLUMNS], select(*(_value(rows, c) for c in _LINE_COLUMNS)))
-            .returning(_LINES.c.id))
+    return _insert_from_json(_LINES, _LINE_COLUMNS, _LINE_DEFAULT, "line_rows").returning(_LINES.c.id)
