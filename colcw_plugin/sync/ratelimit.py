@@ -15,16 +15,12 @@ machine's clock against another's) and vanishes when it ends.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 import math
 import time
 from collections.abc import Callable
 
-from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from ..cw import TokenBucket
 
@@ -46,14 +42,13 @@ redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now + tolerance + 
 return wait
 """
 
-# The same, but first the tenant's hold: KEYS[2] = the hold's key. Returns one integer: while a hold lasts, minus the
-# milliseconds left of it, and no slot is reserved; else the milliseconds to wait (0 or more), the slot reserved as
-# _GCRA reserves it. A request's one round trip to Redis (the hold's PTTL and the budget's script, one after the
-# other, took two), its reply one integer (a pair took the client's parser three reads).
+# The same, but first the tenant's hold: KEYS[2] = the hold's key. Returns {milliseconds to wait, milliseconds left of
+# the hold}: while a hold lasts no slot is reserved ({0, left}); else the slot is, as _GCRA reserves it ({wait, 0}).
+# A request's one round trip to Redis (the hold's PTTL and the budget's script, one after the other, took two).
 _TURN = """
 local held = redis.call('PTTL', KEYS[2])
-if held > 0 then return -held end
-""" + _GCRA
+if held > 0 then return {0, held} end
+""" + _GCRA.replace("return wait", "return {wait, 0}")
 
 # KEYS[1] = the hold's key; ARGV[1] = milliseconds from now. A hold is never shortened: the longest asked for holds.
 _HOLD = """
@@ -80,10 +75,6 @@ class RedisRateLimiter:
         self.hold_key = f"{key}:hold"
         self._hold_script = redis.register_script(_HOLD)
         self._turn_script = redis.register_script(_TURN)
-        self._turn_command = _packed_turn(redis, self._turn_script.sha, self.key, self.hold_key, self.interval_ms,
-                                          self.tolerance_ms)
-        # redis-py 5.0 asks a connection's command name of the pool (6.x warns when it is given)
-        self._connection_args = ("EVALSHA",) if self._turn_command and _names_command(redis.connection_pool) else ()
         self._sleep = sleep
         self._clock = clock
         self.waited = 0.0
@@ -109,35 +100,15 @@ class RedisRateLimiter:
         turn is taken (waited for as :meth:`acquire` waits). Without Redis: no hold but the client's own, and the
         turn this process's alone, as each of those says."""
         try:
-            turn = int(self._turn())
+            wait_ms, held_ms = self._turn_script(keys=[self.key, self.hold_key], args=self._args())
         except RedisError as e:
             self._hold_unavailable(e)
             self._acquire_alone(e)
             return 0.0
-        if turn < 0:
-            return -turn / 1000.0
-        self._wait(float(turn))
+        if int(held_ms) > 0:
+            return int(held_ms) / 1000.0
+        self._wait(float(wait_ms))
         return 0.0
-
-    def _turn(self) -> int:
-        """The turn script's reply (minus the milliseconds left of the hold, else the milliseconds to wait): its EVALSHA
-        packed once but for the time and sent on a connection of the client's pool, about 80 Python calls where the
-        client's command path took about 210 (a rep's export asks once per request). A pool that cannot give a
-        connection is Redis unavailable, as for the client; anything else but a clean reply (a connection dropped,
-        a server without the script) goes the client's way, its retries and the script's loading included."""
-        command = self._turn_command
-        if command is not None:
-            pool = self.redis.connection_pool
-            connection = pool.get_connection(*self._connection_args)
-            try:
-                now = b"%d" % int(self._clock() * 1000)
-                connection.send_packed_command((command[0] + b"$%d\r\n%s\r\n" % (len(now), now) + command[1],))
-                return connection.read_response()
-            except (RedisConnectionError, RedisTimeoutError, ResponseError, OSError):
-                connection.disconnect()  # (its reply, if any, unread: not sent again on this connection)
-            finally:
-                pool.release(connection)
-        return self._turn_script(keys=[self.key, self.hold_key], args=self._args())
 
     def _args(self) -> list:
         return [int(self._clock() * 1000), self.interval_ms, self.tolerance_ms]
@@ -182,35 +153,6 @@ class RedisRateLimiter:
             log.warning("Redis unavailable for ConnectWise's Retry-After shared by every process (%s); each client "
                         "holds only what it met itself", type(error).__name__)
             self._hold_warned = True
-
-
-def _packed_turn(redis, sha: str, key: str, hold_key: str, interval_ms: float, tolerance_ms: float
-                 ) -> tuple[bytes, bytes] | None:
-    """The turn script's EVALSHA as the client would pack it, before and after its one varying argument (the time), or
-    None for a client whose commands do not go one at a time through a plain connection pool (a single-connection
-    client, a pipeline, a cluster): those go the client's way."""
-    if type(redis) is not Redis or getattr(redis, "connection", None) is not None:
-        return None
-    pool = getattr(redis, "connection_pool", None)
-    if pool is None or not hasattr(pool, "get_encoder") or getattr(pool, "cache", None) is not None:
-        return None
-    encode = pool.get_encoder().encode
-
-    def bulk(value) -> bytes:
-        data = encode(value)
-        return b"$%d\r\n%s\r\n" % (len(data), data)
-
-    head = b"*8\r\n" + b"".join(bulk(v) for v in ("EVALSHA", sha, 2, key, hold_key))
-    return head, bulk(interval_ms) + bulk(tolerance_ms)
-
-
-def _names_command(pool) -> bool:
-    """Whether ``pool.get_connection`` needs the command's name (redis-py before 5.3)."""
-    try:
-        name = inspect.signature(pool.get_connection).parameters.get("command_name")
-    except (TypeError, ValueError):
-        return False
-    return name is not None and name.default is inspect.Parameter.empty
 
 
 def tenant_key(site_url: str, company_id: str, *, prefix: str = "colcw:ratelimit:") -> str:
