@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 from customer_support import acme_with_a_bare_ada, export, items, link_of, make_customer, run
+from sqlalchemy import select
 
-from colcw_plugin.models import CW_MASTER
+from colcw_plugin.models import CW_MASTER, RecordDrift
 from colcw_plugin.setup.live_updates import get_live
 from host_stub.extensions import db
 from host_stub.models import Customer
@@ -22,6 +23,8 @@ def test_a_blank_of_connectwise_at_a_contacts_first_link_erases_nothing(sync_rea
     get_live(db.session).customer_master = CW_MASTER
     db.session.commit()
     ada_cw = acme_with_a_bare_ada(sync_ready)
+    before = next(c for c in customer.contacts if c.first_name == "Ada").work_phone
+    assert before and before != "512-555-0777"
 
     done = run("customer_import", scope)
     assert done.status == "succeeded", done.message
@@ -31,8 +34,13 @@ def test_a_blank_of_connectwise_at_a_contacts_first_link_erases_nothing(sync_rea
     # ConnectWise's blanks erased nothing ...
     assert (ada.title, ada.mobile_phone, ada.home_phone, ada.city) == ("CFO", "512-555-0111", "512-555-0112",
                                                                        "Austin"), said
-    # ... and its differing value is taken (the master).
+    # ... and its differing value is taken (the master): the run log says what it replaced, old → new; unlike live
+    # updates' first link of a contact, no note on the customer page (as for the customer's own fields: the import's
+    # rule for a field with no earlier agreement, CompanyImport._plan).
     assert ada.work_phone == "512-555-0777", said
+    assert any(f"Work Phone “{before}” → “512-555-0777”" in m for m in said), said
+    assert not db.session.execute(select(RecordDrift).where(RecordDrift.entity == "contact",
+                                                            RecordDrift.host_id == ada.id)).scalars().all()
     link = link_of("contact", ada.id)
     assert link is not None and link.cw_id == ada_cw
     assert link.synced_values.get("title") in ("", None)  # agreed on ConnectWise's blank: the export sends CFO

@@ -663,7 +663,18 @@ class CompanyImport:
 
     def _plan(self, cw_contacts: list[dict], default_id: int | None, existing: HostCustomer | None,
               problems: list) -> list[tuple[dict, int | None, dict]]:
-        """Each ConnectWise contact with the host contact it updates (None: a new one) and its values."""
+        """Each ConnectWise contact with the host contact it updates (None: a new one) and its values.
+
+        ConnectWise the master, a contact's first link (the same person matched, or a link agreeing on nothing): its
+        blanks erase nothing (:func:`keep_host_values`, live updates' rule too), and its differing values are taken
+        with no note on the customer page, where live updates' first link of a contact notes them ("differs; no
+        earlier agreement", sync/inbound/customers.py ``_compared``). On purpose: an import says what it replaced in
+        its run log, each field old → new (:func:`master_said`; README: "The run log lists each change as old → new"),
+        and notes on the customer page, with ConnectWise the master, only the fields changed on both sides since an
+        agreement (README: "A field the link has no agreement on ... takes ConnectWise's value"); the customer's own
+        fields linked for the first time in the same import are taken so too, and a note for the contact's alone
+        would tell the two apart
+        (tests/customers/test_bulk_import_keeps_host_master.py: no note after such an import)."""
         page = self.page
         has_default = bool(default_id) or any(c.get("defaultFlag") for c in cw_contacts)
         linked_hosts = page.linked_hosts
