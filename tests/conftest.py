@@ -182,8 +182,9 @@ def app(pg_app):
 
     reset_to_seed(pg_app)
     Runtime.of(pg_app).codebases.forget_all()
-    # Nor a Retry-After an earlier test's 429 left held for the sandbox tenant (shared by every client through Redis).
-    held = list(Runtime.of(pg_app).redis.scan_iter(match="colcw:ratelimit:*:hold"))
+    # Nor a Retry-After an earlier test's 429 left held for the sandbox tenant (shared by every client through Redis),
+    # nor the part of its budget an earlier test's requests used: the tenant's full burst, as on a fresh install.
+    held = list(Runtime.of(pg_app).redis.scan_iter(match="colcw:ratelimit:*"))
     if held:
         Runtime.of(pg_app).redis.delete(*held)
     # Nor jobs an earlier test queued with no worker to run them (their runs are gone with the tables): a queued run's

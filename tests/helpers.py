@@ -87,6 +87,10 @@ def close_context(context, seconds: float = 60) -> None:
         context.close()
 
 
+# The requests a minute the test app's rate limit allows and the sandbox's tenant takes (configure_sandbox_connection).
+TEST_RATE_PER_MINUTE = 60_000
+
+
 def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:1/0", plugins=None, **extra):
     """A host app on ``db_url``; without a test Redis it points at port 1, where nothing listens, so it
     can never touch the machine's shared Redis."""
@@ -109,6 +113,11 @@ def make_test_app(db_url: str, redis_url: str = "redis://127.0.0.1:1/0", plugins
         "COLCW_CW_BACKOFF_SECONDS": 0.05,
         # The demo users are made for every test and signed in through the form: a cheap hash, not scrypt's 0.1 s.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # The tenant-wide rate limit still paces every request through Redis, one a millisecond after a burst of
+        # 1,000, not production's one each 60 ms after 16: tests/quotes slept 31 s in it on its main thread alone.
+        # configure_sandbox_connection gives the sandbox's tenant the same budget (colcw keeps within what its
+        # ConnectWise allows); a test about pacing itself sets production's (tune_runtime, set_throttle).
+        "COLCW_RATE_LIMIT_PER_MINUTE": TEST_RATE_PER_MINUTE,
     }
     config.update(extra)
     app = create_app(config, plugins=plugins)
@@ -337,6 +346,9 @@ def configure_sandbox_connection(sandbox, box, *, integrator: bool = False) -> N
                            client_id="colcw-tests", allow_http=True)
     save_connection(db.session, box, data, actor="tests", http_allowed_by_config=True)
     db.session.commit()
+    # The tenant takes what the test app's rate limit sends (TEST_RATE_PER_MINUTE), as ConnectWise takes production's
+    # 1,000 a minute; in flight, ten at once as before. (The sandbox's reset brings its own budget back.)
+    sandbox.set_throttle(per_minute=TEST_RATE_PER_MINUTE)
 
 
 def connection_unreachable() -> None:
