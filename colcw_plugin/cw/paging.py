@@ -86,11 +86,15 @@ def _row_id(row: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _navigable_page(fetch: Fetch, params: dict[str, Any], page: int, page_size: int,
+def _ask_page(fetch: Fetch, params: dict[str, Any], page: int, page_size: int) -> requests.Response:
+    """The answer to page ``page`` of a navigable listing, not decoded yet (:func:`_navigable_page`)."""
+    return fetch({**params, "page": page, "pageSize": page_size}, None)
+
+
+def _navigable_page(response: requests.Response, page_size: int,
                     path: str) -> tuple[list[dict[str, Any]], bool, int | None]:
-    """Page ``page`` of a navigable listing, whether it is the last, and the last page's number as the
-    ``Link`` header gave it when it was answered (None: not given)."""
-    response = fetch({**params, "page": page, "pageSize": page_size}, None)
+    """A navigable listing's page as ``response`` answered it: its rows, whether it is the last, and the last page's
+    number as the ``Link`` header gave it (None: not given)."""
     rows = _rows(response, path)
     return rows, len(rows) < page_size or _has_link_without_next(response), _last_page(response)
 
@@ -111,7 +115,7 @@ def iterate_navigable(
     page = 1
     previous: tuple[Any, ...] | None = None
     while True:
-        rows, last, _ = _navigable_page(fetch, params, page, page_size, path)
+        rows, last, _ = _navigable_page(_ask_page(fetch, params, page, page_size), page_size, path)
         previous = _check_advanced(rows, previous, page, path)
         if rows:
             yield rows
@@ -147,7 +151,7 @@ class PagesAtOnce(Iterator[list[dict[str, Any]]]):
         self._next_to_send = 2
 
     def _send(self, page: int) -> Future:
-        return self._pool.submit(self._fetch, {**self._params, "page": page, "pageSize": self._page_size}, None)
+        return self._pool.submit(_ask_page, self._fetch, self._params, page, self._page_size)
 
     def __iter__(self) -> PagesAtOnce:
         return self
@@ -162,11 +166,7 @@ class PagesAtOnce(Iterator[list[dict[str, Any]]]):
                 # Decoded here, where it is taken, not in the thread that asked for it: the pages on their way wait as
                 # their answers' bytes (a page of 1,000 contacts: about 1 MB, three or four decoded), and only the
                 # taking thread's allocator keeps the decoder's working memory (orjson's, many times a body's size).
-                response = future.result()
-                rows = _rows(response, self._path)
-                last = len(rows) < self._page_size or _has_link_without_next(response)
-                last_page = _last_page(response)
-                del response
+                rows, last, last_page = _navigable_page(future.result(), self._page_size, self._path)
                 self._previous = _check_advanced(rows, self._previous, self._page, self._path)
             except CancelledError:
                 raise StopIteration from None
