@@ -130,22 +130,6 @@ def test_the_fallback_raises_an_error_in_the_rows_from_insert_rows_before_the_co
     assert db.session.execute(select(func.count()).select_from(Contact)).scalar() == 0
 
 
-def test_the_fallback_still_raises_an_account_number_taken_meanwhile_from_the_bulk_save(app, monkeypatch):
-    monkeypatch.setattr(bulk, "COPY_END_LATER", False)
-    seed_reference(db.session)
-    uow = UnitOfWork(db.session)
-    uow.save_customers([CustomerWrite({"account_number": "TAKEN", "name": "First"})])
-    uow.commit()
-    monkeypatch.setattr(bulk, "_check_accounts_and_ids", lambda uow, plans: None)  # as if taken after the check
-    with pytest.raises(IntegrityError) as raised:
-        uow.save_customers([CustomerWrite({"account_number": "TAKEN", "name": "Second"},
-                                          [{"first_name": "A", "last_name": "B"}])])
-    assert "COPY customers" in str(raised.value)
-    db.session.rollback()
-    assert [c.name for c in db.session.execute(select(Customer)).scalars()] == ["First"]
-    assert db.session.execute(select(func.count()).select_from(Contact)).scalar() == 0
-
-
 # Another process whose psycopg has no generators.fetch_many: host_stub.bulk imports, warns once, registers no
 # listener, and insert_rows(end_later=True) writes its rows and raises an error in them at once.
 _WITHOUT_FETCH_MANY = textwrap.dedent("""

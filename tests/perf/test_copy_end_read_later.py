@@ -103,20 +103,25 @@ def test_a_page_saved_by_the_bulk_path_reads_its_contacts_end_before_the_commit(
     assert [(s.id, cid) for s in saved for cid in s.contact_ids] == [tuple(r) for r in rows]
 
 
-def test_an_account_number_taken_meanwhile_still_raises_from_the_bulk_save(app, monkeypatch):
+@pytest.mark.parametrize("read_later", [True, False], ids=["end-read-later", "fallback"])
+def test_an_account_number_taken_meanwhile_still_raises_from_the_bulk_save(app, monkeypatch, read_later):
     """The customers' COPY is sent with end_later too; its end is read as the contacts' COPY starts, so the unique
     account number another process took after the page's check still raises from save_customers (its caller rolls
-    back and saves the page one by one)."""
+    back and saves the page one by one). So it does with the fallback (a psycopg without the insides the end read
+    later needs: bulk.COPY_END_LATER off), where each COPY's end is read at once."""
+    monkeypatch.setattr(bulk, "COPY_END_LATER", read_later)
     seed_reference(db.session)
     uow = UnitOfWork(db.session)
     uow.save_customers([CustomerWrite({"account_number": "TAKEN", "name": "First"})])
     uow.commit()
     monkeypatch.setattr(bulk, "_check_accounts_and_ids", lambda uow, plans: None)  # as if taken after the check
     with pytest.raises(IntegrityError) as raised:
-        uow.save_customers([CustomerWrite({"account_number": "TAKEN", "name": "Second"}, [])])
+        uow.save_customers([CustomerWrite({"account_number": "TAKEN", "name": "Second"},
+                                          [{"first_name": "A", "last_name": "B"}])])
     assert "COPY customers" in str(raised.value)
     db.session.rollback()
     assert [c.name for c in db.session.execute(select(Customer)).scalars()] == ["First"]
+    assert db.session.execute(select(func.count()).select_from(Contact)).scalar() == 0
 
 
 def test_a_connection_thrown_away_keeps_no_copy_to_read(app):
