@@ -31,6 +31,8 @@ def worker_env(app, **extra) -> dict:
         "COLCW_ALLOW_HTTP": "1",
         "COLCW_EXTRA_JOB_MODULES": "colcw_test_kinds",
         "COLCW_CW_BACKOFF_SECONDS": str(Runtime.of(app).config.cw_backoff_seconds),
+        # Paced as the test's runtime paces (helpers.TEST_RATE_PER_MINUTE, or what the test tuned), not production's.
+        "COLCW_RATE_LIMIT_PER_MINUTE": str(Runtime.of(app).config.rate_limit_per_minute),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "jobs"), env.get("PYTHONPATH", "")]),
     })
     env.update({k: str(v) for k, v in extra.items()})
