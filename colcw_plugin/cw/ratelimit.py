@@ -35,6 +35,25 @@ class SharedTurn(Protocol):
     def turn_unless_held(self) -> float: ...
 
 
+@runtime_checkable
+class SharedSlots(Protocol):
+    """A limiter with a :class:`SharedHold` that also caps the tenant's requests in flight, whatever process sends them
+    (colcw's Redis limiter: ``max_in_flight`` slots; None: no cap, and the client asks :class:`SharedTurn` instead).
+
+    ``turn_and_slot()`` asks for the hold, a free slot and the request's turn in one go and answers ``(held, slot)``:
+    the seconds left of the hold (nothing taken while it lasts, ``slot`` None); else, when every slot is taken,
+    ``(0, None)`` (nothing taken: the client waits a moment and asks again); else ``(0, slot)``, the slot taken and the
+    turn too (waited for as ``acquire()`` waits). The client gives every slot it took back with ``give_back(slot)``
+    once the request's answer (or failure) has come, whatever happens; a slot never given back (its process died)
+    lapses by itself after a while."""
+
+    max_in_flight: int | None
+
+    def turn_and_slot(self) -> tuple[float, object | None]: ...
+
+    def give_back(self, slot: object) -> None: ...
+
+
 class TokenBucket:
     """Allow ``rate_per_minute`` requests a minute, with bursts up to ``burst``.
 

@@ -50,7 +50,7 @@ from .errors import (
     error_from_response,
 )
 from .query import encode_query, full_url
-from .ratelimit import SharedHold, SharedTurn, TokenBucket
+from .ratelimit import SharedHold, SharedSlots, SharedTurn, TokenBucket
 from .settings import ClientSettings
 from .stats import RequestStats
 
@@ -61,7 +61,29 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # client's backoff_base, a second by default: Transport._worth_telling).
 NOTED_WAIT_SECONDS = 1.0
 GIVE_UP_POLL_SECONDS = 1.0  # how often a pause between tries asks whether to give up (see Transport.on_retry_wait)
+# After a shared Retry-After hold each waiter sends up to this much later (a quarter of the hold at most), at random.
+HOLD_JITTER_SECONDS = 0.25
+# Every slot of the tenant's requests in flight taken: ask again after this long, doubling up to the most (jittered).
+SLOT_POLL_FIRST_SECONDS = 0.005
+SLOT_POLL_MAX_SECONDS = 0.1
 _TRY_AGAIN_RE = re.compile(r"try again in (\d+(?:\.\d+)?) second", re.IGNORECASE)
+
+
+class _SlotWait:
+    """A request's wait for a slot of the tenant's requests in flight (:meth:`Transport._wait_for_slot`)."""
+
+    __slots__ = ("since", "polls", "told", "give_up", "asked")
+
+    def __init__(self, since: float) -> None:
+        self.since = since
+        self.polls = 0
+        self.told = False
+        self.give_up: Callable[[], bool] | None = None
+        self.asked = since
+
+    def ask(self, now: float) -> bool:
+        self.asked = now
+        return bool(self.give_up and self.give_up())
 
 
 def json_default(value: Any) -> Any:
@@ -207,7 +229,8 @@ class Transport:
         self._clock = clock
         self._rng = rng
         self._auth = settings.authorization_header()
-        # Held while a request is out (never while waiting for a token or between tries).
+        # Held while a request takes its turn and is out (never between tries): the client's threads beyond it wait here,
+        # not holding a slot of the tenant's (SharedSlots) meanwhile.
         self._slots = (threading.BoundedSemaphore(settings.max_in_flight) if settings.max_in_flight
                        else contextlib.nullcontext())
         self._header_sets: dict[tuple, CaseInsensitiveDict] = {}  # (when the session's headers hold credentials)
@@ -226,6 +249,11 @@ class Transport:
         # A shared hold asked for with the request's turn, in one round trip (both are Redis's, in colcw).
         self._shared_turn: SharedTurn | None = (limiter if self._shared_hold is not None
                                                 and isinstance(limiter, SharedTurn) else None)
+        # The tenant's requests in flight capped with the turn, shared with its other clients (SharedSlots), when the
+        # limiter offers a cap: a request waits for a free slot (see _wait_for_slot).
+        self._shared_slots: SharedSlots | None = (limiter if self._shared_turn is not None
+                                                  and isinstance(limiter, SharedSlots) and limiter.max_in_flight
+                                                  else None)
         # ConnectWise refused the login (401): nothing more is sent (see login_refused).
         self.login_refused: AuthenticationFailed | None = None
 
@@ -285,13 +313,19 @@ class Transport:
             attempt += 1
             if auth and self.login_refused is not None:
                 raise self._refused_again(method, path)
-            self._take_turn(method, path, start, attempt, retry)
-            self.stats.record(method, template)
-            t0 = self._clock()
             try:
+                # This client's slot first (its threads wait for it, not holding the tenant's), then the turn and the
+                # tenant's slot (SharedSlots), given back as soon as the answer or the failure has come.
                 with self._slots:
-                    response = self._request(method, url, params=params, data=data, headers=headers,
-                                             verify=verify, prepared_url=prepared_url)
+                    slot = self._take_turn(method, path, start, attempt, retry)
+                    try:
+                        self.stats.record(method, template)
+                        t0 = self._clock()
+                        response = self._request(method, url, params=params, data=data, headers=headers,
+                                                 verify=verify, prepared_url=prepared_url)
+                    finally:
+                        if slot is not None:
+                            self._shared_slots.give_back(slot)
             except requests.RequestException as exc:
                 err = network_error(exc, method=method, path=path)
                 err.__cause__ = exc
@@ -354,23 +388,66 @@ class Transport:
             left = max(left, self._shared_hold.held_for())
         return left
 
-    def _take_turn(self, method: str, path: str, start: float, attempt: int, retry: bool) -> None:
+    def _take_turn(self, method: str, path: str, start: float, attempt: int, retry: bool) -> object | None:
         """Before a request: wait out the Retry-After holds (:meth:`_wait_out_hold`), then take the request's turn
         from the limiter. A limiter that asks for its shared hold with the turn (:class:`SharedTurn`) does both in
         one round trip: this client's own hold is waited out first, then the shared one, until a turn is taken
-        with no hold set (the hold is asked before every request, as before)."""
+        with no hold set (the hold is asked before every request, as before). A limiter that caps the tenant's
+        requests in flight (:class:`SharedSlots`) takes a slot in the same round trip: the slot is returned (to be
+        given back once the answer has come), after waiting for one while every slot is taken (:meth:`_wait_for_slot`).
+        A shared hold waited out ends a little later for each waiter (up to :data:`HOLD_JITTER_SECONDS`), so every
+        process it held does not send at the same instant."""
         turn = self._shared_turn
         if turn is None:
             self._wait_out_hold(method, path, start, attempt, retry)
             if self.limiter is not None:
                 self.limiter.acquire()
-            return
+            return None
+        slots = self._shared_slots
+        slot_wait: _SlotWait | None = None
         while True:
             self._wait_out_hold(method, path, start, attempt, retry, left=self._hold_until - self._clock())
-            held = turn.turn_unless_held()
-            if held <= 0:
-                return
-            self._wait_out_hold(method, path, start, attempt, retry, left=held)
+            if slots is None:
+                held, slot = turn.turn_unless_held(), None
+                if held <= 0:
+                    return None
+            else:
+                held, slot = slots.turn_and_slot()
+                if slot is not None:
+                    return slot
+                if held <= 0:
+                    slot_wait = slot_wait or _SlotWait(self._clock())
+                    self._wait_for_slot(slot_wait, method, path, start, attempt)
+                    continue
+            self._wait_out_hold(method, path, start, attempt, retry,
+                                left=held + self._rng() * min(HOLD_JITTER_SECONDS, held / 4))
+
+    def _wait_for_slot(self, wait: _SlotWait, method: str, path: str, start: float, attempt: int) -> None:
+        """Every slot of the tenant's requests in flight is taken (by any process): wait a moment before asking
+        again, a few milliseconds at first, then longer (up to :data:`SLOT_POLL_MAX_SECONDS`, jittered). The wait
+        is bounded as a Retry-After's is (``max_retry_seconds`` from the request's start); one of a second or more
+        is told to ``on_retry_wait``, whose answer is then asked every second whether to give up (a run asked to
+        stop). Either ends the request at once, unsent, as rate-limited."""
+        step = min(SLOT_POLL_MAX_SECONDS, SLOT_POLL_FIRST_SECONDS * 2 ** min(wait.polls, 8)) * (0.5 + self._rng())
+        wait.polls += 1
+        now = self._clock()
+        elapsed = now - start
+        err = None
+        if elapsed + step > self.settings.max_retry_seconds or (
+                wait.give_up is not None and now - wait.asked >= GIVE_UP_POLL_SECONDS and wait.ask(now)):
+            err = RateLimited(f"colcw's {self._shared_slots.max_in_flight} requests in flight to ConnectWise (the "
+                              f"most it sends at once) were all still out after {now - wait.since:.1f} s; not sent",
+                              method=method, path=path)
+            err.note_attempts(attempt - 1 or 1, elapsed)
+            raise err
+        if wait.give_up is None and not wait.told and now - wait.since >= NOTED_WAIT_SECONDS:
+            wait.told = True
+            if self.on_retry_wait is not None:
+                err = RateLimited("colcw waits for one of its requests in flight to ConnectWise to end",
+                                  method=method, path=path)
+                wait.give_up = self.on_retry_wait(err, NOTED_WAIT_SECONDS)
+                wait.asked = now
+        self._sleep(step)
 
     def _wait_out_hold(self, method: str, path: str, start: float, attempt: int, retry: bool, *,
                        left: float | None = None) -> None:

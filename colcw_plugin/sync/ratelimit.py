@@ -10,13 +10,23 @@ It also keeps ConnectWise's ``Retry-After`` for the tenant (:class:`colcw_plugin
 one worker meets holds every process's client, not only its own, until it has passed. The hold is a key beside the
 budget's (``<key>:hold``) whose time to live is what is left of it, so it is counted by Redis's clock alone (no
 machine's clock against another's) and vanishes when it ends.
+
+With ``max_in_flight`` it also caps the tenant's requests in flight (API-NOTES §6.3/§6.4: keep parallel requests low;
+ConnectWise answers 429 beyond its own cap): a sorted set beside the budget (``<key>:flight``) holds a token per request
+out, scored by when its lease lapses (Redis's clock). The turn script cleans lapsed leases, then takes a slot (and the
+turn) only while fewer than ``max_in_flight`` are out; the client gives the slot back (ZREM, one round trip) when the
+answer comes. A process that dies holding slots holds them no longer than ``slot_lease_seconds``. Without Redis, each
+process keeps to ``max_in_flight`` on its own (per tenant key).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
+import os
+import threading
 import time
 from collections.abc import Callable
 
@@ -50,6 +60,24 @@ local held = redis.call('PTTL', KEYS[2])
 if held > 0 then return {0, held} end
 """ + _GCRA.replace("return wait", "return {wait, 0}")
 
+# The same, and a slot of the tenant's requests in flight: KEYS[3] = the slots' sorted set (a token per request out,
+# scored by when its lease lapses, on Redis's clock); ARGV[4] = the most in flight, ARGV[5] = the slot's token,
+# ARGV[6] = the lease (ms). Returns {ms to wait, ms left of the hold, 1 when a slot was taken}: while a hold lasts,
+# {0, left, 0}; with every slot taken (lapsed leases first dropped), {0, 0, 0}: no slot and no turn taken; else the slot
+# and the turn are taken, {wait, 0, 1} (the lease counted from when the turn comes). The set lasts as long as its
+# latest lease (the turns come in order: the latest taken lapses last).
+_TURN_SLOT = """
+local held = redis.call('PTTL', KEYS[2])
+if held > 0 then return {0, held, 0} end
+local t = redis.call('TIME')
+local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', clock)
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then return {0, 0, 0} end
+""" + _GCRA.replace("return wait", """local lease = math.ceil(wait + tonumber(ARGV[6]))
+redis.call('ZADD', KEYS[3], clock + lease, ARGV[5])
+redis.call('PEXPIRE', KEYS[3], lease + 1000)
+return {wait, 0, 1}""")
+
 # KEYS[1] = the hold's key; ARGV[1] = milliseconds from now. A hold is never shortened: the longest asked for holds.
 _HOLD = """
 local left = redis.call('PTTL', KEYS[1])
@@ -59,13 +87,60 @@ return left
 """
 
 
+# A slot's token: unique across processes (the pid and a random part, new in a forked child) and requests (a counter).
+_TOKENS = itertools.count()
+_token_prefix: tuple[int, str] | None = None
+
+
+def _slot_token() -> str:
+    global _token_prefix
+    pid = os.getpid()
+    if _token_prefix is None or _token_prefix[0] != pid:
+        _token_prefix = (pid, f"{pid}-{os.urandom(4).hex()}-")
+    return f"{_token_prefix[1]}{next(_TOKENS)}"
+
+
+class _LocalSlot:
+    """A slot of this process's own cap (taken while Redis did not answer): given back here, not in Redis."""
+
+    __slots__ = ("semaphore",)
+
+    def __init__(self, semaphore: threading.BoundedSemaphore):
+        self.semaphore = semaphore
+
+
+# Without Redis: each tenant key's requests in flight in this process, whichever of its clients sends them.
+_LOCAL_SLOTS: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_LOCAL_SLOTS_LOCK = threading.Lock()
+
+
+def _local_slots(key: str, cap: int) -> threading.BoundedSemaphore:
+    with _LOCAL_SLOTS_LOCK:
+        semaphore = _LOCAL_SLOTS.get((key, cap))
+        if semaphore is None:
+            semaphore = _LOCAL_SLOTS[(key, cap)] = threading.BoundedSemaphore(cap)
+        return semaphore
+
+
 class RedisRateLimiter:
-    """``rate_per_minute`` requests a minute across every process using ``key``."""
+    """``rate_per_minute`` requests a minute across every process using ``key``; with ``max_in_flight``, at most that
+    many of them in flight at once (a slot's lease lapsing ``slot_lease_seconds`` after its turn, when never given
+    back)."""
 
     def __init__(self, redis, rate_per_minute: float, *, key: str = "colcw:ratelimit", burst: float | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
+                 max_in_flight: int | None = None, slot_lease_seconds: float = 60.0):
         if rate_per_minute <= 0:
             raise ValueError("rate_per_minute must be positive")
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1 (or None for no cap)")
+        if slot_lease_seconds <= 0:
+            raise ValueError("slot_lease_seconds must be positive")
+        self.max_in_flight = max_in_flight
+        self.flight_key = f"{key}:flight"
+        self.slot_lease_ms = math.ceil(slot_lease_seconds * 1000)
+        self._turn_slot_script = redis.register_script(_TURN_SLOT) if max_in_flight else None
+        self._slot_warned = False
         self.redis = redis
         self.key = key
         self.interval_ms = 60_000.0 / rate_per_minute
@@ -109,6 +184,61 @@ class RedisRateLimiter:
             return int(held_ms) / 1000.0
         self._wait(float(wait_ms))
         return 0.0
+
+    def turn_and_slot(self) -> tuple[float, object | None]:
+        """The tenant's hold, a slot of its requests in flight and the request's turn in one round trip
+        (:class:`colcw_plugin.cw.ratelimit.SharedSlots`): ``(held, None)`` while the hold lasts, ``(0, None)`` while
+        every slot is taken (nothing taken either way), else ``(0, slot)`` once both are taken (the turn waited for as
+        :meth:`acquire` waits). Without Redis: this process's own cap and pacing (:meth:`turn_unless_held`'s)."""
+        if self._turn_slot_script is None:
+            return self.turn_unless_held(), None
+        token = _slot_token()
+        try:
+            wait_ms, held_ms, taken = self._turn_slot_script(
+                keys=[self.key, self.hold_key, self.flight_key],
+                args=[*self._args(), self.max_in_flight, token, self.slot_lease_ms])
+        except RedisError as e:
+            return self._turn_and_slot_alone(e)
+        if int(held_ms) > 0:
+            return int(held_ms) / 1000.0, None
+        if not int(taken):
+            return 0.0, None
+        try:
+            self._wait(float(wait_ms))
+        except BaseException:
+            self.give_back(token)
+            raise
+        return 0.0, token
+
+    def give_back(self, slot: object) -> None:
+        """Give a slot :meth:`turn_and_slot` took back (one round trip; a slot Redis does not take back lapses)."""
+        if isinstance(slot, _LocalSlot):
+            slot.semaphore.release()
+            return
+        try:
+            self.redis.zrem(self.flight_key, slot)
+        except RedisError as e:
+            self._slots_unavailable(e)
+
+    def _turn_and_slot_alone(self, error: RedisError) -> tuple[float, object | None]:
+        self._hold_unavailable(error)
+        self._slots_unavailable(error)
+        semaphore = _local_slots(self.key, self.max_in_flight)
+        if not semaphore.acquire(blocking=False):
+            return 0.0, None
+        slot = _LocalSlot(semaphore)
+        try:
+            self._acquire_alone(error)
+        except BaseException:
+            semaphore.release()
+            raise
+        return 0.0, slot
+
+    def _slots_unavailable(self, error: RedisError) -> None:
+        if not self._slot_warned:
+            log.warning("Redis unavailable for ConnectWise's requests in flight shared by every process (%s); this "
+                        "process keeps to %s on its own", type(error).__name__, self.max_in_flight)
+            self._slot_warned = True
 
     def _args(self) -> list:
         return [int(self._clock() * 1000), self.interval_ms, self.tolerance_ms]

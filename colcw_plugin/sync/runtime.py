@@ -58,6 +58,10 @@ class ColcwConfig:
     allow_http: bool = False
     rate_limit_per_minute: float = 1000.0
     concurrency: int = 4
+    # The most requests of the tenant's in flight at once, every web process, worker and machine together (shared
+    # through Redis; without it, each process's own): ConnectWise asks for few at once (API-NOTES §6.3/§6.4) and answers
+    # 429 beyond its own cap (the sandbox's: 10). A request waits for a free slot, as long as it may wait for a 429.
+    cw_max_in_flight: int = 8
     history_days: int = 90
     cw_read_timeout: float = 30.0  # seconds to wait for ConnectWise's answer before the request counts as lost
     # The client's back-off before its first retry of a request ConnectWise failed (a 5xx, a dropped connection) and no
@@ -84,6 +88,7 @@ class ColcwConfig:
             allow_http=allow if isinstance(allow, bool) else str(allow).lower() in _FLAGS,
             rate_limit_per_minute=float(get("COLCW_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute)),
             concurrency=max(1, int(get("COLCW_CONCURRENCY", cls.concurrency))),
+            cw_max_in_flight=max(1, int(get("COLCW_CW_MAX_IN_FLIGHT", cls.cw_max_in_flight))),
             history_days=int(get("COLCW_HISTORY_DAYS", cls.history_days)),
             cw_read_timeout=float(get("COLCW_CW_READ_TIMEOUT", cls.cw_read_timeout)),
             cw_backoff_seconds=float(get("COLCW_CW_BACKOFF_SECONDS", cls.cw_backoff_seconds)),
@@ -156,13 +161,17 @@ class Runtime:
     # --- ConnectWise ------------------------------------------------------------------------
 
     def rate_limiter(self, session: Session) -> RedisRateLimiter:
-        """The tenant-wide ConnectWise rate limit (``COLCW_RATE_LIMIT_PER_MINUTE``), shared through Redis
-        by every web process, worker and command talking to the configured tenant."""
+        """The tenant-wide ConnectWise rate limit (``COLCW_RATE_LIMIT_PER_MINUTE``) and cap on requests in flight
+        (``COLCW_CW_MAX_IN_FLIGHT``), shared through Redis by every web process, worker and command talking to the
+        configured tenant."""
         return self._rate_limiter(read_settings(session))
 
     def _rate_limiter(self, settings: Settings) -> RedisRateLimiter:
+        # A slot a process died holding lapses once no request of its could still be out (its read timeout twice).
         return RedisRateLimiter(self.redis, self.config.rate_limit_per_minute,
-                                key=tenant_key(settings.site_url, settings.company_id))
+                                key=tenant_key(settings.site_url, settings.company_id),
+                                max_in_flight=self.config.cw_max_in_flight,
+                                slot_lease_seconds=max(60.0, 2 * self.config.cw_read_timeout))
 
     def client(self, session: Session, *, settings: Settings | None = None, **overrides: Any) -> ConnectWiseClient:
         """A client for the stored connection under the shared rate limit (raises ``NotConfigured``); the
