@@ -261,6 +261,14 @@ class NetworkError(ConnectWiseError):
         super().__init__(message, **kw)
 
 
+class InFlightFull(RateLimited):
+    """Not ConnectWise's answer: every slot of colcw's requests in flight to the tenant (``COLCW_CW_MAX_IN_FLIGHT``,
+    shared by every process) stayed taken for as long as the request could wait; it was not sent."""
+
+    default_hint = "colcw sends only so many requests to ConnectWise at once; it will be retried later"
+    why_not_done = "colcw waits for one of its requests in flight to ConnectWise to end"
+
+
 class DiscoveryRateLimited(DiscoveryError, RateLimited):
     """429 to the company lookup: ConnectWise is there and asks colcw to wait (``retry_after``), as it does for any
     request. Counted and worded as rate-limited, never as a wrong site URL."""

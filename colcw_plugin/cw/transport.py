@@ -44,6 +44,7 @@ from .conditions import format_datetime
 from .errors import (
     AuthenticationFailed,
     ConnectWiseError,
+    InFlightFull,
     NetworkError,
     RateLimited,
     TLSFailed,
@@ -435,7 +436,7 @@ class Transport:
         err = None
         if elapsed + step > self.settings.max_retry_seconds or (
                 wait.give_up is not None and now - wait.asked >= GIVE_UP_POLL_SECONDS and wait.ask(now)):
-            err = RateLimited(f"colcw's {self._shared_slots.max_in_flight} requests in flight to ConnectWise (the "
+            err = InFlightFull(f"colcw's {self._shared_slots.max_in_flight} requests in flight to ConnectWise (the "
                               f"most it sends at once) were all still out after {now - wait.since:.1f} s; not sent",
                               method=method, path=path)
             err.note_attempts(attempt - 1 or 1, elapsed)
@@ -443,8 +444,7 @@ class Transport:
         if wait.give_up is None and not wait.told and now - wait.since >= NOTED_WAIT_SECONDS:
             wait.told = True
             if self.on_retry_wait is not None:
-                err = RateLimited("colcw waits for one of its requests in flight to ConnectWise to end",
-                                  method=method, path=path)
+                err = InFlightFull(InFlightFull.why_not_done, method=method, path=path)
                 wait.give_up = self.on_retry_wait(err, NOTED_WAIT_SECONDS)
                 wait.asked = now
         self._sleep(step)

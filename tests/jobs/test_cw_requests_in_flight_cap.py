@@ -219,7 +219,7 @@ def test_a_run_asked_to_stop_stops_waiting_for_a_slot(redis_url, redis_conn):
     assert _limiter(redis_conn, 1).turn_and_slot()[1] is not None
     [client] = _clients(redis_url, 1, 1, max_retry_seconds=60.0, max_attempts=5)
     told: list[float] = []
-    client.notify_retry_waits(lambda err, seconds: told.append(seconds) or (lambda: True))
+    client.notify_retry_waits(lambda err, seconds: told.append((seconds, err.why_not_done)) or (lambda: True))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.get(COMPANYINFO, json=INFO)
         sent = rsps.get(URL, json={"id": 5})
@@ -227,6 +227,7 @@ def test_a_run_asked_to_stop_stops_waiting_for_a_slot(redis_url, redis_conn):
         with pytest.raises(RateLimited):
             client.companies.get(5)
         waited = time.monotonic() - t0
-    assert len(told) == 1  # told once the wait reached a second, then asked whether to give up
+    # told once the wait reached a second, as colcw's own wait (a run's pages say so), then asked whether to give up
+    assert [why for _, why in told] == ["colcw waits for one of its requests in flight to ConnectWise to end"]
     assert 1.0 < waited < 4.0  # not the 60 s it could have waited
     assert sent.call_count == 0

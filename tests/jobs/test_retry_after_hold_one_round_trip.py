@@ -1,7 +1,9 @@
 """A ConnectWise request asks Redis once before it goes: the tenant's Retry-After hold (shared by every process) and
 its turn in the tenant's budget in one script, not the hold's PTTL and then the budget's script (two round trips per
-request, each a rep's export waits for). The hold is still asked before every request: a hold another process set
-holds the next request, and takes no turn of the budget while it lasts."""
+request, each a rep's export waits for), and the slot of the tenant's requests in flight it takes (COLCW_CW_MAX_IN_FLIGHT)
+in the same script; the slot is given back in one more (a ZREM once the answer has come). The hold is still asked
+before every request: a hold another process set holds the next request, and takes no turn of the budget while it
+lasts."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def test_each_request_asks_redis_once(app, connected, monkeypatch):
     finally:
         client.close()
     assert len(connected.requests()) == 6
-    assert asked == ["EVALSHA"] * 6, asked
+    assert asked == ["EVALSHA", "ZREM"] * 6, asked  # the hold, the slot and the turn; the slot given back
 
 
 def test_a_hold_asked_with_the_turn_takes_no_turn(redis_conn):
