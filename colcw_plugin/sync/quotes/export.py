@@ -54,7 +54,7 @@ from ...setup import pages
 from ...setup.catalog_rules import CatalogRules
 from ...setup.connection import read_settings
 from ...setup.opportunity_defaults import DEFAULT_LABEL, KINDS, STATUS, Missing
-from ...setup.reps import UnmappedRep
+from ...setup.reps import MemberIds, UnmappedRep
 from ...text import cw_length, plural, possessive
 from ..jobs.kinds import RunOptions
 from ..jobs.recorder import LockWait
@@ -112,7 +112,7 @@ from .problems import (
     overwritten,
     refuses_no_lines,
 )
-from .run_setup import ExportSettings, Member, Reps
+from .run_setup import ExportSettings, Reps
 from .state import document_fingerprint, opportunity_field_value
 from .targets import case_slip_warning, choice_of, closed_warning, confirm_token
 from .won import won_change
@@ -333,7 +333,7 @@ def _name_waiting(ctx: ExportContext, name: str) -> Callable[[bool], None]:
 
 
 def _preconditions(session: Session, ctx: ExportContext, held: HeldDocument, actor: dict | None
-                   ) -> tuple[int, int, Member]:
+                   ) -> tuple[int, int, MemberIds]:
     """Appendix C: customer and contact linked, sales rep mapped. Returns (company, contact, member)."""
     customer = held.customer_name
     if held.contact_id is None:

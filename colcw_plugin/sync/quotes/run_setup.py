@@ -37,8 +37,6 @@ class ExportSettings:
                    NewOpportunityValues.of(settings), int(settings.required_refusals or 0))
 
 
-Member = MemberIds  # the ConnectWise member (with location and business unit) an export acts as
-
 
 class Reps:
     """The member of each (actor, document's rep), resolved once per run (Appendix C when unmapped)."""
