@@ -196,7 +196,10 @@ def _checking(checks: list[Check], doc: Document) -> list[Check]:
     return checks
 
 
-def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = False) -> dict:
+_LOOK = object()  # (_checklist's under_way: not looked at yet)
+
+
+def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = False, under_way=_LOOK) -> dict:
     """The export checklist as it is now: colcw's own checks, then what ConnectWise says (where the export goes,
     the lines it would refuse), and the document's export run while it is queued or running. ``checking``: without
     asking ConnectWise, its part shown as being checked (the page loads it after: :func:`export_checklist`)."""
@@ -210,7 +213,8 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
     target, lines = asked.target, asked.lines
     # While its export is under way Export now is off (and a click queues nothing: start_document_export): its own
     # run (``active``) or a run exporting it among other documents (``bulk``).
-    under_way = export_under_way(db.session, doc.id)
+    if under_way is _LOOK:  # (else the caller's look, just before: Export now's)
+        under_way = export_under_way(db.session, doc.id)
     active = under_way if under_way is not None and exports_it_alone(under_way) else None
     failing = [c for c in checks if not c.ok]
     # What blocks Export now: a check that failed rather than one still being checked, when there is one.
@@ -321,13 +325,16 @@ def start_document_export(doc_id: int):
     if unconnected is not None:
         flash(unconnected, "error")
         return redirect(back)
-    checklist = _checklist(doc, document_snapshot(doc), store=True)
+    # (A stale page, a second click): Export now is off while the document's export is under way, said before
+    # ConnectWise is asked anything (twenty clicks at once asked it twenty checklists).
+    under_way = export_under_way(db.session, doc.id)
+    if under_way is not None and not doc.is_converted_quote:
+        return _under_way(doc, under_way)
+    checklist = _checklist(doc, document_snapshot(doc), store=True, under_way=under_way)
     failing, target = checklist["blocking"], checklist["target"]
     if failing is not None and failing.fix == "converted":  # (a stale page): nothing to fix, its order exports now
         flash(_converted_refusal(doc, failing.order), "info")
         return redirect(back)
-    if checklist["active"] or checklist["bulk"]:  # (a stale page): Export now is off while its export is under way
-        return _under_way(doc, checklist["active"] or checklist["bulk"])
     if failing is not None:  # (each row on the checklist says why and what to do: said once, there)
         flash(f"Not exported: {_named(checklist['blockers'] or [failing])} must be fixed first (see the checklist).",
               "error")

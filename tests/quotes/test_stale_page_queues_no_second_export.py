@@ -91,3 +91,23 @@ def test_two_clicks_at_once_in_two_web_processes_queue_one_run(world, app, monke
     assert len(runs) == 1, runs
     run_id = runs[0][0]
     assert sorted(outcomes) == ["queued", f"under way: run #{run_id}"]
+
+
+def test_a_click_while_the_export_is_queued_asks_connectwise_nothing(world, rep_client, drain_queue):
+    """The export under way is looked at before the checklist asks ConnectWise where the export goes and which lines
+    it would refuse: a second click (or twenty at once) costs ConnectWise no request, and says which run exports it."""
+    doc = world.quote([line("OPT-7010")], name="Clicked again")
+    page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
+    first = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
+    [(run_id, _)] = _runs()
+    assert first.location.endswith(f"run={run_id}")
+
+    world.sandbox.clear_requests()
+    second = rep_client.post(f"/colcw/documents/{doc.id}/export", data={"csrf_token": csrf_from(page)})
+    assert [(e["method"], e["path"]) for e in world.sandbox.requests()] == []
+    assert second.location.endswith(f"run={run_id}")
+    said = rep_client.get(second.location).get_data(as_text=True)
+    assert f"{doc.number} is already being exported to ConnectWise" in said
+    assert [r for r, _ in _runs()] == [run_id]
+    drain_queue()
+    assert [o["name"] for o in world.opportunities()] == ["Clicked again"]
