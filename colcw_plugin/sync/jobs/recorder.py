@@ -232,7 +232,7 @@ def _run_update(run_id: int, attempt: int | None, values: dict, *, starting: boo
     guarded = item is not None and item_guarded and attempt is not None
     params = {"run_id": run_id, **{f"v_{c}": v for c, v in values.items()},
               **{f"i_{n}": v for n, v in (item or {}).items()}}
-    if attempt is not None or guarded:
+    if attempt is not None:  # (guarded implies it)
         params["attempt"] = attempt
     stmt = _run_update_statement(tuple(sorted(values)), starting, unless_stopping, attempt is not None,
                                  tuple(item) if item is not None else None, guarded, whole)
@@ -247,6 +247,7 @@ def _run_update_statement(columns: tuple[str, ...], starting: bool, unless_stopp
                           items: tuple[str, ...] | None, item_guarded: bool, whole: bool):
     written = {c: bindparam(f"v_{c}", type_=_RUNS.c[c].type) for c in columns}
     if starting:  # its first start time stays; one more attempt
+        assert "started_at" in written, "an attempt's start writes its started_at"
         written["started_at"] = func.coalesce(_RUNS.c.started_at, written["started_at"])
         written["attempts"] = _RUNS.c.attempts + 1
     stmt = update(SyncRun).where(SyncRun.id == bindparam("run_id")).values(written)
