@@ -28,15 +28,14 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 import urllib3.exceptions
-from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
-from requests.sessions import preferred_clock
+from requests.cookies import RequestsCookieJar, merge_cookies
 from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity
 
@@ -518,8 +517,7 @@ class Transport:
         the query encoded as ``Session.request`` encodes it, the session's cookies when it holds any, its
         auth and hooks, and the same send settings (redirects followed, the session's proxies, stream and
         cert). Any other session goes through ``Session.request``. The URL is requests' own (:func:`.query.full_url`:
-        a plain one, as every one the client sends is, is not parsed again); the request is sent as ``Session.send``
-        sends it (:func:`_session_send`).
+        a plain one, as every one the client sends is, is not parsed again).
         """
         session = self.session
         timeout = self.settings.timeout
@@ -540,8 +538,9 @@ class Transport:
         else:
             prepared._cookies = jar  # what a redirect would carry on (nothing to send)
         prepared.prepare_hooks(session.hooks)
-        return _session_send(session, prepared, timeout=timeout, proxies=dict(session.proxies), stream=session.stream,
-                             verify=verify if verify is not None else session.verify, cert=session.cert)
+        return session.send(prepared, timeout=timeout, allow_redirects=True, proxies=dict(session.proxies),
+                            stream=session.stream, verify=verify if verify is not None else session.verify,
+                            cert=session.cert)
 
     def _merged_headers(self, session: requests.Session, headers: dict[str, str]) -> CaseInsensitiveDict:
         """The session's headers with the call's over them, as ``PreparedRequest.prepare_headers`` leaves them
@@ -581,35 +580,6 @@ class Transport:
                 sets.clear()
             sets[key] = merged
         return merged.copy()
-
-
-def _session_send(session: requests.Session, prepared: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-    """``session.send(prepared, allow_redirects=True, **kwargs)`` (``kwargs``: each of its send settings), with less
-    work for the answer of nearly every request: no response hook (the session's hooks are in ``prepared``), no
-    ``Set-Cookie`` and no redirect. ``Session.send`` looks for cookies in every answer through the standard library's
-    cookie jar and mail-header code (about 40 Python calls a request) and for a redirect through a generator; here the
-    answer's headers are asked first, and the session's own code keeps the cookies and follows the redirect when there
-    is one. Anything else (a response hook, a session class with a ``send`` of its own) goes through
-    ``session.send``."""
-    if prepared.hooks.get("response") or type(session).send is not requests.Session.send:
-        return session.send(prepared, allow_redirects=True, **kwargs)
-    adapter = session.get_adapter(url=prepared.url)
-    start = preferred_clock()
-    response = adapter.send(prepared, **kwargs)
-    response.elapsed = timedelta(seconds=preferred_clock() - start)
-    raw = response.raw
-    raw_headers = getattr(raw, "headers", None)
-    if raw_headers is None or "set-cookie" in raw_headers or "set-cookie2" in raw_headers:
-        extract_cookies_to_jar(session.cookies, prepared, raw)
-    if response.is_redirect:  # (as Session.send: the redirects followed, the last answer returned with the others)
-        history = list(session.resolve_redirects(response, prepared, **kwargs))
-        if history:
-            history.insert(0, response)
-            response = history.pop()
-            response.history = history
-    if not kwargs["stream"]:
-        response.content  # noqa: B018 - read now, as Session.send reads it (the connection goes back to the pool)
-    return response
 
 
 # Validated header sets shared by the clients of the process (Transport._merged_headers): no credentials in them.
