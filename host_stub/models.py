@@ -13,6 +13,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .extensions import db
 
 
+def person_name(first_name: str, last_name: str) -> str:
+    """A contact's name as the host shows it (:attr:`Contact.name`), from its two parts: for readers of plain columns."""
+    return f"{first_name} {last_name}".strip()
+
+
+def converted_quote(doc_type: str, status: str) -> bool:
+    """Whether a document of this type and status is a quote converted into a sales order
+    (:attr:`Document.is_converted_quote`), for readers of plain columns."""
+    return doc_type == "quote" and status == "converted"
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -121,7 +132,7 @@ class Contact(db.Model):
 
     @property
     def name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return person_name(self.first_name, self.last_name)
 
 
 class ProductCategory(db.Model):
@@ -180,7 +191,7 @@ class Document(db.Model):
     @property
     def is_converted_quote(self) -> bool:
         """A quote converted into a sales order (the order carries its lines from then on)."""
-        return self.is_quote and self.status == "converted"
+        return converted_quote(self.doc_type, self.status)
 
     @property
     def total(self) -> Decimal:
