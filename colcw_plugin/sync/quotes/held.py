@@ -15,7 +15,16 @@ from sqlalchemy import Integer, and_, bindparam, select, text
 from sqlalchemy.orm import Session, aliased
 
 from host_stub.bulk import on_postgresql
-from host_stub.models import Contact, Customer, CustomField, Document, DocumentFieldValue, DocumentLine
+from host_stub.models import (
+    Contact,
+    Customer,
+    CustomField,
+    Document,
+    DocumentFieldValue,
+    DocumentLine,
+    converted_quote,
+    person_name,
+)
 from host_stub.snapshots import DOCUMENT_FIELDS, LINE_FIELDS
 
 from ...models import (
@@ -215,16 +224,15 @@ def load_document(session: Session, document_id: int, reference_key: str | None 
     state_id, opportunity_id, created_opportunity, exported_at, name_at_export, drift_id = row[_AT_STATE:_AT_LINKS]
     own, quote, customer_link, contact_link = (_ref_of(row[_AT_LINKS + n * _LINK_WIDTH:_AT_LINKS + (n + 1) * _LINK_WIDTH])
                                                for n in range(4))
-    contact_name = f"{contact_first} {contact_last}".strip()  # (Contact.name)
+    contact_name = person_name(contact_first, contact_last)
     if contact_id is None:  # no contact chosen on the document: the customer's default one
         contact = session.execute(select(Contact).where(Contact.customer_id == customer_id)
                                   .order_by(Contact.is_default.desc(), Contact.id)).scalars().first()
         contact_link = _ref(get_link(session, CONTACT, contact.id)) if contact is not None else None
         contact_id, contact_name = (contact.id, contact.name) if contact is not None else (None, "")
     snapshot, lines = _snapshot_of(rows)
-    is_quote = doc_type == "quote"
     return HeldDocument(
-        id=doc_id, number=number, is_quote=is_quote, converted=is_quote and status == "converted",
+        id=doc_id, number=number, is_quote=doc_type == "quote", converted=converted_quote(doc_type, status),
         source_quote_id=source_quote_id, follow_up_date=follow_up_date, sales_rep_id=sales_rep_id,
         customer_id=customer_id, customer_name=customer_name, contact_id=contact_id, contact_name=contact_name,
         snapshot=snapshot, lines=lines,
