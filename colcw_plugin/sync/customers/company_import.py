@@ -414,7 +414,7 @@ class CompanyImport:
 
     def _apply(self, host_id: int | None, link: LinkRow | None, notes: list[str]) -> list[dict]:
         page, record = self.page, self.record
-        values = M.company_host_values(record)
+        values = self.owner.company_values(record)
         existing = page.hosts.get(host_id) if host_id else None
         if existing is not None or link is not None:  # (neither: nothing to keep, a first import's every company)
             # (the link's agreement: the company's site an export took for the customer's Location Code holds it)
@@ -686,7 +686,7 @@ class CompanyImport:
                           if hid not in linked_hosts) if existing is not None and existing.contacts else None
         plan = []
         for c in cw_contacts:
-            values = M.contact_host_values(c, default_id)
+            values = self.owner.contact_values(c, default_id)
             if not has_default:
                 values.pop("is_default")
             # (a new customer's contact values change no more: its agreement is the same dict, never changed either)

@@ -90,6 +90,10 @@ def by_cw(session: Session, entity: str, cw_ids: Iterable[int]) -> dict[int, Lin
 class LinkBatch:
     """Link writes collected and sent together by :meth:`flush` (the caller commits)."""
 
+    # The new links' COPY returns once its rows are sent, its end read by the connection's next statement or commit
+    # (host_stub.bulk.insert_rows' end_later): for a caller whose next step writes more or commits.
+    end_later = False
+
     def __init__(self, session: Session, *, write_unchanged: bool = True):
         self.session = session
         self.write_unchanged = write_unchanged
@@ -176,7 +180,7 @@ class LinkBatch:
     def flush(self) -> None:
         self._stamp()
         if self._inserts:
-            ids = insert_rows(self.session, Link.__table__, [v for _, v in self._inserts])
+            ids = insert_rows(self.session, Link.__table__, [v for _, v in self._inserts], end_later=self.end_later)
             for (row, _), new_id in zip(self._inserts, ids, strict=True):
                 row.id = new_id
             self.inserted += len(ids)
@@ -241,7 +245,11 @@ def notes_of(session: Session, customer_ids: Iterable[int]) -> dict[int, list[No
 
 class PageWrites(LinkBatch):
     """A page of imported companies' link writes, deletes, status marks and the notes it settled, all sent by
-    :meth:`flush` in a few statements for the page (the import saves a page in one transaction)."""
+    :meth:`flush` in a few statements for the page (the import saves a page in one transaction). The links' COPY ends
+    while the importer goes on to its commit (:attr:`LinkBatch.end_later`): an error in its rows (a link another
+    process made meanwhile) raises from that commit, and the page is saved again one by one as before."""
+
+    end_later = True
 
     def __init__(self, session: Session):
         super().__init__(session, write_unchanged=False)  # an unchanged re-import writes nothing
