@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, delete, exists, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from host_stub.gateway import UnitOfWork
 from host_stub.models import utcnow
@@ -102,6 +102,12 @@ def execute_run(session: Session, kinds: KindRegistry, run_id: int, *,
     and writes nothing more; the run is returned as its owner left it. ``queue``: the job queue a service may queue
     follow-up work on (:attr:`SyncContext.queue`). ``on_wait``: called (from the attempt's threads) each time the run
     starts to wait for ConnectWise, not for a lock (:attr:`~.recorder.RunRecorder.on_wait`)."""
+    # The thread's session itself, not a scoped proxy of it (a web request's or a worker's db.session): every call of
+    # the attempt's on it (its statements, commits, flushes, connections; some fifty in a one-document export) went
+    # through the proxy's registry and Flask's app context, about six Python calls each. The same session: what the
+    # attempt leaves in it (the run as written) is the caller's as before.
+    if isinstance(session, scoped_session):
+        session = session()
     try:
         return _attempt(session, kinds, run_id, make_client=make_client, client=client, host=host, options=options,
                         sleep=sleep, queue=queue, on_wait=on_wait)
