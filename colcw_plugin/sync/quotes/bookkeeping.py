@@ -30,7 +30,7 @@ from host_stub.models import utcnow
 
 from ...models import DOCUMENT, CreateIntent, DocumentDrift, DocumentExport, DocumentLineExport, Link
 from .held import HEADER, HeldDocument, LinkRef
-from .intents import forget_statement
+from .intents import forget_statement, plain_connection
 
 # The statements name the tables, not the mapped classes: the ORM's bulk path for an entity does nothing these
 # statements need (no object of the session is kept in step by them) and cost about 1.5 ms of a one-line export's
@@ -125,7 +125,7 @@ def save_created(session: Session, document_id: int, state: dict, cw_id: int, cw
         forgot = forget_statement().returning(_INTENT_ID).cte("forgot_intent")
         return _link_upsert(insert_, with_values, beside_state=True).add_cte(saved).add_cte(forgot)
 
-    session.execute(_statement(session, ("created", columns, with_values), build),
+    plain_connection(session).execute(_statement(session, ("created", columns, with_values), build),
                     {**params, "document_id": document_id, **state, **_default_params(defaulted, _STATE_DEFAULT)})
 
 
@@ -181,7 +181,7 @@ def save_lines(session: Session, held: HeldDocument, rows: list[dict], *, had_ro
         params = {"document_id": held.id, **state, "line_rows": rows}
         if _LINE_CALLED:
             params.update(_default_params(_LINE_CALLED, _LINE_DEFAULT))
-        session.execute(stmt, params)
+        plain_connection(session).execute(stmt, params)
         return
     if state is not None:
         save_state(session, held.id, **state)
