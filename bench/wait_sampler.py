@@ -2,8 +2,8 @@
 
     python bench/wait_sampler.py [--companies 10000] [--interval-ms 2] [--rounds 1] [--tree PATH] [--trace]
 
-Runs a first import as bench_customers does (sandbox in its own process, a fresh database, the rate limiter off;
-uses bench_customers' fixed database name: not beside another bench), with a thread sampling the main thread's
+Runs a first import as bench_customers does (sandbox in its own process, a fresh database of its own run, the rate
+limiter off), with a thread sampling the main thread's
 stack every ``--interval-ms`` and reading its CPU clock. Each interval's wall time goes to what the main thread was
 in at the interval's end: a PostgreSQL statement (by kind and the colcw/host function that sent it), a wait on a
 reading thread's queue (the next page), or Python code; the main thread's CPU time in the interval tells whether it
