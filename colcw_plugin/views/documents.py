@@ -46,6 +46,7 @@ from ..sync.quotes.picker import (
     submit_export_now,
 )
 from ..sync.quotes.preflight import (
+    CHECK_AGAIN,
     CHECKING,
     CONNECTION,
     LINES,
@@ -124,6 +125,9 @@ class _Asked:
     lines_checked: bool = False
     lines: ExportRefused | None = None  # the lines the export would refuse
     failed: str | None = None  # why ConnectWise could not be asked (the connection row's ✗)
+    # It could not be asked for a moment (unreachable, busy, a server error: the error's own ``transient``), not
+    # because of colcw's keys or settings: the connection row offers to check again (nothing for an admin to fix).
+    momentary: bool = False
 
 
 def _ask_connectwise(doc: Document, snapshot: dict, checks: list, store: bool) -> _Asked:
@@ -156,7 +160,7 @@ def _ask_connectwise(doc: Document, snapshot: dict, checks: list, store: bool) -
         asked.failed = connection_failed(None)
     except ConnectWiseError as e:
         log.warning("The export checklist of %s could not ask ConnectWise: %s", doc.number, e)
-        asked.failed = connection_failed(e)
+        asked.failed, asked.momentary = connection_failed(e), e.transient
     return asked
 
 
@@ -165,7 +169,8 @@ def _with_answers(checks: list[Check], doc: Document, asked: _Asked) -> list[Che
     the connection row fails with why, and what only ConnectWise can tell is shown as not checked, not ticked."""
     if asked.failed is not None:
         why = "ConnectWise could not be asked"
-        checks = [dataclasses.replace(c, ok=False, detail=asked.failed) if c.label == CONNECTION else
+        checks = [dataclasses.replace(c, ok=False, detail=asked.failed, fix=CHECK_AGAIN if asked.momentary else c.fix)
+                  if c.label == CONNECTION else
                   not_checked(c, f"{why} where the export goes.") if c.label == "Opportunity" and c.ok else c
                   for c in checks]
         if doc.lines and not asked.lines_checked:
@@ -334,6 +339,11 @@ def start_document_export(doc_id: int):
     failing, target = checklist["blocking"], checklist["target"]
     if failing is not None and failing.fix == "converted":  # (a stale page): nothing to fix, its order exports now
         flash(_converted_refusal(doc, failing.order), "info")
+        return redirect(back)
+    if failing is not None and failing.fix == CHECK_AGAIN and checklist["blockers"] == [failing]:
+        # ConnectWise could not be asked for a moment (a stale page, or it went away since): nothing to fix.
+        flash("Not exported: ConnectWise cannot be reached right now, so nothing was checked or sent to it. Check "
+              "again in a moment.", "error")
         return redirect(back)
     if failing is not None:  # (each row on the checklist says why and what to do: said once, there)
         flash(f"Not exported: {_named(checklist['blockers'] or [failing])} must be fixed first (see the checklist).",

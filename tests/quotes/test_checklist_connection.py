@@ -67,6 +67,7 @@ def test_keys_connectwise_refuses_fail_the_connection_row_and_leave_the_rest_unc
     assert _export_disabled(page)
     assert "Export now is unavailable until “ConnectWise connection” is fixed" in page
     assert "The export checks again" not in page
+    assert 'id="colcw-check-again"' not in page  # keys it refuses: an admin's fix, not a moment's wait
     assert 'id="colcw-choose-opportunity"' not in page  # ConnectWise cannot list its opportunities either
 
 
@@ -75,9 +76,10 @@ def test_a_site_connectwise_cannot_reach_says_try_again_later(world, rep_client)
     connection_unreachable()
     page = _page(rep_client, quote.id)
     rows = _rows(page)
-    assert rows["ConnectWise connection"] == ("error", "✗", UNREACHABLE)
+    assert rows["ConnectWise connection"] == ("error", "✗", f"{UNREACHABLE} Check again")  # (asked again in place)
     _not_ticked_but_unchecked(rows["Lines"])  # the row is there, not gone
     assert _export_disabled(page)
+    assert "Export now is available once ConnectWise answers: check again in a moment." in page  # nothing to fix
 
 
 def test_a_linked_opportunity_is_not_ticked_while_connectwise_fails(world, rep_client):
@@ -90,7 +92,7 @@ def test_a_linked_opportunity_is_not_ticked_while_connectwise_fails(world, rep_c
     world.sandbox.add_fault(status=503, method="GET")
     page = _page(rep_client, quote.id)
     rows = _rows(page)
-    assert rows["ConnectWise connection"] == ("error", "✗", UNREACHABLE)
+    assert rows["ConnectWise connection"] == ("error", "✗", f"{UNREACHABLE} Check again")
     _not_ticked_but_unchecked(rows["Opportunity"])
     assert f"Linked to opportunity {opp['id']}" not in page
     assert _export_disabled(page)

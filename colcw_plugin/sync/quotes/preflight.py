@@ -56,7 +56,9 @@ class Check:
     ok: bool
     label: str
     detail: str = ""
-    fix: str = ""  # "export_customer" when the one-click customer export fixes it; "converted": nothing to fix
+    # "export_customer" when the one-click customer export fixes it; "converted": nothing to fix; CHECK_AGAIN (the
+    # connection row): ConnectWise could not be asked for a moment, nothing to fix but to ask again
+    fix: str = ""
     # Said after the detail, also when the page shows what ConnectWise said instead (where the export goes).
     note: str = ""
     order: tuple[int, str] | None = None  # a converted quote's sales order (id, number), which the page links to
@@ -80,6 +82,7 @@ CONNECTION = "ConnectWise connection"  # the checklist's first row
 REP = "Sales rep mapped"
 LINES = "Lines"  # the lines' row: colcw's own (no lines at all) or ConnectWise's answer (the lines it would refuse)
 UNCHECKED, CHECKING = "unchecked", "checking"
+CHECK_AGAIN = "check_again"  # (a Check's fix: see there)
 
 
 def connection_failed(error: ConnectWiseError | None) -> str:
