@@ -39,7 +39,6 @@ import logging
 import os
 import threading
 import time
-import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -65,6 +64,7 @@ from ...models import (
 )
 from ...models.runs import NOT_DONE
 from ...text import plural
+from .autocommit import autocommit_engine
 from .finished import FinishedKeys
 
 log = logging.getLogger(__name__)
@@ -309,18 +309,6 @@ def _one_item(names: tuple[str, ...], *, guarded: bool):
     return insert(_ITEMS).from_select(list(names), values)
 
 
-# Each engine's autocommit copy (its pool, its events), made once: making it (Engine.execution_options) cost about
-# 175 Python calls, at every run's start.
-_AUTOCOMMIT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _autocommit(engine: Engine) -> Engine:
-    direct = _AUTOCOMMIT.get(engine)
-    if direct is None:
-        direct = _AUTOCOMMIT.setdefault(engine, engine.execution_options(isolation_level="AUTOCOMMIT"))
-    return direct
-
-
 @dataclass
 class Deferred:
     """A record whose last try failed transiently: it is tried again later in the run."""
@@ -353,7 +341,7 @@ class RunRecorder:
         self._session = Session(bind=engine, expire_on_commit=False)
         # A write of one statement needs no transaction of its own: in autocommit it costs one round trip
         # instead of three (BEGIN, the statement, COMMIT). See :meth:`_update`.
-        self._direct = _autocommit(engine)
+        self._direct = autocommit_engine(engine)
         self.row: SyncRun | None = None  # the run's row as the attempt's last write left it (finish, wait)
         # The attempt this recorder's start wrote (the run's ``attempts`` then): every later write of the run's row
         # is made only while it is still that one (a later attempt took over: :class:`Superseded`).

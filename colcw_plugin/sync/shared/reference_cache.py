@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from host_stub.models import utcnow
 
 from ...models import ReferenceCache
+from ..jobs.autocommit import autocommit_engine
 
 DEFAULT_TTL_SECONDS = 600
 _READ = select(ReferenceCache.rows, ReferenceCache.fetched_at).where(ReferenceCache.key == bindparam("key"))
@@ -83,7 +84,7 @@ class DbReferenceCache:
         self.engine = engine
         # Its reads and writes are one statement each: in autocommit they need no BEGIN and COMMIT (or
         # ROLLBACK) round trips of their own.
-        self._direct = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._direct = autocommit_engine(engine)
         # A web request passes its own session: it reads through that session's connection (and stores
         # nothing), so a request never holds two connections — twenty at once would exhaust the pool.
         self.session = session
