@@ -260,42 +260,24 @@ def _run_update_statement(columns: tuple[str, ...], starting: bool, unless_stopp
     if items is not None:
         stmt = stmt.add_cte(_one_item(items, guarded=item_guarded).cte("new_item"))
     if whole:  # the row as written, as plain columns (nothing of any session's to sync): _detached_run
-        return stmt.returning(*(_RUNS.c[n] for n in _returned(columns, starting))).execution_options(
-            synchronize_session=False)
+        return stmt.returning(*_RUNS.c).execution_options(synchronize_session=False)
     # its status, in the same statement: an admin's request to stop costs no read of its own
     return stmt.returning(SyncRun.status, SyncRun.message, SyncRun.attempts)
 
 
-@functools.lru_cache(maxsize=128)
-def _returned(columns: tuple[str, ...], starting: bool) -> tuple[str, ...]:
-    """What a write of the whole row (``columns`` written, ``starting``: see :func:`_run_update_statement`) returns:
-    every column of the table but those it sets to the values it was given, which the recorder has already (an end
-    writes eleven of the 31: its status, message, counts and times); one it sets by SQL (a start's first start time,
-    its one more attempt) is returned. Each column returned cost the database driver and SQLAlchemy about eight
-    Python calls (its JSON ones a decoding too), at the end of every run."""
-    given = set(columns) - ({"started_at"} if starting else set())
-    return tuple(c.name for c in _RUNS.c if c.name not in given)
-
-
-def _detached_run(row, values: dict, starting: bool) -> SyncRun:
-    """The run's row as a write of ``values`` (``starting``: see :func:`_returned`) left it, as a :class:`SyncRun`
-    detached with every column loaded: the columns its RETURNING gave, and the values it wrote as they read back (a
-    text as a plain str: a RunStatus or a LockWait written is read as its text). What a session's ORM-enabled
-    RETURNING of the entity, then expunging it, made: that took about 700 Python calls more, a new session and the
-    ORM's bulk-update machinery, at the end of every run."""
-    loaded = dict(zip(_returned(tuple(sorted(values)), starting), row, strict=True))
-    for name, value in values.items():
-        if name not in loaded:
-            loaded[name] = str(value) if isinstance(value, str) else value
+def _detached_run(row) -> SyncRun:
+    """The run's row as an UPDATE's RETURNING of every column gave it, as a :class:`SyncRun` detached with those
+    values loaded (what a session's ORM-enabled RETURNING of the entity, then expunging it, made: that took about 700
+    Python calls more, a new session and the ORM's bulk-update machinery, at the end of every run)."""
     run = _RUN_MANAGER.new_instance()
-    run.__dict__.update({_RUN_KEY[name]: value for name, value in loaded.items()})  # (as a query's loading does)
+    run.__dict__.update(zip(_RUN_KEYS, row, strict=True))  # (as a query's loading fills a new instance's dict)
     make_transient_to_detached(run)  # its identity, nothing pending; schedule_name (deferred) loads if asked
     return run
 
 
 _RUN_MANAGER = SyncRun.__mapper__.class_manager
-# The attribute of each of the table's columns.
-_RUN_KEY = {c.name: SyncRun.__mapper__.get_property_by_column(c).key for c in _RUNS.c}
+# The attribute of each of the table's columns, in the table's order (what RETURNING *_RUNS.c gives).
+_RUN_KEYS = tuple(SyncRun.__mapper__.get_property_by_column(c).key for c in _RUNS.c)
 
 
 def _one_item(names: tuple[str, ...], *, guarded: bool):
@@ -936,7 +918,7 @@ class RunRecorder:
             self._own_start(starting, row, _returning)
             self._session.commit()  # the results, also when the run's row was not written (it stops)
             if _returning:
-                self.row = _detached_run(row, values, bool(starting)) if row is not None else None
+                self.row = _detached_run(row) if row is not None else None
             else:
                 self._saw(row)
             self._stopped_unless(_unless_stopping and row is None)
@@ -954,7 +936,7 @@ class RunRecorder:
             return
         with self._direct.connect() as conn:
             row = conn.execute(stmt, params).first()
-        self.row = _detached_run(row, values, bool(starting)) if row is not None else None
+        self.row = _detached_run(row) if row is not None else None
         if starting and self.row is None:
             raise RunCancelled(f"run #{self.run_id} was cancelled before it started")
         if self.row is None and self._owned_elsewhere():
