@@ -119,13 +119,6 @@ def in_chunks(url: str, field_name: str, values: Iterable[Any], *, max_url_lengt
                    if k in kwargs}
     probe = list_params(conditions=C.and_(C.InList(field_name, unique[:1]), conditions), need_id=True, **list_kwargs)
     probe_url = full_url(url, encode_query(probe))
-    first = unique[0]
-    if len(unique) == 1 and not (isinstance(first, str) and "*" in first):
-        # One plain value (a one-line document's catalog look-up): the probe is its request, so its length says all.
-        if len(probe_url) + _PAGING_RESERVE > max_url_length:
-            raise ValueError(f"value too long for one ConnectWise URL: {str(first)[:40]!r}...")
-        yield unique
-        return
 
     def listed(value: Any) -> int:
         return len(quote_plus(C.format_value(value)))
