@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from html import unescape
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from colcw_plugin.models import SyncItem, SyncRun, get_link
 from colcw_plugin.sync.jobs.runs import create_run
@@ -28,6 +30,24 @@ CONTACTS = [
 def make_customer(contacts=None, **fields):
     """A host customer (committed, no event) with the given fields over :data:`CUSTOMER`."""
     return save_customer({**CUSTOMER, **fields}, CONTACTS if contacts is None else contacts)
+
+
+@contextlib.contextmanager
+def refused_inserts(table: str, column: str, value: str) -> Iterator[None]:
+    """PostgreSQL refuses to insert a row of ``table`` whose ``column`` is ``value`` (a trigger raising, as a clash
+    with another writer would raise inside the database), for as long as the block runs."""
+    db.session.execute(text(f"""
+        CREATE OR REPLACE FUNCTION refuse_a_row() RETURNS trigger AS $$
+        BEGIN IF NEW.{column} = '{value}' THEN RAISE EXCEPTION 'refused by a test'; END IF; RETURN NEW; END;
+        $$ LANGUAGE plpgsql;
+        CREATE TRIGGER refuse_a_row BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_a_row();"""))
+    db.session.commit()
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        db.session.execute(text(f"DROP TRIGGER refuse_a_row ON {table}; DROP FUNCTION refuse_a_row();"))
+        db.session.commit()
 
 
 def run(kind: str, params: dict, actor: dict | None = None) -> SyncRun:

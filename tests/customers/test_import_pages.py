@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from customer_support import items, link_of, make_customer, run
+from customer_support import items, link_of, make_customer, refused_inserts, run
 from sqlalchemy import event, select, text, update
 
 from colcw_plugin.models import CW_MASTER, Link
@@ -114,17 +114,8 @@ def test_a_page_the_database_refuses_is_saved_company_by_company(connected):
     victim = connected.api("POST", "company/companies", json={"identifier": "REFUSED1", "name": "Refused Ltd",
                                                              "city": "X"}).json()
     # A real failure inside PostgreSQL, as a clash with another writer would raise it.
-    db.session.execute(text("""
-        CREATE OR REPLACE FUNCTION refuse_one() RETURNS trigger AS $$
-        BEGIN IF NEW.name = 'Refused Ltd' THEN RAISE EXCEPTION 'refused by a test'; END IF; RETURN NEW; END;
-        $$ LANGUAGE plpgsql;
-        CREATE TRIGGER refuse_one BEFORE INSERT ON customers FOR EACH ROW EXECUTE FUNCTION refuse_one();"""))
-    db.session.commit()
-    try:
+    with refused_inserts("customers", "name", "Refused Ltd"):
         result = run("customer_import", {"mode": "all"})
-    finally:
-        db.session.execute(text("DROP TRIGGER refuse_one ON customers; DROP FUNCTION refuse_one();"))
-        db.session.commit()
     by_cw = {i.cw_id: i for i in items(result, "customer")}
     assert result.status == "partial"
     assert by_cw[victim["id"]].action == "failed" and "could not be saved in ChannelOnline" in by_cw[victim["id"]].message

@@ -5,8 +5,8 @@ saved and agreed is what ConnectWise's records map to."""
 
 from __future__ import annotations
 
-from customer_support import items, run
-from sqlalchemy import select, text
+from customer_support import items, refused_inserts, run
+from sqlalchemy import select
 
 from colcw_plugin.models import Link
 from colcw_plugin.sync.customers import importer
@@ -36,17 +36,8 @@ def test_a_page_refused_at_its_commit_is_saved_again_with_its_values_made_anew(c
     companies = _companies(connected)
     monkeypatch.setattr(importer, "PAGE", 2)
     # The victim's customer link is refused by PostgreSQL as its page's links are stored (after the COPY was sent).
-    db.session.execute(text(f"""
-        CREATE OR REPLACE FUNCTION refuse_link() RETURNS trigger AS $$
-        BEGIN IF NEW.cw_identifier = '{VICTIM}' THEN RAISE EXCEPTION 'refused by a test'; END IF; RETURN NEW; END;
-        $$ LANGUAGE plpgsql;
-        CREATE TRIGGER refuse_link BEFORE INSERT ON colcw_links FOR EACH ROW EXECUTE FUNCTION refuse_link();"""))
-    db.session.commit()
-    try:
+    with refused_inserts("colcw_links", "cw_identifier", VICTIM):
         done = run("customer_import", {"mode": "all"})
-    finally:
-        db.session.execute(text("DROP TRIGGER refuse_link ON colcw_links; DROP FUNCTION refuse_link();"))
-        db.session.commit()
 
     by_cw = {i.cw_id: i for i in items(done, "customer")}
     victim = companies[VICTIM]["id"]
