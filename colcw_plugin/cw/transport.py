@@ -575,7 +575,7 @@ class Transport:
             combined.update(headers)
             probe = requests.PreparedRequest()
             probe.prepare_headers({name: value for name, value in combined.items() if value is not None})
-            merged = probe.headers
+            merged = _Headers(probe.headers)
             if len(sets) > 64:
                 sets.clear()
             sets[key] = merged
@@ -585,6 +585,37 @@ class Transport:
 # Validated header sets shared by the clients of the process (Transport._merged_headers): no credentials in them.
 _HEADER_SETS: dict[tuple, CaseInsensitiveDict] = {}
 _AUTH_STAND_IN = "Basic -"  # where a request's Authorization goes in a shared set (replaced in each copy)
+
+
+def _store_copies(cls: type) -> bool:
+    """Whether ``cls`` (requests' ``CaseInsensitiveDict``) keeps its headers as this module copies them: a private
+    ``_store`` mapping of each lower-cased name to (name, value). Checked once, at import: a requests that keeps them
+    otherwise gets ``CaseInsensitiveDict``'s own copy (:class:`_Headers`)."""
+    try:
+        probe = cls({"X-Probe": "1"})
+        store = probe._store
+        copied = cls.__new__(cls)
+        copied._store = store.copy()
+        return (dict(store) == {"x-probe": ("X-Probe", "1")} and copied.get("x-PROBE") == "1"
+                and dict(copied) == {"X-Probe": "1"} and copied._store is not store)
+    except Exception:  # noqa: BLE001 - any other shape: the public way
+        return False
+
+
+_STORE_COPIES = _store_copies(CaseInsensitiveDict)
+
+
+class _Headers(CaseInsensitiveDict):
+    """A request's headers whose copy is a copy of the validated store (``CaseInsensitiveDict.copy`` sets each header
+    again, a dozen Python calls a header). What a copy holds, and its type, are as ``CaseInsensitiveDict``'s. It rests
+    on requests' private ``_store`` only when :func:`_store_copies` found it as known at import."""
+
+    def copy(self) -> _Headers:
+        if not _STORE_COPIES:
+            return _Headers(self)  # (the public way: each header set again)
+        copied = _Headers.__new__(_Headers)  # (its store is set next)
+        copied._store = self._store.copy()
+        return copied
 
 
 def _resource_of(template: str) -> str:
