@@ -87,6 +87,15 @@ def on_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def plain_connection(session: Session):
+    """The connection of ``session``'s transaction, to send a statement of plain rows on (no ORM object of it to load
+    or keep in step: the session's execute would add only its ORM bookkeeping). As that execute does first, what the
+    session holds pending is flushed, unless its autoflush is off."""
+    if session.autoflush:
+        session.flush()  # nothing is sent when nothing is pending
+    return session.connection()
+
+
 def upsert_insert(session: Session):
     """The ``insert`` construct with ``on_conflict_do_update`` for the session's database (both have one)."""
     return pg_insert if on_postgresql(session) else sqlite_insert

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from host_stub.bulk import plain_connection
 from host_stub.models import StoreSite, User
 
 from ..cw import places
@@ -143,9 +144,7 @@ def member_for(session: Session, settings: Settings, actor: dict | None,
     :class:`User` made of the row (not in the session). Like :func:`who_acts` it sees the session's pending changes
     (a mapping saved and not yet committed): the session is flushed first unless autoflush is off."""
     actor_id, values = _who_may_act(settings, actor, document_rep_id)
-    if session.autoflush:
-        session.flush()  # what Session.execute's autoflush does; nothing is sent when nothing is pending
-    rows = session.connection().execute(_MEMBERS_WHO_MAY_ACT, values).all()
+    rows = plain_connection(session).execute(_MEMBERS_WHO_MAY_ACT, values).all()
     by_user = {row.id: row for row in rows}
     acts, _ = _pick(by_user.keys(), rows, settings, actor_id, document_rep_id)
     row = by_user.get(acts)

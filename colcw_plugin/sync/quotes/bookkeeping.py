@@ -25,12 +25,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, scoped_session
 
-from host_stub.bulk import on_postgresql, upsert_insert
+from host_stub.bulk import on_postgresql, plain_connection, upsert_insert
 from host_stub.models import utcnow
 
 from ...models import DOCUMENT, CreateIntent, DocumentDrift, DocumentExport, DocumentLineExport, Link
 from .held import HEADER, HeldDocument, LinkRef
-from .intents import forget_statement, plain_connection
+from .intents import forget_statement
 
 # The statements name the tables, not the mapped classes: the ORM's bulk path for an entity does nothing these
 # statements need (no object of the session is kept in step by them) and cost about 1.5 ms of a one-line export's

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, and_, bindparam, select, text
 from sqlalchemy.orm import Session, aliased
 
-from host_stub.bulk import on_postgresql
+from host_stub.bulk import on_postgresql, plain_connection
 from host_stub.models import (
     Contact,
     Customer,
@@ -177,9 +177,7 @@ def _snapshot_of(rows: list) -> tuple[dict, list[LineInput]]:
             fields[name] = value
             field_values[field_id] = value
     snap["lines"], snap["fields"], snap["field_values"] = lines, fields, field_values
-    return snap, [LineInput(ln["id"], ln["position"], ln["item_number"].strip(), ln["manufacturer"].strip(),
-                            ln["description"] or "", ln["category"].strip(), ln["subcategory"].strip(),
-                            ln["product_type"], ln["quantity"], ln["cost"], ln["price"]) for ln in lines]
+    return snap, [_line_input([ln[f] for f in _INPUT_FIELDS]) for ln in lines]
 
 
 def _ref(link: Link | None) -> LinkRef | None:
@@ -197,19 +195,28 @@ def _ref_of(values: tuple) -> LinkRef | None:
     return LinkRef(int(cw_id), cw_identifier or "", fingerprint or "", status or "ok", (synced_values or {}).get(HEADER))
 
 
+# A line's values a LineInput holds, in its order.
+_INPUT_FIELDS = ("id", "position", "item_number", "manufacturer", "description", "category", "subcategory",
+                 "product_type", "quantity", "cost", "price")
+
+
+def _line_input(values: list) -> LineInput:
+    """A line's :data:`_INPUT_FIELDS` as the export takes them: its names stripped, no description an empty one."""
+    line_id, position, item, manufacturer, description, category, subcategory, product_type, quantity, cost, price = \
+        values
+    return LineInput(line_id, position, item.strip(), manufacturer.strip(), description or "", category.strip(),
+                     subcategory.strip(), product_type, quantity, cost, price)
+
+
 def line_inputs(doc: Document) -> list[LineInput]:
-    return [LineInput(ln.id, ln.position, ln.item_number.strip(), ln.manufacturer.strip(), ln.description or "",
-                      ln.category.strip(), ln.subcategory.strip(), ln.product_type, ln.quantity, ln.cost, ln.price)
-            for ln in doc.lines]
+    return [_line_input([getattr(ln, f) for f in _INPUT_FIELDS]) for ln in doc.lines]
 
 
 def load_document(session: Session, document_id: int, reference_key: str | None = None) -> HeldDocument | None:
     """The document and colcw's rows for it (None when it no longer exists); with ``reference_key`` (PostgreSQL), the
     version of that entry of the shared reference cache (:attr:`HeldDocument.reference_version`)."""
     versioned = reference_key is not None and on_postgresql(session)
-    if session.autoflush:  # (what the session's execute did first: the connection's does not)
-        session.flush()
-    connection = session.connection()  # plain rows: the session's ORM execution has nothing to add to them
+    connection = plain_connection(session)
     if on_postgresql(session):
         connection.execute(_WRITTEN_ORDER)
     if versioned:

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy.orm import Session
 
-from host_stub.bulk import upsert_insert
+from host_stub.bulk import plain_connection, upsert_insert
 from host_stub.models import utcnow
 
 from ...cw import ConnectWiseError
@@ -99,15 +99,6 @@ def made_for(opp: dict, created_from: str) -> bool:
     """Whether colcw created ``opp`` for the document whose new opportunities' notes begin ``created_from`` (with a
     create intent's token)."""
     return str(opp.get("notes") or "").startswith(f"{created_from} ({reference('')}")
-
-
-def plain_connection(session: Session):
-    """The connection of ``session``'s transaction, to send a statement of plain rows on (an upsert of colcw's own
-    tables): the session's execute adds nothing to it but its ORM bookkeeping (about 35 Python calls a statement). As
-    that execute does first, what the session holds pending is flushed, unless its autoflush is off."""
-    if session.autoflush:
-        session.flush()
-    return session.connection()
 
 
 def claim(session: Session, document_id: int, company_id: int, name: str) -> Claim:

@@ -37,7 +37,6 @@ class ExportSettings:
                    NewOpportunityValues.of(settings), int(settings.required_refusals or 0))
 
 
-
 class Reps:
     """The member of each (actor, document's rep), resolved once per run (Appendix C when unmapped)."""
 
