@@ -158,6 +158,8 @@ _LOAD_VERSIONED = _load_statement(version_of("reference_key"))
 # Its eleven tables start from one document row found by its key, so the order written is the best plan: PostgreSQL
 # is told to keep it for this transaction. Searching the join orders cost 3-4 ms of planning per document, four
 # times what reading the rows costs (join_collapse_limit is a planner setting; SET LOCAL ends with the transaction).
+# It is a statement of its own on the session's connection: the document's lock, taken just before, is held on a
+# connection of its own (.locks), so set_config(..., true) in the lock's statement would set another transaction.
 _WRITTEN_ORDER = text("SET LOCAL join_collapse_limit = 1")
 
 
