@@ -8,10 +8,9 @@ signed-in user (a schedule) falls back to the document's own rep, then the store
 
 from __future__ import annotations
 
-from collections import namedtuple
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from host_stub.bulk import plain_connection
@@ -67,25 +66,21 @@ class Acting:
     own_member: str = ""  # colcw's own API member (``LiveSettings.own_member``), "" while unknown
 
 
-def _users_who_may_act(*columns, document_rep=None):
+def _users_who_may_act(*columns):
     """The statement behind :func:`who_acts` and :func:`member_for`: ``columns`` of every user the rule may pick (the
-    actor, ``:actor``, the document's rep, ``:document_rep`` unless ``document_rep`` gives it as SQL, and the store's
-    default rep) with their mappings, the store's default rep id and colcw's own API member. Built once: building it
-    costs more than running it."""
+    actor, ``:actor``, the document's rep, ``:document_rep``, and the store's default rep) with their mappings, the
+    store's default rep id and colcw's own API member. Built once: building it costs more than running it."""
     store_rep = select(StoreSite.default_rep_id).order_by(StoreSite.id).limit(1).scalar_subquery()
     own = select(LiveSettings.own_member).order_by(LiveSettings.id).limit(1).scalar_subquery()
-    document_rep = bindparam("document_rep") if document_rep is None else document_rep
     return (select(*columns, store_rep.label("store_rep"), own.label("own_member"))
             .outerjoin(RepMapping, RepMapping.user_id == User.id)
-            .where(or_(User.id == bindparam("actor"), User.id == document_rep, User.id == store_rep)))
+            .where(or_(User.id == bindparam("actor"), User.id == bindparam("document_rep"), User.id == store_rep)))
 
 
 _USERS_WHO_MAY_ACT = _users_who_may_act(User, RepMapping)
-_MEMBER_COLUMNS = (User.id, User.email, User.first_name, User.last_name, RepMapping.id.label("mapping_id"),
-                   RepMapping.member_id, RepMapping.member_identifier, RepMapping.location_id, RepMapping.department_id)
-_MEMBERS_WHO_MAY_ACT = _users_who_may_act(*_MEMBER_COLUMNS)
-# A row of it read elsewhere (:func:`members_read_with`), as member_for reads one: by its columns' names.
-_MemberRow = namedtuple("_MemberRow", _MEMBERS_WHO_MAY_ACT.selected_columns.keys())
+_MEMBERS_WHO_MAY_ACT = _users_who_may_act(
+    User.id, User.email, User.first_name, User.last_name, RepMapping.id.label("mapping_id"), RepMapping.member_id,
+    RepMapping.member_identifier, RepMapping.location_id, RepMapping.department_id)
 
 
 def _who_may_act(settings: Settings, actor: dict | None, document_rep_id: int | None) -> tuple[int | None, dict]:
@@ -149,34 +144,7 @@ def member_for(session: Session, settings: Settings, actor: dict | None,
     :class:`User` made of the row (not in the session). Like :func:`who_acts` it sees the session's pending changes
     (a mapping saved and not yet committed): the session is flushed first unless autoflush is off."""
     actor_id, values = _who_may_act(settings, actor, document_rep_id)
-    return _member_among(plain_connection(session).execute(_MEMBERS_WHO_MAY_ACT, values).all(), settings, actor_id,
-                         document_rep_id)
-
-
-def members_read_with(document_rep):
-    """:func:`member_for`'s statement as a column of another statement (PostgreSQL), for the document rep
-    ``document_rep`` (SQL) and the actor bound as ``actor`` (:func:`members_params`): its rows as one JSON array (each
-    row an array of its columns), which :func:`member_among` takes. The export reads it with the first document of its
-    run (:func:`~colcw_plugin.sync.quotes.held.load_document`): one statement less than reading it after."""
-    rows = _users_who_may_act(*_MEMBER_COLUMNS, document_rep=document_rep).subquery()
-    return select(func.json_agg(func.json_build_array(*rows.c))).scalar_subquery()
-
-
-def members_params(settings: Settings, actor: dict | None) -> dict:
-    """The parameters of :func:`members_read_with`'s column."""
-    return {"actor": _who_may_act(settings, actor, None)[1]["actor"]}
-
-
-def member_among(read: list | None, settings: Settings, actor: dict | None,
-                 document_rep_id: int | None = None) -> MemberIds:
-    """:func:`member_for`, of the rows :func:`members_read_with` read (with :func:`members_params` of ``settings`` and
-    ``actor``, and ``document_rep_id`` as its document rep)."""
-    actor_id, _ = _who_may_act(settings, actor, document_rep_id)
-    return _member_among([_MemberRow(*row) for row in read or ()], settings, actor_id, document_rep_id)
-
-
-def _member_among(rows: list, settings: Settings, actor_id: int | None, document_rep_id: int | None) -> MemberIds:
-    """The member of the rep the rule picks among ``rows`` (:data:`_MEMBERS_WHO_MAY_ACT`'s), or :class:`UnmappedRep`."""
+    rows = plain_connection(session).execute(_MEMBERS_WHO_MAY_ACT, values).all()
     by_user = {row.id: row for row in rows}
     acts, _ = _pick(by_user.keys(), rows, settings, actor_id, document_rep_id)
     row = by_user.get(acts)

@@ -233,8 +233,7 @@ def export_document(session: Session, ctx: ExportContext, document_id: int, *, a
                 ExitStack() as later:  # what the export takes on its way, released before the document's lock
             session.expire_all()  # see what an export that held the lock before us wrote
             # (with the shared statuses' version: ten minutes of exports read them from this process's copy)
-            # (and, for the run's first document, the candidates for the acting sales rep: Reps.to_read)
-            held = load_document(session, document_id, ctx.setup.shared_key(CACHE_KEY), members=ctx.reps.to_read(actor))
+            held = load_document(session, document_id, ctx.setup.shared_key(CACHE_KEY))
             if held is None:
                 return Outcome(document_id, f"#{document_id}", "failed",
                                message=f"Document #{document_id} no longer exists.",
@@ -350,7 +349,7 @@ def _preconditions(session: Session, ctx: ExportContext, held: HeldDocument, act
             "this document again.")
     if held.customer_link.status == "missing_in_cw":  # its opportunities belong to a deleted company
         raise company_deleted(customer, held.customer_link.cw_identifier, held.customer_account)
-    rep = ctx.reps.member(session, actor, held.sales_rep_id, held.members)
+    rep = ctx.reps.member(session, actor, held.sales_rep_id)
     return held.customer_link.cw_id, held.contact_link.cw_id, rep
 
 

@@ -1,7 +1,6 @@
 """What an export reads of one document, read once, under its lock: the document with its customer,
 contact, lines and custom field values, and colcw's rows for it (its export state, whether it has
-drift, its link, its source quote's link, the customer's and the contact's links) — one statement
-(with, for a run's first document, the candidates for its acting sales rep).
+drift, its link, its source quote's link, the customer's and the contact's links) — one statement.
 
 Everything the export needs later is copied into plain values here (:class:`HeldDocument`), so a
 commit in the middle of the export (the opportunity's link, committed at once) reloads nothing.
@@ -38,7 +37,6 @@ from ...models import (
     Link,
     get_link,
 )
-from ...setup.reps import members_read_with
 from ..shared.reference_cache import UNKNOWN, version_of
 from .catalog import LineInput
 
@@ -96,8 +94,6 @@ class HeldDocument:
     customer_account: str = ""  # the customer's account number (what a deleted company's fix names)
     # The version of the shared cache's entry asked for with it (reference_cache.version_of), read in the same statement
     reference_version: object = UNKNOWN
-    # The candidates for its acting sales rep, when asked for with it (setup.reps.member_among takes them)
-    members: list | None = None
 
     def opportunity_link(self) -> tuple[LinkRef | None, bool]:
         """The link the export goes to: its own, else (a sales order) its quote's; and whether it is the quote's."""
@@ -156,16 +152,9 @@ def _load_statement(*more):
             .order_by(DocumentLine.position, DocumentLine.id))  # (Document.lines' order, ties by id)
 
 
-# The statement in its four forms: on PostgreSQL, with the version of a shared cache's entry bound as ``reference_key``
-# (the entry is not read again), and with the candidates for the acting sales rep, the actor bound as ``actor``
-# (setup.reps.members_read_with: the rep's member is not read after; the document's rep is read by its key in a
-# subquery of its own, evaluated once, not for each row).
-_REP = aliased(Document)
-_MEMBERS = members_read_with(select(_REP.sales_rep_id).where(_REP.id == bindparam("document_id", type_=Integer))
-                             .scalar_subquery())
-_LOADS = {(versioned, members): _load_statement(*((version_of("reference_key"),) if versioned else ()),
-                                                 *((_MEMBERS,) if members else ()))
-          for versioned in (False, True) for members in (False, True)}
+_LOAD = _load_statement()
+# (PostgreSQL, with the version of a shared cache's entry bound as ``reference_key``: the entry is not read again.)
+_LOAD_VERSIONED = _load_statement(version_of("reference_key"))
 # Its eleven tables start from one document row found by its key, so the order written is the best plan: PostgreSQL
 # is told to keep it for this transaction. Searching the join orders cost 3-4 ms of planning per document, four
 # times what reading the rows costs (join_collapse_limit is a planner setting; SET LOCAL ends with the transaction).
@@ -225,24 +214,17 @@ def line_inputs(doc: Document) -> list[LineInput]:
     return [_line_input([getattr(ln, f) for f in _INPUT_FIELDS]) for ln in doc.lines]
 
 
-def load_document(session: Session, document_id: int, reference_key: str | None = None, *,
-                  members: dict | None = None) -> HeldDocument | None:
+def load_document(session: Session, document_id: int, reference_key: str | None = None) -> HeldDocument | None:
     """The document and colcw's rows for it (None when it no longer exists); with ``reference_key`` (PostgreSQL), the
-    version of that entry of the shared reference cache (:attr:`HeldDocument.reference_version`); with ``members``
-    (PostgreSQL; :func:`~colcw_plugin.setup.reps.members_params`), the candidates for its acting sales rep
-    (:attr:`HeldDocument.members`)."""
-    postgresql = on_postgresql(session)
-    versioned = reference_key is not None and postgresql
-    with_members = members is not None and postgresql
+    version of that entry of the shared reference cache (:attr:`HeldDocument.reference_version`)."""
+    versioned = reference_key is not None and on_postgresql(session)
     connection = plain_connection(session)
-    if postgresql:
+    if on_postgresql(session):
         connection.execute(_WRITTEN_ORDER)
-    params = {"document_id": document_id}
     if versioned:
-        params["reference_key"] = reference_key
-    if with_members:
-        params.update(members)
-    rows = connection.execute(_LOADS[versioned, with_members], params).all()
+        rows = connection.execute(_LOAD_VERSIONED, {"document_id": document_id, "reference_key": reference_key}).all()
+    else:
+        rows = connection.execute(_LOAD, {"document_id": document_id}).all()
     if not rows:
         return None
     row = rows[0]
@@ -267,8 +249,7 @@ def load_document(session: Session, document_id: int, reference_key: str | None 
                          name_at_export or "") if state_id is not None else None,
         has_drift=drift_id is not None, own_link=own, quote_link=quote,
         customer_link=customer_link, contact_link=contact_link if contact_id is not None else None,
-        customer_account=customer_account or "", reference_version=row[_AT_END] if versioned else UNKNOWN,
-        members=(row[-1] or []) if with_members else None)
+        customer_account=customer_account or "", reference_version=row[-1] if versioned else UNKNOWN)
 
 
 def exported_items(session: Session, held: HeldDocument) -> dict[int, tuple[str, int | None]]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Settings
 from ...setup.opportunity_defaults import NewOpportunityValues
-from ...setup.reps import MemberIds, UnmappedRep, member_among, member_for, members_params
+from ...setup.reps import MemberIds, UnmappedRep, member_for
 from .problems import ExportRefused
 
 
@@ -45,25 +45,13 @@ class Reps:
         self._lock = threading.Lock()
         self._known: dict[tuple, MemberIds | tuple[str, str]] = {}
 
-    def to_read(self, actor: dict | None) -> dict | None:
-        """The parameters to read the candidates for the acting rep with a document (``members`` of
-        :func:`.held.load_document`) while the run knows no member yet: its first document's export then sends no
-        statement for its rep. None once it knows one (a document of another rep then sends :meth:`member`'s)."""
-        with self._lock:
-            if self._known:
-                return None
-        return members_params(self.settings, actor)
-
-    def member(self, session: Session, actor: dict | None, document_rep_id: int | None,
-               read: list | None = None) -> MemberIds:
-        """``read``: the candidates read with the document (:meth:`to_read`), None when not."""
+    def member(self, session: Session, actor: dict | None, document_rep_id: int | None) -> MemberIds:
         key = ((actor or {}).get("id"), document_rep_id)
         with self._lock:
             known = self._known.get(key)
         if known is None:
             try:
-                known = (member_for(session, self.settings, actor, document_rep_id) if read is None else
-                         member_among(read, self.settings, actor, document_rep_id))
+                known = member_for(session, self.settings, actor, document_rep_id)
             except UnmappedRep as e:
                 known = (e.reason, e.resolution)  # the run log says "… was not exported: " itself
             with self._lock:
