@@ -84,18 +84,39 @@ def _regional(c: str) -> bool:
     return "\U0001F1E6" <= c <= "\U0001F1FF"
 
 
+def _hangul(c: str) -> str:
+    """``c``'s part in a Hangul syllable as Unicode's grapheme clusters join them: a leading consonant ("L"), a vowel
+    ("V"), a trailing consonant ("T"), a written syllable without ("LV") or with ("LVT") its trailing consonant; ""
+    for any other character."""
+    if "\u1100" <= c <= "\u115f" or "\ua960" <= c <= "\ua97c":
+        return "L"
+    if "\u1160" <= c <= "\u11a7" or "\ud7b0" <= c <= "\ud7c6":
+        return "V"
+    if "\u11a8" <= c <= "\u11ff" or "\ud7cb" <= c <= "\ud7fb":
+        return "T"
+    if "\uac00" <= c <= "\ud7a3":
+        return "LVT" if (ord(c) - 0xAC00) % 28 else "LV"
+    return ""
+
+
+# What may follow each part of a Hangul syllable within it (Unicode's rules GB6 to GB8).
+_HANGUL_NEXT = {"L": {"L", "V", "LV", "LVT"}, "V": {"V", "T"}, "LV": {"V", "T"}, "T": {"T"}, "LVT": {"T"}}
+
+
 def _joined(text: str, i: int) -> bool:
     """Whether a cut of ``text`` before its character ``i`` falls inside what a reader sees as one character: before a
     combining mark (an accent typed after its letter, a variation selector), a skin tone, a tag or a zero width joiner,
     after a joiner before a character that is not Latin-1 (a family emoji of people joined), between the two halves
-    of a flag, or between CR and LF. (Unicode's grapheme clusters but for Hangul jamo and prepended marks: no
-    dependency for them.)"""
+    of a flag, inside a Hangul syllable written as its letters (jamo, as macOS writes file names), or between CR and
+    LF. (Unicode's grapheme clusters but for prepended marks: no dependency for them.)"""
     if i <= 0 or i >= len(text):
         return False
     after, before = text[i], text[i - 1]
     if after < "\u0300":  # (Latin-1 and the rest below the combining marks: none of those but CR LF)
         return before == "\r" and after == "\n"
     if before == _ZWJ or after == _ZWJ or unicodedata.category(after).startswith("M"):
+        return True
+    if "\u1100" <= after <= "\ud7fb" and _hangul(after) in _HANGUL_NEXT.get(_hangul(before), ()):
         return True
     if "\U0001F3FB" <= after <= "\U0001F3FF" or "\U000E0020" <= after <= "\U000E007F":  # skin tones, tags
         return True

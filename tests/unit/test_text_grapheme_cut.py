@@ -1,7 +1,7 @@
 """text.cw_cut and text.shorten (what colcw sends ConnectWise: a line's descriptions, a catalog item's, a part number;
 and a message's quoted start) cut only between characters a reader sees: never inside a family emoji of people joined
 by zero width joiners, a flag (two regional indicators), a skin-toned emoji, nor between a letter and the accents
-typed after it; always within the limit as ConnectWise counts (UTF-16 units)."""
+typed after it, nor a Hangul syllable written as its letters; always within the limit as ConnectWise counts (UTF-16 units)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ FAMILY = "\U0001F468\u200D\U0001F469\u200D\U0001F467"  # 👨‍👩‍👧: 8 u
 FLAG = "\U0001F1EB\U0001F1F7"  # 🇫🇷: 4 units
 THUMB = "\U0001F44D\U0001F3FD"  # 👍🏽: 4 units
 E_ACUTE = "e\u0301\u0302"  # e with two accents typed after it: 3 units
+HAN_JAMO = "\u1112\u1161\u11ab"  # 한 written as its three letters (NFD, as macOS writes file names): 3 units
+HA_N = "\ud558\u11ab"  # 한 as the syllable 하 and its trailing letter: 2 units
 
 
 def _whole(text: str, cut: str, *pieces: str) -> None:
@@ -27,7 +29,7 @@ def _whole(text: str, cut: str, *pieces: str) -> None:
             at = text.find(piece, at + 1)
 
 
-@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE])
+@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE, HAN_JAMO, HA_N])
 def test_cw_cut_never_splits_what_a_reader_sees_as_one_character(piece):
     text = "Ab" + piece + "cd" + piece + piece
     for limit in range(1, cw_length(text) + 1):
@@ -47,9 +49,13 @@ def test_cw_cut_at_each_boundary_keeps_all_that_fits():
     assert cw_cut("caf" + E_ACUTE + "s", 4) == "caf"
     assert cw_cut("caf" + E_ACUTE + "s", 6) == "caf" + E_ACUTE
     assert cw_cut("line one\r\nline two", 9) == "line one"  # (CR LF kept together)
+    assert cw_cut("\ud55c\uad6d " + HAN_JAMO + "\uad6d", 4) == "\ud55c\uad6d "  # 한국 then 한 as letters: not a part of it
+    assert cw_cut("\ud55c\uad6d " + HAN_JAMO + "\uad6d", 6) == "\ud55c\uad6d " + HAN_JAMO
+    assert cw_cut(HAN_JAMO + HAN_JAMO, 4) == HAN_JAMO  # (a trailing letter, then the next syllable's leading one)
+    assert cw_cut("x" + HA_N, 2) == "x"
 
 
-@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE])
+@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE, HAN_JAMO, HA_N])
 def test_shorten_never_splits_what_a_reader_sees_as_one_character(piece):
     texts = ["Tour " + piece + " of the world " + piece + " again",
              "Word" + piece + "word" + piece + "word" + piece + "longer",
