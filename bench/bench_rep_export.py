@@ -8,7 +8,7 @@ deployed, against an in-process `cw_sandbox` server. A browser signs in as a rep
 clicks Export now on its export page once its checklist has answered; the figure is the time from that click to the
 export's outcome on the page, on the page's own clock: from the navigation the click starts (the form's POST) to the
 first frame painted with the outcome in it (:data:`OUTCOME_SEEN`). Playwright's own wall time from its click to its
-finding the outcome is printed beside it: it adds its click's checks and its own look at the new page (about 0.1 s
+finding the outcome is printed beside it: it adds its click's checks and its own look at the new page (about 0.07 s
 here), which a rep does not wait for. Printed beside it, as its floor: the run itself, from its request (the click's
 POST) to its end in the worker. What lies between is the click's own work (the checklist asked again, the run queued,
 the wait for its end) and the page it leads to (its outcome, or for a longer export its progress, polled until it
@@ -50,7 +50,6 @@ from cw_sandbox.testing import SandboxServer  # noqa: E402
 
 # colcw's request budget lifted (see the module's doc): the web process's and the worker's.
 NO_BUDGET = {"COLCW_RATE_LIMIT_PER_MINUTE": "1000000"}
-# What is measured: what the row says, its place in the table, the latency added to every ConnectWise request (ms).
 # In every page the browser opens: when the export's outcome (#colcw-outcome) is first in the page, the time of the next
 # frame painted, on the page's clock (performance.now(): from the start of the navigation that opened it, which for the
 # page Export now leads to is the click's POST, its redirect included).
@@ -66,6 +65,7 @@ OUTCOME_SEEN = """
   document.addEventListener("DOMContentLoaded", look);
 })();
 """
+# What is measured: what the row says, its place in the table, the latency added to every ConnectWise request (ms).
 SETTINGS = (("", 202.91, 0), (", 100 ms latency on every ConnectWise request, as against a real tenant", 202.92, 100))
 
 

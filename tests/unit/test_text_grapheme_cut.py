@@ -49,7 +49,7 @@ def test_cw_cut_at_each_boundary_keeps_all_that_fits():
     assert cw_cut("caf" + E_ACUTE + "s", 4) == "caf"
     assert cw_cut("caf" + E_ACUTE + "s", 6) == "caf" + E_ACUTE
     assert cw_cut("line one\r\nline two", 9) == "line one"  # (CR LF kept together)
-    assert cw_cut("\ud55c\uad6d " + HAN_JAMO + "\uad6d", 4) == "\ud55c\uad6d "  # 한국 then 한 as letters: not a part of it
+    assert cw_cut("\ud55c\uad6d " + HAN_JAMO + "\uad6d", 4) == "\ud55c\uad6d "  # (한국, then 한 as its letters: none of them)
     assert cw_cut("\ud55c\uad6d " + HAN_JAMO + "\uad6d", 6) == "\ud55c\uad6d " + HAN_JAMO
     assert cw_cut(HAN_JAMO + HAN_JAMO, 4) == HAN_JAMO  # (a trailing letter, then the next syllable's leading one)
     assert cw_cut("x" + HA_N, 2) == "x"
