@@ -226,9 +226,12 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
     blocking = next((c for c in failing if c.state != CHECKING), failing[0] if failing else None)
     # Every check to fix (✗), named where Export now is off: not those ConnectWise could not be asked about (–).
     blockers = [c for c in failing if c.state not in (CHECKING, UNCHECKED)]
+    # Nothing to fix but ConnectWise not answering for a moment: Export now waits for Check again (the page says so,
+    # and a click is refused saying so).
+    momentary = blocking is not None and blocking.fix == CHECK_AGAIN and blockers == [blocking]
     return {"checks": checks, "target": target, "checking": checking,
             "line_problems": lines.lines if lines is not None else [],
-            "blocking": blocking, "blockers": blockers, "active": active,
+            "blocking": blocking, "blockers": blockers, "momentary": momentary, "active": active,
             "bulk": under_way if active is None else None}
 
 
@@ -340,8 +343,7 @@ def start_document_export(doc_id: int):
     if failing is not None and failing.fix == "converted":  # (a stale page): nothing to fix, its order exports now
         flash(_converted_refusal(doc, failing.order), "info")
         return redirect(back)
-    if failing is not None and failing.fix == CHECK_AGAIN and checklist["blockers"] == [failing]:
-        # ConnectWise could not be asked for a moment (a stale page, or it went away since): nothing to fix.
+    if checklist["momentary"]:  # (a stale page, or ConnectWise went away since): nothing to fix
         flash("Not exported: ConnectWise cannot be reached right now, so nothing was checked or sent to it. Check "
               "again in a moment.", "error")
         return redirect(back)

@@ -125,8 +125,9 @@ def save_created(session: Session, document_id: int, state: dict, cw_id: int, cw
         forgot = forget_statement().returning(_INTENT_ID).cte("forgot_intent")
         return _link_upsert(insert_, with_values, beside_state=True).add_cte(saved).add_cte(forgot)
 
-    plain_connection(session).execute(_statement(session, ("created", columns, with_values), build),
-                    {**params, "document_id": document_id, **state, **_default_params(defaulted, _STATE_DEFAULT)})
+    plain_connection(session).execute(
+        _statement(session, ("created", columns, with_values), build),
+        {**params, "document_id": document_id, **state, **_default_params(defaulted, _STATE_DEFAULT)})
 
 
 def alone_in_autocommit(session: Session) -> None:

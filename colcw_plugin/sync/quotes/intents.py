@@ -117,7 +117,7 @@ def claim(session: Session, document_id: int, company_id: int, name: str) -> Cla
             _INTENTS.c.match, _INTENTS.c.started_at)
     now = utcnow()
     match, sent = plain_connection(session).execute(stmt, {"host_id": document_id, "company": company_id, "now": now,
-                                         "match": {"token": token, "name": name}}).one()
+                                                           "match": {"token": token, "name": name}}).one()
     session.commit()
     match = match or {}
     kept = str(match.get("token") or "")
