@@ -10,19 +10,20 @@ export's outcome on the page, on the page's own clock: from the navigation the c
 first frame painted with the outcome in it (:data:`OUTCOME_SEEN`). Playwright's own wall time from its click to its
 finding the outcome is printed beside it: it adds its click's checks and its own look at the new page (about 0.07 s
 here), which a rep does not wait for. Printed beside it, as its floor: the run itself, from its request (the click's
-POST) to its end in the worker. What lies between is the click's own work (the checklist asked again, the run queued,
-the wait for its end) and the page it leads to (its outcome, or for a longer export its progress, polled until it
-ends).
+POST) to its end in the worker. What lies between is the click's own work (colcw's own checks made again, the run
+queued, the wait for its end) and the page it leads to (its outcome, or for a longer export its progress, polled until
+it ends). The click does not ask ConnectWise the checklist's questions again: its page's answer was clear
+(``sync/quotes/answered.py``).
 
 colcw's own limit on ConnectWise requests (``COLCW_RATE_LIMIT_PER_MINUTE``, 1,000 a minute shared by every process,
 a second's worth at once) is lifted here, as in the quote bench: the bench clicks Export now every half second or so,
-and each export, its page's checklist and Export now's own asks send about eight requests, more than the budget
-allows. Under it, from about the sixth export on, each request waited its turn (about 60 ms each, a run 0.2 s), which
-measured the bench's pace rather than a rep's wait.
+and each export with its page's checklist sends several requests, more than the budget allows. Under it (when
+Export now still asked the checklist's questions again: about eight requests an export), from about the sixth export
+on, each request waited its turn (about 60 ms each, a run 0.2 s), which measured the bench's pace rather than a rep's
+wait.
 
 No target. Measured as is, then with 100 ms on every ConnectWise request, as against a real tenant: the run itself
-then takes longer (its requests), and so does Export now (it asks ConnectWise again where the export goes and
-whether its lines can be exported, as the checklist did). Each row is the better of two rounds of ``--exports``
+then takes longer (its requests); Export now itself sends none. Each row is the better of two rounds of ``--exports``
 exports (their medians); the first export of a round, which warms the worker, is not counted. The worker runs a
 rep's export of one document in its own process (``jobs.queue.ColcwWorker``): in a work horse forked for it, which
 starts with no database or HTTP connection and with no statement compiled, the run itself took 0.13 to 0.17 s here

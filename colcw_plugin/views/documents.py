@@ -35,6 +35,7 @@ from ..sync.inbound import SOURCE
 from ..sync.inbound.status import changes_of
 from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
+from ..sync.quotes.answered import answer_key, clear_answer, remember_clear
 from ..sync.quotes.opportunities import shared_setup
 from ..sync.quotes.picker import (
     ExportTarget,
@@ -204,17 +205,26 @@ def _checking(checks: list[Check], doc: Document) -> list[Check]:
 _LOOK = object()  # (_checklist's under_way: not looked at yet)
 
 
-def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = False, under_way=_LOOK) -> dict:
+def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = False, under_way=_LOOK,
+               own: list[Check] | None = None) -> dict:
     """The export checklist as it is now: colcw's own checks, then what ConnectWise says (where the export goes,
     the lines it would refuse), and the document's export run while it is queued or running. ``checking``: without
-    asking ConnectWise, its part shown as being checked (the page loads it after: :func:`export_checklist`)."""
-    checks = preflight(db.session, doc, current_actor(), snapshot)
+    asking ConnectWise, its part shown as being checked (the page loads it after: :func:`export_checklist`). ``own``:
+    colcw's own checks, when the caller just made them (:func:`~..sync.quotes.preflight.preflight`)."""
+    actor = current_actor()
+    checks = own if own is not None else preflight(db.session, doc, actor, snapshot)
     checking = checking and _would_ask(doc, checks)  # (nothing to ask: the page is whole at once)
     if checking:
         checks, asked = _checking(checks, doc), _Asked()
     else:
+        own = checks
         asked = _ask_connectwise(doc, snapshot, checks, store)
         checks = _with_answers(checks, doc, asked)
+        if _would_ask(doc, own) and asked.failed is None and all(c.ok for c in checks):
+            # Clear: Export now clicked on this page, nothing changed, need not ask ConnectWise the same again.
+            target = asked.target
+            remember_clear(runtime().redis, answer_key(doc.id, actor, own, snapshot),
+                           target.confirm_token if target is not None and target.confirm else None)
     target, lines = asked.target, asked.lines
     # While its export is under way Export now is off (and a click queues nothing: start_document_export): its own
     # run (``active``) or a run exporting it among other documents (``bulk``).
@@ -338,24 +348,30 @@ def start_document_export(doc_id: int):
     under_way = export_under_way(db.session, doc.id)
     if under_way is not None and not doc.is_converted_quote:
         return _under_way(doc, under_way)
-    checklist = _checklist(doc, document_snapshot(doc), store=True, under_way=under_way)
-    failing, target = checklist["blocking"], checklist["target"]
-    if failing is not None and failing.fix == "converted":  # (a stale page): nothing to fix, its order exports now
-        flash(_converted_refusal(doc, failing.order), "info")
-        return redirect(back)
-    if checklist["momentary"]:  # (a stale page, or ConnectWise went away since): nothing to fix
-        flash("Not exported: ConnectWise cannot be reached right now, so nothing was checked or sent to it. Check "
-              "again in a moment.", "error")
-        return redirect(back)
-    if failing is not None:  # (each row on the checklist says why and what to do: said once, there)
-        flash(f"Not exported: {_named(checklist['blockers'] or [failing])} must be fixed first (see the checklist).",
-              "error")
-        return redirect(back)
-    if target is not None and target.confirm and request.form.get("confirm") != target.confirm_token:
-        flash(f"Not exported yet: confirm it first. {target.confirm}", "error")
-        return redirect(back)
+    snapshot = document_snapshot(doc)
+    own = preflight(db.session, doc, current_actor(), snapshot)
+    confirmed = _clear_on_its_page(doc, own, snapshot)
+    checks = own
+    if confirmed is None:  # ConnectWise asked again: no clear answer for the document as it is now
+        checklist = _checklist(doc, snapshot, store=True, under_way=under_way, own=own)
+        failing, target, checks = checklist["blocking"], checklist["target"], checklist["checks"]
+        if failing is not None and failing.fix == "converted":  # (a stale page): nothing to fix, its order exports now
+            flash(_converted_refusal(doc, failing.order), "info")
+            return redirect(back)
+        if checklist["momentary"]:  # (a stale page, or ConnectWise went away since): nothing to fix
+            flash("Not exported: ConnectWise cannot be reached right now, so nothing was checked or sent to it. Check "
+                  "again in a moment.", "error")
+            return redirect(back)
+        if failing is not None:  # (each row on the checklist says why and what to do: said once, there)
+            flash(f"Not exported: {_named(checklist['blockers'] or [failing])} must be fixed first (see the "
+                  "checklist).", "error")
+            return redirect(back)
+        confirmed = target.confirm_token if target is not None and target.confirm else ""
+        if confirmed and request.form.get("confirm") != confirmed:
+            flash(f"Not exported yet: confirm it first. {target.confirm}", "error")
+            return redirect(back)
     ticked = request.form.getlist("confirm_check")
-    unconfirmed = [c for c in confirmations(checklist["checks"]) if c.confirm not in ticked]
+    unconfirmed = [c for c in confirmations(checks) if c.confirm not in ticked]
     if unconfirmed:  # (a warning shown, or changed since the page was: its box says what is confirmed)
         flash(f"Not exported yet: confirm {_named(unconfirmed)} first (tick the box below the checklist), or "
               "change the document.", "error")
@@ -365,10 +381,10 @@ def start_document_export(doc_id: int):
     # held one while waiting for the lock's holder, which needs one, would exhaust the pool.
     db.session.commit()
     try:
-        params = {"document_id": doc_id} | ({"confirmed": target.confirm_token} if target and target.confirm else {})
+        params = {"document_id": doc_id} | ({"confirmed": confirmed} if confirmed else {})
         # The warnings (⚠) ticked, as their tokens (hashes of what was shown, no user text): the run's log says who
         # confirmed them (the run's own requester), when what it sends is what they were shown.
-        warned = sorted(c.confirm for c in confirmations(checklist["checks"]))
+        warned = sorted(c.confirm for c in confirmations(checks))
         params |= {"confirmed_checks": warned} if warned else {}
         # Never a second export queued beside (or behind) the one under way, whatever this page posted: looked at
         # again under a lock every web process shares, since another click may have queued one since the look above.
@@ -392,6 +408,20 @@ def start_document_export(doc_id: int):
         db.session.commit()  # (the run read back after the submit's commit): no database connection held while waiting
         _wait_for_outcome(job_id)
     return redirect(url_for("colcw.export_document", doc_id=doc_id, run=run_id))
+
+
+def _clear_on_its_page(doc: Document, own: list[Check], snapshot: dict) -> str | None:
+    """When the page Export now was clicked on had ConnectWise's answer, all clear, for the document as it is now
+    (``own``: colcw's own checks now, all passing), the target token it asked to confirm ("" for none), which the
+    form confirms: the export is queued without asking ConnectWise the same again (:mod:`~..sync.quotes.answered`;
+    the export asks again under its locks). None: ConnectWise is asked again, and the click refused with what to fix
+    or confirm."""
+    if not _would_ask(doc, own) or not all(c.ok for c in own):
+        return None
+    token = clear_answer(runtime().redis, answer_key(doc.id, current_actor(), own, snapshot))
+    if token and request.form.get("confirm") != token:
+        return None  # (not ticked: asked again, the click says what to confirm)
+    return token
 
 
 def _under_way(doc: Document, run: SyncRun):

@@ -1,0 +1,116 @@
+"""Export now clicked on a page whose checklist ConnectWise just answered all clear queues the export without asking
+ConnectWise the same questions again (one round trip less for the rep against a real tenant): the export itself asks
+again under its locks. What ConnectWise changed in between is refused by the export, as the checklist would refuse it
+now; a document changed in colcw since its page, or a target to confirm left unticked, is asked about again and the
+click says what to fix or confirm, queuing nothing. What ConnectWise holds is checked after the export has run."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from quote_support import items, line, make_opportunity
+
+from colcw_plugin.models import SyncRun
+from helpers import csrf_from
+from host_stub import services
+from host_stub.extensions import db
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.sandbox]
+
+
+def _page(client, doc_id: int) -> str:
+    resp = client.get(f"/colcw/documents/{doc_id}/export")  # (no browser: the page asks ConnectWise at once)
+    assert resp.status_code == 200
+    return resp.get_data(as_text=True)
+
+
+def _export_now(client, doc_id: int, page: str, **form) -> str:
+    """Click Export now on ``page``; the page it leads to."""
+    resp = client.post(f"/colcw/documents/{doc_id}/export", data={"csrf_token": csrf_from(page), **form})
+    assert resp.status_code == 302
+    return resp.location
+
+
+def _run(location: str) -> SyncRun:
+    db.session.expire_all()
+    return db.session.get(SyncRun, int(re.search(r"run=(\d+)", location).group(1)))
+
+
+def test_export_now_after_a_clear_checklist_sends_connectwise_nothing_before_the_export(
+        world, connected, rep_client, drain_queue):
+    doc = world.quote([line("OPT-7010"), line("LAT-5440")], name="Asked once")
+    page = _page(rep_client, doc.id)
+    assert "Each of its 2 lines can be exported." in page
+    connected.clear_requests()
+
+    location = _export_now(rep_client, doc.id, page)
+    assert connected.requests() == []  # the click itself asked ConnectWise nothing
+    assert _run(location).status == "queued"
+    assert drain_queue() == 1
+    [opp] = world.opportunities()
+    assert opp["name"] == "Asked once"
+    assert sorted(p["catalogItem"]["identifier"] for p in world.products(opp["id"])) == ["LAT-5440", "OPT-7010"]
+
+
+def test_an_opportunity_lost_in_connectwise_after_the_clear_page_is_not_exported_into(
+        world, connected, rep_client, drain_queue):
+    doc = world.quote([line("OPT-7010")], name="Changed meanwhile")
+    page = _page(rep_client, doc.id)
+    assert "Yes, export into this" not in page  # all clear: a new opportunity
+    lost = make_opportunity(world, "Changed meanwhile", status="lostFlag")  # a colleague, between page and click
+
+    location = _export_now(rep_client, doc.id, page)
+    assert drain_queue() == 1
+    [item] = items(_run(location))
+    assert item.action == "failed"
+    assert "its checklist asks to confirm this first" in item.message and "Lost" in item.message
+    assert [o["id"] for o in world.opportunities()] == [lost["id"]]
+    assert world.products(lost["id"]) == []  # nothing written into the opportunity nobody confirmed
+    # The page asks now, and the export goes ahead once it is confirmed.
+    again = _page(rep_client, doc.id)
+    assert f'value="name:{lost["id"]}" id="colcw-confirm-box"' in again
+    _export_now(rep_client, doc.id, again, confirm=f"name:{lost['id']}")
+    assert drain_queue() == 1
+    assert [p["catalogItem"]["identifier"] for p in world.products(lost["id"])] == ["OPT-7010"]
+
+
+def test_a_document_changed_since_its_page_is_asked_about_again(world, connected, rep_client):
+    lost = make_opportunity(world, "Renamed deal", status="lostFlag")
+    doc = world.quote([line("OPT-7010")], name="First name")
+    page = _page(rep_client, doc.id)
+    assert "Yes, export into this" not in page
+    services.save_document({"customer_id": world.customer_id, "contact_id": world.contact_id}, [line("OPT-7010")],
+                           document_id=doc.id, custom_fields={world.field_id: "Renamed deal"})  # names the Lost one
+    connected.clear_requests()
+
+    location = _export_now(rep_client, doc.id, page)
+    assert connected.requests() != []  # asked again: the answer was for the document as it was
+    assert "run=" not in location
+    said = rep_client.get(location).get_data(as_text=True)
+    assert "Not exported yet: confirm it first." in said
+    assert db.session.execute(db.select(SyncRun)).first() is None
+    assert world.products(lost["id"]) == []
+
+
+def test_a_target_to_confirm_goes_ahead_at_once_when_ticked_and_is_asked_again_when_not(
+        world, connected, rep_client, drain_queue):
+    won = make_opportunity(world, "Won deal", status="wonFlag")
+    doc = world.quote([line("OPT-7010")], name="Won deal")
+    page = _page(rep_client, doc.id)
+    token = f"name:{won['id']}"
+    assert f'value="{token}" id="colcw-confirm-box"' in page
+
+    connected.clear_requests()
+    unticked = _export_now(rep_client, doc.id, page)
+    assert connected.requests() != []  # asked again, and the click says what to confirm
+    assert "Not exported yet: confirm it first." in rep_client.get(unticked).get_data(as_text=True)
+    assert db.session.execute(db.select(SyncRun)).first() is None
+
+    page = _page(rep_client, doc.id)
+    connected.clear_requests()
+    location = _export_now(rep_client, doc.id, page, confirm=token)
+    assert connected.requests() == []
+    assert _run(location).params["confirmed"] == token
+    assert drain_queue() == 1
+    assert [p["catalogItem"]["identifier"] for p in world.products(won["id"])] == ["OPT-7010"]
