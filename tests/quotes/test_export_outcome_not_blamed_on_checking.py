@@ -38,7 +38,7 @@ def test_an_opportunity_name_too_long_is_a_cross_on_the_checklist(world, rep_cli
     page = rep_client.get(f"/colcw/documents/{doc.id}/export").get_data(as_text=True)
     row = next(r for r in re.findall(r'<tr class="[^"]*".*?</tr>', page, re.S) if 'id="colcw-check-opportunity"' in r)
     assert row.startswith('<tr class="error"')
-    assert f"The opportunity name \"{'N' * 40}...\" is 170 characters long; ConnectWise allows at most 100." in html.unescape(row)
+    assert f"The opportunity name \"{'N' * 40}…\" is 170 characters long; ConnectWise allows at most 100." in html.unescape(row)
     assert re.search(r'id="colcw-export-submit"\s+disabled', page)
 
 

@@ -21,17 +21,17 @@ def test_the_length_is_said_as_connectwise_counts_it_with_the_reason():
 
 def test_a_plain_name_is_said_as_before():
     refusal = long_name("N" * 170, 100)
-    assert refusal.message == f"The opportunity name \"{'N' * 40}...\" is 170 characters long; ConnectWise allows " \
+    assert refusal.message == f"The opportunity name \"{'N' * 40}…\" is 170 characters long; ConnectWise allows " \
                               "at most 100."
     assert refusal.resolution == "Shorten the opportunity name on the document."
 
 
 def test_the_quoted_start_never_splits_a_joined_emoji():
     name = "A" * 38 + FAMILY + "B" * 100
-    assert "The opportunity name \"" + "A" * 38 + "...\"" in long_name(name, 100).message
+    assert "The opportunity name \"" + "A" * 38 + "…\"" in long_name(name, 100).message
 
 
 def test_the_quoted_start_never_splits_a_flag_or_a_surrogate_pair():
-    assert "\"" + "A" * 37 + "...\"" in long_name("A" * 37 + FLAG + "B" * 100, 100).message
-    assert "\"" + "A" * 39 + "...\"" in long_name("A" * 39 + FIRE + "B" * 100, 100).message
-    assert "\"" + "A" * 38 + FIRE + "...\"" in long_name("A" * 38 + FIRE + "B" * 100, 100).message
+    assert "\"" + "A" * 37 + "…\"" in long_name("A" * 37 + FLAG + "B" * 100, 100).message
+    assert "\"" + "A" * 39 + "…\"" in long_name("A" * 39 + FIRE + "B" * 100, 100).message
+    assert "\"" + "A" * 38 + FIRE + "…\"" in long_name("A" * 38 + FIRE + "B" * 100, 100).message

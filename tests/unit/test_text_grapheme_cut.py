@@ -78,4 +78,4 @@ def test_shorten_keeps_an_accented_word_whole():
 def test_the_long_name_message_quotes_a_start_cut_the_same_way():
     name = "A" * 35 + FAMILY + " and more" * 10
     message = long_name(name).message
-    assert f'"{"A" * 35}..."' in message
+    assert f'"{"A" * 35}…"' in message

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ...text import cw_cut, cw_length_said
+from ...text import ELLIPSIS, cw_cut, cw_length_said
 from ..shared.advice import deleted_company_fix
 
 if TYPE_CHECKING:
@@ -146,8 +146,9 @@ def long_name(name: str, limit: int = 100) -> ExportRefused:
     customer's field too long is (:func:`..shared.fields.customer_length_problems`): counted as ConnectWise counts it,
     in UTF-16 code units, with the reason where that is more than the characters a rep sees
     (:func:`...text.cw_length_said`). The start of the name it quotes is cut as a value sent to ConnectWise is
-    (:func:`...text.cw_cut`): within 40 units, never inside what a reader sees as one character."""
-    return ExportRefused(f"The opportunity name \"{cw_cut(name, 40)}...\" is {cw_length_said(name)}; "
+    (:func:`...text.cw_cut`): within 40 units, never inside what a reader sees as one character, and ends with an ellipsis
+    (…) as :func:`...text.shorten` ends what it cuts."""
+    return ExportRefused(f"The opportunity name \"{cw_cut(name, 40)}{ELLIPSIS}\" is {cw_length_said(name)}; "
                          f"ConnectWise allows at most {limit}.",
                          "Shorten the opportunity name on the document.")
 
