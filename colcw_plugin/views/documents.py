@@ -217,14 +217,13 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
     if checking:
         checks, asked = _checking(checks, doc), _Asked()
     else:
-        own = checks
         asked = _ask_connectwise(doc, snapshot, checks, store)
-        checks = _with_answers(checks, doc, asked)
-        if _would_ask(doc, own) and asked.failed is None and all(c.ok for c in checks):
-            # Clear: Export now clicked on this page, nothing changed, need not ask ConnectWise the same again.
-            target = asked.target
-            remember_clear(runtime().redis, answer_key(doc.id, actor, own, snapshot),
-                           target.confirm_token if target is not None and target.confirm else None)
+        answered = _with_answers(checks, doc, asked)
+        if _would_ask(doc, checks) and asked.failed is None and all(c.ok for c in answered):
+            # All clear: Export now clicked on this page, nothing changed since, need not ask ConnectWise the same again
+            # (:func:`_clear_on_its_page`).
+            remember_clear(runtime().redis, answer_key(doc.id, actor, checks, snapshot), _to_confirm(asked.target))
+        checks = answered
     target, lines = asked.target, asked.lines
     # While its export is under way Export now is off (and a click queues nothing: start_document_export): its own
     # run (``active``) or a run exporting it among other documents (``bulk``).
@@ -366,7 +365,7 @@ def start_document_export(doc_id: int):
             flash(f"Not exported: {_named(checklist['blockers'] or [failing])} must be fixed first (see the "
                   "checklist).", "error")
             return redirect(back)
-        confirmed = target.confirm_token if target is not None and target.confirm else ""
+        confirmed = _to_confirm(target) or ""
         if confirmed and request.form.get("confirm") != confirmed:
             flash(f"Not exported yet: confirm it first. {target.confirm}", "error")
             return redirect(back)
@@ -408,6 +407,11 @@ def start_document_export(doc_id: int):
         db.session.commit()  # (the run read back after the submit's commit): no database connection held while waiting
         _wait_for_outcome(job_id)
     return redirect(url_for("colcw.export_document", doc_id=doc_id, run=run_id))
+
+
+def _to_confirm(target: ExportTarget | None) -> str | None:
+    """The token of where the export goes, when a person must confirm it (the checklist's box), else None."""
+    return target.confirm_token if target is not None and target.confirm else None
 
 
 def _clear_on_its_page(doc: Document, own: list[Check], snapshot: dict) -> str | None:
