@@ -5,7 +5,8 @@ The export runs on the job queue (``Runtime.submit``): the page shows it queued,
 its progress (htmx polls :func:`export_run`), then the outcome rendered from the run's log. Before
 it, the page asks ConnectWise where the export goes (:func:`~..sync.quotes.picker.export_target`):
 a closed, Won or Lost opportunity, or a name that differs from an existing one only by case, must be
-confirmed before Export now goes ahead.
+confirmed before Export now goes ahead. Export now asks ConnectWise again only when the page's answer was not all
+clear, or no longer stands for the document as it is (:mod:`..sync.quotes.answered`): the export itself asks again.
 """
 
 from __future__ import annotations
