@@ -2,7 +2,7 @@
 ConnectWise the same questions again (one round trip less for the rep against a real tenant): the export itself asks
 again under its locks. What ConnectWise changed in between is refused by the export, as the checklist would refuse it
 now; a document changed in colcw since its page, or a target to confirm left unticked, is asked about again and the
-click says what to fix or confirm, queuing nothing. What ConnectWise holds is checked after the export has run."""
+click says what to fix or confirm (or that ConnectWise cannot be reached right now), queuing nothing. What ConnectWise holds is checked after the export has run."""
 
 from __future__ import annotations
 
@@ -114,3 +114,21 @@ def test_a_target_to_confirm_goes_ahead_at_once_when_ticked_and_is_asked_again_w
     assert _run(location).params["confirmed"] == token
     assert drain_queue() == 1
     assert [p["catalogItem"]["identifier"] for p in world.products(won["id"])] == ["OPT-7010"]
+
+
+def test_a_click_asked_again_while_connectwise_is_away_queues_nothing_and_says_why(world, connected, rep_client):
+    doc = world.quote([line("OPT-7010")], name="Before the outage")
+    page = _page(rep_client, doc.id)
+    assert "Its line can be exported." in page
+    services.save_document({"customer_id": world.customer_id, "contact_id": world.contact_id},
+                           [line("OPT-7010", qty=2)], document_id=doc.id,
+                           custom_fields={world.field_id: "Before the outage"})  # changed: its answer no longer stands
+    connected.add_fault(status=503)  # ConnectWise fails every request from now on
+
+    location = _export_now(rep_client, doc.id, page)
+    said = rep_client.get(location).get_data(as_text=True)
+    connected.clear_faults()
+    assert "Not exported: ConnectWise cannot be reached right now, so nothing was checked or sent to it." in said
+    assert "must be fixed first" not in said
+    assert db.session.execute(db.select(SyncRun)).first() is None
+    assert world.opportunities() == []
