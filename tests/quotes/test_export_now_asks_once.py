@@ -2,7 +2,8 @@
 ConnectWise the same questions again (one round trip less for the rep against a real tenant): the export itself asks
 again under its locks. What ConnectWise changed in between is refused by the export, as the checklist would refuse it
 now; a document changed in colcw since its page, or a target to confirm left unticked, is asked about again and the
-click says what to fix or confirm (or that ConnectWise cannot be reached right now), queuing nothing. What ConnectWise holds is checked after the export has run."""
+click says what to fix or confirm (or that ConnectWise cannot be reached right now), queuing nothing. What
+ConnectWise holds is checked after the export has run."""
 
 from __future__ import annotations
 
