@@ -66,6 +66,9 @@ def test_an_opportunity_lost_in_connectwise_after_the_clear_page_is_not_exported
     [item] = items(_run(location))
     assert item.action == "failed"
     assert "its checklist asks to confirm this first" in item.message and "Lost" in item.message
+    # (The rep clicked Export now on this page: told where to confirm it, not that a Retry never confirms it.)
+    assert item.resolution.startswith(f"On {doc.number}'s export page (Export to ConnectWise) its checklist asks this "
+                                      "now: tick the box below the checklist and click Export now"), item.resolution
     assert [o["id"] for o in world.opportunities()] == [lost["id"]]
     assert world.products(lost["id"]) == []  # nothing written into the opportunity nobody confirmed
     # The page asks now, and the export goes ahead once it is confirmed.

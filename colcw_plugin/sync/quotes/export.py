@@ -148,6 +148,9 @@ class ExportContext:
     # How long an opportunity POST an earlier attempt sent, and never saw end, may still land: a document whose
     # earlier POST is neither found nor this old waits (:mod:`.intents`; the run's options carry it).
     create_settle_seconds: float = RunOptions.create_settle_seconds
+    # Whether whoever started the run can confirm on the document's export page what it refuses unconfirmed (a single
+    # document's export, not a Retry: :func:`_unconfirmed` then says where to tick), asked only when it refuses.
+    confirmable: Callable[[], bool] | None = None
     _refusals_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -455,7 +458,7 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                 slips = case_slips(rows, name)
                 if slips and confirmed != confirm_token("new", None):
                     flags = _status_flags(ctx)
-                    raise _unconfirmed(held, case_slip_warning(held.customer_name, [choice_of(r, flags) for r in slips],
+                    raise _unconfirmed(ctx, held, case_slip_warning(held.customer_name, [choice_of(r, flags) for r in slips],
                                                                name))
                 chosen = ctx.setup.new_opportunity_refs(settings.new_opportunity, quote=held.is_quote)
                 # The create intent, committed before the POST: an earlier attempt's POST whose outcome its sender
@@ -659,14 +662,20 @@ def _unless_confirmed(ctx: ExportContext, held: HeldDocument, confirmed: str | N
     (:func:`.targets.closed_warning`, the checklist's question)."""
     warning = closed_warning(choice_of(opp, _status_flags(ctx)), held)
     if warning is not None and confirmed != confirm_token(how, opp["id"]):
-        raise _unconfirmed(held, warning)
+        raise _unconfirmed(ctx, held, warning)
 
 
-def _unconfirmed(held: HeldDocument, warning: str) -> ExportRefused:
+def _unconfirmed(ctx: ExportContext, held: HeldDocument, warning: str) -> ExportRefused:
     """The refusal of an export that goes where its checklist asks a person to confirm first, in a run nobody confirmed
-    it for (a bulk export from a list, a schedule, a Retry). Nothing of the document is written into an opportunity;
-    catalog items its lines needed may have been created already (as for a run asked to stop: any later export finds
-    them by their identifier)."""
+    it for. Nothing of the document is written into an opportunity; catalog items its lines needed may have been
+    created already (as for a run asked to stop: any later export finds them by their identifier). A single document's
+    export (Export now, whose page's answer may predate a change in ConnectWise, or an admin's export of one document)
+    is told where to confirm it; a bulk export from a list, a schedule or a Retry, that none of them confirms this."""
+    if ctx.confirmable is not None and ctx.confirmable():
+        return ExportRefused(f"its checklist asks to confirm this first. {warning}",
+                             f"On {held.number}'s export page (Export to ConnectWise) its checklist asks this now: tick "
+                             "the box below the checklist and click Export now to export it there, or do what the "
+                             "checklist suggests instead.")
     return ExportRefused(f"its checklist asks to confirm this first. {warning}",
                          f"Open {held.number}'s page and click Export to ConnectWise: confirm there, or do what its "
                          "checklist suggests instead. A Retry, or an export of several documents, never confirms this for you.")

@@ -94,6 +94,8 @@ def run(ctx: SyncContext) -> str | None:
                                        on_wait=ctx.recorder.note_wait, workers=workers,
                                        should_stop=ctx.recorder.stop_requested,
                                        create_settle_seconds=ctx.options.create_settle_seconds)
+    if ctx.params.get("document_id") is not None:  # (asked only when it refuses: no statement otherwise)
+        export_ctx.confirmable = lambda: not _is_retry(ctx)
     outcomes = []
     if workers <= 1:
         for doc_id in todo:
