@@ -458,8 +458,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                 slips = case_slips(rows, name)
                 if slips and confirmed != confirm_token("new", None):
                     flags = _status_flags(ctx)
-                    raise _unconfirmed(ctx, held, case_slip_warning(held.customer_name, [choice_of(r, flags) for r in slips],
-                                                               name))
+                    raise _unconfirmed(ctx, held, case_slip_warning(
+                        held.customer_name, [choice_of(r, flags) for r in slips], name))
                 chosen = ctx.setup.new_opportunity_refs(settings.new_opportunity, quote=held.is_quote)
                 # The create intent, committed before the POST: an earlier attempt's POST whose outcome its sender
                 # never saw is waited for (at most the run's create_settle_seconds) and taken, never made a second time
@@ -670,7 +670,8 @@ def _unconfirmed(ctx: ExportContext, held: HeldDocument, warning: str) -> Export
     it for. Nothing of the document is written into an opportunity; catalog items its lines needed may have been
     created already (as for a run asked to stop: any later export finds them by their identifier). A single document's
     export (Export now, whose page's answer may predate a change in ConnectWise, or an admin's export of one document)
-    is told where to confirm it; a bulk export from a list, a schedule or a Retry, that none of them confirms this."""
+    is told where to confirm it; a bulk export (ticked on a list, a schedule) or a Retry is told that it never confirms
+    this."""
     if ctx.confirmable is not None and ctx.confirmable():
         return ExportRefused(f"its checklist asks to confirm this first. {warning}",
                              f"On {held.number}'s export page (Export to ConnectWise) its checklist asks this now: tick "
