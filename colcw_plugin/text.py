@@ -99,6 +99,23 @@ def _hangul(c: str) -> str:
     return ""
 
 
+# Characters written before what they mark, joined to the character after them unless that is a control (Unicode's
+# Grapheme_Cluster_Break=Prepend, rule GB9b, as of Unicode 14, Python 3.11's): the Arabic number, year and page signs
+# and end of ayah that stand before digits, Syriac's abbreviation mark, Malayalam's dot reph, and a few of other scripts.
+_PREPEND = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e"
+                     "\U000110bd\U000110cd\U000111c2\U000111c3\U0001193f\U00011941\U00011a3a"
+                     "\U00011a84\U00011a85\U00011a86\U00011a87\U00011a88\U00011a89\U00011d46")
+
+
+def _control(c: str) -> bool:
+    """A control as Unicode's grapheme clusters break around it (rules GB4 and GB5): what nothing joins to, a
+    prepended mark included (the format characters but the joiners, the prepended marks and the tags)."""
+    category = unicodedata.category(c)
+    if category == "Cf":
+        return not (c in ("\u200c", _ZWJ) or c in _PREPEND or "\U000E0020" <= c <= "\U000E007F")
+    return category in ("Cc", "Zl", "Zp")
+
+
 # What may follow each part of a Hangul syllable within it (Unicode's rules GB6 to GB8).
 _HANGUL_NEXT = {"L": {"L", "V", "LV", "LVT"}, "V": {"V", "T"}, "LV": {"V", "T"}, "T": {"T"}, "LVT": {"T"}}
 
@@ -107,11 +124,14 @@ def _joined(text: str, i: int) -> bool:
     """Whether a cut of ``text`` before its character ``i`` falls inside what a reader sees as one character: before a
     combining mark (an accent typed after its letter, a variation selector), a skin tone, a tag or a zero width joiner,
     after a joiner before a character that is not Latin-1 (a family emoji of people joined), between the two halves
-    of a flag, inside a Hangul syllable written as its letters (jamo, as macOS writes file names), or between CR and
-    LF. (Unicode's grapheme clusters but for prepended marks: no dependency for them.)"""
+    of a flag, inside a Hangul syllable written as its letters (jamo, as macOS writes file names), after a mark written
+    before what it marks (an Arabic number sign before its digits), or between CR and LF. (Unicode's grapheme clusters
+    as of Unicode 14, Python 3.11's: not yet 15.1's Indic conjuncts, GB9c.)"""
     if i <= 0 or i >= len(text):
         return False
     after, before = text[i], text[i - 1]
+    if before in _PREPEND:
+        return not _control(after)
     if after < "\u0300":  # (Latin-1 and the rest below the combining marks: none of those but CR LF)
         return before == "\r" and after == "\n"
     if before == _ZWJ or after == _ZWJ or unicodedata.category(after).startswith("M"):

@@ -1,7 +1,8 @@
 """text.cw_cut and text.shorten (what colcw sends ConnectWise: a line's descriptions, a catalog item's, a part number;
 and a message's quoted start) cut only between characters a reader sees: never inside a family emoji of people joined
 by zero width joiners, a flag (two regional indicators), a skin-toned emoji, nor between a letter and the accents
-typed after it, nor a Hangul syllable written as its letters; always within the limit as ConnectWise counts (UTF-16 units)."""
+typed after it, nor a Hangul syllable written as its letters, nor a sign written before the digit it marks; always
+within the limit as ConnectWise counts (UTF-16 units)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ THUMB = "\U0001F44D\U0001F3FD"  # 👍🏽: 4 units
 E_ACUTE = "e\u0301\u0302"  # e with two accents typed after it: 3 units
 HAN_JAMO = "\u1112\u1161\u11ab"  # 한 written as its three letters (NFD, as macOS writes file names): 3 units
 HA_N = "\ud558\u11ab"  # 한 as the syllable 하 and its trailing letter: 2 units
+SIGNED = "\u0600" + "1"  # the Arabic number sign written before the digit it marks: 2 units
 
 
 def _whole(text: str, cut: str, *pieces: str) -> None:
@@ -29,7 +31,7 @@ def _whole(text: str, cut: str, *pieces: str) -> None:
             at = text.find(piece, at + 1)
 
 
-@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE, HAN_JAMO, HA_N])
+@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE, HAN_JAMO, HA_N, SIGNED])
 def test_cw_cut_never_splits_what_a_reader_sees_as_one_character(piece):
     text = "Ab" + piece + "cd" + piece + piece
     for limit in range(1, cw_length(text) + 1):
@@ -53,9 +55,12 @@ def test_cw_cut_at_each_boundary_keeps_all_that_fits():
     assert cw_cut("\ud55c\uad6d " + HAN_JAMO + "\uad6d", 6) == "\ud55c\uad6d " + HAN_JAMO
     assert cw_cut(HAN_JAMO + HAN_JAMO, 4) == HAN_JAMO  # (a trailing letter, then the next syllable's leading one)
     assert cw_cut("x" + HA_N, 2) == "x"
+    assert cw_cut("No. " + SIGNED + "25", 5) == "No. "  # (the sign goes with its first digit, not alone)
+    assert cw_cut("No. " + SIGNED + "25", 6) == "No. " + SIGNED
+    assert cw_cut("x\u0600\n", 2) == "x\u0600"  # (nothing joins a line break: the sign ends where it stands)
 
 
-@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE, HAN_JAMO, HA_N])
+@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE, HAN_JAMO, HA_N, SIGNED])
 def test_shorten_never_splits_what_a_reader_sees_as_one_character(piece):
     texts = ["Tour " + piece + " of the world " + piece + " again",
              "Word" + piece + "word" + piece + "word" + piece + "longer",
