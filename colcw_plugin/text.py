@@ -108,8 +108,9 @@ _PREPEND = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u08
 
 
 def _control(c: str) -> bool:
-    """A control as Unicode's grapheme clusters break around it (rules GB4 and GB5): what nothing joins to, a
-    prepended mark included (the format characters but the joiners, the prepended marks and the tags)."""
+    """A control as Unicode's grapheme clusters break around it (rules GB4 and GB5), which not even a prepended mark
+    joins: a control character, a line or paragraph separator, or a format character other than the joiners, the
+    prepended marks themselves and the tags."""
     category = unicodedata.category(c)
     if category == "Cf":
         return not (c in ("\u200c", _ZWJ) or c in _PREPEND or "\U000E0020" <= c <= "\U000E007F")
