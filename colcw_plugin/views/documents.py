@@ -213,18 +213,15 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
     asking ConnectWise, its part shown as being checked (the page loads it after: :func:`export_checklist`). ``own``:
     colcw's own checks, when the caller just made them (:func:`~..sync.quotes.preflight.preflight`)."""
     actor = current_actor()
-    checks = own if own is not None else preflight(db.session, doc, actor, snapshot)
+    if own is None:
+        own = preflight(db.session, doc, actor, snapshot)
+    checks = own
     checking = checking and _would_ask(doc, checks)  # (nothing to ask: the page is whole at once)
     if checking:
         checks, asked = _checking(checks, doc), _Asked()
     else:
         asked = _ask_connectwise(doc, snapshot, checks, store)
-        answered = _with_answers(checks, doc, asked)
-        if _would_ask(doc, checks) and asked.failed is None and all(c.ok for c in answered):
-            # All clear: Export now clicked on this page, nothing changed since, need not ask ConnectWise the same again
-            # (:func:`_clear_on_its_page`).
-            remember_clear(runtime().redis, answer_key(doc.id, actor, checks, snapshot), _to_confirm(asked.target))
-        checks = answered
+        checks = _with_answers(checks, doc, asked)
     target, lines = asked.target, asked.lines
     # While its export is under way Export now is off (and a click queues nothing: start_document_export): its own
     # run (``active``) or a run exporting it among other documents (``bulk``).
@@ -232,6 +229,10 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
         under_way = export_under_way(db.session, doc.id)
     active = under_way if under_way is not None and exports_it_alone(under_way) else None
     failing = [c for c in checks if not c.ok]
+    if not checking and not failing and _would_ask(doc, own):
+        # ConnectWise answered all clear: Export now clicked on this page, nothing changed since, need not ask it the
+        # same again (:func:`_clear_on_its_page`).
+        remember_clear(runtime().redis, answer_key(doc.id, actor, own, snapshot), _to_confirm(target))
     # What blocks Export now: a check that failed rather than one still being checked, when there is one.
     blocking = next((c for c in failing if c.state != CHECKING), failing[0] if failing else None)
     # Every check to fix (✗), named where Export now is off: not those ConnectWise could not be asked about (–).
@@ -349,8 +350,9 @@ def start_document_export(doc_id: int):
     if under_way is not None and not doc.is_converted_quote:
         return _under_way(doc, under_way)
     snapshot = document_snapshot(doc)
-    own = preflight(db.session, doc, current_actor(), snapshot)
-    confirmed = _clear_on_its_page(doc, own, snapshot)
+    actor = current_actor()
+    own = preflight(db.session, doc, actor, snapshot)
+    confirmed = _clear_on_its_page(doc, actor, own, snapshot)
     checks = own
     if confirmed is None:  # ConnectWise asked again: no clear answer for the document as it is now
         checklist = _checklist(doc, snapshot, store=True, under_way=under_way, own=own)
@@ -415,7 +417,7 @@ def _to_confirm(target: ExportTarget | None) -> str | None:
     return target.confirm_token if target is not None and target.confirm else None
 
 
-def _clear_on_its_page(doc: Document, own: list[Check], snapshot: dict) -> str | None:
+def _clear_on_its_page(doc: Document, actor: dict | None, own: list[Check], snapshot: dict) -> str | None:
     """When the page Export now was clicked on had ConnectWise's answer, all clear, for the document as it is now
     (``own``: colcw's own checks now, all passing), the target token it asked to confirm ("" for none), which the
     form confirms: the export is queued without asking ConnectWise the same again (:mod:`~..sync.quotes.answered`;
@@ -423,7 +425,7 @@ def _clear_on_its_page(doc: Document, own: list[Check], snapshot: dict) -> str |
     or confirm."""
     if not _would_ask(doc, own) or not all(c.ok for c in own):
         return None
-    token = clear_answer(runtime().redis, answer_key(doc.id, current_actor(), own, snapshot))
+    token = clear_answer(runtime().redis, answer_key(doc.id, actor, own, snapshot))
     if token and request.form.get("confirm") != token:
         return None  # (not ticked: asked again, the click says what to confirm)
     return token

@@ -673,13 +673,12 @@ def _unconfirmed(ctx: ExportContext, held: HeldDocument, warning: str) -> Export
     is told where to confirm it; a bulk export (ticked on a list, a schedule) or a Retry is told that it never confirms
     this."""
     if ctx.confirmable is not None and ctx.confirmable():
-        return ExportRefused(f"its checklist asks to confirm this first. {warning}",
-                             f"On {held.number}'s export page (Export to ConnectWise) its checklist asks this now: tick "
-                             "the box below the checklist and click Export now to export it there, or do what the "
-                             "checklist suggests instead.")
-    return ExportRefused(f"its checklist asks to confirm this first. {warning}",
-                         f"Open {held.number}'s page and click Export to ConnectWise: confirm there, or do what its "
-                         "checklist suggests instead. A Retry, or an export of several documents, never confirms this for you.")
+        fix = (f"On {held.number}'s export page (Export to ConnectWise) its checklist asks this now: tick the box below "
+               "the checklist and click Export now to export it there, or do what the checklist suggests instead.")
+    else:
+        fix = (f"Open {held.number}'s page and click Export to ConnectWise: confirm there, or do what its checklist "
+               "suggests instead. A Retry, or an export of several documents, never confirms this for you.")
+    return ExportRefused(f"its checklist asks to confirm this first. {warning}", fix)
 
 
 def _linked_opportunity(session: Session, held: HeldDocument, link: LinkRef | None, inherited: bool,
