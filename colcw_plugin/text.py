@@ -9,6 +9,9 @@ Messages and pages use these (pages as the ``plural``, ``possessive``, ``sentenc
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left
+
+import regex
 
 IRREGULAR = {"company": "companies", "is": "are", "was": "were", "has": "have", "quote / order": "quotes / orders",
              "category / sub-category pair": "category / sub-category pairs"}
@@ -76,101 +79,42 @@ def cw_length_said(text: str) -> str:
     return f"{n} characters long as ConnectWise counts them (it counts some characters, such as emoji, as two)"
 
 
-_ZWJ = "\N{ZERO WIDTH JOINER}"
+# What a reader sees as one character: Unicode's extended grapheme cluster (UAX #29), as the regex module knows it
+# for the Unicode version it carries (the standard library's unicodedata stays at the Python release's: 14 on 3.11,
+# before 15.1's Indic conjuncts). A family emoji of people joined, a flag, a skin-toned emoji, a letter and the
+# accents typed after it, a Hangul syllable written as its letters, a sign written before the digit it marks, an
+# Indic conjunct (a consonant, its virama, the next consonant), CR LF.
+_CLUSTER = regex.compile(r"\X")
 
 
-def _regional(c: str) -> bool:
-    """A regional indicator: two of them make one flag."""
-    return "\U0001F1E6" <= c <= "\U0001F1FF"
-
-
-def _hangul(c: str) -> str:
-    """``c``'s part in a Hangul syllable as Unicode's grapheme clusters join them: a leading consonant ("L"), a vowel
-    ("V"), a trailing consonant ("T"), a written syllable without ("LV") or with ("LVT") its trailing consonant; ""
-    for any other character."""
-    if "\u1100" <= c <= "\u115f" or "\ua960" <= c <= "\ua97c":
-        return "L"
-    if "\u1160" <= c <= "\u11a7" or "\ud7b0" <= c <= "\ud7c6":
-        return "V"
-    if "\u11a8" <= c <= "\u11ff" or "\ud7cb" <= c <= "\ud7fb":
-        return "T"
-    if "\uac00" <= c <= "\ud7a3":
-        return "LVT" if (ord(c) - 0xAC00) % 28 else "LV"
-    return ""
-
-
-# Characters written before what they mark, joined to the character after them unless that is a control (Unicode's
-# Grapheme_Cluster_Break=Prepend, rule GB9b, as of Unicode 14, Python 3.11's): the Arabic number, year and page signs
-# and end of ayah that stand before digits, Syriac's abbreviation mark, Malayalam's dot reph, and a few of other scripts.
-_PREPEND = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e"
-                     "\U000110bd\U000110cd\U000111c2\U000111c3\U0001193f\U00011941\U00011a3a"
-                     "\U00011a84\U00011a85\U00011a86\U00011a87\U00011a88\U00011a89\U00011d46")
-
-
-def _control(c: str) -> bool:
-    """A control as Unicode's grapheme clusters break around it (rules GB4 and GB5), which not even a prepended mark
-    joins: a control character, a line or paragraph separator, or a format character other than the joiners, the
-    prepended marks themselves and the tags."""
-    category = unicodedata.category(c)
-    if category == "Cf":
-        return not (c in ("\u200c", _ZWJ) or c in _PREPEND or "\U000E0020" <= c <= "\U000E007F")
-    return category in ("Cc", "Zl", "Zp")
-
-
-# What may follow each part of a Hangul syllable within it (Unicode's rules GB6 to GB8).
-_HANGUL_NEXT = {"L": {"L", "V", "LV", "LVT"}, "V": {"V", "T"}, "LV": {"V", "T"}, "T": {"T"}, "LVT": {"T"}}
-
-
-def _joined(text: str, i: int) -> bool:
-    """Whether a cut of ``text`` before its character ``i`` falls inside what a reader sees as one character: before a
-    combining mark (an accent typed after its letter, a variation selector), a skin tone, a tag or a zero width joiner,
-    after a joiner before a character that is not Latin-1 (a family emoji of people joined), between the two halves
-    of a flag, inside a Hangul syllable written as its letters (jamo, as macOS writes file names), after a mark written
-    before what it marks (an Arabic number sign before its digits), or between CR and LF. (Unicode's grapheme clusters
-    as of Unicode 14, Python 3.11's: not yet 15.1's Indic conjuncts, GB9c.)"""
-    if i <= 0 or i >= len(text):
-        return False
-    after, before = text[i], text[i - 1]
-    if before in _PREPEND:
-        return not _control(after)
-    if after < "\u0300":  # (Latin-1 and the rest below the combining marks: none of those but CR LF)
-        return before == "\r" and after == "\n"
-    if before == _ZWJ or after == _ZWJ or unicodedata.category(after).startswith("M"):
-        return True
-    if "\u1100" <= after <= "\ud7fb" and _hangul(after) in _HANGUL_NEXT.get(_hangul(before), ()):
-        return True
-    if "\U0001F3FB" <= after <= "\U0001F3FF" or "\U000E0020" <= after <= "\U000E007F":  # skin tones, tags
-        return True
-    if _regional(after) and _regional(before):
-        run = 0
-        while i - 1 - run >= 0 and _regional(text[i - 1 - run]):
-            run += 1
-        return run % 2 == 1  # (the indicator before the cut is the first of a pair)
-    return False
-
-
-def _cluster_start(text: str, end: int) -> int:
-    """Where the character a reader sees that ends at ``end`` (a boundary of ``text``) starts."""
-    start = end - 1
-    while start > 0 and _joined(text, start):
-        start -= 1
-    return start
+def _cluster_ends(text: str, end: int) -> list[int]:
+    """Where the characters a reader sees in ``text`` start, up to ``end``: 0, then each one's end that is at or
+    before ``end`` (the scan stops at the first character past it)."""
+    ends = [0]
+    for seen in _CLUSTER.finditer(text):
+        if seen.end() > end:
+            break
+        ends.append(seen.end())
+    return ends
 
 
 def cw_cut(text: str, limit: int) -> str:
     """The start of ``text`` that fits in ``limit`` as ConnectWise counts (:func:`cw_length`), ending between two
-    characters a reader sees: never half an emoji, nor a family emoji of people joined, a flag, a skin tone or an
-    accent typed after its letter cut apart (what ConnectWise is sent, and shows, ends in no broken character).
-    Only when the first such character is longer than ``limit`` is it cut where the units run out."""
+    characters a reader sees (:data:`_CLUSTER`): never half an emoji, nor a family emoji of people joined, a flag, a
+    skin tone, an accent typed after its letter or an Indic conjunct cut apart (what ConnectWise is sent, and shows,
+    ends in no broken character). Only when the first such character is longer than ``limit`` is it cut where the
+    units run out."""
+    return text if cw_length(text) <= limit else _cut(text, limit)[0]
+
+
+def _cut(text: str, limit: int) -> tuple[str, list[int]]:
+    """:func:`cw_cut` of a ``text`` that does not fit, and where the characters a reader sees in it start
+    (:func:`_cluster_ends`)."""
     head = text[:limit]
     while cw_length(head) > limit:
         head = head[:-1]
-    end = len(head)
-    if end == len(text):
-        return head
-    while end > 0 and _joined(text, end):
-        end -= 1
-    return text[:end] if end > 0 else head
+    ends = _cluster_ends(text, len(head))
+    return (text[:ends[-1]] if ends[-1] > 0 else head), ends
 
 
 def _word(c: str) -> bool:
@@ -184,16 +128,14 @@ def shorten(text: str, limit: int) -> str:
     with an ellipsis; never inside what a reader sees as one character (:func:`cw_cut`)."""
     if cw_length(text) <= limit:
         return text
-    room = limit - cw_length(ELLIPSIS)
-    cut = head = cw_cut(text, room)
+    cut, ends = _cut(text, limit - cw_length(ELLIPSIS))
+    head = cut
     if head[-1:] and _word(head[-1]) and _word(text[len(head)]):  # the cut falls inside a word: end before it
-        start = max((i for i, c in enumerate(head) if not _word(c)), default=-1)
-        if start > 0:
-            while start > 0 and _joined(text, start):  # (a non-word character joined to what is before it)
-                start -= 1
-            head = head[:start]
+        last = max((i for i, c in enumerate(head) if not _word(c)), default=-1)
+        if last > 0:  # (before the whole character the last non-word one is part of)
+            head = head[:ends[bisect_left(ends, last + 1) - 1]]
     while head:  # whole characters as a reader sees them, by the one they start with
-        start = _cluster_start(text, len(head))
+        start = ends[bisect_left(ends, len(head)) - 1]
         if not _dangling(head[start]):
             break
         head = head[:start]

@@ -1,8 +1,9 @@
 """text.cw_cut and text.shorten (what colcw sends ConnectWise: a line's descriptions, a catalog item's, a part number;
 and a message's quoted start) cut only between characters a reader sees: never inside a family emoji of people joined
 by zero width joiners, a flag (two regional indicators), a skin-toned emoji, nor between a letter and the accents
-typed after it, nor a Hangul syllable written as its letters, nor a sign written before the digit it marks; always
-within the limit as ConnectWise counts (UTF-16 units)."""
+typed after it, nor a Hangul syllable written as its letters, nor a sign written before the digit it marks, nor an Indic
+conjunct (Unicode 15.1's rule GB9c, which Python 3.11's own tables predate); always within the limit as ConnectWise
+counts (UTF-16 units)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ E_ACUTE = "e\u0301\u0302"  # e with two accents typed after it: 3 units
 HAN_JAMO = "\u1112\u1161\u11ab"  # 한 written as its three letters (NFD, as macOS writes file names): 3 units
 HA_N = "\ud558\u11ab"  # 한 as the syllable 하 and its trailing letter: 2 units
 SIGNED = "\u0600" + "1"  # the Arabic number sign written before the digit it marks: 2 units
+KSSA = "\u0915\u094d\u0937"  # क्ष, a Devanagari conjunct: ka, its virama, ssa (3 units; a cut after the virama leaves a
+#                               half form)
+JNYA = "\u099c\u09cd\u099e\u09be"  # জ্ঞা, a Bengali conjunct and the vowel sign on it: 4 units
 
 
 def _whole(text: str, cut: str, *pieces: str) -> None:
@@ -31,7 +35,7 @@ def _whole(text: str, cut: str, *pieces: str) -> None:
             at = text.find(piece, at + 1)
 
 
-@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE, HAN_JAMO, HA_N, SIGNED])
+@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE, HAN_JAMO, HA_N, SIGNED, KSSA, JNYA])
 def test_cw_cut_never_splits_what_a_reader_sees_as_one_character(piece):
     text = "Ab" + piece + "cd" + piece + piece
     for limit in range(1, cw_length(text) + 1):
@@ -58,9 +62,12 @@ def test_cw_cut_at_each_boundary_keeps_all_that_fits():
     assert cw_cut("No. " + SIGNED + "25", 5) == "No. "  # (the sign goes with its first digit, not alone)
     assert cw_cut("No. " + SIGNED + "25", 6) == "No. " + SIGNED
     assert cw_cut("x\u0600\n", 2) == "x\u0600"  # (nothing joins a line break: the sign ends where it stands)
+    assert cw_cut("x" + KSSA, 3) == "x"  # (not ka and its virama without the ssa they join)
+    assert cw_cut("x" + KSSA, 4) == "x" + KSSA
+    assert cw_cut("x" + KSSA + "\u094d", 4) == "x"  # (a virama after the conjunct is still part of it)
 
 
-@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE, HAN_JAMO, HA_N, SIGNED])
+@pytest.mark.parametrize("piece", [FAMILY, FLAG, THUMB, E_ACUTE, HAN_JAMO, HA_N, SIGNED, KSSA, JNYA])
 def test_shorten_never_splits_what_a_reader_sees_as_one_character(piece):
     texts = ["Tour " + piece + " of the world " + piece + " again",
              "Word" + piece + "word" + piece + "word" + piece + "longer",
