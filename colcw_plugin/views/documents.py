@@ -36,7 +36,7 @@ from ..sync.inbound import SOURCE
 from ..sync.inbound.status import changes_of
 from ..sync.jobs.history import run_status
 from ..sync.quotes import KIND
-from ..sync.quotes.answered import answer_key, clear_answer, remember_clear
+from ..sync.quotes.answered import answer_key, clear_answer, connection_of, remember_clear
 from ..sync.quotes.opportunities import shared_setup
 from ..sync.quotes.picker import (
     ExportTarget,
@@ -232,7 +232,7 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
     if not checking and not failing and _would_ask(doc, own):
         # ConnectWise answered all clear: Export now clicked on this page, nothing changed since, need not ask it the
         # same again (:func:`_clear_on_its_page`).
-        remember_clear(runtime().redis, answer_key(doc.id, actor, own, snapshot), _to_confirm(target))
+        remember_clear(runtime().redis, _answer_key(doc, actor, own, snapshot), _to_confirm(target))
     # What blocks Export now: a check that failed rather than one still being checked, when there is one.
     blocking = next((c for c in failing if c.state != CHECKING), failing[0] if failing else None)
     # Every check to fix (✗), named where Export now is off: not those ConnectWise could not be asked about (–).
@@ -425,10 +425,16 @@ def _clear_on_its_page(doc: Document, actor: dict | None, own: list[Check], snap
     or confirm."""
     if not _would_ask(doc, own) or not all(c.ok for c in own):
         return None
-    token = clear_answer(runtime().redis, answer_key(doc.id, actor, own, snapshot))
+    token = clear_answer(runtime().redis, _answer_key(doc, actor, own, snapshot))
     if token and request.form.get("confirm") != token:
         return None  # (not ticked: asked again, the click says what to confirm)
     return token
+
+
+def _answer_key(doc: Document, actor: dict | None, own: list[Check], snapshot: dict) -> str:
+    """Where the checklist's clear answer for ``doc`` as it is now is remembered (:func:`~..sync.quotes.answered.answer_key`),
+    on the connection as it is now."""
+    return answer_key(doc.id, actor, own, snapshot, connection_of(read_settings(db.session)))
 
 
 def _under_way(doc: Document, run: SyncRun):

@@ -2,7 +2,8 @@
 ConnectWise the same questions again (one round trip less for the rep against a real tenant): the export itself asks
 again under its locks. What ConnectWise changed in between is refused by the export, as the checklist would refuse it
 now; a document changed in colcw since its page, or a target to confirm left unticked, is asked about again and the
-click says what to fix or confirm (or that ConnectWise cannot be reached right now), queuing nothing. What
+click says what to fix or confirm (or that ConnectWise cannot be reached right now), queuing nothing; settings saved
+since the page are asked about again. What
 ConnectWise holds is checked after the export has run."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 from quote_support import items, line, make_opportunity
 
 from colcw_plugin.models import SyncRun
+from colcw_plugin.setup.connection import get_settings
 from helpers import csrf_from
 from host_stub import services
 from host_stub.extensions import db
@@ -136,3 +138,24 @@ def test_a_click_asked_again_while_connectwise_is_away_queues_nothing_and_says_w
     assert "must be fixed first" not in said
     assert db.session.execute(db.select(SyncRun)).first() is None
     assert world.opportunities() == []
+
+
+def test_settings_saved_since_the_page_are_asked_about_again(world, connected, rep_client, drain_queue):
+    doc = world.quote([line("OPT-7010")], name="Staged deal")
+    page = _page(rep_client, doc.id)
+    assert "Its line can be exported." in page
+    # An admin picks the stage of new opportunities between the rep's page and the click (as the New opportunities
+    # section saves it): the page's answer was given for the settings as they were.
+    proposal = next(s for s in connected.api("GET", "sales/stages", params={"pageSize": 1000}).json()
+                    if s["name"] == "3.Proposal")
+    settings = get_settings(db.session)
+    settings.opportunity_stage_id, settings.opportunity_stage_name = proposal["id"], proposal["name"]
+    db.session.commit()
+    connected.clear_requests()
+
+    location = _export_now(rep_client, doc.id, page)
+    assert connected.requests() != []  # asked again on the settings as they are now
+    assert _run(location).status == "queued"
+    assert drain_queue() == 1
+    [opp] = world.opportunities()
+    assert (opp["name"], opp["stage"]["name"]) == ("Staged deal", "3.Proposal")

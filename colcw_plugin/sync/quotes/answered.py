@@ -2,8 +2,9 @@
 
 A rep's export page asks ConnectWise where the export goes and whether its lines can be exported (the checklist's
 ConnectWise rows). When nothing there fails, the answer is remembered for :data:`ANSWER_SECONDS`, keyed by everything
-colcw's own checks read (the document as it is, the rep, each local check's verdict): Export now clicked on that page,
-with nothing changed on colcw's side, queues the export without asking ConnectWise the same questions again. Against a
+colcw's own checks read (the document as it is, the rep, each local check's verdict) and by the connection it was asked
+on (the tenant, and the settings as last saved): Export now clicked on that page, with nothing changed on colcw's side,
+queues the export without asking ConnectWise the same questions again. Against a
 real tenant that is one round trip (hundreds of milliseconds) less between the click and the outcome.
 
 ConnectWise may change in between (an opportunity Won, an item deactivated): the export itself asks again under its
@@ -25,6 +26,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 
+from ...models import Settings
 from .preflight import Check
 
 log = logging.getLogger(__name__)
@@ -33,11 +35,21 @@ ANSWER_SECONDS = 120  # how long a clear answer stands for Export now (the expor
 _PREFIX = "colcw:checklist-clear:"
 
 
-def answer_key(document_id: int, actor: dict | None, checks: list[Check], snapshot: dict) -> str:
+def connection_of(settings: Settings) -> tuple[str, str, str]:
+    """What the answer was asked on: the tenant (its site and company) and when the settings were last saved (the
+    type, stage and status of new opportunities, the category mode…, which ConnectWise's answer depends on). Another
+    tenant, or settings saved since, is another key (:func:`answer_key`)."""
+    saved = settings.updated_at.isoformat() if settings.updated_at is not None else ""
+    return settings.site_url, settings.company_id, saved
+
+
+def answer_key(document_id: int, actor: dict | None, checks: list[Check], snapshot: dict,
+               connection: tuple[str, str, str]) -> str:
     """The key of the answer given for ``document_id`` as ``actor`` saw it: the rep, colcw's own checks
-    (:func:`.preflight.preflight`, before ConnectWise's answers) and the document's snapshot. Anything of them that
-    changes makes another key: the answer then is not the one for what Export now would send."""
-    seen = json.dumps([(actor or {}).get("id"), [dataclasses.astuple(c) for c in checks], snapshot],
+    (:func:`.preflight.preflight`, before ConnectWise's answers), the document's snapshot and the connection
+    (:func:`connection_of`). Anything of them that changes makes another key: the answer then is not the one for what
+    Export now would send, nor where."""
+    seen = json.dumps([(actor or {}).get("id"), [dataclasses.astuple(c) for c in checks], snapshot, connection],
                       sort_keys=True, default=str, separators=(",", ":"))
     return f"{_PREFIX}{document_id}:{hashlib.sha256(seen.encode()).hexdigest()}"
 
