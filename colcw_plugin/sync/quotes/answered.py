@@ -4,8 +4,8 @@ A rep's export page asks ConnectWise where the export goes and whether its lines
 ConnectWise rows). When nothing there fails, the answer is remembered for :data:`ANSWER_SECONDS`, keyed by everything
 colcw's own checks read (the document as it is, the rep, each local check's verdict) and by the connection it was asked
 on (the tenant, and the settings as last saved): Export now clicked on that page, with nothing changed on colcw's side,
-queues the export without asking ConnectWise the same questions again. Against a
-real tenant that is one round trip (hundreds of milliseconds) less between the click and the outcome.
+queues the export without asking ConnectWise the same questions again. Against a real tenant that is one round trip
+(hundreds of milliseconds) less between the click and the outcome.
 
 ConnectWise may change in between (an opportunity Won, an item deactivated): the export itself asks again under its
 locks and refuses what the checklist would refuse now, writing nothing into an opportunity nobody confirmed
