@@ -110,8 +110,8 @@ def cw_cut(text: str, limit: int) -> str:
 def _cut(text: str, limit: int) -> tuple[str, list[int]]:
     """:func:`cw_cut` of a ``text`` that does not fit, and where the characters a reader sees in it start
     (:func:`_cluster_ends`)."""
-    head = text[:limit]
-    while cw_length(head) > limit:
+    head = text[:max(limit, 0)]
+    while head and cw_length(head) > limit:
         head = head[:-1]
     ends = _cluster_ends(text, len(head))
     return (text[:ends[-1]] if ends[-1] > 0 else head), ends
@@ -128,6 +128,8 @@ def shorten(text: str, limit: int) -> str:
     with an ellipsis; never inside what a reader sees as one character (:func:`cw_cut`)."""
     if cw_length(text) <= limit:
         return text
+    if limit < cw_length(ELLIPSIS):  # (no room for the ellipsis itself: nothing fits)
+        return ""
     cut, ends = _cut(text, limit - cw_length(ELLIPSIS))
     head = cut
     if head[-1:] and _word(head[-1]) and _word(text[len(head)]):  # the cut falls inside a word: end before it

@@ -91,3 +91,9 @@ def test_the_long_name_message_quotes_a_start_cut_the_same_way():
     name = "A" * 35 + FAMILY + " and more" * 10
     message = long_name(name).message
     assert f'"{"A" * 35}…"' in message
+
+
+def test_a_limit_with_no_room_cuts_to_nothing_and_returns():
+    assert cw_cut("abc", 0) == "" and cw_cut("abc", -1) == ""
+    assert shorten("abc", 0) == ""  # (not even the ellipsis fits)
+    assert shorten("abc", 1) == ELLIPSIS and shorten("abc", 3) == "abc"
