@@ -30,7 +30,7 @@ from host_stub.views import current_actor
 from ..cw import ConnectWiseError
 from ..errors import QueueBusy
 from ..models import FINAL_RUN_STATUSES, SyncItem, SyncRun
-from ..setup.connection import NotConfigured, read_settings
+from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
 from ..sync.inbound import SOURCE
 from ..sync.inbound.status import changes_of
@@ -68,7 +68,15 @@ from ..sync.quotes.state import panel_state
 from ..text import plural
 from . import rep_bp
 from .parts import fragment_or_page
-from .support import ASK_AN_ADMIN, already_running, not_connected, queue_busy, queue_unreachable, runtime
+from .support import (
+    ASK_AN_ADMIN,
+    already_running,
+    not_connected,
+    queue_busy,
+    queue_unreachable,
+    request_settings,
+    runtime,
+)
 from .zone import display_zone, when
 
 log = logging.getLogger(__name__)
@@ -137,10 +145,10 @@ def _ask_connectwise(doc: Document, snapshot: dict, checks: list, store: bool) -
     keep the reference lists read for the next caller (not on a GET, which writes nothing)."""
     if not _would_ask(doc, checks):
         return _Asked()  # not connected, or a converted quote (the export skips it): nothing to ask
-    settings = read_settings(db.session)
+    settings = request_settings()
     asked = _Asked()
     try:
-        with runtime().interactive_client(db.session, read_timeout=CHECK_READ_TIMEOUT) as client:
+        with runtime().interactive_client(db.session, settings=settings, read_timeout=CHECK_READ_TIMEOUT) as client:
             # The lines are asked about beside where the export goes: one round trip to wait for, not two.
             lines = line_problems_ahead(db.session, client, settings, doc)
             target, failed = None, None
@@ -214,7 +222,7 @@ def _checklist(doc: Document, snapshot: dict, store: bool, *, checking: bool = F
     colcw's own checks, when the caller just made them (:func:`~..sync.quotes.preflight.preflight`)."""
     actor = current_actor()
     if own is None:
-        own = preflight(db.session, doc, actor, snapshot)
+        own = preflight(db.session, doc, actor, snapshot, request_settings())
     checks = own
     checking = checking and _would_ask(doc, checks)  # (nothing to ask: the page is whole at once)
     if checking:
@@ -267,7 +275,7 @@ def _export_page(doc: Document, *, checking: bool):
     return render_template("colcw/documents/export.html", doc=doc, run=run, zone=display_zone(),
                            final=bool(run and run.status in FINAL_RUN_STATUSES),
                            outcome=outcome, exported_now=_exported_now(run, outcome), **checklist,
-                           panel=panel_state(db.session, doc, read_settings(db.session), snapshot))
+                           panel=panel_state(db.session, doc, request_settings(), snapshot))
 
 
 @rep_bp.route("/documents/<int:doc_id>/export", methods=["GET"])
@@ -290,7 +298,7 @@ def export_checklist(doc_id: int):
         return _export_page(doc, checking=False)
     snapshot = document_snapshot(doc)
     checklist = _checklist(doc, snapshot, store=False)
-    panel = panel_state(db.session, doc, read_settings(db.session), snapshot)
+    panel = panel_state(db.session, doc, request_settings(), snapshot)
     run = _run_of(doc, request.args.get("run", type=int))
     ended = run is not None and run.status in FINAL_RUN_STATUSES and checklist["active"] is None
     outcome = _outcome(run) if ended else None
@@ -318,7 +326,7 @@ def export_run(doc_id: int):
     resp = make_response(render_template(
         "colcw/documents/_run.html", doc=doc, run=run, final=final, outcome=_outcome(run) if final else None, fragment=True,
         zone=display_zone(),
-        panel=panel_state(db.session, doc, read_settings(db.session), document_snapshot(doc))))
+        panel=panel_state(db.session, doc, request_settings(), document_snapshot(doc))))
     if final and request.headers.get("HX-Request"):
         resp.headers["HX-Refresh"] = "true"
     return resp
@@ -351,7 +359,7 @@ def start_document_export(doc_id: int):
         return _under_way(doc, under_way)
     snapshot = document_snapshot(doc)
     actor = current_actor()
-    own = preflight(db.session, doc, actor, snapshot)
+    own = preflight(db.session, doc, actor, snapshot, request_settings())
     confirmed = _clear_on_its_page(doc, actor, own, snapshot)
     checks = own
     if confirmed is None:  # ConnectWise asked again: no clear answer for the document as it is now
@@ -434,7 +442,7 @@ def _clear_on_its_page(doc: Document, actor: dict | None, own: list[Check], snap
 def _answer_key(doc: Document, actor: dict | None, own: list[Check], snapshot: dict) -> str:
     """Where the checklist's clear answer for ``doc`` as it is now is remembered (:func:`~..sync.quotes.answered.answer_key`),
     on the connection as it is now."""
-    return answer_key(doc.id, actor, own, snapshot, connection_of(read_settings(db.session)))
+    return answer_key(doc.id, actor, own, snapshot, connection_of(request_settings()))
 
 
 def _under_way(doc: Document, run: SyncRun):
@@ -505,7 +513,7 @@ def _unlocked(doc: Document) -> Markup | str:
 
 
 def _panel_html(doc: Document, snapshot: dict) -> str:
-    settings = read_settings(db.session)
+    settings = request_settings()
     cw_status = next((x for x in doc.external_statuses if x.source == SOURCE), None)
     panel = panel_state(db.session, doc, settings, snapshot)
     # Not exported and linked to no opportunity: a name the export refuses is said as the checklist says it (its row

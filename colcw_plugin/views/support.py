@@ -8,18 +8,18 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from markupsafe import Markup, escape
 from redis import Redis
-from sqlalchemy import Select
+from sqlalchemy import Select, inspect
 
 from host_stub.extensions import db
 
 from .. import text
 from ..cw import ConnectWiseClient, ConnectWiseError, places
-from ..models import SyncRun
+from ..models import Settings, SyncRun
 from ..setup import pages
 from ..setup.connection import NotConfigured, is_configured, read_settings
 from ..setup.lookups import Lookups, load_lookups
@@ -37,6 +37,26 @@ T = TypeVar("T")
 def runtime() -> Runtime:
     """The app's colcw runtime (built by the composition root)."""
     return Runtime.of(current_app)
+
+
+def request_settings() -> Settings:
+    """colcw's settings as this request reads them (:func:`~..setup.connection.read_settings`): read once, then the
+    same row for the rest of the request. Reading it again returned the session's same object, its values as loaded
+    (or refreshed after a commit, as the object itself is): one statement for nothing, up to four times in a click of
+    Export now. Kept on the request itself (an app context, and its ``g``, can outlive one request: a test's holds
+    several); outside a request, read. Defaults (none stored yet) are not kept: a request that stores them reads them
+    again."""
+    if not has_request_context():
+        return read_settings(db.session)
+    settings = request.environ.get(_SETTINGS_READ)
+    if settings is None:
+        settings = read_settings(db.session)
+        if inspect(settings).persistent:
+            request.environ[_SETTINGS_READ] = settings
+    return settings
+
+
+_SETTINGS_READ = "colcw.settings"  # (request_settings: where the request keeps them)
 
 
 def colcw_command() -> str:
@@ -76,7 +96,7 @@ def not_connected() -> Markup | None:
     """What a rep's action answers at once while ConnectWise is not connected (never set up, or Reset),
     naming the page where an admin connects it (a link for an admin; a rep, who cannot open it, reads its name);
     None when it is connected. Nothing is recorded or queued for an action that cannot reach ConnectWise."""
-    if is_configured(read_settings(db.session)):
+    if is_configured(request_settings()):
         return None
     if current_user.is_authenticated and current_user.is_admin:
         return NOT_CONNECTED.format(Markup('<a href="{}">{}</a>').format(url_for(pages.CONNECTION.endpoint),
@@ -160,7 +180,7 @@ def opportunity_lists_or_reason() -> tuple[Loaded | None, str | None]:
 def opportunity_lists_or_failure() -> tuple[Loaded | None, str | None, bool]:
     """As :func:`opportunity_lists_or_reason`, and whether they could not be read because the saved connection itself
     does not work (its keys, company, site: what the Connection card says), not for a reason of the lists'."""
-    if not is_configured(read_settings(db.session)):
+    if not is_configured(request_settings()):
         return None, "ConnectWise is not connected yet: enter the connection first.", False
     lists, reason, error = _read_or_error(lambda client: load(OpportunitySetup(client)), "ConnectWise's lists")
     return lists, reason, isinstance(error, CONNECTION_FAILS)

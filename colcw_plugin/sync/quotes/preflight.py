@@ -21,7 +21,7 @@ from ...cw.errors import (
     RateLimited,
     ServerError,
 )
-from ...models import DocumentDrift, RepMapping, get_link
+from ...models import DocumentDrift, RepMapping, Settings, get_link
 from ...setup import pages
 from ...setup.connection import is_configured, read_settings
 from ...setup.reps import SIGNED_IN, STORE_DEFAULT, Acting, UnmappedRep, member_of, who_acts
@@ -116,9 +116,11 @@ def not_checked(check: Check, why: str) -> Check:
     return dataclasses.replace(check, ok=False, state=UNCHECKED, detail=f"Not checked: {why}", fix="", note="")
 
 
-def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dict) -> list[Check]:
-    """The checks shown on the export page, in the order the export applies them."""
-    settings = read_settings(session)
+def preflight(session: Session, doc: Document, actor: dict | None, snapshot: dict,
+              settings: Settings | None = None) -> list[Check]:
+    """The checks shown on the export page, in the order the export applies them. ``settings``: as the caller just
+    read them (else read here)."""
+    settings = settings if settings is not None else read_settings(session)
     if not is_configured(settings):
         # Nothing else can be told without the connection and its settings (after a Reset, the
         # opportunity name field is not chosen yet either): say that, and only that.
