@@ -325,6 +325,12 @@ def check_failure(report: ConnectionReport) -> str:
     return text
 
 
+def tenant_of(settings: Settings) -> str:
+    """Which ConnectWise tenant ``settings`` connect to, as a key: its site and company ("<site>|<company>"). What is
+    kept per tenant is kept under it (the shared reference lists, Export now's remembered checklist answer)."""
+    return f"{settings.site_url}|{settings.company_id}"
+
+
 def connected_to(settings: Settings) -> str:
     """ "Connected to <site> as company <id>", as the Connection card and its flash say a passed check."""
     return f"Connected to {settings.site_url} as company {settings.company_id}"

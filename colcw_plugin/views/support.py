@@ -39,6 +39,9 @@ def runtime() -> Runtime:
     return Runtime.of(current_app)
 
 
+_SETTINGS_READ = "colcw.settings"  # (request_settings: where the request keeps them)
+
+
 def request_settings() -> Settings:
     """colcw's settings as this request reads them (:func:`~..setup.connection.read_settings`): read once, then the
     same row for the rest of the request. Reading it again returned the session's same object, its values as loaded
@@ -54,9 +57,6 @@ def request_settings() -> Settings:
         if inspect(settings).persistent:
             request.environ[_SETTINGS_READ] = settings
     return settings
-
-
-_SETTINGS_READ = "colcw.settings"  # (request_settings: where the request keeps them)
 
 
 def colcw_command() -> str:

@@ -36,6 +36,7 @@ from host_stub.models import Contact, Customer
 from ...cw import ConnectWiseError
 from ...cw import conditions as C
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift, SyncRun, stored_time
+from ...setup.connection import tenant_of
 from ...setup.customer_matching import LikelyDuplicates
 from ...setup.field_mapping import COMPANY
 from ...setup.field_mapping import CONTACT as CONTACT_TABLE
@@ -177,7 +178,7 @@ class CompanyImporter:
         import into an empty host never reads it."""
         if self._states is None:
             s = self.ctx.settings
-            cache = DbReferenceCache(self.session.get_bind(), tenant=f"{s.site_url}|{s.company_id}")
+            cache = DbReferenceCache(self.session.get_bind(), tenant=tenant_of(s))
             try:
                 self._states = StateList(cache.rows(STATES_KEY, lambda: fetch_rows(self.client)))
             except ConnectWiseError as e:

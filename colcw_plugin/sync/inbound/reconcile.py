@@ -55,6 +55,7 @@ from ...models import (
     RecordDrift,
     fingerprint,
 )
+from ...setup.connection import tenant_of
 from ...setup.live_updates import allowed_breaks, get_live, over_limit
 from ..jobs.kinds import SyncContext
 from ..shared import fields as M
@@ -228,7 +229,7 @@ class Reconciler:
 
     def _cache(self) -> DbReferenceCache:
         s = self.ctx.settings
-        return DbReferenceCache(self.session.get_bind(), tenant=f"{s.site_url}|{s.company_id}")
+        return DbReferenceCache(self.session.get_bind(), tenant=tenant_of(s))
 
     def states(self) -> StateList:
         """ConnectWise's state list (cached like the statuses), read once per run when first needed."""

@@ -27,6 +27,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from ...models import Settings
+from ...setup.connection import tenant_of
 from .preflight import Check
 
 log = logging.getLogger(__name__)
@@ -35,16 +36,16 @@ ANSWER_SECONDS = 120  # how long a clear answer stands for Export now (the expor
 _PREFIX = "colcw:checklist-clear:"
 
 
-def connection_of(settings: Settings) -> tuple[str, str, str]:
-    """What the answer was asked on: the tenant (its site and company) and when the settings were last saved (the
-    type, stage and status of new opportunities, the category mode…, which ConnectWise's answer depends on). Another
-    tenant, or settings saved since, is another key (:func:`answer_key`)."""
+def connection_of(settings: Settings) -> tuple[str, str]:
+    """What the answer was asked on: the tenant (:func:`~...setup.connection.tenant_of`) and when the settings were last
+    saved (the type, stage and status of new opportunities, the category mode…, which ConnectWise's answer depends on).
+    Another tenant, or settings saved since, is another key (:func:`answer_key`)."""
     saved = settings.updated_at.isoformat() if settings.updated_at is not None else ""
-    return settings.site_url, settings.company_id, saved
+    return tenant_of(settings), saved
 
 
 def answer_key(document_id: int, actor: dict | None, checks: list[Check], snapshot: dict,
-               connection: tuple[str, str, str]) -> str:
+               connection: tuple[str, str]) -> str:
     """The key of the answer given for ``document_id`` as ``actor`` saw it: the rep, colcw's own checks
     (:func:`.preflight.preflight`, before ConnectWise's answers), the document's snapshot and the connection
     (:func:`connection_of`). Anything of them that changes makes another key: the answer then is not the one for what

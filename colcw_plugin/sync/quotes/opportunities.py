@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ...cw import ConnectWiseClient, ValidationFailed, places
 from ...cw import conditions as C
 from ...models import Settings
+from ...setup.connection import tenant_of
 from ...setup.opportunity_defaults import (
     STAGE,
     STATUS,
@@ -143,8 +144,8 @@ def shared_setup(client: ConnectWiseClient, engine: Engine, settings: Settings, 
                  session: Session | None = None) -> OpportunitySetup:
     """The tenant's statuses, types and stages through the cache every process shares (ten minutes);
     ``store=False`` (a page's GET) reads it without writing; a page passes its ``session`` to read through it."""
-    return OpportunitySetup(client, DbReferenceCache(engine, tenant=f"{settings.site_url}|{settings.company_id}",
-                                                     store=store, session=session))
+    return OpportunitySetup(client, DbReferenceCache(engine, tenant=tenant_of(settings), store=store,
+                                                     session=session))
 
 
 def find_by_name(client: ConnectWiseClient, company_id: int, name: str) -> list[dict]:
