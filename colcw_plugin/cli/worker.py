@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.extensions import db
 
+from ..sync.jobs.clocks import ClockWatch, clock_warnings
 from ..sync.jobs.queue import work
 from ..sync.jobs.scheduler import run_scheduler
 from ..sync.runtime import Runtime
@@ -37,7 +38,11 @@ def worker_command(burst: bool, simple: bool, queues: str) -> None:
     live_only = queues == "live"
     where = f"queue {queue.live.name!r}" if live_only else f"queues {queue.live.name!r}, then {queue.name!r}"
     click.echo(f"colcw worker on {where} ({'burst' if burst else 'waiting for jobs'})")
-    work(queue, burst=burst, simple=simple, live_only=live_only)
+    watch = ClockWatch("worker")
+    if watch.check(queue.connection) is not None:  # (then on its heartbeats: the jobs pages compare the machines)
+        for warning in clock_warnings(queue.connection):
+            click.echo(f"Warning: {warning}", err=True)
+    work(queue, burst=burst, simple=simple, live_only=live_only, clock_watch=watch)
 
 
 @click.command("scheduler")
@@ -55,5 +60,5 @@ def scheduler_command(once: bool, interval: float) -> None:
     started = time.monotonic()
     engine = db.engine
     fired = run_scheduler(lambda: Session(bind=engine), rt.queue, rt.kinds, history_days=rt.config.history_days,
-                          once=once, interval=interval, stop=stop, say=click.echo)
+                          once=once, interval=interval, stop=stop, say=click.echo, clock_watch=ClockWatch("scheduler"))
     click.echo(f"colcw scheduler stopped after {time.monotonic() - started:.0f}s; {fired} runs fired.")

@@ -52,6 +52,7 @@ from host_stub.models import utcnow
 
 from ...errors import QueueBusy
 from ...models import ACTIVE_RUN_STATUSES, RunStatus, SyncRun
+from .clocks import ClockWatch
 from .kinds import KindRegistry
 from .runs import create_run
 
@@ -674,7 +675,23 @@ def perform(session: Session, queue: JobQueue, run_id: int, execute: Callable[..
     return f"run #{run_id} {run.status}: {run.message}"
 
 
-class ColcwWorker(Worker):
+class _MeasuresClock:
+    """A worker that measures its machine's clock on its heartbeats (:mod:`.clocks`: at most every few minutes), when
+    its command gave it a :class:`~.clocks.ClockWatch`."""
+
+    clock_watch: ClockWatch | None = None
+
+    def heartbeat(self, *args, **kwargs):
+        super().heartbeat(*args, **kwargs)  # type: ignore[misc]
+        if self.clock_watch is not None:
+            self.clock_watch.check(self.connection)  # type: ignore[attr-defined]
+
+
+class _SimpleColcwWorker(_MeasuresClock, SimpleWorker):
+    """RQ's ``SimpleWorker`` (every job in the worker's process), measuring its clock as :class:`ColcwWorker` does."""
+
+
+class ColcwWorker(_MeasuresClock, Worker):
     """RQ's worker, which forks a work horse for each job (a bulk run's memory, and a crash, end with the horse), but
     for a run of one record a person waits for (its job's :data:`IN_PROCESS` flag: a rep's export of one document),
     which it runs in its own process as RQ's ``SimpleWorker`` does: on the database and ConnectWise connections it
@@ -695,10 +712,13 @@ class ColcwWorker(Worker):
         return super().get_heartbeat_ttl(job)
 
 
-def work(queue: JobQueue, *, burst: bool = False, simple: bool = False, live_only: bool = False) -> None:
+def work(queue: JobQueue, *, burst: bool = False, simple: bool = False, live_only: bool = False,
+         clock_watch: ClockWatch | None = None) -> None:
     """Run an RQ worker on colcw's queues, the live queue first (with RQ's scheduler, which retries need):
     :class:`ColcwWorker`, or with ``simple`` RQ's ``SimpleWorker`` (every job in the worker's process). With
-    ``live_only`` it listens on the live queue alone: urgent runs then never wait behind a bulk run."""
-    worker_class = SimpleWorker if simple else ColcwWorker
+    ``live_only`` it listens on the live queue alone: urgent runs then never wait behind a bulk run. ``clock_watch``:
+    measures the machine's clock on the worker's heartbeats (:mod:`.clocks`)."""
+    worker_class = _SimpleColcwWorker if simple else ColcwWorker
     worker = worker_class([queue.live] if live_only else list(queue.queues), connection=queue.connection)
+    worker.clock_watch = clock_watch
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

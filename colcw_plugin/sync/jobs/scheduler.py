@@ -49,6 +49,7 @@ from host_stub.models import utcnow
 from ...errors import QueueBusy
 from ...models import Schedule, stored_time
 from ...models.runs import started_outcome
+from .clocks import ClockWatch
 from .history import maybe_purge
 from .kinds import KindRegistry
 from .queue import NOT_QUEUED_MESSAGE, JobQueue, find_active, new_job_id, work_key
@@ -196,8 +197,9 @@ def missing_processes(queue: JobQueue, command: str = "flask colcw") -> list[str
 
 def run_scheduler(new_session: Callable[[], Session], queue: JobQueue, kinds: KindRegistry, *, history_days: int,
                   once: bool = False, interval: float = 10.0, stop: threading.Event | None = None,
-                  say: Callable[[str], None] = log.info) -> int:
-    """The tick loop: one fresh session per tick. Returns the number of runs fired."""
+                  say: Callable[[str], None] = log.info, clock_watch: ClockWatch | None = None) -> int:
+    """The tick loop: one fresh session per tick. Returns the number of runs fired. ``clock_watch``: measures the
+    machine's clock on the ticks, leading or not (:mod:`.clocks`: at most every few minutes)."""
     stop = stop or threading.Event()
     lock = queue.connection.lock(LEADER_KEY, timeout=max(int(interval * 3), 5), thread_local=False)
     token = uuid.uuid4().hex.encode()
@@ -205,6 +207,8 @@ def run_scheduler(new_session: Callable[[], Session], queue: JobQueue, kinds: Ki
     total = 0
     while not stop.is_set():
         session = new_session()
+        if clock_watch is not None:
+            clock_watch.check(queue.connection)
         try:
             if leading:
                 try:
