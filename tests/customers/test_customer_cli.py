@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 from customer_support import companies, make_customer
 
 from colcw_plugin.models import SyncRun
+from colcw_plugin.sync.jobs import clocks
+from colcw_plugin.sync.jobs.clocks import ClockWatch
 from host_stub.extensions import db
 from host_stub.models import Customer
 
@@ -75,3 +80,18 @@ def test_records_left_not_attempted_are_listed_and_exit_one(sync_ready, app):
     result = _invoke(app, "--direction", "export", "--customer", "ACME1")
     assert result.exit_code == 1, result.output
     assert "NOT_ATTEMPTED" in result.output and "Try again in a few minutes" in result.output
+
+
+def test_a_foreground_run_measures_its_machines_clock_and_says_when_it_differs_from_anothers(sync_ready, app,
+                                                                                           redis_conn):
+    # A worker machine 4 s ahead of this one: the run's syncs are stamped by this machine's clock.
+    ClockWatch("worker", machine="worker-ahead", clock=lambda: time.time() + 4).check(redis_conn)
+    make_customer()
+    result = app.test_cli_runner().invoke(args=["colcw", "sync", "customers", "--direction", "export",
+                                                                "--all"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    here = {r.machine: r for r in clocks.readings(redis_conn)}[socket.gethostname()]
+    assert here.role == "command" and abs(here.offset) < 0.5
+    assert (f"Warning: The clocks of colcw's machines differ: “{socket.gethostname()}” (command) is 4.0 s behind "
+            "“worker-ahead” (worker).") in result.stderr, result.stderr
+    assert [c["identifier"] for c in companies(sync_ready)] == ["ACME1"]
