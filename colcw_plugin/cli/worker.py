@@ -1,4 +1,5 @@
-"""``flask --app host_stub colcw worker | scheduler``: the processes that run and schedule the jobs."""
+"""``flask --app host_stub colcw worker | scheduler | clocks``: the processes that run and schedule the jobs, and
+the clocks of the machines they run on."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import time
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from host_stub.extensions import db
 
-from ..sync.jobs.clocks import ClockWatch, clock_warnings
+from ..sync.jobs.clocks import ClockWatch, clock_warnings, readings
 from ..sync.jobs.queue import work
 from ..sync.jobs.scheduler import run_scheduler
 from ..sync.runtime import Runtime
@@ -62,3 +64,27 @@ def scheduler_command(once: bool, interval: float) -> None:
     fired = run_scheduler(lambda: Session(bind=engine), rt.queue, rt.kinds, history_days=rt.config.history_days,
                           once=once, interval=interval, stop=stop, say=click.echo, clock_watch=ClockWatch("scheduler"))
     click.echo(f"colcw scheduler stopped after {time.monotonic() - started:.0f}s; {fired} runs fired.")
+
+
+@click.command("clocks")
+@with_appcontext
+def clocks_command() -> None:
+    """List the machines colcw ran on in the last 15 minutes, each with its clock against Redis's; exit 1 when two
+    differ by more than a second (the jobs page's warning)."""
+    redis = Runtime.of(current_app).redis
+    ClockWatch("command").check(redis)  # this machine too
+    try:
+        found = readings(redis)
+    except RedisError as e:
+        raise click.ClickException(f"Redis does not answer ({e}): check REDIS_URL.") from None
+    seconds, micros = redis.time()
+    now = seconds + micros / 1_000_000
+    for r in sorted(found, key=lambda r: r.machine):
+        side = "behind" if r.offset > 0 else "ahead of"
+        click.echo(f"{r.machine:<30} {r.role or '-':<10} {abs(r.offset) * 1000:9.1f} ms {side} Redis's clock "
+                   f"(± {r.error * 1000:.1f} ms), measured {now - r.at:.0f} s ago")
+    warnings = clock_warnings(redis)
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if warnings:
+        raise SystemExit(1)

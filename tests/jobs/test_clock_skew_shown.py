@@ -112,3 +112,22 @@ def test_a_web_process_a_worker_and_the_scheduler_record_their_machines_clock(ap
     run_scheduler(lambda: Session(bind=db.engine), runtime().queue, runtime().kinds, history_days=90, once=True,
                   clock_watch=ClockWatch("scheduler"))
     assert _readings(redis_conn)[here].role == "scheduler"
+
+
+def test_the_clocks_command_lists_each_machine_and_exits_one_while_two_differ(app, redis_conn):
+    here = socket.gethostname()
+    ClockWatch("worker", machine="worker-9", clock=lambda: time.time() - 2.5).check(redis_conn)
+
+    result = app.test_cli_runner().invoke(args=["colcw", "clocks"])
+    assert result.exit_code == 1, (result.output, result.stderr)
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert set(lines) == {here, "worker-9"}
+    assert re.fullmatch(r"worker-9 +worker +2[45]\d\d\.\d ms behind Redis's clock \(± \d+\.\d ms\), measured 0 s ago",
+                        lines["worker-9"]), lines["worker-9"]
+    assert " command " in lines[here]  # the command measured its own machine
+    assert result.stderr.startswith(f"Warning: The clocks of colcw's machines differ: “worker-9” (worker) is 2.5 s "
+                                    f"behind “{here}” (command)."), result.stderr
+
+    ClockWatch("worker", machine="worker-9").check(redis_conn)  # its clock set right
+    result = app.test_cli_runner().invoke(args=["colcw", "clocks"])
+    assert result.exit_code == 0 and result.stderr == "", (result.output, result.stderr)
