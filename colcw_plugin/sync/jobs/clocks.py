@@ -9,11 +9,12 @@ worker's, looks older than the export, and the customer is shown synced with the
 themselves are compared by value, ``Link.synced_values``: live updates never overwrite an edit on the strength of a
 clock.) Nothing here changes those times; it makes a difference seen, so that ops set the clocks right.
 
-Every colcw process (each web process on its requests, each worker on its heartbeat, the scheduler on its ticks)
-measures its machine's clock against Redis's, which all of them share, at most every :data:`MEASURE_EVERY` seconds
-(one ``TIME`` and one ``HSET``, never a SQL statement), and records the offset under its host name. The jobs pages
-read the readings of the last :data:`FORGET_AFTER` seconds and say when two machines differ by more than
-:data:`TOLERANCE` beyond what the measures' round trips leave uncertain (:func:`clock_warnings`).
+Every colcw process (each web process on its requests, each worker at its start and on its heartbeats, the scheduler
+on its ticks, a foreground ``colcw sync`` at its start) measures its machine's clock against Redis's, which all of them
+share, at most every :data:`MEASURE_EVERY` seconds (one ``TIME`` and one ``HSET``, never a SQL statement), and records
+the offset under its host name: one entry a machine, whichever of its processes measured last. The jobs page (and
+``colcw clocks``) read the readings of the last :data:`FORGET_AFTER` seconds and say when two machines differ by more
+than :data:`TOLERANCE` beyond what the measures' round trips leave uncertain (:func:`clock_warnings`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ MAX_ERROR = 0.25  # a measure whose round trip to Redis took over twice this say
 class ClockReading:
     """One machine's clock as last measured: ``offset`` seconds to add to its time to get Redis's (positive: the
     machine's clock is behind), give or take ``error`` (half the round trip); ``at``: Redis's time then; ``role``:
-    the process that measured (web, worker, scheduler)."""
+    the process that measured (web, worker, scheduler, command)."""
 
     machine: str
     offset: float
