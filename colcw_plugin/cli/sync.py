@@ -28,7 +28,7 @@ from host_stub.snapshots import system_actor
 
 from ..errors import FieldErrors
 from ..models import FINAL_RUN_STATUSES, RunStatus, SyncItem, SyncRun
-from ..sync.jobs.clocks import ClockWatch, clock_warnings
+from ..sync.jobs.clocks import ClockWatch
 from ..sync.jobs.recorder import describe_counts
 from ..sync.jobs.runs import create_run
 from ..sync.runtime import Runtime
@@ -51,9 +51,8 @@ def run_in_foreground(kind: str, options: dict, *, label: str) -> tuple[SyncRun,
     run_id = run.id
     click.echo(f"Run #{run_id}: {run.description}")
     # The run stamps its syncs with this machine's clock, as a worker does: measured, and said if it differs.
-    if ClockWatch("command").check(rt.redis) is not None:
-        for warning in clock_warnings(rt.redis):
-            click.echo(f"Warning: {warning}", err=True)
+    for warning in ClockWatch("command").check_and_say(rt.redis):
+        click.echo(f"Warning: {warning}", err=True)
     app, errors = current_app._get_current_object(), []
 
     def work() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from host_stub.extensions import db
 
-from ..sync.jobs.clocks import ClockWatch, clock_warnings, readings
+from ..sync.jobs.clocks import ClockWatch, heard_from, said
 from ..sync.jobs.queue import work
 from ..sync.jobs.scheduler import run_scheduler
 from ..sync.runtime import Runtime
@@ -40,10 +40,9 @@ def worker_command(burst: bool, simple: bool, queues: str) -> None:
     live_only = queues == "live"
     where = f"queue {queue.live.name!r}" if live_only else f"queues {queue.live.name!r}, then {queue.name!r}"
     click.echo(f"colcw worker on {where} ({'burst' if burst else 'waiting for jobs'})")
-    watch = ClockWatch("worker")
-    if watch.check(queue.connection) is not None:  # (then on its heartbeats: the jobs pages compare the machines)
-        for warning in clock_warnings(queue.connection):
-            click.echo(f"Warning: {warning}", err=True)
+    watch = ClockWatch("worker")  # (then on its heartbeats: the jobs page compares the machines)
+    for warning in watch.check_and_say(queue.connection):
+        click.echo(f"Warning: {warning}", err=True)
     work(queue, burst=burst, simple=simple, live_only=live_only, clock_watch=watch)
 
 
@@ -74,16 +73,14 @@ def clocks_command() -> None:
     redis = Runtime.of(current_app).redis
     ClockWatch("command").check(redis)  # this machine too
     try:
-        found = readings(redis)
+        found, now = heard_from(redis)
     except RedisError as e:
         raise click.ClickException(f"Redis does not answer ({e}): check REDIS_URL.") from None
-    seconds, micros = redis.time()
-    now = seconds + micros / 1_000_000
     for r in sorted(found, key=lambda r: r.machine):
         side = "behind" if r.offset > 0 else "ahead of"
         click.echo(f"{r.machine:<30} {r.role or '-':<10} {abs(r.offset) * 1000:9.1f} ms {side} Redis's clock "
                    f"(± {r.error * 1000:.1f} ms), measured {now - r.at:.0f} s ago")
-    warnings = clock_warnings(redis)
+    warnings = said(found)
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
     if warnings:

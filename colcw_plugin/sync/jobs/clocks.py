@@ -71,6 +71,11 @@ def record(redis: Redis, reading: ClockReading) -> None:
 def readings(redis: Redis) -> list[ClockReading]:
     """Each machine's last reading of the last :data:`FORGET_AFTER` seconds (by Redis's time), latest first. One
     that cannot be read is left out."""
+    return heard_from(redis)[0]
+
+
+def heard_from(redis: Redis) -> tuple[list[ClockReading], float]:
+    """:func:`readings`, and Redis's time as they were read (one round trip for both)."""
     with redis.pipeline(transaction=False) as pipe:
         pipe.hgetall(CLOCKS_KEY)
         pipe.time()
@@ -86,7 +91,7 @@ def readings(redis: Redis) -> list[ClockReading]:
             continue
         if now - reading.at <= FORGET_AFTER:
             out.append(reading)
-    return sorted(out, key=lambda r: -r.at)
+    return sorted(out, key=lambda r: -r.at), now
 
 
 def _seconds(value: float) -> str:
@@ -115,6 +120,11 @@ def clock_warnings(redis: Redis) -> list[str]:
         found = readings(redis)
     except RedisError:
         return []
+    return said(found)
+
+
+def said(found: list[ClockReading]) -> list[str]:
+    """:func:`clock_warnings` of readings already read."""
     pair = differing(found)
     if pair is None:
         return []
@@ -170,3 +180,8 @@ class ClockWatch:
             return None
         finally:
             self._lock.release()
+
+    def check_and_say(self, redis: Redis) -> list[str]:
+        """:meth:`check`, then, when it measured, what the jobs page says of the machines' clocks (a command's start
+        prints it)."""
+        return clock_warnings(redis) if self.check(redis) is not None else []
