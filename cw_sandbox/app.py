@@ -25,6 +25,7 @@ from cw_sandbox.readonly import match
 from cw_sandbox.responses import LATEST_VERSION, accepted_version, json_response
 from cw_sandbox.routing import resolve
 from cw_sandbox.seed import apply_seed
+from cw_sandbox.serving import CLOCK_OFFSET_KEY
 from cw_sandbox.store import Store
 from cw_sandbox.tenant import Tenant
 from cw_sandbox.throttle import DEFAULT_IN_FLIGHT, DEFAULT_PER_MINUTE, Throttle
@@ -53,6 +54,12 @@ def create_app(seed: str = "empty", db_path: str | None = None, company_id: str 
     if store.is_empty():
         apply_seed(tenant, seed)
     app.extensions["cw_sandbox"] = tenant
+
+    @app.before_request
+    def _clock() -> None:  # the Date header by the tenant's clock (serving.py), whatever answers the request
+        if tenant.clock_offset:
+            request.environ[CLOCK_OFFSET_KEY] = tenant.clock_offset
+
     app.register_blueprint(control_bp)
 
     from cw_sandbox.callbacks import install as install_callbacks

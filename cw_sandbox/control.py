@@ -20,7 +20,10 @@
   ``NullValue`` entry naming the field, like any required field; ``{}`` makes them optional again);
   ``{"reclose": "stamp"|"keep"}``: what moving an opportunity from one closed status to another (Won →
   Lost) does to its ``closedDate`` and ``closedBy``: stamps who did it and when (default), or keeps the first
-  close's (nothing public says which ConnectWise does; colcw must work under both).
+  close's (nothing public says which ConnectWise does; colcw must work under both);
+  ``{"clock_offset_seconds": -600}``: the tenant's clock set that far from the machine's (negative: behind), for
+  the records' ``lastUpdated``/``dateEntered`` stamps and the answers' ``Date`` header alike (a ConnectWise whose
+  clock is not its client's; a reset sets it back to 0).
 * ``GET|POST /__sandbox__/throttle`` ``{"per_minute": 1000, "in_flight": 10, "window_seconds": 60}``:
   the tenant's request budget (``null`` turns a limit off; a shorter window lets a test watch a
   client wait out a 429 quickly); a reset restores the one the server started with.
@@ -41,6 +44,7 @@ from cw_sandbox.seed import SEEDS, apply_seed
 from cw_sandbox.seed import generate as generate_records
 
 control_bp = Blueprint("cw_sandbox_control", __name__, url_prefix="/__sandbox__")
+MAX_CLOCK_OFFSET = 86400  # seconds: a day either way
 
 
 def _tenant() -> Any:
@@ -157,7 +161,7 @@ def options() -> Response:
     """Switch behaviours that public sources disagree on, and what the request log keeps."""
     tenant = _tenant()
     body = _json_body()
-    unknown = set(body) - {"forecast_shape", "record_bodies", "required_fields", "reclose"}
+    unknown = set(body) - {"forecast_shape", "record_bodies", "required_fields", "reclose", "clock_offset_seconds"}
     if unknown:
         raise bad_request(f"Unknown option(s): {', '.join(sorted(unknown))}.")
     if "forecast_shape" in body:
@@ -174,9 +178,15 @@ def options() -> Response:
         if body["reclose"] not in ("stamp", "keep"):
             raise bad_request("reclose is 'stamp' or 'keep'.")
         tenant.reclose = body["reclose"]
+    if "clock_offset_seconds" in body:
+        offset = body["clock_offset_seconds"]
+        if isinstance(offset, bool) or not isinstance(offset, int | float) or abs(offset) > MAX_CLOCK_OFFSET:
+            raise bad_request(f"clock_offset_seconds is a number of seconds from -{MAX_CLOCK_OFFSET} to "
+                              f"{MAX_CLOCK_OFFSET} (negative: the tenant's clock is behind the machine's).")
+        tenant.clock_offset = float(offset)
     return _ok({"forecast_shape": tenant.forecast_shape, "record_bodies": tenant.record_bodies,
                 "required_fields": {k: list(v) for k, v in tenant.required_fields.items()},
-                "reclose": tenant.reclose})
+                "reclose": tenant.reclose, "clock_offset_seconds": tenant.clock_offset})
 
 
 def _required_fields(value: Any) -> dict[str, tuple[str, ...]]:

@@ -8,12 +8,12 @@ company and contact records directly, because benchmarks need tens of thousands 
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cw_sandbox.resources import RESOURCES_BY_KEY
 from cw_sandbox.tenant import Tenant
-from cw_sandbox.validation import WriteContext, find_by, make_reference, now_iso
+from cw_sandbox.validation import WriteContext, find_by, make_reference, now_iso, sandbox_now
 from host_stub import demo_data
 
 SEEDS = ("empty", "demo")
@@ -339,7 +339,7 @@ def generate(tenant: Tenant, companies: int, contacts_per_company: float = 2.5, 
     rng = random.Random(seed)
     ctx_res = RESOURCES_BY_KEY["companies"]
     ctx = WriteContext(store=tenant.store, actor=SEED_ACTOR, api_base=tenant.api_base, resource=ctx_res)
-    stamp = (datetime.now(UTC) - timedelta(minutes=age_minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = (sandbox_now() - timedelta(minutes=age_minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
     info = {"lastUpdated": stamp, "updatedBy": SEED_ACTOR, "dateEntered": stamp, "enteredBy": SEED_ACTOR}
     with tenant.store.lock:
         us = find_by(tenant.store, "countries", "name", "United States")

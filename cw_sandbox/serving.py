@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import io
 import socket
+import time
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.serving import make_server as werkzeug_make_server
 
 IDLE_SECONDS = 60
+# Where the app leaves its tenant's clock offset in a request's environ, for the Date header (app.py).
+CLOCK_OFFSET_KEY = "cw_sandbox.clock_offset"
 
 # One end of a pair with a byte waiting that nobody reads: "readable" at once, for werkzeug's drain.
 _ALWAYS_READABLE, _WRITER = socket.socketpair()
@@ -64,6 +67,14 @@ class KeepAliveHandler(WSGIRequestHandler):
             super().run_wsgi()
         finally:
             self.rfile, self.connection = real_rfile, real_connection
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header by the tenant's clock (its ``clock_offset_seconds`` option, which the app leaves in the
+        request's environ), as its records' stamps are."""
+        if timestamp is None:
+            environ = getattr(self, "environ", None) or {}
+            timestamp = time.time() + float(environ.get(CLOCK_OFFSET_KEY, 0.0))
+        return super().date_time_string(timestamp)
 
     def send_header(self, keyword: str, value: str) -> None:
         if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:

@@ -64,6 +64,9 @@ class Tenant:
         # What a change from one closed opportunity status to another does to closedDate/closedBy: "stamp"
         # (who made it, and when: the default) or "keep" (the first close's). Unverified either way (README).
         self.reclose = "stamp"
+        # Seconds the tenant's clock is ahead of the machine's (negative: behind): its records' stamps and its answers'
+        # Date header (a ConnectWise whose clock is not its client's; the clock_offset_seconds option).
+        self.clock_offset = 0.0
         self.log_lock = threading.Lock()
         self.request_log: list[dict] = []
         self.write_listeners: list[Callable[[str, str, dict, str], None]] = []
@@ -104,6 +107,7 @@ class Tenant:
         self.record_bodies = False
         self.required_fields = {}
         self.reclose = "stamp"
+        self.clock_offset = 0.0
         with self.log_lock:
             self.request_log.clear()
         for listener in self.clear_listeners:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from flask import current_app, has_app_context
 
 from cw_sandbox.errors import bad_request, field_error, human, invalid
 from cw_sandbox.resources import REFERENCES, RESOURCES_BY_KEY, Resource
@@ -26,7 +28,21 @@ READ_ONLY = {"id", "_info"}
 
 def now_iso() -> str:
     """Server time as ConnectWise writes it: ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return sandbox_now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sandbox_now() -> datetime:
+    """The tenant's clock: the machine's, set off by the tenant's ``clock_offset`` (the ``clock_offset_seconds``
+    option: a ConnectWise whose clock is not the client's). Outside a request (a callback's delivery thread), the
+    machine's."""
+    return datetime.now(UTC) + timedelta(seconds=clock_offset())
+
+
+def clock_offset() -> float:
+    """Seconds the tenant of the request being answered sets its clock ahead of the machine's (0 outside one)."""
+    if not has_app_context():
+        return 0.0
+    return float(getattr(current_app.extensions.get("cw_sandbox"), "clock_offset", 0.0))
 
 
 def cw_length(value: str) -> int:
