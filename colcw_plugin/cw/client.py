@@ -40,6 +40,7 @@ from .query import (
 )
 from .ratelimit import TokenBucket
 from .resources import ForecastResource, Resource, record_id
+from .server_clock import ServerClock
 from .settings import ClientSettings
 from .stats import RequestStats, path_template
 from .transport import Transport
@@ -140,8 +141,12 @@ class ConnectWiseClient:
             rate_limiter = TokenBucket(settings.rate_limit_per_minute)
         self.rate_limiter = rate_limiter
         self.max_url_length = max_url_length
+        # ConnectWise's clock against this machine's (the Date of its answers), for the times colcw compares with
+        # ConnectWise's stamps (:mod:`.server_clock`).
+        self.server_clock = ServerClock()
         self._transport = Transport(
-            settings, session, limiter=rate_limiter, stats=self.stats, sleep=sleep, clock=clock, rng=rng
+            settings, session, limiter=rate_limiter, stats=self.stats, sleep=sleep, clock=clock, rng=rng,
+            server_clock=self.server_clock,
         )
         self._clock = clock
         self._lock = threading.RLock()

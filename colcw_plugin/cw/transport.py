@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -51,6 +50,7 @@ from .errors import (
 )
 from .query import encode_query, full_url
 from .ratelimit import SharedHold, SharedSlots, SharedTurn, TokenBucket
+from .server_clock import ServerClock, http_date
 from .settings import ClientSettings
 from .stats import RequestStats
 
@@ -106,14 +106,11 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return max(0.0, float(value))
     except ValueError:
         pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    when = http_date(value)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds())
+    return max(0.0, when - now.timestamp())
 
 
 def _retry_after_of(response: requests.Response) -> float | None:
@@ -220,9 +217,11 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        server_clock: ServerClock | None = None,
     ) -> None:
         self.settings = settings
         self.session = session
+        self.server_clock = server_clock if server_clock is not None else ServerClock()
         self.limiter = limiter
         self.stats = stats
         self._sleep = sleep
@@ -321,8 +320,12 @@ class Transport:
                     try:
                         self.stats.record(method, template)
                         t0 = self._clock()
+                        told = self.server_clock.wants()  # ConnectWise's clock, from a few answers' Date
+                        sent_at = time.time() if told else 0.0
                         response = self._request(method, url, params=params, data=data, headers=headers,
                                                  verify=verify, prepared_url=prepared_url)
+                        if told:
+                            self.server_clock.heard(sent_at, time.time(), response.headers.get("Date"))
                     finally:
                         if slot is not None:
                             self._shared_slots.give_back(slot)
