@@ -213,5 +213,43 @@ def check_connection(client: ConnectWiseClient) -> ConnectionReport:
     if _discovery_step(client, report) and _sign_in_step(client, report):
         _permission_steps(client, report)
         _member_step(client, report)
+        _clock_step(client, report)
     report.ok = all(step.ok for step in report.steps)
     return report
+
+
+# A difference worth an admin's look: more than the stamps' second and a round trip, and a sign that one of the two
+# clocks is not set from a time server.
+CLOCKS_APART_SECONDS = 60
+
+
+def _clock_step(client: ConnectWiseClient, report: ConnectionReport) -> None:
+    """ConnectWise's clock against this server's, as the check's answers told it (:mod:`.server_clock`). Never a
+    failure: colcw compares ConnectWise's stamps with its own times by ConnectWise's clock. A difference of a minute
+    or more is said with the advice for this server's clock, which may be the one that is wrong (ConnectWise's cloud
+    keeps its own to a time server)."""
+    bounds = client.server_clock.bounds
+    if bounds is None:  # (no answer carried a Date)
+        report.steps.append(CheckStep("Compare clocks", True, "ConnectWise's answers did not say its time."))
+        return
+    low, high = bounds
+    if low <= 0.0 <= high:
+        report.steps.append(CheckStep("Compare clocks", True,
+                                      "ConnectWise's clock and this server's agree to within a second."))
+        return
+    middle = (low + high) / 2
+    detail = f"ConnectWise's clock is {_span(middle)} {'ahead of' if middle > 0 else 'behind'} this server's."
+    if abs(middle) >= CLOCKS_APART_SECONDS:
+        detail += (" colcw compares ConnectWise's times with its own by ConnectWise's clock, so no change is missed; "
+                   "but if this server's clock is the wrong one, set it from a time server (NTP): schedules fire by "
+                   "it, and the times colcw shows are told by it.")
+    report.steps.append(CheckStep("Compare clocks", True, detail))
+
+
+def _span(seconds: float) -> str:
+    """``-600.4`` → "10 min", ``75`` → "1 min 15 s", ``3.2`` → "3 s" (whole seconds)."""
+    total = int(abs(seconds))
+    minutes, secs = divmod(total, 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} h"] * bool(hours) + [f"{minutes} min"] * bool(minutes) + [f"{secs} s"] * bool(secs)
+    return " ".join(parts) or "less than a second"
