@@ -204,6 +204,9 @@ class SyncRun(db.Model):
     rq_job_id: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # ``started_at`` by ConnectWise's clock, as its answers told it (colcw_plugin/cw/server_clock.py), written when an
+    # import ends: the next import of the changed companies asks for what changed since then (less an overlap).
+    cw_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     total: Mapped[int] = mapped_column(Integer, default=0)

@@ -85,6 +85,6 @@ def test_colcw_installs_into_an_existing_host_database_and_keeps_its_data(tmp_pa
             "host": db.session.execute(text("SELECT version_num FROM alembic_version")).scalar(),
             "colcw": db.session.execute(text("SELECT version_num FROM colcw_alembic_version")).scalar(),
         }
-        assert versions == {"host": "host_0001", "colcw": "colcw_0011"}
+        assert versions == {"host": "host_0001", "colcw": "colcw_0012"}
         assert pending_changes(with_colcw) == {"host_stub": [], "colcw": []}
         db.session.remove()

@@ -82,7 +82,8 @@ def test_an_import_of_what_changed_since_a_time_says_it_in_the_pages_zone(admin_
     assert run.status == "succeeded" and run.message.startswith("Companies changed since 2026-07-01 18:00 UTC"), \
         run.message
     # Without a time given, the import reads from its previous one's start (less an overlap), named in its description.
-    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(started_at=DUE + dt.timedelta(minutes=10)))
+    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(  # (its start by ConnectWise's clock too)
+        started_at=DUE + dt.timedelta(minutes=10), cw_started_at=DUE + dt.timedelta(minutes=10)))
     db.session.commit()
     following = runtime().submit(db.session, "customer_import", {"mode": "changed"}).run
     runtime().queue.withdraw(following)

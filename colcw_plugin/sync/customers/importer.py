@@ -1,8 +1,9 @@
 """Import ConnectWise companies and their contacts into host customers (§5.3, §5.4).
 
 One company by its Company ID (the Import From ConnectWise popup), all companies, or the ones
-changed since the last successful full or incremental import (``lastUpdated``; a company also
-counts as changed when one of its contacts changed).
+changed since the last successful full or incremental import (``lastUpdated``, from that import's start by
+ConnectWise's clock less an overlap: :func:`last_import_start`; a company also counts as changed when one of its
+contacts changed).
 
 Companies are read a page of 1,000 at a time and their contacts in bulk, never a request per
 record: for all companies, the contacts paged at 1,000 too, in company order, each company page taking
@@ -84,21 +85,24 @@ CONTACT_PAGES_AT_ONCE = 2  # a bulk import's contacts' pages requested side by s
 CUSTOMER_COLUMNS = (Customer.id, *(getattr(Customer, r.host_attr) for r in COMPANY.rules if r.host_attr))
 CONTACT_COLUMNS = (Contact.id, Contact.customer_id, *(getattr(Contact, r.host_attr) for r in CONTACT_TABLE.rules
                                                       if r.host_attr))
-# ConnectWise's clock and ours differ a little: look back a bit further than the last start.
+# Look back a bit further than the last start (taken by ConnectWise's clock: colcw_plugin/cw/server_clock.py): its
+# web servers' clock, which the Date of its answers tells, and the one that stamps its records may differ a little.
 WATERMARK_OVERLAP = dt.timedelta(minutes=2)
 
 
 
 def last_import_start(session: Session) -> dt.datetime | None:
-    """When the last succeeded (or partial) import of all or changed companies started."""
+    """When the last succeeded (or partial) import of all or changed companies started: by ConnectWise's clock as
+    its answers told it (:attr:`SyncRun.cw_started_at`, written as the import ended), else (a run stored before colcw
+    kept it) by the worker's."""
     rows = session.execute(
-        select(SyncRun.started_at, SyncRun.params)
+        select(SyncRun.started_at, SyncRun.cw_started_at, SyncRun.params)
         .where(SyncRun.kind == "customer_import", SyncRun.status.in_(("succeeded", "partial")),
                SyncRun.started_at.is_not(None))
         .order_by(SyncRun.started_at.desc()).limit(500))
-    for started, params in rows:
+    for started, cw_started, params in rows:
         if (params or {}).get("mode") in ("all", "changed"):
-            return started
+            return cw_started or started
     return None
 
 
@@ -218,7 +222,18 @@ class CompanyImporter:
             # Thousands of rows written since: the next import's reads plan with the tables' new size now, not
             # after autovacuum's next pass (a re-import read whole tables till then).
             self._refresh_statistics()
+        if self.ctx.params.get("mode") in ("all", "changed"):
+            self._keep_cw_start()
         return message
+
+    def _keep_cw_start(self) -> None:
+        """The run's start by ConnectWise's clock, as this run's answers told it (:func:`last_import_start`): written
+        with the run's progress (its recorder writes its row), the start read as it stands (an earlier attempt's,
+        when this one resumed the run)."""
+        started = self.session.execute(select(SyncRun.started_at).where(SyncRun.id == self.ctx.run_id)).scalar()
+        self.session.commit()  # (the read's transaction)
+        if started is not None:
+            self.recorder.flush(cw_started_at=self.client.server_clock.cw_time(started))
 
     def _refresh_statistics(self) -> None:
         """The planner's statistics of the tables an import reads by key (the host's customers and contacts, the
@@ -416,7 +431,7 @@ class CompanyImporter:
         # Companies neither side touched since the last sync: one outcome each, nothing else read or written,
         # and no lock: whatever another import commits for one of them meanwhile, this run wrote nothing of it.
         if not explicit and records and not self.first_import:
-            quiet = untouched(self.session, records, contacts)
+            quiet = untouched(self.session, records, contacts, cw_ahead=self.client.server_clock.ahead())
             self.session.rollback()  # end the read transaction
             self._unchanged([(record, quiet[record["id"]]) for record in records if record["id"] in quiet])
             records = [r for r in records if r["id"] not in quiet]

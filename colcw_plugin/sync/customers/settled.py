@@ -46,7 +46,7 @@ from ..shared import fields as M
 
 # A record's lastUpdated must be this much older than the sync that wrote its link for the link to
 # vouch for it: lastUpdated has whole seconds, and ConnectWise's clock is not ours (as the incremental
-# import's look-back, importer.WATERMARK_OVERLAP).
+# import's look-back, importer.WATERMARK_OVERLAP). The difference its answers tell is taken off first (untouched).
 SETTLED = dt.timedelta(minutes=2)
 
 # ConnectWise's own lastUpdated format (UTC, "Z"): any other counts as not settled (checked before the query,
@@ -141,15 +141,21 @@ def _stamp(record: dict) -> str:
     return stamp if _STAMP.fullmatch(stamp) else ""
 
 
-def untouched(session: Session, records: Iterable[dict], contacts: dict[int, list[dict]]) -> dict[int, Untouched]:
+def untouched(session: Session, records: Iterable[dict], contacts: dict[int, list[dict]], *,
+              cw_ahead: float = 0.0) -> dict[int, Untouched]:
     """The companies of ``records`` (with their ConnectWise ``contacts``, by company id) that neither side
-    changed since the last sync wrote their links, by ConnectWise id (one query; none on SQLite)."""
+    changed since the last sync wrote their links, by ConnectWise id (one query; none on SQLite). ``cw_ahead``:
+    the seconds ConnectWise's clock is ahead of colcw's (negative: behind; ``ServerClock.ahead``), by which a
+    record's ``lastUpdated`` is set against the link's time: a ConnectWise ten minutes behind stamps a change made
+    after the link as if ten minutes earlier, and the record must be that much older still to vouch for it."""
     records = [r for r in records if not r.get("deletedFlag")]
     if not records or not on_postgresql(session):
         return {}
     companies = [(r["id"], str(r.get("identifier") or ""), _stamp(r)) for r in records]
     theirs = [(c["id"], r["id"], _stamp(c), not c.get("inactiveFlag"))
               for r in records for c in contacts.get(r["id"], ())]
-    rows = session.execute(_UNTOUCHED, {"companies": orjson.dumps(companies).decode(),
-                                        "contacts": orjson.dumps(theirs).decode()})
+    params = {"companies": orjson.dumps(companies).decode(), "contacts": orjson.dumps(theirs).decode()}
+    if cw_ahead:
+        params["settled"] = f"{SETTLED.total_seconds() - cw_ahead:.6f} seconds"
+    rows = session.execute(_UNTOUCHED, params)
     return {cw_id: Untouched(host_id, n) for cw_id, host_id, n in rows}
