@@ -36,6 +36,7 @@ settled on ConnectWise's values, the same value entered on both sides): nothing 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -81,14 +82,16 @@ def edited_since(customer: Customer, link: Link | None) -> bool:
     return link is None or link.synced_at is None or edited_after(customer, link.synced_at)
 
 
-def entered_before(record: Mapping[str, Any], link: Link) -> bool:
+def entered_before(record: Mapping[str, Any], link: Link, cw_ahead: float = 0.0) -> bool:
     """The ConnectWise record was entered there before ``link`` was made (its ``_info.dateEntered``, whole seconds,
-    is an earlier second than the link's ``linked_at``): it was part of what the link agreed on. A record entered in
-    the link's own second counts as later (it comes in rather than being lost); one without a date, as later too."""
+    is an earlier second than the link's ``linked_at``, set by ``cw_ahead``, the seconds ConnectWise's clock is ahead
+    of colcw's: ``ServerClock.ahead``): it was part of what the link agreed on. A record entered in the link's own
+    second counts as later (it comes in rather than being lost); one without a date, as later too."""
     entered = M.cw_time(record, "dateEntered")
     if entered is None or link.linked_at is None:
         return False
-    return entered < link.linked_at.replace(microsecond=0)
+    linked = link.linked_at + dt.timedelta(seconds=cw_ahead) if cw_ahead else link.linked_at
+    return entered < linked.replace(microsecond=0)
 
 
 def shown(value: Any) -> str:
@@ -150,8 +153,10 @@ class CustomerPlanner:
     """Plans what comes back for the companies and contacts in ``found`` (writes nothing)."""
 
     def __init__(self, session: Session, found: Found, *, cw_master: bool,
-                 states: Callable[[], StateList] | None = None, sites: stale_site.HasSite | None = None):
+                 states: Callable[[], StateList] | None = None, sites: stale_site.HasSite | None = None,
+                 cw_ahead: float = 0.0):
         self.session, self.found, self.cw_master = session, found, cw_master
+        self.cw_ahead = cw_ahead  # seconds ConnectWise's clock is ahead of colcw's (entered_before)
         self._states = states  # ConnectWise's state list, read only when a host state is spelled otherwise
         # Whether a company has a site of a name, read only for an agreed site the company may never have had
         # (:mod:`..shared.stale_site`; None: not read, the agreement taken as it is)
@@ -472,7 +477,7 @@ class CustomerPlanner:
         who = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip() or f"contact {record['id']}"
         label = f"{who} ({plan.customer.name})"
         key = f"contact:{record['id']}"
-        if entered_before(record, company_link):
+        if entered_before(record, company_link, self.cw_ahead):
             # The company held it when it was linked: no addition, only matched to the customer's contact by e-mail.
             if (CUSTOMER, plan.customer.id) in self.drifting:
                 plan.clear_drift.append((CUSTOMER, plan.customer.id, key))  # a "New contact" said before

@@ -257,7 +257,8 @@ class Reconciler:
         ``Tally.waiting``, and those an admin dismissed are left alone), everything else is."""
         live = self.live
         customers = CustomerPlanner(self.session, found, cw_master=live.customer_master == CW_MASTER,
-                                    states=self.states, sites=stale_site.has_site(self.ctx.client)).plan()
+                                    states=self.states, sites=stale_site.has_site(self.ctx.client),
+                                    cw_ahead=self.ctx.client.server_clock.ahead()).plan()
         documents = OpportunityPlanner(self.session, found, self.statuses() if found.asked["opportunity"] else [],
                                        self.ctx.settings, live.own_member,
                                        names=lambda ids: member_names(self.ctx.client, ids)).plan()

@@ -2,7 +2,7 @@
 
 Callbacks get lost (ConnectWise gives up, a proxy drops one, colcw was down). Every pass
 therefore asks ConnectWise for what changed since the watermark, the start of the last complete
-pass less an overlap (the two clocks differ a little): companies, contacts, opportunities and
+pass by ConnectWise's clock (as its answers' Date told it: cw/server_clock.py) less an overlap: companies, contacts, opportunities and
 opportunity products (a product's change does not move its opportunity's ``lastUpdated``), each
 a few pages of 1,000 with only the fields colcw maps, never a request per record; then it keeps
 the records colcw links (and contacts new to a linked company) and reconciles them like callbacks.
@@ -102,7 +102,8 @@ def changes_pass(ctx: SyncContext, *, force: bool = False) -> str:
     tally = Reconciler(ctx, force=force).run(found)
     live = get_live(session)
     if tally.held is None:
-        live.changes_watermark = started
+        # By ConnectWise's clock, as this pass's answers told it: the next pass's "since" is compared with its stamps.
+        live.changes_watermark = client.server_clock.cw_time(started)
     # else: the watermark stays, so the next pass (and Apply anyway's, which runs this one again) reads the held
     # deletions again with the rest; what this pass applied reads back unchanged.
     session.commit()
