@@ -240,7 +240,7 @@ def _unlinked_overwritten(session: Session, client: ConnectWiseClient, record: d
         return None  # (one linked to another company: the import refuses it, and says so)
     cw_master = cw_is_master(session)
     full = client.companies.get(int(record["id"]), fields=M.COMPANY_FIELDS)
-    changes = [] if cw_changed_since(customer.updated_at, full) else [
+    changes = [] if cw_changed_since(customer.updated_at, full, client.server_clock.ahead_high()) else [
         (rule.host, M.shown_value(mine), M.shown_value(theirs))
         for rule, mine, theirs in M.company_differences(M.customer_values(customer), full)
         if _replaced(mine, theirs, cw_master)]
@@ -251,14 +251,17 @@ def _unlinked_overwritten(session: Session, client: ConnectWiseClient, record: d
                      cw_id=int(record["id"]))
 
 
-def cw_changed_since(saved_at: dt.datetime | None, record: dict) -> bool:
+def cw_changed_since(saved_at: dt.datetime | None, record: dict, cw_ahead: float = 0.0) -> bool:
     """ConnectWise last changed ``record`` (its ``_info.lastUpdated``, whole seconds, UTC) in a later second than
-    ``saved_at``, when the ChannelOnline record was last saved (naive UTC): where the two differ, ConnectWise's value
-    is the newer one. False when either time is unknown (the rep's value may be the newer: asked)."""
+    ``saved_at``, when the ChannelOnline record was last saved (naive UTC), set by ``cw_ahead``, the seconds
+    ConnectWise's clock is ahead of colcw's, taken high (``ServerClock.ahead_high``: on a doubt, the rep's value may be
+    the newer): where the two differ, ConnectWise's value is the newer one. False when either time is unknown (the
+    rep's value may be the newer: asked)."""
     changed = M.cw_time(record, "lastUpdated")
     if saved_at is None or changed is None:
         return False
-    return changed > saved_at.replace(microsecond=0)
+    saved = saved_at + dt.timedelta(seconds=cw_ahead) if cw_ahead else saved_at
+    return changed > saved.replace(microsecond=0)
 
 
 def _replaced(mine, theirs, cw_master: bool) -> bool:
@@ -297,7 +300,7 @@ def _unlinked_contact_overwrites(session: Session, client: ConnectWiseClient, cu
             continue
         same.take(host_id)
         contact = mine[host_id]
-        if cw_changed_since(contact.updated_at, row):
+        if cw_changed_since(contact.updated_at, row, client.server_clock.ahead_high()):
             continue  # ConnectWise's values are the newer: taking them loses nothing of the rep's
         values = M.contact_values(contact)
         # A blank of ConnectWise's erases the contact's value only over an earlier agreement: at the contact's first
