@@ -21,8 +21,8 @@ class LiveSettings(db.Model):
 
     ``url_secret_encrypted`` is the random secret in the callback URL (encrypted like the
     credentials), a second check beside ConnectWise's signature. ``changes_watermark`` is when
-    the last complete safety-net pass started: the next one asks ConnectWise for what changed
-    since then (less an overlap). ``own_member`` is the member ConnectWise names as the author of
+    the last complete safety-net pass started, by ConnectWise's clock (as its answers told it: cw/server_clock.py):
+    the next one asks ConnectWise for what changed since then (less an overlap). ``own_member`` is the member ConnectWise names as the author of
     colcw's own writes: the Won/Lost labels name it as colcw. It does not tell colcw's writes from others made
     with the same keys: a callback is colcw's own (echo, not read back) by the record it carries
     (sync/shared/own_writes.py); one naming this member only waits a moment for the export to link it.

@@ -97,7 +97,7 @@ def test_the_admin_pages_show_their_times_in_the_readers_zone(admin_client):
     assert "Last change received: company 250 updated, 2026-07-01 14:00:05 EDT by jsmith." in live
     assert ("Safety net: ConnectWise safety net (next 2026-07-01 14:15 EDT), ConnectWise deletion check "
             "(next 2026-07-01 14:15 EDT).") in live
-    assert "Last complete pass started 2026-07-01 13:45 EDT." in live
+    assert "Last complete pass started 2026-07-01 13:45 EDT by ConnectWise's clock." in live
     assert "When Who Area What 2026-07-01 14:00 EDT Alex Admin options Changed the options." in changes, changes
     assert "UTC" not in live + changes
     assert "Times are shown in America/New_York. Change the time zone" in live
@@ -144,12 +144,12 @@ def test_an_admin_changes_the_zone_from_the_connection_page_and_reads_its_times_
     _world()
     browser_sign_in(page, live_server.url, "admin@demo.example")
     page.goto(f"{live_server.url}{URL}")
-    assert "Last complete pass started 2026-07-01 17:45 UTC." in page.locator("#live-safety-net").inner_text()
+    assert "Last complete pass started 2026-07-01 17:45 UTC by ConnectWise's clock." in page.locator("#live-safety-net").inner_text()
     page.click("#live-zone-note a")
     page.fill("#zone-form input[name=zone]", "America/Chicago")
     page.click("#zone-form button[type=submit]")
     page.wait_for_url(f"{live_server.url}{URL}")
-    assert "Last complete pass started 2026-07-01 12:45 CDT." in page.locator("#live-safety-net").inner_text()
+    assert "Last complete pass started 2026-07-01 12:45 CDT by ConnectWise's clock." in page.locator("#live-safety-net").inner_text()
     assert "company 250 updated, 2026-07-01 13:00:05 CDT by jsmith" in page.locator("#live-last").inner_text()
     assert "checked 2026-07-01 13:00 CDT" in page.locator("#live-callbacks").inner_text()
     assert page.locator("#changes td").first.inner_text() == "2026-07-01 13:00 CDT"

@@ -346,8 +346,8 @@ def catch_up(session: Session, queue: JobQueue, kinds: KindRegistry) -> tuple[st
     if since is None:
         what = "a first safety-net pass compares every linked record with ConnectWise"
     else:
-        what = (f"a pass now catches up what changed while it was off (since {since:%Y-%m-%d %H:%M} UTC, the last "
-                "pass before)")
+        what = (f"a pass now catches up what changed while it was off (since {since:%Y-%m-%d %H:%M} UTC by "
+                "ConnectWise's clock, the last pass before)")
     return "info", f"{what[0].upper()}{what[1:]}: run #{run.id}" + (" (already queued)." if done.duplicate else ".")
 
 
