@@ -9,12 +9,11 @@ import time
 
 from inbound_support import enable, export_customer
 from sqlalchemy import select
+from test_moved_contact_not_recreated import _run
 
 from colcw_plugin.models import CW_MASTER, SyncRun
 from colcw_plugin.setup.live_updates import get_live
 from colcw_plugin.sync.inbound.hints import Hint, record_hint
-from colcw_plugin.sync.jobs.runs import create_run
-from helpers import runtime
 from host_stub.extensions import db
 from host_stub.models import Contact, Customer
 
@@ -22,9 +21,7 @@ BEHIND = 600  # seconds
 
 
 def _pass() -> SyncRun:
-    run = create_run(db.session, runtime().kinds, "cw_reconcile", {"mode": "changes"})
-    db.session.commit()
-    done = runtime().execute(db.session, run.id)
+    done = _run("cw_reconcile", {"mode": "changes"})
     assert done.status == "succeeded", done.message
     return done
 
