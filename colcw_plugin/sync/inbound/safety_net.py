@@ -2,9 +2,10 @@
 
 Callbacks get lost (ConnectWise gives up, a proxy drops one, colcw was down). Every pass
 therefore asks ConnectWise for what changed since the watermark, the start of the last complete
-pass by ConnectWise's clock (as its answers' Date told it: cw/server_clock.py) less an overlap: companies, contacts, opportunities and
-opportunity products (a product's change does not move its opportunity's ``lastUpdated``), each
-a few pages of 1,000 with only the fields colcw maps, never a request per record; then it keeps
+pass by ConnectWise's clock (as its answers' Date told it: cw/server_clock.py) less an overlap:
+companies, contacts, opportunities and opportunity products (a product's change does not move its
+opportunity's ``lastUpdated``), each a few pages of 1,000 with only the fields colcw maps, never a
+request per record; then it keeps
 the records colcw links (and contacts new to a linked company) and reconciles them like callbacks.
 Without a watermark (the first pass) it compares every linked record. It also takes the hints
 received before it started, and switches back on the callbacks ConnectWise switched off.
