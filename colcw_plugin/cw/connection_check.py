@@ -232,12 +232,11 @@ def _clock_step(client: ConnectWiseClient, report: ConnectionReport) -> None:
     if bounds is None:  # (no answer carried a Date)
         report.steps.append(CheckStep("Compare clocks", True, "ConnectWise's answers did not say its time."))
         return
-    low, high = bounds
-    if low <= 0.0 <= high:
+    if client.server_clock.agrees():
         report.steps.append(CheckStep("Compare clocks", True,
                                       "ConnectWise's clock and this server's agree to within a second."))
         return
-    middle = (low + high) / 2
+    middle = (bounds[0] + bounds[1]) / 2
     detail = f"ConnectWise's clock is {_span(middle)} {'ahead of' if middle > 0 else 'behind'} this server's."
     if abs(middle) >= CLOCKS_APART_SECONDS:
         detail += (" colcw compares ConnectWise's times with its own by ConnectWise's clock, so no change is missed; "

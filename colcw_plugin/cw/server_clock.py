@@ -71,30 +71,41 @@ class ServerClock:
         low, high = self._low, self._high
         return None if low is None or high is None else (low, high)
 
+    def agrees(self) -> bool:
+        """The clocks agree to within the measure (the bounds hold 0), or no answer told them apart yet."""
+        return _agree(self.bounds)
+
     def ahead(self) -> float:
-        """Seconds ConnectWise's clock is ahead of ours (negative: behind), taken low: 0 while the bounds hold 0
-        (or before any answer), else the lower bound. A time of ours moved by it is no later than ConnectWise's clock
+        """Seconds ConnectWise's clock is ahead of ours (negative: behind), taken low: 0 while they
+        :meth:`agree <agrees>`, else the lower bound. A time of ours moved by it is no later than ConnectWise's clock
         can have said then: for a "since", and for "ConnectWise stamped it before this time of ours" (a record
         entered before a link, a stamp well before a sync), which it makes rarer."""
-        bounds = self.bounds
-        if bounds is None or bounds[0] <= 0.0 <= bounds[1]:
-            return 0.0
-        return bounds[0]
+        return self._bound(0)
 
     def ahead_high(self) -> float:
-        """The same taken high: 0 while the bounds hold 0 (or before any answer), else the upper bound. A time of ours
-        moved by it is no earlier than ConnectWise's clock can have said then: for "ConnectWise stamped it after this
-        time of ours" (a change newer than a rep's save), which it makes rarer."""
-        bounds = self.bounds
-        if bounds is None or bounds[0] <= 0.0 <= bounds[1]:
-            return 0.0
-        return bounds[1]
+        """The same taken high: 0 while they :meth:`agree <agrees>`, else the upper bound. A time of ours moved by it
+        is no earlier than ConnectWise's clock can have said then: for "ConnectWise stamped it after this time of
+        ours" (a change newer than a rep's save), which it makes rarer."""
+        return self._bound(1)
+
+    def _bound(self, side: int) -> float:
+        bounds = self.bounds  # (read once: another thread may measure meanwhile)
+        return 0.0 if _agree(bounds) else bounds[side]
 
     def cw_time(self, ours: dt.datetime) -> dt.datetime:
         """``ours`` (a time of this machine's, naive UTC as colcw stores them) as ConnectWise's clock told it then,
         taken no later than it can have been (:meth:`ahead`)."""
-        ahead = self.ahead()
-        return ours + dt.timedelta(seconds=ahead) if ahead else ours
+        return shifted(ours, self.ahead())
+
+
+def _agree(bounds: tuple[float, float] | None) -> bool:
+    return bounds is None or bounds[0] <= 0.0 <= bounds[1]
+
+
+def shifted(ours: dt.datetime, ahead: float) -> dt.datetime:
+    """``ours`` moved by ``ahead`` seconds (a figure of :meth:`ServerClock.ahead` or :meth:`ServerClock.ahead_high`):
+    the same time told by ConnectWise's clock."""
+    return ours + dt.timedelta(seconds=ahead) if ahead else ours
 
 
 def http_date(value: str | None) -> float | None:

@@ -40,6 +40,7 @@ from host_stub.models import Contact, Customer
 
 from ...cw import ConnectWiseClient, NotFound
 from ...cw import conditions as C
+from ...cw.server_clock import shifted
 from ...models import CONTACT, CUSTOMER, Link, edited_after, find_by_cw, get_link
 from ...setup.customer_matching import LikelyDuplicates, name_search_pattern, name_search_regex
 from ...setup.field_mapping import COMPANY, MappingTable
@@ -260,8 +261,7 @@ def cw_changed_since(saved_at: dt.datetime | None, record: dict, cw_ahead: float
     changed = M.cw_time(record, "lastUpdated")
     if saved_at is None or changed is None:
         return False
-    saved = saved_at + dt.timedelta(seconds=cw_ahead) if cw_ahead else saved_at
-    return changed > saved.replace(microsecond=0)
+    return changed > shifted(saved_at, cw_ahead).replace(microsecond=0)
 
 
 def _replaced(mine, theirs, cw_master: bool) -> bool:
@@ -288,6 +288,7 @@ def _unlinked_contact_overwrites(session: Session, client: ConnectWiseClient, cu
                                 page_size=1000)
     default_id = (company.get("defaultContact") or {}).get("id")
     labels = CONTACT_TABLE.labels
+    cw_ahead = client.server_clock.ahead_high()
     out = []
     for row in rows:
         if row.get("inactiveFlag"):
@@ -300,7 +301,7 @@ def _unlinked_contact_overwrites(session: Session, client: ConnectWiseClient, cu
             continue
         same.take(host_id)
         contact = mine[host_id]
-        if cw_changed_since(contact.updated_at, row, client.server_clock.ahead_high()):
+        if cw_changed_since(contact.updated_at, row, cw_ahead):
             continue  # ConnectWise's values are the newer: taking them loses nothing of the rep's
         values = M.contact_values(contact)
         # A blank of ConnectWise's erases the contact's value only over an earlier agreement: at the contact's first

@@ -36,7 +36,6 @@ settled on ConnectWise's values, the same value entered on both sides): nothing 
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -47,6 +46,7 @@ from sqlalchemy.orm import Session, selectinload
 from host_stub.fields import column_limits
 from host_stub.models import Contact, Customer
 
+from ...cw.server_clock import shifted
 from ...models import CONTACT, CUSTOMER, Link, RecordDrift, edited_after
 from ...setup.customer_matching import SamePerson
 from ...setup.field_mapping import COMPANY, MappingTable
@@ -90,8 +90,7 @@ def entered_before(record: Mapping[str, Any], link: Link, cw_ahead: float = 0.0)
     entered = M.cw_time(record, "dateEntered")
     if entered is None or link.linked_at is None:
         return False
-    linked = link.linked_at + dt.timedelta(seconds=cw_ahead) if cw_ahead else link.linked_at
-    return entered < linked.replace(microsecond=0)
+    return entered < shifted(link.linked_at, cw_ahead).replace(microsecond=0)
 
 
 def shown(value: Any) -> str:
