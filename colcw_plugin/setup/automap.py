@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from host_stub.models import PRODUCT_TYPES
 
 from ..cw import places
-from ..models import CategoryMapping, ConfigChange, ProductTypeMapping, RepMapping, Settings
+from ..models import CategoryMapping, ProductTypeMapping, RepMapping, Settings
 from .categories import category_mappings
-from .common import host_category_pairs, host_manufacturers, host_users, lock_settings
+from .common import audit, host_category_pairs, host_manufacturers, host_users, lock_settings
 from .lookups import Lookups
 from .manufacturers import case_twin, case_twin_problem, inactive_problem, inactive_twin, manufacturer_aliases
 from .product_types import product_type_mappings
@@ -262,6 +262,6 @@ def automap(session: Session, lookups: Lookups, actor: str) -> AutomapReport:
     _categories(session, mode, lookups, report)
     _manufacturers(session, lookups, report)
     if report.mapped:
-        session.add(ConfigChange(actor=actor, area="automap", summary=("Auto-mapped " + "; ".join(report.mapped))[:4000]))
+        audit(session, actor, "automap", ["Auto-mapped " + "; ".join(report.mapped)])
     session.flush()
     return report

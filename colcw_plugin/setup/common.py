@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from host_stub.models import DocumentLine, ProductCategory, User
+from host_stub.models import DocumentLine, ProductCategory, User, utcnow
 
 from ..errors import FieldErrors
 from ..models import ConfigChange, Settings, the_row
@@ -96,8 +96,20 @@ def lock_settings(session: Session) -> Settings:
 
 
 def audit(session: Session, actor: str, area: str, lines: list[str]) -> None:
+    """Record a save of the mappings that changed something (``lines``: what, as the audit log says it), and count the
+    settings as saved now (:func:`saved_now`)."""
     if lines:
         session.add(ConfigChange(actor=actor, area=area, summary="; ".join(lines)[:4000]))
+        saved_now(session, actor)
+
+
+def saved_now(session: Session, actor: str) -> None:
+    """The settings count as saved now, by ``actor``: a mapping saved (a rep's, a product type's, a category's, a
+    manufacturer's) changes what an export sends and whether its lines can go, as the settings' own fields do. An
+    export checklist's clear answer was given on the settings as last saved (``sync/quotes/answered.py``): Export now
+    asks ConnectWise again after any of these saves, not only after a save of the settings row's own fields."""
+    row = the_row(session, Settings)
+    row.updated_at, row.updated_by = utcnow(), actor
 
 
 def apply_named(session: Session, current: Mapping[str, Any], resolved: Mapping[str, tuple[str, int | None]],

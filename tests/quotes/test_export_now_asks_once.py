@@ -2,8 +2,8 @@
 ConnectWise the same questions again (one round trip less for the rep against a real tenant): the export itself asks
 again under its locks. What ConnectWise changed in between is refused by the export, as the checklist would refuse it
 now; a document changed in colcw since its page, or a target to confirm left unticked, is asked about again and the
-click says what to fix or confirm (or that ConnectWise cannot be reached right now), queuing nothing; settings saved
-since the page are asked about again. What
+click says what to fix or confirm (or that ConnectWise cannot be reached right now), queuing nothing; settings or
+a mapping saved since the page are asked about again. What
 ConnectWise holds is checked after the export has run."""
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ import re
 import pytest
 from quote_support import items, line, make_opportunity
 
-from colcw_plugin.models import SyncRun
+from colcw_plugin.models import CategoryMapping, SyncRun
 from colcw_plugin.setup.connection import get_settings
-from helpers import csrf_from
+from helpers import csrf_from, sign_in
 from host_stub import services
 from host_stub.extensions import db
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.sandbox]
+
+PRODUCTS = "/admin/integration/connectwise/products"
 
 
 def _page(client, doc_id: int) -> str:
@@ -159,3 +161,36 @@ def test_settings_saved_since_the_page_are_asked_about_again(world, connected, r
     assert drain_queue() == 1
     [opp] = world.opportunities()
     assert (opp["name"], opp["stage"]["name"]) == ("Staged deal", "3.Proposal")
+
+
+def test_a_mapping_saved_since_the_page_is_asked_about_again(app, world, connected, rep_client):
+    # A line whose item ConnectWise lacks is created with its category as the mapping says: the page's answer ("can be
+    # exported") was given for the mapping as it was. An admin then unmaps its category, on the mapping page.
+    # (Its requests in an app context of their own: the test's holds the rep's CSRF token in its ``g``.)
+    with app.app_context():
+        admin = sign_in(app.test_client(), "admin@demo.example")
+    storage = next(s["id"] for s in world.api("procurement/subcategories/") if s["name"] == "Storage")
+
+    def save_categories(target: str):
+        with app.app_context():
+            token = csrf_from(admin.get(PRODUCTS).get_data(as_text=True))
+            resp = admin.post(PRODUCTS, data={"csrf_token": token, "section": "categories", "category_mode": "mapping",
+                                              "hostcat-0": "Hardware", "hostsub-0": "PDUs", "target-0": target})
+        assert resp.status_code == 302 and resp.location.endswith("#categories")
+
+    save_categories(str(storage))
+    doc = world.quote([line("PDU-8", category="Hardware", subcategory="PDUs")], name="Rack power")
+    page = _page(rep_client, doc.id)
+    assert "Its line can be exported." in page
+    save_categories("")
+    db.session.expire_all()
+    assert db.session.execute(db.select(CategoryMapping)).first() is None
+    connected.clear_requests()
+
+    location = _export_now(rep_client, doc.id, page)
+    assert connected.requests() != []  # asked again, on the mapping as it is now
+    assert "run=" not in location
+    said = rep_client.get(location).get_data(as_text=True)
+    assert "Hardware / PDUs" in said and "must be fixed first" in said
+    assert db.session.execute(db.select(SyncRun)).first() is None
+    assert world.opportunities() == []

@@ -38,7 +38,8 @@ _PREFIX = "colcw:checklist-clear:"
 
 def connection_of(settings: Settings) -> tuple[str, str]:
     """What the answer was asked on: the tenant (:func:`~...setup.connection.tenant_of`) and when the settings were last
-    saved (the type, stage and status of new opportunities, the category mode…, which ConnectWise's answer depends on).
+    saved (the type, stage and status of new opportunities, the category mode…, which ConnectWise's answer depends on;
+    a save of the rep, product type, category or manufacturer mappings counts as one: :func:`~...setup.common.saved_now`).
     Another tenant, or settings saved since, is another key (:func:`answer_key`)."""
     saved = settings.updated_at.isoformat() if settings.updated_at is not None else ""
     return tenant_of(settings), saved
