@@ -68,19 +68,28 @@ def scheduler_command(once: bool, interval: float) -> None:
 @click.command("clocks")
 @with_appcontext
 def clocks_command() -> None:
-    """List the machines colcw ran on in the last 15 minutes, each with its clock against Redis's; exit 1 when two
-    differ by more than a second (the jobs page's warning)."""
+    """List the machines colcw ran on in the last 15 minutes, each with its clock against Redis's, and ConnectWise's
+    clock as a run last measured it; exit 1 when two machines differ by more than a second, or ConnectWise's clock and
+    theirs by a minute (the jobs page's warnings)."""
     redis = Runtime.of(current_app).redis
     ClockWatch("command").check(redis)  # this machine too
     try:
-        found, now = heard_from(redis)
+        heard = heard_from(redis)
     except RedisError as e:
         raise click.ClickException(f"Redis does not answer ({e}): check REDIS_URL.") from None
-    for r in sorted(found, key=lambda r: r.machine):
+    now = heard.now
+    for r in sorted(heard.machines, key=lambda r: r.machine):
         side = "behind" if r.offset > 0 else "ahead of"
         click.echo(f"{r.machine:<30} {r.role or '-':<10} {abs(r.offset) * 1000:9.1f} ms {side} Redis's clock "
                    f"(± {r.error * 1000:.1f} ms), measured {now - r.at:.0f} s ago")
-    warnings = said(found)
+    cw = heard.connectwise
+    if cw is None:
+        click.echo(f"{'ConnectWise':<30} {'-':<10} not measured in the last day (a run measures it)")
+    else:
+        side = "ahead of" if cw.offset > 0 else "behind"
+        click.echo(f"{'ConnectWise':<30} {'-':<10} {abs(cw.offset) * 1000:9.1f} ms {side} Redis's clock "
+                   f"(± {cw.error * 1000:.1f} ms), measured {now - cw.at:.0f} s ago by {cw.machine or 'a run'}")
+    warnings = said(heard)
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
     if warnings:

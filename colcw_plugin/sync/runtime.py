@@ -13,6 +13,9 @@ import dataclasses
 import functools
 import logging
 import os
+import socket
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +35,7 @@ from ..models import RunStatus, Settings, SyncRun
 from ..setup.connection import build_client, read_settings
 from ..setup.secrets import SecretBox
 from .codebases import RedisCodebases
+from .jobs.clocks import MEASURE_EVERY, record_connectwise
 from .jobs.kinds import KindRegistry, RunOptions
 from .jobs.queue import JobQueue, QueueSettings, Submitted, enqueue_existing, submit
 from .jobs.runs import execute_run
@@ -120,6 +124,8 @@ class Runtime:
         self.box = box
         self.kinds = kinds
         self.hooks = hooks
+        self._cw_clock_next = 0.0  # (monotonic) when a run's measure of ConnectWise's clock is kept again
+        self._cw_clock_lock = threading.Lock()
 
     @staticmethod
     def of(app: Any) -> Runtime:
@@ -206,13 +212,41 @@ class Runtime:
         ``person_waiting`` (a page answers when it ends) records are not tried again after a pause."""
         # A queued run sleeps no long Retry-After in its worker (the client's, its passes'): its attempt ends, and RQ
         # queues the next one for when ConnectWise asked, so the worker runs other runs meanwhile (QA: 90 s twice).
-        kwargs.setdefault("make_client", functools.partial(self.client, max_hold_seconds=QUEUED_HOLD_SECONDS)
-                          if queued else self.client)
+        make = kwargs.get("make_client") or (functools.partial(self.client, max_hold_seconds=QUEUED_HOLD_SECONDS)
+                                             if queued else self.client)
+        made: list[ConnectWiseClient] = [kwargs["client"]] if kwargs.get("client") is not None else []
+
+        def make_client(*args: Any, **kw: Any) -> ConnectWiseClient:
+            made.append(make(*args, **kw))
+            return made[-1]
+
+        kwargs["make_client"] = make_client
         kwargs.setdefault("queue", self.queue)  # (for the follow-up work a run queues: SyncContext.queue)
         options = dataclasses.replace(self.options, can_wait=queued,
                                       record_retries=() if person_waiting else self.options.record_retries,
                                       hold_worker_seconds=QUEUED_HOLD_SECONDS if queued else None)
-        return execute_run(session, self.kinds, run_id, host=self.host, options=options, **kwargs)
+        try:
+            return execute_run(session, self.kinds, run_id, host=self.host, options=options, **kwargs)
+        finally:
+            if made:
+                self._keep_cw_clock(made[0])
+
+    def _keep_cw_clock(self, client: ConnectWiseClient) -> None:
+        """Keep what a run's client measured of ConnectWise's clock, for the jobs page and ``colcw clocks``
+        (:func:`~.jobs.clocks.record_connectwise`): at most every :data:`~.jobs.clocks.MEASURE_EVERY` seconds a
+        process (two round trips to Redis), and never at the cost of the run (a Redis that does not answer is
+        logged)."""
+        clock = getattr(client, "server_clock", None)
+        bounds = clock.bounds if clock is not None else None
+        if bounds is None or time.monotonic() < self._cw_clock_next or not self._cw_clock_lock.acquire(blocking=False):
+            return
+        try:
+            self._cw_clock_next = time.monotonic() + MEASURE_EVERY
+            record_connectwise(self.redis, bounds, socket.gethostname())
+        except RedisError as e:
+            log.debug("could not keep ConnectWise's clock as measured: %s", e)
+        finally:
+            self._cw_clock_lock.release()
 
     def execute_handed_over(self, session: Session, run_id: int, *, on_wait: Callable[[], None]) -> SyncRun:
         """Run ``run_id`` in this process for a rep whose page waits on it only until ConnectWise makes it wait

@@ -121,7 +121,8 @@ def test_the_clocks_command_lists_each_machine_and_exits_one_while_two_differ(ap
     result = app.test_cli_runner().invoke(args=["colcw", "clocks"])
     assert result.exit_code == 1, (result.output, result.stderr)
     lines = {line.split()[0]: line for line in result.stdout.splitlines()}
-    assert set(lines) == {here, "worker-9"}
+    assert set(lines) == {here, "worker-9", "ConnectWise"}  # (ConnectWise's: tests/jobs/test_connectwise_clock_shown.py)
+    assert "not measured in the last day" in lines["ConnectWise"]  # (no run measured it)
     assert re.fullmatch(r"worker-9 +worker +2[45]\d\d\.\d ms behind Redis's clock \(± \d+\.\d ms\), measured 0 s ago",
                         lines["worker-9"]), lines["worker-9"]
     assert " command " in lines[here]  # the command measured its own machine

@@ -15,6 +15,13 @@ share, at most every :data:`MEASURE_EVERY` seconds (one ``TIME`` and one ``HSET`
 the offset under its host name: one entry a machine, whichever of its processes measured last. The jobs page (and
 ``colcw clocks``) read the readings of the last :data:`FORGET_AFTER` seconds and say when two machines differ by more
 than :data:`TOLERANCE` beyond what the measures' round trips leave uncertain (:func:`clock_warnings`).
+
+ConnectWise's clock is measured too (``cw/server_clock.py``: each client from its answers' ``Date``), and colcw
+compares ConnectWise's stamps by it, so no import or pass misses a change for it. Schedules still fire, and pages
+show times, by colcw's machines' clocks: when ConnectWise's clock and theirs are a minute apart or more, one of them
+is wrong, and Test Connection says so once. A run's attempt keeps what its client measured as ConnectWise's clock
+against Redis's (:func:`record_connectwise`, at most every :data:`MEASURE_EVERY` seconds a process), and the jobs
+page and ``colcw clocks`` say it while they are :data:`CW_TOLERANCE` apart (:func:`said`).
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ MEASURE_EVERY = 300.0  # seconds between a process's measures
 FORGET_AFTER = 3 * MEASURE_EVERY  # a machine not heard from for this long is no longer compared (stopped)
 TOLERANCE = 1.0  # seconds two machines' clocks may differ before the jobs pages say so
 MAX_ERROR = 0.25  # a measure whose round trip to Redis took over twice this says too little: not recorded
+CW_CLOCK_KEY = "colcw:clocks:connectwise"  # ConnectWise's clock as a run last measured it (JSON)
+CW_FORGET_AFTER = 24 * 3600  # a measure of ConnectWise's clock older than this is no longer said (nor kept)
+CW_TOLERANCE = 60.0  # seconds ConnectWise's clock and colcw's may differ before the jobs pages say so (Test Connection's)
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,56 @@ def measure(redis: Redis, clock: Callable[[], float] = time.time) -> tuple[float
     return reference - (before + after) / 2, (after - before) / 2, reference
 
 
+@dataclass(frozen=True)
+class ConnectWiseClock:
+    """ConnectWise's clock as a run last measured it: its time less Redis's lies between ``low`` and ``high`` seconds
+    (positive: ConnectWise's clock is ahead); ``at``: Redis's time then; ``machine``: the machine whose run measured."""
+
+    low: float
+    high: float
+    at: float
+    machine: str = ""
+
+    @property
+    def offset(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def error(self) -> float:
+        return (self.high - self.low) / 2
+
+    def apart(self) -> float:
+        """Seconds ConnectWise's clock is surely ahead of Redis's (negative: behind), 0 while the bounds hold 0."""
+        return self.low if self.low > 0 else self.high if self.high < 0 else 0.0
+
+
+def record_connectwise(redis: Redis, bounds: tuple[float, float], machine: str,
+                       clock: Callable[[], float] = time.time) -> ConnectWiseClock | None:
+    """Keep what a client measured of ConnectWise's clock on ``machine`` (``bounds``: ConnectWise's time less this
+    machine's, :attr:`~..cw.server_clock.ServerClock.bounds`) as ConnectWise's clock against Redis's: this machine's
+    clock is measured against Redis's now, and both measures' uncertainties widen the bounds. None: not kept (a round
+    trip to Redis too slow to tell); a Redis that does not answer raises."""
+    offset, error, at = measure(redis, clock)
+    if error > MAX_ERROR:
+        return None
+    # ConnectWise's time less Redis's = (ConnectWise's less this machine's) - (Redis's less this machine's).
+    kept = ConnectWiseClock(bounds[0] - offset - error, bounds[1] - offset + error, at, machine)
+    redis.set(CW_CLOCK_KEY, json.dumps({"low": kept.low, "high": kept.high, "at": kept.at, "machine": kept.machine}),
+              ex=CW_FORGET_AFTER)
+    return kept
+
+
+def _connectwise(raw: bytes | str | None, now: float) -> ConnectWiseClock | None:
+    if raw is None:
+        return None
+    try:
+        v = json.loads(raw)
+        kept = ConnectWiseClock(float(v["low"]), float(v["high"]), float(v["at"]), str(v.get("machine", "")))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return kept if now - kept.at <= CW_FORGET_AFTER else None
+
+
 def record(redis: Redis, reading: ClockReading) -> None:
     """Keep ``reading`` as its machine's last (one field of :data:`CLOCKS_KEY`)."""
     redis.hset(CLOCKS_KEY, reading.machine, json.dumps(
@@ -71,15 +131,26 @@ def record(redis: Redis, reading: ClockReading) -> None:
 def readings(redis: Redis) -> list[ClockReading]:
     """Each machine's last reading of the last :data:`FORGET_AFTER` seconds (by Redis's time), latest first. One
     that cannot be read is left out."""
-    return heard_from(redis)[0]
+    return heard_from(redis).machines
 
 
-def heard_from(redis: Redis) -> tuple[list[ClockReading], float]:
-    """:func:`readings`, and Redis's time as they were read (one round trip for both)."""
+@dataclass(frozen=True)
+class Heard:
+    """What :func:`heard_from` read: the machines' readings, ConnectWise's clock (None: not measured in the last
+    :data:`CW_FORGET_AFTER` seconds) and Redis's time as they were read."""
+
+    machines: list[ClockReading]
+    connectwise: ConnectWiseClock | None
+    now: float
+
+
+def heard_from(redis: Redis) -> Heard:
+    """:func:`readings`, ConnectWise's clock as last measured, and Redis's time as they were read (one round trip)."""
     with redis.pipeline(transaction=False) as pipe:
         pipe.hgetall(CLOCKS_KEY)
+        pipe.get(CW_CLOCK_KEY)
         pipe.time()
-        raw, (seconds, micros) = pipe.execute()
+        raw, cw, (seconds, micros) = pipe.execute()
     now = seconds + micros / 1_000_000
     out = []
     for machine, value in raw.items():
@@ -91,7 +162,7 @@ def heard_from(redis: Redis) -> tuple[list[ClockReading], float]:
             continue
         if now - reading.at <= FORGET_AFTER:
             out.append(reading)
-    return sorted(out, key=lambda r: -r.at), now
+    return Heard(sorted(out, key=lambda r: -r.at), _connectwise(cw, now), now)
 
 
 def _seconds(value: float) -> str:
@@ -117,14 +188,35 @@ def clock_warnings(redis: Redis) -> list[str]:
     """What the jobs pages say of the machines' clocks: nothing while they agree within :data:`TOLERANCE`, or while
     Redis does not answer (the pages say that already)."""
     try:
-        found = readings(redis)
+        heard = heard_from(redis)
     except RedisError:
         return []
-    return said(found)
+    return said(heard)
 
 
-def said(found: list[ClockReading]) -> list[str]:
-    """:func:`clock_warnings` of readings already read."""
+def said(heard: Heard) -> list[str]:
+    """:func:`clock_warnings` of what :func:`heard_from` read: the machines whose clocks differ most, and ConnectWise's
+    clock when it is :data:`CW_TOLERANCE` from colcw's."""
+    return [*_machines_said(heard.machines), *_connectwise_said(heard.connectwise, heard.now)]
+
+
+def _connectwise_said(cw: ConnectWiseClock | None, now: float) -> list[str]:
+    apart = cw.apart() if cw is not None else 0.0
+    if cw is None or abs(apart) < CW_TOLERANCE:
+        return []
+    side = "ahead of" if apart > 0 else "behind"
+    by = f" by “{cw.machine}”" if cw.machine else ""
+    ago = _seconds(max(0.0, now - cw.at))
+    return [f"ConnectWise's clock is {_seconds(abs(apart))} {side} colcw's (measured{by} {ago} ago, against Redis's "
+            "clock, which colcw's machines are measured against). colcw compares the times ConnectWise stamps on its "
+            "records by ConnectWise's own clock, so no import and no pass of the live updates misses a change for it; "
+            "but schedules fire, and pages show times, by colcw's machines' clocks. If theirs is the wrong one, have "
+            "them keep time from a time server (NTP, for example “timedatectl set-ntp true”); if ConnectWise's is (a "
+            "ConnectWise on your own servers), ask its administrator to correct it. This warning goes once a run "
+            f"measures the two within {CW_TOLERANCE:.0f} seconds of each other."]
+
+
+def _machines_said(found: list[ClockReading]) -> list[str]:
     pair = differing(found)
     if pair is None:
         return []
