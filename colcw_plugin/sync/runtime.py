@@ -242,7 +242,8 @@ class Runtime:
             return
         try:
             self._cw_clock_next = time.monotonic() + MEASURE_EVERY
-            record_connectwise(self.redis, bounds, socket.gethostname())
+            record_connectwise(self.redis, (client.settings.site_url, client.settings.company_id), bounds,
+                               socket.gethostname())
         except RedisError as e:
             log.debug("could not keep ConnectWise's clock as measured: %s", e)
         finally:

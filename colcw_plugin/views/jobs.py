@@ -41,7 +41,15 @@ from ..sync.jobs.schedules import (
 from ..sync.shared.held_deletions import shown_alert
 from . import admin_bp
 from .forms import JOB_FORMS, ScheduleForm
-from .support import actor_name, colcw_command, paginate, queue_busy, requested_page, runtime
+from .support import (
+    actor_name,
+    colcw_command,
+    paginate,
+    queue_busy,
+    request_settings,
+    requested_page,
+    runtime,
+)
 from .zone import choose, display_zone, when, zone_note
 
 NOT_QUEUED = ("the job queue (Redis) did not answer. The colcw scheduler queues it as soon as Redis is reachable; "
@@ -66,12 +74,18 @@ def _job_forms(posted: dict | None = None, errors: dict | None = None) -> list[t
     return out
 
 
+def _connected_tenant() -> tuple[str, str]:
+    """The connected tenant (its site and company), whose clock the page says when it is off."""
+    settings = request_settings()
+    return settings.site_url, settings.company_id
+
+
 def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | None = None) -> dict:
     kinds = runtime().kinds
     context = {"tab": tab, "tabs": TABS, "kinds": list(kinds), "zone": display_zone(), "when": when,
                "results": history.RESULTS, "kind_label": kinds.label, "zones": timezones(), "zone_note": zone_note(),
                "missing": missing_processes(runtime().queue, colcw_command()),
-               "clocks": clock_warnings(runtime().redis)}
+               "clocks": clock_warnings(runtime().redis, _connected_tenant())}
     if tab == "run":
         last = history.last_runs(db.session, [k.name for k in kinds])
         context.update(job_forms=_job_forms(posted, errors), last=last,

@@ -12,6 +12,7 @@ import socket
 
 import pytest
 
+from colcw_plugin.setup.connection import read_settings
 from colcw_plugin.sync.jobs import clocks
 from colcw_plugin.sync.jobs.clocks import ConnectWiseClock, Heard
 from colcw_plugin.sync.jobs.runs import create_run
@@ -41,6 +42,11 @@ def _run_in_a_new_process(app) -> None:
         db.session.remove()
 
 
+def _tenant() -> tuple[str, str]:
+    settings = read_settings(db.session)
+    return settings.site_url, settings.company_id
+
+
 def _clocks_command(app):
     result = app.test_cli_runner().invoke(args=["colcw", "clocks"])
     line = next((x for x in result.stdout.splitlines() if x.startswith("ConnectWise ")), "")
@@ -62,7 +68,7 @@ def test_a_connectwise_clock_ten_minutes_off_is_said_on_the_jobs_page_and_by_col
 
     connected.set_options(clock_offset_seconds=APART)
     _run_in_a_new_process(app)
-    kept = clocks.heard_from(redis_conn).connectwise
+    kept = clocks.heard_from(redis_conn, _tenant()).connectwise
     assert kept is not None and APART - 2 < kept.low <= APART <= kept.high < APART + 2, kept
     said = _warning(admin_client)
     assert said.startswith(f"ConnectWise's clock is 10 min ahead of colcw's (measured by “{here}” "), said
@@ -98,13 +104,15 @@ def test_connectwise_within_a_minute_of_colcw_is_not_said():
 @pytest.mark.redis
 @pytest.mark.postgres
 def test_a_measure_of_connectwises_clock_a_day_old_is_no_longer_said(app, redis_conn, admin_client):
-    kept = clocks.record_connectwise(redis_conn, (600.0, 601.0), "w1")
-    assert kept is not None and clocks.heard_from(redis_conn).connectwise == kept
+    tenant = _tenant()
+    kept = clocks.record_connectwise(redis_conn, tenant, (600.0, 601.0), "w1")
+    assert kept is not None and clocks.heard_from(redis_conn, tenant).connectwise == kept
     assert _warning(admin_client).startswith("ConnectWise's clock is 10 min ahead of colcw's (measured by “w1” ")
+    assert clocks.heard_from(redis_conn, ("https://other.example", "other")).connectwise is None  # (its own)
 
     seconds, _ = redis_conn.time()
-    redis_conn.set(clocks.CW_CLOCK_KEY, json.dumps({"low": 600.0, "high": 601.0, "machine": "w1",
-                                                    "at": seconds - clocks.CW_FORGET_AFTER - 1}))
-    assert clocks.heard_from(redis_conn).connectwise is None
+    redis_conn.set(clocks.connectwise_key(tenant), json.dumps({"low": 600.0, "high": 601.0, "machine": "w1",
+                                                               "at": seconds - clocks.CW_FORGET_AFTER - 1}))
+    assert clocks.heard_from(redis_conn, tenant).connectwise is None
     assert _warning(admin_client) == ""
     assert "ConnectWise" in _clocks_command(app)[1] and "not measured in the last day" in _clocks_command(app)[1]

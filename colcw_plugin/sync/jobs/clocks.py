@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from redis import Redis
 from redis.exceptions import RedisError
 
+from ..ratelimit import tenant_key
+
 log = logging.getLogger(__name__)
 
 CLOCKS_KEY = "colcw:clocks"  # a hash: host name -> its last reading (JSON)
@@ -44,7 +46,7 @@ MEASURE_EVERY = 300.0  # seconds between a process's measures
 FORGET_AFTER = 3 * MEASURE_EVERY  # a machine not heard from for this long is no longer compared (stopped)
 TOLERANCE = 1.0  # seconds two machines' clocks may differ before the jobs pages say so
 MAX_ERROR = 0.25  # a measure whose round trip to Redis took over twice this says too little: not recorded
-CW_CLOCK_KEY = "colcw:clocks:connectwise"  # ConnectWise's clock as a run last measured it (JSON)
+CW_CLOCK_PREFIX = "colcw:clocks:connectwise:"  # + the tenant's digest: its clock as a run last measured it (JSON)
 CW_FORGET_AFTER = 24 * 3600  # a measure of ConnectWise's clock older than this is no longer said (nor kept)
 CW_TOLERANCE = 60.0  # seconds ConnectWise's clock and colcw's may differ before the jobs pages say so (Test Connection's)
 
@@ -95,18 +97,26 @@ class ConnectWiseClock:
         return self.low if self.low > 0 else self.high if self.high < 0 else 0.0
 
 
-def record_connectwise(redis: Redis, bounds: tuple[float, float], machine: str,
+Tenant = tuple[str, str]  # a ConnectWise tenant: its site URL and company id, as the connection stores them
+
+
+def connectwise_key(tenant: Tenant) -> str:
+    """Where the clock of ``tenant`` is kept (another tenant connected later has its own clock)."""
+    return tenant_key(*tenant, prefix=CW_CLOCK_PREFIX)
+
+
+def record_connectwise(redis: Redis, tenant: Tenant, bounds: tuple[float, float], machine: str,
                        clock: Callable[[], float] = time.time) -> ConnectWiseClock | None:
-    """Keep what a client measured of ConnectWise's clock on ``machine`` (``bounds``: ConnectWise's time less this
-    machine's, :attr:`~..cw.server_clock.ServerClock.bounds`) as ConnectWise's clock against Redis's: this machine's
-    clock is measured against Redis's now, and both measures' uncertainties widen the bounds. None: not kept (a round
-    trip to Redis too slow to tell); a Redis that does not answer raises."""
+    """Keep what a client of ``tenant`` measured of ConnectWise's clock on ``machine`` (``bounds``: ConnectWise's
+    time less this machine's, :attr:`~..cw.server_clock.ServerClock.bounds`) as ConnectWise's clock against Redis's:
+    this machine's clock is measured against Redis's now, and both measures' uncertainties widen the bounds. None: not
+    kept (a round trip to Redis too slow to tell); a Redis that does not answer raises."""
     offset, error, at = measure(redis, clock)
     if error > MAX_ERROR:
         return None
     # ConnectWise's time less Redis's = (ConnectWise's less this machine's) - (Redis's less this machine's).
     kept = ConnectWiseClock(bounds[0] - offset - error, bounds[1] - offset + error, at, machine)
-    redis.set(CW_CLOCK_KEY, json.dumps({"low": kept.low, "high": kept.high, "at": kept.at, "machine": kept.machine}),
+    redis.set(connectwise_key(tenant), json.dumps({"low": kept.low, "high": kept.high, "at": kept.at, "machine": kept.machine}),
               ex=CW_FORGET_AFTER)
     return kept
 
@@ -144,13 +154,15 @@ class Heard:
     now: float
 
 
-def heard_from(redis: Redis) -> Heard:
-    """:func:`readings`, ConnectWise's clock as last measured, and Redis's time as they were read (one round trip)."""
+def heard_from(redis: Redis, tenant: Tenant | None = None) -> Heard:
+    """:func:`readings`, the clock of ``tenant`` (the connected one) as last measured, and Redis's time as they were
+    read (one round trip)."""
     with redis.pipeline(transaction=False) as pipe:
         pipe.hgetall(CLOCKS_KEY)
-        pipe.get(CW_CLOCK_KEY)
+        if tenant is not None:
+            pipe.get(connectwise_key(tenant))
         pipe.time()
-        raw, cw, (seconds, micros) = pipe.execute()
+        raw, *cw, (seconds, micros) = pipe.execute()
     now = seconds + micros / 1_000_000
     out = []
     for machine, value in raw.items():
@@ -162,7 +174,7 @@ def heard_from(redis: Redis) -> Heard:
             continue
         if now - reading.at <= FORGET_AFTER:
             out.append(reading)
-    return Heard(sorted(out, key=lambda r: -r.at), _connectwise(cw, now), now)
+    return Heard(sorted(out, key=lambda r: -r.at), _connectwise(cw[0] if cw else None, now), now)
 
 
 def _seconds(value: float) -> str:
@@ -184,11 +196,12 @@ def differing(found: list[ClockReading]) -> tuple[ClockReading, ClockReading, fl
     return (behind, ahead, surely) if surely > TOLERANCE else None
 
 
-def clock_warnings(redis: Redis) -> list[str]:
-    """What the jobs pages say of the machines' clocks: nothing while they agree within :data:`TOLERANCE`, or while
-    Redis does not answer (the pages say that already)."""
+def clock_warnings(redis: Redis, tenant: Tenant | None = None) -> list[str]:
+    """What the jobs pages say of the machines' clocks (and of the clock of ``tenant``, the connected one): nothing
+    while they agree within :data:`TOLERANCE` (:data:`CW_TOLERANCE`), or while Redis does not answer (the pages say
+    that already)."""
     try:
-        heard = heard_from(redis)
+        heard = heard_from(redis, tenant)
     except RedisError:
         return []
     return said(heard)
