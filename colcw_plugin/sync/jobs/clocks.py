@@ -116,8 +116,8 @@ def record_connectwise(redis: Redis, tenant: Tenant, bounds: tuple[float, float]
         return None
     # ConnectWise's time less Redis's = (ConnectWise's less this machine's) - (Redis's less this machine's).
     kept = ConnectWiseClock(bounds[0] - offset - error, bounds[1] - offset + error, at, machine)
-    redis.set(connectwise_key(tenant), json.dumps({"low": kept.low, "high": kept.high, "at": kept.at, "machine": kept.machine}),
-              ex=CW_FORGET_AFTER)
+    kept_json = json.dumps({"low": kept.low, "high": kept.high, "at": kept.at, "machine": kept.machine})
+    redis.set(connectwise_key(tenant), kept_json, ex=CW_FORGET_AFTER)
     return kept
 
 
