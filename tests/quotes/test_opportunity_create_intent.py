@@ -1,17 +1,23 @@
 """A new opportunity's create intent (quotes/intents.py), with the run's bound on waiting for it
 (``COLCW_CREATE_SETTLE_SECONDS``): a POST an earlier attempt sent and never saw end is waited for at most that long,
 then taken for lost and the opportunity created with the same token; a POST whose answer this attempt saw lost is
-not waited for at all (the run's next pass looks it up and creates it). QA's frozen worker, whose POST lands after
+not waited for at all (the run's next pass looks it up and creates it). A run whose attempts are spent before the
+bound waits for it once more, and creates it then. QA's frozen worker, whose POST lands after
 the resumed attempt's look-up, is tests/jobs/test_frozen_opportunity_post_lands_late.py."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+
 from quote_support import line
 
 from colcw_plugin.models import CreateIntent
+from colcw_plugin.sync.jobs.runs import create_run
 from colcw_plugin.sync.quotes import intents
-from helpers import tune_runtime
+from helpers import runtime, tune_runtime
 from host_stub.extensions import db
+from host_stub.models import utcnow
 
 
 def _posts(world) -> list[dict]:
@@ -65,3 +71,31 @@ def test_an_opportunity_post_this_attempt_saw_dropped_is_sent_again_on_the_next_
     assert f"created opportunity {opp['id']}" in run.message, run.message
     assert sorted(p["catalogItem"]["identifier"] for p in world.products(opp["id"])) == ["LAT-5440", "OPT-7010"]
     assert db.session.query(CreateIntent).count() == 0
+
+
+def test_a_run_whose_attempts_are_spent_waits_for_an_earlier_create_to_settle_then_creates_it(world, app, monkeypatch):
+    # One attempt after the first, 0.1 s later, and no pass within an attempt: the run's attempts are spent long before
+    # the earlier POST is taken for lost (3 s after it was claimed). The soak (bench/soak_convergence.py), whose
+    # attempts' intervals add up to less than the bound, left such a document "not done" for a person to retry.
+    tune_runtime(monkeypatch, app, create_settle_seconds=3, record_retry_intervals=(), retry_intervals=(0.1,))
+    doc = world.quote([line("OPT-7010")], name="Patient deal")
+    claimed = intents.claim(db.session, doc.id, world.company_id, "Patient deal")
+    run_id = create_run(db.session, runtime().kinds, "quote_export", {"document_id": doc.id}).id
+    db.session.commit()
+
+    first = runtime().execute(db.session, run_id, queued=True)
+    assert first.status == "waiting", first.message
+    time.sleep(0.2)
+    second = runtime().execute(db.session, run_id, queued=True)
+    assert second.status == "waiting", second.message  # its attempts spent, it waits for the earlier create to settle
+    settles = claimed.sent + dt.timedelta(seconds=3)
+    assert settles <= second.next_try_at <= settles + dt.timedelta(seconds=2), (second.next_try_at, claimed.sent)
+    assert _posts(world) == [] and world.opportunities() == []
+
+    time.sleep(max(0.0, (second.next_try_at - utcnow()).total_seconds()))
+    done = runtime().execute(db.session, run_id, queued=True)
+    assert done.status == "succeeded", done.message
+    [opp] = world.opportunities()
+    assert opp["name"] == "Patient deal" and f"(colcw ref {claimed.token})" in opp["notes"]
+    assert len(_posts(world)) == 1
+    assert [p["catalogItem"]["identifier"] for p in world.products(opp["id"])] == ["OPT-7010"]

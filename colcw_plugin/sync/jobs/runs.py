@@ -426,6 +426,17 @@ def _pause(seconds: float, sleep: Callable[[float], None], recorder: RunRecorder
             return
 
 
+SETTLE_MARGIN_SECONDS = 1.0  # after colcw's own wait ends by itself, before the attempt that finds it ended
+
+
+def settle_left(recorder: RunRecorder, error: ConnectWiseError | None = None) -> float:
+    """Seconds until the longest of colcw's own waits among the records waiting (and ``error``) ends by itself (an
+    earlier attempt's create taken for lost: :meth:`~..quotes.intents.CreateStillLanding.settle_left`); 0 when none
+    ends at a known time."""
+    errors = [d.error for d in recorder.deferred.values()] + ([error] if error is not None else [])
+    return max((e.settle_left() for e in errors if hasattr(e, "settle_left")), default=0.0)
+
+
 def retry_after_left(recorder: RunRecorder, error: ConnectWiseError | None = None) -> float:
     """Seconds left of the longest Retry-After ConnectWise gave the records waiting (and ``error``): it asks for no
     request before, whatever colcw's own intervals say."""
@@ -473,6 +484,15 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
         recorder.wait(reason=reason, next_try_at=now + dt.timedelta(seconds=delay), give_up_at=give_up,
                       api_requests=requests)
         log.info("sync run %s waits: %s", recorder.run_id, reason)
+        return None
+    settling = settle_left(recorder, error)
+    if options.can_wait and settling > 0:
+        # Its attempts spent, what waits is colcw's own wait that ends by itself at a known time (an earlier create
+        # taken for lost): one more attempt then, which creates it, rather than giving it up "not done" for a person
+        # to retry (the attempts went to ConnectWise's failures before, or to intervals shorter than the wait).
+        at = utcnow() + dt.timedelta(seconds=settling + SETTLE_MARGIN_SECONDS)
+        recorder.wait(reason=reason, next_try_at=at, give_up_at=at, api_requests=requests)
+        log.info("sync run %s waits until %s, when colcw's own wait ends: %s", recorder.run_id, at, reason)
         return None
     # A wait colcw imposed itself (an earlier create ConnectWise may still carry out) is no failure, and nothing
     # ConnectWise answered: said as such (text.COLCW_HELD_BACK), with the reason the record waited.

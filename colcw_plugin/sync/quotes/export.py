@@ -472,7 +472,8 @@ def _export(session: Session, ctx: ExportContext, held: HeldDocument, actor: dic
                     raise intents.CreateStillLanding(
                         f"an earlier attempt asked ConnectWise to create its opportunity \"{claim.name}\" at "
                         f"{claim.sent:%H:%M:%S} UTC and ConnectWise does not hold it yet; ConnectWise may still create "
-                        "it, so creating it now could make a second one")
+                        "it, so creating it now could make a second one",
+                        settles_in=ctx.create_settle_seconds - (utcnow() - claim.sent).total_seconds())
                 if not claim.fresh and earlier is None:
                     intents.restart(session, held.id, claim, name)  # its sender saw it end, or it is taken for lost
                 status = chosen.get("status") or (ctx.setup.open_status() if held.is_quote else ctx.setup.won_status())

@@ -22,7 +22,8 @@ with the intent:
   opportunity holding the token when the company's opportunities of that name include it; else, while the earlier
   POST may still land (``settle_seconds`` after it was claimed: the run's ``COLCW_CREATE_SETTLE_SECONDS``, carried
   in its options), it creates nothing: the document waits as a transient failure (:class:`CreateStillLanding`), and
-  the run's later passes and attempts look again (the same read the export makes anyway). After that it takes the
+  the run's later passes and attempts look again (the same read the export makes anyway; a run whose attempts are
+  spent before then waits once more, until then: :func:`~..jobs.runs.settle_left`). After that it takes the
   earlier POST for lost and creates the opportunity with the same token (a POST ConnectWise would carry out later
   still carries the token, so the two are told apart from anything a person made).
 
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, update
@@ -82,6 +84,15 @@ class CreateStillLanding(ConnectWiseError):
     # A wait colcw imposes itself, not a failure: ConnectWise answered every request. It does not count toward
     # COLCW_UNREACHABLE_AFTER (quotes/job.py), and a run that stops waiting says so (text.COLCW_HELD_BACK).
     colcw_waits = True
+
+    def __init__(self, message: str, *, settles_in: float = 0.0) -> None:
+        super().__init__(message)
+        self.settles_in = settles_in  # seconds from when it was met (``at``) until the earlier POST is taken for lost
+
+    def settle_left(self) -> float:
+        """Seconds left until the earlier POST is taken for lost and the opportunity can be created: the wait ends by
+        itself then, whatever the run's attempts left (:func:`~..jobs.runs.settle_left`)."""
+        return max(0.0, self.settles_in - (time.monotonic() - self.at))
 
 
 def reference(token: str) -> str:
