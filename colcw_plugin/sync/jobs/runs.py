@@ -494,8 +494,9 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
         recorder.wait(reason=reason, next_try_at=at, give_up_at=at, api_requests=requests)
         log.info("sync run %s waits until %s, when colcw's own wait ends: %s", recorder.run_id, at, reason)
         return None
-    # A wait colcw imposed itself (an earlier create ConnectWise may still carry out) is no failure, and nothing
-    # ConnectWise answered: said as such (text.COLCW_HELD_BACK), with the reason the record waited.
+    # A wait colcw imposed itself (another export or import holding the record; in the foreground, an earlier create
+    # ConnectWise may still carry out) is no failure, and nothing ConnectWise answered: said as such
+    # (text.COLCW_HELD_BACK), with the reason the record waited.
     own = getattr(error, "colcw_waits", False)
     if own:
         why = f"stopped waiting after {attempt} attempts ({error.why_not_done})" if options.can_wait \
