@@ -13,9 +13,6 @@ import dataclasses
 import functools
 import logging
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,7 +32,7 @@ from ..models import RunStatus, Settings, SyncRun
 from ..setup.connection import build_client, read_settings
 from ..setup.secrets import SecretBox
 from .codebases import RedisCodebases
-from .jobs.clocks import MEASURE_EVERY, record_connectwise
+from .jobs.clocks import ConnectWiseWatch, tenant_of
 from .jobs.kinds import KindRegistry, RunOptions
 from .jobs.queue import JobQueue, QueueSettings, Submitted, enqueue_existing, submit
 from .jobs.runs import execute_run
@@ -124,8 +121,7 @@ class Runtime:
         self.box = box
         self.kinds = kinds
         self.hooks = hooks
-        self._cw_clock_next = 0.0  # (monotonic) when a run's measure of ConnectWise's clock is kept again
-        self._cw_clock_lock = threading.Lock()
+        self.cw_clock_watch = ConnectWiseWatch()  # (what its runs' clients measure of ConnectWise's clock)
 
     @staticmethod
     def of(app: Any) -> Runtime:
@@ -233,21 +229,10 @@ class Runtime:
 
     def _keep_cw_clock(self, client: ConnectWiseClient) -> None:
         """Keep what a run's client measured of ConnectWise's clock, for the jobs page and ``colcw clocks``
-        (:func:`~.jobs.clocks.record_connectwise`): at most every :data:`~.jobs.clocks.MEASURE_EVERY` seconds a
-        process (two round trips to Redis), and never at the cost of the run (a Redis that does not answer is
-        logged)."""
+        (:class:`~.jobs.clocks.ConnectWiseWatch`: at most every five minutes a process, never at the run's cost)."""
         clock = getattr(client, "server_clock", None)
-        bounds = clock.bounds if clock is not None else None
-        if bounds is None or time.monotonic() < self._cw_clock_next or not self._cw_clock_lock.acquire(blocking=False):
-            return
-        try:
-            self._cw_clock_next = time.monotonic() + MEASURE_EVERY
-            record_connectwise(self.redis, (client.settings.site_url, client.settings.company_id), bounds,
-                               socket.gethostname())
-        except RedisError as e:
-            log.debug("could not keep ConnectWise's clock as measured: %s", e)
-        finally:
-            self._cw_clock_lock.release()
+        if clock is not None:
+            self.cw_clock_watch.keep(self.redis, tenant_of(client.settings), clock.bounds)
 
     def execute_handed_over(self, session: Session, run_id: int, *, on_wait: Callable[[], None]) -> SyncRun:
         """Run ``run_id`` in this process for a rep whose page waits on it only until ConnectWise makes it wait

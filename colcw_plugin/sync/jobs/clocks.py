@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from redis import Redis
 from redis.exceptions import RedisError
 
+from ...cw.connection_check import CLOCKS_APART_SECONDS
 from ..ratelimit import tenant_key
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ TOLERANCE = 1.0  # seconds two machines' clocks may differ before the jobs pages
 MAX_ERROR = 0.25  # a measure whose round trip to Redis took over twice this says too little: not recorded
 CW_CLOCK_PREFIX = "colcw:clocks:connectwise:"  # + the tenant's digest: its clock as a run last measured it (JSON)
 CW_FORGET_AFTER = 24 * 3600  # a measure of ConnectWise's clock older than this is no longer said (nor kept)
-CW_TOLERANCE = 60.0  # seconds ConnectWise's clock and colcw's may differ before the jobs pages say so (Test Connection's)
+# Seconds ConnectWise's clock and colcw's may differ before the jobs pages say so: Test Connection's threshold.
+CW_TOLERANCE = CLOCKS_APART_SECONDS
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,11 @@ class ConnectWiseClock:
 
 
 Tenant = tuple[str, str]  # a ConnectWise tenant: its site URL and company id, as the connection stores them
+
+
+def tenant_of(settings) -> Tenant:
+    """The tenant of a connection's settings (``Settings``) or of a client's (``ClientSettings``): both carry them."""
+    return settings.site_url, settings.company_id
 
 
 def connectwise_key(tenant: Tenant) -> str:
@@ -243,6 +250,33 @@ def _machines_said(found: list[ClockReading]) -> list[str]:
             "machine's clock from the same time server (NTP, for example “timedatectl set-ntp true”); this "
             "warning goes once the machines' next readings agree (each measures every "
             f"{MEASURE_EVERY / 60:.0f} minutes)."]
+
+
+class ConnectWiseWatch:
+    """A process's keeping of ConnectWise's clock as its runs' clients measured it (:func:`record_connectwise`): at most
+    every :data:`MEASURE_EVERY` seconds (at once the first time); a Redis that does not answer is logged, never the
+    run's failure. ``machine``: the host name it records under."""
+
+    def __init__(self, *, machine: str | None = None, every: float = MEASURE_EVERY,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self.machine = machine or socket.gethostname()
+        self.every = every
+        self.monotonic = monotonic
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def keep(self, redis: Redis, tenant: Tenant, bounds: tuple[float, float] | None) -> None:
+        """Keep ``bounds`` (a client's :attr:`~..cw.server_clock.ServerClock.bounds`, None: no answer told them) for
+        ``tenant`` if the last keeping is :attr:`every` seconds old."""
+        if bounds is None or self.monotonic() < self._next or not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._next = self.monotonic() + self.every
+            record_connectwise(redis, tenant, bounds, self.machine)
+        except RedisError as e:
+            log.debug("could not keep ConnectWise's clock as measured: %s", e)
+        finally:
+            self._lock.release()
 
 
 class ClockWatch:

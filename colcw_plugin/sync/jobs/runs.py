@@ -433,15 +433,18 @@ def settle_left(recorder: RunRecorder, error: ConnectWiseError | None = None) ->
     """Seconds until the longest of colcw's own waits among the records waiting (and ``error``) ends by itself (an
     earlier attempt's create taken for lost: :meth:`~..quotes.intents.CreateStillLanding.settle_left`); 0 when none
     ends at a known time."""
-    errors = [d.error for d in recorder.deferred.values()] + ([error] if error is not None else [])
-    return max((e.settle_left() for e in errors if hasattr(e, "settle_left")), default=0.0)
+    return max((e.settle_left() for e in _waiting(recorder, error) if hasattr(e, "settle_left")), default=0.0)
 
 
 def retry_after_left(recorder: RunRecorder, error: ConnectWiseError | None = None) -> float:
     """Seconds left of the longest Retry-After ConnectWise gave the records waiting (and ``error``): it asks for no
     request before, whatever colcw's own intervals say."""
-    errors = [d.error for d in recorder.deferred.values()] + ([error] if error is not None else [])
-    return max((e.wait_left() for e in errors if hasattr(e, "wait_left")), default=0.0)
+    return max((e.wait_left() for e in _waiting(recorder, error) if hasattr(e, "wait_left")), default=0.0)
+
+
+def _waiting(recorder: RunRecorder, error: ConnectWiseError | None) -> list[ConnectWiseError]:
+    """The errors of the records waiting, and ``error``."""
+    return [d.error for d in recorder.deferred.values()] + ([error] if error is not None else [])
 
 
 def _last(recorder: RunRecorder) -> ConnectWiseError:
