@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from host_stub.extensions import db
 
 from ..setup.connection import read_settings
-from ..sync.jobs.clocks import ClockWatch, heard_from, said, tenant_of
+from ..sync.jobs.clocks import ClockWatch, heard_from, said, tenant_from
 from ..sync.jobs.queue import work
 from ..sync.jobs.scheduler import run_scheduler
 from ..sync.runtime import Runtime
@@ -75,7 +75,7 @@ def clocks_command() -> None:
     redis = Runtime.of(current_app).redis
     ClockWatch("command").check(redis)  # this machine too
     try:
-        heard = heard_from(redis, tenant_of(read_settings(db.session)))  # (the connected tenant's clock)
+        heard = heard_from(redis, tenant_from(read_settings(db.session)))  # (the connected tenant's clock)
     except RedisError as e:
         raise click.ClickException(f"Redis does not answer ({e}): check REDIS_URL.") from None
     now = heard.now

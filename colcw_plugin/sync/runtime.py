@@ -32,7 +32,7 @@ from ..models import RunStatus, Settings, SyncRun
 from ..setup.connection import build_client, read_settings
 from ..setup.secrets import SecretBox
 from .codebases import RedisCodebases
-from .jobs.clocks import ConnectWiseWatch, tenant_of
+from .jobs.clocks import ConnectWiseWatch, tenant_from
 from .jobs.kinds import KindRegistry, RunOptions
 from .jobs.queue import JobQueue, QueueSettings, Submitted, enqueue_existing, submit
 from .jobs.runs import execute_run
@@ -232,7 +232,7 @@ class Runtime:
         (:class:`~.jobs.clocks.ConnectWiseWatch`: at most every five minutes a process, never at the run's cost)."""
         clock = getattr(client, "server_clock", None)
         if clock is not None:
-            self.cw_clock_watch.keep(self.redis, tenant_of(client.settings), clock.bounds)
+            self.cw_clock_watch.keep(self.redis, tenant_from(client.settings), clock.bounds)
 
     def execute_handed_over(self, session: Session, run_id: int, *, on_wait: Callable[[], None]) -> SyncRun:
         """Run ``run_id`` in this process for a rep whose page waits on it only until ConnectWise makes it wait

@@ -17,7 +17,7 @@ from ..sync.inbound import RECONCILE_KIND
 from ..sync.inbound.safety_net import apply_anyway
 from ..sync.inbound.switch import stops_without
 from ..sync.jobs import history
-from ..sync.jobs.clocks import clock_warnings, tenant_of
+from ..sync.jobs.clocks import clock_warnings, tenant_from
 from ..sync.jobs.queue import Submitted
 from ..sync.jobs.scheduler import missing_processes
 from ..sync.jobs.schedules import (
@@ -79,7 +79,7 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
     context = {"tab": tab, "tabs": TABS, "kinds": list(kinds), "zone": display_zone(), "when": when,
                "results": history.RESULTS, "kind_label": kinds.label, "zones": timezones(), "zone_note": zone_note(),
                "missing": missing_processes(runtime().queue, colcw_command()),
-               "clocks": clock_warnings(runtime().redis, tenant_of(request_settings()))}
+               "clocks": clock_warnings(runtime().redis, tenant_from(request_settings()))}
     if tab == "run":
         last = history.last_runs(db.session, [k.name for k in kinds])
         context.update(job_forms=_job_forms(posted, errors), last=last,

@@ -102,8 +102,9 @@ class ConnectWiseClock:
 Tenant = tuple[str, str]  # a ConnectWise tenant: its site URL and company id, as the connection stores them
 
 
-def tenant_of(settings) -> Tenant:
-    """The tenant of a connection's settings (``Settings``) or of a client's (``ClientSettings``): both carry them."""
+def tenant_from(settings) -> Tenant:
+    """The tenant of a connection's settings (``Settings``) or of a client's (``ClientSettings``), as a pair
+    (``setup/connection.py`` ``tenant_of`` says it as one string)."""
     return settings.site_url, settings.company_id
 
 
