@@ -8,7 +8,7 @@ from htmx_loads import loaded
 from inbound_support import cw_status, enable, line, settle, wait_for
 from sqlalchemy import select
 
-from colcw_plugin.models import HOST_MASTER, SyncRun
+from colcw_plugin.models import HOST_MASTER, SyncItem, SyncRun
 from helpers import sign_in
 from host_stub import services
 from host_stub.extensions import db
@@ -59,10 +59,14 @@ def test_won_lost_and_closed_in_connectwise_show_on_the_quote_and_its_sales_orde
         assert 'data-external-status="lost"' in client.get(listing).get_data(as_text=True)
     assert db.session.get(Document, quote.id).locked  # the documents themselves were not touched
 
-    # The Connection page says what came last; the run shows on the jobs pages with its records.
-    run_id = db.session.execute(select(SyncRun.id).where(SyncRun.kind == "cw_live_update",
-                                                         SyncRun.status == "succeeded").order_by(SyncRun.id.desc())
-                                ).scalars().first()
+    # The Connection page says what came last; the run shows on the jobs pages with its records. The statuses are
+    # committed before their run records its end: wait for every run to finish, then take the last one that wrote
+    # the quote's status (the latest run of all could be one a later callback started, which changed nothing).
+    settle(world.sandbox)
+    run_id = db.session.execute(select(SyncRun.id).join(SyncItem, SyncItem.run_id == SyncRun.id)
+                                .where(SyncRun.kind == "cw_live_update", SyncRun.status == "succeeded",
+                                       SyncItem.entity == "document", SyncItem.host_id == quote.id)
+                                .order_by(SyncRun.id.desc())).scalars().first()
     with app.app_context():  # another user: a request context of its own (Flask-Login keeps the user in g)
         admin = sign_in(app.test_client(), "admin@demo.example")
         section = admin.get("/admin/integration/connectwise/").get_data(as_text=True)
