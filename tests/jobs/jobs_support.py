@@ -53,10 +53,13 @@ class Processes:
 
     def kill(self, proc: subprocess.Popen) -> None:
         """SIGKILL the process and its descendants at once (RQ's work horse has a process group of
-        its own): what a machine dying looks like to the run."""
-        for pid in [*descendants(proc.pid), proc.pid]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        its own): what a machine dying looks like to the run. All are stopped before any is killed: a worker
+        that outlived its horse by a moment would see it die and fail its job, which a dead machine does not."""
+        family = [proc.pid, *descendants(proc.pid)]
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in family:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
         proc.wait(timeout=10)
 
     def stop_all(self) -> None:
