@@ -1,7 +1,8 @@
 """The ``quote_export`` job: select the documents, export them side by side, record each outcome.
 
 Documents are exported ``ctx.options.concurrency`` at a time (threads with their own database
-sessions, sharing the run's client, token bucket and ConnectWise caches). The per-document work
+sessions, sharing the run's client, token bucket and ConnectWise caches; a document whose connection the database
+refused or dropped waits for a later pass: :mod:`..shared.database`). The per-document work
 is in :mod:`.export`. A resumed run skips the documents it already finished; converted quotes are
 left out of ranges (their sales orders carry their lines). A run an admin asks to stop starts no other
 document: those under way end (each commits what it sent) and are recorded, the rest are not attempted.
@@ -21,6 +22,7 @@ from ...models import SyncRun, exported_by_all
 from ..jobs import ranges
 from ..jobs.kinds import SyncContext
 from ..jobs.recorder import RunRecorder, RunStopped, Unreachable
+from ..shared.database import unavailable, unavailable_error
 from ..shared.locks import Stopped
 from .export import ExportContext, Outcome, export_document
 
@@ -120,6 +122,10 @@ def run(ctx: SyncContext) -> str | None:
                 except Stopped:
                     raise
                 except Exception as e:  # a bug must not lose the other documents' results
+                    if unavailable(e):  # its connection refused or dropped: it waits for a later pass
+                        log.warning("quote export of document %s: the database did not take a connection: %s",
+                                    doc_id, e)
+                        return Outcome(doc_id, f"#{doc_id}", "failed", error=unavailable_error(e))
                     log.exception("quote export of document %s crashed", doc_id)
                     return Outcome(doc_id, f"#{doc_id}", "failed", message=f"Unexpected error: {type(e).__name__}: {e}",
                                    resolution="Report this to your administrator with the run number.")
