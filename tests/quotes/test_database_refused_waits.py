@@ -1,7 +1,8 @@
 """A document exported on a thread of its own whose database connection PostgreSQL refuses ("sorry, too many clients
 already") waits for its run's next pass and is exported then, once: it is not failed as an unexpected error asking a
-person to report it (colcw_plugin/sync/shared/database.py). The refusal is made at the driver's connect, for the
-export threads' connections only; everything else is real (PostgreSQL, the sandbox over HTTP)."""
+person to report it (colcw_plugin/sync/shared/database.py); one whose connection drops after ConnectWise created its
+opportunity is not created twice. The refusal is made at the driver's connect, the drop at a statement, for the export
+threads' connections only; everything else is real (PostgreSQL, the sandbox over HTTP)."""
 
 from __future__ import annotations
 

@@ -123,9 +123,10 @@ def run(ctx: SyncContext) -> str | None:
                     raise
                 except Exception as e:  # a bug must not lose the other documents' results
                     if unavailable(e):  # its connection refused or dropped: it waits for a later pass
-                        log.warning("quote export of document %s: the database did not take a connection: %s",
-                                    doc_id, e)
-                        return Outcome(doc_id, f"#{doc_id}", "failed", error=unavailable_error(e))
+                        waits = unavailable_error(e)  # (the driver's words: not the statement and its parameters)
+                        log.warning("quote export of document %s waits for a later pass: %s (%s)", doc_id,
+                                    waits.why_not_done, waits.message)
+                        return Outcome(doc_id, f"#{doc_id}", "failed", error=waits)
                     log.exception("quote export of document %s crashed", doc_id)
                     return Outcome(doc_id, f"#{doc_id}", "failed", message=f"Unexpected error: {type(e).__name__}: {e}",
                                    resolution="Report this to your administrator with the run number.")
