@@ -4,10 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
 PYTEST_ARGS ?=
-# Three test workers: the tests spend much of their time waiting on browsers, the sandbox and subprocesses (two left
-# this 2-core machine's cores idle about 40 % of the time). Four were faster still, but two `make test` runs at once
-# then ran PostgreSQL out of its 100 connections; two runs of three passed, with 49 connections at most.
-JOBS ?= 3
+JOBS ?= 2
 
 # The newest Python 3.11+ on this machine, probed once and quietly: a name on PATH may be a
 # pyenv shim for a version that is not installed, which prints its complaint on stderr.
@@ -36,7 +33,7 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-# worksteal: a worker that runs out takes tests queued on another, so the suite does not end on one worker still
+# worksteal: a worker that runs out takes tests queued on the other, so the suite does not end on one worker still
 # working through a batch of slow tests sent to it early.
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE; __pycache__ is ignored by git):
 # without it each worker compiled and assertion-rewrote every test module again (collection 11.5 s -> 3.8 s of CPU per
