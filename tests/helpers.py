@@ -474,6 +474,37 @@ def recorded_statements(engine) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", keep)
 
 
+class ConnectionDropped:
+    """Within the block, PostgreSQL ends the backend of one of ``engine``'s connections for real
+    (``pg_terminate_backend``, as a restart or an admin would) just before the first statement ``matches(statement)``
+    accepts, on whichever thread sends it; every other statement goes through. ``dropped``: the statements it took."""
+
+    def __init__(self, engine, matches):
+        self.engine = engine
+        self.matches = matches
+        self.dropped: list[str] = []
+        self.lock = threading.Lock()
+        self.url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        import psycopg
+
+        with self.lock:
+            if self.dropped or not self.matches(statement):
+                return
+            self.dropped.append(statement)
+        pid = conn.connection.driver_connection.info.backend_pid
+        with psycopg.connect(self.url, autocommit=True) as admin:
+            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+
+    def __enter__(self) -> ConnectionDropped:
+        event.listen(self.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self)
+
+
 def map_default_rep(cw_client, member_identifier: str = "admin1"):
     """Map the store's default rep (dana) to a ConnectWise member, as the rep mapping page would."""
     from colcw_plugin.cw import conditions as C

@@ -1,19 +1,22 @@
 """A document exported on a thread of its own whose database connection PostgreSQL refuses ("sorry, too many clients
 already") waits for its run's next pass and is exported then, once: it is not failed as an unexpected error asking a
-person to report it (colcw_plugin/sync/shared/database.py); one whose connection drops after ConnectWise created its
+person to report it (colcw_plugin/sync/jobs/database.py); one whose connection drops after ConnectWise created its
 opportunity is not created twice. The refusal is made at the driver's connect, the drop at a statement, for the export
 threads' connections only; everything else is real (PostgreSQL, the sandbox over HTTP)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import time
 
 import psycopg
 from quote_support import line
 from sqlalchemy import event, select
 
 from colcw_plugin.models import SyncItem
-from helpers import tune_runtime
+from colcw_plugin.sync.jobs.runs import create_run
+from helpers import ConnectionDropped, runtime, tune_runtime
 from host_stub.extensions import db
 
 REFUSAL = ('connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  sorry, too many clients '
@@ -113,3 +116,53 @@ def test_a_connection_dropped_after_the_opportunity_was_created_leaves_one_oppor
     assert len(_posts(world)) == 2  # none created twice
     for opp in opportunities:
         assert [p["catalogItem"]["identifier"] for p in world.products(opp["id"])] == ["OPT-7010"]
+
+
+def _next_attempt(run):
+    """The run's next attempt, when the queue would start it."""
+    time.sleep(max(0.0, run.next_try_at.replace(tzinfo=dt.UTC).timestamp() - time.time()))
+    return runtime().execute(db.session, run.id, queued=True)
+
+
+def test_a_document_exported_alone_whose_connection_drops_waits_for_the_runs_next_attempt(world, app, monkeypatch):
+    """Not on a thread of its own (one document, or ``COLCW_CONCURRENCY=1``): the run's own connection drops as colcw
+    saves the export of the document whose opportunity ConnectWise has just created. The run waits as a whole for its
+    next attempt, saying why, which finds that opportunity by its create intent: one opportunity, one line, no
+    "Unexpected error" for a person to report."""
+    tune_runtime(monkeypatch, app, concurrency=1, retry_intervals=(1,))
+    doc = world.quote([line("OPT-7010")], name="Alone deal")
+    run = create_run(db.session, runtime().kinds, "quote_export", {"document_id": doc.id})
+    db.session.commit()
+
+    with ConnectionDropped(db.engine, lambda s: "INSERT INTO colcw_document_exports" in s and _posts(world)) as drop:
+        first = runtime().execute(db.session, run.id, queued=True)
+    assert len(drop.dropped) == 1
+    assert first.status == "waiting", first.message
+    assert first.waiting_reason.startswith("colcw's database did not take a connection ("), first.waiting_reason
+    assert first.waiting_reason.endswith("): the run waits as a whole"), first.waiting_reason
+    assert "Unexpected error" not in (first.message or "")
+
+    second = _next_attempt(first)
+    assert second.status == "succeeded", second.message
+    (opp,) = world.opportunities()
+    assert opp["name"] == "Alone deal" and len(_posts(world)) == 1
+    assert [p["catalogItem"]["identifier"] for p in world.products(opp["id"])] == ["OPT-7010"]
+
+
+def test_a_document_exported_in_the_foreground_whose_connection_drops_is_not_done_saying_why(world, app,
+                                                                                             monkeypatch):
+    """In the foreground (the command line: no later attempt) the run ends with the document "not done", saying colcw's
+    database did not take a connection, not as an unexpected error."""
+    tune_runtime(monkeypatch, app, concurrency=1)
+    doc = world.quote([line("OPT-7010")], name="Foreground deal")
+
+    with ConnectionDropped(db.engine, lambda s: "INSERT INTO colcw_create_intents" in s) as drop:
+        run = world.export(doc.id)
+    assert len(drop.dropped) == 1
+    assert (run.status, run.message) == ("failed", "1 quote / order not done: colcw's database did not take a "
+                                        "connection; colcw held it back (ConnectWise answered every request): "
+                                        "terminating connection due to administrator command (quotes / orders: 1 not "
+                                        "attempted)")
+    assert world.opportunities() == [] and _posts(world) == []  # dropped before the opportunity's create was sent
+    (item,) = db.session.execute(select(SyncItem.action, SyncItem.resolution).where(SyncItem.run_id == run.id)).all()
+    assert tuple(item) == ("not_attempted", "Try again in a few minutes.")

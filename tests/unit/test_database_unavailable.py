@@ -1,12 +1,12 @@
 """Which database errors are the database refusing or dropping a connection (a record waits for a later pass) and
-which are answers about a statement (handled as before): colcw_plugin/sync/shared/database.py."""
+which are answers about a statement (handled as before): colcw_plugin/sync/jobs/database.py."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from colcw_plugin.sync.shared.database import DatabaseUnavailable, unavailable, unavailable_error
+from colcw_plugin.sync.jobs.database import DatabaseUnavailable, unavailable, unavailable_error
 
 
 class DriverError(Exception):

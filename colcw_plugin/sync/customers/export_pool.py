@@ -91,7 +91,8 @@ def _drive(exporter: CustomerExporter, customers: list[Customer], workers: int, 
                 continue
             try:
                 result, committed = future.result()
-            except BaseException as e:  # noqa: BLE001 - a crash ends the run, after the workers stop
+            except BaseException as e:  # noqa: BLE001 - a crash ends the run, after the workers stop (colcw's
+                # database refusing or dropping a worker's connection: the run waits for its next attempt, runs.py)
                 stop = stop or e
                 _cancel(futures)
                 continue

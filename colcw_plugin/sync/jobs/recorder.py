@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, case, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from host_stub.bulk import insert_rows
@@ -65,6 +66,7 @@ from ...models import (
 from ...models.runs import NOT_DONE
 from ...text import plural
 from .autocommit import autocommit_engine
+from .database import unavailable
 from .finished import FinishedKeys
 
 log = logging.getLogger(__name__)
@@ -331,7 +333,8 @@ class RunRecorder:
         self._superseded = False
         self._gone = False  # the run's row no longer exists (RunGone)
         self._buffer: list[dict] = []
-        self._behind: tuple[threading.Thread, list[BaseException]] | None = None  # the batch written behind
+        # the batch written behind: its thread, what stopped it, its results
+        self._behind: tuple[threading.Thread, list[BaseException], list[dict]] | None = None
         self._last_flush = time.monotonic()
         # Whether this attempt wrote a result yet: in a run of several records its first is written at once, not with
         # the next record's (a run whose next record took its time showed "0 / 2", and its list row unfinished, with
@@ -756,6 +759,7 @@ class RunRecorder:
         ``_unless_stopping``: the run's row is written only if no admin asked it to stop, else :class:`RunStopped`
         (the results are written all the same)."""
         self._raise_if_superseded()
+        self._drain()  # the batch written behind first: refused, its results are buffered again, before these
         if self._retry_noted and self._buffer and "waiting_reason" not in extra:
             extra["waiting_reason"] = ""  # records moved on: the client's pause is over
             extra.setdefault("next_try_at", None)  # (and its time with it)
@@ -766,12 +770,17 @@ class RunRecorder:
                   "entity_counts": {e: dict(c) for e, c in self.entity_counts.items()}, "heartbeat_at": utcnow()}
         if self.requests_sent is not None:
             values["api_requests"] = self._requests_before + self.requests_sent()
-        if (_behind and len(items) > 1 and not _returning and not extra and self._starting is None
-                and self.engine.dialect.name == "postgresql"):
-            self._write_behind(items, values)
-        else:
-            self._update(_returning=_returning, _items=items, _unless_stopping=_unless_stopping,
-                         **{**values, **extra})
+        try:
+            if (_behind and len(items) > 1 and not _returning and not extra and self._starting is None
+                    and self.engine.dialect.name == "postgresql"):
+                self._write_behind(items, values)
+            else:
+                self._update(_returning=_returning, _items=items, _unless_stopping=_unless_stopping,
+                             **{**values, **extra})
+        except DBAPIError as e:
+            if unavailable(e):  # the database refused or dropped the write: its results go with the next one
+                self._buffer[:0] = items
+            raise
         self._last_flush = time.monotonic()
 
     # --- the end ----------------------------------------------------------------------------
@@ -879,6 +888,28 @@ class RunRecorder:
 
     def _update(self, _returning: bool = False, _items: list[dict] | None = None, _unless_stopping: bool = False,
                 **values) -> None:
+        """:meth:`_write`; refused or dropped by the database (:mod:`.database`), it wrote nothing: the start's values
+        it took are kept for the next write, and the session's failed transaction is rolled back (it held reads only)
+        so that write can be made."""
+        starting = self._starting
+        try:
+            self._write(_returning=_returning, _items=_items, _unless_stopping=_unless_stopping, **values)
+        except DBAPIError as e:
+            if not unavailable(e):
+                raise
+            self.rollback()
+            if starting and self._attempt is None:  # (its own write, when results came with it, did not take it)
+                self._starting = starting
+            raise
+
+    def rollback(self) -> None:
+        """After colcw's database refused or dropped a connection (:mod:`.database`): what the recorder's session held
+        open goes (reads only: every write of the recorder commits at once), so its next write can be made."""
+        if self._session.in_transaction():
+            self._session.rollback()
+
+    def _write(self, _returning: bool = False, _items: list[dict] | None = None, _unless_stopping: bool = False,
+               **values) -> None:
         """Write ``_items`` (results) and ``values`` (the run's row) and commit; ``_returning``: keep the row as
         written in :attr:`row` (detached, every column loaded), so the caller need not read it back.
 
@@ -1009,7 +1040,7 @@ class RunRecorder:
 
         thread = threading.Thread(target=write, name=f"colcw-run-{self.run_id}-results", daemon=True)
         thread.start()
-        self._behind = (thread, failed)
+        self._behind = (thread, failed, items)
 
     def _gone_error(self, error: BaseException) -> BaseException:
         """What a batch written behind that failed raises: :class:`RunGone` when the run's row is gone (its results
@@ -1025,24 +1056,30 @@ class RunRecorder:
         return error
 
     def _lost_batch(self) -> str:
-        """Wait for the batch written behind; what stopped it, as the run's message ("" when it was written)."""
+        """Wait for the batch written behind; what stopped it, as the run's message ("" when it was written, or when
+        the database refused or dropped it: its results are then buffered again for the next write)."""
         try:
             self._drain()
         except Superseded:
             raise  # not this attempt's run any more: it writes nothing, its message neither
         except Exception as e:  # noqa: BLE001 - the run ends saying so (an unexpected error, as runs.py says it)
+            if unavailable(e):
+                return ""  # (buffered again by _drain: the next write takes them)
             log.error("sync run %s: results could not be written", self.run_id, exc_info=True)
             return f"Unexpected error: {type(e).__name__}: {e}"
         return ""
 
     def _drain(self) -> None:
-        """Wait for the batch written behind, if any; raise what stopped it."""
+        """Wait for the batch written behind, if any; raise what stopped it. Refused or dropped by the database
+        (:mod:`.database`), the batch wrote nothing (one transaction): its results are buffered again, first."""
         if self._behind is None:
             return
-        thread, failed = self._behind
+        thread, failed, items = self._behind
         self._behind = None
         thread.join()
         if failed:
+            if unavailable(failed[0]):
+                self._buffer[:0] = items
             raise failed[0]
 
 

@@ -36,6 +36,7 @@ from ...setup import pages
 from ...setup.connection import NotConfigured, read_settings
 from ...setup.secrets import SecretError
 from ...text import COLCW_HELD_BACK, COLCW_HELD_BACK_FIX, plural
+from .database import unavailable, unavailable_error
 from .kinds import (
     ENTITY_WORDS,
     NAMED_IN_RETRY,
@@ -129,9 +130,9 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     ``make_client(session, settings=...)`` builds the client for the stored connection (the settings
     read with the run) unless ``client`` is given. Records that fail transiently are tried again in further passes after
     ``options.record_retries``; what still fails then — or the whole run when ConnectWise is
-    unreachable — waits: with ``options.can_wait`` the run ends this attempt ``waiting`` with its
-    reason and next try (the queue re-enqueues it then), until ``options.attempt_intervals`` are
-    spent; after that, and for a run in the foreground, what is left ends "not attempted" with why.
+    unreachable, or when colcw's database refused or dropped a connection (:mod:`.database`) — waits: with
+    ``options.can_wait`` the run ends this attempt ``waiting`` with its reason and next try (the queue re-enqueues
+    it then), until ``options.attempt_intervals`` are spent; after that, and for a run in the foreground, what is left ends "not attempted" with why.
     Every other failure closes the run as failed with a message saying what to do.
     """
     # As it is now (whatever the session held of it), with the connection settings, in one statement: the
@@ -195,10 +196,19 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
         raise  # (execute_run: this attempt writes nothing more)
     except Exception as e:
         session.rollback()
-        log.exception("sync run %s crashed", run_id)
-        recorder.finish(status=RunStatus.FAILED, message=f"Unexpected error: {type(e).__name__}: {e}",
-                        api_requests=client.stats.total if client else 0)
-        raise
+        if not unavailable(e):
+            log.exception("sync run %s crashed", run_id)
+            recorder.finish(status=RunStatus.FAILED, message=f"Unexpected error: {type(e).__name__}: {e}",
+                            api_requests=client.stats.total if client else 0)
+            raise
+        # colcw's database refused or dropped a connection (the run's session's, a worker thread's, the recorder's):
+        # nothing about its records. The run waits as a whole for its next attempt, which resumes it where its
+        # results say, as after a worker's death (in the foreground: not done, saying so). Still refused when this
+        # attempt writes that, the attempt ends with the error, the run left running: the scheduler takes its worker
+        # for dead and resumes it (recovery.detect_interrupted).
+        recorder.rollback()
+        waiting, whole_run = unavailable_error(e), True  # (the driver's words: not the statement and its parameters)
+        log.warning("sync run %s waits: %s (%s)", run_id, waiting.why_not_done, waiting.message)
     finally:
         if client is not None and hasattr(client, "notify_retry_waits"):
             client.notify_retry_waits(None)
@@ -464,6 +474,8 @@ def wait_reason(error: ConnectWiseError, recorder: RunRecorder, *, whole_run: bo
     """Why a run waits, for a person: what waits (as the run's kind, ``job``, names it: "3 quotes / orders") and what
     ConnectWise did."""
     if whole_run:
+        if getattr(error, "colcw_waits", False):  # colcw's own wait (its database, a record held): ConnectWise answered
+            return f"{error.why_not_done} ({short_error(error)}): the run waits as a whole"
         if isinstance(error, RateLimited):
             return f"ConnectWise is rate-limiting colcw ({short_error(error)}): the run waits as a whole"
         # An error ConnectWise answered with (HTTP 500, 503) is no "cannot be reached": it answered.

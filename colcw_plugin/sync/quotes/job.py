@@ -2,7 +2,7 @@
 
 Documents are exported ``ctx.options.concurrency`` at a time (threads with their own database
 sessions, sharing the run's client, token bucket and ConnectWise caches; a document whose connection the database
-refused or dropped waits for a later pass: :mod:`..shared.database`). The per-document work
+refused or dropped waits for a later pass: :mod:`..jobs.database`). The per-document work
 is in :mod:`.export`. A resumed run skips the documents it already finished; converted quotes are
 left out of ranges (their sales orders carry their lines). A run an admin asks to stop starts no other
 document: those under way end (each commits what it sent) and are recorded, the rest are not attempted.
@@ -20,9 +20,9 @@ from host_stub.models import Document
 
 from ...models import SyncRun, exported_by_all
 from ..jobs import ranges
+from ..jobs.database import unavailable, unavailable_error
 from ..jobs.kinds import SyncContext
 from ..jobs.recorder import RunRecorder, RunStopped, Unreachable
-from ..shared.database import unavailable, unavailable_error
 from ..shared.locks import Stopped
 from .export import ExportContext, Outcome, export_document
 

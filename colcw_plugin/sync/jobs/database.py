@@ -1,12 +1,17 @@
-"""colcw's own database refusing or dropping a connection: a wait, not a failure of the record.
+"""colcw's own database refusing or dropping a connection: a wait, not a failure.
 
-A document exported on a thread of its own opens a database connection of its own. PostgreSQL may refuse it for a
-moment (all its connections taken: "sorry, too many clients already"; a restart or a fail-over under way: "the
-database system is starting up", the connection refused or dropped). That says nothing about the record, and a
-later pass of the run finds the database again: such a record waits for that pass (:class:`DatabaseUnavailable`,
-transient like a 503), as a record another export holds does, instead of failing as an unexpected error that asks a
-person to report it. What the export sent before the connection went is found again by that pass as after a
-worker's death (the opportunity's create intent and its lines' references).
+PostgreSQL may refuse a connection for a moment (all its connections taken: "sorry, too many clients already"; a
+restart or a fail-over under way: "the database system is starting up") or drop one. That says nothing about the
+records a run works on, and a later try finds the database again. So it is a wait (:class:`DatabaseUnavailable`,
+transient like a 503 but colcw's own), never an unexpected error that asks a person to report it:
+
+* a document a quote export works on, on a thread of its own, waits for the run's next pass (:mod:`..quotes.job`);
+* anywhere else in an attempt (the run's own session, a customer export's thread, the run's recorder), the run waits
+  as a whole for its next attempt, or, in the foreground, ends "not done" saying so (:mod:`.runs`); a write of the
+  recorder's that the database refused keeps its results for the next write (:mod:`.recorder`).
+
+What the export sent before the connection went is found again as after a worker's death (an opportunity's create
+intent, its lines' references, a customer's links and contacts' create intents).
 
 What the database answered about the statement itself (a lock not granted in time, a deadlock, a constraint) is
 not this: those keep their own handling.
@@ -24,8 +29,8 @@ UNAVAILABLE_STATES = ("53300", "57P01", "57P02", "57P03")
 
 
 class DatabaseUnavailable(ConnectWiseError):
-    """Not an answer of ConnectWise's: colcw's database refused or dropped the record's connection. The record is
-    tried again in a later pass of its run. A wait colcw imposes itself (``colcw_waits``): it does not count toward
+    """Not an answer of ConnectWise's: colcw's database refused or dropped a connection. The record (or the run) is
+    tried again in a later pass (or attempt). A wait colcw imposes itself (``colcw_waits``): it does not count toward
     ConnectWise being unreachable, and a run that gives up on it says colcw held it back."""
 
     transient = True
