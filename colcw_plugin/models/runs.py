@@ -275,12 +275,21 @@ class SyncRun(db.Model):
         return times_in(self.description, zone)
 
     @property
+    def has_ended(self) -> bool:
+        """Whether the run has ended for good (a final status), so a page showing it stops following it. Not a run
+        interrupted for a moment while the scheduler resumes it (:func:`~colcw_plugin.sync.jobs.recovery.
+        detect_interrupted` marks it interrupted without ending it, ``finished_at`` unset, then queues it again): a page
+        that looked at it then stopped at "Interrupted" while the run went on to succeed."""
+        return self.status in FINAL_RUN_STATUSES and not (self.status == RunStatus.INTERRUPTED
+                                                          and self.finished_at is None)
+
+    @property
     def look_again_ms(self) -> int | None:
         """How soon a page showing the run asks for it again, sooner than its every-second poll (None: only that):
         a run started moments ago is looked at again within a fifth of a second, then every half second up to five
         seconds after it was requested. A rep's export of one document takes a fraction of a second; polled every
         second only, its outcome showed 1.6 s after the click or more. An ended run is not asked for again."""
-        if self.status in FINAL_RUN_STATUSES or self.created_at is None:
+        if self.has_ended or self.created_at is None:
             return None
         age = (utcnow() - self.created_at).total_seconds()
         return next((ms for younger_than, ms in QUICK_LOOKS if age < younger_than), None)

@@ -29,7 +29,7 @@ from host_stub.views import current_actor
 
 from ..cw import ConnectWiseError
 from ..errors import QueueBusy
-from ..models import FINAL_RUN_STATUSES, SyncItem, SyncRun
+from ..models import SyncItem, SyncRun
 from ..setup.connection import NotConfigured
 from ..setup.secrets import SecretError
 from ..sync.inbound import SOURCE
@@ -123,7 +123,7 @@ def _exported_now(run: SyncRun | None, outcome: dict | None) -> bool:
     """Whether the page shows an ended run that exported the document: its checklist's way back then reads "Done",
     not "Cancel" (there is nothing left to cancel; Export again beside it exports it once more)."""
     item = (outcome or {}).get("document")
-    return bool(run is not None and run.status in FINAL_RUN_STATUSES and item is not None
+    return bool(run is not None and run.has_ended and item is not None
                 and item.action in EXPORTED_ACTIONS)
 
 
@@ -273,7 +273,7 @@ def _export_page(doc: Document, *, checking: bool):
     run = checklist["active"] or asked_for  # while an export of it runs, that run's progress
     outcome = _outcome(run) if run else None
     return render_template("colcw/documents/export.html", doc=doc, run=run, zone=display_zone(),
-                           final=bool(run and run.status in FINAL_RUN_STATUSES),
+                           final=bool(run and run.has_ended),
                            outcome=outcome, exported_now=_exported_now(run, outcome), **checklist,
                            panel=panel_state(db.session, doc, request_settings(), snapshot))
 
@@ -300,7 +300,7 @@ def export_checklist(doc_id: int):
     checklist = _checklist(doc, snapshot, store=False)
     panel = panel_state(db.session, doc, request_settings(), snapshot)
     run = _run_of(doc, request.args.get("run", type=int))
-    ended = run is not None and run.status in FINAL_RUN_STATUSES and checklist["active"] is None
+    ended = run is not None and run.has_ended and checklist["active"] is None
     outcome = _outcome(run) if ended else None
     html = render_template("colcw/documents/_checklist.html", doc=doc, **checklist, panel=panel,
                            exported_now=_exported_now(run if ended else None, outcome))
@@ -322,7 +322,7 @@ def export_run(doc_id: int):
     doc = _document(doc_id)
     db.session.expire_all()
     run = _run_of(doc, request.args.get("run", type=int)) or abort(404)
-    final = run.status in FINAL_RUN_STATUSES
+    final = run.has_ended
     resp = make_response(render_template(
         "colcw/documents/_run.html", doc=doc, run=run, final=final, outcome=_outcome(run) if final else None, fragment=True,
         zone=display_zone(),

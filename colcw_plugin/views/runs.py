@@ -11,7 +11,7 @@ from host_stub.extensions import db
 from host_stub.views import admin_required, current_actor, referrer_path, safe_target
 
 from ..errors import QueueBusy
-from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, FINAL_RUN_STATUSES, RunStatus, Schedule, SyncRun
+from ..models import ACTIVE_RUN_STATUSES, ENDED_RUN_STATUSES, RunStatus, Schedule, SyncRun
 from ..sync.jobs import history, recovery
 from ..sync.jobs.scheduler import LEADER_KEY, missing_processes
 from ..sync.jobs.schedules import is_timezone
@@ -256,7 +256,7 @@ def run_progress(run_id: int):
                                     no_worker=queued_note(run), worker=worker_note(run, zone)))
     resp.headers["Cache-Control"] = "no-store"
     events = []
-    if run.status in FINAL_RUN_STATUSES:
+    if run.has_ended:
         events.append("colcw-run-finished")  # the parts showing its results fetch themselves again
     else:
         if request.args.get("seen", run.status) != run.status:

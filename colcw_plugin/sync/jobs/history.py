@@ -22,7 +22,6 @@ from host_stub.models import utcnow
 from ...models import (
     ACTIVE_RUN_STATUSES,
     ENDED_RUN_STATUSES,
-    FINAL_RUN_STATUSES,
     REDO_ACTIONS,
     RUN_STATUS_LABELS,
     RunStatus,
@@ -348,7 +347,7 @@ def run_status(session: Session, kinds: KindRegistry, run_id: int) -> dict | Non
     run = session.execute(select(SyncRun).options(undefer(SyncRun.schedule_name)).where(SyncRun.id == run_id)).scalar()
     if run is None:
         return None
-    final = run.status in FINAL_RUN_STATUSES
+    final = run.has_ended
     # The percent its progress bar shows (SyncRun.percent: the records it reached, of its total, 100 once it has
     # closed or is finishing), and those records ("reached"); "done" counts those it closed "not attempted" too.
     # "finishing": running, every record done, not closed yet (its bar says "Finishing").
