@@ -72,7 +72,8 @@ def _fresh(run_id: int) -> SyncRun:
 
 def test_each_row_offers_what_its_run_can_take(admin_client, jobs_app):
     queued, running, waiting = _run(), _run("running"), _run("waiting", waiting_reason="ConnectWise answered 503")
-    interrupted = _run("interrupted", message="Interrupted: the worker stopped.")
+    # (interrupted for good: finished; one the scheduler is resuming is followed still, test_resuming_run_followed.py)
+    interrupted = _run("interrupted", finished_at=utcnow(), message="Interrupted: the worker stopped.")
     stopping = _run("running")
     recovery.cancel(db.session, runtime().queue, stopping, actor=OTHER_ADMIN)
     ended = _run("succeeded", finished_at=utcnow(), done=5, counts={"created": 5}, message="5 created.")

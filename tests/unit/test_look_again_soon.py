@@ -12,8 +12,11 @@ from colcw_plugin.models import FINAL_RUN_STATUSES, RunStatus, SyncRun
 from host_stub.models import utcnow
 
 
-def _run(status: str, seconds_ago: float) -> SyncRun:
-    return SyncRun(kind="quote_export", status=status, created_at=utcnow() - dt.timedelta(seconds=seconds_ago))
+def _run(status: str, seconds_ago: float, *, finished: bool | None = None) -> SyncRun:
+    """``finished``: whether it has its end (by default: a final status has)."""
+    finished = status in FINAL_RUN_STATUSES if finished is None else finished
+    return SyncRun(kind="quote_export", status=status, created_at=utcnow() - dt.timedelta(seconds=seconds_ago),
+                   finished_at=utcnow() if finished else None)
 
 
 @pytest.mark.parametrize("status", [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING, RunStatus.CANCELLING])
@@ -28,6 +31,13 @@ def test_an_active_run_is_looked_at_soon_while_young_then_only_every_second(stat
 @pytest.mark.parametrize("status", FINAL_RUN_STATUSES)
 def test_an_ended_run_is_not_looked_at_again(status):
     assert _run(status, 0).look_again_ms is None
+
+
+def test_an_interrupted_run_the_scheduler_is_resuming_is_looked_at_as_an_active_one():
+    """Marked interrupted without an end, for the moment before it is queued again (recovery.detect_interrupted)."""
+    assert _run(RunStatus.INTERRUPTED, 0, finished=False).look_again_ms == 200
+    assert not _run(RunStatus.INTERRUPTED, 0, finished=False).has_ended
+    assert _run(RunStatus.INTERRUPTED, 0).has_ended
 
 
 def test_a_run_not_saved_yet_has_no_age_to_go_by():
