@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
 PYTEST_ARGS ?=
-JOBS ?= 2
+JOBS ?= 3
 
 # The newest Python 3.11+ on this machine, probed once and quietly: a name on PATH may be a
 # pyenv shim for a version that is not installed, which prints its complaint on stderr.
