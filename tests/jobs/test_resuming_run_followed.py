@@ -3,7 +3,8 @@ work's lock, Redis). A page that looked at it in that moment (its progress bar, 
 poll) took it for ended and stopped following it: the run page showed "Interrupted" while the run went on to succeed
 (seen as a browser test whose page never said "Succeeded" on a loaded machine). Such a run has not ended
 (SyncRun.has_ended); one given up, interrupted for good, has. Real PostgreSQL and Redis; the pages through Flask's
-client, in the very moment between the two writes."""
+client, in the very moment between the two writes. A scheduler that dies in that moment leaves the run to the next
+tick, which queues it (recovery.requeue_lost)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ def _dead_worker_run() -> int:
                        .values(heartbeat_at=utcnow() - dt.timedelta(minutes=10), done=2, total=4))
     db.session.commit()
     return run_id
+
+
+def _fresh(run_id: int) -> SyncRun:
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id)
 
 
 def _seen_between(monkeypatch, admin_client, run_id: int) -> dict:
@@ -101,3 +107,40 @@ def test_a_run_interrupted_for_good_has_ended_for_its_pages(app, redis_conn, adm
     assert 'data-final="true"' in bar and "hx-get=" not in bar, bar
     assert "colcw-run-finished" in progress.headers.get("HX-Trigger", "")
     assert admin_client.get(f"/colcw/runs/{run_id}/status.json").get_json()["final"] is True
+
+
+class _SchedulerKilled(BaseException):
+    """The scheduler's process ending there (a machine lost, SIGKILL): nothing after it runs."""
+
+
+def test_a_run_its_scheduler_marked_and_never_queued_is_queued_by_the_next_tick(app, redis_conn, monkeypatch):
+    """The scheduler marks the run interrupted to resume it, and dies before it queues it: the run said "resumed
+    automatically" and stayed interrupted for ever, its pages following it. The next tick's requeue_lost queues it."""
+    run_id = _dead_worker_run()
+
+    def die(*args, **kwargs):
+        raise _SchedulerKilled
+
+    monkeypatch.setattr(recovery, "enqueue_existing", die)
+    with pytest.raises(_SchedulerKilled):
+        recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=0)
+    db.session.rollback()
+    monkeypatch.undo()
+    left = _fresh(run_id)
+    assert (left.status, left.finished_at) == ("interrupted", None)
+    assert "resumed automatically" in left.message
+
+    assert recovery.requeue_lost(db.session, runtime().queue) == [run_id]
+    run = _fresh(run_id)
+    assert run.status == "queued" and run.message == left.message
+    assert runtime().queue.is_working(run.rq_job_id, run_id)  # in RQ, waiting for a worker
+    assert recovery.requeue_lost(db.session, runtime().queue) == []  # once
+
+
+def test_a_run_interrupted_for_good_is_not_queued_by_the_scheduler(app, redis_conn, monkeypatch):
+    tune_runtime(monkeypatch, app, auto_resumes=0)
+    run_id = _dead_worker_run()
+    assert recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=0) == [run_id]
+
+    assert recovery.requeue_lost(db.session, runtime().queue) == []
+    assert _fresh(run_id).status == "interrupted"  # Resume is a person's

@@ -10,7 +10,8 @@
   (``RunRecorder.completed_keys``). Either resume removes the dead attempt's job from RQ's started and failed
   registries (``enqueue_existing``): it would turn Failed there later and offer a Requeue of a run that went on.
 * :func:`requeue_lost` re-enqueues queued runs that RQ does not hold (Redis lost them, or a
-  process died between the commit and the enqueue) and waiting runs whose next attempt is overdue,
+  process died between the commit and the enqueue), runs marked interrupted to be resumed that were never queued (the
+  scheduler died between the two), and waiting runs whose next attempt is overdue,
   and releases delayed jobs no RQ scheduler moved: a recorded run is never silently dropped.
 * :func:`retry` queues a run that redoes an ended run's failed records — once: a run retried already gives its
   retry back, and the run's stale jobs leave RQ's failed and started registries (the queue dashboard's Requeue of
@@ -73,6 +74,8 @@ STOPPABLE = (RunStatus.RUNNING,)  # asked to stop: its worker cancels it at the 
 # How long the scheduler's housekeeping (resuming, requeueing) waits for another request queueing a run's work before
 # it leaves the run to the next tick: not a page's minute, which would hold the tick that long.
 REQUEUE_LOCK_WAIT_SECONDS = 2.0
+# The end of the message of a run marked interrupted that is resumed by itself (detect_interrupted).
+RESUMED_AUTOMATICALLY = "; resumed automatically, records already done are skipped."
 
 
 def detect_interrupted(session: Session, queue: JobQueue, *, stale_seconds: float | None = None,
@@ -116,7 +119,7 @@ def _judge(session: Session, queue: JobQueue, run: SyncRun, cutoff: dt.datetime,
     nouns = selected_nouns(job, run.selection)  # "after 2 of 4 companies", as its kind names them
     so_far = done_of(run.done, run.total, nouns) if run.total else f"{run.done:,} of ? {nouns[1]}"
     stopped = f"the worker stopped after {so_far} ({last_heartbeat(run.heartbeat_at)})"
-    message = (f"{INTERRUPTED}{stopped}; resumed automatically, records already done are skipped." if again
+    message = (f"{INTERRUPTED}{stopped}{RESUMED_AUTOMATICALLY}" if again
                else f"{INTERRUPTED}{stopped}, for the {_ordinal(run.interruptions + 1)} time. Resume it to finish "
                     "the rest (records already done are skipped), or Retry what was not attempted.")
     result = session.execute(update(SyncRun).where(
@@ -128,25 +131,7 @@ def _judge(session: Session, queue: JobQueue, run: SyncRun, cutoff: dt.datetime,
         return False
     log.warning("sync run %s marked interrupted", run.id)
     if again:
-        session.expire_all()
-        run = session.get(SyncRun, run.id)
-        run.status = RunStatus.QUEUED
-        try:
-            if not enqueue_existing(session, queue, run, lock_wait=min(REQUEUE_LOCK_WAIT_SECONDS,
-                                                                       queue.settings.submit_lock_wait_seconds)):
-                session.rollback()
-                _left_to_other(session, run.id, stopped)
-        except Exception as e:  # noqa: BLE001 - whatever failed, the run must not stay interrupted (see below)
-            # Not queued now (another request queueing the same work, Redis failed, or RQ raised): recorded as
-            # queued, so requeue_lost queues it at a later tick. Left interrupted, nothing would resume it (its
-            # message says it is resumed automatically). (Queued already when what failed came after its enqueue.)
-            session.rollback()
-            why = e if isinstance(e, QueueBusy) else "Redis failed" if isinstance(e, RedisError) else repr(e)
-            log.warning("run %s: not resumed at once (%s); requeue_lost queues it", run.id, why,
-                        exc_info=not isinstance(e, QueueBusy))
-            session.execute(update(SyncRun).where(SyncRun.id == run.id, SyncRun.status == RunStatus.INTERRUPTED)
-                            .values(status=RunStatus.QUEUED))
-            session.commit()
+        _queue_again(session, queue, run.id, stopped)
     else:
         recorder = RunRecorder(session.get_bind(), run.id)
         recorder.close_unattempted("interrupted: its worker stopped",
@@ -154,6 +139,41 @@ def _judge(session: Session, queue: JobQueue, run: SyncRun, cutoff: dt.datetime,
                                    recorder.unreached_labels(session, job.record_labels if job else None))
         recorder.flush()
     return True
+
+
+def _queue_again(session: Session, queue: JobQueue, run_id: int, stopped: str) -> bool:
+    """Queue a run marked interrupted to be resumed (its end not set) again, its message kept ("resumed
+    automatically"): True when it is queued in RQ. Another run of the same work active: it stays interrupted for a
+    person, saying so (:func:`_left_to_other`). Not queued now (another request queueing the same work, Redis failed,
+    or RQ raised): recorded as queued, so :func:`requeue_lost` queues it at a later tick."""
+    session.expire_all()
+    run = session.get(SyncRun, run_id)
+    run.status = RunStatus.QUEUED
+    try:
+        if not enqueue_existing(session, queue, run, lock_wait=min(REQUEUE_LOCK_WAIT_SECONDS,
+                                                                   queue.settings.submit_lock_wait_seconds)):
+            session.rollback()
+            _left_to_other(session, run_id, stopped)
+            return False
+    except Exception as e:  # noqa: BLE001 - whatever failed, the run must not stay interrupted (see below)
+        # Left interrupted, nothing would resume it but a later tick (its message says it is resumed automatically).
+        # (Queued already when what failed came after its enqueue.)
+        session.rollback()
+        why = e if isinstance(e, QueueBusy) else "Redis failed" if isinstance(e, RedisError) else repr(e)
+        log.warning("run %s: not resumed at once (%s); requeue_lost queues it", run_id, why,
+                    exc_info=not isinstance(e, QueueBusy))
+        session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == RunStatus.INTERRUPTED)
+                        .values(status=RunStatus.QUEUED))
+        session.commit()
+        return False
+    return True
+
+
+def _stopped_of(message: str) -> str:
+    """What a run marked interrupted to be resumed says of its worker's stop ("the worker stopped after 2 of 4 …"), from
+    its message."""
+    text = message or ""
+    return text.removeprefix(INTERRUPTED).removesuffix(RESUMED_AUTOMATICALLY)
 
 
 def _left_to_other(session: Session, run_id: int, stopped: str) -> None:
@@ -227,7 +247,10 @@ def requeue_lost(session: Session, queue: JobQueue, *, older_than_seconds: float
     queue.release_overdue()
     runs = session.execute(select(SyncRun).where(or_(
         and_(SyncRun.status == RunStatus.QUEUED, SyncRun.created_at < cutoff),
-        and_(SyncRun.status == RunStatus.WAITING, SyncRun.next_try_at < cutoff)))).scalars()
+        and_(SyncRun.status == RunStatus.WAITING, SyncRun.next_try_at < cutoff),
+        # marked interrupted to be resumed and never queued: the scheduler that marked it stopped before it queued it
+        # (detect_interrupted's two writes; the same tick queues the rest, so none of its own is under way here)
+        and_(SyncRun.status == RunStatus.INTERRUPTED, SyncRun.finished_at.is_(None))))).scalars()
     requeued = []
     for run in list(runs):
         run_id = run.id
@@ -241,9 +264,12 @@ def requeue_lost(session: Session, queue: JobQueue, *, older_than_seconds: float
 
 
 def _requeue_one(session: Session, queue: JobQueue, run: SyncRun) -> bool:
-    """One queued or overdue waiting run of :func:`requeue_lost`: True when it was enqueued again."""
+    """One queued, overdue waiting or unqueued resumed run of :func:`requeue_lost`: True when it was enqueued again."""
     if queue.is_working(run.rq_job_id, run.id):
         return False
+    if run.status == RunStatus.INTERRUPTED:
+        log.warning("run %s: marked interrupted to be resumed but never queued; queueing it now", run.id)
+        return _queue_again(session, queue, run.id, _stopped_of(run.message))
     if run.message == NOT_QUEUED_MESSAGE:
         run.message = "Queued by the scheduler once the job queue (Redis) answered again."
     elif run.message == NOT_QUEUED_BUSY_MESSAGE:
