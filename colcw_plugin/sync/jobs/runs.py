@@ -132,7 +132,8 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     ``options.record_retries``; what still fails then — or the whole run when ConnectWise is
     unreachable, or when colcw's database refused or dropped a connection (:mod:`.database`) — waits: with
     ``options.can_wait`` the run ends this attempt ``waiting`` with its reason and next try (the queue re-enqueues
-    it then), until ``options.attempt_intervals`` are spent; after that, and for a run in the foreground, what is left ends "not attempted" with why.
+    it then), until ``options.attempt_intervals`` are spent; after that, and for a run in the foreground, what is
+    left ends "not attempted" with why.
     Every other failure closes the run as failed with a message saying what to do.
     """
     # As it is now (whatever the session held of it), with the connection settings, in one statement: the
