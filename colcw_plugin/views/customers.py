@@ -23,7 +23,7 @@ from host_stub.models import Customer, utcnow
 from host_stub.views import current_actor, safe_target
 
 from ..cw import ConnectWiseError
-from ..models import ACTIVE_RUN_STATUSES, CUSTOMER, Link, RunStatus, SyncItem, SyncRun, actor_label, get_link
+from ..models import CUSTOMER, Link, RunStatus, SyncItem, SyncRun, actor_label, get_link
 from ..setup.connection import NotConfigured, read_settings
 from ..setup.live_updates import cw_is_master
 from ..setup.secrets import SecretError
@@ -377,7 +377,7 @@ def export_customer(customer_id: int):
     if run is None and db.session.get(SyncRun, run_id) is None:  # deleted while it ran: see RESET_MEANWHILE
         flash(f"{customer.name} was not exported: {RESET_MEANWHILE}", "error")
         return redirect(back)
-    if run is None or run.status in ACTIVE_RUN_STATUSES:  # (waiting for its next attempt: queued in RQ for then)
+    if run is None or not run.has_ended:  # (waiting for its next attempt, or being resumed: it goes on by itself)
         going = run or db.session.get(SyncRun, run_id)
         flash(already_running(going, f"{customer.name} is still being exported to ConnectWise{_doing(going)}; "
                                      f"{_going_on(going)} and its result shows on this page once it has finished"),
