@@ -60,6 +60,7 @@ def _seen_between(monkeypatch, admin_client, run_id: int) -> dict:
         seen["progress"] = admin_client.get(f"/colcw/runs/{run_id}/progress?details=1&seen=running")
         seen["json"] = admin_client.get(f"/colcw/runs/{run_id}/status.json").get_json()
         seen["history"] = admin_client.get(f"{JOBS}?tab=history").get_data(as_text=True)
+        seen["page"] = admin_client.get(f"{JOBS}/runs/{run_id}").get_data(as_text=True)
 
     def look_then_queue(session, queue, run, **kwargs):
         thread = threading.Thread(target=look)
@@ -91,6 +92,7 @@ def test_a_page_that_looks_at_a_run_while_it_is_resumed_goes_on_following_it(app
     assert seen["json"]["final"] is False, seen["json"]
     polled = re.search(r'id="history-poll"[^>]*data-runs="([^"]*)"', seen["history"])
     assert polled and str(run_id) in polled.group(1).split(), seen["history"][:2000]
+    assert 'id="resume-run"' not in seen["page"]  # it is being resumed: no Resume for a person to click meanwhile
 
     db.session.expire_all()
     assert db.session.get(SyncRun, run_id).status == "queued"  # and it was resumed
@@ -107,6 +109,7 @@ def test_a_run_interrupted_for_good_has_ended_for_its_pages(app, redis_conn, adm
     assert 'data-final="true"' in bar and "hx-get=" not in bar, bar
     assert "colcw-run-finished" in progress.headers.get("HX-Trigger", "")
     assert admin_client.get(f"/colcw/runs/{run_id}/status.json").get_json()["final"] is True
+    assert 'id="resume-run"' in admin_client.get(f"{JOBS}/runs/{run_id}").get_data(as_text=True)  # Resume is a person's
 
 
 class _SchedulerKilled(BaseException):
