@@ -306,9 +306,9 @@ class SyncRun(db.Model):
 
     @property
     def active(self) -> bool:
-        """Whether a worker will or does work on the run (:data:`ACTIVE_RUN_STATUSES`): pages showing it keep it
-        current."""
-        return self.status in ACTIVE_RUN_STATUSES
+        """Whether a worker will or does work on the run (:data:`ACTIVE_RUN_STATUSES`, or being resumed: it has not
+        ended, :attr:`has_ended`): pages showing it keep it current."""
+        return not self.has_ended
 
     def stopping_text(self, zone: str = "UTC") -> str:
         """What a stopping run's pages say (status cancelling), in one sentence: who asked and when (in ``zone``, an

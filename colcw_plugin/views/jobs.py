@@ -83,7 +83,7 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
     if tab == "run":
         last = history.last_runs(db.session, [k.name for k in kinds])
         context.update(job_forms=_job_forms(posted, errors), last=last,
-                       last_polled=[r.id for r in last.values() if not r.has_ended], **_live_alert())
+                       last_polled=[r.id for r in last.values() if r.active], **_live_alert())
     elif tab == "schedules":
         schedules = list_schedules(db.session)
         always = clashes(schedules)
@@ -104,7 +104,7 @@ def _page_context(tab: str = "run", posted: dict | None = None, errors: dict | N
         if page.pages and page.page < (asked := requested_page()):  # an old link, or runs purged since: the last page
             flash(f"Page {asked} is past the last page of this history ({page.pages}): showing page {page.pages}.",
                   "info")
-        context.update(flt=flt, page=page, polled=[r.id for r in page.items if not r.has_ended])
+        context.update(flt=flt, page=page, polled=[r.id for r in page.items if r.active])
     return context
 
 
@@ -188,7 +188,7 @@ def job_last_runs_rows():
 def _poll(template: str, runs, **context):
     """A poll's answer (never cached): the fresh rows of ``runs`` and the poll again for those not ended."""
     resp = make_response(render_template(template, runs=runs, when=when, results=history.RESULTS,
-                                         polled=[r.id for r in runs if not r.has_ended], **context))
+                                         polled=[r.id for r in runs if r.active], **context))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
