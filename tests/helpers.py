@@ -477,11 +477,13 @@ def recorded_statements(engine) -> Iterator[list[str]]:
 class ConnectionDropped:
     """Within the block, PostgreSQL ends the backend of one of ``engine``'s connections for real
     (``pg_terminate_backend``, as a restart or an admin would) just before the first statement ``matches(statement)``
-    accepts, on whichever thread sends it; every other statement goes through. ``dropped``: the statements it took."""
+    accepts, on whichever thread sends it (``times``: the first so many); every other statement goes through.
+    ``dropped``: the statements it took."""
 
-    def __init__(self, engine, matches):
+    def __init__(self, engine, matches, *, times: int = 1):
         self.engine = engine
         self.matches = matches
+        self.times = times
         self.dropped: list[str] = []
         self.lock = threading.Lock()
         self.url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -490,7 +492,7 @@ class ConnectionDropped:
         import psycopg
 
         with self.lock:
-            if self.dropped or not self.matches(statement):
+            if len(self.dropped) >= self.times or not self.matches(statement):
                 return
             self.dropped.append(statement)
         pid = conn.connection.driver_connection.info.backend_pid

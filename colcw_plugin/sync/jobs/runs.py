@@ -136,22 +136,24 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     left ends "not attempted" with why.
     Every other failure closes the run as failed with a message saying what to do.
     """
-    # As it is now (whatever the session held of it), with the connection settings, in one statement: the
-    # recorder starts from it too.
-    found = session.execute(_RUN_AND_SETTINGS, {"run_id": run_id}).first()
-    if found is None:
-        raise LookupError(f"sync run {run_id} does not exist")
-    run, settings = found
-    if settings is None:  # none stored yet: their defaults (the client then says it is not configured)
-        settings = read_settings(session)
-    job = kinds[run.kind]
-    as_queued = SyncRun(id=run.id, kind=run.kind, params=dict(run.params or {}), rq_job_id=run.rq_job_id)
-    recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after, run=run)
-    recorder.on_wait = on_wait
+    refused: Exception | None = None
     try:
-        recorder.start(with_total=job.selects_in_host, nouns=_selected_nouns(job, recorder))
-    except RunCancelled:
+        run, settings, job, recorder, cancelled = _begin(session, kinds, run_id, options, on_wait)
+    except Exception as e:
+        if not unavailable(e):
+            raise
+        # colcw's database refused or dropped a connection as the attempt began: reading the run, or writing its start
+        # (the recorder's connection is a second one: the one PostgreSQL, all its connections taken, refuses). Left
+        # so, the run would stay running with its job failed, and the scheduler would take its worker for dead at its
+        # next tick, spending one of its automatic resumes each time and blaming the worker. Begun again, on one
+        # connection at a time and from the run as it is (nothing of the failed start was written), the attempt does
+        # no work: it waits as a whole, as below. Refused again, the error is raised (and that is what happens).
+        session.rollback()
+        refused = e
+        run, settings, job, recorder, cancelled = _begin(session, kinds, run_id, options, on_wait, alone=True)
+    if cancelled:
         return _as_cancelled(session, recorder, run_id, job)
+    as_queued = SyncRun(id=run.id, kind=run.kind, params=dict(run.params or {}), rq_job_id=run.rq_job_id)
     attempt = (run.attempts or 0) + 1
     own_client = client is None
     message, status, waiting, whole_run = "", None, None, False
@@ -160,6 +162,8 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     ctx: SyncContext | None = None
     nothing: NothingToRecord | None = None
     try:
+        if refused is not None:
+            raise refused  # (the attempt waits, below: its start, begun again, is written)
         if own_client:
             client = make_client(session, settings=settings)
         if hasattr(client, "notify_retry_waits"):
@@ -246,6 +250,38 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     recorder.finish(status=status, message=_closing_message(message, recorder, _named(session, job, recorder)),
                     api_requests=requests, late_cancel=True)
     return _as_written(session, recorder, run_id)
+
+
+def _begin(session: Session, kinds: KindRegistry, run_id: int, options: RunOptions,
+           on_wait: Callable[[], None] | None, *, alone: bool = False) -> tuple[SyncRun, Settings, object, RunRecorder,
+                                                                               bool]:
+    """Read the run as it is now (whatever the session held of it) with the connection settings, in one statement,
+    and start its attempt in a recorder that starts from that row: (run, settings, its kind, the recorder, whether it
+    was cancelled before it started). ``alone``: the session's read ends (the run and settings kept apart from it)
+    before the recorder writes, so the attempt holds one connection at a time (after the database refused one).
+    The database refusing the start: the recorder is closed and the error raised."""
+    found = session.execute(_RUN_AND_SETTINGS, {"run_id": run_id}).first()
+    if found is None:
+        raise LookupError(f"sync run {run_id} does not exist")
+    run, settings = found
+    if settings is None:  # none stored yet: their defaults (the client then says it is not configured)
+        settings = read_settings(session)
+    if alone:
+        for row in (run, settings):
+            if row in session:
+                session.expunge(row)
+        session.rollback()
+    job = kinds[run.kind]
+    recorder = RunRecorder(session.get_bind(), run_id, unreachable_after=options.unreachable_after, run=run)
+    recorder.on_wait = on_wait
+    try:
+        recorder.start(with_total=job.selects_in_host and not alone, nouns=_selected_nouns(job, recorder))
+    except RunCancelled:
+        return run, settings, job, recorder, True
+    except BaseException:
+        recorder.close()
+        raise
+    return run, settings, job, recorder, False
 
 
 LOGIN_REFUSED = "ConnectWise refused colcw's login"
