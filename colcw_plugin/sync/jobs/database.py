@@ -8,8 +8,8 @@ transient like a 503 but colcw's own), never an unexpected error that asks a per
 * a document a quote export works on, on a thread of its own, waits for the run's next pass (:mod:`..quotes.job`);
 * anywhere else in an attempt (the run's own session, a customer export's thread, the run's recorder, the attempt's
   start), the run waits as a whole for its next attempt, or, in the foreground, ends "not done" saying so
-  (:mod:`.runs`); a write of the recorder's that the database refused keeps its results for the next write
-  (:mod:`.recorder`).
+  (:mod:`.runs`); a write of the recorder's that the database refused keeps its results for the next write, which
+  first looks whether it landed after all (its answer lost, not its COMMIT: :mod:`.recorder`).
 
 What the export sent before the connection went is found again as after a worker's death (an opportunity's create
 intent, its lines' references, a customer's links and contacts' create intents).

@@ -333,8 +333,12 @@ class RunRecorder:
         self._superseded = False
         self._gone = False  # the run's row no longer exists (RunGone)
         self._buffer: list[dict] = []
-        # the batch written behind: its thread, what stopped it, its results
-        self._behind: tuple[threading.Thread, list[BaseException], list[dict]] | None = None
+        # the batch written behind: its thread, what stopped it, its results, the run's counts it writes
+        self._behind: tuple[threading.Thread, list[BaseException], list[dict], dict] | None = None
+        # The last write of results that the database refused or dropped (:meth:`_rebuffer`): how many results at the
+        # buffer's front it carried, and the run's counts it wrote. A connection dropped as its COMMIT was answered
+        # may have lost only the answer: the next write looks before it writes them again (:meth:`_landed`).
+        self._unsure: tuple[int, dict] | None = None
         self._last_flush = time.monotonic()
         # Whether this attempt wrote a result yet: in a run of several records its first is written at once, not with
         # the next record's (a run whose next record took its time showed "0 / 2", and its list row unfinished, with
@@ -760,6 +764,9 @@ class RunRecorder:
         (the results are written all the same)."""
         self._raise_if_superseded()
         self._drain()  # the batch written behind first: refused, its results are buffered again, before these
+        if self._unsure is not None and self._landed():
+            del self._buffer[:self._unsure[0]]  # written after all: not twice
+        self._unsure = None
         if self._retry_noted and self._buffer and "waiting_reason" not in extra:
             extra["waiting_reason"] = ""  # records moved on: the client's pause is over
             extra.setdefault("next_try_at", None)  # (and its time with it)
@@ -779,9 +786,36 @@ class RunRecorder:
                              **{**values, **extra})
         except DBAPIError as e:
             if unavailable(e):  # the database refused or dropped the write: its results go with the next one
-                self._buffer[:0] = items
+                self._rebuffer(items, values["counts"])
             raise
         self._last_flush = time.monotonic()
+
+    def _rebuffer(self, items: list[dict], counts: dict) -> None:
+        """A write of ``items`` (and of the run's ``counts`` with them) that the database refused or dropped: they go
+        back to the buffer's front, for the next write, which first looks whether this one landed after all
+        (:meth:`_landed`)."""
+        if items:
+            self._buffer[:0] = items
+            self._unsure = (len(items), counts)
+
+    def _landed(self) -> bool:
+        """Whether the write of results the database refused or dropped (:attr:`_unsure`) was carried out after all:
+        a connection dropped after PostgreSQL committed it, before its answer came. The run's counts tell (one read,
+        only after such a failure): that write's own counts, which only its results could have made (every result
+        adds one to them, and the write before it wrote fewer), mean it landed. Refused again, the error is raised,
+        the results still held for the next write."""
+        n, counts = self._unsure
+        try:
+            written = self._session.execute(select(SyncRun.counts).where(SyncRun.id == self.run_id)).scalar()
+        except DBAPIError as e:
+            if unavailable(e):
+                self.rollback()
+            raise
+        if written == counts:
+            log.warning("sync run %s: %s written as the database's connection dropped were written after all; not "
+                        "written again", self.run_id, plural(n, "result", "results"))
+            return True
+        return False
 
     # --- the end ----------------------------------------------------------------------------
 
@@ -1040,7 +1074,7 @@ class RunRecorder:
 
         thread = threading.Thread(target=write, name=f"colcw-run-{self.run_id}-results", daemon=True)
         thread.start()
-        self._behind = (thread, failed, items)
+        self._behind = (thread, failed, items, values["counts"])
 
     def _gone_error(self, error: BaseException) -> BaseException:
         """What a batch written behind that failed raises: :class:`RunGone` when the run's row is gone (its results
@@ -1074,12 +1108,12 @@ class RunRecorder:
         (:mod:`.database`), the batch wrote nothing (one transaction): its results are buffered again, first."""
         if self._behind is None:
             return
-        thread, failed, items = self._behind
+        thread, failed, items, counts = self._behind
         self._behind = None
         thread.join()
         if failed:
             if unavailable(failed[0]):
-                self._buffer[:0] = items
+                self._rebuffer(items, counts)
             raise failed[0]
 
 
