@@ -142,12 +142,13 @@ def _attempt(session: Session, kinds: KindRegistry, run_id: int, *,
     except Exception as e:
         if not unavailable(e):
             raise
-        # colcw's database refused or dropped a connection as the attempt began: reading the run, or writing its start
-        # (the recorder's connection is a second one: the one PostgreSQL, all its connections taken, refuses). Left
-        # so, the run would stay running with its job failed, and the scheduler would take its worker for dead at its
-        # next tick, spending one of its automatic resumes each time and blaming the worker. Begun again, on one
-        # connection at a time and from the run as it is (nothing of the failed start was written), the attempt does
-        # no work: it waits as a whole, as below. Refused again, the error is raised (and that is what happens).
+        # colcw's database refused or dropped a connection as the attempt began (reading the run, or writing its start
+        # on the recorder's own connection, a second one: the one PostgreSQL refuses when all its connections are
+        # taken). Raised from here, it would leave the run running with its job failed, and the scheduler would take
+        # its worker for dead at its next tick, spending one of its automatic resumes each time and blaming the
+        # worker. So the attempt begins again, from the run as it is (nothing of the failed start was written) and on
+        # one connection at a time, does no work, and waits as a whole (below). Refused again, the error is raised:
+        # the scheduler's resume is then the last resort.
         session.rollback()
         refused = e
         run, settings, job, recorder, cancelled = _begin(session, kinds, run_id, options, on_wait, alone=True)
