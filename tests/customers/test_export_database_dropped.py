@@ -2,7 +2,9 @@
 by side) waits as a whole for its next attempt, saying why, instead of ending failed as an unexpected error for a
 person to report; that attempt finishes it, each company created once. The connection is ended for real
 (pg_terminate_backend) as a worker saves the link of the company ConnectWise has just created; everything else is
-real (PostgreSQL, the sandbox over HTTP). colcw_plugin/sync/jobs/runs.py, colcw_plugin/sync/jobs/database.py."""
+real (PostgreSQL, the sandbox over HTTP). So does one whose attempt's start the database drops or refuses (a second
+connection refused as PostgreSQL's are all taken), rather than being left running for the scheduler to take its worker
+for dead. colcw_plugin/sync/jobs/runs.py, colcw_plugin/sync/jobs/database.py."""
 
 from __future__ import annotations
 
