@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from colcw_plugin.extension import run_job
 from colcw_plugin.models import SyncItem, SyncRun
 from colcw_plugin.sync.jobs import history, recovery
-from helpers import run_scheduler_once, runtime, tune_runtime
+from helpers import ConnectionDropped, run_scheduler_once, runtime, tune_runtime
 from host_stub.extensions import db
 from host_stub.models import utcnow
 
@@ -239,3 +239,32 @@ def test_a_finished_run_cannot_be_cancelled(jobs_app, drain_queue):
         recovery.cancel(db.session, runtime().queue, run.id, actor=ADMIN)
     db.session.expire_all()
     assert db.session.get(SyncRun, run.id).status == "succeeded"
+
+
+def test_a_run_whose_worker_the_database_refuses_before_taking_it_stays_queued_for_the_scheduler(
+        jobs_app, redis_conn, drain_queue):
+    """The worker's connection drops as it takes the run (its claim): nothing of the run was written, its job fails in
+    RQ, and the run stays queued (no attempt counted, no worker taken for dead); the scheduler's next pass queues it
+    again, and it runs once."""
+    run = runtime().submit(db.session, "test_count", {"n": 2}, actor=ADMIN).run
+    first_job = run.rq_job_id
+
+    def the_claim(statement: str) -> bool:
+        return statement.startswith("UPDATE colcw_sync_runs SET status=") and "attempts" not in statement.split("WHERE")[0]
+
+    with ConnectionDropped(db.engine, the_claim) as drop:
+        assert drain_queue() == 1
+    assert len(drop.dropped) == 1
+    assert Job.fetch(first_job, connection=redis_conn).get_status() == JobStatus.FAILED
+    db.session.rollback()
+    db.session.expire_all()
+    left = db.session.get(SyncRun, run.id)
+    assert (left.status, left.attempts, left.interruptions) == ("queued", 0, 0)
+    assert recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=0) == []
+
+    assert recovery.requeue_lost(db.session, runtime().queue, older_than_seconds=0) == [run.id]
+    assert drain_queue() == 1
+    db.session.expire_all()
+    done = db.session.get(SyncRun, run.id)
+    assert (done.status, done.attempts) == ("succeeded", 1) and items(run.id) == [1, 2]
+    assert redis_conn.llen(effects_key(run.id)) == 2  # its work done once
