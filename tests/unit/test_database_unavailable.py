@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from colcw_plugin.sync.jobs.database import DatabaseUnavailable, unavailable, unavailable_error
+from colcw_plugin.sync.jobs.waits import ColcwWait
 
 
 class DriverError(Exception):
@@ -47,6 +48,6 @@ def test_other_errors_are_not_unless_their_connection_was_invalidated():
 
 def test_the_error_says_the_drivers_first_line_and_waits_like_a_record_held_elsewhere():
     error = unavailable_error(_operational("connection failed: FATAL:  sorry, too many clients already\nmore", None))
-    assert isinstance(error, DatabaseUnavailable) and error.transient and error.colcw_waits
+    assert isinstance(error, DatabaseUnavailable) and isinstance(error, ColcwWait) and error.transient
     assert error.message == "connection failed: FATAL:  sorry, too many clients already"
     assert error.why_not_done == "colcw's database did not take a connection"

@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from host_stub.models import Customer
 
-from ...cw import ConnectWiseError
 from ...models import ACTIVE_RUN_STATUSES, CUSTOMER, RunStatus, Settings, SyncItem, SyncRun, get_link
 from ...setup.reps import who_acts
 from ..jobs.ranges import resolve
 from ..jobs.recorder import NOT_ATTEMPTED, LockWait
 from ..jobs.runs import run_actor
+from ..jobs.waits import ColcwWait
 from ..shared.link_locks import export_lock_key, import_lock_key
 from ..shared.locks import LOCK_WAIT_SECONDS, Busy, advisory_locks, lock_key
 
@@ -41,13 +41,11 @@ HELD_THEN = "those still held wait for a later pass of this run"
 RUN_APPEARS_SECONDS = 2.0  # how long a click waits for the run holding the record to be recorded
 
 
-class HeldElsewhere(ConnectWiseError):
+class HeldElsewhere(ColcwWait):
     """Not an answer of ConnectWise: another export (or import) still held the record after the wait.
-    Transient like a 503: the run tries the record again later instead of failing it. A wait colcw imposes itself
-    (``colcw_waits``): a run that gives up on it says colcw held it back, never that ConnectWise did not answer."""
+    Transient like a 503: the run tries the record again later instead of failing it. A wait of colcw's own
+    (:mod:`..jobs.waits`): a run that gives up on it says colcw held it back, never that ConnectWise did not answer."""
 
-    transient = True
-    colcw_waits = True
     why_not_done = "another export or import of it was still running"
 
 

@@ -22,20 +22,17 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ...cw import ConnectWiseError
+from .waits import ColcwWait
 
 # SQLSTATEs of a connection the server refused or ended: class 08 (connection exception), too many connections,
 # and the server shutting down, crashed, or not taking connections yet.
 UNAVAILABLE_STATES = ("53300", "57P01", "57P02", "57P03")
 
 
-class DatabaseUnavailable(ConnectWiseError):
+class DatabaseUnavailable(ColcwWait):
     """Not an answer of ConnectWise's: colcw's database refused or dropped a connection. The record (or the run) is
-    tried again in a later pass (or attempt). A wait colcw imposes itself (``colcw_waits``): it does not count toward
-    ConnectWise being unreachable, and a run that gives up on it says colcw held it back."""
+    tried again in a later pass (or attempt): a wait of colcw's own (:mod:`.waits`)."""
 
-    transient = True
-    colcw_waits = True
     why_not_done = "colcw's database did not take a connection"
     default_hint = "it is tried again once the database takes connections"
 

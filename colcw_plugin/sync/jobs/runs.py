@@ -61,6 +61,7 @@ from .recorder import (
     describe_recorder,
     with_note,
 )
+from .waits import ColcwWait
 
 if TYPE_CHECKING:
     from .queue import JobQueue
@@ -512,7 +513,7 @@ def wait_reason(error: ConnectWiseError, recorder: RunRecorder, *, whole_run: bo
     """Why a run waits, for a person: what waits (as the run's kind, ``job``, names it: "3 quotes / orders") and what
     ConnectWise did."""
     if whole_run:
-        if getattr(error, "colcw_waits", False):  # colcw's own wait (its database, a record held): ConnectWise answered
+        if isinstance(error, ColcwWait):  # colcw's own wait (its database, a record held): ConnectWise answered
             return f"{error.why_not_done} ({short_error(error)}): the run waits as a whole"
         if isinstance(error, RateLimited):
             return f"ConnectWise is rate-limiting colcw ({short_error(error)}): the run waits as a whole"
@@ -550,7 +551,7 @@ def _wait_or_give_up(session: Session, job, recorder: RunRecorder, options: RunO
     # A wait colcw imposed itself (another export or import holding the record; in the foreground, an earlier create
     # ConnectWise may still carry out) is no failure, and nothing ConnectWise answered: said as such
     # (text.COLCW_HELD_BACK), with the reason the record waited.
-    own = getattr(error, "colcw_waits", False)
+    own = isinstance(error, ColcwWait)
     if own:
         why = f"stopped waiting after {attempt} attempts ({error.why_not_done})" if options.can_wait \
             else error.why_not_done

@@ -48,8 +48,8 @@ from sqlalchemy.orm import Session
 from host_stub.bulk import plain_connection, upsert_insert
 from host_stub.models import utcnow
 
-from ...cw import ConnectWiseError
 from ...models import DOCUMENT, CreateIntent
+from ..jobs.waits import ColcwWait
 
 _INTENTS = CreateIntent.__table__
 _CLAIM: dict[object, object] = {}
@@ -74,16 +74,13 @@ class Claim:
                 or ((now or utcnow()) - self.sent).total_seconds() >= settle_seconds)
 
 
-class CreateStillLanding(ConnectWiseError):
+class CreateStillLanding(ColcwWait):
     """The opportunity an earlier attempt of this export asked ConnectWise to create is not there yet, and may still be
-    created: nothing is sent, the document is tried again (transient)."""
+    created: nothing is sent, the document is tried again (transient). A wait of colcw's own, not a failure
+    (:mod:`..jobs.waits`): ConnectWise answered every request."""
 
-    transient = True
     default_hint = "it is looked up again before anything is created"
     why_not_done = "ConnectWise may still be creating the opportunity an earlier attempt asked for"
-    # A wait colcw imposes itself, not a failure: ConnectWise answered every request. It does not count toward
-    # COLCW_UNREACHABLE_AFTER (quotes/job.py), and a run that stops waiting says so (text.COLCW_HELD_BACK).
-    colcw_waits = True
 
     def __init__(self, message: str, *, settles_in: float = 0.0) -> None:
         super().__init__(message)

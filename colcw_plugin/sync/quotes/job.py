@@ -23,6 +23,7 @@ from ..jobs import ranges
 from ..jobs.database import unavailable, unavailable_error
 from ..jobs.kinds import SyncContext
 from ..jobs.recorder import RunRecorder, RunStopped, Unreachable
+from ..jobs.waits import ColcwWait
 from ..shared.locks import Stopped
 from .export import ExportContext, Outcome, export_document
 
@@ -176,7 +177,7 @@ def _settle(recorder: RunRecorder, outcome: Outcome) -> bool:
     :class:`.intents.CreateStillLanding`) waits too, but does not count toward that (ConnectWise answered)."""
     if outcome.error is not None and outcome.error.transient:
         recorder.defer(entity="document", key=outcome.document_id, label=outcome.number, error=outcome.error,
-                       from_connectwise=not getattr(outcome.error, "colcw_waits", False))
+                       from_connectwise=not isinstance(outcome.error, ColcwWait))
         return False
     record_outcome(recorder, outcome)
     return True
