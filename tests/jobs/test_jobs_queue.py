@@ -255,7 +255,12 @@ def test_a_run_whose_worker_the_database_refuses_before_taking_it_stays_queued_f
     with ConnectionDropped(db.engine, the_claim) as drop:
         assert drain_queue() == 1
     assert len(drop.dropped) == 1
-    assert Job.fetch(first_job, connection=redis_conn).get_status() == JobStatus.FAILED
+    failed = Job.fetch(first_job, connection=redis_conn)
+    assert failed.get_status() == JobStatus.FAILED
+    # What the queue dashboard shows of it: the run, why, and what happens next, not the driver's traceback alone.
+    assert (f"RunNotTaken: run #{run.id} was not taken: colcw's database did not take a connection (terminating "
+            "connection due to administrator command). The run stays as it was; the scheduler queues it again once "
+            "the database takes connections") in failed.latest_result().exc_string
     db.session.rollback()
     db.session.expire_all()
     left = db.session.get(SyncRun, run.id)

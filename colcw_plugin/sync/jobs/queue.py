@@ -53,6 +53,7 @@ from host_stub.models import utcnow
 from ...errors import QueueBusy
 from ...models import ACTIVE_RUN_STATUSES, RunStatus, SyncRun
 from .clocks import ClockWatch
+from .database import unavailable, unavailable_error
 from .kinds import KindRegistry
 from .runs import create_run
 
@@ -79,6 +80,12 @@ NOT_QUEUED_BUSY_MESSAGE = ("Not queued yet: another request was queueing the sam
 
 class RunFailed(Exception):
     """The run closed as failed: the RQ job fails too (visible in rq-dashboard) and is not retried."""
+
+
+class RunNotTaken(Exception):
+    """colcw's database refused or dropped the worker's connection as it took the run (:func:`claim`): nothing of the
+    run was written, so it stays as it was (queued or waiting) for the scheduler to queue again
+    (``recovery.requeue_lost``). The RQ job fails saying so, in place of the driver's traceback alone."""
 
 
 @dataclass(frozen=True)
@@ -655,7 +662,16 @@ def perform(session: Session, queue: JobQueue, run_id: int, execute: Callable[..
     """The RQ job's body: claim ``run_id`` and run one attempt with ``execute(session, run_id,
     queued=True)``; a run left waiting gets its next attempt enqueued (see the module doc)."""
     job = get_current_job()
-    if not claim(session, run_id, job.id if job is not None else None):
+    try:
+        claimed = claim(session, run_id, job.id if job is not None else None)
+    except Exception as e:
+        if not unavailable(e):
+            raise
+        session.rollback()
+        raise RunNotTaken(f"run #{run_id} was not taken: colcw's database did not take a connection "
+                          f"({unavailable_error(e).message}). The run stays as it was; the scheduler queues it again "
+                          "once the database takes connections (if this repeats, see the README's Database busy)") from e
+    if not claimed:
         run = session.get(SyncRun, run_id)
         return f"run #{run_id} is {run.status if run else 'gone'}; nothing to do"
     with queue.liveness(run_id):
