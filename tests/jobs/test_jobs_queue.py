@@ -267,7 +267,9 @@ def test_a_run_whose_worker_the_database_refuses_before_taking_it_stays_queued_f
     assert (left.status, left.attempts, left.interruptions) == ("queued", 0, 0)
     assert recovery.detect_interrupted(db.session, runtime().queue, stale_seconds=0) == []
 
+    assert first_job in runtime().queue.failed_job_ids()
     assert recovery.requeue_lost(db.session, runtime().queue, older_than_seconds=0) == [run.id]
+    assert first_job not in runtime().queue.failed_job_ids()  # (gone with its requeue: no Requeue left to click)
     assert drain_queue() == 1
     db.session.expire_all()
     done = db.session.get(SyncRun, run.id)
