@@ -256,7 +256,7 @@ class CustomerExporter:
                 self.session.rollback()
                 name = self.session.execute(select(Customer.name).where(Customer.id == cid)).scalar() or \
                     f"customer {cid}"
-                self.recorder.defer(entity=CUSTOMER, key=cid, label=name, from_connectwise=False,
+                self.recorder.defer(entity=CUSTOMER, key=cid, label=name,
                                     error=exclusive.HeldElsewhere(f"another export of {name} is still running"))
 
     def _chunk_locked(self, ids: list[int]) -> None:
@@ -348,7 +348,7 @@ class CustomerExporter:
         (the run stops record by record when several in a row fail so: :class:`~..jobs.recorder.Unreachable`)."""
         if isinstance(result, ConnectWiseError):
             self.recorder.defer(entity=CUSTOMER, key=customer.id, label=customer_label(customer), error=result,
-                                from_connectwise=not isinstance(result, MatchAgain))
+                                from_connectwise=False if isinstance(result, MatchAgain) else None)
         else:
             self._pending += result
 

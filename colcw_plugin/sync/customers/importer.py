@@ -468,7 +468,7 @@ class CompanyImporter:
             except Busy:
                 self.session.rollback()
                 label = company_label(r)
-                self.recorder.defer(entity=CUSTOMER, key=r["id"], label=label, from_connectwise=False,
+                self.recorder.defer(entity=CUSTOMER, key=r["id"], label=label,
                                     error=exclusive.HeldElsewhere(f"another import of {label} is still running"))
 
     def _page_locked(self, records: list[dict], *, explicit: bool, contacts: dict[int, list[dict]]) -> None:
@@ -516,7 +516,7 @@ class CompanyImporter:
         another import holds does."""
         for r in records:
             label = company_label(r)
-            self.recorder.defer(entity=CUSTOMER, key=r["id"], label=label, from_connectwise=False,
+            self.recorder.defer(entity=CUSTOMER, key=r["id"], label=label,
                                 error=exclusive.HeldElsewhere(self.EXPORTING_MEANWHILE.format(company=label)))
 
     def _take_exports(self, records: list[dict], links: dict[int, LinkRow], by_account: dict[str, int],

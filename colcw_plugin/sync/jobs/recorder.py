@@ -68,6 +68,7 @@ from ...text import plural
 from .autocommit import autocommit_engine
 from .database import unavailable
 from .finished import FinishedKeys
+from .waits import ColcwWait
 
 log = logging.getLogger(__name__)
 
@@ -611,16 +612,19 @@ class RunRecorder:
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush(_behind=True)
 
-    def defer(self, *, entity: str, key: int, label: str, error: ConnectWiseError, from_connectwise: bool = True) -> None:
+    def defer(self, *, entity: str, key: int, label: str, error: ConnectWiseError,
+              from_connectwise: bool | None = None) -> None:
         """A record failed transiently: it is tried again later in this run (not counted as done).
 
         After ``unreachable_after`` records in a row failed so, ConnectWise is taken as unreachable:
         :class:`Unreachable` stops the pass, and the whole run waits instead of trying record by record.
-        A record that waits for something else (``from_connectwise`` False: another export holds it)
-        does not count toward that.
+        A record that waits for something else does not count toward that: ``from_connectwise`` False, which is the
+        default for a wait of colcw's own (:class:`~.waits.ColcwWait`: another export holds it, …).
         """
         rkey = (entity, "cw" if self.selection.get("key") == "cw" else "host", int(key))
         self.deferred[rkey] = Deferred(entity, int(key), label, error)
+        if from_connectwise is None:
+            from_connectwise = not isinstance(error, ColcwWait)
         if not from_connectwise:
             return
         self.streak += 1

@@ -23,7 +23,6 @@ from ..jobs import ranges
 from ..jobs.database import unavailable, unavailable_error
 from ..jobs.kinds import SyncContext
 from ..jobs.recorder import RunRecorder, RunStopped, Unreachable
-from ..jobs.waits import ColcwWait
 from ..shared.locks import Stopped
 from .export import ExportContext, Outcome, export_document
 
@@ -176,8 +175,7 @@ def _settle(recorder: RunRecorder, outcome: Outcome) -> bool:
     itself (an opportunity an earlier attempt asked ConnectWise to create, which it may still create:
     :class:`.intents.CreateStillLanding`) waits too, but does not count toward that (ConnectWise answered)."""
     if outcome.error is not None and outcome.error.transient:
-        recorder.defer(entity="document", key=outcome.document_id, label=outcome.number, error=outcome.error,
-                       from_connectwise=not isinstance(outcome.error, ColcwWait))
+        recorder.defer(entity="document", key=outcome.document_id, label=outcome.number, error=outcome.error)
         return False
     record_outcome(recorder, outcome)
     return True
