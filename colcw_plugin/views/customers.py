@@ -377,7 +377,7 @@ def export_customer(customer_id: int):
     if run is None and db.session.get(SyncRun, run_id) is None:  # deleted while it ran: see RESET_MEANWHILE
         flash(f"{customer.name} was not exported: {RESET_MEANWHILE}", "error")
         return redirect(back)
-    if run is None or not run.has_ended:  # (waiting for its next attempt, or being resumed: it goes on by itself)
+    if run is None or run.active:  # (waiting for its next attempt, or being resumed: it goes on by itself)
         going = run or db.session.get(SyncRun, run_id)
         flash(already_running(going, f"{customer.name} is still being exported to ConnectWise{_doing(going)}; "
                                      f"{_going_on(going)} and its result shows on this page once it has finished"),
